@@ -1,0 +1,90 @@
+/*
+ * client: a connection from coachq to coachqd, and the requests on it.
+ *
+ * A struct client owns its own libuv loop, TLS context and one tls_conn, so
+ * several clients can run on several threads at once. The calls below are
+ * synchronous: each runs the loop until its responses arrived, the timeout
+ * passed or the connection failed. Requests are pipelined: submit_many
+ * keeps up to `window` requests in flight on the one connection.
+ */
+#ifndef COACHQ_CLIENT_H
+#define COACHQ_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coachq.pb-c.h"
+
+struct client;
+
+struct client_opts {
+    const char *host;      /* server host name or IP; borrowed until client_free() */
+    const char *port;      /* e.g. "7443" */
+    const char *cert_file; /* user certificate, PEM; NULL = none */
+    const char *key_file;
+    const char *ca_file;   /* deployment CA, PEM */
+    const char *server_name; /* name to verify in the server cert; NULL = host */
+    uint64_t timeout_ms;   /* per call without progress; 0 = 30 s */
+    unsigned window;       /* requests in flight; 0 = 64 */
+};
+
+/* A server's answer to one request: either a body or an Error. */
+struct client_error {
+    Coachq__V1__Code code; /* OK when there was no error */
+    char message[512];
+    char field[96];
+};
+
+/*
+ * Connects and completes the TLS handshake and a Hello/Welcome exchange.
+ * On success *out is set (caller owns, free with client_free()). On failure
+ * returns a negative code and describes it in err.
+ */
+int client_connect(const struct client_opts *opts, struct client **out, struct client_error *err);
+
+/* Closes the connection (close_notify) and frees everything. NULL-safe. */
+void client_free(struct client *c);
+
+/* The Welcome the server sent; borrowed until client_free(). */
+const Coachq__V1__Welcome *client_welcome(const struct client *c);
+
+/* Per-record outcome of client_submit_many(). */
+struct client_submit_result {
+    int done;                  /* 1 once answered */
+    Coachq__V1__Ack__Result result; /* STORED or DUPLICATE when err.code == OK */
+    uint64_t seq;
+    int64_t received_at_ms;
+    struct client_error err;
+};
+
+/* Called after each answer, for progress output; may be NULL. */
+typedef void (*client_progress_cb)(size_t answered, size_t total, void *arg);
+
+/*
+ * Submits n observations (borrowed for the call; each must have its 16-byte
+ * id set), pipelined, and fills results[i] for obs[i]. Returns 0 when every
+ * record got an answer (some may be errors: check results), or a negative
+ * code if the connection failed; results answered before that are kept.
+ */
+int client_submit_many(struct client *c, Coachq__V1__Observation *const *obs, size_t n,
+                       struct client_submit_result *results, client_progress_cb progress,
+                       void *arg);
+
+/* Fetches one record. Returns 0 with *out set (caller owns, free with
+ * coachq__v1__stored_observation__free_unpacked(*out, NULL)), or a negative
+ * code with err filled (err->code NOT_FOUND when there is none). */
+int client_get(struct client *c, const uint8_t id[16], Coachq__V1__StoredObservation **out,
+               struct client_error *err);
+
+/* Lists one page. Returns 0 with *out set (caller owns, free with
+ * coachq__v1__observation_page__free_unpacked(*out, NULL)). */
+int client_list(struct client *c, const Coachq__V1__ListObservations *q,
+                Coachq__V1__ObservationPage **out, struct client_error *err);
+
+/* Fetches the server's counters. */
+int client_stats(struct client *c, Coachq__V1__Stats **out, struct client_error *err);
+
+/* Sends raw bytes on the connection, for tests of hostile input. */
+int client_send_raw(struct client *c, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * tls_conn: TLS over a libuv TCP stream, with OpenSSL on two memory BIOs.
+ *
+ * Every coachq protocol, on the server and in the client, sits on this
+ * module. Ciphertext read from the socket goes into the read BIO; after
+ * every SSL call the write BIO is flushed to the socket (handshakes, session
+ * tickets, key updates and alerts are written by SSL_read too). Application
+ * data that arrives with the last handshake flight is delivered. There is
+ * no renegotiation, and SSL_shutdown is never called after a fatal error.
+ *
+ * Limits: a handshake timer, an idle timer (reset by every byte read or
+ * written), and write water marks: tls_conn_write() always accepts data, but
+ * once the bytes waiting for the socket pass write_high the owner should
+ * stop producing (e.g. stop reading requests) until on_drain reports they
+ * fell to write_low; past write_max the connection is closed with -ENOBUFS.
+ *
+ * All functions run on the loop thread of the loop the connection belongs to.
+ * A tls_conn is heap-allocated by this module and freed after on_close.
+ */
+#ifndef COACHQ_TLS_CONN_H
+#define COACHQ_TLS_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/ssl.h>
+#include <uv.h>
+
+struct tls_conn;
+
+/* The handshake completed. Return 0 to go on, or a negative code to close
+ * the connection with that reason (e.g. the peer's identity is refused). */
+typedef int (*tls_conn_handshake_cb)(struct tls_conn *c, void *arg);
+/* Decrypted application bytes; borrowed until the callback returns. */
+typedef void (*tls_conn_data_cb)(struct tls_conn *c, const uint8_t *data, size_t len, void *arg);
+/* Pending write bytes fell to write_low after having reached write_high. */
+typedef void (*tls_conn_drain_cb)(struct tls_conn *c, void *arg);
+/* The connection is closed and every handle released; err is 0 for an
+ * orderly close (either side), or why it ended (-ETIMEDOUT, -ECONNRESET,
+ * -EPROTO for a TLS failure, -ENOBUFS, a handshake_cb result ...). c is
+ * freed when the callback returns. */
+typedef void (*tls_conn_close_cb)(struct tls_conn *c, int err, void *arg);
+
+struct tls_conn_callbacks {
+    tls_conn_handshake_cb on_handshake; /* may be NULL */
+    tls_conn_data_cb on_data;
+    tls_conn_drain_cb on_drain; /* may be NULL */
+    tls_conn_close_cb on_close;
+};
+
+struct tls_conn_opts {
+    uint64_t handshake_timeout_ms; /* 0 = none */
+    uint64_t idle_timeout_ms;      /* 0 = none */
+    size_t write_high;             /* e.g. 256 KiB */
+    size_t write_low;              /* e.g. 64 KiB */
+    size_t write_max;              /* hard cap, e.g. 1 MiB; above it the connection closes */
+};
+
+/*
+ * Accepts a pending connection from server (a listening uv_tcp_t) and starts
+ * the server side of the handshake. ctx is borrowed until on_close; cbs is
+ * copied; arg is passed to every callback. On success *out is the new
+ * connection. Returns 0 or a negative libuv/errno code.
+ */
+int tls_conn_accept(uv_loop_t *loop, uv_stream_t *server, SSL_CTX *ctx,
+                    const struct tls_conn_opts *opts, const struct tls_conn_callbacks *cbs,
+                    void *arg, struct tls_conn **out);
+
+/*
+ * Connects to addr and starts the client side of the handshake, sending
+ * server_name (borrowed for the call; may be NULL) as SNI and checking the
+ * server certificate against it (an IP literal is checked as an IP). Other
+ * arguments as for tls_conn_accept(). A connect failure is reported through
+ * on_close with its error.
+ */
+int tls_conn_connect(uv_loop_t *loop, const struct sockaddr *addr, const char *server_name,
+                     SSL_CTX *ctx, const struct tls_conn_opts *opts,
+                     const struct tls_conn_callbacks *cbs, void *arg, struct tls_conn **out);
+
+/*
+ * Queues len bytes of application data (copied). Before the handshake
+ * completes, data is held and sent after it. Returns 0, -ENOBUFS if the
+ * connection has been closed for exceeding write_max, or -EPIPE once closing.
+ */
+int tls_conn_write(struct tls_conn *c, const void *data, size_t len);
+
+/* Bytes accepted by tls_conn_write() and not yet handed to the kernel. */
+size_t tls_conn_pending(const struct tls_conn *c);
+
+/* Stops and resumes delivery of on_data (and reading from the socket).
+ * While stopped, nothing already decrypted is lost: it is delivered after
+ * tls_conn_read_start(). */
+void tls_conn_read_stop(struct tls_conn *c);
+void tls_conn_read_start(struct tls_conn *c);
+
+/*
+ * Closes gracefully: pending data is flushed, a close_notify sent (unless
+ * the session had a fatal error) and then the socket closed. err is what
+ * on_close reports. Idempotent.
+ */
+void tls_conn_close(struct tls_conn *c, int err);
+
+/* Closes at once, dropping pending data (no close_notify). Idempotent. */
+void tls_conn_abort(struct tls_conn *c, int err);
+
+/* The SSL object; borrowed until on_close. For peer certificate checks. */
+SSL *tls_conn_ssl(struct tls_conn *c);
+
+/* The peer's address as "ip:port" in buf (size buflen). Returns buf. */
+const char *tls_conn_peer(const struct tls_conn *c, char *buf, size_t buflen);
+
+#endif

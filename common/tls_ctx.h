@@ -1,0 +1,59 @@
+/*
+ * tls_ctx: the OpenSSL contexts coachq uses, configured once, in one place.
+ *
+ * A server context for the protocol port requires a client certificate
+ * signed by the deployment CA and verifies it the strict way (depth 2,
+ * purpose sslclient, X509_V_FLAG_X509_STRICT, the CA file as the only trust
+ * anchor, no verify callback that could override OpenSSL's verdict, no
+ * partial chains). A server context for the dashboard port asks for no
+ * certificate. Both: TLS 1.2 minimum, TLS 1.2 suites AEAD-only with ECDHE,
+ * server preference, no compression, no renegotiation, their own session-id
+ * context, and an ALPN protocol the client must offer.
+ *
+ * A client context presents a user certificate, trusts only the deployment
+ * CA and checks the server's host name or IP.
+ *
+ * Contexts are created on one thread and may then be shared read-only.
+ */
+#ifndef COACHQ_TLS_CTX_H
+#define COACHQ_TLS_CTX_H
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+
+struct tls_ctx_opts {
+    const char *cert_file; /* PEM certificate (chain); borrowed for the call */
+    const char *key_file;  /* PEM private key; borrowed for the call */
+    const char *ca_file;   /* PEM deployment CA; borrowed for the call */
+    const char *alpn;      /* one ALPN protocol, e.g. "coachq/1" */
+    int require_client_cert; /* server only: 1 on the protocol port */
+};
+
+/*
+ * Creates a server context. On success *out is set (caller owns, free with
+ * SSL_CTX_free()) and 0 is returned; on failure returns -EINVAL or -EIO and
+ * writes a message naming the file and OpenSSL's reason into err (size
+ * errlen, always NUL-terminated).
+ */
+int tls_ctx_server_new(const struct tls_ctx_opts *opts, SSL_CTX **out, char *err, size_t errlen);
+
+/* Creates a client context; as tls_ctx_server_new(). cert/key may be NULL
+ * to connect without a client certificate (tests of refusal use this). */
+int tls_ctx_client_new(const struct tls_ctx_opts *opts, SSL_CTX **out, char *err, size_t errlen);
+
+/*
+ * After a completed handshake on a protocol-port connection (resumed ones
+ * included): checks that the peer presented a certificate and that it was
+ * verified, and copies its subject CN into cn (size cnlen). Returns 0, or
+ * ERROR_NO_PEER_CERT (none, or not verified), or -EINVAL (no CN, CN too long
+ * or with bytes outside [A-Za-z0-9._@-]). ssl is borrowed for the call.
+ */
+int tls_ctx_peer_identity(SSL *ssl, char *cn, size_t cnlen);
+
+/*
+ * Drains OpenSSL's error queue of the calling thread into buf (size buflen,
+ * always NUL-terminated) as one line, for one log line. Returns buf.
+ */
+const char *tls_ctx_errors(char *buf, size_t buflen);
+
+#endif

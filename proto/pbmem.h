@@ -1,0 +1,53 @@
+/*
+ * pbmem: counting allocators for protobuf-c unpack, so that a hostile frame
+ * costs its sender, not the server.
+ *
+ * protobuf-c can allocate around 45 times a frame's size while unpacking
+ * (many empty sub-messages). Every unpack of network input goes through a
+ * struct pbmem allocator that charges each allocation against a per-message
+ * limit and a process-wide struct pbmem_pool; when either would be
+ * exceeded the allocation fails, the unpack returns NULL, and the caller
+ * answers RESOURCE_EXHAUSTED. Memory is given back to the pool on free.
+ */
+#ifndef COACHQ_PBMEM_H
+#define COACHQ_PBMEM_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "coachq.pb-c.h"
+
+/* Shared by every connection of a server; thread-safe counters. */
+struct pbmem_pool {
+    atomic_size_t used;
+    size_t limit;
+};
+
+/* One unpacked message's accounting. Embed it in the request that owns the
+ * message; it must outlive the message. */
+struct pbmem {
+    ProtobufCAllocator pa; /* hand &pa to protobuf-c */
+    struct pbmem_pool *pool; /* borrowed; may be NULL for no global limit */
+    size_t used;
+    size_t limit;
+    int exceeded; /* set once an allocation was refused */
+};
+
+void pbmem_pool_init(struct pbmem_pool *pool, size_t limit);
+
+/* Prepares m to allow at most limit bytes, also charged against pool. */
+void pbmem_init(struct pbmem *m, struct pbmem_pool *pool, size_t limit);
+
+/*
+ * Unpacks one Frame from body (borrowed for the call) under m's limits.
+ * Returns 0 with *out set (free with pbmem_frame_free(m, *out)),
+ * ERROR_BUDGET if a limit was hit, or -EBADMSG if the bytes are not a Frame.
+ */
+int pbmem_unpack_frame(struct pbmem *m, const uint8_t *body, size_t len,
+                       Coachq__V1__Frame **out);
+
+/* Frees a frame unpacked with m. NULL-safe. */
+void pbmem_frame_free(struct pbmem *m, Coachq__V1__Frame *f);
+
+#endif

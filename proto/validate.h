@@ -1,0 +1,46 @@
+/*
+ * validate: structural checks of requests before they reach the store.
+ *
+ * These are the rules that need no data: ids present and well-formed,
+ * enums known, scores in range, exactly one of score or not-applicable,
+ * markers inside the session, text within its size caps. Rules that need
+ * the store (rubric contents, certification, reporting lines) come later and
+ * sit beside these. Every failure names the field path the way a person
+ * would look for it ("observation.ratings[2].score") and says how to fix it.
+ */
+#ifndef COACHQ_VALIDATE_H
+#define COACHQ_VALIDATE_H
+
+#include <stddef.h>
+
+#include "coachq.pb-c.h"
+
+/* Caps on free text and lists, in bytes / entries. */
+#define VALIDATE_MAX_ID 64
+#define VALIDATE_MAX_EVIDENCE 2000
+#define VALIDATE_MAX_NOTE 500
+#define VALIDATE_MAX_NOTES 8000
+#define VALIDATE_MAX_ACTION 1000
+#define VALIDATE_MAX_RATINGS 64
+#define VALIDATE_MAX_MARKERS 2000
+#define VALIDATE_MAX_ACTIONS 50
+#define VALIDATE_MAX_DURATION_S (12u * 3600u)
+
+struct validate_error {
+    Coachq__V1__Code code; /* INVALID_ARGUMENT for every structural rule */
+    char field[96];        /* e.g. "observation.ratings[2].score" */
+    char message[256];     /* what is wrong and how to fix it */
+};
+
+/*
+ * Checks an observation. prefix is the path of the observation in the
+ * request ("observation"). Returns 0 if valid, or -EINVAL with err filled.
+ * o and prefix are borrowed for the call.
+ */
+int validate_observation(const Coachq__V1__Observation *o, const char *prefix,
+                         struct validate_error *err);
+
+/* Checks a person or rubric id: 1..VALIDATE_MAX_ID bytes of [A-Za-z0-9._@-]. */
+int validate_id(const char *s);
+
+#endif

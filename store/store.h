@@ -1,0 +1,179 @@
+/*
+ * store: coachq's LMDB store: schema, the single writer with group commit,
+ * and read-only queries.
+ *
+ * One environment per process (MDB_NOTLS, never MDB_NOSYNC, MDB_NOMETASYNC,
+ * MDB_WRITEMAP, MDB_MAPASYNC, MDB_NOLOCK or MDB_DUPSORT), named databases:
+ *
+ *   obs           uuid(16)                                  -> StoredObservation
+ *   obs_by_coach  len(1) person id, started_at(8), uuid(16) -> empty
+ *   obs_by_observer, obs_by_coachee: the same shape
+ *   meta          name                                       -> value
+ *                 "schema_version" -> be32, "next_seq" -> be64
+ *
+ * Writes: callers queue struct store_write requests from any thread; one
+ * writer thread drains everything queued since its last commit into one
+ * write transaction (group commit), commits durably, then moves the requests
+ * to a completed list and calls the notify callback. A request's result is
+ * final only once it is on the completed list: STORED means the commit that
+ * holds the record returned success.
+ *
+ * Failure policy: MDB_MAP_FULL aborts the batch, grows the map (holding the
+ * reader gate exclusively, so no read transaction is open) and retries it.
+ * ENOSPC answers that batch with -ENOSPC and nothing is stored; later
+ * batches try again, so writes resume when space returns. Any other commit
+ * failure (EIO, MDB_PANIC, ...) is never retried: the batch and everything
+ * after it get ERROR_STORE_FAILED and store_failed() turns true; the owner
+ * should exit non-zero.
+ *
+ * Reads run on any thread (the server uses libuv's pool) in read-only
+ * transactions under the shared reader gate; they never block the writer.
+ * MDB_* codes never leave this module.
+ */
+#ifndef COACHQ_STORE_H
+#define COACHQ_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coachq.pb-c.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_MAX_PAGE 500
+#define STORE_DEFAULT_PAGE 100
+
+struct store;
+
+/* Called on the writer thread after requests were moved to the completed
+ * list. Must be quick and thread-safe (the server calls uv_async_send). */
+typedef void (*store_notify_cb)(void *arg);
+
+struct store_opts {
+    size_t map_size;      /* initial map size in bytes; 0 = 64 MiB */
+    size_t map_size_max;  /* growth stops here; 0 = 1 TiB */
+    unsigned max_readers; /* 0 = 126 */
+    store_notify_cb notify; /* may be NULL (then poll store_completed_take) */
+    void *notify_arg;
+};
+
+enum store_result {
+    STORE_PENDING = 0,
+    STORE_STORED = 1,
+    STORE_DUPLICATE = 2,
+};
+
+/* One submission. The caller allocates it and owns it; from store_submit()
+ * until it comes back from store_completed_take() the store borrows it and
+ * the caller must not touch it. */
+struct store_write {
+    /* Input. */
+    const uint8_t *obs;  /* packed, validated Observation; borrowed */
+    size_t obs_len;
+    const char *observer_id; /* authenticated identity; borrowed */
+    int64_t received_at_ms;
+    /* Output, set by the writer. */
+    int rc;                 /* 0, -EEXIST (id used with other content or by
+                               another observer), -ENOSPC, -EINVAL (obs does
+                               not decode), ERROR_STORE_FAILED, -ESHUTDOWN */
+    enum store_result result; /* when rc == 0 */
+    uint64_t seq;           /* the record's sequence number (first store's) */
+    int64_t stored_at_ms;   /* the first store's received_at_ms */
+    /* Private to the store. */
+    struct store_write *next;
+    void *user; /* free for the caller */
+};
+
+struct store_stats {
+    uint64_t commits;
+    uint64_t records_stored;
+    uint64_t duplicates;
+    uint64_t batched_requests;
+    uint64_t max_batch;
+    uint64_t last_batch;
+    uint64_t commit_us_total;
+    uint64_t commit_us_max;
+    uint64_t map_grows;
+};
+
+/*
+ * Opens (creating if needed) the environment in directory dir, which must
+ * exist, runs mdb_reader_check(), checks or writes the schema version and
+ * starts the writer thread. On success *out is set (caller owns, free with
+ * store_close()). Returns 0, -ENOENT, -EACCES, -EPROTO (schema version this
+ * build does not know), or another negative errno.
+ */
+int store_open(const char *dir, const struct store_opts *opts, struct store **out);
+
+/*
+ * Stops taking writes, lets the writer commit and complete everything
+ * queued, joins it and closes the environment. Requests not yet taken back
+ * with store_completed_take() are still on the completed list and must be
+ * taken before store_close(); call store_drain() first. NULL-safe.
+ */
+void store_close(struct store *s);
+
+/* Blocks until everything submitted so far has completed (or failed). */
+void store_drain(struct store *s);
+
+/*
+ * Queues w for the writer. Thread-safe. Returns 0, or -ESHUTDOWN once the
+ * store is closing, or ERROR_STORE_FAILED once it failed (w is then not
+ * queued and stays the caller's).
+ */
+int store_submit(struct store *s, struct store_write *w);
+
+/* Takes every completed request, oldest first, as a list linked by next.
+ * Thread-safe. Returns NULL when none. */
+struct store_write *store_completed_take(struct store *s);
+
+/* True once a commit failed in a way that forbids further writes. */
+int store_failed(const struct store *s);
+
+/* Copies the writer's counters. Thread-safe. */
+void store_get_stats(struct store *s, struct store_stats *out);
+
+/* Runs mdb_reader_check(); *dead (may be NULL) gets the number of stale
+ * reader slots cleared. Thread-safe. Returns 0 or a negative errno. */
+int store_reader_check(struct store *s, int *dead);
+
+/*
+ * Reads one record. Thread-safe (any thread). On success returns 0 and sets
+ * *out (caller owns, free with coachq__v1__stored_observation__free_unpacked(
+ * *out, NULL)); -ENOENT if there is none; -EIO or -ENOMEM.
+ */
+int store_get(struct store *s, const uint8_t uuid[16], Coachq__V1__StoredObservation **out);
+
+enum store_index {
+    STORE_BY_COACH = 1,
+    STORE_BY_OBSERVER = 2,
+    STORE_BY_COACHEE = 3,
+};
+
+struct store_query {
+    enum store_index by;
+    const char *person_id; /* borrowed */
+    int64_t since;         /* started_at >= since; INT64_MIN = open */
+    int64_t until;         /* started_at < until; INT64_MAX = open */
+    uint32_t limit;        /* 1..STORE_MAX_PAGE */
+    const uint8_t *cursor; /* from a previous page; NULL/0 = first page */
+    size_t cursor_len;
+};
+
+struct store_page {
+    Coachq__V1__StoredObservation **items; /* caller owns, store_page_free() */
+    size_t n;
+    uint8_t cursor[128]; /* opaque; empty (cursor_len 0) when no more */
+    size_t cursor_len;
+};
+
+/*
+ * Lists records of one person in one index, in session-time order, one page
+ * at a time. Thread-safe. Returns 0 (page filled, possibly empty), -EINVAL
+ * for a malformed query or cursor, -EIO or -ENOMEM.
+ */
+int store_list(struct store *s, const struct store_query *q, struct store_page *page);
+
+/* Frees a page's items. NULL-safe. */
+void store_page_free(struct store_page *page);
+
+#endif
