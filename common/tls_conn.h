@@ -54,12 +54,18 @@ struct tls_conn_opts {
     size_t write_low;              /* e.g. 64 KiB */
     size_t write_max;              /* hard cap, e.g. 1 MiB; above it the connection closes */
 };
+/* A water mark of 0 takes the default (256 KiB, 64 KiB, 1 MiB, each capped
+ * by the next); write_low <= write_high <= write_max or setup fails with
+ * -EINVAL. opts may be NULL for all defaults and no timeouts. A graceful
+ * close is bounded by idle_timeout_ms (30 s when that is 0); when it runs
+ * out the socket is closed and on_close still reports the close's err. */
 
 /*
  * Accepts a pending connection from server (a listening uv_tcp_t) and starts
  * the server side of the handshake. ctx is borrowed until on_close; cbs is
  * copied; arg is passed to every callback. On success *out is the new
- * connection. Returns 0 or a negative libuv/errno code.
+ * connection. Returns 0 or a negative libuv/errno code; on failure *out is
+ * not set and on_close is never called.
  */
 int tls_conn_accept(uv_loop_t *loop, uv_stream_t *server, SSL_CTX *ctx,
                     const struct tls_conn_opts *opts, const struct tls_conn_callbacks *cbs,
@@ -68,9 +74,11 @@ int tls_conn_accept(uv_loop_t *loop, uv_stream_t *server, SSL_CTX *ctx,
 /*
  * Connects to addr and starts the client side of the handshake, sending
  * server_name (borrowed for the call; may be NULL) as SNI and checking the
- * server certificate against it (an IP literal is checked as an IP). Other
- * arguments as for tls_conn_accept(). A connect failure is reported through
- * on_close with its error.
+ * server certificate against it (an IP literal is checked as an IP, and
+ * sent without SNI). A NULL server_name checks addr's IP. Other arguments
+ * as for tls_conn_accept(). A connect failure is reported through on_close
+ * with its error. The SSL object exists when this returns, so a caller may
+ * SSL_set_session(tls_conn_ssl(c), ...) before the handshake starts.
  */
 int tls_conn_connect(uv_loop_t *loop, const struct sockaddr *addr, const char *server_name,
                      SSL_CTX *ctx, const struct tls_conn_opts *opts,
@@ -107,5 +115,14 @@ SSL *tls_conn_ssl(struct tls_conn *c);
 
 /* The peer's address as "ip:port" in buf (size buflen). Returns buf. */
 const char *tls_conn_peer(const struct tls_conn *c, char *buf, size_t buflen);
+
+/*
+ * Why a TLS failure (-EPROTO) happened: OpenSSL's reasons on one line, with
+ * the certificate verification result when that failed, e.g. "...
+ * certificate verify failed (verify: certificate has expired)". "" when
+ * there was none. Meant for the owner's log line in on_close. Borrowed
+ * until on_close returns.
+ */
+const char *tls_conn_error(const struct tls_conn *c);
 
 #endif

@@ -22,10 +22,10 @@
 #include <openssl/ssl.h>
 
 struct tls_ctx_opts {
-    const char *cert_file; /* PEM certificate (chain); borrowed for the call */
-    const char *key_file;  /* PEM private key; borrowed for the call */
-    const char *ca_file;   /* PEM deployment CA; borrowed for the call */
-    const char *alpn;      /* one ALPN protocol, e.g. "coachq/1" */
+    const char *cert_file;   /* PEM certificate (chain); borrowed for the call */
+    const char *key_file;    /* PEM private key; borrowed for the call */
+    const char *ca_file;     /* PEM deployment CA; borrowed for the call */
+    const char *alpn;        /* one ALPN protocol, e.g. "coachq/1" */
     int require_client_cert; /* server only: 1 on the protocol port */
 };
 
