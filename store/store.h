@@ -49,9 +49,9 @@ struct store;
 typedef void (*store_notify_cb)(void *arg);
 
 struct store_opts {
-    size_t map_size;      /* initial map size in bytes; 0 = 64 MiB */
-    size_t map_size_max;  /* growth stops here; 0 = 1 TiB */
-    unsigned max_readers; /* 0 = 126 */
+    size_t map_size;        /* initial map size in bytes; 0 = 64 MiB */
+    size_t map_size_max;    /* growth stops here; 0 = 1 TiB */
+    unsigned max_readers;   /* 0 = 126 */
     store_notify_cb notify; /* may be NULL (then poll store_completed_take) */
     void *notify_arg;
 };
@@ -67,17 +67,17 @@ enum store_result {
  * the caller must not touch it. */
 struct store_write {
     /* Input. */
-    const uint8_t *obs;  /* packed, validated Observation; borrowed */
+    const uint8_t *obs; /* packed, validated Observation; borrowed */
     size_t obs_len;
     const char *observer_id; /* authenticated identity; borrowed */
     int64_t received_at_ms;
     /* Output, set by the writer. */
-    int rc;                 /* 0, -EEXIST (id used with other content or by
-                               another observer), -ENOSPC, -EINVAL (obs does
-                               not decode), ERROR_STORE_FAILED, -ESHUTDOWN */
+    int rc;                   /* 0, -EEXIST (id used with other content or by
+                                 another observer), -ENOSPC, -EINVAL (obs does
+                                 not decode), ERROR_STORE_FAILED, -ESHUTDOWN */
     enum store_result result; /* when rc == 0 */
-    uint64_t seq;           /* the record's sequence number (first store's) */
-    int64_t stored_at_ms;   /* the first store's received_at_ms */
+    uint64_t seq;             /* the record's sequence number (first store's) */
+    int64_t stored_at_ms;     /* the first store's received_at_ms */
     /* Private to the store. */
     struct store_write *next;
     void *user; /* free for the caller */
@@ -118,7 +118,9 @@ void store_drain(struct store *s);
 /*
  * Queues w for the writer. Thread-safe. Returns 0, or -ESHUTDOWN once the
  * store is closing, or ERROR_STORE_FAILED once it failed (w is then not
- * queued and stays the caller's).
+ * queued and stays the caller's). The store resets w's output fields and
+ * next. A request whose observation has no 16-byte id, or a coach, coachee
+ * or observer id outside 1..64 bytes, completes with -EINVAL.
  */
 int store_submit(struct store *s, struct store_write *w);
 
@@ -139,7 +141,8 @@ int store_reader_check(struct store *s, int *dead);
 /*
  * Reads one record. Thread-safe (any thread). On success returns 0 and sets
  * *out (caller owns, free with coachq__v1__stored_observation__free_unpacked(
- * *out, NULL)); -ENOENT if there is none; -EIO or -ENOMEM.
+ * *out, NULL)); -ENOENT if there is none; -EIO or -ENOMEM; -EAGAIN when
+ * every reader slot (max_readers) is in use.
  */
 int store_get(struct store *s, const uint8_t uuid[16], Coachq__V1__StoredObservation **out);
 
@@ -167,9 +170,19 @@ struct store_page {
 };
 
 /*
- * Lists records of one person in one index, in session-time order, one page
- * at a time. Thread-safe. Returns 0 (page filled, possibly empty), -EINVAL
- * for a malformed query or cursor, -EIO or -ENOMEM.
+ * Lists records of one person in one index, in session-time order (ties by
+ * uuid), one page at a time. Thread-safe. page is overwritten (its previous
+ * items are not freed). Returns 0 (page filled, possibly empty), -EINVAL for
+ * a malformed query or cursor (limit outside 1..STORE_MAX_PAGE, person_id
+ * empty or longer than 64 bytes, a cursor that is not one of this person's
+ * keys), -EIO, -ENOMEM or -EAGAIN (no free reader slot). On failure the page
+ * is empty.
+ *
+ * The cursor is the index key of the page's last record (at most 89 bytes);
+ * the next page starts after it, so records added meanwhile before it are
+ * not returned and none is returned twice. It names the person and the
+ * record's time and id, so hand it only to a caller allowed that listing.
+ * cursor_len is 0 when no record follows the page.
  */
 int store_list(struct store *s, const struct store_query *q, struct store_page *page);
 

@@ -1,0 +1,87 @@
+/*
+ * keys: the byte layout of the store's LMDB keys and fixed-width values.
+ *
+ * LMDB compares keys with memcmp (shorter key first on a common prefix), so
+ * every key is built so that this byte order is the order the store wants to
+ * scan in. An index key is
+ *
+ *   len(1) | person id (len bytes) | started_at (8) | uuid (16)
+ *
+ * where started_at is big-endian with its sign bit flipped, so that negative
+ * times sort before positive ones. The length byte comes first so that the
+ * keys of one person form one contiguous range that no other id (not even a
+ * longer id that starts with the same bytes) interleaves with. Equal times
+ * are ordered by uuid.
+ *
+ * Every function here is pure: no allocation, no state, safe from any
+ * thread. Pointers passed in are borrowed for the call only unless a
+ * function says otherwise.
+ */
+#ifndef COACHQ_KEYS_H
+#define COACHQ_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KEYS_UUID_LEN 16
+#define KEYS_TIME_LEN 8
+/* Longest person id an index key holds. Ids are validated to at most
+ * VALIDATE_MAX_ID (64) bytes; the cap keeps a whole key, which is also the
+ * list cursor, inside struct store_page's cursor buffer. */
+#define KEYS_ID_MAX 64
+/* Longest index key: length byte, id, time, uuid. */
+#define KEYS_INDEX_MAX (1 + KEYS_ID_MAX + KEYS_TIME_LEN + KEYS_UUID_LEN)
+/* Longest prefix + time bound (keys_index_bound()). */
+#define KEYS_BOUND_MAX (1 + KEYS_ID_MAX + KEYS_TIME_LEN)
+
+/* Big-endian fixed-width integers, for meta values and times. */
+void keys_put_be32(uint8_t out[4], uint32_t v);
+uint32_t keys_get_be32(const uint8_t in[4]);
+void keys_put_be64(uint8_t out[8], uint64_t v);
+uint64_t keys_get_be64(const uint8_t in[8]);
+
+/* Encodes a time so that memcmp orders it like the signed value: big-endian
+ * with the sign bit flipped. keys_time_decode() is its inverse. */
+void keys_time_encode(int64_t t, uint8_t out[KEYS_TIME_LEN]);
+int64_t keys_time_decode(const uint8_t in[KEYS_TIME_LEN]);
+
+/*
+ * Writes the index key of (id, started_at, uuid) into out (outlen bytes;
+ * KEYS_INDEX_MAX is always enough) and its length into *len. id is id_len
+ * bytes (need not be NUL-terminated). Returns 0, -EINVAL if id_len is 0 or
+ * above KEYS_ID_MAX, or -ENOBUFS if out is too small.
+ */
+int keys_index_encode(uint8_t *out, size_t outlen, const char *id, size_t id_len,
+                      int64_t started_at, const uint8_t uuid[KEYS_UUID_LEN], size_t *len);
+
+/*
+ * Splits an index key. On success returns 0 and sets *id (borrowed: points
+ * into key, valid as long as key is, not NUL-terminated), *id_len,
+ * *started_at and *uuid (borrowed: points into key). Returns -EINVAL if key
+ * is not exactly one well-formed index key. Any output pointer may be NULL.
+ */
+int keys_index_decode(const uint8_t *key, size_t len, const char **id, size_t *id_len,
+                      int64_t *started_at, const uint8_t **uuid);
+
+/*
+ * Writes the prefix shared by every index key of id (length byte and id)
+ * into out and its length into *len. Returns 0, -EINVAL or -ENOBUFS as
+ * keys_index_encode().
+ */
+int keys_index_prefix(uint8_t *out, size_t outlen, const char *id, size_t id_len, size_t *len);
+
+/*
+ * Writes the prefix of id followed by the encoded time t: the smallest
+ * possible key of id whose started_at is >= t, for MDB_SET_RANGE. Every
+ * index key of id with started_at >= t compares greater, every one with
+ * started_at < t smaller. Returns 0, -EINVAL or -ENOBUFS as
+ * keys_index_encode().
+ */
+int keys_index_bound(uint8_t *out, size_t outlen, const char *id, size_t id_len, int64_t t,
+                     size_t *len);
+
+/* Compares two keys the way LMDB's default comparison does: memcmp over the
+ * common length, then the shorter first. Returns <0, 0 or >0. */
+int keys_compare(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
+#endif

@@ -1,0 +1,1115 @@
+/* glibc's rwlocks prefer readers unless told otherwise, which would let a
+ * steady stream of queries starve the writer that waits to grow the map.
+ * The writer-preferring kind is a GNU extension. */
+#define _GNU_SOURCE
+
+#include "store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "keys.h"
+#include "log.h"
+
+#define STORE_DEFAULT_MAP ((size_t)64 << 20)
+#define STORE_DEFAULT_MAP_MAX ((size_t)1 << 40)
+#define STORE_DEFAULT_READERS 126u
+/* Named databases in use now plus room for the ones the design adds later
+ * (aggregates, people, certificates, audit, ...). */
+#define STORE_MAX_DBS 16
+
+_Static_assert(KEYS_INDEX_MAX <= sizeof(((struct store_page *)0)->cursor),
+               "a list cursor is one index key");
+
+static const char STORE_META_SCHEMA[] = "schema_version";
+static const char STORE_META_NEXT_SEQ[] = "next_seq";
+
+struct store {
+    MDB_env *env;
+    MDB_dbi dbi_obs;
+    MDB_dbi dbi_by_coach;
+    MDB_dbi dbi_by_observer;
+    MDB_dbi dbi_by_coachee;
+    MDB_dbi dbi_meta;
+    size_t map_size; /* current map size; writer thread only after open */
+    size_t map_size_max;
+    store_notify_cb notify;
+    void *notify_arg;
+
+    /* Held shared by every read transaction, exclusively by the writer while
+     * it resizes the map (which needs no transaction open in the process). */
+    pthread_rwlock_t gate;
+
+    /* mu protects everything below. */
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv; /* queue non-empty or closing */
+    pthread_cond_t done_cv; /* completed advanced */
+    struct store_write *queue_head;
+    struct store_write *queue_tail;
+    struct store_write *done_head;
+    struct store_write *done_tail;
+    uint64_t submitted;
+    uint64_t completed;
+    int closing;
+    struct store_stats stats;
+
+    atomic_int failed;
+    pthread_t writer;
+    int writer_started;
+};
+
+/* Maps an LMDB or errno code to a negative errno. */
+static int store_errno(int mdb_rc)
+{
+    switch (mdb_rc) {
+    case MDB_SUCCESS:
+        return 0;
+    case MDB_NOTFOUND:
+        return -ENOENT;
+    case MDB_KEYEXIST:
+        return -EEXIST;
+    case MDB_MAP_FULL:
+    case MDB_TXN_FULL:
+        return -ENOSPC;
+    case MDB_READERS_FULL:
+    case MDB_DBS_FULL:
+        return -EAGAIN;
+    case MDB_VERSION_MISMATCH:
+    case MDB_INVALID:
+        return -EPROTO;
+    default:
+        break;
+    }
+    if (mdb_rc > 0) {
+        /* LMDB passes system errors through as positive errno values. */
+        return -mdb_rc;
+    }
+    if (mdb_rc < MDB_KEYEXIST || mdb_rc > MDB_LAST_ERRCODE) {
+        /* Already one of our negative codes, not an MDB_* one. */
+        return mdb_rc;
+    }
+    /* MDB_CORRUPTED, MDB_PANIC, MDB_BAD_TXN, ... */
+    return -EIO;
+}
+
+static uint64_t store_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static MDB_dbi store_index_dbi(const struct store *s, enum store_index by)
+{
+    switch (by) {
+    case STORE_BY_COACH:
+        return s->dbi_by_coach;
+    case STORE_BY_OBSERVER:
+        return s->dbi_by_observer;
+    case STORE_BY_COACHEE:
+        return s->dbi_by_coachee;
+    }
+    return s->dbi_by_coach;
+}
+
+/* ---- Reader gate ------------------------------------------------------- */
+
+static int store_read_begin(struct store *s, MDB_txn **txn)
+{
+    int rc;
+
+    pthread_rwlock_rdlock(&s->gate);
+    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+    if (rc != 0) {
+        pthread_rwlock_unlock(&s->gate);
+        *txn = NULL;
+        return store_errno(rc);
+    }
+    return 0;
+}
+
+static void store_read_end(struct store *s, MDB_txn *txn)
+{
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&s->gate);
+}
+
+/* ---- Open ------------------------------------------------------------- */
+
+/* Opens the named databases and checks or writes the schema version, in one
+ * write transaction. */
+static int store_init_schema(struct store *s)
+{
+    MDB_txn *txn = NULL;
+    MDB_val k, v;
+    uint8_t buf[8];
+    int rc;
+
+    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc != 0) {
+        txn = NULL;
+        goto out;
+    }
+    rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->dbi_meta);
+    if (rc != 0) {
+        goto out;
+    }
+    k.mv_data = (void *)STORE_META_SCHEMA;
+    k.mv_size = sizeof(STORE_META_SCHEMA) - 1;
+    rc = mdb_get(txn, s->dbi_meta, &k, &v);
+    if (rc == 0) {
+        if (v.mv_size != 4 || keys_get_be32(v.mv_data) != STORE_SCHEMA_VERSION) {
+            uint32_t found = v.mv_size == 4 ? keys_get_be32(v.mv_data) : 0;
+
+            log_event(LOG_ERROR, "store_schema_unknown", "found=%u supported=%d size=%zu",
+                      (unsigned)found, STORE_SCHEMA_VERSION, v.mv_size);
+            rc = -EPROTO;
+            goto out;
+        }
+    } else if (rc == MDB_NOTFOUND) {
+        keys_put_be32(buf, STORE_SCHEMA_VERSION);
+        v.mv_data = buf;
+        v.mv_size = 4;
+        rc = mdb_put(txn, s->dbi_meta, &k, &v, 0);
+        if (rc != 0) {
+            goto out;
+        }
+        /* Sequence numbers start at 1 so that 0 can mean "none". */
+        k.mv_data = (void *)STORE_META_NEXT_SEQ;
+        k.mv_size = sizeof(STORE_META_NEXT_SEQ) - 1;
+        keys_put_be64(buf, 1);
+        v.mv_data = buf;
+        v.mv_size = 8;
+        rc = mdb_put(txn, s->dbi_meta, &k, &v, 0);
+        if (rc != 0) {
+            goto out;
+        }
+    } else {
+        goto out;
+    }
+    rc = mdb_dbi_open(txn, "obs", MDB_CREATE, &s->dbi_obs);
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "obs_by_coach", MDB_CREATE, &s->dbi_by_coach);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "obs_by_observer", MDB_CREATE, &s->dbi_by_observer);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "obs_by_coachee", MDB_CREATE, &s->dbi_by_coachee);
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+out:
+    if (txn != NULL) {
+        mdb_txn_abort(txn);
+    }
+    return store_errno(rc);
+}
+
+static void *store_writer_main(void *arg);
+
+int store_open(const char *dir, const struct store_opts *opts, struct store **out)
+{
+    struct store *s = NULL;
+    pthread_rwlockattr_t gattr;
+    MDB_envinfo info;
+    int dead = 0;
+    int rc = -ENOMEM;
+    int mu_ok = 0, gate_ok = 0, work_ok = 0, done_ok = 0;
+
+    *out = NULL;
+    if (dir == NULL) {
+        return -EINVAL;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        goto out;
+    }
+    atomic_init(&s->failed, 0);
+    s->map_size = opts != NULL && opts->map_size != 0 ? opts->map_size : STORE_DEFAULT_MAP;
+    s->map_size_max =
+        opts != NULL && opts->map_size_max != 0 ? opts->map_size_max : STORE_DEFAULT_MAP_MAX;
+    if (s->map_size_max < s->map_size) {
+        s->map_size_max = s->map_size;
+    }
+    if (opts != NULL) {
+        s->notify = opts->notify;
+        s->notify_arg = opts->notify_arg;
+    }
+
+    rc = -pthread_mutex_init(&s->mu, NULL);
+    if (rc != 0) {
+        goto out;
+    }
+    mu_ok = 1;
+    rc = -pthread_cond_init(&s->work_cv, NULL);
+    if (rc != 0) {
+        goto out;
+    }
+    work_ok = 1;
+    rc = -pthread_cond_init(&s->done_cv, NULL);
+    if (rc != 0) {
+        goto out;
+    }
+    done_ok = 1;
+    rc = -pthread_rwlockattr_init(&gattr);
+    if (rc != 0) {
+        goto out;
+    }
+#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+    pthread_rwlockattr_setkind_np(&gattr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+    rc = -pthread_rwlock_init(&s->gate, &gattr);
+    pthread_rwlockattr_destroy(&gattr);
+    if (rc != 0) {
+        goto out;
+    }
+    gate_ok = 1;
+
+    rc = mdb_env_create(&s->env);
+    if (rc != 0) {
+        s->env = NULL;
+        rc = store_errno(rc);
+        goto out;
+    }
+    rc = mdb_env_set_maxdbs(s->env, STORE_MAX_DBS);
+    if (rc == 0) {
+        rc = mdb_env_set_maxreaders(s->env, opts != NULL && opts->max_readers != 0
+                                                ? opts->max_readers
+                                                : STORE_DEFAULT_READERS);
+    }
+    if (rc == 0) {
+        rc = mdb_env_set_mapsize(s->env, s->map_size);
+    }
+    if (rc == 0) {
+        /* MDB_NOTLS: read transactions are begun and ended on pool threads
+         * and are not tied to one thread. Durable sync is the default and is
+         * never weakened. */
+        rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
+    }
+    if (rc != 0) {
+        rc = store_errno(rc);
+        goto out;
+    }
+    /* An existing environment may have a bigger map than asked for. */
+    if (mdb_env_info(s->env, &info) == 0 && info.me_mapsize > s->map_size) {
+        s->map_size = info.me_mapsize;
+        if (s->map_size_max < s->map_size) {
+            s->map_size_max = s->map_size;
+        }
+    }
+    /* Slots of readers that died (a killed process) pin old pages. */
+    rc = mdb_reader_check(s->env, &dead);
+    if (rc != 0) {
+        rc = store_errno(rc);
+        goto out;
+    }
+    if (dead > 0) {
+        log_event(LOG_WARN, "store_stale_readers", "cleared=%d", dead);
+    }
+    rc = store_init_schema(s);
+    if (rc != 0) {
+        goto out;
+    }
+    rc = -pthread_create(&s->writer, NULL, store_writer_main, s);
+    if (rc != 0) {
+        goto out;
+    }
+    s->writer_started = 1;
+    *out = s;
+    s = NULL;
+    rc = 0;
+out:
+    if (s != NULL) {
+        if (s->env != NULL) {
+            mdb_env_close(s->env);
+        }
+        if (gate_ok) {
+            pthread_rwlock_destroy(&s->gate);
+        }
+        if (done_ok) {
+            pthread_cond_destroy(&s->done_cv);
+        }
+        if (work_ok) {
+            pthread_cond_destroy(&s->work_cv);
+        }
+        if (mu_ok) {
+            pthread_mutex_destroy(&s->mu);
+        }
+        free(s);
+    }
+    return rc;
+}
+
+void store_close(struct store *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->closing = 1;
+    pthread_cond_broadcast(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->writer_started) {
+        pthread_join(s->writer, NULL);
+    }
+    mdb_env_close(s->env);
+    pthread_rwlock_destroy(&s->gate);
+    pthread_cond_destroy(&s->done_cv);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* ---- Submission and completion ---------------------------------------- */
+
+int store_submit(struct store *s, struct store_write *w)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&s->mu);
+    if (atomic_load(&s->failed)) {
+        rc = ERROR_STORE_FAILED;
+    } else if (s->closing) {
+        rc = -ESHUTDOWN;
+    } else {
+        w->rc = 0;
+        w->result = STORE_PENDING;
+        w->seq = 0;
+        w->stored_at_ms = 0;
+        w->next = NULL;
+        if (s->queue_tail != NULL) {
+            s->queue_tail->next = w;
+        } else {
+            s->queue_head = w;
+        }
+        s->queue_tail = w;
+        s->submitted++;
+        pthread_cond_signal(&s->work_cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+struct store_write *store_completed_take(struct store *s)
+{
+    struct store_write *list;
+
+    pthread_mutex_lock(&s->mu);
+    list = s->done_head;
+    s->done_head = NULL;
+    s->done_tail = NULL;
+    pthread_mutex_unlock(&s->mu);
+    return list;
+}
+
+void store_drain(struct store *s)
+{
+    uint64_t target;
+
+    pthread_mutex_lock(&s->mu);
+    target = s->submitted;
+    while (s->completed < target) {
+        pthread_cond_wait(&s->done_cv, &s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+int store_failed(const struct store *s)
+{
+    /* C11's atomic_load takes a pointer to non-const; the object itself is
+     * not const, only this view of the store is. */
+    return atomic_load(&((struct store *)s)->failed) != 0;
+}
+
+void store_get_stats(struct store *s, struct store_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
+int store_reader_check(struct store *s, int *dead)
+{
+    int n = 0;
+    int rc = mdb_reader_check(s->env, &n);
+
+    if (dead != NULL) {
+        *dead = n;
+    }
+    if (rc == 0 && n > 0) {
+        log_event(LOG_WARN, "store_stale_readers", "cleared=%d", n);
+    }
+    return store_errno(rc);
+}
+
+/* ---- Writer thread ---------------------------------------------------- */
+
+/* How one batch attempt ended. */
+enum store_batch_end {
+    STORE_BATCH_DONE,     /* committed (or nothing to commit) */
+    STORE_BATCH_GROW,     /* MDB_MAP_FULL: grow the map and retry */
+    STORE_BATCH_SPLIT,    /* MDB_TXN_FULL: too many dirty pages, halve it */
+    STORE_BATCH_FAIL_ALL, /* every request gets batch_rc; store keeps going */
+    STORE_BATCH_FATAL,    /* never retried: the store has failed */
+};
+
+struct store_batch {
+    struct store_write *head;
+    size_t n;
+    int batch_rc; /* for STORE_BATCH_FAIL_ALL */
+    int mdb_rc;   /* the LMDB code that ended the attempt, for the log */
+    const char *op;
+    uint64_t stored;
+    uint64_t duplicates;
+    uint64_t commit_us;
+    int committed;
+};
+
+/* Classifies an LMDB failure of a put or commit inside a batch. Writer
+ * thread. */
+static enum store_batch_end store_classify(struct store_batch *b, int mdb_rc, const char *op)
+{
+    b->mdb_rc = mdb_rc;
+    b->op = op;
+    switch (mdb_rc) {
+    case MDB_MAP_FULL:
+        return STORE_BATCH_GROW;
+    case MDB_TXN_FULL:
+        return STORE_BATCH_SPLIT;
+    case ENOSPC:
+        b->batch_rc = -ENOSPC;
+        return STORE_BATCH_FAIL_ALL;
+    case ENOMEM:
+        /* Nothing reached the disk; the batch can be answered and the next
+         * one tried. */
+        b->batch_rc = -ENOMEM;
+        return STORE_BATCH_FAIL_ALL;
+    default:
+        return STORE_BATCH_FATAL;
+    }
+}
+
+/* Puts key -> val into the database under cur, with MDB_APPEND when the key
+ * sorts after the last key there (then it really appends and LMDB skips the
+ * search and fills pages fully). Writer thread. */
+static int store_put_index(MDB_cursor *cur, const uint8_t *key, size_t klen)
+{
+    MDB_val k, v, lk, lv;
+    unsigned flags = 0;
+    int rc;
+
+    rc = mdb_cursor_get(cur, &lk, &lv, MDB_LAST);
+    if (rc == MDB_NOTFOUND || (rc == 0 && keys_compare(key, klen, lk.mv_data, lk.mv_size) > 0)) {
+        flags = MDB_APPEND;
+    } else if (rc != 0) {
+        return rc;
+    }
+    k.mv_data = (void *)key;
+    k.mv_size = klen;
+    v.mv_data = NULL;
+    v.mv_size = 0;
+    return mdb_cursor_put(cur, &k, &v, flags);
+}
+
+/* True if the stored record and the submission are the same resubmission:
+ * same observer and byte-identical packed observation. The server packs the
+ * bytes it submits from a decoded message, so they are canonical and a
+ * repack of the stored observation reproduces them. Writer thread. */
+static int store_same_content(const Coachq__V1__StoredObservation *old, const struct store_write *w)
+{
+    uint8_t *buf;
+    size_t n;
+    int same;
+
+    if (old->observation == NULL || old->observer_id == NULL ||
+        strcmp(old->observer_id, w->observer_id) != 0) {
+        return 0;
+    }
+    n = coachq__v1__observation__get_packed_size(old->observation);
+    if (n != w->obs_len) {
+        return 0;
+    }
+    if (n == 0) {
+        return 1;
+    }
+    buf = malloc(n);
+    if (buf == NULL) {
+        return -ENOMEM;
+    }
+    coachq__v1__observation__pack(old->observation, buf);
+    same = memcmp(buf, w->obs, n) == 0;
+    free(buf);
+    return same;
+}
+
+/* Applies one request inside the batch's write transaction. Sets the
+ * request's tentative outcome (the owner cannot see it before the batch is
+ * completed, and every failure path of the batch overwrites it). Returns 0,
+ * or an LMDB code that ends the whole attempt. *wrote is set if anything was
+ * put. Writer thread. */
+static int store_apply(struct store *s, MDB_txn *txn, MDB_cursor *idx[3], uint64_t *next_seq,
+                       struct store_write *w, int *wrote)
+{
+    Coachq__V1__Observation *obs = NULL;
+    Coachq__V1__StoredObservation *old = NULL;
+    Coachq__V1__StoredObservation rec = COACHQ__V1__STORED_OBSERVATION__INIT;
+    uint8_t keys[3][KEYS_INDEX_MAX];
+    size_t klen[3];
+    const char *ids[3];
+    MDB_val k, v;
+    size_t n;
+    int rc = 0;
+    int same;
+
+    obs = coachq__v1__observation__unpack(NULL, w->obs_len, w->obs);
+    if (obs == NULL || obs->id.len != KEYS_UUID_LEN || obs->id.data == NULL ||
+        w->observer_id == NULL) {
+        w->rc = -EINVAL;
+        goto out;
+    }
+    k.mv_data = obs->id.data;
+    k.mv_size = KEYS_UUID_LEN;
+    rc = mdb_get(txn, s->dbi_obs, &k, &v);
+    if (rc == 0) {
+        /* Decode before anything else touches the transaction. */
+        old = coachq__v1__stored_observation__unpack(NULL, v.mv_size, v.mv_data);
+        if (old == NULL) {
+            log_event(LOG_ERROR, "store_record_corrupt", "op=dedupe size=%zu", v.mv_size);
+            w->rc = -EIO;
+            goto out;
+        }
+        same = store_same_content(old, w);
+        if (same < 0) {
+            w->rc = same;
+        } else if (same) {
+            w->rc = 0;
+            w->result = STORE_DUPLICATE;
+            w->seq = old->seq;
+            w->stored_at_ms = old->received_at_ms;
+        } else {
+            /* The existing record is neither changed nor revealed. */
+            w->rc = -EEXIST;
+        }
+        goto out;
+    }
+    if (rc != MDB_NOTFOUND) {
+        goto out;
+    }
+    rc = 0;
+
+    ids[0] = obs->coach_id;
+    ids[1] = w->observer_id;
+    ids[2] = obs->coachee_id;
+    for (int i = 0; i < 3; i++) {
+        if (ids[i] == NULL || keys_index_encode(keys[i], sizeof(keys[i]), ids[i], strlen(ids[i]),
+                                                obs->started_at, obs->id.data, &klen[i]) != 0) {
+            w->rc = -EINVAL;
+            goto out;
+        }
+    }
+
+    rec.observation = obs;
+    rec.seq = *next_seq;
+    rec.received_at_ms = w->received_at_ms;
+    /* protobuf-c's field is not const; pack only reads it. */
+    rec.observer_id = (char *)w->observer_id;
+    n = coachq__v1__stored_observation__get_packed_size(&rec);
+    v.mv_data = NULL;
+    v.mv_size = n;
+    /* Record ids are random, so this is no append; MDB_RESERVE lets the
+     * record be packed straight into its page. */
+    rc = mdb_put(txn, s->dbi_obs, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
+    if (rc != 0) {
+        goto out;
+    }
+    *wrote = 1;
+    coachq__v1__stored_observation__pack(&rec, v.mv_data);
+    for (int i = 0; i < 3; i++) {
+        rc = store_put_index(idx[i], keys[i], klen[i]);
+        if (rc != 0) {
+            goto out;
+        }
+    }
+    (*next_seq)++;
+    w->rc = 0;
+    w->result = STORE_STORED;
+    w->seq = rec.seq;
+    w->stored_at_ms = w->received_at_ms;
+out:
+    coachq__v1__stored_observation__free_unpacked(old, NULL);
+    coachq__v1__observation__free_unpacked(obs, NULL);
+    return rc;
+}
+
+/* One attempt at writing a batch in one transaction. Writer thread. */
+static enum store_batch_end store_batch_try(struct store *s, struct store_batch *b)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *idx[3] = {NULL, NULL, NULL};
+    MDB_dbi idx_dbi[3] = {s->dbi_by_coach, s->dbi_by_observer, s->dbi_by_coachee};
+    MDB_val k, v;
+    uint8_t seqbuf[8];
+    uint64_t next_seq, first_seq;
+    uint64_t t0;
+    int wrote = 0;
+    int rc;
+    enum store_batch_end end = STORE_BATCH_DONE;
+    size_t i;
+    struct store_write *w;
+
+    b->stored = 0;
+    b->duplicates = 0;
+    b->commit_us = 0;
+    b->committed = 0;
+    for (w = b->head, i = 0; i < b->n; w = w->next, i++) {
+        w->rc = 0;
+        w->result = STORE_PENDING;
+        w->seq = 0;
+        w->stored_at_ms = 0;
+    }
+
+    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc == MDB_MAP_RESIZED) {
+        /* Another process grew the map: adopt its size, with no reader
+         * transaction open here. */
+        pthread_rwlock_wrlock(&s->gate);
+        rc = mdb_env_set_mapsize(s->env, 0);
+        pthread_rwlock_unlock(&s->gate);
+        if (rc == 0) {
+            rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+        }
+    }
+    if (rc != 0) {
+        txn = NULL;
+        end = store_classify(b, rc, "txn_begin");
+        goto out;
+    }
+    k.mv_data = (void *)STORE_META_NEXT_SEQ;
+    k.mv_size = sizeof(STORE_META_NEXT_SEQ) - 1;
+    rc = mdb_get(txn, s->dbi_meta, &k, &v);
+    if (rc != 0 || v.mv_size != 8) {
+        end = store_classify(b, rc != 0 ? rc : MDB_CORRUPTED, "read_next_seq");
+        goto out;
+    }
+    next_seq = keys_get_be64(v.mv_data);
+    first_seq = next_seq;
+    for (i = 0; i < 3; i++) {
+        rc = mdb_cursor_open(txn, idx_dbi[i], &idx[i]);
+        if (rc != 0) {
+            end = store_classify(b, rc, "cursor_open");
+            goto out;
+        }
+    }
+    /* The transaction sees its own writes, so two requests for one id in
+     * this batch behave exactly as if they came in two batches. */
+    for (w = b->head, i = 0; i < b->n; w = w->next, i++) {
+        rc = store_apply(s, txn, idx, &next_seq, w, &wrote);
+        if (rc != 0) {
+            end = store_classify(b, rc, "put");
+            goto out;
+        }
+    }
+    if (!wrote) {
+        /* Nothing new: every answer refers to an earlier, committed record
+         * (or is an error), so there is nothing to make durable. */
+        goto out;
+    }
+    if (next_seq != first_seq) {
+        keys_put_be64(seqbuf, next_seq);
+        v.mv_data = seqbuf;
+        v.mv_size = 8;
+        rc = mdb_put(txn, s->dbi_meta, &k, &v, 0);
+        if (rc != 0) {
+            end = store_classify(b, rc, "put_next_seq");
+            goto out;
+        }
+    }
+    t0 = store_now_us();
+    rc = mdb_txn_commit(txn);
+    b->commit_us = store_now_us() - t0;
+    txn = NULL; /* freed by commit, whatever it returned */
+    if (rc != 0) {
+        end = store_classify(b, rc, "commit");
+        goto out;
+    }
+    b->committed = 1;
+out:
+    if (txn != NULL) {
+        /* Also closes the cursors. */
+        mdb_txn_abort(txn);
+    }
+    if (end == STORE_BATCH_DONE) {
+        for (w = b->head, i = 0; i < b->n; w = w->next, i++) {
+            if (w->rc == 0 && w->result == STORE_STORED) {
+                b->stored++;
+            } else if (w->rc == 0 && w->result == STORE_DUPLICATE) {
+                b->duplicates++;
+            }
+        }
+    }
+    return end;
+}
+
+/* Doubles the map up to its maximum, holding the reader gate so that no
+ * read transaction is open. Returns 0 or -ENOSPC at the maximum. Writer
+ * thread. */
+static int store_grow(struct store *s)
+{
+    size_t want;
+    int rc;
+
+    if (s->map_size >= s->map_size_max) {
+        log_event(LOG_ERROR, "store_map_max", "map_size=%zu", s->map_size);
+        return -ENOSPC;
+    }
+    want = s->map_size > s->map_size_max / 2 ? s->map_size_max : s->map_size * 2;
+    pthread_rwlock_wrlock(&s->gate);
+    rc = mdb_env_set_mapsize(s->env, want);
+    pthread_rwlock_unlock(&s->gate);
+    if (rc != 0) {
+        log_event(LOG_ERROR, "store_map_grow_failed", "map_size=%zu want=%zu err=\"%s\"",
+                  s->map_size, want, mdb_strerror(rc));
+        return store_errno(rc);
+    }
+    log_event(LOG_INFO, "store_map_grow", "from=%zu to=%zu", s->map_size, want);
+    s->map_size = want;
+    pthread_mutex_lock(&s->mu);
+    s->stats.map_grows++;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+static void store_fail_list(struct store_write *head, size_t n, int rc)
+{
+    struct store_write *w = head;
+
+    for (size_t i = 0; i < n; i++, w = w->next) {
+        w->rc = rc;
+        w->result = STORE_PENDING;
+        w->seq = 0;
+        w->stored_at_ms = 0;
+    }
+}
+
+static void store_account(struct store *s, const struct store_batch *b)
+{
+    pthread_mutex_lock(&s->mu);
+    if (b->committed) {
+        s->stats.commits++;
+        s->stats.commit_us_total += b->commit_us;
+        if (b->commit_us > s->stats.commit_us_max) {
+            s->stats.commit_us_max = b->commit_us;
+        }
+    }
+    s->stats.records_stored += b->stored;
+    s->stats.duplicates += b->duplicates;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Writes n requests starting at head, growing the map or splitting the
+ * batch as LMDB asks, and leaves every request with its final outcome.
+ * Writer thread. */
+static void store_write_batch(struct store *s, struct store_write *head, size_t n)
+{
+    struct store_batch b;
+    enum store_batch_end end;
+    int rc;
+
+    if (atomic_load(&s->failed)) {
+        store_fail_list(head, n, ERROR_STORE_FAILED);
+        return;
+    }
+    memset(&b, 0, sizeof(b));
+    b.head = head;
+    b.n = n;
+    for (;;) {
+        end = store_batch_try(s, &b);
+        if (end != STORE_BATCH_GROW) {
+            break;
+        }
+        rc = store_grow(s);
+        if (rc != 0) {
+            b.batch_rc = rc;
+            end = STORE_BATCH_FAIL_ALL;
+            break;
+        }
+    }
+    switch (end) {
+    case STORE_BATCH_DONE:
+        store_account(s, &b);
+        break;
+    case STORE_BATCH_GROW:
+        break;
+    case STORE_BATCH_SPLIT:
+        if (n > 1) {
+            struct store_write *second = head;
+
+            for (size_t i = 0; i < n / 2; i++) {
+                second = second->next;
+            }
+            store_write_batch(s, head, n / 2);
+            store_write_batch(s, second, n - n / 2);
+            break;
+        }
+        /* One request alone does not fit one transaction. */
+        log_event(LOG_WARN, "store_txn_full", "requests=1");
+        store_fail_list(head, n, -ENOSPC);
+        break;
+    case STORE_BATCH_FAIL_ALL:
+        log_event(LOG_WARN, "store_batch_failed", "op=%s requests=%zu rc=%d err=\"%s\"",
+                  b.op != NULL ? b.op : "grow", n, b.batch_rc, error_strerror(b.batch_rc));
+        store_fail_list(head, n, b.batch_rc);
+        break;
+    case STORE_BATCH_FATAL:
+        /* After a failed commit the dirty pages may be lost even if a retry
+         * seemed to succeed (fsyncgate): never retry, stop writing. */
+        atomic_store(&s->failed, 1);
+        log_event(LOG_ERROR, "store_failed",
+                  "op=%s requests=%zu mdb_rc=%d err=\"%s\" action=\"refusing all writes; "
+                  "restart the server\"",
+                  b.op != NULL ? b.op : "?", n, b.mdb_rc, mdb_strerror(b.mdb_rc));
+        store_fail_list(head, n, ERROR_STORE_FAILED);
+        break;
+    }
+}
+
+static void *store_writer_main(void *arg)
+{
+    struct store *s = arg;
+    struct store_write *head, *tail, *w;
+    size_t n;
+
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (s->queue_head == NULL && !s->closing) {
+            pthread_cond_wait(&s->work_cv, &s->mu);
+        }
+        if (s->queue_head == NULL) {
+            break;
+        }
+        /* Group commit: take everything queued since the last commit. */
+        head = s->queue_head;
+        tail = s->queue_tail;
+        s->queue_head = NULL;
+        s->queue_tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        n = 0;
+        for (w = head; w != NULL; w = w->next) {
+            n++;
+        }
+        store_write_batch(s, head, n);
+
+        pthread_mutex_lock(&s->mu);
+        s->stats.batched_requests += n;
+        s->stats.last_batch = n;
+        if (n > s->stats.max_batch) {
+            s->stats.max_batch = n;
+        }
+        if (s->done_tail != NULL) {
+            s->done_tail->next = head;
+        } else {
+            s->done_head = head;
+        }
+        s->done_tail = tail;
+        s->completed += n;
+        pthread_cond_broadcast(&s->done_cv);
+        pthread_mutex_unlock(&s->mu);
+        if (s->notify != NULL) {
+            s->notify(s->notify_arg);
+        }
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---- Reads ------------------------------------------------------------ */
+
+/* Reads and decodes one record inside txn. Returns 0, -ENOENT, -EIO or a
+ * negative errno. */
+static int store_get_txn(struct store *s, MDB_txn *txn, const uint8_t *uuid,
+                         Coachq__V1__StoredObservation **out)
+{
+    MDB_val k, v;
+    int rc;
+
+    k.mv_data = (void *)uuid;
+    k.mv_size = KEYS_UUID_LEN;
+    rc = mdb_get(txn, s->dbi_obs, &k, &v);
+    if (rc != 0) {
+        return store_errno(rc);
+    }
+    /* Decoded (copied) while the transaction still pins the page. */
+    *out = coachq__v1__stored_observation__unpack(NULL, v.mv_size, v.mv_data);
+    if (*out == NULL) {
+        log_event(LOG_ERROR, "store_record_corrupt", "op=get size=%zu", v.mv_size);
+        return -EIO;
+    }
+    return 0;
+}
+
+int store_get(struct store *s, const uint8_t uuid[16], Coachq__V1__StoredObservation **out)
+{
+    MDB_txn *txn = NULL;
+    int rc;
+
+    *out = NULL;
+    if (uuid == NULL) {
+        return -EINVAL;
+    }
+    rc = store_read_begin(s, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = store_get_txn(s, txn, uuid, out);
+    store_read_end(s, txn);
+    return rc;
+}
+
+int store_list(struct store *s, const struct store_query *q, struct store_page *page)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint8_t seek[KEYS_INDEX_MAX];
+    size_t seek_len = 0;
+    size_t prefix_len = 0;
+    size_t id_len;
+    const char *cid;
+    size_t cid_len;
+    const uint8_t *uuid;
+    int64_t t;
+    int skip_equal = 0;
+    int more = 0;
+    int rc;
+
+    if (page == NULL) {
+        return -EINVAL;
+    }
+    memset(page, 0, sizeof(*page));
+    if (q == NULL || q->person_id == NULL || q->limit < 1 || q->limit > STORE_MAX_PAGE ||
+        (q->by != STORE_BY_COACH && q->by != STORE_BY_OBSERVER && q->by != STORE_BY_COACHEE) ||
+        (q->cursor == NULL && q->cursor_len != 0)) {
+        return -EINVAL;
+    }
+    id_len = strlen(q->person_id);
+    rc = keys_index_bound(seek, sizeof(seek), q->person_id, id_len, q->since, &seek_len);
+    if (rc != 0) {
+        return -EINVAL;
+    }
+    prefix_len = 1 + id_len;
+    if (q->cursor_len != 0) {
+        /* A cursor is the last key of the previous page: one well-formed key
+         * of this very person. */
+        if (keys_index_decode(q->cursor, q->cursor_len, &cid, &cid_len, NULL, NULL) != 0 ||
+            cid_len != id_len || memcmp(cid, q->person_id, id_len) != 0) {
+            return -EINVAL;
+        }
+        if (keys_compare(q->cursor, q->cursor_len, seek, seek_len) >= 0) {
+            memcpy(seek, q->cursor, q->cursor_len);
+            seek_len = q->cursor_len;
+            skip_equal = 1;
+        }
+    }
+    if (q->since >= q->until && q->until != INT64_MAX) {
+        return 0;
+    }
+    page->items = calloc(q->limit, sizeof(*page->items));
+    if (page->items == NULL) {
+        return -ENOMEM;
+    }
+
+    rc = store_read_begin(s, &txn);
+    if (rc != 0) {
+        goto out;
+    }
+    rc = mdb_cursor_open(txn, store_index_dbi(s, q->by), &cur);
+    if (rc != 0) {
+        cur = NULL;
+        rc = store_errno(rc);
+        goto out;
+    }
+    k.mv_data = seek;
+    k.mv_size = seek_len;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0) {
+        if (k.mv_size < prefix_len || memcmp(k.mv_data, seek, prefix_len) != 0) {
+            break; /* past this person's keys */
+        }
+        if (keys_index_decode(k.mv_data, k.mv_size, NULL, NULL, &t, &uuid) != 0) {
+            log_event(LOG_ERROR, "store_index_corrupt", "size=%zu", k.mv_size);
+            rc = -EIO;
+            goto out;
+        }
+        if (skip_equal && keys_compare(k.mv_data, k.mv_size, seek, seek_len) == 0) {
+            skip_equal = 0;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            continue;
+        }
+        skip_equal = 0;
+        if (q->until != INT64_MAX && t >= q->until) {
+            break;
+        }
+        if (page->n == q->limit) {
+            more = 1;
+            break;
+        }
+        rc = store_get_txn(s, txn, uuid, &page->items[page->n]);
+        if (rc != 0) {
+            if (rc == -ENOENT) {
+                log_event(LOG_ERROR, "store_index_dangling", "index=%d", (int)q->by);
+                rc = -EIO;
+            }
+            goto out;
+        }
+        page->n++;
+        memcpy(page->cursor, k.mv_data, k.mv_size);
+        page->cursor_len = k.mv_size;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        rc = store_errno(rc);
+        goto out;
+    }
+    rc = 0;
+    if (!more) {
+        page->cursor_len = 0;
+    }
+out:
+    if (cur != NULL) {
+        mdb_cursor_close(cur);
+    }
+    if (txn != NULL) {
+        store_read_end(s, txn);
+    }
+    if (rc != 0) {
+        store_page_free(page);
+    }
+    return rc;
+}
+
+void store_page_free(struct store_page *page)
+{
+    if (page == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < page->n; i++) {
+        coachq__v1__stored_observation__free_unpacked(page->items[i], NULL);
+    }
+    free(page->items);
+    page->items = NULL;
+    page->n = 0;
+    page->cursor_len = 0;
+}
