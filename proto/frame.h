@@ -21,9 +21,9 @@
 #define FRAME_MAX_CHUNK (64u * 1024u)
 
 struct frame_reader {
-    struct buf in;     /* unconsumed input */
-    size_t max_frame;  /* largest allowed body, bytes */
-    size_t consumed;   /* bytes of in already handed out by frame_reader_next() */
+    struct buf in;    /* unconsumed input */
+    size_t max_frame; /* largest allowed body, bytes */
+    size_t consumed;  /* bytes of in already handed out by frame_reader_next() */
 };
 
 /* Prepares a reader for bodies of at most max_frame bytes. */

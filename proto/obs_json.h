@@ -5,12 +5,16 @@
  * Enums are lower-case names ("deal_review"), times are ISO-8601 UTC
  * ("2026-11-02T14:30:00Z"), dates are "YYYY-MM-DD", the id is a canonical
  * UUID string, a rating is {"behaviour": "...", "score": 3} or
- * {"behaviour": "...", "score": "n/a"}.
+ * {"behaviour": "...", "score": "n/a"}. Unknown keys are errors that name
+ * the key, so a typo never silently drops data. Everything
+ * obs_json_from_observation() writes, obs_json_parse() reads back to the same
+ * Observation.
  */
 #ifndef COACHQ_OBS_JSON_H
 #define COACHQ_OBS_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "coachq.pb-c.h"
@@ -18,8 +22,11 @@
 /*
  * Converts one JSON object to an Observation. On success returns 0 and sets
  * *out (caller owns, free with obs_json_free()). A missing "id" leaves
- * out->id empty (the caller generates one). On failure returns -EINVAL and
- * writes "field: reason" into err (size errlen). j is borrowed for the call.
+ * out->id empty (the caller generates one). On failure returns -EINVAL (or
+ * -ENOMEM) and writes "field: reason" into err (size errlen), e.g.
+ * "ratings[2].score: must be 1..4 or \"n/a\"". j is borrowed for the call.
+ * The keys "seq", "received_at" and "observer" (written by
+ * obs_json_from_stored()) are accepted and ignored.
  */
 int obs_json_parse(const json_t *j, Coachq__V1__Observation **out, char *err, size_t errlen);
 
@@ -33,10 +40,37 @@ json_t *obs_json_from_observation(const Coachq__V1__Observation *o);
 /* As obs_json_from_observation(), plus "seq", "received_at" and "observer". */
 json_t *obs_json_from_stored(const Coachq__V1__StoredObservation *s);
 
-/* Civil-time helpers shared by the JSON and text renderers. */
-int obs_json_parse_time(const char *s, int64_t *out);          /* ISO-8601 UTC */
+/*
+ * Civil-time helpers shared by the JSON and text renderers. All work in the
+ * proleptic Gregorian calendar, UTC, years 0000..9999, without timegm() or
+ * the TZ environment. Parsers return 0 or -EINVAL; formatters always
+ * NUL-terminate (OBS_JSON_TIME_LEN bytes are always enough).
+ */
+#define OBS_JSON_TIME_LEN 32
+
+/* "YYYY-MM-DDTHH:MM:SS" with an optional fraction (dropped), then "Z" or a
+ * numeric offset "+HH:MM" / "-HH:MM" / "+HHMM" (converted to UTC). */
+int obs_json_parse_time(const char *s, int64_t *out);
 void obs_json_format_time(int64_t t, char *out, size_t outlen); /* "YYYY-MM-DDTHH:MM:SSZ" */
-int obs_json_parse_day(const char *s, uint32_t *out);          /* "YYYY-MM-DD" */
+/* Milliseconds since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+void obs_json_format_time_ms(int64_t ms, char *out, size_t outlen);
+/* "YYYY-MM-DD" to days since 1970-01-01; dates before 1970 are -EINVAL. */
+int obs_json_parse_day(const char *s, uint32_t *out);
 void obs_json_format_day(uint32_t day, char *out, size_t outlen);
+
+/* Days since 1970-01-01 of a civil date (negative before 1970); m 1..12,
+ * d 1..31, not checked. */
+int64_t obs_json_days_from_civil(int64_t y, unsigned m, unsigned d);
+/* The civil date of days since 1970-01-01 (any sign). */
+void obs_json_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+
+/* A marker offset in ms as "mm:ss" or "mm:ss.mmm" (minutes may pass 59). */
+void obs_json_format_offset(uint32_t offset_ms, char *out, size_t outlen);
+
+/* The JSON names of enum values ("deal_review", "process", "open_question"),
+ * or NULL for UNSPECIFIED and unknown values. Static strings. */
+const char *obs_json_session_type_name(int v);
+const char *obs_json_focus_name(int v);
+const char *obs_json_marker_kind_name(int v);
 
 #endif

@@ -27,7 +27,7 @@ struct pbmem_pool {
 /* One unpacked message's accounting. Embed it in the request that owns the
  * message; it must outlive the message. */
 struct pbmem {
-    ProtobufCAllocator pa; /* hand &pa to protobuf-c */
+    ProtobufCAllocator pa;   /* hand &pa to protobuf-c */
     struct pbmem_pool *pool; /* borrowed; may be NULL for no global limit */
     size_t used;
     size_t limit;
@@ -44,8 +44,7 @@ void pbmem_init(struct pbmem *m, struct pbmem_pool *pool, size_t limit);
  * Returns 0 with *out set (free with pbmem_frame_free(m, *out)),
  * ERROR_BUDGET if a limit was hit, or -EBADMSG if the bytes are not a Frame.
  */
-int pbmem_unpack_frame(struct pbmem *m, const uint8_t *body, size_t len,
-                       Coachq__V1__Frame **out);
+int pbmem_unpack_frame(struct pbmem *m, const uint8_t *body, size_t len, Coachq__V1__Frame **out);
 
 /* Frees a frame unpacked with m. NULL-safe. */
 void pbmem_frame_free(struct pbmem *m, Coachq__V1__Frame *f);

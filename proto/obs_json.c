@@ -1,0 +1,1129 @@
+#include "obs_json.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "uuid.h"
+
+/* Largest duration and marker offset we convert, so that the multiplication
+ * into seconds or milliseconds cannot overflow a uint32. */
+#define MAX_DURATION_MIN (UINT32_MAX / 60.0)
+#define MAX_OFFSET_S (UINT32_MAX / 1000.0)
+
+/* Rounds a non-negative value already checked to fit to the nearest whole
+ * number (without libm, which cq_proto does not link). */
+static uint32_t round_u32(double v)
+{
+    double r = v + 0.5;
+
+    return r >= (double)UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+}
+
+/* ---- enum names ---------------------------------------------------------- */
+
+/* Indexed by the enum value; index 0 (UNSPECIFIED) has no name. */
+static const char *const session_type_names[] = {
+    NULL,           "deal_review",    "call_review",       "pipeline_review",
+    "account_plan", "skill_practice", "personal_check_in",
+};
+static const char *const focus_names[] = {NULL, "process", "skill", "human"};
+static const char *const marker_kind_names[] = {
+    NULL,     "open_question",     "directive",         "evidence_asked",
+    "praise", "rep_self_assessed", "manager_took_over", "action_agreed",
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *enum_name(const char *const *names, size_t n, int v)
+{
+    if (v <= 0 || (size_t)v >= n) {
+        return NULL;
+    }
+    return names[v];
+}
+
+static int enum_value(const char *const *names, size_t n, const char *s)
+{
+    for (size_t i = 1; i < n; i++) {
+        if (strcmp(names[i], s) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+const char *obs_json_session_type_name(int v)
+{
+    return enum_name(session_type_names, COUNT(session_type_names), v);
+}
+
+const char *obs_json_focus_name(int v)
+{
+    return enum_name(focus_names, COUNT(focus_names), v);
+}
+
+const char *obs_json_marker_kind_name(int v)
+{
+    return enum_name(marker_kind_names, COUNT(marker_kind_names), v);
+}
+
+/* ---- civil time ---------------------------------------------------------- */
+
+/* Howard Hinnant's days_from_civil / civil_from_days: exact for every
+ * proleptic Gregorian date, with floor division for dates before 1970. */
+int64_t obs_json_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    int64_t yoe;
+    int64_t doy;
+    int64_t doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (int64_t)(m > 2 ? m - 3 : m + 9) + 2) / 5 + (int64_t)d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void obs_json_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    unsigned mm = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+
+    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+    *m = mm;
+    *y = yoe + era * 400 + (mm <= 2);
+}
+
+static int is_leap(int64_t y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static unsigned days_in_month(int64_t y, unsigned m)
+{
+    static const unsigned dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+    if (m == 2 && is_leap(y)) {
+        return 29;
+    }
+    return dim[m - 1];
+}
+
+/* Reads exactly n decimal digits. Returns 0 or -EINVAL. */
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -EINVAL;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* "YYYY-MM-DD" at s; sets *days. Returns 0 or -EINVAL. */
+static int parse_date_part(const char *s, int64_t *days)
+{
+    int y;
+    int m;
+    int d;
+
+    if (digits(s, 4, &y) < 0 || s[4] != '-' || digits(s + 5, 2, &m) < 0 || s[7] != '-' ||
+        digits(s + 8, 2, &d) < 0) {
+        return -EINVAL;
+    }
+    if (m < 1 || m > 12 || d < 1 || (unsigned)d > days_in_month(y, (unsigned)m)) {
+        return -EINVAL;
+    }
+    *days = obs_json_days_from_civil(y, (unsigned)m, (unsigned)d);
+    return 0;
+}
+
+int obs_json_parse_time(const char *s, int64_t *out)
+{
+    int64_t days;
+    int hh;
+    int mi;
+    int ss;
+    int64_t t;
+    const char *p;
+
+    if (s == NULL || strlen(s) < 20) {
+        return -EINVAL;
+    }
+    if (parse_date_part(s, &days) < 0) {
+        return -EINVAL;
+    }
+    if ((s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &hh) < 0 || s[13] != ':' ||
+        digits(s + 14, 2, &mi) < 0 || s[16] != ':' || digits(s + 17, 2, &ss) < 0) {
+        return -EINVAL;
+    }
+    if (hh > 23 || mi > 59 || ss > 59) {
+        return -EINVAL;
+    }
+    t = days * 86400 + hh * 3600 + mi * 60 + ss;
+    p = s + 19;
+    /* A fraction of a second is accepted and dropped: started_at has whole
+     * seconds. */
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9') {
+            return -EINVAL;
+        }
+        while (*p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    if ((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0') {
+        *out = t;
+        return 0;
+    }
+    if (p[0] == '+' || p[0] == '-') {
+        int oh;
+        int om;
+        const char *q = p + 1;
+        int64_t off;
+
+        if (digits(q, 2, &oh) < 0) {
+            return -EINVAL;
+        }
+        q += 2;
+        if (*q == ':') {
+            q++;
+        }
+        if (digits(q, 2, &om) < 0 || q[2] != '\0' || oh > 23 || om > 59) {
+            return -EINVAL;
+        }
+        off = (int64_t)oh * 3600 + om * 60;
+        /* Local time = UTC + offset, so UTC = local - offset. */
+        *out = p[0] == '+' ? t - off : t + off;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+
+    if ((a % b != 0) && ((a < 0) != (b < 0))) {
+        q--;
+    }
+    return q;
+}
+
+void obs_json_format_time(int64_t t, char *out, size_t outlen)
+{
+    int64_t days = floor_div(t, 86400);
+    int64_t secs = t - days * 86400;
+    int64_t y;
+    unsigned m;
+    unsigned d;
+
+    obs_json_civil_from_days(days, &y, &m, &d);
+    snprintf(out, outlen, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
+             (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+}
+
+void obs_json_format_time_ms(int64_t ms, char *out, size_t outlen)
+{
+    int64_t t = floor_div(ms, 1000);
+    int64_t frac = ms - t * 1000;
+    char base[OBS_JSON_TIME_LEN];
+    size_t n;
+
+    obs_json_format_time(t, base, sizeof(base));
+    /* Drop the "Z" and put the milliseconds before it. */
+    n = strlen(base);
+    if (n > 0) {
+        base[n - 1] = '\0';
+    }
+    snprintf(out, outlen, "%s.%03dZ", base, (int)frac);
+}
+
+int obs_json_parse_day(const char *s, uint32_t *out)
+{
+    int64_t days;
+
+    if (s == NULL || strlen(s) != 10 || parse_date_part(s, &days) < 0) {
+        return -EINVAL;
+    }
+    if (days < 0 || days > (int64_t)UINT32_MAX) {
+        return -EINVAL;
+    }
+    *out = (uint32_t)days;
+    return 0;
+}
+
+void obs_json_format_day(uint32_t day, char *out, size_t outlen)
+{
+    int64_t y;
+    unsigned m;
+    unsigned d;
+
+    obs_json_civil_from_days(day, &y, &m, &d);
+    snprintf(out, outlen, "%04lld-%02u-%02u", (long long)y, m, d);
+}
+
+void obs_json_format_offset(uint32_t offset_ms, char *out, size_t outlen)
+{
+    uint32_t s = offset_ms / 1000;
+    uint32_t ms = offset_ms % 1000;
+
+    if (ms == 0) {
+        snprintf(out, outlen, "%02u:%02u", s / 60, s % 60);
+    } else {
+        snprintf(out, outlen, "%02u:%02u.%03u", s / 60, s % 60, ms);
+    }
+}
+
+/* "[h:]mm:ss[.fff]" to milliseconds. Minutes may pass 59 when there is no
+ * hour part ("75:10"). Returns 0 or -EINVAL. */
+static int parse_offset_string(const char *s, uint32_t *out)
+{
+    uint64_t parts[3];
+    int np = 0;
+    const char *p = s;
+    uint64_t ms = 0;
+    uint64_t total;
+
+    for (;;) {
+        char *end;
+        unsigned long long v;
+
+        if (*p < '0' || *p > '9' || np == 3) {
+            return -EINVAL;
+        }
+        errno = 0;
+        v = strtoull(p, &end, 10);
+        if (errno != 0 || v > 1000000) {
+            return -EINVAL;
+        }
+        parts[np++] = v;
+        p = end;
+        if (*p != ':') {
+            break;
+        }
+        p++;
+    }
+    if (np < 2) {
+        return -EINVAL;
+    }
+    if (*p == '.') {
+        uint64_t scale = 100;
+
+        p++;
+        if (*p < '0' || *p > '9') {
+            return -EINVAL;
+        }
+        /* Only milliseconds are kept: more digits are refused rather than
+         * rounded silently. */
+        for (int i = 0; *p >= '0' && *p <= '9'; i++, p++) {
+            if (i >= 3) {
+                return -EINVAL;
+            }
+            ms += (uint64_t)(*p - '0') * scale;
+            scale /= 10;
+        }
+    }
+    if (*p != '\0' || parts[np - 1] > 59 || (np == 3 && parts[1] > 59)) {
+        return -EINVAL;
+    }
+    if (np == 3) {
+        total = parts[0] * 3600 + parts[1] * 60 + parts[2];
+    } else {
+        total = parts[0] * 60 + parts[1];
+    }
+    total = total * 1000 + ms;
+    if (total > UINT32_MAX) {
+        return -EINVAL;
+    }
+    *out = (uint32_t)total;
+    return 0;
+}
+
+/* ---- parsing ------------------------------------------------------------- */
+
+struct pctx {
+    char *err;
+    size_t errlen;
+};
+
+static int fail(struct pctx *x, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Writes "path: reason" and returns -EINVAL. */
+static int fail(struct pctx *x, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (x->err == NULL || x->errlen == 0) {
+        return -EINVAL;
+    }
+    n = snprintf(x->err, x->errlen, "%s: ", path);
+    if (n < 0 || (size_t)n >= x->errlen) {
+        return -EINVAL;
+    }
+    va_start(ap, fmt);
+    vsnprintf(x->err + n, x->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+/* Builds "prefix.key" or "key" into out. */
+static void join_path(char *out, size_t outlen, const char *prefix, const char *key)
+{
+    if (prefix[0] == '\0') {
+        snprintf(out, outlen, "%s", key);
+    } else {
+        snprintf(out, outlen, "%s.%s", prefix, key);
+    }
+}
+
+/* Rejects keys of obj not in known (NULL-terminated). */
+static int check_keys(struct pctx *x, const json_t *obj, const char *prefix,
+                      const char *const *known)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        int ok = 0;
+
+        (void)v;
+        for (size_t i = 0; known[i] != NULL; i++) {
+            if (strcmp(key, known[i]) == 0) {
+                ok = 1;
+                break;
+            }
+        }
+        if (!ok) {
+            char path[128];
+            char list[400];
+            size_t used = 0;
+
+            list[0] = '\0';
+            for (size_t i = 0; known[i] != NULL && used < sizeof(list); i++) {
+                int n = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", known[i]);
+                if (n < 0) {
+                    break;
+                }
+                used += (size_t)n;
+            }
+            join_path(path, sizeof(path), prefix, key);
+            return fail(x, path, "unknown key (known keys: %s)", list);
+        }
+    }
+    return 0;
+}
+
+static char *dup_str(const char *s, size_t len)
+{
+    char *p = malloc(len + 1);
+
+    if (p != NULL) {
+        memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
+/*
+ * Reads the string obj[key] into *out (a new malloc'd copy). Missing keys are
+ * an error when required, otherwise *out is left alone. -ENOMEM on
+ * allocation failure.
+ */
+static int get_string(struct pctx *x, const json_t *obj, const char *prefix, const char *key,
+                      int required, char **out)
+{
+    json_t *v = json_object_get(obj, key);
+    char path[128];
+    const char *s;
+    size_t len;
+    char *copy;
+
+    join_path(path, sizeof(path), prefix, key);
+    if (v == NULL || json_is_null(v)) {
+        if (required) {
+            return fail(x, path, "missing; it is required");
+        }
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        return fail(x, path, "must be a string");
+    }
+    s = json_string_value(v);
+    len = json_string_length(v);
+    if (strlen(s) != len) {
+        return fail(x, path, "must not contain NUL characters");
+    }
+    if (required && len == 0) {
+        return fail(x, path, "must not be empty");
+    }
+    copy = dup_str(s, len);
+    if (copy == NULL) {
+        return -ENOMEM;
+    }
+    *out = copy;
+    return 0;
+}
+
+static int get_enum(struct pctx *x, const json_t *obj, const char *prefix, const char *key,
+                    int required, const char *const *names, size_t n, int *out)
+{
+    json_t *v = json_object_get(obj, key);
+    char path[128];
+    char list[300];
+    size_t used = 0;
+    int e;
+
+    join_path(path, sizeof(path), prefix, key);
+    if (v == NULL || json_is_null(v)) {
+        if (required) {
+            return fail(x, path, "missing; it is required");
+        }
+        return 0;
+    }
+    if (json_is_string(v)) {
+        e = enum_value(names, n, json_string_value(v));
+        if (e > 0) {
+            *out = e;
+            return 0;
+        }
+    }
+    list[0] = '\0';
+    for (size_t i = 1; i < n && used < sizeof(list); i++) {
+        int k = snprintf(list + used, sizeof(list) - used, "%s\"%s\"", i > 1 ? ", " : "", names[i]);
+        if (k < 0) {
+            break;
+        }
+        used += (size_t)k;
+    }
+    return fail(x, path, "must be one of %s", list);
+}
+
+/* Allocates a zeroed array of n pointers (n may be 0). */
+static void *alloc_ptrs(size_t n)
+{
+    return calloc(n > 0 ? n : 1, sizeof(void *));
+}
+
+static const char *const rating_keys[] = {"behaviour", "score", "evidence", NULL};
+
+static int parse_rating(struct pctx *x, const json_t *j, const char *path, Coachq__V1__Rating *r)
+{
+    json_t *score;
+    char spath[128];
+    int rc;
+
+    if (!json_is_object(j)) {
+        return fail(x, path, "must be an object like {\"behaviour\": \"...\", \"score\": 3}");
+    }
+    rc = check_keys(x, j, path, rating_keys);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = get_string(x, j, path, "behaviour", 1, &r->behaviour_id);
+    if (rc < 0) {
+        return rc;
+    }
+    join_path(spath, sizeof(spath), path, "score");
+    score = json_object_get(j, "score");
+    if (score == NULL) {
+        return fail(x, spath, "missing; it is required (1..4 or \"n/a\")");
+    }
+    if (json_is_integer(score) && json_integer_value(score) >= 1 &&
+        json_integer_value(score) <= 4) {
+        r->score = (uint32_t)json_integer_value(score);
+    } else if (json_is_string(score) && (strcmp(json_string_value(score), "n/a") == 0 ||
+                                         strcmp(json_string_value(score), "N/A") == 0)) {
+        r->not_applicable = 1;
+        r->score = 0;
+    } else {
+        return fail(x, spath, "must be 1..4 or \"n/a\"");
+    }
+    return get_string(x, j, path, "evidence", 0, &r->evidence);
+}
+
+static const char *const marker_keys[] = {"kind", "offset", "note", NULL};
+
+static int parse_marker(struct pctx *x, const json_t *j, const char *path, Coachq__V1__Marker *m)
+{
+    json_t *off;
+    char opath[128];
+    int kind = 0;
+    int rc;
+
+    if (!json_is_object(j)) {
+        return fail(x, path,
+                    "must be an object like {\"kind\": \"praise\", \"offset\": \"12:30\"}");
+    }
+    rc = check_keys(x, j, path, marker_keys);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = get_enum(x, j, path, "kind", 1, marker_kind_names, COUNT(marker_kind_names), &kind);
+    if (rc < 0) {
+        return rc;
+    }
+    m->kind = (Coachq__V1__MarkerKind)kind;
+    join_path(opath, sizeof(opath), path, "offset");
+    off = json_object_get(j, "offset");
+    if (off == NULL) {
+        return fail(x, opath, "missing; it is required (seconds, or \"mm:ss\")");
+    }
+    if (json_is_number(off)) {
+        double sec = json_number_value(off);
+
+        if (!(sec >= 0 && sec <= MAX_OFFSET_S)) {
+            return fail(x, opath, "must be seconds since the session start, 0 or more");
+        }
+        m->offset_ms = round_u32(sec * 1000.0);
+    } else if (json_is_string(off)) {
+        if (parse_offset_string(json_string_value(off), &m->offset_ms) < 0) {
+            return fail(x, opath,
+                        "must be \"mm:ss\", \"h:mm:ss\" (optionally with .mmm) or "
+                        "a number of seconds");
+        }
+    } else {
+        return fail(x, opath, "must be a number of seconds or \"mm:ss\"");
+    }
+    return get_string(x, j, path, "note", 0, &m->note);
+}
+
+static const char *const action_keys[] = {"text", "owner", "due", NULL};
+
+static int parse_action(struct pctx *x, const json_t *j, const char *path, Coachq__V1__Action *a)
+{
+    json_t *due;
+    char dpath[128];
+    int rc;
+
+    if (!json_is_object(j)) {
+        return fail(x, path, "must be an object like {\"text\": \"...\"}");
+    }
+    rc = check_keys(x, j, path, action_keys);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = get_string(x, j, path, "text", 1, &a->text);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = get_string(x, j, path, "owner", 0, &a->owner_id);
+    if (rc < 0) {
+        return rc;
+    }
+    join_path(dpath, sizeof(dpath), path, "due");
+    due = json_object_get(j, "due");
+    if (due != NULL && !json_is_null(due)) {
+        if (!json_is_string(due) || obs_json_parse_day(json_string_value(due), &a->due_day) < 0) {
+            return fail(x, dpath, "must be a date \"YYYY-MM-DD\"");
+        }
+        if (a->due_day == 0) {
+            return fail(x, dpath, "must be after 1970-01-01");
+        }
+    }
+    return 0;
+}
+
+/* Checks that obj[key] is an array (or absent) and returns it. */
+static int get_array(struct pctx *x, const json_t *obj, const char *key, json_t **out)
+{
+    json_t *v = json_object_get(obj, key);
+
+    *out = NULL;
+    if (v == NULL || json_is_null(v)) {
+        return 0;
+    }
+    if (!json_is_array(v)) {
+        return fail(x, key, "must be an array");
+    }
+    *out = v;
+    return 0;
+}
+
+/* The keys an observation may have. seq, received_at and observer are
+ * written by obs_json_from_stored() and ignored on input, so that the output
+ * of `coachq get --json` can be submitted again as it is. */
+static const char *const obs_keys[] = {
+    "id",    "rubric",     "rubric_version", "coach",    "coachee", "session_type",
+    "focus", "started_at", "duration_min",   "ratings",  "markers", "actions",
+    "notes", "seq",        "received_at",    "observer", NULL,
+};
+
+static int parse_obs(struct pctx *x, const json_t *j, Coachq__V1__Observation *o)
+{
+    json_t *v;
+    json_t *arr;
+    char path[64];
+    int e = 0;
+    int rc;
+
+    rc = check_keys(x, j, "", obs_keys);
+    if (rc < 0) {
+        return rc;
+    }
+
+    v = json_object_get(j, "id");
+    if (v != NULL && !json_is_null(v)) {
+        uint8_t id[UUID_LEN];
+
+        if (!json_is_string(v) || uuid_parse(json_string_value(v), id) < 0) {
+            return fail(x, "id", "must be a UUID like \"0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13\"");
+        }
+        o->id.data = malloc(UUID_LEN);
+        if (o->id.data == NULL) {
+            return -ENOMEM;
+        }
+        memcpy(o->id.data, id, UUID_LEN);
+        o->id.len = UUID_LEN;
+    }
+
+    rc = get_string(x, j, "", "rubric", 1, &o->rubric_id);
+    if (rc < 0) {
+        return rc;
+    }
+    v = json_object_get(j, "rubric_version");
+    if (v == NULL) {
+        return fail(x, "rubric_version", "missing; it is required (e.g. 1)");
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+        json_integer_value(v) > (json_int_t)UINT32_MAX) {
+        return fail(x, "rubric_version", "must be a whole number, 1 or more");
+    }
+    o->rubric_version = (uint32_t)json_integer_value(v);
+
+    rc = get_string(x, j, "", "coach", 1, &o->coach_id);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = get_string(x, j, "", "coachee", 1, &o->coachee_id);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = get_enum(x, j, "", "session_type", 1, session_type_names, COUNT(session_type_names), &e);
+    if (rc < 0) {
+        return rc;
+    }
+    o->session_type = (Coachq__V1__SessionType)e;
+    e = 0;
+    rc = get_enum(x, j, "", "focus", 0, focus_names, COUNT(focus_names), &e);
+    if (rc < 0) {
+        return rc;
+    }
+    o->focus = (Coachq__V1__CoachingFocus)e;
+
+    v = json_object_get(j, "started_at");
+    if (v == NULL) {
+        return fail(x, "started_at", "missing; it is required (e.g. \"2026-11-02T14:30:00Z\")");
+    }
+    if (!json_is_string(v) || obs_json_parse_time(json_string_value(v), &o->started_at) < 0) {
+        return fail(x, "started_at",
+                    "must be an ISO-8601 time like \"2026-11-02T14:30:00Z\" or "
+                    "\"2026-11-02T15:30:00+01:00\"");
+    }
+
+    v = json_object_get(j, "duration_min");
+    if (v != NULL && !json_is_null(v)) {
+        double min = json_is_number(v) ? json_number_value(v) : -1;
+
+        if (!(min >= 0 && min <= MAX_DURATION_MIN)) {
+            return fail(x, "duration_min", "must be a number of minutes, 0 or more");
+        }
+        o->duration_s = round_u32(min * 60.0);
+    }
+
+    rc = get_array(x, j, "ratings", &arr);
+    if (rc < 0) {
+        return rc;
+    }
+    if (arr != NULL) {
+        size_t n = json_array_size(arr);
+
+        o->ratings = alloc_ptrs(n);
+        if (o->ratings == NULL) {
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+            Coachq__V1__Rating *r = malloc(sizeof(*r));
+
+            if (r == NULL) {
+                return -ENOMEM;
+            }
+            coachq__v1__rating__init(r);
+            o->ratings[o->n_ratings++] = r;
+            snprintf(path, sizeof(path), "ratings[%zu]", i);
+            rc = parse_rating(x, json_array_get(arr, i), path, r);
+            if (rc < 0) {
+                return rc;
+            }
+        }
+    }
+
+    rc = get_array(x, j, "markers", &arr);
+    if (rc < 0) {
+        return rc;
+    }
+    if (arr != NULL) {
+        size_t n = json_array_size(arr);
+
+        o->markers = alloc_ptrs(n);
+        if (o->markers == NULL) {
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+            Coachq__V1__Marker *m = malloc(sizeof(*m));
+
+            if (m == NULL) {
+                return -ENOMEM;
+            }
+            coachq__v1__marker__init(m);
+            o->markers[o->n_markers++] = m;
+            snprintf(path, sizeof(path), "markers[%zu]", i);
+            rc = parse_marker(x, json_array_get(arr, i), path, m);
+            if (rc < 0) {
+                return rc;
+            }
+        }
+    }
+
+    rc = get_array(x, j, "actions", &arr);
+    if (rc < 0) {
+        return rc;
+    }
+    if (arr != NULL) {
+        size_t n = json_array_size(arr);
+
+        o->actions = alloc_ptrs(n);
+        if (o->actions == NULL) {
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+            Coachq__V1__Action *a = malloc(sizeof(*a));
+
+            if (a == NULL) {
+                return -ENOMEM;
+            }
+            coachq__v1__action__init(a);
+            o->actions[o->n_actions++] = a;
+            snprintf(path, sizeof(path), "actions[%zu]", i);
+            rc = parse_action(x, json_array_get(arr, i), path, a);
+            if (rc < 0) {
+                return rc;
+            }
+        }
+    }
+
+    return get_string(x, j, "", "notes", 0, &o->notes);
+}
+
+int obs_json_parse(const json_t *j, Coachq__V1__Observation **out, char *err, size_t errlen)
+{
+    struct pctx x = {err, errlen};
+    Coachq__V1__Observation *o = NULL;
+    int rc = -EINVAL;
+
+    *out = NULL;
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    if (!json_is_object(j)) {
+        rc = fail(&x, "(record)", "must be a JSON object");
+        goto out;
+    }
+    o = malloc(sizeof(*o));
+    if (o == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    coachq__v1__observation__init(o);
+    rc = parse_obs(&x, j, o);
+    if (rc == -ENOMEM) {
+        fail(&x, "(record)", "out of memory");
+    }
+    if (rc < 0) {
+        goto out;
+    }
+    *out = o;
+    o = NULL;
+    rc = 0;
+out:
+    obs_json_free(o);
+    return rc;
+}
+
+/* Frees a string field unless it is protobuf-c's shared empty string. */
+static void free_str(char *s)
+{
+    if (s != NULL && s != protobuf_c_empty_string) {
+        free(s);
+    }
+}
+
+void obs_json_free(Coachq__V1__Observation *o)
+{
+    if (o == NULL) {
+        return;
+    }
+    free(o->id.data);
+    free_str(o->rubric_id);
+    free_str(o->coach_id);
+    free_str(o->coachee_id);
+    free_str(o->notes);
+    for (size_t i = 0; i < o->n_ratings; i++) {
+        if (o->ratings[i] != NULL) {
+            free_str(o->ratings[i]->behaviour_id);
+            free_str(o->ratings[i]->evidence);
+            free(o->ratings[i]);
+        }
+    }
+    free(o->ratings);
+    for (size_t i = 0; i < o->n_markers; i++) {
+        if (o->markers[i] != NULL) {
+            free_str(o->markers[i]->note);
+            free(o->markers[i]);
+        }
+    }
+    free(o->markers);
+    for (size_t i = 0; i < o->n_actions; i++) {
+        if (o->actions[i] != NULL) {
+            free_str(o->actions[i]->text);
+            free_str(o->actions[i]->owner_id);
+            free(o->actions[i]);
+        }
+    }
+    free(o->actions);
+    free(o);
+}
+
+/* ---- rendering ----------------------------------------------------------- */
+
+/* Sets obj[key] = v, taking v; returns -1 if v is NULL or the set failed. */
+static int put(json_t *obj, const char *key, json_t *v)
+{
+    if (v == NULL) {
+        return -1;
+    }
+    return json_object_set_new(obj, key, v);
+}
+
+static int put_str(json_t *obj, const char *key, const char *s)
+{
+    return put(obj, key, json_string(s != NULL ? s : ""));
+}
+
+/* Strings that are not valid UTF-8 cannot be JSON strings; jansson refuses
+ * them, so they are written with invalid bytes replaced by '?'. */
+static json_t *json_text(const char *s)
+{
+    json_t *v;
+    char *copy;
+
+    if (s == NULL) {
+        s = "";
+    }
+    v = json_string(s);
+    if (v != NULL) {
+        return v;
+    }
+    copy = dup_str(s, strlen(s));
+    if (copy == NULL) {
+        return NULL;
+    }
+    for (char *p = copy; *p != '\0'; p++) {
+        if ((unsigned char)*p >= 0x80) {
+            *p = '?';
+        }
+    }
+    v = json_string(copy);
+    free(copy);
+    return v;
+}
+
+/* An enum as its name, or as the bare number for values this client does
+ * not know (a newer server). */
+static json_t *json_enum(const char *name, int v)
+{
+    return name != NULL ? json_string(name) : json_integer(v);
+}
+
+static json_t *rating_json(const Coachq__V1__Rating *r)
+{
+    json_t *o = json_object();
+
+    if (o == NULL) {
+        return NULL;
+    }
+    if (put(o, "behaviour", json_text(r->behaviour_id)) < 0 ||
+        put(o, "score", r->not_applicable ? json_string("n/a") : json_integer(r->score)) < 0 ||
+        (r->evidence != NULL && r->evidence[0] != '\0' &&
+         put(o, "evidence", json_text(r->evidence)) < 0)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *marker_json(const Coachq__V1__Marker *m)
+{
+    json_t *o = json_object();
+    char off[32];
+
+    if (o == NULL) {
+        return NULL;
+    }
+    obs_json_format_offset(m->offset_ms, off, sizeof(off));
+    if (put(o, "kind", json_enum(obs_json_marker_kind_name(m->kind), m->kind)) < 0 ||
+        put_str(o, "offset", off) < 0 ||
+        (m->note != NULL && m->note[0] != '\0' && put(o, "note", json_text(m->note)) < 0)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *action_json(const Coachq__V1__Action *a)
+{
+    json_t *o = json_object();
+    char day[OBS_JSON_TIME_LEN];
+
+    if (o == NULL) {
+        return NULL;
+    }
+    if (put(o, "text", json_text(a->text)) < 0 || (a->owner_id != NULL && a->owner_id[0] != '\0' &&
+                                                   put(o, "owner", json_text(a->owner_id)) < 0)) {
+        json_decref(o);
+        return NULL;
+    }
+    if (a->due_day != 0) {
+        obs_json_format_day(a->due_day, day, sizeof(day));
+        if (put_str(o, "due", day) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+/* Appends the observation's keys to obj. Returns 0 or -1. */
+static int obs_fill(json_t *obj, const Coachq__V1__Observation *o)
+{
+    char buf[OBS_JSON_TIME_LEN + UUID_STR_LEN];
+    json_t *arr;
+
+    if (o->id.len == UUID_LEN && put_str(obj, "id", uuid_format(o->id.data, buf)) < 0) {
+        return -1;
+    }
+    if (put(obj, "rubric", json_text(o->rubric_id)) < 0 ||
+        put(obj, "rubric_version", json_integer(o->rubric_version)) < 0 ||
+        put(obj, "coach", json_text(o->coach_id)) < 0 ||
+        put(obj, "coachee", json_text(o->coachee_id)) < 0) {
+        return -1;
+    }
+    if (o->session_type != COACHQ__V1__SESSION_TYPE__SESSION_TYPE_UNSPECIFIED &&
+        put(obj, "session_type",
+            json_enum(obs_json_session_type_name(o->session_type), o->session_type)) < 0) {
+        return -1;
+    }
+    if (o->focus != COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_UNSPECIFIED &&
+        put(obj, "focus", json_enum(obs_json_focus_name(o->focus), o->focus)) < 0) {
+        return -1;
+    }
+    obs_json_format_time(o->started_at, buf, sizeof(buf));
+    if (put_str(obj, "started_at", buf) < 0) {
+        return -1;
+    }
+    /* Whole minutes as an integer; otherwise the exact fraction, which
+     * parses back to the same number of seconds. */
+    if (o->duration_s % 60 == 0) {
+        if (put(obj, "duration_min", json_integer(o->duration_s / 60)) < 0) {
+            return -1;
+        }
+    } else if (put(obj, "duration_min", json_real(o->duration_s / 60.0)) < 0) {
+        return -1;
+    }
+
+    arr = json_array();
+    if (put(obj, "ratings", arr) < 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < o->n_ratings; i++) {
+        if (json_array_append_new(arr, rating_json(o->ratings[i])) < 0) {
+            return -1;
+        }
+    }
+    if (o->n_markers > 0) {
+        arr = json_array();
+        if (put(obj, "markers", arr) < 0) {
+            return -1;
+        }
+        for (size_t i = 0; i < o->n_markers; i++) {
+            if (json_array_append_new(arr, marker_json(o->markers[i])) < 0) {
+                return -1;
+            }
+        }
+    }
+    if (o->n_actions > 0) {
+        arr = json_array();
+        if (put(obj, "actions", arr) < 0) {
+            return -1;
+        }
+        for (size_t i = 0; i < o->n_actions; i++) {
+            if (json_array_append_new(arr, action_json(o->actions[i])) < 0) {
+                return -1;
+            }
+        }
+    }
+    if (o->notes != NULL && o->notes[0] != '\0' && put(obj, "notes", json_text(o->notes)) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+json_t *obs_json_from_observation(const Coachq__V1__Observation *o)
+{
+    json_t *obj = json_object();
+
+    if (obj == NULL) {
+        return NULL;
+    }
+    if (obs_fill(obj, o) < 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+json_t *obs_json_from_stored(const Coachq__V1__StoredObservation *s)
+{
+    json_t *obj = json_object();
+    char t[OBS_JSON_TIME_LEN];
+
+    if (obj == NULL) {
+        return NULL;
+    }
+    obs_json_format_time_ms(s->received_at_ms, t, sizeof(t));
+    if ((s->observation != NULL && obs_fill(obj, s->observation) < 0) ||
+        put(obj, "seq", json_integer((json_int_t)s->seq)) < 0 ||
+        put_str(obj, "received_at", t) < 0 || put(obj, "observer", json_text(s->observer_id)) < 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
+}

@@ -1,0 +1,85 @@
+#include "uuid.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+
+int uuid_generate(uint8_t out[UUID_LEN])
+{
+    if (RAND_bytes(out, UUID_LEN) != 1) {
+        return -EIO;
+    }
+    /* RFC 9562: version 4 in the high nibble of byte 6, variant 10xx in
+     * the top bits of byte 8. */
+    out[6] = (uint8_t)((out[6] & 0x0f) | 0x40);
+    out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
+    return 0;
+}
+
+const char *uuid_format(const uint8_t id[UUID_LEN], char out[UUID_STR_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+
+    for (size_t i = 0; i < UUID_LEN; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            out[o++] = '-';
+        }
+        out[o++] = hex[id[i] >> 4];
+        out[o++] = hex[id[i] & 0x0f];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+int uuid_parse(const char *s, uint8_t out[UUID_LEN])
+{
+    uint8_t id[UUID_LEN];
+    size_t pos = 0;
+
+    if (s == NULL) {
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < UUID_LEN; i++) {
+        int hi;
+        int lo;
+
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            if (s[pos] != '-') {
+                return -EINVAL;
+            }
+            pos++;
+        }
+        hi = hexval(s[pos]);
+        if (hi < 0) {
+            return -EINVAL;
+        }
+        lo = hexval(s[pos + 1]);
+        if (lo < 0) {
+            return -EINVAL;
+        }
+        id[i] = (uint8_t)(hi << 4 | lo);
+        pos += 2;
+    }
+    if (s[pos] != '\0') {
+        return -EINVAL;
+    }
+    /* Only write out on success, so a failed parse leaves it untouched. */
+    for (size_t i = 0; i < UUID_LEN; i++) {
+        out[i] = id[i];
+    }
+    return 0;
+}

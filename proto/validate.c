@@ -1,0 +1,310 @@
+#include "validate.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* 2000-01-01 and 2100-01-01 in seconds since the epoch: a session outside
+ * these years is a unit mistake (milliseconds, or a missing value). */
+#define VALIDATE_MIN_TIME 946684800LL
+#define VALIDATE_MAX_TIME 4102444800LL
+
+static int fail(struct validate_error *err, const char *prefix, const char *field, const char *fmt,
+                ...) __attribute__((format(printf, 4, 5)));
+
+static int fail(struct validate_error *err, const char *prefix, const char *field, const char *fmt,
+                ...)
+{
+    va_list ap;
+
+    err->code = COACHQ__V1__CODE__INVALID_ARGUMENT;
+    snprintf(err->field, sizeof(err->field), "%s%s%s", prefix, prefix[0] ? "." : "", field);
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+int validate_id(const char *s)
+{
+    size_t n = 0;
+
+    if (s == NULL) {
+        return -EINVAL;
+    }
+    for (; s[n] != '\0'; n++) {
+        char c = s[n];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '@' || c == '-';
+        if (!ok || n >= VALIDATE_MAX_ID) {
+            return -EINVAL;
+        }
+    }
+    return n == 0 ? -EINVAL : 0;
+}
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static int utf8_valid(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+
+    while (*s != 0) {
+        unsigned c = *s;
+        size_t n;
+        unsigned cp;
+        if (c < 0x80) {
+            s++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        for (size_t i = 1; i <= n; i++) {
+            if ((s[i] & 0xc0) != 0x80) {
+                return 0;
+            }
+            cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff)) {
+            return 0;
+        }
+        s += n + 1;
+    }
+    return 1;
+}
+
+/* Checks free text: valid UTF-8 within max bytes. */
+static int check_text(struct validate_error *err, const char *prefix, const char *field,
+                      const char *s, size_t max, int required)
+{
+    size_t n = s == NULL ? 0 : strlen(s);
+
+    if (n == 0) {
+        if (required) {
+            return fail(err, prefix, field, "is required and may not be empty");
+        }
+        return 0;
+    }
+    if (n > max) {
+        return fail(err, prefix, field, "is %zu bytes long; shorten it to at most %zu bytes", n,
+                    max);
+    }
+    if (!utf8_valid(s)) {
+        return fail(err, prefix, field, "is not valid UTF-8 text");
+    }
+    return 0;
+}
+
+static int check_id(struct validate_error *err, const char *prefix, const char *field,
+                    const char *s)
+{
+    if (s == NULL || s[0] == '\0') {
+        return fail(err, prefix, field, "is required: give the person's or rubric's id");
+    }
+    if (validate_id(s) < 0) {
+        return fail(err, prefix, field,
+                    "must be 1 to %d characters of letters, digits, '.', '_', '@' or '-'",
+                    VALIDATE_MAX_ID);
+    }
+    return 0;
+}
+
+static int check_rating(const Coachq__V1__Rating *r, size_t i, const char *prefix,
+                        struct validate_error *err)
+{
+    char f[48];
+    int rc;
+
+    snprintf(f, sizeof(f), "ratings[%zu].behaviour_id", i);
+    rc = check_id(err, prefix, f, r->behaviour_id);
+    if (rc < 0) {
+        return rc;
+    }
+    snprintf(f, sizeof(f), "ratings[%zu].score", i);
+    if (r->not_applicable && r->score != 0) {
+        return fail(err, prefix, f,
+                    "is %u but the rating is marked not applicable; give a score or mark it "
+                    "not applicable, not both",
+                    r->score);
+    }
+    if (!r->not_applicable && (r->score < 1 || r->score > 4)) {
+        return fail(err, prefix, f,
+                    "is %u; a score must be 1 (not demonstrated) to 4 (exemplary), or mark the "
+                    "behaviour not applicable",
+                    r->score);
+    }
+    snprintf(f, sizeof(f), "ratings[%zu].evidence", i);
+    return check_text(err, prefix, f, r->evidence, VALIDATE_MAX_EVIDENCE, 0);
+}
+
+static int check_ratings(const Coachq__V1__Observation *o, const char *prefix,
+                         struct validate_error *err)
+{
+    if (o->n_ratings == 0) {
+        return fail(err, prefix, "ratings", "is empty; rate every behaviour of the rubric");
+    }
+    if (o->n_ratings > VALIDATE_MAX_RATINGS) {
+        return fail(err, prefix, "ratings", "has %zu entries; at most %d are allowed", o->n_ratings,
+                    VALIDATE_MAX_RATINGS);
+    }
+    for (size_t i = 0; i < o->n_ratings; i++) {
+        int rc = check_rating(o->ratings[i], i, prefix, err);
+        if (rc < 0) {
+            return rc;
+        }
+        /* The list is short (capped above), so a quadratic scan is cheapest. */
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(o->ratings[j]->behaviour_id, o->ratings[i]->behaviour_id) == 0) {
+                char f[48];
+                snprintf(f, sizeof(f), "ratings[%zu].behaviour_id", i);
+                return fail(err, prefix, f,
+                            "rates behaviour '%s' a second time (first at ratings[%zu]); rate "
+                            "each behaviour once",
+                            o->ratings[i]->behaviour_id, j);
+            }
+        }
+    }
+    return 0;
+}
+
+static int check_markers(const Coachq__V1__Observation *o, const char *prefix,
+                         struct validate_error *err)
+{
+    char f[48];
+
+    if (o->n_markers > VALIDATE_MAX_MARKERS) {
+        return fail(err, prefix, "markers", "has %zu entries; at most %d are allowed", o->n_markers,
+                    VALIDATE_MAX_MARKERS);
+    }
+    for (size_t i = 0; i < o->n_markers; i++) {
+        const Coachq__V1__Marker *m = o->markers[i];
+        int rc;
+        if (m->kind <= COACHQ__V1__MARKER_KIND__MARKER_KIND_UNSPECIFIED ||
+            m->kind > COACHQ__V1__MARKER_KIND__MARKER_KIND_ACTION_AGREED) {
+            snprintf(f, sizeof(f), "markers[%zu].kind", i);
+            return fail(err, prefix, f, "is %d, which is not a known marker kind", (int)m->kind);
+        }
+        if ((uint64_t)m->offset_ms > (uint64_t)o->duration_s * 1000u) {
+            snprintf(f, sizeof(f), "markers[%zu].offset_ms", i);
+            return fail(err, prefix, f,
+                        "is %u ms, after the session's end at %u s; markers must fall inside "
+                        "the session",
+                        m->offset_ms, o->duration_s);
+        }
+        snprintf(f, sizeof(f), "markers[%zu].note", i);
+        rc = check_text(err, prefix, f, m->note, VALIDATE_MAX_NOTE, 0);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int check_actions(const Coachq__V1__Observation *o, const char *prefix,
+                         struct validate_error *err)
+{
+    char f[48];
+
+    if (o->n_actions > VALIDATE_MAX_ACTIONS) {
+        return fail(err, prefix, "actions", "has %zu entries; at most %d are allowed", o->n_actions,
+                    VALIDATE_MAX_ACTIONS);
+    }
+    for (size_t i = 0; i < o->n_actions; i++) {
+        const Coachq__V1__Action *a = o->actions[i];
+        int rc;
+        snprintf(f, sizeof(f), "actions[%zu].text", i);
+        rc = check_text(err, prefix, f, a->text, VALIDATE_MAX_ACTION, 1);
+        if (rc < 0) {
+            return rc;
+        }
+        if (a->owner_id != NULL && a->owner_id[0] != '\0') {
+            snprintf(f, sizeof(f), "actions[%zu].owner_id", i);
+            rc = check_id(err, prefix, f, a->owner_id);
+            if (rc < 0) {
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+int validate_observation(const Coachq__V1__Observation *o, const char *prefix,
+                         struct validate_error *err)
+{
+    int rc;
+
+    if (o == NULL) {
+        return fail(err, "", prefix, "is missing; send the observation to submit");
+    }
+    if (o->id.len != 16) {
+        return fail(err, prefix, "id",
+                    "is %zu bytes; it must be a 16-byte UUID, made once by the client and kept "
+                    "for retries",
+                    o->id.len);
+    }
+    rc = check_id(err, prefix, "rubric_id", o->rubric_id);
+    if (rc < 0) {
+        return rc;
+    }
+    if (o->rubric_version == 0) {
+        return fail(err, prefix, "rubric_version",
+                    "is missing; name the rubric version the session was scored against");
+    }
+    rc = check_id(err, prefix, "coach_id", o->coach_id);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = check_id(err, prefix, "coachee_id", o->coachee_id);
+    if (rc < 0) {
+        return rc;
+    }
+    if (strcmp(o->coach_id, o->coachee_id) == 0) {
+        return fail(err, prefix, "coachee_id",
+                    "is the same person as coach_id; the coachee is the rep being coached");
+    }
+    if (o->session_type <= COACHQ__V1__SESSION_TYPE__SESSION_TYPE_UNSPECIFIED ||
+        o->session_type > COACHQ__V1__SESSION_TYPE__SESSION_TYPE_PERSONAL_CHECK_IN) {
+        return fail(err, prefix, "session_type",
+                    "is %d; choose deal review, call review, pipeline review, account plan, "
+                    "skill practice or personal check-in",
+                    (int)o->session_type);
+    }
+    if (o->focus <= COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_UNSPECIFIED ||
+        o->focus > COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_HUMAN) {
+        return fail(err, prefix, "focus", "is %d; choose process, skill or human", (int)o->focus);
+    }
+    if (o->started_at < VALIDATE_MIN_TIME || o->started_at >= VALIDATE_MAX_TIME) {
+        return fail(err, prefix, "started_at",
+                    "is %lld; give the session start in seconds since 1970-01-01 UTC, between "
+                    "the years 2000 and 2100",
+                    (long long)o->started_at);
+    }
+    if (o->duration_s == 0 || o->duration_s > VALIDATE_MAX_DURATION_S) {
+        return fail(err, prefix, "duration_s", "is %u; give the session length, 1 s to %u s",
+                    o->duration_s, VALIDATE_MAX_DURATION_S);
+    }
+    rc = check_ratings(o, prefix, err);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = check_markers(o, prefix, err);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = check_actions(o, prefix, err);
+    if (rc < 0) {
+        return rc;
+    }
+    return check_text(err, prefix, "notes", o->notes, VALIDATE_MAX_NOTES, 0);
+}
