@@ -6,6 +6,14 @@
  * synchronous: each runs the loop until its responses arrived, the timeout
  * passed or the connection failed. Requests are pipelined: submit_many
  * keeps up to `window` requests in flight on the one connection.
+ *
+ * Results: 0; -EREMOTEIO when the server answered the request with an Error
+ * (err->code is its code, never OK or UNAVAILABLE from the client itself);
+ * any other negative code is a failure of the connection (refused, TLS,
+ * timeout -ETIMEDOUT, closed), with err->code UNAVAILABLE (or
+ * DEADLINE_EXCEEDED for a timeout) and err->message saying what happened in
+ * words a person can act on. After a connection failure every further call
+ * fails the same way at once.
  */
 #ifndef COACHQ_CLIENT_H
 #define COACHQ_CLIENT_H
@@ -22,10 +30,10 @@ struct client_opts {
     const char *port;      /* e.g. "7443" */
     const char *cert_file; /* user certificate, PEM; NULL = none */
     const char *key_file;
-    const char *ca_file;   /* deployment CA, PEM */
+    const char *ca_file;     /* deployment CA, PEM */
     const char *server_name; /* name to verify in the server cert; NULL = host */
-    uint64_t timeout_ms;   /* per call without progress; 0 = 30 s */
-    unsigned window;       /* requests in flight; 0 = 64 */
+    uint64_t timeout_ms;     /* per call without progress; 0 = 30 s */
+    unsigned window;         /* requests in flight; 0 = 64 */
 };
 
 /* A server's answer to one request: either a body or an Error. */
@@ -48,9 +56,17 @@ void client_free(struct client *c);
 /* The Welcome the server sent; borrowed until client_free(). */
 const Coachq__V1__Welcome *client_welcome(const struct client *c);
 
+/* The client's identification sent in Hello. */
+#define CLIENT_VERSION "coachq/0.1.0"
+/* The largest response frame the client accepts (pages can be large). */
+#define CLIENT_MAX_FRAME (16u * 1024u * 1024u)
+
+/* 1 while the connection is usable, 0 after it failed or closed. */
+int client_connected(const struct client *c);
+
 /* Per-record outcome of client_submit_many(). */
 struct client_submit_result {
-    int done;                  /* 1 once answered */
+    int done;                       /* 1 once answered */
     Coachq__V1__Ack__Result result; /* STORED or DUPLICATE when err.code == OK */
     uint64_t seq;
     int64_t received_at_ms;
@@ -64,7 +80,10 @@ typedef void (*client_progress_cb)(size_t answered, size_t total, void *arg);
  * Submits n observations (borrowed for the call; each must have its 16-byte
  * id set), pipelined, and fills results[i] for obs[i]. Returns 0 when every
  * record got an answer (some may be errors: check results), or a negative
- * code if the connection failed; results answered before that are kept.
+ * code if the connection failed; results answered before that are kept and
+ * the others have done = 0 and err.code UNAVAILABLE. window is capped by the
+ * Welcome's max_in_flight. A record whose frame would exceed the Welcome's
+ * max_frame_bytes is not sent: it fails at once with INVALID_ARGUMENT.
  */
 int client_submit_many(struct client *c, Coachq__V1__Observation *const *obs, size_t n,
                        struct client_submit_result *results, client_progress_cb progress,

@@ -1,0 +1,1506 @@
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "client.h"
+#include "obs_json.h"
+#include "uuid.h"
+
+#define DEFAULT_SERVER "127.0.0.1:7443"
+#define DEFAULT_PORT "7443"
+#define DEFAULT_CA "dev-certs/ca.crt"
+#define DEFAULT_CERT "dev-certs/users/alice.crt"
+#define DEFAULT_KEY "dev-certs/users/alice.key"
+#define DEFAULT_LIST_LIMIT 50
+/* Largest page the client asks for; the server may cap it lower. */
+#define LIST_PAGE_MAX 500u
+#define PATH_LEN 1024
+
+/* Long-only options. */
+enum {
+    OPT_SERVER = 256,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_CA,
+    OPT_TIMEOUT,
+    OPT_VERSION,
+    OPT_NO_WRITE_IDS,
+    OPT_WINDOW,
+    OPT_JSON,
+    OPT_COACH,
+    OPT_OBSERVER,
+    OPT_COACHEE,
+    OPT_SINCE,
+    OPT_UNTIL,
+    OPT_LIMIT,
+};
+
+#define COMMON_OPTIONS                                                                             \
+    {"server", required_argument, NULL, OPT_SERVER}, {"cert", required_argument, NULL, OPT_CERT},  \
+        {"key", required_argument, NULL, OPT_KEY}, {"ca", required_argument, NULL, OPT_CA},        \
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},                                         \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
+
+#define COMMON_HELP                                                                                \
+    "Connection options (flag > environment > config file > default):\n"                           \
+    "  --server HOST:PORT  coachqd's protocol port (COACHQ_SERVER; default " DEFAULT_SERVER ")\n"  \
+    "  --cert FILE         your user certificate, PEM (COACHQ_CERT; default " DEFAULT_CERT ")\n"   \
+    "  --key FILE          its private key, PEM (COACHQ_KEY; default " DEFAULT_KEY ")\n"           \
+    "  --ca FILE           the deployment CA, PEM (COACHQ_CA; default " DEFAULT_CA ")\n"           \
+    "  --timeout SECONDS   give up when the server makes no progress for this long (30)\n"         \
+    "  -h, --help          show this help\n"                                                       \
+    "The config file is $COACHQ_CONFIG, or $XDG_CONFIG_HOME/coachq/config, or\n"                   \
+    "~/.config/coachq/config, with lines like \"server = coachq.example.com:7443\"\n"              \
+    "(keys: server, cert, key, ca; '#' starts a comment).\n"
+
+/* One run of cli_main(). */
+struct cli {
+    FILE *out;
+    FILE *err;
+    const char *cmd; /* "coachq submit", for messages */
+    /* Flags; NULL when not given. Borrowed from argv. */
+    const char *flag_server;
+    const char *flag_cert;
+    const char *flag_key;
+    const char *flag_ca;
+    unsigned long timeout_s;
+    /* Resolved settings. */
+    char host[256];
+    char port[16];
+    char cert[PATH_LEN];
+    char key[PATH_LEN];
+    char ca[PATH_LEN];
+};
+
+static void msg(struct cli *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "coachq <cmd>: message" to the error stream. */
+static void msg(struct cli *x, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(x->err, "%s: ", x->cmd);
+    va_start(ap, fmt);
+    vfprintf(x->err, fmt, ap);
+    va_end(ap);
+    fputc('\n', x->err);
+}
+
+static int usage(struct cli *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints a usage error and returns CLI_EXIT_USAGE. */
+static int usage(struct cli *x, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(x->err, "%s: ", x->cmd);
+    va_start(ap, fmt);
+    vfprintf(x->err, fmt, ap);
+    va_end(ap);
+    fprintf(x->err, "\nTry '%s --help'.\n", x->cmd);
+    return CLI_EXIT_USAGE;
+}
+
+/* Parses a whole decimal number in [min, max]. Returns 0 or -EINVAL. */
+static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+    char *end;
+    long long v;
+
+    if (s == NULL || *s < '0' || *s > '9') {
+        return -EINVAL;
+    }
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 0 || (unsigned long long)v < min ||
+        (unsigned long long)v > max) {
+        return -EINVAL;
+    }
+    *out = (unsigned long)v;
+    return 0;
+}
+
+/* Copies src into dst (size n), truncating; always NUL-terminates. */
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    size_t l = strlen(src);
+
+    if (l >= n) {
+        l = n - 1;
+    }
+    memcpy(dst, src, l);
+    dst[l] = '\0';
+}
+
+/*
+ * Handles an option every command takes. Returns 1 if opt was one, 0 if
+ * not, or CLI_EXIT_USAGE (negated) for a bad value.
+ */
+static int common_option(struct cli *x, int opt, const char *arg)
+{
+    switch (opt) {
+    case OPT_SERVER:
+        x->flag_server = arg;
+        return 1;
+    case OPT_CERT:
+        x->flag_cert = arg;
+        return 1;
+    case OPT_KEY:
+        x->flag_key = arg;
+        return 1;
+    case OPT_CA:
+        x->flag_ca = arg;
+        return 1;
+    case OPT_TIMEOUT:
+        if (parse_ulong(arg, 1, 86400, &x->timeout_s) < 0) {
+            usage(x, "--timeout: '%s' is not a number of seconds (1..86400)", arg);
+            return -CLI_EXIT_USAGE;
+        }
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Reports an option getopt_long refused. */
+static int bad_option(struct cli *x, int argc, char **argv)
+{
+    const char *what = optind - 1 < argc && optind > 0 ? argv[optind - 1] : "?";
+
+    if (optopt != 0 && optopt < 256) {
+        return usage(x, "option -%c is unknown or needs a value", optopt);
+    }
+    return usage(x, "option '%s' is unknown or needs a value", what);
+}
+
+/* ---- settings ------------------------------------------------------------ */
+
+static char *trim(char *s)
+{
+    char *e;
+
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) {
+        e--;
+    }
+    *e = '\0';
+    return s;
+}
+
+/*
+ * Reads "key = value" lines from path into the four settings (each buffer
+ * PATH_LEN). A missing file is fine unless required. Returns 0 or
+ * CLI_EXIT_USAGE.
+ */
+static int read_config(struct cli *x, const char *path, int required, char vals[4][PATH_LEN])
+{
+    static const char *const keys[] = {"server", "cert", "key", "ca"};
+    FILE *f = fopen(path, "r");
+    char line[2048];
+    unsigned lineno = 0;
+    int rc = CLI_EXIT_USAGE;
+
+    if (f == NULL) {
+        if (!required && errno == ENOENT) {
+            return 0;
+        }
+        msg(x, "cannot read config file %s: %s", path, strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *eq;
+        char *k;
+        char *v;
+        size_t vl;
+        int found = 0;
+
+        lineno++;
+        k = trim(line);
+        if (*k == '\0' || *k == '#') {
+            continue;
+        }
+        eq = strchr(k, '=');
+        if (eq == NULL) {
+            msg(x, "%s:%u: expected \"key = value\"", path, lineno);
+            goto out;
+        }
+        *eq = '\0';
+        k = trim(k);
+        v = trim(eq + 1);
+        vl = strlen(v);
+        if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
+            v[vl - 1] = '\0';
+            v++;
+        }
+        for (size_t i = 0; i < 4; i++) {
+            if (strcmp(k, keys[i]) == 0) {
+                copy_str(vals[i], PATH_LEN, v);
+                found = 1;
+            }
+        }
+        if (!found) {
+            msg(x, "%s:%u: unknown key '%s' (known: server, cert, key, ca)", path, lineno, k);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    fclose(f);
+    return rc;
+}
+
+/* Splits "host:port", "[v6]:port" or "host" into x->host and x->port. */
+static int split_server(struct cli *x, const char *s)
+{
+    const char *colon;
+    const char *host = s;
+    size_t hlen;
+    unsigned long port;
+
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+
+        if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
+            return -EINVAL;
+        }
+        host = s + 1;
+        hlen = (size_t)(close - host);
+        colon = close[1] == ':' ? close + 1 : NULL;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon != NULL && strchr(s, ':') != colon) {
+            return -EINVAL; /* a bare IPv6 address needs brackets */
+        }
+        hlen = colon != NULL ? (size_t)(colon - s) : strlen(s);
+    }
+    if (hlen == 0 || hlen >= sizeof(x->host)) {
+        return -EINVAL;
+    }
+    memcpy(x->host, host, hlen);
+    x->host[hlen] = '\0';
+    if (colon == NULL) {
+        copy_str(x->port, sizeof(x->port), DEFAULT_PORT);
+        return 0;
+    }
+    if (parse_ulong(colon + 1, 1, 65535, &port) < 0) {
+        return -EINVAL;
+    }
+    snprintf(x->port, sizeof(x->port), "%lu", port);
+    return 0;
+}
+
+/* Resolves the connection settings by precedence. Returns 0 or an exit code. */
+static int resolve_settings(struct cli *x)
+{
+    char file[4][PATH_LEN] = {{0}};
+    const char *flags[4] = {x->flag_server, x->flag_cert, x->flag_key, x->flag_ca};
+    static const char *const envs[4] = {"COACHQ_SERVER", "COACHQ_CERT", "COACHQ_KEY", "COACHQ_CA"};
+    static const char *const defaults[4] = {DEFAULT_SERVER, DEFAULT_CERT, DEFAULT_KEY, DEFAULT_CA};
+    char *dst[4] = {NULL, x->cert, x->key, x->ca};
+    char server[PATH_LEN];
+    const char *cfg = getenv("COACHQ_CONFIG");
+    char path[PATH_LEN];
+    int rc;
+
+    if (cfg != NULL && cfg[0] != '\0') {
+        rc = read_config(x, cfg, 1, file);
+    } else {
+        const char *xdg = getenv("XDG_CONFIG_HOME");
+        const char *home = getenv("HOME");
+
+        path[0] = '\0';
+        if (xdg != NULL && xdg[0] == '/') {
+            snprintf(path, sizeof(path), "%s/coachq/config", xdg);
+        } else if (home != NULL && home[0] != '\0') {
+            snprintf(path, sizeof(path), "%s/.config/coachq/config", home);
+        }
+        rc = path[0] != '\0' ? read_config(x, path, 0, file) : 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    dst[0] = server;
+    for (size_t i = 0; i < 4; i++) {
+        const char *env = getenv(envs[i]);
+        const char *v = defaults[i];
+
+        if (flags[i] != NULL) {
+            v = flags[i];
+        } else if (env != NULL && env[0] != '\0') {
+            v = env;
+        } else if (file[i][0] != '\0') {
+            v = file[i];
+        }
+        copy_str(dst[i], PATH_LEN, v);
+    }
+    if (split_server(x, server) < 0) {
+        msg(x, "server '%s' is not HOST:PORT (an IPv6 address goes in brackets: [::1]:7443)",
+            server);
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Connects with the resolved settings. Returns 0 or an exit code. */
+static int connect_server(struct cli *x, unsigned window, struct client **out)
+{
+    struct client_opts o = {0};
+    struct client_error e;
+    int rc;
+
+    rc = resolve_settings(x);
+    if (rc != 0) {
+        return rc;
+    }
+    o.host = x->host;
+    o.port = x->port;
+    o.cert_file = x->cert;
+    o.key_file = x->key;
+    o.ca_file = x->ca;
+    o.timeout_ms = (uint64_t)x->timeout_s * 1000u;
+    o.window = window;
+    if (client_connect(&o, out, &e) < 0) {
+        msg(x, "%s", e.message);
+        return CLI_EXIT_CONNECT;
+    }
+    return 0;
+}
+
+static const char *code_name(int code)
+{
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&coachq__v1__code__descriptor, code);
+
+    return v != NULL ? v->name : "UNKNOWN";
+}
+
+/* Reports a failed request: a server Error is 1, the connection is 3. */
+static int request_failed(struct cli *x, int rc, const struct client_error *e)
+{
+    if (rc == -EREMOTEIO) {
+        msg(x, "%s%s%s: %s", code_name(e->code), e->field[0] ? " " : "", e->field, e->message);
+        return CLI_EXIT_FAILED;
+    }
+    msg(x, "%s", e->message);
+    return CLI_EXIT_CONNECT;
+}
+
+/* ---- submit -------------------------------------------------------------- */
+
+struct input {
+    const char *path; /* borrowed from argv */
+    json_t *root;
+    int is_stdin;
+    int dirty; /* ids were added */
+};
+
+struct submit {
+    struct cli *x;
+    struct input *in;
+    size_t n_in;
+    Coachq__V1__Observation **obs;
+    size_t *rec_file;  /* record -> input */
+    size_t *rec_index; /* record -> index in its array, or SIZE_MAX for a lone object */
+    size_t n;
+    size_t unsaved_ids; /* records given an id that no file keeps */
+    int quiet;
+    int tty;
+};
+
+static const char *const submit_help =
+    "Usage: coachq submit [OPTIONS] FILE...\n"
+    "Sends observations to coachqd. Each FILE (or - for standard input) holds one\n"
+    "JSON observation or an array of them (format: docs/observation-json.md).\n"
+    "Every file is read and checked first; if any record has an error, nothing is\n"
+    "sent. Records are then pipelined over one connection, and one line is printed\n"
+    "per record: \"<uuid> STORED seq=N\", \"<uuid> DUPLICATE seq=N\" or\n"
+    "\"<uuid> ERROR CODE field: message\", then \"stored=N duplicate=N failed=N\".\n"
+    "\n"
+    "A record without an \"id\" gets a fresh UUID, and the FILE IS REWRITTEN with\n"
+    "the new ids (through a temporary file in the same directory, indent 2) before\n"
+    "anything is sent, so that submitting the same file again is answered\n"
+    "DUPLICATE instead of storing the records twice. Standard input is never\n"
+    "rewritten: give ids there yourself if you may retry.\n"
+    "\n"
+    "Options:\n"
+    "  --no-write-ids      do not rewrite files (a retry then stores records again)\n"
+    "  --window N          requests in flight at once (default 64)\n"
+    "  -q, --quiet         print only errors and the summary, no progress\n" COMMON_HELP
+    "\nExit status: 0 all stored or duplicate, 1 some record failed or input had\n"
+    "errors, 2 usage, 3 connection or TLS failure.\n";
+
+static void progress_cb(size_t answered, size_t total, void *arg)
+{
+    struct submit *s = arg;
+
+    if (s->quiet) {
+        return;
+    }
+    if (s->tty) {
+        if (answered % 100 == 0 || answered == total) {
+            fprintf(s->x->err, "\rsubmitted %zu/%zu", answered, total);
+            if (answered == total) {
+                fputc('\n', s->x->err);
+            }
+            fflush(s->x->err);
+        }
+    } else if (total >= 1000 && (answered % 1000 == 0 || answered == total)) {
+        fprintf(s->x->err, "submitted %zu/%zu\n", answered, total);
+    }
+}
+
+/* Writes root to path through a temporary file in the same directory. */
+static int rewrite_file(struct cli *x, const char *path, json_t *root)
+{
+    char tmp[PATH_LEN + 32];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+    int fd = -1;
+    int rc = -1;
+
+    if (slash != NULL) {
+        snprintf(tmp, sizeof(tmp), "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1);
+    } else {
+        snprintf(tmp, sizeof(tmp), ".%s.XXXXXX", path);
+    }
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        msg(x, "%s: cannot create a temporary file to add ids: %s", path, strerror(errno));
+        tmp[0] = '\0';
+        goto out;
+    }
+    if (stat(path, &st) == 0) {
+        fchmod(fd, st.st_mode & 07777);
+    }
+    if (json_dumpfd(root, fd, JSON_INDENT(2)) < 0 || write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+        msg(x, "%s: cannot write the ids: %s", path, strerror(errno));
+        goto out;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        msg(x, "%s: cannot write the ids: %s", path, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        msg(x, "%s: cannot replace the file: %s", path, strerror(errno));
+        goto out;
+    }
+    tmp[0] = '\0';
+    rc = 0;
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (tmp[0] != '\0') {
+        unlink(tmp);
+    }
+    return rc;
+}
+
+/* Returns a copy of obj with "id" first (jansson keeps insertion order). */
+static json_t *with_id_first(json_t *obj, const char *id)
+{
+    json_t *n = json_object();
+    const char *k;
+    json_t *v;
+
+    if (n == NULL || json_object_set_new(n, "id", json_string(id)) < 0) {
+        json_decref(n);
+        return NULL;
+    }
+    json_object_foreach(obj, k, v)
+    {
+        if (strcmp(k, "id") != 0 && json_object_set(n, k, v) < 0) {
+            json_decref(n);
+            return NULL;
+        }
+    }
+    return n;
+}
+
+/* Names a record for messages: "file" or "file: record 3". */
+static void record_label(const struct submit *s, size_t r, char *buf, size_t len)
+{
+    const struct input *in = &s->in[s->rec_file[r]];
+    const char *name = in->is_stdin ? "(stdin)" : in->path;
+
+    if (s->rec_index[r] == SIZE_MAX) {
+        snprintf(buf, len, "%s", name);
+    } else {
+        snprintf(buf, len, "%s: record %zu", name, s->rec_index[r]);
+    }
+}
+
+/* Parses one JSON object as record r, adding an id if it has none. */
+static int add_record(struct submit *s, size_t file, size_t index, json_t *obj, int write_ids,
+                      size_t *bad)
+{
+    struct input *in = &s->in[file];
+    Coachq__V1__Observation *o = NULL;
+    char err[512];
+    char label[PATH_LEN + 64];
+    size_t r = s->n;
+    int rc;
+
+    s->rec_file[r] = file;
+    s->rec_index[r] = index;
+    rc = obs_json_parse(obj, &o, err, sizeof(err));
+    if (rc < 0) {
+        record_label(s, r, label, sizeof(label));
+        msg(s->x, "%s: %s", label, err);
+        (*bad)++;
+        return rc == -ENOMEM ? rc : 0;
+    }
+    if (o->id.len == 0) {
+        char ids[UUID_STR_LEN];
+
+        o->id.data = malloc(UUID_LEN);
+        if (o->id.data == NULL || uuid_generate(o->id.data) < 0) {
+            obs_json_free(o);
+            return -ENOMEM;
+        }
+        o->id.len = UUID_LEN;
+        if (write_ids && !in->is_stdin) {
+            json_t *n = with_id_first(obj, uuid_format(o->id.data, ids));
+
+            if (n == NULL) {
+                obs_json_free(o);
+                return -ENOMEM;
+            }
+            if (index == SIZE_MAX) {
+                json_decref(in->root);
+                in->root = n;
+            } else {
+                json_array_set_new(in->root, index, n);
+            }
+            in->dirty = 1;
+        } else {
+            s->unsaved_ids++;
+        }
+    }
+    s->obs[r] = o;
+    s->n++;
+    return 0;
+}
+
+static int cmd_submit(struct cli *x, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        COMMON_OPTIONS,
+        {"no-write-ids", no_argument, NULL, OPT_NO_WRITE_IDS},
+        {"window", required_argument, NULL, OPT_WINDOW},
+        {"quiet", no_argument, NULL, 'q'},
+        {NULL, 0, NULL, 0},
+    };
+    struct submit s;
+    struct client *c = NULL;
+    struct client_submit_result *res = NULL;
+    unsigned long window = 0;
+    int write_ids = 1;
+    size_t total = 0;
+    size_t bad = 0;
+    size_t stored = 0;
+    size_t dup = 0;
+    size_t failed = 0;
+    int rc = CLI_EXIT_FAILED;
+    int opt;
+
+    memset(&s, 0, sizeof(s));
+    s.x = x;
+    for (;;) {
+        opt = getopt_long(argc, argv, "hq", opts, NULL);
+        if (opt == -1) {
+            break;
+        }
+        int h = common_option(x, opt, optarg);
+        if (h < 0) {
+            return -h;
+        }
+        if (h == 1) {
+            continue;
+        }
+        switch (opt) {
+        case 'h':
+            fputs(submit_help, x->out);
+            return CLI_EXIT_OK;
+        case 'q':
+            s.quiet = 1;
+            break;
+        case OPT_NO_WRITE_IDS:
+            write_ids = 0;
+            break;
+        case OPT_WINDOW:
+            if (parse_ulong(optarg, 1, 4096, &window) < 0) {
+                return usage(x, "--window: '%s' is not a number 1..4096", optarg);
+            }
+            break;
+        default:
+            return bad_option(x, argc, argv);
+        }
+    }
+    if (optind >= argc) {
+        return usage(x, "no FILE given (use - for standard input)");
+    }
+    s.n_in = (size_t)(argc - optind);
+    s.in = calloc(s.n_in, sizeof(*s.in));
+    if (s.in == NULL) {
+        msg(x, "out of memory");
+        goto out;
+    }
+    s.tty = isatty(fileno(x->err));
+
+    /* Read every file first. */
+    for (size_t i = 0; i < s.n_in; i++) {
+        struct input *in = &s.in[i];
+        json_error_t je;
+
+        in->path = argv[optind + (int)i];
+        in->is_stdin = strcmp(in->path, "-") == 0;
+        for (size_t k = 0; k < i && in->is_stdin; k++) {
+            if (s.in[k].is_stdin) {
+                rc = usage(x, "standard input (-) given twice");
+                goto out;
+            }
+        }
+        if (in->is_stdin) {
+            in->root = json_loadf(stdin, JSON_REJECT_DUPLICATES, &je);
+        } else {
+            in->root = json_load_file(in->path, JSON_REJECT_DUPLICATES, &je);
+        }
+        if (in->root == NULL) {
+            if (je.line > 0) {
+                msg(x, "%s:%d:%d: %s", in->is_stdin ? "(stdin)" : in->path, je.line, je.column,
+                    je.text);
+            } else {
+                msg(x, "%s: %s", in->is_stdin ? "(stdin)" : in->path, je.text);
+            }
+            bad++;
+            continue;
+        }
+        if (json_is_array(in->root)) {
+            total += json_array_size(in->root);
+        } else if (json_is_object(in->root)) {
+            total++;
+        } else {
+            msg(x, "%s: must hold a JSON object or an array of objects",
+                in->is_stdin ? "(stdin)" : in->path);
+            bad++;
+        }
+    }
+
+    s.obs = calloc(total > 0 ? total : 1, sizeof(*s.obs));
+    s.rec_file = calloc(total > 0 ? total : 1, sizeof(*s.rec_file));
+    s.rec_index = calloc(total > 0 ? total : 1, sizeof(*s.rec_index));
+    if (s.obs == NULL || s.rec_file == NULL || s.rec_index == NULL) {
+        msg(x, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < s.n_in; i++) {
+        struct input *in = &s.in[i];
+        int e = 0;
+
+        if (in->root == NULL) {
+            continue; /* reported above; the other files are still checked */
+        }
+        if (json_is_object(in->root)) {
+            e = add_record(&s, i, SIZE_MAX, in->root, write_ids, &bad);
+        } else if (json_is_array(in->root)) {
+            for (size_t k = 0; k < json_array_size(in->root) && e == 0; k++) {
+                e = add_record(&s, i, k, json_array_get(in->root, k), write_ids, &bad);
+            }
+        }
+        if (e < 0) {
+            msg(x, "out of memory");
+            goto out;
+        }
+    }
+    if (bad > 0) {
+        msg(x, "%zu error%s in the input; nothing was sent", bad, bad == 1 ? "" : "s");
+        goto out;
+    }
+    if (s.n == 0) {
+        msg(x, "no records in the input; nothing to send");
+        rc = CLI_EXIT_OK;
+        fprintf(x->out, "stored=0 duplicate=0 failed=0\n");
+        goto out;
+    }
+    /* Persist new ids before sending, so a retry after any failure below
+     * reuses them. */
+    for (size_t i = 0; i < s.n_in; i++) {
+        if (s.in[i].dirty && rewrite_file(x, s.in[i].path, s.in[i].root) < 0) {
+            msg(x, "nothing was sent (use --no-write-ids to send without saving the ids)");
+            goto out;
+        }
+        if (s.in[i].dirty && !s.quiet) {
+            msg(x, "%s: added ids to records that had none", s.in[i].path);
+        }
+    }
+    if (s.unsaved_ids > 0 && !s.quiet) {
+        msg(x,
+            "%zu record%s got a new id that is not saved anywhere: sending the same input "
+            "again will store %s a second time",
+            s.unsaved_ids, s.unsaved_ids == 1 ? "" : "s", s.unsaved_ids == 1 ? "it" : "them");
+    }
+
+    rc = connect_server(x, (unsigned)window, &c);
+    if (rc != 0) {
+        goto out;
+    }
+    res = calloc(s.n, sizeof(*res));
+    if (res == NULL) {
+        msg(x, "out of memory");
+        rc = CLI_EXIT_FAILED;
+        goto out;
+    }
+    {
+        int src = client_submit_many(c, s.obs, s.n, res, progress_cb, &s);
+
+        for (size_t r = 0; r < s.n; r++) {
+            char id[UUID_STR_LEN];
+
+            uuid_format(s.obs[r]->id.data, id);
+            if (res[r].done && res[r].err.code == COACHQ__V1__CODE__OK) {
+                int is_dup = res[r].result == COACHQ__V1__ACK__RESULT__RESULT_DUPLICATE;
+
+                if (is_dup) {
+                    dup++;
+                } else {
+                    stored++;
+                }
+                if (!s.quiet) {
+                    fprintf(x->out, "%s %s seq=%llu\n", id, is_dup ? "DUPLICATE" : "STORED",
+                            (unsigned long long)res[r].seq);
+                }
+            } else {
+                failed++;
+                fprintf(x->out, "%s ERROR %s %s%s%s\n", id, code_name(res[r].err.code),
+                        res[r].err.field, res[r].err.field[0] ? ": " : "", res[r].err.message);
+            }
+        }
+        fprintf(x->out, "stored=%zu duplicate=%zu failed=%zu\n", stored, dup, failed);
+        if (src < 0) {
+            msg(x,
+                "the connection failed before every record was answered; running the same "
+                "command again resends them (records already stored come back "
+                "DUPLICATE%s)",
+                s.unsaved_ids > 0 ? ", except those whose new ids were not saved" : "");
+            rc = CLI_EXIT_CONNECT;
+        } else {
+            rc = failed > 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+        }
+    }
+out:
+    client_free(c);
+    free(res);
+    for (size_t r = 0; r < s.n; r++) {
+        obs_json_free(s.obs[r]);
+    }
+    free(s.obs);
+    free(s.rec_file);
+    free(s.rec_index);
+    for (size_t i = 0; i < s.n_in; i++) {
+        json_decref(s.in[i].root);
+    }
+    free(s.in);
+    return rc;
+}
+
+/* ---- get ----------------------------------------------------------------- */
+
+/* The enum value's proto name without prefix, lower-case ("enablement_lead"). */
+static const char *enum_label(const ProtobufCEnumDescriptor *d, int v, const char *prefix,
+                              char *buf, size_t len)
+{
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+    const char *name;
+    size_t i;
+
+    if (ev == NULL) {
+        snprintf(buf, len, "%d", v);
+        return buf;
+    }
+    name = ev->name;
+    if (strncmp(name, prefix, strlen(prefix)) == 0) {
+        name += strlen(prefix);
+    }
+    for (i = 0; name[i] != '\0' && i + 1 < len; i++) {
+        buf[i] = (char)tolower((unsigned char)name[i]);
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+/* Mean of the scored ratings and their count; n/a ratings never count. */
+static double mean_score(const Coachq__V1__Observation *o, size_t *scored)
+{
+    double sum = 0;
+
+    *scored = 0;
+    for (size_t i = 0; i < o->n_ratings; i++) {
+        if (!o->ratings[i]->not_applicable && o->ratings[i]->score > 0) {
+            sum += o->ratings[i]->score;
+            (*scored)++;
+        }
+    }
+    return *scored > 0 ? sum / (double)*scored : 0;
+}
+
+static const char *or_dash(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? s : "-";
+}
+
+static void print_record(FILE *f, const Coachq__V1__StoredObservation *s)
+{
+    const Coachq__V1__Observation *o = s->observation;
+    char id[UUID_STR_LEN] = "-";
+    char t[OBS_JSON_TIME_LEN];
+    char e[64];
+    size_t scored;
+    double mean;
+
+    if (o == NULL) {
+        fprintf(f, "(empty record, seq %llu)\n", (unsigned long long)s->seq);
+        return;
+    }
+    if (o->id.len == UUID_LEN) {
+        uuid_format(o->id.data, id);
+    }
+    mean = mean_score(o, &scored);
+    fprintf(f, "id          %s\n", id);
+    obs_json_format_time_ms(s->received_at_ms, t, sizeof(t));
+    fprintf(f, "seq         %llu (received %s from %s)\n", (unsigned long long)s->seq, t,
+            or_dash(s->observer_id));
+    fprintf(f, "rubric      %s v%u\n", or_dash(o->rubric_id), o->rubric_version);
+    fprintf(f, "coach       %s\n", or_dash(o->coach_id));
+    fprintf(f, "coachee     %s\n", or_dash(o->coachee_id));
+    fprintf(f, "session     %s",
+            obs_json_session_type_name(o->session_type) != NULL
+                ? obs_json_session_type_name(o->session_type)
+                : enum_label(&coachq__v1__session_type__descriptor, o->session_type,
+                             "SESSION_TYPE_", e, sizeof(e)));
+    if (obs_json_focus_name(o->focus) != NULL) {
+        fprintf(f, ", focus %s", obs_json_focus_name(o->focus));
+    }
+    obs_json_format_time(o->started_at, t, sizeof(t));
+    fprintf(f, "\nstarted     %s, %u min", t, o->duration_s / 60);
+    if (o->duration_s % 60 != 0) {
+        fprintf(f, " %u s", o->duration_s % 60);
+    }
+    fputc('\n', f);
+    if (scored > 0) {
+        fprintf(f, "ratings     %zu, mean %.2f over %zu scored\n", o->n_ratings, mean, scored);
+    } else {
+        fprintf(f, "ratings     %zu, none scored\n", o->n_ratings);
+    }
+    for (size_t i = 0; i < o->n_ratings; i++) {
+        const Coachq__V1__Rating *r = o->ratings[i];
+        char sc[8];
+
+        if (r->not_applicable) {
+            snprintf(sc, sizeof(sc), "n/a");
+        } else {
+            snprintf(sc, sizeof(sc), "%u", r->score);
+        }
+        fprintf(f, "  %-28s %3s", r->behaviour_id, sc);
+        if (r->evidence != NULL && r->evidence[0] != '\0') {
+            fprintf(f, "  %s", r->evidence);
+        }
+        fputc('\n', f);
+    }
+    if (o->n_markers > 0) {
+        fprintf(f, "markers     %zu\n", o->n_markers);
+    }
+    for (size_t i = 0; i < o->n_markers; i++) {
+        const Coachq__V1__Marker *m = o->markers[i];
+        const char *k = obs_json_marker_kind_name(m->kind);
+
+        obs_json_format_offset(m->offset_ms, t, sizeof(t));
+        fprintf(f, "  %9s  %-18s", t, k != NULL ? k : "?");
+        if (m->note != NULL && m->note[0] != '\0') {
+            fprintf(f, " %s", m->note);
+        }
+        fputc('\n', f);
+    }
+    if (o->n_actions > 0) {
+        fprintf(f, "actions     %zu\n", o->n_actions);
+    }
+    for (size_t i = 0; i < o->n_actions; i++) {
+        const Coachq__V1__Action *a = o->actions[i];
+
+        fprintf(f, "  - %s", a->text);
+        if (a->owner_id != NULL && a->owner_id[0] != '\0') {
+            fprintf(f, " (owner %s", a->owner_id);
+        } else {
+            fprintf(f, " (no owner");
+        }
+        if (a->due_day != 0) {
+            obs_json_format_day(a->due_day, t, sizeof(t));
+            fprintf(f, ", due %s", t);
+        }
+        fprintf(f, ")\n");
+    }
+    if (o->notes != NULL && o->notes[0] != '\0') {
+        fprintf(f, "notes       %s\n", o->notes);
+    }
+}
+
+/* Prints j with indent 2 and a newline. Returns 0 or -ENOMEM. */
+static int print_json(FILE *f, const json_t *j)
+{
+    char *text = json_dumps(j, JSON_INDENT(2));
+
+    if (text == NULL) {
+        return -ENOMEM;
+    }
+    fprintf(f, "%s\n", text);
+    free(text);
+    return 0;
+}
+
+static const char *const get_help =
+    "Usage: coachq get [OPTIONS] ID\n"
+    "Prints one observation, by its UUID, as text or (--json) as JSON in the\n"
+    "format of docs/observation-json.md plus seq, received_at and observer.\n"
+    "\n"
+    "Options:\n"
+    "  --json              print JSON\n" COMMON_HELP
+    "\nExit status: 0 found, 1 not found or refused, 2 usage, 3 connection failure.\n";
+
+static int cmd_get(struct cli *x, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        COMMON_OPTIONS,
+        {"json", no_argument, NULL, OPT_JSON},
+        {NULL, 0, NULL, 0},
+    };
+    struct client *c = NULL;
+    Coachq__V1__StoredObservation *rec = NULL;
+    struct client_error e;
+    uint8_t id[UUID_LEN];
+    int json = 0;
+    int rc;
+    int opt;
+
+    for (;;) {
+        opt = getopt_long(argc, argv, "h", opts, NULL);
+        if (opt == -1) {
+            break;
+        }
+        int h = common_option(x, opt, optarg);
+        if (h < 0) {
+            return -h;
+        }
+        if (h == 1) {
+            continue;
+        }
+        switch (opt) {
+        case 'h':
+            fputs(get_help, x->out);
+            return CLI_EXIT_OK;
+        case OPT_JSON:
+            json = 1;
+            break;
+        default:
+            return bad_option(x, argc, argv);
+        }
+    }
+    if (argc - optind != 1) {
+        return usage(x, "expected exactly one ID");
+    }
+    if (uuid_parse(argv[optind], id) < 0) {
+        return usage(x, "'%s' is not a UUID (like 0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13)",
+                     argv[optind]);
+    }
+    rc = connect_server(x, 0, &c);
+    if (rc != 0) {
+        goto out;
+    }
+    rc = client_get(c, id, &rec, &e);
+    if (rc < 0) {
+        rc = request_failed(x, rc, &e);
+        goto out;
+    }
+    if (json) {
+        json_t *j = obs_json_from_stored(rec);
+
+        if (j == NULL || print_json(x->out, j) < 0) {
+            msg(x, "out of memory");
+            json_decref(j);
+            rc = CLI_EXIT_FAILED;
+            goto out;
+        }
+        json_decref(j);
+    } else {
+        print_record(x->out, rec);
+    }
+    rc = CLI_EXIT_OK;
+out:
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    client_free(c);
+    return rc;
+}
+
+/* ---- list ---------------------------------------------------------------- */
+
+static const char *const list_help =
+    "Usage: coachq list (--coach ID | --observer ID | --coachee ID) [OPTIONS]\n"
+    "Lists observations of one person, oldest session first, following the\n"
+    "server's pages until --limit records were printed.\n"
+    "\n"
+    "Options:\n"
+    "  --coach ID          sessions where ID was the coach (the manager)\n"
+    "  --observer ID       sessions that ID scored\n"
+    "  --coachee ID        sessions where ID was the coachee (the rep)\n"
+    "  --since WHEN        sessions that started at or after WHEN\n"
+    "  --until WHEN        sessions that started before WHEN; a date alone means\n"
+    "                      up to the end of that day\n"
+    "                      (WHEN: 2026-11-02 or 2026-11-02T14:30:00Z, UTC)\n"
+    "  --limit N           print at most N records (default 50; 0 = all)\n"
+    "  --json              print a JSON array of records instead of the table\n" COMMON_HELP
+    "\nColumns: started_at, uuid, coach, coachee, observer, rubric, mean score\n"
+    "(n/a ratings excluded), n ratings.\n"
+    "Exit status: 0 success, 1 refused, 2 usage, 3 connection failure.\n";
+
+/* "YYYY-MM-DD" (start of the day, or of the next day when end) or a full
+ * ISO-8601 time. Returns 0 or -EINVAL. */
+static int parse_when(const char *s, int end, int64_t *out)
+{
+    char buf[40];
+
+    if (strlen(s) == 10) {
+        snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
+        if (obs_json_parse_time(buf, out) < 0) {
+            return -EINVAL;
+        }
+        if (end) {
+            *out += 86400;
+        }
+        return 0;
+    }
+    return obs_json_parse_time(s, out);
+}
+
+static void print_row(FILE *f, const Coachq__V1__StoredObservation *s)
+{
+    const Coachq__V1__Observation *o = s->observation;
+    char t[OBS_JSON_TIME_LEN];
+    char id[UUID_STR_LEN] = "-";
+    char rubric[96];
+    char mean[16] = "-";
+    size_t scored;
+    double m;
+
+    if (o == NULL) {
+        return;
+    }
+    if (o->id.len == UUID_LEN) {
+        uuid_format(o->id.data, id);
+    }
+    obs_json_format_time(o->started_at, t, sizeof(t));
+    snprintf(rubric, sizeof(rubric), "%s v%u", o->rubric_id, o->rubric_version);
+    m = mean_score(o, &scored);
+    if (scored > 0) {
+        snprintf(mean, sizeof(mean), "%.2f", m);
+    }
+    fprintf(f, "%-20s  %-36s  %-16s  %-16s  %-16s  %-24s  %4s  %3zu\n", t, id, o->coach_id,
+            o->coachee_id, or_dash(s->observer_id), rubric, mean, o->n_ratings);
+}
+
+static int cmd_list(struct cli *x, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        COMMON_OPTIONS,
+        {"coach", required_argument, NULL, OPT_COACH},
+        {"observer", required_argument, NULL, OPT_OBSERVER},
+        {"coachee", required_argument, NULL, OPT_COACHEE},
+        {"since", required_argument, NULL, OPT_SINCE},
+        {"until", required_argument, NULL, OPT_UNTIL},
+        {"limit", required_argument, NULL, OPT_LIMIT},
+        {"json", no_argument, NULL, OPT_JSON},
+        {NULL, 0, NULL, 0},
+    };
+    Coachq__V1__ListObservations q = COACHQ__V1__LIST_OBSERVATIONS__INIT;
+    Coachq__V1__ObservationPage *page = NULL;
+    struct client *c = NULL;
+    struct client_error e;
+    json_t *all = NULL;
+    uint8_t *cursor = NULL;
+    unsigned long limit = DEFAULT_LIST_LIMIT;
+    size_t printed = 0;
+    int json = 0;
+    int more = 0;
+    int rc;
+    int opt;
+
+    for (;;) {
+        opt = getopt_long(argc, argv, "h", opts, NULL);
+        if (opt == -1) {
+            break;
+        }
+        int h = common_option(x, opt, optarg);
+        if (h < 0) {
+            return -h;
+        }
+        if (h == 1) {
+            continue;
+        }
+        switch (opt) {
+        case 'h':
+            fputs(list_help, x->out);
+            return CLI_EXIT_OK;
+        case OPT_COACH:
+        case OPT_OBSERVER:
+        case OPT_COACHEE:
+            if (q.by != COACHQ__V1__LIST_BY__LIST_BY_UNSPECIFIED) {
+                return usage(x, "give only one of --coach, --observer, --coachee");
+            }
+            q.by = opt == OPT_COACH      ? COACHQ__V1__LIST_BY__LIST_BY_COACH
+                   : opt == OPT_OBSERVER ? COACHQ__V1__LIST_BY__LIST_BY_OBSERVER
+                                         : COACHQ__V1__LIST_BY__LIST_BY_COACHEE;
+            q.person_id = optarg;
+            break;
+        case OPT_SINCE:
+            if (parse_when(optarg, 0, &q.since) < 0) {
+                return usage(x,
+                             "--since: '%s' is not a date (2026-11-02) or UTC time "
+                             "(2026-11-02T14:30:00Z)",
+                             optarg);
+            }
+            break;
+        case OPT_UNTIL:
+            if (parse_when(optarg, 1, &q.until) < 0) {
+                return usage(x,
+                             "--until: '%s' is not a date (2026-11-02) or UTC time "
+                             "(2026-11-02T14:30:00Z)",
+                             optarg);
+            }
+            break;
+        case OPT_LIMIT:
+            if (parse_ulong(optarg, 0, 100000000, &limit) < 0) {
+                return usage(x, "--limit: '%s' is not a number", optarg);
+            }
+            break;
+        case OPT_JSON:
+            json = 1;
+            break;
+        default:
+            return bad_option(x, argc, argv);
+        }
+    }
+    if (optind < argc) {
+        return usage(x, "unexpected argument '%s'", argv[optind]);
+    }
+    if (q.by == COACHQ__V1__LIST_BY__LIST_BY_UNSPECIFIED) {
+        return usage(x, "say whose observations: --coach ID, --observer ID or --coachee ID");
+    }
+    if (q.since != 0 && q.until != 0 && q.until <= q.since) {
+        return usage(x, "--until must be after --since");
+    }
+    rc = connect_server(x, 0, &c);
+    if (rc != 0) {
+        return rc;
+    }
+    if (json) {
+        all = json_array();
+        if (all == NULL) {
+            msg(x, "out of memory");
+            rc = CLI_EXIT_FAILED;
+            goto out;
+        }
+    } else {
+        fprintf(x->out, "%-20s  %-36s  %-16s  %-16s  %-16s  %-24s  %4s  %3s\n", "STARTED_AT",
+                "UUID", "COACH", "COACHEE", "OBSERVER", "RUBRIC", "MEAN", "N");
+    }
+    for (;;) {
+        size_t want = limit == 0 ? LIST_PAGE_MAX : limit - printed;
+
+        q.page_size = (uint32_t)(want < LIST_PAGE_MAX ? want : LIST_PAGE_MAX);
+        rc = client_list(c, &q, &page, &e);
+        if (rc < 0) {
+            rc = request_failed(x, rc, &e);
+            goto out;
+        }
+        for (size_t i = 0; i < page->n_observations && (limit == 0 || printed < limit); i++) {
+            if (json) {
+                if (json_array_append_new(all, obs_json_from_stored(page->observations[i])) < 0) {
+                    msg(x, "out of memory");
+                    rc = CLI_EXIT_FAILED;
+                    goto out;
+                }
+            } else {
+                print_row(x->out, page->observations[i]);
+            }
+            printed++;
+        }
+        more = page->next_cursor.len > 0;
+        if (!more || (limit != 0 && printed >= limit) || page->n_observations == 0) {
+            break;
+        }
+        /* The cursor must outlive the page it came from. */
+        free(cursor);
+        cursor = malloc(page->next_cursor.len);
+        if (cursor == NULL) {
+            msg(x, "out of memory");
+            rc = CLI_EXIT_FAILED;
+            goto out;
+        }
+        memcpy(cursor, page->next_cursor.data, page->next_cursor.len);
+        q.cursor.data = cursor;
+        q.cursor.len = page->next_cursor.len;
+        coachq__v1__observation_page__free_unpacked(page, NULL);
+        page = NULL;
+    }
+    if (json) {
+        if (print_json(x->out, all) < 0) {
+            msg(x, "out of memory");
+            rc = CLI_EXIT_FAILED;
+            goto out;
+        }
+    } else {
+        fprintf(x->out, "%zu observation%s%s\n", printed, printed == 1 ? "" : "s",
+                more ? " (more: raise --limit, or 0 for all)" : "");
+    }
+    rc = CLI_EXIT_OK;
+out:
+    coachq__v1__observation_page__free_unpacked(page, NULL);
+    free(cursor);
+    json_decref(all);
+    client_free(c);
+    return rc;
+}
+
+/* ---- stats and whoami ---------------------------------------------------- */
+
+/* Parses a command that takes only the common options. Returns -1 to go
+ * on, or an exit code. */
+static int simple_options(struct cli *x, int argc, char **argv, const char *help)
+{
+    static const struct option opts[] = {
+        COMMON_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+
+    for (;;) {
+        opt = getopt_long(argc, argv, "h", opts, NULL);
+        if (opt == -1) {
+            break;
+        }
+        int h = common_option(x, opt, optarg);
+        if (h < 0) {
+            return -h;
+        }
+        if (h == 1) {
+            continue;
+        }
+        if (opt == 'h') {
+            fputs(help, x->out);
+            return CLI_EXIT_OK;
+        }
+        return bad_option(x, argc, argv);
+    }
+    if (optind < argc) {
+        return usage(x, "unexpected argument '%s'", argv[optind]);
+    }
+    return -1;
+}
+
+static const char *const stats_help =
+    "Usage: coachq stats [OPTIONS]\n"
+    "Prints the server's counters (commits, records, group-commit batch sizes,\n"
+    "commit latency, connections).\n"
+    "\n" COMMON_HELP;
+
+static int cmd_stats(struct cli *x, int argc, char **argv)
+{
+    struct client *c = NULL;
+    Coachq__V1__Stats *st = NULL;
+    struct client_error e;
+    int rc = simple_options(x, argc, argv, stats_help);
+
+    if (rc >= 0) {
+        return rc;
+    }
+    rc = connect_server(x, 0, &c);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = client_stats(c, &st, &e);
+    if (rc < 0) {
+        rc = request_failed(x, rc, &e);
+        goto out;
+    }
+    fprintf(x->out, "commits            %llu\n", (unsigned long long)st->commits);
+    fprintf(x->out, "records_stored     %llu\n", (unsigned long long)st->records_stored);
+    fprintf(x->out, "duplicates         %llu\n", (unsigned long long)st->duplicates);
+    fprintf(x->out, "batched_requests   %llu\n", (unsigned long long)st->batched_requests);
+    fprintf(x->out, "max_batch          %llu\n", (unsigned long long)st->max_batch);
+    if (st->commits > 0) {
+        fprintf(x->out, "mean_batch         %.2f\n",
+                (double)st->batched_requests / (double)st->commits);
+        fprintf(x->out, "commit_ms_mean     %.3f\n",
+                (double)st->commit_us_total / (double)st->commits / 1000.0);
+    }
+    fprintf(x->out, "commit_ms_max      %.3f\n", (double)st->commit_us_max / 1000.0);
+    fprintf(x->out, "connections        %llu\n", (unsigned long long)st->connections);
+    rc = CLI_EXIT_OK;
+out:
+    coachq__v1__stats__free_unpacked(st, NULL);
+    client_free(c);
+    return rc;
+}
+
+static const char *const whoami_help =
+    "Usage: coachq whoami [OPTIONS]\n"
+    "Connects and prints who the server thinks you are (the user id from your\n"
+    "certificate and your roles), and the server's version and limits.\n"
+    "\n" COMMON_HELP;
+
+static int cmd_whoami(struct cli *x, int argc, char **argv)
+{
+    struct client *c = NULL;
+    const Coachq__V1__Welcome *w;
+    char role[64];
+    int rc = simple_options(x, argc, argv, whoami_help);
+
+    if (rc >= 0) {
+        return rc;
+    }
+    rc = connect_server(x, 0, &c);
+    if (rc != 0) {
+        return rc;
+    }
+    w = client_welcome(c);
+    fprintf(x->out, "user       %s\n", w->user_id);
+    fprintf(x->out, "roles      ");
+    for (size_t i = 0; i < w->n_roles; i++) {
+        fprintf(
+            x->out, "%s%s", i > 0 ? ", " : "",
+            enum_label(&coachq__v1__role__descriptor, w->roles[i], "ROLE_", role, sizeof(role)));
+    }
+    fprintf(x->out, "%s\n", w->n_roles == 0 ? "(none)" : "");
+    fprintf(x->out, "server     %s:%s, %s, protocol %u\n", x->host, x->port,
+            or_dash(w->server_version), w->protocol_version);
+    fprintf(x->out, "limits     %u bytes per frame, %u requests in flight\n", w->max_frame_bytes,
+            w->max_in_flight);
+    client_free(c);
+    return CLI_EXIT_OK;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static const char *const main_help =
+    "Usage: coachq [OPTIONS] COMMAND [ARGS]\n"
+    "The coachq client: submit coaching observations to coachqd and query them.\n"
+    "\n"
+    "Commands:\n"
+    "  submit FILE...      send observations from JSON files (- = standard input)\n"
+    "  get ID              print one observation\n"
+    "  list --coach ID     list observations (also --observer, --coachee)\n"
+    "  stats               print the server's counters\n"
+    "  whoami              print your user id and roles as the server sees them\n"
+    "Run 'coachq COMMAND --help' for a command's options.\n"
+    "\n"
+    "Options (also accepted after COMMAND):\n"
+    "  --version           print the version\n" COMMON_HELP
+    "\nExit status: 0 success, 1 a record or request failed, 2 usage,\n"
+    "3 connection or TLS failure.\n";
+
+struct command {
+    const char *name;
+    int (*run)(struct cli *x, int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"submit", cmd_submit}, {"get", cmd_get},       {"list", cmd_list},
+    {"stats", cmd_stats},   {"whoami", cmd_whoami},
+};
+
+int cli_main(int argc, char **argv, FILE *out, FILE *err)
+{
+    static const struct option opts[] = {
+        COMMON_OPTIONS,
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    struct cli x;
+    struct sigaction sa;
+    char cmdname[64];
+    int opt;
+    int rc;
+
+    memset(&x, 0, sizeof(x));
+    x.out = out;
+    x.err = err;
+    x.cmd = "coachq";
+    x.timeout_s = 30;
+
+    /* A write to a connection the server closed must be an error, not a
+     * silent death. */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+
+    /* "+": stop at the command name, which has options of its own. */
+    optind = 0;
+    opterr = 0;
+    for (;;) {
+        opt = getopt_long(argc, argv, "+h", opts, NULL);
+        if (opt == -1) {
+            break;
+        }
+        rc = common_option(&x, opt, optarg);
+        if (rc < 0) {
+            return -rc;
+        }
+        if (rc == 1) {
+            continue;
+        }
+        if (opt == 'h') {
+            fputs(main_help, out);
+            return CLI_EXIT_OK;
+        }
+        if (opt == OPT_VERSION) {
+            fprintf(out, "%s\n", CLIENT_VERSION);
+            return CLI_EXIT_OK;
+        }
+        return bad_option(&x, argc, argv);
+    }
+    if (optind >= argc) {
+        return usage(&x, "no command given");
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[optind], commands[i].name) == 0) {
+            int sub_argc = argc - optind;
+            char **sub_argv = argv + optind;
+
+            snprintf(cmdname, sizeof(cmdname), "coachq %s", commands[i].name);
+            x.cmd = cmdname;
+            /* Restart getopt on the command's own arguments. */
+            optind = 0;
+            rc = commands[i].run(&x, sub_argc, sub_argv);
+            fflush(out);
+            return rc;
+        }
+    }
+    return usage(&x, "unknown command '%s'", argv[optind]);
+}

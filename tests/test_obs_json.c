@@ -1,0 +1,489 @@
+/*
+ * Tests of obs_json (observations as JSON, the civil-time helpers) and uuid.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "obs_json.h"
+#include "uuid.h"
+
+static const char *const full_doc =
+    "{\n"
+    "  \"id\": \"0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13\",\n"
+    "  \"rubric\": \"coaching-conversation\",\n"
+    "  \"rubric_version\": 2,\n"
+    "  \"coach\": \"mgr.jones\",\n"
+    "  \"coachee\": \"rep.smith\",\n"
+    "  \"session_type\": \"deal_review\",\n"
+    "  \"focus\": \"process\",\n"
+    "  \"started_at\": \"2026-11-02T14:30:00Z\",\n"
+    "  \"duration_min\": 45,\n"
+    "  \"ratings\": [\n"
+    "    {\"behaviour\": \"collaborative\", \"score\": 3, \"evidence\": \"asked first\"},\n"
+    "    {\"behaviour\": \"buyers_view\", \"score\": \"n/a\"},\n"
+    "    {\"behaviour\": \"looks_for_evidence\", \"score\": 4, \"evidence\": \"how do we "
+    "know?\"}\n"
+    "  ],\n"
+    "  \"markers\": [\n"
+    "    {\"kind\": \"open_question\", \"offset\": \"02:15\"},\n"
+    "    {\"kind\": \"directive\", \"offset\": 190.5, \"note\": \"told the close plan\"},\n"
+    "    {\"kind\": \"manager_took_over\", \"offset\": \"1:02:03\"}\n"
+    "  ],\n"
+    "  \"actions\": [\n"
+    "    {\"text\": \"Send the mutual plan\", \"owner\": \"rep.smith\", \"due\": "
+    "\"2026-11-09\"},\n"
+    "    {\"text\": \"Review next week\"}\n"
+    "  ],\n"
+    "  \"notes\": \"Good session.\"\n"
+    "}\n";
+
+static json_t *load(const char *text)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+
+    if (j == NULL) {
+        fail_msg("bad test JSON: %s (line %d)", jerr.text, jerr.line);
+    }
+    return j;
+}
+
+/* Parses text and expects an error whose text starts with want. */
+static void expect_error(const char *text, const char *want)
+{
+    json_t *j = load(text);
+    Coachq__V1__Observation *o = NULL;
+    char err[512];
+    int rc = obs_json_parse(j, &o, err, sizeof(err));
+
+    if (rc != -EINVAL || strncmp(err, want, strlen(want)) != 0) {
+        fail_msg("parse of %s: rc=%d err=\"%s\", want \"%s...\"", text, rc, err, want);
+    }
+    assert_null(o);
+    json_decref(j);
+}
+
+/* A minimal valid record with one key's text replaced or added: the base
+ * has every required field; extra is spliced in before the closing brace. */
+static char *with(const char *extra)
+{
+    static char buf[2048];
+
+    snprintf(buf, sizeof(buf),
+             "{\"rubric\": \"cc\", \"rubric_version\": 1, \"coach\": \"m1\", \"coachee\": \"r1\","
+             " \"session_type\": \"call_review\", \"started_at\": \"2026-01-01T00:00:00Z\"%s%s}",
+             extra[0] != '\0' ? ", " : "", extra);
+    return buf;
+}
+
+static void test_parse_full(void **state)
+{
+    json_t *j = load(full_doc);
+    Coachq__V1__Observation *o = NULL;
+    char err[256];
+    char s[64];
+
+    (void)state;
+    assert_int_equal(obs_json_parse(j, &o, err, sizeof(err)), 0);
+    assert_int_equal(o->id.len, 16);
+    assert_string_equal(uuid_format(o->id.data, s), "0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13");
+    assert_string_equal(o->rubric_id, "coaching-conversation");
+    assert_int_equal(o->rubric_version, 2);
+    assert_string_equal(o->coach_id, "mgr.jones");
+    assert_string_equal(o->coachee_id, "rep.smith");
+    assert_int_equal(o->session_type, COACHQ__V1__SESSION_TYPE__SESSION_TYPE_DEAL_REVIEW);
+    assert_int_equal(o->focus, COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_PROCESS);
+    assert_int_equal(o->started_at, 1793629800);
+    assert_int_equal(o->duration_s, 2700);
+    assert_int_equal(o->n_ratings, 3);
+    assert_int_equal(o->ratings[0]->score, 3);
+    assert_false(o->ratings[0]->not_applicable);
+    assert_string_equal(o->ratings[0]->evidence, "asked first");
+    assert_int_equal(o->ratings[1]->score, 0);
+    assert_true(o->ratings[1]->not_applicable);
+    assert_int_equal(o->n_markers, 3);
+    assert_int_equal(o->markers[0]->kind, COACHQ__V1__MARKER_KIND__MARKER_KIND_OPEN_QUESTION);
+    assert_int_equal(o->markers[0]->offset_ms, 135000);
+    assert_int_equal(o->markers[1]->offset_ms, 190500);
+    assert_string_equal(o->markers[1]->note, "told the close plan");
+    assert_int_equal(o->markers[2]->offset_ms, 3723000);
+    assert_int_equal(o->n_actions, 2);
+    obs_json_format_day(o->actions[0]->due_day, s, sizeof(s));
+    assert_string_equal(s, "2026-11-09");
+    assert_string_equal(o->actions[0]->owner_id, "rep.smith");
+    assert_int_equal(o->actions[1]->due_day, 0);
+    assert_string_equal(o->notes, "Good session.");
+    obs_json_free(o);
+    json_decref(j);
+}
+
+/* from_observation, then parse, then from_observation again: the JSON and
+ * the packed protobuf must be identical. */
+static void roundtrip(const char *text)
+{
+    json_t *j = load(text);
+    Coachq__V1__Observation *a = NULL;
+    Coachq__V1__Observation *b = NULL;
+    json_t *ja;
+    json_t *jb;
+    char err[256];
+    uint8_t *pa;
+    uint8_t *pb;
+    size_t la;
+    size_t lb;
+
+    if (obs_json_parse(j, &a, err, sizeof(err)) != 0) {
+        fail_msg("parse: %s", err);
+    }
+    ja = obs_json_from_observation(a);
+    assert_non_null(ja);
+    if (obs_json_parse(ja, &b, err, sizeof(err)) != 0) {
+        fail_msg("reparse: %s", err);
+    }
+    jb = obs_json_from_observation(b);
+    assert_true(json_equal(ja, jb));
+
+    la = coachq__v1__observation__get_packed_size(a);
+    lb = coachq__v1__observation__get_packed_size(b);
+    assert_int_equal(la, lb);
+    pa = malloc(la + 1);
+    pb = malloc(lb + 1);
+    coachq__v1__observation__pack(a, pa);
+    coachq__v1__observation__pack(b, pb);
+    assert_memory_equal(pa, pb, la);
+    free(pa);
+    free(pb);
+    json_decref(ja);
+    json_decref(jb);
+    obs_json_free(a);
+    obs_json_free(b);
+    json_decref(j);
+}
+
+static void test_roundtrip(void **state)
+{
+    (void)state;
+    roundtrip(full_doc);
+    roundtrip(with(""));
+    /* Fractional minutes and a millisecond marker offset survive. */
+    roundtrip(with("\"duration_min\": 45.5, \"markers\": [{\"kind\": \"praise\", \"offset\": "
+                   "12.345}]"));
+    roundtrip(with("\"duration_min\": 0.0166666, \"started_at\": \"1969-12-31T23:59:59Z\""));
+    roundtrip(with("\"notes\": \"caf\\u00e9 \\\"quoted\\\" \\n line\""));
+}
+
+static void test_every_enum(void **state)
+{
+    static const char *const st[] = {"deal_review",  "call_review",    "pipeline_review",
+                                     "account_plan", "skill_practice", "personal_check_in"};
+    static const char *const fo[] = {"process", "skill", "human"};
+    static const char *const mk[] = {"open_question", "directive",         "evidence_asked",
+                                     "praise",        "rep_self_assessed", "manager_took_over",
+                                     "action_agreed"};
+    char extra[256];
+    char err[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+        json_t *j = load(with(""));
+        Coachq__V1__Observation *o = NULL;
+        json_t *back;
+
+        json_object_set_new(j, "session_type", json_string(st[i]));
+        assert_int_equal(obs_json_parse(j, &o, err, sizeof(err)), 0);
+        assert_int_equal(o->session_type, (int)i + 1);
+        assert_string_equal(obs_json_session_type_name((int)i + 1), st[i]);
+        back = obs_json_from_observation(o);
+        assert_string_equal(json_string_value(json_object_get(back, "session_type")), st[i]);
+        json_decref(back);
+        obs_json_free(o);
+        json_decref(j);
+    }
+    for (size_t i = 0; i < sizeof(fo) / sizeof(fo[0]); i++) {
+        json_t *j;
+        Coachq__V1__Observation *o = NULL;
+
+        snprintf(extra, sizeof(extra), "\"focus\": \"%s\"", fo[i]);
+        j = load(with(extra));
+        assert_int_equal(obs_json_parse(j, &o, err, sizeof(err)), 0);
+        assert_int_equal(o->focus, (int)i + 1);
+        assert_string_equal(obs_json_focus_name((int)i + 1), fo[i]);
+        obs_json_free(o);
+        json_decref(j);
+        roundtrip(with(extra));
+    }
+    for (size_t i = 0; i < sizeof(mk) / sizeof(mk[0]); i++) {
+        json_t *j;
+        Coachq__V1__Observation *o = NULL;
+
+        snprintf(extra, sizeof(extra), "\"markers\": [{\"kind\": \"%s\", \"offset\": 1}]", mk[i]);
+        j = load(with(extra));
+        assert_int_equal(obs_json_parse(j, &o, err, sizeof(err)), 0);
+        assert_int_equal(o->markers[0]->kind, (int)i + 1);
+        assert_string_equal(obs_json_marker_kind_name((int)i + 1), mk[i]);
+        obs_json_free(o);
+        json_decref(j);
+        roundtrip(with(extra));
+    }
+    assert_null(obs_json_session_type_name(0));
+    assert_null(obs_json_session_type_name(7));
+    assert_null(obs_json_focus_name(-1));
+    assert_null(obs_json_marker_kind_name(8));
+}
+
+static void test_errors_name_the_field(void **state)
+{
+    (void)state;
+    expect_error(
+        "{\"rubric\": \"cc\", \"rubric_version\": 1, \"coachee\": \"r1\", \"session_type\":"
+        " \"call_review\", \"started_at\": \"2026-01-01T00:00:00Z\"}",
+        "coach: missing");
+    expect_error(with("\"ratings\": [{\"behaviour\": \"a\", \"score\": 1}, {\"behaviour\": \"b\","
+                      " \"score\": 2}, {\"behaviour\": \"c\", \"score\": 5}]"),
+                 "ratings[2].score: must be 1..4 or \"n/a\"");
+    expect_error(with("\"ratings\": [{\"behaviour\": \"a\", \"score\": 0}]"),
+                 "ratings[0].score: must be 1..4");
+    expect_error(with("\"ratings\": [{\"behaviour\": \"a\", \"score\": \"na\"}]"),
+                 "ratings[0].score: must be 1..4");
+    expect_error(with("\"ratings\": [{\"behaviour\": \"a\", \"score\": 2.5}]"),
+                 "ratings[0].score: must be 1..4");
+    expect_error(with("\"ratings\": [{\"behaviour\": \"a\"}]"), "ratings[0].score: missing");
+    expect_error(with("\"ratings\": [{\"score\": 3}]"), "ratings[0].behaviour: missing");
+    expect_error(with("\"ratings\": [{\"behaviour\": \"a\", \"scroe\": 3}]"),
+                 "ratings[0].scroe: unknown key");
+    expect_error(with("\"coahc\": \"x\""), "coahc: unknown key");
+    expect_error(with("\"markers\": [{\"kind\": \"praise\", \"offset\": 1, \"nope\": 2}]"),
+                 "markers[0].nope: unknown key");
+    expect_error(with("\"actions\": [{\"text\": \"t\", \"due_day\": 3}]"),
+                 "actions[0].due_day: unknown key");
+    expect_error(with("\"started_at\": \"2026-13-01T00:00:00Z\""), "started_at: must be");
+    expect_error(with("\"started_at\": \"2026-11-02 14:30:00\""), "started_at: must be");
+    expect_error(with("\"started_at\": \"2026-02-29T00:00:00Z\""), "started_at: must be");
+    expect_error(with("\"started_at\": 1793629800"), "started_at: must be");
+    expect_error(with("\"session_type\": \"DEAL_REVIEW\""), "session_type: must be one of");
+    expect_error(with("\"focus\": \"people\""), "focus: must be one of");
+    expect_error(with("\"markers\": [{\"kind\": \"tell\", \"offset\": 1}]"),
+                 "markers[0].kind: must be one of");
+    expect_error(with("\"markers\": [{\"kind\": \"praise\", \"offset\": \"1:75\"}]"),
+                 "markers[0].offset: must be");
+    expect_error(with("\"markers\": [{\"kind\": \"praise\", \"offset\": -1}]"),
+                 "markers[0].offset: must be");
+    expect_error(with("\"markers\": [{\"kind\": \"praise\"}]"), "markers[0].offset: missing");
+    expect_error(with("\"actions\": [{\"text\": \"t\", \"due\": \"2026-11-31\"}]"),
+                 "actions[0].due: must be a date");
+    expect_error(with("\"actions\": [{\"owner\": \"x\"}]"), "actions[0].text: missing");
+    expect_error(with("\"id\": \"0b5e1c7a3f6d4e2b9a416c0d2f8e7b13\""), "id: must be a UUID");
+    expect_error(with("\"rubric_version\": 0"), "rubric_version: must be");
+    expect_error(with("\"duration_min\": -5"), "duration_min: must be");
+    expect_error(with("\"duration_min\": \"45\""), "duration_min: must be");
+    expect_error(with("\"coach\": 17"), "coach: must be a string");
+    expect_error(with("\"coach\": \"\""), "coach: must not be empty");
+    {
+        /* A NUL inside a string (possible with JSON_ALLOW_NUL) would cut the
+         * id short in C: refused. */
+        json_t *j = load(with(""));
+        Coachq__V1__Observation *o = NULL;
+        char err[256];
+
+        json_object_set_new(j, "coach", json_stringn("a\0b", 3));
+        assert_int_equal(obs_json_parse(j, &o, err, sizeof(err)), -EINVAL);
+        assert_string_equal(err, "coach: must not contain NUL characters");
+        json_decref(j);
+    }
+    expect_error(with("\"ratings\": {}"), "ratings: must be an array");
+    expect_error(with("\"ratings\": [3]"), "ratings[0]: must be an object");
+    expect_error("[1, 2]", "(record): must be a JSON object");
+}
+
+/* Output-only keys of a stored record are accepted and ignored, so `coachq
+ * get --json` output can be submitted again. */
+static void test_stored(void **state)
+{
+    json_t *j = load(full_doc);
+    Coachq__V1__Observation *o = NULL;
+    Coachq__V1__StoredObservation s = COACHQ__V1__STORED_OBSERVATION__INIT;
+    Coachq__V1__Observation *o2 = NULL;
+    json_t *sj;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(obs_json_parse(j, &o, err, sizeof(err)), 0);
+    s.observation = o;
+    s.seq = 42;
+    s.received_at_ms = 1793629861234;
+    s.observer_id = "alice";
+    sj = obs_json_from_stored(&s);
+    assert_non_null(sj);
+    assert_int_equal(json_integer_value(json_object_get(sj, "seq")), 42);
+    assert_string_equal(json_string_value(json_object_get(sj, "received_at")),
+                        "2026-11-02T14:31:01.234Z");
+    assert_string_equal(json_string_value(json_object_get(sj, "observer")), "alice");
+    assert_int_equal(obs_json_parse(sj, &o2, err, sizeof(err)), 0);
+    assert_int_equal(o2->started_at, o->started_at);
+    obs_json_free(o2);
+    json_decref(sj);
+    obs_json_free(o);
+    json_decref(j);
+}
+
+static void check_day(int64_t y, unsigned m, unsigned d, int64_t days)
+{
+    int64_t yy;
+    unsigned mm;
+    unsigned dd;
+
+    assert_int_equal(obs_json_days_from_civil(y, m, d), days);
+    obs_json_civil_from_days(days, &yy, &mm, &dd);
+    assert_int_equal(yy, y);
+    assert_int_equal(mm, m);
+    assert_int_equal(dd, d);
+}
+
+static void test_days(void **state)
+{
+    char buf[OBS_JSON_TIME_LEN];
+    uint32_t day;
+
+    (void)state;
+    check_day(1970, 1, 1, 0);
+    check_day(1969, 12, 31, -1);
+    check_day(1970, 3, 1, 59);
+    check_day(1900, 1, 1, -25567);
+    check_day(1600, 3, 1, -135080);
+    check_day(2000, 2, 29, 11016);
+    check_day(2000, 3, 1, 11017);
+    check_day(2024, 2, 29, 19782);
+    check_day(2026, 11, 2, 20759);
+    check_day(2100, 3, 1, 47541);
+    check_day(0, 1, 1, -719528);
+    /* Every day from 1600 to 2400 converts both ways and steps by one. */
+    for (int64_t dn = -135140; dn < 157000; dn++) {
+        int64_t y;
+        unsigned m;
+        unsigned d;
+
+        obs_json_civil_from_days(dn, &y, &m, &d);
+        assert_int_equal(obs_json_days_from_civil(y, m, d), dn);
+    }
+
+    assert_int_equal(obs_json_parse_day("1970-01-02", &day), 0);
+    assert_int_equal(day, 1);
+    assert_int_equal(obs_json_parse_day("2024-02-29", &day), 0);
+    assert_int_equal(day, 19782);
+    assert_int_equal(obs_json_parse_day("2023-02-29", &day), -EINVAL);
+    assert_int_equal(obs_json_parse_day("1900-02-29", &day), -EINVAL);
+    assert_int_equal(obs_json_parse_day("1969-12-31", &day), -EINVAL);
+    assert_int_equal(obs_json_parse_day("2024-2-29", &day), -EINVAL);
+    assert_int_equal(obs_json_parse_day("2024-02-29x", &day), -EINVAL);
+    obs_json_format_day(19782, buf, sizeof(buf));
+    assert_string_equal(buf, "2024-02-29");
+    obs_json_format_day(0, buf, sizeof(buf));
+    assert_string_equal(buf, "1970-01-01");
+}
+
+static void test_times(void **state)
+{
+    char buf[OBS_JSON_TIME_LEN];
+    int64_t t;
+
+    (void)state;
+    assert_int_equal(obs_json_parse_time("1970-01-01T00:00:00Z", &t), 0);
+    assert_int_equal(t, 0);
+    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:00Z", &t), 0);
+    assert_int_equal(t, 1793629800);
+    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:00+00:00", &t), 0);
+    assert_int_equal(t, 1793629800);
+    assert_int_equal(obs_json_parse_time("2026-11-02T15:30:00+01:00", &t), 0);
+    assert_int_equal(t, 1793629800);
+    assert_int_equal(obs_json_parse_time("2026-11-02T09:00:00-0530", &t), 0);
+    assert_int_equal(t, 1793629800);
+    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:00.999Z", &t), 0);
+    assert_int_equal(t, 1793629800);
+    assert_int_equal(obs_json_parse_time("2000-02-29T23:59:59Z", &t), 0);
+    assert_int_equal(t, 951868799);
+    assert_int_equal(obs_json_parse_time("2038-01-19T03:14:08Z", &t), 0);
+    assert_int_equal(t, 2147483648LL);
+    assert_int_equal(obs_json_parse_time("1969-12-31T23:59:59Z", &t), 0);
+    assert_int_equal(t, -1);
+    assert_int_equal(obs_json_parse_time("1900-01-01T00:00:00Z", &t), 0);
+    assert_int_equal(t, -2208988800LL);
+
+    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:00", &t), -EINVAL);
+    assert_int_equal(obs_json_parse_time("2026-11-02T24:00:00Z", &t), -EINVAL);
+    assert_int_equal(obs_json_parse_time("2026-11-02T14:60:00Z", &t), -EINVAL);
+    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:60Z", &t), -EINVAL);
+    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:00+1:00", &t), -EINVAL);
+    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:00Zjunk", &t), -EINVAL);
+    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:00.Z", &t), -EINVAL);
+    assert_int_equal(obs_json_parse_time("", &t), -EINVAL);
+    assert_int_equal(obs_json_parse_time(NULL, &t), -EINVAL);
+
+    obs_json_format_time(0, buf, sizeof(buf));
+    assert_string_equal(buf, "1970-01-01T00:00:00Z");
+    obs_json_format_time(-1, buf, sizeof(buf));
+    assert_string_equal(buf, "1969-12-31T23:59:59Z");
+    obs_json_format_time(951868799, buf, sizeof(buf));
+    assert_string_equal(buf, "2000-02-29T23:59:59Z");
+    obs_json_format_time(-2208988800LL, buf, sizeof(buf));
+    assert_string_equal(buf, "1900-01-01T00:00:00Z");
+    obs_json_format_time_ms(-1, buf, sizeof(buf));
+    assert_string_equal(buf, "1969-12-31T23:59:59.999Z");
+    obs_json_format_time_ms(1793629800007LL, buf, sizeof(buf));
+    assert_string_equal(buf, "2026-11-02T14:30:00.007Z");
+
+    obs_json_format_offset(135000, buf, sizeof(buf));
+    assert_string_equal(buf, "02:15");
+    obs_json_format_offset(3723045, buf, sizeof(buf));
+    assert_string_equal(buf, "62:03.045");
+}
+
+static void test_uuid(void **state)
+{
+    uint8_t id[UUID_LEN];
+    uint8_t id2[UUID_LEN];
+    char s[UUID_STR_LEN];
+
+    (void)state;
+    assert_int_equal(uuid_parse("0B5E1C7A-3F6D-4E2B-9A41-6C0D2F8E7B13", id), 0);
+    assert_string_equal(uuid_format(id, s), "0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13");
+    assert_int_equal(id[0], 0x0b);
+    assert_int_equal(id[15], 0x13);
+    assert_int_equal(uuid_parse("0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b1", id2), -EINVAL);
+    assert_int_equal(uuid_parse("0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b133", id2), -EINVAL);
+    assert_int_equal(uuid_parse("0b5e1c7a3f6d-4e2b-9a41-6c0d2f8e7b13", id2), -EINVAL);
+    assert_int_equal(uuid_parse("0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7bxz", id2), -EINVAL);
+    assert_int_equal(uuid_parse("", id2), -EINVAL);
+    assert_int_equal(uuid_parse(NULL, id2), -EINVAL);
+
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(uuid_generate(id), 0);
+        assert_int_equal(id[6] >> 4, 4);      /* version 4 */
+        assert_int_equal(id[8] & 0xc0, 0x80); /* RFC variant */
+        uuid_format(id, s);
+        assert_int_equal(strlen(s), 36);
+        assert_int_equal(s[14], '4');
+        assert_int_equal(uuid_parse(s, id2), 0);
+        assert_memory_equal(id, id2, UUID_LEN);
+    }
+    assert_int_equal(uuid_generate(id2), 0);
+    assert_memory_not_equal(id, id2, UUID_LEN);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_full), cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_every_enum), cmocka_unit_test(test_errors_name_the_field),
+        cmocka_unit_test(test_stored),     cmocka_unit_test(test_days),
+        cmocka_unit_test(test_times),      cmocka_unit_test(test_uuid),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
