@@ -1,0 +1,284 @@
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+void config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->data_dir, sizeof(c->data_dir), "data");
+    snprintf(c->listen_host, sizeof(c->listen_host), "127.0.0.1");
+    snprintf(c->listen_port, sizeof(c->listen_port), "7443");
+    snprintf(c->cert_file, sizeof(c->cert_file), "dev-certs/server.crt");
+    snprintf(c->key_file, sizeof(c->key_file), "dev-certs/server.key");
+    snprintf(c->ca_file, sizeof(c->ca_file), "dev-certs/ca.crt");
+    c->max_connections = 1000;
+    c->max_frame = 64 * 1024;
+    c->max_in_flight = 64;
+    /* protobuf-c may need ~45x a frame's size for many empty sub-messages;
+     * anything honest needs far less than 64x. */
+    c->unpack_budget = 64 * c->max_frame;
+    c->memory_budget = 256u * 1024 * 1024;
+    c->handshake_timeout_ms = 10 * 1000;
+    c->idle_timeout_ms = 5 * 60 * 1000;
+    c->drain_timeout_ms = 30 * 1000;
+    c->write_high = 256 * 1024;
+    c->write_low = 64 * 1024;
+    c->write_max = 4u * 1024 * 1024;
+    c->map_size = 64u * 1024 * 1024;
+    c->reader_check_ms = 60 * 1000;
+    c->stats_log_ms = 10 * 1000;
+}
+
+void config_usage(void *fp, const char *prog)
+{
+    FILE *f = fp;
+    struct config d;
+
+    config_defaults(&d);
+    fprintf(f,
+            "Usage: %s [serve] [options]\n"
+            "\n"
+            "Runs the coachq server: observers' clients submit observations over mutual TLS,\n"
+            "and every acknowledged observation is in a committed, fsynced LMDB transaction.\n"
+            "\n"
+            "Options (defaults in brackets):\n"
+            "  --data DIR               data directory, created if missing [%s]\n"
+            "  --listen HOST:PORT       protocol port; port 0 picks a free one [%s:%s]\n"
+            "  --cert FILE              server certificate, PEM [%s]\n"
+            "  --key FILE               server private key, PEM [%s]\n"
+            "  --ca FILE                deployment CA that signs user certificates [%s]\n"
+            "  --port-file FILE         write the bound protocol port to FILE\n"
+            "  --max-connections N      open connections before new ones are closed [%u]\n"
+            "  --max-frame BYTES        largest frame body accepted [%zu]\n"
+            "  --max-in-flight N        requests per connection before reading pauses [%u]\n"
+            "  --unpack-budget BYTES    memory one frame may take to decode [%zu]\n"
+            "  --memory-budget BYTES    memory all frames being decoded may take [%zu]\n"
+            "  --handshake-timeout MS   [%llu]\n"
+            "  --idle-timeout MS        [%llu]\n"
+            "  --drain-timeout MS       longest wait for in-flight work on SIGTERM [%llu]\n"
+            "  --write-high BYTES       pending output that pauses reading [%zu]\n"
+            "  --write-max BYTES        pending output that closes the connection [%zu]\n"
+            "  --map-size BYTES         initial LMDB map size; it grows when full [%zu]\n"
+            "  --stats-interval MS      period of the store_stats log line, 0 = off [%llu]\n"
+            "  -h, --help               show this help\n"
+            "\n"
+            "Signals: SIGINT or SIGTERM stop accepting, acknowledge what is in flight, and\n"
+            "exit 0. Exit status 1: the store failed (e.g. an I/O error on commit); 2: usage.\n",
+            prog, d.data_dir, d.listen_host, d.listen_port, d.cert_file, d.key_file, d.ca_file,
+            d.max_connections, d.max_frame, d.max_in_flight, d.unpack_budget, d.memory_budget,
+            (unsigned long long)d.handshake_timeout_ms, (unsigned long long)d.idle_timeout_ms,
+            (unsigned long long)d.drain_timeout_ms, d.write_high, d.write_max, d.map_size,
+            (unsigned long long)d.stats_log_ms);
+}
+
+/* Parses a whole decimal number in [min, max]. */
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    unsigned long long v;
+
+    if (s == NULL || s[0] == '\0' || s[0] == '-') {
+        return -EINVAL;
+    }
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+static int copy_str(char *dst, size_t dstlen, const char *src)
+{
+    if (strlen(src) >= dstlen) {
+        return -ENAMETOOLONG;
+    }
+    memcpy(dst, src, strlen(src) + 1);
+    return 0;
+}
+
+/* Splits HOST:PORT, [v6]:PORT. */
+static int parse_listen(struct config *c, const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    const char *host = s;
+    size_t hlen;
+    uint64_t port;
+
+    if (colon == NULL || parse_u64(colon + 1, 0, 65535, &port) < 0) {
+        return -EINVAL;
+    }
+    hlen = (size_t)(colon - s);
+    if (hlen >= 2 && s[0] == '[' && s[hlen - 1] == ']') {
+        host++;
+        hlen -= 2;
+    }
+    if (hlen == 0 || hlen >= sizeof(c->listen_host)) {
+        return -EINVAL;
+    }
+    memcpy(c->listen_host, host, hlen);
+    c->listen_host[hlen] = '\0';
+    snprintf(c->listen_port, sizeof(c->listen_port), "%llu", (unsigned long long)port);
+    return 0;
+}
+
+enum {
+    OPT_DATA = 256,
+    OPT_LISTEN,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_CA,
+    OPT_PORT_FILE,
+    OPT_MAX_CONN,
+    OPT_MAX_FRAME,
+    OPT_MAX_IN_FLIGHT,
+    OPT_UNPACK_BUDGET,
+    OPT_MEMORY_BUDGET,
+    OPT_HANDSHAKE_TIMEOUT,
+    OPT_IDLE_TIMEOUT,
+    OPT_DRAIN_TIMEOUT,
+    OPT_WRITE_HIGH,
+    OPT_WRITE_MAX,
+    OPT_MAP_SIZE,
+    OPT_STATS_INTERVAL,
+};
+
+int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, OPT_DATA},
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"cert", required_argument, NULL, OPT_CERT},
+        {"key", required_argument, NULL, OPT_KEY},
+        {"ca", required_argument, NULL, OPT_CA},
+        {"port-file", required_argument, NULL, OPT_PORT_FILE},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+        {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
+        {"max-in-flight", required_argument, NULL, OPT_MAX_IN_FLIGHT},
+        {"unpack-budget", required_argument, NULL, OPT_UNPACK_BUDGET},
+        {"memory-budget", required_argument, NULL, OPT_MEMORY_BUDGET},
+        {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+        {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
+        {"write-high", required_argument, NULL, OPT_WRITE_HIGH},
+        {"write-max", required_argument, NULL, OPT_WRITE_MAX},
+        {"map-size", required_argument, NULL, OPT_MAP_SIZE},
+        {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    int li = -1;
+
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":h", opts, &li)) != -1) {
+        uint64_t v = 0;
+        int rc = 0;
+        if (ch == '?' || ch == ':') {
+            li = -1;
+        }
+        switch (ch) {
+        case 'h':
+            config_usage(stdout, argv[0]);
+            return 1;
+        case OPT_DATA:
+            rc = copy_str(c->data_dir, sizeof(c->data_dir), optarg);
+            break;
+        case OPT_LISTEN:
+            rc = parse_listen(c, optarg);
+            break;
+        case OPT_CERT:
+            rc = copy_str(c->cert_file, sizeof(c->cert_file), optarg);
+            break;
+        case OPT_KEY:
+            rc = copy_str(c->key_file, sizeof(c->key_file), optarg);
+            break;
+        case OPT_CA:
+            rc = copy_str(c->ca_file, sizeof(c->ca_file), optarg);
+            break;
+        case OPT_PORT_FILE:
+            rc = copy_str(c->port_file, sizeof(c->port_file), optarg);
+            break;
+        case OPT_MAX_CONN:
+            rc = parse_u64(optarg, 1, 1000000, &v);
+            c->max_connections = (unsigned)v;
+            break;
+        case OPT_MAX_FRAME:
+            rc = parse_u64(optarg, 64, 16u * 1024 * 1024, &v);
+            c->max_frame = (size_t)v;
+            break;
+        case OPT_MAX_IN_FLIGHT:
+            rc = parse_u64(optarg, 1, 100000, &v);
+            c->max_in_flight = (unsigned)v;
+            break;
+        case OPT_UNPACK_BUDGET:
+            rc = parse_u64(optarg, 1024, (uint64_t)1 << 40, &v);
+            c->unpack_budget = (size_t)v;
+            break;
+        case OPT_MEMORY_BUDGET:
+            rc = parse_u64(optarg, 1024, (uint64_t)1 << 40, &v);
+            c->memory_budget = (size_t)v;
+            break;
+        case OPT_HANDSHAKE_TIMEOUT:
+            rc = parse_u64(optarg, 1, 3600000, &c->handshake_timeout_ms);
+            break;
+        case OPT_IDLE_TIMEOUT:
+            rc = parse_u64(optarg, 1, 86400000, &c->idle_timeout_ms);
+            break;
+        case OPT_DRAIN_TIMEOUT:
+            rc = parse_u64(optarg, 1, 3600000, &c->drain_timeout_ms);
+            break;
+        case OPT_WRITE_HIGH:
+            rc = parse_u64(optarg, 1024, (uint64_t)1 << 32, &v);
+            c->write_high = (size_t)v;
+            break;
+        case OPT_WRITE_MAX:
+            rc = parse_u64(optarg, 4096, (uint64_t)1 << 34, &v);
+            c->write_max = (size_t)v;
+            break;
+        case OPT_MAP_SIZE:
+            rc = parse_u64(optarg, 65536, (uint64_t)1 << 40, &v);
+            c->map_size = (size_t)v;
+            break;
+        case OPT_STATS_INTERVAL:
+            rc = parse_u64(optarg, 0, 86400000, &c->stats_log_ms);
+            break;
+        case ':':
+            snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
+            return ERROR_CONFIG;
+        default:
+            snprintf(err, errlen, "unknown option %s", argv[optind - 1]);
+            return ERROR_CONFIG;
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "invalid value '%s' for --%s", optarg,
+                     li >= 0 ? opts[li].name : "?");
+            return ERROR_CONFIG;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+        return ERROR_CONFIG;
+    }
+    if (c->write_low >= c->write_high) {
+        c->write_low = c->write_high / 4;
+    }
+    if (c->write_max < c->write_high) {
+        snprintf(err, errlen, "--write-max must be at least --write-high (%zu)", c->write_high);
+        return ERROR_CONFIG;
+    }
+    if (c->unpack_budget > c->memory_budget) {
+        snprintf(err, errlen, "--unpack-budget must not exceed --memory-budget (%zu)",
+                 c->memory_budget);
+        return ERROR_CONFIG;
+    }
+    return 0;
+}

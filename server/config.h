@@ -1,0 +1,53 @@
+/*
+ * config: coachqd's settings, their embedded defaults, and the command line
+ * that changes them.
+ *
+ * The defaults run a development server on loopback with the certificates
+ * that `certs/coachq-certs dev` makes in ./dev-certs and data in ./data.
+ * Every limit that protects the server from a peer is here, with a default
+ * a test exercises.
+ */
+#ifndef COACHQ_CONFIG_H
+#define COACHQ_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config {
+    char data_dir[512];
+    char listen_host[256];
+    char listen_port[16]; /* "0" = any free port */
+    char cert_file[512];
+    char key_file[512];
+    char ca_file[512];
+    char port_file[512]; /* empty = none; gets the bound port */
+    unsigned max_connections;
+    size_t max_frame;       /* bytes of one frame body */
+    unsigned max_in_flight; /* requests per connection before reads pause */
+    size_t unpack_budget;   /* bytes protobuf-c may allocate for one frame */
+    size_t memory_budget;   /* bytes all frames being decoded may hold */
+    uint64_t handshake_timeout_ms;
+    uint64_t idle_timeout_ms;
+    uint64_t drain_timeout_ms; /* on SIGTERM, longest wait for in-flight work */
+    size_t write_high;
+    size_t write_low;
+    size_t write_max;
+    size_t map_size;          /* initial LMDB map size */
+    uint64_t reader_check_ms; /* period of mdb_reader_check() */
+    uint64_t stats_log_ms;    /* period of the store_stats log line; 0 = off */
+};
+
+/* Fills c with the embedded defaults. */
+void config_defaults(struct config *c);
+
+/*
+ * Applies command-line options (argv[0] is the verb or program name, as
+ * getopt_long expects). Returns 0, 1 if --help was printed to stdout, or
+ * ERROR_CONFIG with a message for the user in err (size errlen).
+ */
+int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* Prints the options and their defaults to f (a FILE *). */
+void config_usage(void *f, const char *prog);
+
+#endif

@@ -1,0 +1,62 @@
+/* coachqd: the coachq server. See server/server.h and `coachqd --help`. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    struct server *srv = NULL;
+    struct sigaction sa;
+    uv_loop_t loop;
+    char err[512];
+    int rc;
+
+    config_defaults(&cfg);
+    /* "serve" is the default verb; administration verbs join it later. */
+    if (argc > 1 && strcmp(argv[1], "serve") == 0) {
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    } else if (argc > 1 && argv[1][0] != '-') {
+        fprintf(stderr, "%s: unknown command '%s'\nTry '%s --help'.\n", argv[0], argv[1], argv[0]);
+        return 2;
+    }
+    rc = config_parse_args(&cfg, argc, argv, err, sizeof(err));
+    if (rc == 1) {
+        return 0;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s\nTry '%s --help'.\n", argv[0], err, argv[0]);
+        return 2;
+    }
+
+    /* A peer that vanishes mid-write must not kill the server. */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+
+    rc = uv_loop_init(&loop);
+    if (rc < 0) {
+        fprintf(stderr, "%s: uv_loop_init: %s\n", argv[0], uv_strerror(rc));
+        return 1;
+    }
+    rc = server_new(&loop, &cfg, &srv, err, sizeof(err));
+    if (rc < 0) {
+        log_event(LOG_ERROR, "startup_failed", "reason=\"%s\"", err);
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        uv_loop_close(&loop);
+        return 1;
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    rc = server_exit_code(srv);
+    server_free(srv);
+    if (uv_loop_close(&loop) != 0) {
+        log_event(LOG_WARN, "loop_close_busy", NULL);
+    }
+    return rc;
+}

@@ -1,0 +1,1122 @@
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "error.h"
+#include "frame.h"
+#include "log.h"
+#include "pbmem.h"
+#include "store.h"
+#include "tls_conn.h"
+#include "tls_ctx.h"
+#include "uuid.h"
+#include "validate.h"
+
+#define SERVER_VERSION "coachqd 0.1.0"
+#define PROTOCOL_VERSION 1
+#define ALPN_PROTOCOL "coachq/1"
+/* A page of records is cut so that its answer stays below this size. */
+#define PAGE_MAX_BYTES (1024u * 1024u)
+
+struct server {
+    uv_loop_t *loop;
+    struct config cfg;
+    struct store *store;
+    SSL_CTX *ctx;
+    struct pbmem_pool pool;
+    uv_tcp_t listener;
+    uv_async_t store_async;
+    uv_timer_t reader_timer;
+    uv_timer_t stats_timer;
+    uv_timer_t drain_timer;
+    uv_signal_t sigint;
+    uv_signal_t sigterm;
+    struct conn *conns; /* open connections, linked by next/prev */
+    unsigned nconns;
+    uint64_t next_conn_id;
+    uint64_t outstanding; /* requests taken and not yet answered, all connections */
+    uint64_t stats_commits_logged;
+    int port;
+    int stopping;
+    int handles_closed;
+    int exit_code;
+};
+
+struct conn {
+    struct server *srv;
+    struct tls_conn *tls; /* NULL once the TLS connection closed */
+    struct frame_reader fr;
+    char user[VALIDATE_MAX_ID + 1];
+    char peer[64];
+    uint64_t id;
+    uint64_t requests;
+    unsigned in_flight;
+    int authenticated;
+    int paused;
+    int closing; /* no further requests are taken */
+    struct conn *prev, *next;
+};
+
+enum request_kind { REQ_SUBMIT, REQ_GET, REQ_LIST };
+
+struct request {
+    struct conn *conn; /* kept alive while in_flight counts this request */
+    uint64_t request_id;
+    enum request_kind kind;
+    /* Submit. */
+    struct store_write w;
+    uint8_t *packed;
+    /* Reads, run on the thread pool. */
+    uv_work_t work;
+    uint8_t id[UUID_LEN];
+    struct store_query q;
+    char person[VALIDATE_MAX_ID + 1];
+    uint8_t cursor[128];
+    Coachq__V1__StoredObservation *rec;
+    struct store_page page;
+    int rc;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *code_name(Coachq__V1__Code code)
+{
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&coachq__v1__code__descriptor, (int)code);
+    return v != NULL ? v->name : "UNKNOWN";
+}
+
+/* ---- Connections ---- */
+
+static void conn_update_reading(struct conn *c);
+static void conn_pump(struct conn *c);
+static void server_maybe_finish(struct server *s);
+
+static void conn_free(struct conn *c)
+{
+    frame_reader_free(&c->fr);
+    free(c);
+}
+
+/* Sends one frame. Errors show up as the connection closing. */
+static void conn_send(struct conn *c, const Coachq__V1__Frame *f)
+{
+    uint8_t stackbuf[2048];
+    uint8_t *p = stackbuf;
+    size_t n;
+
+    if (c->tls == NULL) {
+        return;
+    }
+    n = coachq__v1__frame__get_packed_size(f);
+    if (n + FRAME_HEADER_LEN > sizeof(stackbuf)) {
+        p = malloc(n + FRAME_HEADER_LEN);
+        if (p == NULL) {
+            log_event(LOG_ERROR, "out_of_memory", "conn=%" PRIu64 " bytes=%zu", c->id, n);
+            tls_conn_abort(c->tls, -ENOMEM);
+            return;
+        }
+    }
+    frame_put_header(p, (uint32_t)n);
+    coachq__v1__frame__pack(f, p + FRAME_HEADER_LEN);
+    if (tls_conn_write(c->tls, p, n + FRAME_HEADER_LEN) < 0) {
+        c->closing = 1;
+    }
+    if (p != stackbuf) {
+        free(p);
+    }
+    conn_update_reading(c);
+}
+
+static void conn_send_error(struct conn *c, uint64_t request_id, Coachq__V1__Code code,
+                            const char *field, const char *message)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Error e = COACHQ__V1__ERROR__INIT;
+    char qmsg[300];
+
+    e.code = code;
+    e.message = (char *)message;
+    e.field = (char *)(field != NULL ? field : "");
+    f.request_id = request_id;
+    f.body_case = COACHQ__V1__FRAME__BODY_ERROR;
+    f.error = &e;
+    log_event(LOG_INFO, "request_error",
+              "conn=%" PRIu64 " user=%s request_id=%" PRIu64 " code=%s field=%s message=%s", c->id,
+              c->user[0] ? c->user : "-", request_id, code_name(code), e.field[0] ? e.field : "-",
+              log_quote(message, qmsg, sizeof(qmsg)));
+    conn_send(c, &f);
+}
+
+/* Answers a framing or decoding failure and closes the connection after
+ * the answer is flushed: after a bad frame the byte stream cannot be
+ * trusted to be in step. */
+static void conn_fail(struct conn *c, int rc)
+{
+    char msg[256];
+    Coachq__V1__Code code = COACHQ__V1__CODE__INVALID_ARGUMENT;
+
+    switch (rc) {
+    case ERROR_FRAME_EMPTY:
+        snprintf(msg, sizeof(msg),
+                 "a frame's length prefix is 0; every frame must carry a packed "
+                 "coachq.v1.Frame");
+        break;
+    case ERROR_FRAME_TOO_LARGE:
+        code = COACHQ__V1__CODE__RESOURCE_EXHAUSTED;
+        snprintf(msg, sizeof(msg),
+                 "a frame's length prefix is above the limit of %zu bytes; split the request",
+                 c->srv->cfg.max_frame);
+        break;
+    case ERROR_BUDGET:
+        code = COACHQ__V1__CODE__RESOURCE_EXHAUSTED;
+        snprintf(msg, sizeof(msg),
+                 "decoding the frame needs more than the %zu bytes of memory a frame may use; "
+                 "send fewer or smaller entries",
+                 c->srv->cfg.unpack_budget);
+        break;
+    case -ENOBUFS:
+        code = COACHQ__V1__CODE__RESOURCE_EXHAUSTED;
+        snprintf(msg, sizeof(msg), "too much unread input on this connection");
+        break;
+    default:
+        snprintf(msg, sizeof(msg), "the frame's bytes are not a valid coachq.v1.Frame");
+        break;
+    }
+    conn_send_error(c, 0, code, "frame", msg);
+    c->closing = 1;
+    if (c->tls != NULL) {
+        tls_conn_close(c->tls, rc);
+    }
+}
+
+/* Reading is wanted while the connection takes requests, has room for
+ * another one in flight, and its answers are not piling up unsent. */
+static void conn_update_reading(struct conn *c)
+{
+    const struct config *cfg = &c->srv->cfg;
+    int want;
+
+    if (c->tls == NULL) {
+        return;
+    }
+    want = !c->closing && !c->srv->stopping && c->in_flight < cfg->max_in_flight &&
+           tls_conn_pending(c->tls) < cfg->write_high;
+    if (want && c->paused) {
+        c->paused = 0;
+        tls_conn_read_start(c->tls);
+    } else if (!want && !c->paused) {
+        c->paused = 1;
+        tls_conn_read_stop(c->tls);
+    }
+}
+
+static struct request *request_new(struct conn *c, uint64_t request_id, enum request_kind kind)
+{
+    struct request *r = calloc(1, sizeof(*r));
+
+    if (r == NULL) {
+        return NULL;
+    }
+    r->conn = c;
+    r->request_id = request_id;
+    r->kind = kind;
+    r->w.user = r;
+    c->in_flight++;
+    c->srv->outstanding++;
+    return r;
+}
+
+/* Releases a request and lets its connection go on (or go away). */
+static void request_finish(struct request *r)
+{
+    struct conn *c = r->conn;
+    struct server *s = c->srv;
+
+    free(r->packed);
+    if (r->rec != NULL) {
+        coachq__v1__stored_observation__free_unpacked(r->rec, NULL);
+    }
+    store_page_free(&r->page);
+    free(r);
+    c->in_flight--;
+    s->outstanding--;
+    if (c->tls == NULL) {
+        if (c->in_flight == 0) {
+            conn_free(c);
+        }
+    } else if ((s->stopping || c->closing) && c->in_flight == 0) {
+        tls_conn_close(c->tls, 0);
+    } else {
+        conn_pump(c);
+    }
+    server_maybe_finish(s);
+}
+
+/* ---- Requests ---- */
+
+static void handle_hello(struct conn *c, uint64_t rid, const Coachq__V1__Hello *h)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Welcome w = COACHQ__V1__WELCOME__INIT;
+
+    if (h->protocol_version != PROTOCOL_VERSION) {
+        char msg[128];
+        snprintf(msg, sizeof(msg),
+                 "protocol version %u is not spoken here; this server speaks version %d",
+                 h->protocol_version, PROTOCOL_VERSION);
+        conn_send_error(c, rid, COACHQ__V1__CODE__FAILED_PRECONDITION, "hello.protocol_version",
+                        msg);
+        return;
+    }
+    w.protocol_version = PROTOCOL_VERSION;
+    w.server_version = SERVER_VERSION;
+    w.user_id = c->user;
+    w.max_frame_bytes = (uint32_t)c->srv->cfg.max_frame;
+    w.max_in_flight = c->srv->cfg.max_in_flight;
+    f.request_id = rid;
+    f.body_case = COACHQ__V1__FRAME__BODY_WELCOME;
+    f.welcome = &w;
+    conn_send(c, &f);
+}
+
+static void handle_submit(struct conn *c, uint64_t rid, const Coachq__V1__SubmitObservation *sub)
+{
+    struct validate_error verr;
+    struct request *r;
+    size_t n;
+    int rc;
+
+    if (auth_check(c->user, AUTH_SUBMIT, NULL, 0, NULL) < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "submit",
+                        "you may not submit observations");
+        return;
+    }
+    if (validate_observation(sub->observation, "observation", &verr) < 0) {
+        conn_send_error(c, rid, verr.code, verr.field, verr.message);
+        return;
+    }
+    r = request_new(c, rid, REQ_SUBMIT);
+    if (r == NULL) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "", "server out of memory");
+        return;
+    }
+    /* The store gets bytes this server packed from a decoded, validated
+     * message: canonical, so that a resubmission compares equal. */
+    n = coachq__v1__observation__get_packed_size(sub->observation);
+    r->packed = malloc(n > 0 ? n : 1);
+    if (r->packed == NULL) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "", "server out of memory");
+        request_finish(r);
+        return;
+    }
+    coachq__v1__observation__pack(sub->observation, r->packed);
+    memcpy(r->id, sub->observation->id.data, UUID_LEN);
+    r->w.obs = r->packed;
+    r->w.obs_len = n;
+    r->w.observer_id = c->user;
+    r->w.received_at_ms = now_ms();
+    rc = store_submit(c->srv->store, &r->w);
+    if (rc < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__UNAVAILABLE, "",
+                        rc == -ESHUTDOWN ? "the server is shutting down; submit again later"
+                                         : "the server cannot store observations now; nothing "
+                                           "was stored; submit again later");
+        request_finish(r);
+    }
+}
+
+/* Thread pool. */
+static void read_work(uv_work_t *work)
+{
+    struct request *r = work->data;
+    struct store *st = r->conn->srv->store;
+
+    if (r->kind == REQ_GET) {
+        r->rc = store_get(st, r->id, &r->rec);
+        return;
+    }
+    /* Halve the page until its answer fits the size cap. */
+    for (;;) {
+        size_t bytes = 0;
+        r->rc = store_list(st, &r->q, &r->page);
+        if (r->rc < 0) {
+            return;
+        }
+        for (size_t i = 0; i < r->page.n; i++) {
+            bytes += coachq__v1__stored_observation__get_packed_size(r->page.items[i]);
+        }
+        if (bytes <= PAGE_MAX_BYTES || r->q.limit <= 1) {
+            return;
+        }
+        store_page_free(&r->page);
+        r->q.limit /= 2;
+    }
+}
+
+static void send_record(struct request *r)
+{
+    struct conn *c = r->conn;
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+
+    if (r->rc == -ENOENT ||
+        (r->rc == 0 && auth_check(c->user, AUTH_READ_RECORD, r->rec, 0, NULL) < 0)) {
+        /* The same answer whether the record is missing or not the user's:
+         * existence is not revealed. */
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__NOT_FOUND, "get.id",
+                        "no observation with this id that you may read");
+        return;
+    }
+    if (r->rc < 0) {
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__INTERNAL, "",
+                        "the server could not read the store; try again");
+        return;
+    }
+    f.request_id = r->request_id;
+    f.body_case = COACHQ__V1__FRAME__BODY_RECORD;
+    f.record = r->rec;
+    conn_send(c, &f);
+}
+
+static void send_page(struct request *r)
+{
+    struct conn *c = r->conn;
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__ObservationPage page = COACHQ__V1__OBSERVATION_PAGE__INIT;
+    Coachq__V1__StoredObservation **visible = NULL;
+    size_t nv = 0;
+
+    if (r->rc == -EINVAL) {
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__INVALID_ARGUMENT, "list.cursor",
+                        "the cursor is not one this server gave for this list; start again "
+                        "without a cursor");
+        return;
+    }
+    if (r->rc < 0) {
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__INTERNAL, "",
+                        "the server could not read the store; try again");
+        return;
+    }
+    if (r->page.n > 0) {
+        visible = calloc(r->page.n, sizeof(*visible));
+        if (visible == NULL) {
+            conn_send_error(c, r->request_id, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
+                            "server out of memory");
+            return;
+        }
+    }
+    for (size_t i = 0; i < r->page.n; i++) {
+        if (auth_check(c->user, AUTH_READ_RECORD, r->page.items[i], 0, NULL) == 0) {
+            visible[nv++] = r->page.items[i];
+        }
+    }
+    page.observations = visible;
+    page.n_observations = nv;
+    page.next_cursor.data = r->page.cursor;
+    page.next_cursor.len = r->page.cursor_len;
+    f.request_id = r->request_id;
+    f.body_case = COACHQ__V1__FRAME__BODY_PAGE;
+    f.page = &page;
+    conn_send(c, &f);
+    free(visible);
+}
+
+static void read_done(uv_work_t *work, int status)
+{
+    struct request *r = work->data;
+
+    if (r->conn->tls != NULL && status == 0) {
+        if (r->kind == REQ_GET) {
+            send_record(r);
+        } else {
+            send_page(r);
+        }
+    }
+    request_finish(r);
+}
+
+static void queue_read(struct conn *c, struct request *r)
+{
+    int rc;
+
+    r->work.data = r;
+    rc = uv_queue_work(c->srv->loop, &r->work, read_work, read_done);
+    if (rc < 0) {
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__UNAVAILABLE, "",
+                        "the server could not start the read; try again");
+        request_finish(r);
+    }
+}
+
+static void handle_get(struct conn *c, uint64_t rid, const Coachq__V1__GetObservation *g)
+{
+    struct request *r;
+
+    if (g->id.len != UUID_LEN) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "get.id",
+                        "must be the observation's 16-byte UUID");
+        return;
+    }
+    r = request_new(c, rid, REQ_GET);
+    if (r == NULL) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "", "server out of memory");
+        return;
+    }
+    memcpy(r->id, g->id.data, UUID_LEN);
+    queue_read(c, r);
+}
+
+static void handle_list(struct conn *c, uint64_t rid, const Coachq__V1__ListObservations *l)
+{
+    struct request *r;
+    enum store_index by;
+
+    switch (l->by) {
+    case COACHQ__V1__LIST_BY__LIST_BY_COACH:
+        by = STORE_BY_COACH;
+        break;
+    case COACHQ__V1__LIST_BY__LIST_BY_OBSERVER:
+        by = STORE_BY_OBSERVER;
+        break;
+    case COACHQ__V1__LIST_BY__LIST_BY_COACHEE:
+        by = STORE_BY_COACHEE;
+        break;
+    default:
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "list.by",
+                        "choose which people to list by: coach, observer or coachee");
+        return;
+    }
+    if (validate_id(l->person_id) < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "list.person_id",
+                        "must be a person's id: 1 to 64 letters, digits, '.', '_', '@' or '-'");
+        return;
+    }
+    if (l->since != 0 && l->until != 0 && l->since >= l->until) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "list.until",
+                        "must be later than since");
+        return;
+    }
+    if (l->cursor.len > sizeof(((struct request *)NULL)->cursor)) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "list.cursor",
+                        "the cursor is not one this server gave; start again without one");
+        return;
+    }
+    if (auth_check(c->user, AUTH_LIST, NULL, l->by, l->person_id) < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "list",
+                        "you may not list these observations");
+        return;
+    }
+    r = request_new(c, rid, REQ_LIST);
+    if (r == NULL) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "", "server out of memory");
+        return;
+    }
+    snprintf(r->person, sizeof(r->person), "%s", l->person_id);
+    memcpy(r->cursor, l->cursor.data, l->cursor.len);
+    r->q.by = by;
+    r->q.person_id = r->person;
+    r->q.since = l->since != 0 ? l->since : INT64_MIN;
+    r->q.until = l->until != 0 ? l->until : INT64_MAX;
+    r->q.limit = l->page_size == 0               ? STORE_DEFAULT_PAGE
+                 : l->page_size > STORE_MAX_PAGE ? STORE_MAX_PAGE
+                                                 : l->page_size;
+    r->q.cursor = l->cursor.len > 0 ? r->cursor : NULL;
+    r->q.cursor_len = l->cursor.len;
+    queue_read(c, r);
+}
+
+static void handle_stats(struct conn *c, uint64_t rid)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Stats st = COACHQ__V1__STATS__INIT;
+    struct store_stats ss;
+
+    if (auth_check(c->user, AUTH_STATS, NULL, 0, NULL) < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "get_stats",
+                        "you may not read the server's counters");
+        return;
+    }
+    store_get_stats(c->srv->store, &ss);
+    st.commits = ss.commits;
+    st.records_stored = ss.records_stored;
+    st.duplicates = ss.duplicates;
+    st.max_batch = ss.max_batch;
+    st.commit_us_total = ss.commit_us_total;
+    st.commit_us_max = ss.commit_us_max;
+    st.connections = c->srv->nconns;
+    st.batched_requests = ss.batched_requests;
+    f.request_id = rid;
+    f.body_case = COACHQ__V1__FRAME__BODY_STATS;
+    f.stats = &st;
+    conn_send(c, &f);
+}
+
+static void conn_handle_frame(struct conn *c, const uint8_t *body, size_t len)
+{
+    struct pbmem m;
+    Coachq__V1__Frame *f = NULL;
+    uint64_t rid;
+    int rc;
+
+    pbmem_init(&m, &c->srv->pool, c->srv->cfg.unpack_budget);
+    rc = pbmem_unpack_frame(&m, body, len, &f);
+    if (rc < 0) {
+        conn_fail(c, rc);
+        return;
+    }
+    rid = f->request_id;
+    c->requests++;
+    switch (f->body_case) {
+    case COACHQ__V1__FRAME__BODY_HELLO:
+        handle_hello(c, rid, f->hello);
+        break;
+    case COACHQ__V1__FRAME__BODY_SUBMIT:
+        handle_submit(c, rid, f->submit);
+        break;
+    case COACHQ__V1__FRAME__BODY_GET:
+        handle_get(c, rid, f->get);
+        break;
+    case COACHQ__V1__FRAME__BODY_LIST:
+        handle_list(c, rid, f->list);
+        break;
+    case COACHQ__V1__FRAME__BODY_GET_STATS:
+        handle_stats(c, rid);
+        break;
+    case COACHQ__V1__FRAME__BODY__NOT_SET:
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "body",
+                        "the frame has no request in it; set one of its body fields");
+        break;
+    default:
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "body",
+                        "the frame holds a server response, not a request");
+        break;
+    }
+    pbmem_frame_free(&m, f);
+}
+
+/* Takes whole frames while the connection may have more in flight. */
+static void conn_pump(struct conn *c)
+{
+    while (c->tls != NULL && !c->closing && !c->srv->stopping &&
+           c->in_flight < c->srv->cfg.max_in_flight) {
+        const uint8_t *body;
+        size_t len;
+        int rc = frame_reader_next(&c->fr, &body, &len);
+        if (rc == 0) {
+            break;
+        }
+        if (rc < 0) {
+            conn_fail(c, rc);
+            return;
+        }
+        conn_handle_frame(c, body, len);
+    }
+    conn_update_reading(c);
+}
+
+/* ---- TLS callbacks ---- */
+
+static int on_handshake(struct tls_conn *t, void *arg)
+{
+    struct conn *c = arg;
+    SSL *ssl = tls_conn_ssl(t);
+    int rc;
+
+    rc = tls_ctx_peer_identity(ssl, c->user, sizeof(c->user));
+    if (rc < 0) {
+        c->user[0] = '\0';
+        log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s reason=%s", c->id, c->peer,
+                  rc == ERROR_NO_PEER_CERT ? "no_verified_client_certificate"
+                                           : "certificate_subject_not_a_user_id");
+        return rc;
+    }
+    c->authenticated = 1;
+    log_event(LOG_INFO, "conn_open", "conn=%" PRIu64 " peer=%s user=%s tls=%s cipher=%s resumed=%d",
+              c->id, c->peer, c->user, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+              SSL_session_reused(ssl));
+    return 0;
+}
+
+static void on_data(struct tls_conn *t, const uint8_t *data, size_t len, void *arg)
+{
+    struct conn *c = arg;
+    int rc;
+
+    (void)t;
+    if (c->closing) {
+        return;
+    }
+    while (len > 0) {
+        size_t n = len < FRAME_MAX_CHUNK ? len : FRAME_MAX_CHUNK;
+        rc = frame_reader_feed(&c->fr, data, n);
+        if (rc < 0) {
+            conn_fail(c, rc);
+            return;
+        }
+        data += n;
+        len -= n;
+        conn_pump(c);
+        if (c->closing || c->tls == NULL) {
+            return;
+        }
+    }
+}
+
+static void on_drain(struct tls_conn *t, void *arg)
+{
+    (void)t;
+    conn_pump(arg);
+}
+
+static void on_close(struct tls_conn *t, int err, void *arg)
+{
+    struct conn *c = arg;
+    struct server *s = c->srv;
+
+    (void)t;
+    c->tls = NULL;
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        s->conns = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    s->nconns--;
+    log_event(err == 0 ? LOG_INFO : LOG_WARN, "conn_close",
+              "conn=%" PRIu64 " peer=%s user=%s requests=%" PRIu64 " reason=\"%s\"", c->id, c->peer,
+              c->user[0] ? c->user : "-", c->requests, error_strerror(err));
+    if (c->in_flight == 0) {
+        conn_free(c);
+    }
+    server_maybe_finish(s);
+}
+
+static void refuse_connection_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    struct server *s = listener->data;
+    static const struct tls_conn_callbacks cbs = {
+        .on_handshake = on_handshake,
+        .on_data = on_data,
+        .on_drain = on_drain,
+        .on_close = on_close,
+    };
+    struct tls_conn_opts opts;
+    struct conn *c;
+    int rc;
+
+    if (status < 0) {
+        log_event(LOG_WARN, "accept_failed", "reason=\"%s\"", uv_strerror(status));
+        return;
+    }
+    if (s->stopping || s->nconns >= s->cfg.max_connections) {
+        /* Take the connection off the backlog and close it at once, so a
+         * flood cannot hold file descriptors. */
+        uv_tcp_t *t = malloc(sizeof(*t));
+        if (t == NULL || uv_tcp_init(s->loop, t) < 0) {
+            free(t);
+            return;
+        }
+        if (uv_accept(listener, (uv_stream_t *)t) == 0) {
+            log_event(LOG_WARN, "conn_refused", "reason=%s open=%u",
+                      s->stopping ? "shutting_down" : "max_connections", s->nconns);
+        }
+        uv_close((uv_handle_t *)t, refuse_connection_closed);
+        return;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return;
+    }
+    c->srv = s;
+    c->id = ++s->next_conn_id;
+    frame_reader_init(&c->fr, s->cfg.max_frame);
+    opts.handshake_timeout_ms = s->cfg.handshake_timeout_ms;
+    opts.idle_timeout_ms = s->cfg.idle_timeout_ms;
+    opts.write_high = s->cfg.write_high;
+    opts.write_low = s->cfg.write_low;
+    opts.write_max = s->cfg.write_max;
+    rc = tls_conn_accept(s->loop, listener, s->ctx, &opts, &cbs, c, &c->tls);
+    if (rc < 0) {
+        log_event(LOG_WARN, "accept_failed", "reason=\"%s\"", error_strerror(rc));
+        conn_free(c);
+        return;
+    }
+    tls_conn_peer(c->tls, c->peer, sizeof(c->peer));
+    c->next = s->conns;
+    if (s->conns != NULL) {
+        s->conns->prev = c;
+    }
+    s->conns = c;
+    s->nconns++;
+}
+
+/* ---- Store completions, timers, signals ---- */
+
+static void answer_write(struct request *r)
+{
+    struct conn *c = r->conn;
+    struct store_write *w = &r->w;
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Ack ack = COACHQ__V1__ACK__INIT;
+
+    if (c->tls == NULL) {
+        return;
+    }
+    switch (w->rc) {
+    case 0:
+        ack.result = w->result == STORE_DUPLICATE ? COACHQ__V1__ACK__RESULT__RESULT_DUPLICATE
+                                                  : COACHQ__V1__ACK__RESULT__RESULT_STORED;
+        ack.id.data = r->id;
+        ack.id.len = UUID_LEN;
+        ack.seq = w->seq;
+        ack.received_at_ms = w->stored_at_ms;
+        f.request_id = r->request_id;
+        f.body_case = COACHQ__V1__FRAME__BODY_ACK;
+        f.ack = &ack;
+        conn_send(c, &f);
+        return;
+    case -EEXIST:
+    case ERROR_CONFLICT:
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__ALREADY_EXISTS, "observation.id",
+                        "this id already belongs to a different observation; give a new "
+                        "observation a new id");
+        return;
+    case -ENOSPC:
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
+                        "the server's disk is full; nothing was stored; submit again once "
+                        "space is freed");
+        return;
+    case -EINVAL:
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation",
+                        "the observation could not be decoded");
+        return;
+    case -ESHUTDOWN:
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__UNAVAILABLE, "",
+                        "the server is shutting down; nothing was stored; submit again later");
+        return;
+    default:
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__UNAVAILABLE, "",
+                        "the server cannot store observations now; nothing was stored; submit "
+                        "again later");
+        return;
+    }
+}
+
+static void on_store_async(uv_async_t *a)
+{
+    struct server *s = a->data;
+    struct store_write *w = store_completed_take(s->store);
+
+    while (w != NULL) {
+        struct store_write *next = w->next;
+        struct request *r = w->user;
+        answer_write(r);
+        request_finish(r);
+        w = next;
+    }
+    if (store_failed(s->store) && s->exit_code == 0) {
+        s->exit_code = 1;
+        log_event(LOG_ERROR, "store_failed",
+                  "action=refusing_writes_and_exiting note=\"restart after checking the disk\"");
+        server_stop(s);
+    }
+}
+
+/* Writer thread. */
+static void on_store_notify(void *arg)
+{
+    struct server *s = arg;
+    uv_async_send(&s->store_async);
+}
+
+static void on_reader_timer(uv_timer_t *t)
+{
+    struct server *s = t->data;
+    int dead = 0;
+
+    if (store_reader_check(s->store, &dead) == 0 && dead > 0) {
+        log_event(LOG_WARN, "stale_readers_cleared", "count=%d", dead);
+    }
+}
+
+static void on_stats_timer(uv_timer_t *t)
+{
+    struct server *s = t->data;
+    struct store_stats st;
+
+    store_get_stats(s->store, &st);
+    if (st.commits == s->stats_commits_logged) {
+        return;
+    }
+    s->stats_commits_logged = st.commits;
+    log_event(LOG_INFO, "store_stats",
+              "commits=%" PRIu64 " records=%" PRIu64 " duplicates=%" PRIu64
+              " batched_requests=%" PRIu64 " max_batch=%" PRIu64 " last_batch=%" PRIu64
+              " commit_us_avg=%" PRIu64 " commit_us_max=%" PRIu64 " connections=%u",
+              st.commits, st.records_stored, st.duplicates, st.batched_requests, st.max_batch,
+              st.last_batch, st.commits ? st.commit_us_total / st.commits : 0, st.commit_us_max,
+              s->nconns);
+}
+
+static void on_drain_timeout(uv_timer_t *t)
+{
+    struct server *s = t->data;
+
+    log_event(LOG_WARN, "shutdown_drain_timeout", "connections=%u outstanding=%" PRIu64, s->nconns,
+              s->outstanding);
+    for (struct conn *c = s->conns; c != NULL; c = c->next) {
+        if (c->tls != NULL) {
+            tls_conn_abort(c->tls, -ETIMEDOUT);
+        }
+    }
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct server *s = h->data;
+
+    log_event(LOG_INFO, "signal", "signal=%s", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    server_stop(s);
+}
+
+static void server_maybe_finish(struct server *s)
+{
+    if (!s->stopping || s->handles_closed || s->nconns > 0 || s->outstanding > 0) {
+        return;
+    }
+    s->handles_closed = 1;
+    uv_close((uv_handle_t *)&s->store_async, NULL);
+    uv_close((uv_handle_t *)&s->reader_timer, NULL);
+    uv_close((uv_handle_t *)&s->stats_timer, NULL);
+    uv_close((uv_handle_t *)&s->drain_timer, NULL);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+    log_event(LOG_INFO, "shutdown_done", "exit_code=%d", s->exit_code);
+}
+
+void server_stop(struct server *s)
+{
+    if (s->stopping) {
+        return;
+    }
+    s->stopping = 1;
+    log_event(LOG_INFO, "shutdown_start", "connections=%u outstanding=%" PRIu64, s->nconns,
+              s->outstanding);
+    uv_close((uv_handle_t *)&s->listener, NULL);
+    uv_timer_start(&s->drain_timer, on_drain_timeout, s->cfg.drain_timeout_ms, 0);
+    for (struct conn *c = s->conns; c != NULL;) {
+        struct conn *next = c->next;
+        conn_update_reading(c);
+        if (c->in_flight == 0 && c->tls != NULL) {
+            tls_conn_close(c->tls, 0);
+        }
+        c = next;
+    }
+    server_maybe_finish(s);
+}
+
+/* ---- Set-up ---- */
+
+static int write_port_file(const char *path, int port)
+{
+    char tmp[600];
+    char line[16];
+    int fd, n, rc = 0;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        return -errno;
+    }
+    n = snprintf(line, sizeof(line), "%d\n", port);
+    if (write(fd, line, (size_t)n) != n) {
+        rc = -EIO;
+    }
+    close(fd);
+    /* Rename makes the whole line appear at once to a reader. */
+    if (rc == 0 && rename(tmp, path) < 0) {
+        rc = -errno;
+    }
+    return rc;
+}
+
+static int bind_listener(struct server *s, char *err, size_t errlen)
+{
+    struct addrinfo hints;
+    uv_getaddrinfo_t req;
+    struct sockaddr_storage addr;
+    int namelen = sizeof(addr);
+    int rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    rc = uv_getaddrinfo(s->loop, &req, NULL, s->cfg.listen_host, s->cfg.listen_port, &hints);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot resolve listen address %s: %s", s->cfg.listen_host,
+                 uv_strerror(rc));
+        return rc;
+    }
+    rc = uv_tcp_init(s->loop, &s->listener);
+    if (rc == 0) {
+        s->listener.data = s;
+        rc = uv_tcp_bind(&s->listener, req.addrinfo->ai_addr, 0);
+    }
+    uv_freeaddrinfo(req.addrinfo);
+    if (rc == 0) {
+        rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
+    }
+    if (rc == 0) {
+        rc = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&addr, &namelen);
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot listen on %s:%s: %s", s->cfg.listen_host, s->cfg.listen_port,
+                 uv_strerror(rc));
+        return rc;
+    }
+    s->port = addr.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&addr)->sin6_port)
+                                         : ntohs(((struct sockaddr_in *)&addr)->sin_port);
+    return 0;
+}
+
+int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, char *err,
+               size_t errlen)
+{
+    struct server *s = NULL;
+    struct store_opts sopts;
+    struct tls_ctx_opts topts;
+    int rc = -ENOMEM;
+
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    s->loop = loop;
+    s->cfg = *cfg;
+    pbmem_pool_init(&s->pool, cfg->memory_budget);
+
+    memset(&topts, 0, sizeof(topts));
+    topts.cert_file = cfg->cert_file;
+    topts.key_file = cfg->key_file;
+    topts.ca_file = cfg->ca_file;
+    topts.alpn = ALPN_PROTOCOL;
+    topts.require_client_cert = 1;
+    rc = tls_ctx_server_new(&topts, &s->ctx, err, errlen);
+    if (rc < 0) {
+        goto out;
+    }
+
+    if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
+        rc = -errno;
+        snprintf(err, errlen, "cannot create data directory %s: %s", cfg->data_dir,
+                 strerror(errno));
+        goto out;
+    }
+    memset(&sopts, 0, sizeof(sopts));
+    sopts.map_size = cfg->map_size;
+    sopts.notify = on_store_notify;
+    sopts.notify_arg = s;
+    /* The async handle must exist before the writer can signal it. */
+    rc = uv_async_init(loop, &s->store_async, on_store_async);
+    if (rc < 0) {
+        snprintf(err, errlen, "uv_async_init: %s", uv_strerror(rc));
+        goto out;
+    }
+    s->store_async.data = s;
+    rc = store_open(cfg->data_dir, &sopts, &s->store);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot open the store in %s: %s", cfg->data_dir, error_strerror(rc));
+        uv_close((uv_handle_t *)&s->store_async, NULL);
+        s->handles_closed = 1;
+        goto out;
+    }
+
+    uv_timer_init(loop, &s->reader_timer);
+    uv_timer_init(loop, &s->stats_timer);
+    uv_timer_init(loop, &s->drain_timer);
+    uv_signal_init(loop, &s->sigint);
+    uv_signal_init(loop, &s->sigterm);
+    s->reader_timer.data = s;
+    s->stats_timer.data = s;
+    s->drain_timer.data = s;
+    s->sigint.data = s;
+    s->sigterm.data = s;
+    uv_timer_start(&s->reader_timer, on_reader_timer, cfg->reader_check_ms, cfg->reader_check_ms);
+    if (cfg->stats_log_ms > 0) {
+        uv_timer_start(&s->stats_timer, on_stats_timer, cfg->stats_log_ms, cfg->stats_log_ms);
+    }
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+
+    rc = bind_listener(s, err, errlen);
+    if (rc < 0) {
+        goto fail_running;
+    }
+    if (cfg->port_file[0] != '\0') {
+        rc = write_port_file(cfg->port_file, s->port);
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot write port file %s: %s", cfg->port_file,
+                     error_strerror(rc));
+            goto fail_running;
+        }
+    }
+    log_event(LOG_INFO, "listening", "addr=%s port=%d alpn=%s data=%s max_frame=%zu",
+              cfg->listen_host, s->port, ALPN_PROTOCOL, cfg->data_dir, cfg->max_frame);
+    *out = s;
+    return 0;
+
+fail_running:
+    /* Handles are initialised: close them through the normal stop path and
+     * let the loop run them down. */
+    server_stop(s);
+    uv_run(loop, UV_RUN_DEFAULT);
+out:
+    server_free(s);
+    return rc;
+}
+
+int server_port(const struct server *s)
+{
+    return s->port;
+}
+
+int server_exit_code(const struct server *s)
+{
+    return s->exit_code;
+}
+
+void server_free(struct server *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    if (s->store != NULL) {
+        store_drain(s->store);
+        store_close(s->store);
+    }
+    SSL_CTX_free(s->ctx);
+    free(s);
+}
