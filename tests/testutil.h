@@ -1,0 +1,60 @@
+/*
+ * testutil: what the tests share: temporary directories, a watchdog that
+ * fails a hung test, the test certificates, and a real coachqd started as a
+ * child process on 127.0.0.1 port 0.
+ */
+#ifndef COACHQ_TESTUTIL_H
+#define COACHQ_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct client_opts;
+
+/* Makes a fresh directory under $TMPDIR (or /tmp) and writes its path into
+ * out (size outlen). Aborts the test on failure. */
+void testutil_tmpdir(char *out, size_t outlen);
+
+/* Removes a directory tree made by testutil_tmpdir(). */
+void testutil_rmrf(const char *path);
+
+/* Aborts the process with a message if it is still running after seconds:
+ * a hung test fails instead of hanging CI. */
+void testutil_watchdog(unsigned seconds);
+
+/* The directory with the test certificates (COACHQ_TEST_CERTS). Aborts if
+ * it is unset. Borrowed, static storage. */
+const char *testutil_certs(void);
+
+/* Writes "<certs>/<rel>" into out. Returns out. */
+const char *testutil_cert_path(char *out, size_t outlen, const char *rel);
+
+/* A coachqd child process. */
+struct testutil_server {
+    pid_t pid;
+    int port;           /* protocol port it bound */
+    char datadir[512];
+    char port_file[600];
+    char log_file[600];
+};
+
+/*
+ * Starts $COACHQD serve on 127.0.0.1 port 0 with the test certificates and
+ * data in datadir, plus extra arguments (NULL-terminated list, may be NULL),
+ * and waits until it reports its port. Aborts the test on failure.
+ */
+void testutil_server_start(struct testutil_server *s, const char *datadir,
+                           const char *const *extra_args);
+
+/* Sends sig (0 = none) and waits for the process; returns its wait status. */
+int testutil_server_stop(struct testutil_server *s, int sig);
+
+/* Fills opts to connect to s as user (a certificate in the test
+ * certificates' users/ directory); "" or NULL user = no certificate. The
+ * strings point into static storage that lives until the next call with the
+ * same slot (0..7). */
+void testutil_client_opts(struct client_opts *opts, const struct testutil_server *s,
+                          const char *user, int slot);
+
+#endif
