@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# dev.sh: set up, build, run and test coachq on Debian 12.
+#
+#   ./dev.sh run         install what is missing, build, make development
+#                        certificates if absent, and run coachqd on its defaults
+#   ./dev.sh test        install, build and run every test
+#   ./dev.sh test-asan   the whole suite again under AddressSanitizer + UBSan
+#   ./dev.sh setup       only install the packages
+#   ./dev.sh build       only build (into ./build)
+#   ./dev.sh format      check the C sources with clang-format
+#
+# Every command is idempotent: a second run reuses what is there.
+set -euo pipefail
+
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+
+PACKAGES=(build-essential cmake pkg-config clang-format openssl
+          libuv1-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
+          liblmdb-dev lmdb-utils libcmocka-dev node-llhttp libjansson-dev)
+
+usage() {
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        echo "dev.sh: need root to run: $*" >&2
+        exit 1
+    fi
+}
+
+setup() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    export DEBIAN_FRONTEND=noninteractive
+    echo "dev.sh: updating package lists" >&2
+    as_root apt-get update -qq
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "dev.sh: installing ${missing[*]}" >&2
+        as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    # Debian's current security release of OpenSSL, whatever the image had.
+    as_root apt-get install -y -qq --only-upgrade libssl3 openssl >/dev/null
+}
+
+# build DIR [cmake options...]
+build() {
+    local dir=$1
+    shift
+    local werror=OFF
+    [ "${CI:-}" = "true" ] && werror=ON
+    cmake -S "$ROOT" -B "$dir" -DCOACHQ_WERROR="$werror" "$@" >/dev/null
+    cmake --build "$dir" -j"$(nproc)"
+}
+
+run_tests() {
+    local dir=$1
+    (cd "$dir" && ctest --output-on-failure -j2)
+}
+
+case "${1:-}" in
+run)
+    setup
+    build "$ROOT/build"
+    "$ROOT/certs/coachq-certs" --dir "$ROOT/dev-certs" dev >&2
+    cat >&2 <<MSG
+
+coachqd starts on 127.0.0.1:7443 (protocol, mutual TLS), data in $ROOT/data.
+Submit a first observation from another terminal, in $ROOT:
+
+    build/client/coachq submit docs/examples/first-observation.json
+    build/client/coachq list --coach mgr.jones
+
+(the client's defaults use dev-certs/users/alice.*). Stop the server with Ctrl-C.
+
+MSG
+    exec "$ROOT/build/server/coachqd" --data "$ROOT/data"
+    ;;
+test)
+    setup
+    build "$ROOT/build"
+    run_tests "$ROOT/build"
+    ;;
+test-asan)
+    setup
+    build "$ROOT/build-asan" -DCOACHQ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 run_tests "$ROOT/build-asan"
+    ;;
+setup)
+    setup
+    ;;
+build)
+    build "$ROOT/build"
+    ;;
+format)
+    git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
+    echo "dev.sh: formatting is clean" >&2
+    ;;
+-h|--help|help)
+    usage
+    ;;
+*)
+    usage >&2
+    exit 2
+    ;;
+esac
