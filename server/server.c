@@ -526,7 +526,9 @@ static void handle_list(struct conn *c, uint64_t rid, const Coachq__V1__ListObse
         return;
     }
     snprintf(r->person, sizeof(r->person), "%s", l->person_id);
-    memcpy(r->cursor, l->cursor.data, l->cursor.len);
+    if (l->cursor.len > 0) {
+        memcpy(r->cursor, l->cursor.data, l->cursor.len);
+    }
     r->q.by = by;
     r->q.person_id = r->person;
     r->q.since = l->since != 0 ? l->since : INT64_MIN;
@@ -642,6 +644,14 @@ static int on_handshake(struct tls_conn *t, void *arg)
         log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s reason=%s", c->id, c->peer,
                   rc == ERROR_NO_PEER_CERT ? "no_verified_client_certificate"
                                            : "certificate_subject_not_a_user_id");
+        /* The answer is flushed before the graceful close that returning
+         * rc starts, so the client learns why. */
+        conn_send_error(c, 0, COACHQ__V1__CODE__UNAUTHENTICATED, "certificate",
+                        rc == ERROR_NO_PEER_CERT
+                            ? "no verified client certificate; use one signed by the "
+                              "deployment CA"
+                            : "the certificate's subject CN is not a valid user id");
+        c->closing = 1;
         return rc;
     }
     c->authenticated = 1;
