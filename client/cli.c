@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "client.h"
+#include "str.h"
 #include "obs_json.h"
 #include "uuid.h"
 
@@ -133,18 +134,6 @@ static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsi
     return 0;
 }
 
-/* Copies src into dst (size n), truncating; always NUL-terminates. */
-static void copy_str(char *dst, size_t n, const char *src)
-{
-    size_t l = strlen(src);
-
-    if (l >= n) {
-        l = n - 1;
-    }
-    memcpy(dst, src, l);
-    dst[l] = '\0';
-}
-
 /*
  * Handles an option every command takes. Returns 1 if opt was one, 0 if
  * not, or CLI_EXIT_USAGE (negated) for a bad value.
@@ -250,7 +239,7 @@ static int read_config(struct cli *x, const char *path, int required, char vals[
         }
         for (size_t i = 0; i < 4; i++) {
             if (strcmp(k, keys[i]) == 0) {
-                copy_str(vals[i], PATH_LEN, v);
+                str_copy(vals[i], PATH_LEN, v);
                 found = 1;
             }
         }
@@ -295,7 +284,7 @@ static int split_server(struct cli *x, const char *s)
     memcpy(x->host, host, hlen);
     x->host[hlen] = '\0';
     if (colon == NULL) {
-        copy_str(x->port, sizeof(x->port), DEFAULT_PORT);
+        str_copy(x->port, sizeof(x->port), DEFAULT_PORT);
         return 0;
     }
     if (parse_ulong(colon + 1, 1, 65535, &port) < 0) {
@@ -347,7 +336,7 @@ static int resolve_settings(struct cli *x)
         } else if (file[i][0] != '\0') {
             v = file[i];
         }
-        copy_str(dst[i], PATH_LEN, v);
+        str_copy(dst[i], PATH_LEN, v);
     }
     if (split_server(x, server) < 0) {
         msg(x, "server '%s' is not HOST:PORT (an IPv6 address goes in brackets: [::1]:7443)",

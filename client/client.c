@@ -1,4 +1,5 @@
 #include "client.h"
+#include "str.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -60,18 +61,6 @@ struct client {
     Coachq__V1__Frame *resp;
     struct batch *batch;
 };
-
-/* Copies src into dst (size n), truncating; always NUL-terminates. */
-static void copy_str(char *dst, size_t n, const char *src)
-{
-    size_t l = strlen(src);
-
-    if (l >= n) {
-        l = n - 1;
-    }
-    memcpy(dst, src, l);
-    dst[l] = '\0';
-}
 
 static void set_err(struct client_error *err, Coachq__V1__Code code, const char *field,
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -268,12 +257,12 @@ static void on_close(struct tls_conn *tc, int err, void *arg)
         /* Not a TLS failure: OpenSSL has nothing useful to add. */
         c->tls_detail[0] = '\0';
     } else if (why != NULL && why[0] != '\0') {
-        copy_str(c->tls_detail, sizeof(c->tls_detail), why);
+        str_copy(c->tls_detail, sizeof(c->tls_detail), why);
     } else if (vr != X509_V_OK) {
         snprintf(c->tls_detail, sizeof(c->tls_detail), "server certificate not accepted: %s",
                  X509_verify_cert_error_string(vr));
     } else if (ossl[0] != '\0') {
-        copy_str(c->tls_detail, sizeof(c->tls_detail), ossl);
+        str_copy(c->tls_detail, sizeof(c->tls_detail), ossl);
     }
     if (c->failed == 0) {
         const char *detail = c->server_said[0] != '\0' ? c->server_said : c->tls_detail;
@@ -554,7 +543,7 @@ int client_connect(const struct client_opts *opts, struct client **out, struct c
     if (rc == -EREMOTEIO) {
         char said[400];
 
-        copy_str(said, sizeof(said), err->message);
+        str_copy(said, sizeof(said), err->message);
         snprintf(err->message, sizeof(err->message), "the server refused the session: %s", said);
         goto out;
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "str.h"
 
 void config_defaults(struct config *c)
 {
@@ -92,15 +93,6 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
         return -EINVAL;
     }
     *out = v;
-    return 0;
-}
-
-static int copy_str(char *dst, size_t dstlen, const char *src)
-{
-    if (strlen(src) >= dstlen) {
-        return -ENAMETOOLONG;
-    }
-    memcpy(dst, src, strlen(src) + 1);
     return 0;
 }
 
@@ -190,22 +182,22 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
             config_usage(stdout, argv[0]);
             return 1;
         case OPT_DATA:
-            rc = copy_str(c->data_dir, sizeof(c->data_dir), optarg);
+            rc = str_copy(c->data_dir, sizeof(c->data_dir), optarg);
             break;
         case OPT_LISTEN:
             rc = parse_listen(c, optarg);
             break;
         case OPT_CERT:
-            rc = copy_str(c->cert_file, sizeof(c->cert_file), optarg);
+            rc = str_copy(c->cert_file, sizeof(c->cert_file), optarg);
             break;
         case OPT_KEY:
-            rc = copy_str(c->key_file, sizeof(c->key_file), optarg);
+            rc = str_copy(c->key_file, sizeof(c->key_file), optarg);
             break;
         case OPT_CA:
-            rc = copy_str(c->ca_file, sizeof(c->ca_file), optarg);
+            rc = str_copy(c->ca_file, sizeof(c->ca_file), optarg);
             break;
         case OPT_PORT_FILE:
-            rc = copy_str(c->port_file, sizeof(c->port_file), optarg);
+            rc = str_copy(c->port_file, sizeof(c->port_file), optarg);
             break;
         case OPT_MAX_CONN:
             rc = parse_u64(optarg, 1, 1000000, &v);

@@ -1,0 +1,18 @@
+#include "str.h"
+
+#include <errno.h>
+#include <string.h>
+
+int str_copy(char *dst, size_t n, const char *src)
+{
+    size_t l = strlen(src);
+    int rc = 0;
+
+    if (l >= n) {
+        l = n - 1;
+        rc = -ENAMETOOLONG;
+    }
+    memcpy(dst, src, l);
+    dst[l] = '\0';
+    return rc;
+}

@@ -1,0 +1,15 @@
+/*
+ * str: bounded string helpers, in place of strcpy and strncpy.
+ */
+#ifndef COACHQ_STR_H
+#define COACHQ_STR_H
+
+#include <stddef.h>
+
+/*
+ * Copies src (borrowed) into dst (size n > 0), truncating if needed; dst is
+ * always NUL-terminated. Returns 0, or -ENAMETOOLONG if src was truncated.
+ */
+int str_copy(char *dst, size_t n, const char *src);
+
+#endif
