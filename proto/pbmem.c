@@ -36,6 +36,9 @@ static void *pbmem_alloc(void *data, size_t size)
     }
     p = malloc(total);
     if (p == NULL) {
+        /* Out of memory is answered as the budget is: the frame is refused,
+         * not the process. */
+        m->exceeded = 1;
         if (m->pool != NULL) {
             atomic_fetch_sub(&m->pool->used, total);
         }
