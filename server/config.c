@@ -21,7 +21,7 @@ void config_defaults(struct config *c)
     c->max_connections = 1000;
     c->max_frame = 64 * 1024;
     c->max_in_flight = 64;
-    /* protobuf-c may need ~45x a frame's size for many empty sub-messages;
+    /* protobuf-c may need 45-60x a frame's size for many empty sub-messages;
      * anything honest needs far less than 64x. */
     c->unpack_budget = 64 * c->max_frame;
     c->memory_budget = 256u * 1024 * 1024;
