@@ -1240,7 +1240,7 @@ static int cmd_list(struct cli *x, int argc, char **argv)
             printed++;
         }
         more = page->next_cursor.len > 0;
-        if (!more || (limit != 0 && printed >= limit) || page->n_observations == 0) {
+        if (!more || (limit != 0 && printed >= limit)) {
             break;
         }
         /* The cursor must outlive the page it came from. */

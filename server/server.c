@@ -241,6 +241,18 @@ static struct request *request_new(struct conn *c, uint64_t request_id, enum req
     return r;
 }
 
+/* Closes a connection that has nothing in flight, telling a stopping
+ * server's client why, so it knows to resubmit what was not acknowledged. */
+static void conn_close_idle(struct conn *c)
+{
+    if (c->srv->stopping) {
+        conn_send_error(c, 0, COACHQ__V1__CODE__UNAVAILABLE, "",
+                        "the server is shutting down; requests without an answer were not "
+                        "processed; send them again later");
+    }
+    tls_conn_close(c->tls, 0);
+}
+
 /* Releases a request and lets its connection go on (or go away). */
 static void request_finish(struct request *r)
 {
@@ -260,7 +272,7 @@ static void request_finish(struct request *r)
             conn_free(c);
         }
     } else if ((s->stopping || c->closing) && c->in_flight == 0) {
-        tls_conn_close(c->tls, 0);
+        conn_close_idle(c);
     } else {
         conn_pump(c);
     }
@@ -939,7 +951,7 @@ void server_stop(struct server *s)
         struct conn *next = c->next;
         conn_update_reading(c);
         if (c->in_flight == 0 && c->tls != NULL) {
-            tls_conn_close(c->tls, 0);
+            conn_close_idle(c);
         }
         c = next;
     }
