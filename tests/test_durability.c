@@ -1,0 +1,727 @@
+/*
+ * test_durability: what an acknowledgement is worth. The real coachqd (a
+ * child process on 127.0.0.1 port 0) stores records, is killed with SIGKILL
+ * right after (or while) it acknowledges them, and is started again on the
+ * same data directory: every acknowledged record must come back byte for
+ * byte, with its sequence number. Then the store's disk fills up (a small
+ * tmpfs, when this process may mount one): submits are refused with
+ * RESOURCE_EXHAUSTED and nothing acknowledged, reads keep working, and
+ * writes resume once space is freed, without a restart.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "client.h"
+#include "obs_json.h"
+#include "testutil.h"
+#include "uuid.h"
+
+#define WATCHDOG_SECONDS 150
+#define ACKED_RECORDS 300
+#define STREAM_RECORDS 400
+#define KILL_AFTER 120
+#define TMPFS_SIZE "2m"
+#define BIG_RATINGS 25
+#define BIG_EVIDENCE 1900 /* 25 ratings of 1900 bytes: about 48 KiB a record */
+#define FULL_DISK_TRIES 200
+#define PARTIAL_TRIES 40
+#define PARTIAL_LEAVE (24u * 1024u) /* six pages: less than one big record */
+
+struct fx {
+    char dir[512];
+    char data[600];
+    char mnt[600]; /* a tmpfs mount point, or "" */
+    int mounted;
+    struct testutil_server srv;
+    struct client *c;
+};
+
+/* ---- Helpers ---- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/*
+ * Returns a new valid observation (caller owns, free with obs_json_free())
+ * made through the JSON form, with nratings ratings carrying evidence of
+ * evidence_len bytes, a note with serial that makes it unique, and a fresh
+ * random id.
+ */
+static Coachq__V1__Observation *make_obs(unsigned serial, unsigned nratings, size_t evidence_len)
+{
+    Coachq__V1__Observation *o = NULL;
+    uint8_t id[UUID_LEN];
+    char ids[UUID_STR_LEN];
+    char note[64], coachee[32];
+    char err[256];
+    char *ev;
+    json_t *ratings, *j;
+
+    assert_int_equal(uuid_generate(id), 0);
+    uuid_format(id, ids);
+    ev = malloc(evidence_len + 1);
+    assert_non_null(ev);
+    for (size_t i = 0; i < evidence_len; i++) {
+        ev[i] = (char)('a' + (serial + i) % 26);
+    }
+    ev[evidence_len] = '\0';
+    ratings = json_array();
+    assert_non_null(ratings);
+    for (unsigned i = 0; i < nratings; i++) {
+        char beh[32];
+        snprintf(beh, sizeof(beh), "behaviour_%u", i);
+        assert_int_equal(
+            json_array_append_new(ratings, json_pack("{s:s, s:i, s:s}", "behaviour", beh, "score",
+                                                     1 + (int)(i % 4), "evidence", ev)),
+            0);
+    }
+    snprintf(note, sizeof(note), "record %u", serial);
+    snprintf(coachee, sizeof(coachee), "rep.%u", serial % 7);
+    j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:s}", "id", ids, "rubric",
+                  "coaching-conversation", "rubric_version", 1, "coach", "mgr.jones", "coachee",
+                  coachee, "session_type", "call_review", "focus", "skill", "started_at",
+                  "2026-11-02T14:30:00Z", "duration_min", 30 + (int)(serial % 60), "ratings",
+                  ratings, "notes", note);
+    assert_non_null(j);
+    if (obs_json_parse(j, &o, err, sizeof(err)) != 0) {
+        fail_msg("obs_json_parse: %s", err);
+    }
+    json_decref(j);
+    free(ev);
+    return o;
+}
+
+/* Fails unless a and b pack to the same bytes. */
+static void assert_same_obs(const Coachq__V1__Observation *a, const Coachq__V1__Observation *b)
+{
+    size_t na, nb;
+    uint8_t *pa, *pb;
+
+    assert_non_null(a);
+    assert_non_null(b);
+    na = coachq__v1__observation__get_packed_size(a);
+    nb = coachq__v1__observation__get_packed_size(b);
+    assert_int_equal(na, nb);
+    pa = malloc(na + 1);
+    pb = malloc(nb + 1);
+    assert_non_null(pa);
+    assert_non_null(pb);
+    coachq__v1__observation__pack(a, pa);
+    coachq__v1__observation__pack(b, pb);
+    assert_memory_equal(pa, pb, na);
+    free(pa);
+    free(pb);
+}
+
+static struct client *connect_as(const struct testutil_server *s, const char *user, int slot)
+{
+    struct client_opts opts;
+    struct client_error err;
+    struct client *c = NULL;
+    int rc;
+
+    testutil_client_opts(&opts, s, user, slot);
+    rc = client_connect(&opts, &c, &err);
+    if (rc != 0) {
+        fail_msg("client_connect as %s: %d %s", user, rc, err.message);
+    }
+    return c;
+}
+
+static int submit_one(struct client *c, Coachq__V1__Observation *o,
+                      struct client_submit_result *res)
+{
+    Coachq__V1__Observation *const list[1] = {o};
+
+    memset(res, 0, sizeof(*res));
+    return client_submit_many(c, list, 1, res, NULL, NULL);
+}
+
+/* Reads o's record back and checks content, seq, time and observer. */
+static void assert_stored(struct client *c, const Coachq__V1__Observation *o,
+                          const struct client_submit_result *ack)
+{
+    Coachq__V1__StoredObservation *rec = NULL;
+    struct client_error err;
+    char ids[UUID_STR_LEN];
+    int rc = client_get(c, o->id.data, &rec, &err);
+
+    if (rc != 0) {
+        fail_msg("get %s (acknowledged, seq %llu): %d %s", uuid_format(o->id.data, ids),
+                 (unsigned long long)ack->seq, rc, err.message);
+    }
+    assert_same_obs(rec->observation, o);
+    assert_int_equal(rec->seq, ack->seq);
+    assert_int_equal(rec->received_at_ms, ack->received_at_ms);
+    assert_string_equal(rec->observer_id, "alice");
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+}
+
+static void assert_server_alive(const struct testutil_server *s)
+{
+    int st;
+
+    assert_true(s->pid > 0);
+    if (waitpid(s->pid, &st, WNOHANG) != 0) {
+        fail_msg("coachqd exited (status 0x%x); see %s", st, s->log_file);
+    }
+}
+
+/* Stops the server with SIGTERM and expects a clean exit. */
+static void stop_clean(struct testutil_server *s)
+{
+    int st = testutil_server_stop(s, SIGTERM);
+
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fail_msg("coachqd did not exit 0 on SIGTERM (status 0x%x); see %s", st, s->log_file);
+    }
+}
+
+/* Runs argv (argv[0] a full path) with output to /dev/null; returns its
+ * exit status, or -1 if it could not run. */
+static int run_cmd(const char *const *argv)
+{
+    pid_t pid = fork();
+    int st;
+
+    if (pid < 0) {
+        return -1;
+    }
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) {
+            return -1;
+        }
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* LMDB's own tool, when installed, must open the environment and read
+ * every database after the crash. */
+static void check_with_mdb_stat(const char *dir)
+{
+    static const char *const tools[] = {"/usr/bin/mdb_stat", "/usr/local/bin/mdb_stat"};
+
+    for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+        if (access(tools[i], X_OK) == 0) {
+            const char *const argv[] = {tools[i], "-e", "-a", dir, NULL};
+            assert_int_equal(run_cmd(argv), 0);
+            return;
+        }
+    }
+    fprintf(stderr, "note: mdb_stat not installed; skipping its check of the data directory\n");
+}
+
+static int fx_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+
+    if (f == NULL) {
+        return -1;
+    }
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
+    *state = f;
+    return 0;
+}
+
+/* Runs after every case, failed ones too: the server is stopped before the
+ * tmpfs under it is unmounted. */
+static int fx_teardown(void **state)
+{
+    struct fx *f = *state;
+
+    client_free(f->c);
+    if (f->srv.pid > 0) {
+        char cmd[700];
+        fprintf(stderr, "--- coachqd log %s ---\n", f->srv.log_file);
+        snprintf(cmd, sizeof(cmd), "tail -n 40 '%s' >&2", f->srv.log_file);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "(no log)\n");
+        }
+        testutil_server_stop(&f->srv, SIGKILL);
+    }
+    if (f->mounted) {
+        const char *const argv[] = {"/bin/umount", f->mnt, NULL};
+        if (run_cmd(argv) != 0) {
+            fprintf(stderr, "warning: could not unmount %s\n", f->mnt);
+        }
+    }
+    testutil_rmrf(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- Cases ---- */
+
+/* 300 acknowledged records survive SIGKILL right after the last ack. */
+static void test_sigkill_after_acks(void **state)
+{
+    struct fx *f = *state;
+    Coachq__V1__Observation *obs[ACKED_RECORDS];
+    struct client_submit_result *res = calloc(ACKED_RECORDS, sizeof(*res));
+    int st;
+
+    assert_non_null(res);
+    for (unsigned i = 0; i < ACKED_RECORDS; i++) {
+        obs[i] = make_obs(i, 1 + i % 8, 50 + (i * 37) % 400);
+    }
+    testutil_server_start(&f->srv, f->data, NULL);
+    f->c = connect_as(&f->srv, "alice", 0);
+    assert_int_equal(client_submit_many(f->c, obs, ACKED_RECORDS, res, NULL, NULL), 0);
+    for (unsigned i = 0; i < ACKED_RECORDS; i++) {
+        assert_true(res[i].done);
+        if (res[i].err.code != COACHQ__V1__CODE__OK) {
+            fail_msg("record %u: %d %s %s", i, res[i].err.code, res[i].err.field,
+                     res[i].err.message);
+        }
+        assert_int_equal(res[i].result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
+    }
+    st = testutil_server_stop(&f->srv, SIGKILL);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    client_free(f->c);
+    f->c = NULL;
+    check_with_mdb_stat(f->data);
+
+    /* The same data directory opens as it is: no repair step exists. */
+    testutil_server_start(&f->srv, f->data, NULL);
+    f->c = connect_as(&f->srv, "alice", 0);
+    for (unsigned i = 0; i < ACKED_RECORDS; i++) {
+        assert_stored(f->c, obs[i], &res[i]);
+    }
+    /* Resubmitting after the restart is answered as the first time. */
+    assert_int_equal(client_submit_many(f->c, obs, ACKED_RECORDS, res + 0, NULL, NULL), 0);
+    for (unsigned i = 0; i < ACKED_RECORDS; i++) {
+        assert_int_equal(res[i].err.code, COACHQ__V1__CODE__OK);
+        assert_int_equal(res[i].result, COACHQ__V1__ACK__RESULT__RESULT_DUPLICATE);
+    }
+    client_free(f->c);
+    f->c = NULL;
+    stop_clean(&f->srv);
+    for (unsigned i = 0; i < ACKED_RECORDS; i++) {
+        obs_json_free(obs[i]);
+    }
+    free(res);
+}
+
+struct killer {
+    struct testutil_server *srv;
+    size_t after;
+    int killed;
+};
+
+/* Client progress callback: SIGKILLs the server once `after` answers came,
+ * while the rest are still in flight. */
+static void kill_midway(size_t answered, size_t total, void *arg)
+{
+    struct killer *k = arg;
+
+    (void)total;
+    if (!k->killed && answered >= k->after) {
+        kill(k->srv->pid, SIGKILL);
+        k->killed = 1;
+    }
+}
+
+/* SIGKILL while submits are in flight: whatever was acknowledged before
+ * the kill is there after the restart; an unacknowledged record is either
+ * there whole or not at all. */
+static void test_sigkill_mid_stream(void **state)
+{
+    struct fx *f = *state;
+    Coachq__V1__Observation *obs[STREAM_RECORDS];
+    struct client_submit_result *res = calloc(STREAM_RECORDS, sizeof(*res));
+    struct client_submit_result *again = calloc(STREAM_RECORDS, sizeof(*again));
+    struct killer k;
+    size_t acked = 0, unacked_present = 0;
+    int rc, st;
+
+    assert_non_null(res);
+    assert_non_null(again);
+    for (unsigned i = 0; i < STREAM_RECORDS; i++) {
+        obs[i] = make_obs(1000 + i, 4, 300);
+    }
+    testutil_server_start(&f->srv, f->data, NULL);
+    f->c = connect_as(&f->srv, "alice", 0);
+    k.srv = &f->srv;
+    k.after = KILL_AFTER;
+    k.killed = 0;
+    rc = client_submit_many(f->c, obs, STREAM_RECORDS, res, kill_midway, &k);
+    assert_true(k.killed);
+    st = testutil_server_stop(&f->srv, 0);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    assert_true(rc < 0);
+    client_free(f->c);
+    f->c = NULL;
+    check_with_mdb_stat(f->data);
+
+    testutil_server_start(&f->srv, f->data, NULL);
+    f->c = connect_as(&f->srv, "alice", 0);
+    for (unsigned i = 0; i < STREAM_RECORDS; i++) {
+        if (res[i].done && res[i].err.code == COACHQ__V1__CODE__OK) {
+            assert_int_equal(res[i].result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
+            assert_stored(f->c, obs[i], &res[i]);
+            acked++;
+        } else {
+            Coachq__V1__StoredObservation *rec = NULL;
+            struct client_error err;
+            rc = client_get(f->c, obs[i]->id.data, &rec, &err);
+            if (rc == 0) {
+                assert_same_obs(rec->observation, obs[i]);
+                coachq__v1__stored_observation__free_unpacked(rec, NULL);
+                unacked_present++;
+            } else {
+                assert_int_equal(rc, -EREMOTEIO);
+                assert_int_equal(err.code, COACHQ__V1__CODE__NOT_FOUND);
+            }
+        }
+    }
+    assert_true(acked >= KILL_AFTER);
+    fprintf(stderr, "note: %zu acknowledged before SIGKILL, %zu more stored unacknowledged\n",
+            acked, unacked_present);
+
+    /* Retrying everything completes the set; the acknowledged ones keep
+     * their sequence numbers. */
+    assert_int_equal(client_submit_many(f->c, obs, STREAM_RECORDS, again, NULL, NULL), 0);
+    for (unsigned i = 0; i < STREAM_RECORDS; i++) {
+        assert_int_equal(again[i].err.code, COACHQ__V1__CODE__OK);
+        if (res[i].done && res[i].err.code == COACHQ__V1__CODE__OK) {
+            assert_int_equal(again[i].result, COACHQ__V1__ACK__RESULT__RESULT_DUPLICATE);
+            assert_int_equal(again[i].seq, res[i].seq);
+        }
+    }
+    client_free(f->c);
+    f->c = NULL;
+    stop_clean(&f->srv);
+    for (unsigned i = 0; i < STREAM_RECORDS; i++) {
+        obs_json_free(obs[i]);
+    }
+    free(res);
+    free(again);
+}
+
+/* Fills the file system under path: writes until ENOSPC. Returns the bytes
+ * written. */
+static size_t fill_disk(const char *path)
+{
+    static uint8_t chunk[64 * 1024];
+    size_t total = 0;
+    size_t piece = sizeof(chunk);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+    assert_true(fd >= 0);
+    memset(chunk, 'f', sizeof(chunk));
+    /* Large pieces first, then smaller ones, down to a byte: nothing may
+     * be left. */
+    while (piece > 0) {
+        ssize_t n = write(fd, chunk, piece);
+        if (n > 0) {
+            total += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        assert_true(n < 0 && errno == ENOSPC);
+        piece /= 2;
+    }
+    close(fd);
+    return total;
+}
+
+/* Mounts a small tmpfs at <dir>/mnt, or skips the case when this process
+ * may not mount. */
+static void mount_small_disk(struct fx *f)
+{
+    const char *argv[] = {"/bin/mount", "-t", "tmpfs", "-o", "size=" TMPFS_SIZE ",mode=0700",
+                          "tmpfs",      NULL, NULL};
+
+    if (geteuid() != 0) {
+        fprintf(stderr, "note: not root; the full-disk cases need to mount a tmpfs\n");
+        skip();
+    }
+    snprintf(f->mnt, sizeof(f->mnt), "%s/mnt", f->dir);
+    assert_int_equal(mkdir(f->mnt, 0700), 0);
+    argv[6] = f->mnt;
+    if (run_cmd(argv) != 0) {
+        fprintf(stderr, "note: cannot mount a tmpfs here; skipping the full-disk case\n");
+        skip();
+    }
+    f->mounted = 1;
+}
+
+/* A full disk refuses writes (RESOURCE_EXHAUSTED, no ack), keeps reads
+ * working and accepts writes again once space is freed. */
+static void test_full_disk(void **state)
+{
+    static const char *const args[] = {"--map-size", "65536", NULL};
+    struct fx *f = *state;
+    Coachq__V1__Observation *early[3] = {NULL, NULL, NULL};
+    struct client_submit_result early_res[3];
+    Coachq__V1__Observation *refused = NULL;
+    struct client_submit_result res;
+    char filler[700];
+    struct statvfs vfs;
+    struct client *c2;
+    unsigned serial = 5000;
+    int stored_while_full = 0;
+
+    mount_small_disk(f);
+    /* The store is the mount point itself, so that the server's port file
+     * and log (beside the data directory) stay off the small disk. */
+    testutil_server_start(&f->srv, f->mnt, args);
+    f->c = connect_as(&f->srv, "alice", 0);
+    for (int i = 0; i < 3; i++) {
+        early[i] = make_obs(serial++, BIG_RATINGS, BIG_EVIDENCE);
+        assert_int_equal(submit_one(f->c, early[i], &early_res[i]), 0);
+        assert_int_equal(early_res[i].err.code, COACHQ__V1__CODE__OK);
+    }
+
+    snprintf(filler, sizeof(filler), "%s/filler", f->mnt);
+    fill_disk(filler);
+    assert_int_equal(statvfs(f->mnt, &vfs), 0);
+    fprintf(stderr, "note: tmpfs filled; %llu blocks free\n", (unsigned long long)vfs.f_bavail);
+
+    /* Submit until the disk refuses; records that fit in pages LMDB can
+     * reuse may still be stored first. */
+    for (int i = 0; i < FULL_DISK_TRIES; i++) {
+        Coachq__V1__Observation *o = make_obs(serial++, BIG_RATINGS, BIG_EVIDENCE);
+        int rc = submit_one(f->c, o, &res);
+        if (rc != 0) {
+            fail_msg("submit on a full disk: connection failed: %d %s (server %s)", rc,
+                     res.err.message, f->srv.log_file);
+        }
+        if (res.err.code == COACHQ__V1__CODE__OK) {
+            stored_while_full++;
+            obs_json_free(o);
+            continue;
+        }
+        if (res.err.code != COACHQ__V1__CODE__RESOURCE_EXHAUSTED) {
+            fail_msg("submit on a full disk: code %d: %s", res.err.code, res.err.message);
+        }
+        refused = o;
+        break;
+    }
+    if (refused == NULL) {
+        fail_msg("%d records were stored on a full disk without a refusal", FULL_DISK_TRIES);
+    }
+    fprintf(stderr, "note: %d records stored after the disk filled, then RESOURCE_EXHAUSTED: %s\n",
+            stored_while_full, res.err.message);
+    sleep_ms(50);
+    assert_server_alive(&f->srv);
+
+    /* Reads keep working, on this connection and a new one; the refused
+     * record was not stored. */
+    for (int i = 0; i < 3; i++) {
+        assert_stored(f->c, early[i], &early_res[i]);
+    }
+    c2 = connect_as(&f->srv, "alice", 1);
+    assert_stored(c2, early[0], &early_res[0]);
+    {
+        Coachq__V1__StoredObservation *rec = NULL;
+        struct client_error err;
+        assert_int_equal(client_get(c2, refused->id.data, &rec, &err), -EREMOTEIO);
+        assert_int_equal(err.code, COACHQ__V1__CODE__NOT_FOUND);
+    }
+    /* Still full: refused again, and the server stays up. */
+    assert_int_equal(submit_one(c2, refused, &res), 0);
+    assert_int_equal(res.err.code, COACHQ__V1__CODE__RESOURCE_EXHAUSTED);
+    assert_server_alive(&f->srv);
+
+    /* Space comes back: the same record is now stored, without a restart. */
+    assert_int_equal(unlink(filler), 0);
+    assert_int_equal(submit_one(c2, refused, &res), 0);
+    if (res.err.code != COACHQ__V1__CODE__OK) {
+        fail_msg("submit after space was freed: %d %s", res.err.code, res.err.message);
+    }
+    assert_int_equal(res.result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
+    assert_stored(f->c, refused, &res);
+    {
+        Coachq__V1__Observation *o = make_obs(serial++, BIG_RATINGS, BIG_EVIDENCE);
+        assert_int_equal(submit_one(f->c, o, &res), 0);
+        assert_int_equal(res.err.code, COACHQ__V1__CODE__OK);
+        assert_int_equal(res.result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
+        obs_json_free(o);
+    }
+    client_free(c2);
+    client_free(f->c);
+    f->c = NULL;
+    stop_clean(&f->srv);
+    obs_json_free(refused);
+    for (int i = 0; i < 3; i++) {
+        obs_json_free(early[i]);
+    }
+}
+
+/* Waits up to limit_ms for the server to exit on its own; returns its wait
+ * status. */
+static int wait_exit(struct testutil_server *s, int64_t limit_ms)
+{
+    for (int64_t t = 0; t < limit_ms; t += 10) {
+        int st;
+        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+            s->pid = 0;
+            return st;
+        }
+        sleep_ms(10);
+    }
+    fail_msg("coachqd did not exit within %lld ms; see %s", (long long)limit_ms, s->log_file);
+    return -1;
+}
+
+/*
+ * A disk with a few pages left: the file grows by less than a commit
+ * needs, so one of LMDB's page writes comes back short, which LMDB reports
+ * as EIO. The architecture allows two outcomes and this accepts either:
+ * RESOURCE_EXHAUSTED with the server still up (ENOSPC), or UNAVAILABLE with
+ * the server refusing all writes and exiting 1 (EIO, never retried). Either
+ * way, once space is back (and the server restarted if it exited), every
+ * acknowledged record is there and the refused one is not.
+ */
+static void test_full_disk_partial_write(void **state)
+{
+    static const char *const args[] = {"--map-size", "65536", NULL};
+    struct fx *f = *state;
+    Coachq__V1__Observation *acked[PARTIAL_TRIES + 3];
+    struct client_submit_result acked_res[PARTIAL_TRIES + 3];
+    Coachq__V1__Observation *refused = NULL;
+    struct client_submit_result res;
+    char filler[700];
+    size_t nacked = 0, filled;
+    unsigned serial = 7000;
+    int exited = 0;
+
+    mount_small_disk(f);
+    testutil_server_start(&f->srv, f->mnt, args);
+    f->c = connect_as(&f->srv, "alice", 0);
+    for (int i = 0; i < 3; i++) {
+        acked[nacked] = make_obs(serial++, BIG_RATINGS, BIG_EVIDENCE);
+        assert_int_equal(submit_one(f->c, acked[nacked], &acked_res[nacked]), 0);
+        assert_int_equal(acked_res[nacked].err.code, COACHQ__V1__CODE__OK);
+        nacked++;
+    }
+    snprintf(filler, sizeof(filler), "%s/filler", f->mnt);
+    filled = fill_disk(filler);
+    assert_true(filled > PARTIAL_LEAVE);
+    assert_int_equal(truncate(filler, (off_t)(filled - PARTIAL_LEAVE)), 0);
+
+    for (int i = 0; i < PARTIAL_TRIES && refused == NULL; i++) {
+        Coachq__V1__Observation *o = make_obs(serial++, BIG_RATINGS, BIG_EVIDENCE);
+        int rc = submit_one(f->c, o, &res);
+        if (rc != 0) {
+            fail_msg("submit on a nearly full disk: connection failed: %d %s", rc, res.err.message);
+        }
+        if (res.err.code == COACHQ__V1__CODE__OK) {
+            acked[nacked] = o;
+            acked_res[nacked] = res;
+            nacked++;
+        } else if (res.err.code == COACHQ__V1__CODE__RESOURCE_EXHAUSTED ||
+                   res.err.code == COACHQ__V1__CODE__UNAVAILABLE) {
+            refused = o;
+        } else {
+            fail_msg("submit on a nearly full disk: code %d: %s", res.err.code, res.err.message);
+        }
+    }
+    if (refused == NULL) {
+        fail_msg("%d records were stored on a nearly full disk without a refusal", PARTIAL_TRIES);
+    }
+    fprintf(stderr, "note: partial write: %zu acknowledged, then code %d: %s\n", nacked,
+            (int)res.err.code, res.err.message);
+    if (res.err.code == COACHQ__V1__CODE__UNAVAILABLE) {
+        /* The EIO policy: no more writes, then exit 1. The server closes
+         * its connections gracefully first, so this client must go (or
+         * keep reading) for it to finish before the drain timeout. */
+        int st;
+        client_free(f->c);
+        f->c = NULL;
+        st = wait_exit(&f->srv, 10000);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 1);
+        exited = 1;
+        fprintf(stderr, "note: the server exited 1 after the short write (EIO policy)\n");
+    } else {
+        assert_server_alive(&f->srv);
+    }
+
+    assert_int_equal(unlink(filler), 0);
+    if (exited) {
+        check_with_mdb_stat(f->mnt);
+        testutil_server_start(&f->srv, f->mnt, args);
+        f->c = connect_as(&f->srv, "alice", 0);
+    }
+    for (size_t i = 0; i < nacked; i++) {
+        assert_stored(f->c, acked[i], &acked_res[i]);
+    }
+    {
+        Coachq__V1__StoredObservation *rec = NULL;
+        struct client_error err;
+        assert_int_equal(client_get(f->c, refused->id.data, &rec, &err), -EREMOTEIO);
+        assert_int_equal(err.code, COACHQ__V1__CODE__NOT_FOUND);
+    }
+    assert_int_equal(submit_one(f->c, refused, &res), 0);
+    assert_int_equal(res.err.code, COACHQ__V1__CODE__OK);
+    assert_int_equal(res.result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
+    assert_stored(f->c, refused, &res);
+    client_free(f->c);
+    f->c = NULL;
+    stop_clean(&f->srv);
+    obs_json_free(refused);
+    for (size_t i = 0; i < nacked; i++) {
+        obs_json_free(acked[i]);
+    }
+}
+
+static int group_setup(void **state)
+{
+    struct sigaction sa;
+
+    (void)state;
+    testutil_watchdog(WATCHDOG_SECONDS);
+    /* A client writing to a server just killed must get EPIPE, not die of
+     * SIGPIPE (the client library leaves the disposition to its caller). */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sigkill_after_acks, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sigkill_mid_stream, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk_partial_write, fx_setup, fx_teardown),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}

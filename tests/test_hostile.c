@@ -1,0 +1,983 @@
+/*
+ * test_hostile: the real coachqd (a child process on 127.0.0.1 port 0 with a
+ * temporary store) against peers that misbehave: random bytes, bad length
+ * prefixes, truncated frames, frames that decode to too much memory, too
+ * many connections, silent and non-TLS sockets, deep pipelines and invalid
+ * fields. Every case first connects a well-behaved client and checks
+ * afterwards that it can still submit and read, and that the server is
+ * still running: a bad peer costs itself, not the others.
+ *
+ * Peers are driven three ways: the client library (client_send_raw() for
+ * bytes it would never send itself), a blocking OpenSSL client written here
+ * (to read exactly what the server answers, including connection-level
+ * Errors, and to pipeline past the client library's window), and plain TCP
+ * sockets.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "client.h"
+#include "frame.h"
+#include "obs_json.h"
+#include "testutil.h"
+#include "tls_ctx.h"
+#include "uuid.h"
+
+#define ALPN "coachq/1"
+#define WATCHDOG_SECONDS 120
+#define RAW_TIMEOUT_S 5
+#define DEFAULT_MAX_FRAME (64u * 1024u)
+
+/* One running server, the well-behaved client connected before the
+ * misbehaviour, and the temporary directory that holds the store. */
+struct fx {
+    char dir[512];
+    char data[600];
+    struct testutil_server srv;
+    struct client *good; /* bob */
+    unsigned serial;     /* makes each observation unique */
+};
+
+/* Client contexts for the blocking OpenSSL peers, made once. */
+static SSL_CTX *g_alice_ctx;
+
+/* ---- Helpers ---- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* A fixed-seed generator, so that a failure reproduces byte for byte. */
+static uint64_t xorshift(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    return x;
+}
+
+static void fill_random(uint8_t *p, size_t n, uint64_t seed)
+{
+    uint64_t st = seed;
+    for (size_t i = 0; i < n; i++) {
+        p[i] = (uint8_t)(xorshift(&st) >> 24);
+    }
+}
+
+/*
+ * Returns a new valid observation (caller owns, free with obs_json_free())
+ * made through the JSON form: coach and coachee as given, nratings ratings
+ * with evidence of evidence_len bytes, and a note with serial that makes it
+ * unique. It has a fresh random id.
+ */
+static Coachq__V1__Observation *make_obs(const char *coach, const char *coachee, unsigned serial,
+                                         unsigned nratings, size_t evidence_len)
+{
+    Coachq__V1__Observation *o = NULL;
+    uint8_t id[UUID_LEN];
+    char ids[UUID_STR_LEN];
+    char note[64];
+    char err[256];
+    char *ev;
+    json_t *ratings, *j;
+
+    assert_int_equal(uuid_generate(id), 0);
+    uuid_format(id, ids);
+    ev = malloc(evidence_len + 1);
+    assert_non_null(ev);
+    memset(ev, 'e', evidence_len);
+    ev[evidence_len] = '\0';
+    ratings = json_array();
+    assert_non_null(ratings);
+    for (unsigned i = 0; i < nratings; i++) {
+        char beh[32];
+        snprintf(beh, sizeof(beh), "behaviour_%u", i);
+        assert_int_equal(
+            json_array_append_new(ratings, json_pack("{s:s, s:i, s:s}", "behaviour", beh, "score",
+                                                     2 + (int)(i % 2), "evidence", ev)),
+            0);
+    }
+    snprintf(note, sizeof(note), "record %u", serial);
+    j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:s}", "id", ids, "rubric",
+                  "coaching-conversation", "rubric_version", 1, "coach", coach, "coachee", coachee,
+                  "session_type", "deal_review", "focus", "process", "started_at",
+                  "2026-11-02T14:30:00Z", "duration_min", 45, "ratings", ratings, "notes", note);
+    assert_non_null(j);
+    if (obs_json_parse(j, &o, err, sizeof(err)) != 0) {
+        fail_msg("obs_json_parse: %s", err);
+    }
+    json_decref(j);
+    free(ev);
+    return o;
+}
+
+/* Fails unless a and b pack to the same bytes. */
+static void assert_same_obs(const Coachq__V1__Observation *a, const Coachq__V1__Observation *b)
+{
+    size_t na, nb;
+    uint8_t *pa, *pb;
+
+    assert_non_null(a);
+    assert_non_null(b);
+    na = coachq__v1__observation__get_packed_size(a);
+    nb = coachq__v1__observation__get_packed_size(b);
+    assert_int_equal(na, nb);
+    pa = malloc(na + 1);
+    pb = malloc(nb + 1);
+    assert_non_null(pa);
+    assert_non_null(pb);
+    coachq__v1__observation__pack(a, pa);
+    coachq__v1__observation__pack(b, pb);
+    assert_memory_equal(pa, pb, na);
+    free(pa);
+    free(pb);
+}
+
+/* Submits one observation; returns the client's result code and fills res. */
+static int submit_one(struct client *c, Coachq__V1__Observation *o,
+                      struct client_submit_result *res)
+{
+    Coachq__V1__Observation *const list[1] = {o};
+
+    memset(res, 0, sizeof(*res));
+    return client_submit_many(c, list, 1, res, NULL, NULL);
+}
+
+static void assert_server_alive(const struct testutil_server *s)
+{
+    int st;
+
+    assert_true(s->pid > 0);
+    if (waitpid(s->pid, &st, WNOHANG) != 0) {
+        fail_msg("coachqd exited (status 0x%x); see %s", st, s->log_file);
+    }
+}
+
+static struct client *connect_as(const struct testutil_server *s, const char *user, int slot)
+{
+    struct client_opts opts;
+    struct client_error err;
+    struct client *c = NULL;
+    int rc;
+
+    testutil_client_opts(&opts, s, user, slot);
+    rc = client_connect(&opts, &c, &err);
+    if (rc != 0) {
+        fail_msg("client_connect as %s: %d %s", user, rc, err.message);
+    }
+    return c;
+}
+
+/* The well-behaved client submits a new record and reads it back, and the
+ * server is still running. */
+static void fx_others_carry_on(struct fx *f)
+{
+    Coachq__V1__Observation *o = make_obs("mgr.jones", "rep.smith", ++f->serial, 2, 40);
+    Coachq__V1__StoredObservation *rec = NULL;
+    struct client_submit_result res;
+    struct client_error err;
+    int rc;
+
+    assert_server_alive(&f->srv);
+    assert_true(client_connected(f->good));
+    rc = submit_one(f->good, o, &res);
+    assert_int_equal(rc, 0);
+    if (res.err.code != COACHQ__V1__CODE__OK) {
+        fail_msg("good client's submit: %d %s %s", res.err.code, res.err.field, res.err.message);
+    }
+    assert_int_equal(res.result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
+    rc = client_get(f->good, o->id.data, &rec, &err);
+    if (rc != 0) {
+        fail_msg("good client's get: %d %s", rc, err.message);
+    }
+    assert_same_obs(rec->observation, o);
+    assert_string_equal(rec->observer_id, "bob");
+    assert_int_equal(rec->seq, res.seq);
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    obs_json_free(o);
+    assert_server_alive(&f->srv);
+}
+
+/* Starts a server with extra_args (NULL-terminated, may be NULL) and
+ * connects the well-behaved client. */
+static void fx_start(struct fx *f, const char *const *extra_args)
+{
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
+    testutil_server_start(&f->srv, f->data, extra_args);
+    f->good = connect_as(&f->srv, "bob", 0);
+}
+
+/* Stops the server with SIGTERM and expects a clean exit. */
+static void fx_stop(struct fx *f)
+{
+    int st;
+
+    client_free(f->good);
+    f->good = NULL;
+    st = testutil_server_stop(&f->srv, SIGTERM);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fail_msg("coachqd did not exit 0 on SIGTERM (status 0x%x); see %s", st, f->srv.log_file);
+    }
+}
+
+static int fx_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+
+    if (f == NULL) {
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+/* Runs after every case, failed ones too: a server still running here means
+ * the case did not finish, so its log is shown. */
+static int fx_teardown(void **state)
+{
+    struct fx *f = *state;
+
+    client_free(f->good);
+    if (f->srv.pid > 0) {
+        char cmd[700];
+        fprintf(stderr, "--- coachqd log %s ---\n", f->srv.log_file);
+        snprintf(cmd, sizeof(cmd), "tail -n 40 '%s' >&2", f->srv.log_file);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "(no log)\n");
+        }
+        testutil_server_stop(&f->srv, SIGKILL);
+    }
+    if (f->dir[0] != '\0') {
+        testutil_rmrf(f->dir);
+    }
+    free(f);
+    return 0;
+}
+
+/* ---- Plain TCP and blocking TLS peers ---- */
+
+static int tcp_connect(int port)
+{
+    struct sockaddr_in a;
+    struct timeval tv = {RAW_TIMEOUT_S, 0};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &a.sin_addr), 1);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+static void tcp_send(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+
+    while (n > 0) {
+        ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k <= 0) {
+            return; /* the server may close first; the caller checks that */
+        }
+        b += k;
+        n -= (size_t)k;
+    }
+}
+
+/* Reads and discards until the server closes the socket. Returns the
+ * milliseconds that took, or -1 if it stayed open for limit_ms. */
+static int64_t tcp_wait_closed(int fd, int64_t limit_ms)
+{
+    int64_t start = mono_ms();
+    uint8_t buf[4096];
+
+    for (;;) {
+        int64_t left = limit_ms - (mono_ms() - start);
+        struct pollfd p = {fd, POLLIN, 0};
+        ssize_t k;
+
+        if (left <= 0) {
+            return -1;
+        }
+        if (poll(&p, 1, (int)left) <= 0) {
+            continue;
+        }
+        k = recv(fd, buf, sizeof(buf), 0);
+        if (k == 0 || (k < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            return mono_ms() - start;
+        }
+    }
+}
+
+struct raw {
+    int fd;
+    SSL *ssl;
+};
+
+/* Connects a blocking TLS peer (ALPN coachq/1, the context's certificate)
+ * and completes the handshake. */
+static void raw_open(struct raw *r, const struct testutil_server *s, SSL_CTX *ctx)
+{
+    r->fd = tcp_connect(s->port);
+    r->ssl = SSL_new(ctx);
+    assert_non_null(r->ssl);
+    assert_int_equal(X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(r->ssl), "127.0.0.1"), 1);
+    assert_int_equal(SSL_set_fd(r->ssl, r->fd), 1);
+    assert_int_equal(SSL_connect(r->ssl), 1);
+}
+
+/* Closes without close_notify unless polite is set. */
+static void raw_close(struct raw *r, int polite)
+{
+    if (r->ssl != NULL) {
+        if (polite) {
+            SSL_shutdown(r->ssl);
+        }
+        SSL_free(r->ssl);
+        r->ssl = NULL;
+    }
+    if (r->fd >= 0) {
+        close(r->fd);
+        r->fd = -1;
+    }
+}
+
+static void raw_send(struct raw *r, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+
+    while (n > 0) {
+        int chunk = n > (1u << 20) ? 1 << 20 : (int)n;
+        int k = SSL_write(r->ssl, b, chunk);
+        assert_true(k > 0);
+        b += k;
+        n -= (size_t)k;
+    }
+}
+
+/* Reads exactly n bytes. Returns 0, or -1 if the connection closed or
+ * failed first, or -2 on a timeout. */
+static int raw_recv(struct raw *r, uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        int k = SSL_read(r->ssl, p, n > 65536 ? 65536 : (int)n);
+        if (k <= 0) {
+            int e = SSL_get_error(r->ssl, k);
+            return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? -2 : -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Reads one frame (caller owns, free with coachq__v1__frame__free_unpacked)
+ * or returns NULL if the connection closed first. */
+static Coachq__V1__Frame *raw_frame(struct raw *r)
+{
+    uint8_t hdr[FRAME_HEADER_LEN];
+    uint8_t *body;
+    uint32_t len;
+    Coachq__V1__Frame *f;
+    int rc = raw_recv(r, hdr, sizeof(hdr));
+
+    assert_int_not_equal(rc, -2);
+    if (rc < 0) {
+        return NULL;
+    }
+    len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+    assert_true(len > 0 && len <= CLIENT_MAX_FRAME);
+    body = malloc(len);
+    assert_non_null(body);
+    assert_int_equal(raw_recv(r, body, len), 0);
+    f = coachq__v1__frame__unpack(NULL, len, body);
+    free(body);
+    assert_non_null(f);
+    return f;
+}
+
+/* 1 once the server closed the connection, 0 if it stayed open for
+ * RAW_TIMEOUT_S. Anything still arriving is discarded. */
+static int raw_closed(struct raw *r)
+{
+    uint8_t buf[4096];
+
+    for (;;) {
+        int k = SSL_read(r->ssl, buf, sizeof(buf));
+        if (k <= 0) {
+            int e = SSL_get_error(r->ssl, k);
+            return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : 1;
+        }
+    }
+}
+
+/* Expects a connection-level Error (request id 0) with code, then the
+ * close. If require_error is 0 the Error may be missing. */
+static void raw_expect_error_and_close(struct raw *r, Coachq__V1__Code code, int require_error)
+{
+    Coachq__V1__Frame *f = raw_frame(r);
+
+    if (f == NULL) {
+        assert_false(require_error);
+        return;
+    }
+    assert_int_equal(f->body_case, COACHQ__V1__FRAME__BODY_ERROR);
+    assert_int_equal(f->request_id, 0);
+    assert_int_equal(f->error->code, code);
+    assert_string_equal(f->error->field, "frame");
+    assert_true(strlen(f->error->message) > 10);
+    coachq__v1__frame__free_unpacked(f, NULL);
+    assert_int_equal(raw_closed(r), 1);
+}
+
+/* Packs f with its length prefix into a new buffer (caller frees). */
+static uint8_t *pack_frame(const Coachq__V1__Frame *f, size_t *outlen)
+{
+    size_t n = coachq__v1__frame__get_packed_size(f);
+    uint8_t *p = malloc(FRAME_HEADER_LEN + n);
+
+    assert_non_null(p);
+    frame_put_header(p, (uint32_t)n);
+    coachq__v1__frame__pack(f, p + FRAME_HEADER_LEN);
+    *outlen = FRAME_HEADER_LEN + n;
+    return p;
+}
+
+/* Expects the client's next call to fail as a connection failure. If want
+ * is not NULL, the failure's message must contain it. */
+static void expect_client_dropped(struct client *c, const char *want)
+{
+    Coachq__V1__Stats *st = NULL;
+    struct client_error err;
+    int rc = client_stats(c, &st, &err);
+
+    if (rc == 0) {
+        coachq__v1__stats__free_unpacked(st, NULL);
+        fail_msg("the server still answered on the offending connection");
+    }
+    assert_int_not_equal(rc, -EREMOTEIO);
+    assert_int_not_equal(rc, -ETIMEDOUT);
+    assert_false(client_connected(c));
+    if (want != NULL && strstr(err.message, want) == NULL) {
+        fail_msg("expected '%s' in the failure, got: %s", want, err.message);
+    }
+}
+
+/* ---- Cases ---- */
+
+/* 64 KiB of noise on an authenticated connection closes that connection. */
+static void test_random_bytes(void **state)
+{
+    struct fx *f = *state;
+    struct client *bad;
+    uint8_t *noise = malloc(64 * 1024);
+
+    assert_non_null(noise);
+    fx_start(f, NULL);
+    bad = connect_as(&f->srv, "alice", 1);
+    fill_random(noise, 64 * 1024, 0x9e3779b97f4a7c15ull);
+    assert_int_equal(client_send_raw(bad, noise, 64 * 1024), 0);
+    expect_client_dropped(bad, NULL);
+    client_free(bad);
+
+    /* The same noise again, on a raw connection, several times over. */
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        struct raw r;
+        fill_random(noise, 64 * 1024, seed * 0x2545f4914f6cdd1dull);
+        raw_open(&r, &f->srv, g_alice_ctx);
+        raw_send(&r, noise, 64 * 1024);
+        assert_int_equal(raw_closed(&r), 1);
+        raw_close(&r, 0);
+    }
+    free(noise);
+    fx_others_carry_on(f);
+    fx_stop(f);
+}
+
+/* Length prefixes above the limit are refused before anything is
+ * allocated, with RESOURCE_EXHAUSTED; a zero prefix closes too. */
+static void test_bad_length_prefixes(void **state)
+{
+    struct fx *f = *state;
+    static const uint8_t huge[4] = {0x7f, 0xff, 0xff, 0xff};
+    static const uint8_t all_ones[4] = {0xff, 0xff, 0xff, 0xff};
+    static const uint8_t zero[4] = {0, 0, 0, 0};
+    uint8_t over[4];
+    struct client *bad;
+    struct raw r;
+
+    fx_start(f, NULL);
+    frame_put_header(over, DEFAULT_MAX_FRAME + 1);
+
+    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_send(&r, huge, sizeof(huge));
+    raw_expect_error_and_close(&r, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, 1);
+    raw_close(&r, 0);
+
+    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_send(&r, all_ones, sizeof(all_ones));
+    raw_expect_error_and_close(&r, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, 1);
+    raw_close(&r, 0);
+
+    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_send(&r, over, sizeof(over));
+    raw_expect_error_and_close(&r, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, 1);
+    raw_close(&r, 0);
+
+    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_send(&r, zero, sizeof(zero));
+    raw_expect_error_and_close(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, 0);
+    raw_close(&r, 0);
+
+    /* Through the client library: its next call fails and says why. */
+    bad = connect_as(&f->srv, "alice", 1);
+    assert_int_equal(client_send_raw(bad, huge, sizeof(huge)), 0);
+    expect_client_dropped(bad, "RESOURCE_EXHAUSTED");
+    client_free(bad);
+
+    fx_others_carry_on(f);
+    fx_stop(f);
+}
+
+/* A frame cut short, then the peer goes away (politely or not). */
+static void test_truncated_frame(void **state)
+{
+    struct fx *f = *state;
+    uint8_t buf[4 + 500];
+    struct raw r;
+
+    fx_start(f, NULL);
+    frame_put_header(buf, 1000);
+    fill_random(buf + 4, 500, 7);
+
+    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_send(&r, buf, sizeof(buf));
+    raw_close(&r, 1);
+
+    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_send(&r, buf, 4 + 10);
+    raw_close(&r, 0);
+
+    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_send(&r, buf, 2); /* half a length prefix */
+    raw_close(&r, 0);
+
+    /* Through the client library too, then freed mid-frame. */
+    {
+        struct client *bad = connect_as(&f->srv, "alice", 1);
+        assert_int_equal(client_send_raw(bad, buf, sizeof(buf)), 0);
+        client_free(bad);
+    }
+    sleep_ms(100);
+    fx_others_carry_on(f);
+    fx_stop(f);
+}
+
+/* Builds a Submit frame whose observation has n empty ratings: a few bytes
+ * each on the wire, a whole Rating struct each once decoded. */
+static uint8_t *empty_ratings_frame(size_t n, size_t *outlen)
+{
+    Coachq__V1__Frame fr = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__SubmitObservation sub = COACHQ__V1__SUBMIT_OBSERVATION__INIT;
+    Coachq__V1__Observation obs = COACHQ__V1__OBSERVATION__INIT;
+    Coachq__V1__Rating *rs = calloc(n, sizeof(*rs));
+    Coachq__V1__Rating **rp = calloc(n, sizeof(*rp));
+    uint8_t id[UUID_LEN];
+    uint8_t *p;
+
+    assert_non_null(rs);
+    assert_non_null(rp);
+    for (size_t i = 0; i < n; i++) {
+        coachq__v1__rating__init(&rs[i]);
+        rp[i] = &rs[i];
+    }
+    assert_int_equal(uuid_generate(id), 0);
+    obs.id.data = id;
+    obs.id.len = UUID_LEN;
+    obs.n_ratings = n;
+    obs.ratings = rp;
+    sub.observation = &obs;
+    fr.request_id = 1;
+    fr.body_case = COACHQ__V1__FRAME__BODY_SUBMIT;
+    fr.submit = &sub;
+    p = pack_frame(&fr, outlen);
+    free(rp);
+    free(rs);
+    return p;
+}
+
+/* A small frame that would decode to far more memory than the per-frame
+ * budget is refused with RESOURCE_EXHAUSTED; the global budget is given
+ * back each time, so later frames still decode. */
+static void test_over_budget_frame(void **state)
+{
+    static const char *const args[] = {"--unpack-budget", "8192", "--memory-budget", "65536", NULL};
+    struct fx *f = *state;
+    size_t len;
+    uint8_t *frame = empty_ratings_frame(4000, &len);
+
+    assert_true(len < DEFAULT_MAX_FRAME);
+    fx_start(f, args);
+    for (int i = 0; i < 12; i++) {
+        struct raw r;
+        raw_open(&r, &f->srv, g_alice_ctx);
+        raw_send(&r, frame, len);
+        raw_expect_error_and_close(&r, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, 1);
+        raw_close(&r, 0);
+    }
+    free(frame);
+    fx_others_carry_on(f);
+    fx_stop(f);
+}
+
+/* With --max-connections 4 the fifth is closed at once; when one goes, a
+ * new one is taken. */
+static void test_max_connections(void **state)
+{
+    static const char *const args[] = {"--max-connections", "4", NULL};
+    struct fx *f = *state;
+    struct client *c[3] = {NULL, NULL, NULL};
+    struct client *extra = NULL;
+    struct client_opts opts;
+    struct client_error err;
+    Coachq__V1__Stats *st = NULL;
+    int64_t t0, took;
+    int rc;
+
+    fx_start(f, args); /* the good client is the first of the four */
+    for (int i = 0; i < 3; i++) {
+        c[i] = connect_as(&f->srv, "alice", 1 + i);
+    }
+    testutil_client_opts(&opts, &f->srv, "carol", 5);
+    opts.timeout_ms = 5000;
+    t0 = mono_ms();
+    rc = client_connect(&opts, &extra, &err);
+    took = mono_ms() - t0;
+    assert_true(rc < 0);
+    assert_null(extra);
+    if (took > 2000) {
+        fail_msg("the fifth connection took %lld ms to be refused", (long long)took);
+    }
+    /* A plain socket beyond the limit is closed at once as well. */
+    {
+        int fd = tcp_connect(f->srv.port);
+        int64_t closed = tcp_wait_closed(fd, 2000);
+        close(fd);
+        assert_true(closed >= 0);
+    }
+
+    client_free(c[0]);
+    c[0] = NULL;
+    /* Wait until the server has seen that one go. */
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(client_stats(f->good, &st, &err), 0);
+        if (st->connections == 3) {
+            coachq__v1__stats__free_unpacked(st, NULL);
+            break;
+        }
+        coachq__v1__stats__free_unpacked(st, NULL);
+        st = NULL;
+        sleep_ms(10);
+    }
+    rc = client_connect(&opts, &extra, &err);
+    if (rc != 0) {
+        fail_msg("a connection after one closed was refused: %s", err.message);
+    }
+    {
+        Coachq__V1__Observation *o = make_obs("mgr.jones", "rep.smith", ++f->serial, 1, 10);
+        struct client_submit_result res;
+        assert_int_equal(submit_one(extra, o, &res), 0);
+        assert_int_equal(res.err.code, COACHQ__V1__CODE__OK);
+        obs_json_free(o);
+    }
+    client_free(extra);
+    client_free(c[1]);
+    client_free(c[2]);
+    fx_others_carry_on(f);
+    fx_stop(f);
+}
+
+/* A socket that never starts the handshake is closed after the handshake
+ * timeout. */
+static void test_handshake_timeout(void **state)
+{
+    static const char *const args[] = {"--handshake-timeout", "300", NULL};
+    struct fx *f = *state;
+    int fd;
+    int64_t took;
+
+    fx_start(f, args);
+    fd = tcp_connect(f->srv.port);
+    took = tcp_wait_closed(fd, 4000);
+    close(fd);
+    if (took < 0 || took > 2000) {
+        fail_msg("a silent socket was closed after %lld ms (-1 = not at all)", (long long)took);
+    }
+    assert_true(took >= 200);
+    fx_others_carry_on(f);
+    fx_stop(f);
+}
+
+/* HTTP or noise where a TLS ClientHello belongs is closed promptly (well
+ * before the default 10 s handshake timeout). */
+static void test_not_tls(void **state)
+{
+    static const char http[] =
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n";
+    struct fx *f = *state;
+    uint8_t noise[4096];
+    int fd;
+    int64_t took;
+
+    fx_start(f, NULL);
+
+    fd = tcp_connect(f->srv.port);
+    tcp_send(fd, http, sizeof(http) - 1);
+    took = tcp_wait_closed(fd, 3000);
+    close(fd);
+    assert_true(took >= 0);
+
+    fill_random(noise, sizeof(noise), 42);
+    fd = tcp_connect(f->srv.port);
+    tcp_send(fd, noise, sizeof(noise));
+    took = tcp_wait_closed(fd, 3000);
+    close(fd);
+    assert_true(took >= 0);
+
+    /* A whole TLS handshake record of noise, then one whose length is
+     * beyond what TLS allows. */
+    noise[0] = 0x16;
+    noise[1] = 0x03;
+    noise[2] = 0x01;
+    noise[3] = 0x08;
+    noise[4] = 0x00;
+    fd = tcp_connect(f->srv.port);
+    tcp_send(fd, noise, sizeof(noise));
+    took = tcp_wait_closed(fd, 3000);
+    close(fd);
+    assert_true(took >= 0);
+    noise[3] = 0xff;
+    noise[4] = 0xff;
+    fd = tcp_connect(f->srv.port);
+    tcp_send(fd, noise, 5);
+    took = tcp_wait_closed(fd, 3000);
+    close(fd);
+    assert_true(took >= 0);
+
+    fx_others_carry_on(f);
+    fx_stop(f);
+}
+
+#define PIPELINE 200
+
+/* With --max-in-flight 4, 200 submits written at once are all answered:
+ * the server stops reading instead of dropping or failing requests. */
+static void test_many_in_flight(void **state)
+{
+    static const char *const args[] = {"--max-in-flight", "4", NULL};
+    struct fx *f = *state;
+    Coachq__V1__Observation *obs[PIPELINE];
+    struct client_submit_result *res = calloc(PIPELINE, sizeof(*res));
+    uint8_t *wire = NULL;
+    size_t wire_len = 0;
+    int seen[PIPELINE + 1];
+    struct client *lib;
+    struct raw r;
+
+    assert_non_null(res);
+    fx_start(f, args);
+    for (int i = 0; i < PIPELINE; i++) {
+        Coachq__V1__Frame fr = COACHQ__V1__FRAME__INIT;
+        Coachq__V1__SubmitObservation sub = COACHQ__V1__SUBMIT_OBSERVATION__INIT;
+        uint8_t *p;
+        size_t n;
+
+        obs[i] = make_obs("mgr.jones", "rep.smith", ++f->serial, 3, 100);
+        sub.observation = obs[i];
+        fr.request_id = (uint64_t)i + 1;
+        fr.body_case = COACHQ__V1__FRAME__BODY_SUBMIT;
+        fr.submit = &sub;
+        p = pack_frame(&fr, &n);
+        wire = realloc(wire, wire_len + n);
+        assert_non_null(wire);
+        memcpy(wire + wire_len, p, n);
+        wire_len += n;
+        free(p);
+    }
+    memset(seen, 0, sizeof(seen));
+    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_send(&r, wire, wire_len);
+    for (int i = 0; i < PIPELINE; i++) {
+        Coachq__V1__Frame *a = raw_frame(&r);
+        if (a == NULL) {
+            fail_msg("the connection closed after %d of %d answers", i, PIPELINE);
+        }
+        assert_true(a->request_id >= 1 && a->request_id <= PIPELINE);
+        if (a->body_case != COACHQ__V1__FRAME__BODY_ACK) {
+            fail_msg("request %llu answered with body %d (%s)", (unsigned long long)a->request_id,
+                     (int)a->body_case,
+                     a->body_case == COACHQ__V1__FRAME__BODY_ERROR ? a->error->message : "");
+        }
+        assert_int_equal(seen[a->request_id], 0);
+        seen[a->request_id] = 1;
+        assert_int_equal(a->ack->result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
+        assert_int_equal(a->ack->id.len, UUID_LEN);
+        assert_memory_equal(a->ack->id.data, obs[a->request_id - 1]->id.data, UUID_LEN);
+        coachq__v1__frame__free_unpacked(a, NULL);
+    }
+    raw_close(&r, 1);
+    free(wire);
+
+    /* The client library, asked for 200 at once, keeps within the
+     * Welcome's window; resubmitting gives DUPLICATE with the same seq. */
+    lib = connect_as(&f->srv, "alice", 1);
+    assert_int_equal(client_welcome(lib)->max_in_flight, 4);
+    assert_int_equal(client_submit_many(lib, obs, PIPELINE, res, NULL, NULL), 0);
+    for (int i = 0; i < PIPELINE; i++) {
+        assert_true(res[i].done);
+        assert_int_equal(res[i].err.code, COACHQ__V1__CODE__OK);
+        assert_int_equal(res[i].result, COACHQ__V1__ACK__RESULT__RESULT_DUPLICATE);
+    }
+    client_free(lib);
+    for (int i = 0; i < PIPELINE; i++) {
+        obs_json_free(obs[i]);
+    }
+    free(res);
+    fx_others_carry_on(f);
+    fx_stop(f);
+}
+
+/* Out-of-range and missing fields are refused per request with the field's
+ * path; the connection stays usable. */
+static void test_invalid_fields(void **state)
+{
+    struct fx *f = *state;
+    Coachq__V1__Observation *o;
+    struct client_submit_result res;
+    struct client *c;
+    char *saved;
+
+    fx_start(f, NULL);
+    c = connect_as(&f->srv, "alice", 1);
+
+    o = make_obs("mgr.jones", "rep.smith", ++f->serial, 3, 20);
+    o->ratings[1]->score = 7;
+    assert_int_equal(submit_one(c, o, &res), 0);
+    assert_int_equal(res.err.code, COACHQ__V1__CODE__INVALID_ARGUMENT);
+    assert_string_equal(res.err.field, "observation.ratings[1].score");
+    o->ratings[1]->score = 0;
+    assert_int_equal(submit_one(c, o, &res), 0);
+    assert_int_equal(res.err.code, COACHQ__V1__CODE__INVALID_ARGUMENT);
+    assert_string_equal(res.err.field, "observation.ratings[1].score");
+    o->ratings[1]->score = 3;
+
+    saved = o->coach_id;
+    o->coach_id = (char *)"";
+    assert_int_equal(submit_one(c, o, &res), 0);
+    o->coach_id = saved;
+    assert_int_equal(res.err.code, COACHQ__V1__CODE__INVALID_ARGUMENT);
+    assert_string_equal(res.err.field, "observation.coach_id");
+
+    o->focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_UNSPECIFIED;
+    assert_int_equal(submit_one(c, o, &res), 0);
+    assert_int_equal(res.err.code, COACHQ__V1__CODE__INVALID_ARGUMENT);
+    assert_string_equal(res.err.field, "observation.focus");
+    o->focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_SKILL;
+
+    /* Nothing was stored by the refusals: the fixed record is new. */
+    assert_int_equal(submit_one(c, o, &res), 0);
+    assert_int_equal(res.err.code, COACHQ__V1__CODE__OK);
+    assert_int_equal(res.result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
+    obs_json_free(o);
+    client_free(c);
+    fx_others_carry_on(f);
+    fx_stop(f);
+}
+
+static int group_setup(void **state)
+{
+    struct tls_ctx_opts o;
+    char cert[600], key[600], ca[600], err[512];
+    struct sigaction sa;
+
+    (void)state;
+    testutil_watchdog(WATCHDOG_SECONDS);
+    /* Writes to a socket the server closed must fail, not kill the test. */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    memset(&o, 0, sizeof(o));
+    o.cert_file = testutil_cert_path(cert, sizeof(cert), "users/alice.crt");
+    o.key_file = testutil_cert_path(key, sizeof(key), "users/alice.key");
+    o.ca_file = testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    o.alpn = ALPN;
+    if (tls_ctx_client_new(&o, &g_alice_ctx, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tls_ctx_client_new: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    SSL_CTX_free(g_alice_ctx);
+    g_alice_ctx = NULL;
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_random_bytes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_length_prefixes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_frame, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_over_budget_frame, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_max_connections, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_handshake_timeout, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_not_tls, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_many_in_flight, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_fields, fx_setup, fx_teardown),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
