@@ -6,6 +6,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -62,6 +63,7 @@ struct store {
     atomic_int failed;
     pthread_t writer;
     int writer_started;
+    size_t reserved; /* bytes of data.mdb known to be allocated; writer thread */
 };
 
 /* Maps an LMDB or errno code to a negative errno. */
@@ -817,6 +819,53 @@ static void store_account(struct store *s, const struct store_batch *b)
     pthread_mutex_unlock(&s->mu);
 }
 
+/*
+ * Makes sure the data file has disk blocks for everything the next commit
+ * can append, before LMDB writes a page. LMDB turns a short page write on a
+ * full disk into EIO, which the failure policy must treat as fatal; with
+ * the blocks reserved first, a full disk shows up here as a clean ENOSPC
+ * for this batch, and nothing has been written. The estimate is generous:
+ * every record's bytes plus a few new pages for its index entries. Returns
+ * 0 or -ENOSPC. Writer thread.
+ */
+static int store_reserve(struct store *s, const struct store_write *head, size_t n)
+{
+    const struct store_write *w = head;
+    MDB_envinfo info;
+    MDB_stat st;
+    size_t need, target;
+    int fd, rc;
+
+    if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0 ||
+        mdb_env_get_fd(s->env, &fd) != 0) {
+        return 0;
+    }
+    need = 64 * (size_t)st.ms_psize;
+    for (size_t i = 0; i < n && w != NULL; i++, w = w->next) {
+        need += w->obs_len + 4 * (size_t)st.ms_psize;
+    }
+    target = ((size_t)info.me_last_pgno + 1) * st.ms_psize + need;
+    if (target > s->map_size) {
+        target = s->map_size;
+    }
+    if (target <= s->reserved) {
+        return 0;
+    }
+    rc = posix_fallocate(fd, 0, (off_t)target);
+    if (rc == 0) {
+        s->reserved = target;
+        return 0;
+    }
+    if (rc == ENOSPC || rc == EFBIG) {
+        log_event(LOG_WARN, "store_disk_full", "reserve_bytes=%zu", target);
+        return -ENOSPC;
+    }
+    /* A file system without fallocate: fall back to LMDB's own writes. */
+    log_event(LOG_WARN, "store_reserve_unsupported", "err=\"%s\"", strerror(rc));
+    s->reserved = s->map_size_max;
+    return 0;
+}
+
 /* Writes n requests starting at head, growing the map or splitting the
  * batch as LMDB asks, and leaves every request with its final outcome.
  * Writer thread. */
@@ -834,6 +883,13 @@ static void store_write_batch(struct store *s, struct store_write *head, size_t 
     b.head = head;
     b.n = n;
     for (;;) {
+        rc = store_reserve(s, head, n);
+        if (rc != 0) {
+            b.batch_rc = rc;
+            b.op = "reserve";
+            end = STORE_BATCH_FAIL_ALL;
+            break;
+        }
         end = store_batch_try(s, &b);
         if (end != STORE_BATCH_GROW) {
             break;

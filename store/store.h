@@ -20,6 +20,9 @@
  *
  * Failure policy: MDB_MAP_FULL aborts the batch, grows the map (holding the
  * reader gate exclusively, so no read transaction is open) and retries it.
+ * Before each batch the writer reserves disk blocks in the data file for
+ * what the commit may append (posix_fallocate), because LMDB reports a short
+ * page write on a full disk as EIO, which would count as fatal below.
  * ENOSPC answers that batch with -ENOSPC and nothing is stored; later
  * batches try again, so writes resume when space returns. Any other commit
  * failure (EIO, MDB_PANIC, ...) is never retried: the batch and everything
