@@ -7,6 +7,9 @@
  * passed or the connection failed. Requests are pipelined: submit_many
  * keeps up to `window` requests in flight on the one connection.
  *
+ * Programs using this library must ignore SIGPIPE (libuv writes with
+ * write(2)); otherwise a server that goes away mid-write kills the process.
+ *
  * Results: 0; -EREMOTEIO when the server answered the request with an Error
  * (err->code is its code, never OK or UNAVAILABLE from the client itself);
  * any other negative code is a failure of the connection (refused, TLS,
