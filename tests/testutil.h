@@ -33,7 +33,7 @@ const char *testutil_cert_path(char *out, size_t outlen, const char *rel);
 /* A coachqd child process. */
 struct testutil_server {
     pid_t pid;
-    int port;           /* protocol port it bound */
+    int port; /* protocol port it bound */
     char datadir[512];
     char port_file[600];
     char log_file[600];
