@@ -55,12 +55,6 @@ struct fx {
 
 /* ---- Helpers ---- */
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /*
  * Returns a new valid observation (caller owns, free with obs_json_free())
  * made through the JSON form, with nratings ratings carrying evidence of
@@ -111,43 +105,6 @@ static Coachq__V1__Observation *make_obs(unsigned serial, unsigned nratings, siz
     return o;
 }
 
-/* Fails unless a and b pack to the same bytes. */
-static void assert_same_obs(const Coachq__V1__Observation *a, const Coachq__V1__Observation *b)
-{
-    size_t na, nb;
-    uint8_t *pa, *pb;
-
-    assert_non_null(a);
-    assert_non_null(b);
-    na = coachq__v1__observation__get_packed_size(a);
-    nb = coachq__v1__observation__get_packed_size(b);
-    assert_int_equal(na, nb);
-    pa = malloc(na + 1);
-    pb = malloc(nb + 1);
-    assert_non_null(pa);
-    assert_non_null(pb);
-    coachq__v1__observation__pack(a, pa);
-    coachq__v1__observation__pack(b, pb);
-    assert_memory_equal(pa, pb, na);
-    free(pa);
-    free(pb);
-}
-
-static struct client *connect_as(const struct testutil_server *s, const char *user, int slot)
-{
-    struct client_opts opts;
-    struct client_error err;
-    struct client *c = NULL;
-    int rc;
-
-    testutil_client_opts(&opts, s, user, slot);
-    rc = client_connect(&opts, &c, &err);
-    if (rc != 0) {
-        fail_msg("client_connect as %s: %d %s", user, rc, err.message);
-    }
-    return c;
-}
-
 static int submit_one(struct client *c, Coachq__V1__Observation *o,
                       struct client_submit_result *res)
 {
@@ -170,31 +127,11 @@ static void assert_stored(struct client *c, const Coachq__V1__Observation *o,
         fail_msg("get %s (acknowledged, seq %llu): %d %s", uuid_format(o->id.data, ids),
                  (unsigned long long)ack->seq, rc, err.message);
     }
-    assert_same_obs(rec->observation, o);
+    testutil_assert_same_obs(rec->observation, o);
     assert_int_equal(rec->seq, ack->seq);
     assert_int_equal(rec->received_at_ms, ack->received_at_ms);
     assert_string_equal(rec->observer_id, "alice");
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
-}
-
-static void assert_server_alive(const struct testutil_server *s)
-{
-    int st;
-
-    assert_true(s->pid > 0);
-    if (waitpid(s->pid, &st, WNOHANG) != 0) {
-        fail_msg("coachqd exited (status 0x%x); see %s", st, s->log_file);
-    }
-}
-
-/* Stops the server with SIGTERM and expects a clean exit. */
-static void stop_clean(struct testutil_server *s)
-{
-    int st = testutil_server_stop(s, SIGTERM);
-
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        fail_msg("coachqd did not exit 0 on SIGTERM (status 0x%x); see %s", st, s->log_file);
-    }
 }
 
 /* Runs argv (argv[0] a full path) with output to /dev/null; returns its
@@ -296,7 +233,7 @@ static void test_sigkill_after_acks(void **state)
         obs[i] = make_obs(i, 1 + i % 8, 50 + (i * 37) % 400);
     }
     testutil_server_start(&f->srv, f->data, NULL);
-    f->c = connect_as(&f->srv, "alice", 0);
+    f->c = testutil_connect(&f->srv, "alice", 0);
     assert_int_equal(client_submit_many(f->c, obs, ACKED_RECORDS, res, NULL, NULL), 0);
     for (unsigned i = 0; i < ACKED_RECORDS; i++) {
         assert_true(res[i].done);
@@ -314,7 +251,7 @@ static void test_sigkill_after_acks(void **state)
 
     /* The same data directory opens as it is: no repair step exists. */
     testutil_server_start(&f->srv, f->data, NULL);
-    f->c = connect_as(&f->srv, "alice", 0);
+    f->c = testutil_connect(&f->srv, "alice", 0);
     for (unsigned i = 0; i < ACKED_RECORDS; i++) {
         assert_stored(f->c, obs[i], &res[i]);
     }
@@ -326,7 +263,7 @@ static void test_sigkill_after_acks(void **state)
     }
     client_free(f->c);
     f->c = NULL;
-    stop_clean(&f->srv);
+    testutil_stop_clean(&f->srv);
     for (unsigned i = 0; i < ACKED_RECORDS; i++) {
         obs_json_free(obs[i]);
     }
@@ -371,7 +308,7 @@ static void test_sigkill_mid_stream(void **state)
         obs[i] = make_obs(1000 + i, 4, 300);
     }
     testutil_server_start(&f->srv, f->data, NULL);
-    f->c = connect_as(&f->srv, "alice", 0);
+    f->c = testutil_connect(&f->srv, "alice", 0);
     k.srv = &f->srv;
     k.after = KILL_AFTER;
     k.killed = 0;
@@ -385,7 +322,7 @@ static void test_sigkill_mid_stream(void **state)
     check_with_mdb_stat(f->data);
 
     testutil_server_start(&f->srv, f->data, NULL);
-    f->c = connect_as(&f->srv, "alice", 0);
+    f->c = testutil_connect(&f->srv, "alice", 0);
     for (unsigned i = 0; i < STREAM_RECORDS; i++) {
         if (res[i].done && res[i].err.code == COACHQ__V1__CODE__OK) {
             assert_int_equal(res[i].result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
@@ -396,7 +333,7 @@ static void test_sigkill_mid_stream(void **state)
             struct client_error err;
             rc = client_get(f->c, obs[i]->id.data, &rec, &err);
             if (rc == 0) {
-                assert_same_obs(rec->observation, obs[i]);
+                testutil_assert_same_obs(rec->observation, obs[i]);
                 coachq__v1__stored_observation__free_unpacked(rec, NULL);
                 unacked_present++;
             } else {
@@ -421,7 +358,7 @@ static void test_sigkill_mid_stream(void **state)
     }
     client_free(f->c);
     f->c = NULL;
-    stop_clean(&f->srv);
+    testutil_stop_clean(&f->srv);
     for (unsigned i = 0; i < STREAM_RECORDS; i++) {
         obs_json_free(obs[i]);
     }
@@ -499,7 +436,7 @@ static void test_full_disk(void **state)
     /* The store is the mount point itself, so that the server's port file
      * and log (beside the data directory) stay off the small disk. */
     testutil_server_start(&f->srv, f->mnt, args);
-    f->c = connect_as(&f->srv, "alice", 0);
+    f->c = testutil_connect(&f->srv, "alice", 0);
     for (int i = 0; i < 3; i++) {
         early[i] = make_obs(serial++, BIG_RATINGS, BIG_EVIDENCE);
         assert_int_equal(submit_one(f->c, early[i], &early_res[i]), 0);
@@ -536,15 +473,15 @@ static void test_full_disk(void **state)
     }
     fprintf(stderr, "note: %d records stored after the disk filled, then RESOURCE_EXHAUSTED: %s\n",
             stored_while_full, res.err.message);
-    sleep_ms(50);
-    assert_server_alive(&f->srv);
+    testutil_sleep_ms(50);
+    testutil_assert_alive(&f->srv);
 
     /* Reads keep working, on this connection and a new one; the refused
      * record was not stored. */
     for (int i = 0; i < 3; i++) {
         assert_stored(f->c, early[i], &early_res[i]);
     }
-    c2 = connect_as(&f->srv, "alice", 1);
+    c2 = testutil_connect(&f->srv, "alice", 1);
     assert_stored(c2, early[0], &early_res[0]);
     {
         Coachq__V1__StoredObservation *rec = NULL;
@@ -555,7 +492,7 @@ static void test_full_disk(void **state)
     /* Still full: refused again, and the server stays up. */
     assert_int_equal(submit_one(c2, refused, &res), 0);
     assert_int_equal(res.err.code, COACHQ__V1__CODE__RESOURCE_EXHAUSTED);
-    assert_server_alive(&f->srv);
+    testutil_assert_alive(&f->srv);
 
     /* Space comes back: the same record is now stored, without a restart. */
     assert_int_equal(unlink(filler), 0);
@@ -575,7 +512,7 @@ static void test_full_disk(void **state)
     client_free(c2);
     client_free(f->c);
     f->c = NULL;
-    stop_clean(&f->srv);
+    testutil_stop_clean(&f->srv);
     obs_json_free(refused);
     for (int i = 0; i < 3; i++) {
         obs_json_free(early[i]);
@@ -606,7 +543,7 @@ static void test_full_disk_partial_write(void **state)
 
     mount_small_disk(f);
     testutil_server_start(&f->srv, f->mnt, args);
-    f->c = connect_as(&f->srv, "alice", 0);
+    f->c = testutil_connect(&f->srv, "alice", 0);
     for (int i = 0; i < 3; i++) {
         acked[nacked] = make_obs(serial++, BIG_RATINGS, BIG_EVIDENCE);
         assert_int_equal(submit_one(f->c, acked[nacked], &acked_res[nacked]), 0);
@@ -641,7 +578,7 @@ static void test_full_disk_partial_write(void **state)
     fprintf(stderr, "note: nearly full disk: %zu acknowledged, then code %d: %s\n", nacked,
             (int)res.err.code, res.err.message);
     assert_int_equal(res.err.code, COACHQ__V1__CODE__RESOURCE_EXHAUSTED);
-    assert_server_alive(&f->srv);
+    testutil_assert_alive(&f->srv);
     assert_int_equal(unlink(filler), 0);
     for (size_t i = 0; i < nacked; i++) {
         assert_stored(f->c, acked[i], &acked_res[i]);
@@ -658,7 +595,7 @@ static void test_full_disk_partial_write(void **state)
     assert_stored(f->c, refused, &res);
     client_free(f->c);
     f->c = NULL;
-    stop_clean(&f->srv);
+    testutil_stop_clean(&f->srv);
     obs_json_free(refused);
     for (size_t i = 0; i < nacked; i++) {
         obs_json_free(acked[i]);

@@ -71,12 +71,6 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* A fixed-seed generator, so that a failure reproduces byte for byte. */
 static uint64_t xorshift(uint64_t *state)
 {
@@ -143,28 +137,6 @@ static Coachq__V1__Observation *make_obs(const char *coach, const char *coachee,
     return o;
 }
 
-/* Fails unless a and b pack to the same bytes. */
-static void assert_same_obs(const Coachq__V1__Observation *a, const Coachq__V1__Observation *b)
-{
-    size_t na, nb;
-    uint8_t *pa, *pb;
-
-    assert_non_null(a);
-    assert_non_null(b);
-    na = coachq__v1__observation__get_packed_size(a);
-    nb = coachq__v1__observation__get_packed_size(b);
-    assert_int_equal(na, nb);
-    pa = malloc(na + 1);
-    pb = malloc(nb + 1);
-    assert_non_null(pa);
-    assert_non_null(pb);
-    coachq__v1__observation__pack(a, pa);
-    coachq__v1__observation__pack(b, pb);
-    assert_memory_equal(pa, pb, na);
-    free(pa);
-    free(pb);
-}
-
 /* Submits one observation; returns the client's result code and fills res. */
 static int submit_one(struct client *c, Coachq__V1__Observation *o,
                       struct client_submit_result *res)
@@ -173,31 +145,6 @@ static int submit_one(struct client *c, Coachq__V1__Observation *o,
 
     memset(res, 0, sizeof(*res));
     return client_submit_many(c, list, 1, res, NULL, NULL);
-}
-
-static void assert_server_alive(const struct testutil_server *s)
-{
-    int st;
-
-    assert_true(s->pid > 0);
-    if (waitpid(s->pid, &st, WNOHANG) != 0) {
-        fail_msg("coachqd exited (status 0x%x); see %s", st, s->log_file);
-    }
-}
-
-static struct client *connect_as(const struct testutil_server *s, const char *user, int slot)
-{
-    struct client_opts opts;
-    struct client_error err;
-    struct client *c = NULL;
-    int rc;
-
-    testutil_client_opts(&opts, s, user, slot);
-    rc = client_connect(&opts, &c, &err);
-    if (rc != 0) {
-        fail_msg("client_connect as %s: %d %s", user, rc, err.message);
-    }
-    return c;
 }
 
 /* The well-behaved client submits a new record and reads it back, and the
@@ -210,7 +157,7 @@ static void fx_others_carry_on(struct fx *f)
     struct client_error err;
     int rc;
 
-    assert_server_alive(&f->srv);
+    testutil_assert_alive(&f->srv);
     assert_true(client_connected(f->good));
     rc = submit_one(f->good, o, &res);
     assert_int_equal(rc, 0);
@@ -222,12 +169,12 @@ static void fx_others_carry_on(struct fx *f)
     if (rc != 0) {
         fail_msg("good client's get: %d %s", rc, err.message);
     }
-    assert_same_obs(rec->observation, o);
+    testutil_assert_same_obs(rec->observation, o);
     assert_string_equal(rec->observer_id, "bob");
     assert_int_equal(rec->seq, res.seq);
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
     obs_json_free(o);
-    assert_server_alive(&f->srv);
+    testutil_assert_alive(&f->srv);
 }
 
 /* Starts a server with extra_args (NULL-terminated, may be NULL) and
@@ -237,7 +184,7 @@ static void fx_start(struct fx *f, const char *const *extra_args)
     testutil_tmpdir(f->dir, sizeof(f->dir));
     snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
     testutil_server_start(&f->srv, f->data, extra_args);
-    f->good = connect_as(&f->srv, "bob", 0);
+    f->good = testutil_connect(&f->srv, "bob", 0);
 }
 
 /* Stops the server with SIGTERM and expects a clean exit. */
@@ -513,7 +460,7 @@ static void test_random_bytes(void **state)
 
     assert_non_null(noise);
     fx_start(f, NULL);
-    bad = connect_as(&f->srv, "alice", 1);
+    bad = testutil_connect(&f->srv, "alice", 1);
     fill_random(noise, 64 * 1024, 0x9e3779b97f4a7c15ull);
     assert_int_equal(client_send_raw(bad, noise, 64 * 1024), 0);
     expect_client_dropped(bad, NULL);
@@ -569,7 +516,7 @@ static void test_bad_length_prefixes(void **state)
     raw_close(&r, 0);
 
     /* Through the client library: its next call fails and says why. */
-    bad = connect_as(&f->srv, "alice", 1);
+    bad = testutil_connect(&f->srv, "alice", 1);
     assert_int_equal(client_send_raw(bad, huge, sizeof(huge)), 0);
     expect_client_dropped(bad, "RESOURCE_EXHAUSTED");
     client_free(bad);
@@ -603,11 +550,11 @@ static void test_truncated_frame(void **state)
 
     /* Through the client library too, then freed mid-frame. */
     {
-        struct client *bad = connect_as(&f->srv, "alice", 1);
+        struct client *bad = testutil_connect(&f->srv, "alice", 1);
         assert_int_equal(client_send_raw(bad, buf, sizeof(buf)), 0);
         client_free(bad);
     }
-    sleep_ms(100);
+    testutil_sleep_ms(100);
     fx_others_carry_on(f);
     fx_stop(f);
 }
@@ -685,7 +632,7 @@ static void test_max_connections(void **state)
 
     fx_start(f, args); /* the good client is the first of the four */
     for (int i = 0; i < 3; i++) {
-        c[i] = connect_as(&f->srv, "alice", 1 + i);
+        c[i] = testutil_connect(&f->srv, "alice", 1 + i);
     }
     testutil_client_opts(&opts, &f->srv, "carol", 5);
     opts.timeout_ms = 5000;
@@ -716,7 +663,7 @@ static void test_max_connections(void **state)
         }
         coachq__v1__stats__free_unpacked(st, NULL);
         st = NULL;
-        sleep_ms(10);
+        testutil_sleep_ms(10);
     }
     rc = client_connect(&opts, &extra, &err);
     if (rc != 0) {
@@ -869,7 +816,7 @@ static void test_many_in_flight(void **state)
 
     /* The client library, asked for 200 at once, keeps within the
      * Welcome's window; resubmitting gives DUPLICATE with the same seq. */
-    lib = connect_as(&f->srv, "alice", 1);
+    lib = testutil_connect(&f->srv, "alice", 1);
     assert_int_equal(client_welcome(lib)->max_in_flight, 4);
     assert_int_equal(client_submit_many(lib, obs, PIPELINE, res, NULL, NULL), 0);
     for (int i = 0; i < PIPELINE; i++) {
@@ -897,7 +844,7 @@ static void test_invalid_fields(void **state)
     char *saved;
 
     fx_start(f, NULL);
-    c = connect_as(&f->srv, "alice", 1);
+    c = testutil_connect(&f->srv, "alice", 1);
 
     o = make_obs("mgr.jones", "rep.smith", ++f->serial, 3, 20);
     o->ratings[1]->score = 7;

@@ -115,34 +115,6 @@ static void tobs_make(struct tobs *t, const char *coach, const char *coachee, in
     assert_int_equal(tobs_init(t, coach, coachee, started_at), 0);
 }
 
-/* Packs o; caller owns the result, free(). */
-static uint8_t *pack_obs(const Coachq__V1__Observation *o, size_t *len)
-{
-    size_t n = coachq__v1__observation__get_packed_size(o);
-    uint8_t *p = malloc(n > 0 ? n : 1);
-
-    assert_non_null(p);
-    assert_int_equal(coachq__v1__observation__pack(o, p), n);
-    *len = n;
-    return p;
-}
-
-/* Asserts that two observations pack to the same bytes. */
-static void assert_same_obs(const Coachq__V1__Observation *a, const Coachq__V1__Observation *b)
-{
-    size_t la, lb;
-    uint8_t *pa, *pb;
-
-    assert_non_null(a);
-    assert_non_null(b);
-    pa = pack_obs(a, &la);
-    pb = pack_obs(b, &lb);
-    assert_int_equal(la, lb);
-    assert_memory_equal(pa, pb, la);
-    free(pa);
-    free(pb);
-}
-
 /* ---- Server and client helpers -------------------------------------------- */
 
 /* One test's server and directories. */
@@ -179,35 +151,6 @@ static int fx_teardown(void **state)
     free(f);
     *state = NULL;
     return 0;
-}
-
-/* Stops the server with SIGTERM and asserts that it exited 0. */
-static void stop_clean(struct testutil_server *s)
-{
-    int st = testutil_server_stop(s, SIGTERM);
-
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        print_error("coachqd did not exit 0 (status 0x%x); see %s\n", st, s->log_file);
-    }
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-}
-
-static struct client *connect_as(const struct testutil_server *s, const char *user, int slot)
-{
-    struct client_opts o;
-    struct client_error e;
-    struct client *c = NULL;
-    int rc;
-
-    testutil_client_opts(&o, s, user, slot);
-    rc = client_connect(&o, &c, &e);
-    if (rc < 0) {
-        print_error("connect as %s failed (%d): %s\n", user, rc, e.message);
-    }
-    assert_int_equal(rc, 0);
-    assert_non_null(c);
-    return c;
 }
 
 /* Submits one observation and returns its result. */
@@ -267,7 +210,7 @@ static void assert_get_not_found(struct client *c, const uint8_t *id)
 static void test_submit_get_roundtrip(void **state)
 {
     struct fx *f = *state;
-    struct client *c = connect_as(&f->srv, "alice", 0);
+    struct client *c = testutil_connect(&f->srv, "alice", 0);
     struct tobs *a = malloc(sizeof(*a));
     struct client_submit_result r;
     Coachq__V1__StoredObservation *rec;
@@ -280,7 +223,7 @@ static void test_submit_get_roundtrip(void **state)
     assert_stored(&r);
 
     rec = get_ok(c, a->id);
-    assert_same_obs(rec->observation, &a->o);
+    testutil_assert_same_obs(rec->observation, &a->o);
     assert_string_equal(rec->observer_id, "alice");
     assert_int_equal(rec->seq, r.seq);
     assert_int_equal(rec->received_at_ms, r.received_at_ms);
@@ -291,7 +234,7 @@ static void test_submit_get_roundtrip(void **state)
 
     client_free(c);
     free(a);
-    stop_clean(&f->srv);
+    testutil_stop_clean(&f->srv);
 }
 
 /* ---- 2. Duplicates, id reuse and read scoping ------------------------------ */
@@ -299,8 +242,8 @@ static void test_submit_get_roundtrip(void **state)
 static void test_duplicate_and_conflict(void **state)
 {
     struct fx *f = *state;
-    struct client *alice = connect_as(&f->srv, "alice", 0);
-    struct client *bob = connect_as(&f->srv, "bob", 1);
+    struct client *alice = testutil_connect(&f->srv, "alice", 0);
+    struct client *bob = testutil_connect(&f->srv, "bob", 1);
     struct tobs *a = malloc(sizeof(*a));
     struct tobs *b = malloc(sizeof(*b));
     struct client_submit_result r1, r2, r;
@@ -330,7 +273,7 @@ static void test_duplicate_and_conflict(void **state)
     assert_string_equal(r.err.field, "observation.id");
     a->o.notes = saved_notes;
     rec = get_ok(alice, a->id);
-    assert_same_obs(rec->observation, &a->o);
+    testutil_assert_same_obs(rec->observation, &a->o);
     assert_int_equal(rec->seq, r1.seq);
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
 
@@ -351,7 +294,7 @@ static void test_duplicate_and_conflict(void **state)
     assert_stored(&r);
     assert_true(r.seq > r1.seq);
     rec = get_ok(bob, b->id);
-    assert_same_obs(rec->observation, &b->o);
+    testutil_assert_same_obs(rec->observation, &b->o);
     assert_string_equal(rec->observer_id, "alice");
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
 
@@ -364,7 +307,7 @@ static void test_duplicate_and_conflict(void **state)
     client_free(bob);
     free(a);
     free(b);
-    stop_clean(&f->srv);
+    testutil_stop_clean(&f->srv);
 }
 
 /* ---- 3. Validation inside a pipelined batch -------------------------------- */
@@ -372,7 +315,7 @@ static void test_duplicate_and_conflict(void **state)
 static void test_validation_in_batch(void **state)
 {
     struct fx *f = *state;
-    struct client *c = connect_as(&f->srv, "alice", 0);
+    struct client *c = testutil_connect(&f->srv, "alice", 0);
     enum { N = 5, BAD = 2 };
     struct tobs *t = calloc(N, sizeof(*t));
     Coachq__V1__Observation *obs[N];
@@ -397,7 +340,7 @@ static void test_validation_in_batch(void **state)
 
             assert_stored(&res[i]);
             rec = get_ok(c, t[i].id);
-            assert_same_obs(rec->observation, &t[i].o);
+            testutil_assert_same_obs(rec->observation, &t[i].o);
             coachq__v1__stored_observation__free_unpacked(rec, NULL);
         }
     }
@@ -406,7 +349,7 @@ static void test_validation_in_batch(void **state)
 
     client_free(c);
     free(t);
-    stop_clean(&f->srv);
+    testutil_stop_clean(&f->srv);
 }
 
 /* ---- 4. Paged listing by coach within a time window ----------------------- */
@@ -425,8 +368,8 @@ static int cmp_session_order(const void *pa, const void *pb)
 static void test_list_paging(void **state)
 {
     struct fx *f = *state;
-    struct client *alice = connect_as(&f->srv, "alice", 0);
-    struct client *bob = connect_as(&f->srv, "bob", 1);
+    struct client *alice = testutil_connect(&f->srv, "alice", 0);
+    struct client *bob = testutil_connect(&f->srv, "bob", 1);
     enum { NMATCH = 40, NBOB = 10, NOTHER = 5 };
     const int64_t since = T0 + 3 * HOUR;
     const int64_t until = T0 + 15 * HOUR;
@@ -518,7 +461,7 @@ static void test_list_paging(void **state)
             /* The next expected one, in order: each exactly once. */
             assert_int_equal(s->observation->id.len, UUID_LEN);
             assert_memory_equal(s->observation->id.data, expect[got]->id, UUID_LEN);
-            assert_same_obs(s->observation, &expect[got]->o);
+            testutil_assert_same_obs(s->observation, &expect[got]->o);
             got++;
         }
         more = page->next_cursor.len > 0;
@@ -543,7 +486,7 @@ static void test_list_paging(void **state)
     free(mine);
     free(bobs);
     free(other);
-    stop_clean(&f->srv);
+    testutil_stop_clean(&f->srv);
 }
 
 /* ---- 5. Refused certificates ------------------------------------------- */
@@ -552,7 +495,7 @@ static void test_certificates_refused(void **state)
 {
     struct fx *f = *state;
     static const char *const bad[] = {"", "../other/users/alice", "expired", "svc"};
-    struct client *alice = connect_as(&f->srv, "alice", 0);
+    struct client *alice = testutil_connect(&f->srv, "alice", 0);
     struct tobs *a = malloc(sizeof(*a));
     struct tobs *b = malloc(sizeof(*b));
     struct client_submit_result r;
@@ -587,13 +530,13 @@ static void test_certificates_refused(void **state)
     r = submit_one(alice, &b->o);
     assert_stored(&r);
     rec = get_ok(alice, a->id);
-    assert_same_obs(rec->observation, &a->o);
+    testutil_assert_same_obs(rec->observation, &a->o);
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
 
     client_free(alice);
     free(a);
     free(b);
-    stop_clean(&f->srv);
+    testutil_stop_clean(&f->srv);
 }
 
 /* ---- 6. 32 concurrent connections and group commit ------------------------ */
@@ -717,7 +660,7 @@ static void test_concurrent_group_commit(void **state)
         assert_true(seqs[i] > seqs[i - 1]);
     }
 
-    c = connect_as(&f->srv, "alice", 0);
+    c = testutil_connect(&f->srv, "alice", 0);
     assert_int_equal(client_stats(c, &st, &e), 0);
     mean = st->commits > 0 ? (double)st->batched_requests / (double)st->commits : 0.0;
     print_message("group commit: %d records from %d connections: commits=%llu max_batch=%llu "
@@ -774,7 +717,7 @@ static void test_concurrent_group_commit(void **state)
     for (size_t i = 0; i < CONC_TOTAL; i += 997) {
         Coachq__V1__StoredObservation *rec = get_ok(c, obs[i].id);
 
-        assert_same_obs(rec->observation, &obs[i].o);
+        testutil_assert_same_obs(rec->observation, &obs[i].o);
         assert_int_equal(rec->seq, res[i].seq);
         coachq__v1__stored_observation__free_unpacked(rec, NULL);
     }
@@ -787,7 +730,7 @@ static void test_concurrent_group_commit(void **state)
     free(seqs);
     free(ids);
     free(seen);
-    stop_clean(&f->srv);
+    testutil_stop_clean(&f->srv);
 }
 
 /* ---- 7. The coachq command line, in-process -------------------------------- */
@@ -962,7 +905,7 @@ static void test_cli_submit_get(void **state)
         assert_int_equal(json_integer_value(json_object_get(got, "seq")),
                          seq_in(out, ids[0], "STORED"));
         assert_int_equal(obs_json_parse(got, &from_get, perr, sizeof(perr)), 0);
-        assert_same_obs(from_get, from_file);
+        testutil_assert_same_obs(from_get, from_file);
         json_decref(got);
         free(gout);
         free(err);
@@ -1001,7 +944,7 @@ static void test_cli_submit_get(void **state)
     json_decref(root);
     free(out);
     free(out2);
-    stop_clean(&f->srv);
+    testutil_stop_clean(&f->srv);
 }
 
 /* ---- 8. SIGTERM drains ------------------------------------------------------ */
@@ -1048,7 +991,7 @@ static void test_sigterm_drains(void **state)
         tobs_make(&t[i], "mgr.drain", "rep.drain", T0 + (int64_t)i * 60);
         obs[i] = &t[i].o;
     }
-    c = connect_as(&f->srv, "alice", 0);
+    c = testutil_connect(&f->srv, "alice", 0);
     p.pid = f->srv.pid;
     rc = client_submit_many(c, obs, DRAIN_TOTAL, res, drain_progress_cb, &p);
     client_free(c);
@@ -1089,12 +1032,12 @@ static void test_sigterm_drains(void **state)
     /* Restart on the same data: everything acknowledged is there, nothing
      * else is. */
     testutil_server_start(&f->srv, f->data, NULL);
-    c = connect_as(&f->srv, "alice", 0);
+    c = testutil_connect(&f->srv, "alice", 0);
     for (size_t i = 0; i < DRAIN_TOTAL; i++) {
         if (res[i].done && res[i].err.code == COACHQ__V1__CODE__OK) {
             Coachq__V1__StoredObservation *rec = get_ok(c, t[i].id);
 
-            assert_same_obs(rec->observation, &t[i].o);
+            testutil_assert_same_obs(rec->observation, &t[i].o);
             assert_int_equal(rec->seq, res[i].seq);
             coachq__v1__stored_observation__free_unpacked(rec, NULL);
         } else {
@@ -1126,7 +1069,7 @@ static void test_sigterm_drains(void **state)
     free(t);
     free(obs);
     free(res);
-    stop_clean(&f->srv);
+    testutil_stop_clean(&f->srv);
 }
 
 int main(void)

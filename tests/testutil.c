@@ -1,6 +1,10 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +14,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "client.h"
 
@@ -84,7 +90,7 @@ const char *testutil_cert_path(char *out, size_t outlen, const char *rel)
     return out;
 }
 
-static void sleep_ms(long ms)
+void testutil_sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
@@ -165,7 +171,7 @@ void testutil_server_start(struct testutil_server *s, const char *datadir,
             fprintf(stderr, "testutil: coachqd exited during start-up; see %s\n", s->log_file);
             abort();
         }
-        sleep_ms(10);
+        testutil_sleep_ms(10);
     }
     fprintf(stderr, "testutil: coachqd did not report its port; see %s\n", s->log_file);
     abort();
@@ -208,4 +214,59 @@ void testutil_client_opts(struct client_opts *opts, const struct testutil_server
         opts->key_file = testutil_cert_path(key[slot], sizeof(key[slot]), rel);
     }
     opts->timeout_ms = 20000;
+}
+
+struct client *testutil_connect(const struct testutil_server *s, const char *user, int slot)
+{
+    struct client_opts opts;
+    struct client_error err;
+    struct client *c = NULL;
+    int rc;
+
+    testutil_client_opts(&opts, s, user, slot);
+    rc = client_connect(&opts, &c, &err);
+    if (rc != 0) {
+        fail_msg("client_connect as %s: %d %s", user, rc, err.message);
+    }
+    return c;
+}
+
+void testutil_assert_alive(const struct testutil_server *s)
+{
+    int st;
+
+    assert_true(s->pid > 0);
+    if (waitpid(s->pid, &st, WNOHANG) != 0) {
+        fail_msg("coachqd exited (status 0x%x); see %s", st, s->log_file);
+    }
+}
+
+void testutil_stop_clean(struct testutil_server *s)
+{
+    int st = testutil_server_stop(s, SIGTERM);
+
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fail_msg("coachqd did not exit 0 on SIGTERM (status 0x%x); see %s", st, s->log_file);
+    }
+}
+
+void testutil_assert_same_obs(const Coachq__V1__Observation *a, const Coachq__V1__Observation *b)
+{
+    size_t na, nb;
+    uint8_t *pa, *pb;
+
+    assert_non_null(a);
+    assert_non_null(b);
+    na = coachq__v1__observation__get_packed_size(a);
+    nb = coachq__v1__observation__get_packed_size(b);
+    assert_int_equal(na, nb);
+    pa = malloc(na + 1);
+    pb = malloc(nb + 1);
+    assert_non_null(pa);
+    assert_non_null(pb);
+    coachq__v1__observation__pack(a, pa);
+    coachq__v1__observation__pack(b, pb);
+    assert_memory_equal(pa, pb, na);
+    free(pa);
+    free(pb);
 }

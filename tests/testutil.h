@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "coachq.pb-c.h"
+
 struct client_opts;
 
 /* Makes a fresh directory under $TMPDIR (or /tmp) and writes its path into
@@ -56,5 +58,23 @@ int testutil_server_stop(struct testutil_server *s, int sig);
  * same slot (0..7). */
 void testutil_client_opts(struct client_opts *opts, const struct testutil_server *s,
                           const char *user, int slot);
+
+struct client;
+
+/* Connects to s as user (see testutil_client_opts()); fails the test if
+ * that does not work. Caller owns the client (client_free()). */
+struct client *testutil_connect(const struct testutil_server *s, const char *user, int slot);
+
+/* Fails the test unless the server process is still running. */
+void testutil_assert_alive(const struct testutil_server *s);
+
+/* Stops the server with SIGTERM and fails the test unless it exits 0. */
+void testutil_stop_clean(struct testutil_server *s);
+
+/* Fails the test unless a and b pack to the same bytes. */
+void testutil_assert_same_obs(const Coachq__V1__Observation *a, const Coachq__V1__Observation *b);
+
+/* Sleeps ms milliseconds. */
+void testutil_sleep_ms(long ms);
 
 #endif
