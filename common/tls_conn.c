@@ -134,10 +134,23 @@ static void conn_record_error(struct tls_conn *c)
 
 static uint64_t conn_idle_ms(const struct tls_conn *c)
 {
-    if (c->state == TLS_CONN_CLOSING) {
-        return c->opts.idle_timeout_ms != 0 ? c->opts.idle_timeout_ms : TLS_CONN_CLOSE_TIMEOUT_MS;
-    }
     return c->opts.idle_timeout_ms;
+}
+
+/* How long a closing connection may wait for its peer. A fixed deadline,
+ * never extended by the peer's bytes, so a peer cannot hold a closing
+ * connection open; shorter for one that never finished its handshake. */
+static uint64_t conn_close_ms(const struct tls_conn *c)
+{
+    uint64_t ms = TLS_CONN_CLOSE_TIMEOUT_MS;
+
+    if (c->opts.idle_timeout_ms != 0 && c->opts.idle_timeout_ms < ms) {
+        ms = c->opts.idle_timeout_ms;
+    }
+    if (!c->hs_done && c->opts.handshake_timeout_ms != 0 && c->opts.handshake_timeout_ms < ms) {
+        ms = c->opts.handshake_timeout_ms;
+    }
+    return ms;
 }
 
 static void conn_on_idle_timer(uv_timer_t *t)
@@ -156,7 +169,7 @@ static void conn_touch(struct tls_conn *c)
 {
     uint64_t ms = conn_idle_ms(c);
 
-    if (c->state == TLS_CONN_CLOSED || ms == 0) {
+    if (c->state != TLS_CONN_OPEN || ms == 0) {
         return;
     }
     uv_timer_start(&c->idle_timer, conn_on_idle_timer, ms, 0);
@@ -500,7 +513,7 @@ static void conn_begin_close(struct tls_conn *c, int err)
     buf_free(&c->out);
     uv_timer_stop(&c->hs_timer);
     uv_idle_stop(&c->resume);
-    conn_touch(c); /* now the close timeout */
+    uv_timer_start(&c->idle_timer, conn_on_idle_timer, conn_close_ms(c), 0);
     c->shutdown_req.data = c;
     r = uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, conn_on_shutdown);
     if (r != 0) {

@@ -63,6 +63,7 @@ struct conn {
     int authenticated;
     int paused;
     int closing; /* no further requests are taken */
+    int in_pump;
     struct conn *prev, *next;
 };
 
@@ -625,8 +626,15 @@ static void conn_handle_frame(struct conn *c, const uint8_t *body, size_t len)
 /* Takes whole frames while the connection may have more in flight. */
 static void conn_pump(struct conn *c)
 {
+    /* A request answered synchronously inside the loop below finishes into
+     * conn_pump again; the outer loop goes on instead of recursing. */
+    if (c->in_pump) {
+        return;
+    }
+    c->in_pump = 1;
     while (c->tls != NULL && !c->closing && !c->srv->stopping &&
-           c->in_flight < c->srv->cfg.max_in_flight) {
+           c->in_flight < c->srv->cfg.max_in_flight &&
+           tls_conn_pending(c->tls) < c->srv->cfg.write_high) {
         const uint8_t *body;
         size_t len;
         int rc = frame_reader_next(&c->fr, &body, &len);
@@ -635,10 +643,11 @@ static void conn_pump(struct conn *c)
         }
         if (rc < 0) {
             conn_fail(c, rc);
-            return;
+            break;
         }
         conn_handle_frame(c, body, len);
     }
+    c->in_pump = 0;
     conn_update_reading(c);
 }
 
@@ -734,6 +743,23 @@ static void refuse_connection_closed(uv_handle_t *h)
     free(h);
 }
 
+/* Takes a pending connection off the backlog and closes it at once: libuv
+ * stops watching a listener whose callback returned without accepting. */
+static void refuse_connection(struct server *s, uv_stream_t *listener, const char *reason)
+{
+    uv_tcp_t *t = malloc(sizeof(*t));
+
+    if (t == NULL || uv_tcp_init(s->loop, t) < 0) {
+        free(t);
+        log_event(LOG_ERROR, "accept_failed", "reason=out_of_memory");
+        return;
+    }
+    if (uv_accept(listener, (uv_stream_t *)t) == 0) {
+        log_event(LOG_WARN, "conn_refused", "reason=%s open=%u", reason, s->nconns);
+    }
+    uv_close((uv_handle_t *)t, refuse_connection_closed);
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
     struct server *s = listener->data;
@@ -752,22 +778,13 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     }
     if (s->stopping || s->nconns >= s->cfg.max_connections) {
-        /* Take the connection off the backlog and close it at once, so a
-         * flood cannot hold file descriptors. */
-        uv_tcp_t *t = malloc(sizeof(*t));
-        if (t == NULL || uv_tcp_init(s->loop, t) < 0) {
-            free(t);
-            return;
-        }
-        if (uv_accept(listener, (uv_stream_t *)t) == 0) {
-            log_event(LOG_WARN, "conn_refused", "reason=%s open=%u",
-                      s->stopping ? "shutting_down" : "max_connections", s->nconns);
-        }
-        uv_close((uv_handle_t *)t, refuse_connection_closed);
+        /* Closed at once, so that a flood cannot hold file descriptors. */
+        refuse_connection(s, listener, s->stopping ? "shutting_down" : "max_connections");
         return;
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
+        refuse_connection(s, listener, "out_of_memory");
         return;
     }
     c->srv = s;
@@ -780,8 +797,8 @@ static void on_connection(uv_stream_t *listener, int status)
     opts.write_max = s->cfg.write_max;
     rc = tls_conn_accept(s->loop, listener, s->ctx, &opts, &cbs, c, &c->tls);
     if (rc < 0) {
-        log_event(LOG_WARN, "accept_failed", "reason=\"%s\"", error_strerror(rc));
         conn_free(c);
+        refuse_connection(s, listener, "accept_failed");
         return;
     }
     tls_conn_peer(c->tls, c->peer, sizeof(c->peer));
@@ -928,6 +945,10 @@ static void server_maybe_finish(struct server *s)
         return;
     }
     s->handles_closed = 1;
+    /* Nothing is outstanding, so closing the store only joins its writer;
+     * after that no thread can signal the async handle while it closes. */
+    store_close(s->store);
+    s->store = NULL;
     uv_close((uv_handle_t *)&s->store_async, NULL);
     uv_close((uv_handle_t *)&s->reader_timer, NULL);
     uv_close((uv_handle_t *)&s->stats_timer, NULL);
@@ -1001,11 +1022,7 @@ static int bind_listener(struct server *s, char *err, size_t errlen)
                  uv_strerror(rc));
         return rc;
     }
-    rc = uv_tcp_init(s->loop, &s->listener);
-    if (rc == 0) {
-        s->listener.data = s;
-        rc = uv_tcp_bind(&s->listener, req.addrinfo->ai_addr, 0);
-    }
+    rc = uv_tcp_bind(&s->listener, req.addrinfo->ai_addr, 0);
     uv_freeaddrinfo(req.addrinfo);
     if (rc == 0) {
         rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
@@ -1076,6 +1093,10 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
         goto out;
     }
 
+    /* Every handle is initialised before anything can fail, so that the
+     * stop path may close them all. */
+    uv_tcp_init(loop, &s->listener);
+    s->listener.data = s;
     uv_timer_init(loop, &s->reader_timer);
     uv_timer_init(loop, &s->stats_timer);
     uv_timer_init(loop, &s->drain_timer);

@@ -13,6 +13,7 @@
  * losing an acknowledged record.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -1072,6 +1073,72 @@ static void test_sigterm_drains(void **state)
     testutil_stop_clean(&f->srv);
 }
 
+/* Runs coachqd with args (NULL-terminated, after the program name) and
+ * returns its wait status. */
+static int run_coachqd(const char *const *args)
+{
+    const char *argv[24];
+    int n = 0, st = 0;
+    pid_t pid;
+
+    argv[n++] = getenv("COACHQD");
+    assert_non_null(argv[0]);
+    for (; args[n - 1] != NULL && n < 23; n++) {
+        argv[n] = args[n - 1];
+    }
+    argv[n] = NULL;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+        }
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return st;
+}
+
+/*
+ * Start-up failures end with a message and a meaningful exit status, never
+ * a crash. Regression: a listen address that did not resolve made the stop
+ * path close a listener that was never initialised, and coachqd aborted.
+ */
+static void test_startup_errors(void **state)
+{
+    struct fx *f = *state;
+    char cert[600], key[600], ca[600];
+    const char *bad_host[] = {"--data", f->data, "--listen", "nonexistent.invalid:0",
+                              "--cert", cert,    "--key",    key,
+                              "--ca",   ca,      NULL};
+    const char *bad_cert[] = {
+        "--data", f->data, "--listen", "127.0.0.1:0", "--cert", "/nonexistent.crt", "--key",
+        key,      "--ca",  ca,         NULL};
+    const char *usage[] = {"--max-frame", "lots", NULL};
+    const char *help[] = {"--help", NULL};
+    int st;
+
+    testutil_cert_path(cert, sizeof(cert), "server.crt");
+    testutil_cert_path(key, sizeof(key), "server.key");
+    testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    st = run_coachqd(bad_host);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    st = run_coachqd(bad_cert);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    st = run_coachqd(usage);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 2);
+    st = run_coachqd(help);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1083,6 +1150,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_group_commit, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cli_submit_get, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_drains, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_startup_errors, fx_setup, fx_teardown),
     };
 
     testutil_watchdog(WATCHDOG_SECONDS);
