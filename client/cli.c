@@ -164,6 +164,30 @@ static int common_option(struct cli *x, int opt, const char *arg)
     }
 }
 
+/*
+ * Takes the next command-line option, handling those every command takes.
+ * Returns 0 with *opt set to the option for the caller, or -1 when there
+ * are no more; or -CLI_EXIT_USAGE for a bad value.
+ */
+static int next_option(struct cli *x, int argc, char **argv, const char *shortopts,
+                       const struct option *opts, int *opt)
+{
+    for (;;) {
+        int h;
+        *opt = getopt_long(argc, argv, shortopts, opts, NULL);
+        if (*opt == -1) {
+            return 0;
+        }
+        h = common_option(x, *opt, optarg);
+        if (h < 0) {
+            return h;
+        }
+        if (h == 0) {
+            return 0;
+        }
+    }
+}
+
 /* Reports an option getopt_long refused. */
 static int bad_option(struct cli *x, int argc, char **argv)
 {
@@ -614,16 +638,12 @@ static int cmd_submit(struct cli *x, int argc, char **argv)
     memset(&s, 0, sizeof(s));
     s.x = x;
     for (;;) {
-        opt = getopt_long(argc, argv, "hq", opts, NULL);
+        int orc = next_option(x, argc, argv, "hq", opts, &opt);
+        if (orc < 0) {
+            return -orc;
+        }
         if (opt == -1) {
             break;
-        }
-        int h = common_option(x, opt, optarg);
-        if (h < 0) {
-            return -h;
-        }
-        if (h == 1) {
-            continue;
         }
         switch (opt) {
         case 'h':
@@ -989,16 +1009,12 @@ static int cmd_get(struct cli *x, int argc, char **argv)
     int opt;
 
     for (;;) {
-        opt = getopt_long(argc, argv, "h", opts, NULL);
+        int orc = next_option(x, argc, argv, "h", opts, &opt);
+        if (orc < 0) {
+            return -orc;
+        }
         if (opt == -1) {
             break;
-        }
-        int h = common_option(x, opt, optarg);
-        if (h < 0) {
-            return -h;
-        }
-        if (h == 1) {
-            continue;
         }
         switch (opt) {
         case 'h':
@@ -1140,16 +1156,12 @@ static int cmd_list(struct cli *x, int argc, char **argv)
     int opt;
 
     for (;;) {
-        opt = getopt_long(argc, argv, "h", opts, NULL);
+        int orc = next_option(x, argc, argv, "h", opts, &opt);
+        if (orc < 0) {
+            return -orc;
+        }
         if (opt == -1) {
             break;
-        }
-        int h = common_option(x, opt, optarg);
-        if (h < 0) {
-            return -h;
-        }
-        if (h == 1) {
-            continue;
         }
         switch (opt) {
         case 'h':
@@ -1289,16 +1301,12 @@ static int simple_options(struct cli *x, int argc, char **argv, const char *help
     int opt;
 
     for (;;) {
-        opt = getopt_long(argc, argv, "h", opts, NULL);
+        int orc = next_option(x, argc, argv, "h", opts, &opt);
+        if (orc < 0) {
+            return -orc;
+        }
         if (opt == -1) {
             break;
-        }
-        int h = common_option(x, opt, optarg);
-        if (h < 0) {
-            return -h;
-        }
-        if (h == 1) {
-            continue;
         }
         if (opt == 'h') {
             fputs(help, x->out);
@@ -1453,16 +1461,12 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
     optind = 0;
     opterr = 0;
     for (;;) {
-        opt = getopt_long(argc, argv, "+h", opts, NULL);
-        if (opt == -1) {
-            break;
-        }
-        rc = common_option(&x, opt, optarg);
+        rc = next_option(&x, argc, argv, "+h", opts, &opt);
         if (rc < 0) {
             return -rc;
         }
-        if (rc == 1) {
-            continue;
+        if (opt == -1) {
+            break;
         }
         if (opt == 'h') {
             fputs(main_help, out);
