@@ -17,8 +17,6 @@ const char *error_strerror(int rc)
         return "the store failed and refuses writes";
     case ERROR_NO_PEER_CERT:
         return "no verified client certificate";
-    case ERROR_CONFLICT:
-        return "a different record with this id exists";
     case ERROR_CONFIG:
         return "invalid configuration";
     default:

@@ -22,10 +22,8 @@ enum {
     ERROR_STORE_FAILED = ERROR_BASE - 4,
     /* The peer presented no verified client certificate. */
     ERROR_NO_PEER_CERT = ERROR_BASE - 5,
-    /* A record with this id exists with other content or another owner. */
-    ERROR_CONFLICT = ERROR_BASE - 6,
     /* Anything a configuration or command line got wrong. */
-    ERROR_CONFIG = ERROR_BASE - 7,
+    ERROR_CONFIG = ERROR_BASE - 6,
 };
 
 /*

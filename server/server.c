@@ -836,7 +836,6 @@ static void answer_write(struct request *r)
         conn_send(c, &f);
         return;
     case -EEXIST:
-    case ERROR_CONFLICT:
         conn_send_error(c, r->request_id, COACHQ__V1__CODE__ALREADY_EXISTS, "observation.id",
                         "this id already belongs to a different observation; give a new "
                         "observation a new id");

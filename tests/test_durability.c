@@ -198,15 +198,7 @@ static int fx_teardown(void **state)
     struct fx *f = *state;
 
     client_free(f->c);
-    if (f->srv.pid > 0) {
-        char cmd[700];
-        fprintf(stderr, "--- coachqd log %s ---\n", f->srv.log_file);
-        snprintf(cmd, sizeof(cmd), "tail -n 40 '%s' >&2", f->srv.log_file);
-        if (system(cmd) != 0) {
-            fprintf(stderr, "(no log)\n");
-        }
-        testutil_server_stop(&f->srv, SIGKILL);
-    }
+    testutil_server_abandon(&f->srv);
     if (f->mounted) {
         const char *const argv[] = {"/bin/umount", f->mnt, NULL};
         if (run_cmd(argv) != 0) {

@@ -218,15 +218,7 @@ static int fx_teardown(void **state)
     struct fx *f = *state;
 
     client_free(f->good);
-    if (f->srv.pid > 0) {
-        char cmd[700];
-        fprintf(stderr, "--- coachqd log %s ---\n", f->srv.log_file);
-        snprintf(cmd, sizeof(cmd), "tail -n 40 '%s' >&2", f->srv.log_file);
-        if (system(cmd) != 0) {
-            fprintf(stderr, "(no log)\n");
-        }
-        testutil_server_stop(&f->srv, SIGKILL);
-    }
+    testutil_server_abandon(&f->srv);
     if (f->dir[0] != '\0') {
         testutil_rmrf(f->dir);
     }

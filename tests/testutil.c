@@ -193,6 +193,21 @@ int testutil_server_stop(struct testutil_server *s, int sig)
     return st;
 }
 
+void testutil_server_abandon(struct testutil_server *s)
+{
+    char cmd[700];
+
+    if (s->pid <= 0) {
+        return;
+    }
+    fprintf(stderr, "--- coachqd log %s ---\n", s->log_file);
+    snprintf(cmd, sizeof(cmd), "tail -n 40 '%s' >&2", s->log_file);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "(no log)\n");
+    }
+    testutil_server_stop(s, SIGKILL);
+}
+
 void testutil_client_opts(struct client_opts *opts, const struct testutil_server *s,
                           const char *user, int slot)
 {

@@ -49,6 +49,10 @@ struct testutil_server {
 void testutil_server_start(struct testutil_server *s, const char *datadir,
                            const char *const *extra_args);
 
+/* For a teardown after a failed case: if s is still running, shows the end
+ * of its log on stderr and kills it with SIGKILL. */
+void testutil_server_abandon(struct testutil_server *s);
+
 /* Sends sig (0 = none) and waits for the process; returns its wait status. */
 int testutil_server_stop(struct testutil_server *s, int sig);
 
