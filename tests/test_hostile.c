@@ -827,6 +827,113 @@ static void test_many_in_flight(void **state)
 
 /* Out-of-range and missing fields are refused per request with the field's
  * path; the connection stays usable. */
+/* Sends f on r and returns the next frame, which must answer it. */
+static Coachq__V1__Frame *raw_roundtrip(struct raw *r, const Coachq__V1__Frame *f)
+{
+    size_t n;
+    uint8_t *p = pack_frame(f, &n);
+    Coachq__V1__Frame *resp;
+
+    raw_send(r, p, n);
+    free(p);
+    resp = raw_frame(r);
+    assert_non_null(resp);
+    assert_int_equal(resp->request_id, f->request_id);
+    return resp;
+}
+
+/* Expects an Error with code and field in answer to f; the connection stays. */
+static void raw_expect_request_error(struct raw *r, const Coachq__V1__Frame *f,
+                                     Coachq__V1__Code code, const char *field)
+{
+    Coachq__V1__Frame *resp = raw_roundtrip(r, f);
+
+    assert_int_equal(resp->body_case, COACHQ__V1__FRAME__BODY_ERROR);
+    assert_int_equal(resp->error->code, code);
+    assert_string_equal(resp->error->field, field);
+    assert_true(resp->error->message[0] != '\0');
+    coachq__v1__frame__free_unpacked(resp, NULL);
+}
+
+/*
+ * Well-framed requests that make no sense each get an Error naming the
+ * field, on the same connection, which then goes on working.
+ */
+static void test_malformed_requests(void **state)
+{
+    struct fx *f = *state;
+    Coachq__V1__Frame fr = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Hello hello = COACHQ__V1__HELLO__INIT;
+    Coachq__V1__Ack ack = COACHQ__V1__ACK__INIT;
+    Coachq__V1__GetObservation get = COACHQ__V1__GET_OBSERVATION__INIT;
+    Coachq__V1__ListObservations list = COACHQ__V1__LIST_OBSERVATIONS__INIT;
+    Coachq__V1__Frame *resp;
+    uint8_t short_id[3] = {1, 2, 3};
+    uint8_t bad_cursor[10] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6};
+    struct raw r;
+
+    fx_start(f, NULL);
+    raw_open(&r, &f->srv, g_alice_ctx);
+
+    fr.request_id = 1;
+    raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT, "body");
+
+    fr.request_id = 2;
+    fr.body_case = COACHQ__V1__FRAME__BODY_ACK;
+    fr.ack = &ack;
+    raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT, "body");
+
+    fr.request_id = 3;
+    fr.body_case = COACHQ__V1__FRAME__BODY_HELLO;
+    fr.hello = &hello;
+    hello.protocol_version = 2;
+    raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__FAILED_PRECONDITION,
+                             "hello.protocol_version");
+
+    fr.request_id = 4;
+    fr.body_case = COACHQ__V1__FRAME__BODY_GET;
+    fr.get = &get;
+    get.id.data = short_id;
+    get.id.len = sizeof(short_id);
+    raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT, "get.id");
+
+    fr.request_id = 5;
+    fr.body_case = COACHQ__V1__FRAME__BODY_LIST;
+    fr.list = &list;
+    list.person_id = (char *)"mgr.jones";
+    raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT, "list.by");
+
+    fr.request_id = 6;
+    list.by = COACHQ__V1__LIST_BY__LIST_BY_COACH;
+    list.person_id = (char *)"not a person";
+    raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT, "list.person_id");
+
+    fr.request_id = 7;
+    list.person_id = (char *)"mgr.jones";
+    list.cursor.data = bad_cursor;
+    list.cursor.len = sizeof(bad_cursor);
+    raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT, "list.cursor");
+
+    fr.request_id = 8;
+    list.cursor.len = 0;
+    list.since = 2000000000;
+    list.until = 1900000000;
+    raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT, "list.until");
+
+    /* The connection still works, as the certificate's user. */
+    fr.request_id = 9;
+    fr.body_case = COACHQ__V1__FRAME__BODY_HELLO;
+    hello.protocol_version = 1;
+    resp = raw_roundtrip(&r, &fr);
+    assert_int_equal(resp->body_case, COACHQ__V1__FRAME__BODY_WELCOME);
+    assert_string_equal(resp->welcome->user_id, "alice");
+    coachq__v1__frame__free_unpacked(resp, NULL);
+
+    raw_close(&r, 1);
+    fx_others_carry_on(f);
+    fx_stop(f);
+}
+
 static void test_invalid_fields(void **state)
 {
     struct fx *f = *state;
@@ -916,6 +1023,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_tls, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_many_in_flight, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_invalid_fields, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_requests, fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
