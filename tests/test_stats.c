@@ -1,0 +1,406 @@
+/*
+ * Tests of stats, the agreement statistics: exact and within-one shares,
+ * quadratic-weighted kappa against a hand-computed example and against
+ * examples published with stated results, the edge cases (perfect,
+ * opposite and single-category ratings), argument checks, and that the
+ * pairs and table forms agree on the same data.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stats.h"
+
+/* Tight enough to catch a wrong formula, loose enough for rounding. */
+#define EPS 1e-12
+
+#define ASSERT_NEAR(got, want, tol)                                                                \
+    do {                                                                                           \
+        double got_ = (got);                                                                       \
+        double want_ = (want);                                                                     \
+        if (!(fabs(got_ - want_) <= (tol))) {                                                      \
+            fail_msg("%s = %.17g, want %.17g (tolerance %g)", #got, got_, want_, (double)(tol));   \
+        }                                                                                          \
+    } while (0)
+
+#define NELEM(x) (sizeof(x) / sizeof((x)[0]))
+
+/* Builds the k x k table of (a - lo, b - lo) pairs, for comparing forms. */
+static void pairs_to_table(const int *a, const int *b, size_t n, int lo, int k, double *counts)
+{
+    size_t i;
+
+    memset(counts, 0, sizeof(double) * (size_t)k * (size_t)k);
+    for (i = 0; i < n; i++) {
+        counts[(a[i] - lo) * k + (b[i] - lo)] += 1.0;
+    }
+}
+
+/* A struct full of values no successful call can produce, to show that a
+ * refused call left it alone. */
+static void poison(struct stats_agreement *s)
+{
+    s->n = 12345;
+    s->exact = -7.0;
+    s->within_one = -7.0;
+    s->kappa = -7.0;
+    s->kappa_defined = 42;
+}
+
+static void assert_poisoned(const struct stats_agreement *s)
+{
+    assert_int_equal(s->n, 12345);
+    assert_true(s->exact == -7.0);
+    assert_true(s->within_one == -7.0);
+    assert_true(s->kappa == -7.0);
+    assert_int_equal(s->kappa_defined, 42);
+}
+
+/*
+ * Hand-computed, scale 1..3, six pairs:
+ *
+ *   A: 1 1 2 2 3 3
+ *   B: 1 2 2 3 3 3
+ *
+ * Table (rows A, columns B):      B=1 B=2 B=3 | row
+ *                          A=1     1   1   0  |  2
+ *                          A=2     0   1   1  |  2
+ *                          A=3     0   0   2  |  2
+ *                          col     1   2   3  |  N = 6
+ *
+ * Exact: 1 + 1 + 2 = 4 of 6 = 2/3. Within one: all 6 = 1.
+ * Observed disagreement, sum (i-j)^2 n_ij: 1 (cell 1,2) + 1 (cell 2,3) = 2.
+ * Expected, sum (i-j)^2 r_i c_j: every r_i is 2, and for column j the
+ * sum over i of (i-j)^2 is 5, 2, 5, so 2 * (1*5 + 2*2 + 3*5) = 2 * 24 = 48.
+ * kappa = 1 - N * 2 / 48 = 1 - 12/48 = 0.75.
+ *
+ * For contrast, unweighted kappa on this table is 0.5 and linear-weighted
+ * kappa 0.625, so 0.75 pins the quadratic weights specifically.
+ */
+static void test_hand_computed(void **state)
+{
+    const int a[] = {1, 1, 2, 2, 3, 3};
+    const int b[] = {1, 2, 2, 3, 3, 3};
+    struct stats_agreement s;
+
+    (void)state;
+    assert_int_equal(stats_agreement(a, b, NELEM(a), 1, 3, &s), 0);
+    assert_int_equal(s.n, 6);
+    ASSERT_NEAR(s.exact, 4.0 / 6.0, EPS);
+    ASSERT_NEAR(s.within_one, 1.0, EPS);
+    assert_int_equal(s.kappa_defined, 1);
+    ASSERT_NEAR(s.kappa, 0.75, EPS);
+}
+
+/*
+ * Published example 1: Maple's EssayTools[QuadraticWeightedKappa] help page
+ * (Maplesoft, "QuadraticWeightedKappa - Maple Help",
+ * https://www.maplesoft.com/support/help/maple/view.aspx?path=EssayTools/QuadraticWeightedKappa),
+ * Examples section. Min and Max are taken from the data there (1..10);
+ * quadratic kappa does not depend on that choice. Stated results:
+ *
+ *   QuadraticWeightedKappa([9,7,8,7,6,8,3,5,10], [8,8,6,6,7,6,1,4,8])
+ *     = 0.758620689655172
+ *   QuadraticWeightedKappa([9,7,8,7,6,8,3,5,10], [3,5,6,6,7,6,1,4,8])
+ *     = 0.438095238095238
+ *
+ * Printed to 15 digits, so we allow 1e-12.
+ */
+static void test_published_maple(void **state)
+{
+    const int a[] = {9, 7, 8, 7, 6, 8, 3, 5, 10};
+    const int b1[] = {8, 8, 6, 6, 7, 6, 1, 4, 8};
+    const int b2[] = {3, 5, 6, 6, 7, 6, 1, 4, 8};
+    struct stats_agreement s;
+
+    (void)state;
+    assert_int_equal(stats_agreement(a, b1, NELEM(a), 1, 10, &s), 0);
+    assert_int_equal(s.kappa_defined, 1);
+    ASSERT_NEAR(s.kappa, 0.758620689655172, 1e-12);
+    /* Not stated on the page, counted by hand: the differences a - b are
+     * 1 -1 2 1 -1 2 2 1 2, so no pair is equal and 5 of 9 are within one. */
+    ASSERT_NEAR(s.exact, 0.0, EPS);
+    ASSERT_NEAR(s.within_one, 5.0 / 9.0, EPS);
+
+    assert_int_equal(stats_agreement(a, b2, NELEM(a), 1, 10, &s), 0);
+    assert_int_equal(s.kappa_defined, 1);
+    ASSERT_NEAR(s.kappa, 0.438095238095238, 1e-12);
+}
+
+/*
+ * Published example 2: R package Metrics, ScoreQuadraticWeightedKappa help
+ * page (Hamner & Frasco, Metrics 0.1.4; "Example output" as rendered on
+ * rdrr.io/cran/Metrics/man/ScoreQuadraticWeightedKappa.html):
+ *
+ *   rater.a <- c(1, 4, 5, 5, 2, 1); rater.b <- c(2, 2, 4, 5, 3, 3)
+ *   ScoreQuadraticWeightedKappa(rater.a, rater.b, 1, 5)   # [1] 0.56
+ *
+ * Checked by hand too: sum of (a-b)^2 is 1+4+1+0+1+4 = 11; over all 36
+ * cross pairs sum (a_i - b_j)^2 = 6*72 + 6*67 - 2*18*19 = 150; kappa =
+ * 1 - 6*11/150 = 1 - 0.44 = 0.56. The same numbers go through the table
+ * form.
+ */
+static void test_published_metrics(void **state)
+{
+    const int a[] = {1, 4, 5, 5, 2, 1};
+    const int b[] = {2, 2, 4, 5, 3, 3};
+    double counts[5 * 5];
+    struct stats_agreement s;
+
+    (void)state;
+    assert_int_equal(stats_agreement(a, b, NELEM(a), 1, 5, &s), 0);
+    assert_int_equal(s.kappa_defined, 1);
+    ASSERT_NEAR(s.kappa, 0.56, 1e-12);
+    ASSERT_NEAR(s.exact, 1.0 / 6.0, EPS);
+    ASSERT_NEAR(s.within_one, 4.0 / 6.0, EPS);
+
+    pairs_to_table(a, b, NELEM(a), 1, 5, counts);
+    assert_int_equal(stats_agreement_table(counts, 5, &s), 0);
+    assert_int_equal(s.n, 6);
+    assert_int_equal(s.kappa_defined, 1);
+    ASSERT_NEAR(s.kappa, 0.56, 1e-12);
+}
+
+static void test_perfect_agreement(void **state)
+{
+    const int a[] = {0, 1, 2, 3, 4, 2, 2, 1};
+    struct stats_agreement s;
+
+    (void)state;
+    assert_int_equal(stats_agreement(a, a, NELEM(a), 0, 4, &s), 0);
+    assert_int_equal(s.n, NELEM(a));
+    ASSERT_NEAR(s.exact, 1.0, EPS);
+    ASSERT_NEAR(s.within_one, 1.0, EPS);
+    assert_int_equal(s.kappa_defined, 1);
+    ASSERT_NEAR(s.kappa, 1.0, EPS);
+}
+
+/*
+ * Ratings mirrored around the middle of 1..5. Sum of (a-b)^2 is
+ * 16+4+0+4+16 = 40; over all 25 cross pairs it is 5*55 + 5*55 - 2*15*15 =
+ * 100; kappa = 1 - 5*40/100 = -1.
+ */
+static void test_opposite_ratings(void **state)
+{
+    const int a[] = {1, 2, 3, 4, 5};
+    const int b[] = {5, 4, 3, 2, 1};
+    struct stats_agreement s;
+
+    (void)state;
+    assert_int_equal(stats_agreement(a, b, NELEM(a), 1, 5, &s), 0);
+    assert_int_equal(s.kappa_defined, 1);
+    assert_true(s.kappa < 0.0);
+    ASSERT_NEAR(s.kappa, -1.0, EPS);
+    ASSERT_NEAR(s.exact, 0.2, EPS);
+    ASSERT_NEAR(s.within_one, 0.2, EPS);
+}
+
+/* Exact and within-one shares on their own: differences 0 0 1 -1 2 -3 0 1
+ * give 3 exact and 6 within one of 8. */
+static void test_unweighted_shares(void **state)
+{
+    const int a[] = {2, 3, 3, 2, 4, 1, 5, 4};
+    const int b[] = {2, 3, 2, 3, 2, 4, 5, 3};
+    struct stats_agreement s;
+
+    (void)state;
+    assert_int_equal(stats_agreement(a, b, NELEM(a), 1, 5, &s), 0);
+    assert_int_equal(s.n, 8);
+    ASSERT_NEAR(s.exact, 3.0 / 8.0, EPS);
+    ASSERT_NEAR(s.within_one, 6.0 / 8.0, EPS);
+}
+
+/* Both raters used only category 3: expected disagreement is 0, kappa is
+ * undefined and reported as 1 because they agree exactly. */
+static void test_single_category(void **state)
+{
+    const int a[] = {3, 3, 3, 3};
+    struct stats_agreement s;
+    double one[1] = {7.0};
+
+    (void)state;
+    assert_int_equal(stats_agreement(a, a, NELEM(a), 1, 5, &s), 0);
+    assert_int_equal(s.kappa_defined, 0);
+    assert_true(s.kappa == 1.0);
+    ASSERT_NEAR(s.exact, 1.0, EPS);
+    assert_false(isnan(s.kappa));
+
+    /* A one-category table: never defined. */
+    assert_int_equal(stats_agreement_table(one, 1, &s), 0);
+    assert_int_equal(s.n, 7);
+    assert_int_equal(s.kappa_defined, 0);
+    assert_true(s.kappa == 1.0);
+    ASSERT_NEAR(s.exact, 1.0, EPS);
+    ASSERT_NEAR(s.within_one, 1.0, EPS);
+}
+
+/* One rater constant, the other not: expected disagreement is positive
+ * (2 * 3 = 6 over the cross pairs, observed 2), so kappa is defined and
+ * equals 1 - 3*2/6 = 0: no agreement beyond chance. */
+static void test_one_rater_constant(void **state)
+{
+    const int a[] = {2, 2, 2};
+    const int b[] = {1, 2, 3};
+    struct stats_agreement s;
+
+    (void)state;
+    assert_int_equal(stats_agreement(a, b, NELEM(a), 1, 3, &s), 0);
+    assert_int_equal(s.kappa_defined, 1);
+    ASSERT_NEAR(s.kappa, 0.0, EPS);
+    ASSERT_NEAR(s.exact, 1.0 / 3.0, EPS);
+    ASSERT_NEAR(s.within_one, 1.0, EPS);
+}
+
+static void test_invalid_pairs(void **state)
+{
+    const int a[] = {1, 2, 3};
+    const int b[] = {1, 2, 3};
+    const int low[] = {1, 0, 3};
+    const int high[] = {1, 2, 6};
+    struct stats_agreement s;
+
+    (void)state;
+    poison(&s);
+    assert_int_equal(stats_agreement(a, b, 0, 1, 5, &s), -EINVAL);
+    assert_poisoned(&s);
+    /* A score below lo in either rater, or above hi. */
+    assert_int_equal(stats_agreement(low, b, 3, 1, 5, &s), -EINVAL);
+    assert_int_equal(stats_agreement(a, low, 3, 1, 5, &s), -EINVAL);
+    assert_int_equal(stats_agreement(high, b, 3, 1, 5, &s), -EINVAL);
+    assert_int_equal(stats_agreement(a, high, 3, 1, 5, &s), -EINVAL);
+    assert_poisoned(&s);
+    /* Empty scale, a scale one wider than the limit, and the widest
+     * possible one (must not overflow while checking). */
+    assert_int_equal(stats_agreement(a, b, 3, 3, 1, &s), -EINVAL);
+    assert_int_equal(stats_agreement(a, b, 3, 1, STATS_MAX_CATEGORIES + 1, &s), -EINVAL);
+    assert_int_equal(stats_agreement(a, b, 3, INT_MIN, INT_MAX, &s), -EINVAL);
+    assert_int_equal(stats_agreement(a, b, 3, INT_MAX, INT_MIN, &s), -EINVAL);
+    assert_int_equal(stats_agreement(NULL, b, 3, 1, 5, &s), -EINVAL);
+    assert_int_equal(stats_agreement(a, NULL, 3, 1, 5, &s), -EINVAL);
+    assert_int_equal(stats_agreement(a, b, 3, 1, 5, NULL), -EINVAL);
+    assert_poisoned(&s);
+
+    /* The widest allowed scale and a one-point scale are accepted. */
+    assert_int_equal(stats_agreement(a, b, 3, 1, STATS_MAX_CATEGORIES, &s), 0);
+    assert_int_equal(stats_agreement(a, b, 1, 1, 1, &s), 0);
+    assert_int_equal(s.kappa_defined, 0);
+}
+
+static void test_invalid_table(void **state)
+{
+    double zeros[4] = {0, 0, 0, 0};
+    double negative[4] = {3, -1, 2, 5};
+    double nan_cell[4] = {3, 1, 2, 5};
+    double inf_cell[4] = {3, 1, 2, 5};
+    double huge[4] = {9007199254740992.0, 2, 0, 0};
+    double ok[4] = {3, 1, 2, 5};
+    struct stats_agreement s;
+
+    (void)state;
+    nan_cell[2] = NAN;
+    inf_cell[3] = INFINITY;
+    poison(&s);
+    assert_int_equal(stats_agreement_table(ok, 0, &s), -EINVAL);
+    assert_int_equal(stats_agreement_table(ok, -1, &s), -EINVAL);
+    assert_int_equal(stats_agreement_table(ok, STATS_MAX_CATEGORIES + 1, &s), -EINVAL);
+    assert_int_equal(stats_agreement_table(zeros, 2, &s), -EINVAL);
+    assert_int_equal(stats_agreement_table(negative, 2, &s), -EINVAL);
+    assert_int_equal(stats_agreement_table(nan_cell, 2, &s), -EINVAL);
+    assert_int_equal(stats_agreement_table(inf_cell, 2, &s), -EINVAL);
+    assert_int_equal(stats_agreement_table(huge, 2, &s), -EINVAL);
+    assert_int_equal(stats_agreement_table(NULL, 2, &s), -EINVAL);
+    assert_int_equal(stats_agreement_table(ok, 2, NULL), -EINVAL);
+    assert_poisoned(&s);
+    assert_int_equal(stats_agreement_table(ok, 2, &s), 0);
+    assert_int_equal(s.n, 11);
+}
+
+/*
+ * The pairs and table forms on the same 200 pseudo-random pairs on the
+ * scale -3..3 (a fixed linear congruential sequence, B usually near A),
+ * must give identical results; negative lo checks the offset handling.
+ */
+static void test_pairs_and_table_agree(void **state)
+{
+    enum { N = 200, K = 7, LO = -3 };
+    int a[N];
+    int b[N];
+    double counts[K * K];
+    struct stats_agreement sp;
+    struct stats_agreement st;
+    uint32_t x = 12345;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < N; i++) {
+        int d;
+
+        x = x * 1103515245u + 12345u;
+        a[i] = LO + (int)((x >> 16) % K);
+        x = x * 1103515245u + 12345u;
+        d = (int)((x >> 16) % 5) - 2;
+        b[i] = a[i] + d;
+        if (b[i] < LO) {
+            b[i] = LO;
+        }
+        if (b[i] > LO + K - 1) {
+            b[i] = LO + K - 1;
+        }
+    }
+    assert_int_equal(stats_agreement(a, b, N, LO, LO + K - 1, &sp), 0);
+    pairs_to_table(a, b, N, LO, K, counts);
+    assert_int_equal(stats_agreement_table(counts, K, &st), 0);
+
+    assert_int_equal(sp.n, N);
+    assert_int_equal(st.n, N);
+    ASSERT_NEAR(st.exact, sp.exact, EPS);
+    ASSERT_NEAR(st.within_one, sp.within_one, EPS);
+    assert_int_equal(st.kappa_defined, sp.kappa_defined);
+    ASSERT_NEAR(st.kappa, sp.kappa, EPS);
+    /* Mostly near misses: kappa should be clearly positive but below 1. */
+    assert_true(sp.kappa > 0.3 && sp.kappa < 1.0);
+}
+
+/* Unused scale points change nothing; swapping the raters changes nothing
+ * (quadratic kappa is symmetric); a shifted scale changes nothing. */
+static void test_invariances(void **state)
+{
+    const int a[] = {1, 4, 5, 5, 2, 1};
+    const int b[] = {2, 2, 4, 5, 3, 3};
+    int a_shift[NELEM(a)];
+    int b_shift[NELEM(b)];
+    struct stats_agreement s;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(stats_agreement(a, b, NELEM(a), 0, 15, &s), 0);
+    ASSERT_NEAR(s.kappa, 0.56, 1e-12);
+    assert_int_equal(stats_agreement(b, a, NELEM(a), 1, 5, &s), 0);
+    ASSERT_NEAR(s.kappa, 0.56, 1e-12);
+    for (i = 0; i < NELEM(a); i++) {
+        a_shift[i] = a[i] - 100;
+        b_shift[i] = b[i] - 100;
+    }
+    assert_int_equal(stats_agreement(a_shift, b_shift, NELEM(a), -99, -95, &s), 0);
+    ASSERT_NEAR(s.kappa, 0.56, 1e-12);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hand_computed),         cmocka_unit_test(test_published_maple),
+        cmocka_unit_test(test_published_metrics),     cmocka_unit_test(test_perfect_agreement),
+        cmocka_unit_test(test_opposite_ratings),      cmocka_unit_test(test_unweighted_shares),
+        cmocka_unit_test(test_single_category),       cmocka_unit_test(test_one_rater_constant),
+        cmocka_unit_test(test_invalid_pairs),         cmocka_unit_test(test_invalid_table),
+        cmocka_unit_test(test_pairs_and_table_agree), cmocka_unit_test(test_invariances),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
