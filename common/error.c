@@ -19,6 +19,8 @@ const char *error_strerror(int rc)
         return "no verified client certificate";
     case ERROR_CONFIG:
         return "invalid configuration";
+    case ERROR_REFUSED:
+        return "refused by the organisation's rules";
     default:
         break;
     }

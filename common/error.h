@@ -24,6 +24,8 @@ enum {
     ERROR_NO_PEER_CERT = ERROR_BASE - 5,
     /* Anything a configuration or command line got wrong. */
     ERROR_CONFIG = ERROR_BASE - 6,
+    /* The organisation's rules refused a request; a fault says why. */
+    ERROR_REFUSED = ERROR_BASE - 7,
 };
 
 /*

@@ -294,6 +294,16 @@ int validate_observation(const Coachq__V1__Observation *o, const char *prefix,
         return fail(err, prefix, "duration_s", "is %u; give the session length, 1 s to %u s",
                     o->duration_s, VALIDATE_MAX_DURATION_S);
     }
+    if (o->amends.len != 0 && o->amends.len != 16) {
+        return fail(err, prefix, "amends",
+                    "is %zu bytes; it must be empty or the 16-byte id of the observation amended",
+                    o->amends.len);
+    }
+    if (o->calibration_ref.len != 0 && o->calibration_ref.len != 16) {
+        return fail(err, prefix, "calibration_ref",
+                    "is %zu bytes; it must be empty or the 16-byte id of a reference session",
+                    o->calibration_ref.len);
+    }
     rc = check_ratings(o, prefix, err);
     if (rc < 0) {
         return rc;

@@ -150,3 +150,92 @@ int keys_compare(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
     }
     return alen > blen ? 1 : 0;
 }
+
+void keys_day_encode(int32_t day, uint8_t out[4])
+{
+    keys_put_be32(out, (uint32_t)day ^ 0x80000000u);
+}
+
+int32_t keys_day_decode(const uint8_t in[4])
+{
+    uint32_t u = keys_get_be32(in) ^ 0x80000000u;
+    int32_t d;
+
+    /* Two's complement round trip without an implementation-defined cast. */
+    memcpy(&d, &u, sizeof(d));
+    return d;
+}
+
+void keys_buf_reset(struct keys_buf *k)
+{
+    k->len = 0;
+    k->err = 0;
+}
+
+void keys_buf_raw(struct keys_buf *k, const void *p, size_t n)
+{
+    if (k->err != 0) {
+        return;
+    }
+    if (n > sizeof(k->b) - k->len) {
+        k->err = -ENOBUFS;
+        return;
+    }
+    if (n > 0) {
+        memcpy(k->b + k->len, p, n);
+    }
+    k->len += n;
+}
+
+void keys_buf_id(struct keys_buf *k, const char *id)
+{
+    size_t n = id != NULL ? strlen(id) : 0;
+    uint8_t len;
+
+    if (k->err != 0) {
+        return;
+    }
+    if (n == 0 || n > KEYS_ID_MAX) {
+        k->err = -EINVAL;
+        return;
+    }
+    if (n + 1 > sizeof(k->b) - k->len) {
+        k->err = -ENOBUFS;
+        return;
+    }
+    len = (uint8_t)n;
+    keys_buf_raw(k, &len, 1);
+    keys_buf_raw(k, id, n);
+}
+
+void keys_buf_day(struct keys_buf *k, int32_t day)
+{
+    uint8_t b[4];
+
+    keys_day_encode(day, b);
+    keys_buf_raw(k, b, sizeof(b));
+}
+
+void keys_buf_time(struct keys_buf *k, int64_t t)
+{
+    uint8_t b[KEYS_TIME_LEN];
+
+    keys_time_encode(t, b);
+    keys_buf_raw(k, b, sizeof(b));
+}
+
+void keys_buf_u32(struct keys_buf *k, uint32_t v)
+{
+    uint8_t b[4];
+
+    keys_put_be32(b, v);
+    keys_buf_raw(k, b, sizeof(b));
+}
+
+void keys_buf_u64(struct keys_buf *k, uint64_t v)
+{
+    uint8_t b[8];
+
+    keys_put_be64(b, v);
+    keys_buf_raw(k, b, sizeof(b));
+}

@@ -80,6 +80,35 @@ int keys_index_prefix(uint8_t *out, size_t outlen, const char *id, size_t id_len
 int keys_index_bound(uint8_t *out, size_t outlen, const char *id, size_t id_len, int64_t t,
                      size_t *len);
 
+/*
+ * A bounded key builder for the organisation's databases. Each part is
+ * appended in an order-preserving form: ids as length byte + bytes, days and
+ * times sign-flipped big-endian, counters big-endian. An append that would
+ * not fit (or an id outside 1..KEYS_ID_MAX bytes) sets err to -EINVAL or
+ * -ENOBUFS and leaves len unchanged; later appends are then no-ops, so a
+ * caller checks err once after building.
+ */
+#define KEYS_BUF_MAX 200
+
+struct keys_buf {
+    uint8_t b[KEYS_BUF_MAX];
+    size_t len;
+    int err;
+};
+
+void keys_buf_reset(struct keys_buf *k);
+void keys_buf_id(struct keys_buf *k, const char *id);
+void keys_buf_day(struct keys_buf *k, int32_t day);
+void keys_buf_time(struct keys_buf *k, int64_t t);
+void keys_buf_u32(struct keys_buf *k, uint32_t v);
+void keys_buf_u64(struct keys_buf *k, uint64_t v);
+void keys_buf_raw(struct keys_buf *k, const void *p, size_t n);
+
+/* Encodes / decodes a day number (days since 1970-01-01) so that memcmp
+ * orders it like the signed value. */
+void keys_day_encode(int32_t day, uint8_t out[4]);
+int32_t keys_day_decode(const uint8_t in[4]);
+
 /* Compares two keys the way LMDB's default comparison does: memcmp over the
  * common length, then the shorter first. Returns <0, 0 or >0. */
 int keys_compare(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);

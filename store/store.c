@@ -4,26 +4,33 @@
 #define _GNU_SOURCE
 
 #include "store.h"
+#include "store_int.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "error.h"
+#include "audit.h"
+#include "certs.h"
 #include "keys.h"
 #include "log.h"
+#include "rules.h"
+#include "uuid.h"
 
 #define STORE_DEFAULT_MAP ((size_t)64 << 20)
 #define STORE_DEFAULT_MAP_MAX ((size_t)1 << 40)
 #define STORE_DEFAULT_READERS 126u
 /* Named databases in use now plus room for the ones the design adds later
- * (aggregates, people, certificates, audit, ...). */
-#define STORE_MAX_DBS 16
+ * (aggregates, outcomes, ...). */
+#define STORE_MAX_DBS 32
 
 _Static_assert(KEYS_INDEX_MAX <= sizeof(((struct store_page *)0)->cursor),
                "a list cursor is one index key");
@@ -31,43 +38,7 @@ _Static_assert(KEYS_INDEX_MAX <= sizeof(((struct store_page *)0)->cursor),
 static const char STORE_META_SCHEMA[] = "schema_version";
 static const char STORE_META_NEXT_SEQ[] = "next_seq";
 
-struct store {
-    MDB_env *env;
-    MDB_dbi dbi_obs;
-    MDB_dbi dbi_by_coach;
-    MDB_dbi dbi_by_observer;
-    MDB_dbi dbi_by_coachee;
-    MDB_dbi dbi_meta;
-    size_t map_size; /* current map size; writer thread only after open */
-    size_t map_size_max;
-    store_notify_cb notify;
-    void *notify_arg;
-
-    /* Held shared by every read transaction, exclusively by the writer while
-     * it resizes the map (which needs no transaction open in the process). */
-    pthread_rwlock_t gate;
-
-    /* mu protects everything below. */
-    pthread_mutex_t mu;
-    pthread_cond_t work_cv; /* queue non-empty or closing */
-    pthread_cond_t done_cv; /* completed advanced */
-    struct store_write *queue_head;
-    struct store_write *queue_tail;
-    struct store_write *done_head;
-    struct store_write *done_tail;
-    uint64_t submitted;
-    uint64_t completed;
-    int closing;
-    struct store_stats stats;
-
-    atomic_int failed;
-    pthread_t writer;
-    int writer_started;
-    size_t reserved; /* bytes of data.mdb known to be allocated; writer thread */
-};
-
-/* Maps an LMDB or errno code to a negative errno. */
-static int store_errno(int mdb_rc)
+int store_errno(int mdb_rc)
 {
     switch (mdb_rc) {
     case MDB_SUCCESS:
@@ -121,6 +92,232 @@ static MDB_dbi store_index_dbi(const struct store *s, enum store_index by)
     return s->dbi_by_coach;
 }
 
+void store_policy_default(struct store_policy *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->enforce = 1;
+    p->amend_window_days = 14;
+    p->cert_exact = 0.80;
+    p->cert_kappa = 0.70;
+    p->cert_min_pairs = 8;
+    p->cert_days = 365;
+    p->future_slack_s = 300;
+}
+
+int32_t store_day_of(int64_t seconds)
+{
+    int64_t d = seconds / 86400;
+
+    /* Floor, not truncation, for times before 1970. */
+    if (seconds % 86400 != 0 && seconds < 0) {
+        d--;
+    }
+    if (d > INT32_MAX) {
+        return INT32_MAX;
+    }
+    if (d < INT32_MIN) {
+        return INT32_MIN;
+    }
+    return (int32_t)d;
+}
+
+struct store *store_txn_store(struct store_txn *t)
+{
+    return t->s;
+}
+
+const struct store_policy *store_get_policy(const struct store *s)
+{
+    return &s->policy;
+}
+
+/* ---- Transaction helpers (store_int.h) --------------------------------- */
+
+int store_txn_is_abort(int rc)
+{
+    /* LMDB codes from -30999 up to positive errno values below 4096. */
+    return rc <= STORE_TXN_ABORT(-30999) && rc >= STORE_TXN_ABORT(4095);
+}
+
+int store_txn_abort_mdb(int rc)
+{
+    return STORE_TXN_ABORT_BASE - rc - STORE_TXN_ABORT_BIAS;
+}
+
+/* A failed put or delete: either an answer for the caller (not found) or a
+ * code that must end the whole write attempt. */
+static int store_txn_write_fail(int mdb_rc)
+{
+    if (mdb_rc == ENOMEM) {
+        return -ENOMEM;
+    }
+    return STORE_TXN_ABORT(mdb_rc);
+}
+
+int store_txn_get_raw(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t klen,
+                      MDB_val *val)
+{
+    MDB_val k;
+    int rc;
+
+    k.mv_data = (void *)key;
+    k.mv_size = klen;
+    rc = mdb_get(t->txn, dbi, &k, val);
+    return store_errno(rc);
+}
+
+int store_txn_get_msg(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t klen,
+                      const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out)
+{
+    MDB_val v;
+    int rc;
+
+    *out = NULL;
+    rc = store_txn_get_raw(t, dbi, key, klen, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    *out = protobuf_c_message_unpack(desc, NULL, v.mv_size, v.mv_data);
+    if (*out == NULL) {
+        log_event(LOG_ERROR, "store_value_corrupt", "type=%s size=%zu", desc->short_name,
+                  v.mv_size);
+        return -EIO;
+    }
+    return 0;
+}
+
+int store_txn_put_raw(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t klen,
+                      const void *val, size_t vlen, int *changed)
+{
+    MDB_val k, v;
+    int rc;
+
+    if (!t->write) {
+        return -EROFS;
+    }
+    k.mv_data = (void *)key;
+    k.mv_size = klen;
+    if (changed != NULL) {
+        rc = mdb_get(t->txn, dbi, &k, &v);
+        if (rc == 0 && v.mv_size == vlen && (vlen == 0 || memcmp(v.mv_data, val, vlen) == 0)) {
+            *changed = 0;
+            return 0;
+        }
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            return store_txn_write_fail(rc);
+        }
+        *changed = 1;
+    }
+    v.mv_data = (void *)val;
+    v.mv_size = vlen;
+    rc = mdb_put(t->txn, dbi, &k, &v, 0);
+    return rc == 0 ? 0 : store_txn_write_fail(rc);
+}
+
+int store_txn_put_msg(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t klen,
+                      const ProtobufCMessage *msg, int *changed)
+{
+    uint8_t stackbuf[1024];
+    uint8_t *buf = stackbuf;
+    size_t n;
+    int rc;
+
+    n = protobuf_c_message_get_packed_size(msg);
+    if (n > sizeof(stackbuf)) {
+        buf = malloc(n);
+        if (buf == NULL) {
+            return -ENOMEM;
+        }
+    }
+    protobuf_c_message_pack(msg, buf);
+    rc = store_txn_put_raw(t, dbi, key, klen, buf, n, changed);
+    if (buf != stackbuf) {
+        free(buf);
+    }
+    return rc;
+}
+
+int store_txn_del(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t klen)
+{
+    MDB_val k;
+    int rc;
+
+    if (!t->write) {
+        return -EROFS;
+    }
+    k.mv_data = (void *)key;
+    k.mv_size = klen;
+    rc = mdb_del(t->txn, dbi, &k, NULL);
+    if (rc == 0 || rc == MDB_NOTFOUND) {
+        return 0;
+    }
+    return store_txn_write_fail(rc);
+}
+
+int store_txn_scan(struct store_txn *t, MDB_dbi dbi, const uint8_t *prefix, size_t plen,
+                   int reverse, store_scan_cb cb, void *arg)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint8_t seek[KEYS_BUF_MAX + 1];
+    int rc;
+
+    if (plen > KEYS_BUF_MAX) {
+        return -EINVAL;
+    }
+    rc = mdb_cursor_open(t->txn, dbi, &cur);
+    if (rc != 0) {
+        return store_errno(rc);
+    }
+    if (plen == 0) {
+        rc = mdb_cursor_get(cur, &k, &v, reverse ? MDB_LAST : MDB_FIRST);
+    } else if (!reverse) {
+        k.mv_data = (void *)prefix;
+        k.mv_size = plen;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    } else {
+        /* The first key after every key with this prefix is the prefix with
+         * its last byte raised (or, for all 0xff, nothing): seek there and
+         * step back. */
+        size_t n = plen;
+
+        memcpy(seek, prefix, plen);
+        while (n > 0 && seek[n - 1] == 0xff) {
+            n--;
+        }
+        if (n == 0) {
+            rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        } else {
+            seek[n - 1]++;
+            k.mv_data = seek;
+            k.mv_size = n;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            if (rc == 0) {
+                rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+            } else if (rc == MDB_NOTFOUND) {
+                rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+            }
+        }
+    }
+    while (rc == 0) {
+        int cbrc;
+
+        if (plen > 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)) {
+            break;
+        }
+        cbrc = cb(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg);
+        if (cbrc != 0) {
+            /* The callback's own answer: 1 stops, a negative code is its
+             * error, passed through untranslated. */
+            mdb_cursor_close(cur);
+            return cbrc > 0 ? 0 : cbrc;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, reverse ? MDB_PREV : MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
+}
+
 /* ---- Reader gate ------------------------------------------------------- */
 
 static int store_read_begin(struct store *s, MDB_txn **txn)
@@ -167,9 +364,20 @@ static int store_init_schema(struct store *s)
     k.mv_size = sizeof(STORE_META_SCHEMA) - 1;
     rc = mdb_get(txn, s->dbi_meta, &k, &v);
     if (rc == 0) {
-        if (v.mv_size != 4 || keys_get_be32(v.mv_data) != STORE_SCHEMA_VERSION) {
-            uint32_t found = v.mv_size == 4 ? keys_get_be32(v.mv_data) : 0;
+        uint32_t found = v.mv_size == 4 ? keys_get_be32(v.mv_data) : 0;
 
+        if (found == 1) {
+            /* Schema 1 had observations only; 2 adds databases, which are
+             * created below, and reads version 0 records as version 1. */
+            keys_put_be32(buf, STORE_SCHEMA_VERSION);
+            v.mv_data = buf;
+            v.mv_size = 4;
+            rc = mdb_put(txn, s->dbi_meta, &k, &v, 0);
+            if (rc != 0) {
+                goto out;
+            }
+            log_event(LOG_INFO, "store_schema_upgraded", "from=1 to=%d", STORE_SCHEMA_VERSION);
+        } else if (found != STORE_SCHEMA_VERSION) {
             log_event(LOG_ERROR, "store_schema_unknown", "found=%u supported=%d size=%zu",
                       (unsigned)found, STORE_SCHEMA_VERSION, v.mv_size);
             rc = -EPROTO;
@@ -196,15 +404,33 @@ static int store_init_schema(struct store *s)
     } else {
         goto out;
     }
-    rc = mdb_dbi_open(txn, "obs", MDB_CREATE, &s->dbi_obs);
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "obs_by_coach", MDB_CREATE, &s->dbi_by_coach);
-    }
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "obs_by_observer", MDB_CREATE, &s->dbi_by_observer);
-    }
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "obs_by_coachee", MDB_CREATE, &s->dbi_by_coachee);
+    {
+        static const struct {
+            const char *name;
+            size_t off;
+        } dbs[] = {
+            {"obs", offsetof(struct store, dbi_obs)},
+            {"obs_by_coach", offsetof(struct store, dbi_by_coach)},
+            {"obs_by_observer", offsetof(struct store, dbi_by_observer)},
+            {"obs_by_coachee", offsetof(struct store, dbi_by_coachee)},
+            {"obs_versions", offsetof(struct store, dbi_versions)},
+            {"people", offsetof(struct store, dbi_people)},
+            {"lines", offsetof(struct store, dbi_lines)},
+            {"reports", offsetof(struct store, dbi_reports)},
+            {"programmes", offsetof(struct store, dbi_programmes)},
+            {"enrolments", offsetof(struct store, dbi_enrolments)},
+            {"rubrics", offsetof(struct store, dbi_rubrics)},
+            {"certs", offsetof(struct store, dbi_certs)},
+            {"cal_refs", offsetof(struct store, dbi_refs)},
+            {"cal_attempts", offsetof(struct store, dbi_attempts)},
+            {"cal_results", offsetof(struct store, dbi_calres)},
+            {"audit", offsetof(struct store, dbi_audit)},
+        };
+
+        for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]) && rc == 0; i++) {
+            rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE,
+                              (MDB_dbi *)(void *)((char *)s + dbs[i].off));
+        }
     }
     if (rc != 0) {
         goto out;
@@ -244,9 +470,13 @@ int store_open(const char *dir, const struct store_opts *opts, struct store **ou
     if (s->map_size_max < s->map_size) {
         s->map_size_max = s->map_size;
     }
+    store_policy_default(&s->policy);
     if (opts != NULL) {
         s->notify = opts->notify;
         s->notify_arg = opts->notify_arg;
+        if (opts->policy != NULL) {
+            s->policy = *opts->policy;
+        }
     }
 
     rc = -pthread_mutex_init(&s->mu, NULL);
@@ -388,7 +618,10 @@ int store_submit(struct store *s, struct store_write *w)
         w->rc = 0;
         w->result = STORE_PENDING;
         w->seq = 0;
+        w->version = 0;
         w->stored_at_ms = 0;
+        w->exec_done = 0;
+        memset(&w->fault, 0, sizeof(w->fault));
         w->next = NULL;
         if (s->queue_tail != NULL) {
             s->queue_tail->next = w;
@@ -413,6 +646,45 @@ struct store_write *store_completed_take(struct store *s)
     s->done_tail = NULL;
     pthread_mutex_unlock(&s->mu);
     return list;
+}
+
+int store_exec(struct store *s, store_txn_cb fn, void *arg)
+{
+    struct store_write w;
+    int rc;
+
+    memset(&w, 0, sizeof(w));
+    w.fn = fn;
+    w.fn_arg = arg;
+    w.exec_wait = 1;
+    rc = store_submit(s, &w);
+    if (rc != 0) {
+        return rc;
+    }
+    pthread_mutex_lock(&s->mu);
+    while (!w.exec_done) {
+        pthread_cond_wait(&s->done_cv, &s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return w.rc;
+}
+
+int store_view(struct store *s, store_txn_cb fn, void *arg)
+{
+    struct store_txn t;
+    MDB_txn *txn = NULL;
+    int rc;
+
+    rc = store_read_begin(s, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+    t.s = s;
+    t.txn = txn;
+    t.write = 0;
+    rc = fn(&t, arg);
+    store_read_end(s, txn);
+    return rc;
 }
 
 void store_drain(struct store *s)
@@ -555,6 +827,165 @@ static int store_same_content(const Coachq__V1__StoredObservation *old, const st
     return same;
 }
 
+/* Runs a store_write's function in a nested transaction, so that a
+ * function that fails leaves nothing behind while the rest of the batch
+ * commits. Returns 0 or an LMDB code that ends the whole attempt. Writer
+ * thread. */
+static int store_apply_fn(struct store *s, MDB_txn *parent, struct store_write *w, int *wrote)
+{
+    struct store_txn t;
+    MDB_txn *child = NULL;
+    int rc;
+
+    rc = mdb_txn_begin(s->env, parent, 0, &child);
+    if (rc != 0) {
+        return rc;
+    }
+    t.s = s;
+    t.txn = child;
+    t.write = 1;
+    w->rc = w->fn(&t, w->fn_arg);
+    if (store_txn_is_abort(w->rc)) {
+        rc = store_txn_abort_mdb(w->rc);
+        mdb_txn_abort(child);
+        return rc;
+    }
+    if (w->rc != 0) {
+        mdb_txn_abort(child);
+        return 0;
+    }
+    rc = mdb_txn_commit(child);
+    if (rc != 0) {
+        return rc;
+    }
+    *wrote = 1;
+    return 0;
+}
+
+/* Builds the three index keys (coach, observer, coachee) of a record. */
+static int store_index_keys(const Coachq__V1__Observation *obs, const char *observer,
+                            uint8_t keys[3][KEYS_INDEX_MAX], size_t klen[3])
+{
+    const char *ids[3];
+
+    ids[0] = obs->coach_id;
+    ids[1] = observer;
+    ids[2] = obs->coachee_id;
+    for (int i = 0; i < 3; i++) {
+        if (ids[i] == NULL || keys_index_encode(keys[i], KEYS_INDEX_MAX, ids[i], strlen(ids[i]),
+                                                obs->started_at, obs->id.data, &klen[i]) != 0) {
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* Takes the superseded version's entries out of the indexes, so that lists
+ * show the latest version of each observation. Writer thread. */
+static int store_unindex(struct store *s, MDB_txn *txn, const uint8_t prev[16])
+{
+    Coachq__V1__StoredObservation *old = NULL;
+    MDB_dbi dbis[3] = {s->dbi_by_coach, s->dbi_by_observer, s->dbi_by_coachee};
+    uint8_t keys[3][KEYS_INDEX_MAX];
+    size_t klen[3];
+    MDB_val k, v;
+    int rc;
+
+    k.mv_data = (void *)prev;
+    k.mv_size = KEYS_UUID_LEN;
+    rc = mdb_get(txn, s->dbi_obs, &k, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    old = coachq__v1__stored_observation__unpack(NULL, v.mv_size, v.mv_data);
+    if (old == NULL || old->observation == NULL) {
+        coachq__v1__stored_observation__free_unpacked(old, NULL);
+        return MDB_CORRUPTED;
+    }
+    rc = 0;
+    if (store_index_keys(old->observation, old->observer_id, keys, klen) == 0) {
+        for (int i = 0; i < 3 && rc == 0; i++) {
+            k.mv_data = keys[i];
+            k.mv_size = klen[i];
+            rc = mdb_del(txn, dbis[i], &k, NULL);
+            if (rc == MDB_NOTFOUND) {
+                rc = 0;
+            }
+        }
+    }
+    coachq__v1__stored_observation__free_unpacked(old, NULL);
+    return rc;
+}
+
+/* Writes the audit entry of a stored observation. Writer thread. */
+static int store_audit_obs(struct store *s, MDB_txn *txn, const struct store_write *w,
+                           const Coachq__V1__Observation *obs, uint64_t seq, uint32_t version)
+{
+    struct store_txn t;
+    char subject[40];
+    char detail[400];
+    const char *action = "submit";
+    int rc;
+
+    t.s = s;
+    t.txn = txn;
+    t.write = 1;
+    if (obs->calibration_ref.len == KEYS_UUID_LEN) {
+        action = "calibrate";
+    } else if (version > 1) {
+        action = "amend";
+    }
+    uuid_format(obs->id.data, subject);
+    snprintf(detail, sizeof(detail), "seq=%llu version=%u rubric=%s@%u coach=%s coachee=%s",
+             (unsigned long long)seq, (unsigned)version, obs->rubric_id,
+             (unsigned)obs->rubric_version, obs->coach_id, obs->coachee_id);
+    rc = audit_append(&t, w->received_at_ms, w->observer_id, action, subject, detail, w->origin,
+                      NULL);
+    if (store_txn_is_abort(rc)) {
+        return store_txn_abort_mdb(rc);
+    }
+    if (rc == -ENOMEM) {
+        return ENOMEM;
+    }
+    if (rc != 0) {
+        log_event(LOG_ERROR, "store_audit_failed", "subject=%s rc=%d", subject, rc);
+    }
+    return 0;
+}
+
+/* Scores a stored calibration attempt in a nested transaction: the attempt
+ * stays stored even if scoring it fails (it is scored again with the
+ * observer's next attempt). Returns 0 or an LMDB code that ends the whole
+ * attempt. Writer thread. */
+static int store_calibrate(struct store *s, MDB_txn *txn, const struct store_write *w,
+                           const Coachq__V1__Observation *obs)
+{
+    struct store_txn t;
+    MDB_txn *child = NULL;
+    int rc;
+
+    rc = mdb_txn_begin(s->env, txn, 0, &child);
+    if (rc != 0) {
+        return rc;
+    }
+    t.s = s;
+    t.txn = child;
+    t.write = 1;
+    rc = certs_calibrate(&t, w->observer_id, obs->calibration_ref.data, obs->id.data,
+                         w->received_at_ms, &s->policy, NULL);
+    if (store_txn_is_abort(rc)) {
+        mdb_txn_abort(child);
+        return store_txn_abort_mdb(rc);
+    }
+    if (rc != 0) {
+        log_event(LOG_ERROR, "store_calibrate_failed", "observer=%s rc=%d err=\"%s\"",
+                  w->observer_id, rc, error_strerror(rc));
+        mdb_txn_abort(child);
+        return 0;
+    }
+    return mdb_txn_commit(child);
+}
+
 /* Applies one request inside the batch's write transaction. Sets the
  * request's tentative outcome (the owner cannot see it before the batch is
  * completed, and every failure path of the batch overwrites it). Returns 0,
@@ -566,14 +997,18 @@ static int store_apply(struct store *s, MDB_txn *txn, MDB_cursor *idx[3], uint64
     Coachq__V1__Observation *obs = NULL;
     Coachq__V1__StoredObservation *old = NULL;
     Coachq__V1__StoredObservation rec = COACHQ__V1__STORED_OBSERVATION__INIT;
+    struct rules_amend amend;
+    struct store_txn t;
     uint8_t keys[3][KEYS_INDEX_MAX];
     size_t klen[3];
-    const char *ids[3];
+    uint8_t vkey[KEYS_UUID_LEN + 4];
+    int calibration;
     MDB_val k, v;
     size_t n;
     int rc = 0;
     int same;
 
+    memset(&amend, 0, sizeof(amend));
     obs = coachq__v1__observation__unpack(NULL, w->obs_len, w->obs);
     if (obs == NULL || obs->id.len != KEYS_UUID_LEN || obs->id.data == NULL ||
         w->observer_id == NULL) {
@@ -598,6 +1033,7 @@ static int store_apply(struct store *s, MDB_txn *txn, MDB_cursor *idx[3], uint64
             w->rc = 0;
             w->result = STORE_DUPLICATE;
             w->seq = old->seq;
+            w->version = old->version != 0 ? old->version : 1;
             w->stored_at_ms = old->received_at_ms;
         } else {
             /* The existing record is neither changed nor revealed. */
@@ -609,23 +1045,36 @@ static int store_apply(struct store *s, MDB_txn *txn, MDB_cursor *idx[3], uint64
         goto out;
     }
     rc = 0;
-
-    ids[0] = obs->coach_id;
-    ids[1] = w->observer_id;
-    ids[2] = obs->coachee_id;
-    for (int i = 0; i < 3; i++) {
-        if (ids[i] == NULL || keys_index_encode(keys[i], sizeof(keys[i]), ids[i], strlen(ids[i]),
-                                                obs->started_at, obs->id.data, &klen[i]) != 0) {
-            w->rc = -EINVAL;
+    if (store_index_keys(obs, w->observer_id, keys, klen) != 0) {
+        w->rc = -EINVAL;
+        goto out;
+    }
+    if (s->policy.enforce) {
+        t.s = s;
+        t.txn = txn;
+        t.write = 1;
+        rc = rules_check_observation(&t, w->observer_id, obs, w->received_at_ms, &s->policy, &amend,
+                                     &w->fault);
+        if (store_txn_is_abort(rc)) {
+            rc = store_txn_abort_mdb(rc);
+            goto out;
+        }
+        if (rc != 0) {
+            w->rc = rc;
+            rc = 0;
             goto out;
         }
     }
+    calibration = obs->calibration_ref.len == KEYS_UUID_LEN;
 
     rec.observation = obs;
     rec.seq = *next_seq;
     rec.received_at_ms = w->received_at_ms;
     /* protobuf-c's field is not const; pack only reads it. */
     rec.observer_id = (char *)w->observer_id;
+    rec.version = amend.is_amendment ? amend.version : 1;
+    rec.root_id.data = amend.is_amendment ? amend.root : obs->id.data;
+    rec.root_id.len = KEYS_UUID_LEN;
     n = coachq__v1__stored_observation__get_packed_size(&rec);
     v.mv_data = NULL;
     v.mv_size = n;
@@ -637,8 +1086,40 @@ static int store_apply(struct store *s, MDB_txn *txn, MDB_cursor *idx[3], uint64
     }
     *wrote = 1;
     coachq__v1__stored_observation__pack(&rec, v.mv_data);
+
+    memcpy(vkey, rec.root_id.data, KEYS_UUID_LEN);
+    keys_put_be32(vkey + KEYS_UUID_LEN, rec.version);
+    k.mv_data = vkey;
+    k.mv_size = sizeof(vkey);
+    v.mv_data = obs->id.data;
+    v.mv_size = KEYS_UUID_LEN;
+    rc = mdb_put(txn, s->dbi_versions, &k, &v, 0);
+    if (rc != 0) {
+        goto out;
+    }
+    if (amend.is_amendment) {
+        rc = store_unindex(s, txn, amend.previous);
+        if (rc != 0) {
+            goto out;
+        }
+    }
     for (int i = 0; i < 3; i++) {
+        /* A calibration attempt scores a reference session, not a real
+         * coach: only its observer's list shows it. */
+        if (calibration && i != 1) {
+            continue;
+        }
         rc = store_put_index(idx[i], keys[i], klen[i]);
+        if (rc != 0) {
+            goto out;
+        }
+    }
+    rc = store_audit_obs(s, txn, w, obs, rec.seq, rec.version);
+    if (rc != 0) {
+        goto out;
+    }
+    if (calibration && s->policy.enforce) {
+        rc = store_calibrate(s, txn, w, obs);
         if (rc != 0) {
             goto out;
         }
@@ -647,6 +1128,7 @@ static int store_apply(struct store *s, MDB_txn *txn, MDB_cursor *idx[3], uint64
     w->rc = 0;
     w->result = STORE_STORED;
     w->seq = rec.seq;
+    w->version = rec.version;
     w->stored_at_ms = w->received_at_ms;
 out:
     coachq__v1__stored_observation__free_unpacked(old, NULL);
@@ -678,7 +1160,9 @@ static enum store_batch_end store_batch_try(struct store *s, struct store_batch 
         w->rc = 0;
         w->result = STORE_PENDING;
         w->seq = 0;
+        w->version = 0;
         w->stored_at_ms = 0;
+        memset(&w->fault, 0, sizeof(w->fault));
     }
 
     rc = mdb_txn_begin(s->env, NULL, 0, &txn);
@@ -716,7 +1200,11 @@ static enum store_batch_end store_batch_try(struct store *s, struct store_batch 
     /* The transaction sees its own writes, so two requests for one id in
      * this batch behave exactly as if they came in two batches. */
     for (w = b->head, i = 0; i < b->n; w = w->next, i++) {
-        rc = store_apply(s, txn, idx, &next_seq, w, &wrote);
+        if (w->fn != NULL) {
+            rc = store_apply_fn(s, txn, w, &wrote);
+        } else {
+            rc = store_apply(s, txn, idx, &next_seq, w, &wrote);
+        }
         if (rc != 0) {
             end = store_classify(b, rc, "put");
             goto out;
@@ -956,7 +1444,6 @@ static void *store_writer_main(void *arg)
         }
         /* Group commit: take everything queued since the last commit. */
         head = s->queue_head;
-        tail = s->queue_tail;
         s->queue_head = NULL;
         s->queue_tail = NULL;
         pthread_mutex_unlock(&s->mu);
@@ -973,16 +1460,30 @@ static void *store_writer_main(void *arg)
         if (n > s->stats.max_batch) {
             s->stats.max_batch = n;
         }
-        if (s->done_tail != NULL) {
-            s->done_tail->next = head;
-        } else {
-            s->done_head = head;
+        /* store_exec() callers wait on their own request; the rest go to the
+         * completed list in order. */
+        tail = NULL;
+        for (w = head; w != NULL;) {
+            struct store_write *next = w->next;
+
+            if (w->exec_wait) {
+                w->exec_done = 1;
+            } else {
+                w->next = NULL;
+                if (s->done_tail != NULL) {
+                    s->done_tail->next = w;
+                } else {
+                    s->done_head = w;
+                }
+                s->done_tail = w;
+                tail = w;
+            }
+            w = next;
         }
-        s->done_tail = tail;
         s->completed += n;
         pthread_cond_broadcast(&s->done_cv);
         pthread_mutex_unlock(&s->mu);
-        if (s->notify != NULL) {
+        if (s->notify != NULL && tail != NULL) {
             s->notify(s->notify_arg);
         }
         pthread_mutex_lock(&s->mu);
@@ -993,14 +1494,59 @@ static void *store_writer_main(void *arg)
 
 /* ---- Reads ------------------------------------------------------------ */
 
-/* Reads and decodes one record inside txn. Returns 0, -ENOENT, -EIO or a
- * negative errno. */
-static int store_get_txn(struct store *s, MDB_txn *txn, const uint8_t *uuid,
-                         Coachq__V1__StoredObservation **out)
+/* The id of the latest version of the observation rooted at root, into
+ * latest. Returns 0, -ENOENT or a negative errno. */
+static int store_latest_version(struct store *s, MDB_txn *txn, const uint8_t root[16],
+                                uint8_t latest[16], uint32_t *version)
 {
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint8_t seek[KEYS_UUID_LEN + 4];
+    int rc;
+
+    memcpy(seek, root, KEYS_UUID_LEN);
+    memset(seek + KEYS_UUID_LEN, 0xff, 4);
+    rc = mdb_cursor_open(txn, s->dbi_versions, &cur);
+    if (rc != 0) {
+        return store_errno(rc);
+    }
+    k.mv_data = seek;
+    k.mv_size = sizeof(seek);
+    /* Versions are below 0xffffffff: the key at or after the seek belongs
+     * to a later root (or there is none), and the one before it is root's
+     * last version if root has any. */
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == 0) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    } else if (rc == MDB_NOTFOUND) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    }
+    if (rc == 0 && (k.mv_size != sizeof(seek) || memcmp(k.mv_data, root, KEYS_UUID_LEN) != 0 ||
+                    v.mv_size != KEYS_UUID_LEN)) {
+        rc = MDB_NOTFOUND;
+    }
+    if (rc == 0) {
+        memcpy(latest, v.mv_data, KEYS_UUID_LEN);
+        if (version != NULL) {
+            *version = keys_get_be32((const uint8_t *)k.mv_data + KEYS_UUID_LEN);
+        }
+    }
+    mdb_cursor_close(cur);
+    return store_errno(rc);
+}
+
+/* Reads and decodes one record inside txn, with its version, root and
+ * whether a later version supersedes it. Returns 0, -ENOENT, -EIO or a
+ * negative errno. */
+static int store_obs_read(struct store *s, MDB_txn *txn, const uint8_t *uuid,
+                          Coachq__V1__StoredObservation **out)
+{
+    Coachq__V1__StoredObservation *r;
+    uint8_t latest[KEYS_UUID_LEN];
     MDB_val k, v;
     int rc;
 
+    *out = NULL;
     k.mv_data = (void *)uuid;
     k.mv_size = KEYS_UUID_LEN;
     rc = mdb_get(txn, s->dbi_obs, &k, &v);
@@ -1008,11 +1554,111 @@ static int store_get_txn(struct store *s, MDB_txn *txn, const uint8_t *uuid,
         return store_errno(rc);
     }
     /* Decoded (copied) while the transaction still pins the page. */
-    *out = coachq__v1__stored_observation__unpack(NULL, v.mv_size, v.mv_data);
-    if (*out == NULL) {
+    r = coachq__v1__stored_observation__unpack(NULL, v.mv_size, v.mv_data);
+    if (r == NULL) {
         log_event(LOG_ERROR, "store_record_corrupt", "op=get size=%zu", v.mv_size);
         return -EIO;
     }
+    if (r->version == 0) {
+        /* Schema 1 records are originals. */
+        r->version = 1;
+    }
+    if (r->root_id.len == KEYS_UUID_LEN &&
+        store_latest_version(s, txn, r->root_id.data, latest, NULL) == 0) {
+        r->superseded = memcmp(latest, uuid, KEYS_UUID_LEN) != 0;
+    }
+    *out = r;
+    return 0;
+}
+
+int store_get_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__StoredObservation **out)
+{
+    return store_obs_read(t->s, t->txn, id, out);
+}
+
+struct store_history_scan {
+    struct store *s;
+    MDB_txn *txn;
+    Coachq__V1__StoredObservation **items;
+    size_t n;
+    size_t cap;
+};
+
+static int store_history_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                             void *arg)
+{
+    struct store_history_scan *h = arg;
+    Coachq__V1__StoredObservation **grown;
+    int rc;
+
+    (void)key;
+    (void)klen;
+    if (vlen != KEYS_UUID_LEN) {
+        return -EIO;
+    }
+    if (h->n == h->cap) {
+        size_t cap = h->cap == 0 ? 4 : h->cap * 2;
+
+        grown = realloc(h->items, cap * sizeof(*grown));
+        if (grown == NULL) {
+            return -ENOMEM;
+        }
+        h->items = grown;
+        h->cap = cap;
+    }
+    rc = store_obs_read(h->s, h->txn, val, &h->items[h->n]);
+    if (rc != 0) {
+        return rc == -ENOENT ? -EIO : rc;
+    }
+    h->n++;
+    return 0;
+}
+
+int store_history_txn(struct store_txn *t, const uint8_t id[16],
+                      Coachq__V1__StoredObservation ***out, size_t *n)
+{
+    Coachq__V1__StoredObservation *first = NULL;
+    struct store_history_scan h;
+    uint8_t root[KEYS_UUID_LEN];
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = store_obs_read(t->s, t->txn, id, &first);
+    if (rc != 0) {
+        return rc;
+    }
+    if (first->root_id.len == KEYS_UUID_LEN) {
+        memcpy(root, first->root_id.data, KEYS_UUID_LEN);
+    } else {
+        memcpy(root, id, KEYS_UUID_LEN);
+    }
+    memset(&h, 0, sizeof(h));
+    h.s = t->s;
+    h.txn = t->txn;
+    if (first->root_id.len != KEYS_UUID_LEN) {
+        /* A schema 1 record has no version entries: it is its own history. */
+        h.items = malloc(sizeof(*h.items));
+        if (h.items == NULL) {
+            coachq__v1__stored_observation__free_unpacked(first, NULL);
+            return -ENOMEM;
+        }
+        h.items[0] = first;
+        *out = h.items;
+        *n = 1;
+        return 0;
+    }
+    coachq__v1__stored_observation__free_unpacked(first, NULL);
+    rc = store_txn_scan(t, t->s->dbi_versions, root, KEYS_UUID_LEN, 0, store_history_one, &h);
+    if (rc != 0) {
+        for (size_t i = 0; i < h.n; i++) {
+            coachq__v1__stored_observation__free_unpacked(h.items[i], NULL);
+        }
+        free(h.items);
+        return rc;
+    }
+    *out = h.items;
+    *n = h.n;
     return 0;
 }
 
@@ -1029,7 +1675,7 @@ int store_get(struct store *s, const uint8_t uuid[16], Coachq__V1__StoredObserva
     if (rc != 0) {
         return rc;
     }
-    rc = store_get_txn(s, txn, uuid, out);
+    rc = store_obs_read(s, txn, uuid, out);
     store_read_end(s, txn);
     return rc;
 }
@@ -1122,7 +1768,7 @@ int store_list(struct store *s, const struct store_query *q, struct store_page *
             more = 1;
             break;
         }
-        rc = store_get_txn(s, txn, uuid, &page->items[page->n]);
+        rc = store_obs_read(s, txn, uuid, &page->items[page->n]);
         if (rc != 0) {
             if (rc == -ENOENT) {
                 log_event(LOG_ERROR, "store_index_dangling", "index=%d", (int)q->by);

@@ -40,12 +40,39 @@
 #include <stdint.h>
 
 #include "coachq.pb-c.h"
+#include "validate.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_MAX_PAGE 500
 #define STORE_DEFAULT_PAGE 100
 
 struct store;
+struct store_txn;
+
+/*
+ * The deployment's rules that the writer applies to every observation. The
+ * server fills them from its configuration; store_policy_default() gives
+ * the documented defaults.
+ */
+struct store_policy {
+    int enforce;              /* check observations against the organisation
+                                 (rules.h); 0 only for tests of the bare store */
+    int amend_window_days;    /* an observer may amend within this many days */
+    double cert_exact;        /* calibration: minimum exact agreement (0..1) */
+    double cert_kappa;        /* calibration: minimum weighted kappa */
+    unsigned cert_min_pairs;  /* calibration: rating pairs needed at least */
+    int cert_days;            /* a certification holds this many days */
+    int64_t future_slack_s;   /* how far in the future a session may start */
+};
+
+/* Fills p with the defaults: enforce 1, 14 days, exact 0.80, kappa 0.70,
+ * 8 pairs, 365 days, 300 s. */
+void store_policy_default(struct store_policy *p);
+
+/* Runs inside a transaction (see store_exec(), store_view()). Returns 0 to
+ * commit (write) or any negative code to abort; that code is returned to
+ * the caller. */
+typedef int (*store_txn_cb)(struct store_txn *t, void *arg);
 
 /* Called on the writer thread after requests were moved to the completed
  * list. Must be quick and thread-safe (the server calls uv_async_send). */
@@ -57,6 +84,7 @@ struct store_opts {
     unsigned max_readers;   /* 0 = 126 */
     store_notify_cb notify; /* may be NULL (then poll store_completed_take) */
     void *notify_arg;
+    const struct store_policy *policy; /* copied; NULL = defaults */
 };
 
 enum store_result {
@@ -73,16 +101,31 @@ struct store_write {
     const uint8_t *obs; /* packed, validated Observation; borrowed */
     size_t obs_len;
     const char *observer_id; /* authenticated identity; borrowed */
+    const char *origin;      /* where it came from, for the audit log (peer
+                                address); borrowed; may be NULL */
     int64_t received_at_ms;
+    /* Instead of an observation: a function run inside the batch's write
+     * transaction (obs is then ignored). It may run more than once (the
+     * batch is retried after the map grows), so it must only write through
+     * the transaction and set its outputs afresh each time. Its return
+     * value becomes rc. */
+    store_txn_cb fn;
+    void *fn_arg;
     /* Output, set by the writer. */
     int rc;                   /* 0, -EEXIST (id used with other content or by
-                                 another observer), -ENOSPC, -EINVAL (obs does
-                                 not decode), ERROR_STORE_FAILED, -ESHUTDOWN */
+                                 another observer), ERROR_REFUSED (the
+                                 organisation's rules refused it: see fault),
+                                 -ENOSPC, -EINVAL (obs does not decode),
+                                 ERROR_STORE_FAILED, -ESHUTDOWN */
+    struct validate_error fault; /* with ERROR_REFUSED: code, field, message */
     enum store_result result; /* when rc == 0 */
     uint64_t seq;             /* the record's sequence number (first store's) */
+    uint32_t version;         /* 1, or the amendment's version */
     int64_t stored_at_ms;     /* the first store's received_at_ms */
     /* Private to the store. */
     struct store_write *next;
+    int exec_wait; /* store_exec(): handed back by exec_done, not the list */
+    int exec_done;
     void *user; /* free for the caller */
 };
 
@@ -114,6 +157,27 @@ int store_open(const char *dir, const struct store_opts *opts, struct store **ou
  * taken before store_close(); call store_drain() first. NULL-safe.
  */
 void store_close(struct store *s);
+
+/*
+ * Runs fn(t, arg) in a write transaction on the writer thread, commits it
+ * durably if fn returned 0, and waits for that. Not for the server's loop
+ * thread (it blocks); the server queues a struct store_write with fn set
+ * instead. fn may run more than once (see struct store_write). Returns fn's
+ * negative code (nothing committed), 0 once committed, -ENOSPC,
+ * ERROR_STORE_FAILED or -ESHUTDOWN.
+ */
+int store_exec(struct store *s, store_txn_cb fn, void *arg);
+
+/* Runs fn(t, arg) in a read-only transaction on the calling thread (any
+ * thread). Returns fn's result, or -EAGAIN (no reader slot) / -EIO. */
+int store_view(struct store *s, store_txn_cb fn, void *arg);
+
+/* The store a transaction belongs to (borrowed) and its policy. */
+struct store *store_txn_store(struct store_txn *t);
+const struct store_policy *store_get_policy(const struct store *s);
+
+/* The UTC day number (days since 1970-01-01) of a time in seconds. */
+int32_t store_day_of(int64_t seconds);
 
 /* Blocks until everything submitted so far has completed (or failed). */
 void store_drain(struct store *s);
@@ -188,6 +252,20 @@ struct store_page {
  * cursor_len is 0 when no record follows the page.
  */
 int store_list(struct store *s, const struct store_query *q, struct store_page *page);
+
+/*
+ * Every version of the observation that id belongs to (the original and its
+ * amendments), oldest first, each with version, root_id and superseded set.
+ * In a transaction of the caller's (any thread). On success returns 0 and
+ * sets *out / *n (caller owns: free each with
+ * coachq__v1__stored_observation__free_unpacked() and the array with
+ * free()); -ENOENT if id is unknown.
+ */
+int store_history_txn(struct store_txn *t, const uint8_t id[16],
+                      Coachq__V1__StoredObservation ***out, size_t *n);
+
+/* Reads one record inside a transaction of the caller's; as store_get(). */
+int store_get_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__StoredObservation **out);
 
 /* Frees a page's items. NULL-safe. */
 void store_page_free(struct store_page *page);

@@ -1,0 +1,89 @@
+/*
+ * people: the organisation inside the store: people and their roles,
+ * reporting lines with effective dates, and training programmes with their
+ * cohorts and attendance.
+ *
+ * A reporting line is a list of changes per person: "from day D on, X's
+ * manager is M" (M empty: nobody). The line that holds on a date is the
+ * latest change effective on or before it, so a transfer adds a change and
+ * never rewrites history: an observation belongs to the line that held on
+ * its session date.
+ *
+ * Every function works inside a transaction of the caller's (store_exec()
+ * or store_view()); writers need a write transaction and return -EROFS in a
+ * read one. Days are days since 1970-01-01 UTC. Ids are 1..64 bytes
+ * (validate_id()); a malformed id is -EINVAL. Results handed out are
+ * decoded copies the caller owns.
+ */
+#ifndef COACHQ_PEOPLE_H
+#define COACHQ_PEOPLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coachq.pb-c.h"
+#include "store.h"
+
+/* Deepest management chain people_chain_at() follows (and the cycle guard). */
+#define PEOPLE_MAX_CHAIN 16
+
+/* Reads person id. Returns 0 and sets *out (caller owns, free with
+ * coachq__v1__person__free_unpacked(*out, NULL)), or -ENOENT. */
+int people_get(struct store_txn *t, const char *id, Coachq__V1__Person **out);
+
+/* Creates or replaces person p (p->id names it). *changed (may be NULL) is
+ * 0 if the stored record was already byte-identical. Returns 0, -EINVAL,
+ * -EROFS or a store code to pass on. */
+int people_put(struct store_txn *t, const Coachq__V1__Person *p, int *changed);
+
+/* True if p holds role. */
+int people_has_role(const Coachq__V1__Person *p, Coachq__V1__Role role);
+
+/* Calls cb for every person in id order (p borrowed for the call). cb
+ * returns 0 to go on, 1 to stop, or a negative code. */
+typedef int (*people_cb)(const Coachq__V1__Person *p, void *arg);
+int people_list(struct store_txn *t, people_cb cb, void *arg);
+
+/* Records that from day on, person's manager is manager ("" or NULL: none).
+ * A change on the same day replaces that day's. *changed as people_put().
+ * Keeps the manager -> reports index in step. */
+int people_line_put(struct store_txn *t, const char *person, const char *manager, int32_t day,
+                    int *changed);
+
+/* The manager of person on day, written into out (outlen >= 65). Returns 0,
+ * or -ENOENT when no change is effective on day or the line holding then
+ * names nobody. */
+int people_manager_at(struct store_txn *t, const char *person, int32_t day, char *out,
+                      size_t outlen);
+
+/* The management chain above person on day: ids[0] is the manager, ids[1]
+ * the manager's manager, and so on, at most PEOPLE_MAX_CHAIN, stopping at a
+ * cycle. *n is the count (0 when person reports to nobody). Each id is
+ * written into ids[i] (65 bytes). Returns 0 or a negative code. */
+int people_chain_at(struct store_txn *t, const char *person, int32_t day,
+                    char ids[][65], size_t *n);
+
+/* Calls cb for every change of person's line, oldest first (line borrowed
+ * for the call). */
+typedef int (*people_line_cb)(const Coachq__V1__ReportingLine *line, void *arg);
+int people_lines(struct store_txn *t, const char *person, people_line_cb cb, void *arg);
+
+/* Calls cb with the id of every person whose manager on day is manager, in
+ * id order, each once. */
+typedef int (*people_id_cb)(const char *id, void *arg);
+int people_reports_at(struct store_txn *t, const char *manager, int32_t day, people_id_cb cb,
+                      void *arg);
+
+/* Programmes and enrolments: create or replace, read, list. *changed as
+ * people_put(). An enrolment is keyed by (programme_id, person_id). */
+int people_programme_put(struct store_txn *t, const Coachq__V1__Programme *p, int *changed);
+int people_programme_get(struct store_txn *t, const char *id, Coachq__V1__Programme **out);
+int people_enrolment_put(struct store_txn *t, const Coachq__V1__Enrolment *e, int *changed);
+int people_enrolment_get(struct store_txn *t, const char *programme, const char *person,
+                         Coachq__V1__Enrolment **out);
+/* Every enrolment of programme (NULL: of every programme), in key order. */
+typedef int (*people_enrolment_cb)(const Coachq__V1__Enrolment *e, void *arg);
+int people_enrolments(struct store_txn *t, const char *programme, people_enrolment_cb cb,
+                      void *arg);
+
+#endif

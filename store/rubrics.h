@@ -1,0 +1,40 @@
+/*
+ * rubrics: versioned rubrics in the store.
+ *
+ * A rubric version is immutable: putting (id, version) again with other
+ * content is refused, so old observations keep their version's meaning.
+ * A changed rubric is a new version.
+ */
+#ifndef COACHQ_RUBRICS_H
+#define COACHQ_RUBRICS_H
+
+#include <stdint.h>
+
+#include "coachq.pb-c.h"
+#include "store.h"
+
+/*
+ * Stores r (write transaction). *changed (may be NULL) is 0 when the same
+ * version is already stored with identical content (added_at_ms is not
+ * compared). Returns 0, -EEXIST (that version exists with other content),
+ * -EINVAL (no id or version 0), -EROFS or a store code to pass on.
+ */
+int rubrics_put(struct store_txn *t, const Coachq__V1__Rubric *r, int *changed);
+
+/* Reads id at version (0: the latest). Returns 0 and sets *out (caller
+ * owns, free with coachq__v1__rubric__free_unpacked(*out, NULL)), or
+ * -ENOENT. */
+int rubrics_get(struct store_txn *t, const char *id, uint32_t version, Coachq__V1__Rubric **out);
+
+/* Calls cb for every stored version in (id, version) order, or only the
+ * latest version of each id if latest_only (r borrowed for the call). */
+typedef int (*rubrics_cb)(const Coachq__V1__Rubric *r, void *arg);
+int rubrics_list(struct store_txn *t, int latest_only, rubrics_cb cb, void *arg);
+
+/* The behaviour of r with id bid, or NULL (borrowed from r). */
+const Coachq__V1__Behaviour *rubrics_behaviour(const Coachq__V1__Rubric *r, const char *bid);
+
+/* True if r requires an evidence note for score. */
+int rubrics_needs_evidence(const Coachq__V1__Rubric *r, uint32_t score);
+
+#endif

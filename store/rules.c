@@ -1,0 +1,362 @@
+#include "rules.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "certs.h"
+#include "error.h"
+#include "keys.h"
+#include "people.h"
+#include "rubrics.h"
+#include "store_int.h"
+
+#define RULES_PREFIX "observation"
+
+static int refuse(struct validate_error *fault, Coachq__V1__Code code, const char *field,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Fills the fault and returns ERROR_REFUSED. field is relative to the
+ * observation ("" for the observation as a whole). */
+static int refuse(struct validate_error *fault, Coachq__V1__Code code, const char *field,
+                  const char *fmt, ...)
+{
+    va_list ap;
+
+    fault->code = code;
+    snprintf(fault->field, sizeof(fault->field), "%s%s%s", RULES_PREFIX, field[0] ? "." : "",
+             field);
+    va_start(ap, fmt);
+    vsnprintf(fault->message, sizeof(fault->message), fmt, ap);
+    va_end(ap);
+    return ERROR_REFUSED;
+}
+
+/* Writes day as YYYY-MM-DD into out (11 bytes). */
+static const char *day_str(int32_t day, char out[16])
+{
+    time_t t = (time_t)day * 86400;
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL) {
+        snprintf(out, 16, "day %d", (int)day);
+    } else {
+        strftime(out, 16, "%Y-%m-%d", &tm);
+    }
+    return out;
+}
+
+/* The observer's certification for the rubric on the session day. */
+static int check_certification(struct store_txn *t, const char *observer, const char *rubric,
+                               int32_t day, struct validate_error *fault)
+{
+    Coachq__V1__Certification *cert = NULL, *last = NULL;
+    char d0[16], d1[16], d2[16];
+    int rc;
+
+    rc = certs_valid_on(t, observer, rubric, day, &cert, &last);
+    if (rc == 0) {
+        coachq__v1__certification__free_unpacked(cert, NULL);
+        return 0;
+    }
+    if (rc != -ENOENT) {
+        return rc;
+    }
+    if (last == NULL) {
+        rc = refuse(fault, COACHQ__V1__CODE__FAILED_PRECONDITION, "rubric_id",
+                    "you (%s) are not certified for rubric '%s': score its calibration "
+                    "reference sessions, or ask an administrator to grant a certification",
+                    observer, rubric);
+    } else if (last->valid_from_day > day) {
+        rc = refuse(fault, COACHQ__V1__CODE__FAILED_PRECONDITION, "started_at",
+                    "you (%s) are certified for rubric '%s' only from %s, after this session "
+                    "(%s)",
+                    observer, rubric, day_str(last->valid_from_day, d0), day_str(day, d1));
+    } else {
+        rc = refuse(fault, COACHQ__V1__CODE__FAILED_PRECONDITION, "rubric_id",
+                    "your (%s) certification for rubric '%s' held from %s until %s, not on the "
+                    "session date %s: recalibrate to renew it",
+                    observer, rubric, day_str(last->valid_from_day, d0),
+                    day_str(last->valid_until_day, d1), day_str(day, d2));
+    }
+    coachq__v1__certification__free_unpacked(last, NULL);
+    return rc;
+}
+
+/* Coach and coachee: a front-line manager and a rep who reported to them on
+ * the session day. */
+static int check_people(struct store_txn *t, const Coachq__V1__Observation *obs, int32_t day,
+                        struct validate_error *fault)
+{
+    Coachq__V1__Person *coach = NULL, *coachee = NULL;
+    char manager[VALIDATE_MAX_ID + 1];
+    char d0[16];
+    int rc;
+
+    rc = people_get(t, obs->coach_id, &coach);
+    if (rc == -ENOENT) {
+        rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "coach_id",
+                    "there is no person '%s': check the coach's id (an administrator imports "
+                    "people with 'coachqd import people')",
+                    obs->coach_id);
+        goto out;
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    if (!people_has_role(coach, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER)) {
+        rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "coach_id",
+                    "'%s' is not a front-line manager: the coach must be the manager being "
+                    "observed",
+                    obs->coach_id);
+        goto out;
+    }
+    rc = people_get(t, obs->coachee_id, &coachee);
+    if (rc == -ENOENT) {
+        rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "coachee_id",
+                    "there is no person '%s': check the coachee's id", obs->coachee_id);
+        goto out;
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    rc = people_manager_at(t, obs->coachee_id, day, manager, sizeof(manager));
+    if (rc == -ENOENT) {
+        rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "coachee_id",
+                    "'%s' reported to nobody on %s, so '%s' was not their manager: check the "
+                    "coachee or the session date",
+                    obs->coachee_id, day_str(day, d0), obs->coach_id);
+        goto out;
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    if (strcmp(manager, obs->coach_id) != 0) {
+        rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "coachee_id",
+                    "'%s' reported to '%s' on %s, not to the coach '%s': check the coachee, the "
+                    "coach or the session date",
+                    obs->coachee_id, manager, day_str(day, d0), obs->coach_id);
+        goto out;
+    }
+    rc = 0;
+out:
+    coachq__v1__person__free_unpacked(coachee, NULL);
+    coachq__v1__person__free_unpacked(coach, NULL);
+    return rc;
+}
+
+/* Every behaviour rated once, known, N/A only where allowed, evidence where
+ * required. */
+static int check_ratings(const Coachq__V1__Rubric *r, const Coachq__V1__Observation *obs,
+                         struct validate_error *fault)
+{
+    char field[64];
+
+    for (size_t i = 0; i < obs->n_ratings; i++) {
+        const Coachq__V1__Rating *rt = obs->ratings[i];
+        const Coachq__V1__Behaviour *b = rubrics_behaviour(r, rt->behaviour_id);
+
+        if (b == NULL) {
+            snprintf(field, sizeof(field), "ratings[%zu].behaviour_id", i);
+            return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, field,
+                          "rubric '%s' v%u has no behaviour '%s': use one of its behaviour ids "
+                          "('coachq rubrics show %s')",
+                          r->id, (unsigned)r->version, rt->behaviour_id, r->id);
+        }
+        if (rt->not_applicable && !b->allow_not_applicable) {
+            snprintf(field, sizeof(field), "ratings[%zu].not_applicable", i);
+            return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, field,
+                          "'%s' (%s) cannot be rated not applicable in rubric '%s' v%u: give it "
+                          "a score from 1 to 4",
+                          b->id, b->name, r->id, (unsigned)r->version);
+        }
+        if (!rt->not_applicable && rubrics_needs_evidence(r, rt->score) &&
+            (rt->evidence == NULL || rt->evidence[0] == '\0')) {
+            snprintf(field, sizeof(field), "ratings[%zu].evidence", i);
+            return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, field,
+                          "a score of %u for '%s' needs an evidence note: write what you saw "
+                          "or heard that shows it",
+                          (unsigned)rt->score, b->id);
+        }
+    }
+    for (size_t j = 0; j < r->n_behaviours; j++) {
+        const Coachq__V1__Behaviour *b = r->behaviours[j];
+        int found = 0;
+
+        for (size_t i = 0; i < obs->n_ratings && !found; i++) {
+            found = strcmp(obs->ratings[i]->behaviour_id, b->id) == 0;
+        }
+        if (!found) {
+            return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "ratings",
+                          "behaviour '%s' (%s) is not rated: give it a score from 1 to 4%s", b->id,
+                          b->name, b->allow_not_applicable ? " or mark it not applicable" : "");
+        }
+    }
+    return 0;
+}
+
+/* An amendment: the original exists, is the observer's, is inside the
+ * window and scores the same rubric. Fills amend. */
+static int check_amendment(struct store_txn *t, const char *observer,
+                           const Coachq__V1__Observation *obs, int64_t now_ms,
+                           const struct store_policy *policy, struct rules_amend *amend,
+                           struct validate_error *fault)
+{
+    Coachq__V1__StoredObservation **hist = NULL;
+    const Coachq__V1__StoredObservation *orig, *latest;
+    size_t n = 0;
+    int64_t window_ms = (int64_t)policy->amend_window_days * 86400 * 1000;
+    int rc;
+
+    if (memcmp(obs->amends.data, obs->id.data, 16) == 0) {
+        return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "amends",
+                      "an amendment needs an id of its own: 'amends' names the original");
+    }
+    rc = store_history_txn(t, obs->amends.data, &hist, &n);
+    if (rc == -ENOENT || (rc == 0 && n == 0)) {
+        rc = refuse(fault, COACHQ__V1__CODE__NOT_FOUND, "amends",
+                    "there is no observation of yours with this id to amend");
+        goto out;
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    orig = hist[0];
+    latest = hist[n - 1];
+    if (orig->observer_id == NULL || strcmp(orig->observer_id, observer) != 0) {
+        /* Someone else's record: its existence is not revealed. */
+        rc = refuse(fault, COACHQ__V1__CODE__NOT_FOUND, "amends",
+                    "there is no observation of yours with this id to amend");
+        goto out;
+    }
+    if (orig->observation != NULL && orig->observation->calibration_ref.len != 0) {
+        rc = refuse(fault, COACHQ__V1__CODE__FAILED_PRECONDITION, "amends",
+                    "a calibration attempt cannot be amended: score the reference session again");
+        goto out;
+    }
+    if (now_ms - orig->received_at_ms > window_ms) {
+        rc = refuse(fault, COACHQ__V1__CODE__FAILED_PRECONDITION, "amends",
+                    "the amendment window of %d days after the original was submitted has "
+                    "closed: ask an enablement lead if the record must change",
+                    policy->amend_window_days);
+        goto out;
+    }
+    if (orig->observation == NULL || strcmp(orig->observation->rubric_id, obs->rubric_id) != 0) {
+        rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "rubric_id",
+                    "an amendment keeps the original's rubric ('%s')",
+                    orig->observation != NULL ? orig->observation->rubric_id : "?");
+        goto out;
+    }
+    amend->is_amendment = 1;
+    memcpy(amend->root, orig->root_id.len == 16 ? orig->root_id.data : obs->amends.data, 16);
+    memcpy(amend->previous, latest->observation->id.data, 16);
+    amend->version = latest->version + 1;
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++) {
+        coachq__v1__stored_observation__free_unpacked(hist[i], NULL);
+    }
+    free(hist);
+    return rc;
+}
+
+/* A calibration attempt: its reference exists and has this rubric. */
+static int check_calibration(struct store_txn *t, const Coachq__V1__Observation *obs,
+                             struct validate_error *fault)
+{
+    Coachq__V1__CalibrationReference *ref = NULL;
+    int rc;
+
+    if (obs->amends.len != 0) {
+        return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "amends",
+                      "a calibration attempt cannot amend an observation");
+    }
+    rc = certs_reference_get(t, obs->calibration_ref.data, &ref);
+    if (rc == -ENOENT) {
+        return refuse(fault, COACHQ__V1__CODE__NOT_FOUND, "calibration_ref",
+                      "there is no calibration reference session with this id: ask your "
+                      "enablement lead for the reference's id");
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (strcmp(ref->rubric_id, obs->rubric_id) != 0 || ref->rubric_version != obs->rubric_version) {
+        rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "rubric_version",
+                    "this reference session is scored with rubric '%s' v%u: score it with "
+                    "that version",
+                    ref->rubric_id, (unsigned)ref->rubric_version);
+    }
+    coachq__v1__calibration_reference__free_unpacked(ref, NULL);
+    return rc;
+}
+
+int rules_check_observation(struct store_txn *t, const char *observer,
+                            const Coachq__V1__Observation *obs, int64_t now_ms,
+                            const struct store_policy *policy, struct rules_amend *amend,
+                            struct validate_error *fault)
+{
+    Coachq__V1__Rubric *rubric = NULL, *latest = NULL;
+    int32_t day = store_day_of(obs->started_at);
+    int calibration = obs->calibration_ref.len == 16;
+    char d0[16], d1[16];
+    int rc;
+
+    memset(amend, 0, sizeof(*amend));
+    memset(fault, 0, sizeof(*fault));
+    if ((obs->amends.len != 0 && obs->amends.len != 16) ||
+        (obs->calibration_ref.len != 0 && !calibration)) {
+        return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT,
+                      obs->amends.len != 0 && obs->amends.len != 16 ? "amends" : "calibration_ref",
+                      "must be a 16-byte id or empty");
+    }
+    rc = rubrics_get(t, obs->rubric_id, obs->rubric_version, &rubric);
+    if (rc == -ENOENT) {
+        if (rubrics_get(t, obs->rubric_id, 0, &latest) == 0) {
+            rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "rubric_version",
+                        "rubric '%s' has no version %u; the latest is %u", obs->rubric_id,
+                        (unsigned)obs->rubric_version, (unsigned)latest->version);
+        } else {
+            rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "rubric_id",
+                        "there is no rubric '%s': 'coachq rubrics' lists the server's rubrics",
+                        obs->rubric_id);
+        }
+        goto out;
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    if (obs->started_at > now_ms / 1000 + policy->future_slack_s) {
+        rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "started_at",
+                    "the session starts in the future: check the date and the clock");
+        goto out;
+    }
+    if (day < rubric->effective_day) {
+        rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "started_at",
+                    "the session (%s) is before rubric '%s' v%u took effect (%s): score it "
+                    "with the version that held then",
+                    day_str(day, d0), rubric->id, (unsigned)rubric->version,
+                    day_str(rubric->effective_day, d1));
+        goto out;
+    }
+    if (calibration) {
+        rc = check_calibration(t, obs, fault);
+    } else {
+        rc = check_certification(t, observer, obs->rubric_id, day, fault);
+        if (rc == 0) {
+            rc = check_people(t, obs, day, fault);
+        }
+    }
+    if (rc == 0) {
+        rc = check_ratings(rubric, obs, fault);
+    }
+    if (rc == 0 && obs->amends.len == 16) {
+        rc = check_amendment(t, observer, obs, now_ms, policy, amend, fault);
+    }
+out:
+    coachq__v1__rubric__free_unpacked(latest, NULL);
+    coachq__v1__rubric__free_unpacked(rubric, NULL);
+    return rc;
+}

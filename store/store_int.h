@@ -1,0 +1,145 @@
+/*
+ * store_int: what the store's modules (store.c, people.c, rubrics.c,
+ * certs.c, audit.c, rules.c) share and nothing outside store/ may see: the
+ * store struct with its LMDB handles, the transaction wrapper and small
+ * helpers for protobuf-packed values.
+ *
+ * A struct store_txn is a read or a write transaction. Write transactions
+ * exist only on the writer thread (store_exec() callbacks and the
+ * observation batch); read transactions on any thread (store_view()).
+ * Values read through these helpers are decoded before they return, so
+ * nothing they hand out points into the map.
+ */
+#ifndef COACHQ_STORE_INT_H
+#define COACHQ_STORE_INT_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "store.h"
+
+struct store {
+    MDB_env *env;
+    MDB_dbi dbi_obs;
+    MDB_dbi dbi_by_coach;
+    MDB_dbi dbi_by_observer;
+    MDB_dbi dbi_by_coachee;
+    MDB_dbi dbi_meta;
+    /* Organisation and history (schema 2). */
+    MDB_dbi dbi_versions;   /* root uuid(16) + be32 version -> uuid(16) */
+    MDB_dbi dbi_people;     /* id -> Person */
+    MDB_dbi dbi_lines;      /* id(person) + day -> manager id bytes ("" = none) */
+    MDB_dbi dbi_reports;    /* id(manager) + day + id(person) -> empty */
+    MDB_dbi dbi_programmes; /* id -> Programme */
+    MDB_dbi dbi_enrolments; /* id(programme) + id(person) -> Enrolment */
+    MDB_dbi dbi_rubrics;    /* id + be32 version -> Rubric */
+    MDB_dbi dbi_certs;      /* id(observer) + id(rubric) + day(from) -> Certification */
+    MDB_dbi dbi_refs;       /* uuid(16) -> CalibrationReference */
+    MDB_dbi dbi_attempts;   /* id(observer) + uuid(ref) -> uuid(16) of the latest attempt */
+    MDB_dbi dbi_calres;     /* id(observer) + id(rubric) + time(at_ms) -> CalibrationResult */
+    MDB_dbi dbi_audit;      /* be64 seq -> AuditEntry */
+
+    size_t map_size; /* current map size; writer thread only after open */
+    size_t map_size_max;
+    store_notify_cb notify;
+    void *notify_arg;
+    struct store_policy policy;
+
+    /* Held shared by every read transaction, exclusively by the writer while
+     * it resizes the map (which needs no transaction open in the process). */
+    pthread_rwlock_t gate;
+
+    /* mu protects everything below. */
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv; /* queue non-empty or closing */
+    pthread_cond_t done_cv; /* completed advanced, or a store_exec() finished */
+    struct store_write *queue_head;
+    struct store_write *queue_tail;
+    struct store_write *done_head;
+    struct store_write *done_tail;
+    uint64_t submitted;
+    uint64_t completed;
+    int closing;
+    struct store_stats stats;
+
+    atomic_int failed;
+    pthread_t writer;
+    int writer_started;
+    size_t reserved; /* bytes of data.mdb known to be allocated; writer thread */
+};
+
+struct store_txn {
+    struct store *s;
+    MDB_txn *txn;
+    int write; /* 1 on the writer thread's write transaction */
+};
+
+/* Maps an LMDB or errno code to a negative errno (MDB_NOTFOUND -> -ENOENT,
+ * MDB_MAP_FULL -> -ENOSPC, MDB_KEYEXIST -> -EEXIST, ...). A negative code
+ * that is already ours passes through. */
+int store_errno(int mdb_rc);
+
+/* LMDB codes that must end a write transaction's attempt rather than be
+ * answered per request (map full, txn full, disk full, I/O errors) come back
+ * from the helpers below as STORE_TXN_ABORT(mdb_rc), so the writer can grow
+ * the map or fail the batch by its policy. */
+#define STORE_TXN_ABORT_BASE (-40000)
+#define STORE_TXN_ABORT_BIAS 31000 /* LMDB's own codes are -30799..-30780 */
+#define STORE_TXN_ABORT(mdb_rc) (STORE_TXN_ABORT_BASE - ((mdb_rc) + STORE_TXN_ABORT_BIAS))
+/* True for a code made by STORE_TXN_ABORT(); store_txn_abort_mdb() recovers
+ * the LMDB code. */
+int store_txn_is_abort(int rc);
+int store_txn_abort_mdb(int rc);
+
+/*
+ * Reads key in dbi and decodes it with desc. On success returns 0 and sets
+ * *out (caller owns, free with protobuf_c_message_free_unpacked(*out,
+ * NULL)); -ENOENT if absent; -EIO if the value does not decode; -ENOMEM.
+ */
+int store_txn_get_msg(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t klen,
+                      const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out);
+
+/* Reads key's raw value into *val (borrowed: valid until the transaction
+ * ends or the next write in it). Returns 0, -ENOENT or a negative errno. */
+int store_txn_get_raw(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t klen,
+                      MDB_val *val);
+
+/*
+ * Puts msg packed under key. If changed is not NULL and the key already
+ * holds exactly these bytes, nothing is written and *changed is 0;
+ * otherwise *changed is 1. Write transactions only (-EROFS on a read one).
+ * Returns 0, -EROFS, -ENOMEM or STORE_TXN_ABORT(mdb_rc).
+ */
+int store_txn_put_msg(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t klen,
+                      const ProtobufCMessage *msg, int *changed);
+
+/* Puts raw bytes (vlen may be 0) under key; as store_txn_put_msg(). */
+int store_txn_put_raw(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t klen,
+                      const void *val, size_t vlen, int *changed);
+
+/* Deletes key. Returns 0 (also when it was absent), -EROFS or
+ * STORE_TXN_ABORT(mdb_rc). */
+int store_txn_del(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t klen);
+
+/*
+ * Called for each key of a scan with the key and value (both borrowed for
+ * the call only). Return 0 to go on, 1 to stop (store_txn_scan() then
+ * returns 0), or a negative code to stop with that code.
+ */
+typedef int (*store_scan_cb)(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                             void *arg);
+
+/*
+ * Visits every key of dbi that starts with prefix (plen bytes; 0 = every
+ * key), in key order, or in reverse order if reverse is set. Returns 0, the
+ * callback's negative code, or a negative errno.
+ */
+int store_txn_scan(struct store_txn *t, MDB_dbi dbi, const uint8_t *prefix, size_t plen,
+                   int reverse, store_scan_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,1306 @@
+/* Tests of store/rubrics.c and store/certs.c: immutable rubric versions,
+ * certifications and their validity, calibration references, and scoring
+ * calibration attempts against master scores. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "audit.h"
+#include "certs.h"
+#include "rubrics.h"
+#include "store.h"
+#include "testutil.h"
+
+/* 2024-06-10T06:13:20Z; its UTC day number is 19884. */
+#define T0_MS 1718000000000LL
+#define DAY0 19884
+#define DAY_MS 86400000LL
+#define NB 10 /* behaviours of the test rubric */
+
+static const char *const BIDS[NB] = {"b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10"};
+
+/* ---- Fixture ----------------------------------------------------------- */
+
+struct fixture {
+    char dir[512];
+    struct store_policy policy;
+    struct store *s;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct store_opts opts;
+
+    if (f == NULL) {
+        return -1;
+    }
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    store_policy_default(&f->policy);
+    /* The bare store: no organisation to check observations against. */
+    f->policy.enforce = 0;
+    memset(&opts, 0, sizeof(opts));
+    opts.policy = &f->policy;
+    if (store_open(f->dir, &opts, &f->s) != 0) {
+        testutil_rmrf(f->dir);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    store_drain(f->s);
+    (void)store_completed_take(f->s);
+    store_close(f->s);
+    testutil_rmrf(f->dir);
+    free(f);
+    return 0;
+}
+
+static void make_id(uint8_t out[16], uint8_t n)
+{
+    memset(out, 0, 16);
+    out[0] = 0x5a;
+    out[6] = 0x40;
+    out[15] = n;
+}
+
+/* ---- Rubrics ----------------------------------------------------------- */
+
+/* A rubric with its behaviours in one place; it points into itself, so it
+ * must not be copied after trubric_init(). */
+struct trubric {
+    Coachq__V1__Rubric r;
+    Coachq__V1__Behaviour b[NB];
+    Coachq__V1__Behaviour *bp[NB];
+    uint32_t ev[2];
+};
+
+static void trubric_init(struct trubric *tr, const char *id, uint32_t version, size_t nb,
+                         const char *name)
+{
+    Coachq__V1__Rubric r = COACHQ__V1__RUBRIC__INIT;
+
+    tr->r = r;
+    tr->r.id = (char *)id;
+    tr->r.version = version;
+    tr->r.name = (char *)name;
+    tr->r.description = (char *)"test rubric";
+    for (size_t i = 0; i < nb; i++) {
+        Coachq__V1__Behaviour b = COACHQ__V1__BEHAVIOUR__INIT;
+
+        tr->b[i] = b;
+        tr->b[i].id = (char *)BIDS[i];
+        tr->b[i].name = (char *)BIDS[i];
+        tr->b[i].allow_not_applicable = 1;
+        tr->bp[i] = &tr->b[i];
+    }
+    tr->r.n_behaviours = nb;
+    tr->r.behaviours = tr->bp;
+    tr->ev[0] = 1;
+    tr->ev[1] = 4;
+    tr->r.n_evidence_required = 2;
+    tr->r.evidence_required = tr->ev;
+    tr->r.effective_day = DAY0 - 100;
+    tr->r.added_at_ms = T0_MS;
+}
+
+struct put_rubric {
+    const Coachq__V1__Rubric *r;
+    int changed;
+};
+
+/* Writer thread: no cmocka assertions here, only results. */
+static int put_rubric_fn(struct store_txn *t, void *arg)
+{
+    struct put_rubric *p = arg;
+
+    p->changed = -1;
+    return rubrics_put(t, p->r, &p->changed);
+}
+
+static int put_rubric(struct fixture *f, const Coachq__V1__Rubric *r, int *changed)
+{
+    struct put_rubric p = {.r = r, .changed = -1};
+    int rc = store_exec(f->s, put_rubric_fn, &p);
+
+    *changed = p.changed;
+    return rc;
+}
+
+struct get_rubric {
+    const char *id;
+    uint32_t version;
+    Coachq__V1__Rubric *out;
+};
+
+static int get_rubric_fn(struct store_txn *t, void *arg)
+{
+    struct get_rubric *g = arg;
+
+    return rubrics_get(t, g->id, g->version, &g->out);
+}
+
+/* Reads id@version; *out is the caller's (NULL on failure). */
+static int get_rubric(struct fixture *f, const char *id, uint32_t version, Coachq__V1__Rubric **out)
+{
+    struct get_rubric g = {.id = id, .version = version, .out = NULL};
+    int rc = store_view(f->s, get_rubric_fn, &g);
+
+    *out = g.out;
+    return rc;
+}
+
+/* What a listing callback saw, as short strings. */
+struct seen {
+    char item[16][160];
+    size_t n;
+    size_t stop_after; /* return 1 after this many; 0 = never */
+    int fail_with;     /* returned after the first item when not 0 */
+    int latest_only;
+};
+
+static int seen_add(struct seen *s, const char *text)
+{
+    if (s->n >= 16) {
+        return -ENOBUFS;
+    }
+    snprintf(s->item[s->n], sizeof(s->item[0]), "%s", text);
+    s->n++;
+    if (s->fail_with != 0) {
+        return s->fail_with;
+    }
+    return s->stop_after != 0 && s->n == s->stop_after ? 1 : 0;
+}
+
+static int rubric_seen_cb(const Coachq__V1__Rubric *r, void *arg)
+{
+    char text[160];
+
+    snprintf(text, sizeof(text), "%s@%u", r->id, (unsigned)r->version);
+    return seen_add(arg, text);
+}
+
+static int list_rubrics_fn(struct store_txn *t, void *arg)
+{
+    struct seen *s = arg;
+
+    return rubrics_list(t, s->latest_only, rubric_seen_cb, s);
+}
+
+static int ro_put_rubric_fn(struct store_txn *t, void *arg)
+{
+    int changed = -1;
+
+    return rubrics_put(t, arg, &changed);
+}
+
+static void test_rubric_put_get_list(void **state)
+{
+    struct fixture *f = *state;
+    struct trubric v1, v2, calls, neighbour, longer;
+    Coachq__V1__Rubric *got = NULL;
+    struct seen s;
+    int changed;
+
+    trubric_init(&v1, "coaching", 1, NB, "Coaching conversation v1");
+    trubric_init(&v2, "coaching", 2, NB, "Coaching conversation v2");
+    trubric_init(&calls, "calls", 1, 8, "Call review");
+    /* Same length as "coaching" with the last byte raised: the key the
+     * latest-version scan seeks to. */
+    trubric_init(&neighbour, "coachinh", 1, 3, "Neighbour");
+    /* Starts with "coaching" but is a different id. */
+    trubric_init(&longer, "coaching2", 7, 3, "Longer");
+    assert_int_equal(put_rubric(f, &v2.r, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(put_rubric(f, &v1.r, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(put_rubric(f, &calls.r, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(put_rubric(f, &neighbour.r, &changed), 0);
+    assert_int_equal(put_rubric(f, &longer.r, &changed), 0);
+
+    assert_int_equal(get_rubric(f, "coaching", 1, &got), 0);
+    assert_string_equal(got->name, "Coaching conversation v1");
+    assert_int_equal(got->version, 1);
+    assert_int_equal(got->n_behaviours, NB);
+    assert_string_equal(got->behaviours[9]->id, "b10");
+    assert_true(got->added_at_ms == T0_MS);
+    coachq__v1__rubric__free_unpacked(got, NULL);
+
+    /* Version 0 is the latest, whatever order the versions came in. */
+    assert_int_equal(get_rubric(f, "coaching", 0, &got), 0);
+    assert_int_equal(got->version, 2);
+    assert_string_equal(got->name, "Coaching conversation v2");
+    coachq__v1__rubric__free_unpacked(got, NULL);
+    assert_int_equal(get_rubric(f, "coachinh", 0, &got), 0);
+    assert_string_equal(got->id, "coachinh");
+    coachq__v1__rubric__free_unpacked(got, NULL);
+    assert_int_equal(get_rubric(f, "coaching2", 0, &got), 0);
+    assert_int_equal(got->version, 7);
+    coachq__v1__rubric__free_unpacked(got, NULL);
+
+    assert_int_equal(get_rubric(f, "coaching", 3, &got), -ENOENT);
+    assert_null(got);
+    assert_int_equal(get_rubric(f, "coachin", 0, &got), -ENOENT);
+    assert_null(got);
+    assert_int_equal(get_rubric(f, "nope", 1, &got), -ENOENT);
+    assert_int_equal(get_rubric(f, "", 0, &got), -ENOENT);
+
+    /* Key order: ids by length first (the length byte), then versions. */
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(store_view(f->s, list_rubrics_fn, &s), 0);
+    assert_int_equal(s.n, 5);
+    assert_string_equal(s.item[0], "calls@1");
+    assert_string_equal(s.item[1], "coaching@1");
+    assert_string_equal(s.item[2], "coaching@2");
+    assert_string_equal(s.item[3], "coachinh@1");
+    assert_string_equal(s.item[4], "coaching2@7");
+
+    memset(&s, 0, sizeof(s));
+    s.latest_only = 1;
+    assert_int_equal(store_view(f->s, list_rubrics_fn, &s), 0);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.item[0], "calls@1");
+    assert_string_equal(s.item[1], "coaching@2");
+    assert_string_equal(s.item[2], "coachinh@1");
+    assert_string_equal(s.item[3], "coaching2@7");
+
+    /* A callback stops a listing with 1, or fails it with its code. */
+    memset(&s, 0, sizeof(s));
+    s.latest_only = 1;
+    s.stop_after = 2;
+    assert_int_equal(store_view(f->s, list_rubrics_fn, &s), 0);
+    assert_int_equal(s.n, 2);
+    memset(&s, 0, sizeof(s));
+    s.latest_only = 1;
+    s.stop_after = 4;
+    assert_int_equal(store_view(f->s, list_rubrics_fn, &s), 0);
+    assert_int_equal(s.n, 4);
+    memset(&s, 0, sizeof(s));
+    s.fail_with = -EMLINK;
+    assert_int_equal(store_view(f->s, list_rubrics_fn, &s), -EMLINK);
+    assert_int_equal(s.n, 1);
+    memset(&s, 0, sizeof(s));
+    s.latest_only = 1;
+    s.fail_with = -EMLINK;
+    assert_int_equal(store_view(f->s, list_rubrics_fn, &s), -EMLINK);
+    assert_int_equal(s.n, 1);
+
+    /* A read transaction cannot store. */
+    assert_int_equal(store_view(f->s, ro_put_rubric_fn, &v1.r), -EROFS);
+
+    /* Behaviours and evidence rules of a rubric. */
+    assert_ptr_equal(rubrics_behaviour(&v1.r, "b3"), &v1.b[2]);
+    assert_ptr_equal(rubrics_behaviour(&v1.r, "b10"), &v1.b[9]);
+    assert_null(rubrics_behaviour(&v1.r, "b11"));
+    assert_null(rubrics_behaviour(&calls.r, "b9"));
+    assert_true(rubrics_needs_evidence(&v1.r, 1));
+    assert_true(rubrics_needs_evidence(&v1.r, 4));
+    assert_false(rubrics_needs_evidence(&v1.r, 2));
+    assert_false(rubrics_needs_evidence(&v1.r, 3));
+}
+
+static void test_rubric_immutable(void **state)
+{
+    struct fixture *f = *state;
+    struct trubric v1, changed_v1, again, bad;
+    Coachq__V1__Rubric *got = NULL;
+    int changed;
+
+    trubric_init(&v1, "coaching", 1, NB, "Coaching conversation");
+    assert_int_equal(put_rubric(f, &v1.r, &changed), 0);
+    assert_int_equal(changed, 1);
+
+    /* Other content under the same version is refused and changes
+     * nothing. */
+    trubric_init(&changed_v1, "coaching", 1, NB, "Coaching conversation, edited");
+    changed_v1.r.added_at_ms = T0_MS + 5000;
+    assert_int_equal(put_rubric(f, &changed_v1.r, &changed), -EEXIST);
+    trubric_init(&changed_v1, "coaching", 1, NB, "Coaching conversation");
+    changed_v1.b[4].allow_not_applicable = 0;
+    assert_int_equal(put_rubric(f, &changed_v1.r, &changed), -EEXIST);
+    assert_int_equal(get_rubric(f, "coaching", 1, &got), 0);
+    assert_string_equal(got->name, "Coaching conversation");
+    assert_true(got->behaviours[4]->allow_not_applicable);
+    assert_true(got->added_at_ms == T0_MS);
+    coachq__v1__rubric__free_unpacked(got, NULL);
+
+    /* The same content loaded again later is no change, and the first
+     * load time stays. */
+    trubric_init(&again, "coaching", 1, NB, "Coaching conversation");
+    again.r.added_at_ms = T0_MS + DAY_MS;
+    assert_int_equal(put_rubric(f, &again.r, &changed), 0);
+    assert_int_equal(changed, 0);
+    assert_int_equal(get_rubric(f, "coaching", 1, &got), 0);
+    assert_true(got->added_at_ms == T0_MS);
+    coachq__v1__rubric__free_unpacked(got, NULL);
+
+    /* A changed rubric is a new version. */
+    assert_int_equal(put_rubric(f, &changed_v1.r, &changed), -EEXIST);
+    changed_v1.r.version = 2;
+    assert_int_equal(put_rubric(f, &changed_v1.r, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(get_rubric(f, "coaching", 0, &got), 0);
+    assert_int_equal(got->version, 2);
+    assert_false(got->behaviours[4]->allow_not_applicable);
+    coachq__v1__rubric__free_unpacked(got, NULL);
+
+    trubric_init(&bad, "coaching", 0, NB, "No version");
+    assert_int_equal(put_rubric(f, &bad.r, &changed), -EINVAL);
+    trubric_init(&bad, "", 1, NB, "No id");
+    assert_int_equal(put_rubric(f, &bad.r, &changed), -EINVAL);
+}
+
+/* ---- Certifications ---------------------------------------------------- */
+
+static void cert_init(Coachq__V1__Certification *c, const char *observer, const char *rubric,
+                      int32_t from, int32_t until)
+{
+    Coachq__V1__Certification init = COACHQ__V1__CERTIFICATION__INIT;
+
+    *c = init;
+    c->observer_id = (char *)observer;
+    c->rubric_id = (char *)rubric;
+    c->valid_from_day = from;
+    c->valid_until_day = until;
+    c->granted_by = (char *)"admin-1";
+    c->granted_at_ms = T0_MS;
+}
+
+static int put_cert_fn(struct store_txn *t, void *arg)
+{
+    return certs_put(t, arg);
+}
+
+static void put_cert(struct fixture *f, const char *observer, const char *rubric, int32_t from,
+                     int32_t until)
+{
+    Coachq__V1__Certification c;
+
+    cert_init(&c, observer, rubric, from, until);
+    assert_int_equal(store_exec(f->s, put_cert_fn, &c), 0);
+}
+
+struct valid_on {
+    const char *observer;
+    const char *rubric;
+    int32_t day;
+    Coachq__V1__Certification *out;
+    Coachq__V1__Certification *last;
+    int want_last;
+};
+
+static int valid_on_fn(struct store_txn *t, void *arg)
+{
+    struct valid_on *v = arg;
+
+    return certs_valid_on(t, v->observer, v->rubric, v->day, &v->out,
+                          v->want_last ? &v->last : NULL);
+}
+
+/*
+ * Asks which certification of observer for rubric holds on day. Checks
+ * that one holds (from, until: its days) or none does (from == 0 and
+ * until == 0), and that "last" is the one ending on last_until (0: none).
+ */
+static void check_valid_on(struct fixture *f, const char *observer, const char *rubric, int32_t day,
+                           int32_t from, int32_t until, int32_t last_until)
+{
+    struct valid_on v = {.observer = observer, .rubric = rubric, .day = day, .want_last = 1};
+    int rc = store_view(f->s, valid_on_fn, &v);
+
+    if (from != 0 || until != 0) {
+        assert_int_equal(rc, 0);
+        assert_non_null(v.out);
+        assert_int_equal(v.out->valid_from_day, from);
+        assert_int_equal(v.out->valid_until_day, until);
+        assert_string_equal(v.out->observer_id, observer);
+        assert_string_equal(v.out->rubric_id, rubric);
+        assert_null(v.last);
+    } else {
+        assert_int_equal(rc, -ENOENT);
+        assert_null(v.out);
+        if (last_until == 0) {
+            assert_null(v.last);
+        } else {
+            assert_non_null(v.last);
+            assert_int_equal(v.last->valid_until_day, last_until);
+        }
+    }
+    coachq__v1__certification__free_unpacked(v.out, NULL);
+    coachq__v1__certification__free_unpacked(v.last, NULL);
+}
+
+static int cert_seen_cb(const Coachq__V1__Certification *c, void *arg)
+{
+    char text[160];
+
+    snprintf(text, sizeof(text), "%s/%s %d..%d %s", c->observer_id, c->rubric_id,
+             (int)c->valid_from_day, (int)c->valid_until_day, c->granted_by);
+    return seen_add(arg, text);
+}
+
+struct list_certs {
+    const char *observer;
+    struct seen seen;
+};
+
+static int list_certs_fn(struct store_txn *t, void *arg)
+{
+    struct list_certs *l = arg;
+
+    return certs_list(t, l->observer, cert_seen_cb, &l->seen);
+}
+
+static void test_certs_valid_on(void **state)
+{
+    struct fixture *f = *state;
+    Coachq__V1__Certification bad;
+    struct valid_on v = {.observer = "alice", .rubric = "coaching", .day = 150};
+    struct list_certs l;
+
+    /* Nobody certified yet: no "last" either. */
+    check_valid_on(f, "alice", "coaching", 150, 0, 0, 0);
+
+    put_cert(f, "alice", "coaching", 100, 199);
+    /* Other rubrics and other observers do not count. */
+    put_cert(f, "alice", "calls", 0, 1000);
+    put_cert(f, "bob", "coaching", 0, 1000);
+    put_cert(f, "alice2", "coaching", 0, 1000);
+
+    check_valid_on(f, "alice", "coaching", 100, 100, 199, 0); /* first day */
+    check_valid_on(f, "alice", "coaching", 199, 100, 199, 0); /* last day */
+    check_valid_on(f, "alice", "coaching", 200, 0, 0, 199);   /* the day after */
+    check_valid_on(f, "alice", "coaching", 99, 0, 0, 199);    /* the day before */
+    check_valid_on(f, "alice", "coaching", -5, 0, 0, 199);
+    check_valid_on(f, "carol", "coaching", 150, 0, 0, 0);
+    check_valid_on(f, "alice", "rubric-x", 150, 0, 0, 0);
+
+    /* With a later one too, "last" is the one that ends last, before or
+     * after the day asked. */
+    put_cert(f, "alice", "coaching", 300, 399);
+    check_valid_on(f, "alice", "coaching", 250, 0, 0, 399);
+    check_valid_on(f, "alice", "coaching", 400, 0, 0, 399);
+    check_valid_on(f, "alice", "coaching", 50, 0, 0, 399);
+    check_valid_on(f, "alice", "coaching", 300, 300, 399, 0);
+    check_valid_on(f, "alice", "coaching", 150, 100, 199, 0);
+
+    /* Overlapping: the one that holds longest is answered. */
+    put_cert(f, "alice", "coaching", 190, 320);
+    check_valid_on(f, "alice", "coaching", 195, 190, 320, 0);
+    check_valid_on(f, "alice", "coaching", 310, 300, 399, 0);
+
+    /* Same key (observer, rubric, first day): replaced. */
+    put_cert(f, "alice", "coaching", 100, 150);
+    check_valid_on(f, "alice", "coaching", 160, 0, 0, 399);
+    check_valid_on(f, "alice", "coaching", 150, 100, 150, 0);
+
+    /* Without a "last" pointer only *out is answered. */
+    assert_int_equal(store_view(f->s, valid_on_fn, &v), 0);
+    assert_non_null(v.out);
+    assert_int_equal(v.out->valid_until_day, 150);
+    coachq__v1__certification__free_unpacked(v.out, NULL);
+
+    cert_init(&bad, "alice", "coaching", 10, 9);
+    assert_int_equal(store_exec(f->s, put_cert_fn, &bad), -EINVAL);
+    cert_init(&bad, "", "coaching", 10, 19);
+    assert_int_equal(store_exec(f->s, put_cert_fn, &bad), -EINVAL);
+
+    /* One observer's, by rubric then first day (ids by length first). */
+    memset(&l, 0, sizeof(l));
+    l.observer = "alice";
+    assert_int_equal(store_view(f->s, list_certs_fn, &l), 0);
+    assert_int_equal(l.seen.n, 4);
+    assert_string_equal(l.seen.item[0], "alice/calls 0..1000 admin-1");
+    assert_string_equal(l.seen.item[1], "alice/coaching 100..150 admin-1");
+    assert_string_equal(l.seen.item[2], "alice/coaching 190..320 admin-1");
+    assert_string_equal(l.seen.item[3], "alice/coaching 300..399 admin-1");
+
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(store_view(f->s, list_certs_fn, &l), 0);
+    assert_int_equal(l.seen.n, 6);
+    assert_string_equal(l.seen.item[0], "bob/coaching 0..1000 admin-1");
+    assert_string_equal(l.seen.item[1], "alice/calls 0..1000 admin-1");
+    assert_string_equal(l.seen.item[5], "alice2/coaching 0..1000 admin-1");
+
+    memset(&l, 0, sizeof(l));
+    l.observer = "carol";
+    assert_int_equal(store_view(f->s, list_certs_fn, &l), 0);
+    assert_int_equal(l.seen.n, 0);
+}
+
+/* ---- Calibration references ------------------------------------------- */
+
+/* A reference with its master ratings; scores are 1..4, or 0 for not
+ * applicable. Points into itself: do not copy after tref_init(). */
+struct tref {
+    Coachq__V1__CalibrationReference r;
+    Coachq__V1__Rating m[NB];
+    Coachq__V1__Rating *mp[NB];
+    uint8_t id[16];
+};
+
+static void tref_init(struct tref *tr, uint8_t n, const char *rubric, const int scores[NB],
+                      const char *title)
+{
+    Coachq__V1__CalibrationReference r = COACHQ__V1__CALIBRATION_REFERENCE__INIT;
+
+    make_id(tr->id, n);
+    tr->r = r;
+    tr->r.id.data = tr->id;
+    tr->r.id.len = 16;
+    tr->r.rubric_id = (char *)rubric;
+    tr->r.rubric_version = 1;
+    tr->r.title = (char *)title;
+    tr->r.registered_by = (char *)"lead-1";
+    tr->r.registered_at_ms = T0_MS - DAY_MS;
+    for (size_t i = 0; i < NB; i++) {
+        Coachq__V1__Rating m = COACHQ__V1__RATING__INIT;
+
+        tr->m[i] = m;
+        tr->m[i].behaviour_id = (char *)BIDS[i];
+        tr->m[i].score = (uint32_t)scores[i];
+        tr->m[i].not_applicable = scores[i] == 0;
+        tr->mp[i] = &tr->m[i];
+    }
+    tr->r.n_master = NB;
+    tr->r.master = tr->mp;
+}
+
+static int put_ref_fn(struct store_txn *t, void *arg)
+{
+    return certs_reference_put(t, arg);
+}
+
+struct get_ref {
+    const uint8_t *id;
+    Coachq__V1__CalibrationReference *out;
+};
+
+static int get_ref_fn(struct store_txn *t, void *arg)
+{
+    struct get_ref *g = arg;
+
+    return certs_reference_get(t, g->id, &g->out);
+}
+
+static int ref_seen_cb(const Coachq__V1__CalibrationReference *r, void *arg)
+{
+    char text[160];
+
+    snprintf(text, sizeof(text), "%u:%s", (unsigned)r->id.data[15], r->title);
+    return seen_add(arg, text);
+}
+
+static int list_refs_fn(struct store_txn *t, void *arg)
+{
+    return certs_references(t, ref_seen_cb, arg);
+}
+
+static const int MASTER[NB] = {1, 2, 2, 3, 3, 3, 3, 4, 4, 4};
+
+static void test_references(void **state)
+{
+    struct fixture *f = *state;
+    struct tref r1, r2, again, other;
+    struct get_ref g;
+    struct seen s;
+
+    tref_init(&r2, 2, "coaching", MASTER, "Deal review, Acme");
+    tref_init(&r1, 1, "coaching", MASTER, "Deal review, Globex");
+    r1.m[2].evidence = (char *)"asked for the buyer's view twice";
+    assert_int_equal(store_exec(f->s, put_ref_fn, &r2.r), 0);
+    assert_int_equal(store_exec(f->s, put_ref_fn, &r1.r), 0);
+
+    memset(&g, 0, sizeof(g));
+    g.id = r1.id;
+    assert_int_equal(store_view(f->s, get_ref_fn, &g), 0);
+    assert_non_null(g.out);
+    assert_string_equal(g.out->title, "Deal review, Globex");
+    assert_string_equal(g.out->rubric_id, "coaching");
+    assert_int_equal(g.out->n_master, NB);
+    assert_int_equal(g.out->master[3]->score, 3);
+    assert_string_equal(g.out->master[2]->evidence, "asked for the buyer's view twice");
+    assert_true(g.out->registered_at_ms == T0_MS - DAY_MS);
+    coachq__v1__calibration_reference__free_unpacked(g.out, NULL);
+
+    /* A retried registration (the server stamps a new time) is accepted. */
+    tref_init(&again, 1, "coaching", MASTER, "Deal review, Globex");
+    again.m[2].evidence = (char *)"asked for the buyer's view twice";
+    again.r.registered_at_ms = T0_MS;
+    assert_int_equal(store_exec(f->s, put_ref_fn, &again.r), 0);
+
+    /* Other content under a taken id is refused: attempts were scored
+     * against the stored masters. */
+    tref_init(&other, 1, "coaching", MASTER, "Deal review, Globex");
+    other.m[2].evidence = (char *)"asked for the buyer's view twice";
+    other.m[5].score = 4;
+    assert_int_equal(store_exec(f->s, put_ref_fn, &other.r), -EEXIST);
+    other.m[5].score = 3;
+    other.r.title = (char *)"Renamed";
+    assert_int_equal(store_exec(f->s, put_ref_fn, &other.r), -EEXIST);
+
+    memset(&g, 0, sizeof(g));
+    g.id = r1.id;
+    assert_int_equal(store_view(f->s, get_ref_fn, &g), 0);
+    assert_string_equal(g.out->title, "Deal review, Globex");
+    assert_int_equal(g.out->master[5]->score, 3);
+    assert_true(g.out->registered_at_ms == T0_MS - DAY_MS);
+    coachq__v1__calibration_reference__free_unpacked(g.out, NULL);
+
+    make_id(other.id, 9);
+    memset(&g, 0, sizeof(g));
+    g.id = other.id;
+    assert_int_equal(store_view(f->s, get_ref_fn, &g), -ENOENT);
+    assert_null(g.out);
+
+    /* No 16-byte id: refused. */
+    other.r.id.len = 15;
+    assert_int_equal(store_exec(f->s, put_ref_fn, &other.r), -EINVAL);
+
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(store_view(f->s, list_refs_fn, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.item[0], "1:Deal review, Globex");
+    assert_string_equal(s.item[1], "2:Deal review, Acme");
+}
+
+/* ---- Calibration ------------------------------------------------------- */
+
+/* Stores an observer's attempt at a reference (scores 1..4, 0 for not
+ * applicable) the way the server does, received at at_ms. */
+static void submit_attempt(struct fixture *f, uint8_t n, const struct tref *ref,
+                           const char *observer, const int scores[NB], int64_t at_ms)
+{
+    Coachq__V1__Observation o = COACHQ__V1__OBSERVATION__INIT;
+    Coachq__V1__Rating rt[NB];
+    Coachq__V1__Rating *rp[NB];
+    struct store_write w;
+    uint8_t id[16];
+    uint8_t *buf;
+    size_t len;
+
+    make_id(id, n);
+    id[1] = 0xa7; /* attempts and references never share ids */
+    o.id.data = id;
+    o.id.len = 16;
+    o.rubric_id = ref->r.rubric_id;
+    o.rubric_version = 1;
+    o.coach_id = (char *)"ref-coach";
+    o.coachee_id = (char *)"ref-rep";
+    o.session_type = COACHQ__V1__SESSION_TYPE__SESSION_TYPE_DEAL_REVIEW;
+    o.started_at = at_ms / 1000 - 3600;
+    o.duration_s = 1800;
+    for (size_t i = 0; i < NB; i++) {
+        Coachq__V1__Rating r = COACHQ__V1__RATING__INIT;
+
+        rt[i] = r;
+        rt[i].behaviour_id = (char *)BIDS[i];
+        rt[i].score = (uint32_t)scores[i];
+        rt[i].not_applicable = scores[i] == 0;
+        rp[i] = &rt[i];
+    }
+    o.n_ratings = NB;
+    o.ratings = rp;
+    o.calibration_ref.data = (uint8_t *)ref->id;
+    o.calibration_ref.len = 16;
+    len = coachq__v1__observation__get_packed_size(&o);
+    buf = malloc(len);
+    assert_non_null(buf);
+    coachq__v1__observation__pack(&o, buf);
+
+    memset(&w, 0, sizeof(w));
+    w.obs = buf;
+    w.obs_len = len;
+    w.observer_id = observer;
+    w.received_at_ms = at_ms;
+    assert_int_equal(store_submit(f->s, &w), 0);
+    store_drain(f->s);
+    assert_ptr_equal(store_completed_take(f->s), &w);
+    assert_int_equal(w.rc, 0);
+    assert_int_equal(w.result, STORE_STORED);
+    free(buf);
+}
+
+struct cal {
+    const char *observer;
+    uint8_t ref[16];
+    uint8_t obs[16];
+    int64_t at_ms;
+    const struct store_policy *policy;
+    Coachq__V1__CalibrationResult *result;
+};
+
+/* Writer thread. It may run more than once: the result is made afresh. */
+static int cal_fn(struct store_txn *t, void *arg)
+{
+    struct cal *c = arg;
+
+    coachq__v1__calibration_result__free_unpacked(c->result, NULL);
+    c->result = NULL;
+    return certs_calibrate(t, c->observer, c->ref, c->obs, c->at_ms, c->policy, &c->result);
+}
+
+/* Scores attempt n (see submit_attempt()) at ref. Returns the store's
+ * answer; *res is the caller's (NULL on failure). */
+static int calibrate(struct fixture *f, const char *observer, const struct tref *ref, uint8_t n,
+                     int64_t at_ms, Coachq__V1__CalibrationResult **res)
+{
+    struct cal c;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    c.observer = observer;
+    memcpy(c.ref, ref->id, 16);
+    make_id(c.obs, n);
+    c.obs[1] = 0xa7;
+    c.at_ms = at_ms;
+    c.policy = &f->policy;
+    rc = store_exec(f->s, cal_fn, &c);
+    *res = c.result;
+    return rc;
+}
+
+/* A stored result, copied out of the listing. */
+struct tresult {
+    char observer[72];
+    char rubric[72];
+    char reason[512];
+    uint32_t n;
+    uint32_t sessions;
+    double exact;
+    double within_one;
+    double kappa;
+    int passed;
+    int64_t at_ms;
+};
+
+struct results {
+    const char *observer;
+    struct tresult r[8];
+    size_t n;
+};
+
+static int result_seen_cb(const Coachq__V1__CalibrationResult *r, void *arg)
+{
+    struct results *rs = arg;
+    struct tresult *t;
+
+    if (rs->n >= 8) {
+        return -ENOBUFS;
+    }
+    t = &rs->r[rs->n++];
+    snprintf(t->observer, sizeof(t->observer), "%s", r->observer_id);
+    snprintf(t->rubric, sizeof(t->rubric), "%s", r->rubric_id);
+    snprintf(t->reason, sizeof(t->reason), "%s", r->reason);
+    t->n = r->n;
+    t->sessions = r->sessions;
+    t->exact = r->exact;
+    t->within_one = r->within_one;
+    t->kappa = r->kappa;
+    t->passed = r->passed;
+    t->at_ms = r->at_ms;
+    return 0;
+}
+
+static int list_results_fn(struct store_txn *t, void *arg)
+{
+    struct results *rs = arg;
+
+    return certs_results(t, rs->observer, result_seen_cb, rs);
+}
+
+static void list_results(struct fixture *f, const char *observer, struct results *rs)
+{
+    memset(rs, 0, sizeof(*rs));
+    rs->observer = observer;
+    assert_int_equal(store_view(f->s, list_results_fn, rs), 0);
+}
+
+static void list_certs(struct fixture *f, const char *observer, struct list_certs *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->observer = observer;
+    assert_int_equal(store_view(f->s, list_certs_fn, l), 0);
+}
+
+struct audit_seen {
+    char subject[8][160];
+    char detail[8][400];
+    char actor[8][72];
+    char origin[8][72];
+    size_t n;
+};
+
+static int audit_seen_cb(const Coachq__V1__AuditEntry *e, void *arg)
+{
+    struct audit_seen *a = arg;
+
+    if (strcmp(e->action, "cert.grant") != 0) {
+        return 0;
+    }
+    if (a->n >= 8) {
+        return -ENOBUFS;
+    }
+    snprintf(a->subject[a->n], sizeof(a->subject[0]), "%s", e->subject);
+    snprintf(a->detail[a->n], sizeof(a->detail[0]), "%s", e->detail);
+    snprintf(a->actor[a->n], sizeof(a->actor[0]), "%s", e->actor);
+    snprintf(a->origin[a->n], sizeof(a->origin[0]), "%s", e->origin);
+    a->n++;
+    return 0;
+}
+
+static int audit_fn(struct store_txn *t, void *arg)
+{
+    return audit_list(t, 0, audit_seen_cb, arg);
+}
+
+static void put_ref(struct fixture *f, struct tref *r)
+{
+    assert_int_equal(store_exec(f->s, put_ref_fn, &r->r), 0);
+}
+
+/*
+ * The scores these tests use, against MASTER = 1,2,2,3,3,3,3,4,4,4. Kappa
+ * with quadratic weights is 1 - N * sum (a-b)^2 / sum_ij (a_i - b_j)^2, and
+ * the denominator is N * sum a^2 + N * sum b^2 - 2 * (sum a)(sum b). For
+ * the master: sum a = 29, sum a^2 = 93.
+ *
+ * GOOD = 1,2,2,3,3,3,3,4,4,3: one pair (4, 3) differs by one point.
+ *   exact 9/10 = 0.9, within one 10/10 = 1.0,
+ *   sum b = 28, sum b^2 = 86, denominator 930 + 860 - 2 * 29 * 28 = 166,
+ *   kappa = 1 - 10 * 1 / 166 = 78/83 = 0.93976.
+ *
+ * POOR = 2,3,1,3,4,2,3,3,2,4: exact on b4, b7, b10 only; (4, 2) differs by
+ *   two, the six others by one.
+ *   exact 3/10 = 0.3, within one 9/10 = 0.9, sum (a-b)^2 = 6 + 4 = 10,
+ *   sum b = 27, sum b^2 = 81, denominator 930 + 810 - 2 * 29 * 27 = 174,
+ *   kappa = 1 - 10 * 10 / 174 = 37/87 = 0.42529.
+ */
+static const int GOOD[NB] = {1, 2, 2, 3, 3, 3, 3, 4, 4, 3};
+static const int POOR[NB] = {2, 3, 1, 3, 4, 2, 3, 3, 2, 4};
+
+static void test_calibration_pass(void **state)
+{
+    struct fixture *f = *state;
+    Coachq__V1__CalibrationResult *res = NULL;
+    struct valid_on v = {.observer = "alice", .rubric = "coaching", .day = DAY0, .want_last = 1};
+    struct audit_seen audit;
+    struct list_certs l;
+    struct results rs;
+    struct tref r1;
+
+    tref_init(&r1, 1, "coaching", MASTER, "Deal review, Globex");
+    put_ref(f, &r1);
+    submit_attempt(f, 1, &r1, "alice", GOOD, T0_MS);
+    assert_int_equal(calibrate(f, "alice", &r1, 1, T0_MS, &res), 0);
+    assert_non_null(res);
+    assert_true(res->passed);
+    assert_string_equal(res->reason, "");
+    assert_string_equal(res->observer_id, "alice");
+    assert_string_equal(res->rubric_id, "coaching");
+    assert_int_equal(res->n, 10);
+    assert_int_equal(res->sessions, 1);
+    assert_float_equal(res->exact, 0.9, 1e-12);
+    assert_float_equal(res->within_one, 1.0, 1e-12);
+    assert_float_equal(res->kappa, 78.0 / 83.0, 1e-12);
+    assert_true(res->at_ms == T0_MS);
+    coachq__v1__calibration_result__free_unpacked(res, NULL);
+
+    /* The result is kept as returned. */
+    list_results(f, "alice", &rs);
+    assert_int_equal(rs.n, 1);
+    assert_true(rs.r[0].passed);
+    assert_int_equal(rs.r[0].n, 10);
+    assert_int_equal(rs.r[0].sessions, 1);
+    assert_float_equal(rs.r[0].exact, 0.9, 1e-12);
+    assert_float_equal(rs.r[0].within_one, 1.0, 1e-12);
+    assert_float_equal(rs.r[0].kappa, 78.0 / 83.0, 1e-12);
+    assert_true(rs.r[0].at_ms == T0_MS);
+
+    /* A certification from that day for cert_days days (365: until
+     * 2025-06-09 inclusive), with the figures. */
+    assert_int_equal(store_view(f->s, valid_on_fn, &v), 0);
+    assert_non_null(v.out);
+    assert_int_equal(v.out->valid_from_day, DAY0);
+    assert_int_equal(v.out->valid_until_day, DAY0 + 364);
+    assert_string_equal(v.out->granted_by, "calibration");
+    assert_int_equal(v.out->n, 10);
+    assert_float_equal(v.out->exact, 0.9, 1e-12);
+    assert_float_equal(v.out->within_one, 1.0, 1e-12);
+    assert_float_equal(v.out->kappa, 78.0 / 83.0, 1e-12);
+    assert_true(v.out->granted_at_ms == T0_MS);
+    coachq__v1__certification__free_unpacked(v.out, NULL);
+    check_valid_on(f, "alice", "coaching", DAY0 + 364, DAY0, DAY0 + 364, 0);
+    check_valid_on(f, "alice", "coaching", DAY0 + 365, 0, 0, DAY0 + 364);
+    check_valid_on(f, "alice", "coaching", DAY0 - 1, 0, 0, DAY0 + 364);
+
+    memset(&audit, 0, sizeof(audit));
+    assert_int_equal(store_view(f->s, audit_fn, &audit), 0);
+    assert_int_equal(audit.n, 1);
+    assert_string_equal(audit.subject[0], "alice/coaching");
+    assert_string_equal(audit.detail[0],
+                        "by calibration: exact=0.90, kappa=0.94, until 2025-06-09");
+    assert_string_equal(audit.actor[0], "alice");
+    assert_string_equal(audit.origin[0], "calibration");
+
+    /* Passing again while certified keeps the certification as it is. */
+    submit_attempt(f, 2, &r1, "alice", MASTER, T0_MS + 30 * DAY_MS);
+    assert_int_equal(calibrate(f, "alice", &r1, 2, T0_MS + 30 * DAY_MS, &res), 0);
+    assert_true(res->passed);
+    assert_float_equal(res->exact, 1.0, 1e-12);
+    coachq__v1__calibration_result__free_unpacked(res, NULL);
+    list_certs(f, "alice", &l);
+    assert_int_equal(l.seen.n, 1);
+    list_results(f, "alice", &rs);
+    assert_int_equal(rs.n, 2);
+    memset(&audit, 0, sizeof(audit));
+    assert_int_equal(store_view(f->s, audit_fn, &audit), 0);
+    assert_int_equal(audit.n, 1);
+
+    /* An unknown reference: nothing is scored or stored. */
+    make_id(r1.id, 77);
+    assert_int_equal(calibrate(f, "alice", &r1, 2, T0_MS + 31 * DAY_MS, &res), -ENOENT);
+    assert_null(res);
+    list_results(f, "alice", &rs);
+    assert_int_equal(rs.n, 2);
+}
+
+static void test_calibration_poor_then_better(void **state)
+{
+    struct fixture *f = *state;
+    Coachq__V1__CalibrationResult *res = NULL;
+    struct audit_seen audit;
+    struct list_certs l;
+    struct results rs;
+    struct tref r1;
+
+    tref_init(&r1, 1, "coaching", MASTER, "Deal review, Globex");
+    put_ref(f, &r1);
+    submit_attempt(f, 1, &r1, "bob", POOR, T0_MS);
+    assert_int_equal(calibrate(f, "bob", &r1, 1, T0_MS, &res), 0);
+    assert_non_null(res);
+    assert_false(res->passed);
+    assert_int_equal(res->n, 10);
+    assert_int_equal(res->sessions, 1);
+    assert_float_equal(res->exact, 0.3, 1e-12);
+    assert_float_equal(res->within_one, 0.9, 1e-12);
+    assert_float_equal(res->kappa, 37.0 / 87.0, 1e-12);
+    assert_string_equal(res->reason,
+                        "exact agreement 30% is below the 80% required; weighted kappa 0.42 is "
+                        "below 0.70");
+    coachq__v1__calibration_result__free_unpacked(res, NULL);
+    list_certs(f, "bob", &l);
+    assert_int_equal(l.seen.n, 0);
+    check_valid_on(f, "bob", "coaching", DAY0, 0, 0, 0);
+
+    /* A better second attempt at the same reference replaces the first:
+     * still 10 pairs from one session, not 20 from two. */
+    submit_attempt(f, 2, &r1, "bob", GOOD, T0_MS + 2 * DAY_MS);
+    assert_int_equal(calibrate(f, "bob", &r1, 2, T0_MS + 2 * DAY_MS, &res), 0);
+    assert_true(res->passed);
+    assert_int_equal(res->n, 10);
+    assert_int_equal(res->sessions, 1);
+    assert_float_equal(res->exact, 0.9, 1e-12);
+    assert_float_equal(res->kappa, 78.0 / 83.0, 1e-12);
+    coachq__v1__calibration_result__free_unpacked(res, NULL);
+    check_valid_on(f, "bob", "coaching", DAY0 + 2, DAY0 + 2, DAY0 + 2 + 364, 0);
+    check_valid_on(f, "bob", "coaching", DAY0 + 1, 0, 0, DAY0 + 2 + 364);
+
+    /* Both results are kept, oldest first. */
+    list_results(f, "bob", &rs);
+    assert_int_equal(rs.n, 2);
+    assert_false(rs.r[0].passed);
+    assert_true(rs.r[0].at_ms == T0_MS);
+    assert_string_equal(rs.r[0].reason, "exact agreement 30% is below the 80% required; weighted "
+                                        "kappa 0.42 is below 0.70");
+    assert_true(rs.r[1].passed);
+    assert_true(rs.r[1].at_ms == T0_MS + 2 * DAY_MS);
+    memset(&audit, 0, sizeof(audit));
+    assert_int_equal(store_view(f->s, audit_fn, &audit), 0);
+    assert_int_equal(audit.n, 1);
+    assert_string_equal(audit.subject[0], "bob/coaching");
+
+    /* And a worse third attempt replaces the better one again. */
+    submit_attempt(f, 3, &r1, "bob", POOR, T0_MS + 3 * DAY_MS);
+    assert_int_equal(calibrate(f, "bob", &r1, 3, T0_MS + 3 * DAY_MS, &res), 0);
+    assert_false(res->passed);
+    assert_int_equal(res->n, 10);
+    assert_float_equal(res->exact, 0.3, 1e-12);
+    coachq__v1__calibration_result__free_unpacked(res, NULL);
+}
+
+/*
+ * Two references of one rubric, each with five master scores and five not
+ * applicable, pool their pairs; the observer also marks one behaviour not
+ * applicable. Pairs: (1,1) (2,2) (2,2) (3,3) (3,3) from RA, then from RB
+ * (b6 skipped) (3,3) (4,4) (4,4) (4,3): N = 9, exact 8/9, within one 9/9.
+ * Masters: sum a = 26, sum a^2 = 84; observer: sum b = 25, sum b^2 = 77;
+ * denominator 9 * 84 + 9 * 77 - 2 * 26 * 25 = 149; sum (a-b)^2 = 1;
+ * kappa = 1 - 9 / 149 = 140/149 = 0.93960.
+ */
+static void test_calibration_pooled(void **state)
+{
+    struct fixture *f = *state;
+    static const int ra_master[NB] = {1, 2, 2, 3, 3, 0, 0, 0, 0, 0};
+    static const int rb_master[NB] = {0, 0, 0, 0, 0, 3, 3, 4, 4, 4};
+    static const int rc_master[NB] = {1, 2, 3, 4, 1, 2, 3, 4, 0, 0};
+    static const int ra_attempt[NB] = {1, 2, 2, 3, 3, 2, 2, 2, 2, 2};
+    static const int rb_attempt[NB] = {0, 0, 0, 0, 0, 0, 3, 4, 4, 3};
+    Coachq__V1__CalibrationResult *res = NULL;
+    struct list_certs l;
+    struct results rs;
+    struct tref ra, rb, rc, r1;
+
+    tref_init(&ra, 1, "coaching", ra_master, "RA");
+    tref_init(&rb, 2, "coaching", rb_master, "RB");
+    tref_init(&rc, 3, "calls", rc_master, "RC");
+    tref_init(&r1, 4, "coaching", MASTER, "R1");
+    put_ref(f, &ra);
+    put_ref(f, &rb);
+    put_ref(f, &rc);
+    put_ref(f, &r1);
+
+    /* Five pairs are too few on their own. */
+    submit_attempt(f, 1, &ra, "carol", ra_attempt, T0_MS);
+    assert_int_equal(calibrate(f, "carol", &ra, 1, T0_MS, &res), 0);
+    assert_false(res->passed);
+    assert_int_equal(res->n, 5);
+    assert_int_equal(res->sessions, 1);
+    assert_float_equal(res->exact, 1.0, 1e-12);
+    assert_string_equal(res->reason, "only 5 rating pairs compared; 8 needed \xe2\x80\x94 score "
+                                     "another reference session");
+    coachq__v1__calibration_result__free_unpacked(res, NULL);
+    list_certs(f, "carol", &l);
+    assert_int_equal(l.seen.n, 0);
+
+    /* Another rubric's reference does not pool with this one. */
+    submit_attempt(f, 2, &rc, "carol", rc_master, T0_MS + 1000);
+    assert_int_equal(calibrate(f, "carol", &rc, 2, T0_MS + 1000, &res), 0);
+    assert_true(res->passed);
+    assert_string_equal(res->rubric_id, "calls");
+    assert_int_equal(res->n, 8);
+    assert_int_equal(res->sessions, 1);
+    coachq__v1__calibration_result__free_unpacked(res, NULL);
+
+    submit_attempt(f, 3, &rb, "carol", rb_attempt, T0_MS + 2000);
+    assert_int_equal(calibrate(f, "carol", &rb, 3, T0_MS + 2000, &res), 0);
+    assert_true(res->passed);
+    assert_string_equal(res->rubric_id, "coaching");
+    assert_int_equal(res->n, 9);
+    assert_int_equal(res->sessions, 2);
+    assert_float_equal(res->exact, 8.0 / 9.0, 1e-12);
+    assert_float_equal(res->within_one, 1.0, 1e-12);
+    assert_float_equal(res->kappa, 140.0 / 149.0, 1e-12);
+    coachq__v1__calibration_result__free_unpacked(res, NULL);
+
+    /* dave, scored last, sorts first by key ("dave" is shorter). */
+    submit_attempt(f, 4, &r1, "dave", POOR, T0_MS + 3000);
+    assert_int_equal(calibrate(f, "dave", &r1, 4, T0_MS + 3000, &res), 0);
+    assert_false(res->passed);
+    coachq__v1__calibration_result__free_unpacked(res, NULL);
+
+    /* Results in time order across rubrics (the keys run by rubric). */
+    list_results(f, "carol", &rs);
+    assert_int_equal(rs.n, 3);
+    assert_string_equal(rs.r[0].rubric, "coaching");
+    assert_int_equal(rs.r[0].n, 5);
+    assert_string_equal(rs.r[1].rubric, "calls");
+    assert_string_equal(rs.r[2].rubric, "coaching");
+    assert_int_equal(rs.r[2].n, 9);
+    assert_int_equal(rs.r[2].sessions, 2);
+
+    /* And across observers. */
+    list_results(f, NULL, &rs);
+    assert_int_equal(rs.n, 4);
+    assert_string_equal(rs.r[0].observer, "carol");
+    assert_true(rs.r[0].at_ms == T0_MS);
+    assert_true(rs.r[2].at_ms == T0_MS + 2000);
+    assert_string_equal(rs.r[3].observer, "dave");
+    assert_true(rs.r[3].at_ms == T0_MS + 3000);
+
+    list_results(f, "dave", &rs);
+    assert_int_equal(rs.n, 1);
+    list_results(f, "nobody", &rs);
+    assert_int_equal(rs.n, 0);
+
+    /* Certifications by rubric: calls, then coaching. */
+    list_certs(f, "carol", &l);
+    assert_int_equal(l.seen.n, 2);
+    assert_string_equal(l.seen.item[0], "carol/calls 19884..20248 calibration");
+    assert_string_equal(l.seen.item[1], "carol/coaching 19884..20248 calibration");
+}
+
+/* Not applicable on either side is no pair: with every master score N/A
+ * nothing is compared. */
+static void test_calibration_no_pairs(void **state)
+{
+    struct fixture *f = *state;
+    static const int all_na[NB] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    Coachq__V1__CalibrationResult *res = NULL;
+    struct list_certs l;
+    struct tref r;
+
+    tref_init(&r, 1, "coaching", all_na, "Nothing to score");
+    put_ref(f, &r);
+    submit_attempt(f, 1, &r, "erin", MASTER, T0_MS);
+    assert_int_equal(calibrate(f, "erin", &r, 1, T0_MS, &res), 0);
+    assert_false(res->passed);
+    assert_int_equal(res->n, 0);
+    assert_int_equal(res->sessions, 1);
+    assert_non_null(strstr(res->reason, "no rating pairs compared; 8 needed"));
+    coachq__v1__calibration_result__free_unpacked(res, NULL);
+    list_certs(f, "erin", &l);
+    assert_int_equal(l.seen.n, 0);
+}
+
+/* The attempt must be the observer's record of that reference. */
+static void test_calibration_wrong_attempt(void **state)
+{
+    struct fixture *f = *state;
+    Coachq__V1__CalibrationResult *res = NULL;
+    struct results rs;
+    struct tref r1, r2;
+
+    tref_init(&r1, 1, "coaching", MASTER, "R1");
+    tref_init(&r2, 2, "coaching", MASTER, "R2");
+    put_ref(f, &r1);
+    put_ref(f, &r2);
+    submit_attempt(f, 1, &r1, "frank", GOOD, T0_MS);
+    /* Somebody else's record. */
+    assert_int_equal(calibrate(f, "gina", &r1, 1, T0_MS, &res), -EINVAL);
+    assert_null(res);
+    /* A record of another reference. */
+    assert_int_equal(calibrate(f, "frank", &r2, 1, T0_MS, &res), -EINVAL);
+    /* No record at all. */
+    assert_int_equal(calibrate(f, "frank", &r1, 9, T0_MS, &res), -ENOENT);
+    list_results(f, NULL, &rs);
+    assert_int_equal(rs.n, 0);
+}
+
+/* ---- A full map -------------------------------------------------------- */
+
+/* Reopens the fixture's store in a fresh directory with a map of map_size
+ * bytes that may grow to map_max. */
+static void reopen_small(struct fixture *f, size_t map_size, size_t map_max)
+{
+    struct store_opts opts;
+
+    store_close(f->s);
+    f->s = NULL;
+    testutil_rmrf(f->dir);
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    memset(&opts, 0, sizeof(opts));
+    opts.map_size = map_size;
+    opts.map_size_max = map_max;
+    opts.policy = &f->policy;
+    assert_int_equal(store_open(f->dir, &opts, &f->s), 0);
+}
+
+/*
+ * A put that does not fit the map comes back from the writer as -ENOSPC
+ * only if every function passed the store's abort code on unchanged (any
+ * other code would be answered as that function's own failure).
+ */
+static void test_map_full_passes_through(void **state)
+{
+    struct fixture *f = *state;
+    const size_t big = (size_t)2 << 20;
+    char *text = malloc(big + 1);
+    Coachq__V1__CalibrationResult *res = NULL;
+    Coachq__V1__Rubric *got = NULL;
+    Coachq__V1__Certification c;
+    struct store_stats st;
+    struct trubric tr;
+    struct results rs;
+    struct tref r1;
+    int changed;
+    int rc;
+
+    assert_non_null(text);
+    memset(text, 'x', big);
+    text[big] = '\0';
+
+    /* A map of 1 MiB that cannot grow. */
+    reopen_small(f, (size_t)1 << 20, (size_t)1 << 20);
+    trubric_init(&tr, "huge", 1, NB, "Huge");
+    tr.r.description = text;
+    assert_int_equal(put_rubric(f, &tr.r, &changed), -ENOSPC);
+    assert_int_equal(get_rubric(f, "huge", 0, &got), -ENOENT);
+    assert_null(got);
+    cert_init(&c, "alice", "coaching", 1, 2);
+    c.granted_by = text;
+    assert_int_equal(store_exec(f->s, put_cert_fn, &c), -ENOSPC);
+    tref_init(&r1, 1, "coaching", MASTER, "R1");
+    r1.r.title = text;
+    assert_int_equal(store_exec(f->s, put_ref_fn, &r1.r), -ENOSPC);
+
+    /* Calibration: fill the map with ever smaller rubric versions until
+     * not even a small one fits; scoring an attempt then needs more pages
+     * than the last filler did. */
+    tref_init(&r1, 1, "coaching", MASTER, "R1");
+    put_ref(f, &r1);
+    submit_attempt(f, 1, &r1, "alice", GOOD, T0_MS);
+    trubric_init(&tr, "filler", 1, 1, "Filler");
+    for (size_t chunk = 16384; chunk >= 64; chunk /= 4) {
+        text[chunk] = '\0';
+        tr.r.description = text;
+        do {
+            tr.r.version++;
+            rc = put_rubric(f, &tr.r, &changed);
+        } while (rc == 0);
+        assert_int_equal(rc, -ENOSPC);
+    }
+    assert_int_equal(calibrate(f, "alice", &r1, 1, T0_MS, &res), -ENOSPC);
+    assert_null(res);
+    list_results(f, "alice", &rs);
+    assert_int_equal(rs.n, 0);
+
+    /* A map that may grow: the put is retried in a bigger map. */
+    reopen_small(f, (size_t)1 << 20, (size_t)16 << 20);
+    memset(text, 'x', big);
+    trubric_init(&tr, "huge", 1, NB, "Huge");
+    tr.r.description = text;
+    assert_int_equal(put_rubric(f, &tr.r, &changed), 0);
+    /* Set afresh by the retry: the aborted attempt stored nothing. */
+    assert_int_equal(changed, 1);
+    store_get_stats(f->s, &st);
+    assert_true(st.map_grows >= 1);
+    assert_int_equal(put_rubric(f, &tr.r, &changed), 0);
+    assert_int_equal(changed, 0);
+    free(text);
+}
+
+int main(void);
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_rubric_put_get_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rubric_immutable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_certs_valid_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_references, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_calibration_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_calibration_poor_then_better, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_calibration_pooled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_calibration_no_pairs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_calibration_wrong_attempt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_full_passes_through, setup, teardown),
+    };
+
+    testutil_watchdog(120);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
