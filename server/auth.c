@@ -1,38 +1,176 @@
 #include "auth.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "people.h"
+#include "store.h"
 
 static int same(const char *a, const char *b)
 {
     return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
-int auth_check(const char *user, enum auth_action action, const Coachq__V1__StoredObservation *rec,
-               Coachq__V1__ListBy by, const char *person)
+unsigned auth_roles_of(const Coachq__V1__Person *p)
 {
-    (void)by;
-    (void)person;
-    if (user == NULL || user[0] == '\0') {
+    unsigned roles = 0;
+
+    for (size_t i = 0; p != NULL && i < p->n_roles; i++) {
+        if (p->roles[i] > COACHQ__V1__ROLE__ROLE_UNSPECIFIED &&
+            p->roles[i] <= COACHQ__V1__ROLE__ROLE_ADMINISTRATOR) {
+            roles |= 1u << p->roles[i];
+        }
+    }
+    return roles;
+}
+
+/* Whether u may read one record; see the table in auth.h. */
+static int may_read(const struct auth_user *u, const struct auth_target *t)
+{
+    const Coachq__V1__StoredObservation *rec = t != NULL ? t->rec : NULL;
+    int calibration;
+
+    if (rec == NULL || rec->observation == NULL) {
+        return 0;
+    }
+    if (u->roles & (AUTH_LEAD | AUTH_ADMIN)) {
+        return 1;
+    }
+    if ((u->roles & AUTH_OBSERVER) && same(rec->observer_id, u->id)) {
+        return 1;
+    }
+    /* A calibration attempt scores a reference session, not the people it
+     * names: it belongs to its observer and the programme's leads. */
+    calibration = rec->observation->calibration_ref.len != 0;
+    if (calibration) {
+        return 0;
+    }
+    if ((u->roles & AUTH_FRONT_LINE) && same(rec->observation->coach_id, u->id)) {
+        return 1;
+    }
+    if (u->roles & AUTH_SECOND_LEVEL) {
+        for (size_t i = 0; i < t->n_chain; i++) {
+            if (same(t->chain[i], u->id)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+int auth_decide(const struct auth_user *u, enum auth_action action,
+                const struct auth_target *target)
+{
+    int ok = 0;
+
+    if (u == NULL || u->id[0] == '\0' || u->roles == 0) {
         return -EACCES;
     }
     switch (action) {
-    case AUTH_SUBMIT:
-    case AUTH_STATS:
-        return 0;
+    case AUTH_HELLO:
     case AUTH_LIST:
-        /* Any index may be listed; every record on the page then passes
-         * AUTH_READ_RECORD, so a list never shows what a get would not. */
-        return 0;
+    case AUTH_RUBRICS:
+        /* A list shows only records that pass AUTH_READ_RECORD one by one,
+         * so it never shows what a get would not. */
+        ok = 1;
+        break;
+    case AUTH_SUBMIT:
+        ok = (u->roles & AUTH_OBSERVER) != 0;
+        break;
     case AUTH_READ_RECORD:
-        if (rec == NULL || rec->observation == NULL) {
-            return -EACCES;
-        }
-        if (same(rec->observer_id, user) || same(rec->observation->coach_id, user) ||
-            same(rec->observation->coachee_id, user)) {
-            return 0;
-        }
+        ok = may_read(u, target);
+        break;
+    case AUTH_CERT_STATUS:
+        ok = target == NULL || target->observer == NULL || target->observer[0] == '\0' ||
+             same(target->observer, u->id) || (u->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0;
+        break;
+    case AUTH_ADD_REFERENCE:
+    case AUTH_STATS:
+        ok = (u->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0;
+        break;
+    }
+    return ok ? 0 : -EACCES;
+}
+
+struct identify {
+    const char *cn;
+    const uint8_t *sha256;
+    struct auth_user *out;
+    char *why;
+    size_t whylen;
+};
+
+static int identify_txn(struct store_txn *t, void *arg)
+{
+    struct identify *a = arg;
+    Coachq__V1__Person *p = NULL;
+    int pinned = 0;
+    int rc;
+
+    rc = people_get(t, a->cn, &p);
+    if (rc == -ENOENT || rc == -EINVAL) {
+        snprintf(a->why, a->whylen, "'%s' is not a coachq user: ask an administrator", a->cn);
         return -EACCES;
     }
-    return -EACCES;
+    if (rc != 0) {
+        return rc;
+    }
+    rc = -EACCES;
+    if (p->disabled) {
+        snprintf(a->why, a->whylen, "user '%s' is disabled", a->cn);
+        goto out;
+    }
+    a->out->roles = auth_roles_of(p);
+    if (a->out->roles == 0) {
+        snprintf(a->why, a->whylen, "'%s' holds no role with a login", a->cn);
+        goto out;
+    }
+    if (p->n_cert_sha256 > 0 && a->sha256 != NULL) {
+        for (size_t i = 0; i < p->n_cert_sha256 && !pinned; i++) {
+            pinned =
+                p->cert_sha256[i].len == 32 && memcmp(p->cert_sha256[i].data, a->sha256, 32) == 0;
+        }
+        if (!pinned) {
+            snprintf(a->why, a->whylen,
+                     "this certificate is not the one registered for '%s': use the certificate "
+                     "your administrator issued",
+                     a->cn);
+            goto out;
+        }
+    }
+    snprintf(a->out->id, sizeof(a->out->id), "%s", a->cn);
+    rc = 0;
+out:
+    coachq__v1__person__free_unpacked(p, NULL);
+    return rc;
+}
+
+int auth_identify(struct store *s, const char *cn, const uint8_t *sha256, struct auth_user *out,
+                  char *why, size_t whylen)
+{
+    struct identify a;
+
+    memset(out, 0, sizeof(*out));
+    if (whylen > 0) {
+        why[0] = '\0';
+    }
+    a.cn = cn;
+    a.sha256 = sha256;
+    a.out = out;
+    a.why = why;
+    a.whylen = whylen;
+    return store_view(s, identify_txn, &a);
+}
+
+int auth_record_chain(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
+                      char chain[][65], size_t *n)
+{
+    *n = 0;
+    if (rec == NULL || rec->observation == NULL || rec->observation->coach_id == NULL ||
+        rec->observation->coach_id[0] == '\0') {
+        return 0;
+    }
+    return people_chain_at(t, rec->observation->coach_id,
+                           store_day_of(rec->observation->started_at), chain, n);
 }

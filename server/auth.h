@@ -1,35 +1,101 @@
 /*
  * auth: the one place that decides what an authenticated user may do.
  *
- * Every request is checked here, before the store is asked or a record
- * leaves the server. Identity is the subject CN of a verified client
- * certificate, never a message field.
+ * Identity is the subject CN of a verified client certificate, never a
+ * message field. auth_identify() turns it into a user: the person must
+ * exist, hold at least one role (reps have no login), not be disabled, and
+ * present a pinned certificate when the person has pins. It runs at every
+ * handshake, resumed ones included, so disabling a user refuses them at
+ * their next connection.
  *
- * This is the foundation's rule set: any user with a certificate from the
- * deployment CA may submit, and reads are scoped to the records the user
- * observed, is the coach of, or is the coachee of. Roles and reporting lines
- * (second-level managers reading their line, enablement leads reading all)
- * are decided here too once the people table exists.
+ * auth_decide() is the rule table (architecture.md, "Access"):
+ *
+ *   request          observer   front-line   second-level   lead   admin
+ *   hello            yes        yes          yes            yes    yes
+ *   submit           yes        -            -              -      -
+ *   read a record    own        about self   their line     all    all
+ *   list             yes, every record on a page filtered as "read a record"
+ *   rubrics          yes        yes          yes            yes    yes
+ *   cert status      own        own          own            all    all
+ *   add reference    -          -            -              yes    yes
+ *   server stats     -          -            -              yes    yes
+ *
+ * "Their line": the record's coach reported to the user, directly or
+ * further down, on the session date. Calibration attempts are readable only
+ * by their observer, leads and administrators. A refused read is answered
+ * as if the record did not exist.
  */
 #ifndef COACHQ_AUTH_H
 #define COACHQ_AUTH_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "coachq.pb-c.h"
+#include "people.h"
+
+struct store;
+struct store_txn;
+
+enum auth_role {
+    AUTH_OBSERVER = 1u << COACHQ__V1__ROLE__ROLE_OBSERVER,
+    AUTH_FRONT_LINE = 1u << COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
+    AUTH_SECOND_LEVEL = 1u << COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER,
+    AUTH_LEAD = 1u << COACHQ__V1__ROLE__ROLE_ENABLEMENT_LEAD,
+    AUTH_ADMIN = 1u << COACHQ__V1__ROLE__ROLE_ADMINISTRATOR,
+};
+
+struct auth_user {
+    char id[65];
+    unsigned roles; /* enum auth_role bits */
+};
 
 enum auth_action {
+    AUTH_HELLO,
     AUTH_SUBMIT,
     AUTH_READ_RECORD,
     AUTH_LIST,
+    AUTH_RUBRICS,
+    AUTH_CERT_STATUS,
+    AUTH_ADD_REFERENCE,
     AUTH_STATS,
 };
 
+/* What a request is about. Every pointer is borrowed for the call; unused
+ * members are NULL/0. */
+struct auth_target {
+    const Coachq__V1__StoredObservation *rec; /* AUTH_READ_RECORD */
+    const char (*chain)[65];                  /* managers above rec's coach on its session day */
+    size_t n_chain;
+    const char *observer; /* AUTH_CERT_STATUS: whose status ("" = own) */
+};
+
 /*
- * Decides whether user (borrowed) may do action. For AUTH_READ_RECORD, rec
- * is the record to be returned; for AUTH_LIST, by/person name the index
- * and person asked for. Other arguments may be NULL/0. Returns 0 (allowed)
- * or -EACCES. Thread-safe and pure: it reads only its arguments.
+ * Decides whether u may do action on target (may be NULL where unused).
+ * Returns 0 (allowed) or -EACCES. Pure and thread-safe.
  */
-int auth_check(const char *user, enum auth_action action, const Coachq__V1__StoredObservation *rec,
-               Coachq__V1__ListBy by, const char *person);
+int auth_decide(const struct auth_user *u, enum auth_action action,
+                const struct auth_target *target);
+
+/*
+ * Looks up the person behind a verified certificate with subject CN cn and
+ * certificate SHA-256 sha256 (may be NULL: no pin check), in a read
+ * transaction of s. Returns 0 with *out filled, -EACCES with a reason for
+ * the user in why (whylen bytes), or another negative code if the store
+ * cannot be read. Any thread.
+ */
+int auth_identify(struct store *s, const char *cn, const uint8_t *sha256, struct auth_user *out,
+                  char *why, size_t whylen);
+
+/* The roles of p as enum auth_role bits. */
+unsigned auth_roles_of(const Coachq__V1__Person *p);
+
+/*
+ * Fills chain / *n with the management chain above rec's coach on the
+ * record's session date, for AUTH_READ_RECORD (t: a transaction of the
+ * caller's). Returns 0 or a negative code.
+ */
+int auth_record_chain(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
+                      char chain[][65], size_t *n);
 
 #endif

@@ -1,0 +1,231 @@
+/*
+ * test_auth: the access rules, as a table of every role against every
+ * request, including reads of records outside one's line. The integration
+ * test test_domain drives the same decisions through a real coachqd.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "auth.h"
+
+/* The record of the table: obs.ann observed flm.cara coaching rep.ida;
+ * flm.cara reports to slm.eve, who reports to vp.zed. */
+enum target {
+    T_NONE,
+    T_RECORD,      /* the record above, with its line */
+    T_CALIBRATION, /* the same, but a calibration attempt */
+    T_OWN_STATUS,  /* cert status of the caller */
+    T_ANN_STATUS,  /* cert status of obs.ann */
+};
+
+struct row {
+    const char *user;
+    unsigned roles;
+    enum auth_action action;
+    enum target target;
+    int allowed;
+};
+
+#define OBS AUTH_OBSERVER
+#define FLM AUTH_FRONT_LINE
+#define SLM AUTH_SECOND_LEVEL
+#define LEAD AUTH_LEAD
+#define ADMIN AUTH_ADMIN
+
+static const struct row rows[] = {
+    /* Hello: every user with a role. */
+    {"obs.ann", OBS, AUTH_HELLO, T_NONE, 1},
+    {"flm.cara", FLM, AUTH_HELLO, T_NONE, 1},
+    {"slm.eve", SLM, AUTH_HELLO, T_NONE, 1},
+    {"lead.gil", LEAD, AUTH_HELLO, T_NONE, 1},
+    {"admin.hal", ADMIN, AUTH_HELLO, T_NONE, 1},
+    {"rep.ida", 0, AUTH_HELLO, T_NONE, 0},
+    /* Submit: observers only. */
+    {"obs.ann", OBS, AUTH_SUBMIT, T_NONE, 1},
+    {"flm.cara", FLM, AUTH_SUBMIT, T_NONE, 0},
+    {"slm.eve", SLM, AUTH_SUBMIT, T_NONE, 0},
+    {"lead.gil", LEAD, AUTH_SUBMIT, T_NONE, 0},
+    {"admin.hal", ADMIN, AUTH_SUBMIT, T_NONE, 0},
+    {"rep.ida", 0, AUTH_SUBMIT, T_NONE, 0},
+    /* Read a record. */
+    {"obs.ann", OBS, AUTH_READ_RECORD, T_RECORD, 1},
+    {"obs.ben", OBS, AUTH_READ_RECORD, T_RECORD, 0},
+    {"flm.cara", FLM, AUTH_READ_RECORD, T_RECORD, 1},
+    {"flm.dan", FLM, AUTH_READ_RECORD, T_RECORD, 0},
+    {"slm.eve", SLM, AUTH_READ_RECORD, T_RECORD, 1},
+    {"vp.zed", SLM, AUTH_READ_RECORD, T_RECORD, 1},
+    {"slm.fay", SLM, AUTH_READ_RECORD, T_RECORD, 0},
+    {"lead.gil", LEAD, AUTH_READ_RECORD, T_RECORD, 1},
+    {"admin.hal", ADMIN, AUTH_READ_RECORD, T_RECORD, 1},
+    {"rep.ida", 0, AUTH_READ_RECORD, T_RECORD, 0},
+    /* The coachee is a rep without a login, even if named on the record. */
+    {"rep.ida", OBS, AUTH_READ_RECORD, T_RECORD, 0},
+    /* A role the user does not hold gives no access: slm.eve as an
+     * observer only, flm.cara as a second-level manager only. */
+    {"slm.eve", OBS, AUTH_READ_RECORD, T_RECORD, 0},
+    {"flm.cara", SLM, AUTH_READ_RECORD, T_RECORD, 0},
+    /* Calibration attempts: their observer, leads and administrators. */
+    {"obs.ann", OBS, AUTH_READ_RECORD, T_CALIBRATION, 1},
+    {"flm.cara", FLM, AUTH_READ_RECORD, T_CALIBRATION, 0},
+    {"slm.eve", SLM, AUTH_READ_RECORD, T_CALIBRATION, 0},
+    {"lead.gil", LEAD, AUTH_READ_RECORD, T_CALIBRATION, 1},
+    {"admin.hal", ADMIN, AUTH_READ_RECORD, T_CALIBRATION, 1},
+    /* No record: nothing to read. */
+    {"lead.gil", LEAD, AUTH_READ_RECORD, T_NONE, 0},
+    /* List: allowed, filtered per record. */
+    {"obs.ann", OBS, AUTH_LIST, T_NONE, 1},
+    {"flm.cara", FLM, AUTH_LIST, T_NONE, 1},
+    {"slm.eve", SLM, AUTH_LIST, T_NONE, 1},
+    {"lead.gil", LEAD, AUTH_LIST, T_NONE, 1},
+    {"admin.hal", ADMIN, AUTH_LIST, T_NONE, 1},
+    {"rep.ida", 0, AUTH_LIST, T_NONE, 0},
+    /* Rubrics: every user. */
+    {"obs.ann", OBS, AUTH_RUBRICS, T_NONE, 1},
+    {"flm.cara", FLM, AUTH_RUBRICS, T_NONE, 1},
+    {"slm.eve", SLM, AUTH_RUBRICS, T_NONE, 1},
+    {"lead.gil", LEAD, AUTH_RUBRICS, T_NONE, 1},
+    {"admin.hal", ADMIN, AUTH_RUBRICS, T_NONE, 1},
+    {"rep.ida", 0, AUTH_RUBRICS, T_NONE, 0},
+    /* Certification status: one's own, or anyone's for leads and admins. */
+    {"obs.ann", OBS, AUTH_CERT_STATUS, T_OWN_STATUS, 1},
+    {"obs.ann", OBS, AUTH_CERT_STATUS, T_ANN_STATUS, 1},
+    {"obs.ben", OBS, AUTH_CERT_STATUS, T_ANN_STATUS, 0},
+    {"flm.cara", FLM, AUTH_CERT_STATUS, T_OWN_STATUS, 1},
+    {"flm.cara", FLM, AUTH_CERT_STATUS, T_ANN_STATUS, 0},
+    {"slm.eve", SLM, AUTH_CERT_STATUS, T_ANN_STATUS, 0},
+    {"lead.gil", LEAD, AUTH_CERT_STATUS, T_ANN_STATUS, 1},
+    {"admin.hal", ADMIN, AUTH_CERT_STATUS, T_ANN_STATUS, 1},
+    {"rep.ida", 0, AUTH_CERT_STATUS, T_OWN_STATUS, 0},
+    /* Calibration references: leads and administrators. */
+    {"obs.ann", OBS, AUTH_ADD_REFERENCE, T_NONE, 0},
+    {"flm.cara", FLM, AUTH_ADD_REFERENCE, T_NONE, 0},
+    {"slm.eve", SLM, AUTH_ADD_REFERENCE, T_NONE, 0},
+    {"lead.gil", LEAD, AUTH_ADD_REFERENCE, T_NONE, 1},
+    {"admin.hal", ADMIN, AUTH_ADD_REFERENCE, T_NONE, 1},
+    {"rep.ida", 0, AUTH_ADD_REFERENCE, T_NONE, 0},
+    /* Server counters: leads and administrators. */
+    {"obs.ann", OBS, AUTH_STATS, T_NONE, 0},
+    {"flm.cara", FLM, AUTH_STATS, T_NONE, 0},
+    {"slm.eve", SLM, AUTH_STATS, T_NONE, 0},
+    {"lead.gil", LEAD, AUTH_STATS, T_NONE, 1},
+    {"admin.hal", ADMIN, AUTH_STATS, T_NONE, 1},
+    {"rep.ida", 0, AUTH_STATS, T_NONE, 0},
+};
+
+static const char *action_name(enum auth_action a)
+{
+    static const char *const names[] = {"hello",   "submit",      "read",          "list",
+                                        "rubrics", "cert status", "add reference", "stats"};
+
+    return (size_t)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
+}
+
+static void test_table(void **state)
+{
+    static uint8_t ref[16] = {1};
+    Coachq__V1__Observation o = COACHQ__V1__OBSERVATION__INIT;
+    Coachq__V1__StoredObservation rec = COACHQ__V1__STORED_OBSERVATION__INIT;
+    static const char chain[2][65] = {"slm.eve", "vp.zed"};
+    int failures = 0;
+
+    (void)state;
+    o.coach_id = (char *)"flm.cara";
+    o.coachee_id = (char *)"rep.ida";
+    rec.observation = &o;
+    rec.observer_id = (char *)"obs.ann";
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const struct row *r = &rows[i];
+        struct auth_user u;
+        struct auth_target t;
+        int got;
+
+        memset(&u, 0, sizeof(u));
+        snprintf(u.id, sizeof(u.id), "%s", r->user);
+        u.roles = r->roles;
+        memset(&t, 0, sizeof(t));
+        o.calibration_ref.data = r->target == T_CALIBRATION ? ref : NULL;
+        o.calibration_ref.len = r->target == T_CALIBRATION ? sizeof(ref) : 0;
+        if (r->target == T_RECORD || r->target == T_CALIBRATION) {
+            t.rec = &rec;
+            t.chain = chain;
+            t.n_chain = 2;
+        } else if (r->target == T_OWN_STATUS) {
+            t.observer = r->user;
+        } else if (r->target == T_ANN_STATUS) {
+            t.observer = "obs.ann";
+        }
+        got = auth_decide(&u, r->action, &t);
+        if ((got == 0) != r->allowed || (got != 0 && got != -EACCES)) {
+            fprintf(stderr, "row %zu: %s (roles 0x%x) %s: got %d, want %s\n", i, r->user, r->roles,
+                    action_name(r->action), got, r->allowed ? "allowed" : "-EACCES");
+            failures++;
+        }
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* Every action appears in the table for every role, so a new request
+ * cannot be added without deciding who may make it. */
+static void test_table_covers_every_role_and_action(void **state)
+{
+    static const unsigned roles[] = {OBS, FLM, SLM, LEAD, ADMIN, 0};
+
+    (void)state;
+    for (int a = AUTH_HELLO; a <= AUTH_STATS; a++) {
+        for (size_t k = 0; k < sizeof(roles) / sizeof(roles[0]); k++) {
+            int found = 0;
+
+            for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]) && !found; i++) {
+                found = rows[i].action == (enum auth_action)a && rows[i].roles == roles[k];
+            }
+            if (!found && !(roles[k] == 0 && a == AUTH_READ_RECORD)) {
+                fail_msg("no row for action %s and roles 0x%x", action_name((enum auth_action)a),
+                         roles[k]);
+            }
+        }
+    }
+}
+
+static void test_roles_of(void **state)
+{
+    Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
+    Coachq__V1__Role roles[3] = {COACHQ__V1__ROLE__ROLE_OBSERVER,
+                                 COACHQ__V1__ROLE__ROLE_ENABLEMENT_LEAD, (Coachq__V1__Role)99};
+
+    (void)state;
+    assert_int_equal(auth_roles_of(&p), 0);
+    p.roles = roles;
+    p.n_roles = 3;
+    /* An unknown role value grants nothing. */
+    assert_int_equal(auth_roles_of(&p), OBS | LEAD);
+    assert_int_equal(auth_roles_of(NULL), 0);
+}
+
+static void test_empty_user_refused(void **state)
+{
+    struct auth_user u;
+
+    (void)state;
+    memset(&u, 0, sizeof(u));
+    u.roles = ADMIN;
+    assert_int_equal(auth_decide(&u, AUTH_HELLO, NULL), -EACCES);
+    assert_int_equal(auth_decide(NULL, AUTH_HELLO, NULL), -EACCES);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_table_covers_every_role_and_action),
+        cmocka_unit_test(test_roles_of),
+        cmocka_unit_test(test_empty_user_refused),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
