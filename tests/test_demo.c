@@ -1,0 +1,630 @@
+/* Tests of server/demo.c: the demo organisation is seeded through the real
+ * rules (nothing refused), has the promised shape (roles, certified
+ * observers, transfers with effective dates, a programme with cohorts), is
+ * the same for the same seed and different for another, and is never
+ * seeded twice into one store. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "audit.h"
+#include "certs.h"
+#include "demo.h"
+#include "people.h"
+#include "rubric_json.h"
+#include "rubrics.h"
+#include "store.h"
+#include "testutil.h"
+
+/* 2026-05-28 20:26:40 UTC: a fixed end of the demo's year. */
+#define T_NOW 1780000000LL
+#define T_SEED 42u
+#define T_OTHER_SEED 4242u
+
+/* ---- Helpers ----------------------------------------------------------- */
+
+static struct store *open_store(const char *dir)
+{
+    struct store_opts opts;
+    struct store *s = NULL;
+
+    /* Default policy: the rules are enforced. */
+    memset(&opts, 0, sizeof(opts));
+    assert_int_equal(store_open(dir, &opts, &s), 0);
+    assert_non_null(s);
+    assert_int_equal(store_get_policy(s)->enforce, 1);
+    return s;
+}
+
+/* Loads the built-in rubrics the way `coachqd init` does. */
+static int load_rubrics_txn(struct store_txn *t, void *arg)
+{
+    size_t n = rubric_json_builtin_count();
+    char err[256];
+    int rc = 0;
+
+    (void)arg;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *name = NULL;
+        const char *text = rubric_json_builtin(i, &name);
+        Coachq__V1__Rubric *r = NULL;
+
+        if (text == NULL) {
+            return -ENOENT;
+        }
+        rc = rubric_json_parse(text, strlen(text), &r, err, sizeof(err));
+        if (rc == 0) {
+            rc = rubrics_put(t, r, NULL);
+        }
+        coachq__v1__rubric__free_unpacked(r, NULL);
+    }
+    return rc;
+}
+
+static struct store *open_init(const char *dir)
+{
+    struct store *s = open_store(dir);
+
+    assert_true(rubric_json_builtin_count() >= 2);
+    assert_int_equal(store_exec(s, load_rubrics_txn, NULL), 0);
+    return s;
+}
+
+static int run_demo(struct store *s, uint64_t seed, struct demo_summary *sum)
+{
+    struct demo_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.seed = seed;
+    o.now = T_NOW;
+    o.progress = stderr;
+    return demo_run(s, &o, sum);
+}
+
+/* ---- People and roles --------------------------------------------------- */
+
+#define T_MAX_PEOPLE 400
+
+struct people_seen {
+    unsigned total, observers, flms, slms, leads, admins, reps;
+    char observer_ids[16][65];
+    unsigned n_observer_ids;
+    char flm_ids[64][65];
+    unsigned n_flm_ids;
+    char rep_ids[T_MAX_PEOPLE][65];
+    unsigned n_rep_ids;
+};
+
+static int people_seen_cb(const Coachq__V1__Person *p, void *arg)
+{
+    struct people_seen *c = arg;
+
+    c->total++;
+    if (people_has_role(p, COACHQ__V1__ROLE__ROLE_OBSERVER)) {
+        c->observers++;
+        if (c->n_observer_ids < 16) {
+            snprintf(c->observer_ids[c->n_observer_ids++], 65, "%s", p->id);
+        }
+    }
+    if (people_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER)) {
+        c->flms++;
+        if (c->n_flm_ids < 64) {
+            snprintf(c->flm_ids[c->n_flm_ids++], 65, "%s", p->id);
+        }
+    }
+    if (people_has_role(p, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER)) {
+        c->slms++;
+    }
+    if (people_has_role(p, COACHQ__V1__ROLE__ROLE_ENABLEMENT_LEAD)) {
+        c->leads++;
+    }
+    if (people_has_role(p, COACHQ__V1__ROLE__ROLE_ADMINISTRATOR)) {
+        c->admins++;
+    }
+    if (p->n_roles == 0) {
+        c->reps++;
+        if (c->n_rep_ids < T_MAX_PEOPLE) {
+            snprintf(c->rep_ids[c->n_rep_ids++], 65, "%s", p->id);
+        }
+    }
+    return 0;
+}
+
+static int people_seen_txn(struct store_txn *t, void *arg)
+{
+    return people_list(t, people_seen_cb, arg);
+}
+
+/* ---- Records ------------------------------------------------------------ */
+
+/* One listing of a person's records: their count and the packed first and
+ * last records. */
+struct listing {
+    size_t n;
+    uint8_t *first;
+    size_t first_len;
+    uint8_t *last;
+    size_t last_len;
+};
+
+static uint8_t *pack_rec(const Coachq__V1__StoredObservation *r, size_t *len)
+{
+    uint8_t *b;
+
+    *len = coachq__v1__stored_observation__get_packed_size(r);
+    b = malloc(*len > 0 ? *len : 1);
+    assert_non_null(b);
+    coachq__v1__stored_observation__pack(r, b);
+    return b;
+}
+
+static void list_all(struct store *s, enum store_index by, const char *id, struct listing *l)
+{
+    struct store_query q;
+    struct store_page page;
+
+    memset(l, 0, sizeof(*l));
+    memset(&q, 0, sizeof(q));
+    q.by = by;
+    q.person_id = id;
+    q.since = INT64_MIN;
+    q.until = INT64_MAX;
+    q.limit = STORE_MAX_PAGE;
+    for (;;) {
+        memset(&page, 0, sizeof(page));
+        assert_int_equal(store_list(s, &q, &page), 0);
+        for (size_t i = 0; i < page.n; i++) {
+            if (l->n == 0) {
+                l->first = pack_rec(page.items[i], &l->first_len);
+            }
+            free(l->last);
+            l->last = pack_rec(page.items[i], &l->last_len);
+            l->n++;
+        }
+        if (page.cursor_len == 0) {
+            store_page_free(&page);
+            break;
+        }
+        /* The cursor lives in page: keep a copy for the next query. */
+        {
+            uint8_t *cur = malloc(sizeof(page.cursor));
+
+            assert_non_null(cur);
+            memcpy(cur, page.cursor, page.cursor_len);
+            free((void *)q.cursor);
+            q.cursor = cur;
+            q.cursor_len = page.cursor_len;
+        }
+        store_page_free(&page);
+    }
+    free((void *)q.cursor);
+}
+
+static void listing_free(struct listing *l)
+{
+    free(l->first);
+    free(l->last);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Every stored observation, counted over the coaches' listings
+ * (calibration attempts are not listed under a coach). */
+static size_t count_by_coaches(struct store *s, const struct people_seen *ps)
+{
+    size_t n = 0;
+
+    for (unsigned i = 0; i < ps->n_flm_ids; i++) {
+        struct listing l;
+
+        list_all(s, STORE_BY_COACH, ps->flm_ids[i], &l);
+        n += l.n;
+        listing_free(&l);
+    }
+    return n;
+}
+
+/* ---- Certifications ------------------------------------------------------ */
+
+struct certs_check {
+    const struct people_seen *ps;
+    const char *rubric;
+    int32_t day;
+    unsigned valid;
+};
+
+static int certs_check_txn(struct store_txn *t, void *arg)
+{
+    struct certs_check *c = arg;
+
+    c->valid = 0;
+    for (unsigned i = 0; i < c->ps->n_observer_ids; i++) {
+        Coachq__V1__Certification *cert = NULL;
+        int rc = certs_valid_on(t, c->ps->observer_ids[i], c->rubric, c->day, &cert, NULL);
+
+        if (rc == 0) {
+            c->valid++;
+            assert_string_equal(cert->granted_by, "calibration");
+            assert_true(cert->valid_from_day <= c->day && c->day <= cert->valid_until_day);
+        } else if (rc != -ENOENT) {
+            coachq__v1__certification__free_unpacked(cert, NULL);
+            return rc;
+        }
+        coachq__v1__certification__free_unpacked(cert, NULL);
+    }
+    return 0;
+}
+
+/* ---- Lines ----------------------------------------------------------------- */
+
+#define T_MAX_LINES 8
+
+struct lines {
+    char manager[T_MAX_LINES][65];
+    int32_t day[T_MAX_LINES];
+    unsigned n;
+};
+
+static int lines_cb(const Coachq__V1__ReportingLine *line, void *arg)
+{
+    struct lines *l = arg;
+
+    if (l->n < T_MAX_LINES) {
+        snprintf(l->manager[l->n], 65, "%s", line->manager_id);
+        l->day[l->n] = line->effective_day;
+    }
+    l->n++;
+    return 0;
+}
+
+/* The reps and managers whose line changed during the year. */
+struct moves {
+    const struct people_seen *ps;
+    char rep[8][65];
+    struct lines rep_lines[8];
+    unsigned reps_moved;
+    unsigned flms_moved;
+    /* For the first mover: people_manager_at() the day before and on the
+     * day of the move. */
+    char before[65];
+    char after[65];
+    int rc_before;
+    int rc_after;
+};
+
+static int moves_txn(struct store_txn *t, void *arg)
+{
+    struct moves *m = arg;
+    int rc;
+
+    m->reps_moved = 0;
+    m->flms_moved = 0;
+    for (unsigned i = 0; i < m->ps->n_rep_ids; i++) {
+        struct lines l;
+
+        memset(&l, 0, sizeof(l));
+        rc = people_lines(t, m->ps->rep_ids[i], lines_cb, &l);
+        if (rc != 0) {
+            return rc;
+        }
+        if (l.n >= 2 && m->reps_moved < 8) {
+            snprintf(m->rep[m->reps_moved], 65, "%s", m->ps->rep_ids[i]);
+            m->rep_lines[m->reps_moved] = l;
+        }
+        m->reps_moved += l.n >= 2;
+    }
+    for (unsigned i = 0; i < m->ps->n_flm_ids; i++) {
+        struct lines l;
+
+        memset(&l, 0, sizeof(l));
+        rc = people_lines(t, m->ps->flm_ids[i], lines_cb, &l);
+        if (rc != 0) {
+            return rc;
+        }
+        m->flms_moved += l.n >= 2;
+    }
+    if (m->reps_moved > 0) {
+        int32_t move = m->rep_lines[0].day[1];
+
+        m->rc_before = people_manager_at(t, m->rep[0], move - 1, m->before, sizeof(m->before));
+        m->rc_after = people_manager_at(t, m->rep[0], move, m->after, sizeof(m->after));
+    }
+    return 0;
+}
+
+/* The manager a line list names on day. */
+static const char *line_on(const struct lines *l, int32_t day)
+{
+    const char *m = NULL;
+
+    for (unsigned i = 0; i < l->n && i < T_MAX_LINES; i++) {
+        if (l->day[i] <= day) {
+            m = l->manager[i];
+        }
+    }
+    return m;
+}
+
+/* ---- Programme -------------------------------------------------------------- */
+
+struct programme_seen {
+    char cohorts[8][32];
+    unsigned n_cohorts;
+    unsigned enrolled;
+    unsigned completed;
+    unsigned with_attendance;
+};
+
+static int enrolment_cb(const Coachq__V1__Enrolment *e, void *arg)
+{
+    struct programme_seen *p = arg;
+    unsigned i;
+
+    p->enrolled++;
+    p->completed += e->completed_day != 0;
+    p->with_attendance += e->n_attended > 0;
+    for (i = 0; i < p->n_cohorts; i++) {
+        if (strcmp(p->cohorts[i], e->cohort_id) == 0) {
+            break;
+        }
+    }
+    if (i == p->n_cohorts && p->n_cohorts < 8) {
+        snprintf(p->cohorts[p->n_cohorts++], 32, "%s", e->cohort_id);
+    }
+    return 0;
+}
+
+static int programme_txn(struct store_txn *t, void *arg)
+{
+    return people_enrolments(t, "coaching-skills", enrolment_cb, arg);
+}
+
+/* ---- Audit -------------------------------------------------------------------- */
+
+struct audit_seen {
+    unsigned demo_entries;
+    unsigned submits;
+    unsigned calibrates;
+    int64_t last_at;
+    int ordered;
+};
+
+static int audit_seen_cb(const Coachq__V1__AuditEntry *e, void *arg)
+{
+    struct audit_seen *a = arg;
+
+    if (strcmp(e->actor, "local:demo") == 0) {
+        a->demo_entries++;
+        assert_string_equal(e->origin, "coachqd demo");
+    }
+    a->submits += strcmp(e->action, "submit") == 0;
+    a->calibrates += strcmp(e->action, "calibrate") == 0;
+    if (e->at_ms < a->last_at) {
+        a->ordered = 0;
+    }
+    a->last_at = e->at_ms;
+    return 0;
+}
+
+static int audit_txn(struct store_txn *t, void *arg)
+{
+    return audit_list(t, 0, audit_seen_cb, arg);
+}
+
+/* ---- Tests -------------------------------------------------------------------- */
+
+/* The organisation's shape, certification, transfers, programme, audit,
+ * and that a second run on the same store is refused. */
+static void test_demo_organisation(void **state)
+{
+    char dir[512];
+    struct store *s;
+    struct demo_summary sum;
+    struct people_seen *ps;
+    struct certs_check cc;
+    struct moves *mv;
+    struct programme_seen prog;
+    struct audit_seen au;
+    int32_t today = store_day_of(T_NOW);
+
+    (void)state;
+    ps = calloc(1, sizeof(*ps));
+    mv = calloc(1, sizeof(*mv));
+    assert_non_null(ps);
+    assert_non_null(mv);
+    testutil_tmpdir(dir, sizeof(dir));
+    s = open_init(dir);
+
+    assert_int_equal(run_demo(s, T_SEED, &sum), 0);
+    assert_int_equal(sum.refused, 0);
+    assert_int_equal(sum.people, 185);
+    assert_int_equal(sum.leads, 1);
+    assert_int_equal(sum.observers, 6);
+    assert_int_equal(sum.second_level, 4);
+    assert_int_equal(sum.front_line, 24);
+    assert_int_equal(sum.reps, 150);
+    assert_int_equal(sum.cohorts, 3);
+    /* 1-3 sessions a month for 24 managers, a few busier, some
+     * double-coded. */
+    assert_in_range(sum.observations, 450, 1000);
+    /* Two references per rubric, two rubrics, six observers, at least one
+     * round. */
+    assert_true(sum.calibrations >= 6 * 2 * 2);
+    assert_int_equal(sum.calibrations % (6 * 2 * 2), 0);
+
+    /* Roles, as stored. */
+    assert_int_equal(store_view(s, people_seen_txn, ps), 0);
+    assert_int_equal(ps->total, sum.people);
+    assert_int_equal(ps->observers, 6);
+    assert_int_equal(ps->flms, 24);
+    assert_int_equal(ps->slms, 4);
+    assert_true(ps->leads >= 1);
+    assert_true(ps->admins >= 1);
+    assert_int_equal(ps->reps, 150);
+
+    /* Every observer holds a certification by calibration valid now, for
+     * both rubrics. */
+    cc.ps = ps;
+    cc.day = today;
+    cc.rubric = "coaching-conversation";
+    assert_int_equal(store_view(s, certs_check_txn, &cc), 0);
+    assert_int_equal(cc.valid, 6);
+    cc.rubric = "call-review";
+    assert_int_equal(store_view(s, certs_check_txn, &cc), 0);
+    assert_int_equal(cc.valid, 6);
+    /* ... and a year ago, when the observations start. */
+    cc.rubric = "coaching-conversation";
+    cc.day = today - 365;
+    assert_int_equal(store_view(s, certs_check_txn, &cc), 0);
+    assert_int_equal(cc.valid, 6);
+
+    /* Every stored observation is listed under its coach, and the count is
+     * what the demo reported. */
+    assert_int_equal(count_by_coaches(s, ps), sum.observations);
+
+    /* Two or three reps moved team; one front-line manager moved. */
+    mv->ps = ps;
+    assert_int_equal(store_view(s, moves_txn, mv), 0);
+    assert_in_range(mv->reps_moved, 2, 3);
+    assert_int_equal(mv->flms_moved, 1);
+    assert_int_equal(mv->rc_before, 0);
+    assert_int_equal(mv->rc_after, 0);
+    assert_string_equal(mv->before, mv->rep_lines[0].manager[0]);
+    assert_string_equal(mv->after, mv->rep_lines[0].manager[1]);
+    assert_string_not_equal(mv->before, mv->after);
+    assert_true(mv->rep_lines[0].day[1] > today - 365 && mv->rep_lines[0].day[1] <= today);
+    /* Each mover's observations belong to the line of their session
+     * date: older ones to the old manager, newer to the new. */
+    for (unsigned i = 0; i < mv->reps_moved && i < 8; i++) {
+        struct store_query q;
+        struct store_page page;
+
+        memset(&q, 0, sizeof(q));
+        q.by = STORE_BY_COACHEE;
+        q.person_id = mv->rep[i];
+        q.since = INT64_MIN;
+        q.until = INT64_MAX;
+        q.limit = STORE_MAX_PAGE;
+        memset(&page, 0, sizeof(page));
+        assert_int_equal(store_list(s, &q, &page), 0);
+        for (size_t k = 0; k < page.n; k++) {
+            const Coachq__V1__Observation *o = page.items[k]->observation;
+            const char *m = line_on(&mv->rep_lines[i], store_day_of(o->started_at));
+
+            assert_non_null(m);
+            assert_string_equal(o->coach_id, m);
+        }
+        store_page_free(&page);
+    }
+
+    /* The programme: three cohorts, most managers enrolled, some never. */
+    memset(&prog, 0, sizeof(prog));
+    assert_int_equal(store_view(s, programme_txn, &prog), 0);
+    assert_int_equal(prog.n_cohorts, 3);
+    assert_in_range(prog.enrolled, 15, 23);
+    assert_true(prog.completed >= 10 && prog.completed <= prog.enrolled);
+    assert_int_equal(prog.with_attendance, prog.enrolled);
+
+    /* The audit log: the demo's own entries, and the writer's for every
+     * record, in time order. */
+    memset(&au, 0, sizeof(au));
+    au.ordered = 1;
+    assert_int_equal(store_view(s, audit_txn, &au), 0);
+    assert_true(au.demo_entries >= sum.people);
+    assert_int_equal(au.submits, sum.observations);
+    assert_int_equal(au.calibrates, sum.calibrations);
+    assert_true(au.ordered);
+
+    /* A second demo into the same store is refused, and changes nothing. */
+    assert_int_equal(run_demo(s, T_SEED, &sum), -EEXIST);
+    memset(ps, 0, sizeof(*ps));
+    assert_int_equal(store_view(s, people_seen_txn, ps), 0);
+    assert_int_equal(ps->total, 185);
+    assert_int_equal(count_by_coaches(s, ps), au.submits);
+
+    store_close(s);
+    testutil_rmrf(dir);
+    free(mv);
+    free(ps);
+}
+
+/* The same seed gives the same records; another seed does not. */
+static void test_demo_deterministic(void **state)
+{
+    const char *coach = "flm.garcia";
+    char dir[3][512];
+    struct demo_summary sum[3];
+    struct listing l[3];
+
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        struct store *s;
+
+        testutil_tmpdir(dir[i], sizeof(dir[i]));
+        s = open_init(dir[i]);
+        assert_int_equal(run_demo(s, i < 2 ? T_SEED : T_OTHER_SEED, &sum[i]), 0);
+        list_all(s, STORE_BY_COACH, coach, &l[i]);
+        store_close(s);
+        testutil_rmrf(dir[i]);
+    }
+    assert_int_equal(sum[0].observations, sum[1].observations);
+    assert_int_equal(sum[0].calibrations, sum[1].calibrations);
+    assert_true(l[0].n > 3);
+    assert_int_equal(l[0].n, l[1].n);
+    assert_int_equal(l[0].first_len, l[1].first_len);
+    assert_memory_equal(l[0].first, l[1].first, l[0].first_len);
+    assert_int_equal(l[0].last_len, l[1].last_len);
+    assert_memory_equal(l[0].last, l[1].last, l[0].last_len);
+
+    /* Another seed: other sessions (at the least other record ids). */
+    assert_true(l[2].n > 0);
+    assert_true(l[2].first_len != l[0].first_len ||
+                memcmp(l[2].first, l[0].first, l[0].first_len) != 0);
+    assert_true(l[2].n != l[0].n || sum[2].observations != sum[0].observations ||
+                l[2].last_len != l[0].last_len || memcmp(l[2].last, l[0].last, l[0].last_len) != 0);
+    for (int i = 0; i < 3; i++) {
+        listing_free(&l[i]);
+    }
+}
+
+/* Without the rubrics (no `coachqd init`) the demo refuses and writes
+ * nothing. */
+static void test_demo_needs_rubrics(void **state)
+{
+    char dir[512];
+    struct store *s;
+    struct demo_summary sum;
+    struct people_seen *ps;
+
+    (void)state;
+    ps = calloc(1, sizeof(*ps));
+    assert_non_null(ps);
+    testutil_tmpdir(dir, sizeof(dir));
+    s = open_store(dir);
+    assert_int_equal(run_demo(s, T_SEED, &sum), -ENOENT);
+    assert_int_equal(sum.people, 0);
+    assert_int_equal(sum.observations, 0);
+    assert_int_equal(store_view(s, people_seen_txn, ps), 0);
+    assert_int_equal(ps->total, 0);
+    store_close(s);
+    testutil_rmrf(dir);
+    free(ps);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_demo_needs_rubrics),
+        cmocka_unit_test(test_demo_organisation),
+        cmocka_unit_test(test_demo_deterministic),
+    };
+
+    testutil_watchdog(280);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
