@@ -3,9 +3,25 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
+
+/* The administration verbs, after the server's own options in --help. */
+static void print_verbs(void)
+{
+    printf("\n"
+           "Administration (on the server host; each verb takes --data DIR and --help):\n"
+           "  init                          create the data directory, load the built-in rubrics\n"
+           "  rubric add|list|show          manage rubric versions\n"
+           "  import people|programme FILE  import people and reporting lines, or a programme\n"
+           "  user add|disable|enable|show|list|pin   manage people and their certificates\n"
+           "  cert issue|grant|list         issue client certificates, certify observers\n"
+           "  audit                         print the audit log\n"
+           "  demo                          seed a demo organisation into a new data directory\n"
+           "Exit status of a verb: 0 done, 1 failed (nothing changed), 2 usage error.\n");
+}
 
 int main(int argc, char **argv)
 {
@@ -17,7 +33,10 @@ int main(int argc, char **argv)
     int rc;
 
     config_defaults(&cfg);
-    /* "serve" is the default verb; administration verbs join it later. */
+    /* "serve" is the default verb; the others are administration verbs. */
+    if (argc > 1 && admin_is_verb(argv[1])) {
+        return admin_main(argc, argv);
+    }
     if (argc > 1 && strcmp(argv[1], "serve") == 0) {
         argv[1] = argv[0];
         argc--;
@@ -28,6 +47,7 @@ int main(int argc, char **argv)
     }
     rc = config_parse_args(&cfg, argc, argv, err, sizeof(err));
     if (rc == 1) {
+        print_verbs();
         return 0;
     }
     if (rc < 0) {
