@@ -34,6 +34,11 @@ void config_defaults(struct config *c)
     c->map_size = 64u * 1024 * 1024;
     c->reader_check_ms = 60 * 1000;
     c->stats_log_ms = 10 * 1000;
+    c->amend_days = 14;
+    c->cert_exact = 0.80;
+    c->cert_kappa = 0.70;
+    c->cert_min_pairs = 8;
+    c->cert_days = 365;
 }
 
 void config_usage(void *fp, const char *prog)
@@ -67,6 +72,11 @@ void config_usage(void *fp, const char *prog)
             "  --write-max BYTES        pending output that closes the connection [%zu]\n"
             "  --map-size BYTES         initial LMDB map size; it grows when full [%zu]\n"
             "  --stats-interval MS      period of the store_stats log line, 0 = off [%llu]\n"
+            "  --amend-days N           observers may amend their observations this long [%u]\n"
+            "  --cert-exact PERCENT     calibration: exact agreement needed to certify [%.0f]\n"
+            "  --cert-kappa K           calibration: weighted kappa needed to certify [%.2f]\n"
+            "  --cert-min-pairs N       calibration: rating pairs compared at least [%u]\n"
+            "  --cert-days N            a certification holds this many days [%u]\n"
             "  -h, --help               show this help\n"
             "\n"
             "Signals: SIGINT or SIGTERM stop accepting, acknowledge what is in flight, and\n"
@@ -75,7 +85,8 @@ void config_usage(void *fp, const char *prog)
             d.max_connections, d.max_frame, d.max_in_flight, d.unpack_budget, d.memory_budget,
             (unsigned long long)d.handshake_timeout_ms, (unsigned long long)d.idle_timeout_ms,
             (unsigned long long)d.drain_timeout_ms, d.write_high, d.write_max, d.map_size,
-            (unsigned long long)d.stats_log_ms);
+            (unsigned long long)d.stats_log_ms, d.amend_days, d.cert_exact * 100, d.cert_kappa,
+            d.cert_min_pairs, d.cert_days);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -90,6 +101,24 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
     errno = 0;
     v = strtoull(s, &end, 10);
     if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Parses a whole decimal fraction in [min, max]. */
+static int parse_double(const char *s, double min, double max, double *out)
+{
+    char *end = NULL;
+    double v;
+
+    if (s == NULL || s[0] == '\0') {
+        return -EINVAL;
+    }
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(v >= min && v <= max)) {
         return -EINVAL;
     }
     *out = v;
@@ -140,6 +169,11 @@ enum {
     OPT_WRITE_MAX,
     OPT_MAP_SIZE,
     OPT_STATS_INTERVAL,
+    OPT_AMEND_DAYS,
+    OPT_CERT_EXACT,
+    OPT_CERT_KAPPA,
+    OPT_CERT_MIN_PAIRS,
+    OPT_CERT_DAYS,
 };
 
 int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
@@ -163,6 +197,11 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
         {"write-max", required_argument, NULL, OPT_WRITE_MAX},
         {"map-size", required_argument, NULL, OPT_MAP_SIZE},
         {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+        {"amend-days", required_argument, NULL, OPT_AMEND_DAYS},
+        {"cert-exact", required_argument, NULL, OPT_CERT_EXACT},
+        {"cert-kappa", required_argument, NULL, OPT_CERT_KAPPA},
+        {"cert-min-pairs", required_argument, NULL, OPT_CERT_MIN_PAIRS},
+        {"cert-days", required_argument, NULL, OPT_CERT_DAYS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -242,6 +281,25 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
             break;
         case OPT_STATS_INTERVAL:
             rc = parse_u64(optarg, 0, 86400000, &c->stats_log_ms);
+            break;
+        case OPT_AMEND_DAYS:
+            rc = parse_u64(optarg, 0, 3650, &v);
+            c->amend_days = (unsigned)v;
+            break;
+        case OPT_CERT_EXACT:
+            rc = parse_double(optarg, 0, 100, &c->cert_exact);
+            c->cert_exact /= 100;
+            break;
+        case OPT_CERT_KAPPA:
+            rc = parse_double(optarg, -1, 1, &c->cert_kappa);
+            break;
+        case OPT_CERT_MIN_PAIRS:
+            rc = parse_u64(optarg, 1, 100000, &v);
+            c->cert_min_pairs = (unsigned)v;
+            break;
+        case OPT_CERT_DAYS:
+            rc = parse_u64(optarg, 1, 3650, &v);
+            c->cert_days = (unsigned)v;
             break;
         case ':':
             snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);

@@ -35,6 +35,12 @@ struct config {
     size_t map_size;          /* initial LMDB map size */
     uint64_t reader_check_ms; /* period of mdb_reader_check() */
     uint64_t stats_log_ms;    /* period of the store_stats log line; 0 = off */
+    /* The deployment's rules (store_policy). */
+    unsigned amend_days;     /* observers amend within this many days */
+    double cert_exact;       /* calibration thresholds: exact agreement 0..1 */
+    double cert_kappa;       /* and weighted kappa */
+    unsigned cert_min_pairs; /* rating pairs needed at least */
+    unsigned cert_days;      /* a certification holds this many days */
 };
 
 /* Fills c with the embedded defaults. */

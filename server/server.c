@@ -10,11 +10,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "audit.h"
 #include "auth.h"
+#include "certs.h"
 #include "error.h"
 #include "frame.h"
 #include "log.h"
 #include "pbmem.h"
+#include "rubrics.h"
 #include "store.h"
 #include "tls_conn.h"
 #include "tls_ctx.h"
@@ -56,6 +62,7 @@ struct conn {
     struct tls_conn *tls; /* NULL once the TLS connection closed */
     struct frame_reader fr;
     char user[VALIDATE_MAX_ID + 1];
+    struct auth_user au; /* who the certificate names, with their roles */
     char peer[64];
     uint64_t id;
     uint64_t requests;
@@ -67,7 +74,16 @@ struct conn {
     struct conn *prev, *next;
 };
 
-enum request_kind { REQ_SUBMIT, REQ_GET, REQ_LIST };
+enum request_kind {
+    REQ_SUBMIT,
+    REQ_ADD_REFERENCE,
+    REQ_GET,
+    REQ_LIST,
+    REQ_HISTORY,
+    REQ_RUBRICS,
+    REQ_RUBRIC,
+    REQ_CERT_STATUS,
+};
 
 struct request {
     struct conn *conn; /* kept alive while in_flight counts this request */
@@ -84,6 +100,17 @@ struct request {
     uint8_t cursor[128];
     Coachq__V1__StoredObservation *rec;
     struct store_page page;
+    unsigned char *visible; /* per page item or history version: may be read */
+    Coachq__V1__StoredObservation **versions;
+    size_t n_versions;
+    ProtobufCMessage **msgs; /* rubrics, certifications: copies the request owns */
+    size_t n_msgs;
+    ProtobufCMessage **msgs2; /* calibration results */
+    size_t n_msgs2;
+    Coachq__V1__CalibrationReference *ref; /* add reference: decoded copy */
+    struct validate_error fault;
+    uint32_t version; /* get rubric */
+    int allowed;
     int rc;
 };
 
@@ -265,6 +292,20 @@ static void request_finish(struct request *r)
         coachq__v1__stored_observation__free_unpacked(r->rec, NULL);
     }
     store_page_free(&r->page);
+    free(r->visible);
+    for (size_t i = 0; i < r->n_versions; i++) {
+        coachq__v1__stored_observation__free_unpacked(r->versions[i], NULL);
+    }
+    free(r->versions);
+    for (size_t i = 0; i < r->n_msgs; i++) {
+        protobuf_c_message_free_unpacked(r->msgs[i], NULL);
+    }
+    free(r->msgs);
+    for (size_t i = 0; i < r->n_msgs2; i++) {
+        protobuf_c_message_free_unpacked(r->msgs2[i], NULL);
+    }
+    free(r->msgs2);
+    coachq__v1__calibration_reference__free_unpacked(r->ref, NULL);
     free(r);
     c->in_flight--;
     s->outstanding--;
@@ -296,6 +337,17 @@ static void handle_hello(struct conn *c, uint64_t rid, const Coachq__V1__Hello *
                         msg);
         return;
     }
+    Coachq__V1__Role roles[8];
+    size_t nroles = 0;
+
+    for (int role = COACHQ__V1__ROLE__ROLE_OBSERVER; role <= COACHQ__V1__ROLE__ROLE_ADMINISTRATOR;
+         role++) {
+        if (c->au.roles & (1u << role)) {
+            roles[nroles++] = (Coachq__V1__Role)role;
+        }
+    }
+    w.roles = roles;
+    w.n_roles = nroles;
     w.protocol_version = PROTOCOL_VERSION;
     w.server_version = SERVER_VERSION;
     w.user_id = c->user;
@@ -314,9 +366,9 @@ static void handle_submit(struct conn *c, uint64_t rid, const Coachq__V1__Submit
     size_t n;
     int rc;
 
-    if (auth_check(c->user, AUTH_SUBMIT, NULL, 0, NULL) < 0) {
+    if (auth_decide(&c->au, AUTH_SUBMIT, NULL) < 0) {
         conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "submit",
-                        "you may not submit observations");
+                        "only observers submit observations; you hold no observer role");
         return;
     }
     if (validate_observation(sub->observation, "observation", &verr) < 0) {
@@ -342,6 +394,7 @@ static void handle_submit(struct conn *c, uint64_t rid, const Coachq__V1__Submit
     r->w.obs = r->packed;
     r->w.obs_len = n;
     r->w.observer_id = c->user;
+    r->w.origin = c->peer;
     r->w.received_at_ms = now_ms();
     rc = store_submit(c->srv->store, &r->w);
     if (rc < 0) {
@@ -353,14 +406,173 @@ static void handle_submit(struct conn *c, uint64_t rid, const Coachq__V1__Submit
     }
 }
 
+/* ---- Reads (thread pool) ---- */
+
+/* Decides whether the request's user may read rec, with the management
+ * chain of rec's coach on its session date. Thread pool. */
+static int may_read_txn(struct store_txn *t, const struct auth_user *u,
+                        const Coachq__V1__StoredObservation *rec)
+{
+    struct auth_target tg;
+    char chain[PEOPLE_MAX_CHAIN][65];
+    size_t n = 0;
+
+    memset(&tg, 0, sizeof(tg));
+    tg.rec = rec;
+    /* Only a second-level manager's decision needs the line. */
+    if ((u->roles & AUTH_SECOND_LEVEL) && auth_record_chain(t, rec, chain, &n) == 0) {
+        tg.chain = (const char(*)[65])chain;
+        tg.n_chain = n;
+    }
+    return auth_decide(u, AUTH_READ_RECORD, &tg) == 0;
+}
+
+static int get_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    int rc = store_get_txn(t, r->id, &r->rec);
+
+    if (rc == 0) {
+        r->allowed = may_read_txn(t, &r->conn->au, r->rec);
+    }
+    return rc;
+}
+
+static int page_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+
+    for (size_t i = 0; i < r->page.n; i++) {
+        r->visible[i] = (unsigned char)may_read_txn(t, &r->conn->au, r->page.items[i]);
+    }
+    return 0;
+}
+
+static int history_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    int rc = store_history_txn(t, r->id, &r->versions, &r->n_versions);
+
+    if (rc != 0) {
+        return rc;
+    }
+    r->visible = calloc(r->n_versions > 0 ? r->n_versions : 1, 1);
+    if (r->visible == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < r->n_versions; i++) {
+        r->visible[i] = (unsigned char)may_read_txn(t, &r->conn->au, r->versions[i]);
+        r->allowed |= r->visible[i];
+    }
+    return 0;
+}
+
+/* Appends a decoded copy of m (which is borrowed) to *arr. */
+static int msg_keep(const ProtobufCMessage *m, ProtobufCMessage ***arr, size_t *n)
+{
+    ProtobufCMessage **grown;
+    ProtobufCMessage *copy;
+    uint8_t *buf;
+    size_t len = protobuf_c_message_get_packed_size(m);
+
+    buf = malloc(len > 0 ? len : 1);
+    if (buf == NULL) {
+        return -ENOMEM;
+    }
+    protobuf_c_message_pack(m, buf);
+    copy = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
+    free(buf);
+    if (copy == NULL) {
+        return -ENOMEM;
+    }
+    grown = realloc(*arr, (*n + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        protobuf_c_message_free_unpacked(copy, NULL);
+        return -ENOMEM;
+    }
+    grown[*n] = copy;
+    *arr = grown;
+    (*n)++;
+    return 0;
+}
+
+static int keep_rubric(const Coachq__V1__Rubric *rb, void *arg)
+{
+    struct request *r = arg;
+
+    return msg_keep(&rb->base, &r->msgs, &r->n_msgs);
+}
+
+static int keep_cert(const Coachq__V1__Certification *c, void *arg)
+{
+    struct request *r = arg;
+
+    return msg_keep(&c->base, &r->msgs, &r->n_msgs);
+}
+
+static int keep_result(const Coachq__V1__CalibrationResult *res, void *arg)
+{
+    struct request *r = arg;
+
+    return msg_keep(&res->base, &r->msgs2, &r->n_msgs2);
+}
+
+static int rubrics_txn(struct store_txn *t, void *arg)
+{
+    return rubrics_list(t, 1, keep_rubric, arg);
+}
+
+static int rubric_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    Coachq__V1__Rubric *rb = NULL;
+    int rc = rubrics_get(t, r->person, r->version, &rb);
+
+    if (rc == 0) {
+        rc = msg_keep(&rb->base, &r->msgs, &r->n_msgs);
+        coachq__v1__rubric__free_unpacked(rb, NULL);
+    }
+    return rc;
+}
+
+static int cert_status_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    int rc = certs_list(t, r->person, keep_cert, r);
+
+    if (rc == 0) {
+        rc = certs_results(t, r->person, keep_result, r);
+    }
+    return rc;
+}
+
 /* Thread pool. */
 static void read_work(uv_work_t *work)
 {
     struct request *r = work->data;
     struct store *st = r->conn->srv->store;
 
-    if (r->kind == REQ_GET) {
-        r->rc = store_get(st, r->id, &r->rec);
+    switch (r->kind) {
+    case REQ_GET:
+        r->rc = store_view(st, get_txn, r);
+        return;
+    case REQ_HISTORY:
+        r->rc = store_view(st, history_txn, r);
+        return;
+    case REQ_RUBRICS:
+        r->rc = store_view(st, rubrics_txn, r);
+        return;
+    case REQ_RUBRIC:
+        r->rc = store_view(st, rubric_txn, r);
+        return;
+    case REQ_CERT_STATUS:
+        r->rc = store_view(st, cert_status_txn, r);
+        return;
+    case REQ_LIST:
+        break;
+    case REQ_SUBMIT:
+    case REQ_ADD_REFERENCE:
+        r->rc = -EINVAL;
         return;
     }
     /* Halve the page until its answer fits the size cap. */
@@ -374,11 +586,26 @@ static void read_work(uv_work_t *work)
             bytes += coachq__v1__stored_observation__get_packed_size(r->page.items[i]);
         }
         if (bytes <= PAGE_MAX_BYTES || r->q.limit <= 1) {
-            return;
+            break;
         }
         store_page_free(&r->page);
         r->q.limit /= 2;
     }
+    r->visible = calloc(r->page.n > 0 ? r->page.n : 1, 1);
+    if (r->visible == NULL) {
+        r->rc = -ENOMEM;
+        return;
+    }
+    r->rc = store_view(st, page_txn, r);
+}
+
+/* The answer to a read that failed inside the store. */
+static void send_read_failure(struct request *r)
+{
+    conn_send_error(r->conn, r->request_id,
+                    r->rc == -ENOMEM ? COACHQ__V1__CODE__RESOURCE_EXHAUSTED
+                                     : COACHQ__V1__CODE__INTERNAL,
+                    "", "the server could not read the store; try again");
 }
 
 static void send_record(struct request *r)
@@ -386,8 +613,7 @@ static void send_record(struct request *r)
     struct conn *c = r->conn;
     Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
 
-    if (r->rc == -ENOENT ||
-        (r->rc == 0 && auth_check(c->user, AUTH_READ_RECORD, r->rec, 0, NULL) < 0)) {
+    if (r->rc == -ENOENT || (r->rc == 0 && !r->allowed)) {
         /* The same answer whether the record is missing or not the user's:
          * existence is not revealed. */
         conn_send_error(c, r->request_id, COACHQ__V1__CODE__NOT_FOUND, "get.id",
@@ -395,14 +621,96 @@ static void send_record(struct request *r)
         return;
     }
     if (r->rc < 0) {
-        conn_send_error(c, r->request_id, COACHQ__V1__CODE__INTERNAL, "",
-                        "the server could not read the store; try again");
+        send_read_failure(r);
         return;
     }
     f.request_id = r->request_id;
     f.body_case = COACHQ__V1__FRAME__BODY_RECORD;
     f.record = r->rec;
     conn_send(c, &f);
+}
+
+static void send_history(struct request *r)
+{
+    struct conn *c = r->conn;
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__ObservationHistory h = COACHQ__V1__OBSERVATION_HISTORY__INIT;
+    size_t nv = 0;
+
+    if (r->rc == -ENOENT || (r->rc == 0 && !r->allowed)) {
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__NOT_FOUND, "get_history.id",
+                        "no observation with this id that you may read");
+        return;
+    }
+    if (r->rc < 0) {
+        send_read_failure(r);
+        return;
+    }
+    /* Only the versions the user may read, in order; the array is the
+     * request's and is compacted in place. */
+    for (size_t i = 0; i < r->n_versions; i++) {
+        if (r->visible[i]) {
+            Coachq__V1__StoredObservation *tmp = r->versions[nv];
+
+            r->versions[nv] = r->versions[i];
+            r->versions[i] = tmp;
+            nv++;
+        }
+    }
+    h.versions = r->versions;
+    h.n_versions = nv;
+    f.request_id = r->request_id;
+    f.body_case = COACHQ__V1__FRAME__BODY_HISTORY;
+    f.history = &h;
+    conn_send(c, &f);
+}
+
+static void send_rubrics(struct request *r)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__RubricList l = COACHQ__V1__RUBRIC_LIST__INIT;
+
+    if (r->kind == REQ_RUBRIC && r->rc == -ENOENT) {
+        conn_send_error(r->conn, r->request_id, COACHQ__V1__CODE__NOT_FOUND,
+                        r->version != 0 ? "get_rubric.version" : "get_rubric.id",
+                        "no such rubric or version on this server; 'coachq rubrics' lists them");
+        return;
+    }
+    if (r->rc < 0) {
+        send_read_failure(r);
+        return;
+    }
+    f.request_id = r->request_id;
+    if (r->kind == REQ_RUBRIC && r->n_msgs == 1) {
+        f.body_case = COACHQ__V1__FRAME__BODY_RUBRIC;
+        f.rubric = (Coachq__V1__Rubric *)r->msgs[0];
+    } else {
+        l.rubrics = (Coachq__V1__Rubric **)r->msgs;
+        l.n_rubrics = r->n_msgs;
+        f.body_case = COACHQ__V1__FRAME__BODY_RUBRICS;
+        f.rubrics = &l;
+    }
+    conn_send(r->conn, &f);
+}
+
+static void send_cert_status(struct request *r)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__CertStatus cs = COACHQ__V1__CERT_STATUS__INIT;
+
+    if (r->rc < 0) {
+        send_read_failure(r);
+        return;
+    }
+    cs.observer_id = r->person;
+    cs.certifications = (Coachq__V1__Certification **)r->msgs;
+    cs.n_certifications = r->n_msgs;
+    cs.results = (Coachq__V1__CalibrationResult **)r->msgs2;
+    cs.n_results = r->n_msgs2;
+    f.request_id = r->request_id;
+    f.body_case = COACHQ__V1__FRAME__BODY_CERT_STATUS;
+    f.cert_status = &cs;
+    conn_send(r->conn, &f);
 }
 
 static void send_page(struct request *r)
@@ -420,8 +728,7 @@ static void send_page(struct request *r)
         return;
     }
     if (r->rc < 0) {
-        conn_send_error(c, r->request_id, COACHQ__V1__CODE__INTERNAL, "",
-                        "the server could not read the store; try again");
+        send_read_failure(r);
         return;
     }
     if (r->page.n > 0) {
@@ -433,7 +740,7 @@ static void send_page(struct request *r)
         }
     }
     for (size_t i = 0; i < r->page.n; i++) {
-        if (auth_check(c->user, AUTH_READ_RECORD, r->page.items[i], 0, NULL) == 0) {
+        if (r->visible[i]) {
             visible[nv++] = r->page.items[i];
         }
     }
@@ -453,10 +760,26 @@ static void read_done(uv_work_t *work, int status)
     struct request *r = work->data;
 
     if (r->conn->tls != NULL && status == 0) {
-        if (r->kind == REQ_GET) {
+        switch (r->kind) {
+        case REQ_GET:
             send_record(r);
-        } else {
+            break;
+        case REQ_HISTORY:
+            send_history(r);
+            break;
+        case REQ_RUBRICS:
+        case REQ_RUBRIC:
+            send_rubrics(r);
+            break;
+        case REQ_CERT_STATUS:
+            send_cert_status(r);
+            break;
+        case REQ_LIST:
             send_page(r);
+            break;
+        case REQ_SUBMIT:
+        case REQ_ADD_REFERENCE:
+            break;
         }
     }
     request_finish(r);
@@ -528,7 +851,7 @@ static void handle_list(struct conn *c, uint64_t rid, const Coachq__V1__ListObse
                         "the cursor is not one this server gave; start again without one");
         return;
     }
-    if (auth_check(c->user, AUTH_LIST, NULL, l->by, l->person_id) < 0) {
+    if (auth_decide(&c->au, AUTH_LIST, NULL) < 0) {
         conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "list",
                         "you may not list these observations");
         return;
@@ -554,15 +877,242 @@ static void handle_list(struct conn *c, uint64_t rid, const Coachq__V1__ListObse
     queue_read(c, r);
 }
 
+static void handle_history(struct conn *c, uint64_t rid, const Coachq__V1__GetHistory *g)
+{
+    struct request *r;
+
+    if (g->id.len != UUID_LEN) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "get_history.id",
+                        "must be the observation's 16-byte UUID");
+        return;
+    }
+    r = request_new(c, rid, REQ_HISTORY);
+    if (r == NULL) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "", "server out of memory");
+        return;
+    }
+    memcpy(r->id, g->id.data, UUID_LEN);
+    queue_read(c, r);
+}
+
+static void handle_rubrics(struct conn *c, uint64_t rid, const Coachq__V1__GetRubric *g)
+{
+    struct request *r;
+
+    if (auth_decide(&c->au, AUTH_RUBRICS, NULL) < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "",
+                        "you may not read rubrics");
+        return;
+    }
+    if (g != NULL && validate_id(g->id) < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "get_rubric.id",
+                        "must be a rubric id: 1 to 64 letters, digits, '.', '_', '@' or '-'");
+        return;
+    }
+    r = request_new(c, rid, g != NULL ? REQ_RUBRIC : REQ_RUBRICS);
+    if (r == NULL) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "", "server out of memory");
+        return;
+    }
+    if (g != NULL) {
+        snprintf(r->person, sizeof(r->person), "%s", g->id);
+        r->version = g->version;
+    }
+    queue_read(c, r);
+}
+
+static void handle_cert_status(struct conn *c, uint64_t rid, const Coachq__V1__GetCertStatus *g)
+{
+    struct auth_target tg;
+    struct request *r;
+    const char *who = g->observer_id != NULL && g->observer_id[0] ? g->observer_id : c->user;
+
+    if (validate_id(who) < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "get_cert_status.observer_id",
+                        "must be a person's id, or empty for your own status");
+        return;
+    }
+    memset(&tg, 0, sizeof(tg));
+    tg.observer = who;
+    if (auth_decide(&c->au, AUTH_CERT_STATUS, &tg) < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "get_cert_status.observer_id",
+                        "you may read only your own certification status");
+        return;
+    }
+    r = request_new(c, rid, REQ_CERT_STATUS);
+    if (r == NULL) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "", "server out of memory");
+        return;
+    }
+    snprintf(r->person, sizeof(r->person), "%s", who);
+    queue_read(c, r);
+}
+
+/* Writer thread: stores a calibration reference after checking it against
+ * its rubric (every behaviour scored by the masters, or not applicable where
+ * the rubric allows it). */
+static int add_reference_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    const Coachq__V1__CalibrationReference *ref = r->ref;
+    Coachq__V1__Rubric *rb = NULL;
+    char idstr[UUID_STR_LEN];
+    char detail[200];
+    int rc;
+
+    memset(&r->fault, 0, sizeof(r->fault));
+    rc = rubrics_get(t, ref->rubric_id, ref->rubric_version, &rb);
+    if (rc == -ENOENT) {
+        r->fault.code = COACHQ__V1__CODE__INVALID_ARGUMENT;
+        snprintf(r->fault.field, sizeof(r->fault.field), "add_reference.reference.rubric_version");
+        snprintf(r->fault.message, sizeof(r->fault.message),
+                 "there is no rubric '%s' version %u on this server", ref->rubric_id,
+                 (unsigned)ref->rubric_version);
+        return ERROR_REFUSED;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t j = 0; j < rb->n_behaviours && rc == 0; j++) {
+        const Coachq__V1__Behaviour *b = rb->behaviours[j];
+        const Coachq__V1__Rating *m = NULL;
+
+        for (size_t i = 0; i < ref->n_master && m == NULL; i++) {
+            if (strcmp(ref->master[i]->behaviour_id, b->id) == 0) {
+                m = ref->master[i];
+            }
+        }
+        if (m == NULL || (m->not_applicable && !b->allow_not_applicable)) {
+            r->fault.code = COACHQ__V1__CODE__INVALID_ARGUMENT;
+            snprintf(r->fault.field, sizeof(r->fault.field), "add_reference.reference.master");
+            snprintf(r->fault.message, sizeof(r->fault.message),
+                     "behaviour '%s' has no master score%s: score every behaviour of the rubric",
+                     b->id, m != NULL ? " (it cannot be not applicable)" : "");
+            rc = ERROR_REFUSED;
+        }
+    }
+    for (size_t i = 0; i < ref->n_master && rc == 0; i++) {
+        if (rubrics_behaviour(rb, ref->master[i]->behaviour_id) == NULL) {
+            r->fault.code = COACHQ__V1__CODE__INVALID_ARGUMENT;
+            snprintf(r->fault.field, sizeof(r->fault.field),
+                     "add_reference.reference.master[%zu].behaviour_id", i);
+            snprintf(r->fault.message, sizeof(r->fault.message),
+                     "rubric '%s' v%u has no behaviour '%s'", rb->id, (unsigned)rb->version,
+                     ref->master[i]->behaviour_id);
+            rc = ERROR_REFUSED;
+        }
+    }
+    coachq__v1__rubric__free_unpacked(rb, NULL);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = certs_reference_put(t, ref);
+    if (rc != 0) {
+        return rc;
+    }
+    uuid_format(ref->id.data, idstr);
+    snprintf(detail, sizeof(detail), "rubric=%s@%u title=%.100s", ref->rubric_id,
+             (unsigned)ref->rubric_version, ref->title);
+    return audit_append(t, r->w.received_at_ms, r->conn->user, "calibration.reference.add", idstr,
+                        detail, r->conn->peer, NULL);
+}
+
+static void handle_add_reference(struct conn *c, uint64_t rid, const Coachq__V1__AddReference *a)
+{
+    const Coachq__V1__CalibrationReference *ref = a->reference;
+    struct request *r;
+    uint8_t *buf;
+    size_t n;
+    int rc;
+
+    if (auth_decide(&c->au, AUTH_ADD_REFERENCE, NULL) < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "add_reference",
+                        "only enablement leads and administrators register calibration "
+                        "reference sessions");
+        return;
+    }
+    if (ref == NULL || ref->id.len != UUID_LEN) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "add_reference.reference.id",
+                        "must be the reference's 16-byte UUID");
+        return;
+    }
+    if (validate_id(ref->rubric_id) < 0 || ref->rubric_version == 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT,
+                        ref->rubric_version == 0 && validate_id(ref->rubric_id) == 0
+                            ? "add_reference.reference.rubric_version"
+                            : "add_reference.reference.rubric_id",
+                        "name the rubric id and version the masters scored");
+        return;
+    }
+    if (ref->title == NULL || ref->title[0] == '\0' || strlen(ref->title) > 200 ||
+        ref->n_master == 0 || ref->n_master > VALIDATE_MAX_RATINGS) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT,
+                        ref->n_master == 0 || ref->n_master > VALIDATE_MAX_RATINGS
+                            ? "add_reference.reference.master"
+                            : "add_reference.reference.title",
+                        "give a title of 1 to 200 bytes and one master rating per behaviour");
+        return;
+    }
+    for (size_t i = 0; i < ref->n_master; i++) {
+        const Coachq__V1__Rating *m = ref->master[i];
+        char field[80];
+
+        if (validate_id(m->behaviour_id) < 0 ||
+            (m->not_applicable ? m->score != 0 : (m->score < 1 || m->score > 4))) {
+            snprintf(field, sizeof(field), "add_reference.reference.master[%zu]", i);
+            conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, field,
+                            "each master rating needs a behaviour id and a score from 1 to 4, "
+                            "or not applicable");
+            return;
+        }
+    }
+    r = request_new(c, rid, REQ_ADD_REFERENCE);
+    if (r == NULL) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "", "server out of memory");
+        return;
+    }
+    /* The frame is freed when this returns: keep a decoded copy, with the
+     * registering user and time set by the server (on a shallow copy, so
+     * that protobuf-c owns every string of the decoded one). */
+    {
+        Coachq__V1__CalibrationReference stamped = *ref;
+
+        stamped.registered_by = c->user;
+        stamped.registered_at_ms = now_ms();
+        n = coachq__v1__calibration_reference__get_packed_size(&stamped);
+        buf = malloc(n > 0 ? n : 1);
+        if (buf != NULL) {
+            coachq__v1__calibration_reference__pack(&stamped, buf);
+            r->ref = coachq__v1__calibration_reference__unpack(NULL, n, buf);
+            free(buf);
+        }
+    }
+    if (r->ref == NULL) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "", "server out of memory");
+        request_finish(r);
+        return;
+    }
+    memcpy(r->id, ref->id.data, UUID_LEN);
+    r->w.fn = add_reference_txn;
+    r->w.fn_arg = r;
+    r->w.received_at_ms = r->ref->registered_at_ms;
+    rc = store_submit(c->srv->store, &r->w);
+    if (rc < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__UNAVAILABLE, "",
+                        "the server cannot store now; nothing was stored; try again later");
+        request_finish(r);
+    }
+}
+
 static void handle_stats(struct conn *c, uint64_t rid)
 {
     Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
     Coachq__V1__Stats st = COACHQ__V1__STATS__INIT;
     struct store_stats ss;
 
-    if (auth_check(c->user, AUTH_STATS, NULL, 0, NULL) < 0) {
+    if (auth_decide(&c->au, AUTH_STATS, NULL) < 0) {
         conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "get_stats",
-                        "you may not read the server's counters");
+                        "only enablement leads and administrators read the server's counters");
         return;
     }
     store_get_stats(c->srv->store, &ss);
@@ -611,6 +1161,21 @@ static void conn_handle_frame(struct conn *c, const uint8_t *body, size_t len)
     case COACHQ__V1__FRAME__BODY_GET_STATS:
         handle_stats(c, rid);
         break;
+    case COACHQ__V1__FRAME__BODY_GET_HISTORY:
+        handle_history(c, rid, f->get_history);
+        break;
+    case COACHQ__V1__FRAME__BODY_LIST_RUBRICS:
+        handle_rubrics(c, rid, NULL);
+        break;
+    case COACHQ__V1__FRAME__BODY_GET_RUBRIC:
+        handle_rubrics(c, rid, f->get_rubric);
+        break;
+    case COACHQ__V1__FRAME__BODY_GET_CERT_STATUS:
+        handle_cert_status(c, rid, f->get_cert_status);
+        break;
+    case COACHQ__V1__FRAME__BODY_ADD_REFERENCE:
+        handle_add_reference(c, rid, f->add_reference);
+        break;
     case COACHQ__V1__FRAME__BODY__NOT_SET:
         conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "body",
                         "the frame has no request in it; set one of its body fields");
@@ -653,6 +1218,38 @@ static void conn_pump(struct conn *c)
 
 /* ---- TLS callbacks ---- */
 
+/* Turns the verified certificate's CN into a coachq user with roles, or
+ * refuses the connection with the reason. Runs at every handshake (resumed
+ * ones too), so a disabled user is refused at their next connection. The
+ * look-up is one point read in the people table. */
+static int conn_identify(struct conn *c, SSL *ssl)
+{
+    X509 *peer = SSL_get0_peer_certificate(ssl);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char why[200];
+    int rc;
+
+    if (peer == NULL || X509_digest(peer, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32) {
+        conn_send_error(c, 0, COACHQ__V1__CODE__UNAUTHENTICATED, "certificate",
+                        "the client certificate could not be read");
+        return ERROR_NO_PEER_CERT;
+    }
+    rc = auth_identify(c->srv->store, c->user, md, &c->au, why, sizeof(why));
+    if (rc == 0) {
+        return 0;
+    }
+    log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s user=%s reason=\"%s\"", c->id,
+              c->peer, c->user, rc == -EACCES ? why : error_strerror(rc));
+    if (rc == -EACCES) {
+        conn_send_error(c, 0, COACHQ__V1__CODE__PERMISSION_DENIED, "certificate", why);
+    } else {
+        conn_send_error(c, 0, COACHQ__V1__CODE__UNAVAILABLE, "",
+                        "the server cannot check your account now; try again later");
+    }
+    return rc;
+}
+
 static int on_handshake(struct tls_conn *t, void *arg)
 {
     struct conn *c = arg;
@@ -672,6 +1269,11 @@ static int on_handshake(struct tls_conn *t, void *arg)
                             ? "no verified client certificate; use one signed by the "
                               "deployment CA"
                             : "the certificate's subject CN is not a valid user id");
+        c->closing = 1;
+        return rc;
+    }
+    rc = conn_identify(c, ssl);
+    if (rc < 0) {
         c->closing = 1;
         return rc;
     }
@@ -822,8 +1424,31 @@ static void answer_write(struct request *r)
     if (c->tls == NULL) {
         return;
     }
+    if (w->rc == ERROR_REFUSED) {
+        const struct validate_error *fault = r->kind == REQ_SUBMIT ? &w->fault : &r->fault;
+
+        conn_send_error(c, r->request_id, fault->code, fault->field, fault->message);
+        return;
+    }
+    if (r->kind == REQ_ADD_REFERENCE && w->rc == 0) {
+        ack.result = COACHQ__V1__ACK__RESULT__RESULT_STORED;
+        ack.id.data = r->id;
+        ack.id.len = UUID_LEN;
+        f.request_id = r->request_id;
+        f.body_case = COACHQ__V1__FRAME__BODY_ACK;
+        f.ack = &ack;
+        conn_send(c, &f);
+        return;
+    }
+    if (r->kind == REQ_ADD_REFERENCE && w->rc == -EEXIST) {
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__ALREADY_EXISTS,
+                        "add_reference.reference.id",
+                        "a different reference session already has this id; give it a new id");
+        return;
+    }
     switch (w->rc) {
     case 0:
+        ack.version = w->version;
         ack.result = w->result == STORE_DUPLICATE ? COACHQ__V1__ACK__RESULT__RESULT_DUPLICATE
                                                   : COACHQ__V1__ACK__RESULT__RESULT_STORED;
         ack.id.data = r->id;
@@ -1044,6 +1669,7 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
 {
     struct server *s = NULL;
     struct store_opts sopts;
+    struct store_policy policy;
     struct tls_ctx_opts topts;
     int rc = -ENOMEM;
 
@@ -1074,6 +1700,13 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
         goto out;
     }
     memset(&sopts, 0, sizeof(sopts));
+    store_policy_default(&policy);
+    policy.amend_window_days = (int)cfg->amend_days;
+    policy.cert_exact = cfg->cert_exact;
+    policy.cert_kappa = cfg->cert_kappa;
+    policy.cert_min_pairs = cfg->cert_min_pairs;
+    policy.cert_days = (int)cfg->cert_days;
+    sopts.policy = &policy;
     sopts.map_size = cfg->map_size;
     sopts.notify = on_store_notify;
     sopts.notify_arg = s;
