@@ -5,7 +5,7 @@
 # certificate it signs is made again too.
 #
 # OUTDIR/ca.*, OUTDIR/server.* (127.0.0.1, localhost), OUTDIR/users/
-# {alice,bob,carol,dave}.*, OUTDIR/users/expired.* (not-after in the past),
+# {alice,bob,carol,dave}.* and the other people of fixtures/org.csv, OUTDIR/users/expired.* (not-after in the past),
 # OUTDIR/users/svc.* (EKU serverAuth only), and OUTDIR/other/ca.* with
 # OUTDIR/other/users/alice.* (same CN, unrelated CA).
 set -euo pipefail
@@ -45,7 +45,9 @@ if ensure_ca "$OUT"; then
     force=1
 fi
 ensure "$OUT" "$force" server.crt server --ip 127.0.0.1 --name localhost
-for u in alice bob carol dave; do
+# The people of tests/fixtures/org.csv with a login, one per role.
+for u in alice bob carol dave obs.ann obs.ben gone.kai flm.cara flm.dan mgr.jones slm.eve \
+    slm.fay lead.gil admin.hal rep.ida; do
     ensure "$OUT" "$force" "users/$u.crt" user "$u"
 done
 ensure "$OUT" "$force" users/expired.crt user expired \

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "client.h"
+#include "uuid.h"
 
 static void die(const char *what)
 {
@@ -284,4 +285,153 @@ void testutil_assert_same_obs(const Coachq__V1__Observation *a, const Coachq__V1
     assert_memory_equal(pa, pb, na);
     free(pa);
     free(pb);
+}
+
+/* Runs the program named by the environment variable env with the
+ * arguments in ap; see testutil_coachqd(). */
+static int run_program(const char *env, char *out, size_t outlen, int expect, va_list ap)
+{
+    const char *bin = getenv(env);
+    const char *argv[64];
+    char path[] = "/tmp/coachq-run-XXXXXX";
+    int argc = 0;
+    int fd, st = 0, rc;
+    pid_t pid;
+    ssize_t n;
+    size_t got = 0;
+
+    if (bin == NULL) {
+        fprintf(stderr, "testutil: %s is not set (run the tests through ctest)\n", env);
+        abort();
+    }
+    argv[argc++] = bin;
+    for (const char *a = va_arg(ap, const char *); a != NULL && argc < 63;
+         a = va_arg(ap, const char *)) {
+        argv[argc++] = a;
+    }
+    argv[argc] = NULL;
+    fd = mkstemp(path);
+    if (fd < 0) {
+        die("mkstemp");
+    }
+    unlink(path);
+    pid = fork();
+    if (pid < 0) {
+        die("fork");
+    }
+    if (pid == 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    if (out != NULL && outlen > 0) {
+        lseek(fd, 0, SEEK_SET);
+        while (got + 1 < outlen && (n = read(fd, out + got, outlen - 1 - got)) > 0) {
+            got += (size_t)n;
+        }
+        out[got] = '\0';
+    }
+    close(fd);
+    if (expect >= 0 && rc != expect) {
+        fail_msg("%s %s %s: exit %d, expected %d; output:\n%s", bin, argc > 1 ? argv[1] : "",
+                 argc > 2 ? argv[2] : "", rc, expect, out != NULL ? out : "");
+    }
+    return rc;
+}
+
+int testutil_coachqd(char *out, size_t outlen, int expect, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, expect);
+    rc = run_program("COACHQD", out, outlen, expect, ap);
+    va_end(ap);
+    return rc;
+}
+
+int testutil_coachq(char *out, size_t outlen, int expect, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, expect);
+    rc = run_program("COACHQ", out, outlen, expect, ap);
+    va_end(ap);
+    return rc;
+}
+
+const char *testutil_fixtures(void)
+{
+    const char *d = getenv("COACHQ_TEST_FIXTURES");
+
+    if (d == NULL || d[0] == '\0') {
+        fprintf(stderr,
+                "testutil: COACHQ_TEST_FIXTURES is not set (run the tests through ctest)\n");
+        abort();
+    }
+    return d;
+}
+
+void testutil_seed_org(const char *datadir)
+{
+    static const char *const observers[] = {"alice", "bob", "carol", "dave", "obs.ann"};
+    static const char *const rubrics[] = {"coaching-conversation", "call-review"};
+    char csv[600];
+    char out[4096];
+
+    snprintf(csv, sizeof(csv), "%s/org.csv", testutil_fixtures());
+    testutil_coachqd(out, sizeof(out), 0, "init", "--data", datadir, NULL);
+    testutil_coachqd(out, sizeof(out), 0, "import", "people", "--data", datadir, csv, NULL);
+    for (size_t i = 0; i < sizeof(observers) / sizeof(observers[0]); i++) {
+        for (size_t j = 0; j < sizeof(rubrics) / sizeof(rubrics[0]); j++) {
+            testutil_coachqd(out, sizeof(out), 0, "cert", "grant", "--data", datadir, observers[i],
+                             rubrics[j], "--from", "2024-01-01", "--days", "3650", NULL);
+        }
+    }
+}
+
+const char *const testutil_behaviours[10] = {
+    "collaborative",      "regular-cadence",           "consistent-framework", "buyers-view",
+    "looks-for-evidence", "elicits-critical-thinking", "praises-insight",      "objective-curious",
+    "doesnt-take-over",   "documents-actions",
+};
+
+void testutil_obs_make(struct testutil_obs *t, const char *coach, const char *coachee,
+                       int64_t started_at)
+{
+    Coachq__V1__Observation init = COACHQ__V1__OBSERVATION__INIT;
+
+    memset(t, 0, sizeof(*t));
+    t->o = init;
+    if (uuid_generate(t->id) != 0) {
+        die("uuid_generate");
+    }
+    snprintf(t->coach, sizeof(t->coach), "%s", coach);
+    snprintf(t->coachee, sizeof(t->coachee), "%s", coachee);
+    for (size_t i = 0; i < 10; i++) {
+        Coachq__V1__Rating r = COACHQ__V1__RATING__INIT;
+
+        t->r[i] = r;
+        t->r[i].behaviour_id = (char *)testutil_behaviours[i];
+        t->r[i].score = 2 + (uint32_t)(i % 2);
+        t->rp[i] = &t->r[i];
+    }
+    t->o.id.data = t->id;
+    t->o.id.len = sizeof(t->id);
+    t->o.rubric_id = (char *)"coaching-conversation";
+    t->o.rubric_version = 1;
+    t->o.coach_id = t->coach;
+    t->o.coachee_id = t->coachee;
+    t->o.session_type = COACHQ__V1__SESSION_TYPE__SESSION_TYPE_DEAL_REVIEW;
+    t->o.focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_PROCESS;
+    t->o.started_at = started_at;
+    t->o.duration_s = 1800;
+    t->o.ratings = t->rp;
+    t->o.n_ratings = 10;
 }

@@ -78,6 +78,49 @@ void testutil_stop_clean(struct testutil_server *s);
 /* Fails the test unless a and b pack to the same bytes. */
 void testutil_assert_same_obs(const Coachq__V1__Observation *a, const Coachq__V1__Observation *b);
 
+/*
+ * Runs $COACHQD with the arguments after expect (NULL-terminated), with
+ * stdout and stderr captured into out (outlen bytes, NUL-terminated, cut if
+ * longer), and fails the test unless it exits with status expect (a
+ * negative expect accepts any). Returns the exit status.
+ */
+int testutil_coachqd(char *out, size_t outlen, int expect, ...);
+
+/* The same for the client, $COACHQ. */
+int testutil_coachq(char *out, size_t outlen, int expect, ...);
+
+/* The directory of the test fixtures (COACHQ_TEST_FIXTURES). Borrowed. */
+const char *testutil_fixtures(void);
+
+/*
+ * Makes datadir an organisation for integration tests, with the real
+ * administration verbs: `coachqd init`, `coachqd import people
+ * fixtures/org.csv`, and certifications for the observers alice, bob,
+ * carol, dave and obs.ann on both shipped rubrics from 2024-01-01 for ten
+ * years (obs.ben and gone.kai stay uncertified). See fixtures/org.csv for
+ * the people, roles and reporting lines.
+ */
+void testutil_seed_org(const char *datadir);
+
+/* A complete observation of the shipped coaching-conversation rubric v1:
+ * every behaviour scored 2 or 3 (no evidence needed), a fresh random id. */
+struct testutil_obs {
+    Coachq__V1__Observation o;
+    Coachq__V1__Rating r[10];
+    Coachq__V1__Rating *rp[10];
+    uint8_t id[16];
+    char coach[65];
+    char coachee[65];
+};
+
+/* The behaviour ids of coaching-conversation v1, in order. */
+extern const char *const testutil_behaviours[10];
+
+/* Fills t for coach and coachee with a session starting at started_at
+ * (seconds). The strings are copied into t. */
+void testutil_obs_make(struct testutil_obs *t, const char *coach, const char *coachee,
+                       int64_t started_at);
+
 /* Sleeps ms milliseconds. */
 void testutil_sleep_ms(long ms);
 

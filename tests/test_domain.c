@@ -1,0 +1,718 @@
+/*
+ * test_domain: the organisation's rules through a real coachqd over real
+ * TLS, with a real LMDB made by the real administration verbs
+ * (testutil_seed_org(): fixtures/org.csv, certifications granted with
+ * `coachqd cert grant`).
+ *
+ * What is checked: every role against every request (the access table of
+ * server/auth.h), including reads outside one's line answered as "not
+ * found"; each validation rule at submit with its code and field;
+ * reporting lines by session date across a transfer; amendments as new
+ * versions with history, and their window; calibration that certifies an
+ * observer who was refused before; rubrics over the protocol; disabled
+ * users and pinned certificates refused at the next handshake.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "client.h"
+#include "testutil.h"
+#include "uuid.h"
+
+#define WATCHDOG_SECONDS 240
+/* 2025-03-03T10:00:00Z and 2025-09-01T10:00:00Z: before and after rep.lou
+ * moved from flm.cara to flm.dan (2025-06-01). */
+#define T_BEFORE 1741082400LL
+#define T_AFTER 1756720800LL
+#define DAY 86400LL
+
+struct fixture {
+    char dir[512];
+    char data[600];
+    struct testutil_server srv;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    testutil_watchdog(WATCHDOG_SECONDS);
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
+    testutil_seed_org(f->data);
+    testutil_server_start(&f->srv, f->data, NULL);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    testutil_server_abandon(&f->srv);
+    testutil_rmrf(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Submits one observation; returns the answer. */
+static struct client_submit_result submit(struct client *c, Coachq__V1__Observation *o)
+{
+    struct client_submit_result r;
+    Coachq__V1__Observation *one[1] = {o};
+
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(client_submit_many(c, one, 1, &r, NULL, NULL), 0);
+    assert_true(r.done);
+    return r;
+}
+
+static void assert_stored(const struct client_submit_result *r)
+{
+    if (r->err.code != COACHQ__V1__CODE__OK) {
+        fail_msg("refused: code %d field %s: %s", r->err.code, r->err.field, r->err.message);
+    }
+    assert_int_equal(r->result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
+}
+
+static void assert_refused(const struct client_submit_result *r, Coachq__V1__Code code,
+                           const char *field)
+{
+    if (r->err.code != code || strcmp(r->err.field, field) != 0) {
+        fail_msg("want code %d field %s; got code %d field '%s': %s", code, field, r->err.code,
+                 r->err.field, r->err.message);
+    }
+    /* A message a person can act on, not just a code. */
+    assert_true(strlen(r->err.message) > 20);
+}
+
+/* ---- Access: every role against every request ---------------------------- */
+
+struct who {
+    const char *user;
+    int submit;      /* may submit */
+    int read;        /* may read the record obs.ann made about flm.cara */
+    int stats;       /* may read the server counters */
+    int others_cert; /* may read obs.ann's certification status */
+    int add_ref;     /* may register a calibration reference */
+};
+
+static const struct who people[] = {
+    {"obs.ann", 1, 1, 0, 1, 0}, {"bob", 1, 0, 0, 0, 0},       {"flm.cara", 0, 1, 0, 0, 0},
+    {"flm.dan", 0, 0, 0, 0, 0}, {"mgr.jones", 0, 0, 0, 0, 0}, {"slm.eve", 0, 1, 0, 0, 0},
+    {"slm.fay", 0, 0, 0, 0, 0}, {"lead.gil", 0, 1, 1, 1, 1},  {"admin.hal", 0, 1, 1, 1, 1},
+};
+
+/* A master-scored reference: every behaviour of coaching-conversation v1. */
+static void make_reference(Coachq__V1__CalibrationReference *ref, Coachq__V1__Rating r[10],
+                           Coachq__V1__Rating *rp[10], uint8_t id[16], const uint32_t scores[10])
+{
+    Coachq__V1__CalibrationReference init = COACHQ__V1__CALIBRATION_REFERENCE__INIT;
+
+    *ref = init;
+    assert_int_equal(uuid_generate(id), 0);
+    for (size_t i = 0; i < 10; i++) {
+        Coachq__V1__Rating ri = COACHQ__V1__RATING__INIT;
+
+        r[i] = ri;
+        r[i].behaviour_id = (char *)testutil_behaviours[i];
+        r[i].score = scores[i];
+        rp[i] = &r[i];
+    }
+    ref->id.data = id;
+    ref->id.len = 16;
+    ref->rubric_id = (char *)"coaching-conversation";
+    ref->rubric_version = 1;
+    ref->title = (char *)"Deal review, enterprise renewal";
+    ref->master = rp;
+    ref->n_master = 10;
+}
+
+static void test_access_every_role(void **state)
+{
+    struct fixture *f = *state;
+    struct client *ann = testutil_connect(&f->srv, "obs.ann", 0);
+    struct testutil_obs t;
+    struct client_submit_result r;
+    struct client_error e;
+
+    testutil_obs_make(&t, "flm.cara", "rep.ida", T_AFTER);
+    r = submit(ann, &t.o);
+    assert_stored(&r);
+    client_free(ann);
+
+    for (size_t i = 0; i < sizeof(people) / sizeof(people[0]); i++) {
+        const struct who *w = &people[i];
+        struct client *c = testutil_connect(&f->srv, w->user, 1);
+        Coachq__V1__StoredObservation *rec = NULL;
+        Coachq__V1__ObservationHistory *h = NULL;
+        Coachq__V1__ObservationPage *page = NULL;
+        Coachq__V1__ListObservations q = COACHQ__V1__LIST_OBSERVATIONS__INIT;
+        Coachq__V1__Stats *st = NULL;
+        Coachq__V1__CertStatus *cs = NULL;
+        Coachq__V1__RubricList *rl = NULL;
+        Coachq__V1__CalibrationReference ref;
+        Coachq__V1__Rating mr[10];
+        Coachq__V1__Rating *mrp[10];
+        uint8_t refid[16];
+        static const uint32_t scores[10] = {3, 3, 2, 3, 2, 3, 3, 2, 3, 2};
+        struct testutil_obs t2;
+        int rc;
+
+        print_message("access as %s\n", w->user);
+        /* Submit. */
+        testutil_obs_make(&t2, "flm.cara", "rep.ida", T_AFTER + DAY);
+        r = submit(c, &t2.o);
+        if (w->submit) {
+            assert_stored(&r);
+        } else {
+            assert_int_equal(r.err.code, COACHQ__V1__CODE__PERMISSION_DENIED);
+        }
+        /* Get: refused reads look exactly like a missing record. */
+        rc = client_get(c, t.id, &rec, &e);
+        if (w->read) {
+            assert_int_equal(rc, 0);
+            assert_string_equal(rec->observer_id, "obs.ann");
+            coachq__v1__stored_observation__free_unpacked(rec, NULL);
+        } else {
+            assert_int_equal(rc, -EREMOTEIO);
+            assert_int_equal(e.code, COACHQ__V1__CODE__NOT_FOUND);
+        }
+        /* History: the same rule. */
+        rc = client_history(c, t.id, &h, &e);
+        if (w->read) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(h->n_versions, 1);
+            coachq__v1__observation_history__free_unpacked(h, NULL);
+        } else {
+            assert_int_equal(e.code, COACHQ__V1__CODE__NOT_FOUND);
+        }
+        /* List by coach: the record shows exactly when a get would. */
+        q.by = COACHQ__V1__LIST_BY__LIST_BY_COACH;
+        q.person_id = (char *)"flm.cara";
+        q.since = T_AFTER;
+        q.until = T_AFTER + 1;
+        assert_int_equal(client_list(c, &q, &page, &e), 0);
+        assert_int_equal(page->n_observations, w->read ? 1 : 0);
+        coachq__v1__observation_page__free_unpacked(page, NULL);
+        /* Rubrics: everybody. */
+        assert_int_equal(client_rubrics(c, &rl, &e), 0);
+        assert_int_equal(rl->n_rubrics, 2);
+        coachq__v1__rubric_list__free_unpacked(rl, NULL);
+        /* Certification status: own always, obs.ann's by rule. */
+        assert_int_equal(client_cert_status(c, NULL, &cs, &e), 0);
+        assert_string_equal(cs->observer_id, w->user);
+        coachq__v1__cert_status__free_unpacked(cs, NULL);
+        cs = NULL;
+        rc = client_cert_status(c, "obs.ann", &cs, &e);
+        if (w->others_cert || strcmp(w->user, "obs.ann") == 0) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(cs->n_certifications, 2);
+            coachq__v1__cert_status__free_unpacked(cs, NULL);
+        } else {
+            assert_int_equal(e.code, COACHQ__V1__CODE__PERMISSION_DENIED);
+        }
+        /* Server counters. */
+        rc = client_stats(c, &st, &e);
+        if (w->stats) {
+            assert_int_equal(rc, 0);
+            assert_true(st->records_stored >= 1);
+            coachq__v1__stats__free_unpacked(st, NULL);
+        } else {
+            assert_int_equal(e.code, COACHQ__V1__CODE__PERMISSION_DENIED);
+        }
+        /* Calibration references. */
+        make_reference(&ref, mr, mrp, refid, scores);
+        rc = client_add_reference(c, &ref, &e);
+        if (w->add_ref) {
+            assert_int_equal(rc, 0);
+        } else {
+            assert_int_equal(e.code, COACHQ__V1__CODE__PERMISSION_DENIED);
+        }
+        client_free(c);
+    }
+    testutil_assert_alive(&f->srv);
+}
+
+/* A rep has no login and gets a clear refusal at the handshake. */
+static void test_rep_has_no_login(void **state)
+{
+    struct fixture *f = *state;
+    struct client_opts opts;
+    struct client_error e;
+    struct client *c = NULL;
+
+    testutil_client_opts(&opts, &f->srv, "rep.ida", 0);
+    assert_true(client_connect(&opts, &c, &e) < 0);
+    assert_null(c);
+    assert_non_null(strstr(e.message, "no role"));
+}
+
+/* ---- Validation at submit ------------------------------------------------- */
+
+static void test_submit_rules(void **state)
+{
+    struct fixture *f = *state;
+    struct client *ann = testutil_connect(&f->srv, "obs.ann", 0);
+    struct client *ben = testutil_connect(&f->srv, "obs.ben", 1);
+    struct client_submit_result r;
+    struct testutil_obs t;
+    time_t now = time(NULL);
+
+    /* An observer without a certification. */
+    testutil_obs_make(&t, "flm.cara", "rep.ida", T_AFTER);
+    r = submit(ben, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__FAILED_PRECONDITION, "observation.rubric_id");
+    assert_non_null(strstr(r.err.message, "not certified"));
+
+    /* The coach must be a front-line manager. */
+    testutil_obs_make(&t, "slm.eve", "rep.ida", T_AFTER);
+    r = submit(ann, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.coach_id");
+    testutil_obs_make(&t, "flm.nobody", "rep.ida", T_AFTER);
+    r = submit(ann, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.coach_id");
+
+    /* The coachee must report to the coach on the session date. */
+    testutil_obs_make(&t, "flm.cara", "rep.jon", T_AFTER);
+    r = submit(ann, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.coachee_id");
+    assert_non_null(strstr(r.err.message, "flm.dan"));
+
+    /* rep.lou moved from flm.cara to flm.dan on 2025-06-01: each session
+     * belongs to the line that held on its date. */
+    testutil_obs_make(&t, "flm.cara", "rep.lou", T_BEFORE);
+    r = submit(ann, &t.o);
+    assert_stored(&r);
+    testutil_obs_make(&t, "flm.cara", "rep.lou", T_AFTER);
+    r = submit(ann, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.coachee_id");
+    testutil_obs_make(&t, "flm.dan", "rep.lou", T_AFTER);
+    r = submit(ann, &t.o);
+    assert_stored(&r);
+    testutil_obs_make(&t, "flm.dan", "rep.lou", T_BEFORE);
+    r = submit(ann, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.coachee_id");
+
+    /* Every behaviour rated. */
+    testutil_obs_make(&t, "flm.cara", "rep.ida", T_AFTER);
+    t.o.n_ratings = 9;
+    r = submit(ann, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.ratings");
+    assert_non_null(strstr(r.err.message, "documents-actions"));
+
+    /* No unknown behaviour. */
+    testutil_obs_make(&t, "flm.cara", "rep.ida", T_AFTER);
+    t.r[4].behaviour_id = (char *)"mind-reading";
+    r = submit(ann, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.ratings[4].behaviour_id");
+
+    /* Evidence where the rubric requires it (scores 1 and 4). */
+    testutil_obs_make(&t, "flm.cara", "rep.ida", T_AFTER);
+    t.r[2].score = 4;
+    r = submit(ann, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.ratings[2].evidence");
+    t.r[2].evidence = (char *)"walked the rep through the buyer's three objections";
+    r = submit(ann, &t.o);
+    assert_stored(&r);
+
+    /* Not applicable only where the rubric allows it: collaborative does
+     * not, praises-insight does. */
+    testutil_obs_make(&t, "flm.cara", "rep.ida", T_AFTER);
+    t.r[0].score = 0;
+    t.r[0].not_applicable = 1;
+    r = submit(ann, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.ratings[0].not_applicable");
+    testutil_obs_make(&t, "flm.cara", "rep.ida", T_AFTER);
+    t.r[6].score = 0;
+    t.r[6].not_applicable = 1;
+    r = submit(ann, &t.o);
+    assert_stored(&r);
+
+    /* Not in the future, not before the rubric version took effect. */
+    testutil_obs_make(&t, "flm.cara", "rep.ida", (int64_t)now + 2 * DAY);
+    r = submit(ann, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.started_at");
+    testutil_obs_make(&t, "flm.cara", "rep.ida", 1688205600LL); /* 2023-07-01 */
+    r = submit(ann, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.started_at");
+
+    /* A rubric or version the server does not have. */
+    testutil_obs_make(&t, "flm.cara", "rep.ida", T_AFTER);
+    t.o.rubric_version = 7;
+    r = submit(ann, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.rubric_version");
+    t.o.rubric_id = (char *)"negotiation";
+    t.o.rubric_version = 1;
+    r = submit(ann, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.rubric_id");
+
+    client_free(ben);
+    client_free(ann);
+    testutil_assert_alive(&f->srv);
+}
+
+/* ---- Amendments ------------------------------------------------------------ */
+
+static void test_amendments(void **state)
+{
+    struct fixture *f = *state;
+    struct client *ann = testutil_connect(&f->srv, "obs.ann", 0);
+    struct client *bob = testutil_connect(&f->srv, "bob", 1);
+    struct client *cara = testutil_connect(&f->srv, "flm.cara", 2);
+    Coachq__V1__StoredObservation *rec = NULL;
+    Coachq__V1__ObservationHistory *h = NULL;
+    Coachq__V1__ObservationPage *page = NULL;
+    Coachq__V1__ListObservations q = COACHQ__V1__LIST_OBSERVATIONS__INIT;
+    struct client_submit_result r;
+    struct client_error e;
+    struct testutil_obs orig, v2, v3, theirs;
+    char out[4096];
+
+    testutil_obs_make(&orig, "flm.cara", "rep.ida", T_AFTER + 5 * DAY);
+    r = submit(ann, &orig.o);
+    assert_stored(&r);
+
+    /* Version 2: its own id, linked to the original. */
+    testutil_obs_make(&v2, "flm.cara", "rep.ida", T_AFTER + 5 * DAY);
+    v2.r[3].score = 3;
+    v2.o.amends.data = orig.id;
+    v2.o.amends.len = 16;
+    r = submit(ann, &v2.o);
+    assert_stored(&r);
+    /* Resending the amendment is a duplicate, not a third version. */
+    r = submit(ann, &v2.o);
+    assert_int_equal(r.result, COACHQ__V1__ACK__RESULT__RESULT_DUPLICATE);
+
+    /* Version 3 may name the original again. */
+    testutil_obs_make(&v3, "flm.cara", "rep.ida", T_AFTER + 5 * DAY);
+    v3.o.amends.data = orig.id;
+    v3.o.amends.len = 16;
+    v3.o.notes = (char *)"third version";
+    r = submit(ann, &v3.o);
+    assert_stored(&r);
+
+    /* The original is kept, marked superseded. */
+    assert_int_equal(client_get(ann, orig.id, &rec, &e), 0);
+    assert_int_equal(rec->version, 1);
+    assert_true(rec->superseded);
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    assert_int_equal(client_get(ann, v3.id, &rec, &e), 0);
+    assert_int_equal(rec->version, 3);
+    assert_false(rec->superseded);
+    assert_memory_equal(rec->root_id.data, orig.id, 16);
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+
+    /* History from any version's id, oldest first; the coach reads it too. */
+    assert_int_equal(client_history(cara, v2.id, &h, &e), 0);
+    assert_int_equal(h->n_versions, 3);
+    assert_memory_equal(h->versions[0]->observation->id.data, orig.id, 16);
+    assert_memory_equal(h->versions[1]->observation->id.data, v2.id, 16);
+    assert_memory_equal(h->versions[2]->observation->id.data, v3.id, 16);
+    assert_int_equal(h->versions[2]->version, 3);
+    coachq__v1__observation_history__free_unpacked(h, NULL);
+
+    /* Lists show the latest version only. */
+    q.by = COACHQ__V1__LIST_BY__LIST_BY_COACH;
+    q.person_id = (char *)"flm.cara";
+    q.since = T_AFTER + 5 * DAY;
+    q.until = T_AFTER + 5 * DAY + 1;
+    assert_int_equal(client_list(ann, &q, &page, &e), 0);
+    assert_int_equal(page->n_observations, 1);
+    assert_memory_equal(page->observations[0]->observation->id.data, v3.id, 16);
+    coachq__v1__observation_page__free_unpacked(page, NULL);
+
+    /* Another observer cannot amend it, and learns nothing about it. */
+    testutil_obs_make(&theirs, "flm.cara", "rep.ida", T_AFTER + 5 * DAY);
+    theirs.o.amends.data = orig.id;
+    theirs.o.amends.len = 16;
+    r = submit(bob, &theirs.o);
+    assert_refused(&r, COACHQ__V1__CODE__NOT_FOUND, "observation.amends");
+
+    /* An amendment is checked like any observation. */
+    testutil_obs_make(&theirs, "flm.cara", "rep.jon", T_AFTER + 5 * DAY);
+    theirs.o.amends.data = orig.id;
+    theirs.o.amends.len = 16;
+    r = submit(ann, &theirs.o);
+    assert_refused(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.coachee_id");
+
+    /* The audit log has the submission and both amendments. */
+    client_free(cara);
+    client_free(bob);
+    client_free(ann);
+    testutil_coachqd(out, sizeof(out), 0, "audit", "--data", f->data, NULL);
+    assert_non_null(strstr(out, "amend"));
+    assert_non_null(strstr(out, "obs.ann"));
+
+    /* With a window of 0 days, the window has closed. */
+    testutil_stop_clean(&f->srv);
+    {
+        static const char *const args[] = {"--amend-days", "0", NULL};
+        struct testutil_obs late;
+
+        testutil_server_start(&f->srv, f->data, args);
+        ann = testutil_connect(&f->srv, "obs.ann", 0);
+        testutil_obs_make(&late, "flm.cara", "rep.ida", T_AFTER + 5 * DAY);
+        late.o.amends.data = orig.id;
+        late.o.amends.len = 16;
+        r = submit(ann, &late.o);
+        assert_refused(&r, COACHQ__V1__CODE__FAILED_PRECONDITION, "observation.amends");
+        client_free(ann);
+    }
+}
+
+/* ---- Calibration and certification ------------------------------------ */
+
+static void test_calibration_certifies(void **state)
+{
+    struct fixture *f = *state;
+    struct client *gil = testutil_connect(&f->srv, "lead.gil", 0);
+    struct client *ben = testutil_connect(&f->srv, "obs.ben", 1);
+    Coachq__V1__CalibrationReference ref;
+    Coachq__V1__Rating mr[10];
+    Coachq__V1__Rating *mrp[10];
+    Coachq__V1__CertStatus *cs = NULL;
+    uint8_t refid[16];
+    static const uint32_t master[10] = {3, 2, 3, 1, 2, 3, 4, 2, 3, 2};
+    static const uint32_t poor[10] = {1, 4, 1, 3, 4, 1, 2, 4, 1, 4};
+    struct client_submit_result r;
+    struct client_error e;
+    struct testutil_obs t;
+    time_t now = time(NULL);
+    char out[8192];
+
+    make_reference(&ref, mr, mrp, refid, master);
+    assert_int_equal(client_add_reference(gil, &ref, &e), 0);
+
+    /* Refused as uncertified. */
+    testutil_obs_make(&t, "flm.cara", "rep.ida", (int64_t)now - DAY);
+    r = submit(ben, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__FAILED_PRECONDITION, "observation.rubric_id");
+
+    /* A poor attempt: stored, not passed, nothing granted. */
+    testutil_obs_make(&t, "flm.cara", "rep.ida", (int64_t)now - DAY);
+    for (size_t i = 0; i < 10; i++) {
+        t.r[i].score = poor[i];
+        t.r[i].evidence = (char *)"as heard in the recording";
+    }
+    t.o.calibration_ref.data = refid;
+    t.o.calibration_ref.len = 16;
+    r = submit(ben, &t.o);
+    assert_stored(&r);
+    assert_int_equal(client_cert_status(ben, NULL, &cs, &e), 0);
+    assert_int_equal(cs->n_certifications, 0);
+    assert_int_equal(cs->n_results, 1);
+    assert_false(cs->results[0]->passed);
+    assert_true(strlen(cs->results[0]->reason) > 10);
+    coachq__v1__cert_status__free_unpacked(cs, NULL);
+
+    /* Calibration attempts are kept out of the coach's view. */
+    {
+        struct client *cara = testutil_connect(&f->srv, "flm.cara", 2);
+        Coachq__V1__StoredObservation *rec = NULL;
+
+        assert_int_equal(client_get(cara, t.id, &rec, &e), -EREMOTEIO);
+        assert_int_equal(e.code, COACHQ__V1__CODE__NOT_FOUND);
+        client_free(cara);
+    }
+
+    /* A second attempt that matches the masters replaces the first. */
+    testutil_obs_make(&t, "flm.cara", "rep.ida", (int64_t)now - DAY);
+    for (size_t i = 0; i < 10; i++) {
+        t.r[i].score = master[i];
+        t.r[i].evidence = (char *)"as heard in the recording";
+    }
+    t.o.calibration_ref.data = refid;
+    t.o.calibration_ref.len = 16;
+    r = submit(ben, &t.o);
+    assert_stored(&r);
+    assert_int_equal(client_cert_status(ben, NULL, &cs, &e), 0);
+    assert_int_equal(cs->n_certifications, 1);
+    assert_string_equal(cs->certifications[0]->rubric_id, "coaching-conversation");
+    assert_string_equal(cs->certifications[0]->granted_by, "calibration");
+    assert_true(cs->certifications[0]->exact > 0.999);
+    assert_true(cs->certifications[0]->kappa > 0.999);
+    assert_int_equal(cs->n_results, 2);
+    assert_true(cs->results[1]->passed);
+    coachq__v1__cert_status__free_unpacked(cs, NULL);
+
+    /* Now the same observer's real observations are accepted. */
+    testutil_obs_make(&t, "flm.cara", "rep.ida", (int64_t)now - 3600);
+    r = submit(ben, &t.o);
+    assert_stored(&r);
+    /* ... but only from the certification's first day on. */
+    testutil_obs_make(&t, "flm.cara", "rep.ida", (int64_t)now - 30 * DAY);
+    r = submit(ben, &t.o);
+    assert_refused(&r, COACHQ__V1__CODE__FAILED_PRECONDITION, "observation.started_at");
+
+    client_free(ben);
+    client_free(gil);
+    testutil_coachqd(out, sizeof(out), 0, "cert", "list", "--data", f->data, "obs.ben", NULL);
+    assert_non_null(strstr(out, "coaching-conversation"));
+    assert_non_null(strstr(out, "calibration"));
+}
+
+/* ---- Rubrics over the protocol ------------------------------------------- */
+
+static void test_rubrics(void **state)
+{
+    struct fixture *f = *state;
+    struct client *c = testutil_connect(&f->srv, "flm.dan", 0);
+    Coachq__V1__Rubric *rb = NULL;
+    struct client_error e;
+
+    assert_int_equal(client_rubric(c, "coaching-conversation", 0, &rb, &e), 0);
+    assert_int_equal(rb->version, 1);
+    assert_int_equal(rb->n_behaviours, 10);
+    for (size_t i = 0; i < rb->n_behaviours; i++) {
+        assert_string_equal(rb->behaviours[i]->id, testutil_behaviours[i]);
+        assert_int_equal(rb->behaviours[i]->n_anchors, 4);
+        assert_true(rb->behaviours[i]->n_indicators > 0);
+        assert_true(strlen(rb->behaviours[i]->definition) > 40);
+    }
+    assert_int_equal(rb->n_evidence_required, 2);
+    coachq__v1__rubric__free_unpacked(rb, NULL);
+    rb = NULL;
+    assert_int_equal(client_rubric(c, "call-review", 1, &rb, &e), 0);
+    assert_int_equal(rb->n_behaviours, 8);
+    coachq__v1__rubric__free_unpacked(rb, NULL);
+    rb = NULL;
+    assert_int_equal(client_rubric(c, "call-review", 2, &rb, &e), -EREMOTEIO);
+    assert_int_equal(e.code, COACHQ__V1__CODE__NOT_FOUND);
+    client_free(c);
+}
+
+/* ---- Disabled users and pinned certificates --------------------------------- */
+
+static void test_disable_and_pin(void **state)
+{
+    struct fixture *f = *state;
+    struct client *kai = testutil_connect(&f->srv, "gone.kai", 0);
+    struct client *again = NULL;
+    struct client_opts opts;
+    struct client_error e;
+    char out[4096], bobcrt[600], newdir[600], crt[700], key[700];
+    Coachq__V1__RubricList *rl = NULL;
+
+    /* Disabled while connected: refused from the next handshake on. */
+    testutil_coachqd(out, sizeof(out), 0, "user", "disable", "--data", f->data, "gone.kai", NULL);
+    testutil_client_opts(&opts, &f->srv, "gone.kai", 1);
+    assert_true(client_connect(&opts, &again, &e) < 0);
+    assert_non_null(strstr(e.message, "disabled"));
+    /* The connection made before keeps its answers (no rewrite of the
+     * past), until it closes. */
+    assert_int_equal(client_rubrics(kai, &rl, &e), 0);
+    coachq__v1__rubric_list__free_unpacked(rl, NULL);
+    client_free(kai);
+    testutil_coachqd(out, sizeof(out), 0, "user", "enable", "--data", f->data, "gone.kai", NULL);
+    kai = testutil_connect(&f->srv, "gone.kai", 0);
+    client_free(kai);
+
+    /* Pin alice to another certificate: her own is refused. */
+    testutil_cert_path(bobcrt, sizeof(bobcrt), "users/bob.crt");
+    testutil_coachqd(out, sizeof(out), 0, "user", "pin", "--data", f->data, "alice", bobcrt, NULL);
+    testutil_client_opts(&opts, &f->srv, "alice", 1);
+    assert_true(client_connect(&opts, &again, &e) < 0);
+    assert_non_null(strstr(e.message, "not the one registered"));
+
+    /* An issued certificate is pinned and works; the old one no longer. */
+    snprintf(newdir, sizeof(newdir), "%s/issued", f->dir);
+    assert_int_equal(mkdir(newdir, 0700), 0);
+    testutil_cert_path(crt, sizeof(crt), "ca.crt");
+    testutil_cert_path(key, sizeof(key), "ca.key");
+    testutil_coachqd(out, sizeof(out), 0, "cert", "issue", "--data", f->data, "carol", "--ca-cert",
+                     crt, "--ca-key", key, "--out", newdir, NULL);
+    testutil_client_opts(&opts, &f->srv, "carol", 1);
+    assert_true(client_connect(&opts, &again, &e) < 0);
+    snprintf(crt, sizeof(crt), "%s/carol.crt", newdir);
+    snprintf(key, sizeof(key), "%s/carol.key", newdir);
+    opts.cert_file = crt;
+    opts.key_file = key;
+    assert_int_equal(client_connect(&opts, &again, &e), 0);
+    assert_string_equal(client_welcome(again)->user_id, "carol");
+    assert_int_equal(client_welcome(again)->n_roles, 1);
+    assert_int_equal(client_welcome(again)->roles[0], COACHQ__V1__ROLE__ROLE_OBSERVER);
+    client_free(again);
+    testutil_assert_alive(&f->srv);
+}
+
+/* ---- The README's walkthrough on the demo organisation --------------------- */
+
+/* The first observation the README submits is valid on the organisation
+ * `coachqd demo` makes, for the observer dev.sh issues a certificate to. */
+static void test_readme_example_on_demo(void **state)
+{
+    char dir[512], data[600], example[700], copy[700], server[64];
+    char crt[700], key[700], ca[700], cakey[700];
+    char out[8192];
+    struct testutil_server srv;
+    FILE *in, *dst;
+    int ch;
+
+    (void)state;
+    testutil_watchdog(WATCHDOG_SECONDS);
+    testutil_tmpdir(dir, sizeof(dir));
+    snprintf(data, sizeof(data), "%s/data", dir);
+    testutil_coachqd(out, sizeof(out), 0, "demo", "--data", data, NULL);
+    testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    testutil_cert_path(cakey, sizeof(cakey), "ca.key");
+    testutil_coachqd(out, sizeof(out), 0, "cert", "issue", "obs.chen", "--data", data, "--ca-cert",
+                     ca, "--ca-key", cakey, "--out", dir, NULL);
+    snprintf(crt, sizeof(crt), "%s/obs.chen.crt", dir);
+    snprintf(key, sizeof(key), "%s/obs.chen.key", dir);
+
+    /* Submit a copy: the client may write ids back into its file. */
+    snprintf(example, sizeof(example), "%s/../../docs/examples/first-observation.json",
+             testutil_fixtures());
+    snprintf(copy, sizeof(copy), "%s/first-observation.json", dir);
+    in = fopen(example, "r");
+    assert_non_null(in);
+    dst = fopen(copy, "w");
+    assert_non_null(dst);
+    while ((ch = fgetc(in)) != EOF) {
+        fputc(ch, dst);
+    }
+    fclose(in);
+    fclose(dst);
+
+    testutil_server_start(&srv, data, NULL);
+    snprintf(server, sizeof(server), "127.0.0.1:%d", srv.port);
+    testutil_coachq(out, sizeof(out), 0, "--server", server, "--cert", crt, "--key", key, "--ca",
+                    ca, "submit", copy, NULL);
+    assert_non_null(strstr(out, "STORED"));
+    testutil_coachq(out, sizeof(out), 0, "--server", server, "--cert", crt, "--key", key, "--ca",
+                    ca, "submit", copy, NULL);
+    assert_non_null(strstr(out, "DUPLICATE"));
+    testutil_coachq(out, sizeof(out), 0, "--server", server, "--cert", crt, "--key", key, "--ca",
+                    ca, "list", "--coach", "flm.garcia", NULL);
+    assert_non_null(strstr(out, "0b5e1c7a"));
+    testutil_stop_clean(&srv);
+    testutil_rmrf(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_access_every_role, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rep_has_no_login, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_amendments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_calibration_certifies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rubrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disable_and_pin, setup, teardown),
+        cmocka_unit_test(test_readme_example_on_demo),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
