@@ -70,18 +70,39 @@ run)
     setup
     build "$ROOT/build"
     "$ROOT/certs/coachq-certs" --dir "$ROOT/dev-certs" dev >&2
+    COACHQD="$ROOT/build/server/coachqd"
+    if [ ! -e "$ROOT/data/data.mdb" ]; then
+        echo "dev.sh: seeding the demo organisation into $ROOT/data" >&2
+        "$COACHQD" demo --data "$ROOT/data" >&2
+    elif ! "$COACHQD" user show lead.amara --data "$ROOT/data" >/dev/null 2>&1; then
+        echo "dev.sh: $ROOT/data holds no demo organisation; move it away to get one" >&2
+    fi
+    # One pinned certificate per demo role, for the client.
+    for u in obs.chen flm.garcia slm.north lead.amara; do
+        if [ ! -f "$ROOT/dev-certs/users/$u.crt" ] &&
+            "$COACHQD" user show "$u" --data "$ROOT/data" >/dev/null 2>&1; then
+            "$COACHQD" cert issue "$u" --data "$ROOT/data" --ca-cert "$ROOT/dev-certs/ca.crt" \
+                --ca-key "$ROOT/dev-certs/ca.key" --out "$ROOT/dev-certs/users" >/dev/null
+        fi
+    done
     cat >&2 <<MSG
 
-coachqd starts on 127.0.0.1:7443 (protocol, mutual TLS), data in $ROOT/data.
-Submit a first observation from another terminal, in $ROOT:
+coachqd starts on 127.0.0.1:7443 (protocol, mutual TLS), data in $ROOT/data,
+with a demo organisation: 185 people, a training programme and a year of
+observations. From another terminal, in $ROOT, as the observer obs.chen:
 
+    export COACHQ_CERT=dev-certs/users/obs.chen.crt COACHQ_KEY=dev-certs/users/obs.chen.key
+    build/client/coachq whoami
+    build/client/coachq rubrics
     build/client/coachq submit docs/examples/first-observation.json
-    build/client/coachq list --coach mgr.jones
+    build/client/coachq list --coach flm.garcia
 
-(the client's defaults use dev-certs/users/alice.*). Stop the server with Ctrl-C.
+Certificates for flm.garcia (front-line manager), slm.north (second-level
+manager) and lead.amara (enablement lead) are in dev-certs/users too.
+Stop the server with Ctrl-C.
 
 MSG
-    exec "$ROOT/build/server/coachqd" --data "$ROOT/data"
+    exec "$COACHQD" --data "$ROOT/data"
     ;;
 test)
     setup
