@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# bench/run.sh [BUILD_DIR]: starts a coachqd on a free loopback port with a
-# fresh LMDB and throw-away certificates, runs bench_submit against it, and
-# stops it. Bounded: a fixed number of records, then it ends by itself.
+# bench/run.sh [BUILD_DIR [BENCH_SUBMIT OPTIONS...]]: makes an organisation
+# in a fresh LMDB with the real administration verbs (coachqd init, import
+# people, cert grant), starts a coachqd on a free loopback port with
+# throw-away certificates, runs bench_submit against it, and stops it.
+# Bounded: a fixed number of records, then it ends by itself.
+#
+# The organisation: the front-line managers and reps that bench_submit's
+# records name (bench_submit --org-csv), the observer alice certified for
+# coaching-conversation, and the enablement lead lead.bench, who may read
+# the server's counters.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
+COACHQD=$BUILD/server/coachqd
+BENCH=$BUILD/bench/bench_submit
 TMP=$(mktemp -d)
 PID=
 cleanup() {
@@ -13,10 +22,30 @@ cleanup() {
 }
 trap cleanup EXIT
 "$ROOT/certs/coachq-certs" --dir "$TMP/certs" dev >/dev/null 2>&1
-"$BUILD/server/coachqd" --data "$TMP/data" --listen 127.0.0.1:0 --port-file "$TMP/port" \
+"$ROOT/certs/coachq-certs" --dir "$TMP/certs" user lead.bench >/dev/null 2>&1
+
+{
+    "$BENCH" --org-csv
+    echo "alice,Alice Bench,,observer,,"
+    echo "lead.bench,Lead Bench,,enablement_lead,,"
+} >"$TMP/org.csv"
+if ! {
+    "$COACHQD" init --data "$TMP/data" &&
+        "$COACHQD" import people --data "$TMP/data" "$TMP/org.csv" &&
+        "$COACHQD" cert grant --data "$TMP/data" alice coaching-conversation \
+            --from 2024-01-01 --days 3650
+} >"$TMP/admin.log" 2>&1; then
+    echo "bench/run.sh: could not make the organisation:" >&2
+    cat "$TMP/admin.log" >&2
+    exit 1
+fi
+
+"$COACHQD" --data "$TMP/data" --listen 127.0.0.1:0 --port-file "$TMP/port" \
     --cert "$TMP/certs/server.crt" --key "$TMP/certs/server.key" --ca "$TMP/certs/ca.crt" \
     --stats-interval 0 2>"$TMP/server.log" &
 PID=$!
 for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
-"$BUILD/bench/bench_submit" --port "$(cat "$TMP/port")" --ca "$TMP/certs/ca.crt" \
-    --cert "$TMP/certs/users/alice.crt" --key "$TMP/certs/users/alice.key" "${@:2}"
+"$BENCH" --port "$(cat "$TMP/port")" --ca "$TMP/certs/ca.crt" \
+    --cert "$TMP/certs/users/alice.crt" --key "$TMP/certs/users/alice.key" \
+    --stats-cert "$TMP/certs/users/lead.bench.crt" --stats-key "$TMP/certs/users/lead.bench.key" \
+    "${@:2}"

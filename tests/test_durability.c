@@ -1,6 +1,8 @@
 /*
  * test_durability: what an acknowledgement is worth. The real coachqd (a
- * child process on 127.0.0.1 port 0) stores records, is killed with SIGKILL
+ * child process on 127.0.0.1 port 0, on a data directory holding the
+ * organisation of fixtures/org.csv so that the observations pass the
+ * organisation's rules) stores records, is killed with SIGKILL
  * right after (or while) it acknowledges them, and is started again on the
  * same data directory: every acknowledged record must come back byte for
  * byte, with its sequence number. Then the store's disk fills up (a small
@@ -26,10 +28,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 
 #include "client.h"
-#include "obs_json.h"
 #include "testutil.h"
 #include "uuid.h"
 
@@ -38,8 +38,15 @@
 #define STREAM_RECORDS 400
 #define KILL_AFTER 120
 #define TMPFS_SIZE "2m"
-#define BIG_RATINGS 25
-#define BIG_EVIDENCE 1900 /* 25 ratings of 1900 bytes: about 48 KiB a record */
+/* 10 ratings with 1900 bytes of evidence and 60 markers with 480-byte notes:
+ * about 48 KiB a record. */
+#define BIG_EVIDENCE 1900
+#define BIG_MARKERS 60
+#define MARKER_NOTE 480
+#define MARKER_EVERY_MS 20000
+/* 2026-11-02T14:30:00Z: a session the rules accept for the fixture's
+ * reporting lines. */
+#define SESSION_AT 1793629800LL
 #define FULL_DISK_TRIES 200
 #define PARTIAL_TRIES 40
 #define PARTIAL_LEAVE (24u * 1024u) /* six pages: less than one big record */
@@ -55,54 +62,88 @@ struct fx {
 
 /* ---- Helpers ---- */
 
-/*
- * Returns a new valid observation (caller owns, free with obs_json_free())
- * made through the JSON form, with nratings ratings carrying evidence of
- * evidence_len bytes, a note with serial that makes it unique, and a fresh
- * random id.
- */
-static Coachq__V1__Observation *make_obs(unsigned serial, unsigned nratings, size_t evidence_len)
-{
-    Coachq__V1__Observation *o = NULL;
-    uint8_t id[UUID_LEN];
-    char ids[UUID_STR_LEN];
-    char note[64], coachee[32];
-    char err[256];
-    char *ev;
-    json_t *ratings, *j;
+/* An observation and the text and markers it points to. It points into
+ * itself, so it lives on the heap and is never moved. */
+struct dobs {
+    struct testutil_obs t;
+    Coachq__V1__Marker *m;
+    Coachq__V1__Marker **mp;
+    char note[64];
+    char *evidence;
+    char *marker_note;
+};
 
-    assert_int_equal(uuid_generate(id), 0);
-    uuid_format(id, ids);
-    ev = malloc(evidence_len + 1);
-    assert_non_null(ev);
+/* Coaches and coachees who report to them on SESSION_AT (fixtures/org.csv). */
+static const char *const pairs[][2] = {
+    {"mgr.jones", "rep.kim"},
+    {"flm.cara", "rep.ida"},
+    {"flm.dan", "rep.jon"},
+    {"flm.dan", "rep.lou"},
+};
+
+/*
+ * Returns a new valid observation (caller owns, free with dobs_free()):
+ * testutil_obs_make() with scores 1 to 4, every rating with evidence of
+ * evidence_len bytes, nmarkers markers with notes of MARKER_NOTE bytes, a
+ * coach, coachee, duration and note chosen by serial (the note makes it
+ * unique), and a fresh random id.
+ */
+static struct dobs *make_obs(unsigned serial, unsigned nmarkers, size_t evidence_len)
+{
+    const char *const *pair = pairs[serial % 4];
+    struct dobs *d = calloc(1, sizeof(*d));
+
+    assert_non_null(d);
+    testutil_obs_make(&d->t, pair[0], pair[1], SESSION_AT);
+    d->evidence = malloc(evidence_len + 1);
+    d->marker_note = malloc(MARKER_NOTE + 1);
+    d->m = calloc(nmarkers + 1, sizeof(*d->m));
+    d->mp = calloc(nmarkers + 1, sizeof(*d->mp));
+    assert_non_null(d->evidence);
+    assert_non_null(d->marker_note);
+    assert_non_null(d->m);
+    assert_non_null(d->mp);
     for (size_t i = 0; i < evidence_len; i++) {
-        ev[i] = (char)('a' + (serial + i) % 26);
+        d->evidence[i] = (char)('a' + (serial + i) % 26);
     }
-    ev[evidence_len] = '\0';
-    ratings = json_array();
-    assert_non_null(ratings);
-    for (unsigned i = 0; i < nratings; i++) {
-        char beh[32];
-        snprintf(beh, sizeof(beh), "behaviour_%u", i);
-        assert_int_equal(
-            json_array_append_new(ratings, json_pack("{s:s, s:i, s:s}", "behaviour", beh, "score",
-                                                     1 + (int)(i % 4), "evidence", ev)),
-            0);
+    d->evidence[evidence_len] = '\0';
+    for (size_t i = 0; i < MARKER_NOTE; i++) {
+        d->marker_note[i] = (char)('A' + (serial + i) % 26);
     }
-    snprintf(note, sizeof(note), "record %u", serial);
-    snprintf(coachee, sizeof(coachee), "rep.%u", serial % 7);
-    j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:s}", "id", ids, "rubric",
-                  "coaching-conversation", "rubric_version", 1, "coach", "mgr.jones", "coachee",
-                  coachee, "session_type", "call_review", "focus", "skill", "started_at",
-                  "2026-11-02T14:30:00Z", "duration_min", 30 + (int)(serial % 60), "ratings",
-                  ratings, "notes", note);
-    assert_non_null(j);
-    if (obs_json_parse(j, &o, err, sizeof(err)) != 0) {
-        fail_msg("obs_json_parse: %s", err);
+    d->marker_note[MARKER_NOTE] = '\0';
+    /* Scores 1 and 4 need the evidence that every rating has here. */
+    for (size_t i = 0; i < d->t.o.n_ratings; i++) {
+        d->t.r[i].score = 1 + (uint32_t)(i % 4);
+        d->t.r[i].evidence = d->evidence;
     }
-    json_decref(j);
-    free(ev);
-    return o;
+    d->t.o.session_type = COACHQ__V1__SESSION_TYPE__SESSION_TYPE_CALL_REVIEW;
+    d->t.o.focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_SKILL;
+    d->t.o.duration_s = 60 * (30 + serial % 60);
+    /* Markers fall inside the session (at least 30 minutes). */
+    assert_true((uint64_t)nmarkers * MARKER_EVERY_MS <= 30u * 60u * 1000u);
+    for (unsigned k = 0; k < nmarkers; k++) {
+        coachq__v1__marker__init(&d->m[k]);
+        d->m[k].kind = COACHQ__V1__MARKER_KIND__MARKER_KIND_OPEN_QUESTION;
+        d->m[k].offset_ms = k * MARKER_EVERY_MS;
+        d->m[k].note = d->marker_note;
+        d->mp[k] = &d->m[k];
+    }
+    d->t.o.n_markers = nmarkers;
+    d->t.o.markers = nmarkers > 0 ? d->mp : NULL;
+    snprintf(d->note, sizeof(d->note), "record %u", serial);
+    d->t.o.notes = d->note;
+    return d;
+}
+
+static void dobs_free(struct dobs *d)
+{
+    if (d != NULL) {
+        free(d->evidence);
+        free(d->marker_note);
+        free(d->m);
+        free(d->mp);
+        free(d);
+    }
 }
 
 static int submit_one(struct client *c, Coachq__V1__Observation *o,
@@ -216,14 +257,17 @@ static int fx_teardown(void **state)
 static void test_sigkill_after_acks(void **state)
 {
     struct fx *f = *state;
+    struct dobs *d[ACKED_RECORDS];
     Coachq__V1__Observation *obs[ACKED_RECORDS];
     struct client_submit_result *res = calloc(ACKED_RECORDS, sizeof(*res));
     int st;
 
     assert_non_null(res);
     for (unsigned i = 0; i < ACKED_RECORDS; i++) {
-        obs[i] = make_obs(i, 1 + i % 8, 50 + (i * 37) % 400);
+        d[i] = make_obs(i, i % 8, 50 + (i * 37) % 400);
+        obs[i] = &d[i]->t.o;
     }
+    testutil_seed_org(f->data);
     testutil_server_start(&f->srv, f->data, NULL);
     f->c = testutil_connect(&f->srv, "alice", 0);
     assert_int_equal(client_submit_many(f->c, obs, ACKED_RECORDS, res, NULL, NULL), 0);
@@ -257,7 +301,7 @@ static void test_sigkill_after_acks(void **state)
     f->c = NULL;
     testutil_stop_clean(&f->srv);
     for (unsigned i = 0; i < ACKED_RECORDS; i++) {
-        obs_json_free(obs[i]);
+        dobs_free(d[i]);
     }
     free(res);
 }
@@ -287,6 +331,7 @@ static void kill_midway(size_t answered, size_t total, void *arg)
 static void test_sigkill_mid_stream(void **state)
 {
     struct fx *f = *state;
+    struct dobs *d[STREAM_RECORDS];
     Coachq__V1__Observation *obs[STREAM_RECORDS];
     struct client_submit_result *res = calloc(STREAM_RECORDS, sizeof(*res));
     struct client_submit_result *again = calloc(STREAM_RECORDS, sizeof(*again));
@@ -297,8 +342,10 @@ static void test_sigkill_mid_stream(void **state)
     assert_non_null(res);
     assert_non_null(again);
     for (unsigned i = 0; i < STREAM_RECORDS; i++) {
-        obs[i] = make_obs(1000 + i, 4, 300);
+        d[i] = make_obs(1000 + i, 4, 120);
+        obs[i] = &d[i]->t.o;
     }
+    testutil_seed_org(f->data);
     testutil_server_start(&f->srv, f->data, NULL);
     f->c = testutil_connect(&f->srv, "alice", 0);
     k.srv = &f->srv;
@@ -352,7 +399,7 @@ static void test_sigkill_mid_stream(void **state)
     f->c = NULL;
     testutil_stop_clean(&f->srv);
     for (unsigned i = 0; i < STREAM_RECORDS; i++) {
-        obs_json_free(obs[i]);
+        dobs_free(d[i]);
     }
     free(res);
     free(again);
@@ -414,9 +461,9 @@ static void test_full_disk(void **state)
 {
     static const char *const args[] = {"--map-size", "65536", NULL};
     struct fx *f = *state;
-    Coachq__V1__Observation *early[3] = {NULL, NULL, NULL};
+    struct dobs *early[3] = {NULL, NULL, NULL};
     struct client_submit_result early_res[3];
-    Coachq__V1__Observation *refused = NULL;
+    struct dobs *refused = NULL;
     struct client_submit_result res;
     char filler[700];
     struct statvfs vfs;
@@ -427,11 +474,12 @@ static void test_full_disk(void **state)
     mount_small_disk(f);
     /* The store is the mount point itself, so that the server's port file
      * and log (beside the data directory) stay off the small disk. */
+    testutil_seed_org(f->mnt);
     testutil_server_start(&f->srv, f->mnt, args);
     f->c = testutil_connect(&f->srv, "alice", 0);
     for (int i = 0; i < 3; i++) {
-        early[i] = make_obs(serial++, BIG_RATINGS, BIG_EVIDENCE);
-        assert_int_equal(submit_one(f->c, early[i], &early_res[i]), 0);
+        early[i] = make_obs(serial++, BIG_MARKERS, BIG_EVIDENCE);
+        assert_int_equal(submit_one(f->c, &early[i]->t.o, &early_res[i]), 0);
         assert_int_equal(early_res[i].err.code, COACHQ__V1__CODE__OK);
     }
 
@@ -443,15 +491,15 @@ static void test_full_disk(void **state)
     /* Submit until the disk refuses; records that fit in pages LMDB can
      * reuse may still be stored first. */
     for (int i = 0; i < FULL_DISK_TRIES; i++) {
-        Coachq__V1__Observation *o = make_obs(serial++, BIG_RATINGS, BIG_EVIDENCE);
-        int rc = submit_one(f->c, o, &res);
+        struct dobs *o = make_obs(serial++, BIG_MARKERS, BIG_EVIDENCE);
+        int rc = submit_one(f->c, &o->t.o, &res);
         if (rc != 0) {
             fail_msg("submit on a full disk: connection failed: %d %s (server %s)", rc,
                      res.err.message, f->srv.log_file);
         }
         if (res.err.code == COACHQ__V1__CODE__OK) {
             stored_while_full++;
-            obs_json_free(o);
+            dobs_free(o);
             continue;
         }
         if (res.err.code != COACHQ__V1__CODE__RESOURCE_EXHAUSTED) {
@@ -471,43 +519,43 @@ static void test_full_disk(void **state)
     /* Reads keep working, on this connection and a new one; the refused
      * record was not stored. */
     for (int i = 0; i < 3; i++) {
-        assert_stored(f->c, early[i], &early_res[i]);
+        assert_stored(f->c, &early[i]->t.o, &early_res[i]);
     }
     c2 = testutil_connect(&f->srv, "alice", 1);
-    assert_stored(c2, early[0], &early_res[0]);
+    assert_stored(c2, &early[0]->t.o, &early_res[0]);
     {
         Coachq__V1__StoredObservation *rec = NULL;
         struct client_error err;
-        assert_int_equal(client_get(c2, refused->id.data, &rec, &err), -EREMOTEIO);
+        assert_int_equal(client_get(c2, refused->t.id, &rec, &err), -EREMOTEIO);
         assert_int_equal(err.code, COACHQ__V1__CODE__NOT_FOUND);
     }
     /* Still full: refused again, and the server stays up. */
-    assert_int_equal(submit_one(c2, refused, &res), 0);
+    assert_int_equal(submit_one(c2, &refused->t.o, &res), 0);
     assert_int_equal(res.err.code, COACHQ__V1__CODE__RESOURCE_EXHAUSTED);
     testutil_assert_alive(&f->srv);
 
     /* Space comes back: the same record is now stored, without a restart. */
     assert_int_equal(unlink(filler), 0);
-    assert_int_equal(submit_one(c2, refused, &res), 0);
+    assert_int_equal(submit_one(c2, &refused->t.o, &res), 0);
     if (res.err.code != COACHQ__V1__CODE__OK) {
         fail_msg("submit after space was freed: %d %s", res.err.code, res.err.message);
     }
     assert_int_equal(res.result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
-    assert_stored(f->c, refused, &res);
+    assert_stored(f->c, &refused->t.o, &res);
     {
-        Coachq__V1__Observation *o = make_obs(serial++, BIG_RATINGS, BIG_EVIDENCE);
-        assert_int_equal(submit_one(f->c, o, &res), 0);
+        struct dobs *o = make_obs(serial++, BIG_MARKERS, BIG_EVIDENCE);
+        assert_int_equal(submit_one(f->c, &o->t.o, &res), 0);
         assert_int_equal(res.err.code, COACHQ__V1__CODE__OK);
         assert_int_equal(res.result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
-        obs_json_free(o);
+        dobs_free(o);
     }
     client_free(c2);
     client_free(f->c);
     f->c = NULL;
     testutil_stop_clean(&f->srv);
-    obs_json_free(refused);
+    dobs_free(refused);
     for (int i = 0; i < 3; i++) {
-        obs_json_free(early[i]);
+        dobs_free(early[i]);
     }
 }
 
@@ -525,20 +573,21 @@ static void test_full_disk_partial_write(void **state)
 {
     static const char *const args[] = {"--map-size", "65536", NULL};
     struct fx *f = *state;
-    Coachq__V1__Observation *acked[PARTIAL_TRIES + 3];
+    struct dobs *acked[PARTIAL_TRIES + 3];
     struct client_submit_result acked_res[PARTIAL_TRIES + 3];
-    Coachq__V1__Observation *refused = NULL;
+    struct dobs *refused = NULL;
     struct client_submit_result res;
     char filler[700];
     size_t nacked = 0, filled;
     unsigned serial = 7000;
 
     mount_small_disk(f);
+    testutil_seed_org(f->mnt);
     testutil_server_start(&f->srv, f->mnt, args);
     f->c = testutil_connect(&f->srv, "alice", 0);
     for (int i = 0; i < 3; i++) {
-        acked[nacked] = make_obs(serial++, BIG_RATINGS, BIG_EVIDENCE);
-        assert_int_equal(submit_one(f->c, acked[nacked], &acked_res[nacked]), 0);
+        acked[nacked] = make_obs(serial++, BIG_MARKERS, BIG_EVIDENCE);
+        assert_int_equal(submit_one(f->c, &acked[nacked]->t.o, &acked_res[nacked]), 0);
         assert_int_equal(acked_res[nacked].err.code, COACHQ__V1__CODE__OK);
         nacked++;
     }
@@ -548,8 +597,8 @@ static void test_full_disk_partial_write(void **state)
     assert_int_equal(truncate(filler, (off_t)(filled - PARTIAL_LEAVE)), 0);
 
     for (int i = 0; i < PARTIAL_TRIES && refused == NULL; i++) {
-        Coachq__V1__Observation *o = make_obs(serial++, BIG_RATINGS, BIG_EVIDENCE);
-        int rc = submit_one(f->c, o, &res);
+        struct dobs *o = make_obs(serial++, BIG_MARKERS, BIG_EVIDENCE);
+        int rc = submit_one(f->c, &o->t.o, &res);
         if (rc != 0) {
             fail_msg("submit on a nearly full disk: connection failed: %d %s", rc, res.err.message);
         }
@@ -573,24 +622,24 @@ static void test_full_disk_partial_write(void **state)
     testutil_assert_alive(&f->srv);
     assert_int_equal(unlink(filler), 0);
     for (size_t i = 0; i < nacked; i++) {
-        assert_stored(f->c, acked[i], &acked_res[i]);
+        assert_stored(f->c, &acked[i]->t.o, &acked_res[i]);
     }
     {
         Coachq__V1__StoredObservation *rec = NULL;
         struct client_error err;
-        assert_int_equal(client_get(f->c, refused->id.data, &rec, &err), -EREMOTEIO);
+        assert_int_equal(client_get(f->c, refused->t.id, &rec, &err), -EREMOTEIO);
         assert_int_equal(err.code, COACHQ__V1__CODE__NOT_FOUND);
     }
-    assert_int_equal(submit_one(f->c, refused, &res), 0);
+    assert_int_equal(submit_one(f->c, &refused->t.o, &res), 0);
     assert_int_equal(res.err.code, COACHQ__V1__CODE__OK);
     assert_int_equal(res.result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
-    assert_stored(f->c, refused, &res);
+    assert_stored(f->c, &refused->t.o, &res);
     client_free(f->c);
     f->c = NULL;
     testutil_stop_clean(&f->srv);
-    obs_json_free(refused);
+    dobs_free(refused);
     for (size_t i = 0; i < nacked; i++) {
-        obs_json_free(acked[i]);
+        dobs_free(acked[i]);
     }
 }
 

@@ -1,6 +1,8 @@
 /*
  * test_hostile: the real coachqd (a child process on 127.0.0.1 port 0 with a
- * temporary store) against peers that misbehave: random bytes, bad length
+ * temporary store holding the organisation of fixtures/org.csv, so that
+ * the well-behaved peers' observations pass the organisation's rules)
+ * against peers that misbehave: random bytes, bad length
  * prefixes, truncated frames, frames that decode to too much memory, too
  * many connections, silent and non-TLS sockets, deep pipelines and invalid
  * fields. Every case first connects a well-behaved client and checks
@@ -33,13 +35,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "client.h"
 #include "frame.h"
-#include "obs_json.h"
 #include "testutil.h"
 #include "tls_ctx.h"
 #include "uuid.h"
@@ -90,51 +90,50 @@ static void fill_random(uint8_t *p, size_t n, uint64_t seed)
     }
 }
 
-/*
- * Returns a new valid observation (caller owns, free with obs_json_free())
- * made through the JSON form: coach and coachee as given, nratings ratings
- * with evidence of evidence_len bytes, and a note with serial that makes it
- * unique. It has a fresh random id.
- */
-static Coachq__V1__Observation *make_obs(const char *coach, const char *coachee, unsigned serial,
-                                         unsigned nratings, size_t evidence_len)
-{
-    Coachq__V1__Observation *o = NULL;
-    uint8_t id[UUID_LEN];
-    char ids[UUID_STR_LEN];
-    char note[64];
-    char err[256];
-    char *ev;
-    json_t *ratings, *j;
+/* 2026-11-02T14:30:00Z: a session the rules accept for the fixture's
+ * reporting lines. */
+#define SESSION_AT 1793629800LL
 
-    assert_int_equal(uuid_generate(id), 0);
-    uuid_format(id, ids);
-    ev = malloc(evidence_len + 1);
-    assert_non_null(ev);
-    memset(ev, 'e', evidence_len);
-    ev[evidence_len] = '\0';
-    ratings = json_array();
-    assert_non_null(ratings);
-    for (unsigned i = 0; i < nratings; i++) {
-        char beh[32];
-        snprintf(beh, sizeof(beh), "behaviour_%u", i);
-        assert_int_equal(
-            json_array_append_new(ratings, json_pack("{s:s, s:i, s:s}", "behaviour", beh, "score",
-                                                     2 + (int)(i % 2), "evidence", ev)),
-            0);
+/* A valid observation and the text it points to. It points into itself,
+ * so it lives on the heap and is never moved. */
+struct hobs {
+    struct testutil_obs t;
+    char note[64];
+    char *evidence;
+};
+
+/*
+ * Returns a new valid observation (caller owns, free with hobs_free()):
+ * testutil_obs_make() for coach and coachee, every rating with evidence of
+ * evidence_len bytes, and a note with serial that makes it unique. It has
+ * a fresh random id.
+ */
+static struct hobs *make_obs(const char *coach, const char *coachee, unsigned serial,
+                             size_t evidence_len)
+{
+    struct hobs *h = calloc(1, sizeof(*h));
+
+    assert_non_null(h);
+    testutil_obs_make(&h->t, coach, coachee, SESSION_AT);
+    h->evidence = malloc(evidence_len + 1);
+    assert_non_null(h->evidence);
+    memset(h->evidence, 'e', evidence_len);
+    h->evidence[evidence_len] = '\0';
+    for (size_t i = 0; i < h->t.o.n_ratings; i++) {
+        h->t.r[i].evidence = h->evidence;
     }
-    snprintf(note, sizeof(note), "record %u", serial);
-    j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:s}", "id", ids, "rubric",
-                  "coaching-conversation", "rubric_version", 1, "coach", coach, "coachee", coachee,
-                  "session_type", "deal_review", "focus", "process", "started_at",
-                  "2026-11-02T14:30:00Z", "duration_min", 45, "ratings", ratings, "notes", note);
-    assert_non_null(j);
-    if (obs_json_parse(j, &o, err, sizeof(err)) != 0) {
-        fail_msg("obs_json_parse: %s", err);
+    snprintf(h->note, sizeof(h->note), "record %u", serial);
+    h->t.o.notes = h->note;
+    h->t.o.duration_s = 2700;
+    return h;
+}
+
+static void hobs_free(struct hobs *h)
+{
+    if (h != NULL) {
+        free(h->evidence);
+        free(h);
     }
-    json_decref(j);
-    free(ev);
-    return o;
 }
 
 /* Submits one observation; returns the client's result code and fills res. */
@@ -151,7 +150,8 @@ static int submit_one(struct client *c, Coachq__V1__Observation *o,
  * server is still running. */
 static void fx_others_carry_on(struct fx *f)
 {
-    Coachq__V1__Observation *o = make_obs("mgr.jones", "rep.smith", ++f->serial, 2, 40);
+    struct hobs *h = make_obs("mgr.jones", "rep.kim", ++f->serial, 40);
+    Coachq__V1__Observation *o = &h->t.o;
     Coachq__V1__StoredObservation *rec = NULL;
     struct client_submit_result res;
     struct client_error err;
@@ -173,16 +173,17 @@ static void fx_others_carry_on(struct fx *f)
     assert_string_equal(rec->observer_id, "bob");
     assert_int_equal(rec->seq, res.seq);
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
-    obs_json_free(o);
+    hobs_free(h);
     testutil_assert_alive(&f->srv);
 }
 
-/* Starts a server with extra_args (NULL-terminated, may be NULL) and
- * connects the well-behaved client. */
+/* Makes the fixture's organisation, starts a server on it with extra_args
+ * (NULL-terminated, may be NULL) and connects the well-behaved client. */
 static void fx_start(struct fx *f, const char *const *extra_args)
 {
     testutil_tmpdir(f->dir, sizeof(f->dir));
     snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
+    testutil_seed_org(f->data);
     testutil_server_start(&f->srv, f->data, extra_args);
     f->good = testutil_connect(&f->srv, "bob", 0);
 }
@@ -422,15 +423,21 @@ static uint8_t *pack_frame(const Coachq__V1__Frame *f, size_t *outlen)
 }
 
 /* Expects the client's next call to fail as a connection failure. If want
- * is not NULL, the failure's message must contain it. */
+ * is not NULL, the failure's message must contain it. The probe is a list,
+ * which every user may send (the server's counters are only a lead's). */
 static void expect_client_dropped(struct client *c, const char *want)
 {
-    Coachq__V1__Stats *st = NULL;
+    Coachq__V1__ListObservations q = COACHQ__V1__LIST_OBSERVATIONS__INIT;
+    Coachq__V1__ObservationPage *page = NULL;
     struct client_error err;
-    int rc = client_stats(c, &st, &err);
+    int rc;
 
+    q.by = COACHQ__V1__LIST_BY__LIST_BY_COACH;
+    q.person_id = (char *)"mgr.jones";
+    q.page_size = 1;
+    rc = client_list(c, &q, &page, &err);
     if (rc == 0) {
-        coachq__v1__stats__free_unpacked(st, NULL);
+        coachq__v1__observation_page__free_unpacked(page, NULL);
         fail_msg("the server still answered on the offending connection");
     }
     assert_int_not_equal(rc, -EREMOTEIO);
@@ -623,8 +630,10 @@ static void test_max_connections(void **state)
     int rc;
 
     fx_start(f, args); /* the good client is the first of the four */
+    /* The last of them is an enablement lead's, who may read the server's
+     * connection count below. */
     for (int i = 0; i < 3; i++) {
-        c[i] = testutil_connect(&f->srv, "alice", 1 + i);
+        c[i] = testutil_connect(&f->srv, i == 2 ? "lead.gil" : "alice", 1 + i);
     }
     testutil_client_opts(&opts, &f->srv, "carol", 5);
     opts.timeout_ms = 5000;
@@ -648,7 +657,7 @@ static void test_max_connections(void **state)
     c[0] = NULL;
     /* Wait until the server has seen that one go. */
     for (int i = 0; i < 200; i++) {
-        assert_int_equal(client_stats(f->good, &st, &err), 0);
+        assert_int_equal(client_stats(c[2], &st, &err), 0);
         if (st->connections == 3) {
             coachq__v1__stats__free_unpacked(st, NULL);
             break;
@@ -662,11 +671,11 @@ static void test_max_connections(void **state)
         fail_msg("a connection after one closed was refused: %s", err.message);
     }
     {
-        Coachq__V1__Observation *o = make_obs("mgr.jones", "rep.smith", ++f->serial, 1, 10);
+        struct hobs *h = make_obs("mgr.jones", "rep.kim", ++f->serial, 10);
         struct client_submit_result res;
-        assert_int_equal(submit_one(extra, o, &res), 0);
+        assert_int_equal(submit_one(extra, &h->t.o, &res), 0);
         assert_int_equal(res.err.code, COACHQ__V1__CODE__OK);
-        obs_json_free(o);
+        hobs_free(h);
     }
     client_free(extra);
     client_free(c[1]);
@@ -754,6 +763,7 @@ static void test_many_in_flight(void **state)
 {
     static const char *const args[] = {"--max-in-flight", "4", NULL};
     struct fx *f = *state;
+    struct hobs *h[PIPELINE];
     Coachq__V1__Observation *obs[PIPELINE];
     struct client_submit_result *res = calloc(PIPELINE, sizeof(*res));
     uint8_t *wire = NULL;
@@ -770,7 +780,8 @@ static void test_many_in_flight(void **state)
         uint8_t *p;
         size_t n;
 
-        obs[i] = make_obs("mgr.jones", "rep.smith", ++f->serial, 3, 100);
+        h[i] = make_obs("mgr.jones", "rep.kim", ++f->serial, 30);
+        obs[i] = &h[i]->t.o;
         sub.observation = obs[i];
         fr.request_id = (uint64_t)i + 1;
         fr.body_case = COACHQ__V1__FRAME__BODY_SUBMIT;
@@ -818,7 +829,7 @@ static void test_many_in_flight(void **state)
     }
     client_free(lib);
     for (int i = 0; i < PIPELINE; i++) {
-        obs_json_free(obs[i]);
+        hobs_free(h[i]);
     }
     free(res);
     fx_others_carry_on(f);
@@ -937,6 +948,7 @@ static void test_malformed_requests(void **state)
 static void test_invalid_fields(void **state)
 {
     struct fx *f = *state;
+    struct hobs *h;
     Coachq__V1__Observation *o;
     struct client_submit_result res;
     struct client *c;
@@ -945,7 +957,8 @@ static void test_invalid_fields(void **state)
     fx_start(f, NULL);
     c = testutil_connect(&f->srv, "alice", 1);
 
-    o = make_obs("mgr.jones", "rep.smith", ++f->serial, 3, 20);
+    h = make_obs("mgr.jones", "rep.kim", ++f->serial, 20);
+    o = &h->t.o;
     o->ratings[1]->score = 7;
     assert_int_equal(submit_one(c, o, &res), 0);
     assert_int_equal(res.err.code, COACHQ__V1__CODE__INVALID_ARGUMENT);
@@ -973,7 +986,7 @@ static void test_invalid_fields(void **state)
     assert_int_equal(submit_one(c, o, &res), 0);
     assert_int_equal(res.err.code, COACHQ__V1__CODE__OK);
     assert_int_equal(res.result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
-    obs_json_free(o);
+    hobs_free(h);
     client_free(c);
     fx_others_carry_on(f);
     fx_stop(f);

@@ -2,15 +2,20 @@
  * test_server: integration tests of coachqd through the real client.
  *
  * Every test starts the real coachqd binary ($COACHQD) on 127.0.0.1 port 0
- * with a fresh LMDB directory and the test certificates, then drives it
- * with client/client.h (and, for one test, the coachq command line run
- * in-process through cli_main()). What is checked: records come back
- * byte-identical with the certificate's identity as observer, resubmission
- * is idempotent and a reused id is refused, validation errors name the
- * field and do not disturb the rest of a pipelined batch, paged listing
- * returns every match once and in order, bad certificates are refused,
- * group commit under 32 concurrent connections, and SIGTERM drains without
- * losing an acknowledged record.
+ * with a fresh LMDB directory holding the organisation of
+ * fixtures/org.csv (testutil_seed_org(): certified observers, front-line
+ * managers and their reps) and the test certificates, then drives it with
+ * client/client.h (and, for one test, the coachq command line run
+ * in-process through cli_main()). Every observation follows the
+ * organisation's rules, so what is checked here is the transport and the
+ * writer: records come back byte-identical with the certificate's identity
+ * as observer, resubmission is idempotent and a reused id is refused, a
+ * record is readable by its observer and its coach and by no other
+ * observer, validation errors name the field and do not disturb the rest
+ * of a pipelined batch, paged listing returns every match once and in
+ * order, bad certificates are refused, group commit under 32 concurrent
+ * connections, and SIGTERM drains without losing an acknowledged record.
+ * The rules themselves are test_domain's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,70 +55,49 @@
 
 /* ---- Observations ------------------------------------------------------- */
 
-/* An observation with its storage. It points into itself, so it is made in
- * place and never moved. */
+/* A complete observation (testutil_obs_make()) plus what testutil leaves
+ * out, so that every record also carries a marker, notes, evidence and a
+ * not-applicable rating through the round trip. It points into itself, so
+ * it is made in place and never moved. */
 struct tobs {
-    Coachq__V1__Observation o;
-    Coachq__V1__Rating r[3];
-    Coachq__V1__Rating *rp[3];
+    struct testutil_obs t;
     Coachq__V1__Marker m;
     Coachq__V1__Marker *mp[1];
-    uint8_t id[UUID_LEN];
-    char coach[32];
-    char coachee[32];
     char notes[64];
 };
 
-/* Fills t with a valid observation with a fresh id. Any thread; returns 0
- * or a negative code (no cmocka assertion, so threads may call it). */
-static int tobs_init(struct tobs *t, const char *coach, const char *coachee, int64_t started_at)
-{
-    static const char *const behaviours[3] = {"collaborative", "buyers_view", "looks_for_evidence"};
+/* The pairs of fixtures/org.csv where the coachee reports to the coach
+ * (a front-line manager) on the T0 dates. */
+static const char *const coach_pairs[][2] = {
+    {"mgr.jones", "rep.kim"},
+    {"flm.cara", "rep.ida"},
+    {"flm.dan", "rep.jon"},
+    {"flm.dan", "rep.lou"},
+};
 
-    memset(t, 0, sizeof(*t));
-    coachq__v1__observation__init(&t->o);
-    if (uuid_generate(t->id) < 0) {
-        return -EIO;
-    }
-    snprintf(t->coach, sizeof(t->coach), "%s", coach);
-    snprintf(t->coachee, sizeof(t->coachee), "%s", coachee);
-    snprintf(t->notes, sizeof(t->notes), "session at %lld", (long long)started_at);
-    for (size_t i = 0; i < 3; i++) {
-        coachq__v1__rating__init(&t->r[i]);
-        t->r[i].behaviour_id = (char *)behaviours[i];
-        t->r[i].score = (uint32_t)(i + 2);
-        t->r[i].evidence = (char *)"asked what the buyer said";
-        t->rp[i] = &t->r[i];
-    }
-    t->r[1].score = 0;
-    t->r[1].not_applicable = 1;
-    t->r[1].evidence = (char *)"";
-    coachq__v1__marker__init(&t->m);
-    t->m.kind = COACHQ__V1__MARKER_KIND__MARKER_KIND_OPEN_QUESTION;
-    t->m.offset_ms = 135000;
-    t->m.note = (char *)"first open question";
-    t->mp[0] = &t->m;
-    t->o.id.data = t->id;
-    t->o.id.len = UUID_LEN;
-    t->o.rubric_id = (char *)"coaching-conversation";
-    t->o.rubric_version = 1;
-    t->o.coach_id = t->coach;
-    t->o.coachee_id = t->coachee;
-    t->o.session_type = COACHQ__V1__SESSION_TYPE__SESSION_TYPE_DEAL_REVIEW;
-    t->o.focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_PROCESS;
-    t->o.started_at = started_at;
+/* Fills x with a valid observation with a fresh id. */
+static void tobs_make(struct tobs *x, const char *coach, const char *coachee, int64_t started_at)
+{
+    struct testutil_obs *t = &x->t;
+
+    memset(x, 0, sizeof(*x));
+    testutil_obs_make(t, coach, coachee, started_at);
+    snprintf(x->notes, sizeof(x->notes), "session at %lld", (long long)started_at);
+    t->r[0].evidence = (char *)"asked what the buyer said";
+    /* buyers-view is one of the behaviours the rubric lets be not
+     * applicable. */
+    assert_string_equal(t->r[3].behaviour_id, "buyers-view");
+    t->r[3].score = 0;
+    t->r[3].not_applicable = 1;
+    coachq__v1__marker__init(&x->m);
+    x->m.kind = COACHQ__V1__MARKER_KIND__MARKER_KIND_OPEN_QUESTION;
+    x->m.offset_ms = 135000;
+    x->m.note = (char *)"first open question";
+    x->mp[0] = &x->m;
     t->o.duration_s = 2700;
-    t->o.n_ratings = 3;
-    t->o.ratings = t->rp;
     t->o.n_markers = 1;
-    t->o.markers = t->mp;
-    t->o.notes = t->notes;
-    return 0;
-}
-
-static void tobs_make(struct tobs *t, const char *coach, const char *coachee, int64_t started_at)
-{
-    assert_int_equal(tobs_init(t, coach, coachee, started_at), 0);
+    t->o.markers = x->mp;
+    t->o.notes = x->notes;
 }
 
 /* ---- Server and client helpers -------------------------------------------- */
@@ -132,6 +116,7 @@ static int fx_setup(void **state)
     assert_non_null(f);
     testutil_tmpdir(f->dir, sizeof(f->dir));
     snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
+    testutil_seed_org(f->data);
     testutil_server_start(&f->srv, f->data, NULL);
     *state = f;
     return 0;
@@ -217,12 +202,12 @@ static void test_submit_get_roundtrip(void **state)
 
     assert_non_null(a);
     assert_string_equal(client_welcome(c)->user_id, "alice");
-    tobs_make(a, "mgr.jones", "rep.smith", T0 + 14 * HOUR);
-    r = submit_one(c, &a->o);
+    tobs_make(a, "mgr.jones", "rep.kim", T0 + 14 * HOUR);
+    r = submit_one(c, &a->t.o);
     assert_stored(&r);
 
-    rec = get_ok(c, a->id);
-    testutil_assert_same_obs(rec->observation, &a->o);
+    rec = get_ok(c, a->t.id);
+    testutil_assert_same_obs(rec->observation, &a->t.o);
     assert_string_equal(rec->observer_id, "alice");
     assert_int_equal(rec->seq, r.seq);
     assert_int_equal(rec->received_at_ms, r.received_at_ms);
@@ -243,67 +228,82 @@ static void test_duplicate_and_conflict(void **state)
     struct fx *f = *state;
     struct client *alice = testutil_connect(&f->srv, "alice", 0);
     struct client *bob = testutil_connect(&f->srv, "bob", 1);
+    struct client *cara = testutil_connect(&f->srv, "flm.cara", 2);
+    struct client *gil = testutil_connect(&f->srv, "lead.gil", 3);
     struct tobs *a = malloc(sizeof(*a));
     struct tobs *b = malloc(sizeof(*b));
     struct client_submit_result r1, r2, r;
-    Coachq__V1__StoredObservation *rec;
+    Coachq__V1__StoredObservation *rec = NULL;
     Coachq__V1__Stats *st = NULL;
     struct client_error e;
     char *saved_notes;
 
     assert_non_null(a);
     assert_non_null(b);
-    tobs_make(a, "mgr.jones", "rep.smith", T0);
-    r1 = submit_one(alice, &a->o);
+    tobs_make(a, "mgr.jones", "rep.kim", T0);
+    r1 = submit_one(alice, &a->t.o);
     assert_stored(&r1);
 
     /* The same record again: DUPLICATE with the first store's seq and time. */
-    r2 = submit_one(alice, &a->o);
+    r2 = submit_one(alice, &a->t.o);
     assert_int_equal(r2.err.code, COACHQ__V1__CODE__OK);
     assert_int_equal(r2.result, COACHQ__V1__ACK__RESULT__RESULT_DUPLICATE);
     assert_int_equal(r2.seq, r1.seq);
     assert_int_equal(r2.received_at_ms, r1.received_at_ms);
 
     /* The same id with other content is refused; the original stays. */
-    saved_notes = a->o.notes;
-    a->o.notes = (char *)"edited afterwards";
-    r = submit_one(alice, &a->o);
+    saved_notes = a->t.o.notes;
+    a->t.o.notes = (char *)"edited afterwards";
+    r = submit_one(alice, &a->t.o);
     assert_int_equal(r.err.code, COACHQ__V1__CODE__ALREADY_EXISTS);
     assert_string_equal(r.err.field, "observation.id");
-    a->o.notes = saved_notes;
-    rec = get_ok(alice, a->id);
-    testutil_assert_same_obs(rec->observation, &a->o);
+    a->t.o.notes = saved_notes;
+    rec = get_ok(alice, a->t.id);
+    testutil_assert_same_obs(rec->observation, &a->t.o);
     assert_int_equal(rec->seq, r1.seq);
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
 
     /* Bob sends alice's very record: the id belongs to another observer. */
-    r = submit_one(bob, &a->o);
+    r = submit_one(bob, &a->t.o);
     assert_int_equal(r.err.code, COACHQ__V1__CODE__ALREADY_EXISTS);
 
     /* Bob is neither its observer, coach nor coachee: it does not exist for
      * him, and the refused submission revealed nothing either. */
-    assert_get_not_found(bob, a->id);
-    rec = get_ok(alice, a->id);
+    assert_get_not_found(bob, a->t.id);
+    rec = get_ok(alice, a->t.id);
     assert_string_equal(rec->observer_id, "alice");
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
 
-    /* A record where bob is the coachee is his to read. */
-    tobs_make(b, "mgr.jones", "bob", T0 + HOUR);
-    r = submit_one(alice, &b->o);
+    /* A record about flm.cara's coaching is hers to read (the coach sees
+     * their own observations); to bob, an observer who did not write it, it
+     * does not exist. Coachees are reps, who have no login. */
+    tobs_make(b, "flm.cara", "rep.ida", T0 + HOUR);
+    r = submit_one(alice, &b->t.o);
     assert_stored(&r);
     assert_true(r.seq > r1.seq);
-    rec = get_ok(bob, b->id);
-    testutil_assert_same_obs(rec->observation, &b->o);
+    rec = get_ok(cara, b->t.id);
+    testutil_assert_same_obs(rec->observation, &b->t.o);
     assert_string_equal(rec->observer_id, "alice");
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    assert_get_not_found(bob, b->t.id);
+    /* ... nor is the other coach's record hers. */
+    assert_get_not_found(cara, a->t.id);
 
-    assert_int_equal(client_stats(alice, &st, &e), 0);
+    /* The server's counters are for enablement leads and administrators;
+     * an observer is refused. */
+    assert_int_equal(client_stats(alice, &st, &e), -EREMOTEIO);
+    assert_null(st);
+    assert_int_equal(e.code, COACHQ__V1__CODE__PERMISSION_DENIED);
+    assert_true(client_connected(alice));
+    assert_int_equal(client_stats(gil, &st, &e), 0);
     assert_int_equal(st->records_stored, 2);
     assert_int_equal(st->duplicates, 1);
     coachq__v1__stats__free_unpacked(st, NULL);
 
     client_free(alice);
     client_free(bob);
+    client_free(cara);
+    client_free(gil);
     free(a);
     free(b);
     testutil_stop_clean(&f->srv);
@@ -322,10 +322,10 @@ static void test_validation_in_batch(void **state)
 
     assert_non_null(t);
     for (size_t i = 0; i < N; i++) {
-        tobs_make(&t[i], "mgr.jones", "rep.smith", T0 + (int64_t)i * HOUR);
-        obs[i] = &t[i].o;
+        tobs_make(&t[i], "mgr.jones", "rep.kim", T0 + (int64_t)i * HOUR);
+        obs[i] = &t[i].t.o;
     }
-    t[BAD].r[2].score = 7;
+    t[BAD].t.r[2].score = 7;
     assert_int_equal(client_submit_many(c, obs, N, res, NULL, NULL), 0);
     for (size_t i = 0; i < N; i++) {
         assert_int_equal(res[i].done, 1);
@@ -333,13 +333,13 @@ static void test_validation_in_batch(void **state)
             assert_int_equal(res[i].err.code, COACHQ__V1__CODE__INVALID_ARGUMENT);
             assert_string_equal(res[i].err.field, "observation.ratings[2].score");
             assert_non_null(strstr(res[i].err.message, "7"));
-            assert_get_not_found(c, t[i].id);
+            assert_get_not_found(c, t[i].t.id);
         } else {
             Coachq__V1__StoredObservation *rec;
 
             assert_stored(&res[i]);
-            rec = get_ok(c, t[i].id);
-            testutil_assert_same_obs(rec->observation, &t[i].o);
+            rec = get_ok(c, t[i].t.id);
+            testutil_assert_same_obs(rec->observation, &t[i].t.o);
             coachq__v1__stored_observation__free_unpacked(rec, NULL);
         }
     }
@@ -358,10 +358,10 @@ static int cmp_session_order(const void *pa, const void *pb)
     const struct tobs *a = *(const struct tobs *const *)pa;
     const struct tobs *b = *(const struct tobs *const *)pb;
 
-    if (a->o.started_at != b->o.started_at) {
-        return a->o.started_at < b->o.started_at ? -1 : 1;
+    if (a->t.o.started_at != b->t.o.started_at) {
+        return a->t.o.started_at < b->t.o.started_at ? -1 : 1;
     }
-    return memcmp(a->id, b->id, UUID_LEN);
+    return memcmp(a->t.id, b->t.id, UUID_LEN);
 }
 
 static void test_list_paging(void **state)
@@ -394,8 +394,8 @@ static void test_list_paging(void **state)
         size_t p = (k * 17) % NMATCH;
         int64_t at = T0 + (int64_t)(p / 2) * HOUR;
 
-        tobs_make(&mine[k], "mgr.list", k % 2 ? "rep.a" : "rep.b", at);
-        obs[k] = &mine[k].o;
+        tobs_make(&mine[k], "flm.dan", k % 2 ? "rep.jon" : "rep.lou", at);
+        obs[k] = &mine[k].t.o;
         if (at >= since && at < until) {
             expect[nexpect++] = &mine[k];
         }
@@ -410,8 +410,8 @@ static void test_list_paging(void **state)
      * of them in a row between two of alice's hours, so that at least one
      * page of 5 holds none of hers: the cursor must still lead on. */
     for (size_t k = 0; k < NBOB; k++) {
-        tobs_make(&bobs[k], "mgr.list", "rep.c", since + 60 + (int64_t)k * 300);
-        obs[k] = &bobs[k].o;
+        tobs_make(&bobs[k], "flm.dan", "rep.jon", since + 60 + (int64_t)k * 300);
+        obs[k] = &bobs[k].t.o;
     }
     assert_int_equal(client_submit_many(bob, obs, NBOB, res, NULL, NULL), 0);
     for (size_t k = 0; k < NBOB; k++) {
@@ -419,8 +419,8 @@ static void test_list_paging(void **state)
     }
     /* Alice's, in the window, but another coach. */
     for (size_t k = 0; k < NOTHER; k++) {
-        tobs_make(&other[k], "mgr.other", "rep.a", since + (int64_t)k * HOUR);
-        obs[k] = &other[k].o;
+        tobs_make(&other[k], "mgr.jones", "rep.kim", since + (int64_t)k * HOUR);
+        obs[k] = &other[k].t.o;
     }
     assert_int_equal(client_submit_many(alice, obs, NOTHER, res, NULL, NULL), 0);
     for (size_t k = 0; k < NOTHER; k++) {
@@ -428,7 +428,7 @@ static void test_list_paging(void **state)
     }
 
     q.by = COACHQ__V1__LIST_BY__LIST_BY_COACH;
-    q.person_id = (char *)"mgr.list";
+    q.person_id = (char *)"flm.dan";
     q.since = since;
     q.until = until;
     q.page_size = 5;
@@ -454,13 +454,13 @@ static void test_list_paging(void **state)
             assert_true(got < nexpect);
             assert_non_null(s->observation);
             assert_string_equal(s->observer_id, "alice");
-            assert_string_equal(s->observation->coach_id, "mgr.list");
+            assert_string_equal(s->observation->coach_id, "flm.dan");
             assert_true(s->observation->started_at >= since);
             assert_true(s->observation->started_at < until);
             /* The next expected one, in order: each exactly once. */
             assert_int_equal(s->observation->id.len, UUID_LEN);
-            assert_memory_equal(s->observation->id.data, expect[got]->id, UUID_LEN);
-            testutil_assert_same_obs(s->observation, &expect[got]->o);
+            assert_memory_equal(s->observation->id.data, expect[got]->t.id, UUID_LEN);
+            testutil_assert_same_obs(s->observation, &expect[got]->t.o);
             got++;
         }
         more = page->next_cursor.len > 0;
@@ -502,8 +502,8 @@ static void test_certificates_refused(void **state)
 
     assert_non_null(a);
     assert_non_null(b);
-    tobs_make(a, "mgr.jones", "rep.smith", T0);
-    r = submit_one(alice, &a->o);
+    tobs_make(a, "mgr.jones", "rep.kim", T0);
+    r = submit_one(alice, &a->t.o);
     assert_stored(&r);
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -525,11 +525,11 @@ static void test_certificates_refused(void **state)
 
     /* The connection made before keeps working. */
     assert_true(client_connected(alice));
-    tobs_make(b, "mgr.jones", "rep.smith", T0 + HOUR);
-    r = submit_one(alice, &b->o);
+    tobs_make(b, "mgr.jones", "rep.kim", T0 + HOUR);
+    r = submit_one(alice, &b->t.o);
     assert_stored(&r);
-    rec = get_ok(alice, a->id);
-    testutil_assert_same_obs(rec->observation, &a->o);
+    rec = get_ok(alice, a->t.id);
+    testutil_assert_same_obs(rec->observation, &a->t.o);
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
 
     client_free(alice);
@@ -613,15 +613,11 @@ static void test_concurrent_group_commit(void **state)
     assert_non_null(ids);
     assert_non_null(seen);
     for (size_t i = 0; i < CONC_TOTAL; i++) {
-        char coach[32];
-        char coachee[32];
-        size_t t = i / CONC_PER_THREAD;
+        const char *const *pair = coach_pairs[(i / CONC_PER_THREAD) % 4];
 
-        snprintf(coach, sizeof(coach), "mgr.t%02zu", t);
-        snprintf(coachee, sizeof(coachee), "rep.t%02zu", t);
-        tobs_make(&obs[i], coach, coachee, T0 + (int64_t)(i % CONC_PER_THREAD) * 60);
-        ptrs[i] = &obs[i].o;
-        memcpy(ids[i], obs[i].id, UUID_LEN);
+        tobs_make(&obs[i], pair[0], pair[1], T0 + (int64_t)(i % CONC_PER_THREAD) * 60);
+        ptrs[i] = &obs[i].t.o;
+        memcpy(ids[i], obs[i].t.id, UUID_LEN);
     }
     qsort(ids, CONC_TOTAL, UUID_LEN, cmp_id);
 
@@ -659,7 +655,8 @@ static void test_concurrent_group_commit(void **state)
         assert_true(seqs[i] > seqs[i - 1]);
     }
 
-    c = testutil_connect(&f->srv, "alice", 0);
+    /* The counters are an enablement lead's to read. */
+    c = testutil_connect(&f->srv, "lead.gil", 0);
     assert_int_equal(client_stats(c, &st, &e), 0);
     mean = st->commits > 0 ? (double)st->batched_requests / (double)st->commits : 0.0;
     print_message("group commit: %d records from %d connections: commits=%llu max_batch=%llu "
@@ -676,8 +673,10 @@ static void test_concurrent_group_commit(void **state)
     assert_true(st->commits < CONC_TOTAL);
     assert_true(st->max_batch > 1);
     coachq__v1__stats__free_unpacked(st, NULL);
+    client_free(c);
 
     /* Every record is in alice's observer index, once. */
+    c = testutil_connect(&f->srv, "alice", 0);
     q.by = COACHQ__V1__LIST_BY__LIST_BY_OBSERVER;
     q.person_id = (char *)"alice";
     q.page_size = 500;
@@ -714,9 +713,9 @@ static void test_concurrent_group_commit(void **state)
     assert_int_equal(listed, CONC_TOTAL);
     /* And a sample reads back byte for byte. */
     for (size_t i = 0; i < CONC_TOTAL; i += 997) {
-        Coachq__V1__StoredObservation *rec = get_ok(c, obs[i].id);
+        Coachq__V1__StoredObservation *rec = get_ok(c, obs[i].t.id);
 
-        testutil_assert_same_obs(rec->observation, &obs[i].o);
+        testutil_assert_same_obs(rec->observation, &obs[i].t.o);
         assert_int_equal(rec->seq, res[i].seq);
         coachq__v1__stored_observation__free_unpacked(rec, NULL);
     }
@@ -773,13 +772,16 @@ static unsigned long long seq_in(const char *text, const char *id, const char *w
     return strtoull(p + strlen(needle), NULL, 10);
 }
 
+/* Two sessions as an observer writes them: every behaviour of
+ * coaching-conversation v1 rated, evidence for the 1s and 4s, one marked
+ * not applicable. */
 static const char cli_input[] =
     "[\n"
     "  {\n"
     "    \"rubric\": \"coaching-conversation\",\n"
     "    \"rubric_version\": 1,\n"
-    "    \"coach\": \"mgr.cli\",\n"
-    "    \"coachee\": \"rep.cli\",\n"
+    "    \"coach\": \"flm.cara\",\n"
+    "    \"coachee\": \"rep.ida\",\n"
     "    \"session_type\": \"deal_review\",\n"
     "    \"focus\": \"process\",\n"
     "    \"started_at\": \"2026-11-02T14:30:00Z\",\n"
@@ -787,24 +789,43 @@ static const char cli_input[] =
     "    \"ratings\": [\n"
     "      {\"behaviour\": \"collaborative\", \"score\": 3, \"evidence\": \"Agreed the "
     "agenda.\"},\n"
-    "      {\"behaviour\": \"buyers_view\", \"score\": \"n/a\"},\n"
-    "      {\"behaviour\": \"doesnt_take_over\", \"score\": 1, \"evidence\": \"Called the CFO.\"}\n"
+    "      {\"behaviour\": \"regular-cadence\", \"score\": 2},\n"
+    "      {\"behaviour\": \"consistent-framework\", \"score\": 3},\n"
+    "      {\"behaviour\": \"buyers-view\", \"score\": \"n/a\"},\n"
+    "      {\"behaviour\": \"looks-for-evidence\", \"score\": 3},\n"
+    "      {\"behaviour\": \"elicits-critical-thinking\", \"score\": 2},\n"
+    "      {\"behaviour\": \"praises-insight\", \"score\": 3},\n"
+    "      {\"behaviour\": \"objective-curious\", \"score\": 3},\n"
+    "      {\"behaviour\": \"doesnt-take-over\", \"score\": 1, \"evidence\": \"Called the "
+    "CFO.\"},\n"
+    "      {\"behaviour\": \"documents-actions\", \"score\": 2}\n"
     "    ],\n"
     "    \"markers\": [{\"kind\": \"open_question\", \"offset\": \"02:15\"}],\n"
-    "    \"actions\": [{\"text\": \"Send the plan\", \"owner\": \"rep.cli\", \"due\": "
+    "    \"actions\": [{\"text\": \"Send the plan\", \"owner\": \"rep.ida\", \"due\": "
     "\"2026-11-09\"}],\n"
     "    \"notes\": \"first\"\n"
     "  },\n"
     "  {\n"
     "    \"rubric\": \"coaching-conversation\",\n"
     "    \"rubric_version\": 1,\n"
-    "    \"coach\": \"mgr.cli\",\n"
-    "    \"coachee\": \"rep.other\",\n"
+    "    \"coach\": \"flm.dan\",\n"
+    "    \"coachee\": \"rep.jon\",\n"
     "    \"session_type\": \"call_review\",\n"
     "    \"focus\": \"skill\",\n"
     "    \"started_at\": \"2026-11-03T09:00:00+01:00\",\n"
     "    \"duration_min\": 30,\n"
-    "    \"ratings\": [{\"behaviour\": \"collaborative\", \"score\": 4, \"evidence\": \"x\"}]\n"
+    "    \"ratings\": [\n"
+    "      {\"behaviour\": \"collaborative\", \"score\": 4, \"evidence\": \"x\"},\n"
+    "      {\"behaviour\": \"regular-cadence\", \"score\": 3},\n"
+    "      {\"behaviour\": \"consistent-framework\", \"score\": 3},\n"
+    "      {\"behaviour\": \"buyers-view\", \"score\": 2},\n"
+    "      {\"behaviour\": \"looks-for-evidence\", \"score\": 2},\n"
+    "      {\"behaviour\": \"elicits-critical-thinking\", \"score\": 3},\n"
+    "      {\"behaviour\": \"praises-insight\", \"score\": 2},\n"
+    "      {\"behaviour\": \"objective-curious\", \"score\": 3},\n"
+    "      {\"behaviour\": \"doesnt-take-over\", \"score\": 3},\n"
+    "      {\"behaviour\": \"documents-actions\", \"score\": 2}\n"
+    "    ]\n"
     "  }\n"
     "]\n";
 
@@ -987,8 +1008,8 @@ static void test_sigterm_drains(void **state)
     assert_non_null(obs);
     assert_non_null(res);
     for (size_t i = 0; i < DRAIN_TOTAL; i++) {
-        tobs_make(&t[i], "mgr.drain", "rep.drain", T0 + (int64_t)i * 60);
-        obs[i] = &t[i].o;
+        tobs_make(&t[i], "flm.cara", "rep.ida", T0 + (int64_t)i * 60);
+        obs[i] = &t[i].t.o;
     }
     c = testutil_connect(&f->srv, "alice", 0);
     p.pid = f->srv.pid;
@@ -1034,17 +1055,17 @@ static void test_sigterm_drains(void **state)
     c = testutil_connect(&f->srv, "alice", 0);
     for (size_t i = 0; i < DRAIN_TOTAL; i++) {
         if (res[i].done && res[i].err.code == COACHQ__V1__CODE__OK) {
-            Coachq__V1__StoredObservation *rec = get_ok(c, t[i].id);
+            Coachq__V1__StoredObservation *rec = get_ok(c, t[i].t.id);
 
-            testutil_assert_same_obs(rec->observation, &t[i].o);
+            testutil_assert_same_obs(rec->observation, &t[i].t.o);
             assert_int_equal(rec->seq, res[i].seq);
             coachq__v1__stored_observation__free_unpacked(rec, NULL);
         } else {
-            assert_get_not_found(c, t[i].id);
+            assert_get_not_found(c, t[i].t.id);
         }
     }
     q.by = COACHQ__V1__LIST_BY__LIST_BY_COACH;
-    q.person_id = (char *)"mgr.drain";
+    q.person_id = (char *)"flm.cara";
     q.page_size = 500;
     for (size_t pages = 0;; pages++) {
         int more;
