@@ -4,18 +4,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 
 #include "client.h"
 #include "str.h"
 #include "obs_json.h"
+#include "rubric_json.h"
 #include "uuid.h"
 
 #define DEFAULT_SERVER "127.0.0.1:7443"
@@ -197,6 +200,53 @@ static int bad_option(struct cli *x, int argc, char **argv)
         return usage(x, "option -%c is unknown or needs a value", optopt);
     }
     return usage(x, "option '%s' is unknown or needs a value", what);
+}
+
+/*
+ * Parses the options of a command that takes the common ones and, when json
+ * is not NULL, --json (setting *json to 1). Positional arguments are left
+ * from optind on. Returns -1 to go on, or an exit code (--help printed
+ * help).
+ */
+static int json_options(struct cli *x, int argc, char **argv, const char *help, int *json)
+{
+    static const struct option opts[] = {
+        COMMON_OPTIONS,
+        {"json", no_argument, NULL, OPT_JSON},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+
+    for (;;) {
+        int orc = next_option(x, argc, argv, "h", opts, &opt);
+        if (orc < 0) {
+            return -orc;
+        }
+        if (opt == -1) {
+            break;
+        }
+        if (opt == 'h') {
+            fputs(help, x->out);
+            return CLI_EXIT_OK;
+        }
+        if (opt == OPT_JSON && json != NULL) {
+            *json = 1;
+            continue;
+        }
+        return bad_option(x, argc, argv);
+    }
+    return -1;
+}
+
+/* As json_options() without --json, for a command with no arguments. */
+static int simple_options(struct cli *x, int argc, char **argv, const char *help)
+{
+    int rc = json_options(x, argc, argv, help, NULL);
+
+    if (rc < 0 && optind < argc) {
+        return usage(x, "unexpected argument '%s'", argv[optind]);
+    }
+    return rc;
 }
 
 /* ---- settings ------------------------------------------------------------ */
@@ -444,6 +494,8 @@ static const char *const submit_help =
     "sent. Records are then pipelined over one connection, and one line is printed\n"
     "per record: \"<uuid> STORED seq=N\", \"<uuid> DUPLICATE seq=N\" or\n"
     "\"<uuid> ERROR CODE field: message\", then \"stored=N duplicate=N failed=N\".\n"
+    "An amendment (a record with \"amends\": the original's id, and an id of its\n"
+    "own) adds its version: \"<uuid> STORED seq=N version=2\".\n"
     "\n"
     "A record without an \"id\" gets a fresh UUID, and the FILE IS REWRITTEN with\n"
     "the new ids (through a temporary file in the same directory, indent 2) before\n"
@@ -548,6 +600,58 @@ static json_t *with_id_first(json_t *obj, const char *id)
     return n;
 }
 
+/*
+ * Reads one JSON file (or standard input when is_stdin), refusing repeated
+ * keys. Returns the document (caller owns, json_decref()), or NULL after
+ * printing where the file is wrong.
+ */
+static json_t *load_input(struct cli *x, const char *path, int is_stdin)
+{
+    json_error_t je;
+    json_t *root;
+    const char *name = is_stdin ? "(stdin)" : path;
+
+    if (is_stdin) {
+        root = json_loadf(stdin, JSON_REJECT_DUPLICATES, &je);
+    } else {
+        root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    }
+    if (root == NULL) {
+        if (je.line > 0) {
+            msg(x, "%s:%d:%d: %s", name, je.line, je.column, je.text);
+        } else {
+            msg(x, "%s: %s", name, je.text);
+        }
+    }
+    return root;
+}
+
+/*
+ * Gives a record that has no id a fresh random UUID (id->data is malloc'd
+ * and belongs to the record). When copy is not NULL, *copy is set to a copy
+ * of obj, the JSON the record came from, with the new "id" first (caller
+ * owns), to be written back into its file. Returns 0 or -ENOMEM.
+ */
+static int give_id(ProtobufCBinaryData *id, json_t *obj, json_t **copy)
+{
+    char ids[UUID_STR_LEN];
+
+    id->data = malloc(UUID_LEN);
+    if (id->data == NULL || uuid_generate(id->data) < 0) {
+        free(id->data);
+        id->data = NULL;
+        return -ENOMEM;
+    }
+    id->len = UUID_LEN;
+    if (copy != NULL) {
+        *copy = with_id_first(obj, uuid_format(id->data, ids));
+        if (*copy == NULL) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
 /* Names a record for messages: "file" or "file: record 3". */
 static void record_label(const struct submit *s, size_t r, char *buf, size_t len)
 {
@@ -582,21 +686,13 @@ static int add_record(struct submit *s, size_t file, size_t index, json_t *obj, 
         return rc == -ENOMEM ? rc : 0;
     }
     if (o->id.len == 0) {
-        char ids[UUID_STR_LEN];
+        json_t *n = NULL;
 
-        o->id.data = malloc(UUID_LEN);
-        if (o->id.data == NULL || uuid_generate(o->id.data) < 0) {
+        if (give_id(&o->id, obj, write_ids && !in->is_stdin ? &n : NULL) < 0) {
             obs_json_free(o);
             return -ENOMEM;
         }
-        o->id.len = UUID_LEN;
-        if (write_ids && !in->is_stdin) {
-            json_t *n = with_id_first(obj, uuid_format(o->id.data, ids));
-
-            if (n == NULL) {
-                obs_json_free(o);
-                return -ENOMEM;
-            }
+        if (n != NULL) {
             if (index == SIZE_MAX) {
                 json_decref(in->root);
                 in->root = n;
@@ -678,7 +774,6 @@ static int cmd_submit(struct cli *x, int argc, char **argv)
     /* Read every file first. */
     for (size_t i = 0; i < s.n_in; i++) {
         struct input *in = &s.in[i];
-        json_error_t je;
 
         in->path = argv[optind + (int)i];
         in->is_stdin = strcmp(in->path, "-") == 0;
@@ -688,18 +783,8 @@ static int cmd_submit(struct cli *x, int argc, char **argv)
                 goto out;
             }
         }
-        if (in->is_stdin) {
-            in->root = json_loadf(stdin, JSON_REJECT_DUPLICATES, &je);
-        } else {
-            in->root = json_load_file(in->path, JSON_REJECT_DUPLICATES, &je);
-        }
+        in->root = load_input(x, in->path, in->is_stdin);
         if (in->root == NULL) {
-            if (je.line > 0) {
-                msg(x, "%s:%d:%d: %s", in->is_stdin ? "(stdin)" : in->path, je.line, je.column,
-                    je.text);
-            } else {
-                msg(x, "%s: %s", in->is_stdin ? "(stdin)" : in->path, je.text);
-            }
             bad++;
             continue;
         }
@@ -794,8 +879,13 @@ static int cmd_submit(struct cli *x, int argc, char **argv)
                     stored++;
                 }
                 if (!s.quiet) {
-                    fprintf(x->out, "%s %s seq=%llu\n", id, is_dup ? "DUPLICATE" : "STORED",
+                    fprintf(x->out, "%s %s seq=%llu", id, is_dup ? "DUPLICATE" : "STORED",
                             (unsigned long long)res[r].seq);
+                    /* Only amendments say their version: an original is 1. */
+                    if (res[r].version > 1) {
+                        fprintf(x->out, " version=%u", res[r].version);
+                    }
+                    fputc('\n', x->out);
                 }
             } else {
                 failed++;
@@ -894,6 +984,17 @@ static void print_record(FILE *f, const Coachq__V1__StoredObservation *s)
     }
     mean = mean_score(o, &scored);
     fprintf(f, "id          %s\n", id);
+    if (s->version != 0) {
+        fprintf(f, "version     %u, %s\n", s->version,
+                s->superseded ? "superseded by a later version" : "current");
+    }
+    if (o->amends.len == UUID_LEN) {
+        fprintf(f, "amends      %s\n", uuid_format(o->amends.data, e));
+    }
+    if (o->calibration_ref.len == UUID_LEN) {
+        fprintf(f, "calibration %s (an attempt at a reference session; not in dashboards)\n",
+                uuid_format(o->calibration_ref.data, e));
+    }
     obs_json_format_time_ms(s->received_at_ms, t, sizeof(t));
     fprintf(f, "seq         %llu (received %s from %s)\n", (unsigned long long)s->seq, t,
             or_dash(s->observer_id));
@@ -995,37 +1096,15 @@ static const char *const get_help =
 
 static int cmd_get(struct cli *x, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        COMMON_OPTIONS,
-        {"json", no_argument, NULL, OPT_JSON},
-        {NULL, 0, NULL, 0},
-    };
     struct client *c = NULL;
     Coachq__V1__StoredObservation *rec = NULL;
     struct client_error e;
     uint8_t id[UUID_LEN];
     int json = 0;
-    int rc;
-    int opt;
+    int rc = json_options(x, argc, argv, get_help, &json);
 
-    for (;;) {
-        int orc = next_option(x, argc, argv, "h", opts, &opt);
-        if (orc < 0) {
-            return -orc;
-        }
-        if (opt == -1) {
-            break;
-        }
-        switch (opt) {
-        case 'h':
-            fputs(get_help, x->out);
-            return CLI_EXIT_OK;
-        case OPT_JSON:
-            json = 1;
-            break;
-        default:
-            return bad_option(x, argc, argv);
-        }
+    if (rc >= 0) {
+        return rc;
     }
     if (argc - optind != 1) {
         return usage(x, "expected exactly one ID");
@@ -1290,36 +1369,6 @@ out:
 
 /* ---- stats and whoami ---------------------------------------------------- */
 
-/* Parses a command that takes only the common options. Returns -1 to go
- * on, or an exit code. */
-static int simple_options(struct cli *x, int argc, char **argv, const char *help)
-{
-    static const struct option opts[] = {
-        COMMON_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
-    int opt;
-
-    for (;;) {
-        int orc = next_option(x, argc, argv, "h", opts, &opt);
-        if (orc < 0) {
-            return -orc;
-        }
-        if (opt == -1) {
-            break;
-        }
-        if (opt == 'h') {
-            fputs(help, x->out);
-            return CLI_EXIT_OK;
-        }
-        return bad_option(x, argc, argv);
-    }
-    if (optind < argc) {
-        return usage(x, "unexpected argument '%s'", argv[optind]);
-    }
-    return -1;
-}
-
 static const char *const stats_help =
     "Usage: coachq stats [OPTIONS]\n"
     "Prints the server's counters (commits, records, group-commit batch sizes,\n"
@@ -1402,6 +1451,716 @@ static int cmd_whoami(struct cli *x, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+/* ---- history ------------------------------------------------------------- */
+
+static const char *const history_help =
+    "Usage: coachq history [OPTIONS] ID\n"
+    "Prints every version of an observation, oldest first: the original and its\n"
+    "amendments. ID may be any version's UUID. Each version is printed as 'coachq\n"
+    "get' prints a record, with its version number and whether it is current or\n"
+    "superseded by a later version. Versions you may not read are left out.\n"
+    "\n"
+    "Options:\n"
+    "  --json              print a JSON array of the versions (the format of 'get\n"
+    "                      --json', with version, root_id and superseded)\n" COMMON_HELP
+    "\nExit status: 0 found, 1 not found or refused, 2 usage, 3 connection failure.\n";
+
+static int cmd_history(struct cli *x, int argc, char **argv)
+{
+    struct client *c = NULL;
+    Coachq__V1__ObservationHistory *h = NULL;
+    struct client_error e;
+    json_t *all = NULL;
+    uint8_t id[UUID_LEN];
+    int json = 0;
+    int rc = json_options(x, argc, argv, history_help, &json);
+
+    if (rc >= 0) {
+        return rc;
+    }
+    if (argc - optind != 1) {
+        return usage(x, "expected exactly one ID");
+    }
+    if (uuid_parse(argv[optind], id) < 0) {
+        return usage(x, "'%s' is not a UUID (like 0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13)",
+                     argv[optind]);
+    }
+    rc = connect_server(x, 0, &c);
+    if (rc != 0) {
+        goto out;
+    }
+    rc = client_history(c, id, &h, &e);
+    if (rc < 0) {
+        rc = request_failed(x, rc, &e);
+        goto out;
+    }
+    if (h->n_versions == 0) {
+        msg(x, "%s: no version of this observation is visible to you", argv[optind]);
+        rc = CLI_EXIT_FAILED;
+        goto out;
+    }
+    rc = CLI_EXIT_FAILED;
+    if (json) {
+        all = json_array();
+        if (all == NULL) {
+            msg(x, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < h->n_versions; i++) {
+            if (json_array_append_new(all, obs_json_from_stored(h->versions[i])) < 0) {
+                msg(x, "out of memory");
+                goto out;
+            }
+        }
+        if (print_json(x->out, all) < 0) {
+            msg(x, "out of memory");
+            goto out;
+        }
+    } else {
+        fprintf(x->out, "%zu version%s, oldest first\n", h->n_versions,
+                h->n_versions == 1 ? "" : "s");
+        for (size_t i = 0; i < h->n_versions; i++) {
+            fputc('\n', x->out);
+            print_record(x->out, h->versions[i]);
+        }
+    }
+    rc = CLI_EXIT_OK;
+out:
+    json_decref(all);
+    coachq__v1__observation_history__free_unpacked(h, NULL);
+    client_free(c);
+    return rc;
+}
+
+/* ---- rubrics ------------------------------------------------------------- */
+
+/* Text is wrapped to this many columns. */
+#define WRAP_COLS 80
+
+/* A day number (days since 1970-01-01, any sign) as "YYYY-MM-DD". */
+static const char *format_day(int64_t day, char *buf, size_t len)
+{
+    int64_t y;
+    unsigned m;
+    unsigned d;
+
+    obs_json_civil_from_days(day, &y, &m, &d);
+    snprintf(buf, len, "%04lld-%02u-%02u", (long long)y, m, d);
+    return buf;
+}
+
+/*
+ * Prints text wrapped at WRAP_COLS columns and ends the line. The cursor is
+ * at column col (after a label the caller printed); continuation lines are
+ * indented by indent spaces. Lines break only at white space, so a word
+ * longer than a line stays whole; UTF-8 continuation bytes take no column.
+ */
+static void print_wrapped(FILE *f, size_t col, size_t indent, const char *text)
+{
+    const char *p = text != NULL ? text : "";
+    int line_start = 1;
+
+    for (;;) {
+        const char *w;
+        size_t bytes;
+        size_t width = 0;
+
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+            p++;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        w = p;
+        while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            if (((unsigned char)*p & 0xc0) != 0x80) {
+                width++;
+            }
+            p++;
+        }
+        bytes = (size_t)(p - w);
+        if (!line_start && col + 1 + width > WRAP_COLS) {
+            fprintf(f, "\n%*s", (int)indent, "");
+            col = indent;
+            line_start = 1;
+        }
+        if (!line_start) {
+            fputc(' ', f);
+            col++;
+        }
+        fwrite(w, 1, bytes, f);
+        col += width;
+        line_start = 0;
+    }
+    fputc('\n', f);
+}
+
+/* The names of scores 1..4 (domain.md, "Rating scale"). */
+static const char *const score_names[] = {"not demonstrated", "developing", "proficient",
+                                          "exemplary"};
+
+static void print_rubric(FILE *f, const Coachq__V1__Rubric *r)
+{
+    char t[OBS_JSON_TIME_LEN];
+
+    fprintf(f, "rubric      %s v%u\n", r->id, r->version);
+    fprintf(f, "name        ");
+    print_wrapped(f, 12, 12, r->name);
+    fprintf(f, "effective   %s (sessions before it cannot be scored against this version)\n",
+            format_day(r->effective_day, t, sizeof(t)));
+    if (r->added_at_ms != 0) {
+        obs_json_format_time_ms(r->added_at_ms, t, sizeof(t));
+        fprintf(f, "added       %s\n", t);
+    }
+    fprintf(f, "evidence    ");
+    if (r->n_evidence_required == 0) {
+        fprintf(f, "not required for any score\n");
+    } else {
+        fprintf(f, "required for score%s ", r->n_evidence_required == 1 ? "" : "s");
+        for (size_t i = 0; i < r->n_evidence_required; i++) {
+            fprintf(f, "%s%u",
+                    i == 0                            ? ""
+                    : i + 1 == r->n_evidence_required ? " and "
+                                                      : ", ",
+                    r->evidence_required[i]);
+        }
+        fputc('\n', f);
+    }
+    fprintf(f, "behaviours  %zu\n", r->n_behaviours);
+    if (r->description != NULL && r->description[0] != '\0') {
+        fputc('\n', f);
+        print_wrapped(f, 0, 0, r->description);
+    }
+    for (size_t i = 0; i < r->n_behaviours; i++) {
+        const Coachq__V1__Behaviour *b = r->behaviours[i];
+
+        fprintf(f, "\n%zu. %s (%s)\n   ", i + 1, b->name, b->id);
+        print_wrapped(f, 3, 3, b->definition);
+        fprintf(f, "   Indicators:\n");
+        for (size_t k = 0; k < b->n_indicators; k++) {
+            fprintf(f, "     - ");
+            print_wrapped(f, 7, 7, b->indicators[k]);
+        }
+        fprintf(f, "   Anchors:\n");
+        for (size_t k = 0; k < b->n_anchors; k++) {
+            int n = fprintf(f, "     %zu %s: ", k + 1, k < 4 ? score_names[k] : "?");
+
+            print_wrapped(f, n > 0 ? (size_t)n : 0, 7, b->anchors[k]);
+        }
+        fprintf(f, "   n/a: %s\n",
+                b->allow_not_applicable ? "allowed (a session may give no occasion for it)"
+                                        : "not allowed");
+    }
+}
+
+/* Splits "ID" or "ID@VERSION" (version 0 = the latest). An id may itself
+ * contain '@': only a last '@' followed by digits starts a version. Returns
+ * 0 or -EINVAL. */
+static int split_rubric_ref(const char *arg, char *id, size_t idlen, uint32_t *version)
+{
+    const char *at = strrchr(arg, '@');
+    size_t n = strlen(arg);
+    unsigned long v;
+
+    *version = 0;
+    if (at != NULL && at[1] >= '0' && at[1] <= '9') {
+        if (parse_ulong(at + 1, 1, UINT32_MAX, &v) < 0) {
+            return -EINVAL;
+        }
+        *version = (uint32_t)v;
+        n = (size_t)(at - arg);
+    }
+    if (n == 0 || n >= idlen) {
+        return -EINVAL;
+    }
+    memcpy(id, arg, n);
+    id[n] = '\0';
+    return 0;
+}
+
+static const char *const rubrics_help =
+    "Usage: coachq rubrics [OPTIONS]\n"
+    "       coachq rubrics show [OPTIONS] ID[@VERSION]\n"
+    "Without a subcommand, lists the rubrics on the server, the latest version of\n"
+    "each: id, version, number of behaviours, effective date and name.\n"
+    "'show' prints one rubric version in full (the latest without @VERSION): the\n"
+    "scores that need an evidence note, then each behaviour's id, name,\n"
+    "definition, indicators, the anchors of scores 1 to 4, and whether it may be\n"
+    "rated n/a. (A rubric id that itself ends in @ and digits needs @VERSION.)\n"
+    "\n"
+    "Options:\n"
+    "  --json              (show only) print the rubric in the file format of\n"
+    "                      docs/rubrics.md\n" COMMON_HELP
+    "\nExit status: 0 success, 1 not found or refused, 2 usage, 3 connection failure.\n";
+
+static int cmd_rubrics(struct cli *x, int argc, char **argv)
+{
+    struct client *c = NULL;
+    Coachq__V1__RubricList *list = NULL;
+    Coachq__V1__Rubric *r = NULL;
+    struct client_error e;
+    char id[128];
+    uint32_t version = 0;
+    int show = 0;
+    int json = 0;
+    int rc = json_options(x, argc, argv, rubrics_help, &json);
+
+    if (rc >= 0) {
+        return rc;
+    }
+    if (optind < argc) {
+        if (strcmp(argv[optind], "show") != 0) {
+            return usage(x, "unknown subcommand '%s' (to see one rubric: coachq rubrics show ID)",
+                         argv[optind]);
+        }
+        if (argc - optind != 2) {
+            return usage(x, "expected 'rubrics show ID[@VERSION]'");
+        }
+        if (split_rubric_ref(argv[optind + 1], id, sizeof(id), &version) < 0) {
+            return usage(x, "'%s' is not a rubric ID or ID@VERSION (like coaching-conversation@1)",
+                         argv[optind + 1]);
+        }
+        show = 1;
+    } else if (json) {
+        return usage(x, "--json goes with 'rubrics show ID'");
+    }
+    rc = connect_server(x, 0, &c);
+    if (rc != 0) {
+        goto out;
+    }
+    if (show) {
+        rc = client_rubric(c, id, version, &r, &e);
+        if (rc < 0) {
+            rc = request_failed(x, rc, &e);
+            goto out;
+        }
+        if (json) {
+            char *text = rubric_json_dump(r);
+
+            if (text == NULL) {
+                msg(x, "out of memory");
+                rc = CLI_EXIT_FAILED;
+                goto out;
+            }
+            fputs(text, x->out);
+            free(text);
+        } else {
+            print_rubric(x->out, r);
+        }
+    } else {
+        rc = client_rubrics(c, &list, &e);
+        if (rc < 0) {
+            rc = request_failed(x, rc, &e);
+            goto out;
+        }
+        fprintf(x->out, "%-32s  %7s  %10s  %-10s  %s\n", "ID", "VERSION", "BEHAVIOURS", "EFFECTIVE",
+                "NAME");
+        for (size_t i = 0; i < list->n_rubrics; i++) {
+            const Coachq__V1__Rubric *l = list->rubrics[i];
+            char day[OBS_JSON_TIME_LEN];
+
+            fprintf(x->out, "%-32s  %7u  %10zu  %-10s  %s\n", l->id, l->version, l->n_behaviours,
+                    format_day(l->effective_day, day, sizeof(day)), l->name);
+        }
+        fprintf(x->out, "%zu rubric%s\n", list->n_rubrics, list->n_rubrics == 1 ? "" : "s");
+    }
+    rc = CLI_EXIT_OK;
+out:
+    coachq__v1__rubric__free_unpacked(r, NULL);
+    coachq__v1__rubric_list__free_unpacked(list, NULL);
+    client_free(c);
+    return rc;
+}
+
+/* ---- cert status --------------------------------------------------------- */
+
+/* Where a certification stands on a day, as text and as JSON. */
+enum cert_when { CERT_VALID, CERT_EXPIRED, CERT_NOT_YET_VALID };
+static const char *const cert_when_text[] = {"valid today", "expired", "not yet valid"};
+static const char *const cert_when_json[] = {"valid", "expired", "not_yet_valid"};
+
+static enum cert_when cert_when_on(const Coachq__V1__Certification *ct, int64_t today)
+{
+    if (today < ct->valid_from_day) {
+        return CERT_NOT_YET_VALID;
+    }
+    if (today > ct->valid_until_day) {
+        return CERT_EXPIRED;
+    }
+    return CERT_VALID;
+}
+
+/* A fraction 0..1 as "82.5%", or "-" when there is no figure. */
+static const char *pct(double v, int have, char *buf, size_t len)
+{
+    if (!have || !isfinite(v)) {
+        snprintf(buf, len, "-");
+    } else {
+        snprintf(buf, len, "%.1f%%", v * 100.0);
+    }
+    return buf;
+}
+
+static const char *kappa_str(double v, int have, char *buf, size_t len)
+{
+    if (!have || !isfinite(v)) {
+        snprintf(buf, len, "-");
+    } else {
+        snprintf(buf, len, "%.2f", v);
+    }
+    return buf;
+}
+
+static void print_cert_status(FILE *f, const Coachq__V1__CertStatus *cs, int64_t today)
+{
+    char a[32];
+    char b[32];
+    char k[32];
+    char t[OBS_JSON_TIME_LEN];
+
+    fprintf(f, "observer    %s\n", or_dash(cs->observer_id));
+    fprintf(f, "\ncertifications: %zu\n", cs->n_certifications);
+    if (cs->n_certifications > 0) {
+        fprintf(f, "  %-24s  %-10s  %-11s  %-13s  %-16s  %5s  %6s  %8s  %5s\n", "RUBRIC",
+                "VALID FROM", "VALID UNTIL", "STATUS", "GRANTED BY", "N", "EXACT", "WITHIN 1",
+                "KAPPA");
+    }
+    for (size_t i = 0; i < cs->n_certifications; i++) {
+        const Coachq__V1__Certification *ct = cs->certifications[i];
+        char from[OBS_JSON_TIME_LEN];
+        char until[OBS_JSON_TIME_LEN];
+        char n[16] = "-";
+        /* A certification an administrator granted has no figures. */
+        int have = ct->n > 0;
+
+        if (have) {
+            snprintf(n, sizeof(n), "%u", ct->n);
+        }
+        fprintf(f, "  %-24s  %-10s  %-11s  %-13s  %-16s  %5s  %6s  %8s  %5s\n", ct->rubric_id,
+                format_day(ct->valid_from_day, from, sizeof(from)),
+                format_day(ct->valid_until_day, until, sizeof(until)),
+                cert_when_text[cert_when_on(ct, today)], or_dash(ct->granted_by), n,
+                pct(ct->exact, have, a, sizeof(a)), pct(ct->within_one, have, b, sizeof(b)),
+                kappa_str(ct->kappa, have, k, sizeof(k)));
+    }
+    fprintf(f, "\ncalibration results: %zu\n", cs->n_results);
+    if (cs->n_results > 0) {
+        fprintf(f, "  %-24s  %-24s  %8s  %5s  %6s  %8s  %5s  %s\n", "AT", "RUBRIC", "SESSIONS", "N",
+                "EXACT", "WITHIN 1", "KAPPA", "RESULT");
+    }
+    for (size_t i = 0; i < cs->n_results; i++) {
+        const Coachq__V1__CalibrationResult *r = cs->results[i];
+        int have = r->n > 0;
+
+        obs_json_format_time_ms(r->at_ms, t, sizeof(t));
+        fprintf(f, "  %-24s  %-24s  %8u  %5u  %6s  %8s  %5s  %s%s%s\n", t, r->rubric_id,
+                r->sessions, r->n, pct(r->exact, have, a, sizeof(a)),
+                pct(r->within_one, have, b, sizeof(b)), kappa_str(r->kappa, have, k, sizeof(k)),
+                r->passed ? "passed" : "not passed",
+                !r->passed && r->reason != NULL && r->reason[0] != '\0' ? ": " : "",
+                !r->passed && r->reason != NULL ? r->reason : "");
+    }
+}
+
+/* A figure for JSON: null when there is none (jansson refuses NaN). */
+static json_t *json_figure(double v, int have)
+{
+    return have && isfinite(v) ? json_real(v) : json_null();
+}
+
+/* Sets obj[key] = v, taking v. Returns 0, or -1 if v is NULL or the set
+ * failed. */
+static int jput(json_t *obj, const char *key, json_t *v)
+{
+    if (v == NULL) {
+        return -1;
+    }
+    return json_object_set_new(obj, key, v);
+}
+
+static json_t *cert_json(const Coachq__V1__Certification *ct, int64_t today)
+{
+    json_t *o = json_object();
+    char from[OBS_JSON_TIME_LEN];
+    char until[OBS_JSON_TIME_LEN];
+    char at[OBS_JSON_TIME_LEN];
+    int have = ct->n > 0;
+
+    if (o == NULL) {
+        return NULL;
+    }
+    obs_json_format_time_ms(ct->granted_at_ms, at, sizeof(at));
+    if (jput(o, "rubric", json_string(ct->rubric_id)) < 0 ||
+        jput(o, "valid_from", json_string(format_day(ct->valid_from_day, from, sizeof(from)))) <
+            0 ||
+        jput(o, "valid_until", json_string(format_day(ct->valid_until_day, until, sizeof(until)))) <
+            0 ||
+        jput(o, "status", json_string(cert_when_json[cert_when_on(ct, today)])) < 0 ||
+        jput(o, "granted_by", json_string(ct->granted_by)) < 0 ||
+        (ct->granted_at_ms != 0 && jput(o, "granted_at", json_string(at)) < 0) ||
+        jput(o, "n", json_integer(ct->n)) < 0 ||
+        jput(o, "exact", json_figure(ct->exact, have)) < 0 ||
+        jput(o, "within_one", json_figure(ct->within_one, have)) < 0 ||
+        jput(o, "kappa", json_figure(ct->kappa, have)) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *result_json(const Coachq__V1__CalibrationResult *r)
+{
+    json_t *o = json_object();
+    char at[OBS_JSON_TIME_LEN];
+    int have = r->n > 0;
+
+    if (o == NULL) {
+        return NULL;
+    }
+    obs_json_format_time_ms(r->at_ms, at, sizeof(at));
+    if (jput(o, "at", json_string(at)) < 0 || jput(o, "rubric", json_string(r->rubric_id)) < 0 ||
+        jput(o, "sessions", json_integer(r->sessions)) < 0 ||
+        jput(o, "n", json_integer(r->n)) < 0 || jput(o, "exact", json_figure(r->exact, have)) < 0 ||
+        jput(o, "within_one", json_figure(r->within_one, have)) < 0 ||
+        jput(o, "kappa", json_figure(r->kappa, have)) < 0 ||
+        jput(o, "passed", json_boolean(r->passed)) < 0 ||
+        (r->reason != NULL && r->reason[0] != '\0' &&
+         jput(o, "reason", json_string(r->reason)) < 0)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* CertStatus as JSON (caller owns), or NULL on out of memory. */
+static json_t *cert_status_json(const Coachq__V1__CertStatus *cs, int64_t today)
+{
+    json_t *o = json_object();
+    json_t *certs = json_array();
+    json_t *results = json_array();
+    json_t *ret = NULL;
+
+    if (o == NULL || certs == NULL || results == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < cs->n_certifications; i++) {
+        if (json_array_append_new(certs, cert_json(cs->certifications[i], today)) < 0) {
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < cs->n_results; i++) {
+        if (json_array_append_new(results, result_json(cs->results[i])) < 0) {
+            goto out;
+        }
+    }
+    /* json_object_set() takes references of its own: ours go at out. */
+    if (jput(o, "observer", json_string(cs->observer_id)) < 0 ||
+        json_object_set(o, "certifications", certs) < 0 ||
+        json_object_set(o, "results", results) < 0) {
+        goto out;
+    }
+    ret = o;
+    o = NULL;
+out:
+    json_decref(certs);
+    json_decref(results);
+    json_decref(o);
+    return ret;
+}
+
+static const char *const cert_help =
+    "Usage: coachq cert status [OPTIONS] [OBSERVER]\n"
+    "Prints an observer's certifications and calibration results (yours without\n"
+    "OBSERVER; others' need the right to see them).\n"
+    "Certifications: rubric, first and last valid day, whether it is valid today,\n"
+    "expired or not yet valid, who granted it (\"calibration\" or an\n"
+    "administrator), and the calibration's figures: n rating pairs, exact\n"
+    "agreement, agreement within one point and weighted kappa.\n"
+    "Calibration results: when, rubric, reference sessions scored, n, the same\n"
+    "figures, and passed or why not.\n"
+    "\n"
+    "Options:\n"
+    "  --json              print JSON: {\"observer\", \"certifications\": [...],\n"
+    "                      \"results\": [...]}; figures are fractions 0..1 (null\n"
+    "                      when there are none), days \"YYYY-MM-DD\", status \"valid\",\n"
+    "                      \"expired\" or \"not_yet_valid\"\n" COMMON_HELP
+    "\nExit status: 0 success, 1 refused, 2 usage, 3 connection failure.\n";
+
+static int cmd_cert(struct cli *x, int argc, char **argv)
+{
+    struct client *c = NULL;
+    Coachq__V1__CertStatus *cs = NULL;
+    struct client_error e;
+    const char *observer = NULL;
+    int64_t today = (int64_t)time(NULL);
+    int json = 0;
+    int rc = json_options(x, argc, argv, cert_help, &json);
+
+    if (rc >= 0) {
+        return rc;
+    }
+    if (optind >= argc || strcmp(argv[optind], "status") != 0) {
+        return usage(x, "expected 'cert status [OBSERVER]'");
+    }
+    if (argc - optind > 2) {
+        return usage(x, "unexpected argument '%s'", argv[optind + 2]);
+    }
+    if (argc - optind == 2) {
+        observer = argv[optind + 1];
+    }
+    /* Days since 1970 rounded down, also for the (theoretical) times
+     * before it. */
+    today = today >= 0 ? today / 86400 : -((-today + 86399) / 86400);
+    rc = connect_server(x, 0, &c);
+    if (rc != 0) {
+        goto out;
+    }
+    rc = client_cert_status(c, observer, &cs, &e);
+    if (rc < 0) {
+        rc = request_failed(x, rc, &e);
+        goto out;
+    }
+    if (json) {
+        json_t *j = cert_status_json(cs, today);
+
+        if (j == NULL || print_json(x->out, j) < 0) {
+            msg(x, "out of memory");
+            json_decref(j);
+            rc = CLI_EXIT_FAILED;
+            goto out;
+        }
+        json_decref(j);
+    } else {
+        print_cert_status(x->out, cs, today);
+    }
+    rc = CLI_EXIT_OK;
+out:
+    coachq__v1__cert_status__free_unpacked(cs, NULL);
+    client_free(c);
+    return rc;
+}
+
+/* ---- reference add ------------------------------------------------------- */
+
+static const char *const reference_help =
+    "Usage: coachq reference add [OPTIONS] FILE\n"
+    "Registers a calibration reference session: a session master coders scored,\n"
+    "which observers then score to be certified (enablement leads and\n"
+    "administrators only). FILE (or - for standard input) holds one JSON object:\n"
+    "  {\"id\": \"<uuid>\", \"rubric\": \"coaching-conversation\", \"rubric_version\": 1,\n"
+    "   \"title\": \"Deal review, recorded 2026-10-14\",\n"
+    "   \"master\": [{\"behaviour\": \"collaborative\", \"score\": 3}, ...]}\n"
+    "with one master rating per behaviour of the rubric (format:\n"
+    "docs/observation-json.md). Prints \"<uuid> STORED\": observers name that id as\n"
+    "\"calibration_ref\" in their attempts.\n"
+    "\n"
+    "Without an \"id\", the reference gets a fresh UUID and the FILE IS REWRITTEN\n"
+    "with it (through a temporary file, indent 2) before anything is sent, so that\n"
+    "running the command again registers the same reference instead of a second\n"
+    "one. Standard input is never rewritten.\n"
+    "\n"
+    "Options:\n"
+    "  --no-write-ids      do not rewrite FILE (a retry then registers it again)\n" COMMON_HELP
+    "\nExit status: 0 stored, 1 refused or the file has errors, 2 usage,\n"
+    "3 connection failure.\n";
+
+static int cmd_reference(struct cli *x, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        COMMON_OPTIONS,
+        {"no-write-ids", no_argument, NULL, OPT_NO_WRITE_IDS},
+        {NULL, 0, NULL, 0},
+    };
+    struct client *c = NULL;
+    Coachq__V1__CalibrationReference *ref = NULL;
+    struct client_error e;
+    json_t *root = NULL;
+    const char *path;
+    const char *name;
+    char err[512];
+    char id[UUID_STR_LEN];
+    int write_ids = 1;
+    int is_stdin;
+    int rc;
+    int opt;
+
+    for (;;) {
+        int orc = next_option(x, argc, argv, "h", opts, &opt);
+        if (orc < 0) {
+            return -orc;
+        }
+        if (opt == -1) {
+            break;
+        }
+        switch (opt) {
+        case 'h':
+            fputs(reference_help, x->out);
+            return CLI_EXIT_OK;
+        case OPT_NO_WRITE_IDS:
+            write_ids = 0;
+            break;
+        default:
+            return bad_option(x, argc, argv);
+        }
+    }
+    if (optind >= argc || strcmp(argv[optind], "add") != 0) {
+        return usage(x, "expected 'reference add FILE'");
+    }
+    if (argc - optind != 2) {
+        return usage(x, "expected exactly one FILE (use - for standard input)");
+    }
+    path = argv[optind + 1];
+    is_stdin = strcmp(path, "-") == 0;
+    name = is_stdin ? "(stdin)" : path;
+    rc = CLI_EXIT_FAILED;
+    root = load_input(x, path, is_stdin);
+    if (root == NULL) {
+        goto out;
+    }
+    if (obs_json_parse_reference(root, &ref, err, sizeof(err)) < 0) {
+        msg(x, "%s: %s", name, err);
+        goto out;
+    }
+    if (ref->id.len == 0) {
+        json_t *n = NULL;
+
+        if (give_id(&ref->id, root, write_ids && !is_stdin ? &n : NULL) < 0) {
+            msg(x, "out of memory");
+            goto out;
+        }
+        if (n != NULL) {
+            json_decref(root);
+            root = n;
+            /* Saved before sending, so that a retry after any failure
+             * below registers the same reference. */
+            if (rewrite_file(x, path, root) < 0) {
+                msg(x, "nothing was sent (use --no-write-ids to send without saving the id)");
+                goto out;
+            }
+            msg(x, "%s: added an id", path);
+        } else {
+            msg(x, "the reference got a new id that is not saved anywhere: sending the same input "
+                   "again registers it a second time");
+        }
+    }
+    rc = connect_server(x, 0, &c);
+    if (rc != 0) {
+        goto out;
+    }
+    rc = client_add_reference(c, ref, &e);
+    if (rc < 0) {
+        rc = request_failed(x, rc, &e);
+        goto out;
+    }
+    fprintf(x->out, "%s STORED\n", uuid_format(ref->id.data, id));
+    rc = CLI_EXIT_OK;
+out:
+    obs_json_free_reference(ref);
+    json_decref(root);
+    client_free(c);
+    return rc;
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static const char *const main_help =
@@ -1411,7 +2170,11 @@ static const char *const main_help =
     "Commands:\n"
     "  submit FILE...      send observations from JSON files (- = standard input)\n"
     "  get ID              print one observation\n"
+    "  history ID          print every version of an observation (amendments)\n"
     "  list --coach ID     list observations (also --observer, --coachee)\n"
+    "  rubrics [show ID]   list the rubrics, or print one in full\n"
+    "  cert status [ID]    print an observer's certifications and calibration results\n"
+    "  reference add FILE  register a calibration reference session\n"
     "  stats               print the server's counters\n"
     "  whoami              print your user id and roles as the server sees them\n"
     "Run 'coachq COMMAND --help' for a command's options.\n"
@@ -1427,8 +2190,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"submit", cmd_submit}, {"get", cmd_get},       {"list", cmd_list},
-    {"stats", cmd_stats},   {"whoami", cmd_whoami},
+    {"submit", cmd_submit},       {"get", cmd_get},         {"history", cmd_history},
+    {"list", cmd_list},           {"rubrics", cmd_rubrics}, {"cert", cmd_cert},
+    {"reference", cmd_reference}, {"stats", cmd_stats},     {"whoami", cmd_whoami},
 };
 
 int cli_main(int argc, char **argv, FILE *out, FILE *err)

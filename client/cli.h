@@ -1,5 +1,6 @@
 /*
- * cli: the coachq command line (submit, get, list, stats, whoami).
+ * cli: the coachq command line (submit, get, history, list, rubrics, cert
+ * status, reference add, stats, whoami).
  *
  * main() only calls cli_main(), so tests can run every command in-process
  * and read what it printed. Connection settings come from flags, then the

@@ -55,7 +55,7 @@ struct client {
     unsigned window;
     uint64_t next_id;
     char where[128]; /* "host:port" for messages */
-    Coachq__V1__Frame *welcome_frame;
+    Coachq__V1__Welcome *welcome;
     /* The single call in progress: its request id and its answer. */
     uint64_t want_id;
     Coachq__V1__Frame *resp;
@@ -154,6 +154,7 @@ static void batch_answer(struct client *c, Coachq__V1__Frame *f)
         r->result = f->ack->result;
         r->seq = f->ack->seq;
         r->received_at_ms = f->ack->received_at_ms;
+        r->version = f->ack->version;
         clear_err(&r->err);
     } else if (f->body_case == COACHQ__V1__FRAME__BODY_ERROR && f->error != NULL) {
         copy_error(&r->err, f->error);
@@ -380,6 +381,42 @@ static int expect_body(Coachq__V1__Frame *f, Coachq__V1__Frame__BodyCase want,
     return 0;
 }
 
+/*
+ * Sends req and waits for an answer whose body is want: the one way every
+ * synchronous call talks to the server. On success *resp is the answer
+ * (caller owns; the caller takes the body it wanted and then frees the rest
+ * with free_shell()). Results as call(), and -EPROTO when the server
+ * answered with another message; *resp is NULL on every failure.
+ */
+static int request(struct client *c, Coachq__V1__Frame *req, Coachq__V1__Frame__BodyCase want,
+                   Coachq__V1__Frame **resp, struct client_error *err)
+{
+    int rc = call(c, req, resp, err);
+
+    if (rc < 0) {
+        return rc;
+    }
+    rc = expect_body(*resp, want, err);
+    if (rc < 0) {
+        coachq__v1__frame__free_unpacked(*resp, NULL);
+        *resp = NULL;
+    }
+    return rc;
+}
+
+/*
+ * Frees an answer frame whose body the caller took. The body was allocated
+ * by protobuf-c on its own, and a frame with no body set frees nothing of
+ * it, so the body stays valid for its new owner. NULL-safe.
+ */
+static void free_shell(Coachq__V1__Frame *f)
+{
+    if (f != NULL) {
+        f->body_case = COACHQ__V1__FRAME__BODY__NOT_SET;
+        coachq__v1__frame__free_unpacked(f, NULL);
+    }
+}
+
 /* Connects to one address and waits for the TLS handshake. */
 static int try_connect(struct client *c, const struct sockaddr *addr, const char *server_name)
 {
@@ -539,7 +576,7 @@ int client_connect(const struct client_opts *opts, struct client **out, struct c
     hello.client_version = CLIENT_VERSION;
     f.body_case = COACHQ__V1__FRAME__BODY_HELLO;
     f.hello = &hello;
-    rc = call(c, &f, &resp, err);
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_WELCOME, &resp, err);
     if (rc == -EREMOTEIO) {
         char said[400];
 
@@ -562,19 +599,16 @@ int client_connect(const struct client_opts *opts, struct client **out, struct c
         }
         goto out;
     }
-    rc = expect_body(resp, COACHQ__V1__FRAME__BODY_WELCOME, err);
-    if (rc < 0) {
-        goto out;
-    }
-    if (resp->welcome->protocol_version != 1) {
+    c->welcome = resp->welcome;
+    free_shell(resp);
+    resp = NULL;
+    if (c->welcome->protocol_version != 1) {
         set_err(err, COACHQ__V1__CODE__FAILED_PRECONDITION, NULL,
                 "the server speaks protocol version %u; this client speaks 1",
-                resp->welcome->protocol_version);
+                c->welcome->protocol_version);
         rc = -EPROTO;
         goto out;
     }
-    c->welcome_frame = resp;
-    resp = NULL;
     *out = c;
     c = NULL;
     rc = 0;
@@ -610,7 +644,7 @@ void client_free(struct client *c)
         uv_loop_close(&c->loop);
     }
     coachq__v1__frame__free_unpacked(c->resp, NULL);
-    coachq__v1__frame__free_unpacked(c->welcome_frame, NULL);
+    coachq__v1__welcome__free_unpacked(c->welcome, NULL);
     frame_reader_free(&c->reader);
     SSL_CTX_free(c->ctx);
     free(c);
@@ -618,7 +652,7 @@ void client_free(struct client *c)
 
 const Coachq__V1__Welcome *client_welcome(const struct client *c)
 {
-    return c->welcome_frame != NULL ? c->welcome_frame->welcome : NULL;
+    return c->welcome;
 }
 
 int client_submit_many(struct client *c, Coachq__V1__Observation *const *obs, size_t n,
@@ -704,7 +738,7 @@ int client_get(struct client *c, const uint8_t id[16], Coachq__V1__StoredObserva
 {
     Coachq__V1__GetObservation g = COACHQ__V1__GET_OBSERVATION__INIT;
     Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
-    Coachq__V1__Frame *resp = NULL;
+    Coachq__V1__Frame *resp;
     int rc;
 
     *out = NULL;
@@ -712,21 +746,11 @@ int client_get(struct client *c, const uint8_t id[16], Coachq__V1__StoredObserva
     g.id.len = 16;
     f.body_case = COACHQ__V1__FRAME__BODY_GET;
     f.get = &g;
-    rc = call(c, &f, &resp, err);
-    if (rc < 0) {
-        goto out;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_RECORD, &resp, err);
+    if (rc == 0) {
+        *out = resp->record;
+        free_shell(resp);
     }
-    rc = expect_body(resp, COACHQ__V1__FRAME__BODY_RECORD, err);
-    if (rc < 0) {
-        goto out;
-    }
-    /* Detach the record: protobuf-c allocated it on its own, and a frame
-     * with no body set frees nothing of it. */
-    *out = resp->record;
-    resp->record = NULL;
-    resp->body_case = COACHQ__V1__FRAME__BODY__NOT_SET;
-out:
-    coachq__v1__frame__free_unpacked(resp, NULL);
     return rc;
 }
 
@@ -734,25 +758,17 @@ int client_list(struct client *c, const Coachq__V1__ListObservations *q,
                 Coachq__V1__ObservationPage **out, struct client_error *err)
 {
     Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
-    Coachq__V1__Frame *resp = NULL;
+    Coachq__V1__Frame *resp;
     int rc;
 
     *out = NULL;
     f.body_case = COACHQ__V1__FRAME__BODY_LIST;
     f.list = (Coachq__V1__ListObservations *)q;
-    rc = call(c, &f, &resp, err);
-    if (rc < 0) {
-        goto out;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_PAGE, &resp, err);
+    if (rc == 0) {
+        *out = resp->page;
+        free_shell(resp);
     }
-    rc = expect_body(resp, COACHQ__V1__FRAME__BODY_PAGE, err);
-    if (rc < 0) {
-        goto out;
-    }
-    *out = resp->page;
-    resp->page = NULL;
-    resp->body_case = COACHQ__V1__FRAME__BODY__NOT_SET;
-out:
-    coachq__v1__frame__free_unpacked(resp, NULL);
     return rc;
 }
 
@@ -760,24 +776,115 @@ int client_stats(struct client *c, Coachq__V1__Stats **out, struct client_error 
 {
     Coachq__V1__GetStats g = COACHQ__V1__GET_STATS__INIT;
     Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
-    Coachq__V1__Frame *resp = NULL;
+    Coachq__V1__Frame *resp;
     int rc;
 
     *out = NULL;
     f.body_case = COACHQ__V1__FRAME__BODY_GET_STATS;
     f.get_stats = &g;
-    rc = call(c, &f, &resp, err);
-    if (rc < 0) {
-        goto out;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_STATS, &resp, err);
+    if (rc == 0) {
+        *out = resp->stats;
+        free_shell(resp);
     }
-    rc = expect_body(resp, COACHQ__V1__FRAME__BODY_STATS, err);
-    if (rc < 0) {
-        goto out;
+    return rc;
+}
+
+int client_rubrics(struct client *c, Coachq__V1__RubricList **out, struct client_error *err)
+{
+    Coachq__V1__ListRubrics l = COACHQ__V1__LIST_RUBRICS__INIT;
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Frame *resp;
+    int rc;
+
+    *out = NULL;
+    f.body_case = COACHQ__V1__FRAME__BODY_LIST_RUBRICS;
+    f.list_rubrics = &l;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_RUBRICS, &resp, err);
+    if (rc == 0) {
+        *out = resp->rubrics;
+        free_shell(resp);
     }
-    *out = resp->stats;
-    resp->stats = NULL;
-    resp->body_case = COACHQ__V1__FRAME__BODY__NOT_SET;
-out:
+    return rc;
+}
+
+int client_rubric(struct client *c, const char *id, uint32_t version, Coachq__V1__Rubric **out,
+                  struct client_error *err)
+{
+    Coachq__V1__GetRubric g = COACHQ__V1__GET_RUBRIC__INIT;
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Frame *resp;
+    int rc;
+
+    *out = NULL;
+    /* protobuf-c's fields are not const, but packing only reads them. */
+    g.id = (char *)id;
+    g.version = version;
+    f.body_case = COACHQ__V1__FRAME__BODY_GET_RUBRIC;
+    f.get_rubric = &g;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_RUBRIC, &resp, err);
+    if (rc == 0) {
+        *out = resp->rubric;
+        free_shell(resp);
+    }
+    return rc;
+}
+
+int client_history(struct client *c, const uint8_t id[16], Coachq__V1__ObservationHistory **out,
+                   struct client_error *err)
+{
+    Coachq__V1__GetHistory g = COACHQ__V1__GET_HISTORY__INIT;
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Frame *resp;
+    int rc;
+
+    *out = NULL;
+    g.id.data = (uint8_t *)id;
+    g.id.len = 16;
+    f.body_case = COACHQ__V1__FRAME__BODY_GET_HISTORY;
+    f.get_history = &g;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_HISTORY, &resp, err);
+    if (rc == 0) {
+        *out = resp->history;
+        free_shell(resp);
+    }
+    return rc;
+}
+
+int client_cert_status(struct client *c, const char *observer_id, Coachq__V1__CertStatus **out,
+                       struct client_error *err)
+{
+    Coachq__V1__GetCertStatus g = COACHQ__V1__GET_CERT_STATUS__INIT;
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Frame *resp;
+    int rc;
+
+    *out = NULL;
+    if (observer_id != NULL) {
+        g.observer_id = (char *)observer_id;
+    }
+    f.body_case = COACHQ__V1__FRAME__BODY_GET_CERT_STATUS;
+    f.get_cert_status = &g;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_CERT_STATUS, &resp, err);
+    if (rc == 0) {
+        *out = resp->cert_status;
+        free_shell(resp);
+    }
+    return rc;
+}
+
+int client_add_reference(struct client *c, const Coachq__V1__CalibrationReference *ref,
+                         struct client_error *err)
+{
+    Coachq__V1__AddReference a = COACHQ__V1__ADD_REFERENCE__INIT;
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Frame *resp;
+    int rc;
+
+    a.reference = (Coachq__V1__CalibrationReference *)ref;
+    f.body_case = COACHQ__V1__FRAME__BODY_ADD_REFERENCE;
+    f.add_reference = &a;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_ACK, &resp, err);
     coachq__v1__frame__free_unpacked(resp, NULL);
     return rc;
 }

@@ -73,6 +73,7 @@ struct client_submit_result {
     Coachq__V1__Ack__Result result; /* STORED or DUPLICATE when err.code == OK */
     uint64_t seq;
     int64_t received_at_ms;
+    uint32_t version; /* 1 for an original, 2.. for an amendment; 0 from an older server */
     struct client_error err;
 };
 
@@ -92,19 +93,59 @@ int client_submit_many(struct client *c, Coachq__V1__Observation *const *obs, si
                        struct client_submit_result *results, client_progress_cb progress,
                        void *arg);
 
-/* Fetches one record. Returns 0 with *out set (caller owns, free with
- * coachq__v1__stored_observation__free_unpacked(*out, NULL)), or a negative
- * code with err filled (err->code NOT_FOUND when there is none). */
+/*
+ * The calls below send one request and wait for its answer. Those with an
+ * out parameter return 0 with *out set to the answer (caller owns, free
+ * with the free_unpacked() function of its type named at each call, passing
+ * NULL as the allocator); on failure they return a negative code with *out
+ * NULL and err filled as described at the top of this file. Arguments are
+ * borrowed for the call.
+ */
+
+/* Fetches one record; *out is freed with
+ * coachq__v1__stored_observation__free_unpacked(). err->code is NOT_FOUND
+ * when there is none. */
 int client_get(struct client *c, const uint8_t id[16], Coachq__V1__StoredObservation **out,
                struct client_error *err);
 
-/* Lists one page. Returns 0 with *out set (caller owns, free with
- * coachq__v1__observation_page__free_unpacked(*out, NULL)). */
+/* Lists one page; *out is freed with
+ * coachq__v1__observation_page__free_unpacked(). */
 int client_list(struct client *c, const Coachq__V1__ListObservations *q,
                 Coachq__V1__ObservationPage **out, struct client_error *err);
 
-/* Fetches the server's counters. */
+/* Fetches the server's counters; *out is freed with
+ * coachq__v1__stats__free_unpacked(). */
 int client_stats(struct client *c, Coachq__V1__Stats **out, struct client_error *err);
+
+/* Lists the latest version of every rubric; *out is freed with
+ * coachq__v1__rubric_list__free_unpacked(). */
+int client_rubrics(struct client *c, Coachq__V1__RubricList **out, struct client_error *err);
+
+/* Fetches one rubric version (version 0 = the latest); *out is freed with
+ * coachq__v1__rubric__free_unpacked(). err->code is NOT_FOUND when the
+ * server has no such rubric or version. */
+int client_rubric(struct client *c, const char *id, uint32_t version, Coachq__V1__Rubric **out,
+                  struct client_error *err);
+
+/* Fetches every version of an observation (id is any version's id), oldest
+ * first, as far as the caller may read them; *out is freed with
+ * coachq__v1__observation_history__free_unpacked(). */
+int client_history(struct client *c, const uint8_t id[16], Coachq__V1__ObservationHistory **out,
+                   struct client_error *err);
+
+/* Fetches an observer's certifications and calibration results
+ * (observer_id NULL or "" = the caller); *out is freed with
+ * coachq__v1__cert_status__free_unpacked(). */
+int client_cert_status(struct client *c, const char *observer_id, Coachq__V1__CertStatus **out,
+                       struct client_error *err);
+
+/* Registers a calibration reference session (ref->id must be its 16-byte
+ * UUID, ref borrowed for the call). Returns 0 once the server stored it
+ * (sending the same reference again is also 0), or a negative code with err
+ * filled (ALREADY_EXISTS when a different reference has the id). The
+ * server's Ack names only the id the caller gave, so nothing is returned. */
+int client_add_reference(struct client *c, const Coachq__V1__CalibrationReference *ref,
+                         struct client_error *err);
 
 /* Sends raw bytes on the connection, for tests of hostile input. */
 int client_send_raw(struct client *c, const void *data, size_t len);

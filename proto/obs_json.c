@@ -658,13 +658,101 @@ static int get_array(struct pctx *x, const json_t *obj, const char *key, json_t 
     return 0;
 }
 
-/* The keys an observation may have. seq, received_at and observer are
- * written by obs_json_from_stored() and ignored on input, so that the output
- * of `coachq get --json` can be submitted again as it is. */
+/*
+ * Reads the optional UUID string obj[key] into *out (a new 16-byte copy);
+ * absent or null leaves *out alone. Returns 0, -EINVAL or -ENOMEM.
+ */
+static int get_uuid(struct pctx *x, const json_t *obj, const char *key, ProtobufCBinaryData *out)
+{
+    json_t *v = json_object_get(obj, key);
+    uint8_t id[UUID_LEN];
+
+    if (v == NULL || json_is_null(v)) {
+        return 0;
+    }
+    if (!json_is_string(v) || uuid_parse(json_string_value(v), id) < 0) {
+        return fail(x, key, "must be a UUID like \"0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13\"");
+    }
+    out->data = malloc(UUID_LEN);
+    if (out->data == NULL) {
+        return -ENOMEM;
+    }
+    memcpy(out->data, id, UUID_LEN);
+    out->len = UUID_LEN;
+    return 0;
+}
+
+/* Reads the required "rubric_version" of obj. Returns 0 or -EINVAL. */
+static int get_rubric_version(struct pctx *x, const json_t *obj, uint32_t *out)
+{
+    json_t *v = json_object_get(obj, "rubric_version");
+
+    if (v == NULL) {
+        return fail(x, "rubric_version", "missing; it is required (e.g. 1)");
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+        json_integer_value(v) > (json_int_t)UINT32_MAX) {
+        return fail(x, "rubric_version", "must be a whole number, 1 or more");
+    }
+    *out = (uint32_t)json_integer_value(v);
+    return 0;
+}
+
+/*
+ * Parses the array obj[key] of ratings into *out / *n, allocating as it
+ * goes so that the caller's free function releases a partial result.
+ * Absent or null leaves *out alone unless required. Returns 0, -EINVAL or
+ * -ENOMEM.
+ */
+static int get_ratings(struct pctx *x, const json_t *obj, const char *key, int required,
+                       Coachq__V1__Rating ***out, size_t *n)
+{
+    json_t *arr;
+    char path[64];
+    size_t len;
+    int rc;
+
+    rc = get_array(x, obj, key, &arr);
+    if (rc < 0) {
+        return rc;
+    }
+    if (arr == NULL) {
+        return required ? fail(x, key, "missing; it is required (an array of ratings)") : 0;
+    }
+    len = json_array_size(arr);
+    if (required && len == 0) {
+        return fail(x, key, "must hold at least one rating");
+    }
+    *out = alloc_ptrs(len);
+    if (*out == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < len; i++) {
+        Coachq__V1__Rating *r = malloc(sizeof(*r));
+
+        if (r == NULL) {
+            return -ENOMEM;
+        }
+        coachq__v1__rating__init(r);
+        (*out)[(*n)++] = r;
+        snprintf(path, sizeof(path), "%s[%zu]", key, i);
+        rc = parse_rating(x, json_array_get(arr, i), path, r);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* The keys an observation may have. seq, received_at, observer, version,
+ * root_id and superseded are written by obs_json_from_stored() and ignored
+ * on input, so that the output of `coachq get --json` can be submitted again
+ * as it is. */
 static const char *const obs_keys[] = {
-    "id",    "rubric",     "rubric_version", "coach",    "coachee", "session_type",
-    "focus", "started_at", "duration_min",   "ratings",  "markers", "actions",
-    "notes", "seq",        "received_at",    "observer", NULL,
+    "id",      "rubric",     "rubric_version",  "coach",   "coachee",     "session_type",
+    "focus",   "started_at", "duration_min",    "ratings", "markers",     "actions",
+    "notes",   "amends",     "calibration_ref", "seq",     "received_at", "observer",
+    "version", "root_id",    "superseded",      NULL,
 };
 
 static int parse_obs(struct pctx *x, const json_t *j, Coachq__V1__Observation *o)
@@ -680,34 +768,26 @@ static int parse_obs(struct pctx *x, const json_t *j, Coachq__V1__Observation *o
         return rc;
     }
 
-    v = json_object_get(j, "id");
-    if (v != NULL && !json_is_null(v)) {
-        uint8_t id[UUID_LEN];
-
-        if (!json_is_string(v) || uuid_parse(json_string_value(v), id) < 0) {
-            return fail(x, "id", "must be a UUID like \"0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13\"");
-        }
-        o->id.data = malloc(UUID_LEN);
-        if (o->id.data == NULL) {
-            return -ENOMEM;
-        }
-        memcpy(o->id.data, id, UUID_LEN);
-        o->id.len = UUID_LEN;
+    rc = get_uuid(x, j, "id", &o->id);
+    if (rc < 0) {
+        return rc;
     }
-
+    rc = get_uuid(x, j, "amends", &o->amends);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = get_uuid(x, j, "calibration_ref", &o->calibration_ref);
+    if (rc < 0) {
+        return rc;
+    }
     rc = get_string(x, j, "", "rubric", 1, &o->rubric_id);
     if (rc < 0) {
         return rc;
     }
-    v = json_object_get(j, "rubric_version");
-    if (v == NULL) {
-        return fail(x, "rubric_version", "missing; it is required (e.g. 1)");
+    rc = get_rubric_version(x, j, &o->rubric_version);
+    if (rc < 0) {
+        return rc;
     }
-    if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-        json_integer_value(v) > (json_int_t)UINT32_MAX) {
-        return fail(x, "rubric_version", "must be a whole number, 1 or more");
-    }
-    o->rubric_version = (uint32_t)json_integer_value(v);
 
     rc = get_string(x, j, "", "coach", 1, &o->coach_id);
     if (rc < 0) {
@@ -749,31 +829,9 @@ static int parse_obs(struct pctx *x, const json_t *j, Coachq__V1__Observation *o
         o->duration_s = round_u32(min * 60.0);
     }
 
-    rc = get_array(x, j, "ratings", &arr);
+    rc = get_ratings(x, j, "ratings", 0, &o->ratings, &o->n_ratings);
     if (rc < 0) {
         return rc;
-    }
-    if (arr != NULL) {
-        size_t n = json_array_size(arr);
-
-        o->ratings = alloc_ptrs(n);
-        if (o->ratings == NULL) {
-            return -ENOMEM;
-        }
-        for (size_t i = 0; i < n; i++) {
-            Coachq__V1__Rating *r = malloc(sizeof(*r));
-
-            if (r == NULL) {
-                return -ENOMEM;
-            }
-            coachq__v1__rating__init(r);
-            o->ratings[o->n_ratings++] = r;
-            snprintf(path, sizeof(path), "ratings[%zu]", i);
-            rc = parse_rating(x, json_array_get(arr, i), path, r);
-            if (rc < 0) {
-                return rc;
-            }
-        }
     }
 
     rc = get_array(x, j, "markers", &arr);
@@ -876,24 +934,32 @@ static void free_str(char *s)
     }
 }
 
+/* Frees ratings made by get_ratings(), also a partial array. */
+static void free_ratings(Coachq__V1__Rating **r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (r[i] != NULL) {
+            free_str(r[i]->behaviour_id);
+            free_str(r[i]->evidence);
+            free(r[i]);
+        }
+    }
+    free(r);
+}
+
 void obs_json_free(Coachq__V1__Observation *o)
 {
     if (o == NULL) {
         return;
     }
     free(o->id.data);
+    free(o->amends.data);
+    free(o->calibration_ref.data);
     free_str(o->rubric_id);
     free_str(o->coach_id);
     free_str(o->coachee_id);
     free_str(o->notes);
-    for (size_t i = 0; i < o->n_ratings; i++) {
-        if (o->ratings[i] != NULL) {
-            free_str(o->ratings[i]->behaviour_id);
-            free_str(o->ratings[i]->evidence);
-            free(o->ratings[i]);
-        }
-    }
-    free(o->ratings);
+    free_ratings(o->ratings, o->n_ratings);
     for (size_t i = 0; i < o->n_markers; i++) {
         if (o->markers[i] != NULL) {
             free_str(o->markers[i]->note);
@@ -912,6 +978,87 @@ void obs_json_free(Coachq__V1__Observation *o)
     free(o);
 }
 
+/* ---- calibration references ---------------------------------------------- */
+
+static const char *const reference_keys[] = {"id",    "rubric", "rubric_version",
+                                             "title", "master", NULL};
+
+static int parse_reference(struct pctx *x, const json_t *j, Coachq__V1__CalibrationReference *r)
+{
+    int rc;
+
+    rc = check_keys(x, j, "", reference_keys);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = get_uuid(x, j, "id", &r->id);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = get_string(x, j, "", "rubric", 1, &r->rubric_id);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = get_rubric_version(x, j, &r->rubric_version);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = get_string(x, j, "", "title", 1, &r->title);
+    if (rc < 0) {
+        return rc;
+    }
+    return get_ratings(x, j, "master", 1, &r->master, &r->n_master);
+}
+
+int obs_json_parse_reference(const json_t *j, Coachq__V1__CalibrationReference **out, char *err,
+                             size_t errlen)
+{
+    struct pctx x = {err, errlen};
+    Coachq__V1__CalibrationReference *r = NULL;
+    int rc = -EINVAL;
+
+    *out = NULL;
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    if (!json_is_object(j)) {
+        rc = fail(&x, "(reference)", "must be a JSON object");
+        goto out;
+    }
+    r = malloc(sizeof(*r));
+    if (r == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    coachq__v1__calibration_reference__init(r);
+    rc = parse_reference(&x, j, r);
+    if (rc == -ENOMEM) {
+        fail(&x, "(reference)", "out of memory");
+    }
+    if (rc < 0) {
+        goto out;
+    }
+    *out = r;
+    r = NULL;
+    rc = 0;
+out:
+    obs_json_free_reference(r);
+    return rc;
+}
+
+void obs_json_free_reference(Coachq__V1__CalibrationReference *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    free(r->id.data);
+    free_str(r->rubric_id);
+    free_str(r->title);
+    free_str(r->registered_by);
+    free_ratings(r->master, r->n_master);
+    free(r);
+}
+
 /* ---- rendering ----------------------------------------------------------- */
 
 /* Sets obj[key] = v, taking v; returns -1 if v is NULL or the set failed. */
@@ -926,6 +1073,18 @@ static int put(json_t *obj, const char *key, json_t *v)
 static int put_str(json_t *obj, const char *key, const char *s)
 {
     return put(obj, key, json_string(s != NULL ? s : ""));
+}
+
+/* Sets obj[key] to the UUID in id when it holds one; an empty id is not
+ * written. Returns 0 or -1. */
+static int put_uuid(json_t *obj, const char *key, const ProtobufCBinaryData *id)
+{
+    char s[UUID_STR_LEN];
+
+    if (id->len != UUID_LEN) {
+        return 0;
+    }
+    return put_str(obj, key, uuid_format(id->data, s));
 }
 
 /* Strings that are not valid UTF-8 cannot be JSON strings; jansson refuses
@@ -1027,7 +1186,8 @@ static int obs_fill(json_t *obj, const Coachq__V1__Observation *o)
     char buf[OBS_JSON_TIME_LEN + UUID_STR_LEN];
     json_t *arr;
 
-    if (o->id.len == UUID_LEN && put_str(obj, "id", uuid_format(o->id.data, buf)) < 0) {
+    if (put_uuid(obj, "id", &o->id) < 0 || put_uuid(obj, "amends", &o->amends) < 0 ||
+        put_uuid(obj, "calibration_ref", &o->calibration_ref) < 0) {
         return -1;
     }
     if (put(obj, "rubric", json_text(o->rubric_id)) < 0 ||
@@ -1113,17 +1273,28 @@ json_t *obs_json_from_observation(const Coachq__V1__Observation *o)
 json_t *obs_json_from_stored(const Coachq__V1__StoredObservation *s)
 {
     json_t *obj = json_object();
+    json_t *ret = NULL;
     char t[OBS_JSON_TIME_LEN];
 
     if (obj == NULL) {
-        return NULL;
+        goto out;
     }
     obs_json_format_time_ms(s->received_at_ms, t, sizeof(t));
     if ((s->observation != NULL && obs_fill(obj, s->observation) < 0) ||
         put(obj, "seq", json_integer((json_int_t)s->seq)) < 0 ||
         put_str(obj, "received_at", t) < 0 || put(obj, "observer", json_text(s->observer_id)) < 0) {
-        json_decref(obj);
-        return NULL;
+        goto out;
     }
-    return obj;
+    /* A server from before amendments sends no version: nothing is written
+     * then, rather than a version 0 that no record has. */
+    if ((s->version != 0 && put(obj, "version", json_integer(s->version)) < 0) ||
+        put_uuid(obj, "root_id", &s->root_id) < 0 ||
+        (s->superseded && put(obj, "superseded", json_true()) < 0)) {
+        goto out;
+    }
+    ret = obj;
+    obj = NULL;
+out:
+    json_decref(obj);
+    return ret;
 }

@@ -8,7 +8,9 @@
  * {"behaviour": "...", "score": "n/a"}. Unknown keys are errors that name
  * the key, so a typo never silently drops data. Everything
  * obs_json_from_observation() writes, obs_json_parse() reads back to the same
- * Observation.
+ * Observation. Calibration reference sessions, which an enablement lead
+ * registers with `coachq reference add`, use the same rating form for their
+ * master scores.
  */
 #ifndef COACHQ_OBS_JSON_H
 #define COACHQ_OBS_JSON_H
@@ -25,8 +27,10 @@
  * out->id empty (the caller generates one). On failure returns -EINVAL (or
  * -ENOMEM) and writes "field: reason" into err (size errlen), e.g.
  * "ratings[2].score: must be 1..4 or \"n/a\"". j is borrowed for the call.
- * The keys "seq", "received_at" and "observer" (written by
- * obs_json_from_stored()) are accepted and ignored.
+ * "amends" and "calibration_ref" are UUIDs (an amendment's original, a
+ * calibration attempt's reference session); absent leaves them empty. The
+ * keys "seq", "received_at", "observer", "version", "root_id" and
+ * "superseded" (written by obs_json_from_stored()) are accepted and ignored.
  */
 int obs_json_parse(const json_t *j, Coachq__V1__Observation **out, char *err, size_t errlen);
 
@@ -37,8 +41,28 @@ void obs_json_free(Coachq__V1__Observation *o);
  * out-of-memory. o is borrowed for the call. */
 json_t *obs_json_from_observation(const Coachq__V1__Observation *o);
 
-/* As obs_json_from_observation(), plus "seq", "received_at" and "observer". */
+/* As obs_json_from_observation(), plus "seq", "received_at" and "observer",
+ * "version" (when the server sent one), "root_id" (when set) and
+ * "superseded": true (only when a later version exists). */
 json_t *obs_json_from_stored(const Coachq__V1__StoredObservation *s);
+
+/*
+ * Converts one JSON calibration reference to a CalibrationReference:
+ *   {"id": "<uuid>",                  (optional: the caller generates one)
+ *    "rubric": "coaching-conversation", "rubric_version": 1,
+ *    "title": "...",
+ *    "master": [{"behaviour": "...", "score": 3}, ...]}   (one or more)
+ * Master ratings have exactly the form of an observation's ratings. Results,
+ * errors and ownership as obs_json_parse(): on success *out is set (caller
+ * owns, free with obs_json_free_reference()); errors name the field, e.g.
+ * "master[1].score: must be 1..4 or \"n/a\"" or "title: missing; it is
+ * required". registered_by and registered_at_ms are left for the server.
+ */
+int obs_json_parse_reference(const json_t *j, Coachq__V1__CalibrationReference **out, char *err,
+                             size_t errlen);
+
+/* Frees a reference made by obs_json_parse_reference(). NULL-safe. */
+void obs_json_free_reference(Coachq__V1__CalibrationReference *r);
 
 /*
  * Civil-time helpers shared by the JSON and text renderers. All work in the

@@ -333,6 +333,272 @@ static void test_stored(void **state)
     json_decref(j);
 }
 
+/* Amendments and calibration attempts name another record by UUID; both
+ * survive a parse and a write unchanged, and a bad UUID names its key. */
+static void test_amends_calibration_ref(void **state)
+{
+    static const char *const extra =
+        "\"amends\": \"0B5E1C7A-3F6D-4E2B-9A41-6C0D2F8E7B13\", "
+        "\"calibration_ref\": \"5d0f3c1e-8a2b-4c6d-9e0f-1a2b3c4d5e6f\"";
+    json_t *j = load(with(extra));
+    Coachq__V1__Observation *o = NULL;
+    json_t *back;
+    char err[256];
+    char s[UUID_STR_LEN];
+
+    (void)state;
+    if (obs_json_parse(j, &o, err, sizeof(err)) != 0) {
+        fail_msg("parse: %s", err);
+    }
+    assert_int_equal(o->amends.len, UUID_LEN);
+    assert_string_equal(uuid_format(o->amends.data, s), "0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13");
+    assert_int_equal(o->calibration_ref.len, UUID_LEN);
+    assert_string_equal(uuid_format(o->calibration_ref.data, s),
+                        "5d0f3c1e-8a2b-4c6d-9e0f-1a2b3c4d5e6f");
+    back = obs_json_from_observation(o);
+    assert_non_null(back);
+    assert_string_equal(json_string_value(json_object_get(back, "amends")),
+                        "0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13");
+    assert_string_equal(json_string_value(json_object_get(back, "calibration_ref")),
+                        "5d0f3c1e-8a2b-4c6d-9e0f-1a2b3c4d5e6f");
+    json_decref(back);
+    obs_json_free(o);
+    json_decref(j);
+    roundtrip(with(extra));
+
+    /* Absent means empty, and nothing is written for an empty one. */
+    j = load(with(""));
+    assert_int_equal(obs_json_parse(j, &o, err, sizeof(err)), 0);
+    assert_int_equal(o->amends.len, 0);
+    assert_int_equal(o->calibration_ref.len, 0);
+    back = obs_json_from_observation(o);
+    assert_null(json_object_get(back, "amends"));
+    assert_null(json_object_get(back, "calibration_ref"));
+    json_decref(back);
+    obs_json_free(o);
+    json_decref(j);
+
+    expect_error(with("\"amends\": \"0b5e1c7a\""),
+                 "amends: must be a UUID like \"0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13\"");
+    expect_error(with("\"amends\": 7"), "amends: must be a UUID");
+    expect_error(with("\"calibration_ref\": \"5d0f3c1e-8a2b-4c6d-9e0f-1a2b3c4d5e6g\""),
+                 "calibration_ref: must be a UUID");
+    expect_error(with("\"calibration\": \"5d0f3c1e-8a2b-4c6d-9e0f-1a2b3c4d5e6f\""),
+                 "calibration: unknown key");
+}
+
+/* Packs o into a new buffer (caller frees) and sets *len. */
+static uint8_t *pack_obs(const Coachq__V1__Observation *o, size_t *len)
+{
+    uint8_t *p;
+
+    *len = coachq__v1__observation__get_packed_size(o);
+    p = malloc(*len + 1);
+    assert_non_null(p);
+    coachq__v1__observation__pack(o, p);
+    return p;
+}
+
+/* A stored amendment writes version, root_id and superseded; parsing that
+ * output ignores them and gives back the very observation that was stored. */
+static void test_stored_versions(void **state)
+{
+    json_t *j = load(with("\"id\": \"9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f\", "
+                          "\"amends\": \"0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13\""));
+    Coachq__V1__Observation *o = NULL;
+    Coachq__V1__Observation *o2 = NULL;
+    Coachq__V1__StoredObservation s = COACHQ__V1__STORED_OBSERVATION__INIT;
+    uint8_t root[UUID_LEN];
+    uint8_t *pa;
+    uint8_t *pb;
+    size_t la;
+    size_t lb;
+    json_t *sj;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(obs_json_parse(j, &o, err, sizeof(err)), 0);
+    assert_int_equal(uuid_parse("0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13", root), 0);
+    s.observation = o;
+    s.seq = 12;
+    s.received_at_ms = 1793629861234;
+    s.observer_id = "alice";
+    s.version = 2;
+    s.root_id.data = root;
+    s.root_id.len = UUID_LEN;
+    s.superseded = 1;
+    sj = obs_json_from_stored(&s);
+    assert_non_null(sj);
+    assert_int_equal(json_integer_value(json_object_get(sj, "version")), 2);
+    assert_string_equal(json_string_value(json_object_get(sj, "root_id")),
+                        "0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13");
+    assert_true(json_is_true(json_object_get(sj, "superseded")));
+    assert_string_equal(json_string_value(json_object_get(sj, "id")),
+                        "9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f");
+
+    /* Parsed back, the output-only keys change nothing. */
+    if (obs_json_parse(sj, &o2, err, sizeof(err)) != 0) {
+        fail_msg("reparse: %s", err);
+    }
+    pa = pack_obs(o, &la);
+    pb = pack_obs(o2, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(pa, pb, la);
+    free(pa);
+    free(pb);
+    obs_json_free(o2);
+    json_decref(sj);
+
+    /* The current version has no "superseded"; a server without versions
+     * (version 0, no root) writes neither key. */
+    s.superseded = 0;
+    sj = obs_json_from_stored(&s);
+    assert_non_null(sj);
+    assert_null(json_object_get(sj, "superseded"));
+    assert_int_equal(json_integer_value(json_object_get(sj, "version")), 2);
+    json_decref(sj);
+    s.version = 0;
+    s.root_id.data = NULL;
+    s.root_id.len = 0;
+    sj = obs_json_from_stored(&s);
+    assert_non_null(sj);
+    assert_null(json_object_get(sj, "version"));
+    assert_null(json_object_get(sj, "root_id"));
+    assert_null(json_object_get(sj, "superseded"));
+    assert_int_equal(json_integer_value(json_object_get(sj, "seq")), 12);
+    json_decref(sj);
+    obs_json_free(o);
+    json_decref(j);
+}
+
+static const char *const good_reference =
+    "{\"id\": \"5d0f3c1e-8a2b-4c6d-9e0f-1a2b3c4d5e6f\",\n"
+    " \"rubric\": \"coaching-conversation\",\n"
+    " \"rubric_version\": 3,\n"
+    " \"title\": \"Deal review, recorded 2026-10-14\",\n"
+    " \"master\": [\n"
+    "   {\"behaviour\": \"collaborative\", \"score\": 3},\n"
+    "   {\"behaviour\": \"praises-good-insight\", \"score\": \"n/a\"},\n"
+    "   {\"behaviour\": \"doesnt-take-over\", \"score\": 1, \"evidence\": \"called the CFO\"}\n"
+    " ]}";
+
+/* A reference with one key's text replaced: the base is good_reference
+ * without key, with extra spliced in before the closing brace. */
+static char *reference_with(const char *drop, const char *extra)
+{
+    static char buf[2048];
+    json_t *j = load(good_reference);
+    char *text;
+
+    if (drop != NULL) {
+        assert_int_equal(json_object_del(j, drop), 0);
+    }
+    text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_non_null(text);
+    json_decref(j);
+    /* Drop the closing brace and splice extra in. */
+    text[strlen(text) - 1] = '\0';
+    snprintf(buf, sizeof(buf), "%s%s%s}", text, extra[0] != '\0' ? ", " : "", extra);
+    free(text);
+    return buf;
+}
+
+/* Parses a reference and expects exactly the error want. */
+static void expect_reference_error(const char *text, const char *want)
+{
+    json_t *j = load(text);
+    Coachq__V1__CalibrationReference *r = NULL;
+    char err[512];
+    int rc = obs_json_parse_reference(j, &r, err, sizeof(err));
+
+    if (rc != -EINVAL || strcmp(err, want) != 0) {
+        fail_msg("parse of %s: rc=%d err=\"%s\", want \"%s\"", text, rc, err, want);
+    }
+    assert_null(r);
+    json_decref(j);
+}
+
+static void test_reference(void **state)
+{
+    json_t *j = load(good_reference);
+    Coachq__V1__CalibrationReference *r = NULL;
+    char err[256];
+    char s[UUID_STR_LEN];
+
+    (void)state;
+    if (obs_json_parse_reference(j, &r, err, sizeof(err)) != 0) {
+        fail_msg("parse: %s", err);
+    }
+    assert_int_equal(r->id.len, UUID_LEN);
+    assert_string_equal(uuid_format(r->id.data, s), "5d0f3c1e-8a2b-4c6d-9e0f-1a2b3c4d5e6f");
+    assert_string_equal(r->rubric_id, "coaching-conversation");
+    assert_int_equal(r->rubric_version, 3);
+    assert_string_equal(r->title, "Deal review, recorded 2026-10-14");
+    assert_int_equal(r->n_master, 3);
+    assert_string_equal(r->master[0]->behaviour_id, "collaborative");
+    assert_int_equal(r->master[0]->score, 3);
+    assert_false(r->master[0]->not_applicable);
+    assert_string_equal(r->master[1]->behaviour_id, "praises-good-insight");
+    assert_true(r->master[1]->not_applicable);
+    assert_int_equal(r->master[1]->score, 0);
+    assert_int_equal(r->master[2]->score, 1);
+    assert_string_equal(r->master[2]->evidence, "called the CFO");
+    /* The server fills in who registered it and when. */
+    assert_string_equal(r->registered_by, "");
+    assert_int_equal(r->registered_at_ms, 0);
+    obs_json_free_reference(r);
+    json_decref(j);
+
+    /* Without an id the id stays empty for the caller to generate. */
+    j = load(reference_with("id", ""));
+    r = NULL;
+    if (obs_json_parse_reference(j, &r, err, sizeof(err)) != 0) {
+        fail_msg("parse without id: %s", err);
+    }
+    assert_int_equal(r->id.len, 0);
+    assert_null(r->id.data);
+    assert_int_equal(r->n_master, 3);
+    obs_json_free_reference(r);
+    json_decref(j);
+}
+
+static void test_reference_errors(void **state)
+{
+    (void)state;
+    expect_reference_error(reference_with("title", ""), "title: missing; it is required");
+    expect_reference_error(reference_with("title", "\"title\": \"\""), "title: must not be empty");
+    expect_reference_error(reference_with("master",
+                                          "\"master\": [{\"behaviour\": \"a\", \"score\": 3}, "
+                                          "{\"behaviour\": \"b\", \"score\": 5}]"),
+                           "master[1].score: must be 1..4 or \"n/a\"");
+    expect_reference_error(
+        reference_with("master", "\"master\": [{\"behaviour\": \"a\", \"score\": \"none\"}]"),
+        "master[0].score: must be 1..4 or \"n/a\"");
+    expect_reference_error(reference_with(NULL, "\"titel\": \"x\""),
+                           "titel: unknown key (known keys: id, rubric, rubric_version, title, "
+                           "master)");
+    expect_reference_error(
+        reference_with("master", "\"master\": [{\"behaviour\": \"a\", \"scroe\": 3}]"),
+        "master[0].scroe: unknown key (known keys: behaviour, score, evidence)");
+    expect_reference_error(reference_with("master", ""),
+                           "master: missing; it is required (an array of ratings)");
+    expect_reference_error(reference_with("master", "\"master\": null"),
+                           "master: missing; it is required (an array of ratings)");
+    expect_reference_error(reference_with("master", "\"master\": []"),
+                           "master: must hold at least one rating");
+    expect_reference_error(reference_with("master", "\"master\": {}"), "master: must be an array");
+    expect_reference_error(reference_with("master", "\"master\": [{\"score\": 2}]"),
+                           "master[0].behaviour: missing; it is required");
+    expect_reference_error(reference_with("rubric", ""), "rubric: missing; it is required");
+    expect_reference_error(reference_with("rubric_version", "\"rubric_version\": 0"),
+                           "rubric_version: must be a whole number, 1 or more");
+    expect_reference_error(reference_with("rubric_version", ""),
+                           "rubric_version: missing; it is required (e.g. 1)");
+    expect_reference_error(reference_with("id", "\"id\": \"nope\""),
+                           "id: must be a UUID like \"0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13\"");
+    expect_reference_error("[]", "(reference): must be a JSON object");
+}
+
 static void check_day(int64_t y, unsigned m, unsigned d, int64_t days)
 {
     int64_t yy;
@@ -479,10 +745,18 @@ static void test_uuid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_full), cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_every_enum), cmocka_unit_test(test_errors_name_the_field),
-        cmocka_unit_test(test_stored),     cmocka_unit_test(test_days),
-        cmocka_unit_test(test_times),      cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_parse_full),
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_every_enum),
+        cmocka_unit_test(test_errors_name_the_field),
+        cmocka_unit_test(test_stored),
+        cmocka_unit_test(test_days),
+        cmocka_unit_test(test_times),
+        cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_amends_calibration_ref),
+        cmocka_unit_test(test_stored_versions),
+        cmocka_unit_test(test_reference),
+        cmocka_unit_test(test_reference_errors),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
