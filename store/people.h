@@ -60,8 +60,8 @@ int people_manager_at(struct store_txn *t, const char *person, int32_t day, char
  * the manager's manager, and so on, at most PEOPLE_MAX_CHAIN, stopping at a
  * cycle. *n is the count (0 when person reports to nobody). Each id is
  * written into ids[i] (65 bytes). Returns 0 or a negative code. */
-int people_chain_at(struct store_txn *t, const char *person, int32_t day,
-                    char ids[][65], size_t *n);
+int people_chain_at(struct store_txn *t, const char *person, int32_t day, char ids[][65],
+                    size_t *n);
 
 /* Calls cb for every change of person's line, oldest first (line borrowed
  * for the call). */

@@ -34,9 +34,9 @@
 /* What the writer needs to know about an accepted amendment. */
 struct rules_amend {
     int is_amendment;
-    uint8_t root[16];          /* the original's id */
-    uint32_t version;          /* the new version number */
-    uint8_t previous[16];      /* the version it supersedes */
+    uint8_t root[16];     /* the original's id */
+    uint32_t version;     /* the new version number */
+    uint8_t previous[16]; /* the version it supersedes */
 };
 
 /*

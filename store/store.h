@@ -55,14 +55,14 @@ struct store_txn;
  * the documented defaults.
  */
 struct store_policy {
-    int enforce;              /* check observations against the organisation
-                                 (rules.h); 0 only for tests of the bare store */
-    int amend_window_days;    /* an observer may amend within this many days */
-    double cert_exact;        /* calibration: minimum exact agreement (0..1) */
-    double cert_kappa;        /* calibration: minimum weighted kappa */
-    unsigned cert_min_pairs;  /* calibration: rating pairs needed at least */
-    int cert_days;            /* a certification holds this many days */
-    int64_t future_slack_s;   /* how far in the future a session may start */
+    int enforce;             /* check observations against the organisation
+                                (rules.h); 0 only for tests of the bare store */
+    int amend_window_days;   /* an observer may amend within this many days */
+    double cert_exact;       /* calibration: minimum exact agreement (0..1) */
+    double cert_kappa;       /* calibration: minimum weighted kappa */
+    unsigned cert_min_pairs; /* calibration: rating pairs needed at least */
+    int cert_days;           /* a certification holds this many days */
+    int64_t future_slack_s;  /* how far in the future a session may start */
 };
 
 /* Fills p with the defaults: enforce 1, 14 days, exact 0.80, kappa 0.70,
@@ -112,16 +112,16 @@ struct store_write {
     store_txn_cb fn;
     void *fn_arg;
     /* Output, set by the writer. */
-    int rc;                   /* 0, -EEXIST (id used with other content or by
-                                 another observer), ERROR_REFUSED (the
-                                 organisation's rules refused it: see fault),
-                                 -ENOSPC, -EINVAL (obs does not decode),
-                                 ERROR_STORE_FAILED, -ESHUTDOWN */
+    int rc;                      /* 0, -EEXIST (id used with other content or by
+                                    another observer), ERROR_REFUSED (the
+                                    organisation's rules refused it: see fault),
+                                    -ENOSPC, -EINVAL (obs does not decode),
+                                    ERROR_STORE_FAILED, -ESHUTDOWN */
     struct validate_error fault; /* with ERROR_REFUSED: code, field, message */
-    enum store_result result; /* when rc == 0 */
-    uint64_t seq;             /* the record's sequence number (first store's) */
-    uint32_t version;         /* 1, or the amendment's version */
-    int64_t stored_at_ms;     /* the first store's received_at_ms */
+    enum store_result result;    /* when rc == 0 */
+    uint64_t seq;                /* the record's sequence number (first store's) */
+    uint32_t version;            /* 1, or the amendment's version */
+    int64_t stored_at_ms;        /* the first store's received_at_ms */
     /* Private to the store. */
     struct store_write *next;
     int exec_wait; /* store_exec(): handed back by exec_done, not the list */
