@@ -878,6 +878,11 @@ static void test_malformed_requests(void **state)
     Coachq__V1__Ack ack = COACHQ__V1__ACK__INIT;
     Coachq__V1__GetObservation get = COACHQ__V1__GET_OBSERVATION__INIT;
     Coachq__V1__ListObservations list = COACHQ__V1__LIST_OBSERVATIONS__INIT;
+    Coachq__V1__GetRubric get_rubric = COACHQ__V1__GET_RUBRIC__INIT;
+    Coachq__V1__GetHistory history = COACHQ__V1__GET_HISTORY__INIT;
+    Coachq__V1__GetCertStatus cert_status = COACHQ__V1__GET_CERT_STATUS__INIT;
+    Coachq__V1__AddReference add_ref = COACHQ__V1__ADD_REFERENCE__INIT;
+    Coachq__V1__CertStatus status_body = COACHQ__V1__CERT_STATUS__INIT;
     Coachq__V1__Frame *resp;
     uint8_t short_id[3] = {1, 2, 3};
     uint8_t bad_cursor[10] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6};
@@ -931,9 +936,43 @@ static void test_malformed_requests(void **state)
     list.until = 1900000000;
     raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT, "list.until");
 
+    /* The organisation's requests. */
+    fr.request_id = 10;
+    fr.body_case = COACHQ__V1__FRAME__BODY_GET_RUBRIC;
+    fr.get_rubric = &get_rubric;
+    get_rubric.id = (char *)"no/such rubric";
+    raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT, "get_rubric.id");
+
+    fr.request_id = 11;
+    fr.body_case = COACHQ__V1__FRAME__BODY_GET_HISTORY;
+    fr.get_history = &history;
+    history.id.data = short_id;
+    history.id.len = sizeof(short_id);
+    raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT, "get_history.id");
+
+    fr.request_id = 12;
+    fr.body_case = COACHQ__V1__FRAME__BODY_GET_CERT_STATUS;
+    fr.get_cert_status = &cert_status;
+    cert_status.observer_id = (char *)"not a person";
+    raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT,
+                             "get_cert_status.observer_id");
+
+    /* An observer may not register a reference, even an empty one. */
+    fr.request_id = 13;
+    fr.body_case = COACHQ__V1__FRAME__BODY_ADD_REFERENCE;
+    fr.add_reference = &add_ref;
+    raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__PERMISSION_DENIED, "add_reference");
+
+    /* A response body sent as a request. */
+    fr.request_id = 14;
+    fr.body_case = COACHQ__V1__FRAME__BODY_CERT_STATUS;
+    fr.cert_status = &status_body;
+    raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT, "body");
+
     /* The connection still works, as the certificate's user. */
     fr.request_id = 9;
     fr.body_case = COACHQ__V1__FRAME__BODY_HELLO;
+    fr.hello = &hello; /* the body is a union: set it again */
     hello.protocol_version = 1;
     resp = raw_roundtrip(&r, &fr);
     assert_int_equal(resp->body_case, COACHQ__V1__FRAME__BODY_WELCOME);
