@@ -827,16 +827,18 @@ static int store_same_content(const Coachq__V1__StoredObservation *old, const st
     return same;
 }
 
-/* Runs a store_write's function in a nested transaction, so that a
- * function that fails leaves nothing behind while the rest of the batch
- * commits. Returns 0 or an LMDB code that ends the whole attempt. Writer
- * thread. */
-static int store_apply_fn(struct store *s, MDB_txn *parent, struct store_write *w, int *wrote)
+/* Runs fn(t, arg) in a transaction nested in parent: what fn wrote is
+ * kept if it returned 0 and dropped if it failed, while the parent goes on.
+ * *fn_rc gets fn's result (0 when it asked to end the attempt). Returns 0,
+ * or an LMDB code that ends the whole attempt (fn's STORE_TXN_ABORT code,
+ * or a failure to begin or commit the nested transaction). Writer thread. */
+static int store_nested(struct store *s, MDB_txn *parent, store_txn_cb fn, void *arg, int *fn_rc)
 {
     struct store_txn t;
     MDB_txn *child = NULL;
     int rc;
 
+    *fn_rc = 0;
     rc = mdb_txn_begin(s->env, parent, 0, &child);
     if (rc != 0) {
         return rc;
@@ -844,22 +846,29 @@ static int store_apply_fn(struct store *s, MDB_txn *parent, struct store_write *
     t.s = s;
     t.txn = child;
     t.write = 1;
-    w->rc = w->fn(&t, w->fn_arg);
-    if (store_txn_is_abort(w->rc)) {
-        rc = store_txn_abort_mdb(w->rc);
+    rc = fn(&t, arg);
+    if (store_txn_is_abort(rc)) {
         mdb_txn_abort(child);
-        return rc;
+        return store_txn_abort_mdb(rc);
     }
-    if (w->rc != 0) {
+    if (rc != 0) {
+        *fn_rc = rc;
         mdb_txn_abort(child);
         return 0;
     }
-    rc = mdb_txn_commit(child);
-    if (rc != 0) {
-        return rc;
+    return mdb_txn_commit(child);
+}
+
+/* Runs a store_write's function: a function that fails leaves nothing
+ * behind while the rest of the batch commits. Writer thread. */
+static int store_apply_fn(struct store *s, MDB_txn *parent, struct store_write *w, int *wrote)
+{
+    int rc = store_nested(s, parent, w->fn, w->fn_arg, &w->rc);
+
+    if (rc == 0 && w->rc == 0) {
+        *wrote = 1;
     }
-    *wrote = 1;
-    return 0;
+    return rc;
 }
 
 /* Builds the three index keys (coach, observer, coachee) of a record. */
@@ -953,6 +962,19 @@ static int store_audit_obs(struct store *s, MDB_txn *txn, const struct store_wri
     return 0;
 }
 
+struct store_calibration {
+    const struct store_write *w;
+    const Coachq__V1__Observation *obs;
+};
+
+static int store_calibrate_txn(struct store_txn *t, void *arg)
+{
+    const struct store_calibration *c = arg;
+
+    return certs_calibrate(t, c->w->observer_id, c->obs->calibration_ref.data, c->obs->id.data,
+                           c->w->received_at_ms, &t->s->policy, NULL);
+}
+
 /* Scores a stored calibration attempt in a nested transaction: the attempt
  * stays stored even if scoring it fails (it is scored again with the
  * observer's next attempt). Returns 0 or an LMDB code that ends the whole
@@ -960,30 +982,15 @@ static int store_audit_obs(struct store *s, MDB_txn *txn, const struct store_wri
 static int store_calibrate(struct store *s, MDB_txn *txn, const struct store_write *w,
                            const Coachq__V1__Observation *obs)
 {
-    struct store_txn t;
-    MDB_txn *child = NULL;
-    int rc;
+    struct store_calibration c = {w, obs};
+    int fn_rc;
+    int rc = store_nested(s, txn, store_calibrate_txn, &c, &fn_rc);
 
-    rc = mdb_txn_begin(s->env, txn, 0, &child);
-    if (rc != 0) {
-        return rc;
-    }
-    t.s = s;
-    t.txn = child;
-    t.write = 1;
-    rc = certs_calibrate(&t, w->observer_id, obs->calibration_ref.data, obs->id.data,
-                         w->received_at_ms, &s->policy, NULL);
-    if (store_txn_is_abort(rc)) {
-        mdb_txn_abort(child);
-        return store_txn_abort_mdb(rc);
-    }
-    if (rc != 0) {
+    if (rc == 0 && fn_rc != 0) {
         log_event(LOG_ERROR, "store_calibrate_failed", "observer=%s rc=%d err=\"%s\"",
-                  w->observer_id, rc, error_strerror(rc));
-        mdb_txn_abort(child);
-        return 0;
+                  w->observer_id, fn_rc, error_strerror(fn_rc));
     }
-    return mdb_txn_commit(child);
+    return rc;
 }
 
 /* Applies one request inside the batch's write transaction. Sets the
