@@ -17,6 +17,7 @@
 
 #include "client.h"
 #include "str.h"
+#include "jsonx.h"
 #include "obs_json.h"
 #include "rubric_json.h"
 #include "uuid.h"
@@ -168,25 +169,30 @@ static int common_option(struct cli *x, int opt, const char *arg)
 }
 
 /*
- * Takes the next command-line option, handling those every command takes.
- * Returns 0 with *opt set to the option for the caller, or -1 when there
- * are no more; or -CLI_EXIT_USAGE for a bad value.
+ * Takes the next command-line option, handling those every command takes
+ * and -h, which prints help. Returns -1 with *opt set to the option for the
+ * caller, or to -1 when there are no more; or an exit code: CLI_EXIT_OK
+ * after the help, CLI_EXIT_USAGE for a bad value.
  */
 static int next_option(struct cli *x, int argc, char **argv, const char *shortopts,
-                       const struct option *opts, int *opt)
+                       const struct option *opts, const char *help, int *opt)
 {
     for (;;) {
         int h;
         *opt = getopt_long(argc, argv, shortopts, opts, NULL);
+        if (*opt == 'h') {
+            fputs(help, x->out);
+            return CLI_EXIT_OK;
+        }
         if (*opt == -1) {
-            return 0;
+            return -1;
         }
         h = common_option(x, *opt, optarg);
         if (h < 0) {
-            return h;
+            return -h;
         }
         if (h == 0) {
-            return 0;
+            return -1;
         }
     }
 }
@@ -218,16 +224,12 @@ static int json_options(struct cli *x, int argc, char **argv, const char *help, 
     int opt;
 
     for (;;) {
-        int orc = next_option(x, argc, argv, "h", opts, &opt);
-        if (orc < 0) {
-            return -orc;
+        int rc = next_option(x, argc, argv, "h", opts, help, &opt);
+        if (rc >= 0) {
+            return rc;
         }
         if (opt == -1) {
             break;
-        }
-        if (opt == 'h') {
-            fputs(help, x->out);
-            return CLI_EXIT_OK;
         }
         if (opt == OPT_JSON && json != NULL) {
             *json = 1;
@@ -247,6 +249,26 @@ static int simple_options(struct cli *x, int argc, char **argv, const char *help
         return usage(x, "unexpected argument '%s'", argv[optind]);
     }
     return rc;
+}
+
+/* As json_options(), for a command whose one argument is an observation's
+ * UUID, which it parses into id. */
+static int id_options(struct cli *x, int argc, char **argv, const char *help, int *json,
+                      uint8_t id[UUID_LEN])
+{
+    int rc = json_options(x, argc, argv, help, json);
+
+    if (rc >= 0) {
+        return rc;
+    }
+    if (argc - optind != 1) {
+        return usage(x, "expected exactly one ID");
+    }
+    if (uuid_parse(argv[optind], id) < 0) {
+        return usage(x, "'%s' is not a UUID (like 0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13)",
+                     argv[optind]);
+    }
+    return -1;
 }
 
 /* ---- settings ------------------------------------------------------------ */
@@ -734,17 +756,14 @@ static int cmd_submit(struct cli *x, int argc, char **argv)
     memset(&s, 0, sizeof(s));
     s.x = x;
     for (;;) {
-        int orc = next_option(x, argc, argv, "hq", opts, &opt);
-        if (orc < 0) {
-            return -orc;
+        int orc = next_option(x, argc, argv, "hq", opts, submit_help, &opt);
+        if (orc >= 0) {
+            return orc;
         }
         if (opt == -1) {
             break;
         }
         switch (opt) {
-        case 'h':
-            fputs(submit_help, x->out);
-            return CLI_EXIT_OK;
         case 'q':
             s.quiet = 1;
             break;
@@ -1072,17 +1091,20 @@ static void print_record(FILE *f, const Coachq__V1__StoredObservation *s)
     }
 }
 
-/* Prints j with indent 2 and a newline. Returns 0 or -ENOMEM. */
-static int print_json(FILE *f, const json_t *j)
+/* Prints j (borrowed; NULL when building it ran out of memory) with indent
+ * 2 and a newline. Returns CLI_EXIT_OK, or CLI_EXIT_FAILED after saying
+ * that memory ran out. */
+static int print_json(struct cli *x, const json_t *j)
 {
-    char *text = json_dumps(j, JSON_INDENT(2));
+    char *text = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
 
     if (text == NULL) {
-        return -ENOMEM;
+        msg(x, "out of memory");
+        return CLI_EXIT_FAILED;
     }
-    fprintf(f, "%s\n", text);
+    fprintf(x->out, "%s\n", text);
     free(text);
-    return 0;
+    return CLI_EXIT_OK;
 }
 
 static const char *const get_help =
@@ -1101,17 +1123,10 @@ static int cmd_get(struct cli *x, int argc, char **argv)
     struct client_error e;
     uint8_t id[UUID_LEN];
     int json = 0;
-    int rc = json_options(x, argc, argv, get_help, &json);
+    int rc = id_options(x, argc, argv, get_help, &json, id);
 
     if (rc >= 0) {
         return rc;
-    }
-    if (argc - optind != 1) {
-        return usage(x, "expected exactly one ID");
-    }
-    if (uuid_parse(argv[optind], id) < 0) {
-        return usage(x, "'%s' is not a UUID (like 0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13)",
-                     argv[optind]);
     }
     rc = connect_server(x, 0, &c);
     if (rc != 0) {
@@ -1125,17 +1140,12 @@ static int cmd_get(struct cli *x, int argc, char **argv)
     if (json) {
         json_t *j = obs_json_from_stored(rec);
 
-        if (j == NULL || print_json(x->out, j) < 0) {
-            msg(x, "out of memory");
-            json_decref(j);
-            rc = CLI_EXIT_FAILED;
-            goto out;
-        }
+        rc = print_json(x, j);
         json_decref(j);
     } else {
         print_record(x->out, rec);
+        rc = CLI_EXIT_OK;
     }
-    rc = CLI_EXIT_OK;
 out:
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
     client_free(c);
@@ -1235,17 +1245,14 @@ static int cmd_list(struct cli *x, int argc, char **argv)
     int opt;
 
     for (;;) {
-        int orc = next_option(x, argc, argv, "h", opts, &opt);
-        if (orc < 0) {
-            return -orc;
+        rc = next_option(x, argc, argv, "h", opts, list_help, &opt);
+        if (rc >= 0) {
+            return rc;
         }
         if (opt == -1) {
             break;
         }
         switch (opt) {
-        case 'h':
-            fputs(list_help, x->out);
-            return CLI_EXIT_OK;
         case OPT_COACH:
         case OPT_OBSERVER:
         case OPT_COACHEE:
@@ -1349,16 +1356,12 @@ static int cmd_list(struct cli *x, int argc, char **argv)
         page = NULL;
     }
     if (json) {
-        if (print_json(x->out, all) < 0) {
-            msg(x, "out of memory");
-            rc = CLI_EXIT_FAILED;
-            goto out;
-        }
+        rc = print_json(x, all);
     } else {
         fprintf(x->out, "%zu observation%s%s\n", printed, printed == 1 ? "" : "s",
                 more ? " (more: raise --limit, or 0 for all)" : "");
+        rc = CLI_EXIT_OK;
     }
-    rc = CLI_EXIT_OK;
 out:
     coachq__v1__observation_page__free_unpacked(page, NULL);
     free(cursor);
@@ -1473,17 +1476,10 @@ static int cmd_history(struct cli *x, int argc, char **argv)
     json_t *all = NULL;
     uint8_t id[UUID_LEN];
     int json = 0;
-    int rc = json_options(x, argc, argv, history_help, &json);
+    int rc = id_options(x, argc, argv, history_help, &json, id);
 
     if (rc >= 0) {
         return rc;
-    }
-    if (argc - optind != 1) {
-        return usage(x, "expected exactly one ID");
-    }
-    if (uuid_parse(argv[optind], id) < 0) {
-        return usage(x, "'%s' is not a UUID (like 0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13)",
-                     argv[optind]);
     }
     rc = connect_server(x, 0, &c);
     if (rc != 0) {
@@ -1512,10 +1508,7 @@ static int cmd_history(struct cli *x, int argc, char **argv)
                 goto out;
             }
         }
-        if (print_json(x->out, all) < 0) {
-            msg(x, "out of memory");
-            goto out;
-        }
+        rc = print_json(x, all);
     } else {
         fprintf(x->out, "%zu version%s, oldest first\n", h->n_versions,
                 h->n_versions == 1 ? "" : "s");
@@ -1523,8 +1516,8 @@ static int cmd_history(struct cli *x, int argc, char **argv)
             fputc('\n', x->out);
             print_record(x->out, h->versions[i]);
         }
+        rc = CLI_EXIT_OK;
     }
-    rc = CLI_EXIT_OK;
 out:
     json_decref(all);
     coachq__v1__observation_history__free_unpacked(h, NULL);
@@ -1537,15 +1530,11 @@ out:
 /* Text is wrapped to this many columns. */
 #define WRAP_COLS 80
 
-/* A day number (days since 1970-01-01, any sign) as "YYYY-MM-DD". */
+/* obs_json_format_day() returning buf, so that it can stand among printf's
+ * arguments. */
 static const char *format_day(int64_t day, char *buf, size_t len)
 {
-    int64_t y;
-    unsigned m;
-    unsigned d;
-
-    obs_json_civil_from_days(day, &y, &m, &d);
-    snprintf(buf, len, "%04lld-%02u-%02u", (long long)y, m, d);
+    obs_json_format_day(day, buf, len);
     return buf;
 }
 
@@ -1868,16 +1857,6 @@ static json_t *json_figure(double v, int have)
     return have && isfinite(v) ? json_real(v) : json_null();
 }
 
-/* Sets obj[key] = v, taking v. Returns 0, or -1 if v is NULL or the set
- * failed. */
-static int jput(json_t *obj, const char *key, json_t *v)
-{
-    if (v == NULL) {
-        return -1;
-    }
-    return json_object_set_new(obj, key, v);
-}
-
 static json_t *cert_json(const Coachq__V1__Certification *ct, int64_t today)
 {
     json_t *o = json_object();
@@ -1890,18 +1869,18 @@ static json_t *cert_json(const Coachq__V1__Certification *ct, int64_t today)
         return NULL;
     }
     obs_json_format_time_ms(ct->granted_at_ms, at, sizeof(at));
-    if (jput(o, "rubric", json_string(ct->rubric_id)) < 0 ||
-        jput(o, "valid_from", json_string(format_day(ct->valid_from_day, from, sizeof(from)))) <
-            0 ||
-        jput(o, "valid_until", json_string(format_day(ct->valid_until_day, until, sizeof(until)))) <
-            0 ||
-        jput(o, "status", json_string(cert_when_json[cert_when_on(ct, today)])) < 0 ||
-        jput(o, "granted_by", json_string(ct->granted_by)) < 0 ||
-        (ct->granted_at_ms != 0 && jput(o, "granted_at", json_string(at)) < 0) ||
-        jput(o, "n", json_integer(ct->n)) < 0 ||
-        jput(o, "exact", json_figure(ct->exact, have)) < 0 ||
-        jput(o, "within_one", json_figure(ct->within_one, have)) < 0 ||
-        jput(o, "kappa", json_figure(ct->kappa, have)) < 0) {
+    if (jsonx_put(o, "rubric", json_string(ct->rubric_id)) < 0 ||
+        jsonx_put(o, "valid_from",
+                  json_string(format_day(ct->valid_from_day, from, sizeof(from)))) < 0 ||
+        jsonx_put(o, "valid_until",
+                  json_string(format_day(ct->valid_until_day, until, sizeof(until)))) < 0 ||
+        jsonx_put(o, "status", json_string(cert_when_json[cert_when_on(ct, today)])) < 0 ||
+        jsonx_put(o, "granted_by", json_string(ct->granted_by)) < 0 ||
+        (ct->granted_at_ms != 0 && jsonx_put(o, "granted_at", json_string(at)) < 0) ||
+        jsonx_put(o, "n", json_integer(ct->n)) < 0 ||
+        jsonx_put(o, "exact", json_figure(ct->exact, have)) < 0 ||
+        jsonx_put(o, "within_one", json_figure(ct->within_one, have)) < 0 ||
+        jsonx_put(o, "kappa", json_figure(ct->kappa, have)) < 0) {
         json_decref(o);
         return NULL;
     }
@@ -1918,14 +1897,16 @@ static json_t *result_json(const Coachq__V1__CalibrationResult *r)
         return NULL;
     }
     obs_json_format_time_ms(r->at_ms, at, sizeof(at));
-    if (jput(o, "at", json_string(at)) < 0 || jput(o, "rubric", json_string(r->rubric_id)) < 0 ||
-        jput(o, "sessions", json_integer(r->sessions)) < 0 ||
-        jput(o, "n", json_integer(r->n)) < 0 || jput(o, "exact", json_figure(r->exact, have)) < 0 ||
-        jput(o, "within_one", json_figure(r->within_one, have)) < 0 ||
-        jput(o, "kappa", json_figure(r->kappa, have)) < 0 ||
-        jput(o, "passed", json_boolean(r->passed)) < 0 ||
+    if (jsonx_put(o, "at", json_string(at)) < 0 ||
+        jsonx_put(o, "rubric", json_string(r->rubric_id)) < 0 ||
+        jsonx_put(o, "sessions", json_integer(r->sessions)) < 0 ||
+        jsonx_put(o, "n", json_integer(r->n)) < 0 ||
+        jsonx_put(o, "exact", json_figure(r->exact, have)) < 0 ||
+        jsonx_put(o, "within_one", json_figure(r->within_one, have)) < 0 ||
+        jsonx_put(o, "kappa", json_figure(r->kappa, have)) < 0 ||
+        jsonx_put(o, "passed", json_boolean(r->passed)) < 0 ||
         (r->reason != NULL && r->reason[0] != '\0' &&
-         jput(o, "reason", json_string(r->reason)) < 0)) {
+         jsonx_put(o, "reason", json_string(r->reason)) < 0)) {
         json_decref(o);
         return NULL;
     }
@@ -1954,7 +1935,7 @@ static json_t *cert_status_json(const Coachq__V1__CertStatus *cs, int64_t today)
         }
     }
     /* json_object_set() takes references of its own: ours go at out. */
-    if (jput(o, "observer", json_string(cs->observer_id)) < 0 ||
+    if (jsonx_put(o, "observer", json_string(cs->observer_id)) < 0 ||
         json_object_set(o, "certifications", certs) < 0 ||
         json_object_set(o, "results", results) < 0) {
         goto out;
@@ -2023,17 +2004,12 @@ static int cmd_cert(struct cli *x, int argc, char **argv)
     if (json) {
         json_t *j = cert_status_json(cs, today);
 
-        if (j == NULL || print_json(x->out, j) < 0) {
-            msg(x, "out of memory");
-            json_decref(j);
-            rc = CLI_EXIT_FAILED;
-            goto out;
-        }
+        rc = print_json(x, j);
         json_decref(j);
     } else {
         print_cert_status(x->out, cs, today);
+        rc = CLI_EXIT_OK;
     }
-    rc = CLI_EXIT_OK;
 out:
     coachq__v1__cert_status__free_unpacked(cs, NULL);
     client_free(c);
@@ -2085,17 +2061,14 @@ static int cmd_reference(struct cli *x, int argc, char **argv)
     int opt;
 
     for (;;) {
-        int orc = next_option(x, argc, argv, "h", opts, &opt);
-        if (orc < 0) {
-            return -orc;
+        rc = next_option(x, argc, argv, "h", opts, reference_help, &opt);
+        if (rc >= 0) {
+            return rc;
         }
         if (opt == -1) {
             break;
         }
         switch (opt) {
-        case 'h':
-            fputs(reference_help, x->out);
-            return CLI_EXIT_OK;
         case OPT_NO_WRITE_IDS:
             write_ids = 0;
             break;
@@ -2225,16 +2198,12 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
     optind = 0;
     opterr = 0;
     for (;;) {
-        rc = next_option(&x, argc, argv, "+h", opts, &opt);
-        if (rc < 0) {
-            return -rc;
+        rc = next_option(&x, argc, argv, "+h", opts, main_help, &opt);
+        if (rc >= 0) {
+            return rc;
         }
         if (opt == -1) {
             break;
-        }
-        if (opt == 'h') {
-            fputs(main_help, out);
-            return CLI_EXIT_OK;
         }
         if (opt == OPT_VERSION) {
             fprintf(out, "%s\n", CLIENT_VERSION);

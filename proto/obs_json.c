@@ -1,11 +1,11 @@
 #include "obs_json.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonx.h"
 #include "uuid.h"
 
 /* Largest duration and marker offset we convert, so that the multiplication
@@ -268,7 +268,7 @@ int obs_json_parse_day(const char *s, uint32_t *out)
     return 0;
 }
 
-void obs_json_format_day(uint32_t day, char *out, size_t outlen)
+void obs_json_format_day(int64_t day, char *out, size_t outlen)
 {
     int64_t y;
     unsigned m;
@@ -357,81 +357,6 @@ static int parse_offset_string(const char *s, uint32_t *out)
 
 /* ---- parsing ------------------------------------------------------------- */
 
-struct pctx {
-    char *err;
-    size_t errlen;
-};
-
-static int fail(struct pctx *x, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Writes "path: reason" and returns -EINVAL. */
-static int fail(struct pctx *x, const char *path, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (x->err == NULL || x->errlen == 0) {
-        return -EINVAL;
-    }
-    n = snprintf(x->err, x->errlen, "%s: ", path);
-    if (n < 0 || (size_t)n >= x->errlen) {
-        return -EINVAL;
-    }
-    va_start(ap, fmt);
-    vsnprintf(x->err + n, x->errlen - (size_t)n, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
-
-/* Builds "prefix.key" or "key" into out. */
-static void join_path(char *out, size_t outlen, const char *prefix, const char *key)
-{
-    if (prefix[0] == '\0') {
-        snprintf(out, outlen, "%s", key);
-    } else {
-        snprintf(out, outlen, "%s.%s", prefix, key);
-    }
-}
-
-/* Rejects keys of obj not in known (NULL-terminated). */
-static int check_keys(struct pctx *x, const json_t *obj, const char *prefix,
-                      const char *const *known)
-{
-    const char *key;
-    json_t *v;
-
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        int ok = 0;
-
-        (void)v;
-        for (size_t i = 0; known[i] != NULL; i++) {
-            if (strcmp(key, known[i]) == 0) {
-                ok = 1;
-                break;
-            }
-        }
-        if (!ok) {
-            char path[128];
-            char list[400];
-            size_t used = 0;
-
-            list[0] = '\0';
-            for (size_t i = 0; known[i] != NULL && used < sizeof(list); i++) {
-                int n = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", known[i]);
-                if (n < 0) {
-                    break;
-                }
-                used += (size_t)n;
-            }
-            join_path(path, sizeof(path), prefix, key);
-            return fail(x, path, "unknown key (known keys: %s)", list);
-        }
-    }
-    return 0;
-}
-
 static char *dup_str(const char *s, size_t len)
 {
     char *p = malloc(len + 1);
@@ -448,32 +373,31 @@ static char *dup_str(const char *s, size_t len)
  * an error when required, otherwise *out is left alone. -ENOMEM on
  * allocation failure.
  */
-static int get_string(struct pctx *x, const json_t *obj, const char *prefix, const char *key,
+static int get_string(struct jsonx_ctx *x, const json_t *obj, const char *prefix, const char *key,
                       int required, char **out)
 {
-    json_t *v = json_object_get(obj, key);
+    json_t *v;
     char path[128];
     const char *s;
     size_t len;
     char *copy;
+    int rc;
 
-    join_path(path, sizeof(path), prefix, key);
-    if (v == NULL || json_is_null(v)) {
-        if (required) {
-            return fail(x, path, "missing; it is required");
-        }
-        return 0;
+    jsonx_join_path(path, sizeof(path), prefix, key);
+    rc = jsonx_member(x, obj, key, path, required, &v);
+    if (rc < 0 || v == NULL) {
+        return rc;
     }
     if (!json_is_string(v)) {
-        return fail(x, path, "must be a string");
+        return jsonx_fail(x, path, "must be a string");
     }
     s = json_string_value(v);
     len = json_string_length(v);
     if (strlen(s) != len) {
-        return fail(x, path, "must not contain NUL characters");
+        return jsonx_fail(x, path, "must not contain NUL characters");
     }
     if (required && len == 0) {
-        return fail(x, path, "must not be empty");
+        return jsonx_fail(x, path, "must not be empty");
     }
     copy = dup_str(s, len);
     if (copy == NULL) {
@@ -483,21 +407,19 @@ static int get_string(struct pctx *x, const json_t *obj, const char *prefix, con
     return 0;
 }
 
-static int get_enum(struct pctx *x, const json_t *obj, const char *prefix, const char *key,
+static int get_enum(struct jsonx_ctx *x, const json_t *obj, const char *prefix, const char *key,
                     int required, const char *const *names, size_t n, int *out)
 {
-    json_t *v = json_object_get(obj, key);
+    json_t *v;
     char path[128];
     char list[300];
     size_t used = 0;
     int e;
 
-    join_path(path, sizeof(path), prefix, key);
-    if (v == NULL || json_is_null(v)) {
-        if (required) {
-            return fail(x, path, "missing; it is required");
-        }
-        return 0;
+    jsonx_join_path(path, sizeof(path), prefix, key);
+    e = jsonx_member(x, obj, key, path, required, &v);
+    if (e < 0 || v == NULL) {
+        return e;
     }
     if (json_is_string(v)) {
         e = enum_value(names, n, json_string_value(v));
@@ -514,7 +436,7 @@ static int get_enum(struct pctx *x, const json_t *obj, const char *prefix, const
         }
         used += (size_t)k;
     }
-    return fail(x, path, "must be one of %s", list);
+    return jsonx_fail(x, path, "must be one of %s", list);
 }
 
 /* Allocates a zeroed array of n pointers (n may be 0). */
@@ -525,16 +447,17 @@ static void *alloc_ptrs(size_t n)
 
 static const char *const rating_keys[] = {"behaviour", "score", "evidence", NULL};
 
-static int parse_rating(struct pctx *x, const json_t *j, const char *path, Coachq__V1__Rating *r)
+static int parse_rating(struct jsonx_ctx *x, const json_t *j, const char *path,
+                        Coachq__V1__Rating *r)
 {
     json_t *score;
     char spath[128];
     int rc;
 
     if (!json_is_object(j)) {
-        return fail(x, path, "must be an object like {\"behaviour\": \"...\", \"score\": 3}");
+        return jsonx_fail(x, path, "must be an object like {\"behaviour\": \"...\", \"score\": 3}");
     }
-    rc = check_keys(x, j, path, rating_keys);
+    rc = jsonx_check_keys(x, j, path, rating_keys);
     if (rc < 0) {
         return rc;
     }
@@ -542,10 +465,10 @@ static int parse_rating(struct pctx *x, const json_t *j, const char *path, Coach
     if (rc < 0) {
         return rc;
     }
-    join_path(spath, sizeof(spath), path, "score");
+    jsonx_join_path(spath, sizeof(spath), path, "score");
     score = json_object_get(j, "score");
     if (score == NULL) {
-        return fail(x, spath, "missing; it is required (1..4 or \"n/a\")");
+        return jsonx_fail(x, spath, "missing; it is required (1..4 or \"n/a\")");
     }
     if (json_is_integer(score) && json_integer_value(score) >= 1 &&
         json_integer_value(score) <= 4) {
@@ -555,14 +478,15 @@ static int parse_rating(struct pctx *x, const json_t *j, const char *path, Coach
         r->not_applicable = 1;
         r->score = 0;
     } else {
-        return fail(x, spath, "must be 1..4 or \"n/a\"");
+        return jsonx_fail(x, spath, "must be 1..4 or \"n/a\"");
     }
     return get_string(x, j, path, "evidence", 0, &r->evidence);
 }
 
 static const char *const marker_keys[] = {"kind", "offset", "note", NULL};
 
-static int parse_marker(struct pctx *x, const json_t *j, const char *path, Coachq__V1__Marker *m)
+static int parse_marker(struct jsonx_ctx *x, const json_t *j, const char *path,
+                        Coachq__V1__Marker *m)
 {
     json_t *off;
     char opath[128];
@@ -570,10 +494,10 @@ static int parse_marker(struct pctx *x, const json_t *j, const char *path, Coach
     int rc;
 
     if (!json_is_object(j)) {
-        return fail(x, path,
-                    "must be an object like {\"kind\": \"praise\", \"offset\": \"12:30\"}");
+        return jsonx_fail(x, path,
+                          "must be an object like {\"kind\": \"praise\", \"offset\": \"12:30\"}");
     }
-    rc = check_keys(x, j, path, marker_keys);
+    rc = jsonx_check_keys(x, j, path, marker_keys);
     if (rc < 0) {
         return rc;
     }
@@ -582,42 +506,43 @@ static int parse_marker(struct pctx *x, const json_t *j, const char *path, Coach
         return rc;
     }
     m->kind = (Coachq__V1__MarkerKind)kind;
-    join_path(opath, sizeof(opath), path, "offset");
+    jsonx_join_path(opath, sizeof(opath), path, "offset");
     off = json_object_get(j, "offset");
     if (off == NULL) {
-        return fail(x, opath, "missing; it is required (seconds, or \"mm:ss\")");
+        return jsonx_fail(x, opath, "missing; it is required (seconds, or \"mm:ss\")");
     }
     if (json_is_number(off)) {
         double sec = json_number_value(off);
 
         if (!(sec >= 0 && sec <= MAX_OFFSET_S)) {
-            return fail(x, opath, "must be seconds since the session start, 0 or more");
+            return jsonx_fail(x, opath, "must be seconds since the session start, 0 or more");
         }
         m->offset_ms = round_u32(sec * 1000.0);
     } else if (json_is_string(off)) {
         if (parse_offset_string(json_string_value(off), &m->offset_ms) < 0) {
-            return fail(x, opath,
-                        "must be \"mm:ss\", \"h:mm:ss\" (optionally with .mmm) or "
-                        "a number of seconds");
+            return jsonx_fail(x, opath,
+                              "must be \"mm:ss\", \"h:mm:ss\" (optionally with .mmm) or "
+                              "a number of seconds");
         }
     } else {
-        return fail(x, opath, "must be a number of seconds or \"mm:ss\"");
+        return jsonx_fail(x, opath, "must be a number of seconds or \"mm:ss\"");
     }
     return get_string(x, j, path, "note", 0, &m->note);
 }
 
 static const char *const action_keys[] = {"text", "owner", "due", NULL};
 
-static int parse_action(struct pctx *x, const json_t *j, const char *path, Coachq__V1__Action *a)
+static int parse_action(struct jsonx_ctx *x, const json_t *j, const char *path,
+                        Coachq__V1__Action *a)
 {
     json_t *due;
     char dpath[128];
     int rc;
 
     if (!json_is_object(j)) {
-        return fail(x, path, "must be an object like {\"text\": \"...\"}");
+        return jsonx_fail(x, path, "must be an object like {\"text\": \"...\"}");
     }
-    rc = check_keys(x, j, path, action_keys);
+    rc = jsonx_check_keys(x, j, path, action_keys);
     if (rc < 0) {
         return rc;
     }
@@ -629,21 +554,21 @@ static int parse_action(struct pctx *x, const json_t *j, const char *path, Coach
     if (rc < 0) {
         return rc;
     }
-    join_path(dpath, sizeof(dpath), path, "due");
+    jsonx_join_path(dpath, sizeof(dpath), path, "due");
     due = json_object_get(j, "due");
     if (due != NULL && !json_is_null(due)) {
         if (!json_is_string(due) || obs_json_parse_day(json_string_value(due), &a->due_day) < 0) {
-            return fail(x, dpath, "must be a date \"YYYY-MM-DD\"");
+            return jsonx_fail(x, dpath, "must be a date \"YYYY-MM-DD\"");
         }
         if (a->due_day == 0) {
-            return fail(x, dpath, "must be after 1970-01-01");
+            return jsonx_fail(x, dpath, "must be after 1970-01-01");
         }
     }
     return 0;
 }
 
 /* Checks that obj[key] is an array (or absent) and returns it. */
-static int get_array(struct pctx *x, const json_t *obj, const char *key, json_t **out)
+static int get_array(struct jsonx_ctx *x, const json_t *obj, const char *key, json_t **out)
 {
     json_t *v = json_object_get(obj, key);
 
@@ -652,7 +577,7 @@ static int get_array(struct pctx *x, const json_t *obj, const char *key, json_t 
         return 0;
     }
     if (!json_is_array(v)) {
-        return fail(x, key, "must be an array");
+        return jsonx_fail(x, key, "must be an array");
     }
     *out = v;
     return 0;
@@ -662,7 +587,8 @@ static int get_array(struct pctx *x, const json_t *obj, const char *key, json_t 
  * Reads the optional UUID string obj[key] into *out (a new 16-byte copy);
  * absent or null leaves *out alone. Returns 0, -EINVAL or -ENOMEM.
  */
-static int get_uuid(struct pctx *x, const json_t *obj, const char *key, ProtobufCBinaryData *out)
+static int get_uuid(struct jsonx_ctx *x, const json_t *obj, const char *key,
+                    ProtobufCBinaryData *out)
 {
     json_t *v = json_object_get(obj, key);
     uint8_t id[UUID_LEN];
@@ -671,7 +597,7 @@ static int get_uuid(struct pctx *x, const json_t *obj, const char *key, Protobuf
         return 0;
     }
     if (!json_is_string(v) || uuid_parse(json_string_value(v), id) < 0) {
-        return fail(x, key, "must be a UUID like \"0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13\"");
+        return jsonx_fail(x, key, "must be a UUID like \"0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13\"");
     }
     out->data = malloc(UUID_LEN);
     if (out->data == NULL) {
@@ -683,16 +609,16 @@ static int get_uuid(struct pctx *x, const json_t *obj, const char *key, Protobuf
 }
 
 /* Reads the required "rubric_version" of obj. Returns 0 or -EINVAL. */
-static int get_rubric_version(struct pctx *x, const json_t *obj, uint32_t *out)
+static int get_rubric_version(struct jsonx_ctx *x, const json_t *obj, uint32_t *out)
 {
     json_t *v = json_object_get(obj, "rubric_version");
 
     if (v == NULL) {
-        return fail(x, "rubric_version", "missing; it is required (e.g. 1)");
+        return jsonx_fail(x, "rubric_version", "missing; it is required (e.g. 1)");
     }
     if (!json_is_integer(v) || json_integer_value(v) < 1 ||
         json_integer_value(v) > (json_int_t)UINT32_MAX) {
-        return fail(x, "rubric_version", "must be a whole number, 1 or more");
+        return jsonx_fail(x, "rubric_version", "must be a whole number, 1 or more");
     }
     *out = (uint32_t)json_integer_value(v);
     return 0;
@@ -704,7 +630,7 @@ static int get_rubric_version(struct pctx *x, const json_t *obj, uint32_t *out)
  * Absent or null leaves *out alone unless required. Returns 0, -EINVAL or
  * -ENOMEM.
  */
-static int get_ratings(struct pctx *x, const json_t *obj, const char *key, int required,
+static int get_ratings(struct jsonx_ctx *x, const json_t *obj, const char *key, int required,
                        Coachq__V1__Rating ***out, size_t *n)
 {
     json_t *arr;
@@ -717,11 +643,11 @@ static int get_ratings(struct pctx *x, const json_t *obj, const char *key, int r
         return rc;
     }
     if (arr == NULL) {
-        return required ? fail(x, key, "missing; it is required (an array of ratings)") : 0;
+        return required ? jsonx_fail(x, key, "missing; it is required (an array of ratings)") : 0;
     }
     len = json_array_size(arr);
     if (required && len == 0) {
-        return fail(x, key, "must hold at least one rating");
+        return jsonx_fail(x, key, "must hold at least one rating");
     }
     *out = alloc_ptrs(len);
     if (*out == NULL) {
@@ -735,7 +661,7 @@ static int get_ratings(struct pctx *x, const json_t *obj, const char *key, int r
         }
         coachq__v1__rating__init(r);
         (*out)[(*n)++] = r;
-        snprintf(path, sizeof(path), "%s[%zu]", key, i);
+        jsonx_index_path(path, sizeof(path), key, i);
         rc = parse_rating(x, json_array_get(arr, i), path, r);
         if (rc < 0) {
             return rc;
@@ -755,15 +681,17 @@ static const char *const obs_keys[] = {
     "version", "root_id",    "superseded",      NULL,
 };
 
-static int parse_obs(struct pctx *x, const json_t *j, Coachq__V1__Observation *o)
+/* A jsonx_parse_cb for an Observation. */
+static int parse_obs(struct jsonx_ctx *x, const json_t *j, void *msg)
 {
+    Coachq__V1__Observation *o = msg;
     json_t *v;
     json_t *arr;
     char path[64];
     int e = 0;
     int rc;
 
-    rc = check_keys(x, j, "", obs_keys);
+    rc = jsonx_check_keys(x, j, "", obs_keys);
     if (rc < 0) {
         return rc;
     }
@@ -811,12 +739,13 @@ static int parse_obs(struct pctx *x, const json_t *j, Coachq__V1__Observation *o
 
     v = json_object_get(j, "started_at");
     if (v == NULL) {
-        return fail(x, "started_at", "missing; it is required (e.g. \"2026-11-02T14:30:00Z\")");
+        return jsonx_fail(x, "started_at",
+                          "missing; it is required (e.g. \"2026-11-02T14:30:00Z\")");
     }
     if (!json_is_string(v) || obs_json_parse_time(json_string_value(v), &o->started_at) < 0) {
-        return fail(x, "started_at",
-                    "must be an ISO-8601 time like \"2026-11-02T14:30:00Z\" or "
-                    "\"2026-11-02T15:30:00+01:00\"");
+        return jsonx_fail(x, "started_at",
+                          "must be an ISO-8601 time like \"2026-11-02T14:30:00Z\" or "
+                          "\"2026-11-02T15:30:00+01:00\"");
     }
 
     v = json_object_get(j, "duration_min");
@@ -824,7 +753,7 @@ static int parse_obs(struct pctx *x, const json_t *j, Coachq__V1__Observation *o
         double min = json_is_number(v) ? json_number_value(v) : -1;
 
         if (!(min >= 0 && min <= MAX_DURATION_MIN)) {
-            return fail(x, "duration_min", "must be a number of minutes, 0 or more");
+            return jsonx_fail(x, "duration_min", "must be a number of minutes, 0 or more");
         }
         o->duration_s = round_u32(min * 60.0);
     }
@@ -853,7 +782,7 @@ static int parse_obs(struct pctx *x, const json_t *j, Coachq__V1__Observation *o
             }
             coachq__v1__marker__init(m);
             o->markers[o->n_markers++] = m;
-            snprintf(path, sizeof(path), "markers[%zu]", i);
+            jsonx_index_path(path, sizeof(path), "markers", i);
             rc = parse_marker(x, json_array_get(arr, i), path, m);
             if (rc < 0) {
                 return rc;
@@ -880,7 +809,7 @@ static int parse_obs(struct pctx *x, const json_t *j, Coachq__V1__Observation *o
             }
             coachq__v1__action__init(a);
             o->actions[o->n_actions++] = a;
-            snprintf(path, sizeof(path), "actions[%zu]", i);
+            jsonx_index_path(path, sizeof(path), "actions", i);
             rc = parse_action(x, json_array_get(arr, i), path, a);
             if (rc < 0) {
                 return rc;
@@ -891,38 +820,25 @@ static int parse_obs(struct pctx *x, const json_t *j, Coachq__V1__Observation *o
     return get_string(x, j, "", "notes", 0, &o->notes);
 }
 
+/* obs_json_free() as a jsonx_free_cb. */
+static void free_obs(void *msg)
+{
+    obs_json_free(msg);
+}
+
 int obs_json_parse(const json_t *j, Coachq__V1__Observation **out, char *err, size_t errlen)
 {
-    struct pctx x = {err, errlen};
-    Coachq__V1__Observation *o = NULL;
-    int rc = -EINVAL;
+    struct jsonx_ctx x;
+    void *o;
+    int rc;
 
     *out = NULL;
-    if (err != NULL && errlen > 0) {
-        err[0] = '\0';
-    }
+    jsonx_ctx_init(&x, err, errlen, "(record)");
     if (!json_is_object(j)) {
-        rc = fail(&x, "(record)", "must be a JSON object");
-        goto out;
+        return jsonx_fail(&x, "", "must be a JSON object");
     }
-    o = malloc(sizeof(*o));
-    if (o == NULL) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    coachq__v1__observation__init(o);
-    rc = parse_obs(&x, j, o);
-    if (rc == -ENOMEM) {
-        fail(&x, "(record)", "out of memory");
-    }
-    if (rc < 0) {
-        goto out;
-    }
+    rc = jsonx_parse_message(&x, j, &coachq__v1__observation__descriptor, parse_obs, free_obs, &o);
     *out = o;
-    o = NULL;
-    rc = 0;
-out:
-    obs_json_free(o);
     return rc;
 }
 
@@ -983,11 +899,13 @@ void obs_json_free(Coachq__V1__Observation *o)
 static const char *const reference_keys[] = {"id",    "rubric", "rubric_version",
                                              "title", "master", NULL};
 
-static int parse_reference(struct pctx *x, const json_t *j, Coachq__V1__CalibrationReference *r)
+/* A jsonx_parse_cb for a CalibrationReference. */
+static int parse_reference(struct jsonx_ctx *x, const json_t *j, void *msg)
 {
+    Coachq__V1__CalibrationReference *r = msg;
     int rc;
 
-    rc = check_keys(x, j, "", reference_keys);
+    rc = jsonx_check_keys(x, j, "", reference_keys);
     if (rc < 0) {
         return rc;
     }
@@ -1010,39 +928,27 @@ static int parse_reference(struct pctx *x, const json_t *j, Coachq__V1__Calibrat
     return get_ratings(x, j, "master", 1, &r->master, &r->n_master);
 }
 
+/* obs_json_free_reference() as a jsonx_free_cb. */
+static void free_reference(void *msg)
+{
+    obs_json_free_reference(msg);
+}
+
 int obs_json_parse_reference(const json_t *j, Coachq__V1__CalibrationReference **out, char *err,
                              size_t errlen)
 {
-    struct pctx x = {err, errlen};
-    Coachq__V1__CalibrationReference *r = NULL;
-    int rc = -EINVAL;
+    struct jsonx_ctx x;
+    void *r;
+    int rc;
 
     *out = NULL;
-    if (err != NULL && errlen > 0) {
-        err[0] = '\0';
-    }
+    jsonx_ctx_init(&x, err, errlen, "(reference)");
     if (!json_is_object(j)) {
-        rc = fail(&x, "(reference)", "must be a JSON object");
-        goto out;
+        return jsonx_fail(&x, "", "must be a JSON object");
     }
-    r = malloc(sizeof(*r));
-    if (r == NULL) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    coachq__v1__calibration_reference__init(r);
-    rc = parse_reference(&x, j, r);
-    if (rc == -ENOMEM) {
-        fail(&x, "(reference)", "out of memory");
-    }
-    if (rc < 0) {
-        goto out;
-    }
+    rc = jsonx_parse_message(&x, j, &coachq__v1__calibration_reference__descriptor, parse_reference,
+                             free_reference, &r);
     *out = r;
-    r = NULL;
-    rc = 0;
-out:
-    obs_json_free_reference(r);
     return rc;
 }
 
@@ -1061,18 +967,9 @@ void obs_json_free_reference(Coachq__V1__CalibrationReference *r)
 
 /* ---- rendering ----------------------------------------------------------- */
 
-/* Sets obj[key] = v, taking v; returns -1 if v is NULL or the set failed. */
-static int put(json_t *obj, const char *key, json_t *v)
-{
-    if (v == NULL) {
-        return -1;
-    }
-    return json_object_set_new(obj, key, v);
-}
-
 static int put_str(json_t *obj, const char *key, const char *s)
 {
-    return put(obj, key, json_string(s != NULL ? s : ""));
+    return jsonx_put(obj, key, json_string(s != NULL ? s : ""));
 }
 
 /* Sets obj[key] to the UUID in id when it holds one; an empty id is not
@@ -1129,10 +1026,11 @@ static json_t *rating_json(const Coachq__V1__Rating *r)
     if (o == NULL) {
         return NULL;
     }
-    if (put(o, "behaviour", json_text(r->behaviour_id)) < 0 ||
-        put(o, "score", r->not_applicable ? json_string("n/a") : json_integer(r->score)) < 0 ||
+    if (jsonx_put(o, "behaviour", json_text(r->behaviour_id)) < 0 ||
+        jsonx_put(o, "score", r->not_applicable ? json_string("n/a") : json_integer(r->score)) <
+            0 ||
         (r->evidence != NULL && r->evidence[0] != '\0' &&
-         put(o, "evidence", json_text(r->evidence)) < 0)) {
+         jsonx_put(o, "evidence", json_text(r->evidence)) < 0)) {
         json_decref(o);
         return NULL;
     }
@@ -1148,9 +1046,9 @@ static json_t *marker_json(const Coachq__V1__Marker *m)
         return NULL;
     }
     obs_json_format_offset(m->offset_ms, off, sizeof(off));
-    if (put(o, "kind", json_enum(obs_json_marker_kind_name(m->kind), m->kind)) < 0 ||
+    if (jsonx_put(o, "kind", json_enum(obs_json_marker_kind_name(m->kind), m->kind)) < 0 ||
         put_str(o, "offset", off) < 0 ||
-        (m->note != NULL && m->note[0] != '\0' && put(o, "note", json_text(m->note)) < 0)) {
+        (m->note != NULL && m->note[0] != '\0' && jsonx_put(o, "note", json_text(m->note)) < 0)) {
         json_decref(o);
         return NULL;
     }
@@ -1165,8 +1063,9 @@ static json_t *action_json(const Coachq__V1__Action *a)
     if (o == NULL) {
         return NULL;
     }
-    if (put(o, "text", json_text(a->text)) < 0 || (a->owner_id != NULL && a->owner_id[0] != '\0' &&
-                                                   put(o, "owner", json_text(a->owner_id)) < 0)) {
+    if (jsonx_put(o, "text", json_text(a->text)) < 0 ||
+        (a->owner_id != NULL && a->owner_id[0] != '\0' &&
+         jsonx_put(o, "owner", json_text(a->owner_id)) < 0)) {
         json_decref(o);
         return NULL;
     }
@@ -1190,19 +1089,19 @@ static int obs_fill(json_t *obj, const Coachq__V1__Observation *o)
         put_uuid(obj, "calibration_ref", &o->calibration_ref) < 0) {
         return -1;
     }
-    if (put(obj, "rubric", json_text(o->rubric_id)) < 0 ||
-        put(obj, "rubric_version", json_integer(o->rubric_version)) < 0 ||
-        put(obj, "coach", json_text(o->coach_id)) < 0 ||
-        put(obj, "coachee", json_text(o->coachee_id)) < 0) {
+    if (jsonx_put(obj, "rubric", json_text(o->rubric_id)) < 0 ||
+        jsonx_put(obj, "rubric_version", json_integer(o->rubric_version)) < 0 ||
+        jsonx_put(obj, "coach", json_text(o->coach_id)) < 0 ||
+        jsonx_put(obj, "coachee", json_text(o->coachee_id)) < 0) {
         return -1;
     }
     if (o->session_type != COACHQ__V1__SESSION_TYPE__SESSION_TYPE_UNSPECIFIED &&
-        put(obj, "session_type",
-            json_enum(obs_json_session_type_name(o->session_type), o->session_type)) < 0) {
+        jsonx_put(obj, "session_type",
+                  json_enum(obs_json_session_type_name(o->session_type), o->session_type)) < 0) {
         return -1;
     }
     if (o->focus != COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_UNSPECIFIED &&
-        put(obj, "focus", json_enum(obs_json_focus_name(o->focus), o->focus)) < 0) {
+        jsonx_put(obj, "focus", json_enum(obs_json_focus_name(o->focus), o->focus)) < 0) {
         return -1;
     }
     obs_json_format_time(o->started_at, buf, sizeof(buf));
@@ -1212,15 +1111,15 @@ static int obs_fill(json_t *obj, const Coachq__V1__Observation *o)
     /* Whole minutes as an integer; otherwise the exact fraction, which
      * parses back to the same number of seconds. */
     if (o->duration_s % 60 == 0) {
-        if (put(obj, "duration_min", json_integer(o->duration_s / 60)) < 0) {
+        if (jsonx_put(obj, "duration_min", json_integer(o->duration_s / 60)) < 0) {
             return -1;
         }
-    } else if (put(obj, "duration_min", json_real(o->duration_s / 60.0)) < 0) {
+    } else if (jsonx_put(obj, "duration_min", json_real(o->duration_s / 60.0)) < 0) {
         return -1;
     }
 
     arr = json_array();
-    if (put(obj, "ratings", arr) < 0) {
+    if (jsonx_put(obj, "ratings", arr) < 0) {
         return -1;
     }
     for (size_t i = 0; i < o->n_ratings; i++) {
@@ -1230,7 +1129,7 @@ static int obs_fill(json_t *obj, const Coachq__V1__Observation *o)
     }
     if (o->n_markers > 0) {
         arr = json_array();
-        if (put(obj, "markers", arr) < 0) {
+        if (jsonx_put(obj, "markers", arr) < 0) {
             return -1;
         }
         for (size_t i = 0; i < o->n_markers; i++) {
@@ -1241,7 +1140,7 @@ static int obs_fill(json_t *obj, const Coachq__V1__Observation *o)
     }
     if (o->n_actions > 0) {
         arr = json_array();
-        if (put(obj, "actions", arr) < 0) {
+        if (jsonx_put(obj, "actions", arr) < 0) {
             return -1;
         }
         for (size_t i = 0; i < o->n_actions; i++) {
@@ -1250,7 +1149,8 @@ static int obs_fill(json_t *obj, const Coachq__V1__Observation *o)
             }
         }
     }
-    if (o->notes != NULL && o->notes[0] != '\0' && put(obj, "notes", json_text(o->notes)) < 0) {
+    if (o->notes != NULL && o->notes[0] != '\0' &&
+        jsonx_put(obj, "notes", json_text(o->notes)) < 0) {
         return -1;
     }
     return 0;
@@ -1281,15 +1181,16 @@ json_t *obs_json_from_stored(const Coachq__V1__StoredObservation *s)
     }
     obs_json_format_time_ms(s->received_at_ms, t, sizeof(t));
     if ((s->observation != NULL && obs_fill(obj, s->observation) < 0) ||
-        put(obj, "seq", json_integer((json_int_t)s->seq)) < 0 ||
-        put_str(obj, "received_at", t) < 0 || put(obj, "observer", json_text(s->observer_id)) < 0) {
+        jsonx_put(obj, "seq", json_integer((json_int_t)s->seq)) < 0 ||
+        put_str(obj, "received_at", t) < 0 ||
+        jsonx_put(obj, "observer", json_text(s->observer_id)) < 0) {
         goto out;
     }
     /* A server from before amendments sends no version: nothing is written
      * then, rather than a version 0 that no record has. */
-    if ((s->version != 0 && put(obj, "version", json_integer(s->version)) < 0) ||
+    if ((s->version != 0 && jsonx_put(obj, "version", json_integer(s->version)) < 0) ||
         put_uuid(obj, "root_id", &s->root_id) < 0 ||
-        (s->superseded && put(obj, "superseded", json_true()) < 0)) {
+        (s->superseded && jsonx_put(obj, "superseded", json_true()) < 0)) {
         goto out;
     }
     ret = obj;

@@ -80,7 +80,9 @@ void obs_json_format_time(int64_t t, char *out, size_t outlen); /* "YYYY-MM-DDTH
 void obs_json_format_time_ms(int64_t ms, char *out, size_t outlen);
 /* "YYYY-MM-DD" to days since 1970-01-01; dates before 1970 are -EINVAL. */
 int obs_json_parse_day(const char *s, uint32_t *out);
-void obs_json_format_day(uint32_t day, char *out, size_t outlen);
+/* Days since 1970-01-01 as "YYYY-MM-DD". The day is signed so that a day
+ * before 1970 (from elsewhere) prints as the date it is. */
+void obs_json_format_day(int64_t day, char *out, size_t outlen);
 
 /* Days since 1970-01-01 of a civil date (negative before 1970); m 1..12,
  * d 1..31, not checked. */

@@ -1,13 +1,13 @@
 #include "rubric_json.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 
+#include "jsonx.h"
 #include "obs_json.h"
 #include "validate.h"
 
@@ -57,56 +57,6 @@ const char *rubric_json_builtin(size_t i, const char **name)
 
 /* ---- errors -------------------------------------------------------------- */
 
-struct pctx {
-    char *err;
-    size_t errlen;
-};
-
-static int fail(struct pctx *x, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Writes "path: reason" into the caller's buffer and returns -EINVAL. The
- * top level has the empty path, written as "(file)". */
-static int fail(struct pctx *x, const char *path, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (x->err == NULL || x->errlen == 0) {
-        return -EINVAL;
-    }
-    n = snprintf(x->err, x->errlen, "%s: ", path[0] != '\0' ? path : "(file)");
-    if (n < 0 || (size_t)n >= x->errlen) {
-        return -EINVAL;
-    }
-    va_start(ap, fmt);
-    vsnprintf(x->err + n, x->errlen - (size_t)n, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
-
-/* Paths longer than the buffer are cut short: they only go into messages,
- * whose own buffer is smaller still. Using snprintf's result says so to the
- * compiler's truncation check. */
-static void join_path(char *out, size_t outlen, const char *prefix, const char *key)
-{
-    int n;
-
-    if (prefix[0] == '\0') {
-        n = snprintf(out, outlen, "%s", key);
-    } else {
-        n = snprintf(out, outlen, "%s.%s", prefix, key);
-    }
-    (void)n;
-}
-
-static void index_path(char *out, size_t outlen, const char *prefix, size_t i)
-{
-    int n = snprintf(out, outlen, "%s[%zu]", prefix, i);
-
-    (void)n;
-}
-
 /* How a value's type is named in messages ("must be a string, not an
  * array"). */
 static const char *type_name(const json_t *v)
@@ -132,47 +82,6 @@ static const char *type_name(const json_t *v)
 }
 
 /* ---- locating a byte offset as a JSON path ------------------------------- */
-
-/*
- * Length of the UTF-8 sequence that starts at s (avail bytes readable), or 0
- * when it is not valid: overlong forms, surrogates and code points above
- * U+10FFFF are refused, as validate.c does for observation text.
- */
-static size_t utf8_len(const unsigned char *s, size_t avail)
-{
-    unsigned c = s[0];
-    size_t n;
-    unsigned cp;
-
-    if (c < 0x80) {
-        return 1;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n > avail) {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return n;
-}
 
 /* One open object or array while walking the raw text. */
 struct loc_frame {
@@ -259,7 +168,7 @@ static size_t locate(const char *text, size_t len, size_t stop, char *path, size
                      * multi-byte character that still needs checking. */
                     n = i + 1 < len && s[i + 1] < 0x80 ? 2 : 1;
                 } else if (s[i] >= 0x80) {
-                    n = utf8_len(s + i, len - i);
+                    n = validate_utf8_len(text + i, len - i);
                     if (n == 0) {
                         bad = i;
                         goto out;
@@ -283,7 +192,7 @@ static size_t locate(const char *text, size_t len, size_t stop, char *path, size
             continue;
         }
         if (c >= 0x80) {
-            size_t n = utf8_len(s + i, len - i);
+            size_t n = validate_utf8_len(text + i, len - i);
 
             if (n == 0) {
                 bad = i;
@@ -326,45 +235,6 @@ static const char *const behaviour_keys[] = {
     "id", "name", "definition", "indicators", "anchors", "not_applicable", NULL,
 };
 
-/* Refuses a key of obj that is not in known (NULL-terminated), listing the
- * known ones so that a typo is easy to spot. */
-static int check_keys(struct pctx *x, const json_t *obj, const char *prefix,
-                      const char *const *known)
-{
-    const char *key;
-    json_t *v;
-
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        char path[PATH_LEN];
-        char list[256];
-        size_t used = 0;
-        int ok = 0;
-
-        (void)v;
-        for (size_t i = 0; known[i] != NULL; i++) {
-            if (strcmp(key, known[i]) == 0) {
-                ok = 1;
-                break;
-            }
-        }
-        if (ok) {
-            continue;
-        }
-        list[0] = '\0';
-        for (size_t i = 0; known[i] != NULL && used < sizeof(list); i++) {
-            int n = snprintf(list + used, sizeof(list) - used, "%s%s", i > 0 ? ", " : "", known[i]);
-            if (n < 0) {
-                break;
-            }
-            used += (size_t)n;
-        }
-        join_path(path, sizeof(path), prefix, key);
-        return fail(x, path, "unknown key (known keys: %s)", list);
-    }
-    return 0;
-}
-
 static int is_blank(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
@@ -380,27 +250,28 @@ static int is_blank(const char *s, size_t len)
  * protobuf_c_message_free_unpacked() will free. Blank text is refused unless
  * blank_ok. Returns 0, -EINVAL or -ENOMEM.
  */
-static int take_text(struct pctx *x, const json_t *v, const char *path, int blank_ok, char **out)
+static int take_text(struct jsonx_ctx *x, const json_t *v, const char *path, int blank_ok,
+                     char **out)
 {
     const char *s;
     size_t len;
     char *copy;
 
     if (!json_is_string(v)) {
-        return fail(x, path, "must be a string, not %s", type_name(v));
+        return jsonx_fail(x, path, "must be a string, not %s", type_name(v));
     }
     s = json_string_value(v);
     len = json_string_length(v);
     /* jansson refuses \u0000 unless asked to allow it; this keeps the
      * C string and the JSON string the same length all the same. */
     if (strlen(s) != len) {
-        return fail(x, path, "must not contain NUL characters");
+        return jsonx_fail(x, path, "must not contain NUL characters");
     }
     if (len > RUBRIC_MAX_TEXT) {
-        return fail(x, path, "is %zu bytes long; the limit is %d", len, RUBRIC_MAX_TEXT);
+        return jsonx_fail(x, path, "is %zu bytes long; the limit is %d", len, RUBRIC_MAX_TEXT);
     }
     if (!blank_ok && is_blank(s, len)) {
-        return fail(x, path, "must not be empty");
+        return jsonx_fail(x, path, "must not be empty");
     }
     copy = malloc(len + 1);
     if (copy == NULL) {
@@ -413,24 +284,23 @@ static int take_text(struct pctx *x, const json_t *v, const char *path, int blan
 
 /* obj[key] as text. A required key must be present and not blank; an
  * optional one that is absent or null leaves *out alone. */
-static int get_text(struct pctx *x, const json_t *obj, const char *prefix, const char *key,
+static int get_text(struct jsonx_ctx *x, const json_t *obj, const char *prefix, const char *key,
                     int required, char **out)
 {
-    json_t *v = json_object_get(obj, key);
+    json_t *v;
     char path[PATH_LEN];
+    int rc;
 
-    join_path(path, sizeof(path), prefix, key);
-    if (v == NULL || json_is_null(v)) {
-        if (required) {
-            return fail(x, path, "missing; it is required");
-        }
-        return 0;
+    jsonx_join_path(path, sizeof(path), prefix, key);
+    rc = jsonx_member(x, obj, key, path, required, &v);
+    if (rc < 0 || v == NULL) {
+        return rc;
     }
     return take_text(x, v, path, !required, out);
 }
 
 /* obj[key] as an id that validate_id() accepts. */
-static int get_id(struct pctx *x, const json_t *obj, const char *prefix, char **out)
+static int get_id(struct jsonx_ctx *x, const json_t *obj, const char *prefix, char **out)
 {
     char path[PATH_LEN];
     int rc;
@@ -440,11 +310,12 @@ static int get_id(struct pctx *x, const json_t *obj, const char *prefix, char **
         return rc;
     }
     if (validate_id(*out) < 0) {
-        join_path(path, sizeof(path), prefix, "id");
-        return fail(x, path,
-                    "\"%.*s\" is not a valid id: use 1 to %d letters, digits, '.', '_', '@' or "
-                    "'-'",
-                    VALIDATE_MAX_ID + 8, *out, VALIDATE_MAX_ID);
+        jsonx_join_path(path, sizeof(path), prefix, "id");
+        return jsonx_fail(
+            x, path,
+            "\"%.*s\" is not a valid id: use 1 to %d letters, digits, '.', '_', '@' or "
+            "'-'",
+            VALIDATE_MAX_ID + 8, *out, VALIDATE_MAX_ID);
     }
     return 0;
 }
@@ -452,7 +323,7 @@ static int get_id(struct pctx *x, const json_t *obj, const char *prefix, char **
 /* The array v (at path) of n strings, each non-blank, into a new array of
  * malloc'd strings. *count grows with each string stored, so that a partly
  * built list frees cleanly. */
-static int take_strings(struct pctx *x, const json_t *v, const char *path, char ***list,
+static int take_strings(struct jsonx_ctx *x, const json_t *v, const char *path, char ***list,
                         size_t *count)
 {
     size_t n = json_array_size(v);
@@ -465,7 +336,7 @@ static int take_strings(struct pctx *x, const json_t *v, const char *path, char 
     for (size_t i = 0; i < n; i++) {
         int rc;
 
-        index_path(ipath, sizeof(ipath), path, i);
+        jsonx_index_path(ipath, sizeof(ipath), path, i);
         rc = take_text(x, json_array_get(v, i), ipath, 0, &(*list)[i]);
         if (rc < 0) {
             return rc;
@@ -476,7 +347,7 @@ static int take_strings(struct pctx *x, const json_t *v, const char *path, char 
 }
 
 /* obj[key], which must be an array; *out is NULL when it is absent. */
-static int get_array(struct pctx *x, const json_t *obj, const char *prefix, const char *key,
+static int get_array(struct jsonx_ctx *x, const json_t *obj, const char *prefix, const char *key,
                      json_t **out)
 {
     json_t *v = json_object_get(obj, key);
@@ -487,14 +358,14 @@ static int get_array(struct pctx *x, const json_t *obj, const char *prefix, cons
         return 0;
     }
     if (!json_is_array(v)) {
-        join_path(path, sizeof(path), prefix, key);
-        return fail(x, path, "must be an array, not %s", type_name(v));
+        jsonx_join_path(path, sizeof(path), prefix, key);
+        return jsonx_fail(x, path, "must be an array, not %s", type_name(v));
     }
     *out = v;
     return 0;
 }
 
-static int parse_behaviour(struct pctx *x, const json_t *j, const char *path,
+static int parse_behaviour(struct jsonx_ctx *x, const json_t *j, const char *path,
                            Coachq__V1__Behaviour *b)
 {
     char sub[SUB_LEN];
@@ -504,9 +375,10 @@ static int parse_behaviour(struct pctx *x, const json_t *j, const char *path,
     int rc;
 
     if (!json_is_object(j)) {
-        return fail(x, path, "must be an object like {\"id\": \"...\", \"name\": \"...\", ...}");
+        return jsonx_fail(x, path,
+                          "must be an object like {\"id\": \"...\", \"name\": \"...\", ...}");
     }
-    rc = check_keys(x, j, path, behaviour_keys);
+    rc = jsonx_check_keys(x, j, path, behaviour_keys);
     if (rc < 0) {
         return rc;
     }
@@ -523,36 +395,36 @@ static int parse_behaviour(struct pctx *x, const json_t *j, const char *path,
         return rc;
     }
 
-    join_path(sub, sizeof(sub), path, "indicators");
+    jsonx_join_path(sub, sizeof(sub), path, "indicators");
     rc = get_array(x, j, path, "indicators", &arr);
     if (rc < 0) {
         return rc;
     }
     if (arr == NULL) {
-        return fail(x, sub, "missing; list what an observer can see or hear (at least one)");
+        return jsonx_fail(x, sub, "missing; list what an observer can see or hear (at least one)");
     }
     n = json_array_size(arr);
     if (n < 1 || n > RUBRIC_MAX_INDICATORS) {
-        return fail(x, sub, "need 1 to %d indicators, found %zu", RUBRIC_MAX_INDICATORS, n);
+        return jsonx_fail(x, sub, "need 1 to %d indicators, found %zu", RUBRIC_MAX_INDICATORS, n);
     }
     rc = take_strings(x, arr, sub, &b->indicators, &b->n_indicators);
     if (rc < 0) {
         return rc;
     }
 
-    join_path(sub, sizeof(sub), path, "anchors");
+    jsonx_join_path(sub, sizeof(sub), path, "anchors");
     rc = get_array(x, j, path, "anchors", &arr);
     if (rc < 0) {
         return rc;
     }
     if (arr == NULL) {
-        return fail(x, sub, "missing; need exactly %d anchors (scores 1 to %d)", RUBRIC_ANCHORS,
-                    RUBRIC_ANCHORS);
+        return jsonx_fail(x, sub, "missing; need exactly %d anchors (scores 1 to %d)",
+                          RUBRIC_ANCHORS, RUBRIC_ANCHORS);
     }
     n = json_array_size(arr);
     if (n != RUBRIC_ANCHORS) {
-        return fail(x, sub, "need exactly %d anchors (scores 1 to %d), found %zu", RUBRIC_ANCHORS,
-                    RUBRIC_ANCHORS, n);
+        return jsonx_fail(x, sub, "need exactly %d anchors (scores 1 to %d), found %zu",
+                          RUBRIC_ANCHORS, RUBRIC_ANCHORS, n);
     }
     rc = take_strings(x, arr, sub, &b->anchors, &b->n_anchors);
     if (rc < 0) {
@@ -562,15 +434,15 @@ static int parse_behaviour(struct pctx *x, const json_t *j, const char *path,
     na = json_object_get(j, "not_applicable");
     if (na != NULL && !json_is_null(na)) {
         if (!json_is_boolean(na)) {
-            join_path(sub, sizeof(sub), path, "not_applicable");
-            return fail(x, sub, "must be true or false, not %s", type_name(na));
+            jsonx_join_path(sub, sizeof(sub), path, "not_applicable");
+            return jsonx_fail(x, sub, "must be true or false, not %s", type_name(na));
         }
         b->allow_not_applicable = json_is_true(na);
     }
     return 0;
 }
 
-static int parse_behaviours(struct pctx *x, const json_t *j, Coachq__V1__Rubric *r)
+static int parse_behaviours(struct jsonx_ctx *x, const json_t *j, Coachq__V1__Rubric *r)
 {
     json_t *arr;
     size_t n;
@@ -581,12 +453,12 @@ static int parse_behaviours(struct pctx *x, const json_t *j, Coachq__V1__Rubric 
         return rc;
     }
     if (arr == NULL) {
-        return fail(x, "behaviours", "missing; it is required");
+        return jsonx_fail(x, "behaviours", "missing; it is required");
     }
     n = json_array_size(arr);
     if (n < 1 || n > RUBRIC_MAX_BEHAVIOURS) {
-        return fail(x, "behaviours", "need 1 to %d behaviours, found %zu", RUBRIC_MAX_BEHAVIOURS,
-                    n);
+        return jsonx_fail(x, "behaviours", "need 1 to %d behaviours, found %zu",
+                          RUBRIC_MAX_BEHAVIOURS, n);
     }
     r->behaviours = calloc(n, sizeof(*r->behaviours));
     if (r->behaviours == NULL) {
@@ -601,7 +473,7 @@ static int parse_behaviours(struct pctx *x, const json_t *j, Coachq__V1__Rubric 
         }
         coachq__v1__behaviour__init(b);
         r->behaviours[r->n_behaviours++] = b;
-        index_path(path, sizeof(path), "behaviours", i);
+        jsonx_index_path(path, sizeof(path), "behaviours", i);
         rc = parse_behaviour(x, json_array_get(arr, i), path, b);
         if (rc < 0) {
             return rc;
@@ -610,14 +482,14 @@ static int parse_behaviours(struct pctx *x, const json_t *j, Coachq__V1__Rubric 
         for (size_t k = 0; k < i; k++) {
             if (strcmp(r->behaviours[k]->id, b->id) == 0) {
                 snprintf(path, sizeof(path), "behaviours[%zu].id", i);
-                return fail(x, path, "\"%s\" is already the id of behaviours[%zu]", b->id, k);
+                return jsonx_fail(x, path, "\"%s\" is already the id of behaviours[%zu]", b->id, k);
             }
         }
     }
     return 0;
 }
 
-static int parse_evidence(struct pctx *x, const json_t *j, Coachq__V1__Rubric *r)
+static int parse_evidence(struct jsonx_ctx *x, const json_t *j, Coachq__V1__Rubric *r)
 {
     json_t *arr;
     size_t n;
@@ -641,7 +513,7 @@ static int parse_evidence(struct pctx *x, const json_t *j, Coachq__V1__Rubric *r
     }
     n = json_array_size(arr);
     if (n > RUBRIC_ANCHORS) {
-        return fail(x, "evidence_required", "lists %zu scores; there are only 4 (1 to 4)", n);
+        return jsonx_fail(x, "evidence_required", "lists %zu scores; there are only 4 (1 to 4)", n);
     }
     r->evidence_required = malloc((n > 0 ? n : 1) * sizeof(uint32_t));
     if (r->evidence_required == NULL) {
@@ -652,15 +524,15 @@ static int parse_evidence(struct pctx *x, const json_t *j, Coachq__V1__Rubric *r
         char path[PATH_LEN];
         uint32_t score;
 
-        index_path(path, sizeof(path), "evidence_required", i);
+        jsonx_index_path(path, sizeof(path), "evidence_required", i);
         if (!json_is_integer(v) || json_integer_value(v) < 1 ||
             json_integer_value(v) > RUBRIC_ANCHORS) {
-            return fail(x, path, "must be a score from 1 to %d", RUBRIC_ANCHORS);
+            return jsonx_fail(x, path, "must be a score from 1 to %d", RUBRIC_ANCHORS);
         }
         score = (uint32_t)json_integer_value(v);
         for (size_t k = 0; k < i; k++) {
             if (r->evidence_required[k] == score) {
-                return fail(x, path, "score %u is listed twice", score);
+                return jsonx_fail(x, path, "score %u is listed twice", score);
             }
         }
         r->evidence_required[r->n_evidence_required++] = score;
@@ -668,16 +540,18 @@ static int parse_evidence(struct pctx *x, const json_t *j, Coachq__V1__Rubric *r
     return 0;
 }
 
-static int parse_rubric(struct pctx *x, const json_t *j, Coachq__V1__Rubric *r)
+/* A jsonx_parse_cb for a Rubric. */
+static int parse_rubric(struct jsonx_ctx *x, const json_t *j, void *msg)
 {
+    Coachq__V1__Rubric *r = msg;
     json_t *v;
     uint32_t day;
     int rc;
 
     if (!json_is_object(j)) {
-        return fail(x, "", "must be a JSON object, not %s", type_name(j));
+        return jsonx_fail(x, "", "must be a JSON object, not %s", type_name(j));
     }
-    rc = check_keys(x, j, "", rubric_keys);
+    rc = jsonx_check_keys(x, j, "", rubric_keys);
     if (rc < 0) {
         return rc;
     }
@@ -688,11 +562,11 @@ static int parse_rubric(struct pctx *x, const json_t *j, Coachq__V1__Rubric *r)
 
     v = json_object_get(j, "version");
     if (v == NULL || json_is_null(v)) {
-        return fail(x, "version", "missing; it is required (1 for a new rubric)");
+        return jsonx_fail(x, "version", "missing; it is required (1 for a new rubric)");
     }
     if (!json_is_integer(v) || json_integer_value(v) < 1 ||
         json_integer_value(v) > (json_int_t)UINT32_MAX) {
-        return fail(x, "version", "must be a whole number, 1 or more");
+        return jsonx_fail(x, "version", "must be a whole number, 1 or more");
     }
     r->version = (uint32_t)json_integer_value(v);
 
@@ -707,14 +581,14 @@ static int parse_rubric(struct pctx *x, const json_t *j, Coachq__V1__Rubric *r)
 
     v = json_object_get(j, "effective");
     if (v == NULL || json_is_null(v)) {
-        return fail(x, "effective", "missing; it is required (a date like \"2024-01-01\")");
+        return jsonx_fail(x, "effective", "missing; it is required (a date like \"2024-01-01\")");
     }
     /* obs_json_parse_day() checks the calendar: month lengths, leap years,
      * and nothing before 1970-01-01. Four-digit years keep the day number
      * far inside an int32. */
     if (!json_is_string(v) || obs_json_parse_day(json_string_value(v), &day) < 0) {
-        return fail(x, "effective",
-                    "must be a real calendar date \"YYYY-MM-DD\", 1970-01-01 or later");
+        return jsonx_fail(x, "effective",
+                          "must be a real calendar date \"YYYY-MM-DD\", 1970-01-01 or later");
     }
     r->effective_day = (int32_t)day;
 
@@ -730,40 +604,44 @@ static int parse_rubric(struct pctx *x, const json_t *j, Coachq__V1__Rubric *r)
     v = json_object_get(j, "added_at_ms");
     if (v != NULL && !json_is_null(v)) {
         if (!json_is_integer(v) || json_integer_value(v) < 0) {
-            return fail(x, "added_at_ms", "must be milliseconds since 1970, 0 or more");
+            return jsonx_fail(x, "added_at_ms", "must be milliseconds since 1970, 0 or more");
         }
         r->added_at_ms = json_integer_value(v);
     }
     return 0;
 }
 
+/* coachq__v1__rubric__free_unpacked() as a jsonx_free_cb. */
+static void free_rubric(void *msg)
+{
+    coachq__v1__rubric__free_unpacked(msg, NULL);
+}
+
 int rubric_json_parse(const char *text, size_t len, Coachq__V1__Rubric **out, char *err,
                       size_t errlen)
 {
-    struct pctx x = {err, errlen};
-    Coachq__V1__Rubric *r = NULL;
+    struct jsonx_ctx x;
     json_t *j = NULL;
     json_error_t jerr;
     char path[PATH_LEN];
+    void *r = NULL;
     size_t bad;
     int rc = -EINVAL;
 
     *out = NULL;
-    if (err != NULL && errlen > 0) {
-        err[0] = '\0';
-    }
+    jsonx_ctx_init(&x, err, errlen, "(file)");
     if (text == NULL) {
-        fail(&x, "", "no text");
+        jsonx_fail(&x, "", "no text");
         goto out;
     }
     if (len > RUBRIC_MAX_FILE) {
-        fail(&x, "", "is %zu bytes; a rubric file may be at most %d", len, RUBRIC_MAX_FILE);
+        jsonx_fail(&x, "", "is %zu bytes; a rubric file may be at most %d", len, RUBRIC_MAX_FILE);
         goto out;
     }
     bad = locate(text, len, len, path, sizeof(path));
     if (bad != SIZE_MAX) {
-        fail(&x, path, "not valid UTF-8 (byte 0x%02x at offset %zu)",
-             (unsigned)(unsigned char)text[bad], bad);
+        jsonx_fail(&x, path, "not valid UTF-8 (byte 0x%02x at offset %zu)",
+                   (unsigned)(unsigned char)text[bad], bad);
         goto out;
     }
     /* Without JSON_REJECT_DUPLICATES jansson keeps the last of two equal
@@ -773,44 +651,17 @@ int rubric_json_parse(const char *text, size_t len, Coachq__V1__Rubric **out, ch
         size_t at = jerr.position > 0 ? (size_t)jerr.position : 0;
 
         locate(text, len, at, path, sizeof(path));
-        fail(&x, path, "%s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
+        jsonx_fail(&x, path, "%s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
         goto out;
     }
-    r = malloc(sizeof(*r));
-    if (r == NULL) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    coachq__v1__rubric__init(r);
-    rc = parse_rubric(&x, j, r);
-    if (rc == -ENOMEM) {
-        fail(&x, "", "out of memory");
-    }
-    if (rc < 0) {
-        goto out;
-    }
+    rc = jsonx_parse_message(&x, j, &coachq__v1__rubric__descriptor, parse_rubric, free_rubric, &r);
     *out = r;
-    r = NULL;
-    rc = 0;
 out:
-    if (r != NULL) {
-        coachq__v1__rubric__free_unpacked(r, NULL);
-    }
     json_decref(j);
     return rc;
 }
 
 /* ---- writing ------------------------------------------------------------- */
-
-/* Sets obj[key] = v, taking v. Returns 0, or -1 if v is NULL or the set
- * failed. */
-static int put(json_t *obj, const char *key, json_t *v)
-{
-    if (v == NULL) {
-        return -1;
-    }
-    return json_object_set_new(obj, key, v);
-}
 
 /* A JSON string for s. A parsed rubric is always valid UTF-8, but one built
  * elsewhere might not be, and jansson refuses such text; those bytes are
@@ -836,7 +687,7 @@ static json_t *text_json(const char *s)
     }
     memcpy(copy, s, len + 1);
     while (i < len) {
-        size_t n = utf8_len((const unsigned char *)copy + i, len - i);
+        size_t n = validate_utf8_len(copy + i, len - i);
 
         if (n == 0) {
             copy[i] = '?';
@@ -872,11 +723,11 @@ static json_t *behaviour_json(const Coachq__V1__Behaviour *b)
     if (o == NULL) {
         return NULL;
     }
-    if (put(o, "id", text_json(b->id)) < 0 || put(o, "name", text_json(b->name)) < 0 ||
-        put(o, "definition", text_json(b->definition)) < 0 ||
-        put(o, "indicators", strings_json(b->indicators, b->n_indicators)) < 0 ||
-        put(o, "anchors", strings_json(b->anchors, b->n_anchors)) < 0 ||
-        put(o, "not_applicable", json_boolean(b->allow_not_applicable)) < 0) {
+    if (jsonx_put(o, "id", text_json(b->id)) < 0 || jsonx_put(o, "name", text_json(b->name)) < 0 ||
+        jsonx_put(o, "definition", text_json(b->definition)) < 0 ||
+        jsonx_put(o, "indicators", strings_json(b->indicators, b->n_indicators)) < 0 ||
+        jsonx_put(o, "anchors", strings_json(b->anchors, b->n_anchors)) < 0 ||
+        jsonx_put(o, "not_applicable", json_boolean(b->allow_not_applicable)) < 0) {
         json_decref(o);
         return NULL;
     }
@@ -887,26 +738,21 @@ static json_t *behaviour_json(const Coachq__V1__Behaviour *b)
  * -1. */
 static int rubric_fill(json_t *obj, const Coachq__V1__Rubric *r)
 {
-    char day[32];
-    int64_t y;
-    unsigned m;
-    unsigned d;
+    char day[OBS_JSON_TIME_LEN];
     json_t *arr;
 
-    if (put(obj, "id", text_json(r->id)) < 0 || put(obj, "version", json_integer(r->version)) < 0 ||
-        put(obj, "name", text_json(r->name)) < 0 ||
-        put(obj, "description", text_json(r->description)) < 0) {
+    if (jsonx_put(obj, "id", text_json(r->id)) < 0 ||
+        jsonx_put(obj, "version", json_integer(r->version)) < 0 ||
+        jsonx_put(obj, "name", text_json(r->name)) < 0 ||
+        jsonx_put(obj, "description", text_json(r->description)) < 0) {
         return -1;
     }
-    /* The day goes through the signed conversion so that a negative day
-     * from elsewhere prints as the date it is rather than wrapping. */
-    obs_json_civil_from_days(r->effective_day, &y, &m, &d);
-    snprintf(day, sizeof(day), "%04lld-%02u-%02u", (long long)y, m, d);
-    if (put(obj, "effective", json_string(day)) < 0) {
+    obs_json_format_day(r->effective_day, day, sizeof(day));
+    if (jsonx_put(obj, "effective", json_string(day)) < 0) {
         return -1;
     }
     arr = json_array();
-    if (put(obj, "evidence_required", arr) < 0) {
+    if (jsonx_put(obj, "evidence_required", arr) < 0) {
         return -1;
     }
     for (size_t i = 0; i < r->n_evidence_required; i++) {
@@ -915,7 +761,7 @@ static int rubric_fill(json_t *obj, const Coachq__V1__Rubric *r)
         }
     }
     arr = json_array();
-    if (put(obj, "behaviours", arr) < 0) {
+    if (jsonx_put(obj, "behaviours", arr) < 0) {
         return -1;
     }
     for (size_t i = 0; i < r->n_behaviours; i++) {
@@ -923,7 +769,7 @@ static int rubric_fill(json_t *obj, const Coachq__V1__Rubric *r)
             return -1;
         }
     }
-    if (r->added_at_ms != 0 && put(obj, "added_at_ms", json_integer(r->added_at_ms)) < 0) {
+    if (r->added_at_ms != 0 && jsonx_put(obj, "added_at_ms", json_integer(r->added_at_ms)) < 0) {
         return -1;
     }
     return 0;

@@ -45,43 +45,57 @@ int validate_id(const char *s)
     return n == 0 ? -EINVAL : 0;
 }
 
-/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static int utf8_valid(const char *str)
+size_t validate_utf8_len(const char *str, size_t avail)
 {
     const unsigned char *s = (const unsigned char *)str;
+    unsigned c = s[0];
+    size_t n;
+    unsigned cp;
 
-    while (*s != 0) {
-        unsigned c = *s;
-        size_t n;
-        unsigned cp;
-        if (c < 0x80) {
-            s++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        for (size_t i = 1; i <= n; i++) {
-            if ((s[i] & 0xc0) != 0x80) {
-                return 0;
-            }
-            cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff)) {
-            return 0;
-        }
-        s += n + 1;
+    if (c < 0x80) {
+        return 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
     }
-    return 1;
+    if (n > avail) {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    /* Overlong forms, surrogates and code points above U+10FFFF. */
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return n;
+}
+
+int validate_utf8(const char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        size_t n = validate_utf8_len(s + i, len - i);
+
+        if (n == 0) {
+            return -EINVAL;
+        }
+        i += n;
+    }
+    return 0;
 }
 
 /* Checks free text: valid UTF-8 within max bytes. */
@@ -100,7 +114,7 @@ static int check_text(struct validate_error *err, const char *prefix, const char
         return fail(err, prefix, field, "is %zu bytes long; shorten it to at most %zu bytes", n,
                     max);
     }
-    if (!utf8_valid(s)) {
+    if (validate_utf8(s, n) < 0) {
         return fail(err, prefix, field, "is not valid UTF-8 text");
     }
     return 0;

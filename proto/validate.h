@@ -43,4 +43,17 @@ int validate_observation(const Coachq__V1__Observation *o, const char *prefix,
 /* Checks a person or rubric id: 1..VALIDATE_MAX_ID bytes of [A-Za-z0-9._@-]. */
 int validate_id(const char *s);
 
+/*
+ * Strict UTF-8, the one rule for all text coachq accepts: no overlong
+ * forms, no surrogates, nothing above U+10FFFF.
+ *
+ * validate_utf8_len() returns the length (1 to 4) of the character that
+ * starts at s, of which avail (at least 1) bytes may be read, or 0 when
+ * those bytes do not start a valid character. validate_utf8() checks the
+ * len bytes at s and returns 0, or -EINVAL when they are not all valid
+ * UTF-8; NUL counts as an ordinary character. s is borrowed for the call.
+ */
+size_t validate_utf8_len(const char *s, size_t avail);
+int validate_utf8(const char *s, size_t len);
+
 #endif

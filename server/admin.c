@@ -39,6 +39,7 @@
 #include "certs.h"
 #include "csv.h"
 #include "demo.h"
+#include "obs_json.h"
 #include "error.h"
 #include "people.h"
 #include "rubric_json.h"
@@ -274,38 +275,6 @@ static int store_failure(const struct admin *a, int rc)
 
 /* ---- Dates and numbers ----------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (the well-known
- * era / day-of-era arithmetic, exact for every year). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2 ? 1 : 0;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* The inverse of days_from_civil(). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    int64_t era;
-    unsigned doe, yoe, doy, mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = (unsigned)(z - era * 146097);
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2 ? 1 : 0);
-}
-
 /* Reads exactly n decimal digits. */
 static int digits(const char *s, size_t n, unsigned *out)
 {
@@ -343,7 +312,7 @@ static int parse_date_prefix(const char *s, int32_t *day)
     if (y < 1970 || m < 1 || m > 12 || d < 1 || d > month_days(y, m)) {
         return -EINVAL;
     }
-    *day = (int32_t)days_from_civil(y, m, d);
+    *day = (int32_t)obs_json_days_from_civil(y, m, d);
     return 0;
 }
 
@@ -384,7 +353,7 @@ static const char *fmt_day(int32_t day, char *buf, size_t len)
     int64_t y;
     unsigned m, d;
 
-    civil_from_days(day, &y, &m, &d);
+    obs_json_civil_from_days(day, &y, &m, &d);
     snprintf(buf, len, "%04" PRId64 "-%02u-%02u", y, m, d);
     return buf;
 }
@@ -400,7 +369,7 @@ static const char *fmt_ms(int64_t ms, char *buf, size_t len)
         day--;
     }
     rem = ms - day * 86400000;
-    civil_from_days(day, &y, &m, &d);
+    obs_json_civil_from_days(day, &y, &m, &d);
     snprintf(buf, len, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d,
              (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
              (int)(rem % 1000));

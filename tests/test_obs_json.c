@@ -259,6 +259,9 @@ static void test_errors_name_the_field(void **state)
     expect_error(with("\"ratings\": [{\"behaviour\": \"a\", \"scroe\": 3}]"),
                  "ratings[0].scroe: unknown key");
     expect_error(with("\"coahc\": \"x\""), "coahc: unknown key");
+    /* An empty key at the top level once gave a message with no path at
+     * all (": unknown key"); the top level is named as in other messages. */
+    expect_error(with("\"\": 1"), "(record): unknown key");
     expect_error(with("\"markers\": [{\"kind\": \"praise\", \"offset\": 1, \"nope\": 2}]"),
                  "markers[0].nope: unknown key");
     expect_error(with("\"actions\": [{\"text\": \"t\", \"due_day\": 3}]"),
