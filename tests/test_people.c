@@ -32,18 +32,7 @@ struct fixture {
 
 static struct store *open_store(const char *dir, size_t map_size)
 {
-    struct store_policy pol;
-    struct store_opts opts;
-    struct store *s = NULL;
-
-    store_policy_default(&pol);
-    pol.enforce = 0;
-    memset(&opts, 0, sizeof(opts));
-    opts.map_size = map_size;
-    opts.policy = &pol;
-    assert_int_equal(store_open(dir, &opts, &s), 0);
-    assert_non_null(s);
-    return s;
+    return testutil_store_open(dir, map_size);
 }
 
 static int setup(void **state)

@@ -20,6 +20,7 @@
 
 #include "error.h"
 #include "store.h"
+#include "testutil.h"
 
 /* ---- Helpers ---------------------------------------------------------- */
 
@@ -118,18 +119,7 @@ static size_t pack_obs(const struct obs_spec *sp, uint8_t **out)
  * certifications or rubrics. */
 static struct store *open_store(const char *dir, size_t map_size)
 {
-    struct store_policy pol;
-    struct store_opts opts;
-    struct store *s = NULL;
-
-    store_policy_default(&pol);
-    pol.enforce = 0;
-    memset(&opts, 0, sizeof(opts));
-    opts.map_size = map_size;
-    opts.policy = &pol;
-    assert_int_equal(store_open(dir, &opts, &s), 0);
-    assert_non_null(s);
-    return s;
+    return testutil_store_open(dir, map_size);
 }
 
 /* Takes every completed request and checks that exactly n came back. */

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "client.h"
+#include "store.h"
 #include "uuid.h"
 
 static void die(const char *what)
@@ -434,4 +435,20 @@ void testutil_obs_make(struct testutil_obs *t, const char *coach, const char *co
     t->o.duration_s = 1800;
     t->o.ratings = t->rp;
     t->o.n_ratings = 10;
+}
+
+struct store *testutil_store_open(const char *dir, size_t map_size)
+{
+    struct store_policy pol;
+    struct store_opts opts;
+    struct store *s = NULL;
+
+    store_policy_default(&pol);
+    pol.enforce = 0;
+    memset(&opts, 0, sizeof(opts));
+    opts.map_size = map_size;
+    opts.policy = &pol;
+    assert_int_equal(store_open(dir, &opts, &s), 0);
+    assert_non_null(s);
+    return s;
 }

@@ -121,6 +121,13 @@ extern const char *const testutil_behaviours[10];
 void testutil_obs_make(struct testutil_obs *t, const char *coach, const char *coachee,
                        int64_t started_at);
 
+struct store;
+
+/* Opens the bare store in dir (map_size bytes to start; 0 = default) with
+ * the organisation's rules off: for tests of the store itself. Fails the
+ * test if it cannot. Caller owns the store (store_close()). */
+struct store *testutil_store_open(const char *dir, size_t map_size);
+
 /* Sleeps ms milliseconds. */
 void testutil_sleep_ms(long ms);
 
