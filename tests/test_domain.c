@@ -492,8 +492,24 @@ static void test_calibration_certifies(void **state)
     time_t now = time(NULL);
     char out[8192];
 
+    /* A reference must score every behaviour of a rubric the server has. */
     make_reference(&ref, mr, mrp, refid, master);
+    ref.n_master = 9;
+    assert_int_equal(client_add_reference(gil, &ref, &e), -EREMOTEIO);
+    assert_int_equal(e.code, COACHQ__V1__CODE__INVALID_ARGUMENT);
+    assert_string_equal(e.field, "add_reference.reference.master");
+    assert_non_null(strstr(e.message, "documents-actions"));
+    ref.n_master = 10;
+    ref.rubric_version = 3;
+    assert_int_equal(client_add_reference(gil, &ref, &e), -EREMOTEIO);
+    assert_string_equal(e.field, "add_reference.reference.rubric_version");
+    ref.rubric_version = 1;
     assert_int_equal(client_add_reference(gil, &ref, &e), 0);
+    /* Its id now belongs to it: other master scores under it are refused. */
+    mr[0].score = 1;
+    assert_int_equal(client_add_reference(gil, &ref, &e), -EREMOTEIO);
+    assert_int_equal(e.code, COACHQ__V1__CODE__ALREADY_EXISTS);
+    mr[0].score = master[0];
 
     /* Refused as uncertified. */
     testutil_obs_make(&t, "flm.cara", "rep.ida", (int64_t)now - DAY);
