@@ -231,11 +231,3 @@ void keys_buf_u32(struct keys_buf *k, uint32_t v)
     keys_put_be32(b, v);
     keys_buf_raw(k, b, sizeof(b));
 }
-
-void keys_buf_u64(struct keys_buf *k, uint64_t v)
-{
-    uint8_t b[8];
-
-    keys_put_be64(b, v);
-    keys_buf_raw(k, b, sizeof(b));
-}

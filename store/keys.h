@@ -101,7 +101,6 @@ void keys_buf_id(struct keys_buf *k, const char *id);
 void keys_buf_day(struct keys_buf *k, int32_t day);
 void keys_buf_time(struct keys_buf *k, int64_t t);
 void keys_buf_u32(struct keys_buf *k, uint32_t v);
-void keys_buf_u64(struct keys_buf *k, uint64_t v);
 void keys_buf_raw(struct keys_buf *k, const void *p, size_t n);
 
 /* Encodes / decodes a day number (days since 1970-01-01) so that memcmp

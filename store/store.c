@@ -121,11 +121,6 @@ int32_t store_day_of(int64_t seconds)
     return (int32_t)d;
 }
 
-struct store *store_txn_store(struct store_txn *t)
-{
-    return t->s;
-}
-
 const struct store_policy *store_get_policy(const struct store *s)
 {
     return &s->policy;

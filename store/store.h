@@ -172,8 +172,7 @@ int store_exec(struct store *s, store_txn_cb fn, void *arg);
  * thread). Returns fn's result, or -EAGAIN (no reader slot) / -EIO. */
 int store_view(struct store *s, store_txn_cb fn, void *arg);
 
-/* The store a transaction belongs to (borrowed) and its policy. */
-struct store *store_txn_store(struct store_txn *t);
+/* The store's policy (borrowed until store_close()). */
 const struct store_policy *store_get_policy(const struct store *s);
 
 /* The UTC day number (days since 1970-01-01) of a time in seconds. */
