@@ -17,7 +17,8 @@ ROOT=$(pwd)
 
 PACKAGES=(build-essential cmake pkg-config clang-format openssl
           libuv1-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
-          liblmdb-dev lmdb-utils libcmocka-dev node-llhttp libjansson-dev)
+          liblmdb-dev lmdb-utils libcmocka-dev node-llhttp libjansson-dev
+          libncurses-dev tmux)
 
 usage() {
     sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'

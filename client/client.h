@@ -147,6 +147,13 @@ int client_cert_status(struct client *c, const char *observer_id, Coachq__V1__Ce
 int client_add_reference(struct client *c, const Coachq__V1__CalibrationReference *ref,
                          struct client_error *err);
 
+/* The people the caller may observe today: front-line managers, each
+ * followed by the reps who report to them (ListPeople). Returns 0 with *out
+ * set (caller owns, coachq__v1__people_list__free_unpacked(*out, NULL)), or a
+ * negative code with err filled (PERMISSION_DENIED for roles that do not
+ * observe). */
+int client_people(struct client *c, Coachq__V1__PeopleList **out, struct client_error *err);
+
 /* Sends raw bytes on the connection, for tests of hostile input. */
 int client_send_raw(struct client *c, const void *data, size_t len);
 

@@ -1,0 +1,2 @@
+/* localstore: placeholder until the module is written. */
+#include "localstore.h"

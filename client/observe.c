@@ -1,0 +1,2 @@
+/* observe: placeholder until the module is written. */
+#include "observe.h"

@@ -1,0 +1,2 @@
+/* outbox: placeholder until the module is written. */
+#include "outbox.h"
