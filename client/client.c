@@ -889,6 +889,24 @@ int client_add_reference(struct client *c, const Coachq__V1__CalibrationReferenc
     return rc;
 }
 
+int client_people(struct client *c, Coachq__V1__PeopleList **out, struct client_error *err)
+{
+    Coachq__V1__ListPeople l = COACHQ__V1__LIST_PEOPLE__INIT;
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Frame *resp;
+    int rc;
+
+    *out = NULL;
+    f.body_case = COACHQ__V1__FRAME__BODY_LIST_PEOPLE;
+    f.list_people = &l;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_PEOPLE, &resp, err);
+    if (rc == 0) {
+        *out = resp->people;
+        free_shell(resp);
+    }
+    return rc;
+}
+
 int client_send_raw(struct client *c, const void *data, size_t len)
 {
     if (c->conn == NULL) {

@@ -89,6 +89,9 @@ int auth_decide(const struct auth_user *u, enum auth_action action,
     case AUTH_STATS:
         ok = (u->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0;
         break;
+    case AUTH_PEOPLE:
+        ok = (u->roles & (AUTH_OBSERVER | AUTH_LEAD | AUTH_ADMIN)) != 0;
+        break;
     }
     return ok ? 0 : -EACCES;
 }

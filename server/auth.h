@@ -19,6 +19,11 @@
  *   cert status      own        own          own            all    all
  *   add reference    -          -            -              yes    yes
  *   server stats     -          -            -              yes    yes
+ *   people           yes        -            -              yes    yes
+ *
+ * "People" is the list of front-line managers and the reps who report to
+ * them today: whom an observer may observe. Managers do not need it and it
+ * names people outside their line, so they are refused it.
  *
  * "Their line": the record's coach reported to the user, directly or
  * further down, on the session date. Calibration attempts are readable only
@@ -59,6 +64,7 @@ enum auth_action {
     AUTH_CERT_STATUS,
     AUTH_ADD_REFERENCE,
     AUTH_STATS,
+    AUTH_PEOPLE, /* the last action: test_auth walks them all */
 };
 
 /* What a request is about. Every pointer is borrowed for the call; unused

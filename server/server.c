@@ -20,6 +20,7 @@
 #include "frame.h"
 #include "log.h"
 #include "pbmem.h"
+#include "people.h"
 #include "rubrics.h"
 #include "store.h"
 #include "tls_conn.h"
@@ -32,6 +33,18 @@
 #define ALPN_PROTOCOL "coachq/1"
 /* A page of records is cut so that its answer stays below this size. */
 #define PAGE_MAX_BYTES (1024u * 1024u)
+/* The list of people to observe has no paging: it stops at PEOPLE_MAX
+ * people, or before its answer passes PEOPLE_MAX_BYTES or half the
+ * connection's write cap (--write-max), whichever comes first. That keeps
+ * it far below the client's 16 MiB frame limit, and 20,000 people of
+ * ordinary ids and names (about 100 bytes each) fit in the 2 MiB. A larger
+ * organisation gets its first managers in id order, each with all or the
+ * first of their reps, and the server logs the cut (people_list_truncated). */
+#define PEOPLE_MAX 20000u
+#define PEOPLE_MAX_BYTES (2u * 1024u * 1024u)
+/* What one entry adds to a PeopleList beyond its own packed size: its tag
+ * and length prefix. */
+#define PEOPLE_ENTRY_OVERHEAD 6u
 
 struct server {
     uv_loop_t *loop;
@@ -83,6 +96,7 @@ enum request_kind {
     REQ_RUBRICS,
     REQ_RUBRIC,
     REQ_CERT_STATUS,
+    REQ_PEOPLE,
 };
 
 struct request {
@@ -103,13 +117,19 @@ struct request {
     unsigned char *visible; /* per page item or history version: may be read */
     Coachq__V1__StoredObservation **versions;
     size_t n_versions;
-    ProtobufCMessage **msgs; /* rubrics, certifications: copies the request owns */
+    ProtobufCMessage **msgs; /* rubrics, certifications, people: copies the request owns */
     size_t n_msgs;
     ProtobufCMessage **msgs2; /* calibration results */
     size_t n_msgs2;
     Coachq__V1__CalibrationReference *ref; /* add reference: decoded copy */
     struct validate_error fault;
     uint32_t version; /* get rubric */
+    /* People: the time whose day the lines are taken on, the answer's cap
+     * and what it has used, and whether the cap cut the list. */
+    int64_t as_of;
+    size_t max_bytes;
+    size_t list_bytes;
+    int truncated;
     int allowed;
     int rc;
 };
@@ -546,6 +566,98 @@ static int cert_status_txn(struct store_txn *t, void *arg)
     return rc;
 }
 
+/* Walking the organisation for a people list. Thread pool. */
+struct people_walk {
+    struct request *r;
+    struct store_txn *t;
+    int32_t day;
+    const char *manager; /* whose reports are being kept; borrowed */
+};
+
+/* Keeps a summary of p (borrowed) with today's manager manager ("" for
+ * none). Returns 0, 1 once the list is full (and marks it cut), or a
+ * negative code. */
+static int people_keep(struct request *r, const Coachq__V1__Person *p, const char *manager)
+{
+    Coachq__V1__PersonSummary s = COACHQ__V1__PERSON_SUMMARY__INIT;
+    size_t bytes;
+
+    /* protobuf-c's fields are not const, but packing only reads them. */
+    s.id = p->id;
+    s.name = p->name;
+    s.roles = p->roles;
+    s.n_roles = p->n_roles;
+    s.manager_id = (char *)manager;
+    bytes = coachq__v1__person_summary__get_packed_size(&s) + PEOPLE_ENTRY_OVERHEAD;
+    if (r->n_msgs >= PEOPLE_MAX || bytes > r->max_bytes - r->list_bytes) {
+        r->truncated = 1;
+        return 1;
+    }
+    r->list_bytes += bytes;
+    return msg_keep(&s.base, &r->msgs, &r->n_msgs);
+}
+
+static int people_keep_report(const char *id, void *arg)
+{
+    struct people_walk *w = arg;
+    Coachq__V1__Person *p = NULL;
+    int rc = people_get(w->t, id, &p);
+
+    /* A line may name someone whose person record is gone: there is
+     * nobody to show. */
+    if (rc == -ENOENT) {
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    rc = people_keep(w->r, p, w->manager);
+    coachq__v1__person__free_unpacked(p, NULL);
+    return rc;
+}
+
+/* Keeps a front-line manager, then everyone who reports to them today:
+ * the coachees a submit would accept for them on that day. */
+static int people_keep_manager(const Coachq__V1__Person *p, void *arg)
+{
+    struct people_walk *w = arg;
+    char manager[VALIDATE_MAX_ID + 1];
+    int rc;
+
+    if (!people_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER)) {
+        return 0;
+    }
+    rc = people_manager_at(w->t, p->id, w->day, manager, sizeof(manager));
+    if (rc == -ENOENT) {
+        manager[0] = '\0';
+        rc = 0;
+    }
+    if (rc == 0) {
+        rc = people_keep(w->r, p, manager);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    w->manager = p->id;
+    rc = people_reports_at(w->t, p->id, w->day, people_keep_report, w);
+    w->manager = NULL;
+    if (rc == 0 && w->r->truncated) {
+        rc = 1;
+    }
+    return rc;
+}
+
+static int people_txn(struct store_txn *t, void *arg)
+{
+    struct people_walk w;
+
+    memset(&w, 0, sizeof(w));
+    w.r = arg;
+    w.t = t;
+    w.day = store_day_of(w.r->as_of);
+    return people_list(t, people_keep_manager, &w);
+}
+
 /* Thread pool. */
 static void read_work(uv_work_t *work)
 {
@@ -567,6 +679,9 @@ static void read_work(uv_work_t *work)
         return;
     case REQ_CERT_STATUS:
         r->rc = store_view(st, cert_status_txn, r);
+        return;
+    case REQ_PEOPLE:
+        r->rc = store_view(st, people_txn, r);
         return;
     case REQ_LIST:
         break;
@@ -713,6 +828,29 @@ static void send_cert_status(struct request *r)
     conn_send(r->conn, &f);
 }
 
+static void send_people(struct request *r)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__PeopleList l = COACHQ__V1__PEOPLE_LIST__INIT;
+
+    if (r->rc < 0) {
+        send_read_failure(r);
+        return;
+    }
+    if (r->truncated) {
+        log_event(LOG_WARN, "people_list_truncated",
+                  "conn=%" PRIu64 " user=%s people=%zu bytes=%zu max_people=%u max_bytes=%zu",
+                  r->conn->id, r->conn->user, r->n_msgs, r->list_bytes, PEOPLE_MAX, r->max_bytes);
+    }
+    l.people = (Coachq__V1__PersonSummary **)r->msgs;
+    l.n_people = r->n_msgs;
+    l.as_of = r->as_of;
+    f.request_id = r->request_id;
+    f.body_case = COACHQ__V1__FRAME__BODY_PEOPLE;
+    f.people = &l;
+    conn_send(r->conn, &f);
+}
+
 static void send_page(struct request *r)
 {
     struct conn *c = r->conn;
@@ -773,6 +911,9 @@ static void read_done(uv_work_t *work, int status)
             break;
         case REQ_CERT_STATUS:
             send_cert_status(r);
+            break;
+        case REQ_PEOPLE:
+            send_people(r);
             break;
         case REQ_LIST:
             send_page(r);
@@ -945,6 +1086,29 @@ static void handle_cert_status(struct conn *c, uint64_t rid, const Coachq__V1__G
         return;
     }
     snprintf(r->person, sizeof(r->person), "%s", who);
+    queue_read(c, r);
+}
+
+static void handle_people(struct conn *c, uint64_t rid)
+{
+    struct request *r;
+
+    if (auth_decide(&c->au, AUTH_PEOPLE, NULL) < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "list_people",
+                        "only observers, enablement leads and administrators list the people "
+                        "to observe");
+        return;
+    }
+    r = request_new(c, rid, REQ_PEOPLE);
+    if (r == NULL) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "", "server out of memory");
+        return;
+    }
+    r->as_of = (int64_t)time(NULL);
+    r->max_bytes = c->srv->cfg.write_max / 2;
+    if (r->max_bytes > PEOPLE_MAX_BYTES) {
+        r->max_bytes = PEOPLE_MAX_BYTES;
+    }
     queue_read(c, r);
 }
 
@@ -1175,6 +1339,9 @@ static void conn_handle_frame(struct conn *c, const uint8_t *body, size_t len)
         break;
     case COACHQ__V1__FRAME__BODY_ADD_REFERENCE:
         handle_add_reference(c, rid, f->add_reference);
+        break;
+    case COACHQ__V1__FRAME__BODY_LIST_PEOPLE:
+        handle_people(c, rid);
         break;
     case COACHQ__V1__FRAME__BODY__NOT_SET:
         conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "body",

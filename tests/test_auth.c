@@ -116,12 +116,22 @@ static const struct row rows[] = {
     {"lead.gil", LEAD, AUTH_STATS, T_NONE, 1},
     {"admin.hal", ADMIN, AUTH_STATS, T_NONE, 1},
     {"rep.ida", 0, AUTH_STATS, T_NONE, 0},
+    /* The people to observe: observers, leads and administrators; not
+     * managers, whose line is not the whole organisation. */
+    {"obs.ann", OBS, AUTH_PEOPLE, T_NONE, 1},
+    {"flm.cara", FLM, AUTH_PEOPLE, T_NONE, 0},
+    {"slm.eve", SLM, AUTH_PEOPLE, T_NONE, 0},
+    {"lead.gil", LEAD, AUTH_PEOPLE, T_NONE, 1},
+    {"admin.hal", ADMIN, AUTH_PEOPLE, T_NONE, 1},
+    {"rep.ida", 0, AUTH_PEOPLE, T_NONE, 0},
+    /* A manager who also observes may list them as an observer. */
+    {"flm.cara", FLM | OBS, AUTH_PEOPLE, T_NONE, 1},
 };
 
 static const char *action_name(enum auth_action a)
 {
-    static const char *const names[] = {"hello",   "submit",      "read",          "list",
-                                        "rubrics", "cert status", "add reference", "stats"};
+    static const char *const names[] = {"hello",       "submit",        "read",  "list",  "rubrics",
+                                        "cert status", "add reference", "stats", "people"};
 
     return (size_t)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }
@@ -177,7 +187,7 @@ static void test_table_covers_every_role_and_action(void **state)
     static const unsigned roles[] = {OBS, FLM, SLM, LEAD, ADMIN, 0};
 
     (void)state;
-    for (int a = AUTH_HELLO; a <= AUTH_STATS; a++) {
+    for (int a = AUTH_HELLO; a <= AUTH_PEOPLE; a++) {
         for (size_t k = 0; k < sizeof(roles) / sizeof(roles[0]); k++) {
             int found = 0;
 

@@ -9,7 +9,8 @@
  * found"; each validation rule at submit with its code and field;
  * reporting lines by session date across a transfer; amendments as new
  * versions with history, and their window; calibration that certifies an
- * observer who was refused before; rubrics over the protocol; disabled
+ * observer who was refused before; rubrics over the protocol; the people
+ * an observer may observe today; disabled
  * users and pinned certificates refused at the next handshake.
  */
 #include <errno.h>
@@ -106,12 +107,13 @@ struct who {
     int stats;       /* may read the server counters */
     int others_cert; /* may read obs.ann's certification status */
     int add_ref;     /* may register a calibration reference */
+    int list_people; /* may list the people to observe */
 };
 
 static const struct who people[] = {
-    {"obs.ann", 1, 1, 0, 1, 0}, {"bob", 1, 0, 0, 0, 0},       {"flm.cara", 0, 1, 0, 0, 0},
-    {"flm.dan", 0, 0, 0, 0, 0}, {"mgr.jones", 0, 0, 0, 0, 0}, {"slm.eve", 0, 1, 0, 0, 0},
-    {"slm.fay", 0, 0, 0, 0, 0}, {"lead.gil", 0, 1, 1, 1, 1},  {"admin.hal", 0, 1, 1, 1, 1},
+    {"obs.ann", 1, 1, 0, 1, 0, 1}, {"bob", 1, 0, 0, 0, 0, 1},       {"flm.cara", 0, 1, 0, 0, 0, 0},
+    {"flm.dan", 0, 0, 0, 0, 0, 0}, {"mgr.jones", 0, 0, 0, 0, 0, 0}, {"slm.eve", 0, 1, 0, 0, 0, 0},
+    {"slm.fay", 0, 0, 0, 0, 0, 0}, {"lead.gil", 0, 1, 1, 1, 1, 1},  {"admin.hal", 0, 1, 1, 1, 1, 1},
 };
 
 /* A master-scored reference: every behaviour of coaching-conversation v1. */
@@ -162,6 +164,7 @@ static void test_access_every_role(void **state)
         Coachq__V1__Stats *st = NULL;
         Coachq__V1__CertStatus *cs = NULL;
         Coachq__V1__RubricList *rl = NULL;
+        Coachq__V1__PeopleList *pl = NULL;
         Coachq__V1__CalibrationReference ref;
         Coachq__V1__Rating mr[10];
         Coachq__V1__Rating *mrp[10];
@@ -239,6 +242,17 @@ static void test_access_every_role(void **state)
             assert_int_equal(rc, 0);
         } else {
             assert_int_equal(e.code, COACHQ__V1__CODE__PERMISSION_DENIED);
+        }
+        /* The people to observe. */
+        rc = client_people(c, &pl, &e);
+        if (w->list_people) {
+            assert_int_equal(rc, 0);
+            assert_true(pl->n_people > 0);
+            coachq__v1__people_list__free_unpacked(pl, NULL);
+        } else {
+            assert_int_equal(rc, -EREMOTEIO);
+            assert_int_equal(e.code, COACHQ__V1__CODE__PERMISSION_DENIED);
+            assert_null(pl);
         }
         client_free(c);
     }
@@ -609,6 +623,75 @@ static void test_rubrics(void **state)
     client_free(c);
 }
 
+/* ---- The people to observe --------------------------------------------- */
+
+/* Every front-line manager in id order, each followed by the reps who
+ * report to them today: rep.lou moved from flm.cara to flm.dan on
+ * 2025-06-01, so he is under flm.dan now. Second-level managers,
+ * observers, leads and administrators are not people to observe. */
+static void test_people(void **state)
+{
+    static const struct {
+        const char *id;
+        const char *name;
+        const char *manager;
+        int manager_role; /* front-line manager, else a rep without roles */
+    } want[] = {
+        {"flm.cara", "Cara Lind", "slm.eve", 1}, {"rep.ida", "Ida Park", "flm.cara", 0},
+        {"flm.dan", "Dan Roe", "slm.fay", 1},    {"rep.jon", "Jon Bell", "flm.dan", 0},
+        {"rep.lou", "Lou Fenn", "flm.dan", 0},   {"mgr.jones", "Jo Jones", "slm.eve", 1},
+        {"rep.kim", "Kim Ash", "mgr.jones", 0},
+    };
+    struct fixture *f = *state;
+    struct client *c = testutil_connect(&f->srv, "obs.ann", 0);
+    Coachq__V1__PeopleList *pl = NULL;
+    struct client_error e;
+    int64_t before = (int64_t)time(NULL);
+
+    assert_true(before > T_AFTER);
+    assert_int_equal(client_people(c, &pl, &e), 0);
+    assert_true(pl->as_of >= before && pl->as_of <= (int64_t)time(NULL));
+    for (size_t i = 0; i < pl->n_people; i++) {
+        print_message("people[%zu] %s manager %s\n", i, pl->people[i]->id,
+                      pl->people[i]->manager_id);
+    }
+    assert_int_equal(pl->n_people, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < pl->n_people; i++) {
+        const Coachq__V1__PersonSummary *p = pl->people[i];
+
+        assert_string_equal(p->id, want[i].id);
+        assert_string_equal(p->name, want[i].name);
+        assert_string_equal(p->manager_id, want[i].manager);
+        if (want[i].manager_role) {
+            assert_int_equal(p->n_roles, 1);
+            assert_int_equal(p->roles[0], COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER);
+        } else {
+            assert_int_equal(p->n_roles, 0);
+        }
+    }
+    coachq__v1__people_list__free_unpacked(pl, NULL);
+    pl = NULL;
+    client_free(c);
+
+    /* A front-line manager may not list the organisation. */
+    c = testutil_connect(&f->srv, "flm.cara", 0);
+    assert_int_equal(client_people(c, &pl, &e), -EREMOTEIO);
+    assert_null(pl);
+    assert_int_equal(e.code, COACHQ__V1__CODE__PERMISSION_DENIED);
+    assert_non_null(strstr(e.message, "observers"));
+    client_free(c);
+
+    /* An enablement lead may, and gets the same list. */
+    c = testutil_connect(&f->srv, "lead.gil", 0);
+    assert_int_equal(client_people(c, &pl, &e), 0);
+    assert_int_equal(pl->n_people, sizeof(want) / sizeof(want[0]));
+    assert_string_equal(pl->people[4]->id, "rep.lou");
+    assert_string_equal(pl->people[4]->manager_id, "flm.dan");
+    coachq__v1__people_list__free_unpacked(pl, NULL);
+    client_free(c);
+    testutil_assert_alive(&f->srv);
+}
+
 /* ---- Disabled users and pinned certificates --------------------------------- */
 
 static void test_disable_and_pin(void **state)
@@ -726,6 +809,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_amendments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_calibration_certifies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rubrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_people, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disable_and_pin, setup, teardown),
         cmocka_unit_test(test_readme_example_on_demo),
     };

@@ -883,6 +883,7 @@ static void test_malformed_requests(void **state)
     Coachq__V1__GetCertStatus cert_status = COACHQ__V1__GET_CERT_STATUS__INIT;
     Coachq__V1__AddReference add_ref = COACHQ__V1__ADD_REFERENCE__INIT;
     Coachq__V1__CertStatus status_body = COACHQ__V1__CERT_STATUS__INIT;
+    Coachq__V1__PeopleList people_body = COACHQ__V1__PEOPLE_LIST__INIT;
     Coachq__V1__Frame *resp;
     uint8_t short_id[3] = {1, 2, 3};
     uint8_t bad_cursor[10] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6};
@@ -967,6 +968,11 @@ static void test_malformed_requests(void **state)
     fr.request_id = 14;
     fr.body_case = COACHQ__V1__FRAME__BODY_CERT_STATUS;
     fr.cert_status = &status_body;
+    raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT, "body");
+
+    fr.request_id = 15;
+    fr.body_case = COACHQ__V1__FRAME__BODY_PEOPLE;
+    fr.people = &people_body;
     raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT, "body");
 
     /* The connection still works, as the certificate's user. */
