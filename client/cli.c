@@ -16,6 +16,9 @@
 #include <jansson.h>
 
 #include "client.h"
+#include "localstore.h"
+#include "observe.h"
+#include "outbox.h"
 #include "str.h"
 #include "jsonx.h"
 #include "obs_json.h"
@@ -49,12 +52,20 @@ enum {
     OPT_SINCE,
     OPT_UNTIL,
     OPT_LIMIT,
+    OPT_DATA_DIR,
+    OPT_REJECTED,
+    OPT_RUBRIC,
+    OPT_TYPE,
+    OPT_FOCUS,
+    OPT_RESUME,
+    OPT_FIX,
 };
 
 #define COMMON_OPTIONS                                                                             \
     {"server", required_argument, NULL, OPT_SERVER}, {"cert", required_argument, NULL, OPT_CERT},  \
         {"key", required_argument, NULL, OPT_KEY}, {"ca", required_argument, NULL, OPT_CA},        \
         {"timeout", required_argument, NULL, OPT_TIMEOUT},                                         \
+        {"data-dir", required_argument, NULL, OPT_DATA_DIR},                                       \
     {                                                                                              \
         "help", no_argument, NULL, 'h'                                                             \
     }
@@ -66,6 +77,9 @@ enum {
     "  --key FILE          its private key, PEM (COACHQ_KEY; default " DEFAULT_KEY ")\n"           \
     "  --ca FILE           the deployment CA, PEM (COACHQ_CA; default " DEFAULT_CA ")\n"           \
     "  --timeout SECONDS   give up when the server makes no progress for this long (30)\n"         \
+    "  --data-dir DIR      the local store: outbox, saved session, cached rubrics\n"               \
+    "                      (flag > COACHQ_DATA_DIR > $XDG_DATA_HOME/coachq >\n"                    \
+    "                      ~/.local/share/coachq; not read from the config file)\n"                \
     "  -h, --help          show this help\n"                                                       \
     "The config file is $COACHQ_CONFIG, or $XDG_CONFIG_HOME/coachq/config, or\n"                   \
     "~/.config/coachq/config, with lines like \"server = coachq.example.com:7443\"\n"              \
@@ -81,6 +95,7 @@ struct cli {
     const char *flag_cert;
     const char *flag_key;
     const char *flag_ca;
+    const char *flag_data_dir;
     unsigned long timeout_s;
     /* Resolved settings. */
     char host[256];
@@ -156,6 +171,9 @@ static int common_option(struct cli *x, int opt, const char *arg)
         return 1;
     case OPT_CA:
         x->flag_ca = arg;
+        return 1;
+    case OPT_DATA_DIR:
+        x->flag_data_dir = arg;
         return 1;
     case OPT_TIMEOUT:
         if (parse_ulong(arg, 1, 86400, &x->timeout_s) < 0) {
@@ -269,6 +287,40 @@ static int id_options(struct cli *x, int argc, char **argv, const char *help, in
                      argv[optind]);
     }
     return -1;
+}
+
+/* How a command takes the options of its own: returns 1 when it took opt
+ * (with its value val), 0 when opt is not one of them, or CLI_EXIT_USAGE
+ * negated after reporting a bad value. */
+typedef int (*take_option_cb)(struct cli *x, int opt, const char *val, void *arg);
+
+/*
+ * Parses every option of a command: the common ones, and its own through
+ * take. Positional arguments are left from optind on. Returns -1 to go
+ * on, or an exit code (--help printed help).
+ */
+static int parse_options(struct cli *x, int argc, char **argv, const struct option *opts,
+                         const char *help, take_option_cb take, void *arg)
+{
+    int opt;
+
+    for (;;) {
+        int rc = next_option(x, argc, argv, "h", opts, help, &opt);
+
+        if (rc >= 0) {
+            return rc;
+        }
+        if (opt == -1) {
+            return -1;
+        }
+        rc = take(x, opt, optarg, arg);
+        if (rc < 0) {
+            return -rc;
+        }
+        if (rc == 0) {
+            return bad_option(x, argc, argv);
+        }
+    }
 }
 
 /* ---- settings ------------------------------------------------------------ */
@@ -442,29 +494,85 @@ static int resolve_settings(struct cli *x)
     return 0;
 }
 
-/* Connects with the resolved settings. Returns 0 or an exit code. */
-static int connect_server(struct cli *x, unsigned window, struct client **out)
+/* Fills o with the resolved settings (its strings borrowed from x).
+ * Returns 0 or an exit code. */
+static int client_settings(struct cli *x, unsigned window, struct client_opts *o)
 {
-    struct client_opts o = {0};
-    struct client_error e;
-    int rc;
+    int rc = resolve_settings(x);
 
-    rc = resolve_settings(x);
     if (rc != 0) {
         return rc;
     }
-    o.host = x->host;
-    o.port = x->port;
-    o.cert_file = x->cert;
-    o.key_file = x->key;
-    o.ca_file = x->ca;
-    o.timeout_ms = (uint64_t)x->timeout_s * 1000u;
-    o.window = window;
-    if (client_connect(&o, out, &e) < 0) {
+    memset(o, 0, sizeof(*o));
+    o->host = x->host;
+    o->port = x->port;
+    o->cert_file = x->cert;
+    o->key_file = x->key;
+    o->ca_file = x->ca;
+    o->timeout_ms = (uint64_t)x->timeout_s * 1000u;
+    o->window = window;
+    return 0;
+}
+
+/* Connects with the resolved settings. Returns 0, CLI_EXIT_USAGE (after
+ * saying why) or CLI_EXIT_CONNECT, with the reason only in *e. */
+static int try_connect(struct cli *x, unsigned window, struct client **out, struct client_error *e)
+{
+    struct client_opts o;
+    int rc = client_settings(x, window, &o);
+
+    if (rc != 0) {
+        return rc;
+    }
+    return client_connect(&o, out, e) < 0 ? CLI_EXIT_CONNECT : 0;
+}
+
+/* As try_connect(), saying why a connection failed. */
+static int connect_server(struct cli *x, unsigned window, struct client **out)
+{
+    struct client_error e;
+    int rc = try_connect(x, window, out, &e);
+
+    if (rc == CLI_EXIT_CONNECT) {
         msg(x, "%s", e.message);
-        return CLI_EXIT_CONNECT;
+    }
+    return rc;
+}
+
+/* Opens the local store: --data-dir, else $COACHQ_DATA_DIR, else the
+ * default place. Returns 0 or CLI_EXIT_FAILED after saying why. */
+static int open_store(struct cli *x, struct localstore **ls)
+{
+    const char *dir = x->flag_data_dir;
+    const char *env = getenv("COACHQ_DATA_DIR");
+    char err[PATH_LEN + 256];
+
+    if (dir == NULL && env != NULL && env[0] != '\0') {
+        dir = env;
+    }
+    if (localstore_open(dir, ls, err, sizeof(err)) < 0) {
+        msg(x, "%s", err);
+        return CLI_EXIT_FAILED;
     }
     return 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The observation's id, or "-" when it has none. */
+static const char *obs_id(const Coachq__V1__Observation *o, char id[UUID_STR_LEN])
+{
+    if (o == NULL || o->id.len != UUID_LEN) {
+        snprintf(id, UUID_STR_LEN, "-");
+        return id;
+    }
+    return uuid_format(o->id.data, id);
 }
 
 static const char *code_name(int code)
@@ -525,12 +633,17 @@ static const char *const submit_help =
     "DUPLICATE instead of storing the records twice. Standard input is never\n"
     "rewritten: give ids there yourself if you may retry.\n"
     "\n"
+    "When the server cannot be reached (or the connection fails before every\n"
+    "answer), the records without an answer go to the outbox of the local store\n"
+    "(--data-dir), with their ids and the reason: \"<uuid> QUEUED (server\n"
+    "unreachable: ...): coachq queue flush sends it\"; the summary adds \"queued=N\".\n"
+    "\n"
     "Options:\n"
     "  --no-write-ids      do not rewrite files (a retry then stores records again)\n"
     "  --window N          requests in flight at once (default 64)\n"
     "  -q, --quiet         print only errors and the summary, no progress\n" COMMON_HELP
     "\nExit status: 0 all stored or duplicate, 1 some record failed or input had\n"
-    "errors, 2 usage, 3 connection or TLS failure.\n";
+    "errors, 2 usage, 3 connection or TLS failure (the records are queued).\n";
 
 static void progress_cb(size_t answered, size_t total, void *arg)
 {
@@ -731,6 +844,143 @@ static int add_record(struct submit *s, size_t file, size_t index, json_t *obj, 
     return 0;
 }
 
+/*
+ * Puts the records the server did not answer (every record when res is
+ * NULL) into the outbox as queued, with why, and prints a line for each.
+ * Their queue times are a millisecond apart so that the outbox keeps the
+ * input's order (an original before its amendment). Adds to *queued.
+ */
+static void submit_queue(struct submit *s, const struct client_submit_result *res,
+                         const struct client_error *why, size_t *queued)
+{
+    struct cli *x = s->x;
+    struct localstore *ls = NULL;
+    Coachq__V1__Error err = COACHQ__V1__ERROR__INIT;
+    int64_t now = now_ms();
+    char id[UUID_STR_LEN];
+
+    if (open_store(x, &ls) != 0) {
+        msg(x, "%s; nothing was queued", why->message);
+        return;
+    }
+    err.code = why->code != COACHQ__V1__CODE__OK ? why->code : COACHQ__V1__CODE__UNAVAILABLE;
+    err.message = (char *)why->message;
+    err.field = (char *)why->field;
+    for (size_t r = 0; r < s->n; r++) {
+        Coachq__V1__OutboxEntry e = COACHQ__V1__OUTBOX_ENTRY__INIT;
+        int rc;
+
+        if (res != NULL && res[r].done) {
+            continue;
+        }
+        e.observation = s->obs[r];
+        e.state = COACHQ__V1__OUTBOX_ENTRY__STATE__STATE_QUEUED;
+        e.last_error = &err;
+        e.attempts = 1;
+        e.queued_at_ms = now + (int64_t)r;
+        e.last_attempt_ms = now;
+        obs_id(s->obs[r], id);
+        rc = localstore_outbox_put(ls, &e);
+        if (rc < 0) {
+            msg(x, "%s: not queued: %s: %s", id, localstore_path(ls), strerror(-rc));
+            continue;
+        }
+        fprintf(x->out, "%s QUEUED (server unreachable: %s): coachq queue flush sends it\n", id,
+                why->message);
+        (*queued)++;
+    }
+    localstore_close(ls);
+}
+
+/* Prints the answer to record r; counts it in stored, dup or failed. */
+static void submit_report(struct submit *s, size_t r, const struct client_submit_result *res,
+                          size_t counts[3])
+{
+    char id[UUID_STR_LEN];
+
+    obs_id(s->obs[r], id);
+    if (res->done && res->err.code == COACHQ__V1__CODE__OK) {
+        int is_dup = res->result == COACHQ__V1__ACK__RESULT__RESULT_DUPLICATE;
+
+        counts[is_dup ? 1 : 0]++;
+        if (!s->quiet) {
+            fprintf(s->x->out, "%s %s seq=%llu", id, is_dup ? "DUPLICATE" : "STORED",
+                    (unsigned long long)res->seq);
+            /* Only amendments say their version: an original is 1. */
+            if (res->version > 1) {
+                fprintf(s->x->out, " version=%u", res->version);
+            }
+            fputc('\n', s->x->out);
+        }
+        return;
+    }
+    counts[2]++;
+    fprintf(s->x->out, "%s ERROR %s %s%s%s\n", id, code_name(res->err.code), res->err.field,
+            res->err.field[0] ? ": " : "", res->err.message);
+}
+
+/*
+ * Sends the parsed records and prints what became of each. When the server
+ * cannot be reached, or the connection fails before every answer, the
+ * records without an answer go to the outbox. Returns the exit code.
+ */
+static int submit_send(struct submit *s, unsigned window)
+{
+    struct cli *x = s->x;
+    struct client *c = NULL;
+    struct client_submit_result *res = NULL;
+    struct client_error why;
+    size_t counts[3] = {0, 0, 0}; /* stored, duplicate, failed */
+    size_t queued = 0;
+    int queued_why = 0;
+    int rc = try_connect(x, window, &c, &why);
+    int src = -1;
+
+    if (rc == CLI_EXIT_USAGE) {
+        return rc;
+    }
+    if (rc == 0) {
+        res = calloc(s->n, sizeof(*res));
+        if (res == NULL) {
+            msg(x, "out of memory");
+            rc = CLI_EXIT_FAILED;
+            goto out;
+        }
+        src = client_submit_many(c, s->obs, s->n, res, progress_cb, s);
+        for (size_t r = 0; r < s->n; r++) {
+            if (res[r].done) {
+                submit_report(s, r, &res[r], counts);
+            } else if (queued_why == 0) {
+                /* The first record left without an answer says why. */
+                why = res[r].err;
+                queued_why = 1;
+            }
+        }
+    }
+    if (src < 0) {
+        submit_queue(s, res, &why, &queued);
+    }
+    fprintf(x->out, "stored=%zu duplicate=%zu failed=%zu", counts[0], counts[1], counts[2]);
+    if (queued > 0) {
+        fprintf(x->out, " queued=%zu", queued);
+    }
+    fputc('\n', x->out);
+    if (src < 0) {
+        msg(x,
+            "the server %s; %zu record%s wait%s in the outbox (coachq queue list): "
+            "'coachq queue flush' sends %s, stored once however often it is sent",
+            c == NULL ? "was unreachable" : "connection failed before every answer", queued,
+            queued == 1 ? "" : "s", queued == 1 ? "s" : "", queued == 1 ? "it" : "them");
+        rc = CLI_EXIT_CONNECT;
+    } else {
+        rc = counts[2] > 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+    }
+out:
+    client_free(c);
+    free(res);
+    return rc;
+}
+
 static int cmd_submit(struct cli *x, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -741,15 +991,10 @@ static int cmd_submit(struct cli *x, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct submit s;
-    struct client *c = NULL;
-    struct client_submit_result *res = NULL;
     unsigned long window = 0;
     int write_ids = 1;
     size_t total = 0;
     size_t bad = 0;
-    size_t stored = 0;
-    size_t dup = 0;
-    size_t failed = 0;
     int rc = CLI_EXIT_FAILED;
     int opt;
 
@@ -872,61 +1117,8 @@ static int cmd_submit(struct cli *x, int argc, char **argv)
             s.unsaved_ids, s.unsaved_ids == 1 ? "" : "s", s.unsaved_ids == 1 ? "it" : "them");
     }
 
-    rc = connect_server(x, (unsigned)window, &c);
-    if (rc != 0) {
-        goto out;
-    }
-    res = calloc(s.n, sizeof(*res));
-    if (res == NULL) {
-        msg(x, "out of memory");
-        rc = CLI_EXIT_FAILED;
-        goto out;
-    }
-    {
-        int src = client_submit_many(c, s.obs, s.n, res, progress_cb, &s);
-
-        for (size_t r = 0; r < s.n; r++) {
-            char id[UUID_STR_LEN];
-
-            uuid_format(s.obs[r]->id.data, id);
-            if (res[r].done && res[r].err.code == COACHQ__V1__CODE__OK) {
-                int is_dup = res[r].result == COACHQ__V1__ACK__RESULT__RESULT_DUPLICATE;
-
-                if (is_dup) {
-                    dup++;
-                } else {
-                    stored++;
-                }
-                if (!s.quiet) {
-                    fprintf(x->out, "%s %s seq=%llu", id, is_dup ? "DUPLICATE" : "STORED",
-                            (unsigned long long)res[r].seq);
-                    /* Only amendments say their version: an original is 1. */
-                    if (res[r].version > 1) {
-                        fprintf(x->out, " version=%u", res[r].version);
-                    }
-                    fputc('\n', x->out);
-                }
-            } else {
-                failed++;
-                fprintf(x->out, "%s ERROR %s %s%s%s\n", id, code_name(res[r].err.code),
-                        res[r].err.field, res[r].err.field[0] ? ": " : "", res[r].err.message);
-            }
-        }
-        fprintf(x->out, "stored=%zu duplicate=%zu failed=%zu\n", stored, dup, failed);
-        if (src < 0) {
-            msg(x,
-                "the connection failed before every record was answered; running the same "
-                "command again resends them (records already stored come back "
-                "DUPLICATE%s)",
-                s.unsaved_ids > 0 ? ", except those whose new ids were not saved" : "");
-            rc = CLI_EXIT_CONNECT;
-        } else {
-            rc = failed > 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
-        }
-    }
+    rc = submit_send(&s, (unsigned)window);
 out:
-    client_free(c);
-    free(res);
     for (size_t r = 0; r < s.n; r++) {
         obs_json_free(s.obs[r]);
     }
@@ -985,28 +1177,11 @@ static const char *or_dash(const char *s)
     return s != NULL && s[0] != '\0' ? s : "-";
 }
 
-static void print_record(FILE *f, const Coachq__V1__StoredObservation *s)
+/* The lines saying what else an observation refers to. */
+static void print_obs_links(FILE *f, const Coachq__V1__Observation *o)
 {
-    const Coachq__V1__Observation *o = s->observation;
-    char id[UUID_STR_LEN] = "-";
-    char t[OBS_JSON_TIME_LEN];
-    char e[64];
-    size_t scored;
-    double mean;
+    char e[UUID_STR_LEN];
 
-    if (o == NULL) {
-        fprintf(f, "(empty record, seq %llu)\n", (unsigned long long)s->seq);
-        return;
-    }
-    if (o->id.len == UUID_LEN) {
-        uuid_format(o->id.data, id);
-    }
-    mean = mean_score(o, &scored);
-    fprintf(f, "id          %s\n", id);
-    if (s->version != 0) {
-        fprintf(f, "version     %u, %s\n", s->version,
-                s->superseded ? "superseded by a later version" : "current");
-    }
     if (o->amends.len == UUID_LEN) {
         fprintf(f, "amends      %s\n", uuid_format(o->amends.data, e));
     }
@@ -1014,9 +1189,16 @@ static void print_record(FILE *f, const Coachq__V1__StoredObservation *s)
         fprintf(f, "calibration %s (an attempt at a reference session; not in dashboards)\n",
                 uuid_format(o->calibration_ref.data, e));
     }
-    obs_json_format_time_ms(s->received_at_ms, t, sizeof(t));
-    fprintf(f, "seq         %llu (received %s from %s)\n", (unsigned long long)s->seq, t,
-            or_dash(s->observer_id));
+}
+
+/* The observation's content, from its rubric on. */
+static void print_obs_body(FILE *f, const Coachq__V1__Observation *o)
+{
+    char t[OBS_JSON_TIME_LEN];
+    char e[64];
+    size_t scored;
+    double mean = mean_score(o, &scored);
+
     fprintf(f, "rubric      %s v%u\n", or_dash(o->rubric_id), o->rubric_version);
     fprintf(f, "coach       %s\n", or_dash(o->coach_id));
     fprintf(f, "coachee     %s\n", or_dash(o->coachee_id));
@@ -1089,6 +1271,28 @@ static void print_record(FILE *f, const Coachq__V1__StoredObservation *s)
     if (o->notes != NULL && o->notes[0] != '\0') {
         fprintf(f, "notes       %s\n", o->notes);
     }
+}
+
+static void print_record(FILE *f, const Coachq__V1__StoredObservation *s)
+{
+    const Coachq__V1__Observation *o = s->observation;
+    char id[UUID_STR_LEN];
+    char t[OBS_JSON_TIME_LEN];
+
+    if (o == NULL) {
+        fprintf(f, "(empty record, seq %llu)\n", (unsigned long long)s->seq);
+        return;
+    }
+    fprintf(f, "id          %s\n", obs_id(o, id));
+    if (s->version != 0) {
+        fprintf(f, "version     %u, %s\n", s->version,
+                s->superseded ? "superseded by a later version" : "current");
+    }
+    print_obs_links(f, o);
+    obs_json_format_time_ms(s->received_at_ms, t, sizeof(t));
+    fprintf(f, "seq         %llu (received %s from %s)\n", (unsigned long long)s->seq, t,
+            or_dash(s->observer_id));
+    print_obs_body(f, o);
 }
 
 /* Prints j (borrowed; NULL when building it ran out of memory) with indent
@@ -1218,6 +1422,89 @@ static void print_row(FILE *f, const Coachq__V1__StoredObservation *s)
             o->coachee_id, or_dash(s->observer_id), rubric, mean, o->n_ratings);
 }
 
+/* Called for each record of a listing (borrowed for the call); returns 0
+ * to go on or an exit code (after saying why). */
+typedef int (*list_row_cb)(struct cli *x, const Coachq__V1__StoredObservation *s, void *arg);
+
+/*
+ * Follows the server's pages of q (its cursor is used and reset) until
+ * limit records (0 = all) went to row. *more says whether the server had
+ * more. Returns 0 or an exit code (after saying why).
+ */
+static int list_pages(struct cli *x, struct client *c, Coachq__V1__ListObservations *q,
+                      unsigned long limit, list_row_cb row, void *arg, int *more)
+{
+    Coachq__V1__ObservationPage *page = NULL;
+    struct client_error e;
+    uint8_t *cursor = NULL;
+    size_t done = 0;
+    int rc;
+
+    *more = 0;
+    for (;;) {
+        size_t want = limit == 0 ? LIST_PAGE_MAX : limit - done;
+
+        q->page_size = (uint32_t)(want < LIST_PAGE_MAX ? want : LIST_PAGE_MAX);
+        rc = client_list(c, q, &page, &e);
+        if (rc < 0) {
+            rc = request_failed(x, rc, &e);
+            goto out;
+        }
+        for (size_t i = 0; i < page->n_observations && (limit == 0 || done < limit); i++) {
+            rc = row(x, page->observations[i], arg);
+            if (rc != 0) {
+                goto out;
+            }
+            done++;
+        }
+        *more = page->next_cursor.len > 0;
+        if (!*more || (limit != 0 && done >= limit)) {
+            break;
+        }
+        /* The cursor must outlive the page it came from. */
+        free(cursor);
+        cursor = malloc(page->next_cursor.len);
+        if (cursor == NULL) {
+            msg(x, "out of memory");
+            rc = CLI_EXIT_FAILED;
+            goto out;
+        }
+        memcpy(cursor, page->next_cursor.data, page->next_cursor.len);
+        q->cursor.data = cursor;
+        q->cursor.len = page->next_cursor.len;
+        coachq__v1__observation_page__free_unpacked(page, NULL);
+        page = NULL;
+    }
+    rc = 0;
+out:
+    coachq__v1__observation_page__free_unpacked(page, NULL);
+    free(cursor);
+    q->cursor.data = NULL;
+    q->cursor.len = 0;
+    return rc;
+}
+
+/* What `coachq list` prints into: a JSON array, or the table when all is
+ * NULL. */
+struct list_out {
+    json_t *all;
+    size_t printed;
+};
+
+static int list_print_cb(struct cli *x, const Coachq__V1__StoredObservation *s, void *arg)
+{
+    struct list_out *lo = arg;
+
+    if (lo->all == NULL) {
+        print_row(x->out, s);
+    } else if (json_array_append_new(lo->all, obs_json_from_stored(s)) < 0) {
+        msg(x, "out of memory");
+        return CLI_EXIT_FAILED;
+    }
+    lo->printed++;
+    return 0;
+}
+
 static int cmd_list(struct cli *x, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -1232,13 +1519,9 @@ static int cmd_list(struct cli *x, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     Coachq__V1__ListObservations q = COACHQ__V1__LIST_OBSERVATIONS__INIT;
-    Coachq__V1__ObservationPage *page = NULL;
     struct client *c = NULL;
-    struct client_error e;
-    json_t *all = NULL;
-    uint8_t *cursor = NULL;
+    struct list_out lo = {NULL, 0};
     unsigned long limit = DEFAULT_LIST_LIMIT;
-    size_t printed = 0;
     int json = 0;
     int more = 0;
     int rc;
@@ -1306,8 +1589,8 @@ static int cmd_list(struct cli *x, int argc, char **argv)
         return rc;
     }
     if (json) {
-        all = json_array();
-        if (all == NULL) {
+        lo.all = json_array();
+        if (lo.all == NULL) {
             msg(x, "out of memory");
             rc = CLI_EXIT_FAILED;
             goto out;
@@ -1316,56 +1599,18 @@ static int cmd_list(struct cli *x, int argc, char **argv)
         fprintf(x->out, "%-20s  %-36s  %-16s  %-16s  %-16s  %-24s  %4s  %3s\n", "STARTED_AT",
                 "UUID", "COACH", "COACHEE", "OBSERVER", "RUBRIC", "MEAN", "N");
     }
-    for (;;) {
-        size_t want = limit == 0 ? LIST_PAGE_MAX : limit - printed;
-
-        q.page_size = (uint32_t)(want < LIST_PAGE_MAX ? want : LIST_PAGE_MAX);
-        rc = client_list(c, &q, &page, &e);
-        if (rc < 0) {
-            rc = request_failed(x, rc, &e);
-            goto out;
-        }
-        for (size_t i = 0; i < page->n_observations && (limit == 0 || printed < limit); i++) {
-            if (json) {
-                if (json_array_append_new(all, obs_json_from_stored(page->observations[i])) < 0) {
-                    msg(x, "out of memory");
-                    rc = CLI_EXIT_FAILED;
-                    goto out;
-                }
-            } else {
-                print_row(x->out, page->observations[i]);
-            }
-            printed++;
-        }
-        more = page->next_cursor.len > 0;
-        if (!more || (limit != 0 && printed >= limit)) {
-            break;
-        }
-        /* The cursor must outlive the page it came from. */
-        free(cursor);
-        cursor = malloc(page->next_cursor.len);
-        if (cursor == NULL) {
-            msg(x, "out of memory");
-            rc = CLI_EXIT_FAILED;
-            goto out;
-        }
-        memcpy(cursor, page->next_cursor.data, page->next_cursor.len);
-        q.cursor.data = cursor;
-        q.cursor.len = page->next_cursor.len;
-        coachq__v1__observation_page__free_unpacked(page, NULL);
-        page = NULL;
+    rc = list_pages(x, c, &q, limit, list_print_cb, &lo, &more);
+    if (rc != 0) {
+        goto out;
     }
     if (json) {
-        rc = print_json(x, all);
+        rc = print_json(x, lo.all);
     } else {
-        fprintf(x->out, "%zu observation%s%s\n", printed, printed == 1 ? "" : "s",
+        fprintf(x->out, "%zu observation%s%s\n", lo.printed, lo.printed == 1 ? "" : "s",
                 more ? " (more: raise --limit, or 0 for all)" : "");
-        rc = CLI_EXIT_OK;
     }
 out:
-    coachq__v1__observation_page__free_unpacked(page, NULL);
-    free(cursor);
-    json_decref(all);
+    json_decref(lo.all);
     client_free(c);
     return rc;
 }
@@ -1678,22 +1923,172 @@ static const char *const rubrics_help =
     "rated n/a. (A rubric id that itself ends in @ and digits needs @VERSION.)\n"
     "\n"
     "Options:\n"
+    "Every rubric fetched is kept in the local store (--data-dir). When the server\n"
+    "cannot be reached, both forms answer from there, saying so on standard error:\n"
+    "\"(offline: cached rubrics from DIR)\".\n"
+    "\n"
+    "Options:\n"
     "  --json              (show only) print the rubric in the file format of\n"
     "                      docs/rubrics.md\n" COMMON_HELP
-    "\nExit status: 0 success, 1 not found or refused, 2 usage, 3 connection failure.\n";
+    "\nExit status: 0 success (also from the cache), 1 not found or refused, 2 usage,\n"
+    "3 connection failure and nothing cached.\n";
+
+static void rubric_header(FILE *f)
+{
+    fprintf(f, "%-32s  %7s  %10s  %-10s  %s\n", "ID", "VERSION", "BEHAVIOURS", "EFFECTIVE", "NAME");
+}
+
+static void rubric_row(FILE *f, const Coachq__V1__Rubric *l)
+{
+    char day[OBS_JSON_TIME_LEN];
+
+    fprintf(f, "%-32s  %7u  %10zu  %-10s  %s\n", l->id, l->version, l->n_behaviours,
+            format_day(l->effective_day, day, sizeof(day)), l->name);
+}
+
+static void rubric_footer(FILE *f, size_t n)
+{
+    fprintf(f, "%zu rubric%s\n", n, n == 1 ? "" : "s");
+}
+
+/* Prints one rubric in full, as text or JSON. Returns the exit code. */
+static int rubric_show(struct cli *x, const Coachq__V1__Rubric *r, int json)
+{
+    char *text;
+
+    if (!json) {
+        print_rubric(x->out, r);
+        return CLI_EXIT_OK;
+    }
+    text = rubric_json_dump(r);
+    if (text == NULL) {
+        msg(x, "out of memory");
+        return CLI_EXIT_FAILED;
+    }
+    fputs(text, x->out);
+    free(text);
+    return CLI_EXIT_OK;
+}
+
+/* Keeps fetched rubrics (borrowed) in the local store for working
+ * offline. A failure costs only the cache, so it is a note, not an error. */
+static void rubrics_cache(struct cli *x, Coachq__V1__Rubric *const *r, size_t n)
+{
+    struct localstore *ls = NULL;
+
+    if (open_store(x, &ls) != 0) {
+        msg(x, "(the rubrics are not cached for offline use)");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int rc = localstore_rubric_put(ls, r[i]);
+
+        if (rc < 0) {
+            msg(x, "cannot cache rubric %s v%u in %s: %s", r[i]->id, r[i]->version,
+                localstore_path(ls), strerror(-rc));
+        }
+    }
+    localstore_close(ls);
+}
+
+/* What to print, online or from the cache. */
+struct rubrics_req {
+    int show;
+    int json;
+    char id[128];
+    uint32_t version;
+};
+
+static int rubrics_online(struct cli *x, struct client *c, const struct rubrics_req *q)
+{
+    Coachq__V1__RubricList *list = NULL;
+    Coachq__V1__Rubric *r = NULL;
+    struct client_error e;
+    int rc;
+
+    if (q->show) {
+        rc = client_rubric(c, q->id, q->version, &r, &e);
+        if (rc < 0) {
+            return request_failed(x, rc, &e);
+        }
+        rubrics_cache(x, &r, 1);
+        rc = rubric_show(x, r, q->json);
+        coachq__v1__rubric__free_unpacked(r, NULL);
+        return rc;
+    }
+    rc = client_rubrics(c, &list, &e);
+    if (rc < 0) {
+        return request_failed(x, rc, &e);
+    }
+    rubrics_cache(x, list->rubrics, list->n_rubrics);
+    rubric_header(x->out);
+    for (size_t i = 0; i < list->n_rubrics; i++) {
+        rubric_row(x->out, list->rubrics[i]);
+    }
+    rubric_footer(x->out, list->n_rubrics);
+    coachq__v1__rubric_list__free_unpacked(list, NULL);
+    return CLI_EXIT_OK;
+}
+
+struct rubric_rows {
+    FILE *f;
+    size_t n;
+};
+
+/* Prints a cached rubric's row, the header before the first. */
+static int rubric_cached_row_cb(const Coachq__V1__Rubric *r, void *arg)
+{
+    struct rubric_rows *rows = arg;
+
+    if (rows->n == 0) {
+        rubric_header(rows->f);
+    }
+    rubric_row(rows->f, r);
+    rows->n++;
+    return 0;
+}
+
+/* The server was not reached (why): answers from the cache if it has the
+ * rubrics. Returns the exit code. */
+static int rubrics_offline(struct cli *x, const struct rubrics_req *q,
+                           const struct client_error *why)
+{
+    struct localstore *ls = NULL;
+    Coachq__V1__Rubric *r = NULL;
+    struct rubric_rows rows = {x->out, 0};
+    int rc = CLI_EXIT_CONNECT;
+
+    msg(x, "%s", why->message);
+    if (open_store(x, &ls) != 0) {
+        return CLI_EXIT_CONNECT;
+    }
+    if (q->show && localstore_rubric_get(ls, q->id, q->version, &r) == 0) {
+        fprintf(x->err, "(offline: cached rubrics from %s)\n", localstore_path(ls));
+        rc = rubric_show(x, r, q->json);
+    } else if (!q->show && localstore_rubric_list(ls, rubric_cached_row_cb, &rows) == 0 &&
+               rows.n > 0) {
+        rubric_footer(x->out, rows.n);
+        fprintf(x->err, "(offline: cached rubrics from %s)\n", localstore_path(ls));
+        rc = CLI_EXIT_OK;
+    } else {
+        msg(x,
+            "no cached copy in %s either: run 'coachq rubrics' once while the server is reachable",
+            localstore_path(ls));
+    }
+    coachq__v1__rubric__free_unpacked(r, NULL);
+    localstore_close(ls);
+    return rc;
+}
 
 static int cmd_rubrics(struct cli *x, int argc, char **argv)
 {
     struct client *c = NULL;
-    Coachq__V1__RubricList *list = NULL;
-    Coachq__V1__Rubric *r = NULL;
     struct client_error e;
-    char id[128];
-    uint32_t version = 0;
-    int show = 0;
-    int json = 0;
-    int rc = json_options(x, argc, argv, rubrics_help, &json);
+    struct rubrics_req q;
+    int rc;
 
+    memset(&q, 0, sizeof(q));
+    rc = json_options(x, argc, argv, rubrics_help, &q.json);
     if (rc >= 0) {
         return rc;
     }
@@ -1705,58 +2100,21 @@ static int cmd_rubrics(struct cli *x, int argc, char **argv)
         if (argc - optind != 2) {
             return usage(x, "expected 'rubrics show ID[@VERSION]'");
         }
-        if (split_rubric_ref(argv[optind + 1], id, sizeof(id), &version) < 0) {
+        if (split_rubric_ref(argv[optind + 1], q.id, sizeof(q.id), &q.version) < 0) {
             return usage(x, "'%s' is not a rubric ID or ID@VERSION (like coaching-conversation@1)",
                          argv[optind + 1]);
         }
-        show = 1;
-    } else if (json) {
+        q.show = 1;
+    } else if (q.json) {
         return usage(x, "--json goes with 'rubrics show ID'");
     }
-    rc = connect_server(x, 0, &c);
-    if (rc != 0) {
-        goto out;
+    rc = try_connect(x, 0, &c, &e);
+    if (rc == CLI_EXIT_CONNECT) {
+        return rubrics_offline(x, &q, &e);
     }
-    if (show) {
-        rc = client_rubric(c, id, version, &r, &e);
-        if (rc < 0) {
-            rc = request_failed(x, rc, &e);
-            goto out;
-        }
-        if (json) {
-            char *text = rubric_json_dump(r);
-
-            if (text == NULL) {
-                msg(x, "out of memory");
-                rc = CLI_EXIT_FAILED;
-                goto out;
-            }
-            fputs(text, x->out);
-            free(text);
-        } else {
-            print_rubric(x->out, r);
-        }
-    } else {
-        rc = client_rubrics(c, &list, &e);
-        if (rc < 0) {
-            rc = request_failed(x, rc, &e);
-            goto out;
-        }
-        fprintf(x->out, "%-32s  %7s  %10s  %-10s  %s\n", "ID", "VERSION", "BEHAVIOURS", "EFFECTIVE",
-                "NAME");
-        for (size_t i = 0; i < list->n_rubrics; i++) {
-            const Coachq__V1__Rubric *l = list->rubrics[i];
-            char day[OBS_JSON_TIME_LEN];
-
-            fprintf(x->out, "%-32s  %7u  %10zu  %-10s  %s\n", l->id, l->version, l->n_behaviours,
-                    format_day(l->effective_day, day, sizeof(day)), l->name);
-        }
-        fprintf(x->out, "%zu rubric%s\n", list->n_rubrics, list->n_rubrics == 1 ? "" : "s");
+    if (rc == 0) {
+        rc = rubrics_online(x, c, &q);
     }
-    rc = CLI_EXIT_OK;
-out:
-    coachq__v1__rubric__free_unpacked(r, NULL);
-    coachq__v1__rubric_list__free_unpacked(list, NULL);
     client_free(c);
     return rc;
 }
@@ -2134,6 +2492,898 @@ out:
     return rc;
 }
 
+/* ---- queue --------------------------------------------------------------- */
+
+static int entry_is_rejected(const Coachq__V1__OutboxEntry *e)
+{
+    return e->state == COACHQ__V1__OUTBOX_ENTRY__STATE__STATE_REJECTED;
+}
+
+static int entry_has_error(const Coachq__V1__OutboxEntry *e)
+{
+    const Coachq__V1__Error *er = e->last_error;
+
+    return er != NULL &&
+           (er->code != COACHQ__V1__CODE__OK || (er->message != NULL && er->message[0] != '\0'));
+}
+
+/* Why an entry waits: "CODE field: message", or "not sent yet". */
+static const char *entry_why(const Coachq__V1__OutboxEntry *e, char *buf, size_t len)
+{
+    const Coachq__V1__Error *er = e->last_error;
+
+    if (!entry_has_error(e)) {
+        snprintf(buf, len, "not sent yet");
+    } else {
+        snprintf(buf, len, "%s%s%s: %s", code_name(er->code), er->field[0] != '\0' ? " " : "",
+                 er->field, or_dash(er->message));
+    }
+    return buf;
+}
+
+/* The entry's last error as JSON, or null when it has none. */
+static json_t *entry_error_json(const Coachq__V1__OutboxEntry *e)
+{
+    json_t *o;
+
+    if (!entry_has_error(e)) {
+        return json_null();
+    }
+    o = json_object();
+    if (o == NULL || jsonx_put(o, "code", json_string(code_name(e->last_error->code))) < 0 ||
+        jsonx_put(o, "field", json_string(e->last_error->field)) < 0 ||
+        jsonx_put(o, "message", json_string(e->last_error->message)) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* An outbox entry as JSON for `queue list` and `mine` (caller owns), or
+ * NULL when memory ran out. */
+static json_t *entry_json(const Coachq__V1__OutboxEntry *e)
+{
+    const Coachq__V1__Observation *o = e->observation;
+    json_t *j = json_object();
+    char id[UUID_STR_LEN];
+    char started[OBS_JSON_TIME_LEN];
+    char queued[OBS_JSON_TIME_LEN];
+    char tried[OBS_JSON_TIME_LEN];
+
+    if (j == NULL) {
+        return NULL;
+    }
+    obs_json_format_time(o->started_at, started, sizeof(started));
+    obs_json_format_time_ms(e->queued_at_ms, queued, sizeof(queued));
+    obs_json_format_time_ms(e->last_attempt_ms, tried, sizeof(tried));
+    if (jsonx_put(j, "id", json_string(obs_id(o, id))) < 0 ||
+        jsonx_put(j, "coach", json_string(o->coach_id)) < 0 ||
+        jsonx_put(j, "coachee", json_string(o->coachee_id)) < 0 ||
+        jsonx_put(j, "started_at", json_string(started)) < 0 ||
+        jsonx_put(j, "state", json_string(entry_is_rejected(e) ? "rejected" : "queued")) < 0 ||
+        jsonx_put(j, "attempts", json_integer(e->attempts)) < 0 ||
+        jsonx_put(j, "queued_at", json_string(queued)) < 0 ||
+        jsonx_put(j, "last_attempt", e->last_attempt_ms != 0 ? json_string(tried) : json_null()) <
+            0 ||
+        jsonx_put(j, "error", entry_error_json(e)) < 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* Prints one outbox entry as a line; why says why it waits. */
+typedef void (*entry_row_fn)(FILE *f, const Coachq__V1__OutboxEntry *e, const char *why);
+
+/* A walk over the outbox that prints each entry with row (or adds it to
+ * all, when not NULL) and counts them. */
+struct queue_walk {
+    struct cli *x;
+    json_t *all;
+    entry_row_fn row;
+    size_t queued;
+    size_t rejected;
+};
+
+static void queue_header(FILE *f)
+{
+    fprintf(f, "%-36s  %-16s  %-16s  %-10s  %-8s  %8s  %s\n", "ID", "COACH", "COACHEE", "SESSION",
+            "STATE", "ATTEMPTS", "WHY");
+}
+
+/* A row of `queue list`. */
+static void queue_row(FILE *f, const Coachq__V1__OutboxEntry *e, const char *why)
+{
+    char id[UUID_STR_LEN];
+    char day[OBS_JSON_TIME_LEN];
+
+    /* The date alone: the time is in `queue show`. */
+    obs_json_format_time(e->observation->started_at, day, sizeof(day));
+    day[10] = '\0';
+    fprintf(f, "%-36s  %-16s  %-16s  %-10s  %-8s  %8u  %s\n", obs_id(e->observation, id),
+            e->observation->coach_id, e->observation->coachee_id, day,
+            entry_is_rejected(e) ? "rejected" : "queued", e->attempts, why);
+}
+
+/* A line after `queue flush` for each rejected entry. */
+static void rejected_row(FILE *f, const Coachq__V1__OutboxEntry *e, const char *why)
+{
+    char id[UUID_STR_LEN];
+
+    if (entry_is_rejected(e)) {
+        fprintf(f, "%s REJECTED %s\n", obs_id(e->observation, id), why);
+    }
+}
+
+static int queue_walk_cb(const Coachq__V1__OutboxEntry *e, void *arg)
+{
+    struct queue_walk *w = arg;
+    char why[768];
+
+    if (entry_is_rejected(e)) {
+        w->rejected++;
+    } else {
+        w->queued++;
+    }
+    if (w->all != NULL) {
+        return json_array_append_new(w->all, entry_json(e)) < 0 ? -ENOMEM : 0;
+    }
+    w->row(w->x->out, e, entry_why(e, why, sizeof(why)));
+    return 0;
+}
+
+/* Walks the outbox with w. Returns 0 or CLI_EXIT_FAILED after saying why. */
+static int queue_walk(struct localstore *ls, struct queue_walk *w)
+{
+    int rc = localstore_outbox_list(ls, queue_walk_cb, w);
+
+    if (rc < 0) {
+        msg(w->x, "cannot read the outbox in %s: %s", localstore_path(ls), strerror(-rc));
+        return CLI_EXIT_FAILED;
+    }
+    return 0;
+}
+
+static int queue_list(struct cli *x, struct localstore *ls, int json)
+{
+    struct queue_walk w = {x, NULL, queue_row, 0, 0};
+    int rc;
+
+    if (json) {
+        w.all = json_array();
+        if (w.all == NULL) {
+            msg(x, "out of memory");
+            return CLI_EXIT_FAILED;
+        }
+    } else {
+        queue_header(x->out);
+    }
+    rc = queue_walk(ls, &w);
+    if (rc == 0 && json) {
+        rc = print_json(x, w.all);
+    } else if (rc == 0) {
+        fprintf(x->out, "%zu in the outbox (%zu queued, %zu rejected)\n", w.queued + w.rejected,
+                w.queued, w.rejected);
+    }
+    json_decref(w.all);
+    return rc;
+}
+
+/* Says why a flush could not finish. Returns the exit code. */
+static int flush_failed(struct cli *x, struct localstore *ls, int rc,
+                        const struct outbox_summary *sum)
+{
+    if (sum->conn_err.code == COACHQ__V1__CODE__OK) {
+        msg(x, "the outbox in %s: %s", localstore_path(ls), strerror(-rc));
+        return CLI_EXIT_FAILED;
+    }
+    msg(x, "server unreachable (%s): %s; the entries stay queued, see 'coachq queue list'",
+        code_name(sum->conn_err.code), sum->conn_err.message);
+    return CLI_EXIT_CONNECT;
+}
+
+static int queue_flush(struct cli *x, struct localstore *ls, int rejected)
+{
+    struct client_opts o;
+    struct outbox_summary sum;
+    struct queue_walk w = {x, NULL, rejected_row, 0, 0};
+    int rc = client_settings(x, 0, &o);
+    int frc;
+
+    if (rc != 0) {
+        return rc;
+    }
+    frc = outbox_flush(ls, &o, rejected, &sum);
+    fprintf(x->out, "stored=%zu duplicate=%zu rejected=%zu waiting=%zu\n", sum.sent, sum.duplicates,
+            sum.rejected, sum.waiting);
+    rc = queue_walk(ls, &w);
+    if (frc < 0 || sum.waiting > 0) {
+        return flush_failed(x, ls, frc, &sum);
+    }
+    if (rc == 0 && w.rejected > 0) {
+        msg(x,
+            "%zu rejected entr%s stay in the outbox: fix (coachq observe --fix ID) or discard "
+            "(coachq queue discard ID)",
+            w.rejected, w.rejected == 1 ? "y" : "ies");
+        rc = CLI_EXIT_FAILED;
+    }
+    return rc;
+}
+
+/* Loads the entry id; returns 0 or CLI_EXIT_FAILED after saying why. */
+static int queue_get(struct cli *x, struct localstore *ls, const uint8_t id[UUID_LEN],
+                     Coachq__V1__OutboxEntry **e)
+{
+    char ids[UUID_STR_LEN];
+    int rc = localstore_outbox_get(ls, id, e);
+
+    if (rc == -ENOENT) {
+        msg(x, "%s is not in the outbox (see 'coachq queue list')", uuid_format(id, ids));
+        return CLI_EXIT_FAILED;
+    }
+    if (rc < 0) {
+        msg(x, "cannot read the outbox in %s: %s", localstore_path(ls), strerror(-rc));
+        return CLI_EXIT_FAILED;
+    }
+    return 0;
+}
+
+static void print_entry(FILE *f, const Coachq__V1__OutboxEntry *e)
+{
+    char id[UUID_STR_LEN];
+    char t[OBS_JSON_TIME_LEN];
+    char why[768];
+
+    fprintf(f, "id          %s\n", obs_id(e->observation, id));
+    fprintf(f, "state       %s\n",
+            entry_is_rejected(e) ? "rejected: the server refused it; fix or discard it"
+                                 : "queued: to be sent");
+    obs_json_format_time_ms(e->queued_at_ms, t, sizeof(t));
+    fprintf(f, "queued      %s\n", t);
+    fprintf(f, "attempts    %u", e->attempts);
+    if (e->last_attempt_ms != 0) {
+        obs_json_format_time_ms(e->last_attempt_ms, t, sizeof(t));
+        fprintf(f, ", the last at %s", t);
+    }
+    fprintf(f, "\nwhy         %s\n", entry_why(e, why, sizeof(why)));
+    print_obs_links(f, e->observation);
+    print_obs_body(f, e->observation);
+}
+
+static int queue_show(struct cli *x, struct localstore *ls, const uint8_t id[UUID_LEN], int json)
+{
+    Coachq__V1__OutboxEntry *e = NULL;
+    int rc = queue_get(x, ls, id, &e);
+
+    if (rc != 0) {
+        return rc;
+    }
+    if (json) {
+        json_t *j = obs_json_from_observation(e->observation);
+
+        rc = print_json(x, j);
+        json_decref(j);
+    } else {
+        print_entry(x->out, e);
+    }
+    coachq__v1__outbox_entry__free_unpacked(e, NULL);
+    return rc;
+}
+
+static int queue_discard(struct cli *x, struct localstore *ls, const uint8_t id[UUID_LEN])
+{
+    Coachq__V1__OutboxEntry *e = NULL;
+    char ids[UUID_STR_LEN];
+    char day[OBS_JSON_TIME_LEN];
+    int rc = queue_get(x, ls, id, &e);
+
+    if (rc != 0) {
+        return rc;
+    }
+    rc = localstore_outbox_del(ls, id);
+    if (rc < 0 && rc != -ENOENT) {
+        msg(x, "cannot discard %s from %s: %s", uuid_format(id, ids), localstore_path(ls),
+            strerror(-rc));
+        rc = CLI_EXIT_FAILED;
+    } else {
+        obs_json_format_time(e->observation->started_at, day, sizeof(day));
+        fprintf(x->out, "%s discarded (coach %s, coachee %s, session %s): it will not be sent\n",
+                uuid_format(id, ids), e->observation->coach_id, e->observation->coachee_id, day);
+        rc = CLI_EXIT_OK;
+    }
+    coachq__v1__outbox_entry__free_unpacked(e, NULL);
+    return rc;
+}
+
+static const char *const queue_help =
+    "Usage: coachq queue list [--json] [OPTIONS]\n"
+    "       coachq queue flush [--rejected] [OPTIONS]\n"
+    "       coachq queue show [--json] [OPTIONS] ID\n"
+    "       coachq queue discard [OPTIONS] ID\n"
+    "The outbox: finished observations waiting for the server, kept in the local\n"
+    "store (--data-dir) until the server has stored them or you discard them. An\n"
+    "entry keeps its UUID through every retry, so the server stores it once\n"
+    "however often it is sent.\n"
+    "  list      every entry, oldest first: id, coach, coachee, session date, state\n"
+    "            (queued: to be sent; rejected: the server refused it), attempts,\n"
+    "            and why it waits (the last error: code, field and message, or\n"
+    "            \"not sent yet\")\n"
+    "  flush     sends the queued entries over one connection, prints\n"
+    "            \"stored=N duplicate=N rejected=N waiting=N\" and then every rejected\n"
+    "            entry with its error: \"<uuid> REJECTED CODE field: message\"\n"
+    "  show      one entry: its state and why, then the observation (--json: the\n"
+    "            observation alone, in the format 'coachq submit' reads)\n"
+    "  discard   removes one entry for good\n"
+    "Entries also go out at the start of 'coachq observe'.\n"
+    "\n"
+    "Options:\n"
+    "  --json              (list, show) print JSON\n"
+    "  --rejected          (flush) send the rejected entries again too, e.g. after\n"
+    "                      the organisation's data was corrected\n" COMMON_HELP
+    "\nExit status: 0 success (flush: the outbox is empty now), 1 rejected entries\n"
+    "remain (flush), no such entry or the local store failed, 2 usage, 3 the\n"
+    "server was unreachable (flush: the entries stay queued).\n";
+
+struct queue_args {
+    int json;
+    int rejected;
+};
+
+static int take_queue_option(struct cli *x, int opt, const char *val, void *arg)
+{
+    struct queue_args *a = arg;
+
+    (void)x;
+    (void)val;
+    if (opt == OPT_JSON) {
+        a->json = 1;
+        return 1;
+    }
+    if (opt == OPT_REJECTED) {
+        a->rejected = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_queue(struct cli *x, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        COMMON_OPTIONS,
+        {"json", no_argument, NULL, OPT_JSON},
+        {"rejected", no_argument, NULL, OPT_REJECTED},
+        {NULL, 0, NULL, 0},
+    };
+    static const char *const subs[] = {"list", "flush", "show", "discard"};
+    struct queue_args a = {0, 0};
+    struct localstore *ls = NULL;
+    uint8_t id[UUID_LEN];
+    size_t sub = 0;
+    int rc = parse_options(x, argc, argv, opts, queue_help, take_queue_option, &a);
+
+    if (rc >= 0) {
+        return rc;
+    }
+    while (optind < argc && sub < 4 && strcmp(argv[optind], subs[sub]) != 0) {
+        sub++;
+    }
+    if (optind >= argc || sub == 4) {
+        return usage(x, "expected 'queue list', 'queue flush', 'queue show ID' or "
+                        "'queue discard ID'");
+    }
+    if (argc - optind != (sub >= 2 ? 2 : 1)) {
+        return usage(x, sub >= 2 ? "expected exactly one ID" : "unexpected argument");
+    }
+    if (sub >= 2 && uuid_parse(argv[optind + 1], id) < 0) {
+        return usage(x, "'%s' is not a UUID (as 'coachq queue list' shows them)", argv[optind + 1]);
+    }
+    if (a.json && sub != 0 && sub != 2) {
+        return usage(x, "--json goes with 'queue list' and 'queue show'");
+    }
+    if (a.rejected && sub != 1) {
+        return usage(x, "--rejected goes with 'queue flush'");
+    }
+    rc = open_store(x, &ls);
+    if (rc != 0) {
+        return rc;
+    }
+    switch (sub) {
+    case 0:
+        rc = queue_list(x, ls, a.json);
+        break;
+    case 1:
+        rc = queue_flush(x, ls, a.rejected);
+        break;
+    case 2:
+        rc = queue_show(x, ls, id, a.json);
+        break;
+    default:
+        rc = queue_discard(x, ls, id);
+        break;
+    }
+    localstore_close(ls);
+    return rc;
+}
+
+/* ---- mine ---------------------------------------------------------------- */
+
+/* How far back `coachq mine` looks without --since, and how many stored
+ * records it shows at most. */
+#define MINE_DAYS 90
+#define MINE_MAX 2000
+
+/* The server lists a person's records oldest session first: putting each
+ * in front of the ones before turns the list newest first. */
+static int mine_keep_cb(struct cli *x, const Coachq__V1__StoredObservation *s, void *arg)
+{
+    json_t *all = arg;
+
+    if (json_array_insert_new(all, 0, obs_json_from_stored(s)) < 0) {
+        msg(x, "out of memory");
+        return CLI_EXIT_FAILED;
+    }
+    return 0;
+}
+
+static void mine_header(FILE *f)
+{
+    fprintf(f, "%-20s  %-36s  %-16s  %-16s  %-24s  %s\n", "STARTED_AT", "UUID", "COACH", "COACHEE",
+            "RUBRIC", "STATUS");
+}
+
+static void mine_row(FILE *f, const char *started, const char *id, const char *coach,
+                     const char *coachee, const char *rubric, unsigned rubric_version,
+                     const char *status)
+{
+    char r[96];
+
+    snprintf(r, sizeof(r), "%s v%u", rubric, rubric_version);
+    fprintf(f, "%-20s  %-36s  %-16s  %-16s  %-24s  %s\n", started, id, coach, coachee, r, status);
+}
+
+static const char *json_str(const json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+
+    return v != NULL ? v : "-";
+}
+
+/* A stored record's row (from its JSON, obs_json_from_stored()): its
+ * version, whether a later one replaced it, and what it amends. */
+static void mine_stored_row(FILE *f, const json_t *o)
+{
+    char status[160];
+    json_int_t version = json_integer_value(json_object_get(o, "version"));
+    int n =
+        snprintf(status, sizeof(status), "stored v%lld, %s", (long long)(version > 0 ? version : 1),
+                 json_is_true(json_object_get(o, "superseded")) ? "superseded by a later version"
+                                                                : "current");
+
+    if (version > 1 && json_object_get(o, "amends") != NULL && n > 0 &&
+        (size_t)n < sizeof(status)) {
+        snprintf(status + n, sizeof(status) - (size_t)n, ", amends %s", json_str(o, "amends"));
+    }
+    mine_row(f, json_str(o, "started_at"), json_str(o, "id"), json_str(o, "coach"),
+             json_str(o, "coachee"), json_str(o, "rubric"),
+             (unsigned)json_integer_value(json_object_get(o, "rubric_version")), status);
+}
+
+/* An outbox entry's row in `mine`. */
+static void mine_entry_row(FILE *f, const Coachq__V1__OutboxEntry *e, const char *why)
+{
+    const Coachq__V1__Observation *o = e->observation;
+    char status[800];
+    char id[UUID_STR_LEN];
+    char t[OBS_JSON_TIME_LEN];
+
+    snprintf(status, sizeof(status), "%s: %s", entry_is_rejected(e) ? "rejected" : "queued", why);
+    obs_json_format_time(o->started_at, t, sizeof(t));
+    mine_row(f, t, obs_id(o, id), o->coach_id, o->coachee_id, o->rubric_id, o->rubric_version,
+             status);
+}
+
+/* Fetches the caller's records since since into all (as JSON, newest
+ * first). Returns 0 or an exit code (after saying why). */
+static int mine_fetch(struct cli *x, struct client *c, int64_t since, json_t *all, int *more)
+{
+    Coachq__V1__ListObservations q = COACHQ__V1__LIST_OBSERVATIONS__INIT;
+
+    q.by = COACHQ__V1__LIST_BY__LIST_BY_OBSERVER;
+    q.person_id = client_welcome(c)->user_id;
+    q.since = since;
+    return list_pages(x, c, &q, MINE_MAX, mine_keep_cb, all, more);
+}
+
+static const char *const mine_help =
+    "Usage: coachq mine [OPTIONS]\n"
+    "Lists your observations, newest session first: those the server stored\n"
+    "(with their version: \"stored v1, current\", \"stored v1, superseded by a\n"
+    "later version\" when amended, \"stored v2, current, amends <uuid>\"), then\n"
+    "those still in your outbox (\"queued: why\" or \"rejected: CODE field:\n"
+    "message\"; see 'coachq queue'). When the server cannot be reached, only the\n"
+    "outbox is listed.\n"
+    "\n"
+    "Options:\n"
+    "  --since WHEN        sessions that started at or after WHEN (2026-11-02 or\n"
+    "                      2026-11-02T14:30:00Z, UTC; default: the last 90 days)\n"
+    "  --json              print {\"stored\": [...], \"outbox\": [...]}: records as\n"
+    "                      'coachq get --json' prints them, entries as 'coachq queue\n"
+    "                      list --json' (\"stored\" is null when offline)\n" COMMON_HELP
+    "\nExit status: 0 success, 1 refused or the local store failed, 2 usage, 3 the\n"
+    "server was unreachable (the outbox is still listed).\n";
+
+struct mine_args {
+    int64_t since;
+    int json;
+};
+
+static int take_mine_option(struct cli *x, int opt, const char *val, void *arg)
+{
+    struct mine_args *a = arg;
+
+    if (opt == OPT_JSON) {
+        a->json = 1;
+        return 1;
+    }
+    if (opt != OPT_SINCE) {
+        return 0;
+    }
+    if (parse_when(val, 0, &a->since) < 0) {
+        usage(x, "--since: '%s' is not a date (2026-11-02) or UTC time (2026-11-02T14:30:00Z)",
+              val);
+        return -CLI_EXIT_USAGE;
+    }
+    return 1;
+}
+
+/* Prints the outbox part of `mine` (into out when JSON). Returns 0 or an
+ * exit code. */
+static int mine_outbox(struct cli *x, json_t *out, size_t *n)
+{
+    struct localstore *ls = NULL;
+    struct queue_walk w = {x, NULL, mine_entry_row, 0, 0};
+    int rc = open_store(x, &ls);
+
+    if (rc != 0) {
+        return rc;
+    }
+    if (out != NULL) {
+        w.all = json_array();
+        if (w.all == NULL || json_object_set(out, "outbox", w.all) < 0) {
+            msg(x, "out of memory");
+            rc = CLI_EXIT_FAILED;
+        }
+    }
+    if (rc == 0) {
+        rc = queue_walk(ls, &w);
+    }
+    *n = w.queued + w.rejected;
+    json_decref(w.all);
+    localstore_close(ls);
+    return rc;
+}
+
+static int cmd_mine(struct cli *x, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        COMMON_OPTIONS,
+        {"since", required_argument, NULL, OPT_SINCE},
+        {"json", no_argument, NULL, OPT_JSON},
+        {NULL, 0, NULL, 0},
+    };
+    struct mine_args a = {(int64_t)time(NULL) - MINE_DAYS * 86400, 0};
+    struct client *c = NULL;
+    struct client_error e;
+    json_t *stored = NULL;
+    json_t *root = NULL;
+    char since[OBS_JSON_TIME_LEN];
+    size_t queued = 0;
+    int more = 0;
+    int orc;
+    int rc = parse_options(x, argc, argv, opts, mine_help, take_mine_option, &a);
+
+    if (rc >= 0) {
+        return rc;
+    }
+    if (optind < argc) {
+        return usage(x, "unexpected argument '%s'", argv[optind]);
+    }
+    rc = try_connect(x, 0, &c, &e);
+    if (rc == CLI_EXIT_USAGE) {
+        return rc;
+    }
+    stored = json_array();
+    root = a.json ? json_object() : NULL;
+    if (stored == NULL || (a.json && root == NULL)) {
+        msg(x, "out of memory");
+        rc = CLI_EXIT_FAILED;
+        goto out;
+    }
+    if (rc == CLI_EXIT_CONNECT) {
+        msg(x, "%s; only your outbox is listed", e.message);
+    } else {
+        rc = mine_fetch(x, c, a.since, stored, &more);
+    }
+    if (a.json && json_object_set(root, "stored", c != NULL ? stored : json_null()) < 0) {
+        msg(x, "out of memory");
+        rc = CLI_EXIT_FAILED;
+        goto out;
+    }
+    if (!a.json) {
+        mine_header(x->out);
+        for (size_t i = 0; i < json_array_size(stored); i++) {
+            mine_stored_row(x->out, json_array_get(stored, i));
+        }
+    }
+    orc = mine_outbox(x, root, &queued);
+    rc = rc != 0 ? rc : orc;
+    if (a.json) {
+        orc = print_json(x, root);
+        rc = rc != 0 ? rc : orc;
+    } else {
+        obs_json_format_time(a.since, since, sizeof(since));
+        fprintf(x->out, "%zu stored since %s%s, %zu in the outbox\n", json_array_size(stored),
+                since, more ? " (more: give a later --since)" : "", queued);
+    }
+out:
+    json_decref(stored);
+    json_decref(root);
+    client_free(c);
+    return rc;
+}
+
+/* ---- observe and amend --------------------------------------------------- */
+
+/* The value of an enum whose JSON names name_of gives (d lists the
+ * values), or -1. */
+static int enum_by_name(const ProtobufCEnumDescriptor *d, const char *(*name_of)(int),
+                        const char *s)
+{
+    for (unsigned i = 0; i < d->n_values; i++) {
+        const char *n = name_of(d->values[i].value);
+
+        if (n != NULL && strcmp(n, s) == 0) {
+            return d->values[i].value;
+        }
+    }
+    return -1;
+}
+
+/* The options of `observe`, and what they point to. */
+struct observe_args {
+    struct observe_opts o;
+    char rubric[128];
+    uint8_t fix_id[UUID_LEN];
+    int fix;
+};
+
+static int take_observe_option(struct cli *x, int opt, const char *val, void *arg)
+{
+    struct observe_args *a = arg;
+
+    switch (opt) {
+    case OPT_RUBRIC:
+        if (split_rubric_ref(val, a->rubric, sizeof(a->rubric), &a->o.rubric_version) < 0) {
+            usage(x, "--rubric: '%s' is not ID or ID@VERSION (like coaching-conversation@1)", val);
+            return -CLI_EXIT_USAGE;
+        }
+        a->o.rubric_id = a->rubric;
+        return 1;
+    case OPT_COACH:
+        a->o.coach_id = val;
+        return 1;
+    case OPT_COACHEE:
+        a->o.coachee_id = val;
+        return 1;
+    case OPT_TYPE:
+        a->o.session_type =
+            enum_by_name(&coachq__v1__session_type__descriptor, obs_json_session_type_name, val);
+        if (a->o.session_type < 0) {
+            usage(x,
+                  "--type: '%s' is not a session type (deal_review, call_review, "
+                  "pipeline_review, account_plan, skill_practice, personal_check_in)",
+                  val);
+            return -CLI_EXIT_USAGE;
+        }
+        return 1;
+    case OPT_FOCUS:
+        a->o.focus =
+            enum_by_name(&coachq__v1__coaching_focus__descriptor, obs_json_focus_name, val);
+        if (a->o.focus < 0) {
+            usage(x, "--focus: '%s' is not process, skill or human", val);
+            return -CLI_EXIT_USAGE;
+        }
+        return 1;
+    case OPT_RESUME:
+        a->o.resume = 1;
+        return 1;
+    case OPT_FIX:
+        if (uuid_parse(val, a->fix_id) < 0) {
+            usage(x, "--fix: '%s' is not a UUID (as 'coachq queue list' shows them)", val);
+            return -CLI_EXIT_USAGE;
+        }
+        a->fix = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * Sends what waits in the outbox before the UI starts ("at the next
+ * start"), with a short timeout so that an unreachable server does not
+ * hold the observer up; one line says what became of it. Entries stay
+ * queued when the server is not reached.
+ */
+static void flush_quietly(struct cli *x, struct localstore *ls, const struct client_opts *conn)
+{
+    struct client_opts quick = *conn;
+    struct outbox_summary sum;
+
+    quick.timeout_ms = 5000;
+    (void)outbox_flush(ls, &quick, 0, &sum);
+    if (sum.sent + sum.duplicates + sum.rejected > 0) {
+        fprintf(x->err, "outbox: %zu sent, %zu rejected, %zu still waiting (coachq queue list)\n",
+                sum.sent + sum.duplicates, sum.rejected, sum.waiting);
+    }
+}
+
+/* Flushes the outbox, then runs the UI with o. Returns its exit code. */
+static int start_ui(struct cli *x, struct localstore *ls, struct observe_opts *o)
+{
+    struct client_opts conn;
+    char label[300];
+    int rc = client_settings(x, 0, &conn);
+
+    if (rc != 0) {
+        return rc;
+    }
+    snprintf(label, sizeof(label), strchr(x->host, ':') != NULL ? "[%s]:%s" : "%s:%s", x->host,
+             x->port);
+    o->conn = &conn;
+    o->server_label = label;
+    flush_quietly(x, ls, &conn);
+    fflush(x->out);
+    fflush(x->err);
+    return observe_run(ls, o, x->out, x->err);
+}
+
+static const char *const observe_help =
+    "Usage: coachq observe [OPTIONS]\n"
+    "Scores a live coaching session in a full-screen terminal UI (80x24 or more):\n"
+    "setup (rubric, coach, coachee, session type, focus), the live phase (a clock\n"
+    "and one key per marker), the ratings, the agreed actions, then review and\n"
+    "submit. Every keystroke is saved to the local store as it happens, so a\n"
+    "session survives a crash: continue it with --resume. A finished observation\n"
+    "goes to the outbox and is sent at once when the server can be reached; if\n"
+    "not, at the next start or by 'coachq queue flush'. The outbox is sent first\n"
+    "whenever the UI starts (one line says what became of it). Press ? in the UI\n"
+    "for the keys.\n"
+    "\n"
+    "Options (the setup asks for what is not given):\n"
+    "  --rubric ID[@V]     the rubric, and its version (default the latest)\n"
+    "  --coach ID          the manager observed\n"
+    "  --coachee ID        the rep\n"
+    "  --type TYPE         deal_review, call_review, pipeline_review, account_plan,\n"
+    "                      skill_practice or personal_check_in\n"
+    "  --focus FOCUS       process, skill or human\n"
+    "  --resume            continue the session saved in the local store\n"
+    "  --fix ID            open an outbox entry the server rejected, to correct and\n"
+    "                      resubmit it (see 'coachq queue list')\n" COMMON_HELP
+    "\nExit status: 0 stored or queued, 1 refused (kept in the outbox) or quit with\n"
+    "the session saved, 2 usage (also: nothing to resume, no such outbox entry, a\n"
+    "terminal smaller than 80x24), 3 the local store failed.\n";
+
+static int cmd_observe(struct cli *x, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        COMMON_OPTIONS,
+        {"rubric", required_argument, NULL, OPT_RUBRIC},
+        {"coach", required_argument, NULL, OPT_COACH},
+        {"coachee", required_argument, NULL, OPT_COACHEE},
+        {"type", required_argument, NULL, OPT_TYPE},
+        {"focus", required_argument, NULL, OPT_FOCUS},
+        {"resume", no_argument, NULL, OPT_RESUME},
+        {"fix", required_argument, NULL, OPT_FIX},
+        {NULL, 0, NULL, 0},
+    };
+    struct observe_args a;
+    struct localstore *ls = NULL;
+    Coachq__V1__OutboxEntry *fix = NULL;
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    rc = parse_options(x, argc, argv, opts, observe_help, take_observe_option, &a);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (optind < argc) {
+        return usage(x, "unexpected argument '%s'", argv[optind]);
+    }
+    if (a.fix && a.o.resume) {
+        return usage(x, "--fix and --resume do not go together");
+    }
+    if (open_store(x, &ls) != 0) {
+        /* observe.h's code for a local store failure. */
+        return CLI_EXIT_CONNECT;
+    }
+    if (a.fix) {
+        rc = queue_get(x, ls, a.fix_id, &fix);
+        if (rc != 0) {
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+        a.o.fix = fix;
+    }
+    rc = start_ui(x, ls, &a.o);
+out:
+    coachq__v1__outbox_entry__free_unpacked(fix, NULL);
+    localstore_close(ls);
+    return rc;
+}
+
+static const char *const amend_help =
+    "Usage: coachq amend [OPTIONS] ID\n"
+    "Corrects one of your stored observations: opens the UI of 'coachq observe' on\n"
+    "a copy of it, at the ratings. Submitting stores a new version that amends it\n"
+    "(with its own id); the original is kept, marked superseded ('coachq history\n"
+    "ID' shows every version). Only the observer may amend an observation, and\n"
+    "only within the amendment window the server enforces.\n"
+    "\n" COMMON_HELP "\nExit status: 0 stored or queued, 1 not yours, not found or refused,\n"
+    "2 usage, 3 connection failure (the original is fetched from the server).\n";
+
+/* Fetches the caller's own record id. Returns 0 or an exit code. */
+static int fetch_own(struct cli *x, const uint8_t id[UUID_LEN], Coachq__V1__StoredObservation **rec)
+{
+    struct client *c = NULL;
+    struct client_error e;
+    char ids[UUID_STR_LEN];
+    int rc = connect_server(x, 0, &c);
+
+    if (rc != 0) {
+        return rc;
+    }
+    rc = client_get(c, id, rec, &e);
+    if (rc < 0) {
+        rc = request_failed(x, rc, &e);
+    } else if ((*rec)->observation == NULL ||
+               strcmp((*rec)->observer_id, client_welcome(c)->user_id) != 0) {
+        msg(x, "%s was observed by %s, not by you (%s): only its observer may amend it",
+            uuid_format(id, ids), or_dash((*rec)->observer_id), client_welcome(c)->user_id);
+        rc = CLI_EXIT_FAILED;
+    }
+    client_free(c);
+    return rc;
+}
+
+static int cmd_amend(struct cli *x, int argc, char **argv)
+{
+    Coachq__V1__StoredObservation *rec = NULL;
+    struct localstore *ls = NULL;
+    struct observe_opts o;
+    uint8_t id[UUID_LEN];
+    int rc = id_options(x, argc, argv, amend_help, NULL, id);
+
+    if (rc >= 0) {
+        return rc;
+    }
+    rc = fetch_own(x, id, &rec);
+    if (rc != 0) {
+        goto out;
+    }
+    if (open_store(x, &ls) != 0) {
+        rc = CLI_EXIT_CONNECT;
+        goto out;
+    }
+    memset(&o, 0, sizeof(o));
+    o.amend = rec;
+    rc = start_ui(x, ls, &o);
+out:
+    localstore_close(ls);
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    return rc;
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static const char *const main_help =
@@ -2141,11 +3391,17 @@ static const char *const main_help =
     "The coachq client: submit coaching observations to coachqd and query them.\n"
     "\n"
     "Commands:\n"
-    "  submit FILE...      send observations from JSON files (- = standard input)\n"
+    "  observe             score a live session in the terminal (saved as you type)\n"
+    "  amend ID            correct one of your observations (a new version)\n"
+    "  mine                your recent observations and what waits in your outbox\n"
+    "  queue list|flush|show ID|discard ID\n"
+    "                      the outbox: observations waiting for the server\n"
+    "  submit FILE...      send observations from JSON files (- = standard input);\n"
+    "                      queued in the outbox when the server is unreachable\n"
     "  get ID              print one observation\n"
     "  history ID          print every version of an observation (amendments)\n"
     "  list --coach ID     list observations (also --observer, --coachee)\n"
-    "  rubrics [show ID]   list the rubrics, or print one in full\n"
+    "  rubrics [show ID]   list the rubrics, or print one in full (cached offline)\n"
     "  cert status [ID]    print an observer's certifications and calibration results\n"
     "  reference add FILE  register a calibration reference session\n"
     "  stats               print the server's counters\n"
@@ -2166,6 +3422,8 @@ static const struct command commands[] = {
     {"submit", cmd_submit},       {"get", cmd_get},         {"history", cmd_history},
     {"list", cmd_list},           {"rubrics", cmd_rubrics}, {"cert", cmd_cert},
     {"reference", cmd_reference}, {"stats", cmd_stats},     {"whoami", cmd_whoami},
+    {"queue", cmd_queue},         {"mine", cmd_mine},       {"observe", cmd_observe},
+    {"amend", cmd_amend},
 };
 
 int cli_main(int argc, char **argv, FILE *out, FILE *err)

@@ -1,6 +1,6 @@
 /*
- * cli: the coachq command line (submit, get, history, list, rubrics, cert
- * status, reference add, stats, whoami).
+ * cli: the coachq command line (observe, amend, mine, queue, submit, get,
+ * history, list, rubrics, cert status, reference add, stats, whoami).
  *
  * main() only calls cli_main(), so tests can run every command in-process
  * and read what it printed. Connection settings come from flags, then the
@@ -8,6 +8,11 @@
  * config file ($COACHQ_CONFIG, else $XDG_CONFIG_HOME/coachq/config, else
  * ~/.config/coachq/config) of "key = value" lines, then the defaults that
  * match the development certificates (dev-certs/ in the current directory).
+ * The local store (localstore.h: the outbox, the saved session, cached
+ * rubrics) is --data-dir, else $COACHQ_DATA_DIR, else its default place;
+ * the commands that use it open and close it themselves, so a caller must
+ * not hold the same store open meanwhile (LMDB allows one opening per
+ * process).
  */
 #ifndef COACHQ_CLI_H
 #define COACHQ_CLI_H

@@ -19,19 +19,28 @@
 #include "localstore.h"
 
 struct outbox_summary {
-    size_t sent;       /* answered STORED */
-    size_t duplicates; /* answered DUPLICATE (stored before) */
-    size_t rejected;   /* refused by the server; kept, marked rejected */
-    size_t waiting;    /* still queued: the server was not reached */
-    struct client_error conn_err; /* why, when the server was not reached */
+    size_t sent;                  /* answered STORED */
+    size_t duplicates;            /* answered DUPLICATE (stored before) */
+    size_t rejected;              /* refused by the server; kept, marked rejected */
+    size_t waiting;               /* not answered: the server was not reached */
+    struct client_error conn_err; /* why entries wait, when some do */
 };
 
 /*
  * Sends every queued entry (and, if include_rejected, the rejected ones
- * again) over a connection made with opts, and records each outcome in ls.
- * Returns 0 when the server was reached (see summary for each outcome), or
- * a negative code when it was not (the entries stay queued, with the reason
- * in their last_error and in summary->conn_err).
+ * again), oldest first, pipelined over one connection made with opts
+ * (borrowed for the call), and records each outcome in ls: stored and
+ * duplicate entries are deleted; refused ones become rejected with the
+ * server's error (code, message, field); the others stay queued with the
+ * reason in last_error. Every entry sent counts one more attempt at the
+ * time of the flush. A rejected entry sent again that gets no answer keeps
+ * its rejection. *summary is filled in every case.
+ *
+ * Returns 0 when every entry sent was answered (or there was nothing to
+ * send: then no connection is made); a negative connection code when the
+ * server was not reached or the connection failed before every answer
+ * (summary->conn_err says why, in words); or a negative errno when the
+ * local store failed (summary->conn_err.code is then OK).
  */
 int outbox_flush(struct localstore *ls, const struct client_opts *opts, int include_rejected,
                  struct outbox_summary *summary);
