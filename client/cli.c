@@ -3271,8 +3271,9 @@ static const char *const observe_help =
     "  --fix ID            open an outbox entry the server rejected, to correct and\n"
     "                      resubmit it (see 'coachq queue list')\n" COMMON_HELP
     "\nExit status: 0 stored or queued, 1 refused (kept in the outbox) or quit with\n"
-    "the session saved, 2 usage (also: nothing to resume, no such outbox entry, a\n"
-    "terminal smaller than 80x24), 3 the local store failed.\n";
+    "the session saved, 2 usage (also: nothing to resume, no such outbox entry),\n"
+    "3 the local store failed. A terminal smaller than 80x24 shows a message until\n"
+    "it grows.\n";
 
 static int cmd_observe(struct cli *x, int argc, char **argv)
 {

@@ -2,17 +2,32 @@
  * observe: the live-scoring terminal UI (ncurses) of `coachq observe` and
  * `coachq amend`.
  *
- * Phases: setup (rubric, coach, coachee, session type, focus; or given as
- * options), live (a running clock, one key per marker kind, a note on the
- * last marker, live counts and the ask-to-tell ratio, pause and resume),
- * rating (each behaviour, its definition and level anchors one key away,
- * score 1-4 or not applicable, evidence where the rubric requires it,
- * agreed actions), review and submit (a summary, then the server's answer
- * in words, with a way back to fix and resubmit). Every keystroke's effect
- * is saved to the local store before the screen shows it (localstore.h),
- * so a killed client resumes exactly. Works in 80x24, redraws on resize,
- * '?' shows the keys, colour only when the terminal has it and NO_COLOR is
- * unset.
+ * Phases: setup (rubric, coach, coachee, session type, focus, each a list
+ * searched by typing; steps preset by options are skipped), live (a
+ * running clock, one key per marker kind, a note on the last marker, undo,
+ * live counts and the ask-to-tell ratio, pause and resume), rating (each
+ * behaviour, its definition, indicators and level anchors one key away,
+ * score 1-4 or not applicable where the rubric allows it, an evidence note
+ * where the rubric requires one for the score, which the UI insists on),
+ * agreed actions, review and submit (a summary, then the server's answer
+ * in words: stored, duplicate, queued when the server cannot be reached,
+ * or refused with its code, field and message and a way back to fix and
+ * resubmit under the same id).
+ *
+ * Every keystroke's effect is saved to the local store (localstore.h,
+ * durable on return) before the screen shows it, so a killed client
+ * resumes exactly with --resume. The clock is kept in wall-clock time
+ * (LocalSession.elapsed_ms, plus now - clock_started_ms while it runs): a
+ * clock that was running when the client quit or died has kept counting
+ * when the session is resumed, as the session in the room did.
+ *
+ * Works in 80x24 and larger (a smaller terminal shows a message until it
+ * grows), redraws on resize, '?' shows the keys, colour only when the
+ * terminal has it and NO_COLOR is unset, UTF-8 text in a UTF-8 locale
+ * (setlocale() is set from the environment for the call and restored).
+ * The rubric and the people come from the server when it can be reached
+ * and are cached in the local store; offline, the caches are used, and
+ * with no people cached the observer types ids.
  */
 #ifndef COACHQ_OBSERVE_H
 #define COACHQ_OBSERVE_H
@@ -24,8 +39,8 @@
 #include "localstore.h"
 
 struct observe_opts {
-    const struct client_opts *conn; /* the server (may be unreachable) */
-    const char *server_label;      /* e.g. "127.0.0.1:7443", for the screen */
+    const struct client_opts *conn; /* the server (may be unreachable); NULL = offline */
+    const char *server_label;       /* e.g. "127.0.0.1:7443", saved with the session */
     /* Preset choices (NULL/0 = ask in the setup phase). */
     const char *rubric_id;
     uint32_t rubric_version;
@@ -42,12 +57,22 @@ struct observe_opts {
 };
 
 /*
- * Runs the UI until the observer submits (stored, duplicate, or queued
- * when offline), quits (the session stays saved for --resume) or aborts
- * it. Messages for after the UI closes go to out. Returns the process exit
- * code: 0 stored or queued, 1 refused and kept in the outbox or quit with
- * the session saved, 2 usage (e.g. --resume with no saved session, a
- * terminal smaller than 80x24), 3 local store failure.
+ * Runs the UI on the terminal (standard input and output) until the
+ * observer submits (stored, duplicate, or queued when the server cannot be
+ * reached), quits (the session stays saved for --resume) or leaves a
+ * refused observation in the outbox. When a session is saved and
+ * o->resume is not set, the UI first asks whether to resume it, discard it
+ * or quit. ls, o (and everything it points to) are borrowed for the call;
+ * the one line saying what became of the observation goes to out after the
+ * UI closes, errors that stop it from starting go to err. Runs on the
+ * calling thread; uses ncurses, so one call at a time per process.
+ *
+ * Returns the process exit code: 0 stored or queued; 1 quit with the
+ * session saved, or refused and left in the outbox as rejected; 2 usage
+ * (not a terminal, --resume with no saved session, an invalid preset id, a
+ * rubric neither cached nor on the server, an amend or fix record without
+ * an observation id); 3 the local store failed (or the session could not be
+ * saved at quit).
  */
 int observe_run(struct localstore *ls, const struct observe_opts *o, FILE *out, FILE *err);
 

@@ -1,6 +1,837 @@
-/* placeholder: being written */
-int main(void);
+/*
+ * test_observe: the observer's terminal UI driven for real.
+ *
+ * Each case runs the real `coachq observe` binary ($COACHQ) inside a
+ * detached tmux server of its own (its own socket and config file, so no
+ * user tmux is touched), types keys with `tmux send-keys`, reads the
+ * screen with `tmux capture-pane` (polling until the expected text shows,
+ * with a deadline), and checks what reached a real coachqd over mutual TLS
+ * (an organisation seeded with the real administration verbs) and what the
+ * client journaled in its local store. Panes stay after their process
+ * exits (remain-on-exit), so the exit status is checked too, and under
+ * the sanitizers every run writes any report to a file the test reads.
+ *
+ * Cases: a complete session (markers with a pause, a note, an undo, all
+ * ten behaviours with evidence where the rubric wants it, an action,
+ * submit); SIGKILL mid-session and --resume keeping every marker and the
+ * clock; a score of 4 without evidence refused by the UI, then saved and
+ * quit; the setup pickers, the 80x24 layout, resizing, a too-small
+ * terminal, '?' and NO_COLOR. Skipped only when tmux is not installed.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include <cmocka.h>
+
+#include "client.h"
+#include "localstore.h"
+#include "testutil.h"
+#include "uuid.h"
+
+#define WATCHDOG_SECONDS 280
+#define WAIT_MS 15000
+#define SCREEN_MAX 16384
+
+struct fixture {
+    char dir[512];
+    char data[600];  /* the server's */
+    char local[600]; /* the client's local store */
+    char sock[600];
+    char conf[600];
+    char asan[600];
+    int have_tmux;
+    int tmux_started;
+    struct testutil_server srv;
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs argv (argv[0] looked up in PATH), capturing stdout and stderr into
+ * out. Returns the exit status, or -1 if it could not run. */
+static int run(char *out, size_t outlen, const char *const argv[])
+{
+    int fds[2];
+    pid_t pid;
+    int st = 0;
+    size_t got = 0;
+
+    if (pipe(fds) < 0) {
+        return -1;
+    }
+    pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        /* Never talk to a tmux the test itself may run in. */
+        unsetenv("TMUX");
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    for (;;) {
+        char buf[4096];
+        ssize_t n = read(fds[0], buf, sizeof(buf));
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        for (ssize_t i = 0; i < n && out != NULL && got + 1 < outlen; i++) {
+            out[got++] = buf[i];
+        }
+    }
+    close(fds[0]);
+    if (out != NULL && outlen > 0) {
+        out[got] = '\0';
+    }
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs tmux on the fixture's own server with up to 16 arguments; fails
+ * the test unless it exits 0. */
+static void tmux(struct fixture *f, char *out, size_t outlen, ...)
+{
+    const char *argv[24];
+    char buf[SCREEN_MAX];
+    int argc = 0;
+    va_list ap;
+    int rc;
+
+    argv[argc++] = "tmux";
+    argv[argc++] = "-S";
+    argv[argc++] = f->sock;
+    argv[argc++] = "-f";
+    argv[argc++] = f->conf;
+    va_start(ap, outlen);
+    for (const char *a = va_arg(ap, const char *); a != NULL && argc < 23;
+         a = va_arg(ap, const char *)) {
+        argv[argc++] = a;
+    }
+    va_end(ap);
+    argv[argc] = NULL;
+    rc = run(out != NULL ? out : buf, out != NULL ? outlen : sizeof(buf), argv);
+    if (rc != 0) {
+        fail_msg("tmux %s failed (%d): %s", argv[5], rc, out != NULL ? out : buf);
+    }
+}
+
+/* Starts coachq observe with args (a shell-quoted string) in a new tmux
+ * session called name, 80x24. env is extra "K=V " text for its
+ * environment (may be ""). With direct, the pane runs coachq itself (exec),
+ * so the pane's pid is coachq's; otherwise a shell runs it and writes its
+ * exit status to a file for wait_exit(), then lingers a moment so that tmux
+ * reads everything coachq printed before the pane dies (tmux's own
+ * pane_dead_status is not reliable: it races with the end of the output). */
+static void ui_start(struct fixture *f, const char *name, const char *env, const char *args,
+                     int direct)
+{
+    char cmd[8192], cert[600], key[600], ca[600], asan_opts[900], ubsan_opts[900], status[700];
+    const char *bin = getenv("COACHQ");
+    const char *prev = getenv("ASAN_OPTIONS");
+    const char *uprev = getenv("UBSAN_OPTIONS");
+
+    assert_non_null(bin);
+    testutil_cert_path(cert, sizeof(cert), "users/obs.ann.crt");
+    testutil_cert_path(key, sizeof(key), "users/obs.ann.key");
+    testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    /* A sanitizer report would otherwise vanish with the pane. */
+    snprintf(asan_opts, sizeof(asan_opts), "%s%slog_path=%s", prev != NULL ? prev : "",
+             prev != NULL && prev[0] ? ":" : "", f->asan);
+    snprintf(ubsan_opts, sizeof(ubsan_opts), "%s%slog_path=%s", uprev != NULL ? uprev : "",
+             uprev != NULL && uprev[0] ? ":" : "", f->asan);
+    snprintf(status, sizeof(status), "%s/status-%s", f->dir, name);
+    unlink(status);
+    snprintf(cmd, sizeof(cmd),
+             "%senv COACHQ_DATA_DIR='%s' LANG=C.UTF-8 TERM=screen ASAN_OPTIONS='%s' "
+             "UBSAN_OPTIONS='%s' %s '%s' --server 127.0.0.1:%d --cert '%s' --key '%s' --ca '%s' "
+             "observe %s%s%s%s",
+             direct ? "exec " : "", f->local, asan_opts, ubsan_opts, env, bin, f->srv.port, cert,
+             key, ca, args, direct ? "" : "; echo $? > '", direct ? "" : status,
+             direct ? "" : "'; sleep 1");
+    tmux(f, NULL, 0, "new-session", "-d", "-s", name, "-x", "80", "-y", "24", cmd, NULL);
+    f->tmux_started = 1;
+}
+
+static void screen(struct fixture *f, const char *name, char *out, size_t outlen)
+{
+    tmux(f, out, outlen, "capture-pane", "-p", "-t", name, NULL);
+}
+
+/* Waits until the screen shows text; fails with the screen if it does
+ * not within WAIT_MS. Returns with the screen in out. */
+static void wait_for(struct fixture *f, const char *name, const char *text, char *out,
+                     size_t outlen)
+{
+    int64_t end = wall_ms() + WAIT_MS;
+
+    for (;;) {
+        screen(f, name, out, outlen);
+        if (strstr(out, text) != NULL) {
+            return;
+        }
+        if (wall_ms() > end) {
+            fail_msg("the screen never showed \"%s\"; it shows:\n%s", text, out);
+        }
+        testutil_sleep_ms(50);
+    }
+}
+
+static void keys(struct fixture *f, const char *name, const char *k)
+{
+    tmux(f, NULL, 0, "send-keys", "-t", name, k, NULL);
+}
+
+static void text(struct fixture *f, const char *name, const char *t)
+{
+    tmux(f, NULL, 0, "send-keys", "-t", name, "-l", t, NULL);
+}
+
+/* Types one key and waits for its effect on screen. */
+static void key_until(struct fixture *f, const char *name, const char *k, const char *until)
+{
+    char s[SCREEN_MAX];
+
+    keys(f, name, k);
+    wait_for(f, name, until, s, sizeof(s));
+}
+
+/* Whether the pane's process has exited, its exit status, and its pid. */
+static void pane_state(struct fixture *f, const char *name, int *dead, int *status, long *pid)
+{
+    char out[256];
+    char *end;
+
+    tmux(f, out, sizeof(out), "list-panes", "-t", name, "-F",
+         "#{pane_dead}:#{pane_dead_status}:#{pane_pid}", NULL);
+    /* The status is empty while the pane lives. */
+    *dead = (int)strtol(out, &end, 10);
+    *status = *end == ':' ? (int)strtol(end + 1, &end, 10) : -1;
+    *pid = *end == ':' ? strtol(end + 1, &end, 10) : -1;
+}
+
+/* Waits for coachq in the pane (started without direct) to exit and
+ * returns its exit status. */
+static int wait_exit(struct fixture *f, const char *name)
+{
+    int64_t end = wall_ms() + WAIT_MS;
+    char path[700];
+
+    snprintf(path, sizeof(path), "%s/status-%s", f->dir, name);
+    for (;;) {
+        FILE *fp = fopen(path, "r");
+        char line[32] = "";
+
+        if (fp != NULL) {
+            char *got = fgets(line, sizeof(line), fp);
+
+            fclose(fp);
+            if (got != NULL && strchr(line, '\n') != NULL) {
+                return (int)strtol(line, NULL, 10);
+            }
+        }
+        if (wall_ms() > end) {
+            char s[SCREEN_MAX];
+
+            screen(f, name, s, sizeof(s));
+            fail_msg("coachq did not exit; the screen shows:\n%s", s);
+        }
+        testutil_sleep_ms(50);
+    }
+}
+
+/* Fails the test if a sanitizer wrote a report for any coachq run. */
+static void assert_no_sanitizer_report(struct fixture *f)
+{
+    char dir[600], base[128], path[1200], buf[8192];
+    const char *slash = strrchr(f->asan, '/');
+    DIR *d;
+    struct dirent *e;
+
+    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - f->asan), f->asan);
+    snprintf(base, sizeof(base), "%s.", slash + 1);
+    d = opendir(dir);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, base, strlen(base)) == 0) {
+            FILE *fp;
+            size_t n;
+
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            fp = fopen(path, "r");
+            n = fp != NULL ? fread(buf, 1, sizeof(buf) - 1, fp) : 0;
+            buf[n] = '\0';
+            if (fp != NULL) {
+                fclose(fp);
+            }
+            closedir(d);
+            fail_msg("coachq's sanitizer report %s:\n%s", path, buf);
+        }
+    }
+    closedir(d);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    const char *const version[] = {"tmux", "-V", NULL};
+    char out[256];
+    FILE *fp;
+
+    assert_non_null(f);
+    testutil_watchdog(WATCHDOG_SECONDS);
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
+    snprintf(f->local, sizeof(f->local), "%s/local", f->dir);
+    snprintf(f->sock, sizeof(f->sock), "%s/tmux.sock", f->dir);
+    snprintf(f->conf, sizeof(f->conf), "%s/tmux.conf", f->dir);
+    snprintf(f->asan, sizeof(f->asan), "%s/sanitizer", f->dir);
+    f->have_tmux = run(out, sizeof(out), version) == 0;
+    if (f->have_tmux) {
+        fp = fopen(f->conf, "w");
+        assert_non_null(fp);
+        /* Keep dead panes (for their exit status); no status line, so the
+         * pane is the whole 80x24. */
+        fputs("set -g remain-on-exit on\nset -g status off\nset -g history-limit 100\n", fp);
+        fclose(fp);
+        testutil_seed_org(f->data);
+        testutil_server_start(&f->srv, f->data, NULL);
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    const char *argv[] = {"tmux", "-S", f->sock, "kill-server", NULL};
+
+    if (f->tmux_started) {
+        (void)run(NULL, 0, argv);
+    }
+    testutil_server_abandon(&f->srv);
+    testutil_rmrf(f->dir);
+    free(f);
+    return 0;
+}
+
+static void need_tmux(const struct fixture *f)
+{
+    if (!f->have_tmux) {
+        print_message("tmux is not installed: the UI tests need it (apt-get install tmux)\n");
+        skip();
+    }
+}
+
+/* The one observation obs.ann has on the server. */
+static Coachq__V1__StoredObservation *the_stored(struct fixture *f)
+{
+    Coachq__V1__ListObservations q = COACHQ__V1__LIST_OBSERVATIONS__INIT;
+    Coachq__V1__ObservationPage *page = NULL;
+    Coachq__V1__StoredObservation *rec = NULL;
+    struct client_error e;
+    struct client *c = testutil_connect(&f->srv, "obs.ann", 0);
+    uint8_t id[UUID_LEN];
+
+    q.by = COACHQ__V1__LIST_BY__LIST_BY_OBSERVER;
+    q.person_id = (char *)"obs.ann";
+    assert_int_equal(client_list(c, &q, &page, &e), 0);
+    assert_int_equal(page->n_observations, 1);
+    assert_int_equal(page->observations[0]->observation->id.len, UUID_LEN);
+    memcpy(id, page->observations[0]->observation->id.data, UUID_LEN);
+    coachq__v1__observation_page__free_unpacked(page, NULL);
+    assert_int_equal(client_get(c, id, &rec, &e), 0);
+    client_free(c);
+    return rec;
+}
+
+static Coachq__V1__LocalSession *saved_session(struct fixture *f)
+{
+    struct localstore *ls = NULL;
+    Coachq__V1__LocalSession *s = NULL;
+    char err[512];
+
+    assert_int_equal(localstore_open(f->local, &ls, err, sizeof(err)), 0);
+    assert_int_equal(localstore_session_load(ls, &s), 0);
+    localstore_close(ls);
+    return s;
+}
+
+static int count_outbox(const Coachq__V1__OutboxEntry *e, void *arg)
+{
+    (void)e;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+#define PRESET                                                                                     \
+    "--rubric coaching-conversation --coach flm.cara --coachee rep.ida --type deal_review "        \
+    "--focus process"
+
+/* Waits for the marker count shown in the live phase. */
+static void wait_markers(struct fixture *f, const char *name, size_t n)
+{
+    char want[64], s[SCREEN_MAX];
+
+    snprintf(want, sizeof(want), "Markers in all: %zu\n", n);
+    wait_for(f, name, want, s, sizeof(s));
+}
+
+static void mark(struct fixture *f, const char *name, const char *k, size_t n_after)
+{
+    keys(f, name, k);
+    wait_markers(f, name, n_after);
+}
+
+/* ---- (a) A complete session ------------------------------------------- */
+
+static void test_complete_session(void **state)
+{
+    struct fixture *f = *state;
+    static const int kinds[7] = {
+        COACHQ__V1__MARKER_KIND__MARKER_KIND_OPEN_QUESTION,
+        COACHQ__V1__MARKER_KIND__MARKER_KIND_DIRECTIVE,
+        COACHQ__V1__MARKER_KIND__MARKER_KIND_OPEN_QUESTION,
+        COACHQ__V1__MARKER_KIND__MARKER_KIND_EVIDENCE_ASKED,
+        COACHQ__V1__MARKER_KIND__MARKER_KIND_PRAISE,
+        COACHQ__V1__MARKER_KIND__MARKER_KIND_REP_SELF_ASSESSED,
+        COACHQ__V1__MARKER_KIND__MARKER_KIND_ACTION_AGREED,
+    };
+    /* 0 = not applicable. */
+    static const uint32_t scores[10] = {4, 3, 2, 0, 3, 1, 3, 3, 2, 3};
+    Coachq__V1__StoredObservation *rec;
+    const Coachq__V1__Observation *o;
+    struct localstore *ls = NULL;
+    Coachq__V1__LocalSession *none = NULL;
+    char s[SCREEN_MAX], err[512];
+    int64_t t_start, t_before_pause, t_after_pause;
+    size_t outbox = 0;
+
+    need_tmux(f);
+    t_start = wall_ms() / 1000;
+    ui_start(f, "a", "", PRESET, 0);
+    wait_for(f, "a", "RUNNING", s, sizeof(s));
+    mark(f, "a", "o", 1);
+    testutil_sleep_ms(300);
+    mark(f, "a", "d", 2);
+    mark(f, "a", "o", 3);
+    t_before_pause = wall_ms();
+    key_until(f, "a", "Space", "PAUSED");
+    testutil_sleep_ms(1500);
+    key_until(f, "a", "Space", "RUNNING");
+    mark(f, "a", "e", 4);
+    t_after_pause = wall_ms();
+    mark(f, "a", "p", 5);
+    key_until(f, "a", "n", "Note on praise");
+    text(f, "a", "asked about the CFO – café");
+    key_until(f, "a", "Enter", "\"asked about the CFO");
+    mark(f, "a", "s", 6);
+    mark(f, "a", "t", 7);
+    key_until(f, "a", "u", "undone: manager took over");
+    wait_markers(f, "a", 6);
+    mark(f, "a", "a", 7);
+    testutil_sleep_ms(200);
+
+    key_until(f, "a", "r", "RATING");
+    for (size_t i = 0; i < 10; i++) {
+        char k[2] = {scores[i] == 0 ? 'x' : (char)('0' + scores[i]), '\0'};
+        char want[32];
+
+        keys(f, "a", k);
+        if (scores[i] == 1 || scores[i] == 4) {
+            /* The rubric wants evidence for 1 and 4: the UI asks at once. */
+            wait_for(f, "a", "Evidence for ", s, sizeof(s));
+            text(f, "a", scores[i] == 4 ? "rep set the agenda" : "manager gave the answers");
+            keys(f, "a", "Enter");
+        }
+        snprintf(want, sizeof(want), "%zu of 10 rated", i + 1);
+        wait_for(f, "a", want, s, sizeof(s));
+    }
+    key_until(f, "a", "Enter", "AGREED ACTIONS");
+    keys(f, "a", "a");
+    wait_for(f, "a", "New agreed action", s, sizeof(s));
+    text(f, "a", "Rep calls the CFO before Friday");
+    key_until(f, "a", "Enter", "1 agreed action");
+    key_until(f, "a", "Enter", "REVIEW");
+    wait_for(f, "a", "ready to submit", s, sizeof(s));
+    assert_non_null(strstr(s, "ask : tell 2 : 1"));
+    key_until(f, "a", "s", "STORED");
+    keys(f, "a", "x");
+    assert_int_equal(wait_exit(f, "a"), 0);
+    wait_for(f, "a", "stored: ", s, sizeof(s));
+    assert_no_sanitizer_report(f);
+
+    rec = the_stored(f);
+    o = rec->observation;
+    assert_string_equal(rec->observer_id, "obs.ann");
+    assert_string_equal(o->rubric_id, "coaching-conversation");
+    assert_int_equal(o->rubric_version, 1);
+    assert_string_equal(o->coach_id, "flm.cara");
+    assert_string_equal(o->coachee_id, "rep.ida");
+    assert_int_equal(o->session_type, COACHQ__V1__SESSION_TYPE__SESSION_TYPE_DEAL_REVIEW);
+    assert_int_equal(o->focus, COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_PROCESS);
+    assert_in_range(o->started_at, t_start - 2, t_start + 10);
+    /* The markers, in order, with offsets that grow and sit inside the
+     * session; the paused time is not counted. */
+    assert_int_equal(o->n_markers, 7);
+    for (size_t i = 0; i < 7; i++) {
+        assert_int_equal(o->markers[i]->kind, kinds[i]);
+        assert_true(o->markers[i]->offset_ms <= o->duration_s * 1000u);
+        if (i > 0) {
+            assert_true(o->markers[i]->offset_ms >= o->markers[i - 1]->offset_ms);
+        }
+    }
+    assert_true(o->markers[1]->offset_ms - o->markers[0]->offset_ms >= 250);
+    assert_true((int64_t)(o->markers[3]->offset_ms - o->markers[2]->offset_ms) <
+                (t_after_pause - t_before_pause) - 1000);
+    assert_string_equal(o->markers[4]->note, "asked about the CFO – café");
+    assert_string_equal(o->markers[0]->note, "");
+    assert_true(o->duration_s >= 1 && o->duration_s < 120);
+    /* The scores typed, with the evidence. */
+    assert_int_equal(o->n_ratings, 10);
+    for (size_t i = 0; i < 10; i++) {
+        assert_string_equal(o->ratings[i]->behaviour_id, testutil_behaviours[i]);
+        assert_int_equal(o->ratings[i]->score, scores[i]);
+        assert_int_equal(o->ratings[i]->not_applicable, scores[i] == 0);
+    }
+    assert_string_equal(o->ratings[0]->evidence, "rep set the agenda");
+    assert_string_equal(o->ratings[5]->evidence, "manager gave the answers");
+    assert_string_equal(o->ratings[1]->evidence, "");
+    assert_int_equal(o->n_actions, 1);
+    assert_string_equal(o->actions[0]->text, "Rep calls the CFO before Friday");
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+
+    /* Nothing is left behind on the observer's machine. */
+    assert_int_equal(localstore_open(f->local, &ls, err, sizeof(err)), 0);
+    assert_int_equal(localstore_session_load(ls, &none), -ENOENT);
+    assert_int_equal(localstore_outbox_list(ls, count_outbox, &outbox), 0);
+    assert_int_equal(outbox, 0);
+    localstore_close(ls);
+}
+
+/* ---- (b) SIGKILL mid-session, then --resume ---------------------------- */
+
+static void test_crash_resume(void **state)
+{
+    struct fixture *f = *state;
+    Coachq__V1__LocalSession *before;
+    Coachq__V1__StoredObservation *rec;
+    const Coachq__V1__Observation *o;
+    char s[SCREEN_MAX];
+    int dead, status;
+    long pid;
+    uint64_t elapsed_at_kill;
+
+    need_tmux(f);
+    ui_start(f, "b", "", PRESET, 1);
+    wait_for(f, "b", "RUNNING", s, sizeof(s));
+    mark(f, "b", "o", 1);
+    mark(f, "b", "d", 2);
+    testutil_sleep_ms(1100);
+    mark(f, "b", "e", 3);
+    key_until(f, "b", "n", "Note on evidence asked");
+    text(f, "b", "typed before the kill");
+    key_until(f, "b", "Enter", "\"typed before the kill\"");
+    mark(f, "b", "o", 4);
+
+    /* The pane runs coachq itself (exec), so its pid is coachq's. */
+    pane_state(f, "b", &dead, &status, &pid);
+    assert_int_equal(dead, 0);
+    assert_true(pid > 1);
+    assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+    for (int i = 0; i < 200 && !dead; i++) {
+        testutil_sleep_ms(25);
+        pane_state(f, "b", &dead, &status, &pid);
+    }
+    assert_int_equal(dead, 1);
+
+    /* What the dead client left in its store: every marker, the clock
+     * still running. */
+    before = saved_session(f);
+    assert_non_null(before->draft);
+    assert_int_equal(before->draft->n_markers, 4);
+    assert_string_equal(before->draft->markers[2]->note, "typed before the kill");
+    assert_true(before->clock_started_ms > 0);
+    elapsed_at_kill = before->elapsed_ms + (uint64_t)(wall_ms() - before->clock_started_ms);
+    testutil_sleep_ms(1000);
+
+    ui_start(f, "b2", "", "--resume", 0);
+    wait_for(f, "b2", "RUNNING", s, sizeof(s));
+    assert_non_null(strstr(s, "Markers in all: 4\n"));
+    assert_non_null(strstr(s, "\"typed before the kill\""));
+    mark(f, "b2", "p", 5);
+    key_until(f, "b2", "Enter", "RATING");
+    for (int i = 0; i < 10; i++) {
+        keys(f, "b2", "3");
+    }
+    wait_for(f, "b2", "10 of 10 rated", s, sizeof(s));
+    key_until(f, "b2", "Enter", "AGREED ACTIONS");
+    key_until(f, "b2", "Enter", "ready to submit");
+    key_until(f, "b2", "s", "STORED");
+    keys(f, "b2", "Enter");
+    assert_int_equal(wait_exit(f, "b2"), 0);
+    assert_no_sanitizer_report(f);
+
+    rec = the_stored(f);
+    o = rec->observation;
+    /* The same record (its id was made before the kill), every marker typed
+     * before the kill with the same offset and note, then the new one. */
+    assert_int_equal(o->id.len, UUID_LEN);
+    assert_memory_equal(o->id.data, before->draft->id.data, UUID_LEN);
+    assert_int_equal(o->started_at, before->draft->started_at);
+    assert_int_equal(o->n_markers, 5);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(o->markers[i]->kind, before->draft->markers[i]->kind);
+        assert_int_equal(o->markers[i]->offset_ms, before->draft->markers[i]->offset_ms);
+        assert_string_equal(o->markers[i]->note, before->draft->markers[i]->note);
+    }
+    assert_true(o->markers[2]->offset_ms - o->markers[1]->offset_ms >= 1000);
+    /* The clock went on while the client was dead. */
+    assert_int_equal(o->markers[4]->kind, COACHQ__V1__MARKER_KIND__MARKER_KIND_PRAISE);
+    assert_true(o->markers[4]->offset_ms >= elapsed_at_kill + 900);
+    assert_true((uint64_t)o->duration_s * 1000u >= o->markers[4]->offset_ms);
+    for (size_t i = 0; i < o->n_ratings; i++) {
+        assert_int_equal(o->ratings[i]->score, 3);
+    }
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    coachq__v1__local_session__free_unpacked(before, NULL);
+}
+
+/* ---- (c) Evidence the rubric requires ---------------------------------- */
+
+static void test_evidence_required(void **state)
+{
+    struct fixture *f = *state;
+    Coachq__V1__LocalSession *saved;
+    char s[SCREEN_MAX];
+
+    need_tmux(f);
+    ui_start(f, "c", "", PRESET, 0);
+    wait_for(f, "c", "RUNNING", s, sizeof(s));
+    mark(f, "c", "o", 1);
+    key_until(f, "c", "Enter", "RATING");
+    keys(f, "c", "4");
+    wait_for(f, "c", "Evidence for Collaborative (required for a 4)", s, sizeof(s));
+    key_until(f, "c", "Escape", "not changed");
+    for (int i = 0; i < 9; i++) {
+        keys(f, "c", "3");
+    }
+    wait_for(f, "c", "10 of 10 rated", s, sizeof(s));
+    assert_non_null(strstr(s, "evidence needed (v)"));
+
+    /* Finishing is refused, naming the behaviour, twice. */
+    key_until(f, "c", "Enter", "Collaborative needs evidence for a score of 4");
+    screen(f, "c", s, sizeof(s));
+    assert_non_null(strstr(s, "coachq observe  RATING"));
+    keys(f, "c", "Enter");
+    testutil_sleep_ms(300);
+    screen(f, "c", s, sizeof(s));
+    assert_non_null(strstr(s, "Collaborative needs evidence for a score of 4"));
+    assert_null(strstr(s, "AGREED ACTIONS"));
+
+    /* The refusal put the cursor on the behaviour: v writes its evidence. */
+    key_until(f, "c", "v", "Evidence for Collaborative");
+    text(f, "c", "rep led the agenda");
+    key_until(f, "c", "Enter", "evidence saved");
+    key_until(f, "c", "Enter", "AGREED ACTIONS");
+
+    /* Quit keeps everything for --resume. */
+    key_until(f, "c", "q", "quit? the session is saved; coachq observe --resume continues it");
+    keys(f, "c", "y");
+    assert_int_equal(wait_exit(f, "c"), 1);
+    wait_for(f, "c", "quit: the session is saved", s, sizeof(s));
+    assert_no_sanitizer_report(f);
+    saved = saved_session(f);
+    assert_int_equal(saved->phase, 4); /* the agreed actions */
+    assert_int_equal(saved->draft->n_ratings, 10);
+    assert_int_equal(saved->draft->ratings[0]->score, 4);
+    assert_string_equal(saved->draft->ratings[0]->evidence, "rep led the agenda");
+    assert_int_equal(saved->draft->ratings[9]->score, 3);
+    assert_int_equal(saved->draft->n_markers, 1);
+    coachq__v1__local_session__free_unpacked(saved, NULL);
+}
+
+/* ---- (d) Setup pickers, layout, resizing, keys, colour ------------------ */
+
+/* Line n (0-based) of a captured screen, into out. */
+static void line_of(const char *scr, int n, char *out, size_t outlen)
+{
+    const char *p = scr;
+
+    for (int i = 0; i < n && p != NULL; i++) {
+        p = strchr(p, '\n');
+        p = p != NULL ? p + 1 : NULL;
+    }
+    if (p == NULL) {
+        out[0] = '\0';
+        return;
+    }
+    snprintf(out, outlen, "%.*s", (int)strcspn(p, "\n"), p);
+}
+
+/* Waits until line n of the screen contains text. */
+static void wait_line(struct fixture *f, const char *name, int n, const char *want)
+{
+    int64_t end = wall_ms() + WAIT_MS;
+    char s[SCREEN_MAX], line[512];
+
+    for (;;) {
+        screen(f, name, s, sizeof(s));
+        line_of(s, n, line, sizeof(line));
+        if (strstr(line, want) != NULL) {
+            return;
+        }
+        if (wall_ms() > end) {
+            fail_msg("line %d never showed \"%s\"; the screen is:\n%s", n, want, s);
+        }
+        testutil_sleep_ms(50);
+    }
+}
+
+/* Whether captured output (with -e) sets a foreground or background
+ * colour: SGR parameters 30-37, 40-47, 90-97, 100-107, 38 or 48. */
+static int has_colour(const char *s)
+{
+    for (const char *p = strstr(s, "\033["); p != NULL; p = strstr(p + 1, "\033[")) {
+        const char *q = p + 2;
+
+        while (*q >= '0' && *q <= '9') {
+            char *end;
+            long v = strtol(q, &end, 10);
+
+            if ((v >= 30 && v <= 38) || (v >= 40 && v <= 48) || (v >= 90 && v <= 97) ||
+                (v >= 100 && v <= 107)) {
+                if (*end == 'm' || *end == ';') {
+                    return 1;
+                }
+            }
+            q = *end == ';' ? end + 1 : end;
+        }
+    }
+    return 0;
+}
+
+static void test_layout(void **state)
+{
+    struct fixture *f = *state;
+    Coachq__V1__LocalSession *saved;
+    char s[SCREEN_MAX], line[512];
+
+    need_tmux(f);
+    ui_start(f, "d", "", "--rubric coaching-conversation --type deal_review --focus process", 0);
+    /* The setup asks for what no option gave: coach, then coachee, found
+     * by typing. */
+    wait_for(f, "d", "Choose the coach", s, sizeof(s));
+    text(f, "d", "flm.cara");
+    keys(f, "d", "Enter");
+    wait_for(f, "d", "Choose the coachee", s, sizeof(s));
+    assert_non_null(strstr(s, "flm.cara"));
+    text(f, "d", "rep.ida");
+    keys(f, "d", "Enter");
+    wait_for(f, "d", "RUNNING", s, sizeof(s));
+
+    /* 80x24: the title on the first line, the keys on the 23rd. */
+    line_of(s, 0, line, sizeof(line));
+    assert_non_null(strstr(line, "coachq observe  LIVE"));
+    wait_line(f, "d", 22, "? keys  q quit");
+    line_of(s, 2, line, sizeof(line));
+    assert_non_null(strstr(line, "flm.cara"));
+    assert_non_null(strstr(line, "rep.ida"));
+
+    /* Bigger: laid out anew for 100x30. */
+    tmux(f, NULL, 0, "resize-window", "-t", "d", "-x", "100", "-y", "30", NULL);
+    wait_line(f, "d", 28, "? keys  q quit");
+    screen(f, "d", s, sizeof(s));
+    line_of(s, 0, line, sizeof(line));
+    assert_true(strlen(line) > 85); /* the clock moved to the right edge */
+    line_of(s, 22, line, sizeof(line));
+    assert_null(strstr(line, "q quit"));
+
+    /* Too small: a message instead of a broken layout, and marker keys do
+     * nothing the observer cannot see. */
+    tmux(f, NULL, 0, "resize-window", "-t", "d", "-x", "60", "-y", "20", NULL);
+    wait_for(f, "d", "needs a terminal of at least 80x24", s, sizeof(s));
+    keys(f, "d", "o");
+    testutil_sleep_ms(200);
+
+    /* And back to 80x24. */
+    tmux(f, NULL, 0, "resize-window", "-t", "d", "-x", "80", "-y", "24", NULL);
+    wait_line(f, "d", 22, "? keys  q quit");
+    wait_line(f, "d", 0, "LIVE");
+    wait_markers(f, "d", 0);
+
+    /* '?' shows the keys; any key closes them without marking. */
+    key_until(f, "d", "?", "undo the last marker");
+    screen(f, "d", s, sizeof(s));
+    assert_non_null(strstr(s, "KEYS"));
+    assert_non_null(strstr(s, "pause or resume the clock"));
+    assert_non_null(strstr(s, "o  open question"));
+    keys(f, "d", "o");
+    wait_line(f, "d", 0, "LIVE");
+    wait_markers(f, "d", 0);
+
+    /* Colours: the terminal has them and NO_COLOR is unset. */
+    tmux(f, s, sizeof(s), "capture-pane", "-e", "-p", "-t", "d", NULL);
+    assert_true(has_colour(s));
+    key_until(f, "d", "q", "quit?");
+    keys(f, "d", "y");
+    assert_int_equal(wait_exit(f, "d"), 1);
+
+    /* The setup's answers were journaled. */
+    saved = saved_session(f);
+    assert_string_equal(saved->draft->coach_id, "flm.cara");
+    assert_string_equal(saved->draft->coachee_id, "rep.ida");
+    assert_int_equal(saved->phase, 2); /* live */
+    coachq__v1__local_session__free_unpacked(saved, NULL);
+
+    /* NO_COLOR: the same screen without a single colour. */
+    ui_start(f, "d2", "NO_COLOR=1", "--resume", 0);
+    wait_for(f, "d2", "RUNNING", s, sizeof(s));
+    tmux(f, s, sizeof(s), "capture-pane", "-e", "-p", "-t", "d2", NULL);
+    assert_false(has_colour(s));
+    assert_non_null(strstr(s, "\033[7m")); /* the title bar is reverse video instead */
+    key_until(f, "d2", "q", "quit?");
+    keys(f, "d2", "y");
+    assert_int_equal(wait_exit(f, "d2"), 1);
+    assert_no_sanitizer_report(f);
+}
+
 int main(void)
 {
-    return 0;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_complete_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evidence_required, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_layout, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
