@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "store.h"
 #include "str.h"
 
 #define LS_PATH_MAX 1024
@@ -47,39 +48,6 @@ struct localstore {
 };
 
 /* ---- Errors ------------------------------------------------------------- */
-
-/* MDB_* codes stay in this file: they become negative errno values here. */
-static int ls_errno(int rc)
-{
-    switch (rc) {
-    case MDB_SUCCESS:
-        return 0;
-    case MDB_NOTFOUND:
-        return -ENOENT;
-    case MDB_KEYEXIST:
-        return -EEXIST;
-    case MDB_MAP_FULL:
-    case MDB_TXN_FULL:
-        return -ENOSPC;
-    case MDB_READERS_FULL:
-    case MDB_DBS_FULL:
-        return -EAGAIN;
-    case MDB_VERSION_MISMATCH:
-    case MDB_INVALID:
-        return -EPROTO;
-    default:
-        break;
-    }
-    if (rc > 0) {
-        /* LMDB passes system errors through as positive errno values. */
-        return -rc;
-    }
-    if (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE) {
-        /* MDB_CORRUPTED, MDB_PANIC, MDB_BAD_TXN, ... */
-        return -EIO;
-    }
-    return rc;
-}
 
 /* ---- Opening ------------------------------------------------------------ */
 
@@ -151,7 +119,7 @@ static int ls_open_dbis(struct localstore *ls)
     int rc = mdb_txn_begin(ls->env, NULL, 0, &txn);
 
     if (rc != 0) {
-        return ls_errno(rc);
+        return store_mdb_errno(rc);
     }
     rc = mdb_dbi_open(txn, "session", MDB_CREATE, &ls->dbi_session);
     if (rc == 0) {
@@ -165,9 +133,9 @@ static int ls_open_dbis(struct localstore *ls)
     }
     if (rc != 0) {
         mdb_txn_abort(txn);
-        return ls_errno(rc);
+        return store_mdb_errno(rc);
     }
-    return ls_errno(mdb_txn_commit(txn));
+    return store_mdb_errno(mdb_txn_commit(txn));
 }
 
 /* Creates and opens the environment in ls->path with its databases. */
@@ -176,17 +144,17 @@ static int ls_open_env(struct localstore *ls)
     int rc;
 
     ls->map_size = LS_MAP_START;
-    rc = ls_errno(mdb_env_create(&ls->env));
+    rc = store_mdb_errno(mdb_env_create(&ls->env));
     if (rc == 0) {
-        rc = ls_errno(mdb_env_set_maxdbs(ls->env, 4));
+        rc = store_mdb_errno(mdb_env_set_maxdbs(ls->env, 4));
     }
     if (rc == 0) {
-        rc = ls_errno(mdb_env_set_mapsize(ls->env, ls->map_size));
+        rc = store_mdb_errno(mdb_env_set_mapsize(ls->env, ls->map_size));
     }
     if (rc == 0) {
         /* Flags 0: no MDB_NOSYNC, MDB_NOMETASYNC, MDB_WRITEMAP or
          * MDB_MAPASYNC, so that every commit is on disk when it returns. */
-        rc = ls_errno(mdb_env_open(ls->env, ls->path, 0, 0600));
+        rc = store_mdb_errno(mdb_env_open(ls->env, ls->path, 0, 0600));
     }
     if (rc == 0) {
         rc = ls_open_dbis(ls);
@@ -308,7 +276,7 @@ static int ls_write(struct localstore *ls, ls_write_cb cb, const void *arg)
         int rc = ls_begin(ls, 0, &txn);
 
         if (rc != 0) {
-            return ls_errno(rc);
+            return store_mdb_errno(rc);
         }
         rc = cb(ls, txn, arg);
         if (rc == 0) {
@@ -317,7 +285,7 @@ static int ls_write(struct localstore *ls, ls_write_cb cb, const void *arg)
             mdb_txn_abort(txn);
         }
         if (rc != MDB_MAP_FULL) {
-            return ls_errno(rc);
+            return store_mdb_errno(rc);
         }
         rc = ls_grow(ls);
         if (rc < 0) {
@@ -380,14 +348,14 @@ static int ls_get_msg(struct localstore *ls, MDB_dbi dbi, const void *key, size_
     *out = NULL;
     rc = ls_begin(ls, MDB_RDONLY, &txn);
     if (rc != 0) {
-        return ls_errno(rc);
+        return store_mdb_errno(rc);
     }
     rc = mdb_get(txn, dbi, &k, &v);
     if (rc == 0) {
         rc = ls_decode(&v, desc, out);
     }
     mdb_txn_abort(txn);
-    return ls_errno(rc);
+    return store_mdb_errno(rc);
 }
 
 /* Decoded messages gathered in a read transaction, handed to callbacks
@@ -444,7 +412,7 @@ static int ls_scan(struct localstore *ls, MDB_dbi dbi, const ProtobufCMessageDes
 
     rc = ls_begin(ls, MDB_RDONLY, &txn);
     if (rc != 0) {
-        return ls_errno(rc);
+        return store_mdb_errno(rc);
     }
     rc = mdb_cursor_open(txn, dbi, &cur);
     if (rc != 0) {
@@ -478,7 +446,7 @@ static int ls_scan(struct localstore *ls, MDB_dbi dbi, const ProtobufCMessageDes
 out:
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
-    return ls_errno(rc);
+    return store_mdb_errno(rc);
 }
 
 /* ---- Session ------------------------------------------------------------ */
@@ -693,14 +661,14 @@ int localstore_rubric_get(struct localstore *ls, const char *id, uint32_t versio
     }
     rc = ls_begin(ls, MDB_RDONLY, &txn);
     if (rc != 0) {
-        return ls_errno(rc);
+        return store_mdb_errno(rc);
     }
     rc = ls_rubric_latest(txn, ls->dbi_rubrics, key, klen, &v);
     if (rc == 0) {
         rc = ls_decode(&v, &coachq__v1__rubric__descriptor, (ProtobufCMessage **)out);
     }
     mdb_txn_abort(txn);
-    return ls_errno(rc);
+    return store_mdb_errno(rc);
 }
 
 /* Keeps a rubric key when the next key is another rubric (or none): the

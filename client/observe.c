@@ -976,6 +976,24 @@ static int putf(int y, int x, int maxcols, attr_t a, const char *fmt, ...)
     return put(y, x, maxcols, a, buf);
 }
 
+/* The display width of the character at s (n bytes left) and its length
+ * in bytes in *k; a byte that starts no valid character counts as one
+ * column and one byte, and resets the conversion state. */
+static int char_width(const char *s, size_t n, mbstate_t *st, size_t *k)
+{
+    wchar_t wc;
+    int cw;
+
+    *k = mbrtowc(&wc, s, n, st);
+    if (*k == (size_t)-1 || *k == (size_t)-2 || *k == 0) {
+        *k = 1;
+        memset(st, 0, sizeof(*st));
+        return 1;
+    }
+    cw = wcwidth(wc);
+    return cw < 0 ? 1 : cw;
+}
+
 /* The display width of a string (unprintable bytes count one column). */
 static int text_width(const char *s)
 {
@@ -986,21 +1004,9 @@ static int text_width(const char *s)
 
     memset(&st, 0, sizeof(st));
     while (i < len) {
-        wchar_t wc;
-        size_t k = mbrtowc(&wc, s + i, len - i, &st);
-        int cw;
+        size_t k;
 
-        if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
-            k = 1;
-            cw = 1;
-            memset(&st, 0, sizeof(st));
-        } else {
-            cw = wcwidth(wc);
-            if (cw < 0) {
-                cw = 1;
-            }
-        }
-        col += cw;
+        col += char_width(s + i, len - i, &st, &k);
         i += k;
     }
     return col;
@@ -1037,20 +1043,9 @@ static int wrap(const char *s, int width, struct span *out, int max)
         j = i;
         memset(&st, 0, sizeof(st));
         while (j < n && s[j] != '\n') {
-            wchar_t wc;
-            size_t k = mbrtowc(&wc, s + j, n - j, &st);
-            int cw;
+            size_t k;
+            int cw = char_width(s + j, n - j, &st, &k);
 
-            if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
-                k = 1;
-                cw = 1;
-                memset(&st, 0, sizeof(st));
-            } else {
-                cw = wcwidth(wc);
-                if (cw < 0) {
-                    cw = 1;
-                }
-            }
             if (col + cw > width) {
                 break;
             }

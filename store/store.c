@@ -38,6 +38,11 @@ _Static_assert(KEYS_INDEX_MAX <= sizeof(((struct store_page *)0)->cursor),
 static const char STORE_META_SCHEMA[] = "schema_version";
 static const char STORE_META_NEXT_SEQ[] = "next_seq";
 
+int store_mdb_errno(int mdb_rc)
+{
+    return store_errno(mdb_rc);
+}
+
 int store_errno(int mdb_rc)
 {
     switch (mdb_rc) {

@@ -175,6 +175,12 @@ int store_view(struct store *s, store_txn_cb fn, void *arg);
 /* The store's policy (borrowed until store_close()). */
 const struct store_policy *store_get_policy(const struct store *s);
 
+/* Maps an LMDB return code (or a positive errno LMDB passed through) to a
+ * negative errno: MDB_NOTFOUND -> -ENOENT, MDB_MAP_FULL -> -ENOSPC, ...;
+ * LMDB's corruption and panic codes -> -EIO. For other LMDB users in
+ * coachq (the client's local store), so the mapping exists once. */
+int store_mdb_errno(int mdb_rc);
+
 /* The UTC day number (days since 1970-01-01) of a time in seconds. */
 int32_t store_day_of(int64_t seconds);
 
