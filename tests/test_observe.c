@@ -16,7 +16,9 @@
  * submit); SIGKILL mid-session and --resume keeping every marker and the
  * clock; a score of 4 without evidence refused by the UI, then saved and
  * quit; the setup pickers, the 80x24 layout, resizing, a too-small
- * terminal, '?' and NO_COLOR. Skipped only when tmux is not installed.
+ * terminal, '?' and NO_COLOR; `coachq amend` changing one score of a
+ * stored observation into a second version, and refusing another
+ * observer's record. Skipped only when tmux is not installed.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -144,24 +146,29 @@ static void tmux(struct fixture *f, char *out, size_t outlen, ...)
     }
 }
 
-/* Starts coachq observe with args (a shell-quoted string) in a new tmux
- * session called name, 80x24. env is extra "K=V " text for its
- * environment (may be ""). With direct, the pane runs coachq itself (exec),
- * so the pane's pid is coachq's; otherwise a shell runs it and writes its
- * exit status to a file for wait_exit(), then lingers a moment so that tmux
- * reads everything coachq printed before the pane dies (tmux's own
- * pane_dead_status is not reliable: it races with the end of the output). */
-static void ui_start(struct fixture *f, const char *name, const char *env, const char *args,
-                     int direct)
+/* Starts coachq with args (a command and its arguments, shell-quoted) in a
+ * new tmux session called name, 80x24, as user (a certificate in the test
+ * certificates' users/), with local as its COACHQ_DATA_DIR. env is extra
+ * "K=V " text for its environment (may be ""). With direct, the pane runs
+ * coachq itself (exec), so the pane's pid is coachq's; otherwise a shell
+ * runs it and writes its exit status to a file for wait_exit(), then
+ * lingers a moment so that tmux reads everything coachq printed before the
+ * pane dies (tmux's own pane_dead_status is not reliable: it races with the
+ * end of the output). */
+static void ui_run(struct fixture *f, const char *name, const char *user, const char *local,
+                   const char *env, const char *args, int direct)
 {
     char cmd[8192], cert[600], key[600], ca[600], asan_opts[900], ubsan_opts[900], status[700];
+    char rel[128];
     const char *bin = getenv("COACHQ");
     const char *prev = getenv("ASAN_OPTIONS");
     const char *uprev = getenv("UBSAN_OPTIONS");
 
     assert_non_null(bin);
-    testutil_cert_path(cert, sizeof(cert), "users/obs.ann.crt");
-    testutil_cert_path(key, sizeof(key), "users/obs.ann.key");
+    snprintf(rel, sizeof(rel), "users/%s.crt", user);
+    testutil_cert_path(cert, sizeof(cert), rel);
+    snprintf(rel, sizeof(rel), "users/%s.key", user);
+    testutil_cert_path(key, sizeof(key), rel);
     testutil_cert_path(ca, sizeof(ca), "ca.crt");
     /* A sanitizer report would otherwise vanish with the pane. */
     snprintf(asan_opts, sizeof(asan_opts), "%s%slog_path=%s", prev != NULL ? prev : "",
@@ -173,12 +180,23 @@ static void ui_start(struct fixture *f, const char *name, const char *env, const
     snprintf(cmd, sizeof(cmd),
              "%senv COACHQ_DATA_DIR='%s' LANG=C.UTF-8 TERM=screen ASAN_OPTIONS='%s' "
              "UBSAN_OPTIONS='%s' %s '%s' --server 127.0.0.1:%d --cert '%s' --key '%s' --ca '%s' "
-             "observe %s%s%s%s",
-             direct ? "exec " : "", f->local, asan_opts, ubsan_opts, env, bin, f->srv.port, cert,
-             key, ca, args, direct ? "" : "; echo $? > '", direct ? "" : status,
+             "%s%s%s%s",
+             direct ? "exec " : "", local, asan_opts, ubsan_opts, env, bin, f->srv.port, cert, key,
+             ca, args, direct ? "" : "; echo $? > '", direct ? "" : status,
              direct ? "" : "'; sleep 1");
     tmux(f, NULL, 0, "new-session", "-d", "-s", name, "-x", "80", "-y", "24", cmd, NULL);
     f->tmux_started = 1;
+}
+
+/* Starts coachq observe with args as obs.ann with the fixture's local
+ * store: ui_run() for the observe cases. */
+static void ui_start(struct fixture *f, const char *name, const char *env, const char *args,
+                     int direct)
+{
+    char cmd[1024];
+
+    snprintf(cmd, sizeof(cmd), "observe %s", args);
+    ui_run(f, name, "obs.ann", f->local, env, cmd, direct);
 }
 
 static void screen(struct fixture *f, const char *name, char *out, size_t outlen)
@@ -824,6 +842,145 @@ static void test_layout(void **state)
     assert_no_sanitizer_report(f);
 }
 
+/* ---- (e) Amend through the UI ------------------------------------------- */
+
+static void test_amend(void **state)
+{
+    struct fixture *f = *state;
+    struct testutil_obs t;
+    Coachq__V1__Observation *obs[1] = {&t.o};
+    struct client_submit_result res;
+    struct client_error e;
+    struct client *c;
+    Coachq__V1__ObservationHistory *h = NULL;
+    Coachq__V1__StoredObservation *orig = NULL;
+    const Coachq__V1__StoredObservation *v1, *v2;
+    char id[UUID_STR_LEN], printed[UUID_STR_LEN], args[128], other_local[700], want[256];
+    char s[SCREEN_MAX], line[512];
+    uint8_t new_id[UUID_LEN];
+    const char *p;
+
+    need_tmux(f);
+    testutil_obs_make(&t, "flm.cara", "rep.ida", (int64_t)time(NULL) - 2 * 86400);
+    c = testutil_connect(&f->srv, "obs.ann", 0);
+    memset(&res, 0, sizeof(res));
+    assert_int_equal(client_submit_many(c, obs, 1, &res, NULL, NULL), 0);
+    assert_int_equal(res.err.code, COACHQ__V1__CODE__OK);
+    assert_int_equal(res.result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
+    assert_int_equal(res.version, 1);
+    uuid_format(t.id, id);
+    snprintf(args, sizeof(args), "amend %s", id);
+
+    /* The amendment opens at the ratings with the stored scores (2 for
+     * behaviours 1, 3, 5..., 3 for the others). */
+    ui_run(f, "e", "obs.ann", f->local, "", args, 0);
+    wait_for(f, "e", "10 of 10 rated", s, sizeof(s));
+    line_of(s, 0, line, sizeof(line));
+    assert_non_null(strstr(line, "RATING"));
+    wait_line(f, "e", 4, "> 1 Collaborative");
+    screen(f, "e", s, sizeof(s));
+    line_of(s, 4, line, sizeof(line));
+    assert_non_null(strstr(line, "2 developing"));
+
+    /* Behaviour 3 goes from 2 to 3; the cursor then moves to 4. */
+    keys(f, "e", "j");
+    keys(f, "e", "j");
+    wait_line(f, "e", 6, "> 3 Consistent framework");
+    screen(f, "e", s, sizeof(s));
+    line_of(s, 6, line, sizeof(line));
+    assert_non_null(strstr(line, "2 developing"));
+    key_until(f, "e", "3", "Consistent framework: 3 proficient");
+    wait_line(f, "e", 7, "> 4 Buyer's view");
+    screen(f, "e", s, sizeof(s));
+    line_of(s, 6, line, sizeof(line));
+    assert_non_null(strstr(line, "3 proficient"));
+
+    key_until(f, "e", "Enter", "AGREED ACTIONS");
+    key_until(f, "e", "Enter", "ready to submit");
+    screen(f, "e", s, sizeof(s));
+    line_of(s, 0, line, sizeof(line));
+    assert_non_null(strstr(line, "REVIEW"));
+    assert_non_null(strstr(line, "amendment"));
+    key_until(f, "e", "s", "STORED");
+    screen(f, "e", s, sizeof(s));
+    assert_non_null(strstr(s, "version 2)"));
+    keys(f, "e", "Enter");
+    assert_int_equal(wait_exit(f, "e"), 0);
+    wait_for(f, "e", "stored: ", s, sizeof(s));
+    p = strstr(s, "stored: ") + strlen("stored: ");
+    snprintf(printed, sizeof(printed), "%.36s", p);
+    assert_int_equal(uuid_parse(printed, new_id), 0);
+    assert_non_null(strstr(p, ", version 2)"));
+    assert_no_sanitizer_report(f);
+
+    /* On the server: the original, superseded, then the amendment under
+     * its own id, with only behaviour 3's score changed. */
+    assert_int_equal(client_history(c, t.id, &h, &e), 0);
+    assert_int_equal(h->n_versions, 2);
+    v1 = h->versions[0];
+    v2 = h->versions[1];
+    assert_true(v1->superseded);
+    assert_false(v2->superseded);
+    assert_int_equal(v1->version, 1);
+    assert_int_equal(v2->version, 2);
+    assert_string_equal(v2->observer_id, "obs.ann");
+    assert_int_equal(v1->observation->id.len, UUID_LEN);
+    assert_memory_equal(v1->observation->id.data, t.id, UUID_LEN);
+    assert_int_equal(v2->root_id.len, UUID_LEN);
+    assert_memory_equal(v2->root_id.data, t.id, UUID_LEN);
+    assert_int_equal(v2->observation->amends.len, UUID_LEN);
+    assert_memory_equal(v2->observation->amends.data, t.id, UUID_LEN);
+    assert_int_equal(v2->observation->id.len, UUID_LEN);
+    assert_memory_not_equal(v2->observation->id.data, t.id, UUID_LEN);
+    assert_memory_equal(v2->observation->id.data, new_id, UUID_LEN);
+    assert_string_equal(v2->observation->coachee_id, "rep.ida");
+    assert_int_equal(v2->observation->started_at, t.o.started_at);
+    assert_int_equal(v2->observation->duration_s, t.o.duration_s);
+    assert_int_equal(v1->observation->n_ratings, 10);
+    assert_int_equal(v2->observation->n_ratings, 10);
+    for (size_t i = 0; i < 10; i++) {
+        const Coachq__V1__Rating *r1 = v1->observation->ratings[i];
+        const Coachq__V1__Rating *r2 = v2->observation->ratings[i];
+
+        assert_string_equal(r1->behaviour_id, testutil_behaviours[i]);
+        assert_string_equal(r2->behaviour_id, testutil_behaviours[i]);
+        assert_int_equal(r1->score, t.r[i].score);
+        assert_int_equal(r2->score, i == 2 ? 3 : t.r[i].score);
+        assert_false(r2->not_applicable);
+    }
+    coachq__v1__observation_history__free_unpacked(h, NULL);
+    assert_int_equal(client_get(c, t.id, &orig, &e), 0);
+    assert_true(orig->superseded);
+    assert_int_equal(orig->version, 1);
+    coachq__v1__stored_observation__free_unpacked(orig, NULL);
+
+    /* Another observer may not amend it, nor even read it: the server
+     * answers bob as if there were no such record, and the CLI stops
+     * before any UI (a UI would wait for keys, and wait_exit() would time
+     * out). */
+    snprintf(other_local, sizeof(other_local), "%s/bob", f->dir);
+    ui_run(f, "e2", "bob", other_local, "", args, 0);
+    assert_int_equal(wait_exit(f, "e2"), 1);
+    wait_for(f, "e2",
+             "coachq amend: NOT_FOUND get.id: no observation with this id that you may read", s,
+             sizeof(s));
+    /* The enablement lead may read every record, but amending stays its
+     * observer's: the CLI's own check refuses. */
+    snprintf(other_local, sizeof(other_local), "%s/lead", f->dir);
+    ui_run(f, "e3", "lead.gil", other_local, "", args, 0);
+    assert_int_equal(wait_exit(f, "e3"), 1);
+    wait_for(f, "e3", "only its observer may amend it", s, sizeof(s));
+    /* The whole message, its wrapped lines joined. */
+    tmux(f, s, sizeof(s), "capture-pane", "-J", "-p", "-t", "e3", NULL);
+    snprintf(want, sizeof(want),
+             "coachq amend: %s was observed by obs.ann, not by you (lead.gil): only its "
+             "observer may amend it",
+             id);
+    assert_non_null(strstr(s, want));
+    assert_no_sanitizer_report(f);
+    client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -831,6 +988,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evidence_required, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_amend, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
