@@ -2975,21 +2975,25 @@ static void fix_field(struct ui *ui, int64_t now)
         set_phase(ui, PHASE_ACTIONS, 0);
         return;
     }
-    if (strstr(f, "coachee") != NULL) {
-        setup_next(ui, STEP_COACHEE, now);
-        return;
-    }
-    if (strstr(f, "coach") != NULL) {
-        setup_next(ui, STEP_COACH, now);
-        return;
-    }
-    if (strstr(f, "session_type") != NULL) {
-        setup_next(ui, STEP_TYPE, now);
-        return;
-    }
-    if (strstr(f, "focus") != NULL) {
-        setup_next(ui, STEP_FOCUS, now);
-        return;
+    /* Fields chosen in the setup steps ("coachee" before "coach", which it
+     * contains). */
+    {
+        static const struct {
+            const char *field;
+            int step;
+        } steps[] = {
+            {"coachee", STEP_COACHEE},
+            {"coach", STEP_COACH},
+            {"session_type", STEP_TYPE},
+            {"focus", STEP_FOCUS},
+        };
+
+        for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+            if (strstr(f, steps[k].field) != NULL) {
+                setup_next(ui, steps[k].step, now);
+                return;
+            }
+        }
     }
     if (strstr(f, "notes") != NULL) {
         editor_open(ui, EDIT_NOTES, 0, VALIDATE_MAX_NOTES, ui->d->notes, "Session note:");
