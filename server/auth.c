@@ -25,6 +25,16 @@ unsigned auth_roles_of(const Coachq__V1__Person *p)
     return roles;
 }
 
+static int in_chain(const struct auth_user *u, const struct auth_target *t)
+{
+    for (size_t i = 0; t != NULL && i < t->n_chain; i++) {
+        if (same(t->chain[i], u->id)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Whether u may read one record; see the table in auth.h. */
 static int may_read(const struct auth_user *u, const struct auth_target *t)
 {
@@ -49,14 +59,32 @@ static int may_read(const struct auth_user *u, const struct auth_target *t)
     if ((u->roles & AUTH_FRONT_LINE) && same(rec->observation->coach_id, u->id)) {
         return 1;
     }
-    if (u->roles & AUTH_SECOND_LEVEL) {
-        for (size_t i = 0; i < t->n_chain; i++) {
-            if (same(t->chain[i], u->id)) {
-                return 1;
-            }
-        }
+    return (u->roles & AUTH_SECOND_LEVEL) && in_chain(u, t);
+}
+
+/* Whether u may see a dashboard; see the table in auth.h. */
+static int may_see_dashboard(const struct auth_user *u, const struct auth_target *t)
+{
+    const char *subject = t != NULL ? t->subject : NULL;
+
+    if (t == NULL) {
+        return 0;
     }
-    return 0;
+    if (u->roles & (AUTH_LEAD | AUTH_ADMIN)) {
+        return 1;
+    }
+    switch (t->dashboard) {
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS:
+        return (u->roles & AUTH_SECOND_LEVEL) && (same(subject, u->id) || in_chain(u, t));
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER:
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING:
+        return ((u->roles & AUTH_FRONT_LINE) && same(subject, u->id)) ||
+               ((u->roles & AUTH_SECOND_LEVEL) && in_chain(u, t));
+    default:
+        /* Programme impact and observer reliability: leads and
+         * administrators only, handled above. */
+        return 0;
+    }
 }
 
 int auth_decide(const struct auth_user *u, enum auth_action action,
@@ -91,6 +119,12 @@ int auth_decide(const struct auth_user *u, enum auth_action action,
         break;
     case AUTH_PEOPLE:
         ok = (u->roles & (AUTH_OBSERVER | AUTH_LEAD | AUTH_ADMIN)) != 0;
+        break;
+    case AUTH_IMPORT_OUTCOMES:
+        ok = (u->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0;
+        break;
+    case AUTH_DASHBOARD:
+        ok = may_see_dashboard(u, target);
         break;
     }
     return ok ? 0 : -EACCES;

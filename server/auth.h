@@ -20,10 +20,22 @@
  *   add reference    -          -            -              yes    yes
  *   server stats     -          -            -              yes    yes
  *   people           yes        -            -              yes    yes
+ *   import outcomes  -          -            -              yes    yes
+ *   dashboard:
+ *     my managers    -          -            own, or below  all    all
+ *     manager detail -          self         their line     all    all
+ *     my coaching    -          self         their line     all    all
+ *     programme      -          -            -              yes    yes
+ *     observers      -          -            -              yes    yes
  *
  * "People" is the list of front-line managers and the reps who report to
  * them today: whom an observer may observe. Managers do not need it and it
  * names people outside their line, so they are refused it.
+ *
+ * A dashboard's subject is a person (the second-level manager of "my
+ * managers", the front-line manager of the others); "their line" for a
+ * dashboard is today's chain above that subject (target->chain). A refused
+ * dashboard about a person is answered as if the person did not exist.
  *
  * "Their line": the record's coach reported to the user, directly or
  * further down, on the session date. Calibration attempts are readable only
@@ -64,7 +76,9 @@ enum auth_action {
     AUTH_CERT_STATUS,
     AUTH_ADD_REFERENCE,
     AUTH_STATS,
-    AUTH_PEOPLE, /* the last action: test_auth walks them all */
+    AUTH_PEOPLE,
+    AUTH_IMPORT_OUTCOMES,
+    AUTH_DASHBOARD, /* the last action: test_auth walks them all */
 };
 
 /* What a request is about. Every pointer is borrowed for the call; unused
@@ -74,6 +88,9 @@ struct auth_target {
     const char (*chain)[65];                  /* managers above rec's coach on its session day */
     size_t n_chain;
     const char *observer; /* AUTH_CERT_STATUS: whose status ("" = own) */
+    int dashboard;        /* AUTH_DASHBOARD: a Coachq__V1__DashboardKind */
+    const char *subject;  /* AUTH_DASHBOARD: the person it is about (chain: today's
+                             managers above them) */
 };
 
 /*

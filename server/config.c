@@ -39,6 +39,12 @@ void config_defaults(struct config *c)
     c->cert_kappa = 0.70;
     c->cert_min_pairs = 8;
     c->cert_days = 365;
+    snprintf(c->dash_host, sizeof(c->dash_host), "127.0.0.1");
+    snprintf(c->dash_port, sizeof(c->dash_port), "8443");
+    c->dash_min_n = 3;
+    c->dash_privacy_min = 5;
+    c->session_ttl_s = 8 * 3600;
+    c->http_request_timeout_ms = 10 * 1000;
 }
 
 void config_usage(void *fp, const char *prog)

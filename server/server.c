@@ -18,6 +18,7 @@
 #include "certs.h"
 #include "error.h"
 #include "frame.h"
+#include "http.h"
 #include "log.h"
 #include "pbmem.h"
 #include "people.h"
@@ -27,6 +28,7 @@
 #include "tls_ctx.h"
 #include "uuid.h"
 #include "validate.h"
+#include "web.h"
 
 #define SERVER_VERSION "coachqd 0.1.0"
 #define PROTOCOL_VERSION 1
@@ -59,7 +61,10 @@ struct server {
     uv_timer_t drain_timer;
     uv_signal_t sigint;
     uv_signal_t sigterm;
-    struct conn *conns; /* open connections, linked by next/prev */
+    struct web *web;          /* the dashboards' routes; NULL with --dashboard off */
+    struct http_server *http; /* the dashboard port */
+    int http_done;            /* the dashboard port closed and answered everything */
+    struct conn *conns;       /* open connections, linked by next/prev */
     unsigned nconns;
     uint64_t next_conn_id;
     uint64_t outstanding; /* requests taken and not yet answered, all connections */
@@ -1732,7 +1737,8 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static void server_maybe_finish(struct server *s)
 {
-    if (!s->stopping || s->handles_closed || s->nconns > 0 || s->outstanding > 0) {
+    if (!s->stopping || s->handles_closed || s->nconns > 0 || s->outstanding > 0 ||
+        (s->http != NULL && !s->http_done)) {
         return;
     }
     s->handles_closed = 1;
@@ -1749,6 +1755,14 @@ static void server_maybe_finish(struct server *s)
     log_event(LOG_INFO, "shutdown_done", "exit_code=%d", s->exit_code);
 }
 
+static void on_http_stopped(void *arg)
+{
+    struct server *s = arg;
+
+    s->http_done = 1;
+    server_maybe_finish(s);
+}
+
 void server_stop(struct server *s)
 {
     if (s->stopping) {
@@ -1758,6 +1772,11 @@ void server_stop(struct server *s)
     log_event(LOG_INFO, "shutdown_start", "connections=%u outstanding=%" PRIu64, s->nconns,
               s->outstanding);
     uv_close((uv_handle_t *)&s->listener, NULL);
+    if (s->http != NULL) {
+        /* Its answers still on the thread pool read the store: the store
+         * closes only once the dashboard port says it is done. */
+        http_server_stop(s->http, on_http_stopped, s);
+    }
     uv_timer_start(&s->drain_timer, on_drain_timeout, s->cfg.drain_timeout_ms, 0);
     for (struct conn *c = s->conns; c != NULL;) {
         struct conn *next = c->next;
@@ -1927,6 +1946,24 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
     }
     log_event(LOG_INFO, "listening", "addr=%s port=%d alpn=%s data=%s max_frame=%zu",
               cfg->listen_host, s->port, ALPN_PROTOCOL, cfg->data_dir, cfg->max_frame);
+    if (!cfg->dash_off) {
+        struct web_opts wopts;
+
+        memset(&wopts, 0, sizeof(wopts));
+        dash_opts_default(&wopts.dash);
+        wopts.dash.min_n = cfg->dash_min_n;
+        wopts.dash.privacy_min = cfg->dash_privacy_min;
+        wopts.session_ttl_s = (int64_t)cfg->session_ttl_s;
+        rc = web_new(loop, s->store, &wopts, &s->web);
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot set up the dashboards: %s", error_strerror(rc));
+            goto fail_running;
+        }
+        rc = http_server_new(loop, &s->cfg, web_handle, s->web, &s->http, err, errlen);
+        if (rc < 0) {
+            goto fail_running;
+        }
+    }
     *out = s;
     return 0;
 
@@ -1945,6 +1982,11 @@ int server_port(const struct server *s)
     return s->port;
 }
 
+int server_dash_port(const struct server *s)
+{
+    return s->http != NULL ? http_server_port(s->http) : 0;
+}
+
 int server_exit_code(const struct server *s)
 {
     return s->exit_code;
@@ -1959,6 +2001,7 @@ void server_free(struct server *s)
         store_drain(s->store);
         store_close(s->store);
     }
+    web_free(s->web);
     SSL_CTX_free(s->ctx);
     free(s);
 }

@@ -39,6 +39,8 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
 
 /* The protocol port actually bound (useful with port 0). */
 int server_port(const struct server *s);
+/* The bound dashboard port (0 when it is off). */
+int server_dash_port(const struct server *s);
 
 /*
  * Starts a graceful stop, as SIGTERM does: stop accepting, stop reading

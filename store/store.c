@@ -7,6 +7,7 @@
 #include "store_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <fcntl.h>
 #include <lmdb.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "agg.h"
 #include "audit.h"
 #include "certs.h"
 #include "keys.h"
@@ -425,6 +427,11 @@ static int store_init_schema(struct store *s)
             {"cal_attempts", offsetof(struct store, dbi_attempts)},
             {"cal_results", offsetof(struct store, dbi_calres)},
             {"audit", offsetof(struct store, dbi_audit)},
+            {"agg_week", offsetof(struct store, dbi_agg)},
+            {"agg_contrib", offsetof(struct store, dbi_agg_contrib)},
+            {"outcomes", offsetof(struct store, dbi_outcomes)},
+            {"credentials", offsetof(struct store, dbi_creds)},
+            {"signin_links", offsetof(struct store, dbi_links)},
         };
 
         for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]) && rc == 0; i++) {
@@ -1123,6 +1130,20 @@ static int store_apply(struct store *s, MDB_txn *txn, MDB_cursor *idx[3], uint64
     }
     rc = store_audit_obs(s, txn, w, obs, rec.seq, rec.version);
     if (rc != 0) {
+        goto out;
+    }
+    t.s = s;
+    t.txn = txn;
+    t.write = 1;
+    rc = agg_observation(&t, &rec, amend.is_amendment ? amend.previous : NULL);
+    if (store_txn_is_abort(rc)) {
+        rc = store_txn_abort_mdb(rc);
+        goto out;
+    }
+    if (rc != 0) {
+        log_event(LOG_ERROR, "store_agg_failed", "seq=%" PRIu64 " rc=%d", rec.seq, rc);
+        w->rc = rc;
+        rc = 0;
         goto out;
     }
     if (calibration && s->policy.enforce) {

@@ -43,6 +43,12 @@ struct store {
     MDB_dbi dbi_attempts;   /* id(observer) + uuid(ref) -> uuid(16) of the latest attempt */
     MDB_dbi dbi_calres;     /* id(observer) + id(rubric) + time(at_ms) -> CalibrationResult */
     MDB_dbi dbi_audit;      /* be64 seq -> AuditEntry */
+    /* Dashboards and sign-in (schema 3). */
+    MDB_dbi dbi_agg;         /* agg key (agg.h) -> AggWeek */
+    MDB_dbi dbi_agg_contrib; /* uuid(16) of a stored version -> AggContribution */
+    MDB_dbi dbi_outcomes;    /* outcome key (outcomes.h) -> Outcome */
+    MDB_dbi dbi_creds;       /* id(user) -> password hash (websess.h), text */
+    MDB_dbi dbi_links;       /* SHA-256(token)(32) -> one-time sign-in link (websess.h) */
 
     size_t map_size; /* current map size; writer thread only after open */
     size_t map_size_max;

@@ -1,0 +1,96 @@
+/*
+ * http: the dashboard port. HTTPS/1.1 for browsers on its own listener and
+ * SSL_CTX (no client certificate, ALPN http/1.1), over the same tls_conn
+ * module as the protocol port, parsed by llhttp built with strict mode.
+ *
+ * Hostile peers (architecture.md): no lenient flags, obs-fold rejected,
+ * caps on the request line, header bytes and count and body size, one
+ * request at a time per connection (pipelined bytes wait in the TLS
+ * buffer), handshake / first-request / idle timeouts, max connections,
+ * pending-write cap. Any parse error gets 400 (or 413/431) and a close.
+ *
+ * Every response carries the security headers: Content-Security-Policy
+ * (default-src 'none'; style-src 'self'; img-src 'self' data:; form-action
+ * 'self'; frame-ancestors 'none'; base-uri 'none'), Strict-Transport-
+ * Security, X-Content-Type-Options: nosniff, X-Frame-Options: DENY,
+ * Referrer-Policy: no-referrer, Cache-Control: no-store.
+ *
+ * Loop thread only, apart from what a handler hands to the thread pool.
+ */
+#ifndef COACHQ_HTTP_H
+#define COACHQ_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+struct config;
+struct http_server;
+struct http_exchange;
+
+#define HTTP_MAX_URL 2048
+#define HTTP_MAX_HEADER_BYTES 16384
+#define HTTP_MAX_HEADERS 64
+#define HTTP_MAX_BODY 16384
+
+/*
+ * Called on the loop thread once a whole request has arrived. The handler
+ * must answer it exactly once with http_respond() (now, or later from the
+ * loop thread, e.g. after uv_queue_work). x stays valid until answered,
+ * even if the peer goes away meanwhile (the answer is then dropped).
+ */
+typedef void (*http_handler)(struct http_exchange *x, void *arg);
+
+/*
+ * Starts listening on cfg->dash_host:cfg->dash_port with cfg's certificate
+ * and key (the same as the protocol port's), and writes the bound port to
+ * cfg->dash_port_file if set. Returns 0 and sets *out, or a negative code
+ * with a message in err.
+ */
+int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler handler, void *arg,
+                    struct http_server **out, char *err, size_t errlen);
+int http_server_port(const struct http_server *h);
+/* Closes the listener and every connection; answers still pending are
+ * dropped when they come. The server is freed once its handles closed and
+ * nothing is pending; done (may be NULL) is called then. */
+void http_server_stop(struct http_server *h, void (*done)(void *arg), void *arg);
+unsigned http_server_connections(const struct http_server *h);
+
+/* The request. Strings are NUL-terminated and borrowed until answered. */
+const char *http_method(const struct http_exchange *x); /* "GET", "POST", ... */
+const char *http_path(const struct http_exchange *x);   /* percent-decoded, without the query;
+                                                           never contains NUL */
+const char *http_query(const struct http_exchange *x);  /* raw, without '?'; "" if none */
+/* A header's value (name case-insensitive), or NULL. */
+const char *http_header(const struct http_exchange *x, const char *name);
+const uint8_t *http_body(const struct http_exchange *x, size_t *len);
+const char *http_peer(const struct http_exchange *x); /* "127.0.0.1:50123" */
+
+/* Finds name in a query string or an application/x-www-form-urlencoded body
+ * and percent-decodes its value into out (size outlen). Returns the
+ * decoded length, -ENOENT, or -EINVAL (malformed, too long, or NUL). */
+int http_form_value(const char *form, size_t len, const char *name, char *out, size_t outlen);
+/* Finds cookie name in the Cookie header. As http_form_value(). */
+int http_cookie(const struct http_exchange *x, const char *name, char *out, size_t outlen);
+
+struct http_header_kv {
+    const char *name;
+    const char *value;
+};
+
+/*
+ * Answers x with status, content type (NULL: none, e.g. for 303), extra
+ * headers (Location, Set-Cookie, Content-Disposition, ...; values must not
+ * hold CR or LF: such a header is dropped and logged) and body (copied). The
+ * security headers are always added. x is finished afterwards.
+ */
+void http_respond(struct http_exchange *x, int status, const char *content_type,
+                  const struct http_header_kv *headers, size_t nheaders, const void *body,
+                  size_t len);
+
+/* Percent-encodes s for a URL path segment or query value into out. Returns
+ * the length or -ENOBUFS. */
+int http_url_encode(const char *s, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * web: the dashboard port's routes. Sign-in and sign-out, the five
+ * dashboards as HTML pages, their JSON under /api/v1 and every table as
+ * CSV, each scoped by auth like the protocol (another line's manager: 404).
+ *
+ *   GET  /                         -> 303 to the user's first dashboard, or /signin
+ *   GET  /signin                   sign-in form (sets a pre-session CSRF cookie)
+ *   POST /signin                   user, password, csrf -> session cookie, 303 /
+ *   GET  /signin/link?token=T      one-time link -> session cookie, 303 /
+ *   POST /signout                  csrf -> cookie cleared, 303 /signin
+ *   GET  /static/coachq.css
+ *   GET  /d/managers[/SLM]         My managers
+ *   GET  /d/manager/FLM            Manager detail
+ *   GET  /d/programme              Programme impact
+ *   GET  /d/observers              Observer reliability
+ *   GET  /d/me                     My coaching
+ *   GET  /api/v1/dashboards/KIND[/SUBJECT]            the Dashboard as JSON
+ *   GET  /api/v1/dashboards/KIND[/SUBJECT]/TABLE.csv  one table as CSV
+ *   (every dashboard URL takes ?rubric=ID&until=YYYY-MM-DD)
+ *
+ * Session cookie: HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age.
+ * Every POST checks the CSRF token (form field csrf against the session's,
+ * or the pre-session cookie's for sign-in) and the Origin header when sent.
+ */
+#ifndef COACHQ_WEB_H
+#define COACHQ_WEB_H
+
+#include <uv.h>
+
+#include "dash.h"
+#include "http.h"
+
+struct store;
+struct web;
+
+struct web_opts {
+    struct dash_opts dash;
+    int64_t session_ttl_s;
+};
+
+int web_new(uv_loop_t *loop, struct store *s, const struct web_opts *o, struct web **out);
+/* The http_handler to give http_server_new() with arg = the web. */
+void web_handle(struct http_exchange *x, void *arg);
+/* Work still running on the thread pool (stop waits for 0). */
+unsigned web_pending(const struct web *w);
+void web_free(struct web *w);
+
+#endif

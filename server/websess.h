@@ -1,0 +1,86 @@
+/*
+ * websess: browser sign-in for the dashboard port.
+ *
+ * Passwords: set by an administrator (`coachqd user password USER`), kept
+ * in the credentials database as "scrypt$N$r$p$salt$hash" (base64), with
+ * OpenSSL's scrypt (memory-hard; N = 2^15, r = 8, p = 1: 32 MiB, tens of
+ * milliseconds). Verification compares in constant time.
+ *
+ * One-time links: `coachqd user link USER` stores SHA-256 of a random
+ * 32-byte token with the user and an expiry (15 minutes) and prints
+ * https://HOST:PORT/signin/link?token=...; the first use deletes it.
+ *
+ * Sessions live in memory on the loop thread: a random 32-byte id (the
+ * cookie, base64url), the user, a CSRF token, created/expires; a restart
+ * signs everybody out. At most WEBSESS_MAX sessions; the oldest goes first.
+ */
+#ifndef COACHQ_WEBSESS_H
+#define COACHQ_WEBSESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+
+struct store;
+struct store_txn;
+
+#define WEBSESS_MAX 10000
+#define WEBSESS_COOKIE "coachq_session"
+#define WEBSESS_TOKEN_LEN 43 /* base64url of 32 bytes, unpadded */
+#define WEBSESS_LINK_TTL_S (15 * 60)
+#define WEBSESS_MIN_PASSWORD 10
+
+/* ---- Passwords and links (store side; any thread) ------------------- */
+
+/* Hashes password into out (size >= 160). Returns 0 or a negative code. */
+int websess_hash_password(const char *password, char *out, size_t outlen);
+/* 0 when password matches hash, -EACCES when not, -EINVAL for a malformed
+ * hash. Slow on purpose. */
+int websess_check_password(const char *password, const char *hash);
+
+/* Sets user's password hash (write transaction; the user must exist and
+ * hold a role). Returns 0, -ENOENT, -EINVAL or a store code. */
+int websess_set_password_txn(struct store_txn *t, const char *user, const char *hash);
+/* Reads user's hash into out (size >= 160). Returns 0 or -ENOENT. */
+int websess_get_password_txn(struct store_txn *t, const char *user, char *out, size_t outlen);
+
+/* Makes a one-time link token for user valid until now_s + ttl_s (write
+ * transaction); token gets WEBSESS_TOKEN_LEN + 1 bytes. */
+int websess_link_create_txn(struct store_txn *t, const char *user, int64_t now_s, int64_t ttl_s,
+                            char token[WEBSESS_TOKEN_LEN + 1]);
+/* Consumes a link token (write transaction): on success returns 0 and
+ * copies its user into user (65 bytes); -ENOENT for an unknown, used or
+ * expired one (an expired one is deleted too). */
+int websess_link_consume_txn(struct store_txn *t, const char *token, int64_t now_s, char user[65]);
+
+/* ---- Sessions (loop thread) ----------------------------------------- */
+
+struct websess_table;
+struct websess {
+    char id[WEBSESS_TOKEN_LEN + 1];
+    char csrf[WEBSESS_TOKEN_LEN + 1];
+    struct auth_user user;
+    int64_t created_s;
+    int64_t expires_s;
+};
+
+struct websess_table *websess_table_new(int64_t ttl_s);
+void websess_table_free(struct websess_table *t);
+/* Creates a session for u; returns it (borrowed until it ends) or NULL. */
+const struct websess *websess_start(struct websess_table *t, const struct auth_user *u,
+                                    int64_t now_s);
+/* The live session with cookie value id, or NULL (expired ones end here). */
+const struct websess *websess_find(struct websess_table *t, const char *id, int64_t now_s);
+void websess_end(struct websess_table *t, const char *id);
+/* Ends every session of user (disabled users). */
+void websess_end_user(struct websess_table *t, const char *user);
+size_t websess_count(const struct websess_table *t);
+
+/* A random token (base64url, WEBSESS_TOKEN_LEN chars). Returns 0 or -EIO. */
+int websess_random_token(char out[WEBSESS_TOKEN_LEN + 1]);
+
+/* Constant-time comparison of two NUL-terminated strings. */
+int websess_token_equal(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * agg: the dashboards' aggregates, maintained in the writer's transaction
+ * as observations are stored (architecture.md, "The store").
+ *
+ * One value per (scope kind, scope id, rubric id, ISO week) in the agg_week
+ * database: an AggWeek with every behaviour's count, sum and sum of squares,
+ * the input counters (sessions observed, seconds) and the marker counts.
+ * Scopes of one observation, all taken on its session date:
+ *
+ *   AGG_COACH     the front-line manager observed (obs.coach_id)
+ *   AGG_LINE      the coach's manager on that day (the second-level manager)
+ *   AGG_ORG       the whole organisation, id AGG_ORG_ALL
+ *   AGG_OBSERVER  the observer who scored it
+ *   AGG_COHORT    every programme cohort the coach is enrolled in,
+ *                 id "<programme id>/<cohort id>"
+ *
+ * What counts: the latest version of an observation that is not a
+ * calibration attempt and whose observer was certified for its rubric on the
+ * session date. Not-applicable ratings never count. An amendment takes back
+ * exactly what the version it supersedes added (the agg_contrib database
+ * remembers the keys each version touched) and adds its own.
+ *
+ * Dashboards read aggregates with agg_read(): the cost is the number of
+ * weeks asked for, never the number of observations.
+ */
+#ifndef COACHQ_AGG_H
+#define COACHQ_AGG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coachq.pb-c.h"
+
+struct store;
+struct store_txn;
+
+enum agg_scope {
+    AGG_COACH = 1,
+    AGG_LINE = 2,
+    AGG_ORG = 3,
+    AGG_OBSERVER = 4,
+    AGG_COHORT = 5,
+};
+
+#define AGG_ORG_ALL "*"
+#define AGG_NMARKERS 8 /* MarkerKind values 0..7 */
+
+/* The Monday (a day number, days since 1970-01-01) of the ISO week that day
+ * falls in. */
+int32_t agg_week_of(int32_t day);
+
+/* Writes "2026-W47" (ISO year and week of the week starting on Monday
+ * monday) into buf (size >= 9). Returns buf. */
+const char *agg_week_label(int32_t monday, char *buf, size_t len);
+
+/*
+ * Writer hook: called by the store for every observation version it stores,
+ * inside the batch's write transaction, after the record is put. rec is the
+ * stored record (version, root_id and observer_id set); prev_id is the id of
+ * the version it supersedes (NULL for an original). Adds rec's contribution
+ * (if it counts, see above) and takes back prev_id's. Returns 0, or a code
+ * for the store to pass on (STORE_TXN_ABORT() for LMDB failures).
+ */
+int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
+                    const uint8_t *prev_id);
+
+/*
+ * Calls cb for every week with a value of (kind, scope_id, rubric_id) whose
+ * Monday lies in [from_monday, until_monday], oldest first (w borrowed for
+ * the call; cb returns 0 to go on, 1 to stop, < 0 to fail with that code).
+ * Any transaction. Returns 0 or a negative code.
+ */
+typedef int (*agg_cb)(int32_t monday, const Coachq__V1__AggWeek *w, void *arg);
+int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, const char *rubric_id,
+             int32_t from_monday, int32_t until_monday, agg_cb cb, void *arg);
+
+/* Adds src into dst (behaviours matched by id, appended when new). dst's
+ * arrays are malloc'ed and grow; free with agg_week_clear(). Returns 0 or
+ * -ENOMEM. For dashboards that sum weeks or scopes. */
+int agg_week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src);
+void agg_week_clear(Coachq__V1__AggWeek *w);
+
+/* One difference found by agg_verify(): the key as text ("coach/flm.a/
+ * coaching-conversation/2026-W47") and what differs, for a person. */
+typedef void (*agg_diff_cb)(const char *key, const char *what, void *arg);
+
+struct agg_verify_result {
+    uint64_t observations; /* records read */
+    uint64_t counted;      /* of which counted in aggregates */
+    uint64_t keys;         /* aggregate values rebuilt */
+    uint64_t differences;  /* keys missing, extra or different */
+};
+
+/*
+ * Rebuilds every aggregate from the records in one read transaction and
+ * compares with what is stored; cb (may be NULL) gets each difference.
+ * With repair set, replaces the stored aggregates by the rebuilt ones in one
+ * write transaction (store_exec(); not on the server's loop thread).
+ * Returns 0 (compare done; differences may be non-zero) or a negative code.
+ */
+int agg_verify(struct store *s, int repair, agg_diff_cb cb, void *arg,
+               struct agg_verify_result *out);
+
+/* Deletes every aggregate and rebuilds them from the records, in the
+ * caller's write transaction (used when a store is upgraded to schema 3). */
+int agg_rebuild_txn(struct store_txn *t);
+
+#endif

@@ -1,0 +1,1 @@
+#include "outcomes.h"
