@@ -121,6 +121,10 @@ static int run_cert_grant(struct admin *a);
 static int run_cert_list(struct admin *a);
 static int run_audit(struct admin *a);
 static int run_demo(struct admin *a);
+static int run_verify(struct admin *a);
+static int run_import_outcomes(struct admin *a);
+static int run_user_password(struct admin *a);
+static int run_user_link(struct admin *a);
 
 static const struct admin_opt opts_none[] = {{NULL, NULL, NULL}};
 
@@ -172,6 +176,22 @@ static const struct admin_opt opts_demo[] = {
     {NULL, NULL, NULL},
 };
 
+static const struct admin_opt opts_verify[] = {
+    {"repair", NULL, "replace the stored aggregates by the rebuilt ones"},
+    {NULL, NULL, NULL},
+};
+
+static const struct admin_opt opts_user_password[] = {
+    {"password-file", "FILE", "read the password from FILE's first line [standard input]"},
+    {NULL, NULL, NULL},
+};
+
+static const struct admin_opt opts_user_link[] = {
+    {"url", "URL", "the dashboard's address as browsers reach it [https://127.0.0.1:8443]"},
+    {"minutes", "N", "the link works once, for this many minutes, 1..1440 [15]"},
+    {NULL, NULL, NULL},
+};
+
 static const struct admin_cmd admin_cmds[] = {
     {"init", NULL, "", 0, 0, opts_none,
      "Creates the data directory and the store, and loads the built-in rubrics.", run_init},
@@ -189,6 +209,9 @@ static const struct admin_cmd admin_cmds[] = {
      "programme_id,programme_name,cohort_id,cohort_start,person_id,module,attended_on,"
      "completed_on).",
      run_import_programme},
+    {"import", "outcomes", "FILE.csv", 1, 1, opts_import_people,
+     "Imports business results (columns subject_id,team,period,metric,value).",
+     run_import_outcomes},
     {"user", "add", "ID", 1, 1, opts_user_add, "Adds a person.", run_user_add},
     {"user", "disable", "ID", 1, 1, opts_none,
      "Disables a user: the server refuses their certificate at their next connection.",
@@ -198,6 +221,10 @@ static const struct admin_cmd admin_cmds[] = {
      "Shows a person: roles, pinned certificates, reporting lines, reports, certifications.",
      run_user_show},
     {"user", "list", "", 0, 0, opts_none, "Lists every person.", run_user_list},
+    {"user", "password", "ID", 1, 1, opts_user_password,
+     "Sets a user's dashboard password (read from standard input).", run_user_password},
+    {"user", "link", "ID", 1, 1, opts_user_link,
+     "Prints a one-time dashboard sign-in link for a user.", run_user_link},
     {"user", "pin", "ID FILE.crt", 2, 2, opts_none,
      "Pins a certificate (its SHA-256) to a user; its CN should be the id.", run_user_pin},
     {"cert", "issue", "USER", 1, 1, opts_cert_issue,
@@ -211,6 +238,9 @@ static const struct admin_cmd admin_cmds[] = {
     {"audit", NULL, "", 0, 0, opts_audit, "Prints the audit log, oldest first.", run_audit},
     {"demo", NULL, "", 0, 0, opts_demo,
      "Initialises a new data directory and seeds a demo organisation into it.", run_demo},
+    {"verify", NULL, "", 0, 0, opts_verify,
+     "Rebuilds the dashboards' aggregates from the records and reports any difference.",
+     run_verify},
 };
 
 #define ADMIN_NCMDS (sizeof(admin_cmds) / sizeof(admin_cmds[0]))
@@ -3453,4 +3483,30 @@ out:
     store_close(a->store);
     free(a);
     return code;
+}
+
+/* ---- Dashboards: verify, outcomes, browser sign-in ------------------ */
+
+static int run_verify(struct admin *a)
+{
+    errorf(a, "not implemented yet");
+    return 1;
+}
+
+static int run_import_outcomes(struct admin *a)
+{
+    errorf(a, "not implemented yet");
+    return 1;
+}
+
+static int run_user_password(struct admin *a)
+{
+    errorf(a, "not implemented yet");
+    return 1;
+}
+
+static int run_user_link(struct admin *a)
+{
+    errorf(a, "not implemented yet");
+    return 1;
 }

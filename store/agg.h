@@ -13,6 +13,17 @@
  *   AGG_OBSERVER  the observer who scored it
  *   AGG_COHORT    every programme cohort the coach is enrolled in,
  *                 id "<programme id>/<cohort id>"
+ *   AGG_PAIR      the observer on this coach, id "<observer>/<coach>"
+ *                 (severity drift: an observer against peers on the same
+ *                 managers; coverage: which managers an observer saw)
+ *
+ * Double coding: when a stored observation has the same coach, coachee and
+ * started_at as another observer's counted one, the pair's ratings of the
+ * same behaviours (both scored) are compared, and the AGG_OBSERVER value of
+ * each of the two observers (in the week of the session) gets double_coded
+ * += 1 and its 4x4 contingency table pairs[] (row: this observer's score
+ * 1..4, column: the peer's) the pairs. An amendment takes its share back
+ * like any other contribution.
  *
  * What counts: the latest version of an observation that is not a
  * calibration attempt and whose observer was certified for its rubric on the
@@ -40,6 +51,7 @@ enum agg_scope {
     AGG_ORG = 3,
     AGG_OBSERVER = 4,
     AGG_COHORT = 5,
+    AGG_PAIR = 6,
 };
 
 #define AGG_ORG_ALL "*"
