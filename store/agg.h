@@ -78,7 +78,8 @@ int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *re
 
 /*
  * Calls cb for every week with a value of (kind, scope_id, rubric_id) whose
- * Monday lies in [from_monday, until_monday], oldest first (w borrowed for
+ * Monday lies in [from_monday, until_monday] (any day stands for its week),
+ * oldest first (w borrowed for
  * the call; cb returns 0 to go on, 1 to stop, < 0 to fail with that code).
  * Any transaction. Returns 0 or a negative code.
  */

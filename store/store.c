@@ -351,6 +351,7 @@ static int store_init_schema(struct store *s)
     MDB_txn *txn = NULL;
     MDB_val k, v;
     uint8_t buf[8];
+    uint32_t upgrade_from = 0;
     int rc;
 
     rc = mdb_txn_begin(s->env, NULL, 0, &txn);
@@ -368,9 +369,10 @@ static int store_init_schema(struct store *s)
     if (rc == 0) {
         uint32_t found = v.mv_size == 4 ? keys_get_be32(v.mv_data) : 0;
 
-        if (found == 1) {
+        if (found == 1 || found == 2) {
             /* Schema 1 had observations only; 2 adds databases, which are
-             * created below, and reads version 0 records as version 1. */
+             * created below, and reads version 0 records as version 1. 3
+             * adds the aggregates, built below from the records. */
             keys_put_be32(buf, STORE_SCHEMA_VERSION);
             v.mv_data = buf;
             v.mv_size = 4;
@@ -378,7 +380,7 @@ static int store_init_schema(struct store *s)
             if (rc != 0) {
                 goto out;
             }
-            log_event(LOG_INFO, "store_schema_upgraded", "from=1 to=%d", STORE_SCHEMA_VERSION);
+            upgrade_from = found;
         } else if (found != STORE_SCHEMA_VERSION) {
             log_event(LOG_ERROR, "store_schema_unknown", "found=%u supported=%d size=%zu",
                       (unsigned)found, STORE_SCHEMA_VERSION, v.mv_size);
@@ -442,8 +444,25 @@ static int store_init_schema(struct store *s)
     if (rc != 0) {
         goto out;
     }
+    if (upgrade_from != 0) {
+        struct store_txn t = {s, txn, 1};
+
+        rc = agg_rebuild_txn(&t);
+        if (store_txn_is_abort(rc)) {
+            rc = store_txn_abort_mdb(rc);
+        }
+        if (rc != 0) {
+            log_event(LOG_ERROR, "store_schema_upgrade_failed", "from=%u rc=%d",
+                      (unsigned)upgrade_from, rc);
+            goto out;
+        }
+    }
     rc = mdb_txn_commit(txn);
     txn = NULL;
+    if (rc == 0 && upgrade_from != 0) {
+        log_event(LOG_INFO, "store_schema_upgraded", "from=%u to=%d", (unsigned)upgrade_from,
+                  STORE_SCHEMA_VERSION);
+    }
 out:
     if (txn != NULL) {
         mdb_txn_abort(txn);
@@ -557,6 +576,20 @@ int store_open(const char *dir, const struct store_opts *opts, struct store **ou
         log_event(LOG_WARN, "store_stale_readers", "cleared=%d", dead);
     }
     rc = store_init_schema(s);
+    while (rc == -ENOSPC && s->map_size < s->map_size_max) {
+        /* Building the aggregates of an upgraded store may need a bigger
+         * map; nothing else is open on the environment yet. */
+        size_t grown = s->map_size > s->map_size_max / 2 ? s->map_size_max : s->map_size * 2;
+
+        rc = mdb_env_set_mapsize(s->env, grown);
+        if (rc != 0) {
+            rc = store_errno(rc);
+            break;
+        }
+        s->map_size = grown;
+        log_event(LOG_INFO, "store_map_grown", "size=%zu reason=schema_upgrade", grown);
+        rc = store_init_schema(s);
+    }
     if (rc != 0) {
         goto out;
     }
@@ -1141,9 +1174,12 @@ static int store_apply(struct store *s, MDB_txn *txn, MDB_cursor *idx[3], uint64
         goto out;
     }
     if (rc != 0) {
+        /* The record is already put in this transaction, so the attempt
+         * must end rather than store it without its aggregates. Only a
+         * stored record that no longer decodes gets here: corruption, which
+         * the failure policy treats like an I/O error. */
         log_event(LOG_ERROR, "store_agg_failed", "seq=%" PRIu64 " rc=%d", rec.seq, rc);
-        w->rc = rc;
-        rc = 0;
+        rc = rc == -ENOMEM ? ENOMEM : EIO;
         goto out;
     }
     if (calibration && s->policy.enforce) {

@@ -42,7 +42,7 @@
 #include "coachq.pb-c.h"
 #include "validate.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_MAX_PAGE 500
 #define STORE_DEFAULT_PAGE 100
 
@@ -274,5 +274,19 @@ int store_get_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__StoredO
 
 /* Frees a page's items. NULL-safe. */
 void store_page_free(struct store_page *page);
+
+/*
+ * The newest records of person in index by whose session started before
+ * until (seconds; INT64_MAX = open), newest first, in a transaction of the
+ * caller's (any thread). Reads at most max_keys (1..STORE_MAX_PAGE) index
+ * keys, so the cost is bounded whatever the person's history. cb gets each
+ * record (caller owns: cb takes ownership, free with
+ * coachq__v1__stored_observation__free_unpacked()) and returns 0 to go on,
+ * 1 to stop or a negative code to fail with. Returns 0, -EINVAL (bad
+ * arguments), -EIO or another negative code.
+ */
+typedef int (*store_recent_cb)(Coachq__V1__StoredObservation *rec, void *arg);
+int store_recent_txn(struct store_txn *t, enum store_index by, const char *person, int64_t until,
+                     uint32_t max_keys, store_recent_cb cb, void *arg);
 
 #endif

@@ -1,0 +1,875 @@
+/* Tests of store/agg.c: the dashboards' aggregates kept by the writer, their
+ * take-back on amendment, double coding, verify and repair, the schema 3
+ * upgrade, and `coachqd verify`. The organisation is the shared fixture
+ * (testutil_seed_org(): fixtures/org.csv and certified observers alice,
+ * bob, carol, dave, obs.ann; obs.ben is not certified). */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "agg.h"
+#include "keys.h"
+#include "people.h"
+#include "store.h"
+#include "store_int.h"
+#include "testutil.h"
+
+/* Wednesday 2025-03-05 10:00 UTC: day 20152, in the week of Monday 20150
+ * (2025-W10). */
+#define T0 1741168800LL
+#define DAY0 20152
+#define MON0 20150
+#define WEEK_S (7 * 86400LL)
+#define RUBRIC "coaching-conversation"
+#define NA_INDEX 3 /* buyers-view may be rated not applicable */
+
+struct fixture {
+    char dir[512];
+    struct store *s;
+};
+
+static int64_t now_ms(void)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static struct store *open_store_policy(const char *dir, int enforce)
+{
+    struct store_policy pol;
+    struct store_opts opts;
+    struct store *s = NULL;
+
+    store_policy_default(&pol);
+    pol.enforce = enforce;
+    memset(&opts, 0, sizeof(opts));
+    opts.policy = &pol;
+    assert_int_equal(store_open(dir, &opts, &s), 0);
+    return s;
+}
+
+static void close_store(struct store *s)
+{
+    store_drain(s);
+    (void)store_completed_take(s);
+    store_close(s);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    if (f == NULL) {
+        return -1;
+    }
+    testutil_watchdog(240);
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    testutil_seed_org(f->dir);
+    f->s = open_store_policy(f->dir, 1);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    if (f->s != NULL) {
+        close_store(f->s);
+    }
+    testutil_rmrf(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Stores o as observer; returns the request's rc. */
+static int submit(struct store *s, const char *observer, const Coachq__V1__Observation *o)
+{
+    struct store_write w;
+    size_t n = coachq__v1__observation__get_packed_size(o);
+    uint8_t *buf = malloc(n + 1);
+
+    assert_non_null(buf);
+    coachq__v1__observation__pack(o, buf);
+    memset(&w, 0, sizeof(w));
+    w.obs = buf;
+    w.obs_len = n;
+    w.observer_id = observer;
+    w.received_at_ms = now_ms();
+    assert_int_equal(store_submit(s, &w), 0);
+    store_drain(s);
+    assert_ptr_equal(store_completed_take(s), &w);
+    free(buf);
+    if (w.rc == 0) {
+        assert_int_equal(w.result, STORE_STORED);
+    } else if (w.rc != -EEXIST) {
+        fprintf(stderr, "refused: %s: %s\n", w.fault.field, w.fault.message);
+    }
+    return w.rc;
+}
+
+/* An observation with markers and an action on top of testutil's: scores
+ * 2 (even index) and 3 (odd), buyers-view not applicable. */
+struct tobs {
+    struct testutil_obs t;
+    Coachq__V1__Marker m[3];
+    Coachq__V1__Marker *mp[3];
+    Coachq__V1__Action a;
+    Coachq__V1__Action *ap[1];
+};
+
+static void tobs_make(struct tobs *x, const char *coach, const char *coachee, int64_t at)
+{
+    static const struct {
+        Coachq__V1__MarkerKind kind;
+        uint32_t offset_ms;
+    } marks[3] = {
+        {COACHQ__V1__MARKER_KIND__MARKER_KIND_OPEN_QUESTION, 1000},
+        {COACHQ__V1__MARKER_KIND__MARKER_KIND_REP_SELF_ASSESSED, 120000},
+        {COACHQ__V1__MARKER_KIND__MARKER_KIND_REP_SELF_ASSESSED, 90000},
+    };
+    Coachq__V1__Action ainit = COACHQ__V1__ACTION__INIT;
+
+    memset(x, 0, sizeof(*x));
+    testutil_obs_make(&x->t, coach, coachee, at);
+    x->t.r[NA_INDEX].score = 0;
+    x->t.r[NA_INDEX].not_applicable = 1;
+    for (int i = 0; i < 3; i++) {
+        Coachq__V1__Marker m = COACHQ__V1__MARKER__INIT;
+
+        x->m[i] = m;
+        x->m[i].kind = marks[i].kind;
+        x->m[i].offset_ms = marks[i].offset_ms;
+        x->mp[i] = &x->m[i];
+    }
+    x->t.o.markers = x->mp;
+    x->t.o.n_markers = 3;
+    x->a = ainit;
+    x->a.text = (char *)"Send the mutual plan";
+    x->a.owner_id = (char *)coachee;
+    x->ap[0] = &x->a;
+    x->t.o.actions = x->ap;
+    x->t.o.n_actions = 1;
+}
+
+/* ---- Reading aggregates ---------------------------------------------- */
+
+#define MAX_WEEKS 16
+
+struct weeks {
+    size_t n;
+    int32_t monday[MAX_WEEKS];
+    Coachq__V1__AggWeek w[MAX_WEEKS];
+};
+
+struct read_args {
+    enum agg_scope kind;
+    const char *scope;
+    int32_t from, until;
+    struct weeks *out;
+};
+
+static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
+{
+    struct weeks *ws = arg;
+    Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
+
+    if (ws->n == MAX_WEEKS) {
+        return -E2BIG;
+    }
+    ws->monday[ws->n] = monday;
+    ws->w[ws->n] = init;
+    if (agg_week_add(&ws->w[ws->n], w) != 0) {
+        agg_week_clear(&ws->w[ws->n]);
+        return -ENOMEM;
+    }
+    ws->n++;
+    return 0;
+}
+
+static int read_txn(struct store_txn *t, void *arg)
+{
+    struct read_args *r = arg;
+
+    return agg_read(t, r->kind, r->scope, RUBRIC, r->from, r->until, weeks_cb, r->out);
+}
+
+static void weeks_free(struct weeks *ws)
+{
+    for (size_t i = 0; i < ws->n; i++) {
+        agg_week_clear(&ws->w[i]);
+    }
+    ws->n = 0;
+}
+
+static void read_weeks(struct store *s, enum agg_scope kind, const char *scope, int32_t from,
+                       int32_t until, struct weeks *out)
+{
+    struct read_args r = {kind, scope, from, until, out};
+
+    memset(out, 0, sizeof(*out));
+    assert_int_equal(store_view(s, read_txn, &r), 0);
+}
+
+/* The one week of (kind, scope) at MON0 + 7 * week; fails unless there is
+ * exactly that one in the 8 weeks from MON0. Caller frees ws. */
+static const Coachq__V1__AggWeek *one_week(struct store *s, enum agg_scope kind, const char *scope,
+                                           int week, struct weeks *ws)
+{
+    read_weeks(s, kind, scope, MON0, MON0 + 7 * 8, ws);
+    if (ws->n != 1) {
+        fprintf(stderr, "%d/%s: %zu weeks\n", (int)kind, scope, ws->n);
+    }
+    assert_int_equal(ws->n, 1);
+    assert_int_equal(ws->monday[0], MON0 + 7 * week);
+    return &ws->w[0];
+}
+
+static const Coachq__V1__AggBehaviour *beh(const Coachq__V1__AggWeek *w, const char *id)
+{
+    for (size_t i = 0; i < w->n_behaviours; i++) {
+        if (strcmp(w->behaviours[i]->id, id) == 0) {
+            return w->behaviours[i];
+        }
+    }
+    return NULL;
+}
+
+static uint64_t marker(const Coachq__V1__AggWeek *w, int kind)
+{
+    return (size_t)kind < w->n_markers ? w->markers[kind] : 0;
+}
+
+static uint64_t pair(const Coachq__V1__AggWeek *w, int mine, int peer)
+{
+    size_t i = (size_t)((mine - 1) * 4 + (peer - 1));
+
+    return i < w->n_pairs ? w->pairs[i] : 0;
+}
+
+static void assert_near(double a, double b)
+{
+    if (fabs(a - b) > 1e-9) {
+        fail_msg("%.12g != %.12g", a, b);
+    }
+}
+
+/* Fails unless a and b hold the same figures (behaviours by id). */
+static void assert_same_week(const Coachq__V1__AggWeek *a, const Coachq__V1__AggWeek *b)
+{
+    assert_int_equal(a->observations, b->observations);
+    assert_int_equal(a->seconds, b->seconds);
+    assert_int_equal(a->index_n, b->index_n);
+    assert_near(a->index_sum, b->index_sum);
+    assert_near(a->index_sumsq, b->index_sumsq);
+    assert_int_equal(a->self_assess_n, b->self_assess_n);
+    assert_near(a->self_assess_s_sum, b->self_assess_s_sum);
+    assert_int_equal(a->actions, b->actions);
+    assert_int_equal(a->double_coded, b->double_coded);
+    for (int i = 0; i < AGG_NMARKERS; i++) {
+        assert_int_equal(marker(a, i), marker(b, i));
+    }
+    for (int i = 1; i <= 4; i++) {
+        for (int j = 1; j <= 4; j++) {
+            assert_int_equal(pair(a, i, j), pair(b, i, j));
+        }
+    }
+    assert_int_equal(a->n_behaviours, b->n_behaviours);
+    for (size_t i = 0; i < a->n_behaviours; i++) {
+        const Coachq__V1__AggBehaviour *x = a->behaviours[i];
+        const Coachq__V1__AggBehaviour *y = beh(b, x->id);
+
+        assert_non_null(y);
+        assert_int_equal(x->count, y->count);
+        assert_near(x->sum, y->sum);
+        assert_near(x->sumsq, y->sumsq);
+        assert_int_equal(x->proficient, y->proficient);
+    }
+}
+
+/* ---- Organisation helpers -------------------------------------------- */
+
+static int enrol_fn(struct store_txn *t, void *arg)
+{
+    const char *person = arg;
+    Coachq__V1__Programme p = COACHQ__V1__PROGRAMME__INIT;
+    Coachq__V1__Enrolment e = COACHQ__V1__ENROLMENT__INIT;
+    int rc;
+
+    p.id = (char *)"p1";
+    p.name = (char *)"Coaching for managers";
+    rc = people_programme_put(t, &p, NULL);
+    if (rc != 0) {
+        return rc;
+    }
+    e.programme_id = (char *)"p1";
+    e.cohort_id = (char *)"c1";
+    e.cohort_start_day = DAY0 - 30;
+    e.person_id = (char *)person;
+    return people_enrolment_put(t, &e, NULL);
+}
+
+static void enrol(struct store *s, const char *person)
+{
+    assert_int_equal(store_exec(s, enrol_fn, (void *)person), 0);
+}
+
+/* ---- Weeks ------------------------------------------------------------- */
+
+static void test_weeks(void **state)
+{
+    char buf[16];
+
+    (void)state;
+    assert_int_equal(agg_week_of(DAY0), MON0);
+    assert_int_equal(agg_week_of(MON0), MON0);
+    assert_int_equal(agg_week_of(MON0 + 6), MON0);
+    assert_int_equal(agg_week_of(MON0 + 7), MON0 + 7);
+    /* 1970-01-01 was a Thursday; its Monday lies in 1969. */
+    assert_int_equal(agg_week_of(0), -3);
+    assert_int_equal(agg_week_of(-1), -3);
+    assert_string_equal(agg_week_label(MON0, buf, sizeof(buf)), "2025-W10");
+    /* 2021-01-03 (a Sunday, day 18630) belongs to 2020's week 53. */
+    assert_string_equal(agg_week_label(agg_week_of(18630), buf, sizeof(buf)), "2020-W53");
+    /* 2024-12-30 (day 20087) is in 2025-W01. */
+    assert_string_equal(agg_week_label(agg_week_of(20087), buf, sizeof(buf)), "2025-W01");
+}
+
+/* ---- Counting ---------------------------------------------------------- */
+
+static void check_first_obs_week(const Coachq__V1__AggWeek *w)
+{
+    assert_int_equal(w->observations, 1);
+    assert_int_equal(w->seconds, 1800);
+    /* Nine scored: 2 at even indexes (0,2,4,6,8), 3 at 1,5,7,9. */
+    assert_int_equal(w->n_behaviours, 9);
+    assert_null(beh(w, "buyers-view"));
+    assert_int_equal(beh(w, "collaborative")->count, 1);
+    assert_near(beh(w, "collaborative")->sum, 2);
+    assert_near(beh(w, "regular-cadence")->sumsq, 9);
+    assert_int_equal(beh(w, "regular-cadence")->proficient, 1);
+    assert_int_equal(beh(w, "collaborative")->proficient, 0);
+    assert_int_equal(w->index_n, 1);
+    assert_near(w->index_sum, 22.0 / 9.0);
+    assert_near(w->index_sumsq, (22.0 / 9.0) * (22.0 / 9.0));
+    assert_int_equal(marker(w, COACHQ__V1__MARKER_KIND__MARKER_KIND_OPEN_QUESTION), 1);
+    assert_int_equal(marker(w, COACHQ__V1__MARKER_KIND__MARKER_KIND_REP_SELF_ASSESSED), 2);
+    assert_int_equal(marker(w, COACHQ__V1__MARKER_KIND__MARKER_KIND_DIRECTIVE), 0);
+    assert_int_equal(w->self_assess_n, 1);
+    assert_near(w->self_assess_s_sum, 90.0);
+    assert_int_equal(w->actions, 1);
+    assert_int_equal(w->double_coded, 0);
+}
+
+static void test_every_scope(void **state)
+{
+    struct fixture *f = *state;
+    struct tobs a, b;
+    struct weeks ws;
+    static const struct {
+        enum agg_scope kind;
+        const char *scope;
+    } scopes[] = {
+        {AGG_COACH, "flm.cara"}, {AGG_LINE, "slm.eve"}, {AGG_ORG, AGG_ORG_ALL},
+        {AGG_OBSERVER, "alice"}, {AGG_COHORT, "p1/c1"}, {AGG_PAIR, "alice/flm.cara"},
+    };
+
+    enrol(f->s, "flm.cara");
+    tobs_make(&a, "flm.cara", "rep.ida", T0);
+    assert_int_equal(submit(f->s, "alice", &a.t.o), 0);
+    for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
+        check_first_obs_week(one_week(f->s, scopes[i].kind, scopes[i].scope, 0, &ws));
+        weeks_free(&ws);
+    }
+    /* Another line, observer and week: only the organisation sees both. */
+    tobs_make(&b, "flm.dan", "rep.jon", T0 + WEEK_S);
+    assert_int_equal(submit(f->s, "bob", &b.t.o), 0);
+    read_weeks(f->s, AGG_ORG, AGG_ORG_ALL, MON0, MON0 + 56, &ws);
+    assert_int_equal(ws.n, 2);
+    assert_int_equal(ws.monday[0], MON0);
+    assert_int_equal(ws.monday[1], MON0 + 7);
+    weeks_free(&ws);
+    /* The range bounds weeks on both sides; any day stands for its week. */
+    read_weeks(f->s, AGG_ORG, AGG_ORG_ALL, MON0 + 7, MON0 + 13, &ws);
+    assert_int_equal(ws.n, 1);
+    weeks_free(&ws);
+    read_weeks(f->s, AGG_ORG, AGG_ORG_ALL, MON0 + 6, MON0 + 6, &ws);
+    assert_int_equal(ws.n, 1);
+    assert_int_equal(ws.monday[0], MON0);
+    weeks_free(&ws);
+    read_weeks(f->s, AGG_ORG, AGG_ORG_ALL, MON0 - 70, MON0 - 1, &ws);
+    assert_int_equal(ws.n, 0);
+    one_week(f->s, AGG_LINE, "slm.fay", 1, &ws);
+    weeks_free(&ws);
+    check_first_obs_week(one_week(f->s, AGG_LINE, "slm.eve", 0, &ws));
+    weeks_free(&ws);
+    one_week(f->s, AGG_OBSERVER, "bob", 1, &ws);
+    weeks_free(&ws);
+    /* flm.dan is in no cohort. */
+    check_first_obs_week(one_week(f->s, AGG_COHORT, "p1/c1", 0, &ws));
+    weeks_free(&ws);
+}
+
+/* Calibration attempts, uncertified observers and not-applicable ratings
+ * never count. The bare store (rules off) takes what the server would
+ * refuse, as a store written before a certification was withdrawn holds. */
+static void test_excluded(void **state)
+{
+    struct fixture *f = *state;
+    struct agg_verify_result r;
+    struct tobs cal, unc, ok;
+    struct weeks ws;
+    uint8_t ref[16];
+
+    close_store(f->s);
+    f->s = open_store_policy(f->dir, 0);
+    memset(ref, 0x42, sizeof(ref));
+    tobs_make(&cal, "flm.cara", "rep.ida", T0);
+    cal.t.o.calibration_ref.data = ref;
+    cal.t.o.calibration_ref.len = sizeof(ref);
+    assert_int_equal(submit(f->s, "alice", &cal.t.o), 0);
+    tobs_make(&unc, "flm.cara", "rep.ida", T0 + 60);
+    assert_int_equal(submit(f->s, "obs.ben", &unc.t.o), 0);
+    /* alice's certification starts 2024-01-01: a session before is not
+     * counted either. */
+    tobs_make(&unc, "flm.cara", "rep.ida", 1700000000LL);
+    assert_int_equal(submit(f->s, "alice", &unc.t.o), 0);
+    read_weeks(f->s, AGG_ORG, AGG_ORG_ALL, 0, MON0 + 56, &ws);
+    assert_int_equal(ws.n, 0);
+    read_weeks(f->s, AGG_OBSERVER, "obs.ben", 0, MON0 + 56, &ws);
+    assert_int_equal(ws.n, 0);
+
+    tobs_make(&ok, "flm.cara", "rep.ida", T0 + 120);
+    assert_int_equal(submit(f->s, "alice", &ok.t.o), 0);
+    check_first_obs_week(one_week(f->s, AGG_ORG, AGG_ORG_ALL, 0, &ws));
+    weeks_free(&ws);
+
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.observations, 4);
+    assert_int_equal(r.counted, 1);
+    assert_int_equal(r.differences, 0);
+    /* coach, line, org, observer, pair: no cohort here. */
+    assert_int_equal(r.keys, 5);
+}
+
+/* ---- Amendments -------------------------------------------------------- */
+
+/* The amended version: another coachee, all 3s, longer, a week later. */
+static void amended(struct tobs *x, const char *coachee)
+{
+    tobs_make(x, "flm.cara", coachee, T0 + WEEK_S);
+    for (int i = 0; i < 10; i++) {
+        x->t.r[i].score = 3;
+        x->t.r[i].not_applicable = 0;
+    }
+    x->t.o.duration_s = 2400;
+    x->t.o.n_markers = 1;
+    x->t.o.n_actions = 0;
+}
+
+static void compare_stores(struct store *s1, struct store *s2)
+{
+    static const struct {
+        enum agg_scope kind;
+        const char *scope;
+    } scopes[] = {
+        {AGG_COACH, "flm.cara"}, {AGG_LINE, "slm.eve"}, {AGG_ORG, AGG_ORG_ALL},
+        {AGG_OBSERVER, "alice"}, {AGG_COHORT, "p1/c1"}, {AGG_PAIR, "alice/flm.cara"},
+        {AGG_OBSERVER, "bob"},
+    };
+
+    for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
+        struct weeks a, b;
+
+        read_weeks(s1, scopes[i].kind, scopes[i].scope, 0, MON0 + 700, &a);
+        read_weeks(s2, scopes[i].kind, scopes[i].scope, 0, MON0 + 700, &b);
+        assert_int_equal(a.n, b.n);
+        for (size_t j = 0; j < a.n; j++) {
+            assert_int_equal(a.monday[j], b.monday[j]);
+            assert_same_week(&a.w[j], &b.w[j]);
+        }
+        weeks_free(&a);
+        weeks_free(&b);
+    }
+}
+
+static void test_amendment_replaces(void **state)
+{
+    struct fixture *f = *state;
+    struct agg_verify_result r;
+    struct tobs v1, v2, only;
+    struct weeks ws;
+    char dir2[512];
+    struct store *s2;
+
+    enrol(f->s, "flm.cara");
+    tobs_make(&v1, "flm.cara", "rep.ida", T0);
+    assert_int_equal(submit(f->s, "alice", &v1.t.o), 0);
+    amended(&v2, "rep.lou");
+    v2.t.o.amends.data = v1.t.id;
+    v2.t.o.amends.len = 16;
+    assert_int_equal(submit(f->s, "alice", &v2.t.o), 0);
+    /* The first week is gone entirely; the new one holds version 2. */
+    read_weeks(f->s, AGG_COACH, "flm.cara", MON0, MON0, &ws);
+    assert_int_equal(ws.n, 0);
+    one_week(f->s, AGG_COACH, "flm.cara", 1, &ws);
+    assert_int_equal(ws.w[0].observations, 1);
+    assert_int_equal(ws.w[0].seconds, 2400);
+    assert_int_equal(ws.w[0].n_behaviours, 10);
+    assert_int_equal(beh(&ws.w[0], "buyers-view")->proficient, 1);
+    assert_int_equal(ws.w[0].actions, 0);
+    weeks_free(&ws);
+
+    /* A store that only ever had the new version holds the same. */
+    testutil_tmpdir(dir2, sizeof(dir2));
+    testutil_seed_org(dir2);
+    s2 = open_store_policy(dir2, 1);
+    enrol(s2, "flm.cara");
+    amended(&only, "rep.lou");
+    assert_int_equal(submit(s2, "alice", &only.t.o), 0);
+    compare_stores(f->s, s2);
+    close_store(s2);
+    testutil_rmrf(dir2);
+
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.observations, 2);
+    assert_int_equal(r.counted, 1);
+    assert_int_equal(r.differences, 0);
+}
+
+/* ---- Double coding ---------------------------------------------------- */
+
+static void set_scores(struct tobs *x, uint32_t score)
+{
+    for (int i = 0; i < 10; i++) {
+        if (i != NA_INDEX) {
+            x->t.r[i].score = score;
+        }
+    }
+}
+
+static void test_double_coding(void **state)
+{
+    struct fixture *f = *state;
+    struct agg_verify_result r;
+    struct tobs a, b, b2, c, other;
+    struct weeks wa, wb, wc;
+
+    tobs_make(&a, "flm.cara", "rep.ida", T0);
+    assert_int_equal(submit(f->s, "alice", &a.t.o), 0);
+    /* Same coach and time, another coachee: no pair. */
+    tobs_make(&other, "flm.cara", "rep.lou", T0);
+    assert_int_equal(submit(f->s, "bob", &other.t.o), 0);
+    assert_int_equal(one_week(f->s, AGG_OBSERVER, "alice", 0, &wa)->double_coded, 0);
+    weeks_free(&wa);
+
+    tobs_make(&b, "flm.cara", "rep.ida", T0);
+    set_scores(&b, 3);
+    assert_int_equal(submit(f->s, "bob", &b.t.o), 0);
+    /* alice: 2 at five behaviours, 3 at four; bob 3 everywhere (both skip
+     * buyers-view). Rows are the observer's own score. */
+    one_week(f->s, AGG_OBSERVER, "alice", 0, &wa);
+    one_week(f->s, AGG_OBSERVER, "bob", 0, &wb);
+    assert_int_equal(wa.w[0].double_coded, 1);
+    assert_int_equal(wb.w[0].double_coded, 1);
+    assert_int_equal(pair(&wa.w[0], 2, 3), 5);
+    assert_int_equal(pair(&wa.w[0], 3, 3), 4);
+    assert_int_equal(pair(&wb.w[0], 3, 2), 5);
+    assert_int_equal(pair(&wb.w[0], 3, 3), 4);
+    assert_int_equal(pair(&wa.w[0], 3, 2), 0);
+    assert_int_equal(wb.w[0].observations, 2);
+    weeks_free(&wa);
+    weeks_free(&wb);
+
+    /* bob amends to 2 everywhere: the old pairs are taken back. */
+    tobs_make(&b2, "flm.cara", "rep.ida", T0);
+    set_scores(&b2, 2);
+    b2.t.o.amends.data = b.t.id;
+    b2.t.o.amends.len = 16;
+    assert_int_equal(submit(f->s, "bob", &b2.t.o), 0);
+    one_week(f->s, AGG_OBSERVER, "alice", 0, &wa);
+    one_week(f->s, AGG_OBSERVER, "bob", 0, &wb);
+    assert_int_equal(wa.w[0].double_coded, 1);
+    assert_int_equal(wb.w[0].double_coded, 1);
+    assert_int_equal(pair(&wa.w[0], 2, 2), 5);
+    assert_int_equal(pair(&wa.w[0], 3, 2), 4);
+    assert_int_equal(pair(&wa.w[0], 2, 3), 0);
+    assert_int_equal(pair(&wb.w[0], 2, 2), 5);
+    assert_int_equal(pair(&wb.w[0], 2, 3), 4);
+    assert_int_equal(pair(&wb.w[0], 3, 3), 0);
+    weeks_free(&wa);
+    weeks_free(&wb);
+
+    /* A third observer pairs with both. */
+    tobs_make(&c, "flm.cara", "rep.ida", T0);
+    set_scores(&c, 3);
+    assert_int_equal(submit(f->s, "carol", &c.t.o), 0);
+    one_week(f->s, AGG_OBSERVER, "alice", 0, &wa);
+    one_week(f->s, AGG_OBSERVER, "bob", 0, &wb);
+    one_week(f->s, AGG_OBSERVER, "carol", 0, &wc);
+    assert_int_equal(wa.w[0].double_coded, 2);
+    assert_int_equal(wb.w[0].double_coded, 2);
+    assert_int_equal(wc.w[0].double_coded, 2);
+    assert_int_equal(pair(&wa.w[0], 2, 3), 5);
+    assert_int_equal(pair(&wc.w[0], 3, 2), 5 + 9);
+    assert_int_equal(pair(&wc.w[0], 3, 3), 4);
+    weeks_free(&wa);
+    weeks_free(&wb);
+    weeks_free(&wc);
+
+    /* alice amends (1 behaviour 3 more): pairs with bob and carol move. */
+    {
+        struct tobs a2;
+
+        tobs_make(&a2, "flm.cara", "rep.ida", T0);
+        set_scores(&a2, 3);
+        a2.t.o.amends.data = a.t.id;
+        a2.t.o.amends.len = 16;
+        assert_int_equal(submit(f->s, "alice", &a2.t.o), 0);
+    }
+    one_week(f->s, AGG_OBSERVER, "carol", 0, &wc);
+    assert_int_equal(wc.w[0].double_coded, 2);
+    assert_int_equal(pair(&wc.w[0], 3, 3), 9);
+    assert_int_equal(pair(&wc.w[0], 3, 2), 9);
+    weeks_free(&wc);
+
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 0);
+    assert_int_equal(r.counted, 4);
+}
+
+/* ---- Verify and repair ----------------------------------------------- */
+
+struct tamper {
+    int32_t monday;
+    uint64_t observations; /* 0: delete the value */
+};
+
+static int tamper_fn(struct store_txn *t, void *arg)
+{
+    const struct tamper *tp = arg;
+    Coachq__V1__AggWeek w = COACHQ__V1__AGG_WEEK__INIT;
+    uint8_t key[64];
+    size_t n = 0;
+    static const char coach[] = "flm.cara";
+
+    key[n++] = AGG_COACH;
+    key[n++] = sizeof(coach) - 1;
+    memcpy(key + n, coach, sizeof(coach) - 1);
+    n += sizeof(coach) - 1;
+    key[n++] = sizeof(RUBRIC) - 1;
+    memcpy(key + n, RUBRIC, sizeof(RUBRIC) - 1);
+    n += sizeof(RUBRIC) - 1;
+    keys_day_encode(tp->monday, key + n);
+    n += 4;
+    if (tp->observations == 0) {
+        return store_txn_del(t, t->s->dbi_agg, key, n);
+    }
+    w.observations = tp->observations;
+    return store_txn_put_msg(t, t->s->dbi_agg, key, n, &w.base, NULL);
+}
+
+struct diffs {
+    int n;
+    char first[400];
+};
+
+static void diff_cb(const char *key, const char *what, void *arg)
+{
+    struct diffs *d = arg;
+
+    if (d->n++ == 0) {
+        snprintf(d->first, sizeof(d->first), "%s: %s", key, what);
+    }
+}
+
+static void seed_two(struct fixture *f)
+{
+    struct tobs a, b;
+
+    tobs_make(&a, "flm.cara", "rep.ida", T0);
+    assert_int_equal(submit(f->s, "alice", &a.t.o), 0);
+    tobs_make(&b, "flm.cara", "rep.lou", T0 + WEEK_S);
+    assert_int_equal(submit(f->s, "bob", &b.t.o), 0);
+}
+
+static void test_verify_repair(void **state)
+{
+    struct fixture *f = *state;
+    struct agg_verify_result r;
+    struct tamper tp;
+    struct diffs d;
+
+    seed_two(f);
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(agg_verify(f->s, 0, diff_cb, &d, &r), 0);
+    assert_int_equal(r.observations, 2);
+    assert_int_equal(r.counted, 2);
+    /* 2 weeks x (coach, line, org) + 2 observers + 2 pairs. */
+    assert_int_equal(r.keys, 10);
+    assert_int_equal(r.differences, 0);
+    assert_int_equal(d.n, 0);
+
+    tp.monday = MON0;
+    tp.observations = 7;
+    assert_int_equal(store_exec(f->s, tamper_fn, &tp), 0);
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(agg_verify(f->s, 0, diff_cb, &d, &r), 0);
+    assert_int_equal(r.differences, 1);
+    assert_int_equal(d.n, 1);
+    assert_non_null(strstr(d.first, "coach/flm.cara/coaching-conversation/2025-W10: "));
+    assert_non_null(strstr(d.first, "observations 7, rebuilt 1"));
+
+    /* A value that is gone and one that should not be there. */
+    tp.monday = MON0 + 7;
+    tp.observations = 0;
+    assert_int_equal(store_exec(f->s, tamper_fn, &tp), 0);
+    tp.monday = MON0 + 14;
+    tp.observations = 1;
+    assert_int_equal(store_exec(f->s, tamper_fn, &tp), 0);
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(agg_verify(f->s, 1, diff_cb, &d, &r), 0);
+    assert_int_equal(r.differences, 3);
+
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(agg_verify(f->s, 0, diff_cb, &d, &r), 0);
+    assert_int_equal(r.differences, 0);
+    assert_int_equal(r.keys, 10);
+}
+
+/* ---- Schema 3 upgrade -------------------------------------------------- */
+
+/* Turns the closed store in dir back into schema 2: no aggregates. */
+static void make_schema2(const char *dir)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, agg, contrib;
+    MDB_val k, v;
+    uint8_t ver[4];
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
+    assert_int_equal(mdb_dbi_open(txn, "agg_contrib", 0, &contrib), 0);
+    k.mv_data = (void *)"schema_version";
+    k.mv_size = strlen("schema_version");
+    assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
+    assert_int_equal(v.mv_size, 4);
+    assert_int_equal(keys_get_be32(v.mv_data), 3);
+    keys_put_be32(ver, 2);
+    v.mv_data = ver;
+    v.mv_size = 4;
+    assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+    /* Schema 2 had no such databases: delete them, not just empty them. */
+    assert_int_equal(mdb_drop(txn, agg, 1), 0);
+    assert_int_equal(mdb_drop(txn, contrib, 1), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static void test_schema_upgrade(void **state)
+{
+    struct fixture *f = *state;
+    struct agg_verify_result r;
+    struct weeks ws;
+    struct tobs b2;
+
+    seed_two(f);
+    close_store(f->s);
+    f->s = NULL;
+    make_schema2(f->dir);
+    f->s = open_store_policy(f->dir, 1);
+    check_first_obs_week(one_week(f->s, AGG_OBSERVER, "alice", 0, &ws));
+    weeks_free(&ws);
+    read_weeks(f->s, AGG_COACH, "flm.cara", MON0, MON0 + 7, &ws);
+    assert_int_equal(ws.n, 2);
+    weeks_free(&ws);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 0);
+    assert_int_equal(r.keys, 10);
+    /* Contributions were rebuilt too: a double-coding peer after the
+     * upgrade pairs up and verify still agrees. */
+    tobs_make(&b2, "flm.cara", "rep.ida", T0);
+    assert_int_equal(submit(f->s, "carol", &b2.t.o), 0);
+    assert_int_equal(one_week(f->s, AGG_OBSERVER, "alice", 0, &ws)->double_coded, 1);
+    weeks_free(&ws);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 0);
+    close_store(f->s);
+    f->s = NULL;
+    /* Opening again finds schema 3 and rebuilds nothing. */
+    f->s = open_store_policy(f->dir, 1);
+}
+
+/* ---- coachqd verify ---------------------------------------------------- */
+
+static void test_coachqd_verify(void **state)
+{
+    struct fixture *f = *state;
+    struct tamper tp;
+    char out[8192];
+
+    seed_two(f);
+    close_store(f->s);
+    f->s = NULL;
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "observations read: 2\n"));
+    assert_non_null(strstr(out, "counted: 2\n"));
+    assert_non_null(strstr(out, "aggregate values: 10\n"));
+    assert_non_null(strstr(out, "differences: 0\n"));
+
+    f->s = open_store_policy(f->dir, 1);
+    tp.monday = MON0;
+    tp.observations = 3;
+    assert_int_equal(store_exec(f->s, tamper_fn, &tp), 0);
+    close_store(f->s);
+    f->s = NULL;
+    testutil_coachqd(out, sizeof(out), 1, "verify", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "differences: 1\n"));
+    assert_non_null(strstr(out, "difference: coach/flm.cara/coaching-conversation/2025-W10: "
+                                "observations 3, rebuilt 1"));
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--repair", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "repaired"));
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "differences: 0\n"));
+    testutil_coachqd(out, sizeof(out), 0, "audit", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "verify.repair"));
+    /* Usage errors. */
+    testutil_coachqd(out, sizeof(out), 2, "verify", "extra", "--data", f->dir, NULL);
+    testutil_coachqd(out, sizeof(out), 2, "verify", "--repair=yes", "--data", f->dir, NULL);
+    testutil_coachqd(out, sizeof(out), 2, "verify", "--fix", "--data", f->dir, NULL);
+    /* No store there. */
+    testutil_coachqd(out, sizeof(out), 1, "verify", "--data", "/nonexistent/coachq", NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_weeks),
+        cmocka_unit_test_setup_teardown(test_every_scope, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_excluded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_amendment_replaces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_double_coding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_repair, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_upgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_coachqd_verify, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
