@@ -30,7 +30,8 @@ struct demo_opts {
 struct demo_summary {
     unsigned people, observers, second_level, front_line, reps, leads;
     unsigned observations, calibrations, cohorts;
-    unsigned refused; /* observations the rules refused: always 0 on success */
+    unsigned refused;  /* observations the rules refused: always 0 on success */
+    unsigned outcomes; /* business results (outcomes.h) stored */
 };
 
 /*

@@ -67,6 +67,34 @@ int outcomes_parse_csv(const char *name, const char *text, size_t len, outcomes_
                        size_t *n_errs);
 void outcomes_rows_free(Coachq__V1__Outcome **rows, size_t n);
 
+/* Where a parsed row came from: the line its record starts on and the
+ * column of each field, indexed by enum outcomes_col. */
+enum outcomes_col {
+    OUTCOMES_COL_SUBJECT,
+    OUTCOMES_COL_TEAM,
+    OUTCOMES_COL_PERIOD,
+    OUTCOMES_COL_METRIC,
+    OUTCOMES_COL_VALUE,
+    OUTCOMES_NCOL
+};
+struct outcomes_pos {
+    size_t line;
+    size_t col[OUTCOMES_NCOL];
+};
+
+/* As outcomes_parse_csv(), and on success *pos (caller owns, free()) gets
+ * one position per row, so that a fault found later in the store
+ * ("outcomes[i].<field>") can be shown as FILE:LINE:COL. pos may be NULL. */
+int outcomes_parse_csv_pos(const char *name, const char *text, size_t len, outcomes_err_cb errs,
+                           void *arg, size_t max_errs, Coachq__V1__Outcome ***rows, size_t *n,
+                           size_t *n_errs, struct outcomes_pos **pos);
+
+/* The column a fault's field path ("outcomes[3].value") points at:
+ * OUTCOMES_COL_SUBJECT for subject_id, ... ; *row gets 3. Returns the
+ * column, or -1 if field is not such a path (the row as a whole: *row is
+ * still set when it names one). */
+int outcomes_fault_col(const char *field, size_t *row);
+
 /*
  * Stores every row in the caller's write transaction: all or nothing. An
  * unknown subject or a bad field fails the whole import with -EINVAL and a

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -17,6 +18,7 @@
 #include "audit.h"
 #include "certs.h"
 #include "demo.h"
+#include "outcomes.h"
 #include "people.h"
 #include "rubric_json.h"
 #include "rubrics.h"
@@ -417,6 +419,208 @@ static int audit_txn(struct store_txn *t, void *arg)
     return audit_list(t, 0, audit_seen_cb, arg);
 }
 
+/* ---- Business results ------------------------------------------------------ */
+
+#define T_MAX_FLMS 64
+
+/* What the demo stored as outcomes, and a hash of all of it (in key order)
+ * to compare runs. */
+struct outcomes_seen {
+    unsigned total, rep_figures, sessions, team;
+    unsigned bad_range;
+    uint64_t hash;
+    /* sessions_held per manager over the year, in the order met */
+    char flm[T_MAX_FLMS][65];
+    double held[T_MAX_FLMS];
+    unsigned n_flm;
+};
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static int outcomes_seen_cb(const Coachq__V1__Outcome *o, void *arg)
+{
+    struct outcomes_seen *c = arg;
+    double v = o->value;
+    char line[256];
+    int n;
+
+    c->total++;
+    n = snprintf(line, sizeof(line), "%s|%d|%s|%s|%.6f;", o->subject_id, o->team, o->period,
+                 o->metric, v);
+    c->hash = fnv(c->hash, line, (size_t)n);
+    if (o->team) {
+        c->team++;
+        return 0;
+    }
+    if (strcmp(o->metric, "sessions_held") == 0) {
+        unsigned k;
+
+        c->sessions++;
+        for (k = 0; k < c->n_flm && strcmp(c->flm[k], o->subject_id) != 0; k++) {
+        }
+        if (k == c->n_flm && c->n_flm < T_MAX_FLMS) {
+            snprintf(c->flm[c->n_flm++], 65, "%s", o->subject_id);
+        }
+        if (k < T_MAX_FLMS) {
+            c->held[k] += v;
+        }
+        return 0;
+    }
+    c->rep_figures++;
+    if ((strcmp(o->metric, "win_rate") == 0 && (v < 0 || v > 1)) ||
+        (strcmp(o->metric, "crm_completeness") == 0 && (v < 0 || v > 1)) ||
+        (strcmp(o->metric, "quota_attainment") == 0 && (v < 0 || v > 1.6)) ||
+        (strcmp(o->metric, "pipeline_coverage") == 0 && (v < 1 || v > 6))) {
+        c->bad_range++;
+    }
+    return 0;
+}
+
+static int outcomes_seen_txn(struct store_txn *t, void *arg)
+{
+    struct outcomes_seen *c = arg;
+
+    c->hash = 0xcbf29ce484222325ULL;
+    return outcomes_list(t, NULL, 0, INT32_MAX, outcomes_seen_cb, c);
+}
+
+/* One manager's team win rate in a quarter (team figure), or NAN. */
+struct team_rate {
+    const char *flm;
+    const char *period;
+    double v;
+};
+
+static int team_rate_cb(const Coachq__V1__Outcome *o, void *arg)
+{
+    struct team_rate *r = arg;
+
+    if (o->team && strcmp(o->period, r->period) == 0 && strcmp(o->metric, "win_rate") == 0) {
+        r->v = o->value;
+    }
+    return 0;
+}
+
+static int team_rate_txn(struct store_txn *t, void *arg)
+{
+    struct team_rate *r = arg;
+
+    r->v = NAN;
+    return outcomes_list(t, r->flm, 0, INT32_MAX, team_rate_cb, r);
+}
+
+/* The mean score a coach's observations got in [since, until). */
+static double mean_score(struct store *s, const char *coach, int64_t since, int64_t until)
+{
+    struct store_query q;
+    struct store_page page;
+    double sum = 0;
+    unsigned n = 0;
+
+    memset(&q, 0, sizeof(q));
+    q.by = STORE_BY_COACH;
+    q.person_id = coach;
+    q.since = since;
+    q.until = until;
+    q.limit = STORE_MAX_PAGE;
+    memset(&page, 0, sizeof(page));
+    assert_int_equal(store_list(s, &q, &page), 0);
+    for (size_t k = 0; k < page.n; k++) {
+        const Coachq__V1__Observation *o = page.items[k]->observation;
+
+        if (strcmp(o->rubric_id, "coaching-conversation") != 0) {
+            continue;
+        }
+        for (size_t j = 0; j < o->n_ratings; j++) {
+            if (!o->ratings[j]->not_applicable && o->ratings[j]->score > 0) {
+                sum += o->ratings[j]->score;
+                n++;
+            }
+        }
+    }
+    store_page_free(&page);
+    return n > 0 ? sum / n : NAN;
+}
+
+/* r * |r| of x and y. */
+static double correlation_sq(const double *x, const double *y, size_t n)
+{
+    double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        mx += x[i] / (double)n;
+        my += y[i] / (double)n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sxy += (x[i] - mx) * (y[i] - my);
+        sxx += (x[i] - mx) * (x[i] - mx);
+        syy += (y[i] - my) * (y[i] - my);
+    }
+    /* Signed r squared: no libm needed. */
+    return (sxy < 0 ? -1.0 : 1.0) * sxy * sxy / (sxx * syy);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The demo's outcomes: their shape, ranges, the busy managers' many logged
+ * sessions, and team results that follow earlier coaching quality. */
+static void check_outcomes(struct store *s, const struct demo_summary *sum,
+                           const struct people_seen *ps)
+{
+    struct outcomes_seen *os = calloc(1, sizeof(*os));
+    double held[T_MAX_FLMS], q[T_MAX_FLMS], w[T_MAX_FLMS];
+    size_t n = 0;
+
+    assert_non_null(os);
+    assert_int_equal(store_view(s, outcomes_seen_txn, os), 0);
+    assert_true(sum->outcomes > 0);
+    assert_int_equal(os->total, sum->outcomes);
+    /* Four figures per rep for each of 12 months; sessions held per
+     * manager and month; team figures for whole quarters. */
+    assert_int_equal(os->rep_figures, ps->reps * 12 * 4);
+    assert_int_equal(os->sessions, ps->flms * 12);
+    assert_int_equal(os->n_flm, ps->flms);
+    assert_true(os->team > 0 && os->team % 2 == 0 && os->team <= ps->flms * 2 * 4);
+    assert_int_equal(os->bad_range, 0);
+    /* The three high-volume managers log well over twice the median. */
+    memcpy(held, os->held, sizeof(double) * os->n_flm);
+    qsort(held, os->n_flm, sizeof(double), cmp_double);
+    assert_true(held[os->n_flm - 3] > 2 * held[os->n_flm / 2]);
+    assert_true(held[os->n_flm - 4] < 2 * held[os->n_flm / 2]);
+
+    /* Team win rates in 2026-Q1 follow the coaching quality observed one
+     * to two quarters before (August to December 2025). */
+    for (unsigned i = 0; i < ps->n_flm_ids && n < T_MAX_FLMS; i++) {
+        struct team_rate tr = {ps->flm_ids[i], "2026-Q1", NAN};
+        double m;
+
+        assert_int_equal(store_view(s, team_rate_txn, &tr), 0);
+        m = mean_score(s, ps->flm_ids[i], 1754006400LL /* 2025-08-01 */,
+                       1767225600LL /* 2026-01-01 */);
+        if (!isnan(tr.v) && !isnan(m)) {
+            q[n] = m;
+            w[n] = tr.v;
+            n++;
+        }
+    }
+    assert_true(n >= 20);
+    assert_true(correlation_sq(q, w, n) > 0.4 * 0.4);
+    free(os);
+}
+
 /* ---- Tests -------------------------------------------------------------------- */
 
 /* The organisation's shape, certification, transfers, programme, audit,
@@ -450,9 +654,9 @@ static void test_demo_organisation(void **state)
     assert_int_equal(sum.front_line, 24);
     assert_int_equal(sum.reps, 150);
     assert_int_equal(sum.cohorts, 3);
-    /* 1-3 sessions a month for 24 managers, a few busier, some
-     * double-coded. */
-    assert_in_range(sum.observations, 450, 1000);
+    /* 3-4.5 sessions a month for 21 managers, 6-7.5 for the three busy
+     * ones, some double-coded: about 1,300. */
+    assert_in_range(sum.observations, 1000, 1700);
     /* Two references per rubric, two rubrics, six observers, at least one
      * round. */
     assert_true(sum.calibrations >= 6 * 2 * 2);
@@ -541,6 +745,8 @@ static void test_demo_organisation(void **state)
     assert_int_equal(au.calibrates, sum.calibrations);
     assert_true(au.ordered);
 
+    check_outcomes(s, &sum, ps);
+
     /* A second demo into the same store is refused, and changes nothing. */
     assert_int_equal(run_demo(s, T_SEED, &sum), -EEXIST);
     memset(ps, 0, sizeof(*ps));
@@ -561,6 +767,7 @@ static void test_demo_deterministic(void **state)
     char dir[3][512];
     struct demo_summary sum[3];
     struct listing l[3];
+    struct outcomes_seen *os[3];
 
     (void)state;
     for (int i = 0; i < 3; i++) {
@@ -570,6 +777,9 @@ static void test_demo_deterministic(void **state)
         s = open_init(dir[i]);
         assert_int_equal(run_demo(s, i < 2 ? T_SEED : T_OTHER_SEED, &sum[i]), 0);
         list_all(s, STORE_BY_COACH, coach, &l[i]);
+        os[i] = calloc(1, sizeof(*os[i]));
+        assert_non_null(os[i]);
+        assert_int_equal(store_view(s, outcomes_seen_txn, os[i]), 0);
         store_close(s);
         testutil_rmrf(dir[i]);
     }
@@ -588,8 +798,16 @@ static void test_demo_deterministic(void **state)
                 memcmp(l[2].first, l[0].first, l[0].first_len) != 0);
     assert_true(l[2].n != l[0].n || sum[2].observations != sum[0].observations ||
                 l[2].last_len != l[0].last_len || memcmp(l[2].last, l[0].last, l[0].last_len) != 0);
+    /* The business results too: the same for the same seed, not for
+     * another. */
+    assert_int_equal(sum[0].outcomes, sum[1].outcomes);
+    assert_int_equal(os[0]->total, os[1]->total);
+    assert_true(os[0]->hash == os[1]->hash);
+    assert_true(os[2]->total > 0);
+    assert_true(os[2]->hash != os[0]->hash);
     for (int i = 0; i < 3; i++) {
         listing_free(&l[i]);
+        free(os[i]);
     }
 }
 
