@@ -391,15 +391,281 @@ static void test_invariances(void **state)
     ASSERT_NEAR(s.kappa, 0.56, 1e-12);
 }
 
+/* ---- Means, intervals, difference-in-differences, correlation --------- */
+
+/*
+ * Student's t: the table rows are the published two-sided 95% critical
+ * values (t_0.975); df 1 is tan(0.475 pi) = 12.706205. Beyond 30 the value
+ * is interpolated in 1/df:
+ *
+ *   df 35:   between 30 (2.042272) and 40 (2.021075):
+ *            2.021075 + 0.021197 * (1/35 - 1/40) / (1/30 - 1/40)
+ *          = 2.021075 + 0.021197 * 0.428571 = 2.030159 (true 2.030108)
+ *   df 1000: between 120 (1.979930) and infinity (1.959964):
+ *            1.959964 + 0.019966 * (1/1000) / (1/120)
+ *          = 1.959964 + 0.019966 * 0.12 = 1.962360 (true 1.962339)
+ *   df 2.5:  between 2 (4.302653) and 3 (3.182446):
+ *            3.182446 + 1.120207 * (1/2.5 - 1/3) / (1/2 - 1/3)
+ *          = 3.182446 + 1.120207 * 0.4 = 3.630529
+ */
+static void test_t975(void **state)
+{
+    (void)state;
+    ASSERT_NEAR(stats_t975(1), 12.706205, 1e-9);
+    ASSERT_NEAR(stats_t975(2), 4.302653, 1e-9);
+    ASSERT_NEAR(stats_t975(5), 2.570582, 1e-9);
+    ASSERT_NEAR(stats_t975(10), 2.228139, 1e-9);
+    ASSERT_NEAR(stats_t975(29), 2.045230, 1e-9);
+    ASSERT_NEAR(stats_t975(30), 2.042272, 1e-9);
+    ASSERT_NEAR(stats_t975(35), 2.030159, 1e-6);
+    ASSERT_NEAR(stats_t975(35), 2.030108, 1e-3);
+    ASSERT_NEAR(stats_t975(40), 2.021075, 1e-9);
+    ASSERT_NEAR(stats_t975(60), 2.000298, 1e-9);
+    ASSERT_NEAR(stats_t975(120), 1.979930, 1e-9);
+    ASSERT_NEAR(stats_t975(1000), 1.962360, 1e-6);
+    ASSERT_NEAR(stats_t975(1000), 1.962339, 1e-3);
+    ASSERT_NEAR(stats_t975(INFINITY), 1.959964, 1e-6);
+    ASSERT_NEAR(stats_t975(2.5), 3.630529, 1e-6);
+    assert_true(isnan(stats_t975(0.5)));
+    assert_true(isnan(stats_t975(0)));
+    assert_true(isnan(stats_t975(-3)));
+    assert_true(isnan(stats_t975(NAN)));
+    /* The critical value shrinks as df grows, without a jump at 30. */
+    {
+        double prev = stats_t975(1);
+        double df;
+
+        for (df = 1.25; df < 500; df += 0.25) {
+            double q = stats_t975(df);
+
+            assert_true(q < prev);
+            prev = q;
+        }
+        assert_true(prev > STATS_Z975);
+    }
+}
+
+/*
+ * x = 2 4 4 4 5 5 7 9: n = 8, sum = 40, sum of squares = 4 + 3 * 16 + 2 * 25
+ * + 49 + 81 = 232.
+ *   mean = 40 / 8 = 5
+ *   var  = (232 - 40^2 / 8) / 7 = (232 - 200) / 7 = 32 / 7 = 4.571429
+ *   sd   = sqrt(32 / 7) = 2.138090
+ *   se   = sd / sqrt(8) = sqrt(4 / 7) = 0.755929
+ *   95%: 5 -/+ t(7) * se = 5 -/+ 2.364624 * 0.755929 = 5 -/+ 1.787488
+ *        = 3.212512 .. 6.787488
+ */
+static void test_summary_and_mean_ci(void **state)
+{
+    struct stats_summary s;
+    struct stats_ci c;
+
+    (void)state;
+    assert_int_equal(stats_summary(8, 40, 232, &s), 0);
+    assert_int_equal(s.n, 8);
+    ASSERT_NEAR(s.mean, 5.0, EPS);
+    ASSERT_NEAR(s.var, 32.0 / 7.0, EPS);
+    ASSERT_NEAR(s.sd, 2.138090, 1e-6);
+    assert_int_equal(s.var_defined, 1);
+
+    assert_int_equal(stats_mean_ci(8, 40, 232, &c), 0);
+    ASSERT_NEAR(c.est, 5.0, EPS);
+    ASSERT_NEAR(c.se, 0.755929, 1e-6);
+    ASSERT_NEAR(c.df, 7.0, EPS);
+    ASSERT_NEAR(c.lo, 3.212512, 1e-6);
+    ASSERT_NEAR(c.hi, 6.787488, 1e-6);
+
+    /* One observation: a mean, no spread, no interval. */
+    assert_int_equal(stats_summary(1, 3, 9, &s), 0);
+    ASSERT_NEAR(s.mean, 3.0, EPS);
+    assert_int_equal(s.var_defined, 0);
+    assert_true(s.var == 0.0 && s.sd == 0.0);
+    c.est = -7.0;
+    assert_int_equal(stats_mean_ci(1, 3, 9, &c), -EINVAL);
+    assert_true(c.est == -7.0);
+
+    /* 3 3 3: sum 9, squares 27: var (27 - 81/3) / 2 = 0, interval 3 .. 3. */
+    assert_int_equal(stats_mean_ci(3, 9, 27, &c), 0);
+    assert_true(c.se == 0.0 && c.lo == 3.0 && c.hi == 3.0);
+
+    /* 0.1 three times: rounding leaves sumsq - sum^2/n a hair below 0. */
+    assert_int_equal(stats_summary(3, 0.1 + 0.1 + 0.1, 0.01 + 0.01 + 0.01, &s), 0);
+    assert_true(s.var >= 0.0);
+
+    s.n = 99;
+    assert_int_equal(stats_summary(0, 0, 0, &s), -EINVAL);
+    assert_int_equal(stats_summary(2, NAN, 1, &s), -EINVAL);
+    assert_int_equal(stats_summary(2, 1, INFINITY, &s), -EINVAL);
+    assert_int_equal(s.n, 99);
+    assert_int_equal(stats_summary(2, 1, 1, NULL), -EINVAL);
+    assert_int_equal(stats_mean_ci(2, 1, 1, NULL), -EINVAL);
+}
+
+/*
+ * Cells (n, mean, sd):  T before (4, 2.0, 0.5)   T after (4, 3.0, 0.5)
+ *                       C before (5, 2.2, 1.0)   C after (5, 2.4, 1.0)
+ *
+ *   est = (3.0 - 2.0) - (2.4 - 2.2) = 1.0 - 0.2 = 0.8
+ *   v_i = sd^2 / n: 0.25/4 = 0.0625, 0.0625, 1/5 = 0.2, 0.2; sum 0.525
+ *   se  = sqrt(0.525) = 0.724569
+ *   df  = 0.525^2 / (2 * 0.0625^2 / 3 + 2 * 0.2^2 / 4)
+ *       = 0.275625 / (0.00260417 + 0.02) = 0.275625 / 0.02260417 = 378/31
+ *       = 12.193548
+ *   t   = between t(13) = 2.160369 and t(12) = 2.178813 in 1/df:
+ *         2.160369 + 0.018444 * (31/378 - 1/13) / (1/12 - 1/13) = 2.175007
+ *   95% = 0.8 -/+ 2.175007 * 0.724569 = 0.8 -/+ 1.575942 = -0.775942 .. 2.375942
+ *   pooled sd = sqrt((3 * 0.25 + 3 * 0.25 + 4 * 1 + 4 * 1) / (3 + 3 + 4 + 4))
+ *             = sqrt(9.5 / 14) = 0.823754
+ *   effect    = 0.8 / 0.823754 = 0.971163
+ */
+static void test_did(void **state)
+{
+    struct stats_cell cells[4] = {
+        [STATS_T_BEFORE] = {4, 2.0, 0.5},
+        [STATS_T_AFTER] = {4, 3.0, 0.5},
+        [STATS_C_BEFORE] = {5, 2.2, 1.0},
+        [STATS_C_AFTER] = {5, 2.4, 1.0},
+    };
+    struct stats_did d;
+
+    (void)state;
+    assert_int_equal(stats_did(cells, &d), 0);
+    ASSERT_NEAR(d.did.est, 0.8, 1e-12);
+    ASSERT_NEAR(d.did.se, 0.724569, 1e-6);
+    ASSERT_NEAR(d.did.df, 378.0 / 31.0, 1e-9);
+    ASSERT_NEAR(d.did.lo, -0.775942, 1e-6);
+    ASSERT_NEAR(d.did.hi, 2.375942, 1e-6);
+    ASSERT_NEAR(d.pooled_sd, 0.823754, 1e-6);
+    ASSERT_NEAR(d.effect, 0.971163, 1e-6);
+    assert_int_equal(d.effect_defined, 1);
+
+    /* Swapping the groups flips the sign of the estimate and the effect
+     * and mirrors the interval. */
+    {
+        struct stats_cell sw[4] = {cells[2], cells[3], cells[0], cells[1]};
+        struct stats_did e;
+
+        assert_int_equal(stats_did(sw, &e), 0);
+        ASSERT_NEAR(e.did.est, -0.8, 1e-12);
+        ASSERT_NEAR(e.effect, -0.971163, 1e-6);
+        ASSERT_NEAR(e.did.lo, -2.375942, 1e-6);
+    }
+
+    /* No spread anywhere: se 0, df = 3 + 3 + 4 + 4 = 14, effect undefined. */
+    cells[0].sd = cells[1].sd = cells[2].sd = cells[3].sd = 0.0;
+    assert_int_equal(stats_did(cells, &d), 0);
+    ASSERT_NEAR(d.did.est, 0.8, 1e-12);
+    assert_true(d.did.se == 0.0);
+    ASSERT_NEAR(d.did.df, 14.0, EPS);
+    ASSERT_NEAR(d.did.lo, 0.8, 1e-12);
+    assert_int_equal(d.effect_defined, 0);
+    assert_true(d.effect == 0.0);
+
+    /* A cell of one observation, a negative sd, NaN: refused, out kept. */
+    d.did.est = -7.0;
+    cells[0].sd = 0.5;
+    cells[3].n = 1;
+    assert_int_equal(stats_did(cells, &d), -EINVAL);
+    cells[3].n = 5;
+    cells[1].sd = -0.1;
+    assert_int_equal(stats_did(cells, &d), -EINVAL);
+    cells[1].sd = 0.5;
+    cells[2].mean = NAN;
+    assert_int_equal(stats_did(cells, &d), -EINVAL);
+    assert_true(d.did.est == -7.0);
+    assert_int_equal(stats_did(NULL, &d), -EINVAL);
+    assert_int_equal(stats_did(cells, NULL), -EINVAL);
+}
+
+/*
+ * x = 1 2 3 4 5, y = 2 4 5 4 5: means 3 and 4.
+ *   dx = -2 -1 0 1 2, dy = -2 0 1 0 1
+ *   S_xy = 4 + 0 + 0 + 0 + 2 = 6, S_xx = 10, S_yy = 4 + 0 + 1 + 0 + 1 = 6
+ *   r = 6 / sqrt(60) = 0.774597
+ *   z = atanh(r) = 1.031719, se = 1 / sqrt(5 - 3) = 0.707107
+ *   z -/+ 1.959964 * 0.707107 = z -/+ 1.385904 = -0.354185 .. 2.417622
+ *   95% = tanh(-0.354185) .. tanh(2.417622) = -0.340082 .. 0.984236
+ * From sums: sx = 15, sy = 20, sxx = 55, syy = 4+16+25+16+25 = 86,
+ *   sxy = 2 + 8 + 15 + 16 + 25 = 66: S_xx = 55 - 225/5 = 10,
+ *   S_yy = 86 - 400/5 = 6, S_xy = 66 - 300/5 = 6, the same r.
+ */
+static void test_corr(void **state)
+{
+    const double x[] = {1, 2, 3, 4, 5};
+    const double y[] = {2, 4, 5, 4, 5};
+    const double yneg[] = {-2, -4, -5, -4, -5};
+    const double flat[] = {3, 3, 3, 3, 3};
+    struct stats_corr c;
+    struct stats_corr c2;
+
+    (void)state;
+    assert_int_equal(stats_corr(x, y, 5, &c), 0);
+    assert_int_equal(c.n, 5);
+    ASSERT_NEAR(c.r, 0.774597, 1e-6);
+    assert_int_equal(c.ci_defined, 1);
+    ASSERT_NEAR(c.lo, -0.340082, 1e-6);
+    ASSERT_NEAR(c.hi, 0.984236, 1e-6);
+
+    assert_int_equal(stats_corr_sums(5, 15, 20, 55, 86, 66, &c2), 0);
+    ASSERT_NEAR(c2.r, c.r, 1e-12);
+    ASSERT_NEAR(c2.lo, c.lo, 1e-12);
+    ASSERT_NEAR(c2.hi, c.hi, 1e-12);
+
+    /* Negating y negates r and mirrors the interval. */
+    assert_int_equal(stats_corr(x, yneg, 5, &c2), 0);
+    ASSERT_NEAR(c2.r, -0.774597, 1e-6);
+    ASSERT_NEAR(c2.lo, -0.984236, 1e-6);
+    ASSERT_NEAR(c2.hi, 0.340082, 1e-6);
+
+    /* y = 2x: r = 1 and the interval collapses onto it. */
+    {
+        const double y2[] = {2, 4, 6, 8, 10};
+
+        assert_int_equal(stats_corr(x, y2, 5, &c2), 0);
+        ASSERT_NEAR(c2.r, 1.0, 1e-12);
+        assert_true(c2.lo == c2.r && c2.hi == c2.r);
+    }
+
+    /* Three pairs: r, but no interval (n - 3 = 0). x 1 2 3, y 2 4 5:
+     * S_xy = (-1)(-5/3) + 0 + (1)(4/3) = 3, S_xx = 2, S_yy = 25/9 + 1/9 +
+     * 16/9 = 42/9, r = 3 / sqrt(2 * 42/9) = 3 / 3.055050 = 0.981981. */
+    assert_int_equal(stats_corr(x, y, 3, &c2), 0);
+    ASSERT_NEAR(c2.r, 0.981981, 1e-6);
+    assert_int_equal(c2.ci_defined, 0);
+    assert_true(c2.lo == -1.0 && c2.hi == 1.0);
+
+    /* A variable that does not vary has no correlation; nor do two pairs. */
+    c2.r = -7.0;
+    assert_int_equal(stats_corr(x, flat, 5, &c2), -EINVAL);
+    assert_int_equal(stats_corr(flat, y, 5, &c2), -EINVAL);
+    assert_int_equal(stats_corr_sums(5, 15, 15, 55, 45, 45, &c2), -EINVAL);
+    assert_int_equal(stats_corr_sums(5, 0.5, 20, 0.05, 86, 2, &c2), -EINVAL);
+    assert_int_equal(stats_corr(x, y, 2, &c2), -EINVAL);
+    assert_int_equal(stats_corr_sums(2, 3, 6, 5, 20, 10, &c2), -EINVAL);
+    assert_int_equal(stats_corr_sums(5, NAN, 20, 55, 86, 66, &c2), -EINVAL);
+    assert_int_equal(stats_corr(NULL, y, 5, &c2), -EINVAL);
+    assert_true(c2.r == -7.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hand_computed),         cmocka_unit_test(test_published_maple),
-        cmocka_unit_test(test_published_metrics),     cmocka_unit_test(test_perfect_agreement),
-        cmocka_unit_test(test_opposite_ratings),      cmocka_unit_test(test_unweighted_shares),
-        cmocka_unit_test(test_single_category),       cmocka_unit_test(test_one_rater_constant),
-        cmocka_unit_test(test_invalid_pairs),         cmocka_unit_test(test_invalid_table),
-        cmocka_unit_test(test_pairs_and_table_agree), cmocka_unit_test(test_invariances),
+        cmocka_unit_test(test_hand_computed),
+        cmocka_unit_test(test_published_maple),
+        cmocka_unit_test(test_published_metrics),
+        cmocka_unit_test(test_perfect_agreement),
+        cmocka_unit_test(test_opposite_ratings),
+        cmocka_unit_test(test_unweighted_shares),
+        cmocka_unit_test(test_single_category),
+        cmocka_unit_test(test_one_rater_constant),
+        cmocka_unit_test(test_invalid_pairs),
+        cmocka_unit_test(test_invalid_table),
+        cmocka_unit_test(test_pairs_and_table_agree),
+        cmocka_unit_test(test_invariances),
+        cmocka_unit_test(test_t975),
+        cmocka_unit_test(test_summary_and_mean_ci),
+        cmocka_unit_test(test_did),
+        cmocka_unit_test(test_corr),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
