@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agg.h"
 #include "auth.h"
 #include "coachq.pb-c.h"
 #include "validate.h"
@@ -99,5 +100,61 @@ void dash_series_add(struct dash *d, Coachq__V1__Series *s, double y, unsigned n
                      double hi);
 void dash_point(struct dash *d, Coachq__V1__Chart *c, const char *label, double x, double y,
                 unsigned n, int flagged);
+
+/* ---- Internal: the dashboards' own code (dash_line.c, dash_programme.c) --
+ *
+ * dash_build() validates the request, resolves the subject, decides access
+ * and then calls one of the functions below with a context that holds what
+ * every dashboard needs. They fill d (title, tables, charts, notes) and
+ * return 0 or a negative code (-ENOMEM when d has failed).
+ */
+struct dash_ctx {
+    struct store_txn *t;                 /* the read transaction */
+    const struct auth_user *user;        /* who asks */
+    const Coachq__V1__GetDashboard *req; /* the request (validated) */
+    const struct dash_opts *opts;        /* min_n, privacy_min, weeks */
+    int64_t now_s;                       /* "now" */
+    int32_t today;                       /* now_s as a day since 1970-01-01 */
+    int32_t until_day;                   /* last day covered (req->until_day or today) */
+    int32_t until_monday;                /* agg_week_of(until_day) */
+    const char *subject;                 /* MY_MANAGERS / MANAGER / MY_COACHING: the person
+                                            (resolved; never empty); PROGRAMME / OBSERVERS:
+                                            req->subject_id as given (may be "") */
+    const Coachq__V1__Person *person;    /* the subject's record, or NULL when none */
+    const char *rubric_id;               /* resolved: req->rubric_id or DASH_DEFAULT_RUBRIC */
+    uint32_t rubric_version;             /* the latest version of rubric_id */
+    const Coachq__V1__Rubric *rubric;    /* that version (borrowed for the call) */
+};
+
+/* The Monday of the week i weeks before c->until_monday (0: that week). */
+int32_t dash_week(const struct dash_ctx *c, unsigned weeks_back);
+
+/* Sums the AggWeeks of (kind, scope_id, c->rubric_id) with Mondays in
+ * [from_monday, until_monday] into *sum (which this initialises; free it
+ * with agg_week_clear(), also after a failure).
+ * Returns 0 or a negative code. */
+int dash_agg_sum(const struct dash_ctx *c, enum agg_scope kind, const char *scope_id,
+                 int32_t from_monday, int32_t until_monday, Coachq__V1__AggWeek *sum);
+
+/* The behaviour of w with id bid, or NULL (borrowed from w). */
+const Coachq__V1__AggBehaviour *dash_agg_behaviour(const Coachq__V1__AggWeek *w, const char *bid);
+
+/* Mean and 95% confidence interval (t distribution, n - 1 degrees of
+ * freedom) from a count, sum and sum of squares. Returns 0 with *mean set,
+ * and *lo, *hi (either may be NULL) set when n >= 2; -EDOM when n is 0, 1 when n
+ * is 1 (mean only: no interval). */
+int dash_mean_ci(uint64_t n, double sum, double sumsq, double *mean, double *lo, double *hi);
+
+/* The person's display name (falls back to the id), from the arena. */
+const char *dash_person_name(struct dash *d, struct store_txn *t, const char *id);
+
+/* Dashboards 1, 2 and 5: implemented in dash_line.c. */
+int dash_my_managers(struct dash *d, const struct dash_ctx *c);
+int dash_manager(struct dash *d, const struct dash_ctx *c);
+int dash_my_coaching(struct dash *d, const struct dash_ctx *c);
+
+/* Dashboards 3 and 4: implemented in dash_programme.c. */
+int dash_programme(struct dash *d, const struct dash_ctx *c);
+int dash_observers(struct dash *d, const struct dash_ctx *c);
 
 #endif

@@ -1,1 +1,1152 @@
+/*
+ * dash_line: the line managers' dashboards: "My managers" (a second-level
+ * manager's front-line managers side by side), "Manager detail" (one
+ * front-line manager's behaviours and markers over time, with their recent
+ * observations) and "My coaching" (a front-line manager's own trend and the
+ * behaviours to work on next).
+ *
+ * Every figure comes from the weekly aggregates (agg_read()), so the cost is
+ * weeks x managers, never the number of observations; the one exception is
+ * the recent observations of Manager detail, which reads a bounded handful
+ * of records through the coach index.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "certs.h"
 #include "dash.h"
+#include "outcomes.h"
+#include "people.h"
+#include "rubrics.h"
+#include "store.h"
+
+/* At most this many front-line managers are shown under one manager; an
+ * organisation with more is cut with a note (the cost stays bounded). */
+#define LINE_MAX_MANAGERS 200u
+/* The recent observations of Manager detail: shown, and index keys read to
+ * find them (calibration attempts and other rubrics are skipped). */
+#define RECENT_SHOWN 10u
+#define RECENT_MAX_KEYS 50u
+/* Weeks in each half of the "trend" figure (last 4 against the 4 before). */
+#define TREND_HALF 4u
+/* The behaviour whose rating says whether agreed actions were followed up. */
+#define FOLLOW_UP_BEHAVIOUR "documents-actions"
+
+#define MARK_OPEN COACHQ__V1__MARKER_KIND__MARKER_KIND_OPEN_QUESTION
+#define MARK_DIRECTIVE COACHQ__V1__MARKER_KIND__MARKER_KIND_DIRECTIVE
+#define MARK_TOOK_OVER COACHQ__V1__MARKER_KIND__MARKER_KIND_MANAGER_TOOK_OVER
+#define MARK_ACTION COACHQ__V1__MARKER_KIND__MARKER_KIND_ACTION_AGREED
+
+/* ---- Weekly aggregates ------------------------------------------------- */
+
+/* Weekly series show each week with the weeks before it, DASH_ROLL weeks in
+ * all: one manager is rarely observed DASH_MIN_N times in a single week, so
+ * single weeks would be "insufficient data" almost everywhere. */
+#define DASH_ROLL 4
+
+/* One scope's weeks: w[0] is the oldest, w[n - 1] the week of until_day;
+ * r[i] is the sum of the DASH_ROLL weeks ending with w[i] (its n counts
+ * those weeks' observations). */
+struct weeks {
+    unsigned n;
+    int32_t first; /* Monday of w[0] */
+    Coachq__V1__AggWeek *w;
+    Coachq__V1__AggWeek *r;
+    Coachq__V1__AggWeek *raw; /* DASH_ROLL - 1 weeks before w[0], then w */
+};
+
+static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *src, void *arg)
+{
+    struct weeks *ws = arg;
+    int32_t first = ws->first - 7 * (DASH_ROLL - 1);
+    int32_t i = (monday - first) / 7;
+
+    if (monday < first || (monday - first) % 7 != 0 || i >= (int32_t)(ws->n + DASH_ROLL - 1)) {
+        return 0;
+    }
+    return agg_week_add(&ws->raw[i], src);
+}
+
+static void weeks_free(struct weeks *ws)
+{
+    if (ws->raw != NULL) {
+        for (unsigned i = 0; i < ws->n + DASH_ROLL - 1; i++) {
+            agg_week_clear(&ws->raw[i]);
+        }
+    }
+    if (ws->r != NULL) {
+        for (unsigned i = 0; i < ws->n; i++) {
+            agg_week_clear(&ws->r[i]);
+        }
+    }
+    free(ws->raw);
+    free(ws->r);
+    ws->raw = ws->r = ws->w = NULL;
+    ws->n = 0;
+}
+
+/* Reads the last n weeks (up to c->until_monday) of one scope. */
+static int weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
+                      struct weeks *ws)
+{
+    static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
+    int rc;
+
+    ws->n = n;
+    ws->first = dash_week(c, n - 1);
+    ws->raw = calloc(n + DASH_ROLL - 1, sizeof(*ws->raw));
+    ws->r = calloc(n, sizeof(*ws->r));
+    if (ws->raw == NULL || ws->r == NULL) {
+        free(ws->raw);
+        free(ws->r);
+        ws->raw = ws->r = NULL;
+        ws->n = 0;
+        return -ENOMEM;
+    }
+    ws->w = ws->raw + DASH_ROLL - 1;
+    for (unsigned i = 0; i < n + DASH_ROLL - 1; i++) {
+        ws->raw[i] = init;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        ws->r[i] = init;
+    }
+    rc = agg_read(c->t, kind, id, c->rubric_id, ws->first - 7 * (DASH_ROLL - 1), c->until_monday,
+                  weeks_cb, ws);
+    for (unsigned i = 0; rc == 0 && i < n; i++) {
+        for (unsigned j = 0; rc == 0 && j < DASH_ROLL; j++) {
+            rc = agg_week_add(&ws->r[i], &ws->raw[i + j]);
+        }
+    }
+    if (rc != 0) {
+        weeks_free(ws);
+    }
+    return rc;
+}
+
+/* Sums weeks [from, to) of ws into *sum (initialised here; agg_week_clear()
+ * it, also after a failure). */
+static int weeks_sum(const struct weeks *ws, unsigned from, unsigned to, Coachq__V1__AggWeek *sum)
+{
+    static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
+    int rc = 0;
+
+    *sum = init;
+    for (unsigned i = from; i < to && i < ws->n && rc == 0; i++) {
+        rc = agg_week_add(sum, &ws->w[i]);
+    }
+    return rc;
+}
+
+static uint64_t marker(const Coachq__V1__AggWeek *w, unsigned kind)
+{
+    return kind < w->n_markers ? w->markers[kind] : 0;
+}
+
+/* The mean per-observation quality index of w (NAN without data). */
+static double quality(const Coachq__V1__AggWeek *w)
+{
+    return w->index_n > 0 ? w->index_sum / (double)w->index_n : NAN;
+}
+
+static unsigned n32(uint64_t n)
+{
+    return n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
+}
+
+/* Open questions per directive; infinite (shown "n/a") with no directive. */
+static double ask_to_tell(const Coachq__V1__AggWeek *w)
+{
+    uint64_t tell = marker(w, MARK_DIRECTIVE);
+
+    return tell > 0 ? (double)marker(w, MARK_OPEN) / (double)tell : INFINITY;
+}
+
+static const char *week_label(struct dash *d, int32_t monday)
+{
+    char buf[16];
+
+    return dash_strdup(d, agg_week_label(monday, buf, sizeof(buf)));
+}
+
+static const char *behaviour_name(const Coachq__V1__Behaviour *b)
+{
+    return b->name != NULL && b->name[0] != '\0' ? b->name : b->id;
+}
+
+/* A cell with no figure and nothing to count ("no data", n 0). */
+static void cell_none(struct dash *d, Coachq__V1__TableRow *r, const char *text)
+{
+    dash_cell_text(d, r, text, NULL);
+}
+
+/* The weeks of the trend window as a chart's x labels. */
+static void chart_weeks(struct dash *d, const struct dash_ctx *c, Coachq__V1__Chart *ch, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        dash_chart_x(d, ch, week_label(d, dash_week(c, n - 1 - i)));
+    }
+}
+
+/* ---- The managers of a line ------------------------------------------- */
+
+struct manager {
+    char id[65];
+    const char *name; /* arena */
+    struct weeks ws;
+    Coachq__V1__AggWeek total; /* trend window */
+    Coachq__V1__AggWeek heat;  /* heat-map window */
+    double held;               /* sessions_held over the window's months */
+    unsigned held_periods;     /* figures summed into held; 0 = none imported */
+    uint64_t modules;          /* Attendance entries in the window */
+    int completed;             /* completed a programme by until_day */
+    int enrolled;
+};
+
+struct managers {
+    struct manager *m;
+    size_t n;
+    size_t cap;
+    int cut; /* more reports than LINE_MAX_MANAGERS */
+    struct store_txn *t;
+};
+
+static int managers_cb(const char *id, void *arg)
+{
+    struct managers *ms = arg;
+    Coachq__V1__Person *p = NULL;
+    int flm;
+
+    if (people_get(ms->t, id, &p) != 0) {
+        return 0;
+    }
+    flm = people_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER);
+    coachq__v1__person__free_unpacked(p, NULL);
+    if (!flm) {
+        return 0; /* a direct report who manages nobody's coaching */
+    }
+    if (ms->n == LINE_MAX_MANAGERS) {
+        ms->cut = 1;
+        return 1;
+    }
+    if (ms->n == ms->cap) {
+        size_t cap = ms->cap ? ms->cap * 2 : 8;
+        struct manager *m = realloc(ms->m, cap * sizeof(*m));
+
+        if (m == NULL) {
+            return -ENOMEM;
+        }
+        ms->m = m;
+        ms->cap = cap;
+    }
+    memset(&ms->m[ms->n], 0, sizeof(ms->m[ms->n]));
+    snprintf(ms->m[ms->n].id, sizeof(ms->m[ms->n].id), "%s", id);
+    ms->n++;
+    return 0;
+}
+
+static void managers_free(struct managers *ms)
+{
+    for (size_t i = 0; i < ms->n; i++) {
+        weeks_free(&ms->m[i].ws);
+        agg_week_clear(&ms->m[i].total);
+        agg_week_clear(&ms->m[i].heat);
+    }
+    free(ms->m);
+    ms->m = NULL;
+    ms->n = 0;
+}
+
+struct held_scan {
+    double sum;
+    unsigned periods;
+};
+
+static int held_cb(const Coachq__V1__Outcome *o, void *arg)
+{
+    struct held_scan *h = arg;
+
+    if (o->metric != NULL && strcmp(o->metric, "sessions_held") == 0 && isfinite(o->value)) {
+        h->sum += o->value;
+        h->periods++;
+    }
+    return 0;
+}
+
+struct training_scan {
+    struct managers *ms;
+    int32_t from_day;
+    int32_t until_day;
+};
+
+static int training_cb(const Coachq__V1__Enrolment *e, void *arg)
+{
+    struct training_scan *ts = arg;
+
+    for (size_t i = 0; i < ts->ms->n; i++) {
+        struct manager *m = &ts->ms->m[i];
+
+        if (e->person_id == NULL || strcmp(e->person_id, m->id) != 0) {
+            continue;
+        }
+        m->enrolled = 1;
+        for (size_t j = 0; j < e->n_attended; j++) {
+            int32_t day = e->attended[j]->day;
+
+            if (day >= ts->from_day && day <= ts->until_day) {
+                m->modules++;
+            }
+        }
+        if (e->completed_day != 0 && e->completed_day <= ts->until_day) {
+            m->completed = 1;
+        }
+    }
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The median of v[0..n) (sorted in place); NAN for n 0. */
+static double median(double *v, size_t n)
+{
+    if (n == 0) {
+        return NAN;
+    }
+    qsort(v, n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Loads every figure of every manager: their weeks, the sums of both
+ * windows, sessions held and training. */
+static int managers_load(const struct dash_ctx *c, struct dash *d, struct managers *ms)
+{
+    unsigned tw = c->opts->trend_weeks;
+    unsigned hw = c->opts->heat_weeks < tw ? c->opts->heat_weeks : tw;
+    struct training_scan ts;
+    int32_t from_day = dash_week(c, tw - 1);
+    int rc;
+
+    for (size_t i = 0; i < ms->n; i++) {
+        struct manager *m = &ms->m[i];
+        struct held_scan h = {0, 0};
+
+        m->name = dash_person_name(d, c->t, m->id);
+        rc = weeks_load(c, AGG_COACH, m->id, tw, &m->ws);
+        if (rc == 0) {
+            rc = weeks_sum(&m->ws, 0, tw, &m->total);
+        }
+        if (rc == 0) {
+            rc = weeks_sum(&m->ws, tw - hw, tw, &m->heat);
+        }
+        if (rc == 0) {
+            rc = outcomes_list(c->t, m->id, from_day, c->until_day, held_cb, &h);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+        m->held = h.sum;
+        m->held_periods = h.periods;
+    }
+    ts.ms = ms;
+    ts.from_day = from_day;
+    ts.until_day = c->until_day;
+    return people_enrolments(c->t, NULL, training_cb, &ts);
+}
+
+/* Table "managers" and its chart "quality-trend" (with table
+ * "quality-trend" holding the weekly figures). */
+static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
+                                 const struct managers *ms)
+{
+    static const char *const cols[] = {
+        "Manager",           "Quality index",      "Trend (last 4 weeks vs 4 before)",
+        "Sessions observed", "Minutes observed",   "Sessions held",
+        "Modules attended",  "Training completed", "Ask-to-tell ratio",
+    };
+    unsigned tw = c->opts->trend_weeks;
+    Coachq__V1__Table *t = dash_table(d, "managers", "Front-line managers", cols, 9);
+    Coachq__V1__Table *wt;
+    Coachq__V1__Chart *ch;
+    const char **wcols;
+
+    if (t == NULL) {
+        return;
+    }
+    t->note = dash_printf(
+        d,
+        "Quality index: the mean score (1 to 4) of each observation over the last %u weeks; "
+        "n is the number of observations. Trend: the last %u weeks' index minus the %u weeks "
+        "before (n: the smaller half). Sessions held come from imported outcomes "
+        "(sessions_held) for the months of the window; modules attended count training "
+        "attendance in the window. Ask-to-tell: open questions per directive.",
+        tw, TREND_HALF, TREND_HALF);
+    for (size_t i = 0; i < ms->n; i++) {
+        const struct manager *m = &ms->m[i];
+        Coachq__V1__TableRow *r = dash_row(d, t);
+        Coachq__V1__AggWeek a = COACHQ__V1__AGG_WEEK__INIT, b = COACHQ__V1__AGG_WEEK__INIT;
+
+        dash_cell_text(d, r, m->name, m->id);
+        dash_cell_num(d, r, quality(&m->total), n32(m->total.index_n), 2);
+        if (tw >= 2 * TREND_HALF && weeks_sum(&m->ws, tw - TREND_HALF, tw, &a) == 0 &&
+            weeks_sum(&m->ws, tw - 2 * TREND_HALF, tw - TREND_HALF, &b) == 0) {
+            unsigned n = n32(a.index_n < b.index_n ? a.index_n : b.index_n);
+            Coachq__V1__Cell *cell = dash_cell_num(d, r, quality(&a) - quality(&b), n, 2);
+
+            if (cell != NULL && cell->has_value && cell->value > 0) {
+                cell->text = dash_printf(d, "+%.2f", cell->value);
+            }
+        } else {
+            cell_none(d, r, "n/a");
+        }
+        agg_week_clear(&a);
+        agg_week_clear(&b);
+        dash_cell_count(d, r, m->total.observations);
+        dash_cell_count(d, r, m->total.seconds / 60);
+        if (m->held_periods > 0) {
+            Coachq__V1__Cell *cell = dash_cell_count(d, r, (uint64_t)llround(m->held));
+
+            if (cell != NULL) {
+                cell->n = m->held_periods; /* monthly figures summed */
+            }
+        } else {
+            cell_none(d, r, "no data");
+        }
+        dash_cell_count(d, r, m->modules);
+        dash_cell_text(d, r, m->completed ? "yes" : m->enrolled ? "no" : "not enrolled", NULL);
+        dash_cell_num(d, r, ask_to_tell(&m->total), n32(m->total.observations), 1);
+    }
+
+    /* The weekly figures: one row per manager, one column per week. */
+    wcols = dash_alloc(d, (tw + 1) * sizeof(*wcols));
+    if (wcols == NULL) {
+        return;
+    }
+    wcols[0] = "Manager";
+    for (unsigned i = 0; i < tw; i++) {
+        wcols[i + 1] = week_label(d, dash_week(c, tw - 1 - i));
+    }
+    wt = dash_table(d, "quality-trend", "Quality index, 4-week rolling", wcols, tw + 1);
+    ch = dash_chart(d, "quality-trend", "Quality index, 4-week rolling",
+                    COACHQ__V1__CHART__KIND__KIND_LINES, "quality-trend");
+    if (wt == NULL || ch == NULL) {
+        return;
+    }
+    wt->note = dash_printf(d,
+                           "Mean observation score (1 to 4) over the %u weeks ending with each "
+                           "ISO week (a rolling window: one manager is seldom observed often "
+                           "enough in a single week); n is the number of observations, fewer "
+                           "than %u is insufficient data.",
+                           DASH_ROLL, c->opts->min_n);
+    ch->y_title = (char *)"Quality index (1-4)";
+    ch->x_title = (char *)"ISO week";
+    ch->y_min = 1;
+    ch->y_max = 4;
+    chart_weeks(d, c, ch, tw);
+    for (size_t i = 0; i < ms->n; i++) {
+        const struct manager *m = &ms->m[i];
+        Coachq__V1__Series *s = dash_series(d, ch, m->name, 0);
+        Coachq__V1__TableRow *r = dash_row(d, wt);
+
+        dash_cell_text(d, r, m->name, m->id);
+        for (unsigned w = 0; w < tw; w++) {
+            const Coachq__V1__AggWeek *wk = &m->ws.r[w];
+
+            dash_series_add(d, s, quality(wk), n32(wk->index_n), NAN, NAN);
+            dash_cell_num(d, r, quality(wk), n32(wk->index_n), 2);
+        }
+    }
+}
+
+/* Table and chart "heatmap": managers x behaviours over heat_weeks. */
+static void my_managers_heatmap(struct dash *d, const struct dash_ctx *c, const struct managers *ms)
+{
+    const Coachq__V1__Rubric *rb = c->rubric;
+    size_t nb = rb->n_behaviours;
+    const char **cols = dash_alloc(d, (nb + 1) * sizeof(*cols));
+    Coachq__V1__Table *t;
+    Coachq__V1__Chart *ch;
+
+    if (cols == NULL) {
+        return;
+    }
+    cols[0] = "Manager";
+    for (size_t b = 0; b < nb; b++) {
+        cols[b + 1] = behaviour_name(rb->behaviours[b]);
+    }
+    t = dash_table(d, "heatmap", "Behaviours by manager", cols, nb + 1);
+    ch = dash_chart(d, "heatmap", "Behaviours by manager", COACHQ__V1__CHART__KIND__KIND_HEATMAP,
+                    "heatmap");
+    if (t == NULL || ch == NULL) {
+        return;
+    }
+    t->note = dash_printf(d,
+                          "Mean score (1 to 4) per behaviour over the last %u weeks; n is the "
+                          "number of ratings (not-applicable ratings never count). A cell with "
+                          "fewer than %u ratings is insufficient data.",
+                          c->opts->heat_weeks < c->opts->trend_weeks ? c->opts->heat_weeks
+                                                                     : c->opts->trend_weeks,
+                          c->opts->min_n);
+    ch->y_min = 1;
+    ch->y_max = 4;
+    ch->x_title = (char *)"Behaviour";
+    ch->y_title = (char *)"Manager";
+    for (size_t b = 0; b < nb; b++) {
+        dash_chart_x(d, ch, cols[b + 1]);
+    }
+    for (size_t i = 0; i < ms->n; i++) {
+        const struct manager *m = &ms->m[i];
+        Coachq__V1__TableRow *r = dash_row(d, t);
+        Coachq__V1__Series *s = dash_series(d, ch, m->name, 0);
+
+        dash_cell_text(d, r, m->name, m->id);
+        for (size_t b = 0; b < nb; b++) {
+            const Coachq__V1__AggBehaviour *ab =
+                dash_agg_behaviour(&m->heat, rb->behaviours[b]->id);
+            uint64_t n = ab != NULL ? ab->count : 0;
+            double mean = n > 0 ? ab->sum / (double)n : NAN;
+
+            dash_cell_num(d, r, mean, n32(n), 2);
+            dash_series_add(d, s, mean, n32(n), NAN, NAN);
+        }
+    }
+}
+
+/* Chart "volume-quality", tables "volume-quality" and
+ * "high-input-low-quality". */
+static void my_managers_quadrant(struct dash *d, const struct dash_ctx *c,
+                                 const struct managers *ms)
+{
+    static const char *const cols[] = {"Manager", "Input", "Quality index",
+                                       "High input, low quality"};
+    static const char *const fcols[] = {"Manager", "Input", "Quality index"};
+    Coachq__V1__Table *t, *ft;
+    Coachq__V1__Chart *ch;
+    double *xs = NULL, *ys = NULL;
+    size_t np = 0;
+    int use_held = 0;
+    double xsplit, ysplit;
+
+    /* Sessions held when outcomes give it for every manager with a quality
+     * figure; otherwise sessions observed for all, so the axis is one
+     * measure. */
+    for (size_t i = 0; i < ms->n; i++) {
+        if (ms->m[i].total.index_n >= c->opts->min_n) {
+            use_held = ms->m[i].held_periods > 0;
+            if (!use_held) {
+                break;
+            }
+        }
+    }
+    xs = calloc(ms->n + 1, sizeof(*xs));
+    ys = calloc(ms->n + 1, sizeof(*ys));
+    if (xs == NULL || ys == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < ms->n; i++) {
+        const struct manager *m = &ms->m[i];
+
+        if (m->total.index_n >= c->opts->min_n) {
+            xs[np] = use_held ? m->held : (double)m->total.observations;
+            ys[np] = quality(&m->total);
+            np++;
+        }
+    }
+    xsplit = median(xs, np);
+    ysplit = median(ys, np);
+
+    ch = dash_chart(d, "volume-quality", "Volume against quality",
+                    COACHQ__V1__CHART__KIND__KIND_QUADRANT, "volume-quality");
+    t = dash_table(d, "volume-quality", "Volume against quality", cols, 4);
+    ft = dash_table(d, "high-input-low-quality", "High input, low quality", fcols, 3);
+    if (ch == NULL || t == NULL || ft == NULL) {
+        goto out;
+    }
+    ch->x_title = use_held
+                      ? (char *)"Sessions held (imported outcomes)"
+                      : (char *)"Sessions observed (no sessions_held outcomes for every manager)";
+    ch->y_title = (char *)"Quality index (1-4)";
+    ch->y_min = 1;
+    ch->y_max = 4;
+    ch->x_split = np > 0 ? xsplit : 0;
+    ch->y_split = np > 0 ? ysplit : 0;
+    t->note = dash_printf(
+        d,
+        "Input: %s over the last %u weeks. The split is the line's median input (%.1f) and "
+        "median quality index (%.2f); managers above the input median and below the quality "
+        "median are high input, low quality. Managers with fewer than %u observations are "
+        "left out.",
+        use_held ? "sessions held (imported outcomes)" : "sessions observed", c->opts->trend_weeks,
+        np > 0 ? xsplit : 0.0, np > 0 ? ysplit : 0.0, c->opts->min_n);
+    ft->note =
+        np > 0 ? (char *)"Above the line's median input and below its median quality."
+               : dash_printf(d, "No manager has %u observations in the window.", c->opts->min_n);
+    for (size_t i = 0; i < ms->n; i++) {
+        const struct manager *m = &ms->m[i];
+        double x, y;
+        int flagged;
+        Coachq__V1__TableRow *r;
+
+        if (m->total.index_n < c->opts->min_n) {
+            continue;
+        }
+        x = use_held ? m->held : (double)m->total.observations;
+        y = quality(&m->total);
+        flagged = x > xsplit && y < ysplit;
+        dash_point(d, ch, m->name, x, y, n32(m->total.index_n), flagged);
+        r = dash_row(d, t);
+        dash_cell_text(d, r, m->name, m->id);
+        dash_cell_count(d, r, (uint64_t)llround(x));
+        dash_cell_num(d, r, y, n32(m->total.index_n), 2);
+        dash_cell_text(d, r, flagged ? "yes" : "no", NULL);
+        if (flagged) {
+            r = dash_row(d, ft);
+            dash_cell_text(d, r, m->name, m->id);
+            dash_cell_count(d, r, (uint64_t)llround(x));
+            dash_cell_num(d, r, y, n32(m->total.index_n), 2);
+        }
+    }
+out:
+    free(xs);
+    free(ys);
+}
+
+/* Table "actions": agreed against followed up. */
+static void my_managers_actions(struct dash *d, const struct dash_ctx *c, const struct managers *ms)
+{
+    static const char *const cols[] = {"Manager", "Actions agreed", "Action-agreed moments",
+                                       "Followed up"};
+    Coachq__V1__Table *t = dash_table(d, "actions", "Actions agreed and followed up", cols, 4);
+    int rated = rubrics_behaviour(c->rubric, FOLLOW_UP_BEHAVIOUR) != NULL;
+
+    if (t == NULL) {
+        return;
+    }
+    t->note = dash_printf(
+        d,
+        "Over the last %u weeks. Actions agreed: actions recorded in observations; "
+        "action-agreed moments: the observer's live markers. Followed up: the share of "
+        "ratings of \"%s\" scored proficient (3) or better, n being those ratings: follow-up "
+        "is what observers rate in that behaviour.%s",
+        c->opts->trend_weeks, FOLLOW_UP_BEHAVIOUR,
+        rated ? "" : " This rubric has no such behaviour.");
+    for (size_t i = 0; i < ms->n; i++) {
+        const struct manager *m = &ms->m[i];
+        Coachq__V1__TableRow *r = dash_row(d, t);
+        const Coachq__V1__AggBehaviour *ab = dash_agg_behaviour(&m->total, FOLLOW_UP_BEHAVIOUR);
+        uint64_t n = ab != NULL ? ab->count : 0;
+        Coachq__V1__Cell *cell;
+
+        dash_cell_text(d, r, m->name, m->id);
+        dash_cell_count(d, r, m->total.actions);
+        dash_cell_count(d, r, marker(&m->total, MARK_ACTION));
+        if (!rated) {
+            cell_none(d, r, "n/a");
+            continue;
+        }
+        cell = dash_cell_num(d, r, n > 0 ? 100.0 * (double)ab->proficient / (double)n : NAN, n32(n),
+                             0);
+        if (cell != NULL && cell->has_value) {
+            cell->text = dash_printf(d, "%.0f%%", cell->value);
+        }
+    }
+}
+
+int dash_my_managers(struct dash *d, const struct dash_ctx *c)
+{
+    struct managers ms;
+    int rc;
+
+    memset(&ms, 0, sizeof(ms));
+    ms.t = c->t;
+    rc = people_reports_at(c->t, c->subject, c->today, managers_cb, &ms);
+    if (rc == 0) {
+        rc = managers_load(c, d, &ms);
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    if (ms.n == 0) {
+        dash_note(d, "Nobody with the front-line manager role reports to %s today.",
+                  dash_msg(d)->subject_name);
+    }
+    if (ms.cut) {
+        dash_note(d, "Only the first %u front-line managers are shown.", LINE_MAX_MANAGERS);
+    }
+    my_managers_overview(d, c, &ms);
+    my_managers_heatmap(d, c, &ms);
+    my_managers_quadrant(d, c, &ms);
+    my_managers_actions(d, c, &ms);
+    rc = dash_failed(d);
+out:
+    managers_free(&ms);
+    return rc;
+}
+
+/* ---- Manager detail ---------------------------------------------------- */
+
+/* Chart and table "behaviours": each behaviour per week with its 95%
+ * confidence band, and over the whole window. */
+static void manager_behaviours(struct dash *d, const struct dash_ctx *c, const struct weeks *ws,
+                               const Coachq__V1__AggWeek *total)
+{
+    static const char *const cols[] = {"Behaviour", "Mean", "95% CI low", "95% CI high"};
+    const Coachq__V1__Rubric *rb = c->rubric;
+    Coachq__V1__Chart *ch = dash_chart(d, "behaviours", "Behaviours, 4-week rolling",
+                                       COACHQ__V1__CHART__KIND__KIND_LINES, "behaviours");
+    Coachq__V1__Table *t = dash_table(d, "behaviours", "Behaviours", cols, 4);
+
+    if (ch == NULL || t == NULL) {
+        return;
+    }
+    ch->x_title = (char *)"ISO week";
+    ch->y_title = (char *)"Mean score (1-4)";
+    ch->y_min = 1;
+    ch->y_max = 4;
+    chart_weeks(d, c, ch, ws->n);
+    t->note = dash_printf(d,
+                          "Mean score (1 to 4) over the last %u weeks with its 95%% confidence "
+                          "interval (t distribution); n is the number of ratings, "
+                          "not-applicable ones never count. The chart shows, for each ISO week, "
+                          "the mean and interval of the %u weeks ending with it.",
+                          ws->n, DASH_ROLL);
+    for (size_t b = 0; b < rb->n_behaviours; b++) {
+        const char *bid = rb->behaviours[b]->id;
+        const char *name = behaviour_name(rb->behaviours[b]);
+        Coachq__V1__Series *s = dash_series(d, ch, name, 1);
+        const Coachq__V1__AggBehaviour *ab = dash_agg_behaviour(total, bid);
+        Coachq__V1__TableRow *r = dash_row(d, t);
+        double mean = NAN, lo = NAN, hi = NAN;
+        unsigned n = 0;
+
+        for (unsigned w = 0; w < ws->n; w++) {
+            const Coachq__V1__AggBehaviour *wb = dash_agg_behaviour(&ws->r[w], bid);
+            double wm = NAN, wlo = NAN, whi = NAN;
+            unsigned wn = 0;
+
+            if (wb != NULL && wb->count > 0) {
+                wn = n32(wb->count);
+                dash_mean_ci(wb->count, wb->sum, wb->sumsq, &wm, &wlo, &whi);
+            }
+            dash_series_add(d, s, wm, wn, wlo, whi);
+        }
+        if (ab != NULL && ab->count > 0) {
+            n = n32(ab->count);
+            dash_mean_ci(ab->count, ab->sum, ab->sumsq, &mean, &lo, &hi);
+        }
+        dash_cell_text(d, r, name, NULL);
+        dash_cell_num(d, r, mean, n, 2);
+        dash_cell_num(d, r, lo, n, 2);
+        dash_cell_num(d, r, hi, n, 2);
+    }
+}
+
+/* Chart and table "markers": per week, ask-to-tell ratio, take-overs per
+ * session and seconds to the rep's first self-assessment. */
+static void manager_markers(struct dash *d, const struct dash_ctx *c, const struct weeks *ws)
+{
+    static const char *const cols[] = {"Week", "Sessions observed", "Ask-to-tell ratio",
+                                       "Take-overs per session",
+                                       "Seconds to first self-assessment"};
+    Coachq__V1__Table *t = dash_table(d, "markers", "Live markers, 4-week rolling", cols, 5);
+    Coachq__V1__Chart *ch = dash_chart(d, "markers", "Ask-to-tell and take-overs",
+                                       COACHQ__V1__CHART__KIND__KIND_LINES, "markers");
+    Coachq__V1__Chart *sa = dash_chart(d, "self-assessment", "Time to the rep's self-assessment",
+                                       COACHQ__V1__CHART__KIND__KIND_LINES, "markers");
+    Coachq__V1__Series *s_ask, *s_take, *s_self;
+
+    if (t == NULL || ch == NULL || sa == NULL) {
+        return;
+    }
+    t->note = (char *)"Each week counts the 4 weeks ending with it. "
+                      "Ask-to-tell: open questions per directive (n/a without directives); "
+                      "take-overs: \"manager took over\" moments per observed session (n: "
+                      "sessions); seconds from the start of the session to the rep's first "
+                      "self-assessment, over the sessions where the rep self-assessed (n: those "
+                      "sessions).";
+    ch->x_title = (char *)"ISO week";
+    ch->y_title = (char *)"Per directive / per session";
+    sa->x_title = (char *)"ISO week";
+    sa->y_title = (char *)"Seconds";
+    chart_weeks(d, c, ch, ws->n);
+    chart_weeks(d, c, sa, ws->n);
+    s_ask = dash_series(d, ch, "Ask-to-tell ratio", 0);
+    s_take = dash_series(d, ch, "Take-overs per session", 0);
+    s_self = dash_series(d, sa, "Seconds to first self-assessment", 0);
+    for (unsigned w = 0; w < ws->n; w++) {
+        const Coachq__V1__AggWeek *wk = &ws->r[w];
+        Coachq__V1__TableRow *r = dash_row(d, t);
+        unsigned obs = n32(wk->observations);
+        double take = obs > 0 ? (double)marker(wk, MARK_TOOK_OVER) / obs : NAN;
+        double self =
+            wk->self_assess_n > 0 ? wk->self_assess_s_sum / (double)wk->self_assess_n : NAN;
+
+        dash_cell_text(d, r, week_label(d, dash_week(c, ws->n - 1 - w)), NULL);
+        dash_cell_count(d, r, wk->observations);
+        dash_cell_num(d, r, ask_to_tell(wk), obs, 1);
+        dash_cell_num(d, r, take, obs, 2);
+        dash_cell_num(d, r, self, n32(wk->self_assess_n), 0);
+        dash_series_add(d, s_ask, ask_to_tell(wk), obs, NAN, NAN);
+        dash_series_add(d, s_take, take, obs, NAN, NAN);
+        dash_series_add(d, s_self, self, n32(wk->self_assess_n), NAN, NAN);
+    }
+}
+
+struct recent {
+    const struct dash_ctx *c;
+    Coachq__V1__StoredObservation *rec[RECENT_SHOWN];
+    size_t n;
+};
+
+/* Whether rec counts on the dashboards: the dashboard's rubric, no
+ * calibration attempt, an observer certified on the session date. */
+static int recent_counts(const struct dash_ctx *c, const Coachq__V1__StoredObservation *rec)
+{
+    const Coachq__V1__Observation *o = rec->observation;
+    Coachq__V1__Certification *cert = NULL;
+    int ok;
+
+    if (o == NULL || o->calibration_ref.len != 0 || o->rubric_id == NULL ||
+        strcmp(o->rubric_id, c->rubric_id) != 0 || rec->observer_id == NULL) {
+        return 0;
+    }
+    ok = certs_valid_on(c->t, rec->observer_id, o->rubric_id, store_day_of(o->started_at), &cert,
+                        NULL) == 0;
+    coachq__v1__certification__free_unpacked(cert, NULL);
+    return ok;
+}
+
+static int recent_cb(Coachq__V1__StoredObservation *rec, void *arg)
+{
+    struct recent *rs = arg;
+
+    if (!recent_counts(rs->c, rec)) {
+        coachq__v1__stored_observation__free_unpacked(rec, NULL);
+        return 0;
+    }
+    rs->rec[rs->n++] = rec;
+    return rs->n == RECENT_SHOWN ? 1 : 0;
+}
+
+static const char *session_type_name(Coachq__V1__SessionType t)
+{
+    switch (t) {
+    case COACHQ__V1__SESSION_TYPE__SESSION_TYPE_DEAL_REVIEW:
+        return "deal review";
+    case COACHQ__V1__SESSION_TYPE__SESSION_TYPE_CALL_REVIEW:
+        return "call review";
+    case COACHQ__V1__SESSION_TYPE__SESSION_TYPE_PIPELINE_REVIEW:
+        return "pipeline review";
+    case COACHQ__V1__SESSION_TYPE__SESSION_TYPE_ACCOUNT_PLAN:
+        return "account plan";
+    case COACHQ__V1__SESSION_TYPE__SESSION_TYPE_SKILL_PRACTICE:
+        return "skill practice";
+    case COACHQ__V1__SESSION_TYPE__SESSION_TYPE_PERSONAL_CHECK_IN:
+        return "personal check-in";
+    default:
+        return "unspecified";
+    }
+}
+
+/* "behaviour name: evidence" for every rating with an evidence note, one per
+ * line, verbatim (the renderers escape it). */
+static const char *recent_evidence(struct dash *d, const struct dash_ctx *c,
+                                   const Coachq__V1__Observation *o)
+{
+    const char *acc = "";
+
+    for (size_t i = 0; i < o->n_ratings; i++) {
+        const Coachq__V1__Rating *r = o->ratings[i];
+        const Coachq__V1__Behaviour *b;
+
+        if (r->evidence == NULL || r->evidence[0] == '\0') {
+            continue;
+        }
+        b = rubrics_behaviour(c->rubric, r->behaviour_id);
+        acc = dash_printf(d, "%s%s%s: %s", acc, acc[0] != '\0' ? "\n" : "",
+                          b != NULL ? behaviour_name(b) : r->behaviour_id, r->evidence);
+        if (acc == NULL) {
+            return "";
+        }
+    }
+    return acc;
+}
+
+/* Table "recent": the latest observations, newest first. */
+static int manager_recent(struct dash *d, const struct dash_ctx *c)
+{
+    static const char *const cols[] = {"Date", "Rep", "Session type", "Quality index", "Evidence"};
+    struct recent rs;
+    Coachq__V1__Table *t;
+    int64_t until;
+    int rc;
+
+    memset(&rs, 0, sizeof(rs));
+    rs.c = c;
+    until = ((int64_t)c->until_day + 1) * 86400;
+    rc = store_recent_txn(c->t, STORE_BY_COACH, c->subject, until, RECENT_MAX_KEYS, recent_cb, &rs);
+    if (rc != 0) {
+        goto out;
+    }
+    t = dash_table(d, "recent", "Recent observations", cols, 5);
+    if (t == NULL) {
+        goto out;
+    }
+    t->note = dash_printf(d,
+                          "The latest %u observations up to %s that count (certified observer, "
+                          "this rubric), newest first. Quality index: the mean of the session's "
+                          "scores; n is the number of scored behaviours.",
+                          RECENT_SHOWN, week_label(d, c->until_monday));
+    for (size_t i = 0; i < rs.n; i++) {
+        const Coachq__V1__Observation *o = rs.rec[i]->observation;
+        Coachq__V1__TableRow *r = dash_row(d, t);
+        time_t when = (time_t)o->started_at;
+        struct tm tm;
+        char date[32];
+        double sum = 0;
+        unsigned n = 0;
+
+        if (gmtime_r(&when, &tm) == NULL || strftime(date, sizeof(date), "%Y-%m-%d", &tm) == 0) {
+            snprintf(date, sizeof(date), "?");
+        }
+        for (size_t j = 0; j < o->n_ratings; j++) {
+            if (!o->ratings[j]->not_applicable && o->ratings[j]->score >= 1) {
+                sum += o->ratings[j]->score;
+                n++;
+            }
+        }
+        dash_cell_text(d, r, date, NULL);
+        dash_cell_text(d, r, dash_person_name(d, c->t, o->coachee_id), NULL);
+        dash_cell_text(d, r, session_type_name(o->session_type), NULL);
+        dash_cell_num(d, r, n > 0 ? sum / n : NAN, n, 2);
+        dash_cell_text(d, r, recent_evidence(d, c, o), NULL);
+    }
+out:
+    for (size_t i = 0; i < rs.n; i++) {
+        coachq__v1__stored_observation__free_unpacked(rs.rec[i], NULL);
+    }
+    return rc;
+}
+
+int dash_manager(struct dash *d, const struct dash_ctx *c)
+{
+    Coachq__V1__AggWeek total = COACHQ__V1__AGG_WEEK__INIT;
+    struct weeks ws;
+    int rc;
+
+    memset(&ws, 0, sizeof(ws));
+    rc = weeks_load(c, AGG_COACH, c->subject, c->opts->trend_weeks, &ws);
+    if (rc == 0) {
+        rc = weeks_sum(&ws, 0, ws.n, &total);
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    manager_behaviours(d, c, &ws, &total);
+    manager_markers(d, c, &ws);
+    rc = manager_recent(d, c);
+    if (rc == 0) {
+        rc = dash_failed(d);
+    }
+out:
+    agg_week_clear(&total);
+    weeks_free(&ws);
+    return rc;
+}
+
+/* ---- My coaching ------------------------------------------------------- */
+
+struct focus_row {
+    const Coachq__V1__Behaviour *b;
+    size_t pos; /* in the rubric */
+    double mean;
+    unsigned n;
+    double line_mean;
+    unsigned line_n;
+};
+
+static int focus_cmp(const void *a, const void *b)
+{
+    const struct focus_row *x = a, *y = b;
+    int xe = x->n >= 1 && isfinite(x->mean), ye = y->n >= 1 && isfinite(y->mean);
+
+    /* Behaviours with a figure first, lowest mean first; ties and the rest
+     * in rubric order (qsort is not stable: compare by position). */
+    if (xe != ye) {
+        return ye - xe;
+    }
+    if (xe && x->mean != y->mean) {
+        return x->mean < y->mean ? -1 : 1;
+    }
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+struct count_flm {
+    struct store_txn *t;
+    unsigned n;
+};
+
+static int count_flm_cb(const char *id, void *arg)
+{
+    struct count_flm *cf = arg;
+    Coachq__V1__Person *p = NULL;
+
+    if (people_get(cf->t, id, &p) == 0) {
+        cf->n += people_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER) ? 1 : 0;
+        coachq__v1__person__free_unpacked(p, NULL);
+    }
+    return cf->n >= LINE_MAX_MANAGERS ? 1 : 0;
+}
+
+int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
+{
+    static const char *const cols_line[] = {"Behaviour", "Mean", "Line average", "Focus"};
+    static const char *const cols_own[] = {"Behaviour", "Mean", "Focus"};
+    static const char *const tcols_line[] = {"Week", "Quality index", "Line average"};
+    const Coachq__V1__Rubric *rb = c->rubric;
+    unsigned tw = c->opts->trend_weeks;
+    Coachq__V1__AggWeek total = COACHQ__V1__AGG_WEEK__INIT;
+    Coachq__V1__AggWeek line_total = COACHQ__V1__AGG_WEEK__INIT;
+    struct weeks ws, lws;
+    struct focus_row *rows = NULL;
+    struct count_flm cf;
+    char manager[65];
+    int compare = 0;
+    int rc;
+    Coachq__V1__Table *t, *tt;
+    Coachq__V1__Chart *ch;
+    Coachq__V1__Series *s, *ls = NULL;
+    unsigned marked = 0;
+
+    memset(&ws, 0, sizeof(ws));
+    memset(&lws, 0, sizeof(lws));
+    rc = weeks_load(c, AGG_COACH, c->subject, tw, &ws);
+    if (rc == 0) {
+        rc = weeks_sum(&ws, 0, ws.n, &total);
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    /* The line: the front-line managers under the subject's manager today.
+     * Its average is shown only for a group large enough not to expose
+     * anyone in it. */
+    cf.t = c->t;
+    cf.n = 0;
+    if (people_manager_at(c->t, c->subject, c->today, manager, sizeof(manager)) == 0) {
+        rc = people_reports_at(c->t, manager, c->today, count_flm_cb, &cf);
+        if (rc != 0) {
+            goto out;
+        }
+        if (cf.n >= c->opts->privacy_min) {
+            compare = 1;
+            rc = weeks_load(c, AGG_LINE, manager, tw, &lws);
+            if (rc == 0) {
+                rc = weeks_sum(&lws, 0, lws.n, &line_total);
+            }
+            if (rc != 0) {
+                goto out;
+            }
+        }
+    }
+
+    /* The trend, as a chart and its table. */
+    ch = dash_chart(d, "quality-trend", "Quality index by week",
+                    COACHQ__V1__CHART__KIND__KIND_LINES, "quality-trend");
+    tt = dash_table(d, "quality-trend", "Quality index by week", tcols_line, compare ? 3 : 2);
+    if (ch == NULL || tt == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    ch->x_title = (char *)"ISO week";
+    ch->y_title = (char *)"Quality index (1-4)";
+    ch->y_min = 1;
+    ch->y_max = 4;
+    chart_weeks(d, c, ch, tw);
+    s = dash_series(d, ch, dash_msg(d)->subject_name, 0);
+    if (compare) {
+        ls = dash_series(d, ch, "Line average", 0);
+    }
+    tt->note = dash_printf(d,
+                           "Mean observation score (1 to 4) over the %u weeks ending with each "
+                           "ISO week; n is the number of observations, fewer than %u is "
+                           "insufficient data.",
+                           DASH_ROLL, c->opts->min_n);
+    for (unsigned w = 0; w < tw; w++) {
+        Coachq__V1__TableRow *r = dash_row(d, tt);
+
+        dash_cell_text(d, r, week_label(d, dash_week(c, tw - 1 - w)), NULL);
+        dash_cell_num(d, r, quality(&ws.r[w]), n32(ws.r[w].index_n), 2);
+        dash_series_add(d, s, quality(&ws.r[w]), n32(ws.r[w].index_n), NAN, NAN);
+        if (compare) {
+            dash_cell_num(d, r, quality(&lws.r[w]), n32(lws.r[w].index_n), 2);
+            dash_series_add(d, ls, quality(&lws.r[w]), n32(lws.r[w].index_n), NAN, NAN);
+        }
+    }
+
+    /* Focus: behaviours from the weakest up. */
+    rows = calloc(rb->n_behaviours + 1, sizeof(*rows));
+    if (rows == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t b = 0; b < rb->n_behaviours; b++) {
+        const Coachq__V1__AggBehaviour *ab = dash_agg_behaviour(&total, rb->behaviours[b]->id);
+        const Coachq__V1__AggBehaviour *lb = dash_agg_behaviour(&line_total, rb->behaviours[b]->id);
+
+        rows[b].b = rb->behaviours[b];
+        rows[b].pos = b;
+        rows[b].n = ab != NULL ? n32(ab->count) : 0;
+        rows[b].mean = rows[b].n > 0 ? ab->sum / (double)ab->count : NAN;
+        rows[b].line_n = lb != NULL ? n32(lb->count) : 0;
+        rows[b].line_mean = rows[b].line_n > 0 ? lb->sum / (double)lb->count : NAN;
+    }
+    qsort(rows, rb->n_behaviours, sizeof(*rows), focus_cmp);
+    t = dash_table(d, "focus", "What to work on next", compare ? cols_line : cols_own,
+                   compare ? 4 : 3);
+    if (t == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    t->note = dash_printf(
+        d,
+        "Behaviours by mean score (1 to 4) over the last %u weeks, lowest first; n is the "
+        "number of ratings. The two lowest with at least %u ratings are marked to focus on "
+        "next.%s",
+        tw, c->opts->min_n,
+        compare ? " Line average: every front-line manager under the same manager."
+                : dash_printf(d,
+                              " No line average: the group of managers under the same "
+                              "manager is smaller than %u, too small to compare.",
+                              c->opts->privacy_min));
+    for (size_t i = 0; i < rb->n_behaviours; i++) {
+        Coachq__V1__TableRow *r = dash_row(d, t);
+        int focus = marked < 2 && rows[i].n >= c->opts->min_n && isfinite(rows[i].mean);
+
+        dash_cell_text(d, r, behaviour_name(rows[i].b), NULL);
+        dash_cell_num(d, r, rows[i].mean, rows[i].n, 2);
+        if (compare) {
+            dash_cell_num(d, r, rows[i].line_mean, rows[i].line_n, 2);
+        }
+        dash_cell_text(d, r, focus ? "focus next" : "", NULL);
+        marked += focus ? 1 : 0;
+    }
+    if (!compare) {
+        dash_note(d, "Your line's average is not shown: fewer than %u managers to compare with.",
+                  c->opts->privacy_min);
+    }
+    rc = dash_failed(d);
+out:
+    free(rows);
+    agg_week_clear(&total);
+    agg_week_clear(&line_total);
+    weeks_free(&ws);
+    weeks_free(&lws);
+    return rc;
+}

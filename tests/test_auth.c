@@ -22,6 +22,15 @@ enum target {
     T_CALIBRATION, /* the same, but a calibration attempt */
     T_OWN_STATUS,  /* cert status of the caller */
     T_ANN_STATUS,  /* cert status of obs.ann */
+    /* Dashboards. slm.fay (under vp.yan) manages flm.dan. */
+    T_MM_EVE,    /* my managers of slm.eve (chain vp.zed) */
+    T_MM_FAY,    /* my managers of slm.fay (chain vp.yan) */
+    T_MGR_CARA,  /* manager detail of flm.cara (chain slm.eve, vp.zed) */
+    T_MGR_DAN,   /* manager detail of flm.dan (chain slm.fay, vp.yan) */
+    T_MC_CARA,   /* my coaching of flm.cara */
+    T_MC_DAN,    /* my coaching of flm.dan */
+    T_PROGRAMME, /* programme impact */
+    T_OBSERVERS, /* observer reliability */
 };
 
 struct row {
@@ -126,14 +135,124 @@ static const struct row rows[] = {
     {"rep.ida", 0, AUTH_PEOPLE, T_NONE, 0},
     /* A manager who also observes may list them as an observer. */
     {"flm.cara", FLM | OBS, AUTH_PEOPLE, T_NONE, 1},
+    /* Importing business results: leads and administrators. */
+    {"obs.ann", OBS, AUTH_IMPORT_OUTCOMES, T_NONE, 0},
+    {"flm.cara", FLM, AUTH_IMPORT_OUTCOMES, T_NONE, 0},
+    {"slm.eve", SLM, AUTH_IMPORT_OUTCOMES, T_NONE, 0},
+    {"lead.gil", LEAD, AUTH_IMPORT_OUTCOMES, T_NONE, 1},
+    {"admin.hal", ADMIN, AUTH_IMPORT_OUTCOMES, T_NONE, 1},
+    {"rep.ida", 0, AUTH_IMPORT_OUTCOMES, T_NONE, 0},
+    /* My managers: a second-level manager's own, or one further down. */
+    {"obs.ann", OBS, AUTH_DASHBOARD, T_MM_EVE, 0},
+    {"flm.cara", FLM, AUTH_DASHBOARD, T_MM_EVE, 0},
+    {"slm.eve", SLM, AUTH_DASHBOARD, T_MM_EVE, 1},
+    {"vp.zed", SLM, AUTH_DASHBOARD, T_MM_EVE, 1},
+    {"slm.fay", SLM, AUTH_DASHBOARD, T_MM_EVE, 0},
+    {"slm.eve", SLM, AUTH_DASHBOARD, T_MM_FAY, 0},
+    {"vp.zed", SLM, AUTH_DASHBOARD, T_MM_FAY, 0},
+    {"lead.gil", LEAD, AUTH_DASHBOARD, T_MM_EVE, 1},
+    {"admin.hal", ADMIN, AUTH_DASHBOARD, T_MM_FAY, 1},
+    {"rep.ida", 0, AUTH_DASHBOARD, T_MM_EVE, 0},
+    /* slm.eve without the second-level role has no "my managers". */
+    {"slm.eve", FLM | OBS, AUTH_DASHBOARD, T_MM_EVE, 0},
+    /* Manager detail: the manager themself, their line, leads, admins. */
+    {"obs.ann", OBS, AUTH_DASHBOARD, T_MGR_CARA, 0},
+    {"flm.cara", FLM, AUTH_DASHBOARD, T_MGR_CARA, 1},
+    {"flm.dan", FLM, AUTH_DASHBOARD, T_MGR_CARA, 0},
+    {"flm.cara", FLM, AUTH_DASHBOARD, T_MGR_DAN, 0},
+    {"slm.eve", SLM, AUTH_DASHBOARD, T_MGR_CARA, 1},
+    {"vp.zed", SLM, AUTH_DASHBOARD, T_MGR_CARA, 1},
+    {"slm.fay", SLM, AUTH_DASHBOARD, T_MGR_CARA, 0},
+    {"slm.eve", SLM, AUTH_DASHBOARD, T_MGR_DAN, 0},
+    {"slm.fay", SLM, AUTH_DASHBOARD, T_MGR_DAN, 1},
+    {"lead.gil", LEAD, AUTH_DASHBOARD, T_MGR_DAN, 1},
+    {"admin.hal", ADMIN, AUTH_DASHBOARD, T_MGR_CARA, 1},
+    {"rep.ida", 0, AUTH_DASHBOARD, T_MGR_CARA, 0},
+    /* Self without the front-line role is not "self". */
+    {"flm.cara", SLM, AUTH_DASHBOARD, T_MGR_CARA, 0},
+    {"flm.cara", OBS, AUTH_DASHBOARD, T_MGR_CARA, 0},
+    /* My coaching: the same rule. */
+    {"obs.ann", OBS, AUTH_DASHBOARD, T_MC_CARA, 0},
+    {"flm.cara", FLM, AUTH_DASHBOARD, T_MC_CARA, 1},
+    {"flm.cara", FLM, AUTH_DASHBOARD, T_MC_DAN, 0},
+    {"flm.dan", FLM, AUTH_DASHBOARD, T_MC_DAN, 1},
+    {"slm.eve", SLM, AUTH_DASHBOARD, T_MC_CARA, 1},
+    {"slm.eve", SLM, AUTH_DASHBOARD, T_MC_DAN, 0},
+    {"vp.zed", SLM, AUTH_DASHBOARD, T_MC_DAN, 0},
+    {"lead.gil", LEAD, AUTH_DASHBOARD, T_MC_DAN, 1},
+    {"admin.hal", ADMIN, AUTH_DASHBOARD, T_MC_CARA, 1},
+    {"rep.ida", 0, AUTH_DASHBOARD, T_MC_CARA, 0},
+    /* Programme impact and observer reliability: leads and admins. */
+    {"obs.ann", OBS, AUTH_DASHBOARD, T_PROGRAMME, 0},
+    {"flm.cara", FLM, AUTH_DASHBOARD, T_PROGRAMME, 0},
+    {"slm.eve", SLM, AUTH_DASHBOARD, T_PROGRAMME, 0},
+    {"lead.gil", LEAD, AUTH_DASHBOARD, T_PROGRAMME, 1},
+    {"admin.hal", ADMIN, AUTH_DASHBOARD, T_PROGRAMME, 1},
+    {"rep.ida", 0, AUTH_DASHBOARD, T_PROGRAMME, 0},
+    {"obs.ann", OBS, AUTH_DASHBOARD, T_OBSERVERS, 0},
+    {"flm.cara", FLM, AUTH_DASHBOARD, T_OBSERVERS, 0},
+    {"slm.eve", SLM, AUTH_DASHBOARD, T_OBSERVERS, 0},
+    {"vp.zed", SLM, AUTH_DASHBOARD, T_OBSERVERS, 0},
+    {"lead.gil", LEAD, AUTH_DASHBOARD, T_OBSERVERS, 1},
+    {"admin.hal", ADMIN, AUTH_DASHBOARD, T_OBSERVERS, 1},
+    {"rep.ida", 0, AUTH_DASHBOARD, T_OBSERVERS, 0},
 };
 
 static const char *action_name(enum auth_action a)
 {
-    static const char *const names[] = {"hello",       "submit",        "read",  "list",  "rubrics",
-                                        "cert status", "add reference", "stats", "people"};
+    static const char *const names[] = {"hello",   "submit",          "read",          "list",
+                                        "rubrics", "cert status",     "add reference", "stats",
+                                        "people",  "import outcomes", "dashboard"};
 
     return (size_t)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
+}
+
+/* Fills t for one of the dashboard targets (the chains: today's managers
+ * above the subject). */
+static void dashboard_target(enum target target, struct auth_target *t, const char (*cara)[65],
+                             const char (*eve)[65], const char (*fay)[65], const char (*dan)[65])
+{
+    switch (target) {
+    case T_MM_EVE:
+        t->dashboard = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS;
+        t->subject = "slm.eve";
+        t->chain = eve;
+        t->n_chain = 1;
+        break;
+    case T_MM_FAY:
+        t->dashboard = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS;
+        t->subject = "slm.fay";
+        t->chain = fay;
+        t->n_chain = 1;
+        break;
+    case T_MGR_CARA:
+    case T_MC_CARA:
+        t->dashboard = target == T_MGR_CARA
+                           ? COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER
+                           : COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING;
+        t->subject = "flm.cara";
+        t->chain = cara;
+        t->n_chain = 2;
+        break;
+    case T_MGR_DAN:
+    case T_MC_DAN:
+        t->dashboard = target == T_MGR_DAN ? COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER
+                                           : COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING;
+        t->subject = "flm.dan";
+        t->chain = dan;
+        t->n_chain = 2;
+        break;
+    case T_PROGRAMME:
+        t->dashboard = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME;
+        t->subject = "";
+        break;
+    case T_OBSERVERS:
+        t->dashboard = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS;
+        t->subject = "";
+        break;
+    default:
+        break;
+    }
 }
 
 static void test_table(void **state)
@@ -142,6 +261,9 @@ static void test_table(void **state)
     Coachq__V1__Observation o = COACHQ__V1__OBSERVATION__INIT;
     Coachq__V1__StoredObservation rec = COACHQ__V1__STORED_OBSERVATION__INIT;
     static const char chain[2][65] = {"slm.eve", "vp.zed"};
+    static const char chain_eve[1][65] = {"vp.zed"};
+    static const char chain_fay[1][65] = {"vp.yan"};
+    static const char chain_dan[2][65] = {"slm.fay", "vp.yan"};
     int failures = 0;
 
     (void)state;
@@ -169,6 +291,8 @@ static void test_table(void **state)
             t.observer = r->user;
         } else if (r->target == T_ANN_STATUS) {
             t.observer = "obs.ann";
+        } else if (r->target >= T_MM_EVE) {
+            dashboard_target(r->target, &t, chain, chain_eve, chain_fay, chain_dan);
         }
         got = auth_decide(&u, r->action, &t);
         if ((got == 0) != r->allowed || (got != 0 && got != -EACCES)) {
@@ -187,7 +311,7 @@ static void test_table_covers_every_role_and_action(void **state)
     static const unsigned roles[] = {OBS, FLM, SLM, LEAD, ADMIN, 0};
 
     (void)state;
-    for (int a = AUTH_HELLO; a <= AUTH_PEOPLE; a++) {
+    for (int a = AUTH_HELLO; a <= AUTH_DASHBOARD; a++) {
         for (size_t k = 0; k < sizeof(roles) / sizeof(roles[0]); k++) {
             int found = 0;
 
@@ -200,6 +324,18 @@ static void test_table_covers_every_role_and_action(void **state)
             }
         }
     }
+}
+
+/* A dashboard decision without a target refuses even a lead. */
+static void test_dashboard_needs_target(void **state)
+{
+    struct auth_user u;
+
+    (void)state;
+    memset(&u, 0, sizeof(u));
+    snprintf(u.id, sizeof(u.id), "lead.gil");
+    u.roles = LEAD;
+    assert_int_equal(auth_decide(&u, AUTH_DASHBOARD, NULL), -EACCES);
 }
 
 static void test_roles_of(void **state)
@@ -233,6 +369,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_table_covers_every_role_and_action),
+        cmocka_unit_test(test_dashboard_needs_target),
         cmocka_unit_test(test_roles_of),
         cmocka_unit_test(test_empty_user_refused),
     };

@@ -1,0 +1,749 @@
+/* Tests of server/dash.c and server/dash_line.c: the dashboards' builder,
+ * request checks and access, and the figures of "My managers", "Manager
+ * detail" and "My coaching" against values worked out by hand from the
+ * observations submitted here. */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "certs.h"
+#include "dash.h"
+#include "people.h"
+#include "rubrics.h"
+#include "store.h"
+#include "testutil.h"
+
+/* "Today": Wednesday 2024-06-12 12:00 UTC (day 19886); its ISO week starts
+ * on Monday 2024-06-10, day 19884 (week 0 below). */
+#define TODAY 19886
+#define MONDAY0 19884
+#define NOW_S ((int64_t)TODAY * 86400 + 12 * 3600)
+#define NB 10
+
+#define K_MY_MANAGERS COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS
+#define K_MANAGER COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER
+#define K_PROGRAMME COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME
+#define K_OBSERVERS COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS
+#define K_MY_COACHING COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING
+
+static const char EVIDENCE[] = "Asked \"how do we know?\" <b>twice</b> & =SUM(A1)";
+
+struct fixture {
+    char dir[512];
+    struct store *s;
+};
+
+/* ---- Building the organisation ---------------------------------------- */
+
+struct person_spec {
+    const char *id;
+    const char *name;
+    Coachq__V1__Role role; /* 0: a rep */
+    const char *manager;
+};
+
+static const struct person_spec PEOPLE[] = {
+    {"slm.a", "Sam Lead", COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER, NULL},
+    {"slm.b", "Bo Other", COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER, NULL},
+    {"flm.a", "Ann Front", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.a"},
+    {"flm.b", "Ben Front", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.a"},
+    {"flm.c", "Cat Front", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.a"},
+    {"flm.d", "Dan Front", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.a"},
+    {"flm.e", "Eve Front", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.b"},
+    {"flm.z", "Zed Front", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.b"},
+    {"rep.1", "Rita Rep", 0, "flm.a"},
+    {"rep.2", "Rob Rep", 0, "flm.b"},
+    {"obs.1", "Olga Observer", COACHQ__V1__ROLE__ROLE_OBSERVER, NULL},
+    {"obs.u", "Uma Uncertified", COACHQ__V1__ROLE__ROLE_OBSERVER, NULL},
+    {"lead.a", "Lee Lead", COACHQ__V1__ROLE__ROLE_ENABLEMENT_LEAD, NULL},
+    {"admin.a", "Ada Admin", COACHQ__V1__ROLE__ROLE_ADMINISTRATOR, NULL},
+};
+
+static int org_cb(struct store_txn *t, void *arg)
+{
+    Coachq__V1__Rubric r = COACHQ__V1__RUBRIC__INIT;
+    Coachq__V1__Behaviour b[NB];
+    Coachq__V1__Behaviour *bp[NB];
+    Coachq__V1__Certification c = COACHQ__V1__CERTIFICATION__INIT;
+    static char names[NB][64];
+    int rc;
+
+    (void)arg;
+    for (size_t i = 0; i < sizeof(PEOPLE) / sizeof(PEOPLE[0]); i++) {
+        Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
+        Coachq__V1__Role role = PEOPLE[i].role;
+
+        p.id = (char *)PEOPLE[i].id;
+        p.name = (char *)PEOPLE[i].name;
+        if (role != 0) {
+            p.roles = &role;
+            p.n_roles = 1;
+        }
+        rc = people_put(t, &p, NULL);
+        if (rc == 0 && PEOPLE[i].manager != NULL) {
+            rc = people_line_put(t, PEOPLE[i].id, PEOPLE[i].manager, 19000, NULL);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < NB; i++) {
+        Coachq__V1__Behaviour init = COACHQ__V1__BEHAVIOUR__INIT;
+
+        b[i] = init;
+        b[i].id = (char *)testutil_behaviours[i];
+        snprintf(names[i], sizeof(names[i]), "Name of %s", testutil_behaviours[i]);
+        b[i].name = names[i];
+        b[i].allow_not_applicable = 1;
+        bp[i] = &b[i];
+    }
+    r.id = (char *)"coaching-conversation";
+    r.version = 1;
+    r.name = (char *)"Coaching conversation";
+    r.behaviours = bp;
+    r.n_behaviours = NB;
+    r.effective_day = 18000;
+    rc = rubrics_put(t, &r, NULL);
+    if (rc != 0) {
+        return rc;
+    }
+    c.observer_id = (char *)"obs.1";
+    c.rubric_id = (char *)"coaching-conversation";
+    c.valid_from_day = 19000;
+    c.valid_until_day = 21000;
+    c.granted_by = (char *)"admin.a";
+    return certs_put(t, &c);
+}
+
+/* Submits one observation of coach by observer on day at hour, every
+ * behaviour scored v except where scores (may be NULL) gives its own. */
+static void observe(struct fixture *f, const char *observer, const char *coach, int32_t day,
+                    int hour, uint32_t v, const uint32_t *scores, const char *evidence,
+                    unsigned open_q, unsigned directives, unsigned actions)
+{
+    struct testutil_obs o;
+    Coachq__V1__Marker m[8];
+    Coachq__V1__Marker *mp[8];
+    Coachq__V1__Action a[4];
+    Coachq__V1__Action *ap[4];
+    struct store_write w;
+    size_t nm = 0;
+    uint8_t *buf;
+    size_t len;
+
+    testutil_obs_make(&o, coach, "rep.1", (int64_t)day * 86400 + hour * 3600);
+    for (size_t i = 0; i < NB; i++) {
+        o.r[i].score = scores != NULL ? scores[i] : v;
+    }
+    if (evidence != NULL) {
+        o.r[0].evidence = (char *)evidence;
+    }
+    for (unsigned i = 0; i < open_q + directives && nm < 8; i++) {
+        Coachq__V1__Marker init = COACHQ__V1__MARKER__INIT;
+
+        m[nm] = init;
+        m[nm].kind = i < open_q ? COACHQ__V1__MARKER_KIND__MARKER_KIND_OPEN_QUESTION
+                                : COACHQ__V1__MARKER_KIND__MARKER_KIND_DIRECTIVE;
+        m[nm].offset_ms = 1000 * (i + 1);
+        mp[nm] = &m[nm];
+        nm++;
+    }
+    o.o.markers = mp;
+    o.o.n_markers = nm;
+    for (unsigned i = 0; i < actions && i < 4; i++) {
+        Coachq__V1__Action init = COACHQ__V1__ACTION__INIT;
+
+        a[i] = init;
+        a[i].text = (char *)"follow up";
+        a[i].owner_id = (char *)"rep.1";
+        ap[i] = &a[i];
+    }
+    o.o.actions = ap;
+    o.o.n_actions = actions < 4 ? actions : 4;
+    len = coachq__v1__observation__get_packed_size(&o.o);
+    buf = malloc(len);
+    assert_non_null(buf);
+    coachq__v1__observation__pack(&o.o, buf);
+    memset(&w, 0, sizeof(w));
+    w.obs = buf;
+    w.obs_len = len;
+    w.observer_id = observer;
+    w.received_at_ms = NOW_S * 1000;
+    assert_int_equal(store_submit(f->s, &w), 0);
+    store_drain(f->s);
+    assert_ptr_equal(store_completed_take(f->s), &w);
+    assert_int_equal(w.rc, 0);
+    free(buf);
+}
+
+static int32_t week(int i)
+{
+    return MONDAY0 - 7 * i;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    static const uint32_t e_scores[NB] = {4, 1, 2, 3, 3, 3, 3, 3, 3, 3};
+
+    assert_non_null(f);
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    f->s = testutil_store_open(f->dir, 0);
+    assert_int_equal(store_exec(f->s, org_cb, NULL), 0);
+
+    /* flm.a: week 0 scores 2, 3, 4 (the 4 with evidence, 3 open questions
+     * and 1 directive, 2 actions); week 5 scores 1, 1. Uncertified obs.u's
+     * 4 in week 0 is the newest but never counts. */
+    observe(f, "obs.1", "flm.a", week(0), 8, 2, NULL, NULL, 0, 0, 0);
+    observe(f, "obs.1", "flm.a", week(0) + 1, 9, 3, NULL, NULL, 0, 0, 0);
+    observe(f, "obs.1", "flm.a", week(0) + 2, 10, 4, NULL, EVIDENCE, 3, 1, 2);
+    observe(f, "obs.1", "flm.a", week(5), 9, 1, NULL, NULL, 0, 0, 0);
+    observe(f, "obs.1", "flm.a", week(5) + 1, 9, 1, NULL, NULL, 0, 0, 0);
+    observe(f, "obs.u", "flm.a", week(0) + 2, 11, 4, NULL, NULL, 0, 0, 0);
+    /* flm.b: week 0 three 3s, week 4 three 2s: trend +1.00. */
+    for (int i = 0; i < 3; i++) {
+        observe(f, "obs.1", "flm.b", week(0), 8 + i, 3, NULL, NULL, 0, 0, 0);
+        observe(f, "obs.1", "flm.b", week(4), 8 + i, 2, NULL, NULL, 0, 0, 0);
+    }
+    /* flm.c: two 4s only: insufficient data. */
+    observe(f, "obs.1", "flm.c", week(0), 8, 4, NULL, NULL, 0, 0, 0);
+    observe(f, "obs.1", "flm.c", week(0), 9, 4, NULL, NULL, 0, 0, 0);
+    /* flm.d: twelve 1s in week 2: high input, low quality. */
+    for (int i = 0; i < 12; i++) {
+        observe(f, "obs.1", "flm.d", week(2) + i / 6, 8 + i % 6, 1, NULL, NULL, 0, 0, 0);
+    }
+    /* flm.e: three sessions scored 4, 1, 2, then 3s. */
+    for (int i = 0; i < 3; i++) {
+        observe(f, "obs.1", "flm.e", week(1), 8 + i, 0, e_scores, NULL, 0, 0, 0);
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    store_close(f->s);
+    testutil_rmrf(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- Running a dashboard ----------------------------------------------- */
+
+struct run {
+    const char *user;
+    unsigned roles;
+    int kind;
+    const char *subject;
+    const char *rubric;
+    int32_t until_day;
+    const struct dash_opts *opts;
+    struct dash *d;
+    struct validate_error fault;
+    int rc;
+};
+
+static int run_cb(struct store_txn *t, void *arg)
+{
+    struct run *r = arg;
+    struct auth_user u;
+    Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
+
+    memset(&u, 0, sizeof(u));
+    snprintf(u.id, sizeof(u.id), "%s", r->user);
+    u.roles = r->roles;
+    req.kind = r->kind;
+    req.subject_id = (char *)(r->subject != NULL ? r->subject : "");
+    req.rubric_id = (char *)(r->rubric != NULL ? r->rubric : "");
+    req.until_day = r->until_day;
+    r->rc = dash_build(t, &u, &req, r->opts, NOW_S, &r->d, &r->fault);
+    return 0;
+}
+
+static int run(struct fixture *f, struct run *r)
+{
+    memset(&r->fault, 0, sizeof(r->fault));
+    r->d = NULL;
+    assert_int_equal(store_view(f->s, run_cb, r), 0);
+    if (r->rc != 0) {
+        assert_null(r->d);
+    } else {
+        assert_non_null(r->d);
+    }
+    return r->rc;
+}
+
+static const Coachq__V1__Table *table(const struct dash *d, const char *id)
+{
+    const Coachq__V1__Table *t = dash_find_table(dash_message(d), id);
+
+    if (t == NULL) {
+        fail_msg("no table %s", id);
+    }
+    return t;
+}
+
+static const Coachq__V1__Chart *chart(const struct dash *d, const char *id)
+{
+    const Coachq__V1__Dashboard *m = dash_message(d);
+
+    for (size_t i = 0; i < m->n_charts; i++) {
+        if (strcmp(m->charts[i]->id, id) == 0) {
+            return m->charts[i];
+        }
+    }
+    fail_msg("no chart %s", id);
+    return NULL;
+}
+
+/* The row of t whose first cell reads first. */
+static const Coachq__V1__TableRow *row(const Coachq__V1__Table *t, const char *first)
+{
+    for (size_t i = 0; i < t->n_rows; i++) {
+        if (t->rows[i]->n_cells > 0 && strcmp(t->rows[i]->cells[0]->text, first) == 0) {
+            return t->rows[i];
+        }
+    }
+    fail_msg("no row %s in %s", first, t->id);
+    return NULL;
+}
+
+static size_t col(const Coachq__V1__Table *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_columns; i++) {
+        if (strcmp(t->columns[i], name) == 0) {
+            return i;
+        }
+    }
+    fail_msg("no column %s in %s", name, t->id);
+    return 0;
+}
+
+static const Coachq__V1__Cell *cell(const Coachq__V1__Table *t, const char *first,
+                                    const char *column)
+{
+    const Coachq__V1__TableRow *r = row(t, first);
+    size_t c = col(t, column);
+
+    assert_true(c < r->n_cells);
+    return r->cells[c];
+}
+
+static void assert_figure(const Coachq__V1__Cell *c, double v, unsigned n)
+{
+    assert_true(c->has_value);
+    assert_false(c->insufficient);
+    assert_int_equal(c->n, n);
+    if (fabs(c->value - v) > 0.005) {
+        fail_msg("value %f, expected %f (n %u)", c->value, v, n);
+    }
+}
+
+static void assert_insufficient(const Coachq__V1__Cell *c, unsigned n)
+{
+    assert_false(c->has_value);
+    assert_true(c->insufficient);
+    assert_int_equal(c->n, n);
+    assert_string_equal(c->text, DASH_INSUFFICIENT);
+}
+
+/* ---- Builder ----------------------------------------------------------- */
+
+static void test_builder(void **state)
+{
+    struct dash_opts o;
+    struct dash *d;
+    Coachq__V1__Table *t;
+    Coachq__V1__TableRow *r;
+    Coachq__V1__Chart *c;
+    Coachq__V1__Series *s;
+    static const char *const cols[] = {"a", "b"};
+    uint8_t *buf;
+    size_t len;
+    Coachq__V1__Dashboard *back;
+
+    (void)state;
+    dash_opts_default(&o);
+    assert_int_equal(o.min_n, 3);
+    d = dash_new(K_MANAGER, &o);
+    assert_non_null(d);
+    t = dash_table(d, "t", "T", cols, 2);
+    assert_non_null(t);
+    /* Many rows and cells: the arena's arrays grow past their first size. */
+    for (unsigned i = 0; i < 40; i++) {
+        r = dash_row(d, t);
+        dash_cell_num(d, r, 2.5, i, 1);
+        dash_cell_count(d, r, i);
+    }
+    assert_int_equal(t->n_rows, 40);
+    assert_insufficient(t->rows[2]->cells[0], 2);
+    assert_figure(t->rows[3]->cells[0], 2.5, 3);
+    assert_string_equal(t->rows[3]->cells[0]->text, "2.5");
+    assert_string_equal(t->rows[39]->cells[1]->text, "39");
+    assert_int_equal(t->rows[39]->cells[1]->n, 39);
+    c = dash_chart(d, "c", "C", COACHQ__V1__CHART__KIND__KIND_LINES, "t");
+    s = dash_series(d, c, "s", 1);
+    for (unsigned i = 0; i < 20; i++) {
+        dash_chart_x(d, c, "w");
+        dash_series_add(d, s, 3.0, i, 2.0, 4.0);
+    }
+    assert_int_equal(s->n_y, 20);
+    assert_int_equal(s->n_lo, 20);
+    assert_false(s->present[2]);
+    assert_true(s->present[3]);
+    assert_true(s->hi[3] == 4.0);
+    dash_note(d, "note %d", 7);
+    assert_string_equal(dash_message(d)->notes[0], "note 7");
+    assert_ptr_equal(dash_find_table(dash_message(d), "t"), t);
+    assert_null(dash_find_table(dash_message(d), "x"));
+    assert_int_equal(dash_failed(d), 0);
+    /* The message packs and unpacks like any other. */
+    len = coachq__v1__dashboard__get_packed_size(dash_message(d));
+    buf = malloc(len);
+    assert_non_null(buf);
+    coachq__v1__dashboard__pack(dash_message(d), buf);
+    back = coachq__v1__dashboard__unpack(NULL, len, buf);
+    assert_non_null(back);
+    assert_int_equal(back->n_tables, 1);
+    assert_int_equal(back->tables[0]->n_rows, 40);
+    coachq__v1__dashboard__free_unpacked(back, NULL);
+    free(buf);
+    dash_free(d);
+    dash_free(NULL);
+}
+
+static void test_mean_ci(void **state)
+{
+    double m, lo, hi;
+
+    (void)state;
+    /* 2, 3, 4, 1, 1: mean 2.2, s^2 = 1.7, t(4) = 2.776. */
+    assert_int_equal(dash_mean_ci(5, 11, 31, &m, &lo, &hi), 0);
+    assert_true(fabs(m - 2.2) < 1e-9);
+    assert_true(fabs(lo - (2.2 - 2.776 * sqrt(1.7 / 5))) < 1e-3);
+    assert_true(fabs(hi - (2.2 + 2.776 * sqrt(1.7 / 5))) < 1e-3);
+    assert_int_equal(dash_mean_ci(1, 3, 9, &m, &lo, &hi), 1);
+    assert_true(m == 3);
+    assert_int_equal(dash_mean_ci(0, 0, 0, &m, &lo, &hi), -EDOM);
+    /* Large n: t approaches 1.96. 100 scores of 2 and 100 of 4: mean 3,
+     * s^2 = 200/199. */
+    assert_int_equal(dash_mean_ci(200, 600, 2000, &m, &lo, &hi), 0);
+    assert_true(fabs((hi - m) - 1.972 * sqrt(200.0 / 199 / 200)) < 1e-3);
+}
+
+/* ---- Requests and access ---------------------------------------------- */
+
+#define R_SLM AUTH_SECOND_LEVEL
+#define R_FLM AUTH_FRONT_LINE
+
+static void expect(struct fixture *f, const char *user, unsigned roles, int kind,
+                   const char *subject, int rc)
+{
+    struct run r = {.user = user, .roles = roles, .kind = kind, .subject = subject};
+
+    if (run(f, &r) != rc) {
+        fail_msg("%s asking %d about %s: %d, expected %d", user, kind, subject ? subject : "-",
+                 r.rc, rc);
+    }
+    dash_free(r.d);
+}
+
+static void test_access(void **state)
+{
+    struct fixture *f = *state;
+
+    /* Second-level managers: their own line only. */
+    expect(f, "slm.a", R_SLM, K_MY_MANAGERS, "", 0);
+    expect(f, "slm.a", R_SLM, K_MY_MANAGERS, "slm.a", 0);
+    expect(f, "slm.b", R_SLM, K_MY_MANAGERS, "slm.a", -ENOENT);
+    expect(f, "slm.a", R_SLM, K_MANAGER, "flm.a", 0);
+    expect(f, "slm.a", R_SLM, K_MY_COACHING, "flm.d", 0);
+    expect(f, "slm.b", R_SLM, K_MANAGER, "flm.a", -ENOENT);
+    expect(f, "slm.b", R_SLM, K_MY_COACHING, "flm.a", -ENOENT);
+    expect(f, "slm.a", R_SLM, K_PROGRAMME, "", -EACCES);
+    /* A subject of the wrong kind, or nobody, reads as not found. */
+    expect(f, "slm.a", R_SLM, K_MY_MANAGERS, "flm.a", -ENOENT);
+    expect(f, "slm.a", R_SLM, K_MANAGER, "slm.a", -ENOENT);
+    expect(f, "slm.a", R_SLM, K_MANAGER, "nobody", -ENOENT);
+    expect(f, "slm.a", R_SLM, K_MANAGER, "", -ENOENT); /* not a front-line manager */
+    /* Front-line managers: themselves only. */
+    expect(f, "flm.a", R_FLM, K_MY_COACHING, "", 0);
+    expect(f, "flm.a", R_FLM, K_MANAGER, "flm.a", 0);
+    expect(f, "flm.a", R_FLM, K_MANAGER, "flm.b", -ENOENT);
+    expect(f, "flm.a", R_FLM, K_MY_COACHING, "flm.e", -ENOENT);
+    expect(f, "flm.a", R_FLM, K_MY_MANAGERS, "slm.a", -EACCES);
+    expect(f, "flm.a", R_FLM, K_OBSERVERS, "", -EACCES);
+    /* Observers have no dashboard. */
+    expect(f, "obs.1", AUTH_OBSERVER, K_MY_MANAGERS, "slm.a", -EACCES);
+    expect(f, "obs.1", AUTH_OBSERVER, K_MANAGER, "flm.a", -EACCES);
+    expect(f, "obs.1", AUTH_OBSERVER, K_PROGRAMME, "", -EACCES);
+    /* Leads and administrators see every line. */
+    expect(f, "lead.a", AUTH_LEAD, K_MY_MANAGERS, "slm.b", 0);
+    expect(f, "lead.a", AUTH_LEAD, K_MANAGER, "flm.a", 0);
+    expect(f, "admin.a", AUTH_ADMIN, K_MY_COACHING, "flm.e", 0);
+    expect(f, "admin.a", AUTH_ADMIN, K_MY_MANAGERS, "nobody", -ENOENT);
+    /* A user with no role at all. */
+    expect(f, "rep.1", 0, K_MY_COACHING, "flm.a", -EACCES);
+}
+
+static void bad(struct fixture *f, int kind, const char *subject, const char *rubric, int32_t until,
+                const char *field)
+{
+    struct run r = {.user = "lead.a",
+                    .roles = AUTH_LEAD,
+                    .kind = kind,
+                    .subject = subject,
+                    .rubric = rubric,
+                    .until_day = until};
+
+    assert_int_equal(run(f, &r), -EINVAL);
+    assert_string_equal(r.fault.field, field);
+    assert_int_equal(r.fault.code, COACHQ__V1__CODE__INVALID_ARGUMENT);
+    assert_true(r.fault.message[0] != '\0');
+}
+
+static void test_bad_requests(void **state)
+{
+    struct fixture *f = *state;
+
+    bad(f, 0, "flm.a", NULL, 0, "get_dashboard.kind");
+    bad(f, 99, "flm.a", NULL, 0, "get_dashboard.kind");
+    bad(f, K_MANAGER, "bad id!", NULL, 0, "get_dashboard.subject_id");
+    bad(f, K_MANAGER, "flm.a", "no/such", 0, "get_dashboard.rubric_id");
+    bad(f, K_MANAGER, "flm.a", "no-such-rubric", 0, "get_dashboard.rubric_id");
+    bad(f, K_MANAGER, "flm.a", NULL, -5, "get_dashboard.until_day");
+    bad(f, K_MANAGER, "flm.a", NULL, TODAY + 30, "get_dashboard.until_day");
+}
+
+/* ---- My managers ------------------------------------------------------- */
+
+static void test_my_managers(void **state)
+{
+    struct fixture *f = *state;
+    struct run r = {.user = "slm.a", .roles = R_SLM, .kind = K_MY_MANAGERS};
+    const Coachq__V1__Dashboard *m;
+    const Coachq__V1__Table *t;
+    const Coachq__V1__Chart *c;
+    const char *const bid0 = "Name of collaborative";
+
+    assert_int_equal(run(f, &r), 0);
+    m = dash_message(r.d);
+    assert_int_equal(m->kind, K_MY_MANAGERS);
+    assert_string_equal(m->subject_id, "slm.a");
+    assert_string_equal(m->subject_name, "Sam Lead");
+    assert_int_equal(m->until_day, TODAY);
+    assert_int_equal(m->from_day, week(11));
+    assert_int_equal(m->min_n, 3);
+
+    t = table(r.d, "managers");
+    assert_int_equal(t->n_rows, 4); /* flm.a..flm.d; not flm.e of slm.b */
+    assert_true(t->note[0] != '\0');
+    /* flm.a: 2, 3, 4, 1, 1 (obs.u's session does not count). */
+    assert_figure(cell(t, "Ann Front", "Quality index"), 2.2, 5);
+    assert_string_equal(cell(t, "Ann Front", "Manager")->link, "flm.a");
+    /* Its trend: 3 sessions in the last 4 weeks, 2 in the 4 before (its
+     * 1s in week 5): the smaller half is insufficient. */
+    assert_insufficient(cell(t, "Ann Front", "Trend (last 4 weeks vs 4 before)"), 2);
+    assert_int_equal(cell(t, "Ann Front", "Sessions observed")->value, 5);
+    assert_int_equal(cell(t, "Ann Front", "Minutes observed")->value, 5 * 30);
+    assert_figure(cell(t, "Ann Front", "Ask-to-tell ratio"), 3.0, 5);
+    /* flm.b: 3, 3, 3 in week 0 and 2, 2, 2 in week 4. */
+    assert_figure(cell(t, "Ben Front", "Quality index"), 2.5, 6);
+    assert_figure(cell(t, "Ben Front", "Trend (last 4 weeks vs 4 before)"), 1.0, 3);
+    assert_string_equal(cell(t, "Ben Front", "Trend (last 4 weeks vs 4 before)")->text, "+1.00");
+    /* flm.c: two sessions only. */
+    assert_insufficient(cell(t, "Cat Front", "Quality index"), 2);
+    assert_string_equal(cell(t, "Ben Front", "Sessions held")->text, "no data");
+
+    /* The weekly chart: one series per manager, 12 weeks, week 0 last. */
+    c = chart(r.d, "quality-trend");
+    assert_int_equal(c->kind, COACHQ__V1__CHART__KIND__KIND_LINES);
+    assert_int_equal(c->n_x_labels, 12);
+    assert_string_equal(c->x_labels[11], "2024-W24");
+    assert_int_equal(c->n_series, 4);
+    assert_string_equal(c->series[0]->name, "Ann Front");
+    assert_true(c->series[0]->present[11]);
+    assert_true(fabs(c->series[0]->y[11] - 3.0) < 1e-9);
+    assert_int_equal(c->series[0]->n[11], 3);
+    assert_false(c->series[0]->present[6]); /* week 5: two sessions */
+    assert_int_equal(c->series[0]->n[6], 2);
+
+    /* Heat-map: last 8 weeks, per behaviour. */
+    t = table(r.d, "heatmap");
+    assert_int_equal(t->n_columns, 1 + NB);
+    assert_figure(cell(t, "Ann Front", bid0), 2.2, 5);
+    assert_figure(cell(t, "Ben Front", bid0), 2.5, 6);
+    assert_figure(cell(t, "Dan Front", bid0), 1.0, 12);
+    assert_insufficient(cell(t, "Cat Front", bid0), 2);
+    c = chart(r.d, "heatmap");
+    assert_int_equal(c->kind, COACHQ__V1__CHART__KIND__KIND_HEATMAP);
+    assert_int_equal(c->n_x_labels, NB);
+    assert_int_equal(c->n_series, 4);
+
+    /* Quadrant: sessions observed (no sessions_held imported) against
+     * quality: a (5, 2.2), b (6, 2.5), d (12, 1.0); c left out. Medians
+     * x 6, y 2.2: only d is above and below. */
+    c = chart(r.d, "volume-quality");
+    assert_int_equal(c->kind, COACHQ__V1__CHART__KIND__KIND_QUADRANT);
+    assert_int_equal(c->n_points, 3);
+    assert_true(fabs(c->x_split - 6) < 1e-9);
+    assert_true(fabs(c->y_split - 2.2) < 1e-9);
+    assert_non_null(strstr(c->x_title, "observed"));
+    for (size_t i = 0; i < c->n_points; i++) {
+        assert_int_equal(c->points[i]->flagged, strcmp(c->points[i]->label, "Dan Front") == 0);
+    }
+    t = table(r.d, "high-input-low-quality");
+    assert_int_equal(t->n_rows, 1);
+    assert_string_equal(t->rows[0]->cells[0]->text, "Dan Front");
+    assert_figure(t->rows[0]->cells[2], 1.0, 12);
+
+    /* Actions: flm.a agreed 2; documents-actions scored 2, 3, 4, 1, 1:
+     * 2 of 5 proficient or better. */
+    t = table(r.d, "actions");
+    assert_int_equal(cell(t, "Ann Front", "Actions agreed")->value, 2);
+    assert_figure(cell(t, "Ann Front", "Followed up"), 40.0, 5);
+    assert_string_equal(cell(t, "Ann Front", "Followed up")->text, "40%");
+    assert_non_null(strstr(t->note, "documents-actions"));
+    dash_free(r.d);
+
+    /* A window that ends before week 0: flm.a has only its two 1s left. */
+    r.until_day = week(1);
+    assert_int_equal(run(f, &r), 0);
+    t = table(r.d, "managers");
+    assert_insufficient(cell(t, "Ann Front", "Quality index"), 2);
+    assert_figure(cell(t, "Ben Front", "Quality index"), 2.0, 3);
+    dash_free(r.d);
+}
+
+/* ---- Manager detail ---------------------------------------------------- */
+
+static void test_manager(void **state)
+{
+    struct fixture *f = *state;
+    struct run r = {.user = "slm.a", .roles = R_SLM, .kind = K_MANAGER, .subject = "flm.a"};
+    const Coachq__V1__Table *t;
+    const Coachq__V1__Chart *c;
+    const Coachq__V1__Series *s;
+    const char *const bid0 = "Name of collaborative";
+    double half = 2.776 * sqrt(1.7 / 5);
+
+    assert_int_equal(run(f, &r), 0);
+    assert_string_equal(dash_message(r.d)->subject_name, "Ann Front");
+    t = table(r.d, "behaviours");
+    assert_int_equal(t->n_rows, NB);
+    assert_figure(cell(t, bid0, "Mean"), 2.2, 5);
+    assert_figure(cell(t, bid0, "95% CI low"), 2.2 - half, 5);
+    assert_figure(cell(t, bid0, "95% CI high"), 2.2 + half, 5);
+
+    c = chart(r.d, "behaviours");
+    assert_int_equal(c->n_series, NB);
+    s = c->series[0];
+    assert_true(s->has_band);
+    assert_int_equal(s->n_y, 12);
+    /* Week 0: 2, 3, 4: mean 3, s 1, t(2) 4.303. */
+    assert_true(s->present[11]);
+    assert_true(fabs(s->y[11] - 3) < 1e-9);
+    assert_true(fabs(s->lo[11] - (3 - 4.303 / sqrt(3))) < 1e-3);
+    assert_true(fabs(s->hi[11] - (3 + 4.303 / sqrt(3))) < 1e-3);
+    assert_false(s->present[6]);
+
+    /* Markers in week 0: 3 open questions, 1 directive over 3 sessions. */
+    t = table(r.d, "markers");
+    assert_int_equal(t->n_rows, 12);
+    assert_figure(cell(t, "2024-W24", "Ask-to-tell ratio"), 3.0, 3);
+    assert_figure(cell(t, "2024-W24", "Take-overs per session"), 0.0, 3);
+    assert_insufficient(cell(t, "2024-W23", "Ask-to-tell ratio"), 0);
+
+    /* Recent: newest first, obs.u's uncounted session left out, evidence
+     * verbatim. */
+    t = table(r.d, "recent");
+    assert_int_equal(t->n_rows, 5);
+    assert_string_equal(t->rows[0]->cells[0]->text, "2024-06-12");
+    assert_string_equal(t->rows[1]->cells[0]->text, "2024-06-11");
+    assert_string_equal(t->rows[4]->cells[0]->text, "2024-05-06");
+    assert_string_equal(t->rows[0]->cells[1]->text, "Rita Rep");
+    assert_string_equal(t->rows[0]->cells[2]->text, "deal review");
+    assert_figure(t->rows[0]->cells[3], 4.0, NB);
+    assert_non_null(strstr(t->rows[0]->cells[4]->text, EVIDENCE));
+    assert_non_null(strstr(t->rows[0]->cells[4]->text, bid0));
+    assert_string_equal(t->rows[1]->cells[4]->text, "");
+    dash_free(r.d);
+
+    /* At most ten recent observations. */
+    r.subject = "flm.d";
+    assert_int_equal(run(f, &r), 0);
+    assert_int_equal(table(r.d, "recent")->n_rows, 10);
+    dash_free(r.d);
+}
+
+/* ---- My coaching ------------------------------------------------------- */
+
+static void test_my_coaching(void **state)
+{
+    struct fixture *f = *state;
+    struct run r = {.user = "flm.e", .roles = R_FLM, .kind = K_MY_COACHING};
+    struct dash_opts o;
+    const Coachq__V1__Table *t;
+    const Coachq__V1__Chart *c;
+
+    /* flm.e: 4, 1, 2, then seven 3s, three times. */
+    assert_int_equal(run(f, &r), 0);
+    t = table(r.d, "focus");
+    assert_int_equal(t->n_rows, NB);
+    assert_int_equal(t->n_columns, 3); /* slm.b's line is too small to compare */
+    assert_non_null(strstr(t->note, "too small"));
+    assert_string_equal(t->rows[0]->cells[0]->text, "Name of regular-cadence");
+    assert_figure(t->rows[0]->cells[1], 1.0, 3);
+    assert_string_equal(t->rows[0]->cells[2]->text, "focus next");
+    assert_string_equal(t->rows[1]->cells[0]->text, "Name of consistent-framework");
+    assert_string_equal(t->rows[1]->cells[2]->text, "focus next");
+    assert_string_equal(t->rows[2]->cells[2]->text, "");
+    assert_string_equal(t->rows[NB - 1]->cells[0]->text, "Name of collaborative");
+    assert_figure(t->rows[NB - 1]->cells[1], 4.0, 3);
+    c = chart(r.d, "quality-trend");
+    assert_int_equal(c->n_series, 1);
+    assert_true(c->series[0]->present[10]);
+    assert_true(fabs(c->series[0]->y[10] - 2.8) < 1e-9);
+    dash_free(r.d);
+
+    /* With a privacy minimum of 3, slm.a's four managers may be compared:
+     * the line average of the first behaviour over a, b, c and d is
+     * (11 + 15 + 8 + 12) / 25. */
+    dash_opts_default(&o);
+    o.privacy_min = 3;
+    r.user = "flm.a";
+    r.opts = &o;
+    assert_int_equal(run(f, &r), 0);
+    t = table(r.d, "focus");
+    assert_int_equal(t->n_columns, 4);
+    assert_figure(cell(t, "Name of collaborative", "Line average"), 46.0 / 25, 25);
+    assert_figure(cell(t, "Name of collaborative", "Mean"), 2.2, 5);
+    assert_int_equal(chart(r.d, "quality-trend")->n_series, 2);
+    dash_free(r.d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_builder),
+        cmocka_unit_test(test_mean_ci),
+        cmocka_unit_test_setup_teardown(test_access, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_my_managers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manager, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_my_coaching, setup, teardown),
+    };
+
+    testutil_watchdog(120);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,643 @@
+/* Tests of server/dash_programme.c: "Programme impact" (difference-in-
+ * differences per behaviour, attendance beside quality per cohort, quality
+ * against later team results) and "Observer reliability" (certification,
+ * double coding and its agreement, severity drift, coverage), against
+ * figures worked out by hand in the comments from the records stored here.
+ * Every observation scores all ten behaviours alike, so each behaviour's
+ * figures and the quality index are the same numbers. */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "certs.h"
+#include "dash.h"
+#include "outcomes.h"
+#include "people.h"
+#include "rubrics.h"
+#include "store.h"
+#include "testutil.h"
+
+/* "Today": Wednesday 2024-06-12 (day 19886), in the week of Monday 19884. */
+#define TODAY 19886
+#define MONDAY0 19884
+#define NOW_S ((int64_t)TODAY * 86400 + 12 * 3600)
+#define NB 10
+/* Quarters of 2023, a day at least ten days in (so its week's Monday is in
+ * the same quarter): Q2 from 2023-04-13, Q3 from 2023-07-12, Q4 from
+ * 2023-10-15. */
+#define Q2_2023 19460
+#define Q3_2023 19550
+#define Q4_2023 19645
+
+#define K_PROGRAMME COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME
+#define K_OBSERVERS COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS
+
+#define ASSERT_NEAR(got, want, tol)                                                                \
+    do {                                                                                           \
+        double got_ = (got);                                                                       \
+        double want_ = (want);                                                                     \
+        if (!(fabs(got_ - want_) <= (tol))) {                                                      \
+            fail_msg("%s = %.17g, want %.17g", #got, got_, want_);                                 \
+        }                                                                                          \
+    } while (0)
+
+struct fixture {
+    char dir[512];
+    struct store *s;
+};
+
+static int32_t week(int i)
+{
+    return MONDAY0 - 7 * i;
+}
+
+/* ---- The organisation ------------------------------------------------- */
+
+struct person_spec {
+    const char *id;
+    Coachq__V1__Role role; /* 0: a rep */
+};
+
+/*
+ * flm.t1, flm.t2: trained (completed in week 4 before today's week);
+ * flm.u1, flm.u2: not trained (flm.u1 enrolled, did not complete);
+ * flm.old, flm.old2: trained 400 days ago (before the 52-week window);
+ * flm.new: never observed. obs.1 and obs.2 certified (obs.2 until day
+ * 19900), obs.3's certification expired on day 19800.
+ */
+static const struct person_spec PEOPLE[] = {
+    {"flm.t1", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER},
+    {"flm.t2", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER},
+    {"flm.u1", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER},
+    {"flm.u2", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER},
+    {"flm.old", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER},
+    {"flm.old2", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER},
+    {"flm.new", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER},
+    {"rep.1", 0},
+    {"obs.1", COACHQ__V1__ROLE__ROLE_OBSERVER},
+    {"obs.2", COACHQ__V1__ROLE__ROLE_OBSERVER},
+    {"obs.3", COACHQ__V1__ROLE__ROLE_OBSERVER},
+    {"lead.a", COACHQ__V1__ROLE__ROLE_ENABLEMENT_LEAD},
+};
+
+struct enrol_spec {
+    const char *cohort;
+    int32_t start;
+    const char *person;
+    unsigned modules;
+    int32_t completed;
+};
+
+static const struct enrol_spec ENROL[] = {
+    {"c1", MONDAY0 - 7 * 6, "flm.t1", 3, MONDAY0 - 7 * 4 + 2},
+    {"c1", MONDAY0 - 7 * 6, "flm.t2", 2, MONDAY0 - 7 * 4 + 2},
+    {"c1", MONDAY0 - 7 * 6, "flm.u1", 1, 0},
+    {"c0", TODAY - 420, "flm.old", 4, TODAY - 400},
+    {"c0", TODAY - 420, "flm.old2", 4, TODAY - 400},
+};
+
+static int put_cert(struct store_txn *t, const char *who, int32_t until)
+{
+    Coachq__V1__Certification c = COACHQ__V1__CERTIFICATION__INIT;
+
+    c.observer_id = (char *)who;
+    c.rubric_id = (char *)"coaching-conversation";
+    c.valid_from_day = 19000;
+    c.valid_until_day = until;
+    c.granted_by = (char *)"admin";
+    return certs_put(t, &c);
+}
+
+static int org_cb(struct store_txn *t, void *arg)
+{
+    Coachq__V1__Rubric r = COACHQ__V1__RUBRIC__INIT;
+    Coachq__V1__Behaviour b[NB];
+    Coachq__V1__Behaviour *bp[NB];
+    Coachq__V1__Programme prog = COACHQ__V1__PROGRAMME__INIT;
+    int rc;
+
+    (void)arg;
+    for (size_t i = 0; i < sizeof(PEOPLE) / sizeof(PEOPLE[0]); i++) {
+        Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
+        Coachq__V1__Role role = PEOPLE[i].role;
+
+        p.id = (char *)PEOPLE[i].id;
+        p.name = (char *)PEOPLE[i].id;
+        if (role != 0) {
+            p.roles = &role;
+            p.n_roles = 1;
+        }
+        rc = people_put(t, &p, NULL);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < NB; i++) {
+        Coachq__V1__Behaviour init = COACHQ__V1__BEHAVIOUR__INIT;
+
+        b[i] = init;
+        b[i].id = (char *)testutil_behaviours[i];
+        b[i].name = (char *)testutil_behaviours[i];
+        bp[i] = &b[i];
+    }
+    r.id = (char *)"coaching-conversation";
+    r.version = 1;
+    r.name = (char *)"Coaching conversation";
+    r.behaviours = bp;
+    r.n_behaviours = NB;
+    r.effective_day = 18000;
+    rc = rubrics_put(t, &r, NULL);
+    if (rc == 0) {
+        rc = put_cert(t, "obs.1", 21000);
+    }
+    if (rc == 0) {
+        rc = put_cert(t, "obs.2", 19900);
+    }
+    if (rc == 0) {
+        rc = put_cert(t, "obs.3", 19800);
+    }
+    prog.id = (char *)"p1";
+    prog.name = (char *)"Coaching programme";
+    if (rc == 0) {
+        rc = people_programme_put(t, &prog, NULL);
+    }
+    /* Enrolments before the observations: the cohort aggregates are kept
+     * as observations are written. */
+    for (size_t i = 0; i < sizeof(ENROL) / sizeof(ENROL[0]) && rc == 0; i++) {
+        Coachq__V1__Enrolment e = COACHQ__V1__ENROLMENT__INIT;
+        Coachq__V1__Attendance a[4];
+        Coachq__V1__Attendance *ap[4];
+        static const char *const mods[4] = {"m1", "m2", "m3", "m4"};
+
+        for (unsigned k = 0; k < ENROL[i].modules; k++) {
+            Coachq__V1__Attendance init = COACHQ__V1__ATTENDANCE__INIT;
+
+            a[k] = init;
+            a[k].module = (char *)mods[k];
+            a[k].day = ENROL[i].start + (int32_t)k;
+            ap[k] = &a[k];
+        }
+        e.programme_id = (char *)"p1";
+        e.cohort_id = (char *)ENROL[i].cohort;
+        e.cohort_start_day = ENROL[i].start;
+        e.person_id = (char *)ENROL[i].person;
+        e.attended = ap;
+        e.n_attended = ENROL[i].modules;
+        e.completed_day = ENROL[i].completed;
+        rc = people_enrolment_put(t, &e, NULL);
+    }
+    return rc;
+}
+
+struct outcome_spec {
+    const char *subject;
+    const char *period;
+    double value;
+};
+
+/* Team win rates the quarter after each quality quarter below. */
+static const struct outcome_spec OUTCOMES[] = {
+    {"flm.old", "2023-Q3", 0.20},  {"flm.old", "2023-Q4", 0.30},  {"flm.old", "2024-Q1", 0.35},
+    {"flm.old2", "2023-Q3", 0.15}, {"flm.old2", "2023-Q4", 0.25}, {"flm.old2", "2024-Q1", 0.20},
+};
+
+static int put_outcomes_cb(struct store_txn *t, void *arg)
+{
+    (void)arg;
+    for (size_t i = 0; i < sizeof(OUTCOMES) / sizeof(OUTCOMES[0]); i++) {
+        Coachq__V1__Outcome o = COACHQ__V1__OUTCOME__INIT;
+        int rc;
+
+        o.subject_id = (char *)OUTCOMES[i].subject;
+        o.team = 1;
+        o.period = (char *)OUTCOMES[i].period;
+        o.metric = (char *)"win_rate";
+        o.value = OUTCOMES[i].value;
+        /* A rep's own figure is not the team's: never counted. */
+        rc = outcomes_put(t, &o, NULL);
+        if (rc == 0) {
+            o.team = 0;
+            o.value = 0.99;
+            rc = outcomes_put(t, &o, NULL);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Stores one observation of coach (coachee rep.1) by observer at day and
+ * hour, every behaviour scored v. */
+static void observe(struct fixture *f, const char *observer, const char *coach, int32_t day,
+                    int hour, uint32_t v)
+{
+    struct testutil_obs o;
+    struct store_write w;
+    uint8_t *buf;
+    size_t len;
+
+    testutil_obs_make(&o, coach, "rep.1", (int64_t)day * 86400 + hour * 3600);
+    for (size_t i = 0; i < NB; i++) {
+        o.r[i].score = v;
+    }
+    len = coachq__v1__observation__get_packed_size(&o.o);
+    buf = malloc(len);
+    assert_non_null(buf);
+    coachq__v1__observation__pack(&o.o, buf);
+    memset(&w, 0, sizeof(w));
+    w.obs = buf;
+    w.obs_len = len;
+    w.observer_id = observer;
+    w.received_at_ms = NOW_S * 1000;
+    assert_int_equal(store_submit(f->s, &w), 0);
+    store_drain(f->s);
+    assert_ptr_equal(store_completed_take(f->s), &w);
+    assert_int_equal(w.rc, 0);
+    free(buf);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    /* Quality per quarter of 2023 (three observations each): flm.old 2, 3,
+     * 4 and flm.old2 1, 2, 2 in Q2, Q3, Q4. */
+    static const uint32_t old_q[2][3] = {{2, 3, 4}, {1, 2, 2}};
+    static const int32_t q_day[3] = {Q2_2023, Q3_2023, Q4_2023};
+
+    assert_non_null(f);
+    testutil_watchdog(240);
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    f->s = testutil_store_open(f->dir, 0);
+    assert_int_equal(store_exec(f->s, org_cb, NULL), 0);
+    assert_int_equal(store_exec(f->s, put_outcomes_cb, NULL), 0);
+
+    /* Before (week 8) and after (week 2) the training week (week 4):
+     *   trained:     flm.t1 2 2 | 3 3     flm.t2 1 3 | 4 2
+     *   not trained: flm.u1 2 3 | 2 3     flm.u2 2 1 | 3 2 */
+    observe(f, "obs.1", "flm.t1", week(8), 8, 2);
+    observe(f, "obs.1", "flm.t1", week(8), 9, 2);
+    observe(f, "obs.1", "flm.t1", week(2), 8, 3);
+    observe(f, "obs.1", "flm.t1", week(2), 9, 3);
+    observe(f, "obs.1", "flm.t2", week(8), 8, 1);
+    observe(f, "obs.1", "flm.t2", week(8), 9, 3);
+    observe(f, "obs.1", "flm.t2", week(2), 8, 4);
+    observe(f, "obs.1", "flm.t2", week(2), 9, 2);
+    observe(f, "obs.1", "flm.u1", week(8), 8, 2);
+    observe(f, "obs.1", "flm.u1", week(8), 9, 3);
+    observe(f, "obs.1", "flm.u1", week(2), 8, 2);
+    observe(f, "obs.1", "flm.u1", week(2), 9, 3);
+    observe(f, "obs.1", "flm.u2", week(8), 8, 2);
+    observe(f, "obs.1", "flm.u2", week(8), 9, 1);
+    observe(f, "obs.1", "flm.u2", week(2), 8, 3);
+    observe(f, "obs.1", "flm.u2", week(2), 9, 2);
+
+    /* Double coding in week 1: the same three sessions of flm.old scored
+     * by obs.1 (3, 3, 2) and obs.2 (3, 2, 2). */
+    observe(f, "obs.1", "flm.old", week(1), 8, 3);
+    observe(f, "obs.2", "flm.old", week(1), 8, 3);
+    observe(f, "obs.1", "flm.old", week(1), 9, 3);
+    observe(f, "obs.2", "flm.old", week(1), 9, 2);
+    observe(f, "obs.1", "flm.old", week(1), 10, 2);
+    observe(f, "obs.2", "flm.old", week(1), 10, 2);
+
+    for (int m = 0; m < 2; m++) {
+        for (int q = 0; q < 3; q++) {
+            for (int i = 0; i < 3; i++) {
+                observe(f, "obs.1", m == 0 ? "flm.old" : "flm.old2", q_day[q] + i, 8, old_q[m][q]);
+            }
+        }
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    store_close(f->s);
+    testutil_rmrf(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- Running a dashboard ------------------------------------------------ */
+
+struct run {
+    int kind;
+    unsigned privacy_min;
+    struct dash *d;
+    int rc;
+};
+
+static int run_cb(struct store_txn *t, void *arg)
+{
+    struct run *r = arg;
+    struct auth_user u;
+    struct dash_opts o;
+    struct validate_error fault;
+    Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
+
+    memset(&u, 0, sizeof(u));
+    memset(&fault, 0, sizeof(fault));
+    snprintf(u.id, sizeof(u.id), "%s", "lead.a");
+    u.roles = AUTH_LEAD;
+    dash_opts_default(&o);
+    o.privacy_min = r->privacy_min;
+    req.kind = r->kind;
+    req.subject_id = (char *)"";
+    req.rubric_id = (char *)"";
+    r->rc = dash_build(t, &u, &req, &o, NOW_S, &r->d, &fault);
+    return 0;
+}
+
+static struct dash *run(struct fixture *f, int kind, unsigned privacy_min)
+{
+    struct run r = {kind, privacy_min, NULL, 0};
+
+    assert_int_equal(store_view(f->s, run_cb, &r), 0);
+    assert_int_equal(r.rc, 0);
+    assert_non_null(r.d);
+    return r.d;
+}
+
+static const Coachq__V1__Table *table(const struct dash *d, const char *id)
+{
+    const Coachq__V1__Table *t = dash_find_table(dash_message(d), id);
+
+    if (t == NULL) {
+        fail_msg("no table %s", id);
+    }
+    return t;
+}
+
+static const Coachq__V1__TableRow *row2(const Coachq__V1__Table *t, const char *first,
+                                        const char *second)
+{
+    for (size_t i = 0; i < t->n_rows; i++) {
+        const Coachq__V1__TableRow *r = t->rows[i];
+
+        if (r->n_cells > 1 && strcmp(r->cells[0]->text, first) == 0 &&
+            (second == NULL || strcmp(r->cells[1]->text, second) == 0)) {
+            return r;
+        }
+    }
+    fail_msg("no row %s %s in %s", first, second != NULL ? second : "", t->id);
+    return NULL;
+}
+
+static const Coachq__V1__Cell *cell(const Coachq__V1__Table *t, const Coachq__V1__TableRow *r,
+                                    const char *column)
+{
+    for (size_t i = 0; i < t->n_columns; i++) {
+        if (strcmp(t->columns[i], column) == 0) {
+            assert_true(i < r->n_cells);
+            return r->cells[i];
+        }
+    }
+    fail_msg("no column %s in %s", column, t->id);
+    return NULL;
+}
+
+/* The figure of a cell, failing if it has none; checks its n. */
+static double value(const Coachq__V1__Table *t, const Coachq__V1__TableRow *r, const char *column,
+                    unsigned n)
+{
+    const Coachq__V1__Cell *c = cell(t, r, column);
+
+    if (!c->has_value) {
+        fail_msg("%s / %s: no value (\"%s\")", t->id, column, c->text);
+    }
+    assert_int_equal(c->n, n);
+    return c->value;
+}
+
+/* ---- Programme impact ----------------------------------------------------- */
+
+/*
+ * Cells (the same for every behaviour and the quality index):
+ *   trained before   2 2 1 3: n 4, mean 2,   sum sq 18, var (18 - 16)/3 = 2/3
+ *   trained after    3 3 4 2: n 4, mean 3,   sum sq 38, var (38 - 36)/3 = 2/3
+ *   untrained before 2 3 2 1: n 4, mean 2,   sum sq 18, var 2/3
+ *   untrained after  2 3 3 2: n 4, mean 2.5, sum sq 26, var (26 - 25)/3 = 1/3
+ * DiD = (3 - 2) - (2.5 - 2) = 0.5
+ * se  = sqrt(3 * (2/3)/4 + (1/3)/4) = sqrt(7/12) = 0.763763
+ * df  = (7/12)^2 / (3 * (1/6)^2/3 + (1/12)^2/3) = (49/144) / (13/432) = 147/13
+ *     = 11.307692; t = 2.178813 + (2.200985 - 2.178813) * (13/147 - 1/12) /
+ *     (1/11 - 1/12) = 2.193745
+ * 95% = 0.5 -/+ 2.193745 * 0.763763 = -1.175501 .. 2.175501
+ * pooled sd = sqrt((3 * 2/3 * 3 + 3 * 1/3) / 12) = sqrt(7/12) = 0.763763
+ * effect    = 0.5 / 0.763763 = 0.654654
+ */
+static void test_impact(void **state)
+{
+    struct fixture *f = *state;
+    struct dash *d = run(f, K_PROGRAMME, 2);
+    const Coachq__V1__Table *t = table(d, "impact");
+    const char *labels[NB + 1];
+
+    for (size_t i = 0; i < NB; i++) {
+        labels[i] = testutil_behaviours[i];
+    }
+    labels[NB] = "Quality index";
+    assert_int_equal(t->n_rows, NB + 1);
+    for (size_t i = 0; i <= NB; i++) {
+        const Coachq__V1__TableRow *r = row2(t, labels[i], NULL);
+
+        ASSERT_NEAR(value(t, r, "Trained: before", 4), 2.0, 1e-9);
+        ASSERT_NEAR(value(t, r, "Trained: after", 4), 3.0, 1e-9);
+        ASSERT_NEAR(value(t, r, "Not yet trained: before", 4), 2.0, 1e-9);
+        ASSERT_NEAR(value(t, r, "Not yet trained: after", 4), 2.5, 1e-9);
+        ASSERT_NEAR(value(t, r, "Difference-in-differences", 4), 0.5, 1e-9);
+        ASSERT_NEAR(value(t, r, "95% CI low", 4), -1.175501, 1e-6);
+        ASSERT_NEAR(value(t, r, "95% CI high", 4), 2.175501, 1e-6);
+        ASSERT_NEAR(value(t, r, "Effect size (d)", 4), 0.654654, 1e-6);
+    }
+    /* The chart holds the same figures. */
+    {
+        const Coachq__V1__Dashboard *m = dash_message(d);
+        const Coachq__V1__Chart *ch = NULL;
+
+        for (size_t i = 0; i < m->n_charts; i++) {
+            if (strcmp(m->charts[i]->id, "impact-chart") == 0) {
+                ch = m->charts[i];
+            }
+        }
+        assert_non_null(ch);
+        assert_int_equal(ch->kind, COACHQ__V1__CHART__KIND__KIND_BARS);
+        assert_int_equal(ch->n_x_labels, NB + 1);
+        assert_true(ch->n_series >= 1);
+        assert_int_equal(ch->series[0]->n_y, NB + 1);
+        assert_true(ch->series[0]->present[NB]);
+        ASSERT_NEAR(ch->series[0]->y[NB], 0.5, 1e-9);
+        ASSERT_NEAR(ch->series[0]->lo[NB], -1.175501, 1e-6);
+    }
+    dash_free(d);
+
+    /* With a privacy minimum of 3 the two trained managers are not broken
+     * down: no figures, a note says why. */
+    d = run(f, K_PROGRAMME, 3);
+    t = table(d, "impact");
+    {
+        const Coachq__V1__TableRow *r = row2(t, "Quality index", NULL);
+
+        assert_false(cell(t, r, "Difference-in-differences")->has_value);
+        assert_string_equal(cell(t, r, "Trained: before")->text, "group too small");
+        assert_non_null(strstr(t->note, "privacy minimum"));
+    }
+    dash_free(d);
+}
+
+/*
+ * Cohort p1/c1 (flm.t1, flm.t2, flm.u1): enrolled 3, modules 3 + 2 + 1 = 6,
+ * completed 2. Quality before the cohort's start (week 6): the week-8
+ * observations 2 2 1 3 2 3 = 13 / 6 = 2.166667; from the week of the last
+ * completion (week 4) on: 3 3 4 2 2 3 = 17 / 6 = 2.833333; change 0.666667.
+ * Cohort p1/c0 (flm.old, flm.old2): enrolled 2, modules 8, completed 2; its
+ * quality is shown with a privacy minimum of 2 but not of 3.
+ */
+static void test_attendance(void **state)
+{
+    struct fixture *f = *state;
+    struct dash *d = run(f, K_PROGRAMME, 2);
+    const Coachq__V1__Table *t = table(d, "attendance");
+    const Coachq__V1__TableRow *r = row2(t, "p1", "c1");
+
+    ASSERT_NEAR(value(t, r, "Enrolled", 3), 3, 0);
+    ASSERT_NEAR(value(t, r, "Modules attended", 6), 6, 0);
+    ASSERT_NEAR(value(t, r, "Completed", 2), 2, 0);
+    ASSERT_NEAR(value(t, r, "Quality before", 6), 13.0 / 6.0, 1e-9);
+    ASSERT_NEAR(value(t, r, "Quality after", 6), 17.0 / 6.0, 1e-9);
+    ASSERT_NEAR(value(t, r, "Change", 6), 4.0 / 6.0, 1e-9);
+    r = row2(t, "p1", "c0");
+    ASSERT_NEAR(value(t, r, "Modules attended", 8), 8, 0);
+    dash_free(d);
+
+    d = run(f, K_PROGRAMME, 3);
+    t = table(d, "attendance");
+    r = row2(t, "p1", "c0");
+    ASSERT_NEAR(value(t, r, "Enrolled", 2), 2, 0);
+    assert_string_equal(cell(t, r, "Quality before")->text, "group too small");
+    assert_false(cell(t, r, "Quality after")->has_value);
+    r = row2(t, "p1", "c1");
+    ASSERT_NEAR(value(t, r, "Quality before", 6), 13.0 / 6.0, 1e-9);
+    dash_free(d);
+}
+
+/*
+ * Quality per manager-quarter and the team's win rate one quarter later:
+ *   flm.old:  2 -> 0.20, 3 -> 0.30, 4 -> 0.35
+ *   flm.old2: 1 -> 0.15, 2 -> 0.25, 2 -> 0.20
+ * n = 6; means x 14/6 = 2.333333, y 1.45/6 = 0.241667;
+ * S_xy = 0.366667, S_xx = 5.333333, S_yy = 0.027083;
+ * r = 0.366667 / sqrt(5.333333 * 0.027083) = 0.964764;
+ * Fisher z: atanh(r) -/+ 1.959964 / sqrt(3) gives 0.705889 .. 0.996276.
+ * Two quarters later: (2, 0.30), (3, 0.35), (1, 0.25), (2, 0.20): n = 4,
+ * S_xy = 0.1, S_xx = 2, S_yy = 0.0125, r = 0.1 / sqrt(0.025) = 0.632456,
+ * 95% -0.838014 .. 0.991105. The reps' own figures (0.99) never count.
+ */
+static void test_results(void **state)
+{
+    struct fixture *f = *state;
+    struct dash *d = run(f, K_PROGRAMME, 2);
+    const Coachq__V1__Table *t = table(d, "results");
+    const Coachq__V1__TableRow *r = row2(t, "win_rate", "1");
+
+    assert_non_null(strstr(t->note, "Correlation, not causation"));
+    ASSERT_NEAR(value(t, r, "r", 6), 0.964764, 1e-6);
+    ASSERT_NEAR(value(t, r, "95% CI low", 6), 0.705889, 1e-6);
+    ASSERT_NEAR(value(t, r, "95% CI high", 6), 0.996276, 1e-6);
+    ASSERT_NEAR(value(t, r, "Managers", 2), 2, 0);
+    r = row2(t, "win_rate", "2");
+    ASSERT_NEAR(value(t, r, "r", 4), 0.632456, 1e-6);
+    ASSERT_NEAR(value(t, r, "95% CI low", 4), -0.838014, 1e-6);
+    ASSERT_NEAR(value(t, r, "95% CI high", 4), 0.991105, 1e-6);
+    /* No quota figures at all: insufficient, not a number. */
+    r = row2(t, "quota_attainment", "1");
+    assert_true(cell(t, r, "r")->insufficient);
+    assert_false(cell(t, r, "r")->has_value);
+    dash_free(d);
+
+    /* Two managers are below a privacy minimum of 3. */
+    d = run(f, K_PROGRAMME, 3);
+    t = table(d, "results");
+    r = row2(t, "win_rate", "1");
+    assert_false(cell(t, r, "r")->has_value);
+    assert_string_equal(cell(t, r, "r")->text, "group too small");
+    dash_free(d);
+}
+
+/* ---- Observer reliability ------------------------------------------------- */
+
+/*
+ * Window: the last 12 weeks (weeks 11..0). obs.1 made 16 + 3 = 19
+ * observations there, 3 double-coded: share 3/19 = 0.157895; obs.2 made 3,
+ * all double-coded: 1.
+ * obs.1's pairs (its score, obs.2's), ten behaviours a session: (3,3) x10,
+ * (3,2) x10, (2,2) x10. Exact 20/30 = 0.666667, within one 30/30 = 1.
+ * Kappa (categories 1..4, disagreement weights (i-j)^2): rows r2 = 10,
+ * r3 = 20; columns c2 = 20, c3 = 10; observed disagreement 10 (the (3,2)
+ * cell); expected r2*c3*1 + r3*c2*1 = 100 + 400 = 500; kappa = 1 - 30 *
+ * 10 / 500 = 0.4 (the same for obs.2, whose table is the transpose).
+ * Drift: on flm.old obs.1 scored 3 3 2 (mean 8/3) and its peer 3 2 2 (7/3):
+ * obs.1 +0.333333, obs.2 -0.333333, n 30 each, both flagged (>= 0.3). On
+ * the other managers obs.1 has no peers.
+ * Coverage: 7 front-line managers; obs.1 saw flm.t1 t2 u1 u2 old = 5/7,
+ * obs.2 flm.old = 1/7.
+ */
+static void test_observers(void **state)
+{
+    struct fixture *f = *state;
+    struct dash *d = run(f, K_OBSERVERS, 2);
+    const Coachq__V1__Table *t = table(d, "observers");
+    const Coachq__V1__TableRow *r = row2(t, "obs.1", NULL);
+
+    assert_string_equal(cell(t, r, "Certified")->text, "yes");
+    assert_string_equal(cell(t, r, "Valid until")->text, "2027-07-01");
+    assert_false(cell(t, r, "Calibration kappa")->has_value);
+    ASSERT_NEAR(value(t, r, "Observations", 19), 19, 0);
+    ASSERT_NEAR(value(t, r, "Double-coded share", 19), 3.0 / 19.0, 1e-9);
+    ASSERT_NEAR(value(t, r, "Double-coded exact", 30), 2.0 / 3.0, 1e-9);
+    ASSERT_NEAR(value(t, r, "Double-coded within one", 30), 1.0, 1e-9);
+    ASSERT_NEAR(value(t, r, "Double-coded kappa", 30), 0.4, 1e-9);
+    ASSERT_NEAR(value(t, r, "Severity drift", 30), 1.0 / 3.0, 1e-9);
+    assert_non_null(strstr(cell(t, r, "Severity drift")->text, "flagged"));
+    ASSERT_NEAR(value(t, r, "Coverage", 7), 5.0 / 7.0, 1e-9);
+
+    r = row2(t, "obs.2", NULL);
+    assert_string_equal(cell(t, r, "Certified")->text, "yes");
+    ASSERT_NEAR(value(t, r, "Double-coded share", 3), 1.0, 1e-9);
+    ASSERT_NEAR(value(t, r, "Double-coded kappa", 30), 0.4, 1e-9);
+    ASSERT_NEAR(value(t, r, "Severity drift", 30), -1.0 / 3.0, 1e-9);
+    ASSERT_NEAR(value(t, r, "Coverage", 7), 1.0 / 7.0, 1e-9);
+
+    /* obs.3: expired, never observed: no figures, never a zero. */
+    r = row2(t, "obs.3", NULL);
+    assert_string_equal(cell(t, r, "Certified")->text, "expired");
+    assert_string_equal(cell(t, r, "Valid until")->text, "2024-03-18");
+    assert_true(cell(t, r, "Double-coded share")->insufficient);
+    assert_true(cell(t, r, "Severity drift")->insufficient);
+    ASSERT_NEAR(value(t, r, "Coverage", 7), 0.0, 1e-9);
+    dash_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_impact),
+        cmocka_unit_test(test_attendance),
+        cmocka_unit_test(test_results),
+        cmocka_unit_test(test_observers),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
