@@ -83,6 +83,15 @@ void config_usage(void *fp, const char *prog)
             "  --cert-kappa K           calibration: weighted kappa needed to certify [%.2f]\n"
             "  --cert-min-pairs N       calibration: rating pairs compared at least [%u]\n"
             "  --cert-days N            a certification holds this many days [%u]\n"
+            "  --dashboard HOST:PORT|off  dashboard port (HTTPS for browsers); port 0 picks a\n"
+            "                           free one [%s:%s]\n"
+            "  --dashboard-port-file FILE  write the bound dashboard port to FILE\n"
+            "  --dashboard-url URL      how browsers reach the dashboards, for sign-in links\n"
+            "                           [https://HOST:PORT of --dashboard]\n"
+            "  --min-n N                figures from fewer items show \"insufficient data\" [%u]\n"
+            "  --privacy-min N          groups of fewer people are not broken down [%u]\n"
+            "  --session-hours N        a browser sign-in lasts this long [%llu]\n"
+            "  --http-timeout MS        a dashboard request must arrive whole within [%llu]\n"
             "  -h, --help               show this help\n"
             "\n"
             "Signals: SIGINT or SIGTERM stop accepting, acknowledge what is in flight, and\n"
@@ -92,7 +101,9 @@ void config_usage(void *fp, const char *prog)
             (unsigned long long)d.handshake_timeout_ms, (unsigned long long)d.idle_timeout_ms,
             (unsigned long long)d.drain_timeout_ms, d.write_high, d.write_max, d.map_size,
             (unsigned long long)d.stats_log_ms, d.amend_days, d.cert_exact * 100, d.cert_kappa,
-            d.cert_min_pairs, d.cert_days);
+            d.cert_min_pairs, d.cert_days, d.dash_host, d.dash_port, d.dash_min_n,
+            d.dash_privacy_min, (unsigned long long)(d.session_ttl_s / 3600),
+            (unsigned long long)d.http_request_timeout_ms);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -131,8 +142,8 @@ static int parse_double(const char *s, double min, double max, double *out)
     return 0;
 }
 
-/* Splits HOST:PORT, [v6]:PORT. */
-static int parse_listen(struct config *c, const char *s)
+/* Splits HOST:PORT, [v6]:PORT into host (size hostlen) and port (size 16). */
+static int parse_hostport(const char *s, char *host_out, size_t hostlen, char *port_out)
 {
     const char *colon = strrchr(s, ':');
     const char *host = s;
@@ -147,12 +158,60 @@ static int parse_listen(struct config *c, const char *s)
         host++;
         hlen -= 2;
     }
-    if (hlen == 0 || hlen >= sizeof(c->listen_host)) {
+    if (hlen == 0 || hlen >= hostlen) {
         return -EINVAL;
     }
-    memcpy(c->listen_host, host, hlen);
-    c->listen_host[hlen] = '\0';
-    snprintf(c->listen_port, sizeof(c->listen_port), "%llu", (unsigned long long)port);
+    memcpy(host_out, host, hlen);
+    host_out[hlen] = '\0';
+    snprintf(port_out, 16, "%llu", (unsigned long long)port);
+    return 0;
+}
+
+static int parse_listen(struct config *c, const char *s)
+{
+    return parse_hostport(s, c->listen_host, sizeof(c->listen_host), c->listen_port);
+}
+
+/* --dashboard HOST:PORT or off. */
+static int parse_dashboard(struct config *c, const char *s)
+{
+    char host[sizeof(c->dash_host)];
+    char port[16];
+
+    if (strcmp(s, "off") == 0) {
+        c->dash_off = 1;
+        return 0;
+    }
+    if (parse_hostport(s, host, sizeof(host), port) < 0) {
+        return -EINVAL;
+    }
+    c->dash_off = 0;
+    memcpy(c->dash_host, host, sizeof(host));
+    memcpy(c->dash_port, port, sizeof(port));
+    return 0;
+}
+
+/* --dashboard-url: an https:// URL without spaces, controls or a query;
+ * a trailing slash is dropped (links append their path). */
+static int parse_dash_url(struct config *c, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (strncmp(s, "https://", 8) != 0 || n <= 8 || n >= sizeof(c->dash_url)) {
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' || ch == '"' || ch == '<' ||
+            ch == '>' || ch == '\\') {
+            return -EINVAL;
+        }
+    }
+    while (n > 8 && s[n - 1] == '/') {
+        n--;
+    }
+    memcpy(c->dash_url, s, n);
+    c->dash_url[n] = '\0';
     return 0;
 }
 
@@ -180,6 +239,13 @@ enum {
     OPT_CERT_KAPPA,
     OPT_CERT_MIN_PAIRS,
     OPT_CERT_DAYS,
+    OPT_DASHBOARD,
+    OPT_DASH_PORT_FILE,
+    OPT_DASH_URL,
+    OPT_MIN_N,
+    OPT_PRIVACY_MIN,
+    OPT_SESSION_HOURS,
+    OPT_HTTP_TIMEOUT,
 };
 
 int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
@@ -208,6 +274,13 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
         {"cert-kappa", required_argument, NULL, OPT_CERT_KAPPA},
         {"cert-min-pairs", required_argument, NULL, OPT_CERT_MIN_PAIRS},
         {"cert-days", required_argument, NULL, OPT_CERT_DAYS},
+        {"dashboard", required_argument, NULL, OPT_DASHBOARD},
+        {"dashboard-port-file", required_argument, NULL, OPT_DASH_PORT_FILE},
+        {"dashboard-url", required_argument, NULL, OPT_DASH_URL},
+        {"min-n", required_argument, NULL, OPT_MIN_N},
+        {"privacy-min", required_argument, NULL, OPT_PRIVACY_MIN},
+        {"session-hours", required_argument, NULL, OPT_SESSION_HOURS},
+        {"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -306,6 +379,30 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
         case OPT_CERT_DAYS:
             rc = parse_u64(optarg, 1, 3650, &v);
             c->cert_days = (unsigned)v;
+            break;
+        case OPT_DASHBOARD:
+            rc = parse_dashboard(c, optarg);
+            break;
+        case OPT_DASH_PORT_FILE:
+            rc = str_copy(c->dash_port_file, sizeof(c->dash_port_file), optarg);
+            break;
+        case OPT_DASH_URL:
+            rc = parse_dash_url(c, optarg);
+            break;
+        case OPT_MIN_N:
+            rc = parse_u64(optarg, 1, 1000, &v);
+            c->dash_min_n = (unsigned)v;
+            break;
+        case OPT_PRIVACY_MIN:
+            rc = parse_u64(optarg, 1, 1000, &v);
+            c->dash_privacy_min = (unsigned)v;
+            break;
+        case OPT_SESSION_HOURS:
+            rc = parse_u64(optarg, 1, 720, &v);
+            c->session_ttl_s = v * 3600;
+            break;
+        case OPT_HTTP_TIMEOUT:
+            rc = parse_u64(optarg, 1, 3600000, &c->http_request_timeout_ms);
             break;
         case ':':
             snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);

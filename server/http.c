@@ -1,30 +1,1302 @@
 #include "http.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
-/* Placeholder: replaced by the dashboard port's implementation. */
-int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler handler, void *arg,
-                    struct http_server **out, char *err, size_t errlen)
+#include <llhttp.h>
+
+#include "config.h"
+#include "error.h"
+#include "log.h"
+#include "tls_conn.h"
+#include "tls_ctx.h"
+
+#define HTTP_ALPN "http/1.1"
+/* Bytes decrypted but not yet parsed. Reading stops while a request is
+ * with its handler, so this holds at most one TLS read's worth beyond
+ * what the parser already took; the cap only guards against a bug. */
+#define HTTP_MAX_HELD (256u * 1024u)
+#define HTTP_MAX_METHOD 16
+/* On stop, connections get this long to flush their answers and close. */
+#define HTTP_STOP_GRACE_MS 2000
+
+struct http_server {
+    uv_loop_t *loop;
+    struct config cfg;
+    SSL_CTX *ctx;
+    uv_tcp_t listener;
+    http_handler handler;
+    void *arg;
+    struct hconn *conns; /* open connections, linked by next/prev */
+    unsigned nconns;     /* connections not yet freed */
+    uint64_t next_conn_id;
+    uint64_t pending; /* exchanges with a handler and not yet answered */
+    int port;
+    uv_timer_t stop_timer; /* connections still open this long after stop are cut */
+    int stopping;
+    int handles_open; /* listener and stop_timer, until closed */
+    int timer_closing;
+    void (*done)(void *arg);
+    void *done_arg;
+};
+
+struct hconn {
+    struct http_server *srv;
+    struct tls_conn *tls; /* NULL once the TLS connection closed */
+    llhttp_t parser;
+    uv_timer_t req_timer;    /* a request must arrive whole in time */
+    struct http_exchange *x; /* being parsed, or with the handler */
+    uint8_t *held;           /* decrypted bytes not yet parsed */
+    size_t held_len, held_off, held_cap;
+    char peer[64];
+    uint64_t id;
+    uint64_t requests;
+    const char *exec_start; /* the buffer llhttp_execute() is parsing */
+    int tail_nonws;         /* last byte but space or tab that llhttp took before it */
+    int fail_status;        /* set by a parser callback that refuses the request */
+    int header_state;       /* 0: between headers, 1: in a name, 2: in a value */
+    int busy;               /* x is with the handler */
+    int closing;            /* no further requests are taken */
+    int paused;             /* tls_conn_read_stop() in effect */
+    int in_pump;
+    struct hconn *prev, *next;
+};
+
+struct http_exchange {
+    struct http_server *srv;
+    struct hconn *conn; /* NULL once the connection went away */
+    uint64_t conn_id;
+    char method[HTTP_MAX_METHOD];
+    char url[HTTP_MAX_URL + 1];
+    size_t url_len;
+    char *path;  /* decoded copy of url's path */
+    char *query; /* points into url */
+    /* Headers as name NUL value NUL ...; offsets into hbuf. */
+    char hbuf[HTTP_MAX_HEADER_BYTES];
+    size_t hlen;
+    uint16_t hname[HTTP_MAX_HEADERS];
+    uint16_t hvalue[HTTP_MAX_HEADERS];
+    unsigned nheaders;
+    uint8_t *body;
+    size_t body_len, body_cap;
+    char peer[64];
+    int close; /* close the connection after the answer */
+    uint64_t start_ms;
+};
+
+static uint64_t now_ms(void)
 {
-    (void)loop;
-    (void)cfg;
-    (void)handler;
-    (void)arg;
-    (void)err;
-    (void)errlen;
-    *out = NULL;
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void conn_pump(struct hconn *c);
+static void server_maybe_finish(struct http_server *h);
+static void handle_closed(uv_handle_t *handle);
+
+/* ---- Exchanges ---- */
+
+static void exchange_free(struct http_exchange *x)
+{
+    if (x == NULL) {
+        return;
+    }
+    free(x->path);
+    free(x->body);
+    free(x);
+}
+
+static struct http_exchange *exchange_new(struct hconn *c)
+{
+    struct http_exchange *x = calloc(1, sizeof(*x));
+
+    if (x == NULL) {
+        return NULL;
+    }
+    x->srv = c->srv;
+    x->conn = c;
+    x->conn_id = c->id;
+    x->query = x->url + 0;
+    memcpy(x->peer, c->peer, sizeof(x->peer));
+    x->start_ms = now_ms();
+    return x;
+}
+
+const char *http_method(const struct http_exchange *x)
+{
+    return x->method;
+}
+
+const char *http_path(const struct http_exchange *x)
+{
+    return x->path != NULL ? x->path : "/";
+}
+
+const char *http_query(const struct http_exchange *x)
+{
+    return x->query;
+}
+
+const char *http_header(const struct http_exchange *x, const char *name)
+{
+    for (unsigned i = 0; i < x->nheaders; i++) {
+        if (strcasecmp(x->hbuf + x->hname[i], name) == 0) {
+            return x->hbuf + x->hvalue[i];
+        }
+    }
+    return NULL;
+}
+
+const uint8_t *http_body(const struct http_exchange *x, size_t *len)
+{
+    *len = x->body_len;
+    return x->body != NULL ? x->body : (const uint8_t *)"";
+}
+
+const char *http_peer(const struct http_exchange *x)
+{
+    return x->peer;
+}
+
+/* ---- Encoding helpers ---- */
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    if (ch >= 'a' && ch <= 'f') {
+        return ch - 'a' + 10;
+    }
+    if (ch >= 'A' && ch <= 'F') {
+        return ch - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Percent-decodes s (len bytes) into out (size outlen, NUL-terminated);
+ * '+' is a space when plus is set. Returns the length, or -EINVAL for a bad
+ * escape, a NUL, or no room. */
+static int pct_decode(const char *s, size_t len, int plus, char *out, size_t outlen)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        int ch = (unsigned char)s[i];
+        if (ch == '%') {
+            int hi, lo;
+            if (len - i < 3) {
+                return -EINVAL;
+            }
+            hi = hexval((unsigned char)s[i + 1]);
+            lo = hexval((unsigned char)s[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return -EINVAL;
+            }
+            ch = hi * 16 + lo;
+            i += 2;
+        } else if (ch == '+' && plus) {
+            ch = ' ';
+        }
+        if (ch == 0 || n + 1 >= outlen) {
+            return -EINVAL;
+        }
+        out[n++] = (char)ch;
+    }
+    if (outlen == 0) {
+        return -EINVAL;
+    }
+    out[n] = '\0';
+    return (int)n;
+}
+
+int http_form_value(const char *form, size_t len, const char *name, char *out, size_t outlen)
+{
+    size_t nlen = strlen(name);
+    size_t i = 0;
+
+    if (form == NULL) {
+        return -ENOENT;
+    }
+    while (i < len) {
+        size_t end = i;
+        size_t eq;
+        while (end < len && form[end] != '&') {
+            end++;
+        }
+        eq = i;
+        while (eq < end && form[eq] != '=') {
+            eq++;
+        }
+        if (eq - i == nlen && memcmp(form + i, name, nlen) == 0) {
+            size_t vstart = eq < end ? eq + 1 : end;
+            return pct_decode(form + vstart, end - vstart, 1, out, outlen);
+        }
+        i = end + 1;
+    }
+    return -ENOENT;
+}
+
+int http_cookie(const struct http_exchange *x, const char *name, char *out, size_t outlen)
+{
+    const char *h = http_header(x, "Cookie");
+    size_t nlen = strlen(name);
+
+    if (h == NULL) {
+        return -ENOENT;
+    }
+    while (*h != '\0') {
+        const char *end, *eq, *v;
+        size_t vlen;
+        while (*h == ' ' || *h == '\t' || *h == ';') {
+            h++;
+        }
+        end = h;
+        while (*end != '\0' && *end != ';') {
+            end++;
+        }
+        eq = memchr(h, '=', (size_t)(end - h));
+        if (eq != NULL && (size_t)(eq - h) == nlen && memcmp(h, name, nlen) == 0) {
+            v = eq + 1;
+            vlen = (size_t)(end - v);
+            while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t')) {
+                vlen--;
+            }
+            if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+                v++;
+                vlen -= 2;
+            }
+            return pct_decode(v, vlen, 0, out, outlen);
+        }
+        h = end;
+    }
+    return -ENOENT;
+}
+
+int http_url_encode(const char *s, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        int plain = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~';
+        if (plain) {
+            if (n + 1 >= outlen) {
+                return -ENOBUFS;
+            }
+            out[n++] = (char)ch;
+        } else {
+            if (n + 3 >= outlen) {
+                return -ENOBUFS;
+            }
+            out[n++] = '%';
+            out[n++] = hex[ch >> 4];
+            out[n++] = hex[ch & 15];
+        }
+    }
+    if (outlen == 0) {
+        return -ENOBUFS;
+    }
+    out[n] = '\0';
+    return (int)n;
+}
+
+/* ---- Responses ---- */
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status >= 500 ? "Error" : status >= 400 ? "Client Error" : "Status";
+    }
+}
+
+/* A header name is a token; a value has no control bytes but HTAB. */
+static int header_ok(const char *name, const char *value)
+{
+    if (name == NULL || value == NULL || name[0] == '\0') {
+        return 0;
+    }
+    for (const char *p = name; *p != '\0'; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch <= 0x20 || ch >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", ch) != NULL) {
+            return 0;
+        }
+    }
+    for (const char *p = value; *p != '\0'; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+struct outbuf {
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+
+static void out_add(struct outbuf *o, const void *data, size_t n)
+{
+    if (o->failed) {
+        return;
+    }
+    if (o->len + n > o->cap) {
+        size_t cap = o->cap ? o->cap : 1024;
+        char *np;
+        while (cap < o->len + n) {
+            cap *= 2;
+        }
+        np = realloc(o->p, cap);
+        if (np == NULL) {
+            o->failed = 1;
+            return;
+        }
+        o->p = np;
+        o->cap = cap;
+    }
+    memcpy(o->p + o->len, data, n);
+    o->len += n;
+}
+
+static void out_str(struct outbuf *o, const char *s)
+{
+    out_add(o, s, strlen(s));
+}
+
+static void out_fmt(struct outbuf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out_fmt(struct outbuf *o, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(buf)) {
+        o->failed = 1;
+        return;
+    }
+    out_add(o, buf, (size_t)n);
+}
+
+static const char security_headers[] =
+    "Content-Security-Policy: default-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n"
+    "Strict-Transport-Security: max-age=31536000\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "X-Frame-Options: DENY\r\n"
+    "Referrer-Policy: no-referrer\r\n"
+    "Cache-Control: no-store\r\n";
+
+/* Writes one response on c. Returns 0 or a negative code (the connection
+ * is then closing). */
+static int conn_write_response(struct hconn *c, int status, const char *content_type,
+                               const struct http_header_kv *headers, size_t nheaders,
+                               const void *body, size_t len, int close)
+{
+    struct outbuf o = {0};
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    int rc;
+
+    if (status < 100 || status > 599) {
+        status = 500;
+    }
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    out_fmt(&o, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, status_text(status), date);
+    if (content_type != NULL && header_ok("Content-Type", content_type)) {
+        out_fmt(&o, "Content-Type: %s\r\n", content_type);
+    }
+    out_fmt(&o, "Content-Length: %zu\r\n", len);
+    out_str(&o, security_headers);
+    for (size_t i = 0; i < nheaders; i++) {
+        if (!header_ok(headers[i].name, headers[i].value) ||
+            strcasecmp(headers[i].name, "Content-Length") == 0 ||
+            strcasecmp(headers[i].name, "Connection") == 0) {
+            char q[80];
+            log_event(LOG_ERROR, "http_header_dropped", "conn=%" PRIu64 " name=%s", c->id,
+                      log_quote(headers[i].name != NULL ? headers[i].name : "", q, sizeof(q)));
+            continue;
+        }
+        out_str(&o, headers[i].name);
+        out_str(&o, ": ");
+        out_str(&o, headers[i].value);
+        out_str(&o, "\r\n");
+    }
+    if (close) {
+        out_str(&o, "Connection: close\r\n");
+    }
+    out_str(&o, "\r\n");
+    if (len > 0) {
+        out_add(&o, body, len);
+    }
+    if (o.failed) {
+        free(o.p);
+        log_event(LOG_ERROR, "out_of_memory", "conn=%" PRIu64 " bytes=%zu", c->id, len);
+        tls_conn_abort(c->tls, -ENOMEM);
+        return -ENOMEM;
+    }
+    rc = tls_conn_write(c->tls, o.p, o.len);
+    free(o.p);
+    return rc;
+}
+
+/* Reading is wanted while the connection takes requests, has none with the
+ * handler, nothing left unparsed, and its answers are not piling up. */
+static void conn_update_reading(struct hconn *c)
+{
+    int want;
+
+    if (c->tls == NULL) {
+        return;
+    }
+    want = !c->closing && !c->srv->stopping && !c->busy && c->held_off >= c->held_len &&
+           tls_conn_pending(c->tls) < c->srv->cfg.write_high;
+    if (want && c->paused) {
+        c->paused = 0;
+        tls_conn_read_start(c->tls);
+    } else if (!want && !c->paused) {
+        c->paused = 1;
+        tls_conn_read_stop(c->tls);
+    }
+}
+
+/* Refuses the request being parsed with status and closes the connection
+ * once the answer is flushed: after a bad request the byte stream cannot
+ * be trusted to be in step. */
+static void conn_fail(struct hconn *c, int status, const char *why)
+{
+    char body[128];
+    int n;
+
+    if (c->tls == NULL || c->closing) {
+        return;
+    }
+    c->closing = 1;
+    uv_timer_stop(&c->req_timer);
+    log_event(LOG_WARN, "http_refused", "conn=%" PRIu64 " peer=%s status=%d reason=%s", c->id,
+              c->peer, status, why);
+    n = snprintf(body, sizeof(body), "%d %s\n", status, status_text(status));
+    conn_write_response(c, status, "text/plain; charset=utf-8", NULL, 0, body, (size_t)n, 1);
+    if (!c->busy) {
+        exchange_free(c->x);
+        c->x = NULL;
+    }
+    if (c->tls != NULL) {
+        tls_conn_close(c->tls, 0);
+    }
+}
+
+void http_respond(struct http_exchange *x, int status, const char *content_type,
+                  const struct http_header_kv *headers, size_t nheaders, const void *body,
+                  size_t len)
+{
+    struct http_server *h = x->srv;
+    struct hconn *c = x->conn;
+    char qpath[200];
+
+    log_event(status >= 500 ? LOG_WARN : LOG_INFO, "http_request",
+              "conn=%" PRIu64 " peer=%s method=%s path=%s status=%d bytes=%zu ms=%" PRIu64 "%s",
+              x->conn_id, x->peer, x->method, log_quote(http_path(x), qpath, sizeof(qpath)), status,
+              len, now_ms() - x->start_ms, c == NULL ? " dropped=1" : "");
+    h->pending--;
+    if (c == NULL) {
+        exchange_free(x);
+        server_maybe_finish(h);
+        return;
+    }
+    c->busy = 0;
+    c->x = NULL;
+    c->requests++;
+    if (c->tls != NULL && !c->closing) {
+        int close = x->close || h->stopping;
+        if (conn_write_response(c, status, content_type, headers, nheaders, body, len, close) < 0) {
+            close = 1;
+        }
+        if (close) {
+            c->closing = 1;
+            if (c->tls != NULL) {
+                tls_conn_close(c->tls, 0);
+            }
+        } else {
+            llhttp_resume(&c->parser);
+        }
+    }
+    exchange_free(x);
+    if (c->tls != NULL && !c->closing) {
+        conn_pump(c);
+    }
+    server_maybe_finish(h);
+}
+
+/* ---- Parsing ---- */
+
+static struct hconn *parser_conn(llhttp_t *p)
+{
+    return p->data;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    struct hconn *c = parser_conn(p);
+
+    exchange_free(c->x);
+    c->x = exchange_new(c);
+    if (c->x == NULL) {
+        c->fail_status = 503;
+        return -1;
+    }
+    c->header_state = 0;
     return 0;
 }
-int http_server_port(const struct http_server *h)
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
 {
-    (void)h;
+    struct hconn *c = parser_conn(p);
+    struct http_exchange *x = c->x;
+
+    if (len > HTTP_MAX_URL - x->url_len) {
+        c->fail_status = 414;
+        return -1;
+    }
+    memcpy(x->url + x->url_len, at, len);
+    x->url_len += len;
+    x->url[x->url_len] = '\0';
     return 0;
 }
-void http_server_stop(struct http_server *h, void (*done)(void *arg), void *arg)
+
+/* Appends header bytes; the NULs count against the cap too. */
+static int header_add(struct hconn *c, const char *at, size_t len)
 {
-    (void)h;
+    struct http_exchange *x = c->x;
+
+    if (len > sizeof(x->hbuf) - 1 - x->hlen) {
+        c->fail_status = 431;
+        return -1;
+    }
+    memcpy(x->hbuf + x->hlen, at, len);
+    x->hlen += len;
+    return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+    struct hconn *c = parser_conn(p);
+    struct http_exchange *x = c->x;
+
+    if (c->header_state != 1) {
+        if (x->nheaders >= HTTP_MAX_HEADERS) {
+            c->fail_status = 431;
+            return -1;
+        }
+        x->hname[x->nheaders] = (uint16_t)x->hlen;
+        c->header_state = 1;
+    }
+    return header_add(c, at, len);
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+    struct hconn *c = parser_conn(p);
+    struct http_exchange *x = c->x;
+
+    if (c->header_state != 1) {
+        /* An empty name: llhttp refuses those before this point. */
+        c->fail_status = 400;
+        return -1;
+    }
+    if (header_add(c, "", 1) < 0) {
+        return -1;
+    }
+    x->hvalue[x->nheaders] = (uint16_t)x->hlen;
+    c->header_state = 2;
+    return 0;
+}
+
+/* The last byte other than a space or tab before at, looking back into
+ * earlier buffers too. */
+static int before_nonws(const struct hconn *c, const char *at)
+{
+    const char *q = at;
+
+    while (q > c->exec_start && (q[-1] == ' ' || q[-1] == '\t')) {
+        q--;
+    }
+    return q > c->exec_start ? (unsigned char)q[-1] : c->tail_nonws;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    struct hconn *c = parser_conn(p);
+
+    if (c->header_state != 2) {
+        c->fail_status = 400;
+        return -1;
+    }
+    /* llhttp's strict mode still takes an obs-fold (a line end, then a
+     * space or tab) as part of the value: refused here, as RFC 9112
+     * allows. A piece of value that follows a line end and whitespace
+     * (in this buffer, or at the end of the previous one) is one. */
+    if (memchr(at, '\r', len) != NULL || memchr(at, '\n', len) != NULL ||
+        before_nonws(c, at) == '\n') {
+        c->fail_status = 400;
+        return -1;
+    }
+    return header_add(c, at, len);
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+    struct hconn *c = parser_conn(p);
+    struct http_exchange *x = c->x;
+
+    if (c->header_state != 2) {
+        c->fail_status = 400;
+        return -1;
+    }
+    while (x->hlen > x->hvalue[x->nheaders] &&
+           (x->hbuf[x->hlen - 1] == ' ' || x->hbuf[x->hlen - 1] == '\t')) {
+        x->hlen--;
+    }
+    if (header_add(c, "", 1) < 0) {
+        return -1;
+    }
+    x->nheaders++;
+    c->header_state = 0;
+    return 0;
+}
+
+/* Splits x->url into a decoded path and the raw query. Returns 0 or -1
+ * (origin-form only; bad escapes, NUL and control bytes refused). */
+static int split_url(struct http_exchange *x)
+{
+    size_t plen = strcspn(x->url, "?#");
+
+    if (x->url_len == 0 || x->url[0] != '/') {
+        return -1;
+    }
+    x->path = malloc(plen + 1);
+    if (x->path == NULL) {
+        return -1;
+    }
+    if (pct_decode(x->url, plen, 0, x->path, plen + 1) < 0) {
+        return -1;
+    }
+    for (const char *q = x->path; *q != '\0'; q++) {
+        if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+            return -1;
+        }
+    }
+    if (x->url[plen] == '?') {
+        x->query = x->url + plen + 1;
+        x->query[strcspn(x->query, "#")] = '\0';
+    } else {
+        x->url[plen] = '\0';
+        x->query = x->url + plen;
+    }
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    struct hconn *c = parser_conn(p);
+    struct http_exchange *x = c->x;
+    const char *m = llhttp_method_name((llhttp_method_t)llhttp_get_method(p));
+
+    snprintf(x->method, sizeof(x->method), "%s", m);
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > HTTP_MAX_BODY) {
+        c->fail_status = 413;
+        return -1;
+    }
+    if (split_url(x) < 0) {
+        c->fail_status = 400;
+        return -1;
+    }
+    if (llhttp_get_http_major(p) == 1 && llhttp_get_http_minor(p) >= 1 &&
+        http_header(x, "Host") == NULL) {
+        c->fail_status = 400;
+        return -1;
+    }
+    if (!llhttp_should_keep_alive(p) || llhttp_get_upgrade(p)) {
+        x->close = 1;
+    }
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+    struct hconn *c = parser_conn(p);
+    struct http_exchange *x = c->x;
+
+    if (len > HTTP_MAX_BODY - x->body_len) {
+        c->fail_status = 413;
+        return -1;
+    }
+    if (x->body_len + len > x->body_cap) {
+        size_t cap = x->body_cap ? x->body_cap : 1024;
+        uint8_t *nb;
+        while (cap < x->body_len + len) {
+            cap *= 2;
+        }
+        if (cap > HTTP_MAX_BODY) {
+            cap = HTTP_MAX_BODY;
+        }
+        nb = realloc(x->body, cap);
+        if (nb == NULL) {
+            c->fail_status = 503;
+            return -1;
+        }
+        x->body = nb;
+        x->body_cap = cap;
+    }
+    memcpy(x->body + x->body_len, at, len);
+    x->body_len += len;
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    (void)p;
+    /* One request at a time: the parser stops here until it is answered. */
+    return HPE_PAUSED;
+}
+
+static const llhttp_settings_t parser_settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_field_complete = on_header_field_complete,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* Hands a whole request to the handler (or answers 405 itself). */
+static void conn_dispatch(struct hconn *c)
+{
+    struct http_server *h = c->srv;
+    struct http_exchange *x = c->x;
+
+    uv_timer_stop(&c->req_timer);
+    c->busy = 1;
+    h->pending++;
+    conn_update_reading(c);
+    if (strcmp(x->method, "GET") != 0 && strcmp(x->method, "POST") != 0) {
+        static const struct http_header_kv allow = {"Allow", "GET, POST"};
+        static const char body[] = "405 Method Not Allowed\n";
+        http_respond(x, 405, "text/plain; charset=utf-8", &allow, 1, body, sizeof(body) - 1);
+        return;
+    }
+    h->handler(x, h->arg);
+}
+
+static void on_req_timer(uv_timer_t *t)
+{
+    struct hconn *c = t->data;
+
+    if (c->tls != NULL && !c->busy) {
+        conn_fail(c, 408, "request_timeout");
+    }
+}
+
+/* Remembers the last byte but space or tab of what llhttp took. */
+static void note_tail(struct hconn *c, const char *data, size_t len)
+{
+    while (len > 0 && (data[len - 1] == ' ' || data[len - 1] == '\t')) {
+        len--;
+    }
+    if (len > 0) {
+        c->tail_nonws = (unsigned char)data[len - 1];
+    }
+}
+
+/* Parses what is held, until a request is with the handler or bytes run
+ * out. */
+static void conn_pump(struct hconn *c)
+{
+    if (c->in_pump) {
+        return;
+    }
+    c->in_pump = 1;
+    while (c->tls != NULL && !c->closing && !c->srv->stopping && !c->busy &&
+           c->held_off < c->held_len && tls_conn_pending(c->tls) < c->srv->cfg.write_high) {
+        const char *data = (const char *)c->held + c->held_off;
+        size_t len = c->held_len - c->held_off;
+        llhttp_errno_t err;
+
+        if (c->x == NULL && !uv_is_active((uv_handle_t *)&c->req_timer)) {
+            /* The first bytes of a request start its clock. */
+            uv_timer_start(&c->req_timer, on_req_timer, c->srv->cfg.http_request_timeout_ms, 0);
+        }
+        c->exec_start = data;
+        err = llhttp_execute(&c->parser, data, len);
+        if (err == HPE_OK) {
+            note_tail(c, data, len);
+            c->held_off = c->held_len;
+        } else if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+            const char *pos = llhttp_get_error_pos(&c->parser);
+            size_t used =
+                pos != NULL && pos >= data && pos <= data + len ? (size_t)(pos - data) : len;
+            note_tail(c, data, used);
+            c->held_off += used;
+            if (err == HPE_PAUSED_UPGRADE) {
+                c->x->close = 1;
+            }
+            conn_dispatch(c);
+        } else {
+            int status = c->fail_status != 0 ? c->fail_status : 400;
+            char why[64];
+            snprintf(why, sizeof(why), "%s", llhttp_errno_name(err));
+            if (c->fail_status != 0) {
+                snprintf(why, sizeof(why), "%s",
+                         status == 414   ? "url_too_long"
+                         : status == 431 ? "headers_too_large"
+                         : status == 413 ? "body_too_large"
+                                         : "bad_request");
+            }
+            conn_fail(c, status, why);
+        }
+    }
+    if (c->held_off >= c->held_len) {
+        c->held_off = c->held_len = 0;
+    }
+    c->in_pump = 0;
+    conn_update_reading(c);
+}
+
+/* ---- TLS callbacks ---- */
+
+static int on_handshake(struct tls_conn *t, void *arg)
+{
+    struct hconn *c = arg;
+    SSL *ssl = tls_conn_ssl(t);
+
+    log_event(LOG_INFO, "http_conn_open", "conn=%" PRIu64 " peer=%s tls=%s cipher=%s resumed=%d",
+              c->id, c->peer, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+              SSL_session_reused(ssl));
+    /* The first request must start in time too. */
+    uv_timer_start(&c->req_timer, on_req_timer, c->srv->cfg.http_request_timeout_ms, 0);
+    return 0;
+}
+
+static void on_data(struct tls_conn *t, const uint8_t *data, size_t len, void *arg)
+{
+    struct hconn *c = arg;
+
+    (void)t;
+    if (c->closing) {
+        return;
+    }
+    if (c->held_len + len > c->held_cap) {
+        size_t cap = c->held_cap ? c->held_cap : 16384;
+        uint8_t *nb;
+        if (c->held_off > 0) {
+            memmove(c->held, c->held + c->held_off, c->held_len - c->held_off);
+            c->held_len -= c->held_off;
+            c->held_off = 0;
+        }
+        while (cap < c->held_len + len) {
+            cap *= 2;
+        }
+        if (cap > HTTP_MAX_HELD) {
+            conn_fail(c, 400, "too_much_unread_input");
+            return;
+        }
+        if (cap > c->held_cap) {
+            nb = realloc(c->held, cap);
+            if (nb == NULL) {
+                conn_fail(c, 503, "out_of_memory");
+                return;
+            }
+            c->held = nb;
+            c->held_cap = cap;
+        }
+    }
+    memcpy(c->held + c->held_len, data, len);
+    c->held_len += len;
+    conn_pump(c);
+}
+
+static void on_drain(struct tls_conn *t, void *arg)
+{
+    (void)t;
+    conn_pump(arg);
+}
+
+static void conn_timer_closed(uv_handle_t *handle)
+{
+    struct hconn *c = handle->data;
+    struct http_server *h = c->srv;
+
+    free(c->held);
+    free(c);
+    h->nconns--;
+    server_maybe_finish(h);
+}
+
+static void on_close(struct tls_conn *t, int err, void *arg)
+{
+    struct hconn *c = arg;
+    struct http_server *h = c->srv;
+
+    (void)t;
+    c->tls = NULL;
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        h->conns = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    log_event(err == 0 ? LOG_INFO : LOG_WARN, "http_conn_close",
+              "conn=%" PRIu64 " peer=%s requests=%" PRIu64 " reason=\"%s\"", c->id, c->peer,
+              c->requests, error_strerror(err));
+    if (c->x != NULL) {
+        if (c->busy) {
+            c->x->conn = NULL; /* answered later, into the void */
+        } else {
+            exchange_free(c->x);
+        }
+        c->x = NULL;
+    }
+    uv_close((uv_handle_t *)&c->req_timer, conn_timer_closed);
+}
+
+static void refuse_closed(uv_handle_t *handle)
+{
+    free(handle);
+}
+
+static void refuse_connection(struct http_server *h, uv_stream_t *listener, const char *reason)
+{
+    uv_tcp_t *t = malloc(sizeof(*t));
+
+    if (t == NULL || uv_tcp_init(h->loop, t) < 0) {
+        free(t);
+        log_event(LOG_ERROR, "http_accept_failed", "reason=out_of_memory");
+        return;
+    }
+    if (uv_accept(listener, (uv_stream_t *)t) == 0) {
+        log_event(LOG_WARN, "http_conn_refused", "reason=%s open=%u", reason, h->nconns);
+    }
+    uv_close((uv_handle_t *)t, refuse_closed);
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    struct http_server *h = listener->data;
+    static const struct tls_conn_callbacks cbs = {
+        .on_handshake = on_handshake,
+        .on_data = on_data,
+        .on_drain = on_drain,
+        .on_close = on_close,
+    };
+    struct tls_conn_opts opts;
+    struct hconn *c;
+    int rc;
+
+    if (status < 0) {
+        log_event(LOG_WARN, "http_accept_failed", "reason=\"%s\"", uv_strerror(status));
+        return;
+    }
+    if (h->stopping || h->nconns >= h->cfg.max_connections) {
+        refuse_connection(h, listener, h->stopping ? "shutting_down" : "max_connections");
+        return;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        refuse_connection(h, listener, "out_of_memory");
+        return;
+    }
+    c->srv = h;
+    c->id = ++h->next_conn_id;
+    llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
+    c->parser.data = c;
+    opts.handshake_timeout_ms = h->cfg.handshake_timeout_ms;
+    opts.idle_timeout_ms = h->cfg.idle_timeout_ms;
+    opts.write_high = h->cfg.write_high;
+    opts.write_low = h->cfg.write_low;
+    opts.write_max = h->cfg.write_max;
+    rc = tls_conn_accept(h->loop, listener, h->ctx, &opts, &cbs, c, &c->tls);
+    if (rc < 0) {
+        free(c);
+        refuse_connection(h, listener, "accept_failed");
+        return;
+    }
+    uv_timer_init(h->loop, &c->req_timer);
+    c->req_timer.data = c;
+    tls_conn_peer(c->tls, c->peer, sizeof(c->peer));
+    c->next = h->conns;
+    if (h->conns != NULL) {
+        h->conns->prev = c;
+    }
+    h->conns = c;
+    h->nconns++;
+}
+
+/* ---- The server ---- */
+
+static void handle_closed(uv_handle_t *handle)
+{
+    struct http_server *h = handle->data;
+
+    h->handles_open--;
+    server_maybe_finish(h);
+}
+
+static void server_maybe_finish(struct http_server *h)
+{
+    void (*done)(void *);
+    void *arg;
+
+    if (!h->stopping || h->nconns > 0 || h->pending > 0) {
+        return;
+    }
+    if (!h->timer_closing) {
+        h->timer_closing = 1;
+        uv_close((uv_handle_t *)&h->stop_timer, handle_closed);
+        return;
+    }
+    if (h->handles_open > 0) {
+        return;
+    }
+    done = h->done;
+    arg = h->done_arg;
+    log_event(LOG_INFO, "http_stopped", "port=%d", h->port);
+    SSL_CTX_free(h->ctx);
+    free(h);
     if (done != NULL) {
         done(arg);
     }
+}
+
+static void on_stop_timer(uv_timer_t *t)
+{
+    struct http_server *h = t->data;
+
+    /* A peer that does not answer the close in time is cut off. */
+    for (struct hconn *c = h->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        if (c->tls != NULL) {
+            tls_conn_abort(c->tls, -ETIMEDOUT);
+        }
+    }
+}
+
+void http_server_stop(struct http_server *h, void (*done)(void *arg), void *arg)
+{
+    if (h == NULL) {
+        if (done != NULL) {
+            done(arg);
+        }
+        return;
+    }
+    if (h->stopping) {
+        return;
+    }
+    h->stopping = 1;
+    h->done = done;
+    h->done_arg = arg;
+    log_event(LOG_INFO, "http_stopping", "connections=%u pending=%" PRIu64, h->nconns, h->pending);
+    uv_close((uv_handle_t *)&h->listener, handle_closed);
+    uv_timer_start(&h->stop_timer, on_stop_timer, HTTP_STOP_GRACE_MS, 0);
+    for (struct hconn *c = h->conns; c != NULL; c = c->next) {
+        c->closing = 1;
+        uv_timer_stop(&c->req_timer);
+        if (c->tls != NULL) {
+            tls_conn_close(c->tls, 0);
+        }
+    }
+}
+
+int http_server_port(const struct http_server *h)
+{
+    return h != NULL ? h->port : 0;
+}
+
+unsigned http_server_connections(const struct http_server *h)
+{
+    return h != NULL ? h->nconns : 0;
+}
+
+static int write_port_file(const char *path, int port)
+{
+    char tmp[600];
+    char line[16];
+    int fd, n, rc = 0;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+        return -ENAMETOOLONG;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        return -errno;
+    }
+    n = snprintf(line, sizeof(line), "%d\n", port);
+    if (write(fd, line, (size_t)n) != n) {
+        rc = -EIO;
+    }
+    close(fd);
+    /* Rename makes the whole line appear at once to a reader. */
+    if (rc == 0 && rename(tmp, path) < 0) {
+        rc = -errno;
+    }
+    return rc;
+}
+
+static int bind_listener(struct http_server *h, char *err, size_t errlen)
+{
+    struct addrinfo hints;
+    uv_getaddrinfo_t req;
+    struct sockaddr_storage addr;
+    int namelen = sizeof(addr);
+    int rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    rc = uv_getaddrinfo(h->loop, &req, NULL, h->cfg.dash_host, h->cfg.dash_port, &hints);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot resolve dashboard address %s: %s", h->cfg.dash_host,
+                 uv_strerror(rc));
+        return rc;
+    }
+    rc = uv_tcp_bind(&h->listener, req.addrinfo->ai_addr, 0);
+    uv_freeaddrinfo(req.addrinfo);
+    if (rc == 0) {
+        rc = uv_listen((uv_stream_t *)&h->listener, 511, on_connection);
+    }
+    if (rc == 0) {
+        rc = uv_tcp_getsockname(&h->listener, (struct sockaddr *)&addr, &namelen);
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot listen on dashboard port %s:%s: %s", h->cfg.dash_host,
+                 h->cfg.dash_port, uv_strerror(rc));
+        return rc;
+    }
+    h->port = addr.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&addr)->sin6_port)
+                                         : ntohs(((struct sockaddr_in *)&addr)->sin_port);
+    return 0;
+}
+
+int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler handler, void *arg,
+                    struct http_server **out, char *err, size_t errlen)
+{
+    struct http_server *h;
+    struct tls_ctx_opts topts;
+    int rc;
+
+    *out = NULL;
+    if (handler == NULL) {
+        snprintf(err, errlen, "no handler for the dashboard port");
+        return -EINVAL;
+    }
+    h = calloc(1, sizeof(*h));
+    if (h == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    h->loop = loop;
+    h->cfg = *cfg;
+    h->handler = handler;
+    h->arg = arg;
+    memset(&topts, 0, sizeof(topts));
+    topts.cert_file = cfg->cert_file;
+    topts.key_file = cfg->key_file;
+    topts.ca_file = cfg->ca_file;
+    topts.alpn = HTTP_ALPN;
+    topts.require_client_cert = 0;
+    rc = tls_ctx_server_new(&topts, &h->ctx, err, errlen);
+    if (rc < 0) {
+        free(h);
+        return rc;
+    }
+    uv_tcp_init(loop, &h->listener);
+    h->listener.data = h;
+    uv_timer_init(loop, &h->stop_timer);
+    h->stop_timer.data = h;
+    h->handles_open = 2;
+    rc = bind_listener(h, err, errlen);
+    if (rc == 0 && cfg->dash_port_file[0] != '\0') {
+        rc = write_port_file(cfg->dash_port_file, h->port);
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot write dashboard port file %s: %s", cfg->dash_port_file,
+                     error_strerror(rc));
+        }
+    }
+    if (rc < 0) {
+        /* The listener closes on the loop; nothing else is open yet. */
+        h->stopping = 1;
+        uv_close((uv_handle_t *)&h->listener, handle_closed);
+        server_maybe_finish(h);
+        return rc;
+    }
+    log_event(LOG_INFO, "http_listening", "addr=%s port=%d alpn=%s", cfg->dash_host, h->port,
+              HTTP_ALPN);
+    *out = h;
+    return 0;
 }
