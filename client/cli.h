@@ -1,6 +1,7 @@
 /*
  * cli: the coachq command line (observe, amend, mine, queue, submit, get,
- * history, list, rubrics, cert status, reference add, stats, whoami).
+ * history, list, rubrics, cert status, reference add, dashboard, outcomes
+ * import, stats, whoami).
  *
  * main() only calls cli_main(), so tests can run every command in-process
  * and read what it printed. Connection settings come from flags, then the

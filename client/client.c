@@ -907,6 +907,126 @@ int client_people(struct client *c, Coachq__V1__PeopleList **out, struct client_
     return rc;
 }
 
+int client_dashboard(struct client *c, const Coachq__V1__GetDashboard *q,
+                     Coachq__V1__Dashboard **out, struct client_error *err)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Frame *resp;
+    int rc;
+
+    *out = NULL;
+    f.body_case = COACHQ__V1__FRAME__BODY_GET_DASHBOARD;
+    f.get_dashboard = (Coachq__V1__GetDashboard *)q;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_DASHBOARD, &resp, err);
+    if (rc == 0) {
+        *out = resp->dashboard;
+        free_shell(resp);
+    }
+    return rc;
+}
+
+/* Bytes a varint of v takes. */
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* What a Frame around an ImportOutcomes of body bytes takes beyond them:
+ * the largest request_id (tag and 10-byte varint) and the body's tag (34:
+ * two bytes) and length. */
+static size_t import_frame_overhead(size_t body)
+{
+    return 11 + 2 + varint_len(body);
+}
+
+/* Turns a fault's "import_outcomes.outcomes[i]..." (i within the chunk)
+ * into the index within all rows, by adding start. */
+static void import_fault_shift(struct client_error *err, size_t start)
+{
+    static const char prefix[] = "import_outcomes.outcomes[";
+    char field[sizeof(err->field)];
+    unsigned long long i;
+    char *end;
+
+    if (strncmp(err->field, prefix, sizeof(prefix) - 1) != 0) {
+        return;
+    }
+    errno = 0;
+    i = strtoull(err->field + sizeof(prefix) - 1, &end, 10);
+    if (errno != 0 || *end != ']' || end == err->field + sizeof(prefix) - 1) {
+        return;
+    }
+    snprintf(field, sizeof(field), "%s%llu%s", prefix, i + (unsigned long long)start, end);
+    memcpy(err->field, field, sizeof(field));
+}
+
+int client_import_outcomes(struct client *c, Coachq__V1__Outcome *const *rows, size_t n,
+                           Coachq__V1__ImportResult *res, size_t *done, struct client_error *err)
+{
+    const Coachq__V1__Welcome *w = client_welcome(c);
+    size_t max = w != NULL && w->max_frame_bytes > 0 ? w->max_frame_bytes : 64u * 1024u;
+    size_t start = 0;
+    int rc = 0;
+
+    coachq__v1__import_result__init(res);
+    if (done != NULL) {
+        *done = 0;
+    }
+    clear_err(err);
+    while (start < n) {
+        Coachq__V1__ImportOutcomes imp = COACHQ__V1__IMPORT_OUTCOMES__INIT;
+        Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+        Coachq__V1__Frame *resp = NULL;
+        size_t body = 0;
+        size_t k = 0;
+
+        /* As many rows as fit one frame (at least one, or it cannot go). */
+        while (start + k < n && k < CLIENT_IMPORT_CHUNK_MAX) {
+            size_t sz = coachq__v1__outcome__get_packed_size(rows[start + k]);
+            size_t add = 1 + varint_len(sz) + sz;
+
+            if (body + add + import_frame_overhead(body + add) > max) {
+                break;
+            }
+            body += add;
+            k++;
+        }
+        if (k == 0) {
+            set_err(err, COACHQ__V1__CODE__INVALID_ARGUMENT, NULL,
+                    "row %zu alone is larger than the server's frame limit of %zu bytes", start + 1,
+                    max);
+            snprintf(err->field, sizeof(err->field), "import_outcomes.outcomes[%zu]", start);
+            return -EMSGSIZE;
+        }
+        imp.outcomes = (Coachq__V1__Outcome **)rows + start;
+        imp.n_outcomes = k;
+        f.body_case = COACHQ__V1__FRAME__BODY_IMPORT_OUTCOMES;
+        f.import_outcomes = &imp;
+        rc = request(c, &f, COACHQ__V1__FRAME__BODY_IMPORT_RESULT, &resp, err);
+        if (rc < 0) {
+            if (rc == -EREMOTEIO) {
+                import_fault_shift(err, start);
+            }
+            return rc;
+        }
+        res->added += resp->import_result->added;
+        res->changed += resp->import_result->changed;
+        res->unchanged += resp->import_result->unchanged;
+        coachq__v1__frame__free_unpacked(resp, NULL);
+        start += k;
+        if (done != NULL) {
+            *done = start;
+        }
+    }
+    return 0;
+}
+
 int client_send_raw(struct client *c, const void *data, size_t len)
 {
     if (c->conn == NULL) {

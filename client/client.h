@@ -154,6 +154,34 @@ int client_add_reference(struct client *c, const Coachq__V1__CalibrationReferenc
  * observe). */
 int client_people(struct client *c, Coachq__V1__PeopleList **out, struct client_error *err);
 
+/* Fetches a dashboard (GetDashboard, q borrowed for the call) as the
+ * caller may see it. Returns 0 with *out set (caller owns,
+ * coachq__v1__dashboard__free_unpacked(*out, NULL)), or a negative code with
+ * err filled: NOT_FOUND for a subject that does not exist or is outside the
+ * caller's line, PERMISSION_DENIED for a dashboard the caller's roles do
+ * not have, INVALID_ARGUMENT naming the field. */
+int client_dashboard(struct client *c, const Coachq__V1__GetDashboard *q,
+                     Coachq__V1__Dashboard **out, struct client_error *err);
+
+/* The largest number of rows client_import_outcomes() puts in one request,
+ * whatever the frame limit allows: it bounds the server's transaction. */
+#define CLIENT_IMPORT_CHUNK_MAX 5000u
+
+/*
+ * Imports business results (ImportOutcomes): rows (borrowed for the call)
+ * go in chunks whose frames fit the server's max_frame_bytes (Welcome),
+ * each chunk its own request and transaction. Rows are idempotent per
+ * (subject, team, period, metric), so sending a chunk again after a failure
+ * is harmless. res gets the summed counts of the chunks stored; *done (may
+ * be NULL) the number of rows stored, which on failure is where the failing
+ * chunk starts. A server fault names its row as
+ * "import_outcomes.outcomes[i]..." with i counted from the start of rows,
+ * not of the chunk. Returns 0, or a negative code with err filled
+ * (INVALID_ARGUMENT when a row is too big for one frame).
+ */
+int client_import_outcomes(struct client *c, Coachq__V1__Outcome *const *rows, size_t n,
+                           Coachq__V1__ImportResult *res, size_t *done, struct client_error *err);
+
 /* Sends raw bytes on the connection, for tests of hostile input. */
 int client_send_raw(struct client *c, const void *data, size_t len);
 

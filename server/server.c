@@ -16,10 +16,13 @@
 #include "audit.h"
 #include "auth.h"
 #include "certs.h"
+#include "dash.h"
+#include "dashfmt.h"
 #include "error.h"
 #include "frame.h"
 #include "http.h"
 #include "log.h"
+#include "outcomes.h"
 #include "pbmem.h"
 #include "people.h"
 #include "rubrics.h"
@@ -47,6 +50,11 @@
 /* What one entry adds to a PeopleList beyond its own packed size: its tag
  * and length prefix. */
 #define PEOPLE_ENTRY_OVERHEAD 6u
+/* A dashboard's answer stays below this and half the connection's write
+ * cap (--write-max), and so below the client's 16 MiB frame limit. The
+ * dashboards are sized by people and weeks, not by observations: even a
+ * second-level manager with hundreds of managers stays far below it. */
+#define DASH_MAX_BYTES (8u * 1024u * 1024u)
 
 struct server {
     uv_loop_t *loop;
@@ -102,6 +110,8 @@ enum request_kind {
     REQ_RUBRIC,
     REQ_CERT_STATUS,
     REQ_PEOPLE,
+    REQ_DASHBOARD,
+    REQ_IMPORT_OUTCOMES,
 };
 
 struct request {
@@ -137,6 +147,15 @@ struct request {
     int truncated;
     int allowed;
     int rc;
+    /* Dashboard: the request (its strings in person and rubric), the
+     * server's rules, and the answer built on the thread pool. */
+    Coachq__V1__GetDashboard dreq;
+    char rubric[VALIDATE_MAX_ID + 1];
+    struct dash_opts dopts;
+    struct dash *dash;
+    /* Import outcomes: a decoded copy of the rows, and the counts. */
+    Coachq__V1__ImportOutcomes *imp;
+    Coachq__V1__ImportResult result;
 };
 
 static int64_t now_ms(void)
@@ -331,6 +350,8 @@ static void request_finish(struct request *r)
     }
     free(r->msgs2);
     coachq__v1__calibration_reference__free_unpacked(r->ref, NULL);
+    dash_free(r->dash);
+    coachq__v1__import_outcomes__free_unpacked(r->imp, NULL);
     free(r);
     c->in_flight--;
     s->outstanding--;
@@ -663,6 +684,21 @@ static int people_txn(struct store_txn *t, void *arg)
     return people_list(t, people_keep_manager, &w);
 }
 
+/* Builds the dashboard and measures its answer. Thread pool. */
+static int dashboard_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    int rc;
+
+    memset(&r->fault, 0, sizeof(r->fault));
+    rc = dash_build(t, &r->conn->au, &r->dreq, &r->dopts, r->as_of, &r->dash, &r->fault);
+    if (rc == 0) {
+        r->list_bytes = coachq__v1__dashboard__get_packed_size(dash_message(r->dash));
+        r->truncated = r->list_bytes > r->max_bytes;
+    }
+    return rc;
+}
+
 /* Thread pool. */
 static void read_work(uv_work_t *work)
 {
@@ -688,10 +724,14 @@ static void read_work(uv_work_t *work)
     case REQ_PEOPLE:
         r->rc = store_view(st, people_txn, r);
         return;
+    case REQ_DASHBOARD:
+        r->rc = store_view(st, dashboard_txn, r);
+        return;
     case REQ_LIST:
         break;
     case REQ_SUBMIT:
     case REQ_ADD_REFERENCE:
+    case REQ_IMPORT_OUTCOMES:
         r->rc = -EINVAL;
         return;
     }
@@ -898,6 +938,77 @@ static void send_page(struct request *r)
     free(visible);
 }
 
+/* Who may see a dashboard of a kind, for a refusal. */
+static const char *dashboard_who(Coachq__V1__DashboardKind kind)
+{
+    switch (kind) {
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS:
+        return "\"my managers\" is for second-level managers (their own line), enablement "
+               "leads and administrators";
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER:
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING:
+        return "a front-line manager's dashboards are for that manager, the managers above "
+               "them, enablement leads and administrators";
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME:
+        return "programme impact is for enablement leads and administrators only";
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS:
+        return "observer reliability is for enablement leads and administrators only";
+    default:
+        return "your roles have no such dashboard";
+    }
+}
+
+static void send_dashboard(struct request *r)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    char msg[256];
+
+    switch (r->rc) {
+    case 0:
+        break;
+    case -ENOENT:
+        /* The same answer for a person who does not exist and one outside
+         * the caller's line: existence is not revealed. */
+        conn_send_error(r->conn, r->request_id, COACHQ__V1__CODE__NOT_FOUND,
+                        "get_dashboard.subject_id",
+                        "no such dashboard subject, or not in your line");
+        return;
+    case -EACCES:
+        conn_send_error(r->conn, r->request_id, COACHQ__V1__CODE__PERMISSION_DENIED,
+                        "get_dashboard.kind", dashboard_who(r->dreq.kind));
+        return;
+    case -EINVAL:
+        conn_send_error(r->conn, r->request_id,
+                        r->fault.code != COACHQ__V1__CODE__OK ? r->fault.code
+                                                              : COACHQ__V1__CODE__INVALID_ARGUMENT,
+                        r->fault.field[0] ? r->fault.field : "get_dashboard",
+                        r->fault.message[0] ? r->fault.message : "the request is not valid");
+        return;
+    default:
+        log_event(LOG_ERROR, "dashboard_failed", "conn=%" PRIu64 " user=%s kind=%d rc=%d (%s)",
+                  r->conn->id, r->conn->user, (int)r->dreq.kind, r->rc, error_strerror(r->rc));
+        send_read_failure(r);
+        return;
+    }
+    if (r->truncated) {
+        log_event(LOG_WARN, "dashboard_too_large",
+                  "conn=%" PRIu64 " user=%s kind=%d bytes=%zu max_bytes=%zu", r->conn->id,
+                  r->conn->user, (int)r->dreq.kind, r->list_bytes, r->max_bytes);
+        snprintf(msg, sizeof(msg),
+                 "the dashboard's answer is %zu bytes, above the %zu bytes this connection "
+                 "takes; ask for a narrower one (one manager, or another rubric)",
+                 r->list_bytes, r->max_bytes);
+        conn_send_error(r->conn, r->request_id, COACHQ__V1__CODE__RESOURCE_EXHAUSTED,
+                        "get_dashboard", msg);
+        return;
+    }
+    f.request_id = r->request_id;
+    f.body_case = COACHQ__V1__FRAME__BODY_DASHBOARD;
+    /* protobuf-c's fields are not const, but packing only reads them. */
+    f.dashboard = (Coachq__V1__Dashboard *)dash_message(r->dash);
+    conn_send(r->conn, &f);
+}
+
 static void read_done(uv_work_t *work, int status)
 {
     struct request *r = work->data;
@@ -923,8 +1034,12 @@ static void read_done(uv_work_t *work, int status)
         case REQ_LIST:
             send_page(r);
             break;
+        case REQ_DASHBOARD:
+            send_dashboard(r);
+            break;
         case REQ_SUBMIT:
         case REQ_ADD_REFERENCE:
+        case REQ_IMPORT_OUTCOMES:
             break;
         }
     }
@@ -1273,6 +1388,158 @@ static void handle_add_reference(struct conn *c, uint64_t rid, const Coachq__V1_
     }
 }
 
+static void handle_dashboard(struct conn *c, uint64_t rid, const Coachq__V1__GetDashboard *g)
+{
+    const struct config *cfg = &c->srv->cfg;
+    struct request *r;
+
+    if (dashfmt_kind_name(g->kind) == NULL) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "get_dashboard.kind",
+                        "choose a dashboard: my managers, manager, programme, observers or my "
+                        "coaching");
+        return;
+    }
+    if (g->subject_id != NULL && g->subject_id[0] != '\0' && validate_id(g->subject_id) < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "get_dashboard.subject_id",
+                        "must be a person's id: 1 to 64 letters, digits, '.', '_', '@' or '-', "
+                        "or empty for yourself");
+        return;
+    }
+    if (g->rubric_id != NULL && g->rubric_id[0] != '\0' && validate_id(g->rubric_id) < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "get_dashboard.rubric_id",
+                        "must be a rubric id: 1 to 64 letters, digits, '.', '_', '@' or '-', "
+                        "or empty for " DASH_DEFAULT_RUBRIC);
+        return;
+    }
+    r = request_new(c, rid, REQ_DASHBOARD);
+    if (r == NULL) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "", "server out of memory");
+        return;
+    }
+    /* The frame is freed when this returns: the request keeps copies. */
+    coachq__v1__get_dashboard__init(&r->dreq);
+    snprintf(r->person, sizeof(r->person), "%s", g->subject_id != NULL ? g->subject_id : "");
+    snprintf(r->rubric, sizeof(r->rubric), "%s", g->rubric_id != NULL ? g->rubric_id : "");
+    r->dreq.kind = g->kind;
+    r->dreq.subject_id = r->person;
+    r->dreq.rubric_id = r->rubric;
+    r->dreq.until_day = g->until_day;
+    dash_opts_default(&r->dopts);
+    r->dopts.min_n = cfg->dash_min_n;
+    r->dopts.privacy_min = cfg->dash_privacy_min;
+    r->as_of = (int64_t)time(NULL);
+    r->max_bytes = cfg->write_max / 2;
+    if (r->max_bytes > DASH_MAX_BYTES) {
+        r->max_bytes = DASH_MAX_BYTES;
+    }
+    queue_read(c, r);
+}
+
+/* Writer thread: stores the rows, all or nothing. It may run again after
+ * the map grows, so its outputs are set afresh. */
+static int import_outcomes_txn(struct store_txn *t, void *arg)
+{
+    static const char prefix[] = "import_outcomes.";
+    struct request *r = arg;
+    int rc;
+
+    coachq__v1__import_result__init(&r->result);
+    memset(&r->fault, 0, sizeof(r->fault));
+    rc = outcomes_import_txn(t, r->imp->outcomes, r->imp->n_outcomes, r->w.received_at_ms,
+                             r->conn->user, r->conn->peer, &r->result, &r->fault);
+    if (rc == -EINVAL && r->fault.field[0] != '\0') {
+        /* The module names rows "outcomes[i]"; the request names them as
+         * fields of the frame, like every other answer. */
+        if (strncmp(r->fault.field, prefix, sizeof(prefix) - 1) != 0) {
+            char field[sizeof(r->fault.field) + sizeof(prefix)] = "";
+
+            snprintf(field, sizeof(field), "%s%s", prefix, r->fault.field);
+            memcpy(r->fault.field, field, sizeof(r->fault.field) - 1);
+            r->fault.field[sizeof(r->fault.field) - 1] = '\0';
+        }
+        if (r->fault.code == COACHQ__V1__CODE__OK) {
+            r->fault.code = COACHQ__V1__CODE__INVALID_ARGUMENT;
+        }
+        return ERROR_REFUSED;
+    }
+    return rc;
+}
+
+static void handle_import_outcomes(struct conn *c, uint64_t rid,
+                                   const Coachq__V1__ImportOutcomes *imp)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__ImportResult none = COACHQ__V1__IMPORT_RESULT__INIT;
+    struct validate_error verr;
+    struct request *r;
+    uint8_t *buf;
+    size_t n;
+    int rc;
+
+    if (auth_decide(&c->au, AUTH_IMPORT_OUTCOMES, NULL) < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "import_outcomes",
+                        "only enablement leads and administrators import business results");
+        return;
+    }
+    if (imp->n_outcomes > OUTCOMES_MAX_ROWS) {
+        char msg[160];
+
+        snprintf(msg, sizeof(msg), "%zu rows in one request; send at most %u", imp->n_outcomes,
+                 OUTCOMES_MAX_ROWS);
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "import_outcomes.outcomes",
+                        msg);
+        return;
+    }
+    for (size_t i = 0; i < imp->n_outcomes; i++) {
+        char prefix[64];
+
+        snprintf(prefix, sizeof(prefix), "import_outcomes.outcomes[%zu]", i);
+        memset(&verr, 0, sizeof(verr));
+        if (outcomes_check(imp->outcomes[i], prefix, &verr) < 0) {
+            conn_send_error(c, rid,
+                            verr.code != COACHQ__V1__CODE__OK ? verr.code
+                                                              : COACHQ__V1__CODE__INVALID_ARGUMENT,
+                            verr.field, verr.message);
+            return;
+        }
+    }
+    if (imp->n_outcomes == 0) {
+        /* Nothing to store: answered at once, without a write. */
+        f.request_id = rid;
+        f.body_case = COACHQ__V1__FRAME__BODY_IMPORT_RESULT;
+        f.import_result = &none;
+        conn_send(c, &f);
+        return;
+    }
+    r = request_new(c, rid, REQ_IMPORT_OUTCOMES);
+    if (r == NULL) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "", "server out of memory");
+        return;
+    }
+    /* The frame is freed when this returns: keep a decoded copy. */
+    n = coachq__v1__import_outcomes__get_packed_size(imp);
+    buf = malloc(n > 0 ? n : 1);
+    if (buf != NULL) {
+        coachq__v1__import_outcomes__pack(imp, buf);
+        r->imp = coachq__v1__import_outcomes__unpack(NULL, n, buf);
+        free(buf);
+    }
+    if (r->imp == NULL) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "", "server out of memory");
+        request_finish(r);
+        return;
+    }
+    r->w.fn = import_outcomes_txn;
+    r->w.fn_arg = r;
+    r->w.received_at_ms = now_ms();
+    rc = store_submit(c->srv->store, &r->w);
+    if (rc < 0) {
+        conn_send_error(c, rid, COACHQ__V1__CODE__UNAVAILABLE, "",
+                        "the server cannot store now; nothing was imported; try again later");
+        request_finish(r);
+    }
+}
+
 static void handle_stats(struct conn *c, uint64_t rid)
 {
     Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
@@ -1347,6 +1614,12 @@ static void conn_handle_frame(struct conn *c, const uint8_t *body, size_t len)
         break;
     case COACHQ__V1__FRAME__BODY_LIST_PEOPLE:
         handle_people(c, rid);
+        break;
+    case COACHQ__V1__FRAME__BODY_GET_DASHBOARD:
+        handle_dashboard(c, rid, f->get_dashboard);
+        break;
+    case COACHQ__V1__FRAME__BODY_IMPORT_OUTCOMES:
+        handle_import_outcomes(c, rid, f->import_outcomes);
         break;
     case COACHQ__V1__FRAME__BODY__NOT_SET:
         conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "body",
@@ -1586,6 +1859,42 @@ static void on_connection(uv_stream_t *listener, int status)
 
 /* ---- Store completions, timers, signals ---- */
 
+/* The answer to an import the writer finished (refusals with a fault are
+ * answered before this). */
+static void answer_import(struct request *r)
+{
+    struct conn *c = r->conn;
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+
+    switch (r->w.rc) {
+    case 0:
+        f.request_id = r->request_id;
+        f.body_case = COACHQ__V1__FRAME__BODY_IMPORT_RESULT;
+        f.import_result = &r->result;
+        conn_send(c, &f);
+        return;
+    case -EINVAL:
+    case -ENOENT:
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__INVALID_ARGUMENT,
+                        "import_outcomes.outcomes",
+                        "a row names no known person or is not valid; nothing was imported");
+        return;
+    case -ENOSPC:
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
+                        "the server's disk is full; nothing was imported; import again once "
+                        "space is freed");
+        return;
+    case -ESHUTDOWN:
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__UNAVAILABLE, "",
+                        "the server is shutting down; nothing was imported; import again later");
+        return;
+    default:
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__UNAVAILABLE, "",
+                        "the server cannot store now; nothing was imported; import again later");
+        return;
+    }
+}
+
 static void answer_write(struct request *r)
 {
     struct conn *c = r->conn;
@@ -1610,6 +1919,10 @@ static void answer_write(struct request *r)
         f.body_case = COACHQ__V1__FRAME__BODY_ACK;
         f.ack = &ack;
         conn_send(c, &f);
+        return;
+    }
+    if (r->kind == REQ_IMPORT_OUTCOMES) {
+        answer_import(r);
         return;
     }
     if (r->kind == REQ_ADD_REFERENCE && w->rc == -EEXIST) {

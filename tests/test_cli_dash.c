@@ -1,0 +1,386 @@
+/*
+ * test_cli_dash: `coachq dashboard` and `coachq outcomes import` against a
+ * real coachqd (TLS on 127.0.0.1 port 0, LMDB in a temporary directory)
+ * with the fixture organisation: each role sees what auth allows and is
+ * refused the rest with the right exit status; the terminal table, JSON and
+ * CSV carry the same figures; outcomes import is idempotent, chunked to the
+ * frame limit, refused for observers, and names the line and column of a
+ * bad row.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "client.h"
+#include "testutil.h"
+
+#define OUT_LEN (1u << 20)
+#define WATCHDOG_SECONDS 240
+/* Observations of flm.cara the test submits: at least the minimum n. */
+#define CARA_OBS 4
+
+struct fix {
+    char dir[512];
+    char data[600];
+    char server[64];
+    char ca[600];
+    char cert[2][600];
+    char key[2][600];
+    char *out;
+    struct testutil_server srv;
+};
+
+static struct fix f;
+
+/* The certificate arguments of user, in slot 0 or 1. */
+static const char *cert_of(const char *user, int slot)
+{
+    char rel[128];
+
+    snprintf(rel, sizeof(rel), "users/%s.crt", user);
+    return testutil_cert_path(f.cert[slot], sizeof(f.cert[slot]), rel);
+}
+
+static const char *key_of(const char *user, int slot)
+{
+    char rel[128];
+
+    snprintf(rel, sizeof(rel), "users/%s.key", user);
+    return testutil_cert_path(f.key[slot], sizeof(f.key[slot]), rel);
+}
+
+/* Runs coachq as user with the given command and arguments, expecting
+ * exit status expect; the output (stdout and stderr) is in f.out. */
+#define CQ(expect, user, ...)                                                                      \
+    testutil_coachq(f.out, OUT_LEN, (expect), "--server", f.server, "--cert", cert_of(user, 0),    \
+                    "--key", key_of(user, 0), "--ca", f.ca, __VA_ARGS__, NULL)
+
+/* Submits CARA_OBS observations of flm.cara by alice in the last weeks. */
+static void submit_cara(void)
+{
+    struct testutil_obs t[CARA_OBS];
+    Coachq__V1__Observation *obs[CARA_OBS];
+    struct client_submit_result res[CARA_OBS];
+    struct client *c = testutil_connect(&f.srv, "alice", 0);
+    int64_t now = (int64_t)time(NULL);
+
+    for (size_t i = 0; i < CARA_OBS; i++) {
+        testutil_obs_make(&t[i], "flm.cara", "rep.ida", now - (int64_t)(i + 1) * 3 * 86400);
+        obs[i] = &t[i].o;
+    }
+    memset(res, 0, sizeof(res));
+    assert_int_equal(client_submit_many(c, obs, CARA_OBS, res, NULL, NULL), 0);
+    for (size_t i = 0; i < CARA_OBS; i++) {
+        if (res[i].err.code != COACHQ__V1__CODE__OK) {
+            fprintf(stderr, "submit %zu: %s %s\n", i, res[i].err.field, res[i].err.message);
+        }
+        assert_int_equal(res[i].err.code, COACHQ__V1__CODE__OK);
+    }
+    client_free(c);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    testutil_watchdog(WATCHDOG_SECONDS);
+    memset(&f, 0, sizeof(f));
+    f.out = malloc(OUT_LEN);
+    assert_non_null(f.out);
+    testutil_tmpdir(f.dir, sizeof(f.dir));
+    snprintf(f.data, sizeof(f.data), "%s/data", f.dir);
+    testutil_seed_org(f.data);
+    testutil_server_start(&f.srv, f.data, NULL);
+    snprintf(f.server, sizeof(f.server), "127.0.0.1:%d", f.srv.port);
+    testutil_cert_path(f.ca, sizeof(f.ca), "ca.crt");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    testutil_server_abandon(&f.srv);
+    testutil_rmrf(f.dir);
+    free(f.out);
+    return 0;
+}
+
+/* The table with id in a dashboard's JSON, or NULL. */
+static json_t *json_table(json_t *j, const char *id)
+{
+    json_t *tables = json_object_get(j, "tables");
+
+    for (size_t i = 0; i < json_array_size(tables); i++) {
+        json_t *t = json_array_get(tables, i);
+
+        if (strcmp(json_string_value(json_object_get(t, "id")), id) == 0) {
+            return t;
+        }
+    }
+    return NULL;
+}
+
+/* The row of table t whose first cell links to person, or NULL. */
+static json_t *json_row_of(json_t *t, const char *person)
+{
+    json_t *rows = json_object_get(t, "rows");
+
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        json_t *first = json_array_get(json_array_get(rows, i), 0);
+        const char *link = json_string_value(json_object_get(first, "link"));
+
+        if (link != NULL && strcmp(link, person) == 0) {
+            return json_array_get(rows, i);
+        }
+    }
+    return NULL;
+}
+
+/* The index of column name in table t; fails the test when missing. */
+static size_t json_column(json_t *t, const char *name)
+{
+    json_t *cols = json_object_get(t, "columns");
+
+    for (size_t i = 0; i < json_array_size(cols); i++) {
+        if (strcmp(json_string_value(json_array_get(cols, i)), name) == 0) {
+            return i;
+        }
+    }
+    fail_msg("no column '%s'", name);
+    return 0;
+}
+
+static void test_dashboard_roles(void **state)
+{
+    json_error_t je;
+    json_t *j;
+    json_t *t;
+    json_t *cara;
+    json_t *jones;
+    json_t *q;
+    size_t qi;
+    size_t si;
+    char want[128];
+
+    (void)state;
+    submit_cara();
+
+    /* A second-level manager sees her own managers, nobody else's. */
+    CQ(0, "slm.eve", "dashboard", "managers", "--width", "160");
+    assert_non_null(strstr(f.out, "Front-line managers"));
+    assert_non_null(strstr(f.out, "Cara Lind"));
+    assert_non_null(strstr(f.out, "Jo Jones"));
+    assert_null(strstr(f.out, "Dan Roe"));
+
+    /* The JSON has cara's observations with their n, and jones's index
+     * as insufficient data (no observations) without a number. */
+    CQ(0, "slm.eve", "dashboard", "managers", "--json");
+    j = json_loads(f.out, 0, &je);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "kind")), "managers");
+    assert_string_equal(json_string_value(json_object_get(j, "subject_id")), "slm.eve");
+    t = json_table(j, "managers");
+    assert_non_null(t);
+    cara = json_row_of(t, "flm.cara");
+    jones = json_row_of(t, "mgr.jones");
+    assert_non_null(cara);
+    assert_non_null(jones);
+    assert_null(json_row_of(t, "flm.dan"));
+    si = json_column(t, "Sessions observed");
+    qi = json_column(t, "Quality index");
+    assert_int_equal(json_number_value(json_object_get(json_array_get(cara, si), "value")),
+                     CARA_OBS);
+    q = json_array_get(cara, qi);
+    assert_int_equal(json_integer_value(json_object_get(q, "n")), CARA_OBS);
+    /* Every score is 2 or 3. */
+    assert_true(json_number_value(json_object_get(q, "value")) >= 2.0);
+    assert_true(json_number_value(json_object_get(q, "value")) <= 3.0);
+    assert_true(json_is_null(json_object_get(json_array_get(jones, qi), "value")));
+    assert_true(json_is_true(json_object_get(json_array_get(jones, qi), "insufficient")));
+
+    /* The terminal table and the CSV show the same figure and n. */
+    snprintf(want, sizeof(want), "%s (n=%d)", json_string_value(json_object_get(q, "text")),
+             CARA_OBS);
+    CQ(0, "slm.eve", "dashboard", "managers", "--width", "200");
+    assert_non_null(strstr(f.out, want));
+    CQ(0, "slm.eve", "dashboard", "managers", "--csv", "managers");
+    assert_true(strncmp(f.out, "Manager,Quality index,Quality index n,", 38) == 0);
+    snprintf(want, sizeof(want), "Cara Lind,%s,%d,", json_string_value(json_object_get(q, "text")),
+             CARA_OBS);
+    assert_non_null(strstr(f.out, want));
+    assert_non_null(strstr(f.out, "Jo Jones,insufficient data,0,"));
+    assert_non_null(strstr(f.out, "\r\n"));
+    json_decref(j);
+
+    /* A table the dashboard does not have is a usage error. */
+    CQ(2, "slm.eve", "dashboard", "managers", "--csv", "no-such-table");
+    assert_non_null(strstr(f.out, "no table 'no-such-table'"));
+
+    /* Manager detail of her own line's manager; another line's manager
+     * and a person who does not exist are the same NOT_FOUND. */
+    CQ(0, "slm.eve", "dashboard", "manager", "flm.cara", "--json");
+    j = json_loads(f.out, 0, &je);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "kind")), "manager");
+    assert_string_equal(json_string_value(json_object_get(j, "subject_id")), "flm.cara");
+    json_decref(j);
+    CQ(1, "slm.eve", "dashboard", "manager", "flm.dan");
+    assert_non_null(strstr(f.out, "NOT_FOUND"));
+    assert_non_null(strstr(f.out, "no such dashboard subject, or not in your line"));
+    CQ(1, "slm.eve", "dashboard", "manager", "nobody.here");
+    assert_non_null(strstr(f.out, "NOT_FOUND"));
+    CQ(1, "slm.fay", "dashboard", "managers", "slm.eve");
+    assert_non_null(strstr(f.out, "NOT_FOUND"));
+
+    /* Programme impact is not a second-level manager's. */
+    CQ(1, "slm.eve", "dashboard", "programme");
+    assert_non_null(strstr(f.out, "PERMISSION_DENIED"));
+    assert_non_null(strstr(f.out, "enablement leads"));
+
+    /* A front-line manager's own coaching. */
+    CQ(0, "flm.cara", "dashboard", "me", "--json");
+    j = json_loads(f.out, 0, &je);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "kind")), "me");
+    assert_string_equal(json_string_value(json_object_get(j, "subject_id")), "flm.cara");
+    json_decref(j);
+    CQ(0, "flm.cara", "dashboard", "me");
+    assert_non_null(strstr(f.out, "Cara Lind"));
+    CQ(1, "flm.cara", "dashboard", "managers");
+    assert_non_null(strstr(f.out, "PERMISSION_DENIED"));
+
+    /* An enablement lead has the programme and observer dashboards. */
+    CQ(0, "lead.gil", "dashboard", "programme", "--width", "120");
+    CQ(0, "lead.gil", "dashboard", "observers", "--json");
+    j = json_loads(f.out, 0, &je);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "kind")), "observers");
+    json_decref(j);
+
+    /* Usage errors. */
+    CQ(2, "slm.eve", "dashboard", "bogus");
+    CQ(2, "slm.eve", "dashboard", "manager");
+    CQ(2, "slm.eve", "dashboard", "managers", "--json", "--csv", "managers");
+    CQ(2, "slm.eve", "dashboard", "managers", "--until", "2026-13-01");
+    CQ(2, "slm.eve", "dashboard", "managers", "--width", "5");
+    CQ(1, "slm.eve", "dashboard", "managers", "--rubric", "no such rubric");
+    assert_non_null(strstr(f.out, "INVALID_ARGUMENT get_dashboard.rubric_id"));
+    testutil_assert_alive(&f.srv);
+    testutil_stop_clean(&f.srv);
+}
+
+/* Writes text into dir/name and the path into path. */
+static void write_file(const char *name, const char *text, char *path, size_t len)
+{
+    FILE *fp;
+
+    snprintf(path, len, "%s/%s", f.dir, name);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(fputs(text, fp) >= 0, 1);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void test_outcomes_import(void **state)
+{
+    static const char small[] = "subject_id,team,period,metric,value\n"
+                                "rep.ida,no,2026-09,win_rate,0.31\n"
+                                "flm.cara,yes,2026-Q3,quota_attainment,0.92\n"
+                                "flm.cara,,2026-08,sessions_held,14\n";
+    static const char changed[] = "subject_id,team,period,metric,value\n"
+                                  "rep.ida,no,2026-09,win_rate,0.35\n"
+                                  "flm.cara,yes,2026-Q3,quota_attainment,0.92\n"
+                                  "flm.cara,,2026-08,sessions_held,14\n";
+    static const char bad_cell[] = "subject_id,team,period,metric,value\n"
+                                   "rep.ida,no,2026-09,win_rate,0.31\n"
+                                   "rep.ida,no,2026-10,win_rate,abc\n";
+    static const char bad_subject[] = "subject_id,team,period,metric,value\n"
+                                      "rep.ida,no,2026-09,win_rate,0.31\n"
+                                      "rep.ida,no,2026-10,win_rate,0.32\n"
+                                      "nobody.x,no,2026-10,win_rate,0.5\n";
+    char path[700];
+    char want[800];
+    char *big;
+    size_t len = 0;
+    size_t cap = 256u * 1024u;
+    struct stat st;
+
+    (void)state;
+    write_file("small.csv", small, path, sizeof(path));
+    CQ(0, "lead.gil", "outcomes", "import", path);
+    assert_non_null(strstr(f.out, "3 rows: 3 added, 0 changed, 0 unchanged"));
+    CQ(0, "lead.gil", "outcomes", "import", path);
+    assert_non_null(strstr(f.out, "3 rows: 0 added, 0 changed, 3 unchanged"));
+    write_file("changed.csv", changed, path, sizeof(path));
+    CQ(0, "admin.hal", "outcomes", "import", path);
+    assert_non_null(strstr(f.out, "3 rows: 0 added, 1 changed, 2 unchanged"));
+
+    /* Observers and managers may not import. */
+    CQ(1, "obs.ann", "outcomes", "import", path);
+    assert_non_null(strstr(f.out, "PERMISSION_DENIED"));
+    CQ(1, "slm.eve", "outcomes", "import", path);
+    assert_non_null(strstr(f.out, "PERMISSION_DENIED"));
+
+    /* A bad cell is reported at its line and column before anything is
+     * sent; a subject the server does not know, at its line and column
+     * too, from the server's answer. */
+    write_file("bad.csv", bad_cell, path, sizeof(path));
+    CQ(1, "lead.gil", "outcomes", "import", path);
+    snprintf(want, sizeof(want), "%s:3:%zu:", path, strlen("rep.ida,no,2026-10,win_rate,") + 1);
+    assert_non_null(strstr(f.out, want));
+    assert_non_null(strstr(f.out, "nothing was sent"));
+    write_file("bad2.csv", bad_subject, path, sizeof(path));
+    CQ(1, "lead.gil", "outcomes", "import", path);
+    snprintf(want, sizeof(want), "%s:4:1:", path);
+    assert_non_null(strstr(f.out, want));
+    assert_non_null(strstr(f.out, "nobody.x"));
+    /* All or nothing: the good rows of that file were not stored. */
+    write_file("good2.csv",
+               "subject_id,team,period,metric,value\nrep.ida,no,2026-10,win_rate,0.32\n", path,
+               sizeof(path));
+    CQ(0, "lead.gil", "outcomes", "import", path);
+    assert_non_null(strstr(f.out, "1 row: 1 added"));
+
+    /* A file larger than one frame goes in several requests. */
+    big = malloc(cap);
+    assert_non_null(big);
+    len = (size_t)snprintf(big, cap, "subject_id,team,period,metric,value\n");
+    for (unsigned i = 0; i < 3000; i++) {
+        len += (size_t)snprintf(big + len, cap - len,
+                                "rep.ida,no,2026-07,deployment_metric_number_%04u,%u.25\n", i, i);
+        assert_true(len < cap);
+    }
+    write_file("big.csv", big, path, sizeof(path));
+    free(big);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(st.st_size > 2 * 64 * 1024);
+    CQ(0, "lead.gil", "outcomes", "import", path);
+    assert_non_null(strstr(f.out, "3000 rows: 3000 added, 0 changed, 0 unchanged"));
+    CQ(0, "lead.gil", "outcomes", "import", path);
+    assert_non_null(strstr(f.out, "3000 rows: 0 added, 0 changed, 3000 unchanged"));
+
+    /* Usage. */
+    CQ(2, "lead.gil", "outcomes", "export", path);
+    CQ(2, "lead.gil", "outcomes", "import");
+    testutil_assert_alive(&f.srv);
+    testutil_stop_clean(&f.srv);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_dashboard_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outcomes_import, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
