@@ -1,22 +1,1061 @@
+/*
+ * web: the dashboard port's routes (see web.h for the table).
+ *
+ * Everything here runs on the loop thread except the jobs: the password
+ * check (scrypt, slow on purpose), the one-time link's write transaction
+ * and every dashboard (dash_build in a read transaction, then its HTML,
+ * JSON or CSV) run on libuv's thread pool. A link is consumed with
+ * store_exec() called from the pool thread: it blocks that worker until
+ * the writer committed, never the loop.
+ */
 #include "web.h"
 
-#include <stddef.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-/* Placeholder: replaced by the dashboard routes. */
-int web_new(uv_loop_t *loop, struct store *s, const struct web_opts *o, struct web **out)
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "buf.h"
+#include "dashfmt.h"
+#include "error.h"
+#include "log.h"
+#include "obs_json.h"
+#include "people.h"
+#include "render_html.h"
+#include "store.h"
+#include "validate.h"
+#include "websess.h"
+
+#define WEB_CSRF_COOKIE "coachq_csrf"
+#define WEB_CSRF_TTL_S 3600
+#define WEB_DEFAULT_TTL_S (8 * 3600)
+/* Sign-in jobs (a password check holds 32 MiB of scrypt; a link costs a
+ * write transaction): a flood gets 503 beyond this many at once. */
+#define WEB_MAX_SIGNIN_JOBS 8
+#define WEB_MAX_PAGE (8u * 1024u * 1024u)
+#define WEB_MAX_PASSWORD 1024
+#define WEB_WRONG "The user or password is wrong."
+#define WEB_CSRF_WHY                                                                               \
+    "This form was refused: it came from another site or from a page that is no longer valid "     \
+    "(missing or wrong CSRF token). Go back, reload the page and try again."
+#define WEB_ORIGIN_WHY                                                                             \
+    "This form was refused: it was sent from another site (the Origin header does not match)."
+#define WEB_NOT_FOUND "There is no such dashboard, or it is not one you may see."
+#define WEB_DUMMY_PASSWORD "coachq-no-such-user-password"
+
+struct web {
+    uv_loop_t *loop;
+    struct store *store;
+    struct web_opts opts;
+    struct websess_table *sessions;
+    unsigned pending;
+    unsigned signin_jobs;
+    /* A real hash to check unknown users' passwords against, so that the
+     * answer takes as long as for a known user. */
+    char dummy_hash[160];
+};
+
+enum web_job_kind {
+    JOB_SIGNIN,
+    JOB_LINK,
+    JOB_DASH,
+};
+
+enum web_format {
+    FMT_HTML,
+    FMT_JSON,
+    FMT_CSV,
+};
+
+/* One request's work on the thread pool. Owned by the loop thread except
+ * between uv_queue_work() and its after-callback. */
+struct web_job {
+    uv_work_t work;
+    struct web *w;
+    struct http_exchange *x;
+    enum web_job_kind kind;
+    int64_t now_s;
+
+    /* Sign-in (password or link). */
+    char user[VALIDATE_MAX_ID + 1];
+    char password[WEB_MAX_PASSWORD + 1];
+    char token[WEBSESS_TOKEN_LEN + 1];
+    char hash[160];
+    int have_hash;
+    int verdict; /* 0 signed in, -EACCES wrong, -EPERM may not sign in, other: failure */
+    struct auth_user who;
+
+    /* Dashboard. */
+    char session_id[WEBSESS_TOKEN_LEN + 1];
+    char csrf[WEBSESS_TOKEN_LEN + 1];
+    Coachq__V1__DashboardKind dkind;
+    char subject[VALIDATE_MAX_ID + 1];
+    char rubric[VALIDATE_MAX_ID + 1];
+    int32_t until_day;
+    enum web_format fmt;
+    char table[VALIDATE_MAX_ID + 1];
+    char api_path[256];
+    char query[256];
+    char user_name[256];
+    int revoked; /* the user was disabled or lost every role meanwhile */
+    int dash_rc;
+    struct validate_error fault;
+    struct dash *dash;
+
+    /* The answer, made on the pool thread. */
+    int status;
+    const char *ctype;
+    char disposition[300];
+    struct buf body;
+};
+
+/* ---- Small helpers -------------------------------------------------- */
+
+static int64_t web_now(void)
 {
-    (void)loop;
-    (void)s;
-    (void)o;
-    *out = NULL;
+    return (int64_t)time(NULL);
+}
+
+static void log_request(struct http_exchange *x, int status, const char *user)
+{
+    char path[160];
+
+    /* The path only: the query may hold a sign-in link's token. */
+    log_event(LOG_INFO, "http_request", "peer=%s method=%s path=%s status=%d user=%s", http_peer(x),
+              http_method(x), log_quote(http_path(x), path, sizeof(path)), status,
+              user != NULL && user[0] != '\0' ? user : "-");
+}
+
+/* Answers x and logs it. */
+static void reply(struct http_exchange *x, const char *user, int status, const char *ctype,
+                  const struct http_header_kv *h, size_t nh, const void *body, size_t len)
+{
+    log_request(x, status, user);
+    http_respond(x, status, ctype, h, nh, body, len);
+}
+
+static void reply_redirect(struct http_exchange *x, const char *user, const char *location,
+                           const char *cookie)
+{
+    struct http_header_kv h[2] = {{"Location", location}, {"Set-Cookie", cookie}};
+
+    reply(x, user, 303, NULL, h, cookie != NULL ? 2 : 1, NULL, 0);
+}
+
+static const char *status_message(int status)
+{
+    switch (status) {
+    case 400:
+        return "The request is malformed.";
+    case 401:
+        return "Please sign in.";
+    case 403:
+        return "You may not see this.";
+    case 404:
+        return "There is no such page.";
+    case 405:
+        return "This page does not take that method.";
+    case 503:
+        return "The server is busy; try again in a moment.";
+    default:
+        return "Something went wrong on the server; it has been logged.";
+    }
+}
+
+/* An HTML error page (ctx may be NULL). */
+static void reply_page_error(struct http_exchange *x, const char *user, int status,
+                             const char *message, const struct render_ctx *ctx,
+                             const struct http_header_kv *h, size_t nh)
+{
+    struct buf b;
+
+    buf_init(&b, WEB_MAX_PAGE);
+    if (render_error(status, message != NULL ? message : status_message(status), ctx, &b) < 0) {
+        buf_free(&b);
+        reply(x, user, status, "text/plain; charset=utf-8", h, nh, status_message(status),
+              strlen(status_message(status)));
+        return;
+    }
+    reply(x, user, status, "text/html; charset=utf-8", h, nh, b.data, b.len);
+    buf_free(&b);
+}
+
+/* {"error": message[, "field": field]} into b (jansson escapes it). */
+static int json_error_body(struct buf *b, const char *message, const char *field)
+{
+    json_t *o = json_object();
+    char *s = NULL;
+    int rc = -ENOMEM;
+
+    if (o == NULL || json_object_set_new(o, "error", json_string(message)) < 0) {
+        goto out;
+    }
+    if (field != NULL && field[0] != '\0' &&
+        json_object_set_new(o, "field", json_string(field)) < 0) {
+        goto out;
+    }
+    s = json_dumps(o, JSON_COMPACT);
+    if (s == NULL) {
+        goto out;
+    }
+    rc = buf_append(b, s, strlen(s));
+out:
+    free(s);
+    json_decref(o);
+    return rc;
+}
+
+static void reply_json_error(struct http_exchange *x, const char *user, int status,
+                             const char *message, const char *field)
+{
+    struct buf b;
+
+    buf_init(&b, 64 * 1024);
+    if (json_error_body(&b, message, field) < 0) {
+        buf_free(&b);
+        reply(x, user, 500, "application/json", NULL, 0, "{\"error\":\"internal\"}", 20);
+        return;
+    }
+    reply(x, user, status, "application/json", NULL, 0, b.data, b.len);
+    buf_free(&b);
+}
+
+/* The session cookie's Set-Cookie value for id (NULL: clear it). */
+static void session_cookie(char *out, size_t outlen, const char *id, int64_t ttl_s)
+{
+    snprintf(out, outlen, "%s=%s; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=%" PRId64,
+             WEBSESS_COOKIE, id != NULL ? id : "", id != NULL ? ttl_s : (int64_t)0);
+}
+
+static int64_t web_ttl(const struct web *w)
+{
+    return w->opts.session_ttl_s > 0 ? w->opts.session_ttl_s : WEB_DEFAULT_TTL_S;
+}
+
+/* The caller's live session, or NULL. */
+static const struct websess *find_session(struct web *w, struct http_exchange *x)
+{
+    char id[WEBSESS_TOKEN_LEN + 2];
+    int n = http_cookie(x, WEBSESS_COOKIE, id, sizeof(id));
+
+    if (n != WEBSESS_TOKEN_LEN) {
+        return NULL;
+    }
+    return websess_find(w->sessions, id, web_now());
+}
+
+/* The first dashboard u's roles allow, or NULL for none. */
+static const char *home_of(unsigned roles)
+{
+    if ((roles & (AUTH_LEAD | AUTH_ADMIN)) != 0) {
+        return "/d/programme";
+    }
+    if ((roles & AUTH_SECOND_LEVEL) != 0) {
+        return "/d/managers";
+    }
+    if ((roles & AUTH_FRONT_LINE) != 0) {
+        return "/d/me";
+    }
+    return NULL;
+}
+
+/*
+ * The checks every POST passes: the Origin header, when sent, must be this
+ * very site, and the form's csrf field must equal expect. Returns NULL when
+ * both hold, or the reason to show.
+ */
+static const char *csrf_refusal(struct http_exchange *x, const char *expect)
+{
+    const char *origin = http_header(x, "Origin");
+    size_t len = 0;
+    const uint8_t *body = http_body(x, &len);
+    char got[WEBSESS_TOKEN_LEN + 2];
+    int n;
+
+    if (origin != NULL) {
+        const char *host = http_header(x, "Host");
+        if (host == NULL || strncmp(origin, "https://", 8) != 0 || strcmp(origin + 8, host) != 0) {
+            return WEB_ORIGIN_WHY;
+        }
+    }
+    if (expect == NULL || strlen(expect) != WEBSESS_TOKEN_LEN) {
+        return WEB_CSRF_WHY;
+    }
+    n = http_form_value((const char *)body, len, "csrf", got, sizeof(got));
+    if (n != WEBSESS_TOKEN_LEN || !websess_token_equal(got, expect)) {
+        return WEB_CSRF_WHY;
+    }
+    return NULL;
+}
+
+/* ---- Jobs ----------------------------------------------------------- */
+
+static struct web_job *job_new(struct web *w, struct http_exchange *x, enum web_job_kind kind)
+{
+    struct web_job *j = calloc(1, sizeof(*j));
+
+    if (j == NULL) {
+        return NULL;
+    }
+    j->w = w;
+    j->x = x;
+    j->kind = kind;
+    j->now_s = web_now();
+    j->work.data = j;
+    buf_init(&j->body, WEB_MAX_PAGE);
+    return j;
+}
+
+static void job_free(struct web_job *j)
+{
+    if (j == NULL) {
+        return;
+    }
+    OPENSSL_cleanse(j->password, sizeof(j->password));
+    OPENSSL_cleanse(j->token, sizeof(j->token));
+    dash_free(j->dash);
+    buf_free(&j->body);
+    free(j);
+}
+
+/* Reads who may sign in as j->user (pool thread, read transaction). */
+static int load_person_txn(struct store_txn *t, void *arg)
+{
+    struct web_job *j = arg;
+    Coachq__V1__Person *p = NULL;
+    int rc;
+
+    memset(&j->who, 0, sizeof(j->who));
+    if (validate_id(j->user) != 0) {
+        return -ENOENT;
+    }
+    rc = people_get(t, j->user, &p);
+    if (rc < 0) {
+        return rc;
+    }
+    snprintf(j->who.id, sizeof(j->who.id), "%s", j->user);
+    j->who.roles = p->disabled ? 0 : auth_roles_of(p);
+    if (p->name != NULL) {
+        snprintf(j->user_name, sizeof(j->user_name), "%s", p->name);
+    }
+    coachq__v1__person__free_unpacked(p, NULL);
+    if (j->kind == JOB_SIGNIN) {
+        j->have_hash = websess_get_password_txn(t, j->user, j->hash, sizeof(j->hash)) == 0;
+    }
     return 0;
 }
+
+/* Pool thread: the password check. Unknown users, users without a password
+ * and wrong passwords all cost one scrypt and get the same answer. */
+static void signin_work(uv_work_t *req)
+{
+    struct web_job *j = req->data;
+    int rc = validate_id(j->user) == 0 ? store_view(j->w->store, load_person_txn, j) : -ENOENT;
+    int known = rc == 0 && j->have_hash;
+    int check = websess_check_password(j->password, known ? j->hash : j->w->dummy_hash);
+
+    if (rc < 0 && rc != -ENOENT) {
+        j->verdict = rc;
+    } else if (!known || check != 0) {
+        j->verdict = -EACCES;
+    } else if (j->who.roles == 0) {
+        j->verdict = -EPERM;
+    } else {
+        j->verdict = 0;
+    }
+    OPENSSL_cleanse(j->password, sizeof(j->password));
+    OPENSSL_cleanse(j->hash, sizeof(j->hash));
+}
+
+static int link_consume_txn(struct store_txn *t, void *arg)
+{
+    struct web_job *j = arg;
+
+    j->user[0] = '\0';
+    j->verdict = websess_link_consume_txn(t, j->token, j->now_s, j->user);
+    /* An unknown or expired token commits too: an expired one is deleted. */
+    return j->verdict == -ENOENT ? 0 : j->verdict;
+}
+
+/* Pool thread: consumes the link in a write transaction (store_exec()
+ * blocks this worker until the commit), then reads the person. */
+static void link_work(uv_work_t *req)
+{
+    struct web_job *j = req->data;
+    int rc = store_exec(j->w->store, link_consume_txn, j);
+
+    if (rc == 0) {
+        rc = j->verdict;
+    }
+    if (rc == 0) {
+        rc = store_view(j->w->store, load_person_txn, j);
+    }
+    if (rc == -ENOENT) {
+        j->verdict = -EACCES;
+    } else if (rc < 0) {
+        j->verdict = rc;
+    } else {
+        j->verdict = j->who.roles == 0 ? -EPERM : 0;
+    }
+}
+
+static void signin_done(uv_work_t *req, int status)
+{
+    struct web_job *j = req->data;
+    struct web *w = j->w;
+    const struct websess *s;
+    char cookie[200];
+    char clear_csrf[160];
+    struct http_header_kv h[3];
+    struct buf b;
+
+    w->pending--;
+    w->signin_jobs--;
+    if (status != 0) {
+        reply_page_error(j->x, NULL, 503, NULL, NULL, NULL, 0);
+        goto out;
+    }
+    if (j->verdict == -EACCES || j->verdict == -EPERM) {
+        const char *why = j->kind == JOB_LINK    ? "This sign-in link is unknown, used or expired: "
+                                                   "ask an administrator for a new one."
+                          : j->verdict == -EPERM ? "This account may not sign in to the dashboards."
+                                                 : WEB_WRONG;
+        char csrf[WEBSESS_TOKEN_LEN + 1];
+        int ok = websess_random_token(csrf) == 0;
+
+        log_event(LOG_INFO, "signin_refused", "peer=%s via=%s reason=%s", http_peer(j->x),
+                  j->kind == JOB_LINK ? "link" : "password",
+                  j->verdict == -EPERM ? "disabled_or_no_role" : "wrong");
+        buf_init(&b, WEB_MAX_PAGE);
+        if (!ok || render_signin(csrf, why, &b) < 0) {
+            buf_free(&b);
+            reply_page_error(j->x, NULL, 500, NULL, NULL, NULL, 0);
+            goto out;
+        }
+        snprintf(cookie, sizeof(cookie),
+                 "%s=%s; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=%d", WEB_CSRF_COOKIE,
+                 csrf, WEB_CSRF_TTL_S);
+        h[0] = (struct http_header_kv){"Set-Cookie", cookie};
+        reply(j->x, NULL, j->kind == JOB_LINK ? 403 : 401, "text/html; charset=utf-8", h, 1, b.data,
+              b.len);
+        buf_free(&b);
+        goto out;
+    }
+    if (j->verdict < 0) {
+        log_event(LOG_ERROR, "signin_failed", "peer=%s error=%s", http_peer(j->x),
+                  error_strerror(j->verdict));
+        reply_page_error(j->x, NULL, j->verdict == -EAGAIN ? 503 : 500, NULL, NULL, NULL, 0);
+        goto out;
+    }
+    s = websess_start(w->sessions, &j->who, web_now());
+    if (s == NULL) {
+        reply_page_error(j->x, NULL, 500, NULL, NULL, NULL, 0);
+        goto out;
+    }
+    log_event(LOG_INFO, "signin", "peer=%s user=%s via=%s", http_peer(j->x), j->who.id,
+              j->kind == JOB_LINK ? "link" : "password");
+    session_cookie(cookie, sizeof(cookie), s->id, web_ttl(w));
+    snprintf(clear_csrf, sizeof(clear_csrf),
+             "%s=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0", WEB_CSRF_COOKIE);
+    h[0] = (struct http_header_kv){"Location", "/"};
+    h[1] = (struct http_header_kv){"Set-Cookie", cookie};
+    h[2] = (struct http_header_kv){"Set-Cookie", clear_csrf};
+    reply(j->x, j->who.id, 303, NULL, h, 3, NULL, 0);
+out:
+    job_free(j);
+}
+
+/* Keeps only [A-Za-z0-9._-] of s (others become '_') in a file name. */
+static void sanitise_name(char *s)
+{
+    for (; *s != '\0'; s++) {
+        char c = *s;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '-';
+        if (!ok) {
+            *s = '_';
+        }
+    }
+}
+
+static int dash_view_txn(struct store_txn *t, void *arg)
+{
+    struct web_job *j = arg;
+    Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
+    int rc;
+
+    /* The session holds who signed in; whether they may still see
+     * anything is read afresh, so disabling a user ends their session. */
+    rc = load_person_txn(t, j);
+    if (rc == -ENOENT || (rc == 0 && j->who.roles == 0)) {
+        j->revoked = 1;
+        return 0;
+    }
+    if (rc < 0) {
+        return rc;
+    }
+    req.kind = j->dkind;
+    req.subject_id = j->subject;
+    req.rubric_id = j->rubric;
+    req.until_day = j->until_day;
+    dash_free(j->dash);
+    j->dash = NULL;
+    memset(&j->fault, 0, sizeof(j->fault));
+    j->dash_rc = dash_build(t, &j->who, &req, &j->w->opts.dash, j->now_s, &j->dash, &j->fault);
+    return 0;
+}
+
+/* Pool thread: builds the dashboard and formats the answer. */
+static void dash_work(uv_work_t *req)
+{
+    struct web_job *j = req->data;
+    const Coachq__V1__Dashboard *m;
+    int rc = store_view(j->w->store, dash_view_txn, j);
+
+    j->status = 500;
+    if (rc < 0) {
+        j->dash_rc = rc;
+        return;
+    }
+    if (j->revoked || j->dash_rc < 0) {
+        return;
+    }
+    m = dash_message(j->dash);
+    if (j->fmt == FMT_JSON) {
+        rc = dashfmt_json(m, &j->body);
+        j->ctype = "application/json";
+    } else if (j->fmt == FMT_CSV) {
+        const Coachq__V1__Table *t = dash_find_table(m, j->table);
+        char name[3 * 70 + 8];
+        if (t == NULL) {
+            j->status = 404;
+            return;
+        }
+        rc = dashfmt_csv(t, &j->body);
+        j->ctype = "text/csv; charset=utf-8";
+        snprintf(name, sizeof(name), "%s%s%s-%s.csv", dashfmt_kind_name(j->dkind),
+                 m->subject_id != NULL && m->subject_id[0] != '\0' ? "-" : "",
+                 m->subject_id != NULL ? m->subject_id : "", t->id);
+        sanitise_name(name);
+        snprintf(j->disposition, sizeof(j->disposition), "attachment; filename=\"%s\"", name);
+    } else {
+        struct render_ctx ctx = {
+            .user_id = j->who.id,
+            .user_name = j->user_name[0] != '\0' ? j->user_name : NULL,
+            .roles = j->who.roles,
+            .csrf = j->csrf,
+            .api_path = j->api_path,
+            .query = j->query,
+        };
+        rc = render_dashboard(m, &ctx, &j->body);
+        j->ctype = "text/html; charset=utf-8";
+    }
+    j->dash_rc = rc;
+    j->status = rc < 0 ? 500 : 200;
+}
+
+static void dash_done(uv_work_t *req, int status)
+{
+    struct web_job *j = req->data;
+    struct web *w = j->w;
+    int api = j->fmt != FMT_HTML;
+    struct render_ctx ctx = {
+        .user_id = j->who.id,
+        .user_name = j->user_name[0] != '\0' ? j->user_name : NULL,
+        .roles = j->who.roles,
+        .csrf = j->csrf,
+        .api_path = j->api_path,
+        .query = j->query,
+    };
+    int code = 500;
+    const char *msg = NULL;
+    const char *field = NULL;
+
+    w->pending--;
+    if (status != 0) {
+        code = 503;
+    } else if (j->revoked) {
+        char cookie[200];
+        websess_end(w->sessions, j->session_id);
+        session_cookie(cookie, sizeof(cookie), NULL, 0);
+        if (api) {
+            reply_json_error(j->x, j->who.id, 401, "Please sign in.", NULL);
+        } else {
+            reply_redirect(j->x, j->who.id, "/signin", cookie);
+        }
+        goto out;
+    } else if (j->status == 200) {
+        struct http_header_kv h[1] = {{"Content-Disposition", j->disposition}};
+        reply(j->x, j->who.id, 200, j->ctype, h, j->disposition[0] != '\0' ? 1 : 0, j->body.data,
+              j->body.len);
+        goto out;
+    } else if (j->status == 404) {
+        code = 404;
+        msg = "This dashboard has no such table.";
+    } else if (j->dash_rc == -ENOENT) {
+        code = 404;
+        msg = WEB_NOT_FOUND;
+    } else if (j->dash_rc == -EACCES) {
+        code = 403;
+        msg = "Your roles have no such dashboard.";
+    } else if (j->dash_rc == -EINVAL) {
+        code = 400;
+        msg = j->fault.message[0] != '\0' ? j->fault.message : "The request is malformed.";
+        field = j->fault.field;
+    } else if (j->dash_rc == -EAGAIN) {
+        code = 503;
+    }
+    if (code >= 500) {
+        log_event(LOG_ERROR, "dashboard_failed", "user=%s kind=%d error=%s", j->who.id,
+                  (int)j->dkind, error_strerror(j->dash_rc));
+    }
+    if (api) {
+        reply_json_error(j->x, j->who.id, code, msg != NULL ? msg : status_message(code), field);
+    } else {
+        reply_page_error(j->x, j->who.id, code, msg, &ctx, NULL, 0);
+    }
+out:
+    job_free(j);
+}
+
+/* Queues j; on failure answers 503 and frees it. */
+static void job_queue(struct web_job *j, uv_work_cb work, uv_after_work_cb done)
+{
+    int rc = uv_queue_work(j->w->loop, &j->work, work, done);
+
+    if (rc < 0) {
+        log_event(LOG_ERROR, "web_queue_failed", "error=%s", uv_strerror(rc));
+        if (j->kind != JOB_DASH) {
+            j->w->signin_jobs--;
+        }
+        reply_page_error(j->x, NULL, 503, NULL, NULL, NULL, 0);
+        job_free(j);
+        return;
+    }
+    j->w->pending++;
+}
+
+/* ---- Routes --------------------------------------------------------- */
+
+static int is_method(struct http_exchange *x, const char *m)
+{
+    return strcmp(http_method(x), m) == 0;
+}
+
+static void reply_method(struct http_exchange *x, const char *user, const char *allow, int api)
+{
+    struct http_header_kv h[1] = {{"Allow", allow}};
+
+    if (api) {
+        log_request(x, 405, user);
+        http_respond(x, 405, "application/json", h, 1, "{\"error\":\"method not allowed\"}", 30);
+        return;
+    }
+    reply_page_error(x, user, 405, NULL, NULL, h, 1);
+}
+
+static void route_root(struct web *w, struct http_exchange *x, const struct websess *s)
+{
+    const char *home;
+
+    (void)w;
+    if (s == NULL) {
+        reply_redirect(x, NULL, "/signin", NULL);
+        return;
+    }
+    home = home_of(s->user.roles);
+    if (home == NULL) {
+        struct render_ctx ctx = {s->user.id, NULL, s->user.roles, s->csrf, "", ""};
+        reply_page_error(x, s->user.id, 403,
+                         "Observers have no dashboards: coachq shows dashboards to managers, "
+                         "enablement leads and administrators.",
+                         &ctx, NULL, 0);
+        return;
+    }
+    reply_redirect(x, s->user.id, home, NULL);
+}
+
+static void route_signin_form(struct web *w, struct http_exchange *x)
+{
+    char csrf[WEBSESS_TOKEN_LEN + 1];
+    char cookie[200];
+    struct http_header_kv h[1];
+    struct buf b;
+
+    (void)w;
+    buf_init(&b, WEB_MAX_PAGE);
+    if (websess_random_token(csrf) < 0 || render_signin(csrf, NULL, &b) < 0) {
+        buf_free(&b);
+        reply_page_error(x, NULL, 500, NULL, NULL, NULL, 0);
+        return;
+    }
+    snprintf(cookie, sizeof(cookie), "%s=%s; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=%d",
+             WEB_CSRF_COOKIE, csrf, WEB_CSRF_TTL_S);
+    h[0] = (struct http_header_kv){"Set-Cookie", cookie};
+    reply(x, NULL, 200, "text/html; charset=utf-8", h, 1, b.data, b.len);
+    buf_free(&b);
+}
+
+static void route_signin_post(struct web *w, struct http_exchange *x)
+{
+    char expect[WEBSESS_TOKEN_LEN + 2];
+    const char *why;
+    size_t len = 0;
+    const char *body = (const char *)http_body(x, &len);
+    struct web_job *j;
+    int n;
+
+    n = http_cookie(x, WEB_CSRF_COOKIE, expect, sizeof(expect));
+    why = csrf_refusal(x, n == WEBSESS_TOKEN_LEN ? expect : NULL);
+    if (why != NULL) {
+        reply_page_error(x, NULL, 403, why, NULL, NULL, 0);
+        return;
+    }
+    if (w->signin_jobs >= WEB_MAX_SIGNIN_JOBS) {
+        reply_page_error(x, NULL, 503, NULL, NULL, NULL, 0);
+        return;
+    }
+    j = job_new(w, x, JOB_SIGNIN);
+    if (j == NULL) {
+        reply_page_error(x, NULL, 500, NULL, NULL, NULL, 0);
+        return;
+    }
+    /* A user id that is missing or too long is just an unknown user. */
+    if (http_form_value(body, len, "user", j->user, sizeof(j->user)) < 0) {
+        j->user[0] = '\0';
+    }
+    if (http_form_value(body, len, "password", j->password, sizeof(j->password)) < 0) {
+        j->password[0] = '\0';
+    }
+    w->signin_jobs++;
+    job_queue(j, signin_work, signin_done);
+}
+
+static void route_link(struct web *w, struct http_exchange *x)
+{
+    const char *q = http_query(x);
+    struct web_job *j = job_new(w, x, JOB_LINK);
+    int n;
+
+    if (j == NULL) {
+        reply_page_error(x, NULL, 500, NULL, NULL, NULL, 0);
+        return;
+    }
+    n = http_form_value(q, strlen(q), "token", j->token, sizeof(j->token));
+    if (n != WEBSESS_TOKEN_LEN ||
+        strspn(j->token, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                         "abcdefghijklmnopqrstuvwxyz0123456789-_") != WEBSESS_TOKEN_LEN) {
+        job_free(j);
+        reply_page_error(x, NULL, 400,
+                         "The sign-in link is incomplete: its token parameter is missing or "
+                         "malformed. Copy the whole link.",
+                         NULL, NULL, 0);
+        return;
+    }
+    if (w->signin_jobs >= WEB_MAX_SIGNIN_JOBS) {
+        job_free(j);
+        reply_page_error(x, NULL, 503, NULL, NULL, NULL, 0);
+        return;
+    }
+    w->signin_jobs++;
+    job_queue(j, link_work, signin_done);
+}
+
+static void route_signout(struct web *w, struct http_exchange *x, const struct websess *s)
+{
+    char cookie[200];
+    const char *why;
+
+    session_cookie(cookie, sizeof(cookie), NULL, 0);
+    if (s == NULL) {
+        /* Nobody to sign out; the cookie is cleared all the same. */
+        reply_redirect(x, NULL, "/signin", cookie);
+        return;
+    }
+    why = csrf_refusal(x, s->csrf);
+    if (why != NULL) {
+        struct render_ctx ctx = {s->user.id, NULL, s->user.roles, s->csrf, "", ""};
+        reply_page_error(x, s->user.id, 403, why, &ctx, NULL, 0);
+        return;
+    }
+    {
+        char user[sizeof(s->user.id)];
+        snprintf(user, sizeof(user), "%s", s->user.id);
+        websess_end(w->sessions, s->id);
+        log_event(LOG_INFO, "signout", "peer=%s user=%s", http_peer(x), user);
+        reply_redirect(x, user, "/signin", cookie);
+    }
+}
+
+/*
+ * Parses ?rubric=ID&until=YYYY-MM-DD into j and rebuilds the query to keep
+ * on links. Returns 0, or -EINVAL with *field set to the bad parameter.
+ */
+static int parse_dash_query(struct http_exchange *x, struct web_job *j, const char **field)
+{
+    const char *q = http_query(x);
+    size_t len = strlen(q);
+    char until[16];
+    char enc[200];
+    size_t off = 0;
+    int n;
+
+    n = http_form_value(q, len, "rubric", j->rubric, sizeof(j->rubric));
+    if (n == -ENOENT) {
+        j->rubric[0] = '\0';
+    } else if (n < 0 || validate_id(j->rubric) != 0) {
+        *field = "rubric";
+        return -EINVAL;
+    }
+    n = http_form_value(q, len, "until", until, sizeof(until));
+    if (n == -ENOENT) {
+        j->until_day = 0;
+    } else {
+        uint32_t day = 0;
+        if (n != 10 || obs_json_parse_day(until, &day) < 0 || day > INT32_MAX) {
+            *field = "until";
+            return -EINVAL;
+        }
+        j->until_day = (int32_t)day;
+    }
+    j->query[0] = '\0';
+    if (j->rubric[0] != '\0' && http_url_encode(j->rubric, enc, sizeof(enc)) >= 0) {
+        off += (size_t)snprintf(j->query + off, sizeof(j->query) - off, "?rubric=%s", enc);
+    }
+    if (j->until_day != 0 && off < sizeof(j->query)) {
+        snprintf(j->query + off, sizeof(j->query) - off, "%suntil=%s", off == 0 ? "?" : "&", until);
+    }
+    return 0;
+}
+
+/* Splits "a/b/c" (after a prefix) into at most 3 segments. Returns the
+ * count, or -1 for more, or for an empty segment. */
+static int split_path(const char *rest, char seg[3][VALIDATE_MAX_ID + 8])
+{
+    int n = 0;
+
+    while (*rest != '\0') {
+        const char *slash = strchr(rest, '/');
+        size_t len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+        if (n == 3 || len == 0 || len >= VALIDATE_MAX_ID + 8) {
+            return -1;
+        }
+        memcpy(seg[n], rest, len);
+        seg[n][len] = '\0';
+        n++;
+        if (slash == NULL) {
+            break;
+        }
+        rest = slash + 1;
+        if (*rest == '\0') {
+            return -1; /* a trailing slash */
+        }
+    }
+    return n;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+
+    return a > b && strcmp(s + a - b, suffix) == 0;
+}
+
+/*
+ * GET /d/KIND[/SUBJECT] (api 0) or /api/v1/dashboards/KIND[/SUBJECT]
+ * [/TABLE.csv] (api 1); rest is what follows the prefix.
+ */
+static void route_dashboard(struct web *w, struct http_exchange *x, const struct websess *s,
+                            const char *rest, int api)
+{
+    char seg[3][VALIDATE_MAX_ID + 8];
+    const char *field = NULL;
+    struct web_job *j;
+    int n = split_path(rest, seg);
+    int has_table = 0;
+    Coachq__V1__DashboardKind kind;
+
+    if (n >= 1) {
+        has_table = api && n >= 2 && ends_with(seg[n - 1], ".csv");
+        if (has_table) {
+            seg[n - 1][strlen(seg[n - 1]) - 4] = '\0';
+        }
+    }
+    kind = n >= 1 ? dashfmt_kind_from_name(seg[0])
+                  : COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_UNSPECIFIED;
+    if (n < 1 || kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_UNSPECIFIED ||
+        n > 2 + has_table || (!api && n > 2)) {
+        if (api) {
+            reply_json_error(x, s != NULL ? s->user.id : NULL, 404, "There is no such API path.",
+                             NULL);
+        } else {
+            reply_page_error(x, s != NULL ? s->user.id : NULL, 404, NULL, NULL, NULL, 0);
+        }
+        return;
+    }
+    if (!is_method(x, "GET")) {
+        reply_method(x, s != NULL ? s->user.id : NULL, "GET", api);
+        return;
+    }
+    if (s == NULL) {
+        if (api) {
+            reply_json_error(x, NULL, 401, "Please sign in.", NULL);
+        } else {
+            reply_redirect(x, NULL, "/signin", NULL);
+        }
+        return;
+    }
+    j = job_new(w, x, JOB_DASH);
+    if (j == NULL) {
+        reply_page_error(x, s->user.id, 500, NULL, NULL, NULL, 0);
+        return;
+    }
+    snprintf(j->user, sizeof(j->user), "%s", s->user.id);
+    j->who = s->user;
+    snprintf(j->session_id, sizeof(j->session_id), "%s", s->id);
+    snprintf(j->csrf, sizeof(j->csrf), "%s", s->csrf);
+    j->dkind = kind;
+    j->fmt = has_table ? FMT_CSV : api ? FMT_JSON : FMT_HTML;
+    if (n - has_table == 2) {
+        if (validate_id(seg[1]) != 0) {
+            job_free(j);
+            if (api) {
+                reply_json_error(x, s->user.id, 404, WEB_NOT_FOUND, NULL);
+            } else {
+                reply_page_error(x, s->user.id, 404, WEB_NOT_FOUND, NULL, NULL, 0);
+            }
+            return;
+        }
+        memcpy(j->subject, seg[1], strlen(seg[1]) + 1);
+    }
+    if (has_table) {
+        size_t tl = strlen(seg[n - 1]);
+        if (tl >= sizeof(j->table)) {
+            tl = 0; /* no table has such an id: 404 later */
+        }
+        memcpy(j->table, seg[n - 1], tl);
+        j->table[tl] = '\0';
+    }
+    if (parse_dash_query(x, j, &field) < 0) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "The %s parameter is malformed: %s.", field,
+                 strcmp(field, "until") == 0 ? "give a date as YYYY-MM-DD"
+                                             : "give a rubric id such as coaching-conversation");
+        job_free(j);
+        if (api) {
+            reply_json_error(x, s->user.id, 400, msg, field);
+        } else {
+            struct render_ctx ctx = {s->user.id, NULL, s->user.roles, s->csrf, "", ""};
+            reply_page_error(x, s->user.id, 400, msg, &ctx, NULL, 0);
+        }
+        return;
+    }
+    snprintf(j->api_path, sizeof(j->api_path), "/api/v1/dashboards/%s%s%s", dashfmt_kind_name(kind),
+             j->subject[0] != '\0' ? "/" : "", j->subject);
+    job_queue(j, dash_work, dash_done);
+}
+
 void web_handle(struct http_exchange *x, void *arg)
 {
-    (void)x;
-    (void)arg;
+    struct web *w = arg;
+    const char *path = http_path(x);
+    const struct websess *s = find_session(w, x);
+    const char *user = s != NULL ? s->user.id : NULL;
+
+    if (strcmp(path, "/") == 0) {
+        if (!is_method(x, "GET")) {
+            reply_method(x, user, "GET", 0);
+            return;
+        }
+        route_root(w, x, s);
+    } else if (strcmp(path, "/signin") == 0) {
+        if (is_method(x, "GET")) {
+            route_signin_form(w, x);
+        } else if (is_method(x, "POST")) {
+            route_signin_post(w, x);
+        } else {
+            reply_method(x, user, "GET, POST", 0);
+        }
+    } else if (strcmp(path, "/signin/link") == 0) {
+        if (!is_method(x, "GET")) {
+            reply_method(x, user, "GET", 0);
+            return;
+        }
+        route_link(w, x);
+    } else if (strcmp(path, "/signout") == 0) {
+        if (!is_method(x, "POST")) {
+            reply_method(x, user, "POST", 0);
+            return;
+        }
+        route_signout(w, x, s);
+    } else if (strcmp(path, "/static/coachq.css") == 0) {
+        size_t len = 0;
+        const char *css;
+        if (!is_method(x, "GET")) {
+            reply_method(x, user, "GET", 0);
+            return;
+        }
+        css = render_css(&len);
+        reply(x, user, 200, "text/css; charset=utf-8", NULL, 0, css, len);
+    } else if (strncmp(path, "/d/", 3) == 0) {
+        route_dashboard(w, x, s, path + 3, 0);
+    } else if (strncmp(path, "/api/v1/dashboards/", 19) == 0) {
+        route_dashboard(w, x, s, path + 19, 1);
+    } else if (strncmp(path, "/api/", 5) == 0) {
+        reply_json_error(x, user, 404, "There is no such API path.", NULL);
+    } else {
+        reply_page_error(x, user, 404, NULL, NULL, NULL, 0);
+    }
 }
+
+/* ---- Lifetime ------------------------------------------------------- */
+
+int web_new(uv_loop_t *loop, struct store *s, const struct web_opts *o, struct web **out)
+{
+    struct web *w = calloc(1, sizeof(*w));
+    int rc;
+
+    *out = NULL;
+    if (w == NULL) {
+        return -ENOMEM;
+    }
+    w->loop = loop;
+    w->store = s;
+    w->opts = *o;
+    if (w->opts.session_ttl_s <= 0) {
+        w->opts.session_ttl_s = WEB_DEFAULT_TTL_S;
+    }
+    w->sessions = websess_table_new(w->opts.session_ttl_s);
+    if (w->sessions == NULL) {
+        free(w);
+        return -ENOMEM;
+    }
+    /* Once, at start: tens of milliseconds. */
+    rc = websess_hash_password(WEB_DUMMY_PASSWORD, w->dummy_hash, sizeof(w->dummy_hash));
+    if (rc < 0) {
+        websess_table_free(w->sessions);
+        free(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+unsigned web_pending(const struct web *w)
+{
+    return w != NULL ? w->pending : 0;
+}
+
 void web_free(struct web *w)
 {
-    (void)w;
+    if (w == NULL) {
+        return;
+    }
+    websess_table_free(w->sessions);
+    free(w);
 }
