@@ -18,7 +18,7 @@ ROOT=$(pwd)
 PACKAGES=(build-essential cmake pkg-config clang-format openssl
           libuv1-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
           liblmdb-dev lmdb-utils libcmocka-dev node-llhttp libjansson-dev
-          libncurses-dev tmux)
+          libncurses-dev tmux chromium fonts-dejavu-core)
 
 usage() {
     sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
@@ -86,9 +86,19 @@ run)
                 --ca-key "$ROOT/dev-certs/ca.key" --out "$ROOT/dev-certs/users" >/dev/null
         fi
     done
+    # One-time browser sign-in links for the dashboards (an hour each).
+    LINKS=""
+    for u in lead.amara slm.north flm.garcia; do
+        if link=$("$COACHQD" user link "$u" --data "$ROOT/data" --url https://127.0.0.1:8443 \
+            --minutes 60 2>/dev/null); then
+            LINKS="$LINKS
+    $(printf '%-11s' "$u") $link"
+        fi
+    done
     cat >&2 <<MSG
 
-coachqd starts on 127.0.0.1:7443 (protocol, mutual TLS), data in $ROOT/data,
+coachqd starts on 127.0.0.1:7443 (protocol, mutual TLS) and serves the
+dashboards on https://127.0.0.1:8443, data in $ROOT/data,
 with a demo organisation: 185 people, a training programme and a year of
 observations. From another terminal, in $ROOT, as the observer obs.chen:
 
@@ -100,6 +110,12 @@ observations. From another terminal, in $ROOT, as the observer obs.chen:
 
 Certificates for flm.garcia (front-line manager), slm.north (second-level
 manager) and lead.amara (enablement lead) are in dev-certs/users too.
+
+Dashboards: open one of these one-time sign-in links in a browser (each works
+once, for an hour; the certificate is the development CA's, so the browser
+asks you to accept it). More with: build/server/coachqd user link USER.
+$LINKS
+
 Stop the server with Ctrl-C.
 
 MSG
