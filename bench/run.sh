@@ -5,6 +5,11 @@
 # throw-away certificates, runs bench_submit against it, and stops it.
 # Bounded: a fixed number of records, then it ends by itself.
 #
+# Then it runs bench_dash (dashboard build time at 10,000 and 1,000,000
+# stored observations, in a bare store of its own under the same temporary
+# directory; a few minutes). BENCH_DASH=0 skips it; BENCH_DASH_ARGS passes
+# options, e.g. BENCH_DASH_ARGS="--max 100000".
+#
 # The organisation: the front-line managers and reps that bench_submit's
 # records name (bench_submit --org-csv), the observer alice certified for
 # coaching-conversation, and the enablement lead lead.bench, who may read
@@ -49,3 +54,10 @@ for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
     --cert "$TMP/certs/users/alice.crt" --key "$TMP/certs/users/alice.key" \
     --stats-cert "$TMP/certs/users/lead.bench.crt" --stats-key "$TMP/certs/users/lead.bench.key" \
     "${@:2}"
+
+if [ "${BENCH_DASH:-1}" != 0 ]; then
+    kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
+    PID=
+    # shellcheck disable=SC2086 # BENCH_DASH_ARGS is a list of options
+    TMPDIR="$TMP" "$BUILD/bench/bench_dash" ${BENCH_DASH_ARGS:-}
+fi

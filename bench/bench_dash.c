@@ -1,0 +1,728 @@
+/*
+ * bench_dash: how the cost of a dashboard grows with the number of stored
+ * observations (issue 4: it must not).
+ *
+ * Makes a bare store in a temporary directory with an organisation
+ * (BENCH_SLMS second-level managers over BENCH_FLMS front-line managers,
+ * BENCH_REPS reps each, BENCH_OBSERVERS observers certified for
+ * coaching-conversation: the aggregates count only certified observers'
+ * records), loads observations through store_submit() in chunks of
+ * BENCH_CHUNK queued at a time, spread over 52 weeks and every manager,
+ * and times dash_build() of the "My managers" and "Manager detail"
+ * dashboards in read transactions, first at 10,000 observations and then,
+ * after loading more into the same store, at --max (default 1,000,000).
+ * Every session time comes from the record's number alone and is spread
+ * evenly, so the first 10,000 cover the same weeks as the million.
+ *
+ * Prints mean, p50 and p99 per dashboard and size and the ratios of the
+ * larger size to the smaller. Bounded: a fixed number of records and of
+ * timed builds (each dashboard stops early after BENCH_MAX_SECONDS).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agg.h"
+#include "auth.h"
+#include "certs.h"
+#include "coachq.pb-c.h"
+#include "dash.h"
+#include "error.h"
+#include "people.h"
+#include "rubric_json.h"
+#include "rubrics.h"
+#include "store.h"
+
+#define BENCH_SLMS 10
+#define BENCH_FLMS 200 /* 20 per second-level manager */
+#define BENCH_REPS 5
+#define BENCH_OBSERVERS 20
+#define BENCH_CHUNK 20000u
+#define BENCH_SLOT 384u /* bytes per packed observation */
+#define BENCH_SMALL 10000u
+#define BENCH_DEFAULT_MAX 1000000u
+#define BENCH_LIMIT 5000000u
+#define BENCH_DEFAULT_RUNS 300u
+#define BENCH_MAX_SECONDS 30.0
+#define BENCH_RUBRIC "coaching-conversation"
+/* The year ends on 2026-05-28 (1780000000 s); sessions fill the 52 weeks
+ * before it. */
+#define BENCH_NOW 1780000000LL
+#define BENCH_WINDOW_S (52LL * 7 * 86400)
+#define BENCH_DAY_S 86400
+
+static const char *const bench_behaviours[] = {
+    "collaborative",      "regular-cadence",           "consistent-framework", "buyers-view",
+    "looks-for-evidence", "elicits-critical-thinking", "praises-insight",      "objective-curious",
+    "doesnt-take-over",   "documents-actions",
+};
+#define BENCH_NBEH (sizeof(bench_behaviours) / sizeof(bench_behaviours[0]))
+
+struct bench {
+    char dir[512];
+    int keep;
+    unsigned runs;
+    uint64_t max;
+    struct store *s;
+    uint32_t rubric_version;
+    uint64_t loaded;
+    /* One chunk's requests and packed records. */
+    struct store_write *w;
+    uint8_t *slots;
+    char observers[BENCH_OBSERVERS][16];
+};
+
+struct timing {
+    double mean_ms, p50_ms, p99_ms;
+    unsigned runs;
+    size_t tables, cells;
+    uint32_t max_n;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t mix(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* ---- The organisation ---------------------------------------------------- */
+
+static int bench_person(struct store_txn *t, const char *id, Coachq__V1__Role role, int has_role)
+{
+    Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
+    Coachq__V1__Role roles[1];
+
+    roles[0] = role;
+    p.id = (char *)id;
+    p.name = (char *)id;
+    if (has_role) {
+        p.roles = roles;
+        p.n_roles = 1;
+    }
+    return people_put(t, &p, NULL);
+}
+
+static int bench_org_txn(struct store_txn *t, void *arg)
+{
+    struct bench *b = arg;
+    int32_t since = store_day_of(BENCH_NOW - BENCH_WINDOW_S) - 60;
+    char id[32], mgr[32];
+    char err[256];
+    int rc = 0;
+
+    for (size_t i = 0; i < rubric_json_builtin_count() && rc == 0; i++) {
+        const char *text = rubric_json_builtin(i, NULL);
+        Coachq__V1__Rubric *r = NULL;
+
+        if (text == NULL) {
+            return -ENOENT;
+        }
+        rc = rubric_json_parse(text, strlen(text), &r, err, sizeof(err));
+        if (rc == 0) {
+            if (strcmp(r->id, BENCH_RUBRIC) == 0) {
+                b->rubric_version = r->version > b->rubric_version ? r->version : b->rubric_version;
+            }
+            rc = rubrics_put(t, r, NULL);
+        }
+        coachq__v1__rubric__free_unpacked(r, NULL);
+    }
+    for (int i = 0; i < BENCH_SLMS && rc == 0; i++) {
+        snprintf(id, sizeof(id), "slm.%02d", i);
+        rc = bench_person(t, id, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER, 1);
+    }
+    for (int i = 0; i < BENCH_FLMS && rc == 0; i++) {
+        snprintf(id, sizeof(id), "flm.%03d", i);
+        snprintf(mgr, sizeof(mgr), "slm.%02d", i % BENCH_SLMS);
+        rc = bench_person(t, id, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, 1);
+        if (rc == 0) {
+            rc = people_line_put(t, id, mgr, since, NULL);
+        }
+        for (int k = 0; k < BENCH_REPS && rc == 0; k++) {
+            char rep[32];
+
+            snprintf(rep, sizeof(rep), "rep.%03d.%d", i, k);
+            rc = bench_person(t, rep, COACHQ__V1__ROLE__ROLE_UNSPECIFIED, 0);
+            if (rc == 0) {
+                rc = people_line_put(t, rep, id, since, NULL);
+            }
+        }
+    }
+    for (int i = 0; i < BENCH_OBSERVERS && rc == 0; i++) {
+        Coachq__V1__Certification c = COACHQ__V1__CERTIFICATION__INIT;
+
+        rc = bench_person(t, b->observers[i], COACHQ__V1__ROLE__ROLE_OBSERVER, 1);
+        c.observer_id = b->observers[i];
+        c.rubric_id = (char *)BENCH_RUBRIC;
+        c.valid_from_day = since;
+        c.valid_until_day = since + 3650;
+        c.granted_by = (char *)"bench";
+        if (rc == 0) {
+            rc = certs_put(t, &c);
+        }
+    }
+    return rc;
+}
+
+/* ---- Loading ------------------------------------------------------------- */
+
+/* Packs record i into slot. Everything about it follows from i: coach and
+ * rep (round robin over every manager), observer, a session time spread
+ * evenly over the year, scores that differ by manager and drift over the
+ * year. */
+static size_t bench_pack(const struct bench *b, uint64_t i, uint8_t *slot)
+{
+    Coachq__V1__Observation o = COACHQ__V1__OBSERVATION__INIT;
+    Coachq__V1__Rating r[BENCH_NBEH];
+    Coachq__V1__Rating *rp[BENCH_NBEH];
+    uint64_t h = mix(i ^ 0x5bd1e995ULL);
+    unsigned coach = (unsigned)(i % BENCH_FLMS);
+    unsigned rep = (unsigned)((i / BENCH_FLMS) % BENCH_REPS);
+    int64_t off = (int64_t)(mix(i) % (uint64_t)(BENCH_WINDOW_S / 3600)) * 3600;
+    double p = 0.2 + 0.6 * (double)(mix(coach) % 1000) / 1000.0;
+    char coach_id[16], rep_id[16];
+    uint8_t id[16];
+    size_t n;
+
+    snprintf(coach_id, sizeof(coach_id), "flm.%03u", coach);
+    snprintf(rep_id, sizeof(rep_id), "rep.%03u.%u", coach, rep);
+    for (int k = 0; k < 8; k++) {
+        id[k] = (uint8_t)(i >> (56 - 8 * k));
+        id[8 + k] = (uint8_t)(h >> (56 - 8 * k));
+    }
+    id[6] = (uint8_t)((id[6] & 0x0f) | 0x40);
+    id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
+    for (size_t k = 0; k < BENCH_NBEH; k++) {
+        Coachq__V1__Rating init = COACHQ__V1__RATING__INIT;
+
+        r[k] = init;
+        r[k].behaviour_id = (char *)bench_behaviours[k];
+        /* Scores 2 and 3 need no evidence. */
+        r[k].score = (double)(mix(h + k) % 1000) / 1000.0 < p ? 3 : 2;
+        rp[k] = &r[k];
+    }
+    o.id.data = id;
+    o.id.len = sizeof(id);
+    o.rubric_id = (char *)BENCH_RUBRIC;
+    o.rubric_version = b->rubric_version;
+    o.coach_id = coach_id;
+    o.coachee_id = rep_id;
+    o.session_type = COACHQ__V1__SESSION_TYPE__SESSION_TYPE_DEAL_REVIEW;
+    o.focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_PROCESS;
+    o.started_at = BENCH_NOW - BENCH_WINDOW_S + off;
+    o.duration_s = 1800;
+    o.ratings = rp;
+    o.n_ratings = BENCH_NBEH;
+    n = coachq__v1__observation__get_packed_size(&o);
+    if (n > BENCH_SLOT) {
+        return 0;
+    }
+    return coachq__v1__observation__pack(&o, slot);
+}
+
+/* Loads records until b->loaded reaches target, BENCH_CHUNK queued at a
+ * time, each chunk drained before the next. */
+static int bench_load(struct bench *b, uint64_t target)
+{
+    double t0 = now_s(), last = t0;
+    uint64_t start = b->loaded;
+
+    while (b->loaded < target) {
+        size_t n = target - b->loaded > BENCH_CHUNK ? BENCH_CHUNK : (size_t)(target - b->loaded);
+        struct store_write *done;
+        size_t stored = 0, bad = 0;
+        int first_rc = 0;
+
+        for (size_t k = 0; k < n; k++) {
+            uint64_t i = b->loaded + k;
+            struct store_write *w = &b->w[k];
+            uint8_t *slot = b->slots + k * BENCH_SLOT;
+            size_t len = bench_pack(b, i, slot);
+
+            if (len == 0) {
+                fprintf(stderr, "bench_dash: record %" PRIu64 " does not fit a slot\n", i);
+                return -E2BIG;
+            }
+            memset(w, 0, sizeof(*w));
+            w->obs = slot;
+            w->obs_len = len;
+            w->observer_id = b->observers[(i / 7) % BENCH_OBSERVERS];
+            w->origin = "bench_dash";
+            w->received_at_ms = (BENCH_NOW - BENCH_WINDOW_S) * 1000 + (int64_t)(i % 1000);
+            if (store_submit(b->s, w) != 0) {
+                fprintf(stderr, "bench_dash: the store stopped taking writes\n");
+                store_drain(b->s);
+                while (store_completed_take(b->s) != NULL) {
+                }
+                return -EIO;
+            }
+        }
+        store_drain(b->s);
+        while ((done = store_completed_take(b->s)) != NULL) {
+            for (; done != NULL; done = done->next) {
+                if (done->rc == 0 && done->result == STORE_STORED) {
+                    stored++;
+                } else {
+                    bad++;
+                    if (first_rc == 0) {
+                        first_rc = done->rc != 0 ? done->rc : -EEXIST;
+                    }
+                }
+            }
+        }
+        if (bad > 0) {
+            fprintf(stderr, "bench_dash: %zu of %zu records not stored (first: %s)\n", bad, n,
+                    error_strerror(first_rc));
+            return first_rc;
+        }
+        b->loaded += stored;
+        if (now_s() - last >= 5.0 || b->loaded == target) {
+            double el = now_s() - t0;
+
+            last = now_s();
+            fprintf(stderr, "  loaded %" PRIu64 " / %" PRIu64 " (%.0f records/s)\n", b->loaded,
+                    target, el > 0 ? (double)(b->loaded - start) / el : 0.0);
+        }
+    }
+    return 0;
+}
+
+/* ---- Timing -------------------------------------------------------------- */
+
+struct build_arg {
+    const struct auth_user *u;
+    Coachq__V1__GetDashboard *req;
+    struct dash_opts opts;
+    struct validate_error fault;
+    size_t tables, cells;
+    uint32_t max_n;
+    int count; /* count the message's cells (outside the timed part) */
+};
+
+static int build_txn(struct store_txn *t, void *arg)
+{
+    struct build_arg *a = arg;
+    struct dash *d = NULL;
+    int rc;
+
+    rc = dash_build(t, a->u, a->req, &a->opts, BENCH_NOW, &d, &a->fault);
+    if (rc == 0 && a->count) {
+        const Coachq__V1__Dashboard *m = dash_message(d);
+
+        a->tables = m->n_tables;
+        a->cells = 0;
+        a->max_n = 0;
+        for (size_t i = 0; i < m->n_tables; i++) {
+            for (size_t r = 0; r < m->tables[i]->n_rows; r++) {
+                const Coachq__V1__TableRow *row = m->tables[i]->rows[r];
+
+                a->cells += row->n_cells;
+                for (size_t c = 0; c < row->n_cells; c++) {
+                    if (row->cells[c]->n > a->max_n) {
+                        a->max_n = row->cells[c]->n;
+                    }
+                }
+            }
+        }
+    }
+    dash_free(d);
+    return rc;
+}
+
+/* The fallback measure when dash_build() is not there: agg_read of 12
+ * weeks for every manager of one line. */
+struct agg_arg {
+    uint64_t observations;
+};
+
+static int agg_count_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
+{
+    (void)monday;
+    ((struct agg_arg *)arg)->observations += w->observations;
+    return 0;
+}
+
+static int agg_txn(struct store_txn *t, void *arg)
+{
+    struct agg_arg *a = arg;
+    int32_t until = agg_week_of(store_day_of(BENCH_NOW));
+    char id[16];
+    int rc = 0;
+
+    a->observations = 0;
+    for (int i = 0; i < BENCH_FLMS && rc == 0; i++) {
+        /* slm.00's managers: flm.i with i % BENCH_SLMS == 0. */
+        if (i % BENCH_SLMS != 0) {
+            continue;
+        }
+        snprintf(id, sizeof(id), "flm.%03d", i);
+        rc = agg_read(t, AGG_COACH, id, BENCH_RUBRIC, until - 7 * 11, until, agg_count_cb, a);
+    }
+    return rc;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+
+    return a < b ? -1 : a > b;
+}
+
+static void summarise(double *ms, unsigned n, struct timing *out)
+{
+    double sum = 0;
+
+    qsort(ms, n, sizeof(*ms), cmp_double);
+    for (unsigned i = 0; i < n; i++) {
+        sum += ms[i];
+    }
+    out->runs = n;
+    out->mean_ms = n > 0 ? sum / n : 0;
+    out->p50_ms = n > 0 ? ms[n / 2] : 0;
+    out->p99_ms = n > 0 ? ms[(size_t)((n - 1) * 0.99)] : 0;
+}
+
+/* Times kind (MY_MANAGERS for a second-level manager, MANAGER for one of
+ * their front-line managers, rotating) b->runs times. Returns 0, or the
+ * dash_build() code of the first failure. */
+static int bench_time(struct bench *b, Coachq__V1__DashboardKind kind, struct timing *out)
+{
+    Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
+    struct auth_user u;
+    struct build_arg a;
+    char subject[16];
+    double *ms = calloc(b->runs, sizeof(double));
+    double t_end;
+    unsigned n = 0;
+    int rc = 0;
+
+    if (ms == NULL) {
+        return -ENOMEM;
+    }
+    memset(&a, 0, sizeof(a));
+    memset(out, 0, sizeof(*out));
+    dash_opts_default(&a.opts);
+    a.u = &u;
+    a.req = &req;
+    req.kind = kind;
+    req.rubric_id = (char *)BENCH_RUBRIC;
+    t_end = now_s() + BENCH_MAX_SECONDS;
+    for (unsigned i = 0; i < b->runs + 1 && now_s() < t_end; i++) {
+        unsigned slm = i % BENCH_SLMS;
+        double t0;
+
+        memset(&u, 0, sizeof(u));
+        snprintf(u.id, sizeof(u.id), "slm.%02u", slm);
+        u.roles = AUTH_SECOND_LEVEL;
+        if (kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS) {
+            snprintf(subject, sizeof(subject), "slm.%02u", slm);
+        } else {
+            /* flm.i reports to slm.(i % BENCH_SLMS). */
+            snprintf(subject, sizeof(subject), "flm.%03u", slm + BENCH_SLMS * ((i / 7) % 20));
+        }
+        req.subject_id = subject;
+        a.count = i == 0;
+        t0 = now_s();
+        rc = store_view(b->s, build_txn, &a);
+        if (rc != 0) {
+            break;
+        }
+        /* The first build warms the cache and counts the cells. */
+        if (i == 0) {
+            out->tables = a.tables;
+            out->cells = a.cells;
+            out->max_n = a.max_n;
+        } else {
+            ms[n++] = (now_s() - t0) * 1000.0;
+        }
+    }
+    if (rc != 0) {
+        fprintf(stderr, "bench_dash: dash_build: %s%s%s\n", error_strerror(rc),
+                a.fault.field[0] ? "; " : "", a.fault.message);
+    } else {
+        summarise(ms, n, out);
+    }
+    free(ms);
+    return rc;
+}
+
+static int bench_time_agg(struct bench *b, struct timing *out, uint64_t *seen)
+{
+    double *ms = calloc(b->runs, sizeof(double));
+    struct agg_arg a = {0};
+    unsigned n = 0;
+    double t_end = now_s() + BENCH_MAX_SECONDS;
+    int rc = 0;
+
+    if (ms == NULL) {
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < b->runs && now_s() < t_end; i++) {
+        double t0 = now_s();
+
+        rc = store_view(b->s, agg_txn, &a);
+        if (rc != 0) {
+            break;
+        }
+        ms[n++] = (now_s() - t0) * 1000.0;
+    }
+    *seen = a.observations;
+    summarise(ms, n, out);
+    free(ms);
+    return rc;
+}
+
+/* ---- Main ------------------------------------------------------------------ */
+
+struct size_result {
+    uint64_t n;
+    struct timing my_managers, manager, agg;
+    uint64_t agg_seen;
+    double load_s;
+    long long db_mib;
+    int dash_ok;
+};
+
+static long long file_mib(const char *dir)
+{
+    char path[600];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    if (stat(path, &st) != 0) {
+        return -1;
+    }
+    return (long long)st.st_blocks * 512 / (1024 * 1024);
+}
+
+static void bench_rmdir(const char *dir)
+{
+    char path[600];
+
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void print_timing(const char *what, const struct timing *t)
+{
+    printf("  %-16s mean %8.3f ms  p50 %8.3f ms  p99 %8.3f ms  (%u builds", what, t->mean_ms,
+           t->p50_ms, t->p99_ms, t->runs);
+    if (t->tables > 0) {
+        printf("; %zu tables, %zu cells, largest n %" PRIu32, t->tables, t->cells, t->max_n);
+    }
+    printf(")\n");
+}
+
+static int usage(const char *prog)
+{
+    fprintf(stderr,
+            "usage: %s [--max N] [--runs R] [--dir DIR] [--keep]\n"
+            "  --max N   the larger store: %u (10k only) to %u records [%u]\n"
+            "  --runs R  timed builds per dashboard and size, 10..100000 [%u]\n"
+            "  --dir DIR where the store goes (must not exist) [a new one under $TMPDIR]\n"
+            "  --keep    leave the store behind\n",
+            prog, BENCH_SMALL, BENCH_LIMIT, BENCH_DEFAULT_MAX, BENCH_DEFAULT_RUNS);
+    return 2;
+}
+
+static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end = NULL;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < lo || v > hi) {
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"max", required_argument, NULL, 'm'}, {"runs", required_argument, NULL, 'r'},
+        {"dir", required_argument, NULL, 'd'}, {"keep", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+    };
+    struct bench *b = calloc(1, sizeof(*b));
+    struct size_result res[2];
+    struct store_policy pol;
+    struct store_opts so;
+    uint64_t sizes[2], v;
+    size_t nsizes;
+    const char *dir = NULL;
+    int code = 1, c, rc;
+
+    if (b == NULL) {
+        return 1;
+    }
+    b->max = BENCH_DEFAULT_MAX;
+    b->runs = BENCH_DEFAULT_RUNS;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            if (parse_u64(optarg, BENCH_SMALL, BENCH_LIMIT, &b->max) < 0) {
+                fprintf(stderr, "%s: --max: '%s' is not %u..%u\n", argv[0], optarg, BENCH_SMALL,
+                        BENCH_LIMIT);
+                free(b);
+                return 2;
+            }
+            break;
+        case 'r':
+            if (parse_u64(optarg, 10, 100000, &v) < 0) {
+                fprintf(stderr, "%s: --runs: '%s' is not 10..100000\n", argv[0], optarg);
+                free(b);
+                return 2;
+            }
+            b->runs = (unsigned)v;
+            break;
+        case 'd':
+            dir = optarg;
+            break;
+        case 'k':
+            b->keep = 1;
+            break;
+        default:
+            free(b);
+            return usage(argv[0]);
+        }
+    }
+    if (optind != argc) {
+        free(b);
+        return usage(argv[0]);
+    }
+    sizes[0] = BENCH_SMALL;
+    sizes[1] = b->max;
+    nsizes = b->max > BENCH_SMALL ? 2 : 1;
+
+    if (dir != NULL) {
+        snprintf(b->dir, sizeof(b->dir), "%s", dir);
+        if (mkdir(b->dir, 0700) != 0) {
+            fprintf(stderr, "%s: cannot make '%s': %s\n", argv[0], b->dir, strerror(errno));
+            free(b);
+            return 1;
+        }
+    } else {
+        const char *tmp = getenv("TMPDIR");
+
+        snprintf(b->dir, sizeof(b->dir), "%s/bench_dash.XXXXXX",
+                 tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+        if (mkdtemp(b->dir) == NULL) {
+            fprintf(stderr, "%s: mkdtemp: %s\n", argv[0], strerror(errno));
+            free(b);
+            return 1;
+        }
+    }
+    for (int i = 0; i < BENCH_OBSERVERS; i++) {
+        snprintf(b->observers[i], sizeof(b->observers[i]), "obs.%02d", i);
+    }
+    b->w = calloc(BENCH_CHUNK, sizeof(*b->w));
+    b->slots = malloc((size_t)BENCH_CHUNK * BENCH_SLOT);
+    if (b->w == NULL || b->slots == NULL) {
+        fprintf(stderr, "%s: out of memory\n", argv[0]);
+        goto out;
+    }
+    /* The rules are off (a bare store, like the store's own tests), but
+     * the aggregates still count only records of observers certified on
+     * the session date: the organisation below provides them. */
+    store_policy_default(&pol);
+    pol.enforce = 0;
+    memset(&so, 0, sizeof(so));
+    so.policy = &pol;
+    so.map_size = (size_t)1 << 30;
+    rc = store_open(b->dir, &so, &b->s);
+    if (rc != 0) {
+        fprintf(stderr, "%s: store_open: %s\n", argv[0], error_strerror(rc));
+        goto out;
+    }
+    rc = store_exec(b->s, bench_org_txn, b);
+    if (rc != 0) {
+        fprintf(stderr, "%s: the organisation: %s\n", argv[0], error_strerror(rc));
+        goto out;
+    }
+    printf("bench_dash: %d second-level managers, %d front-line managers, %d reps, %d certified "
+           "observers; sessions over the 52 weeks before 2026-05-28; store in %s\n",
+           BENCH_SLMS, BENCH_FLMS, BENCH_FLMS * BENCH_REPS, BENCH_OBSERVERS, b->dir);
+    memset(res, 0, sizeof(res));
+    for (size_t k = 0; k < nsizes; k++) {
+        struct size_result *r = &res[k];
+        double t0 = now_s();
+
+        r->n = sizes[k];
+        fprintf(stderr, "loading up to %" PRIu64 " observations\n", r->n);
+        if (bench_load(b, r->n) != 0) {
+            goto out;
+        }
+        r->load_s = now_s() - t0;
+        r->db_mib = file_mib(b->dir);
+        printf("%" PRIu64 " observations (loaded in %.1f s, data.mdb %lld MiB):\n", r->n, r->load_s,
+               r->db_mib);
+        r->dash_ok = 1;
+        if (bench_time(b, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS,
+                       &r->my_managers) != 0 ||
+            bench_time(b, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER, &r->manager) != 0) {
+            r->dash_ok = 0;
+        }
+        if (r->dash_ok) {
+            print_timing("My managers", &r->my_managers);
+            print_timing("Manager detail", &r->manager);
+        }
+        if (bench_time_agg(b, &r->agg, &r->agg_seen) != 0) {
+            fprintf(stderr, "%s: agg_read failed\n", argv[0]);
+            goto out;
+        }
+        print_timing("agg_read 20x12w", &r->agg);
+        printf("  (agg_read: %" PRIu64 " observations in the 12 weeks of slm.00's 20 "
+               "managers)\n",
+               r->agg_seen);
+        fflush(stdout);
+    }
+    if (nsizes == 2) {
+        printf("ratio %" PRIu64 " / %" PRIu64 " observations:\n", res[1].n, res[0].n);
+        if (res[0].dash_ok && res[1].dash_ok) {
+            printf("  My managers      mean %.2fx  p50 %.2fx  p99 %.2fx\n",
+                   res[1].my_managers.mean_ms / res[0].my_managers.mean_ms,
+                   res[1].my_managers.p50_ms / res[0].my_managers.p50_ms,
+                   res[1].my_managers.p99_ms / res[0].my_managers.p99_ms);
+            printf("  Manager detail   mean %.2fx  p50 %.2fx  p99 %.2fx\n",
+                   res[1].manager.mean_ms / res[0].manager.mean_ms,
+                   res[1].manager.p50_ms / res[0].manager.p50_ms,
+                   res[1].manager.p99_ms / res[0].manager.p99_ms);
+        }
+        printf("  agg_read 20x12w  mean %.2fx  p50 %.2fx  p99 %.2fx\n",
+               res[1].agg.mean_ms / res[0].agg.mean_ms, res[1].agg.p50_ms / res[0].agg.p50_ms,
+               res[1].agg.p99_ms / res[0].agg.p99_ms);
+    }
+    code = 0;
+out:
+    store_close(b->s);
+    if (!b->keep) {
+        bench_rmdir(b->dir);
+    }
+    free(b->w);
+    free(b->slots);
+    free(b);
+    return code;
+}
