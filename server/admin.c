@@ -30,10 +30,12 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "agg.h"
 #include "audit.h"
 #include "certissue.h"
 #include "certs.h"
@@ -41,12 +43,14 @@
 #include "demo.h"
 #include "obs_json.h"
 #include "error.h"
+#include "outcomes.h"
 #include "people.h"
 #include "rubric_json.h"
 #include "rubrics.h"
 #include "store.h"
 #include "str.h"
 #include "validate.h"
+#include "websess.h"
 
 #define ADMIN_MAX_OPTS 8
 #define ADMIN_MAX_POS 3
@@ -3487,26 +3491,421 @@ out:
 
 /* ---- Dashboards: verify, outcomes, browser sign-in ------------------ */
 
+static void verify_diff_cb(const char *key, const char *what, void *arg)
+{
+    (void)arg;
+    printf("difference: %s: %s\n", key, what);
+}
+
+struct verify_repair {
+    struct admin *a;
+    const struct agg_verify_result *r;
+};
+
+static int verify_repair_txn(struct store_txn *t, void *arg)
+{
+    struct verify_repair *vr = arg;
+    char detail[160];
+    int rc;
+
+    rc = agg_rebuild_txn(t);
+    if (rc != 0) {
+        return rc;
+    }
+    snprintf(detail, sizeof(detail),
+             "aggregates rebuilt; differences=%" PRIu64 "; observations=%" PRIu64,
+             vr->r->differences, vr->r->observations);
+    return audit_append(t, vr->a->now_ms, vr->a->actor, "verify.repair", "aggregates", detail,
+                        vr->a->origin, NULL);
+}
+
+/* Compares in one read transaction; a repair rebuilds everything in one
+ * write transaction (with its audit entry), so records written meanwhile
+ * are included too. Exit 0: no difference, or repaired; 1: differences. */
 static int run_verify(struct admin *a)
 {
-    errorf(a, "not implemented yet");
-    return 1;
+    struct agg_verify_result r;
+    struct verify_repair vr;
+    int repair = opt(a, "repair") != NULL;
+    int rc;
+
+    if (open_store(a, 0) < 0) {
+        return 1;
+    }
+    rc = agg_verify(a->store, 0, verify_diff_cb, NULL, &r);
+    if (rc < 0) {
+        return store_failure(a, rc);
+    }
+    printf("observations read: %" PRIu64 "\ncounted: %" PRIu64 "\naggregate values: %" PRIu64
+           "\ndifferences: %" PRIu64 "\n",
+           r.observations, r.counted, r.keys, r.differences);
+    if (r.differences == 0) {
+        printf("the aggregates match the records\n");
+        return 0;
+    }
+    if (!repair) {
+        printf("the aggregates differ from the records; '%s verify --repair --data %s' rebuilds "
+               "them\n",
+               a->prog, a->data_dir);
+        return 1;
+    }
+    vr.a = a;
+    vr.r = &r;
+    rc = store_exec(a->store, verify_repair_txn, &vr);
+    if (rc < 0) {
+        return store_failure(a, rc);
+    }
+    printf("repaired: every aggregate was rebuilt from the records\n");
+    return 0;
+}
+
+/* One run of import outcomes. */
+struct outcomes_import {
+    struct admin *a;
+    const char *path;
+    Coachq__V1__Outcome **rows; /* owned, outcomes_rows_free() */
+    size_t n;
+    struct outcomes_pos *pos; /* owned; where each row is in the file */
+    int dry_run;
+    struct import_errs errs;
+    Coachq__V1__ImportResult res;
+    struct validate_error fault;
+    char summary[256];
+};
+
+static void outcomes_csv_err(const char *msg, void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "%s\n", msg);
+}
+
+/* Reports a fault of outcomes_import_txn() at the row's line and column. */
+static void outcomes_import_fault(struct outcomes_import *oi)
+{
+    size_t row = SIZE_MAX;
+    int col = outcomes_fault_col(oi->fault.field, &row);
+
+    if (row < oi->n) {
+        import_err(&oi->errs, oi->pos[row].line, col >= 0 ? oi->pos[row].col[col] : 1, "%s",
+                   oi->fault.message);
+    } else {
+        import_err(&oi->errs, 0, 0, "%s: %s", oi->fault.field, oi->fault.message);
+    }
+}
+
+static int outcomes_import_cb(struct store_txn *t, void *arg)
+{
+    struct outcomes_import *oi = arg;
+    struct admin *a = oi->a;
+    const char *last = NULL;
+    int rc;
+
+    a->err[0] = '\0';
+    oi->errs.n = 0;
+    oi->errs.more = 0;
+    /* Every unknown subject (not only the first), each at its line. */
+    for (size_t i = 0; i < oi->n && !import_full(&oi->errs); i++) {
+        Coachq__V1__Person *p = NULL;
+
+        if (last != NULL && strcmp(last, oi->rows[i]->subject_id) == 0) {
+            continue;
+        }
+        rc = people_get(t, oi->rows[i]->subject_id, &p);
+        if (rc == -ENOENT) {
+            import_err(&oi->errs, oi->pos[i].line, oi->pos[i].col[OUTCOMES_COL_SUBJECT],
+                       "subject_id '%s' is nobody in the store; import people first",
+                       oi->rows[i]->subject_id);
+            continue;
+        }
+        if (rc < 0) {
+            return txn_fail(a, rc, "%s:%zu: %s", oi->path, oi->pos[i].line, error_strerror(rc));
+        }
+        coachq__v1__person__free_unpacked(p, NULL);
+        last = oi->rows[i]->subject_id;
+    }
+    if (oi->errs.n > 0) {
+        return -EINVAL;
+    }
+    memset(&oi->fault, 0, sizeof(oi->fault));
+    rc = outcomes_import_txn(t, oi->rows, oi->n, a->now_ms, a->actor, a->origin, &oi->res,
+                             &oi->fault);
+    if (rc == -EINVAL && oi->fault.message[0] != '\0') {
+        outcomes_import_fault(oi);
+        return rc;
+    }
+    if (rc < 0) {
+        return txn_fail(a, rc, "%s", error_strerror(rc));
+    }
+    snprintf(oi->summary, sizeof(oi->summary),
+             "outcomes: %zu rows; %" PRIu32 " added, %" PRIu32 " changed, %" PRIu32 " unchanged",
+             oi->n, oi->res.added, oi->res.changed, oi->res.unchanged);
+    return import_finish(&oi->errs, oi->dry_run);
 }
 
 static int run_import_outcomes(struct admin *a)
 {
-    errorf(a, "not implemented yet");
-    return 1;
+    struct outcomes_import *oi = NULL;
+    char *data = NULL;
+    size_t len = 0, n_errs = 0;
+    int code = 1;
+    int rc;
+
+    oi = calloc(1, sizeof(*oi));
+    if (oi == NULL) {
+        errorf(a, "out of memory");
+        return 1;
+    }
+    oi->a = a;
+    oi->path = a->pos[0];
+    oi->errs.file = a->pos[0];
+    oi->dry_run = opt(a, "dry-run") != NULL;
+    coachq__v1__import_result__init(&oi->res);
+    if (open_store(a, 0) < 0) {
+        goto out;
+    }
+    rc = read_file(oi->path, CSV_MAX_FILE, &data, &len);
+    if (rc < 0) {
+        import_err(&oi->errs, 0, 0, "cannot read: %s",
+                   rc == -EFBIG ? "larger than the 64 MiB an import may be" : error_strerror(rc));
+        import_print(a, &oi->errs);
+        goto out;
+    }
+    rc = outcomes_parse_csv_pos(oi->path, data, len, outcomes_csv_err, NULL, ADMIN_MAX_ERRORS,
+                                &oi->rows, &oi->n, &n_errs, &oi->pos);
+    if (rc == -ENOMEM) {
+        errorf(a, "out of memory");
+        goto out;
+    }
+    if (rc < 0) {
+        if (n_errs > ADMIN_MAX_ERRORS) {
+            fprintf(stderr, "(stopped after %d errors)\n", ADMIN_MAX_ERRORS);
+        }
+        errorf(a, "nothing imported: %zu error%s", n_errs, n_errs == 1 ? "" : "s");
+        goto out;
+    }
+    rc = store_exec(a->store, outcomes_import_cb, oi);
+    if (rc == 0 || rc == ADMIN_DRY_RUN) {
+        printf("%s%s\n", rc == 0 ? "" : "dry run, nothing written: ", oi->summary);
+        code = 0;
+    } else if (oi->errs.n > 0) {
+        import_print(a, &oi->errs);
+    } else {
+        store_failure(a, rc);
+    }
+out:
+    outcomes_rows_free(oi->rows, oi->n);
+    free(oi->pos);
+    free(data);
+    free(oi);
+    return code;
+}
+
+/* ---- Dashboard sign-in (user password, user link) -------------------- */
+
+#define ADMIN_MAX_PASSWORD 1024
+
+struct dash_signin {
+    struct admin *a;
+    const char *id;
+    char hash[200];                    /* user password */
+    int64_t minutes;                   /* user link */
+    char token[WEBSESS_TOKEN_LEN + 1]; /* user link: filled by the transaction */
+};
+
+/* Whether id may sign in to the dashboards: a person who holds a role and
+ * is not disabled. Sets a->err and returns a negative code if not. */
+static int dash_user_check(struct dash_signin *d, struct store_txn *t)
+{
+    struct admin *a = d->a;
+    Coachq__V1__Person *p = NULL;
+    int rc = people_get(t, d->id, &p);
+
+    if (rc == -ENOENT) {
+        return txn_fail(a, rc, "no person '%s' (add them with '%s user add')", d->id, a->prog);
+    }
+    if (rc < 0) {
+        return rc;
+    }
+    if (auth_roles_of(p) == 0) {
+        rc = txn_fail(a, -EINVAL, "'%s' holds no role (a rep): reps do not sign in", d->id);
+    } else if (p->disabled) {
+        rc = txn_fail(a, -EACCES, "'%s' is disabled; enable them first with '%s user enable %s'",
+                      d->id, a->prog, d->id);
+    }
+    coachq__v1__person__free_unpacked(p, NULL);
+    return rc;
+}
+
+static int user_password_txn(struct store_txn *t, void *arg)
+{
+    struct dash_signin *d = arg;
+    struct admin *a = d->a;
+    int rc = dash_user_check(d, t);
+
+    if (rc < 0) {
+        return rc;
+    }
+    rc = websess_set_password_txn(t, d->id, d->hash);
+    if (rc < 0) {
+        return txn_fail(a, rc, "cannot store the password: %s", error_strerror(rc));
+    }
+    return audit_append(t, a->now_ms, a->actor, "user.password", d->id, "dashboard password set",
+                        a->origin, NULL);
+}
+
+/* Reads the first line of f into out (size outlen): without its line end,
+ * at most ADMIN_MAX_PASSWORD bytes. Returns its length or a negative code
+ * with the message printed. */
+static int read_password_line(struct admin *a, FILE *f, const char *from, char *out, size_t outlen)
+{
+    size_t n;
+
+    if (fgets(out, (int)outlen, f) == NULL) {
+        errorf(a, "no password on %s", from);
+        return -EINVAL;
+    }
+    n = strlen(out);
+    if (n > 0 && out[n - 1] == '\n') {
+        out[--n] = '\0';
+    } else if (!feof(f)) {
+        errorf(a, "the password on %s is longer than %d bytes", from, ADMIN_MAX_PASSWORD);
+        return -EINVAL;
+    }
+    if (n > 0 && out[n - 1] == '\r') {
+        out[--n] = '\0';
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f) {
+            errorf(a, "the password on %s holds a control character", from);
+            return -EINVAL;
+        }
+    }
+    return (int)n;
 }
 
 static int run_user_password(struct admin *a)
 {
-    errorf(a, "not implemented yet");
-    return 1;
+    struct dash_signin d;
+    char pw[ADMIN_MAX_PASSWORD + 2];
+    const char *file = opt(a, "password-file");
+    size_t chars = 0;
+    int n, rc;
+
+    memset(&d, 0, sizeof(d));
+    d.a = a;
+    d.id = a->pos[0];
+    if (arg_id(a, "user", d.id) < 0) {
+        return 2;
+    }
+    if (file != NULL) {
+        FILE *f = fopen(file, "r");
+        if (f == NULL) {
+            errorf(a, "cannot open --password-file '%s': %s", file, strerror(errno));
+            return 1;
+        }
+        n = read_password_line(a, f, file, pw, sizeof(pw));
+        fclose(f);
+    } else {
+        if (isatty(STDIN_FILENO)) {
+            fprintf(stderr, "Dashboard password for %s (shown as typed): ", d.id);
+        }
+        n = read_password_line(a, stdin, "standard input", pw, sizeof(pw));
+    }
+    if (n < 0) {
+        return 1;
+    }
+    for (int i = 0; i < n; i++) {
+        chars += ((unsigned char)pw[i] & 0xc0) != 0x80; /* UTF-8 characters */
+    }
+    if (chars < WEBSESS_MIN_PASSWORD) {
+        OPENSSL_cleanse(pw, sizeof(pw));
+        errorf(a, "the password is too short: %zu characters, at least %d are needed", chars,
+               WEBSESS_MIN_PASSWORD);
+        return 1;
+    }
+    rc = websess_hash_password(pw, d.hash, sizeof(d.hash));
+    OPENSSL_cleanse(pw, sizeof(pw));
+    if (rc < 0) {
+        errorf(a, "cannot hash the password: %s", error_strerror(rc));
+        return 1;
+    }
+    if (open_store(a, 0) < 0) {
+        return 1;
+    }
+    rc = store_exec(a->store, user_password_txn, &d);
+    if (rc < 0) {
+        return store_failure(a, rc);
+    }
+    printf("user %s: dashboard password set\n", d.id);
+    return 0;
+}
+
+static int user_link_txn(struct store_txn *t, void *arg)
+{
+    struct dash_signin *d = arg;
+    struct admin *a = d->a;
+    char detail[80];
+    int rc = dash_user_check(d, t);
+
+    if (rc < 0) {
+        return rc;
+    }
+    rc = websess_link_create_txn(t, d->id, a->now_ms / 1000, d->minutes * 60, d->token);
+    if (rc < 0) {
+        return txn_fail(a, rc, "cannot store the link: %s", error_strerror(rc));
+    }
+    snprintf(detail, sizeof(detail), "one-time sign-in link, valid %" PRId64 " minutes",
+             d->minutes);
+    return audit_append(t, a->now_ms, a->actor, "user.link", d->id, detail, a->origin, NULL);
 }
 
 static int run_user_link(struct admin *a)
 {
-    errorf(a, "not implemented yet");
-    return 1;
+    struct dash_signin d;
+    const char *url = opt(a, "url");
+    const char *mins = opt(a, "minutes");
+    uint64_t m = WEBSESS_LINK_TTL_S / 60;
+    size_t ulen;
+    int rc;
+
+    memset(&d, 0, sizeof(d));
+    d.a = a;
+    d.id = a->pos[0];
+    if (arg_id(a, "user", d.id) < 0) {
+        return 2;
+    }
+    if (url == NULL) {
+        url = "https://127.0.0.1:8443";
+    }
+    ulen = strlen(url);
+    if (strncmp(url, "https://", 8) != 0 || ulen <= 8 || ulen > 300) {
+        return usage_error(a, "--url: '%s' is not an https:// address", url);
+    }
+    for (size_t i = 0; i < ulen; i++) {
+        unsigned char ch = (unsigned char)url[i];
+        if (ch <= 0x20 || ch >= 0x7f || strchr("?#\"<>\\", ch) != NULL) {
+            return usage_error(a,
+                               "--url: '%s' holds a space, a control character or one of "
+                               "? # \" < > \\",
+                               url);
+        }
+    }
+    while (ulen > 8 && url[ulen - 1] == '/') {
+        ulen--;
+    }
+    if (mins != NULL && (parse_u64(mins, &m) < 0 || m < 1 || m > 1440)) {
+        return usage_error(a, "--minutes: '%s' is not a number from 1 to 1440", mins);
+    }
+    d.minutes = (int64_t)m;
+    if (open_store(a, 0) < 0) {
+        return 1;
+    }
+    rc = store_exec(a->store, user_link_txn, &d);
+    if (rc < 0) {
+        return store_failure(a, rc);
+    }
+    printf("%.*s/signin/link?token=%s\n", (int)ulen, url, d.token);
+    fprintf(stderr, "The link signs %s in once, within %" PRId64 " minutes.\n", d.id, d.minutes);
+    OPENSSL_cleanse(d.token, sizeof(d.token));
+    return 0;
 }

@@ -98,6 +98,27 @@ void testutil_sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* The port in a port file once it is complete, else 0. */
+static int read_port_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[16] = {0};
+    char *end = NULL;
+    long port = 0;
+
+    if (f == NULL) {
+        return 0;
+    }
+    if (fgets(line, sizeof(line), f) != NULL && strchr(line, '\n') != NULL) {
+        port = strtol(line, &end, 10);
+        if (end == line || port <= 0 || port >= 65536) {
+            port = 0;
+        }
+    }
+    fclose(f);
+    return (int)port;
+}
+
 void testutil_server_start(struct testutil_server *s, const char *datadir,
                            const char *const *extra_args)
 {
@@ -105,6 +126,7 @@ void testutil_server_start(struct testutil_server *s, const char *datadir,
     char cert[600], key[600], ca[600];
     const char *argv[64];
     int argc = 0;
+    int dash = 1;
 
     if (bin == NULL) {
         fprintf(stderr, "testutil: COACHQD is not set (run the tests through ctest)\n");
@@ -113,8 +135,10 @@ void testutil_server_start(struct testutil_server *s, const char *datadir,
     memset(s, 0, sizeof(*s));
     snprintf(s->datadir, sizeof(s->datadir), "%s", datadir);
     snprintf(s->port_file, sizeof(s->port_file), "%s.port", datadir);
+    snprintf(s->dash_port_file, sizeof(s->dash_port_file), "%s.dash.port", datadir);
     snprintf(s->log_file, sizeof(s->log_file), "%s.log", datadir);
     unlink(s->port_file);
+    unlink(s->dash_port_file);
     testutil_cert_path(cert, sizeof(cert), "server.crt");
     testutil_cert_path(key, sizeof(key), "server.key");
     testutil_cert_path(ca, sizeof(ca), "ca.crt");
@@ -131,8 +155,17 @@ void testutil_server_start(struct testutil_server *s, const char *datadir,
     argv[argc++] = key;
     argv[argc++] = "--ca";
     argv[argc++] = ca;
+    argv[argc++] = "--dashboard";
+    argv[argc++] = "127.0.0.1:0";
+    argv[argc++] = "--dashboard-port-file";
+    argv[argc++] = s->dash_port_file;
     for (int i = 0; extra_args != NULL && extra_args[i] != NULL && argc < 62; i++) {
         argv[argc++] = extra_args[i];
+        if (strcmp(extra_args[i], "--dashboard") == 0 && extra_args[i + 1] != NULL) {
+            dash = strcmp(extra_args[i + 1], "off") != 0;
+        } else if (strcmp(extra_args[i], "--dashboard=off") == 0) {
+            dash = 0;
+        }
     }
     argv[argc] = NULL;
 
@@ -150,24 +183,18 @@ void testutil_server_start(struct testutil_server *s, const char *datadir,
         execv(bin, (char *const *)argv);
         _exit(127);
     }
-    /* Wait for the port file: the server writes it after it listens. */
+    /* Wait for the port files: the server writes each after it listens,
+     * the protocol port's first. */
     for (int i = 0; i < 2000; i++) {
-        FILE *f = fopen(s->port_file, "r");
         int st;
-        if (f != NULL) {
-            char line[16] = {0};
-            char *end = NULL;
-            long port;
-            if (fgets(line, sizeof(line), f) != NULL) {
-                port = strtol(line, &end, 10);
-                if (end != line && port > 0 && port < 65536) {
-                    s->port = (int)port;
-                }
-            }
-            fclose(f);
-            if (s->port > 0) {
-                return;
-            }
+        if (s->port == 0) {
+            s->port = read_port_file(s->port_file);
+        }
+        if (s->port > 0 && dash && s->dash_port == 0) {
+            s->dash_port = read_port_file(s->dash_port_file);
+        }
+        if (s->port > 0 && (!dash || s->dash_port > 0)) {
+            return;
         }
         if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
             fprintf(stderr, "testutil: coachqd exited during start-up; see %s\n", s->log_file);
@@ -451,4 +478,268 @@ struct store *testutil_store_open(const char *dir, size_t map_size)
     assert_int_equal(store_open(dir, &opts, &s), 0);
     assert_non_null(s);
     return s;
+}
+
+/* ---- HTTPS for the dashboard port ------------------------------------- */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#define HTTPS_TIMEOUT_S 30
+#define HTTPS_MAX_RESPONSE (64u * 1024u * 1024u)
+
+static int https_connect(int port)
+{
+    struct sockaddr_in a;
+    struct timeval tv = {HTTPS_TIMEOUT_S, 0};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        return -1;
+    }
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, "127.0.0.1", &a.sin_addr) != 1 ||
+        connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* Appends n bytes to a growing heap buffer. Returns 0 or -1. */
+static int https_append(char **buf, size_t *len, size_t *cap, const void *p, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t ncap = *cap == 0 ? 16384 : *cap;
+        char *nb;
+        while (*len + n + 1 > ncap) {
+            ncap *= 2;
+        }
+        if (ncap > HTTPS_MAX_RESPONSE) {
+            return -1;
+        }
+        nb = realloc(*buf, ncap);
+        if (nb == NULL) {
+            return -1;
+        }
+        *buf = nb;
+        *cap = ncap;
+    }
+    memcpy(*buf + *len, p, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+    return 0;
+}
+
+static int https_write_all(SSL *ssl, const char *p, size_t n)
+{
+    while (n > 0) {
+        int k = SSL_write(ssl, p, n > 65536 ? 65536 : (int)n);
+        if (k <= 0) {
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Splits raw (len bytes) into out; raw is the whole response. */
+static int https_parse(char *raw, size_t len, struct testutil_http_resp *out)
+{
+    char *end = strstr(raw, "\r\n\r\n");
+    char *sp;
+    char *stop = NULL;
+    long status;
+    size_t head_len, body_off;
+    char cl[32];
+
+    if (end == NULL || strncmp(raw, "HTTP/1.1 ", 9) != 0) {
+        return -1;
+    }
+    sp = raw + 9;
+    status = strtol(sp, &stop, 10);
+    if (stop != sp + 3 || status < 100 || status > 599) {
+        return -1;
+    }
+    head_len = (size_t)(end - raw);
+    body_off = head_len + 4;
+    out->head = malloc(head_len + 1);
+    out->body = malloc(len - body_off + 1);
+    if (out->head == NULL || out->body == NULL) {
+        testutil_http_resp_free(out);
+        return -1;
+    }
+    memcpy(out->head, raw, head_len);
+    out->head[head_len] = '\0';
+    out->body_len = len - body_off;
+    memcpy(out->body, raw + body_off, out->body_len);
+    out->body[out->body_len] = '\0';
+    out->status = (int)status;
+    if (testutil_http_header(out, "Content-Length", 0, cl, sizeof(cl)) != NULL) {
+        char *e = NULL;
+        unsigned long n = strtoul(cl, &e, 10);
+        if (e == cl || *e != '\0' || n != out->body_len) {
+            fprintf(stderr, "testutil_https: Content-Length %s but %zu body bytes\n", cl,
+                    out->body_len);
+            testutil_http_resp_free(out);
+            return -1;
+        }
+    }
+    return (int)status;
+}
+
+int testutil_https(int port, const char *method, const char *path, const char *const *headers,
+                   const char *body, struct testutil_http_resp *out)
+{
+    static const unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    char ca[600];
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = NULL;
+    char *req = NULL, *raw = NULL;
+    size_t req_len = 0, req_cap = 0, raw_len = 0, raw_cap = 0;
+    char line[4096];
+    int has_ctype = 0;
+    int fd = -1;
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL || SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1 ||
+        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn)) != 0) {
+        goto out;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    fd = https_connect(port);
+    if (fd < 0) {
+        goto out;
+    }
+    ssl = SSL_new(ctx);
+    if (ssl == NULL || X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), "127.0.0.1") != 1 ||
+        SSL_set_fd(ssl, fd) != 1 || SSL_connect(ssl) != 1 ||
+        SSL_get_verify_result(ssl) != X509_V_OK) {
+        fprintf(stderr, "testutil_https: TLS handshake with port %d failed\n", port);
+        goto out;
+    }
+    snprintf(line, sizeof(line), "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n",
+             method, path, port);
+    if (https_append(&req, &req_len, &req_cap, line, strlen(line)) < 0) {
+        goto out;
+    }
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
+        if (strncasecmp(headers[i], "Content-Type:", 13) == 0) {
+            has_ctype = 1;
+        }
+        if (https_append(&req, &req_len, &req_cap, headers[i], strlen(headers[i])) < 0 ||
+            https_append(&req, &req_len, &req_cap, "\r\n", 2) < 0) {
+            goto out;
+        }
+    }
+    if (body != NULL) {
+        snprintf(line, sizeof(line), "%sContent-Length: %zu\r\n",
+                 has_ctype ? "" : "Content-Type: application/x-www-form-urlencoded\r\n",
+                 strlen(body));
+        if (https_append(&req, &req_len, &req_cap, line, strlen(line)) < 0) {
+            goto out;
+        }
+    }
+    if (https_append(&req, &req_len, &req_cap, "\r\n", 2) < 0 ||
+        (body != NULL && https_append(&req, &req_len, &req_cap, body, strlen(body)) < 0) ||
+        https_write_all(ssl, req, req_len) < 0) {
+        goto out;
+    }
+    for (;;) {
+        char chunk[16384];
+        int k = SSL_read(ssl, chunk, sizeof(chunk));
+        if (k <= 0) {
+            int e = SSL_get_error(ssl, k);
+            if (e != SSL_ERROR_ZERO_RETURN && e != SSL_ERROR_SYSCALL) {
+                fprintf(stderr, "testutil_https: read failed (SSL error %d)\n", e);
+            }
+            break;
+        }
+        if (https_append(&raw, &raw_len, &raw_cap, chunk, (size_t)k) < 0) {
+            goto out;
+        }
+    }
+    if (raw == NULL) {
+        goto out;
+    }
+    rc = https_parse(raw, raw_len, out);
+out:
+    ERR_clear_error();
+    if (ssl != NULL) {
+        SSL_shutdown(ssl);
+        SSL_free(ssl);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    SSL_CTX_free(ctx);
+    free(req);
+    free(raw);
+    return rc;
+}
+
+const char *testutil_http_header(const struct testutil_http_resp *r, const char *name, int idx,
+                                 char *out, size_t outlen)
+{
+    size_t nlen = strlen(name);
+    const char *p;
+
+    if (r == NULL || r->head == NULL) {
+        return NULL;
+    }
+    p = strstr(r->head, "\r\n");
+    while (p != NULL) {
+        const char *ln = p + 2;
+        const char *eol = strstr(ln, "\r\n");
+        size_t llen = eol != NULL ? (size_t)(eol - ln) : strlen(ln);
+
+        if (llen > nlen && ln[nlen] == ':' && strncasecmp(ln, name, nlen) == 0) {
+            if (idx == 0) {
+                const char *v = ln + nlen + 1;
+                size_t vlen;
+                while (*v == ' ' || *v == '\t') {
+                    v++;
+                }
+                vlen = llen - (size_t)(v - ln);
+                while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t')) {
+                    vlen--;
+                }
+                if (vlen >= outlen) {
+                    vlen = outlen - 1;
+                }
+                memcpy(out, v, vlen);
+                out[vlen] = '\0';
+                return out;
+            }
+            idx--;
+        }
+        p = eol;
+    }
+    return NULL;
+}
+
+void testutil_http_resp_free(struct testutil_http_resp *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    free(r->head);
+    free(r->body);
+    memset(r, 0, sizeof(*r));
 }

@@ -35,16 +35,20 @@ const char *testutil_cert_path(char *out, size_t outlen, const char *rel);
 /* A coachqd child process. */
 struct testutil_server {
     pid_t pid;
-    int port; /* protocol port it bound */
+    int port;      /* protocol port it bound */
+    int dash_port; /* dashboard port it bound; 0 with --dashboard off */
     char datadir[512];
     char port_file[600];
+    char dash_port_file[600];
     char log_file[600];
 };
 
 /*
  * Starts $COACHQD serve on 127.0.0.1 port 0 with the test certificates and
- * data in datadir, plus extra arguments (NULL-terminated list, may be NULL),
- * and waits until it reports its port. Aborts the test on failure.
+ * data in datadir, its dashboard port on 127.0.0.1 port 0 too, plus extra
+ * arguments (NULL-terminated list, may be NULL; "--dashboard off" among them
+ * turns the dashboard port off), and waits until it reports its ports.
+ * Aborts the test on failure.
  */
 void testutil_server_start(struct testutil_server *s, const char *datadir,
                            const char *const *extra_args);
@@ -130,5 +134,37 @@ struct store *testutil_store_open(const char *dir, size_t map_size);
 
 /* Sleeps ms milliseconds. */
 void testutil_sleep_ms(long ms);
+
+/* ---- HTTPS for the dashboard port ------------------------------------- */
+
+/* One HTTP response. Caller owns; free with testutil_http_resp_free(). */
+struct testutil_http_resp {
+    int status;
+    char *head; /* status line and header lines, CRLF-separated, NUL-terminated */
+    char *body; /* body_len bytes, NUL-terminated */
+    size_t body_len;
+};
+
+/*
+ * Sends one request over real TLS (trusting only the test CA, verifying
+ * the server certificate for 127.0.0.1, ALPN http/1.1) to 127.0.0.1:port,
+ * with Host, Connection: close and, when body is not NULL, Content-Length
+ * and (unless headers name one) a form Content-Type. headers is a
+ * NULL-terminated list of "Name: value" lines (may be NULL). Reads the
+ * answer until the server closes (or Content-Length is complete) and
+ * fills out. Returns the status, or -1 if the connection, the TLS
+ * handshake or the response failed (out is then empty).
+ */
+int testutil_https(int port, const char *method, const char *path, const char *const *headers,
+                   const char *body, struct testutil_http_resp *out);
+
+/* The idx-th (0 = first) value of header name (case-insensitive) in r,
+ * copied into out (outlen bytes, NUL-terminated, cut if longer). Returns
+ * out, or NULL when there is no such header. */
+const char *testutil_http_header(const struct testutil_http_resp *r, const char *name, int idx,
+                                 char *out, size_t outlen);
+
+/* Frees r's buffers; r is empty afterwards. NULL-safe. */
+void testutil_http_resp_free(struct testutil_http_resp *r);
 
 #endif
