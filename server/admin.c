@@ -3427,6 +3427,47 @@ static int run_demo(struct admin *a)
     return 0;
 }
 
+/*
+ * Commands that may change the past of the organisation (a back-dated
+ * reporting line, an enrolment, a certification) change which scope an
+ * observation counts in, so the aggregates are brought up to date right
+ * after them, in their own transaction: the records are the truth, the
+ * aggregates only their sum (`coachqd verify` compares the two).
+ */
+static int refresh_aggregates(struct admin *a)
+{
+    static const char *const changes_past[] = {"import people", "import programme", "cert grant"};
+    struct agg_verify_result r;
+    int rc;
+
+    if (a->store == NULL) {
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(changes_past) / sizeof(changes_past[0]); i++) {
+        if (strcmp(a->name, changes_past[i]) != 0) {
+            continue;
+        }
+        memset(&r, 0, sizeof(r));
+        rc = agg_verify(a->store, 0, NULL, NULL, &r);
+        if (rc == 0 && r.differences > 0) {
+            rc = agg_verify(a->store, 1, NULL, NULL, &r);
+            if (rc == 0) {
+                printf("dashboard aggregates brought up to date (%" PRIu64 " changed)\n",
+                       r.differences);
+            }
+        }
+        if (rc != 0) {
+            errorf(a,
+                   "the change is stored, but the dashboards' aggregates could not be "
+                   "brought up to date: %s; run `coachqd verify --repair`",
+                   error_strerror(rc));
+            return 1;
+        }
+        return 0;
+    }
+    return 0;
+}
+
 /* ---- Entry points ----------------------------------------------------------- */
 
 int admin_is_verb(const char *verb)
@@ -3482,6 +3523,9 @@ int admin_main(int argc, char **argv)
     a->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     a->today = store_day_of(ts.tv_sec);
     code = a->cmd->run(a);
+    if (code == 0) {
+        code = refresh_aggregates(a);
+    }
 out:
     fflush(stdout);
     store_close(a->store);

@@ -858,6 +858,40 @@ static void test_coachqd_verify(void **state)
     testutil_coachqd(out, sizeof(out), 1, "verify", "--data", "/nonexistent/coachq", NULL);
 }
 
+/* An enrolment imported after the observations, with a cohort that started
+ * before them, puts those observations into the cohort's scope: the import
+ * brings the aggregates up to date itself, so verify finds nothing. */
+static void test_backdated_import_refreshes(void **state)
+{
+    struct fixture *f = *state;
+    char out[8192];
+    char csv[700];
+    FILE *fp;
+
+    seed_two(f);
+    close_store(f->s);
+    f->s = NULL;
+    snprintf(csv, sizeof(csv), "%s/prog.csv", f->dir);
+    fp = fopen(csv, "w");
+    assert_non_null(fp);
+    fputs("programme_id,programme_name,cohort_id,cohort_start,person_id,module,attended_on,"
+          "completed_on\n"
+          "coach-101,Coaching Essentials,c1,2024-01-08,flm.cara,intro,2024-01-08,\n",
+          fp);
+    assert_int_equal(fclose(fp), 0);
+    testutil_coachqd(out, sizeof(out), 0, "import", "programme", "--data", f->dir, csv, NULL);
+    if (strstr(out, "dashboard aggregates brought up to date (") == NULL) {
+        fail_msg("import programme said:\n%s", out);
+    }
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "differences: 0\n"));
+    /* The two observations of flm.cara now count in the cohort, a week each. */
+    assert_non_null(strstr(out, "aggregate values: 12\n"));
+    /* The same import again changes nothing, so nothing is rebuilt. */
+    testutil_coachqd(out, sizeof(out), 0, "import", "programme", "--data", f->dir, csv, NULL);
+    assert_null(strstr(out, "brought up to date"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -869,6 +903,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_repair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coachqd_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backdated_import_refreshes, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
