@@ -569,10 +569,10 @@ static void my_managers_quadrant(struct dash *d, const struct dash_ctx *c,
     if (ch == NULL || t == NULL || ft == NULL) {
         goto out;
     }
-    ch->x_title = use_held
-                      ? (char *)"Sessions held (imported outcomes)"
-                      : (char *)"Sessions observed (no sessions_held outcomes for every manager)";
-    ch->y_title = (char *)"Quality index (1-4)";
+    /* Short axis titles: the quadrants are named after them. The table's
+     * note says where the input comes from. */
+    ch->x_title = use_held ? (char *)"Sessions held" : (char *)"Sessions observed";
+    ch->y_title = (char *)"Quality index";
     ch->y_min = 1;
     ch->y_max = 4;
     ch->x_split = np > 0 ? xsplit : 0;
@@ -583,8 +583,9 @@ static void my_managers_quadrant(struct dash *d, const struct dash_ctx *c,
         "median quality index (%.2f); managers above the input median and below the quality "
         "median are high input, low quality. Managers with fewer than %u observations are "
         "left out.",
-        use_held ? "sessions held (imported outcomes)" : "sessions observed", c->opts->trend_weeks,
-        np > 0 ? xsplit : 0.0, np > 0 ? ysplit : 0.0, c->opts->min_n);
+        use_held ? "sessions held (imported outcomes)"
+                 : "sessions observed (sessions_held is not imported for every manager)",
+        c->opts->trend_weeks, np > 0 ? xsplit : 0.0, np > 0 ? ysplit : 0.0, c->opts->min_n);
     ft->note =
         np > 0 ? (char *)"Above the line's median input and below its median quality."
                : dash_printf(d, "No manager has %u observations in the window.", c->opts->min_n);
@@ -1057,9 +1058,9 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     }
 
     /* The trend, as a chart and its table. */
-    ch = dash_chart(d, "quality-trend", "Quality index by week",
+    ch = dash_chart(d, "quality-trend", "Quality index, 4-week rolling",
                     COACHQ__V1__CHART__KIND__KIND_LINES, "quality-trend");
-    tt = dash_table(d, "quality-trend", "Quality index by week", tcols_line, compare ? 3 : 2);
+    tt = dash_table(d, "quality-trend", "Quality index, 4-week rolling", tcols_line, compare ? 3 : 2);
     if (ch == NULL || tt == NULL) {
         rc = -ENOMEM;
         goto out;

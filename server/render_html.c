@@ -1247,6 +1247,9 @@ static void chart_quadrant(struct out *o, size_t ci, const Coachq__V1__Chart *c,
     quadrant_label(o, p.x1 - 6, p.y1 - 8, "end", "high", c->x_title, "low", c->y_title);
 
     /* Unflagged points first, flagged ones on top with their names. */
+    double placed[64][2];
+    size_t nplaced = 0;
+
     for (int pass = 0; pass < 2; pass++) {
         for (i = 0; i < c->n_points; i++) {
             const Coachq__V1__Point *q = c->points[i];
@@ -1276,10 +1279,26 @@ static void chart_quadrant(struct out *o, size_t ci, const Coachq__V1__Chart *c,
             put(o, "</title></circle>\n");
             if (pass == 1) {
                 int right = x > p.x0 + 0.72 * (p.x1 - p.x0);
+                double ly = y + 4;
+
+                /* Names of points close together would print over each
+                 * other: move a name down until it clears the ones placed
+                 * before it. */
+                for (size_t k = 0; k < nplaced; k++) {
+                    if (fabs(placed[k][0] - x) < 160 && fabs(placed[k][1] - ly) < 13) {
+                        ly = placed[k][1] + 13;
+                        k = (size_t)-1; /* look at every placed name again */
+                    }
+                }
+                if (nplaced < sizeof(placed) / sizeof(placed[0])) {
+                    placed[nplaced][0] = x;
+                    placed[nplaced][1] = ly;
+                    nplaced++;
+                }
                 putf(o,
                      "<text class=\"flag-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" "
                      "fill=\"#1f2933\" font-weight=\"600\">",
-                     right ? x - 9 : x + 9, y + 4, right ? "end" : "start");
+                     right ? x - 9 : x + 9, ly, right ? "end" : "start");
                 esc_max(o, q->label, 28);
                 put(o, "</text>\n");
             }
