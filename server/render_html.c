@@ -1687,6 +1687,13 @@ static const char css[] =
     ".chart{break-inside:avoid}\n"
     ".chart-svg{max-width:17cm;max-height:11cm}\n"
     ".table-wrap{overflow:visible}\n"
+    /* Wide tables (a column per week) must fit the page: smaller type,
+     * tighter cells, and long words may break. */
+    "table{width:100%;font-size:7.5pt;table-layout:auto}\n"
+    "th,td{padding:2px 3px;overflow-wrap:anywhere}\n"
+    "thead th,.num{white-space:normal}\n"
+    ".n{display:block;margin:0;font-size:6.5pt}\n"
+    ".insufficient .insuf{font-size:7pt}\n"
     "thead{display:table-header-group}\n"
     "tr,caption{break-inside:avoid}\n"
     "caption{break-after:avoid}\n"
