@@ -821,6 +821,22 @@ static int recent_counts(const struct dash_ctx *c, const Coachq__V1__StoredObser
     ok = certs_valid_on(c->t, rec->observer_id, o->rubric_id, store_day_of(o->started_at), &cert,
                         NULL) == 0;
     coachq__v1__certification__free_unpacked(cert, NULL);
+    if (ok) {
+        /* The records themselves (their evidence notes) are shown only to
+         * whoever may read them on the protocol: the line on the session
+         * date decides, not today's line the dashboard was opened through. */
+        char chain[PEOPLE_MAX_CHAIN][65];
+        struct auth_target target;
+
+        memset(&target, 0, sizeof(target));
+        size_t n = 0;
+
+        target.rec = rec;
+        ok = auth_record_chain(c->t, rec, chain, &n) == 0;
+        target.chain = (const char(*)[65])chain;
+        target.n_chain = n;
+        ok = ok && auth_decide(c->user, AUTH_READ_RECORD, &target) == 0;
+    }
     return ok;
 }
 
@@ -1060,7 +1076,8 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     /* The trend, as a chart and its table. */
     ch = dash_chart(d, "quality-trend", "Quality index, 4-week rolling",
                     COACHQ__V1__CHART__KIND__KIND_LINES, "quality-trend");
-    tt = dash_table(d, "quality-trend", "Quality index, 4-week rolling", tcols_line, compare ? 3 : 2);
+    tt = dash_table(d, "quality-trend", "Quality index, 4-week rolling", tcols_line,
+                    compare ? 3 : 2);
     if (ch == NULL || tt == NULL) {
         rc = -ENOMEM;
         goto out;

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "listen.h"
 #include "log.h"
 #include "tls_conn.h"
 #include "tls_ctx.h"
@@ -1025,26 +1026,6 @@ static void on_close(struct tls_conn *t, int err, void *arg)
     uv_close((uv_handle_t *)&c->req_timer, conn_timer_closed);
 }
 
-static void refuse_closed(uv_handle_t *handle)
-{
-    free(handle);
-}
-
-static void refuse_connection(struct http_server *h, uv_stream_t *listener, const char *reason)
-{
-    uv_tcp_t *t = malloc(sizeof(*t));
-
-    if (t == NULL || uv_tcp_init(h->loop, t) < 0) {
-        free(t);
-        log_event(LOG_ERROR, "http_accept_failed", "reason=out_of_memory");
-        return;
-    }
-    if (uv_accept(listener, (uv_stream_t *)t) == 0) {
-        log_event(LOG_WARN, "http_conn_refused", "reason=%s open=%u", reason, h->nconns);
-    }
-    uv_close((uv_handle_t *)t, refuse_closed);
-}
-
 static void on_connection(uv_stream_t *listener, int status)
 {
     struct http_server *h = listener->data;
@@ -1058,17 +1039,15 @@ static void on_connection(uv_stream_t *listener, int status)
     struct hconn *c;
     int rc;
 
-    if (status < 0) {
-        log_event(LOG_WARN, "http_accept_failed", "reason=\"%s\"", uv_strerror(status));
-        return;
-    }
-    if (h->stopping || h->nconns >= h->cfg.max_connections) {
-        refuse_connection(h, listener, h->stopping ? "shutting_down" : "max_connections");
+    /* Refused ones are closed at once, so a flood cannot hold file
+     * descriptors. */
+    if (!listen_admit(h->loop, listener, status, h->stopping, h->nconns, h->cfg.max_connections,
+                      "http_conn_refused")) {
         return;
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
-        refuse_connection(h, listener, "out_of_memory");
+        listen_refuse(h->loop, listener, "http_conn_refused", "out_of_memory", h->nconns);
         return;
     }
     c->srv = h;
@@ -1083,7 +1062,7 @@ static void on_connection(uv_stream_t *listener, int status)
     rc = tls_conn_accept(h->loop, listener, h->ctx, &opts, &cbs, c, &c->tls);
     if (rc < 0) {
         free(c);
-        refuse_connection(h, listener, "accept_failed");
+        listen_refuse(h->loop, listener, "http_conn_refused", "accept_failed", h->nconns);
         return;
     }
     uv_timer_init(h->loop, &c->req_timer);
@@ -1182,67 +1161,6 @@ unsigned http_server_connections(const struct http_server *h)
     return h != NULL ? h->nconns : 0;
 }
 
-static int write_port_file(const char *path, int port)
-{
-    char tmp[600];
-    char line[16];
-    int fd, n, rc = 0;
-
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-        return -ENAMETOOLONG;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        return -errno;
-    }
-    n = snprintf(line, sizeof(line), "%d\n", port);
-    if (write(fd, line, (size_t)n) != n) {
-        rc = -EIO;
-    }
-    close(fd);
-    /* Rename makes the whole line appear at once to a reader. */
-    if (rc == 0 && rename(tmp, path) < 0) {
-        rc = -errno;
-    }
-    return rc;
-}
-
-static int bind_listener(struct http_server *h, char *err, size_t errlen)
-{
-    struct addrinfo hints;
-    uv_getaddrinfo_t req;
-    struct sockaddr_storage addr;
-    int namelen = sizeof(addr);
-    int rc;
-
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    rc = uv_getaddrinfo(h->loop, &req, NULL, h->cfg.dash_host, h->cfg.dash_port, &hints);
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot resolve dashboard address %s: %s", h->cfg.dash_host,
-                 uv_strerror(rc));
-        return rc;
-    }
-    rc = uv_tcp_bind(&h->listener, req.addrinfo->ai_addr, 0);
-    uv_freeaddrinfo(req.addrinfo);
-    if (rc == 0) {
-        rc = uv_listen((uv_stream_t *)&h->listener, 511, on_connection);
-    }
-    if (rc == 0) {
-        rc = uv_tcp_getsockname(&h->listener, (struct sockaddr *)&addr, &namelen);
-    }
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot listen on dashboard port %s:%s: %s", h->cfg.dash_host,
-                 h->cfg.dash_port, uv_strerror(rc));
-        return rc;
-    }
-    h->port = addr.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&addr)->sin6_port)
-                                         : ntohs(((struct sockaddr_in *)&addr)->sin_port);
-    return 0;
-}
-
 int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler handler, void *arg,
                     struct http_server **out, char *err, size_t errlen)
 {
@@ -1280,9 +1198,10 @@ int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler hand
     uv_timer_init(loop, &h->stop_timer);
     h->stop_timer.data = h;
     h->handles_open = 2;
-    rc = bind_listener(h, err, errlen);
+    rc = listen_bind(loop, &h->listener, cfg->dash_host, cfg->dash_port, on_connection,
+                     "dashboard port", &h->port, err, errlen);
     if (rc == 0 && cfg->dash_port_file[0] != '\0') {
-        rc = write_port_file(cfg->dash_port_file, h->port);
+        rc = listen_write_port_file(cfg->dash_port_file, h->port);
         if (rc < 0) {
             snprintf(err, errlen, "cannot write dashboard port file %s: %s", cfg->dash_port_file,
                      error_strerror(rc));

@@ -1,6 +1,7 @@
 /* coachqd: the coachq server. See server/server.h and `coachqd --help`. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "admin.h"
@@ -54,6 +55,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\nTry '%s --help'.\n", argv[0], err, argv[0]);
         return 2;
     }
+
+    /* libuv's thread pool runs the reads of both ports and the dashboards'
+     * password checks; its default of 4 threads is small for that. The
+     * operator's own UV_THREADPOOL_SIZE wins. */
+    setenv("UV_THREADPOOL_SIZE", "8", 0);
 
     /* A peer that vanishes mid-write must not kill the server. */
     memset(&sa, 0, sizeof(sa));

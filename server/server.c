@@ -21,6 +21,7 @@
 #include "error.h"
 #include "frame.h"
 #include "http.h"
+#include "listen.h"
 #include "log.h"
 #include "outcomes.h"
 #include "pbmem.h"
@@ -1785,28 +1786,6 @@ static void on_close(struct tls_conn *t, int err, void *arg)
     server_maybe_finish(s);
 }
 
-static void refuse_connection_closed(uv_handle_t *h)
-{
-    free(h);
-}
-
-/* Takes a pending connection off the backlog and closes it at once: libuv
- * stops watching a listener whose callback returned without accepting. */
-static void refuse_connection(struct server *s, uv_stream_t *listener, const char *reason)
-{
-    uv_tcp_t *t = malloc(sizeof(*t));
-
-    if (t == NULL || uv_tcp_init(s->loop, t) < 0) {
-        free(t);
-        log_event(LOG_ERROR, "accept_failed", "reason=out_of_memory");
-        return;
-    }
-    if (uv_accept(listener, (uv_stream_t *)t) == 0) {
-        log_event(LOG_WARN, "conn_refused", "reason=%s open=%u", reason, s->nconns);
-    }
-    uv_close((uv_handle_t *)t, refuse_connection_closed);
-}
-
 static void on_connection(uv_stream_t *listener, int status)
 {
     struct server *s = listener->data;
@@ -1820,18 +1799,15 @@ static void on_connection(uv_stream_t *listener, int status)
     struct conn *c;
     int rc;
 
-    if (status < 0) {
-        log_event(LOG_WARN, "accept_failed", "reason=\"%s\"", uv_strerror(status));
-        return;
-    }
-    if (s->stopping || s->nconns >= s->cfg.max_connections) {
-        /* Closed at once, so that a flood cannot hold file descriptors. */
-        refuse_connection(s, listener, s->stopping ? "shutting_down" : "max_connections");
+    /* Refused ones are closed at once, so a flood cannot hold file
+     * descriptors. */
+    if (!listen_admit(s->loop, listener, status, s->stopping, s->nconns, s->cfg.max_connections,
+                      "conn_refused")) {
         return;
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
-        refuse_connection(s, listener, "out_of_memory");
+        listen_refuse(s->loop, listener, "conn_refused", "out_of_memory", s->nconns);
         return;
     }
     c->srv = s;
@@ -1845,7 +1821,7 @@ static void on_connection(uv_stream_t *listener, int status)
     rc = tls_conn_accept(s->loop, listener, s->ctx, &opts, &cbs, c, &c->tls);
     if (rc < 0) {
         conn_free(c);
-        refuse_connection(s, listener, "accept_failed");
+        listen_refuse(s->loop, listener, "conn_refused", "accept_failed", s->nconns);
         return;
     }
     tls_conn_peer(c->tls, c->peer, sizeof(c->peer));
@@ -2104,65 +2080,6 @@ void server_stop(struct server *s)
 
 /* ---- Set-up ---- */
 
-static int write_port_file(const char *path, int port)
-{
-    char tmp[600];
-    char line[16];
-    int fd, n, rc = 0;
-
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        return -errno;
-    }
-    n = snprintf(line, sizeof(line), "%d\n", port);
-    if (write(fd, line, (size_t)n) != n) {
-        rc = -EIO;
-    }
-    close(fd);
-    /* Rename makes the whole line appear at once to a reader. */
-    if (rc == 0 && rename(tmp, path) < 0) {
-        rc = -errno;
-    }
-    return rc;
-}
-
-static int bind_listener(struct server *s, char *err, size_t errlen)
-{
-    struct addrinfo hints;
-    uv_getaddrinfo_t req;
-    struct sockaddr_storage addr;
-    int namelen = sizeof(addr);
-    int rc;
-
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    rc = uv_getaddrinfo(s->loop, &req, NULL, s->cfg.listen_host, s->cfg.listen_port, &hints);
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot resolve listen address %s: %s", s->cfg.listen_host,
-                 uv_strerror(rc));
-        return rc;
-    }
-    rc = uv_tcp_bind(&s->listener, req.addrinfo->ai_addr, 0);
-    uv_freeaddrinfo(req.addrinfo);
-    if (rc == 0) {
-        rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
-    }
-    if (rc == 0) {
-        rc = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&addr, &namelen);
-    }
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot listen on %s:%s: %s", s->cfg.listen_host, s->cfg.listen_port,
-                 uv_strerror(rc));
-        return rc;
-    }
-    s->port = addr.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&addr)->sin6_port)
-                                         : ntohs(((struct sockaddr_in *)&addr)->sin_port);
-    return 0;
-}
-
 int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, char *err,
                size_t errlen)
 {
@@ -2245,12 +2162,13 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 
-    rc = bind_listener(s, err, errlen);
+    rc = listen_bind(loop, &s->listener, cfg->listen_host, cfg->listen_port, on_connection,
+                     "protocol port", &s->port, err, errlen);
     if (rc < 0) {
         goto fail_running;
     }
     if (cfg->port_file[0] != '\0') {
-        rc = write_port_file(cfg->port_file, s->port);
+        rc = listen_write_port_file(cfg->port_file, s->port);
         if (rc < 0) {
             snprintf(err, errlen, "cannot write port file %s: %s", cfg->port_file,
                      error_strerror(rc));

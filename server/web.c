@@ -36,7 +36,10 @@
 #define WEB_DEFAULT_TTL_S (8 * 3600)
 /* Sign-in jobs (a password check holds 32 MiB of scrypt; a link costs a
  * write transaction): a flood gets 503 beyond this many at once. */
-#define WEB_MAX_SIGNIN_JOBS 8
+/* Password checks and link look-ups run on libuv's thread pool, which the
+ * dashboards and the protocol port's reads share: at most this many at once
+ * (coachqd sizes the pool to 8 threads), the rest are answered 503. */
+#define WEB_MAX_SIGNIN_JOBS 2
 #define WEB_MAX_PAGE (8u * 1024u * 1024u)
 #define WEB_MAX_PASSWORD 1024
 #define WEB_WRONG "The user or password is wrong."
@@ -384,10 +387,23 @@ static int link_consume_txn(struct store_txn *t, void *arg)
 
 /* Pool thread: consumes the link in a write transaction (store_exec()
  * blocks this worker until the commit), then reads the person. */
+static int link_exists_txn(struct store_txn *t, void *arg)
+{
+    struct web_job *j = arg;
+
+    return websess_link_exists_txn(t, j->token);
+}
+
 static void link_work(uv_work_t *req)
 {
     struct web_job *j = req->data;
-    int rc = store_exec(j->w->store, link_consume_txn, j);
+    /* A guessed token costs a read, never a write transaction: only a
+     * stored one goes to the writer to be used up. */
+    int rc = store_view(j->w->store, link_exists_txn, j);
+
+    if (rc == 0) {
+        rc = store_exec(j->w->store, link_consume_txn, j);
+    }
 
     if (rc == 0) {
         rc = j->verdict;

@@ -320,6 +320,17 @@ int websess_link_consume_txn(struct store_txn *t, const char *token, int64_t now
     return 0;
 }
 
+int websess_link_exists_txn(struct store_txn *t, const char *token)
+{
+    uint8_t key[CREDS_LINK_KEY_LEN];
+
+    if (token == NULL || strlen(token) != WEBSESS_TOKEN_LEN) {
+        return -ENOENT;
+    }
+    token_key(token, key);
+    return creds_link_exists_txn(t, key);
+}
+
 /* ---- Tokens ---- */
 
 int websess_random_token(char out[WEBSESS_TOKEN_LEN + 1])

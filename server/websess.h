@@ -54,6 +54,10 @@ int websess_link_create_txn(struct store_txn *t, const char *user, int64_t now_s
  * expired one (an expired one is deleted too). */
 int websess_link_consume_txn(struct store_txn *t, const char *token, int64_t now_s, char user[65]);
 
+/* Whether a link token is stored (read transaction; expired or not): 0 or
+ * -ENOENT. Lets a guess be answered without a write transaction. */
+int websess_link_exists_txn(struct store_txn *t, const char *token);
+
 /* ---- Sessions (loop thread) ----------------------------------------- */
 
 struct websess_table;

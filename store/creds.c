@@ -66,3 +66,10 @@ int creds_link_take_txn(struct store_txn *t, const uint8_t key[CREDS_LINK_KEY_LE
     rc = store_txn_del(t, t->s->dbi_links, key, CREDS_LINK_KEY_LEN);
     return rc < 0 ? rc : (int)n;
 }
+
+int creds_link_exists_txn(struct store_txn *t, const uint8_t key[CREDS_LINK_KEY_LEN])
+{
+    MDB_val v;
+
+    return store_txn_get_raw(t, t->s->dbi_links, key, CREDS_LINK_KEY_LEN, &v);
+}

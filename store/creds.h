@@ -31,5 +31,8 @@ int creds_link_put_txn(struct store_txn *t, const uint8_t key[CREDS_LINK_KEY_LEN
  * a store code to pass on. */
 int creds_link_take_txn(struct store_txn *t, const uint8_t key[CREDS_LINK_KEY_LEN], void *out,
                         size_t outlen);
+/* Whether a link is stored under key (any transaction): 0, -ENOENT or a
+ * negative errno. */
+int creds_link_exists_txn(struct store_txn *t, const uint8_t key[CREDS_LINK_KEY_LEN]);
 
 #endif
