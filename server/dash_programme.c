@@ -753,10 +753,15 @@ static int32_t quarter_first_day(int64_t q)
 struct results {
     int64_t q0; /* first quarter held */
     size_t nq;
+    int reps;    /* 1 while collecting the reps' own figures (team unset) */
+    size_t only; /* with reps: the one quarter index collected */
     double qsum[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
     unsigned qn[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
     double msum[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
     unsigned mn[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
+    /* The reps' own figures, every month or quarter of theirs averaged. */
+    double rsum[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
+    unsigned rn[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
 };
 
 static int results_cb(const Coachq__V1__Outcome *o, void *arg)
@@ -767,8 +772,8 @@ static int results_cb(const Coachq__V1__Outcome *o, void *arg)
     size_t k;
     size_t mi;
 
-    if (!o->team || o->period == NULL || o->metric == NULL || !isfinite(o->value) ||
-        outcomes_period_parse(o->period, &first, NULL) != 0) {
+    if ((o->team != 0) == (res->reps != 0) || o->period == NULL || o->metric == NULL ||
+        !isfinite(o->value) || outcomes_period_parse(o->period, &first, NULL) != 0) {
         return 0;
     }
     for (mi = 0; mi < PROG_NMETRICS; mi++) {
@@ -781,7 +786,12 @@ static int results_cb(const Coachq__V1__Outcome *o, void *arg)
         return 0;
     }
     k = (size_t)(q - res->q0);
-    if (strchr(o->period, 'Q') != NULL) {
+    if (res->reps) {
+        if (k == res->only) {
+            res->rsum[mi][k] += o->value;
+            res->rn[mi][k]++;
+        }
+    } else if (strchr(o->period, 'Q') != NULL) {
         res->qsum[mi][k] += o->value;
         res->qn[mi][k]++;
     } else {
@@ -800,7 +810,48 @@ static double results_get(const struct results *res, size_t mi, size_t k)
     if (res->mn[mi][k] > 0) {
         return res->msum[mi][k] / res->mn[mi][k];
     }
+    if (res->rn[mi][k] > 0) {
+        return res->rsum[mi][k] / res->rn[mi][k];
+    }
     return NAN;
+}
+
+struct rep_walk {
+    struct store_txn *t;
+    struct results *res;
+    int32_t from, until;
+};
+
+static int rep_results_cb(const char *rep, void *arg)
+{
+    struct rep_walk *rw = arg;
+
+    return outcomes_list(rw->t, rep, rw->from, rw->until, results_cb, rw->res);
+}
+
+/* Where a team has no figure of its own, its reps' figures stand in: the
+ * reps who reported to manager at the end of each quarter, their months
+ * and quarters of that quarter averaged. */
+static int results_from_reps(const struct dash_ctx *c, const char *manager, struct results *res)
+{
+    struct rep_walk rw;
+    int rc = 0;
+
+    rw.t = c->t;
+    rw.res = res;
+    res->reps = 1;
+    for (size_t k = 0; k < res->nq && rc == 0; k++) {
+        rw.from = quarter_first_day(res->q0 + (int64_t)k);
+        rw.until = quarter_first_day(res->q0 + (int64_t)k + 1) - 1;
+        if (rw.from > c->until_day) {
+            break;
+        }
+        res->only = k;
+        rc = people_reports_at(c->t, manager, rw.until < c->until_day ? rw.until : c->until_day,
+                               rep_results_cb, &rw);
+    }
+    res->reps = 0;
+    return rc;
 }
 
 struct corr_acc {
@@ -855,6 +906,9 @@ static int programme_results(struct dash *d, const struct dash_ctx *c, const str
         res->q0 = q0;
         res->nq = PROG_QUARTERS + 1;
         rc = outcomes_list(c->t, flm->id[i], quarter_first_day(q0), c->until_day, results_cb, res);
+        if (rc == 0) {
+            rc = results_from_reps(c, flm->id[i], res);
+        }
         if (rc != 0) {
             goto out;
         }
@@ -910,7 +964,8 @@ static int programme_results(struct dash *d, const struct dash_ctx *c, const str
     t->note = dash_printf(d,
                           "Correlation, not causation. Pearson's r between a manager's quality "
                           "index in a quarter (at least %u observations) and their team's result "
-                          "one or two quarters later; n = manager-quarters; 95%% CI by Fisher's z.",
+                          "one or two quarters later (the team's own figure, or else the mean "
+                          "of its reps' figures); n = manager-quarters; 95%% CI by Fisher's z.",
                           c->opts->min_n);
     for (size_t mi = 0; mi < PROG_NMETRICS; mi++) {
         dash_chart_x(d, ch, prog_metrics[mi]);

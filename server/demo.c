@@ -2270,6 +2270,16 @@ static int demo_outcomes_txn(struct store_txn *t, void *arg)
     if (team == NULL) {
         return -ENOMEM;
     }
+    /* Each team's territory and market, which coaching does not change:
+     * results follow quality only in part. */
+    double territory[DEMO_FLMS];
+
+    for (int fi = 0; fi < DEMO_FLMS; fi++) {
+        struct demo_rng r;
+
+        demo_fork(&r, d->seed, DEMO_S_OUTCOMES, (uint64_t)(DEMO_PEOPLE + DEMO_FLMS + fi));
+        territory[fi] = demo_gauss(&r);
+    }
     for (int i = DEMO_P_REP; i < DEMO_PEOPLE && rc == 0; i++) {
         struct demo_rng r;
         double level;
@@ -2287,6 +2297,8 @@ static int demo_outcomes_txn(struct store_txn *t, void *arg)
                 continue;
             }
             z = demo_lagged(d, &d->flm[fi], mid);
+            /* The team's market counts about as much as the coaching. */
+            z = 0.7 * z + 0.7 * territory[fi];
             v[0] = demo_clamp(0.24 + 0.05 * z + 0.04 * level + 0.05 * demo_gauss(&r), 0.02, 0.75);
             v[1] = demo_clamp(3.0 + 0.35 * z + 0.3 * level + 0.35 * demo_gauss(&r), 1.2, 5.5);
             v[2] = demo_clamp(0.86 + 0.12 * z + 0.1 * level + 0.15 * demo_gauss(&r), 0.1, 1.6);
