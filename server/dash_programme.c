@@ -1323,6 +1323,18 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
     if (observers.n == 0) {
         dash_note(d, "No observers are recorded.");
     }
+    {
+        /* The programme's own coverage: managers anybody observed. */
+        size_t seen = 0;
+
+        for (size_t m = 0; m < flm.n; m++) {
+            seen += coach[m].observations > 0;
+        }
+        dash_note(d,
+                  "Coverage of the programme: %zu of %zu front-line managers were observed "
+                  "in the window (%.0f%%).",
+                  seen, flm.n, flm.n > 0 ? 100.0 * (double)seen / (double)flm.n : 0.0);
+    }
     rc = dash_failed(d);
 out:
     free(coach);
