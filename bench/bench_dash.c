@@ -6,17 +6,21 @@
  * (BENCH_SLMS second-level managers over BENCH_FLMS front-line managers,
  * BENCH_REPS reps each, BENCH_OBSERVERS observers certified for
  * coaching-conversation: the aggregates count only certified observers'
- * records), loads observations through store_submit() in chunks of
- * BENCH_CHUNK queued at a time, spread over 52 weeks and every manager,
- * and times dash_build() of the "My managers" and "Manager detail"
- * dashboards in read transactions, first at 10,000 observations and then,
- * after loading more into the same store, at --max (default 1,000,000).
- * Every session time comes from the record's number alone and is spread
- * evenly, so the first 10,000 cover the same weeks as the million.
+ * records; an enablement lead; a training programme whose BENCH_COHORTS
+ * cohorts enrol most front-line managers, with attendance and completion;
+ * and business results: sessions held per manager and month, the team's
+ * win rate per quarter), loads observations through store_submit() in
+ * chunks of BENCH_CHUNK queued at a time, spread over 52 weeks and every
+ * manager, and times dash_build() of all five dashboards in read
+ * transactions, first at 10,000 observations and then, after loading more
+ * into the same store, at --max (default 1,000,000). Every session time
+ * comes from the record's number alone and is spread evenly, so the first
+ * 10,000 cover the same weeks as the million.
  *
- * Prints mean, p50 and p99 per dashboard and size and the ratios of the
- * larger size to the smaller. Bounded: a fixed number of records and of
- * timed builds (each dashboard stops early after BENCH_MAX_SECONDS).
+ * Prints mean, p50 and p99 per dashboard and size, the ratios of the
+ * larger size to the smaller, and one "summary:" line per dashboard.
+ * Bounded: a fixed number of records and of timed builds (each dashboard
+ * stops early after BENCH_MAX_SECONDS).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,6 +40,7 @@
 #include "coachq.pb-c.h"
 #include "dash.h"
 #include "error.h"
+#include "outcomes.h"
 #include "people.h"
 #include "rubric_json.h"
 #include "rubrics.h"
@@ -53,6 +58,11 @@
 #define BENCH_DEFAULT_RUNS 300u
 #define BENCH_MAX_SECONDS 30.0
 #define BENCH_RUBRIC "coaching-conversation"
+#define BENCH_LEAD "lead.bench"
+#define BENCH_PROGRAMME "coaching-foundations"
+#define BENCH_COHORTS 4
+#define BENCH_COHORT_SIZE 40 /* the other front-line managers are not enrolled */
+#define BENCH_MODULES 4
 /* The year ends on 2026-05-28 (1780000000 s); sessions fill the 52 weeks
  * before it. */
 #define BENCH_NOW 1780000000LL
@@ -65,6 +75,19 @@ static const char *const bench_behaviours[] = {
     "doesnt-take-over",   "documents-actions",
 };
 #define BENCH_NBEH (sizeof(bench_behaviours) / sizeof(bench_behaviours[0]))
+
+/* The dashboards timed, in the order printed. */
+static const struct bench_dash {
+    Coachq__V1__DashboardKind kind;
+    const char *name;
+} bench_dashes[] = {
+    {COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS, "My managers"},
+    {COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER, "Manager detail"},
+    {COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING, "My coaching"},
+    {COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, "Programme impact"},
+    {COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS, "Observer reliability"},
+};
+#define BENCH_NDASH (sizeof(bench_dashes) / sizeof(bench_dashes[0]))
 
 struct bench {
     char dir[512];
@@ -120,6 +143,103 @@ static int bench_person(struct store_txn *t, const char *id, Coachq__V1__Role ro
     return people_put(t, &p, NULL);
 }
 
+/* How good flm.coach's coaching is, 0.2..0.8: the share of its scores that
+ * are 3 rather than 2. Its team's results follow it a little. */
+static double bench_skill(unsigned coach)
+{
+    return 0.2 + 0.6 * (double)(mix(coach) % 1000) / 1000.0;
+}
+
+/* The programme: cohort k of BENCH_COHORTS starts 10 weeks after cohort
+ * k - 1 (the first 45 weeks before the year's end) and takes in
+ * BENCH_COHORT_SIZE front-line managers; 6 weeks after its start, those who
+ * attended every module have completed (a cohort whose end is still to
+ * come has not). Enrolments go in before any observation: the cohort
+ * aggregates are kept as observations are stored. */
+static int bench_programme(struct store_txn *t)
+{
+    static const char *const modules[BENCH_MODULES] = {"foundations", "questioning",
+                                                       "deal-coaching", "practice"};
+    Coachq__V1__Programme p = COACHQ__V1__PROGRAMME__INIT;
+    int32_t today = store_day_of(BENCH_NOW);
+    int rc;
+
+    p.id = (char *)BENCH_PROGRAMME;
+    p.name = (char *)"Coaching foundations";
+    rc = people_programme_put(t, &p, NULL);
+    for (unsigned i = 0; i < BENCH_COHORTS * BENCH_COHORT_SIZE && rc == 0; i++) {
+        Coachq__V1__Enrolment e = COACHQ__V1__ENROLMENT__INIT;
+        Coachq__V1__Attendance a[BENCH_MODULES];
+        Coachq__V1__Attendance *ap[BENCH_MODULES];
+        unsigned k = i / BENCH_COHORT_SIZE;
+        int32_t start = today - 45 * 7 + (int32_t)k * 70;
+        /* Four in five attend everything; the others miss one or two. */
+        unsigned attended =
+            mix(i + 7) % 5 == 0 ? BENCH_MODULES - 1 - (unsigned)(mix(i) % 2) : BENCH_MODULES;
+        char cohort[16], person[16];
+
+        snprintf(cohort, sizeof(cohort), "c%u", k + 1);
+        snprintf(person, sizeof(person), "flm.%03u", i);
+        for (unsigned m = 0; m < BENCH_MODULES; m++) {
+            Coachq__V1__Attendance init = COACHQ__V1__ATTENDANCE__INIT;
+
+            a[m] = init;
+            a[m].module = (char *)modules[m];
+            a[m].day = start + 10 * (int32_t)m;
+            ap[m] = &a[m];
+        }
+        e.programme_id = (char *)BENCH_PROGRAMME;
+        e.cohort_id = cohort;
+        e.cohort_start_day = start;
+        e.person_id = person;
+        /* Only the modules already held. */
+        for (unsigned m = 0; m < attended && a[m].day <= today; m++) {
+            e.n_attended = m + 1;
+        }
+        e.attended = e.n_attended > 0 ? ap : NULL;
+        e.completed_day = attended == BENCH_MODULES && start + 42 <= today ? start + 42 : 0;
+        rc = people_enrolment_put(t, &e, NULL);
+    }
+    return rc;
+}
+
+/* Business results: every front-line manager's sessions held per month
+ * over the year (2025-05 to 2026-05) and their team's win rate per quarter
+ * (2024-Q3 to 2026-Q2, so that quality can be set against results one and
+ * two quarters later). */
+static int bench_outcomes(struct store_txn *t)
+{
+    char id[16], period[16];
+    int rc = 0;
+
+    for (unsigned i = 0; i < BENCH_FLMS && rc == 0; i++) {
+        Coachq__V1__Outcome o = COACHQ__V1__OUTCOME__INIT;
+
+        snprintf(id, sizeof(id), "flm.%03u", i);
+        o.subject_id = id;
+        o.team = 1;
+        o.period = period;
+        o.metric = (char *)"sessions_held";
+        for (unsigned m = 0; m < 13 && rc == 0; m++) {
+            unsigned month = 4 + m; /* months since 2025-01, from 0 */
+
+            snprintf(period, sizeof(period), "%u-%02u", 2025 + month / 12, month % 12 + 1);
+            o.value = (double)(4 + mix(i * 64 + m) % 9);
+            rc = outcomes_put(t, &o, NULL);
+        }
+        o.metric = (char *)"win_rate";
+        for (unsigned q = 0; q < 8 && rc == 0; q++) {
+            unsigned quarter = 2 + q; /* quarters since 2024-Q1, from 0 */
+
+            snprintf(period, sizeof(period), "%u-Q%u", 2024 + quarter / 4, quarter % 4 + 1);
+            o.value =
+                0.1 + 0.3 * bench_skill(i) + 0.1 * (double)(mix(i * 64 + 32 + q) % 1000) / 1000.0;
+            rc = outcomes_put(t, &o, NULL);
+        }
+    }
+    return rc;
+}
+
 static int bench_org_txn(struct store_txn *t, void *arg)
 {
     struct bench *b = arg;
@@ -165,6 +285,15 @@ static int bench_org_txn(struct store_txn *t, void *arg)
             }
         }
     }
+    if (rc == 0) {
+        rc = bench_person(t, BENCH_LEAD, COACHQ__V1__ROLE__ROLE_ENABLEMENT_LEAD, 1);
+    }
+    if (rc == 0) {
+        rc = bench_programme(t);
+    }
+    if (rc == 0) {
+        rc = bench_outcomes(t);
+    }
     for (int i = 0; i < BENCH_OBSERVERS && rc == 0; i++) {
         Coachq__V1__Certification c = COACHQ__V1__CERTIFICATION__INIT;
 
@@ -196,7 +325,7 @@ static size_t bench_pack(const struct bench *b, uint64_t i, uint8_t *slot)
     unsigned coach = (unsigned)(i % BENCH_FLMS);
     unsigned rep = (unsigned)((i / BENCH_FLMS) % BENCH_REPS);
     int64_t off = (int64_t)(mix(i) % (uint64_t)(BENCH_WINDOW_S / 3600)) * 3600;
-    double p = 0.2 + 0.6 * (double)(mix(coach) % 1000) / 1000.0;
+    double p = bench_skill(coach);
     char coach_id[16], rep_id[16];
     uint8_t id[16];
     size_t n;
@@ -399,9 +528,46 @@ static void summarise(double *ms, unsigned n, struct timing *out)
     out->p99_ms = n > 0 ? ms[(size_t)((n - 1) * 0.99)] : 0;
 }
 
-/* Times kind (MY_MANAGERS for a second-level manager, MANAGER for one of
- * their front-line managers, rotating) b->runs times. Returns 0, or the
- * dash_build() code of the first failure. */
+/* Who asks for build i of kind, and about whom: MY_MANAGERS a second-level
+ * manager about their own line; MANAGER that manager about one of their
+ * front-line managers; MY_COACHING a front-line manager about themselves;
+ * PROGRAMME and OBSERVERS the enablement lead (no subject). The people
+ * rotate, so the builds do not all read the same pages. */
+static void bench_subject(Coachq__V1__DashboardKind kind, unsigned i, struct auth_user *u,
+                          char *subject, size_t len)
+{
+    unsigned slm = i % BENCH_SLMS;
+    /* flm.j reports to slm.(j % BENCH_SLMS). */
+    unsigned flm = slm + BENCH_SLMS * ((i / 7) % (BENCH_FLMS / BENCH_SLMS));
+
+    memset(u, 0, sizeof(*u));
+    subject[0] = '\0';
+    switch (kind) {
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS:
+        snprintf(u->id, sizeof(u->id), "slm.%02u", slm);
+        u->roles = AUTH_SECOND_LEVEL;
+        snprintf(subject, len, "slm.%02u", slm);
+        break;
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER:
+        snprintf(u->id, sizeof(u->id), "slm.%02u", slm);
+        u->roles = AUTH_SECOND_LEVEL;
+        snprintf(subject, len, "flm.%03u", flm);
+        break;
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING:
+        snprintf(u->id, sizeof(u->id), "flm.%03u", flm);
+        u->roles = AUTH_FRONT_LINE;
+        snprintf(subject, len, "flm.%03u", flm);
+        break;
+    default:
+        snprintf(u->id, sizeof(u->id), "%s", BENCH_LEAD);
+        u->roles = AUTH_LEAD;
+        break;
+    }
+}
+
+/* Times dashboard kind (see bench_subject()) b->runs times after one
+ * untimed build. Returns 0, or the dash_build() code of the first
+ * failure. */
 static int bench_time(struct bench *b, Coachq__V1__DashboardKind kind, struct timing *out)
 {
     Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
@@ -425,18 +591,9 @@ static int bench_time(struct bench *b, Coachq__V1__DashboardKind kind, struct ti
     req.rubric_id = (char *)BENCH_RUBRIC;
     t_end = now_s() + BENCH_MAX_SECONDS;
     for (unsigned i = 0; i < b->runs + 1 && now_s() < t_end; i++) {
-        unsigned slm = i % BENCH_SLMS;
         double t0;
 
-        memset(&u, 0, sizeof(u));
-        snprintf(u.id, sizeof(u.id), "slm.%02u", slm);
-        u.roles = AUTH_SECOND_LEVEL;
-        if (kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS) {
-            snprintf(subject, sizeof(subject), "slm.%02u", slm);
-        } else {
-            /* flm.i reports to slm.(i % BENCH_SLMS). */
-            snprintf(subject, sizeof(subject), "flm.%03u", slm + BENCH_SLMS * ((i / 7) % 20));
-        }
+        bench_subject(kind, i, &u, subject, sizeof(subject));
         req.subject_id = subject;
         a.count = i == 0;
         t0 = now_s();
@@ -454,8 +611,8 @@ static int bench_time(struct bench *b, Coachq__V1__DashboardKind kind, struct ti
         }
     }
     if (rc != 0) {
-        fprintf(stderr, "bench_dash: dash_build: %s%s%s\n", error_strerror(rc),
-                a.fault.field[0] ? "; " : "", a.fault.message);
+        fprintf(stderr, "bench_dash: dash_build (%s for %s): %s%s%s\n", req.subject_id, u.id,
+                error_strerror(rc), a.fault.field[0] ? "; " : "", a.fault.message);
     } else {
         summarise(ms, n, out);
     }
@@ -493,11 +650,10 @@ static int bench_time_agg(struct bench *b, struct timing *out, uint64_t *seen)
 
 struct size_result {
     uint64_t n;
-    struct timing my_managers, manager, agg;
+    struct timing dash[BENCH_NDASH], agg;
     uint64_t agg_seen;
     double load_s;
     long long db_mib;
-    int dash_ok;
 };
 
 static long long file_mib(const char *dir)
@@ -525,7 +681,7 @@ static void bench_rmdir(const char *dir)
 
 static void print_timing(const char *what, const struct timing *t)
 {
-    printf("  %-16s mean %8.3f ms  p50 %8.3f ms  p99 %8.3f ms  (%u builds", what, t->mean_ms,
+    printf("  %-20s mean %8.3f ms  p50 %8.3f ms  p99 %8.3f ms  (%u builds", what, t->mean_ms,
            t->p50_ms, t->p99_ms, t->runs);
     if (t->tables > 0) {
         printf("; %zu tables, %zu cells, largest n %" PRIu32, t->tables, t->cells, t->max_n);
@@ -662,9 +818,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: the organisation: %s\n", argv[0], error_strerror(rc));
         goto out;
     }
-    printf("bench_dash: %d second-level managers, %d front-line managers, %d reps, %d certified "
-           "observers; sessions over the 52 weeks before 2026-05-28; store in %s\n",
-           BENCH_SLMS, BENCH_FLMS, BENCH_FLMS * BENCH_REPS, BENCH_OBSERVERS, b->dir);
+    printf(
+        "bench_dash: %d second-level managers, %d front-line managers, %d reps, %d certified "
+        "observers, an enablement lead; %d cohorts of %d managers in one programme; sessions held "
+        "per month and win rate per quarter per manager; sessions over the 52 weeks before "
+        "2026-05-28; store in %s\n",
+        BENCH_SLMS, BENCH_FLMS, BENCH_FLMS * BENCH_REPS, BENCH_OBSERVERS, BENCH_COHORTS,
+        BENCH_COHORT_SIZE, b->dir);
     memset(res, 0, sizeof(res));
     for (size_t k = 0; k < nsizes; k++) {
         struct size_result *r = &res[k];
@@ -679,15 +839,13 @@ int main(int argc, char **argv)
         r->db_mib = file_mib(b->dir);
         printf("%" PRIu64 " observations (loaded in %.1f s, data.mdb %lld MiB):\n", r->n, r->load_s,
                r->db_mib);
-        r->dash_ok = 1;
-        if (bench_time(b, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS,
-                       &r->my_managers) != 0 ||
-            bench_time(b, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER, &r->manager) != 0) {
-            r->dash_ok = 0;
-        }
-        if (r->dash_ok) {
-            print_timing("My managers", &r->my_managers);
-            print_timing("Manager detail", &r->manager);
+        for (size_t d = 0; d < BENCH_NDASH; d++) {
+            if (bench_time(b, bench_dashes[d].kind, &r->dash[d]) != 0) {
+                fprintf(stderr, "%s: %s could not be built\n", argv[0], bench_dashes[d].name);
+                goto out;
+            }
+            print_timing(bench_dashes[d].name, &r->dash[d]);
+            fflush(stdout);
         }
         if (bench_time_agg(b, &r->agg, &r->agg_seen) != 0) {
             fprintf(stderr, "%s: agg_read failed\n", argv[0]);
@@ -701,19 +859,26 @@ int main(int argc, char **argv)
     }
     if (nsizes == 2) {
         printf("ratio %" PRIu64 " / %" PRIu64 " observations:\n", res[1].n, res[0].n);
-        if (res[0].dash_ok && res[1].dash_ok) {
-            printf("  My managers      mean %.2fx  p50 %.2fx  p99 %.2fx\n",
-                   res[1].my_managers.mean_ms / res[0].my_managers.mean_ms,
-                   res[1].my_managers.p50_ms / res[0].my_managers.p50_ms,
-                   res[1].my_managers.p99_ms / res[0].my_managers.p99_ms);
-            printf("  Manager detail   mean %.2fx  p50 %.2fx  p99 %.2fx\n",
-                   res[1].manager.mean_ms / res[0].manager.mean_ms,
-                   res[1].manager.p50_ms / res[0].manager.p50_ms,
-                   res[1].manager.p99_ms / res[0].manager.p99_ms);
+        for (size_t d = 0; d < BENCH_NDASH; d++) {
+            const struct timing *lo = &res[0].dash[d], *hi = &res[1].dash[d];
+
+            printf("  %-20s mean %.2fx  p50 %.2fx  p99 %.2fx\n", bench_dashes[d].name,
+                   hi->mean_ms / lo->mean_ms, hi->p50_ms / lo->p50_ms, hi->p99_ms / lo->p99_ms);
         }
-        printf("  agg_read 20x12w  mean %.2fx  p50 %.2fx  p99 %.2fx\n",
+        printf("  %-20s mean %.2fx  p50 %.2fx  p99 %.2fx\n", "agg_read 20x12w",
                res[1].agg.mean_ms / res[0].agg.mean_ms, res[1].agg.p50_ms / res[0].agg.p50_ms,
                res[1].agg.p99_ms / res[0].agg.p99_ms);
+        /* One line per dashboard to quote. */
+        for (size_t d = 0; d < BENCH_NDASH; d++) {
+            const struct timing *lo = &res[0].dash[d], *hi = &res[1].dash[d];
+
+            printf("summary: %s: %" PRIu64 " -> %" PRIu64
+                   " observations: mean %.3f -> %.3f ms (%.2fx), p50 %.3f -> %.3f ms (%.2fx), "
+                   "p99 %.3f -> %.3f ms (%.2fx)\n",
+                   bench_dashes[d].name, res[0].n, res[1].n, lo->mean_ms, hi->mean_ms,
+                   hi->mean_ms / lo->mean_ms, lo->p50_ms, hi->p50_ms, hi->p50_ms / lo->p50_ms,
+                   lo->p99_ms, hi->p99_ms, hi->p99_ms / lo->p99_ms);
+        }
     }
     code = 0;
 out:

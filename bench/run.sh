@@ -5,10 +5,11 @@
 # throw-away certificates, runs bench_submit against it, and stops it.
 # Bounded: a fixed number of records, then it ends by itself.
 #
-# Then it runs bench_dash (dashboard build time at 10,000 and 1,000,000
-# stored observations, in a bare store of its own under the same temporary
-# directory; a few minutes). BENCH_DASH=0 skips it; BENCH_DASH_ARGS passes
-# options, e.g. BENCH_DASH_ARGS="--max 100000".
+# Then it runs bench_dash (build time of all five dashboards at 10,000 and
+# 1,000,000 stored observations, in a bare store of its own under the same
+# temporary directory, ending with one "summary:" line per dashboard; a few
+# minutes). BENCH_DASH=0 skips it; BENCH_DASH_ARGS passes options, e.g.
+# BENCH_DASH_ARGS="--max 100000 --runs 30".
 #
 # The organisation: the front-line managers and reps that bench_submit's
 # records name (bench_submit --org-csv), the observer alice certified for

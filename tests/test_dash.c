@@ -496,6 +496,72 @@ static void test_access(void **state)
     expect(f, "rep.1", 0, K_MY_COACHING, "flm.a", -EACCES);
 }
 
+/* Moves flm.z from slm.b to slm.a from the day in arg on. */
+static int move_cb(struct store_txn *t, void *arg)
+{
+    return people_line_put(t, "flm.z", "slm.a", *(const int32_t *)arg, NULL);
+}
+
+/* The rows of table "recent" whose notes contain needle. */
+static size_t recent_with(const struct dash *d, const char *needle)
+{
+    const Coachq__V1__Table *t = table(d, "recent");
+    size_t n = 0;
+
+    for (size_t i = 0; i < t->n_rows; i++) {
+        for (size_t k = 0; k < t->rows[i]->n_cells; k++) {
+            const char *text = t->rows[i]->cells[k]->text;
+            if (text != NULL && strstr(text, needle) != NULL) {
+                n++;
+                break;
+            }
+        }
+    }
+    return n;
+}
+
+/* A front-line manager who moved to another second-level manager: the
+ * new one sees the Manager detail (today's line), but its "recent" records
+ * only from the move on (the line on each session's date decides who may
+ * read a record, as on the protocol); a lead sees them all. */
+static void test_recent_after_move(void **state)
+{
+    struct fixture *f = *state;
+    int32_t move_day = week(1);
+    struct run r = {.user = "slm.a", .roles = R_SLM, .kind = K_MANAGER, .subject = "flm.z"};
+    const Coachq__V1__Table *t;
+
+    observe(f, "obs.1", "flm.z", week(3), 8, 2, NULL, "before the move, first", 0, 0, 0);
+    observe(f, "obs.1", "flm.z", week(3) + 1, 8, 2, NULL, "before the move, second", 0, 0, 0);
+    assert_int_equal(store_exec(f->s, move_cb, &move_day), 0);
+    observe(f, "obs.1", "flm.z", week(0), 8, 3, NULL, "after the move", 0, 0, 0);
+
+    /* slm.a: the dashboard, with the one record from after the move. */
+    assert_int_equal(run(f, &r), 0);
+    t = table(r.d, "recent");
+    assert_int_equal(t->n_rows, 1);
+    assert_string_equal(t->rows[0]->cells[0]->text, "2024-06-10");
+    assert_int_equal(recent_with(r.d, "after the move"), 1);
+    assert_int_equal(recent_with(r.d, "before the move"), 0);
+    dash_free(r.d);
+
+    /* A lead: all three, newest first. */
+    r.user = "lead.a";
+    r.roles = AUTH_LEAD;
+    assert_int_equal(run(f, &r), 0);
+    t = table(r.d, "recent");
+    assert_int_equal(t->n_rows, 3);
+    assert_string_equal(t->rows[0]->cells[0]->text, "2024-06-10");
+    assert_string_equal(t->rows[1]->cells[0]->text, "2024-05-21");
+    assert_string_equal(t->rows[2]->cells[0]->text, "2024-05-20");
+    assert_int_equal(recent_with(r.d, "before the move"), 2);
+    assert_int_equal(recent_with(r.d, "after the move"), 1);
+    dash_free(r.d);
+
+    /* slm.b, the old second-level manager, no longer has flm.z at all. */
+    expect(f, "slm.b", R_SLM, K_MANAGER, "flm.z", -ENOENT);
+}
+
 static void bad(struct fixture *f, int kind, const char *subject, const char *rubric, int32_t until,
                 const char *field)
 {
@@ -684,6 +750,77 @@ static void test_manager(void **state)
     assert_int_equal(run(f, &r), 0);
     assert_int_equal(table(r.d, "recent")->n_rows, 10);
     dash_free(r.d);
+
+    /* Seconds to the rep's first self-assessment, 4 weeks rolling. More
+     * sessions of flm.a, long before the rest: in week 33 the rep
+     * self-assesses at 95 s and 40 s (the first is the 40 s), in week 31 at
+     * 130 s, in week 30 at 70 s, and another session in week 30 has only
+     * an open question. Week 30 (2023-W46) counts weeks 30 to 33:
+     * (40 + 130 + 70) / 3 = 80 s over the n 3 sessions with one, 4
+     * sessions observed. Week 31 (2023-W45) counts 31 to 34: n 2, too few. */
+    {
+        static const struct {
+            int week;
+            int hour;
+            Coachq__V1__MarkerKind kind;
+            uint32_t offset_ms[2]; /* 0: no second marker */
+        } sa[] = {
+            {33, 8, COACHQ__V1__MARKER_KIND__MARKER_KIND_REP_SELF_ASSESSED, {95000, 40000}},
+            {31, 8, COACHQ__V1__MARKER_KIND__MARKER_KIND_REP_SELF_ASSESSED, {130000, 0}},
+            {30, 8, COACHQ__V1__MARKER_KIND__MARKER_KIND_REP_SELF_ASSESSED, {70000, 0}},
+            {30, 9, COACHQ__V1__MARKER_KIND__MARKER_KIND_OPEN_QUESTION, {20000, 0}},
+        };
+
+        for (size_t i = 0; i < sizeof(sa) / sizeof(sa[0]); i++) {
+            struct testutil_obs o;
+            Coachq__V1__Marker m[2];
+            Coachq__V1__Marker *mp[2];
+            struct store_write w;
+            size_t nm = 0;
+            uint8_t *buf;
+            size_t len;
+
+            testutil_obs_make(&o, "flm.a", "rep.1",
+                              (int64_t)week(sa[i].week) * 86400 + sa[i].hour * 3600);
+            for (size_t k = 0; k < 2 && sa[i].offset_ms[k] != 0; k++) {
+                Coachq__V1__Marker init = COACHQ__V1__MARKER__INIT;
+
+                m[nm] = init;
+                m[nm].kind = sa[i].kind;
+                m[nm].offset_ms = sa[i].offset_ms[k];
+                mp[nm] = &m[nm];
+                nm++;
+            }
+            o.o.markers = mp;
+            o.o.n_markers = nm;
+            len = coachq__v1__observation__get_packed_size(&o.o);
+            buf = malloc(len);
+            assert_non_null(buf);
+            coachq__v1__observation__pack(&o.o, buf);
+            memset(&w, 0, sizeof(w));
+            w.obs = buf;
+            w.obs_len = len;
+            w.observer_id = "obs.1";
+            w.received_at_ms = NOW_S * 1000;
+            assert_int_equal(store_submit(f->s, &w), 0);
+            store_drain(f->s);
+            assert_ptr_equal(store_completed_take(f->s), &w);
+            assert_int_equal(w.rc, 0);
+            free(buf);
+        }
+        r.subject = "flm.a";
+        r.until_day = week(30) + 2;
+        assert_int_equal(run(f, &r), 0);
+        t = table(r.d, "markers");
+        assert_figure(cell(t, "2023-W46", "Seconds to first self-assessment"), 80.0, 3);
+        assert_int_equal(cell(t, "2023-W46", "Sessions observed")->value, 4);
+        assert_insufficient(cell(t, "2023-W45", "Seconds to first self-assessment"), 2);
+        s = chart(r.d, "self-assessment")->series[0];
+        assert_int_equal(s->n_y, 12);
+        assert_true(s->present[11] && fabs(s->y[11] - 80.0) < 1e-9);
+        assert_false(s->present[10]);
+        dash_free(r.d);
+    }
 }
 
 /* ---- My coaching ------------------------------------------------------- */
@@ -741,6 +878,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_my_managers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manager, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recent_after_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_my_coaching, setup, teardown),
     };
 

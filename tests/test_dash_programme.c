@@ -82,6 +82,8 @@ static const struct person_spec PEOPLE[] = {
     {"flm.old2", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER},
     {"flm.new", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER},
     {"rep.1", 0},
+    {"rep.a", 0}, /* reports to flm.old */
+    {"rep.b", 0}, /* reports to flm.old2 */
     {"obs.1", COACHQ__V1__ROLE__ROLE_OBSERVER},
     {"obs.2", COACHQ__V1__ROLE__ROLE_OBSERVER},
     {"obs.3", COACHQ__V1__ROLE__ROLE_OBSERVER},
@@ -209,9 +211,36 @@ static const struct outcome_spec OUTCOMES[] = {
     {"flm.old2", "2023-Q3", 0.15}, {"flm.old2", "2023-Q4", 0.25}, {"flm.old2", "2024-Q1", 0.20},
 };
 
+/* The reps' own crm_completeness, months and a quarter, averaging per
+ * quarter to the same values as the team win rates above: the teams have no
+ * figure of their own, so their reps' stand in. */
+static const struct outcome_spec REP_OUTCOMES[] = {
+    {"rep.a", "2023-07", 0.10}, {"rep.a", "2023-08", 0.30}, {"rep.a", "2023-10", 0.30},
+    {"rep.a", "2024-Q1", 0.35}, {"rep.b", "2023-09", 0.15}, {"rep.b", "2023-11", 0.20},
+    {"rep.b", "2023-12", 0.30}, {"rep.b", "2024-02", 0.20},
+};
+
 static int put_outcomes_cb(struct store_txn *t, void *arg)
 {
     (void)arg;
+    for (size_t i = 0; i < sizeof(REP_OUTCOMES) / sizeof(REP_OUTCOMES[0]); i++) {
+        Coachq__V1__Outcome o = COACHQ__V1__OUTCOME__INIT;
+        int rc;
+
+        o.subject_id = (char *)REP_OUTCOMES[i].subject;
+        o.period = (char *)REP_OUTCOMES[i].period;
+        o.metric = (char *)"crm_completeness";
+        o.value = REP_OUTCOMES[i].value;
+        rc = people_line_put(t, REP_OUTCOMES[i].subject,
+                             REP_OUTCOMES[i].subject[4] == 'a' ? "flm.old" : "flm.old2", 19000,
+                             NULL);
+        if (rc == 0) {
+            rc = outcomes_put(t, &o, NULL);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
     for (size_t i = 0; i < sizeof(OUTCOMES) / sizeof(OUTCOMES[0]); i++) {
         Coachq__V1__Outcome o = COACHQ__V1__OUTCOME__INIT;
         int rc;
@@ -265,6 +294,104 @@ static void observe(struct fixture *f, const char *observer, const char *coach, 
     free(buf);
 }
 
+/* ---- Calibration ---------------------------------------------------------- */
+
+/*
+ * obs.3 calibrates against one reference session whose masters are
+ * CAL_MASTER, twice; the latest attempt replaces the first. Neither passes
+ * (exact 0.80 and kappa 0.70 are needed), so obs.3 stays uncertified.
+ *   First, CAL_POOR: exact on b4, b7 and b10 only: exact 0.3.
+ *   Latest, CAL_LATEST: pairs (1,1) (2,2) (2,3) (3,3) x4 (4,4) (4,2) (4,4):
+ *   exact 8/10 = 0.8, within one 9/10 = 0.9. Quadratic kappa = 1 - N *
+ *   sum (a-b)^2 / (N sum a^2 + N sum b^2 - 2 sum a sum b): masters sum a =
+ *   29, sum a^2 = 93; attempt sum b = 28, sum b^2 = 86; sum (a-b)^2 =
+ *   1 + 4 = 5; kappa = 1 - 50 / (930 + 860 - 1624) = 1 - 50/166 = 58/83
+ *   = 0.698795.
+ */
+static const uint32_t CAL_MASTER[NB] = {1, 2, 2, 3, 3, 3, 3, 4, 4, 4};
+static const uint32_t CAL_POOR[NB] = {2, 3, 1, 3, 4, 2, 3, 3, 2, 4};
+static const uint32_t CAL_LATEST[NB] = {1, 2, 3, 3, 3, 3, 3, 4, 2, 4};
+static const uint8_t CAL_REF[16] = {0xca, 0x1b, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 1};
+
+static int put_ref_cb(struct store_txn *t, void *arg)
+{
+    Coachq__V1__CalibrationReference r = COACHQ__V1__CALIBRATION_REFERENCE__INIT;
+    Coachq__V1__Rating m[NB];
+    Coachq__V1__Rating *mp[NB];
+
+    (void)arg;
+    for (size_t i = 0; i < NB; i++) {
+        Coachq__V1__Rating init = COACHQ__V1__RATING__INIT;
+
+        m[i] = init;
+        m[i].behaviour_id = (char *)testutil_behaviours[i];
+        m[i].score = CAL_MASTER[i];
+        mp[i] = &m[i];
+    }
+    r.id.data = (uint8_t *)CAL_REF;
+    r.id.len = sizeof(CAL_REF);
+    r.rubric_id = (char *)"coaching-conversation";
+    r.rubric_version = 1;
+    r.title = (char *)"Reference deal review";
+    r.master = mp;
+    r.n_master = NB;
+    r.registered_by = (char *)"lead.a";
+    r.registered_at_ms = (NOW_S - 30 * 86400) * 1000;
+    return certs_reference_put(t, &r);
+}
+
+struct cal {
+    const char *observer;
+    const uint8_t *obs_id;
+    int64_t at_ms;
+};
+
+static int calibrate_cb(struct store_txn *t, void *arg)
+{
+    const struct cal *c = arg;
+    struct store_policy pol;
+
+    store_policy_default(&pol);
+    return certs_calibrate(t, c->observer, CAL_REF, c->obs_id, c->at_ms, &pol, NULL);
+}
+
+/* Stores observer's attempt at CAL_REF with scores, received at at_ms, and
+ * scores it as the server's writer does. */
+static void calibrate(struct fixture *f, const char *observer, const uint32_t scores[NB],
+                      int64_t at_ms)
+{
+    struct testutil_obs o;
+    struct store_write w;
+    struct cal c;
+    uint8_t *buf;
+    size_t len;
+
+    testutil_obs_make(&o, "ref-coach", "ref-rep", at_ms / 1000 - 3600);
+    for (size_t i = 0; i < NB; i++) {
+        o.r[i].score = scores[i];
+    }
+    o.o.calibration_ref.data = (uint8_t *)CAL_REF;
+    o.o.calibration_ref.len = sizeof(CAL_REF);
+    len = coachq__v1__observation__get_packed_size(&o.o);
+    buf = malloc(len);
+    assert_non_null(buf);
+    coachq__v1__observation__pack(&o.o, buf);
+    memset(&w, 0, sizeof(w));
+    w.obs = buf;
+    w.obs_len = len;
+    w.observer_id = observer;
+    w.received_at_ms = at_ms;
+    assert_int_equal(store_submit(f->s, &w), 0);
+    store_drain(f->s);
+    assert_ptr_equal(store_completed_take(f->s), &w);
+    assert_int_equal(w.rc, 0);
+    free(buf);
+    c.observer = observer;
+    c.obs_id = o.id;
+    c.at_ms = at_ms;
+    assert_int_equal(store_exec(f->s, calibrate_cb, &c), 0);
+}
+
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
@@ -316,6 +443,9 @@ static int setup(void **state)
             }
         }
     }
+    assert_int_equal(store_exec(f->s, put_ref_cb, NULL), 0);
+    calibrate(f, "obs.3", CAL_POOR, (NOW_S - 20 * 86400) * 1000);
+    calibrate(f, "obs.3", CAL_LATEST, (NOW_S - 10 * 86400) * 1000);
     *state = f;
     return 0;
 }
@@ -561,6 +691,11 @@ static void test_results(void **state)
     ASSERT_NEAR(value(t, r, "r", 4), 0.632456, 1e-6);
     ASSERT_NEAR(value(t, r, "95% CI low", 4), -0.838014, 1e-6);
     ASSERT_NEAR(value(t, r, "95% CI high", 4), 0.991105, 1e-6);
+    /* The reps' figures stand in for teams without their own: the same
+     * values as the win rates give the same r. */
+    r = row2(t, "crm_completeness", "1");
+    ASSERT_NEAR(value(t, r, "r", 6), 0.964764, 1e-6);
+    ASSERT_NEAR(value(t, r, "Managers", 2), 2, 0);
     /* No quota figures at all: insufficient, not a number. */
     r = row2(t, "quota_attainment", "1");
     assert_true(cell(t, r, "r")->insufficient);
@@ -603,6 +738,17 @@ static void test_observers(void **state)
 
     assert_string_equal(cell(t, r, "Certified")->text, "yes");
     assert_string_equal(cell(t, r, "Valid until")->text, "2027-07-01");
+    /* The programme's coverage: flm.t1 t2 u1 u2 old were observed in the
+     * window, flm.old2 and flm.new were not. */
+    {
+        const Coachq__V1__Dashboard *m = dash_message(d);
+        int found = 0;
+
+        for (size_t i = 0; i < m->n_notes; i++) {
+            found |= strstr(m->notes[i], "5 of 7 front-line managers were observed") != NULL;
+        }
+        assert_true(found);
+    }
     assert_false(cell(t, r, "Calibration kappa")->has_value);
     ASSERT_NEAR(value(t, r, "Observations", 19), 19, 0);
     ASSERT_NEAR(value(t, r, "Double-coded share", 19), 3.0 / 19.0, 1e-9);
@@ -620,10 +766,17 @@ static void test_observers(void **state)
     ASSERT_NEAR(value(t, r, "Severity drift", 30), -1.0 / 3.0, 1e-9);
     ASSERT_NEAR(value(t, r, "Coverage", 7), 1.0 / 7.0, 1e-9);
 
-    /* obs.3: expired, never observed: no figures, never a zero. */
+    /* obs.3: expired, never observed (its calibration attempts are not
+     * observations): no figures, never a zero. Its latest calibration
+     * result (see CAL_LATEST) is shown, and did not certify it. */
     r = row2(t, "obs.3", NULL);
     assert_string_equal(cell(t, r, "Certified")->text, "expired");
     assert_string_equal(cell(t, r, "Valid until")->text, "2024-03-18");
+    ASSERT_NEAR(value(t, r, "Calibration exact", 10), 0.8, 1e-9);
+    ASSERT_NEAR(value(t, r, "Calibration within one", 10), 0.9, 1e-9);
+    ASSERT_NEAR(value(t, r, "Calibration kappa", 10), 58.0 / 83.0, 1e-9);
+    assert_string_equal(cell(t, r, "Calibration kappa")->text, "0.70");
+    ASSERT_NEAR(value(t, r, "Observations", 0), 0, 0);
     assert_true(cell(t, r, "Double-coded share")->insufficient);
     assert_true(cell(t, r, "Severity drift")->insufficient);
     ASSERT_NEAR(value(t, r, "Coverage", 7), 0.0, 1e-9);
