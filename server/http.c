@@ -68,6 +68,9 @@ struct hconn {
     int closing;            /* no further requests are taken */
     int paused;             /* tls_conn_read_stop() in effect */
     int in_pump;
+    /* req_timer runs as the keep-alive wait: a request was answered and no
+     * byte of the next one has arrived; if it fires, a plain close. */
+    int idle_wait;
     struct hconn *prev, *next;
 };
 
@@ -102,6 +105,7 @@ static uint64_t now_ms(void)
 }
 
 static void conn_pump(struct hconn *c);
+static void on_req_timer(uv_timer_t *t);
 static void server_maybe_finish(struct http_server *h);
 static void handle_closed(uv_handle_t *handle);
 
@@ -444,7 +448,7 @@ static const char security_headers[] =
     "Strict-Transport-Security: max-age=31536000\r\n"
     "X-Content-Type-Options: nosniff\r\n"
     "X-Frame-Options: DENY\r\n"
-    "Referrer-Policy: no-referrer\r\n"
+    "Referrer-Policy: same-origin\r\n"
     "Cache-Control: no-store\r\n";
 
 /* Writes one response on c. Returns 0 or a negative code (the connection
@@ -581,6 +585,11 @@ void http_respond(struct http_exchange *x, int status, const char *content_type,
             }
         } else {
             llhttp_resume(&c->parser);
+            /* A kept-alive connection gets the request timeout again to
+             * send its next request, not the transport's long idle
+             * timeout: silent clients cannot hoard the connection slots. */
+            c->idle_wait = 1;
+            uv_timer_start(&c->req_timer, on_req_timer, h->cfg.http_request_timeout_ms, 0);
         }
     }
     exchange_free(x);
@@ -841,6 +850,7 @@ static void conn_dispatch(struct hconn *c)
     struct http_exchange *x = c->x;
 
     uv_timer_stop(&c->req_timer);
+    c->idle_wait = 0;
     c->busy = 1;
     h->pending++;
     conn_update_reading(c);
@@ -857,9 +867,18 @@ static void on_req_timer(uv_timer_t *t)
 {
     struct hconn *c = t->data;
 
-    if (c->tls != NULL && !c->busy) {
-        conn_fail(c, 408, "request_timeout");
+    if (c->tls == NULL || c->busy || c->closing) {
+        return;
     }
+    if (c->idle_wait && c->x == NULL && c->held_off >= c->held_len) {
+        /* Idle after an answer, nothing of a new request: just close. */
+        log_event(LOG_INFO, "http_idle_close", "conn=%" PRIu64 " peer=%s requests=%" PRIu64, c->id,
+                  c->peer, c->requests);
+        c->closing = 1;
+        tls_conn_close(c->tls, 0);
+        return;
+    }
+    conn_fail(c, 408, "request_timeout");
 }
 
 /* Remembers the last byte but space or tab of what llhttp took. */
@@ -887,8 +906,10 @@ static void conn_pump(struct hconn *c)
         size_t len = c->held_len - c->held_off;
         llhttp_errno_t err;
 
-        if (c->x == NULL && !uv_is_active((uv_handle_t *)&c->req_timer)) {
-            /* The first bytes of a request start its clock. */
+        if (c->x == NULL && (c->idle_wait || !uv_is_active((uv_handle_t *)&c->req_timer))) {
+            /* The first bytes of a request start its clock (after a
+             * keep-alive wait, afresh). */
+            c->idle_wait = 0;
             uv_timer_start(&c->req_timer, on_req_timer, c->srv->cfg.http_request_timeout_ms, 0);
         }
         c->exec_start = data;

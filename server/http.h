@@ -6,14 +6,18 @@
  * Hostile peers (architecture.md): no lenient flags, obs-fold rejected,
  * caps on the request line, header bytes and count and body size, one
  * request at a time per connection (pipelined bytes wait in the TLS
- * buffer), handshake / first-request / idle timeouts, max connections,
+ * buffer), handshake / first-request / idle timeouts (a kept-alive
+ * connection that sends no new request within the request timeout is
+ * closed), max connections,
  * pending-write cap. Any parse error gets 400 (or 413/431) and a close.
  *
  * Every response carries the security headers: Content-Security-Policy
  * (default-src 'none'; style-src 'self'; img-src 'self' data:; form-action
  * 'self'; frame-ancestors 'none'; base-uri 'none'), Strict-Transport-
  * Security, X-Content-Type-Options: nosniff, X-Frame-Options: DENY,
- * Referrer-Policy: no-referrer, Cache-Control: no-store.
+ * Referrer-Policy: same-origin (with no-referrer browsers send "Origin:
+ * null" on their own form posts, which the CSRF check must refuse),
+ * Cache-Control: no-store.
  *
  * Loop thread only, apart from what a handler hands to the thread pool.
  */

@@ -1556,7 +1556,26 @@ int render_signin(const char *csrf, const char *error, struct buf *out)
     esc(&o, csrf);
     put(&o, "\" />\n<button type=\"submit\">Sign in</button>\n</form>\n"
             "<p class=\"hint\">No password? A one-time sign-in link from your administrator "
-            "also works: open it in this browser and you are signed in.</p>\n</main>\n");
+            "also works: open it in this browser and continue.</p>\n</main>\n");
+    page_end(&o, 0);
+    return o.rc;
+}
+
+int render_signin_link(const char *token, const char *csrf, struct buf *out)
+{
+    struct out o = {out, 0};
+
+    page_start(&o, "Sign in", NULL);
+    page_header(&o, NULL, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_UNSPECIFIED);
+    put(&o, "<main class=\"narrow\">\n<h1>Sign in</h1>\n"
+            "<p>This one-time sign-in link works once. Continue to sign in with it in this "
+            "browser.</p>\n"
+            "<form class=\"signin\" method=\"post\" action=\"/signin/link\">\n"
+            "<input type=\"hidden\" name=\"token\" value=\"");
+    esc(&o, token);
+    put(&o, "\" />\n<input type=\"hidden\" name=\"csrf\" value=\"");
+    esc(&o, csrf);
+    put(&o, "\" />\n<button type=\"submit\">Continue to sign in</button>\n</form>\n</main>\n");
     page_end(&o, 0);
     return o.rc;
 }

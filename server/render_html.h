@@ -30,6 +30,9 @@ struct render_ctx {
 int render_dashboard(const Coachq__V1__Dashboard *d, const struct render_ctx *ctx, struct buf *out);
 /* The sign-in form; error (may be NULL) is shown above it. */
 int render_signin(const char *csrf, const char *error, struct buf *out);
+/* The page a one-time sign-in link opens: a button that POSTs token and
+ * csrf to /signin/link (opening the link uses nothing up). */
+int render_signin_link(const char *token, const char *csrf, struct buf *out);
 /* A small page for 403/404/500...; ctx may be NULL (not signed in). */
 int render_error(int status, const char *message, const struct render_ctx *ctx, struct buf *out);
 /* The stylesheet served at /static/coachq.css. */

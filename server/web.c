@@ -31,7 +31,8 @@
 #include "validate.h"
 #include "websess.h"
 
-#define WEB_CSRF_COOKIE "coachq_csrf"
+/* __Host-, like the session cookie: only this origin can set it. */
+#define WEB_CSRF_COOKIE "__Host-coachq_csrf"
 #define WEB_CSRF_TTL_S 3600
 #define WEB_DEFAULT_TTL_S (8 * 3600)
 /* Sign-in jobs (a password check holds 32 MiB of scrypt; a link costs a
@@ -233,6 +234,13 @@ static void session_cookie(char *out, size_t outlen, const char *id, int64_t ttl
 {
     snprintf(out, outlen, "%s=%s; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=%" PRId64,
              WEBSESS_COOKIE, id != NULL ? id : "", id != NULL ? ttl_s : (int64_t)0);
+}
+
+/* The pre-session CSRF cookie's Set-Cookie value for csrf. */
+static void csrf_cookie(char *out, size_t outlen, const char *csrf)
+{
+    snprintf(out, outlen, "%s=%s; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=%d",
+             WEB_CSRF_COOKIE, csrf, WEB_CSRF_TTL_S);
 }
 
 static int64_t web_ttl(const struct web *w)
@@ -453,9 +461,7 @@ static void signin_done(uv_work_t *req, int status)
             reply_page_error(j->x, NULL, 500, NULL, NULL, NULL, 0);
             goto out;
         }
-        snprintf(cookie, sizeof(cookie),
-                 "%s=%s; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=%d", WEB_CSRF_COOKIE,
-                 csrf, WEB_CSRF_TTL_S);
+        csrf_cookie(cookie, sizeof(cookie), csrf);
         h[0] = (struct http_header_kv){"Set-Cookie", cookie};
         reply(j->x, NULL, j->kind == JOB_LINK ? 403 : 401, "text/html; charset=utf-8", h, 1, b.data,
               b.len);
@@ -467,6 +473,15 @@ static void signin_done(uv_work_t *req, int status)
                   error_strerror(j->verdict));
         reply_page_error(j->x, NULL, j->verdict == -EAGAIN ? 503 : 500, NULL, NULL, NULL, 0);
         goto out;
+    }
+    {
+        /* A session this browser already had ends: one browser, one
+         * session, and an old cookie (perhaps seen by someone) dies. */
+        char old[WEBSESS_TOKEN_LEN + 2];
+        if (http_cookie(j->x, WEBSESS_COOKIE, old, sizeof(old)) == WEBSESS_TOKEN_LEN) {
+            websess_end(w->sessions, old);
+        }
+        OPENSSL_cleanse(old, sizeof(old));
     }
     s = websess_start(w->sessions, &j->who, web_now());
     if (s == NULL) {
@@ -710,8 +725,7 @@ static void route_signin_form(struct web *w, struct http_exchange *x)
         reply_page_error(x, NULL, 500, NULL, NULL, NULL, 0);
         return;
     }
-    snprintf(cookie, sizeof(cookie), "%s=%s; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=%d",
-             WEB_CSRF_COOKIE, csrf, WEB_CSRF_TTL_S);
+    csrf_cookie(cookie, sizeof(cookie), csrf);
     h[0] = (struct http_header_kv){"Set-Cookie", cookie};
     reply(x, NULL, 200, "text/html; charset=utf-8", h, 1, b.data, b.len);
     buf_free(&b);
@@ -752,25 +766,83 @@ static void route_signin_post(struct web *w, struct http_exchange *x)
     job_queue(j, signin_work, signin_done);
 }
 
-static void route_link(struct web *w, struct http_exchange *x)
+/* Copies a link token from form-encoded text (a query or a body) into
+ * token; 0, or -EINVAL when it is missing or malformed. */
+static int link_token(const char *form, size_t len, char token[WEBSESS_TOKEN_LEN + 1])
+{
+    int n = http_form_value(form, len, "token", token, WEBSESS_TOKEN_LEN + 1);
+
+    if (n != WEBSESS_TOKEN_LEN ||
+        strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "abcdefghijklmnopqrstuvwxyz0123456789-_") != WEBSESS_TOKEN_LEN) {
+        token[0] = '\0';
+        return -EINVAL;
+    }
+    return 0;
+}
+
+#define WEB_LINK_MALFORMED                                                                         \
+    "The sign-in link is incomplete: its token parameter is missing or malformed. Copy the "       \
+    "whole link."
+
+/*
+ * GET /signin/link?token=T: a page whose button POSTs the token back. The
+ * token is neither looked up nor used: a mail scanner that fetches the
+ * link burns nothing, and another site cannot sign a browser in with a
+ * link of its own (the POST needs this page's CSRF token).
+ */
+static void route_link_page(struct web *w, struct http_exchange *x)
 {
     const char *q = http_query(x);
-    struct web_job *j = job_new(w, x, JOB_LINK);
+    char token[WEBSESS_TOKEN_LEN + 1];
+    char csrf[WEBSESS_TOKEN_LEN + 1];
+    char cookie[200];
+    struct http_header_kv h[1];
+    struct buf b;
+
+    (void)w;
+    if (link_token(q, strlen(q), token) < 0) {
+        reply_page_error(x, NULL, 400, WEB_LINK_MALFORMED, NULL, NULL, 0);
+        return;
+    }
+    buf_init(&b, WEB_MAX_PAGE);
+    if (websess_random_token(csrf) < 0 || render_signin_link(token, csrf, &b) < 0) {
+        buf_free(&b);
+        OPENSSL_cleanse(token, sizeof(token));
+        reply_page_error(x, NULL, 500, NULL, NULL, NULL, 0);
+        return;
+    }
+    OPENSSL_cleanse(token, sizeof(token));
+    csrf_cookie(cookie, sizeof(cookie), csrf);
+    h[0] = (struct http_header_kv){"Set-Cookie", cookie};
+    reply(x, NULL, 200, "text/html; charset=utf-8", h, 1, b.data, b.len);
+    buf_free(&b);
+}
+
+/* POST /signin/link: token, csrf -> the token is used up, a session. */
+static void route_link_post(struct web *w, struct http_exchange *x)
+{
+    char expect[WEBSESS_TOKEN_LEN + 2];
+    size_t len = 0;
+    const char *body = (const char *)http_body(x, &len);
+    const char *why;
+    struct web_job *j;
     int n;
 
+    n = http_cookie(x, WEB_CSRF_COOKIE, expect, sizeof(expect));
+    why = csrf_refusal(x, n == WEBSESS_TOKEN_LEN ? expect : NULL);
+    if (why != NULL) {
+        reply_page_error(x, NULL, 403, why, NULL, NULL, 0);
+        return;
+    }
+    j = job_new(w, x, JOB_LINK);
     if (j == NULL) {
         reply_page_error(x, NULL, 500, NULL, NULL, NULL, 0);
         return;
     }
-    n = http_form_value(q, strlen(q), "token", j->token, sizeof(j->token));
-    if (n != WEBSESS_TOKEN_LEN ||
-        strspn(j->token, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                         "abcdefghijklmnopqrstuvwxyz0123456789-_") != WEBSESS_TOKEN_LEN) {
+    if (link_token(body, len, j->token) < 0) {
         job_free(j);
-        reply_page_error(x, NULL, 400,
-                         "The sign-in link is incomplete: its token parameter is missing or "
-                         "malformed. Copy the whole link.",
-                         NULL, NULL, 0);
+        reply_page_error(x, NULL, 400, WEB_LINK_MALFORMED, NULL, NULL, 0);
         return;
     }
     if (w->signin_jobs >= WEB_MAX_SIGNIN_JOBS) {
@@ -998,11 +1070,13 @@ void web_handle(struct http_exchange *x, void *arg)
             reply_method(x, user, "GET, POST", 0);
         }
     } else if (strcmp(path, "/signin/link") == 0) {
-        if (!is_method(x, "GET")) {
-            reply_method(x, user, "GET", 0);
-            return;
+        if (is_method(x, "GET")) {
+            route_link_page(w, x);
+        } else if (is_method(x, "POST")) {
+            route_link_post(w, x);
+        } else {
+            reply_method(x, user, "GET, POST", 0);
         }
-        route_link(w, x);
     } else if (strcmp(path, "/signout") == 0) {
         if (!is_method(x, "POST")) {
             reply_method(x, user, "POST", 0);

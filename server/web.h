@@ -6,7 +6,9 @@
  *   GET  /                         -> 303 to the user's first dashboard, or /signin
  *   GET  /signin                   sign-in form (sets a pre-session CSRF cookie)
  *   POST /signin                   user, password, csrf -> session cookie, 303 /
- *   GET  /signin/link?token=T      one-time link -> session cookie, 303 /
+ *   GET  /signin/link?token=T      one-time link's page: "Continue to sign in" (sets a
+ *                                  pre-session CSRF cookie; uses nothing up)
+ *   POST /signin/link              token, csrf -> the link is used up, session cookie, 303 /
  *   POST /signout                  csrf -> cookie cleared, 303 /signin
  *   GET  /static/coachq.css
  *   GET  /d/managers[/SLM]         My managers
@@ -18,9 +20,12 @@
  *   GET  /api/v1/dashboards/KIND[/SUBJECT]/TABLE.csv  one table as CSV
  *   (every dashboard URL takes ?rubric=ID&until=YYYY-MM-DD)
  *
- * Session cookie: HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age.
+ * Cookies (__Host-coachq_session, __Host-coachq_csrf): HttpOnly; Secure;
+ * SameSite=Strict; Path=/; Max-Age; no Domain. Signing in ends the
+ * browser's previous session.
  * Every POST checks the CSRF token (form field csrf against the session's,
- * or the pre-session cookie's for sign-in) and the Origin header when sent.
+ * or the pre-session cookie's for sign-in and links) and the Origin header
+ * when sent.
  */
 #ifndef COACHQ_WEB_H
 #define COACHQ_WEB_H

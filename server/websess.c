@@ -461,6 +461,27 @@ static struct sess *sess_lookup(struct websess_table *t, const char *id)
     return NULL;
 }
 
+/* Ends u's oldest sessions until a new one fits under
+ * WEBSESS_MAX_PER_USER, so that one account signing in again and again
+ * pushes out only its own sessions. A walk over the table: sign-ins are
+ * rare and few at a time (each one costs a password check or a link). */
+static void sess_cap_user(struct websess_table *t, const char *user)
+{
+    size_t n = 0;
+
+    for (const struct sess *s = t->oldest; s != NULL; s = s->newer) {
+        n += strcmp(s->w.user.id, user) == 0;
+    }
+    for (struct sess *s = t->oldest; s != NULL && n >= WEBSESS_MAX_PER_USER;) {
+        struct sess *next = s->newer;
+        if (strcmp(s->w.user.id, user) == 0) {
+            sess_remove(t, s);
+            n--;
+        }
+        s = next;
+    }
+}
+
 const struct websess *websess_start(struct websess_table *t, const struct auth_user *u,
                                     int64_t now_s)
 {
@@ -471,6 +492,7 @@ const struct websess *websess_start(struct websess_table *t, const struct auth_u
         return NULL;
     }
     sess_expire(t, now_s);
+    sess_cap_user(t, u->id);
     while (t->count >= WEBSESS_MAX && t->oldest != NULL) {
         sess_remove(t, t->oldest);
     }

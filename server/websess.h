@@ -8,11 +8,14 @@
  *
  * One-time links: `coachqd user link USER` stores SHA-256 of a random
  * 32-byte token with the user and an expiry (15 minutes) and prints
- * https://HOST:PORT/signin/link?token=...; the first use deletes it.
+ * https://HOST:PORT/signin/link?token=...; opening it shows a page whose
+ * button (a POST) uses the token up: the first such use deletes it.
  *
  * Sessions live in memory on the loop thread: a random 32-byte id (the
  * cookie, base64url), the user, a CSRF token, created/expires; a restart
- * signs everybody out. At most WEBSESS_MAX sessions; the oldest goes first.
+ * signs everybody out. At most WEBSESS_MAX_PER_USER sessions per user
+ * (starting one more ends that user's oldest) and WEBSESS_MAX in all (the
+ * oldest goes first).
  */
 #ifndef COACHQ_WEBSESS_H
 #define COACHQ_WEBSESS_H
@@ -26,7 +29,10 @@ struct store;
 struct store_txn;
 
 #define WEBSESS_MAX 10000
-#define WEBSESS_COOKIE "coachq_session"
+#define WEBSESS_MAX_PER_USER 16
+/* __Host-: the browser keeps it only if Secure, Path=/ and without Domain,
+ * so no other service on this host (another port) can plant it. */
+#define WEBSESS_COOKIE "__Host-coachq_session"
 #define WEBSESS_TOKEN_LEN 43 /* base64url of 32 bytes, unpadded */
 #define WEBSESS_LINK_TTL_S (15 * 60)
 #define WEBSESS_MIN_PASSWORD 10

@@ -531,6 +531,18 @@ static int setup(void **state)
     testutil_coachqd(out, sizeof(out), 0, "demo", "--data", data, (char *)NULL);
     testutil_coachqd(out, sizeof(out), 0, "user", "add", "admin.test", "--name", "Ada Admin",
                      "--role", "administrator", "--data", data, (char *)NULL);
+    {
+        char pw[700];
+        FILE *f;
+
+        snprintf(pw, sizeof(pw), "%s/password", g_tmp);
+        f = fopen(pw, "w");
+        assert_non_null(f);
+        fputs("correct horse battery staple\n", f);
+        assert_int_equal(fclose(f), 0);
+        testutil_coachqd(out, sizeof(out), 0, "user", "password", "slm.south", "--password-file",
+                         pw, "--data", data, (char *)NULL);
+    }
     testutil_server_start(&g_srv, data, NULL);
     g_started = 1;
     mkdir(screenshots_dir(), 0755);
@@ -675,6 +687,47 @@ static void test_signin_page_signed_out(void **state)
     }
     snprintf(path, sizeof(path), "%s/signin.png", screenshots_dir());
     cdp_screenshot(&c, path);
+
+    /* The password form, as a person fills it in: it must reach the
+     * dashboard (the browser's own Origin passes the CSRF check). */
+    {
+        char sent[16];
+
+        cdp_reset(&c);
+        cdp_eval_string(&c,
+                        "(function(){var f=document.querySelector('form[method=post]');"
+                        "f.querySelector('[name=user]').value='slm.south';"
+                        "f.querySelector('[name=password]').value='correct horse battery staple';"
+                        "f.submit();return 'sent';})()",
+                        sent, sizeof(sent));
+        assert_string_equal(sent, "sent");
+        cdp_wait_loaded(&c, "the password form");
+        if (c.nerrors > 0) {
+            fail_msg("password sign-in:\n%s", c.errors);
+        }
+        cdp_eval_string(&c, "document.location.pathname", path, sizeof(path));
+        assert_string_equal(path, "/d/managers");
+        assert_int_equal(c.main_status, 200);
+
+        /* Sign out with the page's own form: back to the sign-in page, and
+         * the dashboard is gone. */
+        cdp_reset(&c);
+        cdp_eval_string(&c,
+                        "(function(){var f=document.querySelector('form[action=\"/signout\"]');"
+                        "if(!f){return 'none';}f.submit();return 'sent';})()",
+                        sent, sizeof(sent));
+        assert_string_equal(sent, "sent");
+        cdp_wait_loaded(&c, "the sign-out form");
+        if (c.nerrors > 0) {
+            fail_msg("sign-out:\n%s", c.errors);
+        }
+        cdp_eval_string(&c, "document.location.pathname", path, sizeof(path));
+        assert_string_equal(path, "/signin");
+        snprintf(url, sizeof(url), "https://127.0.0.1:%d/d/managers", g_srv.dash_port);
+        cdp_load(&c, url);
+        cdp_eval_string(&c, "document.location.pathname", path, sizeof(path));
+        assert_string_equal(path, "/signin");
+    }
     cdp_stop(&c);
 }
 

@@ -339,7 +339,7 @@ static void assert_security_headers(const struct resp *r)
     assert_non_null(strstr(r->head, "\r\nStrict-Transport-Security: max-age="));
     assert_non_null(strstr(r->head, "\r\nX-Content-Type-Options: nosniff\r\n"));
     assert_non_null(strstr(r->head, "\r\nX-Frame-Options: DENY\r\n"));
-    assert_non_null(strstr(r->head, "\r\nReferrer-Policy: no-referrer\r\n"));
+    assert_non_null(strstr(r->head, "\r\nReferrer-Policy: same-origin\r\n"));
     assert_non_null(strstr(r->head, "\r\nCache-Control: no-store\r\n"));
     assert_non_null(strstr(r->head, "\r\nDate: "));
 }
@@ -649,6 +649,68 @@ static void test_timeout(void **state)
     srv_stop(s);
 }
 
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* After an answer, a kept-alive connection has the request timeout (not
+ * the transport's minutes-long idle timeout) to start its next request;
+ * silent, it is closed without a 408. */
+static void test_keep_alive_idle(void **state)
+{
+    struct srv *s = srv_start(500, 100);
+    struct timespec t0;
+    struct resp r;
+    struct tc c;
+    long ms;
+
+    (void)state;
+    tc_open(&c, s->port);
+    tc_sends(&c, "GET /echo/1 HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_int_equal(tc_response(&c, &r), 200);
+    assert_null(strstr(r.head, "Connection: close"));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* The client's read times out after 5 s: a close well before that is
+     * the server's. */
+    assert_true(tc_wait_closed(&c));
+    ms = ms_since(&t0);
+    assert_true(ms >= 400 && ms < 3000);
+    assert_int_equal(c.len, 0); /* a plain close: no 408 answer */
+    tc_close(&c);
+
+    /* The clock starts again after each answer: three requests 300 ms
+     * apart (900 ms in all) are served on one connection. */
+    tc_open(&c, s->port);
+    for (int i = 0; i < 3; i++) {
+        if (i > 0) {
+            testutil_sleep_ms(300);
+        }
+        tc_sends(&c, "GET /echo HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_int_equal(tc_response(&c, &r), 200);
+    }
+    /* A request begun during the wait gets the whole timeout from its
+     * first byte: it starts 300 ms after the answer and ends 300 ms later. */
+    testutil_sleep_ms(300);
+    tc_sends(&c, "GET /echo/late HTTP/1.1\r\n");
+    testutil_sleep_ms(300);
+    tc_sends(&c, "Host: h\r\n\r\n");
+    assert_int_equal(tc_response(&c, &r), 200);
+    assert_non_null(strstr(r.body, "path=/echo/late\n"));
+    /* But one begun and left unfinished still gets its 408. */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    tc_sends(&c, "GET /echo HTTP/1.1\r\nHost: h\r\n");
+    assert_int_equal(tc_response(&c, &r), 408);
+    ms = ms_since(&t0);
+    assert_true(ms >= 400 && ms < 3000);
+    assert_true(tc_wait_closed(&c));
+    tc_close(&c);
+    srv_stop(s);
+}
+
 static void test_close_while_pending(void **state)
 {
     struct srv *s = srv_start(5000, 100);
@@ -754,7 +816,7 @@ int main(void)
         cmocka_unit_test(test_keep_alive),      cmocka_unit_test(test_statuses),
         cmocka_unit_test(test_hostile),         cmocka_unit_test(test_tiny_records),
         cmocka_unit_test(test_timeout),         cmocka_unit_test(test_close_while_pending),
-        cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_max_connections), cmocka_unit_test(test_keep_alive_idle),
     };
 
     signal(SIGPIPE, SIG_IGN);

@@ -9,7 +9,9 @@
  * second-level manager who edits a URL to another line's manager gets 404
  * with no data; the cookies' flags exactly; the security headers on every
  * response, errors and redirects included; CSRF (missing, wrong, foreign
- * Origin) refused with 403 and nothing changed; one-time links work once;
+ * Origin) refused with 403 and nothing changed; one-time links: opening
+ * one uses nothing up, its page's POST (CSRF-checked) works once; signing
+ * in ends the browser's previous session;
  * unknown and ended sessions redirect (expiry itself, in hours, is
  * websess's unit test); the wrong-password answer is the
  * same for unknown users; bad query parameters are named; the JSON of
@@ -60,7 +62,7 @@ struct fixture {
     char dir[512];
     char data[600];
     struct testutil_server srv;
-    char cookie[NROLES][128]; /* "coachq_session=..." ("" signed out) */
+    char cookie[NROLES][128]; /* "__Host-coachq_session=..." ("" signed out) */
     char fay_cookie[128];     /* slm.fay: another line */
     char link_dan[TOKEN_LEN + 1];
     char table[64]; /* a table id of manager/flm.cara */
@@ -92,7 +94,7 @@ static void check_security_headers(const struct testutil_http_resp *r)
     assert_non_null(testutil_http_header(r, "X-Frame-Options", 0, v, sizeof(v)));
     assert_string_equal(v, "DENY");
     assert_non_null(testutil_http_header(r, "Referrer-Policy", 0, v, sizeof(v)));
-    assert_string_equal(v, "no-referrer");
+    assert_string_equal(v, "same-origin");
     assert_non_null(testutil_http_header(r, "Cache-Control", 0, v, sizeof(v)));
     assert_string_equal(v, "no-store");
 }
@@ -159,16 +161,17 @@ static void signin_form(char csrf[TOKEN_LEN + 1])
     char expect[600];
 
     assert_int_equal(req("GET", "/signin", NULL, NULL, NULL, &r), 200);
-    assert_true(set_cookie(&r, "coachq_csrf", csrf, TOKEN_LEN + 1, line, sizeof(line)));
+    assert_true(set_cookie(&r, "__Host-coachq_csrf", csrf, TOKEN_LEN + 1, line, sizeof(line)));
     assert_int_equal(strlen(csrf), TOKEN_LEN);
-    snprintf(expect, sizeof(expect), "coachq_csrf=%s; HttpOnly; Secure; SameSite=Strict; ", csrf);
+    snprintf(expect, sizeof(expect), "__Host-coachq_csrf=%s; HttpOnly; Secure; SameSite=Strict; ",
+             csrf);
     assert_true(strncmp(line, expect, strlen(expect)) == 0);
     /* The form carries the same token. */
     assert_true(has(r.body, csrf));
     testutil_http_resp_free(&r);
 }
 
-/* Signs user in with password; fills cookie ("coachq_session=...") and
+/* Signs user in with password; fills cookie ("__Host-coachq_session=...") and
  * returns the status (303 on success). */
 static int signin(const char *user, const char *password, char *cookie, size_t cookielen,
                   struct testutil_http_resp *keep)
@@ -181,13 +184,13 @@ static int signin(const char *user, const char *password, char *cookie, size_t c
     int status;
 
     signin_form(csrf);
-    snprintf(c, sizeof(c), "coachq_csrf=%s", csrf);
+    snprintf(c, sizeof(c), "__Host-coachq_csrf=%s", csrf);
     snprintf(body, sizeof(body), "user=%s&password=%s&csrf=%s", user, password, csrf);
     status = req("POST", "/signin", c, NULL, body, &r);
     if (cookie != NULL) {
         cookie[0] = '\0';
-        if (set_cookie(&r, "coachq_session", sid, sizeof(sid), NULL, 0) && sid[0] != '\0') {
-            snprintf(cookie, cookielen, "coachq_session=%s", sid);
+        if (set_cookie(&r, "__Host-coachq_session", sid, sizeof(sid), NULL, 0) && sid[0] != '\0') {
+            snprintf(cookie, cookielen, "__Host-coachq_session=%s", sid);
         }
     }
     if (keep != NULL) {
@@ -722,8 +725,6 @@ static void find_table(void)
 
 /* ---- Every route x every role ---------------------------------------- */
 
-#define ANY 0 /* decided by the dashboard's own rules: 200, 400, 403 or 404 */
-
 struct route_case {
     const char *method;
     const char *pattern; /* as web.h writes it */
@@ -744,15 +745,20 @@ static const struct route_case routes[] = {
      "/signin/link?token=T",
      "/signin/link?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
      NULL,
+     {200, 200, 200, 200, 200, 200}},
+    {"POST",
+     "/signin/link",
+     "/signin/link",
+     "token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
      {403, 403, 403, 403, 403, 403}},
     {"POST", "/signout", "/signout", "x=1", {303, 403, 403, 403, 403, 403}},
     {"GET", "/static/coachq.css", "/static/coachq.css", NULL, {200, 200, 200, 200, 200, 200}},
-    {"GET", "/d/managers[/SLM]", "/d/managers", NULL, {303, 403, 403, 200, ANY, ANY}},
+    {"GET", "/d/managers[/SLM]", "/d/managers", NULL, {303, 403, 403, 200, 404, 404}},
     {"GET", "/d/managers[/SLM]", "/d/managers/slm.eve", NULL, {303, 403, 403, 200, 200, 200}},
     {"GET", "/d/manager/FLM", "/d/manager/flm.cara", NULL, {303, 403, 200, 200, 200, 200}},
     {"GET", "/d/programme", "/d/programme", NULL, {303, 403, 403, 403, 200, 200}},
     {"GET", "/d/observers", "/d/observers", NULL, {303, 403, 403, 403, 200, 200}},
-    {"GET", "/d/me", "/d/me", NULL, {303, 403, 200, ANY, ANY, ANY}},
+    {"GET", "/d/me", "/d/me", NULL, {303, 403, 200, 404, 404, 404}},
     {"GET", "/d/me", "/d/me/flm.cara", NULL, {303, 403, 200, 200, 200, 200}},
     {"GET",
      "/api/v1/dashboards/KIND[/SUBJECT]",
@@ -778,7 +784,7 @@ static const struct route_case routes[] = {
      "/api/v1/dashboards/KIND[/SUBJECT]",
      "/api/v1/dashboards/me",
      NULL,
-     {401, 403, 200, ANY, ANY, ANY}},
+     {401, 403, 200, 404, 404, 404}},
     {"GET",
      "/api/v1/dashboards/KIND[/SUBJECT]/TABLE.csv",
      "/api/v1/dashboards/manager/flm.cara/{T}.csv",
@@ -821,7 +827,7 @@ static void test_every_route_every_role(void **state)
             int want = rc->expect[role];
             int api = strncmp(path, "/api/", 5) == 0;
 
-            if (want == ANY ? (st != 200 && st != 400 && st != 403 && st != 404) : st != want) {
+            if (st != want) {
                 fail_msg("%s %s as %s: status %d, expected %d", rc->method, path,
                          role_user[role] != NULL ? role_user[role] : "signed out", st, want);
             }
@@ -958,22 +964,23 @@ static void test_cookie_flags(void **state)
 
     (void)state;
     assert_int_equal(signin("lead.gil", PASSWORD, NULL, 0, &r), 303);
-    assert_true(set_cookie(&r, "coachq_session", sid, sizeof(sid), line, sizeof(line)));
+    assert_true(set_cookie(&r, "__Host-coachq_session", sid, sizeof(sid), line, sizeof(line)));
     assert_int_equal(strlen(sid), TOKEN_LEN);
     snprintf(expect, sizeof(expect),
-             "coachq_session=%s; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=28800", sid);
+             "__Host-coachq_session=%s; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=28800",
+             sid);
     assert_string_equal(line, expect);
     assert_non_null(testutil_http_header(&r, "Location", 0, line, sizeof(line)));
     assert_string_equal(line, "/");
     testutil_http_resp_free(&r);
 
     /* Signing out ends the session and clears the cookie. */
-    snprintf(cookie, sizeof(cookie), "coachq_session=%s", sid);
+    snprintf(cookie, sizeof(cookie), "__Host-coachq_session=%s", sid);
     session_csrf(cookie, "/d/manager/flm.cara", csrf);
     snprintf(expect, sizeof(expect), "csrf=%s", csrf);
     assert_int_equal(req("POST", "/signout", cookie, NULL, expect, &r), 303);
-    assert_true(set_cookie(&r, "coachq_session", sid, sizeof(sid), line, sizeof(line)));
-    assert_string_equal(line, "coachq_session=; HttpOnly; Secure; SameSite=Strict; Path=/; "
+    assert_true(set_cookie(&r, "__Host-coachq_session", sid, sizeof(sid), line, sizeof(line)));
+    assert_string_equal(line, "__Host-coachq_session=; HttpOnly; Secure; SameSite=Strict; Path=/; "
                               "Max-Age=0");
     assert_non_null(testutil_http_header(&r, "Location", 0, line, sizeof(line)));
     assert_string_equal(line, "/signin");
@@ -1014,8 +1021,10 @@ static void test_wrong_password(void **state)
         t_unknown += mono_s() - t0;
         assert_true(has(a.body, "or password is wrong"));
         assert_true(has(b.body, "or password is wrong"));
-        assert_false(set_cookie(&a, "coachq_session", sid, sizeof(sid), NULL, 0) && sid[0] != '\0');
-        assert_false(set_cookie(&b, "coachq_session", sid, sizeof(sid), NULL, 0) && sid[0] != '\0');
+        assert_false(set_cookie(&a, "__Host-coachq_session", sid, sizeof(sid), NULL, 0) &&
+                     sid[0] != '\0');
+        assert_false(set_cookie(&b, "__Host-coachq_session", sid, sizeof(sid), NULL, 0) &&
+                     sid[0] != '\0');
         testutil_http_resp_free(&a);
         testutil_http_resp_free(&b);
     }
@@ -1072,10 +1081,10 @@ static void test_csrf(void **state)
         snprintf(body, sizeof(body), "user=flm.cara&password=%s&csrf=%s", PASSWORD, pre);
         assert_int_equal(req("POST", "/signin", NULL, NULL, body, &r), 403);
         testutil_http_resp_free(&r);
-        snprintf(c, sizeof(c), "coachq_csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+        snprintf(c, sizeof(c), "__Host-coachq_csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
         assert_int_equal(req("POST", "/signin", c, NULL, body, &r), 403);
         testutil_http_resp_free(&r);
-        snprintf(c, sizeof(c), "coachq_csrf=%s", pre);
+        snprintf(c, sizeof(c), "__Host-coachq_csrf=%s", pre);
         assert_int_equal(req("POST", "/signin", c, "Origin: https://evil.example", body, &r), 403);
         testutil_http_resp_free(&r);
         /* The same with this site's own Origin works. */
@@ -1087,27 +1096,83 @@ static void test_csrf(void **state)
 
 /* ---- Links and sessions ---------------------------------------------- */
 
+/* GET /signin/link's page for path: its CSRF token (also the pre-session
+ * cookie's) into csrf. */
+static void link_page(const char *path, char csrf[TOKEN_LEN + 1])
+{
+    struct testutil_http_resp r;
+    char cookie_csrf[TOKEN_LEN + 1];
+
+    assert_int_equal(req("GET", path, NULL, NULL, NULL, &r), 200);
+    assert_true(has(r.body, "action=\"/signin/link\""));
+    assert_true(has(r.body, "Continue to sign in"));
+    assert_true(page_csrf(r.body, csrf));
+    assert_true(set_cookie(&r, "__Host-coachq_csrf", cookie_csrf, sizeof(cookie_csrf), NULL, 0));
+    assert_string_equal(cookie_csrf, csrf);
+    /* Opening a link signs nobody in and names nobody. */
+    assert_false(
+        set_cookie(&r, "__Host-coachq_session", cookie_csrf, sizeof(cookie_csrf), NULL, 0));
+    assert_false(has(r.body, "flm.dan"));
+    assert_false(has(r.body, "Dan Roe"));
+    testutil_http_resp_free(&r);
+}
+
 static void test_link_once(void **state)
 {
     struct testutil_http_resp r;
     char path[200], sid[128], cookie[200], line[512], expect[300];
+    char csrf[TOKEN_LEN + 1], c[200], body[300];
 
     (void)state;
     snprintf(path, sizeof(path), "/signin/link?token=%s", F->link_dan);
-    assert_int_equal(req("GET", path, NULL, NULL, NULL, &r), 303);
-    assert_true(set_cookie(&r, "coachq_session", sid, sizeof(sid), line, sizeof(line)));
+    /* GET shows the page only, as often as a mail scanner likes: the link
+     * stays unused. */
+    link_page(path, csrf);
+    link_page(path, csrf);
+    snprintf(c, sizeof(c), "__Host-coachq_csrf=%s", csrf);
+    /* The POST without the page's CSRF token (login CSRF), with a wrong
+     * one or from another site is refused and uses nothing up. */
+    snprintf(body, sizeof(body), "token=%s", F->link_dan);
+    assert_int_equal(req("POST", "/signin/link", c, NULL, body, &r), 403);
+    assert_true(has(r.body, "CSRF"));
+    testutil_http_resp_free(&r);
+    snprintf(body, sizeof(body), "token=%s&csrf=%s", F->link_dan, csrf);
+    assert_int_equal(req("POST", "/signin/link", NULL, NULL, body, &r), 403);
+    testutil_http_resp_free(&r);
+    assert_int_equal(req("POST", "/signin/link",
+                         "__Host-coachq_csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL,
+                         body, &r),
+                     403);
+    testutil_http_resp_free(&r);
+    assert_int_equal(req("POST", "/signin/link", c, "Origin: https://evil.example", body, &r), 403);
+    testutil_http_resp_free(&r);
+    /* A malformed token with a good CSRF token is named. */
+    snprintf(expect, sizeof(expect), "token=short&csrf=%s", csrf);
+    assert_int_equal(req("POST", "/signin/link", c, NULL, expect, &r), 400);
+    assert_true(has(r.body, "token"));
+    testutil_http_resp_free(&r);
+
+    /* The page's button: signed in. */
+    assert_int_equal(req("POST", "/signin/link", c, NULL, body, &r), 303);
+    assert_true(set_cookie(&r, "__Host-coachq_session", sid, sizeof(sid), line, sizeof(line)));
     snprintf(expect, sizeof(expect),
-             "coachq_session=%s; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=28800", sid);
+             "__Host-coachq_session=%s; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=28800",
+             sid);
     assert_string_equal(line, expect);
     testutil_http_resp_free(&r);
-    snprintf(cookie, sizeof(cookie), "coachq_session=%s", sid);
+    snprintf(cookie, sizeof(cookie), "__Host-coachq_session=%s", sid);
     assert_int_equal(req("GET", "/d/me", cookie, NULL, NULL, &r), 200);
     assert_true(has(r.body, "Dan Roe") || has(r.body, "flm.dan"));
     testutil_http_resp_free(&r);
 
     /* The second use is refused and signs nobody in. */
-    assert_int_equal(req("GET", path, NULL, NULL, NULL, &r), 403);
-    assert_false(set_cookie(&r, "coachq_session", sid, sizeof(sid), NULL, 0) && sid[0] != '\0');
+    link_page(path, csrf);
+    snprintf(c, sizeof(c), "__Host-coachq_csrf=%s", csrf);
+    snprintf(body, sizeof(body), "token=%s&csrf=%s", F->link_dan, csrf);
+    assert_int_equal(req("POST", "/signin/link", c, NULL, body, &r), 403);
+    assert_true(has(r.body, "unknown, used or expired"));
+    assert_false(set_cookie(&r, "__Host-coachq_session", sid, sizeof(sid), NULL, 0) &&
+                 sid[0] != '\0');
     testutil_http_resp_free(&r);
     /* Malformed tokens are named. */
     assert_int_equal(req("GET", "/signin/link?token=short", NULL, NULL, NULL, &r), 400);
@@ -1116,10 +1181,39 @@ static void test_link_once(void **state)
     testutil_http_resp_free(&r);
 }
 
+/* Signing in while the browser has a session ends that session. */
+static void test_signin_replaces_session(void **state)
+{
+    struct testutil_http_resp r;
+    char old[128], csrf[TOKEN_LEN + 1], c[300], body[300], sid[128];
+
+    (void)state;
+    assert_int_equal(signin("flm.cara", PASSWORD, old, sizeof(old), NULL), 303);
+    assert_int_equal(req("GET", "/d/me", old, NULL, NULL, &r), 200);
+    testutil_http_resp_free(&r);
+    signin_form(csrf);
+    snprintf(c, sizeof(c), "__Host-coachq_csrf=%s; %s", csrf, old);
+    snprintf(body, sizeof(body), "user=flm.cara&password=%s&csrf=%s", PASSWORD, csrf);
+    assert_int_equal(req("POST", "/signin", c, NULL, body, &r), 303);
+    assert_true(set_cookie(&r, "__Host-coachq_session", sid, sizeof(sid), NULL, 0));
+    testutil_http_resp_free(&r);
+    assert_int_equal(strlen(sid), TOKEN_LEN);
+    assert_false(strcmp(old + strlen("__Host-coachq_session="), sid) == 0);
+    /* The old cookie no longer works; the new one does. */
+    assert_int_equal(req("GET", "/d/me", old, NULL, NULL, &r), 303);
+    testutil_http_resp_free(&r);
+    snprintf(c, sizeof(c), "__Host-coachq_session=%s", sid);
+    assert_int_equal(req("GET", "/d/me", c, NULL, NULL, &r), 200);
+    testutil_http_resp_free(&r);
+    /* Other browsers' sessions of the same user live on. */
+    assert_int_equal(req("GET", "/d/me", F->cookie[R_FLM], NULL, NULL, &r), 200);
+    testutil_http_resp_free(&r);
+}
+
 static void test_unknown_session(void **state)
 {
     struct testutil_http_resp r;
-    const char *bogus = "coachq_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    const char *bogus = "__Host-coachq_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     char loc[100];
     json_t *j;
 
@@ -1128,7 +1222,7 @@ static void test_unknown_session(void **state)
     assert_non_null(testutil_http_header(&r, "Location", 0, loc, sizeof(loc)));
     assert_string_equal(loc, "/signin");
     testutil_http_resp_free(&r);
-    assert_int_equal(req("GET", "/d/me", "coachq_session=%3Cjunk%3E", NULL, NULL, &r), 303);
+    assert_int_equal(req("GET", "/d/me", "__Host-coachq_session=%3Cjunk%3E", NULL, NULL, &r), 303);
     testutil_http_resp_free(&r);
     assert_int_equal(req("GET", "/api/v1/dashboards/me", bogus, NULL, NULL, &r), 401);
     j = json_loads(r.body, 0, NULL);
@@ -1332,6 +1426,7 @@ int main(void)
         cmocka_unit_test(test_wrong_password),
         cmocka_unit_test(test_csrf),
         cmocka_unit_test(test_link_once),
+        cmocka_unit_test(test_signin_replaces_session),
         cmocka_unit_test(test_unknown_session),
         cmocka_unit_test(test_bad_query),
         cmocka_unit_test(test_json_csv_match_protocol),

@@ -360,7 +360,9 @@ static void test_session_eviction(void **state)
 
     (void)state;
     assert_non_null(t);
+    /* Every session another user's: the per-user cap stays out of it. */
     for (int i = 0; i < WEBSESS_MAX; i++) {
+        snprintf(u.id, sizeof(u.id), "obs.u%05d", i);
         s = websess_start(t, &u, 100 + i / 100);
         assert_non_null(s);
         if (i == 0) {
@@ -371,6 +373,7 @@ static void test_session_eviction(void **state)
     }
     assert_int_equal(websess_count(t), WEBSESS_MAX);
     /* One more: the oldest goes, the count stays at the cap. */
+    snprintf(u.id, sizeof(u.id), "obs.amy");
     s = websess_start(t, &u, 500);
     assert_non_null(s);
     memcpy(last, s->id, sizeof(last));
@@ -381,6 +384,63 @@ static void test_session_eviction(void **state)
     /* Everything expires at once a day later. */
     assert_null(websess_find(t, last, 500 + 86400));
     assert_int_equal(websess_count(t), 0);
+    websess_table_free(t);
+}
+
+/* One account signing in again and again ends only its own oldest
+ * sessions: at most WEBSESS_MAX_PER_USER each, nobody else evicted. */
+static void test_session_per_user(void **state)
+{
+    struct websess_table *t = websess_table_new(86400);
+    struct auth_user amy = user("obs.amy", AUTH_OBSERVER);
+    struct auth_user lu = user("flm.lu", AUTH_FRONT_LINE);
+    char others[3][WEBSESS_TOKEN_LEN + 1];
+    char amys[WEBSESS_MAX_PER_USER + 1][WEBSESS_TOKEN_LEN + 1];
+    const struct websess *s;
+
+    (void)state;
+    assert_non_null(t);
+    s = websess_start(t, &lu, 10); /* older than all of amy's */
+    assert_non_null(s);
+    memcpy(others[0], s->id, sizeof(others[0]));
+    for (int i = 0; i < WEBSESS_MAX_PER_USER; i++) {
+        s = websess_start(t, &amy, 20 + i);
+        assert_non_null(s);
+        memcpy(amys[i], s->id, sizeof(amys[i]));
+        if (i == 3) {
+            s = websess_start(t, &lu, 21 + i);
+            assert_non_null(s);
+            memcpy(others[1], s->id, sizeof(others[1]));
+        }
+    }
+    assert_int_equal(websess_count(t), WEBSESS_MAX_PER_USER + 2);
+    /* The 17th: amy's oldest ends, not lu's older session. */
+    s = websess_start(t, &amy, 100);
+    assert_non_null(s);
+    memcpy(amys[WEBSESS_MAX_PER_USER], s->id, sizeof(amys[0]));
+    assert_int_equal(websess_count(t), WEBSESS_MAX_PER_USER + 2);
+    assert_null(websess_find(t, amys[0], 100));
+    for (int i = 1; i <= WEBSESS_MAX_PER_USER; i++) {
+        assert_non_null(websess_find(t, amys[i], 100));
+    }
+    assert_non_null(websess_find(t, others[0], 100));
+    assert_non_null(websess_find(t, others[1], 100));
+    /* Signing in as often as the whole table holds evicts nobody else. */
+    s = websess_start(t, &lu, 101);
+    assert_non_null(s);
+    memcpy(others[2], s->id, sizeof(others[2]));
+    for (int i = 0; i < WEBSESS_MAX; i++) {
+        s = websess_start(t, &amy, 200);
+        assert_non_null(s);
+        assert_string_equal(s->user.id, "obs.amy");
+    }
+    assert_int_equal(websess_count(t), WEBSESS_MAX_PER_USER + 3);
+    for (int i = 0; i < 3; i++) {
+        s = websess_find(t, others[i], 200);
+        assert_non_null(s);
+        assert_string_equal(s->user.id, "flm.lu");
+    }
+    assert_null(websess_find(t, amys[WEBSESS_MAX_PER_USER], 200));
     websess_table_free(t);
 }
 
@@ -412,6 +472,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_links, setup, teardown),
         cmocka_unit_test(test_sessions),
         cmocka_unit_test(test_session_eviction),
+        cmocka_unit_test(test_session_per_user),
         cmocka_unit_test(test_tokens),
     };
 
