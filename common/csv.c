@@ -499,3 +499,57 @@ void csv_free(struct csv *c)
     free(c->owned);
     free(c);
 }
+
+size_t csv_header_map(const struct csv_record *rec, const char *const *names, size_t ncol,
+                      size_t *map, csv_header_err_fn err, void *arg)
+{
+    size_t seen[CSV_MAX_FIELDS] = {0};
+    char all[1024];
+    char msg[CSV_MAX_FIELD + 1400];
+    size_t o = 0, problems = 0;
+
+    all[0] = '\0';
+    for (size_t k = 0; k < ncol && o < sizeof(all); k++) {
+        int w = snprintf(all + o, sizeof(all) - o, "%s%s", k ? "," : "", names[k]);
+
+        o += w > 0 ? (size_t)w : 0;
+    }
+    for (size_t i = 0; i < rec->n; i++) {
+        const char *f = rec->field[i];
+        size_t lead = 0, end = strlen(f), k;
+
+        while (f[lead] == ' ' || f[lead] == '\t') {
+            lead++;
+        }
+        while (end > lead && (f[end - 1] == ' ' || f[end - 1] == '\t')) {
+            end--;
+        }
+        for (k = 0; k < ncol; k++) {
+            if (strlen(names[k]) == end - lead && memcmp(names[k], f + lead, end - lead) == 0) {
+                break;
+            }
+        }
+        if (k == ncol) {
+            snprintf(msg, sizeof(msg),
+                     "unknown column '%.100s'; the first line must name exactly these columns, "
+                     "in any order: %s",
+                     f + lead, all);
+        } else if (seen[k] != 0) {
+            snprintf(msg, sizeof(msg), "column '%s' appears twice", names[k]);
+        } else {
+            seen[k] = i + 1;
+            map[i] = k;
+            continue;
+        }
+        err(rec->line, rec->col[i] + lead, msg, arg);
+        problems++;
+    }
+    for (size_t k = 0; k < ncol; k++) {
+        if (seen[k] == 0) {
+            snprintf(msg, sizeof(msg), "missing column '%s'; the columns are: %s", names[k], all);
+            err(rec->line, 1, msg, arg);
+            problems++;
+        }
+    }
+    return problems;
+}

@@ -77,4 +77,18 @@ int csv_next(struct csv *c, struct csv_record *rec, size_t *err_line, size_t *er
  * no-op. */
 void csv_free(struct csv *c);
 
+/* One problem csv_header_map() found: at line and col (1-based), msg. */
+typedef void (*csv_header_err_fn)(size_t line, size_t col, const char *msg, void *arg);
+
+/*
+ * Maps a header record's fields to the expected column names (in any
+ * order, each exactly once, blanks around a name ignored): map[i] becomes
+ * field i's index in names (ncol <= CSV_MAX_FIELDS; map holds rec->n
+ * entries). Every unknown, repeated or missing column is reported through
+ * err with its position. Returns the number of problems (0: map is
+ * complete).
+ */
+size_t csv_header_map(const struct csv_record *rec, const char *const *names, size_t ncol,
+                      size_t *map, csv_header_err_fn err, void *arg);
+
 #endif

@@ -1489,45 +1489,16 @@ static void columns_text(const char *const *names, size_t ncol, char *buf, size_
     }
 }
 
+static void header_err(size_t line, size_t col, const char *msg, void *arg)
+{
+    import_err(arg, line, col, "%s", msg);
+}
+
 /* Maps the header's fields to the expected columns (any order, each once). */
 static int table_header(const struct csv_record *rec, const char *const *names, size_t ncol,
                         size_t *map, struct import_errs *e)
 {
-    size_t seen[ADMIN_MAX_COLS];
-    char all[256];
-    size_t i, k;
-
-    columns_text(names, ncol, all, sizeof(all));
-    for (k = 0; k < ncol; k++) {
-        seen[k] = 0;
-    }
-    for (i = 0; i < rec->n; i++) {
-        size_t lead;
-        char *h = dup_trim(rec->field[i], &lead);
-
-        if (h == NULL) {
-            return -ENOMEM;
-        }
-        for (k = 0; k < ncol && strcmp(h, names[k]) != 0; k++) {
-        }
-        if (k == ncol) {
-            import_err(e, rec->line, rec->col[i] + lead,
-                       "unknown column '%s'; the first line must name exactly these columns, "
-                       "in any order: %s",
-                       h, all);
-        } else if (seen[k] != 0) {
-            import_err(e, rec->line, rec->col[i] + lead, "column '%s' appears twice", h);
-        } else {
-            seen[k] = i + 1;
-            map[i] = k;
-        }
-        free(h);
-    }
-    for (k = 0; k < ncol; k++) {
-        if (seen[k] == 0) {
-            import_err(e, rec->line, 1, "missing column '%s'; the columns are: %s", names[k], all);
-        }
-    }
+    csv_header_map(rec, names, ncol, map, header_err, e);
     return e->n > 0 ? -EINVAL : 0;
 }
 

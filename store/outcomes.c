@@ -573,40 +573,18 @@ static void outcomes_trim(const char *s, char *out, size_t *lead)
     *lead = start;
 }
 
+static void outcomes_header_err(size_t line, size_t col, const char *msg, void *arg)
+{
+    outcomes_err(arg, line, col, "%s", msg);
+}
+
 /* Maps the header's fields to the columns: map[i] is field i's column. */
 static int outcomes_header(struct outcomes_parse *p, const struct csv_record *rec,
                            size_t map[CSV_MAX_FIELDS])
 {
-    static const char all[] = "subject_id,team,period,metric,value";
-    char h[CSV_MAX_FIELD + 1];
-    size_t seen[OUTCOMES_NCOL] = {0};
-    size_t before = p->nerrs;
-
-    for (size_t i = 0; i < rec->n; i++) {
-        size_t lead, k;
-
-        outcomes_trim(rec->field[i], h, &lead);
-        for (k = 0; k < OUTCOMES_NCOL && strcmp(h, outcomes_cols[k]) != 0; k++) {
-        }
-        if (k == OUTCOMES_NCOL) {
-            outcomes_err(p, rec->line, rec->col[i] + lead,
-                         "unknown column '%.100s'; the first line must name exactly these "
-                         "columns, in any order: %s",
-                         h, all);
-        } else if (seen[k] != 0) {
-            outcomes_err(p, rec->line, rec->col[i] + lead, "column '%s' appears twice", h);
-        } else {
-            seen[k] = i + 1;
-            map[i] = k;
-        }
-    }
-    for (size_t k = 0; k < OUTCOMES_NCOL; k++) {
-        if (seen[k] == 0) {
-            outcomes_err(p, rec->line, 1, "missing column '%s'; the columns are: %s",
-                         outcomes_cols[k], all);
-        }
-    }
-    return p->nerrs > before ? -EINVAL : 0;
+    return csv_header_map(rec, outcomes_cols, OUTCOMES_NCOL, map, outcomes_header_err, p) > 0
+               ? -EINVAL
+               : 0;
 }
 
 /* Reads a value: a plain decimal number, finite. */

@@ -687,10 +687,75 @@ static void test_open_file_too_big(void **state)
     testutil_rmrf(dir);
 }
 
+/* ---- Header mapping ---------------------------------------------------- */
+
+struct header_errs {
+    size_t n;
+    size_t line[8], col[8];
+    char msg[8][300];
+};
+
+static void header_err(size_t line, size_t col, const char *msg, void *arg)
+{
+    struct header_errs *e = arg;
+
+    if (e->n < 8) {
+        e->line[e->n] = line;
+        e->col[e->n] = col;
+        snprintf(e->msg[e->n], sizeof(e->msg[0]), "%s", msg);
+    }
+    e->n++;
+}
+
+static void header_of(const char *text, struct csv_record *rec, struct csv **c)
+{
+    size_t el, ec;
+    char err[128];
+
+    assert_int_equal(csv_new(text, strlen(text), c), 0);
+    assert_int_equal(csv_next(*c, rec, &el, &ec, err, sizeof(err)), 1);
+}
+
+static void test_header_map(void **state)
+{
+    static const char *const names[] = {"id", "name", "role"};
+    struct csv_record rec;
+    struct header_errs e;
+    size_t map[CSV_MAX_FIELDS];
+    struct csv *c = NULL;
+
+    (void)state;
+    /* Any order, blanks around names ignored. */
+    header_of("role, id ,name\n", &rec, &c);
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(csv_header_map(&rec, names, 3, map, header_err, &e), 0);
+    assert_int_equal(e.n, 0);
+    assert_int_equal(map[0], 2);
+    assert_int_equal(map[1], 0);
+    assert_int_equal(map[2], 1);
+    csv_free(c);
+
+    /* Unknown (at its column, past the blank), repeated, and missing. */
+    header_of("id,  nmae,id\n", &rec, &c);
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(csv_header_map(&rec, names, 3, map, header_err, &e), 4);
+    assert_int_equal(e.line[0], 1);
+    assert_int_equal(e.col[0], 6);
+    assert_non_null(strstr(e.msg[0], "unknown column 'nmae'"));
+    assert_non_null(strstr(e.msg[0], "id,name,role"));
+    assert_int_equal(e.col[1], 11);
+    assert_string_equal(e.msg[1], "column 'id' appears twice");
+    assert_int_equal(e.col[2], 1);
+    assert_non_null(strstr(e.msg[2], "missing column 'name'"));
+    assert_non_null(strstr(e.msg[3], "missing column 'role'"));
+    csv_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_simple_lf),
+        cmocka_unit_test(test_header_map),
         cmocka_unit_test(test_no_trailing_newline),
         cmocka_unit_test(test_crlf_and_mixed),
         cmocka_unit_test(test_quoted_comma_and_doubled_quotes),
