@@ -13,12 +13,13 @@
  * chunks of BENCH_CHUNK queued at a time, spread over 52 weeks and every
  * manager, and times dash_build() of all five dashboards in read
  * transactions, first at 10,000 observations and then, after loading more
- * into the same store, at --max (default 1,000,000). Every session time
+ * into the same store, at a tenth of --max and at --max (default
+ * 1,000,000). Every session time
  * comes from the record's number alone and is spread evenly, so the first
  * 10,000 cover the same weeks as the million.
  *
  * Prints mean, p50 and p99 per dashboard and size, the ratios of the
- * larger size to the smaller, and one "summary:" line per dashboard.
+ * largest size to each smaller one, and one "summary:" line per dashboard.
  * Bounded: a fixed number of records and of timed builds (each dashboard
  * stops early after BENCH_MAX_SECONDS).
  */
@@ -723,10 +724,10 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
     };
     struct bench *b = calloc(1, sizeof(*b));
-    struct size_result res[2];
+    struct size_result res[3];
     struct store_policy pol;
     struct store_opts so;
-    uint64_t sizes[2], v;
+    uint64_t sizes[3], v;
     size_t nsizes;
     const char *dir = NULL;
     int code = 1, c, rc;
@@ -769,9 +770,17 @@ int main(int argc, char **argv)
         free(b);
         return usage(argv[0]);
     }
-    sizes[0] = BENCH_SMALL;
-    sizes[1] = b->max;
-    nsizes = b->max > BENCH_SMALL ? 2 : 1;
+    /* 10k, a tenth of the largest when that lies well between, and the
+     * largest: the middle step shows whether the cost still grows once
+     * every manager-week has an aggregate. */
+    nsizes = 0;
+    sizes[nsizes++] = BENCH_SMALL;
+    if (b->max / 10 >= 5 * (uint64_t)BENCH_SMALL) {
+        sizes[nsizes++] = b->max / 10;
+    }
+    if (b->max > BENCH_SMALL) {
+        sizes[nsizes++] = b->max;
+    }
 
     if (dir != NULL) {
         snprintf(b->dir, sizeof(b->dir), "%s", dir);
@@ -857,28 +866,34 @@ int main(int argc, char **argv)
                r->agg_seen);
         fflush(stdout);
     }
-    if (nsizes == 2) {
-        printf("ratio %" PRIu64 " / %" PRIu64 " observations:\n", res[1].n, res[0].n);
+    /* Ratios: the largest against every smaller size, in the same run. */
+    for (size_t k = 0; k + 1 < nsizes; k++) {
+        const struct size_result *a = &res[k], *z = &res[nsizes - 1];
+
+        printf("ratio %" PRIu64 " / %" PRIu64 " observations:\n", z->n, a->n);
         for (size_t d = 0; d < BENCH_NDASH; d++) {
-            const struct timing *lo = &res[0].dash[d], *hi = &res[1].dash[d];
+            const struct timing *lo = &a->dash[d], *hi = &z->dash[d];
 
             printf("  %-20s mean %.2fx  p50 %.2fx  p99 %.2fx\n", bench_dashes[d].name,
                    hi->mean_ms / lo->mean_ms, hi->p50_ms / lo->p50_ms, hi->p99_ms / lo->p99_ms);
         }
         printf("  %-20s mean %.2fx  p50 %.2fx  p99 %.2fx\n", "agg_read 20x12w",
-               res[1].agg.mean_ms / res[0].agg.mean_ms, res[1].agg.p50_ms / res[0].agg.p50_ms,
-               res[1].agg.p99_ms / res[0].agg.p99_ms);
-        /* One line per dashboard to quote. */
-        for (size_t d = 0; d < BENCH_NDASH; d++) {
-            const struct timing *lo = &res[0].dash[d], *hi = &res[1].dash[d];
-
-            printf("summary: %s: %" PRIu64 " -> %" PRIu64
-                   " observations: mean %.3f -> %.3f ms (%.2fx), p50 %.3f -> %.3f ms (%.2fx), "
-                   "p99 %.3f -> %.3f ms (%.2fx)\n",
-                   bench_dashes[d].name, res[0].n, res[1].n, lo->mean_ms, hi->mean_ms,
-                   hi->mean_ms / lo->mean_ms, lo->p50_ms, hi->p50_ms, hi->p50_ms / lo->p50_ms,
-                   lo->p99_ms, hi->p99_ms, hi->p99_ms / lo->p99_ms);
+               z->agg.mean_ms / a->agg.mean_ms, z->agg.p50_ms / a->agg.p50_ms,
+               z->agg.p99_ms / a->agg.p99_ms);
+    }
+    /* One line per dashboard to quote: every size's mean and p50. */
+    for (size_t d = 0; d < BENCH_NDASH && nsizes > 1; d++) {
+        printf("summary: %s:", bench_dashes[d].name);
+        for (size_t k = 0; k < nsizes; k++) {
+            printf("%s %" PRIu64 " obs mean %.3f ms p50 %.3f ms", k ? ";" : "", res[k].n,
+                   res[k].dash[d].mean_ms, res[k].dash[d].p50_ms);
         }
+        printf("; largest/smallest mean %.2fx",
+               res[nsizes - 1].dash[d].mean_ms / res[0].dash[d].mean_ms);
+        if (nsizes == 3) {
+            printf(", largest/middle mean %.2fx", res[2].dash[d].mean_ms / res[1].dash[d].mean_ms);
+        }
+        printf("\n");
     }
     code = 0;
 out:
