@@ -86,8 +86,6 @@ void config_usage(void *fp, const char *prog)
             "  --dashboard HOST:PORT|off  dashboard port (HTTPS for browsers); port 0 picks a\n"
             "                           free one [%s:%s]\n"
             "  --dashboard-port-file FILE  write the bound dashboard port to FILE\n"
-            "  --dashboard-url URL      how browsers reach the dashboards, for sign-in links\n"
-            "                           [https://HOST:PORT of --dashboard]\n"
             "  --min-n N                figures from fewer items show \"insufficient data\" [%u]\n"
             "  --privacy-min N          groups of fewer people are not broken down [%u]\n"
             "  --session-hours N        a browser sign-in lasts this long [%llu]\n"
@@ -191,30 +189,6 @@ static int parse_dashboard(struct config *c, const char *s)
     return 0;
 }
 
-/* --dashboard-url: an https:// URL without spaces, controls or a query;
- * a trailing slash is dropped (links append their path). */
-static int parse_dash_url(struct config *c, const char *s)
-{
-    size_t n = strlen(s);
-
-    if (strncmp(s, "https://", 8) != 0 || n <= 8 || n >= sizeof(c->dash_url)) {
-        return -EINVAL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' || ch == '"' || ch == '<' ||
-            ch == '>' || ch == '\\') {
-            return -EINVAL;
-        }
-    }
-    while (n > 8 && s[n - 1] == '/') {
-        n--;
-    }
-    memcpy(c->dash_url, s, n);
-    c->dash_url[n] = '\0';
-    return 0;
-}
-
 enum {
     OPT_DATA = 256,
     OPT_LISTEN,
@@ -241,7 +215,6 @@ enum {
     OPT_CERT_DAYS,
     OPT_DASHBOARD,
     OPT_DASH_PORT_FILE,
-    OPT_DASH_URL,
     OPT_MIN_N,
     OPT_PRIVACY_MIN,
     OPT_SESSION_HOURS,
@@ -276,7 +249,6 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
         {"cert-days", required_argument, NULL, OPT_CERT_DAYS},
         {"dashboard", required_argument, NULL, OPT_DASHBOARD},
         {"dashboard-port-file", required_argument, NULL, OPT_DASH_PORT_FILE},
-        {"dashboard-url", required_argument, NULL, OPT_DASH_URL},
         {"min-n", required_argument, NULL, OPT_MIN_N},
         {"privacy-min", required_argument, NULL, OPT_PRIVACY_MIN},
         {"session-hours", required_argument, NULL, OPT_SESSION_HOURS},
@@ -385,9 +357,6 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
             break;
         case OPT_DASH_PORT_FILE:
             rc = str_copy(c->dash_port_file, sizeof(c->dash_port_file), optarg);
-            break;
-        case OPT_DASH_URL:
-            rc = parse_dash_url(c, optarg);
             break;
         case OPT_MIN_N:
             rc = parse_u64(optarg, 1, 1000, &v);

@@ -46,8 +46,6 @@ struct config {
     char dash_host[256];              /* [127.0.0.1] */
     char dash_port[16];               /* [8443]; "0" = any free port */
     char dash_port_file[512];         /* empty = none; gets the bound dashboard port */
-    char dash_url[300];               /* how browsers reach it, for sign-in links;
-                                         empty = https://dash_host:dash_port */
     unsigned dash_min_n;              /* figures with a smaller n: insufficient data [3] */
     unsigned dash_privacy_min;        /* groups of fewer people not broken down [5] */
     uint64_t session_ttl_s;           /* browser sessions last this long [8 h] */

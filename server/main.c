@@ -16,11 +16,15 @@ static void print_verbs(void)
            "Administration (on the server host; each verb takes --data DIR and --help):\n"
            "  init                          create the data directory, load the built-in rubrics\n"
            "  rubric add|list|show          manage rubric versions\n"
-           "  import people|programme FILE  import people and reporting lines, or a programme\n"
+           "  import people|programme|outcomes FILE\n"
+           "                                import people and reporting lines, a programme, or\n"
+           "                                business results\n"
            "  user add|disable|enable|show|list|pin   manage people and their certificates\n"
+           "  user password|link USER       dashboard sign-in: a password, or a one-time link\n"
            "  cert issue|grant|list         issue client certificates, certify observers\n"
            "  audit                         print the audit log\n"
            "  demo                          seed a demo organisation into a new data directory\n"
+           "  verify [--repair]             check the dashboards' aggregates against the records\n"
            "Exit status of a verb: 0 done, 1 failed (nothing changed), 2 usage error.\n");
 }
 
