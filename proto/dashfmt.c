@@ -1049,10 +1049,10 @@ static int put_wrapped(struct buf *out, const char *prefix, const char *s, size_
  * Chooses column widths that fit width: each column as wide as its widest
  * cell, then, while the table is too wide, in this order: headers wider
  * than their column's cells are cut to TEXT_KEEP_FIGURE, names and other
- * labels narrowed to TEXT_KEEP_LABEL, figures to TEXT_KEEP_FIGURE (still
- * showing the number), labels to the same, headers to their cells, figures
- * to 6, then labels and figures to TEXT_MIN_COL. A table that cannot be
- * squeezed further is left wider than asked.
+ * labels narrowed to TEXT_KEEP_LABEL, labels to TEXT_KEEP_FIGURE, headers
+ * to their cells, then labels to TEXT_MIN_COL. Figures are never cut: a
+ * figure without its n, or a number cut short, would mislead, so a table
+ * that still does not fit is left wider than asked.
  */
 static void grid_widths(struct grid *g, size_t width, size_t *w, size_t *body)
 {
@@ -1060,9 +1060,8 @@ static void grid_widths(struct grid *g, size_t width, size_t *w, size_t *body)
         int kind;
         size_t floor;
     } steps[] = {
-        {-1, TEXT_KEEP_FIGURE}, {0, TEXT_KEEP_LABEL}, {1, TEXT_KEEP_FIGURE},
-        {0, TEXT_KEEP_FIGURE},  {-1, TEXT_MIN_COL},   {1, 6},
-        {0, TEXT_MIN_COL},      {1, TEXT_MIN_COL},
+        {-1, TEXT_KEEP_FIGURE}, {0, TEXT_KEEP_LABEL}, {0, TEXT_KEEP_FIGURE},
+        {-1, TEXT_MIN_COL},     {0, TEXT_MIN_COL},
     };
     size_t total = 0;
 

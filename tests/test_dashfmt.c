@@ -465,6 +465,32 @@ static void test_text_narrow(void **state)
     buf_free(&b);
 }
 
+/* Too narrow for the table: labels give way, figures never do (a number
+ * without its n, or cut short, would mislead); the table is left wider. */
+static void test_text_figures_never_cut(void **state)
+{
+    struct buf b;
+    const char *s;
+    size_t n;
+
+    (void)state;
+    buf_init(&b, 1u << 20);
+    assert_int_equal(dashfmt_text(&fx.d, 20, &b), 0);
+    s = text_of(&b);
+    /* Some line of the table is wider than asked. */
+    n = 0;
+    for (const char *p = s; *p != '\0';) {
+        const char *next;
+
+        n += line_width(p, &next) > 20;
+        p = next;
+    }
+    assert_true(n > 0);
+    assert_non_null(strstr(s, "3.10 (n=40)"));
+    assert_non_null(strstr(s, "insufficient data (n=2)"));
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +501,7 @@ int main(void)
         cmocka_unit_test_setup(test_csv_neutralises_labels_only, setup),
         cmocka_unit_test_setup(test_text_wide, setup),
         cmocka_unit_test_setup(test_text_narrow, setup),
+        cmocka_unit_test_setup(test_text_figures_never_cut, setup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
