@@ -711,16 +711,18 @@ static void route_root(struct web *w, struct http_exchange *x, const struct webs
     reply_redirect(x, s->user.id, home, NULL);
 }
 
-static void route_signin_form(struct web *w, struct http_exchange *x)
+/* Answers with a sign-in form made by render (token: the link's, or
+ * NULL) under a fresh pre-session CSRF token, set as its cookie too. */
+static void reply_signin_form(struct http_exchange *x, const char *token,
+                              int (*render)(const char *token, const char *csrf, struct buf *out))
 {
     char csrf[WEBSESS_TOKEN_LEN + 1];
     char cookie[200];
     struct http_header_kv h[1];
     struct buf b;
 
-    (void)w;
     buf_init(&b, WEB_MAX_PAGE);
-    if (websess_random_token(csrf) < 0 || render_signin(csrf, NULL, &b) < 0) {
+    if (websess_random_token(csrf) < 0 || render(token, csrf, &b) < 0) {
         buf_free(&b);
         reply_page_error(x, NULL, 500, NULL, NULL, NULL, 0);
         return;
@@ -729,6 +731,18 @@ static void route_signin_form(struct web *w, struct http_exchange *x)
     h[0] = (struct http_header_kv){"Set-Cookie", cookie};
     reply(x, NULL, 200, "text/html; charset=utf-8", h, 1, b.data, b.len);
     buf_free(&b);
+}
+
+static int render_password_form(const char *token, const char *csrf, struct buf *out)
+{
+    (void)token;
+    return render_signin(csrf, NULL, out);
+}
+
+static void route_signin_form(struct web *w, struct http_exchange *x)
+{
+    (void)w;
+    reply_signin_form(x, NULL, render_password_form);
 }
 
 static void route_signin_post(struct web *w, struct http_exchange *x)
@@ -795,28 +809,14 @@ static void route_link_page(struct web *w, struct http_exchange *x)
 {
     const char *q = http_query(x);
     char token[WEBSESS_TOKEN_LEN + 1];
-    char csrf[WEBSESS_TOKEN_LEN + 1];
-    char cookie[200];
-    struct http_header_kv h[1];
-    struct buf b;
 
     (void)w;
     if (link_token(q, strlen(q), token) < 0) {
         reply_page_error(x, NULL, 400, WEB_LINK_MALFORMED, NULL, NULL, 0);
         return;
     }
-    buf_init(&b, WEB_MAX_PAGE);
-    if (websess_random_token(csrf) < 0 || render_signin_link(token, csrf, &b) < 0) {
-        buf_free(&b);
-        OPENSSL_cleanse(token, sizeof(token));
-        reply_page_error(x, NULL, 500, NULL, NULL, NULL, 0);
-        return;
-    }
+    reply_signin_form(x, token, render_signin_link);
     OPENSSL_cleanse(token, sizeof(token));
-    csrf_cookie(cookie, sizeof(cookie), csrf);
-    h[0] = (struct http_header_kv){"Set-Cookie", cookie};
-    reply(x, NULL, 200, "text/html; charset=utf-8", h, 1, b.data, b.len);
-    buf_free(&b);
 }
 
 /* POST /signin/link: token, csrf -> the token is used up, a session. */
