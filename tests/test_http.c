@@ -319,7 +319,15 @@ static int tc_response(struct tc *c, struct resp *r)
     memmove(c->buf, c->buf + hlen + blen, c->len - hlen - blen);
     c->len -= hlen + blen;
     c->buf[c->len] = '\0';
-    assert_int_equal(sscanf(r->head, "HTTP/1.1 %d ", &r->status), 1);
+    {
+        char *after = NULL;
+        long status;
+
+        assert_int_equal(strncmp(r->head, "HTTP/1.1 ", 9), 0);
+        status = strtol(r->head + 9, &after, 10);
+        assert_true(after == r->head + 12 && *after == ' ');
+        r->status = (int)status;
+    }
     return r->status;
 }
 
