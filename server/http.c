@@ -92,7 +92,8 @@ struct http_exchange {
     uint8_t *body;
     size_t body_len, body_cap;
     char peer[64];
-    int close; /* close the connection after the answer */
+    char user[65]; /* who asked, for the log; "" = nobody signed in */
+    int close;     /* close the connection after the answer */
     uint64_t start_ms;
 };
 
@@ -552,6 +553,11 @@ static void conn_fail(struct hconn *c, int status, const char *why)
     }
 }
 
+void http_set_user(struct http_exchange *x, const char *user)
+{
+    snprintf(x->user, sizeof(x->user), "%s", user != NULL ? user : "");
+}
+
 void http_respond(struct http_exchange *x, int status, const char *content_type,
                   const struct http_header_kv *headers, size_t nheaders, const void *body,
                   size_t len)
@@ -560,10 +566,13 @@ void http_respond(struct http_exchange *x, int status, const char *content_type,
     struct hconn *c = x->conn;
     char qpath[200];
 
+    /* The path only: the query may hold a sign-in link's token. */
     log_event(status >= 500 ? LOG_WARN : LOG_INFO, "http_request",
-              "conn=%" PRIu64 " peer=%s method=%s path=%s status=%d bytes=%zu ms=%" PRIu64 "%s",
+              "conn=%" PRIu64 " peer=%s method=%s path=%s status=%d user=%s bytes=%zu ms=%" PRIu64
+              "%s",
               x->conn_id, x->peer, x->method, log_quote(http_path(x), qpath, sizeof(qpath)), status,
-              len, now_ms() - x->start_ms, c == NULL ? " dropped=1" : "");
+              x->user[0] != '\0' ? x->user : "-", len, now_ms() - x->start_ms,
+              c == NULL ? " dropped=1" : "");
     h->pending--;
     if (c == NULL) {
         exchange_free(x);

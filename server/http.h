@@ -78,6 +78,9 @@ int http_form_value(const char *form, size_t len, const char *name, char *out, s
 /* Finds cookie name in the Cookie header. As http_form_value(). */
 int http_cookie(const struct http_exchange *x, const char *name, char *out, size_t outlen);
 
+/* Names the signed-in user for the request's log line (NULL or "": none). */
+void http_set_user(struct http_exchange *x, const char *user);
+
 struct http_header_kv {
     const char *name;
     const char *value;

@@ -2185,6 +2185,8 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
         wopts.dash.min_n = cfg->dash_min_n;
         wopts.dash.privacy_min = cfg->dash_privacy_min;
         wopts.session_ttl_s = (int64_t)cfg->session_ttl_s;
+        /* A page must fit the connection's write cap with its headers. */
+        wopts.max_page = cfg->write_max / 2;
         rc = web_new(loop, s->store, &wopts, &s->web);
         if (rc < 0) {
             snprintf(err, errlen, "cannot set up the dashboards: %s", error_strerror(rc));

@@ -42,6 +42,9 @@
  * (coachqd sizes the pool to 8 threads), the rest are answered 503. */
 #define WEB_MAX_SIGNIN_JOBS 2
 #define WEB_MAX_PAGE (8u * 1024u * 1024u)
+/* Dashboards being built at once on the thread pool (8 threads, shared with
+ * the protocol port's reads and the sign-in checks); more get 503. */
+#define WEB_MAX_DASH_JOBS 4
 #define WEB_MAX_PASSWORD 1024
 #define WEB_WRONG "The user or password is wrong."
 #define WEB_CSRF_WHY                                                                               \
@@ -59,6 +62,7 @@ struct web {
     struct websess_table *sessions;
     unsigned pending;
     unsigned signin_jobs;
+    unsigned dash_jobs;
     /* A real hash to check unknown users' passwords against, so that the
      * answer takes as long as for a known user. */
     char dummy_hash[160];
@@ -125,21 +129,11 @@ static int64_t web_now(void)
     return (int64_t)time(NULL);
 }
 
-static void log_request(struct http_exchange *x, int status, const char *user)
-{
-    char path[160];
-
-    /* The path only: the query may hold a sign-in link's token. */
-    log_event(LOG_INFO, "http_request", "peer=%s method=%s path=%s status=%d user=%s", http_peer(x),
-              http_method(x), log_quote(http_path(x), path, sizeof(path)), status,
-              user != NULL && user[0] != '\0' ? user : "-");
-}
-
-/* Answers x and logs it. */
+/* Answers x; the transport logs it, with the user. */
 static void reply(struct http_exchange *x, const char *user, int status, const char *ctype,
                   const struct http_header_kv *h, size_t nh, const void *body, size_t len)
 {
-    log_request(x, status, user);
+    http_set_user(x, user);
     http_respond(x, status, ctype, h, nh, body, len);
 }
 
@@ -318,7 +312,7 @@ static struct web_job *job_new(struct web *w, struct http_exchange *x, enum web_
     j->kind = kind;
     j->now_s = web_now();
     j->work.data = j;
-    buf_init(&j->body, WEB_MAX_PAGE);
+    buf_init(&j->body, w->opts.max_page);
     return j;
 }
 
@@ -608,6 +602,7 @@ static void dash_done(uv_work_t *req, int status)
     const char *field = NULL;
 
     w->pending--;
+    w->dash_jobs--;
     if (status != 0) {
         code = 503;
     } else if (j->revoked) {
@@ -640,6 +635,9 @@ static void dash_done(uv_work_t *req, int status)
         field = j->fault.field;
     } else if (j->dash_rc == -EAGAIN) {
         code = 503;
+    } else if (j->dash_rc == -ENOBUFS) {
+        msg = "This dashboard is larger than the server sends in one answer: ask for another "
+              "rubric or period, or ask the administrator to raise --write-max.";
     }
     if (code >= 500) {
         log_event(LOG_ERROR, "dashboard_failed", "user=%s kind=%d error=%s", j->who.id,
@@ -663,6 +661,8 @@ static void job_queue(struct web_job *j, uv_work_cb work, uv_after_work_cb done)
         log_event(LOG_ERROR, "web_queue_failed", "error=%s", uv_strerror(rc));
         if (j->kind != JOB_DASH) {
             j->w->signin_jobs--;
+        } else {
+            j->w->dash_jobs--;
         }
         reply_page_error(j->x, NULL, 503, NULL, NULL, NULL, 0);
         job_free(j);
@@ -683,7 +683,7 @@ static void reply_method(struct http_exchange *x, const char *user, const char *
     struct http_header_kv h[1] = {{"Allow", allow}};
 
     if (api) {
-        log_request(x, 405, user);
+        http_set_user(x, user);
         http_respond(x, 405, "application/json", h, 1, "{\"error\":\"method not allowed\"}", 30);
         return;
     }
@@ -998,6 +998,15 @@ static void route_dashboard(struct web *w, struct http_exchange *x, const struct
         }
         return;
     }
+    if (w->dash_jobs >= WEB_MAX_DASH_JOBS) {
+        /* The pool also serves the protocol port's reads: browsers wait. */
+        if (api) {
+            reply_json_error(x, s->user.id, 503, "The server is busy: try again shortly.", NULL);
+        } else {
+            reply_page_error(x, s->user.id, 503, NULL, NULL, NULL, 0);
+        }
+        return;
+    }
     j = job_new(w, x, JOB_DASH);
     if (j == NULL) {
         reply_page_error(x, s->user.id, 500, NULL, NULL, NULL, 0);
@@ -1045,6 +1054,7 @@ static void route_dashboard(struct web *w, struct http_exchange *x, const struct
     }
     snprintf(j->api_path, sizeof(j->api_path), "/api/v1/dashboards/%s%s%s", dashfmt_kind_name(kind),
              j->subject[0] != '\0' ? "/" : "", j->subject);
+    w->dash_jobs++;
     job_queue(j, dash_work, dash_done);
 }
 
@@ -1120,6 +1130,9 @@ int web_new(uv_loop_t *loop, struct store *s, const struct web_opts *o, struct w
     if (w->opts.session_ttl_s <= 0) {
         w->opts.session_ttl_s = WEB_DEFAULT_TTL_S;
     }
+    if (w->opts.max_page == 0 || w->opts.max_page > WEB_MAX_PAGE) {
+        w->opts.max_page = WEB_MAX_PAGE;
+    }
     w->sessions = websess_table_new(w->opts.session_ttl_s);
     if (w->sessions == NULL) {
         free(w);
@@ -1134,11 +1147,6 @@ int web_new(uv_loop_t *loop, struct store *s, const struct web_opts *o, struct w
     }
     *out = w;
     return 0;
-}
-
-unsigned web_pending(const struct web *w)
-{
-    return w != NULL ? w->pending : 0;
 }
 
 void web_free(struct web *w)

@@ -41,13 +41,13 @@ struct web;
 struct web_opts {
     struct dash_opts dash;
     int64_t session_ttl_s;
+    size_t max_page; /* largest answer (0: 8 MiB); keep it below the
+                        connection's write cap or the page never arrives */
 };
 
 int web_new(uv_loop_t *loop, struct store *s, const struct web_opts *o, struct web **out);
 /* The http_handler to give http_server_new() with arg = the web. */
 void web_handle(struct http_exchange *x, void *arg);
-/* Work still running on the thread pool (stop waits for 0). */
-unsigned web_pending(const struct web *w);
 void web_free(struct web *w);
 
 #endif

@@ -1079,15 +1079,22 @@ static int work_add_peer(const Coachq__V1__StoredObservation *peer, void *arg)
     struct contrib *mine, *theirs;
     int rc;
 
+    rc = work_contrib(w, peer->observation->id.data, &theirs);
+    if (rc != 0) {
+        return rc;
+    }
+    if (theirs->npeers >= AGG_MAX_PEER_KEYS) {
+        /* A session scored by more observers than are ever compared: this
+         * record is not paired with that one, so no contribution's peer
+         * list, and no amendment's work, grows without bound. */
+        return 0;
+    }
     rc = pair_values(&w->delta, w->rec, peer, 1);
     if (rc == 0) {
         rc = work_contrib(w, w->rec->observation->id.data, &mine);
     }
     if (rc == 0) {
         rc = contrib_add_peer(mine, peer->observation->id.data);
-    }
-    if (rc == 0) {
-        rc = work_contrib(w, peer->observation->id.data, &theirs);
     }
     if (rc == 0) {
         rc = contrib_add_peer(theirs, w->rec->observation->id.data);

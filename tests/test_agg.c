@@ -18,6 +18,7 @@
 #include <lmdb.h>
 
 #include "agg.h"
+#include "certs.h"
 #include "keys.h"
 #include "people.h"
 #include "store.h"
@@ -892,6 +893,82 @@ static void test_backdated_import_refreshes(void **state)
     assert_null(strstr(out, "brought up to date"));
 }
 
+/* ---- A session scored by many observers --------------------------------- */
+
+#define CROWD 70
+
+static int crowd_txn(struct store_txn *t, void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < CROWD; i++) {
+        Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
+        Coachq__V1__Certification c = COACHQ__V1__CERTIFICATION__INIT;
+        Coachq__V1__Role role = COACHQ__V1__ROLE__ROLE_OBSERVER;
+        char id[32];
+        int rc;
+
+        snprintf(id, sizeof(id), "obs.crowd%02d", i);
+        p.id = id;
+        p.name = id;
+        p.n_roles = 1;
+        p.roles = &role;
+        rc = people_put(t, &p, NULL);
+        c.observer_id = id;
+        c.rubric_id = (char *)"coaching-conversation";
+        c.valid_from_day = 19000;
+        c.valid_until_day = 23000;
+        c.granted_by = (char *)"admin";
+        if (rc == 0) {
+            rc = certs_put(t, &c);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Seventy observers score one session; the first record's id sorts first, so
+ * every later record finds it among the keys it compares. Double coding compares at most a
+ * bounded number of them, so amending the first record stays a bounded
+ * piece of work: it is stored, the store keeps taking writes, and no
+ * observer's double-coded count passes that bound.
+ */
+static void test_crowded_session(void **state)
+{
+    struct fixture *f = *state;
+    struct tobs first, again, x;
+    struct weeks ws;
+    char id[32];
+
+    assert_int_equal(store_exec(f->s, crowd_txn, NULL), 0);
+    tobs_make(&first, "flm.cara", "rep.ida", T0);
+    memset(first.t.id, 0, sizeof(first.t.id));
+    first.t.id[6] = 0x40; /* version 4 */
+    first.t.id[8] = 0x80; /* RFC 4122 variant */
+    first.t.id[15] = 1;
+    assert_int_equal(submit(f->s, "obs.crowd00", &first.t.o), 0);
+    for (int i = 1; i < CROWD; i++) {
+        snprintf(id, sizeof(id), "obs.crowd%02d", i);
+        tobs_make(&x, "flm.cara", "rep.ida", T0);
+        assert_int_equal(submit(f->s, id, &x.t.o), 0);
+    }
+    tobs_make(&again, "flm.cara", "rep.ida", T0);
+    set_scores(&again, 3);
+    again.t.o.amends.data = first.t.id;
+    again.t.o.amends.len = 16;
+    assert_int_equal(submit(f->s, "obs.crowd00", &again.t.o), 0);
+    assert_false(store_failed(f->s));
+    one_week(f->s, AGG_OBSERVER, "obs.crowd00", 0, &ws);
+    assert_true(ws.w[0].double_coded >= 1);
+    assert_true(ws.w[0].double_coded <= 16);
+    weeks_free(&ws);
+    /* And the next write is taken as usual. */
+    tobs_make(&x, "flm.cara", "rep.ida", T0 + WEEK_S);
+    assert_int_equal(submit(f->s, "alice", &x.t.o), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -904,6 +981,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coachqd_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backdated_import_refreshes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crowded_session, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
