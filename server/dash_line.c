@@ -409,7 +409,13 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
         agg_week_clear(&a);
         agg_week_clear(&b);
         dash_cell_count(d, r, m->total.observations);
-        dash_cell_count(d, r, m->total.seconds / 60);
+        {
+            Coachq__V1__Cell *mins = dash_cell_count(d, r, m->total.seconds / 60);
+
+            if (mins != NULL) {
+                mins->n = n32(m->total.observations);
+            }
+        }
         if (m->held_periods > 0) {
             Coachq__V1__Cell *cell = dash_cell_count(d, r, (uint64_t)llround(m->held));
 

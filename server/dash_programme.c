@@ -976,7 +976,7 @@ static int programme_results(struct dash *d, const struct dash_ctx *c, const str
             unsigned n = clamp_n(a->n);
 
             dash_cell_text(d, r, prog_metrics[mi], NULL);
-            dash_cell_count(d, r, lag);
+            dash_cell_text(d, r, dash_printf(d, "%zu", lag), NULL);
             if (n == 0 || a->managers < c->opts->privacy_min) {
                 /* Nothing to correlate, or so few managers that r would
                  * describe individuals. */

@@ -622,6 +622,8 @@ static void test_my_managers(void **state)
     assert_insufficient(cell(t, "Ann Front", "Trend (last 4 weeks vs 4 before)"), 2);
     assert_int_equal(cell(t, "Ann Front", "Sessions observed")->value, 5);
     assert_int_equal(cell(t, "Ann Front", "Minutes observed")->value, 5 * 30);
+    /* Minutes rest on the sessions they were observed in. */
+    assert_int_equal(cell(t, "Ann Front", "Minutes observed")->n, 5);
     assert_figure(cell(t, "Ann Front", "Ask-to-tell ratio"), 3.0, 5);
     /* flm.b: 3, 3, 3 in week 0 and 2, 2, 2 in week 4. */
     assert_figure(cell(t, "Ben Front", "Quality index"), 2.5, 6);
