@@ -817,33 +817,26 @@ struct recent {
 static int recent_counts(const struct dash_ctx *c, const Coachq__V1__StoredObservation *rec)
 {
     const Coachq__V1__Observation *o = rec->observation;
-    Coachq__V1__Certification *cert = NULL;
-    int ok;
+    char chain[PEOPLE_MAX_CHAIN][65];
+    struct auth_target target;
+    size_t n = 0;
+    int ok = 0;
 
-    if (o == NULL || o->calibration_ref.len != 0 || o->rubric_id == NULL ||
-        strcmp(o->rubric_id, c->rubric_id) != 0 || rec->observer_id == NULL) {
+    if (o == NULL || o->rubric_id == NULL || strcmp(o->rubric_id, c->rubric_id) != 0 ||
+        agg_counts(c->t, rec, &ok) != 0 || !ok) {
         return 0;
     }
-    ok = certs_valid_on(c->t, rec->observer_id, o->rubric_id, store_day_of(o->started_at), &cert,
-                        NULL) == 0;
-    coachq__v1__certification__free_unpacked(cert, NULL);
-    if (ok) {
-        /* The records themselves (their evidence notes) are shown only to
-         * whoever may read them on the protocol: the line on the session
-         * date decides, not today's line the dashboard was opened through. */
-        char chain[PEOPLE_MAX_CHAIN][65];
-        struct auth_target target;
-
-        memset(&target, 0, sizeof(target));
-        size_t n = 0;
-
-        target.rec = rec;
-        ok = auth_record_chain(c->t, rec, chain, &n) == 0;
-        target.chain = (const char(*)[65])chain;
-        target.n_chain = n;
-        ok = ok && auth_decide(c->user, AUTH_READ_RECORD, &target) == 0;
+    /* The records themselves (their evidence notes) are shown only to
+     * whoever may read them on the protocol: the line on the session date
+     * decides, not today's line the dashboard was opened through. */
+    memset(&target, 0, sizeof(target));
+    target.rec = rec;
+    if (auth_record_chain(c->t, rec, chain, &n) != 0) {
+        return 0;
     }
-    return ok;
+    target.chain = (const char(*)[65])chain;
+    target.n_chain = n;
+    return auth_decide(c->user, AUTH_READ_RECORD, &target) == 0;
 }
 
 static int recent_cb(Coachq__V1__StoredObservation *rec, void *arg)

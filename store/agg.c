@@ -28,6 +28,7 @@
 
 #include "certs.h"
 #include "keys.h"
+#include "obs_json.h"
 #include "log.h"
 #include "people.h"
 #include "store.h"
@@ -316,17 +317,16 @@ const char *agg_week_label(int32_t monday, char *buf, size_t len)
 {
     /* The ISO week-year is the year of the week's Thursday; week 1 is the
      * week whose Thursday falls in January 1..7. */
-    time_t thu = ((time_t)agg_week_of(monday) + 3) * 86400;
-    struct tm tm;
+    int32_t thu = agg_week_of(monday) + 3;
+    int64_t y;
+    unsigned m, d;
 
     if (len == 0) {
         return buf;
     }
-    if (gmtime_r(&thu, &tm) == NULL) {
-        snprintf(buf, len, "?");
-        return buf;
-    }
-    snprintf(buf, len, "%04d-W%02d", tm.tm_year + 1900, tm.tm_yday / 7 + 1);
+    obs_json_civil_from_days(thu, &y, &m, &d);
+    snprintf(buf, len, "%04lld-W%02d", (long long)y,
+             (int)((thu - (int32_t)obs_json_days_from_civil(y, 1, 1)) / 7 + 1));
     return buf;
 }
 
@@ -685,7 +685,7 @@ static int record_ok(const Coachq__V1__StoredObservation *r)
 
 /* Sets *yes if rec counts: not a calibration attempt, and its observer was
  * certified for its rubric on the session day. */
-static int record_counts(struct store_txn *t, const Coachq__V1__StoredObservation *rec, int *yes)
+int agg_counts(struct store_txn *t, const Coachq__V1__StoredObservation *rec, int *yes)
 {
     const Coachq__V1__Observation *o = rec->observation;
     Coachq__V1__Certification *c = NULL;
@@ -1025,7 +1025,7 @@ static int peers_each(struct store_txn *t, const Coachq__V1__StoredObservation *
             continue;
         }
         if (rc == 0 && peer_match(rec, p)) {
-            rc = record_counts(t, p, &counts);
+            rc = agg_counts(t, p, &counts);
             if (rc == 0 && counts) {
                 rc = fn(p, arg);
             }
@@ -1246,7 +1246,7 @@ int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *re
         rc = work_take_back(w, prev_id);
     }
     if (rc == 0) {
-        rc = record_counts(t, rec, &counts);
+        rc = agg_counts(t, rec, &counts);
     }
     if (rc == 0 && counts) {
         rc = work_contrib(w, rec->observation->id.data, &mine);
@@ -1537,7 +1537,7 @@ static int build_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
     b->res.observations++;
     rc = record_latest(b->t, r, &latest);
     if (rc == 0 && latest) {
-        rc = record_counts(b->t, r, &counts);
+        rc = agg_counts(b->t, r, &counts);
     }
     if (rc != 0 || !latest || !counts) {
         goto out;

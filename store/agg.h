@@ -77,6 +77,15 @@ int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *re
                     const uint8_t *prev_id);
 
 /*
+ * Whether rec counts in the aggregates (see above: not a calibration
+ * attempt, observer certified for its rubric on the session date), in a
+ * transaction of the caller's. Sets *yes; returns 0 or a negative code.
+ * Anything that shows records beside the aggregates (a dashboard's recent
+ * observations) uses this, so the two cannot disagree.
+ */
+int agg_counts(struct store_txn *t, const Coachq__V1__StoredObservation *rec, int *yes);
+
+/*
  * Calls cb for every week with a value of (kind, scope_id, rubric_id) whose
  * Monday lies in [from_monday, until_monday] (any day stands for its week),
  * oldest first (w borrowed for

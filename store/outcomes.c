@@ -21,6 +21,7 @@
 #include "audit.h"
 #include "csv.h"
 #include "keys.h"
+#include "obs_json.h"
 #include "store_int.h"
 
 #define OUTCOMES_MIN_YEAR 1970
@@ -32,32 +33,21 @@
 
 /* ---- Periods ---------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a date in the proleptic Gregorian calendar. */
+/* Days since 1970-01-01 of a date (proleptic Gregorian calendar). */
 static int32_t outcomes_days(int y, int m, int d)
 {
-    int era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int32_t)(era * 146097 + doe - 719468);
+    return (int32_t)obs_json_days_from_civil(y, (unsigned)m, (unsigned)d);
 }
 
-/* The year and month of a day number (inverse of outcomes_days()). */
+/* The year and month of a day number. */
 static void outcomes_civil(int32_t z, int *y, int *m)
 {
-    int era, doe, yoe, doy, mp;
+    int64_t yy;
+    unsigned mm, dd;
 
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yoe + era * 400 + (*m <= 2);
+    obs_json_civil_from_days(z, &yy, &mm, &dd);
+    *y = (int)yy;
+    *m = (int)mm;
 }
 
 /* The first day of the month months after (y, m). */
