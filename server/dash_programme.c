@@ -846,6 +846,17 @@ static int results_from_reps(const struct dash_ctx *c, const char *manager, stru
         if (rw.from > c->until_day) {
             break;
         }
+        {
+            /* Only quarters where the team lacks a figure of its own. */
+            int lacks = 0;
+
+            for (size_t mi = 0; mi < PROG_NMETRICS; mi++) {
+                lacks |= res->qn[mi][k] == 0 && res->mn[mi][k] == 0;
+            }
+            if (!lacks) {
+                continue;
+            }
+        }
         res->only = k;
         rc = people_reports_at(c->t, manager, rw.until < c->until_day ? rw.until : c->until_day,
                                rep_results_cb, &rw);

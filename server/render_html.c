@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "http.h"
 #include "obs_json.h"
 
 /*
@@ -221,21 +222,17 @@ int render_escape(struct buf *out, const char *s)
 
 /* Percent-encodes s as one URL path segment or query value: only the
  * unreserved characters stay, so the result is also safe in an attribute. */
+/* Appends s percent-encoded for a URL path segment (ids are at most 64
+ * bytes, so three bytes each always fit). */
 static void url_seg(struct out *o, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+    char enc[3 * 256 + 1];
 
-    for (; *p != 0; p++) {
-        unsigned char c = *p;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            put_n(o, (const char *)p, 1);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            put_n(o, e, 3);
-        }
+    if (http_url_encode(s != NULL ? s : "", enc, sizeof(enc)) < 0) {
+        o->rc = -ENOBUFS;
+        return;
     }
+    put(o, enc);
 }
 
 static int empty(const char *s)
