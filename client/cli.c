@@ -3548,13 +3548,8 @@ static int cmd_dashboard(struct cli *x, int argc, char **argv)
         goto out;
     }
     if (a.csv != NULL) {
-        const Coachq__V1__Table *t = NULL;
+        const Coachq__V1__Table *t = dashfmt_find_table(d, a.csv);
 
-        for (size_t i = 0; i < d->n_tables && t == NULL; i++) {
-            if (strcmp(d->tables[i]->id, a.csv) == 0) {
-                t = d->tables[i];
-            }
-        }
         if (t == NULL) {
             fprintf(x->err, "%s: this dashboard has no table '%s'; its tables:", x->cmd, a.csv);
             for (size_t i = 0; i < d->n_tables; i++) {

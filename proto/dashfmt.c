@@ -1132,20 +1132,6 @@ static int grid_render(struct grid *g, size_t width, struct buf *out)
     return rc;
 }
 
-/* Whether d has a table with id (a chart's table_id). */
-static int has_table(const Coachq__V1__Dashboard *d, const char *id)
-{
-    if (id == NULL || id[0] == '\0') {
-        return 0;
-    }
-    for (size_t i = 0; i < d->n_tables; i++) {
-        if (d->tables[i]->id != NULL && strcmp(d->tables[i]->id, id) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static int text_header(const Coachq__V1__Dashboard *d, size_t width, struct buf *out)
 {
     char from[OBS_JSON_TIME_LEN];
@@ -1217,7 +1203,7 @@ int dashfmt_text(const Coachq__V1__Dashboard *d, unsigned width, struct buf *out
         const Coachq__V1__Chart *c = d->charts[i];
         struct grid g = {0, 0, NULL};
 
-        if (has_table(d, c->table_id)) {
+        if (dashfmt_find_table(d, c->table_id) != NULL) {
             continue;
         }
         rc = put_clean_line(out, "\n", c->title != NULL && c->title[0] ? c->title : c->id);
@@ -1235,4 +1221,17 @@ int dashfmt_text(const Coachq__V1__Dashboard *d, unsigned width, struct buf *out
         out->len = start;
     }
     return rc;
+}
+
+const Coachq__V1__Table *dashfmt_find_table(const Coachq__V1__Dashboard *d, const char *id)
+{
+    if (d == NULL || id == NULL || id[0] == '\0') {
+        return NULL;
+    }
+    for (size_t i = 0; i < d->n_tables; i++) {
+        if (d->tables[i]->id != NULL && strcmp(d->tables[i]->id, id) == 0) {
+            return d->tables[i];
+        }
+    }
+    return NULL;
 }

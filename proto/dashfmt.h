@@ -27,6 +27,9 @@
 #include "buf.h"
 #include "coachq.pb-c.h"
 
+/* The table of d with id (a chart's table_id, a CSV request), or NULL. */
+const Coachq__V1__Table *dashfmt_find_table(const Coachq__V1__Dashboard *d, const char *id);
+
 int dashfmt_json(const Coachq__V1__Dashboard *d, struct buf *out);
 int dashfmt_csv(const Coachq__V1__Table *t, struct buf *out);
 int dashfmt_text(const Coachq__V1__Dashboard *d, unsigned width, struct buf *out);

@@ -243,19 +243,6 @@ void dash_free(struct dash *d)
     free(d);
 }
 
-const Coachq__V1__Table *dash_find_table(const Coachq__V1__Dashboard *m, const char *id)
-{
-    if (m == NULL || id == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i < m->n_tables; i++) {
-        if (m->tables[i]->id != NULL && strcmp(m->tables[i]->id, id) == 0) {
-            return m->tables[i];
-        }
-    }
-    return NULL;
-}
-
 void dash_note(struct dash *d, const char *fmt, ...)
 {
     va_list ap;

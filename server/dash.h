@@ -59,9 +59,6 @@ const Coachq__V1__Dashboard *dash_message(const struct dash *d);
 
 void dash_free(struct dash *d);
 
-/* The table with id in m, or NULL. */
-const Coachq__V1__Table *dash_find_table(const Coachq__V1__Dashboard *m, const char *id);
-
 /* Dashboard kinds by URL name: dashfmt_kind_name() / dashfmt_kind_from_name(). */
 
 /* ---- Builder (for the dashboards' own code and tests) ---------------- */

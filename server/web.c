@@ -555,7 +555,7 @@ static void dash_work(uv_work_t *req)
         rc = dashfmt_json(m, &j->body);
         j->ctype = "application/json";
     } else if (j->fmt == FMT_CSV) {
-        const Coachq__V1__Table *t = dash_find_table(m, j->table);
+        const Coachq__V1__Table *t = dashfmt_find_table(m, j->table);
         char name[3 * 70 + 8];
         if (t == NULL) {
             j->status = 404;

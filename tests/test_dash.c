@@ -16,6 +16,7 @@
 
 #include "certs.h"
 #include "dash.h"
+#include "dashfmt.h"
 #include "people.h"
 #include "rubrics.h"
 #include "store.h"
@@ -285,7 +286,7 @@ static int run(struct fixture *f, struct run *r)
 
 static const Coachq__V1__Table *table(const struct dash *d, const char *id)
 {
-    const Coachq__V1__Table *t = dash_find_table(dash_message(d), id);
+    const Coachq__V1__Table *t = dashfmt_find_table(dash_message(d), id);
 
     if (t == NULL) {
         fail_msg("no table %s", id);
@@ -404,8 +405,8 @@ static void test_builder(void **state)
     assert_true(s->hi[3] == 4.0);
     dash_note(d, "note %d", 7);
     assert_string_equal(dash_message(d)->notes[0], "note 7");
-    assert_ptr_equal(dash_find_table(dash_message(d), "t"), t);
-    assert_null(dash_find_table(dash_message(d), "x"));
+    assert_ptr_equal(dashfmt_find_table(dash_message(d), "t"), t);
+    assert_null(dashfmt_find_table(dash_message(d), "x"));
     assert_int_equal(dash_failed(d), 0);
     /* The message packs and unpacks like any other. */
     len = coachq__v1__dashboard__get_packed_size(dash_message(d));

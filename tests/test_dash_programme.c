@@ -19,6 +19,7 @@
 
 #include "certs.h"
 #include "dash.h"
+#include "dashfmt.h"
 #include "outcomes.h"
 #include "people.h"
 #include "rubrics.h"
@@ -502,7 +503,7 @@ static struct dash *run(struct fixture *f, int kind, unsigned privacy_min)
 
 static const Coachq__V1__Table *table(const struct dash *d, const char *id)
 {
-    const Coachq__V1__Table *t = dash_find_table(dash_message(d), id);
+    const Coachq__V1__Table *t = dashfmt_find_table(dash_message(d), id);
 
     if (t == NULL) {
         fail_msg("no table %s", id);
