@@ -63,6 +63,9 @@ struct hconn {
     const char *exec_start; /* the buffer llhttp_execute() is parsing */
     int tail_nonws;         /* last byte but space or tab that llhttp took before it */
     int fail_status;        /* set by a parser callback that refuses the request */
+    int rl_state;           /* where the request line's own check is (enum rl_state) */
+    size_t rl_len;          /* bytes of the part rl_state is in */
+    char rl_version[12];    /* the request line's version, as sent */
     int header_state;       /* 0: between headers, 1: in a name, 2: in a value */
     int busy;               /* x is with the handler */
     int closing;            /* no further requests are taken */
@@ -95,6 +98,23 @@ struct http_exchange {
     char user[65]; /* who asked, for the log; "" = nobody signed in */
     int close;     /* close the connection after the answer */
     uint64_t start_ms;
+};
+
+/*
+ * The request line, checked on its raw bytes before llhttp sees them:
+ * llhttp (even strict) takes several spaces between its parts and any
+ * HTTP/x.y version it knows, where RFC 9112 has exactly one SP and only
+ * HTTP/1.0 and HTTP/1.1 are spoken here. Leading empty lines are skipped
+ * (RFC 9112, 2.2).
+ */
+enum rl_state {
+    RL_START,   /* nothing of the request line yet */
+    RL_METHOD,  /* in the method */
+    RL_URL0,    /* after the first SP: the target must start here */
+    RL_URL,     /* in the target */
+    RL_VERSION, /* after the second SP, until CR */
+    RL_LF,      /* after the CR */
+    RL_DONE,    /* the line is whole; headers and body are llhttp's */
 };
 
 static uint64_t now_ms(void)
@@ -791,10 +811,22 @@ static int on_headers_complete(llhttp_t *p)
         c->fail_status = 400;
         return -1;
     }
-    if (llhttp_get_http_major(p) == 1 && llhttp_get_http_minor(p) >= 1 &&
-        http_header(x, "Host") == NULL) {
+    /* Only HTTP/1.0 and 1.1 (the request line's check said so already). */
+    if (llhttp_get_http_major(p) != 1 || llhttp_get_http_minor(p) > 1) {
         c->fail_status = 400;
         return -1;
+    }
+    /* RFC 9112, 3.2: a 1.1 request without Host, or with more than one,
+     * gets 400. */
+    {
+        unsigned hosts = 0;
+        for (unsigned i = 0; i < x->nheaders; i++) {
+            hosts += strcasecmp(x->hbuf + x->hname[i], "Host") == 0;
+        }
+        if (hosts > 1 || (llhttp_get_http_minor(p) >= 1 && hosts == 0)) {
+            c->fail_status = 400;
+            return -1;
+        }
     }
     if (!llhttp_should_keep_alive(p) || llhttp_get_upgrade(p)) {
         x->close = 1;
@@ -835,7 +867,10 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 
 static int on_message_complete(llhttp_t *p)
 {
-    (void)p;
+    struct hconn *c = parser_conn(p);
+
+    /* The next bytes are the next request's line. */
+    c->rl_state = RL_START;
     /* One request at a time: the parser stops here until it is answered. */
     return HPE_PAUSED;
 }
@@ -901,6 +936,75 @@ static void note_tail(struct hconn *c, const char *data, size_t len)
     }
 }
 
+static int rl_tchar(unsigned char ch)
+{
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+           (ch > 0x20 && ch < 0x7f && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/* Runs the request-line check over len bytes that llhttp is about to
+ * parse. Returns 0, or -1 when the line breaks RFC 9112's grammar. */
+static int rl_scan(struct hconn *c, const char *data, size_t len)
+{
+    for (size_t i = 0; i < len && c->rl_state != RL_DONE; i++) {
+        unsigned char ch = (unsigned char)data[i];
+        switch (c->rl_state) {
+        case RL_START:
+            if (ch == '\r' || ch == '\n') {
+                break;
+            }
+            c->rl_state = RL_METHOD;
+            c->rl_len = 0;
+            /* fall through */
+        case RL_METHOD:
+            if (ch == ' ' && c->rl_len > 0) {
+                c->rl_state = RL_URL0;
+            } else if (!rl_tchar(ch)) {
+                return -1;
+            }
+            c->rl_len++;
+            break;
+        case RL_URL0:
+            if (ch <= 0x20 || ch == 0x7f) {
+                return -1; /* a second space, or no target */
+            }
+            c->rl_state = RL_URL;
+            break;
+        case RL_URL:
+            if (ch == ' ') {
+                c->rl_state = RL_VERSION;
+                c->rl_len = 0;
+            } else if (ch < 0x20 || ch == 0x7f) {
+                return -1;
+            }
+            break;
+        case RL_VERSION:
+            if (ch == '\r') {
+                c->rl_version[c->rl_len] = '\0';
+                if (strcmp(c->rl_version, "HTTP/1.1") != 0 &&
+                    strcmp(c->rl_version, "HTTP/1.0") != 0) {
+                    return -1;
+                }
+                c->rl_state = RL_LF;
+            } else if (c->rl_len + 1 >= sizeof(c->rl_version)) {
+                return -1;
+            } else {
+                c->rl_version[c->rl_len++] = (char)ch;
+            }
+            break;
+        case RL_LF:
+            if (ch != '\n') {
+                return -1;
+            }
+            c->rl_state = RL_DONE;
+            break;
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
 /* Parses what is held, until a request is with the handler or bytes run
  * out. */
 static void conn_pump(struct hconn *c)
@@ -920,6 +1024,10 @@ static void conn_pump(struct hconn *c)
              * keep-alive wait, afresh). */
             c->idle_wait = 0;
             uv_timer_start(&c->req_timer, on_req_timer, c->srv->cfg.http_request_timeout_ms, 0);
+        }
+        if (rl_scan(c, data, len) < 0) {
+            conn_fail(c, 400, "bad_request_line");
+            break;
         }
         c->exec_start = data;
         err = llhttp_execute(&c->parser, data, len);

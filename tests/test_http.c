@@ -784,6 +784,70 @@ static void test_max_connections(void **state)
     srv_stop(s);
 }
 
+/* RFC 9112's request line and Host, to the letter: one SP between the
+ * parts, only HTTP/1.0 and HTTP/1.1, exactly one Host (llhttp alone
+ * accepts double spaces and HTTP/2.0, and the handler took two Hosts). */
+static void test_request_line_strict(void **state)
+{
+    static const char *const bad[] = {
+        "GET /echo HTTP/1.1\r\nHost: h\r\nHost: h\r\n\r\n",
+        "GET /echo HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nhost: b\r\n\r\n",
+        "GET /echo HTTP/1.0\r\nHost: a\r\nHOST: a\r\n\r\n",
+        "GET /echo HTTP/2.0\r\nHost: h\r\n\r\n",
+        "GET /echo HTTP/1.2\r\nHost: h\r\n\r\n",
+        "GET /echo HTTP/0.9\r\nHost: h\r\n\r\n",
+        "GET /echo HTTP/1.10\r\nHost: h\r\n\r\n",
+        "GET /echo http/1.1\r\nHost: h\r\n\r\n",
+        "GET  /echo HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET /echo  HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET /echo HTTP/1.1 \r\nHost: h\r\n\r\n",
+        "GET\t/echo HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET /echo\tHTTP/1.1\r\nHost: h\r\n\r\n",
+        " GET /echo HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET /echo\r\nHost: h\r\n\r\n",
+    };
+    struct srv *s = srv_start(5000, 100);
+    struct resp r;
+    struct tc c;
+    int before;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        before = atomic_load(&s->calls);
+        refused_s(s, bad[i], 400);
+        if (atomic_load(&s->calls) != before) {
+            fail_msg("the handler saw %s", bad[i]);
+        }
+    }
+    /* Split into one TLS record per byte, a double space is still seen. */
+    tc_open(&c, s->port);
+    for (const char *p = "GET  /echo HTTP/1.1\r\nHost: h\r\n\r\n"; *p != '\0'; p++) {
+        tc_send(&c, p, 1);
+    }
+    assert_int_equal(tc_response(&c, &r), 400);
+    assert_true(tc_wait_closed(&c));
+    tc_close(&c);
+    /* The second of two pipelined requests is checked as well. */
+    tc_open(&c, s->port);
+    tc_sends(&c, "GET /echo/1 HTTP/1.1\r\nHost: h\r\n\r\nGET /echo HTTP/2.0\r\nHost: h\r\n\r\n");
+    assert_int_equal(tc_response(&c, &r), 200);
+    assert_int_equal(tc_response(&c, &r), 400);
+    assert_true(tc_wait_closed(&c));
+    tc_close(&c);
+    /* What is right still works: 1.1 and 1.0, an empty line before the
+     * request, and keep-alive after a checked line. */
+    assert_int_equal(one(s, "GET /echo HTTP/1.1\r\nHost: h\r\n\r\n", &r), 200);
+    assert_int_equal(one(s, "GET /echo HTTP/1.0\r\n\r\n", &r), 200);
+    assert_int_equal(one(s, "\r\nGET /echo HTTP/1.1\r\nHost: h\r\n\r\n", &r), 200);
+    tc_open(&c, s->port);
+    for (int i = 0; i < 3; i++) {
+        tc_sends(&c, "GET /echo?x=a%20b HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_int_equal(tc_response(&c, &r), 200);
+    }
+    tc_close(&c);
+    srv_stop(s);
+}
+
 /* ---- Helpers without a server ---- */
 
 static void test_form_and_url(void **state)
@@ -820,11 +884,17 @@ static void test_form_and_url(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_form_and_url),    cmocka_unit_test(test_basic),
-        cmocka_unit_test(test_keep_alive),      cmocka_unit_test(test_statuses),
-        cmocka_unit_test(test_hostile),         cmocka_unit_test(test_tiny_records),
-        cmocka_unit_test(test_timeout),         cmocka_unit_test(test_close_while_pending),
-        cmocka_unit_test(test_max_connections), cmocka_unit_test(test_keep_alive_idle),
+        cmocka_unit_test(test_form_and_url),
+        cmocka_unit_test(test_basic),
+        cmocka_unit_test(test_keep_alive),
+        cmocka_unit_test(test_statuses),
+        cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_tiny_records),
+        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_close_while_pending),
+        cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_keep_alive_idle),
+        cmocka_unit_test(test_request_line_strict),
     };
 
     signal(SIGPIPE, SIG_IGN);
