@@ -434,7 +434,7 @@ static void put_cell(struct out *o, const Coachq__V1__Dashboard *d, const Coachq
 static void put_csv_href(struct out *o, const Coachq__V1__Table *t, const struct render_ctx *ctx)
 {
     esc(o, ctx->api_path);
-    put(o, "/");
+    put(o, "/tables/");
     url_seg(o, t->id);
     put(o, ".csv");
     if (!empty(ctx->query)) {

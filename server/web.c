@@ -921,16 +921,16 @@ static int parse_dash_query(struct http_exchange *x, struct web_job *j, const ch
     return 0;
 }
 
-/* Splits "a/b/c" (after a prefix) into at most 3 segments. Returns the
+/* Splits "a/b/c/d" (after a prefix) into at most 4 segments. Returns the
  * count, or -1 for more, or for an empty segment. */
-static int split_path(const char *rest, char seg[3][VALIDATE_MAX_ID + 8])
+static int split_path(const char *rest, char seg[4][VALIDATE_MAX_ID + 8])
 {
     int n = 0;
 
     while (*rest != '\0') {
         const char *slash = strchr(rest, '/');
         size_t len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
-        if (n == 3 || len == 0 || len >= VALIDATE_MAX_ID + 8) {
+        if (n == 4 || len == 0 || len >= VALIDATE_MAX_ID + 8) {
             return -1;
         }
         memcpy(seg[n], rest, len);
@@ -956,20 +956,23 @@ static int ends_with(const char *s, const char *suffix)
 
 /*
  * GET /d/KIND[/SUBJECT] (api 0) or /api/v1/dashboards/KIND[/SUBJECT]
- * [/TABLE.csv] (api 1); rest is what follows the prefix.
+ * [/tables/TABLE.csv] (api 1); rest is what follows the prefix. The
+ * segment count alone tells the forms apart (a subject id may be any id,
+ * "recent.csv" or "tables" included): 1 kind, 2 kind and subject, 3 kind
+ * and a table, 4 kind, subject and a table.
  */
 static void route_dashboard(struct web *w, struct http_exchange *x, const struct websess *s,
                             const char *rest, int api)
 {
-    char seg[3][VALIDATE_MAX_ID + 8];
+    char seg[4][VALIDATE_MAX_ID + 8];
     const char *field = NULL;
     struct web_job *j;
     int n = split_path(rest, seg);
     int has_table = 0;
     Coachq__V1__DashboardKind kind;
 
-    if (n >= 1) {
-        has_table = api && n >= 2 && ends_with(seg[n - 1], ".csv");
+    if (api && n >= 3) {
+        has_table = strcmp(seg[n - 2], "tables") == 0 && ends_with(seg[n - 1], ".csv");
         if (has_table) {
             seg[n - 1][strlen(seg[n - 1]) - 4] = '\0';
         }
@@ -977,7 +980,7 @@ static void route_dashboard(struct web *w, struct http_exchange *x, const struct
     kind = n >= 1 ? dashfmt_kind_from_name(seg[0])
                   : COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_UNSPECIFIED;
     if (n < 1 || kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_UNSPECIFIED ||
-        n > 2 + has_table || (!api && n > 2)) {
+        n > 2 + 2 * has_table || (n >= 3 && !has_table) || (!api && n > 2)) {
         if (api) {
             reply_json_error(x, s != NULL ? s->user.id : NULL, 404, "There is no such API path.",
                              NULL);
@@ -1018,7 +1021,7 @@ static void route_dashboard(struct web *w, struct http_exchange *x, const struct
     snprintf(j->csrf, sizeof(j->csrf), "%s", s->csrf);
     j->dkind = kind;
     j->fmt = has_table ? FMT_CSV : api ? FMT_JSON : FMT_HTML;
-    if (n - has_table == 2) {
+    if (n - 2 * has_table == 2) {
         if (validate_id(seg[1]) != 0) {
             job_free(j);
             if (api) {

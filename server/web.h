@@ -17,7 +17,7 @@
  *   GET  /d/observers              Observer reliability
  *   GET  /d/me                     My coaching
  *   GET  /api/v1/dashboards/KIND[/SUBJECT]            the Dashboard as JSON
- *   GET  /api/v1/dashboards/KIND[/SUBJECT]/TABLE.csv  one table as CSV
+ *   GET  /api/v1/dashboards/KIND[/SUBJECT]/tables/TABLE.csv  one table as CSV
  *   (every dashboard URL takes ?rubric=ID&until=YYYY-MM-DD)
  *
  * Cookies (__Host-coachq_session, __Host-coachq_csrf): HttpOnly; Secure;

@@ -697,7 +697,7 @@ static void test_page_frame(void **state)
     assert_int_equal(count(page, "href=\"" API "?rubric=cc&amp;until=2025-03-30\""), 1);
     for (size_t i = 0; i < f.d.n_tables; i++) {
         char want[160];
-        snprintf(want, sizeof want, "href=\"" API "/%s.csv?rubric=cc&amp;until=2025-03-30\"",
+        snprintf(want, sizeof want, "href=\"" API "/tables/%s.csv?rubric=cc&amp;until=2025-03-30\"",
                  f.d.tables[i]->id);
         if (count(page, want) != 1) {
             fail_msg("no CSV link for table %s", f.d.tables[i]->id);

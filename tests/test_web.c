@@ -643,6 +643,10 @@ static int setup(void **state)
           dst);
     fputs("rep.xss,\"=cmd|<script>alert(1)</script> \"\"Q\"\" & Co\",,rep,flm.xss,2024-01-01\n",
           dst);
+    /* Front-line managers whose ids look like the API's own words. */
+    fputs("recent.csv,Rex Cent,rex@example.com,front_line_manager,slm.eve,2024-01-01\n", dst);
+    fputs("tables,Tab Les,tab@example.com,front_line_manager,slm.eve,2024-01-01\n", dst);
+    fputs("rep.rex,Rex Rep,,rep,recent.csv,2024-01-01\n", dst);
     fclose(src);
     assert_int_equal(fclose(dst), 0);
     testutil_coachqd(out, sizeof(out), 0, "import", "people", "--data", f->data, csv, NULL);
@@ -663,6 +667,7 @@ static int setup(void **state)
     submit("mgr.jones", "rep.kim", 5, NULL);
     submit("flm.dan", "rep.jon", 5, NULL);
     submit("flm.xss", "rep.xss", 4, XSS_NOTE);
+    submit("recent.csv", "rep.rex", 3, NULL);
 
     for (int r = R_OBS; r < NROLES; r++) {
         assert_int_equal(signin(role_user[r], PASSWORD, f->cookie[r], sizeof(f->cookie[r]), NULL),
@@ -786,13 +791,13 @@ static const struct route_case routes[] = {
      NULL,
      {401, 403, 200, 404, 404, 404}},
     {"GET",
-     "/api/v1/dashboards/KIND[/SUBJECT]/TABLE.csv",
-     "/api/v1/dashboards/manager/flm.cara/{T}.csv",
+     "/api/v1/dashboards/KIND[/SUBJECT]/tables/TABLE.csv",
+     "/api/v1/dashboards/manager/flm.cara/tables/{T}.csv",
      NULL,
      {401, 403, 200, 200, 200, 200}},
     {"GET",
-     "/api/v1/dashboards/KIND[/SUBJECT]/TABLE.csv",
-     "/api/v1/dashboards/manager/flm.cara/no-such-table.csv",
+     "/api/v1/dashboards/KIND[/SUBJECT]/tables/TABLE.csv",
+     "/api/v1/dashboards/manager/flm.cara/tables/no-such-table.csv",
      NULL,
      {401, 403, 404, 404, 404, 404}},
     {"GET", "/d/nowhere", "/d/nowhere", NULL, {404, 404, 404, 404, 404, 404}},
@@ -908,6 +913,86 @@ static void test_table_covers_web_h(void **state)
     assert_true(listed >= 12);
 }
 
+/* ---- The route grammar ------------------------------------------------ */
+
+/* The first table id of the JSON dashboard at path (as the lead) into out. */
+static void first_table(const char *path, const char *want_subject, char *out, size_t outlen)
+{
+    struct testutil_http_resp r;
+    json_t *j;
+
+    assert_int_equal(req("GET", path, F->cookie[R_LEAD], NULL, NULL, &r), 200);
+    j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    if (want_subject != NULL) {
+        assert_string_equal(json_string_value(json_object_get(j, "subject_id")), want_subject);
+    }
+    assert_true(json_array_size(json_object_get(j, "tables")) > 0);
+    snprintf(
+        out, outlen, "%s",
+        json_string_value(json_object_get(json_array_get(json_object_get(j, "tables"), 0), "id")));
+    json_decref(j);
+    testutil_http_resp_free(&r);
+}
+
+/* A subject id ending in ".csv" (or named "tables") is a subject, never a
+ * table: a front-line manager called recent.csv can be opened, and every
+ * table still downloads, under /tables/. */
+static void test_subject_ids_like_route_words(void **state)
+{
+    struct testutil_http_resp r;
+    char t[64], path[300], ctype[100];
+
+    (void)state;
+    assert_int_equal(req("GET", "/d/manager/recent.csv", F->cookie[R_LEAD], NULL, NULL, &r), 200);
+    assert_true(has(r.body, "Rex Cent"));
+    assert_true(has(r.body, "/api/v1/dashboards/manager/recent.csv/tables/"));
+    testutil_http_resp_free(&r);
+    assert_int_equal(req("GET", "/d/manager/recent.csv", F->cookie[R_SLM], NULL, NULL, &r), 200);
+    testutil_http_resp_free(&r);
+    first_table("/api/v1/dashboards/manager/recent.csv", "recent.csv", t, sizeof(t));
+    snprintf(path, sizeof(path), "/api/v1/dashboards/manager/recent.csv/tables/%s.csv", t);
+    assert_int_equal(req("GET", path, F->cookie[R_LEAD], NULL, NULL, &r), 200);
+    testutil_http_header(&r, "Content-Type", 0, ctype, sizeof(ctype));
+    assert_true(strncmp(ctype, "text/csv", 8) == 0);
+    testutil_http_resp_free(&r);
+
+    /* A subject called "tables", with and without a table. */
+    first_table("/api/v1/dashboards/manager/tables", "tables", t, sizeof(t));
+    snprintf(path, sizeof(path), "/api/v1/dashboards/manager/tables/tables/%s.csv", t);
+    assert_int_equal(req("GET", path, F->cookie[R_LEAD], NULL, NULL, &r), 200);
+    testutil_http_header(&r, "Content-Type", 0, ctype, sizeof(ctype));
+    assert_true(strncmp(ctype, "text/csv", 8) == 0);
+    testutil_http_resp_free(&r);
+    /* A dashboard without a subject: KIND/tables/TABLE.csv. */
+    first_table("/api/v1/dashboards/programme", NULL, t, sizeof(t));
+    snprintf(path, sizeof(path), "/api/v1/dashboards/programme/tables/%s.csv", t);
+    assert_int_equal(req("GET", path, F->cookie[R_LEAD], NULL, NULL, &r), 200);
+    testutil_http_header(&r, "Content-Type", 0, ctype, sizeof(ctype));
+    assert_true(strncmp(ctype, "text/csv", 8) == 0);
+    testutil_http_resp_free(&r);
+
+    /* What the grammar does not have is 404: the old KIND/SUBJECT/TABLE.csv,
+     * a table without .csv, "tables" alone, a fifth segment. */
+    find_table();
+    {
+        char bad[5][300];
+        snprintf(bad[0], sizeof(bad[0]), "/api/v1/dashboards/manager/flm.cara/%s.csv", F->table);
+        snprintf(bad[1], sizeof(bad[1]), "/api/v1/dashboards/manager/flm.cara/tables/%s", F->table);
+        snprintf(bad[2], sizeof(bad[2]), "/api/v1/dashboards/manager/flm.cara/tables");
+        snprintf(bad[3], sizeof(bad[3]), "/api/v1/dashboards/manager/flm.cara/tables/%s.csv/x",
+                 F->table);
+        snprintf(bad[4], sizeof(bad[4]), "/d/manager/flm.cara/tables/%s.csv", F->table);
+        for (int i = 0; i < 5; i++) {
+            int st = req("GET", bad[i], F->cookie[R_LEAD], NULL, NULL, &r);
+            if (st != 404) {
+                fail_msg("GET %s: %d, expected 404", bad[i], st);
+            }
+            testutil_http_resp_free(&r);
+        }
+    }
+}
+
 /* ---- Scoping --------------------------------------------------------- */
 
 /* slm.fay edits URLs to slm.eve's line: 404, no data, the same answer as
@@ -920,7 +1005,7 @@ static void test_other_line_is_not_found(void **state)
         "/d/managers/slm.eve",
         "/api/v1/dashboards/manager/flm.cara",
         "/api/v1/dashboards/managers/slm.eve",
-        "/api/v1/dashboards/manager/flm.cara/{T}.csv",
+        "/api/v1/dashboards/manager/flm.cara/tables/{T}.csv",
     };
     struct testutil_http_resp r, nobody;
 
@@ -1293,7 +1378,7 @@ static void compare_one(const char *user, const char *cookie, const char *kind_n
         char cpath[400], disp[300], expect[300], cwhat[500];
         const char *id = json_string_value(json_object_get(jt, "id"));
         const char *subj = json_string_value(json_object_get(j, "subject_id"));
-        snprintf(cpath, sizeof(cpath), "%s/%s.csv", path, id);
+        snprintf(cpath, sizeof(cpath), "%s/tables/%s.csv", path, id);
         assert_int_equal(req("GET", cpath, cookie, NULL, NULL, &r), 200);
         assert_non_null(testutil_http_header(&r, "Content-Disposition", 0, disp, sizeof(disp)));
         snprintf(expect, sizeof(expect), "attachment; filename=\"%s%s%s-%s.csv\"", kind_name,
@@ -1391,7 +1476,7 @@ static void test_escaping(void **state)
     for (size_t t = 0; t < json_array_size(tables); t++) {
         char path[300];
         struct csv c;
-        snprintf(path, sizeof(path), "/api/v1/dashboards/manager/flm.xss/%s.csv",
+        snprintf(path, sizeof(path), "/api/v1/dashboards/manager/flm.xss/tables/%s.csv",
                  json_string_value(json_object_get(json_array_get(tables, t), "id")));
         assert_int_equal(req("GET", path, F->cookie[R_LEAD], NULL, NULL, &r), 200);
         csv_parse(r.body, r.body_len, &c);
@@ -1431,6 +1516,7 @@ int main(void)
         cmocka_unit_test(test_bad_query),
         cmocka_unit_test(test_json_csv_match_protocol),
         cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_subject_ids_like_route_words),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
