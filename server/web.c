@@ -31,9 +31,6 @@
 #include "validate.h"
 #include "websess.h"
 
-/* __Host-, like the session cookie: only this origin can set it. */
-#define WEB_CSRF_COOKIE "__Host-coachq_csrf"
-#define WEB_CSRF_TTL_S 3600
 #define WEB_DEFAULT_TTL_S (8 * 3600)
 /* Sign-in jobs (a password check holds 32 MiB of scrypt; a link costs a
  * write transaction): a flood gets 503 beyond this many at once. */
@@ -90,6 +87,7 @@ struct web_job {
     int64_t now_s;
 
     /* Sign-in (password or link). */
+    char device[WEBSESS_DEVICE_ID_LEN + 1]; /* the browser's checked device id */
     char user[VALIDATE_MAX_ID + 1];
     char password[WEB_MAX_PASSWORD + 1];
     char token[WEBSESS_TOKEN_LEN + 1];
@@ -230,11 +228,26 @@ static void session_cookie(char *out, size_t outlen, const char *id, int64_t ttl
              WEBSESS_COOKIE, id != NULL ? id : "", id != NULL ? ttl_s : (int64_t)0);
 }
 
-/* The pre-session CSRF cookie's Set-Cookie value for csrf. */
-static void csrf_cookie(char *out, size_t outlen, const char *csrf)
+/* The device cookie's Set-Cookie value for value (see websess.h: Lax,
+ * since it grants nothing alone and must survive a link from a mail). */
+static void device_cookie(char *out, size_t outlen, const char *value)
 {
-    snprintf(out, outlen, "%s=%s; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=%d",
-             WEB_CSRF_COOKIE, csrf, WEB_CSRF_TTL_S);
+    snprintf(out, outlen, "%s=%s; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=%d",
+             WEBSESS_DEVICE_COOKIE, value, WEBSESS_DEVICE_TTL_S);
+}
+
+/* The request's device id (its device cookie, MAC checked) into id:
+ * 0, or -EACCES for none, a forged one, or one from before a restart. */
+static int request_device(struct web *w, struct http_exchange *x,
+                          char id[WEBSESS_DEVICE_ID_LEN + 1])
+{
+    char v[WEBSESS_DEVICE_LEN + 2];
+
+    id[0] = '\0';
+    if (http_cookie(x, WEBSESS_DEVICE_COOKIE, v, sizeof(v)) != WEBSESS_DEVICE_LEN) {
+        return -EACCES;
+    }
+    return websess_device_check(w->sessions, v, id);
 }
 
 static int64_t web_ttl(const struct web *w)
@@ -242,16 +255,28 @@ static int64_t web_ttl(const struct web *w)
     return w->opts.session_ttl_s > 0 ? w->opts.session_ttl_s : WEB_DEFAULT_TTL_S;
 }
 
-/* The caller's live session, or NULL. */
+/* The caller's live session, or NULL. A session cookie counts only with
+ * the device cookie of the browser that signed in: one planted into
+ * another browser (from another port of this host, say) is no session. */
 static const struct websess *find_session(struct web *w, struct http_exchange *x)
 {
     char id[WEBSESS_TOKEN_LEN + 2];
+    char device[WEBSESS_DEVICE_ID_LEN + 1];
+    const struct websess *s;
     int n = http_cookie(x, WEBSESS_COOKIE, id, sizeof(id));
 
     if (n != WEBSESS_TOKEN_LEN) {
         return NULL;
     }
-    return websess_find(w->sessions, id, web_now());
+    s = websess_find(w->sessions, id, web_now());
+    if (s == NULL) {
+        return NULL;
+    }
+    if (request_device(w, x, device) < 0 || !websess_token_equal(s->device, device)) {
+        log_event(LOG_WARN, "session_device_mismatch", "peer=%s user=%s", http_peer(x), s->user.id);
+        return NULL;
+    }
+    return s;
 }
 
 /* The first dashboard u's roles allow, or NULL for none. */
@@ -274,13 +299,9 @@ static const char *home_of(unsigned roles)
  * very site, and the form's csrf field must equal expect. Returns NULL when
  * both hold, or the reason to show.
  */
-static const char *csrf_refusal(struct http_exchange *x, const char *expect)
+static const char *origin_refusal(struct http_exchange *x)
 {
     const char *origin = http_header(x, "Origin");
-    size_t len = 0;
-    const uint8_t *body = http_body(x, &len);
-    char got[WEBSESS_TOKEN_LEN + 2];
-    int n;
 
     if (origin != NULL) {
         const char *host = http_header(x, "Host");
@@ -288,11 +309,51 @@ static const char *csrf_refusal(struct http_exchange *x, const char *expect)
             return WEB_ORIGIN_WHY;
         }
     }
+    return NULL;
+}
+
+static const char *csrf_refusal(struct http_exchange *x, const char *expect)
+{
+    size_t len = 0;
+    const uint8_t *body = http_body(x, &len);
+    char got[WEBSESS_TOKEN_LEN + 2];
+    const char *why = origin_refusal(x);
+    int n;
+
+    if (why != NULL) {
+        return why;
+    }
     if (expect == NULL || strlen(expect) != WEBSESS_TOKEN_LEN) {
         return WEB_CSRF_WHY;
     }
     n = http_form_value((const char *)body, len, "csrf", got, sizeof(got));
     if (n != WEBSESS_TOKEN_LEN || !websess_token_equal(got, expect)) {
+        return WEB_CSRF_WHY;
+    }
+    return NULL;
+}
+
+/*
+ * The checks of a sign-in POST (password or link): the Origin as for every
+ * POST, a valid device cookie (its id into device), and a form csrf field
+ * that the server made for that device (websess_presession_token()), so
+ * that neither a token nor a cookie the client chose is taken. Returns
+ * NULL when all hold, or the reason to show.
+ */
+static const char *presession_refusal(struct web *w, struct http_exchange *x,
+                                      char device[WEBSESS_DEVICE_ID_LEN + 1])
+{
+    size_t len = 0;
+    const uint8_t *body = http_body(x, &len);
+    char got[WEBSESS_TOKEN_LEN + 2];
+    const char *why = origin_refusal(x);
+
+    if (why != NULL) {
+        return why;
+    }
+    if (request_device(w, x, device) < 0 ||
+        http_form_value((const char *)body, len, "csrf", got, sizeof(got)) != WEBSESS_TOKEN_LEN ||
+        websess_presession_check(w->sessions, device, got, web_now()) < 0) {
         return WEB_CSRF_WHY;
     }
     return NULL;
@@ -428,8 +489,7 @@ static void signin_done(uv_work_t *req, int status)
     struct web *w = j->w;
     const struct websess *s;
     char cookie[200];
-    char clear_csrf[160];
-    struct http_header_kv h[3];
+    struct http_header_kv h[2];
     struct buf b;
 
     w->pending--;
@@ -444,7 +504,7 @@ static void signin_done(uv_work_t *req, int status)
                           : j->verdict == -EPERM ? "This account may not sign in to the dashboards."
                                                  : WEB_WRONG;
         char csrf[WEBSESS_TOKEN_LEN + 1];
-        int ok = websess_random_token(csrf) == 0;
+        int ok = websess_presession_token(w->sessions, j->device, web_now(), csrf) == 0;
 
         log_event(LOG_INFO, "signin_refused", "peer=%s via=%s reason=%s", http_peer(j->x),
                   j->kind == JOB_LINK ? "link" : "password",
@@ -455,10 +515,8 @@ static void signin_done(uv_work_t *req, int status)
             reply_page_error(j->x, NULL, 500, NULL, NULL, NULL, 0);
             goto out;
         }
-        csrf_cookie(cookie, sizeof(cookie), csrf);
-        h[0] = (struct http_header_kv){"Set-Cookie", cookie};
-        reply(j->x, NULL, j->kind == JOB_LINK ? 403 : 401, "text/html; charset=utf-8", h, 1, b.data,
-              b.len);
+        reply(j->x, NULL, j->kind == JOB_LINK ? 403 : 401, "text/html; charset=utf-8", NULL, 0,
+              b.data, b.len);
         buf_free(&b);
         goto out;
     }
@@ -477,7 +535,7 @@ static void signin_done(uv_work_t *req, int status)
         }
         OPENSSL_cleanse(old, sizeof(old));
     }
-    s = websess_start(w->sessions, &j->who, web_now());
+    s = websess_start_on(w->sessions, &j->who, j->device, web_now());
     if (s == NULL) {
         reply_page_error(j->x, NULL, 500, NULL, NULL, NULL, 0);
         goto out;
@@ -485,12 +543,9 @@ static void signin_done(uv_work_t *req, int status)
     log_event(LOG_INFO, "signin", "peer=%s user=%s via=%s", http_peer(j->x), j->who.id,
               j->kind == JOB_LINK ? "link" : "password");
     session_cookie(cookie, sizeof(cookie), s->id, web_ttl(w));
-    snprintf(clear_csrf, sizeof(clear_csrf),
-             "%s=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0", WEB_CSRF_COOKIE);
     h[0] = (struct http_header_kv){"Location", "/"};
     h[1] = (struct http_header_kv){"Set-Cookie", cookie};
-    h[2] = (struct http_header_kv){"Set-Cookie", clear_csrf};
-    reply(j->x, j->who.id, 303, NULL, h, 3, NULL, 0);
+    reply(j->x, j->who.id, 303, NULL, h, 2, NULL, 0);
 out:
     job_free(j);
 }
@@ -712,24 +767,36 @@ static void route_root(struct web *w, struct http_exchange *x, const struct webs
 }
 
 /* Answers with a sign-in form made by render (token: the link's, or
- * NULL) under a fresh pre-session CSRF token, set as its cookie too. */
-static void reply_signin_form(struct http_exchange *x, const char *token,
+ * NULL) under a pre-session CSRF token for the browser's device; a
+ * browser without a valid device cookie gets a new one first. */
+static void reply_signin_form(struct web *w, struct http_exchange *x, const char *token,
                               int (*render)(const char *token, const char *csrf, struct buf *out))
 {
     char csrf[WEBSESS_TOKEN_LEN + 1];
+    char device[WEBSESS_DEVICE_ID_LEN + 1];
+    char value[WEBSESS_DEVICE_LEN + 1];
     char cookie[200];
     struct http_header_kv h[1];
+    size_t nh = 0;
     struct buf b;
 
     buf_init(&b, WEB_MAX_PAGE);
-    if (websess_random_token(csrf) < 0 || render(token, csrf, &b) < 0) {
+    if (request_device(w, x, device) < 0) {
+        if (websess_device_new(w->sessions, value) < 0 ||
+            websess_device_check(w->sessions, value, device) < 0) {
+            reply_page_error(x, NULL, 500, NULL, NULL, NULL, 0);
+            return;
+        }
+        device_cookie(cookie, sizeof(cookie), value);
+        h[nh++] = (struct http_header_kv){"Set-Cookie", cookie};
+    }
+    if (websess_presession_token(w->sessions, device, web_now(), csrf) < 0 ||
+        render(token, csrf, &b) < 0) {
         buf_free(&b);
         reply_page_error(x, NULL, 500, NULL, NULL, NULL, 0);
         return;
     }
-    csrf_cookie(cookie, sizeof(cookie), csrf);
-    h[0] = (struct http_header_kv){"Set-Cookie", cookie};
-    reply(x, NULL, 200, "text/html; charset=utf-8", h, 1, b.data, b.len);
+    reply(x, NULL, 200, "text/html; charset=utf-8", h, nh, b.data, b.len);
     buf_free(&b);
 }
 
@@ -741,21 +808,18 @@ static int render_password_form(const char *token, const char *csrf, struct buf 
 
 static void route_signin_form(struct web *w, struct http_exchange *x)
 {
-    (void)w;
-    reply_signin_form(x, NULL, render_password_form);
+    reply_signin_form(w, x, NULL, render_password_form);
 }
 
 static void route_signin_post(struct web *w, struct http_exchange *x)
 {
-    char expect[WEBSESS_TOKEN_LEN + 2];
+    char device[WEBSESS_DEVICE_ID_LEN + 1];
     const char *why;
     size_t len = 0;
     const char *body = (const char *)http_body(x, &len);
     struct web_job *j;
-    int n;
 
-    n = http_cookie(x, WEB_CSRF_COOKIE, expect, sizeof(expect));
-    why = csrf_refusal(x, n == WEBSESS_TOKEN_LEN ? expect : NULL);
+    why = presession_refusal(w, x, device);
     if (why != NULL) {
         reply_page_error(x, NULL, 403, why, NULL, NULL, 0);
         return;
@@ -769,6 +833,7 @@ static void route_signin_post(struct web *w, struct http_exchange *x)
         reply_page_error(x, NULL, 500, NULL, NULL, NULL, 0);
         return;
     }
+    memcpy(j->device, device, sizeof(j->device));
     /* A user id that is missing or too long is just an unknown user. */
     if (http_form_value(body, len, "user", j->user, sizeof(j->user)) < 0) {
         j->user[0] = '\0';
@@ -810,27 +875,24 @@ static void route_link_page(struct web *w, struct http_exchange *x)
     const char *q = http_query(x);
     char token[WEBSESS_TOKEN_LEN + 1];
 
-    (void)w;
     if (link_token(q, strlen(q), token) < 0) {
         reply_page_error(x, NULL, 400, WEB_LINK_MALFORMED, NULL, NULL, 0);
         return;
     }
-    reply_signin_form(x, token, render_signin_link);
+    reply_signin_form(w, x, token, render_signin_link);
     OPENSSL_cleanse(token, sizeof(token));
 }
 
 /* POST /signin/link: token, csrf -> the token is used up, a session. */
 static void route_link_post(struct web *w, struct http_exchange *x)
 {
-    char expect[WEBSESS_TOKEN_LEN + 2];
+    char device[WEBSESS_DEVICE_ID_LEN + 1];
     size_t len = 0;
     const char *body = (const char *)http_body(x, &len);
     const char *why;
     struct web_job *j;
-    int n;
 
-    n = http_cookie(x, WEB_CSRF_COOKIE, expect, sizeof(expect));
-    why = csrf_refusal(x, n == WEBSESS_TOKEN_LEN ? expect : NULL);
+    why = presession_refusal(w, x, device);
     if (why != NULL) {
         reply_page_error(x, NULL, 403, why, NULL, NULL, 0);
         return;
@@ -840,6 +902,7 @@ static void route_link_post(struct web *w, struct http_exchange *x)
         reply_page_error(x, NULL, 500, NULL, NULL, NULL, 0);
         return;
     }
+    memcpy(j->device, device, sizeof(j->device));
     if (link_token(body, len, j->token) < 0) {
         job_free(j);
         reply_page_error(x, NULL, 400, WEB_LINK_MALFORMED, NULL, NULL, 0);

@@ -4,10 +4,10 @@
  * CSV, each scoped by auth like the protocol (another line's manager: 404).
  *
  *   GET  /                         -> 303 to the user's first dashboard, or /signin
- *   GET  /signin                   sign-in form (sets a pre-session CSRF cookie)
+ *   GET  /signin                   sign-in form (sets the device cookie if needed)
  *   POST /signin                   user, password, csrf -> session cookie, 303 /
- *   GET  /signin/link?token=T      one-time link's page: "Continue to sign in" (sets a
- *                                  pre-session CSRF cookie; uses nothing up)
+ *   GET  /signin/link?token=T      one-time link's page: "Continue to sign in" (sets the
+ *                                  device cookie if needed; uses nothing up)
  *   POST /signin/link              token, csrf -> the link is used up, session cookie, 303 /
  *   POST /signout                  csrf -> cookie cleared, 303 /signin
  *   GET  /static/coachq.css
@@ -20,12 +20,14 @@
  *   GET  /api/v1/dashboards/KIND[/SUBJECT]/tables/TABLE.csv  one table as CSV
  *   (every dashboard URL takes ?rubric=ID&until=YYYY-MM-DD)
  *
- * Cookies (__Host-coachq_session, __Host-coachq_csrf): HttpOnly; Secure;
- * SameSite=Strict; Path=/; Max-Age; no Domain. Signing in ends the
+ * Cookies: __Host-coachq_session (HttpOnly; Secure; SameSite=Strict;
+ * Path=/; Max-Age; no Domain) and __Host-coachq_device (the same but
+ * SameSite=Lax; set by the sign-in pages; see websess.h). A session counts
+ * only with the device cookie it was signed in with. Signing in ends the
  * browser's previous session.
  * Every POST checks the CSRF token (form field csrf against the session's,
- * or the pre-session cookie's for sign-in and links) and the Origin header
- * when sent.
+ * or for sign-in and links a pre-session token the server made, an HMAC of
+ * the device id) and the Origin header when sent.
  */
 #ifndef COACHQ_WEB_H
 #define COACHQ_WEB_H

@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -59,10 +60,10 @@ static size_t b64_encode(const char *alphabet, const uint8_t *in, size_t n, char
     return o;
 }
 
-/* Decodes unpadded standard base64 (len chars) into out (size outlen).
+/* Decodes unpadded base64 in alphabet (len chars) into out (size outlen).
  * Returns the byte count or -EINVAL (bad character, impossible length,
  * non-zero trailing bits, no room). */
-static int b64_decode(const char *s, size_t len, uint8_t *out, size_t outlen)
+static int b64_decode(const char *alphabet, const char *s, size_t len, uint8_t *out, size_t outlen)
 {
     uint32_t acc = 0;
     int bits = 0;
@@ -72,11 +73,11 @@ static int b64_decode(const char *s, size_t len, uint8_t *out, size_t outlen)
         return -EINVAL;
     }
     for (size_t i = 0; i < len; i++) {
-        const char *p = s[i] != '\0' ? strchr(b64_std, s[i]) : NULL;
+        const char *p = s[i] != '\0' ? strchr(alphabet, s[i]) : NULL;
         if (p == NULL) {
             return -EINVAL;
         }
-        acc = acc << 6 | (uint32_t)(p - b64_std);
+        acc = acc << 6 | (uint32_t)(p - alphabet);
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
@@ -183,8 +184,8 @@ int websess_check_password(const char *password, const char *hash)
     if (dollar == NULL) {
         return -EINVAL;
     }
-    saltlen = b64_decode(s, (size_t)(dollar - s), salt, sizeof(salt));
-    keylen = b64_decode(dollar + 1, strlen(dollar + 1), want, sizeof(want));
+    saltlen = b64_decode(b64_std, s, (size_t)(dollar - s), salt, sizeof(salt));
+    keylen = b64_decode(b64_std, dollar + 1, strlen(dollar + 1), want, sizeof(want));
     /* Exactly what websess_hash_password() writes: a hash cut short must
      * not verify against a prefix of the key. */
     if (saltlen != SCRYPT_SALT_LEN || keylen != SCRYPT_KEY_LEN) {
@@ -373,6 +374,10 @@ struct sess {
 
 struct websess_table {
     int64_t ttl_s;
+    /* Signs device cookies and pre-session tokens. Made at start and held
+     * only in memory, like the sessions: a restart makes both invalid, and
+     * the sign-in page then issues new ones. */
+    uint8_t key[WEBSESS_KEY_LEN];
     struct sess *buckets[SESS_BUCKETS];
     struct sess *oldest, *newest;
     size_t count;
@@ -397,8 +402,13 @@ struct websess_table *websess_table_new(int64_t ttl_s)
         return NULL;
     }
     t = calloc(1, sizeof(*t));
-    if (t != NULL) {
-        t->ttl_s = ttl_s;
+    if (t == NULL) {
+        return NULL;
+    }
+    t->ttl_s = ttl_s;
+    if (RAND_bytes(t->key, sizeof(t->key)) != 1) {
+        free(t);
+        return NULL;
     }
     return t;
 }
@@ -436,6 +446,7 @@ void websess_table_free(struct websess_table *t)
     while (t->oldest != NULL) {
         sess_remove(t, t->oldest);
     }
+    OPENSSL_cleanse(t->key, sizeof(t->key));
     free(t);
 }
 
@@ -485,10 +496,17 @@ static void sess_cap_user(struct websess_table *t, const char *user)
 const struct websess *websess_start(struct websess_table *t, const struct auth_user *u,
                                     int64_t now_s)
 {
+    return websess_start_on(t, u, NULL, now_s);
+}
+
+const struct websess *websess_start_on(struct websess_table *t, const struct auth_user *u,
+                                       const char *device_id, int64_t now_s)
+{
     struct sess *s;
     unsigned b;
 
-    if (t == NULL || u == NULL || u->id[0] == '\0') {
+    if (t == NULL || u == NULL || u->id[0] == '\0' ||
+        (device_id != NULL && strlen(device_id) != WEBSESS_DEVICE_ID_LEN)) {
         return NULL;
     }
     sess_expire(t, now_s);
@@ -511,6 +529,9 @@ const struct websess *websess_start(struct websess_table *t, const struct auth_u
     if (websess_random_token(s->w.csrf) < 0) {
         free(s);
         return NULL;
+    }
+    if (device_id != NULL) {
+        memcpy(s->w.device, device_id, WEBSESS_DEVICE_ID_LEN + 1);
     }
     s->w.user = *u;
     s->w.created_s = now_s;
@@ -578,4 +599,137 @@ void websess_end_user(struct websess_table *t, const char *user)
 size_t websess_count(const struct websess_table *t)
 {
     return t != NULL ? t->count : 0;
+}
+
+/* ---- Device cookies and pre-session tokens ---- */
+
+#define DEVICE_ID_BYTES 16
+#define PRESESSION_MAC_BYTES 24 /* with the 8-byte expiry: 32 bytes, 43 characters */
+
+/* HMAC-SHA256 under t's key of label (with its NUL, so that no label is a
+ * prefix of another's input) then data. */
+static void keyed_mac(const struct websess_table *t, const char *label, const uint8_t *data,
+                      size_t len, uint8_t mac[32])
+{
+    uint8_t in[128];
+    size_t llen = strlen(label) + 1;
+    unsigned outlen = 32;
+
+    /* Should no MAC be made, a random one matches nothing a client sends. */
+    if (llen + len > sizeof(in)) {
+        RAND_bytes(mac, 32);
+        return;
+    }
+    memcpy(in, label, llen);
+    memcpy(in + llen, data, len);
+    if (HMAC(EVP_sha256(), t->key, (int)sizeof(t->key), in, llen + len, mac, &outlen) == NULL) {
+        RAND_bytes(mac, 32);
+    }
+    OPENSSL_cleanse(in, sizeof(in));
+}
+
+int websess_device_new(const struct websess_table *t, char out[WEBSESS_DEVICE_LEN + 1])
+{
+    uint8_t raw[DEVICE_ID_BYTES];
+    uint8_t mac[32];
+    size_t n;
+
+    out[0] = '\0';
+    if (t == NULL || RAND_bytes(raw, sizeof(raw)) != 1) {
+        return -EIO;
+    }
+    n = b64_encode(b64_url, raw, sizeof(raw), out);
+    keyed_mac(t, "coachq device", (const uint8_t *)out, n, mac);
+    out[n++] = '.';
+    b64_encode(b64_url, mac, sizeof(mac), out + n);
+    return 0;
+}
+
+int websess_device_check(const struct websess_table *t, const char *cookie,
+                         char id[WEBSESS_DEVICE_ID_LEN + 1])
+{
+    uint8_t mac[32], want[32];
+    int n;
+
+    id[0] = '\0';
+    if (t == NULL || cookie == NULL || strlen(cookie) != WEBSESS_DEVICE_LEN ||
+        cookie[WEBSESS_DEVICE_ID_LEN] != '.') {
+        return -EACCES;
+    }
+    n = b64_decode(b64_url, cookie + WEBSESS_DEVICE_ID_LEN + 1, WEBSESS_TOKEN_LEN, mac,
+                   sizeof(mac));
+    if (n != (int)sizeof(mac)) {
+        return -EACCES;
+    }
+    {
+        uint8_t raw[DEVICE_ID_BYTES + 4];
+        if (b64_decode(b64_url, cookie, WEBSESS_DEVICE_ID_LEN, raw, sizeof(raw)) !=
+            DEVICE_ID_BYTES) {
+            return -EACCES;
+        }
+    }
+    keyed_mac(t, "coachq device", (const uint8_t *)cookie, WEBSESS_DEVICE_ID_LEN, want);
+    if (CRYPTO_memcmp(mac, want, sizeof(mac)) != 0) {
+        return -EACCES;
+    }
+    memcpy(id, cookie, WEBSESS_DEVICE_ID_LEN);
+    id[WEBSESS_DEVICE_ID_LEN] = '\0';
+    return 0;
+}
+
+/* The MAC of a pre-session token: device id and expiry under t's key. */
+static void presession_mac(const struct websess_table *t, const char *device_id,
+                           const uint8_t exp[8], uint8_t mac[32])
+{
+    uint8_t in[WEBSESS_DEVICE_ID_LEN + 8];
+
+    memcpy(in, device_id, WEBSESS_DEVICE_ID_LEN);
+    memcpy(in + WEBSESS_DEVICE_ID_LEN, exp, 8);
+    keyed_mac(t, "coachq presession", in, sizeof(in), mac);
+}
+
+int websess_presession_token(const struct websess_table *t, const char *device_id, int64_t now_s,
+                             char out[WEBSESS_TOKEN_LEN + 1])
+{
+    uint8_t raw[8 + PRESESSION_MAC_BYTES];
+    uint8_t mac[32];
+    uint64_t exp = (uint64_t)(now_s + WEBSESS_PRESESSION_TTL_S);
+
+    out[0] = '\0';
+    if (t == NULL || device_id == NULL || strlen(device_id) != WEBSESS_DEVICE_ID_LEN || now_s < 0) {
+        return -EINVAL;
+    }
+    for (int i = 0; i < 8; i++) {
+        raw[i] = (uint8_t)(exp >> (56 - 8 * i));
+    }
+    presession_mac(t, device_id, raw, mac);
+    memcpy(raw + 8, mac, PRESESSION_MAC_BYTES);
+    b64_encode(b64_url, raw, sizeof(raw), out);
+    return 0;
+}
+
+int websess_presession_check(const struct websess_table *t, const char *device_id,
+                             const char *token, int64_t now_s)
+{
+    uint8_t raw[8 + PRESESSION_MAC_BYTES];
+    uint8_t mac[32];
+    uint64_t exp = 0;
+
+    if (t == NULL || device_id == NULL || strlen(device_id) != WEBSESS_DEVICE_ID_LEN ||
+        token == NULL || strlen(token) != WEBSESS_TOKEN_LEN || now_s < 0 ||
+        b64_decode(b64_url, token, WEBSESS_TOKEN_LEN, raw, sizeof(raw)) != (int)sizeof(raw)) {
+        return -EACCES;
+    }
+    presession_mac(t, device_id, raw, mac);
+    if (CRYPTO_memcmp(mac, raw + 8, PRESESSION_MAC_BYTES) != 0) {
+        return -EACCES;
+    }
+    for (int i = 0; i < 8; i++) {
+        exp = exp << 8 | raw[i];
+    }
+    /* Expired, or from further ahead than this server issues. */
+    if (exp <= (uint64_t)now_s || exp > (uint64_t)now_s + WEBSESS_PRESESSION_TTL_S + 60) {
+        return -EACCES;
+    }
+    return 0;
 }

@@ -49,6 +49,8 @@
 #define DAY 86400LL
 #define PASSWORD "correct-horse-battery-7"
 #define TOKEN_LEN 43
+#define DEVICE_LEN (22 + 1 + 43)
+#define DEVICE_COOKIE_MAX 160
 /* Text from records that must come out escaped everywhere. */
 #define XSS_NAME "=cmd|<script>alert(1)</script> \"Q\" & Co"
 #define XSS_NOTE "=cmd|' /C calc'!A0 <script>alert(1)</script> \"quotes\" & more"
@@ -62,8 +64,8 @@ struct fixture {
     char dir[512];
     char data[600];
     struct testutil_server srv;
-    char cookie[NROLES][128]; /* "__Host-coachq_session=..." ("" signed out) */
-    char fay_cookie[128];     /* slm.fay: another line */
+    char cookie[NROLES][256]; /* session and device cookies ("" signed out) */
+    char fay_cookie[256];     /* slm.fay: another line */
     char link_dan[TOKEN_LEN + 1];
     char table[64]; /* a table id of manager/flm.cara */
 };
@@ -153,44 +155,64 @@ static int set_cookie(const struct testutil_http_resp *r, const char *name, char
     return 0;
 }
 
-/* GET /signin: the pre-session CSRF cookie's value into csrf. */
-static void signin_form(char csrf[TOKEN_LEN + 1])
+static int page_csrf(const char *html, char out[TOKEN_LEN + 1]);
+
+/* GET /signin in a fresh browser: the device cookie it sets ("__Host-
+ * coachq_device=...", for a Cookie header) into device and the form's
+ * pre-session token into csrf. */
+static void signin_form(char device[DEVICE_COOKIE_MAX], char csrf[TOKEN_LEN + 1])
 {
     struct testutil_http_resp r;
-    char line[512];
+    char line[512], value[100];
     char expect[600];
 
     assert_int_equal(req("GET", "/signin", NULL, NULL, NULL, &r), 200);
-    assert_true(set_cookie(&r, "__Host-coachq_csrf", csrf, TOKEN_LEN + 1, line, sizeof(line)));
-    assert_int_equal(strlen(csrf), TOKEN_LEN);
-    snprintf(expect, sizeof(expect), "__Host-coachq_csrf=%s; HttpOnly; Secure; SameSite=Strict; ",
-             csrf);
-    assert_true(strncmp(line, expect, strlen(expect)) == 0);
-    /* The form carries the same token. */
-    assert_true(has(r.body, csrf));
+    assert_true(set_cookie(&r, "__Host-coachq_device", value, sizeof(value), line, sizeof(line)));
+    assert_int_equal(strlen(value), DEVICE_LEN);
+    snprintf(expect, sizeof(expect),
+             "__Host-coachq_device=%s; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=2592000",
+             value);
+    assert_string_equal(line, expect);
+    snprintf(device, DEVICE_COOKIE_MAX, "__Host-coachq_device=%s", value);
+    assert_true(page_csrf(r.body, csrf));
+    /* The token is not the cookie: it is the server's MAC of the device. */
+    assert_null(strstr(value, csrf));
     testutil_http_resp_free(&r);
 }
 
-/* Signs user in with password; fills cookie ("__Host-coachq_session=...") and
- * returns the status (303 on success). */
+/* GET /signin in a browser that has device (a Cookie header): no new
+ * device cookie, and the form's token into csrf. */
+static void signin_form_again(const char *device, char csrf[TOKEN_LEN + 1])
+{
+    struct testutil_http_resp r;
+    char value[128];
+
+    assert_int_equal(req("GET", "/signin", device, NULL, NULL, &r), 200);
+    assert_false(set_cookie(&r, "__Host-coachq_device", value, sizeof(value), NULL, 0));
+    assert_true(page_csrf(r.body, csrf));
+    testutil_http_resp_free(&r);
+}
+
+/* Signs user in with password in a fresh browser; fills cookie (the
+ * browser's Cookie header: "__Host-coachq_session=...; __Host-coachq_device=...")
+ * and returns the status (303 on success). */
 static int signin(const char *user, const char *password, char *cookie, size_t cookielen,
                   struct testutil_http_resp *keep)
 {
     char csrf[TOKEN_LEN + 1];
-    char c[128];
+    char device[DEVICE_COOKIE_MAX];
     char body[512];
     char sid[64];
     struct testutil_http_resp r;
     int status;
 
-    signin_form(csrf);
-    snprintf(c, sizeof(c), "__Host-coachq_csrf=%s", csrf);
+    signin_form(device, csrf);
     snprintf(body, sizeof(body), "user=%s&password=%s&csrf=%s", user, password, csrf);
-    status = req("POST", "/signin", c, NULL, body, &r);
+    status = req("POST", "/signin", device, NULL, body, &r);
     if (cookie != NULL) {
         cookie[0] = '\0';
         if (set_cookie(&r, "__Host-coachq_session", sid, sizeof(sid), NULL, 0) && sid[0] != '\0') {
-            snprintf(cookie, cookielen, "__Host-coachq_session=%s", sid);
+            snprintf(cookie, cookielen, "__Host-coachq_session=%s; %s", sid, device);
         }
     }
     if (keep != NULL) {
@@ -1045,10 +1067,11 @@ static void test_other_line_is_not_found(void **state)
 static void test_cookie_flags(void **state)
 {
     struct testutil_http_resp r;
-    char line[512], sid[128], expect[300], cookie[200], csrf[TOKEN_LEN + 1];
+    char line[512], sid[128], expect[300], cookie[300], csrf[TOKEN_LEN + 1];
+    char both[300];
 
     (void)state;
-    assert_int_equal(signin("lead.gil", PASSWORD, NULL, 0, &r), 303);
+    assert_int_equal(signin("lead.gil", PASSWORD, both, sizeof(both), &r), 303);
     assert_true(set_cookie(&r, "__Host-coachq_session", sid, sizeof(sid), line, sizeof(line)));
     assert_int_equal(strlen(sid), TOKEN_LEN);
     snprintf(expect, sizeof(expect),
@@ -1060,7 +1083,7 @@ static void test_cookie_flags(void **state)
     testutil_http_resp_free(&r);
 
     /* Signing out ends the session and clears the cookie. */
-    snprintf(cookie, sizeof(cookie), "__Host-coachq_session=%s", sid);
+    snprintf(cookie, sizeof(cookie), "%s", both);
     session_csrf(cookie, "/d/manager/flm.cara", csrf);
     snprintf(expect, sizeof(expect), "csrf=%s", csrf);
     assert_int_equal(req("POST", "/signout", cookie, NULL, expect, &r), 303);
@@ -1159,44 +1182,172 @@ static void test_csrf(void **state)
     assert_int_equal(req("GET", "/d/me", cara, NULL, NULL, &r), 200);
     testutil_http_resp_free(&r);
 
-    /* Sign-in: the form's token must equal the pre-session cookie. */
+    /* Sign-in: the form's token must be one the server made for this
+     * browser's device cookie. */
     {
-        char pre[TOKEN_LEN + 1];
-        signin_form(pre);
+        char pre[TOKEN_LEN + 1], dev[DEVICE_COOKIE_MAX], other_dev[DEVICE_COOKIE_MAX];
+        char other_pre[TOKEN_LEN + 1], forged[TOKEN_LEN + 1];
+        signin_form(dev, pre);
         snprintf(body, sizeof(body), "user=flm.cara&password=%s&csrf=%s", PASSWORD, pre);
+        /* No device cookie. */
         assert_int_equal(req("POST", "/signin", NULL, NULL, body, &r), 403);
         testutil_http_resp_free(&r);
-        snprintf(c, sizeof(c), "__Host-coachq_csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+        /* The old double-submit cookie is nothing now. */
+        snprintf(c, sizeof(c), "__Host-coachq_csrf=%s", pre);
         assert_int_equal(req("POST", "/signin", c, NULL, body, &r), 403);
         testutil_http_resp_free(&r);
-        snprintf(c, sizeof(c), "__Host-coachq_csrf=%s", pre);
-        assert_int_equal(req("POST", "/signin", c, "Origin: https://evil.example", body, &r), 403);
+        assert_int_equal(req("POST", "/signin", dev, "Origin: https://evil.example", body, &r),
+                         403);
         testutil_http_resp_free(&r);
-        /* The same with this site's own Origin works. */
+        /* Another browser's token (made for another device). */
+        signin_form(other_dev, other_pre);
+        snprintf(body, sizeof(body), "user=flm.cara&password=%s&csrf=%s", PASSWORD, other_pre);
+        assert_int_equal(req("POST", "/signin", dev, NULL, body, &r), 403);
+        assert_true(has(r.body, "CSRF"));
+        testutil_http_resp_free(&r);
+        /* The same with this site's own Origin and its own token works. */
+        snprintf(body, sizeof(body), "user=flm.cara&password=%s&csrf=%s", PASSWORD, pre);
         snprintf(origin, sizeof(origin), "Origin: https://127.0.0.1:%d", F->srv.dash_port);
-        assert_int_equal(req("POST", "/signin", c, origin, body, &r), 303);
+        assert_int_equal(req("POST", "/signin", dev, origin, body, &r), 303);
+        testutil_http_resp_free(&r);
+        /* A forged token: one character of a real one changed. */
+        signin_form_again(dev, pre);
+        snprintf(forged, sizeof(forged), "%s", pre);
+        forged[20] = forged[20] == 'A' ? 'B' : 'A';
+        snprintf(body, sizeof(body), "user=flm.cara&password=%s&csrf=%s", PASSWORD, forged);
+        assert_int_equal(req("POST", "/signin", dev, NULL, body, &r), 403);
         testutil_http_resp_free(&r);
     }
+}
+
+/* A token or a device cookie the client chose is never taken, and neither
+ * is a device cookie whose MAC is forged. */
+static void test_client_chosen_tokens_refused(void **state)
+{
+    struct testutil_http_resp r;
+    char dev[DEVICE_COOKIE_MAX], pre[TOKEN_LEN + 1], body[300], c[400], v[128];
+    static const char *const chosen[] = {
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "__________________________________________8",
+        "0000000000000000000000000000000000000000000",
+    };
+
+    (void)state;
+    signin_form(dev, pre);
+    /* A token the client made up, alone or as the old double-submit pair. */
+    for (size_t i = 0; i < sizeof(chosen) / sizeof(chosen[0]); i++) {
+        snprintf(body, sizeof(body), "user=flm.cara&password=%s&csrf=%s", PASSWORD, chosen[i]);
+        assert_int_equal(req("POST", "/signin", dev, NULL, body, &r), 403);
+        testutil_http_resp_free(&r);
+        snprintf(c, sizeof(c), "%s; __Host-coachq_csrf=%s", dev, chosen[i]);
+        assert_int_equal(req("POST", "/signin", c, NULL, body, &r), 403);
+        testutil_http_resp_free(&r);
+    }
+    /* A device cookie the client made up, with a good token for it is not
+     * to be had: GET /signin with it issues a new device instead. */
+    snprintf(c, sizeof(c), "__Host-coachq_device=AAAAAAAAAAAAAAAAAAAAAA.%s", chosen[0]);
+    assert_int_equal(req("GET", "/signin", c, NULL, NULL, &r), 200);
+    assert_true(set_cookie(&r, "__Host-coachq_device", v, sizeof(v), NULL, 0));
+    assert_true(strncmp(v, "AAAAAAAAAAAAAAAAAAAAAA.", 23) != 0);
+    testutil_http_resp_free(&r);
+    /* The real device id with another MAC, and the real token: refused. */
+    {
+        char forged[DEVICE_COOKIE_MAX];
+        size_t at = strlen(dev) - 5;
+        snprintf(forged, sizeof(forged), "%s", dev);
+        forged[at] = forged[at] == 'A' ? 'B' : 'A';
+        snprintf(body, sizeof(body), "user=flm.cara&password=%s&csrf=%s", PASSWORD, pre);
+        assert_int_equal(req("POST", "/signin", forged, NULL, body, &r), 403);
+        testutil_http_resp_free(&r);
+        /* And a signed-in session with it is no session. */
+        assert_int_equal(signin("flm.cara", PASSWORD, c, sizeof(c), NULL), 303);
+        {
+            char sess[200], bad[400];
+            const char *semi = strchr(c, ';');
+            const char *devpart = strstr(c, "__Host-coachq_device=");
+            char fdev[DEVICE_COOKIE_MAX];
+            size_t k;
+            assert_non_null(semi);
+            assert_non_null(devpart);
+            snprintf(sess, sizeof(sess), "%.*s", (int)(semi - c), c);
+            snprintf(fdev, sizeof(fdev), "%s", devpart);
+            k = strlen(fdev) - 3;
+            fdev[k] = fdev[k] == 'A' ? 'B' : 'A';
+            assert_int_equal(req("GET", "/d/me", c, NULL, NULL, &r), 200);
+            testutil_http_resp_free(&r);
+            snprintf(bad, sizeof(bad), "%s; %s", sess, fdev);
+            assert_int_equal(req("GET", "/d/me", bad, NULL, NULL, &r), 303);
+            testutil_http_resp_free(&r);
+            assert_int_equal(req("GET", "/d/me", sess, NULL, NULL, &r), 303);
+            testutil_http_resp_free(&r);
+            assert_int_equal(req("GET", "/api/v1/dashboards/me", sess, NULL, NULL, &r), 401);
+            testutil_http_resp_free(&r);
+        }
+    }
+}
+
+/* Cookie tossing: user A's session cookie planted into user B's browser
+ * (from another port of the host, which browsers let set this port's
+ * cookies) is no session there: B's device is not the one A signed in on. */
+static void test_planted_session_refused(void **state)
+{
+    struct testutil_http_resp r;
+    char a_sess[200], b_dev[DEVICE_COOKIE_MAX], planted[400];
+    const char *cara = F->cookie[R_FLM]; /* "session; device" of browser A */
+    const char *lead = F->cookie[R_LEAD];
+    const char *semi;
+
+    (void)state;
+    semi = strchr(cara, ';');
+    assert_non_null(semi);
+    snprintf(a_sess, sizeof(a_sess), "%.*s", (int)(semi - cara), cara);
+    snprintf(b_dev, sizeof(b_dev), "%s", strstr(lead, "__Host-coachq_device="));
+    /* B's browser with A's session cookie: signed out, on every route. */
+    snprintf(planted, sizeof(planted), "%s; %s", a_sess, b_dev);
+    assert_int_equal(req("GET", "/d/me", planted, NULL, NULL, &r), 303);
+    testutil_http_resp_free(&r);
+    assert_int_equal(req("GET", "/", planted, NULL, NULL, &r), 303);
+    {
+        char loc[100];
+        assert_non_null(testutil_http_header(&r, "Location", 0, loc, sizeof(loc)));
+        assert_string_equal(loc, "/signin");
+    }
+    testutil_http_resp_free(&r);
+    assert_int_equal(req("GET", "/api/v1/dashboards/me", planted, NULL, NULL, &r), 401);
+    assert_false(has(r.body, "Cara"));
+    testutil_http_resp_free(&r);
+    /* A fresh browser's device (never signed in) with A's session: the same. */
+    {
+        char dev[DEVICE_COOKIE_MAX], pre[TOKEN_LEN + 1];
+        signin_form(dev, pre);
+        snprintf(planted, sizeof(planted), "%s; %s", a_sess, dev);
+        assert_int_equal(req("GET", "/d/me", planted, NULL, NULL, &r), 303);
+        testutil_http_resp_free(&r);
+    }
+    /* Both browsers still work with their own cookies. */
+    assert_int_equal(req("GET", "/d/me", cara, NULL, NULL, &r), 200);
+    testutil_http_resp_free(&r);
+    assert_int_equal(req("GET", "/d/programme", lead, NULL, NULL, &r), 200);
+    testutil_http_resp_free(&r);
 }
 
 /* ---- Links and sessions ---------------------------------------------- */
 
 /* GET /signin/link's page for path: its CSRF token (also the pre-session
  * cookie's) into csrf. */
-static void link_page(const char *path, char csrf[TOKEN_LEN + 1])
+static void link_page(const char *path, char device[DEVICE_COOKIE_MAX], char csrf[TOKEN_LEN + 1])
 {
     struct testutil_http_resp r;
-    char cookie_csrf[TOKEN_LEN + 1];
+    char value[100];
 
     assert_int_equal(req("GET", path, NULL, NULL, NULL, &r), 200);
     assert_true(has(r.body, "action=\"/signin/link\""));
     assert_true(has(r.body, "Continue to sign in"));
     assert_true(page_csrf(r.body, csrf));
-    assert_true(set_cookie(&r, "__Host-coachq_csrf", cookie_csrf, sizeof(cookie_csrf), NULL, 0));
-    assert_string_equal(cookie_csrf, csrf);
+    assert_true(set_cookie(&r, "__Host-coachq_device", value, sizeof(value), NULL, 0));
+    snprintf(device, DEVICE_COOKIE_MAX, "__Host-coachq_device=%s", value);
     /* Opening a link signs nobody in and names nobody. */
-    assert_false(
-        set_cookie(&r, "__Host-coachq_session", cookie_csrf, sizeof(cookie_csrf), NULL, 0));
+    assert_false(set_cookie(&r, "__Host-coachq_session", value, sizeof(value), NULL, 0));
     assert_false(has(r.body, "flm.dan"));
     assert_false(has(r.body, "Dan Roe"));
     testutil_http_resp_free(&r);
@@ -1205,18 +1356,19 @@ static void link_page(const char *path, char csrf[TOKEN_LEN + 1])
 static void test_link_once(void **state)
 {
     struct testutil_http_resp r;
-    char path[200], sid[128], cookie[200], line[512], expect[300];
-    char csrf[TOKEN_LEN + 1], c[200], body[300];
+    char path[200], sid[128], cookie[400], line[512], expect[300];
+    char csrf[TOKEN_LEN + 1], c[DEVICE_COOKIE_MAX], body[300];
+    char other[DEVICE_COOKIE_MAX], other_csrf[TOKEN_LEN + 1];
 
     (void)state;
     snprintf(path, sizeof(path), "/signin/link?token=%s", F->link_dan);
     /* GET shows the page only, as often as a mail scanner likes: the link
      * stays unused. */
-    link_page(path, csrf);
-    link_page(path, csrf);
-    snprintf(c, sizeof(c), "__Host-coachq_csrf=%s", csrf);
+    link_page(path, other, other_csrf);
+    link_page(path, c, csrf);
     /* The POST without the page's CSRF token (login CSRF), with a wrong
-     * one or from another site is refused and uses nothing up. */
+     * one, another browser's, or from another site is refused and uses
+     * nothing up. */
     snprintf(body, sizeof(body), "token=%s", F->link_dan);
     assert_int_equal(req("POST", "/signin/link", c, NULL, body, &r), 403);
     assert_true(has(r.body, "CSRF"));
@@ -1228,6 +1380,8 @@ static void test_link_once(void **state)
                          "__Host-coachq_csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL,
                          body, &r),
                      403);
+    testutil_http_resp_free(&r);
+    assert_int_equal(req("POST", "/signin/link", other, NULL, body, &r), 403);
     testutil_http_resp_free(&r);
     assert_int_equal(req("POST", "/signin/link", c, "Origin: https://evil.example", body, &r), 403);
     testutil_http_resp_free(&r);
@@ -1245,14 +1399,13 @@ static void test_link_once(void **state)
              sid);
     assert_string_equal(line, expect);
     testutil_http_resp_free(&r);
-    snprintf(cookie, sizeof(cookie), "__Host-coachq_session=%s", sid);
+    snprintf(cookie, sizeof(cookie), "__Host-coachq_session=%s; %s", sid, c);
     assert_int_equal(req("GET", "/d/me", cookie, NULL, NULL, &r), 200);
     assert_true(has(r.body, "Dan Roe") || has(r.body, "flm.dan"));
     testutil_http_resp_free(&r);
 
     /* The second use is refused and signs nobody in. */
-    link_page(path, csrf);
-    snprintf(c, sizeof(c), "__Host-coachq_csrf=%s", csrf);
+    link_page(path, c, csrf);
     snprintf(body, sizeof(body), "token=%s&csrf=%s", F->link_dan, csrf);
     assert_int_equal(req("POST", "/signin/link", c, NULL, body, &r), 403);
     assert_true(has(r.body, "unknown, used or expired"));
@@ -1270,24 +1423,26 @@ static void test_link_once(void **state)
 static void test_signin_replaces_session(void **state)
 {
     struct testutil_http_resp r;
-    char old[128], csrf[TOKEN_LEN + 1], c[300], body[300], sid[128];
+    char old[300], csrf[TOKEN_LEN + 1], c[400], body[300], sid[128];
+    const char *dev;
 
     (void)state;
     assert_int_equal(signin("flm.cara", PASSWORD, old, sizeof(old), NULL), 303);
     assert_int_equal(req("GET", "/d/me", old, NULL, NULL, &r), 200);
     testutil_http_resp_free(&r);
-    signin_form(csrf);
-    snprintf(c, sizeof(c), "__Host-coachq_csrf=%s; %s", csrf, old);
+    dev = strstr(old, "__Host-coachq_device=");
+    assert_non_null(dev);
+    signin_form_again(dev, csrf);
     snprintf(body, sizeof(body), "user=flm.cara&password=%s&csrf=%s", PASSWORD, csrf);
-    assert_int_equal(req("POST", "/signin", c, NULL, body, &r), 303);
+    assert_int_equal(req("POST", "/signin", old, NULL, body, &r), 303);
     assert_true(set_cookie(&r, "__Host-coachq_session", sid, sizeof(sid), NULL, 0));
     testutil_http_resp_free(&r);
     assert_int_equal(strlen(sid), TOKEN_LEN);
-    assert_false(strcmp(old + strlen("__Host-coachq_session="), sid) == 0);
+    assert_false(strncmp(old + strlen("__Host-coachq_session="), sid, TOKEN_LEN) == 0);
     /* The old cookie no longer works; the new one does. */
     assert_int_equal(req("GET", "/d/me", old, NULL, NULL, &r), 303);
     testutil_http_resp_free(&r);
-    snprintf(c, sizeof(c), "__Host-coachq_session=%s", sid);
+    snprintf(c, sizeof(c), "__Host-coachq_session=%s; %s", sid, dev);
     assert_int_equal(req("GET", "/d/me", c, NULL, NULL, &r), 200);
     testutil_http_resp_free(&r);
     /* Other browsers' sessions of the same user live on. */
@@ -1510,6 +1665,8 @@ int main(void)
         cmocka_unit_test(test_cookie_flags),
         cmocka_unit_test(test_wrong_password),
         cmocka_unit_test(test_csrf),
+        cmocka_unit_test(test_client_chosen_tokens_refused),
+        cmocka_unit_test(test_planted_session_refused),
         cmocka_unit_test(test_link_once),
         cmocka_unit_test(test_signin_replaces_session),
         cmocka_unit_test(test_unknown_session),

@@ -463,6 +463,82 @@ static void test_tokens(void **state)
     assert_false(websess_token_equal("abc", NULL));
 }
 
+/* Device cookies and pre-session tokens are the server's MACs: a value a
+ * client makes up, one changed in any character, one from another
+ * server key (before a restart), for another device, or expired, fails. */
+static void test_devices_and_presession(void **state)
+{
+    struct websess_table *t = websess_table_new(3600);
+    struct websess_table *other = websess_table_new(3600);
+    char dev[WEBSESS_DEVICE_LEN + 1], dev2[WEBSESS_DEVICE_LEN + 1], bad[WEBSESS_DEVICE_LEN + 1];
+    char id[WEBSESS_DEVICE_ID_LEN + 1], id2[WEBSESS_DEVICE_ID_LEN + 1];
+    char tok[WEBSESS_TOKEN_LEN + 1], forged[WEBSESS_TOKEN_LEN + 1];
+    struct auth_user amy = {.id = "obs.amy", .roles = AUTH_OBSERVER};
+    const struct websess *s;
+
+    (void)state;
+    assert_non_null(t);
+    assert_non_null(other);
+    assert_int_equal(websess_device_new(t, dev), 0);
+    assert_int_equal(websess_device_new(t, dev2), 0);
+    assert_int_equal(strlen(dev), WEBSESS_DEVICE_LEN);
+    assert_string_not_equal(dev, dev2);
+    assert_int_equal(websess_device_check(t, dev, id), 0);
+    assert_int_equal(websess_device_check(t, dev2, id2), 0);
+    assert_int_equal(strlen(id), WEBSESS_DEVICE_ID_LEN);
+    assert_memory_equal(id, dev, WEBSESS_DEVICE_ID_LEN);
+    /* Every single changed character is caught. */
+    for (size_t i = 0; i < WEBSESS_DEVICE_LEN; i++) {
+        if (i == WEBSESS_DEVICE_ID_LEN) {
+            continue;
+        }
+        memcpy(bad, dev, sizeof(bad));
+        bad[i] = bad[i] == 'A' ? 'B' : 'A';
+        assert_int_equal(websess_device_check(t, bad, id2), -EACCES);
+        assert_string_equal(id2, "");
+    }
+    assert_int_equal(websess_device_check(other, dev, id2), -EACCES);
+    assert_int_equal(websess_device_check(t, "", id2), -EACCES);
+    assert_int_equal(websess_device_check(t, NULL, id2), -EACCES);
+    assert_int_equal(
+        websess_device_check(
+            t, "AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", id2),
+        -EACCES);
+    websess_device_check(t, dev2, id2);
+
+    assert_int_equal(websess_presession_token(t, id, 1000, tok), 0);
+    assert_int_equal(strlen(tok), WEBSESS_TOKEN_LEN);
+    assert_int_equal(websess_presession_check(t, id, tok, 1000), 0);
+    assert_int_equal(websess_presession_check(t, id, tok, 1000 + WEBSESS_PRESESSION_TTL_S - 1), 0);
+    assert_int_equal(websess_presession_check(t, id, tok, 1000 + WEBSESS_PRESESSION_TTL_S),
+                     -EACCES);
+    /* Issued "in the future" (a forged expiry would be): refused. */
+    assert_int_equal(websess_presession_check(t, id, tok, 100), -EACCES);
+    assert_int_equal(websess_presession_check(t, id2, tok, 1000), -EACCES);
+    assert_int_equal(websess_presession_check(other, id, tok, 1000), -EACCES);
+    for (size_t i = 0; i < WEBSESS_TOKEN_LEN - 1; i++) {
+        memcpy(forged, tok, sizeof(forged));
+        forged[i] = forged[i] == 'A' ? 'B' : 'A';
+        assert_int_equal(websess_presession_check(t, id, forged, 1000), -EACCES);
+    }
+    assert_int_equal(
+        websess_presession_check(t, id, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 1000),
+        -EACCES);
+    assert_int_equal(websess_presession_check(t, id, "", 1000), -EACCES);
+    assert_int_equal(websess_presession_token(t, "short", 1000, tok), -EINVAL);
+
+    /* A session remembers its device. */
+    s = websess_start_on(t, &amy, id, 1000);
+    assert_non_null(s);
+    assert_string_equal(s->device, id);
+    s = websess_start(t, &amy, 1000);
+    assert_non_null(s);
+    assert_string_equal(s->device, "");
+    assert_null(websess_start_on(t, &amy, "short", 1000));
+    websess_table_free(t);
+    websess_table_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -474,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_session_eviction),
         cmocka_unit_test(test_session_per_user),
         cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_devices_and_presession),
     };
 
     testutil_watchdog(120);
