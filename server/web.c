@@ -27,17 +27,35 @@
 #include "obs_json.h"
 #include "people.h"
 #include "render_html.h"
+#include "audit.h"
 #include "store.h"
+#include "throttle.h"
 #include "validate.h"
 #include "websess.h"
 
 #define WEB_DEFAULT_TTL_S (8 * 3600)
-/* Sign-in jobs (a password check holds 32 MiB of scrypt; a link costs a
- * write transaction): a flood gets 503 beyond this many at once. */
-/* Password checks and link look-ups run on libuv's thread pool, which the
- * dashboards and the protocol port's reads share: at most this many at once
- * (coachqd sizes the pool to 8 threads), the rest are answered 503. */
+/* Password checks (32 MiB of scrypt each) and link look-ups run on libuv's
+ * thread pool, which the dashboards and the protocol port's reads share: at
+ * most this many at once (coachqd sizes the pool to 8 threads). The rest
+ * wait in a queue, at most one per client address and at most
+ * WEB_SIGNIN_QUEUE in all (beyond that: 503), and an address with a check
+ * running waits its turn behind every other address: one address cannot
+ * take the slots, however many connections it opens. */
 #define WEB_MAX_SIGNIN_JOBS 2
+#define WEB_SIGNIN_QUEUE 64
+/* Failure budgets (see throttle.h and docs/operations.md): an address may
+ * fail 10 times, a user name 5 times, before each further failure blocks
+ * it for 1 s, doubling, up to 15 minutes for an address and 5 minutes for
+ * a user (a lock-out an attacker can cause must stay short; the address
+ * budget is what stops a spray over many users). A failure is forgotten
+ * after 10 minutes. Each table holds at most 4096 keys. */
+#define WEB_ADDR_FREE 10
+#define WEB_ADDR_MAX_MS (15u * 60u * 1000u)
+#define WEB_USER_FREE 5
+#define WEB_USER_MAX_MS (5u * 60u * 1000u)
+#define WEB_FAIL_BASE_MS 1000u
+#define WEB_FAIL_FORGET_MS (10u * 60u * 1000u)
+#define WEB_FAIL_KEYS 4096
 #define WEB_MAX_PAGE (8u * 1024u * 1024u)
 /* Dashboards being built at once on the thread pool (8 threads, shared with
  * the protocol port's reads and the sign-in checks); more get 503. */
@@ -50,6 +68,11 @@
 #define WEB_ORIGIN_WHY                                                                             \
     "This form was refused: it was sent from another site (the Origin header does not match)."
 #define WEB_NOT_FOUND "There is no such dashboard, or it is not one you may see."
+#define WEB_THROTTLED                                                                              \
+    "Too many failed sign-ins for this account or from your address. Wait %llu seconds, then "     \
+    "try again."
+#define WEB_ONE_AT_A_TIME                                                                          \
+    "Another sign-in from your address is being checked. Wait a moment, then try again."
 #define WEB_DUMMY_PASSWORD "coachq-no-such-user-password"
 
 struct web {
@@ -58,8 +81,16 @@ struct web {
     struct web_opts opts;
     struct websess_table *sessions;
     unsigned pending;
-    unsigned signin_jobs;
+    unsigned signin_jobs; /* sign-in jobs on the pool */
     unsigned dash_jobs;
+    /* Sign-in jobs waiting for a pool slot, oldest first (fair queue). */
+    struct web_job *wait_head, *wait_tail;
+    unsigned waiting;
+    struct web_job *running[WEB_MAX_SIGNIN_JOBS];
+    struct throttle *addr_fails; /* failure budgets by client address */
+    struct throttle *user_fails; /* and by the user name tried */
+    struct web_stats stats;
+    uint64_t throttle_logged_ms; /* the last signin_throttled line */
     /* A real hash to check unknown users' passwords against, so that the
      * answer takes as long as for a known user. */
     char dummy_hash[160];
@@ -85,6 +116,10 @@ struct web_job {
     struct http_exchange *x;
     enum web_job_kind kind;
     int64_t now_s;
+    struct web_job *qnext; /* in the sign-in queue */
+    char peer[64];         /* the client, for the audit log */
+    char addr[64];         /* its throttle key (throttle_addr_key()) */
+    int audit_rc;          /* a failure's audit entry: 0 or why it was not written */
 
     /* Sign-in (password or link). */
     char device[WEBSESS_DEVICE_ID_LEN + 1]; /* the browser's checked device id */
@@ -93,6 +128,7 @@ struct web_job {
     char token[WEBSESS_TOKEN_LEN + 1];
     char hash[160];
     int have_hash;
+    int known;   /* the user exists and has a password */
     int verdict; /* 0 signed in, -EACCES wrong, -EPERM may not sign in, other: failure */
     struct auth_user who;
 
@@ -156,6 +192,8 @@ static const char *status_message(int status)
         return "There is no such page.";
     case 405:
         return "This page does not take that method.";
+    case 429:
+        return "Too many attempts: wait a moment, then try again.";
     case 503:
         return "The server is busy; try again in a moment.";
     default:
@@ -373,6 +411,7 @@ static struct web_job *job_new(struct web *w, struct http_exchange *x, enum web_
     j->kind = kind;
     j->now_s = web_now();
     j->work.data = j;
+    snprintf(j->peer, sizeof(j->peer), "%s", http_peer(x));
     buf_init(&j->body, w->opts.max_page);
     return j;
 }
@@ -416,18 +455,44 @@ static int load_person_txn(struct store_txn *t, void *arg)
     return 0;
 }
 
+/* A failed sign-in's audit entry (write transaction). The actor is
+ * nobody ("-"): who tried is not known, only what was tried and from
+ * where. */
+static int audit_failure_txn(struct store_txn *t, void *arg)
+{
+    struct web_job *j = arg;
+    int link = j->kind == JOB_LINK;
+    char detail[100], origin[100];
+
+    snprintf(detail, sizeof(detail), "%s",
+             link       ? "unknown, used or expired sign-in link"
+             : j->known ? "wrong password"
+                        : "unknown user or no password set");
+    snprintf(origin, sizeof(origin), "dashboard %s", j->peer);
+    return audit_append(t, j->now_s * 1000, "-", link ? "signin.link_failed" : "signin.failed",
+                        link || validate_id(j->user) != 0 ? "" : j->user, detail, origin, NULL);
+}
+
+/* Pool thread: audits a failure; store_exec() blocks this worker until the
+ * commit. How many there can be is bounded by the failure budgets. */
+static void audit_failure(struct web_job *j)
+{
+    j->audit_rc = store_exec(j->w->store, audit_failure_txn, j);
+}
+
 /* Pool thread: the password check. Unknown users, users without a password
  * and wrong passwords all cost one scrypt and get the same answer. */
 static void signin_work(uv_work_t *req)
 {
     struct web_job *j = req->data;
     int rc = validate_id(j->user) == 0 ? store_view(j->w->store, load_person_txn, j) : -ENOENT;
-    int known = rc == 0 && j->have_hash;
-    int check = websess_check_password(j->password, known ? j->hash : j->w->dummy_hash);
+    int check;
 
+    j->known = rc == 0 && j->have_hash;
+    check = websess_check_password(j->password, j->known ? j->hash : j->w->dummy_hash);
     if (rc < 0 && rc != -ENOENT) {
         j->verdict = rc;
-    } else if (!known || check != 0) {
+    } else if (!j->known || check != 0) {
         j->verdict = -EACCES;
     } else if (j->who.roles == 0) {
         j->verdict = -EPERM;
@@ -436,6 +501,9 @@ static void signin_work(uv_work_t *req)
     }
     OPENSSL_cleanse(j->password, sizeof(j->password));
     OPENSSL_cleanse(j->hash, sizeof(j->hash));
+    if (j->verdict == -EACCES) {
+        audit_failure(j);
+    }
 }
 
 static int link_consume_txn(struct store_txn *t, void *arg)
@@ -476,12 +544,39 @@ static void link_work(uv_work_t *req)
     }
     if (rc == -ENOENT) {
         j->verdict = -EACCES;
+        audit_failure(j);
     } else if (rc < 0) {
         j->verdict = rc;
     } else {
         j->verdict = j->who.roles == 0 ? -EPERM : 0;
     }
 }
+
+/* Counts a failed check against the address's and the user's budgets,
+ * logs it with the running total (the failure metric) and the waits it
+ * caused. */
+static void signin_count_failure(struct web *w, struct web_job *j)
+{
+    uint64_t now = uv_now(w->loop);
+    uint64_t addr_wait = throttle_fail(w->addr_fails, j->addr, now);
+    uint64_t user_wait = j->kind == JOB_SIGNIN ? throttle_fail(w->user_fails, j->user, now) : 0;
+    char q[80];
+
+    if (j->kind == JOB_LINK) {
+        w->stats.link_failures++;
+    } else {
+        w->stats.signin_failures++;
+    }
+    log_event(LOG_WARN, "signin_refused",
+              "peer=%s via=%s reason=wrong user=%s failures=%" PRIu64 " link_failures=%" PRIu64
+              " addr_wait_ms=%" PRIu64 " user_wait_ms=%" PRIu64 " audit=%s",
+              j->peer, j->kind == JOB_LINK ? "link" : "password",
+              j->kind == JOB_LINK ? "-" : log_quote(j->user, q, sizeof(q)),
+              w->stats.signin_failures, w->stats.link_failures, addr_wait, user_wait,
+              j->audit_rc == 0 ? "ok" : error_strerror(j->audit_rc));
+}
+
+static void signin_pump(struct web *w);
 
 static void signin_done(uv_work_t *req, int status)
 {
@@ -494,9 +589,18 @@ static void signin_done(uv_work_t *req, int status)
 
     w->pending--;
     w->signin_jobs--;
+    for (size_t i = 0; i < WEB_MAX_SIGNIN_JOBS; i++) {
+        if (w->running[i] == j) {
+            w->running[i] = NULL;
+        }
+    }
+    signin_pump(w);
     if (status != 0) {
         reply_page_error(j->x, NULL, 503, NULL, NULL, NULL, 0);
         goto out;
+    }
+    if (j->verdict == -EACCES) {
+        signin_count_failure(w, j);
     }
     if (j->verdict == -EACCES || j->verdict == -EPERM) {
         const char *why = j->kind == JOB_LINK    ? "This sign-in link is unknown, used or expired: "
@@ -506,9 +610,10 @@ static void signin_done(uv_work_t *req, int status)
         char csrf[WEBSESS_TOKEN_LEN + 1];
         int ok = websess_presession_token(w->sessions, j->device, web_now(), csrf) == 0;
 
-        log_event(LOG_INFO, "signin_refused", "peer=%s via=%s reason=%s", http_peer(j->x),
-                  j->kind == JOB_LINK ? "link" : "password",
-                  j->verdict == -EPERM ? "disabled_or_no_role" : "wrong");
+        if (j->verdict == -EPERM) {
+            log_event(LOG_INFO, "signin_refused", "peer=%s via=%s reason=disabled_or_no_role",
+                      j->peer, j->kind == JOB_LINK ? "link" : "password");
+        }
         buf_init(&b, WEB_MAX_PAGE);
         if (!ok || render_signin(csrf, why, &b) < 0) {
             buf_free(&b);
@@ -540,6 +645,10 @@ static void signin_done(uv_work_t *req, int status)
         reply_page_error(j->x, NULL, 500, NULL, NULL, NULL, 0);
         goto out;
     }
+    /* The user's budget starts afresh; the address's does not, or one
+     * account of one's own would reset a spray over others. */
+    throttle_reset(w->user_fails, j->who.id);
+    w->stats.signins++;
     log_event(LOG_INFO, "signin", "peer=%s user=%s via=%s", http_peer(j->x), j->who.id,
               j->kind == JOB_LINK ? "link" : "password");
     session_cookie(cookie, sizeof(cookie), s->id, web_ttl(w));
@@ -714,16 +823,167 @@ static void job_queue(struct web_job *j, uv_work_cb work, uv_after_work_cb done)
 
     if (rc < 0) {
         log_event(LOG_ERROR, "web_queue_failed", "error=%s", uv_strerror(rc));
-        if (j->kind != JOB_DASH) {
-            j->w->signin_jobs--;
-        } else {
-            j->w->dash_jobs--;
-        }
+        j->w->dash_jobs--;
         reply_page_error(j->x, NULL, 503, NULL, NULL, NULL, 0);
         job_free(j);
         return;
     }
     j->w->pending++;
+}
+
+/* ---- The sign-in queue ---------------------------------------------- */
+
+/* Answers a sign-in refused for its budget: 429 with Retry-After, as the
+ * sign-in form again (password) or a page (link). */
+static void reply_throttled(struct web *w, struct web_job *j, uint64_t wait_ms, const char *why)
+{
+    unsigned long long secs = (wait_ms + 999) / 1000;
+    char retry[24], msg[300], csrf[WEBSESS_TOKEN_LEN + 1];
+    struct http_header_kv h[1] = {{"Retry-After", retry}};
+    struct buf b;
+
+    if (secs == 0) {
+        secs = 1;
+    }
+    snprintf(retry, sizeof(retry), "%llu", secs);
+    if (why != NULL) {
+        snprintf(msg, sizeof(msg), "%s", why);
+    } else {
+        snprintf(msg, sizeof(msg), WEB_THROTTLED, secs);
+    }
+    w->stats.throttled++;
+    /* At most one line a second: a flood must not fill the disk with logs. */
+    if (w->throttle_logged_ms == 0 || uv_now(w->loop) - w->throttle_logged_ms >= 1000) {
+        w->throttle_logged_ms = uv_now(w->loop);
+        log_event(LOG_WARN, "signin_throttled",
+                  "peer=%s via=%s retry_after_s=%llu throttled=%" PRIu64, j->peer,
+                  j->kind == JOB_LINK ? "link" : "password", secs, w->stats.throttled);
+    }
+    buf_init(&b, WEB_MAX_PAGE);
+    if (j->kind == JOB_SIGNIN &&
+        websess_presession_token(w->sessions, j->device, web_now(), csrf) == 0 &&
+        render_signin(csrf, msg, &b) == 0) {
+        reply(j->x, NULL, 429, "text/html; charset=utf-8", h, 1, b.data, b.len);
+    } else {
+        reply_page_error(j->x, NULL, 429, msg, NULL, h, 1);
+    }
+    buf_free(&b);
+}
+
+/* How long j's address (and, for a password, the user tried) must still
+ * wait: 0 when it may be checked now. */
+static uint64_t signin_wait(struct web *w, const struct web_job *j)
+{
+    uint64_t now = uv_now(w->loop);
+    uint64_t a = throttle_wait_ms(w->addr_fails, j->addr, now);
+    uint64_t u = j->kind == JOB_SIGNIN ? throttle_wait_ms(w->user_fails, j->user, now) : 0;
+
+    return a > u ? a : u;
+}
+
+static int addr_running(const struct web *w, const char *addr)
+{
+    for (size_t i = 0; i < WEB_MAX_SIGNIN_JOBS; i++) {
+        if (w->running[i] != NULL && strcmp(w->running[i]->addr, addr) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Starts waiting jobs while a slot is free: the oldest whose address has
+ * no check running. Each address has at most one job waiting, so this is
+ * round robin over addresses. A job whose address or user got blocked
+ * while it waited is answered 429 instead. */
+static void signin_pump(struct web *w)
+{
+    while (w->signin_jobs < WEB_MAX_SIGNIN_JOBS && w->wait_head != NULL) {
+        struct web_job **pp = &w->wait_head;
+        struct web_job *j, *prev = NULL;
+        uint64_t wait;
+        int rc;
+
+        while (*pp != NULL && addr_running(w, (*pp)->addr)) {
+            prev = *pp;
+            pp = &(*pp)->qnext;
+        }
+        j = *pp;
+        if (j == NULL) {
+            return; /* every waiting address has a check running */
+        }
+        *pp = j->qnext;
+        if (w->wait_tail == j) {
+            w->wait_tail = prev;
+        }
+        j->qnext = NULL;
+        w->waiting--;
+        wait = signin_wait(w, j);
+        if (wait > 0) {
+            reply_throttled(w, j, wait, NULL);
+            job_free(j);
+            continue;
+        }
+        rc = uv_queue_work(w->loop, &j->work, j->kind == JOB_LINK ? link_work : signin_work,
+                           signin_done);
+        if (rc < 0) {
+            log_event(LOG_ERROR, "web_queue_failed", "error=%s", uv_strerror(rc));
+            reply_page_error(j->x, NULL, 503, NULL, NULL, NULL, 0);
+            job_free(j);
+            continue;
+        }
+        for (size_t i = 0; i < WEB_MAX_SIGNIN_JOBS; i++) {
+            if (w->running[i] == NULL) {
+                w->running[i] = j;
+                break;
+            }
+        }
+        w->signin_jobs++;
+        w->pending++;
+    }
+}
+
+/* Takes a sign-in job (password or link) whose form passed its checks:
+ * refused at once with 429 when its address or user is over budget or its
+ * address already has a check waiting, with 503 when the queue is full;
+ * else queued, and started as soon as fairness allows. Takes ownership of
+ * j. */
+static void signin_submit(struct web *w, struct web_job *j)
+{
+    uint64_t wait;
+
+    throttle_addr_key(j->peer, j->addr, sizeof(j->addr));
+    wait = signin_wait(w, j);
+    if (wait > 0) {
+        reply_throttled(w, j, wait, NULL);
+        job_free(j);
+        return;
+    }
+    for (const struct web_job *q = w->wait_head; q != NULL; q = q->qnext) {
+        if (strcmp(q->addr, j->addr) == 0) {
+            reply_throttled(w, j, 1000, WEB_ONE_AT_A_TIME);
+            job_free(j);
+            return;
+        }
+    }
+    if (w->waiting >= WEB_SIGNIN_QUEUE) {
+        w->stats.busy++;
+        reply_page_error(j->x, NULL, 503, NULL, NULL, NULL, 0);
+        job_free(j);
+        return;
+    }
+    if (w->wait_tail != NULL) {
+        w->wait_tail->qnext = j;
+    } else {
+        w->wait_head = j;
+    }
+    w->wait_tail = j;
+    w->waiting++;
+    signin_pump(w);
+}
+
+void web_get_stats(const struct web *w, struct web_stats *out)
+{
+    *out = w->stats;
 }
 
 /* ---- Routes --------------------------------------------------------- */
@@ -824,10 +1084,6 @@ static void route_signin_post(struct web *w, struct http_exchange *x)
         reply_page_error(x, NULL, 403, why, NULL, NULL, 0);
         return;
     }
-    if (w->signin_jobs >= WEB_MAX_SIGNIN_JOBS) {
-        reply_page_error(x, NULL, 503, NULL, NULL, NULL, 0);
-        return;
-    }
     j = job_new(w, x, JOB_SIGNIN);
     if (j == NULL) {
         reply_page_error(x, NULL, 500, NULL, NULL, NULL, 0);
@@ -841,8 +1097,7 @@ static void route_signin_post(struct web *w, struct http_exchange *x)
     if (http_form_value(body, len, "password", j->password, sizeof(j->password)) < 0) {
         j->password[0] = '\0';
     }
-    w->signin_jobs++;
-    job_queue(j, signin_work, signin_done);
+    signin_submit(w, j);
 }
 
 /* Copies a link token from form-encoded text (a query or a body) into
@@ -908,13 +1163,7 @@ static void route_link_post(struct web *w, struct http_exchange *x)
         reply_page_error(x, NULL, 400, WEB_LINK_MALFORMED, NULL, NULL, 0);
         return;
     }
-    if (w->signin_jobs >= WEB_MAX_SIGNIN_JOBS) {
-        job_free(j);
-        reply_page_error(x, NULL, 503, NULL, NULL, NULL, 0);
-        return;
-    }
-    w->signin_jobs++;
-    job_queue(j, link_work, signin_done);
+    signin_submit(w, j);
 }
 
 static void route_signout(struct web *w, struct http_exchange *x, const struct websess *s)
@@ -1200,15 +1449,18 @@ int web_new(uv_loop_t *loop, struct store *s, const struct web_opts *o, struct w
         w->opts.max_page = WEB_MAX_PAGE;
     }
     w->sessions = websess_table_new(w->opts.session_ttl_s);
-    if (w->sessions == NULL) {
-        free(w);
+    w->addr_fails = throttle_new(&(struct throttle_opts){
+        WEB_ADDR_FREE, WEB_FAIL_BASE_MS, WEB_ADDR_MAX_MS, WEB_FAIL_FORGET_MS, WEB_FAIL_KEYS});
+    w->user_fails = throttle_new(&(struct throttle_opts){
+        WEB_USER_FREE, WEB_FAIL_BASE_MS, WEB_USER_MAX_MS, WEB_FAIL_FORGET_MS, WEB_FAIL_KEYS});
+    if (w->sessions == NULL || w->addr_fails == NULL || w->user_fails == NULL) {
+        web_free(w);
         return -ENOMEM;
     }
     /* Once, at start: tens of milliseconds. */
     rc = websess_hash_password(WEB_DUMMY_PASSWORD, w->dummy_hash, sizeof(w->dummy_hash));
     if (rc < 0) {
-        websess_table_free(w->sessions);
-        free(w);
+        web_free(w);
         return rc;
     }
     *out = w;
@@ -1220,6 +1472,14 @@ void web_free(struct web *w)
     if (w == NULL) {
         return;
     }
+    /* Jobs still waiting belong to exchanges the transport has dropped. */
+    while (w->wait_head != NULL) {
+        struct web_job *j = w->wait_head;
+        w->wait_head = j->qnext;
+        job_free(j);
+    }
     websess_table_free(w->sessions);
+    throttle_free(w->addr_fails);
+    throttle_free(w->user_fails);
     free(w);
 }

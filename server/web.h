@@ -32,6 +32,8 @@
 #ifndef COACHQ_WEB_H
 #define COACHQ_WEB_H
 
+#include <stdint.h>
+
 #include <uv.h>
 
 #include "dash.h"
@@ -47,7 +49,18 @@ struct web_opts {
                         connection's write cap or the page never arrives */
 };
 
+/* Counters since start (loop thread), for logs and metrics. */
+struct web_stats {
+    uint64_t signins;         /* sessions started */
+    uint64_t signin_failures; /* wrong user or password (checked) */
+    uint64_t link_failures;   /* unknown, used or expired sign-in links */
+    uint64_t throttled;       /* sign-ins refused 429 (over budget, or one at a time) */
+    uint64_t busy;            /* sign-ins refused 503 (queue full) */
+};
+
 int web_new(uv_loop_t *loop, struct store *s, const struct web_opts *o, struct web **out);
+/* Copies w's counters into out. */
+void web_get_stats(const struct web *w, struct web_stats *out);
 /* The http_handler to give http_server_new() with arg = the web. */
 void web_handle(struct http_exchange *x, void *arg);
 void web_free(struct web *w);
