@@ -332,11 +332,8 @@ static const char *home_of(unsigned roles)
     return NULL;
 }
 
-/*
- * The checks every POST passes: the Origin header, when sent, must be this
- * very site, and the form's csrf field must equal expect. Returns NULL when
- * both hold, or the reason to show.
- */
+/* The Origin header, when sent, must be this very site: NULL, or the
+ * reason to show. */
 static const char *origin_refusal(struct http_exchange *x)
 {
     const char *origin = http_header(x, "Origin");
@@ -350,6 +347,11 @@ static const char *origin_refusal(struct http_exchange *x)
     return NULL;
 }
 
+/*
+ * The checks every POST of a session passes: the Origin (above), and the
+ * form's csrf field must equal expect (the session's). Returns NULL when
+ * both hold, or the reason to show.
+ */
 static const char *csrf_refusal(struct http_exchange *x, const char *expect)
 {
     size_t len = 0;
@@ -554,7 +556,8 @@ static void link_work(uv_work_t *req)
 
 /* Counts a failed check against the address's and the user's budgets,
  * logs it with the running total (the failure metric) and the waits it
- * caused. */
+ * caused. The user tried is logged only when it is an id: a password typed
+ * into the user field must not land in the log. */
 static void signin_count_failure(struct web *w, struct web_job *j)
 {
     uint64_t now = uv_now(w->loop);
@@ -571,7 +574,8 @@ static void signin_count_failure(struct web *w, struct web_job *j)
               "peer=%s via=%s reason=wrong user=%s failures=%" PRIu64 " link_failures=%" PRIu64
               " addr_wait_ms=%" PRIu64 " user_wait_ms=%" PRIu64 " audit=%s",
               j->peer, j->kind == JOB_LINK ? "link" : "password",
-              j->kind == JOB_LINK ? "-" : log_quote(j->user, q, sizeof(q)),
+              j->kind == JOB_LINK || validate_id(j->user) != 0 ? "-"
+                                                               : log_quote(j->user, q, sizeof(q)),
               w->stats.signin_failures, w->stats.link_failures, addr_wait, user_wait,
               j->audit_rc == 0 ? "ok" : error_strerror(j->audit_rc));
 }
