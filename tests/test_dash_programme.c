@@ -784,6 +784,58 @@ static void test_observers(void **state)
     dash_free(d);
 }
 
+static int obs4_cb(struct store_txn *t, void *arg)
+{
+    Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
+    Coachq__V1__Role role = COACHQ__V1__ROLE__ROLE_OBSERVER;
+    int rc;
+
+    (void)arg;
+    p.id = (char *)"obs.4";
+    p.roles = &role;
+    p.n_roles = 1;
+    rc = people_put(t, &p, NULL);
+    return rc == 0 ? put_cert(t, "obs.4", 21000) : rc;
+}
+
+/* Issue 11: a session scored by three observers counted once per peer, so
+ * "double-coded share" read 1.25 and 0.50 where it is 1.00 and 0.25. A
+ * share is an observer's double-coded observations over all of theirs.
+ * Runs last: it adds observations the tests above do not expect. */
+static void test_double_coded_share_three_observers(void **state)
+{
+    struct fixture *f = *state;
+    const Coachq__V1__Table *t;
+    const Coachq__V1__TableRow *r;
+    struct dash *d;
+
+    assert_int_equal(store_exec(f->s, obs4_cb, NULL), 0);
+    /* One session of flm.new scored by obs.1, obs.2 and obs.4; three more
+     * by obs.4 alone. */
+    observe(f, "obs.1", "flm.new", week(0), 8, 3);
+    observe(f, "obs.2", "flm.new", week(0), 8, 3);
+    observe(f, "obs.4", "flm.new", week(0), 8, 2);
+    observe(f, "obs.4", "flm.new", week(0), 9, 2);
+    observe(f, "obs.4", "flm.new", week(0), 10, 2);
+    observe(f, "obs.4", "flm.new", week(0), 11, 2);
+    d = run(f, K_OBSERVERS, 2);
+    t = table(d, "observers");
+    /* obs.2: the three double-coded sessions of flm.old and this one. */
+    r = row2(t, "obs.2", NULL);
+    ASSERT_NEAR(value(t, r, "Double-coded share", 4), 1.0, 1e-9);
+    r = row2(t, "obs.4", NULL);
+    ASSERT_NEAR(value(t, r, "Double-coded share", 4), 0.25, 1e-9);
+    /* obs.1: 19 observations before, 3 of them double-coded; now 20 and 4. */
+    r = row2(t, "obs.1", NULL);
+    ASSERT_NEAR(value(t, r, "Double-coded share", 20), 4.0 / 20.0, 1e-9);
+    for (size_t i = 0; i < t->n_rows; i++) {
+        const Coachq__V1__Cell *c = cell(t, t->rows[i], "Double-coded share");
+
+        assert_true(!c->has_value || (c->value >= 0 && c->value <= 1));
+    }
+    dash_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -791,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_attendance),
         cmocka_unit_test(test_results),
         cmocka_unit_test(test_observers),
+        cmocka_unit_test(test_double_coded_share_three_observers),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
