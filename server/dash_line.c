@@ -114,8 +114,10 @@ static int weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char 
     for (unsigned i = 0; i < n; i++) {
         ws->r[i] = init;
     }
-    rc = agg_read(c->t, kind, id, c->rubric_id, ws->first - 7 * (DASH_ROLL - 1), c->until_monday,
-                  weeks_cb, ws);
+    /* Only the page's own weeks are read: the first weeks of a rolling
+     * series roll over fewer weeks rather than reach before the period the
+     * page states. */
+    rc = agg_read(c->t, kind, id, c->rubric_id, ws->first, c->until_monday, weeks_cb, ws);
     for (unsigned i = 0; rc == 0 && i < n; i++) {
         for (unsigned j = 0; rc == 0 && j < DASH_ROLL; j++) {
             rc = agg_week_add(&ws->r[i], &ws->raw[i + j]);
@@ -448,8 +450,9 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
     wt->note = dash_printf(d,
                            "Mean observation score (1 to 4) over the %u weeks ending with each "
                            "ISO week (a rolling window: one manager is seldom observed often "
-                           "enough in a single week); n is the number of observations, fewer "
-                           "than %u is insufficient data.",
+                           "enough in a single week; the first weeks of the period roll over "
+                           "the weeks they have); n is the number of observations, fewer than "
+                           "%u is insufficient data.",
                            DASH_ROLL, c->opts->min_n);
     ch->y_title = (char *)"Quality index (1-4)";
     ch->x_title = (char *)"ISO week";
@@ -722,7 +725,8 @@ static void manager_behaviours(struct dash *d, const struct dash_ctx *c, const s
                           "Mean score (1 to 4) over the last %u weeks with its 95%% confidence "
                           "interval (t distribution); n is the number of ratings, "
                           "not-applicable ones never count. The chart shows, for each ISO week, "
-                          "the mean and interval of the %u weeks ending with it.",
+                          "the mean and interval of the %u weeks ending with it (fewer at "
+                          "the start of the period).",
                           ws->n, DASH_ROLL);
     for (size_t b = 0; b < rb->n_behaviours; b++) {
         const char *bid = rb->behaviours[b]->id;
@@ -772,7 +776,8 @@ static void manager_markers(struct dash *d, const struct dash_ctx *c, const stru
     if (t == NULL || ch == NULL || sa == NULL) {
         return;
     }
-    t->note = (char *)"Each week counts the 4 weeks ending with it. "
+    t->note = (char *)"Each week counts the 4 weeks ending with it (fewer at the start of "
+                      "the period). "
                       "Ask-to-tell: open questions per directive (n/a without directives); "
                       "take-overs: \"manager took over\" moments per observed session (n: "
                       "sessions); seconds from the start of the session to the rep's first "
@@ -808,6 +813,7 @@ static void manager_markers(struct dash *d, const struct dash_ctx *c, const stru
 
 struct recent {
     const struct dash_ctx *c;
+    int64_t from_s; /* the first second of the period */
     Coachq__V1__StoredObservation *rec[RECENT_SHOWN];
     size_t n;
 };
@@ -843,6 +849,11 @@ static int recent_cb(Coachq__V1__StoredObservation *rec, void *arg)
 {
     struct recent *rs = arg;
 
+    if (rec->observation != NULL && rec->observation->started_at < rs->from_s) {
+        /* Newest first: everything after this is before the period. */
+        coachq__v1__stored_observation__free_unpacked(rec, NULL);
+        return 1;
+    }
     if (!recent_counts(rs->c, rec)) {
         coachq__v1__stored_observation__free_unpacked(rec, NULL);
         return 0;
@@ -906,6 +917,7 @@ static int manager_recent(struct dash *d, const struct dash_ctx *c)
 
     memset(&rs, 0, sizeof(rs));
     rs.c = c;
+    rs.from_s = (int64_t)dash_week(c, c->opts->trend_weeks - 1) * 86400;
     until = ((int64_t)c->until_day + 1) * 86400;
     rc = store_recent_txn(c->t, STORE_BY_COACH, c->subject, until, RECENT_MAX_KEYS, recent_cb, &rs);
     if (rc != 0) {
@@ -915,11 +927,17 @@ static int manager_recent(struct dash *d, const struct dash_ctx *c)
     if (t == NULL) {
         goto out;
     }
-    t->note = dash_printf(d,
-                          "The latest %u observations up to %s that count (certified observer, "
-                          "this rubric), newest first. Quality index: the mean of the session's "
-                          "scores; n is the number of scored behaviours.",
-                          RECENT_SHOWN, week_label(d, c->until_monday));
+    {
+        char from[16], last[16];
+
+        t->note = dash_printf(
+            d,
+            "The latest %u observations from %s to %s (the page's period) that count "
+            "(certified observer, this rubric), newest first. Quality index: the mean of the "
+            "session's scores; n is the number of scored behaviours.",
+            RECENT_SHOWN, dash_day_text((int32_t)(rs.from_s / 86400), from, sizeof(from)),
+            dash_day_text(c->until_day, last, sizeof(last)));
+    }
     for (size_t i = 0; i < rs.n; i++) {
         const Coachq__V1__Observation *o = rs.rec[i]->observation;
         Coachq__V1__TableRow *r = dash_row(d, t);
@@ -1092,8 +1110,8 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     }
     tt->note = dash_printf(d,
                            "Mean observation score (1 to 4) over the %u weeks ending with each "
-                           "ISO week; n is the number of observations, fewer than %u is "
-                           "insufficient data.",
+                           "ISO week (fewer at the start of the period); n is the number of "
+                           "observations, fewer than %u is insufficient data.",
                            DASH_ROLL, c->opts->min_n);
     for (unsigned w = 0; w < tw; w++) {
         Coachq__V1__TableRow *r = dash_row(d, tt);

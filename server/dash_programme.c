@@ -1048,7 +1048,13 @@ int dash_programme(struct dash *d, const struct dash_ctx *c)
     if (rc != 0) {
         goto out;
     }
-    dash_msg(d)->from_day = w.from_monday;
+    /* The page's period starts with the earliest week any figure reads:
+     * the 52 weeks of the impact, or the quarters of the correlation. */
+    {
+        int32_t q_from = agg_week_of(quarter_first_day(quarter_of(c->until_day) - PROG_QUARTERS));
+
+        dash_msg(d)->from_day = q_from < w.from_monday ? q_from : w.from_monday;
+    }
     rc = programme_impact(d, c, &flm, &ec, &w);
     if (rc == 0) {
         rc = programme_attendance(d, c, &ec, &w);
@@ -1099,13 +1105,15 @@ struct calib_latest {
     double exact;
     double within_one;
     double kappa;
+    int64_t until_ms; /* results after the period are not shown */
 };
 
 static int calib_cb(const Coachq__V1__CalibrationResult *r, void *arg)
 {
     struct calib_latest *cl = arg;
 
-    if (r->rubric_id == NULL || strcmp(r->rubric_id, cl->rubric) != 0) {
+    if (r->rubric_id == NULL || strcmp(r->rubric_id, cl->rubric) != 0 ||
+        (cl->until_ms != 0 && r->at_ms >= cl->until_ms)) {
         return 0;
     }
     /* Oldest first: the last one seen is the latest. */
@@ -1220,7 +1228,8 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
     t->note = dash_printf(
         d,
         "Window: the last %u weeks. Certification on the last day covered. Calibration: the "
-        "latest result (n = rating pairs). Double-coded: sessions another observer also "
+        "latest result up to the last day covered (n = rating pairs). Double-coded: sessions "
+        "another observer also "
         "scored, share of the observer's observations; agreement over their rating pairs "
         "(quadratic-weighted kappa). Severity drift: the observer's mean score minus other "
         "observers' mean on the same managers, weighted by the observer's ratings (n); "
@@ -1230,7 +1239,8 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
     for (size_t i = 0; i < observers.n; i++) {
         const char *oid = observers.id[i];
         struct cert_latest cl = {c->rubric_id, c->until_day, 0, 0, 0};
-        struct calib_latest cal = {c->rubric_id, 0, 0, 0, 0, 0};
+        struct calib_latest cal = {
+            c->rubric_id, 0, 0, 0, 0, 0, ((int64_t)c->until_day + 1) * 86400000};
         struct obs_sum mine;
         struct stats_agreement ag;
         double drift_num = 0;

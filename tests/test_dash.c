@@ -608,7 +608,8 @@ static void test_my_managers(void **state)
     assert_int_equal(m->kind, K_MY_MANAGERS);
     assert_string_equal(m->subject_id, "slm.a");
     assert_string_equal(m->subject_name, "Sam Lead");
-    assert_int_equal(m->until_day, TODAY);
+    /* Weekly figures cover whole weeks: the page says so (issue 11). */
+    assert_int_equal(m->until_day, MONDAY0 + 6);
     assert_int_equal(m->from_day, week(11));
     assert_int_equal(m->min_n, 3);
 
@@ -872,6 +873,78 @@ static void test_my_coaching(void **state)
     dash_free(r.d);
 }
 
+/* The text of b as a C string (b is NUL-terminated here). */
+static const char *buf_text(struct buf *b)
+{
+    assert_int_equal(buf_append(b, "", 1), 0);
+    return (const char *)b->data;
+}
+
+/* Issue 11: weekly figures counted the whole week of `until` while the page
+ * said `until` and the recent observations stopped there; the recent table
+ * and the rolling weeks also reached before `from`. Asked for Monday of
+ * week 0 (flm.a was observed Monday, Tuesday and Wednesday that week), the
+ * page now states the Sunday, and every figure covers exactly from..until
+ * in every format. */
+static void test_period_is_what_is_covered(void **state)
+{
+    struct fixture *f = *state;
+    struct run r = {.user = "flm.a",
+                    .roles = R_FLM,
+                    .kind = K_MANAGER,
+                    .subject = "flm.a",
+                    .until_day = MONDAY0};
+    const Coachq__V1__Dashboard *m;
+    const Coachq__V1__Table *t;
+    struct dash_opts o;
+    struct buf b;
+    unsigned in_week0 = 0;
+    int noted = 0;
+
+    dash_opts_default(&o);
+    o.trend_weeks = 4; /* from week 3: flm.a's two sessions of week 5 are before it */
+    r.opts = &o;
+    assert_int_equal(run(f, &r), 0);
+    m = dash_message(r.d);
+    assert_int_equal(m->from_day, week(3));
+    assert_int_equal(m->until_day, MONDAY0 + 6);
+    for (size_t i = 0; i < m->n_notes; i++) {
+        noted |= strstr(m->notes[i], "2024-05-20 to Sunday 2024-06-16, the whole week of "
+                                     "2024-06-10 included") != NULL;
+    }
+    assert_true(noted);
+
+    /* The week's figure and the recent observations rest on the same
+     * sessions: all three of week 0, none from before the period. */
+    t = table(r.d, "markers");
+    assert_int_equal(t->n_rows, 4);
+    assert_int_equal(t->rows[3]->cells[col(t, "Sessions observed")]->n, 3);
+    /* The first week of the period rolls over the period's weeks only. */
+    assert_int_equal(t->rows[0]->cells[col(t, "Sessions observed")]->n, 0);
+    t = table(r.d, "recent");
+    for (size_t i = 0; i < t->n_rows; i++) {
+        const char *day = t->rows[i]->cells[0]->text;
+
+        assert_true(strcmp(day, "2024-05-20") >= 0);
+        assert_true(strcmp(day, "2024-06-16") <= 0);
+        in_week0 += strcmp(day, "2024-06-10") >= 0;
+    }
+    assert_int_equal(in_week0, 3);
+    assert_int_equal(t->n_rows, 3);
+
+    /* JSON and text state the same period. */
+    buf_init(&b, 1u << 22);
+    assert_int_equal(dashfmt_json(m, &b), 0);
+    assert_non_null(strstr(buf_text(&b), "\"until\": \"2024-06-16\""));
+    assert_non_null(strstr((const char *)b.data, "\"from\": \"2024-05-20\""));
+    buf_free(&b);
+    buf_init(&b, 1u << 22);
+    assert_int_equal(dashfmt_text(m, 100, &b), 0);
+    assert_non_null(strstr(buf_text(&b), "2024-05-20 to 2024-06-16"));
+    buf_free(&b);
+    dash_free(r.d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -883,6 +956,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_manager, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recent_after_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_my_coaching, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_period_is_what_is_covered, setup, teardown),
     };
 
     testutil_watchdog(120);
