@@ -29,6 +29,8 @@ struct store_txn;
 
 #define DASH_DEFAULT_RUBRIC "coaching-conversation"
 #define DASH_INSUFFICIENT "insufficient data"
+/* A group figure withheld because it would rest on too few people. */
+#define DASH_SMALL_GROUP "group too small"
 
 struct dash_opts {
     unsigned min_n;       /* default 3 */

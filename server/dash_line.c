@@ -1022,35 +1022,240 @@ static int focus_cmp(const void *a, const void *b)
     return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-struct count_flm {
-    struct store_txn *t;
-    unsigned n;
+/*
+ * The peers' comparison of My coaching, built so that no arithmetic on what
+ * a viewer can fetch isolates one person (docs/dashboards.md, "Privacy"):
+ *
+ * - Peers: the front-line managers under the subject's manager in each week
+ *   (the line on that week's Sunday), never the subject and never the
+ *   viewer, so the viewer's own figures cannot be subtracted out.
+ * - Cells: each week's sums of each behaviour (and of the quality index)
+ *   over the peers. A cell counts only when at least privacy_min distinct
+ *   peers have ratings in it (for the index: observations), and only once
+ *   its week is over. Every peer figure on every page, window and `until`
+ *   is a sum of whole counted cells, so any difference of two figures is
+ *   again a sum of counted cells: each rests on privacy_min people or more.
+ */
+struct peer {
+    char id[65];
+    unsigned char *in; /* per week of the window: in the line that week */
 };
 
-static int count_flm_cb(const char *id, void *arg)
-{
-    struct count_flm *cf = arg;
-    Coachq__V1__Person *p = NULL;
+struct peers {
+    const struct dash_ctx *c;
+    const char *manager;
+    unsigned nweeks;
+    unsigned week; /* the week being collected */
+    struct peer *p;
+    size_t n;
+    size_t cap;
+    unsigned today_n; /* peers in the line today */
+    int today;        /* collecting today's line */
+    int cut;
+};
 
-    if (people_get(cf->t, id, &p) == 0) {
-        cf->n += people_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER) ? 1 : 0;
-        coachq__v1__person__free_unpacked(p, NULL);
+static void peers_free(struct peers *ps)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        free(ps->p[i].in);
     }
-    return cf->n >= LINE_MAX_MANAGERS ? 1 : 0;
+    free(ps->p);
+    ps->p = NULL;
+    ps->n = ps->cap = 0;
+}
+
+static int peers_cb(const char *id, void *arg)
+{
+    struct peers *ps = arg;
+    Coachq__V1__Person *p = NULL;
+    size_t i;
+    int flm;
+
+    if (strcmp(id, ps->c->subject) == 0 || strcmp(id, ps->c->user->id) == 0 ||
+        people_get(ps->c->t, id, &p) != 0) {
+        return 0;
+    }
+    flm = people_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER);
+    coachq__v1__person__free_unpacked(p, NULL);
+    if (!flm) {
+        return 0;
+    }
+    if (ps->today) {
+        ps->today_n++;
+        return 0;
+    }
+    for (i = 0; i < ps->n; i++) {
+        if (strcmp(ps->p[i].id, id) == 0) {
+            break;
+        }
+    }
+    if (i == ps->n) {
+        if (ps->n == LINE_MAX_MANAGERS) {
+            ps->cut = 1;
+            return 0;
+        }
+        if (ps->n == ps->cap) {
+            size_t cap = ps->cap ? ps->cap * 2 : 8;
+            struct peer *np = realloc(ps->p, cap * sizeof(*np));
+
+            if (np == NULL) {
+                return -ENOMEM;
+            }
+            ps->p = np;
+            ps->cap = cap;
+        }
+        snprintf(ps->p[i].id, sizeof(ps->p[i].id), "%s", id);
+        ps->p[i].in = calloc(ps->nweeks, 1);
+        if (ps->p[i].in == NULL) {
+            return -ENOMEM;
+        }
+        ps->n++;
+    }
+    ps->p[i].in[ps->week] = 1;
+    return 0;
+}
+
+/* The peers' counted cells, per week w (0: the oldest of the window). */
+struct peer_cells {
+    unsigned nweeks;
+    size_t nb;
+    Coachq__V1__AggWeek *w; /* only counted behaviours and index sums */
+    int any_raw;            /* some peer had ratings, counted or not */
+    unsigned left_out;      /* weeks whose index cell did not count */
+};
+
+static void peer_cells_free(struct peer_cells *pc)
+{
+    if (pc->w != NULL) {
+        for (unsigned i = 0; i < pc->nweeks; i++) {
+            agg_week_clear(&pc->w[i]);
+        }
+    }
+    free(pc->w);
+    pc->w = NULL;
+}
+
+/* Builds the counted cells of the subject's peers over the trend window. */
+static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct peers *ps,
+                           struct peer_cells *pc)
+{
+    static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
+    const Coachq__V1__Rubric *rb = c->rubric;
+    unsigned tw = c->opts->trend_weeks;
+    unsigned *observed = NULL; /* per week: peers with observations */
+    unsigned *rated = NULL;    /* per week and behaviour: peers with ratings */
+    Coachq__V1__AggWeek *raw = NULL;
+    int rc = 0;
+
+    pc->nweeks = tw;
+    pc->nb = rb->n_behaviours;
+    pc->w = calloc(tw, sizeof(*pc->w));
+    raw = calloc(tw, sizeof(*raw));
+    observed = calloc(tw, sizeof(*observed));
+    rated = calloc((size_t)tw * (pc->nb + 1), sizeof(*rated));
+    if (pc->w == NULL || raw == NULL || observed == NULL || rated == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (unsigned i = 0; i < tw; i++) {
+        pc->w[i] = init;
+        raw[i] = init;
+    }
+    /* Who was a peer in each week that is over. */
+    for (unsigned i = 0; i < tw && rc == 0; i++) {
+        int32_t sunday = dash_week(c, tw - 1 - i) + 6;
+
+        if (sunday >= c->today) {
+            continue;
+        }
+        ps->week = i;
+        rc = people_reports_at(c->t, manager, sunday, peers_cb, ps);
+    }
+    /* Their weeks: sums and how many distinct peers each cell rests on. */
+    for (size_t k = 0; k < ps->n && rc == 0; k++) {
+        struct weeks ws;
+
+        memset(&ws, 0, sizeof(ws));
+        rc = weeks_load(c, AGG_COACH, ps->p[k].id, tw, &ws);
+        for (unsigned i = 0; i < tw && rc == 0; i++) {
+            if (!ps->p[k].in[i]) {
+                continue;
+            }
+            rc = agg_week_add(&raw[i], &ws.w[i]);
+            observed[i] += ws.w[i].index_n > 0;
+            for (size_t b = 0; b < pc->nb; b++) {
+                const Coachq__V1__AggBehaviour *ab =
+                    dash_agg_behaviour(&ws.w[i], rb->behaviours[b]->id);
+
+                rated[i * (pc->nb + 1) + b] += ab != NULL && ab->count > 0;
+            }
+        }
+        weeks_free(&ws);
+    }
+    /* The counted cells. */
+    for (unsigned i = 0; i < tw && rc == 0; i++) {
+        Coachq__V1__AggWeek *dst = &pc->w[i];
+
+        pc->any_raw |= raw[i].index_n > 0;
+        if (observed[i] >= c->opts->privacy_min) {
+            dst->observations = raw[i].observations;
+            dst->index_n = raw[i].index_n;
+            dst->index_sum = raw[i].index_sum;
+            dst->index_sumsq = raw[i].index_sumsq;
+        } else if (raw[i].index_n > 0) {
+            pc->left_out++;
+        }
+        for (size_t b = 0; b < pc->nb && rc == 0; b++) {
+            const Coachq__V1__AggBehaviour *ab = dash_agg_behaviour(&raw[i], rb->behaviours[b]->id);
+            Coachq__V1__AggWeek one = COACHQ__V1__AGG_WEEK__INIT;
+            Coachq__V1__AggBehaviour *bp[1];
+
+            if (ab == NULL || rated[i * (pc->nb + 1) + b] < c->opts->privacy_min) {
+                continue;
+            }
+            bp[0] = (Coachq__V1__AggBehaviour *)ab;
+            one.behaviours = bp;
+            one.n_behaviours = 1;
+            rc = agg_week_add(dst, &one);
+        }
+    }
+out:
+    if (raw != NULL) {
+        for (unsigned i = 0; i < tw; i++) {
+            agg_week_clear(&raw[i]);
+        }
+    }
+    free(raw);
+    free(observed);
+    free(rated);
+    return rc;
+}
+
+/* A peers' figure: "group too small" when peers were rated but no cell
+ * rested on enough of them, else the figure (or insufficient data). */
+static void peer_cell(struct dash *d, Coachq__V1__TableRow *r, const struct peer_cells *pc,
+                      double v, unsigned n)
+{
+    if (n == 0 && pc->any_raw) {
+        dash_cell_text(d, r, DASH_SMALL_GROUP, NULL);
+    } else {
+        dash_cell_num(d, r, v, n, 2);
+    }
 }
 
 int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
 {
-    static const char *const cols_line[] = {"Behaviour", "Mean", "Line average", "Focus"};
+    static const char *const cols_line[] = {"Behaviour", "Mean", "Peers' average", "Focus"};
     static const char *const cols_own[] = {"Behaviour", "Mean", "Focus"};
-    static const char *const tcols_line[] = {"Week", "Quality index", "Line average"};
+    static const char *const tcols_line[] = {"Week", "Quality index", "Peers' average"};
     const Coachq__V1__Rubric *rb = c->rubric;
     unsigned tw = c->opts->trend_weeks;
     Coachq__V1__AggWeek total = COACHQ__V1__AGG_WEEK__INIT;
     Coachq__V1__AggWeek line_total = COACHQ__V1__AGG_WEEK__INIT;
-    struct weeks ws, lws;
+    struct weeks ws;
+    struct peers ps;
+    struct peer_cells pc;
     struct focus_row *rows = NULL;
-    struct count_flm cf;
     char manager[65];
     int compare = 0;
     int rc;
@@ -1060,7 +1265,8 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     unsigned marked = 0;
 
     memset(&ws, 0, sizeof(ws));
-    memset(&lws, 0, sizeof(lws));
+    memset(&ps, 0, sizeof(ps));
+    memset(&pc, 0, sizeof(pc));
     rc = weeks_load(c, AGG_COACH, c->subject, tw, &ws);
     if (rc == 0) {
         rc = weeks_sum(&ws, 0, ws.n, &total);
@@ -1068,21 +1274,25 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     if (rc != 0) {
         goto out;
     }
-    /* The line: the front-line managers under the subject's manager today.
-     * Its average is shown only for a group large enough not to expose
-     * anyone in it. */
-    cf.t = c->t;
-    cf.n = 0;
+    /* The peers: the other front-line managers under the subject's
+     * manager (see struct peer above for the rule that keeps each of them
+     * from being singled out). Compared only when today's line has enough
+     * of them to make a group at all. */
+    ps.c = c;
+    ps.nweeks = tw;
     if (people_manager_at(c->t, c->subject, c->today, manager, sizeof(manager)) == 0) {
-        rc = people_reports_at(c->t, manager, c->today, count_flm_cb, &cf);
+        ps.manager = manager;
+        ps.today = 1;
+        rc = people_reports_at(c->t, manager, c->today, peers_cb, &ps);
+        ps.today = 0;
         if (rc != 0) {
             goto out;
         }
-        if (cf.n >= c->opts->privacy_min) {
+        if (ps.today_n >= c->opts->privacy_min) {
             compare = 1;
-            rc = weeks_load(c, AGG_LINE, manager, tw, &lws);
-            if (rc == 0) {
-                rc = weeks_sum(&lws, 0, lws.n, &line_total);
+            rc = peer_cells_load(c, manager, &ps, &pc);
+            for (unsigned w = 0; rc == 0 && w < tw; w++) {
+                rc = agg_week_add(&line_total, &pc.w[w]);
             }
             if (rc != 0) {
                 goto out;
@@ -1106,13 +1316,17 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     chart_weeks(d, c, ch, tw);
     s = dash_series(d, ch, dash_msg(d)->subject_name, 0);
     if (compare) {
-        ls = dash_series(d, ch, "Line average", 0);
+        ls = dash_series(d, ch, "Peers' average", 0);
     }
     tt->note = dash_printf(d,
                            "Mean observation score (1 to 4) over the %u weeks ending with each "
                            "ISO week (fewer at the start of the period); n is the number of "
-                           "observations, fewer than %u is insufficient data.",
-                           DASH_ROLL, c->opts->min_n);
+                           "observations, fewer than %u is insufficient data.%s",
+                           DASH_ROLL, c->opts->min_n,
+                           compare ? " Peers' average: the same over the other front-line "
+                                     "managers of the line, from the weeks where at least the "
+                                     "privacy minimum of them were observed."
+                                   : "");
     for (unsigned w = 0; w < tw; w++) {
         Coachq__V1__TableRow *r = dash_row(d, tt);
 
@@ -1120,8 +1334,15 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
         dash_cell_num(d, r, quality(&ws.r[w]), n32(ws.r[w].index_n), 2);
         dash_series_add(d, s, quality(&ws.r[w]), n32(ws.r[w].index_n), NAN, NAN);
         if (compare) {
-            dash_cell_num(d, r, quality(&lws.r[w]), n32(lws.r[w].index_n), 2);
-            dash_series_add(d, ls, quality(&lws.r[w]), n32(lws.r[w].index_n), NAN, NAN);
+            Coachq__V1__AggWeek roll = COACHQ__V1__AGG_WEEK__INIT;
+
+            /* The counted cells of the DASH_ROLL weeks ending with w. */
+            for (unsigned j = w + 1 > DASH_ROLL ? w + 1 - DASH_ROLL : 0; j <= w; j++) {
+                roll.index_n += pc.w[j].index_n;
+                roll.index_sum += pc.w[j].index_sum;
+            }
+            peer_cell(d, r, &pc, quality(&roll), n32(roll.index_n));
+            dash_series_add(d, ls, quality(&roll), n32(roll.index_n), NAN, NAN);
         }
     }
 
@@ -1155,10 +1376,16 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
         "number of ratings. The two lowest with at least %u ratings are marked to focus on "
         "next.%s",
         tw, c->opts->min_n,
-        compare ? " Line average: every front-line manager under the same manager."
+        compare ? dash_printf(d,
+                              " Peers' average: the other front-line managers under the same "
+                              "manager (never the person this page is about, nor you), from "
+                              "the weeks that are over in which at least %u of them were rated "
+                              "on the behaviour; other weeks are left out, so that no "
+                              "arithmetic on these figures singles anyone out.",
+                              c->opts->privacy_min)
                 : dash_printf(d,
-                              " No line average: the group of managers under the same "
-                              "manager is smaller than %u, too small to compare.",
+                              " No peers' average: fewer than %u other managers under the same "
+                              "manager, too small a group to compare.",
                               c->opts->privacy_min));
     for (size_t i = 0; i < rb->n_behaviours; i++) {
         Coachq__V1__TableRow *r = dash_row(d, t);
@@ -1167,14 +1394,22 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
         dash_cell_text(d, r, behaviour_name(rows[i].b), NULL);
         dash_cell_num(d, r, rows[i].mean, rows[i].n, 2);
         if (compare) {
-            dash_cell_num(d, r, rows[i].line_mean, rows[i].line_n, 2);
+            peer_cell(d, r, &pc, rows[i].line_mean, rows[i].line_n);
         }
         dash_cell_text(d, r, focus ? "focus next" : "", NULL);
         marked += focus ? 1 : 0;
     }
     if (!compare) {
-        dash_note(d, "Your line's average is not shown: fewer than %u managers to compare with.",
+        dash_note(d, "Your peers' average is not shown: fewer than %u managers to compare with.",
                   c->opts->privacy_min);
+    } else if (pc.left_out > 0) {
+        dash_note(d,
+                  "Peers' average: %u week%s with peers observed left out, each with fewer "
+                  "than %u of them observed.",
+                  pc.left_out, pc.left_out == 1 ? "" : "s", c->opts->privacy_min);
+    }
+    if (ps.cut) {
+        dash_note(d, "Only the first %u peers are compared.", LINE_MAX_MANAGERS);
     }
     rc = dash_failed(d);
 out:
@@ -1182,6 +1417,7 @@ out:
     agg_week_clear(&total);
     agg_week_clear(&line_total);
     weeks_free(&ws);
-    weeks_free(&lws);
+    peer_cells_free(&pc);
+    peers_free(&ps);
     return rc;
 }
