@@ -1228,10 +1228,11 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
     t->note = dash_printf(
         d,
         "Window: the last %u weeks. Certification on the last day covered. Calibration: the "
-        "latest result up to the last day covered (n = rating pairs). Double-coded: sessions "
-        "another observer also "
-        "scored, share of the observer's observations; agreement over their rating pairs "
-        "(quadratic-weighted kappa). Severity drift: the observer's mean score minus other "
+        "latest result up to the last day covered (n = rating pairs). Double-coded share: the "
+        "observer's observations that another observer also scored (each once, however many "
+        "scored it) over all their observations (n); agreement over the rating pairs with "
+        "every peer (quadratic-weighted kappa). Severity drift: the observer's mean score minus "
+        "other "
         "observers' mean on the same managers, weighted by the observer's ratings (n); "
         "flagged from |%.1f| on. Coverage: managers observed / %zu front-line managers.",
         c->opts->trend_weeks, PROG_DRIFT_FLAG, flm.n);

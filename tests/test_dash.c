@@ -18,6 +18,7 @@
 #include "dash.h"
 #include "dashfmt.h"
 #include "people.h"
+#include "render_html.h"
 #include "rubrics.h"
 #include "store.h"
 #include "testutil.h"
@@ -947,6 +948,12 @@ static void test_period_is_what_is_covered(void **state)
     buf_init(&b, 1u << 22);
     assert_int_equal(dashfmt_text(m, 100, &b), 0);
     assert_non_null(strstr(buf_text(&b), "2024-05-20 to 2024-06-16"));
+    buf_free(&b);
+    /* And the HTML page. */
+    buf_init(&b, 1u << 22);
+    assert_int_equal(render_dashboard(m, NULL, &b), 0);
+    assert_non_null(strstr(buf_text(&b), "<dt>Period</dt><dd>2024-05-20 to 2024-06-16</dd>"));
+    assert_non_null(strstr((const char *)b.data, "the whole week of 2024-06-10 included"));
     buf_free(&b);
     dash_free(r.d);
 }
