@@ -387,7 +387,8 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
         "Quality index: the mean score (1 to 4) of each observation over the last %u weeks; "
         "n is the number of observations. Trend: the last %u weeks' index minus the %u weeks "
         "before (n: the smaller half). Sessions held come from imported outcomes "
-        "(sessions_held) for the months of the window; modules attended count training "
+        "(sessions_held): the whole months or quarters that overlap the window, so they may "
+        "reach beyond it (n: the figures summed); modules attended count training "
         "attendance in the window. Ask-to-tell: open questions per directive.",
         tw, TREND_HALF, TREND_HALF);
     for (size_t i = 0; i < ms->n; i++) {
