@@ -655,6 +655,47 @@ out:
 
 /* ---- Programme impact: attendance beside quality ---------------------- */
 
+/* Counts a cohort's members observed before it started and after its last
+ * completion (the windows of its quality figures), so that each figure is
+ * shown only when it rests on privacy_min people as computed, not on the
+ * headcount enrolled. */
+struct cohort_seen {
+    const struct dash_ctx *c;
+    const struct cohort *co;
+    struct weeks *w;
+    unsigned before;
+    unsigned after;
+};
+
+static int cohort_seen_cb(const Coachq__V1__Enrolment *e, void *arg)
+{
+    struct cohort_seen *cs = arg;
+    const struct cohort *co = cs->co;
+    int before = 0, after = 0;
+    int rc;
+
+    if (e->person_id == NULL || e->cohort_id == NULL || strcmp(e->cohort_id, co->cohort) != 0) {
+        return 0;
+    }
+    rc = weeks_read(cs->c, cs->w, AGG_COACH, e->person_id);
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t k = 0; k < cs->w->nweeks; k++) {
+        int32_t monday = cs->w->from_monday + 7 * (int32_t)k;
+        int seen = weeks_at(cs->w, k, cs->w->nb)->n > 0;
+
+        if (co->start_day != 0 && monday < agg_week_of(co->start_day)) {
+            before |= seen;
+        } else if (co->last_completed != 0 && monday >= agg_week_of(co->last_completed)) {
+            after |= seen;
+        }
+    }
+    cs->before += (unsigned)before;
+    cs->after += (unsigned)after;
+    return 0;
+}
+
 static int programme_attendance(struct dash *d, const struct dash_ctx *c,
                                 const struct enrol_collect *ec, struct weeks *w)
 {
@@ -673,13 +714,15 @@ static int programme_attendance(struct dash *d, const struct dash_ctx *c,
                           "Inputs (enrolled, modules attended, completed) beside quality "
                           "(mean quality index per observation, 1-4): before = weeks before the "
                           "cohort started, after = from the week of its last completion on, over "
-                          "the last %zu weeks. Quality is shown for cohorts of at least %u people.",
+                          "the last %zu weeks. Quality is shown where at least %u of the "
+                          "cohort's members were observed in that window.",
                           w->nweeks, c->opts->privacy_min);
     for (size_t i = 0; i < ec->n_cohorts; i++) {
         const struct cohort *co = &ec->cohorts[i];
         Coachq__V1__TableRow *r = dash_row(d, t);
         struct mom before = {0, 0, 0};
         struct mom after = {0, 0, 0};
+        unsigned seen_before, seen_after;
         char scope[140];
 
         dash_cell_text(d, r, co->programme, NULL);
@@ -692,6 +735,16 @@ static int programme_attendance(struct dash *d, const struct dash_ctx *c,
                 dash_cell_text(d, r, PROG_SMALL_GROUP, NULL);
             }
             continue;
+        }
+        {
+            struct cohort_seen cs = {c, co, w, 0, 0};
+
+            rc = people_enrolments(c->t, co->programme, cohort_seen_cb, &cs);
+            if (rc != 0) {
+                return rc;
+            }
+            seen_before = cs.before;
+            seen_after = cs.after;
         }
         snprintf(scope, sizeof(scope), "%s/%s", co->programme, co->cohort);
         rc = weeks_read(c, w, AGG_COHORT, scope);
@@ -708,15 +761,28 @@ static int programme_attendance(struct dash *d, const struct dash_ctx *c,
                 mom_add(&after, m);
             }
         }
-        dash_cell_num(d, r, mom_mean(&before), clamp_n(before.n), 2);
+        if (seen_before < c->opts->privacy_min && before.n > 0) {
+            dash_cell_text(d, r, PROG_SMALL_GROUP, NULL);
+        } else {
+            dash_cell_num(d, r, mom_mean(&before), clamp_n(before.n), 2);
+        }
         if (co->last_completed == 0) {
             dash_cell_text(d, r, "not completed", NULL);
             dash_cell_text(d, r, "", NULL);
             continue;
         }
-        dash_cell_num(d, r, mom_mean(&after), clamp_n(after.n), 2);
-        dash_cell_num(d, r, mom_mean(&after) - mom_mean(&before),
-                      clamp_n(before.n < after.n ? before.n : after.n), 2);
+        if (seen_after < c->opts->privacy_min && after.n > 0) {
+            dash_cell_text(d, r, PROG_SMALL_GROUP, NULL);
+        } else {
+            dash_cell_num(d, r, mom_mean(&after), clamp_n(after.n), 2);
+        }
+        if ((seen_before < c->opts->privacy_min && before.n > 0) ||
+            (seen_after < c->opts->privacy_min && after.n > 0)) {
+            dash_cell_text(d, r, PROG_SMALL_GROUP, NULL);
+        } else {
+            dash_cell_num(d, r, mom_mean(&after) - mom_mean(&before),
+                          clamp_n(before.n < after.n ? before.n : after.n), 2);
+        }
     }
     if (ec->n_cohorts == 0) {
         dash_note(d, "No programme cohorts are recorded.");

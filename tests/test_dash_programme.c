@@ -784,6 +784,46 @@ static void test_observers(void **state)
     dash_free(d);
 }
 
+static int enrol_new_cb(struct store_txn *t, void *arg)
+{
+    Coachq__V1__Enrolment e = COACHQ__V1__ENROLMENT__INIT;
+
+    (void)arg;
+    e.programme_id = (char *)"p1";
+    e.cohort_id = (char *)"c1";
+    e.cohort_start_day = MONDAY0 - 7 * 6;
+    e.person_id = (char *)"flm.new";
+    return people_enrolment_put(t, &e, NULL);
+}
+
+/* Issue 11: a cohort's quality was shown when enough people were enrolled,
+ * however few were observed. With flm.new (never observed) in cohort c1,
+ * four are enrolled but only three were observed before and after: with a
+ * privacy minimum of 4 the cohort's quality is a group too small. */
+static void test_cohort_privacy_as_computed(void **state)
+{
+    struct fixture *f = *state;
+    const Coachq__V1__Table *t;
+    const Coachq__V1__TableRow *r;
+    struct dash *d;
+
+    assert_int_equal(store_exec(f->s, enrol_new_cb, NULL), 0);
+    d = run(f, K_PROGRAMME, 4);
+    t = table(d, "attendance");
+    r = row2(t, "p1", "c1");
+    ASSERT_NEAR(value(t, r, "Enrolled", 4), 4, 0);
+    assert_string_equal(cell(t, r, "Quality before")->text, "group too small");
+    assert_string_equal(cell(t, r, "Quality after")->text, "group too small");
+    assert_string_equal(cell(t, r, "Change")->text, "group too small");
+    dash_free(d);
+    /* Three observed people are enough for a minimum of 3. */
+    d = run(f, K_PROGRAMME, 3);
+    t = table(d, "attendance");
+    r = row2(t, "p1", "c1");
+    ASSERT_NEAR(value(t, r, "Quality before", 6), 13.0 / 6.0, 1e-9);
+    dash_free(d);
+}
+
 static int obs4_cb(struct store_txn *t, void *arg)
 {
     Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
@@ -843,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_attendance),
         cmocka_unit_test(test_results),
         cmocka_unit_test(test_observers),
+        cmocka_unit_test(test_cohort_privacy_as_computed),
         cmocka_unit_test(test_double_coded_share_three_observers),
     };
 
