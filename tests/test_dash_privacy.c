@@ -610,6 +610,9 @@ static void attack(const struct figures *fs, struct secrets *ss, const char *vie
     struct hit *hits = NULL;
     size_t nhits = 0;
 
+    if (ss->n == 0) {
+        return; /* a viewer who may see everyone one by one has nothing to find */
+    }
     qsort(ss->s, ss->n, sizeof(*ss->s), secret_cmp);
     for (size_t a = 0; a < fs->n; a++) {
         const struct figure *x = &fs->f[a];
