@@ -1056,9 +1056,10 @@ struct rubric_put {
     struct admin *a;
     Coachq__V1__Rubric **r; /* borrowed */
     size_t n;
-    enum rubric_status *status; /* out, n entries */
-    size_t conflict;            /* out: index refused with -EEXIST */
-    uint32_t latest;            /* out: latest stored version of that id */
+    enum rubric_status *status;      /* out, n entries */
+    size_t conflict;                 /* out: index refused with -EEXIST or -EILSEQ */
+    uint32_t latest;                 /* out: latest stored version of that id */
+    struct rubrics_conflict meaning; /* out: with -EILSEQ, the behaviour */
 };
 
 static int rubric_put_txn(struct store_txn *t, void *arg)
@@ -1074,6 +1075,13 @@ static int rubric_put_txn(struct store_txn *t, void *arg)
         Coachq__V1__Rubric *r = rp->r[i];
 
         rc = rubrics_put(t, r, &changed);
+        if (rc == -EILSEQ) {
+            rp->conflict = i;
+            if (rubrics_meaning_conflict(t, r, &rp->meaning) != 1) {
+                return txn_fail(a, rc, "rubric %s v%u: %s", r->id, r->version, error_strerror(rc));
+            }
+            return rc;
+        }
         if (rc == -EEXIST) {
             Coachq__V1__Rubric *latest = NULL;
 
@@ -1131,6 +1139,18 @@ static int put_rubrics(struct admin *a, Coachq__V1__Rubric **r, size_t n, const 
                "version never changes (old observations keep its meaning): bump \"version\" to "
                "%u and add it again. Nothing was changed.",
                what, c->id, c->version, rp.latest + 1);
+        return 1;
+    }
+    if (rc == -EILSEQ && rp.meaning.behaviour[0] != '\0') {
+        const Coachq__V1__Rubric *c = r[rp.conflict];
+
+        errorf(a,
+               "%s: behaviours[%zu].id: \"%s\" has %s in version %u of rubric '%s'. "
+               "Dashboards average a behaviour's scores across versions by its id, so an id "
+               "keeps its definition and anchors: give the changed behaviour a new id. Nothing "
+               "was changed.",
+               what, rp.meaning.index, rp.meaning.behaviour, rp.meaning.what, rp.meaning.version,
+               c->id);
         return 1;
     }
     if (rc < 0) {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "obs_json.h"
 #include "people.h"
 #include "rubrics.h"
 #include "stats.h"
@@ -536,6 +537,17 @@ int dash_mean_ci(uint64_t n, double sum, double sumsq, double *mean, double *lo,
     return 0;
 }
 
+const char *dash_day_text(int32_t day, char *buf, size_t len)
+{
+    int64_t y;
+    unsigned m;
+    unsigned dd;
+
+    obs_json_civil_from_days(day, &y, &m, &dd);
+    snprintf(buf, len, "%04lld-%02u-%02u", (long long)y, m, dd);
+    return buf;
+}
+
 const char *dash_person_name(struct dash *d, struct store_txn *t, const char *id)
 {
     Coachq__V1__Person *p = NULL;
@@ -661,6 +673,7 @@ int dash_build(struct store_txn *t, const struct auth_user *u, const Coachq__V1_
     const char *subject;
     const char *rubric_id;
     int32_t today;
+    int32_t asked;
     int kind;
     int rc;
 
@@ -753,8 +766,13 @@ int dash_build(struct store_txn *t, const struct auth_user *u, const Coachq__V1_
     c.opts = &o;
     c.now_s = now_s;
     c.today = today;
-    c.until_day = req->until_day != 0 ? req->until_day : today;
-    c.until_monday = agg_week_of(c.until_day);
+    /* Figures are kept by ISO week, so a page covers whole weeks: the last
+     * day covered is the Sunday of the week of the day asked for, and every
+     * figure (the recent observations, training, results, certification)
+     * is cut there too, so that the page states exactly what it covers. */
+    asked = req->until_day != 0 ? req->until_day : today;
+    c.until_monday = agg_week_of(asked);
+    c.until_day = c.until_monday + 6;
     c.subject = subject;
     c.person = person;
     c.rubric_id = rubric_id;
@@ -792,6 +810,15 @@ int dash_build(struct store_txn *t, const struct auth_user *u, const Coachq__V1_
     default:
         rc = dash_observers(d, &c);
         break;
+    }
+    if (rc == 0 && asked != c.until_day) {
+        char a[16], w[16], e[16];
+
+        dash_note(d,
+                  "Figures are kept by ISO week, so this page covers whole weeks: %s to Sunday "
+                  "%s, the whole week of %s included.",
+                  dash_day_text(d->msg.from_day, a, sizeof(a)),
+                  dash_day_text(c.until_day, e, sizeof(e)), dash_day_text(asked, w, sizeof(w)));
     }
     if (rc == 0) {
         rc = dash_failed(d);

@@ -29,6 +29,8 @@ struct store_txn;
 
 #define DASH_DEFAULT_RUBRIC "coaching-conversation"
 #define DASH_INSUFFICIENT "insufficient data"
+/* A group figure withheld because it would rest on too few people. */
+#define DASH_SMALL_GROUP "group too small"
 
 struct dash_opts {
     unsigned min_n;       /* default 3 */
@@ -112,7 +114,8 @@ struct dash_ctx {
     const struct dash_opts *opts;        /* min_n, privacy_min, weeks */
     int64_t now_s;                       /* "now" */
     int32_t today;                       /* now_s as a day since 1970-01-01 */
-    int32_t until_day;                   /* last day covered (req->until_day or today) */
+    int32_t until_day;                   /* last day covered: the Sunday of the week of
+                                            req->until_day (or of today) */
     int32_t until_monday;                /* agg_week_of(until_day) */
     const char *subject;                 /* MY_MANAGERS / MANAGER / MY_COACHING: the person
                                             (resolved; never empty); PROGRAMME / OBSERVERS:
@@ -141,6 +144,10 @@ const Coachq__V1__AggBehaviour *dash_agg_behaviour(const Coachq__V1__AggWeek *w,
  * and *lo, *hi (either may be NULL) set when n >= 2; -EDOM when n is 0, 1 when n
  * is 1 (mean only: no interval). */
 int dash_mean_ci(uint64_t n, double sum, double sumsq, double *mean, double *lo, double *hi);
+
+/* Writes day as "YYYY-MM-DD" into buf (len >= 11 for years 0..9999);
+ * returns buf. */
+const char *dash_day_text(int32_t day, char *buf, size_t len);
 
 /* The person's display name (falls back to the id), from the arena. */
 const char *dash_person_name(struct dash *d, struct store_txn *t, const char *id);

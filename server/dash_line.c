@@ -114,8 +114,10 @@ static int weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char 
     for (unsigned i = 0; i < n; i++) {
         ws->r[i] = init;
     }
-    rc = agg_read(c->t, kind, id, c->rubric_id, ws->first - 7 * (DASH_ROLL - 1), c->until_monday,
-                  weeks_cb, ws);
+    /* Only the page's own weeks are read: the first weeks of a rolling
+     * series roll over fewer weeks rather than reach before the period the
+     * page states. */
+    rc = agg_read(c->t, kind, id, c->rubric_id, ws->first, c->until_monday, weeks_cb, ws);
     for (unsigned i = 0; rc == 0 && i < n; i++) {
         for (unsigned j = 0; rc == 0 && j < DASH_ROLL; j++) {
             rc = agg_week_add(&ws->r[i], &ws->raw[i + j]);
@@ -385,7 +387,8 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
         "Quality index: the mean score (1 to 4) of each observation over the last %u weeks; "
         "n is the number of observations. Trend: the last %u weeks' index minus the %u weeks "
         "before (n: the smaller half). Sessions held come from imported outcomes "
-        "(sessions_held) for the months of the window; modules attended count training "
+        "(sessions_held): the whole months or quarters that overlap the window, so they may "
+        "reach beyond it (n: the figures summed); modules attended count training "
         "attendance in the window. Ask-to-tell: open questions per directive.",
         tw, TREND_HALF, TREND_HALF);
     for (size_t i = 0; i < ms->n; i++) {
@@ -448,8 +451,9 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
     wt->note = dash_printf(d,
                            "Mean observation score (1 to 4) over the %u weeks ending with each "
                            "ISO week (a rolling window: one manager is seldom observed often "
-                           "enough in a single week); n is the number of observations, fewer "
-                           "than %u is insufficient data.",
+                           "enough in a single week; the first weeks of the period roll over "
+                           "the weeks they have); n is the number of observations, fewer than "
+                           "%u is insufficient data.",
                            DASH_ROLL, c->opts->min_n);
     ch->y_title = (char *)"Quality index (1-4)";
     ch->x_title = (char *)"ISO week";
@@ -722,7 +726,8 @@ static void manager_behaviours(struct dash *d, const struct dash_ctx *c, const s
                           "Mean score (1 to 4) over the last %u weeks with its 95%% confidence "
                           "interval (t distribution); n is the number of ratings, "
                           "not-applicable ones never count. The chart shows, for each ISO week, "
-                          "the mean and interval of the %u weeks ending with it.",
+                          "the mean and interval of the %u weeks ending with it (fewer at "
+                          "the start of the period).",
                           ws->n, DASH_ROLL);
     for (size_t b = 0; b < rb->n_behaviours; b++) {
         const char *bid = rb->behaviours[b]->id;
@@ -772,7 +777,8 @@ static void manager_markers(struct dash *d, const struct dash_ctx *c, const stru
     if (t == NULL || ch == NULL || sa == NULL) {
         return;
     }
-    t->note = (char *)"Each week counts the 4 weeks ending with it. "
+    t->note = (char *)"Each week counts the 4 weeks ending with it (fewer at the start of "
+                      "the period). "
                       "Ask-to-tell: open questions per directive (n/a without directives); "
                       "take-overs: \"manager took over\" moments per observed session (n: "
                       "sessions); seconds from the start of the session to the rep's first "
@@ -808,6 +814,7 @@ static void manager_markers(struct dash *d, const struct dash_ctx *c, const stru
 
 struct recent {
     const struct dash_ctx *c;
+    int64_t from_s; /* the first second of the period */
     Coachq__V1__StoredObservation *rec[RECENT_SHOWN];
     size_t n;
 };
@@ -843,6 +850,11 @@ static int recent_cb(Coachq__V1__StoredObservation *rec, void *arg)
 {
     struct recent *rs = arg;
 
+    if (rec->observation != NULL && rec->observation->started_at < rs->from_s) {
+        /* Newest first: everything after this is before the period. */
+        coachq__v1__stored_observation__free_unpacked(rec, NULL);
+        return 1;
+    }
     if (!recent_counts(rs->c, rec)) {
         coachq__v1__stored_observation__free_unpacked(rec, NULL);
         return 0;
@@ -906,6 +918,7 @@ static int manager_recent(struct dash *d, const struct dash_ctx *c)
 
     memset(&rs, 0, sizeof(rs));
     rs.c = c;
+    rs.from_s = (int64_t)dash_week(c, c->opts->trend_weeks - 1) * 86400;
     until = ((int64_t)c->until_day + 1) * 86400;
     rc = store_recent_txn(c->t, STORE_BY_COACH, c->subject, until, RECENT_MAX_KEYS, recent_cb, &rs);
     if (rc != 0) {
@@ -915,11 +928,17 @@ static int manager_recent(struct dash *d, const struct dash_ctx *c)
     if (t == NULL) {
         goto out;
     }
-    t->note = dash_printf(d,
-                          "The latest %u observations up to %s that count (certified observer, "
-                          "this rubric), newest first. Quality index: the mean of the session's "
-                          "scores; n is the number of scored behaviours.",
-                          RECENT_SHOWN, week_label(d, c->until_monday));
+    {
+        char from[16], last[16];
+
+        t->note = dash_printf(
+            d,
+            "The latest %u observations from %s to %s (the page's period) that count "
+            "(certified observer, this rubric), newest first. Quality index: the mean of the "
+            "session's scores; n is the number of scored behaviours.",
+            RECENT_SHOWN, dash_day_text((int32_t)(rs.from_s / 86400), from, sizeof(from)),
+            dash_day_text(c->until_day, last, sizeof(last)));
+    }
     for (size_t i = 0; i < rs.n; i++) {
         const Coachq__V1__Observation *o = rs.rec[i]->observation;
         Coachq__V1__TableRow *r = dash_row(d, t);
@@ -1004,35 +1023,240 @@ static int focus_cmp(const void *a, const void *b)
     return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-struct count_flm {
-    struct store_txn *t;
-    unsigned n;
+/*
+ * The peers' comparison of My coaching, built so that no arithmetic on what
+ * a viewer can fetch isolates one person (docs/dashboards.md, "Privacy"):
+ *
+ * - Peers: the front-line managers under the subject's manager in each week
+ *   (the line on that week's Sunday), never the subject and never the
+ *   viewer, so the viewer's own figures cannot be subtracted out.
+ * - Cells: each week's sums of each behaviour (and of the quality index)
+ *   over the peers. A cell counts only when at least privacy_min distinct
+ *   peers have ratings in it (for the index: observations), and only once
+ *   its week is over. Every peer figure on every page, window and `until`
+ *   is a sum of whole counted cells, so any difference of two figures is
+ *   again a sum of counted cells: each rests on privacy_min people or more.
+ */
+struct peer {
+    char id[65];
+    unsigned char *in; /* per week of the window: in the line that week */
 };
 
-static int count_flm_cb(const char *id, void *arg)
-{
-    struct count_flm *cf = arg;
-    Coachq__V1__Person *p = NULL;
+struct peers {
+    const struct dash_ctx *c;
+    const char *manager;
+    unsigned nweeks;
+    unsigned week; /* the week being collected */
+    struct peer *p;
+    size_t n;
+    size_t cap;
+    unsigned today_n; /* peers in the line today */
+    int today;        /* collecting today's line */
+    int cut;
+};
 
-    if (people_get(cf->t, id, &p) == 0) {
-        cf->n += people_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER) ? 1 : 0;
-        coachq__v1__person__free_unpacked(p, NULL);
+static void peers_free(struct peers *ps)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        free(ps->p[i].in);
     }
-    return cf->n >= LINE_MAX_MANAGERS ? 1 : 0;
+    free(ps->p);
+    ps->p = NULL;
+    ps->n = ps->cap = 0;
+}
+
+static int peers_cb(const char *id, void *arg)
+{
+    struct peers *ps = arg;
+    Coachq__V1__Person *p = NULL;
+    size_t i;
+    int flm;
+
+    if (strcmp(id, ps->c->subject) == 0 || strcmp(id, ps->c->user->id) == 0 ||
+        people_get(ps->c->t, id, &p) != 0) {
+        return 0;
+    }
+    flm = people_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER);
+    coachq__v1__person__free_unpacked(p, NULL);
+    if (!flm) {
+        return 0;
+    }
+    if (ps->today) {
+        ps->today_n++;
+        return 0;
+    }
+    for (i = 0; i < ps->n; i++) {
+        if (strcmp(ps->p[i].id, id) == 0) {
+            break;
+        }
+    }
+    if (i == ps->n) {
+        if (ps->n == LINE_MAX_MANAGERS) {
+            ps->cut = 1;
+            return 0;
+        }
+        if (ps->n == ps->cap) {
+            size_t cap = ps->cap ? ps->cap * 2 : 8;
+            struct peer *np = realloc(ps->p, cap * sizeof(*np));
+
+            if (np == NULL) {
+                return -ENOMEM;
+            }
+            ps->p = np;
+            ps->cap = cap;
+        }
+        snprintf(ps->p[i].id, sizeof(ps->p[i].id), "%s", id);
+        ps->p[i].in = calloc(ps->nweeks, 1);
+        if (ps->p[i].in == NULL) {
+            return -ENOMEM;
+        }
+        ps->n++;
+    }
+    ps->p[i].in[ps->week] = 1;
+    return 0;
+}
+
+/* The peers' counted cells, per week w (0: the oldest of the window). */
+struct peer_cells {
+    unsigned nweeks;
+    size_t nb;
+    Coachq__V1__AggWeek *w; /* only counted behaviours and index sums */
+    int any_raw;            /* some peer had ratings, counted or not */
+    unsigned left_out;      /* weeks whose index cell did not count */
+};
+
+static void peer_cells_free(struct peer_cells *pc)
+{
+    if (pc->w != NULL) {
+        for (unsigned i = 0; i < pc->nweeks; i++) {
+            agg_week_clear(&pc->w[i]);
+        }
+    }
+    free(pc->w);
+    pc->w = NULL;
+}
+
+/* Builds the counted cells of the subject's peers over the trend window. */
+static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct peers *ps,
+                           struct peer_cells *pc)
+{
+    static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
+    const Coachq__V1__Rubric *rb = c->rubric;
+    unsigned tw = c->opts->trend_weeks;
+    unsigned *observed = NULL; /* per week: peers with observations */
+    unsigned *rated = NULL;    /* per week and behaviour: peers with ratings */
+    Coachq__V1__AggWeek *raw = NULL;
+    int rc = 0;
+
+    pc->nweeks = tw;
+    pc->nb = rb->n_behaviours;
+    pc->w = calloc(tw, sizeof(*pc->w));
+    raw = calloc(tw, sizeof(*raw));
+    observed = calloc(tw, sizeof(*observed));
+    rated = calloc((size_t)tw * (pc->nb + 1), sizeof(*rated));
+    if (pc->w == NULL || raw == NULL || observed == NULL || rated == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (unsigned i = 0; i < tw; i++) {
+        pc->w[i] = init;
+        raw[i] = init;
+    }
+    /* Who was a peer in each week that is over. */
+    for (unsigned i = 0; i < tw && rc == 0; i++) {
+        int32_t sunday = dash_week(c, tw - 1 - i) + 6;
+
+        if (sunday >= c->today) {
+            continue;
+        }
+        ps->week = i;
+        rc = people_reports_at(c->t, manager, sunday, peers_cb, ps);
+    }
+    /* Their weeks: sums and how many distinct peers each cell rests on. */
+    for (size_t k = 0; k < ps->n && rc == 0; k++) {
+        struct weeks ws;
+
+        memset(&ws, 0, sizeof(ws));
+        rc = weeks_load(c, AGG_COACH, ps->p[k].id, tw, &ws);
+        for (unsigned i = 0; i < tw && rc == 0; i++) {
+            if (!ps->p[k].in[i]) {
+                continue;
+            }
+            rc = agg_week_add(&raw[i], &ws.w[i]);
+            observed[i] += ws.w[i].index_n > 0;
+            for (size_t b = 0; b < pc->nb; b++) {
+                const Coachq__V1__AggBehaviour *ab =
+                    dash_agg_behaviour(&ws.w[i], rb->behaviours[b]->id);
+
+                rated[i * (pc->nb + 1) + b] += ab != NULL && ab->count > 0;
+            }
+        }
+        weeks_free(&ws);
+    }
+    /* The counted cells. */
+    for (unsigned i = 0; i < tw && rc == 0; i++) {
+        Coachq__V1__AggWeek *dst = &pc->w[i];
+
+        pc->any_raw |= raw[i].index_n > 0;
+        if (observed[i] >= c->opts->privacy_min) {
+            dst->observations = raw[i].observations;
+            dst->index_n = raw[i].index_n;
+            dst->index_sum = raw[i].index_sum;
+            dst->index_sumsq = raw[i].index_sumsq;
+        } else if (raw[i].index_n > 0) {
+            pc->left_out++;
+        }
+        for (size_t b = 0; b < pc->nb && rc == 0; b++) {
+            const Coachq__V1__AggBehaviour *ab = dash_agg_behaviour(&raw[i], rb->behaviours[b]->id);
+            Coachq__V1__AggWeek one = COACHQ__V1__AGG_WEEK__INIT;
+            Coachq__V1__AggBehaviour *bp[1];
+
+            if (ab == NULL || rated[i * (pc->nb + 1) + b] < c->opts->privacy_min) {
+                continue;
+            }
+            bp[0] = (Coachq__V1__AggBehaviour *)ab;
+            one.behaviours = bp;
+            one.n_behaviours = 1;
+            rc = agg_week_add(dst, &one);
+        }
+    }
+out:
+    if (raw != NULL) {
+        for (unsigned i = 0; i < tw; i++) {
+            agg_week_clear(&raw[i]);
+        }
+    }
+    free(raw);
+    free(observed);
+    free(rated);
+    return rc;
+}
+
+/* A peers' figure: "group too small" when peers were rated but no cell
+ * rested on enough of them, else the figure (or insufficient data). */
+static void peer_cell(struct dash *d, Coachq__V1__TableRow *r, const struct peer_cells *pc,
+                      double v, unsigned n)
+{
+    if (n == 0 && pc->any_raw) {
+        dash_cell_text(d, r, DASH_SMALL_GROUP, NULL);
+    } else {
+        dash_cell_num(d, r, v, n, 2);
+    }
 }
 
 int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
 {
-    static const char *const cols_line[] = {"Behaviour", "Mean", "Line average", "Focus"};
+    static const char *const cols_line[] = {"Behaviour", "Mean", "Peers' average", "Focus"};
     static const char *const cols_own[] = {"Behaviour", "Mean", "Focus"};
-    static const char *const tcols_line[] = {"Week", "Quality index", "Line average"};
+    static const char *const tcols_line[] = {"Week", "Quality index", "Peers' average"};
     const Coachq__V1__Rubric *rb = c->rubric;
     unsigned tw = c->opts->trend_weeks;
     Coachq__V1__AggWeek total = COACHQ__V1__AGG_WEEK__INIT;
     Coachq__V1__AggWeek line_total = COACHQ__V1__AGG_WEEK__INIT;
-    struct weeks ws, lws;
+    struct weeks ws;
+    struct peers ps;
+    struct peer_cells pc;
     struct focus_row *rows = NULL;
-    struct count_flm cf;
     char manager[65];
     int compare = 0;
     int rc;
@@ -1042,7 +1266,8 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     unsigned marked = 0;
 
     memset(&ws, 0, sizeof(ws));
-    memset(&lws, 0, sizeof(lws));
+    memset(&ps, 0, sizeof(ps));
+    memset(&pc, 0, sizeof(pc));
     rc = weeks_load(c, AGG_COACH, c->subject, tw, &ws);
     if (rc == 0) {
         rc = weeks_sum(&ws, 0, ws.n, &total);
@@ -1050,21 +1275,25 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     if (rc != 0) {
         goto out;
     }
-    /* The line: the front-line managers under the subject's manager today.
-     * Its average is shown only for a group large enough not to expose
-     * anyone in it. */
-    cf.t = c->t;
-    cf.n = 0;
+    /* The peers: the other front-line managers under the subject's
+     * manager (see struct peer above for the rule that keeps each of them
+     * from being singled out). Compared only when today's line has enough
+     * of them to make a group at all. */
+    ps.c = c;
+    ps.nweeks = tw;
     if (people_manager_at(c->t, c->subject, c->today, manager, sizeof(manager)) == 0) {
-        rc = people_reports_at(c->t, manager, c->today, count_flm_cb, &cf);
+        ps.manager = manager;
+        ps.today = 1;
+        rc = people_reports_at(c->t, manager, c->today, peers_cb, &ps);
+        ps.today = 0;
         if (rc != 0) {
             goto out;
         }
-        if (cf.n >= c->opts->privacy_min) {
+        if (ps.today_n >= c->opts->privacy_min) {
             compare = 1;
-            rc = weeks_load(c, AGG_LINE, manager, tw, &lws);
-            if (rc == 0) {
-                rc = weeks_sum(&lws, 0, lws.n, &line_total);
+            rc = peer_cells_load(c, manager, &ps, &pc);
+            for (unsigned w = 0; rc == 0 && w < tw; w++) {
+                rc = agg_week_add(&line_total, &pc.w[w]);
             }
             if (rc != 0) {
                 goto out;
@@ -1088,13 +1317,17 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     chart_weeks(d, c, ch, tw);
     s = dash_series(d, ch, dash_msg(d)->subject_name, 0);
     if (compare) {
-        ls = dash_series(d, ch, "Line average", 0);
+        ls = dash_series(d, ch, "Peers' average", 0);
     }
     tt->note = dash_printf(d,
                            "Mean observation score (1 to 4) over the %u weeks ending with each "
-                           "ISO week; n is the number of observations, fewer than %u is "
-                           "insufficient data.",
-                           DASH_ROLL, c->opts->min_n);
+                           "ISO week (fewer at the start of the period); n is the number of "
+                           "observations, fewer than %u is insufficient data.%s",
+                           DASH_ROLL, c->opts->min_n,
+                           compare ? " Peers' average: the same over the other front-line "
+                                     "managers of the line, from the weeks where at least the "
+                                     "privacy minimum of them were observed."
+                                   : "");
     for (unsigned w = 0; w < tw; w++) {
         Coachq__V1__TableRow *r = dash_row(d, tt);
 
@@ -1102,8 +1335,15 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
         dash_cell_num(d, r, quality(&ws.r[w]), n32(ws.r[w].index_n), 2);
         dash_series_add(d, s, quality(&ws.r[w]), n32(ws.r[w].index_n), NAN, NAN);
         if (compare) {
-            dash_cell_num(d, r, quality(&lws.r[w]), n32(lws.r[w].index_n), 2);
-            dash_series_add(d, ls, quality(&lws.r[w]), n32(lws.r[w].index_n), NAN, NAN);
+            Coachq__V1__AggWeek roll = COACHQ__V1__AGG_WEEK__INIT;
+
+            /* The counted cells of the DASH_ROLL weeks ending with w. */
+            for (unsigned j = w + 1 > DASH_ROLL ? w + 1 - DASH_ROLL : 0; j <= w; j++) {
+                roll.index_n += pc.w[j].index_n;
+                roll.index_sum += pc.w[j].index_sum;
+            }
+            peer_cell(d, r, &pc, quality(&roll), n32(roll.index_n));
+            dash_series_add(d, ls, quality(&roll), n32(roll.index_n), NAN, NAN);
         }
     }
 
@@ -1137,10 +1377,16 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
         "number of ratings. The two lowest with at least %u ratings are marked to focus on "
         "next.%s",
         tw, c->opts->min_n,
-        compare ? " Line average: every front-line manager under the same manager."
+        compare ? dash_printf(d,
+                              " Peers' average: the other front-line managers under the same "
+                              "manager (never the person this page is about, nor you), from "
+                              "the weeks that are over in which at least %u of them were rated "
+                              "on the behaviour; other weeks are left out, so that no "
+                              "arithmetic on these figures singles anyone out.",
+                              c->opts->privacy_min)
                 : dash_printf(d,
-                              " No line average: the group of managers under the same "
-                              "manager is smaller than %u, too small to compare.",
+                              " No peers' average: fewer than %u other managers under the same "
+                              "manager, too small a group to compare.",
                               c->opts->privacy_min));
     for (size_t i = 0; i < rb->n_behaviours; i++) {
         Coachq__V1__TableRow *r = dash_row(d, t);
@@ -1149,14 +1395,22 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
         dash_cell_text(d, r, behaviour_name(rows[i].b), NULL);
         dash_cell_num(d, r, rows[i].mean, rows[i].n, 2);
         if (compare) {
-            dash_cell_num(d, r, rows[i].line_mean, rows[i].line_n, 2);
+            peer_cell(d, r, &pc, rows[i].line_mean, rows[i].line_n);
         }
         dash_cell_text(d, r, focus ? "focus next" : "", NULL);
         marked += focus ? 1 : 0;
     }
     if (!compare) {
-        dash_note(d, "Your line's average is not shown: fewer than %u managers to compare with.",
+        dash_note(d, "Your peers' average is not shown: fewer than %u managers to compare with.",
                   c->opts->privacy_min);
+    } else if (pc.left_out > 0) {
+        dash_note(d,
+                  "Peers' average: %u week%s with peers observed left out, each with fewer "
+                  "than %u of them observed.",
+                  pc.left_out, pc.left_out == 1 ? "" : "s", c->opts->privacy_min);
+    }
+    if (ps.cut) {
+        dash_note(d, "Only the first %u peers are compared.", LINE_MAX_MANAGERS);
     }
     rc = dash_failed(d);
 out:
@@ -1164,6 +1418,7 @@ out:
     agg_week_clear(&total);
     agg_week_clear(&line_total);
     weeks_free(&ws);
-    weeks_free(&lws);
+    peer_cells_free(&pc);
+    peers_free(&ps);
     return rc;
 }

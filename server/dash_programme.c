@@ -655,6 +655,47 @@ out:
 
 /* ---- Programme impact: attendance beside quality ---------------------- */
 
+/* Counts a cohort's members observed before it started and after its last
+ * completion (the windows of its quality figures), so that each figure is
+ * shown only when it rests on privacy_min people as computed, not on the
+ * headcount enrolled. */
+struct cohort_seen {
+    const struct dash_ctx *c;
+    const struct cohort *co;
+    struct weeks *w;
+    unsigned before;
+    unsigned after;
+};
+
+static int cohort_seen_cb(const Coachq__V1__Enrolment *e, void *arg)
+{
+    struct cohort_seen *cs = arg;
+    const struct cohort *co = cs->co;
+    int before = 0, after = 0;
+    int rc;
+
+    if (e->person_id == NULL || e->cohort_id == NULL || strcmp(e->cohort_id, co->cohort) != 0) {
+        return 0;
+    }
+    rc = weeks_read(cs->c, cs->w, AGG_COACH, e->person_id);
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t k = 0; k < cs->w->nweeks; k++) {
+        int32_t monday = cs->w->from_monday + 7 * (int32_t)k;
+        int seen = weeks_at(cs->w, k, cs->w->nb)->n > 0;
+
+        if (co->start_day != 0 && monday < agg_week_of(co->start_day)) {
+            before |= seen;
+        } else if (co->last_completed != 0 && monday >= agg_week_of(co->last_completed)) {
+            after |= seen;
+        }
+    }
+    cs->before += (unsigned)before;
+    cs->after += (unsigned)after;
+    return 0;
+}
+
 static int programme_attendance(struct dash *d, const struct dash_ctx *c,
                                 const struct enrol_collect *ec, struct weeks *w)
 {
@@ -673,13 +714,15 @@ static int programme_attendance(struct dash *d, const struct dash_ctx *c,
                           "Inputs (enrolled, modules attended, completed) beside quality "
                           "(mean quality index per observation, 1-4): before = weeks before the "
                           "cohort started, after = from the week of its last completion on, over "
-                          "the last %zu weeks. Quality is shown for cohorts of at least %u people.",
+                          "the last %zu weeks. Quality is shown where at least %u of the "
+                          "cohort's members were observed in that window.",
                           w->nweeks, c->opts->privacy_min);
     for (size_t i = 0; i < ec->n_cohorts; i++) {
         const struct cohort *co = &ec->cohorts[i];
         Coachq__V1__TableRow *r = dash_row(d, t);
         struct mom before = {0, 0, 0};
         struct mom after = {0, 0, 0};
+        unsigned seen_before, seen_after;
         char scope[140];
 
         dash_cell_text(d, r, co->programme, NULL);
@@ -692,6 +735,16 @@ static int programme_attendance(struct dash *d, const struct dash_ctx *c,
                 dash_cell_text(d, r, PROG_SMALL_GROUP, NULL);
             }
             continue;
+        }
+        {
+            struct cohort_seen cs = {c, co, w, 0, 0};
+
+            rc = people_enrolments(c->t, co->programme, cohort_seen_cb, &cs);
+            if (rc != 0) {
+                return rc;
+            }
+            seen_before = cs.before;
+            seen_after = cs.after;
         }
         snprintf(scope, sizeof(scope), "%s/%s", co->programme, co->cohort);
         rc = weeks_read(c, w, AGG_COHORT, scope);
@@ -708,15 +761,28 @@ static int programme_attendance(struct dash *d, const struct dash_ctx *c,
                 mom_add(&after, m);
             }
         }
-        dash_cell_num(d, r, mom_mean(&before), clamp_n(before.n), 2);
+        if (seen_before < c->opts->privacy_min && before.n > 0) {
+            dash_cell_text(d, r, PROG_SMALL_GROUP, NULL);
+        } else {
+            dash_cell_num(d, r, mom_mean(&before), clamp_n(before.n), 2);
+        }
         if (co->last_completed == 0) {
             dash_cell_text(d, r, "not completed", NULL);
             dash_cell_text(d, r, "", NULL);
             continue;
         }
-        dash_cell_num(d, r, mom_mean(&after), clamp_n(after.n), 2);
-        dash_cell_num(d, r, mom_mean(&after) - mom_mean(&before),
-                      clamp_n(before.n < after.n ? before.n : after.n), 2);
+        if (seen_after < c->opts->privacy_min && after.n > 0) {
+            dash_cell_text(d, r, PROG_SMALL_GROUP, NULL);
+        } else {
+            dash_cell_num(d, r, mom_mean(&after), clamp_n(after.n), 2);
+        }
+        if ((seen_before < c->opts->privacy_min && before.n > 0) ||
+            (seen_after < c->opts->privacy_min && after.n > 0)) {
+            dash_cell_text(d, r, PROG_SMALL_GROUP, NULL);
+        } else {
+            dash_cell_num(d, r, mom_mean(&after) - mom_mean(&before),
+                          clamp_n(before.n < after.n ? before.n : after.n), 2);
+        }
     }
     if (ec->n_cohorts == 0) {
         dash_note(d, "No programme cohorts are recorded.");
@@ -1048,7 +1114,13 @@ int dash_programme(struct dash *d, const struct dash_ctx *c)
     if (rc != 0) {
         goto out;
     }
-    dash_msg(d)->from_day = w.from_monday;
+    /* The page's period starts with the earliest week any figure reads:
+     * the 52 weeks of the impact, or the quarters of the correlation. */
+    {
+        int32_t q_from = agg_week_of(quarter_first_day(quarter_of(c->until_day) - PROG_QUARTERS));
+
+        dash_msg(d)->from_day = q_from < w.from_monday ? q_from : w.from_monday;
+    }
     rc = programme_impact(d, c, &flm, &ec, &w);
     if (rc == 0) {
         rc = programme_attendance(d, c, &ec, &w);
@@ -1099,13 +1171,15 @@ struct calib_latest {
     double exact;
     double within_one;
     double kappa;
+    int64_t until_ms; /* results after the period are not shown */
 };
 
 static int calib_cb(const Coachq__V1__CalibrationResult *r, void *arg)
 {
     struct calib_latest *cl = arg;
 
-    if (r->rubric_id == NULL || strcmp(r->rubric_id, cl->rubric) != 0) {
+    if (r->rubric_id == NULL || strcmp(r->rubric_id, cl->rubric) != 0 ||
+        (cl->until_ms != 0 && r->at_ms >= cl->until_ms)) {
         return 0;
     }
     /* Oldest first: the last one seen is the latest. */
@@ -1220,9 +1294,11 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
     t->note = dash_printf(
         d,
         "Window: the last %u weeks. Certification on the last day covered. Calibration: the "
-        "latest result (n = rating pairs). Double-coded: sessions another observer also "
-        "scored, share of the observer's observations; agreement over their rating pairs "
-        "(quadratic-weighted kappa). Severity drift: the observer's mean score minus other "
+        "latest result up to the last day covered (n = rating pairs). Double-coded share: the "
+        "observer's observations that another observer also scored (each once, however many "
+        "scored it) over all their observations (n); agreement over the rating pairs with "
+        "every peer (quadratic-weighted kappa). Severity drift: the observer's mean score minus "
+        "other "
         "observers' mean on the same managers, weighted by the observer's ratings (n); "
         "flagged from |%.1f| on. Coverage: managers observed / %zu front-line managers.",
         c->opts->trend_weeks, PROG_DRIFT_FLAG, flm.n);
@@ -1230,7 +1306,8 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
     for (size_t i = 0; i < observers.n; i++) {
         const char *oid = observers.id[i];
         struct cert_latest cl = {c->rubric_id, c->until_day, 0, 0, 0};
-        struct calib_latest cal = {c->rubric_id, 0, 0, 0, 0, 0};
+        struct calib_latest cal = {
+            c->rubric_id, 0, 0, 0, 0, 0, ((int64_t)c->until_day + 1) * 86400000};
         struct obs_sum mine;
         struct stats_agreement ag;
         double drift_num = 0;

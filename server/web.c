@@ -724,16 +724,20 @@ static void dash_work(uv_work_t *req)
         j->ctype = "application/json";
     } else if (j->fmt == FMT_CSV) {
         const Coachq__V1__Table *t = dashfmt_find_table(m, j->table);
-        char name[3 * 70 + 8];
+        char name[3 * 70 + 40];
+        char from[OBS_JSON_TIME_LEN], until[OBS_JSON_TIME_LEN];
         if (t == NULL) {
             j->status = 404;
             return;
         }
         rc = dashfmt_csv(t, &j->body);
         j->ctype = "text/csv; charset=utf-8";
-        snprintf(name, sizeof(name), "%s%s%s-%s.csv", dashfmt_kind_name(j->dkind),
+        /* The file names the period its figures cover, as the page does. */
+        obs_json_format_day(m->from_day, from, sizeof(from));
+        obs_json_format_day(m->until_day, until, sizeof(until));
+        snprintf(name, sizeof(name), "%s%s%s-%s-%s_%s.csv", dashfmt_kind_name(j->dkind),
                  m->subject_id != NULL && m->subject_id[0] != '\0' ? "-" : "",
-                 m->subject_id != NULL ? m->subject_id : "", t->id);
+                 m->subject_id != NULL ? m->subject_id : "", t->id, from, until);
         sanitise_name(name);
         snprintf(j->disposition, sizeof(j->disposition), "attachment; filename=\"%s\"", name);
     } else {

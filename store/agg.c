@@ -871,8 +871,27 @@ static int record_keys(struct store_txn *t, const Coachq__V1__StoredObservation 
     return rc == 0 ? contrib_add_key(c, &k) : rc;
 }
 
+/* Adds sign to the double-coded observations of rec's observer in the week
+ * of its session. An observation counts once while it has at least one
+ * peer, however many observers scored the session, so an observer's share
+ * of double-coded observations can never exceed 1. */
+static int dc_value(struct agg_map *m, const Coachq__V1__StoredObservation *rec, int sign)
+{
+    const Coachq__V1__Observation *o = rec->observation;
+    struct agg_val v;
+    struct keys_buf k;
+    int rc;
+
+    memset(&v, 0, sizeof(v));
+    v.double_coded = 1;
+    rc = agg_key(&k, AGG_OBSERVER, rec->observer_id, o->rubric_id, 1,
+                 agg_week_of(store_day_of(o->started_at)));
+    return rc == 0 ? map_add(m, k.b, k.len, &v, sign) : rc;
+}
+
 /* Adds sign * the double coding of a with b to m: each observer's value
- * gets one double-coded session and the pairs of their common scores. */
+ * gets the pairs of their common scores (the double-coded count is
+ * dc_value()'s, once per observation, not once per pair). */
 static int pair_values(struct agg_map *m, const Coachq__V1__StoredObservation *a,
                        const Coachq__V1__StoredObservation *b, int sign)
 {
@@ -884,8 +903,6 @@ static int pair_values(struct agg_map *m, const Coachq__V1__StoredObservation *a
 
     memset(&va, 0, sizeof(va));
     memset(&vb, 0, sizeof(vb));
-    va.double_coded = 1;
-    vb.double_coded = 1;
     for (size_t i = 0; i < oa->n_ratings; i++) {
         const Coachq__V1__Rating *ra = oa->ratings[i];
 
@@ -1077,6 +1094,7 @@ static int work_add_peer(const Coachq__V1__StoredObservation *peer, void *arg)
 {
     struct agg_work *w = arg;
     struct contrib *mine, *theirs;
+    size_t mine_before = 0, theirs_before;
     int rc;
 
     rc = work_contrib(w, peer->observation->id.data, &theirs);
@@ -1089,15 +1107,24 @@ static int work_add_peer(const Coachq__V1__StoredObservation *peer, void *arg)
          * list, and no amendment's work, grows without bound. */
         return 0;
     }
+    theirs_before = theirs->npeers;
     rc = pair_values(&w->delta, w->rec, peer, 1);
     if (rc == 0) {
         rc = work_contrib(w, w->rec->observation->id.data, &mine);
     }
     if (rc == 0) {
+        mine_before = mine->npeers;
         rc = contrib_add_peer(mine, peer->observation->id.data);
     }
     if (rc == 0) {
         rc = contrib_add_peer(theirs, w->rec->observation->id.data);
+    }
+    /* Each record becomes double-coded with its first peer. */
+    if (rc == 0 && mine_before == 0 && mine->npeers > 0) {
+        rc = dc_value(&w->delta, w->rec, 1);
+    }
+    if (rc == 0 && theirs_before == 0 && theirs->npeers > 0) {
+        rc = dc_value(&w->delta, peer, 1);
     }
     return rc;
 }
@@ -1109,6 +1136,7 @@ static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LE
     Coachq__V1__StoredObservation *prev = NULL;
     struct contrib *c;
     struct agg_val v;
+    int had_peers;
     int rc;
 
     memset(&v, 0, sizeof(v));
@@ -1116,7 +1144,11 @@ static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LE
     if (rc != 0 || (c->nkeys == 0 && c->npeers == 0)) {
         return rc;
     }
+    had_peers = c->npeers > 0;
     rc = record_read(w->t, prev_id, &prev);
+    if (rc == 0 && had_peers) {
+        rc = dc_value(&w->delta, prev, -1);
+    }
     if (rc == 0 && c->nkeys > 0) {
         rc = record_values(prev->observation, &v);
         for (size_t i = 0; i < c->nkeys && rc == 0; i++) {
@@ -1138,7 +1170,13 @@ static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LE
             rc = work_contrib(w, pid, &pc);
         }
         if (rc == 0) {
+            size_t before = pc->npeers;
+
             contrib_del_peer(pc, prev_id);
+            /* A peer left without any other peer is no longer double-coded. */
+            if (before > 0 && pc->npeers == 0) {
+                rc = dc_value(&w->delta, peer, -1);
+            }
         }
         coachq__v1__stored_observation__free_unpacked(peer, NULL);
         /* work_contrib() may not move c: touched[] is a fixed array. */
@@ -1555,6 +1593,9 @@ static int build_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
         b->rec = r;
         b->c = &c;
         rc = peers_each(b->t, r, NULL, build_peer, b);
+    }
+    if (rc == 0 && c.npeers > 0) {
+        rc = dc_value(&b->map, r, 1);
     }
     if (rc != 0) {
         goto out;

@@ -20,10 +20,12 @@
  * Double coding: when a stored observation has the same coach, coachee and
  * started_at as another observer's counted one, the pair's ratings of the
  * same behaviours (both scored) are compared, and the AGG_OBSERVER value of
- * each of the two observers (in the week of the session) gets double_coded
- * += 1 and its 4x4 contingency table pairs[] (row: this observer's score
- * 1..4, column: the peer's) the pairs. An amendment takes its share back
- * like any other contribution.
+ * each of the two observers (in the week of the session) gets the pairs in
+ * its 4x4 contingency table pairs[] (row: this observer's score 1..4,
+ * column: the peer's). double_coded counts observations, not pairs: an
+ * observation with at least one peer adds 1 to its observer's value however
+ * many observers scored the session, so double_coded <= observations. An
+ * amendment takes its share back like any other contribution.
  *
  * What counts: the latest version of an observation that is not a
  * calibration attempt and whose observer was certified for its rubric on the
@@ -124,7 +126,7 @@ int agg_verify(struct store *s, int repair, agg_diff_cb cb, void *arg,
                struct agg_verify_result *out);
 
 /* Deletes every aggregate and rebuilds them from the records, in the
- * caller's write transaction (used when a store is upgraded to schema 3). */
+ * caller's write transaction (used when a store is upgraded from a schema before 4). */
 int agg_rebuild_txn(struct store_txn *t);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,8 +66,102 @@ out:
     return rc;
 }
 
+/* Tells whether two behaviours of one id mean the same: the same definition
+ * and the same four anchors. Names and indicators may change (they help
+ * observers see the behaviour; they do not redefine what is scored). Sets
+ * *what to the part that differs. */
+static int rubrics_same_meaning(const Coachq__V1__Behaviour *a, const Coachq__V1__Behaviour *b,
+                                const char **what)
+{
+    const char *da = a->definition != NULL ? a->definition : "";
+    const char *db = b->definition != NULL ? b->definition : "";
+
+    if (strcmp(da, db) != 0) {
+        *what = "another definition";
+        return 0;
+    }
+    if (a->n_anchors != b->n_anchors) {
+        *what = "other anchors";
+        return 0;
+    }
+    for (size_t i = 0; i < a->n_anchors; i++) {
+        const char *xa = a->anchors[i] != NULL ? a->anchors[i] : "";
+        const char *xb = b->anchors[i] != NULL ? b->anchors[i] : "";
+
+        if (strcmp(xa, xb) != 0) {
+            *what = "other anchors";
+            return 0;
+        }
+    }
+    return 1;
+}
+
+struct rubrics_meaning {
+    const Coachq__V1__Rubric *r;
+    size_t klen;
+    struct rubrics_conflict *out;
+    int found;
+};
+
+static int rubrics_meaning_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                              void *arg)
+{
+    struct rubrics_meaning *m = arg;
+    Coachq__V1__Rubric *old;
+
+    (void)key;
+    if (klen != m->klen) {
+        return 0;
+    }
+    old = coachq__v1__rubric__unpack(NULL, vlen, val);
+    if (old == NULL) {
+        return -EIO;
+    }
+    if (old->version != m->r->version) {
+        for (size_t i = 0; i < m->r->n_behaviours && !m->found; i++) {
+            const Coachq__V1__Behaviour *nb = m->r->behaviours[i];
+            const Coachq__V1__Behaviour *ob = rubrics_behaviour(old, nb->id);
+            const char *what = "";
+
+            if (ob != NULL && !rubrics_same_meaning(ob, nb, &what)) {
+                m->found = 1;
+                snprintf(m->out->behaviour, sizeof(m->out->behaviour), "%s", nb->id);
+                m->out->index = i;
+                m->out->version = old->version;
+                m->out->what = what;
+            }
+        }
+    }
+    coachq__v1__rubric__free_unpacked(old, NULL);
+    return m->found ? 1 : 0;
+}
+
+int rubrics_meaning_conflict(struct store_txn *t, const Coachq__V1__Rubric *r,
+                             struct rubrics_conflict *out)
+{
+    struct rubrics_meaning m;
+    struct keys_buf k;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->what = "";
+    if (r == NULL || rubrics_key(&k, r->id, 0) != 0) {
+        return -EINVAL;
+    }
+    m.r = r;
+    m.klen = k.len;
+    m.out = out;
+    m.found = 0;
+    rc = store_txn_scan(t, t->s->dbi_rubrics, k.b, k.len - 4, 0, rubrics_meaning_cb, &m);
+    if (rc < 0) {
+        return rc;
+    }
+    return m.found;
+}
+
 int rubrics_put(struct store_txn *t, const Coachq__V1__Rubric *r, int *changed)
 {
+    struct rubrics_conflict conflict;
     Coachq__V1__Rubric *old = NULL;
     struct keys_buf k;
     int rc;
@@ -96,6 +191,13 @@ int rubrics_put(struct store_txn *t, const Coachq__V1__Rubric *r, int *changed)
         goto out;
     }
     if (rc != -ENOENT) {
+        goto out;
+    }
+    /* Aggregates are kept per behaviour id across versions: an id must keep
+     * its meaning, or old and new scores would be averaged as one. */
+    rc = rubrics_meaning_conflict(t, r, &conflict);
+    if (rc != 0) {
+        rc = rc > 0 ? -EILSEQ : rc;
         goto out;
     }
     rc = store_txn_put_msg(t, t->s->dbi_rubrics, k.b, k.len, &r->base, NULL);

@@ -17,9 +17,31 @@
  * Stores r (write transaction). *changed (may be NULL) is 0 when the same
  * version is already stored with identical content (added_at_ms is not
  * compared). Returns 0, -EEXIST (that version exists with other content),
- * -EINVAL (no id or version 0), -EROFS or a store code to pass on.
+ * -EILSEQ (a behaviour id of r has another meaning in a stored version of
+ * the rubric: see rubrics_meaning_conflict()), -EINVAL (no id or version
+ * 0), -EROFS or a store code to pass on.
  */
 int rubrics_put(struct store_txn *t, const Coachq__V1__Rubric *r, int *changed);
+
+/* A behaviour whose id a stored version uses with another meaning. */
+struct rubrics_conflict {
+    char behaviour[65]; /* the behaviour id */
+    size_t index;       /* its position in the new version's behaviours */
+    uint32_t version;   /* the stored version that defines it otherwise */
+    const char *what;   /* "another definition" or "other anchors" (static) */
+};
+
+/*
+ * The dashboards' aggregates are kept per rubric and behaviour id, across
+ * versions. So a behaviour id may appear in several versions of a rubric
+ * only with the same definition and the same four anchors (its name and
+ * indicators may change); a behaviour that means something else needs a
+ * new id. Checks r against every stored version of r->id other than
+ * r->version, in any transaction. Returns 0 (no conflict), 1 with *out
+ * set (the first conflict), or a negative code.
+ */
+int rubrics_meaning_conflict(struct store_txn *t, const Coachq__V1__Rubric *r,
+                             struct rubrics_conflict *out);
 
 /* Reads id at version (0: the latest). Returns 0 and sets *out (caller
  * owns, free with coachq__v1__rubric__free_unpacked(*out, NULL)), or

@@ -346,6 +346,60 @@ static void test_rubric_add(void **state)
     contains(f->err, "bad.json: ");
 }
 
+/* Rubric "test-rubric" at version v with behaviour "listens" defined by
+ * definition and anchor4 (its score 4), and a second behaviour "asks"
+ * when with_asks. */
+static void write_rubric_meaning(const struct fx *f, const char *file, int version,
+                                 const char *definition, const char *anchor4, int with_asks)
+{
+    char text[2048];
+
+    snprintf(text, sizeof(text),
+             "{\"id\": \"test-rubric\", \"version\": %d, \"name\": \"Listening v%d\",\n"
+             " \"effective\": \"2024-06-01\", \"behaviours\": [\n"
+             " {\"id\": \"listens\", \"name\": \"Listens well\", \"definition\": \"%s\",\n"
+             "  \"indicators\": [\"Asks open questions.\", \"Pauses.\"],\n"
+             "  \"anchors\": [\"never\", \"sometimes\", \"mostly\", \"%s\"]}%s]}\n",
+             version, version, definition, anchor4,
+             with_asks ? ",\n {\"id\": \"asks\", \"name\": \"Asks\", \"definition\": "
+                         "\"The manager asks.\", \"indicators\": [\"Questions.\"],\n"
+                         "  \"anchors\": [\"no\", \"few\", \"some\", \"many\"]}"
+                       : "");
+    write_file(f, file, text);
+}
+
+/* Issue 11: aggregates are kept per behaviour id across rubric versions,
+ * so a version that redefines a behaviour under the same id would have its
+ * scores averaged with the old meaning's. Such a version is refused, naming
+ * the behaviour; one that keeps every id's meaning and adds a behaviour goes
+ * in. */
+static void test_rubric_version_keeps_meaning(void **state)
+{
+    struct fx *f = *state;
+
+    expect_exit(f, 0, "init");
+    write_rubric(f, "r.json", "Listening", 1);
+    expect_exit(f, 0, "rubric", "add", "r.json");
+    /* A new definition under the same id: refused. */
+    write_rubric_meaning(f, "v2.json", 2, "The manager talks.", "always", 0);
+    expect_exit(f, 1, "rubric", "add", "v2.json");
+    contains(f->err, "behaviours[0].id: \"listens\" has another definition in version 1");
+    contains(f->err, "new id");
+    expect_exit(f, 1, "rubric", "show", "test-rubric@2");
+    /* New anchors under the same id: refused too. */
+    write_rubric_meaning(f, "v2.json", 2, "The manager listens.", "every time", 0);
+    expect_exit(f, 1, "rubric", "add", "v2.json");
+    contains(f->err, "\"listens\" has other anchors in version 1");
+    /* Same meaning (a new name and indicators) plus a new behaviour: added. */
+    write_rubric_meaning(f, "v2.json", 2, "The manager listens.", "always", 1);
+    expect_exit(f, 0, "rubric", "add", "v2.json");
+    contains(f->out, "rubric test-rubric v2: added");
+    /* Version 3 must agree with every stored version, "asks" included. */
+    write_rubric_meaning(f, "v3.json", 3, "The manager listens.", "always", 1);
+    expect_exit(f, 0, "rubric", "add", "v3.json");
+    contains(f->out, "rubric test-rubric v3: added");
+}
+
 static void test_import_people(void **state)
 {
     struct fx *f = *state;
@@ -731,6 +785,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_init_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rubric_list_show, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rubric_add, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rubric_version_keeps_meaning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_people, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_people_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_programme, setup, teardown),

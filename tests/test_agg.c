@@ -620,9 +620,12 @@ static void test_double_coding(void **state)
     one_week(f->s, AGG_OBSERVER, "alice", 0, &wa);
     one_week(f->s, AGG_OBSERVER, "bob", 0, &wb);
     one_week(f->s, AGG_OBSERVER, "carol", 0, &wc);
-    assert_int_equal(wa.w[0].double_coded, 2);
-    assert_int_equal(wb.w[0].double_coded, 2);
-    assert_int_equal(wc.w[0].double_coded, 2);
+    /* Each observation is double-coded once, however many peers it has
+     * (issue 11: three observers gave a share of 2.00). */
+    assert_int_equal(wa.w[0].double_coded, 1);
+    assert_int_equal(wb.w[0].double_coded, 1);
+    assert_int_equal(wc.w[0].double_coded, 1);
+    assert_true(wa.w[0].double_coded <= wa.w[0].observations);
     assert_int_equal(pair(&wa.w[0], 2, 3), 5);
     assert_int_equal(pair(&wc.w[0], 3, 2), 5 + 9);
     assert_int_equal(pair(&wc.w[0], 3, 3), 4);
@@ -641,7 +644,7 @@ static void test_double_coding(void **state)
         assert_int_equal(submit(f->s, "alice", &a2.t.o), 0);
     }
     one_week(f->s, AGG_OBSERVER, "carol", 0, &wc);
-    assert_int_equal(wc.w[0].double_coded, 2);
+    assert_int_equal(wc.w[0].double_coded, 1);
     assert_int_equal(pair(&wc.w[0], 3, 3), 9);
     assert_int_equal(pair(&wc.w[0], 3, 2), 9);
     weeks_free(&wc);
@@ -752,8 +755,9 @@ static void test_verify_repair(void **state)
 
 /* ---- Schema 3 upgrade -------------------------------------------------- */
 
-/* Turns the closed store in dir back into schema 2: no aggregates. */
-static void make_schema2(const char *dir)
+/* Turns the closed store in dir back into schema 2 (no aggregates), or
+ * into schema 3 (aggregates emptied: they are rebuilt on opening). */
+static void make_schema(const char *dir, uint32_t schema)
 {
     MDB_env *env;
     MDB_txn *txn;
@@ -772,14 +776,14 @@ static void make_schema2(const char *dir)
     k.mv_size = strlen("schema_version");
     assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
     assert_int_equal(v.mv_size, 4);
-    assert_int_equal(keys_get_be32(v.mv_data), 3);
-    keys_put_be32(ver, 2);
+    assert_int_equal(keys_get_be32(v.mv_data), STORE_SCHEMA_VERSION);
+    keys_put_be32(ver, schema);
     v.mv_data = ver;
     v.mv_size = 4;
     assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
     /* Schema 2 had no such databases: delete them, not just empty them. */
-    assert_int_equal(mdb_drop(txn, agg, 1), 0);
-    assert_int_equal(mdb_drop(txn, contrib, 1), 0);
+    assert_int_equal(mdb_drop(txn, agg, schema == 2), 0);
+    assert_int_equal(mdb_drop(txn, contrib, schema == 2), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
 }
@@ -794,7 +798,7 @@ static void test_schema_upgrade(void **state)
     seed_two(f);
     close_store(f->s);
     f->s = NULL;
-    make_schema2(f->dir);
+    make_schema(f->dir, 2);
     f->s = open_store_policy(f->dir, 1);
     check_first_obs_week(one_week(f->s, AGG_OBSERVER, "alice", 0, &ws));
     weeks_free(&ws);
@@ -814,8 +818,35 @@ static void test_schema_upgrade(void **state)
     assert_int_equal(r.differences, 0);
     close_store(f->s);
     f->s = NULL;
-    /* Opening again finds schema 3 and rebuilds nothing. */
+    /* Opening again finds the current schema and rebuilds nothing. */
     f->s = open_store_policy(f->dir, 1);
+}
+
+/* Schema 3 counted a double-coded observation once per peer: opening a
+ * schema 3 store rebuilds the aggregates with one count per observation. */
+static void test_schema3_upgrade(void **state)
+{
+    struct fixture *f = *state;
+    struct agg_verify_result r;
+    struct tobs a, b, c;
+    struct weeks ws;
+
+    tobs_make(&a, "flm.cara", "rep.ida", T0);
+    tobs_make(&b, "flm.cara", "rep.ida", T0);
+    tobs_make(&c, "flm.cara", "rep.ida", T0);
+    assert_int_equal(submit(f->s, "alice", &a.t.o), 0);
+    assert_int_equal(submit(f->s, "bob", &b.t.o), 0);
+    assert_int_equal(submit(f->s, "carol", &c.t.o), 0);
+    close_store(f->s);
+    f->s = NULL;
+    make_schema(f->dir, 3);
+    f->s = open_store_policy(f->dir, 1);
+    one_week(f->s, AGG_OBSERVER, "alice", 0, &ws);
+    assert_int_equal(ws.w[0].observations, 1);
+    assert_int_equal(ws.w[0].double_coded, 1);
+    weeks_free(&ws);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 0);
 }
 
 /* ---- coachqd verify ---------------------------------------------------- */
@@ -979,6 +1010,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_double_coding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_repair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_upgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema3_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coachqd_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backdated_import_refreshes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crowded_session, setup, teardown),

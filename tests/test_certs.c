@@ -358,6 +358,23 @@ static void test_rubric_immutable(void **state)
     assert_false(got->behaviours[4]->allow_not_applicable);
     coachq__v1__rubric__free_unpacked(got, NULL);
 
+    /* A behaviour id keeps its meaning across versions (issue 11): a new
+     * definition under the same id is refused, whatever the version. */
+    {
+        struct trubric v3;
+
+        trubric_init(&v3, "coaching", 3, NB, "Coaching conversation");
+        v3.b[4].allow_not_applicable = 0;
+        v3.b[2].definition = (char *)"Something else entirely.";
+        assert_int_equal(put_rubric(f, &v3.r, &changed), -EILSEQ);
+        assert_int_equal(get_rubric(f, "coaching", 0, &got), 0);
+        assert_int_equal(got->version, 2);
+        coachq__v1__rubric__free_unpacked(got, NULL);
+        v3.b[2].definition = (char *)"";
+        assert_int_equal(put_rubric(f, &v3.r, &changed), 0);
+        assert_int_equal(changed, 1);
+    }
+
     trubric_init(&bad, "coaching", 0, NB, "No version");
     assert_int_equal(put_rubric(f, &bad.r, &changed), -EINVAL);
     trubric_init(&bad, "", 1, NB, "No id");

@@ -18,6 +18,7 @@
 #include "dash.h"
 #include "dashfmt.h"
 #include "people.h"
+#include "render_html.h"
 #include "rubrics.h"
 #include "store.h"
 #include "testutil.h"
@@ -608,7 +609,8 @@ static void test_my_managers(void **state)
     assert_int_equal(m->kind, K_MY_MANAGERS);
     assert_string_equal(m->subject_id, "slm.a");
     assert_string_equal(m->subject_name, "Sam Lead");
-    assert_int_equal(m->until_day, TODAY);
+    /* Weekly figures cover whole weeks: the page says so (issue 11). */
+    assert_int_equal(m->until_day, MONDAY0 + 6);
     assert_int_equal(m->from_day, week(11));
     assert_int_equal(m->min_n, 3);
 
@@ -856,9 +858,10 @@ static void test_my_coaching(void **state)
     assert_true(fabs(c->series[0]->y[10] - 2.8) < 1e-9);
     dash_free(r.d);
 
-    /* With a privacy minimum of 3, slm.a's four managers may be compared:
-     * the line average of the first behaviour over a, b, c and d is
-     * (11 + 15 + 8 + 12) / 25. */
+    /* With a privacy minimum of 3, flm.a has three peers (b, c and d) to
+     * compare with, but no week that is over saw three of them observed
+     * (week 0 is not over; weeks 2 and 4 saw one each): the peers'
+     * average is withheld rather than resting on one person (issue 11). */
     dash_opts_default(&o);
     o.privacy_min = 3;
     r.user = "flm.a";
@@ -866,9 +869,92 @@ static void test_my_coaching(void **state)
     assert_int_equal(run(f, &r), 0);
     t = table(r.d, "focus");
     assert_int_equal(t->n_columns, 4);
-    assert_figure(cell(t, "Name of collaborative", "Line average"), 46.0 / 25, 25);
+    assert_false(cell(t, "Name of collaborative", "Peers' average")->has_value);
+    assert_string_equal(cell(t, "Name of collaborative", "Peers' average")->text, DASH_SMALL_GROUP);
     assert_figure(cell(t, "Name of collaborative", "Mean"), 2.2, 5);
-    assert_int_equal(chart(r.d, "quality-trend")->n_series, 2);
+    c = chart(r.d, "quality-trend");
+    assert_int_equal(c->n_series, 2);
+    for (size_t i = 0; i < c->series[1]->n_present; i++) {
+        assert_false(c->series[1]->present[i]);
+    }
+    dash_free(r.d);
+}
+
+/* The text of b as a C string (b is NUL-terminated here). */
+static const char *buf_text(struct buf *b)
+{
+    assert_int_equal(buf_append(b, "", 1), 0);
+    return (const char *)b->data;
+}
+
+/* Issue 11: weekly figures counted the whole week of `until` while the page
+ * said `until` and the recent observations stopped there; the recent table
+ * and the rolling weeks also reached before `from`. Asked for Monday of
+ * week 0 (flm.a was observed Monday, Tuesday and Wednesday that week), the
+ * page now states the Sunday, and every figure covers exactly from..until
+ * in every format. */
+static void test_period_is_what_is_covered(void **state)
+{
+    struct fixture *f = *state;
+    struct run r = {.user = "flm.a",
+                    .roles = R_FLM,
+                    .kind = K_MANAGER,
+                    .subject = "flm.a",
+                    .until_day = MONDAY0};
+    const Coachq__V1__Dashboard *m;
+    const Coachq__V1__Table *t;
+    struct dash_opts o;
+    struct buf b;
+    unsigned in_week0 = 0;
+    int noted = 0;
+
+    dash_opts_default(&o);
+    o.trend_weeks = 4; /* from week 3: flm.a's two sessions of week 5 are before it */
+    r.opts = &o;
+    assert_int_equal(run(f, &r), 0);
+    m = dash_message(r.d);
+    assert_int_equal(m->from_day, week(3));
+    assert_int_equal(m->until_day, MONDAY0 + 6);
+    for (size_t i = 0; i < m->n_notes; i++) {
+        noted |= strstr(m->notes[i], "2024-05-20 to Sunday 2024-06-16, the whole week of "
+                                     "2024-06-10 included") != NULL;
+    }
+    assert_true(noted);
+
+    /* The week's figure and the recent observations rest on the same
+     * sessions: all three of week 0, none from before the period. */
+    t = table(r.d, "markers");
+    assert_int_equal(t->n_rows, 4);
+    assert_int_equal(t->rows[3]->cells[col(t, "Sessions observed")]->n, 3);
+    /* The first week of the period rolls over the period's weeks only. */
+    assert_int_equal(t->rows[0]->cells[col(t, "Sessions observed")]->n, 0);
+    t = table(r.d, "recent");
+    for (size_t i = 0; i < t->n_rows; i++) {
+        const char *day = t->rows[i]->cells[0]->text;
+
+        assert_true(strcmp(day, "2024-05-20") >= 0);
+        assert_true(strcmp(day, "2024-06-16") <= 0);
+        in_week0 += strcmp(day, "2024-06-10") >= 0;
+    }
+    assert_int_equal(in_week0, 3);
+    assert_int_equal(t->n_rows, 3);
+
+    /* JSON and text state the same period. */
+    buf_init(&b, 1u << 22);
+    assert_int_equal(dashfmt_json(m, &b), 0);
+    assert_non_null(strstr(buf_text(&b), "\"until\": \"2024-06-16\""));
+    assert_non_null(strstr((const char *)b.data, "\"from\": \"2024-05-20\""));
+    buf_free(&b);
+    buf_init(&b, 1u << 22);
+    assert_int_equal(dashfmt_text(m, 100, &b), 0);
+    assert_non_null(strstr(buf_text(&b), "2024-05-20 to 2024-06-16"));
+    buf_free(&b);
+    /* And the HTML page. */
+    buf_init(&b, 1u << 22);
+    assert_int_equal(render_dashboard(m, NULL, &b), 0);
+    assert_non_null(strstr(buf_text(&b), "<dt>Period</dt><dd>2024-05-20 to 2024-06-16</dd>"));
+    assert_non_null(strstr((const char *)b.data, "the whole week of 2024-06-10 included"));
+    buf_free(&b);
     dash_free(r.d);
 }
 
@@ -883,6 +969,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_manager, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recent_after_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_my_coaching, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_period_is_what_is_covered, setup, teardown),
     };
 
     testutil_watchdog(120);

@@ -784,6 +784,98 @@ static void test_observers(void **state)
     dash_free(d);
 }
 
+static int enrol_new_cb(struct store_txn *t, void *arg)
+{
+    Coachq__V1__Enrolment e = COACHQ__V1__ENROLMENT__INIT;
+
+    (void)arg;
+    e.programme_id = (char *)"p1";
+    e.cohort_id = (char *)"c1";
+    e.cohort_start_day = MONDAY0 - 7 * 6;
+    e.person_id = (char *)"flm.new";
+    return people_enrolment_put(t, &e, NULL);
+}
+
+/* Issue 11: a cohort's quality was shown when enough people were enrolled,
+ * however few were observed. With flm.new (never observed) in cohort c1,
+ * four are enrolled but only three were observed before and after: with a
+ * privacy minimum of 4 the cohort's quality is a group too small. */
+static void test_cohort_privacy_as_computed(void **state)
+{
+    struct fixture *f = *state;
+    const Coachq__V1__Table *t;
+    const Coachq__V1__TableRow *r;
+    struct dash *d;
+
+    assert_int_equal(store_exec(f->s, enrol_new_cb, NULL), 0);
+    d = run(f, K_PROGRAMME, 4);
+    t = table(d, "attendance");
+    r = row2(t, "p1", "c1");
+    ASSERT_NEAR(value(t, r, "Enrolled", 4), 4, 0);
+    assert_string_equal(cell(t, r, "Quality before")->text, "group too small");
+    assert_string_equal(cell(t, r, "Quality after")->text, "group too small");
+    assert_string_equal(cell(t, r, "Change")->text, "group too small");
+    dash_free(d);
+    /* Three observed people are enough for a minimum of 3. */
+    d = run(f, K_PROGRAMME, 3);
+    t = table(d, "attendance");
+    r = row2(t, "p1", "c1");
+    ASSERT_NEAR(value(t, r, "Quality before", 6), 13.0 / 6.0, 1e-9);
+    dash_free(d);
+}
+
+static int obs4_cb(struct store_txn *t, void *arg)
+{
+    Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
+    Coachq__V1__Role role = COACHQ__V1__ROLE__ROLE_OBSERVER;
+    int rc;
+
+    (void)arg;
+    p.id = (char *)"obs.4";
+    p.roles = &role;
+    p.n_roles = 1;
+    rc = people_put(t, &p, NULL);
+    return rc == 0 ? put_cert(t, "obs.4", 21000) : rc;
+}
+
+/* Issue 11: a session scored by three observers counted once per peer, so
+ * "double-coded share" read 1.25 and 0.50 where it is 1.00 and 0.25. A
+ * share is an observer's double-coded observations over all of theirs.
+ * Runs last: it adds observations the tests above do not expect. */
+static void test_double_coded_share_three_observers(void **state)
+{
+    struct fixture *f = *state;
+    const Coachq__V1__Table *t;
+    const Coachq__V1__TableRow *r;
+    struct dash *d;
+
+    assert_int_equal(store_exec(f->s, obs4_cb, NULL), 0);
+    /* One session of flm.new scored by obs.1, obs.2 and obs.4; three more
+     * by obs.4 alone. */
+    observe(f, "obs.1", "flm.new", week(0), 8, 3);
+    observe(f, "obs.2", "flm.new", week(0), 8, 3);
+    observe(f, "obs.4", "flm.new", week(0), 8, 2);
+    observe(f, "obs.4", "flm.new", week(0), 9, 2);
+    observe(f, "obs.4", "flm.new", week(0), 10, 2);
+    observe(f, "obs.4", "flm.new", week(0), 11, 2);
+    d = run(f, K_OBSERVERS, 2);
+    t = table(d, "observers");
+    /* obs.2: the three double-coded sessions of flm.old and this one. */
+    r = row2(t, "obs.2", NULL);
+    ASSERT_NEAR(value(t, r, "Double-coded share", 4), 1.0, 1e-9);
+    r = row2(t, "obs.4", NULL);
+    ASSERT_NEAR(value(t, r, "Double-coded share", 4), 0.25, 1e-9);
+    /* obs.1: 19 observations before, 3 of them double-coded; now 20 and 4. */
+    r = row2(t, "obs.1", NULL);
+    ASSERT_NEAR(value(t, r, "Double-coded share", 20), 4.0 / 20.0, 1e-9);
+    for (size_t i = 0; i < t->n_rows; i++) {
+        const Coachq__V1__Cell *c = cell(t, t->rows[i], "Double-coded share");
+
+        assert_true(!c->has_value || (c->value >= 0 && c->value <= 1));
+    }
+    dash_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -791,6 +883,8 @@ int main(void)
         cmocka_unit_test(test_attendance),
         cmocka_unit_test(test_results),
         cmocka_unit_test(test_observers),
+        cmocka_unit_test(test_cohort_privacy_as_computed),
+        cmocka_unit_test(test_double_coded_share_three_observers),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1536,8 +1536,11 @@ static void compare_one(const char *user, const char *cookie, const char *kind_n
         snprintf(cpath, sizeof(cpath), "%s/tables/%s.csv", path, id);
         assert_int_equal(req("GET", cpath, cookie, NULL, NULL, &r), 200);
         assert_non_null(testutil_http_header(&r, "Content-Disposition", 0, disp, sizeof(disp)));
-        snprintf(expect, sizeof(expect), "attachment; filename=\"%s%s%s-%s.csv\"", kind_name,
-                 subj != NULL && subj[0] != '\0' ? "-" : "", subj != NULL ? subj : "", id);
+        /* The file names the page's period (issue 11). */
+        snprintf(expect, sizeof(expect), "attachment; filename=\"%s%s%s-%s-%s_%s.csv\"", kind_name,
+                 subj != NULL && subj[0] != '\0' ? "-" : "", subj != NULL ? subj : "", id,
+                 json_string_value(json_object_get(j, "from")),
+                 json_string_value(json_object_get(j, "until")));
         assert_string_equal(disp, expect);
         snprintf(cwhat, sizeof(cwhat), "%s table %s", what, id);
         check_csv_matches(cwhat, jt, r.body, r.body_len);
