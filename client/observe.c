@@ -1915,6 +1915,11 @@ static void draw_help(struct ui *ui, int rows, int cols)
     }
     hline_at(rows - 3, cols);
     put(rows - 2, 1, cols - 2, attr(ui, ROLE_ACCENT), "any key closes this");
+    if (!journaled(ui)) {
+        /* The lines above describe a working store; this one is now. */
+        put(rows - 1, 1, cols - 2, attr(ui, ROLE_WARN) | A_BOLD,
+            "NOW: NOT SAVED to disk; kept in memory; q asks you to type discard");
+    }
 }
 
 /* The line editor on the two rows above the footer. */
