@@ -49,6 +49,8 @@ struct client {
     int failed;            /* 0, or the negative code every call now fails with */
     char reason[480];      /* words for failed */
     char server_said[200]; /* an Error with request id 0 the server sent */
+    int server_code;       /* its code (Coachq__V1__Code), 0 when none */
+    char server_msg[200];  /* its message alone */
     char tls_detail[200];  /* verify result / OpenSSL errors seen at close */
     struct frame_reader reader;
     uint64_t timeout_ms;
@@ -182,6 +184,9 @@ static void dispatch(struct client *c, Coachq__V1__Frame *f)
 
         snprintf(c->server_said, sizeof(c->server_said), "the server said %s: %s",
                  ev != NULL ? ev->name : "error", f->error->message);
+        c->server_code = (int)f->error->code;
+        str_copy(c->server_msg, sizeof(c->server_msg),
+                 f->error->message != NULL ? f->error->message : "");
     } else if (c->want_id != 0 && f->request_id == c->want_id && c->resp == NULL) {
         c->resp = f;
         return;
@@ -441,6 +446,8 @@ static int try_connect(struct client *c, const struct sockaddr *addr, const char
     c->failed = 0;
     c->reason[0] = '\0';
     c->server_said[0] = '\0';
+    c->server_code = 0;
+    c->server_msg[0] = '\0';
     c->tls_detail[0] = '\0';
     rc = tls_conn_connect(&c->loop, addr, server_name, c->ctx, &to, &cbs, c, &c->conn);
     if (rc < 0) {
@@ -472,12 +479,33 @@ static int try_next_address(int rc)
            rc == UV_EADDRNOTAVAIL || rc == UV_EAFNOSUPPORT;
 }
 
+/* When the server refused this user at the handshake (a disabled user, an
+ * unknown or replaced certificate), says so with the server's own code and
+ * reason, so that it does not read as a server that cannot be reached.
+ * Returns 1 when err was set. */
+static int explain_refusal(const struct client *c, struct client_error *err)
+{
+    const ProtobufCEnumValue *ev;
+
+    if (c->server_code != COACHQ__V1__CODE__PERMISSION_DENIED &&
+        c->server_code != COACHQ__V1__CODE__UNAUTHENTICATED) {
+        return 0;
+    }
+    ev = protobuf_c_enum_descriptor_get_value(&coachq__v1__code__descriptor, c->server_code);
+    set_err(err, (Coachq__V1__Code)c->server_code, "certificate", "the server refused you: %s (%s)",
+            c->server_msg, ev != NULL ? ev->name : "refused");
+    return 1;
+}
+
 /* Turns a failed connect or handshake into a message a person can act on. */
 static void explain_connect(struct client *c, struct client_error *err)
 {
     const char *detail = c->server_said[0] != '\0' ? c->server_said : c->tls_detail;
     int rc = c->failed;
 
+    if (explain_refusal(c, err)) {
+        return;
+    }
     if (rc == UV_ECONNREFUSED || rc == UV_ENETUNREACH || rc == UV_EHOSTUNREACH ||
         rc == UV_EADDRNOTAVAIL) {
         set_err(err, COACHQ__V1__CODE__UNAVAILABLE, NULL,
@@ -585,6 +613,9 @@ int client_connect(const struct client_opts *opts, struct client **out, struct c
         goto out;
     }
     if (rc < 0) {
+        if (explain_refusal(c, err)) {
+            goto out;
+        }
         if (!c->handshake_done || c->closed) {
             const char *detail = c->server_said[0] != '\0' ? c->server_said : c->tls_detail;
 

@@ -49,7 +49,11 @@ struct client_error {
 /*
  * Connects and completes the TLS handshake and a Hello/Welcome exchange.
  * On success *out is set (caller owns, free with client_free()). On failure
- * returns a negative code and describes it in err.
+ * returns a negative code and describes it in err. When the server refused
+ * this user at the handshake (a disabled user, an unknown or replaced
+ * certificate) err->code is the server's PERMISSION_DENIED or
+ * UNAUTHENTICATED and err->message its reason, not UNAVAILABLE: the server
+ * was reached and said no.
  */
 int client_connect(const struct client_opts *opts, struct client **out, struct client_error *err);
 

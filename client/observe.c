@@ -44,9 +44,17 @@
 #define EDIT_MAX 2000
 #define FILTER_MAX 64
 #define LABEL_MAX 160
-#define STATUS_MAX 320
+#define STATUS_MAX 640
 #define KEY_CTRL_C 3
 #define KEY_ESC 27
+/* While the journal fails, it is tried again at every key and at least
+ * this often. */
+#define SAVE_RETRY_MS 1000
+/* The most rows the messages at the bottom of the screen may take; each
+ * message wraps there rather than being cut. */
+#define FOOT_MAX 10
+/* The word typed to quit without a journal. */
+#define DISCARD_WORD "discard"
 
 /* The phases, as saved in LocalSession.phase (0, from an older save, is
  * read as setup). */
@@ -80,10 +88,12 @@ enum edit_target {
 
 enum modal {
     MODAL_NONE = 0,
-    MODAL_HELP,    /* the keys of the current phase */
-    MODAL_QUIT,    /* "quit? ... (y/n)" */
-    MODAL_REJECT,  /* after a refusal: leave it in the outbox as rejected? */
-    MODAL_SENDING, /* drawn while a submission is on its way */
+    MODAL_HELP,     /* the keys of the current phase */
+    MODAL_QUIT,     /* "quit? ... (y/n)" */
+    MODAL_REJECT,   /* after a refusal: leave it in the outbox as rejected? */
+    MODAL_SENDING,  /* drawn while a submission is on its way */
+    MODAL_DISCARD,  /* quitting unsaved: the observer types "discard" */
+    MODAL_CONFLICT, /* the server has this id with other content */
 };
 
 enum result {
@@ -190,8 +200,21 @@ struct ui {
     uint64_t result_seq;
     uint32_t result_version;
 
-    int dirty;   /* the session changed since it was last saved */
-    int save_rc; /* the last save's result; shown until one works */
+    int dirty;             /* the session changed since it was last saved */
+    int save_rc;           /* the last save's result; shown until one works */
+    int64_t save_retry_ms; /* when a failing journal is tried again without a key */
+    /* The server has the observation, but the copy saved on this machine
+     * could not be removed yet (clear_rc says why): tried again like a
+     * save, and checked against the server at the next resume. */
+    int clear_pending;
+    int clear_rc;
+    int foot_n;       /* rows the bottom messages take in this draw (1 or more) */
+    char discard[12]; /* what was typed in MODAL_DISCARD (the modal row fits 78 columns) */
+    /* The record the server has under the draft's id when it differs from
+     * the draft (owned), for MODAL_CONFLICT; conflict_confirm after 'd'. */
+    Coachq__V1__StoredObservation *conflict;
+    int conflict_confirm;
+    int offline_refused; /* the server was reached and refused this user */
     char status[STATUS_MAX];
     int status_warn;
     int done;
@@ -705,9 +728,14 @@ static void set_duration(struct ui *ui, int64_t now)
 
 /* Journals the session: committed and fsynced when it returns 0. A failure
  * is shown on every screen until a later save works; the keys go on
- * working, so nothing typed is refused because of a full disk. */
+ * working, so nothing typed is refused because of a full disk, and
+ * everything stays in memory (dirty stays set) while the main loop tries
+ * again at every key and every SAVE_RETRY_MS. Quitting then needs the word
+ * "discard" (MODAL_DISCARD), which a working save turns back into the
+ * ordinary question. */
 static int save(struct ui *ui)
 {
+    int was = ui->save_rc;
     int rc;
 
     ui->s->updated_at_ms = now_ms();
@@ -715,8 +743,47 @@ static int save(struct ui *ui)
     ui->save_rc = rc;
     if (rc == 0) {
         ui->dirty = 0;
+        if (was < 0) {
+            say(ui, 0, "saved again: everything typed is on disk now");
+        }
+        if (ui->modal == MODAL_DISCARD) {
+            ui->modal = MODAL_QUIT;
+        }
+    } else {
+        ui->save_retry_ms = now_ms() + SAVE_RETRY_MS;
     }
     return rc;
+}
+
+/* Whether every change is on disk: nothing would be lost by quitting. */
+static int journaled(const struct ui *ui)
+{
+    return !ui->dirty && ui->save_rc == 0;
+}
+
+/* Removes the saved session once the server has the observation; a
+ * failure is kept in clear_pending and tried again like a save. */
+static void clear_saved(struct ui *ui)
+{
+    int rc = localstore_session_clear(ui->ls);
+
+    ui->clear_rc = rc;
+    ui->clear_pending = rc < 0;
+    if (rc < 0) {
+        ui->save_retry_ms = now_ms() + SAVE_RETRY_MS;
+    }
+}
+
+/* q: the quit question, or, when the session cannot be journaled, the
+ * question that needs the word "discard": quitting then loses it. */
+static void ask_quit(struct ui *ui)
+{
+    if (!journaled(ui) && save(ui) < 0) {
+        ui->modal = MODAL_DISCARD;
+        ui->discard[0] = '\0';
+        return;
+    }
+    ui->modal = MODAL_QUIT;
 }
 
 static void set_phase(struct ui *ui, enum phase p, uint32_t cursor)
@@ -750,6 +817,7 @@ static int ui_connect(struct ui *ui)
     if (rc < 0) {
         ui->c = NULL;
         ui->offline = 1;
+        ui->offline_refused = !code_is_transient(e.code);
         snprintf(ui->offline_why, sizeof(ui->offline_why), "%s", e.message);
         return rc;
     }
@@ -802,8 +870,9 @@ static int load_rubric(struct ui *ui, const char *id, uint32_t version, int pref
     if (localstore_rubric_get(ui->ls, id, version, &r) == 0) {
         goto got;
     }
-    snprintf(why, whylen, "rubric %s%s is not cached and the server cannot be reached (%s)", id,
+    snprintf(why, whylen, "rubric %s%s is not cached and the server %s (%s)", id,
              version != 0 ? " in that version" : "",
+             ui->offline_refused ? "refused the connection" : "cannot be reached",
              ui->offline_why[0] != '\0' ? ui->offline_why : "offline");
     return -ENOENT;
 got:
@@ -1146,19 +1215,78 @@ static void title_bar(const struct ui *ui, int cols, const char *phase, const ch
     }
 }
 
-/* The last two rows: the keys of the phase, and the status line (a save
- * failure wins over anything else). */
-static void footer(const struct ui *ui, int rows, int cols, const char *keys)
+/* The journal's trouble in words, or "" when it is fine. */
+static void journal_words(const struct ui *ui, char *buf, size_t len)
 {
-    put(rows - 2, 1, cols - 2, attr(ui, ROLE_ACCENT), keys);
+    buf[0] = '\0';
     if (ui->save_rc < 0) {
-        putf(rows - 1, 1, cols - 2, attr(ui, ROLE_WARN),
-             "NOT SAVED: %s; keep going, it is saved again at the next key",
-             error_strerror(ui->save_rc));
-    } else if (ui->status[0] != '\0') {
-        put(rows - 1, 1, cols - 2, attr(ui, ui->status_warn ? ROLE_WARN : ROLE_PLAIN), ui->status);
-    } else if (ui->offline) {
-        putf(rows - 1, 1, cols - 2, attr(ui, ROLE_PLAIN), "offline: %s", ui->offline_why);
+        snprintf(buf, len, "NOT SAVED to disk (%s): kept in memory only; retrying",
+                 error_strerror(ui->save_rc));
+    } else if (ui->clear_pending) {
+        snprintf(buf, len, "the older saved copy could not be removed (%s); retrying",
+                 error_strerror(ui->clear_rc));
+    }
+}
+
+/* The bottom of the screen: the keys of the phase, then the messages: the
+ * journal's trouble (which always shows) and the status line, each
+ * word-wrapped, never cut. One message row is the usual layout (keys on
+ * the row above it, a rule above them); longer messages push the keys and
+ * the rule up over the screen's last rows, at most FOOT_MAX rows of them.
+ * ui->foot_n says how many rows the messages took, for the modal line and
+ * the editor drawn above them; with keys NULL, footer() only counts them. */
+static void footer(struct ui *ui, int rows, int cols, const char *keys)
+{
+    char journal[STATUS_MAX], refused[sizeof(ui->offline_why) + 32];
+    char other[STATUS_MAX + sizeof(ui->offline_why)];
+    const char *msg[3] = {journal, refused, other};
+    attr_t a[3];
+    struct span sp[3][FOOT_MAX];
+    int n[3], total = 0, top;
+    int width = cols - 2;
+
+    journal_words(ui, journal, sizeof(journal));
+    a[0] = attr(ui, ROLE_WARN) | A_BOLD;
+    /* A server that refused this user is news the whole session long; a
+     * server out of reach only while nothing else is to be said. */
+    refused[0] = '\0';
+    if (ui->offline && ui->offline_refused) {
+        snprintf(refused, sizeof(refused), "not connected: %s", ui->offline_why);
+    }
+    a[1] = attr(ui, ROLE_WARN);
+    other[0] = '\0';
+    a[2] = attr(ui, ui->status_warn ? ROLE_WARN : ROLE_PLAIN);
+    if (ui->status[0] != '\0') {
+        snprintf(other, sizeof(other), "%s", ui->status);
+    } else if (ui->offline && !ui->offline_refused) {
+        snprintf(other, sizeof(other), "offline: %s", ui->offline_why);
+    }
+    for (int i = 0; i < 3; i++) {
+        n[i] = msg[i][0] != '\0' ? wrap(msg[i], width, sp[i], FOOT_MAX) : 0;
+        if (n[i] > FOOT_MAX - total) {
+            n[i] = FOOT_MAX - total;
+        }
+        total += n[i];
+    }
+    if (total > rows - 6) {
+        total = rows - 6;
+    }
+    ui->foot_n = total > 1 ? total : 1;
+    if (keys == NULL) {
+        return;
+    }
+    top = rows - ui->foot_n;
+    if (ui->foot_n > 1) {
+        for (int y = top - 2; y < rows; y++) {
+            mvhline(y, 0, ' ', cols);
+        }
+        hline_at(top - 2, cols);
+    }
+    put(top - 1, 1, width, attr(ui, ROLE_ACCENT), keys);
+    for (int i = 0, y = top; i < 3; i++) {
+        for (int j = 0; j < n[i] && y < rows; j++, y++) {
+            putn(y, 1, width, a[i], msg[i] + sp[i][j].off, sp[i][j].len);
+        }
     }
 }
 
@@ -1210,14 +1338,18 @@ static void draw_too_small(const struct ui *ui, int rows, int cols)
 
     snprintf(msg, sizeof(msg),
              "coachq observe needs a terminal of at least %dx%d; this one is %dx%d. Enlarge it: "
-             "the session is saved and the clock goes on.",
-             MIN_COLS, MIN_ROWS, cols, rows);
+             "%s and the clock goes on.",
+             MIN_COLS, MIN_ROWS, cols, rows,
+             journaled(ui) ? "the session is saved"
+                           : "the session is NOT saved to disk (kept in memory)");
     n = wrap(msg, cols > 2 ? cols - 2 : 1, sp, 8);
     for (int i = 0; i < n && i < 8 && i < rows; i++) {
         putn(i, 1, cols > 2 ? cols - 2 : cols, attr(ui, ROLE_WARN), msg + sp[i].off, sp[i].len);
     }
     if (ui->modal == MODAL_QUIT && rows > n + 1) {
         put(n + 1, 1, cols - 2, A_BOLD, "quit? (y/n)");
+    } else if (ui->modal == MODAL_DISCARD && rows > n + 1) {
+        putf(n + 1, 1, cols - 2, A_BOLD, "type %s, Enter: %s_", DISCARD_WORD, ui->discard);
     }
 }
 
@@ -1642,12 +1774,18 @@ static void draw_review(struct ui *ui, int rows, int cols)
     putf(y++, 1, cols - 2, A_NORMAL, "Evidence %zu note%s   Actions %zu   Session note: %s",
          evidence, evidence == 1 ? "" : "s", d->n_actions, d->notes[0] ? d->notes : "-");
     problem_found = rating_problem(ui, &at, problem, sizeof(problem));
-    putf(y++, 1, cols - 2, attr(ui, problem_found ? ROLE_WARN : ROLE_OK), "Missing  %s",
-         problem_found ? problem : "nothing: ready to submit");
-    hline_at(y++, cols);
+    /* Wrapped, not cut: the problem names the behaviour and what to do. */
     memset(&f, 0, sizeof(f));
     f.y = y;
     f.ymax = rows - 3;
+    f.draw = 1;
+    emit(&f, 1, cols - 2, attr(ui, problem_found ? ROLE_WARN : ROLE_OK), "Missing  ",
+         problem_found ? problem : "nothing: ready to submit");
+    y = f.y;
+    hline_at(y++, cols);
+    memset(&f, 0, sizeof(f));
+    f.y = y;
+    f.ymax = rows - 2 - ui->foot_n;
     f.draw = 1;
     if (ui->result == RESULT_STORED || ui->result == RESULT_DUPLICATE) {
         if (ui->result == RESULT_STORED) {
@@ -1662,11 +1800,17 @@ static void draw_review(struct ui *ui, int rows, int cols)
                      (unsigned long long)ui->result_seq);
         }
         emit(&f, 1, cols - 2, attr(ui, ROLE_OK) | A_BOLD, NULL, line);
+        if (ui->clear_pending) {
+            emit(&f, 1, cols - 2, attr(ui, ROLE_WARN), NULL,
+                 "The older copy saved on this machine could not be removed yet; a later "
+                 "coachq observe --resume finds it stored and offers to discard it.");
+        }
     } else if (ui->result == RESULT_QUEUED) {
         snprintf(line, sizeof(line),
-                 "QUEUED: the server could not be reached (%s). The observation waits in the "
-                 "outbox on this machine; coachq queue flush sends it (so does the next coachq "
-                 "observe). Press any key to exit.",
+                 "QUEUED: the server %s (%s). The observation waits in the outbox on this "
+                 "machine; coachq queue flush sends it (so does the next coachq observe). Press "
+                 "any key to exit.",
+                 code_is_transient(ui->refusal.code) ? "could not be reached" : "refused you",
                  ui->refusal.message);
         emit(&f, 1, cols - 2, attr(ui, ROLE_ACCENT) | A_BOLD, NULL, line);
     } else if (ui->modal == MODAL_SENDING) {
@@ -1771,6 +1915,11 @@ static void draw_help(struct ui *ui, int rows, int cols)
     }
     hline_at(rows - 3, cols);
     put(rows - 2, 1, cols - 2, attr(ui, ROLE_ACCENT), "any key closes this");
+    if (!journaled(ui)) {
+        /* The lines above describe a working store; this one is now. */
+        put(rows - 1, 1, cols - 2, attr(ui, ROLE_WARN) | A_BOLD,
+            "NOW: NOT SAVED to disk; kept in memory; q asks you to type discard");
+    }
 }
 
 /* The line editor on the two rows above the footer. */
@@ -1824,13 +1973,21 @@ static void draw_editor(struct ui *ui, int rows, int cols)
 static void draw_modal_line(struct ui *ui, int rows, int cols)
 {
     const char *q = NULL;
+    char typed[96];
 
-    if (ui->modal == MODAL_QUIT) {
+    if (ui->modal == MODAL_DISCARD) {
+        snprintf(typed, sizeof(typed),
+                 "not saved: type %s, Enter to quit and lose it; Esc stays: %s_", DISCARD_WORD,
+                 ui->discard);
+        q = typed;
+    } else if (ui->modal == MODAL_QUIT) {
         q = ui->s->phase == PHASE_SETUP && ui->d->started_at == 0
                 ? "quit? the choices so far are saved; coachq observe --resume continues (y/n)"
                 : "quit? the session is saved; coachq observe --resume continues it (y/n)";
     } else if (ui->modal == MODAL_REJECT) {
         q = "leave it in the outbox as rejected? coachq queue list shows it (y/n)";
+    } else if (ui->modal == MODAL_CONFLICT && ui->conflict_confirm) {
+        q = "discard the copy on this machine for good? (y/n)";
     }
     if (q != NULL) {
         attr_t a = attr(ui, ROLE_WARN) | A_REVERSE;
@@ -1842,6 +1999,61 @@ static void draw_modal_line(struct ui *ui, int rows, int cols)
     }
 }
 
+/* "7 rated, 3 evidence notes, 12 markers, 1 action" for an observation. */
+static void content_words(const Coachq__V1__Observation *o, char *buf, size_t len)
+{
+    size_t rated = 0, evidence = 0;
+
+    for (size_t i = 0; o != NULL && i < o->n_ratings; i++) {
+        rated += o->ratings[i]->score > 0 || o->ratings[i]->not_applicable;
+        evidence += o->ratings[i]->evidence[0] != '\0';
+    }
+    snprintf(buf, len, "%zu rated, %zu evidence note%s, %zu marker%s, %zu action%s", rated,
+             evidence, evidence == 1 ? "" : "s", o != NULL ? o->n_markers : 0,
+             o != NULL && o->n_markers == 1 ? "" : "s", o != NULL ? o->n_actions : 0,
+             o != NULL && o->n_actions == 1 ? "" : "s");
+}
+
+/* The server has this observation's id with other content (MODAL_CONFLICT):
+ * both sides, and the ways out. */
+static void draw_conflict(struct ui *ui, int rows, int cols)
+{
+    const Coachq__V1__StoredObservation *rec = ui->conflict;
+    char id[UUID_STR_LEN], tm[OBS_JSON_TIME_LEN], line[512], mine[160], theirs[160];
+    struct flow f;
+
+    uuid_format(ui->d->id.data, id);
+    obs_json_format_time(rec->received_at_ms / 1000, tm, sizeof(tm));
+    content_words(rec->observation, theirs, sizeof(theirs));
+    content_words(ui->d, mine, sizeof(mine));
+    title_bar(ui, cols, "ALREADY STORED", "");
+    memset(&f, 0, sizeof(f));
+    f.y = 2;
+    f.ymax = rows - 3;
+    f.draw = 1;
+    snprintf(line, sizeof(line),
+             "The server already has observation %s (version %u, stored %s), and the copy on "
+             "this machine differs from it. It is most likely an older state, left behind when "
+             "the disk was full as the session was submitted.",
+             id, rec->version != 0 ? rec->version : 1, tm);
+    emit(&f, 2, cols - 4, A_NORMAL, NULL, line);
+    f.y++;
+    emit(&f, 2, cols - 4, A_NORMAL, "On the server:   ", theirs);
+    emit(&f, 2, cols - 4, A_NORMAL, "On this machine: ", mine);
+    f.y++;
+    emit(&f, 2, cols - 4, A_NORMAL, NULL,
+         "d  discard the copy on this machine (the stored one stays as it is)");
+    emit(&f, 2, cols - 4, A_NORMAL, NULL,
+         "a  submit this copy as an amendment: a new version of the stored one");
+    emit(&f, 2, cols - 4, A_NORMAL, NULL, "k  keep this copy and go back to it");
+    emit(&f, 2, cols - 4, A_NORMAL, NULL, "q  quit and keep this copy on this machine");
+    hline_at(rows - 3, cols);
+    footer(ui, rows, cols, "d discard  a amend  k keep  q quit");
+    if (ui->conflict_confirm) {
+        draw_modal_line(ui, rows - (ui->foot_n - 1), cols);
+    }
+}
+
 static void draw(struct ui *ui)
 {
     int rows, cols;
@@ -1850,6 +2062,7 @@ static void draw(struct ui *ui)
     getmaxyx(stdscr, rows, cols);
     erase();
     curs_set(0);
+    ui->foot_n = 1;
     if (rows < MIN_ROWS || cols < MIN_COLS) {
         draw_too_small(ui, rows, cols);
         refresh();
@@ -1860,6 +2073,13 @@ static void draw(struct ui *ui)
         refresh();
         return;
     }
+    if (ui->modal == MODAL_CONFLICT) {
+        draw_conflict(ui, rows, cols);
+        refresh();
+        return;
+    }
+    /* Counted first, so that a screen can keep its own text above them. */
+    footer(ui, rows, cols, NULL);
     switch ((enum phase)ui->s->phase) {
     case PHASE_LIVE:
         draw_live(ui, rows, cols, now);
@@ -1877,9 +2097,10 @@ static void draw(struct ui *ui)
         draw_setup(ui, rows, cols);
         break;
     }
-    draw_modal_line(ui, rows, cols);
+    /* Both sit just above the messages, however many rows they took. */
+    draw_modal_line(ui, rows - (ui->foot_n - 1), cols);
     if (ui->ed.target != EDIT_NONE) {
-        draw_editor(ui, rows, cols);
+        draw_editor(ui, rows - (ui->foot_n - 1), cols);
         curs_set(1);
     }
     refresh();
@@ -2414,7 +2635,7 @@ static void setup_back(struct ui *ui)
             return;
         }
     }
-    ui->modal = MODAL_QUIT;
+    ask_quit(ui);
 }
 
 static void setup_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
@@ -2563,7 +2784,7 @@ static void live_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
         break;
     case 'q':
     case KEY_CTRL_C:
-        ui->modal = MODAL_QUIT;
+        ask_quit(ui);
         break;
     default:
         break;
@@ -2684,7 +2905,7 @@ static void details_key(struct ui *ui, int is_key, wint_t ch)
         ui->details = 0;
         break;
     case KEY_CTRL_C:
-        ui->modal = MODAL_QUIT;
+        ask_quit(ui);
         break;
     default:
         break;
@@ -2760,7 +2981,7 @@ static void rating_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
         break;
     case 'q':
     case KEY_CTRL_C:
-        ui->modal = MODAL_QUIT;
+        ask_quit(ui);
         break;
     default:
         break;
@@ -2831,7 +3052,7 @@ static void actions_key(struct ui *ui, int is_key, wint_t ch)
         break;
     case 'q':
     case KEY_CTRL_C:
-        ui->modal = MODAL_QUIT;
+        ask_quit(ui);
         break;
     default:
         break;
@@ -2867,6 +3088,72 @@ static void outbox_entry(struct ui *ui, Coachq__V1__OutboxEntry *e, Coachq__V1__
     }
 }
 
+/* Asks the server over c for the record under the draft's id. Returns 0
+ * when it has none (or could not say), 1 when it has the draft's very
+ * content (byte for byte, as the server compares), 2 when its content
+ * differs; with 1 and 2, *rec is the record (caller owns, free with
+ * coachq__v1__stored_observation__free_unpacked(*rec, NULL)). */
+static int stored_copy(struct ui *ui, struct client *c, Coachq__V1__StoredObservation **rec)
+{
+    struct client_error e;
+    uint8_t *a = NULL, *b = NULL;
+    size_t na, nb;
+    int same = 0;
+
+    *rec = NULL;
+    memset(&e, 0, sizeof(e));
+    if (client_get(c, ui->d->id.data, rec, &e) < 0) {
+        return 0;
+    }
+    if ((*rec)->observation == NULL) {
+        coachq__v1__stored_observation__free_unpacked(*rec, NULL);
+        *rec = NULL;
+        return 0;
+    }
+    na = coachq__v1__observation__get_packed_size(ui->d);
+    nb = coachq__v1__observation__get_packed_size((*rec)->observation);
+    if (na == nb) {
+        a = malloc(na > 0 ? na : 1);
+        b = malloc(nb > 0 ? nb : 1);
+        if (a != NULL && b != NULL) {
+            coachq__v1__observation__pack(ui->d, a);
+            coachq__v1__observation__pack((*rec)->observation, b);
+            same = memcmp(a, b, na) == 0;
+        }
+    }
+    free(a);
+    free(b);
+    return same ? 1 : 2;
+}
+
+/* The server has the draft's id: with the same content the session is
+ * done (shown as already stored, and the saved copy removed); with other
+ * content the observer chooses what becomes of this copy (MODAL_CONFLICT).
+ * rec: takes ownership. */
+static void stored_found(struct ui *ui, int kind, Coachq__V1__StoredObservation *rec)
+{
+    if (kind == 1) {
+        ui->result = RESULT_DUPLICATE;
+        ui->result_seq = rec->seq;
+        ui->result_version = rec->version;
+        ui->refused = 0;
+        ui->dirty = 0;
+        ui->save_rc = 0;
+        ui->exit_code = 0;
+        set_phase(ui, PHASE_REVIEW, 0);
+        ui->dirty = 0;
+        clear_saved(ui);
+        coachq__v1__stored_observation__free_unpacked(rec, NULL);
+        return;
+    }
+    if (ui->conflict != NULL) {
+        coachq__v1__stored_observation__free_unpacked(ui->conflict, NULL);
+    }
+    ui->conflict = rec;
+    ui->conflict_confirm = 0;
+    ui->modal = MODAL_CONFLICT;
+}
+
 /* Sends the draft. Stored or duplicate: the session is cleared (and any
  * outbox entry of the same id removed). Server unreachable, or a passing
  * server trouble: the draft goes to the outbox as queued. Refused: the
@@ -2878,8 +3165,10 @@ static void submit(struct ui *ui, int64_t now)
     Coachq__V1__Observation *one[1] = {ui->d};
     Coachq__V1__OutboxEntry e;
     Coachq__V1__Error err;
+    Coachq__V1__StoredObservation *rec = NULL;
     char problem[STATUS_MAX];
     size_t at;
+    int kind = 0;
     int rc;
 
     if (rating_problem(ui, &at, problem, sizeof(problem))) {
@@ -2905,9 +3194,18 @@ static void submit(struct ui *ui, int64_t now)
                     snprintf(ui->refusal.message, sizeof(ui->refusal.message), "%s",
                              error_strerror(rc < 0 ? rc : -EIO));
                 }
+            } else if (res.err.code == COACHQ__V1__CODE__ALREADY_EXISTS) {
+                /* Most likely an older copy of this session, left behind
+                 * when a full disk kept the stored one from being cleared:
+                 * see what the server has. */
+                kind = stored_copy(ui, c, &rec);
             }
         }
         client_free(c);
+    }
+    if (kind == 1) {
+        stored_found(ui, kind, rec);
+        return;
     }
     if (res.done && res.err.code == COACHQ__V1__CODE__OK) {
         ui->result = res.result == COACHQ__V1__ACK__RESULT__RESULT_DUPLICATE ? RESULT_DUPLICATE
@@ -2919,14 +3217,12 @@ static void submit(struct ui *ui, int64_t now)
         if (rc < 0 && rc != -ENOENT) {
             say(ui, 1, "stored, but the outbox copy could not be removed: %s", error_strerror(rc));
         }
-        rc = localstore_session_clear(ui->ls);
-        if (rc < 0) {
-            say(ui, 1,
-                "stored, but the saved session could not be cleared (%s): resuming it would "
-                "only send it again, as a duplicate",
-                error_strerror(rc));
-        }
+        /* The server has it: memory need not hold it for the journal any
+         * more. A saved copy that cannot be removed now (a full disk) is
+         * retried, and recognised at the next resume. */
+        clear_saved(ui);
         ui->dirty = 0;
+        ui->save_rc = 0;
         ui->exit_code = 0;
         return;
     }
@@ -2940,10 +3236,10 @@ static void submit(struct ui *ui, int64_t now)
         outbox_entry(ui, &e, &err, COACHQ__V1__OUTBOX_ENTRY__STATE__STATE_QUEUED, now);
         rc = localstore_session_finish(ui->ls, &e);
         if (rc < 0) {
-            say(ui, 1,
-                "the server could not be reached and the outbox could not be written (%s): "
-                "the session stays saved; try s again",
-                error_strerror(rc));
+            say(ui, 1, "NOT SENT: %s. NOT QUEUED: the outbox could not be written (%s). %s",
+                ui->refusal.message, error_strerror(rc),
+                journaled(ui) ? "The session stays saved; s tries again."
+                              : "All is kept in memory; s tries again.");
             return;
         }
         ui->result = RESULT_QUEUED;
@@ -2954,6 +3250,9 @@ static void submit(struct ui *ui, int64_t now)
     ui->refusal = res.err;
     ui->refused = 1;
     say(ui, 1, "b: go to what the server named, s: resubmit (same id), q: leave it in the outbox");
+    if (kind == 2) {
+        stored_found(ui, kind, rec);
+    }
 }
 
 /* After a refusal: go where the server's field points, if the UI can. */
@@ -3036,7 +3335,11 @@ static void review_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
         break;
     case 'q':
     case KEY_CTRL_C:
-        ui->modal = ui->refused ? MODAL_REJECT : MODAL_QUIT;
+        if (ui->refused) {
+            ui->modal = MODAL_REJECT;
+        } else {
+            ask_quit(ui);
+        }
         break;
     default:
         break;
@@ -3054,8 +3357,16 @@ static void leave_rejected(struct ui *ui, int64_t now)
     outbox_entry(ui, &e, &err, COACHQ__V1__OUTBOX_ENTRY__STATE__STATE_REJECTED, now);
     rc = localstore_session_finish(ui->ls, &e);
     if (rc < 0) {
-        say(ui, 1, "the outbox could not be written (%s): the session stays saved",
-            error_strerror(rc));
+        if (journaled(ui)) {
+            say(ui, 1, "the outbox could not be written (%s): the session stays saved",
+                error_strerror(rc));
+        } else {
+            say(ui, 1,
+                "the outbox could not be written (%s), nor the session: it is kept in memory",
+                error_strerror(rc));
+            ui->modal = MODAL_DISCARD;
+            ui->discard[0] = '\0';
+        }
         return;
     }
     uuid_format(ui->d->id.data, id);
@@ -3071,13 +3382,10 @@ static void leave_rejected(struct ui *ui, int64_t now)
 
 static void quit_saved(struct ui *ui)
 {
-    if ((ui->dirty || ui->save_rc < 0) && save(ui) < 0) {
-        snprintf(ui->final_msg, sizeof(ui->final_msg),
-                 "quit: the session could NOT be saved (%s); what was saved before is kept in "
-                 "%s\n",
-                 error_strerror(ui->save_rc), localstore_path(ui->ls));
-        ui->exit_code = 3;
-        ui->done = 1;
+    if (!journaled(ui) && save(ui) < 0) {
+        /* Never quit on a session only memory holds without the word. */
+        ui->modal = MODAL_DISCARD;
+        ui->discard[0] = '\0';
         return;
     }
     snprintf(ui->final_msg, sizeof(ui->final_msg),
@@ -3092,23 +3400,160 @@ static void quit_saved(struct ui *ui)
 /* The exit message after a final result. */
 static void result_message(struct ui *ui)
 {
-    char id[UUID_STR_LEN];
+    char id[UUID_STR_LEN], pending[STATUS_MAX];
 
+    pending[0] = '\0';
+    if (ui->clear_pending) {
+        snprintf(pending, sizeof(pending),
+                 "the older copy saved on this machine could not be removed (%s); a later "
+                 "coachq observe --resume finds it stored and offers to discard it\n",
+                 error_strerror(ui->clear_rc));
+    }
     uuid_format(ui->d->id.data, id);
     switch (ui->result) {
     case RESULT_STORED:
-        snprintf(ui->final_msg, sizeof(ui->final_msg), "stored: %s (seq %llu, version %u)\n", id,
-                 (unsigned long long)ui->result_seq, ui->result_version);
+        snprintf(ui->final_msg, sizeof(ui->final_msg), "stored: %s (seq %llu, version %u)\n%s", id,
+                 (unsigned long long)ui->result_seq, ui->result_version, pending);
         break;
     case RESULT_DUPLICATE:
         snprintf(ui->final_msg, sizeof(ui->final_msg),
-                 "already stored: %s (seq %llu), nothing changed\n", id,
-                 (unsigned long long)ui->result_seq);
+                 "already stored: %s (seq %llu), nothing changed\n%s", id,
+                 (unsigned long long)ui->result_seq, pending);
         break;
     case RESULT_QUEUED:
         snprintf(ui->final_msg, sizeof(ui->final_msg),
                  "queued: %s waits in the outbox (%s); coachq queue flush sends it\n", id,
                  ui->refusal.message);
+        break;
+    default:
+        break;
+    }
+}
+
+/* MODAL_DISCARD: the session is not on disk; only the typed word
+ * "discard" and Enter quit, losing it. */
+static void discard_key(struct ui *ui, int is_key, wint_t ch)
+{
+    size_t n = strlen(ui->discard);
+
+    if (is_enter(is_key, ch)) {
+        ui->modal = MODAL_NONE;
+        if (strcmp(ui->discard, DISCARD_WORD) != 0) {
+            say(ui, 1, "not quit: type %s exactly to quit without saving", DISCARD_WORD);
+            return;
+        }
+        snprintf(ui->final_msg, sizeof(ui->final_msg),
+                 "discarded: the session could not be saved (%s); what was not saved is lost "
+                 "(coachq observe --resume continues from the last save, if there is one)\n",
+                 error_strerror(ui->save_rc < 0 ? ui->save_rc : -EIO));
+        ui->dirty = 0;
+        ui->exit_code = 3;
+        ui->done = 1;
+        return;
+    }
+    if (is_backspace(is_key, ch)) {
+        if (n > 0) {
+            ui->discard[n - 1] = '\0';
+        }
+        return;
+    }
+    if (!is_key && ch == KEY_ESC) {
+        ui->modal = MODAL_NONE;
+        say(ui, 1, "not quit: all is kept in memory; free disk space, or s submits it");
+        return;
+    }
+    if (!is_key && ch > ' ' && ch < 127 && n + 1 < sizeof(ui->discard)) {
+        ui->discard[n] = (char)ch;
+        ui->discard[n + 1] = '\0';
+    }
+}
+
+/* The draft becomes an amendment of the record the server has under its
+ * id: a new id, amending that record's root. */
+static int conflict_amend(struct ui *ui)
+{
+    const Coachq__V1__StoredObservation *rec = ui->conflict;
+    const ProtobufCBinaryData *root =
+        rec->root_id.len == UUID_LEN ? &rec->root_id : &rec->observation->id;
+    uint8_t *amends;
+    char id[UUID_STR_LEN];
+
+    if (root->len != UUID_LEN) {
+        return -EINVAL;
+    }
+    amends = malloc(UUID_LEN);
+    if (amends == NULL) {
+        return -ENOMEM;
+    }
+    memcpy(amends, root->data, UUID_LEN);
+    free(ui->d->amends.data);
+    ui->d->amends.data = amends;
+    ui->d->amends.len = UUID_LEN;
+    if (uuid_generate(ui->d->id.data) < 0) {
+        return -EIO;
+    }
+    uuid_format(amends, id);
+    set_phase(ui, PHASE_REVIEW, 0);
+    ui->refused = 0;
+    say(ui, 0, "this copy now amends %s: s submits it as a new version", id);
+    return 0;
+}
+
+/* MODAL_CONFLICT: the ways out of an id the server has with other
+ * content. */
+static void conflict_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
+{
+    char id[UUID_STR_LEN];
+    int rc;
+
+    (void)now;
+    if (ui->conflict_confirm) {
+        ui->conflict_confirm = 0;
+        if (is_key || (ch != 'y' && ch != 'Y')) {
+            return;
+        }
+        clear_saved(ui);
+        if (ui->clear_pending) {
+            say(ui, 1, "the copy on this machine could not be removed (%s); d tries again",
+                error_strerror(ui->clear_rc));
+            return;
+        }
+        uuid_format(ui->d->id.data, id);
+        snprintf(ui->final_msg, sizeof(ui->final_msg),
+                 "discarded the copy on this machine; the server keeps %s (version %u)\n", id,
+                 ui->conflict->version != 0 ? ui->conflict->version : 1);
+        ui->dirty = 0;
+        ui->save_rc = 0;
+        ui->exit_code = 0;
+        ui->done = 1;
+        return;
+    }
+    if (is_key) {
+        return;
+    }
+    switch (ch) {
+    case 'd':
+        ui->conflict_confirm = 1;
+        break;
+    case 'a':
+        rc = conflict_amend(ui);
+        if (rc < 0) {
+            say(ui, 1, "cannot make it an amendment: %s", error_strerror(rc));
+            break;
+        }
+        coachq__v1__stored_observation__free_unpacked(ui->conflict, NULL);
+        ui->conflict = NULL;
+        ui->modal = MODAL_NONE;
+        break;
+    case 'k':
+    case KEY_ESC:
+        ui->modal = MODAL_NONE;
+        say(ui, 1, "kept this copy; the server refuses its id: s shows these choices again");
+        break;
+    case 'q':
+    case KEY_CTRL_C:
+        ui->modal = MODAL_NONE;
+        ask_quit(ui);
         break;
     default:
         break;
@@ -3122,6 +3567,9 @@ static void on_key(struct ui *ui, int is_key, wint_t ch)
 
     getmaxyx(stdscr, rows, cols);
     if (ui->result != RESULT_NONE) {
+        if (ui->clear_pending) {
+            clear_saved(ui);
+        }
         result_message(ui);
         ui->done = 1;
         return;
@@ -3130,21 +3578,32 @@ static void on_key(struct ui *ui, int is_key, wint_t ch)
         ui->modal = MODAL_NONE;
         return;
     }
+    if (ui->modal == MODAL_DISCARD) {
+        discard_key(ui, is_key, ch);
+        return;
+    }
+    if (ui->modal == MODAL_CONFLICT) {
+        conflict_key(ui, is_key, ch, now);
+        return;
+    }
     if (ui->modal == MODAL_QUIT || ui->modal == MODAL_REJECT) {
+        enum modal m = ui->modal;
+
+        /* Either may open MODAL_DISCARD when the disk refuses them. */
+        ui->modal = MODAL_NONE;
         if (!is_key && (ch == 'y' || ch == 'Y')) {
-            if (ui->modal == MODAL_QUIT) {
+            if (m == MODAL_QUIT) {
                 quit_saved(ui);
             } else {
                 leave_rejected(ui, now);
             }
         }
-        ui->modal = MODAL_NONE;
         return;
     }
     if (rows < MIN_ROWS || cols < MIN_COLS) {
         /* Nothing the observer cannot see takes effect, except quitting. */
         if (!is_key && (ch == 'q' || ch == KEY_CTRL_C)) {
-            ui->modal = MODAL_QUIT;
+            ask_quit(ui);
         }
         return;
     }
@@ -3167,7 +3626,7 @@ static void on_key(struct ui *ui, int is_key, wint_t ch)
         break;
     default:
         if (!is_key && ch == KEY_CTRL_C) {
-            ui->modal = MODAL_QUIT;
+            ask_quit(ui);
             break;
         }
         setup_key(ui, is_key, ch, now);
@@ -3448,6 +3907,9 @@ static void ui_free(struct ui *ui)
     if (ui->people != NULL) {
         coachq__v1__people_list__free_unpacked(ui->people, NULL);
     }
+    if (ui->conflict != NULL) {
+        coachq__v1__stored_observation__free_unpacked(ui->conflict, NULL);
+    }
     picker_free(&ui->pk);
     client_free(ui->c);
 }
@@ -3457,8 +3919,10 @@ static void ui_free(struct ui *ui)
 static int ui_prepare(struct ui *ui, Coachq__V1__LocalSession **saved, char *why, size_t whylen)
 {
     const struct observe_opts *o = ui->o;
+    Coachq__V1__StoredObservation *rec = NULL;
     int64_t now = now_ms();
     int fresh = 0;
+    int kind = 0;
     int rc;
 
     if (*saved != NULL) {
@@ -3472,6 +3936,12 @@ static int ui_prepare(struct ui *ui, Coachq__V1__LocalSession **saved, char *why
         if (ui->s->phase < PHASE_SETUP || ui->s->phase > PHASE_REVIEW) {
             ui->s->phase = PHASE_SETUP;
             ui->s->cursor = 0;
+        }
+        /* A full disk may have kept the session of an observation the
+         * server stored from being cleared: never bring back a state the
+         * server would refuse without saying so. */
+        if (ui_connect(ui) == 0) {
+            kind = stored_copy(ui, ui->c, &rec);
         }
     } else if (o->amend != NULL) {
         rc = session_amend(ui, o->amend);
@@ -3526,6 +3996,9 @@ static int ui_prepare(struct ui *ui, Coachq__V1__LocalSession **saved, char *why
         ui->s->cursor = 0;
     }
     ui->dirty = 1;
+    if (kind != 0) {
+        stored_found(ui, kind, rec);
+    }
     return 0;
 }
 
@@ -3537,6 +4010,7 @@ int observe_run(struct localstore *ls, const struct observe_opts *o, FILE *out, 
     const char *loc;
     char why[STATUS_MAX * 2];
     int curses_on = 0;
+    int keyed = 1;
     int rc;
     int code = 3;
 
@@ -3618,11 +4092,20 @@ int observe_run(struct localstore *ls, const struct observe_opts *o, FILE *out, 
     }
     for (;;) {
         wint_t ch = 0;
+        int64_t t = now_ms();
         int got;
 
-        if (ui->dirty) {
+        /* Once the server has it, the session is no longer journaled;
+         * while the journal fails it is retried at each key and each
+         * SAVE_RETRY_MS, the session staying in memory meanwhile. */
+        if (ui->result == RESULT_NONE && ui->dirty &&
+            (ui->save_rc == 0 || keyed || t >= ui->save_retry_ms)) {
             (void)save(ui);
         }
+        if (ui->clear_pending && !ui->done && (keyed || t >= ui->save_retry_ms)) {
+            clear_saved(ui);
+        }
+        keyed = 0;
         if (ui->done) {
             break;
         }
@@ -3638,6 +4121,7 @@ int observe_run(struct localstore *ls, const struct observe_opts *o, FILE *out, 
             continue;
         }
         on_key(ui, got == KEY_CODE_YES, ch);
+        keyed = 1;
     }
     code = ui->exit_code;
 out:

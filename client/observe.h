@@ -16,7 +16,13 @@
  *
  * Every keystroke's effect is saved to the local store (localstore.h,
  * durable on return) before the screen shows it, so a killed client
- * resumes exactly with --resume. The clock is kept in wall-clock time
+ * resumes exactly with --resume. When the store cannot be written (a full
+ * disk) the UI says NOT SAVED on every screen, keeps the session in memory
+ * and tries again at every key and every second; quitting then takes the
+ * typed word "discard". A resumed session whose id the server already has
+ * is shown as already stored (same content) or offered a way out: discard
+ * the copy, keep it, or submit it as an amendment. Messages wrap at the
+ * bottom of the screen rather than being cut. The clock is kept in wall-clock time
  * (LocalSession.elapsed_ms, plus now - clock_started_ms while it runs): a
  * clock that was running when the client quit or died has kept counting
  * when the session is resumed, as the session in the room did.
@@ -71,8 +77,8 @@ struct observe_opts {
  * session saved, or refused and left in the outbox as rejected; 2 usage
  * (not a terminal, --resume with no saved session, an invalid preset id, a
  * rubric neither cached nor on the server, an amend or fix record without
- * an observation id); 3 the local store failed (or the session could not be
- * saved at quit).
+ * an observation id); 3 the local store failed, or the observer typed
+ * "discard" to quit with a session the store could not save.
  */
 int observe_run(struct localstore *ls, const struct observe_opts *o, FILE *out, FILE *err);
 

@@ -8,8 +8,10 @@
  * (oldest queued first); the rubric cache (latest and exact versions,
  * versions compared as numbers, ids that are prefixes of others); the
  * people cache; that a reopened store holds everything; that a process
- * killed with SIGKILL right after a save leaves that save loadable; and
- * that the map grows when more than its first 64 MiB is written.
+ * killed with SIGKILL right after a save leaves that save loadable; that
+ * the map grows when more than its first 64 MiB is written; and that a
+ * full disk refuses a write with -ENOSPC, changing nothing, and the store
+ * works again once there is space.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -20,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,8 +60,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
+    char small[700];
 
     localstore_close(f->ls);
+    /* test_full_disk's tmpfs, should it have failed before unmounting. */
+    snprintf(small, sizeof(small), "%s/small", f->dir);
+    (void)umount2(small, MNT_DETACH);
     testutil_rmrf(f->dir);
     free(f);
     return 0;
@@ -664,6 +672,98 @@ static void test_map_grows(void **state)
     free(notes);
 }
 
+/* ---- A full disk ------------------------------------------------------------------ */
+
+static int count_any_cb(const Coachq__V1__OutboxEntry *e, void *arg)
+{
+    (void)e;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+/* What `coachq observe` relies on when the disk is full (issue 10, points
+ * 16 and 17): a write the disk refuses fails with -ENOSPC and changes
+ * nothing (the last save stays whole and loadable, the outbox gets no half
+ * entry), and the same open store works again once there is space, so the
+ * UI can keep the session in memory and journal it later. On a 1 MiB tmpfs
+ * (skipped when the test may not mount one, i.e. not as root). */
+static void test_full_disk(void **state)
+{
+    struct fixture *f = *state;
+    enum { BIG = 400 * 1024 };
+    struct localstore *ls = NULL;
+    Coachq__V1__LocalSession *got = NULL;
+    Coachq__V1__LocalSession s;
+    Coachq__V1__OutboxEntry entry;
+    struct draft small, big;
+    char dir[600], filler[700], err[256], buf[4096];
+    char *notes = malloc(BIG + 1);
+    size_t n_outbox = 0;
+    ssize_t n;
+    int fd, rc;
+
+    assert_non_null(notes);
+    if (geteuid() != 0) {
+        free(notes);
+        print_message("mounting a tmpfs needs root: skipped\n");
+        skip();
+    }
+    snprintf(dir, sizeof(dir), "%s/small", f->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    if (mount("coachq-test", dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0700") != 0) {
+        free(notes);
+        print_message("cannot mount a tmpfs (%s): skipped\n", strerror(errno));
+        skip();
+    }
+    assert_int_equal(localstore_open(dir, &ls, err, sizeof(err)), 0);
+    draft_make(&small, 0x51, 3);
+    s = session_of(&small, 3000);
+    assert_int_equal(localstore_session_save(ls, &s), 0);
+
+    snprintf(filler, sizeof(filler), "%s/filler", dir);
+    fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    memset(buf, 'x', sizeof(buf));
+    do {
+        n = write(fd, buf, sizeof(buf));
+    } while (n == (ssize_t)sizeof(buf));
+    close(fd);
+
+    /* A session that needs new pages: refused, and nothing changed. */
+    memset(notes, 'n', BIG);
+    notes[BIG] = '\0';
+    draft_make(&big, 0x51, 40);
+    big.o.notes = notes;
+    s = session_of(&big, 9000);
+    rc = localstore_session_save(ls, &s);
+    assert_int_equal(rc, -ENOSPC);
+    assert_int_equal(localstore_session_load(ls, &got), 0);
+    assert_int_equal(got->draft->n_markers, 3);
+    assert_int_equal(got->elapsed_ms, 3000);
+    coachq__v1__local_session__free_unpacked(got, NULL);
+    got = NULL;
+    entry = entry_of(&big, 7);
+    assert_int_equal(localstore_session_finish(ls, &entry), -ENOSPC);
+    assert_int_equal(localstore_outbox_list(ls, count_any_cb, &n_outbox), 0);
+    assert_int_equal(n_outbox, 0);
+    assert_int_equal(localstore_session_load(ls, &got), 0);
+    assert_int_equal(got->elapsed_ms, 3000);
+    coachq__v1__local_session__free_unpacked(got, NULL);
+    got = NULL;
+
+    /* Space again: the same open store takes the save. */
+    assert_int_equal(unlink(filler), 0);
+    assert_int_equal(localstore_session_save(ls, &s), 0);
+    assert_int_equal(localstore_session_load(ls, &got), 0);
+    assert_int_equal(got->draft->n_markers, 40);
+    assert_int_equal(strlen(got->draft->notes), BIG);
+    coachq__v1__local_session__free_unpacked(got, NULL);
+    assert_int_equal(localstore_session_clear(ls), 0);
+    localstore_close(ls);
+    free(notes);
+    assert_int_equal(umount2(dir, MNT_DETACH), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -677,6 +777,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_people_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigkill_leaves_loadable_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_grows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
