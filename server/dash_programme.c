@@ -1354,8 +1354,8 @@ static int programme_results(struct dash *d, const struct dash_ctx *c, const str
         "team's result one or two quarters later (the team's own figure, or else the mean of its "
         "reps' figures); n = manager-quarters. The 95%% CI (Fisher's z) treats the "
         "manager-quarters as independent pairs. They are not: one manager gives up to %d "
-        "quarters, so the interval is narrower than the evidence; read it as a lower bound on "
-        "the uncertainty.",
+        "quarters, so the interval is narrower than the evidence and the real uncertainty is "
+        "larger.",
         c->opts->min_n, PROG_QUARTERS);
     for (size_t mi = 0; mi < PROG_NMETRICS; mi++) {
         dash_chart_x(d, ch, prog_metrics[mi]);
