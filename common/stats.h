@@ -157,9 +157,12 @@ struct stats_did {
  *   est = (T_a - T_b) - (C_a - C_b)
  *   se  = sqrt(s_Ta^2/n_Ta + s_Tb^2/n_Tb + s_Ca^2/n_Ca + s_Cb^2/n_Cb)
  *
- * The four cell means are treated as independent (observations, not
- * managers, are the unit: repeated observations of one manager make this
- * interval somewhat too narrow). The 95% interval is est -/+ t * se with
+ * The four cell means are treated as independent, with observations as
+ * the unit: when one manager gives several observations (or a stacked
+ * comparison reuses them) this interval is too narrow, and
+ * stats_did_cluster_*() below gives the honest one; the dashboards use
+ * stats_did() for the pooled sd and the effect size. The 95% interval is
+ * est -/+ t * se with
  * Welch-Satterthwaite degrees of freedom over the four terms v_i =
  * s_i^2 / n_i:
  *
