@@ -18,7 +18,9 @@ ROOT=$(pwd)
 PACKAGES=(build-essential cmake pkg-config clang-format openssl
           libuv1-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
           liblmdb-dev lmdb-utils libcmocka-dev node-llhttp libjansson-dev
-          libncurses-dev tmux chromium fonts-dejavu-core)
+          libncurses-dev tmux chromium fonts-dejavu-core
+          python3 python3-numpy python3-scipy python3-sklearn python3-statsmodels
+          python3-mpmath)
 
 usage() {
     sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'

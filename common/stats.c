@@ -126,55 +126,318 @@ int stats_agreement_table(const double *counts, int k, struct stats_agreement *o
 
 /* ---- Means, intervals, difference-in-differences, correlation ---------- */
 
-/* t_0.975 for df = 1..30 (index df - 1). */
-static const double stats_t_table[30] = {
-    12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004,
-    2.262157,  2.228139, 2.200985, 2.178813, 2.160369, 2.144787, 2.131450, 2.119905,
-    2.109816,  2.100922, 2.093024, 2.085963, 2.079614, 2.073873, 2.068658, 2.063899,
-    2.059539,  2.055529, 2.051831, 2.048407, 2.045230, 2.042272,
-};
+/* ---- Student's t: the regularized incomplete beta function and its inverse
+ *
+ * Written here rather than taken from a library: the whole of it is a
+ * continued fraction, a log-gamma and a safeguarded Newton iteration, and
+ * glibc's lgamma() writes the global signgam, which would make these
+ * functions unsafe to call from two threads at once. */
 
-/* Anchors beyond the table; 1/df = 0 stands for infinity. */
-static const double stats_t_tail_df[] = {30.0, 40.0, 60.0, 120.0};
-static const double stats_t_tail_q[] = {2.042272, 2.021075, 2.000298, 1.979930};
+/* Digits the continued fraction and the Newton iteration aim for. */
+#define STATS_EPS 1e-16
+/* Terms of the continued fraction at most: it needs about sqrt(max(a, b))
+ * of them, so this covers df up to 10^9 and more. */
+#define STATS_CF_MAX 200000
+/* From this many degrees of freedom on, the quantile comes from the
+ * Cornish-Fisher expansion in 1/df (Abramowitz & Stegun 26.7.5), whose
+ * first omitted term is below 1e-18 there; the continued fraction would
+ * need hundreds of terms and lose digits to their rounding. */
+#define STATS_T_ASYMPTOTIC 5e4
+/* 0.5 * ln(2 pi), sqrt(2) and sqrt(2 / pi). */
+#define STATS_HALF_LN_2PI 0.91893853320467274178
+#define STATS_SQRT2 1.41421356237309504880
+#define STATS_SQRT_2_PI 0.79788456080286535588
 
-/* Linear interpolation in 1/df between (df0, q0) and (df1, q1); df1 may be
- * infinite. The quantile is close to linear in 1/df, far more than in df. */
-static double stats_t_interp(double df, double df0, double q0, double df1, double q1)
+/* Stirling's series of ln Gamma(z) beyond its leading terms, z >= 10: the
+ * first omitted term, 1/(156 z^13), is below 1e-15. */
+static double stats_stirling_tail(double z)
 {
-    double u = 1.0 / df;
-    double u0 = 1.0 / df0;
-    double u1 = isinf(df1) ? 0.0 : 1.0 / df1;
+    double r = 1.0 / (z * z);
 
-    return q1 + (q0 - q1) * (u - u1) / (u0 - u1);
+    return (1.0 / 12.0 +
+            r * (-1.0 / 360.0 +
+                 r * (1.0 / 1260.0 +
+                      r * (-1.0 / 1680.0 + r * (1.0 / 1188.0 + r * (-691.0 / 360360.0)))))) /
+           z;
+}
+
+/* ln Gamma(z) for z > 0, shifted up to z >= 10 for Stirling's series. */
+static double stats_lgamma(double z)
+{
+    double shift = 1.0;
+
+    while (z < 10.0) {
+        shift *= z;
+        z += 1.0;
+    }
+    return (z - 0.5) * log(z) - z + STATS_HALF_LN_2PI + stats_stirling_tail(z) - log(shift);
+}
+
+/* ln B(a, b) = ln Gamma(a) + ln Gamma(b) - ln Gamma(a + b), a, b > 0. When
+ * the larger argument is big, ln Gamma(l + s) - ln Gamma(l) is taken from
+ * Stirling's series as one difference, so that two large log-gammas never
+ * cancel (df = 10^6 would lose seven digits that way). */
+static double stats_lbeta(double a, double b)
+{
+    double s = a < b ? a : b;
+    double l = a < b ? b : a;
+
+    if (l < 10.0) {
+        return stats_lgamma(s) + stats_lgamma(l) - stats_lgamma(s + l);
+    }
+    return stats_lgamma(s) - ((l - 0.5) * log1p(s / l) + s * log(l + s) - s +
+                              stats_stirling_tail(l + s) - stats_stirling_tail(l));
+}
+
+/* The continued fraction of I_x(a, b) (modified Lentz), converging fast
+ * for x < (a + 1) / (a + b + 2). */
+static double stats_betacf(double a, double b, double x)
+{
+    const double tiny = 1e-300;
+    double c = 1.0;
+    double d = 1.0 - (a + b) * x / (a + 1.0);
+    double h;
+
+    if (fabs(d) < tiny) {
+        d = tiny;
+    }
+    d = 1.0 / d;
+    h = d;
+    for (int m = 1; m <= STATS_CF_MAX; m++) {
+        double dm = (double)m;
+        double aa = dm * (b - dm) * x / ((a - 1.0 + 2.0 * dm) * (a + 2.0 * dm));
+        double del;
+
+        d = 1.0 + aa * d;
+        d = fabs(d) < tiny ? tiny : d;
+        c = 1.0 + aa / c;
+        c = fabs(c) < tiny ? tiny : c;
+        d = 1.0 / d;
+        h *= d * c;
+        aa = -(a + dm) * (a + b + dm) * x / ((a + 2.0 * dm) * (a + 1.0 + 2.0 * dm));
+        d = 1.0 + aa * d;
+        d = fabs(d) < tiny ? tiny : d;
+        c = 1.0 + aa / c;
+        c = fabs(c) < tiny ? tiny : c;
+        d = 1.0 / d;
+        del = d * c;
+        h *= del;
+        if (fabs(del - 1.0) < STATS_EPS) {
+            break;
+        }
+    }
+    return h;
+}
+
+/*
+ * I_x(a, b) into *p and 1 - I_x(a, b) into *q, each computed directly
+ * where it is the one the continued fraction gives, so a small tail keeps
+ * its relative precision. y = 1 - x, lx = ln x and ly = ln y are passed in
+ * as the caller can compute them without cancellation.
+ */
+static void stats_ibeta_pq(double a, double b, double x, double y, double lx, double ly, double *p,
+                           double *q)
+{
+    double front;
+
+    if (x <= 0.0) {
+        *p = 0.0;
+        *q = 1.0;
+        return;
+    }
+    if (y <= 0.0) {
+        *p = 1.0;
+        *q = 0.0;
+        return;
+    }
+    front = exp(a * lx + b * ly - stats_lbeta(a, b));
+    if (x < (a + 1.0) / (a + b + 2.0)) {
+        *p = front * stats_betacf(a, b, x) / a;
+        *q = 1.0 - *p;
+    } else {
+        *q = front * stats_betacf(b, a, y) / b;
+        *p = 1.0 - *q;
+    }
+}
+
+double stats_ibeta(double a, double b, double x)
+{
+    double p;
+    double q;
+
+    if (!(a > 0.0) || !(b > 0.0) || !(x >= 0.0) || !(x <= 1.0) || isinf(a) || isinf(b)) {
+        return NAN;
+    }
+    stats_ibeta_pq(a, b, x, 1.0 - x, log(x), log1p(-x), &p, &q);
+    return p;
+}
+
+/* Two-sided tail of Student's t with df degrees of freedom beyond t > 0:
+ * P(|T| > t) = I_x(df/2, 1/2) with x = df / (df + t^2). Sets *tail and
+ * *lpdf2 = ln(2 t f(t)), f the density (the tail's derivative in ln t is
+ * -2 t f(t)). */
+static void stats_t_tail(double t, double df, double *tail, double *lpdf2)
+{
+    double u = t / df * t; /* t^2 / df */
+    double x;
+    double y;
+    double lx;
+    double ly;
+    double l1u; /* ln(1 + u) */
+    double inside;
+
+    if (u <= 1.0) {
+        x = 1.0 / (1.0 + u);
+        y = u / (1.0 + u);
+        l1u = log1p(u);
+        lx = -l1u;
+        ly = log(u) - l1u;
+    } else {
+        double r = df / t / t; /* 1 / u, without overflowing t^2 */
+
+        x = r / (1.0 + r);
+        y = 1.0 / (1.0 + r);
+        ly = -log1p(r);
+        lx = log(r) + ly;
+        l1u = -lx;
+    }
+    stats_ibeta_pq(df / 2.0, 0.5, x, y, lx, ly, tail, &inside);
+    *lpdf2 = log(2.0 * t) - (df + 1.0) / 2.0 * l1u - 0.5 * log(df) - stats_lbeta(df / 2.0, 0.5);
+}
+
+/* The normal z with P(|Z| > z) = alpha, 0 < alpha < 1: Newton on
+ * ln erfc(z / sqrt 2) from a bracket. */
+static double stats_z_two_sided(double alpha)
+{
+    double lo = 0.0;
+    double hi = 40.0;
+    double z = sqrt(-2.0 * log(alpha / 2.0));
+    double la = log(alpha);
+
+    for (int i = 0; i < 200; i++) {
+        double e = erfc(z / STATS_SQRT2);
+        double g = log(e) - la;
+        double dg = -STATS_SQRT_2_PI * exp(-z * z / 2.0) / e;
+        double next;
+
+        if (g > 0.0) {
+            lo = z;
+        } else {
+            hi = z;
+        }
+        next = z - g / dg;
+        if (!(next > lo && next < hi)) {
+            next = (lo + hi) / 2.0;
+        }
+        if (fabs(next - z) <= STATS_EPS * z || hi - lo <= STATS_EPS * z) {
+            return next;
+        }
+        z = next;
+    }
+    return z;
+}
+
+/* The t with P(|T| > t) = alpha, 0 < alpha < 1, df > 0 finite. */
+static double stats_t_two_sided(double alpha, double df)
+{
+    double z = stats_z_two_sided(alpha);
+    double la = log(alpha);
+    double vlo;
+    double vhi;
+    double v;
+
+    if (df >= STATS_T_ASYMPTOTIC) {
+        double z2 = z * z;
+        double g1 = (z2 + 1.0) * z / 4.0;
+        double g2 = ((5.0 * z2 + 16.0) * z2 + 3.0) * z / 96.0;
+        double g3 = (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) * z / 384.0;
+        double g4 =
+            ((((79.0 * z2 + 776.0) * z2 + 1482.0) * z2 - 1920.0) * z2 - 945.0) * z / 92160.0;
+
+        return z + (g1 + (g2 + (g3 + g4 / df) / df) / df) / df;
+    }
+    /* t's tails are heavier than the normal's, so the quantile is at least
+     * z; widen the bracket upwards until it holds the root. Newton works
+     * on ln t, where the tail is close to a power law for small df and
+     * smooth everywhere. */
+    vlo = log(z);
+    vhi = vlo + 1.0;
+    for (;;) {
+        double tail;
+        double lpdf2;
+
+        stats_t_tail(exp(vhi), df, &tail, &lpdf2);
+        if (tail < alpha) {
+            break;
+        }
+        vlo = vhi;
+        vhi += 2.0 * (vhi - log(z)) + 1.0;
+        if (vhi > 709.0) {
+            /* The quantile lies beyond the largest double. */
+            return INFINITY;
+        }
+    }
+    v = log(z + (z * z + 1.0) * z / (4.0 * df));
+    if (!(v > vlo && v < vhi)) {
+        v = (vlo + vhi) / 2.0;
+    }
+    for (int i = 0; i < 400; i++) {
+        double tail;
+        double lpdf2;
+        double g;
+        double next;
+
+        stats_t_tail(exp(v), df, &tail, &lpdf2);
+        g = log(tail) - la;
+        if (g > 0.0) {
+            vlo = v;
+        } else {
+            vhi = v;
+        }
+        next = v + g / exp(lpdf2 - log(tail));
+        if (!(next > vlo && next < vhi)) {
+            next = (vlo + vhi) / 2.0;
+        }
+        if (fabs(next - v) <= 4.0 * STATS_EPS * fabs(v) + 1e-300 || vhi - vlo <= 1e-15) {
+            return exp(next);
+        }
+        v = next;
+    }
+    return exp(v);
+}
+
+double stats_t_crit(double level, double df)
+{
+    double alpha = 1.0 - level;
+
+    if (!(level > 0.0) || !(level < 1.0) || !(df > 0.0)) {
+        return NAN;
+    }
+    if (isinf(df)) {
+        return stats_z_two_sided(alpha);
+    }
+    return stats_t_two_sided(alpha, df);
+}
+
+double stats_t_quantile(double p, double df)
+{
+    if (!(p > 0.0) || !(p < 1.0) || !(df > 0.0)) {
+        return NAN;
+    }
+    if (p == 0.5) {
+        return 0.0;
+    }
+    if (p > 0.5) {
+        double alpha = 2.0 * (1.0 - p);
+
+        return isinf(df) ? stats_z_two_sided(alpha) : stats_t_two_sided(alpha, df);
+    }
+    return isinf(df) ? -stats_z_two_sided(2.0 * p) : -stats_t_two_sided(2.0 * p, df);
 }
 
 double stats_t975(double df)
 {
-    size_t i;
-
-    if (!(df >= 1.0)) {
-        return NAN;
-    }
-    if (df <= 30.0) {
-        double lo = floor(df);
-        int k = (int)lo;
-
-        if (lo == df) {
-            return stats_t_table[k - 1];
-        }
-        return stats_t_interp(df, lo, stats_t_table[k - 1], lo + 1.0, stats_t_table[k]);
-    }
-    for (i = 0; i + 1 < sizeof(stats_t_tail_df) / sizeof(stats_t_tail_df[0]); i++) {
-        if (df <= stats_t_tail_df[i + 1]) {
-            return stats_t_interp(df, stats_t_tail_df[i], stats_t_tail_q[i], stats_t_tail_df[i + 1],
-                                  stats_t_tail_q[i + 1]);
-        }
-    }
-    if (isinf(df)) {
-        return STATS_Z975;
-    }
-    return stats_t_interp(df, 120.0, 1.979930, INFINITY, STATS_Z975);
+    return stats_t_crit(0.95, df);
 }
 
 int stats_summary(uint64_t n, double sum, double sumsq, struct stats_summary *out)
@@ -271,6 +534,85 @@ int stats_did(const struct stats_cell cells[4], struct stats_did *out)
         d.effect_defined = 1;
     }
     *out = d;
+    return 0;
+}
+
+/* The estimate's weights on the four cells: (T_a - T_b) - (C_a - C_b). */
+static const double stats_did_l[4] = {-1.0, 1.0, 1.0, -1.0};
+
+int stats_did_cluster_init(struct stats_did_cluster *a, const double n[4], const double sum[4])
+{
+    if (a == NULL || n == NULL || sum == NULL) {
+        return -EINVAL;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (!isfinite(n[i]) || !isfinite(sum[i]) || !(n[i] > 0.0)) {
+            return -EINVAL;
+        }
+    }
+    memset(a, 0, sizeof(*a));
+    for (int i = 0; i < 4; i++) {
+        a->n[i] = n[i];
+        a->mean[i] = sum[i] / n[i];
+    }
+    return 0;
+}
+
+int stats_did_cluster_add(struct stats_did_cluster *a, const double n[4], const double sum[4])
+{
+    double s = 0.0;
+    double total = 0.0;
+
+    if (a == NULL || n == NULL || sum == NULL) {
+        return -EINVAL;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (!isfinite(n[i]) || !isfinite(sum[i]) || n[i] < 0.0) {
+            return -EINVAL;
+        }
+        total += n[i];
+    }
+    if (total == 0.0) {
+        return 0;
+    }
+    /* The group's score on the contrast: its residuals y - m_c summed per
+     * cell, each cell weighted by l_c / N_c (the contrast's row of
+     * (X'X)^-1 X' in the cell-means parametrisation). */
+    for (int i = 0; i < 4; i++) {
+        s += stats_did_l[i] * (sum[i] - n[i] * a->mean[i]) / a->n[i];
+    }
+    a->meat += s * s;
+    a->groups += 1.0;
+    if (n[STATS_T_BEFORE] + n[STATS_T_AFTER] > 0.0) {
+        a->groups_treated += 1.0;
+    }
+    if (n[STATS_C_BEFORE] + n[STATS_C_AFTER] > 0.0) {
+        a->groups_control += 1.0;
+    }
+    return 0;
+}
+
+int stats_did_cluster_finish(const struct stats_did_cluster *a, double level, struct stats_ci *out)
+{
+    struct stats_ci c;
+    double nobs;
+    double crit;
+
+    if (a == NULL || out == NULL || !(level > 0.0 && level < 1.0)) {
+        return -EINVAL;
+    }
+    nobs = a->n[0] + a->n[1] + a->n[2] + a->n[3];
+    if (a->groups < 2.0 || !(nobs > 4.0)) {
+        return -EINVAL;
+    }
+    c.est = (a->mean[STATS_T_AFTER] - a->mean[STATS_T_BEFORE]) -
+            (a->mean[STATS_C_AFTER] - a->mean[STATS_C_BEFORE]);
+    c.se = sqrt(a->groups / (a->groups - 1.0) * (nobs - 1.0) / (nobs - 4.0) * a->meat);
+    c.df = a->groups - 1.0;
+    crit = stats_t_crit(level, c.df);
+    c.lo = c.est - crit * c.se;
+    c.hi = c.est + crit * c.se;
+    *out = c;
     return 0;
 }
 

@@ -555,19 +555,17 @@ static double value(const Coachq__V1__Table *t, const Coachq__V1__TableRow *r, c
 /* ---- Programme impact ----------------------------------------------------- */
 
 /*
- * Cells (the same for every behaviour and the quality index):
- *   trained before   2 2 1 3: n 4, mean 2,   sum sq 18, var (18 - 16)/3 = 2/3
- *   trained after    3 3 4 2: n 4, mean 3,   sum sq 38, var (38 - 36)/3 = 2/3
- *   untrained before 2 3 2 1: n 4, mean 2,   sum sq 18, var 2/3
- *   untrained after  2 3 3 2: n 4, mean 2.5, sum sq 26, var (26 - 25)/3 = 1/3
- * DiD = (3 - 2) - (2.5 - 2) = 0.5
- * se  = sqrt(3 * (2/3)/4 + (1/3)/4) = sqrt(7/12) = 0.763763
- * df  = (7/12)^2 / (3 * (1/6)^2/3 + (1/12)^2/3) = (49/144) / (13/432) = 147/13
- *     = 11.307692; t = 2.178813 + (2.200985 - 2.178813) * (13/147 - 1/12) /
- *     (1/11 - 1/12) = 2.193745
- * 95% = 0.5 -/+ 2.193745 * 0.763763 = -1.175501 .. 2.175501
- * pooled sd = sqrt((3 * 2/3 * 3 + 3 * 1/3) / 12) = sqrt(7/12) = 0.763763
- * effect    = 0.5 / 0.763763 = 0.654654
+ * Cells (the same for every behaviour and the quality index), one stack
+ * (flm.t1 and flm.t2 completed in week 4), every observation used once:
+ *   trained before   2 2 1 3: n 4, mean 2
+ *   trained after    3 3 4 2: n 4, mean 3
+ *   untrained before 2 3 2 1: n 4, mean 2
+ *   untrained after  2 3 3 2: n 4, mean 2.5
+ * DiD = (3 - 2) - (2.5 - 2) = 0.5 with 2 managers in each group: fewer
+ * than the 10 a clustered interval needs, so the estimate reads "too few
+ * managers for an interval" (n = 2, the smaller group), never a narrow
+ * interval (issue 11: the old Welch interval, -1.18 .. 2.18, treated the
+ * 16 observations as independent).
  */
 static void test_impact(void **state)
 {
@@ -588,12 +586,22 @@ static void test_impact(void **state)
         ASSERT_NEAR(value(t, r, "Trained: after", 4), 3.0, 1e-9);
         ASSERT_NEAR(value(t, r, "Not yet trained: before", 4), 2.0, 1e-9);
         ASSERT_NEAR(value(t, r, "Not yet trained: after", 4), 2.5, 1e-9);
-        ASSERT_NEAR(value(t, r, "Difference-in-differences", 4), 0.5, 1e-9);
-        ASSERT_NEAR(value(t, r, "95% CI low", 4), -1.175501, 1e-6);
-        ASSERT_NEAR(value(t, r, "95% CI high", 4), 2.175501, 1e-6);
-        ASSERT_NEAR(value(t, r, "Effect size (d)", 4), 0.654654, 1e-6);
+        ASSERT_NEAR(value(t, r, "Trained managers", 2), 2, 0);
+        ASSERT_NEAR(value(t, r, "Not-yet-trained managers", 2), 2, 0);
+        for (int k = 0; k < 4; k++) {
+            static const char *const est[] = {"Difference-in-differences", "95% CI low",
+                                              "95% CI high", "Effect size (d)"};
+            const Coachq__V1__Cell *c = cell(t, r, est[k]);
+
+            assert_false(c->has_value);
+            assert_string_equal(c->text, "too few managers for an interval");
+            assert_int_equal(c->n, 2);
+        }
     }
-    /* The chart holds the same figures. */
+    assert_non_null(strstr(t->note, "clustered by manager"));
+    assert_non_null(strstr(t->note, "not proof"));
+    /* The chart holds the estimate alone, on the scale's unit: no bar for
+     * the unitless effect size, and none where there is no interval. */
     {
         const Coachq__V1__Dashboard *m = dash_message(d);
         const Coachq__V1__Chart *ch = NULL;
@@ -605,13 +613,24 @@ static void test_impact(void **state)
         }
         assert_non_null(ch);
         assert_int_equal(ch->kind, COACHQ__V1__CHART__KIND__KIND_BARS);
+        assert_null(strstr(ch->title, "attributable"));
         assert_int_equal(ch->n_x_labels, NB + 1);
-        assert_true(ch->n_series >= 1);
-        assert_int_equal(ch->series[0]->n_y, NB + 1);
-        assert_true(ch->series[0]->present[NB]);
-        ASSERT_NEAR(ch->series[0]->y[NB], 0.5, 1e-9);
-        ASSERT_NEAR(ch->series[0]->lo[NB], -1.175501, 1e-6);
+        assert_int_equal(ch->n_series, 1);
+        assert_string_equal(ch->series[0]->name, "Difference-in-differences");
+        assert_string_equal(ch->y_title, "points on the 1-4 scale");
+        assert_false(ch->series[0]->present[NB]);
     }
+    /* The parallel-trends check is there; every pre-training observation
+     * here falls in the second half of the pre-period (week 8 of a 48-week
+     * pre-period), so the placebo has no "before" and no figure. */
+    t = table(d, "placebo");
+    {
+        const Coachq__V1__TableRow *r = row2(t, "Quality index", NULL);
+
+        assert_false(cell(t, r, "Placebo difference-in-differences")->has_value);
+        assert_string_equal(cell(t, r, "Check")->text, "no check");
+    }
+    assert_non_null(table(d, "pretrends"));
     dash_free(d);
 
     /* With a privacy minimum of 3 the two trained managers are not broken
@@ -625,6 +644,8 @@ static void test_impact(void **state)
         assert_string_equal(cell(t, r, "Trained: before")->text, "group too small");
         assert_non_null(strstr(t->note, "privacy minimum"));
     }
+    t = table(d, "placebo");
+    assert_string_equal(cell(t, row2(t, "Quality index", NULL), "Check")->text, "group too small");
     dash_free(d);
 }
 
@@ -685,13 +706,13 @@ static void test_results(void **state)
 
     assert_non_null(strstr(t->note, "Correlation, not causation"));
     ASSERT_NEAR(value(t, r, "r", 6), 0.964764, 1e-6);
-    ASSERT_NEAR(value(t, r, "95% CI low", 6), 0.705889, 1e-6);
-    ASSERT_NEAR(value(t, r, "95% CI high", 6), 0.996276, 1e-6);
+    ASSERT_NEAR(value(t, r, "95% CI low, if independent", 6), 0.705889, 1e-6);
+    ASSERT_NEAR(value(t, r, "95% CI high, if independent", 6), 0.996276, 1e-6);
     ASSERT_NEAR(value(t, r, "Managers", 2), 2, 0);
     r = row2(t, "win_rate", "2");
     ASSERT_NEAR(value(t, r, "r", 4), 0.632456, 1e-6);
-    ASSERT_NEAR(value(t, r, "95% CI low", 4), -0.838014, 1e-6);
-    ASSERT_NEAR(value(t, r, "95% CI high", 4), 0.991105, 1e-6);
+    ASSERT_NEAR(value(t, r, "95% CI low, if independent", 4), -0.838014, 1e-6);
+    ASSERT_NEAR(value(t, r, "95% CI high, if independent", 4), 0.991105, 1e-6);
     /* The reps' figures stand in for teams without their own: the same
      * values as the win rates give the same r. */
     r = row2(t, "crm_completeness", "1");
@@ -876,6 +897,183 @@ static void test_double_coded_share_three_observers(void **state)
     dash_free(d);
 }
 
+/* ---- Programme impact with enough managers for a clustered interval ----
+ *
+ * 24 front-line managers flm.c0 .. flm.c23, each observed once in each of
+ * the weeks 30, 24, 16, 12, 6 and 2 before today's (by obs.1, every
+ * behaviour scored alike): flm.c0 .. c5 completed training in week 20,
+ * flm.c6 .. c11 in week 10, flm.c12 .. c23 never. Score of manager m in
+ * its k-th week: 1 + (1 if (5m + 3k) mod 3 = 0) + (k mod 2), plus m mod 3
+ * (at most 4) once the manager is trained: the gain differs by manager, so
+ * a manager's observations are not independent of each other.
+ *
+ * Two stacks: week 20 (treated c0..c5; compared with c6..c23, c6..c11 only
+ * until their own training) and week 10 (treated c6..c11; compared with
+ * c12..c23). c12..c23 serve both stacks: the stacked comparison cells hold
+ * 84 rows each where 60 distinct observations stand behind them.
+ *
+ * Reference: statsmodels 0.13.5, OLS(y, [1, T, P, T*P]).fit(
+ * cov_type='cluster', cov_kwds={'groups': manager}, use_t=True) on the 240
+ * stacked rows (every behaviour and the quality index alike): DiD 1, se
+ * 0.2467433932259877 over 24 clusters, t_0.975(23):
+ *   95% CI 0.48957240178244 .. 1.51042759821756
+ * Effect size: 1 over the pooled sd of the four stacked cells, 1.443036015204219.
+ * The old Welch interval, treating the 240 rows as independent
+ * observations, was 0.61 .. 1.39: too narrow.
+ */
+#define CLU_MANAGERS 24
+
+static const int CLU_WEEKS[6] = {30, 24, 16, 12, 6, 2};
+
+static int clu_trained_week(int m)
+{
+    return m < 6 ? 20 : m < 12 ? 10 : 0;
+}
+
+static int clu_org_cb(struct store_txn *t, void *arg)
+{
+    Coachq__V1__Rubric r = COACHQ__V1__RUBRIC__INIT;
+    Coachq__V1__Behaviour b[NB];
+    Coachq__V1__Behaviour *bp[NB];
+    Coachq__V1__Programme prog = COACHQ__V1__PROGRAMME__INIT;
+    Coachq__V1__Role flm = COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER;
+    Coachq__V1__Role obs = COACHQ__V1__ROLE__ROLE_OBSERVER;
+    Coachq__V1__Role lead = COACHQ__V1__ROLE__ROLE_ENABLEMENT_LEAD;
+    char id[32];
+    int rc = 0;
+
+    (void)arg;
+    for (int i = 0; i < CLU_MANAGERS + 3 && rc == 0; i++) {
+        Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
+
+        if (i < CLU_MANAGERS) {
+            snprintf(id, sizeof(id), "flm.c%d", i);
+            p.roles = &flm;
+        } else {
+            snprintf(id, sizeof(id), "%s",
+                     i == CLU_MANAGERS       ? "obs.1"
+                     : i == CLU_MANAGERS + 1 ? "lead.a"
+                                             : "rep.1");
+            p.roles = i == CLU_MANAGERS ? &obs : i == CLU_MANAGERS + 1 ? &lead : NULL;
+        }
+        p.n_roles = p.roles != NULL;
+        p.id = id;
+        p.name = id;
+        rc = people_put(t, &p, NULL);
+    }
+    for (size_t i = 0; i < NB; i++) {
+        Coachq__V1__Behaviour init = COACHQ__V1__BEHAVIOUR__INIT;
+
+        b[i] = init;
+        b[i].id = (char *)testutil_behaviours[i];
+        b[i].name = (char *)testutil_behaviours[i];
+        bp[i] = &b[i];
+    }
+    r.id = (char *)"coaching-conversation";
+    r.version = 1;
+    r.name = (char *)"Coaching conversation";
+    r.behaviours = bp;
+    r.n_behaviours = NB;
+    r.effective_day = 18000;
+    if (rc == 0) {
+        rc = rubrics_put(t, &r, NULL);
+    }
+    if (rc == 0) {
+        rc = put_cert(t, "obs.1", 21000);
+    }
+    prog.id = (char *)"p1";
+    prog.name = (char *)"Coaching programme";
+    if (rc == 0) {
+        rc = people_programme_put(t, &prog, NULL);
+    }
+    for (int m = 0; m < CLU_MANAGERS && rc == 0; m++) {
+        Coachq__V1__Enrolment e = COACHQ__V1__ENROLMENT__INIT;
+
+        if (clu_trained_week(m) == 0) {
+            continue;
+        }
+        snprintf(id, sizeof(id), "flm.c%d", m);
+        e.programme_id = (char *)"p1";
+        e.cohort_id = (char *)(m < 6 ? "c20" : "c10");
+        e.cohort_start_day = week(clu_trained_week(m)) - 14;
+        e.person_id = id;
+        e.completed_day = week(clu_trained_week(m)) + 2;
+        rc = people_enrolment_put(t, &e, NULL);
+    }
+    return rc;
+}
+
+static int clu_setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    testutil_watchdog(240);
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    f->s = testutil_store_open(f->dir, 0);
+    assert_int_equal(store_exec(f->s, clu_org_cb, NULL), 0);
+    for (int m = 0; m < CLU_MANAGERS; m++) {
+        char id[32];
+
+        snprintf(id, sizeof(id), "flm.c%d", m);
+        for (int k = 0; k < 6; k++) {
+            int v = 1 + ((5 * m + 3 * k) % 3 == 0) + (k % 2);
+
+            if (clu_trained_week(m) != 0 && CLU_WEEKS[k] <= clu_trained_week(m)) {
+                v = v + m % 3 > 4 ? 4 : v + m % 3;
+            }
+            observe(f, "obs.1", id, week(CLU_WEEKS[k]) + 1, 8, (uint32_t)v);
+        }
+    }
+    *state = f;
+    return 0;
+}
+
+static void test_impact_clustered(void **state)
+{
+    struct fixture *f = *state;
+    struct dash *d = run(f, K_PROGRAMME, 5);
+    const Coachq__V1__Table *t = table(d, "impact");
+    const Coachq__V1__TableRow *r = row2(t, "Quality index", NULL);
+    unsigned cell_n[4];
+    static const char *const cells[4] = {"Trained: before", "Trained: after",
+                                         "Not yet trained: before", "Not yet trained: after"};
+
+    /* 12 trained managers; 18 not yet trained (c6 .. c11 until week 10,
+     * c12 .. c23 throughout); the estimate's n is the smaller group. */
+    ASSERT_NEAR(value(t, r, "Trained managers", 12), 12, 0);
+    ASSERT_NEAR(value(t, r, "Not-yet-trained managers", 18), 18, 0);
+    ASSERT_NEAR(value(t, r, "Difference-in-differences", 12), 1.0, 1e-12);
+    ASSERT_NEAR(value(t, r, "95% CI low", 12), 0.48957240178244, 1e-9);
+    ASSERT_NEAR(value(t, r, "95% CI high", 12), 1.51042759821756, 1e-9);
+    ASSERT_NEAR(value(t, r, "Effect size (d)", 12), 1.443036015204219, 1e-9);
+    /* n is what stands behind each cell: distinct observations (36, 36, 60,
+     * 60), although the comparison cells use c12 .. c23 in both stacks (84
+     * rows each). */
+    for (int k = 0; k < 4; k++) {
+        cell_n[k] = cell(t, r, cells[k])->n;
+    }
+    assert_int_equal(cell_n[0], 36);
+    assert_int_equal(cell_n[1], 36);
+    assert_int_equal(cell_n[2], 60);
+    assert_int_equal(cell_n[3], 60);
+    ASSERT_NEAR(value(t, r, "Not yet trained: before", 60), 11.0 / 6.0, 1e-12);
+    /* The chart draws the same estimate and band. */
+    {
+        const Coachq__V1__Dashboard *m = dash_message(d);
+
+        for (size_t i = 0; i < m->n_charts; i++) {
+            if (strcmp(m->charts[i]->id, "impact-chart") == 0) {
+                const Coachq__V1__Series *sr = m->charts[i]->series[0];
+
+                assert_true(sr->present[NB]);
+                ASSERT_NEAR(sr->lo[NB], 0.48957240178244, 1e-9);
+            }
+        }
+    }
+    dash_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -887,5 +1085,10 @@ int main(void)
         cmocka_unit_test(test_double_coded_share_three_observers),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    const struct CMUnitTest clustered[] = {
+        cmocka_unit_test(test_impact_clustered),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+
+    return failed + cmocka_run_group_tests(clustered, clu_setup, teardown);
 }

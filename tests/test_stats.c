@@ -394,48 +394,61 @@ static void test_invariances(void **state)
 /* ---- Means, intervals, difference-in-differences, correlation --------- */
 
 /*
- * Student's t: the table rows are the published two-sided 95% critical
- * values (t_0.975); df 1 is tan(0.475 pi) = 12.706205. Beyond 30 the value
- * is interpolated in 1/df:
- *
- *   df 35:   between 30 (2.042272) and 40 (2.021075):
- *            2.021075 + 0.021197 * (1/35 - 1/40) / (1/30 - 1/40)
- *          = 2.021075 + 0.021197 * 0.428571 = 2.030159 (true 2.030108)
- *   df 1000: between 120 (1.979930) and infinity (1.959964):
- *            1.959964 + 0.019966 * (1/1000) / (1/120)
- *          = 1.959964 + 0.019966 * 0.12 = 1.962360 (true 1.962339)
- *   df 2.5:  between 2 (4.302653) and 3 (3.182446):
- *            3.182446 + 1.120207 * (1/2.5 - 1/3) / (1/2 - 1/3)
- *          = 3.182446 + 1.120207 * 0.4 = 3.630529
+ * Student's t quantiles, exact to the digits given (mpmath, 30 digits,
+ * inverting the regularized incomplete beta function):
+ *   t_0.975(1) = tan(0.475 pi) = 12.706204736174706
+ *   t_0.975(2) = sqrt(2) * 0.95 / sqrt(1 - 0.95^2) = 4.302652729749464
+ *   t_0.975(7) = 2.3646242515927847, t_0.975(35) = 2.0301079282503428,
+ *   t_0.975(1000) = 1.9623390808264081, t_0.975(10^6) = 1.9599663568141067
+ * Fractional df (issue 11: the old table interpolation gave 7.1038 and
+ * 3.6305, wrong by up to 1.1):
+ *   t_0.975(1.5) = 6.0166631044279283, t_0.975(2.5) = 3.5746548420036818,
+ *   t_0.975(0.5) = 164.55767348048824
+ * Other levels: t_0.95(10) = 1.8124611228116759 (90%), t_0.995(10) =
+ * 3.1692726726169507 (99%), t_0.995(0.5) = 4113.9645888041738.
  */
 static void test_t975(void **state)
 {
     (void)state;
-    ASSERT_NEAR(stats_t975(1), 12.706205, 1e-9);
-    ASSERT_NEAR(stats_t975(2), 4.302653, 1e-9);
-    ASSERT_NEAR(stats_t975(5), 2.570582, 1e-9);
-    ASSERT_NEAR(stats_t975(10), 2.228139, 1e-9);
-    ASSERT_NEAR(stats_t975(29), 2.045230, 1e-9);
-    ASSERT_NEAR(stats_t975(30), 2.042272, 1e-9);
-    ASSERT_NEAR(stats_t975(35), 2.030159, 1e-6);
-    ASSERT_NEAR(stats_t975(35), 2.030108, 1e-3);
-    ASSERT_NEAR(stats_t975(40), 2.021075, 1e-9);
-    ASSERT_NEAR(stats_t975(60), 2.000298, 1e-9);
-    ASSERT_NEAR(stats_t975(120), 1.979930, 1e-9);
-    ASSERT_NEAR(stats_t975(1000), 1.962360, 1e-6);
-    ASSERT_NEAR(stats_t975(1000), 1.962339, 1e-3);
-    ASSERT_NEAR(stats_t975(INFINITY), 1.959964, 1e-6);
-    ASSERT_NEAR(stats_t975(2.5), 3.630529, 1e-6);
-    assert_true(isnan(stats_t975(0.5)));
+    ASSERT_NEAR(stats_t975(1), 12.706204736174706, 1e-12);
+    ASSERT_NEAR(stats_t975(2), 4.302652729749464, 1e-13);
+    ASSERT_NEAR(stats_t975(7), 2.3646242515927847, 1e-13);
+    ASSERT_NEAR(stats_t975(35), 2.0301079282503428, 1e-13);
+    ASSERT_NEAR(stats_t975(1000), 1.9623390808264081, 1e-13);
+    ASSERT_NEAR(stats_t975(1e6), 1.9599663568141067, 1e-13);
+    ASSERT_NEAR(stats_t975(INFINITY), STATS_Z975, 1e-14);
+    ASSERT_NEAR(stats_t975(1.5), 6.0166631044279283, 1e-12);
+    ASSERT_NEAR(stats_t975(2.5), 3.5746548420036818, 1e-13);
+    ASSERT_NEAR(stats_t975(0.5), 164.55767348048824, 1e-10);
+    ASSERT_NEAR(stats_t_crit(0.90, 10), 1.8124611228116759, 1e-13);
+    ASSERT_NEAR(stats_t_crit(0.99, 10), 3.1692726726169507, 1e-13);
+    ASSERT_NEAR(stats_t_crit(0.99, 0.5), 4113.9645888041738, 1e-8);
+    ASSERT_NEAR(stats_t_quantile(0.975, 2.5), 3.5746548420036818, 1e-13);
+    ASSERT_NEAR(stats_t_quantile(0.025, 2.5), -3.5746548420036818, 1e-13);
+    assert_true(stats_t_quantile(0.5, 3) == 0.0);
+    /* The incomplete beta behind it: I_{1/2}(a, a) = 1/2, I_x(1, 1) = x,
+     * I_x(a, 1) = x^a. */
+    ASSERT_NEAR(stats_ibeta(3.7, 3.7, 0.5), 0.5, 1e-14);
+    ASSERT_NEAR(stats_ibeta(1, 1, 0.3), 0.3, 1e-14);
+    ASSERT_NEAR(stats_ibeta(2.5, 1, 0.4), pow(0.4, 2.5), 1e-14);
+    assert_true(isnan(stats_ibeta(0, 1, 0.5)));
+    assert_true(isnan(stats_ibeta(1, 1, 1.5)));
+    /* Outside the domain: NAN; a quantile beyond the largest double:
+     * INFINITY. */
     assert_true(isnan(stats_t975(0)));
     assert_true(isnan(stats_t975(-3)));
     assert_true(isnan(stats_t975(NAN)));
-    /* The critical value shrinks as df grows, without a jump at 30. */
+    assert_true(isnan(stats_t_crit(1.0, 5)));
+    assert_true(isnan(stats_t_crit(0.0, 5)));
+    assert_true(isnan(stats_t_quantile(1.5, 5)));
+    assert_true(isinf(stats_t975(0.001)));
+    /* The critical value shrinks as df grows, without a jump anywhere
+     * (the old table had seams at 30, 40, 60 and 120). */
     {
-        double prev = stats_t975(1);
+        double prev = stats_t975(0.5);
         double df;
 
-        for (df = 1.25; df < 500; df += 0.25) {
+        for (df = 0.75; df < 2e5; df *= 1.01) {
             double q = stats_t975(df);
 
             assert_true(q < prev);
@@ -511,9 +524,8 @@ static void test_summary_and_mean_ci(void **state)
  *   df  = 0.525^2 / (2 * 0.0625^2 / 3 + 2 * 0.2^2 / 4)
  *       = 0.275625 / (0.00260417 + 0.02) = 0.275625 / 0.02260417 = 378/31
  *       = 12.193548
- *   t   = between t(13) = 2.160369 and t(12) = 2.178813 in 1/df:
- *         2.160369 + 0.018444 * (31/378 - 1/13) / (1/12 - 1/13) = 2.175007
- *   95% = 0.8 -/+ 2.175007 * 0.724569 = 0.8 -/+ 1.575942 = -0.775942 .. 2.375942
+ *   t   = t_0.975(378/31) = 2.174983 (exact, not interpolated)
+ *   95% = 0.8 -/+ 2.174983 * 0.724569 = 0.8 -/+ 1.575925 = -0.775925 .. 2.375925
  *   pooled sd = sqrt((3 * 0.25 + 3 * 0.25 + 4 * 1 + 4 * 1) / (3 + 3 + 4 + 4))
  *             = sqrt(9.5 / 14) = 0.823754
  *   effect    = 0.8 / 0.823754 = 0.971163
@@ -533,8 +545,8 @@ static void test_did(void **state)
     ASSERT_NEAR(d.did.est, 0.8, 1e-12);
     ASSERT_NEAR(d.did.se, 0.724569, 1e-6);
     ASSERT_NEAR(d.did.df, 378.0 / 31.0, 1e-9);
-    ASSERT_NEAR(d.did.lo, -0.775942, 1e-6);
-    ASSERT_NEAR(d.did.hi, 2.375942, 1e-6);
+    ASSERT_NEAR(d.did.lo, -0.775925107004382, 1e-12);
+    ASSERT_NEAR(d.did.hi, 2.375925107004382, 1e-12);
     ASSERT_NEAR(d.pooled_sd, 0.823754, 1e-6);
     ASSERT_NEAR(d.effect, 0.971163, 1e-6);
     assert_int_equal(d.effect_defined, 1);
@@ -548,7 +560,7 @@ static void test_did(void **state)
         assert_int_equal(stats_did(sw, &e), 0);
         ASSERT_NEAR(e.did.est, -0.8, 1e-12);
         ASSERT_NEAR(e.effect, -0.971163, 1e-6);
-        ASSERT_NEAR(e.did.lo, -2.375942, 1e-6);
+        ASSERT_NEAR(e.did.lo, -2.375925107004382, 1e-12);
     }
 
     /* No spread anywhere: se 0, df = 3 + 3 + 4 + 4 = 14, effect undefined. */
@@ -575,6 +587,68 @@ static void test_did(void **state)
     assert_true(d.did.est == -7.0);
     assert_int_equal(stats_did(NULL, &d), -EINVAL);
     assert_int_equal(stats_did(cells, NULL), -EINVAL);
+}
+
+/*
+ * Clustered difference-in-differences, four managers (groups):
+ *   A (trained):   before 2 3, after 3 4     B (trained):   before 1, after 3
+ *   C (untrained): before 2 2, after 3       D (untrained): before 3, after 2 3
+ * Cells: T before n 3 mean 2, T after n 3 mean 10/3, C before n 3 mean 7/3,
+ * C after n 3 mean 8/3; est = (10/3 - 2) - (8/3 - 7/3) = 1.
+ * Scores s_g = sum_c l_c (S_gc - n_gc m_c) / N_c with l = (-1, 1, 1, -1):
+ *   A: -(5 - 4)/3 + (7 - 20/3)/3 = -2/9     B: -(1 - 2)/3 + (3 - 10/3)/3 = 2/9
+ *   C: (4 - 14/3)/3 - (3 - 8/3)/3 = -1/3    D: (3 - 7/3)/3 - (5 - 16/3)/3 = 1/3
+ * meat = (4 + 4 + 9 + 9)/81 = 26/81; CR1 factor G/(G-1) (N-1)/(N-4) = 4/3 *
+ * 11/8 = 11/6; V = 11/6 * 26/81 = 143/243, se = 0.767122784341036;
+ * t_0.975(3) = 3.182446305284263: 1 -/+ 2.441327070725500.
+ * statsmodels OLS(y, [1, T, P, T*P]).fit(cov_type='cluster', use_t=True)
+ * gives se 0.767122784341034 and -1.441327070725504 .. 3.441327070725496.
+ */
+static void test_did_cluster(void **state)
+{
+    static const double tot_n[4] = {3, 3, 3, 3};
+    static const double tot_s[4] = {6, 10, 7, 8};
+    static const double gn[4][4] = {{2, 2, 0, 0}, {1, 1, 0, 0}, {0, 0, 2, 1}, {0, 0, 1, 2}};
+    static const double gs[4][4] = {{5, 7, 0, 0}, {1, 3, 0, 0}, {0, 0, 4, 3}, {0, 0, 3, 5}};
+    static const double none[4] = {0, 0, 0, 0};
+    struct stats_did_cluster a;
+    struct stats_ci c;
+
+    (void)state;
+    assert_int_equal(stats_did_cluster_init(&a, tot_n, tot_s), 0);
+    /* One group only: no clustered variance. */
+    assert_int_equal(stats_did_cluster_add(&a, gn[0], gs[0]), 0);
+    c.est = -7;
+    assert_int_equal(stats_did_cluster_finish(&a, 0.95, &c), -EINVAL);
+    assert_true(c.est == -7);
+    for (int g = 1; g < 4; g++) {
+        assert_int_equal(stats_did_cluster_add(&a, gn[g], gs[g]), 0);
+    }
+    /* A group without observations is not a group. */
+    assert_int_equal(stats_did_cluster_add(&a, none, none), 0);
+    assert_true(a.groups == 4 && a.groups_treated == 2 && a.groups_control == 2);
+    assert_int_equal(stats_did_cluster_finish(&a, 0.95, &c), 0);
+    ASSERT_NEAR(c.est, 1.0, 1e-14);
+    ASSERT_NEAR(c.se, sqrt(143.0 / 243.0), 1e-14);
+    ASSERT_NEAR(c.df, 3.0, 0);
+    ASSERT_NEAR(c.lo, -1.441327070725500, 1e-12);
+    ASSERT_NEAR(c.hi, 3.441327070725500, 1e-12);
+    /* At 99% the interval widens by t_0.995(3) / t_0.975(3). */
+    assert_int_equal(stats_did_cluster_finish(&a, 0.99, &c), 0);
+    ASSERT_NEAR(c.hi - c.est, stats_t_crit(0.99, 3) * sqrt(143.0 / 243.0), 1e-12);
+    /* An empty cell, a negative count, NaN: refused. */
+    {
+        double bad[4] = {3, 0, 3, 3};
+
+        assert_int_equal(stats_did_cluster_init(&a, bad, tot_s), -EINVAL);
+        bad[1] = NAN;
+        assert_int_equal(stats_did_cluster_init(&a, bad, tot_s), -EINVAL);
+        assert_int_equal(stats_did_cluster_init(&a, tot_n, tot_s), 0);
+        bad[1] = -1;
+        assert_int_equal(stats_did_cluster_add(&a, bad, tot_s), -EINVAL);
+        assert_int_equal(stats_did_cluster_finish(&a, 1.5, &c), -EINVAL);
+        assert_int_equal(stats_did_cluster_init(NULL, tot_n, tot_s), -EINVAL);
+    }
 }
 
 /*
@@ -665,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_t975),
         cmocka_unit_test(test_summary_and_mean_ci),
         cmocka_unit_test(test_did),
+        cmocka_unit_test(test_did_cluster),
         cmocka_unit_test(test_corr),
     };
 
