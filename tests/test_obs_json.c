@@ -297,7 +297,7 @@ static void test_errors_name_the_field(void **state)
 
         json_object_set_new(j, "coach", json_stringn("a\0b", 3));
         assert_int_equal(obs_json_parse(j, &o, err, sizeof(err)), -EINVAL);
-        assert_string_equal(err, "coach: must not contain NUL characters");
+        assert_string_equal(err, "coach: contains a NUL character, which coachq cannot store; remove it");
         json_decref(j);
     }
     expect_error(with("\"ratings\": {}"), "ratings: must be an array");
