@@ -26,9 +26,9 @@
 #define VALIDATE_MAX_MARKERS 2000
 #define VALIDATE_MAX_ACTIONS 50
 #define VALIDATE_MAX_DURATION_S (12u * 3600u)
-/* Days since 1970-01-01 of 0001-01-01 and 9999-12-31: every day field is
- * bounded to these years, which "YYYY-MM-DD" can write and read back. */
-#define VALIDATE_MIN_DAY (-719162)
+/* Days since 1970-01-01 of 9999-12-31, the last day "YYYY-MM-DD" can
+ * write and read back: every day field taken in is bounded by it (and,
+ * being a day of the product's own time, by 1970-01-01 below). */
 #define VALIDATE_MAX_DAY 2932896
 
 struct validate_error {
