@@ -411,6 +411,13 @@ static void handle_hello(struct conn *c, uint64_t rid, const Coachq__V1__Hello *
     w.user_id = c->user;
     w.max_frame_bytes = (uint32_t)c->srv->cfg.max_frame;
     w.max_in_flight = c->srv->cfg.max_in_flight;
+    /* Dashboards have the largest cap of the answers that do not page. */
+    w.max_response_bytes =
+        (uint32_t)(c->srv->cfg.write_max / 2 < DASH_MAX_BYTES ? c->srv->cfg.write_max / 2
+                                                              : DASH_MAX_BYTES);
+    if (w.max_response_bytes < w.max_frame_bytes) {
+        w.max_response_bytes = w.max_frame_bytes;
+    }
     f.request_id = rid;
     f.body_case = COACHQ__V1__FRAME__BODY_WELCOME;
     f.welcome = &w;

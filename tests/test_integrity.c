@@ -753,6 +753,8 @@ static void test_pages_fit_frame(void **state)
     assert_int_equal(resp->body_case, COACHQ__V1__FRAME__BODY_WELCOME);
     max_frame = resp->welcome->max_frame_bytes;
     assert_int_equal(max_frame, 16384);
+    /* Answers that do not page say their own limit. */
+    assert_true(resp->welcome->max_response_bytes >= max_frame);
     coachq__v1__frame__free_unpacked(resp, NULL);
 
     for (;;) {
