@@ -1699,6 +1699,10 @@ static int cmd_whoami(struct cli *x, int argc, char **argv)
             or_dash(w->server_version), w->protocol_version);
     fprintf(x->out, "limits     %u bytes per frame, %u requests in flight\n", w->max_frame_bytes,
             w->max_in_flight);
+    if (w->max_response_bytes > w->max_frame_bytes) {
+        fprintf(x->out, "           answers up to %u bytes (dashboards, people)\n",
+                w->max_response_bytes);
+    }
     client_free(c);
     return CLI_EXIT_OK;
 }

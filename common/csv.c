@@ -156,6 +156,17 @@ static int csv_take(struct csv *c, size_t *field_len, size_t field_line, size_t 
                  (unsigned)*p, c->line, csv_col(c));
         return csv_fail(c, c->line, csv_col(c));
     }
+    /* Control characters other than tab and line ends (C0, DEL, and C1 as
+     * U+0080..U+009F) could not come back out of coachq as they went in:
+     * terminals act on them, and the protocol refuses them in text. */
+    if ((n == 1 && ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)) ||
+        (n == 2 && p[0] == 0xC2 && p[1] <= 0x9F)) {
+        snprintf(c->errmsg, sizeof(c->errmsg),
+                 "control character (byte 0x%02X) at line %zu, column %zu; text may hold tabs "
+                 "and line breaks but no other control characters",
+                 (unsigned)(n == 1 ? p[0] : p[1]), c->line, csv_col(c));
+        return csv_fail(c, c->line, csv_col(c));
+    }
     if (*field_len + n > CSV_MAX_FIELD) {
         snprintf(c->errmsg, sizeof(c->errmsg),
                  "field starting at line %zu, column %zu is longer than %d bytes", field_line,

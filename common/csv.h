@@ -19,8 +19,9 @@
  * - A quoted field's value is the text between its quotes with each doubled
  *   quote made one; CR and LF inside the quotes are kept as they are. The
  *   CSV_MAX_FIELD limit applies to that value.
- * - Also errors: a NUL byte anywhere, and, outside quotes, a CR that is not
- *   part of CRLF.
+ * - Also errors: a NUL byte anywhere, a control character other than tab,
+ *   CR and LF (C0, DEL, and the C1 controls U+0080..U+009F), and, outside
+ *   quotes, a CR that is not part of CRLF.
  * - A blank line is one with no bytes before its LF or CRLF; a line with
  *   only spaces is a record with one field.
  */

@@ -7,6 +7,7 @@
 
 #include "jsonx.h"
 #include "uuid.h"
+#include "validate.h"
 
 /* Largest duration and marker offset we convert, so that the multiplication
  * into seconds or milliseconds cannot overflow a uint32. */
@@ -261,7 +262,9 @@ int obs_json_parse_day(const char *s, uint32_t *out)
     if (s == NULL || strlen(s) != 10 || parse_date_part(s, &days) < 0) {
         return -EINVAL;
     }
-    if (days < 0 || days > (int64_t)UINT32_MAX) {
+    /* Year 0000 would be before VALIDATE_MIN_DAY; days before 1970 have no
+     * unsigned day number. */
+    if (days < 0 || days > VALIDATE_MAX_DAY) {
         return -EINVAL;
     }
     *out = (uint32_t)days;
@@ -380,6 +383,7 @@ static int get_string(struct jsonx_ctx *x, const json_t *obj, const char *prefix
     char path[128];
     const char *s;
     size_t len;
+    size_t bad;
     char *copy;
     int rc;
 
@@ -393,8 +397,8 @@ static int get_string(struct jsonx_ctx *x, const json_t *obj, const char *prefix
     }
     s = json_string_value(v);
     len = json_string_length(v);
-    if (strlen(s) != len) {
-        return jsonx_fail(x, path, "must not contain NUL characters");
+    if (validate_text(s, len, 1, &bad) < 0) {
+        return jsonx_fail(x, path, "%s", validate_text_problem(s, len, bad));
     }
     if (required && len == 0) {
         return jsonx_fail(x, path, "must not be empty");

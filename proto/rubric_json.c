@@ -255,6 +255,7 @@ static int take_text(struct jsonx_ctx *x, const json_t *v, const char *path, int
 {
     const char *s;
     size_t len;
+    size_t bad;
     char *copy;
 
     if (!json_is_string(v)) {
@@ -264,8 +265,8 @@ static int take_text(struct jsonx_ctx *x, const json_t *v, const char *path, int
     len = json_string_length(v);
     /* jansson refuses \u0000 unless asked to allow it; this keeps the
      * C string and the JSON string the same length all the same. */
-    if (strlen(s) != len) {
-        return jsonx_fail(x, path, "must not contain NUL characters");
+    if (validate_text(s, len, 1, &bad) < 0) {
+        return jsonx_fail(x, path, "%s", validate_text_problem(s, len, bad));
     }
     if (len > RUBRIC_MAX_TEXT) {
         return jsonx_fail(x, path, "is %zu bytes long; the limit is %d", len, RUBRIC_MAX_TEXT);

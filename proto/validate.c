@@ -98,11 +98,207 @@ int validate_utf8(const char *s, size_t len)
     return 0;
 }
 
-/* Checks free text: valid UTF-8 within max bytes. */
+/* Whether the code point cp may stand in text of the kind asked for:
+ * nothing of C0 but tab and newline (and those only in multi-line text),
+ * no DEL, and no C1 controls, which terminals act on. */
+static int text_char_ok(unsigned cp, int multiline)
+{
+    if (cp == '\t' || cp == '\n') {
+        return multiline;
+    }
+    return cp >= 0x20 && cp != 0x7f && (cp < 0x80 || cp > 0x9f);
+}
+
+/* The code point of the n-byte valid UTF-8 character at s. */
+static unsigned utf8_decode(const unsigned char *s, size_t n)
+{
+    static const unsigned lead_mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+    unsigned cp = s[0] & lead_mask[n];
+
+    for (size_t i = 1; i < n; i++) {
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    return cp;
+}
+
+int validate_text(const char *s, size_t len, int multiline, size_t *bad)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        size_t n = validate_utf8_len(s + i, len - i);
+
+        if (n == 0 || !text_char_ok(utf8_decode((const unsigned char *)s + i, n), multiline)) {
+            if (bad != NULL) {
+                *bad = i;
+            }
+            return -EINVAL;
+        }
+        i += n;
+    }
+    return 0;
+}
+
+const char *validate_text_problem(const char *s, size_t len, size_t at)
+{
+    size_t n = validate_utf8_len(s + at, len - at);
+
+    if (n == 0) {
+        return "is not valid UTF-8 text";
+    }
+    if (s[at] == '\0') {
+        return "contains a NUL character, which coachq cannot store; remove it";
+    }
+    if (s[at] == '\t' || s[at] == '\n') {
+        return "contains a tab or line break; it must be one line";
+    }
+    return "contains a control character; text may hold tabs and line breaks but no other "
+           "control characters";
+}
+
+/* ---- Strings on the wire ------------------------------------------------ */
+
+#define WIRE_MAX_DEPTH 16
+#define WIRE_MAX_FIELDS 64
+
+/* Reads a varint at *p (below end). Returns 0 or -EBADMSG. */
+static int wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        uint8_t b;
+
+        if (*p >= end) {
+            return -EBADMSG;
+        }
+        b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -EBADMSG;
+}
+
+/* Appends ".name" or ".name[i]" to path (used bytes of cap). Returns the
+ * new length; a path that does not fit is cut. */
+static size_t wire_path_push(char *path, size_t cap, size_t used, const ProtobufCFieldDescriptor *f,
+                             unsigned index)
+{
+    int n;
+
+    if (used >= cap) {
+        return used;
+    }
+    if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+        n = snprintf(path + used, cap - used, "%s%s[%u]", used > 0 ? "." : "", f->name, index);
+    } else {
+        n = snprintf(path + used, cap - used, "%s%s", used > 0 ? "." : "", f->name);
+    }
+    if (n < 0) {
+        return used;
+    }
+    return (size_t)n >= cap - used ? cap - 1 : used + (size_t)n;
+}
+
+/* Walks one message's fields; see validate_wire_text(). */
+static int wire_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end,
+                     char *path, size_t cap, size_t used, int depth, const char **why)
+{
+    unsigned seen[WIRE_MAX_FIELDS] = {0};
+
+    if (depth > WIRE_MAX_DEPTH) {
+        return -EBADMSG;
+    }
+    while (p < end) {
+        uint64_t key;
+        uint64_t len;
+        const ProtobufCFieldDescriptor *f;
+        unsigned index = 0;
+        int rc = wire_varint(&p, end, &key);
+
+        if (rc < 0 || key >> 3 == 0 || key >> 3 > UINT32_MAX) {
+            return -EBADMSG;
+        }
+        f = protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3));
+        if (f != NULL && (size_t)(f - d->fields) < WIRE_MAX_FIELDS) {
+            index = seen[f - d->fields]++;
+        }
+        switch (key & 7) {
+        case 0:
+            rc = wire_varint(&p, end, &len);
+            break;
+        case 1:
+            rc = end - p >= 8 ? 0 : -EBADMSG;
+            p += rc == 0 ? 8 : 0;
+            break;
+        case 5:
+            rc = end - p >= 4 ? 0 : -EBADMSG;
+            p += rc == 0 ? 4 : 0;
+            break;
+        case 2:
+            rc = wire_varint(&p, end, &len);
+            if (rc < 0 || len > (uint64_t)(end - p)) {
+                return -EBADMSG;
+            }
+            if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING) {
+                size_t bad;
+
+                if (validate_text((const char *)p, (size_t)len, 1, &bad) < 0) {
+                    *why = validate_text_problem((const char *)p, (size_t)len, bad);
+                    wire_path_push(path, cap, used, f, index);
+                    return -EINVAL;
+                }
+            } else if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                size_t sub = wire_path_push(path, cap, used, f, index);
+
+                rc = wire_walk(f->descriptor, p, p + len, path, cap, sub, depth + 1, why);
+                if (rc < 0) {
+                    return rc;
+                }
+                path[used] = '\0';
+            }
+            p += len;
+            break;
+        default:
+            /* Groups (3, 4) are not proto3, and 6 and 7 do not exist. */
+            rc = -EBADMSG;
+            break;
+        }
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int validate_wire_text(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
+                       struct validate_error *err)
+{
+    const char *why = NULL;
+    int rc;
+
+    err->field[0] = '\0';
+    rc = wire_walk(d, buf, buf + len, err->field, sizeof(err->field), 0, 0, &why);
+    if (rc == -EINVAL) {
+        err->code = COACHQ__V1__CODE__INVALID_ARGUMENT;
+        snprintf(err->message, sizeof(err->message), "%s", why);
+    } else if (rc < 0) {
+        err->code = COACHQ__V1__CODE__INVALID_ARGUMENT;
+        snprintf(err->field, sizeof(err->field), "%s", "");
+        snprintf(err->message, sizeof(err->message), "%s", "the bytes are not a protobuf message");
+    }
+    return rc;
+}
+
+/* Checks free text: validate_text() text within max bytes. */
 static int check_text(struct validate_error *err, const char *prefix, const char *field,
                       const char *s, size_t max, int required)
 {
     size_t n = s == NULL ? 0 : strlen(s);
+    size_t bad;
 
     if (n == 0) {
         if (required) {
@@ -114,8 +310,8 @@ static int check_text(struct validate_error *err, const char *prefix, const char
         return fail(err, prefix, field, "is %zu bytes long; shorten it to at most %zu bytes", n,
                     max);
     }
-    if (validate_utf8(s, n) < 0) {
-        return fail(err, prefix, field, "is not valid UTF-8 text");
+    if (validate_text(s, n, 1, &bad) < 0) {
+        return fail(err, prefix, field, "%s", validate_text_problem(s, n, bad));
     }
     return 0;
 }
@@ -241,6 +437,13 @@ static int check_actions(const Coachq__V1__Observation *o, const char *prefix,
         rc = check_text(err, prefix, f, a->text, VALIDATE_MAX_ACTION, 1);
         if (rc < 0) {
             return rc;
+        }
+        if (a->due_day > VALIDATE_MAX_DAY) {
+            snprintf(f, sizeof(f), "actions[%zu].due_day", i);
+            return fail(err, prefix, f,
+                        "is day %u, after 9999-12-31; give the due date as days since "
+                        "1970-01-01, or 0 for none",
+                        a->due_day);
         }
         if (a->owner_id != NULL && a->owner_id[0] != '\0') {
             snprintf(f, sizeof(f), "actions[%zu].owner_id", i);

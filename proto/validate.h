@@ -12,6 +12,7 @@
 #define COACHQ_VALIDATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "coachq.pb-c.h"
 
@@ -25,6 +26,10 @@
 #define VALIDATE_MAX_MARKERS 2000
 #define VALIDATE_MAX_ACTIONS 50
 #define VALIDATE_MAX_DURATION_S (12u * 3600u)
+/* Days since 1970-01-01 of 9999-12-31, the last day "YYYY-MM-DD" can
+ * write and read back: every day field taken in is bounded by it (and,
+ * being a day of the product's own time, by 1970-01-01 below). */
+#define VALIDATE_MAX_DAY 2932896
 
 struct validate_error {
     Coachq__V1__Code code; /* INVALID_ARGUMENT for every structural rule */
@@ -55,5 +60,37 @@ int validate_id(const char *s);
  */
 size_t validate_utf8_len(const char *s, size_t avail);
 int validate_utf8(const char *s, size_t len);
+
+/*
+ * The one rule for text coachq stores and gives back unchanged: strict
+ * UTF-8 with no NUL and no control characters (C0, DEL, C1), except that
+ * multi-line text (multiline != 0: notes, evidence, action text) may hold
+ * tabs and line feeds. A NUL would cut the stored C string short of what
+ * was acknowledged; CR and the other controls do not survive terminals, CSV
+ * and the observer's UI. Returns 0, or -EINVAL with *bad (when not NULL)
+ * set to the byte offset of the first character refused. s is borrowed for
+ * the call.
+ */
+int validate_text(const char *s, size_t len, int multiline, size_t *bad);
+
+/*
+ * Says, for a person, why validate_text() refused the character at byte
+ * offset at of the len bytes at s ("contains a NUL character, ..."). The
+ * result is a static string.
+ */
+const char *validate_text_problem(const char *s, size_t len, size_t at);
+
+/*
+ * Checks every string field of the packed message of type d in buf (len
+ * bytes, borrowed for the call) with validate_text(..., multiline = 1), on
+ * the wire, before protobuf-c's unpack makes each a C string that ends at
+ * its first NUL. Nested messages are walked through d's descriptors;
+ * unknown fields are skipped. Returns 0; -EINVAL with err's field set to
+ * the path of the first bad string ("submit.observation.ratings[2].evidence":
+ * field names from d on, repeated fields with their index) and its message;
+ * or -EBADMSG when the bytes are not a well-formed message.
+ */
+int validate_wire_text(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
+                       struct validate_error *err);
 
 #endif

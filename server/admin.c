@@ -650,6 +650,12 @@ static int take_option(struct admin *a, const char *name, size_t namelen, const 
         }
         inline_val = argv[++*i];
     }
+    if (validate_text(inline_val, strlen(inline_val), 0, NULL) < 0) {
+        return usage_error(a,
+                           "--%.*s: the value is not one line of UTF-8 text (a control character "
+                           "or invalid byte); coachq stores text only as it can give it back",
+                           (int)namelen, name);
+    }
     *slot = inline_val;
     return 0;
 }
@@ -681,6 +687,11 @@ static int parse_args(struct admin *a, int argc, char **argv, int first)
             return usage_error(a, "unknown option '%s'", s);
         } else if (a->npos >= a->cmd->max_pos) {
             return usage_error(a, "unexpected argument '%s'", s);
+        } else if (validate_text(s, strlen(s), 0, NULL) < 0) {
+            return usage_error(a,
+                               "argument %zu is not one line of UTF-8 text (a control character "
+                               "or invalid byte); coachq stores text only as it can give it back",
+                               a->npos + 1);
         } else {
             a->pos[a->npos++] = s;
         }

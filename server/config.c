@@ -45,6 +45,7 @@ void config_defaults(struct config *c)
     c->dash_privacy_min = 5;
     c->session_ttl_s = 8 * 3600;
     c->http_request_timeout_ms = 10 * 1000;
+    c->cursor_ttl_s = 3600;
 }
 
 void config_usage(void *fp, const char *prog)
@@ -90,6 +91,7 @@ void config_usage(void *fp, const char *prog)
             "  --privacy-min N          groups of fewer people are not broken down [%u]\n"
             "  --session-hours N        a browser sign-in lasts this long [%llu]\n"
             "  --http-timeout MS        a dashboard request must arrive whole within [%llu]\n"
+            "  --cursor-ttl S           a list's next-page cursor is valid this long [%llu]\n"
             "  -h, --help               show this help\n"
             "\n"
             "Signals: SIGINT or SIGTERM stop accepting, acknowledge what is in flight, and\n"
@@ -101,7 +103,7 @@ void config_usage(void *fp, const char *prog)
             (unsigned long long)d.stats_log_ms, d.amend_days, d.cert_exact * 100, d.cert_kappa,
             d.cert_min_pairs, d.cert_days, d.dash_host, d.dash_port, d.dash_min_n,
             d.dash_privacy_min, (unsigned long long)(d.session_ttl_s / 3600),
-            (unsigned long long)d.http_request_timeout_ms);
+            (unsigned long long)d.http_request_timeout_ms, (unsigned long long)d.cursor_ttl_s);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -219,6 +221,7 @@ enum {
     OPT_PRIVACY_MIN,
     OPT_SESSION_HOURS,
     OPT_HTTP_TIMEOUT,
+    OPT_CURSOR_TTL,
 };
 
 int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
@@ -253,6 +256,7 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
         {"privacy-min", required_argument, NULL, OPT_PRIVACY_MIN},
         {"session-hours", required_argument, NULL, OPT_SESSION_HOURS},
         {"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
+        {"cursor-ttl", required_argument, NULL, OPT_CURSOR_TTL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -372,6 +376,9 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
             break;
         case OPT_HTTP_TIMEOUT:
             rc = parse_u64(optarg, 1, 3600000, &c->http_request_timeout_ms);
+            break;
+        case OPT_CURSOR_TTL:
+            rc = parse_u64(optarg, 1, 7 * 86400, &c->cursor_ttl_s);
             break;
         case ':':
             snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);

@@ -50,6 +50,7 @@ struct config {
     unsigned dash_privacy_min;        /* groups of fewer people not broken down [5] */
     uint64_t session_ttl_s;           /* browser sessions last this long [8 h] */
     uint64_t http_request_timeout_ms; /* a request must arrive whole within [10 s] */
+    uint64_t cursor_ttl_s;            /* list cursors are valid this long [1 h] */
 };
 
 /* Fills c with the embedded defaults. */

@@ -24,6 +24,7 @@
 #include "listen.h"
 #include "log.h"
 #include "outcomes.h"
+#include "cursor.h"
 #include "pbmem.h"
 #include "people.h"
 #include "rubrics.h"
@@ -37,8 +38,17 @@
 #define SERVER_VERSION "coachqd 0.1.0"
 #define PROTOCOL_VERSION 1
 #define ALPN_PROTOCOL "coachq/1"
-/* A page of records is cut so that its answer stays below this size. */
-#define PAGE_MAX_BYTES (1024u * 1024u)
+/* A page of records is cut so that its whole frame fits max_frame_bytes,
+ * the limit Welcome advertises: the records get the frame less this much,
+ * which holds the frame's request id, the page's own tag and length and a
+ * sealed cursor (at most 160 bytes together). A single record always
+ * fits, since a submission may be at most max_frame - SUBMIT_RESERVE. */
+#define PAGE_RESERVE 256u
+#define SUBMIT_RESERVE 512u
+/* Records one list request reads at most, counting those the caller may
+ * not see: a list of someone else's records costs the server at most this
+ * many reads. */
+#define LIST_MAX_SCAN 20000u
 /* The list of people to observe has no paging: it stops at PEOPLE_MAX
  * people, or before its answer passes PEOPLE_MAX_BYTES or half the
  * connection's write cap (--write-max), whichever comes first. That keeps
@@ -63,6 +73,7 @@ struct server {
     struct store *store;
     SSL_CTX *ctx;
     struct pbmem_pool pool;
+    uint8_t cursor_key[CURSOR_KEY_LEN]; /* seals list cursors (cursor.h) */
     uv_tcp_t listener;
     uv_async_t store_async;
     uv_timer_t reader_timer;
@@ -127,7 +138,7 @@ struct request {
     uint8_t id[UUID_LEN];
     struct store_query q;
     char person[VALIDATE_MAX_ID + 1];
-    uint8_t cursor[128];
+    uint8_t cursor[CURSOR_MAX_POS]; /* the opened cursor: a store index key */
     Coachq__V1__StoredObservation *rec;
     struct store_page page;
     unsigned char *visible; /* per page item or history version: may be read */
@@ -400,10 +411,25 @@ static void handle_hello(struct conn *c, uint64_t rid, const Coachq__V1__Hello *
     w.user_id = c->user;
     w.max_frame_bytes = (uint32_t)c->srv->cfg.max_frame;
     w.max_in_flight = c->srv->cfg.max_in_flight;
+    /* Dashboards have the largest cap of the answers that do not page. */
+    w.max_response_bytes =
+        (uint32_t)(c->srv->cfg.write_max / 2 < DASH_MAX_BYTES ? c->srv->cfg.write_max / 2
+                                                              : DASH_MAX_BYTES);
+    if (w.max_response_bytes < w.max_frame_bytes) {
+        w.max_response_bytes = w.max_frame_bytes;
+    }
     f.request_id = rid;
     f.body_case = COACHQ__V1__FRAME__BODY_WELCOME;
     f.welcome = &w;
     conn_send(c, &f);
+}
+
+/* The largest packed Observation a submission may carry (SUBMIT_RESERVE). */
+static size_t server_record_max(const struct server *s)
+{
+    size_t max = s->cfg.max_frame;
+
+    return max > 2 * SUBMIT_RESERVE ? max - SUBMIT_RESERVE : max / 2;
 }
 
 static void handle_submit(struct conn *c, uint64_t rid, const Coachq__V1__SubmitObservation *sub)
@@ -422,6 +448,19 @@ static void handle_submit(struct conn *c, uint64_t rid, const Coachq__V1__Submit
         conn_send_error(c, rid, verr.code, verr.field, verr.message);
         return;
     }
+    /* The stored record, with what the server adds, must come back in one
+     * frame of the advertised size, alone in a list page if need be. */
+    n = coachq__v1__observation__get_packed_size(sub->observation);
+    if (n > server_record_max(c->srv)) {
+        char msg[200];
+
+        snprintf(msg, sizeof(msg),
+                 "is %zu bytes packed; at most %zu fit, so that it can be read back in one "
+                 "frame: shorten its notes or evidence",
+                 n, server_record_max(c->srv));
+        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation", msg);
+        return;
+    }
     r = request_new(c, rid, REQ_SUBMIT);
     if (r == NULL) {
         conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "", "server out of memory");
@@ -429,7 +468,6 @@ static void handle_submit(struct conn *c, uint64_t rid, const Coachq__V1__Submit
     }
     /* The store gets bytes this server packed from a decoded, validated
      * message: canonical, so that a resubmission compares equal. */
-    n = coachq__v1__observation__get_packed_size(sub->observation);
     r->packed = malloc(n > 0 ? n : 1);
     if (r->packed == NULL) {
         conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "", "server out of memory");
@@ -485,14 +523,13 @@ static int get_txn(struct store_txn *t, void *arg)
     return rc;
 }
 
-static int page_txn(struct store_txn *t, void *arg)
+/* A store_list_filter_cb: the caller sees only what they may read, and the
+ * page (and its cursor) is made of those records alone. */
+static int list_filter(struct store_txn *t, Coachq__V1__StoredObservation *rec, void *arg)
 {
     struct request *r = arg;
 
-    for (size_t i = 0; i < r->page.n; i++) {
-        r->visible[i] = (unsigned char)may_read_txn(t, &r->conn->au, r->page.items[i]);
-    }
-    return 0;
+    return may_read_txn(t, &r->conn->au, rec);
 }
 
 static int history_txn(struct store_txn *t, void *arg)
@@ -736,28 +773,7 @@ static void read_work(uv_work_t *work)
         r->rc = -EINVAL;
         return;
     }
-    /* Halve the page until its answer fits the size cap. */
-    for (;;) {
-        size_t bytes = 0;
-        r->rc = store_list(st, &r->q, &r->page);
-        if (r->rc < 0) {
-            return;
-        }
-        for (size_t i = 0; i < r->page.n; i++) {
-            bytes += coachq__v1__stored_observation__get_packed_size(r->page.items[i]);
-        }
-        if (bytes <= PAGE_MAX_BYTES || r->q.limit <= 1) {
-            break;
-        }
-        store_page_free(&r->page);
-        r->q.limit /= 2;
-    }
-    r->visible = calloc(r->page.n > 0 ? r->page.n : 1, 1);
-    if (r->visible == NULL) {
-        r->rc = -ENOMEM;
-        return;
-    }
-    r->rc = store_view(st, page_txn, r);
+    r->rc = store_list(st, &r->q, &r->page);
 }
 
 /* The answer to a read that failed inside the store. */
@@ -897,15 +913,39 @@ static void send_people(struct request *r)
     conn_send(r->conn, &f);
 }
 
+/* The bytes a list cursor is bound to besides the user: the index, the
+ * time range and the person (cursor.h). out must hold LIST_BIND_MAX. */
+#define LIST_BIND_MAX (1 + 8 + 8 + VALIDATE_MAX_ID)
+static size_t list_binding(const struct store_query *q, uint8_t *out)
+{
+    size_t n = 0;
+    size_t plen = strlen(q->person_id);
+
+    out[n++] = (uint8_t)q->by;
+    for (int i = 0; i < 8; i++) {
+        out[n++] = (uint8_t)((uint64_t)q->since >> (56 - 8 * i));
+    }
+    for (int i = 0; i < 8; i++) {
+        out[n++] = (uint8_t)((uint64_t)q->until >> (56 - 8 * i));
+    }
+    memcpy(out + n, q->person_id, plen);
+    return n + plen;
+}
+
 static void send_page(struct request *r)
 {
     struct conn *c = r->conn;
     Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
     Coachq__V1__ObservationPage page = COACHQ__V1__OBSERVATION_PAGE__INIT;
-    Coachq__V1__StoredObservation **visible = NULL;
-    size_t nv = 0;
+    uint8_t bind[LIST_BIND_MAX];
+    uint8_t sealed[CURSOR_MAX_SEALED];
+    size_t sealed_len = 0;
+    struct cursor_bind b;
 
     if (r->rc == -EINVAL) {
+        /* The store refused the opened cursor: sealed by this server, but
+         * not a key of this person's list (cannot happen unless the key
+         * leaked). */
         conn_send_error(c, r->request_id, COACHQ__V1__CODE__INVALID_ARGUMENT, "list.cursor",
                         "the cursor is not one this server gave for this list; start again "
                         "without a cursor");
@@ -915,28 +955,32 @@ static void send_page(struct request *r)
         send_read_failure(r);
         return;
     }
-    if (r->page.n > 0) {
-        visible = calloc(r->page.n, sizeof(*visible));
-        if (visible == NULL) {
-            conn_send_error(c, r->request_id, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                            "server out of memory");
+    if (r->page.scan_capped && r->page.n == 0) {
+        conn_send_error(c, r->request_id, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "list",
+                        "the list crosses too many records to answer at once; narrow it with "
+                        "since and until");
+        return;
+    }
+    if (r->page.cursor_len > 0) {
+        b.user = c->user;
+        b.query = bind;
+        b.query_len = list_binding(&r->q, bind);
+        if (cursor_seal(c->srv->cursor_key, &b, (int64_t)time(NULL) + c->srv->cfg.cursor_ttl_s,
+                        r->page.cursor, r->page.cursor_len, sealed, sizeof(sealed),
+                        &sealed_len) < 0) {
+            conn_send_error(c, r->request_id, COACHQ__V1__CODE__INTERNAL, "",
+                            "the server could not make the next page's cursor; try again");
             return;
         }
     }
-    for (size_t i = 0; i < r->page.n; i++) {
-        if (r->visible[i]) {
-            visible[nv++] = r->page.items[i];
-        }
-    }
-    page.observations = visible;
-    page.n_observations = nv;
-    page.next_cursor.data = r->page.cursor;
-    page.next_cursor.len = r->page.cursor_len;
+    page.observations = r->page.items;
+    page.n_observations = r->page.n;
+    page.next_cursor.data = sealed_len > 0 ? sealed : NULL;
+    page.next_cursor.len = sealed_len;
     f.request_id = r->request_id;
     f.body_case = COACHQ__V1__FRAME__BODY_PAGE;
     f.page = &page;
     conn_send(c, &f);
-    free(visible);
 }
 
 /* Who may see a dashboard of a kind, for a refusal. */
@@ -1108,11 +1152,6 @@ static void handle_list(struct conn *c, uint64_t rid, const Coachq__V1__ListObse
                         "must be later than since");
         return;
     }
-    if (l->cursor.len > sizeof(((struct request *)NULL)->cursor)) {
-        conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "list.cursor",
-                        "the cursor is not one this server gave; start again without one");
-        return;
-    }
     if (auth_decide(&c->au, AUTH_LIST, NULL) < 0) {
         conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "list",
                         "you may not list these observations");
@@ -1124,9 +1163,6 @@ static void handle_list(struct conn *c, uint64_t rid, const Coachq__V1__ListObse
         return;
     }
     snprintf(r->person, sizeof(r->person), "%s", l->person_id);
-    if (l->cursor.len > 0) {
-        memcpy(r->cursor, l->cursor.data, l->cursor.len);
-    }
     r->q.by = by;
     r->q.person_id = r->person;
     r->q.since = l->since != 0 ? l->since : INT64_MIN;
@@ -1134,8 +1170,36 @@ static void handle_list(struct conn *c, uint64_t rid, const Coachq__V1__ListObse
     r->q.limit = l->page_size == 0               ? STORE_DEFAULT_PAGE
                  : l->page_size > STORE_MAX_PAGE ? STORE_MAX_PAGE
                                                  : l->page_size;
-    r->q.cursor = l->cursor.len > 0 ? r->cursor : NULL;
-    r->q.cursor_len = l->cursor.len;
+    if (l->cursor.len > 0) {
+        uint8_t bind[LIST_BIND_MAX];
+        struct cursor_bind b;
+        size_t pos_len = 0;
+        int rc;
+
+        /* A cursor opens only for the user it was given to, for this very
+         * query, before it expires (cursor.h). */
+        b.user = c->user;
+        b.query = bind;
+        b.query_len = list_binding(&r->q, bind);
+        rc = cursor_open(c->srv->cursor_key, &b, (int64_t)time(NULL), l->cursor.data, l->cursor.len,
+                         r->cursor, sizeof(r->cursor), &pos_len);
+        if (rc < 0) {
+            conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "list.cursor",
+                            rc == CURSOR_E_EXPIRED
+                                ? "the cursor has expired; list again from the first page"
+                                : "the cursor is not one this server gave you for this list; "
+                                  "start again without a cursor");
+            request_finish(r);
+            return;
+        }
+        r->q.cursor = r->cursor;
+        r->q.cursor_len = pos_len;
+    }
+    r->q.filter = list_filter;
+    r->q.filter_arg = r;
+    r->q.max_bytes = c->srv->cfg.max_frame > 2 * PAGE_RESERVE ? c->srv->cfg.max_frame - PAGE_RESERVE
+                                                              : c->srv->cfg.max_frame / 2;
+    r->q.max_scan = LIST_MAX_SCAN;
     queue_read(c, r);
 }
 
@@ -1569,6 +1633,7 @@ static void handle_stats(struct conn *c, uint64_t rid)
 
 static void conn_handle_frame(struct conn *c, const uint8_t *body, size_t len)
 {
+    struct validate_error verr;
     struct pbmem m;
     Coachq__V1__Frame *f = NULL;
     uint64_t rid;
@@ -1582,6 +1647,20 @@ static void conn_handle_frame(struct conn *c, const uint8_t *body, size_t len)
     }
     rid = f->request_id;
     c->requests++;
+    /* protobuf-c makes each string a C string that ends at its first NUL, so
+     * the text rule is checked on the wire, where the lengths are: a record
+     * acknowledged is then byte for byte the record sent. */
+    if (validate_wire_text(&coachq__v1__frame__descriptor, body, len, &verr) < 0) {
+        const char *field = verr.field;
+
+        /* A submission's paths start at its observation, as validate's do. */
+        if (strncmp(field, "submit.", 7) == 0) {
+            field += 7;
+        }
+        conn_send_error(c, rid, verr.code, field, verr.message);
+        pbmem_frame_free(&m, f);
+        return;
+    }
     switch (f->body_case) {
     case COACHQ__V1__FRAME__BODY_HELLO:
         handle_hello(c, rid, f->hello);
@@ -2113,6 +2192,12 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
         rc = -errno;
         snprintf(err, errlen, "cannot create data directory %s: %s", cfg->data_dir,
                  strerror(errno));
+        goto out;
+    }
+    rc = cursor_key_load(cfg->data_dir, s->cursor_key);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot read or make the cursor key %s/cursor.key: %s", cfg->data_dir,
+                 rc == -EINVAL ? "it is not 32 bytes" : strerror(-rc));
         goto out;
     }
     memset(&sopts, 0, sizeof(sopts));

@@ -1746,6 +1746,18 @@ int store_get(struct store *s, const uint8_t uuid[16], Coachq__V1__StoredObserva
     return rc;
 }
 
+/* Bytes of n as a protobuf varint. */
+static size_t store_varint_len(size_t n)
+{
+    size_t len = 1;
+
+    while (n >= 0x80) {
+        n >>= 7;
+        len++;
+    }
+    return len;
+}
+
 int store_list(struct store *s, const struct store_query *q, struct store_page *page)
 {
     MDB_txn *txn = NULL;
@@ -1759,6 +1771,10 @@ int store_list(struct store *s, const struct store_query *q, struct store_page *
     size_t cid_len;
     const uint8_t *uuid;
     int64_t t;
+    struct store_txn view;
+    Coachq__V1__StoredObservation *rec = NULL;
+    size_t bytes = 0;
+    uint32_t scanned = 0;
     int skip_equal = 0;
     int more = 0;
     int rc;
@@ -1803,6 +1819,9 @@ int store_list(struct store *s, const struct store_query *q, struct store_page *
     if (rc != 0) {
         goto out;
     }
+    view.s = s;
+    view.txn = txn;
+    view.write = 0;
     rc = mdb_cursor_open(txn, store_index_dbi(s, q->by), &cur);
     if (rc != 0) {
         cur = NULL;
@@ -1830,11 +1849,15 @@ int store_list(struct store *s, const struct store_query *q, struct store_page *
         if (q->until != INT64_MAX && t >= q->until) {
             break;
         }
-        if (page->n == q->limit) {
-            more = 1;
+        if (q->max_scan != 0 && scanned == q->max_scan) {
+            /* Whether a record the caller may read follows is unknown: the
+             * caller is told so rather than given a place it may not see. */
+            page->scan_capped = 1;
+            more = page->n > 0;
             break;
         }
-        rc = store_obs_read(s, txn, uuid, &page->items[page->n]);
+        scanned++;
+        rc = store_obs_read(s, txn, uuid, &rec);
         if (rc != 0) {
             if (rc == -ENOENT) {
                 log_event(LOG_ERROR, "store_index_dangling", "index=%d", (int)q->by);
@@ -1842,9 +1865,25 @@ int store_list(struct store *s, const struct store_query *q, struct store_page *
             }
             goto out;
         }
-        page->n++;
-        memcpy(page->cursor, k.mv_data, k.mv_size);
-        page->cursor_len = k.mv_size;
+        if (q->filter == NULL || q->filter(&view, rec, q->filter_arg)) {
+            /* The record's share of a packed ObservationPage: its tag, its
+             * length and its bytes. */
+            size_t sz = coachq__v1__stored_observation__get_packed_size(rec);
+            size_t entry = 1 + store_varint_len(sz) + sz;
+
+            if (page->n == q->limit ||
+                (q->max_bytes != 0 && page->n > 0 && bytes + entry > q->max_bytes)) {
+                more = 1;
+                break;
+            }
+            page->items[page->n++] = rec;
+            rec = NULL;
+            bytes += entry;
+            memcpy(page->cursor, k.mv_data, k.mv_size);
+            page->cursor_len = k.mv_size;
+        }
+        coachq__v1__stored_observation__free_unpacked(rec, NULL);
+        rec = NULL;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (rc != 0 && rc != MDB_NOTFOUND) {
@@ -1856,6 +1895,7 @@ int store_list(struct store *s, const struct store_query *q, struct store_page *
         page->cursor_len = 0;
     }
 out:
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
     if (cur != NULL) {
         mdb_cursor_close(cur);
     }

@@ -224,6 +224,14 @@ enum store_index {
     STORE_BY_COACHEE = 3,
 };
 
+/*
+ * Decides inside store_list()'s read transaction t (on the calling thread)
+ * whether the record rec (borrowed for the call) belongs in the page:
+ * nonzero yes, 0 no.
+ */
+typedef int (*store_list_filter_cb)(struct store_txn *t, Coachq__V1__StoredObservation *rec,
+                                    void *arg);
+
 struct store_query {
     enum store_index by;
     const char *person_id; /* borrowed */
@@ -232,6 +240,13 @@ struct store_query {
     uint32_t limit;        /* 1..STORE_MAX_PAGE */
     const uint8_t *cursor; /* from a previous page; NULL/0 = first page */
     size_t cursor_len;
+    store_list_filter_cb filter; /* NULL: every record */
+    void *filter_arg;            /* borrowed; handed to filter */
+    /* 0 = no cap; else the page stops before its records, packed as the
+     * entries of an ObservationPage, would pass this many bytes (a first
+     * record is returned whatever its size). */
+    size_t max_bytes;
+    uint32_t max_scan; /* 0 = no cap; else records read at most (filtered or not) */
 };
 
 struct store_page {
@@ -239,6 +254,7 @@ struct store_page {
     size_t n;
     uint8_t cursor[128]; /* opaque; empty (cursor_len 0) when no more */
     size_t cursor_len;
+    int scan_capped; /* max_scan ended the page before a verdict on what follows */
 };
 
 /*
@@ -250,11 +266,14 @@ struct store_page {
  * keys), -EIO, -ENOMEM or -EAGAIN (no free reader slot). On failure the page
  * is empty.
  *
- * The cursor is the index key of the page's last record (at most 89 bytes);
- * the next page starts after it, so records added meanwhile before it are
- * not returned and none is returned twice. It names the person and the
- * record's time and id, so hand it only to a caller allowed that listing.
- * cursor_len is 0 when no record follows the page.
+ * The cursor is the index key of the page's last record returned (at most
+ * 89 bytes), never of a record the filter refused; the next page starts
+ * after it, so records added meanwhile before it are not returned and none
+ * is returned twice. It names the person and the record's time and id, so
+ * it leaves the server only sealed (server/cursor.h). cursor_len is 0 when
+ * no record that passes the filter follows the page: the scan reads one
+ * record past a full page to know. With max_scan reached, scan_capped is
+ * set, and the cursor is kept if the page has records.
  */
 int store_list(struct store *s, const struct store_query *q, struct store_page *page);
 

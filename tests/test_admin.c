@@ -238,6 +238,16 @@ static void test_help_and_usage(void **state)
     expect_exit(f, 2, "rubric", "show");
     expect_exit(f, 2, "user", "show", "bad id!");
     expect_exit(f, 2, "init", "--json");
+    /* Arguments must be one line of text that can be given back: no
+     * control characters, no invalid UTF-8, no line breaks. */
+    expect_exit(f, 2, "user", "add", "x1", "--name", "Eve\x1b[2J", "--role", "observer");
+    contains(f->err, "--name: the value is not one line of UTF-8 text");
+    expect_exit(f, 2, "user", "add", "x1", "--name=two\nlines", "--role", "observer");
+    contains(f->err, "--name");
+    expect_exit(f, 2, "user", "add", "x1", "--name", "bad\xff", "--role", "observer");
+    contains(f->err, "--name");
+    expect_exit(f, 2, "user", "show", "x\x7f");
+    contains(f->err, "argument 1 is not one line of UTF-8 text");
     /* None of the usage errors made a data directory. */
     expect_exit(f, 1, "user", "list");
     contains(f->err, "does not exist");

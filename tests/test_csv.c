@@ -405,6 +405,18 @@ static void test_error_invalid_utf8(void **state)
     expect_error(nul_in_field, sizeof(nul_in_field) - 1, 0, 1, 4, "NUL byte at line 1, column 4");
 }
 
+/* Control characters other than tab and line ends are refused with their
+ * place, inside quotes too; tab, CRLF and LF inside quotes are text. */
+static void test_error_control(void **state)
+{
+    (void)state;
+    expect_error_str("ab\x1b[2J\n", 0, 1, 3, "control character (byte 0x1B) at line 1, column 3");
+    expect_error_str("a,\"b\x01\"\n", 0, 1, 5, "control character (byte 0x01)");
+    expect_error_str("del\x7f\n", 0, 1, 4, "control character (byte 0x7F)");
+    expect_error_str("x\xC2\x9B\n", 0, 1, 2, "control character (byte 0x9B)");
+    expect_error_str("ok\nnext\x0c\n", 1, 2, 5, "control character (byte 0x0C)");
+}
+
 static void test_error_stray_cr(void **state)
 {
     (void)state;
@@ -755,6 +767,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_simple_lf),
+        cmocka_unit_test(test_error_control),
         cmocka_unit_test(test_header_map),
         cmocka_unit_test(test_no_trailing_newline),
         cmocka_unit_test(test_crlf_and_mixed),

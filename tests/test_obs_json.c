@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "obs_json.h"
+#include "validate.h"
 #include "uuid.h"
 
 static const char *const full_doc =
@@ -297,7 +298,8 @@ static void test_errors_name_the_field(void **state)
 
         json_object_set_new(j, "coach", json_stringn("a\0b", 3));
         assert_int_equal(obs_json_parse(j, &o, err, sizeof(err)), -EINVAL);
-        assert_string_equal(err, "coach: must not contain NUL characters");
+        assert_string_equal(
+            err, "coach: contains a NUL character, which coachq cannot store; remove it");
         json_decref(j);
     }
     expect_error(with("\"ratings\": {}"), "ratings: must be an array");
@@ -655,6 +657,43 @@ static void test_days(void **state)
     assert_string_equal(buf, "2024-02-29");
     obs_json_format_day(0, buf, sizeof(buf));
     assert_string_equal(buf, "1970-01-01");
+    /* The last day YYYY-MM-DD can write is the last one taken in. */
+    assert_int_equal(obs_json_parse_day("9999-12-31", &day), 0);
+    assert_int_equal(day, VALIDATE_MAX_DAY);
+    obs_json_format_day(VALIDATE_MAX_DAY, buf, sizeof(buf));
+    assert_string_equal(buf, "9999-12-31");
+    assert_int_equal(obs_json_parse_day("0000-01-01", &day), -EINVAL);
+    assert_int_equal(obs_json_parse_day("10000-01-01", &day), -EINVAL);
+}
+
+/* Due days on both edges round-trip through the JSON `coachq get --json`
+ * prints and `coachq submit` reads. */
+static void test_edge_days_roundtrip(void **state)
+{
+    (void)state;
+    roundtrip(with("\"actions\": [{\"text\": \"t\", \"due\": \"9999-12-31\"}]"));
+    roundtrip(with("\"actions\": [{\"text\": \"t\", \"due\": \"1970-01-02\"}]"));
+    expect_error(with("\"actions\": [{\"text\": \"t\", \"due\": \"11761191-01-20\"}]"),
+                 "actions[0].due");
+}
+
+/* Control characters are refused by field, as NUL is: they could not be
+ * given back as they came. */
+static void test_control_characters(void **state)
+{
+    (void)state;
+    expect_error(with("\"notes\": \"a\\u001b[2Jb\""), "notes: contains a control character");
+    expect_error(with("\"notes\": \"a\\rb\""), "notes: contains a control character");
+    expect_error(with("\"notes\": \"a\\u0085b\""), "notes: contains a control character");
+    /* jansson refuses \u0000 itself unless JSON_ALLOW_NUL is given, which
+     * coachq never gives; a NUL built in by hand is refused by field. */
+    {
+        json_error_t je;
+        json_t *j = json_loads("{\"notes\": \"a\\u0000b\"}", JSON_REJECT_DUPLICATES, &je);
+
+        assert_null(j);
+    }
+    roundtrip(with("\"notes\": \"two\\nlines\\tand a tab\""));
 }
 
 static void test_times(void **state)
@@ -754,6 +793,8 @@ int main(void)
         cmocka_unit_test(test_errors_name_the_field),
         cmocka_unit_test(test_stored),
         cmocka_unit_test(test_days),
+        cmocka_unit_test(test_edge_days_roundtrip),
+        cmocka_unit_test(test_control_characters),
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_uuid),
         cmocka_unit_test(test_amends_calibration_ref),

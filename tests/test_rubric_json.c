@@ -424,8 +424,9 @@ static void test_dates(void **state)
         const char *date;
         int32_t day;
     } good[] = {
-        {"\"1970-01-01\"", 0},     {"\"2000-02-29\"", 11016}, {"\"2024-01-01\"", 19723},
-        {"\"2024-02-29\"", 19782}, {"\"2024-12-31\"", 20088}, {"\"2100-03-01\"", 47541},
+        {"\"1970-01-01\"", 0},       {"\"2000-02-29\"", 11016}, {"\"2024-01-01\"", 19723},
+        {"\"2024-02-29\"", 19782},   {"\"2024-12-31\"", 20088}, {"\"2100-03-01\"", 47541},
+        {"\"9999-12-31\"", 2932896},
     };
     struct doc d = {0};
 
@@ -436,7 +437,16 @@ static void test_dates(void **state)
         d.effective = good[i].date;
         r = parse_ok(build(&d));
         assert_int_equal(r->effective_day, good[i].day);
+        /* Every edge day is written back as it was read. */
+        roundtrip(r);
         coachq__v1__rubric__free_unpacked(r, NULL);
+    }
+    /* Control characters are refused by the field they are in. */
+    {
+        static const char esc[] = "{\"id\": \"t\", \"version\": 1, \"name\": \"T\\u001b[2J\"}";
+
+        expect_error("escape in a name", esc, sizeof(esc) - 1,
+                     "name: contains a control character");
     }
 }
 

@@ -1229,6 +1229,108 @@ static void test_full_disk(void **state)
     }
 }
 
+/* A store_list_filter_cb that admits only the observer named by arg. */
+static int only_observer(struct store_txn *t, Coachq__V1__StoredObservation *rec, void *arg)
+{
+    (void)t;
+    return strcmp(rec->observer_id, (const char *)arg) == 0;
+}
+
+/*
+ * A filtered list: pages hold only what the filter admits, a page's cursor
+ * is the last record returned (never one the filter refused: after the
+ * last admitted record no cursor comes, though refused ones follow), the
+ * scan cap says so instead of guessing, and the byte cap cuts pages.
+ */
+static void test_list_filtered(void **state)
+{
+    struct fixture *f = *state;
+    struct store_query q = {.by = STORE_BY_COACH,
+                            .person_id = "c",
+                            .since = INT64_MIN,
+                            .until = INT64_MAX,
+                            .limit = 2,
+                            .filter = only_observer,
+                            .filter_arg = (void *)"obs-a"};
+    struct store_page page;
+    uint8_t cursor[128];
+    unsigned seen = 0;
+    int pages = 0;
+
+    f->s = open_store(f->dir, 0);
+    /* Times 1..10; obs-a at the odd ones, obs-b at the even ones, so the
+     * last record (time 10) is obs-b's. */
+    for (int i = 1; i <= 10; i++) {
+        struct obs_spec sp = {.coach = "c", .coachee = "r", .started_at = i, .notes = "n"};
+        struct store_write w;
+        uint8_t *obs;
+        size_t len;
+
+        make_uuid(sp.id, (uint32_t)i, 7);
+        len = pack_obs(&sp, &obs);
+        init_write(&w, obs, len, i % 2 ? "obs-a" : "obs-b", 100 + i);
+        submit_wait(f->s, &w);
+        assert_int_equal(w.rc, 0);
+        free(obs);
+    }
+    for (;;) {
+        assert_int_equal(store_list(f->s, &q, &page), 0);
+        pages++;
+        for (size_t i = 0; i < page.n; i++) {
+            Coachq__V1__StoredObservation *r = page.items[i];
+
+            assert_string_equal(r->observer_id, "obs-a");
+            assert_int_equal(r->observation->started_at, 2 * (int)seen + 1);
+            seen++;
+        }
+        assert_int_equal(page.scan_capped, 0);
+        if (page.cursor_len == 0) {
+            store_page_free(&page);
+            break;
+        }
+        assert_int_equal(page.n, 2);
+        memcpy(cursor, page.cursor, page.cursor_len);
+        q.cursor = cursor;
+        q.cursor_len = page.cursor_len;
+        store_page_free(&page);
+    }
+    assert_int_equal(seen, 5);
+    assert_int_equal(pages, 3);
+
+    /* A filter that admits nothing, with a scan cap: an empty page that
+     * says it was capped, and no cursor. */
+    q.cursor = NULL;
+    q.cursor_len = 0;
+    q.filter_arg = (void *)"nobody";
+    q.max_scan = 3;
+    assert_int_equal(store_list(f->s, &q, &page), 0);
+    assert_int_equal(page.n, 0);
+    assert_int_equal(page.scan_capped, 1);
+    assert_int_equal(page.cursor_len, 0);
+    store_page_free(&page);
+
+    /* A byte cap below one record: one record a page, still all of them. */
+    q.filter = NULL;
+    q.max_scan = 0;
+    q.limit = 10;
+    q.max_bytes = 1;
+    seen = 0;
+    for (;;) {
+        assert_int_equal(store_list(f->s, &q, &page), 0);
+        assert_int_equal(page.n, 1);
+        seen++;
+        if (page.cursor_len == 0) {
+            store_page_free(&page);
+            break;
+        }
+        memcpy(cursor, page.cursor, page.cursor_len);
+        q.cursor = cursor;
+        q.cursor_len = page.cursor_len;
+        store_page_free(&page);
+    }
+    assert_int_equal(seen, 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1242,6 +1344,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_same_uuid_one_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_filtered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_completes_queued, setup, teardown),

@@ -619,13 +619,156 @@ static void test_validate_id(void **state)
     assert_int_equal(validate_id("\x7f"), -EINVAL);
 }
 
+/* The one text rule: what may stand in multi-line and one-line text, and
+ * where the first refused character is. */
+static void test_text_rule(void **state)
+{
+    static const struct {
+        const char *s;
+        size_t len;
+        int multi_ok;
+        int line_ok;
+        size_t bad;
+    } text_cases[] = {
+        {"", 0, 1, 1, 0},
+        {"plain words", 11, 1, 1, 0},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, 1, 1, 0},
+        {"two\nlines\tand a tab", 19, 1, 0, 3},
+        {"abc\0def", 7, 0, 0, 3},
+        {"\0", 1, 0, 0, 0},
+        {"cr\r\n", 4, 0, 0, 2},
+        {"esc\x1b[2J", 7, 0, 0, 3},
+        {"del\x7f", 4, 0, 0, 3},
+        {"nel\xc2\x85", 5, 0, 0, 3},
+        {"csi\xc2\x9b", 5, 0, 0, 3},
+        {"nbsp\xc2\xa0", 6, 1, 1, 0},
+        {"bad\xff", 4, 0, 0, 3},
+        {"over\xc0\xaf", 6, 0, 0, 4},
+        {"sur\xed\xa0\x80", 6, 0, 0, 3},
+        {"cut\xe2\x82", 5, 0, 0, 3},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(text_cases) / sizeof(text_cases[0]); i++) {
+        size_t bad = SIZE_MAX;
+        int rc = validate_text(text_cases[i].s, text_cases[i].len, 1, &bad);
+
+        assert_int_equal(rc, text_cases[i].multi_ok ? 0 : -EINVAL);
+        if (!text_cases[i].multi_ok) {
+            assert_int_equal(bad, text_cases[i].bad);
+            assert_non_null(validate_text_problem(text_cases[i].s, text_cases[i].len, bad));
+        }
+        rc = validate_text(text_cases[i].s, text_cases[i].len, 0, NULL);
+        assert_int_equal(rc, text_cases[i].line_ok ? 0 : -EINVAL);
+    }
+    assert_non_null(strstr(validate_text_problem("a\0", 2, 1), "NUL"));
+    assert_non_null(strstr(validate_text_problem("a\xff", 2, 1), "UTF-8"));
+    assert_non_null(strstr(validate_text_problem("a\x01", 2, 1), "control"));
+}
+
+/* Packs a Frame holding o in a submit, with the first occurrence of from
+ * (len bytes) replaced by to; returns the bytes (caller frees). */
+static uint8_t *pack_patched(Coachq__V1__Observation *o, const char *from, const char *to,
+                             size_t len, size_t *n)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__SubmitObservation sub = COACHQ__V1__SUBMIT_OBSERVATION__INIT;
+    uint8_t *p;
+
+    sub.observation = o;
+    f.request_id = 7;
+    f.body_case = COACHQ__V1__FRAME__BODY_SUBMIT;
+    f.submit = &sub;
+    *n = coachq__v1__frame__get_packed_size(&f);
+    p = malloc(*n);
+    assert_non_null(p);
+    coachq__v1__frame__pack(&f, p);
+    for (size_t i = 0; i + len <= *n; i++) {
+        if (memcmp(p + i, from, len) == 0) {
+            memcpy(p + i, to, len);
+            return p;
+        }
+    }
+    fail_msg("'%s' is not in the packed frame", from);
+    return p;
+}
+
+/* Strings are checked on the wire, where a NUL is still visible, and the
+ * path names the field, repeated fields with their index. */
+static void test_wire_text(void **state)
+{
+    struct fixture *x = fixture_new();
+    struct validate_error err;
+    uint8_t *p;
+    size_t n;
+
+    (void)state;
+    copy(x->notes, sizeof(x->notes), "abcXdef");
+    p = pack_patched(&x->o, "abcXdef", "abcXdef", 7, &n);
+    assert_int_equal(validate_wire_text(&coachq__v1__frame__descriptor, p, n, &err), 0);
+    free(p);
+    p = pack_patched(&x->o, "abcXdef", "abc\0def", 7, &n);
+    assert_int_equal(validate_wire_text(&coachq__v1__frame__descriptor, p, n, &err), -EINVAL);
+    assert_string_equal(err.field, "submit.observation.notes");
+    assert_int_equal(err.code, COACHQ__V1__CODE__INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "NUL"));
+    /* protobuf-c would have made it "abc": that is what the walk prevents. */
+    {
+        Coachq__V1__Frame *f = coachq__v1__frame__unpack(NULL, n, p);
+
+        assert_non_null(f);
+        assert_string_equal(f->submit->observation->notes, "abc");
+        coachq__v1__frame__free_unpacked(f, NULL);
+    }
+    free(p);
+
+    copy(x->evidence, sizeof(x->evidence), "seenQit");
+    for (size_t i = 0; i < x->o.n_ratings; i++) {
+        x->r[i].evidence = NULL;
+    }
+    x->r[2].evidence = x->evidence;
+    p = pack_patched(&x->o, "seenQit", "seen\x1bit", 7, &n);
+    assert_int_equal(validate_wire_text(&coachq__v1__frame__descriptor, p, n, &err), -EINVAL);
+    assert_string_equal(err.field, "submit.observation.ratings[2].evidence");
+    free(p);
+    p = pack_patched(&x->o, "seenQit", "seen\xffit", 7, &n);
+    assert_int_equal(validate_wire_text(&coachq__v1__frame__descriptor, p, n, &err), -EINVAL);
+    assert_string_equal(err.field, "submit.observation.ratings[2].evidence");
+    assert_non_null(strstr(err.message, "UTF-8"));
+    free(p);
+
+    /* Truncated bytes are not a message. */
+    p = pack_patched(&x->o, "seenQit", "seenQit", 7, &n);
+    assert_int_equal(validate_wire_text(&coachq__v1__frame__descriptor, p, n - 1, &err), -EBADMSG);
+    free(p);
+    free(x);
+}
+
+/* A due day after 9999-12-31 could not be written as YYYY-MM-DD. */
+static void test_due_day(void **state)
+{
+    struct fixture *x = fixture_new();
+    struct validate_error err;
+
+    (void)state;
+    x->a[0].due_day = VALIDATE_MAX_DAY;
+    assert_int_equal(validate_observation(&x->o, "observation", &err), 0);
+    x->a[0].due_day = VALIDATE_MAX_DAY + 1;
+    assert_int_equal(validate_observation(&x->o, "observation", &err), -EINVAL);
+    assert_string_equal(err.field, "observation.actions[0].due_day");
+    x->a[0].due_day = UINT32_MAX;
+    assert_int_equal(validate_observation(&x->o, "observation", &err), -EINVAL);
+    assert_string_equal(err.field, "observation.actions[0].due_day");
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cases),
-        cmocka_unit_test(test_messages_say_what),
-        cmocka_unit_test(test_prefix),
-        cmocka_unit_test(test_validate_id),
+        cmocka_unit_test(test_cases),     cmocka_unit_test(test_messages_say_what),
+        cmocka_unit_test(test_prefix),    cmocka_unit_test(test_validate_id),
+        cmocka_unit_test(test_text_rule), cmocka_unit_test(test_wire_text),
+        cmocka_unit_test(test_due_day),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
