@@ -31,6 +31,7 @@ static int tls_ctx_alpn_index = -1;
 struct tls_ctx_alpn {
     size_t len;
     unsigned char wire[256];
+    int optional; /* a ClientHello without ALPN is taken (dashboard port) */
 };
 
 static void tls_ctx_alpn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
@@ -147,15 +148,25 @@ static int tls_ctx_alpn_select(SSL *ssl, const unsigned char **out, unsigned cha
 }
 
 /* Server: the ALPN select callback does not run for a ClientHello without
- * ALPN at all, so its absence is refused here. */
+ * ALPN at all, so its absence is refused here, unless the context takes
+ * it (RFC 7301 section 3.2: a server carries on without ALPN, and the
+ * dashboard port then speaks HTTP/1.1). The protocol port stays strict: a
+ * peer that does not name coachq/1 is not a coachq client, and refusing it
+ * in the handshake keeps another protocol's bytes (an HTTP request sent to
+ * the wrong port, a scanner) from ever reaching the frame parser. */
 static int tls_ctx_client_hello(SSL *ssl, int *al, void *arg)
 {
+    const struct tls_ctx_alpn *a;
     const unsigned char *ext = NULL;
     size_t extlen = 0;
 
     (void)arg;
     if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &ext,
                                   &extlen) != 1) {
+        a = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), tls_ctx_alpn_index);
+        if (a != NULL && a->optional) {
+            return SSL_CLIENT_HELLO_SUCCESS;
+        }
         /* So that the logged reason says why, not just "callback failed". */
         ERR_raise_data(ERR_LIB_SSL, SSL_R_NO_APPLICATION_PROTOCOL, "client offered no ALPN");
         *al = SSL_AD_NO_APPLICATION_PROTOCOL;
@@ -268,6 +279,7 @@ int tls_ctx_server_new(const struct tls_ctx_opts *opts, SSL_CTX **out, char *err
         tls_ctx_msg(err, errlen, "ALPN protocol must be 1 to 255 bytes");
         goto out;
     }
+    alpn->optional = opts->alpn_optional ? 1 : 0;
     rc = -EIO;
     ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL) {

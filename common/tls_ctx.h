@@ -8,7 +8,8 @@
  * partial chains). A server context for the dashboard port asks for no
  * certificate. Both: TLS 1.2 minimum, TLS 1.2 suites AEAD-only with ECDHE,
  * server preference, no compression, no renegotiation, their own session-id
- * context, and an ALPN protocol the client must offer.
+ * context, and an ALPN protocol the client must offer (on the dashboard
+ * port a client that offers no ALPN at all is taken as HTTP/1.1).
  *
  * A client context presents a user certificate, trusts only the deployment
  * CA and checks the server's host name or IP.
@@ -27,6 +28,9 @@ struct tls_ctx_opts {
     const char *ca_file;     /* PEM deployment CA; borrowed for the call */
     const char *alpn;        /* one ALPN protocol, e.g. "coachq/1" */
     int require_client_cert; /* server only: 1 on the protocol port */
+    int alpn_optional;       /* server only: a client offering no ALPN at all is taken
+                                (dashboard port, RFC 7301); one offering other
+                                protocols only is still refused */
 };
 
 /*

@@ -1218,6 +1218,8 @@ int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler hand
     topts.ca_file = cfg->ca_file;
     topts.alpn = HTTP_ALPN;
     topts.require_client_cert = 0;
+    /* RFC 7301: a browser or tool that offers no ALPN speaks HTTP/1.1. */
+    topts.alpn_optional = 1;
     rc = tls_ctx_server_new(&topts, &h->ctx, err, errlen);
     if (rc < 0) {
         free(h);

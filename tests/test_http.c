@@ -431,10 +431,20 @@ static void test_basic(void **state)
     tc_sends(&c, "GET /echo HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_int_equal(tc_response(&c, &r), 200);
     tc_close(&c);
-    /* Offering only h2, or no ALPN at all, fails the handshake. */
+    /* Offering only h2 fails the handshake. */
     assert_int_equal(tc_open_alpn(&c, s->port, (const unsigned char *)"\x02h2", 3), -1);
     tc_close(&c);
-    assert_int_equal(tc_open_alpn(&c, s->port, NULL, 0), -1);
+    /* Offering no ALPN at all is HTTP/1.1 (RFC 7301; curl --no-alpn, Python's
+     * http.client): the handshake completes and the request is answered. */
+    assert_int_equal(tc_open_alpn(&c, s->port, NULL, 0), 0);
+    {
+        const unsigned char *sel = NULL;
+        unsigned sellen = 0;
+        SSL_get0_alpn_selected(c.ssl, &sel, &sellen);
+        assert_int_equal(sellen, 0);
+    }
+    tc_sends(&c, "GET /echo HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_int_equal(tc_response(&c, &r), 200);
     tc_close(&c);
     srv_stop(s);
 }
