@@ -60,9 +60,11 @@ struct tls_conn {
     int notify;        /* on_close is owed (0 if setup failed synchronously) */
     int in_drive;      /* conn_drive is on the stack */
     int close_err;
+    uint64_t socket_writes; /* uv_write calls, one per flush */
 
     char peer[64];
-    char error[512]; /* why a TLS failure happened, for the owner's log */
+    struct sockaddr_storage peer_addr; /* AF_UNSPEC when unknown */
+    char error[512];                   /* why a TLS failure happened, for the owner's log */
 
     uint8_t rdbuf[TLS_CONN_READ_BUF];
     uint8_t plain[TLS_CONN_PLAIN_BUF];
@@ -244,6 +246,7 @@ static int conn_flush(struct tls_conn *c)
         }
         w->c = c;
         w->len = (size_t)r;
+        c->socket_writes++;
         b = uv_buf_init((char *)w->data, (unsigned int)w->len);
         r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, conn_on_write);
         if (r != 0) {
@@ -296,6 +299,10 @@ static void conn_encrypt(struct tls_conn *c)
     if (!c->hs_done || c->fatal || c->state == TLS_CONN_CLOSED) {
         return;
     }
+    /* Every record of what is queued goes into the write BIO first and to
+     * the socket in one write: a reply of several records sent as several
+     * writes lets Nagle's algorithm hold the last one back until the peer's
+     * delayed ACK (about 40 ms). */
     while (off < c->out.len) {
         size_t n = c->out.len - off;
         int r;
@@ -305,16 +312,17 @@ static void conn_encrypt(struct tls_conn *c)
         }
         ERR_clear_error();
         r = SSL_write(c->ssl, c->out.data + off, (int)n);
-        if (conn_flush(c) != 0) {
-            return;
-        }
         if (r <= 0) {
-            if (conn_ssl_result(c, r) <= 0) {
+            /* conn_fatal() flushes the alert with what came before it. */
+            if (conn_flush(c) != 0 || conn_ssl_result(c, r) <= 0) {
                 break;
             }
             continue;
         }
         off += (size_t)r;
+    }
+    if (c->state != TLS_CONN_CLOSED && conn_flush(c) != 0) {
+        return;
     }
     if (c->state != TLS_CONN_CLOSED) {
         buf_consume(&c->out, off);
@@ -656,8 +664,13 @@ int tls_conn_accept(uv_loop_t *loop, uv_stream_t *server, SSL_CTX *ctx,
         return rc;
     }
     c->connected = 1;
+    /* Replies are written whole (see conn_encrypt()), so Nagle's algorithm
+     * has nothing to merge and would only wait for the peer's delayed
+     * ACK. A failure only costs latency. */
+    (void)uv_tcp_nodelay(&c->tcp, 1);
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0) {
         conn_format_peer(c, (const struct sockaddr *)&ss);
+        memcpy(&c->peer_addr, &ss, sizeof(ss));
     } else {
         snprintf(c->peer, sizeof(c->peer), "?");
     }
@@ -686,6 +699,7 @@ static void conn_on_connect(uv_connect_t *req, int status)
         return;
     }
     c->connected = 1;
+    (void)uv_tcp_nodelay(&c->tcp, 1); /* as in tls_conn_accept() */
     if (c->state == TLS_CONN_CLOSING) {
         return;
     }
@@ -734,6 +748,8 @@ int tls_conn_connect(uv_loop_t *loop, const struct sockaddr *addr, const char *s
     }
     c->is_client = 1;
     conn_format_peer(c, addr);
+    memcpy(&c->peer_addr, addr,
+           addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
     if (server_name == NULL) {
         /* Without a name, the certificate must carry the address's IP. */
         if (addr->sa_family == AF_INET) {
@@ -848,4 +864,19 @@ const char *tls_conn_peer(const struct tls_conn *c, char *buf, size_t buflen)
 const char *tls_conn_error(const struct tls_conn *c)
 {
     return c->error;
+}
+
+const struct sockaddr *tls_conn_peer_addr(const struct tls_conn *c)
+{
+    return c->peer_addr.ss_family == AF_UNSPEC ? NULL : (const struct sockaddr *)&c->peer_addr;
+}
+
+int tls_conn_fileno(const struct tls_conn *c, uv_os_fd_t *fd)
+{
+    return uv_fileno((const uv_handle_t *)&c->tcp, fd);
+}
+
+uint64_t tls_conn_socket_writes(const struct tls_conn *c)
+{
+    return c->socket_writes;
 }
