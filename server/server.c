@@ -1700,8 +1700,22 @@ static int on_handshake(struct tls_conn *t, void *arg)
 {
     struct conn *c = arg;
     SSL *ssl = tls_conn_ssl(t);
+    char why[300];
     int rc;
 
+    /* A CA certificate, or one a CA other than the deployment CA signed
+     * (e.g. a sub-CA minted from it), never names a user. */
+    rc = tls_ctx_peer_check(ssl, why, sizeof(why));
+    if (rc == -EPERM) {
+        char q[320];
+
+        c->user[0] = '\0';
+        log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s reason=%s", c->id, c->peer,
+                  log_quote(why, q, sizeof(q)));
+        conn_send_error(c, 0, COACHQ__V1__CODE__UNAUTHENTICATED, "certificate", why);
+        c->closing = 1;
+        return rc;
+    }
     rc = tls_ctx_peer_identity(ssl, c->user, sizeof(c->user));
     if (rc < 0) {
         c->user[0] = '\0';
