@@ -32,6 +32,7 @@ struct tls_conn {
     uv_timer_t hs_timer;   /* handle 2: handshake timeout */
     uv_timer_t idle_timer; /* handle 3: idle timeout, then close timeout */
     uv_idle_t resume;      /* handle 4: delivers held data after read_start */
+    uv_timer_t deadline;   /* handle 5: the owner's fixed deadline (tls_conn_set_deadline) */
     uv_connect_t connect_req;
     uv_shutdown_t shutdown_req;
     int handles; /* initialised handles not yet closed */
@@ -116,6 +117,7 @@ static void conn_close_handles(struct tls_conn *c, int err)
     uv_close((uv_handle_t *)&c->hs_timer, conn_on_handle_close);
     uv_close((uv_handle_t *)&c->idle_timer, conn_on_handle_close);
     uv_close((uv_handle_t *)&c->resume, conn_on_handle_close);
+    uv_close((uv_handle_t *)&c->deadline, conn_on_handle_close);
 }
 
 /* Records OpenSSL's reason for a failure (draining the error queue). */
@@ -590,11 +592,13 @@ static int conn_new(uv_loop_t *loop, SSL_CTX *ctx, const struct tls_conn_opts *o
     uv_timer_init(loop, &c->hs_timer);
     uv_timer_init(loop, &c->idle_timer);
     uv_idle_init(loop, &c->resume);
+    uv_timer_init(loop, &c->deadline);
     c->tcp.data = c;
     c->hs_timer.data = c;
     c->idle_timer.data = c;
     c->resume.data = c;
-    c->handles = 4;
+    c->deadline.data = c;
+    c->handles = 5;
     *out = c;
     c = NULL;
     rc = 0;
@@ -836,6 +840,25 @@ void tls_conn_read_start(struct tls_conn *c)
     if (BIO_ctrl_pending(c->rbio) > 0 || SSL_pending(c->ssl) > 0) {
         uv_idle_start(&c->resume, conn_on_resume);
     }
+}
+
+static void conn_on_deadline(uv_timer_t *t)
+{
+    struct tls_conn *c = t->data;
+
+    conn_close_handles(c, -ETIMEDOUT);
+}
+
+void tls_conn_set_deadline(struct tls_conn *c, uint64_t ms)
+{
+    if (c->state == TLS_CONN_CLOSED) {
+        return;
+    }
+    if (ms == 0) {
+        uv_timer_stop(&c->deadline);
+        return;
+    }
+    uv_timer_start(&c->deadline, conn_on_deadline, ms, 0);
 }
 
 void tls_conn_close(struct tls_conn *c, int err)

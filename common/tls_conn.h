@@ -111,6 +111,15 @@ void tls_conn_read_start(struct tls_conn *c);
  */
 void tls_conn_close(struct tls_conn *c, int err);
 
+/*
+ * Sets a fixed deadline: ms milliseconds from now the connection is closed
+ * at once (as tls_conn_abort()) with -ETIMEDOUT, whatever the peer sends
+ * meanwhile, unless this is called again first; ms 0 cancels it. For a
+ * peer that must reach a point in time (e.g. a whole first request) and
+ * must not hold the connection by trickling bytes.
+ */
+void tls_conn_set_deadline(struct tls_conn *c, uint64_t ms);
+
 /* Closes at once, dropping pending data (no close_notify). Idempotent. */
 void tls_conn_abort(struct tls_conn *c, int err);
 

@@ -58,6 +58,7 @@ struct hconn {
     uint8_t *held;           /* decrypted bytes not yet parsed */
     size_t held_len, held_off, held_cap;
     char peer[64];
+    struct listen_addr addr; /* for --max-per-address */
     uint64_t id;
     uint64_t requests;
     const char *exec_start; /* the buffer llhttp_execute() is parsing */
@@ -107,6 +108,7 @@ static uint64_t now_ms(void)
 
 static void conn_pump(struct hconn *c);
 static void on_req_timer(uv_timer_t *t);
+static uint64_t conn_header_ms(const struct hconn *c);
 static void server_maybe_finish(struct http_server *h);
 static void handle_closed(uv_handle_t *handle);
 
@@ -799,6 +801,8 @@ static int on_headers_complete(llhttp_t *p)
     if (!llhttp_should_keep_alive(p) || llhttp_get_upgrade(p)) {
         x->close = 1;
     }
+    /* The headers are in, in time: the body gets --http-timeout. */
+    uv_timer_start(&c->req_timer, on_req_timer, c->srv->cfg.http_request_timeout_ms, 0);
     return 0;
 }
 
@@ -872,6 +876,18 @@ static void conn_dispatch(struct hconn *c)
     h->handler(x, h->arg);
 }
 
+/* How long a request's headers may take from its first byte (or from the
+ * connection's start): --http-header-timeout, and never more than the
+ * whole request's --http-timeout. */
+static uint64_t conn_header_ms(const struct hconn *c)
+{
+    const struct config *cfg = &c->srv->cfg;
+
+    return cfg->http_header_timeout_ms < cfg->http_request_timeout_ms
+               ? cfg->http_header_timeout_ms
+               : cfg->http_request_timeout_ms;
+}
+
 static void on_req_timer(uv_timer_t *t)
 {
     struct hconn *c = t->data;
@@ -919,7 +935,7 @@ static void conn_pump(struct hconn *c)
             /* The first bytes of a request start its clock (after a
              * keep-alive wait, afresh). */
             c->idle_wait = 0;
-            uv_timer_start(&c->req_timer, on_req_timer, c->srv->cfg.http_request_timeout_ms, 0);
+            uv_timer_start(&c->req_timer, on_req_timer, conn_header_ms(c), 0);
         }
         c->exec_start = data;
         err = llhttp_execute(&c->parser, data, len);
@@ -967,8 +983,8 @@ static int on_handshake(struct tls_conn *t, void *arg)
     log_event(LOG_INFO, "http_conn_open", "conn=%" PRIu64 " peer=%s tls=%s cipher=%s resumed=%d",
               c->id, c->peer, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
               SSL_session_reused(ssl));
-    /* The first request must start in time too. */
-    uv_timer_start(&c->req_timer, on_req_timer, c->srv->cfg.http_request_timeout_ms, 0);
+    /* The first request's headers must be in within the header timeout
+     * of the accept: that timer runs since on_connection(). */
     return 0;
 }
 
@@ -1056,6 +1072,19 @@ static void on_close(struct tls_conn *t, int err, void *arg)
     uv_close((uv_handle_t *)&c->req_timer, conn_timer_closed);
 }
 
+/* Open connections from c's address, c included. */
+static unsigned http_count_address(const struct http_server *h, const struct hconn *c)
+{
+    unsigned n = 0;
+
+    for (const struct hconn *o = h->conns; o != NULL; o = o->next) {
+        if (o->tls != NULL && listen_addr_equal(&o->addr, &c->addr)) {
+            n++;
+        }
+    }
+    return n;
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
     struct http_server *h = listener->data;
@@ -1098,12 +1127,29 @@ static void on_connection(uv_stream_t *listener, int status)
     uv_timer_init(h->loop, &c->req_timer);
     c->req_timer.data = c;
     tls_conn_peer(c->tls, c->peer, sizeof(c->peer));
+    listen_addr_key(tls_conn_peer_addr(c->tls), &c->addr);
     c->next = h->conns;
     if (h->conns != NULL) {
         h->conns->prev = c;
     }
     h->conns = c;
     h->nconns++;
+    /* As on the protocol port: one address (a slowloris, a flood of idle
+     * sockets) holds at most --max-per-address of the slots, so a signed-in
+     * user from elsewhere always finds one. */
+    if (http_count_address(h, c) > h->cfg.max_per_address) {
+        log_event(LOG_WARN, "http_conn_refused",
+                  "conn=%" PRIu64 " peer=%s reason=max_per_address open=%u", c->id, c->peer,
+                  h->nconns);
+        c->closing = 1;
+        tls_conn_abort(c->tls, -EUSERS);
+        return;
+    }
+    /* The handshake and the first request's headers must be in within
+     * the header timeout of the accept, a fixed deadline that trickled
+     * bytes do not extend (the handshake timeout alone would give a silent
+     * socket longer). */
+    uv_timer_start(&c->req_timer, on_req_timer, conn_header_ms(c), 0);
 }
 
 /* ---- The server ---- */
