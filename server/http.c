@@ -38,6 +38,7 @@ struct http_server {
     void *arg;
     struct hconn *conns; /* open connections, linked by next/prev */
     unsigned nconns;     /* connections not yet freed */
+    unsigned nrefusing;  /* of nconns: refused for their address, closing; they hold no slot */
     uint64_t next_conn_id;
     uint64_t pending; /* exchanges with a handler and not yet answered */
     int port;
@@ -68,6 +69,7 @@ struct hconn {
     int busy;               /* x is with the handler */
     int closing;            /* no further requests are taken */
     int paused;             /* tls_conn_read_stop() in effect */
+    int refused;            /* over --max-per-address: closing, counted in nrefusing */
     int in_pump;
     /* req_timer runs as the keep-alive wait: a request was answered and no
      * byte of the next one has arrived; if it fires, a plain close. */
@@ -1037,6 +1039,9 @@ static void conn_timer_closed(uv_handle_t *handle)
     struct hconn *c = handle->data;
     struct http_server *h = c->srv;
 
+    if (c->refused) {
+        h->nrefusing--;
+    }
     free(c->held);
     free(c);
     h->nconns--;
@@ -1100,8 +1105,8 @@ static void on_connection(uv_stream_t *listener, int status)
 
     /* Refused ones are closed at once, so a flood cannot hold file
      * descriptors. */
-    if (!listen_admit(h->loop, listener, status, h->stopping, h->nconns, h->cfg.max_connections,
-                      "http_conn_refused")) {
+    if (!listen_admit(h->loop, listener, status, h->stopping, h->nconns - h->nrefusing,
+                      h->cfg.max_connections, "http_conn_refused")) {
         return;
     }
     c = calloc(1, sizeof(*c));
@@ -1142,6 +1147,8 @@ static void on_connection(uv_stream_t *listener, int status)
                   "conn=%" PRIu64 " peer=%s reason=max_per_address open=%u", c->id, c->peer,
                   h->nconns);
         c->closing = 1;
+        c->refused = 1;
+        h->nrefusing++;
         tls_conn_abort(c->tls, -EUSERS);
         return;
     }

@@ -56,6 +56,9 @@
  * dashboards are sized by people and weeks, not by observations: even a
  * second-level manager with hundreds of managers stays far below it. */
 #define DASH_MAX_BYTES (8u * 1024u * 1024u)
+/* A connection closed to make room for its user's newest one (--max-per-
+ * user) is cut this long after its Error and close_notify were sent. */
+#define CONN_EVICT_GRACE_MS 2000
 
 struct server {
     uv_loop_t *loop;
@@ -75,6 +78,7 @@ struct server {
     int http_done;            /* the dashboard port closed and answered everything */
     struct conn *conns;       /* open connections, linked by next/prev */
     unsigned nconns;
+    unsigned nrefusing; /* of nconns: refused for their address, closing; they hold no slot */
     uint64_t next_conn_id;
     uint64_t outstanding; /* requests taken and not yet answered, all connections */
     uint64_t stats_commits_logged;
@@ -97,6 +101,7 @@ struct conn {
     uint64_t last_active_ms; /* loop time of the last request taken, for --max-per-user */
     unsigned in_flight;
     int authenticated;
+    int refused; /* over --max-per-address: being closed, counted in nrefusing */
     int paused;
     int closing; /* no further requests are taken */
     int in_pump;
@@ -1751,6 +1756,11 @@ static int conn_admit_user(struct conn *c)
     victim->closing = 1;
     conn_update_reading(victim);
     tls_conn_close(victim->tls, -EUSERS);
+    /* Its peer gets a moment to read why, not the close timeout's 30 s of
+     * holding a slot. */
+    if (victim->tls != NULL) {
+        tls_conn_set_deadline(victim->tls, CONN_EVICT_GRACE_MS);
+    }
     return 0;
 }
 
@@ -1854,6 +1864,9 @@ static void on_close(struct tls_conn *t, int err, void *arg)
         c->next->prev = c->prev;
     }
     s->nconns--;
+    if (c->refused) {
+        s->nrefusing--;
+    }
     log_event(err == 0 ? LOG_INFO : LOG_WARN, "conn_close",
               "conn=%" PRIu64 " peer=%s user=%s requests=%" PRIu64 " reason=\"%s\"", c->id, c->peer,
               c->user[0] ? c->user : "-", c->requests, error_strerror(err));
@@ -1891,8 +1904,8 @@ static void on_connection(uv_stream_t *listener, int status)
 
     /* Refused ones are closed at once, so a flood cannot hold file
      * descriptors. */
-    if (!listen_admit(s->loop, listener, status, s->stopping, s->nconns, s->cfg.max_connections,
-                      "conn_refused")) {
+    if (!listen_admit(s->loop, listener, status, s->stopping, s->nconns - s->nrefusing,
+                      s->cfg.max_connections, "conn_refused")) {
         return;
     }
     c = calloc(1, sizeof(*c));
@@ -1931,6 +1944,8 @@ static void on_connection(uv_stream_t *listener, int status)
         log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s reason=max_per_address",
                   c->id, c->peer);
         c->closing = 1;
+        c->refused = 1;
+        s->nrefusing++;
         tls_conn_abort(c->tls, -EUSERS);
         return;
     }
