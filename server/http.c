@@ -985,8 +985,10 @@ static int on_handshake(struct tls_conn *t, void *arg)
     log_event(LOG_INFO, "http_conn_open", "conn=%" PRIu64 " peer=%s tls=%s cipher=%s resumed=%d",
               c->id, c->peer, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
               SSL_session_reused(ssl));
-    /* The first request's headers must be in within the header timeout
-     * of the accept: that timer runs since on_connection(). */
+    /* The accept's deadline covered the handshake; the first request's
+     * headers must now be in within the header timeout. */
+    tls_conn_set_deadline(t, 0);
+    uv_timer_start(&c->req_timer, on_req_timer, conn_header_ms(c), 0);
     return 0;
 }
 
@@ -1152,11 +1154,11 @@ static void on_connection(uv_stream_t *listener, int status)
         tls_conn_abort(c->tls, -EUSERS);
         return;
     }
-    /* The handshake and the first request's headers must be in within
-     * the header timeout of the accept, a fixed deadline that trickled
-     * bytes do not extend (the handshake timeout alone would give a silent
-     * socket longer). */
-    uv_timer_start(&c->req_timer, on_req_timer, conn_header_ms(c), 0);
+    /* The handshake must be done within the header timeout of the accept,
+     * a fixed deadline that trickled bytes do not extend (the handshake
+     * timeout alone would give a silent socket longer); there is nothing
+     * to answer before it, so the socket is just closed. */
+    tls_conn_set_deadline(c->tls, conn_header_ms(c));
 }
 
 /* ---- The server ---- */

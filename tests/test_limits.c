@@ -668,6 +668,15 @@ static void test_dashboard_header_timeout(void **state)
     int k;
 
     fx_start(f, args);
+    /* A socket that never starts its handshake is closed in the header
+     * timeout too, not the 10 s handshake timeout. */
+    {
+        int fd = tcp_from(FLOOD_ADDR, f->srv.dash_port, 0);
+
+        assert_true(fd >= 0);
+        assert_int_equal(tcp_closed_within(fd, 3000), 1);
+        close(fd);
+    }
     assert_int_equal(peer_open(&p, http, FLOOD_ADDR, f->srv.dash_port), 0);
     assert_true(SSL_write(p.ssl, partial, sizeof(partial) - 1) > 0);
     /* A byte every 100 ms does not extend it. */
