@@ -72,7 +72,7 @@ void config_usage(void *fp, const char *prog)
             "  --listen HOST:PORT       protocol port; port 0 picks a free one [%s:%s]\n"
             "  --cert FILE              server certificate, PEM [%s]\n"
             "  --key FILE               server private key, PEM [%s]\n"
-            "  --ca FILE                deployment CA that signs user certificates [%s]\n"
+            "  --ca FILE                deployment CA that signs user certificates directly [%s]\n"
             "  --port-file FILE         write the bound protocol port to FILE\n"
             "  --max-connections N      open connections before new ones are closed [%u]\n"
             "  --max-per-address N      open connections from one address (IPv6: one /64),\n"

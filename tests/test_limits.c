@@ -35,6 +35,7 @@
 
 #include "client.h"
 #include "frame.h"
+#include "listen.h"
 #include "testutil.h"
 #include "tls_ctx.h"
 
@@ -117,6 +118,49 @@ static int fx_teardown(void **state)
     }
     free(f);
     return 0;
+}
+
+/* ---- What counts as one address ---- */
+
+static void key_of(const char *ip, struct listen_addr *k)
+{
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+
+    memset(&in, 0, sizeof(in));
+    memset(&in6, 0, sizeof(in6));
+    if (inet_pton(AF_INET, ip, &in.sin_addr) == 1) {
+        in.sin_family = AF_INET;
+        in.sin_port = htons(1234);
+        listen_addr_key((struct sockaddr *)&in, k);
+        return;
+    }
+    assert_int_equal(inet_pton(AF_INET6, ip, &in6.sin6_addr), 1);
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(4321);
+    listen_addr_key((struct sockaddr *)&in6, k);
+}
+
+static int same_addr(const char *a, const char *b)
+{
+    struct listen_addr ka, kb;
+
+    key_of(a, &ka);
+    key_of(b, &kb);
+    return listen_addr_equal(&ka, &kb);
+}
+
+/* IPv4 by address (IPv4-mapped IPv6 too), IPv6 by /64: an attacker with
+ * a /64 cannot get a fresh allowance from every address in it. */
+static void test_address_grouping(void **state)
+{
+    (void)state;
+    assert_true(same_addr("127.0.0.1", "127.0.0.1"));
+    assert_false(same_addr("127.0.0.1", "127.0.0.2"));
+    assert_true(same_addr("192.0.2.7", "::ffff:192.0.2.7"));
+    assert_true(same_addr("2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe"));
+    assert_false(same_addr("2001:db8:1:2::1", "2001:db8:1:3::1"));
+    assert_false(same_addr("::1", "127.0.0.1"));
 }
 
 /* ---- Replies larger than one TLS record ---- */
@@ -760,6 +804,7 @@ static void test_slow_attack_well_behaved_p99(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_address_grouping),
         cmocka_unit_test_setup_teardown(test_large_reply_latency, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_protocol_idle_flood, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_first_frame_deadline, fx_setup, fx_teardown),
