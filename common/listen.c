@@ -80,6 +80,38 @@ int listen_admit(uv_loop_t *loop, uv_stream_t *listener, int status, int stoppin
     return 1;
 }
 
+void listen_addr_key(const struct sockaddr *sa, struct listen_addr *out)
+{
+    static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+    memset(out, 0, sizeof(*out));
+    if (sa == NULL) {
+        return;
+    }
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+        out->b[0] = 4;
+        memcpy(out->b + 1, &in->sin_addr, 4);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        const unsigned char *a = in6->sin6_addr.s6_addr;
+
+        if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
+            out->b[0] = 4;
+            memcpy(out->b + 1, a + 12, 4);
+        } else {
+            out->b[0] = 6;
+            memcpy(out->b + 1, a, 8); /* the /64 */
+        }
+    }
+}
+
+int listen_addr_equal(const struct listen_addr *a, const struct listen_addr *b)
+{
+    return memcmp(a->b, b->b, sizeof(a->b)) == 0;
+}
+
 int listen_write_port_file(const char *path, int port)
 {
     char tmp[600];

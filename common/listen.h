@@ -2,8 +2,8 @@
  * listen: what both of coachqd's ports (the protocol and the dashboards) do
  * the same way with their listening sockets: bind and listen on a host and
  * port (port "0" picks a free one), refuse a connection at once when there
- * is no room for it, and write the bound port to a file for whoever started
- * the server.
+ * is no room for it, group peers' addresses for per-address limits, and write the bound port to a
+ * file for whoever started the server.
  *
  * Loop thread only.
  */
@@ -40,6 +40,21 @@ void listen_refuse(uv_loop_t *loop, uv_stream_t *listener, const char *event, co
  */
 int listen_admit(uv_loop_t *loop, uv_stream_t *listener, int status, int stopping, unsigned open,
                  unsigned max, const char *event);
+
+/*
+ * What per-address limits count as one address: an IPv4 address (also when
+ * it arrives IPv4-mapped on an IPv6 socket), or the /64 prefix of an IPv6
+ * address, since one host commonly holds a whole /64.
+ */
+struct listen_addr {
+    unsigned char b[17]; /* family tag, then the address bytes; zero-padded */
+};
+
+/* Fills out from sa (may be NULL: every unknown address is one). */
+void listen_addr_key(const struct sockaddr *sa, struct listen_addr *out);
+
+/* 1 if a and b are the same address for the limits, else 0. */
+int listen_addr_equal(const struct listen_addr *a, const struct listen_addr *b);
 
 /* Writes "PORT\n" to path through a temporary file and a rename, so a
  * reader sees the whole line or nothing. Returns 0 or a negative errno. */

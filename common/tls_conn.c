@@ -32,6 +32,7 @@ struct tls_conn {
     uv_timer_t hs_timer;   /* handle 2: handshake timeout */
     uv_timer_t idle_timer; /* handle 3: idle timeout, then close timeout */
     uv_idle_t resume;      /* handle 4: delivers held data after read_start */
+    uv_timer_t deadline;   /* handle 5: the owner's fixed deadline (tls_conn_set_deadline) */
     uv_connect_t connect_req;
     uv_shutdown_t shutdown_req;
     int handles; /* initialised handles not yet closed */
@@ -60,9 +61,11 @@ struct tls_conn {
     int notify;        /* on_close is owed (0 if setup failed synchronously) */
     int in_drive;      /* conn_drive is on the stack */
     int close_err;
+    uint64_t socket_writes; /* uv_write calls, one per flush */
 
     char peer[64];
-    char error[512]; /* why a TLS failure happened, for the owner's log */
+    struct sockaddr_storage peer_addr; /* AF_UNSPEC when unknown */
+    char error[512];                   /* why a TLS failure happened, for the owner's log */
 
     uint8_t rdbuf[TLS_CONN_READ_BUF];
     uint8_t plain[TLS_CONN_PLAIN_BUF];
@@ -114,6 +117,7 @@ static void conn_close_handles(struct tls_conn *c, int err)
     uv_close((uv_handle_t *)&c->hs_timer, conn_on_handle_close);
     uv_close((uv_handle_t *)&c->idle_timer, conn_on_handle_close);
     uv_close((uv_handle_t *)&c->resume, conn_on_handle_close);
+    uv_close((uv_handle_t *)&c->deadline, conn_on_handle_close);
 }
 
 /* Records OpenSSL's reason for a failure (draining the error queue). */
@@ -244,6 +248,7 @@ static int conn_flush(struct tls_conn *c)
         }
         w->c = c;
         w->len = (size_t)r;
+        c->socket_writes++;
         b = uv_buf_init((char *)w->data, (unsigned int)w->len);
         r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, conn_on_write);
         if (r != 0) {
@@ -296,6 +301,10 @@ static void conn_encrypt(struct tls_conn *c)
     if (!c->hs_done || c->fatal || c->state == TLS_CONN_CLOSED) {
         return;
     }
+    /* Every record of what is queued goes into the write BIO first and to
+     * the socket in one write: a reply of several records sent as several
+     * writes lets Nagle's algorithm hold the last one back until the peer's
+     * delayed ACK (about 40 ms). */
     while (off < c->out.len) {
         size_t n = c->out.len - off;
         int r;
@@ -305,16 +314,17 @@ static void conn_encrypt(struct tls_conn *c)
         }
         ERR_clear_error();
         r = SSL_write(c->ssl, c->out.data + off, (int)n);
-        if (conn_flush(c) != 0) {
-            return;
-        }
         if (r <= 0) {
-            if (conn_ssl_result(c, r) <= 0) {
+            /* conn_fatal() flushes the alert with what came before it. */
+            if (conn_flush(c) != 0 || conn_ssl_result(c, r) <= 0) {
                 break;
             }
             continue;
         }
         off += (size_t)r;
+    }
+    if (c->state != TLS_CONN_CLOSED && conn_flush(c) != 0) {
+        return;
     }
     if (c->state != TLS_CONN_CLOSED) {
         buf_consume(&c->out, off);
@@ -582,11 +592,13 @@ static int conn_new(uv_loop_t *loop, SSL_CTX *ctx, const struct tls_conn_opts *o
     uv_timer_init(loop, &c->hs_timer);
     uv_timer_init(loop, &c->idle_timer);
     uv_idle_init(loop, &c->resume);
+    uv_timer_init(loop, &c->deadline);
     c->tcp.data = c;
     c->hs_timer.data = c;
     c->idle_timer.data = c;
     c->resume.data = c;
-    c->handles = 4;
+    c->deadline.data = c;
+    c->handles = 5;
     *out = c;
     c = NULL;
     rc = 0;
@@ -656,8 +668,13 @@ int tls_conn_accept(uv_loop_t *loop, uv_stream_t *server, SSL_CTX *ctx,
         return rc;
     }
     c->connected = 1;
+    /* Replies are written whole (see conn_encrypt()), so Nagle's algorithm
+     * has nothing to merge and would only wait for the peer's delayed
+     * ACK. A failure only costs latency. */
+    (void)uv_tcp_nodelay(&c->tcp, 1);
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0) {
         conn_format_peer(c, (const struct sockaddr *)&ss);
+        memcpy(&c->peer_addr, &ss, sizeof(ss));
     } else {
         snprintf(c->peer, sizeof(c->peer), "?");
     }
@@ -686,6 +703,7 @@ static void conn_on_connect(uv_connect_t *req, int status)
         return;
     }
     c->connected = 1;
+    (void)uv_tcp_nodelay(&c->tcp, 1); /* as in tls_conn_accept() */
     if (c->state == TLS_CONN_CLOSING) {
         return;
     }
@@ -734,6 +752,8 @@ int tls_conn_connect(uv_loop_t *loop, const struct sockaddr *addr, const char *s
     }
     c->is_client = 1;
     conn_format_peer(c, addr);
+    memcpy(&c->peer_addr, addr,
+           addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
     if (server_name == NULL) {
         /* Without a name, the certificate must carry the address's IP. */
         if (addr->sa_family == AF_INET) {
@@ -822,6 +842,25 @@ void tls_conn_read_start(struct tls_conn *c)
     }
 }
 
+static void conn_on_deadline(uv_timer_t *t)
+{
+    struct tls_conn *c = t->data;
+
+    conn_close_handles(c, -ETIMEDOUT);
+}
+
+void tls_conn_set_deadline(struct tls_conn *c, uint64_t ms)
+{
+    if (c->state == TLS_CONN_CLOSED) {
+        return;
+    }
+    if (ms == 0) {
+        uv_timer_stop(&c->deadline);
+        return;
+    }
+    uv_timer_start(&c->deadline, conn_on_deadline, ms, 0);
+}
+
 void tls_conn_close(struct tls_conn *c, int err)
 {
     conn_begin_close(c, err);
@@ -848,4 +887,19 @@ const char *tls_conn_peer(const struct tls_conn *c, char *buf, size_t buflen)
 const char *tls_conn_error(const struct tls_conn *c)
 {
     return c->error;
+}
+
+const struct sockaddr *tls_conn_peer_addr(const struct tls_conn *c)
+{
+    return c->peer_addr.ss_family == AF_UNSPEC ? NULL : (const struct sockaddr *)&c->peer_addr;
+}
+
+int tls_conn_fileno(const struct tls_conn *c, uv_os_fd_t *fd)
+{
+    return uv_fileno((const uv_handle_t *)&c->tcp, fd);
+}
+
+uint64_t tls_conn_socket_writes(const struct tls_conn *c)
+{
+    return c->socket_writes;
 }

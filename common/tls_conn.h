@@ -8,6 +8,10 @@
  * data that arrives with the last handshake flight is delivered. There is
  * no renegotiation, and SSL_shutdown is never called after a fatal error.
  *
+ * Sockets have TCP_NODELAY set, and what one tls_conn_write() queues is
+ * encrypted into as many TLS records as it needs and handed to the socket
+ * in one write.
+ *
  * Limits: a handshake timer, an idle timer (reset by every byte read or
  * written), and write water marks: tls_conn_write() always accepts data, but
  * once the bytes waiting for the socket pass write_high the owner should
@@ -107,11 +111,31 @@ void tls_conn_read_start(struct tls_conn *c);
  */
 void tls_conn_close(struct tls_conn *c, int err);
 
+/*
+ * Sets a fixed deadline: ms milliseconds from now the connection is closed
+ * at once (as tls_conn_abort()) with -ETIMEDOUT, whatever the peer sends
+ * meanwhile, unless this is called again first; ms 0 cancels it. For a
+ * peer that must reach a point in time (e.g. a whole first request) and
+ * must not hold the connection by trickling bytes.
+ */
+void tls_conn_set_deadline(struct tls_conn *c, uint64_t ms);
+
 /* Closes at once, dropping pending data (no close_notify). Idempotent. */
 void tls_conn_abort(struct tls_conn *c, int err);
 
 /* The SSL object; borrowed until on_close. For peer certificate checks. */
 SSL *tls_conn_ssl(struct tls_conn *c);
+
+/* The peer's address; borrowed until on_close. NULL if it is unknown. */
+const struct sockaddr *tls_conn_peer_addr(const struct tls_conn *c);
+
+/* The socket's descriptor into *fd, for socket options (and tests that
+ * check them). Returns 0 or a negative libuv code (UV_EBADF once closed). */
+int tls_conn_fileno(const struct tls_conn *c, uv_os_fd_t *fd);
+
+/* How many writes this connection has handed to the socket: one per flush,
+ * and a reply queued by one tls_conn_write() goes out in one. */
+uint64_t tls_conn_socket_writes(const struct tls_conn *c);
 
 /* The peer's address as "ip:port" in buf (size buflen). Returns buf. */
 const char *tls_conn_peer(const struct tls_conn *c, char *buf, size_t buflen);

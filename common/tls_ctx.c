@@ -31,6 +31,7 @@ static int tls_ctx_alpn_index = -1;
 struct tls_ctx_alpn {
     size_t len;
     unsigned char wire[256];
+    int optional; /* a ClientHello without ALPN is taken (dashboard port) */
 };
 
 static void tls_ctx_alpn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
@@ -147,15 +148,25 @@ static int tls_ctx_alpn_select(SSL *ssl, const unsigned char **out, unsigned cha
 }
 
 /* Server: the ALPN select callback does not run for a ClientHello without
- * ALPN at all, so its absence is refused here. */
+ * ALPN at all, so its absence is refused here, unless the context takes
+ * it (RFC 7301 section 3.2: a server carries on without ALPN, and the
+ * dashboard port then speaks HTTP/1.1). The protocol port stays strict: a
+ * peer that does not name coachq/1 is not a coachq client, and refusing it
+ * in the handshake keeps another protocol's bytes (an HTTP request sent to
+ * the wrong port, a scanner) from ever reaching the frame parser. */
 static int tls_ctx_client_hello(SSL *ssl, int *al, void *arg)
 {
+    const struct tls_ctx_alpn *a;
     const unsigned char *ext = NULL;
     size_t extlen = 0;
 
     (void)arg;
     if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &ext,
                                   &extlen) != 1) {
+        a = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), tls_ctx_alpn_index);
+        if (a != NULL && a->optional) {
+            return SSL_CLIENT_HELLO_SUCCESS;
+        }
         /* So that the logged reason says why, not just "callback failed". */
         ERR_raise_data(ERR_LIB_SSL, SSL_R_NO_APPLICATION_PROTOCOL, "client offered no ALPN");
         *al = SSL_AD_NO_APPLICATION_PROTOCOL;
@@ -268,6 +279,7 @@ int tls_ctx_server_new(const struct tls_ctx_opts *opts, SSL_CTX **out, char *err
         tls_ctx_msg(err, errlen, "ALPN protocol must be 1 to 255 bytes");
         goto out;
     }
+    alpn->optional = opts->alpn_optional ? 1 : 0;
     rc = -EIO;
     ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL) {
@@ -385,6 +397,88 @@ static int tls_ctx_cn_char_ok(unsigned char ch)
            ch == '.' || ch == '_' || ch == '@' || ch == '-';
 }
 
+/* 1 if ca (a certificate of the context's trust store) issued and signed
+ * x itself: names and key identifiers match, ca may sign certificates, and
+ * x's signature verifies with ca's key. */
+static int tls_ctx_issued_by(X509 *ca, X509 *x)
+{
+    EVP_PKEY *key;
+
+    if (X509_check_issued(ca, x) != X509_V_OK) {
+        return 0;
+    }
+    key = X509_get0_pubkey(ca);
+    if (key == NULL || X509_verify(x, key) != 1) {
+        ERR_clear_error();
+        return 0;
+    }
+    return 1;
+}
+
+/* 1 if a certificate of ctx's trust store (the --ca file) issued x
+ * directly. */
+static int tls_ctx_issued_by_anchor(SSL_CTX *ctx, X509 *x)
+{
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    STACK_OF(X509_OBJECT) * objs;
+    int found = 0;
+
+    if (store == NULL || X509_STORE_lock(store) != 1) {
+        return 0;
+    }
+    objs = X509_STORE_get0_objects(store);
+    for (int i = 0; objs != NULL && i < sk_X509_OBJECT_num(objs) && !found; i++) {
+        X509 *ca = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+
+        found = ca != NULL && tls_ctx_issued_by(ca, x);
+    }
+    X509_STORE_unlock(store);
+    return found;
+}
+
+int tls_ctx_peer_check(SSL *ssl, char *why, size_t whylen)
+{
+    X509 *peer;
+    uint32_t flags;
+    const char *reason = NULL;
+
+    tls_ctx_msg(why, whylen, "");
+    if (ssl == NULL) {
+        return ERROR_NO_PEER_CERT;
+    }
+    peer = SSL_get0_peer_certificate(ssl);
+    if (peer == NULL || SSL_get_verify_result(ssl) != X509_V_OK) {
+        tls_ctx_msg(why, whylen, "no verified client certificate");
+        return ERROR_NO_PEER_CERT;
+    }
+    /* OpenSSL's sslclient purpose lets a CA certificate act as a client, and
+     * a CA without pathlen lets a certificate it signed verify too: whoever
+     * holds a CA:TRUE certificate from the deployment CA could mint any
+     * user. So the rule is checked here, on the certificate itself, at
+     * every handshake (resumed ones too: the session keeps the peer's
+     * certificate), without relying on the CA's pathlen. */
+    flags = X509_get_extension_flags(peer);
+    if (X509_check_ca(peer) != 0 || (flags & EXFLAG_CA) != 0) {
+        reason = "the client certificate is a CA certificate (basicConstraints CA:TRUE or "
+                 "keyUsage keyCertSign); a user needs an end-entity certificate (CA:FALSE)";
+    } else if ((flags & EXFLAG_KUSAGE) == 0 ||
+               (X509_get_key_usage(peer) & KU_DIGITAL_SIGNATURE) == 0) {
+        reason = "the client certificate's keyUsage does not have digitalSignature";
+    } else if ((flags & EXFLAG_XKUSAGE) == 0 ||
+               (X509_get_extended_key_usage(peer) & XKU_SSL_CLIENT) == 0) {
+        reason = "the client certificate's extendedKeyUsage does not have clientAuth";
+    } else if (!tls_ctx_issued_by_anchor(SSL_get_SSL_CTX(ssl), peer)) {
+        reason = "the client certificate is not issued directly by the deployment CA (--ca); "
+                 "certificates issued by an intermediate CA are refused unless that CA is "
+                 "in the --ca file";
+    }
+    if (reason != NULL) {
+        tls_ctx_msg(why, whylen, reason);
+        return -EPERM;
+    }
+    return 0;
+}
+
 int tls_ctx_peer_identity(SSL *ssl, char *cn, size_t cnlen)
 {
     X509 *peer;
@@ -395,6 +489,7 @@ int tls_ctx_peer_identity(SSL *ssl, char *cn, size_t cnlen)
     int idx;
     int len;
     int i;
+    int rc;
 
     if (cn != NULL && cnlen > 0) {
         cn[0] = '\0';
@@ -406,6 +501,10 @@ int tls_ctx_peer_identity(SSL *ssl, char *cn, size_t cnlen)
     peer = SSL_get0_peer_certificate(ssl);
     if (peer == NULL || SSL_get_verify_result(ssl) != X509_V_OK) {
         return ERROR_NO_PEER_CERT;
+    }
+    rc = tls_ctx_peer_check(ssl, NULL, 0);
+    if (rc < 0) {
+        return rc;
     }
     subject = X509_get_subject_name(peer);
     if (subject == NULL) {

@@ -2,13 +2,14 @@
  * tls_ctx: the OpenSSL contexts coachq uses, configured once, in one place.
  *
  * A server context for the protocol port requires a client certificate
- * signed by the deployment CA and verifies it the strict way (depth 2,
+ * signed directly by the deployment CA and verifies it the strict way (depth 2,
  * purpose sslclient, X509_V_FLAG_X509_STRICT, the CA file as the only trust
  * anchor, no verify callback that could override OpenSSL's verdict, no
  * partial chains). A server context for the dashboard port asks for no
  * certificate. Both: TLS 1.2 minimum, TLS 1.2 suites AEAD-only with ECDHE,
  * server preference, no compression, no renegotiation, their own session-id
- * context, and an ALPN protocol the client must offer.
+ * context, and an ALPN protocol the client must offer (on the dashboard
+ * port a client that offers no ALPN at all is taken as HTTP/1.1).
  *
  * A client context presents a user certificate, trusts only the deployment
  * CA and checks the server's host name or IP.
@@ -27,6 +28,9 @@ struct tls_ctx_opts {
     const char *ca_file;     /* PEM deployment CA; borrowed for the call */
     const char *alpn;        /* one ALPN protocol, e.g. "coachq/1" */
     int require_client_cert; /* server only: 1 on the protocol port */
+    int alpn_optional;       /* server only: a client offering no ALPN at all is taken
+                                (dashboard port, RFC 7301); one offering other
+                                protocols only is still refused */
 };
 
 /*
@@ -43,10 +47,23 @@ int tls_ctx_client_new(const struct tls_ctx_opts *opts, SSL_CTX **out, char *err
 
 /*
  * After a completed handshake on a protocol-port connection (resumed ones
- * included): checks that the peer presented a certificate and that it was
- * verified, and copies its subject CN into cn (size cnlen). Returns 0, or
- * ERROR_NO_PEER_CERT (none, or not verified), or -EINVAL (no CN, CN too long
- * or with bytes outside [A-Za-z0-9._@-]). ssl is borrowed for the call.
+ * included): checks that the peer presented a verified certificate that is
+ * an end-entity client certificate: not a CA (no basicConstraints CA:TRUE,
+ * no keyUsage keyCertSign), keyUsage with digitalSignature,
+ * extendedKeyUsage with clientAuth, and issued and signed directly by a
+ * certificate of the context's CA file (an intermediate CA is accepted as
+ * an issuer only when it is in that file itself). The CA's pathlen is not
+ * relied on. Returns 0, ERROR_NO_PEER_CERT (none, or not verified) or
+ * -EPERM, with the reason in why (size whylen; may be NULL). ssl is
+ * borrowed for the call.
+ */
+int tls_ctx_peer_check(SSL *ssl, char *why, size_t whylen);
+
+/*
+ * As tls_ctx_peer_check(), then copies the certificate's subject CN into cn
+ * (size cnlen). Returns 0, ERROR_NO_PEER_CERT, -EPERM (not an end-entity
+ * client certificate issued directly by the CA), or -EINVAL (no CN, CN too
+ * long or with bytes outside [A-Za-z0-9._@-]). ssl is borrowed for the call.
  */
 int tls_ctx_peer_identity(SSL *ssl, char *cn, size_t cnlen);
 

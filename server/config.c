@@ -19,6 +19,13 @@ void config_defaults(struct config *c)
     snprintf(c->key_file, sizeof(c->key_file), "dev-certs/server.key");
     snprintf(c->ca_file, sizeof(c->ca_file), "dev-certs/ca.crt");
     c->max_connections = 1000;
+    /* One address gets a tenth of the slots, so a flood from one address
+     * leaves the rest to everybody else. One user gets enough for an
+     * observer's UI, scripts and a load test's parallel connections; past
+     * that a new connection replaces the user's longest idle one. */
+    c->max_per_address = 100;
+    c->max_per_user = 64;
+    c->first_frame_timeout_ms = 5 * 1000;
     c->max_frame = 64 * 1024;
     c->max_in_flight = 64;
     /* protobuf-c may need 45-60x a frame's size for many empty sub-messages;
@@ -46,6 +53,7 @@ void config_defaults(struct config *c)
     c->session_ttl_s = 8 * 3600;
     c->http_request_timeout_ms = 10 * 1000;
     c->cursor_ttl_s = 3600;
+    c->http_header_timeout_ms = 5 * 1000;
 }
 
 void config_usage(void *fp, const char *prog)
@@ -65,9 +73,15 @@ void config_usage(void *fp, const char *prog)
             "  --listen HOST:PORT       protocol port; port 0 picks a free one [%s:%s]\n"
             "  --cert FILE              server certificate, PEM [%s]\n"
             "  --key FILE               server private key, PEM [%s]\n"
-            "  --ca FILE                deployment CA that signs user certificates [%s]\n"
+            "  --ca FILE                deployment CA that signs user certificates directly [%s]\n"
             "  --port-file FILE         write the bound protocol port to FILE\n"
             "  --max-connections N      open connections before new ones are closed [%u]\n"
+            "  --max-per-address N      open connections from one address (IPv6: one /64),\n"
+            "                           on each port [%u]\n"
+            "  --max-per-user N         protocol-port connections of one user; a new one\n"
+            "                           closes the user's oldest idle one [%u]\n"
+            "  --first-frame-timeout MS protocol port: a new connection must complete its\n"
+            "                           handshake and send a whole first frame within [%llu]\n"
             "  --max-frame BYTES        largest frame body accepted [%zu]\n"
             "  --max-in-flight N        requests per connection before reading pauses [%u]\n"
             "  --unpack-budget BYTES    memory one frame may take to decode [%zu]\n"
@@ -91,19 +105,23 @@ void config_usage(void *fp, const char *prog)
             "  --privacy-min N          groups of fewer people are not broken down [%u]\n"
             "  --session-hours N        a browser sign-in lasts this long [%llu]\n"
             "  --http-timeout MS        a dashboard request must arrive whole within [%llu]\n"
+            "  --http-header-timeout MS and its headers within [%llu]\n"
             "  --cursor-ttl S           a list's next-page cursor is valid this long [%llu]\n"
             "  -h, --help               show this help\n"
             "\n"
             "Signals: SIGINT or SIGTERM stop accepting, acknowledge what is in flight, and\n"
             "exit 0. Exit status 1: the store failed (e.g. an I/O error on commit); 2: usage.\n",
             prog, d.data_dir, d.listen_host, d.listen_port, d.cert_file, d.key_file, d.ca_file,
-            d.max_connections, d.max_frame, d.max_in_flight, d.unpack_budget, d.memory_budget,
-            (unsigned long long)d.handshake_timeout_ms, (unsigned long long)d.idle_timeout_ms,
-            (unsigned long long)d.drain_timeout_ms, d.write_high, d.write_max, d.map_size,
-            (unsigned long long)d.stats_log_ms, d.amend_days, d.cert_exact * 100, d.cert_kappa,
-            d.cert_min_pairs, d.cert_days, d.dash_host, d.dash_port, d.dash_min_n,
-            d.dash_privacy_min, (unsigned long long)(d.session_ttl_s / 3600),
-            (unsigned long long)d.http_request_timeout_ms, (unsigned long long)d.cursor_ttl_s);
+            d.max_connections, d.max_per_address, d.max_per_user,
+            (unsigned long long)d.first_frame_timeout_ms, d.max_frame, d.max_in_flight,
+            d.unpack_budget, d.memory_budget, (unsigned long long)d.handshake_timeout_ms,
+            (unsigned long long)d.idle_timeout_ms, (unsigned long long)d.drain_timeout_ms,
+            d.write_high, d.write_max, d.map_size, (unsigned long long)d.stats_log_ms, d.amend_days,
+            d.cert_exact * 100, d.cert_kappa, d.cert_min_pairs, d.cert_days, d.dash_host,
+            d.dash_port, d.dash_min_n, d.dash_privacy_min,
+            (unsigned long long)(d.session_ttl_s / 3600),
+            (unsigned long long)d.http_request_timeout_ms,
+            (unsigned long long)d.http_header_timeout_ms, (unsigned long long)d.cursor_ttl_s);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -222,6 +240,10 @@ enum {
     OPT_SESSION_HOURS,
     OPT_HTTP_TIMEOUT,
     OPT_CURSOR_TTL,
+    OPT_MAX_PER_ADDRESS,
+    OPT_MAX_PER_USER,
+    OPT_FIRST_FRAME_TIMEOUT,
+    OPT_HTTP_HEADER_TIMEOUT,
 };
 
 int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
@@ -257,6 +279,10 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
         {"session-hours", required_argument, NULL, OPT_SESSION_HOURS},
         {"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
         {"cursor-ttl", required_argument, NULL, OPT_CURSOR_TTL},
+        {"max-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS},
+        {"max-per-user", required_argument, NULL, OPT_MAX_PER_USER},
+        {"first-frame-timeout", required_argument, NULL, OPT_FIRST_FRAME_TIMEOUT},
+        {"http-header-timeout", required_argument, NULL, OPT_HTTP_HEADER_TIMEOUT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -379,6 +405,20 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
             break;
         case OPT_CURSOR_TTL:
             rc = parse_u64(optarg, 1, 7 * 86400, &c->cursor_ttl_s);
+            break;
+        case OPT_MAX_PER_ADDRESS:
+            rc = parse_u64(optarg, 1, 1000000, &v);
+            c->max_per_address = (unsigned)v;
+            break;
+        case OPT_MAX_PER_USER:
+            rc = parse_u64(optarg, 1, 1000000, &v);
+            c->max_per_user = (unsigned)v;
+            break;
+        case OPT_FIRST_FRAME_TIMEOUT:
+            rc = parse_u64(optarg, 1, 3600000, &c->first_frame_timeout_ms);
+            break;
+        case OPT_HTTP_HEADER_TIMEOUT:
+            rc = parse_u64(optarg, 1, 3600000, &c->http_header_timeout_ms);
             break;
         case ':':
             snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);

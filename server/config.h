@@ -22,10 +22,13 @@ struct config {
     char ca_file[512];
     char port_file[512]; /* empty = none; gets the bound port */
     unsigned max_connections;
-    size_t max_frame;       /* bytes of one frame body */
-    unsigned max_in_flight; /* requests per connection before reads pause */
-    size_t unpack_budget;   /* bytes protobuf-c may allocate for one frame */
-    size_t memory_budget;   /* bytes all frames being decoded may hold */
+    unsigned max_per_address; /* open connections from one address (IPv6: one /64), each port */
+    unsigned max_per_user;    /* authenticated protocol-port connections of one user */
+    uint64_t first_frame_timeout_ms; /* protocol port: accept to first whole frame */
+    size_t max_frame;                /* bytes of one frame body */
+    unsigned max_in_flight;          /* requests per connection before reads pause */
+    size_t unpack_budget;            /* bytes protobuf-c may allocate for one frame */
+    size_t memory_budget;            /* bytes all frames being decoded may hold */
     uint64_t handshake_timeout_ms;
     uint64_t idle_timeout_ms;
     uint64_t drain_timeout_ms; /* on SIGTERM, longest wait for in-flight work */
@@ -51,6 +54,7 @@ struct config {
     uint64_t session_ttl_s;           /* browser sessions last this long [8 h] */
     uint64_t http_request_timeout_ms; /* a request must arrive whole within [10 s] */
     uint64_t cursor_ttl_s;            /* list cursors are valid this long [1 h] */
+    uint64_t http_header_timeout_ms;  /* and its headers within [5 s] */
 };
 
 /* Fills c with the embedded defaults. */

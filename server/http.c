@@ -38,6 +38,7 @@ struct http_server {
     void *arg;
     struct hconn *conns; /* open connections, linked by next/prev */
     unsigned nconns;     /* connections not yet freed */
+    unsigned nrefusing;  /* of nconns: refused for their address, closing; they hold no slot */
     uint64_t next_conn_id;
     uint64_t pending; /* exchanges with a handler and not yet answered */
     int port;
@@ -58,6 +59,7 @@ struct hconn {
     uint8_t *held;           /* decrypted bytes not yet parsed */
     size_t held_len, held_off, held_cap;
     char peer[64];
+    struct listen_addr addr; /* for --max-per-address */
     uint64_t id;
     uint64_t requests;
     const char *exec_start; /* the buffer llhttp_execute() is parsing */
@@ -70,6 +72,7 @@ struct hconn {
     int busy;               /* x is with the handler */
     int closing;            /* no further requests are taken */
     int paused;             /* tls_conn_read_stop() in effect */
+    int refused;            /* over --max-per-address: closing, counted in nrefusing */
     int in_pump;
     /* req_timer runs as the keep-alive wait: a request was answered and no
      * byte of the next one has arrived; if it fires, a plain close. */
@@ -127,6 +130,7 @@ static uint64_t now_ms(void)
 
 static void conn_pump(struct hconn *c);
 static void on_req_timer(uv_timer_t *t);
+static uint64_t conn_header_ms(const struct hconn *c);
 static void server_maybe_finish(struct http_server *h);
 static void handle_closed(uv_handle_t *handle);
 
@@ -831,6 +835,8 @@ static int on_headers_complete(llhttp_t *p)
     if (!llhttp_should_keep_alive(p) || llhttp_get_upgrade(p)) {
         x->close = 1;
     }
+    /* The headers are in, in time: the body gets --http-timeout. */
+    uv_timer_start(&c->req_timer, on_req_timer, c->srv->cfg.http_request_timeout_ms, 0);
     return 0;
 }
 
@@ -905,6 +911,18 @@ static void conn_dispatch(struct hconn *c)
         return;
     }
     h->handler(x, h->arg);
+}
+
+/* How long a request's headers may take from its first byte (or from the
+ * connection's start): --http-header-timeout, and never more than the
+ * whole request's --http-timeout. */
+static uint64_t conn_header_ms(const struct hconn *c)
+{
+    const struct config *cfg = &c->srv->cfg;
+
+    return cfg->http_header_timeout_ms < cfg->http_request_timeout_ms
+               ? cfg->http_header_timeout_ms
+               : cfg->http_request_timeout_ms;
 }
 
 static void on_req_timer(uv_timer_t *t)
@@ -1023,7 +1041,7 @@ static void conn_pump(struct hconn *c)
             /* The first bytes of a request start its clock (after a
              * keep-alive wait, afresh). */
             c->idle_wait = 0;
-            uv_timer_start(&c->req_timer, on_req_timer, c->srv->cfg.http_request_timeout_ms, 0);
+            uv_timer_start(&c->req_timer, on_req_timer, conn_header_ms(c), 0);
         }
         if (rl_scan(c, data, len) < 0) {
             conn_fail(c, 400, "bad_request_line");
@@ -1075,8 +1093,10 @@ static int on_handshake(struct tls_conn *t, void *arg)
     log_event(LOG_INFO, "http_conn_open", "conn=%" PRIu64 " peer=%s tls=%s cipher=%s resumed=%d",
               c->id, c->peer, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
               SSL_session_reused(ssl));
-    /* The first request must start in time too. */
-    uv_timer_start(&c->req_timer, on_req_timer, c->srv->cfg.http_request_timeout_ms, 0);
+    /* The accept's deadline covered the handshake; the first request's
+     * headers must now be in within the header timeout. */
+    tls_conn_set_deadline(t, 0);
+    uv_timer_start(&c->req_timer, on_req_timer, conn_header_ms(c), 0);
     return 0;
 }
 
@@ -1129,6 +1149,9 @@ static void conn_timer_closed(uv_handle_t *handle)
     struct hconn *c = handle->data;
     struct http_server *h = c->srv;
 
+    if (c->refused) {
+        h->nrefusing--;
+    }
     free(c->held);
     free(c);
     h->nconns--;
@@ -1164,6 +1187,19 @@ static void on_close(struct tls_conn *t, int err, void *arg)
     uv_close((uv_handle_t *)&c->req_timer, conn_timer_closed);
 }
 
+/* Open connections from c's address, c included. */
+static unsigned http_count_address(const struct http_server *h, const struct hconn *c)
+{
+    unsigned n = 0;
+
+    for (const struct hconn *o = h->conns; o != NULL; o = o->next) {
+        if (o->tls != NULL && listen_addr_equal(&o->addr, &c->addr)) {
+            n++;
+        }
+    }
+    return n;
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
     struct http_server *h = listener->data;
@@ -1179,8 +1215,8 @@ static void on_connection(uv_stream_t *listener, int status)
 
     /* Refused ones are closed at once, so a flood cannot hold file
      * descriptors. */
-    if (!listen_admit(h->loop, listener, status, h->stopping, h->nconns, h->cfg.max_connections,
-                      "http_conn_refused")) {
+    if (!listen_admit(h->loop, listener, status, h->stopping, h->nconns - h->nrefusing,
+                      h->cfg.max_connections, "http_conn_refused")) {
         return;
     }
     c = calloc(1, sizeof(*c));
@@ -1206,12 +1242,31 @@ static void on_connection(uv_stream_t *listener, int status)
     uv_timer_init(h->loop, &c->req_timer);
     c->req_timer.data = c;
     tls_conn_peer(c->tls, c->peer, sizeof(c->peer));
+    listen_addr_key(tls_conn_peer_addr(c->tls), &c->addr);
     c->next = h->conns;
     if (h->conns != NULL) {
         h->conns->prev = c;
     }
     h->conns = c;
     h->nconns++;
+    /* As on the protocol port: one address (a slowloris, a flood of idle
+     * sockets) holds at most --max-per-address of the slots, so a signed-in
+     * user from elsewhere always finds one. */
+    if (http_count_address(h, c) > h->cfg.max_per_address) {
+        log_event(LOG_WARN, "http_conn_refused",
+                  "conn=%" PRIu64 " peer=%s reason=max_per_address open=%u", c->id, c->peer,
+                  h->nconns);
+        c->closing = 1;
+        c->refused = 1;
+        h->nrefusing++;
+        tls_conn_abort(c->tls, -EUSERS);
+        return;
+    }
+    /* The handshake must be done within the header timeout of the accept,
+     * a fixed deadline that trickled bytes do not extend (the handshake
+     * timeout alone would give a silent socket longer); there is nothing
+     * to answer before it, so the socket is just closed. */
+    tls_conn_set_deadline(c->tls, conn_header_ms(c));
 }
 
 /* ---- The server ---- */
@@ -1326,6 +1381,8 @@ int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler hand
     topts.ca_file = cfg->ca_file;
     topts.alpn = HTTP_ALPN;
     topts.require_client_cert = 0;
+    /* RFC 7301: a browser or tool that offers no ALPN speaks HTTP/1.1. */
+    topts.alpn_optional = 1;
     rc = tls_ctx_server_new(&topts, &h->ctx, err, errlen);
     if (rc < 0) {
         free(h);

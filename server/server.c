@@ -66,6 +66,9 @@
  * dashboards are sized by people and weeks, not by observations: even a
  * second-level manager with hundreds of managers stays far below it. */
 #define DASH_MAX_BYTES (8u * 1024u * 1024u)
+/* A connection closed to make room for its user's newest one (--max-per-
+ * user) is cut this long after its Error and close_notify were sent. */
+#define CONN_EVICT_GRACE_MS 2000
 
 struct server {
     uv_loop_t *loop;
@@ -86,6 +89,7 @@ struct server {
     int http_done;            /* the dashboard port closed and answered everything */
     struct conn *conns;       /* open connections, linked by next/prev */
     unsigned nconns;
+    unsigned nrefusing; /* of nconns: refused for their address, closing; they hold no slot */
     uint64_t next_conn_id;
     uint64_t outstanding; /* requests taken and not yet answered, all connections */
     uint64_t stats_commits_logged;
@@ -102,10 +106,13 @@ struct conn {
     char user[VALIDATE_MAX_ID + 1];
     struct auth_user au; /* who the certificate names, with their roles */
     char peer[64];
+    struct listen_addr addr; /* for --max-per-address */
     uint64_t id;
     uint64_t requests;
+    uint64_t last_active_ms; /* loop time of the last request taken, for --max-per-user */
     unsigned in_flight;
     int authenticated;
+    int refused; /* over --max-per-address: being closed, counted in nrefusing */
     int paused;
     int closing; /* no further requests are taken */
     int in_pump;
@@ -1646,7 +1653,12 @@ static void conn_handle_frame(struct conn *c, const uint8_t *body, size_t len)
         return;
     }
     rid = f->request_id;
+    if (c->requests == 0 && c->tls != NULL) {
+        /* The first whole frame arrived in time. */
+        tls_conn_set_deadline(c->tls, 0);
+    }
     c->requests++;
+    c->last_active_ms = uv_now(c->srv->loop);
     /* protobuf-c makes each string a C string that ends at its first NUL, so
      * the text rule is checked on the wire, where the lengths are: a record
      * acknowledged is then byte for byte the record sent. */
@@ -1775,12 +1787,82 @@ static int conn_identify(struct conn *c, SSL *ssl)
     return rc;
 }
 
+/* --max-per-user: a user at the limit gets the new connection, and their
+ * connection idle the longest (nothing in flight) is closed to make room,
+ * so that idle connections a user left behind (or an attacker with their
+ * certificate opened) never lock the user out, and one user never holds
+ * more than the limit. Only when every one of them is busy is the new one
+ * refused. Returns 0 or -EUSERS (answered). */
+static int conn_admit_user(struct conn *c)
+{
+    struct server *s = c->srv;
+    struct conn *victim = NULL;
+    unsigned n = 0;
+    char msg[300];
+
+    for (struct conn *o = s->conns; o != NULL; o = o->next) {
+        if (o == c || !o->authenticated || o->closing || o->tls == NULL ||
+            strcmp(o->user, c->user) != 0) {
+            continue;
+        }
+        n++;
+        if (o->in_flight == 0 && (victim == NULL || o->last_active_ms < victim->last_active_ms)) {
+            victim = o;
+        }
+    }
+    if (n < s->cfg.max_per_user) {
+        return 0;
+    }
+    if (victim == NULL) {
+        log_event(LOG_WARN, "conn_refused",
+                  "conn=%" PRIu64 " peer=%s user=%s reason=max_per_user open=%u", c->id, c->peer,
+                  c->user, n);
+        snprintf(msg, sizeof(msg),
+                 "user %s has %u connections open with requests in flight, the limit "
+                 "(--max-per-user); wait for one to finish",
+                 c->user, n);
+        conn_send_error(c, 0, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "connection", msg);
+        return -EUSERS;
+    }
+    log_event(LOG_INFO, "conn_evicted",
+              "conn=%" PRIu64 " peer=%s user=%s reason=max_per_user open=%u by_conn=%" PRIu64,
+              victim->id, victim->peer, victim->user, n, c->id);
+    snprintf(msg, sizeof(msg),
+             "closed to make room: user %s opened a new connection and has %u open, the limit "
+             "(--max-per-user); the one idle the longest is closed",
+             c->user, n);
+    conn_send_error(victim, 0, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "connection", msg);
+    victim->closing = 1;
+    conn_update_reading(victim);
+    tls_conn_close(victim->tls, -EUSERS);
+    /* Its peer gets a moment to read why, not the close timeout's 30 s of
+     * holding a slot. */
+    if (victim->tls != NULL) {
+        tls_conn_set_deadline(victim->tls, CONN_EVICT_GRACE_MS);
+    }
+    return 0;
+}
+
 static int on_handshake(struct tls_conn *t, void *arg)
 {
     struct conn *c = arg;
     SSL *ssl = tls_conn_ssl(t);
+    char why[300];
     int rc;
 
+    /* A CA certificate, or one a CA other than the deployment CA signed
+     * (e.g. a sub-CA minted from it), never names a user. */
+    rc = tls_ctx_peer_check(ssl, why, sizeof(why));
+    if (rc == -EPERM) {
+        char q[320];
+
+        c->user[0] = '\0';
+        log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s reason=%s", c->id, c->peer,
+                  log_quote(why, q, sizeof(q)));
+        conn_send_error(c, 0, COACHQ__V1__CODE__UNAUTHENTICATED, "certificate", why);
+        c->closing = 1;
+        return rc;
+    }
     rc = tls_ctx_peer_identity(ssl, c->user, sizeof(c->user));
     if (rc < 0) {
         c->user[0] = '\0';
@@ -1798,6 +1880,11 @@ static int on_handshake(struct tls_conn *t, void *arg)
         return rc;
     }
     rc = conn_identify(c, ssl);
+    if (rc < 0) {
+        c->closing = 1;
+        return rc;
+    }
+    rc = conn_admit_user(c);
     if (rc < 0) {
         c->closing = 1;
         return rc;
@@ -1856,6 +1943,9 @@ static void on_close(struct tls_conn *t, int err, void *arg)
         c->next->prev = c->prev;
     }
     s->nconns--;
+    if (c->refused) {
+        s->nrefusing--;
+    }
     log_event(err == 0 ? LOG_INFO : LOG_WARN, "conn_close",
               "conn=%" PRIu64 " peer=%s user=%s requests=%" PRIu64 " reason=\"%s\"", c->id, c->peer,
               c->user[0] ? c->user : "-", c->requests, error_strerror(err));
@@ -1863,6 +1953,19 @@ static void on_close(struct tls_conn *t, int err, void *arg)
         conn_free(c);
     }
     server_maybe_finish(s);
+}
+
+/* Open connections from c's address, c included. */
+static unsigned server_count_address(const struct server *s, const struct conn *c)
+{
+    unsigned n = 0;
+
+    for (const struct conn *o = s->conns; o != NULL; o = o->next) {
+        if (o->tls != NULL && listen_addr_equal(&o->addr, &c->addr)) {
+            n++;
+        }
+    }
+    return n;
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -1880,8 +1983,8 @@ static void on_connection(uv_stream_t *listener, int status)
 
     /* Refused ones are closed at once, so a flood cannot hold file
      * descriptors. */
-    if (!listen_admit(s->loop, listener, status, s->stopping, s->nconns, s->cfg.max_connections,
-                      "conn_refused")) {
+    if (!listen_admit(s->loop, listener, status, s->stopping, s->nconns - s->nrefusing,
+                      s->cfg.max_connections, "conn_refused")) {
         return;
     }
     c = calloc(1, sizeof(*c));
@@ -1904,12 +2007,31 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     }
     tls_conn_peer(c->tls, c->peer, sizeof(c->peer));
+    listen_addr_key(tls_conn_peer_addr(c->tls), &c->addr);
+    c->last_active_ms = uv_now(s->loop);
     c->next = s->conns;
     if (s->conns != NULL) {
         s->conns->prev = c;
     }
     s->conns = c;
     s->nconns++;
+    /* One address may hold only --max-per-address of the slots, so a flood
+     * from one address cannot take them all. Counted after the accept,
+     * which is when the address is known; the refused one is closed at
+     * once and costs no handshake. */
+    if (server_count_address(s, c) > s->cfg.max_per_address) {
+        log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s reason=max_per_address",
+                  c->id, c->peer);
+        c->closing = 1;
+        c->refused = 1;
+        s->nrefusing++;
+        tls_conn_abort(c->tls, -EUSERS);
+        return;
+    }
+    /* Until its first whole frame, a connection is on a short, fixed
+     * deadline: a peer that connects (or completes its handshake) and
+     * then stays silent or trickles bytes gives its slot back soon. */
+    tls_conn_set_deadline(c->tls, s->cfg.first_frame_timeout_ms);
 }
 
 /* ---- Store completions, timers, signals ---- */

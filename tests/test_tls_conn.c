@@ -16,6 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <cmocka.h>
 #include <openssl/ssl.h>
 #include <uv.h>
@@ -90,8 +94,11 @@ struct harness {
     int flood_rc;       /* what stopped the flood */
     int flood_rc_after; /* the next write's result */
     size_t flood_bytes;
-    SSL_SESSION *session_in;  /* offered by the client; borrowed */
-    SSL_SESSION *session_out; /* kept from the client; caller owns */
+    size_t srv_reply;          /* server writes this many bytes at its handshake */
+    int srv_nodelay;           /* TCP_NODELAY of the accepted socket, -1 unknown */
+    uint64_t srv_reply_writes; /* socket writes that reply took */
+    SSL_SESSION *session_in;   /* offered by the client; borrowed */
+    SSL_SESSION *session_out;  /* kept from the client; caller owns */
 
     /* Large transfer. */
     int large;
@@ -218,6 +225,22 @@ static int srv_on_handshake(struct tls_conn *c, void *arg)
     record_handshake(&h->srv, c);
     if (h->srv_flood) {
         srv_flood(h, c);
+    }
+    if (h->srv_reply > 0) {
+        uint8_t *reply = malloc(h->srv_reply);
+        uv_os_fd_t fd;
+        int on = 0;
+        socklen_t onlen = sizeof(on);
+        uint64_t before;
+
+        assert_non_null(reply);
+        memset(reply, 'r', h->srv_reply);
+        assert_int_equal(tls_conn_fileno(c, &fd), 0);
+        h->srv_nodelay = getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &onlen) == 0 ? on : -1;
+        before = tls_conn_socket_writes(c);
+        assert_int_equal(tls_conn_write(c, reply, h->srv_reply), 0);
+        h->srv_reply_writes = tls_conn_socket_writes(c) - before;
+        free(reply);
     }
     return 0;
 }
@@ -757,6 +780,29 @@ static void test_echo_tls12(void **state)
 
 /* A client that offers no ALPN at all is refused too (the ALPN select
  * callback alone would let it through). */
+/* A reply larger than one TLS record (16 KiB) leaves in one socket write
+ * on a socket with TCP_NODELAY: written as several, Nagle's algorithm held
+ * the last part until the peer's delayed ACK, about 40 ms later. */
+static void test_large_reply_one_write_nodelay(void **state)
+{
+    struct harness h;
+
+    (void)state;
+    harness_init(&h, g_ctxs.server);
+    h.srv_reply = 40000;
+    h.srv_nodelay = -1;
+    h.cli_close_after = h.srv_reply;
+    harness_connect(&h, g_ctxs.alice, "127.0.0.1");
+    harness_run(&h);
+    assert_int_equal(h.srv.handshakes, 1);
+    assert_int_equal(h.cli.rx_len, h.srv_reply);
+    assert_int_equal(h.srv_reply_writes, 1);
+    assert_int_not_equal(h.srv_nodelay, -1);
+    assert_int_not_equal(h.srv_nodelay, 0);
+    assert_int_equal(h.srv.close_err, 0);
+    harness_free(&h);
+}
+
 static void test_refuse_no_alpn(void **state)
 {
     (void)state;
@@ -957,6 +1003,7 @@ int main(void)
         cmocka_unit_test_setup(test_session_resumption_keeps_identity_tls12, test_setup),
         cmocka_unit_test_setup(test_echo_tls12, test_setup),
         cmocka_unit_test_setup(test_refuse_no_alpn, test_setup),
+        cmocka_unit_test_setup(test_large_reply_one_write_nodelay, test_setup),
         cmocka_unit_test_setup(test_session_from_dashboard_not_resumed, test_setup),
         cmocka_unit_test_setup(test_ctx_errors_name_the_file, test_setup),
     };
