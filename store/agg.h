@@ -23,7 +23,12 @@
  * each of the two observers (in the week of the session) gets double_coded
  * += 1 and its 4x4 contingency table pairs[] (row: this observer's score
  * 1..4, column: the peer's) the pairs. An amendment takes its share back
- * like any other contribution.
+ * like any other contribution. Which records pair is decided by one rule,
+ * the same for the writer and the rebuild whatever the arrival order: a
+ * session is the first 32 coach-index keys at one coach and start time (id
+ * order); an observer's counted record with the smallest id among them
+ * represents them for a coachee and rubric; every two representatives of
+ * different observers pair.
  *
  * What counts: the latest version of an observation that is not a
  * calibration attempt and whose observer was certified for its rubric on the
