@@ -345,6 +345,8 @@ static const char *scope_name(unsigned kind)
         return "cohort";
     case AGG_PAIR:
         return "pair";
+    case AGG_LINE_COACH:
+        return "line-coach";
     }
     return "?";
 }
@@ -790,6 +792,32 @@ static int programme_one(const uint8_t *key, size_t klen, const uint8_t *val, si
     return 0;
 }
 
+/* Adds the AGG_LINE_COACH keys of coach on day: one per manager in the
+ * chain above the coach that day. */
+static int record_chain_keys(struct store_txn *t, const char *coach, int32_t day,
+                             const char *rubric, int32_t monday, struct contrib *c)
+{
+    char chain[PEOPLE_MAX_CHAIN][65];
+    char scope[AGG_SCOPE_MAX + 1];
+    struct keys_buf k;
+    size_t n = 0;
+    int rc = people_chain_at(t, coach, day, chain, &n);
+
+    if (rc == -ENOENT || rc == -EINVAL) {
+        return 0;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        snprintf(scope, sizeof(scope), "%.64s/%.64s", chain[i], coach);
+        rc = agg_key(&k, AGG_LINE_COACH, scope, rubric, 1, monday);
+        if (rc == 0) {
+            rc = contrib_add_key(c, &k);
+        } else if (rc == -EINVAL || rc == -ENOBUFS) {
+            rc = 0;
+        }
+    }
+    return rc;
+}
+
 /*
  * The keys a counted observation adds its values to, in a fixed order.
  * Cohorts: the programmes are few (a handful per deployment), so rather
@@ -824,6 +852,9 @@ static int record_keys(struct store_txn *t, const Coachq__V1__StoredObservation 
         }
     } else if (rc == -ENOENT || rc == -EINVAL) {
         rc = 0;
+    }
+    if (rc == 0) {
+        rc = record_chain_keys(t, o->coach_id, day, rubric, monday, c);
     }
     if (rc == 0) {
         rc = agg_key(&k, AGG_ORG, AGG_ORG_ALL, rubric, 1, monday);

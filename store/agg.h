@@ -16,6 +16,12 @@
  *   AGG_PAIR      the observer on this coach, id "<observer>/<coach>"
  *                 (severity drift: an observer against peers on the same
  *                 managers; coverage: which managers an observer saw)
+ *   AGG_LINE_COACH  the coach as each manager above them on that day sees
+ *                 them, id "<manager>/<coach>", one per manager in the
+ *                 chain: a manager's view of a front-line manager holds the
+ *                 sessions that were in the manager's line on the session
+ *                 date, and no others (dashboards.md, "Reporting-line
+ *                 changes")
  *
  * Double coding: when a stored observation has the same coach, coachee and
  * started_at as another observer's counted one, the pair's ratings of the
@@ -57,6 +63,7 @@ enum agg_scope {
     AGG_OBSERVER = 4,
     AGG_COHORT = 5,
     AGG_PAIR = 6,
+    AGG_LINE_COACH = 7,
 };
 
 #define AGG_ORG_ALL "*"

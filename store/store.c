@@ -377,10 +377,11 @@ static int store_init_schema(struct store *s)
     if (rc == 0) {
         uint32_t found = v.mv_size == 4 ? keys_get_be32(v.mv_data) : 0;
 
-        if (found == 1 || found == 2) {
+        if (found == 1 || found == 2 || found == 3) {
             /* Schema 1 had observations only; 2 adds databases, which are
              * created below, and reads version 0 records as version 1. 3
-             * adds the aggregates, built below from the records. */
+             * adds the aggregates, built below from the records; 4 adds the
+             * line-coach aggregates (agg.h), so they are rebuilt too. */
             keys_put_be32(buf, STORE_SCHEMA_VERSION);
             v.mv_data = buf;
             v.mv_size = 4;

@@ -42,7 +42,7 @@
 #include "coachq.pb-c.h"
 #include "validate.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_MAX_PAGE 500
 #define STORE_DEFAULT_PAGE 100
 

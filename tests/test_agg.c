@@ -461,8 +461,8 @@ static void test_excluded(void **state)
     assert_int_equal(r.observations, 4);
     assert_int_equal(r.counted, 1);
     assert_int_equal(r.differences, 0);
-    /* coach, line, org, observer, pair: no cohort here. */
-    assert_int_equal(r.keys, 5);
+    /* coach, line, line-coach, org, observer, pair: no cohort here. */
+    assert_int_equal(r.keys, 6);
 }
 
 /* ---- Amendments -------------------------------------------------------- */
@@ -718,8 +718,8 @@ static void test_verify_repair(void **state)
     assert_int_equal(agg_verify(f->s, 0, diff_cb, &d, &r), 0);
     assert_int_equal(r.observations, 2);
     assert_int_equal(r.counted, 2);
-    /* 2 weeks x (coach, line, org) + 2 observers + 2 pairs. */
-    assert_int_equal(r.keys, 10);
+    /* 2 weeks x (coach, line, line-coach, org) + 2 observers + 2 pairs. */
+    assert_int_equal(r.keys, 12);
     assert_int_equal(r.differences, 0);
     assert_int_equal(d.n, 0);
 
@@ -747,13 +747,14 @@ static void test_verify_repair(void **state)
     memset(&d, 0, sizeof(d));
     assert_int_equal(agg_verify(f->s, 0, diff_cb, &d, &r), 0);
     assert_int_equal(r.differences, 0);
-    assert_int_equal(r.keys, 10);
+    assert_int_equal(r.keys, 12);
 }
 
 /* ---- Schema 3 upgrade -------------------------------------------------- */
 
-/* Turns the closed store in dir back into schema 2: no aggregates. */
-static void make_schema2(const char *dir)
+/* Turns the closed store in dir back into schema 2 (no aggregates), or 3
+ * (aggregates without the line-coach scope: emptied here). */
+static void make_schema(const char *dir, uint32_t version)
 {
     MDB_env *env;
     MDB_txn *txn;
@@ -772,14 +773,14 @@ static void make_schema2(const char *dir)
     k.mv_size = strlen("schema_version");
     assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
     assert_int_equal(v.mv_size, 4);
-    assert_int_equal(keys_get_be32(v.mv_data), 3);
-    keys_put_be32(ver, 2);
+    assert_int_equal(keys_get_be32(v.mv_data), 4);
+    keys_put_be32(ver, version);
     v.mv_data = ver;
     v.mv_size = 4;
     assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
     /* Schema 2 had no such databases: delete them, not just empty them. */
-    assert_int_equal(mdb_drop(txn, agg, 1), 0);
-    assert_int_equal(mdb_drop(txn, contrib, 1), 0);
+    assert_int_equal(mdb_drop(txn, agg, version == 2), 0);
+    assert_int_equal(mdb_drop(txn, contrib, version == 2), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
 }
@@ -794,7 +795,7 @@ static void test_schema_upgrade(void **state)
     seed_two(f);
     close_store(f->s);
     f->s = NULL;
-    make_schema2(f->dir);
+    make_schema(f->dir, 2);
     f->s = open_store_policy(f->dir, 1);
     check_first_obs_week(one_week(f->s, AGG_OBSERVER, "alice", 0, &ws));
     weeks_free(&ws);
@@ -803,7 +804,7 @@ static void test_schema_upgrade(void **state)
     weeks_free(&ws);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
     assert_int_equal(r.differences, 0);
-    assert_int_equal(r.keys, 10);
+    assert_int_equal(r.keys, 12);
     /* Contributions were rebuilt too: a double-coding peer after the
      * upgrade pairs up and verify still agrees. */
     tobs_make(&b2, "flm.cara", "rep.ida", T0);
@@ -814,8 +815,18 @@ static void test_schema_upgrade(void **state)
     assert_int_equal(r.differences, 0);
     close_store(f->s);
     f->s = NULL;
-    /* Opening again finds schema 3 and rebuilds nothing. */
+    /* Opening again finds schema 4 and rebuilds nothing. */
     f->s = open_store_policy(f->dir, 1);
+    /* A schema 3 store gets the line-coach aggregates of its records. */
+    close_store(f->s);
+    f->s = NULL;
+    make_schema(f->dir, 3);
+    f->s = open_store_policy(f->dir, 1);
+    read_weeks(f->s, AGG_LINE_COACH, "slm.eve/flm.cara", MON0, MON0 + 7, &ws);
+    assert_int_equal(ws.n, 2);
+    weeks_free(&ws);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 0);
 }
 
 /* ---- coachqd verify ---------------------------------------------------- */
@@ -832,7 +843,7 @@ static void test_coachqd_verify(void **state)
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
     assert_non_null(strstr(out, "observations read: 2\n"));
     assert_non_null(strstr(out, "counted: 2\n"));
-    assert_non_null(strstr(out, "aggregate values: 10\n"));
+    assert_non_null(strstr(out, "aggregate values: 12\n"));
     assert_non_null(strstr(out, "differences: 0\n"));
 
     f->s = open_store_policy(f->dir, 1);
@@ -887,7 +898,7 @@ static void test_backdated_import_refreshes(void **state)
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
     assert_non_null(strstr(out, "differences: 0\n"));
     /* The two observations of flm.cara now count in the cohort, a week each. */
-    assert_non_null(strstr(out, "aggregate values: 12\n"));
+    assert_non_null(strstr(out, "aggregate values: 14\n"));
     /* The same import again changes nothing, so nothing is rebuilt. */
     testutil_coachqd(out, sizeof(out), 0, "import", "programme", "--data", f->dir, csv, NULL);
     assert_null(strstr(out, "brought up to date"));
