@@ -314,11 +314,13 @@ static int check_calibration(struct store_txn *t, const char *observer,
         return rc;
     }
     if (exam.next_ms != 0 && exam.cooling) {
+        int hours = policy->cert_cooldown_s % 3600 == 0;
+
         return refuse(fault, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "calibration_ref",
-                      "you attempted this reference session less than %lld hours ago: the next "
+                      "you attempted this reference session less than %lld %s ago: the next "
                       "attempt is possible from %s",
-                      (long long)((policy->cert_cooldown_s + 3599) / 3600),
-                      time_str(exam.next_ms, when, sizeof(when)));
+                      (long long)(hours ? policy->cert_cooldown_s / 3600 : policy->cert_cooldown_s),
+                      hours ? "h" : "s", time_str(exam.next_ms, when, sizeof(when)));
     }
     if (exam.next_ms != 0) {
         return refuse(fault, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "calibration_ref",

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -43,7 +44,7 @@ struct fixture {
     struct testutil_server srv;
 };
 
-static int setup(void **state)
+static int setup_args(void **state, const char *const *args)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
@@ -52,9 +53,23 @@ static int setup(void **state)
     testutil_tmpdir(f->dir, sizeof(f->dir));
     snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
     testutil_seed_org(f->data);
-    testutil_server_start(&f->srv, f->data, NULL);
+    testutil_server_start(&f->srv, f->data, args);
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_args(state, NULL);
+}
+
+/* Calibration attempts that follow each other within seconds: a cool-down
+ * of 2 s between attempts at one reference instead of a day. */
+static int setup_short_cooldown(void **state)
+{
+    static const char *const args[] = {"--cert-cooldown", "2", NULL};
+
+    return setup_args(state, args);
 }
 
 static int teardown(void **state)
@@ -506,18 +521,6 @@ static void test_calibration_certifies(void **state)
     time_t now = time(NULL);
     char out[8192];
 
-    /* Two attempts follow each other here: no cool-down between them. */
-    client_free(ben);
-    client_free(gil);
-    testutil_stop_clean(&f->srv);
-    {
-        static const char *const args[] = {"--cert-cooldown", "0", NULL};
-
-        testutil_server_start(&f->srv, f->data, args);
-    }
-    gil = testutil_connect(&f->srv, "lead.gil", 0);
-    ben = testutil_connect(&f->srv, "obs.ben", 1);
-
     /* A reference must score every behaviour of a rubric the server has. */
     make_reference(&ref, mr, mrp, refid, master);
     ref.n_master = 9;
@@ -552,6 +555,8 @@ static void test_calibration_certifies(void **state)
     t.o.calibration_ref.len = 16;
     r = submit(ben, &t.o);
     assert_stored(&r);
+    /* The cool-down between two attempts at one reference (2 s here). */
+    sleep(3);
     assert_int_equal(client_cert_status(ben, NULL, &cs, &e), 0);
     assert_int_equal(cs->n_certifications, 0);
     assert_int_equal(cs->n_results, 1);
@@ -703,7 +708,7 @@ static void test_calibration_exam_is_no_oracle(void **state)
     make_reference(&ref, mr, mrp, refid, master);
     assert_int_equal(client_add_reference(gil, &ref, &e), 0);
 
-    /* The defaults: one attempt, then a 24-hour cool-down. */
+    /* One attempt, then the cool-down (2 s here, 24 h by default). */
     for (int attempt = 0; attempt < 2; attempt++) {
         testutil_obs_make(&t, "flm.cara", "rep.ida", (int64_t)now - DAY);
         for (size_t i = 0; i < 10; i++) {
@@ -722,19 +727,10 @@ static void test_calibration_exam_is_no_oracle(void **state)
         }
     }
 
-    /* With the cool-down off, the window's limit of 3 attempts holds. The
+    /* After each cool-down, the window's limit of 3 attempts holds. The
      * attacker goes on varying behaviour 0 (2, 3, 4) with the rest off. */
-    client_free(ben);
-    client_free(gil);
-    testutil_stop_clean(&f->srv);
-    {
-        static const char *const args[] = {"--cert-cooldown", "0", NULL};
-
-        testutil_server_start(&f->srv, f->data, args);
-    }
-    gil = testutil_connect(&f->srv, "lead.gil", 0);
-    ben = testutil_connect(&f->srv, "obs.ben", 1);
     for (uint32_t score = 2; score <= 4; score++) {
+        sleep(3);
         testutil_obs_make(&t, "flm.cara", "rep.ida", (int64_t)now - DAY);
         for (size_t i = 0; i < 10; i++) {
             t.r[i].score = i == 0 ? score : others[i];
@@ -1021,8 +1017,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rep_has_no_login, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_amendments, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_calibration_certifies, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_calibration_exam_is_no_oracle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_calibration_certifies, setup_short_cooldown, teardown),
+        cmocka_unit_test_setup_teardown(test_calibration_exam_is_no_oracle, setup_short_cooldown,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_rubrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_people, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disable_and_pin, setup, teardown),
