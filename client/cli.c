@@ -2156,9 +2156,14 @@ static const char *pct(double v, int have, char *buf, size_t len)
     return buf;
 }
 
-static const char *kappa_str(double v, int have, char *buf, size_t len)
+/* Kappa as "0.82", "undef" when it is 0/0 (the scores compared use one
+ * category; the note under the table says so), or "-" when there is no
+ * figure. */
+static const char *kappa_str(double v, int have, int undefined, char *buf, size_t len)
 {
-    if (!have || !isfinite(v)) {
+    if (have && undefined) {
+        snprintf(buf, len, "undef");
+    } else if (!have || !isfinite(v)) {
         snprintf(buf, len, "-");
     } else {
         snprintf(buf, len, "%.2f", v);
@@ -2172,6 +2177,8 @@ static void print_cert_status(FILE *f, const Coachq__V1__CertStatus *cs, int64_t
     char b[32];
     char k[32];
     char t[OBS_JSON_TIME_LEN];
+    int undefined = 0;
+    int withheld = 0;
 
     fprintf(f, "observer    %s\n", or_dash(cs->observer_id));
     fprintf(f, "\ncertifications: %zu\n", cs->n_certifications);
@@ -2196,7 +2203,9 @@ static void print_cert_status(FILE *f, const Coachq__V1__CertStatus *cs, int64_t
                 format_day(ct->valid_until_day, until, sizeof(until)),
                 cert_when_text[cert_when_on(ct, today)], or_dash(ct->granted_by), n,
                 pct(ct->exact, have, a, sizeof(a)), pct(ct->within_one, have, b, sizeof(b)),
-                kappa_str(ct->kappa, have, k, sizeof(k)));
+                kappa_str(ct->kappa, have, ct->kappa_undefined, k, sizeof(k)));
+        undefined |= have && ct->kappa_undefined;
+        withheld |= ct->figures_withheld;
     }
     fprintf(f, "\ncalibration results: %zu\n", cs->n_results);
     if (cs->n_results > 0) {
@@ -2206,14 +2215,32 @@ static void print_cert_status(FILE *f, const Coachq__V1__CertStatus *cs, int64_t
     for (size_t i = 0; i < cs->n_results; i++) {
         const Coachq__V1__CalibrationResult *r = cs->results[i];
         int have = r->n > 0;
+        char n[16] = "-";
 
+        if (have) {
+            snprintf(n, sizeof(n), "%u", r->n);
+        }
         obs_json_format_time_ms(r->at_ms, t, sizeof(t));
-        fprintf(f, "  %-24s  %-24s  %8u  %5u  %6s  %8s  %5s  %s%s%s\n", t, r->rubric_id,
-                r->sessions, r->n, pct(r->exact, have, a, sizeof(a)),
-                pct(r->within_one, have, b, sizeof(b)), kappa_str(r->kappa, have, k, sizeof(k)),
-                r->passed ? "passed" : "not passed",
-                !r->passed && r->reason != NULL && r->reason[0] != '\0' ? ": " : "",
-                !r->passed && r->reason != NULL ? r->reason : "");
+        /* A withheld result's reason is in words already (it starts with
+         * "passed" or "not passed"). */
+        fprintf(f, "  %-24s  %-24s  %8u  %5s  %6s  %8s  %5s  %s%s%s\n", t, r->rubric_id,
+                r->sessions, n, pct(r->exact, have, a, sizeof(a)),
+                pct(r->within_one, have, b, sizeof(b)),
+                kappa_str(r->kappa, have, r->kappa_undefined, k, sizeof(k)),
+                r->figures_withheld ? "" : (r->passed ? "passed" : "not passed"),
+                !r->figures_withheld && r->reason != NULL && r->reason[0] != '\0' ? ": " : "",
+                r->reason != NULL ? r->reason : "");
+        undefined |= have && r->kappa_undefined;
+        withheld |= r->figures_withheld;
+    }
+    if (undefined) {
+        fprintf(f, "\nundef: weighted kappa is undefined (0/0) because the scores compared all use "
+                   "one\ncategory; exact agreement alone decided.\n");
+    }
+    if (withheld) {
+        fprintf(f,
+                "\nAgreement figures are shown to enablement leads only: attempt by attempt they\n"
+                "would reveal the master scores. Your lead can go through a result with you.\n");
     }
 }
 
@@ -2246,7 +2273,9 @@ static json_t *cert_json(const Coachq__V1__Certification *ct, int64_t today)
         jsonx_put(o, "n", json_integer(ct->n)) < 0 ||
         jsonx_put(o, "exact", json_figure(ct->exact, have)) < 0 ||
         jsonx_put(o, "within_one", json_figure(ct->within_one, have)) < 0 ||
-        jsonx_put(o, "kappa", json_figure(ct->kappa, have)) < 0) {
+        jsonx_put(o, "kappa", json_figure(ct->kappa, have && !ct->kappa_undefined)) < 0 ||
+        jsonx_put(o, "kappa_undefined", json_boolean(have && ct->kappa_undefined)) < 0 ||
+        jsonx_put(o, "figures_withheld", json_boolean(ct->figures_withheld)) < 0) {
         json_decref(o);
         return NULL;
     }
@@ -2257,20 +2286,28 @@ static json_t *result_json(const Coachq__V1__CalibrationResult *r)
 {
     json_t *o = json_object();
     char at[OBS_JSON_TIME_LEN];
+    char next[OBS_JSON_TIME_LEN];
     int have = r->n > 0;
 
     if (o == NULL) {
         return NULL;
     }
     obs_json_format_time_ms(r->at_ms, at, sizeof(at));
+    obs_json_format_time_ms(r->next_attempt_ms, next, sizeof(next));
     if (jsonx_put(o, "at", json_string(at)) < 0 ||
         jsonx_put(o, "rubric", json_string(r->rubric_id)) < 0 ||
         jsonx_put(o, "sessions", json_integer(r->sessions)) < 0 ||
         jsonx_put(o, "n", json_integer(r->n)) < 0 ||
         jsonx_put(o, "exact", json_figure(r->exact, have)) < 0 ||
         jsonx_put(o, "within_one", json_figure(r->within_one, have)) < 0 ||
-        jsonx_put(o, "kappa", json_figure(r->kappa, have)) < 0 ||
+        jsonx_put(o, "kappa", json_figure(r->kappa, have && !r->kappa_undefined)) < 0 ||
+        jsonx_put(o, "kappa_undefined", json_boolean(have && r->kappa_undefined)) < 0 ||
+        jsonx_put(o, "figures_withheld", json_boolean(r->figures_withheld)) < 0 ||
         jsonx_put(o, "passed", json_boolean(r->passed)) < 0 ||
+        (r->attempt > 0 && jsonx_put(o, "attempt", json_integer(r->attempt)) < 0) ||
+        (r->attempts_allowed > 0 &&
+         jsonx_put(o, "attempts_allowed", json_integer(r->attempts_allowed)) < 0) ||
+        (r->next_attempt_ms > 0 && jsonx_put(o, "next_attempt", json_string(next)) < 0) ||
         (r->reason != NULL && r->reason[0] != '\0' &&
          jsonx_put(o, "reason", json_string(r->reason)) < 0)) {
         json_decref(o);
@@ -2322,9 +2359,13 @@ static const char *const cert_help =
     "Certifications: rubric, first and last valid day, whether it is valid today,\n"
     "expired or not yet valid, who granted it (\"calibration\" or an\n"
     "administrator), and the calibration's figures: n rating pairs, exact\n"
-    "agreement, agreement within one point and weighted kappa.\n"
+    "agreement, agreement within one point and weighted kappa (\"undef\" when the\n"
+    "scores compared use one category: exact agreement alone decided).\n"
     "Calibration results: when, rubric, reference sessions scored, n, the same\n"
     "figures, and passed or why not.\n"
+    "An observer reading their own status sees whether they passed, which attempt\n"
+    "it was and when the next attempt at that reference is possible, never the\n"
+    "figures: those go to enablement leads and administrators.\n"
     "\n"
     "Options:\n"
     "  --json              print JSON: {\"observer\", \"certifications\": [...],\n"

@@ -66,9 +66,10 @@ static void stats_from_table(const double *counts, int k, double total, struct s
         out->kappa_defined = 1;
     } else {
         /* Both raters put every case in one and the same category, so
-         * chance alone explains all agreement and kappa is 0/0. Report
-         * what the header promises instead of a NaN. */
-        out->kappa = observed == 0.0 ? 1.0 : 0.0;
+         * chance alone explains all agreement and kappa is 0/0: it is
+         * undefined, and a NaN keeps any caller that forgets to check
+         * kappa_defined from printing a figure such as 1.00. */
+        out->kappa = NAN;
         out->kappa_defined = 0;
     }
 }

@@ -29,8 +29,9 @@ struct stats_agreement {
     double within_one; /* share with |a - b| <= 1 */
     double kappa;      /* quadratic-weighted kappa, -1..1; see kappa_defined */
     int kappa_defined; /* 0 when expected disagreement is 0 (both raters
-                          used one and the same category): kappa is then
-                          set to 1 if they agree exactly, else 0 */
+                          used one and the same category): kappa is 0/0,
+                          undefined, and set to NaN; show it as undefined
+                          with that reason, never as a figure */
 };
 
 /*
@@ -52,7 +53,7 @@ int stats_agreement(const int *a, const int *b, size_t n, int lo, int hi,
  * is then their total rounded down. Returns 0 or -EINVAL (k outside
  * 1..STATS_MAX_CATEGORIES, no counts, a negative or non-finite count, a
  * total above 2^53, or a NULL pointer); on an error *out is left unchanged.
- * With k == 1 kappa is never defined (kappa_defined = 0, kappa = 1).
+ * With k == 1 kappa is never defined (kappa_defined = 0, kappa = NaN).
  */
 int stats_agreement_table(const double *counts, int k, struct stats_agreement *out);
 

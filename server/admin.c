@@ -2878,7 +2878,10 @@ static void print_cert(const Coachq__V1__Certification *c, int32_t today, int wi
     printf("  %s%s%s from %s until %s, granted by %s", with_observer ? c->observer_id : "",
            with_observer ? "  " : "", c->rubric_id, fmt_day(c->valid_from_day, from, sizeof(from)),
            fmt_day(c->valid_until_day, until, sizeof(until)), c->granted_by);
-    if (c->n > 0) {
+    if (c->n > 0 && c->kappa_undefined) {
+        printf(" (exact %.2f, within one %.2f, kappa undefined: one category, n=%u)", c->exact,
+               c->within_one, c->n);
+    } else if (c->n > 0) {
         printf(" (exact %.2f, within one %.2f, kappa %.2f, n=%u)", c->exact, c->within_one,
                c->kappa, c->n);
     }
@@ -3212,11 +3215,17 @@ static int result_list_cb(const Coachq__V1__CalibrationResult *r, void *arg)
 {
     struct show *sh = arg;
     char at[32];
+    char kappa[32];
 
-    printf("  %s  %s  %s: %s, %u sessions, n=%u, exact %.2f, within one %.2f, kappa %.2f%s%s\n",
+    if (r->kappa_undefined) {
+        snprintf(kappa, sizeof(kappa), "undefined");
+    } else {
+        snprintf(kappa, sizeof(kappa), "%.2f", r->kappa);
+    }
+    printf("  %s  %s  %s: %s, %u sessions, n=%u, exact %.2f, within one %.2f, kappa %s%s%s\n",
            r->observer_id, r->rubric_id, fmt_ms(r->at_ms, at, sizeof(at)),
-           r->passed ? "passed" : "not passed", r->sessions, r->n, r->exact, r->within_one,
-           r->kappa, r->reason[0] ? ": " : "", r->reason);
+           r->passed ? "passed" : "not passed", r->sessions, r->n, r->exact, r->within_one, kappa,
+           r->reason[0] ? ": " : "", r->reason);
     sh->n++;
     return 0;
 }

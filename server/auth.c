@@ -77,6 +77,11 @@ static int may_see_dashboard(const struct auth_user *u, const struct auth_target
     case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS:
         return (u->roles & AUTH_SECOND_LEVEL) && (same(subject, u->id) || in_chain(u, t));
     case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER:
+        /* Access by the line on the session date: a manager who moved to
+         * another line stays visible to their former manager for the
+         * sessions they had in that line (and only those, dash_line.c). */
+        return ((u->roles & AUTH_FRONT_LINE) && same(subject, u->id)) ||
+               ((u->roles & AUTH_SECOND_LEVEL) && (in_chain(u, t) || t->was_line));
     case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING:
         return ((u->roles & AUTH_FRONT_LINE) && same(subject, u->id)) ||
                ((u->roles & AUTH_SECOND_LEVEL) && in_chain(u, t));

@@ -91,6 +91,9 @@ struct auth_target {
     int dashboard;        /* AUTH_DASHBOARD: a Coachq__V1__DashboardKind */
     const char *subject;  /* AUTH_DASHBOARD: the person it is about (chain: today's
                              managers above them) */
+    int was_line;         /* AUTH_DASHBOARD, MANAGER: the subject was in the caller's
+                             line on the date of a session the page covers (the caller
+                             works it out: dash.c) */
 };
 
 /*

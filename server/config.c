@@ -46,6 +46,9 @@ void config_defaults(struct config *c)
     c->cert_kappa = 0.70;
     c->cert_min_pairs = 8;
     c->cert_days = 365;
+    c->cert_attempts = 3;
+    c->cert_window_days = 30;
+    c->cert_cooldown_s = 24 * 3600;
     snprintf(c->dash_host, sizeof(c->dash_host), "127.0.0.1");
     snprintf(c->dash_port, sizeof(c->dash_port), "8443");
     c->dash_min_n = 3;
@@ -98,6 +101,11 @@ void config_usage(void *fp, const char *prog)
             "  --cert-kappa K           calibration: weighted kappa needed to certify [%.2f]\n"
             "  --cert-min-pairs N       calibration: rating pairs compared at least [%u]\n"
             "  --cert-days N            a certification holds this many days [%u]\n"
+            "  --cert-attempts N        calibration: attempts at one reference session per\n"
+            "                           window, 0 = no limit [%u]\n"
+            "  --cert-window-days N     calibration: the window attempts count in [%u]\n"
+            "  --cert-cooldown S        calibration: seconds between two attempts at one\n"
+            "                           reference session [%llu]\n"
             "  --dashboard HOST:PORT|off  dashboard port (HTTPS for browsers); port 0 picks a\n"
             "                           free one [%s:%s]\n"
             "  --dashboard-port-file FILE  write the bound dashboard port to FILE\n"
@@ -117,9 +125,9 @@ void config_usage(void *fp, const char *prog)
             d.unpack_budget, d.memory_budget, (unsigned long long)d.handshake_timeout_ms,
             (unsigned long long)d.idle_timeout_ms, (unsigned long long)d.drain_timeout_ms,
             d.write_high, d.write_max, d.map_size, (unsigned long long)d.stats_log_ms, d.amend_days,
-            d.cert_exact * 100, d.cert_kappa, d.cert_min_pairs, d.cert_days, d.dash_host,
-            d.dash_port, d.dash_min_n, d.dash_privacy_min,
-            (unsigned long long)(d.session_ttl_s / 3600),
+            d.cert_exact * 100, d.cert_kappa, d.cert_min_pairs, d.cert_days, d.cert_attempts,
+            d.cert_window_days, (unsigned long long)d.cert_cooldown_s, d.dash_host, d.dash_port,
+            d.dash_min_n, d.dash_privacy_min, (unsigned long long)(d.session_ttl_s / 3600),
             (unsigned long long)d.http_request_timeout_ms,
             (unsigned long long)d.http_header_timeout_ms, (unsigned long long)d.cursor_ttl_s);
 }
@@ -233,6 +241,9 @@ enum {
     OPT_CERT_KAPPA,
     OPT_CERT_MIN_PAIRS,
     OPT_CERT_DAYS,
+    OPT_CERT_ATTEMPTS,
+    OPT_CERT_WINDOW_DAYS,
+    OPT_CERT_COOLDOWN,
     OPT_DASHBOARD,
     OPT_DASH_PORT_FILE,
     OPT_MIN_N,
@@ -272,6 +283,9 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
         {"cert-kappa", required_argument, NULL, OPT_CERT_KAPPA},
         {"cert-min-pairs", required_argument, NULL, OPT_CERT_MIN_PAIRS},
         {"cert-days", required_argument, NULL, OPT_CERT_DAYS},
+        {"cert-attempts", required_argument, NULL, OPT_CERT_ATTEMPTS},
+        {"cert-window-days", required_argument, NULL, OPT_CERT_WINDOW_DAYS},
+        {"cert-cooldown", required_argument, NULL, OPT_CERT_COOLDOWN},
         {"dashboard", required_argument, NULL, OPT_DASHBOARD},
         {"dashboard-port-file", required_argument, NULL, OPT_DASH_PORT_FILE},
         {"min-n", required_argument, NULL, OPT_MIN_N},
@@ -381,6 +395,17 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
         case OPT_CERT_DAYS:
             rc = parse_u64(optarg, 1, 3650, &v);
             c->cert_days = (unsigned)v;
+            break;
+        case OPT_CERT_ATTEMPTS:
+            rc = parse_u64(optarg, 0, 1000, &v);
+            c->cert_attempts = (unsigned)v;
+            break;
+        case OPT_CERT_WINDOW_DAYS:
+            rc = parse_u64(optarg, 1, 3650, &v);
+            c->cert_window_days = (unsigned)v;
+            break;
+        case OPT_CERT_COOLDOWN:
+            rc = parse_u64(optarg, 0, 3650ull * 86400, &c->cert_cooldown_s);
             break;
         case OPT_DASHBOARD:
             rc = parse_dashboard(c, optarg);

@@ -39,11 +39,14 @@ struct config {
     uint64_t reader_check_ms; /* period of mdb_reader_check() */
     uint64_t stats_log_ms;    /* period of the store_stats log line; 0 = off */
     /* The deployment's rules (store_policy). */
-    unsigned amend_days;     /* observers amend within this many days */
-    double cert_exact;       /* calibration thresholds: exact agreement 0..1 */
-    double cert_kappa;       /* and weighted kappa */
-    unsigned cert_min_pairs; /* rating pairs needed at least */
-    unsigned cert_days;      /* a certification holds this many days */
+    unsigned amend_days;       /* observers amend within this many days */
+    double cert_exact;         /* calibration thresholds: exact agreement 0..1 */
+    double cert_kappa;         /* and weighted kappa */
+    unsigned cert_min_pairs;   /* rating pairs needed at least */
+    unsigned cert_days;        /* a certification holds this many days */
+    unsigned cert_attempts;    /* calibration attempts at one reference per window */
+    unsigned cert_window_days; /* the window they count in */
+    uint64_t cert_cooldown_s;  /* least time between two attempts at one reference */
     /* The dashboard port (HTTPS for browsers) and the dashboards' rules. */
     int dash_off;                     /* --dashboard off: no dashboard port */
     char dash_host[256];              /* [127.0.0.1] */

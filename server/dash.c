@@ -483,6 +483,35 @@ void dash_point(struct dash *d, Coachq__V1__Chart *c, const char *label, double 
 
 /* ---- Helpers the dashboards share ------------------------------------- */
 
+static int dash_any_week_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
+{
+    (void)monday;
+    *(int *)arg = w->observations > 0;
+    return *(int *)arg ? 1 : 0;
+}
+
+/*
+ * Sets *yes if subject was in u's line on the date of a counted session of
+ * rubric in the trend window ending on until_day: the line-coach aggregate
+ * (agg.h) of u and subject has a session there. A former manager may open
+ * Manager detail for those sessions.
+ */
+static int dash_was_line(struct store_txn *t, const struct auth_user *u, const char *subject,
+                         const char *rubric_id, int32_t until_day, unsigned trend_weeks, int *yes)
+{
+    char scope[2 * VALIDATE_MAX_ID + 2];
+    int32_t until_monday = agg_week_of(until_day);
+    int32_t from_monday = until_monday - 7 * (int32_t)(trend_weeks > 0 ? trend_weeks - 1 : 0);
+
+    *yes = 0;
+    if ((u->roles & AUTH_SECOND_LEVEL) == 0) {
+        return 0;
+    }
+    snprintf(scope, sizeof(scope), "%s/%s", u->id, subject);
+    return agg_read(t, AGG_LINE_COACH, scope, rubric_id, from_monday, until_monday,
+                    dash_any_week_cb, yes);
+}
+
 int32_t dash_week(const struct dash_ctx *c, unsigned weeks_back)
 {
     return c->until_monday - 7 * (int32_t)weeks_back;
@@ -753,6 +782,14 @@ int dash_build(struct store_txn *t, const struct auth_user *u, const Coachq__V1_
     target.subject = subject;
     target.chain = (const char(*)[65])chain;
     target.n_chain = n_chain;
+    if (kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER &&
+        auth_decide(u, AUTH_DASHBOARD, &target) != 0) {
+        rc = dash_was_line(t, u, subject, rubric_id, req->until_day != 0 ? req->until_day : today,
+                           o.trend_weeks, &target.was_line);
+        if (rc != 0) {
+            goto out;
+        }
+    }
     if (auth_decide(u, AUTH_DASHBOARD, &target) != 0) {
         /* About a person: as if that person did not exist. */
         rc = dash_person_kind(kind) ? -ENOENT : -EACCES;

@@ -334,6 +334,7 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
     unsigned hw = c->opts->heat_weeks < tw ? c->opts->heat_weeks : tw;
     struct training_scan ts;
     int32_t from_day = dash_week(c, tw - 1);
+    char scope[2 * VALIDATE_MAX_ID + 2];
     int rc;
 
     for (size_t i = 0; i < ms->n; i++) {
@@ -341,7 +342,10 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
         struct held_scan h = {0, 0};
 
         m->name = dash_person_name(d, c->t, m->id);
-        rc = weeks_load(c, AGG_COACH, m->id, tw, &m->ws);
+        /* The sessions in the page's line on the session date: a manager
+         * who joined the line brings no figures from their old one. */
+        snprintf(scope, sizeof(scope), "%s/%s", c->subject, m->id);
+        rc = weeks_load(c, AGG_LINE_COACH, scope, tw, &m->ws);
         if (rc == 0) {
             rc = weeks_sum(&m->ws, 0, tw, &m->total);
         }
@@ -973,11 +977,28 @@ out:
 int dash_manager(struct dash *d, const struct dash_ctx *c)
 {
     Coachq__V1__AggWeek total = COACHQ__V1__AGG_WEEK__INIT;
+    char scope[2 * VALIDATE_MAX_ID + 2];
+    enum agg_scope kind = AGG_COACH;
+    const char *id = c->subject;
     struct weeks ws;
     int rc;
 
+    /* One rule for every table and chart of the page, the one the recent
+     * observations follow (AUTH_READ_RECORD): a manager above the
+     * front-line manager sees the sessions that were in their line on the
+     * session date, whatever the line is today. The front-line manager,
+     * leads and administrators see them all. */
+    if ((c->user->roles & (AUTH_LEAD | AUTH_ADMIN)) == 0 && strcmp(c->user->id, c->subject) != 0) {
+        snprintf(scope, sizeof(scope), "%s/%s", c->user->id, c->subject);
+        kind = AGG_LINE_COACH;
+        id = scope;
+        dash_note(d,
+                  "Sessions count here when %s was in your line on the session date; sessions "
+                  "from before or after, under another manager, do not.",
+                  dash_msg(d)->subject_name);
+    }
     memset(&ws, 0, sizeof(ws));
-    rc = weeks_load(c, AGG_COACH, c->subject, c->opts->trend_weeks, &ws);
+    rc = weeks_load(c, kind, id, c->opts->trend_weeks, &ws);
     if (rc == 0) {
         rc = weeks_sum(&ws, 0, ws.n, &total);
     }

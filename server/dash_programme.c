@@ -39,6 +39,8 @@
 #define PROG_MAX_BEHAVIOURS 64u
 /* Drift flagged from this many points of mean score on. */
 #define PROG_DRIFT_FLAG 0.3
+/* A kappa of 0/0, in words (stats.h). */
+#define PROG_KAPPA_UNDEFINED "undefined: one category"
 
 #define PROG_SMALL_GROUP "group too small"
 
@@ -1551,6 +1553,7 @@ struct calib_latest {
     double within_one;
     double kappa;
     int64_t until_ms; /* results after the period are not shown */
+    int kappa_undefined;
 };
 
 static int calib_cb(const Coachq__V1__CalibrationResult *r, void *arg)
@@ -1567,7 +1570,20 @@ static int calib_cb(const Coachq__V1__CalibrationResult *r, void *arg)
     cl->exact = r->exact;
     cl->within_one = r->within_one;
     cl->kappa = r->kappa;
+    cl->kappa_undefined = r->kappa_undefined;
     return 0;
+}
+
+/* Kappa's cell: undefined (0/0) when both sides of every pair used one
+ * category, said in words rather than as a figure. */
+static void kappa_cell(struct dash *d, Coachq__V1__TableRow *r, double kappa, int undefined,
+                       unsigned n)
+{
+    Coachq__V1__Cell *cell = dash_cell_num(d, r, undefined ? NAN : kappa, n, 2);
+
+    if (cell != NULL && undefined && !cell->insufficient) {
+        cell->text = (char *)PROG_KAPPA_UNDEFINED;
+    }
 }
 
 /* An observer's window: observations, double coding and the pairs. */
@@ -1603,6 +1619,28 @@ static int obs_sum_read(const struct dash_ctx *c, enum agg_scope kind, const cha
     return agg_read(c->t, kind, id, c->rubric_id, from, c->until_monday, obs_sum_cb, s);
 }
 
+/* The observers page's flag for calibration attempts that look like
+ * someone reading the master scores off the results ("" when none). */
+static const char *exam_flag(struct dash *d, const struct certs_exam_summary *ex)
+{
+    if (ex->limit_reached == 0 && ex->one_varied == 0) {
+        return "";
+    }
+    if (ex->one_varied == 0) {
+        return dash_printf(d, "suspicious: attempt limit reached at %u reference%s",
+                           ex->limit_reached, ex->limit_reached == 1 ? "" : "s");
+    }
+    if (ex->limit_reached == 0) {
+        return dash_printf(d, "suspicious: one behaviour varied between attempts (%u time%s)",
+                           ex->one_varied, ex->one_varied == 1 ? "" : "s");
+    }
+    return dash_printf(d,
+                       "suspicious: attempt limit reached at %u reference%s; one behaviour "
+                       "varied between attempts (%u time%s)",
+                       ex->limit_reached, ex->limit_reached == 1 ? "" : "s", ex->one_varied,
+                       ex->one_varied == 1 ? "" : "s");
+}
+
 static const char *day_text(struct dash *d, int32_t day)
 {
     int64_t y;
@@ -1629,6 +1667,8 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
         "Double-coded kappa",
         "Severity drift",
         "Coverage",
+        "Calibration attempts",
+        "Calibration flag",
     };
     int32_t from = dash_week(c, c->opts->trend_weeks - 1);
     struct idlist observers;
@@ -1679,14 +1719,20 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
         "every peer (quadratic-weighted kappa). Severity drift: the observer's mean score minus "
         "other "
         "observers' mean on the same managers, weighted by the observer's ratings (n); "
-        "flagged from |%.1f| on. Coverage: managers observed / %zu front-line managers.",
+        "flagged from |%.1f| on. Coverage: managers observed / %zu front-line managers. "
+        "Kappa is undefined where every score compared lies in one category (0/0); "
+        "calibration then rests on exact agreement alone. Calibration attempts: attempts at "
+        "reference sessions in the window; flagged when the attempt limit was reached at a "
+        "reference or two successive attempts at one reference differed in one behaviour "
+        "only, the pattern of reading master scores off the results.",
         c->opts->trend_weeks, PROG_DRIFT_FLAG, flm.n);
 
     for (size_t i = 0; i < observers.n; i++) {
         const char *oid = observers.id[i];
         struct cert_latest cl = {c->rubric_id, c->until_day, 0, 0, 0};
-        struct calib_latest cal = {
-            c->rubric_id, 0, 0, 0, 0, 0, ((int64_t)c->until_day + 1) * 86400000};
+        struct calib_latest cal = {.rubric = c->rubric_id,
+                                   .until_ms = ((int64_t)c->until_day + 1) * 86400000};
+        struct certs_exam_summary ex;
         struct obs_sum mine;
         struct stats_agreement ag;
         double drift_num = 0;
@@ -1704,6 +1750,11 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
         }
         if (rc == 0) {
             rc = obs_sum_read(c, AGG_OBSERVER, oid, from, &mine);
+        }
+        if (rc == 0) {
+            rc = certs_exam_summary(c->t, oid, (int64_t)from * 86400 * 1000,
+                                    ((int64_t)c->until_day + 1) * 86400 * 1000,
+                                    store_txn_policy(c->t), &ex);
         }
         if (rc != 0) {
             goto out;
@@ -1746,7 +1797,7 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
         if (cal.have) {
             dash_cell_num(d, r, cal.exact, cal.n, 2);
             dash_cell_num(d, r, cal.within_one, cal.n, 2);
-            dash_cell_num(d, r, cal.kappa, cal.n, 2);
+            kappa_cell(d, r, cal.kappa, cal.kappa_undefined, cal.n);
         } else {
             for (int k = 0; k < 3; k++) {
                 dash_cell_text(d, r, "none", NULL);
@@ -1765,7 +1816,7 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
 
             dash_cell_num(d, r, ag.exact, pn, 2);
             dash_cell_num(d, r, ag.within_one, pn, 2);
-            dash_cell_num(d, r, ag.kappa_defined ? ag.kappa : NAN, pn, 2);
+            kappa_cell(d, r, ag.kappa, !ag.kappa_defined, pn);
         } else {
             for (int k = 0; k < 3; k++) {
                 dash_cell_num(d, r, NAN, 0, 2);
@@ -1784,6 +1835,8 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
         }
         dash_cell_num(d, r, flm.n > 0 ? (double)covered / (double)flm.n : NAN,
                       clamp_n((double)flm.n), 2);
+        dash_cell_count(d, r, ex.attempts);
+        dash_cell_text(d, r, exam_flag(d, &ex), NULL);
         dash_chart_x(d, ch, dash_person_name(d, c->t, oid));
         dash_series_add(d, s_drift, drift, dn, NAN, NAN);
     }

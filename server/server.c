@@ -634,6 +634,20 @@ static int cert_status_txn(struct store_txn *t, void *arg)
     if (rc == 0) {
         rc = certs_results(t, r->person, keep_result, r);
     }
+    /* The calibration exam (certs.h): observers learn whether they passed
+     * and when they may try again, never the agreement figures, which
+     * attempt after attempt would reveal the master scores. Enablement
+     * leads and administrators see them. */
+    if (rc == 0 && (r->conn->au.roles & (AUTH_LEAD | AUTH_ADMIN)) == 0) {
+        for (size_t i = 0; i < r->n_msgs; i++) {
+            certs_withhold_cert((Coachq__V1__Certification *)r->msgs[i]);
+        }
+        for (size_t i = 0; i < r->n_msgs2 && rc == 0; i++) {
+            rc = certs_withhold_result(t, (Coachq__V1__CalibrationResult *)r->msgs2[i],
+                                       (int64_t)time(NULL) * 1000,
+                                       store_get_policy(r->conn->srv->store));
+        }
+    }
     return rc;
 }
 
@@ -2329,6 +2343,9 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
     policy.cert_kappa = cfg->cert_kappa;
     policy.cert_min_pairs = cfg->cert_min_pairs;
     policy.cert_days = (int)cfg->cert_days;
+    policy.cert_attempts = cfg->cert_attempts;
+    policy.cert_window_days = (int)cfg->cert_window_days;
+    policy.cert_cooldown_s = (int64_t)cfg->cert_cooldown_s;
     sopts.policy = &policy;
     sopts.map_size = cfg->map_size;
     sopts.notify = on_store_notify;

@@ -345,6 +345,8 @@ static const char *scope_name(unsigned kind)
         return "cohort";
     case AGG_PAIR:
         return "pair";
+    case AGG_LINE_COACH:
+        return "line-coach";
     }
     return "?";
 }
@@ -790,6 +792,32 @@ static int programme_one(const uint8_t *key, size_t klen, const uint8_t *val, si
     return 0;
 }
 
+/* Adds the AGG_LINE_COACH keys of coach on day: one per manager in the
+ * chain above the coach that day. */
+static int record_chain_keys(struct store_txn *t, const char *coach, int32_t day,
+                             const char *rubric, int32_t monday, struct contrib *c)
+{
+    char chain[PEOPLE_MAX_CHAIN][65];
+    char scope[AGG_SCOPE_MAX + 1];
+    struct keys_buf k;
+    size_t n = 0;
+    int rc = people_chain_at(t, coach, day, chain, &n);
+
+    if (rc == -ENOENT || rc == -EINVAL) {
+        return 0;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        snprintf(scope, sizeof(scope), "%.64s/%.64s", chain[i], coach);
+        rc = agg_key(&k, AGG_LINE_COACH, scope, rubric, 1, monday);
+        if (rc == 0) {
+            rc = contrib_add_key(c, &k);
+        } else if (rc == -EINVAL || rc == -ENOBUFS) {
+            rc = 0;
+        }
+    }
+    return rc;
+}
+
 /*
  * The keys a counted observation adds its values to, in a fixed order.
  * Cohorts: the programmes are few (a handful per deployment), so rather
@@ -824,6 +852,9 @@ static int record_keys(struct store_txn *t, const Coachq__V1__StoredObservation 
         }
     } else if (rc == -ENOENT || rc == -EINVAL) {
         rc = 0;
+    }
+    if (rc == 0) {
+        rc = record_chain_keys(t, o->coach_id, day, rubric, monday, c);
     }
     if (rc == 0) {
         rc = agg_key(&k, AGG_ORG, AGG_ORG_ALL, rubric, 1, monday);
@@ -965,19 +996,51 @@ static int peer_match(const Coachq__V1__StoredObservation *a,
            strcmp(oa->rubric_id, ob->rubric_id) == 0 && strcmp(a->observer_id, b->observer_id) != 0;
 }
 
-/* At most this many records of one coach at one start time are compared
- * for double coding (well below AGG_MAX_TOUCHED). */
-#define AGG_MAX_PEER_KEYS 16
+/*
+ * The double-coding rule, one for the writer and the rebuild, so that a
+ * store kept record by record equals one rebuilt from the records whatever
+ * order they arrived in (issue 10, "verify fails after crowded sessions"):
+ *
+ * - A session's records are the first AGG_SESSION_KEYS keys of the coach
+ *   index at one coach and start time, in id order (which is key order),
+ *   read from the current state of the store. This bounds every list and
+ *   every write's work; a session scored by more records than that is not
+ *   a real one.
+ * - Among them, the counted records of one coachee and rubric from one
+ *   observer are represented by the one with the smallest id: scoring a
+ *   session twice is not double coding.
+ * - Every two representatives of different observers are a pair.
+ *
+ * A contribution's peer list thus holds at most AGG_SESSION_KEYS - 1 ids.
+ * The writer re-derives the pairs of the session it touched and applies the
+ * difference with the pairs stored; the rebuild derives them afresh.
+ */
+#define AGG_SESSION_KEYS 32
 
-struct peer_scan {
-    uint8_t (*ids)[KEYS_UUID_LEN];
+struct session {
+    /* The first AGG_SESSION_KEYS + 1 records in key order: the one past the
+     * window may have been pushed out by the write and must lose its
+     * pairs. */
+    Coachq__V1__StoredObservation *rec[AGG_SESSION_KEYS + 1];
+    int counts[AGG_SESSION_KEYS + 1];
     size_t n;
-    size_t cap;
+    uint8_t ids[AGG_SESSION_KEYS + 1][KEYS_UUID_LEN];
+    size_t nids;
 };
 
-static int peer_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+static void session_free(struct session *s)
 {
-    struct peer_scan *p = arg;
+    for (size_t i = 0; i < s->n; i++) {
+        coachq__v1__stored_observation__free_unpacked(s->rec[i], NULL);
+        s->rec[i] = NULL;
+    }
+    s->n = 0;
+    s->nids = 0;
+}
+
+static int session_key(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct session *s = arg;
     const uint8_t *uuid;
 
     (void)val;
@@ -985,77 +1048,92 @@ static int peer_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t 
     if (keys_index_decode(key, klen, NULL, NULL, NULL, &uuid) != 0) {
         return 0;
     }
-    if (p->n == AGG_MAX_PEER_KEYS) {
-        /* Records of one coach at one second: a session is scored by a
-         * handful of observers, so only the first keys are looked at. This
-         * bounds the work a flood of same-time records can cause. */
-        return 1;
-    }
-    if (p->n == p->cap) {
-        size_t cap = p->cap != 0 ? p->cap * 2 : 4;
-        uint8_t(*n)[KEYS_UUID_LEN] = realloc(p->ids, cap * KEYS_UUID_LEN);
-
-        if (n == NULL) {
-            return -ENOMEM;
-        }
-        p->ids = n;
-        p->cap = cap;
-    }
-    memcpy(p->ids[p->n++], uuid, KEYS_UUID_LEN);
-    return 0;
+    memcpy(s->ids[s->nids++], uuid, KEYS_UUID_LEN);
+    return s->nids == AGG_SESSION_KEYS + 1 ? 1 : 0;
 }
 
-/*
- * Calls fn for every counted record other than rec (and other than skip,
- * which may be NULL) with rec's coach, coachee, started_at and rubric and
- * another observer: the double-coding peers, in id order.
- */
-typedef int (*peer_fn)(const Coachq__V1__StoredObservation *peer, void *arg);
-
-static int peers_each(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
-                      const uint8_t *skip, peer_fn fn, void *arg)
+/* Reads the session of coach at started_at (see above) into s. */
+static int session_load(struct store_txn *t, const char *coach, int64_t started_at,
+                        struct session *s)
 {
-    const Coachq__V1__Observation *o = rec->observation;
-    struct peer_scan ps;
     uint8_t prefix[KEYS_BOUND_MAX];
     size_t plen;
     int rc;
 
-    memset(&ps, 0, sizeof(ps));
-    rc = keys_index_bound(prefix, sizeof(prefix), o->coach_id, strlen(o->coach_id), o->started_at,
-                          &plen);
-    if (rc != 0) {
+    memset(s, 0, sizeof(*s));
+    if (keys_index_bound(prefix, sizeof(prefix), coach, strlen(coach), started_at, &plen) != 0) {
         return 0;
     }
-    rc = store_txn_scan(t, t->s->dbi_by_coach, prefix, plen, 0, peer_one, &ps);
-    for (size_t i = 0; i < ps.n && rc == 0; i++) {
-        Coachq__V1__StoredObservation *p = NULL;
-        int counts = 0;
+    /* The ids first: no other read runs while the scan's cursor is open. */
+    rc = store_txn_scan(t, t->s->dbi_by_coach, prefix, plen, 0, session_key, s);
+    for (size_t i = 0; i < s->nids && rc == 0; i++) {
+        Coachq__V1__StoredObservation *r = NULL;
 
-        if (memcmp(ps.ids[i], o->id.data, KEYS_UUID_LEN) == 0 ||
-            (skip != NULL && memcmp(ps.ids[i], skip, KEYS_UUID_LEN) == 0)) {
-            continue;
-        }
-        rc = record_read(t, ps.ids[i], &p);
-        if (rc == -ENOENT) {
+        rc = record_read(t, s->ids[i], &r);
+        if (rc == -ENOENT || rc == -EIO) {
+            /* An index key without a readable record is damage; it takes
+             * its place in the window all the same, in the writer and the
+             * rebuild alike. */
             rc = 0;
-            continue;
         }
-        if (rc == 0 && peer_match(rec, p)) {
-            rc = agg_counts(t, p, &counts);
-            if (rc == 0 && counts) {
-                rc = fn(p, arg);
-            }
+        if (rc == 0 && r != NULL) {
+            rc = agg_counts(t, r, &s->counts[s->n]);
         }
-        coachq__v1__stored_observation__free_unpacked(p, NULL);
+        s->rec[s->n++] = r;
     }
-    free(ps.ids);
+    if (rc != 0) {
+        session_free(s);
+    }
     return rc;
+}
+
+/* True if s->rec[i] represents its observer for its coachee and rubric:
+ * counted, in the window, and no counted record before it (a smaller id)
+ * of the same observer, coachee and rubric. */
+static int session_represents(const struct session *s, size_t i)
+{
+    const Coachq__V1__StoredObservation *a = s->rec[i];
+
+    if (i >= AGG_SESSION_KEYS || a == NULL || !s->counts[i]) {
+        return 0;
+    }
+    for (size_t j = 0; j < i; j++) {
+        const Coachq__V1__StoredObservation *b = s->rec[j];
+
+        if (b != NULL && s->counts[j] && strcmp(a->observer_id, b->observer_id) == 0 &&
+            a->observation->started_at == b->observation->started_at &&
+            strcmp(a->observation->coachee_id, b->observation->coachee_id) == 0 &&
+            strcmp(a->observation->rubric_id, b->observation->rubric_id) == 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* True if records i and j of s are a double-coding pair. */
+static int session_paired(const struct session *s, size_t i, size_t j)
+{
+    return i != j && session_represents(s, i) && session_represents(s, j) &&
+           peer_match(s->rec[i], s->rec[j]);
+}
+
+/* Where id lies in s, or s->n. */
+static size_t session_find(const struct session *s, const uint8_t id[KEYS_UUID_LEN])
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->rec[i] != NULL && memcmp(s->rec[i]->observation->id.data, id, KEYS_UUID_LEN) == 0) {
+            return i;
+        }
+    }
+    return s->n;
 }
 
 /* ---- The writer's hook ------------------------------------------------- */
 
-#define AGG_MAX_TOUCHED 64
+/* The records one write may change: its session's window and the one past
+ * it, the same again for the session an amendment moved away from, and the
+ * superseded version. */
+#define AGG_MAX_TOUCHED (2 * (AGG_SESSION_KEYS + 1) + 2)
 
 /* One stored version's change: deltas per key and the contributions to
  * rewrite. */
@@ -1079,7 +1157,8 @@ static int work_contrib(struct agg_work *w, const uint8_t id[KEYS_UUID_LEN], str
         }
     }
     if (w->ntouched == AGG_MAX_TOUCHED) {
-        /* More than 60 observers scoring one session: not a real case. */
+        /* Cannot happen: sessions are read AGG_SESSION_KEYS + 1 keys at
+         * most. */
         return -E2BIG;
     }
     rc = contrib_load(w->t, id, &w->touched[w->ntouched]);
@@ -1090,42 +1169,88 @@ static int work_contrib(struct agg_work *w, const uint8_t id[KEYS_UUID_LEN], str
     return 0;
 }
 
-static int work_add_peer(const Coachq__V1__StoredObservation *peer, void *arg)
+/* True if c's peer list holds id. */
+static int contrib_has_peer(const struct contrib *c, const uint8_t id[KEYS_UUID_LEN])
 {
-    struct agg_work *w = arg;
-    struct contrib *mine, *theirs;
-    size_t mine_before = 0, theirs_before;
+    for (size_t i = 0; i < c->npeers; i++) {
+        if (memcmp(c->peers[i], id, KEYS_UUID_LEN) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Brings the pairs of the session of coach at started_at to what the rule
+ * says for the store as it is now (the record and its index keys already
+ * put, the superseded version's taken out): a pair the rule no longer
+ * makes is taken back, a new one added, each on both peer lists. By
+ * induction, the pairs stored before this write were the rule's for the
+ * state before it, and they all lie within the first AGG_SESSION_KEYS + 1
+ * keys read here.
+ */
+static int work_sync_session(struct agg_work *w, const char *coach, int64_t started_at)
+{
+    struct session *s = calloc(1, sizeof(*s));
     int rc;
 
-    rc = work_contrib(w, peer->observation->id.data, &theirs);
-    if (rc != 0) {
-        return rc;
+    if (s == NULL) {
+        return -ENOMEM;
     }
-    if (theirs->npeers >= AGG_MAX_PEER_KEYS) {
-        /* A session scored by more observers than are ever compared: this
-         * record is not paired with that one, so no contribution's peer
-         * list, and no amendment's work, grows without bound. */
-        return 0;
+    rc = session_load(w->t, coach, started_at, s);
+    for (size_t i = 0; i < s->n && rc == 0; i++) {
+        struct contrib *ci;
+
+        if (s->rec[i] == NULL || !s->counts[i]) {
+            continue;
+        }
+        rc = work_contrib(w, s->rec[i]->observation->id.data, &ci);
+        for (size_t j = i + 1; j < s->n && rc == 0; j++) {
+            const uint8_t *jid;
+            struct contrib *cj;
+            int want;
+            int have;
+
+            if (s->rec[j] == NULL || !s->counts[j]) {
+                continue;
+            }
+            jid = s->rec[j]->observation->id.data;
+            want = session_paired(s, i, j);
+            have = contrib_has_peer(ci, jid);
+            if (want == have) {
+                continue;
+            }
+            rc = work_contrib(w, jid, &cj);
+            if (rc == 0) {
+                rc = pair_values(&w->delta, s->rec[i], s->rec[j], want ? 1 : -1);
+            }
+            if (rc == 0 && want) {
+                rc = contrib_add_peer(ci, jid);
+                if (rc == 0) {
+                    rc = contrib_add_peer(cj, s->rec[i]->observation->id.data);
+                }
+                /* A record becomes double-coded with its first peer. */
+                if (rc == 0 && ci->npeers == 1) {
+                    rc = dc_value(&w->delta, s->rec[i], 1);
+                }
+                if (rc == 0 && cj->npeers == 1) {
+                    rc = dc_value(&w->delta, s->rec[j], 1);
+                }
+            } else if (rc == 0) {
+                contrib_del_peer(ci, jid);
+                contrib_del_peer(cj, s->rec[i]->observation->id.data);
+                /* and stops being one with its last. */
+                if (ci->npeers == 0) {
+                    rc = dc_value(&w->delta, s->rec[i], -1);
+                }
+                if (rc == 0 && cj->npeers == 0) {
+                    rc = dc_value(&w->delta, s->rec[j], -1);
+                }
+            }
+        }
     }
-    theirs_before = theirs->npeers;
-    rc = pair_values(&w->delta, w->rec, peer, 1);
-    if (rc == 0) {
-        rc = work_contrib(w, w->rec->observation->id.data, &mine);
-    }
-    if (rc == 0) {
-        mine_before = mine->npeers;
-        rc = contrib_add_peer(mine, peer->observation->id.data);
-    }
-    if (rc == 0) {
-        rc = contrib_add_peer(theirs, w->rec->observation->id.data);
-    }
-    /* Each record becomes double-coded with its first peer. */
-    if (rc == 0 && mine_before == 0 && mine->npeers > 0) {
-        rc = dc_value(&w->delta, w->rec, 1);
-    }
-    if (rc == 0 && theirs_before == 0 && theirs->npeers > 0) {
-        rc = dc_value(&w->delta, peer, 1);
-    }
+    session_free(s);
+    free(s);
     return rc;
 }
 
@@ -1265,6 +1390,7 @@ int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *re
 {
     struct agg_work *w;
     struct contrib *mine;
+    Coachq__V1__StoredObservation *prev = NULL;
     struct agg_val v;
     int counts = 0;
     int rc;
@@ -1281,6 +1407,14 @@ int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *re
     w->rec = rec;
     rc = 0;
     if (prev_id != NULL) {
+        /* Where the superseded version was: an amendment may move the
+         * session, and the one it leaves needs its pairs redone too. */
+        rc = record_read(t, prev_id, &prev);
+        if (rc == -ENOENT) {
+            rc = 0;
+        }
+    }
+    if (rc == 0 && prev_id != NULL) {
         rc = work_take_back(w, prev_id);
     }
     if (rc == 0) {
@@ -1300,9 +1434,18 @@ int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *re
         for (size_t i = 0; rc == 0 && i < mine->nkeys; i++) {
             rc = map_add(&w->delta, mine->keys[i].b, mine->keys[i].len, &v, 1);
         }
-        if (rc == 0) {
-            rc = peers_each(t, rec, prev_id, work_add_peer, w);
-        }
+    }
+    /* Double coding: a calibration attempt is in no session (it has no
+     * coach index key). Any other write can change its session's pairs,
+     * even one that does not count itself (it may push a record out of
+     * the window, or end a representative's turn). */
+    if (rc == 0 && record_ok(rec) && rec->observation->calibration_ref.len == 0) {
+        rc = work_sync_session(w, rec->observation->coach_id, rec->observation->started_at);
+    }
+    if (rc == 0 && prev != NULL &&
+        (prev->observation->started_at != rec->observation->started_at ||
+         strcmp(prev->observation->coach_id, rec->observation->coach_id) != 0)) {
+        rc = work_sync_session(w, prev->observation->coach_id, prev->observation->started_at);
     }
     if (rc == 0) {
         rc = work_commit(w);
@@ -1313,6 +1456,7 @@ int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *re
         rc = STORE_TXN_ABORT(ENOMEM);
     }
     val_free(&v);
+    coachq__v1__stored_observation__free_unpacked(prev, NULL);
     for (size_t i = 0; i < w->ntouched; i++) {
         contrib_free(&w->touched[i]);
     }
@@ -1506,16 +1650,32 @@ static void report(struct agg_build *b, const char *key, const char *what)
     }
 }
 
-static int build_peer(const Coachq__V1__StoredObservation *peer, void *arg)
+/* Adds the pairs the rule gives b->rec (its session read afresh): each to
+ * its peer list, and the pair's values once, from the side with the
+ * smaller id. */
+static int build_peers(struct agg_build *b)
 {
-    struct agg_build *b = arg;
-    int rc = contrib_add_peer(b->c, peer->observation->id.data);
+    const Coachq__V1__Observation *o = b->rec->observation;
+    struct session *s = calloc(1, sizeof(*s));
+    size_t i;
+    int rc;
 
-    /* Each pair once: from the side with the smaller id. */
-    if (rc == 0 &&
-        memcmp(b->rec->observation->id.data, peer->observation->id.data, KEYS_UUID_LEN) < 0) {
-        rc = pair_values(&b->map, b->rec, peer, 1);
+    if (s == NULL) {
+        return -ENOMEM;
     }
+    rc = session_load(b->t, o->coach_id, o->started_at, s);
+    i = rc == 0 ? session_find(s, o->id.data) : 0;
+    for (size_t j = 0; rc == 0 && i < s->n && j < s->n; j++) {
+        if (!session_paired(s, i, j)) {
+            continue;
+        }
+        rc = contrib_add_peer(b->c, s->rec[j]->observation->id.data);
+        if (rc == 0 && memcmp(o->id.data, s->rec[j]->observation->id.data, KEYS_UUID_LEN) < 0) {
+            rc = pair_values(&b->map, b->rec, s->rec[j], 1);
+        }
+    }
+    session_free(s);
+    free(s);
     return rc;
 }
 
@@ -1592,7 +1752,7 @@ static int build_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
     if (rc == 0) {
         b->rec = r;
         b->c = &c;
-        rc = peers_each(b->t, r, NULL, build_peer, b);
+        rc = build_peers(b);
     }
     if (rc == 0 && c.npeers > 0) {
         rc = dc_value(&b->map, r, 1);

@@ -16,6 +16,12 @@
  *   AGG_PAIR      the observer on this coach, id "<observer>/<coach>"
  *                 (severity drift: an observer against peers on the same
  *                 managers; coverage: which managers an observer saw)
+ *   AGG_LINE_COACH  the coach as each manager above them on that day sees
+ *                 them, id "<manager>/<coach>", one per manager in the
+ *                 chain: a manager's view of a front-line manager holds the
+ *                 sessions that were in the manager's line on the session
+ *                 date, and no others (dashboards.md, "Reporting-line
+ *                 changes")
  *
  * Double coding: when a stored observation has the same coach, coachee and
  * started_at as another observer's counted one, the pair's ratings of the
@@ -25,7 +31,12 @@
  * column: the peer's). double_coded counts observations, not pairs: an
  * observation with at least one peer adds 1 to its observer's value however
  * many observers scored the session, so double_coded <= observations. An
- * amendment takes its share back like any other contribution.
+ * amendment takes its share back like any other contribution. Which records
+ * pair is decided by one rule, the same for the writer and the rebuild
+ * whatever the arrival order: a session is the first 32 coach-index keys at
+ * one coach and start time (id order); an observer's counted record with the
+ * smallest id among them represents them for a coachee and rubric; every two
+ * representatives of different observers pair.
  *
  * What counts: the latest version of an observation that is not a
  * calibration attempt and whose observer was certified for its rubric on the
@@ -54,6 +65,7 @@ enum agg_scope {
     AGG_OBSERVER = 4,
     AGG_COHORT = 5,
     AGG_PAIR = 6,
+    AGG_LINE_COACH = 7,
 };
 
 #define AGG_ORG_ALL "*"

@@ -2,6 +2,7 @@
 #include "certs.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -514,16 +515,34 @@ static int certs_pair_up(struct certs_pairs *p, const Coachq__V1__CalibrationRef
     return 0;
 }
 
+/* True if every one of the n scores is the same category. */
+static int certs_one_category(const int *scores, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        if (scores[i] != scores[0]) {
+            return 0;
+        }
+    }
+    return n > 0;
+}
+
 /*
  * Compares the agreement with the policy. Fills reason (len bytes) with
- * what fell short, in words for the observer, or leaves it empty. Returns
- * 1 when it passed.
+ * what fell short, in words for a lead, and with how kappa was used when it
+ * is undefined. Returns 1 when it passed.
+ *
+ * Kappa is undefined when the master scores compared all lie in one
+ * category: 0/0 when the observer's do too, and 0 by construction however
+ * close they come otherwise. The rule for that case (observer.md,
+ * "Calibration"): kappa does not count, exact agreement alone decides, and
+ * the reason says so.
  */
 static int certs_judge(const struct store_policy *p, const struct stats_agreement *ag, char *reason,
                        size_t len)
 {
     char got[16];
     char need[16];
+    int passed = 1;
 
     reason[0] = '\0';
     if (ag->n == 0) {
@@ -538,22 +557,24 @@ static int certs_judge(const struct store_policy *p, const struct stats_agreemen
                   "only %zu rating pair%s compared; %u needed \xe2\x80\x94 score another "
                   "reference session",
                   ag->n, ag->n == 1 ? "" : "s", p->cert_min_pairs);
+        passed = 0;
     }
     if (ag->exact + CERTS_EPS < p->cert_exact) {
         certs_say(reason, len, "exact agreement %s is below the %s required",
                   certs_pct(ag->exact, got, sizeof(got)),
                   certs_pct(p->cert_exact, need, sizeof(need)));
+        passed = 0;
     }
     if (ag->kappa_defined && ag->kappa + CERTS_EPS < p->cert_kappa) {
         certs_say(reason, len, "weighted kappa %.2f is below %.2f",
                   certs_display(ag->kappa * 100.0, 1.0) / 100.0, p->cert_kappa);
-    } else if (!ag->kappa_defined && ag->exact < 1.0) {
-        /* Cannot happen with one shared category (which agrees exactly),
-         * but the rule is stated for every case. */
+        passed = 0;
+    } else if (!ag->kappa_defined) {
         certs_say(reason, len,
-                  "weighted kappa cannot be computed and the scores do not agree exactly");
+                  "weighted kappa is undefined (the master scores compared all use one "
+                  "category), so exact agreement alone decided");
     }
-    return reason[0] == '\0';
+    return passed;
 }
 
 /* Grants a certification from day after a passed calibration and writes
@@ -577,7 +598,8 @@ static int certs_grant(struct store_txn *t, const char *observer, const char *ru
     c.granted_by = (char *)"calibration";
     c.exact = ag->exact;
     c.within_one = ag->within_one;
-    c.kappa = ag->kappa;
+    c.kappa = ag->kappa_defined ? ag->kappa : NAN;
+    c.kappa_undefined = !ag->kappa_defined;
     c.n = (uint32_t)ag->n;
     c.granted_at_ms = at_ms;
     rc = certs_put(t, &c);
@@ -585,8 +607,15 @@ static int certs_grant(struct store_txn *t, const char *observer, const char *ru
         return rc;
     }
     snprintf(subject, sizeof(subject), "%s/%s", observer, rubric);
-    snprintf(detail, sizeof(detail), "by calibration: exact=%.2f, kappa=%.2f, until %s", ag->exact,
-             ag->kappa, certs_day_str(c.valid_until_day, ds, sizeof(ds)));
+    if (ag->kappa_defined) {
+        snprintf(detail, sizeof(detail), "by calibration: exact=%.2f, kappa=%.2f, until %s",
+                 ag->exact, ag->kappa, certs_day_str(c.valid_until_day, ds, sizeof(ds)));
+    } else {
+        snprintf(detail, sizeof(detail),
+                 "by calibration: exact=%.2f, kappa undefined (one category; exact agreement "
+                 "decided), until %s",
+                 ag->exact, certs_day_str(c.valid_until_day, ds, sizeof(ds)));
+    }
     return audit_append(t, at_ms, observer, "cert.grant", subject, detail, "calibration", NULL);
 }
 
@@ -694,6 +723,7 @@ int certs_calibrate(struct store_txn *t, const char *observer, const uint8_t ref
     struct certs_attempts att;
     struct certs_pairs pairs;
     struct stats_agreement ag;
+    struct certs_exam exam;
     struct keys_buf k;
     char reason[CERTS_REASON_MAX];
     uint32_t sessions = 0;
@@ -749,16 +779,34 @@ int certs_calibrate(struct store_txn *t, const char *observer, const uint8_t ref
         if (rc != 0) {
             goto out;
         }
+        if (certs_one_category(pairs.master, pairs.n)) {
+            /* Master scores in one category leave kappa 0/0 when the
+             * observer agrees, and 0 by construction whenever they do
+             * not, however close: it measures nothing, so it is treated
+             * as undefined (certs_judge()). */
+            ag.kappa = NAN;
+            ag.kappa_defined = 0;
+        }
     }
 
+    rc = certs_exam_state(t, observer, ref_id, at_ms, policy, &exam);
+    if (rc != 0) {
+        goto out;
+    }
     res.observer_id = (char *)observer;
     res.rubric_id = ref->rubric_id;
     res.n = (uint32_t)ag.n;
     res.sessions = sessions;
     res.exact = ag.exact;
     res.within_one = ag.within_one;
-    res.kappa = ag.kappa;
+    res.kappa = ag.n > 0 && ag.kappa_defined ? ag.kappa : (ag.n > 0 ? NAN : 0);
+    res.kappa_undefined = ag.n > 0 && !ag.kappa_defined;
     res.passed = certs_judge(policy, &ag, reason, sizeof(reason));
+    /* protobuf-c's field is not const; pack only reads it. */
+    res.reference_id.data = (uint8_t *)ref_id;
+    res.reference_id.len = KEYS_UUID_LEN;
+    res.attempt = exam.in_window;
+    res.attempts_allowed = policy->cert_attempts;
     res.at_ms = at_ms;
     res.reason = reason;
     keys_buf_reset(&k);
@@ -790,6 +838,344 @@ out:
     free(pairs.master);
     free(pairs.observer);
     return rc;
+}
+
+/* ---- The exam's limits --------------------------------------------------- */
+
+#define CERTS_DAY_MS ((int64_t)86400 * 1000)
+
+/* Writes a time as "2026-12-06 09:00 UTC" into out. Returns out. */
+static const char *certs_time_str(int64_t ms, char *out, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(out, len, "%Y-%m-%d %H:%M UTC", &tm) == 0) {
+        snprintf(out, len, "%lld ms", (long long)ms);
+    }
+    return out;
+}
+
+/* The key prefix id(observer) + uuid(ref) of the attempt log. */
+static int certs_log_prefix(struct keys_buf *k, const char *observer, const uint8_t ref_id[16])
+{
+    keys_buf_reset(k);
+    keys_buf_id(k, observer);
+    keys_buf_raw(k, ref_id, KEYS_UUID_LEN);
+    return k->err != 0 ? -EINVAL : 0;
+}
+
+int certs_exam_log(struct store_txn *t, const char *observer, const uint8_t ref_id[16],
+                   const uint8_t obs_id[16], int64_t at_ms)
+{
+    struct keys_buf k;
+    int rc;
+
+    if (observer == NULL || ref_id == NULL || obs_id == NULL) {
+        return -EINVAL;
+    }
+    rc = certs_log_prefix(&k, observer, ref_id);
+    if (rc != 0) {
+        return rc;
+    }
+    keys_buf_time(&k, at_ms);
+    if (k.err != 0) {
+        return -EINVAL;
+    }
+    return store_txn_put_raw(t, t->s->dbi_callog, k.b, k.len, obs_id, KEYS_UUID_LEN, NULL);
+}
+
+/* Walks one reference's attempts newest first, until the window is left. */
+struct certs_exam_walk {
+    size_t plen;
+    int64_t window_start; /* attempts after this count */
+    struct certs_exam *e;
+    int64_t nth; /* the allowed-th newest attempt in the window */
+};
+
+static int certs_exam_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                         void *arg)
+{
+    struct certs_exam_walk *w = arg;
+    int64_t at;
+
+    (void)val;
+    (void)vlen;
+    if (klen != w->plen + KEYS_TIME_LEN) {
+        return -EIO;
+    }
+    at = keys_time_decode(key + w->plen);
+    if (w->e->last_ms == 0) {
+        w->e->last_ms = at;
+    }
+    if (at <= w->window_start) {
+        return 1;
+    }
+    w->e->in_window++;
+    if (w->e->allowed > 0 && w->e->in_window == w->e->allowed) {
+        w->nth = at;
+    }
+    return 0;
+}
+
+int certs_exam_state(struct store_txn *t, const char *observer, const uint8_t ref_id[16],
+                     int64_t now_ms, const struct store_policy *policy, struct certs_exam *out)
+{
+    struct certs_exam_walk w;
+    struct keys_buf k;
+    int64_t next = 0;
+    int rc;
+
+    if (out == NULL || policy == NULL) {
+        return -EINVAL;
+    }
+    memset(out, 0, sizeof(*out));
+    out->allowed = policy->cert_attempts;
+    rc = certs_log_prefix(&k, observer, ref_id);
+    if (rc != 0) {
+        return rc;
+    }
+    memset(&w, 0, sizeof(w));
+    w.plen = k.len;
+    w.e = out;
+    w.window_start =
+        now_ms -
+        (int64_t)(policy->cert_window_days > 0 ? policy->cert_window_days : 1) * CERTS_DAY_MS;
+    rc = store_txn_scan(t, t->s->dbi_callog, k.b, k.len, 1, certs_exam_cb, &w);
+    if (rc != 0) {
+        return rc;
+    }
+    if (out->allowed > 0 && out->in_window >= out->allowed) {
+        /* The allowed-th newest attempt must leave the window first. */
+        next = w.nth + (now_ms - w.window_start);
+    }
+    if (out->last_ms != 0 && out->last_ms + policy->cert_cooldown_s * 1000 > next &&
+        out->last_ms + policy->cert_cooldown_s * 1000 > now_ms) {
+        next = out->last_ms + policy->cert_cooldown_s * 1000;
+        out->cooling = 1;
+    }
+    out->next_ms = next > now_ms ? next : 0;
+    if (out->next_ms == 0) {
+        out->cooling = 0;
+    }
+    return 0;
+}
+
+/* One logged attempt, for the lead's summary. */
+struct certs_logged {
+    uint8_t ref[KEYS_UUID_LEN];
+    uint8_t obs[KEYS_UUID_LEN];
+    int64_t at;
+};
+
+struct certs_log_read {
+    size_t plen;
+    int64_t since;
+    int64_t until;
+    struct certs_logged *v;
+    size_t n;
+};
+
+static int certs_log_read_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                             void *arg)
+{
+    struct certs_log_read *r = arg;
+    int64_t at;
+
+    if (klen != r->plen + KEYS_UUID_LEN + KEYS_TIME_LEN || vlen != KEYS_UUID_LEN) {
+        return -EIO;
+    }
+    at = keys_time_decode(key + r->plen + KEYS_UUID_LEN);
+    if (at < r->since || at >= r->until) {
+        return 0;
+    }
+    if (r->n == CERTS_EXAM_MAX_READ) {
+        return 1;
+    }
+    memcpy(r->v[r->n].ref, key + r->plen, KEYS_UUID_LEN);
+    memcpy(r->v[r->n].obs, val, KEYS_UUID_LEN);
+    r->v[r->n].at = at;
+    r->n++;
+    return 0;
+}
+
+/* The number of behaviours whose rating (score or not applicable) differs
+ * between two attempts; a behaviour rated in one only counts too. */
+static size_t certs_ratings_differ(const Coachq__V1__Observation *a,
+                                   const Coachq__V1__Observation *b)
+{
+    size_t differ = 0;
+
+    for (size_t i = 0; i < a->n_ratings; i++) {
+        const Coachq__V1__Rating *ra = a->ratings[i];
+        const Coachq__V1__Rating *rb = NULL;
+
+        for (size_t j = 0; j < b->n_ratings && rb == NULL; j++) {
+            if (certs_streq(b->ratings[j]->behaviour_id, ra->behaviour_id)) {
+                rb = b->ratings[j];
+            }
+        }
+        if (rb == NULL || rb->score != ra->score || rb->not_applicable != ra->not_applicable) {
+            differ++;
+        }
+    }
+    for (size_t j = 0; j < b->n_ratings; j++) {
+        int found = 0;
+
+        for (size_t i = 0; i < a->n_ratings && !found; i++) {
+            found = certs_streq(a->ratings[i]->behaviour_id, b->ratings[j]->behaviour_id);
+        }
+        differ += !found;
+    }
+    return differ;
+}
+
+int certs_exam_summary(struct store_txn *t, const char *observer, int64_t since_ms,
+                       int64_t until_ms, const struct store_policy *policy,
+                       struct certs_exam_summary *out)
+{
+    Coachq__V1__StoredObservation *prev = NULL;
+    Coachq__V1__StoredObservation *cur = NULL;
+    struct certs_log_read r;
+    struct keys_buf k;
+    int64_t window_ms;
+    int rc;
+
+    if (out == NULL || policy == NULL || observer == NULL) {
+        return -EINVAL;
+    }
+    memset(out, 0, sizeof(*out));
+    memset(&r, 0, sizeof(r));
+    keys_buf_reset(&k);
+    keys_buf_id(&k, observer);
+    if (k.err != 0) {
+        return 0;
+    }
+    r.plen = k.len;
+    r.since = since_ms;
+    r.until = until_ms;
+    r.v = malloc(CERTS_EXAM_MAX_READ * sizeof(*r.v));
+    if (r.v == NULL) {
+        return -ENOMEM;
+    }
+    /* Keys run by reference, then time: each reference's attempts are
+     * together and oldest first. */
+    rc = store_txn_scan(t, t->s->dbi_callog, k.b, k.len, 0, certs_log_read_cb, &r);
+    if (rc != 0) {
+        goto out;
+    }
+    window_ms =
+        (int64_t)(policy->cert_window_days > 0 ? policy->cert_window_days : 1) * CERTS_DAY_MS;
+    out->attempts = (unsigned)r.n;
+    for (size_t i = 0; i < r.n; i++) {
+        int same_ref = i > 0 && memcmp(r.v[i].ref, r.v[i - 1].ref, KEYS_UUID_LEN) == 0;
+
+        if (!same_ref && policy->cert_attempts > 0) {
+            /* A reference counts once if any allowed-many of its attempts
+             * fall within one window. */
+            size_t end = i;
+            size_t span = policy->cert_attempts - 1;
+
+            while (end < r.n && memcmp(r.v[end].ref, r.v[i].ref, KEYS_UUID_LEN) == 0) {
+                end++;
+            }
+            for (size_t j = i; j + span < end; j++) {
+                if (r.v[j + span].at - r.v[j].at < window_ms) {
+                    out->limit_reached++;
+                    break;
+                }
+            }
+        }
+        rc = store_get_txn(t, r.v[i].obs, &cur);
+        if (rc == -ENOENT) {
+            rc = 0;
+            same_ref = 0;
+        }
+        if (rc != 0) {
+            goto out;
+        }
+        if (same_ref && prev != NULL && cur != NULL && prev->observation != NULL &&
+            cur->observation != NULL &&
+            certs_ratings_differ(prev->observation, cur->observation) == 1) {
+            out->one_varied++;
+        }
+        coachq__v1__stored_observation__free_unpacked(prev, NULL);
+        prev = cur;
+        cur = NULL;
+    }
+out:
+    coachq__v1__stored_observation__free_unpacked(prev, NULL);
+    coachq__v1__stored_observation__free_unpacked(cur, NULL);
+    free(r.v);
+    return rc;
+}
+
+void certs_withhold_cert(Coachq__V1__Certification *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    c->exact = 0;
+    c->within_one = 0;
+    c->kappa = 0;
+    c->n = 0;
+    c->kappa_undefined = 0;
+    c->figures_withheld = 1;
+}
+
+int certs_withhold_result(struct store_txn *t, Coachq__V1__CalibrationResult *r, int64_t now_ms,
+                          const struct store_policy *policy)
+{
+    struct certs_exam e;
+    char words[CERTS_REASON_MAX];
+    char when[40];
+    char *copy;
+    int rc;
+
+    if (r == NULL || policy == NULL) {
+        return -EINVAL;
+    }
+    r->n = 0;
+    r->exact = 0;
+    r->within_one = 0;
+    r->kappa = 0;
+    r->kappa_undefined = 0;
+    r->figures_withheld = 1;
+    words[0] = '\0';
+    certs_say(words, sizeof(words), "%s",
+              r->passed ? "passed: your agreement with the master scores meets what "
+                          "certification requires"
+                        : "not passed: your agreement with the master scores is below what "
+                          "certification requires; ask your enablement lead for feedback");
+    if (r->reference_id.len == KEYS_UUID_LEN && r->observer_id != NULL) {
+        rc = certs_exam_state(t, r->observer_id, r->reference_id.data, now_ms, policy, &e);
+        if (rc != 0) {
+            return rc;
+        }
+        r->next_attempt_ms = e.next_ms;
+        if (r->attempt > 0 && r->attempts_allowed > 0) {
+            certs_say(words, sizeof(words), "attempt %u of %u at this reference session in %d days",
+                      (unsigned)r->attempt, (unsigned)r->attempts_allowed,
+                      policy->cert_window_days);
+        }
+        if (e.next_ms != 0) {
+            certs_say(words, sizeof(words), "next attempt at this reference possible from %s",
+                      certs_time_str(e.next_ms, when, sizeof(when)));
+        }
+    }
+    copy = malloc(strlen(words) + 1);
+    if (copy == NULL) {
+        return -ENOMEM;
+    }
+    memcpy(copy, words, strlen(words) + 1);
+    /* Results handed out by certs_results() are unpacked messages, whose
+     * strings protobuf-c frees with the allocator it was given (malloc),
+     * unless a string is the shared empty default. */
+    if (r->reason != protobuf_c_empty_string) {
+        free(r->reason);
+    }
+    r->reason = copy;
+    return 0;
 }
 
 /* ---- Calibration results ---------------------------------------------- */

@@ -35,6 +35,18 @@ static int refuse(struct validate_error *fault, Coachq__V1__Code code, const cha
     return ERROR_REFUSED;
 }
 
+/* Writes a time in milliseconds as "2026-12-06 09:00 UTC" into out. */
+static const char *time_str(int64_t ms, char *out, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(out, len, "%Y-%m-%d %H:%M UTC", &tm) == 0) {
+        snprintf(out, len, "%lld ms", (long long)ms);
+    }
+    return out;
+}
+
 /* Writes day as YYYY-MM-DD into out (11 bytes). */
 static const char *day_str(int32_t day, char out[16])
 {
@@ -263,11 +275,15 @@ out:
     return rc;
 }
 
-/* A calibration attempt: its reference exists and has this rubric. */
-static int check_calibration(struct store_txn *t, const Coachq__V1__Observation *obs,
-                             struct validate_error *fault)
+/* A calibration attempt: its reference exists and has this rubric, and the
+ * observer has an attempt at it left (certs.h, "The calibration exam"). */
+static int check_calibration(struct store_txn *t, const char *observer,
+                             const Coachq__V1__Observation *obs, int64_t now_ms,
+                             const struct store_policy *policy, struct validate_error *fault)
 {
     Coachq__V1__CalibrationReference *ref = NULL;
+    struct certs_exam exam;
+    char when[40];
     int rc;
 
     if (obs->amends.len != 0) {
@@ -290,7 +306,30 @@ static int check_calibration(struct store_txn *t, const Coachq__V1__Observation 
                     ref->rubric_id, (unsigned)ref->rubric_version);
     }
     coachq__v1__calibration_reference__free_unpacked(ref, NULL);
-    return rc;
+    if (rc != 0) {
+        return rc;
+    }
+    rc = certs_exam_state(t, observer, obs->calibration_ref.data, now_ms, policy, &exam);
+    if (rc != 0) {
+        return rc;
+    }
+    if (exam.next_ms != 0 && exam.cooling) {
+        int hours = policy->cert_cooldown_s % 3600 == 0;
+
+        return refuse(fault, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "calibration_ref",
+                      "you attempted this reference session less than %lld %s ago: the next "
+                      "attempt is possible from %s",
+                      (long long)(hours ? policy->cert_cooldown_s / 3600 : policy->cert_cooldown_s),
+                      hours ? "h" : "s", time_str(exam.next_ms, when, sizeof(when)));
+    }
+    if (exam.next_ms != 0) {
+        return refuse(fault, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "calibration_ref",
+                      "you have used all %u attempts at this reference session allowed in %d "
+                      "days: the next attempt is possible from %s",
+                      exam.allowed, policy->cert_window_days,
+                      time_str(exam.next_ms, when, sizeof(when)));
+    }
+    return 0;
 }
 
 int rules_check_observation(struct store_txn *t, const char *observer,
@@ -342,7 +381,7 @@ int rules_check_observation(struct store_txn *t, const char *observer,
         goto out;
     }
     if (calibration) {
-        rc = check_calibration(t, obs, fault);
+        rc = check_calibration(t, observer, obs, now_ms, policy, fault);
     } else {
         rc = check_certification(t, observer, obs->rubric_id, day, fault);
         if (rc == 0) {

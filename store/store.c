@@ -108,6 +108,9 @@ void store_policy_default(struct store_policy *p)
     p->cert_kappa = 0.70;
     p->cert_min_pairs = 8;
     p->cert_days = 365;
+    p->cert_attempts = 3;
+    p->cert_window_days = 30;
+    p->cert_cooldown_s = 24 * 3600;
     p->future_slack_s = 300;
 }
 
@@ -131,6 +134,11 @@ int32_t store_day_of(int64_t seconds)
 const struct store_policy *store_get_policy(const struct store *s)
 {
     return &s->policy;
+}
+
+const struct store_policy *store_txn_policy(const struct store_txn *t)
+{
+    return &t->s->policy;
 }
 
 /* ---- Transaction helpers (store_int.h) --------------------------------- */
@@ -373,8 +381,9 @@ static int store_init_schema(struct store *s)
             /* Schema 1 had observations only; 2 adds databases, which are
              * created below, and reads version 0 records as version 1. 3
              * adds the aggregates, built below from the records. 4 counts
-             * a double-coded observation once, not once per peer: the
-             * aggregates are rebuilt below. */
+             * a double-coded observation once, not once per peer, and adds
+             * the line-coach aggregates (agg.h): the aggregates are rebuilt
+             * below. */
             keys_put_be32(buf, STORE_SCHEMA_VERSION);
             v.mv_data = buf;
             v.mv_size = 4;
@@ -429,6 +438,7 @@ static int store_init_schema(struct store *s)
             {"certs", offsetof(struct store, dbi_certs)},
             {"cal_refs", offsetof(struct store, dbi_refs)},
             {"cal_attempts", offsetof(struct store, dbi_attempts)},
+            {"cal_log", offsetof(struct store, dbi_callog)},
             {"cal_results", offsetof(struct store, dbi_calres)},
             {"audit", offsetof(struct store, dbi_audit)},
             {"agg_week", offsetof(struct store, dbi_agg)},
@@ -1004,6 +1014,35 @@ static int store_audit_obs(struct store *s, MDB_txn *txn, const struct store_wri
     return 0;
 }
 
+/* Writes the audit entry of a calibration attempt the exam's limits
+ * refused (store_apply()). Writer thread. */
+static int store_audit_refused(struct store *s, MDB_txn *txn, const struct store_write *w,
+                               const Coachq__V1__Observation *obs, int *wrote)
+{
+    struct store_txn t;
+    char subject[40];
+    int rc;
+
+    t.s = s;
+    t.txn = txn;
+    t.write = 1;
+    uuid_format(obs->calibration_ref.data, subject);
+    rc = audit_append(&t, w->received_at_ms, w->observer_id, "calibrate.refused", subject,
+                      w->fault.message, w->origin, NULL);
+    if (store_txn_is_abort(rc)) {
+        return store_txn_abort_mdb(rc);
+    }
+    if (rc == -ENOMEM) {
+        return ENOMEM;
+    }
+    if (rc != 0) {
+        log_event(LOG_ERROR, "store_audit_failed", "subject=%s rc=%d", subject, rc);
+        return 0;
+    }
+    *wrote = 1;
+    return 0;
+}
+
 struct store_calibration {
     const struct store_write *w;
     const Coachq__V1__Observation *obs;
@@ -1111,6 +1150,12 @@ static int store_apply(struct store *s, MDB_txn *txn, MDB_cursor *idx[3], uint64
         if (rc != 0) {
             w->rc = rc;
             rc = 0;
+            if (obs->calibration_ref.len == KEYS_UUID_LEN &&
+                w->fault.code == COACHQ__V1__CODE__RESOURCE_EXHAUSTED) {
+                /* Every calibration attempt is audited, refused ones too:
+                 * a lead reads attempts against the exam's limits there. */
+                rc = store_audit_refused(s, txn, w, obs, wrote);
+            }
             goto out;
         }
     }
@@ -1183,6 +1228,24 @@ static int store_apply(struct store *s, MDB_txn *txn, MDB_cursor *idx[3], uint64
         log_event(LOG_ERROR, "store_agg_failed", "seq=%" PRIu64 " rc=%d", rec.seq, rc);
         rc = rc == -ENOMEM ? ENOMEM : EIO;
         goto out;
+    }
+    if (calibration) {
+        t.s = s;
+        t.txn = txn;
+        t.write = 1;
+        rc = certs_exam_log(&t, w->observer_id, obs->calibration_ref.data, obs->id.data,
+                            w->received_at_ms);
+        if (store_txn_is_abort(rc)) {
+            rc = store_txn_abort_mdb(rc);
+            goto out;
+        }
+        if (rc != 0) {
+            /* Ids were checked above, so only damage or memory gets here;
+             * an attempt that is not logged must not be stored. */
+            log_event(LOG_ERROR, "store_exam_log_failed", "observer=%s rc=%d", w->observer_id, rc);
+            rc = rc == -ENOMEM ? ENOMEM : EIO;
+            goto out;
+        }
     }
     if (calibration && s->policy.enforce) {
         rc = store_calibrate(s, txn, w, obs);

@@ -62,11 +62,17 @@ struct store_policy {
     double cert_kappa;       /* calibration: minimum weighted kappa */
     unsigned cert_min_pairs; /* calibration: rating pairs needed at least */
     int cert_days;           /* a certification holds this many days */
+    unsigned cert_attempts;  /* calibration: attempts at one reference per
+                                window (0 = no limit) */
+    int cert_window_days;    /* calibration: the window attempts count in */
+    int64_t cert_cooldown_s; /* calibration: least time between two attempts
+                                at one reference */
     int64_t future_slack_s;  /* how far in the future a session may start */
 };
 
 /* Fills p with the defaults: enforce 1, 14 days, exact 0.80, kappa 0.70,
- * 8 pairs, 365 days, 300 s. */
+ * 8 pairs, 365 days, 3 attempts per reference in 30 days, 24 h between
+ * attempts, 300 s. */
 void store_policy_default(struct store_policy *p);
 
 /* Runs inside a transaction (see store_exec(), store_view()). Returns 0 to
@@ -174,6 +180,9 @@ int store_view(struct store *s, store_txn_cb fn, void *arg);
 
 /* The store's policy (borrowed until store_close()). */
 const struct store_policy *store_get_policy(const struct store *s);
+
+/* The policy of the store a transaction belongs to (borrowed, as above). */
+const struct store_policy *store_txn_policy(const struct store_txn *t);
 
 /* Maps an LMDB return code (or a positive errno LMDB passed through) to a
  * negative errno: MDB_NOTFOUND -> -ENOENT, MDB_MAP_FULL -> -ENOSPC, ...;

@@ -41,6 +41,8 @@ struct store {
     MDB_dbi dbi_certs;      /* id(observer) + id(rubric) + day(from) -> Certification */
     MDB_dbi dbi_refs;       /* uuid(16) -> CalibrationReference */
     MDB_dbi dbi_attempts;   /* id(observer) + uuid(ref) -> uuid(16) of the latest attempt */
+    MDB_dbi dbi_callog;     /* id(observer) + uuid(ref) + time(at_ms) -> uuid(16): every
+                               attempt, for the exam's limits (certs.h) */
     MDB_dbi dbi_calres;     /* id(observer) + id(rubric) + time(at_ms) -> CalibrationResult */
     MDB_dbi dbi_audit;      /* be64 seq -> AuditEntry */
     /* Dashboards and sign-in (schema 3). */

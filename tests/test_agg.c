@@ -461,8 +461,8 @@ static void test_excluded(void **state)
     assert_int_equal(r.observations, 4);
     assert_int_equal(r.counted, 1);
     assert_int_equal(r.differences, 0);
-    /* coach, line, org, observer, pair: no cohort here. */
-    assert_int_equal(r.keys, 5);
+    /* coach, line, line-coach, org, observer, pair: no cohort here. */
+    assert_int_equal(r.keys, 6);
 }
 
 /* ---- Amendments -------------------------------------------------------- */
@@ -721,8 +721,8 @@ static void test_verify_repair(void **state)
     assert_int_equal(agg_verify(f->s, 0, diff_cb, &d, &r), 0);
     assert_int_equal(r.observations, 2);
     assert_int_equal(r.counted, 2);
-    /* 2 weeks x (coach, line, org) + 2 observers + 2 pairs. */
-    assert_int_equal(r.keys, 10);
+    /* 2 weeks x (coach, line, line-coach, org) + 2 observers + 2 pairs. */
+    assert_int_equal(r.keys, 12);
     assert_int_equal(r.differences, 0);
     assert_int_equal(d.n, 0);
 
@@ -750,7 +750,7 @@ static void test_verify_repair(void **state)
     memset(&d, 0, sizeof(d));
     assert_int_equal(agg_verify(f->s, 0, diff_cb, &d, &r), 0);
     assert_int_equal(r.differences, 0);
-    assert_int_equal(r.keys, 10);
+    assert_int_equal(r.keys, 12);
 }
 
 /* ---- Schema 3 upgrade -------------------------------------------------- */
@@ -807,7 +807,7 @@ static void test_schema_upgrade(void **state)
     weeks_free(&ws);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
     assert_int_equal(r.differences, 0);
-    assert_int_equal(r.keys, 10);
+    assert_int_equal(r.keys, 12);
     /* Contributions were rebuilt too: a double-coding peer after the
      * upgrade pairs up and verify still agrees. */
     tobs_make(&b2, "flm.cara", "rep.ida", T0);
@@ -820,6 +820,16 @@ static void test_schema_upgrade(void **state)
     f->s = NULL;
     /* Opening again finds the current schema and rebuilds nothing. */
     f->s = open_store_policy(f->dir, 1);
+    /* A schema 3 store gets the line-coach aggregates of its records. */
+    close_store(f->s);
+    f->s = NULL;
+    make_schema(f->dir, 3);
+    f->s = open_store_policy(f->dir, 1);
+    read_weeks(f->s, AGG_LINE_COACH, "slm.eve/flm.cara", MON0, MON0 + 7, &ws);
+    assert_int_equal(ws.n, 2);
+    weeks_free(&ws);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 0);
 }
 
 /* Schema 3 counted a double-coded observation once per peer: opening a
@@ -863,7 +873,7 @@ static void test_coachqd_verify(void **state)
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
     assert_non_null(strstr(out, "observations read: 2\n"));
     assert_non_null(strstr(out, "counted: 2\n"));
-    assert_non_null(strstr(out, "aggregate values: 10\n"));
+    assert_non_null(strstr(out, "aggregate values: 12\n"));
     assert_non_null(strstr(out, "differences: 0\n"));
 
     f->s = open_store_policy(f->dir, 1);
@@ -918,7 +928,7 @@ static void test_backdated_import_refreshes(void **state)
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
     assert_non_null(strstr(out, "differences: 0\n"));
     /* The two observations of flm.cara now count in the cohort, a week each. */
-    assert_non_null(strstr(out, "aggregate values: 12\n"));
+    assert_non_null(strstr(out, "aggregate values: 14\n"));
     /* The same import again changes nothing, so nothing is rebuilt. */
     testutil_coachqd(out, sizeof(out), 0, "import", "programme", "--data", f->dir, csv, NULL);
     assert_null(strstr(out, "brought up to date"));
@@ -987,17 +997,171 @@ static void test_crowded_session(void **state)
     }
     tobs_make(&again, "flm.cara", "rep.ida", T0);
     set_scores(&again, 3);
+    /* An id that sorts among the session's first keys, as the first's. */
+    memcpy(again.t.id, first.t.id, sizeof(again.t.id));
+    again.t.id[15] = 2;
     again.t.o.amends.data = first.t.id;
     again.t.o.amends.len = 16;
     assert_int_equal(submit(f->s, "obs.crowd00", &again.t.o), 0);
     assert_false(store_failed(f->s));
     one_week(f->s, AGG_OBSERVER, "obs.crowd00", 0, &ws);
     assert_true(ws.w[0].double_coded >= 1);
-    assert_true(ws.w[0].double_coded <= 16);
+    /* A session is its first 32 index keys: 31 peers at most. */
+    assert_true(ws.w[0].double_coded <= 31);
     weeks_free(&ws);
+    {
+        struct agg_verify_result r;
+
+        assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+        assert_int_equal(r.differences, 0);
+    }
     /* And the next write is taken as usual. */
     tobs_make(&x, "flm.cara", "rep.ida", T0 + WEEK_S);
     assert_int_equal(submit(f->s, "alice", &x.t.o), 0);
+}
+
+/*
+ * Issue 10 point 8: crowded sessions made `coachqd verify` fail, because the
+ * writer's capped peer lists depended on the order records arrived in and
+ * the rebuild's did not. For 17, 64 and 200 records of one session from 2
+ * to 5 observers, stored in random order with amendments among them, the
+ * incrementally kept aggregates must equal the rebuilt ones exactly.
+ */
+struct crowd_rec {
+    uint8_t id[16]; /* the latest version */
+    int observer;
+};
+
+static uint64_t rng_next(uint64_t *x)
+{
+    /* xorshift64*: reproducible from the seed printed on failure. */
+    *x ^= *x >> 12;
+    *x ^= *x << 25;
+    *x ^= *x >> 27;
+    return *x * 2685821657736338717ULL;
+}
+
+/* Submissions queued together, so that the writer stores several in one
+ * transaction (a batch), as under concurrent clients. */
+#define BATCH_MAX 16
+
+struct batch {
+    struct store_write w[BATCH_MAX];
+    uint8_t *buf[BATCH_MAX];
+    char who[BATCH_MAX][32];
+    size_t n;
+};
+
+static void batch_add(struct batch *b, const char *observer, const Coachq__V1__Observation *o)
+{
+    size_t n = coachq__v1__observation__get_packed_size(o);
+    struct store_write *w = &b->w[b->n];
+
+    b->buf[b->n] = malloc(n + 1);
+    assert_non_null(b->buf[b->n]);
+    coachq__v1__observation__pack(o, b->buf[b->n]);
+    snprintf(b->who[b->n], sizeof(b->who[b->n]), "%s", observer);
+    memset(w, 0, sizeof(*w));
+    w->obs = b->buf[b->n];
+    w->obs_len = n;
+    w->observer_id = b->who[b->n];
+    w->received_at_ms = now_ms();
+    b->n++;
+}
+
+static void batch_run(struct store *s, struct batch *b)
+{
+    size_t done = 0;
+
+    for (size_t i = 0; i < b->n; i++) {
+        assert_int_equal(store_submit(s, &b->w[i]), 0);
+    }
+    store_drain(s);
+    for (struct store_write *w = store_completed_take(s); w != NULL; w = w->next) {
+        if (w->rc != 0) {
+            fail_msg("refused (%d): %s: %s", w->rc, w->fault.field, w->fault.message);
+        }
+        done++;
+    }
+    assert_int_equal(done, b->n);
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->buf[i]);
+    }
+    b->n = 0;
+}
+
+static void test_crowded_sessions_verify(void **state)
+{
+    static const int sizes[] = {17, 64, 200};
+    struct fixture *f = *state;
+    struct crowd_rec *recs = calloc(200, sizeof(*recs));
+    uint64_t seed = (uint64_t)now_ms() | 1;
+    uint64_t x = seed;
+    struct agg_verify_result r;
+    struct diffs d;
+    struct batch bt;
+    int session = 0;
+
+    memset(&bt, 0, sizeof(bt));
+    assert_non_null(recs);
+    fprintf(stderr, "crowded sessions: seed %llu\n", (unsigned long long)seed);
+    assert_int_equal(store_exec(f->s, crowd_txn, NULL), 0);
+    for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+        for (int nobs = 2; nobs <= 5; nobs++, session++) {
+            int64_t at = T0 + (int64_t)session * 3600;
+            int n = 0;
+
+            while (n < sizes[si]) {
+                struct tobs o;
+                char who[32];
+                int amend = n > 0 && rng_next(&x) % 8 == 0;
+                int k = amend ? (int)(rng_next(&x) % (uint64_t)n) : n;
+                int observer = amend ? recs[k].observer : (int)(rng_next(&x) % (uint64_t)nobs);
+
+                snprintf(who, sizeof(who), "obs.crowd%02d", observer);
+                tobs_make(&o, "flm.cara", "rep.ida", at);
+                set_scores(&o, 1 + (uint32_t)(rng_next(&x) % 4));
+                o.t.r[(int)(rng_next(&x) % 10)].score = 1 + (uint32_t)(rng_next(&x) % 4);
+                o.t.r[NA_INDEX].not_applicable = 0;
+                o.t.r[NA_INDEX].score = 2;
+                for (int b = 0; b < 10; b++) {
+                    o.t.r[b].evidence = (char *)"as heard in the recording";
+                }
+                if (amend) {
+                    o.t.o.amends.data = recs[k].id;
+                    o.t.o.amends.len = 16;
+                }
+                batch_add(&bt, who, &o.t.o);
+                if (bt.n == BATCH_MAX || rng_next(&x) % 4 == 0) {
+                    batch_run(f->s, &bt);
+                }
+                memcpy(recs[k].id, o.t.id, 16);
+                recs[k].observer = observer;
+                if (!amend) {
+                    n++;
+                }
+            }
+            batch_run(f->s, &bt);
+            memset(&d, 0, sizeof(d));
+            assert_int_equal(agg_verify(f->s, 0, diff_cb, &d, &r), 0);
+            if (r.differences != 0) {
+                fail_msg("%d records from %d observers (seed %llu): %llu differences, first %s",
+                         sizes[si], nobs, (unsigned long long)seed,
+                         (unsigned long long)r.differences, d.first);
+            }
+        }
+    }
+    /* Every session had double coding, each observer's pairs bounded. */
+    for (int i = 0; i < 5; i++) {
+        struct weeks ws;
+        char who[32];
+
+        snprintf(who, sizeof(who), "obs.crowd%02d", i);
+        one_week(f->s, AGG_OBSERVER, who, 0, &ws);
+        assert_true(ws.w[0].double_coded >= 1);
+        weeks_free(&ws);
+    }
+    free(recs);
 }
 
 int main(void)
@@ -1014,6 +1178,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_coachqd_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backdated_import_refreshes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crowded_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crowded_sessions_verify, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
  * certifications and their validity, calibration references, and scoring
  * calibration attempts against master scores. */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1184,6 +1185,142 @@ static void test_calibration_no_pairs(void **state)
     assert_int_equal(l.seen.n, 0);
 }
 
+/*
+ * Master scores in one category (issue 11, "Undefined kappa shown as
+ * 1.00"): kappa is 0/0 when the observer agrees, and 0 by construction when
+ * they do not, so it is undefined, never 1.00; exact agreement alone
+ * decides, and the reason and the certification say so.
+ */
+static void test_calibration_one_category(void **state)
+{
+    struct fixture *f = *state;
+    static const int all3[NB] = {3, 3, 3, 3, 3, 3, 3, 3, 3, 3};
+    static const int one_off[NB] = {3, 3, 3, 3, 3, 3, 3, 3, 3, 2};
+    static const int three_off[NB] = {3, 3, 3, 3, 3, 3, 3, 2, 2, 2};
+    Coachq__V1__CalibrationResult *res = NULL;
+    struct valid_on v = {.observer = "alice", .rubric = "coaching", .day = DAY0, .want_last = 1};
+    struct tref r;
+
+    tref_init(&r, 1, "coaching", all3, "All proficient");
+    put_ref(f, &r);
+
+    /* Full agreement: both in one category, 0/0. */
+    submit_attempt(f, 1, &r, "alice", all3, T0_MS);
+    assert_int_equal(calibrate(f, "alice", &r, 1, T0_MS, &res), 0);
+    assert_true(res->passed);
+    assert_true(res->kappa_undefined);
+    assert_true(isnan(res->kappa));
+    assert_non_null(strstr(res->reason, "kappa is undefined"));
+    assert_non_null(strstr(res->reason, "exact agreement alone decided"));
+    coachq__v1__calibration_result__free_unpacked(res, NULL);
+    assert_int_equal(store_view(f->s, valid_on_fn, &v), 0);
+    assert_non_null(v.out);
+    assert_true(v.out->kappa_undefined);
+    assert_true(isnan(v.out->kappa));
+    assert_float_equal(v.out->exact, 1.0, 1e-12);
+    coachq__v1__certification__free_unpacked(v.out, NULL);
+
+    /* 90% exact against a one-category master: kappa would be 0 by
+     * construction; exact agreement decides, and it passes. */
+    submit_attempt(f, 2, &r, "bob", one_off, T0_MS);
+    assert_int_equal(calibrate(f, "bob", &r, 2, T0_MS, &res), 0);
+    assert_true(res->passed);
+    assert_true(res->kappa_undefined);
+    assert_float_equal(res->exact, 0.9, 1e-12);
+    coachq__v1__calibration_result__free_unpacked(res, NULL);
+
+    /* 70% exact fails on exact agreement, and says only that. */
+    submit_attempt(f, 3, &r, "carol", three_off, T0_MS);
+    assert_int_equal(calibrate(f, "carol", &r, 3, T0_MS, &res), 0);
+    assert_false(res->passed);
+    assert_true(res->kappa_undefined);
+    assert_non_null(strstr(res->reason, "exact agreement 70% is below the 80% required"));
+    assert_null(strstr(res->reason, "kappa 0"));
+    coachq__v1__calibration_result__free_unpacked(res, NULL);
+}
+
+struct exam_arg {
+    const char *observer;
+    const uint8_t *ref;
+    uint8_t obs[16];
+    int64_t at_ms;
+    const struct store_policy *policy;
+    struct certs_exam e;
+};
+
+static int exam_log_fn(struct store_txn *t, void *arg)
+{
+    struct exam_arg *a = arg;
+
+    return certs_exam_log(t, a->observer, a->ref, a->obs, a->at_ms);
+}
+
+static int exam_state_fn(struct store_txn *t, void *arg)
+{
+    struct exam_arg *a = arg;
+
+    return certs_exam_state(t, a->observer, a->ref, a->at_ms, a->policy, &a->e);
+}
+
+/* The exam's limits on the clock: a cool-down after each attempt, and at
+ * most cert_attempts attempts at one reference in any cert_window_days. */
+static void test_exam_limits(void **state)
+{
+    struct fixture *f = *state;
+    const int64_t hour = 3600 * 1000;
+    struct exam_arg a;
+    uint8_t ref[16];
+    uint8_t other[16];
+
+    make_id(ref, 1);
+    make_id(other, 2);
+    memset(&a, 0, sizeof(a));
+    a.observer = "alice";
+    a.ref = ref;
+    a.policy = &f->policy;
+    assert_int_equal(f->policy.cert_attempts, 3);
+    assert_int_equal(f->policy.cert_window_days, 30);
+    assert_true(f->policy.cert_cooldown_s == 24 * 3600);
+
+    /* Nothing attempted: now. */
+    a.at_ms = T0_MS;
+    assert_int_equal(store_view(f->s, exam_state_fn, &a), 0);
+    assert_int_equal(a.e.in_window, 0);
+    assert_true(a.e.next_ms == 0);
+
+    make_id(a.obs, 10);
+    a.at_ms = T0_MS;
+    assert_int_equal(store_exec(f->s, exam_log_fn, &a), 0);
+    /* An hour later: the cool-down holds until 24 h after the attempt. */
+    a.at_ms = T0_MS + hour;
+    assert_int_equal(store_view(f->s, exam_state_fn, &a), 0);
+    assert_int_equal(a.e.in_window, 1);
+    assert_true(a.e.cooling);
+    assert_true(a.e.next_ms == T0_MS + 24 * hour);
+    /* Another reference is not affected. */
+    a.ref = other;
+    assert_int_equal(store_view(f->s, exam_state_fn, &a), 0);
+    assert_true(a.e.next_ms == 0);
+    a.ref = ref;
+
+    make_id(a.obs, 11);
+    a.at_ms = T0_MS + 2 * DAY_MS;
+    assert_int_equal(store_exec(f->s, exam_log_fn, &a), 0);
+    make_id(a.obs, 12);
+    a.at_ms = T0_MS + 4 * DAY_MS;
+    assert_int_equal(store_exec(f->s, exam_log_fn, &a), 0);
+    /* Three in the window: the next once the first leaves it. */
+    a.at_ms = T0_MS + 6 * DAY_MS;
+    assert_int_equal(store_view(f->s, exam_state_fn, &a), 0);
+    assert_int_equal(a.e.in_window, 3);
+    assert_false(a.e.cooling);
+    assert_true(a.e.next_ms == T0_MS + 30 * DAY_MS);
+    a.at_ms = T0_MS + 30 * DAY_MS + 1;
+    assert_int_equal(store_view(f->s, exam_state_fn, &a), 0);
+    assert_int_equal(a.e.in_window, 2);
+    assert_true(a.e.next_ms == 0);
+}
+
 /* The attempt must be the observer's record of that reference. */
 static void test_calibration_wrong_attempt(void **state)
 {
@@ -1314,6 +1451,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_calibration_poor_then_better, setup, teardown),
         cmocka_unit_test_setup_teardown(test_calibration_pooled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_calibration_no_pairs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_calibration_one_category, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exam_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_calibration_wrong_attempt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full_passes_through, setup, teardown),
     };

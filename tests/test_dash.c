@@ -522,10 +522,27 @@ static size_t recent_with(const struct dash *d, const char *needle)
     return n;
 }
 
-/* A front-line manager who moved to another second-level manager: the
- * new one sees the Manager detail (today's line), but its "recent" records
- * only from the move on (the line on each session's date decides who may
- * read a record, as on the protocol); a lead sees them all. */
+/* Asserts the behaviours table's first row (a behaviour every session
+ * scored): its n (ratings) and, from the minimum n on, its mean. */
+static void assert_behaviour0(const struct dash *d, double mean, unsigned n)
+{
+    const Coachq__V1__Cell *c = table(d, "behaviours")->rows[0]->cells[1];
+
+    if (n >= 3) {
+        assert_figure(c, mean, n);
+    } else {
+        assert_insufficient(c, n);
+    }
+}
+
+/*
+ * Issue 10 point 9: a front-line manager who moved to another second-level
+ * manager is judged by one rule on every table and chart of Manager detail,
+ * the line on the session date (as records are on the protocol). The new
+ * second-level manager sees only the sessions from the move on, in the
+ * behaviour figures as in the recent observations; the old one still sees
+ * the sessions that were in their line, and only those; a lead sees all.
+ */
 static void test_recent_after_move(void **state)
 {
     struct fixture *f = *state;
@@ -538,13 +555,26 @@ static void test_recent_after_move(void **state)
     assert_int_equal(store_exec(f->s, move_cb, &move_day), 0);
     observe(f, "obs.1", "flm.z", week(0), 8, 3, NULL, "after the move", 0, 0, 0);
 
-    /* slm.a: the dashboard, with the one record from after the move. */
+    /* slm.a, the new second-level manager: the one session after the
+     * move, in every table. */
     assert_int_equal(run(f, &r), 0);
     t = table(r.d, "recent");
     assert_int_equal(t->n_rows, 1);
     assert_string_equal(t->rows[0]->cells[0]->text, "2024-06-10");
     assert_int_equal(recent_with(r.d, "after the move"), 1);
     assert_int_equal(recent_with(r.d, "before the move"), 0);
+    assert_behaviour0(r.d, 3.0, 1);
+    dash_free(r.d);
+
+    /* slm.b, the old one: the two sessions that were in their line, and
+     * not the one after the move. */
+    r.user = "slm.b";
+    assert_int_equal(run(f, &r), 0);
+    t = table(r.d, "recent");
+    assert_int_equal(t->n_rows, 2);
+    assert_int_equal(recent_with(r.d, "before the move"), 2);
+    assert_int_equal(recent_with(r.d, "after the move"), 0);
+    assert_behaviour0(r.d, 2.0, 2);
     dash_free(r.d);
 
     /* A lead: all three, newest first. */
@@ -558,10 +588,11 @@ static void test_recent_after_move(void **state)
     assert_string_equal(t->rows[2]->cells[0]->text, "2024-05-20");
     assert_int_equal(recent_with(r.d, "before the move"), 2);
     assert_int_equal(recent_with(r.d, "after the move"), 1);
+    assert_behaviour0(r.d, 7.0 / 3.0, 3);
     dash_free(r.d);
 
-    /* slm.b, the old second-level manager, no longer has flm.z at all. */
-    expect(f, "slm.b", R_SLM, K_MANAGER, "flm.z", -ENOENT);
+    /* Another second-level manager, never flm.z's, still learns nothing. */
+    expect(f, "slm.c", R_SLM, K_MANAGER, "flm.z", -ENOENT);
 }
 
 static void bad(struct fixture *f, int kind, const char *subject, const char *rubric, int32_t until,

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -43,7 +44,7 @@ struct fixture {
     struct testutil_server srv;
 };
 
-static int setup(void **state)
+static int setup_args(void **state, const char *const *args)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
@@ -52,9 +53,23 @@ static int setup(void **state)
     testutil_tmpdir(f->dir, sizeof(f->dir));
     snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
     testutil_seed_org(f->data);
-    testutil_server_start(&f->srv, f->data, NULL);
+    testutil_server_start(&f->srv, f->data, args);
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_args(state, NULL);
+}
+
+/* Calibration attempts that follow each other within seconds: a cool-down
+ * of 2 s between attempts at one reference instead of a day. */
+static int setup_short_cooldown(void **state)
+{
+    static const char *const args[] = {"--cert-cooldown", "2", NULL};
+
+    return setup_args(state, args);
 }
 
 static int teardown(void **state)
@@ -540,6 +555,8 @@ static void test_calibration_certifies(void **state)
     t.o.calibration_ref.len = 16;
     r = submit(ben, &t.o);
     assert_stored(&r);
+    /* The cool-down between two attempts at one reference (2 s here). */
+    sleep(3);
     assert_int_equal(client_cert_status(ben, NULL, &cs, &e), 0);
     assert_int_equal(cs->n_certifications, 0);
     assert_int_equal(cs->n_results, 1);
@@ -571,10 +588,20 @@ static void test_calibration_certifies(void **state)
     assert_int_equal(cs->n_certifications, 1);
     assert_string_equal(cs->certifications[0]->rubric_id, "coaching-conversation");
     assert_string_equal(cs->certifications[0]->granted_by, "calibration");
-    assert_true(cs->certifications[0]->exact > 0.999);
-    assert_true(cs->certifications[0]->kappa > 0.999);
+    /* The observer learns that they passed, not the figures ... */
+    assert_true(cs->certifications[0]->figures_withheld);
+    assert_true(cs->certifications[0]->exact == 0.0);
     assert_int_equal(cs->n_results, 2);
     assert_true(cs->results[1]->passed);
+    assert_true(cs->results[1]->figures_withheld);
+    coachq__v1__cert_status__free_unpacked(cs, NULL);
+    /* ... which their enablement lead sees. */
+    assert_int_equal(client_cert_status(gil, "obs.ben", &cs, &e), 0);
+    assert_int_equal(cs->n_certifications, 1);
+    assert_false(cs->certifications[0]->figures_withheld);
+    assert_true(cs->certifications[0]->exact > 0.999);
+    assert_true(cs->certifications[0]->kappa > 0.999);
+    assert_false(cs->certifications[0]->kappa_undefined);
     coachq__v1__cert_status__free_unpacked(cs, NULL);
 
     /* Now the same observer's real observations are accepted. */
@@ -591,6 +618,189 @@ static void test_calibration_certifies(void **state)
     testutil_coachqd(out, sizeof(out), 0, "cert", "list", "--data", f->data, "obs.ben", NULL);
     assert_non_null(strstr(out, "coaching-conversation"));
     assert_non_null(strstr(out, "calibration"));
+}
+
+/* The observers dashboard's row of observer id, or NULL; *col_attempts and
+ * *col_flag get the indexes of those columns. */
+static const Coachq__V1__TableRow *observers_row(const Coachq__V1__Dashboard *d, const char *id,
+                                                 size_t *col_attempts, size_t *col_flag)
+{
+    for (size_t i = 0; i < d->n_tables; i++) {
+        const Coachq__V1__Table *t = d->tables[i];
+
+        if (strcmp(t->id, "observers") != 0) {
+            continue;
+        }
+        for (size_t c = 0; c < t->n_columns; c++) {
+            if (strcmp(t->columns[c], "Calibration attempts") == 0) {
+                *col_attempts = c;
+            } else if (strcmp(t->columns[c], "Calibration flag") == 0) {
+                *col_flag = c;
+            }
+        }
+        for (size_t r = 0; r < t->n_rows; r++) {
+            if (t->rows[r]->n_cells > 0 && strcmp(t->rows[r]->cells[0]->link, id) == 0) {
+                return t->rows[r];
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Asserts that an observer's own status carries no figure an attacker could
+ * read the master scores from (issue 10, "Calibration is an oracle"). */
+static void assert_no_figures(const Coachq__V1__CertStatus *cs)
+{
+    for (size_t i = 0; i < cs->n_results; i++) {
+        const Coachq__V1__CalibrationResult *r = cs->results[i];
+
+        assert_true(r->figures_withheld);
+        assert_int_equal(r->n, 0);
+        assert_true(r->exact == 0.0 && r->within_one == 0.0 && r->kappa == 0.0);
+        assert_false(r->kappa_undefined);
+        assert_null(strchr(r->reason, '%'));
+        assert_null(strstr(r->reason, "kappa"));
+        assert_null(strstr(r->reason, "pair"));
+        for (size_t b = 0; b < 10; b++) {
+            assert_null(strstr(r->reason, testutil_behaviours[b]));
+        }
+    }
+    for (size_t i = 0; i < cs->n_certifications; i++) {
+        const Coachq__V1__Certification *c = cs->certifications[i];
+
+        assert_true(c->figures_withheld);
+        assert_int_equal(c->n, 0);
+        assert_true(c->exact == 0.0 && c->within_one == 0.0 && c->kappa == 0.0);
+    }
+}
+
+/*
+ * The attacker of issue 10 point 3: an observer resubmits attempts at one
+ * reference that vary one behaviour's score, to read its master score off
+ * the results. The results say passed or not and nothing else, the limits
+ * refuse the fourth attempt in the window (and any attempt within the
+ * cool-down) naming when the next is possible, every attempt is audited,
+ * and the lead's observers dashboard flags the pattern.
+ */
+static void test_calibration_exam_is_no_oracle(void **state)
+{
+    struct fixture *f = *state;
+    struct client *gil = testutil_connect(&f->srv, "lead.gil", 0);
+    struct client *ben = testutil_connect(&f->srv, "obs.ben", 1);
+    Coachq__V1__CalibrationReference ref;
+    Coachq__V1__Rating mr[10];
+    Coachq__V1__Rating *mrp[10];
+    Coachq__V1__CertStatus *cs = NULL;
+    Coachq__V1__GetDashboard q = COACHQ__V1__GET_DASHBOARD__INIT;
+    Coachq__V1__Dashboard *dash = NULL;
+    const Coachq__V1__TableRow *row;
+    uint8_t refid[16];
+    /* Master scores that make exact agreement hinge on behaviour 0. */
+    static const uint32_t master[10] = {2, 1, 3, 1, 2, 3, 4, 2, 3, 2};
+    static const uint32_t others[10] = {0, 2, 4, 2, 3, 4, 1, 3, 4, 3};
+    struct client_submit_result r;
+    struct client_error e;
+    struct testutil_obs t;
+    time_t now = time(NULL);
+    size_t col_attempts = 0, col_flag = 0;
+    char out[16384];
+
+    make_reference(&ref, mr, mrp, refid, master);
+    assert_int_equal(client_add_reference(gil, &ref, &e), 0);
+
+    /* One attempt, then the cool-down (2 s here, 24 h by default). */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        testutil_obs_make(&t, "flm.cara", "rep.ida", (int64_t)now - DAY);
+        for (size_t i = 0; i < 10; i++) {
+            t.r[i].score = i == 0 ? 1 : others[i];
+            t.r[i].evidence = (char *)"as heard in the recording";
+        }
+        t.o.calibration_ref.data = refid;
+        t.o.calibration_ref.len = 16;
+        r = submit(ben, &t.o);
+        if (attempt == 0) {
+            assert_stored(&r);
+        } else {
+            assert_refused(&r, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "observation.calibration_ref");
+            assert_non_null(strstr(r.err.message, "next attempt is possible from"));
+            assert_non_null(strstr(r.err.message, "UTC"));
+        }
+    }
+
+    /* After each cool-down, the window's limit of 3 attempts holds. The
+     * attacker goes on varying behaviour 0 (2, 3, 4) with the rest off. */
+    for (uint32_t score = 2; score <= 4; score++) {
+        sleep(3);
+        testutil_obs_make(&t, "flm.cara", "rep.ida", (int64_t)now - DAY);
+        for (size_t i = 0; i < 10; i++) {
+            t.r[i].score = i == 0 ? score : others[i];
+            t.r[i].evidence = (char *)"as heard in the recording";
+        }
+        t.o.calibration_ref.data = refid;
+        t.o.calibration_ref.len = 16;
+        r = submit(ben, &t.o);
+        if (score < 4) {
+            /* Attempts 2 and 3 of the window. */
+            assert_stored(&r);
+        } else {
+            assert_refused(&r, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "observation.calibration_ref");
+            assert_non_null(strstr(r.err.message, "all 3 attempts"));
+            assert_non_null(strstr(r.err.message, "next attempt is possible from"));
+        }
+        /* Whatever the score, the observer's status reads the same: no
+         * figure moves when the varied score meets the master's. */
+        assert_int_equal(client_cert_status(ben, NULL, &cs, &e), 0);
+        assert_no_figures(cs);
+        assert_false(cs->results[cs->n_results - 1]->passed);
+        assert_non_null(strstr(cs->results[cs->n_results - 1]->reason, "not passed"));
+        coachq__v1__cert_status__free_unpacked(cs, NULL);
+    }
+    assert_int_equal(client_cert_status(ben, NULL, &cs, &e), 0);
+    assert_int_equal(cs->n_results, 3);
+    assert_int_equal(cs->results[2]->attempt, 3);
+    assert_int_equal(cs->results[2]->attempts_allowed, 3);
+    assert_true(cs->results[2]->next_attempt_ms > (int64_t)now * 1000 + 29 * DAY * 1000);
+    assert_non_null(strstr(cs->results[2]->reason, "attempt 3 of 3"));
+    coachq__v1__cert_status__free_unpacked(cs, NULL);
+
+    /* The lead sees the figures, and the pattern is flagged for them. */
+    assert_int_equal(client_cert_status(gil, "obs.ben", &cs, &e), 0);
+    assert_int_equal(cs->n_results, 3);
+    assert_false(cs->results[2]->figures_withheld);
+    assert_true(cs->results[2]->n > 0);
+    coachq__v1__cert_status__free_unpacked(cs, NULL);
+    q.kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS;
+    assert_int_equal(client_dashboard(gil, &q, &dash, &e), 0);
+    row = observers_row(dash, "obs.ben", &col_attempts, &col_flag);
+    assert_non_null(row);
+    assert_true(col_attempts > 0 && col_flag > 0);
+    assert_string_equal(row->cells[col_attempts]->text, "3");
+    assert_non_null(strstr(row->cells[col_flag]->text, "suspicious"));
+    assert_non_null(strstr(row->cells[col_flag]->text, "one behaviour varied"));
+    assert_non_null(strstr(row->cells[col_flag]->text, "limit reached"));
+    /* An observer who attempted nothing is not flagged. */
+    row = observers_row(dash, "obs.ann", &col_attempts, &col_flag);
+    assert_non_null(row);
+    assert_string_equal(row->cells[col_flag]->text, "");
+    coachq__v1__dashboard__free_unpacked(dash, NULL);
+
+    client_free(ben);
+    client_free(gil);
+    /* Every attempt is audited, the refused ones too. */
+    testutil_coachqd(out, sizeof(out), 0, "audit", "--data", f->data, NULL);
+    {
+        size_t stored = 0;
+        size_t refused = 0;
+
+        for (const char *p = out; (p = strstr(p, "  calibrate  ")) != NULL; p++) {
+            stored++;
+        }
+        for (const char *p = out; (p = strstr(p, "  calibrate.refused  ")) != NULL; p++) {
+            refused++;
+        }
+        assert_int_equal(stored, 3);
+        assert_int_equal(refused, 2);
+    }
 }
 
 /* ---- Rubrics over the protocol ------------------------------------------- */
@@ -807,7 +1017,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rep_has_no_login, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_amendments, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_calibration_certifies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_calibration_certifies, setup_short_cooldown, teardown),
+        cmocka_unit_test_setup_teardown(test_calibration_exam_is_no_oracle, setup_short_cooldown,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_rubrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_people, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disable_and_pin, setup, teardown),

@@ -217,7 +217,8 @@ static void test_unweighted_shares(void **state)
 }
 
 /* Both raters used only category 3: expected disagreement is 0, kappa is
- * undefined and reported as 1 because they agree exactly. */
+ * 0/0, undefined, and NaN: never a figure such as 1.00 that could certify
+ * (issue 11, "Undefined kappa shown as 1.00"). */
 static void test_single_category(void **state)
 {
     const int a[] = {3, 3, 3, 3};
@@ -227,15 +228,14 @@ static void test_single_category(void **state)
     (void)state;
     assert_int_equal(stats_agreement(a, a, NELEM(a), 1, 5, &s), 0);
     assert_int_equal(s.kappa_defined, 0);
-    assert_true(s.kappa == 1.0);
+    assert_true(isnan(s.kappa));
     ASSERT_NEAR(s.exact, 1.0, EPS);
-    assert_false(isnan(s.kappa));
 
     /* A one-category table: never defined. */
     assert_int_equal(stats_agreement_table(one, 1, &s), 0);
     assert_int_equal(s.n, 7);
     assert_int_equal(s.kappa_defined, 0);
-    assert_true(s.kappa == 1.0);
+    assert_true(isnan(s.kappa));
     ASSERT_NEAR(s.exact, 1.0, EPS);
     ASSERT_NEAR(s.within_one, 1.0, EPS);
 }

@@ -1659,6 +1659,110 @@ static void test_escaping(void **state)
     assert_true(neutralised > 0);
 }
 
+/* The session date (UTC) of submit()'s i-th observation of a manager. */
+static const char *session_date(int i, char out[16])
+{
+    time_t t = (time_t)(time(NULL) - (int64_t)(i + 1) * 3 * DAY - 3600);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, 16, "%Y-%m-%d", &tm);
+    return out;
+}
+
+/* The rows of table id in a dashboard's JSON (borrowed from j). */
+static json_t *json_table_rows(json_t *j, const char *id)
+{
+    json_t *tables = json_object_get(j, "tables");
+
+    for (size_t t = 0; t < json_array_size(tables); t++) {
+        json_t *tb = json_array_get(tables, t);
+
+        if (strcmp(json_string_value(json_object_get(tb, "id")), id) == 0) {
+            return json_object_get(tb, "rows");
+        }
+    }
+    fail_msg("no table %s", id);
+    return NULL;
+}
+
+/*
+ * Issue 10 point 9, on the web: mgr.jones moves from slm.eve's line to
+ * slm.fay's a week ago. Manager detail follows one rule in HTML, JSON and
+ * CSV alike, the line on the session date: slm.fay sees the 2 sessions
+ * since the move, slm.eve the 3 before it (she keeps access to them), a
+ * lead all 5, in the behaviour figures and the recent observations alike.
+ * Last in the group: it changes the organisation.
+ */
+static void test_transfer_one_rule(void **state)
+{
+    static const struct {
+        enum role role; /* R_OUT: slm.fay */
+        int first;      /* the sessions shown: submit()'s indexes [first, last) */
+        int last;
+    } views[] = {{R_OUT, 0, 2}, {R_SLM, 2, 5}, {R_LEAD, 0, 5}};
+    char csv[700], out[8192], moved[16], line[256];
+    time_t when = time(NULL) - 7 * DAY;
+    struct tm tm;
+    FILE *fp;
+
+    (void)state;
+    gmtime_r(&when, &tm);
+    strftime(moved, sizeof(moved), "%Y-%m-%d", &tm);
+    snprintf(csv, sizeof(csv), "%s/move.csv", F->dir);
+    snprintf(line, sizeof(line),
+             "id,name,email,role,manager_id,effective_date\n"
+             "mgr.jones,Jo Jones,jones@example.com,front_line_manager,slm.fay,%s\n",
+             moved);
+    fp = fopen(csv, "w");
+    assert_non_null(fp);
+    fputs(line, fp);
+    assert_int_equal(fclose(fp), 0);
+    testutil_coachqd(out, sizeof(out), 0, "import", "people", "--data", F->data, csv, NULL);
+
+    for (size_t v = 0; v < sizeof(views) / sizeof(views[0]); v++) {
+        const char *cookie = views[v].role == R_OUT ? F->fay_cookie : F->cookie[views[v].role];
+        int shown = views[v].last - views[v].first;
+        struct testutil_http_resp r;
+        json_t *j, *rows;
+        char date[16];
+
+        /* JSON: the behaviours' n and the recent rows. */
+        assert_int_equal(req("GET", "/api/v1/dashboards/manager/mgr.jones", cookie, NULL, NULL, &r),
+                         200);
+        j = json_loads(r.body, 0, NULL);
+        assert_non_null(j);
+        rows = json_table_rows(j, "behaviours");
+        assert_int_equal(
+            json_integer_value(json_object_get(json_array_get(json_array_get(rows, 0), 1), "n")),
+            shown);
+        assert_int_equal(json_array_size(json_table_rows(j, "recent")), shown);
+        json_decref(j);
+        testutil_http_resp_free(&r);
+
+        /* CSV and HTML: the sessions of the viewer's line, and no other. */
+        assert_int_equal(
+            req("GET", "/api/v1/dashboards/manager/mgr.jones/recent.csv", cookie, NULL, NULL, &r),
+            200);
+        {
+            struct testutil_http_resp h;
+
+            assert_int_equal(req("GET", "/d/manager/mgr.jones", cookie, NULL, NULL, &h), 200);
+            for (int i = 0; i < 5; i++) {
+                int want = i >= views[v].first && i < views[v].last;
+
+                session_date(i, date);
+                if (has(r.body, date) != want || has(h.body, date) != want) {
+                    fail_msg("view %zu: session %d (%s) %s in CSV %d, HTML %d", v, i, date,
+                             want ? "missing" : "shown", has(r.body, date), has(h.body, date));
+                }
+            }
+            testutil_http_resp_free(&h);
+        }
+        testutil_http_resp_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1677,6 +1781,7 @@ int main(void)
         cmocka_unit_test(test_json_csv_match_protocol),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_subject_ids_like_route_words),
+        cmocka_unit_test(test_transfer_one_rule),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
