@@ -587,6 +587,39 @@ static const char *code_name(int code)
     return v != NULL ? v->name : "UNKNOWN";
 }
 
+/* Whether a failed connection was the server refusing this user (a
+ * disabled user, an unknown or revoked certificate) rather than a server
+ * that could not be reached. */
+static int conn_refused(int code)
+{
+    return code == COACHQ__V1__CODE__PERMISSION_DENIED || code == COACHQ__V1__CODE__UNAUTHENTICATED;
+}
+
+/*
+ * Writes why a connection failed into out (size outlen): "server
+ * unreachable: ..." only when the server could not be reached; a refusal
+ * says that the server refused and why. Returns out.
+ */
+static const char *conn_why(const struct client_error *e, char *out, size_t outlen)
+{
+    static const char refused_prefix[] = "the server refused";
+
+    if (conn_refused(e->code)) {
+        if (strncmp(e->message, refused_prefix, sizeof(refused_prefix) - 1) == 0) {
+            snprintf(out, outlen, "%s", e->message);
+        } else {
+            snprintf(out, outlen, "the server refused the connection (%s): %s", code_name(e->code),
+                     e->message);
+        }
+    } else if (e->code == COACHQ__V1__CODE__UNAVAILABLE ||
+               e->code == COACHQ__V1__CODE__DEADLINE_EXCEEDED || e->code == COACHQ__V1__CODE__OK) {
+        snprintf(out, outlen, "server unreachable: %s", e->message);
+    } else {
+        snprintf(out, outlen, "connection failed (%s): %s", code_name(e->code), e->message);
+    }
+    return out;
+}
+
 /* Reports a failed request: a server Error is 1, the connection is 3. */
 static int request_failed(struct cli *x, int rc, const struct client_error *e)
 {
@@ -640,14 +673,17 @@ static const char *const submit_help =
     "When the server cannot be reached (or the connection fails before every\n"
     "answer), the records without an answer go to the outbox of the local store\n"
     "(--data-dir), with their ids and the reason: \"<uuid> QUEUED (server\n"
-    "unreachable: ...): coachq queue flush sends it\"; the summary adds \"queued=N\".\n"
+    "unreachable: ...): coachq queue flush sends it\", or \"QUEUED (the server\n"
+    "refused you: ...)\" when the server refused this user (disabled, unknown\n"
+    "certificate); the summary adds \"queued=N\".\n"
     "\n"
     "Options:\n"
     "  --no-write-ids      do not rewrite files (a retry then stores records again)\n"
     "  --window N          requests in flight at once (default 64)\n"
     "  -q, --quiet         print only errors and the summary, no progress\n" COMMON_HELP
     "\nExit status: 0 all stored or duplicate, 1 some record failed or input had\n"
-    "errors, 2 usage, 3 connection or TLS failure (the records are queued).\n";
+    "errors, 2 usage, 3 connection or TLS failure, or the server refused this\n"
+    "user (the records are queued).\n";
 
 static void progress_cb(size_t answered, size_t total, void *arg)
 {
@@ -862,6 +898,7 @@ static void submit_queue(struct submit *s, const struct client_submit_result *re
     Coachq__V1__Error err = COACHQ__V1__ERROR__INIT;
     int64_t now = now_ms();
     char id[UUID_STR_LEN];
+    char reason[sizeof(why->message) + 64];
 
     if (open_store(x, &ls) != 0) {
         msg(x, "%s; nothing was queued", why->message);
@@ -889,8 +926,8 @@ static void submit_queue(struct submit *s, const struct client_submit_result *re
             msg(x, "%s: not queued: %s: %s", id, localstore_path(ls), strerror(-rc));
             continue;
         }
-        fprintf(x->out, "%s QUEUED (server unreachable: %s): coachq queue flush sends it\n", id,
-                why->message);
+        fprintf(x->out, "%s QUEUED (%s): coachq queue flush sends it\n", id,
+                conn_why(why, reason, sizeof(reason)));
         (*queued)++;
     }
     localstore_close(ls);
@@ -973,8 +1010,9 @@ static int submit_send(struct submit *s, unsigned window)
         msg(x,
             "the server %s; %zu record%s wait%s in the outbox (coachq queue list): "
             "'coachq queue flush' sends %s, stored once however often it is sent",
-            c == NULL ? "was unreachable" : "connection failed before every answer", queued,
-            queued == 1 ? "" : "s", queued == 1 ? "s" : "", queued == 1 ? "it" : "them");
+            c == NULL ? (conn_refused(why.code) ? "refused the connection" : "was unreachable")
+                      : "connection failed before every answer",
+            queued, queued == 1 ? "" : "s", queued == 1 ? "s" : "", queued == 1 ? "it" : "them");
         rc = CLI_EXIT_CONNECT;
     } else {
         rc = counts[2] > 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
@@ -2726,6 +2764,13 @@ static int flush_failed(struct cli *x, struct localstore *ls, int rc,
         msg(x, "the outbox in %s: %s", localstore_path(ls), strerror(-rc));
         return CLI_EXIT_FAILED;
     }
+    if (conn_refused(sum->conn_err.code)) {
+        char reason[sizeof(sum->conn_err.message) + 64];
+
+        msg(x, "%s; the entries stay queued, see 'coachq queue list'",
+            conn_why(&sum->conn_err, reason, sizeof(reason)));
+        return CLI_EXIT_CONNECT;
+    }
     msg(x, "server unreachable (%s): %s; the entries stay queued, see 'coachq queue list'",
         code_name(sum->conn_err.code), sum->conn_err.message);
     return CLI_EXIT_CONNECT;
@@ -2871,7 +2916,7 @@ static const char *const queue_help =
     "                      the organisation's data was corrected\n" COMMON_HELP
     "\nExit status: 0 success (flush: the outbox is empty now), 1 rejected entries\n"
     "remain (flush), no such entry or the local store failed, 2 usage, 3 the\n"
-    "server was unreachable (flush: the entries stay queued).\n";
+    "server was unreachable or refused this user (flush: the entries stay queued).\n";
 
 struct queue_args {
     int json;

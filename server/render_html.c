@@ -442,12 +442,19 @@ static void put_csv_href(struct out *o, const Coachq__V1__Table *t, const struct
     }
 }
 
+/* From this many columns a table is "wide": tighter cells, n under the
+ * figure. */
+#define RENDER_WIDE_COLUMNS 9
+
 static void put_table(struct out *o, const Coachq__V1__Dashboard *d, const Coachq__V1__Table *t,
                       size_t ti, const struct render_ctx *ctx)
 {
     size_t i, j;
 
-    putf(o, "<div class=\"table-wrap\" id=\"table-%zu\">\n<table>\n<caption>", ti);
+    /* A table of many columns puts each figure's n under it, so that it
+     * fits its card (see the CSS). */
+    putf(o, "<div class=\"table-wrap%s\" id=\"table-%zu\">\n<table>\n<caption>",
+         t->n_columns >= RENDER_WIDE_COLUMNS ? " wide" : "", ti);
     esc(o, t->title);
     put(o, "</caption>\n");
     if (t->n_columns > 0) {
@@ -1668,15 +1675,24 @@ static const char css[] =
     ".chart figcaption{font-weight:600;font-size:15px;margin:0 0 6px}\n"
     ".chart-svg{display:block;width:100%;max-width:760px;height:auto}\n"
     ".empty{color:var(--muted);font-style:italic;margin:8px 0}\n"
-    ".table-wrap{overflow-x:auto}\n"
+    /* A wide table (the Programme impact table has 11 columns) must show
+     * every figure: headings wrap, and a table of RENDER_WIDE_COLUMNS or
+     * more (.wide) has tighter cells with each n under its figure, so that
+     * it fits its card; if a narrow window still cannot hold it, it
+     * scrolls inside the card instead of being cut off. */
+    ".table-wrap{overflow-x:auto;max-width:100%}\n"
     "table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}\n"
     "caption{text-align:left;font-weight:600;font-size:15px;padding:0 0 6px}\n"
     "th,td{padding:5px 10px;border-bottom:1px solid var(--line);text-align:left;"
     "vertical-align:top}\n"
-    "thead th{border-bottom:2px solid #9aa5b1;font-weight:600;white-space:nowrap}\n"
+    "thead th{border-bottom:2px solid #9aa5b1;font-weight:600;vertical-align:bottom}\n"
     "tbody th{font-weight:500}\n"
     "tbody tr:nth-child(even){background:#fafbfc}\n"
     ".num{text-align:right;white-space:nowrap}\n"
+    "thead .num{white-space:normal}\n"
+    ".wide th,.wide td{padding:5px 7px}\n"
+    ".wide .n{display:block;margin:0}\n"
+    ".wide .num{white-space:normal}\n"
     ".n{display:inline-block;margin-left:6px;font-size:11px;color:#7b8794}\n"
     ".insufficient .insuf{color:var(--warn);font-style:italic;font-size:12px}\n"
     ".table-foot{display:flex;flex-wrap:wrap;justify-content:space-between;gap:8px;"

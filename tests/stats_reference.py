@@ -17,7 +17,8 @@ statsmodels:
                          on the stacked observations, clustered by manager
   effect size            numpy on the stacked cells
   Pearson r, Fisher-z    scipy.stats.pearsonr and its confidence_interval()
-  drift, shares          numpy on the raw observations
+  drift, shares          numpy on the raw observations (stores with
+                         sessions of 2, 3 and 4 observers)
 
 Tolerance: 1e-9 relative where both sides are finite (with an absolute
 floor of 1e-12 for figures that are 0 in exact arithmetic); where the answer
@@ -505,10 +506,16 @@ def monday(day):
 
 
 def store_cases():
+    """Generated stores. Cases 0-7 have at most two observers on a session;
+    cases 8 and 9 (4 and 5 observers) also have sessions scored by three
+    and four observers, where each observer's double-coded share (their
+    observations with at least one peer over all their observations) must
+    still count an observation once, however many peers it has."""
     cases = []
-    for i in range(8):
-        managers = [6, 14, 24, 30, 30, 36, 24, 40][i]
-        observers = 3
+    for i in range(10):
+        managers = [6, 14, 24, 30, 30, 36, 24, 40, 24, 30][i]
+        observers = 3 if i < 8 else [4, 5][i - 8]
+        per_session = 2 if i < 8 else 4
         until_m = monday(UNTIL)
         first = until_m - 51 * 7
         # Training: a few cohorts, some managers never trained, some before
@@ -538,19 +545,27 @@ def store_cases():
                 if i == 7:
                     scores = [0] * NB if rng.random() < 0.2 else scores  # all N/A
                 obs.append((o, m, day, hour, scores))
-                if rng.random() < 0.2:
+                if i < 8 and rng.random() < 0.2:
                     # Double coding: a second observer on the same session.
                     o2 = (o + 1 + int(rng.integers(0, observers - 1))) % observers
                     s2 = [0 if s == 0 else int(np.clip(s + rng.integers(-1, 2), 1, 4))
                           for s in scores]
                     obs.append((o2, m, day, hour, s2))
-        # One record per observer and session, and at most two observers
-        # on a session.
+                elif i >= 8 and rng.random() < 0.45:
+                    # One to three more observers on the same session.
+                    others = [x for x in range(observers) if x != o]
+                    extra = int(rng.integers(1, per_session))
+                    for o2 in rng.choice(others, extra, replace=False):
+                        s2 = [0 if s == 0 else int(np.clip(s + rng.integers(-1, 2), 1, 4))
+                              for s in scores]
+                        obs.append((int(o2), m, day, hour, s2))
+        # One record per observer and session, and at most per_session
+        # observers on a session.
         seen = {}
         uniq = []
         for o in obs:
             who = seen.setdefault((o[1], o[2], o[3]), set())
-            if o[0] not in who and len(who) < 2:
+            if o[0] not in who and len(who) < per_session:
                 who.add(o[0])
                 uniq.append(o)
         lines = [f"store {UNTIL} {managers} {observers}"]
@@ -733,6 +748,11 @@ def programme_reference(case, dash):
                            float(np.mean(vals)) if vals else None, len(vals))
 
 
+# Sessions in the observers dashboard's window scored by 3 and by 4
+# observers, over every store case: the cases must contain some.
+crowded = {3: 0, 4: 0}
+
+
 def observers_reference(case, dash):
     managers, observers, completed, obs = case
     until_m = monday(UNTIL)
@@ -742,6 +762,8 @@ def observers_reference(case, dash):
     sessions = {}
     for o in win:
         sessions.setdefault((o[1], o[2], o[3]), []).append(o)
+    for size in (3, 4):
+        crowded[size] += sum(1 for v in sessions.values() if len(v) == size)
     for k in range(observers):
         name = f"obs.{k}"
         row = cell_of(table, name)
@@ -751,6 +773,9 @@ def observers_reference(case, dash):
         tag = name
         expect_fig("double-coded share", tag, row["Double-coded share"],
                    dc / n_obs if n_obs else None, n_obs)
+        share = row["Double-coded share"]
+        if not share.get("insufficient") and share.get("value") is not None:
+            chk.eq("double-coded share <= 1", tag, share["value"] <= 1.0, True)
         pa, pb = [], []
         for o in mine:
             for p in sessions[(o[1], o[2], o[3])]:
@@ -848,6 +873,8 @@ def main():
         if len(dashes) == 2:
             programme_reference(case, dashes[0])
             observers_reference(case, dashes[1])
+    for size, n in crowded.items():
+        chk.eq(f"sessions with {size} observers in the store cases", "all", n > 0, True)
     # The exact quantile, for a sample: mpmath at 40 digits.
     mp_cases = [(p, float(df)) for df in list(10 ** rng.uniform(math.log10(0.5), 6, 60)) +
                 [0.5, 1.5, 2.5, 30, 1e6] for p in (0.95, 0.975, 0.995)]

@@ -587,6 +587,7 @@ static void check_page(struct cdp *c, const char *who, const char *path)
 {
     char url[512];
     char broken[4096];
+    char wide[4096];
     char svgs[32];
     char file[1024];
     char name[256];
@@ -621,6 +622,17 @@ static void check_page(struct cdp *c, const char *who, const char *path)
     }
     /* Every dashboard draws at least one chart. */
     assert_true(strtol(svgs, NULL, 10) > 0);
+    /* No table is wider than its card at the usual window width: a column
+     * that only a scroll bar reveals is a hidden figure (the Programme
+     * impact table with 11 columns was cut off). */
+    cdp_eval_string(c,
+                    "Array.from(document.querySelectorAll('.table-wrap')).filter(function(w){"
+                    "return w.scrollWidth > w.clientWidth + 1;}).map(function(w){return w.id + "
+                    "' (' + w.scrollWidth + ' px in ' + w.clientWidth + ' px)';}).join(', ')",
+                    wide, sizeof(wide));
+    if (wide[0] != '\0') {
+        fail_msg("%s as %s: tables wider than their card: %s", path, who, wide);
+    }
 }
 
 static void test_every_dashboard_every_role(void **state)

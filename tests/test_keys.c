@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "keys.h"
+#include "testutil.h"
 
 static size_t key_of(uint8_t *out, const char *id, int64_t t, uint8_t uuid_byte)
 {
@@ -231,6 +232,6 @@ int main(void)
         cmocka_unit_test(test_id_limits),     cmocka_unit_test(test_compare),
     };
 
-    alarm(60); /* watchdog: a hung test dies of SIGALRM instead of hanging */
+    testutil_watchdog(60);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

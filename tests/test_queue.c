@@ -11,7 +11,9 @@
  * outbox, rejected with the server's error and field, until `queue
  * discard`; `mine` lists what is stored and what waits; `rubrics` answers
  * from its cache when the server is unreachable. outbox_flush() itself:
- * attempts and the reason recorded when the server is not reached.
+ * attempts and the reason recorded when the server is not reached. A
+ * disabled user's submit and flush say the server refused, not that it
+ * was unreachable.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -512,6 +514,59 @@ static void test_outbox_flush_records_attempts(void **state)
     localstore_close(ls);
 }
 
+/* ---- A refused user is not an unreachable server --------------------------- */
+
+/* A disabled user's submit and flush name the server's refusal and never
+ * say "unreachable": the server was reached and said no. The records stay
+ * queued (an administrator may enable the user again), and the exit status
+ * is still 3, a failed connection. */
+static void test_refused_user_is_not_unreachable(void **state)
+{
+    struct fixture *f = *state;
+    char out[OUT_LEN];
+    char id[UUID_STR_LEN];
+    uint8_t raw[UUID_LEN];
+    json_t *q;
+
+    new_id(id, raw);
+    write_obs(f, id, "flm.cara", "rep.ida");
+    testutil_coachqd(out, OUT_LEN, 0, "user", "disable", "--data", f->data, "obs.ann", NULL);
+
+    cq(f, out, 3, f->live, "submit", f->file, "", "");
+    assert_non_null(strstr(out, id));
+    assert_non_null(strstr(out, "QUEUED (the server refused you: "));
+    assert_non_null(strstr(out, "disabled"));
+    assert_non_null(strstr(out, "PERMISSION_DENIED"));
+    assert_non_null(strstr(out, "refused the connection"));
+    assert_non_null(strstr(out, "queued=1"));
+    assert_null(strstr(out, "unreachable"));
+
+    q = queue_json(f);
+    assert_int_equal(json_array_size(q), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(json_array_get(q, 0), "error"), "code")),
+        "PERMISSION_DENIED");
+    json_decref(q);
+
+    cq(f, out, 3, f->live, "queue", "flush", "", "");
+    assert_non_null(strstr(out, "waiting=1"));
+    assert_non_null(strstr(out, "the server refused you: "));
+    assert_non_null(strstr(out, "disabled"));
+    assert_non_null(strstr(out, "stay queued"));
+    assert_null(strstr(out, "unreachable"));
+
+    /* A server that is really gone still says so. */
+    cq(f, out, 3, f->dead, "queue", "flush", "", "");
+    assert_non_null(strstr(out, "server unreachable (UNAVAILABLE): "));
+
+    /* Enabled again: the queued record goes out, once ("stored=1": it
+     * was not stored while the user was refused). */
+    testutil_coachqd(out, OUT_LEN, 0, "user", "enable", "--data", f->data, "obs.ann", NULL);
+    cq(f, out, 0, f->live, "queue", "flush", "", "");
+    assert_non_null(strstr(out, "stored=1 duplicate=0 rejected=0 waiting=0"));
+    assert_int_equal(stored_copies(f, raw), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +575,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rejected_stays_until_discarded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rubrics_offline_from_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_flush_records_attempts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_user_is_not_unreachable, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1353,6 +1353,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
     };
 
-    alarm(240); /* watchdog: a hung test dies of SIGALRM instead of hanging */
+    testutil_watchdog(240);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

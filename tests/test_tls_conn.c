@@ -27,6 +27,7 @@
 #include "error.h"
 #include "tls_conn.h"
 #include "tls_ctx.h"
+#include "testutil.h"
 
 #define ALPN "coachq/1"
 #define LARGE_TOTAL (8u * 1024 * 1024)
@@ -135,7 +136,7 @@ static void watchdog(unsigned seconds)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = watchdog_fire;
     sigaction(SIGALRM, &sa, NULL);
-    alarm(seconds);
+    alarm(seconds * testutil_timeout_scale());
 }
 
 static const char *cert_path(char *out, size_t outlen, const char *rel)

@@ -65,6 +65,37 @@ static void on_alarm(int sig)
     _exit(99);
 }
 
+/* Sanitizer builds run several times slower, and slower still on a loaded
+ * machine: their time limits are stretched by this factor. The build default
+ * (3 with COACHQ_SANITIZE, else 1) can be overridden by COACHQ_WATCHDOG_SCALE,
+ * which tests/CMakeLists.txt sets for ctest. */
+#ifdef COACHQ_TEST_SANITIZE
+#define TESTUTIL_DEFAULT_SCALE 3u
+#else
+#define TESTUTIL_DEFAULT_SCALE 1u
+#endif
+#define TESTUTIL_MAX_SCALE 20u
+
+unsigned testutil_timeout_scale(void)
+{
+    const char *v = getenv("COACHQ_WATCHDOG_SCALE");
+    char *end = NULL;
+    unsigned long n;
+
+    if (v == NULL || v[0] == '\0') {
+        return TESTUTIL_DEFAULT_SCALE;
+    }
+    errno = 0;
+    n = strtoul(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < 1 || n > TESTUTIL_MAX_SCALE) {
+        fprintf(stderr,
+                "testutil: COACHQ_WATCHDOG_SCALE must be an integer from 1 to %u, not \"%s\"\n",
+                TESTUTIL_MAX_SCALE, v);
+        abort();
+    }
+    return (unsigned)n;
+}
+
 void testutil_watchdog(unsigned seconds)
 {
     struct sigaction sa;
@@ -72,7 +103,7 @@ void testutil_watchdog(unsigned seconds)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_alarm;
     sigaction(SIGALRM, &sa, NULL);
-    alarm(seconds);
+    alarm(seconds * testutil_timeout_scale());
 }
 
 const char *testutil_certs(void)
@@ -185,7 +216,7 @@ void testutil_server_start(struct testutil_server *s, const char *datadir,
     }
     /* Wait for the port files: the server writes each after it listens,
      * the protocol port's first. */
-    for (int i = 0; i < 2000; i++) {
+    for (unsigned i = 0; i < 2000u * testutil_timeout_scale(); i++) {
         int st;
         if (s->port == 0) {
             s->port = read_port_file(s->port_file);
@@ -257,7 +288,7 @@ void testutil_client_opts(struct client_opts *opts, const struct testutil_server
         snprintf(rel, sizeof(rel), "users/%s.key", user);
         opts->key_file = testutil_cert_path(key[slot], sizeof(key[slot]), rel);
     }
-    opts->timeout_ms = 20000;
+    opts->timeout_ms = 20000u * testutil_timeout_scale();
 }
 
 struct client *testutil_connect(const struct testutil_server *s, const char *user, int slot)
@@ -498,7 +529,7 @@ struct store *testutil_store_open(const char *dir, size_t map_size)
 static int https_connect(int port)
 {
     struct sockaddr_in a;
-    struct timeval tv = {HTTPS_TIMEOUT_S, 0};
+    struct timeval tv = {(time_t)HTTPS_TIMEOUT_S * (time_t)testutil_timeout_scale(), 0};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     if (fd < 0) {

@@ -21,9 +21,13 @@ void testutil_tmpdir(char *out, size_t outlen);
 /* Removes a directory tree made by testutil_tmpdir(). */
 void testutil_rmrf(const char *path);
 
-/* Aborts the process with a message if it is still running after seconds:
- * a hung test fails instead of hanging CI. */
+/* Aborts the process with a message if it is still running after seconds
+ * (times testutil_timeout_scale()): a hung test fails instead of hanging CI. */
 void testutil_watchdog(unsigned seconds);
+
+/* The factor by which the tests stretch their time limits: 3 in sanitizer
+ * builds, else 1, or COACHQ_WATCHDOG_SCALE (1 to 20) when it is set. */
+unsigned testutil_timeout_scale(void);
 
 /* The directory with the test certificates (COACHQ_TEST_CERTS). Aborts if
  * it is unset. Borrowed, static storage. */
