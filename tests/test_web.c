@@ -1741,9 +1741,9 @@ static void test_transfer_one_rule(void **state)
         testutil_http_resp_free(&r);
 
         /* CSV and HTML: the sessions of the viewer's line, and no other. */
-        assert_int_equal(
-            req("GET", "/api/v1/dashboards/manager/mgr.jones/recent.csv", cookie, NULL, NULL, &r),
-            200);
+        assert_int_equal(req("GET", "/api/v1/dashboards/manager/mgr.jones/tables/recent.csv",
+                             cookie, NULL, NULL, &r),
+                         200);
         {
             struct testutil_http_resp h;
 
