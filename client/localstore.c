@@ -336,6 +336,14 @@ static int ls_decode(const MDB_val *v, const ProtobufCMessageDescriptor *desc,
     return *out != NULL ? 0 : -EBADMSG;
 }
 
+int localstore_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                      ProtobufCMessage **out)
+{
+    MDB_val v = {len, (void *)data};
+
+    return ls_decode(&v, desc, out);
+}
+
 /* Reads and decodes one value; -ENOENT when the key is absent. */
 static int ls_get_msg(struct localstore *ls, MDB_dbi dbi, const void *key, size_t klen,
                       const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out)
