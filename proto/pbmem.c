@@ -136,6 +136,11 @@ static int pbmem_has_field_zero(const ProtobufCMessage *m, unsigned depth)
     return 0;
 }
 
+int pbmem_field_zero(const ProtobufCMessage *m)
+{
+    return pbmem_has_field_zero(m, 0);
+}
+
 int pbmem_unpack_frame(struct pbmem *m, const uint8_t *body, size_t len, Coachq__V1__Frame **out)
 {
     Coachq__V1__Frame *f;
@@ -147,7 +152,7 @@ int pbmem_unpack_frame(struct pbmem *m, const uint8_t *body, size_t len, Coachq_
          * the budget or the bytes. */
         return m->exceeded ? ERROR_BUDGET : -EBADMSG;
     }
-    if (pbmem_has_field_zero(&f->base, 0)) {
+    if (pbmem_field_zero(&f->base)) {
         coachq__v1__frame__free_unpacked(f, &m->pa);
         return -EBADMSG;
     }

@@ -787,6 +787,9 @@ static int open_store(struct admin *a, int create)
     struct store_opts so;
     int rc;
 
+    if (a->store != NULL) {
+        return 0; /* admin_main_store(): the caller's */
+    }
     if (create) {
         rc = mkdir_p(a->data_dir, 0700);
         if (rc < 0) {
@@ -3456,7 +3459,7 @@ int admin_is_verb(const char *verb)
     return 0;
 }
 
-int admin_main(int argc, char **argv)
+static int admin_run(struct store *borrowed, int argc, char **argv)
 {
     const char *slash = strrchr(argv[0], '/');
     struct timespec ts;
@@ -3474,6 +3477,7 @@ int admin_main(int argc, char **argv)
         fprintf(stderr, "%s: out of memory\n", argv[0]);
         return 1;
     }
+    a->store = borrowed;
     a->prog = slash != NULL ? slash + 1 : argv[0];
     a->data_dir = "data";
     argv[0] = (char *)a->prog;
@@ -3499,9 +3503,21 @@ int admin_main(int argc, char **argv)
     }
 out:
     fflush(stdout);
-    store_close(a->store);
+    if (a->store != borrowed) {
+        store_close(a->store);
+    }
     free(a);
     return code;
+}
+
+int admin_main(int argc, char **argv)
+{
+    return admin_run(NULL, argc, argv);
+}
+
+int admin_main_store(struct store *s, int argc, char **argv)
+{
+    return admin_run(s, argc, argv);
 }
 
 /* ---- Dashboards: verify, outcomes, browser sign-in ------------------ */

@@ -3,7 +3,8 @@
  * programme FILE`, end to end through admin_main() as an operator runs
  * them: the CSV reader, the column mapping, every field check and the
  * merge with what the store holds. The store is made once per process in a
- * temporary directory and holds the people of tests/fixtures/org.csv, so
+ * temporary directory, opened once (admin_main_store()), and holds the
+ * people of tests/fixtures/org.csv, so
  * that manager and person references can resolve. FUZZ_IMPORT names the
  * import ("people" or "programme"); the people import runs as a dry run,
  * so every input meets the same store.
@@ -15,12 +16,14 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "store.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64];
 static char csv_path[96];
+static struct store *store;
 
 static int run(const char *const *args, int n)
 {
@@ -33,13 +36,15 @@ static int run(const char *const *args, int n)
         argv[i] = copy[i];
     }
     argv[n] = NULL;
-    return admin_main(n, argv);
+    return store != NULL ? admin_main_store(store, n, argv) : admin_main(n, argv);
 }
 
 static void cleanup(void)
 {
     char p[128];
 
+    store_close(store);
+    store = NULL;
     unlink(csv_path);
     snprintf(p, sizeof(p), "%s/data.mdb", dir);
     unlink(p);
@@ -53,6 +58,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *init[] = {"coachqd", "init", "--data", dir};
     const char *people[] = {"coachqd", "import", "people", COACHQ_FUZZ_ORG_CSV, "--data", dir};
     FILE *devnull = fopen("/dev/null", "w");
+    struct store_policy policy;
+    struct store_opts so;
 
     (void)argc;
     (void)argv;
@@ -63,6 +70,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(csv_path, sizeof(csv_path), "%s/in.csv", dir);
     atexit(cleanup);
     if (run(init, 4) != 0 || run(people, 6) != 0) {
+        abort();
+    }
+    store_policy_default(&policy);
+    memset(&so, 0, sizeof(so));
+    so.policy = &policy;
+    if (store_open(dir, &so, &store) != 0) {
         abort();
     }
     /* The verbs' own messages would drown libFuzzer's; the sanitizers

@@ -70,8 +70,15 @@ static void same(const ProtobufCMessage *a, const ProtobufCMessage *b)
 static void session(const Coachq__V1__LocalSession *s)
 {
     Coachq__V1__LocalSession *back = NULL;
+    int rc = localstore_session_save(ls, s);
 
-    if (localstore_session_save(ls, s) != 0 || localstore_session_load(ls, &back) != 0) {
+    if (rc != 0) {
+        fprintf(stderr, "fuzz_journal: saving a decoded session failed: %d\n", rc);
+        abort();
+    }
+    rc = localstore_session_load(ls, &back);
+    if (rc != 0) {
+        fprintf(stderr, "fuzz_journal: loading the session just saved failed: %d\n", rc);
         abort();
     }
     same(&s->base, &back->base);
