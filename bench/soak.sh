@@ -17,6 +17,8 @@
 #   SOAK_SECONDS=600 SOAK_INTERVAL=10 SOAK_CONNECTIONS=16 bench/soak.sh
 #   SOAK_SAMPLES=FILE   also write the samples there (CSV)
 #   SOAK_SERVER_ARGS="--map-size 1073741824"   more options for coachqd
+#   SOAK_KEEP=1         keep the temporary directory (the server's log, e.g.
+#                       LeakSanitizer's report from a build-asan coachqd)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
@@ -38,7 +40,11 @@ cleanup() {
         kill -TERM "$PID" 2>/dev/null || true
         wait "$PID" 2>/dev/null || true
     fi
-    rm -rf "$TMP"
+    if [ "${SOAK_KEEP:-0}" = 1 ]; then
+        echo "bench/soak.sh: kept $TMP" >&2
+    else
+        rm -rf "$TMP"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
