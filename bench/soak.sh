@@ -17,6 +17,9 @@
 #   SOAK_SECONDS=600 SOAK_INTERVAL=10 SOAK_CONNECTIONS=16 bench/soak.sh
 #   SOAK_SAMPLES=FILE   also write the samples there (CSV)
 #   SOAK_SERVER_ARGS="--map-size 1073741824"   more options for coachqd
+#   SOAK_WRAP="valgrind --tool=massif --massif-out-file=/tmp/massif.out"
+#                       runs coachqd under a tool (with SOAK_KEEP=1 to read
+#                       the results; BUILD_DIR=build-asan for LeakSanitizer)
 #   SOAK_KEEP=1         keep the temporary directory (the server's log, e.g.
 #                       LeakSanitizer's report from a build-asan coachqd)
 set -euo pipefail
@@ -67,12 +70,12 @@ if ! {
     exit 1
 fi
 
-# shellcheck disable=SC2086 # SOAK_SERVER_ARGS is a list of options
-"$COACHQD" --data "$TMP/data" --listen 127.0.0.1:0 --port-file "$TMP/port" \
+# shellcheck disable=SC2086 # SOAK_WRAP and SOAK_SERVER_ARGS are lists of words
+${SOAK_WRAP:-} "$COACHQD" --data "$TMP/data" --listen 127.0.0.1:0 --port-file "$TMP/port" \
     --dashboard off --cert "$TMP/certs/server.crt" --key "$TMP/certs/server.key" \
     --ca "$TMP/certs/ca.crt" --stats-interval 0 ${SOAK_SERVER_ARGS:-} 2>"$TMP/server.log" &
 PID=$!
-for _ in $(seq 200); do [ -s "$TMP/port" ] && break; sleep 0.05; done
+for _ in $(seq 1200); do [ -s "$TMP/port" ] && break; sleep 0.05; done
 if [ ! -s "$TMP/port" ]; then
     echo "bench/soak.sh: coachqd did not start:" >&2
     cat "$TMP/server.log" >&2

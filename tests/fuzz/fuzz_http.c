@@ -5,7 +5,7 @@
  * comes out is read the way web.c reads it (path, query, headers, cookies,
  * form fields). The promises checked: a path starts with '/' and holds no
  * control byte, the body is within HTTP_MAX_BODY, and whatever splitting
- * of the stream gives the same verdict as the whole.
+ * of the stream hands over the same requests and refuses the same streams.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -74,10 +74,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     a = http_parse_stream(data + 1, size - 1, 0, on_request, &whole);
     b = http_parse_stream(data + 1, size - 1, (size_t)data[0] + 1, on_request, &split);
-    /* A request that is whole is handed over whatever the chunking; only
-     * the verdict on an unfinished tail may depend on where the bytes
-     * stopped, and no stream is refused for being split. */
-    if (a != b || whole != split) {
+    /* The same requests are handed over whatever the chunking, and a
+     * stream refused whole is refused split. The status may differ when a
+     * request is wrong in two ways (a 65th header whose name holds a bad
+     * byte: llhttp sees the byte first in one buffer, the header count
+     * trips first when the name arrives in pieces); both close. */
+    if ((a < 0) != (b < 0) || (a >= 0 && a != b) || whole != split) {
         abort();
     }
     return 0;
