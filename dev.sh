@@ -8,6 +8,9 @@
 #   ./dev.sh setup       only install the packages
 #   ./dev.sh build       only build (into ./build)
 #   ./dev.sh format      check the C sources with clang-format
+#   ./dev.sh fuzz [SECONDS]  build the libFuzzer targets (clang, ASan+UBSan,
+#                        into ./build-fuzz) and run each for SECONDS (600)
+#   ./dev.sh fuzz-ci     each fuzz target briefly on its seed corpus (CI)
 #
 # Every command is idempotent: a second run reuses what is there.
 set -euo pipefail
@@ -18,12 +21,17 @@ ROOT=$(pwd)
 PACKAGES=(build-essential cmake pkg-config clang-format openssl
           libuv1-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
           liblmdb-dev lmdb-utils libcmocka-dev node-llhttp libjansson-dev
-          libncurses-dev tmux chromium fonts-dejavu-core
+          libncurses-dev tmux chromium fonts-dejavu-core clang libclang-rt-14-dev
           python3 python3-numpy python3-scipy python3-sklearn python3-statsmodels
           python3-mpmath)
+# The Debian 12 security release of OpenSSL that coachq was last checked
+# with; an older libssl3 is upgraded from Debian's security archive.
+MIN_LIBSSL=3.0.22-1~deb12u2
+# How long apt waits for another apt or dpkg to let go of its lock.
+APT_LOCK_WAIT=${APT_LOCK_WAIT:-300}
 
 usage() {
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 as_root() {
@@ -37,20 +45,31 @@ as_root() {
     fi
 }
 
+# Installs only what is missing, and upgrades OpenSSL only when it is older
+# than MIN_LIBSSL: with everything in place apt is not run at all, so this
+# works offline and while another apt holds the lock.
 setup() {
-    local missing=()
+    local missing=() have
     for p in "${PACKAGES[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
-    export DEBIAN_FRONTEND=noninteractive
-    echo "dev.sh: updating package lists" >&2
-    as_root apt-get update -qq
-    if [ ${#missing[@]} -gt 0 ]; then
-        echo "dev.sh: installing ${missing[*]}" >&2
-        as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+    have=$(dpkg-query -W -f='${Version}' libssl3 2>/dev/null || true)
+    if [ -n "$have" ] && ! dpkg --compare-versions "$have" ge "$MIN_LIBSSL"; then
+        missing+=(libssl3 libssl-dev openssl)
     fi
-    # Debian's current security release of OpenSSL, whatever the image had.
-    as_root apt-get install -y -qq --only-upgrade libssl3 openssl >/dev/null
+    if [ ${#missing[@]} -eq 0 ]; then
+        return 0
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    local apt=(apt-get -o "DPkg::Lock::Timeout=$APT_LOCK_WAIT" -y -qq)
+    if command -v fuser >/dev/null 2>&1 &&
+        fuser /var/lib/dpkg/lock-frontend /var/lib/apt/lists/lock >/dev/null 2>&1; then
+        echo "dev.sh: another apt or dpkg is running; waiting up to ${APT_LOCK_WAIT}s for its lock" >&2
+    fi
+    echo "dev.sh: updating package lists" >&2
+    as_root "${apt[@]}" update
+    echo "dev.sh: installing ${missing[*]}" >&2
+    as_root "${apt[@]}" install "${missing[@]}" >/dev/null
 }
 
 # build DIR [cmake options...]
@@ -61,6 +80,45 @@ build() {
     [ "${CI:-}" = "true" ] && werror=ON
     cmake -S "$ROOT" -B "$dir" -DCOACHQ_WERROR="$werror" "$@" >/dev/null
     cmake --build "$dir" -j"$(nproc)"
+}
+
+# The libFuzzer build: its own tree, clang, every library instrumented.
+build_fuzz() {
+    local werror=OFF
+    [ "${CI:-}" = "true" ] && werror=ON
+    CC=clang cmake -S "$ROOT" -B "$ROOT/build-fuzz" -DCOACHQ_FUZZ=ON -DCOACHQ_TESTS=OFF \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOACHQ_WERROR="$werror" >/dev/null
+    cmake --build "$ROOT/build-fuzz" -j"$(nproc)"
+}
+
+# fuzz SECONDS: runs every target for SECONDS on its corpus (the seeds in
+# tests/fuzz/corpus, plus what earlier runs found, kept in build-fuzz/corpus)
+# and prints the executions and findings of each. Crashes are written to
+# build-fuzz/findings/TARGET/. Exit 1 if any target found something.
+fuzz() {
+    local secs=$1 failed=0 t log runs found
+    local dir="$ROOT/build-fuzz"
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    printf '%-24s %14s %9s  %s\n' target executions findings result
+    for t in $(cat "$dir/tests/fuzz/targets.txt"); do
+        mkdir -p "$dir/corpus/$t" "$dir/findings/$t"
+        log="$dir/findings/$t.log"
+        # One job per target, bounded by time; libFuzzer stops at the
+        # first finding, which is written to findings/TARGET/.
+        if "$dir/tests/fuzz/$t" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 \
+            -print_final_stats=1 -artifact_prefix="$dir/findings/$t/" \
+            "$dir/corpus/$t" "$ROOT/tests/fuzz/corpus/$t" >"$log" 2>&1; then
+            found=0
+        else
+            found=1
+            failed=1
+        fi
+        runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+        printf '%-24s %14s %9s  %s\n' "$t" "${runs:-?}" "$found" \
+            "$([ "$found" = 0 ] && echo ok || echo "FAILED: see $log")"
+    done
+    return $failed
 }
 
 run_tests() {
@@ -102,7 +160,10 @@ run)
 coachqd starts on 127.0.0.1:7443 (protocol, mutual TLS) and serves the
 dashboards on https://127.0.0.1:8443, data in $ROOT/data,
 with a demo organisation: 185 people, a training programme and a year of
-observations. From another terminal, in $ROOT, as the observer obs.chen:
+observations. From another terminal, in $ROOT, as the observer obs.chen
+(the client's default certificate, dev-certs/users/obs.chen.crt; the
+certificates alice and bob in dev-certs/users belong to nobody in the demo
+organisation):
 
     export COACHQ_CERT=dev-certs/users/obs.chen.crt COACHQ_KEY=dev-certs/users/obs.chen.key
     build/client/coachq whoami
@@ -138,6 +199,16 @@ setup)
     ;;
 build)
     build "$ROOT/build"
+    ;;
+fuzz)
+    setup
+    build_fuzz
+    fuzz "${2:-600}"
+    ;;
+fuzz-ci)
+    setup
+    build_fuzz
+    fuzz "${FUZZ_CI_SECONDS:-20}"
     ;;
 format)
     git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror

@@ -32,8 +32,8 @@
 #define DEFAULT_SERVER "127.0.0.1:7443"
 #define DEFAULT_PORT "7443"
 #define DEFAULT_CA "dev-certs/ca.crt"
-#define DEFAULT_CERT "dev-certs/users/alice.crt"
-#define DEFAULT_KEY "dev-certs/users/alice.key"
+#define DEFAULT_CERT "dev-certs/users/obs.chen.crt"
+#define DEFAULT_KEY "dev-certs/users/obs.chen.key"
 #define DEFAULT_LIST_LIMIT 50
 /* Largest page the client asks for; the server may cap it lower. */
 #define LIST_PAGE_MAX 500u

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "pbmem.h"
 #include "store.h"
 #include "str.h"
 
@@ -333,7 +334,20 @@ static int ls_decode(const MDB_val *v, const ProtobufCMessageDescriptor *desc,
         return -EBADMSG;
     }
     *out = protobuf_c_message_unpack(desc, NULL, v->mv_size, v->mv_data);
+    if (*out != NULL && pbmem_field_zero(*out)) {
+        /* It could be saved, but never read back (pbmem.h). */
+        protobuf_c_message_free_unpacked(*out, NULL);
+        *out = NULL;
+    }
     return *out != NULL ? 0 : -EBADMSG;
+}
+
+int localstore_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                      ProtobufCMessage **out)
+{
+    MDB_val v = {len, (void *)data};
+
+    return ls_decode(&v, desc, out);
 }
 
 /* Reads and decodes one value; -ENOENT when the key is absent. */

@@ -97,4 +97,13 @@ int localstore_rubric_list(struct localstore *ls, localstore_rubric_cb cb, void 
 int localstore_people_put(struct localstore *ls, const Coachq__V1__PeopleList *p);
 int localstore_people_get(struct localstore *ls, Coachq__V1__PeopleList **out);
 
+/*
+ * Decodes one stored value (len bytes at data, borrowed for the call) as
+ * every loader above does, with the same size cap: the journal's decoder on
+ * its own, for tests and the fuzz target. On success sets *out (caller
+ * owns, protobuf_c_message_free_unpacked(*out, NULL)); else -EBADMSG.
+ */
+int localstore_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                      ProtobufCMessage **out);
+
 #endif

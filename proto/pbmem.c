@@ -84,6 +84,63 @@ void pbmem_init(struct pbmem *m, struct pbmem_pool *pool, size_t limit)
     m->exceeded = 0;
 }
 
+/*
+ * protobuf-c takes a tag for field number 0 written in more than one byte
+ * (0x82 0x00) as an unknown field, packs it back as the one byte 0x02, and
+ * then refuses those bytes: a record stored with such a field could never
+ * be read again. Field number 0 does not exist; this finds one anywhere in
+ * m. The schema nests a few levels; depth only guards against a loop.
+ */
+static int pbmem_has_field_zero(const ProtobufCMessage *m, unsigned depth)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    const char *base = (const char *)m;
+    unsigned i;
+
+    if (depth > 32) {
+        return 1;
+    }
+    for (i = 0; i < m->n_unknown_fields; i++) {
+        if (m->unknown_fields[i].tag == 0) {
+            return 1;
+        }
+    }
+    for (i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *fd = &d->fields[i];
+
+        if (fd->type != PROTOBUF_C_TYPE_MESSAGE) {
+            continue;
+        }
+        if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + fd->quantifier_offset);
+            ProtobufCMessage *const *v = *(ProtobufCMessage *const *const *)(base + fd->offset);
+            size_t k;
+
+            for (k = 0; k < n; k++) {
+                if (v[k] != NULL && pbmem_has_field_zero(v[k], depth + 1)) {
+                    return 1;
+                }
+            }
+        } else {
+            const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + fd->offset);
+
+            if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                *(const uint32_t *)(base + fd->quantifier_offset) != fd->id) {
+                continue;
+            }
+            if (sub != NULL && pbmem_has_field_zero(sub, depth + 1)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+int pbmem_field_zero(const ProtobufCMessage *m)
+{
+    return pbmem_has_field_zero(m, 0);
+}
+
 int pbmem_unpack_frame(struct pbmem *m, const uint8_t *body, size_t len, Coachq__V1__Frame **out)
 {
     Coachq__V1__Frame *f;
@@ -94,6 +151,10 @@ int pbmem_unpack_frame(struct pbmem *m, const uint8_t *body, size_t len, Coachq_
         /* protobuf-c says only NULL; the allocator knows whether it was
          * the budget or the bytes. */
         return m->exceeded ? ERROR_BUDGET : -EBADMSG;
+    }
+    if (pbmem_field_zero(&f->base)) {
+        coachq__v1__frame__free_unpacked(f, &m->pa);
+        return -EBADMSG;
     }
     *out = f;
     return 0;

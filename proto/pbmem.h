@@ -47,6 +47,15 @@ void pbmem_init(struct pbmem *m, struct pbmem_pool *pool, size_t limit);
  */
 int pbmem_unpack_frame(struct pbmem *m, const uint8_t *body, size_t len, Coachq__V1__Frame **out);
 
+/*
+ * True if m (borrowed for the call), or a message inside it, kept an
+ * unknown field numbered 0. protobuf-c accepts one whose tag is written in
+ * more than one byte, but packs it back in one byte, which it then refuses:
+ * such a message cannot be stored and read back. pbmem_unpack_frame()
+ * refuses these frames; other decoders of stored bytes use this too.
+ */
+int pbmem_field_zero(const ProtobufCMessage *m);
+
 /* Frees a frame unpacked with m. NULL-safe. */
 void pbmem_frame_free(struct pbmem *m, Coachq__V1__Frame *f);
 

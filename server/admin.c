@@ -798,6 +798,9 @@ static int open_store(struct admin *a, int create)
     struct store_opts so;
     int rc;
 
+    if (a->store != NULL) {
+        return 0; /* admin_main_store(): the caller's */
+    }
     if (create) {
         rc = mkdir_p(a->data_dir, 0700);
         if (rc < 0) {
@@ -3496,7 +3499,7 @@ int admin_is_verb(const char *verb)
     return 0;
 }
 
-int admin_main(int argc, char **argv)
+static int admin_run(struct store *borrowed, int argc, char **argv)
 {
     const char *slash = strrchr(argv[0], '/');
     struct timespec ts;
@@ -3514,6 +3517,7 @@ int admin_main(int argc, char **argv)
         fprintf(stderr, "%s: out of memory\n", argv[0]);
         return 1;
     }
+    a->store = borrowed;
     a->prog = slash != NULL ? slash + 1 : argv[0];
     a->data_dir = "data";
     argv[0] = (char *)a->prog;
@@ -3539,9 +3543,21 @@ int admin_main(int argc, char **argv)
     }
 out:
     fflush(stdout);
-    store_close(a->store);
+    if (a->store != borrowed) {
+        store_close(a->store);
+    }
     free(a);
     return code;
+}
+
+int admin_main(int argc, char **argv)
+{
+    return admin_run(NULL, argc, argv);
+}
+
+int admin_main_store(struct store *s, int argc, char **argv)
+{
+    return admin_run(s, argc, argv);
 }
 
 /* ---- Dashboards: verify, outcomes, browser sign-in ------------------ */

@@ -20,4 +20,13 @@ int admin_is_verb(const char *verb);
  */
 int admin_main(int argc, char **argv);
 
+struct store;
+
+/*
+ * As admin_main(), on a store the caller opened (borrowed for the call and
+ * left open; --data is then only a name): for the fuzz targets, which run a
+ * verb many times on one store. Same thread rules as store_exec().
+ */
+int admin_main_store(struct store *s, int argc, char **argv);
+
 #endif

@@ -112,6 +112,8 @@ char *dash_strdup(struct dash *d, const char *s)
 }
 
 static char *dash_vprintf(struct dash *d, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static char *dash_vprintf(struct dash *d, const char *fmt, va_list ap)
 {
     va_list ap2;
     char *p;

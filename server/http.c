@@ -1414,3 +1414,61 @@ int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler hand
     *out = h;
     return 0;
 }
+
+/* ---- Parsing without a transport (tests, fuzzing) ---- */
+
+int http_parse_stream(const uint8_t *data, size_t len, size_t chunk, http_parsed_cb cb, void *arg)
+{
+    struct hconn c;
+    size_t off = 0;
+    int n = 0;
+    int rc = 0;
+
+    memset(&c, 0, sizeof(c));
+    snprintf(c.peer, sizeof(c.peer), "-");
+    llhttp_init(&c.parser, HTTP_REQUEST, &parser_settings);
+    c.parser.data = &c;
+    if (chunk == 0) {
+        chunk = len;
+    }
+    /* As conn_pump(): every chunk is parsed whole, but for stops at the
+     * end of each request, which is handed over before parsing goes on. */
+    while (off < len) {
+        const char *p = (const char *)data + off;
+        size_t plen = len - off < chunk ? len - off : chunk;
+
+        off += plen;
+        while (plen > 0) {
+            llhttp_errno_t err;
+            size_t used;
+
+            c.exec_start = p;
+            err = llhttp_execute(&c.parser, p, plen);
+            if (err == HPE_OK) {
+                note_tail(&c, p, plen);
+                break;
+            }
+            if (err != HPE_PAUSED && err != HPE_PAUSED_UPGRADE) {
+                rc = -(c.fail_status != 0 ? c.fail_status : 400);
+                goto out;
+            }
+            used = (size_t)(llhttp_get_error_pos(&c.parser) - p);
+            note_tail(&c, p, used);
+            p += used;
+            plen -= used;
+            if (cb != NULL) {
+                cb(c.x, arg);
+            }
+            n++;
+            if (err == HPE_PAUSED_UPGRADE || c.x->close) {
+                goto out;
+            }
+            exchange_free(c.x);
+            c.x = NULL;
+            llhttp_resume(&c.parser);
+        }
+    }
+out:
+    exchange_free(c.x);
+    return rc < 0 ? rc : n;
+}

@@ -100,4 +100,17 @@ void http_respond(struct http_exchange *x, int status, const char *content_type,
  * the length or -ENOBUFS. */
 int http_url_encode(const char *s, char *out, size_t outlen);
 
+/*
+ * For tests and the fuzz target: parses data (len bytes, borrowed for the
+ * call) as the byte stream of one connection, handed to the parser chunk
+ * bytes at a time (0: all at once), with the server's parser settings and
+ * callbacks and no transport. Each whole request is passed to cb with an
+ * exchange borrowed for the call (not to be answered), then the next one is
+ * parsed, until a request asks to close. Returns the number of requests, or
+ * minus the status the server would refuse the stream with (-400, -413,
+ * -414, -431, -503).
+ */
+typedef void (*http_parsed_cb)(const struct http_exchange *x, void *arg);
+int http_parse_stream(const uint8_t *data, size_t len, size_t chunk, http_parsed_cb cb, void *arg);
+
 #endif

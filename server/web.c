@@ -1201,42 +1201,41 @@ static void route_signout(struct web *w, struct http_exchange *x, const struct w
 }
 
 /*
- * Parses ?rubric=ID&until=YYYY-MM-DD into j and rebuilds the query to keep
+ * Parses ?rubric=ID&until=YYYY-MM-DD into r and rebuilds the query to keep
  * on links. Returns 0, or -EINVAL with *field set to the bad parameter.
  */
-static int parse_dash_query(struct http_exchange *x, struct web_job *j, const char **field)
+static int parse_dash_query(const char *q, struct web_route *r, const char **field)
 {
-    const char *q = http_query(x);
     size_t len = strlen(q);
     char until[16];
     char enc[200];
     size_t off = 0;
     int n;
 
-    n = http_form_value(q, len, "rubric", j->rubric, sizeof(j->rubric));
+    n = http_form_value(q, len, "rubric", r->rubric, sizeof(r->rubric));
     if (n == -ENOENT) {
-        j->rubric[0] = '\0';
-    } else if (n < 0 || validate_id(j->rubric) != 0) {
+        r->rubric[0] = '\0';
+    } else if (n < 0 || validate_id(r->rubric) != 0) {
         *field = "rubric";
         return -EINVAL;
     }
     n = http_form_value(q, len, "until", until, sizeof(until));
     if (n == -ENOENT) {
-        j->until_day = 0;
+        r->until_day = 0;
     } else {
         uint32_t day = 0;
         if (n != 10 || obs_json_parse_day(until, &day) < 0 || day > INT32_MAX) {
             *field = "until";
             return -EINVAL;
         }
-        j->until_day = (int32_t)day;
+        r->until_day = (int32_t)day;
     }
-    j->query[0] = '\0';
-    if (j->rubric[0] != '\0' && http_url_encode(j->rubric, enc, sizeof(enc)) >= 0) {
-        off += (size_t)snprintf(j->query + off, sizeof(j->query) - off, "?rubric=%s", enc);
+    r->query[0] = '\0';
+    if (r->rubric[0] != '\0' && http_url_encode(r->rubric, enc, sizeof(enc)) >= 0) {
+        off += (size_t)snprintf(r->query + off, sizeof(r->query) - off, "?rubric=%s", enc);
     }
-    if (j->until_day != 0 && off < sizeof(j->query)) {
-        snprintf(j->query + off, sizeof(j->query) - off, "%suntil=%s", off == 0 ? "?" : "&", until);
+    if (r->until_day != 0 && off < sizeof(r->query)) {
+        snprintf(r->query + off, sizeof(r->query) - off, "%suntil=%s", off == 0 ? "?" : "&", until);
     }
     return 0;
 }
@@ -1274,6 +1273,48 @@ static int ends_with(const char *s, const char *suffix)
     return a > b && strcmp(s + a - b, suffix) == 0;
 }
 
+int web_route_parse(const char *rest, const char *query, int api, struct web_route *r,
+                    const char **field)
+{
+    char seg[4][VALIDATE_MAX_ID + 8];
+    int n = split_path(rest, seg);
+    int has_table = 0;
+
+    memset(r, 0, sizeof(*r));
+    *field = NULL;
+    /* The segment count alone tells the forms apart (a subject id may be
+     * any id, "recent.csv" or "tables" included): 1 kind, 2 kind and
+     * subject, 3 kind and a table, 4 kind, subject and a table. */
+    if (api && n >= 3) {
+        has_table = strcmp(seg[n - 2], "tables") == 0 && ends_with(seg[n - 1], ".csv");
+        if (has_table) {
+            seg[n - 1][strlen(seg[n - 1]) - 4] = '\0';
+        }
+    }
+    r->kind = n >= 1 ? dashfmt_kind_from_name(seg[0])
+                     : COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_UNSPECIFIED;
+    if (n < 1 || r->kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_UNSPECIFIED ||
+        n > 2 + 2 * has_table || (n >= 3 && !has_table) || (!api && n > 2)) {
+        return -ENOENT;
+    }
+    r->format = has_table ? WEB_ROUTE_CSV : api ? WEB_ROUTE_JSON : WEB_ROUTE_HTML;
+    if (n - 2 * has_table == 2) {
+        if (validate_id(seg[1]) != 0) {
+            return -ENXIO;
+        }
+        memcpy(r->subject, seg[1], strlen(seg[1]) + 1);
+    }
+    if (has_table) {
+        size_t tl = strlen(seg[n - 1]);
+        if (tl >= sizeof(r->table)) {
+            tl = 0; /* no table has such an id: 404 later */
+        }
+        memcpy(r->table, seg[n - 1], tl);
+        r->table[tl] = '\0';
+    }
+    return parse_dash_query(query, r, field);
+}
+
 /*
  * GET /d/KIND[/SUBJECT] (api 0) or /api/v1/dashboards/KIND[/SUBJECT]
  * [/tables/TABLE.csv] (api 1); rest is what follows the prefix. The
@@ -1284,23 +1325,12 @@ static int ends_with(const char *s, const char *suffix)
 static void route_dashboard(struct web *w, struct http_exchange *x, const struct websess *s,
                             const char *rest, int api)
 {
-    char seg[4][VALIDATE_MAX_ID + 8];
     const char *field = NULL;
     struct web_job *j;
-    int n = split_path(rest, seg);
-    int has_table = 0;
-    Coachq__V1__DashboardKind kind;
+    struct web_route r;
+    int prc = web_route_parse(rest, http_query(x), api, &r, &field);
 
-    if (api && n >= 3) {
-        has_table = strcmp(seg[n - 2], "tables") == 0 && ends_with(seg[n - 1], ".csv");
-        if (has_table) {
-            seg[n - 1][strlen(seg[n - 1]) - 4] = '\0';
-        }
-    }
-    kind = n >= 1 ? dashfmt_kind_from_name(seg[0])
-                  : COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_UNSPECIFIED;
-    if (n < 1 || kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_UNSPECIFIED ||
-        n > 2 + 2 * has_table || (n >= 3 && !has_table) || (!api && n > 2)) {
+    if (prc == -ENOENT) {
         if (api) {
             reply_json_error(x, s != NULL ? s->user.id : NULL, 404, "There is no such API path.",
                              NULL);
@@ -1330,6 +1360,27 @@ static void route_dashboard(struct web *w, struct http_exchange *x, const struct
         }
         return;
     }
+    if (prc == -ENXIO) {
+        if (api) {
+            reply_json_error(x, s->user.id, 404, WEB_NOT_FOUND, NULL);
+        } else {
+            reply_page_error(x, s->user.id, 404, WEB_NOT_FOUND, NULL, NULL, 0);
+        }
+        return;
+    }
+    if (prc < 0) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "The %s parameter is malformed: %s.", field,
+                 strcmp(field, "until") == 0 ? "give a date as YYYY-MM-DD"
+                                             : "give a rubric id such as coaching-conversation");
+        if (api) {
+            reply_json_error(x, s->user.id, 400, msg, field);
+        } else {
+            struct render_ctx ctx = {s->user.id, NULL, s->user.roles, s->csrf, "", ""};
+            reply_page_error(x, s->user.id, 400, msg, &ctx, NULL, 0);
+        }
+        return;
+    }
     j = job_new(w, x, JOB_DASH);
     if (j == NULL) {
         reply_page_error(x, s->user.id, 500, NULL, NULL, NULL, 0);
@@ -1339,44 +1390,15 @@ static void route_dashboard(struct web *w, struct http_exchange *x, const struct
     j->who = s->user;
     snprintf(j->session_id, sizeof(j->session_id), "%s", s->id);
     snprintf(j->csrf, sizeof(j->csrf), "%s", s->csrf);
-    j->dkind = kind;
-    j->fmt = has_table ? FMT_CSV : api ? FMT_JSON : FMT_HTML;
-    if (n - 2 * has_table == 2) {
-        if (validate_id(seg[1]) != 0) {
-            job_free(j);
-            if (api) {
-                reply_json_error(x, s->user.id, 404, WEB_NOT_FOUND, NULL);
-            } else {
-                reply_page_error(x, s->user.id, 404, WEB_NOT_FOUND, NULL, NULL, 0);
-            }
-            return;
-        }
-        memcpy(j->subject, seg[1], strlen(seg[1]) + 1);
-    }
-    if (has_table) {
-        size_t tl = strlen(seg[n - 1]);
-        if (tl >= sizeof(j->table)) {
-            tl = 0; /* no table has such an id: 404 later */
-        }
-        memcpy(j->table, seg[n - 1], tl);
-        j->table[tl] = '\0';
-    }
-    if (parse_dash_query(x, j, &field) < 0) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "The %s parameter is malformed: %s.", field,
-                 strcmp(field, "until") == 0 ? "give a date as YYYY-MM-DD"
-                                             : "give a rubric id such as coaching-conversation");
-        job_free(j);
-        if (api) {
-            reply_json_error(x, s->user.id, 400, msg, field);
-        } else {
-            struct render_ctx ctx = {s->user.id, NULL, s->user.roles, s->csrf, "", ""};
-            reply_page_error(x, s->user.id, 400, msg, &ctx, NULL, 0);
-        }
-        return;
-    }
-    snprintf(j->api_path, sizeof(j->api_path), "/api/v1/dashboards/%s%s%s", dashfmt_kind_name(kind),
-             j->subject[0] != '\0' ? "/" : "", j->subject);
+    j->dkind = r.kind;
+    j->fmt = r.format == WEB_ROUTE_CSV ? FMT_CSV : r.format == WEB_ROUTE_JSON ? FMT_JSON : FMT_HTML;
+    memcpy(j->subject, r.subject, sizeof(j->subject));
+    memcpy(j->table, r.table, sizeof(j->table));
+    memcpy(j->rubric, r.rubric, sizeof(j->rubric));
+    j->until_day = r.until_day;
+    memcpy(j->query, r.query, sizeof(j->query));
+    snprintf(j->api_path, sizeof(j->api_path), "/api/v1/dashboards/%s%s%s",
+             dashfmt_kind_name(r.kind), j->subject[0] != '\0' ? "/" : "", j->subject);
     w->dash_jobs++;
     job_queue(j, dash_work, dash_done);
 }

@@ -38,6 +38,7 @@
 
 #include "dash.h"
 #include "http.h"
+#include "validate.h"
 
 struct store;
 struct web;
@@ -57,6 +58,34 @@ struct web_stats {
     uint64_t throttled;       /* sign-ins refused 429 (over budget, or one at a time) */
     uint64_t busy;            /* sign-ins refused 503 (queue full) */
 };
+
+/* A dashboard URL, parsed: what follows /d/ or /api/v1/dashboards/. */
+enum web_route_format {
+    WEB_ROUTE_HTML,
+    WEB_ROUTE_JSON,
+    WEB_ROUTE_CSV,
+};
+
+struct web_route {
+    Coachq__V1__DashboardKind kind;
+    enum web_route_format format;
+    char subject[VALIDATE_MAX_ID + 1]; /* "" when the URL names none */
+    char table[VALIDATE_MAX_ID + 1];   /* TABLE of TABLE.csv, or "" */
+    char rubric[VALIDATE_MAX_ID + 1];  /* ?rubric=, or "" */
+    int32_t until_day;                 /* ?until=, days since 1970-01-01; 0 when absent */
+    char query[256];                   /* the query again, as links keep it ("" or "?...") */
+};
+
+/*
+ * Parses a dashboard URL: rest is the decoded path after the prefix, query
+ * the raw query (both borrowed for the call), api 1 for the JSON/CSV
+ * prefix. Fills *r and returns 0; -ENOENT when no such path exists (404
+ * before anything else), -ENXIO when the subject is not an id (404 once
+ * signed in), -EINVAL when a query parameter is malformed (*field names
+ * it). Pure: no store, no loop; any thread.
+ */
+int web_route_parse(const char *rest, const char *query, int api, struct web_route *r,
+                    const char **field);
 
 int web_new(uv_loop_t *loop, struct store *s, const struct web_opts *o, struct web **out);
 /* Copies w's counters into out. */

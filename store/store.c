@@ -1571,16 +1571,23 @@ static void *store_writer_main(void *arg)
         if (s->queue_head == NULL) {
             break;
         }
-        /* Group commit: take everything queued since the last commit. */
+        /* Group commit: take what is queued since the last commit, up to
+         * STORE_MAX_BATCH requests (store.h: the cap bounds LMDB's page
+         * buffers); the rest make the next batch. */
         head = s->queue_head;
-        s->queue_head = NULL;
-        s->queue_tail = NULL;
-        pthread_mutex_unlock(&s->mu);
-
-        n = 0;
-        for (w = head; w != NULL; w = w->next) {
+        tail = head;
+        n = 1;
+        while (tail->next != NULL && n < STORE_MAX_BATCH) {
+            tail = tail->next;
             n++;
         }
+        s->queue_head = tail->next;
+        if (s->queue_head == NULL) {
+            s->queue_tail = NULL;
+        }
+        tail->next = NULL;
+        pthread_mutex_unlock(&s->mu);
+
         store_write_batch(s, head, n);
 
         pthread_mutex_lock(&s->mu);

@@ -12,8 +12,9 @@
  *                 "schema_version" -> be32, "next_seq" -> be64
  *
  * Writes: callers queue struct store_write requests from any thread; one
- * writer thread drains everything queued since its last commit into one
- * write transaction (group commit), commits durably, then moves the requests
+ * writer thread drains what is queued since its last commit, at most
+ * STORE_MAX_BATCH requests, into one write transaction (group commit),
+ * commits durably, then moves the requests
  * to a completed list and calls the notify callback. A request's result is
  * final only once it is on the completed list: STORED means the commit that
  * holds the record returned success.
@@ -134,6 +135,18 @@ struct store_write {
     int exec_done;
     void *user; /* free for the caller */
 };
+
+/*
+ * Requests in one write transaction at most. LMDB keeps the page buffers of
+ * a transaction's dirty pages for the next ones and never gives them back
+ * while the environment is open, so the largest transaction ever written
+ * sets the writer's memory for good; its dirty pages grow with the batch
+ * and with the width of the trees (records land on ever more distinct
+ * pages as the store grows). The cap bounds that memory (to about
+ * STORE_MAX_BATCH times the pages one record touches) whatever the number
+ * of connections; a burst waits one more commit.
+ */
+#define STORE_MAX_BATCH 128
 
 struct store_stats {
     uint64_t commits;

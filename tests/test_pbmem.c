@@ -359,6 +359,43 @@ static void test_garbage_is_badmsg(void **state)
     }
 }
 
+/*
+ * Found by fuzz_frame: protobuf-c accepts a field number 0 when its tag is
+ * written in two bytes (0x82 0x00) and keeps it as an unknown field, but
+ * packs it back as the one byte 0x02, which it refuses to decode. An
+ * observation carrying one would be acked, stored and then unreadable.
+ * Such frames are refused at the top level and inside nested messages.
+ */
+static void test_field_zero_overlong_is_badmsg(void **state)
+{
+    static const struct {
+        const char *name;
+        const char *bytes;
+        size_t len;
+    } cases[] = {
+        {"frame", "\x08\x03\x82\x00\x01x", 6},
+        {"observation in a submit", "\x62\x06\x0a\x04\x82\x00\x01x", 8},
+        {"varint field 0 in three bytes", "\x62\x07\x0a\x05\x80\x80\x00\x01x", 9},
+    };
+    struct pbmem_pool pool;
+    struct spy s;
+
+    (void)state;
+    pbmem_pool_init(&pool, 16u << 20);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        Coachq__V1__Frame *f = NULL;
+        int rc;
+        spy_init(&s, &pool, 16u << 20);
+        rc = pbmem_unpack_frame(&s.m, (const uint8_t *)cases[i].bytes, cases[i].len, &f);
+        if (rc != -EBADMSG) {
+            fail_msg("%s: got %d, want -EBADMSG", cases[i].name, rc);
+        }
+        assert_null(f);
+        assert_int_equal(s.m.used, 0);
+        assert_int_equal(atomic_load(&pool.used), 0);
+    }
+}
+
 /* Random bytes either happen to parse (unknown fields are kept) or are
  * -EBADMSG; with a generous budget they are never ERROR_BUDGET. */
 static void test_random_bytes(void **state)
@@ -471,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_message_limit_too_small),
         cmocka_unit_test(test_pool_limit_too_small),
         cmocka_unit_test(test_garbage_is_badmsg),
+        cmocka_unit_test(test_field_zero_overlong_is_badmsg),
         cmocka_unit_test(test_random_bytes),
         cmocka_unit_test(test_amplification_bounded),
     };

@@ -468,6 +468,79 @@ static void parker_notify(void *arg)
     pthread_mutex_unlock(&p->mu);
 }
 
+/*
+ * A burst larger than STORE_MAX_BATCH is written in several transactions:
+ * LMDB keeps the page buffers of the largest transaction ever written until
+ * the store closes, so an unbounded batch (1,000 connections with 64
+ * requests each) would set the writer's memory for good (point 19 of the
+ * hostile review: memory growing under sustained ingest).
+ */
+static void test_batch_is_capped(void **state)
+{
+    enum { N = STORE_MAX_BATCH + 5 };
+    struct fixture *f = *state;
+    struct parker p = {.armed = 1};
+    struct store_policy pol;
+    struct store_opts opts;
+    struct obs_spec sp = {.coach = "c", .coachee = "r", .started_at = 7, .notes = "a"};
+    struct store_write w0, *w;
+    uint8_t *obs[N + 1];
+    size_t len[N + 1];
+    struct store_stats st;
+    struct store_write *list;
+    size_t i, done = 0;
+
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    store_policy_default(&pol);
+    pol.enforce = 0;
+    memset(&opts, 0, sizeof(opts));
+    opts.policy = &pol;
+    opts.notify = parker_notify;
+    opts.notify_arg = &p;
+    assert_int_equal(store_open(f->dir, &opts, &f->s), 0);
+    w = calloc(N, sizeof(*w));
+    assert_non_null(w);
+    for (i = 0; i <= N; i++) {
+        make_uuid(sp.id, (uint32_t)i + 1, 9);
+        len[i] = pack_obs(&sp, &obs[i]);
+    }
+
+    /* w0 goes alone; the writer parks in notify after its commit. */
+    init_write(&w0, obs[N], len[N], "obs-1", 1);
+    assert_int_equal(store_submit(f->s, &w0), 0);
+    pthread_mutex_lock(&p.mu);
+    while (!p.parked) {
+        pthread_cond_wait(&p.cv, &p.mu);
+    }
+    pthread_mutex_unlock(&p.mu);
+    for (i = 0; i < N; i++) {
+        init_write(&w[i], obs[i], len[i], "obs-1", 10 + (int64_t)i);
+        assert_int_equal(store_submit(f->s, &w[i]), 0);
+    }
+    pthread_mutex_lock(&p.mu);
+    p.release = 1;
+    pthread_cond_broadcast(&p.cv);
+    pthread_mutex_unlock(&p.mu);
+    store_drain(f->s);
+
+    for (list = store_completed_take(f->s); list != NULL; list = list->next) {
+        assert_int_equal(list->rc, 0);
+        assert_int_equal(list->result, STORE_STORED);
+        done++;
+    }
+    assert_int_equal(done, N + 1);
+    store_get_stats(f->s, &st);
+    assert_true(st.max_batch == STORE_MAX_BATCH);
+    assert_true(st.last_batch == N - STORE_MAX_BATCH);
+    assert_true(st.commits == 3);
+    assert_true(st.records_stored == N + 1);
+    for (i = 0; i <= N; i++) {
+        free(obs[i]);
+    }
+    free(w);
+}
+
 static void test_same_uuid_one_batch(void **state)
 {
     struct fixture *f = *state;
@@ -1341,6 +1414,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_conflict_content, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflict_observer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_is_capped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_uuid_one_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_paging, setup, teardown),

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# test_devsh ROOT COACHQ: the setup robustness of dev.sh and the client's
+# default identity.
+#   - `./dev.sh setup` with every package installed and a recent libssl3
+#     runs no apt at all (apt-get here fails, as with no network or a held
+#     lock) and exits 0;
+#   - an old libssl3 or a missing package runs apt-get update and install of
+#     just those, with a wait for the dpkg lock;
+#   - a failing apt then fails setup;
+#   - the client's default certificate is the demo observer's, which
+#     `./dev.sh run` issues (alice and bob are unknown to the demo).
+set -euo pipefail
+ROOT=$1
+COACHQ=$2
+STUB=$(mktemp -d)
+trap 'rm -rf "$STUB"' EXIT
+export STUB_LOG=$STUB/log
+
+cat >"$STUB/apt-get" <<'S'
+#!/bin/sh
+echo "apt-get $*" >>"$STUB_LOG"
+[ -n "${APT_FAIL:-}" ] && exit 100
+exit 0
+S
+cat >"$STUB/dpkg-query" <<'S'
+#!/bin/sh
+# dpkg-query -W -f=FORMAT PACKAGE
+case "$2" in
+*Status*)
+    case " ${STUB_MISSING:-} " in *" $3 "*) exit 1 ;; esac
+    printf 'install ok installed' ;;
+*Version*) printf '%s' "$STUB_SSL" ;;
+esac
+S
+printf '#!/bin/sh\nexec "$@"\n' >"$STUB/sudo"
+printf '#!/bin/sh\nexit 1\n' >"$STUB/fuser"
+chmod +x "$STUB"/*
+
+fail() {
+    echo "test_devsh: $*" >&2
+    [ -f "$STUB_LOG" ] && sed 's/^/  /' "$STUB_LOG" >&2
+    exit 1
+}
+
+setup() {
+    rm -f "$STUB_LOG"
+    PATH="$STUB:$PATH" "$ROOT/dev.sh" setup >"$STUB/out" 2>&1
+}
+
+# Everything there: no apt, even though apt would fail.
+if ! STUB_SSL=9.9.9-1 APT_FAIL=1 setup; then
+    fail "setup failed with everything installed: $(cat "$STUB/out")"
+fi
+[ ! -s "$STUB_LOG" ] || fail "setup ran apt with everything installed"
+
+# An old OpenSSL: update, then upgrade just it, waiting for the lock.
+STUB_SSL=3.0.2-0+deb12u0 setup || fail "setup failed to upgrade OpenSSL"
+grep -q 'update' "$STUB_LOG" || fail "no apt-get update before the upgrade"
+grep -q 'DPkg::Lock::Timeout=' "$STUB_LOG" || fail "apt-get does not wait for the lock"
+grep -q 'install .*libssl3' "$STUB_LOG" || fail "libssl3 was not upgraded"
+if grep -q 'install .*cmake' "$STUB_LOG"; then
+    fail "setup installed a package that was there"
+fi
+
+# A missing package: only it is installed.
+STUB_SSL=9.9.9-1 STUB_MISSING=cmake setup || fail "setup failed to install cmake"
+grep -q 'install .*cmake' "$STUB_LOG" || fail "cmake was not installed"
+if grep -q 'install .*libssl3' "$STUB_LOG"; then
+    fail "setup upgraded OpenSSL that was recent"
+fi
+
+# apt failing when it is needed fails setup.
+if STUB_SSL=9.9.9-1 STUB_MISSING=cmake APT_FAIL=1 setup; then
+    fail "setup succeeded although apt-get failed"
+fi
+
+# The client's default identity is the demo observer.
+"$COACHQ" --help 2>&1 | grep -q 'default dev-certs/users/obs.chen.crt' ||
+    fail "coachq --help names another default certificate"
+grep -q 'for u in obs.chen ' "$ROOT/dev.sh" || fail "dev.sh run issues no certificate to obs.chen"
+echo "test_devsh: ok"
