@@ -835,8 +835,11 @@ static int on_headers_complete(llhttp_t *p)
     if (!llhttp_should_keep_alive(p) || llhttp_get_upgrade(p)) {
         x->close = 1;
     }
-    /* The headers are in, in time: the body gets --http-timeout. */
-    uv_timer_start(&c->req_timer, on_req_timer, c->srv->cfg.http_request_timeout_ms, 0);
+    /* The headers are in, in time: the body gets --http-timeout.
+     * http_parse_stream() parses without a server or a loop. */
+    if (c->srv != NULL) {
+        uv_timer_start(&c->req_timer, on_req_timer, c->srv->cfg.http_request_timeout_ms, 0);
+    }
     return 0;
 }
 
