@@ -1,10 +1,11 @@
 /*
  * fuzz_frame: the protocol port's input path. The bytes arrive in chunks
  * (sizes taken from the input's first byte) through the frame reader; each
- * body is unpacked under a pbmem budget as the server does, an observation
- * in a submit is validated, and every frame that unpacks is packed again
- * and must unpack to the same bytes.
+ * body is unpacked under a pbmem budget as the server does, its strings are
+ * checked on the wire, an observation in a submit is validated, and every
+ * frame that unpacks is packed again and must unpack to the same bytes.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ static void one_body(struct pbmem_pool *pool, const uint8_t *body, size_t len)
     struct pbmem m;
     Coachq__V1__Frame *f = NULL;
     struct validate_error err;
+    int rc;
 
     pbmem_init(&m, pool, FUZZ_BUDGET);
     if (pbmem_unpack_frame(&m, body, len, &f) < 0) {
@@ -63,6 +65,14 @@ static void one_body(struct pbmem_pool *pool, const uint8_t *body, size_t len)
             abort();
         }
         return;
+    }
+    /* The server checks every string on the wire once the frame unpacked:
+     * bytes protobuf-c took are well formed for that walk too, and a
+     * refusal names its field and says why. */
+    memset(&err, 0, sizeof(err));
+    rc = validate_wire_text(&coachq__v1__frame__descriptor, body, len, &err);
+    if (rc == -EBADMSG || (rc < 0 && (err.field[0] == '\0' || err.message[0] == '\0'))) {
+        abort();
     }
     if (f->body_case == COACHQ__V1__FRAME__BODY_SUBMIT && f->submit != NULL &&
         f->submit->observation != NULL) {
