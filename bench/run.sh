@@ -27,24 +27,9 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-"$ROOT/certs/coachq-certs" --dir "$TMP/certs" dev >/dev/null 2>&1
-"$ROOT/certs/coachq-certs" --dir "$TMP/certs" user lead.bench >/dev/null 2>&1
-
-{
-    "$BENCH" --org-csv
-    echo "alice,Alice Bench,,observer,,"
-    echo "lead.bench,Lead Bench,,enablement_lead,,"
-} >"$TMP/org.csv"
-if ! {
-    "$COACHQD" init --data "$TMP/data" &&
-        "$COACHQD" import people --data "$TMP/data" "$TMP/org.csv" &&
-        "$COACHQD" cert grant --data "$TMP/data" alice coaching-conversation \
-            --from 2024-01-01 --days 3650
-} >"$TMP/admin.log" 2>&1; then
-    echo "bench/run.sh: could not make the organisation:" >&2
-    cat "$TMP/admin.log" >&2
-    exit 1
-fi
+# shellcheck source=bench/org.sh
+. "$ROOT/bench/org.sh"
+bench_org bench/run.sh
 
 "$COACHQD" --data "$TMP/data" --listen 127.0.0.1:0 --port-file "$TMP/port" \
     --cert "$TMP/certs/server.crt" --key "$TMP/certs/server.key" --ca "$TMP/certs/ca.crt" \

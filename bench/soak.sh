@@ -52,23 +52,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$ROOT/certs/coachq-certs" --dir "$TMP/certs" dev >/dev/null 2>&1
-"$ROOT/certs/coachq-certs" --dir "$TMP/certs" user lead.bench >/dev/null 2>&1
-{
-    "$BENCH" --org-csv
-    echo "alice,Alice Bench,,observer,,"
-    echo "lead.bench,Lead Bench,,enablement_lead,,"
-} >"$TMP/org.csv"
-if ! {
-    "$COACHQD" init --data "$TMP/data" &&
-        "$COACHQD" import people --data "$TMP/data" "$TMP/org.csv" &&
-        "$COACHQD" cert grant --data "$TMP/data" alice coaching-conversation \
-            --from 2024-01-01 --days 3650
-} >"$TMP/admin.log" 2>&1; then
-    echo "bench/soak.sh: could not make the organisation:" >&2
-    cat "$TMP/admin.log" >&2
-    exit 1
-fi
+# shellcheck source=bench/org.sh
+. "$ROOT/bench/org.sh"
+bench_org bench/soak.sh
 
 # shellcheck disable=SC2086 # SOAK_WRAP and SOAK_SERVER_ARGS are lists of words
 ${SOAK_WRAP:-} "$COACHQD" --data "$TMP/data" --listen 127.0.0.1:0 --port-file "$TMP/port" \
