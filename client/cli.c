@@ -4,6 +4,7 @@
  * until then it stays whole so that the hardening and statistics fixes
  * landed without a move in the same change.
  */
+#include "day.h"
 #include "cli.h"
 
 #include <ctype.h>
@@ -1242,7 +1243,7 @@ static void print_obs_links(FILE *f, const Coachq__V1__Observation *o)
 /* The observation's content, from its rubric on. */
 static void print_obs_body(FILE *f, const Coachq__V1__Observation *o)
 {
-    char t[OBS_JSON_TIME_LEN];
+    char t[DAY_TIME_LEN];
     char e[64];
     size_t scored;
     double mean = mean_score(o, &scored);
@@ -1258,7 +1259,7 @@ static void print_obs_body(FILE *f, const Coachq__V1__Observation *o)
     if (obs_json_focus_name(o->focus) != NULL) {
         fprintf(f, ", focus %s", obs_json_focus_name(o->focus));
     }
-    obs_json_format_time(o->started_at, t, sizeof(t));
+    day_format_time(o->started_at, t, sizeof(t));
     fprintf(f, "\nstarted     %s, %u min", t, o->duration_s / 60);
     if (o->duration_s % 60 != 0) {
         fprintf(f, " %u s", o->duration_s % 60);
@@ -1311,7 +1312,7 @@ static void print_obs_body(FILE *f, const Coachq__V1__Observation *o)
             fprintf(f, " (no owner");
         }
         if (a->due_day != 0) {
-            obs_json_format_day(a->due_day, t, sizeof(t));
+            day_format(a->due_day, t, sizeof(t));
             fprintf(f, ", due %s", t);
         }
         fprintf(f, ")\n");
@@ -1325,7 +1326,7 @@ static void print_record(FILE *f, const Coachq__V1__StoredObservation *s)
 {
     const Coachq__V1__Observation *o = s->observation;
     char id[UUID_STR_LEN];
-    char t[OBS_JSON_TIME_LEN];
+    char t[DAY_TIME_LEN];
 
     if (o == NULL) {
         fprintf(f, "(empty record, seq %llu)\n", (unsigned long long)s->seq);
@@ -1337,7 +1338,7 @@ static void print_record(FILE *f, const Coachq__V1__StoredObservation *s)
                 s->superseded ? "superseded by a later version" : "current");
     }
     print_obs_links(f, o);
-    obs_json_format_time_ms(s->received_at_ms, t, sizeof(t));
+    day_format_time_ms(s->received_at_ms, t, sizeof(t));
     fprintf(f, "seq         %llu (received %s from %s)\n", (unsigned long long)s->seq, t,
             or_dash(s->observer_id));
     print_obs_body(f, o);
@@ -1433,7 +1434,7 @@ static int parse_when(const char *s, int end, int64_t *out)
 
     if (strlen(s) == 10) {
         snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
-        if (obs_json_parse_time(buf, out) < 0) {
+        if (day_parse_time(buf, out) < 0) {
             return -EINVAL;
         }
         if (end) {
@@ -1441,13 +1442,13 @@ static int parse_when(const char *s, int end, int64_t *out)
         }
         return 0;
     }
-    return obs_json_parse_time(s, out);
+    return day_parse_time(s, out);
 }
 
 static void print_row(FILE *f, const Coachq__V1__StoredObservation *s)
 {
     const Coachq__V1__Observation *o = s->observation;
-    char t[OBS_JSON_TIME_LEN];
+    char t[DAY_TIME_LEN];
     char id[UUID_STR_LEN] = "-";
     char rubric[96];
     char mean[16] = "-";
@@ -1460,7 +1461,7 @@ static void print_row(FILE *f, const Coachq__V1__StoredObservation *s)
     if (o->id.len == UUID_LEN) {
         uuid_format(o->id.data, id);
     }
-    obs_json_format_time(o->started_at, t, sizeof(t));
+    day_format_time(o->started_at, t, sizeof(t));
     snprintf(rubric, sizeof(rubric), "%s v%u", o->rubric_id, o->rubric_version);
     m = mean_score(o, &scored);
     if (scored > 0) {
@@ -1827,11 +1828,11 @@ out:
 /* Text is wrapped to this many columns. */
 #define WRAP_COLS 80
 
-/* obs_json_format_day() returning buf, so that it can stand among printf's
+/* day_format() returning buf, so that it can stand among printf's
  * arguments. */
 static const char *format_day(int64_t day, char *buf, size_t len)
 {
-    obs_json_format_day(day, buf, len);
+    day_format(day, buf, len);
     return buf;
 }
 
@@ -1887,7 +1888,7 @@ static const char *const score_names[] = {"not demonstrated", "developing", "pro
 
 static void print_rubric(FILE *f, const Coachq__V1__Rubric *r)
 {
-    char t[OBS_JSON_TIME_LEN];
+    char t[DAY_TIME_LEN];
 
     fprintf(f, "rubric      %s v%u\n", r->id, r->version);
     fprintf(f, "name        ");
@@ -1895,7 +1896,7 @@ static void print_rubric(FILE *f, const Coachq__V1__Rubric *r)
     fprintf(f, "effective   %s (sessions before it cannot be scored against this version)\n",
             format_day(r->effective_day, t, sizeof(t)));
     if (r->added_at_ms != 0) {
-        obs_json_format_time_ms(r->added_at_ms, t, sizeof(t));
+        day_format_time_ms(r->added_at_ms, t, sizeof(t));
         fprintf(f, "added       %s\n", t);
     }
     fprintf(f, "evidence    ");
@@ -1992,7 +1993,7 @@ static void rubric_header(FILE *f)
 
 static void rubric_row(FILE *f, const Coachq__V1__Rubric *l)
 {
-    char day[OBS_JSON_TIME_LEN];
+    char day[DAY_TIME_LEN];
 
     fprintf(f, "%-32s  %7u  %10zu  %-10s  %s\n", l->id, l->version, l->n_behaviours,
             format_day(l->effective_day, day, sizeof(day)), l->name);
@@ -2220,7 +2221,7 @@ static void print_cert_status(FILE *f, const Coachq__V1__CertStatus *cs, int64_t
     char a[32];
     char b[32];
     char k[32];
-    char t[OBS_JSON_TIME_LEN];
+    char t[DAY_TIME_LEN];
     int undefined = 0;
     int withheld = 0;
 
@@ -2233,8 +2234,8 @@ static void print_cert_status(FILE *f, const Coachq__V1__CertStatus *cs, int64_t
     }
     for (size_t i = 0; i < cs->n_certifications; i++) {
         const Coachq__V1__Certification *ct = cs->certifications[i];
-        char from[OBS_JSON_TIME_LEN];
-        char until[OBS_JSON_TIME_LEN];
+        char from[DAY_TIME_LEN];
+        char until[DAY_TIME_LEN];
         char n[16] = "-";
         /* A certification an administrator granted has no figures. */
         int have = ct->n > 0;
@@ -2264,7 +2265,7 @@ static void print_cert_status(FILE *f, const Coachq__V1__CertStatus *cs, int64_t
         if (have) {
             snprintf(n, sizeof(n), "%u", r->n);
         }
-        obs_json_format_time_ms(r->at_ms, t, sizeof(t));
+        day_format_time_ms(r->at_ms, t, sizeof(t));
         /* A withheld result's reason is in words already (it starts with
          * "passed" or "not passed"). */
         fprintf(f, "  %-24s  %-24s  %8u  %5s  %6s  %8s  %5s  %s%s%s\n", t, r->rubric_id,
@@ -2297,15 +2298,15 @@ static json_t *json_figure(double v, int have)
 static json_t *cert_json(const Coachq__V1__Certification *ct, int64_t today)
 {
     json_t *o = json_object();
-    char from[OBS_JSON_TIME_LEN];
-    char until[OBS_JSON_TIME_LEN];
-    char at[OBS_JSON_TIME_LEN];
+    char from[DAY_TIME_LEN];
+    char until[DAY_TIME_LEN];
+    char at[DAY_TIME_LEN];
     int have = ct->n > 0;
 
     if (o == NULL) {
         return NULL;
     }
-    obs_json_format_time_ms(ct->granted_at_ms, at, sizeof(at));
+    day_format_time_ms(ct->granted_at_ms, at, sizeof(at));
     if (jsonx_put(o, "rubric", json_string(ct->rubric_id)) < 0 ||
         jsonx_put(o, "valid_from",
                   json_string(format_day(ct->valid_from_day, from, sizeof(from)))) < 0 ||
@@ -2329,15 +2330,15 @@ static json_t *cert_json(const Coachq__V1__Certification *ct, int64_t today)
 static json_t *result_json(const Coachq__V1__CalibrationResult *r)
 {
     json_t *o = json_object();
-    char at[OBS_JSON_TIME_LEN];
-    char next[OBS_JSON_TIME_LEN];
+    char at[DAY_TIME_LEN];
+    char next[DAY_TIME_LEN];
     int have = r->n > 0;
 
     if (o == NULL) {
         return NULL;
     }
-    obs_json_format_time_ms(r->at_ms, at, sizeof(at));
-    obs_json_format_time_ms(r->next_attempt_ms, next, sizeof(next));
+    day_format_time_ms(r->at_ms, at, sizeof(at));
+    day_format_time_ms(r->next_attempt_ms, next, sizeof(next));
     if (jsonx_put(o, "at", json_string(at)) < 0 ||
         jsonx_put(o, "rubric", json_string(r->rubric_id)) < 0 ||
         jsonx_put(o, "sessions", json_integer(r->sessions)) < 0 ||
@@ -2639,16 +2640,16 @@ static json_t *entry_json(const Coachq__V1__OutboxEntry *e)
     const Coachq__V1__Observation *o = e->observation;
     json_t *j = json_object();
     char id[UUID_STR_LEN];
-    char started[OBS_JSON_TIME_LEN];
-    char queued[OBS_JSON_TIME_LEN];
-    char tried[OBS_JSON_TIME_LEN];
+    char started[DAY_TIME_LEN];
+    char queued[DAY_TIME_LEN];
+    char tried[DAY_TIME_LEN];
 
     if (j == NULL) {
         return NULL;
     }
-    obs_json_format_time(o->started_at, started, sizeof(started));
-    obs_json_format_time_ms(e->queued_at_ms, queued, sizeof(queued));
-    obs_json_format_time_ms(e->last_attempt_ms, tried, sizeof(tried));
+    day_format_time(o->started_at, started, sizeof(started));
+    day_format_time_ms(e->queued_at_ms, queued, sizeof(queued));
+    day_format_time_ms(e->last_attempt_ms, tried, sizeof(tried));
     if (jsonx_put(j, "id", json_string(obs_id(o, id))) < 0 ||
         jsonx_put(j, "coach", json_string(o->coach_id)) < 0 ||
         jsonx_put(j, "coachee", json_string(o->coachee_id)) < 0 ||
@@ -2688,10 +2689,10 @@ static void queue_header(FILE *f)
 static void queue_row(FILE *f, const Coachq__V1__OutboxEntry *e, const char *why)
 {
     char id[UUID_STR_LEN];
-    char day[OBS_JSON_TIME_LEN];
+    char day[DAY_TIME_LEN];
 
     /* The date alone: the time is in `queue show`. */
-    obs_json_format_time(e->observation->started_at, day, sizeof(day));
+    day_format_time(e->observation->started_at, day, sizeof(day));
     day[10] = '\0';
     fprintf(f, "%-36s  %-16s  %-16s  %-10s  %-8s  %8u  %s\n", obs_id(e->observation, id),
             e->observation->coach_id, e->observation->coachee_id, day,
@@ -2831,18 +2832,18 @@ static int queue_get(struct cli *x, struct localstore *ls, const uint8_t id[UUID
 static void print_entry(FILE *f, const Coachq__V1__OutboxEntry *e)
 {
     char id[UUID_STR_LEN];
-    char t[OBS_JSON_TIME_LEN];
+    char t[DAY_TIME_LEN];
     char why[768];
 
     fprintf(f, "id          %s\n", obs_id(e->observation, id));
     fprintf(f, "state       %s\n",
             entry_is_rejected(e) ? "rejected: the server refused it; fix or discard it"
                                  : "queued: to be sent");
-    obs_json_format_time_ms(e->queued_at_ms, t, sizeof(t));
+    day_format_time_ms(e->queued_at_ms, t, sizeof(t));
     fprintf(f, "queued      %s\n", t);
     fprintf(f, "attempts    %u", e->attempts);
     if (e->last_attempt_ms != 0) {
-        obs_json_format_time_ms(e->last_attempt_ms, t, sizeof(t));
+        day_format_time_ms(e->last_attempt_ms, t, sizeof(t));
         fprintf(f, ", the last at %s", t);
     }
     fprintf(f, "\nwhy         %s\n", entry_why(e, why, sizeof(why)));
@@ -2874,7 +2875,7 @@ static int queue_discard(struct cli *x, struct localstore *ls, const uint8_t id[
 {
     Coachq__V1__OutboxEntry *e = NULL;
     char ids[UUID_STR_LEN];
-    char day[OBS_JSON_TIME_LEN];
+    char day[DAY_TIME_LEN];
     int rc = queue_get(x, ls, id, &e);
 
     if (rc != 0) {
@@ -2886,7 +2887,7 @@ static int queue_discard(struct cli *x, struct localstore *ls, const uint8_t id[
             strerror(-rc));
         rc = CLI_EXIT_FAILED;
     } else {
-        obs_json_format_time(e->observation->started_at, day, sizeof(day));
+        day_format_time(e->observation->started_at, day, sizeof(day));
         fprintf(x->out, "%s discarded (coach %s, coachee %s, session %s): it will not be sent\n",
                 uuid_format(id, ids), e->observation->coach_id, e->observation->coachee_id, day);
         rc = CLI_EXIT_OK;
@@ -3074,10 +3075,10 @@ static void mine_entry_row(FILE *f, const Coachq__V1__OutboxEntry *e, const char
     const Coachq__V1__Observation *o = e->observation;
     char status[800];
     char id[UUID_STR_LEN];
-    char t[OBS_JSON_TIME_LEN];
+    char t[DAY_TIME_LEN];
 
     snprintf(status, sizeof(status), "%s: %s", entry_is_rejected(e) ? "rejected" : "queued", why);
-    obs_json_format_time(o->started_at, t, sizeof(t));
+    day_format_time(o->started_at, t, sizeof(t));
     mine_row(f, t, obs_id(o, id), o->coach_id, o->coachee_id, o->rubric_id, o->rubric_version,
              status);
 }
@@ -3176,7 +3177,7 @@ static int cmd_mine(struct cli *x, int argc, char **argv)
     struct client_error e;
     json_t *stored = NULL;
     json_t *root = NULL;
-    char since[OBS_JSON_TIME_LEN];
+    char since[DAY_TIME_LEN];
     size_t queued = 0;
     int more = 0;
     int orc;
@@ -3221,7 +3222,7 @@ static int cmd_mine(struct cli *x, int argc, char **argv)
         orc = print_json(x, root);
         rc = rc != 0 ? rc : orc;
     } else {
-        obs_json_format_time(a.since, since, sizeof(since));
+        day_format_time(a.since, since, sizeof(since));
         fprintf(x->out, "%zu stored since %s%s, %zu in the outbox\n", json_array_size(stored),
                 since, more ? " (more: give a later --since)" : "", queued);
     }
@@ -3544,7 +3545,7 @@ static int take_dashboard_option(struct cli *x, int opt, const char *val, void *
         a->q.rubric_id = (char *)val;
         return 1;
     case OPT_UNTIL:
-        if (obs_json_parse_day(val, &day) < 0 || day > INT32_MAX) {
+        if (day_parse(val, &day) < 0 || day > INT32_MAX) {
             usage(x, "--until: '%s' is not a day YYYY-MM-DD", val);
             return -CLI_EXIT_USAGE;
         }

@@ -20,6 +20,7 @@
  */
 #define _XOPEN_SOURCE 700 /* wcwidth() and the wide-character curses calls */
 
+#include "day.h"
 #include "observe.h"
 
 #include <errno.h>
@@ -1715,7 +1716,7 @@ static void draw_review(struct ui *ui, int rows, int cols)
     const Coachq__V1__Rubric *r = ui->rubric;
     size_t counts[N_KINDS];
     size_t evidence = 0, at = 0;
-    char id[UUID_STR_LEN], am[UUID_STR_LEN], rb[LABEL_MAX], t[64], tm[OBS_JSON_TIME_LEN];
+    char id[UUID_STR_LEN], am[UUID_STR_LEN], rb[LABEL_MAX], t[64], tm[DAY_TIME_LEN];
     char clk[24], c1[LABEL_MAX], c2[LABEL_MAX], ratio[64], problem[STATUS_MAX], line[1200];
     int y, half, nrows, problem_found;
     struct flow f;
@@ -1734,7 +1735,7 @@ static void draw_review(struct ui *ui, int rows, int cols)
     }
     rubric_words(ui, rb, sizeof(rb));
     session_type_words(d->session_type, t, sizeof(t));
-    obs_json_format_time(d->started_at, tm, sizeof(tm));
+    day_format_time(d->started_at, tm, sizeof(tm));
     fmt_clock((uint64_t)d->duration_s * 1000u, clk, sizeof(clk));
     putf(2, 1, cols - 2, A_NORMAL, "Rubric   %s", rb);
     putf(3, 1, cols - 2, A_NORMAL, "Coach    %s", person_words(ui, d->coach_id, c1, sizeof(c1)));
@@ -2026,11 +2027,11 @@ static void content_words(const Coachq__V1__Observation *o, char *buf, size_t le
 static void draw_conflict(struct ui *ui, int rows, int cols)
 {
     const Coachq__V1__StoredObservation *rec = ui->conflict;
-    char id[UUID_STR_LEN], tm[OBS_JSON_TIME_LEN], line[512], mine[160], theirs[160];
+    char id[UUID_STR_LEN], tm[DAY_TIME_LEN], line[512], mine[160], theirs[160];
     struct flow f;
 
     uuid_format(ui->d->id.data, id);
-    obs_json_format_time(rec->received_at_ms / 1000, tm, sizeof(tm));
+    day_format_time(rec->received_at_ms / 1000, tm, sizeof(tm));
     content_words(rec->observation, theirs, sizeof(theirs));
     content_words(ui->d, mine, sizeof(mine));
     title_bar(ui, cols, "ALREADY STORED", "");

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "day.h"
 #include "jsonx.h"
 #include "obs_json.h"
 
@@ -240,9 +241,9 @@ static json_t *json_number(double v, int present)
 
 static json_t *json_day(int32_t day)
 {
-    char s[OBS_JSON_TIME_LEN];
+    char s[DAY_TIME_LEN];
 
-    obs_json_format_day(day, s, sizeof(s));
+    day_format(day, s, sizeof(s));
     return json_string(s);
 }
 
@@ -471,7 +472,7 @@ static json_t *dashboard_json(const Coachq__V1__Dashboard *d)
     json_t *tables = json_array();
     json_t *charts = json_array();
     const char *kind = dashfmt_kind_name(d->kind);
-    char generated[OBS_JSON_TIME_LEN];
+    char generated[DAY_TIME_LEN];
     int bad;
 
     if (o == NULL || tables == NULL || charts == NULL) {
@@ -487,7 +488,7 @@ static json_t *dashboard_json(const Coachq__V1__Dashboard *d)
             goto fail;
         }
     }
-    obs_json_format_time_ms(d->generated_at_ms, generated, sizeof(generated));
+    day_format_time_ms(d->generated_at_ms, generated, sizeof(generated));
     if (jsonx_put(o, "kind", kind != NULL ? json_string(kind) : json_null()) < 0 ||
         jsonx_put(o, "title", json_text(d->title)) < 0 ||
         jsonx_put(o, "subject_id", json_text(d->subject_id)) < 0 ||
@@ -1134,8 +1135,8 @@ static int grid_render(struct grid *g, size_t width, struct buf *out)
 
 static int text_header(const Coachq__V1__Dashboard *d, size_t width, struct buf *out)
 {
-    char from[OBS_JSON_TIME_LEN];
-    char until[OBS_JSON_TIME_LEN];
+    char from[DAY_TIME_LEN];
+    char until[DAY_TIME_LEN];
     char *name = clean_text(d->subject_name, 1, NULL);
     char *id = clean_text(d->subject_id, 1, NULL);
     char *rubric = clean_text(d->rubric_id, 1, NULL);
@@ -1144,8 +1145,8 @@ static int text_header(const Coachq__V1__Dashboard *d, size_t width, struct buf 
     if (name == NULL || id == NULL || rubric == NULL) {
         goto out;
     }
-    obs_json_format_day(d->from_day, from, sizeof(from));
-    obs_json_format_day(d->until_day, until, sizeof(until));
+    day_format(d->from_day, from, sizeof(from));
+    day_format(d->until_day, until, sizeof(until));
     rc = put_clean_line(out, "", d->title != NULL && d->title[0] ? d->title : "Dashboard");
     if (rc == 0 && (name[0] != '\0' || id[0] != '\0')) {
         rc = put_fmt(out, "%s%s%s%s\n", name, name[0] && id[0] ? " (" : "", id,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "day.h"
 #include "jsonx.h"
 #include "uuid.h"
 #include "validate.h"
@@ -69,216 +70,6 @@ const char *obs_json_focus_name(int v)
 const char *obs_json_marker_kind_name(int v)
 {
     return enum_name(marker_kind_names, COUNT(marker_kind_names), v);
-}
-
-/* ---- civil time ---------------------------------------------------------- */
-
-/* Howard Hinnant's days_from_civil / civil_from_days: exact for every
- * proleptic Gregorian date, with floor division for dates before 1970. */
-int64_t obs_json_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    int64_t yoe;
-    int64_t doy;
-    int64_t doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (int64_t)(m > 2 ? m - 3 : m + 9) + 2) / 5 + (int64_t)d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-void obs_json_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
-{
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    unsigned mm = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-
-    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-    *m = mm;
-    *y = yoe + era * 400 + (mm <= 2);
-}
-
-static int is_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static unsigned days_in_month(int64_t y, unsigned m)
-{
-    static const unsigned dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-    if (m == 2 && is_leap(y)) {
-        return 29;
-    }
-    return dim[m - 1];
-}
-
-/* Reads exactly n decimal digits. Returns 0 or -EINVAL. */
-static int digits(const char *s, int n, int *out)
-{
-    int v = 0;
-
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return -EINVAL;
-        }
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-/* "YYYY-MM-DD" at s; sets *days. Returns 0 or -EINVAL. */
-static int parse_date_part(const char *s, int64_t *days)
-{
-    int y;
-    int m;
-    int d;
-
-    if (digits(s, 4, &y) < 0 || s[4] != '-' || digits(s + 5, 2, &m) < 0 || s[7] != '-' ||
-        digits(s + 8, 2, &d) < 0) {
-        return -EINVAL;
-    }
-    if (m < 1 || m > 12 || d < 1 || (unsigned)d > days_in_month(y, (unsigned)m)) {
-        return -EINVAL;
-    }
-    *days = obs_json_days_from_civil(y, (unsigned)m, (unsigned)d);
-    return 0;
-}
-
-int obs_json_parse_time(const char *s, int64_t *out)
-{
-    int64_t days;
-    int hh;
-    int mi;
-    int ss;
-    int64_t t;
-    const char *p;
-
-    if (s == NULL || strlen(s) < 20) {
-        return -EINVAL;
-    }
-    if (parse_date_part(s, &days) < 0) {
-        return -EINVAL;
-    }
-    if ((s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &hh) < 0 || s[13] != ':' ||
-        digits(s + 14, 2, &mi) < 0 || s[16] != ':' || digits(s + 17, 2, &ss) < 0) {
-        return -EINVAL;
-    }
-    if (hh > 23 || mi > 59 || ss > 59) {
-        return -EINVAL;
-    }
-    t = days * 86400 + hh * 3600 + mi * 60 + ss;
-    p = s + 19;
-    /* A fraction of a second is accepted and dropped: started_at has whole
-     * seconds. */
-    if (*p == '.') {
-        p++;
-        if (*p < '0' || *p > '9') {
-            return -EINVAL;
-        }
-        while (*p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-    if ((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0') {
-        *out = t;
-        return 0;
-    }
-    if (p[0] == '+' || p[0] == '-') {
-        int oh;
-        int om;
-        const char *q = p + 1;
-        int64_t off;
-
-        if (digits(q, 2, &oh) < 0) {
-            return -EINVAL;
-        }
-        q += 2;
-        if (*q == ':') {
-            q++;
-        }
-        if (digits(q, 2, &om) < 0 || q[2] != '\0' || oh > 23 || om > 59) {
-            return -EINVAL;
-        }
-        off = (int64_t)oh * 3600 + om * 60;
-        /* Local time = UTC + offset, so UTC = local - offset. */
-        *out = p[0] == '+' ? t - off : t + off;
-        return 0;
-    }
-    return -EINVAL;
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-
-    if ((a % b != 0) && ((a < 0) != (b < 0))) {
-        q--;
-    }
-    return q;
-}
-
-void obs_json_format_time(int64_t t, char *out, size_t outlen)
-{
-    int64_t days = floor_div(t, 86400);
-    int64_t secs = t - days * 86400;
-    int64_t y;
-    unsigned m;
-    unsigned d;
-
-    obs_json_civil_from_days(days, &y, &m, &d);
-    snprintf(out, outlen, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
-             (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
-}
-
-void obs_json_format_time_ms(int64_t ms, char *out, size_t outlen)
-{
-    int64_t t = floor_div(ms, 1000);
-    int64_t frac = ms - t * 1000;
-    char base[OBS_JSON_TIME_LEN];
-    size_t n;
-
-    obs_json_format_time(t, base, sizeof(base));
-    /* Drop the "Z" and put the milliseconds before it. */
-    n = strlen(base);
-    if (n > 0) {
-        base[n - 1] = '\0';
-    }
-    snprintf(out, outlen, "%s.%03dZ", base, (int)frac);
-}
-
-int obs_json_parse_day(const char *s, uint32_t *out)
-{
-    int64_t days;
-
-    if (s == NULL || strlen(s) != 10 || parse_date_part(s, &days) < 0) {
-        return -EINVAL;
-    }
-    /* Year 0000 would be before VALIDATE_MIN_DAY; days before 1970 have no
-     * unsigned day number. */
-    if (days < 0 || days > VALIDATE_MAX_DAY) {
-        return -EINVAL;
-    }
-    *out = (uint32_t)days;
-    return 0;
-}
-
-void obs_json_format_day(int64_t day, char *out, size_t outlen)
-{
-    int64_t y;
-    unsigned m;
-    unsigned d;
-
-    obs_json_civil_from_days(day, &y, &m, &d);
-    snprintf(out, outlen, "%04lld-%02u-%02u", (long long)y, m, d);
 }
 
 void obs_json_format_offset(uint32_t offset_ms, char *out, size_t outlen)
@@ -561,7 +352,7 @@ static int parse_action(struct jsonx_ctx *x, const json_t *j, const char *path,
     jsonx_join_path(dpath, sizeof(dpath), path, "due");
     due = json_object_get(j, "due");
     if (due != NULL && !json_is_null(due)) {
-        if (!json_is_string(due) || obs_json_parse_day(json_string_value(due), &a->due_day) < 0) {
+        if (!json_is_string(due) || day_parse(json_string_value(due), &a->due_day) < 0) {
             return jsonx_fail(x, dpath, "must be a date \"YYYY-MM-DD\"");
         }
         if (a->due_day == 0) {
@@ -746,7 +537,7 @@ static int parse_obs(struct jsonx_ctx *x, const json_t *j, void *msg)
         return jsonx_fail(x, "started_at",
                           "missing; it is required (e.g. \"2026-11-02T14:30:00Z\")");
     }
-    if (!json_is_string(v) || obs_json_parse_time(json_string_value(v), &o->started_at) < 0) {
+    if (!json_is_string(v) || day_parse_time(json_string_value(v), &o->started_at) < 0) {
         return jsonx_fail(x, "started_at",
                           "must be an ISO-8601 time like \"2026-11-02T14:30:00Z\" or "
                           "\"2026-11-02T15:30:00+01:00\"");
@@ -1062,7 +853,7 @@ static json_t *marker_json(const Coachq__V1__Marker *m)
 static json_t *action_json(const Coachq__V1__Action *a)
 {
     json_t *o = json_object();
-    char day[OBS_JSON_TIME_LEN];
+    char day[DAY_TIME_LEN];
 
     if (o == NULL) {
         return NULL;
@@ -1074,7 +865,7 @@ static json_t *action_json(const Coachq__V1__Action *a)
         return NULL;
     }
     if (a->due_day != 0) {
-        obs_json_format_day(a->due_day, day, sizeof(day));
+        day_format(a->due_day, day, sizeof(day));
         if (put_str(o, "due", day) < 0) {
             json_decref(o);
             return NULL;
@@ -1086,7 +877,7 @@ static json_t *action_json(const Coachq__V1__Action *a)
 /* Appends the observation's keys to obj. Returns 0 or -1. */
 static int obs_fill(json_t *obj, const Coachq__V1__Observation *o)
 {
-    char buf[OBS_JSON_TIME_LEN + UUID_STR_LEN];
+    char buf[DAY_TIME_LEN + UUID_STR_LEN];
     json_t *arr;
 
     if (put_uuid(obj, "id", &o->id) < 0 || put_uuid(obj, "amends", &o->amends) < 0 ||
@@ -1108,7 +899,7 @@ static int obs_fill(json_t *obj, const Coachq__V1__Observation *o)
         jsonx_put(obj, "focus", json_enum(obs_json_focus_name(o->focus), o->focus)) < 0) {
         return -1;
     }
-    obs_json_format_time(o->started_at, buf, sizeof(buf));
+    day_format_time(o->started_at, buf, sizeof(buf));
     if (put_str(obj, "started_at", buf) < 0) {
         return -1;
     }
@@ -1178,12 +969,12 @@ json_t *obs_json_from_stored(const Coachq__V1__StoredObservation *s)
 {
     json_t *obj = json_object();
     json_t *ret = NULL;
-    char t[OBS_JSON_TIME_LEN];
+    char t[DAY_TIME_LEN];
 
     if (obj == NULL) {
         goto out;
     }
-    obs_json_format_time_ms(s->received_at_ms, t, sizeof(t));
+    day_format_time_ms(s->received_at_ms, t, sizeof(t));
     if ((s->observation != NULL && obs_fill(obj, s->observation) < 0) ||
         jsonx_put(obj, "seq", json_integer((json_int_t)s->seq)) < 0 ||
         put_str(obj, "received_at", t) < 0 ||

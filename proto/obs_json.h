@@ -64,32 +64,6 @@ int obs_json_parse_reference(const json_t *j, Coachq__V1__CalibrationReference *
 /* Frees a reference made by obs_json_parse_reference(). NULL-safe. */
 void obs_json_free_reference(Coachq__V1__CalibrationReference *r);
 
-/*
- * Civil-time helpers shared by the JSON and text renderers. All work in the
- * proleptic Gregorian calendar, UTC, years 0000..9999, without timegm() or
- * the TZ environment. Parsers return 0 or -EINVAL; formatters always
- * NUL-terminate (OBS_JSON_TIME_LEN bytes are always enough).
- */
-#define OBS_JSON_TIME_LEN 32
-
-/* "YYYY-MM-DDTHH:MM:SS" with an optional fraction (dropped), then "Z" or a
- * numeric offset "+HH:MM" / "-HH:MM" / "+HHMM" (converted to UTC). */
-int obs_json_parse_time(const char *s, int64_t *out);
-void obs_json_format_time(int64_t t, char *out, size_t outlen); /* "YYYY-MM-DDTHH:MM:SSZ" */
-/* Milliseconds since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
-void obs_json_format_time_ms(int64_t ms, char *out, size_t outlen);
-/* "YYYY-MM-DD" to days since 1970-01-01; dates before 1970 are -EINVAL. */
-int obs_json_parse_day(const char *s, uint32_t *out);
-/* Days since 1970-01-01 as "YYYY-MM-DD". The day is signed so that a day
- * before 1970 (from elsewhere) prints as the date it is. */
-void obs_json_format_day(int64_t day, char *out, size_t outlen);
-
-/* Days since 1970-01-01 of a civil date (negative before 1970); m 1..12,
- * d 1..31, not checked. */
-int64_t obs_json_days_from_civil(int64_t y, unsigned m, unsigned d);
-/* The civil date of days since 1970-01-01 (any sign). */
-void obs_json_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
-
 /* A marker offset in ms as "mm:ss" or "mm:ss.mmm" (minutes may pass 59). */
 void obs_json_format_offset(uint32_t offset_ms, char *out, size_t outlen);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "day.h"
 #include "jsonx.h"
 #include "obs_json.h"
 #include "validate.h"
@@ -584,10 +585,10 @@ static int parse_rubric(struct jsonx_ctx *x, const json_t *j, void *msg)
     if (v == NULL || json_is_null(v)) {
         return jsonx_fail(x, "effective", "missing; it is required (a date like \"2024-01-01\")");
     }
-    /* obs_json_parse_day() checks the calendar: month lengths, leap years,
+    /* day_parse() checks the calendar: month lengths, leap years,
      * and nothing before 1970-01-01. Four-digit years keep the day number
      * far inside an int32. */
-    if (!json_is_string(v) || obs_json_parse_day(json_string_value(v), &day) < 0) {
+    if (!json_is_string(v) || day_parse(json_string_value(v), &day) < 0) {
         return jsonx_fail(x, "effective",
                           "must be a real calendar date \"YYYY-MM-DD\", 1970-01-01 or later");
     }
@@ -739,7 +740,7 @@ static json_t *behaviour_json(const Coachq__V1__Behaviour *b)
  * -1. */
 static int rubric_fill(json_t *obj, const Coachq__V1__Rubric *r)
 {
-    char day[OBS_JSON_TIME_LEN];
+    char day[DAY_TIME_LEN];
     json_t *arr;
 
     if (jsonx_put(obj, "id", text_json(r->id)) < 0 ||
@@ -748,7 +749,7 @@ static int rubric_fill(json_t *obj, const Coachq__V1__Rubric *r)
         jsonx_put(obj, "description", text_json(r->description)) < 0) {
         return -1;
     }
-    obs_json_format_day(r->effective_day, day, sizeof(day));
+    day_format(r->effective_day, day, sizeof(day));
     if (jsonx_put(obj, "effective", json_string(day)) < 0) {
         return -1;
     }

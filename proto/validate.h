@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "coachq.pb-c.h"
+#include "day.h"
 
 /* Caps on free text and lists, in bytes / entries. */
 #define VALIDATE_MAX_ID 64
@@ -29,7 +30,7 @@
 /* Days since 1970-01-01 of 9999-12-31, the last day "YYYY-MM-DD" can
  * write and read back: every day field taken in is bounded by it (and,
  * being a day of the product's own time, by 1970-01-01 below). */
-#define VALIDATE_MAX_DAY 2932896
+#define VALIDATE_MAX_DAY DAY_MAX
 
 struct validate_error {
     Coachq__V1__Code code; /* INVALID_ARGUMENT for every structural rule */

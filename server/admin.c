@@ -18,6 +18,7 @@
  * until then it stays whole so that the hardening and statistics fixes
  * landed without a move in the same change.
  */
+#include "day.h"
 #include "admin.h"
 
 #include <assert.h>
@@ -353,7 +354,7 @@ static int parse_date_prefix(const char *s, int32_t *day)
     if (y < 1970 || m < 1 || m > 12 || d < 1 || d > month_days(y, m)) {
         return -EINVAL;
     }
-    *day = (int32_t)obs_json_days_from_civil(y, m, d);
+    *day = (int32_t)day_from_civil(y, m, d);
     return 0;
 }
 
@@ -394,7 +395,7 @@ static const char *fmt_day(int32_t day, char *buf, size_t len)
     int64_t y;
     unsigned m, d;
 
-    obs_json_civil_from_days(day, &y, &m, &d);
+    day_to_civil(day, &y, &m, &d);
     snprintf(buf, len, "%04" PRId64 "-%02u-%02u", y, m, d);
     return buf;
 }
@@ -410,7 +411,7 @@ static const char *fmt_ms(int64_t ms, char *buf, size_t len)
         day--;
     }
     rem = ms - day * 86400000;
-    obs_json_civil_from_days(day, &y, &m, &d);
+    day_to_civil(day, &y, &m, &d);
     snprintf(buf, len, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d,
              (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
              (int)(rem % 1000));

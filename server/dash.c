@@ -5,6 +5,7 @@
  * the request, decides access and hands over to the dashboard's own code
  * (dash_line.c, dash_programme.c).
  */
+#include "day.h"
 #include "dash.h"
 
 #include <errno.h>
@@ -574,7 +575,7 @@ const char *dash_day_text(int32_t day, char *buf, size_t len)
     unsigned m;
     unsigned dd;
 
-    obs_json_civil_from_days(day, &y, &m, &dd);
+    day_to_civil(day, &y, &m, &dd);
     snprintf(buf, len, "%04lld-%02u-%02u", (long long)y, m, dd);
     return buf;
 }

@@ -18,6 +18,7 @@
  * until then it stays whole so that the hardening and statistics fixes
  * landed without a move in the same change.
  */
+#include "day.h"
 #include "dash.h"
 
 #include <errno.h>
@@ -1181,7 +1182,7 @@ static int64_t quarter_of(int32_t day)
     unsigned m;
     unsigned dd;
 
-    obs_json_civil_from_days(day, &y, &m, &dd);
+    day_to_civil(day, &y, &m, &dd);
     return y * 4 + (int64_t)(m - 1) / 3;
 }
 
@@ -1189,7 +1190,7 @@ static int32_t quarter_first_day(int64_t q)
 {
     int64_t y = q >= 0 ? q / 4 : (q - 3) / 4;
 
-    return (int32_t)obs_json_days_from_civil(y, (unsigned)(q - y * 4) * 3 + 1, 1);
+    return (int32_t)day_from_civil(y, (unsigned)(q - y * 4) * 3 + 1, 1);
 }
 
 /* One manager's team results per metric and quarter: quarter figures, and
@@ -1654,7 +1655,7 @@ static const char *day_text(struct dash *d, int32_t day)
     unsigned m;
     unsigned dd;
 
-    obs_json_civil_from_days(day, &y, &m, &dd);
+    day_to_civil(day, &y, &m, &dd);
     return dash_printf(d, "%04lld-%02u-%02u", (long long)y, m, dd);
 }
 

@@ -4,6 +4,7 @@
  * until then it stays whole so that the hardening and statistics fixes
  * landed without a move in the same change.
  */
+#include "day.h"
 #include "render_html.h"
 
 #include <errno.h>
@@ -265,7 +266,7 @@ static void put_day(struct out *o, int32_t day)
     int64_t y;
     unsigned m, d;
 
-    obs_json_civil_from_days(day, &y, &m, &d);
+    day_to_civil(day, &y, &m, &d);
     putf(o, "%04lld-%02u-%02u", (long long)y, m, d);
 }
 

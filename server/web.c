@@ -8,6 +8,7 @@
  * store_exec() called from the pool thread: it blocks that worker until
  * the writer committed, never the loop.
  */
+#include "day.h"
 #include "web.h"
 
 #include <errno.h>
@@ -725,7 +726,7 @@ static void dash_work(uv_work_t *req)
     } else if (j->fmt == FMT_CSV) {
         const Coachq__V1__Table *t = dashfmt_find_table(m, j->table);
         char name[3 * 70 + 40];
-        char from[OBS_JSON_TIME_LEN], until[OBS_JSON_TIME_LEN];
+        char from[DAY_TIME_LEN], until[DAY_TIME_LEN];
         if (t == NULL) {
             j->status = 404;
             return;
@@ -733,8 +734,8 @@ static void dash_work(uv_work_t *req)
         rc = dashfmt_csv(t, &j->body);
         j->ctype = "text/csv; charset=utf-8";
         /* The file names the period its figures cover, as the page does. */
-        obs_json_format_day(m->from_day, from, sizeof(from));
-        obs_json_format_day(m->until_day, until, sizeof(until));
+        day_format(m->from_day, from, sizeof(from));
+        day_format(m->until_day, until, sizeof(until));
         snprintf(name, sizeof(name), "%s%s%s-%s-%s_%s.csv", dashfmt_kind_name(j->dkind),
                  m->subject_id != NULL && m->subject_id[0] != '\0' ? "-" : "",
                  m->subject_id != NULL ? m->subject_id : "", t->id, from, until);
@@ -1224,7 +1225,7 @@ static int parse_dash_query(const char *q, struct web_route *r, const char **fie
         r->until_day = 0;
     } else {
         uint32_t day = 0;
-        if (n != 10 || obs_json_parse_day(until, &day) < 0 || day > INT32_MAX) {
+        if (n != 10 || day_parse(until, &day) < 0 || day > INT32_MAX) {
             *field = "until";
             return -EINVAL;
         }

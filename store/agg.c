@@ -15,6 +15,7 @@
  * Double coding pairs are found through the obs_by_coach index: every key
  * with the same coach and started_at is one point range.
  */
+#include "day.h"
 #include "agg.h"
 
 #include <errno.h>
@@ -28,7 +29,6 @@
 
 #include "certs.h"
 #include "keys.h"
-#include "obs_json.h"
 #include "log.h"
 #include "people.h"
 #include "store.h"
@@ -324,9 +324,9 @@ const char *agg_week_label(int32_t monday, char *buf, size_t len)
     if (len == 0) {
         return buf;
     }
-    obs_json_civil_from_days(thu, &y, &m, &d);
+    day_to_civil(thu, &y, &m, &d);
     snprintf(buf, len, "%04lld-W%02d", (long long)y,
-             (int)((thu - (int32_t)obs_json_days_from_civil(y, 1, 1)) / 7 + 1));
+             (int)((thu - (int32_t)day_from_civil(y, 1, 1)) / 7 + 1));
     return buf;
 }
 

@@ -8,6 +8,7 @@
  * quarter that starts on the same day, and no two periods share a key.
  * Periods run from 1970 (days are not negative) to 9999.
  */
+#include "day.h"
 #include "outcomes.h"
 
 #include <errno.h>
@@ -21,7 +22,6 @@
 #include "audit.h"
 #include "csv.h"
 #include "keys.h"
-#include "obs_json.h"
 #include "store_int.h"
 
 #define OUTCOMES_MIN_YEAR 1970
@@ -36,7 +36,7 @@
 /* Days since 1970-01-01 of a date (proleptic Gregorian calendar). */
 static int32_t outcomes_days(int y, int m, int d)
 {
-    return (int32_t)obs_json_days_from_civil(y, (unsigned)m, (unsigned)d);
+    return (int32_t)day_from_civil(y, (unsigned)m, (unsigned)d);
 }
 
 /* The year and month of a day number. */
@@ -45,7 +45,7 @@ static void outcomes_civil(int32_t z, int *y, int *m)
     int64_t yy;
     unsigned mm, dd;
 
-    obs_json_civil_from_days(z, &yy, &mm, &dd);
+    day_to_civil(z, &yy, &mm, &dd);
     *y = (int)yy;
     *m = (int)mm;
 }

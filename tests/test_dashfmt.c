@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "day.h"
 #include "buf.h"
 #include "dashfmt.h"
 #include "obs_json.h"
@@ -88,8 +89,8 @@ static int setup(void **state)
     fx.d.subject_id = (char *)"slm.eve";
     fx.d.subject_name = (char *)"Eve Stone";
     fx.d.rubric_id = (char *)"coaching-conversation";
-    fx.d.from_day = (int32_t)obs_json_days_from_civil(2026, 7, 20);
-    fx.d.until_day = (int32_t)obs_json_days_from_civil(2026, 10, 11);
+    fx.d.from_day = (int32_t)day_from_civil(2026, 7, 20);
+    fx.d.until_day = (int32_t)day_from_civil(2026, 10, 11);
     fx.d.min_n = 3;
     fx.d.privacy_min = 5;
     fx.notes[0] = (char *)"Only the first 200 managers are shown.";

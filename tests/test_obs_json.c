@@ -1,5 +1,5 @@
 /*
- * Tests of obs_json (observations as JSON, the civil-time helpers) and uuid.
+ * Tests of obs_json (observations as JSON) and uuid.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "day.h"
 #include "obs_json.h"
 #include "validate.h"
 #include "uuid.h"
@@ -116,7 +117,7 @@ static void test_parse_full(void **state)
     assert_string_equal(o->markers[1]->note, "told the close plan");
     assert_int_equal(o->markers[2]->offset_ms, 3723000);
     assert_int_equal(o->n_actions, 2);
-    obs_json_format_day(o->actions[0]->due_day, s, sizeof(s));
+    day_format(o->actions[0]->due_day, s, sizeof(s));
     assert_string_equal(s, "2026-11-09");
     assert_string_equal(o->actions[0]->owner_id, "rep.smith");
     assert_int_equal(o->actions[1]->due_day, 0);
@@ -604,68 +605,6 @@ static void test_reference_errors(void **state)
     expect_reference_error("[]", "(reference): must be a JSON object");
 }
 
-static void check_day(int64_t y, unsigned m, unsigned d, int64_t days)
-{
-    int64_t yy;
-    unsigned mm;
-    unsigned dd;
-
-    assert_int_equal(obs_json_days_from_civil(y, m, d), days);
-    obs_json_civil_from_days(days, &yy, &mm, &dd);
-    assert_int_equal(yy, y);
-    assert_int_equal(mm, m);
-    assert_int_equal(dd, d);
-}
-
-static void test_days(void **state)
-{
-    char buf[OBS_JSON_TIME_LEN];
-    uint32_t day;
-
-    (void)state;
-    check_day(1970, 1, 1, 0);
-    check_day(1969, 12, 31, -1);
-    check_day(1970, 3, 1, 59);
-    check_day(1900, 1, 1, -25567);
-    check_day(1600, 3, 1, -135080);
-    check_day(2000, 2, 29, 11016);
-    check_day(2000, 3, 1, 11017);
-    check_day(2024, 2, 29, 19782);
-    check_day(2026, 11, 2, 20759);
-    check_day(2100, 3, 1, 47541);
-    check_day(0, 1, 1, -719528);
-    /* Every day from 1600 to 2400 converts both ways and steps by one. */
-    for (int64_t dn = -135140; dn < 157000; dn++) {
-        int64_t y;
-        unsigned m;
-        unsigned d;
-
-        obs_json_civil_from_days(dn, &y, &m, &d);
-        assert_int_equal(obs_json_days_from_civil(y, m, d), dn);
-    }
-
-    assert_int_equal(obs_json_parse_day("1970-01-02", &day), 0);
-    assert_int_equal(day, 1);
-    assert_int_equal(obs_json_parse_day("2024-02-29", &day), 0);
-    assert_int_equal(day, 19782);
-    assert_int_equal(obs_json_parse_day("2023-02-29", &day), -EINVAL);
-    assert_int_equal(obs_json_parse_day("1900-02-29", &day), -EINVAL);
-    assert_int_equal(obs_json_parse_day("1969-12-31", &day), -EINVAL);
-    assert_int_equal(obs_json_parse_day("2024-2-29", &day), -EINVAL);
-    assert_int_equal(obs_json_parse_day("2024-02-29x", &day), -EINVAL);
-    obs_json_format_day(19782, buf, sizeof(buf));
-    assert_string_equal(buf, "2024-02-29");
-    obs_json_format_day(0, buf, sizeof(buf));
-    assert_string_equal(buf, "1970-01-01");
-    /* The last day YYYY-MM-DD can write is the last one taken in. */
-    assert_int_equal(obs_json_parse_day("9999-12-31", &day), 0);
-    assert_int_equal(day, VALIDATE_MAX_DAY);
-    obs_json_format_day(VALIDATE_MAX_DAY, buf, sizeof(buf));
-    assert_string_equal(buf, "9999-12-31");
-    assert_int_equal(obs_json_parse_day("0000-01-01", &day), -EINVAL);
-    assert_int_equal(obs_json_parse_day("10000-01-01", &day), -EINVAL);
-}
-
 /* Due days on both edges round-trip through the JSON `coachq get --json`
  * prints and `coachq submit` reads. */
 static void test_edge_days_roundtrip(void **state)
@@ -696,56 +635,12 @@ static void test_control_characters(void **state)
     roundtrip(with("\"notes\": \"two\\nlines\\tand a tab\""));
 }
 
-static void test_times(void **state)
+/* Marker offsets print as mm:ss, with milliseconds only when there are some. */
+static void test_offsets(void **state)
 {
-    char buf[OBS_JSON_TIME_LEN];
-    int64_t t;
+    char buf[DAY_TIME_LEN];
 
     (void)state;
-    assert_int_equal(obs_json_parse_time("1970-01-01T00:00:00Z", &t), 0);
-    assert_int_equal(t, 0);
-    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:00Z", &t), 0);
-    assert_int_equal(t, 1793629800);
-    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:00+00:00", &t), 0);
-    assert_int_equal(t, 1793629800);
-    assert_int_equal(obs_json_parse_time("2026-11-02T15:30:00+01:00", &t), 0);
-    assert_int_equal(t, 1793629800);
-    assert_int_equal(obs_json_parse_time("2026-11-02T09:00:00-0530", &t), 0);
-    assert_int_equal(t, 1793629800);
-    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:00.999Z", &t), 0);
-    assert_int_equal(t, 1793629800);
-    assert_int_equal(obs_json_parse_time("2000-02-29T23:59:59Z", &t), 0);
-    assert_int_equal(t, 951868799);
-    assert_int_equal(obs_json_parse_time("2038-01-19T03:14:08Z", &t), 0);
-    assert_int_equal(t, 2147483648LL);
-    assert_int_equal(obs_json_parse_time("1969-12-31T23:59:59Z", &t), 0);
-    assert_int_equal(t, -1);
-    assert_int_equal(obs_json_parse_time("1900-01-01T00:00:00Z", &t), 0);
-    assert_int_equal(t, -2208988800LL);
-
-    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:00", &t), -EINVAL);
-    assert_int_equal(obs_json_parse_time("2026-11-02T24:00:00Z", &t), -EINVAL);
-    assert_int_equal(obs_json_parse_time("2026-11-02T14:60:00Z", &t), -EINVAL);
-    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:60Z", &t), -EINVAL);
-    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:00+1:00", &t), -EINVAL);
-    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:00Zjunk", &t), -EINVAL);
-    assert_int_equal(obs_json_parse_time("2026-11-02T14:30:00.Z", &t), -EINVAL);
-    assert_int_equal(obs_json_parse_time("", &t), -EINVAL);
-    assert_int_equal(obs_json_parse_time(NULL, &t), -EINVAL);
-
-    obs_json_format_time(0, buf, sizeof(buf));
-    assert_string_equal(buf, "1970-01-01T00:00:00Z");
-    obs_json_format_time(-1, buf, sizeof(buf));
-    assert_string_equal(buf, "1969-12-31T23:59:59Z");
-    obs_json_format_time(951868799, buf, sizeof(buf));
-    assert_string_equal(buf, "2000-02-29T23:59:59Z");
-    obs_json_format_time(-2208988800LL, buf, sizeof(buf));
-    assert_string_equal(buf, "1900-01-01T00:00:00Z");
-    obs_json_format_time_ms(-1, buf, sizeof(buf));
-    assert_string_equal(buf, "1969-12-31T23:59:59.999Z");
-    obs_json_format_time_ms(1793629800007LL, buf, sizeof(buf));
-    assert_string_equal(buf, "2026-11-02T14:30:00.007Z");
-
     obs_json_format_offset(135000, buf, sizeof(buf));
     assert_string_equal(buf, "02:15");
     obs_json_format_offset(3723045, buf, sizeof(buf));
@@ -792,10 +687,9 @@ int main(void)
         cmocka_unit_test(test_every_enum),
         cmocka_unit_test(test_errors_name_the_field),
         cmocka_unit_test(test_stored),
-        cmocka_unit_test(test_days),
         cmocka_unit_test(test_edge_days_roundtrip),
         cmocka_unit_test(test_control_characters),
-        cmocka_unit_test(test_times),
+        cmocka_unit_test(test_offsets),
         cmocka_unit_test(test_uuid),
         cmocka_unit_test(test_amends_calibration_ref),
         cmocka_unit_test(test_stored_versions),
