@@ -32,7 +32,7 @@
 #include "str.h"
 #include "jsonx.h"
 #include "obs_json.h"
-#include "outcomes.h"
+#include "outcomes_csv.h"
 #include "rubric_json.h"
 #include "uuid.h"
 

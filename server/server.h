@@ -4,7 +4,7 @@
  * Accepts TLS connections (common/tls_conn), requires a verified client
  * certificate whose subject CN is the user, reads frames (proto/frame),
  * decodes them under a memory budget (proto/pbmem), validates and
- * authorises each request (proto/validate, server/auth), hands writes to
+ * authorises each request (proto/validate, query/auth), hands writes to
  * the store's writer thread and reads to libuv's thread pool, and answers
  * every request with a frame that carries its request id.
  *

@@ -7,8 +7,9 @@
  * "YYYY-Qn". A metric is one of the known ones (win_rate,
  * pipeline_coverage, quota_attainment, crm_completeness, and the input
  * sessions_held: coaching sessions a manager logged) or a deployment's own
- * name of [a-z0-9_], 1..40 bytes. Putting the same key again replaces the
- * value, so an import is idempotent.
+ * name of [a-z0-9_], 1..40 bytes (outcomes_rules.h: periods and checks; outcomes_csv.h: the CSV
+ * format; both in proto/, so that the client reads files as the server does). Putting the same key
+ * again replaces the value, so an import is idempotent.
  *
  * Database outcomes: len(1) subject | team(1) | be32 period key | len(1)
  * metric -> Outcome.
@@ -20,21 +21,10 @@
 #include <stdint.h>
 
 #include "coachq.pb-c.h"
+#include "outcomes_rules.h"
 #include "validate.h"
 
 struct store_txn;
-
-#define OUTCOMES_MAX_ROWS 100000u
-
-/* Parses a period. On success returns 0 and sets *first_day / *last_day
- * (days since 1970-01-01, inclusive); -EINVAL otherwise. Either out pointer
- * may be NULL. */
-int outcomes_period_parse(const char *period, int32_t *first_day, int32_t *last_day);
-
-/* Checks one outcome's fields (not whether the subject exists). On a fault
- * returns -EINVAL and fills e with field paths under prefix (e.g.
- * "outcomes[3]"). value must be finite. */
-int outcomes_check(const Coachq__V1__Outcome *o, const char *prefix, struct validate_error *e);
 
 /*
  * Stores o (write transaction) after outcomes_check(); the subject must be
@@ -52,48 +42,6 @@ int outcomes_put(struct store_txn *t, const Coachq__V1__Outcome *o, int *state);
 typedef int (*outcomes_cb)(const Coachq__V1__Outcome *o, void *arg);
 int outcomes_list(struct store_txn *t, const char *subject, int32_t from_day, int32_t until_day,
                   outcomes_cb cb, void *arg);
-
-/*
- * Parses an outcomes CSV (header: subject_id,team,period,metric,value; team
- * is "yes"/"no" or empty) into *rows / *n (caller owns: free with
- * outcomes_rows_free()). Every bad cell is reported as "FILE:LINE:COL:
- * message" through errs (may be NULL; at most max_errs calls, then the
- * count only). Returns 0, -EINVAL (bad rows: *n_errs set, nothing kept),
- * -E2BIG (more than OUTCOMES_MAX_ROWS rows) or -ENOMEM.
- */
-typedef void (*outcomes_err_cb)(const char *msg, void *arg);
-int outcomes_parse_csv(const char *name, const char *text, size_t len, outcomes_err_cb errs,
-                       void *arg, size_t max_errs, Coachq__V1__Outcome ***rows, size_t *n,
-                       size_t *n_errs);
-void outcomes_rows_free(Coachq__V1__Outcome **rows, size_t n);
-
-/* Where a parsed row came from: the line its record starts on and the
- * column of each field, indexed by enum outcomes_col. */
-enum outcomes_col {
-    OUTCOMES_COL_SUBJECT,
-    OUTCOMES_COL_TEAM,
-    OUTCOMES_COL_PERIOD,
-    OUTCOMES_COL_METRIC,
-    OUTCOMES_COL_VALUE,
-    OUTCOMES_NCOL
-};
-struct outcomes_pos {
-    size_t line;
-    size_t col[OUTCOMES_NCOL];
-};
-
-/* As outcomes_parse_csv(), and on success *pos (caller owns, free()) gets
- * one position per row, so that a fault found later in the store
- * ("outcomes[i].<field>") can be shown as FILE:LINE:COL. pos may be NULL. */
-int outcomes_parse_csv_pos(const char *name, const char *text, size_t len, outcomes_err_cb errs,
-                           void *arg, size_t max_errs, Coachq__V1__Outcome ***rows, size_t *n,
-                           size_t *n_errs, struct outcomes_pos **pos);
-
-/* The column a fault's field path ("outcomes[3].value") points at:
- * OUTCOMES_COL_SUBJECT for subject_id, ... ; *row gets 3. Returns the
- * column, or -1 if field is not such a path (the row as a whole: *row is
- * still set when it names one). */
-int outcomes_fault_col(const char *field, size_t *row);
 
 /*
  * Stores every row in the caller's write transaction: all or nothing. An

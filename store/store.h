@@ -292,7 +292,7 @@ struct store_page {
  * 89 bytes), never of a record the filter refused; the next page starts
  * after it, so records added meanwhile before it are not returned and none
  * is returned twice. It names the person and the record's time and id, so
- * it leaves the server only sealed (server/cursor.h). cursor_len is 0 when
+ * it leaves the server only sealed (query/cursor.h). cursor_len is 0 when
  * no record that passes the filter follows the page: the scan reads one
  * record past a full page to know. With max_scan reached, scan_capped is
  * set, and the cursor is kept if the page has records.

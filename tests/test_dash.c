@@ -1,4 +1,4 @@
-/* Tests of server/dash.c and server/dash_line.c: the dashboards' builder,
+/* Tests of query/dash.c and query/dash_line.c: the dashboards' builder,
  * request checks and access, and the figures of "My managers", "Manager
  * detail" and "My coaching" against values worked out by hand from the
  * observations submitted here. */

@@ -1,4 +1,4 @@
-/* Tests of server/dash_programme.c: "Programme impact" (difference-in-
+/* Tests of query/dash_programme.c: "Programme impact" (difference-in-
  * differences per behaviour, attendance beside quality per cohort, quality
  * against later team results) and "Observer reliability" (certification,
  * double coding and its agreement, severity drift, coverage), against

@@ -5,7 +5,7 @@
  * `coachqd cert grant`).
  *
  * What is checked: every role against every request (the access table of
- * server/auth.h), including reads outside one's line answered as "not
+ * query/auth.h), including reads outside one's line answered as "not
  * found"; each validation rule at submit with its code and field;
  * reporting lines by session date across a transfer; amendments as new
  * versions with history, and their window; calibration that certifies an

@@ -1,4 +1,4 @@
-/* Tests of server/http.c: the dashboard port's HTTPS/1.1 transport, run
+/* Tests of web/http.c: the dashboard port's HTTPS/1.1 transport, run
  * in-process on a loop thread with a test handler, and driven by a real
  * TLS client (blocking OpenSSL on a socket) that can send exactly the
  * bytes a hostile peer would: security headers on every answer,

@@ -22,6 +22,7 @@
 
 #include "audit.h"
 #include "outcomes.h"
+#include "outcomes_csv.h"
 #include "people.h"
 #include "store.h"
 #include "testutil.h"

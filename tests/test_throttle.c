@@ -1,4 +1,4 @@
-/* Tests of server/throttle.c: the free budget, backoff doubling to its
+/* Tests of web/throttle.c: the free budget, backoff doubling to its
  * cap, attempts while blocked not counted, failures forgotten with time,
  * reset, the table's fixed size under a flood of made-up keys (and that a
  * blocked key is not pushed out by keys that failed less recently than

@@ -4,7 +4,7 @@
  * `coachqd user password`, `coachqd user link`) and observations submitted
  * over the protocol.
  *
- * What is checked: every route of server/web.h against every role and a
+ * What is checked: every route of web/web.h against every role and a
  * signed-out browser (and that the table misses no route of web.h); a
  * second-level manager who edits a URL to another line's manager gets 404
  * with no data; the cookies' flags exactly; the security headers on every
@@ -902,7 +902,7 @@ static void test_table_covers_web_h(void **state)
     int listed = 0;
 
     (void)state;
-    snprintf(path, sizeof(path), "%s/../../server/web.h", testutil_fixtures());
+    snprintf(path, sizeof(path), "%s/../../web/web.h", testutil_fixtures());
     fp = fopen(path, "r");
     assert_non_null(fp);
     while (fgets(line, sizeof(line), fp) != NULL) {

@@ -1,4 +1,4 @@
-/* Tests of server/websess.c: scrypt password hashes and their checks,
+/* Tests of web/websess.c: scrypt password hashes and their checks,
  * stored passwords for users with a role, one-time sign-in links (used
  * once, expiring), the in-memory session table (expiry, eviction of the
  * oldest, ending a user's sessions) and token comparison.

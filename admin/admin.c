@@ -52,6 +52,7 @@
 #include "obs_json.h"
 #include "error.h"
 #include "outcomes.h"
+#include "outcomes_csv.h"
 #include "people.h"
 #include "rubric_json.h"
 #include "rubrics.h"
