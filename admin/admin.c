@@ -59,7 +59,7 @@
 #include "store.h"
 #include "str.h"
 #include "validate.h"
-#include "websess.h"
+#include "creds.h"
 
 #define ADMIN_MAX_OPTS 8
 #define ADMIN_MAX_POS 3
@@ -3787,9 +3787,9 @@ out:
 struct dash_signin {
     struct admin *a;
     const char *id;
-    char hash[200];                    /* user password */
-    int64_t minutes;                   /* user link */
-    char token[WEBSESS_TOKEN_LEN + 1]; /* user link: filled by the transaction */
+    char hash[200];                  /* user password */
+    int64_t minutes;                 /* user link */
+    char token[CREDS_TOKEN_LEN + 1]; /* user link: filled by the transaction */
 };
 
 /* Whether id may sign in to the dashboards: a person who holds a role and
@@ -3806,7 +3806,7 @@ static int dash_user_check(struct dash_signin *d, struct store_txn *t)
     if (rc < 0) {
         return rc;
     }
-    if (auth_roles_of(p) == 0) {
+    if (!creds_holds_role(p)) {
         rc = txn_fail(a, -EINVAL, "'%s' holds no role (a rep): reps do not sign in", d->id);
     } else if (p->disabled) {
         rc = txn_fail(a, -EACCES, "'%s' is disabled; enable them first with '%s user enable %s'",
@@ -3825,7 +3825,7 @@ static int user_password_txn(struct store_txn *t, void *arg)
     if (rc < 0) {
         return rc;
     }
-    rc = websess_set_password_txn(t, d->id, d->hash);
+    rc = creds_set_password_txn(t, d->id, d->hash);
     if (rc < 0) {
         return txn_fail(a, rc, "cannot store the password: %s", error_strerror(rc));
     }
@@ -3897,13 +3897,13 @@ static int run_user_password(struct admin *a)
     for (int i = 0; i < n; i++) {
         chars += ((unsigned char)pw[i] & 0xc0) != 0x80; /* UTF-8 characters */
     }
-    if (chars < WEBSESS_MIN_PASSWORD) {
+    if (chars < CREDS_MIN_PASSWORD) {
         OPENSSL_cleanse(pw, sizeof(pw));
         errorf(a, "the password is too short: %zu characters, at least %d are needed", chars,
-               WEBSESS_MIN_PASSWORD);
+               CREDS_MIN_PASSWORD);
         return 1;
     }
-    rc = websess_hash_password(pw, d.hash, sizeof(d.hash));
+    rc = creds_hash_password(pw, d.hash, sizeof(d.hash));
     OPENSSL_cleanse(pw, sizeof(pw));
     if (rc < 0) {
         errorf(a, "cannot hash the password: %s", error_strerror(rc));
@@ -3930,7 +3930,7 @@ static int user_link_txn(struct store_txn *t, void *arg)
     if (rc < 0) {
         return rc;
     }
-    rc = websess_link_create_txn(t, d->id, a->now_ms / 1000, d->minutes * 60, d->token);
+    rc = creds_link_create_txn(t, d->id, a->now_ms / 1000, d->minutes * 60, d->token);
     if (rc < 0) {
         return txn_fail(a, rc, "cannot store the link: %s", error_strerror(rc));
     }
@@ -3944,7 +3944,7 @@ static int run_user_link(struct admin *a)
     struct dash_signin d;
     const char *url = opt(a, "url");
     const char *mins = opt(a, "minutes");
-    uint64_t m = WEBSESS_LINK_TTL_S / 60;
+    uint64_t m = CREDS_LINK_TTL_S / 60;
     size_t ulen;
     int rc;
 

@@ -49,8 +49,8 @@ struct store {
     MDB_dbi dbi_agg;         /* agg key (agg.h) -> AggWeek */
     MDB_dbi dbi_agg_contrib; /* uuid(16) of a stored version -> AggContribution */
     MDB_dbi dbi_outcomes;    /* outcome key (outcomes.h) -> Outcome */
-    MDB_dbi dbi_creds;       /* id(user) -> password hash (websess.h), text */
-    MDB_dbi dbi_links;       /* SHA-256(token)(32) -> one-time sign-in link (websess.h) */
+    MDB_dbi dbi_creds;       /* id(user) -> password hash (creds.h), text */
+    MDB_dbi dbi_links;       /* SHA-256(token)(32) -> one-time sign-in link (creds.h) */
 
     size_t map_size; /* current map size; writer thread only after open */
     size_t map_size_max;

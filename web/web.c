@@ -22,6 +22,7 @@
 #include <openssl/crypto.h>
 
 #include "buf.h"
+#include "creds.h"
 #include "dashfmt.h"
 #include "error.h"
 #include "log.h"
@@ -453,7 +454,7 @@ static int load_person_txn(struct store_txn *t, void *arg)
     }
     coachq__v1__person__free_unpacked(p, NULL);
     if (j->kind == JOB_SIGNIN) {
-        j->have_hash = websess_get_password_txn(t, j->user, j->hash, sizeof(j->hash)) == 0;
+        j->have_hash = creds_get_password_txn(t, j->user, j->hash, sizeof(j->hash)) == 0;
     }
     return 0;
 }
@@ -492,7 +493,7 @@ static void signin_work(uv_work_t *req)
     int check;
 
     j->known = rc == 0 && j->have_hash;
-    check = websess_check_password(j->password, j->known ? j->hash : j->w->dummy_hash);
+    check = creds_check_password(j->password, j->known ? j->hash : j->w->dummy_hash);
     if (rc < 0 && rc != -ENOENT) {
         j->verdict = rc;
     } else if (!j->known || check != 0) {
@@ -514,7 +515,7 @@ static int link_consume_txn(struct store_txn *t, void *arg)
     struct web_job *j = arg;
 
     j->user[0] = '\0';
-    j->verdict = websess_link_consume_txn(t, j->token, j->now_s, j->user);
+    j->verdict = creds_link_consume_txn(t, j->token, j->now_s, j->user);
     /* An unknown or expired token commits too: an expired one is deleted. */
     return j->verdict == -ENOENT ? 0 : j->verdict;
 }
@@ -525,7 +526,7 @@ static int link_exists_txn(struct store_txn *t, void *arg)
 {
     struct web_job *j = arg;
 
-    return websess_link_exists_txn(t, j->token);
+    return creds_link_exists_txn(t, j->token);
 }
 
 static void link_work(uv_work_t *req)
@@ -1489,7 +1490,7 @@ int web_new(uv_loop_t *loop, struct store *s, const struct web_opts *o, struct w
         return -ENOMEM;
     }
     /* Once, at start: tens of milliseconds. */
-    rc = websess_hash_password(WEB_DUMMY_PASSWORD, w->dummy_hash, sizeof(w->dummy_hash));
+    rc = creds_hash_password(WEB_DUMMY_PASSWORD, w->dummy_hash, sizeof(w->dummy_hash));
     if (rc < 0) {
         web_free(w);
         return rc;

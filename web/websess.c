@@ -1,7 +1,10 @@
+/*
+ * websess: the dashboard port's in-memory sessions, device cookies and
+ * pre-session tokens (websess.h).
+ */
 #include "websess.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,343 +12,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
-#include "creds.h"
-#include "people.h"
-#include "validate.h"
-
-/* scrypt's cost: N = 2^15, r = 8, p = 1 needs 128 * r * N * p = 32 MiB. */
-#define SCRYPT_LOG2_N 15
-#define SCRYPT_R 8
-#define SCRYPT_P 1
-#define SCRYPT_SALT_LEN 16
-#define SCRYPT_KEY_LEN 32
-/* What a stored hash may ask for at most, so that a damaged credentials
- * database cannot make one check take unbounded time or memory. */
-#define SCRYPT_MAX_LOG2_N 20
-#define SCRYPT_MAX_R 32
-#define SCRYPT_MAX_P 4
-#define SCRYPT_MAX_MEM ((uint64_t)1 << 30)
-#define TOKEN_BYTES 32
-
-static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* Unpadded base64 of n bytes into out (size >= 4 * n / 3 + 2). Returns the
- * length. */
-static size_t b64_encode(const char *alphabet, const uint8_t *in, size_t n, char *out)
-{
-    size_t o = 0;
-    size_t i = 0;
-
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = alphabet[v >> 18 & 63];
-        out[o++] = alphabet[v >> 12 & 63];
-        out[o++] = alphabet[v >> 6 & 63];
-        out[o++] = alphabet[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        out[o++] = alphabet[v >> 18 & 63];
-        out[o++] = alphabet[v >> 12 & 63];
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        out[o++] = alphabet[v >> 18 & 63];
-        out[o++] = alphabet[v >> 12 & 63];
-        out[o++] = alphabet[v >> 6 & 63];
-    }
-    out[o] = '\0';
-    return o;
-}
-
-/* Decodes unpadded base64 in alphabet (len chars) into out (size outlen).
- * Returns the byte count or -EINVAL (bad character, impossible length,
- * non-zero trailing bits, no room). */
-static int b64_decode(const char *alphabet, const char *s, size_t len, uint8_t *out, size_t outlen)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-
-    if (len % 4 == 1) {
-        return -EINVAL;
-    }
-    for (size_t i = 0; i < len; i++) {
-        const char *p = s[i] != '\0' ? strchr(alphabet, s[i]) : NULL;
-        if (p == NULL) {
-            return -EINVAL;
-        }
-        acc = acc << 6 | (uint32_t)(p - alphabet);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o >= outlen) {
-                return -EINVAL;
-            }
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-    if ((acc & ((1u << bits) - 1)) != 0) {
-        return -EINVAL;
-    }
-    return (int)o;
-}
-
-/* ---- Passwords ---- */
-
-static int scrypt_derive(const char *password, const uint8_t *salt, size_t saltlen, unsigned log2n,
-                         unsigned r, unsigned p, uint8_t *key, size_t keylen)
-{
-    uint64_t n = (uint64_t)1 << log2n;
-    uint64_t maxmem = 128u * (uint64_t)r * (n + (uint64_t)p + 2) + (1u << 20);
-
-    if (maxmem > SCRYPT_MAX_MEM) {
-        return -EINVAL;
-    }
-    if (EVP_PBE_scrypt(password, strlen(password), salt, saltlen, n, r, p, maxmem, key, keylen) !=
-        1) {
-        return -EIO;
-    }
-    return 0;
-}
-
-int websess_hash_password(const char *password, char *out, size_t outlen)
-{
-    uint8_t salt[SCRYPT_SALT_LEN];
-    uint8_t key[SCRYPT_KEY_LEN];
-    char salt64[32], key64[48];
-    int rc, n;
-
-    if (password == NULL || out == NULL) {
-        return -EINVAL;
-    }
-    if (RAND_bytes(salt, sizeof(salt)) != 1) {
-        return -EIO;
-    }
-    rc = scrypt_derive(password, salt, sizeof(salt), SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P, key,
-                       sizeof(key));
-    if (rc < 0) {
-        return rc;
-    }
-    b64_encode(b64_std, salt, sizeof(salt), salt64);
-    b64_encode(b64_std, key, sizeof(key), key64);
-    OPENSSL_cleanse(key, sizeof(key));
-    n = snprintf(out, outlen, "scrypt$%u$%u$%u$%s$%s", SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P, salt64,
-                 key64);
-    if (n < 0 || (size_t)n >= outlen) {
-        return -ENOBUFS;
-    }
-    return 0;
-}
-
-/* Parses one "$"-terminated decimal field of a hash in [min, max]. */
-static int hash_field(const char **s, unsigned min, unsigned max, unsigned *out)
-{
-    const char *p = *s;
-    unsigned v = 0;
-
-    if (*p < '0' || *p > '9') {
-        return -EINVAL;
-    }
-    while (*p >= '0' && *p <= '9') {
-        v = v * 10 + (unsigned)(*p - '0');
-        if (v > max) {
-            return -EINVAL;
-        }
-        p++;
-    }
-    if (*p != '$' || v < min) {
-        return -EINVAL;
-    }
-    *s = p + 1;
-    *out = v;
-    return 0;
-}
-
-int websess_check_password(const char *password, const char *hash)
-{
-    unsigned log2n, r, p;
-    uint8_t salt[64], want[64], got[64];
-    const char *s = hash;
-    const char *dollar;
-    int saltlen, keylen, rc;
-
-    if (password == NULL || hash == NULL || strncmp(s, "scrypt$", 7) != 0) {
-        return -EINVAL;
-    }
-    s += 7;
-    if (hash_field(&s, 1, SCRYPT_MAX_LOG2_N, &log2n) < 0 ||
-        hash_field(&s, 1, SCRYPT_MAX_R, &r) < 0 || hash_field(&s, 1, SCRYPT_MAX_P, &p) < 0) {
-        return -EINVAL;
-    }
-    dollar = strchr(s, '$');
-    if (dollar == NULL) {
-        return -EINVAL;
-    }
-    saltlen = b64_decode(b64_std, s, (size_t)(dollar - s), salt, sizeof(salt));
-    keylen = b64_decode(b64_std, dollar + 1, strlen(dollar + 1), want, sizeof(want));
-    /* Exactly what websess_hash_password() writes: a hash cut short must
-     * not verify against a prefix of the key. */
-    if (saltlen != SCRYPT_SALT_LEN || keylen != SCRYPT_KEY_LEN) {
-        return -EINVAL;
-    }
-    rc = scrypt_derive(password, salt, (size_t)saltlen, log2n, r, p, got, (size_t)keylen);
-    if (rc < 0) {
-        return rc;
-    }
-    rc = CRYPTO_memcmp(got, want, (size_t)keylen) == 0 ? 0 : -EACCES;
-    OPENSSL_cleanse(got, sizeof(got));
-    return rc;
-}
-
-/* 0 when user exists and holds a role, -ENOENT or -EINVAL (a rep). */
-static int user_with_role(struct store_txn *t, const char *user)
-{
-    Coachq__V1__Person *p = NULL;
-    int rc;
-
-    if (user == NULL || validate_id(user) != 0) {
-        return -ENOENT;
-    }
-    rc = people_get(t, user, &p);
-    if (rc < 0) {
-        return rc;
-    }
-    rc = auth_roles_of(p) != 0 ? 0 : -EINVAL;
-    coachq__v1__person__free_unpacked(p, NULL);
-    return rc;
-}
-
-int websess_set_password_txn(struct store_txn *t, const char *user, const char *hash)
-{
-    int rc;
-
-    if (hash == NULL || strncmp(hash, "scrypt$", 7) != 0) {
-        return -EINVAL;
-    }
-    rc = user_with_role(t, user);
-    if (rc < 0) {
-        return rc;
-    }
-    return creds_put_txn(t, user, hash, strlen(hash));
-}
-
-int websess_get_password_txn(struct store_txn *t, const char *user, char *out, size_t outlen)
-{
-    int rc;
-
-    if (user == NULL || validate_id(user) != 0) {
-        return -ENOENT;
-    }
-    rc = creds_get_txn(t, user, out, outlen);
-    return rc < 0 ? rc : 0;
-}
-
-/* ---- One-time links ---- */
-
-/* A link's value: be64 expiry (seconds) then the user id. */
-#define LINK_VALUE_MAX (8 + 64)
-
-static void token_key(const char *token, uint8_t key[CREDS_LINK_KEY_LEN])
-{
-    SHA256((const unsigned char *)token, strlen(token), key);
-}
-
-int websess_link_create_txn(struct store_txn *t, const char *user, int64_t now_s, int64_t ttl_s,
-                            char token[WEBSESS_TOKEN_LEN + 1])
-{
-    uint8_t key[CREDS_LINK_KEY_LEN];
-    uint8_t val[LINK_VALUE_MAX];
-    uint64_t exp;
-    size_t ulen;
-    int rc;
-
-    if (ttl_s <= 0) {
-        return -EINVAL;
-    }
-    rc = user_with_role(t, user);
-    if (rc < 0) {
-        return rc;
-    }
-    ulen = strlen(user);
-    rc = websess_random_token(token);
-    if (rc < 0) {
-        return rc;
-    }
-    token_key(token, key);
-    exp = (uint64_t)(now_s + ttl_s);
-    for (int i = 0; i < 8; i++) {
-        val[i] = (uint8_t)(exp >> (56 - 8 * i));
-    }
-    memcpy(val + 8, user, ulen);
-    rc = creds_link_put_txn(t, key, val, 8 + ulen);
-    if (rc < 0) {
-        OPENSSL_cleanse(token, WEBSESS_TOKEN_LEN + 1);
-        token[0] = '\0';
-    }
-    return rc;
-}
-
-int websess_link_consume_txn(struct store_txn *t, const char *token, int64_t now_s, char user[65])
-{
-    uint8_t key[CREDS_LINK_KEY_LEN];
-    uint8_t val[LINK_VALUE_MAX];
-    uint64_t exp = 0;
-    int n;
-
-    user[0] = '\0';
-    if (token == NULL || strlen(token) != WEBSESS_TOKEN_LEN) {
-        return -ENOENT;
-    }
-    token_key(token, key);
-    n = creds_link_take_txn(t, key, val, sizeof(val));
-    if (n == -ENOBUFS) {
-        return -ENOENT;
-    }
-    if (n < 0) {
-        return n;
-    }
-    if (n <= 8) {
-        return -ENOENT;
-    }
-    for (int i = 0; i < 8; i++) {
-        exp = exp << 8 | val[i];
-    }
-    if (now_s < 0 || (uint64_t)now_s >= exp) {
-        return -ENOENT;
-    }
-    memcpy(user, val + 8, (size_t)n - 8);
-    user[n - 8] = '\0';
-    return 0;
-}
-
-int websess_link_exists_txn(struct store_txn *t, const char *token)
-{
-    uint8_t key[CREDS_LINK_KEY_LEN];
-
-    if (token == NULL || strlen(token) != WEBSESS_TOKEN_LEN) {
-        return -ENOENT;
-    }
-    token_key(token, key);
-    return creds_link_exists_txn(t, key);
-}
+#include "b64.h"
 
 /* ---- Tokens ---- */
-
-int websess_random_token(char out[WEBSESS_TOKEN_LEN + 1])
-{
-    uint8_t raw[TOKEN_BYTES];
-
-    if (RAND_bytes(raw, sizeof(raw)) != 1) {
-        out[0] = '\0';
-        return -EIO;
-    }
-    b64_encode(b64_url, raw, sizeof(raw), out);
-    OPENSSL_cleanse(raw, sizeof(raw));
-    return 0;
-}
 
 int websess_token_equal(const char *a, const char *b)
 {
@@ -521,12 +191,12 @@ const struct websess *websess_start_on(struct websess_table *t, const struct aut
     /* A collision of 256-bit random ids does not happen; checking costs
      * nothing and keeps the table's ids unique regardless. */
     do {
-        if (websess_random_token(s->w.id) < 0) {
+        if (creds_random_token(s->w.id) < 0) {
             free(s);
             return NULL;
         }
     } while (sess_lookup(t, s->w.id) != NULL);
-    if (websess_random_token(s->w.csrf) < 0) {
+    if (creds_random_token(s->w.csrf) < 0) {
         free(s);
         return NULL;
     }
@@ -638,10 +308,10 @@ int websess_device_new(const struct websess_table *t, char out[WEBSESS_DEVICE_LE
     if (t == NULL || RAND_bytes(raw, sizeof(raw)) != 1) {
         return -EIO;
     }
-    n = b64_encode(b64_url, raw, sizeof(raw), out);
+    n = b64_encode(B64_URL, raw, sizeof(raw), out);
     keyed_mac(t, "coachq device", (const uint8_t *)out, n, mac);
     out[n++] = '.';
-    b64_encode(b64_url, mac, sizeof(mac), out + n);
+    b64_encode(B64_URL, mac, sizeof(mac), out + n);
     return 0;
 }
 
@@ -656,14 +326,14 @@ int websess_device_check(const struct websess_table *t, const char *cookie,
         cookie[WEBSESS_DEVICE_ID_LEN] != '.') {
         return -EACCES;
     }
-    n = b64_decode(b64_url, cookie + WEBSESS_DEVICE_ID_LEN + 1, WEBSESS_TOKEN_LEN, mac,
+    n = b64_decode(B64_URL, cookie + WEBSESS_DEVICE_ID_LEN + 1, WEBSESS_TOKEN_LEN, mac,
                    sizeof(mac));
     if (n != (int)sizeof(mac)) {
         return -EACCES;
     }
     {
         uint8_t raw[DEVICE_ID_BYTES + 4];
-        if (b64_decode(b64_url, cookie, WEBSESS_DEVICE_ID_LEN, raw, sizeof(raw)) !=
+        if (b64_decode(B64_URL, cookie, WEBSESS_DEVICE_ID_LEN, raw, sizeof(raw)) !=
             DEVICE_ID_BYTES) {
             return -EACCES;
         }
@@ -704,7 +374,7 @@ int websess_presession_token(const struct websess_table *t, const char *device_i
     }
     presession_mac(t, device_id, raw, mac);
     memcpy(raw + 8, mac, PRESESSION_MAC_BYTES);
-    b64_encode(b64_url, raw, sizeof(raw), out);
+    b64_encode(B64_URL, raw, sizeof(raw), out);
     return 0;
 }
 
@@ -717,7 +387,7 @@ int websess_presession_check(const struct websess_table *t, const char *device_i
 
     if (t == NULL || device_id == NULL || strlen(device_id) != WEBSESS_DEVICE_ID_LEN ||
         token == NULL || strlen(token) != WEBSESS_TOKEN_LEN || now_s < 0 ||
-        b64_decode(b64_url, token, WEBSESS_TOKEN_LEN, raw, sizeof(raw)) != (int)sizeof(raw)) {
+        b64_decode(B64_URL, token, WEBSESS_TOKEN_LEN, raw, sizeof(raw)) != (int)sizeof(raw)) {
         return -EACCES;
     }
     presession_mac(t, device_id, raw, mac);

@@ -1,15 +1,7 @@
 /*
- * websess: browser sign-in for the dashboard port.
- *
- * Passwords: set by an administrator (`coachqd user password USER`), kept
- * in the credentials database as "scrypt$N$r$p$salt$hash" (base64), with
- * OpenSSL's scrypt (memory-hard; N = 2^15, r = 8, p = 1: 32 MiB, tens of
- * milliseconds). Verification compares in constant time.
- *
- * One-time links: `coachqd user link USER` stores SHA-256 of a random
- * 32-byte token with the user and an expiry (15 minutes) and prints
- * https://HOST:PORT/signin/link?token=...; opening it shows a page whose
- * button (a POST) uses the token up: the first such use deletes it.
+ * websess: browser sessions for the dashboard port. The credentials a
+ * sign-in checks (password hashes, one-time links) are the store's:
+ * store/creds.h.
  *
  * Sessions live in memory on the loop thread: a random 32-byte id (the
  * cookie, base64url), the user, a CSRF token, the device it was started
@@ -23,9 +15,15 @@
  * HMAC of that device id and an expiry (nothing client-chosen is
  * trusted). A session records the device it was signed in on, and a
  * session cookie presented with another device's cookie (planted into a
- * browser that signed in on its own) is no session. At most WEBSESS_MAX_PER_USER sessions per user
- * (starting one more ends that user's oldest) and WEBSESS_MAX in all (the
- * oldest goes first).
+ * browser that signed in on its own) is no session. At most
+ * WEBSESS_MAX_PER_USER sessions per user (starting one more ends that
+ * user's oldest) and WEBSESS_MAX in all (the oldest goes first).
+ *
+ * A table and everything in it belong to the loop thread; a struct websess
+ * handed out is borrowed from the table until that session ends (expiry,
+ * websess_end*(), eviction by a later websess_start*()) or the table is
+ * freed. Strings passed in are borrowed for the call. Errors are negative
+ * errno codes.
  */
 #ifndef COACHQ_WEBSESS_H
 #define COACHQ_WEBSESS_H
@@ -34,18 +32,15 @@
 #include <stdint.h>
 
 #include "auth.h"
-
-struct store;
-struct store_txn;
+#include "creds.h"
 
 #define WEBSESS_MAX 10000
 #define WEBSESS_MAX_PER_USER 16
 /* __Host-: the browser keeps it only if Secure, Path=/ and without Domain,
  * so no other service on this host (another port) can plant it. */
 #define WEBSESS_COOKIE "__Host-coachq_session"
-#define WEBSESS_TOKEN_LEN 43 /* base64url of 32 bytes, unpadded */
-#define WEBSESS_LINK_TTL_S (15 * 60)
-#define WEBSESS_MIN_PASSWORD 10
+/* Session ids and CSRF tokens are creds_random_token()s. */
+#define WEBSESS_TOKEN_LEN CREDS_TOKEN_LEN
 /* The device cookie: SameSite=Lax (a link from a mail must not make the
  * server think the browser is a new device), and it grants nothing alone. */
 #define WEBSESS_DEVICE_COOKIE "__Host-coachq_device"
@@ -54,33 +49,6 @@ struct store_txn;
 #define WEBSESS_DEVICE_TTL_S (30 * 86400)
 #define WEBSESS_PRESESSION_TTL_S 3600
 #define WEBSESS_KEY_LEN 32
-
-/* ---- Passwords and links (store side; any thread) ------------------- */
-
-/* Hashes password into out (size >= 160). Returns 0 or a negative code. */
-int websess_hash_password(const char *password, char *out, size_t outlen);
-/* 0 when password matches hash, -EACCES when not, -EINVAL for a malformed
- * hash. Slow on purpose. */
-int websess_check_password(const char *password, const char *hash);
-
-/* Sets user's password hash (write transaction; the user must exist and
- * hold a role). Returns 0, -ENOENT, -EINVAL or a store code. */
-int websess_set_password_txn(struct store_txn *t, const char *user, const char *hash);
-/* Reads user's hash into out (size >= 160). Returns 0 or -ENOENT. */
-int websess_get_password_txn(struct store_txn *t, const char *user, char *out, size_t outlen);
-
-/* Makes a one-time link token for user valid until now_s + ttl_s (write
- * transaction); token gets WEBSESS_TOKEN_LEN + 1 bytes. */
-int websess_link_create_txn(struct store_txn *t, const char *user, int64_t now_s, int64_t ttl_s,
-                            char token[WEBSESS_TOKEN_LEN + 1]);
-/* Consumes a link token (write transaction): on success returns 0 and
- * copies its user into user (65 bytes); -ENOENT for an unknown, used or
- * expired one (an expired one is deleted too). */
-int websess_link_consume_txn(struct store_txn *t, const char *token, int64_t now_s, char user[65]);
-
-/* Whether a link token is stored (read transaction; expired or not): 0 or
- * -ENOENT. Lets a guess be answered without a write transaction. */
-int websess_link_exists_txn(struct store_txn *t, const char *token);
 
 /* ---- Sessions (loop thread) ----------------------------------------- */
 
@@ -94,9 +62,14 @@ struct websess {
     int64_t expires_s;
 };
 
+/* A new, empty table whose sessions last ttl_s seconds (> 0), with a fresh
+ * random key. Returns it (caller owns, free with websess_table_free()) or
+ * NULL (ttl_s <= 0, no memory or no randomness). */
 struct websess_table *websess_table_new(int64_t ttl_s);
+/* Ends every session, wipes the key and frees t. NULL is a no-op. */
 void websess_table_free(struct websess_table *t);
-/* Creates a session for u; returns it (borrowed until it ends) or NULL. */
+/* Creates a session for u (copied) at now_s; returns it (borrowed until it
+ * ends) or NULL (a user without id, no memory or no randomness). */
 const struct websess *websess_start(struct websess_table *t, const struct auth_user *u,
                                     int64_t now_s);
 /* The same, bound to device_id (WEBSESS_DEVICE_ID_LEN characters, from
@@ -105,9 +78,11 @@ const struct websess *websess_start_on(struct websess_table *t, const struct aut
                                        const char *device_id, int64_t now_s);
 /* The live session with cookie value id, or NULL (expired ones end here). */
 const struct websess *websess_find(struct websess_table *t, const char *id, int64_t now_s);
+/* Ends the session with cookie value id, if there is one. */
 void websess_end(struct websess_table *t, const char *id);
 /* Ends every session of user (disabled users). */
 void websess_end_user(struct websess_table *t, const char *user);
+/* How many sessions t holds (expired ones not yet ended included). */
 size_t websess_count(const struct websess_table *t);
 
 /* A new device cookie value ("ID.MAC", WEBSESS_DEVICE_LEN characters)
@@ -128,10 +103,8 @@ int websess_presession_token(const struct websess_table *t, const char *device_i
 int websess_presession_check(const struct websess_table *t, const char *device_id,
                              const char *token, int64_t now_s);
 
-/* A random token (base64url, WEBSESS_TOKEN_LEN chars). Returns 0 or -EIO. */
-int websess_random_token(char out[WEBSESS_TOKEN_LEN + 1]);
-
-/* Constant-time comparison of two NUL-terminated strings. */
+/* Constant-time comparison of two NUL-terminated strings (any thread):
+ * 1 when they are equal and not empty, else 0 (NULL included). */
 int websess_token_equal(const char *a, const char *b);
 
 #endif
