@@ -1,4 +1,4 @@
-/* Tests of admin/demo.c: the demo organisation is seeded through the real
+/* Tests of admin/demo*.c (demo_run()): the demo organisation is seeded through the real
  * rules (nothing refused), has the promised shape (roles, certified
  * observers, transfers with effective dates, a programme with cohorts), is
  * the same for the same seed and different for another, and is never
