@@ -437,52 +437,57 @@ static int certissue_close(int *fd, const char *path, char *err, size_t errlen)
     return rc;
 }
 
-int certissue_user(const char *ca_cert, const char *ca_key, const char *user, int days,
-                   const char *out_dir, uint8_t sha256[32], char *err, size_t errlen)
+/* Checks certissue_user()'s arguments and writes the two files' paths
+ * into crt_path and key_path (CERTISSUE_PATH_MAX bytes each). Returns 0,
+ * -EINVAL or -ENAMETOOLONG with a message in err. */
+static int certissue_check_args(const char *ca_cert, const char *ca_key, const char *user, int days,
+                                const char *out_dir, char *crt_path, char *key_path, char *err,
+                                size_t errlen)
 {
-    char crt_path[CERTISSUE_PATH_MAX];
-    char key_path[CERTISSUE_PATH_MAX];
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    X509 *ca = NULL;
-    EVP_PKEY *cakey = NULL;
-    EVP_PKEY *key = NULL;
-    X509 *x = NULL;
-    BIO *crt_pem = NULL;
-    BIO *key_pem = NULL;
-    int crt_fd = -1;
-    int key_fd = -1;
-    int crt_made = 0;
-    int key_made = 0;
     int n1, n2;
-    int rc = -EINVAL;
 
-    certissue_msg(err, errlen, "%s", "");
     if (ca_cert == NULL || ca_key == NULL || user == NULL || out_dir == NULL) {
         certissue_msg(err, errlen,
                       "the CA certificate, CA key, user id and output directory "
                       "are all needed");
-        goto out;
+        return -EINVAL;
     }
     if (validate_id(user) < 0) {
         certissue_msg(err, errlen,
                       "the user id must be 1 to %d characters of letters, digits, '.', '_', "
                       "'@' or '-'",
                       VALIDATE_MAX_ID);
-        goto out;
+        return -EINVAL;
     }
     if (days < 1 || days > CERTISSUE_MAX_DAYS) {
         certissue_msg(err, errlen, "the validity must be 1 to %d days, not %d", CERTISSUE_MAX_DAYS,
                       days);
-        goto out;
+        return -EINVAL;
     }
-    n1 = snprintf(crt_path, sizeof(crt_path), "%s/%s.crt", out_dir, user);
-    n2 = snprintf(key_path, sizeof(key_path), "%s/%s.key", out_dir, user);
-    if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof(crt_path) || (size_t)n2 >= sizeof(key_path)) {
-        rc = -ENAMETOOLONG;
+    n1 = snprintf(crt_path, CERTISSUE_PATH_MAX, "%s/%s.crt", out_dir, user);
+    n2 = snprintf(key_path, CERTISSUE_PATH_MAX, "%s/%s.key", out_dir, user);
+    if (n1 < 0 || n2 < 0 || n1 >= CERTISSUE_PATH_MAX || n2 >= CERTISSUE_PATH_MAX) {
         certissue_msg(err, errlen, "the output directory's path is too long");
-        goto out;
+        return -ENAMETOOLONG;
     }
+    return 0;
+}
+
+/* Reads and checks the CA, makes user's P-256 key and certificate signed
+ * by it, and its SHA-256 into md (CERTISSUE_SHA256_LEN bytes). On success
+ * *key_out and *x_out are the caller's (free with EVP_PKEY_free() and
+ * X509_free()). Returns 0 or a negative code with a message in err. */
+static int certissue_sign(const char *ca_cert, const char *ca_key, const char *user, int days,
+                          EVP_PKEY **key_out, X509 **x_out, unsigned char *md, char *err,
+                          size_t errlen)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    X509 *ca = NULL;
+    EVP_PKEY *cakey = NULL;
+    EVP_PKEY *key = NULL;
+    X509 *x = NULL;
+    int rc;
 
     rc = certissue_read_cert(ca_cert, "CA certificate", &ca, err, errlen);
     if (rc < 0) {
@@ -508,24 +513,39 @@ int certissue_user(const char *ca_cert, const char *ca_key, const char *user, in
         goto out;
     }
     rc = -EIO;
-    if (X509_digest(x, EVP_sha256(), md, &mdlen) != 1 || mdlen != CERTISSUE_SHA256_LEN) {
+    if (X509_digest(x, EVP_sha256(), digest, &mdlen) != 1 || mdlen != CERTISSUE_SHA256_LEN) {
         certissue_ssl_msg(err, errlen, "cannot compute the certificate's SHA-256 fingerprint");
         goto out;
     }
+    memcpy(md, digest, CERTISSUE_SHA256_LEN);
+    *key_out = key;
+    *x_out = x;
+    key = NULL;
+    x = NULL;
+    rc = 0;
+out:
+    X509_free(x);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(cakey);
+    X509_free(ca);
+    return rc;
+}
 
-    /* Both files are encoded in memory first, so that nothing is created
-     * unless there is something whole to write. The key's buffer is
-     * secure memory, cleared when it is freed. */
-    crt_pem = BIO_new(BIO_s_mem());
-    key_pem = BIO_new(BIO_s_secmem());
-    if (crt_pem == NULL || key_pem == NULL || PEM_write_bio_X509(crt_pem, x) != 1 ||
-        PEM_write_bio_PKCS8PrivateKey(key_pem, key, NULL, NULL, 0, NULL, NULL) != 1) {
-        certissue_ssl_msg(err, errlen, "cannot encode the certificate or key as PEM");
-        goto out;
-    }
+/* Writes the encoded certificate and key (crt_pem, key_pem: borrowed) to
+ * crt_path and key_path, which must not exist yet, then syncs out_dir.
+ * Both names are claimed before either is written, and on failure the
+ * names this call created are removed: either both files are written
+ * whole or neither is left. Returns 0 or a negative code with a message
+ * in err. */
+static int certissue_write_files(const char *crt_path, const char *key_path, const char *out_dir,
+                                 BIO *crt_pem, BIO *key_pem, char *err, size_t errlen)
+{
+    int crt_fd = -1;
+    int key_fd = -1;
+    int crt_made = 0;
+    int key_made = 0;
+    int rc;
 
-    /* Both names are claimed before either is written: when one exists
-     * nothing is written at all. */
     rc = certissue_create(crt_path, 0644, err, errlen);
     if (rc < 0) {
         goto out;
@@ -556,11 +576,6 @@ int certissue_user(const char *ca_cert, const char *ca_key, const char *user, in
         goto out;
     }
     rc = certissue_sync_dir(out_dir, err, errlen);
-    if (rc < 0) {
-        goto out;
-    }
-    memcpy(sha256, md, CERTISSUE_SHA256_LEN);
-    rc = 0;
 out:
     if (crt_fd >= 0) {
         close(crt_fd);
@@ -576,12 +591,54 @@ out:
     if (rc < 0 && key_made) {
         unlink(key_path);
     }
+    return rc;
+}
+
+int certissue_user(const char *ca_cert, const char *ca_key, const char *user, int days,
+                   const char *out_dir, uint8_t sha256[32], char *err, size_t errlen)
+{
+    char crt_path[CERTISSUE_PATH_MAX];
+    char key_path[CERTISSUE_PATH_MAX];
+    unsigned char md[CERTISSUE_SHA256_LEN];
+    EVP_PKEY *key = NULL;
+    X509 *x = NULL;
+    BIO *crt_pem = NULL;
+    BIO *key_pem = NULL;
+    int rc;
+
+    certissue_msg(err, errlen, "%s", "");
+    rc =
+        certissue_check_args(ca_cert, ca_key, user, days, out_dir, crt_path, key_path, err, errlen);
+    if (rc < 0) {
+        goto out;
+    }
+    rc = certissue_sign(ca_cert, ca_key, user, days, &key, &x, md, err, errlen);
+    if (rc < 0) {
+        goto out;
+    }
+
+    /* Both files are encoded in memory first, so that nothing is created
+     * unless there is something whole to write. The key's buffer is
+     * secure memory, cleared when it is freed. */
+    rc = -EIO;
+    crt_pem = BIO_new(BIO_s_mem());
+    key_pem = BIO_new(BIO_s_secmem());
+    if (crt_pem == NULL || key_pem == NULL || PEM_write_bio_X509(crt_pem, x) != 1 ||
+        PEM_write_bio_PKCS8PrivateKey(key_pem, key, NULL, NULL, 0, NULL, NULL) != 1) {
+        certissue_ssl_msg(err, errlen, "cannot encode the certificate or key as PEM");
+        goto out;
+    }
+    rc = certissue_write_files(crt_path, key_path, out_dir, crt_pem, key_pem, err, errlen);
+    if (rc < 0) {
+        goto out;
+    }
+    memcpy(sha256, md, CERTISSUE_SHA256_LEN);
+    rc = 0;
+out:
     BIO_free(key_pem);
     BIO_free(crt_pem);
     X509_free(x);
     EVP_PKEY_free(key);
-    EVP_PKEY_free(cakey);
-    X509_free(ca);
     return rc;
 }
 
