@@ -41,14 +41,12 @@ struct store_txn;
 #define CREDS_LINK_TTL_S (15 * 60)
 /* The shortest password `coachqd user password` accepts, in characters. */
 #define CREDS_MIN_PASSWORD 10
-/* Room for any hash creds_hash_password() writes, with its NUL. */
-#define CREDS_HASH_MAX 160
 
 /* ---- Passwords ---- */
 
-/* Hashes password with a fresh random salt into out (outlen >= 160, see
- * CREDS_HASH_MAX). Returns 0, -EINVAL (a NULL argument), -ENOBUFS (out too
- * small) or -EIO (no randomness, or scrypt failed). Slow on purpose. */
+/* Hashes password with a fresh random salt into out (outlen >= 160).
+ * Returns 0, -EINVAL (a NULL argument), -ENOBUFS (out too small) or -EIO
+ * (no randomness, or scrypt failed). Slow on purpose. */
 int creds_hash_password(const char *password, char *out, size_t outlen);
 /* 0 when password matches hash, -EACCES when not, -EINVAL for a malformed
  * hash or one asking for too much memory or time. Slow on purpose. */

@@ -1,8 +1,8 @@
-/* Tests of admin/demo*.c (demo_run()): the demo organisation is seeded through the real
- * rules (nothing refused), has the promised shape (roles, certified
- * observers, transfers with effective dates, a programme with cohorts), is
- * the same for the same seed and different for another, and is never
- * seeded twice into one store. */
+/* Tests of admin/demo*.c (demo_run()): the demo organisation is seeded
+ * through the real rules (nothing refused), has the promised shape (roles,
+ * certified observers, transfers with effective dates, a programme with
+ * cohorts), is the same for the same seed and different for another, and
+ * is never seeded twice into one store. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
