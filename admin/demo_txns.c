@@ -17,6 +17,7 @@
 #include "error.h"
 #include "people.h"
 #include "rubrics.h"
+#include "uuid.h"
 
 static const char *const demo_modules[DEMO_MODULES] = {
     "1-coaching-mindset", "2-ask-dont-tell", "3-deal-review-framework",
@@ -221,7 +222,7 @@ int demo_refs_txn(struct store_txn *t, void *arg)
     int64_t at_ms =
         ((int64_t)(d->start_day - DEMO_REGISTERED_DAYS_BEFORE) * DEMO_DAY_S + 11 * DEMO_HOUR_S) *
         1000;
-    char idstr[40];
+    char idstr[UUID_STR_LEN];
     char detail[200];
     int rc;
 
@@ -266,14 +267,7 @@ int demo_refs_txn(struct store_txn *t, void *arg)
             if (rc != 0) {
                 return rc;
             }
-            snprintf(idstr, sizeof(idstr),
-                     "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                     d->ref_id[ri][j][0], d->ref_id[ri][j][1], d->ref_id[ri][j][2],
-                     d->ref_id[ri][j][3], d->ref_id[ri][j][4], d->ref_id[ri][j][5],
-                     d->ref_id[ri][j][6], d->ref_id[ri][j][7], d->ref_id[ri][j][8],
-                     d->ref_id[ri][j][9], d->ref_id[ri][j][10], d->ref_id[ri][j][11],
-                     d->ref_id[ri][j][12], d->ref_id[ri][j][13], d->ref_id[ri][j][14],
-                     d->ref_id[ri][j][15]);
+            uuid_format(d->ref_id[ri][j], idstr);
             snprintf(detail, sizeof(detail), "rubric=%s@%u title=%.100s registered_by=%s", rb->id,
                      (unsigned)rb->version, ref.title, ref.registered_by);
             rc = demo_audit(t, at_ms, "calibration.reference.add", idstr, detail);
