@@ -526,20 +526,31 @@ static void heat_colour(double t, char out[8])
     snprintf(out, 8, "#%02X%02X%02X", ch[0] & 0xFF, ch[1] & 0xFF, ch[2] & 0xFF);
 }
 
-static void chart_heatmap(struct render_out *o, size_t ci, const Coachq__V1__Chart *c,
-                          const Coachq__V1__Dashboard *d)
-{
-    size_t nx = c->n_x_labels, nr = c->n_series, i, j, maxc = 4;
-    double lo = 0, hi = 1, labelw, cw, ch = 24, top = 30, h, x0, right = 8;
-    double tw = (double)label_chars(c, ROT_LABEL_CHARS) * CHAR_W;
-    int rotate;
-    char words[160];
+/* Where a heat map's parts go, worked out before anything is drawn. */
+struct heat_geom {
+    double lo, hi;  /* the values at the light and the dark end */
+    double x0, top; /* the cells' left and top */
+    double cw, ch;  /* one cell's width and height */
+    int rotate;     /* the column names are slanted */
+};
 
+/* The value range, the room for the row names on the left and for the
+ * column names above, and the cells' size. Returns the drawing's height. */
+static double heat_layout(const Coachq__V1__Chart *c, struct heat_geom *g)
+{
+    size_t nx = c->n_x_labels, nr = c->n_series, i, maxc = 4;
+    double labelw, right = 8;
+    double tw = (double)label_chars(c, ROT_LABEL_CHARS) * CHAR_W;
+
+    g->lo = 0;
+    g->hi = 1;
+    g->ch = 24;
+    g->top = 30;
     if (isfinite(c->y_min) && isfinite(c->y_max) && c->y_max > c->y_min) {
-        lo = c->y_min;
-        hi = c->y_max;
-    } else if (!series_extent(c, &lo, &hi) || hi <= lo) {
-        hi = lo + 1;
+        g->lo = c->y_min;
+        g->hi = c->y_max;
+    } else if (!series_extent(c, &g->lo, &g->hi) || g->hi <= g->lo) {
+        g->hi = g->lo + 1;
     }
     for (i = 0; i < nr; i++) {
         size_t n = render_text_chars(c->series[i] != NULL ? c->series[i]->name : "");
@@ -547,117 +558,221 @@ static void chart_heatmap(struct render_out *o, size_t ci, const Coachq__V1__Cha
     }
     maxc = maxc > 30 ? 30 : maxc;
     labelw = (double)maxc * CHAR_W + 14;
-    x0 = labelw;
-    cw = (SVG_W - right - x0) / (double)nx;
+    g->x0 = labelw;
+    g->cw = (SVG_W - right - g->x0) / (double)nx;
     /* Every column is named: slanted when the names do not fit across. */
-    rotate = tw + 6 > cw;
-    if (rotate) {
-        right = SIN45 * tw - cw / 2 + 10;
+    g->rotate = tw + 6 > g->cw;
+    if (g->rotate) {
+        right = SIN45 * tw - g->cw / 2 + 10;
         right = right < 8 ? 8 : right;
-        cw = (SVG_W - right - x0) / (double)nx;
-        top = SIN45 * tw + 18;
+        g->cw = (SVG_W - right - g->x0) / (double)nx;
+        g->top = SIN45 * tw + 18;
     }
-    h = top + ch * (double)nr + 16 + 40;
-    snprintf(words, sizeof words,
-             "Heat map: %zu rows by %zu columns, darker cells are higher, from %.2f to %.2f; "
-             "a dash marks a cell without enough data.",
-             nr, nx, lo, hi);
-    svg_open(o, ci, h, words, c, d);
+    return g->top + g->ch * (double)nr + 16 + 40;
+}
+
+/* The column names above the cells. */
+static void heat_columns(struct render_out *o, const Coachq__V1__Chart *c,
+                         const struct heat_geom *g)
+{
+    size_t j;
 
     render_put(o, "<g fill=\"#52606d\" text-anchor=\"");
-    render_put(o, rotate ? "start" : "middle");
+    render_put(o, g->rotate ? "start" : "middle");
     render_put(o, "\">\n");
-    for (j = 0; j < nx; j++) {
-        double x = x0 + ((double)j + 0.5) * cw;
-        if (rotate) {
+    for (j = 0; j < c->n_x_labels; j++) {
+        double x = g->x0 + ((double)j + 0.5) * g->cw;
+        if (g->rotate) {
             render_putf(o, "<text x=\"%.1f\" y=\"%.1f\" transform=\"rotate(-45 %.1f %.1f)\">", x,
-                        top - 8, x, top - 8);
+                        g->top - 8, x, g->top - 8);
         } else {
-            render_putf(o, "<text x=\"%.1f\" y=\"%.1f\">", x, top - 10);
+            render_putf(o, "<text x=\"%.1f\" y=\"%.1f\">", x, g->top - 10);
         }
         render_esc_max(o, c->x_labels[j], ROT_LABEL_CHARS);
         render_put(o, "</text>\n");
     }
     render_put(o, "</g>\n");
+}
+
+/* Cell j of row s at (x, y): its colour, its tooltip and, when it is wide
+ * enough, its value; a cell without enough data is grey with a dash. */
+static void heat_cell(struct render_out *o, const Coachq__V1__Chart *c, const struct heat_geom *g,
+                      const Coachq__V1__Series *s, size_t j, double x, double y)
+{
+    char fill[8];
+    int present = s != NULL && series_present(s, j, c->n_x_labels);
+    double t = present ? (s->y[j] - g->lo) / (g->hi - g->lo) : 0;
+
+    if (present) {
+        heat_colour(t, fill);
+    } else {
+        memcpy(fill, "#F5F7FA", 8);
+    }
+    render_putf(o,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
+                "stroke=\"#ffffff\" stroke-width=\"1\">",
+                x, y, g->cw, g->ch, fill);
+    if (present) {
+        point_title(o, s->name, c->x_labels[j], s->y[j], series_n(s, j));
+    } else {
+        render_put(o, "<title>");
+        render_esc_max(o, s != NULL ? s->name : "", 60);
+        render_put(o, ", ");
+        render_esc_max(o, c->x_labels[j], 30);
+        render_put(o, ": insufficient data</title>");
+    }
+    render_put(o, "</rect>\n");
+    if (g->cw < 22) {
+        return;
+    }
+    render_putf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\">", x + g->cw / 2,
+                y + g->ch / 2 + 4,
+                !present   ? "#7b8794"
+                : t > 0.55 ? "#ffffff"
+                           : "#1f2933");
+    if (present) {
+        render_putf(o, "%.1f", s->y[j]);
+    } else {
+        render_put(o, "\xE2\x80\x93");
+    }
+    render_put(o, "</text>\n");
+}
+
+/* The scale under the cells: swatches at round values, then the mark of a
+ * cell without enough data. */
+static void heat_scale(struct render_out *o, const struct heat_geom *g, size_t nr)
+{
+    double step = nice_step(g->hi - g->lo, 4), v, ly = g->top + g->ch * (double)nr + 22;
+    double lx = g->x0;
+    int guard = 0;
+
+    render_put(o, "<g class=\"legend\" fill=\"#52606d\">\n<text x=\"");
+    render_putf(o, "%.1f\" y=\"%.1f\" text-anchor=\"end\">scale</text>\n", lx - 8, ly + 11);
+    for (v = ceild(g->lo / step - 1e-9) * step; v <= g->hi + step * 1e-9 && guard < 12;
+         v += step, guard++) {
+        char fill[8];
+        heat_colour((v - g->lo) / (g->hi - g->lo), fill);
+        render_putf(o,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"28\" height=\"14\" fill=\"%s\" "
+                    "stroke=\"#cbd2d9\" />",
+                    lx, ly, fill);
+        render_putf(o, "<text x=\"%.1f\" y=\"%.1f\">", lx + 34, ly + 11);
+        put_tick(o, v, step);
+        render_put(o, "</text>\n");
+        lx += 70;
+    }
+    render_putf(o,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"28\" height=\"14\" fill=\"#F5F7FA\" "
+                "stroke=\"#cbd2d9\" /><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+                "fill=\"#7b8794\">\xE2\x80\x93</text><text x=\"%.1f\" y=\"%.1f\">insufficient "
+                "data</text>\n</g>\n",
+                lx + 10, ly, lx + 24, ly + 11, lx + 44, ly + 11);
+}
+
+static void chart_heatmap(struct render_out *o, size_t ci, const Coachq__V1__Chart *c,
+                          const Coachq__V1__Dashboard *d)
+{
+    size_t nx = c->n_x_labels, nr = c->n_series, i, j;
+    struct heat_geom g;
+    double h = heat_layout(c, &g);
+    char words[160];
+
+    snprintf(words, sizeof words,
+             "Heat map: %zu rows by %zu columns, darker cells are higher, from %.2f to %.2f; "
+             "a dash marks a cell without enough data.",
+             nr, nx, g.lo, g.hi);
+    svg_open(o, ci, h, words, c, d);
+    heat_columns(o, c, &g);
     for (i = 0; i < nr; i++) {
         const Coachq__V1__Series *s = c->series[i];
-        double y = top + (double)i * ch;
-        render_putf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#1f2933\">", x0 - 8,
-                    y + ch / 2 + 4);
+        double y = g.top + (double)i * g.ch;
+        render_putf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#1f2933\">",
+                    g.x0 - 8, y + g.ch / 2 + 4);
         render_esc_max(o, s != NULL ? s->name : "", 30);
         render_put(o, "</text>\n");
         for (j = 0; j < nx; j++) {
-            double x = x0 + (double)j * cw;
-            char fill[8];
-            int present = s != NULL && series_present(s, j, nx);
-            double t = present ? (s->y[j] - lo) / (hi - lo) : 0;
-
-            if (present) {
-                heat_colour(t, fill);
-            } else {
-                memcpy(fill, "#F5F7FA", 8);
-            }
-            render_putf(o,
-                        "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
-                        "stroke=\"#ffffff\" stroke-width=\"1\">",
-                        x, y, cw, ch, fill);
-            if (present) {
-                point_title(o, s->name, c->x_labels[j], s->y[j], series_n(s, j));
-            } else {
-                render_put(o, "<title>");
-                render_esc_max(o, s != NULL ? s->name : "", 60);
-                render_put(o, ", ");
-                render_esc_max(o, c->x_labels[j], 30);
-                render_put(o, ": insufficient data</title>");
-            }
-            render_put(o, "</rect>\n");
-            if (cw < 22) {
-                continue;
-            }
-            render_putf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\">",
-                        x + cw / 2, y + ch / 2 + 4,
-                        !present   ? "#7b8794"
-                        : t > 0.55 ? "#ffffff"
-                                   : "#1f2933");
-            if (present) {
-                render_putf(o, "%.1f", s->y[j]);
-            } else {
-                render_put(o, "\xE2\x80\x93");
-            }
-            render_put(o, "</text>\n");
+            heat_cell(o, c, &g, s, j, g.x0 + (double)j * g.cw, y);
         }
     }
-    /* The scale: swatches at round values. */
-    {
-        double step = nice_step(hi - lo, 4), v, ly = top + ch * (double)nr + 22;
-        double lx = x0;
-        int guard = 0;
-        render_put(o, "<g class=\"legend\" fill=\"#52606d\">\n<text x=\"");
-        render_putf(o, "%.1f\" y=\"%.1f\" text-anchor=\"end\">scale</text>\n", lx - 8, ly + 11);
-        for (v = ceild(lo / step - 1e-9) * step; v <= hi + step * 1e-9 && guard < 12;
-             v += step, guard++) {
-            char fill[8];
-            heat_colour((v - lo) / (hi - lo), fill);
-            render_putf(o,
-                        "<rect x=\"%.1f\" y=\"%.1f\" width=\"28\" height=\"14\" fill=\"%s\" "
-                        "stroke=\"#cbd2d9\" />",
-                        lx, ly, fill);
-            render_putf(o, "<text x=\"%.1f\" y=\"%.1f\">", lx + 34, ly + 11);
-            put_tick(o, v, step);
-            render_put(o, "</text>\n");
-            lx += 70;
-        }
-        render_putf(o,
-                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"28\" height=\"14\" fill=\"#F5F7FA\" "
-                    "stroke=\"#cbd2d9\" /><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-                    "fill=\"#7b8794\">\xE2\x80\x93</text><text x=\"%.1f\" y=\"%.1f\">insufficient "
-                    "data</text>\n</g>\n",
-                    lx + 10, ly, lx + 24, ly + 11, lx + 44, ly + 11);
-    }
+    heat_scale(o, &g, nr);
     render_put(o, "</svg>\n");
 }
 
 /* ---- QUADRANT --------------------------------------------------------- */
+
+/*
+ * The ranges of a quadrant chart: every point, the split and the chart's
+ * own y range fit in p, with round steps in *xstep and *ystep. Counts the
+ * points that are drawn (*nok) and the flagged ones among them (*nflag).
+ */
+static void quadrant_extent(const Coachq__V1__Chart *c, struct plot *p, double *xstep,
+                            double *ystep, size_t *nok, size_t *nflag)
+{
+    size_t i;
+    int have = 0;
+
+    for (i = 0; i < c->n_points; i++) {
+        const Coachq__V1__Point *q = c->points[i];
+        if (q == NULL || !isfinite(q->x) || !isfinite(q->y)) {
+            continue;
+        }
+        if (!have) {
+            p->xmin = p->xmax = q->x;
+            p->vmin = p->vmax = q->y;
+            have = 1;
+        }
+        p->xmin = q->x < p->xmin ? q->x : p->xmin;
+        p->xmax = q->x > p->xmax ? q->x : p->xmax;
+        p->vmin = q->y < p->vmin ? q->y : p->vmin;
+        p->vmax = q->y > p->vmax ? q->y : p->vmax;
+        (*nok)++;
+        *nflag += q->flagged != 0;
+    }
+    if (isfinite(c->x_split)) {
+        p->xmin = c->x_split < p->xmin ? c->x_split : p->xmin;
+        p->xmax = c->x_split > p->xmax ? c->x_split : p->xmax;
+    }
+    if (isfinite(c->y_min) && isfinite(c->y_max) && c->y_max > c->y_min) {
+        p->vmin = c->y_min < p->vmin ? c->y_min : p->vmin;
+        p->vmax = c->y_max > p->vmax ? c->y_max : p->vmax;
+        *ystep = nice_step(p->vmax - p->vmin, 5);
+        if (p->vmin < c->y_min || p->vmax > c->y_max) {
+            *ystep = nice_range(&p->vmin, &p->vmax);
+        }
+    } else {
+        if (isfinite(c->y_split)) {
+            p->vmin = c->y_split < p->vmin ? c->y_split : p->vmin;
+            p->vmax = c->y_split > p->vmax ? c->y_split : p->vmax;
+        }
+        *ystep = nice_range(&p->vmin, &p->vmax);
+    }
+    if (p->xmax > p->xmin) {
+        /* Room so that no point sits on the frame; counts stay >= 0. */
+        double pad = (p->xmax - p->xmin) * 0.06;
+        p->xmin = p->xmin >= 0 && p->xmin - pad < 0 ? 0 : p->xmin - pad;
+        p->xmax += pad;
+    }
+    *xstep = nice_range(&p->xmin, &p->xmax);
+}
+
+/* The x axis's ticks and their labels at round values. */
+static void quadrant_x_ticks(struct render_out *o, const struct plot *p, double xstep)
+{
+    double k0 = ceild(p->xmin / xstep - 1e-9), k1 = floord(p->xmax / xstep + 1e-9), k;
+    int guard = 0;
+
+    render_put(o, "<g fill=\"#52606d\" text-anchor=\"middle\">\n");
+    for (k = k0; k <= k1 && guard < 40; k += 1, guard++) {
+        double x = pxv(p, k * xstep);
+        render_putf(o,
+                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#9aa5b1\" />"
+                    "<text x=\"%.1f\" y=\"%.1f\">",
+                    x, p->y1, x, p->y1 + 4, x, p->y1 + 16);
+        put_tick(o, k * xstep, xstep);
+        render_put(o, "</text>\n");
+    }
+    render_put(o, "</g>\n");
+}
 
 static void quadrant_label(struct render_out *o, double x, double y, const char *anchor,
                            const char *xw, const char *xt, const char *yw, const char *yt)
@@ -675,100 +790,71 @@ static void quadrant_label(struct render_out *o, double x, double y, const char 
     render_put(o, "</text>\n");
 }
 
-static void chart_quadrant(struct render_out *o, size_t ci, const Coachq__V1__Chart *c,
-                           const Coachq__V1__Dashboard *d)
+/* The frame, the dashed split lines (at the middle when the chart has no
+ * split) and the names of the four quadrants. */
+static void quadrant_frame(struct render_out *o, const Coachq__V1__Chart *c, const struct plot *p)
 {
-    struct plot p = {56, 14, SVG_W - 16, 14 + 320, 0, 0, 0, 0};
-    size_t i, nflag = 0, nok = 0;
-    double xstep, ystep, h = p.y1 + 70, sx, sy;
-    int have = 0;
-    char words[200];
+    double sx = isfinite(c->x_split) ? pxv(p, c->x_split) : (p->x0 + p->x1) / 2;
+    double sy = isfinite(c->y_split) ? py(p, c->y_split) : (p->y0 + p->y1) / 2;
 
-    for (i = 0; i < c->n_points; i++) {
-        const Coachq__V1__Point *q = c->points[i];
-        if (q == NULL || !isfinite(q->x) || !isfinite(q->y)) {
-            continue;
-        }
-        if (!have) {
-            p.xmin = p.xmax = q->x;
-            p.vmin = p.vmax = q->y;
-            have = 1;
-        }
-        p.xmin = q->x < p.xmin ? q->x : p.xmin;
-        p.xmax = q->x > p.xmax ? q->x : p.xmax;
-        p.vmin = q->y < p.vmin ? q->y : p.vmin;
-        p.vmax = q->y > p.vmax ? q->y : p.vmax;
-        nok++;
-        nflag += q->flagged != 0;
-    }
-    if (isfinite(c->x_split)) {
-        p.xmin = c->x_split < p.xmin ? c->x_split : p.xmin;
-        p.xmax = c->x_split > p.xmax ? c->x_split : p.xmax;
-    }
-    if (isfinite(c->y_min) && isfinite(c->y_max) && c->y_max > c->y_min) {
-        p.vmin = c->y_min < p.vmin ? c->y_min : p.vmin;
-        p.vmax = c->y_max > p.vmax ? c->y_max : p.vmax;
-        ystep = nice_step(p.vmax - p.vmin, 5);
-        if (p.vmin < c->y_min || p.vmax > c->y_max) {
-            ystep = nice_range(&p.vmin, &p.vmax);
-        }
-    } else {
-        if (isfinite(c->y_split)) {
-            p.vmin = c->y_split < p.vmin ? c->y_split : p.vmin;
-            p.vmax = c->y_split > p.vmax ? c->y_split : p.vmax;
-        }
-        ystep = nice_range(&p.vmin, &p.vmax);
-    }
-    if (p.xmax > p.xmin) {
-        /* Room so that no point sits on the frame; counts stay >= 0. */
-        double pad = (p.xmax - p.xmin) * 0.06;
-        p.xmin = p.xmin >= 0 && p.xmin - pad < 0 ? 0 : p.xmin - pad;
-        p.xmax += pad;
-    }
-    xstep = nice_range(&p.xmin, &p.xmax);
-    snprintf(words, sizeof words,
-             "Scatter plot of %zu points split into four quadrants; %zu flagged points are drawn "
-             "larger in orange and named.",
-             nok, nflag);
-    svg_open(o, ci, h, words, c, d);
-    y_grid(o, &p, ystep);
-    /* x axis ticks at round values */
-    {
-        double k0 = ceild(p.xmin / xstep - 1e-9), k1 = floord(p.xmax / xstep + 1e-9), k;
-        int guard = 0;
-        render_put(o, "<g fill=\"#52606d\" text-anchor=\"middle\">\n");
-        for (k = k0; k <= k1 && guard < 40; k += 1, guard++) {
-            double x = pxv(&p, k * xstep);
-            render_putf(
-                o,
-                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#9aa5b1\" />"
-                "<text x=\"%.1f\" y=\"%.1f\">",
-                x, p.y1, x, p.y1 + 4, x, p.y1 + 16);
-            put_tick(o, k * xstep, xstep);
-            render_put(o, "</text>\n");
-        }
-        render_put(o, "</g>\n");
-    }
     render_putf(o,
                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
                 "stroke=\"#9aa5b1\" />\n",
-                p.x0, p.y0, p.x1 - p.x0, p.y1 - p.y0);
-    sx = isfinite(c->x_split) ? pxv(&p, c->x_split) : (p.x0 + p.x1) / 2;
-    sy = isfinite(c->y_split) ? py(&p, c->y_split) : (p.y0 + p.y1) / 2;
+                p->x0, p->y0, p->x1 - p->x0, p->y1 - p->y0);
     render_putf(o,
                 "<g stroke=\"#3e4c59\" stroke-dasharray=\"5 4\" stroke-width=\"1.2\">"
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" />"
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" /></g>\n",
-                sx, p.y0, sx, p.y1, p.x0, sy, p.x1, sy);
-    quadrant_label(o, p.x0 + 6, p.y0 + 14, "start", "low", c->x_title, "high", c->y_title);
-    quadrant_label(o, p.x1 - 6, p.y0 + 14, "end", "high", c->x_title, "high", c->y_title);
-    quadrant_label(o, p.x0 + 6, p.y1 - 8, "start", "low", c->x_title, "low", c->y_title);
-    quadrant_label(o, p.x1 - 6, p.y1 - 8, "end", "high", c->x_title, "low", c->y_title);
+                sx, p->y0, sx, p->y1, p->x0, sy, p->x1, sy);
+    quadrant_label(o, p->x0 + 6, p->y0 + 14, "start", "low", c->x_title, "high", c->y_title);
+    quadrant_label(o, p->x1 - 6, p->y0 + 14, "end", "high", c->x_title, "high", c->y_title);
+    quadrant_label(o, p->x0 + 6, p->y1 - 8, "start", "low", c->x_title, "low", c->y_title);
+    quadrant_label(o, p->x1 - 6, p->y1 - 8, "end", "high", c->x_title, "low", c->y_title);
+}
 
-    /* Unflagged points first, flagged ones on top with their names. */
-    double placed[64][2];
-    size_t nplaced = 0;
+/* Where the flagged points' names went, so that the next one clears them. */
+struct quadrant_names {
+    double at[64][2];
+    size_t n;
+};
 
+/* The name of flagged point q at (x, y), beside it: left of it near the
+ * right edge. */
+static void quadrant_flag_label(struct render_out *o, const struct plot *p,
+                                const Coachq__V1__Point *q, double x, double y,
+                                struct quadrant_names *names)
+{
+    int right = x > p->x0 + 0.72 * (p->x1 - p->x0);
+    double ly = y + 4;
+
+    /* Names of points close together would print over each other: move a
+     * name down until it clears the ones placed before it. */
+    for (size_t k = 0; k < names->n; k++) {
+        if (fabs(names->at[k][0] - x) < 160 && fabs(names->at[k][1] - ly) < 13) {
+            ly = names->at[k][1] + 13;
+            k = (size_t)-1; /* look at every placed name again */
+        }
+    }
+    if (names->n < sizeof(names->at) / sizeof(names->at[0])) {
+        names->at[names->n][0] = x;
+        names->at[names->n][1] = ly;
+        names->n++;
+    }
+    render_putf(o,
+                "<text class=\"flag-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" "
+                "fill=\"#1f2933\" font-weight=\"600\">",
+                right ? x - 9 : x + 9, ly, right ? "end" : "start");
+    render_esc_max(o, q->label, 28);
+    render_put(o, "</text>\n");
+}
+
+/* Unflagged points first, flagged ones on top with their names. */
+static void quadrant_points(struct render_out *o, const Coachq__V1__Chart *c, const struct plot *p)
+{
+    struct quadrant_names names;
+    size_t i;
+
+    names.n = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (i = 0; i < c->n_points; i++) {
             const Coachq__V1__Point *q = c->points[i];
@@ -776,14 +862,13 @@ static void chart_quadrant(struct render_out *o, size_t ci, const Coachq__V1__Ch
             if (q == NULL || !isfinite(q->x) || !isfinite(q->y) || (q->flagged != 0) != pass) {
                 continue;
             }
-            x = pxv(&p, q->x);
-            y = py(&p, q->y);
+            x = pxv(p, q->x);
+            y = py(p, q->y);
             if (pass == 0) {
-                render_putf(
-                    o,
-                    "<circle class=\"pt\" cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" fill=\"#0072B2\" "
-                    "fill-opacity=\"0.75\">",
-                    x, y);
+                render_putf(o,
+                            "<circle class=\"pt\" cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" "
+                            "fill=\"#0072B2\" fill-opacity=\"0.75\">",
+                            x, y);
             } else {
                 render_putf(o,
                             "<circle class=\"pt flagged\" cx=\"%.1f\" cy=\"%.1f\" r=\"6.5\" "
@@ -798,43 +883,37 @@ static void chart_quadrant(struct render_out *o, size_t ci, const Coachq__V1__Ch
             }
             render_put(o, "</title></circle>\n");
             if (pass == 1) {
-                int right = x > p.x0 + 0.72 * (p.x1 - p.x0);
-                double ly = y + 4;
-
-                /* Names of points close together would print over each
-                 * other: move a name down until it clears the ones placed
-                 * before it. */
-                for (size_t k = 0; k < nplaced; k++) {
-                    if (fabs(placed[k][0] - x) < 160 && fabs(placed[k][1] - ly) < 13) {
-                        ly = placed[k][1] + 13;
-                        k = (size_t)-1; /* look at every placed name again */
-                    }
-                }
-                if (nplaced < sizeof(placed) / sizeof(placed[0])) {
-                    placed[nplaced][0] = x;
-                    placed[nplaced][1] = ly;
-                    nplaced++;
-                }
-                render_putf(o,
-                            "<text class=\"flag-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" "
-                            "fill=\"#1f2933\" font-weight=\"600\">",
-                            right ? x - 9 : x + 9, ly, right ? "end" : "start");
-                render_esc_max(o, q->label, 28);
-                render_put(o, "</text>\n");
+                quadrant_flag_label(o, p, q, x, y, &names);
             }
         }
     }
+}
+
+static void chart_quadrant(struct render_out *o, size_t ci, const Coachq__V1__Chart *c,
+                           const Coachq__V1__Dashboard *d)
+{
+    struct plot p = {56, 14, SVG_W - 16, 14 + 320, 0, 0, 0, 0};
+    size_t nflag = 0, nok = 0;
+    double xstep, ystep, h = p.y1 + 70, ly = p.y1 + 58;
+    char words[200];
+
+    quadrant_extent(c, &p, &xstep, &ystep, &nok, &nflag);
+    snprintf(words, sizeof words,
+             "Scatter plot of %zu points split into four quadrants; %zu flagged points are drawn "
+             "larger in orange and named.",
+             nok, nflag);
+    svg_open(o, ci, h, words, c, d);
+    y_grid(o, &p, ystep);
+    quadrant_x_ticks(o, &p, xstep);
+    quadrant_frame(o, c, &p);
+    quadrant_points(o, c, &p);
     axis_titles(o, &p, c, p.y1 + 34);
-    {
-        double ly = p.y1 + 58;
-        render_putf(
-            o,
-            "<g class=\"legend\" fill=\"#1f2933\"><circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" "
-            "fill=\"#0072B2\" fill-opacity=\"0.75\" /><text x=\"%.1f\" y=\"%.1f\">other</text>"
-            "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6.5\" fill=\"#D55E00\" stroke=\"#1f2933\" "
-            "stroke-width=\"1.2\" /><text x=\"%.1f\" y=\"%.1f\">flagged (named)</text></g>\n",
-            p.x0 + 5, ly - 4, p.x0 + 14, ly, p.x0 + 80, ly - 4, p.x0 + 92, ly);
-    }
+    render_putf(o,
+                "<g class=\"legend\" fill=\"#1f2933\"><circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" "
+                "fill=\"#0072B2\" fill-opacity=\"0.75\" /><text x=\"%.1f\" y=\"%.1f\">other</text>"
+                "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6.5\" fill=\"#D55E00\" stroke=\"#1f2933\" "
+                "stroke-width=\"1.2\" /><text x=\"%.1f\" y=\"%.1f\">flagged (named)</text></g>\n",
+                p.x0 + 5, ly - 4, p.x0 + 14, ly, p.x0 + 80, ly - 4, p.x0 + 92, ly);
     render_put(o, "</svg>\n");
 }
 
