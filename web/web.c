@@ -285,6 +285,21 @@ static void sanitise_name(char *s)
     }
 }
 
+/* The page frame of a dashboard job: who asked, and its links. */
+static void job_ctx(const struct web_job *j, struct render_ctx *ctx)
+{
+    *ctx = (struct render_ctx){
+        .user_id = j->who.id,
+        .user_name = j->user_name[0] != '\0' ? j->user_name : NULL,
+        .roles = j->who.roles,
+        .csrf = j->csrf,
+        .api_path = j->api_path,
+        .query = j->query,
+    };
+}
+
+/* A store_view() callback (pool thread): checks that j's user may still
+ * see dashboards, then builds the one asked for into j->dash. */
 static int dash_view_txn(struct store_txn *t, void *arg)
 {
     struct web_job *j = arg;
@@ -350,14 +365,8 @@ static void dash_work(uv_work_t *req)
         sanitise_name(name);
         snprintf(j->disposition, sizeof(j->disposition), "attachment; filename=\"%s\"", name);
     } else {
-        struct render_ctx ctx = {
-            .user_id = j->who.id,
-            .user_name = j->user_name[0] != '\0' ? j->user_name : NULL,
-            .roles = j->who.roles,
-            .csrf = j->csrf,
-            .api_path = j->api_path,
-            .query = j->query,
-        };
+        struct render_ctx ctx;
+        job_ctx(j, &ctx);
         rc = render_dashboard(m, &ctx, &j->body);
         j->ctype = "text/html; charset=utf-8";
     }
@@ -365,23 +374,19 @@ static void dash_work(uv_work_t *req)
     j->status = rc < 0 ? 500 : 200;
 }
 
+/* After a dashboard job (loop thread): sends what dash_work() made, or the
+ * error page or JSON error its failure calls for. */
 static void dash_done(uv_work_t *req, int status)
 {
     struct web_job *j = req->data;
     struct web *w = j->w;
     int api = j->fmt != FMT_HTML;
-    struct render_ctx ctx = {
-        .user_id = j->who.id,
-        .user_name = j->user_name[0] != '\0' ? j->user_name : NULL,
-        .roles = j->who.roles,
-        .csrf = j->csrf,
-        .api_path = j->api_path,
-        .query = j->query,
-    };
+    struct render_ctx ctx;
     int code = 500;
     const char *msg = NULL;
     const char *field = NULL;
 
+    job_ctx(j, &ctx);
     w->pending--;
     w->dash_jobs--;
     if (status != 0) {

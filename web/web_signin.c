@@ -545,25 +545,37 @@ void web_signin_route_form(struct web *w, struct http_exchange *x)
     reply_signin_form(w, x, NULL, render_password_form);
 }
 
-void web_signin_route_post(struct web *w, struct http_exchange *x)
+/* The job of a sign-in POST of kind, with the browser's device id, once
+ * the form passed presession_refusal(); NULL when the POST was refused or
+ * memory ran out (x is then answered). */
+static struct web_job *signin_job(struct web *w, struct http_exchange *x, enum web_job_kind kind)
 {
     char device[WEBSESS_DEVICE_ID_LEN + 1];
-    const char *why;
-    size_t len = 0;
-    const char *body = (const char *)http_body(x, &len);
+    const char *why = presession_refusal(w, x, device);
     struct web_job *j;
 
-    why = presession_refusal(w, x, device);
     if (why != NULL) {
         web_reply_page_error(x, NULL, 403, why, NULL, NULL, 0);
-        return;
+        return NULL;
     }
-    j = web_job_new(w, x, JOB_SIGNIN);
+    j = web_job_new(w, x, kind);
     if (j == NULL) {
         web_reply_page_error(x, NULL, 500, NULL, NULL, NULL, 0);
-        return;
+        return NULL;
     }
     memcpy(j->device, device, sizeof(j->device));
+    return j;
+}
+
+void web_signin_route_post(struct web *w, struct http_exchange *x)
+{
+    size_t len = 0;
+    const char *body = (const char *)http_body(x, &len);
+    struct web_job *j = signin_job(w, x, JOB_SIGNIN);
+
+    if (j == NULL) {
+        return;
+    }
     /* A user id that is missing or too long is just an unknown user. */
     if (http_form_value(body, len, "user", j->user, sizeof(j->user)) < 0) {
         j->user[0] = '\0';
@@ -611,23 +623,13 @@ void web_signin_route_link_page(struct web *w, struct http_exchange *x)
 /* POST /signin/link: token, csrf -> the token is used up, a session. */
 void web_signin_route_link_post(struct web *w, struct http_exchange *x)
 {
-    char device[WEBSESS_DEVICE_ID_LEN + 1];
     size_t len = 0;
     const char *body = (const char *)http_body(x, &len);
-    const char *why;
-    struct web_job *j;
+    struct web_job *j = signin_job(w, x, JOB_LINK);
 
-    why = presession_refusal(w, x, device);
-    if (why != NULL) {
-        web_reply_page_error(x, NULL, 403, why, NULL, NULL, 0);
-        return;
-    }
-    j = web_job_new(w, x, JOB_LINK);
     if (j == NULL) {
-        web_reply_page_error(x, NULL, 500, NULL, NULL, NULL, 0);
         return;
     }
-    memcpy(j->device, device, sizeof(j->device));
     if (link_token(body, len, j->token) < 0) {
         web_job_free(j);
         web_reply_page_error(x, NULL, 400, WEB_LINK_MALFORMED, NULL, NULL, 0);
