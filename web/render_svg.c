@@ -391,11 +391,89 @@ static void point_title(struct render_out *o, const char *series, const char *la
 
 /* ---- LINES ------------------------------------------------------------ */
 
+/* Series si's confidence band: a shaded polygon over each run of periods
+ * that have one, a short thick bar for a run of one. */
+static void lines_band(struct render_out *o, const struct plot *p, const Coachq__V1__Series *s,
+                       size_t si, size_t nx)
+{
+    size_t i;
+
+    for (i = 0; i < nx;) {
+        size_t a = i, b, k;
+        if (!series_present(s, i, nx) || !series_band(s, i)) {
+            i++;
+            continue;
+        }
+        while (i < nx && series_present(s, i, nx) && series_band(s, i)) {
+            i++;
+        }
+        b = i; /* [a, b) */
+        if (b - a == 1) {
+            double x = pxi(p, a, nx);
+            render_putf(o,
+                        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke-width=\"6\" "
+                        "stroke-opacity=\"0.2\" stroke=\"%s\" />\n",
+                        x, py(p, s->lo[a]), x, py(p, s->hi[a]), palette[si % NPALETTE]);
+            continue;
+        }
+        render_putf(o, "<polygon class=\"band\" fill=\"%s\" fill-opacity=\"0.15\" points=\"",
+                    palette[si % NPALETTE]);
+        for (k = a; k < b; k++) {
+            render_putf(o, "%.1f,%.1f ", pxi(p, k, nx), py(p, s->hi[k]));
+        }
+        for (k = b; k > a; k--) {
+            render_putf(o, "%.1f,%.1f%s", pxi(p, k - 1, nx), py(p, s->lo[k - 1]),
+                        k - 1 > a ? " " : "");
+        }
+        render_put(o, "\" />\n");
+    }
+}
+
+/* Series si: one polyline per run of present values, and a dot with its
+ * tooltip on each. */
+static void lines_series(struct render_out *o, const Coachq__V1__Chart *c, const struct plot *p,
+                         const Coachq__V1__Series *s, size_t si)
+{
+    size_t nx = c->n_x_labels, i;
+
+    render_putf(o, "<g class=\"series\" fill=\"%s\">\n", palette[si % NPALETTE]);
+    /* One polyline per run of present values: a gap stays a gap. */
+    for (i = 0; i < nx;) {
+        size_t a = i, k;
+        if (!series_present(s, i, nx)) {
+            i++;
+            continue;
+        }
+        while (i < nx && series_present(s, i, nx)) {
+            i++;
+        }
+        if (i - a < 2) {
+            continue;
+        }
+        render_put(o, "<polyline fill=\"none\" stroke-width=\"2\" stroke-linejoin=\"round\"");
+        series_style(o, si);
+        render_put(o, " points=\"");
+        for (k = a; k < i; k++) {
+            render_putf(o, "%.1f,%.1f%s", pxi(p, k, nx), py(p, s->y[k]), k + 1 < i ? " " : "");
+        }
+        render_put(o, "\" />\n");
+    }
+    for (i = 0; i < nx; i++) {
+        if (!series_present(s, i, nx)) {
+            continue;
+        }
+        render_putf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\">", pxi(p, i, nx), py(p, s->y[i]));
+        point_title(o, s->name, c->x_labels[i], s->y[i], series_n(s, i));
+        render_put(o, "</circle>\n");
+    }
+    render_put(o, "</g>\n");
+}
+
 static void chart_lines(struct render_out *o, size_t ci, const Coachq__V1__Chart *c,
                         const Coachq__V1__Dashboard *d)
 {
     struct plot p = {56, 14, SVG_W - 16, 14 + 250, 0, 0, 0, 0};
-    size_t nx = c->n_x_labels, si, i;
+    size_t nx = c->n_x_labels, si;
     double step, lh = legend_height(c->n_series, p.x1 - p.x0);
     double h = p.y1 + 48 + lh;
     char words[160];
@@ -421,79 +499,14 @@ static void chart_lines(struct render_out *o, size_t ci, const Coachq__V1__Chart
 
     /* Bands first, so every line draws over every band. */
     for (si = 0; si < c->n_series; si++) {
-        const Coachq__V1__Series *s = c->series[si];
-        if (s == NULL || !s->has_band) {
-            continue;
-        }
-        for (i = 0; i < nx;) {
-            size_t a = i, b, k;
-            if (!series_present(s, i, nx) || !series_band(s, i)) {
-                i++;
-                continue;
-            }
-            while (i < nx && series_present(s, i, nx) && series_band(s, i)) {
-                i++;
-            }
-            b = i; /* [a, b) */
-            if (b - a == 1) {
-                double x = pxi(&p, a, nx);
-                render_putf(
-                    o,
-                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke-width=\"6\" "
-                    "stroke-opacity=\"0.2\" stroke=\"%s\" />\n",
-                    x, py(&p, s->lo[a]), x, py(&p, s->hi[a]), palette[si % NPALETTE]);
-                continue;
-            }
-            render_putf(o, "<polygon class=\"band\" fill=\"%s\" fill-opacity=\"0.15\" points=\"",
-                        palette[si % NPALETTE]);
-            for (k = a; k < b; k++) {
-                render_putf(o, "%.1f,%.1f ", pxi(&p, k, nx), py(&p, s->hi[k]));
-            }
-            for (k = b; k > a; k--) {
-                render_putf(o, "%.1f,%.1f%s", pxi(&p, k - 1, nx), py(&p, s->lo[k - 1]),
-                            k - 1 > a ? " " : "");
-            }
-            render_put(o, "\" />\n");
+        if (c->series[si] != NULL && c->series[si]->has_band) {
+            lines_band(o, &p, c->series[si], si, nx);
         }
     }
     for (si = 0; si < c->n_series; si++) {
-        const Coachq__V1__Series *s = c->series[si];
-        if (s == NULL) {
-            continue;
+        if (c->series[si] != NULL) {
+            lines_series(o, c, &p, c->series[si], si);
         }
-        render_putf(o, "<g class=\"series\" fill=\"%s\">\n", palette[si % NPALETTE]);
-        /* One polyline per run of present values: a gap stays a gap. */
-        for (i = 0; i < nx;) {
-            size_t a = i, k;
-            if (!series_present(s, i, nx)) {
-                i++;
-                continue;
-            }
-            while (i < nx && series_present(s, i, nx)) {
-                i++;
-            }
-            if (i - a < 2) {
-                continue;
-            }
-            render_put(o, "<polyline fill=\"none\" stroke-width=\"2\" stroke-linejoin=\"round\"");
-            series_style(o, si);
-            render_put(o, " points=\"");
-            for (k = a; k < i; k++) {
-                render_putf(o, "%.1f,%.1f%s", pxi(&p, k, nx), py(&p, s->y[k]),
-                            k + 1 < i ? " " : "");
-            }
-            render_put(o, "\" />\n");
-        }
-        for (i = 0; i < nx; i++) {
-            if (!series_present(s, i, nx)) {
-                continue;
-            }
-            render_putf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\">", pxi(&p, i, nx),
-                        py(&p, s->y[i]));
-            point_title(o, s->name, c->x_labels[i], s->y[i], series_n(s, i));
-            render_put(o, "</circle>\n");
-        }
-        render_put(o, "</g>\n");
     }
     axis_titles(o, &p, c, p.y1 + 34);
     legend(o, c, p.x0, p.y1 + 48 + 10, p.x1 - p.x0, 0);
