@@ -33,24 +33,10 @@
 #include "web_int.h"
 #include "websess.h"
 
-/* Failure budgets of sign-in (see throttle.h and docs/operations.md): an
- * address may fail 10 times, a user name 5 times, before each further
- * failure blocks it for 1 s, doubling, up to 15 minutes for an address and
- * 5 minutes for a user (a lock-out an attacker can cause must stay short;
- * the address budget is what stops a spray over many users). A failure is
- * forgotten after 10 minutes. Each table holds at most 4096 keys. */
-#define WEB_ADDR_FREE 10
-#define WEB_ADDR_MAX_MS (15u * 60u * 1000u)
-#define WEB_USER_FREE 5
-#define WEB_USER_MAX_MS (5u * 60u * 1000u)
-#define WEB_FAIL_BASE_MS 1000u
-#define WEB_FAIL_FORGET_MS (10u * 60u * 1000u)
-#define WEB_FAIL_KEYS 4096
 /* Dashboards being built at once on the thread pool (8 threads, shared with
  * the protocol port's reads and the sign-in checks); more get 503. */
 #define WEB_MAX_DASH_JOBS 4
 #define WEB_NOT_FOUND "There is no such dashboard, or it is not one you may see."
-#define WEB_DUMMY_PASSWORD "coachq-no-such-user-password"
 
 /* ---- Small helpers ----------------------------------------------------- */
 
@@ -777,16 +763,11 @@ int web_new(uv_loop_t *loop, struct store *s, const struct web_opts *o, struct w
         w->opts.max_page = WEB_MAX_PAGE;
     }
     w->sessions = websess_table_new(w->opts.session_ttl_s);
-    w->addr_fails = throttle_new(&(struct throttle_opts){
-        WEB_ADDR_FREE, WEB_FAIL_BASE_MS, WEB_ADDR_MAX_MS, WEB_FAIL_FORGET_MS, WEB_FAIL_KEYS});
-    w->user_fails = throttle_new(&(struct throttle_opts){
-        WEB_USER_FREE, WEB_FAIL_BASE_MS, WEB_USER_MAX_MS, WEB_FAIL_FORGET_MS, WEB_FAIL_KEYS});
-    if (w->sessions == NULL || w->addr_fails == NULL || w->user_fails == NULL) {
+    if (w->sessions == NULL) {
         web_free(w);
         return -ENOMEM;
     }
-    /* Once, at start: tens of milliseconds. */
-    rc = websess_hash_password(WEB_DUMMY_PASSWORD, w->dummy_hash, sizeof(w->dummy_hash));
+    rc = web_signin_init(w);
     if (rc < 0) {
         web_free(w);
         return rc;

@@ -163,7 +163,12 @@ void web_job_free(struct web_job *j);
  * Returns 0, -ENOENT for no such person, or the store's error. */
 int web_load_person_txn(struct store_txn *t, void *arg);
 
-/* ---- web_signin.c: the sign-in routes (loop thread) ----------------- */
+/* ---- web_signin.c: sign-in (loop thread) ---------------------------- */
+
+/* Makes w's sign-in failure budgets (the limits are in web_signin.c; web_free()
+ * frees them) and the hash unknown users' passwords are checked against.
+ * Returns 0, -ENOMEM, or websess_hash_password()'s error. */
+int web_signin_init(struct web *w);
 
 /* GET /signin: the sign-in form (sets the device cookie if needed). */
 void web_signin_route_form(struct web *w, struct http_exchange *x);

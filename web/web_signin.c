@@ -30,7 +30,8 @@
 #include "web_int.h"
 #include "websess.h"
 
-/* Sign-ins waiting for a pool slot at most (beyond that: 503). */
+/* Sign-ins waiting for a pool slot at most (beyond that: 503); how many
+ * run at once is WEB_MAX_SIGNIN_JOBS (web_int.h). */
 #define WEB_SIGNIN_QUEUE 64
 #define WEB_WRONG "The user or password is wrong."
 #define WEB_CSRF_WHY                                                                               \
@@ -46,6 +47,34 @@
 #define WEB_LINK_MALFORMED                                                                         \
     "The sign-in link is incomplete: its token parameter is missing or malformed. Copy the "       \
     "whole link."
+
+/* Failure budgets (see throttle.h and docs/operations.md): an address may
+ * fail 10 times, a user name 5 times, before each further failure blocks
+ * it for 1 s, doubling, up to 15 minutes for an address and 5 minutes for
+ * a user (a lock-out an attacker can cause must stay short; the address
+ * budget is what stops a spray over many users). A failure is forgotten
+ * after 10 minutes. Each table holds at most 4096 keys. */
+#define WEB_ADDR_FREE 10
+#define WEB_ADDR_MAX_MS (15u * 60u * 1000u)
+#define WEB_USER_FREE 5
+#define WEB_USER_MAX_MS (5u * 60u * 1000u)
+#define WEB_FAIL_BASE_MS 1000u
+#define WEB_FAIL_FORGET_MS (10u * 60u * 1000u)
+#define WEB_FAIL_KEYS 4096
+#define WEB_DUMMY_PASSWORD "coachq-no-such-user-password"
+
+int web_signin_init(struct web *w)
+{
+    w->addr_fails = throttle_new(&(struct throttle_opts){
+        WEB_ADDR_FREE, WEB_FAIL_BASE_MS, WEB_ADDR_MAX_MS, WEB_FAIL_FORGET_MS, WEB_FAIL_KEYS});
+    w->user_fails = throttle_new(&(struct throttle_opts){
+        WEB_USER_FREE, WEB_FAIL_BASE_MS, WEB_USER_MAX_MS, WEB_FAIL_FORGET_MS, WEB_FAIL_KEYS});
+    if (w->addr_fails == NULL || w->user_fails == NULL) {
+        return -ENOMEM;
+    }
+    /* Once, at start: tens of milliseconds. */
+    return websess_hash_password(WEB_DUMMY_PASSWORD, w->dummy_hash, sizeof(w->dummy_hash));
+}
 
 /* ---- Cookies and form checks ------------------------------------------- */
 
