@@ -19,6 +19,11 @@
  *
  * Time comes from the caller (milliseconds on any monotonic clock), which
  * lets tests run hours in a moment. Loop thread only (no locking).
+ *
+ * Keys are borrowed for the call and copied. Nothing here fails loudly: a
+ * failure that cannot be counted for want of memory costs nothing (the
+ * attempt is answered as within budget), which only loosens the budget
+ * while memory is short.
  */
 #ifndef COACHQ_THROTTLE_H
 #define COACHQ_THROTTLE_H
@@ -38,9 +43,13 @@ struct throttle_opts {
     size_t max_entries;     /* keys held at most */
 };
 
-/* A table with o's limits (copied), or NULL (out of memory, or o has a
- * zero base_ms, forget_ms or max_entries). Free with throttle_free(). */
+/* A table with o's limits (copied; a max_ms below base_ms counts as
+ * base_ms), or NULL: out of memory, or o has a zero base_ms, forget_ms or
+ * max_entries, or max_entries over 2^24. The caller owns it: free with
+ * throttle_free(). */
 struct throttle *throttle_new(const struct throttle_opts *o);
+
+/* Frees t and every key it holds; NULL is a no-op. */
 void throttle_free(struct throttle *t);
 
 /* How many milliseconds key must still wait before its next attempt at
@@ -48,8 +57,9 @@ void throttle_free(struct throttle *t);
  * treated as its first THROTTLE_MAX_KEY bytes. */
 uint64_t throttle_wait_ms(struct throttle *t, const char *key, uint64_t now_ms);
 
-/* Counts a failure of key at now_ms. Returns the wait it now has (0 while
- * within its free budget). */
+/* Counts a failure of key at now_ms, making room for a new key as the
+ * opening comment says. Returns the wait it now has (0 while within its
+ * free budget, or when there was no memory to count it). */
 uint64_t throttle_fail(struct throttle *t, const char *key, uint64_t now_ms);
 
 /* Forgets key's failures (a successful sign-in of that user). */

@@ -28,6 +28,17 @@
  * Every POST checks the CSRF token (form field csrf against the session's,
  * or for sign-in and links a pre-session token the server made, an HMAC of
  * the device id) and the Origin header when sent.
+ *
+ * The routing table and the dashboard routes are web.c, sign-in and
+ * sign-out web_signin.c (what they share: the private web_int.h); the
+ * pages are render_html.h, the sessions websess.h, the sign-in budgets
+ * throttle.h, the transport http.h.
+ *
+ * Threads: a struct web lives on the loop thread. Password checks, link
+ * look-ups and dashboards run as jobs on libuv's thread pool, each
+ * touching only its own job and the store, and are answered from the loop
+ * thread. Errors are answered to the browser where they happen (a page, or
+ * JSON under /api/) and logged once there; nothing here returns them.
  */
 #ifndef COACHQ_WEB_H
 #define COACHQ_WEB_H
@@ -43,11 +54,12 @@
 struct store;
 struct web;
 
+/* What web_new() copies. */
 struct web_opts {
-    struct dash_opts dash;
-    int64_t session_ttl_s;
-    size_t max_page; /* largest answer (0: 8 MiB); keep it below the
-                        connection's write cap or the page never arrives */
+    struct dash_opts dash; /* the dashboards' thresholds */
+    int64_t session_ttl_s; /* a session's lifetime (<= 0: 8 hours) */
+    size_t max_page;       /* largest answer (0, or over 8 MiB: 8 MiB); keep it below the
+                              connection's write cap or the page never arrives */
 };
 
 /* Counters since start (loop thread), for logs and metrics. */
@@ -87,11 +99,32 @@ struct web_route {
 int web_route_parse(const char *rest, const char *query, int api, struct web_route *r,
                     const char **field);
 
+/*
+ * Makes the dashboard port's routes on loop over store s: both are
+ * borrowed until web_free() and must outlive every job (see web_free());
+ * o is copied. Returns 0 and sets *out (the caller owns it: free with
+ * web_free()), or -ENOMEM, or the error of making the hash that unknown
+ * users' passwords are checked against (*out is then NULL). Loop thread.
+ */
 int web_new(uv_loop_t *loop, struct store *s, const struct web_opts *o, struct web **out);
-/* Copies w's counters into out. */
+
+/* Copies w's counters into out (caller's). Loop thread. */
 void web_get_stats(const struct web *w, struct web_stats *out);
-/* The http_handler to give http_server_new() with arg = the web. */
+
+/*
+ * The http_handler to give http_server_new() with arg = the web: answers
+ * x (borrowed until answered, see http.h) now or, for a sign-in check or a
+ * dashboard, from the loop thread once its job on the pool is done. Loop
+ * thread.
+ */
 void web_handle(struct http_exchange *x, void *arg);
+
+/*
+ * Frees w with its sessions and failure budgets, and the sign-ins still
+ * waiting for a pool slot (their exchanges are the transport's, already
+ * dropped). Call it once no job is on the pool: after the HTTP server
+ * stopped and the loop ran down (uv_run() returned). NULL is a no-op.
+ */
 void web_free(struct web *w);
 
 #endif
