@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "certs.h"
-#include "dash.h"
+#include "dash_line.h"
 #include "outcomes.h"
 #include "people.h"
 #include "rubrics.h"

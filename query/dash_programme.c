@@ -19,7 +19,7 @@
  * landed without a move in the same change.
  */
 #include "day.h"
-#include "dash.h"
+#include "dash_programme.h"
 
 #include <errno.h>
 #include <math.h>
