@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dash_line.h"
+#include "dash_observers.h"
 #include "dash_programme.h"
 #include "people.h"
 #include "rubrics.h"

@@ -554,3 +554,67 @@ const char *dash_person_name(struct dash *d, struct store_txn *t, const char *id
     coachq__v1__person__free_unpacked(p, NULL);
     return name;
 }
+
+unsigned dash_clamp_n(double n)
+{
+    if (!(n > 0)) {
+        return 0;
+    }
+    return n >= (double)UINT32_MAX ? UINT32_MAX : (unsigned)n;
+}
+
+/* ---- Lists of people ----------------------------------------------------- */
+
+int dash_ids_push(struct dash_ids *l, const char *id)
+{
+    size_t len = strlen(id);
+
+    if (len > 64) {
+        return -EINVAL;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap == 0 ? 64 : l->cap * 2;
+        void *p;
+
+        if (cap > DASH_MAX_PEOPLE) {
+            return -E2BIG;
+        }
+        p = realloc(l->id, cap * sizeof(*l->id));
+        if (p == NULL) {
+            return -ENOMEM;
+        }
+        l->id = p;
+        l->cap = cap;
+    }
+    memcpy(l->id[l->n], id, len + 1);
+    l->n++;
+    return 0;
+}
+
+void dash_ids_free(struct dash_ids *l)
+{
+    free(l->id);
+    memset(l, 0, sizeof(*l));
+}
+
+struct dash_ids_role {
+    struct dash_ids *out;
+    Coachq__V1__Role role;
+};
+
+static int dash_ids_role_cb(const Coachq__V1__Person *p, void *arg)
+{
+    struct dash_ids_role *rc = arg;
+
+    if (p->disabled || !people_has_role(p, rc->role)) {
+        return 0;
+    }
+    return dash_ids_push(rc->out, p->id);
+}
+
+int dash_ids_with_role(struct store_txn *t, Coachq__V1__Role role, struct dash_ids *out)
+{
+    struct dash_ids_role rc = {out, role};
+
+    return people_list(t, dash_ids_role_cb, &rc);
+}

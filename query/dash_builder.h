@@ -164,4 +164,31 @@ const char *dash_day_text(int32_t day, char *buf, size_t len);
 /* The person's display name (falls back to the id), in d's arena. */
 const char *dash_person_name(struct dash *d, struct store_txn *t, const char *id);
 
+/* The count of a figure (a double sum of counts) as a cell's n: 0 for
+ * none or NAN, capped at UINT32_MAX. */
+unsigned dash_clamp_n(double n);
+
+/* ---- Lists of people -------------------------------------------------------- */
+
+/* People one dashboard handles at most: lists of them grow up to this. */
+#define DASH_MAX_PEOPLE 1000000u
+
+/* A growable array of person ids, in the order added. Start it zeroed;
+ * it owns its array: free it with dash_ids_free(). */
+struct dash_ids {
+    char (*id)[65];
+    size_t n;
+    size_t cap;
+};
+
+/* Appends a copy of id. Returns 0, -EINVAL for an id over 64 bytes, -E2BIG
+ * past DASH_MAX_PEOPLE or -ENOMEM (the list is unchanged then). */
+int dash_ids_push(struct dash_ids *l, const char *id);
+/* Frees the array and zeroes l (safe on a zeroed list). */
+void dash_ids_free(struct dash_ids *l);
+/* Appends every enabled person holding role, in id order, to *out (a
+ * transaction borrowed for the call). Returns 0 or a negative code; *out
+ * may hold some ids after a failure, and is freed with dash_ids_free(). */
+int dash_ids_with_role(struct store_txn *t, Coachq__V1__Role role, struct dash_ids *out);
+
 #endif

@@ -17,7 +17,4 @@
 
 int dash_programme(struct dash *d, const struct dash_ctx *c);
 
-/* Dashboard 4, observer reliability; moves to dash_observers.c. */
-int dash_observers(struct dash *d, const struct dash_ctx *c);
-
 #endif
