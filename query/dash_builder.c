@@ -20,7 +20,6 @@
 #include "day.h"
 #include "people.h"
 #include "stats.h"
-#include "store.h"
 
 /* Arena chunks: most dashboards fit in a few. */
 #define DASH_CHUNK 16384u

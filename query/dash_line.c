@@ -1270,10 +1270,10 @@ static void peer_cell(struct dash *d, Coachq__V1__TableRow *r, const struct peer
  * subject's manager (see struct peer above for the rule that keeps each of
  * them from being singled out), compared only when today's line has enough
  * of them to make a group at all. Sets *compare, and then pc and
- * *line_total (the counted cells summed). manager (65 bytes) receives the
+ * *line_total (the counted cells summed). manager (len bytes) receives the
  * subject's manager and must outlive ps. Returns 0 or a negative code.
  */
-static int coaching_peers(const struct dash_ctx *c, char *manager, struct peers *ps,
+static int coaching_peers(const struct dash_ctx *c, char *manager, size_t len, struct peers *ps,
                           struct peer_cells *pc, Coachq__V1__AggWeek *line_total, int *compare)
 {
     unsigned tw = c->opts->trend_weeks;
@@ -1282,7 +1282,7 @@ static int coaching_peers(const struct dash_ctx *c, char *manager, struct peers 
     *compare = 0;
     ps->c = c;
     ps->nweeks = tw;
-    if (people_manager_at(c->t, c->subject, c->today, manager, 65) != 0) {
+    if (people_manager_at(c->t, c->subject, c->today, manager, len) != 0) {
         return 0;
     }
     ps->manager = manager;
@@ -1460,7 +1460,7 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
         rc = weeks_sum(&ws, 0, ws.n, &total);
     }
     if (rc == 0) {
-        rc = coaching_peers(c, manager, &ps, &pc, &line_total, &compare);
+        rc = coaching_peers(c, manager, sizeof(manager), &ps, &pc, &line_total, &compare);
     }
     if (rc == 0) {
         rc = coaching_trend(d, c, &ws, &pc, compare);
