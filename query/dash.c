@@ -108,19 +108,42 @@ struct dash_kind {
 };
 
 static const struct dash_kind dash_kinds[] = {
-    {COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS, "My managers",
-     AUTH_SECOND_LEVEL | AUTH_LEAD | AUTH_ADMIN, 1, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER,
-     dash_my_managers},
-    {COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER, "Manager detail",
-     AUTH_FRONT_LINE | AUTH_SECOND_LEVEL | AUTH_LEAD | AUTH_ADMIN, 1,
-     COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, dash_manager},
-    {COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, "Programme impact",
-     AUTH_LEAD | AUTH_ADMIN, 0, COACHQ__V1__ROLE__ROLE_UNSPECIFIED, dash_programme},
-    {COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS, "Observer reliability",
-     AUTH_LEAD | AUTH_ADMIN, 0, COACHQ__V1__ROLE__ROLE_UNSPECIFIED, dash_observers},
-    {COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING, "My coaching",
-     AUTH_FRONT_LINE | AUTH_SECOND_LEVEL | AUTH_LEAD | AUTH_ADMIN, 1,
-     COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, dash_my_coaching},
+    {
+        .kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS,
+        .title = "My managers",
+        .roles = AUTH_SECOND_LEVEL | AUTH_LEAD | AUTH_ADMIN,
+        .about_person = 1,
+        .subject_role = COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER,
+        .build = dash_my_managers,
+    },
+    {
+        .kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER,
+        .title = "Manager detail",
+        .roles = AUTH_FRONT_LINE | AUTH_SECOND_LEVEL | AUTH_LEAD | AUTH_ADMIN,
+        .about_person = 1,
+        .subject_role = COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
+        .build = dash_manager,
+    },
+    {
+        .kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME,
+        .title = "Programme impact",
+        .roles = AUTH_LEAD | AUTH_ADMIN,
+        .build = dash_programme,
+    },
+    {
+        .kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS,
+        .title = "Observer reliability",
+        .roles = AUTH_LEAD | AUTH_ADMIN,
+        .build = dash_observers,
+    },
+    {
+        .kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING,
+        .title = "My coaching",
+        .roles = AUTH_FRONT_LINE | AUTH_SECOND_LEVEL | AUTH_LEAD | AUTH_ADMIN,
+        .about_person = 1,
+        .subject_role = COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
+        .build = dash_my_coaching,
+    },
 };
 
 /* The entry of kind, or NULL for an unknown kind. */
