@@ -1,490 +1,27 @@
 /*
- * dash: the dashboards' model. The builder keeps every string and array of
- * the Dashboard message in one arena, so dash_free() releases a whole
- * dashboard at once and no path can leak half a message; dash_build() checks
- * the request, decides access and hands over to the dashboard's own code
- * (dash_line.c, dash_programme.c).
+ * dash: the dashboards' dispatcher. dash_build() checks the request, decides
+ * access and hands over to the dashboard's own code through a table of
+ * kinds (each kind's roles, subject and dash_build_cb). The dashboards
+ * (dash_line.c, dash_programme.c, dash_observers.c) are written in the
+ * builder API (dash_builder.h) and never call back into this file.
  */
-#include "day.h"
 #include "dash.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "obs_json.h"
+#include "dash_line.h"
+#include "dash_observers.h"
+#include "dash_programme.h"
 #include "people.h"
 #include "rubrics.h"
-#include "stats.h"
 #include "store.h"
 
-/* Arena chunks: most dashboards fit in a few. */
-#define DASH_CHUNK 16384u
 /* Longest window a dashboard reads: its cost is weeks read, so keep it
  * bounded whatever the configuration says. */
 #define DASH_MAX_WEEKS 104u
-
-struct dash_chunk {
-    struct dash_chunk *next;
-    size_t used;
-    size_t cap;
-    max_align_t data[];
-};
-
-struct dash {
-    Coachq__V1__Dashboard msg;
-    struct dash_opts opts;
-    struct dash_chunk *chunks;
-    int failed;
-};
-
-void dash_opts_default(struct dash_opts *o)
-{
-    o->min_n = 3;
-    o->privacy_min = 5;
-    o->trend_weeks = 12;
-    o->heat_weeks = 8;
-}
-
-/* ---- Arena ------------------------------------------------------------- */
-
-void *dash_alloc(struct dash *d, size_t n)
-{
-    struct dash_chunk *c;
-    size_t align = sizeof(max_align_t);
-    size_t need;
-    void *p;
-
-    if (d == NULL || d->failed) {
-        return NULL;
-    }
-    if (n == 0) {
-        n = 1;
-    }
-    if (n > SIZE_MAX / 2) {
-        d->failed = 1;
-        return NULL;
-    }
-    need = (n + align - 1) / align * align;
-    c = d->chunks;
-    if (c == NULL || c->cap - c->used < need) {
-        size_t cap = need > DASH_CHUNK ? need : DASH_CHUNK;
-
-        c = malloc(sizeof(*c) + cap);
-        if (c == NULL) {
-            d->failed = 1;
-            return NULL;
-        }
-        c->used = 0;
-        c->cap = cap;
-        /* A big one-off block goes behind the current chunk so the current
-         * chunk's free space stays in use. */
-        if (d->chunks != NULL && need > DASH_CHUNK) {
-            c->next = d->chunks->next;
-            d->chunks->next = c;
-        } else {
-            c->next = d->chunks;
-            d->chunks = c;
-        }
-    }
-    p = (unsigned char *)c->data + c->used;
-    c->used += need;
-    memset(p, 0, n);
-    return p;
-}
-
-char *dash_strdup(struct dash *d, const char *s)
-{
-    size_t len;
-    char *p;
-
-    if (s == NULL) {
-        s = "";
-    }
-    len = strlen(s);
-    p = dash_alloc(d, len + 1);
-    if (p != NULL) {
-        memcpy(p, s, len + 1);
-    }
-    return p;
-}
-
-static char *dash_vprintf(struct dash *d, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
-static char *dash_vprintf(struct dash *d, const char *fmt, va_list ap)
-{
-    va_list ap2;
-    char *p;
-    int len;
-
-    va_copy(ap2, ap);
-    len = vsnprintf(NULL, 0, fmt, ap2);
-    va_end(ap2);
-    if (len < 0) {
-        if (d != NULL) {
-            d->failed = 1;
-        }
-        return NULL;
-    }
-    p = dash_alloc(d, (size_t)len + 1);
-    if (p != NULL) {
-        vsnprintf(p, (size_t)len + 1, fmt, ap);
-    }
-    return p;
-}
-
-char *dash_printf(struct dash *d, const char *fmt, ...)
-{
-    va_list ap;
-    char *p;
-
-    va_start(ap, fmt);
-    p = dash_vprintf(d, fmt, ap);
-    va_end(ap);
-    return p;
-}
-
-int dash_failed(const struct dash *d)
-{
-    return d == NULL || d->failed ? -ENOMEM : 0;
-}
-
-/*
- * Makes room for one more element in a repeated field of n elements of size
- * elem. Capacity is implied by n (4, then powers of two), so the message
- * needs no capacity fields: a full array is copied into one twice its size
- * (the old one stays in the arena until dash_free(), at most doubling the
- * space). Returns the array to store into, or NULL (d failed).
- */
-static void *dash_grow(struct dash *d, void *arr, size_t n, size_t elem)
-{
-    size_t cap = 4;
-    void *p;
-
-    while (cap < n) {
-        if (cap > SIZE_MAX / 2 / elem) {
-            d->failed = 1;
-            return NULL;
-        }
-        cap *= 2;
-    }
-    if (arr != NULL && n < cap) {
-        return arr;
-    }
-    if (n == cap) {
-        cap *= 2;
-    }
-    p = dash_alloc(d, cap * elem);
-    if (p != NULL && n > 0) {
-        memcpy(p, arr, n * elem);
-    }
-    return p;
-}
-
-/* Appends v to the repeated field (arr, n) of element type T. */
-#define DASH_PUSH(d, arr, n, v)                                                                    \
-    do {                                                                                           \
-        void *grown_ = dash_grow((d), (arr), (n), sizeof(*(arr)));                                 \
-        if (grown_ != NULL) {                                                                      \
-            (arr) = grown_;                                                                        \
-            (arr)[(n)++] = (v);                                                                    \
-        }                                                                                          \
-    } while (0)
-
-/* ---- The message ------------------------------------------------------- */
-
-struct dash *dash_new(Coachq__V1__DashboardKind kind, const struct dash_opts *opts)
-{
-    static const Coachq__V1__Dashboard init = COACHQ__V1__DASHBOARD__INIT;
-    struct dash *d = calloc(1, sizeof(*d));
-
-    if (d == NULL) {
-        return NULL;
-    }
-    d->msg = init;
-    if (opts != NULL) {
-        d->opts = *opts;
-    } else {
-        dash_opts_default(&d->opts);
-    }
-    d->msg.kind = kind;
-    d->msg.min_n = d->opts.min_n;
-    d->msg.privacy_min = d->opts.privacy_min;
-    d->msg.title = (char *)"";
-    d->msg.subject_id = (char *)"";
-    d->msg.subject_name = (char *)"";
-    d->msg.rubric_id = (char *)"";
-    return d;
-}
-
-Coachq__V1__Dashboard *dash_msg(struct dash *d)
-{
-    return &d->msg;
-}
-
-const Coachq__V1__Dashboard *dash_message(const struct dash *d)
-{
-    return &d->msg;
-}
-
-void dash_free(struct dash *d)
-{
-    struct dash_chunk *c;
-
-    if (d == NULL) {
-        return;
-    }
-    c = d->chunks;
-    while (c != NULL) {
-        struct dash_chunk *next = c->next;
-
-        free(c);
-        c = next;
-    }
-    free(d);
-}
-
-void dash_note(struct dash *d, const char *fmt, ...)
-{
-    va_list ap;
-    char *p;
-
-    va_start(ap, fmt);
-    p = dash_vprintf(d, fmt, ap);
-    va_end(ap);
-    if (p != NULL) {
-        DASH_PUSH(d, d->msg.notes, d->msg.n_notes, p);
-    }
-}
-
-Coachq__V1__Table *dash_table(struct dash *d, const char *id, const char *title,
-                              const char *const *columns, size_t ncolumns)
-{
-    static const Coachq__V1__Table init = COACHQ__V1__TABLE__INIT;
-    Coachq__V1__Table *t = dash_alloc(d, sizeof(*t));
-
-    if (t == NULL) {
-        return NULL;
-    }
-    *t = init;
-    t->id = dash_strdup(d, id);
-    t->title = dash_strdup(d, title);
-    t->note = (char *)"";
-    if (ncolumns > 0) {
-        t->columns = dash_alloc(d, ncolumns * sizeof(*t->columns));
-        if (t->columns == NULL) {
-            return NULL;
-        }
-        for (size_t i = 0; i < ncolumns; i++) {
-            t->columns[i] = dash_strdup(d, columns[i]);
-        }
-        t->n_columns = ncolumns;
-    }
-    DASH_PUSH(d, d->msg.tables, d->msg.n_tables, t);
-    return d->failed ? NULL : t;
-}
-
-Coachq__V1__TableRow *dash_row(struct dash *d, Coachq__V1__Table *t)
-{
-    static const Coachq__V1__TableRow init = COACHQ__V1__TABLE_ROW__INIT;
-    Coachq__V1__TableRow *r;
-
-    if (t == NULL) {
-        return NULL;
-    }
-    r = dash_alloc(d, sizeof(*r));
-    if (r == NULL) {
-        return NULL;
-    }
-    *r = init;
-    DASH_PUSH(d, t->rows, t->n_rows, r);
-    return d->failed ? NULL : r;
-}
-
-static Coachq__V1__Cell *dash_cell(struct dash *d, Coachq__V1__TableRow *r)
-{
-    static const Coachq__V1__Cell init = COACHQ__V1__CELL__INIT;
-    Coachq__V1__Cell *c;
-
-    if (r == NULL) {
-        return NULL;
-    }
-    c = dash_alloc(d, sizeof(*c));
-    if (c == NULL) {
-        return NULL;
-    }
-    *c = init;
-    c->text = (char *)"";
-    c->link = (char *)"";
-    DASH_PUSH(d, r->cells, r->n_cells, c);
-    return d->failed ? NULL : c;
-}
-
-Coachq__V1__Cell *dash_cell_text(struct dash *d, Coachq__V1__TableRow *r, const char *text,
-                                 const char *link)
-{
-    Coachq__V1__Cell *c = dash_cell(d, r);
-
-    if (c == NULL) {
-        return NULL;
-    }
-    c->text = dash_strdup(d, text);
-    if (link != NULL) {
-        c->link = dash_strdup(d, link);
-    }
-    return c;
-}
-
-Coachq__V1__Cell *dash_cell_num(struct dash *d, Coachq__V1__TableRow *r, double v, unsigned n,
-                                int decimals)
-{
-    Coachq__V1__Cell *c = dash_cell(d, r);
-
-    if (c == NULL) {
-        return NULL;
-    }
-    c->n = n;
-    if (n < d->opts.min_n || n == 0) {
-        c->text = (char *)DASH_INSUFFICIENT;
-        c->insufficient = 1;
-        return c;
-    }
-    if (!isfinite(v)) {
-        /* Enough observations but no figure (e.g. a ratio over zero). */
-        c->text = (char *)"n/a";
-        return c;
-    }
-    if (decimals < 0) {
-        decimals = 0;
-    } else if (decimals > 6) {
-        decimals = 6;
-    }
-    c->value = v;
-    c->has_value = 1;
-    c->text = dash_printf(d, "%.*f", decimals, v);
-    return c;
-}
-
-Coachq__V1__Cell *dash_cell_count(struct dash *d, Coachq__V1__TableRow *r, uint64_t v)
-{
-    Coachq__V1__Cell *c = dash_cell(d, r);
-
-    if (c == NULL) {
-        return NULL;
-    }
-    c->value = (double)v;
-    c->has_value = 1;
-    c->n = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
-    c->text = dash_printf(d, "%llu", (unsigned long long)v);
-    return c;
-}
-
-Coachq__V1__Chart *dash_chart(struct dash *d, const char *id, const char *title,
-                              Coachq__V1__Chart__Kind kind, const char *table_id)
-{
-    static const Coachq__V1__Chart init = COACHQ__V1__CHART__INIT;
-    Coachq__V1__Chart *c = dash_alloc(d, sizeof(*c));
-
-    if (c == NULL) {
-        return NULL;
-    }
-    *c = init;
-    c->id = dash_strdup(d, id);
-    c->title = dash_strdup(d, title);
-    c->kind = kind;
-    c->x_title = (char *)"";
-    c->y_title = (char *)"";
-    c->table_id = dash_strdup(d, table_id != NULL ? table_id : "");
-    DASH_PUSH(d, d->msg.charts, d->msg.n_charts, c);
-    return d->failed ? NULL : c;
-}
-
-void dash_chart_x(struct dash *d, Coachq__V1__Chart *c, const char *label)
-{
-    char *s;
-
-    if (c == NULL) {
-        return;
-    }
-    s = dash_strdup(d, label);
-    if (s != NULL) {
-        DASH_PUSH(d, c->x_labels, c->n_x_labels, s);
-    }
-}
-
-Coachq__V1__Series *dash_series(struct dash *d, Coachq__V1__Chart *c, const char *name,
-                                int has_band)
-{
-    static const Coachq__V1__Series init = COACHQ__V1__SERIES__INIT;
-    Coachq__V1__Series *s;
-
-    if (c == NULL) {
-        return NULL;
-    }
-    s = dash_alloc(d, sizeof(*s));
-    if (s == NULL) {
-        return NULL;
-    }
-    *s = init;
-    s->name = dash_strdup(d, name);
-    s->has_band = has_band != 0;
-    DASH_PUSH(d, c->series, c->n_series, s);
-    return d->failed ? NULL : s;
-}
-
-void dash_series_add(struct dash *d, Coachq__V1__Series *s, double y, unsigned n, double lo,
-                     double hi)
-{
-    protobuf_c_boolean present;
-    size_t at;
-
-    if (s == NULL || d->failed) {
-        return;
-    }
-    present = n >= d->opts.min_n && n > 0 && isfinite(y);
-    if (!present) {
-        y = lo = hi = 0;
-    } else if (!isfinite(lo) || !isfinite(hi)) {
-        /* No interval (n < 2): a band of no width. */
-        lo = hi = y;
-    }
-    at = s->n_y;
-    DASH_PUSH(d, s->y, s->n_y, y);
-    DASH_PUSH(d, s->present, s->n_present, present);
-    DASH_PUSH(d, s->n, s->n_n, n);
-    if (s->has_band) {
-        DASH_PUSH(d, s->lo, s->n_lo, lo);
-        DASH_PUSH(d, s->hi, s->n_hi, hi);
-    }
-    (void)at;
-}
-
-void dash_point(struct dash *d, Coachq__V1__Chart *c, const char *label, double x, double y,
-                unsigned n, int flagged)
-{
-    static const Coachq__V1__Point init = COACHQ__V1__POINT__INIT;
-    Coachq__V1__Point *p;
-
-    if (c == NULL) {
-        return;
-    }
-    p = dash_alloc(d, sizeof(*p));
-    if (p == NULL) {
-        return;
-    }
-    *p = init;
-    p->label = dash_strdup(d, label);
-    p->x = x;
-    p->y = y;
-    p->n = n;
-    p->flagged = flagged != 0;
-    DASH_PUSH(d, c->points, c->n_points, p);
-}
-
-/* ---- Helpers the dashboards share ------------------------------------- */
 
 static int dash_any_week_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
 {
@@ -515,86 +52,6 @@ static int dash_was_line(struct store_txn *t, const struct auth_user *u, const c
                     dash_any_week_cb, yes);
 }
 
-int32_t dash_week(const struct dash_ctx *c, unsigned weeks_back)
-{
-    return c->until_monday - 7 * (int32_t)weeks_back;
-}
-
-static int dash_sum_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
-{
-    (void)monday;
-    return agg_week_add(arg, w);
-}
-
-int dash_agg_sum(const struct dash_ctx *c, enum agg_scope kind, const char *scope_id,
-                 int32_t from_monday, int32_t until_monday, Coachq__V1__AggWeek *sum)
-{
-    static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
-
-    *sum = init;
-    return agg_read(c->t, kind, scope_id, c->rubric_id, from_monday, until_monday, dash_sum_cb,
-                    sum);
-}
-
-const Coachq__V1__AggBehaviour *dash_agg_behaviour(const Coachq__V1__AggWeek *w, const char *bid)
-{
-    if (w == NULL || bid == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i < w->n_behaviours; i++) {
-        if (w->behaviours[i]->id != NULL && strcmp(w->behaviours[i]->id, bid) == 0) {
-            return w->behaviours[i];
-        }
-    }
-    return NULL;
-}
-
-int dash_mean_ci(uint64_t n, double sum, double sumsq, double *mean, double *lo, double *hi)
-{
-    struct stats_ci ci;
-
-    if (n == 0) {
-        return -EDOM;
-    }
-    *mean = sum / (double)n;
-    if (n == 1 || stats_mean_ci(n, sum, sumsq, &ci) != 0) {
-        return 1; /* one rating has no spread: the mean only */
-    }
-    if (lo != NULL) {
-        *lo = ci.lo;
-    }
-    if (hi != NULL) {
-        *hi = ci.hi;
-    }
-    return 0;
-}
-
-const char *dash_day_text(int32_t day, char *buf, size_t len)
-{
-    int64_t y;
-    unsigned m;
-    unsigned dd;
-
-    day_to_civil(day, &y, &m, &dd);
-    snprintf(buf, len, "%04lld-%02u-%02u", (long long)y, m, dd);
-    return buf;
-}
-
-const char *dash_person_name(struct dash *d, struct store_txn *t, const char *id)
-{
-    Coachq__V1__Person *p = NULL;
-    const char *name;
-
-    if (people_get(t, id, &p) != 0 || p == NULL) {
-        return dash_strdup(d, id);
-    }
-    name = dash_strdup(d, p->name != NULL && p->name[0] != '\0' ? p->name : id);
-    coachq__v1__person__free_unpacked(p, NULL);
-    return name;
-}
-
-/* ---- dash_build -------------------------------------------------------- */
-
 static void dash_fault(struct validate_error *e, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -610,57 +67,6 @@ static void dash_fault(struct validate_error *e, const char *field, const char *
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof(e->message), fmt, ap);
     va_end(ap);
-}
-
-/* Roles that have a dashboard of kind at all (auth.h's table); 0 for an
- * unknown kind. */
-static unsigned dash_kind_roles(int kind)
-{
-    switch (kind) {
-    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS:
-        return AUTH_SECOND_LEVEL | AUTH_LEAD | AUTH_ADMIN;
-    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER:
-    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING:
-        return AUTH_FRONT_LINE | AUTH_SECOND_LEVEL | AUTH_LEAD | AUTH_ADMIN;
-    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME:
-    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS:
-        return AUTH_LEAD | AUTH_ADMIN;
-    default:
-        return 0;
-    }
-}
-
-/* The role the subject of a person dashboard must hold. */
-static Coachq__V1__Role dash_subject_role(int kind)
-{
-    return kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS
-               ? COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER
-               : COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER;
-}
-
-static const char *dash_title(int kind)
-{
-    switch (kind) {
-    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS:
-        return "My managers";
-    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER:
-        return "Manager detail";
-    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME:
-        return "Programme impact";
-    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS:
-        return "Observer reliability";
-    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING:
-        return "My coaching";
-    default:
-        return "";
-    }
-}
-
-static int dash_person_kind(int kind)
-{
-    return kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS ||
-           kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER ||
-           kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING;
 }
 
 /* The options with zero fields defaulted and the windows kept bounded. */
@@ -690,52 +96,93 @@ static void dash_opts_fix(const struct dash_opts *in, struct dash_opts *out)
     }
 }
 
-int dash_build(struct store_txn *t, const struct auth_user *u, const Coachq__V1__GetDashboard *req,
-               const struct dash_opts *opts, int64_t now_s, struct dash **out,
-               struct validate_error *fault)
+/* One kind of dashboard: who has it at all, what it is about, and the
+ * builder that draws it. */
+struct dash_kind {
+    Coachq__V1__DashboardKind kind;
+    const char *title;
+    unsigned roles;                /* roles that have such a dashboard (auth.h's table) */
+    int about_person;              /* the subject is a person (by default the caller) */
+    Coachq__V1__Role subject_role; /* about_person: the role the subject must hold */
+    dash_build_cb build;
+};
+
+static const struct dash_kind dash_kinds[] = {
+    {
+        .kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS,
+        .title = "My managers",
+        .roles = AUTH_SECOND_LEVEL | AUTH_LEAD | AUTH_ADMIN,
+        .about_person = 1,
+        .subject_role = COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER,
+        .build = dash_my_managers,
+    },
+    {
+        .kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER,
+        .title = "Manager detail",
+        .roles = AUTH_FRONT_LINE | AUTH_SECOND_LEVEL | AUTH_LEAD | AUTH_ADMIN,
+        .about_person = 1,
+        .subject_role = COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
+        .build = dash_manager,
+    },
+    {
+        .kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME,
+        .title = "Programme impact",
+        .roles = AUTH_LEAD | AUTH_ADMIN,
+        .build = dash_programme,
+    },
+    {
+        .kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS,
+        .title = "Observer reliability",
+        .roles = AUTH_LEAD | AUTH_ADMIN,
+        .build = dash_observers,
+    },
+    {
+        .kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING,
+        .title = "My coaching",
+        .roles = AUTH_FRONT_LINE | AUTH_SECOND_LEVEL | AUTH_LEAD | AUTH_ADMIN,
+        .about_person = 1,
+        .subject_role = COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
+        .build = dash_my_coaching,
+    },
+};
+
+/* The entry of kind, or NULL for an unknown kind. */
+static const struct dash_kind *dash_kind_find(int kind)
 {
-    Coachq__V1__Rubric *rubric = NULL;
-    Coachq__V1__Person *person = NULL;
-    struct auth_target target;
-    struct dash_opts o;
-    struct dash_ctx c;
-    struct dash *d = NULL;
-    char chain[PEOPLE_MAX_CHAIN][65];
-    size_t n_chain = 0;
-    const char *subject;
-    const char *rubric_id;
-    int32_t today;
-    int32_t asked;
-    int kind;
-    int rc;
-
-    if (out != NULL) {
-        *out = NULL;
+    for (size_t i = 0; i < sizeof(dash_kinds) / sizeof(dash_kinds[0]); i++) {
+        if ((int)dash_kinds[i].kind == kind) {
+            return &dash_kinds[i];
+        }
     }
-    if (t == NULL || u == NULL || req == NULL || out == NULL) {
-        return -EINVAL;
-    }
-    dash_opts_fix(opts, &o);
-    today = store_day_of(now_s);
-    kind = (int)req->kind;
+    return NULL;
+}
 
-    /* The request's shape first: it needs nothing stored. */
-    if (dash_kind_roles(kind) == 0) {
+/*
+ * The request's shape, which needs nothing stored: sets *kind, *subject (as
+ * given, "" for none) and *rubric_id (resolved; borrowed from req or a
+ * literal). Returns 0 or -EINVAL with fault set.
+ */
+static int dash_check(const Coachq__V1__GetDashboard *req, int32_t today,
+                      const struct dash_kind **kind, const char **subject, const char **rubric_id,
+                      struct validate_error *fault)
+{
+    *kind = dash_kind_find((int)req->kind);
+    if (*kind == NULL) {
         dash_fault(fault, "get_dashboard.kind",
                    "unknown dashboard kind %d: use my-managers, manager, programme, "
                    "observers or my-coaching",
-                   kind);
+                   (int)req->kind);
         return -EINVAL;
     }
-    subject = req->subject_id != NULL ? req->subject_id : "";
-    if (subject[0] != '\0' && validate_id(subject) != 0) {
+    *subject = req->subject_id != NULL ? req->subject_id : "";
+    if ((*subject)[0] != '\0' && validate_id(*subject) != 0) {
         dash_fault(fault, "get_dashboard.subject_id",
                    "not a person id: 1 to 64 characters of A-Z a-z 0-9 . _ @ -");
         return -EINVAL;
     }
-    rubric_id =
+    *rubric_id =
         req->rubric_id != NULL && req->rubric_id[0] != '\0' ? req->rubric_id : DASH_DEFAULT_RUBRIC;
-    if (validate_id(rubric_id) != 0) {
+    if (validate_id(*rubric_id) != 0) {
         dash_fault(fault, "get_dashboard.rubric_id",
                    "not a rubric id: 1 to 64 characters of A-Z a-z 0-9 . _ @ -");
         return -EINVAL;
@@ -746,13 +193,140 @@ int dash_build(struct store_txn *t, const struct auth_user *u, const Coachq__V1_
                    (int)today);
         return -EINVAL;
     }
+    return 0;
+}
 
-    /* Whether the caller's roles have such a dashboard at all: answering
-     * this needs nothing about the subject, so -EACCES reveals nothing. */
-    if ((u->roles & dash_kind_roles(kind)) == 0) {
-        return -EACCES;
+/*
+ * Resolves the subject of a person dashboard (the caller when the request
+ * names none) into *subject and *person (caller owns, free with
+ * coachq__v1__person__free_unpacked(), also after a failure), and decides
+ * whether u may see the page. Returns 0, -ENOENT when the person does not
+ * exist, lacks the kind's role or u may not see them, -EACCES for a refused
+ * dashboard about nobody, or another negative code.
+ */
+static int dash_admit(struct store_txn *t, const struct auth_user *u, const struct dash_kind *k,
+                      const Coachq__V1__GetDashboard *req, const char *rubric_id, int32_t today,
+                      unsigned trend_weeks, const char **subject, Coachq__V1__Person **person)
+{
+    struct auth_target target;
+    char chain[PEOPLE_MAX_CHAIN][65];
+    size_t n_chain = 0;
+    int rc;
+
+    if (k->about_person) {
+        if ((*subject)[0] == '\0') {
+            *subject = u->id;
+        }
+        rc = people_get(t, *subject, person);
+        if (rc != 0) {
+            return rc;
+        }
+        if (!people_has_role(*person, k->subject_role)) {
+            return -ENOENT;
+        }
+        rc = people_chain_at(t, *subject, today, chain, &n_chain);
+        if (rc != 0) {
+            return rc;
+        }
     }
 
+    memset(&target, 0, sizeof(target));
+    target.dashboard = (int)k->kind;
+    target.subject = *subject;
+    target.chain = (const char(*)[65])chain;
+    target.n_chain = n_chain;
+    if (k->kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER &&
+        auth_decide(u, AUTH_DASHBOARD, &target) != 0) {
+        rc = dash_was_line(t, u, *subject, rubric_id, req->until_day != 0 ? req->until_day : today,
+                           trend_weeks, &target.was_line);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (auth_decide(u, AUTH_DASHBOARD, &target) != 0) {
+        /* About a person: as if that person did not exist. */
+        return k->about_person ? -ENOENT : -EACCES;
+    }
+    return 0;
+}
+
+/*
+ * Figures are kept by ISO week, so a page covers whole weeks: the last day
+ * covered is the Sunday of the week of the day asked for, and every figure
+ * (the recent observations, training, results, certification) is cut there
+ * too, so that the page states exactly what it covers.
+ */
+static void dash_ctx_weeks(struct dash_ctx *c, int32_t asked)
+{
+    c->until_monday = agg_week_of(asked);
+    c->until_day = c->until_monday + 6;
+}
+
+/* The message's heading: title, subject, rubric and period. */
+static void dash_head(struct dash *d, const struct dash_kind *k, const struct dash_ctx *c)
+{
+    Coachq__V1__Dashboard *m = dash_msg(d);
+    const Coachq__V1__Person *person = c->person;
+
+    m->title = dash_strdup(d, k->title);
+    m->subject_id = dash_strdup(d, c->subject);
+    m->subject_name = dash_strdup(
+        d, person != NULL && person->name != NULL && person->name[0] != '\0' ? person->name
+                                                                             : c->subject);
+    m->rubric_id = dash_strdup(d, c->rubric_id);
+    m->from_day = dash_week(c, c->opts->trend_weeks - 1);
+    m->until_day = c->until_day;
+    m->generated_at_ms = c->now_s * 1000;
+}
+
+/* Says so when the page covers more than the day asked for. */
+static void dash_weeks_note(struct dash *d, const struct dash_ctx *c, int32_t asked)
+{
+    char a[16], w[16], e[16];
+
+    if (asked == c->until_day) {
+        return;
+    }
+    dash_note(d,
+              "Figures are kept by ISO week, so this page covers whole weeks: %s to Sunday "
+              "%s, the whole week of %s included.",
+              dash_day_text(dash_msg(d)->from_day, a, sizeof(a)),
+              dash_day_text(c->until_day, e, sizeof(e)), dash_day_text(asked, w, sizeof(w)));
+}
+
+int dash_build(struct store_txn *t, const struct auth_user *u, const Coachq__V1__GetDashboard *req,
+               const struct dash_opts *opts, int64_t now_s, struct dash **out,
+               struct validate_error *fault)
+{
+    Coachq__V1__Rubric *rubric = NULL;
+    Coachq__V1__Person *person = NULL;
+    const struct dash_kind *k;
+    struct dash_opts o;
+    struct dash_ctx c;
+    struct dash *d = NULL;
+    const char *subject;
+    const char *rubric_id;
+    int32_t today;
+    int32_t asked;
+    int rc;
+
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (t == NULL || u == NULL || req == NULL || out == NULL) {
+        return -EINVAL;
+    }
+    dash_opts_fix(opts, &o);
+    today = store_day_of(now_s);
+    rc = dash_check(req, today, &k, &subject, &rubric_id, fault);
+    if (rc != 0) {
+        return rc;
+    }
+    /* Whether the caller's roles have such a dashboard at all: answering
+     * this needs nothing about the subject, so -EACCES reveals nothing. */
+    if ((u->roles & k->roles) == 0) {
+        return -EACCES;
+    }
     rc = rubrics_get(t, rubric_id, 0, &rubric);
     if (rc == -ENOENT) {
         dash_fault(fault, "get_dashboard.rubric_id", "no rubric \"%s\" is loaded", rubric_id);
@@ -761,41 +335,8 @@ int dash_build(struct store_txn *t, const struct auth_user *u, const Coachq__V1_
     if (rc != 0) {
         return rc;
     }
-
-    if (dash_person_kind(kind)) {
-        if (subject[0] == '\0') {
-            subject = u->id;
-        }
-        rc = people_get(t, subject, &person);
-        if (rc != 0) {
-            goto out;
-        }
-        if (!people_has_role(person, dash_subject_role(kind))) {
-            rc = -ENOENT;
-            goto out;
-        }
-        rc = people_chain_at(t, subject, today, chain, &n_chain);
-        if (rc != 0) {
-            goto out;
-        }
-    }
-
-    memset(&target, 0, sizeof(target));
-    target.dashboard = kind;
-    target.subject = subject;
-    target.chain = (const char(*)[65])chain;
-    target.n_chain = n_chain;
-    if (kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER &&
-        auth_decide(u, AUTH_DASHBOARD, &target) != 0) {
-        rc = dash_was_line(t, u, subject, rubric_id, req->until_day != 0 ? req->until_day : today,
-                           o.trend_weeks, &target.was_line);
-        if (rc != 0) {
-            goto out;
-        }
-    }
-    if (auth_decide(u, AUTH_DASHBOARD, &target) != 0) {
-        /* About a person: as if that person did not exist. */
-        rc = dash_person_kind(kind) ? -ENOENT : -EACCES;
+    rc = dash_admit(t, u, k, req, rubric_id, today, o.trend_weeks, &subject, &person);
+    if (rc != 0) {
         goto out;
     }
 
@@ -806,61 +347,23 @@ int dash_build(struct store_txn *t, const struct auth_user *u, const Coachq__V1_
     c.opts = &o;
     c.now_s = now_s;
     c.today = today;
-    /* Figures are kept by ISO week, so a page covers whole weeks: the last
-     * day covered is the Sunday of the week of the day asked for, and every
-     * figure (the recent observations, training, results, certification)
-     * is cut there too, so that the page states exactly what it covers. */
     asked = req->until_day != 0 ? req->until_day : today;
-    c.until_monday = agg_week_of(asked);
-    c.until_day = c.until_monday + 6;
+    dash_ctx_weeks(&c, asked);
     c.subject = subject;
     c.person = person;
     c.rubric_id = rubric_id;
     c.rubric_version = rubric->version;
     c.rubric = rubric;
 
-    d = dash_new((Coachq__V1__DashboardKind)kind, &o);
+    d = dash_new(k->kind, &o);
     if (d == NULL) {
         rc = -ENOMEM;
         goto out;
     }
-    d->msg.title = dash_strdup(d, dash_title(kind));
-    d->msg.subject_id = dash_strdup(d, subject);
-    d->msg.subject_name = dash_strdup(
-        d,
-        person != NULL && person->name != NULL && person->name[0] != '\0' ? person->name : subject);
-    d->msg.rubric_id = dash_strdup(d, rubric_id);
-    d->msg.from_day = dash_week(&c, o.trend_weeks - 1);
-    d->msg.until_day = c.until_day;
-    d->msg.generated_at_ms = now_s * 1000;
-
-    switch (kind) {
-    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS:
-        rc = dash_my_managers(d, &c);
-        break;
-    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER:
-        rc = dash_manager(d, &c);
-        break;
-    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING:
-        rc = dash_my_coaching(d, &c);
-        break;
-    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME:
-        rc = dash_programme(d, &c);
-        break;
-    default:
-        rc = dash_observers(d, &c);
-        break;
-    }
-    if (rc == 0 && asked != c.until_day) {
-        char a[16], w[16], e[16];
-
-        dash_note(d,
-                  "Figures are kept by ISO week, so this page covers whole weeks: %s to Sunday "
-                  "%s, the whole week of %s included.",
-                  dash_day_text(d->msg.from_day, a, sizeof(a)),
-                  dash_day_text(c.until_day, e, sizeof(e)), dash_day_text(asked, w, sizeof(w)));
-    }
+    dash_head(d, k, &c);
+    rc = k->build(d, &c);
     if (rc == 0) {
+        dash_weeks_note(d, &c, asked);
         rc = dash_failed(d);
     }
     if (rc == 0) {

@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "certs.h"
-#include "dash.h"
+#include "dash_line.h"
 #include "outcomes.h"
 #include "people.h"
 #include "rubrics.h"
@@ -1265,71 +1265,58 @@ static void peer_cell(struct dash *d, Coachq__V1__TableRow *r, const struct peer
     }
 }
 
-int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
+/*
+ * The peers of My coaching: the other front-line managers under the
+ * subject's manager (see struct peer above for the rule that keeps each of
+ * them from being singled out), compared only when today's line has enough
+ * of them to make a group at all. Sets *compare, and then pc and
+ * *line_total (the counted cells summed). manager (len bytes) receives the
+ * subject's manager and must outlive ps. Returns 0 or a negative code.
+ */
+static int coaching_peers(const struct dash_ctx *c, char *manager, size_t len, struct peers *ps,
+                          struct peer_cells *pc, Coachq__V1__AggWeek *line_total, int *compare)
 {
-    static const char *const cols_line[] = {"Behaviour", "Mean", "Peers' average", "Focus"};
-    static const char *const cols_own[] = {"Behaviour", "Mean", "Focus"};
-    static const char *const tcols_line[] = {"Week", "Quality index", "Peers' average"};
-    const Coachq__V1__Rubric *rb = c->rubric;
     unsigned tw = c->opts->trend_weeks;
-    Coachq__V1__AggWeek total = COACHQ__V1__AGG_WEEK__INIT;
-    Coachq__V1__AggWeek line_total = COACHQ__V1__AGG_WEEK__INIT;
-    struct weeks ws;
-    struct peers ps;
-    struct peer_cells pc;
-    struct focus_row *rows = NULL;
-    char manager[65];
-    int compare = 0;
     int rc;
-    Coachq__V1__Table *t, *tt;
+
+    *compare = 0;
+    ps->c = c;
+    ps->nweeks = tw;
+    if (people_manager_at(c->t, c->subject, c->today, manager, len) != 0) {
+        return 0;
+    }
+    ps->manager = manager;
+    ps->today = 1;
+    rc = people_reports_at(c->t, manager, c->today, peers_cb, ps);
+    ps->today = 0;
+    if (rc != 0 || ps->today_n < c->opts->privacy_min) {
+        return rc;
+    }
+    *compare = 1;
+    rc = peer_cells_load(c, manager, ps, pc);
+    for (unsigned w = 0; rc == 0 && w < tw; w++) {
+        rc = agg_week_add(line_total, &pc->w[w]);
+    }
+    return rc;
+}
+
+/* The trend of My coaching, as a chart and its table. Returns 0 or
+ * -ENOMEM. */
+static int coaching_trend(struct dash *d, const struct dash_ctx *c, const struct weeks *ws,
+                          const struct peer_cells *pc, int compare)
+{
+    static const char *const tcols_line[] = {"Week", "Quality index", "Peers' average"};
+    unsigned tw = c->opts->trend_weeks;
+    Coachq__V1__Table *tt;
     Coachq__V1__Chart *ch;
     Coachq__V1__Series *s, *ls = NULL;
-    unsigned marked = 0;
 
-    memset(&ws, 0, sizeof(ws));
-    memset(&ps, 0, sizeof(ps));
-    memset(&pc, 0, sizeof(pc));
-    rc = weeks_load(c, AGG_COACH, c->subject, tw, &ws);
-    if (rc == 0) {
-        rc = weeks_sum(&ws, 0, ws.n, &total);
-    }
-    if (rc != 0) {
-        goto out;
-    }
-    /* The peers: the other front-line managers under the subject's
-     * manager (see struct peer above for the rule that keeps each of them
-     * from being singled out). Compared only when today's line has enough
-     * of them to make a group at all. */
-    ps.c = c;
-    ps.nweeks = tw;
-    if (people_manager_at(c->t, c->subject, c->today, manager, sizeof(manager)) == 0) {
-        ps.manager = manager;
-        ps.today = 1;
-        rc = people_reports_at(c->t, manager, c->today, peers_cb, &ps);
-        ps.today = 0;
-        if (rc != 0) {
-            goto out;
-        }
-        if (ps.today_n >= c->opts->privacy_min) {
-            compare = 1;
-            rc = peer_cells_load(c, manager, &ps, &pc);
-            for (unsigned w = 0; rc == 0 && w < tw; w++) {
-                rc = agg_week_add(&line_total, &pc.w[w]);
-            }
-            if (rc != 0) {
-                goto out;
-            }
-        }
-    }
-
-    /* The trend, as a chart and its table. */
     ch = dash_chart(d, "quality-trend", "Quality index, 4-week rolling",
                     COACHQ__V1__CHART__KIND__KIND_LINES, "quality-trend");
     tt = dash_table(d, "quality-trend", "Quality index, 4-week rolling", tcols_line,
                     compare ? 3 : 2);
     if (ch == NULL || tt == NULL) {
-        rc = -ENOMEM;
-        goto out;
+        return -ENOMEM;
     }
     ch->x_title = (char *)"ISO week";
     ch->y_title = (char *)"Quality index (1-4)";
@@ -1353,30 +1340,38 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
         Coachq__V1__TableRow *r = dash_row(d, tt);
 
         dash_cell_text(d, r, week_label(d, dash_week(c, tw - 1 - w)), NULL);
-        dash_cell_num(d, r, quality(&ws.r[w]), n32(ws.r[w].index_n), 2);
-        dash_series_add(d, s, quality(&ws.r[w]), n32(ws.r[w].index_n), NAN, NAN);
+        dash_cell_num(d, r, quality(&ws->r[w]), n32(ws->r[w].index_n), 2);
+        dash_series_add(d, s, quality(&ws->r[w]), n32(ws->r[w].index_n), NAN, NAN);
         if (compare) {
             Coachq__V1__AggWeek roll = COACHQ__V1__AGG_WEEK__INIT;
 
             /* The counted cells of the DASH_ROLL weeks ending with w. */
             for (unsigned j = w + 1 > DASH_ROLL ? w + 1 - DASH_ROLL : 0; j <= w; j++) {
-                roll.index_n += pc.w[j].index_n;
-                roll.index_sum += pc.w[j].index_sum;
+                roll.index_n += pc->w[j].index_n;
+                roll.index_sum += pc->w[j].index_sum;
             }
-            peer_cell(d, r, &pc, quality(&roll), n32(roll.index_n));
+            peer_cell(d, r, pc, quality(&roll), n32(roll.index_n));
             dash_series_add(d, ls, quality(&roll), n32(roll.index_n), NAN, NAN);
         }
     }
+    return 0;
+}
 
-    /* Focus: behaviours from the weakest up. */
-    rows = calloc(rb->n_behaviours + 1, sizeof(*rows));
+/* The focus rows: every behaviour of the rubric with its own and its
+ * peers' figures over the window, weakest first. Caller frees *out. */
+static int coaching_focus_rows(const struct dash_ctx *c, const Coachq__V1__AggWeek *total,
+                               const Coachq__V1__AggWeek *line_total, struct focus_row **out)
+{
+    const Coachq__V1__Rubric *rb = c->rubric;
+    struct focus_row *rows = calloc(rb->n_behaviours + 1, sizeof(*rows));
+
+    *out = rows;
     if (rows == NULL) {
-        rc = -ENOMEM;
-        goto out;
+        return -ENOMEM;
     }
     for (size_t b = 0; b < rb->n_behaviours; b++) {
-        const Coachq__V1__AggBehaviour *ab = dash_agg_behaviour(&total, rb->behaviours[b]->id);
-        const Coachq__V1__AggBehaviour *lb = dash_agg_behaviour(&line_total, rb->behaviours[b]->id);
+        const Coachq__V1__AggBehaviour *ab = dash_agg_behaviour(total, rb->behaviours[b]->id);
+        const Coachq__V1__AggBehaviour *lb = dash_agg_behaviour(line_total, rb->behaviours[b]->id);
 
         rows[b].b = rb->behaviours[b];
         rows[b].pos = b;
@@ -1386,18 +1381,39 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
         rows[b].line_mean = rows[b].line_n > 0 ? lb->sum / (double)lb->count : NAN;
     }
     qsort(rows, rb->n_behaviours, sizeof(*rows), focus_cmp);
+    return 0;
+}
+
+/* "What to work on next": the behaviours from the weakest up, the two
+ * weakest with enough ratings marked. Returns 0 or -ENOMEM. */
+static int coaching_focus(struct dash *d, const struct dash_ctx *c,
+                          const Coachq__V1__AggWeek *total, const Coachq__V1__AggWeek *line_total,
+                          const struct peer_cells *pc, int compare)
+{
+    static const char *const cols_line[] = {"Behaviour", "Mean", "Peers' average", "Focus"};
+    static const char *const cols_own[] = {"Behaviour", "Mean", "Focus"};
+    const Coachq__V1__Rubric *rb = c->rubric;
+    struct focus_row *rows = NULL;
+    Coachq__V1__Table *t;
+    unsigned marked = 0;
+    int rc;
+
+    rc = coaching_focus_rows(c, total, line_total, &rows);
+    if (rc != 0) {
+        return rc;
+    }
     t = dash_table(d, "focus", "What to work on next", compare ? cols_line : cols_own,
                    compare ? 4 : 3);
     if (t == NULL) {
-        rc = -ENOMEM;
-        goto out;
+        free(rows);
+        return -ENOMEM;
     }
     t->note = dash_printf(
         d,
         "Behaviours by mean score (1 to 4) over the last %u weeks, lowest first; n is the "
         "number of ratings. The two lowest with at least %u ratings are marked to focus on "
         "next.%s",
-        tw, c->opts->min_n,
+        c->opts->trend_weeks, c->opts->min_n,
         compare ? dash_printf(d,
                               " Peers' average: the other front-line managers under the same "
                               "manager (never the person this page is about, nor you), from "
@@ -1416,10 +1432,44 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
         dash_cell_text(d, r, behaviour_name(rows[i].b), NULL);
         dash_cell_num(d, r, rows[i].mean, rows[i].n, 2);
         if (compare) {
-            peer_cell(d, r, &pc, rows[i].line_mean, rows[i].line_n);
+            peer_cell(d, r, pc, rows[i].line_mean, rows[i].line_n);
         }
         dash_cell_text(d, r, focus ? "focus next" : "", NULL);
         marked += focus ? 1 : 0;
+    }
+    free(rows);
+    return 0;
+}
+
+int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
+{
+    Coachq__V1__AggWeek total = COACHQ__V1__AGG_WEEK__INIT;
+    Coachq__V1__AggWeek line_total = COACHQ__V1__AGG_WEEK__INIT;
+    struct weeks ws;
+    struct peers ps;
+    struct peer_cells pc;
+    char manager[65];
+    int compare = 0;
+    int rc;
+
+    memset(&ws, 0, sizeof(ws));
+    memset(&ps, 0, sizeof(ps));
+    memset(&pc, 0, sizeof(pc));
+    rc = weeks_load(c, AGG_COACH, c->subject, c->opts->trend_weeks, &ws);
+    if (rc == 0) {
+        rc = weeks_sum(&ws, 0, ws.n, &total);
+    }
+    if (rc == 0) {
+        rc = coaching_peers(c, manager, sizeof(manager), &ps, &pc, &line_total, &compare);
+    }
+    if (rc == 0) {
+        rc = coaching_trend(d, c, &ws, &pc, compare);
+    }
+    if (rc == 0) {
+        rc = coaching_focus(d, c, &total, &line_total, &pc, compare);
+    }
+    if (rc != 0) {
+        goto out;
     }
     if (!compare) {
         dash_note(d, "Your peers' average is not shown: fewer than %u managers to compare with.",
@@ -1435,7 +1485,6 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     }
     rc = dash_failed(d);
 out:
-    free(rows);
     agg_week_clear(&total);
     agg_week_clear(&line_total);
     weeks_free(&ws);

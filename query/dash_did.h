@@ -1,0 +1,31 @@
+/*
+ * dash_did: the difference-in-differences of "Programme impact"
+ * (dash_programme.h): quality before and after training, managers trained
+ * in the window against those not yet trained, stacked by training week
+ * with standard errors clustered by manager; a placebo check on the weeks
+ * before training; and both groups' quality in the weeks before training.
+ * See dash_did.c for the design.
+ *
+ * Errors: 0, -ENOMEM (d failed or memory ran out), or a negative code from
+ * the store. Nothing is logged.
+ */
+#ifndef COACHQ_DASH_DID_H
+#define COACHQ_DASH_DID_H
+
+#include <stdint.h>
+
+#include "dash_builder.h"
+#include "dash_mom.h"
+
+/*
+ * Adds the impact, placebo and pre-trend tables and charts to d for the
+ * front-line managers flm, whose training weeks are cweek (flm->n Mondays
+ * of each one's earliest completion by c->until_day, 0 for none), over the
+ * weeks of w. w is scratch: each manager's weeks are read into it in turn.
+ * flm, cweek and c are borrowed for the call; what is added lives in d's
+ * arena.
+ */
+int dash_did_impact(struct dash *d, const struct dash_ctx *c, const struct dash_ids *flm,
+                    const int32_t *cweek, struct dash_mom_weeks *w);
+
+#endif

@@ -1,0 +1,418 @@
+/*
+ * dash_observers: the enablement lead's "Observer reliability" dashboard
+ * (dashboard 4): each observer's certification, calibration against the
+ * reference sessions, agreement with the other observers on double-coded
+ * observations, severity drift against the other observers of the same
+ * managers, coverage, and calibration attempts that look like reading the
+ * master scores off the results.
+ *
+ * The cost grows with observers x front-line managers, never with the
+ * number of observations: every figure comes from the weekly aggregates.
+ */
+#include "dash_observers.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg.h"
+#include "certs.h"
+#include "store.h"
+#include "stats.h"
+
+/* Drift flagged from this many points of mean score on. */
+#define OBS_DRIFT_FLAG 0.3
+/* A kappa of 0/0, in words (stats.h). */
+#define OBS_KAPPA_UNDEFINED "undefined: one category"
+
+struct cert_latest {
+    const char *rubric;
+    int32_t day;
+    int have;          /* a certification of the rubric exists */
+    int valid;         /* one holds on day */
+    int32_t until_day; /* the one holding on day, else the latest to end */
+};
+
+static int cert_cb(const Coachq__V1__Certification *ce, void *arg)
+{
+    struct cert_latest *cl = arg;
+    int holds;
+
+    if (ce->rubric_id == NULL || strcmp(ce->rubric_id, cl->rubric) != 0) {
+        return 0;
+    }
+    holds = ce->valid_from_day <= cl->day && cl->day <= ce->valid_until_day;
+    if (holds && (!cl->valid || ce->valid_until_day > cl->until_day)) {
+        cl->until_day = ce->valid_until_day;
+    } else if (!cl->valid && !holds && (!cl->have || ce->valid_until_day > cl->until_day)) {
+        cl->until_day = ce->valid_until_day;
+    }
+    cl->have = 1;
+    cl->valid |= holds;
+    return 0;
+}
+
+struct calib_latest {
+    const char *rubric;
+    int have;
+    uint32_t n;
+    double exact;
+    double within_one;
+    double kappa;
+    int64_t until_ms; /* results after the period are not shown */
+    int kappa_undefined;
+};
+
+static int calib_cb(const Coachq__V1__CalibrationResult *r, void *arg)
+{
+    struct calib_latest *cl = arg;
+
+    if (r->rubric_id == NULL || strcmp(r->rubric_id, cl->rubric) != 0 ||
+        (cl->until_ms != 0 && r->at_ms >= cl->until_ms)) {
+        return 0;
+    }
+    /* Oldest first: the last one seen is the latest. */
+    cl->have = 1;
+    cl->n = r->n;
+    cl->exact = r->exact;
+    cl->within_one = r->within_one;
+    cl->kappa = r->kappa;
+    cl->kappa_undefined = r->kappa_undefined;
+    return 0;
+}
+
+/* Kappa's cell: undefined (0/0) when both sides of every pair used one
+ * category, said in words rather than as a figure. */
+static void kappa_cell(struct dash *d, Coachq__V1__TableRow *r, double kappa, int undefined,
+                       unsigned n)
+{
+    Coachq__V1__Cell *cell = dash_cell_num(d, r, undefined ? NAN : kappa, n, 2);
+
+    if (cell != NULL && undefined && !cell->insufficient) {
+        cell->text = (char *)OBS_KAPPA_UNDEFINED;
+    }
+}
+
+/* An observer's window: observations, double coding and the pairs. */
+struct obs_sum {
+    uint64_t observations;
+    uint64_t double_coded;
+    double pairs[16];
+    double n; /* ratings */
+    double sum;
+};
+
+static int obs_sum_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
+{
+    struct obs_sum *s = arg;
+
+    (void)monday;
+    s->observations += a->observations;
+    s->double_coded += a->double_coded;
+    for (size_t i = 0; i < a->n_pairs && i < 16; i++) {
+        s->pairs[i] += (double)a->pairs[i];
+    }
+    for (size_t i = 0; i < a->n_behaviours; i++) {
+        s->n += (double)a->behaviours[i]->count;
+        s->sum += a->behaviours[i]->sum;
+    }
+    return 0;
+}
+
+static int obs_sum_read(const struct dash_ctx *c, enum agg_scope kind, const char *id, int32_t from,
+                        struct obs_sum *s)
+{
+    memset(s, 0, sizeof(*s));
+    return agg_read(c->t, kind, id, c->rubric_id, from, c->until_monday, obs_sum_cb, s);
+}
+
+/* The observers page's flag for calibration attempts that look like
+ * someone reading the master scores off the results ("" when none). */
+static const char *exam_flag(struct dash *d, const struct certs_exam_summary *ex)
+{
+    if (ex->limit_reached == 0 && ex->one_varied == 0) {
+        return "";
+    }
+    if (ex->one_varied == 0) {
+        return dash_printf(d, "suspicious: attempt limit reached at %u reference%s",
+                           ex->limit_reached, ex->limit_reached == 1 ? "" : "s");
+    }
+    if (ex->limit_reached == 0) {
+        return dash_printf(d, "suspicious: one behaviour varied between attempts (%u time%s)",
+                           ex->one_varied, ex->one_varied == 1 ? "" : "s");
+    }
+    return dash_printf(d,
+                       "suspicious: attempt limit reached at %u reference%s; one behaviour "
+                       "varied between attempts (%u time%s)",
+                       ex->limit_reached, ex->limit_reached == 1 ? "" : "s", ex->one_varied,
+                       ex->one_varied == 1 ? "" : "s");
+}
+
+/* What every observer's row is measured against: the window, and each
+ * front-line manager's window over all observers. */
+struct obs_page {
+    int32_t from; /* the Monday the window starts */
+    struct dash_ids flm;
+    struct obs_sum *coach; /* per manager in flm */
+    Coachq__V1__Table *t;
+    Coachq__V1__Chart *ch;
+    Coachq__V1__Series *s_drift;
+};
+
+/* One observer's figures. */
+struct obs_row {
+    struct cert_latest cl;
+    struct calib_latest cal;
+    struct certs_exam_summary ex;
+    struct obs_sum mine;
+    double drift_num; /* sum over managers of ratings x (mean - peers' mean) */
+    double drift_n;   /* the observer's ratings compared */
+    double peers_n;   /* the peers' ratings compared with */
+    unsigned covered; /* managers observed */
+};
+
+/* The front-line managers and their windows, the table, chart and note. */
+static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_page *pg)
+{
+    static const char *const cols[] = {
+        "Observer",
+        "Certified",
+        "Valid until",
+        "Calibration exact",
+        "Calibration within one",
+        "Calibration kappa",
+        "Observations",
+        "Double-coded share",
+        "Double-coded exact",
+        "Double-coded within one",
+        "Double-coded kappa",
+        "Severity drift",
+        "Coverage",
+        "Calibration attempts",
+        "Calibration flag",
+    };
+    int rc;
+
+    rc = dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, &pg->flm);
+    if (rc != 0) {
+        return rc;
+    }
+    pg->coach = calloc(pg->flm.n + 1, sizeof(*pg->coach));
+    if (pg->coach == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < pg->flm.n; i++) {
+        rc = obs_sum_read(c, AGG_COACH, pg->flm.id[i], pg->from, &pg->coach[i]);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    pg->t =
+        dash_table(d, "observers", "Observer reliability", cols, sizeof(cols) / sizeof(cols[0]));
+    pg->ch = dash_chart(d, "drift-chart",
+                        "Severity drift: observer's mean minus peers' on the same managers",
+                        COACHQ__V1__CHART__KIND__KIND_BARS, "observers");
+    pg->s_drift = dash_series(d, pg->ch, "Severity drift", 0);
+    if (pg->t == NULL || pg->ch == NULL) {
+        return dash_failed(d);
+    }
+    pg->ch->y_title = dash_strdup(d, "points on the 1-4 scale");
+    pg->t->note = dash_printf(
+        d,
+        "Window: the last %u weeks. Certification on the last day covered. Calibration: the "
+        "latest result up to the last day covered (n = rating pairs). Double-coded share: the "
+        "observer's observations that another observer also scored (each once, however many "
+        "scored it) over all their observations (n); agreement over the rating pairs with "
+        "every peer (quadratic-weighted kappa). Severity drift: the observer's mean score minus "
+        "other "
+        "observers' mean on the same managers, weighted by the observer's ratings (n); "
+        "flagged from |%.1f| on. Coverage: managers observed / %zu front-line managers. "
+        "Kappa is undefined where every score compared lies in one category (0/0); "
+        "calibration then rests on exact agreement alone. Calibration attempts: attempts at "
+        "reference sessions in the window; flagged when the attempt limit was reached at a "
+        "reference or two successive attempts at one reference differed in one behaviour "
+        "only, the pattern of reading master scores off the results.",
+        c->opts->trend_weeks, OBS_DRIFT_FLAG, pg->flm.n);
+    return 0;
+}
+
+/* The observer's certification, calibration, window and attempts. */
+static int observer_read(const struct dash_ctx *c, const struct obs_page *pg, const char *oid,
+                         struct obs_row *o)
+{
+    int rc;
+
+    memset(o, 0, sizeof(*o));
+    o->cl.rubric = c->rubric_id;
+    o->cl.day = c->until_day;
+    o->cal.rubric = c->rubric_id;
+    o->cal.until_ms = ((int64_t)c->until_day + 1) * 86400000;
+    rc = certs_list(c->t, oid, cert_cb, &o->cl);
+    if (rc == 0) {
+        rc = certs_results(c->t, oid, calib_cb, &o->cal);
+    }
+    if (rc == 0) {
+        rc = obs_sum_read(c, AGG_OBSERVER, oid, pg->from, &o->mine);
+    }
+    if (rc == 0) {
+        rc = certs_exam_summary(c->t, oid, (int64_t)pg->from * 86400 * 1000,
+                                ((int64_t)c->until_day + 1) * 86400 * 1000, store_txn_policy(c->t),
+                                &o->ex);
+    }
+    return rc;
+}
+
+/* Drift and coverage: the observer on each manager against that manager's
+ * other observers (the coach total minus this pair). */
+static int observer_drift(const struct dash_ctx *c, const struct obs_page *pg, const char *oid,
+                          struct obs_row *o)
+{
+    if (o->mine.observations == 0) {
+        return 0;
+    }
+    for (size_t m = 0; m < pg->flm.n; m++) {
+        struct obs_sum pair;
+        char scope[140];
+        double pn;
+        double ps;
+        int rc;
+
+        if (pg->coach[m].observations == 0) {
+            continue;
+        }
+        snprintf(scope, sizeof(scope), "%s/%s", oid, pg->flm.id[m]);
+        rc = obs_sum_read(c, AGG_PAIR, scope, pg->from, &pair);
+        if (rc != 0) {
+            return rc;
+        }
+        if (pair.observations == 0) {
+            continue;
+        }
+        o->covered++;
+        pn = pg->coach[m].n - pair.n;
+        ps = pg->coach[m].sum - pair.sum;
+        if (pair.n > 0 && pn > 0) {
+            o->drift_num += pair.n * (pair.sum / pair.n - ps / pn);
+            o->drift_n += pair.n;
+            o->peers_n += pn;
+        }
+    }
+    return 0;
+}
+
+/* The agreement cells of the observer's double-coded pairs. */
+static void observer_agreement(struct dash *d, Coachq__V1__TableRow *r, const struct obs_sum *mine)
+{
+    struct stats_agreement ag;
+    double pairs_total = 0;
+
+    for (int k = 0; k < 16; k++) {
+        pairs_total += mine->pairs[k];
+    }
+    if (pairs_total > 0 && stats_agreement_table(mine->pairs, 4, &ag) == 0) {
+        unsigned pn = dash_clamp_n(pairs_total);
+
+        dash_cell_num(d, r, ag.exact, pn, 2);
+        dash_cell_num(d, r, ag.within_one, pn, 2);
+        kappa_cell(d, r, ag.kappa, !ag.kappa_defined, pn);
+    } else {
+        for (int k = 0; k < 3; k++) {
+            dash_cell_num(d, r, NAN, 0, 2);
+        }
+    }
+}
+
+/* The observer's row and their bar of the drift chart. */
+static void observer_cells(struct dash *d, const struct dash_ctx *c, const struct obs_page *pg,
+                           const char *oid, const struct obs_row *o)
+{
+    Coachq__V1__TableRow *r = dash_row(d, pg->t);
+    const struct obs_sum *mine = &o->mine;
+    Coachq__V1__Cell *cell;
+    char until[16];
+    unsigned dn;
+    double drift;
+
+    dash_cell_text(d, r, dash_person_name(d, c->t, oid), oid);
+    dash_cell_text(d, r, o->cl.valid ? "yes" : o->cl.have ? "expired" : "never", NULL);
+    dash_cell_text(d, r, o->cl.have ? dash_day_text(o->cl.until_day, until, sizeof(until)) : "",
+                   NULL);
+    if (o->cal.have) {
+        dash_cell_num(d, r, o->cal.exact, o->cal.n, 2);
+        dash_cell_num(d, r, o->cal.within_one, o->cal.n, 2);
+        kappa_cell(d, r, o->cal.kappa, o->cal.kappa_undefined, o->cal.n);
+    } else {
+        for (int k = 0; k < 3; k++) {
+            dash_cell_text(d, r, "none", NULL);
+        }
+    }
+    dash_cell_count(d, r, mine->observations);
+    dash_cell_num(d, r,
+                  mine->observations > 0 ? (double)mine->double_coded / (double)mine->observations
+                                         : NAN,
+                  dash_clamp_n((double)mine->observations), 2);
+    observer_agreement(d, r, mine);
+    /* The drift's n is the observer's ratings compared; it needs as many
+     * of the peers' too. */
+    dn = dash_clamp_n(o->peers_n < o->drift_n ? o->peers_n : o->drift_n);
+    drift = o->drift_n > 0 ? o->drift_num / o->drift_n : NAN;
+    cell = dash_cell_num(d, r, drift, dn, 2);
+    if (cell != NULL && cell->has_value && fabs(drift) >= OBS_DRIFT_FLAG) {
+        cell->text = dash_printf(d, "%+.2f (flagged)", drift);
+    }
+    dash_cell_num(d, r, pg->flm.n > 0 ? (double)o->covered / (double)pg->flm.n : NAN,
+                  dash_clamp_n((double)pg->flm.n), 2);
+    dash_cell_count(d, r, o->ex.attempts);
+    dash_cell_text(d, r, exam_flag(d, &o->ex), NULL);
+    dash_chart_x(d, pg->ch, dash_person_name(d, c->t, oid));
+    dash_series_add(d, pg->s_drift, drift, dn, NAN, NAN);
+}
+
+int dash_observers(struct dash *d, const struct dash_ctx *c)
+{
+    struct dash_ids observers;
+    struct obs_page pg;
+    size_t seen = 0;
+    int rc;
+
+    memset(&observers, 0, sizeof(observers));
+    memset(&pg, 0, sizeof(pg));
+    pg.from = dash_week(c, c->opts->trend_weeks - 1);
+    rc = dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_OBSERVER, &observers);
+    if (rc == 0) {
+        rc = observers_open(d, c, &pg);
+    }
+    for (size_t i = 0; i < observers.n && rc == 0; i++) {
+        struct obs_row o;
+
+        rc = observer_read(c, &pg, observers.id[i], &o);
+        if (rc == 0) {
+            rc = observer_drift(c, &pg, observers.id[i], &o);
+        }
+        if (rc == 0) {
+            observer_cells(d, c, &pg, observers.id[i], &o);
+        }
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    if (observers.n == 0) {
+        dash_note(d, "No observers are recorded.");
+    }
+    /* The programme's own coverage: managers anybody observed. */
+    for (size_t m = 0; m < pg.flm.n; m++) {
+        seen += pg.coach[m].observations > 0;
+    }
+    dash_note(d,
+              "Coverage of the programme: %zu of %zu front-line managers were observed "
+              "in the window (%.0f%%).",
+              seen, pg.flm.n, pg.flm.n > 0 ? 100.0 * (double)seen / (double)pg.flm.n : 0.0);
+    rc = dash_failed(d);
+out:
+    free(pg.coach);
+    dash_ids_free(&observers);
+    dash_ids_free(&pg.flm);
+    return rc;
+}
