@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "keys.h"
 #include "log.h"
+#include "obs.h"
 #include "stats.h"
 #include "store_int.h"
 #include "uuid.h"

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "error.h"
+#include "obs.h"
 #include "store.h"
 #include "testutil.h"
 
