@@ -3,7 +3,7 @@
  * environment and its named databases, the single writer with group
  * commit, the failure policy, and transactions for the record modules
  * above it. The engine calls no record module; what a stored observation
- * means is the hook's (below).
+ * means is the hook's (below), and reading observations is obs.h's.
  *
  * One environment per process (MDB_NOTLS, never MDB_NOSYNC, MDB_NOMETASYNC,
  * MDB_WRITEMAP, MDB_MAPASYNC, MDB_NOLOCK or MDB_DUPSORT). Which module owns
@@ -26,8 +26,8 @@
  * Writes: callers queue struct store_write requests from any thread; one
  * writer thread drains what is queued since its last commit, at most
  * STORE_MAX_BATCH requests, into one write transaction (group commit),
- * commits durably, then moves the requests
- * to a completed list and calls the notify callback. A request's result is
+ * commits durably, then moves the requests to a completed list and calls
+ * the notify callback. A request's result is
  * final only once it is on the completed list: STORED means the commit that
  * holds the record returned success.
  *
