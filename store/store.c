@@ -15,13 +15,11 @@
 #include "store_int.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stddef.h>
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
