@@ -19,6 +19,7 @@
 
 #include "certs.h"
 #include "dash_line.h"
+#include "obs.h"
 #include "outcomes.h"
 #include "people.h"
 #include "rubrics.h"

@@ -23,6 +23,7 @@
 #include "http.h"
 #include "listen.h"
 #include "log.h"
+#include "obs.h"
 #include "outcomes.h"
 #include "cursor.h"
 #include "pbmem.h"

@@ -46,6 +46,12 @@
  *
  * Dashboards read aggregates with agg_read(): the cost is the number of
  * weeks asked for, never the number of observations.
+ *
+ * Files: agg.c (values, weeks, keys, reading), agg_record.c (what one
+ * record contributes, the double-coding rule), agg_apply.c (the writer's
+ * hook), agg_rebuild.c (rebuild and verify); agg_int.h is what they share.
+ * Errors are negative errnos, or the store's STORE_TXN_ABORT() codes that
+ * callers inside store/ pass on.
  */
 #ifndef COACHQ_AGG_H
 #define COACHQ_AGG_H
@@ -80,7 +86,8 @@ int32_t agg_week_of(int32_t day);
 const char *agg_week_label(int32_t monday, char *buf, size_t len);
 
 /*
- * Writer hook: called by the store for every observation version it stores,
+ * Writer hook (agg_apply.c): called by the store's observation hook
+ * (obs_apply.c) for every observation version it stores,
  * inside the batch's write transaction, after the record is put. rec is the
  * stored record (version, root_id and observer_id set); prev_id is the id of
  * the version it supersedes (NULL for an original). Adds rec's contribution

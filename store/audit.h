@@ -4,6 +4,12 @@
  * Entries are numbered from 1 in commit order and never changed or
  * deleted. They are written in the same transaction as the change they
  * describe, so the log holds exactly what was committed.
+ *
+ * Both functions work inside a transaction of the caller's (store_int.h):
+ * audit_append() needs the writer's write transaction, audit_list() any.
+ * Strings passed in are borrowed for the call; entries handed to a
+ * callback are borrowed for that call only. Errors are negative errnos, or
+ * the store's codes that callers inside store/ pass on untouched.
  */
 #ifndef COACHQ_AUDIT_H
 #define COACHQ_AUDIT_H

@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "keys.h"
 #include "log.h"
+#include "obs.h"
 #include "stats.h"
 #include "store_int.h"
 #include "uuid.h"
@@ -696,6 +697,65 @@ out:
     return rc;
 }
 
+/*
+ * Records obs_id as the observer's latest attempt at the reference ref_id
+ * (ref), replacing an earlier one, then pairs the master's scores with the
+ * observer's over every latest attempt of the observer's (certs_add_attempt())
+ * and measures their agreement into *ag (left as it is without pairs) and
+ * the sessions paired into *sessions. k holds the observer's id key, which
+ * this extends. Returns 0 or a negative code.
+ */
+static int certs_agreement(struct store_txn *t, struct keys_buf *k, const uint8_t ref_id[16],
+                           const uint8_t obs_id[16], const Coachq__V1__CalibrationReference *ref,
+                           struct stats_agreement *ag, uint32_t *sessions)
+{
+    struct certs_attempts att;
+    struct certs_pairs pairs;
+    int rc;
+
+    memset(&att, 0, sizeof(att));
+    memset(&pairs, 0, sizeof(pairs));
+    att.plen = k->len;
+    /* The latest attempt replaces an earlier one at the same reference. */
+    keys_buf_raw(k, ref_id, KEYS_UUID_LEN);
+    rc = k->err != 0
+             ? -EINVAL
+             : store_txn_put_raw(t, t->s->dbi_attempts, k->b, k->len, obs_id, KEYS_UUID_LEN, NULL);
+    if (rc != 0) {
+        goto out;
+    }
+    rc = store_txn_scan(t, t->s->dbi_attempts, k->b, att.plen, 0, certs_attempts_cb, &att);
+    if (rc != 0) {
+        goto out;
+    }
+    for (size_t i = 0; i < att.n; i++) {
+        rc = certs_add_attempt(t, &att.v[i], ref, ref->rubric_id, &pairs, sessions);
+        if (rc != 0) {
+            goto out;
+        }
+    }
+    if (pairs.n > 0) {
+        rc = stats_agreement(pairs.master, pairs.observer, pairs.n, CERTS_SCORE_LO, CERTS_SCORE_HI,
+                             ag);
+        if (rc != 0) {
+            goto out;
+        }
+        if (certs_one_category(pairs.master, pairs.n)) {
+            /* Master scores in one category leave kappa 0/0 when the
+             * observer agrees, and 0 by construction whenever they do
+             * not, however close: it measures nothing, so it is treated
+             * as undefined (certs_judge()). */
+            ag->kappa = NAN;
+            ag->kappa_defined = 0;
+        }
+    }
+out:
+    free(att.v);
+    free(pairs.master);
+    free(pairs.observer);
+    return rc;
+}
+
 /* Hands a copy of res to the caller (free with
  * coachq__v1__calibration_result__free_unpacked()). */
 static int certs_result_copy(const Coachq__V1__CalibrationResult *res,
@@ -720,8 +780,6 @@ int certs_calibrate(struct store_txn *t, const char *observer, const uint8_t ref
     Coachq__V1__CalibrationReference *ref = NULL;
     Coachq__V1__Certification *holds = NULL;
     Coachq__V1__CalibrationResult res = COACHQ__V1__CALIBRATION_RESULT__INIT;
-    struct certs_attempts att;
-    struct certs_pairs pairs;
     struct stats_agreement ag;
     struct certs_exam exam;
     struct keys_buf k;
@@ -730,8 +788,6 @@ int certs_calibrate(struct store_txn *t, const char *observer, const uint8_t ref
     int32_t day;
     int rc;
 
-    memset(&att, 0, sizeof(att));
-    memset(&pairs, 0, sizeof(pairs));
     memset(&ag, 0, sizeof(ag));
     if (result != NULL) {
         *result = NULL;
@@ -745,7 +801,6 @@ int certs_calibrate(struct store_txn *t, const char *observer, const uint8_t ref
     if (k.err != 0) {
         return -EINVAL;
     }
-    att.plen = k.len;
     rc = certs_reference_get(t, ref_id, &ref);
     if (rc != 0) {
         goto out;
@@ -754,41 +809,10 @@ int certs_calibrate(struct store_txn *t, const char *observer, const uint8_t ref
     if (rc != 0) {
         goto out;
     }
-
-    /* The latest attempt replaces an earlier one at the same reference. */
-    keys_buf_raw(&k, ref_id, KEYS_UUID_LEN);
-    rc = k.err != 0
-             ? -EINVAL
-             : store_txn_put_raw(t, t->s->dbi_attempts, k.b, k.len, obs_id, KEYS_UUID_LEN, NULL);
+    rc = certs_agreement(t, &k, ref_id, obs_id, ref, &ag, &sessions);
     if (rc != 0) {
         goto out;
     }
-    rc = store_txn_scan(t, t->s->dbi_attempts, k.b, att.plen, 0, certs_attempts_cb, &att);
-    if (rc != 0) {
-        goto out;
-    }
-    for (size_t i = 0; i < att.n; i++) {
-        rc = certs_add_attempt(t, &att.v[i], ref, ref->rubric_id, &pairs, &sessions);
-        if (rc != 0) {
-            goto out;
-        }
-    }
-    if (pairs.n > 0) {
-        rc = stats_agreement(pairs.master, pairs.observer, pairs.n, CERTS_SCORE_LO, CERTS_SCORE_HI,
-                             &ag);
-        if (rc != 0) {
-            goto out;
-        }
-        if (certs_one_category(pairs.master, pairs.n)) {
-            /* Master scores in one category leave kappa 0/0 when the
-             * observer agrees, and 0 by construction whenever they do
-             * not, however close: it measures nothing, so it is treated
-             * as undefined (certs_judge()). */
-            ag.kappa = NAN;
-            ag.kappa_defined = 0;
-        }
-    }
-
     rc = certs_exam_state(t, observer, ref_id, at_ms, policy, &exam);
     if (rc != 0) {
         goto out;
@@ -834,9 +858,6 @@ int certs_calibrate(struct store_txn *t, const char *observer, const uint8_t ref
 out:
     coachq__v1__certification__free_unpacked(holds, NULL);
     coachq__v1__calibration_reference__free_unpacked(ref, NULL);
-    free(att.v);
-    free(pairs.master);
-    free(pairs.observer);
     return rc;
 }
 

@@ -11,6 +11,14 @@
  * when the policy's thresholds are met. Every result is kept (history).
  * Attempts are limited like an exam's (certs_exam_state()), and observers
  * see whether they passed, never the figures (certs_withhold_result()).
+ *
+ * Every function works inside a transaction of the caller's (store_exec()
+ * or store_view()); writers need a write transaction and return -EROFS in
+ * a read one. Strings and ids passed in are borrowed for the call; records
+ * handed to a callback are borrowed for that call; records handed out are
+ * decoded copies the caller owns (each function names the free function).
+ * Errors are negative errnos (-ENOENT, -EINVAL, -ENOMEM, -EIO), or the
+ * store's codes that callers inside store/ pass on untouched.
  */
 #ifndef COACHQ_CERTS_H
 #define COACHQ_CERTS_H

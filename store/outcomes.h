@@ -13,6 +13,12 @@
  *
  * Database outcomes: len(1) subject | team(1) | be32 period key | len(1)
  * metric -> Outcome.
+ *
+ * Every function works inside a transaction of the caller's (store_exec()
+ * or store_view()); writers need a write transaction. Everything passed in
+ * is borrowed for the call, and outcomes handed to a callback for that
+ * call. Errors are negative errnos, or the store's codes that callers
+ * inside store/ pass on untouched.
  */
 #ifndef COACHQ_OUTCOMES_H
 #define COACHQ_OUTCOMES_H

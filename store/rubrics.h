@@ -4,6 +4,13 @@
  * A rubric version is immutable: putting (id, version) again with other
  * content is refused, so old observations keep their version's meaning.
  * A changed rubric is a new version.
+ *
+ * Every function works inside a transaction of the caller's (store_exec()
+ * or store_view()); rubrics_put() needs a write transaction and returns
+ * -EROFS in a read one. Rubrics passed in are borrowed for the call;
+ * rubrics handed to a callback are borrowed for that call, and those handed
+ * out are decoded copies the caller owns. Errors are negative errnos, or
+ * the store's codes that callers inside store/ pass on untouched.
  */
 #ifndef COACHQ_RUBRICS_H
 #define COACHQ_RUBRICS_H

@@ -10,6 +10,7 @@
 #include "certs.h"
 #include "error.h"
 #include "keys.h"
+#include "obs.h"
 #include "people.h"
 #include "rubrics.h"
 #include "store_int.h"

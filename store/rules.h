@@ -21,6 +21,12 @@
  *     policy's window, with the same rubric.
  * Every refusal fills a validate_error with the code, the field path and a
  * message that says how to fix it.
+ *
+ * Called by obs_apply.c, the store's hook, on the writer thread; it only
+ * reads. Everything passed in is borrowed for the call, and nothing is
+ * handed out but the caller's *amend and *fault. A store failure comes
+ * back as a negative code the hook passes on (STORE_TXN_ABORT() codes
+ * included).
  */
 #ifndef COACHQ_RULES_H
 #define COACHQ_RULES_H

@@ -1,23 +1,43 @@
 /*
- * store: coachq's LMDB store: schema, the single writer with group commit,
- * and read-only queries.
+ * store: coachq's LMDB store. This header is its engine (store.c): the
+ * environment and its named databases, the single writer with group
+ * commit, the failure policy, and transactions for the record modules
+ * above it. The engine calls no record module; what a stored observation
+ * means is the hook's (below), and reading observations is obs.h's.
  *
  * One environment per process (MDB_NOTLS, never MDB_NOSYNC, MDB_NOMETASYNC,
- * MDB_WRITEMAP, MDB_MAPASYNC, MDB_NOLOCK or MDB_DUPSORT), named databases:
+ * MDB_WRITEMAP, MDB_MAPASYNC, MDB_NOLOCK or MDB_DUPSORT). Which module owns
+ * which named database (the keys are in store_int.h and the modules'
+ * headers):
  *
- *   obs           uuid(16)                                  -> StoredObservation
- *   obs_by_coach  len(1) person id, started_at(8), uuid(16) -> empty
- *   obs_by_observer, obs_by_coachee: the same shape
- *   meta          name                                       -> value
- *                 "schema_version" -> be32, "next_seq" -> be64
+ *   meta          the engine: "schema_version" -> be32, "next_seq" -> be64
+ *   obs           obs.h: uuid(16) -> StoredObservation
+ *   obs_versions  obs.h: root uuid(16) + be32 version -> uuid(16)
+ *   obs_by_coach  obs.h: len(1) person id, started_at(8), uuid(16) -> empty
+ *   obs_by_observer, obs_by_coachee: obs.h, the same shape
+ *   people, lines, reports, programmes, enrolments: people.h
+ *   rubrics       rubrics.h
+ *   certs, cal_refs, cal_attempts, cal_log, cal_results: certs.h
+ *   audit         audit.h
+ *   agg_week, agg_contrib: agg.h
+ *   outcomes      outcomes.h
+ *   credentials, signin_links: creds.h
  *
  * Writes: callers queue struct store_write requests from any thread; one
  * writer thread drains what is queued since its last commit, at most
  * STORE_MAX_BATCH requests, into one write transaction (group commit),
- * commits durably, then moves the requests
- * to a completed list and calls the notify callback. A request's result is
+ * commits durably, then moves the requests to a completed list and calls
+ * the notify callback. A request's result is
  * final only once it is on the completed list: STORED means the commit that
  * holds the record returned success.
+ *
+ * The hook: in that transaction the writer runs each request in queue
+ * order. A request with fn set runs fn in a nested transaction (store_exec(),
+ * struct store_write); every other request, an observation, goes to the
+ * hook's apply callback (struct store_hooks). store_open() gives the engine
+ * obs_apply.c's hook, which checks, stores, indexes, audits and aggregates
+ * the observation through the record modules; the engine only hands out
+ * the sequence numbers (meta's next_seq) and commits what the hook wrote.
  *
  * Failure policy: MDB_MAP_FULL aborts the batch, grows the map (holding the
  * reader gate exclusively, so no read transaction is open) and retries it.
@@ -32,7 +52,7 @@
  *
  * Reads run on any thread (the server uses libuv's pool) in read-only
  * transactions under the shared reader gate; they never block the writer.
- * MDB_* codes never leave this module.
+ * MDB_* codes never leave store/.
  */
 #ifndef COACHQ_STORE_H
 #define COACHQ_STORE_H
@@ -44,8 +64,6 @@
 #include "validate.h"
 
 #define STORE_SCHEMA_VERSION 4
-#define STORE_MAX_PAGE 500
-#define STORE_DEFAULT_PAGE 100
 
 struct store;
 struct store_txn;
@@ -161,13 +179,55 @@ struct store_stats {
 };
 
 /*
+ * The writer's hook for an observation request (w->fn NULL): called on the
+ * writer thread, once per such request in queue order, inside the batch's
+ * write transaction t, which holds every request of the batch before it
+ * (store_int.h gives its handles). It must not block and must not commit:
+ * the engine commits the batch. It reads the request's input, takes a
+ * sequence number from *next_seq for each record it stores (*next_seq++;
+ * the engine saves it with the batch), sets *wrote when it put anything,
+ * and sets the request's outcome (rc, fault, result, seq, version,
+ * stored_at_ms): a refused or invalid request is answered through w->rc
+ * and does not end the batch. It returns 0, or the LMDB code (MDB_MAP_FULL,
+ * MDB_TXN_FULL, a positive errno such as ENOSPC, EIO or ENOMEM,
+ * MDB_CORRUPTED, ...) that ends the batch's attempt: the engine aborts the
+ * transaction and grows the map and retries, splits the batch, answers it
+ * with an error or fails the store, by the failure policy above. A retried
+ * batch calls the hook again for every request, with the outcome fields
+ * reset.
+ */
+typedef int (*store_apply_cb)(struct store_txn *t, struct store_write *w, uint64_t *next_seq,
+                              int *wrote);
+
+/*
+ * Called by store_open_hooks() inside the opening write transaction t when
+ * the store on disk has schema version from_version, older than
+ * STORE_SCHEMA_VERSION, after the databases of this version are created.
+ * Returns 0, or a negative code (STORE_TXN_ABORT() for LMDB failures) that
+ * aborts the open with nothing changed.
+ */
+typedef int (*store_upgrade_cb)(struct store_txn *t, uint32_t from_version);
+
+/* What the engine calls up into; copied at open. */
+struct store_hooks {
+    store_apply_cb apply;     /* required */
+    store_upgrade_cb upgrade; /* NULL: an upgrade only writes the new version */
+};
+
+/*
  * Opens (creating if needed) the environment in directory dir, which must
  * exist, runs mdb_reader_check(), checks or writes the schema version and
- * starts the writer thread. On success *out is set (caller owns, free with
- * store_close()). Returns 0, -ENOENT, -EACCES, -EPROTO (schema version this
- * build does not know), or another negative errno.
+ * starts the writer thread, with obs_apply.c's hook (store_open_hooks()).
+ * On success *out is set (caller owns, free with store_close()). Returns 0,
+ * -ENOENT, -EACCES, -EPROTO (schema version this build does not know), or
+ * another negative errno.
  */
 int store_open(const char *dir, const struct store_opts *opts, struct store **out);
+
+/* As store_open(), with the engine calling hooks (copied; -EINVAL if hooks
+ * or its apply is NULL). */
+int store_open_hooks(const char *dir, const struct store_opts *opts,
+                     const struct store_hooks *hooks, struct store **out);
 
 /*
  * Stops taking writes, lets the writer commit and complete everything
@@ -231,103 +291,5 @@ void store_get_stats(struct store *s, struct store_stats *out);
 /* Runs mdb_reader_check(); *dead (may be NULL) gets the number of stale
  * reader slots cleared. Thread-safe. Returns 0 or a negative errno. */
 int store_reader_check(struct store *s, int *dead);
-
-/*
- * Reads one record. Thread-safe (any thread). On success returns 0 and sets
- * *out (caller owns, free with coachq__v1__stored_observation__free_unpacked(
- * *out, NULL)); -ENOENT if there is none; -EIO or -ENOMEM; -EAGAIN when
- * every reader slot (max_readers) is in use.
- */
-int store_get(struct store *s, const uint8_t uuid[16], Coachq__V1__StoredObservation **out);
-
-enum store_index {
-    STORE_BY_COACH = 1,
-    STORE_BY_OBSERVER = 2,
-    STORE_BY_COACHEE = 3,
-};
-
-/*
- * Decides inside store_list()'s read transaction t (on the calling thread)
- * whether the record rec (borrowed for the call) belongs in the page:
- * nonzero yes, 0 no.
- */
-typedef int (*store_list_filter_cb)(struct store_txn *t, Coachq__V1__StoredObservation *rec,
-                                    void *arg);
-
-struct store_query {
-    enum store_index by;
-    const char *person_id; /* borrowed */
-    int64_t since;         /* started_at >= since; INT64_MIN = open */
-    int64_t until;         /* started_at < until; INT64_MAX = open */
-    uint32_t limit;        /* 1..STORE_MAX_PAGE */
-    const uint8_t *cursor; /* from a previous page; NULL/0 = first page */
-    size_t cursor_len;
-    store_list_filter_cb filter; /* NULL: every record */
-    void *filter_arg;            /* borrowed; handed to filter */
-    /* 0 = no cap; else the page stops before its records, packed as the
-     * entries of an ObservationPage, would pass this many bytes (a first
-     * record is returned whatever its size). */
-    size_t max_bytes;
-    uint32_t max_scan; /* 0 = no cap; else records read at most (filtered or not) */
-};
-
-struct store_page {
-    Coachq__V1__StoredObservation **items; /* caller owns, store_page_free() */
-    size_t n;
-    uint8_t cursor[128]; /* opaque; empty (cursor_len 0) when no more */
-    size_t cursor_len;
-    int scan_capped; /* max_scan ended the page before a verdict on what follows */
-};
-
-/*
- * Lists records of one person in one index, in session-time order (ties by
- * uuid), one page at a time. Thread-safe. page is overwritten (its previous
- * items are not freed). Returns 0 (page filled, possibly empty), -EINVAL for
- * a malformed query or cursor (limit outside 1..STORE_MAX_PAGE, person_id
- * empty or longer than 64 bytes, a cursor that is not one of this person's
- * keys), -EIO, -ENOMEM or -EAGAIN (no free reader slot). On failure the page
- * is empty.
- *
- * The cursor is the index key of the page's last record returned (at most
- * 89 bytes), never of a record the filter refused; the next page starts
- * after it, so records added meanwhile before it are not returned and none
- * is returned twice. It names the person and the record's time and id, so
- * it leaves the server only sealed (query/cursor.h). cursor_len is 0 when
- * no record that passes the filter follows the page: the scan reads one
- * record past a full page to know. With max_scan reached, scan_capped is
- * set, and the cursor is kept if the page has records.
- */
-int store_list(struct store *s, const struct store_query *q, struct store_page *page);
-
-/*
- * Every version of the observation that id belongs to (the original and its
- * amendments), oldest first, each with version, root_id and superseded set.
- * In a transaction of the caller's (any thread). On success returns 0 and
- * sets *out / *n (caller owns: free each with
- * coachq__v1__stored_observation__free_unpacked() and the array with
- * free()); -ENOENT if id is unknown.
- */
-int store_history_txn(struct store_txn *t, const uint8_t id[16],
-                      Coachq__V1__StoredObservation ***out, size_t *n);
-
-/* Reads one record inside a transaction of the caller's; as store_get(). */
-int store_get_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__StoredObservation **out);
-
-/* Frees a page's items. NULL-safe. */
-void store_page_free(struct store_page *page);
-
-/*
- * The newest records of person in index by whose session started before
- * until (seconds; INT64_MAX = open), newest first, in a transaction of the
- * caller's (any thread). Reads at most max_keys (1..STORE_MAX_PAGE) index
- * keys, so the cost is bounded whatever the person's history. cb gets each
- * record (caller owns: cb takes ownership, free with
- * coachq__v1__stored_observation__free_unpacked()) and returns 0 to go on,
- * 1 to stop or a negative code to fail with. Returns 0, -EINVAL (bad
- * arguments), -EIO or another negative code.
- */
-typedef int (*store_recent_cb)(Coachq__V1__StoredObservation *rec, void *arg);
-int store_recent_txn(struct store_txn *t, enum store_index by, const char *person, int64_t until,
-                     uint32_t max_keys, store_recent_cb cb, void *arg);
 
 #endif

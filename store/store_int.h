@@ -1,14 +1,18 @@
 /*
- * store_int: what the store's modules (store.c, people.c, rubrics.c,
- * certs.c, audit.c, rules.c) share and nothing outside store/ may see: the
- * store struct with its LMDB handles, the transaction wrapper and small
- * helpers for protobuf-packed values.
+ * store_int: what the engine (store.c) gives the record modules of store/
+ * (obs, people, rubrics, certs, rules, audit, agg, outcomes, creds) and
+ * nothing outside store/ may see: the store struct with its LMDB handles
+ * (which module owns which database: store.h), the transaction wrapper,
+ * nested transactions and small helpers for protobuf-packed values.
  *
  * A struct store_txn is a read or a write transaction. Write transactions
- * exist only on the writer thread (store_exec() callbacks and the
- * observation batch); read transactions on any thread (store_view()).
- * Values read through these helpers are decoded before they return, so
- * nothing they hand out points into the map.
+ * exist only on the writer thread (store_exec() callbacks and the hook's
+ * batch); read transactions on any thread (store_view()). A struct
+ * store_txn and the MDB handles in it are borrowed from the engine for the
+ * callback they are handed to. Values read through these helpers are
+ * decoded before they return, so nothing they hand out points into the
+ * map. Errors are negative errnos, except the STORE_TXN_ABORT() codes
+ * below, which the record modules pass on untouched.
  */
 #ifndef COACHQ_STORE_INT_H
 #define COACHQ_STORE_INT_H
@@ -57,6 +61,7 @@ struct store {
     store_notify_cb notify;
     void *notify_arg;
     struct store_policy policy;
+    struct store_hooks hooks; /* copied at open */
 
     /* Held shared by every read transaction, exclusively by the writer while
      * it resizes the map (which needs no transaction open in the process). */
@@ -103,6 +108,16 @@ int store_errno(int mdb_rc);
  * the LMDB code. */
 int store_txn_is_abort(int rc);
 int store_txn_abort_mdb(int rc);
+
+/*
+ * Runs fn(t, arg) in a write transaction nested in parent (writer thread):
+ * what fn wrote is kept if it returned 0 and dropped if it failed, while
+ * the parent goes on. *fn_rc gets fn's result (0 when fn asked to end the
+ * attempt with a STORE_TXN_ABORT() code). Returns 0, or an LMDB code that
+ * ends the batch's whole attempt (fn's STORE_TXN_ABORT() code turned back
+ * into LMDB's, or a failure to begin or commit the nested transaction).
+ */
+int store_txn_nested(struct store_txn *parent, store_txn_cb fn, void *arg, int *fn_rc);
 
 /*
  * Reads key in dbi and decodes it with desc. On success returns 0 and sets

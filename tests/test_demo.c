@@ -19,6 +19,7 @@
 #include "certs.h"
 #include "agg.h"
 #include "demo.h"
+#include "obs.h"
 #include "outcomes.h"
 #include "people.h"
 #include "rubric_json.h"

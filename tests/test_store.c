@@ -1,5 +1,5 @@
 /* Tests of store/: schema and reopen, dedupe, group commit, index listing,
- * map growth and a full disk. */
+ * map growth, a full disk, and the engine with a hook of its own. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "error.h"
+#include "obs.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -1404,6 +1405,90 @@ static void test_list_filtered(void **state)
     assert_int_equal(seen, 10);
 }
 
+/* The engine alone (store_open_hooks()): observation requests go to the
+ * hook in queue order with the writer's sequence, which the engine keeps
+ * across batches; a store_exec() function never reaches the hook; and the
+ * engine itself stores no observation. */
+struct hook_log {
+    int calls;
+    uint64_t seqs[4];
+};
+
+static int hook_apply(struct store_txn *t, struct store_write *w, uint64_t *next_seq, int *wrote)
+{
+    struct hook_log *log = w->user;
+
+    (void)t;
+    assert_true(log->calls < 4);
+    log->seqs[log->calls++] = *next_seq;
+    w->rc = 0;
+    w->result = STORE_STORED;
+    w->seq = (*next_seq)++;
+    w->version = 1;
+    *wrote = 1;
+    return 0;
+}
+
+static int hook_exec_fn(struct store_txn *t, void *arg)
+{
+    (void)t;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void test_engine_hook(void **state)
+{
+    struct fixture *f = *state;
+    struct store_hooks none = {NULL, NULL};
+    struct store_hooks hooks = {hook_apply, NULL};
+    struct hook_log log;
+    struct obs_spec sp = {.coach = "coach-a", .coachee = "rep-a", .started_at = 1000};
+    Coachq__V1__StoredObservation *r = NULL;
+    struct store_write w[3];
+    uint8_t *obs;
+    size_t len;
+    int fn_runs = 0;
+
+    assert_int_equal(store_open_hooks(f->dir, NULL, NULL, &f->s), -EINVAL);
+    assert_int_equal(store_open_hooks(f->dir, NULL, &none, &f->s), -EINVAL);
+    assert_null(f->s);
+    assert_int_equal(store_open_hooks(f->dir, NULL, &hooks, &f->s), 0);
+    memset(&log, 0, sizeof(log));
+    make_uuid(sp.id, 1, 7);
+    len = pack_obs(&sp, &obs);
+    for (int i = 0; i < 3; i++) {
+        init_write(&w[i], obs, len, "obs-a", 5000 + i);
+        w[i].user = &log;
+    }
+    /* Two in one batch (submitted while the writer is busy or not: either
+     * way in order), then an exec, then one more. */
+    assert_int_equal(store_submit(f->s, &w[0]), 0);
+    assert_int_equal(store_submit(f->s, &w[1]), 0);
+    store_drain(f->s);
+    take_all(f->s, 2);
+    assert_int_equal(store_exec(f->s, hook_exec_fn, &fn_runs), 0);
+    assert_int_equal(fn_runs, 1);
+    submit_wait(f->s, &w[2]);
+    assert_int_equal(log.calls, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_true(log.seqs[i] == (uint64_t)i + 1);
+        assert_int_equal(w[i].rc, 0);
+        assert_int_equal(w[i].result, STORE_STORED);
+        assert_true(w[i].seq == (uint64_t)i + 1);
+    }
+    assert_int_equal(store_get(f->s, sp.id, &r), -ENOENT);
+    store_close(f->s);
+    f->s = NULL;
+
+    /* The sequence was committed with the batches. */
+    assert_int_equal(store_open_hooks(f->dir, NULL, &hooks, &f->s), 0);
+    memset(&log, 0, sizeof(log));
+    submit_wait(f->s, &w[0]);
+    assert_int_equal(log.calls, 1);
+    assert_true(log.seqs[0] == 4);
+    free(obs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1425,6 +1510,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_eio_is_fatal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_engine_hook, setup, teardown),
     };
 
     testutil_watchdog(240);

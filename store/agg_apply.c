@@ -1,0 +1,352 @@
+/*
+ * agg_apply: the writer's hook of the aggregates, agg_observation() (agg.h).
+ *
+ * It works in three steps: it reads what it needs and computes every delta
+ * and every contribution record in memory, then reads and merges the
+ * stored values it will change, and only then writes. A failure before the
+ * writes leaves the transaction untouched; a failure while writing can only
+ * be an LMDB one, which ends the store's whole attempt. Writer thread.
+ */
+#include "agg.h"
+#include "agg_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "store_int.h"
+
+/* The records one write may change: its session's window and the one past
+ * it, the same again for the session an amendment moved away from, and the
+ * superseded version. */
+#define AGG_MAX_TOUCHED (2 * (AGG_SESSION_KEYS + 1) + 2)
+
+/* One stored version's change: deltas per key and the contributions to
+ * rewrite. */
+struct agg_work {
+    struct store_txn *t;
+    struct agg_map delta;
+    struct agg_contrib touched[AGG_MAX_TOUCHED];
+    size_t ntouched;
+    const Coachq__V1__StoredObservation *rec; /* for the peer callbacks */
+};
+
+/* The working copy of id's contribution, read on first use. */
+static int work_contrib(struct agg_work *w, const uint8_t id[KEYS_UUID_LEN],
+                        struct agg_contrib **out)
+{
+    int rc;
+
+    for (size_t i = 0; i < w->ntouched; i++) {
+        if (memcmp(w->touched[i].id, id, KEYS_UUID_LEN) == 0) {
+            *out = &w->touched[i];
+            return 0;
+        }
+    }
+    if (w->ntouched == AGG_MAX_TOUCHED) {
+        /* Cannot happen: sessions are read AGG_SESSION_KEYS + 1 keys at
+         * most. */
+        return -E2BIG;
+    }
+    rc = agg_contrib_load(w->t, id, &w->touched[w->ntouched]);
+    if (rc != 0) {
+        return rc;
+    }
+    *out = &w->touched[w->ntouched++];
+    return 0;
+}
+
+/* True if c's peer list holds id. */
+static int agg_contrib_has_peer(const struct agg_contrib *c, const uint8_t id[KEYS_UUID_LEN])
+{
+    for (size_t i = 0; i < c->npeers; i++) {
+        if (memcmp(c->peers[i], id, KEYS_UUID_LEN) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Brings the pairs of the session of coach at started_at to what the rule
+ * says for the store as it is now (the record and its index keys already
+ * put, the superseded version's taken out): a pair the rule no longer
+ * makes is taken back, a new one added, each on both peer lists. By
+ * induction, the pairs stored before this write were the rule's for the
+ * state before it, and they all lie within the first AGG_SESSION_KEYS + 1
+ * keys read here.
+ */
+static int work_sync_session(struct agg_work *w, const char *coach, int64_t started_at)
+{
+    struct agg_session *s = calloc(1, sizeof(*s));
+    int rc;
+
+    if (s == NULL) {
+        return -ENOMEM;
+    }
+    rc = agg_session_load(w->t, coach, started_at, s);
+    for (size_t i = 0; i < s->n && rc == 0; i++) {
+        struct agg_contrib *ci;
+
+        if (s->rec[i] == NULL || !s->counts[i]) {
+            continue;
+        }
+        rc = work_contrib(w, s->rec[i]->observation->id.data, &ci);
+        for (size_t j = i + 1; j < s->n && rc == 0; j++) {
+            const uint8_t *jid;
+            struct agg_contrib *cj;
+            int want;
+            int have;
+
+            if (s->rec[j] == NULL || !s->counts[j]) {
+                continue;
+            }
+            jid = s->rec[j]->observation->id.data;
+            want = agg_session_paired(s, i, j);
+            have = agg_contrib_has_peer(ci, jid);
+            if (want == have) {
+                continue;
+            }
+            rc = work_contrib(w, jid, &cj);
+            if (rc == 0) {
+                rc = agg_pair_values(&w->delta, s->rec[i], s->rec[j], want ? 1 : -1);
+            }
+            if (rc == 0 && want) {
+                rc = agg_contrib_add_peer(ci, jid);
+                if (rc == 0) {
+                    rc = agg_contrib_add_peer(cj, s->rec[i]->observation->id.data);
+                }
+                /* A record becomes double-coded with its first peer. */
+                if (rc == 0 && ci->npeers == 1) {
+                    rc = agg_dc_value(&w->delta, s->rec[i], 1);
+                }
+                if (rc == 0 && cj->npeers == 1) {
+                    rc = agg_dc_value(&w->delta, s->rec[j], 1);
+                }
+            } else if (rc == 0) {
+                agg_contrib_del_peer(ci, jid);
+                agg_contrib_del_peer(cj, s->rec[i]->observation->id.data);
+                /* and stops being one with its last. */
+                if (ci->npeers == 0) {
+                    rc = agg_dc_value(&w->delta, s->rec[i], -1);
+                }
+                if (rc == 0 && cj->npeers == 0) {
+                    rc = agg_dc_value(&w->delta, s->rec[j], -1);
+                }
+            }
+        }
+    }
+    agg_session_free(s);
+    free(s);
+    return rc;
+}
+
+/* Takes back what version prev added: its own values at the keys it
+ * remembered, and its double coding with every peer still paired. */
+static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LEN])
+{
+    Coachq__V1__StoredObservation *prev = NULL;
+    struct agg_contrib *c;
+    struct agg_val v;
+    int had_peers;
+    int rc;
+
+    memset(&v, 0, sizeof(v));
+    rc = work_contrib(w, prev_id, &c);
+    if (rc != 0 || (c->nkeys == 0 && c->npeers == 0)) {
+        return rc;
+    }
+    had_peers = c->npeers > 0;
+    rc = agg_record_read(w->t, prev_id, &prev);
+    if (rc == 0 && had_peers) {
+        rc = agg_dc_value(&w->delta, prev, -1);
+    }
+    if (rc == 0 && c->nkeys > 0) {
+        rc = agg_record_values(prev->observation, &v);
+        for (size_t i = 0; i < c->nkeys && rc == 0; i++) {
+            rc = agg_map_add(&w->delta, c->keys[i].b, c->keys[i].len, &v, -1);
+        }
+    }
+    while (rc == 0 && c->npeers > 0) {
+        Coachq__V1__StoredObservation *peer = NULL;
+        struct agg_contrib *pc;
+        uint8_t pid[KEYS_UUID_LEN];
+
+        memcpy(pid, c->peers[c->npeers - 1], KEYS_UUID_LEN);
+        c->npeers--;
+        rc = agg_record_read(w->t, pid, &peer);
+        if (rc == 0) {
+            rc = agg_pair_values(&w->delta, prev, peer, -1);
+        }
+        if (rc == 0) {
+            rc = work_contrib(w, pid, &pc);
+        }
+        if (rc == 0) {
+            size_t before = pc->npeers;
+
+            agg_contrib_del_peer(pc, prev_id);
+            /* A peer left without any other peer is no longer double-coded. */
+            if (before > 0 && pc->npeers == 0) {
+                rc = agg_dc_value(&w->delta, peer, -1);
+            }
+        }
+        coachq__v1__stored_observation__free_unpacked(peer, NULL);
+        /* work_contrib() may not move c: touched[] is a fixed array. */
+    }
+    c->nkeys = 0;
+    c->dirty = 1;
+    agg_val_free(&v);
+    coachq__v1__stored_observation__free_unpacked(prev, NULL);
+    return rc;
+}
+
+int agg_write_fail(int rc)
+{
+    if (rc == -ENOMEM) {
+        return STORE_TXN_ABORT(ENOMEM);
+    }
+    return rc;
+}
+
+/* Merges the stored values into the deltas (reads only), then writes the
+ * results and the touched contributions. */
+static int work_commit(struct agg_work *w)
+{
+    struct store_txn *t = w->t;
+    int rc = 0;
+
+    for (size_t i = 0; i < w->delta.cap && rc == 0; i++) {
+        struct agg_ent *e = w->delta.slot[i];
+        Coachq__V1__AggWeek *old = NULL;
+        struct agg_val ov;
+
+        if (e == NULL) {
+            continue;
+        }
+        rc = store_txn_get_msg(t, t->s->dbi_agg, e->key, e->klen, &coachq__v1__agg_week__descriptor,
+                               (ProtobufCMessage **)&old);
+        if (rc == -ENOENT) {
+            rc = 0;
+            continue;
+        }
+        if (rc == 0) {
+            rc = agg_val_from_week(&ov, old);
+        }
+        if (rc == 0) {
+            /* Stored first, so behaviours keep their order of appearance. */
+            rc = agg_val_add(&ov, &e->v, 1);
+            agg_val_free(&e->v);
+            e->v = ov;
+        }
+        coachq__v1__agg_week__free_unpacked(old, NULL);
+    }
+    /* Nothing has been written yet: a failure above leaves no trace. */
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t i = 0; i < w->delta.cap && rc == 0; i++) {
+        struct agg_ent *e = w->delta.slot[i];
+        struct agg_week_view wv;
+
+        if (e == NULL) {
+            continue;
+        }
+        if (agg_val_normalise(&e->v, e->key, e->klen)) {
+            rc = store_txn_del(t, t->s->dbi_agg, e->key, e->klen);
+        } else {
+            rc = agg_week_view_init(&wv, &e->v);
+            if (rc == 0) {
+                rc = store_txn_put_msg(t, t->s->dbi_agg, e->key, e->klen, &wv.w.base, NULL);
+                agg_week_view_free(&wv);
+            }
+        }
+        rc = agg_write_fail(rc);
+    }
+    for (size_t i = 0; i < w->ntouched && rc == 0; i++) {
+        if (w->touched[i].dirty) {
+            rc = agg_write_fail(agg_contrib_write(t, &w->touched[i]));
+        }
+    }
+    return rc;
+}
+
+int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
+                    const uint8_t *prev_id)
+{
+    struct agg_work *w;
+    struct agg_contrib *mine;
+    Coachq__V1__StoredObservation *prev = NULL;
+    struct agg_val v;
+    int counts = 0;
+    int rc;
+
+    if (rec == NULL || rec->observation == NULL) {
+        return -EINVAL;
+    }
+    w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        return STORE_TXN_ABORT(ENOMEM);
+    }
+    memset(&v, 0, sizeof(v));
+    w->t = t;
+    w->rec = rec;
+    rc = 0;
+    if (prev_id != NULL) {
+        /* Where the superseded version was: an amendment may move the
+         * session, and the one it leaves needs its pairs redone too. */
+        rc = agg_record_read(t, prev_id, &prev);
+        if (rc == -ENOENT) {
+            rc = 0;
+        }
+    }
+    if (rc == 0 && prev_id != NULL) {
+        rc = work_take_back(w, prev_id);
+    }
+    if (rc == 0) {
+        rc = agg_counts(t, rec, &counts);
+    }
+    if (rc == 0 && counts) {
+        rc = work_contrib(w, rec->observation->id.data, &mine);
+        if (rc == 0) {
+            /* A new version has no contribution yet; start clean anyway. */
+            mine->nkeys = 0;
+            rc = agg_record_keys(t, rec, mine);
+            mine->dirty = 1;
+        }
+        if (rc == 0) {
+            rc = agg_record_values(rec->observation, &v);
+        }
+        for (size_t i = 0; rc == 0 && i < mine->nkeys; i++) {
+            rc = agg_map_add(&w->delta, mine->keys[i].b, mine->keys[i].len, &v, 1);
+        }
+    }
+    /* Double coding: a calibration attempt is in no session (it has no
+     * coach index key). Any other write can change its session's pairs,
+     * even one that does not count itself (it may push a record out of
+     * the window, or end a representative's turn). */
+    if (rc == 0 && agg_record_ok(rec) && rec->observation->calibration_ref.len == 0) {
+        rc = work_sync_session(w, rec->observation->coach_id, rec->observation->started_at);
+    }
+    if (rc == 0 && prev != NULL &&
+        (prev->observation->started_at != rec->observation->started_at ||
+         strcmp(prev->observation->coach_id, rec->observation->coach_id) != 0)) {
+        rc = work_sync_session(w, prev->observation->coach_id, prev->observation->started_at);
+    }
+    if (rc == 0) {
+        rc = work_commit(w);
+    }
+    if (rc == -ENOMEM) {
+        /* The record is already put in this transaction: only ending the
+         * attempt keeps it from being stored without its aggregates. */
+        rc = STORE_TXN_ABORT(ENOMEM);
+    }
+    agg_val_free(&v);
+    coachq__v1__stored_observation__free_unpacked(prev, NULL);
+    for (size_t i = 0; i < w->ntouched; i++) {
+        agg_contrib_free(&w->touched[i]);
+    }
+    agg_map_free(&w->delta);
+    free(w);
+    return rc;
+}

@@ -1,0 +1,249 @@
+/*
+ * agg_int: what the files of the aggregates module share and nothing else
+ * may see (agg.h is the module's interface):
+ *
+ *   agg.c          values (struct agg_val), weeks, keys, maps of keys to
+ *                  values, and reading (agg_read(), agg_week_add())
+ *   agg_record.c   what one record contributes: its values and keys, its
+ *                  contribution record, and the double-coding rule
+ *   agg_apply.c    the writer's hook, agg_observation()
+ *   agg_rebuild.c  rebuild and verify from the records
+ *
+ * The same agg_record.c functions compute a record's values for the writer
+ * and for a rebuild, so a rebuilt store equals an incrementally maintained
+ * one.
+ *
+ * Ownership: a struct agg_val, agg_map, agg_contrib or agg_session is the
+ * caller's, usually on its stack, and owns what it points to; free it with
+ * its _free function (safe on a zeroed one). Records read into a session
+ * are the session's. Functions that take a struct store_txn run inside it
+ * (store_int.h); errors are negative errnos (-ENOMEM, -EIO for a stored
+ * value that does not decode) or STORE_TXN_ABORT() codes to pass on.
+ */
+#ifndef COACHQ_AGG_INT_H
+#define COACHQ_AGG_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agg.h"
+#include "coachq.pb-c.h"
+#include "keys.h"
+#include "store.h"
+#include "validate.h"
+
+/* kind, len + "<id>/<id>", len + rubric id, week. */
+#define AGG_SCOPE_MAX (2 * VALIDATE_MAX_ID + 1)
+#define AGG_KEY_MAX (1 + 1 + AGG_SCOPE_MAX + 1 + VALIDATE_MAX_ID + 4)
+#define AGG_NPAIRS 16
+
+_Static_assert(AGG_KEY_MAX <= KEYS_BUF_MAX, "an aggregate key fits a keys_buf");
+
+/* ---- agg.c ------------------------------------------------------------- */
+
+struct agg_beh {
+    char id[VALIDATE_MAX_ID + 1];
+    int64_t count;
+    double sum;
+    double sumsq;
+    int64_t proficient;
+};
+
+struct agg_val {
+    struct agg_beh *b; /* malloc'ed, nb used of capb */
+    size_t nb;
+    size_t capb;
+    int64_t observations;
+    int64_t seconds;
+    int64_t markers[AGG_NMARKERS];
+    int64_t index_n;
+    double index_sum;
+    double index_sumsq;
+    int64_t self_n;
+    double self_s;
+    int64_t actions;
+    int64_t double_coded;
+    int64_t pairs[AGG_NPAIRS];
+};
+
+/* Frees v's behaviours and zeroes it. */
+void agg_val_free(struct agg_val *v);
+
+/* The behaviour id of v, appended (zeroed) when v has none yet; NULL when
+ * out of memory. Borrowed until v changes. */
+struct agg_beh *agg_val_beh(struct agg_val *v, const char *id);
+
+/* dst += sign * src. Returns 0 or -ENOMEM. */
+int agg_val_add(struct agg_val *dst, const struct agg_val *src, int sign);
+
+/* Drops behaviours that no longer count and the sums of counters that are
+ * back at zero (a subtraction of floating-point sums leaves dust), and
+ * clamps negative counters, which only a damaged value can produce (verify
+ * repairs it). Returns 1 if the value is empty. */
+int agg_val_normalise(struct agg_val *v, const uint8_t *key, size_t klen);
+
+/* Sets v (caller owns, free with agg_val_free()) from a stored week w.
+ * Returns 0 or -ENOMEM (v then empty). */
+int agg_val_from_week(struct agg_val *v, const Coachq__V1__AggWeek *w);
+
+/* An AggWeek that points into v and into the arrays here; packs v. */
+struct agg_week_view {
+    Coachq__V1__AggWeek w;
+    Coachq__V1__AggBehaviour *bs;
+    Coachq__V1__AggBehaviour **bp;
+    uint64_t markers[AGG_NMARKERS];
+    uint64_t pairs[AGG_NPAIRS];
+};
+
+/* Points wv at v (borrowed while wv is used); free with
+ * agg_week_view_free(). Returns 0 or -ENOMEM. */
+int agg_week_view_init(struct agg_week_view *wv, const struct agg_val *v);
+
+void agg_week_view_free(struct agg_week_view *wv);
+
+/* Builds the key of (kind, scope, rubric) and, if with_week, the week that
+ * starts on monday. */
+int agg_key(struct keys_buf *k, unsigned kind, const char *scope, const char *rubric, int with_week,
+            int32_t monday);
+
+/* Writes "coach/flm.a/coaching-conversation/2026-W47" for a key. */
+void agg_key_text(const uint8_t *key, size_t klen, char *out, size_t outlen);
+
+struct agg_ent {
+    uint8_t key[AGG_KEY_MAX];
+    size_t klen;
+    struct agg_val v;
+    int seen; /* verify: a stored value matched it */
+};
+
+struct agg_map {
+    struct agg_ent **slot;
+    size_t cap; /* power of two, or 0 */
+    size_t n;
+};
+
+/* Frees every entry and the slots of m. */
+void agg_map_free(struct agg_map *m);
+
+/* The entry of key in m (borrowed while m lives), or NULL. */
+struct agg_ent *agg_map_find(const struct agg_map *m, const uint8_t *key, size_t klen);
+
+/* Adds sign * v to key's entry in m, made on first use. Returns 0 or
+ * -ENOMEM. */
+int agg_map_add(struct agg_map *m, const uint8_t *key, size_t klen, const struct agg_val *v,
+                int sign);
+
+/* ---- agg_record.c ------------------------------------------------------ */
+
+/* A list of keys (own values) and peer ids, as an AggContribution holds. */
+struct agg_contrib {
+    uint8_t id[KEYS_UUID_LEN];
+    struct keys_buf *keys;
+    size_t nkeys;
+    size_t capkeys;
+    uint8_t (*peers)[KEYS_UUID_LEN];
+    size_t npeers;
+    size_t cappeers;
+    int loaded; /* read from the store (or found absent) */
+    int dirty;
+};
+
+/* Frees c's lists (c itself is the caller's). */
+void agg_contrib_free(struct agg_contrib *c);
+
+/* Adds a peer, keeping the list sorted and without repeats. */
+int agg_contrib_add_peer(struct agg_contrib *c, const uint8_t id[KEYS_UUID_LEN]);
+
+/* Takes a peer out of c's list, if it is there. */
+void agg_contrib_del_peer(struct agg_contrib *c, const uint8_t id[KEYS_UUID_LEN]);
+
+/* Reads id's stored contribution into c (empty if there is none). */
+int agg_contrib_load(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN], struct agg_contrib *c);
+
+/* Puts c, or deletes it when it holds nothing. */
+int agg_contrib_write(struct store_txn *t, const struct agg_contrib *c);
+
+/* True if r has what the aggregates read (observation, ids, observer). */
+int agg_record_ok(const Coachq__V1__StoredObservation *r);
+
+/* The values one counted observation adds to each of its keys. */
+int agg_record_values(const Coachq__V1__Observation *o, struct agg_val *v);
+
+/*
+ * The keys a counted observation adds its values to, in a fixed order.
+ * Cohorts: the programmes are few (a handful per deployment), so rather
+ * than an index by person the coach's enrolment is read once per programme
+ * (one point read each, keyed programme + person).
+ */
+int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
+                    struct agg_contrib *c);
+
+/* Adds sign to the double-coded observations of rec's observer in the week
+ * of its session. An observation counts once while it has at least one
+ * peer, however many observers scored the session, so an observer's share
+ * of double-coded observations can never exceed 1. */
+int agg_dc_value(struct agg_map *m, const Coachq__V1__StoredObservation *rec, int sign);
+
+/* Adds sign * the double coding of a with b to m: each observer's value
+ * gets the pairs of their common scores (the double-coded count is
+ * agg_dc_value()'s, once per observation, not once per pair). */
+int agg_pair_values(struct agg_map *m, const Coachq__V1__StoredObservation *a,
+                    const Coachq__V1__StoredObservation *b, int sign);
+
+/* Reads a record by id (caller owns *out). */
+int agg_record_read(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN],
+                    Coachq__V1__StoredObservation **out);
+
+/*
+ * The double-coding rule, one for the writer and the rebuild, so that a
+ * store kept record by record equals one rebuilt from the records whatever
+ * order they arrived in (issue 10, "verify fails after crowded sessions"):
+ *
+ * - A session's records are the first AGG_SESSION_KEYS keys of the coach
+ *   index at one coach and start time, in id order (which is key order),
+ *   read from the current state of the store. This bounds every list and
+ *   every write's work; a session scored by more records than that is not
+ *   a real one.
+ * - Among them, the counted records of one coachee and rubric from one
+ *   observer are represented by the one with the smallest id: scoring a
+ *   session twice is not double coding.
+ * - Every two representatives of different observers are a pair.
+ *
+ * A contribution's peer list thus holds at most AGG_SESSION_KEYS - 1 ids.
+ * The writer re-derives the pairs of the session it touched and applies the
+ * difference with the pairs stored; the rebuild derives them afresh.
+ */
+#define AGG_SESSION_KEYS 32
+
+/* The records of one session, as agg_session_load() reads them. */
+struct agg_session {
+    /* The first AGG_SESSION_KEYS + 1 records in key order: the one past the
+     * window may have been pushed out by the write and must lose its
+     * pairs. */
+    Coachq__V1__StoredObservation *rec[AGG_SESSION_KEYS + 1];
+    int counts[AGG_SESSION_KEYS + 1];
+    size_t n;
+    uint8_t ids[AGG_SESSION_KEYS + 1][KEYS_UUID_LEN];
+    size_t nids;
+};
+
+/* Frees the records s holds. */
+void agg_session_free(struct agg_session *s);
+
+/* Reads the session of coach at started_at (see above) into s. */
+int agg_session_load(struct store_txn *t, const char *coach, int64_t started_at,
+                     struct agg_session *s);
+
+/* True if records i and j of s are a double-coding pair. */
+int agg_session_paired(const struct agg_session *s, size_t i, size_t j);
+
+/* Where id lies in s, or s->n. */
+size_t agg_session_find(const struct agg_session *s, const uint8_t id[KEYS_UUID_LEN]);
+
+/* ---- agg_apply.c ------------------------------------------------------- */
+
+/* A write failure: LMDB codes already end the attempt; memory too, since
+ * the writes so far cannot be taken back otherwise. */
+int agg_write_fail(int rc);
+
+#endif

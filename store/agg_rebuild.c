@@ -1,0 +1,467 @@
+/*
+ * agg_rebuild: the aggregates rebuilt from the records (agg.h): in a write
+ * transaction of the caller's when a store is upgraded (agg_rebuild_txn()),
+ * or in a read transaction to compare with what is stored and, asked to,
+ * repair it (agg_verify()). Each record's share comes from the same
+ * functions as the writer's (agg_record.c).
+ */
+#include "agg.h"
+#include "agg_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "log.h"
+#include "store_int.h"
+#include "uuid.h"
+
+struct agg_build {
+    struct store_txn *t;
+    struct agg_map map;
+    int write_contribs; /* rebuild: put each record's contribution */
+    int check_contribs; /* verify: compare each with the stored one */
+    agg_diff_cb diff;
+    void *diff_arg;
+    struct agg_verify_result res;
+    uint64_t contribs;                  /* contributions rebuilt */
+    Coachq__V1__StoredObservation *rec; /* for the peer callback */
+    struct agg_contrib *c;
+};
+
+static void report(struct agg_build *b, const char *key, const char *what)
+{
+    b->res.differences++;
+    if (b->diff != NULL) {
+        b->diff(key, what, b->diff_arg);
+    }
+}
+
+/* Adds the pairs the rule gives b->rec (its session read afresh): each to
+ * its peer list, and the pair's values once, from the side with the
+ * smaller id. */
+static int build_peers(struct agg_build *b)
+{
+    const Coachq__V1__Observation *o = b->rec->observation;
+    struct agg_session *s = calloc(1, sizeof(*s));
+    size_t i;
+    int rc;
+
+    if (s == NULL) {
+        return -ENOMEM;
+    }
+    rc = agg_session_load(b->t, o->coach_id, o->started_at, s);
+    i = rc == 0 ? agg_session_find(s, o->id.data) : 0;
+    for (size_t j = 0; rc == 0 && i < s->n && j < s->n; j++) {
+        if (!agg_session_paired(s, i, j)) {
+            continue;
+        }
+        rc = agg_contrib_add_peer(b->c, s->rec[j]->observation->id.data);
+        if (rc == 0 && memcmp(o->id.data, s->rec[j]->observation->id.data, KEYS_UUID_LEN) < 0) {
+            rc = agg_pair_values(&b->map, b->rec, s->rec[j], 1);
+        }
+    }
+    agg_session_free(s);
+    free(s);
+    return rc;
+}
+
+static int agg_contrib_equal(const struct agg_contrib *a, const struct agg_contrib *b)
+{
+    if (a->nkeys != b->nkeys || a->npeers != b->npeers) {
+        return 0;
+    }
+    for (size_t i = 0; i < a->nkeys; i++) {
+        if (keys_compare(a->keys[i].b, a->keys[i].len, b->keys[i].b, b->keys[i].len) != 0) {
+            return 0;
+        }
+    }
+    return a->npeers == 0 || memcmp(a->peers, b->peers, a->npeers * KEYS_UUID_LEN) == 0;
+}
+
+/* True if the record is the latest version of its observation. */
+static int agg_record_latest(struct store_txn *t, const Coachq__V1__StoredObservation *r, int *yes)
+{
+    uint8_t vkey[KEYS_UUID_LEN + 4];
+    MDB_val v;
+    uint32_t version = r->version != 0 ? r->version : 1;
+    int rc;
+
+    *yes = 1;
+    if (r->root_id.len != KEYS_UUID_LEN) {
+        return 0; /* schema 1: no amendments */
+    }
+    memcpy(vkey, r->root_id.data, KEYS_UUID_LEN);
+    keys_put_be32(vkey + KEYS_UUID_LEN, version + 1);
+    rc = store_txn_get_raw(t, t->s->dbi_versions, vkey, sizeof(vkey), &v);
+    if (rc == 0) {
+        *yes = 0;
+        return 0;
+    }
+    return rc == -ENOENT ? 0 : rc;
+}
+
+static int build_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct agg_build *b = arg;
+    Coachq__V1__StoredObservation *r;
+    struct agg_contrib c;
+    struct agg_val v;
+    int latest = 0, counts = 0;
+    int rc;
+
+    (void)key;
+    (void)klen;
+    memset(&c, 0, sizeof(c));
+    memset(&v, 0, sizeof(v));
+    r = coachq__v1__stored_observation__unpack(NULL, vlen, val);
+    if (r == NULL) {
+        log_event(LOG_ERROR, "agg_record_corrupt", "size=%zu", vlen);
+        return -EIO;
+    }
+    b->res.observations++;
+    rc = agg_record_latest(b->t, r, &latest);
+    if (rc == 0 && latest) {
+        rc = agg_counts(b->t, r, &counts);
+    }
+    if (rc != 0 || !latest || !counts) {
+        goto out;
+    }
+    b->res.counted++;
+    memcpy(c.id, r->observation->id.data, KEYS_UUID_LEN);
+    rc = agg_record_keys(b->t, r, &c);
+    if (rc == 0) {
+        rc = agg_record_values(r->observation, &v);
+    }
+    for (size_t i = 0; rc == 0 && i < c.nkeys; i++) {
+        rc = agg_map_add(&b->map, c.keys[i].b, c.keys[i].len, &v, 1);
+    }
+    if (rc == 0) {
+        b->rec = r;
+        b->c = &c;
+        rc = build_peers(b);
+    }
+    if (rc == 0 && c.npeers > 0) {
+        rc = agg_dc_value(&b->map, r, 1);
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    b->contribs++;
+    if (b->write_contribs) {
+        rc = agg_write_fail(agg_contrib_write(b->t, &c));
+    } else if (b->check_contribs) {
+        struct agg_contrib stored;
+        char id[40], what[80];
+
+        rc = agg_contrib_load(b->t, c.id, &stored);
+        if (rc == 0 && !agg_contrib_equal(&c, &stored)) {
+            uuid_format(c.id, id);
+            snprintf(what, sizeof(what), "%s (stored %zu keys, %zu peers; rebuilt %zu, %zu)",
+                     stored.nkeys == 0 && stored.npeers == 0 ? "contribution missing"
+                                                             : "contribution differs",
+                     stored.nkeys, stored.npeers, c.nkeys, c.npeers);
+            {
+                char k[64];
+
+                snprintf(k, sizeof(k), "contrib/%s", id);
+                report(b, k, what);
+            }
+        }
+        agg_contrib_free(&stored);
+    }
+out:
+    agg_contrib_free(&c);
+    agg_val_free(&v);
+    coachq__v1__stored_observation__free_unpacked(r, NULL);
+    return rc;
+}
+
+/* Rebuilds every value into b->map from the records in b->t. */
+static int build_all(struct agg_build *b)
+{
+    return store_txn_scan(b->t, b->t->s->dbi_obs, NULL, 0, 0, build_one, b);
+}
+
+int agg_rebuild_txn(struct store_txn *t)
+{
+    struct agg_build *b;
+    int rc;
+
+    if (!t->write) {
+        return -EROFS;
+    }
+    b = calloc(1, sizeof(*b));
+    if (b == NULL) {
+        return -ENOMEM;
+    }
+    b->t = t;
+    b->write_contribs = 1;
+    rc = mdb_drop(t->txn, t->s->dbi_agg, 0);
+    if (rc == 0) {
+        rc = mdb_drop(t->txn, t->s->dbi_agg_contrib, 0);
+    }
+    rc = rc == 0 ? 0 : STORE_TXN_ABORT(rc);
+    if (rc == 0) {
+        rc = build_all(b);
+    }
+    for (size_t i = 0; i < b->map.cap && rc == 0; i++) {
+        struct agg_ent *e = b->map.slot[i];
+        struct agg_week_view wv;
+
+        if (e == NULL || agg_val_normalise(&e->v, e->key, e->klen)) {
+            continue;
+        }
+        rc = agg_week_view_init(&wv, &e->v);
+        if (rc == 0) {
+            rc = store_txn_put_msg(t, t->s->dbi_agg, e->key, e->klen, &wv.w.base, NULL);
+            agg_week_view_free(&wv);
+        }
+        rc = agg_write_fail(rc);
+    }
+    if (rc == 0) {
+        log_event(LOG_INFO, "agg_rebuilt", "observations=%" PRIu64 " counted=%" PRIu64 " keys=%zu",
+                  b->res.observations, b->res.counted, b->map.n);
+    }
+    agg_map_free(&b->map);
+    free(b);
+    return rc;
+}
+
+static int near(double a, double b)
+{
+    double m = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+
+    return fabs(a - b) <= 1e-9 * (m > 1 ? m : 1);
+}
+
+/* Appends "; what" to a bounded description. */
+static void describe(char *out, size_t outlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void describe(char *out, size_t outlen, const char *fmt, ...)
+{
+    size_t n = strlen(out);
+    va_list ap;
+
+    if (n + 8 >= outlen) {
+        return;
+    }
+    if (n > 0) {
+        snprintf(out + n, outlen - n, "; ");
+        n += 2;
+    }
+    va_start(ap, fmt);
+    vsnprintf(out + n, outlen - n, fmt, ap);
+    va_end(ap);
+}
+
+/* Describes how stored s differs from rebuilt r into out ("" if equal). */
+static void val_diff(const struct agg_val *s, const struct agg_val *r, char *out, size_t outlen)
+{
+    static const char *const names[] = {"observations",  "seconds", "index_n",
+                                        "self_assess_n", "actions", "double_coded"};
+    const int64_t sv[] = {s->observations, s->seconds, s->index_n,
+                          s->self_n,       s->actions, s->double_coded};
+    const int64_t rv[] = {r->observations, r->seconds, r->index_n,
+                          r->self_n,       r->actions, r->double_coded};
+
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(sv) / sizeof(sv[0]); i++) {
+        if (sv[i] != rv[i]) {
+            describe(out, outlen, "%s %" PRId64 ", rebuilt %" PRId64, names[i], sv[i], rv[i]);
+        }
+    }
+    if (!near(s->index_sum, r->index_sum) || !near(s->index_sumsq, r->index_sumsq)) {
+        describe(out, outlen, "quality index sums %.6g/%.6g, rebuilt %.6g/%.6g", s->index_sum,
+                 s->index_sumsq, r->index_sum, r->index_sumsq);
+    }
+    if (!near(s->self_s, r->self_s)) {
+        describe(out, outlen, "self-assessment seconds %.6g, rebuilt %.6g", s->self_s, r->self_s);
+    }
+    for (int i = 0; i < AGG_NMARKERS; i++) {
+        if (s->markers[i] != r->markers[i]) {
+            describe(out, outlen, "markers[%d] %" PRId64 ", rebuilt %" PRId64, i, s->markers[i],
+                     r->markers[i]);
+        }
+    }
+    for (int i = 0; i < AGG_NPAIRS; i++) {
+        if (s->pairs[i] != r->pairs[i]) {
+            describe(out, outlen, "pairs[%d] %" PRId64 ", rebuilt %" PRId64, i, s->pairs[i],
+                     r->pairs[i]);
+        }
+    }
+    for (size_t i = 0; i < r->nb; i++) {
+        const struct agg_beh *rb = &r->b[i];
+        const struct agg_beh *sb = NULL;
+
+        for (size_t j = 0; j < s->nb; j++) {
+            if (strcmp(s->b[j].id, rb->id) == 0) {
+                sb = &s->b[j];
+            }
+        }
+        if (sb == NULL) {
+            describe(out, outlen, "behaviour %s missing (rebuilt count %" PRId64 ")", rb->id,
+                     rb->count);
+        } else if (sb->count != rb->count || sb->proficient != rb->proficient ||
+                   !near(sb->sum, rb->sum) || !near(sb->sumsq, rb->sumsq)) {
+            describe(out, outlen,
+                     "behaviour %s count/sum/sumsq/proficient %" PRId64 "/%g/%g/%" PRId64
+                     ", rebuilt %" PRId64 "/%g/%g/%" PRId64,
+                     rb->id, sb->count, sb->sum, sb->sumsq, sb->proficient, rb->count, rb->sum,
+                     rb->sumsq, rb->proficient);
+        }
+    }
+    for (size_t j = 0; j < s->nb; j++) {
+        int found = 0;
+
+        for (size_t i = 0; i < r->nb; i++) {
+            found = found || strcmp(s->b[j].id, r->b[i].id) == 0;
+        }
+        if (!found) {
+            describe(out, outlen, "behaviour %s not rebuilt (stored count %" PRId64 ")", s->b[j].id,
+                     s->b[j].count);
+        }
+    }
+}
+
+static int verify_stored(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                         void *arg)
+{
+    struct agg_build *b = arg;
+    Coachq__V1__AggWeek *w;
+    struct agg_ent *e;
+    struct agg_val sv;
+    char text[300];
+    char what[1024];
+    int rc;
+
+    agg_key_text(key, klen, text, sizeof(text));
+    w = coachq__v1__agg_week__unpack(NULL, vlen, val);
+    if (w == NULL) {
+        report(b, text, "stored value does not decode");
+        return 0;
+    }
+    rc = agg_val_from_week(&sv, w);
+    coachq__v1__agg_week__free_unpacked(w, NULL);
+    if (rc != 0) {
+        return rc;
+    }
+    e = agg_map_find(&b->map, key, klen);
+    if (e == NULL) {
+        snprintf(what, sizeof(what), "stored but not rebuilt (stored %" PRId64 " observations)",
+                 sv.observations);
+        report(b, text, what);
+    } else {
+        e->seen = 1;
+        val_diff(&sv, &e->v, what, sizeof(what));
+        if (what[0] != '\0') {
+            report(b, text, what);
+        }
+    }
+    agg_val_free(&sv);
+    return 0;
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+    const struct agg_ent *x = *(struct agg_ent *const *)a;
+    const struct agg_ent *y = *(struct agg_ent *const *)b;
+
+    return keys_compare(x->key, x->klen, y->key, y->klen);
+}
+
+static int verify_txn(struct store_txn *t, void *arg)
+{
+    struct agg_build *b = arg;
+    struct agg_ent **missing = NULL;
+    size_t nmissing = 0;
+    MDB_stat st;
+    int rc;
+
+    b->t = t;
+    rc = build_all(b);
+    for (size_t i = 0; i < b->map.cap && rc == 0; i++) {
+        struct agg_ent *e = b->map.slot[i];
+
+        /* A value that adds up to nothing is not stored. */
+        if (e != NULL && agg_val_normalise(&e->v, e->key, e->klen)) {
+            e->seen = 1;
+        }
+        if (e != NULL && !e->seen) {
+            b->res.keys++;
+        }
+    }
+    if (rc == 0) {
+        rc = store_txn_scan(t, t->s->dbi_agg, NULL, 0, 0, verify_stored, b);
+    }
+    if (rc == 0 && b->map.n > 0) {
+        missing = calloc(b->map.n, sizeof(*missing));
+        if (missing == NULL) {
+            rc = -ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < b->map.cap && rc == 0; i++) {
+        if (b->map.slot[i] != NULL && !b->map.slot[i]->seen) {
+            missing[nmissing++] = b->map.slot[i];
+        }
+    }
+    if (nmissing > 0) {
+        qsort(missing, nmissing, sizeof(*missing), ent_cmp);
+    }
+    for (size_t i = 0; i < nmissing; i++) {
+        char text[300], what[100];
+
+        agg_key_text(missing[i]->key, missing[i]->klen, text, sizeof(text));
+        snprintf(what, sizeof(what), "missing (rebuilt %" PRId64 " observations)",
+                 missing[i]->v.observations);
+        report(b, text, what);
+    }
+    free(missing);
+    if (rc == 0 && mdb_stat(t->txn, t->s->dbi_agg_contrib, &st) == 0 &&
+        st.ms_entries > b->contribs) {
+        char what[100];
+
+        snprintf(what, sizeof(what), "%" PRIu64 " contributions of versions that add nothing",
+                 (uint64_t)st.ms_entries - b->contribs);
+        report(b, "contrib", what);
+    }
+    return rc;
+}
+
+static int repair_txn(struct store_txn *t, void *arg)
+{
+    (void)arg;
+    return agg_rebuild_txn(t);
+}
+
+int agg_verify(struct store *s, int repair, agg_diff_cb cb, void *arg,
+               struct agg_verify_result *out)
+{
+    struct agg_build *b;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    b = calloc(1, sizeof(*b));
+    if (b == NULL) {
+        return -ENOMEM;
+    }
+    b->check_contribs = 1;
+    b->diff = cb;
+    b->diff_arg = arg;
+    rc = store_view(s, verify_txn, b);
+    if (rc == 0) {
+        *out = b->res;
+    }
+    if (rc == 0 && repair && b->res.differences > 0) {
+        rc = store_exec(s, repair_txn, NULL);
+    }
+    agg_map_free(&b->map);
+    free(b);
+    return rc;
+}

@@ -1,0 +1,583 @@
+/*
+ * agg_record: what one observation record contributes to the aggregates
+ * (agg_int.h): the values it adds and the keys it adds them to, the
+ * contribution record that remembers them for an amendment's take-back,
+ * and the double-coding rule that pairs it with other observers' records
+ * of the same session. Double coding pairs are found through the
+ * obs_by_coach index: every key with the same coach and started_at is one
+ * point range. The writer (agg_apply.c) and the rebuild (agg_rebuild.c)
+ * both use these, so that they cannot disagree.
+ */
+#include "agg_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "certs.h"
+#include "keys.h"
+#include "log.h"
+#include "people.h"
+#include "store_int.h"
+
+#define AGG_SELF_ASSESSED COACHQ__V1__MARKER_KIND__MARKER_KIND_REP_SELF_ASSESSED
+/* Programmes looked at per observation for its cohorts: one enrolment point
+ * read each. */
+#define AGG_MAX_PROGRAMMES 256
+
+void agg_contrib_free(struct agg_contrib *c)
+{
+    free(c->keys);
+    free(c->peers);
+    c->keys = NULL;
+    c->peers = NULL;
+    c->nkeys = c->capkeys = c->npeers = c->cappeers = 0;
+}
+
+static int agg_contrib_add_key(struct agg_contrib *c, const struct keys_buf *k)
+{
+    if (c->nkeys == c->capkeys) {
+        size_t cap = c->capkeys != 0 ? c->capkeys * 2 : 8;
+        struct keys_buf *n = realloc(c->keys, cap * sizeof(*n));
+
+        if (n == NULL) {
+            return -ENOMEM;
+        }
+        c->keys = n;
+        c->capkeys = cap;
+    }
+    c->keys[c->nkeys++] = *k;
+    return 0;
+}
+
+int agg_contrib_add_peer(struct agg_contrib *c, const uint8_t id[KEYS_UUID_LEN])
+{
+    size_t i = 0;
+
+    while (i < c->npeers && memcmp(c->peers[i], id, KEYS_UUID_LEN) < 0) {
+        i++;
+    }
+    if (i < c->npeers && memcmp(c->peers[i], id, KEYS_UUID_LEN) == 0) {
+        return 0;
+    }
+    if (c->npeers == c->cappeers) {
+        size_t cap = c->cappeers != 0 ? c->cappeers * 2 : 4;
+        uint8_t(*n)[KEYS_UUID_LEN] = realloc(c->peers, cap * KEYS_UUID_LEN);
+
+        if (n == NULL) {
+            return -ENOMEM;
+        }
+        c->peers = n;
+        c->cappeers = cap;
+    }
+    memmove(c->peers[i + 1], c->peers[i], (c->npeers - i) * KEYS_UUID_LEN);
+    memcpy(c->peers[i], id, KEYS_UUID_LEN);
+    c->npeers++;
+    c->dirty = 1;
+    return 0;
+}
+
+void agg_contrib_del_peer(struct agg_contrib *c, const uint8_t id[KEYS_UUID_LEN])
+{
+    for (size_t i = 0; i < c->npeers; i++) {
+        if (memcmp(c->peers[i], id, KEYS_UUID_LEN) == 0) {
+            memmove(c->peers[i], c->peers[i + 1], (c->npeers - i - 1) * KEYS_UUID_LEN);
+            c->npeers--;
+            c->dirty = 1;
+            return;
+        }
+    }
+}
+
+int agg_contrib_load(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN], struct agg_contrib *c)
+{
+    Coachq__V1__AggContribution *m = NULL;
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    memcpy(c->id, id, KEYS_UUID_LEN);
+    c->loaded = 1;
+    rc = store_txn_get_msg(t, t->s->dbi_agg_contrib, id, KEYS_UUID_LEN,
+                           &coachq__v1__agg_contribution__descriptor, (ProtobufCMessage **)&m);
+    if (rc == -ENOENT) {
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t i = 0; i < m->n_keys && rc == 0; i++) {
+        struct keys_buf k;
+
+        if (m->keys[i].len < 8 || m->keys[i].len > AGG_KEY_MAX) {
+            rc = -EIO;
+            break;
+        }
+        keys_buf_reset(&k);
+        keys_buf_raw(&k, m->keys[i].data, m->keys[i].len);
+        rc = agg_contrib_add_key(c, &k);
+    }
+    for (size_t i = 0; i < m->n_peers && rc == 0; i++) {
+        rc = m->peers[i].len == KEYS_UUID_LEN ? agg_contrib_add_peer(c, m->peers[i].data) : -EIO;
+    }
+    c->dirty = 0;
+    coachq__v1__agg_contribution__free_unpacked(m, NULL);
+    if (rc != 0) {
+        agg_contrib_free(c);
+    }
+    return rc;
+}
+
+/* Packs c into a message that points into c (bytes arrays malloc'ed here,
+ * free with free(msg->keys) and free(msg->peers)). */
+static int agg_contrib_msg(const struct agg_contrib *c, Coachq__V1__AggContribution *msg)
+{
+    Coachq__V1__AggContribution init = COACHQ__V1__AGG_CONTRIBUTION__INIT;
+
+    *msg = init;
+    if (c->nkeys > 0) {
+        msg->keys = calloc(c->nkeys, sizeof(*msg->keys));
+        if (msg->keys == NULL) {
+            return -ENOMEM;
+        }
+    }
+    if (c->npeers > 0) {
+        msg->peers = calloc(c->npeers, sizeof(*msg->peers));
+        if (msg->peers == NULL) {
+            free(msg->keys);
+            msg->keys = NULL;
+            return -ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < c->nkeys; i++) {
+        msg->keys[i].data = (uint8_t *)c->keys[i].b;
+        msg->keys[i].len = c->keys[i].len;
+    }
+    for (size_t i = 0; i < c->npeers; i++) {
+        msg->peers[i].data = (uint8_t *)c->peers[i];
+        msg->peers[i].len = KEYS_UUID_LEN;
+    }
+    msg->n_keys = c->nkeys;
+    msg->n_peers = c->npeers;
+    return 0;
+}
+
+int agg_contrib_write(struct store_txn *t, const struct agg_contrib *c)
+{
+    Coachq__V1__AggContribution msg;
+    int rc;
+
+    if (c->nkeys == 0 && c->npeers == 0) {
+        return store_txn_del(t, t->s->dbi_agg_contrib, c->id, KEYS_UUID_LEN);
+    }
+    rc = agg_contrib_msg(c, &msg);
+    if (rc == 0) {
+        rc = store_txn_put_msg(t, t->s->dbi_agg_contrib, c->id, KEYS_UUID_LEN, &msg.base, NULL);
+    }
+    free(msg.keys);
+    free(msg.peers);
+    return rc;
+}
+
+int agg_record_ok(const Coachq__V1__StoredObservation *r)
+{
+    const Coachq__V1__Observation *o = r != NULL ? r->observation : NULL;
+
+    return o != NULL && o->id.len == KEYS_UUID_LEN && r->observer_id != NULL &&
+           r->observer_id[0] != '\0' && o->coach_id != NULL && o->coach_id[0] != '\0' &&
+           o->coachee_id != NULL && o->rubric_id != NULL && o->rubric_id[0] != '\0';
+}
+
+/* Sets *yes if rec counts: not a calibration attempt, and its observer was
+ * certified for its rubric on the session day. */
+int agg_counts(struct store_txn *t, const Coachq__V1__StoredObservation *rec, int *yes)
+{
+    const Coachq__V1__Observation *o = rec->observation;
+    Coachq__V1__Certification *c = NULL;
+    int rc;
+
+    *yes = 0;
+    if (!agg_record_ok(rec) || o->calibration_ref.len != 0) {
+        return 0;
+    }
+    rc = certs_valid_on(t, rec->observer_id, o->rubric_id, store_day_of(o->started_at), &c, NULL);
+    coachq__v1__certification__free_unpacked(c, NULL);
+    if (rc == -ENOENT || rc == -EINVAL) {
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    *yes = 1;
+    return 0;
+}
+
+int agg_record_values(const Coachq__V1__Observation *o, struct agg_val *v)
+{
+    double qsum = 0;
+    int64_t qn = 0;
+    int64_t self_ms = -1;
+
+    memset(v, 0, sizeof(*v));
+    for (size_t i = 0; i < o->n_ratings; i++) {
+        const Coachq__V1__Rating *r = o->ratings[i];
+        struct agg_beh *b;
+        double s;
+
+        if (r == NULL || r->not_applicable || r->score < 1 || r->score > 4 ||
+            r->behaviour_id == NULL) {
+            continue;
+        }
+        b = agg_val_beh(v, r->behaviour_id);
+        if (b == NULL) {
+            agg_val_free(v);
+            return -ENOMEM;
+        }
+        s = r->score;
+        b->count++;
+        b->sum += s;
+        b->sumsq += s * s;
+        b->proficient += r->score >= 3;
+        qsum += s;
+        qn++;
+    }
+    v->observations = 1;
+    v->seconds = o->duration_s;
+    for (size_t i = 0; i < o->n_markers; i++) {
+        const Coachq__V1__Marker *m = o->markers[i];
+
+        if (m == NULL || (unsigned)m->kind >= AGG_NMARKERS) {
+            continue;
+        }
+        v->markers[m->kind]++;
+        if (m->kind == AGG_SELF_ASSESSED && (self_ms < 0 || m->offset_ms < self_ms)) {
+            self_ms = m->offset_ms;
+        }
+    }
+    if (qn > 0) {
+        double q = qsum / (double)qn;
+
+        v->index_n = 1;
+        v->index_sum = q;
+        v->index_sumsq = q * q;
+    }
+    if (self_ms >= 0) {
+        v->self_n = 1;
+        v->self_s = (double)self_ms / 1000.0;
+    }
+    v->actions = (int64_t)o->n_actions;
+    return 0;
+}
+
+struct programmes {
+    char id[AGG_MAX_PROGRAMMES][VALIDATE_MAX_ID + 1];
+    size_t n;
+};
+
+static int programme_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                         void *arg)
+{
+    struct programmes *p = arg;
+
+    (void)val;
+    (void)vlen;
+    if (klen == 0 || klen > VALIDATE_MAX_ID) {
+        return 0;
+    }
+    if (p->n == AGG_MAX_PROGRAMMES) {
+        log_event(LOG_WARN, "agg_programmes_capped", "max=%d", AGG_MAX_PROGRAMMES);
+        return 1;
+    }
+    memcpy(p->id[p->n], key, klen);
+    p->id[p->n][klen] = '\0';
+    p->n++;
+    return 0;
+}
+
+/* Adds the AGG_LINE_COACH keys of coach on day: one per manager in the
+ * chain above the coach that day. */
+static int agg_record_chain_keys(struct store_txn *t, const char *coach, int32_t day,
+                                 const char *rubric, int32_t monday, struct agg_contrib *c)
+{
+    char chain[PEOPLE_MAX_CHAIN][65];
+    char scope[AGG_SCOPE_MAX + 1];
+    struct keys_buf k;
+    size_t n = 0;
+    int rc = people_chain_at(t, coach, day, chain, &n);
+
+    if (rc == -ENOENT || rc == -EINVAL) {
+        return 0;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        snprintf(scope, sizeof(scope), "%.64s/%.64s", chain[i], coach);
+        rc = agg_key(&k, AGG_LINE_COACH, scope, rubric, 1, monday);
+        if (rc == 0) {
+            rc = agg_contrib_add_key(c, &k);
+        } else if (rc == -EINVAL || rc == -ENOBUFS) {
+            rc = 0;
+        }
+    }
+    return rc;
+}
+
+int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
+                    struct agg_contrib *c)
+{
+    const Coachq__V1__Observation *o = rec->observation;
+    const char *rubric = o->rubric_id;
+    int32_t day = store_day_of(o->started_at);
+    int32_t monday = agg_week_of(day);
+    struct programmes *pg = NULL;
+    char scope[AGG_SCOPE_MAX + 1];
+    char mgr[VALIDATE_MAX_ID + 1];
+    struct keys_buf k;
+    int rc;
+
+    rc = agg_key(&k, AGG_COACH, o->coach_id, rubric, 1, monday);
+    if (rc == 0) {
+        rc = agg_contrib_add_key(c, &k);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    rc = people_manager_at(t, o->coach_id, day, mgr, sizeof(mgr));
+    if (rc == 0) {
+        rc = agg_key(&k, AGG_LINE, mgr, rubric, 1, monday);
+        if (rc == 0) {
+            rc = agg_contrib_add_key(c, &k);
+        }
+    } else if (rc == -ENOENT || rc == -EINVAL) {
+        rc = 0;
+    }
+    if (rc == 0) {
+        rc = agg_record_chain_keys(t, o->coach_id, day, rubric, monday, c);
+    }
+    if (rc == 0) {
+        rc = agg_key(&k, AGG_ORG, AGG_ORG_ALL, rubric, 1, monday);
+    }
+    if (rc == 0) {
+        rc = agg_contrib_add_key(c, &k);
+    }
+    if (rc == 0) {
+        rc = agg_key(&k, AGG_OBSERVER, rec->observer_id, rubric, 1, monday);
+    }
+    if (rc == 0) {
+        rc = agg_contrib_add_key(c, &k);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    pg = calloc(1, sizeof(*pg));
+    if (pg == NULL) {
+        return -ENOMEM;
+    }
+    rc = store_txn_scan(t, t->s->dbi_programmes, NULL, 0, 0, programme_one, pg);
+    for (size_t i = 0; i < pg->n && rc == 0; i++) {
+        Coachq__V1__Enrolment *e = NULL;
+
+        rc = people_enrolment_get(t, pg->id[i], o->coach_id, &e);
+        if (rc == 0 && e->cohort_id != NULL && e->cohort_id[0] != '\0') {
+            snprintf(scope, sizeof(scope), "%s/%s", pg->id[i], e->cohort_id);
+            rc = agg_key(&k, AGG_COHORT, scope, rubric, 1, monday);
+            if (rc == 0) {
+                rc = agg_contrib_add_key(c, &k);
+            } else if (rc == -EINVAL || rc == -ENOBUFS) {
+                rc = 0;
+            }
+        } else if (rc == -ENOENT || rc == -EINVAL) {
+            rc = 0;
+        }
+        coachq__v1__enrolment__free_unpacked(e, NULL);
+    }
+    free(pg);
+    if (rc != 0) {
+        return rc;
+    }
+    snprintf(scope, sizeof(scope), "%s/%s", rec->observer_id, o->coach_id);
+    rc = agg_key(&k, AGG_PAIR, scope, rubric, 1, monday);
+    return rc == 0 ? agg_contrib_add_key(c, &k) : rc;
+}
+
+int agg_dc_value(struct agg_map *m, const Coachq__V1__StoredObservation *rec, int sign)
+{
+    const Coachq__V1__Observation *o = rec->observation;
+    struct agg_val v;
+    struct keys_buf k;
+    int rc;
+
+    memset(&v, 0, sizeof(v));
+    v.double_coded = 1;
+    rc = agg_key(&k, AGG_OBSERVER, rec->observer_id, o->rubric_id, 1,
+                 agg_week_of(store_day_of(o->started_at)));
+    return rc == 0 ? agg_map_add(m, k.b, k.len, &v, sign) : rc;
+}
+
+int agg_pair_values(struct agg_map *m, const Coachq__V1__StoredObservation *a,
+                    const Coachq__V1__StoredObservation *b, int sign)
+{
+    const Coachq__V1__Observation *oa = a->observation;
+    const Coachq__V1__Observation *ob = b->observation;
+    struct agg_val va, vb;
+    struct keys_buf ka, kb;
+    int rc;
+
+    memset(&va, 0, sizeof(va));
+    memset(&vb, 0, sizeof(vb));
+    for (size_t i = 0; i < oa->n_ratings; i++) {
+        const Coachq__V1__Rating *ra = oa->ratings[i];
+
+        if (ra == NULL || ra->not_applicable || ra->score < 1 || ra->score > 4 ||
+            ra->behaviour_id == NULL) {
+            continue;
+        }
+        for (size_t j = 0; j < ob->n_ratings; j++) {
+            const Coachq__V1__Rating *rb = ob->ratings[j];
+
+            if (rb == NULL || rb->not_applicable || rb->score < 1 || rb->score > 4 ||
+                rb->behaviour_id == NULL || strcmp(ra->behaviour_id, rb->behaviour_id) != 0) {
+                continue;
+            }
+            va.pairs[(ra->score - 1) * 4 + (rb->score - 1)]++;
+            vb.pairs[(rb->score - 1) * 4 + (ra->score - 1)]++;
+            break;
+        }
+    }
+    rc = agg_key(&ka, AGG_OBSERVER, a->observer_id, oa->rubric_id, 1,
+                 agg_week_of(store_day_of(oa->started_at)));
+    if (rc == 0) {
+        rc = agg_key(&kb, AGG_OBSERVER, b->observer_id, ob->rubric_id, 1,
+                     agg_week_of(store_day_of(ob->started_at)));
+    }
+    if (rc == 0) {
+        rc = agg_map_add(m, ka.b, ka.len, &va, sign);
+    }
+    if (rc == 0) {
+        rc = agg_map_add(m, kb.b, kb.len, &vb, sign);
+    }
+    return rc;
+}
+
+int agg_record_read(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN],
+                    Coachq__V1__StoredObservation **out)
+{
+    int rc =
+        store_txn_get_msg(t, t->s->dbi_obs, id, KEYS_UUID_LEN,
+                          &coachq__v1__stored_observation__descriptor, (ProtobufCMessage **)out);
+
+    if (rc == 0 && !agg_record_ok(*out)) {
+        coachq__v1__stored_observation__free_unpacked(*out, NULL);
+        *out = NULL;
+        rc = -EIO;
+    }
+    return rc;
+}
+
+/* True if b can be a's double-coding peer (both already known to count). */
+static int agg_peer_match(const Coachq__V1__StoredObservation *a,
+                          const Coachq__V1__StoredObservation *b)
+{
+    const Coachq__V1__Observation *oa = a->observation;
+    const Coachq__V1__Observation *ob = b->observation;
+
+    return oa->started_at == ob->started_at && strcmp(oa->coach_id, ob->coach_id) == 0 &&
+           strcmp(oa->coachee_id, ob->coachee_id) == 0 &&
+           strcmp(oa->rubric_id, ob->rubric_id) == 0 && strcmp(a->observer_id, b->observer_id) != 0;
+}
+
+void agg_session_free(struct agg_session *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        coachq__v1__stored_observation__free_unpacked(s->rec[i], NULL);
+        s->rec[i] = NULL;
+    }
+    s->n = 0;
+    s->nids = 0;
+}
+
+static int agg_session_key(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                           void *arg)
+{
+    struct agg_session *s = arg;
+    const uint8_t *uuid;
+
+    (void)val;
+    (void)vlen;
+    if (keys_index_decode(key, klen, NULL, NULL, NULL, &uuid) != 0) {
+        return 0;
+    }
+    memcpy(s->ids[s->nids++], uuid, KEYS_UUID_LEN);
+    return s->nids == AGG_SESSION_KEYS + 1 ? 1 : 0;
+}
+
+int agg_session_load(struct store_txn *t, const char *coach, int64_t started_at,
+                     struct agg_session *s)
+{
+    uint8_t prefix[KEYS_BOUND_MAX];
+    size_t plen;
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    if (keys_index_bound(prefix, sizeof(prefix), coach, strlen(coach), started_at, &plen) != 0) {
+        return 0;
+    }
+    /* The ids first: no other read runs while the scan's cursor is open. */
+    rc = store_txn_scan(t, t->s->dbi_by_coach, prefix, plen, 0, agg_session_key, s);
+    for (size_t i = 0; i < s->nids && rc == 0; i++) {
+        Coachq__V1__StoredObservation *r = NULL;
+
+        rc = agg_record_read(t, s->ids[i], &r);
+        if (rc == -ENOENT || rc == -EIO) {
+            /* An index key without a readable record is damage; it takes
+             * its place in the window all the same, in the writer and the
+             * rebuild alike. */
+            rc = 0;
+        }
+        if (rc == 0 && r != NULL) {
+            rc = agg_counts(t, r, &s->counts[s->n]);
+        }
+        s->rec[s->n++] = r;
+    }
+    if (rc != 0) {
+        agg_session_free(s);
+    }
+    return rc;
+}
+
+/* True if s->rec[i] represents its observer for its coachee and rubric:
+ * counted, in the window, and no counted record before it (a smaller id)
+ * of the same observer, coachee and rubric. */
+static int agg_session_represents(const struct agg_session *s, size_t i)
+{
+    const Coachq__V1__StoredObservation *a = s->rec[i];
+
+    if (i >= AGG_SESSION_KEYS || a == NULL || !s->counts[i]) {
+        return 0;
+    }
+    for (size_t j = 0; j < i; j++) {
+        const Coachq__V1__StoredObservation *b = s->rec[j];
+
+        if (b != NULL && s->counts[j] && strcmp(a->observer_id, b->observer_id) == 0 &&
+            a->observation->started_at == b->observation->started_at &&
+            strcmp(a->observation->coachee_id, b->observation->coachee_id) == 0 &&
+            strcmp(a->observation->rubric_id, b->observation->rubric_id) == 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int agg_session_paired(const struct agg_session *s, size_t i, size_t j)
+{
+    return i != j && agg_session_represents(s, i) && agg_session_represents(s, j) &&
+           agg_peer_match(s->rec[i], s->rec[j]);
+}
+
+size_t agg_session_find(const struct agg_session *s, const uint8_t id[KEYS_UUID_LEN])
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->rec[i] != NULL && memcmp(s->rec[i]->observation->id.data, id, KEYS_UUID_LEN) == 0) {
+            return i;
+        }
+    }
+    return s->n;
+}

@@ -1,0 +1,485 @@
+/*
+ * obs_apply: what the writer does with one submitted observation, the
+ * store's hook (store.h, "The hook"). A new id is checked against the
+ * organisation (rules.h), stored with the writer's next sequence number,
+ * chained to the versions of its observation, indexed by coach, observer and
+ * coachee (an amendment takes the version it supersedes out of the
+ * indexes), audited (audit.h), counted in the dashboards' aggregates
+ * (agg.h) and, for a calibration attempt, logged against the exam's limits
+ * and scored (certs.h). An id already stored is a duplicate when the same
+ * observer sent the same bytes, and refused otherwise.
+ *
+ * Everything runs on the writer thread inside the batch's write
+ * transaction; nothing here blocks. It also holds store_open(), which opens
+ * the engine with this hook.
+ */
+#include "obs.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg.h"
+#include "audit.h"
+#include "certs.h"
+#include "error.h"
+#include "keys.h"
+#include "log.h"
+#include "rules.h"
+#include "store_int.h"
+#include "uuid.h"
+
+/* Puts key -> empty into the database under cur, with MDB_APPEND when the
+ * key sorts after the last key there (then it really appends and LMDB skips
+ * the search and fills pages fully). */
+static int obs_put_index(MDB_cursor *cur, const uint8_t *key, size_t klen)
+{
+    MDB_val k, v, lk, lv;
+    unsigned flags = 0;
+    int rc;
+
+    rc = mdb_cursor_get(cur, &lk, &lv, MDB_LAST);
+    if (rc == MDB_NOTFOUND || (rc == 0 && keys_compare(key, klen, lk.mv_data, lk.mv_size) > 0)) {
+        flags = MDB_APPEND;
+    } else if (rc != 0) {
+        return rc;
+    }
+    k.mv_data = (void *)key;
+    k.mv_size = klen;
+    v.mv_data = NULL;
+    v.mv_size = 0;
+    return mdb_cursor_put(cur, &k, &v, flags);
+}
+
+/* True if the stored record and the submission are the same resubmission:
+ * same observer and byte-identical packed observation. The server packs the
+ * bytes it submits from a decoded message, so they are canonical and a
+ * repack of the stored observation reproduces them. */
+static int obs_same_content(const Coachq__V1__StoredObservation *old, const struct store_write *w)
+{
+    uint8_t *buf;
+    size_t n;
+    int same;
+
+    if (old->observation == NULL || old->observer_id == NULL ||
+        strcmp(old->observer_id, w->observer_id) != 0) {
+        return 0;
+    }
+    n = coachq__v1__observation__get_packed_size(old->observation);
+    if (n != w->obs_len) {
+        return 0;
+    }
+    if (n == 0) {
+        return 1;
+    }
+    buf = malloc(n);
+    if (buf == NULL) {
+        return -ENOMEM;
+    }
+    coachq__v1__observation__pack(old->observation, buf);
+    same = memcmp(buf, w->obs, n) == 0;
+    free(buf);
+    return same;
+}
+
+/* Answers a submission whose id is already stored (val, borrowed from the
+ * transaction): a duplicate, or -EEXIST without changing or revealing the
+ * existing record. */
+static void obs_apply_existing(struct store_write *w, const MDB_val *val)
+{
+    Coachq__V1__StoredObservation *old;
+    int same;
+
+    /* Decode before anything else touches the transaction. */
+    old = coachq__v1__stored_observation__unpack(NULL, val->mv_size, val->mv_data);
+    if (old == NULL) {
+        log_event(LOG_ERROR, "store_record_corrupt", "op=dedupe size=%zu", val->mv_size);
+        w->rc = -EIO;
+        return;
+    }
+    same = obs_same_content(old, w);
+    if (same < 0) {
+        w->rc = same;
+    } else if (same) {
+        w->rc = 0;
+        w->result = STORE_DUPLICATE;
+        w->seq = old->seq;
+        w->version = old->version != 0 ? old->version : 1;
+        w->stored_at_ms = old->received_at_ms;
+    } else {
+        w->rc = -EEXIST;
+    }
+    coachq__v1__stored_observation__free_unpacked(old, NULL);
+}
+
+/* Builds the three index keys (coach, observer, coachee) of a record. */
+static int obs_index_keys(const Coachq__V1__Observation *obs, const char *observer,
+                          uint8_t keys[3][KEYS_INDEX_MAX], size_t klen[3])
+{
+    const char *ids[3];
+
+    ids[0] = obs->coach_id;
+    ids[1] = observer;
+    ids[2] = obs->coachee_id;
+    for (int i = 0; i < 3; i++) {
+        if (ids[i] == NULL || keys_index_encode(keys[i], KEYS_INDEX_MAX, ids[i], strlen(ids[i]),
+                                                obs->started_at, obs->id.data, &klen[i]) != 0) {
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* Takes the superseded version's entries out of the indexes, so that lists
+ * show the latest version of each observation. Returns 0 or an LMDB
+ * code. */
+static int obs_unindex(struct store_txn *t, const uint8_t prev[16])
+{
+    Coachq__V1__StoredObservation *old = NULL;
+    MDB_dbi dbis[3] = {t->s->dbi_by_coach, t->s->dbi_by_observer, t->s->dbi_by_coachee};
+    uint8_t keys[3][KEYS_INDEX_MAX];
+    size_t klen[3];
+    MDB_val k, v;
+    int rc;
+
+    k.mv_data = (void *)prev;
+    k.mv_size = KEYS_UUID_LEN;
+    rc = mdb_get(t->txn, t->s->dbi_obs, &k, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    old = coachq__v1__stored_observation__unpack(NULL, v.mv_size, v.mv_data);
+    if (old == NULL || old->observation == NULL) {
+        coachq__v1__stored_observation__free_unpacked(old, NULL);
+        return MDB_CORRUPTED;
+    }
+    rc = 0;
+    if (obs_index_keys(old->observation, old->observer_id, keys, klen) == 0) {
+        for (int i = 0; i < 3 && rc == 0; i++) {
+            k.mv_data = keys[i];
+            k.mv_size = klen[i];
+            rc = mdb_del(t->txn, dbis[i], &k, NULL);
+            if (rc == MDB_NOTFOUND) {
+                rc = 0;
+            }
+        }
+    }
+    coachq__v1__stored_observation__free_unpacked(old, NULL);
+    return rc;
+}
+
+/* Puts the new version's index entries: a calibration attempt scores a
+ * reference session, not a real coach, so only its observer's list shows
+ * it. Returns 0 or an LMDB code. */
+static int obs_index(struct store_txn *t, int calibration, uint8_t keys[3][KEYS_INDEX_MAX],
+                     const size_t klen[3])
+{
+    MDB_dbi dbis[3] = {t->s->dbi_by_coach, t->s->dbi_by_observer, t->s->dbi_by_coachee};
+    MDB_cursor *cur = NULL;
+    int rc = 0;
+
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        if (calibration && i != 1) {
+            continue;
+        }
+        rc = mdb_cursor_open(t->txn, dbis[i], &cur);
+        if (rc != 0) {
+            break;
+        }
+        rc = obs_put_index(cur, keys[i], klen[i]);
+        mdb_cursor_close(cur);
+    }
+    return rc;
+}
+
+/* An audit entry's failure: an LMDB code that ends the attempt (the entry
+ * must commit with what it describes), or logged and let go. */
+static int obs_audit_fail(int rc, const char *subject)
+{
+    if (store_txn_is_abort(rc)) {
+        return store_txn_abort_mdb(rc);
+    }
+    if (rc == -ENOMEM) {
+        return ENOMEM;
+    }
+    if (rc != 0) {
+        log_event(LOG_ERROR, "store_audit_failed", "subject=%s rc=%d", subject, rc);
+    }
+    return 0;
+}
+
+/* Writes the audit entry of a stored observation. Returns 0 or an LMDB
+ * code. */
+static int obs_audit(struct store_txn *t, const struct store_write *w,
+                     const Coachq__V1__Observation *obs, uint64_t seq, uint32_t version)
+{
+    char subject[40];
+    char detail[400];
+    const char *action = "submit";
+
+    if (obs->calibration_ref.len == KEYS_UUID_LEN) {
+        action = "calibrate";
+    } else if (version > 1) {
+        action = "amend";
+    }
+    uuid_format(obs->id.data, subject);
+    snprintf(detail, sizeof(detail), "seq=%llu version=%u rubric=%s@%u coach=%s coachee=%s",
+             (unsigned long long)seq, (unsigned)version, obs->rubric_id,
+             (unsigned)obs->rubric_version, obs->coach_id, obs->coachee_id);
+    return obs_audit_fail(audit_append(t, w->received_at_ms, w->observer_id, action, subject,
+                                       detail, w->origin, NULL),
+                          subject);
+}
+
+/* Writes the audit entry of a calibration attempt the exam's limits
+ * refused. Returns 0 or an LMDB code; *wrote is set once it is put. */
+static int obs_audit_refused(struct store_txn *t, const struct store_write *w,
+                             const Coachq__V1__Observation *obs, int *wrote)
+{
+    char subject[40];
+    int rc;
+
+    uuid_format(obs->calibration_ref.data, subject);
+    rc = audit_append(t, w->received_at_ms, w->observer_id, "calibrate.refused", subject,
+                      w->fault.message, w->origin, NULL);
+    if (rc == 0) {
+        *wrote = 1;
+    }
+    return obs_audit_fail(rc, subject);
+}
+
+/* Checks obs against the organisation (rules.h). A refusal is w's answer
+ * (w->rc, w->fault); a refused calibration attempt is audited all the same,
+ * since a lead reads attempts against the exam's limits there. Returns 0 or
+ * an LMDB code. */
+static int obs_check(struct store_txn *t, struct store_write *w, const Coachq__V1__Observation *obs,
+                     struct rules_amend *amend, int *wrote)
+{
+    int rc;
+
+    rc = rules_check_observation(t, w->observer_id, obs, w->received_at_ms, &t->s->policy, amend,
+                                 &w->fault);
+    if (store_txn_is_abort(rc)) {
+        return store_txn_abort_mdb(rc);
+    }
+    if (rc == 0) {
+        return 0;
+    }
+    w->rc = rc;
+    if (obs->calibration_ref.len == KEYS_UUID_LEN &&
+        w->fault.code == COACHQ__V1__CODE__RESOURCE_EXHAUSTED) {
+        return obs_audit_refused(t, w, obs, wrote);
+    }
+    return 0;
+}
+
+/* Puts the record rec under its id, its entry in the version chain, and
+ * its index entries in place of the superseded version's (prev, or NULL).
+ * Returns 0 or an LMDB code; *wrote is set once anything is put. */
+static int obs_put(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
+                   const uint8_t *prev, uint8_t keys[3][KEYS_INDEX_MAX], const size_t klen[3],
+                   int *wrote)
+{
+    const Coachq__V1__Observation *obs = rec->observation;
+    uint8_t vkey[KEYS_UUID_LEN + 4];
+    MDB_val k, v;
+    int rc;
+
+    k.mv_data = obs->id.data;
+    k.mv_size = KEYS_UUID_LEN;
+    v.mv_data = NULL;
+    v.mv_size = coachq__v1__stored_observation__get_packed_size(rec);
+    /* Record ids are random, so this is no append; MDB_RESERVE lets the
+     * record be packed straight into its page. */
+    rc = mdb_put(t->txn, t->s->dbi_obs, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
+    if (rc != 0) {
+        return rc;
+    }
+    *wrote = 1;
+    coachq__v1__stored_observation__pack(rec, v.mv_data);
+
+    memcpy(vkey, rec->root_id.data, KEYS_UUID_LEN);
+    keys_put_be32(vkey + KEYS_UUID_LEN, rec->version);
+    k.mv_data = vkey;
+    k.mv_size = sizeof(vkey);
+    v.mv_data = obs->id.data;
+    v.mv_size = KEYS_UUID_LEN;
+    rc = mdb_put(t->txn, t->s->dbi_versions, &k, &v, 0);
+    if (rc != 0) {
+        return rc;
+    }
+    if (prev != NULL) {
+        rc = obs_unindex(t, prev);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return obs_index(t, obs->calibration_ref.len == KEYS_UUID_LEN, keys, klen);
+}
+
+struct obs_calibration {
+    const struct store_write *w;
+    const Coachq__V1__Observation *obs;
+};
+
+static int obs_score_txn(struct store_txn *t, void *arg)
+{
+    const struct obs_calibration *c = arg;
+
+    return certs_calibrate(t, c->w->observer_id, c->obs->calibration_ref.data, c->obs->id.data,
+                           c->w->received_at_ms, &t->s->policy, NULL);
+}
+
+/* Logs a stored calibration attempt against the exam's limits and, when
+ * the policy is enforced, scores it in a nested transaction: the attempt
+ * stays stored even if scoring it fails (it is scored again with the
+ * observer's next attempt). Returns 0 or an LMDB code. */
+static int obs_calibrate(struct store_txn *t, const struct store_write *w,
+                         const Coachq__V1__Observation *obs)
+{
+    struct obs_calibration c = {w, obs};
+    int fn_rc;
+    int rc;
+
+    rc = certs_exam_log(t, w->observer_id, obs->calibration_ref.data, obs->id.data,
+                        w->received_at_ms);
+    if (store_txn_is_abort(rc)) {
+        return store_txn_abort_mdb(rc);
+    }
+    if (rc != 0) {
+        /* Ids were checked before, so only damage or memory gets here; an
+         * attempt that is not logged must not be stored. */
+        log_event(LOG_ERROR, "store_exam_log_failed", "observer=%s rc=%d", w->observer_id, rc);
+        return rc == -ENOMEM ? ENOMEM : EIO;
+    }
+    if (!t->s->policy.enforce) {
+        return 0;
+    }
+    rc = store_txn_nested(t, obs_score_txn, &c, &fn_rc);
+    if (rc == 0 && fn_rc != 0) {
+        log_event(LOG_ERROR, "store_calibrate_failed", "observer=%s rc=%d err=\"%s\"",
+                  w->observer_id, fn_rc, error_strerror(fn_rc));
+    }
+    return rc;
+}
+
+/* What follows a stored version in the same transaction: its audit entry,
+ * its aggregates and, for a calibration attempt, the exam. Returns 0 or an
+ * LMDB code. */
+static int obs_after_put(struct store_txn *t, const struct store_write *w,
+                         const Coachq__V1__StoredObservation *rec, const uint8_t *prev)
+{
+    const Coachq__V1__Observation *obs = rec->observation;
+    int rc;
+
+    rc = obs_audit(t, w, obs, rec->seq, rec->version);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = agg_observation(t, rec, prev);
+    if (store_txn_is_abort(rc)) {
+        return store_txn_abort_mdb(rc);
+    }
+    if (rc != 0) {
+        /* The record is already put in this transaction, so the attempt
+         * must end rather than store it without its aggregates. Only a
+         * stored record that no longer decodes gets here: corruption, which
+         * the failure policy treats like an I/O error. */
+        log_event(LOG_ERROR, "store_agg_failed", "seq=%" PRIu64 " rc=%d", rec->seq, rc);
+        return rc == -ENOMEM ? ENOMEM : EIO;
+    }
+    if (obs->calibration_ref.len == KEYS_UUID_LEN) {
+        return obs_calibrate(t, w, obs);
+    }
+    return 0;
+}
+
+/* The hook (store_apply_cb): applies one observation request inside the
+ * batch's write transaction. Sets the request's tentative outcome (the
+ * owner cannot see it before the batch is completed, and every failure path
+ * of the batch overwrites it). */
+static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_seq, int *wrote)
+{
+    Coachq__V1__Observation *obs = NULL;
+    Coachq__V1__StoredObservation rec = COACHQ__V1__STORED_OBSERVATION__INIT;
+    struct rules_amend amend;
+    uint8_t keys[3][KEYS_INDEX_MAX];
+    size_t klen[3];
+    const uint8_t *prev;
+    MDB_val k, v;
+    int rc = 0;
+
+    memset(&amend, 0, sizeof(amend));
+    obs = coachq__v1__observation__unpack(NULL, w->obs_len, w->obs);
+    if (obs == NULL || obs->id.len != KEYS_UUID_LEN || obs->id.data == NULL ||
+        w->observer_id == NULL) {
+        w->rc = -EINVAL;
+        goto out;
+    }
+    k.mv_data = obs->id.data;
+    k.mv_size = KEYS_UUID_LEN;
+    rc = mdb_get(t->txn, t->s->dbi_obs, &k, &v);
+    if (rc == 0) {
+        obs_apply_existing(w, &v);
+        goto out;
+    }
+    if (rc != MDB_NOTFOUND) {
+        goto out;
+    }
+    rc = 0;
+    if (obs_index_keys(obs, w->observer_id, keys, klen) != 0) {
+        w->rc = -EINVAL;
+        goto out;
+    }
+    if (t->s->policy.enforce) {
+        rc = obs_check(t, w, obs, &amend, wrote);
+        if (rc != 0 || w->rc != 0) {
+            goto out;
+        }
+    }
+    rec.observation = obs;
+    rec.seq = *next_seq;
+    rec.received_at_ms = w->received_at_ms;
+    /* protobuf-c's field is not const; pack only reads it. */
+    rec.observer_id = (char *)w->observer_id;
+    rec.version = amend.is_amendment ? amend.version : 1;
+    rec.root_id.data = amend.is_amendment ? amend.root : obs->id.data;
+    rec.root_id.len = KEYS_UUID_LEN;
+    prev = amend.is_amendment ? amend.previous : NULL;
+    rc = obs_put(t, &rec, prev, keys, klen, wrote);
+    if (rc == 0) {
+        rc = obs_after_put(t, w, &rec, prev);
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    (*next_seq)++;
+    w->rc = 0;
+    w->result = STORE_STORED;
+    w->seq = rec.seq;
+    w->version = rec.version;
+    w->stored_at_ms = w->received_at_ms;
+out:
+    coachq__v1__observation__free_unpacked(obs, NULL);
+    return rc;
+}
+
+/* The schema hook (store_upgrade_cb): the aggregates of a store from
+ * before schema 4 are rebuilt from its records (agg.h). */
+static int obs_upgrade(struct store_txn *t, uint32_t from_version)
+{
+    (void)from_version;
+    return agg_rebuild_txn(t);
+}
+
+static const struct store_hooks obs_hooks = {
+    .apply = obs_apply,
+    .upgrade = obs_upgrade,
+};
+
+int store_open(const char *dir, const struct store_opts *opts, struct store **out)
+{
+    return store_open_hooks(dir, opts, &obs_hooks, out);
+}
