@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "http.h"
 #include "str.h"
 
 void config_defaults(struct config *c)
@@ -57,6 +58,26 @@ void config_defaults(struct config *c)
     c->http_request_timeout_ms = 10 * 1000;
     c->cursor_ttl_s = 3600;
     c->http_header_timeout_ms = 5 * 1000;
+}
+
+void config_http_opts(const struct config *c, struct http_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->host = c->dash_host;
+    o->port = c->dash_port;
+    o->port_file = c->dash_port_file;
+    o->cert_file = c->cert_file;
+    o->key_file = c->key_file;
+    o->ca_file = c->ca_file;
+    o->max_connections = c->max_connections;
+    o->max_per_address = c->max_per_address;
+    o->handshake_timeout_ms = c->handshake_timeout_ms;
+    o->idle_timeout_ms = c->idle_timeout_ms;
+    o->header_timeout_ms = c->http_header_timeout_ms;
+    o->request_timeout_ms = c->http_request_timeout_ms;
+    o->write_high = c->write_high;
+    o->write_low = c->write_low;
+    o->write_max = c->write_max;
 }
 
 void config_usage(void *fp, const char *prog)

@@ -2403,6 +2403,7 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
               cfg->listen_host, s->port, ALPN_PROTOCOL, cfg->data_dir, cfg->max_frame);
     if (!cfg->dash_off) {
         struct web_opts wopts;
+        struct http_opts hopts;
 
         memset(&wopts, 0, sizeof(wopts));
         dash_opts_default(&wopts.dash);
@@ -2416,7 +2417,8 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
             snprintf(err, errlen, "cannot set up the dashboards: %s", error_strerror(rc));
             goto fail_running;
         }
-        rc = http_server_new(loop, &s->cfg, web_handle, s->web, &s->http, err, errlen);
+        config_http_opts(&s->cfg, &hopts);
+        rc = http_server_new(loop, &hopts, web_handle, s->web, &s->http, err, errlen);
         if (rc < 0) {
             goto fail_running;
         }

@@ -13,7 +13,6 @@
 
 #include <llhttp.h>
 
-#include "config.h"
 #include "error.h"
 #include "listen.h"
 #include "log.h"
@@ -31,10 +30,10 @@
 
 struct http_server {
     uv_loop_t *loop;
-    struct config cfg;
+    struct http_opts opts; /* its strings are NULL: they were borrowed for http_server_new() */
     SSL_CTX *ctx;
     uv_tcp_t listener;
-    http_handler handler;
+    http_handler_cb handler;
     void *arg;
     struct hconn *conns; /* open connections, linked by next/prev */
     unsigned nconns;     /* connections not yet freed */
@@ -46,7 +45,7 @@ struct http_server {
     int stopping;
     int handles_open; /* listener and stop_timer, until closed */
     int timer_closing;
-    void (*done)(void *arg);
+    http_stopped_cb done;
     void *done_arg;
 };
 
@@ -541,7 +540,7 @@ static void conn_update_reading(struct hconn *c)
         return;
     }
     want = !c->closing && !c->srv->stopping && !c->busy && c->held_off >= c->held_len &&
-           tls_conn_pending(c->tls) < c->srv->cfg.write_high;
+           tls_conn_pending(c->tls) < c->srv->opts.write_high;
     if (want && c->paused) {
         c->paused = 0;
         tls_conn_read_start(c->tls);
@@ -622,7 +621,7 @@ void http_respond(struct http_exchange *x, int status, const char *content_type,
              * send its next request, not the transport's long idle
              * timeout: silent clients cannot hoard the connection slots. */
             c->idle_wait = 1;
-            uv_timer_start(&c->req_timer, on_req_timer, h->cfg.http_request_timeout_ms, 0);
+            uv_timer_start(&c->req_timer, on_req_timer, h->opts.request_timeout_ms, 0);
         }
     }
     exchange_free(x);
@@ -838,7 +837,7 @@ static int on_headers_complete(llhttp_t *p)
     /* The headers are in, in time: the body gets --http-timeout.
      * http_parse_stream() parses without a server or a loop. */
     if (c->srv != NULL) {
-        uv_timer_start(&c->req_timer, on_req_timer, c->srv->cfg.http_request_timeout_ms, 0);
+        uv_timer_start(&c->req_timer, on_req_timer, c->srv->opts.request_timeout_ms, 0);
     }
     return 0;
 }
@@ -921,11 +920,10 @@ static void conn_dispatch(struct hconn *c)
  * whole request's --http-timeout. */
 static uint64_t conn_header_ms(const struct hconn *c)
 {
-    const struct config *cfg = &c->srv->cfg;
+    const struct http_opts *o = &c->srv->opts;
 
-    return cfg->http_header_timeout_ms < cfg->http_request_timeout_ms
-               ? cfg->http_header_timeout_ms
-               : cfg->http_request_timeout_ms;
+    return o->header_timeout_ms < o->request_timeout_ms ? o->header_timeout_ms
+                                                        : o->request_timeout_ms;
 }
 
 static void on_req_timer(uv_timer_t *t)
@@ -1035,7 +1033,7 @@ static void conn_pump(struct hconn *c)
     }
     c->in_pump = 1;
     while (c->tls != NULL && !c->closing && !c->srv->stopping && !c->busy &&
-           c->held_off < c->held_len && tls_conn_pending(c->tls) < c->srv->cfg.write_high) {
+           c->held_off < c->held_len && tls_conn_pending(c->tls) < c->srv->opts.write_high) {
         const char *data = (const char *)c->held + c->held_off;
         size_t len = c->held_len - c->held_off;
         llhttp_errno_t err;
@@ -1219,7 +1217,7 @@ static void on_connection(uv_stream_t *listener, int status)
     /* Refused ones are closed at once, so a flood cannot hold file
      * descriptors. */
     if (!listen_admit(h->loop, listener, status, h->stopping, h->nconns - h->nrefusing,
-                      h->cfg.max_connections, "http_conn_refused")) {
+                      h->opts.max_connections, "http_conn_refused")) {
         return;
     }
     c = calloc(1, sizeof(*c));
@@ -1231,11 +1229,11 @@ static void on_connection(uv_stream_t *listener, int status)
     c->id = ++h->next_conn_id;
     llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
     c->parser.data = c;
-    opts.handshake_timeout_ms = h->cfg.handshake_timeout_ms;
-    opts.idle_timeout_ms = h->cfg.idle_timeout_ms;
-    opts.write_high = h->cfg.write_high;
-    opts.write_low = h->cfg.write_low;
-    opts.write_max = h->cfg.write_max;
+    opts.handshake_timeout_ms = h->opts.handshake_timeout_ms;
+    opts.idle_timeout_ms = h->opts.idle_timeout_ms;
+    opts.write_high = h->opts.write_high;
+    opts.write_low = h->opts.write_low;
+    opts.write_max = h->opts.write_max;
     rc = tls_conn_accept(h->loop, listener, h->ctx, &opts, &cbs, c, &c->tls);
     if (rc < 0) {
         free(c);
@@ -1255,7 +1253,7 @@ static void on_connection(uv_stream_t *listener, int status)
     /* As on the protocol port: one address (a slowloris, a flood of idle
      * sockets) holds at most --max-per-address of the slots, so a signed-in
      * user from elsewhere always finds one. */
-    if (http_count_address(h, c) > h->cfg.max_per_address) {
+    if (http_count_address(h, c) > h->opts.max_per_address) {
         log_event(LOG_WARN, "http_conn_refused",
                   "conn=%" PRIu64 " peer=%s reason=max_per_address open=%u", c->id, c->peer,
                   h->nconns);
@@ -1284,7 +1282,7 @@ static void handle_closed(uv_handle_t *handle)
 
 static void server_maybe_finish(struct http_server *h)
 {
-    void (*done)(void *);
+    http_stopped_cb done;
     void *arg;
 
     if (!h->stopping || h->nconns > 0 || h->pending > 0) {
@@ -1321,7 +1319,7 @@ static void on_stop_timer(uv_timer_t *t)
     }
 }
 
-void http_server_stop(struct http_server *h, void (*done)(void *arg), void *arg)
+void http_server_stop(struct http_server *h, http_stopped_cb done, void *arg)
 {
     if (h == NULL) {
         if (done != NULL) {
@@ -1357,8 +1355,8 @@ unsigned http_server_connections(const struct http_server *h)
     return h != NULL ? h->nconns : 0;
 }
 
-int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler handler, void *arg,
-                    struct http_server **out, char *err, size_t errlen)
+int http_server_new(uv_loop_t *loop, const struct http_opts *opts, http_handler_cb handler,
+                    void *arg, struct http_server **out, char *err, size_t errlen)
 {
     struct http_server *h;
     struct tls_ctx_opts topts;
@@ -1375,13 +1373,19 @@ int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler hand
         return -ENOMEM;
     }
     h->loop = loop;
-    h->cfg = *cfg;
+    h->opts = *opts;
+    h->opts.host = NULL;
+    h->opts.port = NULL;
+    h->opts.port_file = NULL;
+    h->opts.cert_file = NULL;
+    h->opts.key_file = NULL;
+    h->opts.ca_file = NULL;
     h->handler = handler;
     h->arg = arg;
     memset(&topts, 0, sizeof(topts));
-    topts.cert_file = cfg->cert_file;
-    topts.key_file = cfg->key_file;
-    topts.ca_file = cfg->ca_file;
+    topts.cert_file = opts->cert_file;
+    topts.key_file = opts->key_file;
+    topts.ca_file = opts->ca_file;
     topts.alpn = HTTP_ALPN;
     topts.require_client_cert = 0;
     /* RFC 7301: a browser or tool that offers no ALPN speaks HTTP/1.1. */
@@ -1396,12 +1400,12 @@ int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler hand
     uv_timer_init(loop, &h->stop_timer);
     h->stop_timer.data = h;
     h->handles_open = 2;
-    rc = listen_bind(loop, &h->listener, cfg->dash_host, cfg->dash_port, on_connection,
-                     "dashboard port", &h->port, err, errlen);
-    if (rc == 0 && cfg->dash_port_file[0] != '\0') {
-        rc = listen_write_port_file(cfg->dash_port_file, h->port);
+    rc = listen_bind(loop, &h->listener, opts->host, opts->port, on_connection, "dashboard port",
+                     &h->port, err, errlen);
+    if (rc == 0 && opts->port_file != NULL && opts->port_file[0] != '\0') {
+        rc = listen_write_port_file(opts->port_file, h->port);
         if (rc < 0) {
-            snprintf(err, errlen, "cannot write dashboard port file %s: %s", cfg->dash_port_file,
+            snprintf(err, errlen, "cannot write dashboard port file %s: %s", opts->port_file,
                      error_strerror(rc));
         }
     }
@@ -1412,7 +1416,7 @@ int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler hand
         server_maybe_finish(h);
         return rc;
     }
-    log_event(LOG_INFO, "http_listening", "addr=%s port=%d alpn=%s", cfg->dash_host, h->port,
+    log_event(LOG_INFO, "http_listening", "addr=%s port=%d alpn=%s", opts->host, h->port,
               HTTP_ALPN);
     *out = h;
     return 0;
