@@ -24,6 +24,7 @@
 #include "listen.h"
 #include "log.h"
 #include "outcomes.h"
+#include "connset.h"
 #include "cursor.h"
 #include "pbmem.h"
 #include "people.h"
@@ -87,11 +88,8 @@ struct server {
     struct web *web;          /* the dashboards' routes; NULL with --dashboard off */
     struct http_server *http; /* the dashboard port */
     int http_done;            /* the dashboard port closed and answered everything */
-    struct conn *conns;       /* open connections, linked by next/prev */
-    unsigned nconns;
-    unsigned nrefusing; /* of nconns: refused for their address, closing; they hold no slot */
-    uint64_t next_conn_id;
-    uint64_t outstanding; /* requests taken and not yet answered, all connections */
+    struct connset conns;     /* the protocol port's open connections */
+    uint64_t outstanding;     /* requests taken and not yet answered, all connections */
     uint64_t stats_commits_logged;
     int port;
     int stopping;
@@ -101,22 +99,17 @@ struct server {
 
 struct conn {
     struct server *srv;
-    struct tls_conn *tls; /* NULL once the TLS connection closed */
+    struct connset_conn cs; /* tls (NULL once closed), id, peer, address */
     struct frame_reader fr;
     char user[VALIDATE_MAX_ID + 1];
     struct auth_user au; /* who the certificate names, with their roles */
-    char peer[64];
-    struct listen_addr addr; /* for --max-per-address */
-    uint64_t id;
     uint64_t requests;
     uint64_t last_active_ms; /* loop time of the last request taken, for --max-per-user */
     unsigned in_flight;
     int authenticated;
-    int refused; /* over --max-per-address: being closed, counted in nrefusing */
     int paused;
     int closing; /* no further requests are taken */
     int in_pump;
-    struct conn *prev, *next;
 };
 
 enum request_kind {
@@ -210,21 +203,21 @@ static void conn_send(struct conn *c, const Coachq__V1__Frame *f)
     uint8_t *p = stackbuf;
     size_t n;
 
-    if (c->tls == NULL) {
+    if (c->cs.tls == NULL) {
         return;
     }
     n = coachq__v1__frame__get_packed_size(f);
     if (n + FRAME_HEADER_LEN > sizeof(stackbuf)) {
         p = malloc(n + FRAME_HEADER_LEN);
         if (p == NULL) {
-            log_event(LOG_ERROR, "out_of_memory", "conn=%" PRIu64 " bytes=%zu", c->id, n);
-            tls_conn_abort(c->tls, -ENOMEM);
+            log_event(LOG_ERROR, "out_of_memory", "conn=%" PRIu64 " bytes=%zu", c->cs.id, n);
+            tls_conn_abort(c->cs.tls, -ENOMEM);
             return;
         }
     }
     frame_put_header(p, (uint32_t)n);
     coachq__v1__frame__pack(f, p + FRAME_HEADER_LEN);
-    if (tls_conn_write(c->tls, p, n + FRAME_HEADER_LEN) < 0) {
+    if (tls_conn_write(c->cs.tls, p, n + FRAME_HEADER_LEN) < 0) {
         c->closing = 1;
     }
     if (p != stackbuf) {
@@ -247,9 +240,9 @@ static void conn_send_error(struct conn *c, uint64_t request_id, Coachq__V1__Cod
     f.body_case = COACHQ__V1__FRAME__BODY_ERROR;
     f.error = &e;
     log_event(LOG_INFO, "request_error",
-              "conn=%" PRIu64 " user=%s request_id=%" PRIu64 " code=%s field=%s message=%s", c->id,
-              c->user[0] ? c->user : "-", request_id, code_name(code), e.field[0] ? e.field : "-",
-              log_quote(message, qmsg, sizeof(qmsg)));
+              "conn=%" PRIu64 " user=%s request_id=%" PRIu64 " code=%s field=%s message=%s",
+              c->cs.id, c->user[0] ? c->user : "-", request_id, code_name(code),
+              e.field[0] ? e.field : "-", log_quote(message, qmsg, sizeof(qmsg)));
     conn_send(c, &f);
 }
 
@@ -290,8 +283,8 @@ static void conn_fail(struct conn *c, int rc)
     }
     conn_send_error(c, 0, code, "frame", msg);
     c->closing = 1;
-    if (c->tls != NULL) {
-        tls_conn_close(c->tls, rc);
+    if (c->cs.tls != NULL) {
+        tls_conn_close(c->cs.tls, rc);
     }
 }
 
@@ -302,17 +295,17 @@ static void conn_update_reading(struct conn *c)
     const struct config *cfg = &c->srv->cfg;
     int want;
 
-    if (c->tls == NULL) {
+    if (c->cs.tls == NULL) {
         return;
     }
     want = !c->closing && !c->srv->stopping && c->in_flight < cfg->max_in_flight &&
-           tls_conn_pending(c->tls) < cfg->write_high;
+           tls_conn_pending(c->cs.tls) < cfg->write_high;
     if (want && c->paused) {
         c->paused = 0;
-        tls_conn_read_start(c->tls);
+        tls_conn_read_start(c->cs.tls);
     } else if (!want && !c->paused) {
         c->paused = 1;
-        tls_conn_read_stop(c->tls);
+        tls_conn_read_stop(c->cs.tls);
     }
 }
 
@@ -341,7 +334,7 @@ static void conn_close_idle(struct conn *c)
                         "the server is shutting down; requests without an answer were not "
                         "processed; send them again later");
     }
-    tls_conn_close(c->tls, 0);
+    tls_conn_close(c->cs.tls, 0);
 }
 
 /* Releases a request and lets its connection go on (or go away). */
@@ -374,7 +367,7 @@ static void request_finish(struct request *r)
     free(r);
     c->in_flight--;
     s->outstanding--;
-    if (c->tls == NULL) {
+    if (c->cs.tls == NULL) {
         if (c->in_flight == 0) {
             conn_free(c);
         }
@@ -486,7 +479,7 @@ static void handle_submit(struct conn *c, uint64_t rid, const Coachq__V1__Submit
     r->w.obs = r->packed;
     r->w.obs_len = n;
     r->w.observer_id = c->user;
-    r->w.origin = c->peer;
+    r->w.origin = c->cs.peer;
     r->w.received_at_ms = now_ms();
     rc = store_submit(c->srv->store, &r->w);
     if (rc < 0) {
@@ -923,7 +916,8 @@ static void send_people(struct request *r)
     if (r->truncated) {
         log_event(LOG_WARN, "people_list_truncated",
                   "conn=%" PRIu64 " user=%s people=%zu bytes=%zu max_people=%u max_bytes=%zu",
-                  r->conn->id, r->conn->user, r->n_msgs, r->list_bytes, PEOPLE_MAX, r->max_bytes);
+                  r->conn->cs.id, r->conn->user, r->n_msgs, r->list_bytes, PEOPLE_MAX,
+                  r->max_bytes);
     }
     l.people = (Coachq__V1__PersonSummary **)r->msgs;
     l.n_people = r->n_msgs;
@@ -1052,13 +1046,13 @@ static void send_dashboard(struct request *r)
         return;
     default:
         log_event(LOG_ERROR, "dashboard_failed", "conn=%" PRIu64 " user=%s kind=%d rc=%d (%s)",
-                  r->conn->id, r->conn->user, (int)r->dreq.kind, r->rc, error_strerror(r->rc));
+                  r->conn->cs.id, r->conn->user, (int)r->dreq.kind, r->rc, error_strerror(r->rc));
         send_read_failure(r);
         return;
     }
     if (r->truncated) {
         log_event(LOG_WARN, "dashboard_too_large",
-                  "conn=%" PRIu64 " user=%s kind=%d bytes=%zu max_bytes=%zu", r->conn->id,
+                  "conn=%" PRIu64 " user=%s kind=%d bytes=%zu max_bytes=%zu", r->conn->cs.id,
                   r->conn->user, (int)r->dreq.kind, r->list_bytes, r->max_bytes);
         snprintf(msg, sizeof(msg),
                  "the dashboard's answer is %zu bytes, above the %zu bytes this connection "
@@ -1079,7 +1073,7 @@ static void read_done(uv_work_t *work, int status)
 {
     struct request *r = work->data;
 
-    if (r->conn->tls != NULL && status == 0) {
+    if (r->conn->cs.tls != NULL && status == 0) {
         switch (r->kind) {
         case REQ_GET:
             send_record(r);
@@ -1384,7 +1378,7 @@ static int add_reference_txn(struct store_txn *t, void *arg)
     snprintf(detail, sizeof(detail), "rubric=%s@%u title=%.100s", ref->rubric_id,
              (unsigned)ref->rubric_version, ref->title);
     return audit_append(t, r->w.received_at_ms, r->conn->user, "calibration.reference.add", idstr,
-                        detail, r->conn->peer, NULL);
+                        detail, r->conn->cs.peer, NULL);
 }
 
 static void handle_add_reference(struct conn *c, uint64_t rid, const Coachq__V1__AddReference *a)
@@ -1532,7 +1526,7 @@ static int import_outcomes_txn(struct store_txn *t, void *arg)
     coachq__v1__import_result__init(&r->result);
     memset(&r->fault, 0, sizeof(r->fault));
     rc = outcomes_import_txn(t, r->imp->outcomes, r->imp->n_outcomes, r->w.received_at_ms,
-                             r->conn->user, r->conn->peer, &r->result, &r->fault);
+                             r->conn->user, r->conn->cs.peer, &r->result, &r->fault);
     if (rc == -EINVAL && r->fault.field[0] != '\0') {
         /* The module names rows "outcomes[i]"; the request names them as
          * fields of the frame, like every other answer. */
@@ -1644,7 +1638,7 @@ static void handle_stats(struct conn *c, uint64_t rid)
     st.max_batch = ss.max_batch;
     st.commit_us_total = ss.commit_us_total;
     st.commit_us_max = ss.commit_us_max;
-    st.connections = c->srv->nconns;
+    st.connections = c->srv->conns.n;
     st.batched_requests = ss.batched_requests;
     f.request_id = rid;
     f.body_case = COACHQ__V1__FRAME__BODY_STATS;
@@ -1667,9 +1661,9 @@ static void conn_handle_frame(struct conn *c, const uint8_t *body, size_t len)
         return;
     }
     rid = f->request_id;
-    if (c->requests == 0 && c->tls != NULL) {
+    if (c->requests == 0 && c->cs.tls != NULL) {
         /* The first whole frame arrived in time. */
-        tls_conn_set_deadline(c->tls, 0);
+        tls_conn_set_deadline(c->cs.tls, 0);
     }
     c->requests++;
     c->last_active_ms = uv_now(c->srv->loop);
@@ -1748,9 +1742,9 @@ static void conn_pump(struct conn *c)
         return;
     }
     c->in_pump = 1;
-    while (c->tls != NULL && !c->closing && !c->srv->stopping &&
+    while (c->cs.tls != NULL && !c->closing && !c->srv->stopping &&
            c->in_flight < c->srv->cfg.max_in_flight &&
-           tls_conn_pending(c->tls) < c->srv->cfg.write_high) {
+           tls_conn_pending(c->cs.tls) < c->srv->cfg.write_high) {
         const uint8_t *body;
         size_t len;
         int rc = frame_reader_next(&c->fr, &body, &len);
@@ -1790,8 +1784,8 @@ static int conn_identify(struct conn *c, SSL *ssl)
     if (rc == 0) {
         return 0;
     }
-    log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s user=%s reason=\"%s\"", c->id,
-              c->peer, c->user, rc == -EACCES ? why : error_strerror(rc));
+    log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s user=%s reason=\"%s\"", c->cs.id,
+              c->cs.peer, c->user, rc == -EACCES ? why : error_strerror(rc));
     if (rc == -EACCES) {
         conn_send_error(c, 0, COACHQ__V1__CODE__PERMISSION_DENIED, "certificate", why);
     } else {
@@ -1814,8 +1808,10 @@ static int conn_admit_user(struct conn *c)
     unsigned n = 0;
     char msg[300];
 
-    for (struct conn *o = s->conns; o != NULL; o = o->next) {
-        if (o == c || !o->authenticated || o->closing || o->tls == NULL ||
+    for (struct connset_conn *e = s->conns.head; e != NULL; e = e->next) {
+        struct conn *o = e->data;
+
+        if (o == c || !o->authenticated || o->closing || o->cs.tls == NULL ||
             strcmp(o->user, c->user) != 0) {
             continue;
         }
@@ -1829,8 +1825,8 @@ static int conn_admit_user(struct conn *c)
     }
     if (victim == NULL) {
         log_event(LOG_WARN, "conn_refused",
-                  "conn=%" PRIu64 " peer=%s user=%s reason=max_per_user open=%u", c->id, c->peer,
-                  c->user, n);
+                  "conn=%" PRIu64 " peer=%s user=%s reason=max_per_user open=%u", c->cs.id,
+                  c->cs.peer, c->user, n);
         snprintf(msg, sizeof(msg),
                  "user %s has %u connections open with requests in flight, the limit "
                  "(--max-per-user); wait for one to finish",
@@ -1840,7 +1836,7 @@ static int conn_admit_user(struct conn *c)
     }
     log_event(LOG_INFO, "conn_evicted",
               "conn=%" PRIu64 " peer=%s user=%s reason=max_per_user open=%u by_conn=%" PRIu64,
-              victim->id, victim->peer, victim->user, n, c->id);
+              victim->cs.id, victim->cs.peer, victim->user, n, c->cs.id);
     snprintf(msg, sizeof(msg),
              "closed to make room: user %s opened a new connection and has %u open, the limit "
              "(--max-per-user); the one idle the longest is closed",
@@ -1848,11 +1844,11 @@ static int conn_admit_user(struct conn *c)
     conn_send_error(victim, 0, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "connection", msg);
     victim->closing = 1;
     conn_update_reading(victim);
-    tls_conn_close(victim->tls, -EUSERS);
+    tls_conn_close(victim->cs.tls, -EUSERS);
     /* Its peer gets a moment to read why, not the close timeout's 30 s of
      * holding a slot. */
-    if (victim->tls != NULL) {
-        tls_conn_set_deadline(victim->tls, CONN_EVICT_GRACE_MS);
+    if (victim->cs.tls != NULL) {
+        tls_conn_set_deadline(victim->cs.tls, CONN_EVICT_GRACE_MS);
     }
     return 0;
 }
@@ -1871,8 +1867,8 @@ static int on_handshake(struct tls_conn *t, void *arg)
         char q[320];
 
         c->user[0] = '\0';
-        log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s reason=%s", c->id, c->peer,
-                  log_quote(why, q, sizeof(q)));
+        log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s reason=%s", c->cs.id,
+                  c->cs.peer, log_quote(why, q, sizeof(q)));
         conn_send_error(c, 0, COACHQ__V1__CODE__UNAUTHENTICATED, "certificate", why);
         c->closing = 1;
         return rc;
@@ -1880,7 +1876,8 @@ static int on_handshake(struct tls_conn *t, void *arg)
     rc = tls_ctx_peer_identity(ssl, c->user, sizeof(c->user));
     if (rc < 0) {
         c->user[0] = '\0';
-        log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s reason=%s", c->id, c->peer,
+        log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s reason=%s", c->cs.id,
+                  c->cs.peer,
                   rc == ERROR_NO_PEER_CERT ? "no_verified_client_certificate"
                                            : "certificate_subject_not_a_user_id");
         /* The answer is flushed before the graceful close that returning
@@ -1905,7 +1902,7 @@ static int on_handshake(struct tls_conn *t, void *arg)
     }
     c->authenticated = 1;
     log_event(LOG_INFO, "conn_open", "conn=%" PRIu64 " peer=%s user=%s tls=%s cipher=%s resumed=%d",
-              c->id, c->peer, c->user, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+              c->cs.id, c->cs.peer, c->user, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
               SSL_session_reused(ssl));
     return 0;
 }
@@ -1929,7 +1926,7 @@ static void on_data(struct tls_conn *t, const uint8_t *data, size_t len, void *a
         data += n;
         len -= n;
         conn_pump(c);
-        if (c->closing || c->tls == NULL) {
+        if (c->closing || c->cs.tls == NULL) {
             return;
         }
     }
@@ -1947,39 +1944,15 @@ static void on_close(struct tls_conn *t, int err, void *arg)
     struct server *s = c->srv;
 
     (void)t;
-    c->tls = NULL;
-    if (c->prev != NULL) {
-        c->prev->next = c->next;
-    } else {
-        s->conns = c->next;
-    }
-    if (c->next != NULL) {
-        c->next->prev = c->prev;
-    }
-    s->nconns--;
-    if (c->refused) {
-        s->nrefusing--;
-    }
+    connset_remove(&s->conns, &c->cs);
+    connset_release(&s->conns, &c->cs);
     log_event(err == 0 ? LOG_INFO : LOG_WARN, "conn_close",
-              "conn=%" PRIu64 " peer=%s user=%s requests=%" PRIu64 " reason=\"%s\"", c->id, c->peer,
-              c->user[0] ? c->user : "-", c->requests, error_strerror(err));
+              "conn=%" PRIu64 " peer=%s user=%s requests=%" PRIu64 " reason=\"%s\"", c->cs.id,
+              c->cs.peer, c->user[0] ? c->user : "-", c->requests, error_strerror(err));
     if (c->in_flight == 0) {
         conn_free(c);
     }
     server_maybe_finish(s);
-}
-
-/* Open connections from c's address, c included. */
-static unsigned server_count_address(const struct server *s, const struct conn *c)
-{
-    unsigned n = 0;
-
-    for (const struct conn *o = s->conns; o != NULL; o = o->next) {
-        if (o->tls != NULL && listen_addr_equal(&o->addr, &c->addr)) {
-            n++;
-        }
-    }
-    return n;
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -1991,61 +1964,30 @@ static void on_connection(uv_stream_t *listener, int status)
         .on_drain = on_drain,
         .on_close = on_close,
     };
-    struct tls_conn_opts opts;
     struct conn *c;
     int rc;
 
-    /* Refused ones are closed at once, so a flood cannot hold file
-     * descriptors. */
-    if (!listen_admit(s->loop, listener, status, s->stopping, s->nconns - s->nrefusing,
-                      s->cfg.max_connections, "conn_refused")) {
+    if (!connset_admit(&s->conns, listener, status)) {
         return;
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
-        listen_refuse(s->loop, listener, "conn_refused", "out_of_memory", s->nconns);
+        connset_refuse(&s->conns, listener, "out_of_memory");
         return;
     }
     c->srv = s;
-    c->id = ++s->next_conn_id;
     frame_reader_init(&c->fr, s->cfg.max_frame);
-    opts.handshake_timeout_ms = s->cfg.handshake_timeout_ms;
-    opts.idle_timeout_ms = s->cfg.idle_timeout_ms;
-    opts.write_high = s->cfg.write_high;
-    opts.write_low = s->cfg.write_low;
-    opts.write_max = s->cfg.write_max;
-    rc = tls_conn_accept(s->loop, listener, s->ctx, &opts, &cbs, c, &c->tls);
+    c->last_active_ms = uv_now(s->loop);
+    /* Until its first whole frame, a connection is on the set's short,
+     * fixed deadline (--first-frame-timeout): a peer that connects (or
+     * completes its handshake) and then stays silent or trickles bytes
+     * gives its slot back soon. */
+    rc = connset_accept(&s->conns, listener, &c->cs, &cbs, c);
     if (rc < 0) {
         conn_free(c);
-        listen_refuse(s->loop, listener, "conn_refused", "accept_failed", s->nconns);
-        return;
+    } else if (rc > 0) {
+        c->closing = 1; /* over --max-per-address: aborted */
     }
-    tls_conn_peer(c->tls, c->peer, sizeof(c->peer));
-    listen_addr_key(tls_conn_peer_addr(c->tls), &c->addr);
-    c->last_active_ms = uv_now(s->loop);
-    c->next = s->conns;
-    if (s->conns != NULL) {
-        s->conns->prev = c;
-    }
-    s->conns = c;
-    s->nconns++;
-    /* One address may hold only --max-per-address of the slots, so a flood
-     * from one address cannot take them all. Counted after the accept,
-     * which is when the address is known; the refused one is closed at
-     * once and costs no handshake. */
-    if (server_count_address(s, c) > s->cfg.max_per_address) {
-        log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s reason=max_per_address",
-                  c->id, c->peer);
-        c->closing = 1;
-        c->refused = 1;
-        s->nrefusing++;
-        tls_conn_abort(c->tls, -EUSERS);
-        return;
-    }
-    /* Until its first whole frame, a connection is on a short, fixed
-     * deadline: a peer that connects (or completes its handshake) and
-     * then stays silent or trickles bytes gives its slot back soon. */
-    tls_conn_set_deadline(c->tls, s->cfg.first_frame_timeout_ms);
 }
 
 /* ---- Store completions, timers, signals ---- */
@@ -2093,7 +2035,7 @@ static void answer_write(struct request *r)
     Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
     Coachq__V1__Ack ack = COACHQ__V1__ACK__INIT;
 
-    if (c->tls == NULL) {
+    if (c->cs.tls == NULL) {
         return;
     }
     if (w->rc == ERROR_REFUSED) {
@@ -2215,20 +2157,16 @@ static void on_stats_timer(uv_timer_t *t)
               " commit_us_avg=%" PRIu64 " commit_us_max=%" PRIu64 " connections=%u",
               st.commits, st.records_stored, st.duplicates, st.batched_requests, st.max_batch,
               st.last_batch, st.commits ? st.commit_us_total / st.commits : 0, st.commit_us_max,
-              s->nconns);
+              s->conns.n);
 }
 
 static void on_drain_timeout(uv_timer_t *t)
 {
     struct server *s = t->data;
 
-    log_event(LOG_WARN, "shutdown_drain_timeout", "connections=%u outstanding=%" PRIu64, s->nconns,
+    log_event(LOG_WARN, "shutdown_drain_timeout", "connections=%u outstanding=%" PRIu64, s->conns.n,
               s->outstanding);
-    for (struct conn *c = s->conns; c != NULL; c = c->next) {
-        if (c->tls != NULL) {
-            tls_conn_abort(c->tls, -ETIMEDOUT);
-        }
-    }
+    connset_abort_all(&s->conns, -ETIMEDOUT);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -2241,7 +2179,7 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static void server_maybe_finish(struct server *s)
 {
-    if (!s->stopping || s->handles_closed || s->nconns > 0 || s->outstanding > 0 ||
+    if (!s->stopping || s->handles_closed || s->conns.n > 0 || s->outstanding > 0 ||
         (s->http != NULL && !s->http_done)) {
         return;
     }
@@ -2273,8 +2211,9 @@ void server_stop(struct server *s)
         return;
     }
     s->stopping = 1;
-    log_event(LOG_INFO, "shutdown_start", "connections=%u outstanding=%" PRIu64, s->nconns,
+    log_event(LOG_INFO, "shutdown_start", "connections=%u outstanding=%" PRIu64, s->conns.n,
               s->outstanding);
+    connset_stop(&s->conns);
     uv_close((uv_handle_t *)&s->listener, NULL);
     if (s->http != NULL) {
         /* Its answers still on the thread pool read the store: the store
@@ -2282,18 +2221,40 @@ void server_stop(struct server *s)
         http_server_stop(s->http, on_http_stopped, s);
     }
     uv_timer_start(&s->drain_timer, on_drain_timeout, s->cfg.drain_timeout_ms, 0);
-    for (struct conn *c = s->conns; c != NULL;) {
-        struct conn *next = c->next;
+    for (struct connset_conn *e = s->conns.head; e != NULL;) {
+        struct connset_conn *next = e->next;
+        struct conn *c = e->data;
+
         conn_update_reading(c);
-        if (c->in_flight == 0 && c->tls != NULL) {
+        if (c->in_flight == 0 && c->cs.tls != NULL) {
             conn_close_idle(c);
         }
-        c = next;
+        e = next;
     }
     server_maybe_finish(s);
 }
 
 /* ---- Set-up ---- */
+
+/* The protocol port's connection set: its caps, the first-frame deadline
+ * and each connection's TLS limits, from the config. */
+static void server_conns_init(struct server *s)
+{
+    const struct config *cfg = &s->cfg;
+    struct connset_opts copts;
+
+    memset(&copts, 0, sizeof(copts));
+    copts.max_connections = cfg->max_connections;
+    copts.max_per_address = cfg->max_per_address;
+    copts.accept_deadline_ms = cfg->first_frame_timeout_ms;
+    copts.refused_event = "conn_refused";
+    copts.tls.handshake_timeout_ms = cfg->handshake_timeout_ms;
+    copts.tls.idle_timeout_ms = cfg->idle_timeout_ms;
+    copts.tls.write_high = cfg->write_high;
+    copts.tls.write_low = cfg->write_low;
+    copts.tls.write_max = cfg->write_max;
+    connset_init(&s->conns, s->loop, s->ctx, &copts);
+}
 
 int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, char *err,
                size_t errlen)
@@ -2323,6 +2284,7 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
     if (rc < 0) {
         goto out;
     }
+    server_conns_init(s);
 
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
         rc = -errno;
