@@ -8,8 +8,9 @@
  * request at a time per connection (pipelined bytes wait in the TLS
  * buffer), handshake / first-request / idle timeouts (a kept-alive
  * connection that sends no new request within the request timeout is
- * closed), max connections,
- * pending-write cap. Any parse error gets 400 (or 413/431) and a close.
+ * closed), max connections and per address (common/connset, as on the
+ * protocol port), pending-write cap. Any parse error gets 400 (or
+ * 413/431) and a close.
  *
  * Every response carries the security headers: Content-Security-Policy
  * (default-src 'none'; style-src 'self'; img-src 'self' data:; form-action
