@@ -2,11 +2,13 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "http.h"
 #include "str.h"
 
 void config_defaults(struct config *c)
@@ -57,6 +59,26 @@ void config_defaults(struct config *c)
     c->http_request_timeout_ms = 10 * 1000;
     c->cursor_ttl_s = 3600;
     c->http_header_timeout_ms = 5 * 1000;
+}
+
+void config_http_opts(const struct config *c, struct http_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->host = c->dash_host;
+    o->port = c->dash_port;
+    o->port_file = c->dash_port_file;
+    o->cert_file = c->cert_file;
+    o->key_file = c->key_file;
+    o->ca_file = c->ca_file;
+    o->max_connections = c->max_connections;
+    o->max_per_address = c->max_per_address;
+    o->handshake_timeout_ms = c->handshake_timeout_ms;
+    o->idle_timeout_ms = c->idle_timeout_ms;
+    o->header_timeout_ms = c->http_header_timeout_ms;
+    o->request_timeout_ms = c->http_request_timeout_ms;
+    o->write_high = c->write_high;
+    o->write_low = c->write_low;
+    o->write_max = c->write_max;
 }
 
 void config_usage(void *fp, const char *prog)
@@ -217,251 +239,140 @@ static int parse_dashboard(struct config *c, const char *s)
     return 0;
 }
 
-enum {
-    OPT_DATA = 256,
-    OPT_LISTEN,
-    OPT_CERT,
-    OPT_KEY,
-    OPT_CA,
-    OPT_PORT_FILE,
-    OPT_MAX_CONN,
-    OPT_MAX_FRAME,
-    OPT_MAX_IN_FLIGHT,
-    OPT_UNPACK_BUDGET,
-    OPT_MEMORY_BUDGET,
-    OPT_HANDSHAKE_TIMEOUT,
-    OPT_IDLE_TIMEOUT,
-    OPT_DRAIN_TIMEOUT,
-    OPT_WRITE_HIGH,
-    OPT_WRITE_MAX,
-    OPT_MAP_SIZE,
-    OPT_STATS_INTERVAL,
-    OPT_AMEND_DAYS,
-    OPT_CERT_EXACT,
-    OPT_CERT_KAPPA,
-    OPT_CERT_MIN_PAIRS,
-    OPT_CERT_DAYS,
-    OPT_CERT_ATTEMPTS,
-    OPT_CERT_WINDOW_DAYS,
-    OPT_CERT_COOLDOWN,
-    OPT_DASHBOARD,
-    OPT_DASH_PORT_FILE,
-    OPT_MIN_N,
-    OPT_PRIVACY_MIN,
-    OPT_SESSION_HOURS,
-    OPT_HTTP_TIMEOUT,
-    OPT_CURSOR_TTL,
-    OPT_MAX_PER_ADDRESS,
-    OPT_MAX_PER_USER,
-    OPT_FIRST_FRAME_TIMEOUT,
-    OPT_HTTP_HEADER_TIMEOUT,
+/* How an option's value is read and where it goes. */
+enum config_kind {
+    KIND_PATH,      /* a string into a char array */
+    KIND_U64,       /* a whole number into a uint64_t */
+    KIND_UNSIGNED,  /* a whole number into an unsigned */
+    KIND_SIZE,      /* a whole number into a size_t */
+    KIND_HOURS,     /* a whole number of hours into a uint64_t of seconds */
+    KIND_DOUBLE,    /* a decimal fraction into a double */
+    KIND_PERCENT,   /* a percentage into a double fraction */
+    KIND_LISTEN,    /* --listen HOST:PORT */
+    KIND_DASHBOARD, /* --dashboard HOST:PORT or off */
 };
 
-int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
-{
-    static const struct option opts[] = {
-        {"data", required_argument, NULL, OPT_DATA},
-        {"listen", required_argument, NULL, OPT_LISTEN},
-        {"cert", required_argument, NULL, OPT_CERT},
-        {"key", required_argument, NULL, OPT_KEY},
-        {"ca", required_argument, NULL, OPT_CA},
-        {"port-file", required_argument, NULL, OPT_PORT_FILE},
-        {"max-connections", required_argument, NULL, OPT_MAX_CONN},
-        {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
-        {"max-in-flight", required_argument, NULL, OPT_MAX_IN_FLIGHT},
-        {"unpack-budget", required_argument, NULL, OPT_UNPACK_BUDGET},
-        {"memory-budget", required_argument, NULL, OPT_MEMORY_BUDGET},
-        {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
-        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-        {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
-        {"write-high", required_argument, NULL, OPT_WRITE_HIGH},
-        {"write-max", required_argument, NULL, OPT_WRITE_MAX},
-        {"map-size", required_argument, NULL, OPT_MAP_SIZE},
-        {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
-        {"amend-days", required_argument, NULL, OPT_AMEND_DAYS},
-        {"cert-exact", required_argument, NULL, OPT_CERT_EXACT},
-        {"cert-kappa", required_argument, NULL, OPT_CERT_KAPPA},
-        {"cert-min-pairs", required_argument, NULL, OPT_CERT_MIN_PAIRS},
-        {"cert-days", required_argument, NULL, OPT_CERT_DAYS},
-        {"cert-attempts", required_argument, NULL, OPT_CERT_ATTEMPTS},
-        {"cert-window-days", required_argument, NULL, OPT_CERT_WINDOW_DAYS},
-        {"cert-cooldown", required_argument, NULL, OPT_CERT_COOLDOWN},
-        {"dashboard", required_argument, NULL, OPT_DASHBOARD},
-        {"dashboard-port-file", required_argument, NULL, OPT_DASH_PORT_FILE},
-        {"min-n", required_argument, NULL, OPT_MIN_N},
-        {"privacy-min", required_argument, NULL, OPT_PRIVACY_MIN},
-        {"session-hours", required_argument, NULL, OPT_SESSION_HOURS},
-        {"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
-        {"cursor-ttl", required_argument, NULL, OPT_CURSOR_TTL},
-        {"max-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS},
-        {"max-per-user", required_argument, NULL, OPT_MAX_PER_USER},
-        {"first-frame-timeout", required_argument, NULL, OPT_FIRST_FRAME_TIMEOUT},
-        {"http-header-timeout", required_argument, NULL, OPT_HTTP_HEADER_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int ch;
-    int li = -1;
+/* One long option: its name, kind, field, and the range of its value
+ * (whole numbers in min..max, fractions in dmin..dmax). */
+struct config_opt {
+    const char *name;
+    enum config_kind kind;
+    size_t off;  /* of the field in struct config */
+    size_t size; /* of a KIND_PATH field */
+    uint64_t min, max;
+    double dmin, dmax;
+};
 
-    optind = 1;
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":h", opts, &li)) != -1) {
-        uint64_t v = 0;
-        int rc = 0;
-        if (ch == '?' || ch == ':') {
-            li = -1;
-        }
-        switch (ch) {
-        case 'h':
-            config_usage(stdout, argv[0]);
-            return 1;
-        case OPT_DATA:
-            rc = str_copy(c->data_dir, sizeof(c->data_dir), optarg);
-            break;
-        case OPT_LISTEN:
-            rc = parse_listen(c, optarg);
-            break;
-        case OPT_CERT:
-            rc = str_copy(c->cert_file, sizeof(c->cert_file), optarg);
-            break;
-        case OPT_KEY:
-            rc = str_copy(c->key_file, sizeof(c->key_file), optarg);
-            break;
-        case OPT_CA:
-            rc = str_copy(c->ca_file, sizeof(c->ca_file), optarg);
-            break;
-        case OPT_PORT_FILE:
-            rc = str_copy(c->port_file, sizeof(c->port_file), optarg);
-            break;
-        case OPT_MAX_CONN:
-            rc = parse_u64(optarg, 1, 1000000, &v);
-            c->max_connections = (unsigned)v;
-            break;
-        case OPT_MAX_FRAME:
-            rc = parse_u64(optarg, 64, 16u * 1024 * 1024, &v);
-            c->max_frame = (size_t)v;
-            break;
-        case OPT_MAX_IN_FLIGHT:
-            rc = parse_u64(optarg, 1, 100000, &v);
-            c->max_in_flight = (unsigned)v;
-            break;
-        case OPT_UNPACK_BUDGET:
-            rc = parse_u64(optarg, 1024, (uint64_t)1 << 40, &v);
-            c->unpack_budget = (size_t)v;
-            break;
-        case OPT_MEMORY_BUDGET:
-            rc = parse_u64(optarg, 1024, (uint64_t)1 << 40, &v);
-            c->memory_budget = (size_t)v;
-            break;
-        case OPT_HANDSHAKE_TIMEOUT:
-            rc = parse_u64(optarg, 1, 3600000, &c->handshake_timeout_ms);
-            break;
-        case OPT_IDLE_TIMEOUT:
-            rc = parse_u64(optarg, 1, 86400000, &c->idle_timeout_ms);
-            break;
-        case OPT_DRAIN_TIMEOUT:
-            rc = parse_u64(optarg, 1, 3600000, &c->drain_timeout_ms);
-            break;
-        case OPT_WRITE_HIGH:
-            rc = parse_u64(optarg, 1024, (uint64_t)1 << 32, &v);
-            c->write_high = (size_t)v;
-            break;
-        case OPT_WRITE_MAX:
-            rc = parse_u64(optarg, 4096, (uint64_t)1 << 34, &v);
-            c->write_max = (size_t)v;
-            break;
-        case OPT_MAP_SIZE:
-            rc = parse_u64(optarg, 65536, (uint64_t)1 << 40, &v);
-            c->map_size = (size_t)v;
-            break;
-        case OPT_STATS_INTERVAL:
-            rc = parse_u64(optarg, 0, 86400000, &c->stats_log_ms);
-            break;
-        case OPT_AMEND_DAYS:
-            rc = parse_u64(optarg, 0, 3650, &v);
-            c->amend_days = (unsigned)v;
-            break;
-        case OPT_CERT_EXACT:
-            rc = parse_double(optarg, 0, 100, &c->cert_exact);
-            c->cert_exact /= 100;
-            break;
-        case OPT_CERT_KAPPA:
-            rc = parse_double(optarg, -1, 1, &c->cert_kappa);
-            break;
-        case OPT_CERT_MIN_PAIRS:
-            rc = parse_u64(optarg, 1, 100000, &v);
-            c->cert_min_pairs = (unsigned)v;
-            break;
-        case OPT_CERT_DAYS:
-            rc = parse_u64(optarg, 1, 3650, &v);
-            c->cert_days = (unsigned)v;
-            break;
-        case OPT_CERT_ATTEMPTS:
-            rc = parse_u64(optarg, 0, 1000, &v);
-            c->cert_attempts = (unsigned)v;
-            break;
-        case OPT_CERT_WINDOW_DAYS:
-            rc = parse_u64(optarg, 1, 3650, &v);
-            c->cert_window_days = (unsigned)v;
-            break;
-        case OPT_CERT_COOLDOWN:
-            rc = parse_u64(optarg, 0, 3650ull * 86400, &c->cert_cooldown_s);
-            break;
-        case OPT_DASHBOARD:
-            rc = parse_dashboard(c, optarg);
-            break;
-        case OPT_DASH_PORT_FILE:
-            rc = str_copy(c->dash_port_file, sizeof(c->dash_port_file), optarg);
-            break;
-        case OPT_MIN_N:
-            rc = parse_u64(optarg, 1, 1000, &v);
-            c->dash_min_n = (unsigned)v;
-            break;
-        case OPT_PRIVACY_MIN:
-            rc = parse_u64(optarg, 1, 1000, &v);
-            c->dash_privacy_min = (unsigned)v;
-            break;
-        case OPT_SESSION_HOURS:
-            rc = parse_u64(optarg, 1, 720, &v);
-            c->session_ttl_s = v * 3600;
-            break;
-        case OPT_HTTP_TIMEOUT:
-            rc = parse_u64(optarg, 1, 3600000, &c->http_request_timeout_ms);
-            break;
-        case OPT_CURSOR_TTL:
-            rc = parse_u64(optarg, 1, 7 * 86400, &c->cursor_ttl_s);
-            break;
-        case OPT_MAX_PER_ADDRESS:
-            rc = parse_u64(optarg, 1, 1000000, &v);
-            c->max_per_address = (unsigned)v;
-            break;
-        case OPT_MAX_PER_USER:
-            rc = parse_u64(optarg, 1, 1000000, &v);
-            c->max_per_user = (unsigned)v;
-            break;
-        case OPT_FIRST_FRAME_TIMEOUT:
-            rc = parse_u64(optarg, 1, 3600000, &c->first_frame_timeout_ms);
-            break;
-        case OPT_HTTP_HEADER_TIMEOUT:
-            rc = parse_u64(optarg, 1, 3600000, &c->http_header_timeout_ms);
-            break;
-        case ':':
-            snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
-            return ERROR_CONFIG;
-        default:
-            snprintf(err, errlen, "unknown option %s", argv[optind - 1]);
-            return ERROR_CONFIG;
-        }
-        if (rc < 0) {
-            snprintf(err, errlen, "invalid value '%s' for --%s", optarg,
-                     li >= 0 ? opts[li].name : "?");
-            return ERROR_CONFIG;
-        }
+#define CONFIG_FIELD(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+#define OPT_PATH(name, field)                                                                      \
+    {                                                                                              \
+        name, KIND_PATH, CONFIG_FIELD(field), 0, 0, 0, 0                                           \
     }
-    if (optind < argc) {
-        snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
-        return ERROR_CONFIG;
+#define OPT_NUM(name, kind, field, lo, hi)                                                         \
+    {                                                                                              \
+        name, kind, CONFIG_FIELD(field), lo, hi, 0, 0                                              \
     }
+#define OPT_FRAC(name, kind, field, lo, hi)                                                        \
+    {                                                                                              \
+        name, kind, CONFIG_FIELD(field), 0, 0, lo, hi                                              \
+    }
+#define OPT_HOSTPORT(name, kind)                                                                   \
+    {                                                                                              \
+        name, kind, 0, 0, 0, 0, 0, 0                                                               \
+    }
+
+/* The options, in the order getopt_long() is given them. */
+static const struct config_opt config_opts[] = {
+    OPT_PATH("data", data_dir),
+    OPT_HOSTPORT("listen", KIND_LISTEN),
+    OPT_PATH("cert", cert_file),
+    OPT_PATH("key", key_file),
+    OPT_PATH("ca", ca_file),
+    OPT_PATH("port-file", port_file),
+    OPT_NUM("max-connections", KIND_UNSIGNED, max_connections, 1, 1000000),
+    OPT_NUM("max-frame", KIND_SIZE, max_frame, 64, 16u * 1024 * 1024),
+    OPT_NUM("max-in-flight", KIND_UNSIGNED, max_in_flight, 1, 100000),
+    OPT_NUM("unpack-budget", KIND_SIZE, unpack_budget, 1024, (uint64_t)1 << 40),
+    OPT_NUM("memory-budget", KIND_SIZE, memory_budget, 1024, (uint64_t)1 << 40),
+    OPT_NUM("handshake-timeout", KIND_U64, handshake_timeout_ms, 1, 3600000),
+    OPT_NUM("idle-timeout", KIND_U64, idle_timeout_ms, 1, 86400000),
+    OPT_NUM("drain-timeout", KIND_U64, drain_timeout_ms, 1, 3600000),
+    OPT_NUM("write-high", KIND_SIZE, write_high, 1024, (uint64_t)1 << 32),
+    OPT_NUM("write-max", KIND_SIZE, write_max, 4096, (uint64_t)1 << 34),
+    OPT_NUM("map-size", KIND_SIZE, map_size, 65536, (uint64_t)1 << 40),
+    OPT_NUM("stats-interval", KIND_U64, stats_log_ms, 0, 86400000),
+    OPT_NUM("amend-days", KIND_UNSIGNED, amend_days, 0, 3650),
+    OPT_FRAC("cert-exact", KIND_PERCENT, cert_exact, 0, 100),
+    OPT_FRAC("cert-kappa", KIND_DOUBLE, cert_kappa, -1, 1),
+    OPT_NUM("cert-min-pairs", KIND_UNSIGNED, cert_min_pairs, 1, 100000),
+    OPT_NUM("cert-days", KIND_UNSIGNED, cert_days, 1, 3650),
+    OPT_NUM("cert-attempts", KIND_UNSIGNED, cert_attempts, 0, 1000),
+    OPT_NUM("cert-window-days", KIND_UNSIGNED, cert_window_days, 1, 3650),
+    OPT_NUM("cert-cooldown", KIND_U64, cert_cooldown_s, 0, 3650ull * 86400),
+    OPT_HOSTPORT("dashboard", KIND_DASHBOARD),
+    OPT_PATH("dashboard-port-file", dash_port_file),
+    OPT_NUM("min-n", KIND_UNSIGNED, dash_min_n, 1, 1000),
+    OPT_NUM("privacy-min", KIND_UNSIGNED, dash_privacy_min, 1, 1000),
+    OPT_NUM("session-hours", KIND_HOURS, session_ttl_s, 1, 720),
+    OPT_NUM("http-timeout", KIND_U64, http_request_timeout_ms, 1, 3600000),
+    OPT_NUM("cursor-ttl", KIND_U64, cursor_ttl_s, 1, 7 * 86400),
+    OPT_NUM("max-per-address", KIND_UNSIGNED, max_per_address, 1, 1000000),
+    OPT_NUM("max-per-user", KIND_UNSIGNED, max_per_user, 1, 1000000),
+    OPT_NUM("first-frame-timeout", KIND_U64, first_frame_timeout_ms, 1, 3600000),
+    OPT_NUM("http-header-timeout", KIND_U64, http_header_timeout_ms, 1, 3600000),
+};
+
+#define CONFIG_NOPTS (sizeof(config_opts) / sizeof(config_opts[0]))
+/* getopt_long() returns an option's index plus this. */
+#define CONFIG_OPT_BASE 256
+
+/*
+ * Applies one option's value arg to c. Returns 0 or -EINVAL. A whole
+ * number that does not parse stores 0 (and a percentage is still divided),
+ * as the command line always did; the caller refuses the whole line then.
+ */
+static int config_apply(struct config *c, const struct config_opt *o, const char *arg)
+{
+    char *field = (char *)c + o->off;
+    uint64_t v = 0;
+    int rc;
+
+    switch (o->kind) {
+    case KIND_PATH:
+        return str_copy(field, o->size, arg);
+    case KIND_U64:
+        return parse_u64(arg, o->min, o->max, (uint64_t *)(void *)field);
+    case KIND_UNSIGNED:
+        rc = parse_u64(arg, o->min, o->max, &v);
+        *(unsigned *)(void *)field = (unsigned)v;
+        return rc;
+    case KIND_SIZE:
+        rc = parse_u64(arg, o->min, o->max, &v);
+        *(size_t *)(void *)field = (size_t)v;
+        return rc;
+    case KIND_HOURS:
+        rc = parse_u64(arg, o->min, o->max, &v);
+        *(uint64_t *)(void *)field = v * 3600;
+        return rc;
+    case KIND_DOUBLE:
+        return parse_double(arg, o->dmin, o->dmax, (double *)(void *)field);
+    case KIND_PERCENT:
+        rc = parse_double(arg, o->dmin, o->dmax, (double *)(void *)field);
+        *(double *)(void *)field /= 100;
+        return rc;
+    case KIND_LISTEN:
+        return parse_listen(c, arg);
+    case KIND_DASHBOARD:
+        return parse_dashboard(c, arg);
+    }
+    return -EINVAL;
+}
+
+/* The checks across options, once all are read: water marks in order and
+ * one frame's budget within the total. Returns 0 or ERROR_CONFIG with a
+ * message in err. */
+static int config_check(struct config *c, char *err, size_t errlen)
+{
     if (c->write_low >= c->write_high) {
         c->write_low = c->write_high / 4;
     }
@@ -475,4 +386,52 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
         return ERROR_CONFIG;
     }
     return 0;
+}
+
+int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
+{
+    struct option opts[CONFIG_NOPTS + 2];
+    int ch;
+    int li = -1;
+
+    for (size_t i = 0; i < CONFIG_NOPTS; i++) {
+        opts[i].name = config_opts[i].name;
+        opts[i].has_arg = required_argument;
+        opts[i].flag = NULL;
+        opts[i].val = CONFIG_OPT_BASE + (int)i;
+    }
+    opts[CONFIG_NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
+    opts[CONFIG_NOPTS + 1] = (struct option){NULL, 0, NULL, 0};
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":h", opts, &li)) != -1) {
+        int rc;
+
+        if (ch == '?' || ch == ':') {
+            li = -1;
+        }
+        if (ch == 'h') {
+            config_usage(stdout, argv[0]);
+            return 1;
+        }
+        if (ch == ':') {
+            snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
+            return ERROR_CONFIG;
+        }
+        if (ch < CONFIG_OPT_BASE || ch >= CONFIG_OPT_BASE + (int)CONFIG_NOPTS) {
+            snprintf(err, errlen, "unknown option %s", argv[optind - 1]);
+            return ERROR_CONFIG;
+        }
+        rc = config_apply(c, &config_opts[ch - CONFIG_OPT_BASE], optarg);
+        if (rc < 0) {
+            snprintf(err, errlen, "invalid value '%s' for --%s", optarg,
+                     li >= 0 ? opts[li].name : "?");
+            return ERROR_CONFIG;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+        return ERROR_CONFIG;
+    }
+    return config_check(c, err, errlen);
 }

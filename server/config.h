@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct http_opts;
+
 struct config {
     char data_dir[512];
     char listen_host[256];
@@ -69,6 +71,13 @@ void config_defaults(struct config *c);
  * ERROR_CONFIG with a message for the user in err (size errlen).
  */
 int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen);
+
+/*
+ * Fills o with what the dashboard port (web/http.h) takes from c: its host,
+ * port and port file, the certificate, the connection limits and timeouts.
+ * o's strings are borrowed from c, valid while c is.
+ */
+void config_http_opts(const struct config *c, struct http_opts *o);
 
 /* Prints the options and their defaults to f (a FILE *). */
 void config_usage(void *f, const char *prog);

@@ -1,12 +1,15 @@
 /*
  * server: coachqd's protocol port on one libuv loop.
  *
- * Accepts TLS connections (common/tls_conn), requires a verified client
- * certificate whose subject CN is the user, reads frames (proto/frame),
- * decodes them under a memory budget (proto/pbmem), validates and
- * authorises each request (proto/validate, query/auth), hands writes to
- * the store's writer thread and reads to libuv's thread pool, and answers
- * every request with a frame that carries its request id.
+ * Accepts TLS connections (common/tls_conn) into a connection set
+ * (common/connset: --max-connections, --max-per-address, the first-frame
+ * deadline), requires a verified client certificate whose subject CN is
+ * the user, reads frames (proto/frame), decodes them under a memory
+ * budget (proto/pbmem), validates and authorises each request
+ * (proto/validate, query/auth), hands writes to the store's writer thread
+ * and reads to libuv's thread pool, and answers every request with a frame
+ * that carries its request id. server.c runs the port, server_req.c
+ * decides each request, server_read.c runs the reads (server_int.h).
  *
  * Back-pressure: a connection stops being read while it has max_in_flight
  * requests unanswered or more than write_high bytes of answers unsent.

@@ -147,6 +147,7 @@ static struct srv *srv_start(uint64_t request_timeout_ms, unsigned max_conn)
 {
     struct srv *s = calloc(1, sizeof(*s));
     struct config cfg;
+    struct http_opts hopts;
     char err[300];
 
     assert_non_null(s);
@@ -161,7 +162,8 @@ static struct srv *srv_start(uint64_t request_timeout_ms, unsigned max_conn)
     assert_int_equal(uv_loop_init(&s->loop), 0);
     assert_int_equal(uv_async_init(&s->loop, &s->stop_async, on_stop_async), 0);
     s->stop_async.data = s;
-    if (http_server_new(&s->loop, &cfg, handler, s, &s->h, err, sizeof(err)) != 0) {
+    config_http_opts(&cfg, &hopts);
+    if (http_server_new(&s->loop, &hopts, handler, s, &s->h, err, sizeof(err)) != 0) {
         fail_msg("http_server_new: %s", err);
     }
     s->port = http_server_port(s->h);

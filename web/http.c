@@ -13,7 +13,7 @@
 
 #include <llhttp.h>
 
-#include "config.h"
+#include "connset.h"
 #include "error.h"
 #include "listen.h"
 #include "log.h"
@@ -31,36 +31,30 @@
 
 struct http_server {
     uv_loop_t *loop;
-    struct config cfg;
+    struct http_opts opts; /* its strings are NULL: they were borrowed for http_server_new() */
     SSL_CTX *ctx;
     uv_tcp_t listener;
-    http_handler handler;
+    http_handler_cb handler;
     void *arg;
-    struct hconn *conns; /* open connections, linked by next/prev */
-    unsigned nconns;     /* connections not yet freed */
-    unsigned nrefusing;  /* of nconns: refused for their address, closing; they hold no slot */
-    uint64_t next_conn_id;
-    uint64_t pending; /* exchanges with a handler and not yet answered */
+    struct connset conns; /* open connections; conns.n counts them until freed */
+    uint64_t pending;     /* exchanges with a handler and not yet answered */
     int port;
     uv_timer_t stop_timer; /* connections still open this long after stop are cut */
     int stopping;
     int handles_open; /* listener and stop_timer, until closed */
     int timer_closing;
-    void (*done)(void *arg);
+    http_stopped_cb done;
     void *done_arg;
 };
 
 struct hconn {
     struct http_server *srv;
-    struct tls_conn *tls; /* NULL once the TLS connection closed */
+    struct connset_conn cs; /* tls (NULL once closed), id, peer, address */
     llhttp_t parser;
     uv_timer_t req_timer;    /* a request must arrive whole in time */
     struct http_exchange *x; /* being parsed, or with the handler */
     uint8_t *held;           /* decrypted bytes not yet parsed */
     size_t held_len, held_off, held_cap;
-    char peer[64];
-    struct listen_addr addr; /* for --max-per-address */
-    uint64_t id;
     uint64_t requests;
     const char *exec_start; /* the buffer llhttp_execute() is parsing */
     int tail_nonws;         /* last byte but space or tab that llhttp took before it */
@@ -72,12 +66,10 @@ struct hconn {
     int busy;               /* x is with the handler */
     int closing;            /* no further requests are taken */
     int paused;             /* tls_conn_read_stop() in effect */
-    int refused;            /* over --max-per-address: closing, counted in nrefusing */
     int in_pump;
     /* req_timer runs as the keep-alive wait: a request was answered and no
      * byte of the next one has arrived; if it fires, a plain close. */
     int idle_wait;
-    struct hconn *prev, *next;
 };
 
 struct http_exchange {
@@ -155,9 +147,9 @@ static struct http_exchange *exchange_new(struct hconn *c)
     }
     x->srv = c->srv;
     x->conn = c;
-    x->conn_id = c->id;
+    x->conn_id = c->cs.id;
     x->query = x->url + 0;
-    memcpy(x->peer, c->peer, sizeof(x->peer));
+    memcpy(x->peer, c->cs.peer, sizeof(x->peer));
     x->start_ms = now_ms();
     return x;
 }
@@ -504,7 +496,7 @@ static int conn_write_response(struct hconn *c, int status, const char *content_
             strcasecmp(headers[i].name, "Content-Length") == 0 ||
             strcasecmp(headers[i].name, "Connection") == 0) {
             char q[80];
-            log_event(LOG_ERROR, "http_header_dropped", "conn=%" PRIu64 " name=%s", c->id,
+            log_event(LOG_ERROR, "http_header_dropped", "conn=%" PRIu64 " name=%s", c->cs.id,
                       log_quote(headers[i].name != NULL ? headers[i].name : "", q, sizeof(q)));
             continue;
         }
@@ -522,11 +514,11 @@ static int conn_write_response(struct hconn *c, int status, const char *content_
     }
     if (o.failed) {
         free(o.p);
-        log_event(LOG_ERROR, "out_of_memory", "conn=%" PRIu64 " bytes=%zu", c->id, len);
-        tls_conn_abort(c->tls, -ENOMEM);
+        log_event(LOG_ERROR, "out_of_memory", "conn=%" PRIu64 " bytes=%zu", c->cs.id, len);
+        tls_conn_abort(c->cs.tls, -ENOMEM);
         return -ENOMEM;
     }
-    rc = tls_conn_write(c->tls, o.p, o.len);
+    rc = tls_conn_write(c->cs.tls, o.p, o.len);
     free(o.p);
     return rc;
 }
@@ -537,17 +529,17 @@ static void conn_update_reading(struct hconn *c)
 {
     int want;
 
-    if (c->tls == NULL) {
+    if (c->cs.tls == NULL) {
         return;
     }
     want = !c->closing && !c->srv->stopping && !c->busy && c->held_off >= c->held_len &&
-           tls_conn_pending(c->tls) < c->srv->cfg.write_high;
+           tls_conn_pending(c->cs.tls) < c->srv->opts.write_high;
     if (want && c->paused) {
         c->paused = 0;
-        tls_conn_read_start(c->tls);
+        tls_conn_read_start(c->cs.tls);
     } else if (!want && !c->paused) {
         c->paused = 1;
-        tls_conn_read_stop(c->tls);
+        tls_conn_read_stop(c->cs.tls);
     }
 }
 
@@ -559,21 +551,21 @@ static void conn_fail(struct hconn *c, int status, const char *why)
     char body[128];
     int n;
 
-    if (c->tls == NULL || c->closing) {
+    if (c->cs.tls == NULL || c->closing) {
         return;
     }
     c->closing = 1;
     uv_timer_stop(&c->req_timer);
-    log_event(LOG_WARN, "http_refused", "conn=%" PRIu64 " peer=%s status=%d reason=%s", c->id,
-              c->peer, status, why);
+    log_event(LOG_WARN, "http_refused", "conn=%" PRIu64 " peer=%s status=%d reason=%s", c->cs.id,
+              c->cs.peer, status, why);
     n = snprintf(body, sizeof(body), "%d %s\n", status, status_text(status));
     conn_write_response(c, status, "text/plain; charset=utf-8", NULL, 0, body, (size_t)n, 1);
     if (!c->busy) {
         exchange_free(c->x);
         c->x = NULL;
     }
-    if (c->tls != NULL) {
-        tls_conn_close(c->tls, 0);
+    if (c->cs.tls != NULL) {
+        tls_conn_close(c->cs.tls, 0);
     }
 }
 
@@ -606,15 +598,15 @@ void http_respond(struct http_exchange *x, int status, const char *content_type,
     c->busy = 0;
     c->x = NULL;
     c->requests++;
-    if (c->tls != NULL && !c->closing) {
+    if (c->cs.tls != NULL && !c->closing) {
         int close = x->close || h->stopping;
         if (conn_write_response(c, status, content_type, headers, nheaders, body, len, close) < 0) {
             close = 1;
         }
         if (close) {
             c->closing = 1;
-            if (c->tls != NULL) {
-                tls_conn_close(c->tls, 0);
+            if (c->cs.tls != NULL) {
+                tls_conn_close(c->cs.tls, 0);
             }
         } else {
             llhttp_resume(&c->parser);
@@ -622,11 +614,11 @@ void http_respond(struct http_exchange *x, int status, const char *content_type,
              * send its next request, not the transport's long idle
              * timeout: silent clients cannot hoard the connection slots. */
             c->idle_wait = 1;
-            uv_timer_start(&c->req_timer, on_req_timer, h->cfg.http_request_timeout_ms, 0);
+            uv_timer_start(&c->req_timer, on_req_timer, h->opts.request_timeout_ms, 0);
         }
     }
     exchange_free(x);
-    if (c->tls != NULL && !c->closing) {
+    if (c->cs.tls != NULL && !c->closing) {
         conn_pump(c);
     }
     server_maybe_finish(h);
@@ -838,7 +830,7 @@ static int on_headers_complete(llhttp_t *p)
     /* The headers are in, in time: the body gets --http-timeout.
      * http_parse_stream() parses without a server or a loop. */
     if (c->srv != NULL) {
-        uv_timer_start(&c->req_timer, on_req_timer, c->srv->cfg.http_request_timeout_ms, 0);
+        uv_timer_start(&c->req_timer, on_req_timer, c->srv->opts.request_timeout_ms, 0);
     }
     return 0;
 }
@@ -919,28 +911,30 @@ static void conn_dispatch(struct hconn *c)
 /* How long a request's headers may take from its first byte (or from the
  * connection's start): --http-header-timeout, and never more than the
  * whole request's --http-timeout. */
+static uint64_t opts_header_ms(const struct http_opts *o)
+{
+    return o->header_timeout_ms < o->request_timeout_ms ? o->header_timeout_ms
+                                                        : o->request_timeout_ms;
+}
+
 static uint64_t conn_header_ms(const struct hconn *c)
 {
-    const struct config *cfg = &c->srv->cfg;
-
-    return cfg->http_header_timeout_ms < cfg->http_request_timeout_ms
-               ? cfg->http_header_timeout_ms
-               : cfg->http_request_timeout_ms;
+    return opts_header_ms(&c->srv->opts);
 }
 
 static void on_req_timer(uv_timer_t *t)
 {
     struct hconn *c = t->data;
 
-    if (c->tls == NULL || c->busy || c->closing) {
+    if (c->cs.tls == NULL || c->busy || c->closing) {
         return;
     }
     if (c->idle_wait && c->x == NULL && c->held_off >= c->held_len) {
         /* Idle after an answer, nothing of a new request: just close. */
-        log_event(LOG_INFO, "http_idle_close", "conn=%" PRIu64 " peer=%s requests=%" PRIu64, c->id,
-                  c->peer, c->requests);
+        log_event(LOG_INFO, "http_idle_close", "conn=%" PRIu64 " peer=%s requests=%" PRIu64,
+                  c->cs.id, c->cs.peer, c->requests);
         c->closing = 1;
-        tls_conn_close(c->tls, 0);
+        tls_conn_close(c->cs.tls, 0);
         return;
     }
     conn_fail(c, 408, "request_timeout");
@@ -1034,8 +1028,8 @@ static void conn_pump(struct hconn *c)
         return;
     }
     c->in_pump = 1;
-    while (c->tls != NULL && !c->closing && !c->srv->stopping && !c->busy &&
-           c->held_off < c->held_len && tls_conn_pending(c->tls) < c->srv->cfg.write_high) {
+    while (c->cs.tls != NULL && !c->closing && !c->srv->stopping && !c->busy &&
+           c->held_off < c->held_len && tls_conn_pending(c->cs.tls) < c->srv->opts.write_high) {
         const char *data = (const char *)c->held + c->held_off;
         size_t len = c->held_len - c->held_off;
         llhttp_errno_t err;
@@ -1094,7 +1088,7 @@ static int on_handshake(struct tls_conn *t, void *arg)
     SSL *ssl = tls_conn_ssl(t);
 
     log_event(LOG_INFO, "http_conn_open", "conn=%" PRIu64 " peer=%s tls=%s cipher=%s resumed=%d",
-              c->id, c->peer, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+              c->cs.id, c->cs.peer, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
               SSL_session_reused(ssl));
     /* The accept's deadline covered the handshake; the first request's
      * headers must now be in within the header timeout. */
@@ -1152,12 +1146,9 @@ static void conn_timer_closed(uv_handle_t *handle)
     struct hconn *c = handle->data;
     struct http_server *h = c->srv;
 
-    if (c->refused) {
-        h->nrefusing--;
-    }
     free(c->held);
+    connset_release(&h->conns, &c->cs);
     free(c);
-    h->nconns--;
     server_maybe_finish(h);
 }
 
@@ -1167,17 +1158,9 @@ static void on_close(struct tls_conn *t, int err, void *arg)
     struct http_server *h = c->srv;
 
     (void)t;
-    c->tls = NULL;
-    if (c->prev != NULL) {
-        c->prev->next = c->next;
-    } else {
-        h->conns = c->next;
-    }
-    if (c->next != NULL) {
-        c->next->prev = c->prev;
-    }
+    connset_remove(&h->conns, &c->cs);
     log_event(err == 0 ? LOG_INFO : LOG_WARN, "http_conn_close",
-              "conn=%" PRIu64 " peer=%s requests=%" PRIu64 " reason=\"%s\"", c->id, c->peer,
+              "conn=%" PRIu64 " peer=%s requests=%" PRIu64 " reason=\"%s\"", c->cs.id, c->cs.peer,
               c->requests, error_strerror(err));
     if (c->x != NULL) {
         if (c->busy) {
@@ -1190,19 +1173,6 @@ static void on_close(struct tls_conn *t, int err, void *arg)
     uv_close((uv_handle_t *)&c->req_timer, conn_timer_closed);
 }
 
-/* Open connections from c's address, c included. */
-static unsigned http_count_address(const struct http_server *h, const struct hconn *c)
-{
-    unsigned n = 0;
-
-    for (const struct hconn *o = h->conns; o != NULL; o = o->next) {
-        if (o->tls != NULL && listen_addr_equal(&o->addr, &c->addr)) {
-            n++;
-        }
-    }
-    return n;
-}
-
 static void on_connection(uv_stream_t *listener, int status)
 {
     struct http_server *h = listener->data;
@@ -1212,64 +1182,36 @@ static void on_connection(uv_stream_t *listener, int status)
         .on_drain = on_drain,
         .on_close = on_close,
     };
-    struct tls_conn_opts opts;
     struct hconn *c;
     int rc;
 
-    /* Refused ones are closed at once, so a flood cannot hold file
-     * descriptors. */
-    if (!listen_admit(h->loop, listener, status, h->stopping, h->nconns - h->nrefusing,
-                      h->cfg.max_connections, "http_conn_refused")) {
+    if (!connset_admit(&h->conns, listener, status)) {
         return;
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
-        listen_refuse(h->loop, listener, "http_conn_refused", "out_of_memory", h->nconns);
+        connset_refuse(&h->conns, listener, "out_of_memory");
         return;
     }
     c->srv = h;
-    c->id = ++h->next_conn_id;
     llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
     c->parser.data = c;
-    opts.handshake_timeout_ms = h->cfg.handshake_timeout_ms;
-    opts.idle_timeout_ms = h->cfg.idle_timeout_ms;
-    opts.write_high = h->cfg.write_high;
-    opts.write_low = h->cfg.write_low;
-    opts.write_max = h->cfg.write_max;
-    rc = tls_conn_accept(h->loop, listener, h->ctx, &opts, &cbs, c, &c->tls);
+    /* As on the protocol port, one address (a slowloris, a flood of idle
+     * sockets) holds at most --max-per-address of the slots. The handshake
+     * must be done within the header timeout of the accept, the set's
+     * fixed deadline that trickled bytes do not extend (the handshake
+     * timeout alone would give a silent socket longer); there is nothing
+     * to answer before it, so the socket is just closed. */
+    rc = connset_accept(&h->conns, listener, &c->cs, &cbs, c);
     if (rc < 0) {
         free(c);
-        listen_refuse(h->loop, listener, "http_conn_refused", "accept_failed", h->nconns);
         return;
     }
     uv_timer_init(h->loop, &c->req_timer);
     c->req_timer.data = c;
-    tls_conn_peer(c->tls, c->peer, sizeof(c->peer));
-    listen_addr_key(tls_conn_peer_addr(c->tls), &c->addr);
-    c->next = h->conns;
-    if (h->conns != NULL) {
-        h->conns->prev = c;
+    if (rc > 0) {
+        c->closing = 1; /* over --max-per-address: aborted */
     }
-    h->conns = c;
-    h->nconns++;
-    /* As on the protocol port: one address (a slowloris, a flood of idle
-     * sockets) holds at most --max-per-address of the slots, so a signed-in
-     * user from elsewhere always finds one. */
-    if (http_count_address(h, c) > h->cfg.max_per_address) {
-        log_event(LOG_WARN, "http_conn_refused",
-                  "conn=%" PRIu64 " peer=%s reason=max_per_address open=%u", c->id, c->peer,
-                  h->nconns);
-        c->closing = 1;
-        c->refused = 1;
-        h->nrefusing++;
-        tls_conn_abort(c->tls, -EUSERS);
-        return;
-    }
-    /* The handshake must be done within the header timeout of the accept,
-     * a fixed deadline that trickled bytes do not extend (the handshake
-     * timeout alone would give a silent socket longer); there is nothing
-     * to answer before it, so the socket is just closed. */
-    tls_conn_set_deadline(c->tls, conn_header_ms(c));
 }
 
 /* ---- The server ---- */
@@ -1284,10 +1226,10 @@ static void handle_closed(uv_handle_t *handle)
 
 static void server_maybe_finish(struct http_server *h)
 {
-    void (*done)(void *);
+    http_stopped_cb done;
     void *arg;
 
-    if (!h->stopping || h->nconns > 0 || h->pending > 0) {
+    if (!h->stopping || h->conns.n > 0 || h->pending > 0) {
         return;
     }
     if (!h->timer_closing) {
@@ -1313,15 +1255,10 @@ static void on_stop_timer(uv_timer_t *t)
     struct http_server *h = t->data;
 
     /* A peer that does not answer the close in time is cut off. */
-    for (struct hconn *c = h->conns, *next; c != NULL; c = next) {
-        next = c->next;
-        if (c->tls != NULL) {
-            tls_conn_abort(c->tls, -ETIMEDOUT);
-        }
-    }
+    connset_abort_all(&h->conns, -ETIMEDOUT);
 }
 
-void http_server_stop(struct http_server *h, void (*done)(void *arg), void *arg)
+void http_server_stop(struct http_server *h, http_stopped_cb done, void *arg)
 {
     if (h == NULL) {
         if (done != NULL) {
@@ -1335,14 +1272,17 @@ void http_server_stop(struct http_server *h, void (*done)(void *arg), void *arg)
     h->stopping = 1;
     h->done = done;
     h->done_arg = arg;
-    log_event(LOG_INFO, "http_stopping", "connections=%u pending=%" PRIu64, h->nconns, h->pending);
+    log_event(LOG_INFO, "http_stopping", "connections=%u pending=%" PRIu64, h->conns.n, h->pending);
+    connset_stop(&h->conns);
     uv_close((uv_handle_t *)&h->listener, handle_closed);
     uv_timer_start(&h->stop_timer, on_stop_timer, HTTP_STOP_GRACE_MS, 0);
-    for (struct hconn *c = h->conns; c != NULL; c = c->next) {
+    for (struct connset_conn *e = h->conns.head; e != NULL; e = e->next) {
+        struct hconn *c = e->data;
+
         c->closing = 1;
         uv_timer_stop(&c->req_timer);
-        if (c->tls != NULL) {
-            tls_conn_close(c->tls, 0);
+        if (c->cs.tls != NULL) {
+            tls_conn_close(c->cs.tls, 0);
         }
     }
 }
@@ -1354,11 +1294,31 @@ int http_server_port(const struct http_server *h)
 
 unsigned http_server_connections(const struct http_server *h)
 {
-    return h != NULL ? h->nconns : 0;
+    return h != NULL ? h->conns.n : 0;
 }
 
-int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler handler, void *arg,
-                    struct http_server **out, char *err, size_t errlen)
+/* The port's connection set: its caps, the handshake deadline and each
+ * connection's TLS limits. */
+static void http_conns_init(struct http_server *h)
+{
+    struct connset_opts copts;
+
+    memset(&copts, 0, sizeof(copts));
+    copts.max_connections = h->opts.max_connections;
+    copts.max_per_address = h->opts.max_per_address;
+    copts.accept_deadline_ms = opts_header_ms(&h->opts);
+    copts.refused_event = "http_conn_refused";
+    copts.refusal_logs_open = 1;
+    copts.tls.handshake_timeout_ms = h->opts.handshake_timeout_ms;
+    copts.tls.idle_timeout_ms = h->opts.idle_timeout_ms;
+    copts.tls.write_high = h->opts.write_high;
+    copts.tls.write_low = h->opts.write_low;
+    copts.tls.write_max = h->opts.write_max;
+    connset_init(&h->conns, h->loop, h->ctx, &copts);
+}
+
+int http_server_new(uv_loop_t *loop, const struct http_opts *opts, http_handler_cb handler,
+                    void *arg, struct http_server **out, char *err, size_t errlen)
 {
     struct http_server *h;
     struct tls_ctx_opts topts;
@@ -1375,13 +1335,19 @@ int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler hand
         return -ENOMEM;
     }
     h->loop = loop;
-    h->cfg = *cfg;
+    h->opts = *opts;
+    h->opts.host = NULL;
+    h->opts.port = NULL;
+    h->opts.port_file = NULL;
+    h->opts.cert_file = NULL;
+    h->opts.key_file = NULL;
+    h->opts.ca_file = NULL;
     h->handler = handler;
     h->arg = arg;
     memset(&topts, 0, sizeof(topts));
-    topts.cert_file = cfg->cert_file;
-    topts.key_file = cfg->key_file;
-    topts.ca_file = cfg->ca_file;
+    topts.cert_file = opts->cert_file;
+    topts.key_file = opts->key_file;
+    topts.ca_file = opts->ca_file;
     topts.alpn = HTTP_ALPN;
     topts.require_client_cert = 0;
     /* RFC 7301: a browser or tool that offers no ALPN speaks HTTP/1.1. */
@@ -1391,17 +1357,18 @@ int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler hand
         free(h);
         return rc;
     }
+    http_conns_init(h);
     uv_tcp_init(loop, &h->listener);
     h->listener.data = h;
     uv_timer_init(loop, &h->stop_timer);
     h->stop_timer.data = h;
     h->handles_open = 2;
-    rc = listen_bind(loop, &h->listener, cfg->dash_host, cfg->dash_port, on_connection,
-                     "dashboard port", &h->port, err, errlen);
-    if (rc == 0 && cfg->dash_port_file[0] != '\0') {
-        rc = listen_write_port_file(cfg->dash_port_file, h->port);
+    rc = listen_bind(loop, &h->listener, opts->host, opts->port, on_connection, "dashboard port",
+                     &h->port, err, errlen);
+    if (rc == 0 && opts->port_file != NULL && opts->port_file[0] != '\0') {
+        rc = listen_write_port_file(opts->port_file, h->port);
         if (rc < 0) {
-            snprintf(err, errlen, "cannot write dashboard port file %s: %s", cfg->dash_port_file,
+            snprintf(err, errlen, "cannot write dashboard port file %s: %s", opts->port_file,
                      error_strerror(rc));
         }
     }
@@ -1412,7 +1379,7 @@ int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler hand
         server_maybe_finish(h);
         return rc;
     }
-    log_event(LOG_INFO, "http_listening", "addr=%s port=%d alpn=%s", cfg->dash_host, h->port,
+    log_event(LOG_INFO, "http_listening", "addr=%s port=%d alpn=%s", opts->host, h->port,
               HTTP_ALPN);
     *out = h;
     return 0;
@@ -1428,7 +1395,7 @@ int http_parse_stream(const uint8_t *data, size_t len, size_t chunk, http_parsed
     int rc = 0;
 
     memset(&c, 0, sizeof(c));
-    snprintf(c.peer, sizeof(c.peer), "-");
+    snprintf(c.cs.peer, sizeof(c.cs.peer), "-");
     llhttp_init(&c.parser, HTTP_REQUEST, &parser_settings);
     c.parser.data = &c;
     if (chunk == 0) {

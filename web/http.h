@@ -8,8 +8,9 @@
  * request at a time per connection (pipelined bytes wait in the TLS
  * buffer), handshake / first-request / idle timeouts (a kept-alive
  * connection that sends no new request within the request timeout is
- * closed), max connections,
- * pending-write cap. Any parse error gets 400 (or 413/431) and a close.
+ * closed), max connections and per address (common/connset, as on the
+ * protocol port), pending-write cap. Any parse error gets 400 (or
+ * 413/431) and a close.
  *
  * Every response carries the security headers: Content-Security-Policy
  * (default-src 'none'; style-src 'self'; img-src 'self' data:; form-action
@@ -29,7 +30,6 @@
 
 #include <uv.h>
 
-struct config;
 struct http_server;
 struct http_exchange;
 
@@ -44,21 +44,51 @@ struct http_exchange;
  * loop thread, e.g. after uv_queue_work). x stays valid until answered,
  * even if the peer goes away meanwhile (the answer is then dropped).
  */
-typedef void (*http_handler)(struct http_exchange *x, void *arg);
+typedef void (*http_handler_cb)(struct http_exchange *x, void *arg);
 
 /*
- * Starts listening on cfg->dash_host:cfg->dash_port with cfg's certificate
- * and key (the same as the protocol port's), and writes the bound port to
- * cfg->dash_port_file if set. Returns 0 and sets *out, or a negative code
- * with a message in err.
+ * What the dashboard port is told by whoever runs it (coachqd fills it from
+ * its command line: config_http_opts()). Strings are borrowed for the call
+ * to http_server_new() only; the numbers are copied.
  */
-int http_server_new(uv_loop_t *loop, const struct config *cfg, http_handler handler, void *arg,
-                    struct http_server **out, char *err, size_t errlen);
+struct http_opts {
+    const char *host;      /* address to listen on, e.g. "127.0.0.1" */
+    const char *port;      /* "0" = any free port */
+    const char *port_file; /* NULL or "" = none; gets the bound port */
+    const char *cert_file; /* the server certificate and key, PEM */
+    const char *key_file;
+    const char *ca_file;
+    unsigned max_connections;      /* open connections before new ones are refused */
+    unsigned max_per_address;      /* open connections from one address (IPv6: one /64) */
+    uint64_t handshake_timeout_ms; /* the TLS handshake (tls_conn) */
+    uint64_t idle_timeout_ms;      /* no byte either way (tls_conn) */
+    uint64_t header_timeout_ms;    /* a request's headers must arrive within */
+    uint64_t request_timeout_ms;   /* a whole request, and a kept-alive wait */
+    size_t write_high;             /* tls_conn's water marks; 0 = its defaults */
+    size_t write_low;
+    size_t write_max;
+};
+
+/*
+ * Starts listening on opts->host:opts->port with opts' certificate and key
+ * (no client certificate is asked for), and writes the bound port to
+ * opts->port_file if set. handler gets every request with arg (borrowed
+ * until the server is stopped). Returns 0 and sets *out (freed by
+ * http_server_stop()), or a negative code with a message in err (size
+ * errlen).
+ */
+int http_server_new(uv_loop_t *loop, const struct http_opts *opts, http_handler_cb handler,
+                    void *arg, struct http_server **out, char *err, size_t errlen);
+/* The bound port (0 for NULL). */
 int http_server_port(const struct http_server *h);
+/* The dashboard port has stopped and its server is freed. */
+typedef void (*http_stopped_cb)(void *arg);
 /* Closes the listener and every connection; answers still pending are
  * dropped when they come. The server is freed once its handles closed and
- * nothing is pending; done (may be NULL) is called then. */
-void http_server_stop(struct http_server *h, void (*done)(void *arg), void *arg);
+ * nothing is pending; done (may be NULL) is called then with arg. h may be
+ * NULL (done is called at once). Idempotent. */
+void http_server_stop(struct http_server *h, http_stopped_cb done, void *arg);
+/* Connections not yet released (0 for NULL). */
 unsigned http_server_connections(const struct http_server *h);
 
 /* The request. Strings are NUL-terminated and borrowed until answered. */

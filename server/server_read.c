@@ -1,0 +1,651 @@
+/*
+ * server_read: the protocol port's reads. Each runs in one read
+ * transaction on libuv's thread pool (the *_txn functions and read_work(),
+ * which decide what the user may see with query/auth), and is answered on
+ * the loop thread (the send_* functions, from read_done()). A request's
+ * results are copies it owns, freed by server_request_finish().
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "certs.h"
+#include "dashfmt.h"
+#include "error.h"
+#include "log.h"
+#include "people.h"
+#include "rubrics.h"
+#include "server_int.h"
+#include "tls_conn.h"
+
+/* ---- Reads (thread pool) ---- */
+
+/* Decides whether the request's user may read rec, with the management
+ * chain of rec's coach on its session date. Thread pool. */
+static int may_read_txn(struct store_txn *t, const struct auth_user *u,
+                        const Coachq__V1__StoredObservation *rec)
+{
+    struct auth_target tg;
+    char chain[PEOPLE_MAX_CHAIN][65];
+    size_t n = 0;
+
+    memset(&tg, 0, sizeof(tg));
+    tg.rec = rec;
+    /* Only a second-level manager's decision needs the line. */
+    if ((u->roles & AUTH_SECOND_LEVEL) && auth_record_chain(t, rec, chain, &n) == 0) {
+        tg.chain = (const char(*)[65])chain;
+        tg.n_chain = n;
+    }
+    return auth_decide(u, AUTH_READ_RECORD, &tg) == 0;
+}
+
+static int get_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    int rc = store_get_txn(t, r->id, &r->rec);
+
+    if (rc == 0) {
+        r->allowed = may_read_txn(t, &r->conn->au, r->rec);
+    }
+    return rc;
+}
+
+/* A store_list_filter_cb: the caller sees only what they may read, and the
+ * page (and its cursor) is made of those records alone. */
+int server_read_list_filter(struct store_txn *t, Coachq__V1__StoredObservation *rec, void *arg)
+{
+    struct request *r = arg;
+
+    return may_read_txn(t, &r->conn->au, rec);
+}
+
+static int history_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    int rc = store_history_txn(t, r->id, &r->versions, &r->n_versions);
+
+    if (rc != 0) {
+        return rc;
+    }
+    r->visible = calloc(r->n_versions > 0 ? r->n_versions : 1, 1);
+    if (r->visible == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < r->n_versions; i++) {
+        r->visible[i] = (unsigned char)may_read_txn(t, &r->conn->au, r->versions[i]);
+        r->allowed |= r->visible[i];
+    }
+    return 0;
+}
+
+/* Appends a decoded copy of m (which is borrowed) to *arr. */
+static int msg_keep(const ProtobufCMessage *m, ProtobufCMessage ***arr, size_t *n)
+{
+    ProtobufCMessage **grown;
+    ProtobufCMessage *copy;
+    uint8_t *buf;
+    size_t len = protobuf_c_message_get_packed_size(m);
+
+    buf = malloc(len > 0 ? len : 1);
+    if (buf == NULL) {
+        return -ENOMEM;
+    }
+    protobuf_c_message_pack(m, buf);
+    copy = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
+    free(buf);
+    if (copy == NULL) {
+        return -ENOMEM;
+    }
+    grown = realloc(*arr, (*n + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        protobuf_c_message_free_unpacked(copy, NULL);
+        return -ENOMEM;
+    }
+    grown[*n] = copy;
+    *arr = grown;
+    (*n)++;
+    return 0;
+}
+
+static int keep_rubric(const Coachq__V1__Rubric *rb, void *arg)
+{
+    struct request *r = arg;
+
+    return msg_keep(&rb->base, &r->msgs, &r->n_msgs);
+}
+
+static int keep_cert(const Coachq__V1__Certification *c, void *arg)
+{
+    struct request *r = arg;
+
+    return msg_keep(&c->base, &r->msgs, &r->n_msgs);
+}
+
+static int keep_result(const Coachq__V1__CalibrationResult *res, void *arg)
+{
+    struct request *r = arg;
+
+    return msg_keep(&res->base, &r->msgs2, &r->n_msgs2);
+}
+
+static int rubrics_txn(struct store_txn *t, void *arg)
+{
+    return rubrics_list(t, 1, keep_rubric, arg);
+}
+
+static int rubric_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    Coachq__V1__Rubric *rb = NULL;
+    int rc = rubrics_get(t, r->person, r->version, &rb);
+
+    if (rc == 0) {
+        rc = msg_keep(&rb->base, &r->msgs, &r->n_msgs);
+        coachq__v1__rubric__free_unpacked(rb, NULL);
+    }
+    return rc;
+}
+
+static int cert_status_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    int rc = certs_list(t, r->person, keep_cert, r);
+
+    if (rc == 0) {
+        rc = certs_results(t, r->person, keep_result, r);
+    }
+    /* The calibration exam (certs.h): observers learn whether they passed
+     * and when they may try again, never the agreement figures, which
+     * attempt after attempt would reveal the master scores. Enablement
+     * leads and administrators see them. */
+    if (rc == 0 && (r->conn->au.roles & (AUTH_LEAD | AUTH_ADMIN)) == 0) {
+        for (size_t i = 0; i < r->n_msgs; i++) {
+            certs_withhold_cert((Coachq__V1__Certification *)r->msgs[i]);
+        }
+        for (size_t i = 0; i < r->n_msgs2 && rc == 0; i++) {
+            rc = certs_withhold_result(t, (Coachq__V1__CalibrationResult *)r->msgs2[i],
+                                       (int64_t)time(NULL) * 1000,
+                                       store_get_policy(r->conn->srv->store));
+        }
+    }
+    return rc;
+}
+
+/* Walking the organisation for a people list. Thread pool. */
+struct people_walk {
+    struct request *r;
+    struct store_txn *t;
+    int32_t day;
+    const char *manager; /* whose reports are being kept; borrowed */
+};
+
+/* Keeps a summary of p (borrowed) with today's manager manager ("" for
+ * none). Returns 0, 1 once the list is full (and marks it cut), or a
+ * negative code. */
+static int people_keep(struct request *r, const Coachq__V1__Person *p, const char *manager)
+{
+    Coachq__V1__PersonSummary s = COACHQ__V1__PERSON_SUMMARY__INIT;
+    size_t bytes;
+
+    /* protobuf-c's fields are not const, but packing only reads them. */
+    s.id = p->id;
+    s.name = p->name;
+    s.roles = p->roles;
+    s.n_roles = p->n_roles;
+    s.manager_id = (char *)manager;
+    bytes = coachq__v1__person_summary__get_packed_size(&s) + PEOPLE_ENTRY_OVERHEAD;
+    if (r->n_msgs >= PEOPLE_MAX || bytes > r->max_bytes - r->list_bytes) {
+        r->truncated = 1;
+        return 1;
+    }
+    r->list_bytes += bytes;
+    return msg_keep(&s.base, &r->msgs, &r->n_msgs);
+}
+
+static int people_keep_report(const char *id, void *arg)
+{
+    struct people_walk *w = arg;
+    Coachq__V1__Person *p = NULL;
+    int rc = people_get(w->t, id, &p);
+
+    /* A line may name someone whose person record is gone: there is
+     * nobody to show. */
+    if (rc == -ENOENT) {
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    rc = people_keep(w->r, p, w->manager);
+    coachq__v1__person__free_unpacked(p, NULL);
+    return rc;
+}
+
+/* Keeps a front-line manager, then everyone who reports to them today:
+ * the coachees a submit would accept for them on that day. */
+static int people_keep_manager(const Coachq__V1__Person *p, void *arg)
+{
+    struct people_walk *w = arg;
+    char manager[VALIDATE_MAX_ID + 1];
+    int rc;
+
+    if (!people_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER)) {
+        return 0;
+    }
+    rc = people_manager_at(w->t, p->id, w->day, manager, sizeof(manager));
+    if (rc == -ENOENT) {
+        manager[0] = '\0';
+        rc = 0;
+    }
+    if (rc == 0) {
+        rc = people_keep(w->r, p, manager);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    w->manager = p->id;
+    rc = people_reports_at(w->t, p->id, w->day, people_keep_report, w);
+    w->manager = NULL;
+    if (rc == 0 && w->r->truncated) {
+        rc = 1;
+    }
+    return rc;
+}
+
+static int people_txn(struct store_txn *t, void *arg)
+{
+    struct people_walk w;
+
+    memset(&w, 0, sizeof(w));
+    w.r = arg;
+    w.t = t;
+    w.day = store_day_of(w.r->as_of);
+    return people_list(t, people_keep_manager, &w);
+}
+
+/* Builds the dashboard and measures its answer. Thread pool. */
+static int dashboard_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    int rc;
+
+    memset(&r->fault, 0, sizeof(r->fault));
+    rc = dash_build(t, &r->conn->au, &r->dreq, &r->dopts, r->as_of, &r->dash, &r->fault);
+    if (rc == 0) {
+        r->list_bytes = coachq__v1__dashboard__get_packed_size(dash_message(r->dash));
+        r->truncated = r->list_bytes > r->max_bytes;
+    }
+    return rc;
+}
+
+/* Thread pool. */
+static void read_work(uv_work_t *work)
+{
+    struct request *r = work->data;
+    struct store *st = r->conn->srv->store;
+
+    switch (r->kind) {
+    case REQ_GET:
+        r->rc = store_view(st, get_txn, r);
+        return;
+    case REQ_HISTORY:
+        r->rc = store_view(st, history_txn, r);
+        return;
+    case REQ_RUBRICS:
+        r->rc = store_view(st, rubrics_txn, r);
+        return;
+    case REQ_RUBRIC:
+        r->rc = store_view(st, rubric_txn, r);
+        return;
+    case REQ_CERT_STATUS:
+        r->rc = store_view(st, cert_status_txn, r);
+        return;
+    case REQ_PEOPLE:
+        r->rc = store_view(st, people_txn, r);
+        return;
+    case REQ_DASHBOARD:
+        r->rc = store_view(st, dashboard_txn, r);
+        return;
+    case REQ_LIST:
+        break;
+    case REQ_SUBMIT:
+    case REQ_ADD_REFERENCE:
+    case REQ_IMPORT_OUTCOMES:
+        r->rc = -EINVAL;
+        return;
+    }
+    r->rc = store_list(st, &r->q, &r->page);
+}
+
+/* The answer to a read that failed inside the store. */
+static void send_read_failure(struct request *r)
+{
+    server_conn_send_error(r->conn, r->request_id,
+                           r->rc == -ENOMEM ? COACHQ__V1__CODE__RESOURCE_EXHAUSTED
+                                            : COACHQ__V1__CODE__INTERNAL,
+                           "", "the server could not read the store; try again");
+}
+
+static void send_record(struct request *r)
+{
+    struct conn *c = r->conn;
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+
+    if (r->rc == -ENOENT || (r->rc == 0 && !r->allowed)) {
+        /* The same answer whether the record is missing or not the user's:
+         * existence is not revealed. */
+        server_conn_send_error(c, r->request_id, COACHQ__V1__CODE__NOT_FOUND, "get.id",
+                               "no observation with this id that you may read");
+        return;
+    }
+    if (r->rc < 0) {
+        send_read_failure(r);
+        return;
+    }
+    f.request_id = r->request_id;
+    f.body_case = COACHQ__V1__FRAME__BODY_RECORD;
+    f.record = r->rec;
+    server_conn_send(c, &f);
+}
+
+static void send_history(struct request *r)
+{
+    struct conn *c = r->conn;
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__ObservationHistory h = COACHQ__V1__OBSERVATION_HISTORY__INIT;
+    size_t nv = 0;
+
+    if (r->rc == -ENOENT || (r->rc == 0 && !r->allowed)) {
+        server_conn_send_error(c, r->request_id, COACHQ__V1__CODE__NOT_FOUND, "get_history.id",
+                               "no observation with this id that you may read");
+        return;
+    }
+    if (r->rc < 0) {
+        send_read_failure(r);
+        return;
+    }
+    /* Only the versions the user may read, in order; the array is the
+     * request's and is compacted in place. */
+    for (size_t i = 0; i < r->n_versions; i++) {
+        if (r->visible[i]) {
+            Coachq__V1__StoredObservation *tmp = r->versions[nv];
+
+            r->versions[nv] = r->versions[i];
+            r->versions[i] = tmp;
+            nv++;
+        }
+    }
+    h.versions = r->versions;
+    h.n_versions = nv;
+    f.request_id = r->request_id;
+    f.body_case = COACHQ__V1__FRAME__BODY_HISTORY;
+    f.history = &h;
+    server_conn_send(c, &f);
+}
+
+static void send_rubrics(struct request *r)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__RubricList l = COACHQ__V1__RUBRIC_LIST__INIT;
+
+    if (r->kind == REQ_RUBRIC && r->rc == -ENOENT) {
+        server_conn_send_error(
+            r->conn, r->request_id, COACHQ__V1__CODE__NOT_FOUND,
+            r->version != 0 ? "get_rubric.version" : "get_rubric.id",
+            "no such rubric or version on this server; 'coachq rubrics' lists them");
+        return;
+    }
+    if (r->rc < 0) {
+        send_read_failure(r);
+        return;
+    }
+    f.request_id = r->request_id;
+    if (r->kind == REQ_RUBRIC && r->n_msgs == 1) {
+        f.body_case = COACHQ__V1__FRAME__BODY_RUBRIC;
+        f.rubric = (Coachq__V1__Rubric *)r->msgs[0];
+    } else {
+        l.rubrics = (Coachq__V1__Rubric **)r->msgs;
+        l.n_rubrics = r->n_msgs;
+        f.body_case = COACHQ__V1__FRAME__BODY_RUBRICS;
+        f.rubrics = &l;
+    }
+    server_conn_send(r->conn, &f);
+}
+
+static void send_cert_status(struct request *r)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__CertStatus cs = COACHQ__V1__CERT_STATUS__INIT;
+
+    if (r->rc < 0) {
+        send_read_failure(r);
+        return;
+    }
+    cs.observer_id = r->person;
+    cs.certifications = (Coachq__V1__Certification **)r->msgs;
+    cs.n_certifications = r->n_msgs;
+    cs.results = (Coachq__V1__CalibrationResult **)r->msgs2;
+    cs.n_results = r->n_msgs2;
+    f.request_id = r->request_id;
+    f.body_case = COACHQ__V1__FRAME__BODY_CERT_STATUS;
+    f.cert_status = &cs;
+    server_conn_send(r->conn, &f);
+}
+
+static void send_people(struct request *r)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__PeopleList l = COACHQ__V1__PEOPLE_LIST__INIT;
+
+    if (r->rc < 0) {
+        send_read_failure(r);
+        return;
+    }
+    if (r->truncated) {
+        log_event(LOG_WARN, "people_list_truncated",
+                  "conn=%" PRIu64 " user=%s people=%zu bytes=%zu max_people=%u max_bytes=%zu",
+                  r->conn->cs.id, r->conn->user, r->n_msgs, r->list_bytes, PEOPLE_MAX,
+                  r->max_bytes);
+    }
+    l.people = (Coachq__V1__PersonSummary **)r->msgs;
+    l.n_people = r->n_msgs;
+    l.as_of = r->as_of;
+    f.request_id = r->request_id;
+    f.body_case = COACHQ__V1__FRAME__BODY_PEOPLE;
+    f.people = &l;
+    server_conn_send(r->conn, &f);
+}
+
+/* The bytes a list cursor is bound to besides the user: the index, the
+ * time range and the person (cursor.h). out must hold LIST_BIND_MAX. */
+size_t server_read_list_binding(const struct store_query *q, uint8_t *out)
+{
+    size_t n = 0;
+    size_t plen = strlen(q->person_id);
+
+    out[n++] = (uint8_t)q->by;
+    for (int i = 0; i < 8; i++) {
+        out[n++] = (uint8_t)((uint64_t)q->since >> (56 - 8 * i));
+    }
+    for (int i = 0; i < 8; i++) {
+        out[n++] = (uint8_t)((uint64_t)q->until >> (56 - 8 * i));
+    }
+    memcpy(out + n, q->person_id, plen);
+    return n + plen;
+}
+
+static void send_page(struct request *r)
+{
+    struct conn *c = r->conn;
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__ObservationPage page = COACHQ__V1__OBSERVATION_PAGE__INIT;
+    uint8_t bind[LIST_BIND_MAX];
+    uint8_t sealed[CURSOR_MAX_SEALED];
+    size_t sealed_len = 0;
+    struct cursor_bind b;
+
+    if (r->rc == -EINVAL) {
+        /* The store refused the opened cursor: sealed by this server, but
+         * not a key of this person's list (cannot happen unless the key
+         * leaked). */
+        server_conn_send_error(c, r->request_id, COACHQ__V1__CODE__INVALID_ARGUMENT, "list.cursor",
+                               "the cursor is not one this server gave for this list; start again "
+                               "without a cursor");
+        return;
+    }
+    if (r->rc < 0) {
+        send_read_failure(r);
+        return;
+    }
+    if (r->page.scan_capped && r->page.n == 0) {
+        server_conn_send_error(
+            c, r->request_id, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "list",
+            "the list crosses too many records to answer at once; narrow it with "
+            "since and until");
+        return;
+    }
+    if (r->page.cursor_len > 0) {
+        b.user = c->user;
+        b.query = bind;
+        b.query_len = server_read_list_binding(&r->q, bind);
+        if (cursor_seal(c->srv->cursor_key, &b, (int64_t)time(NULL) + c->srv->cfg.cursor_ttl_s,
+                        r->page.cursor, r->page.cursor_len, sealed, sizeof(sealed),
+                        &sealed_len) < 0) {
+            server_conn_send_error(c, r->request_id, COACHQ__V1__CODE__INTERNAL, "",
+                                   "the server could not make the next page's cursor; try again");
+            return;
+        }
+    }
+    page.observations = r->page.items;
+    page.n_observations = r->page.n;
+    page.next_cursor.data = sealed_len > 0 ? sealed : NULL;
+    page.next_cursor.len = sealed_len;
+    f.request_id = r->request_id;
+    f.body_case = COACHQ__V1__FRAME__BODY_PAGE;
+    f.page = &page;
+    server_conn_send(c, &f);
+}
+
+/* Who may see a dashboard of a kind, for a refusal. */
+static const char *dashboard_who(Coachq__V1__DashboardKind kind)
+{
+    switch (kind) {
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS:
+        return "\"my managers\" is for second-level managers (their own line), enablement "
+               "leads and administrators";
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER:
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING:
+        return "a front-line manager's dashboards are for that manager, the managers above "
+               "them, enablement leads and administrators";
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME:
+        return "programme impact is for enablement leads and administrators only";
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS:
+        return "observer reliability is for enablement leads and administrators only";
+    default:
+        return "your roles have no such dashboard";
+    }
+}
+
+static void send_dashboard(struct request *r)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    char msg[256];
+
+    switch (r->rc) {
+    case 0:
+        break;
+    case -ENOENT:
+        /* The same answer for a person who does not exist and one outside
+         * the caller's line: existence is not revealed. */
+        server_conn_send_error(r->conn, r->request_id, COACHQ__V1__CODE__NOT_FOUND,
+                               "get_dashboard.subject_id",
+                               "no such dashboard subject, or not in your line");
+        return;
+    case -EACCES:
+        server_conn_send_error(r->conn, r->request_id, COACHQ__V1__CODE__PERMISSION_DENIED,
+                               "get_dashboard.kind", dashboard_who(r->dreq.kind));
+        return;
+    case -EINVAL:
+        server_conn_send_error(r->conn, r->request_id,
+                               r->fault.code != COACHQ__V1__CODE__OK
+                                   ? r->fault.code
+                                   : COACHQ__V1__CODE__INVALID_ARGUMENT,
+                               r->fault.field[0] ? r->fault.field : "get_dashboard",
+                               r->fault.message[0] ? r->fault.message : "the request is not valid");
+        return;
+    default:
+        log_event(LOG_ERROR, "dashboard_failed", "conn=%" PRIu64 " user=%s kind=%d rc=%d (%s)",
+                  r->conn->cs.id, r->conn->user, (int)r->dreq.kind, r->rc, error_strerror(r->rc));
+        send_read_failure(r);
+        return;
+    }
+    if (r->truncated) {
+        log_event(LOG_WARN, "dashboard_too_large",
+                  "conn=%" PRIu64 " user=%s kind=%d bytes=%zu max_bytes=%zu", r->conn->cs.id,
+                  r->conn->user, (int)r->dreq.kind, r->list_bytes, r->max_bytes);
+        snprintf(msg, sizeof(msg),
+                 "the dashboard's answer is %zu bytes, above the %zu bytes this connection "
+                 "takes; ask for a narrower one (one manager, or another rubric)",
+                 r->list_bytes, r->max_bytes);
+        server_conn_send_error(r->conn, r->request_id, COACHQ__V1__CODE__RESOURCE_EXHAUSTED,
+                               "get_dashboard", msg);
+        return;
+    }
+    f.request_id = r->request_id;
+    f.body_case = COACHQ__V1__FRAME__BODY_DASHBOARD;
+    /* protobuf-c's fields are not const, but packing only reads them. */
+    f.dashboard = (Coachq__V1__Dashboard *)dash_message(r->dash);
+    server_conn_send(r->conn, &f);
+}
+
+static void read_done(uv_work_t *work, int status)
+{
+    struct request *r = work->data;
+
+    if (r->conn->cs.tls != NULL && status == 0) {
+        switch (r->kind) {
+        case REQ_GET:
+            send_record(r);
+            break;
+        case REQ_HISTORY:
+            send_history(r);
+            break;
+        case REQ_RUBRICS:
+        case REQ_RUBRIC:
+            send_rubrics(r);
+            break;
+        case REQ_CERT_STATUS:
+            send_cert_status(r);
+            break;
+        case REQ_PEOPLE:
+            send_people(r);
+            break;
+        case REQ_LIST:
+            send_page(r);
+            break;
+        case REQ_DASHBOARD:
+            send_dashboard(r);
+            break;
+        case REQ_SUBMIT:
+        case REQ_ADD_REFERENCE:
+        case REQ_IMPORT_OUTCOMES:
+            break;
+        }
+    }
+    server_request_finish(r);
+}
+
+void server_read_queue(struct conn *c, struct request *r)
+{
+    int rc;
+
+    r->work.data = r;
+    rc = uv_queue_work(c->srv->loop, &r->work, read_work, read_done);
+    if (rc < 0) {
+        server_conn_send_error(c, r->request_id, COACHQ__V1__CODE__UNAVAILABLE, "",
+                               "the server could not start the read; try again");
+        server_request_finish(r);
+    }
+}

@@ -1,0 +1,142 @@
+/*
+ * Tests of config (coachqd's settings and command line): every kind of
+ * option in the table lands in its field, values out of range and
+ * malformed lines are refused with the operator's message, and the checks
+ * across options run after parsing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "error.h"
+#include "http.h"
+
+/* Parses the NULL-terminated words after the program name into c (from
+ * the defaults). Returns config_parse_args()'s result; err gets its
+ * message. */
+static int parse(struct config *c, char *err, size_t errlen, const char *const *words)
+{
+    char *argv[32];
+    int argc = 0;
+
+    argv[argc++] = (char *)"coachqd";
+    for (size_t i = 0; words[i] != NULL && argc < 31; i++) {
+        argv[argc++] = (char *)words[i];
+    }
+    argv[argc] = NULL;
+    config_defaults(c);
+    err[0] = '\0';
+    return config_parse_args(c, argc, argv, err, errlen);
+}
+
+static void test_every_kind(void **state)
+{
+    static const char *const words[] = {
+        "--data",      "d",
+        "--listen",    "[::1]:0",
+        "--cert",      "a.crt",
+        "--key=b.key", "--max-connections",
+        "7",           "--max-frame",
+        "100",         "--idle-timeout",
+        "9",           "--cert-exact",
+        "75",          "--cert-kappa",
+        "0.5",         "--session-hours",
+        "3",           "--dashboard",
+        "off",         "--dashboard-port-file",
+        "pf",          NULL,
+    };
+    struct config c;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(parse(&c, err, sizeof(err), words), 0);
+    assert_string_equal(c.data_dir, "d");
+    assert_string_equal(c.listen_host, "::1");
+    assert_string_equal(c.listen_port, "0");
+    assert_string_equal(c.cert_file, "a.crt");
+    assert_string_equal(c.key_file, "b.key");
+    assert_int_equal(c.max_connections, 7);
+    assert_int_equal(c.max_frame, 100);
+    assert_int_equal(c.idle_timeout_ms, 9);
+    assert_true(c.cert_exact > 0.749 && c.cert_exact < 0.751);
+    assert_true(c.cert_kappa > 0.499 && c.cert_kappa < 0.501);
+    assert_int_equal(c.session_ttl_s, 3 * 3600);
+    assert_int_equal(c.dash_off, 1);
+    assert_string_equal(c.dash_port_file, "pf");
+}
+
+static void test_refusals(void **state)
+{
+    static const struct {
+        const char *words[4];
+        const char *message;
+    } cases[] = {
+        {{"--max-frame", "1", NULL}, "invalid value '1' for --max-frame"},
+        {{"--cert-exact", "abc", NULL}, "invalid value 'abc' for --cert-exact"},
+        {{"--cert-kappa", "2", NULL}, "invalid value '2' for --cert-kappa"},
+        {{"--session-hours", "0", NULL}, "invalid value '0' for --session-hours"},
+        {{"--dashboard", "bad", NULL}, "invalid value 'bad' for --dashboard"},
+        {{"--cert-cooldown", "-1", NULL}, "invalid value '-1' for --cert-cooldown"},
+        {{"--data", NULL}, "option --data needs a value"},
+        {{"--bogus", NULL}, "unknown option --bogus"},
+        {{"-z", NULL}, "unknown option -z"},
+        {{"extra", NULL}, "unexpected argument 'extra'"},
+        {{"--write-max", "5000", NULL}, "--write-max must be at least --write-high (262144)"},
+        {{"--unpack-budget", "99999999999", NULL},
+         "--unpack-budget must not exceed --memory-budget (268435456)"},
+    };
+    struct config c;
+    char err[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(parse(&c, err, sizeof(err), cases[i].words), ERROR_CONFIG);
+        assert_string_equal(err, cases[i].message);
+    }
+}
+
+static void test_water_marks(void **state)
+{
+    static const char *const words[] = {"--write-high", "2048", NULL};
+    struct config c;
+    char err[256];
+
+    (void)state;
+    /* write_low follows a write_high set below it. */
+    assert_int_equal(parse(&c, err, sizeof(err), words), 0);
+    assert_int_equal(c.write_high, 2048);
+    assert_int_equal(c.write_low, 512);
+}
+
+static void test_http_opts(void **state)
+{
+    struct config c;
+    struct http_opts o;
+
+    (void)state;
+    config_defaults(&c);
+    config_http_opts(&c, &o);
+    assert_string_equal(o.host, c.dash_host);
+    assert_string_equal(o.port, c.dash_port);
+    assert_ptr_equal(o.cert_file, c.cert_file);
+    assert_int_equal(o.max_per_address, c.max_per_address);
+    assert_int_equal(o.header_timeout_ms, c.http_header_timeout_ms);
+    assert_int_equal(o.request_timeout_ms, c.http_request_timeout_ms);
+    assert_int_equal(o.write_max, c.write_max);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_kind),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_water_marks),
+        cmocka_unit_test(test_http_opts),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
