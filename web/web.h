@@ -112,7 +112,7 @@ int web_new(uv_loop_t *loop, struct store *s, const struct web_opts *o, struct w
 void web_get_stats(const struct web *w, struct web_stats *out);
 
 /*
- * The http_handler to give http_server_new() with arg = the web: answers
+ * The http_handler_cb to give http_server_new() with arg = the web: answers
  * x (borrowed until answered, see http.h) now or, for a sign-in check or a
  * dashboard, from the loop thread once its job on the pool is done. Loop
  * thread.
