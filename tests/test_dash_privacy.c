@@ -36,11 +36,8 @@
 #include <jansson.h>
 
 #include "buf.h"
-#include "certs.h"
 #include "dash.h"
 #include "dashfmt.h"
-#include "people.h"
-#include "rubrics.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -131,83 +128,31 @@ static uint32_t score(size_t k, unsigned j, size_t b)
 
 static int org_cb(struct store_txn *t, void *arg)
 {
-    Coachq__V1__Rubric r = COACHQ__V1__RUBRIC__INIT;
-    Coachq__V1__Behaviour b[NB];
-    Coachq__V1__Behaviour *bp[NB];
-    Coachq__V1__Certification c = COACHQ__V1__CERTIFICATION__INIT;
-    int rc;
+    int rc = 0;
 
     (void)arg;
-    for (size_t i = 0; i < NPEOPLE; i++) {
-        Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
-        Coachq__V1__Role role = PEOPLE[i].role;
-
-        p.id = (char *)PEOPLE[i].id;
-        p.name = (char *)PEOPLE[i].id;
-        if (role != 0) {
-            p.roles = &role;
-            p.n_roles = 1;
-        }
-        rc = people_put(t, &p, NULL);
-        if (rc == 0 && PEOPLE[i].manager != NULL) {
-            rc = people_line_put(t, PEOPLE[i].id, PEOPLE[i].manager, 19000, NULL);
-        }
-        if (rc != 0) {
-            return rc;
-        }
+    for (size_t i = 0; i < NPEOPLE && rc == 0; i++) {
+        rc = testutil_put_person(t, PEOPLE[i].id, NULL, PEOPLE[i].role, PEOPLE[i].manager);
     }
-    for (size_t i = 0; i < NB; i++) {
-        Coachq__V1__Behaviour init = COACHQ__V1__BEHAVIOUR__INIT;
-
-        b[i] = init;
-        b[i].id = (char *)testutil_behaviours[i];
-        b[i].name = (char *)testutil_behaviours[i];
-        bp[i] = &b[i];
+    if (rc == 0) {
+        rc = testutil_put_rubric(t, "", 0);
     }
-    r.id = (char *)"coaching-conversation";
-    r.version = 1;
-    r.name = (char *)"Coaching conversation";
-    r.behaviours = bp;
-    r.n_behaviours = NB;
-    r.effective_day = 18000;
-    rc = rubrics_put(t, &r, NULL);
-    if (rc != 0) {
-        return rc;
+    if (rc == 0) {
+        rc = testutil_put_cert(t, "obs.1", 19000, 21000, "admin.1");
     }
-    c.observer_id = (char *)"obs.1";
-    c.rubric_id = (char *)"coaching-conversation";
-    c.valid_from_day = 19000;
-    c.valid_until_day = 21000;
-    c.granted_by = (char *)"admin.1";
-    return certs_put(t, &c);
+    return rc;
 }
 
 static void observe(struct fixture *f, size_t k, unsigned j)
 {
     struct testutil_obs o;
-    struct store_write w;
     int32_t day = MONDAY0 - 7 * PEOPLE[k].week + (int32_t)(j % 7);
-    uint8_t *buf;
-    size_t len;
 
     testutil_obs_make(&o, PEOPLE[k].id, "rep.1", (int64_t)day * 86400 + 8 * 3600 + (j / 7) * 60);
     for (size_t b = 0; b < NB; b++) {
         o.r[b].score = score(k, j, b);
     }
-    len = coachq__v1__observation__get_packed_size(&o.o);
-    buf = malloc(len);
-    assert_non_null(buf);
-    coachq__v1__observation__pack(&o.o, buf);
-    memset(&w, 0, sizeof(w));
-    w.obs = buf;
-    w.obs_len = len;
-    w.observer_id = "obs.1";
-    w.received_at_ms = NOW_S * 1000;
-    assert_int_equal(store_submit(f->s, &w), 0);
-    store_drain(f->s);
-    assert_ptr_equal(store_completed_take(f->s), &w);
-    assert_int_equal(w.rc, 0);
-    free(buf);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.1", NOW_S * 1000), 0);
 }
 
 static int setup(void **state)

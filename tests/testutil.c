@@ -17,7 +17,10 @@
 
 #include <cmocka.h>
 
+#include "certs.h"
 #include "client.h"
+#include "people.h"
+#include "rubrics.h"
 #include "store.h"
 #include "uuid.h"
 
@@ -509,6 +512,115 @@ struct store *testutil_store_open(const char *dir, size_t map_size)
     assert_int_equal(store_open(dir, &opts, &s), 0);
     assert_non_null(s);
     return s;
+}
+
+/* ---- An organisation in a bare store --------------------------------- */
+
+int testutil_put_person(struct store_txn *t, const char *id, const char *name,
+                        Coachq__V1__Role role, const char *manager)
+{
+    Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
+    int rc;
+
+    p.id = (char *)id;
+    p.name = (char *)(name != NULL ? name : id);
+    if (role != 0) {
+        p.roles = &role;
+        p.n_roles = 1;
+    }
+    rc = people_put(t, &p, NULL);
+    if (rc == 0 && manager != NULL) {
+        rc = people_line_put(t, id, manager, TESTUTIL_ORG_DAY, NULL);
+    }
+    return rc;
+}
+
+int testutil_put_rubric(struct store_txn *t, const char *name_prefix, int allow_na)
+{
+    Coachq__V1__Rubric r = COACHQ__V1__RUBRIC__INIT;
+    Coachq__V1__Behaviour b[10];
+    Coachq__V1__Behaviour *bp[10];
+    char names[10][80];
+
+    for (size_t i = 0; i < 10; i++) {
+        Coachq__V1__Behaviour init = COACHQ__V1__BEHAVIOUR__INIT;
+
+        b[i] = init;
+        b[i].id = (char *)testutil_behaviours[i];
+        snprintf(names[i], sizeof(names[i]), "%s%s", name_prefix, testutil_behaviours[i]);
+        b[i].name = names[i];
+        b[i].allow_not_applicable = allow_na != 0;
+        bp[i] = &b[i];
+    }
+    r.id = (char *)"coaching-conversation";
+    r.version = 1;
+    r.name = (char *)"Coaching conversation";
+    r.behaviours = bp;
+    r.n_behaviours = 10;
+    r.effective_day = 18000;
+    return rubrics_put(t, &r, NULL);
+}
+
+int testutil_put_cert(struct store_txn *t, const char *observer, int32_t from_day,
+                      int32_t until_day, const char *granted_by)
+{
+    Coachq__V1__Certification c = COACHQ__V1__CERTIFICATION__INIT;
+
+    c.observer_id = (char *)observer;
+    c.rubric_id = (char *)"coaching-conversation";
+    c.valid_from_day = from_day;
+    c.valid_until_day = until_day;
+    c.granted_by = (char *)granted_by;
+    return certs_put(t, &c);
+}
+
+int testutil_store_submit(struct store *s, const Coachq__V1__Observation *o, const char *observer,
+                          int64_t received_ms)
+{
+    struct store_write w;
+    size_t len = coachq__v1__observation__get_packed_size(o);
+    uint8_t *buf = malloc(len > 0 ? len : 1);
+    int rc;
+
+    if (buf == NULL) {
+        return -ENOMEM;
+    }
+    coachq__v1__observation__pack(o, buf);
+    memset(&w, 0, sizeof(w));
+    w.obs = buf;
+    w.obs_len = len;
+    w.observer_id = observer;
+    w.received_at_ms = received_ms;
+    rc = store_submit(s, &w);
+    if (rc == 0) {
+        store_drain(s);
+        rc = store_completed_take(s) == &w ? w.rc : -EIO;
+    }
+    free(buf);
+    return rc;
+}
+
+/* ---- A real coachqd on the test organisation -------------------------- */
+
+void testutil_org_make(struct testutil_org *o)
+{
+    testutil_tmpdir(o->dir, sizeof(o->dir));
+    snprintf(o->data, sizeof(o->data), "%s/data", o->dir);
+    testutil_seed_org(o->data);
+}
+
+void testutil_org_start(struct testutil_org *o, const char *const *extra_args)
+{
+    testutil_org_make(o);
+    testutil_server_start(&o->srv, o->data, extra_args);
+}
+
+void testutil_org_cleanup(struct testutil_org *o)
+{
+    testutil_server_abandon(&o->srv);
+    if (o->dir[0] != '\0') {
+        testutil_rmrf(o->dir);
+    }
 }
 
 /* ---- HTTPS for the dashboard port ------------------------------------- */

@@ -139,6 +139,75 @@ struct store *testutil_store_open(const char *dir, size_t map_size);
 /* Sleeps ms milliseconds. */
 void testutil_sleep_ms(long ms);
 
+/* ---- An organisation in a bare store --------------------------------- */
+
+/*
+ * Builders for the unit tests of the store's readers (dashboards,
+ * aggregates), which lay out an organisation of their own in a store from
+ * testutil_store_open(). The put functions run inside a store_exec()
+ * transaction t; every string is borrowed for the call. Each returns 0 or
+ * the store's code (people_put(), rubrics_put(), certs_put()) for the
+ * caller to assert or pass on.
+ */
+struct store_txn;
+
+/* The day the builders' reporting lines start on (2022-01-08). */
+#define TESTUTIL_ORG_DAY 19000
+
+/* Puts person id, named name (NULL: the id), with role (0: none, a rep)
+ * and, when manager is not NULL, a reporting line to manager from
+ * TESTUTIL_ORG_DAY. */
+int testutil_put_person(struct store_txn *t, const char *id, const char *name,
+                        Coachq__V1__Role role, const char *manager);
+
+/* Puts the rubric that testutil_obs_make() observes: coaching-conversation
+ * v1, "Coaching conversation", effective on day 18000, with the ten
+ * testutil_behaviours, each named name_prefix followed by its id (prefix
+ * "" for the id alone) and allowing "n/a" when allow_na is set. */
+int testutil_put_rubric(struct store_txn *t, const char *name_prefix, int allow_na);
+
+/* Certifies observer on coaching-conversation from from_day to until_day,
+ * granted by granted_by. */
+int testutil_put_cert(struct store_txn *t, const char *observer, int32_t from_day,
+                      int32_t until_day, const char *granted_by);
+
+/*
+ * Packs o (borrowed for the call), submits it to s as observer, received
+ * at received_ms (ms since the epoch), and waits for the writer's answer.
+ * Returns 0 once it is stored; store_submit()'s error; -EIO when the
+ * request the writer completed is not this one; or the write's own result.
+ * -ENOMEM when packing runs out of memory.
+ */
+int testutil_store_submit(struct store *s, const Coachq__V1__Observation *o, const char *observer,
+                          int64_t received_ms);
+
+/* ---- A real coachqd on the test organisation -------------------------- */
+
+/* The part every fixture of the integration tests shares: a temporary
+ * directory, the organisation of testutil_seed_org() in its "data"
+ * subdirectory, and the server run on it. Embed it in the test's own
+ * fixture, zeroed (calloc), so that testutil_org_cleanup() knows what was
+ * made. */
+struct testutil_org {
+    char dir[512];  /* the temporary directory; "" until made */
+    char data[600]; /* dir/data, the server's data directory */
+    struct testutil_server srv;
+};
+
+/* Makes o's directory and seeds the organisation into o->data, without
+ * starting a server (for a test that makes more files first). Aborts or
+ * fails the test on failure. */
+void testutil_org_make(struct testutil_org *o);
+
+/* testutil_org_make(), then starts the server on o->data with extra_args
+ * (as testutil_server_start()). */
+void testutil_org_start(struct testutil_org *o, const char *const *extra_args);
+
+/* For a teardown, failed cases included: abandons a server still running
+ * (testutil_server_abandon(): its log is shown) and removes the directory,
+ * if one was made. o itself is the caller's to free. */
+void testutil_org_cleanup(struct testutil_org *o);
+
 /* ---- HTTPS for the dashboard port ------------------------------------- */
 
 /* One HTTP response. Caller owns; free with testutil_http_resp_free(). */
