@@ -33,10 +33,8 @@
 #define WATCHDOG_SECONDS 120
 
 struct fx {
-    char dir[512];
+    struct testutil_org org;
     char pki[600];
-    char data[600];
-    struct testutil_server srv;
 };
 
 /* Runs a shell command line; fails the test unless it exits 0. */
@@ -159,10 +157,7 @@ static int fx_teardown(void **state)
 {
     struct fx *f = *state;
 
-    testutil_server_abandon(&f->srv);
-    if (f->dir[0] != '\0') {
-        testutil_rmrf(f->dir);
-    }
+    testutil_org_cleanup(&f->org);
     free(f);
     return 0;
 }
@@ -173,16 +168,14 @@ static void fx_start(struct fx *f, const char *ca_name)
     static char cert[700], key[700], ca[700];
     const char *args[] = {"--cert", cert, "--key", key, "--ca", ca, "--dashboard", "off", NULL};
 
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    snprintf(f->pki, sizeof(f->pki), "%s/pki", f->dir);
-    snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
+    testutil_org_make(&f->org);
+    snprintf(f->pki, sizeof(f->pki), "%s/pki", f->org.dir);
     sh("mkdir -p '%s'", f->pki);
     pki_make(f->pki);
     snprintf(cert, sizeof(cert), "%s/server.crt", f->pki);
     snprintf(key, sizeof(key), "%s/server.key", f->pki);
     snprintf(ca, sizeof(ca), "%s/%s", f->pki, ca_name);
-    testutil_seed_org(f->data);
-    testutil_server_start(&f->srv, f->data, args);
+    testutil_server_start(&f->org.srv, f->org.data, args);
 }
 
 /* Connects with the PKI's cert_name (a chain file) and key_name. Returns
@@ -193,7 +186,7 @@ static int pki_connect(struct fx *f, const char *cert_name, const char *key_name
     char port[16], cert[700], key[700], ca[700];
     struct client_opts o;
 
-    snprintf(port, sizeof(port), "%d", f->srv.port);
+    snprintf(port, sizeof(port), "%d", f->org.srv.port);
     snprintf(cert, sizeof(cert), "%s/%s", f->pki, cert_name);
     snprintf(key, sizeof(key), "%s/%s", f->pki, key_name);
     snprintf(ca, sizeof(ca), "%s/ca.crt", f->pki);
@@ -259,7 +252,7 @@ static void test_ca_cert_cannot_mint_users(void **state)
     expect_refused(f, "subca.crt", "subca.key", NULL);
     expect_refused(f, "minted-chain.crt", "minted.key", NULL);
     expect_welcome(f, "gil.crt", "gil.key", "lead.gil");
-    testutil_stop_clean(&f->srv);
+    testutil_stop_clean(&f->org.srv);
 }
 
 /* An intermediate the operator puts in the --ca file may issue users; it
@@ -272,7 +265,7 @@ static void test_configured_intermediate(void **state)
     expect_welcome(f, "minted-chain.crt", "minted.key", "lead.gil");
     expect_welcome(f, "gil.crt", "gil.key", "lead.gil");
     expect_refused(f, "subca.crt", "subca.key", "CA certificate");
-    testutil_stop_clean(&f->srv);
+    testutil_stop_clean(&f->org.srv);
 }
 
 int main(void)
