@@ -390,8 +390,7 @@ static int print_dash(struct store *s, int kind, int32_t until_day)
 static int store_block(size_t n, char *line, size_t cap)
 {
     struct ref_org org;
-    struct store *s = NULL;
-    char dir[512];
+    struct testutil_store_fx *f;
     int32_t until_day;
     int org_done = 0;
     int rc = 0;
@@ -404,8 +403,7 @@ static int store_block(size_t n, char *line, size_t cap)
     until_day = (int32_t)tok[0];
     org.managers = (int)tok[1];
     org.observers = (int)tok[2];
-    testutil_tmpdir(dir, sizeof(dir));
-    s = testutil_store_open(dir, 0);
+    f = testutil_store_fx_new(NULL, NULL);
     /* The training days come first: the cohort aggregates follow the
      * enrolments as observations are written. */
     while (fgets(line, (int)cap, stdin) != NULL) {
@@ -416,24 +414,23 @@ static int store_block(size_t n, char *line, size_t cap)
             continue;
         }
         if (!org_done) {
-            rc = store_exec(s, org_cb, &org);
+            rc = store_exec(f->s, org_cb, &org);
             org_done = 1;
         }
         if (line[0] != 'o') {
             break; /* "end" */
         }
         if (rc == 0) {
-            rc = observe(s, k);
+            rc = observe(f->s, k);
         }
     }
     if (rc == 0) {
-        rc = print_dash(s, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, until_day);
+        rc = print_dash(f->s, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, until_day);
     }
     if (rc == 0) {
-        rc = print_dash(s, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS, until_day);
+        rc = print_dash(f->s, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS, until_day);
     }
-    store_close(s);
-    testutil_rmrf(dir);
+    testutil_store_fx_free(f);
     return rc;
 }
 

@@ -36,11 +36,6 @@
 
 static const char EVIDENCE[] = "Asked \"how do we know?\" <b>twice</b> & =SUM(A1)";
 
-struct fixture {
-    char dir[512];
-    struct store *s;
-};
-
 /* ---- Building the organisation ---------------------------------------- */
 
 struct person_spec {
@@ -87,8 +82,8 @@ static int org_cb(struct store_txn *t, void *arg)
 
 /* Submits one observation of coach by observer on day at hour, every
  * behaviour scored v except where scores (may be NULL) gives its own. */
-static void observe(struct fixture *f, const char *observer, const char *coach, int32_t day,
-                    int hour, uint32_t v, const uint32_t *scores, const char *evidence,
+static void observe(struct testutil_store_fx *f, const char *observer, const char *coach,
+                    int32_t day, int hour, uint32_t v, const uint32_t *scores, const char *evidence,
                     unsigned open_q, unsigned directives, unsigned actions)
 {
     struct testutil_obs o;
@@ -137,13 +132,10 @@ static int32_t week(int i)
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
+    struct testutil_store_fx *f;
     static const uint32_t e_scores[NB] = {4, 1, 2, 3, 3, 3, 3, 3, 3, 3};
 
-    assert_non_null(f);
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    f->s = testutil_store_open(f->dir, 0);
-    assert_int_equal(store_exec(f->s, org_cb, NULL), 0);
+    f = testutil_store_fx_new(org_cb, NULL);
 
     /* flm.a: week 0 scores 2, 3, 4 (the 4 with evidence, 3 open questions
      * and 1 directive, 2 actions); week 5 scores 1, 1. Uncertified obs.u's
@@ -176,11 +168,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-
-    store_close(f->s);
-    testutil_rmrf(f->dir);
-    free(f);
+    testutil_store_fx_free(*state);
     return 0;
 }
 
@@ -216,7 +204,7 @@ static int run_cb(struct store_txn *t, void *arg)
     return 0;
 }
 
-static int run(struct fixture *f, struct run *r)
+static int run(struct testutil_store_fx *f, struct run *r)
 {
     memset(&r->fault, 0, sizeof(r->fault));
     r->d = NULL;
@@ -392,7 +380,7 @@ static void test_mean_ci(void **state)
 #define R_SLM AUTH_SECOND_LEVEL
 #define R_FLM AUTH_FRONT_LINE
 
-static void expect(struct fixture *f, const char *user, unsigned roles, int kind,
+static void expect(struct testutil_store_fx *f, const char *user, unsigned roles, int kind,
                    const char *subject, int rc)
 {
     struct run r = {.user = user, .roles = roles, .kind = kind, .subject = subject};
@@ -406,7 +394,7 @@ static void expect(struct fixture *f, const char *user, unsigned roles, int kind
 
 static void test_access(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
 
     /* Second-level managers: their own line only. */
     expect(f, "slm.a", R_SLM, K_MY_MANAGERS, "", 0);
@@ -489,7 +477,7 @@ static void assert_behaviour0(const struct dash *d, double mean, unsigned n)
  */
 static void test_recent_after_move(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     int32_t move_day = week(1);
     struct run r = {.user = "slm.a", .roles = R_SLM, .kind = K_MANAGER, .subject = "flm.z"};
     const Coachq__V1__Table *t;
@@ -539,8 +527,8 @@ static void test_recent_after_move(void **state)
     expect(f, "slm.c", R_SLM, K_MANAGER, "flm.z", -ENOENT);
 }
 
-static void bad(struct fixture *f, int kind, const char *subject, const char *rubric, int32_t until,
-                const char *field)
+static void bad(struct testutil_store_fx *f, int kind, const char *subject, const char *rubric,
+                int32_t until, const char *field)
 {
     struct run r = {.user = "lead.a",
                     .roles = AUTH_LEAD,
@@ -557,7 +545,7 @@ static void bad(struct fixture *f, int kind, const char *subject, const char *ru
 
 static void test_bad_requests(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
 
     bad(f, 0, "flm.a", NULL, 0, "get_dashboard.kind");
     bad(f, 99, "flm.a", NULL, 0, "get_dashboard.kind");
@@ -572,7 +560,7 @@ static void test_bad_requests(void **state)
 
 static void test_my_managers(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct run r = {.user = "slm.a", .roles = R_SLM, .kind = K_MY_MANAGERS};
     const Coachq__V1__Dashboard *m;
     const Coachq__V1__Table *t;
@@ -675,7 +663,7 @@ static void test_my_managers(void **state)
 
 static void test_manager(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct run r = {.user = "slm.a", .roles = R_SLM, .kind = K_MANAGER, .subject = "flm.a"};
     const Coachq__V1__Table *t;
     const Coachq__V1__Chart *c;
@@ -807,7 +795,7 @@ static void test_manager(void **state)
 
 static void test_my_coaching(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct run r = {.user = "flm.e", .roles = R_FLM, .kind = K_MY_COACHING};
     struct dash_opts o;
     const Coachq__V1__Table *t;
@@ -870,7 +858,7 @@ static const char *buf_text(struct buf *b)
  * in every format. */
 static void test_period_is_what_is_covered(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct run r = {.user = "flm.a",
                     .roles = R_FLM,
                     .kind = K_MANAGER,

@@ -84,11 +84,6 @@ static const struct person_spec PEOPLE[] = {
 };
 #define NPEOPLE (sizeof(PEOPLE) / sizeof(PEOPLE[0]))
 
-struct fixture {
-    char dir[512];
-    struct store *s;
-};
-
 /* How many sessions person k had: m * 2^r for the r-th observed person of
  * a line, m being 7, 5 and 3 for lines 1, 2 and 3. So no two people share
  * an n, every group of one line has an n of its own, and a group's n minus
@@ -143,7 +138,7 @@ static int org_cb(struct store_txn *t, void *arg)
     return rc;
 }
 
-static void observe(struct fixture *f, size_t k, unsigned j)
+static void observe(struct testutil_store_fx *f, size_t k, unsigned j)
 {
     struct testutil_obs o;
     int32_t day = MONDAY0 - 7 * PEOPLE[k].week + (int32_t)(j % 7);
@@ -157,13 +152,10 @@ static void observe(struct fixture *f, size_t k, unsigned j)
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
+    struct testutil_store_fx *f;
 
-    assert_non_null(f);
     testutil_watchdog(240);
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    f->s = testutil_store_open(f->dir, 0);
-    assert_int_equal(store_exec(f->s, org_cb, NULL), 0);
+    f = testutil_store_fx_new(org_cb, NULL);
     for (size_t k = 0; k < NPEOPLE; k++) {
         for (unsigned j = 0; j < sessions(k); j++) {
             observe(f, k, j);
@@ -175,11 +167,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-
-    store_close(f->s);
-    testutil_rmrf(f->dir);
-    free(f);
+    testutil_store_fx_free(*state);
     return 0;
 }
 
@@ -459,7 +447,8 @@ static int fetch_cb(struct store_txn *t, void *arg)
 
 /* Every dashboard user may open, as JSON, for every subject and several
  * `until` days, into fs. Returns how many were built. */
-static unsigned fetch_all(struct fixture *f, const char *user, unsigned roles, struct figures *fs)
+static unsigned fetch_all(struct testutil_store_fx *f, const char *user, unsigned roles,
+                          struct figures *fs)
 {
     static const int kinds[] = {
         COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS,
@@ -611,7 +600,7 @@ static void test_attacker(void **state)
         {"flm.n3", AUTH_FRONT_LINE}, {"slm.1", AUTH_SECOND_LEVEL}, {"slm.3", AUTH_SECOND_LEVEL},
         {"obs.1", AUTH_OBSERVER},    {"lead.1", AUTH_LEAD},        {"admin.1", AUTH_ADMIN},
     };
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
 
     for (size_t v = 0; v < sizeof(viewers) / sizeof(viewers[0]); v++) {
         unsigned char hidden[NPEOPLE];
@@ -635,7 +624,7 @@ static void test_attacker(void **state)
  * flm.v3's five observed peers of week 2 are shown as one average. */
 static void test_fair_comparison_stays(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct figures fs = {NULL, 0, 0};
     struct fetch fe = {"flm.v3",
                        AUTH_FRONT_LINE,

@@ -49,11 +49,6 @@
         }                                                                                          \
     } while (0)
 
-struct fixture {
-    char dir[512];
-    struct store *s;
-};
-
 static int32_t week(int i)
 {
     return MONDAY0 - 7 * i;
@@ -227,8 +222,8 @@ static int put_outcomes_cb(struct store_txn *t, void *arg)
 
 /* Stores one observation of coach (coachee rep.1) by observer at day and
  * hour, every behaviour scored v. */
-static void observe(struct fixture *f, const char *observer, const char *coach, int32_t day,
-                    int hour, uint32_t v)
+static void observe(struct testutil_store_fx *f, const char *observer, const char *coach,
+                    int32_t day, int hour, uint32_t v)
 {
     struct testutil_obs o;
 
@@ -302,7 +297,7 @@ static int calibrate_cb(struct store_txn *t, void *arg)
 
 /* Stores observer's attempt at CAL_REF with scores, received at at_ms, and
  * scores it as the server's writer does. */
-static void calibrate(struct fixture *f, const char *observer, const uint32_t scores[NB],
+static void calibrate(struct testutil_store_fx *f, const char *observer, const uint32_t scores[NB],
                       int64_t at_ms)
 {
     struct testutil_obs o;
@@ -323,17 +318,14 @@ static void calibrate(struct fixture *f, const char *observer, const uint32_t sc
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
+    struct testutil_store_fx *f;
     /* Quality per quarter of 2023 (three observations each): flm.old 2, 3,
      * 4 and flm.old2 1, 2, 2 in Q2, Q3, Q4. */
     static const uint32_t old_q[2][3] = {{2, 3, 4}, {1, 2, 2}};
     static const int32_t q_day[3] = {Q2_2023, Q3_2023, Q4_2023};
 
-    assert_non_null(f);
     testutil_watchdog(240);
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    f->s = testutil_store_open(f->dir, 0);
-    assert_int_equal(store_exec(f->s, org_cb, NULL), 0);
+    f = testutil_store_fx_new(org_cb, NULL);
     assert_int_equal(store_exec(f->s, put_outcomes_cb, NULL), 0);
 
     /* Before (week 8) and after (week 2) the training week (week 4):
@@ -381,11 +373,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-
-    store_close(f->s);
-    testutil_rmrf(f->dir);
-    free(f);
+    testutil_store_fx_free(*state);
     return 0;
 }
 
@@ -419,7 +407,7 @@ static int run_cb(struct store_txn *t, void *arg)
     return 0;
 }
 
-static struct dash *run(struct fixture *f, int kind, unsigned privacy_min)
+static struct dash *run(struct testutil_store_fx *f, int kind, unsigned privacy_min)
 {
     struct run r = {kind, privacy_min, NULL, 0};
 
@@ -497,7 +485,7 @@ static double value(const Coachq__V1__Table *t, const Coachq__V1__TableRow *r, c
  */
 static void test_impact(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct dash *d = run(f, K_PROGRAMME, 2);
     const Coachq__V1__Table *t = table(d, "impact");
     const char *labels[NB + 1];
@@ -587,7 +575,7 @@ static void test_impact(void **state)
  */
 static void test_attendance(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct dash *d = run(f, K_PROGRAMME, 2);
     const Coachq__V1__Table *t = table(d, "attendance");
     const Coachq__V1__TableRow *r = row2(t, "p1", "c1");
@@ -627,7 +615,7 @@ static void test_attendance(void **state)
  */
 static void test_results(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct dash *d = run(f, K_PROGRAMME, 2);
     const Coachq__V1__Table *t = table(d, "results");
     const Coachq__V1__TableRow *r = row2(t, "win_rate", "1");
@@ -681,7 +669,7 @@ static void test_results(void **state)
  */
 static void test_observers(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct dash *d = run(f, K_OBSERVERS, 2);
     const Coachq__V1__Table *t = table(d, "observers");
     const Coachq__V1__TableRow *r = row2(t, "obs.1", NULL);
@@ -751,7 +739,7 @@ static int enrol_new_cb(struct store_txn *t, void *arg)
  * privacy minimum of 4 the cohort's quality is a group too small. */
 static void test_cohort_privacy_as_computed(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     const Coachq__V1__Table *t;
     const Coachq__V1__TableRow *r;
     struct dash *d;
@@ -789,7 +777,7 @@ static int obs4_cb(struct store_txn *t, void *arg)
  * Runs last: it adds observations the tests above do not expect. */
 static void test_double_coded_share_three_observers(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     const Coachq__V1__Table *t;
     const Coachq__V1__TableRow *r;
     struct dash *d;
@@ -904,13 +892,10 @@ static int clu_org_cb(struct store_txn *t, void *arg)
 
 static int clu_setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
+    struct testutil_store_fx *f;
 
-    assert_non_null(f);
     testutil_watchdog(240);
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    f->s = testutil_store_open(f->dir, 0);
-    assert_int_equal(store_exec(f->s, clu_org_cb, NULL), 0);
+    f = testutil_store_fx_new(clu_org_cb, NULL);
     for (int m = 0; m < CLU_MANAGERS; m++) {
         char id[32];
 
@@ -930,7 +915,7 @@ static int clu_setup(void **state)
 
 static void test_impact_clustered(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct dash *d = run(f, K_PROGRAMME, 5);
     const Coachq__V1__Table *t = table(d, "impact");
     const Coachq__V1__TableRow *r = row2(t, "Quality index", NULL);

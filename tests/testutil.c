@@ -516,6 +516,30 @@ struct store *testutil_store_open(const char *dir, size_t map_size)
 
 /* ---- An organisation in a bare store --------------------------------- */
 
+struct testutil_store_fx *testutil_store_fx_new(int (*build)(struct store_txn *t, void *arg),
+                                                void *arg)
+{
+    struct testutil_store_fx *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    f->s = testutil_store_open(f->dir, 0);
+    if (build != NULL) {
+        assert_int_equal(store_exec(f->s, build, arg), 0);
+    }
+    return f;
+}
+
+void testutil_store_fx_free(struct testutil_store_fx *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    store_close(f->s);
+    testutil_rmrf(f->dir);
+    free(f);
+}
+
 int testutil_put_person(struct store_txn *t, const char *id, const char *name,
                         Coachq__V1__Role role, const char *manager)
 {

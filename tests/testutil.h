@@ -151,6 +151,21 @@ void testutil_sleep_ms(long ms);
  */
 struct store_txn;
 
+/* A bare store in a temporary directory, the fixture of those tests. */
+struct testutil_store_fx {
+    char dir[512];   /* the temporary directory */
+    struct store *s; /* the store in it (testutil_store_open()); owned */
+};
+
+/* Makes the directory and the store and, when build is not NULL, runs
+ * build(t, arg) in one store_exec() write transaction, failing the test
+ * unless it returns 0. Caller owns the result (testutil_store_fx_free()). */
+struct testutil_store_fx *testutil_store_fx_new(int (*build)(struct store_txn *t, void *arg),
+                                                void *arg);
+
+/* Closes the store, removes the directory and frees f. NULL is a no-op. */
+void testutil_store_fx_free(struct testutil_store_fx *f);
+
 /* The day the builders' reporting lines start on (2022-01-08). */
 #define TESTUTIL_ORG_DAY 19000
 
