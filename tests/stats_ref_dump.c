@@ -329,47 +329,16 @@ static int observe(struct store *s, size_t n)
     return testutil_store_submit(s, &o.o, observer, ((int64_t)tok[2] + 1) * 86400 * 1000);
 }
 
-struct ref_run {
-    int kind;
-    int32_t until_day;
-    struct dash *d;
-    int rc;
-};
-
-static int run_cb(struct store_txn *t, void *arg)
-{
-    struct ref_run *r = arg;
-    struct auth_user u;
-    struct dash_opts o;
-    struct validate_error fault;
-    Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
-
-    memset(&u, 0, sizeof(u));
-    memset(&fault, 0, sizeof(fault));
-    snprintf(u.id, sizeof(u.id), "%s", "lead.a");
-    u.roles = AUTH_LEAD;
-    dash_opts_default(&o);
-    req.kind = r->kind;
-    req.subject_id = (char *)"";
-    req.rubric_id = (char *)"";
-    req.until_day = r->until_day;
-    r->rc = dash_build(t, &u, &req, &o, (int64_t)r->until_day * 86400 + 43200, &r->d, &fault);
-    return 0;
-}
-
 static int print_dash(struct store *s, int kind, int32_t until_day)
 {
-    struct ref_run r = {kind, until_day, NULL, 0};
+    struct dash *d = NULL;
     struct buf out;
     int rc;
 
     buf_init(&out, 64u * 1024 * 1024);
-    rc = store_exec(s, run_cb, &r);
+    rc = testutil_dash_as_lead(s, kind, until_day, 0, (int64_t)until_day * 86400 + 43200, &d);
     if (rc == 0) {
-        rc = r.rc;
-    }
-    if (rc == 0) {
-        rc = dashfmt_json(dash_message(r.d), &out);
+        rc = dashfmt_json(dash_message(d), &out);
     }
     if (rc == 0) {
         printf("json %zu\n", out.len);
@@ -377,7 +346,7 @@ static int print_dash(struct store *s, int kind, int32_t until_day)
         fputc('\n', stdout);
     }
     buf_free(&out);
-    dash_free(r.d);
+    dash_free(d);
     return rc;
 }
 

@@ -379,42 +379,13 @@ static int teardown(void **state)
 
 /* ---- Running a dashboard ------------------------------------------------ */
 
-struct run {
-    int kind;
-    unsigned privacy_min;
-    struct dash *d;
-    int rc;
-};
-
-static int run_cb(struct store_txn *t, void *arg)
-{
-    struct run *r = arg;
-    struct auth_user u;
-    struct dash_opts o;
-    struct validate_error fault;
-    Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
-
-    memset(&u, 0, sizeof(u));
-    memset(&fault, 0, sizeof(fault));
-    snprintf(u.id, sizeof(u.id), "%s", "lead.a");
-    u.roles = AUTH_LEAD;
-    dash_opts_default(&o);
-    o.privacy_min = r->privacy_min;
-    req.kind = r->kind;
-    req.subject_id = (char *)"";
-    req.rubric_id = (char *)"";
-    r->rc = dash_build(t, &u, &req, &o, NOW_S, &r->d, &fault);
-    return 0;
-}
-
 static struct dash *run(struct testutil_store_fx *f, int kind, unsigned privacy_min)
 {
-    struct run r = {kind, privacy_min, NULL, 0};
+    struct dash *d = NULL;
 
-    assert_int_equal(store_view(f->s, run_cb, &r), 0);
-    assert_int_equal(r.rc, 0);
-    assert_non_null(r.d);
-    return r.d;
+    assert_int_equal(testutil_dash_as_lead(f->s, kind, 0, privacy_min, NOW_S, &d), 0);
+    assert_non_null(d);
+    return d;
 }
 
 static const Coachq__V1__Table *table(const struct dash *d, const char *id)

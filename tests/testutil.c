@@ -17,8 +17,10 @@
 
 #include <cmocka.h>
 
+#include "auth.h"
 #include "certs.h"
 #include "client.h"
+#include "dash.h"
 #include "people.h"
 #include "rubrics.h"
 #include "store.h"
@@ -621,6 +623,57 @@ int testutil_store_submit(struct store *s, const Coachq__V1__Observation *o, con
         rc = store_completed_take(s) == &w ? w.rc : -EIO;
     }
     free(buf);
+    return rc;
+}
+
+/* What testutil_dash_as_lead() asks for, and what it got. */
+struct lead_run {
+    int kind;
+    int32_t until_day;
+    unsigned privacy_min;
+    int64_t now_s;
+    struct dash *d;
+    int rc;
+};
+
+static int lead_run_cb(struct store_txn *t, void *arg)
+{
+    struct lead_run *r = arg;
+    struct auth_user u;
+    struct dash_opts o;
+    struct validate_error fault;
+    Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
+
+    memset(&u, 0, sizeof(u));
+    memset(&fault, 0, sizeof(fault));
+    snprintf(u.id, sizeof(u.id), "%s", "lead.a");
+    u.roles = AUTH_LEAD;
+    dash_opts_default(&o);
+    if (r->privacy_min != 0) {
+        o.privacy_min = r->privacy_min;
+    }
+    req.kind = r->kind;
+    req.subject_id = (char *)"";
+    req.rubric_id = (char *)"";
+    req.until_day = r->until_day;
+    r->rc = dash_build(t, &u, &req, &o, r->now_s, &r->d, &fault);
+    return 0;
+}
+
+int testutil_dash_as_lead(struct store *s, int kind, int32_t until_day, unsigned privacy_min,
+                          int64_t now_s, struct dash **out)
+{
+    struct lead_run r = {kind, until_day, privacy_min, now_s, NULL, 0};
+    int rc = store_view(s, lead_run_cb, &r);
+
+    if (rc == 0) {
+        rc = r.rc;
+    }
+    if (rc != 0) {
+        dash_free(r.d);
+        r.d = NULL;
+    }
+    *out = r.d;
     return rc;
 }
 

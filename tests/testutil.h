@@ -196,6 +196,19 @@ int testutil_put_cert(struct store_txn *t, const char *observer, int32_t from_da
 int testutil_store_submit(struct store *s, const Coachq__V1__Observation *o, const char *observer,
                           int64_t received_ms);
 
+struct dash;
+
+/*
+ * Builds the dashboard of kind (a Coachq__V1__DashboardKind) as the
+ * enablement lead "lead.a" sees it, in a read transaction of s: "today" is
+ * now_s, the period ends on until_day (0: today) and privacy_min is the
+ * smallest group broken down (0: dash_opts_default()'s). Returns 0 with
+ * *out set (caller owns, dash_free()), or store_view()'s or dash_build()'s
+ * error with *out NULL.
+ */
+int testutil_dash_as_lead(struct store *s, int kind, int32_t until_day, unsigned privacy_min,
+                          int64_t now_s, struct dash **out);
+
 /* ---- A real coachqd on the test organisation -------------------------- */
 
 /* The part every fixture of the integration tests shares: a temporary
