@@ -78,26 +78,6 @@ static int64_t percentile(int64_t *v, size_t n, unsigned q)
     return v[i > 0 ? i - 1 : 0];
 }
 
-static int fx_setup(void **state)
-{
-    struct testutil_org *f = calloc(1, sizeof(*f));
-
-    if (f == NULL) {
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct testutil_org *f = *state;
-
-    testutil_org_cleanup(f);
-    free(f);
-    return 0;
-}
-
 /* ---- What counts as one address ---- */
 
 static void key_of(const char *ip, struct listen_addr *k)
@@ -783,13 +763,20 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_address_grouping),
-        cmocka_unit_test_setup_teardown(test_large_reply_latency, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_protocol_idle_flood, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_first_frame_deadline, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_idle_authenticated_flood, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_dashboard_slowloris, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_dashboard_header_timeout, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_slow_attack_well_behaved_p99, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_large_reply_latency, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_idle_flood, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_first_frame_deadline, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_idle_authenticated_flood, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_dashboard_slowloris, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_dashboard_header_timeout, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_slow_attack_well_behaved_p99, testutil_org_setup,
+                                        testutil_org_teardown),
     };
 
     signal(SIGPIPE, SIG_IGN);

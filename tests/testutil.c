@@ -700,6 +700,26 @@ void testutil_org_cleanup(struct testutil_org *o)
     }
 }
 
+int testutil_org_setup(void **state)
+{
+    struct testutil_org *o = calloc(1, sizeof(*o));
+
+    if (o == NULL) {
+        return -1;
+    }
+    *state = o;
+    return 0;
+}
+
+int testutil_org_teardown(void **state)
+{
+    struct testutil_org *o = *state;
+
+    testutil_org_cleanup(o);
+    free(o);
+    return 0;
+}
+
 /* ---- HTTPS for the dashboard port ------------------------------------- */
 
 #include <arpa/inet.h>

@@ -236,6 +236,13 @@ void testutil_org_start(struct testutil_org *o, const char *const *extra_args);
  * if one was made. o itself is the caller's to free. */
 void testutil_org_cleanup(struct testutil_org *o);
 
+/* cmocka setup and teardown for a test whose whole fixture is one struct
+ * testutil_org: setup sets *state to a zeroed one (the case starts it with
+ * testutil_org_start()); teardown runs testutil_org_cleanup() and frees it.
+ * Both return 0, or -1 when out of memory. */
+int testutil_org_setup(void **state);
+int testutil_org_teardown(void **state);
+
 /* ---- HTTPS for the dashboard port ------------------------------------- */
 
 /* One HTTP response. Caller owns; free with testutil_http_resp_free(). */
