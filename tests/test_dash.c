@@ -743,10 +743,7 @@ static void test_manager(void **state)
             struct testutil_obs o;
             Coachq__V1__Marker m[2];
             Coachq__V1__Marker *mp[2];
-            struct store_write w;
             size_t nm = 0;
-            uint8_t *buf;
-            size_t len;
 
             testutil_obs_make(&o, "flm.a", "rep.1",
                               (int64_t)week(sa[i].week) * 86400 + sa[i].hour * 3600);
@@ -761,20 +758,7 @@ static void test_manager(void **state)
             }
             o.o.markers = mp;
             o.o.n_markers = nm;
-            len = coachq__v1__observation__get_packed_size(&o.o);
-            buf = malloc(len);
-            assert_non_null(buf);
-            coachq__v1__observation__pack(&o.o, buf);
-            memset(&w, 0, sizeof(w));
-            w.obs = buf;
-            w.obs_len = len;
-            w.observer_id = "obs.1";
-            w.received_at_ms = NOW_S * 1000;
-            assert_int_equal(store_submit(f->s, &w), 0);
-            store_drain(f->s);
-            assert_ptr_equal(store_completed_take(f->s), &w);
-            assert_int_equal(w.rc, 0);
-            free(buf);
+            assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.1", NOW_S * 1000), 0);
         }
         r.subject = "flm.a";
         r.until_day = week(30) + 2;
