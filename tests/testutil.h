@@ -1,7 +1,15 @@
 /*
  * testutil: what the tests share: temporary directories, a watchdog that
- * fails a hung test, the test certificates, and a real coachqd started as a
- * child process on 127.0.0.1 port 0.
+ * fails a hung test, the test certificates, a real coachqd started as a
+ * child process on 127.0.0.1 port 0 (alone, or with its organisation and
+ * directory as one fixture, struct testutil_org), and, for the unit tests
+ * of the store's readers, a bare store with an organisation built in it
+ * and dashboards built over it.
+ *
+ * Most helpers fail the running cmocka test (or abort) rather than return
+ * an error, so that a case reads as its steps; those that return a code
+ * say so. Strings passed in are borrowed for the call unless a function
+ * says otherwise. Single-threaded: tests call these from their main thread.
  */
 #ifndef COACHQ_TESTUTIL_H
 #define COACHQ_TESTUTIL_H
