@@ -187,28 +187,13 @@ struct run {
     int rc;
 };
 
-static int run_cb(struct store_txn *t, void *arg)
-{
-    struct run *r = arg;
-    struct auth_user u;
-    Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
-
-    memset(&u, 0, sizeof(u));
-    snprintf(u.id, sizeof(u.id), "%s", r->user);
-    u.roles = r->roles;
-    req.kind = r->kind;
-    req.subject_id = (char *)(r->subject != NULL ? r->subject : "");
-    req.rubric_id = (char *)(r->rubric != NULL ? r->rubric : "");
-    req.until_day = r->until_day;
-    r->rc = dash_build(t, &u, &req, r->opts, NOW_S, &r->d, &r->fault);
-    return 0;
-}
-
 static int run(struct testutil_store_fx *f, struct run *r)
 {
-    memset(&r->fault, 0, sizeof(r->fault));
+    struct testutil_dash_req q = {r->user,   r->roles,     r->kind, r->subject,
+                                  r->rubric, r->until_day, r->opts, NOW_S};
+
     r->d = NULL;
-    assert_int_equal(store_view(f->s, run_cb, r), 0);
+    r->rc = testutil_dash_build(f->s, &q, &r->d, &r->fault);
     if (r->rc != 0) {
         assert_null(r->d);
     } else {

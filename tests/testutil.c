@@ -626,55 +626,55 @@ int testutil_store_submit(struct store *s, const Coachq__V1__Observation *o, con
     return rc;
 }
 
-/* What testutil_dash_as_lead() asks for, and what it got. */
-struct lead_run {
-    int kind;
-    int32_t until_day;
-    unsigned privacy_min;
-    int64_t now_s;
+/* What testutil_dash_build() asks for, and what it got. */
+struct dash_run {
+    const struct testutil_dash_req *q;
+    struct validate_error *fault;
     struct dash *d;
     int rc;
 };
 
-static int lead_run_cb(struct store_txn *t, void *arg)
+static int dash_run_cb(struct store_txn *t, void *arg)
 {
-    struct lead_run *r = arg;
+    struct dash_run *r = arg;
+    const struct testutil_dash_req *q = r->q;
     struct auth_user u;
-    struct dash_opts o;
-    struct validate_error fault;
     Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
 
     memset(&u, 0, sizeof(u));
-    memset(&fault, 0, sizeof(fault));
-    snprintf(u.id, sizeof(u.id), "%s", "lead.a");
-    u.roles = AUTH_LEAD;
-    dash_opts_default(&o);
-    if (r->privacy_min != 0) {
-        o.privacy_min = r->privacy_min;
-    }
-    req.kind = r->kind;
-    req.subject_id = (char *)"";
-    req.rubric_id = (char *)"";
-    req.until_day = r->until_day;
-    r->rc = dash_build(t, &u, &req, &o, r->now_s, &r->d, &fault);
+    snprintf(u.id, sizeof(u.id), "%s", q->user);
+    u.roles = q->roles;
+    req.kind = q->kind;
+    req.subject_id = (char *)(q->subject != NULL ? q->subject : "");
+    req.rubric_id = (char *)(q->rubric != NULL ? q->rubric : "");
+    req.until_day = q->until_day;
+    r->rc = dash_build(t, &u, &req, q->opts, q->now_s, &r->d, r->fault);
     return 0;
+}
+
+int testutil_dash_build(struct store *s, const struct testutil_dash_req *q, struct dash **out,
+                        struct validate_error *fault)
+{
+    struct validate_error ignored;
+    struct dash_run r = {q, fault != NULL ? fault : &ignored, NULL, 0};
+
+    memset(r.fault, 0, sizeof(*r.fault));
+    assert_int_equal(store_view(s, dash_run_cb, &r), 0);
+    *out = r.d;
+    return r.rc;
 }
 
 int testutil_dash_as_lead(struct store *s, int kind, int32_t until_day, unsigned privacy_min,
                           int64_t now_s, struct dash **out)
 {
-    struct lead_run r = {kind, until_day, privacy_min, now_s, NULL, 0};
-    int rc = store_view(s, lead_run_cb, &r);
+    struct dash_opts o;
+    struct testutil_dash_req q = {"lead.a", AUTH_LEAD, kind, NULL, NULL, until_day, &o, now_s};
 
-    if (rc == 0) {
-        rc = r.rc;
+    dash_opts_default(&o);
+    if (privacy_min != 0) {
+        o.privacy_min = privacy_min;
     }
-    if (rc != 0) {
-        dash_free(r.d);
-        r.d = NULL;
-    }
-    *out = r.d;
-    return rc;
+    return testutil_dash_build(s, &q, out, NULL);
 }
 
 /* ---- A real coachqd on the test organisation -------------------------- */

@@ -205,15 +205,33 @@ int testutil_store_submit(struct store *s, const Coachq__V1__Observation *o, con
                           int64_t received_ms);
 
 struct dash;
+struct dash_opts;
+struct validate_error;
+
+/* A dashboard request and who makes it, for testutil_dash_build(). */
+struct testutil_dash_req {
+    const char *user;             /* the viewer's id */
+    unsigned roles;               /* the viewer's AUTH_* roles */
+    int kind;                     /* a Coachq__V1__DashboardKind */
+    const char *subject;          /* NULL: none ("") */
+    const char *rubric;           /* NULL: none ("") */
+    int32_t until_day;            /* 0: today */
+    const struct dash_opts *opts; /* passed to dash_build() as it is */
+    int64_t now_s;                /* "today", seconds since the epoch */
+};
 
 /*
- * Builds the dashboard of kind (a Coachq__V1__DashboardKind) as the
- * enablement lead "lead.a" sees it, in a read transaction of s: "today" is
- * now_s, the period ends on until_day (0: today) and privacy_min is the
- * smallest group broken down (0: dash_opts_default()'s). Returns 0 with
- * *out set (caller owns, dash_free()), or store_view()'s or dash_build()'s
- * error with *out NULL.
+ * Builds the dashboard q asks for with dash_build() in a read transaction
+ * of s (failing the test if the transaction fails). Returns dash_build()'s
+ * result, with *out (caller owns, dash_free()) and fault (may be NULL;
+ * zeroed first) as dash_build() leaves them: the tests check its contract.
  */
+int testutil_dash_build(struct store *s, const struct testutil_dash_req *q, struct dash **out,
+                        struct validate_error *fault);
+
+/* testutil_dash_build() as the enablement lead "lead.a" with no subject or
+ * rubric and dash_opts_default()'s options, except privacy_min when it is
+ * not 0. */
 int testutil_dash_as_lead(struct store *s, int kind, int32_t until_day, unsigned privacy_min,
                           int64_t now_s, struct dash **out);
 
