@@ -512,7 +512,7 @@ void csv_free(struct csv *c)
 }
 
 size_t csv_header_map(const struct csv_record *rec, const char *const *names, size_t ncol,
-                      size_t *map, csv_header_err_fn err, void *arg)
+                      size_t *map, csv_header_err_cb err, void *arg)
 {
     size_t seen[CSV_MAX_FIELDS] = {0};
     char all[1024];

@@ -24,6 +24,10 @@
  *   quotes, a CR that is not part of CRLF.
  * - A blank line is one with no bytes before its LF or CRLF; a line with
  *   only spaces is a record with one field.
+ *
+ * A reader is used by one thread at a time; readers share nothing, and
+ * csv_header_map() has no state, so different readers may run on
+ * different threads.
  */
 #ifndef COACHQ_CSV_H
 #define COACHQ_CSV_H
@@ -78,8 +82,9 @@ int csv_next(struct csv *c, struct csv_record *rec, size_t *err_line, size_t *er
  * no-op. */
 void csv_free(struct csv *c);
 
-/* One problem csv_header_map() found: at line and col (1-based), msg. */
-typedef void (*csv_header_err_fn)(size_t line, size_t col, const char *msg, void *arg);
+/* One problem csv_header_map() found: at line and col (1-based), msg
+ * (borrowed until the callback returns). */
+typedef void (*csv_header_err_cb)(size_t line, size_t col, const char *msg, void *arg);
 
 /*
  * Maps a header record's fields to the expected column names (in any
@@ -87,9 +92,10 @@ typedef void (*csv_header_err_fn)(size_t line, size_t col, const char *msg, void
  * field i's index in names (ncol <= CSV_MAX_FIELDS; map holds rec->n
  * entries). Every unknown, repeated or missing column is reported through
  * err with its position. Returns the number of problems (0: map is
- * complete).
+ * complete). rec, names and map are borrowed for the call; arg is passed
+ * to err as it is.
  */
 size_t csv_header_map(const struct csv_record *rec, const char *const *names, size_t ncol,
-                      size_t *map, csv_header_err_fn err, void *arg);
+                      size_t *map, csv_header_err_cb err, void *arg);
 
 #endif

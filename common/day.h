@@ -1,5 +1,5 @@
 /*
- * Calendar arithmetic: days since 1970-01-01 and seconds since the epoch to
+ * day: calendar arithmetic: days since 1970-01-01 and seconds since the epoch to
  * and from their ISO 8601 text, in the proleptic Gregorian calendar, UTC,
  * without timegm(), localtime() or the TZ environment.
  *

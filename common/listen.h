@@ -2,10 +2,13 @@
  * listen: what both of coachqd's ports (the protocol and the dashboards) do
  * the same way with their listening sockets: bind and listen on a host and
  * port (port "0" picks a free one), refuse a connection at once when there
- * is no room for it, group peers' addresses for per-address limits, and write the bound port to a
- * file for whoever started the server.
+ * is no room for it, group peers' addresses for per-address limits, and
+ * write the bound port to a file for whoever started the server.
  *
- * Loop thread only.
+ * The listening handles are the caller's (embedded in its server struct)
+ * and closed by it; this module keeps nothing. Loop thread only, except
+ * listen_addr_key(), listen_addr_equal() and listen_write_port_file(),
+ * which touch no loop and are safe from any thread.
  */
 #ifndef COACHQ_LISTEN_H
 #define COACHQ_LISTEN_H
@@ -17,8 +20,9 @@
 /*
  * Binds listener (initialised with uv_tcp_init) to host:port, listens with
  * cb and sets *bound to the port it got. what names the port in err
- * ("protocol port", "dashboard port"). Returns 0 or a negative libuv code
- * with a message in err (size errlen).
+ * ("protocol port", "dashboard port"). host, port and what are borrowed
+ * for the call. Returns 0 or a negative libuv code with a message in err
+ * (size errlen, always NUL-terminated).
  */
 int listen_bind(uv_loop_t *loop, uv_tcp_t *listener, const char *host, const char *port,
                 uv_connection_cb cb, const char *what, int *bound, char *err, size_t errlen);
@@ -56,8 +60,9 @@ void listen_addr_key(const struct sockaddr *sa, struct listen_addr *out);
 /* 1 if a and b are the same address for the limits, else 0. */
 int listen_addr_equal(const struct listen_addr *a, const struct listen_addr *b);
 
-/* Writes "PORT\n" to path through a temporary file and a rename, so a
- * reader sees the whole line or nothing. Returns 0 or a negative errno. */
+/* Writes "PORT\n" to path (borrowed for the call) through a temporary file
+ * and a rename, so a reader sees the whole line or nothing. Returns 0 or a
+ * negative errno. */
 int listen_write_port_file(const char *path, int port);
 
 #endif

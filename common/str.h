@@ -1,5 +1,8 @@
 /*
  * str: bounded string helpers, in place of strcpy and strncpy.
+ *
+ * No state and no allocation: safe from any thread; the caller owns every
+ * buffer.
  */
 #ifndef COACHQ_STR_H
 #define COACHQ_STR_H

@@ -1,3 +1,9 @@
+/*
+ * dashfmt: a Dashboard as JSON (built with jansson, then dumped into the
+ * caller's buf), as CSV and as a terminal table (laid out in a grid of
+ * cleaned cells first, so that column widths are known before a line is
+ * written). What each format holds is in dashfmt.h.
+ */
 #include "dashfmt.h"
 
 #include <errno.h>
@@ -517,6 +523,8 @@ fail:
     return NULL;
 }
 
+/* json_dump_callback() only learns that a write failed; the buf's own code
+ * (-ENOBUFS for a full buf) is kept here so that the caller gets it. */
 struct dump_ctx {
     struct buf *out;
     int rc;
@@ -1081,6 +1089,8 @@ static void grid_widths(struct grid *g, size_t width, size_t *w, size_t *body)
     }
 }
 
+/* Writes g as lines of columns fitting width (grid_widths()), figures
+ * right-aligned, with a rule under the header. */
 static int grid_render(struct grid *g, size_t width, struct buf *out)
 {
     size_t *w = calloc(g->ncols > 0 ? g->ncols : 1, 2 * sizeof(*w));
@@ -1133,6 +1143,9 @@ static int grid_render(struct grid *g, size_t width, struct buf *out)
     return rc;
 }
 
+/* The lines above a dashboard's tables: title, subject, period and
+ * rubric, the rules every figure follows, and the dashboard's notes. Every
+ * string from a record is cleaned for the terminal first. */
 static int text_header(const Coachq__V1__Dashboard *d, size_t width, struct buf *out)
 {
     char from[DAY_TIME_LEN];

@@ -6,6 +6,9 @@
  * whole frames come out. A length prefix is checked against the maximum as
  * soon as its four bytes are in, before anything is allocated for the body;
  * the buffer never holds more than one maximum frame plus one input chunk.
+ *
+ * A reader is embedded in its owner (one per connection) and used by one
+ * thread at a time; frame_reader_free() releases its buffer.
  */
 #ifndef COACHQ_FRAME_H
 #define COACHQ_FRAME_H

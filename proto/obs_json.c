@@ -476,13 +476,112 @@ static const char *const obs_keys[] = {
     "version", "root_id",    "superseded",      NULL,
 };
 
-/* A jsonx_parse_cb for an Observation. */
+/* Reads the required "started_at" and the optional "duration_min" of obj
+ * into o. Returns 0 or -EINVAL. */
+static int get_session_time(struct jsonx_ctx *x, const json_t *obj, Coachq__V1__Observation *o)
+{
+    json_t *v = json_object_get(obj, "started_at");
+
+    if (v == NULL) {
+        return jsonx_fail(x, "started_at",
+                          "missing; it is required (e.g. \"2026-11-02T14:30:00Z\")");
+    }
+    if (!json_is_string(v) || day_parse_time(json_string_value(v), &o->started_at) < 0) {
+        return jsonx_fail(x, "started_at",
+                          "must be an ISO-8601 time like \"2026-11-02T14:30:00Z\" or "
+                          "\"2026-11-02T15:30:00+01:00\"");
+    }
+
+    v = json_object_get(obj, "duration_min");
+    if (v != NULL && !json_is_null(v)) {
+        double min = json_is_number(v) ? json_number_value(v) : -1;
+
+        if (!(min >= 0 && min <= MAX_DURATION_MIN)) {
+            return jsonx_fail(x, "duration_min", "must be a number of minutes, 0 or more");
+        }
+        o->duration_s = round_u32(min * 60.0);
+    }
+    return 0;
+}
+
+/*
+ * Parses the optional array "markers" of obj into o, allocating as it goes
+ * (as get_ratings() does) so that obs_json_free() releases a partial
+ * result. Returns 0, -EINVAL or -ENOMEM.
+ */
+static int get_markers(struct jsonx_ctx *x, const json_t *obj, Coachq__V1__Observation *o)
+{
+    json_t *arr;
+    char path[64];
+    size_t n;
+    int rc;
+
+    rc = get_array(x, obj, "markers", &arr);
+    if (rc < 0 || arr == NULL) {
+        return rc;
+    }
+    n = json_array_size(arr);
+    o->markers = alloc_ptrs(n);
+    if (o->markers == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        Coachq__V1__Marker *m = malloc(sizeof(*m));
+
+        if (m == NULL) {
+            return -ENOMEM;
+        }
+        coachq__v1__marker__init(m);
+        o->markers[o->n_markers++] = m;
+        jsonx_index_path(path, sizeof(path), "markers", i);
+        rc = parse_marker(x, json_array_get(arr, i), path, m);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* The same for the optional array "actions". */
+static int get_actions(struct jsonx_ctx *x, const json_t *obj, Coachq__V1__Observation *o)
+{
+    json_t *arr;
+    char path[64];
+    size_t n;
+    int rc;
+
+    rc = get_array(x, obj, "actions", &arr);
+    if (rc < 0 || arr == NULL) {
+        return rc;
+    }
+    n = json_array_size(arr);
+    o->actions = alloc_ptrs(n);
+    if (o->actions == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        Coachq__V1__Action *a = malloc(sizeof(*a));
+
+        if (a == NULL) {
+            return -ENOMEM;
+        }
+        coachq__v1__action__init(a);
+        o->actions[o->n_actions++] = a;
+        jsonx_index_path(path, sizeof(path), "actions", i);
+        rc = parse_action(x, json_array_get(arr, i), path, a);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* A jsonx_parse_cb for an Observation. The fields are read in a fixed
+ * order (ids, rubric, people, kind of session, time, the lists, the notes),
+ * and the first fault found is the one reported. */
 static int parse_obs(struct jsonx_ctx *x, const json_t *j, void *msg)
 {
     Coachq__V1__Observation *o = msg;
-    json_t *v;
-    json_t *arr;
-    char path[64];
     int e = 0;
     int rc;
 
@@ -532,86 +631,22 @@ static int parse_obs(struct jsonx_ctx *x, const json_t *j, void *msg)
     }
     o->focus = (Coachq__V1__CoachingFocus)e;
 
-    v = json_object_get(j, "started_at");
-    if (v == NULL) {
-        return jsonx_fail(x, "started_at",
-                          "missing; it is required (e.g. \"2026-11-02T14:30:00Z\")");
+    rc = get_session_time(x, j, o);
+    if (rc < 0) {
+        return rc;
     }
-    if (!json_is_string(v) || day_parse_time(json_string_value(v), &o->started_at) < 0) {
-        return jsonx_fail(x, "started_at",
-                          "must be an ISO-8601 time like \"2026-11-02T14:30:00Z\" or "
-                          "\"2026-11-02T15:30:00+01:00\"");
-    }
-
-    v = json_object_get(j, "duration_min");
-    if (v != NULL && !json_is_null(v)) {
-        double min = json_is_number(v) ? json_number_value(v) : -1;
-
-        if (!(min >= 0 && min <= MAX_DURATION_MIN)) {
-            return jsonx_fail(x, "duration_min", "must be a number of minutes, 0 or more");
-        }
-        o->duration_s = round_u32(min * 60.0);
-    }
-
     rc = get_ratings(x, j, "ratings", 0, &o->ratings, &o->n_ratings);
     if (rc < 0) {
         return rc;
     }
-
-    rc = get_array(x, j, "markers", &arr);
+    rc = get_markers(x, j, o);
     if (rc < 0) {
         return rc;
     }
-    if (arr != NULL) {
-        size_t n = json_array_size(arr);
-
-        o->markers = alloc_ptrs(n);
-        if (o->markers == NULL) {
-            return -ENOMEM;
-        }
-        for (size_t i = 0; i < n; i++) {
-            Coachq__V1__Marker *m = malloc(sizeof(*m));
-
-            if (m == NULL) {
-                return -ENOMEM;
-            }
-            coachq__v1__marker__init(m);
-            o->markers[o->n_markers++] = m;
-            jsonx_index_path(path, sizeof(path), "markers", i);
-            rc = parse_marker(x, json_array_get(arr, i), path, m);
-            if (rc < 0) {
-                return rc;
-            }
-        }
-    }
-
-    rc = get_array(x, j, "actions", &arr);
+    rc = get_actions(x, j, o);
     if (rc < 0) {
         return rc;
     }
-    if (arr != NULL) {
-        size_t n = json_array_size(arr);
-
-        o->actions = alloc_ptrs(n);
-        if (o->actions == NULL) {
-            return -ENOMEM;
-        }
-        for (size_t i = 0; i < n; i++) {
-            Coachq__V1__Action *a = malloc(sizeof(*a));
-
-            if (a == NULL) {
-                return -ENOMEM;
-            }
-            coachq__v1__action__init(a);
-            o->actions[o->n_actions++] = a;
-            jsonx_index_path(path, sizeof(path), "actions", i);
-            rc = parse_action(x, json_array_get(arr, i), path, a);
-            if (rc < 0) {
-                return rc;
-            }
-        }
-    }
-
     return get_string(x, j, "", "notes", 0, &o->notes);
 }
 

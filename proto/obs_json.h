@@ -11,6 +11,8 @@
  * Observation. Calibration reference sessions, which an enablement lead
  * registers with `coachq reference add`, use the same rating form for their
  * master scores.
+ *
+ * No state: every function is safe from any thread on its own arguments.
  */
 #ifndef COACHQ_OBS_JSON_H
 #define COACHQ_OBS_JSON_H
@@ -43,7 +45,9 @@ json_t *obs_json_from_observation(const Coachq__V1__Observation *o);
 
 /* As obs_json_from_observation(), plus "seq", "received_at" and "observer",
  * "version" (when the server sent one), "root_id" (when set) and
- * "superseded": true (only when a later version exists). */
+ * "superseded": true (only when a later version exists). s is borrowed for
+ * the call; the caller owns the result (json_decref()), NULL on
+ * out-of-memory. */
 json_t *obs_json_from_stored(const Coachq__V1__StoredObservation *s);
 
 /*
@@ -64,7 +68,8 @@ int obs_json_parse_reference(const json_t *j, Coachq__V1__CalibrationReference *
 /* Frees a reference made by obs_json_parse_reference(). NULL-safe. */
 void obs_json_free_reference(Coachq__V1__CalibrationReference *r);
 
-/* A marker offset in ms as "mm:ss" or "mm:ss.mmm" (minutes may pass 59). */
+/* A marker offset in ms as "mm:ss" or "mm:ss.mmm" (minutes may pass 59),
+ * into out (outlen bytes, always NUL-terminated, cut if shorter). */
 void obs_json_format_offset(uint32_t offset_ms, char *out, size_t outlen);
 
 /* The JSON names of enum values ("deal_review", "process", "open_question"),

@@ -1,8 +1,9 @@
 /*
  * outcomes_csv: the table format of business results (store/outcomes.h for
  * what they are; outcomes_rules.h for their periods and checks): the reader
- * of an outcomes CSV file with FILE:LINE:COL messages. Shared by the client (`coachq outcomes
- * import` checks a file before sending it) and the server, so both say the same about a bad cell.
+ * of an outcomes CSV file with FILE:LINE:COL messages. Shared by the client
+ * (`coachq outcomes import` checks a file before sending it) and the server,
+ * so both say the same about a bad cell.
  *
  * No state; every function is safe from any thread. Rows a parse returns are
  * the caller's (outcomes_rows_free()).
@@ -21,7 +22,9 @@
  * is "yes"/"no" or empty) into *rows / *n (caller owns: free with
  * outcomes_rows_free()). Every bad cell is reported as "FILE:LINE:COL:
  * message" through errs (may be NULL; at most max_errs calls, then the
- * count only). Returns 0, -EINVAL (bad rows: *n_errs set, nothing kept),
+ * count only; msg is borrowed until errs returns). name (the file's name
+ * in messages) and text (len bytes, no terminator needed) are borrowed for
+ * the call. Returns 0, -EINVAL (bad rows: *n_errs set, nothing kept),
  * -E2BIG (more than OUTCOMES_MAX_ROWS rows) or -ENOMEM.
  */
 typedef void (*outcomes_err_cb)(const char *msg, void *arg);

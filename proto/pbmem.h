@@ -9,6 +9,10 @@
  * limit and a process-wide struct pbmem_pool; when either would be
  * exceeded the allocation fails, the unpack returns NULL, and the caller
  * answers RESOURCE_EXHAUSTED. Memory is given back to the pool on free.
+ *
+ * Threads: a pool is shared by every thread (its counter is atomic); a
+ * struct pbmem, and the message unpacked with it, belong to one request and
+ * are used by one thread at a time.
  */
 #ifndef COACHQ_PBMEM_H
 #define COACHQ_PBMEM_H
@@ -35,9 +39,13 @@ struct pbmem {
     int exceeded; /* set once an allocation was refused */
 };
 
+/* Prepares a pool that lets the messages charged to it hold at most limit
+ * bytes together. The pool is the caller's (usually in its server struct)
+ * and must outlive every struct pbmem that borrows it; nothing to free. */
 void pbmem_pool_init(struct pbmem_pool *pool, size_t limit);
 
-/* Prepares m to allow at most limit bytes, also charged against pool. */
+/* Prepares m to allow at most limit bytes, also charged against pool
+ * (borrowed; may be NULL). Nothing to free but what m unpacked. */
 void pbmem_init(struct pbmem *m, struct pbmem_pool *pool, size_t limit);
 
 /*

@@ -1,6 +1,9 @@
 /*
  * uuid: 16-byte record ids, made by the client (version 4, random) and
  * printed in the canonical 8-4-4-4-12 lower-case form.
+ *
+ * No state and no allocation: the caller owns every buffer, and every
+ * function is safe from any thread (OpenSSL's RAND_bytes is).
  */
 #ifndef COACHQ_UUID_H
 #define COACHQ_UUID_H

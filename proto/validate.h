@@ -7,6 +7,9 @@
  * the store (rubric contents, certification, reporting lines) come later and
  * sit beside these. Every failure names the field path the way a person
  * would look for it ("observation.ratings[2].score") and says how to fix it.
+ *
+ * No state and no allocation: every function is safe from any thread, and
+ * a struct validate_error is the caller's, filled in place.
  */
 #ifndef COACHQ_VALIDATE_H
 #define COACHQ_VALIDATE_H
@@ -46,7 +49,8 @@ struct validate_error {
 int validate_observation(const Coachq__V1__Observation *o, const char *prefix,
                          struct validate_error *err);
 
-/* Checks a person or rubric id: 1..VALIDATE_MAX_ID bytes of [A-Za-z0-9._@-]. */
+/* Checks a person or rubric id: 1..VALIDATE_MAX_ID bytes of [A-Za-z0-9._@-].
+ * Returns 0, or -EINVAL (also for NULL). s is borrowed for the call. */
 int validate_id(const char *s);
 
 /*

@@ -40,11 +40,9 @@
 #include <cmocka.h>
 
 #include "buf.h"
-#include "certs.h"
 #include "dash.h"
 #include "dashfmt.h"
 #include "people.h"
-#include "rubrics.h"
 #include "stats.h"
 #include "store.h"
 #include "testutil.h"
@@ -264,64 +262,30 @@ struct ref_org {
 static int org_cb(struct store_txn *t, void *arg)
 {
     const struct ref_org *org = arg;
-    Coachq__V1__Rubric r = COACHQ__V1__RUBRIC__INIT;
-    Coachq__V1__Behaviour b[REF_NB];
-    Coachq__V1__Behaviour *bp[REF_NB];
     Coachq__V1__Programme prog = COACHQ__V1__PROGRAMME__INIT;
-    Coachq__V1__Role flm = COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER;
-    Coachq__V1__Role obs = COACHQ__V1__ROLE__ROLE_OBSERVER;
-    Coachq__V1__Role lead = COACHQ__V1__ROLE__ROLE_ENABLEMENT_LEAD;
     char id[32];
     int rc = 0;
 
-    for (int i = 0; i < org->managers + org->observers + 2 && rc == 0; i++) {
-        Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
-
-        if (i < org->managers) {
-            snprintf(id, sizeof(id), "flm.%d", i);
-            p.roles = &flm;
-        } else if (i < org->managers + org->observers) {
-            snprintf(id, sizeof(id), "obs.%d", i - org->managers);
-            p.roles = &obs;
-        } else if (i == org->managers + org->observers) {
-            snprintf(id, sizeof(id), "lead.a");
-            p.roles = &lead;
-        } else {
-            snprintf(id, sizeof(id), "rep.1");
-        }
-        p.n_roles = p.roles != NULL;
-        p.id = id;
-        p.name = id;
-        rc = people_put(t, &p, NULL);
-    }
-    for (size_t i = 0; i < REF_NB; i++) {
-        Coachq__V1__Behaviour init = COACHQ__V1__BEHAVIOUR__INIT;
-
-        b[i] = init;
-        b[i].id = (char *)testutil_behaviours[i];
-        b[i].name = (char *)testutil_behaviours[i];
-        b[i].allow_not_applicable = 1;
-        bp[i] = &b[i];
-    }
-    r.id = (char *)"coaching-conversation";
-    r.version = 1;
-    r.name = (char *)"Coaching conversation";
-    r.behaviours = bp;
-    r.n_behaviours = REF_NB;
-    r.effective_day = 18000;
-    if (rc == 0) {
-        rc = rubrics_put(t, &r, NULL);
+    for (int i = 0; i < org->managers && rc == 0; i++) {
+        snprintf(id, sizeof(id), "flm.%d", i);
+        rc = testutil_put_person(t, id, NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, NULL);
     }
     for (int i = 0; i < org->observers && rc == 0; i++) {
-        Coachq__V1__Certification c = COACHQ__V1__CERTIFICATION__INIT;
-
         snprintf(id, sizeof(id), "obs.%d", i);
-        c.observer_id = id;
-        c.rubric_id = (char *)"coaching-conversation";
-        c.valid_from_day = 10000;
-        c.valid_until_day = 40000;
-        c.granted_by = (char *)"admin";
-        rc = certs_put(t, &c);
+        rc = testutil_put_person(t, id, NULL, COACHQ__V1__ROLE__ROLE_OBSERVER, NULL);
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "lead.a", NULL, COACHQ__V1__ROLE__ROLE_ENABLEMENT_LEAD, NULL);
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "rep.1", NULL, 0, NULL);
+    }
+    if (rc == 0) {
+        rc = testutil_put_rubric(t, "", 1);
+    }
+    for (int i = 0; i < org->observers && rc == 0; i++) {
+        snprintf(id, sizeof(id), "obs.%d", i);
+        rc = testutil_put_cert(t, id, 10000, 40000, "admin");
     }
     prog.id = (char *)"p1";
     prog.name = (char *)"Programme";
@@ -349,12 +313,8 @@ static int org_cb(struct store_txn *t, void *arg)
 static int observe(struct store *s, size_t n)
 {
     struct testutil_obs o;
-    struct store_write w;
     char observer[32];
     char coach[32];
-    uint8_t *buf;
-    size_t len;
-    int rc;
 
     if (n != 4 + REF_NB) {
         return -EINVAL;
@@ -366,67 +326,19 @@ static int observe(struct store *s, size_t n)
         o.r[i].score = (uint32_t)tok[4 + i];
         o.r[i].not_applicable = tok[4 + i] == 0;
     }
-    len = coachq__v1__observation__get_packed_size(&o.o);
-    buf = malloc(len);
-    if (buf == NULL) {
-        return -ENOMEM;
-    }
-    coachq__v1__observation__pack(&o.o, buf);
-    memset(&w, 0, sizeof(w));
-    w.obs = buf;
-    w.obs_len = len;
-    w.observer_id = observer;
-    w.received_at_ms = ((int64_t)tok[2] + 1) * 86400 * 1000;
-    rc = store_submit(s, &w);
-    if (rc == 0) {
-        store_drain(s);
-        rc = store_completed_take(s) == &w ? w.rc : -EIO;
-    }
-    free(buf);
-    return rc;
-}
-
-struct ref_run {
-    int kind;
-    int32_t until_day;
-    struct dash *d;
-    int rc;
-};
-
-static int run_cb(struct store_txn *t, void *arg)
-{
-    struct ref_run *r = arg;
-    struct auth_user u;
-    struct dash_opts o;
-    struct validate_error fault;
-    Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
-
-    memset(&u, 0, sizeof(u));
-    memset(&fault, 0, sizeof(fault));
-    snprintf(u.id, sizeof(u.id), "%s", "lead.a");
-    u.roles = AUTH_LEAD;
-    dash_opts_default(&o);
-    req.kind = r->kind;
-    req.subject_id = (char *)"";
-    req.rubric_id = (char *)"";
-    req.until_day = r->until_day;
-    r->rc = dash_build(t, &u, &req, &o, (int64_t)r->until_day * 86400 + 43200, &r->d, &fault);
-    return 0;
+    return testutil_store_submit(s, &o.o, observer, ((int64_t)tok[2] + 1) * 86400 * 1000);
 }
 
 static int print_dash(struct store *s, int kind, int32_t until_day)
 {
-    struct ref_run r = {kind, until_day, NULL, 0};
+    struct dash *d = NULL;
     struct buf out;
     int rc;
 
     buf_init(&out, 64u * 1024 * 1024);
-    rc = store_exec(s, run_cb, &r);
+    rc = testutil_dash_as_lead(s, kind, until_day, 0, (int64_t)until_day * 86400 + 43200, &d);
     if (rc == 0) {
-        rc = r.rc;
-    }
-    if (rc == 0) {
-        rc = dashfmt_json(dash_message(r.d), &out);
+        rc = dashfmt_json(dash_message(d), &out);
     }
     if (rc == 0) {
         printf("json %zu\n", out.len);
@@ -434,7 +346,7 @@ static int print_dash(struct store *s, int kind, int32_t until_day)
         fputc('\n', stdout);
     }
     buf_free(&out);
-    dash_free(r.d);
+    dash_free(d);
     return rc;
 }
 
@@ -447,8 +359,7 @@ static int print_dash(struct store *s, int kind, int32_t until_day)
 static int store_block(size_t n, char *line, size_t cap)
 {
     struct ref_org org;
-    struct store *s = NULL;
-    char dir[512];
+    struct testutil_store_fx *f;
     int32_t until_day;
     int org_done = 0;
     int rc = 0;
@@ -461,8 +372,7 @@ static int store_block(size_t n, char *line, size_t cap)
     until_day = (int32_t)tok[0];
     org.managers = (int)tok[1];
     org.observers = (int)tok[2];
-    testutil_tmpdir(dir, sizeof(dir));
-    s = testutil_store_open(dir, 0);
+    f = testutil_store_fx_new(NULL, NULL);
     /* The training days come first: the cohort aggregates follow the
      * enrolments as observations are written. */
     while (fgets(line, (int)cap, stdin) != NULL) {
@@ -473,24 +383,23 @@ static int store_block(size_t n, char *line, size_t cap)
             continue;
         }
         if (!org_done) {
-            rc = store_exec(s, org_cb, &org);
+            rc = store_exec(f->s, org_cb, &org);
             org_done = 1;
         }
         if (line[0] != 'o') {
             break; /* "end" */
         }
         if (rc == 0) {
-            rc = observe(s, k);
+            rc = observe(f->s, k);
         }
     }
     if (rc == 0) {
-        rc = print_dash(s, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, until_day);
+        rc = print_dash(f->s, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, until_day);
     }
     if (rc == 0) {
-        rc = print_dash(s, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS, until_day);
+        rc = print_dash(f->s, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS, until_day);
     }
-    store_close(s);
-    testutil_rmrf(dir);
+    testutil_store_fx_free(f);
     return rc;
 }
 

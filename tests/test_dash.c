@@ -14,12 +14,10 @@
 
 #include <cmocka.h>
 
-#include "certs.h"
 #include "dash.h"
 #include "dashfmt.h"
 #include "people.h"
 #include "render_html.h"
-#include "rubrics.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -37,11 +35,6 @@
 #define K_MY_COACHING COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING
 
 static const char EVIDENCE[] = "Asked \"how do we know?\" <b>twice</b> & =SUM(A1)";
-
-struct fixture {
-    char dir[512];
-    struct store *s;
-};
 
 /* ---- Building the organisation ---------------------------------------- */
 
@@ -71,64 +64,26 @@ static const struct person_spec PEOPLE[] = {
 
 static int org_cb(struct store_txn *t, void *arg)
 {
-    Coachq__V1__Rubric r = COACHQ__V1__RUBRIC__INIT;
-    Coachq__V1__Behaviour b[NB];
-    Coachq__V1__Behaviour *bp[NB];
-    Coachq__V1__Certification c = COACHQ__V1__CERTIFICATION__INIT;
-    static char names[NB][64];
-    int rc;
+    int rc = 0;
 
     (void)arg;
-    for (size_t i = 0; i < sizeof(PEOPLE) / sizeof(PEOPLE[0]); i++) {
-        Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
-        Coachq__V1__Role role = PEOPLE[i].role;
-
-        p.id = (char *)PEOPLE[i].id;
-        p.name = (char *)PEOPLE[i].name;
-        if (role != 0) {
-            p.roles = &role;
-            p.n_roles = 1;
-        }
-        rc = people_put(t, &p, NULL);
-        if (rc == 0 && PEOPLE[i].manager != NULL) {
-            rc = people_line_put(t, PEOPLE[i].id, PEOPLE[i].manager, 19000, NULL);
-        }
-        if (rc != 0) {
-            return rc;
-        }
+    for (size_t i = 0; i < sizeof(PEOPLE) / sizeof(PEOPLE[0]) && rc == 0; i++) {
+        rc =
+            testutil_put_person(t, PEOPLE[i].id, PEOPLE[i].name, PEOPLE[i].role, PEOPLE[i].manager);
     }
-    for (size_t i = 0; i < NB; i++) {
-        Coachq__V1__Behaviour init = COACHQ__V1__BEHAVIOUR__INIT;
-
-        b[i] = init;
-        b[i].id = (char *)testutil_behaviours[i];
-        snprintf(names[i], sizeof(names[i]), "Name of %s", testutil_behaviours[i]);
-        b[i].name = names[i];
-        b[i].allow_not_applicable = 1;
-        bp[i] = &b[i];
+    if (rc == 0) {
+        rc = testutil_put_rubric(t, "Name of ", 1);
     }
-    r.id = (char *)"coaching-conversation";
-    r.version = 1;
-    r.name = (char *)"Coaching conversation";
-    r.behaviours = bp;
-    r.n_behaviours = NB;
-    r.effective_day = 18000;
-    rc = rubrics_put(t, &r, NULL);
-    if (rc != 0) {
-        return rc;
+    if (rc == 0) {
+        rc = testutil_put_cert(t, "obs.1", 19000, 21000, "admin.a");
     }
-    c.observer_id = (char *)"obs.1";
-    c.rubric_id = (char *)"coaching-conversation";
-    c.valid_from_day = 19000;
-    c.valid_until_day = 21000;
-    c.granted_by = (char *)"admin.a";
-    return certs_put(t, &c);
+    return rc;
 }
 
 /* Submits one observation of coach by observer on day at hour, every
  * behaviour scored v except where scores (may be NULL) gives its own. */
-static void observe(struct fixture *f, const char *observer, const char *coach, int32_t day,
-                    int hour, uint32_t v, const uint32_t *scores, const char *evidence,
+static void observe(struct testutil_store_fx *f, const char *observer, const char *coach,
+                    int32_t day, int hour, uint32_t v, const uint32_t *scores, const char *evidence,
                     unsigned open_q, unsigned directives, unsigned actions)
 {
     struct testutil_obs o;
@@ -136,10 +91,7 @@ static void observe(struct fixture *f, const char *observer, const char *coach, 
     Coachq__V1__Marker *mp[8];
     Coachq__V1__Action a[4];
     Coachq__V1__Action *ap[4];
-    struct store_write w;
     size_t nm = 0;
-    uint8_t *buf;
-    size_t len;
 
     testutil_obs_make(&o, coach, "rep.1", (int64_t)day * 86400 + hour * 3600);
     for (size_t i = 0; i < NB; i++) {
@@ -170,20 +122,7 @@ static void observe(struct fixture *f, const char *observer, const char *coach, 
     }
     o.o.actions = ap;
     o.o.n_actions = actions < 4 ? actions : 4;
-    len = coachq__v1__observation__get_packed_size(&o.o);
-    buf = malloc(len);
-    assert_non_null(buf);
-    coachq__v1__observation__pack(&o.o, buf);
-    memset(&w, 0, sizeof(w));
-    w.obs = buf;
-    w.obs_len = len;
-    w.observer_id = observer;
-    w.received_at_ms = NOW_S * 1000;
-    assert_int_equal(store_submit(f->s, &w), 0);
-    store_drain(f->s);
-    assert_ptr_equal(store_completed_take(f->s), &w);
-    assert_int_equal(w.rc, 0);
-    free(buf);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, observer, NOW_S * 1000), 0);
 }
 
 static int32_t week(int i)
@@ -193,13 +132,10 @@ static int32_t week(int i)
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
+    struct testutil_store_fx *f;
     static const uint32_t e_scores[NB] = {4, 1, 2, 3, 3, 3, 3, 3, 3, 3};
 
-    assert_non_null(f);
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    f->s = testutil_store_open(f->dir, 0);
-    assert_int_equal(store_exec(f->s, org_cb, NULL), 0);
+    f = testutil_store_fx_new(org_cb, NULL);
 
     /* flm.a: week 0 scores 2, 3, 4 (the 4 with evidence, 3 open questions
      * and 1 directive, 2 actions); week 5 scores 1, 1. Uncertified obs.u's
@@ -232,11 +168,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-
-    store_close(f->s);
-    testutil_rmrf(f->dir);
-    free(f);
+    testutil_store_fx_free(*state);
     return 0;
 }
 
@@ -255,28 +187,13 @@ struct run {
     int rc;
 };
 
-static int run_cb(struct store_txn *t, void *arg)
+static int run(struct testutil_store_fx *f, struct run *r)
 {
-    struct run *r = arg;
-    struct auth_user u;
-    Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
+    struct testutil_dash_req q = {r->user,   r->roles,     r->kind, r->subject,
+                                  r->rubric, r->until_day, r->opts, NOW_S};
 
-    memset(&u, 0, sizeof(u));
-    snprintf(u.id, sizeof(u.id), "%s", r->user);
-    u.roles = r->roles;
-    req.kind = r->kind;
-    req.subject_id = (char *)(r->subject != NULL ? r->subject : "");
-    req.rubric_id = (char *)(r->rubric != NULL ? r->rubric : "");
-    req.until_day = r->until_day;
-    r->rc = dash_build(t, &u, &req, r->opts, NOW_S, &r->d, &r->fault);
-    return 0;
-}
-
-static int run(struct fixture *f, struct run *r)
-{
-    memset(&r->fault, 0, sizeof(r->fault));
     r->d = NULL;
-    assert_int_equal(store_view(f->s, run_cb, r), 0);
+    r->rc = testutil_dash_build(f->s, &q, &r->d, &r->fault);
     if (r->rc != 0) {
         assert_null(r->d);
     } else {
@@ -448,7 +365,7 @@ static void test_mean_ci(void **state)
 #define R_SLM AUTH_SECOND_LEVEL
 #define R_FLM AUTH_FRONT_LINE
 
-static void expect(struct fixture *f, const char *user, unsigned roles, int kind,
+static void expect(struct testutil_store_fx *f, const char *user, unsigned roles, int kind,
                    const char *subject, int rc)
 {
     struct run r = {.user = user, .roles = roles, .kind = kind, .subject = subject};
@@ -462,7 +379,7 @@ static void expect(struct fixture *f, const char *user, unsigned roles, int kind
 
 static void test_access(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
 
     /* Second-level managers: their own line only. */
     expect(f, "slm.a", R_SLM, K_MY_MANAGERS, "", 0);
@@ -545,7 +462,7 @@ static void assert_behaviour0(const struct dash *d, double mean, unsigned n)
  */
 static void test_recent_after_move(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     int32_t move_day = week(1);
     struct run r = {.user = "slm.a", .roles = R_SLM, .kind = K_MANAGER, .subject = "flm.z"};
     const Coachq__V1__Table *t;
@@ -595,8 +512,8 @@ static void test_recent_after_move(void **state)
     expect(f, "slm.c", R_SLM, K_MANAGER, "flm.z", -ENOENT);
 }
 
-static void bad(struct fixture *f, int kind, const char *subject, const char *rubric, int32_t until,
-                const char *field)
+static void bad(struct testutil_store_fx *f, int kind, const char *subject, const char *rubric,
+                int32_t until, const char *field)
 {
     struct run r = {.user = "lead.a",
                     .roles = AUTH_LEAD,
@@ -613,7 +530,7 @@ static void bad(struct fixture *f, int kind, const char *subject, const char *ru
 
 static void test_bad_requests(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
 
     bad(f, 0, "flm.a", NULL, 0, "get_dashboard.kind");
     bad(f, 99, "flm.a", NULL, 0, "get_dashboard.kind");
@@ -628,7 +545,7 @@ static void test_bad_requests(void **state)
 
 static void test_my_managers(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct run r = {.user = "slm.a", .roles = R_SLM, .kind = K_MY_MANAGERS};
     const Coachq__V1__Dashboard *m;
     const Coachq__V1__Table *t;
@@ -731,7 +648,7 @@ static void test_my_managers(void **state)
 
 static void test_manager(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct run r = {.user = "slm.a", .roles = R_SLM, .kind = K_MANAGER, .subject = "flm.a"};
     const Coachq__V1__Table *t;
     const Coachq__V1__Chart *c;
@@ -811,10 +728,7 @@ static void test_manager(void **state)
             struct testutil_obs o;
             Coachq__V1__Marker m[2];
             Coachq__V1__Marker *mp[2];
-            struct store_write w;
             size_t nm = 0;
-            uint8_t *buf;
-            size_t len;
 
             testutil_obs_make(&o, "flm.a", "rep.1",
                               (int64_t)week(sa[i].week) * 86400 + sa[i].hour * 3600);
@@ -829,20 +743,7 @@ static void test_manager(void **state)
             }
             o.o.markers = mp;
             o.o.n_markers = nm;
-            len = coachq__v1__observation__get_packed_size(&o.o);
-            buf = malloc(len);
-            assert_non_null(buf);
-            coachq__v1__observation__pack(&o.o, buf);
-            memset(&w, 0, sizeof(w));
-            w.obs = buf;
-            w.obs_len = len;
-            w.observer_id = "obs.1";
-            w.received_at_ms = NOW_S * 1000;
-            assert_int_equal(store_submit(f->s, &w), 0);
-            store_drain(f->s);
-            assert_ptr_equal(store_completed_take(f->s), &w);
-            assert_int_equal(w.rc, 0);
-            free(buf);
+            assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.1", NOW_S * 1000), 0);
         }
         r.subject = "flm.a";
         r.until_day = week(30) + 2;
@@ -863,7 +764,7 @@ static void test_manager(void **state)
 
 static void test_my_coaching(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct run r = {.user = "flm.e", .roles = R_FLM, .kind = K_MY_COACHING};
     struct dash_opts o;
     const Coachq__V1__Table *t;
@@ -926,7 +827,7 @@ static const char *buf_text(struct buf *b)
  * in every format. */
 static void test_period_is_what_is_covered(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct run r = {.user = "flm.a",
                     .roles = R_FLM,
                     .kind = K_MANAGER,

@@ -36,11 +36,8 @@
 #include <jansson.h>
 
 #include "buf.h"
-#include "certs.h"
 #include "dash.h"
 #include "dashfmt.h"
-#include "people.h"
-#include "rubrics.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -87,11 +84,6 @@ static const struct person_spec PEOPLE[] = {
 };
 #define NPEOPLE (sizeof(PEOPLE) / sizeof(PEOPLE[0]))
 
-struct fixture {
-    char dir[512];
-    struct store *s;
-};
-
 /* How many sessions person k had: m * 2^r for the r-th observed person of
  * a line, m being 7, 5 and 3 for lines 1, 2 and 3. So no two people share
  * an n, every group of one line has an n of its own, and a group's n minus
@@ -131,94 +123,39 @@ static uint32_t score(size_t k, unsigned j, size_t b)
 
 static int org_cb(struct store_txn *t, void *arg)
 {
-    Coachq__V1__Rubric r = COACHQ__V1__RUBRIC__INIT;
-    Coachq__V1__Behaviour b[NB];
-    Coachq__V1__Behaviour *bp[NB];
-    Coachq__V1__Certification c = COACHQ__V1__CERTIFICATION__INIT;
-    int rc;
+    int rc = 0;
 
     (void)arg;
-    for (size_t i = 0; i < NPEOPLE; i++) {
-        Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
-        Coachq__V1__Role role = PEOPLE[i].role;
-
-        p.id = (char *)PEOPLE[i].id;
-        p.name = (char *)PEOPLE[i].id;
-        if (role != 0) {
-            p.roles = &role;
-            p.n_roles = 1;
-        }
-        rc = people_put(t, &p, NULL);
-        if (rc == 0 && PEOPLE[i].manager != NULL) {
-            rc = people_line_put(t, PEOPLE[i].id, PEOPLE[i].manager, 19000, NULL);
-        }
-        if (rc != 0) {
-            return rc;
-        }
+    for (size_t i = 0; i < NPEOPLE && rc == 0; i++) {
+        rc = testutil_put_person(t, PEOPLE[i].id, NULL, PEOPLE[i].role, PEOPLE[i].manager);
     }
-    for (size_t i = 0; i < NB; i++) {
-        Coachq__V1__Behaviour init = COACHQ__V1__BEHAVIOUR__INIT;
-
-        b[i] = init;
-        b[i].id = (char *)testutil_behaviours[i];
-        b[i].name = (char *)testutil_behaviours[i];
-        bp[i] = &b[i];
+    if (rc == 0) {
+        rc = testutil_put_rubric(t, "", 0);
     }
-    r.id = (char *)"coaching-conversation";
-    r.version = 1;
-    r.name = (char *)"Coaching conversation";
-    r.behaviours = bp;
-    r.n_behaviours = NB;
-    r.effective_day = 18000;
-    rc = rubrics_put(t, &r, NULL);
-    if (rc != 0) {
-        return rc;
+    if (rc == 0) {
+        rc = testutil_put_cert(t, "obs.1", 19000, 21000, "admin.1");
     }
-    c.observer_id = (char *)"obs.1";
-    c.rubric_id = (char *)"coaching-conversation";
-    c.valid_from_day = 19000;
-    c.valid_until_day = 21000;
-    c.granted_by = (char *)"admin.1";
-    return certs_put(t, &c);
+    return rc;
 }
 
-static void observe(struct fixture *f, size_t k, unsigned j)
+static void observe(struct testutil_store_fx *f, size_t k, unsigned j)
 {
     struct testutil_obs o;
-    struct store_write w;
     int32_t day = MONDAY0 - 7 * PEOPLE[k].week + (int32_t)(j % 7);
-    uint8_t *buf;
-    size_t len;
 
     testutil_obs_make(&o, PEOPLE[k].id, "rep.1", (int64_t)day * 86400 + 8 * 3600 + (j / 7) * 60);
     for (size_t b = 0; b < NB; b++) {
         o.r[b].score = score(k, j, b);
     }
-    len = coachq__v1__observation__get_packed_size(&o.o);
-    buf = malloc(len);
-    assert_non_null(buf);
-    coachq__v1__observation__pack(&o.o, buf);
-    memset(&w, 0, sizeof(w));
-    w.obs = buf;
-    w.obs_len = len;
-    w.observer_id = "obs.1";
-    w.received_at_ms = NOW_S * 1000;
-    assert_int_equal(store_submit(f->s, &w), 0);
-    store_drain(f->s);
-    assert_ptr_equal(store_completed_take(f->s), &w);
-    assert_int_equal(w.rc, 0);
-    free(buf);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.1", NOW_S * 1000), 0);
 }
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
+    struct testutil_store_fx *f;
 
-    assert_non_null(f);
     testutil_watchdog(240);
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    f->s = testutil_store_open(f->dir, 0);
-    assert_int_equal(store_exec(f->s, org_cb, NULL), 0);
+    f = testutil_store_fx_new(org_cb, NULL);
     for (size_t k = 0; k < NPEOPLE; k++) {
         for (unsigned j = 0; j < sessions(k); j++) {
             observe(f, k, j);
@@ -230,11 +167,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-
-    store_close(f->s);
-    testutil_rmrf(f->dir);
-    free(f);
+    testutil_store_fx_free(*state);
     return 0;
 }
 
@@ -473,30 +406,23 @@ struct fetch {
     unsigned built;
 };
 
-static int fetch_cb(struct store_txn *t, void *arg)
+/* Builds the dashboard fe names and adds its figures to fe->fs. */
+static void fetch_one(struct testutil_store_fx *f, struct fetch *fe)
 {
-    struct fetch *fe = arg;
-    struct auth_user u;
-    Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
     struct dash_opts o;
-    struct validate_error fault;
+    struct testutil_dash_req q = {fe->user, fe->roles, fe->kind, fe->subject,
+                                  NULL,     fe->until, &o,       NOW_S};
     struct dash *d = NULL;
     struct buf b;
     json_t *j;
     json_error_t err;
     char what[160];
 
-    memset(&u, 0, sizeof(u));
-    snprintf(u.id, sizeof(u.id), "%s", fe->user);
-    u.roles = fe->roles;
     dash_opts_default(&o);
     o.privacy_min = PRIVACY_MIN;
-    req.kind = fe->kind;
-    req.subject_id = (char *)fe->subject;
-    req.until_day = fe->until;
-    memset(&fault, 0, sizeof(fault));
-    if (dash_build(t, &u, &req, &o, NOW_S, &d, &fault) != 0) {
-        return 0; /* refused: nothing to learn */
+    if (testutil_dash_build(f->s, &q, &d, NULL) != 0) {
+        dash_free(d);
+        return; /* refused: nothing to learn */
     }
     buf_init(&b, 1u << 24);
     assert_int_equal(dashfmt_json(dash_message(d), &b), 0);
@@ -509,12 +435,12 @@ static int fetch_cb(struct store_txn *t, void *arg)
     json_decref(j);
     buf_free(&b);
     dash_free(d);
-    return 0;
 }
 
 /* Every dashboard user may open, as JSON, for every subject and several
  * `until` days, into fs. Returns how many were built. */
-static unsigned fetch_all(struct fixture *f, const char *user, unsigned roles, struct figures *fs)
+static unsigned fetch_all(struct testutil_store_fx *f, const char *user, unsigned roles,
+                          struct figures *fs)
 {
     static const int kinds[] = {
         COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS,
@@ -533,7 +459,7 @@ static unsigned fetch_all(struct fixture *f, const char *user, unsigned roles, s
                 fe.kind = kinds[k];
                 fe.subject = s < NPEOPLE ? PEOPLE[s].id : "";
                 fe.until = untils[u];
-                assert_int_equal(store_view(f->s, fetch_cb, &fe), 0);
+                fetch_one(f, &fe);
             }
         }
     }
@@ -666,7 +592,7 @@ static void test_attacker(void **state)
         {"flm.n3", AUTH_FRONT_LINE}, {"slm.1", AUTH_SECOND_LEVEL}, {"slm.3", AUTH_SECOND_LEVEL},
         {"obs.1", AUTH_OBSERVER},    {"lead.1", AUTH_LEAD},        {"admin.1", AUTH_ADMIN},
     };
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
 
     for (size_t v = 0; v < sizeof(viewers) / sizeof(viewers[0]); v++) {
         unsigned char hidden[NPEOPLE];
@@ -690,7 +616,7 @@ static void test_attacker(void **state)
  * flm.v3's five observed peers of week 2 are shown as one average. */
 static void test_fair_comparison_stays(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct figures fs = {NULL, 0, 0};
     struct fetch fe = {"flm.v3",
                        AUTH_FRONT_LINE,
@@ -703,7 +629,7 @@ static void test_fair_comparison_stays(void **state)
     unsigned count = 0;
     int found = 0;
 
-    assert_int_equal(store_view(f->s, fetch_cb, &fe), 0);
+    fetch_one(f, &fe);
     assert_int_equal(fe.built, 1);
     for (size_t k = 0; k < NPEOPLE; k++) {
         const char *id = PEOPLE[k].id;

@@ -22,7 +22,6 @@
 #include "dashfmt.h"
 #include "outcomes.h"
 #include "people.h"
-#include "rubrics.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -49,11 +48,6 @@
             fail_msg("%s = %.17g, want %.17g", #got, got_, want_);                                 \
         }                                                                                          \
     } while (0)
-
-struct fixture {
-    char dir[512];
-    struct store *s;
-};
 
 static int32_t week(int i)
 {
@@ -107,65 +101,26 @@ static const struct enrol_spec ENROL[] = {
     {"c0", TODAY - 420, "flm.old2", 4, TODAY - 400},
 };
 
-static int put_cert(struct store_txn *t, const char *who, int32_t until)
-{
-    Coachq__V1__Certification c = COACHQ__V1__CERTIFICATION__INIT;
-
-    c.observer_id = (char *)who;
-    c.rubric_id = (char *)"coaching-conversation";
-    c.valid_from_day = 19000;
-    c.valid_until_day = until;
-    c.granted_by = (char *)"admin";
-    return certs_put(t, &c);
-}
-
 static int org_cb(struct store_txn *t, void *arg)
 {
-    Coachq__V1__Rubric r = COACHQ__V1__RUBRIC__INIT;
-    Coachq__V1__Behaviour b[NB];
-    Coachq__V1__Behaviour *bp[NB];
     Coachq__V1__Programme prog = COACHQ__V1__PROGRAMME__INIT;
-    int rc;
+    int rc = 0;
 
     (void)arg;
-    for (size_t i = 0; i < sizeof(PEOPLE) / sizeof(PEOPLE[0]); i++) {
-        Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
-        Coachq__V1__Role role = PEOPLE[i].role;
-
-        p.id = (char *)PEOPLE[i].id;
-        p.name = (char *)PEOPLE[i].id;
-        if (role != 0) {
-            p.roles = &role;
-            p.n_roles = 1;
-        }
-        rc = people_put(t, &p, NULL);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    for (size_t i = 0; i < NB; i++) {
-        Coachq__V1__Behaviour init = COACHQ__V1__BEHAVIOUR__INIT;
-
-        b[i] = init;
-        b[i].id = (char *)testutil_behaviours[i];
-        b[i].name = (char *)testutil_behaviours[i];
-        bp[i] = &b[i];
-    }
-    r.id = (char *)"coaching-conversation";
-    r.version = 1;
-    r.name = (char *)"Coaching conversation";
-    r.behaviours = bp;
-    r.n_behaviours = NB;
-    r.effective_day = 18000;
-    rc = rubrics_put(t, &r, NULL);
-    if (rc == 0) {
-        rc = put_cert(t, "obs.1", 21000);
+    for (size_t i = 0; i < sizeof(PEOPLE) / sizeof(PEOPLE[0]) && rc == 0; i++) {
+        rc = testutil_put_person(t, PEOPLE[i].id, NULL, PEOPLE[i].role, NULL);
     }
     if (rc == 0) {
-        rc = put_cert(t, "obs.2", 19900);
+        rc = testutil_put_rubric(t, "", 0);
     }
     if (rc == 0) {
-        rc = put_cert(t, "obs.3", 19800);
+        rc = testutil_put_cert(t, "obs.1", 19000, 21000, "admin");
+    }
+    if (rc == 0) {
+        rc = testutil_put_cert(t, "obs.2", 19000, 19900, "admin");
+    }
+    if (rc == 0) {
+        rc = testutil_put_cert(t, "obs.3", 19000, 19800, "admin");
     }
     prog.id = (char *)"p1";
     prog.name = (char *)"Coaching programme";
@@ -267,32 +222,16 @@ static int put_outcomes_cb(struct store_txn *t, void *arg)
 
 /* Stores one observation of coach (coachee rep.1) by observer at day and
  * hour, every behaviour scored v. */
-static void observe(struct fixture *f, const char *observer, const char *coach, int32_t day,
-                    int hour, uint32_t v)
+static void observe(struct testutil_store_fx *f, const char *observer, const char *coach,
+                    int32_t day, int hour, uint32_t v)
 {
     struct testutil_obs o;
-    struct store_write w;
-    uint8_t *buf;
-    size_t len;
 
     testutil_obs_make(&o, coach, "rep.1", (int64_t)day * 86400 + hour * 3600);
     for (size_t i = 0; i < NB; i++) {
         o.r[i].score = v;
     }
-    len = coachq__v1__observation__get_packed_size(&o.o);
-    buf = malloc(len);
-    assert_non_null(buf);
-    coachq__v1__observation__pack(&o.o, buf);
-    memset(&w, 0, sizeof(w));
-    w.obs = buf;
-    w.obs_len = len;
-    w.observer_id = observer;
-    w.received_at_ms = NOW_S * 1000;
-    assert_int_equal(store_submit(f->s, &w), 0);
-    store_drain(f->s);
-    assert_ptr_equal(store_completed_take(f->s), &w);
-    assert_int_equal(w.rc, 0);
-    free(buf);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, observer, NOW_S * 1000), 0);
 }
 
 /* ---- Calibration ---------------------------------------------------------- */
@@ -358,14 +297,11 @@ static int calibrate_cb(struct store_txn *t, void *arg)
 
 /* Stores observer's attempt at CAL_REF with scores, received at at_ms, and
  * scores it as the server's writer does. */
-static void calibrate(struct fixture *f, const char *observer, const uint32_t scores[NB],
+static void calibrate(struct testutil_store_fx *f, const char *observer, const uint32_t scores[NB],
                       int64_t at_ms)
 {
     struct testutil_obs o;
-    struct store_write w;
     struct cal c;
-    uint8_t *buf;
-    size_t len;
 
     testutil_obs_make(&o, "ref-coach", "ref-rep", at_ms / 1000 - 3600);
     for (size_t i = 0; i < NB; i++) {
@@ -373,20 +309,7 @@ static void calibrate(struct fixture *f, const char *observer, const uint32_t sc
     }
     o.o.calibration_ref.data = (uint8_t *)CAL_REF;
     o.o.calibration_ref.len = sizeof(CAL_REF);
-    len = coachq__v1__observation__get_packed_size(&o.o);
-    buf = malloc(len);
-    assert_non_null(buf);
-    coachq__v1__observation__pack(&o.o, buf);
-    memset(&w, 0, sizeof(w));
-    w.obs = buf;
-    w.obs_len = len;
-    w.observer_id = observer;
-    w.received_at_ms = at_ms;
-    assert_int_equal(store_submit(f->s, &w), 0);
-    store_drain(f->s);
-    assert_ptr_equal(store_completed_take(f->s), &w);
-    assert_int_equal(w.rc, 0);
-    free(buf);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, observer, at_ms), 0);
     c.observer = observer;
     c.obs_id = o.id;
     c.at_ms = at_ms;
@@ -395,17 +318,14 @@ static void calibrate(struct fixture *f, const char *observer, const uint32_t sc
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
+    struct testutil_store_fx *f;
     /* Quality per quarter of 2023 (three observations each): flm.old 2, 3,
      * 4 and flm.old2 1, 2, 2 in Q2, Q3, Q4. */
     static const uint32_t old_q[2][3] = {{2, 3, 4}, {1, 2, 2}};
     static const int32_t q_day[3] = {Q2_2023, Q3_2023, Q4_2023};
 
-    assert_non_null(f);
     testutil_watchdog(240);
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    f->s = testutil_store_open(f->dir, 0);
-    assert_int_equal(store_exec(f->s, org_cb, NULL), 0);
+    f = testutil_store_fx_new(org_cb, NULL);
     assert_int_equal(store_exec(f->s, put_outcomes_cb, NULL), 0);
 
     /* Before (week 8) and after (week 2) the training week (week 4):
@@ -453,52 +373,19 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-
-    store_close(f->s);
-    testutil_rmrf(f->dir);
-    free(f);
+    testutil_store_fx_free(*state);
     return 0;
 }
 
 /* ---- Running a dashboard ------------------------------------------------ */
 
-struct run {
-    int kind;
-    unsigned privacy_min;
-    struct dash *d;
-    int rc;
-};
-
-static int run_cb(struct store_txn *t, void *arg)
+static struct dash *run(struct testutil_store_fx *f, int kind, unsigned privacy_min)
 {
-    struct run *r = arg;
-    struct auth_user u;
-    struct dash_opts o;
-    struct validate_error fault;
-    Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
+    struct dash *d = NULL;
 
-    memset(&u, 0, sizeof(u));
-    memset(&fault, 0, sizeof(fault));
-    snprintf(u.id, sizeof(u.id), "%s", "lead.a");
-    u.roles = AUTH_LEAD;
-    dash_opts_default(&o);
-    o.privacy_min = r->privacy_min;
-    req.kind = r->kind;
-    req.subject_id = (char *)"";
-    req.rubric_id = (char *)"";
-    r->rc = dash_build(t, &u, &req, &o, NOW_S, &r->d, &fault);
-    return 0;
-}
-
-static struct dash *run(struct fixture *f, int kind, unsigned privacy_min)
-{
-    struct run r = {kind, privacy_min, NULL, 0};
-
-    assert_int_equal(store_view(f->s, run_cb, &r), 0);
-    assert_int_equal(r.rc, 0);
-    assert_non_null(r.d);
-    return r.d;
+    assert_int_equal(testutil_dash_as_lead(f->s, kind, 0, privacy_min, NOW_S, &d), 0);
+    assert_non_null(d);
+    return d;
 }
 
 static const Coachq__V1__Table *table(const struct dash *d, const char *id)
@@ -569,7 +456,7 @@ static double value(const Coachq__V1__Table *t, const Coachq__V1__TableRow *r, c
  */
 static void test_impact(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct dash *d = run(f, K_PROGRAMME, 2);
     const Coachq__V1__Table *t = table(d, "impact");
     const char *labels[NB + 1];
@@ -659,7 +546,7 @@ static void test_impact(void **state)
  */
 static void test_attendance(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct dash *d = run(f, K_PROGRAMME, 2);
     const Coachq__V1__Table *t = table(d, "attendance");
     const Coachq__V1__TableRow *r = row2(t, "p1", "c1");
@@ -699,7 +586,7 @@ static void test_attendance(void **state)
  */
 static void test_results(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct dash *d = run(f, K_PROGRAMME, 2);
     const Coachq__V1__Table *t = table(d, "results");
     const Coachq__V1__TableRow *r = row2(t, "win_rate", "1");
@@ -753,7 +640,7 @@ static void test_results(void **state)
  */
 static void test_observers(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct dash *d = run(f, K_OBSERVERS, 2);
     const Coachq__V1__Table *t = table(d, "observers");
     const Coachq__V1__TableRow *r = row2(t, "obs.1", NULL);
@@ -823,7 +710,7 @@ static int enrol_new_cb(struct store_txn *t, void *arg)
  * privacy minimum of 4 the cohort's quality is a group too small. */
 static void test_cohort_privacy_as_computed(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     const Coachq__V1__Table *t;
     const Coachq__V1__TableRow *r;
     struct dash *d;
@@ -847,16 +734,12 @@ static void test_cohort_privacy_as_computed(void **state)
 
 static int obs4_cb(struct store_txn *t, void *arg)
 {
-    Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
-    Coachq__V1__Role role = COACHQ__V1__ROLE__ROLE_OBSERVER;
     int rc;
 
     (void)arg;
-    p.id = (char *)"obs.4";
-    p.roles = &role;
-    p.n_roles = 1;
-    rc = people_put(t, &p, NULL);
-    return rc == 0 ? put_cert(t, "obs.4", 21000) : rc;
+    /* obs.4 is stored without a name. */
+    rc = testutil_put_person(t, "obs.4", "", COACHQ__V1__ROLE__ROLE_OBSERVER, NULL);
+    return rc == 0 ? testutil_put_cert(t, "obs.4", 19000, 21000, "admin") : rc;
 }
 
 /* Issue 11: a session scored by three observers counted once per peer, so
@@ -865,7 +748,7 @@ static int obs4_cb(struct store_txn *t, void *arg)
  * Runs last: it adds observations the tests above do not expect. */
 static void test_double_coded_share_three_observers(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     const Coachq__V1__Table *t;
     const Coachq__V1__TableRow *r;
     struct dash *d;
@@ -932,54 +815,29 @@ static int clu_trained_week(int m)
 
 static int clu_org_cb(struct store_txn *t, void *arg)
 {
-    Coachq__V1__Rubric r = COACHQ__V1__RUBRIC__INIT;
-    Coachq__V1__Behaviour b[NB];
-    Coachq__V1__Behaviour *bp[NB];
     Coachq__V1__Programme prog = COACHQ__V1__PROGRAMME__INIT;
-    Coachq__V1__Role flm = COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER;
-    Coachq__V1__Role obs = COACHQ__V1__ROLE__ROLE_OBSERVER;
-    Coachq__V1__Role lead = COACHQ__V1__ROLE__ROLE_ENABLEMENT_LEAD;
     char id[32];
     int rc = 0;
 
     (void)arg;
-    for (int i = 0; i < CLU_MANAGERS + 3 && rc == 0; i++) {
-        Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
-
-        if (i < CLU_MANAGERS) {
-            snprintf(id, sizeof(id), "flm.c%d", i);
-            p.roles = &flm;
-        } else {
-            snprintf(id, sizeof(id), "%s",
-                     i == CLU_MANAGERS       ? "obs.1"
-                     : i == CLU_MANAGERS + 1 ? "lead.a"
-                                             : "rep.1");
-            p.roles = i == CLU_MANAGERS ? &obs : i == CLU_MANAGERS + 1 ? &lead : NULL;
-        }
-        p.n_roles = p.roles != NULL;
-        p.id = id;
-        p.name = id;
-        rc = people_put(t, &p, NULL);
-    }
-    for (size_t i = 0; i < NB; i++) {
-        Coachq__V1__Behaviour init = COACHQ__V1__BEHAVIOUR__INIT;
-
-        b[i] = init;
-        b[i].id = (char *)testutil_behaviours[i];
-        b[i].name = (char *)testutil_behaviours[i];
-        bp[i] = &b[i];
-    }
-    r.id = (char *)"coaching-conversation";
-    r.version = 1;
-    r.name = (char *)"Coaching conversation";
-    r.behaviours = bp;
-    r.n_behaviours = NB;
-    r.effective_day = 18000;
-    if (rc == 0) {
-        rc = rubrics_put(t, &r, NULL);
+    for (int i = 0; i < CLU_MANAGERS && rc == 0; i++) {
+        snprintf(id, sizeof(id), "flm.c%d", i);
+        rc = testutil_put_person(t, id, NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, NULL);
     }
     if (rc == 0) {
-        rc = put_cert(t, "obs.1", 21000);
+        rc = testutil_put_person(t, "obs.1", NULL, COACHQ__V1__ROLE__ROLE_OBSERVER, NULL);
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "lead.a", NULL, COACHQ__V1__ROLE__ROLE_ENABLEMENT_LEAD, NULL);
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "rep.1", NULL, 0, NULL);
+    }
+    if (rc == 0) {
+        rc = testutil_put_rubric(t, "", 0);
+    }
+    if (rc == 0) {
+        rc = testutil_put_cert(t, "obs.1", 19000, 21000, "admin");
     }
     prog.id = (char *)"p1";
     prog.name = (char *)"Coaching programme";
@@ -1005,13 +863,10 @@ static int clu_org_cb(struct store_txn *t, void *arg)
 
 static int clu_setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
+    struct testutil_store_fx *f;
 
-    assert_non_null(f);
     testutil_watchdog(240);
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    f->s = testutil_store_open(f->dir, 0);
-    assert_int_equal(store_exec(f->s, clu_org_cb, NULL), 0);
+    f = testutil_store_fx_new(clu_org_cb, NULL);
     for (int m = 0; m < CLU_MANAGERS; m++) {
         char id[32];
 
@@ -1031,7 +886,7 @@ static int clu_setup(void **state)
 
 static void test_impact_clustered(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct dash *d = run(f, K_PROGRAMME, 5);
     const Coachq__V1__Table *t = table(d, "impact");
     const Coachq__V1__TableRow *r = row2(t, "Quality index", NULL);

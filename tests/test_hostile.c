@@ -52,9 +52,7 @@
 /* One running server, the well-behaved client connected before the
  * misbehaviour, and the temporary directory that holds the store. */
 struct fx {
-    char dir[512];
-    char data[600];
-    struct testutil_server srv;
+    struct testutil_org org;
     struct client *good; /* bob */
     unsigned serial;     /* makes each observation unique */
 };
@@ -157,7 +155,7 @@ static void fx_others_carry_on(struct fx *f)
     struct client_error err;
     int rc;
 
-    testutil_assert_alive(&f->srv);
+    testutil_assert_alive(&f->org.srv);
     assert_true(client_connected(f->good));
     rc = submit_one(f->good, o, &res);
     assert_int_equal(rc, 0);
@@ -174,31 +172,23 @@ static void fx_others_carry_on(struct fx *f)
     assert_int_equal(rec->seq, res.seq);
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
     hobs_free(h);
-    testutil_assert_alive(&f->srv);
+    testutil_assert_alive(&f->org.srv);
 }
 
 /* Makes the fixture's organisation, starts a server on it with extra_args
  * (NULL-terminated, may be NULL) and connects the well-behaved client. */
 static void fx_start(struct fx *f, const char *const *extra_args)
 {
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
-    testutil_seed_org(f->data);
-    testutil_server_start(&f->srv, f->data, extra_args);
-    f->good = testutil_connect(&f->srv, "bob", 0);
+    testutil_org_start(&f->org, extra_args);
+    f->good = testutil_connect(&f->org.srv, "bob", 0);
 }
 
 /* Stops the server with SIGTERM and expects a clean exit. */
 static void fx_stop(struct fx *f)
 {
-    int st;
-
     client_free(f->good);
     f->good = NULL;
-    st = testutil_server_stop(&f->srv, SIGTERM);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        fail_msg("coachqd did not exit 0 on SIGTERM (status 0x%x); see %s", st, f->srv.log_file);
-    }
+    testutil_stop_clean(&f->org.srv);
 }
 
 static int fx_setup(void **state)
@@ -219,10 +209,7 @@ static int fx_teardown(void **state)
     struct fx *f = *state;
 
     client_free(f->good);
-    testutil_server_abandon(&f->srv);
-    if (f->dir[0] != '\0') {
-        testutil_rmrf(f->dir);
-    }
+    testutil_org_cleanup(&f->org);
     free(f);
     return 0;
 }
@@ -459,7 +446,7 @@ static void test_random_bytes(void **state)
 
     assert_non_null(noise);
     fx_start(f, NULL);
-    bad = testutil_connect(&f->srv, "alice", 1);
+    bad = testutil_connect(&f->org.srv, "alice", 1);
     fill_random(noise, 64 * 1024, 0x9e3779b97f4a7c15ull);
     assert_int_equal(client_send_raw(bad, noise, 64 * 1024), 0);
     expect_client_dropped(bad, NULL);
@@ -469,7 +456,7 @@ static void test_random_bytes(void **state)
     for (uint64_t seed = 1; seed <= 4; seed++) {
         struct raw r;
         fill_random(noise, 64 * 1024, seed * 0x2545f4914f6cdd1dull);
-        raw_open(&r, &f->srv, g_alice_ctx);
+        raw_open(&r, &f->org.srv, g_alice_ctx);
         raw_send(&r, noise, 64 * 1024);
         assert_int_equal(raw_closed(&r), 1);
         raw_close(&r, 0);
@@ -494,28 +481,28 @@ static void test_bad_length_prefixes(void **state)
     fx_start(f, NULL);
     frame_put_header(over, DEFAULT_MAX_FRAME + 1);
 
-    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_open(&r, &f->org.srv, g_alice_ctx);
     raw_send(&r, huge, sizeof(huge));
     raw_expect_error_and_close(&r, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, 1);
     raw_close(&r, 0);
 
-    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_open(&r, &f->org.srv, g_alice_ctx);
     raw_send(&r, all_ones, sizeof(all_ones));
     raw_expect_error_and_close(&r, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, 1);
     raw_close(&r, 0);
 
-    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_open(&r, &f->org.srv, g_alice_ctx);
     raw_send(&r, over, sizeof(over));
     raw_expect_error_and_close(&r, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, 1);
     raw_close(&r, 0);
 
-    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_open(&r, &f->org.srv, g_alice_ctx);
     raw_send(&r, zero, sizeof(zero));
     raw_expect_error_and_close(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, 0);
     raw_close(&r, 0);
 
     /* Through the client library: its next call fails and says why. */
-    bad = testutil_connect(&f->srv, "alice", 1);
+    bad = testutil_connect(&f->org.srv, "alice", 1);
     assert_int_equal(client_send_raw(bad, huge, sizeof(huge)), 0);
     expect_client_dropped(bad, "RESOURCE_EXHAUSTED");
     client_free(bad);
@@ -535,21 +522,21 @@ static void test_truncated_frame(void **state)
     frame_put_header(buf, 1000);
     fill_random(buf + 4, 500, 7);
 
-    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_open(&r, &f->org.srv, g_alice_ctx);
     raw_send(&r, buf, sizeof(buf));
     raw_close(&r, 1);
 
-    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_open(&r, &f->org.srv, g_alice_ctx);
     raw_send(&r, buf, 4 + 10);
     raw_close(&r, 0);
 
-    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_open(&r, &f->org.srv, g_alice_ctx);
     raw_send(&r, buf, 2); /* half a length prefix */
     raw_close(&r, 0);
 
     /* Through the client library too, then freed mid-frame. */
     {
-        struct client *bad = testutil_connect(&f->srv, "alice", 1);
+        struct client *bad = testutil_connect(&f->org.srv, "alice", 1);
         assert_int_equal(client_send_raw(bad, buf, sizeof(buf)), 0);
         client_free(bad);
     }
@@ -605,7 +592,7 @@ static void test_over_budget_frame(void **state)
     fx_start(f, args);
     for (int i = 0; i < 12; i++) {
         struct raw r;
-        raw_open(&r, &f->srv, g_alice_ctx);
+        raw_open(&r, &f->org.srv, g_alice_ctx);
         raw_send(&r, frame, len);
         raw_expect_error_and_close(&r, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, 1);
         raw_close(&r, 0);
@@ -633,9 +620,9 @@ static void test_max_connections(void **state)
     /* The last of them is an enablement lead's, who may read the server's
      * connection count below. */
     for (int i = 0; i < 3; i++) {
-        c[i] = testutil_connect(&f->srv, i == 2 ? "lead.gil" : "alice", 1 + i);
+        c[i] = testutil_connect(&f->org.srv, i == 2 ? "lead.gil" : "alice", 1 + i);
     }
-    testutil_client_opts(&opts, &f->srv, "carol", 5);
+    testutil_client_opts(&opts, &f->org.srv, "carol", 5);
     opts.timeout_ms = 5000;
     t0 = mono_ms();
     rc = client_connect(&opts, &extra, &err);
@@ -647,7 +634,7 @@ static void test_max_connections(void **state)
     }
     /* A plain socket beyond the limit is closed at once as well. */
     {
-        int fd = tcp_connect(f->srv.port);
+        int fd = tcp_connect(f->org.srv.port);
         int64_t closed = tcp_wait_closed(fd, 2000);
         close(fd);
         assert_true(closed >= 0);
@@ -694,7 +681,7 @@ static void test_handshake_timeout(void **state)
     int64_t took;
 
     fx_start(f, args);
-    fd = tcp_connect(f->srv.port);
+    fd = tcp_connect(f->org.srv.port);
     took = tcp_wait_closed(fd, 4000);
     close(fd);
     if (took < 0 || took > 2000) {
@@ -718,14 +705,14 @@ static void test_not_tls(void **state)
 
     fx_start(f, NULL);
 
-    fd = tcp_connect(f->srv.port);
+    fd = tcp_connect(f->org.srv.port);
     tcp_send(fd, http, sizeof(http) - 1);
     took = tcp_wait_closed(fd, 3000);
     close(fd);
     assert_true(took >= 0);
 
     fill_random(noise, sizeof(noise), 42);
-    fd = tcp_connect(f->srv.port);
+    fd = tcp_connect(f->org.srv.port);
     tcp_send(fd, noise, sizeof(noise));
     took = tcp_wait_closed(fd, 3000);
     close(fd);
@@ -738,14 +725,14 @@ static void test_not_tls(void **state)
     noise[2] = 0x01;
     noise[3] = 0x08;
     noise[4] = 0x00;
-    fd = tcp_connect(f->srv.port);
+    fd = tcp_connect(f->org.srv.port);
     tcp_send(fd, noise, sizeof(noise));
     took = tcp_wait_closed(fd, 3000);
     close(fd);
     assert_true(took >= 0);
     noise[3] = 0xff;
     noise[4] = 0xff;
-    fd = tcp_connect(f->srv.port);
+    fd = tcp_connect(f->org.srv.port);
     tcp_send(fd, noise, 5);
     took = tcp_wait_closed(fd, 3000);
     close(fd);
@@ -794,7 +781,7 @@ static void test_many_in_flight(void **state)
         free(p);
     }
     memset(seen, 0, sizeof(seen));
-    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_open(&r, &f->org.srv, g_alice_ctx);
     raw_send(&r, wire, wire_len);
     for (int i = 0; i < PIPELINE; i++) {
         Coachq__V1__Frame *a = raw_frame(&r);
@@ -819,7 +806,7 @@ static void test_many_in_flight(void **state)
 
     /* The client library, asked for 200 at once, keeps within the
      * Welcome's window; resubmitting gives DUPLICATE with the same seq. */
-    lib = testutil_connect(&f->srv, "alice", 1);
+    lib = testutil_connect(&f->org.srv, "alice", 1);
     assert_int_equal(client_welcome(lib)->max_in_flight, 4);
     assert_int_equal(client_submit_many(lib, obs, PIPELINE, res, NULL, NULL), 0);
     for (int i = 0; i < PIPELINE; i++) {
@@ -890,7 +877,7 @@ static void test_malformed_requests(void **state)
     struct raw r;
 
     fx_start(f, NULL);
-    raw_open(&r, &f->srv, g_alice_ctx);
+    raw_open(&r, &f->org.srv, g_alice_ctx);
 
     fr.request_id = 1;
     raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT, "body");
@@ -1000,7 +987,7 @@ static void test_invalid_fields(void **state)
     char *saved;
 
     fx_start(f, NULL);
-    c = testutil_connect(&f->srv, "alice", 1);
+    c = testutil_connect(&f->org.srv, "alice", 1);
 
     h = make_obs("mgr.jones", "rep.kim", ++f->serial, 20);
     o = &h->t.o;

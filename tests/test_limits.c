@@ -52,12 +52,6 @@
 /* Send and receive timeout of the test's sockets, in seconds. */
 static int g_io_timeout_s = IO_TIMEOUT_S;
 
-struct fx {
-    char dir[512];
-    char data[600];
-    struct testutil_server srv;
-};
-
 static int64_t mono_us(void)
 {
     struct timespec ts;
@@ -82,42 +76,6 @@ static int64_t percentile(int64_t *v, size_t n, unsigned q)
     qsort(v, n, sizeof(*v), cmp_i64);
     i = (n * q + 99) / 100;
     return v[i > 0 ? i - 1 : 0];
-}
-
-static void fx_start(struct fx *f, const char *const *extra_args)
-{
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
-    testutil_seed_org(f->data);
-    testutil_server_start(&f->srv, f->data, extra_args);
-}
-
-static void fx_stop(struct fx *f)
-{
-    testutil_stop_clean(&f->srv);
-}
-
-static int fx_setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    if (f == NULL) {
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    testutil_server_abandon(&f->srv);
-    if (f->dir[0] != '\0') {
-        testutil_rmrf(f->dir);
-    }
-    free(f);
-    return 0;
 }
 
 /* ---- What counts as one address ---- */
@@ -181,7 +139,7 @@ struct bigobs {
  * client's delayed ACK); it is reported, not asserted. */
 static void test_large_reply_latency(void **state)
 {
-    struct fx *f = *state;
+    struct testutil_org *f = *state;
     struct bigobs *b = calloc(1, sizeof(*b));
     Coachq__V1__Observation *const list[1] = {&b->t.o};
     struct client_submit_result res;
@@ -189,7 +147,7 @@ static void test_large_reply_latency(void **state)
     int64_t us[LATENCY_ROUNDS];
 
     assert_non_null(b);
-    fx_start(f, NULL);
+    testutil_org_start(f, NULL);
     c = testutil_connect(&f->srv, "bob", 0);
     testutil_obs_make(&b->t, "mgr.jones", "rep.kim", SESSION_AT);
     memset(b->evidence, 'e', sizeof(b->evidence) - 1);
@@ -224,7 +182,7 @@ static void test_large_reply_latency(void **state)
     }
     client_free(c);
     free(b);
-    fx_stop(f);
+    testutil_stop_clean(&f->srv);
 }
 
 /* ---- Sockets from a chosen loopback address ---- */
@@ -519,14 +477,14 @@ static void test_protocol_idle_flood(void **state)
                                        "--first-frame-timeout",
                                        "60000",
                                        NULL};
-    struct fx *f = *state;
+    struct testutil_org *f = *state;
     enum { FLOOD = 100 };
     int fds[FLOOD];
     SSL_CTX *bob = peer_ctx("bob", "coachq/1");
     unsigned closed;
 
     need_fds(FLOOD);
-    fx_start(f, args);
+    testutil_org_start(f, args);
     for (unsigned i = 0; i < FLOOD; i++) {
         fds[i] = tcp_from(FLOOD_ADDR, f->srv.port, 0);
         assert_true(fds[i] >= 0);
@@ -542,7 +500,7 @@ static void test_protocol_idle_flood(void **state)
     }
     close_all(fds, FLOOD);
     SSL_CTX_free(bob);
-    fx_stop(f);
+    testutil_stop_clean(&f->srv);
 }
 
 /* Until its first whole frame, a connection has a fixed deadline: silent,
@@ -552,12 +510,12 @@ static void test_first_frame_deadline(void **state)
 {
     static const char *const args[] = {"--first-frame-timeout", "400", "--handshake-timeout",
                                        "60000", NULL};
-    struct fx *f = *state;
+    struct testutil_org *f = *state;
     SSL_CTX *alice = peer_ctx("alice", "coachq/1");
     struct peer p;
     int fd;
 
-    fx_start(f, args);
+    testutil_org_start(f, args);
     /* Silent TCP. */
     fd = tcp_from(FLOOD_ADDR, f->srv.port, 0);
     assert_true(fd >= 0);
@@ -593,7 +551,7 @@ static void test_first_frame_deadline(void **state)
     assert_int_equal(peer_hello(&p), 0);
     peer_close(&p);
     SSL_CTX_free(alice);
-    fx_stop(f);
+    testutil_stop_clean(&f->srv);
 }
 
 /* One user's idle authenticated connections: the user never holds more
@@ -603,7 +561,7 @@ static void test_first_frame_deadline(void **state)
 static void test_idle_authenticated_flood(void **state)
 {
     static const char *const args[] = {"--max-per-user", "4", NULL};
-    struct fx *f = *state;
+    struct testutil_org *f = *state;
     enum { FLOOD = 40 };
     struct peer *ps = calloc(FLOOD, sizeof(*ps));
     SSL_CTX *alice = peer_ctx("alice", "coachq/1");
@@ -612,7 +570,7 @@ static void test_idle_authenticated_flood(void **state)
 
     assert_non_null(ps);
     need_fds(FLOOD);
-    fx_start(f, args);
+    testutil_org_start(f, args);
     for (unsigned i = 0; i < FLOOD; i++) {
         if (peer_open(&ps[i], alice, FLOOD_ADDR, f->srv.port) != 0 || peer_hello(&ps[i]) != 0) {
             fail_msg("alice's connection %u was refused; the newest must get in", i);
@@ -647,7 +605,7 @@ static void test_idle_authenticated_flood(void **state)
     free(ps);
     SSL_CTX_free(alice);
     SSL_CTX_free(bob);
-    fx_stop(f);
+    testutil_stop_clean(&f->srv);
 }
 
 /* The dashboard port: from one address, idle sockets and slowloris
@@ -669,7 +627,7 @@ static void test_dashboard_slowloris(void **state)
                                        "60000",
                                        NULL};
     static const char partial[] = "GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
-    struct fx *f = *state;
+    struct testutil_org *f = *state;
     enum { IDLE = 60, SLOW = 30 };
     int fds[IDLE];
     struct peer slow[SLOW];
@@ -677,7 +635,7 @@ static void test_dashboard_slowloris(void **state)
     unsigned opened = 0;
 
     need_fds(IDLE + SLOW);
-    fx_start(f, args);
+    testutil_org_start(f, args);
     for (unsigned i = 0; i < SLOW; i++) {
         if (peer_open(&slow[i], http, FLOOD_ADDR, f->srv.dash_port) == 0 &&
             SSL_write(slow[i].ssl, partial, sizeof(partial) - 1) > 0) {
@@ -704,7 +662,7 @@ static void test_dashboard_slowloris(void **state)
     }
     close_all(fds, IDLE);
     SSL_CTX_free(http);
-    fx_stop(f);
+    testutil_stop_clean(&f->srv);
 }
 
 static void test_dashboard_header_timeout(void **state)
@@ -712,13 +670,13 @@ static void test_dashboard_header_timeout(void **state)
     static const char *const args[] = {"--http-timeout", "60000", "--http-header-timeout", "400",
                                        NULL};
     static const char partial[] = "GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
-    struct fx *f = *state;
+    struct testutil_org *f = *state;
     SSL_CTX *http = peer_ctx(NULL, "http/1.1");
     struct peer p;
     char buf[512];
     int k;
 
-    fx_start(f, args);
+    testutil_org_start(f, args);
     /* A socket that never starts its handshake is closed in the header
      * timeout too, not the 10 s handshake timeout. */
     {
@@ -747,7 +705,7 @@ static void test_dashboard_header_timeout(void **state)
     /* A browser that sends its request at once is answered. */
     assert_true(good_https(http, GOOD_ADDR, f->srv.dash_port) >= 100);
     SSL_CTX_free(http);
-    fx_stop(f);
+    testutil_stop_clean(&f->srv);
 }
 
 #define ATTACK 1000
@@ -760,7 +718,7 @@ static void test_dashboard_header_timeout(void **state)
  * time is not asserted). */
 static void test_slow_attack_well_behaved_p99(void **state)
 {
-    struct fx *f = *state;
+    struct testutil_org *f = *state;
     int *fds = calloc(ATTACK, sizeof(*fds));
     int64_t us[ROUNDS];
     SSL_CTX *bob = peer_ctx("bob", "coachq/1");
@@ -769,7 +727,7 @@ static void test_slow_attack_well_behaved_p99(void **state)
 
     assert_non_null(fds);
     need_fds(ATTACK + 64);
-    fx_start(f, NULL);
+    testutil_org_start(f, NULL);
     t0 = mono_us();
     /* Each socket is connected (the kernel completes the TCP handshake
      * whether or not coachqd keeps it) and sends the first byte of a TLS
@@ -798,20 +756,27 @@ static void test_slow_attack_well_behaved_p99(void **state)
     close_all(fds, ATTACK);
     free(fds);
     SSL_CTX_free(bob);
-    fx_stop(f);
+    testutil_stop_clean(&f->srv);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_address_grouping),
-        cmocka_unit_test_setup_teardown(test_large_reply_latency, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_protocol_idle_flood, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_first_frame_deadline, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_idle_authenticated_flood, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_dashboard_slowloris, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_dashboard_header_timeout, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_slow_attack_well_behaved_p99, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_large_reply_latency, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_idle_flood, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_first_frame_deadline, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_idle_authenticated_flood, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_dashboard_slowloris, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_dashboard_header_timeout, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_slow_attack_well_behaved_p99, testutil_org_setup,
+                                        testutil_org_teardown),
     };
 
     signal(SIGPIPE, SIG_IGN);

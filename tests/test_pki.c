@@ -32,13 +32,6 @@
 
 #define WATCHDOG_SECONDS 120
 
-struct fx {
-    char dir[512];
-    char pki[600];
-    char data[600];
-    struct testutil_server srv;
-};
-
 /* Runs a shell command line; fails the test unless it exits 0. */
 static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void sh(const char *fmt, ...)
@@ -144,59 +137,44 @@ static void pki_make(const char *pki)
        pki);
 }
 
-static int fx_setup(void **state)
+/* The PKI's directory, "<the fixture's directory>/pki", into out. */
+static const char *pki_dir(const struct testutil_org *f, char *out, size_t outlen)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-
-    if (f == NULL) {
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    testutil_server_abandon(&f->srv);
-    if (f->dir[0] != '\0') {
-        testutil_rmrf(f->dir);
-    }
-    free(f);
-    return 0;
+    snprintf(out, outlen, "%s/pki", f->dir);
+    return out;
 }
 
 /* Starts coachqd with the PKI's server certificate and ca_name as --ca. */
-static void fx_start(struct fx *f, const char *ca_name)
+static void fx_start(struct testutil_org *f, const char *ca_name)
 {
     static char cert[700], key[700], ca[700];
     const char *args[] = {"--cert", cert, "--key", key, "--ca", ca, "--dashboard", "off", NULL};
+    char pki[600];
 
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    snprintf(f->pki, sizeof(f->pki), "%s/pki", f->dir);
-    snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
-    sh("mkdir -p '%s'", f->pki);
-    pki_make(f->pki);
-    snprintf(cert, sizeof(cert), "%s/server.crt", f->pki);
-    snprintf(key, sizeof(key), "%s/server.key", f->pki);
-    snprintf(ca, sizeof(ca), "%s/%s", f->pki, ca_name);
-    testutil_seed_org(f->data);
+    testutil_org_make(f);
+    pki_dir(f, pki, sizeof(pki));
+    sh("mkdir -p '%s'", pki);
+    pki_make(pki);
+    snprintf(cert, sizeof(cert), "%s/server.crt", pki);
+    snprintf(key, sizeof(key), "%s/server.key", pki);
+    snprintf(ca, sizeof(ca), "%s/%s", pki, ca_name);
     testutil_server_start(&f->srv, f->data, args);
 }
 
 /* Connects with the PKI's cert_name (a chain file) and key_name. Returns
  * client_connect()'s result; on success *out is the client. */
-static int pki_connect(struct fx *f, const char *cert_name, const char *key_name,
+static int pki_connect(struct testutil_org *f, const char *cert_name, const char *key_name,
                        struct client **out, struct client_error *err)
 {
     char port[16], cert[700], key[700], ca[700];
+    char pki[600];
     struct client_opts o;
 
     snprintf(port, sizeof(port), "%d", f->srv.port);
-    snprintf(cert, sizeof(cert), "%s/%s", f->pki, cert_name);
-    snprintf(key, sizeof(key), "%s/%s", f->pki, key_name);
-    snprintf(ca, sizeof(ca), "%s/ca.crt", f->pki);
+    pki_dir(f, pki, sizeof(pki));
+    snprintf(cert, sizeof(cert), "%s/%s", pki, cert_name);
+    snprintf(key, sizeof(key), "%s/%s", pki, key_name);
+    snprintf(ca, sizeof(ca), "%s/ca.crt", pki);
     memset(&o, 0, sizeof(o));
     o.host = "127.0.0.1";
     o.port = port;
@@ -211,7 +189,7 @@ static int pki_connect(struct fx *f, const char *cert_name, const char *key_name
 
 /* The certificate is refused before any Welcome: the connection fails and
  * says why. */
-static void expect_refused(struct fx *f, const char *cert_name, const char *key_name,
+static void expect_refused(struct testutil_org *f, const char *cert_name, const char *key_name,
                            const char *want)
 {
     struct client *c = NULL;
@@ -229,7 +207,7 @@ static void expect_refused(struct fx *f, const char *cert_name, const char *key_
     }
 }
 
-static void expect_welcome(struct fx *f, const char *cert_name, const char *key_name,
+static void expect_welcome(struct testutil_org *f, const char *cert_name, const char *key_name,
                            const char *user)
 {
     struct client *c = NULL;
@@ -247,7 +225,7 @@ static void expect_welcome(struct fx *f, const char *cert_name, const char *key_
  * enablement lead, gets a Welcome; the lead's own certificate does. */
 static void test_ca_cert_cannot_mint_users(void **state)
 {
-    struct fx *f = *state;
+    struct testutil_org *f = *state;
 
     fx_start(f, "ca.crt");
     expect_welcome(f, "gil.crt", "gil.key", "lead.gil");
@@ -266,7 +244,7 @@ static void test_ca_cert_cannot_mint_users(void **state)
  * is still no user itself. */
 static void test_configured_intermediate(void **state)
 {
-    struct fx *f = *state;
+    struct testutil_org *f = *state;
 
     fx_start(f, "ca-and-subca.crt");
     expect_welcome(f, "minted-chain.crt", "minted.key", "lead.gil");
@@ -278,8 +256,10 @@ static void test_configured_intermediate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_ca_cert_cannot_mint_users, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_configured_intermediate, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_ca_cert_cannot_mint_users, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_configured_intermediate, testutil_org_setup,
+                                        testutil_org_teardown),
     };
 
     signal(SIGPIPE, SIG_IGN);

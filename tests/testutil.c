@@ -17,7 +17,12 @@
 
 #include <cmocka.h>
 
+#include "auth.h"
+#include "certs.h"
 #include "client.h"
+#include "dash.h"
+#include "people.h"
+#include "rubrics.h"
 #include "store.h"
 #include "uuid.h"
 
@@ -509,6 +514,210 @@ struct store *testutil_store_open(const char *dir, size_t map_size)
     assert_int_equal(store_open(dir, &opts, &s), 0);
     assert_non_null(s);
     return s;
+}
+
+/* ---- An organisation in a bare store --------------------------------- */
+
+struct testutil_store_fx *testutil_store_fx_new(int (*build)(struct store_txn *t, void *arg),
+                                                void *arg)
+{
+    struct testutil_store_fx *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    f->s = testutil_store_open(f->dir, 0);
+    if (build != NULL) {
+        assert_int_equal(store_exec(f->s, build, arg), 0);
+    }
+    return f;
+}
+
+void testutil_store_fx_free(struct testutil_store_fx *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    store_close(f->s);
+    testutil_rmrf(f->dir);
+    free(f);
+}
+
+int testutil_put_person(struct store_txn *t, const char *id, const char *name,
+                        Coachq__V1__Role role, const char *manager)
+{
+    Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
+    int rc;
+
+    p.id = (char *)id;
+    p.name = (char *)(name != NULL ? name : id);
+    if (role != 0) {
+        p.roles = &role;
+        p.n_roles = 1;
+    }
+    rc = people_put(t, &p, NULL);
+    if (rc == 0 && manager != NULL) {
+        rc = people_line_put(t, id, manager, TESTUTIL_ORG_DAY, NULL);
+    }
+    return rc;
+}
+
+int testutil_put_rubric(struct store_txn *t, const char *name_prefix, int allow_na)
+{
+    Coachq__V1__Rubric r = COACHQ__V1__RUBRIC__INIT;
+    Coachq__V1__Behaviour b[10];
+    Coachq__V1__Behaviour *bp[10];
+    char names[10][80];
+
+    for (size_t i = 0; i < 10; i++) {
+        Coachq__V1__Behaviour init = COACHQ__V1__BEHAVIOUR__INIT;
+
+        b[i] = init;
+        b[i].id = (char *)testutil_behaviours[i];
+        snprintf(names[i], sizeof(names[i]), "%s%s", name_prefix, testutil_behaviours[i]);
+        b[i].name = names[i];
+        b[i].allow_not_applicable = allow_na != 0;
+        bp[i] = &b[i];
+    }
+    r.id = (char *)"coaching-conversation";
+    r.version = 1;
+    r.name = (char *)"Coaching conversation";
+    r.behaviours = bp;
+    r.n_behaviours = 10;
+    r.effective_day = 18000;
+    return rubrics_put(t, &r, NULL);
+}
+
+int testutil_put_cert(struct store_txn *t, const char *observer, int32_t from_day,
+                      int32_t until_day, const char *granted_by)
+{
+    Coachq__V1__Certification c = COACHQ__V1__CERTIFICATION__INIT;
+
+    c.observer_id = (char *)observer;
+    c.rubric_id = (char *)"coaching-conversation";
+    c.valid_from_day = from_day;
+    c.valid_until_day = until_day;
+    c.granted_by = (char *)granted_by;
+    return certs_put(t, &c);
+}
+
+int testutil_store_submit(struct store *s, const Coachq__V1__Observation *o, const char *observer,
+                          int64_t received_ms)
+{
+    struct store_write w;
+    size_t len = coachq__v1__observation__get_packed_size(o);
+    uint8_t *buf = malloc(len > 0 ? len : 1);
+    int rc;
+
+    if (buf == NULL) {
+        return -ENOMEM;
+    }
+    coachq__v1__observation__pack(o, buf);
+    memset(&w, 0, sizeof(w));
+    w.obs = buf;
+    w.obs_len = len;
+    w.observer_id = observer;
+    w.received_at_ms = received_ms;
+    rc = store_submit(s, &w);
+    if (rc == 0) {
+        store_drain(s);
+        rc = store_completed_take(s) == &w ? w.rc : -EIO;
+    }
+    free(buf);
+    return rc;
+}
+
+/* What testutil_dash_build() asks for, and what it got. */
+struct dash_run {
+    const struct testutil_dash_req *q;
+    struct validate_error *fault;
+    struct dash *d;
+    int rc;
+};
+
+static int dash_run_cb(struct store_txn *t, void *arg)
+{
+    struct dash_run *r = arg;
+    const struct testutil_dash_req *q = r->q;
+    struct auth_user u;
+    Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
+
+    memset(&u, 0, sizeof(u));
+    snprintf(u.id, sizeof(u.id), "%s", q->user);
+    u.roles = q->roles;
+    req.kind = q->kind;
+    req.subject_id = (char *)(q->subject != NULL ? q->subject : "");
+    req.rubric_id = (char *)(q->rubric != NULL ? q->rubric : "");
+    req.until_day = q->until_day;
+    r->rc = dash_build(t, &u, &req, q->opts, q->now_s, &r->d, r->fault);
+    return 0;
+}
+
+int testutil_dash_build(struct store *s, const struct testutil_dash_req *q, struct dash **out,
+                        struct validate_error *fault)
+{
+    struct validate_error ignored;
+    struct dash_run r = {q, fault != NULL ? fault : &ignored, NULL, 0};
+
+    memset(r.fault, 0, sizeof(*r.fault));
+    assert_int_equal(store_view(s, dash_run_cb, &r), 0);
+    *out = r.d;
+    return r.rc;
+}
+
+int testutil_dash_as_lead(struct store *s, int kind, int32_t until_day, unsigned privacy_min,
+                          int64_t now_s, struct dash **out)
+{
+    struct dash_opts o;
+    struct testutil_dash_req q = {"lead.a", AUTH_LEAD, kind, NULL, NULL, until_day, &o, now_s};
+
+    dash_opts_default(&o);
+    if (privacy_min != 0) {
+        o.privacy_min = privacy_min;
+    }
+    return testutil_dash_build(s, &q, out, NULL);
+}
+
+/* ---- A real coachqd on the test organisation -------------------------- */
+
+void testutil_org_make(struct testutil_org *o)
+{
+    testutil_tmpdir(o->dir, sizeof(o->dir));
+    snprintf(o->data, sizeof(o->data), "%s/data", o->dir);
+    testutil_seed_org(o->data);
+}
+
+void testutil_org_start(struct testutil_org *o, const char *const *extra_args)
+{
+    testutil_org_make(o);
+    testutil_server_start(&o->srv, o->data, extra_args);
+}
+
+void testutil_org_cleanup(struct testutil_org *o)
+{
+    testutil_server_abandon(&o->srv);
+    if (o->dir[0] != '\0') {
+        testutil_rmrf(o->dir);
+    }
+}
+
+int testutil_org_setup(void **state)
+{
+    struct testutil_org *o = calloc(1, sizeof(*o));
+
+    if (o == NULL) {
+        return -1;
+    }
+    *state = o;
+    return 0;
+}
+
+int testutil_org_teardown(void **state)
+{
+    struct testutil_org *o = *state;
+
+    testutil_org_cleanup(o);
+    free(o);
+    return 0;
 }
 
 /* ---- HTTPS for the dashboard port ------------------------------------- */

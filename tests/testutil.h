@@ -1,7 +1,15 @@
 /*
  * testutil: what the tests share: temporary directories, a watchdog that
- * fails a hung test, the test certificates, and a real coachqd started as a
- * child process on 127.0.0.1 port 0.
+ * fails a hung test, the test certificates, a real coachqd started as a
+ * child process on 127.0.0.1 port 0 (alone, or with its organisation and
+ * directory as one fixture, struct testutil_org), and, for the unit tests
+ * of the store's readers, a bare store with an organisation built in it
+ * and dashboards built over it.
+ *
+ * Most helpers fail the running cmocka test (or abort) rather than return
+ * an error, so that a case reads as its steps; those that return a code
+ * say so. Strings passed in are borrowed for the call unless a function
+ * says otherwise. Single-threaded: tests call these from their main thread.
  */
 #ifndef COACHQ_TESTUTIL_H
 #define COACHQ_TESTUTIL_H
@@ -138,6 +146,128 @@ struct store *testutil_store_open(const char *dir, size_t map_size);
 
 /* Sleeps ms milliseconds. */
 void testutil_sleep_ms(long ms);
+
+/* ---- An organisation in a bare store --------------------------------- */
+
+/*
+ * Builders for the unit tests of the store's readers (dashboards,
+ * aggregates), which lay out an organisation of their own in a store from
+ * testutil_store_open(). The put functions run inside a store_exec()
+ * transaction t; every string is borrowed for the call. Each returns 0 or
+ * the store's code (people_put(), rubrics_put(), certs_put()) for the
+ * caller to assert or pass on.
+ */
+struct store_txn;
+
+/* A bare store in a temporary directory, the fixture of those tests. */
+struct testutil_store_fx {
+    char dir[512];   /* the temporary directory */
+    struct store *s; /* the store in it (testutil_store_open()); owned */
+};
+
+/* Makes the directory and the store and, when build is not NULL, runs
+ * build(t, arg) in one store_exec() write transaction, failing the test
+ * unless it returns 0. Caller owns the result (testutil_store_fx_free()). */
+struct testutil_store_fx *testutil_store_fx_new(int (*build)(struct store_txn *t, void *arg),
+                                                void *arg);
+
+/* Closes the store, removes the directory and frees f. NULL is a no-op. */
+void testutil_store_fx_free(struct testutil_store_fx *f);
+
+/* The day the builders' reporting lines start on (2022-01-08). */
+#define TESTUTIL_ORG_DAY 19000
+
+/* Puts person id, named name (NULL: the id), with role (0: none, a rep)
+ * and, when manager is not NULL, a reporting line to manager from
+ * TESTUTIL_ORG_DAY. */
+int testutil_put_person(struct store_txn *t, const char *id, const char *name,
+                        Coachq__V1__Role role, const char *manager);
+
+/* Puts the rubric that testutil_obs_make() observes: coaching-conversation
+ * v1, "Coaching conversation", effective on day 18000, with the ten
+ * testutil_behaviours, each named name_prefix followed by its id (prefix
+ * "" for the id alone) and allowing "n/a" when allow_na is set. */
+int testutil_put_rubric(struct store_txn *t, const char *name_prefix, int allow_na);
+
+/* Certifies observer on coaching-conversation from from_day to until_day,
+ * granted by granted_by. */
+int testutil_put_cert(struct store_txn *t, const char *observer, int32_t from_day,
+                      int32_t until_day, const char *granted_by);
+
+/*
+ * Packs o (borrowed for the call), submits it to s as observer, received
+ * at received_ms (ms since the epoch), and waits for the writer's answer.
+ * Returns 0 once it is stored; store_submit()'s error; -EIO when the
+ * request the writer completed is not this one; or the write's own result.
+ * -ENOMEM when packing runs out of memory.
+ */
+int testutil_store_submit(struct store *s, const Coachq__V1__Observation *o, const char *observer,
+                          int64_t received_ms);
+
+struct dash;
+struct dash_opts;
+struct validate_error;
+
+/* A dashboard request and who makes it, for testutil_dash_build(). */
+struct testutil_dash_req {
+    const char *user;             /* the viewer's id */
+    unsigned roles;               /* the viewer's AUTH_* roles */
+    int kind;                     /* a Coachq__V1__DashboardKind */
+    const char *subject;          /* NULL: none ("") */
+    const char *rubric;           /* NULL: none ("") */
+    int32_t until_day;            /* 0: today */
+    const struct dash_opts *opts; /* passed to dash_build() as it is */
+    int64_t now_s;                /* "today", seconds since the epoch */
+};
+
+/*
+ * Builds the dashboard q asks for with dash_build() in a read transaction
+ * of s (failing the test if the transaction fails). Returns dash_build()'s
+ * result, with *out (caller owns, dash_free()) and fault (may be NULL;
+ * zeroed first) as dash_build() leaves them: the tests check its contract.
+ */
+int testutil_dash_build(struct store *s, const struct testutil_dash_req *q, struct dash **out,
+                        struct validate_error *fault);
+
+/* testutil_dash_build() as the enablement lead "lead.a" with no subject or
+ * rubric and dash_opts_default()'s options, except privacy_min when it is
+ * not 0. */
+int testutil_dash_as_lead(struct store *s, int kind, int32_t until_day, unsigned privacy_min,
+                          int64_t now_s, struct dash **out);
+
+/* ---- A real coachqd on the test organisation -------------------------- */
+
+/* The part every fixture of the integration tests shares: a temporary
+ * directory, the organisation of testutil_seed_org() in its "data"
+ * subdirectory, and the server run on it. Embed it in the test's own
+ * fixture, zeroed (calloc), so that testutil_org_cleanup() knows what was
+ * made. */
+struct testutil_org {
+    char dir[512];  /* the temporary directory; "" until made */
+    char data[600]; /* dir/data, the server's data directory */
+    struct testutil_server srv;
+};
+
+/* Makes o's directory and seeds the organisation into o->data, without
+ * starting a server (for a test that makes more files first). Aborts or
+ * fails the test on failure. */
+void testutil_org_make(struct testutil_org *o);
+
+/* testutil_org_make(), then starts the server on o->data with extra_args
+ * (as testutil_server_start()). */
+void testutil_org_start(struct testutil_org *o, const char *const *extra_args);
+
+/* For a teardown, failed cases included: abandons a server still running
+ * (testutil_server_abandon(): its log is shown) and removes the directory,
+ * if one was made. o itself is the caller's to free. */
+void testutil_org_cleanup(struct testutil_org *o);
+
+/* cmocka setup and teardown for a test whose whole fixture is one struct
+ * testutil_org: setup sets *state to a zeroed one (the case starts it with
+ * testutil_org_start()); teardown runs testutil_org_cleanup() and frees it.
+ * Both return 0, or -1 when out of memory. */
+int testutil_org_setup(void **state);
+int testutil_org_teardown(void **state);
 
 /* ---- HTTPS for the dashboard port ------------------------------------- */
 
