@@ -1090,9 +1090,6 @@ static void conflict_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
             session_say(ui->ses, 1, "cannot make it an amendment: %s", error_strerror(rc));
             break;
         }
-        coachq__v1__stored_observation__free_unpacked(ui->ses->conflict, NULL);
-        ui->ses->conflict = NULL;
-        ui->ses->modal = SESSION_MODAL_NONE;
         break;
     case 'k':
     case KEY_ESC:
@@ -1117,11 +1114,7 @@ void observe_keys_on_key(struct ui *ui, int is_key, wint_t ch)
 
     getmaxyx(stdscr, rows, cols);
     if (ui->ses->result != SESSION_RESULT_NONE) {
-        if (ui->ses->clear_pending) {
-            session_clear_saved(ui->ses);
-        }
-        session_result_message(ui->ses);
-        ui->ses->done = 1;
+        session_end(ui->ses);
         return;
     }
     if (ui->ses->modal == SESSION_MODAL_HELP) {

@@ -1152,7 +1152,19 @@ int session_conflict_amend(struct session *ses)
     session_set_phase(ses, SESSION_PHASE_REVIEW, 0);
     ses->refused = 0;
     session_say(ses, 0, "this copy now amends %s: s submits it as a new version", id);
+    coachq__v1__stored_observation__free_unpacked(ses->conflict, NULL);
+    ses->conflict = NULL;
+    ses->modal = SESSION_MODAL_NONE;
     return 0;
+}
+
+void session_end(struct session *ses)
+{
+    if (ses->clear_pending) {
+        session_clear_saved(ses);
+    }
+    session_result_message(ses);
+    ses->done = 1;
 }
 
 /* A new, empty session with a fresh id and the preset choices. */

@@ -14,9 +14,12 @@
  * whole life, and owns everything else it points to (the LocalSession,
  * the rubric, the rubric list, the people, a connection while setting up,
  * a conflicting stored record). Its fields are public so that the UI can
- * show them; the UI changes only the phase's cursor (s->cursor), the
- * modal, the discard word, and the draft's session_type and focus. Every
- * change to the session sets dirty; session_save() journals it.
+ * show them. The UI changes the session through these functions, and
+ * otherwise only in these ways: the draft's text fields through
+ * session_set_str(), its session_type and focus, the phase's cursor
+ * (s->cursor), the question (modal, discard, conflict_confirm), the status
+ * line, and dirty, which it sets after each change of its own (every
+ * function here sets it after a change) and session_save() clears.
  *
  * Errors: fallible functions return 0 or a negative errno-style code
  * (error.h), -ENOMEM when memory runs out, -ENOSPC when the record would
@@ -205,6 +208,10 @@ void session_saved_words(const struct session *ses, const Coachq__V1__LocalSessi
                          size_t len);
 /* The exit message (final_msg) after a final result. */
 void session_result_message(struct session *ses);
+/* Ends a session with a final result: the saved copy is tried once more
+ * if it could not be removed, final_msg says what became of the
+ * observation, and done is set. */
+void session_end(struct session *ses);
 
 /* The person with this id in the people list (borrowed from ses), or
  * NULL. */
@@ -293,8 +300,9 @@ void session_leave_rejected(struct session *ses, int64_t now);
 /* The server has the draft's id: kind 1 (same content) or 2 (other,
  * SESSION_MODAL_CONFLICT). rec: takes ownership. */
 void session_stored_found(struct session *ses, int kind, Coachq__V1__StoredObservation *rec);
-/* The draft becomes an amendment of the conflicting record. Returns 0,
- * -EINVAL, -ENOMEM or -EIO. */
+/* The draft becomes an amendment of the conflicting record, which is
+ * then freed, and the question closes. Returns 0, or -EINVAL, -ENOMEM or
+ * -EIO with the conflict still open. */
 int session_conflict_amend(struct session *ses);
 /* Discards the copy on this machine of a conflicting record (done, exit
  * 0), or says why it could not. */

@@ -371,7 +371,8 @@ static void test_session_offline_submit_queues(void **state)
     coachq__v1__outbox_entry__free_unpacked(e, NULL);
     assert_int_equal(localstore_session_load(f->ls, &loaded), -ENOENT);
 
-    session_result_message(f->ses);
+    session_end(f->ses);
+    assert_true(f->ses->done);
     assert_non_null(strstr(f->ses->final_msg, "queued: "));
 }
 
