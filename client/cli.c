@@ -10,35 +10,20 @@
  */
 #include "cli.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <jansson.h>
 
-#include "buf.h"
-#include "client.h"
 #include "cli_int.h"
-#include "dashfmt.h"
-#include "day.h"
+#include "client.h"
 #include "localstore.h"
-#include "observe.h"
-#include "outbox.h"
 #include "str.h"
-#include "jsonx.h"
-#include "obs_json.h"
-#include "outcomes_csv.h"
-#include "rubric_json.h"
 #include "uuid.h"
 
 /* Prints "coachq <cmd>: message" to the error stream. */
