@@ -14,13 +14,11 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 #include <wctype.h>
 
 #include "error.h"
-#include "obs_json.h"
 #include "uuid.h"
 
 static const char *const step_names[SESSION_STEP_COUNT] = {"rubric", "coach", "coachee",

@@ -19,7 +19,6 @@
 
 #include "error.h"
 #include "obs_json.h"
-#include "uuid.h"
 
 /* Case-insensitive (ASCII) substring test. */
 static int ci_contains(const char *hay, const char *needle)
