@@ -7,6 +7,8 @@
  * passed or the connection failed. Requests are pipelined: submit_many
  * keeps up to `window` requests in flight on the one connection.
  *
+ * One thread uses a client at a time.
+ *
  * Programs using this library must ignore SIGPIPE (libuv writes with
  * write(2)); otherwise a server that goes away mid-write kills the process.
  *
@@ -81,7 +83,8 @@ struct client_submit_result {
     struct client_error err;
 };
 
-/* Called after each answer, for progress output; may be NULL. */
+/* Called after each answer, on the calling thread, for progress output
+ * (answered of total so far, arg as given); may be NULL. */
 typedef void (*client_progress_cb)(size_t answered, size_t total, void *arg);
 
 /*
@@ -186,7 +189,8 @@ int client_dashboard(struct client *c, const Coachq__V1__GetDashboard *q,
 int client_import_outcomes(struct client *c, Coachq__V1__Outcome *const *rows, size_t n,
                            Coachq__V1__ImportResult *res, size_t *done, struct client_error *err);
 
-/* Sends raw bytes on the connection, for tests of hostile input. */
+/* Sends raw bytes on the connection (data borrowed for the call), for
+ * tests of hostile input. Returns 0 or a negative connection code. */
 int client_send_raw(struct client *c, const void *data, size_t len);
 
 #endif

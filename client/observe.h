@@ -34,6 +34,11 @@
  * The rubric and the people come from the server when it can be reached
  * and are cached in the local store; offline, the caches are used, and
  * with no people cached the observer types ids.
+ *
+ * The UI is built in four parts: the session model without a terminal
+ * (session.h: the draft, the clock, the phases, the journal and the
+ * server), the screens (observe_draw.c), the keys (observe_keys.c), and
+ * start-up with the run loop (observe.c), which share observe_int.h.
  */
 #ifndef COACHQ_OBSERVE_H
 #define COACHQ_OBSERVE_H

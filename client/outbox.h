@@ -8,6 +8,10 @@
  * with the server's error, until the observer fixes or discards them; if
  * the server cannot be reached they stay queued with that reason. Nothing
  * is dropped silently.
+ *
+ * Ownership: the store and the connection options are borrowed for the
+ * call; the summary is the caller's. outbox_flush() runs on the calling
+ * thread and blocks on the network; errors are as it says below.
  */
 #ifndef COACHQ_OUTBOX_H
 #define COACHQ_OUTBOX_H

@@ -1538,88 +1538,118 @@ static int rows_needed(const char *m, int width)
     return rows;
 }
 
-/* Every say() format of observe.c, its arguments at their worst (an id or
- * a server message of 120 characters, numbers of 10 digits), fits in the
- * footer's rows: the footer wraps at 78 columns in 80x24, up to 10 rows,
- * one of them kept for the journal's warning; and every question on the
- * one modal row fits in 78 columns. Read from the source next to this
- * test, so that a new message is checked too. */
-static void check_message_table(void)
+/* The sources of the observe UI (client/observe.c, observe_draw.c,
+ * observe_keys.c and the session model, session.c), one after the other,
+ * read from next to this test (caller frees), or NULL when they are not
+ * there. */
+static char *read_ui_sources(void)
 {
-    char path[1024], *src, *p;
+    static const char *const files[] = {"observe.c", "observe_draw.c", "observe_keys.c",
+                                        "session.c"};
     const char *slash = strrchr(__FILE__, '/');
-    FILE *fp;
-    long len;
-    int n_say = 0, n_modal = 0;
+    char path[1024], *src = NULL;
+    size_t total = 0;
 
     assert_non_null(slash);
-    snprintf(path, sizeof(path), "%.*s/../client/observe.c", (int)(slash - __FILE__), __FILE__);
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-        print_message("%s not found next to the test: the message table is not checked\n", path);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        FILE *fp;
+        long len;
+
+        snprintf(path, sizeof(path), "%.*s/../client/%s", (int)(slash - __FILE__), __FILE__,
+                 files[i]);
+        fp = fopen(path, "r");
+        if (fp == NULL) {
+            print_message("%s not found next to the test: the message table is not checked\n",
+                          path);
+            free(src);
+            return NULL;
+        }
+        fseek(fp, 0, SEEK_END);
+        len = ftell(fp);
+        fseek(fp, 0, SEEK_SET);
+        src = realloc(src, total + (size_t)len + 1);
+        assert_non_null(src);
+        assert_int_equal(fread(src + total, 1, (size_t)len, fp), (size_t)len);
+        total += (size_t)len;
+        src[total] = '\0';
+        fclose(fp);
+    }
+    return src;
+}
+
+/* Every say() format of the observe UI (session_say(ses, ...) in the
+ * session model, session_say(ui->ses, ...) in the keys), its arguments at
+ * their worst (an id or a server message of 120 characters, numbers of 10
+ * digits), fits in the footer's rows: the footer wraps at 78 columns in
+ * 80x24, up to 10 rows, one of them kept for the journal's warning; and
+ * every question on the one modal row fits in 78 columns. Read from the
+ * sources next to this test, so that a new message is checked too. */
+static void check_message_table(void)
+{
+    static const char *const calls[] = {"say(ses, ", "say(ui->ses, "};
+    char *src, *p;
+    int n_say = 0, n_modal = 0;
+
+    src = read_ui_sources();
+    if (src == NULL) {
         return;
     }
-    fseek(fp, 0, SEEK_END);
-    len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    src = calloc(1, (size_t)len + 1);
-    assert_non_null(src);
-    assert_int_equal(fread(src, 1, (size_t)len, fp), (size_t)len);
-    fclose(fp);
-    for (p = src; (p = strstr(p, "say(ui, ")) != NULL; p++) {
-        char fmt[2048], worst[4096];
-        size_t o = 0, w = 0;
-        const char *q = p + strlen("say(ui, ");
+    for (size_t c = 0; c < sizeof(calls) / sizeof(calls[0]); c++) {
+        for (p = src; (p = strstr(p, calls[c])) != NULL; p++) {
+            char fmt[2048], worst[4096];
+            size_t o = 0, w = 0;
+            const char *q = p + strlen(calls[c]);
 
-        /* The literals concatenated, up to the first argument. */
-        while (*q != '\0' && *q != ')') {
-            if (*q == '"') {
-                for (q++; *q != '\0' && *q != '"'; q++) {
-                    if (*q == '\\') {
-                        q++;
+            /* The literals concatenated, up to the first argument. */
+            while (*q != '\0' && *q != ')') {
+                if (*q == '"') {
+                    for (q++; *q != '\0' && *q != '"'; q++) {
+                        if (*q == '\\') {
+                            q++;
+                        }
+                        if (o + 1 < sizeof(fmt)) {
+                            fmt[o++] = *q;
+                        }
                     }
-                    if (o + 1 < sizeof(fmt)) {
-                        fmt[o++] = *q;
-                    }
+                    q++;
+                    continue;
+                }
+                if (*q == ',' && o > 0) {
+                    break;
                 }
                 q++;
-                continue;
             }
-            if (*q == ',' && o > 0) {
-                break;
+            fmt[o] = '\0';
+            if (o == 0 || strcmp(fmt, "%s") == 0) {
+                continue; /* say(ui, warn, fmt, ...) itself, or a problem already checked */
             }
-            q++;
-        }
-        fmt[o] = '\0';
-        if (o == 0 || strcmp(fmt, "%s") == 0) {
-            continue; /* say(ui, warn, fmt, ...) itself, or a problem already checked */
-        }
-        for (size_t i = 0; fmt[i] != '\0' && w + 130 < sizeof(worst); i++) {
-            if (fmt[i] != '%') {
-                worst[w++] = fmt[i];
-                continue;
-            }
-            i++;
-            while (fmt[i] == 'l' || fmt[i] == 'z' || (fmt[i] >= '0' && fmt[i] <= '9')) {
-                i++;
-            }
-            if (fmt[i] == 's') {
-                for (int k = 0; k < 120; k++) {
-                    worst[w++] = k % 12 == 11 ? ' ' : 'w';
+            for (size_t i = 0; fmt[i] != '\0' && w + 130 < sizeof(worst); i++) {
+                if (fmt[i] != '%') {
+                    worst[w++] = fmt[i];
+                    continue;
                 }
-            } else if (fmt[i] == '%') {
-                worst[w++] = '%';
-            } else {
-                memcpy(worst + w, "4294967295", 10);
-                w += 10;
+                i++;
+                while (fmt[i] == 'l' || fmt[i] == 'z' || (fmt[i] >= '0' && fmt[i] <= '9')) {
+                    i++;
+                }
+                if (fmt[i] == 's') {
+                    for (int k = 0; k < 120; k++) {
+                        worst[w++] = k % 12 == 11 ? ' ' : 'w';
+                    }
+                } else if (fmt[i] == '%') {
+                    worst[w++] = '%';
+                } else {
+                    memcpy(worst + w, "4294967295", 10);
+                    w += 10;
+                }
             }
+            worst[w] = '\0';
+            if (rows_needed(worst, 78) > 9) {
+                fail_msg("a status message needs %d rows at 80x24: \"%s\"", rows_needed(worst, 78),
+                         fmt);
+            }
+            n_say++;
         }
-        worst[w] = '\0';
-        if (rows_needed(worst, 78) > 9) {
-            fail_msg("a status message needs %d rows at 80x24: \"%s\"", rows_needed(worst, 78),
-                     fmt);
-        }
-        n_say++;
     }
     /* The questions on the modal row: "q = ..." and each "quit? ...". */
     for (p = src; (p = strstr(p, "\"")) != NULL; p++) {

@@ -1,0 +1,272 @@
+/*
+ * cmd_observe: observe and amend, which parse their options, flush the
+ * outbox quietly and hand the terminal to the observe UI (observe.h).
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cli_int.h"
+#include "client.h"
+#include "localstore.h"
+#include "obs_json.h"
+#include "observe.h"
+#include "outbox.h"
+#include "uuid.h"
+
+/* ---- observe and amend --------------------------------------------------- */
+
+/* The value of an enum whose JSON names name_of gives (d lists the
+ * values), or -1. */
+static int enum_by_name(const ProtobufCEnumDescriptor *d, const char *(*name_of)(int),
+                        const char *s)
+{
+    for (unsigned i = 0; i < d->n_values; i++) {
+        const char *n = name_of(d->values[i].value);
+
+        if (n != NULL && strcmp(n, s) == 0) {
+            return d->values[i].value;
+        }
+    }
+    return -1;
+}
+
+/* The options of `observe`, and what they point to. */
+struct observe_args {
+    struct observe_opts o;
+    char rubric[128];
+    uint8_t fix_id[UUID_LEN];
+    int fix;
+};
+
+static int take_observe_option(struct cli *x, int opt, const char *val, void *arg)
+{
+    struct observe_args *a = arg;
+
+    switch (opt) {
+    case OPT_RUBRIC:
+        if (cli_split_rubric_ref(val, a->rubric, sizeof(a->rubric), &a->o.rubric_version) < 0) {
+            cli_usage(x, "--rubric: '%s' is not ID or ID@VERSION (like coaching-conversation@1)",
+                      val);
+            return -CLI_EXIT_USAGE;
+        }
+        a->o.rubric_id = a->rubric;
+        return 1;
+    case OPT_COACH:
+        a->o.coach_id = val;
+        return 1;
+    case OPT_COACHEE:
+        a->o.coachee_id = val;
+        return 1;
+    case OPT_TYPE:
+        a->o.session_type =
+            enum_by_name(&coachq__v1__session_type__descriptor, obs_json_session_type_name, val);
+        if (a->o.session_type < 0) {
+            cli_usage(x,
+                      "--type: '%s' is not a session type (deal_review, call_review, "
+                      "pipeline_review, account_plan, skill_practice, personal_check_in)",
+                      val);
+            return -CLI_EXIT_USAGE;
+        }
+        return 1;
+    case OPT_FOCUS:
+        a->o.focus =
+            enum_by_name(&coachq__v1__coaching_focus__descriptor, obs_json_focus_name, val);
+        if (a->o.focus < 0) {
+            cli_usage(x, "--focus: '%s' is not process, skill or human", val);
+            return -CLI_EXIT_USAGE;
+        }
+        return 1;
+    case OPT_RESUME:
+        a->o.resume = 1;
+        return 1;
+    case OPT_FIX:
+        if (uuid_parse(val, a->fix_id) < 0) {
+            cli_usage(x, "--fix: '%s' is not a UUID (as 'coachq queue list' shows them)", val);
+            return -CLI_EXIT_USAGE;
+        }
+        a->fix = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * Sends what waits in the outbox before the UI starts ("at the next
+ * start"), with a short timeout so that an unreachable server does not
+ * hold the observer up; one line says what became of it. Entries stay
+ * queued when the server is not reached.
+ */
+static void flush_quietly(struct cli *x, struct localstore *ls, const struct client_opts *conn)
+{
+    struct client_opts quick = *conn;
+    struct outbox_summary sum;
+
+    quick.timeout_ms = 5000;
+    (void)outbox_flush(ls, &quick, 0, &sum);
+    if (sum.sent + sum.duplicates + sum.rejected > 0) {
+        fprintf(x->err, "outbox: %zu sent, %zu rejected, %zu still waiting (coachq queue list)\n",
+                sum.sent + sum.duplicates, sum.rejected, sum.waiting);
+    }
+}
+
+/* Flushes the outbox, then runs the UI with o. Returns its exit code. */
+static int start_ui(struct cli *x, struct localstore *ls, struct observe_opts *o)
+{
+    struct client_opts conn;
+    char label[300];
+    int rc = cli_client_settings(x, 0, &conn);
+
+    if (rc != 0) {
+        return rc;
+    }
+    snprintf(label, sizeof(label), strchr(x->host, ':') != NULL ? "[%s]:%s" : "%s:%s", x->host,
+             x->port);
+    o->conn = &conn;
+    o->server_label = label;
+    flush_quietly(x, ls, &conn);
+    fflush(x->out);
+    fflush(x->err);
+    return observe_run(ls, o, x->out, x->err);
+}
+
+static const char *const observe_help =
+    "Usage: coachq observe [OPTIONS]\n"
+    "Scores a live coaching session in a full-screen terminal UI (80x24 or more):\n"
+    "setup (rubric, coach, coachee, session type, focus), the live phase (a clock\n"
+    "and one key per marker), the ratings, the agreed actions, then review and\n"
+    "submit. Every keystroke is saved to the local store as it happens, so a\n"
+    "session survives a crash: continue it with --resume. A finished observation\n"
+    "goes to the outbox and is sent at once when the server can be reached; if\n"
+    "not, at the next start or by 'coachq queue flush'. The outbox is sent first\n"
+    "whenever the UI starts (one line says what became of it). Press ? in the UI\n"
+    "for the keys.\n"
+    "\n"
+    "Options (the setup asks for what is not given):\n"
+    "  --rubric ID[@V]     the rubric, and its version (default the latest)\n"
+    "  --coach ID          the manager observed\n"
+    "  --coachee ID        the rep\n"
+    "  --type TYPE         deal_review, call_review, pipeline_review, account_plan,\n"
+    "                      skill_practice or personal_check_in\n"
+    "  --focus FOCUS       process, skill or human\n"
+    "  --resume            continue the session saved in the local store\n"
+    "  --fix ID            open an outbox entry the server rejected, to correct and\n"
+    "                      resubmit it (see 'coachq queue list')\n" COMMON_HELP
+    "\nExit status: 0 stored or queued, 1 refused (kept in the outbox) or quit with\n"
+    "the session saved, 2 usage (also: nothing to resume, no such outbox entry),\n"
+    "3 the local store failed. A terminal smaller than 80x24 shows a message until\n"
+    "it grows.\n";
+
+int cli_cmd_observe(struct cli *x, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        COMMON_OPTIONS,
+        {"rubric", required_argument, NULL, OPT_RUBRIC},
+        {"coach", required_argument, NULL, OPT_COACH},
+        {"coachee", required_argument, NULL, OPT_COACHEE},
+        {"type", required_argument, NULL, OPT_TYPE},
+        {"focus", required_argument, NULL, OPT_FOCUS},
+        {"resume", no_argument, NULL, OPT_RESUME},
+        {"fix", required_argument, NULL, OPT_FIX},
+        {NULL, 0, NULL, 0},
+    };
+    struct observe_args a;
+    struct localstore *ls = NULL;
+    Coachq__V1__OutboxEntry *fix = NULL;
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    rc = cli_parse_options(x, argc, argv, opts, observe_help, take_observe_option, &a);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (optind < argc) {
+        return cli_usage(x, "unexpected argument '%s'", argv[optind]);
+    }
+    if (a.fix && a.o.resume) {
+        return cli_usage(x, "--fix and --resume do not go together");
+    }
+    if (cli_open_store(x, &ls) != 0) {
+        /* observe.h's code for a local store failure. */
+        return CLI_EXIT_CONNECT;
+    }
+    if (a.fix) {
+        rc = cli_queue_get(x, ls, a.fix_id, &fix);
+        if (rc != 0) {
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+        a.o.fix = fix;
+    }
+    rc = start_ui(x, ls, &a.o);
+out:
+    coachq__v1__outbox_entry__free_unpacked(fix, NULL);
+    localstore_close(ls);
+    return rc;
+}
+
+static const char *const amend_help =
+    "Usage: coachq amend [OPTIONS] ID\n"
+    "Corrects one of your stored observations: opens the UI of 'coachq observe' on\n"
+    "a copy of it, at the ratings. Submitting stores a new version that amends it\n"
+    "(with its own id); the original is kept, marked superseded ('coachq history\n"
+    "ID' shows every version). Only the observer may amend an observation, and\n"
+    "only within the amendment window the server enforces.\n"
+    "\n" COMMON_HELP "\nExit status: 0 stored or queued, 1 not yours, not found or refused,\n"
+    "2 usage, 3 connection failure (the original is fetched from the server).\n";
+
+/* Fetches the caller's own record id. Returns 0 or an exit code. */
+static int fetch_own(struct cli *x, const uint8_t id[UUID_LEN], Coachq__V1__StoredObservation **rec)
+{
+    struct client *c = NULL;
+    struct client_error e;
+    char ids[UUID_STR_LEN];
+    int rc = cli_connect_server(x, 0, &c);
+
+    if (rc != 0) {
+        return rc;
+    }
+    rc = client_get(c, id, rec, &e);
+    if (rc < 0) {
+        rc = cli_request_failed(x, rc, &e);
+    } else if ((*rec)->observation == NULL ||
+               strcmp((*rec)->observer_id, client_welcome(c)->user_id) != 0) {
+        cli_msg(x, "%s was observed by %s, not by you (%s): only its observer may amend it",
+                uuid_format(id, ids), cli_or_dash((*rec)->observer_id), client_welcome(c)->user_id);
+        rc = CLI_EXIT_FAILED;
+    }
+    client_free(c);
+    return rc;
+}
+
+int cli_cmd_amend(struct cli *x, int argc, char **argv)
+{
+    Coachq__V1__StoredObservation *rec = NULL;
+    struct localstore *ls = NULL;
+    struct observe_opts o;
+    uint8_t id[UUID_LEN];
+    int rc = cli_id_options(x, argc, argv, amend_help, NULL, id);
+
+    if (rc >= 0) {
+        return rc;
+    }
+    rc = fetch_own(x, id, &rec);
+    if (rc != 0) {
+        goto out;
+    }
+    if (cli_open_store(x, &ls) != 0) {
+        rc = CLI_EXIT_CONNECT;
+        goto out;
+    }
+    memset(&o, 0, sizeof(o));
+    o.amend = rec;
+    rc = start_ui(x, ls, &o);
+out:
+    localstore_close(ls);
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    return rc;
+}

@@ -1,0 +1,122 @@
+/*
+ * observe_int: what the three files of the observe UI share, private to
+ * them: observe.c (start-up and the run loop), observe_draw.c (the
+ * screens) and observe_keys.c (what each key does). The session itself,
+ * everything that is not drawing or reading keys, is session.h's; struct
+ * ui adds the terminal, the pickers of the setup steps and the line
+ * editor to it.
+ *
+ * Ownership: observe_run() makes the one struct ui of a run and frees it
+ * when the UI closes; ui->ses is owned by it (session_free()). Everything
+ * here runs on the thread that called observe_run(), with ncurses'
+ * current screen set to ui->scr.
+ */
+#ifndef COACHQ_OBSERVE_INT_H
+#define COACHQ_OBSERVE_INT_H
+
+#include <stddef.h>
+#include <wchar.h>
+
+#include <curses.h>
+
+#include "session.h"
+#include "validate.h"
+
+#define MIN_COLS 80
+#define MIN_ROWS 24
+/* How long one wait for a key lasts: the clock on screen moves at least
+ * this often. */
+#define TICK_MS 200
+/* Characters the line editor holds; each target also has a byte cap. */
+#define EDIT_MAX 2000
+#define FILTER_MAX 64
+#define LABEL_MAX 160
+#define KEY_CTRL_C 3
+#define KEY_ESC 27
+/* The most rows the messages at the bottom of the screen may take; each
+ * message wraps there rather than being cut. */
+#define FOOT_MAX 10
+
+/* What the line editor is editing. */
+enum edit_target {
+    EDIT_NONE = 0,
+    EDIT_NOTE,       /* the note of marker ed.index */
+    EDIT_EVIDENCE,   /* the evidence of rating ed.index */
+    EDIT_ACTION_NEW, /* a new agreed action */
+    EDIT_ACTION,     /* the text of action ed.index */
+    EDIT_NOTES,      /* the observation's overall notes */
+};
+
+/* Colour pairs (only when the terminal has colours and NO_COLOR is unset). */
+enum role {
+    ROLE_PLAIN = 0,
+    ROLE_TITLE,
+    ROLE_WARN,
+    ROLE_OK,
+    ROLE_ACCENT,
+};
+
+struct pick_item {
+    char id[VALIDATE_MAX_ID + 1];
+    char label[LABEL_MAX];
+    int value; /* an enum value, or an index into ses->rlist */
+};
+
+/* A searchable list: typing filters it (case-insensitive substring of the
+ * id or the label). */
+struct picker {
+    int step; /* the setup step it was built for; -1 = none */
+    struct pick_item *items;
+    size_t n;
+    size_t *match; /* indexes into items of those that match the filter */
+    size_t n_match;
+    size_t sel;       /* index into match */
+    size_t top;       /* first match shown */
+    int allow_free;   /* Enter with no match takes the typed text as an id */
+    int confirm_free; /* Enter was pressed once on a typed id not in the list */
+    char filter[FILTER_MAX];
+};
+
+struct editor {
+    enum edit_target target;
+    size_t index;
+    size_t max_bytes; /* the server's cap for this text */
+    int advance;      /* rating: move to the next behaviour when done */
+    char prompt[LABEL_MAX];
+    wchar_t buf[EDIT_MAX + 1];
+    size_t len;
+    size_t pos;
+};
+
+struct ui {
+    struct session *ses; /* owned; free with session_free() */
+    SCREEN *scr;
+    int colour;
+    int utf8; /* the locale's text is UTF-8: any printable character may be typed */
+
+    struct picker pk;
+    struct editor ed;
+    int details; /* the rating phase shows the behaviour in full */
+    int details_top;
+    int foot_n; /* rows the bottom messages take in this draw (1 or more) */
+};
+
+/* Draws the screen of the session's phase, its modal and the editor. */
+void observe_draw(struct ui *ui);
+
+/* Draws the line shown while the session loads. */
+void observe_draw_loading(void);
+
+/* Draws the question asked at start about a saved session (what: its
+ * description; confirm: the discard is to be confirmed). */
+void observe_draw_saved(struct ui *ui, const char *what, int confirm);
+
+/* Applies one key (is_key: ch is a KEY_* code) to the session. */
+void observe_keys_on_key(struct ui *ui, int is_key, wint_t ch);
+
+/* Builds the picker of a setup step, preselecting the current value.
+ * Returns 0 or -ENOMEM. observe_keys_picker_free() empties it. */
+int observe_keys_picker_build(struct ui *ui, int step);
+void observe_keys_picker_free(struct picker *pk);
+
+#endif

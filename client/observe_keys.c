@@ -1,0 +1,1177 @@
+/*
+ * observe_keys: what each key does in the observe UI: the line editor, the
+ * searchable pickers of the setup steps, and the keys of the live,
+ * rating, actions and review phases and of the questions. Keys change the
+ * session only through session.h, which journals nothing by itself: the
+ * run loop (observe.c) saves the session after every key, before the
+ * screen shows its effect.
+ */
+#define _XOPEN_SOURCE 700 /* wcwidth() and the wide-character curses calls */
+
+#include "observe_int.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+#include <wctype.h>
+
+#include "error.h"
+#include "obs_json.h"
+
+/* Case-insensitive (ASCII) substring test. */
+static int ci_contains(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+
+    if (n == 0) {
+        return 1;
+    }
+    for (const char *h = hay; *h != '\0'; h++) {
+        size_t i = 0;
+
+        while (i < n && h[i] != '\0' &&
+               (h[i] == needle[i] || ((unsigned char)h[i] < 128 && (unsigned char)needle[i] < 128 &&
+                                      towlower((wint_t)(unsigned char)h[i]) ==
+                                          towlower((wint_t)(unsigned char)needle[i])))) {
+            i++;
+        }
+        if (i == n) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The UTF-8 (locale) form of the editor's text into out. Returns its
+ * length, or -ENAMETOOLONG when it does not fit in len bytes. */
+static int editor_text(const struct editor *ed, char *out, size_t len)
+{
+    mbstate_t st;
+    size_t n = 0;
+
+    memset(&st, 0, sizeof(st));
+    for (size_t i = 0; i < ed->len; i++) {
+        char mb[MB_LEN_MAX];
+        size_t k = wcrtomb(mb, ed->buf[i], &st);
+
+        if (k == (size_t)-1) {
+            continue;
+        }
+        if (n + k + 1 > len) {
+            return -ENAMETOOLONG;
+        }
+        memcpy(out + n, mb, k);
+        n += k;
+    }
+    out[n] = '\0';
+    return (int)n;
+}
+
+static void editor_open(struct ui *ui, enum edit_target t, size_t index, size_t max_bytes,
+                        const char *initial, const char *prompt)
+{
+    struct editor *ed = &ui->ed;
+    mbstate_t st;
+    size_t i = 0, len = initial != NULL ? strlen(initial) : 0;
+
+    memset(ed, 0, sizeof(*ed));
+    ed->target = t;
+    ed->index = index;
+    ed->max_bytes = max_bytes;
+    snprintf(ed->prompt, sizeof(ed->prompt), "%s", prompt);
+    memset(&st, 0, sizeof(st));
+    while (i < len && ed->len < EDIT_MAX) {
+        wchar_t wc;
+        size_t k = mbrtowc(&wc, initial + i, len - i, &st);
+
+        if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
+            break;
+        }
+        ed->buf[ed->len++] = wc;
+        i += k;
+    }
+    ed->pos = ed->len;
+}
+
+static void editor_close(struct ui *ui)
+{
+    ui->ed.target = EDIT_NONE;
+}
+
+static void editor_commit(struct ui *ui)
+{
+    struct editor *ed = &ui->ed;
+    char *text;
+    int rc = -ENOMEM;
+    int n;
+
+    text = malloc(EDIT_MAX * MB_LEN_MAX + 1);
+    if (text == NULL) {
+        session_say(ui->ses, 1, "out of memory: the text was not kept");
+        return;
+    }
+    n = editor_text(ed, text, EDIT_MAX * MB_LEN_MAX + 1);
+    if (n < 0 || (size_t)n > ed->max_bytes) {
+        session_say(ui->ses, 1, "too long: at most %zu bytes; shorten it", ed->max_bytes);
+        free(text);
+        return;
+    }
+    if (validate_utf8(text, (size_t)n) < 0) {
+        session_say(ui->ses, 1, "the text is not UTF-8 (check the terminal's locale)");
+        free(text);
+        return;
+    }
+    switch (ed->target) {
+    case EDIT_NOTE:
+        if (ed->index < ui->ses->d->n_markers) {
+            rc = session_set_str(&ui->ses->d->markers[ed->index]->note, text);
+            session_say(ui->ses, 0, "note %s", n > 0 ? "saved" : "removed");
+        }
+        break;
+    case EDIT_EVIDENCE:
+        if (ed->index < ui->ses->d->n_ratings) {
+            rc = session_set_str(&ui->ses->d->ratings[ed->index]->evidence, text);
+            session_say(ui->ses, 0, "evidence %s", n > 0 ? "saved" : "removed");
+        }
+        break;
+    case EDIT_ACTION_NEW:
+        if (n == 0) {
+            rc = 0;
+            break;
+        }
+        rc = session_action_add(ui->ses, text);
+        if (rc == 0) {
+            ui->ses->s->cursor = (uint32_t)(ui->ses->d->n_actions - 1);
+            session_say(ui->ses, 0, "action added");
+        }
+        break;
+    case EDIT_ACTION:
+        if (ed->index < ui->ses->d->n_actions) {
+            if (n == 0) {
+                session_action_delete(ui->ses, ed->index);
+                rc = 0;
+            } else {
+                rc = session_set_str(&ui->ses->d->actions[ed->index]->text, text);
+            }
+        }
+        break;
+    case EDIT_NOTES:
+        rc = session_set_str(&ui->ses->d->notes, text);
+        break;
+    default:
+        rc = 0;
+        break;
+    }
+    free(text);
+    if (rc == -ENOMEM) {
+        session_say(ui->ses, 1, "out of memory: the text was not kept");
+        return;
+    }
+    ui->ses->dirty = 1;
+    if (ed->advance) {
+        session_rating_advance(ui->ses);
+    }
+    editor_close(ui);
+}
+
+static int is_enter(int is_key, wint_t ch)
+{
+    return is_key ? ch == KEY_ENTER : (ch == '\r' || ch == '\n');
+}
+
+static int is_backspace(int is_key, wint_t ch)
+{
+    return is_key ? ch == KEY_BACKSPACE : (ch == 127 || ch == 8);
+}
+
+static void editor_key(struct ui *ui, int is_key, wint_t ch)
+{
+    struct editor *ed = &ui->ed;
+
+    if (is_enter(is_key, ch)) {
+        editor_commit(ui);
+        return;
+    }
+    if (!is_key && (ch == KEY_ESC || ch == KEY_CTRL_C)) {
+        if (ed->advance) {
+            session_rating_advance(ui->ses);
+        }
+        session_say(ui->ses, 0, "not changed");
+        editor_close(ui);
+        return;
+    }
+    if (is_backspace(is_key, ch)) {
+        if (ed->pos > 0) {
+            memmove(&ed->buf[ed->pos - 1], &ed->buf[ed->pos],
+                    (ed->len - ed->pos) * sizeof(ed->buf[0]));
+            ed->pos--;
+            ed->len--;
+        }
+        return;
+    }
+    if (is_key) {
+        switch (ch) {
+        case KEY_LEFT:
+            if (ed->pos > 0) {
+                ed->pos--;
+            }
+            break;
+        case KEY_RIGHT:
+            if (ed->pos < ed->len) {
+                ed->pos++;
+            }
+            break;
+        case KEY_HOME:
+            ed->pos = 0;
+            break;
+        case KEY_END:
+            ed->pos = ed->len;
+            break;
+        case KEY_DC:
+            if (ed->pos < ed->len) {
+                memmove(&ed->buf[ed->pos], &ed->buf[ed->pos + 1],
+                        (ed->len - ed->pos - 1) * sizeof(ed->buf[0]));
+                ed->len--;
+            }
+            break;
+        default:
+            break;
+        }
+        return;
+    }
+    if (ch == 1) { /* Ctrl-A */
+        ed->pos = 0;
+        return;
+    }
+    if (ch == 5) { /* Ctrl-E */
+        ed->pos = ed->len;
+        return;
+    }
+    if (ch == 21) { /* Ctrl-U */
+        ed->len = 0;
+        ed->pos = 0;
+        return;
+    }
+    if (ch == '\t') {
+        ch = ' ';
+    }
+    /* Only text the record can hold: printable characters, and outside a
+     * UTF-8 locale only ASCII (the record's text is UTF-8). */
+    if (!iswprint(ch) || (!ui->utf8 && ch > 126)) {
+        return;
+    }
+    if (ed->len >= EDIT_MAX) {
+        session_say(ui->ses, 1, "the text is full");
+        return;
+    }
+    memmove(&ed->buf[ed->pos + 1], &ed->buf[ed->pos], (ed->len - ed->pos) * sizeof(ed->buf[0]));
+    ed->buf[ed->pos++] = (wchar_t)ch;
+    ed->len++;
+}
+
+void observe_keys_picker_free(struct picker *pk)
+{
+    free(pk->items);
+    free(pk->match);
+    memset(pk, 0, sizeof(*pk));
+    pk->step = -1;
+}
+
+static void picker_filter(struct picker *pk)
+{
+    pk->n_match = 0;
+    pk->confirm_free = 0;
+    for (size_t i = 0; i < pk->n; i++) {
+        if (ci_contains(pk->items[i].id, pk->filter) ||
+            ci_contains(pk->items[i].label, pk->filter)) {
+            pk->match[pk->n_match++] = i;
+        }
+    }
+    if (pk->sel >= pk->n_match) {
+        pk->sel = pk->n_match > 0 ? pk->n_match - 1 : 0;
+    }
+    if (pk->top > pk->sel) {
+        pk->top = pk->sel;
+    }
+}
+
+static int picker_push(struct picker *pk, size_t cap, const char *id, const char *label, int value)
+{
+    struct pick_item *it;
+
+    if (pk->n >= cap) {
+        return -ENOSPC;
+    }
+    it = &pk->items[pk->n++];
+    snprintf(it->id, sizeof(it->id), "%s", id);
+    snprintf(it->label, sizeof(it->label), "%s", label);
+    it->value = value;
+    return 0;
+}
+
+int observe_keys_picker_build(struct ui *ui, int step)
+{
+    struct picker *pk = &ui->pk;
+    const Coachq__V1__Observation *d = ui->ses->d;
+    const char *current = NULL;
+    size_t cap;
+    char buf[LABEL_MAX];
+
+    observe_keys_picker_free(pk);
+    switch (step) {
+    case SESSION_STEP_RUBRIC:
+        cap = ui->ses->n_rlist;
+        break;
+    case SESSION_STEP_COACH:
+    case SESSION_STEP_COACHEE:
+        cap = ui->ses->people != NULL ? ui->ses->people->n_people : 0;
+        break;
+    default:
+        cap = 8;
+        break;
+    }
+    pk->items = calloc(cap > 0 ? cap : 1, sizeof(*pk->items));
+    pk->match = calloc(cap > 0 ? cap : 1, sizeof(*pk->match));
+    if (pk->items == NULL || pk->match == NULL) {
+        observe_keys_picker_free(pk);
+        return -ENOMEM;
+    }
+    pk->step = step;
+    switch (step) {
+    case SESSION_STEP_RUBRIC:
+        for (size_t i = 0; i < ui->ses->n_rlist; i++) {
+            snprintf(buf, sizeof(buf), "%s v%u", ui->ses->rlist[i]->name,
+                     ui->ses->rlist[i]->version);
+            picker_push(pk, cap, ui->ses->rlist[i]->id, buf, (int)i);
+        }
+        current = d->rubric_id;
+        break;
+    case SESSION_STEP_COACH:
+        for (size_t i = 0; i < cap; i++) {
+            const Coachq__V1__PersonSummary *p = ui->ses->people->people[i];
+
+            if (session_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER)) {
+                picker_push(pk, cap, p->id, p->name, 0);
+            }
+        }
+        pk->allow_free = 1;
+        current = d->coach_id;
+        break;
+    case SESSION_STEP_COACHEE:
+        /* The coach's own reps; when the coach is not in the list (typed
+         * by hand), everyone who is not a manager. */
+        for (size_t i = 0; i < cap; i++) {
+            const Coachq__V1__PersonSummary *p = ui->ses->people->people[i];
+
+            if (strcmp(p->manager_id, d->coach_id) == 0 &&
+                !session_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER)) {
+                picker_push(pk, cap, p->id, p->name, 0);
+            }
+        }
+        for (size_t i = 0; pk->n == 0 && i < cap; i++) {
+            const Coachq__V1__PersonSummary *p = ui->ses->people->people[i];
+
+            if (!session_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER)) {
+                picker_push(pk, cap, p->id, p->name, 0);
+            }
+        }
+        pk->allow_free = 1;
+        current = d->coachee_id;
+        break;
+    case SESSION_STEP_TYPE:
+        for (int v = 1; v <= 6; v++) {
+            picker_push(pk, cap, obs_json_session_type_name(v),
+                        session_type_words(v, buf, sizeof(buf)), v);
+        }
+        current = obs_json_session_type_name(d->session_type);
+        break;
+    default:
+        for (int v = 1; v <= 3; v++) {
+            picker_push(pk, cap, obs_json_focus_name(v),
+                        v == COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_HUMAN
+                            ? "human side (motivation, stress, rejection)"
+                            : session_focus_words(v),
+                        v);
+        }
+        current = obs_json_focus_name(d->focus);
+        break;
+    }
+    picker_filter(pk);
+    for (size_t i = 0; current != NULL && i < pk->n_match; i++) {
+        if (strcmp(pk->items[pk->match[i]].id, current) == 0) {
+            pk->sel = i;
+        }
+    }
+    return 0;
+}
+
+/* Shows the first step from `from` on that needs the observer, with its
+ * picker, or ends setup (session_setup_next()). */
+static void setup_next(struct ui *ui, int from, int64_t now)
+{
+    int st = session_setup_next(ui->ses, from, now);
+
+    if (st < 0) {
+        observe_keys_picker_free(&ui->pk);
+    } else if (observe_keys_picker_build(ui, st) < 0) {
+        session_say(ui->ses, 1, "out of memory");
+    }
+}
+
+/* Takes the picker's choice (or the typed id) for the current step. */
+static void setup_choose(struct ui *ui, int64_t now)
+{
+    struct picker *pk = &ui->pk;
+    Coachq__V1__Observation *d = ui->ses->d;
+    int step = (int)ui->ses->s->cursor;
+    const struct pick_item *it = NULL;
+    const char *id;
+
+    if (pk->n_match > 0) {
+        it = &pk->items[pk->match[pk->sel]];
+        id = it->id;
+    } else if (pk->allow_free && pk->filter[0] != '\0') {
+        if (validate_id(pk->filter) < 0) {
+            session_say(ui->ses, 1, "\"%s\" is not an id: ids are letters, digits and . _ @ -",
+                        pk->filter);
+            return;
+        }
+        /* A search that found nobody is more likely a typo than an id
+         * missing from the list: ask once more. */
+        if (pk->n > 0 && !pk->confirm_free) {
+            pk->confirm_free = 1;
+            session_say(ui->ses, 1, "\"%s\" is not in the list: Enter again uses it as the id",
+                        pk->filter);
+            return;
+        }
+        id = pk->filter;
+    } else {
+        session_say(ui->ses, 1, "nothing matches: Backspace shortens the search");
+        return;
+    }
+    switch (step) {
+    case SESSION_STEP_RUBRIC:
+        if (it == NULL) {
+            return;
+        }
+        if (session_choose_rubric(ui->ses, (size_t)it->value) < 0) {
+            session_say(ui->ses, 1, "out of memory");
+            return;
+        }
+        break;
+    case SESSION_STEP_COACH:
+        if (strcmp(d->coach_id, id) != 0 && d->started_at == 0) {
+            /* Another coach: the coachee chosen for the old one is asked
+             * again. */
+            (void)session_set_str(&d->coachee_id, "");
+        }
+        if (session_set_str(&d->coach_id, id) < 0) {
+            session_say(ui->ses, 1, "out of memory");
+            return;
+        }
+        break;
+    case SESSION_STEP_COACHEE:
+        if (session_set_str(&d->coachee_id, id) < 0) {
+            session_say(ui->ses, 1, "out of memory");
+            return;
+        }
+        break;
+    case SESSION_STEP_TYPE:
+        d->session_type = it != NULL ? it->value : 0;
+        break;
+    default:
+        d->focus = it != NULL ? it->value : 0;
+        break;
+    }
+    ui->ses->dirty = 1;
+    ui->ses->status[0] = '\0';
+    setup_next(ui, step + 1, now);
+}
+
+/* Esc: one interactive step back; at the first, the quit question. After
+ * the session (changing details), back to the review. */
+static void setup_back(struct ui *ui)
+{
+    int step = (int)ui->ses->s->cursor;
+
+    if (ui->ses->d->started_at != 0) {
+        observe_keys_picker_free(&ui->pk);
+        session_set_phase(ui->ses, SESSION_PHASE_REVIEW, 0);
+        return;
+    }
+    for (int st = step - 1; st >= 0; st--) {
+        int preset = (st == SESSION_STEP_RUBRIC && ui->ses->o->rubric_id != NULL) ||
+                     (st == SESSION_STEP_COACH && ui->ses->o->coach_id != NULL) ||
+                     (st == SESSION_STEP_COACHEE && ui->ses->o->coachee_id != NULL) ||
+                     (st == SESSION_STEP_TYPE && ui->ses->o->session_type != 0) ||
+                     (st == SESSION_STEP_FOCUS && ui->ses->o->focus != 0);
+
+        if (!preset && (st != SESSION_STEP_RUBRIC || ui->ses->n_rlist > 0)) {
+            session_set_phase(ui->ses, SESSION_PHASE_SETUP, (uint32_t)st);
+            if (observe_keys_picker_build(ui, st) < 0) {
+                session_say(ui->ses, 1, "out of memory");
+            }
+            return;
+        }
+    }
+    session_ask_quit(ui->ses);
+}
+
+static void setup_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
+{
+    struct picker *pk = &ui->pk;
+    size_t page = 8;
+
+    if (pk->step != (int)ui->ses->s->cursor &&
+        observe_keys_picker_build(ui, (int)ui->ses->s->cursor) < 0) {
+        session_say(ui->ses, 1, "out of memory");
+        return;
+    }
+    if (is_enter(is_key, ch)) {
+        setup_choose(ui, now);
+        return;
+    }
+    if (is_backspace(is_key, ch)) {
+        size_t n = strlen(pk->filter);
+
+        while (n > 0) {
+            n--;
+            if (((unsigned char)pk->filter[n] & 0xC0) != 0x80) {
+                break;
+            }
+        }
+        pk->filter[n] = '\0';
+        picker_filter(pk);
+        return;
+    }
+    if (is_key) {
+        switch (ch) {
+        case KEY_UP:
+            if (pk->sel > 0) {
+                pk->sel--;
+            }
+            break;
+        case KEY_DOWN:
+            if (pk->sel + 1 < pk->n_match) {
+                pk->sel++;
+            }
+            break;
+        case KEY_PPAGE:
+            pk->sel = pk->sel > page ? pk->sel - page : 0;
+            break;
+        case KEY_NPAGE:
+            pk->sel = pk->sel + page < pk->n_match ? pk->sel + page
+                                                   : (pk->n_match > 0 ? pk->n_match - 1 : 0);
+            break;
+        default:
+            break;
+        }
+        if (pk->sel < pk->top) {
+            pk->top = pk->sel;
+        }
+        if (pk->sel >= pk->top + 10) {
+            pk->top = pk->sel - 9;
+        }
+        return;
+    }
+    if (ch == KEY_ESC) {
+        setup_back(ui);
+        return;
+    }
+    if (ch == '?') {
+        ui->ses->modal = SESSION_MODAL_HELP;
+        return;
+    }
+    if (iswprint(ch) && (ui->utf8 || ch < 127)) {
+        char mb[MB_LEN_MAX];
+        mbstate_t st;
+        size_t n = strlen(pk->filter);
+        size_t k;
+
+        memset(&st, 0, sizeof(st));
+        k = wcrtomb(mb, (wchar_t)ch, &st);
+        if (k != (size_t)-1 && n + k < sizeof(pk->filter)) {
+            memcpy(pk->filter + n, mb, k);
+            pk->filter[n + k] = '\0';
+            pk->sel = 0;
+            pk->top = 0;
+            picker_filter(pk);
+        }
+    }
+}
+
+static void rating_enter(struct ui *ui, uint32_t cursor)
+{
+    if (session_rating_enter(ui->ses, cursor) == 0) {
+        ui->details = 0;
+    }
+}
+
+static void live_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
+{
+    char t[24];
+
+    if (is_enter(is_key, ch) || (!is_key && ch == 'r')) {
+        session_clock_stop(ui->ses, now);
+        session_set_duration(ui->ses, now);
+        session_fmt_clock(ui->ses->s->elapsed_ms, t, sizeof(t));
+        rating_enter(ui, 0);
+        session_say(ui->ses, 0, "session ended at %s: rate each behaviour (i shows its definition)",
+                    t);
+        return;
+    }
+    if (is_key) {
+        return;
+    }
+    /* Caps Lock must not lose a marker. */
+    for (size_t k = 0; k < SESSION_N_KINDS; k++) {
+        if ((wint_t)session_kinds[k].key == towlower(ch)) {
+            (void)session_marker_add(ui->ses, session_kinds[k].kind, now);
+            return;
+        }
+    }
+    switch (ch) {
+    case ' ':
+        if (session_clock_running(ui->ses->s)) {
+            session_clock_stop(ui->ses, now);
+            session_say(ui->ses, 0, "paused: space resumes the clock");
+        } else {
+            session_clock_start(ui->ses, now);
+            session_say(ui->ses, 0, "the clock runs again");
+        }
+        break;
+    case 'u':
+        session_marker_undo(ui->ses);
+        break;
+    case 'n':
+        if (ui->ses->d->n_markers == 0) {
+            session_say(ui->ses, 1, "no marker yet: tap a marker key first");
+        } else {
+            const Coachq__V1__Marker *m = ui->ses->d->markers[ui->ses->d->n_markers - 1];
+            char prompt[LABEL_MAX];
+
+            session_fmt_clock(m->offset_ms, t, sizeof(t));
+            snprintf(prompt, sizeof(prompt), "Note on %s at %s:", session_kind_label(m->kind), t);
+            editor_open(ui, EDIT_NOTE, ui->ses->d->n_markers - 1, VALIDATE_MAX_NOTE, m->note,
+                        prompt);
+        }
+        break;
+    case '?':
+        ui->ses->modal = SESSION_MODAL_HELP;
+        break;
+    case 'q':
+    case KEY_CTRL_C:
+        session_ask_quit(ui->ses);
+        break;
+    default:
+        break;
+    }
+}
+
+static void open_evidence(struct ui *ui, int advance)
+{
+    const Coachq__V1__Behaviour *b = ui->ses->rubric->behaviours[ui->ses->s->cursor];
+    const Coachq__V1__Rating *rt = ui->ses->d->ratings[ui->ses->s->cursor];
+    char prompt[LABEL_MAX];
+
+    if (rt->score > 0 && session_needs_evidence(ui->ses->rubric, rt->score)) {
+        snprintf(prompt, sizeof(prompt), "Evidence for %s (required for a %u):", b->name,
+                 rt->score);
+    } else {
+        snprintf(prompt, sizeof(prompt), "Evidence for %s:", b->name);
+    }
+    editor_open(ui, EDIT_EVIDENCE, ui->ses->s->cursor, VALIDATE_MAX_EVIDENCE, rt->evidence, prompt);
+    ui->ed.advance = advance;
+}
+
+/* The keys that rate the current behaviour, shared by the list and the
+ * details view. Returns 1 when ch was one of them. */
+static int rate_key(struct ui *ui, wint_t ch)
+{
+    if (ch >= '1' && ch <= '4') {
+        if (session_rate(ui->ses, (uint32_t)(ch - '0'))) {
+            /* The rubric wants evidence for this score: ask for it now,
+             * while the observer remembers. */
+            open_evidence(ui, !ui->details);
+        } else if (!ui->details) {
+            session_rating_advance(ui->ses);
+        }
+        return 1;
+    }
+    if (ch == 'x') {
+        if (session_rate_na(ui->ses) < 0) {
+            return 1;
+        }
+        if (!ui->details) {
+            session_rating_advance(ui->ses);
+        }
+        return 1;
+    }
+    if (ch == 'v') {
+        open_evidence(ui, 0);
+        return 1;
+    }
+    return 0;
+}
+
+static void details_key(struct ui *ui, int is_key, wint_t ch)
+{
+    if (is_key) {
+        switch (ch) {
+        case KEY_UP:
+            if (ui->details_top > 0) {
+                ui->details_top--;
+            }
+            break;
+        case KEY_DOWN:
+            ui->details_top++;
+            break;
+        case KEY_PPAGE:
+            ui->details_top = ui->details_top > 10 ? ui->details_top - 10 : 0;
+            break;
+        case KEY_NPAGE:
+            ui->details_top += 10;
+            break;
+        case KEY_LEFT:
+            if (ui->ses->s->cursor > 0) {
+                ui->ses->s->cursor--;
+                ui->details_top = 0;
+                ui->ses->dirty = 1;
+            }
+            break;
+        case KEY_RIGHT:
+            if (ui->ses->s->cursor + 1 < ui->ses->rubric->n_behaviours) {
+                ui->ses->s->cursor++;
+                ui->details_top = 0;
+                ui->ses->dirty = 1;
+            }
+            break;
+        default:
+            break;
+        }
+        return;
+    }
+    if (rate_key(ui, ch)) {
+        return;
+    }
+    switch (ch) {
+    case 'j':
+        ui->details_top++;
+        break;
+    case 'k':
+        if (ui->details_top > 0) {
+            ui->details_top--;
+        }
+        break;
+    case 'i':
+    case '?':
+    case 'q':
+    case KEY_ESC:
+        ui->details = 0;
+        break;
+    case KEY_CTRL_C:
+        session_ask_quit(ui->ses);
+        break;
+    default:
+        break;
+    }
+}
+
+static void rating_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
+{
+    size_t n = ui->ses->rubric->n_behaviours;
+    size_t at;
+    char problem[SESSION_STATUS_MAX];
+
+    if (ui->details) {
+        details_key(ui, is_key, ch);
+        return;
+    }
+    if (is_enter(is_key, ch)) {
+        if (session_rating_problem(ui->ses, &at, problem, sizeof(problem))) {
+            ui->ses->s->cursor = (uint32_t)at;
+            ui->ses->dirty = 1;
+            session_say(ui->ses, 1, "%s", problem);
+            return;
+        }
+        session_set_phase(ui->ses, SESSION_PHASE_ACTIONS, 0);
+        session_say(ui->ses, 0, "all rated: add the agreed actions, or Enter for the review");
+        return;
+    }
+    if (is_key) {
+        if (ch == KEY_UP && ui->ses->s->cursor > 0) {
+            ui->ses->s->cursor--;
+            ui->ses->dirty = 1;
+        } else if (ch == KEY_DOWN && ui->ses->s->cursor + 1 < n) {
+            ui->ses->s->cursor++;
+            ui->ses->dirty = 1;
+        } else if (ch == KEY_HOME) {
+            ui->ses->s->cursor = 0;
+            ui->ses->dirty = 1;
+        } else if (ch == KEY_END && n > 0) {
+            ui->ses->s->cursor = (uint32_t)(n - 1);
+            ui->ses->dirty = 1;
+        }
+        return;
+    }
+    if (rate_key(ui, ch)) {
+        return;
+    }
+    switch (ch) {
+    case 'j':
+        if (ui->ses->s->cursor + 1 < n) {
+            ui->ses->s->cursor++;
+            ui->ses->dirty = 1;
+        }
+        break;
+    case 'k':
+        if (ui->ses->s->cursor > 0) {
+            ui->ses->s->cursor--;
+            ui->ses->dirty = 1;
+        }
+        break;
+    case 'i':
+    case '?':
+        ui->details = 1;
+        ui->details_top = 0;
+        break;
+    case 'b':
+        if (!session_can_go_live(ui->ses)) {
+            session_say(ui->ses, 1, "there is no live phase to go back to");
+            break;
+        }
+        session_set_phase(ui->ses, SESSION_PHASE_LIVE, 0);
+        session_clock_start(ui->ses, now);
+        session_say(ui->ses, 0, "back live: the clock runs on from where the session ended");
+        break;
+    case 'q':
+    case KEY_CTRL_C:
+        session_ask_quit(ui->ses);
+        break;
+    default:
+        break;
+    }
+}
+
+static void actions_key(struct ui *ui, int is_key, wint_t ch)
+{
+    size_t n = ui->ses->d->n_actions;
+    uint32_t cur = ui->ses->s->cursor;
+
+    if (is_enter(is_key, ch)) {
+        session_set_phase(ui->ses, SESSION_PHASE_REVIEW, 0);
+        ui->ses->status[0] = '\0';
+        return;
+    }
+    if (is_key) {
+        if (ch == KEY_UP && cur > 0) {
+            ui->ses->s->cursor--;
+            ui->ses->dirty = 1;
+        } else if (ch == KEY_DOWN && cur + 1 < n) {
+            ui->ses->s->cursor++;
+            ui->ses->dirty = 1;
+        } else if (ch == KEY_DC && cur < n) {
+            session_action_delete(ui->ses, cur);
+            if (ui->ses->s->cursor > 0 && ui->ses->s->cursor >= ui->ses->d->n_actions) {
+                ui->ses->s->cursor--;
+            }
+        }
+        return;
+    }
+    switch (ch) {
+    case 'a':
+        editor_open(ui, EDIT_ACTION_NEW, 0, VALIDATE_MAX_ACTION, "", "New agreed action:");
+        break;
+    case 'e':
+        if (cur < n) {
+            editor_open(ui, EDIT_ACTION, cur, VALIDATE_MAX_ACTION, ui->ses->d->actions[cur]->text,
+                        "Agreed action (empty deletes it):");
+        }
+        break;
+    case 'x':
+        if (cur < n) {
+            session_action_delete(ui->ses, cur);
+            if (ui->ses->s->cursor > 0 && ui->ses->s->cursor >= ui->ses->d->n_actions) {
+                ui->ses->s->cursor--;
+            }
+            session_say(ui->ses, 0, "action deleted");
+        }
+        break;
+    case 'j':
+        if (cur + 1 < n) {
+            ui->ses->s->cursor++;
+            ui->ses->dirty = 1;
+        }
+        break;
+    case 'k':
+        if (cur > 0) {
+            ui->ses->s->cursor--;
+            ui->ses->dirty = 1;
+        }
+        break;
+    case 'b':
+        rating_enter(ui, 0);
+        break;
+    case '?':
+        ui->ses->modal = SESSION_MODAL_HELP;
+        break;
+    case 'q':
+    case KEY_CTRL_C:
+        session_ask_quit(ui->ses);
+        break;
+    default:
+        break;
+    }
+}
+
+/* After a refusal: go where the server's field points, if the UI can. */
+static void fix_field(struct ui *ui, int64_t now)
+{
+    const char *f = ui->ses->refusal.field;
+    const char *p;
+
+    if (strstr(f, "ratings[") != NULL) {
+        char *end = NULL;
+        long i;
+
+        p = strstr(f, "ratings[") + 8;
+        i = strtol(p, &end, 10);
+        rating_enter(ui, (end != p && i >= 0) ? (uint32_t)i : 0);
+        return;
+    }
+    if (strstr(f, "actions") != NULL) {
+        session_set_phase(ui->ses, SESSION_PHASE_ACTIONS, 0);
+        return;
+    }
+    /* Fields chosen in the setup steps ("coachee" before "coach", which it
+     * contains). */
+    {
+        static const struct {
+            const char *field;
+            int step;
+        } steps[] = {
+            {"coachee", SESSION_STEP_COACHEE},
+            {"coach", SESSION_STEP_COACH},
+            {"session_type", SESSION_STEP_TYPE},
+            {"focus", SESSION_STEP_FOCUS},
+        };
+
+        for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+            if (strstr(f, steps[k].field) != NULL) {
+                setup_next(ui, steps[k].step, now);
+                return;
+            }
+        }
+    }
+    if (strstr(f, "notes") != NULL) {
+        editor_open(ui, EDIT_NOTES, 0, VALIDATE_MAX_NOTES, ui->ses->d->notes, "Session note:");
+        return;
+    }
+    session_say(ui->ses, 1, "the UI cannot change %s; q leaves the observation in the outbox",
+                f[0] ? f : "what the server named");
+}
+
+/* Shows that the submission is on its way while it is. */
+static void sending(struct session *ses, void *arg)
+{
+    struct ui *ui = arg;
+
+    ses->modal = SESSION_MODAL_SENDING;
+    observe_draw(ui);
+    ses->modal = SESSION_MODAL_NONE;
+}
+
+static void review_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
+{
+    if (is_key) {
+        return;
+    }
+    switch (ch) {
+    case 's':
+        session_submit(ui->ses, now, sending, ui);
+        break;
+    case 'r':
+        rating_enter(ui, 0);
+        break;
+    case 'a':
+        session_set_phase(ui->ses, SESSION_PHASE_ACTIONS, 0);
+        break;
+    case 'c':
+        setup_next(ui, SESSION_STEP_COACH, now);
+        break;
+    case 'n':
+        editor_open(ui, EDIT_NOTES, 0, VALIDATE_MAX_NOTES, ui->ses->d->notes, "Session note:");
+        break;
+    case 'b':
+        if (ui->ses->refused) {
+            fix_field(ui, now);
+        } else {
+            rating_enter(ui, 0);
+        }
+        break;
+    case '?':
+        ui->ses->modal = SESSION_MODAL_HELP;
+        break;
+    case 'q':
+    case KEY_CTRL_C:
+        if (ui->ses->refused) {
+            ui->ses->modal = SESSION_MODAL_REJECT;
+        } else {
+            session_ask_quit(ui->ses);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* SESSION_MODAL_DISCARD: the session is not on disk; only the typed word
+ * "discard" and Enter quit, losing it. */
+static void discard_key(struct ui *ui, int is_key, wint_t ch)
+{
+    size_t n = strlen(ui->ses->discard);
+
+    if (is_enter(is_key, ch)) {
+        ui->ses->modal = SESSION_MODAL_NONE;
+        if (strcmp(ui->ses->discard, SESSION_DISCARD_WORD) != 0) {
+            session_say(ui->ses, 1, "not quit: type %s exactly to quit without saving",
+                        SESSION_DISCARD_WORD);
+            return;
+        }
+        session_discard(ui->ses);
+        return;
+    }
+    if (is_backspace(is_key, ch)) {
+        if (n > 0) {
+            ui->ses->discard[n - 1] = '\0';
+        }
+        return;
+    }
+    if (!is_key && ch == KEY_ESC) {
+        ui->ses->modal = SESSION_MODAL_NONE;
+        session_say(ui->ses, 1,
+                    "not quit: all is kept in memory; free disk space, or s submits it");
+        return;
+    }
+    if (!is_key && ch > ' ' && ch < 127 && n + 1 < sizeof(ui->ses->discard)) {
+        ui->ses->discard[n] = (char)ch;
+        ui->ses->discard[n + 1] = '\0';
+    }
+}
+
+/* SESSION_MODAL_CONFLICT: the ways out of an id the server has with other
+ * content. */
+static void conflict_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
+{
+    int rc;
+
+    (void)now;
+    if (ui->ses->conflict_confirm) {
+        ui->ses->conflict_confirm = 0;
+        if (is_key || (ch != 'y' && ch != 'Y')) {
+            return;
+        }
+        session_conflict_discard(ui->ses);
+        return;
+    }
+    if (is_key) {
+        return;
+    }
+    switch (ch) {
+    case 'd':
+        ui->ses->conflict_confirm = 1;
+        break;
+    case 'a':
+        rc = session_conflict_amend(ui->ses);
+        if (rc < 0) {
+            session_say(ui->ses, 1, "cannot make it an amendment: %s", error_strerror(rc));
+            break;
+        }
+        break;
+    case 'k':
+    case KEY_ESC:
+        ui->ses->modal = SESSION_MODAL_NONE;
+        session_say(ui->ses, 1,
+                    "kept this copy; the server refuses its id: s shows these choices again");
+        break;
+    case 'q':
+    case KEY_CTRL_C:
+        ui->ses->modal = SESSION_MODAL_NONE;
+        session_ask_quit(ui->ses);
+        break;
+    default:
+        break;
+    }
+}
+
+void observe_keys_on_key(struct ui *ui, int is_key, wint_t ch)
+{
+    int64_t now = session_now_ms();
+    int rows, cols;
+
+    getmaxyx(stdscr, rows, cols);
+    if (ui->ses->result != SESSION_RESULT_NONE) {
+        session_end(ui->ses);
+        return;
+    }
+    if (ui->ses->modal == SESSION_MODAL_HELP) {
+        ui->ses->modal = SESSION_MODAL_NONE;
+        return;
+    }
+    if (ui->ses->modal == SESSION_MODAL_DISCARD) {
+        discard_key(ui, is_key, ch);
+        return;
+    }
+    if (ui->ses->modal == SESSION_MODAL_CONFLICT) {
+        conflict_key(ui, is_key, ch, now);
+        return;
+    }
+    if (ui->ses->modal == SESSION_MODAL_QUIT || ui->ses->modal == SESSION_MODAL_REJECT) {
+        enum session_modal m = ui->ses->modal;
+
+        /* Either may open SESSION_MODAL_DISCARD when the disk refuses them. */
+        ui->ses->modal = SESSION_MODAL_NONE;
+        if (!is_key && (ch == 'y' || ch == 'Y')) {
+            if (m == SESSION_MODAL_QUIT) {
+                session_quit_saved(ui->ses);
+            } else {
+                session_leave_rejected(ui->ses, now);
+            }
+        }
+        return;
+    }
+    if (rows < MIN_ROWS || cols < MIN_COLS) {
+        /* Nothing the observer cannot see takes effect, except quitting. */
+        if (!is_key && (ch == 'q' || ch == KEY_CTRL_C)) {
+            session_ask_quit(ui->ses);
+        }
+        return;
+    }
+    if (ui->ed.target != EDIT_NONE) {
+        editor_key(ui, is_key, ch);
+        return;
+    }
+    switch ((enum session_phase)ui->ses->s->phase) {
+    case SESSION_PHASE_LIVE:
+        live_key(ui, is_key, ch, now);
+        break;
+    case SESSION_PHASE_RATING:
+        rating_key(ui, is_key, ch, now);
+        break;
+    case SESSION_PHASE_ACTIONS:
+        actions_key(ui, is_key, ch);
+        break;
+    case SESSION_PHASE_REVIEW:
+        review_key(ui, is_key, ch, now);
+        break;
+    default:
+        if (!is_key && ch == KEY_CTRL_C) {
+            session_ask_quit(ui->ses);
+            break;
+        }
+        setup_key(ui, is_key, ch, now);
+        break;
+    }
+}
