@@ -318,104 +318,59 @@ static int store_failure(const struct admin *a, int rc)
 
 /* ---- Dates and numbers ----------------------------------------------- */
 
-/* Reads exactly n decimal digits. */
-static int digits(const char *s, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    size_t i;
+/*
+ * The calendar is common/day.h's; these wrappers only keep admin's own
+ * contract: day numbers as int32_t, the strings returned for use inside a
+ * printf(), and --since's two exact forms (no offset, no fraction).
+ */
 
-    for (i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return -EINVAL;
-        }
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-static unsigned month_days(unsigned y, unsigned m)
-{
-    static const unsigned len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-    return m == 2 && leap ? 29 : len[m - 1];
-}
-
-/* Parses the date at the start of s (YYYY-MM-DD, 1970-01-01 to 9999-12-31)
- * into a day number; the caller checks what follows. */
-static int parse_date_prefix(const char *s, int32_t *day)
-{
-    unsigned y, m, d;
-
-    if (strnlen(s, 10) < 10 || s[4] != '-' || s[7] != '-' || digits(s, 4, &y) < 0 ||
-        digits(s + 5, 2, &m) < 0 || digits(s + 8, 2, &d) < 0) {
-        return -EINVAL;
-    }
-    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > month_days(y, m)) {
-        return -EINVAL;
-    }
-    *day = (int32_t)day_from_civil(y, m, d);
-    return 0;
-}
-
-/* Parses a whole YYYY-MM-DD date into a day number. */
+/* Parses a whole YYYY-MM-DD date, 1970-01-01 to 9999-12-31, into a day
+ * number. */
 static int parse_date(const char *s, int32_t *day)
 {
-    if (strlen(s) != 10) {
+    uint32_t d;
+
+    if (day_parse(s, &d) < 0) {
         return -EINVAL;
     }
-    return parse_date_prefix(s, day);
+    *day = (int32_t)d;
+    return 0;
 }
 
 /* Parses YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM:SSZ into ms. */
 static int parse_time_ms(const char *s, int64_t *ms)
 {
+    size_t len = strlen(s);
     int32_t day;
-    unsigned hh, mm, ss;
+    int64_t t;
 
-    if (parse_date_prefix(s, &day) < 0) {
-        return -EINVAL;
-    }
-    if (s[10] == '\0') {
+    if (len == 10) {
+        if (parse_date(s, &day) < 0) {
+            return -EINVAL;
+        }
         *ms = (int64_t)day * 86400000;
         return 0;
     }
-    if (strlen(s) != 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' ||
-        digits(s + 11, 2, &hh) < 0 || digits(s + 14, 2, &mm) < 0 || digits(s + 17, 2, &ss) < 0 ||
-        hh > 23 || mm > 59 || ss > 59) {
+    /* day_parse_time() also takes "t", "z", a fraction and an offset;
+     * --since takes only the one UTC form its help names. */
+    if (len != 20 || s[10] != 'T' || s[19] != 'Z' || day_parse_time(s, &t) < 0 || t < 0) {
         return -EINVAL;
     }
-    *ms = ((int64_t)day * 86400 + hh * 3600 + mm * 60 + ss) * 1000;
+    *ms = t * 1000;
     return 0;
 }
 
 /* Formats a day number as YYYY-MM-DD into buf (at least 16 bytes). */
 static const char *fmt_day(int32_t day, char *buf, size_t len)
 {
-    int64_t y;
-    unsigned m, d;
-
-    day_to_civil(day, &y, &m, &d);
-    snprintf(buf, len, "%04" PRId64 "-%02u-%02u", y, m, d);
+    day_format(day, buf, len);
     return buf;
 }
 
 /* Formats ms since the epoch as YYYY-MM-DDTHH:MM:SS.mmmZ (buf >= 32 bytes). */
 static const char *fmt_ms(int64_t ms, char *buf, size_t len)
 {
-    int64_t day = ms / 86400000, rem;
-    int64_t y;
-    unsigned m, d;
-
-    if (ms % 86400000 < 0) {
-        day--;
-    }
-    rem = ms - day * 86400000;
-    day_to_civil(day, &y, &m, &d);
-    snprintf(buf, len, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d,
-             (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
-             (int)(rem % 1000));
+    day_format_time_ms(ms, buf, len);
     return buf;
 }
 
