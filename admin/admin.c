@@ -58,6 +58,7 @@
 #include "rubrics.h"
 #include "store.h"
 #include "str.h"
+#include "table.h"
 #include "validate.h"
 #include "websess.h"
 
@@ -65,7 +66,6 @@
 #define ADMIN_MAX_POS 3
 #define ADMIN_MAX_ERRORS 20
 #define ADMIN_MAX_ERROR_LEN 600
-#define ADMIN_MAX_COLS 8
 #define ADMIN_MAX_ROWS 1000000
 #define ADMIN_MAX_NAME 200
 #define ADMIN_MAX_EMAIL 254
@@ -1344,351 +1344,78 @@ static int run_rubric_show(struct admin *a)
 
 /* ---- Import errors and CSV tables ---------------------------------------- */
 
-/* Errors of one import, each "FILE:LINE:COL: message", at most
- * ADMIN_MAX_ERRORS of them. */
-struct import_errs {
-    const char *file; /* borrowed */
-    char msg[ADMIN_MAX_ERRORS][ADMIN_MAX_ERROR_LEN];
-    size_t line[ADMIN_MAX_ERRORS]; /* where each one is, to print them in file order */
-    size_t col[ADMIN_MAX_ERRORS];
-    size_t n;
-    int more; /* some were not kept */
-};
-
-static void import_err(struct import_errs *e, size_t line, size_t col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Adds an error; line 0 means the file as a whole. */
-static void import_err(struct import_errs *e, size_t line, size_t col, const char *fmt, ...)
-{
-    size_t len = sizeof(e->msg[0]);
-    va_list ap;
-    char *m;
-    int off;
-
-    if (e->n >= ADMIN_MAX_ERRORS) {
-        e->more = 1;
-        return;
-    }
-    m = e->msg[e->n];
-    e->line[e->n] = line;
-    e->col[e->n] = col;
-    if (line == 0) {
-        off = snprintf(m, len, "%s: ", e->file);
-    } else {
-        off = snprintf(m, len, "%s:%zu:%zu: ", e->file, line, col);
-    }
-    if (off < 0 || (size_t)off >= len) {
-        off = (int)len - 1;
-    }
-    va_start(ap, fmt);
-    vsnprintf(m + off, len - (size_t)off, fmt, ap);
-    va_end(ap);
-    e->n++;
-}
-
-static int import_full(const struct import_errs *e)
-{
-    return e->n >= ADMIN_MAX_ERRORS;
-}
-
 /* Prints the errors in file order (those found in the store come later
  * than the file's own), then the verdict. */
-static void import_print(const struct admin *a, const struct import_errs *e)
+static void import_print(const struct admin *a, struct table_errs *e)
 {
-    size_t order[ADMIN_MAX_ERRORS];
-    size_t i, k;
+    size_t i;
+    int more = e->total > e->n;
 
+    table_errs_sort(e);
     for (i = 0; i < e->n; i++) {
-        size_t x = i;
-
-        for (k = i; k > 0; k--) {
-            size_t y = order[k - 1];
-
-            if (e->line[y] < e->line[x] || (e->line[y] == e->line[x] && e->col[y] <= e->col[x])) {
-                break;
-            }
-            order[k] = y;
-        }
-        order[k] = x;
+        fprintf(stderr, "%s\n", e->kept[i].msg);
     }
-    for (i = 0; i < e->n; i++) {
-        fprintf(stderr, "%s\n", e->msg[order[i]]);
-    }
-    if (e->more) {
+    if (more) {
         fprintf(stderr, "(stopped after %d errors)\n", ADMIN_MAX_ERRORS);
     }
     errorf(a, "nothing imported: %zu error%s%s", e->n, e->n == 1 ? "" : "s",
-           e->more ? " or more" : "");
-}
-
-/* One data row: fields (owned, trimmed) in the import's column order. */
-struct table_row {
-    size_t line;
-    size_t col[ADMIN_MAX_COLS];
-    char *f[ADMIN_MAX_COLS];
-};
-
-struct table {
-    size_t ncol;
-    struct table_row *rows; /* owned */
-    size_t n;
-    size_t cap;
-};
-
-static void table_free(struct table *t)
-{
-    size_t i, k;
-
-    for (i = 0; i < t->n; i++) {
-        for (k = 0; k < t->ncol; k++) {
-            free(t->rows[i].f[k]);
-        }
-    }
-    free(t->rows);
-    t->rows = NULL;
-    t->n = t->cap = 0;
-}
-
-/* Copies s without leading and trailing blanks; *lead gets how many were
- * skipped at the start (the column of the text proper moves by that). */
-static char *dup_trim(const char *s, size_t *lead)
-{
-    size_t start = 0, end = strlen(s);
-    char *d;
-
-    while (s[start] == ' ' || s[start] == '\t') {
-        start++;
-    }
-    while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t')) {
-        end--;
-    }
-    d = malloc(end - start + 1);
-    if (d != NULL) {
-        memcpy(d, s + start, end - start);
-        d[end - start] = '\0';
-    }
-    *lead = start;
-    return d;
-}
-
-static void columns_text(const char *const *names, size_t ncol, char *buf, size_t len)
-{
-    size_t i, o = 0;
-
-    buf[0] = '\0';
-    for (i = 0; i < ncol && o < len; i++) {
-        int w = snprintf(buf + o, len - o, "%s%s", i ? "," : "", names[i]);
-
-        if (w < 0) {
-            break;
-        }
-        o += (size_t)w;
-    }
-}
-
-static void header_err(size_t line, size_t col, const char *msg, void *arg)
-{
-    import_err(arg, line, col, "%s", msg);
-}
-
-/* Maps the header's fields to the expected columns (any order, each once). */
-static int table_header(const struct csv_record *rec, const char *const *names, size_t ncol,
-                        size_t *map, struct import_errs *e)
-{
-    csv_header_map(rec, names, ncol, map, header_err, e);
-    return e->n > 0 ? -EINVAL : 0;
-}
-
-static int table_add(struct table *t, const struct csv_record *rec, const size_t *map)
-{
-    struct table_row *row;
-    size_t i;
-
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        struct table_row *rows = realloc(t->rows, cap * sizeof(*rows));
-
-        if (rows == NULL) {
-            return -ENOMEM;
-        }
-        t->rows = rows;
-        t->cap = cap;
-    }
-    row = &t->rows[t->n];
-    memset(row, 0, sizeof(*row));
-    row->line = rec->line;
-    t->n++;
-    for (i = 0; i < rec->n; i++) {
-        size_t lead;
-
-        row->f[map[i]] = dup_trim(rec->field[i], &lead);
-        if (row->f[map[i]] == NULL) {
-            return -ENOMEM;
-        }
-        row->col[map[i]] = rec->col[i] + lead;
-    }
-    return 0;
+           more ? " or more" : "");
 }
 
 /*
  * Reads the CSV file path whose first line names the columns names (ncol
  * of them, any order) into t, fields in the order of names. Problems go
  * into e; returns 0 (rows read, though some may have been refused: check
- * e->n), -EINVAL (the file cannot be read on: see e) or -ENOMEM.
+ * e->total), -EINVAL (the file cannot be read on: see e) or -ENOMEM.
  */
 static int table_load(const char *path, const char *const *names, size_t ncol, struct table *t,
-                      struct import_errs *e)
+                      struct table_errs *e)
 {
-    size_t map[CSV_MAX_FIELDS];
-    struct csv_record rec;
+    struct table_spec spec = {
+        .names = names,
+        .ncol = ncol,
+        .max_rows = ADMIN_MAX_ROWS,
+        .too_many = "",
+        .too_many_rc = -EINVAL,
+        .unreadable = NULL,
+        .stop_when_full = 1,
+    };
     struct csv *c = NULL;
-    size_t eline = 0, ecol = 0;
-    char msg[256], all[256];
     int rc;
 
     memset(t, 0, sizeof(*t));
-    t->ncol = ncol;
-    columns_text(names, ncol, all, sizeof(all));
     rc = csv_open_file(path, &c);
     if (rc < 0) {
-        import_err(e, 0, 0, "cannot read: %s", error_strerror(rc));
-        rc = -EINVAL;
-        goto out;
+        table_err(e, 0, 0, "cannot read: %s", error_strerror(rc));
+        return -EINVAL;
     }
-    msg[0] = '\0';
-    rc = csv_next(c, &rec, &eline, &ecol, msg, sizeof(msg));
-    if (rc == 0) {
-        import_err(e, 0, 0, "the file is empty; its first line must name the columns: %s", all);
-        rc = -EINVAL;
-        goto out;
-    }
-    if (rc < 0) {
-        import_err(e, eline, ecol, "%s", msg[0] ? msg : error_strerror(rc));
-        rc = -EINVAL;
-        goto out;
-    }
-    rc = table_header(&rec, names, ncol, map, e);
-    if (rc < 0) {
-        goto out;
-    }
-    for (;;) {
-        msg[0] = '\0';
-        rc = csv_next(c, &rec, &eline, &ecol, msg, sizeof(msg));
-        if (rc == 0) {
-            break;
-        }
-        if (rc < 0) {
-            /* The reader cannot find the next record after a broken one. */
-            import_err(e, eline, ecol, "%s", msg[0] ? msg : error_strerror(rc));
-            rc = -EINVAL;
-            goto out;
-        }
-        if (rec.n != ncol) {
-            import_err(e, rec.line, rec.n > ncol ? rec.col[ncol] : 1,
-                       "%zu fields, expected %zu (%s)", rec.n, ncol, all);
-        } else if (t->n >= ADMIN_MAX_ROWS) {
-            import_err(e, rec.line, 1, "more than %d rows", ADMIN_MAX_ROWS);
-            rc = -EINVAL;
-            goto out;
-        } else {
-            rc = table_add(t, &rec, map);
-            if (rc < 0) {
-                goto out;
-            }
-        }
-        if (import_full(e)) {
-            rc = -EINVAL;
-            goto out;
-        }
-    }
-    rc = 0;
-out:
+    rc = table_read(c, &spec, table_keep, t, e);
     csv_free(c);
     return rc;
 }
 
-/* Field checks shared by the imports; each reports into e and returns
- * -EINVAL when the field is refused. */
-
-static int check_id(struct import_errs *e, const struct table_row *r, size_t k, const char *what)
-{
-    if (validate_id(r->f[k]) < 0) {
-        import_err(e, r->line, r->col[k],
-                   "%s '%s' is %s: 1 to %d letters, digits, '.', '_', '@' or '-'", what, r->f[k],
-                   r->f[k][0] ? "not a valid id" : "empty; it needs an id", VALIDATE_MAX_ID);
-        return -EINVAL;
-    }
-    return 0;
-}
-
-static int check_text(struct import_errs *e, const struct table_row *r, size_t k, const char *what,
-                      size_t max, int required)
-{
-    const unsigned char *s = (const unsigned char *)r->f[k];
-    size_t i;
-
-    if (required && s[0] == '\0') {
-        import_err(e, r->line, r->col[k], "%s is empty", what);
-        return -EINVAL;
-    }
-    if (strlen(r->f[k]) > max) {
-        import_err(e, r->line, r->col[k], "%s is longer than %zu bytes", what, max);
-        return -EINVAL;
-    }
-    for (i = 0; s[i] != '\0'; i++) {
-        if (s[i] < 0x20 || s[i] == 0x7f) {
-            import_err(e, r->line, r->col[k], "%s holds a control character", what);
-            return -EINVAL;
-        }
-    }
-    return 0;
-}
-
-static int check_email(struct import_errs *e, const struct table_row *r, size_t k)
+static int check_email(struct table_errs *e, const struct table_row *r, size_t k)
 {
     const char *s = r->f[k];
 
     if (s[0] == '\0') {
         return 0;
     }
-    if (check_text(e, r, k, "email", ADMIN_MAX_EMAIL, 0) < 0) {
+    if (table_check_text(e, r, k, "email", ADMIN_MAX_EMAIL, 0) < 0) {
         return -EINVAL;
     }
     if (!email_like(s)) {
-        import_err(e, r->line, r->col[k], "email '%s' is not an e-mail address", s);
+        table_err(e, r->line, r->col[k], "email '%s' is not an e-mail address", s);
         return -EINVAL;
     }
-    return 0;
-}
-
-/* Reads a date field; an empty one is refused if required, else *has = 0. */
-static int check_date(struct import_errs *e, const struct table_row *r, size_t k, const char *what,
-                      int required, int32_t *day, int *has)
-{
-    *has = 0;
-    *day = 0;
-    if (r->f[k][0] == '\0') {
-        if (required) {
-            import_err(e, r->line, r->col[k], "%s is empty; it needs a date (YYYY-MM-DD)", what);
-            return -EINVAL;
-        }
-        return 0;
-    }
-    if (parse_date(r->f[k], day) < 0) {
-        import_err(e, r->line, r->col[k],
-                   "%s '%s' is not a valid date (YYYY-MM-DD, from 1970-01-01)", what, r->f[k]);
-        return -EINVAL;
-    }
-    *has = 1;
     return 0;
 }
 
 /* Checks and merges an import inside one write transaction; the common
  * ending of both imports: abort on errors or for a dry run. */
-static int import_finish(struct import_errs *e, int dry_run)
+static int import_finish(const struct table_errs *e, int dry_run)
 {
-    if (e->n > 0) {
+    if (e->total > 0) {
         return -EINVAL;
     }
     return dry_run ? ADMIN_DRY_RUN : 0;
@@ -1717,9 +1444,8 @@ struct people_import {
     struct person_row *rows;
     struct person_row **by_id; /* sorted by id, then line */
     int dry_run;
-    struct import_errs errs;
+    struct table_errs errs;
     size_t static_errs; /* errors found before the transaction */
-    int static_more;
     /* Results, set afresh by each run of the callback. */
     size_t added, updated, unchanged, lines;
     char summary[256];
@@ -1767,29 +1493,29 @@ static struct person_row *people_find(const struct people_import *pi, const char
 static void people_check_row(struct people_import *pi, struct person_row *pr)
 {
     const struct table_row *r = pr->r;
-    struct import_errs *e = &pi->errs;
+    struct table_errs *e = &pi->errs;
     char msg[200];
 
-    check_id(e, r, P_ID, "id");
-    check_text(e, r, P_NAME, "name", ADMIN_MAX_NAME, 1);
+    table_check_id(e, r, P_ID, "id");
+    table_check_text(e, r, P_NAME, "name", ADMIN_MAX_NAME, 1);
     check_email(e, r, P_EMAIL);
     if (parse_roles(r->f[P_ROLE], pr->roles, &pr->nroles, msg, sizeof(msg)) < 0) {
-        import_err(e, r->line, r->col[P_ROLE], "%s", msg);
+        table_err(e, r->line, r->col[P_ROLE], "%s", msg);
     }
     if (r->f[P_MANAGER][0] != '\0') {
-        if (check_id(e, r, P_MANAGER, "manager_id") == 0 &&
+        if (table_check_id(e, r, P_MANAGER, "manager_id") == 0 &&
             strcmp(r->f[P_MANAGER], r->f[P_ID]) == 0) {
-            import_err(e, r->line, r->col[P_MANAGER], "'%s' cannot be their own manager",
-                       r->f[P_ID]);
+            table_err(e, r->line, r->col[P_MANAGER], "'%s' cannot be their own manager",
+                      r->f[P_ID]);
         }
         if (r->f[P_EFFECTIVE][0] == '\0') {
-            import_err(e, r->line, r->col[P_EFFECTIVE],
-                       "effective_date is empty; a manager_id needs the date from which the "
-                       "line holds (YYYY-MM-DD)");
+            table_err(e, r->line, r->col[P_EFFECTIVE],
+                      "effective_date is empty; a manager_id needs the date from which the "
+                      "line holds (YYYY-MM-DD)");
             return;
         }
     }
-    check_date(e, r, P_EFFECTIVE, "effective_date", 0, &pr->day, &pr->has_day);
+    table_check_date(e, r, P_EFFECTIVE, "effective_date", 0, &pr->day, &pr->has_day);
 }
 
 /* Reports a reporting line within the file that leads back to where it
@@ -1806,9 +1532,9 @@ static void people_check_loop(struct people_import *pi, const struct person_row 
             return;
         }
         if (cur == pr) {
-            import_err(&pi->errs, pr->r->line, pr->r->col[P_MANAGER],
-                       "manager_id '%s': the reporting line from '%s' leads back to '%s'",
-                       pr->r->f[P_MANAGER], start, start);
+            table_err(&pi->errs, pr->r->line, pr->r->col[P_MANAGER],
+                      "manager_id '%s': the reporting line from '%s' leads back to '%s'",
+                      pr->r->f[P_MANAGER], start, start);
             return;
         }
     }
@@ -1835,9 +1561,9 @@ static void people_check_same_person(struct people_import *pi, const struct pers
                                   : strcmp(e->f[c], r->f[c]) != 0;
 
         if (differs) {
-            import_err(&pi->errs, r->line, r->col[c],
-                       "%s '%s' differs from line %zu ('%s'); the rows of one person must agree",
-                       people_cols[c], r->f[c], e->line, e->f[c]);
+            table_err(&pi->errs, r->line, r->col[c],
+                      "%s '%s' differs from line %zu ('%s'); the rows of one person must agree",
+                      people_cols[c], r->f[c], e->line, e->f[c]);
             return;
         }
     }
@@ -1849,9 +1575,9 @@ static void people_check_same_day(struct people_import *pi, const struct person_
 {
     if (pr->has_day && earlier->has_day && pr->day == earlier->day &&
         strcmp(earlier->r->f[P_MANAGER], pr->r->f[P_MANAGER]) != 0) {
-        import_err(&pi->errs, pr->r->line, pr->r->col[P_EFFECTIVE],
-                   "line %zu gives '%s' another manager from the same day", earlier->r->line,
-                   pr->r->f[P_ID]);
+        table_err(&pi->errs, pr->r->line, pr->r->col[P_EFFECTIVE],
+                  "line %zu gives '%s' another manager from the same day", earlier->r->line,
+                  pr->r->f[P_ID]);
     }
 }
 
@@ -1973,8 +1699,8 @@ static int people_line_row(struct people_import *pi, struct store_txn *t,
     if (mgr[0] != '\0' && people_find(pi, mgr) == NULL) {
         rc = people_get(t, mgr, &m);
         if (rc == -ENOENT) {
-            import_err(&pi->errs, r->line, r->col[P_MANAGER],
-                       "manager_id '%s' is neither in this file nor in the store", mgr);
+            table_err(&pi->errs, r->line, r->col[P_MANAGER],
+                      "manager_id '%s' is neither in this file nor in the store", mgr);
             return 0;
         }
         if (rc < 0) {
@@ -1993,14 +1719,14 @@ static int people_line_row(struct people_import *pi, struct store_txn *t,
             return rc;
         }
         if (last.any && last.manager[0] != '\0') {
-            import_err(&pi->errs, r->line, r->col[P_EFFECTIVE],
-                       "effective_date is empty, but the store has '%s' reporting to '%s' since "
-                       "%s: give the date from which they report to nobody",
-                       r->f[P_ID], last.manager, fmt_day(last.day, day, sizeof(day)));
+            table_err(&pi->errs, r->line, r->col[P_EFFECTIVE],
+                      "effective_date is empty, but the store has '%s' reporting to '%s' since "
+                      "%s: give the date from which they report to nobody",
+                      r->f[P_ID], last.manager, fmt_day(last.day, day, sizeof(day)));
         }
         return 0;
     }
-    if (pi->errs.n > 0) {
+    if (pi->errs.total > 0) {
         return 0;
     }
     rc = people_line_put(t, r->f[P_ID], mgr, pr->day, &changed);
@@ -2019,11 +1745,10 @@ static int people_import_txn(struct store_txn *t, void *arg)
     int rc;
 
     a->err[0] = '\0';
-    pi->errs.n = pi->static_errs;
-    pi->errs.more = pi->static_more;
+    table_errs_truncate(&pi->errs, pi->static_errs);
     pi->added = pi->updated = pi->unchanged = pi->lines = 0;
     /* Pass 1: the people, so that pass 2 finds managers in this file. */
-    for (i = 0; i < pi->tab.n && pi->errs.n == 0; i++) {
+    for (i = 0; i < pi->tab.n && pi->errs.total == 0; i++) {
         if (!pi->rows[i].first) {
             continue;
         }
@@ -2043,7 +1768,7 @@ static int people_import_txn(struct store_txn *t, void *arg)
              "people: %zu rows; %zu added, %zu updated, %zu unchanged; reporting lines: %zu "
              "changed",
              pi->tab.n, pi->added, pi->updated, pi->unchanged, pi->lines);
-    if (pi->errs.n == 0 && !pi->dry_run && pi->added + pi->updated + pi->lines > 0) {
+    if (pi->errs.total == 0 && !pi->dry_run && pi->added + pi->updated + pi->lines > 0) {
         rc = audit_append(t, a->now_ms, a->actor, "import.people", pi->path, pi->summary, a->origin,
                           NULL);
         if (rc < 0) {
@@ -2066,7 +1791,10 @@ static int run_import_people(struct admin *a)
     }
     pi->a = a;
     pi->path = a->pos[0];
-    pi->errs.file = a->pos[0];
+    if (table_errs_init(&pi->errs, a->pos[0], ADMIN_MAX_ERRORS) < 0) {
+        errorf(a, "out of memory");
+        goto out;
+    }
     pi->dry_run = opt(a, "dry-run") != NULL;
     if (open_store(a, 0) < 0) {
         goto out;
@@ -2083,19 +1811,19 @@ static int run_import_people(struct admin *a)
         import_print(a, &pi->errs);
         goto out;
     }
-    pi->static_errs = pi->errs.n;
-    pi->static_more = pi->errs.more;
+    pi->static_errs = pi->errs.total;
     rc = store_exec(a->store, people_import_txn, pi);
     if (rc == 0 || rc == ADMIN_DRY_RUN) {
         printf("%s%s\n", rc == 0 ? "" : "dry run, nothing written: ", pi->summary);
         code = 0;
-    } else if (pi->errs.n > 0) {
+    } else if (pi->errs.total > 0) {
         import_print(a, &pi->errs);
     } else {
         store_failure(a, rc);
     }
 out:
-    table_free(&pi->tab);
+    table_clear(&pi->tab);
+    table_errs_close(&pi->errs);
     free(pi->rows);
     free(pi->by_id);
     free(pi);
@@ -2122,9 +1850,8 @@ struct prog_import {
     struct table tab;
     struct prog_row *rows;
     struct prog_row **sorted; /* by programme, person, line */
-    struct import_errs errs;
+    struct table_errs errs;
     size_t static_errs;
-    int static_more;
     /* Results, set afresh by each run of the callback. */
     size_t progs_added, progs_renamed, enr_added, enr_updated, enr_unchanged, attended, completions;
     char summary[320];
@@ -2148,23 +1875,23 @@ static int cmp_prog_row(const void *x, const void *y)
 static void prog_check_row(struct prog_import *gi, struct prog_row *g)
 {
     const struct table_row *r = g->r;
-    struct import_errs *e = &gi->errs;
+    struct table_errs *e = &gi->errs;
 
-    check_id(e, r, G_PROG, "programme_id");
-    check_text(e, r, G_NAME, "programme_name", ADMIN_MAX_NAME, 1);
-    check_id(e, r, G_COHORT, "cohort_id");
-    check_date(e, r, G_START, "cohort_start", 1, &g->start, &g->has_start);
-    check_id(e, r, G_PERSON, "person_id");
-    check_text(e, r, G_MODULE, "module", ADMIN_MAX_MODULE, 0);
-    check_date(e, r, G_ATTENDED, "attended_on", 0, &g->attended, &g->has_attended);
-    check_date(e, r, G_COMPLETED, "completed_on", 0, &g->completed, &g->has_completed);
+    table_check_id(e, r, G_PROG, "programme_id");
+    table_check_text(e, r, G_NAME, "programme_name", ADMIN_MAX_NAME, 1);
+    table_check_id(e, r, G_COHORT, "cohort_id");
+    table_check_date(e, r, G_START, "cohort_start", 1, &g->start, &g->has_start);
+    table_check_id(e, r, G_PERSON, "person_id");
+    table_check_text(e, r, G_MODULE, "module", ADMIN_MAX_MODULE, 0);
+    table_check_date(e, r, G_ATTENDED, "attended_on", 0, &g->attended, &g->has_attended);
+    table_check_date(e, r, G_COMPLETED, "completed_on", 0, &g->completed, &g->has_completed);
     if (r->f[G_MODULE][0] != '\0' && r->f[G_ATTENDED][0] == '\0') {
-        import_err(e, r->line, r->col[G_ATTENDED],
-                   "attended_on is empty; module '%s' needs the day it was attended",
-                   r->f[G_MODULE]);
+        table_err(e, r->line, r->col[G_ATTENDED],
+                  "attended_on is empty; module '%s' needs the day it was attended",
+                  r->f[G_MODULE]);
     } else if (r->f[G_MODULE][0] == '\0' && r->f[G_ATTENDED][0] != '\0') {
-        import_err(e, r->line, r->col[G_MODULE],
-                   "module is empty; attended_on needs the module that was attended");
+        table_err(e, r->line, r->col[G_MODULE],
+                  "module is empty; attended_on needs the module that was attended");
     }
 }
 
@@ -2185,9 +1912,9 @@ static void prog_check_groups(struct prog_import *gi)
             continue;
         }
         if (strcmp(first_of_prog->r->f[G_NAME], r->f[G_NAME]) != 0) {
-            import_err(&gi->errs, r->line, r->col[G_NAME],
-                       "programme '%s' is named '%s' on line %zu", r->f[G_PROG],
-                       first_of_prog->r->f[G_NAME], first_of_prog->r->line);
+            table_err(&gi->errs, r->line, r->col[G_NAME],
+                      "programme '%s' is named '%s' on line %zu", r->f[G_PROG],
+                      first_of_prog->r->f[G_NAME], first_of_prog->r->line);
         }
         if (strcmp(first_of_enr->r->f[G_PERSON], r->f[G_PERSON]) != 0) {
             first_of_enr = g;
@@ -2195,11 +1922,11 @@ static void prog_check_groups(struct prog_import *gi)
         }
         if (strcmp(first_of_enr->r->f[G_COHORT], r->f[G_COHORT]) != 0 ||
             strcmp(first_of_enr->r->f[G_START], r->f[G_START]) != 0) {
-            import_err(&gi->errs, r->line, r->col[G_COHORT],
-                       "'%s' is in cohort '%s' starting %s on line %zu; a person is in one "
-                       "cohort per programme",
-                       r->f[G_PERSON], first_of_enr->r->f[G_COHORT], first_of_enr->r->f[G_START],
-                       first_of_enr->r->line);
+            table_err(&gi->errs, r->line, r->col[G_COHORT],
+                      "'%s' is in cohort '%s' starting %s on line %zu; a person is in one "
+                      "cohort per programme",
+                      r->f[G_PERSON], first_of_enr->r->f[G_COHORT], first_of_enr->r->f[G_START],
+                      first_of_enr->r->line);
         }
     }
     /* Completion dates of one enrolment must agree where given. */
@@ -2219,9 +1946,9 @@ static void prog_check_groups(struct prog_import *gi)
             }
             if (p->has_completed) {
                 if (p->completed != g->completed) {
-                    import_err(&gi->errs, g->r->line, g->r->col[G_COMPLETED],
-                               "completed_on '%s' differs from '%s' on line %zu",
-                               g->r->f[G_COMPLETED], p->r->f[G_COMPLETED], p->r->line);
+                    table_err(&gi->errs, g->r->line, g->r->col[G_COMPLETED],
+                              "completed_on '%s' differs from '%s' on line %zu",
+                              g->r->f[G_COMPLETED], p->r->f[G_COMPLETED], p->r->line);
                 }
                 break;
             }
@@ -2368,8 +2095,7 @@ static int prog_import_txn(struct store_txn *t, void *arg)
     int rc;
 
     a->err[0] = '\0';
-    gi->errs.n = gi->static_errs;
-    gi->errs.more = gi->static_more;
+    table_errs_truncate(&gi->errs, gi->static_errs);
     gi->progs_added = gi->progs_renamed = gi->enr_added = gi->enr_updated = 0;
     gi->enr_unchanged = gi->attended = gi->completions = 0;
     while (i < gi->tab.n) {
@@ -2383,15 +2109,15 @@ static int prog_import_txn(struct store_txn *t, void *arg)
         }
         rc = validate_id(r->f[G_PERSON]) < 0 ? -EINVAL : people_get(t, r->f[G_PERSON], &p);
         if (rc == -ENOENT) {
-            import_err(&gi->errs, r->line, r->col[G_PERSON],
-                       "person_id '%s' is not in the store (import people first)", r->f[G_PERSON]);
+            table_err(&gi->errs, r->line, r->col[G_PERSON],
+                      "person_id '%s' is not in the store (import people first)", r->f[G_PERSON]);
         } else if (rc < 0 && rc != -EINVAL) {
             return txn_fail(a, rc, "%s:%zu: %s", gi->path, r->line, error_strerror(rc));
         }
         if (p != NULL) {
             coachq__v1__person__free_unpacked(p, NULL);
         }
-        if (gi->errs.n == 0) {
+        if (gi->errs.total == 0) {
             if (i == 0 || strcmp(gi->sorted[i - 1]->r->f[G_PROG], r->f[G_PROG]) != 0) {
                 rc = prog_put_programme(gi, t, r);
             } else {
@@ -2411,7 +2137,7 @@ static int prog_import_txn(struct store_txn *t, void *arg)
              "%zu updated, %zu unchanged; attendances: %zu added; completions: %zu set",
              gi->tab.n, gi->progs_added, gi->progs_renamed, gi->enr_added, gi->enr_updated,
              gi->enr_unchanged, gi->attended, gi->completions);
-    if (gi->errs.n == 0 &&
+    if (gi->errs.total == 0 &&
         gi->progs_added + gi->progs_renamed + gi->enr_added + gi->enr_updated > 0) {
         rc = audit_append(t, a->now_ms, a->actor, "import.programme", gi->path, gi->summary,
                           a->origin, NULL);
@@ -2435,7 +2161,10 @@ static int run_import_programme(struct admin *a)
     }
     gi->a = a;
     gi->path = a->pos[0];
-    gi->errs.file = a->pos[0];
+    if (table_errs_init(&gi->errs, a->pos[0], ADMIN_MAX_ERRORS) < 0) {
+        errorf(a, "out of memory");
+        goto out;
+    }
     if (open_store(a, 0) < 0) {
         goto out;
     }
@@ -2451,19 +2180,19 @@ static int run_import_programme(struct admin *a)
         import_print(a, &gi->errs);
         goto out;
     }
-    gi->static_errs = gi->errs.n;
-    gi->static_more = gi->errs.more;
+    gi->static_errs = gi->errs.total;
     rc = store_exec(a->store, prog_import_txn, gi);
     if (rc == 0) {
         printf("%s\n", gi->summary);
         code = 0;
-    } else if (gi->errs.n > 0) {
+    } else if (gi->errs.total > 0) {
         import_print(a, &gi->errs);
     } else {
         store_failure(a, rc);
     }
 out:
-    table_free(&gi->tab);
+    table_clear(&gi->tab);
+    table_errs_close(&gi->errs);
     free(gi->rows);
     free(gi->sorted);
     free(gi);
@@ -3602,7 +3331,7 @@ struct outcomes_import {
     size_t n;
     struct outcomes_pos *pos; /* owned; where each row is in the file */
     int dry_run;
-    struct import_errs errs;
+    struct table_errs errs;
     Coachq__V1__ImportResult res;
     struct validate_error fault;
     char summary[256];
@@ -3621,10 +3350,10 @@ static void outcomes_import_fault(struct outcomes_import *oi)
     int col = outcomes_fault_col(oi->fault.field, &row);
 
     if (row < oi->n) {
-        import_err(&oi->errs, oi->pos[row].line, col >= 0 ? oi->pos[row].col[col] : 1, "%s",
-                   oi->fault.message);
+        table_err(&oi->errs, oi->pos[row].line, col >= 0 ? oi->pos[row].col[col] : 1, "%s",
+                  oi->fault.message);
     } else {
-        import_err(&oi->errs, 0, 0, "%s: %s", oi->fault.field, oi->fault.message);
+        table_err(&oi->errs, 0, 0, "%s: %s", oi->fault.field, oi->fault.message);
     }
 }
 
@@ -3636,10 +3365,9 @@ static int outcomes_import_cb(struct store_txn *t, void *arg)
     int rc;
 
     a->err[0] = '\0';
-    oi->errs.n = 0;
-    oi->errs.more = 0;
+    table_errs_truncate(&oi->errs, 0);
     /* Every unknown subject (not only the first), each at its line. */
-    for (size_t i = 0; i < oi->n && !import_full(&oi->errs); i++) {
+    for (size_t i = 0; i < oi->n && !table_errs_full(&oi->errs); i++) {
         Coachq__V1__Person *p = NULL;
 
         if (last != NULL && strcmp(last, oi->rows[i]->subject_id) == 0) {
@@ -3647,9 +3375,9 @@ static int outcomes_import_cb(struct store_txn *t, void *arg)
         }
         rc = people_get(t, oi->rows[i]->subject_id, &p);
         if (rc == -ENOENT) {
-            import_err(&oi->errs, oi->pos[i].line, oi->pos[i].col[OUTCOMES_COL_SUBJECT],
-                       "subject_id '%s' is nobody in the store; import people first",
-                       oi->rows[i]->subject_id);
+            table_err(&oi->errs, oi->pos[i].line, oi->pos[i].col[OUTCOMES_COL_SUBJECT],
+                      "subject_id '%s' is nobody in the store; import people first",
+                      oi->rows[i]->subject_id);
             continue;
         }
         if (rc < 0) {
@@ -3658,7 +3386,7 @@ static int outcomes_import_cb(struct store_txn *t, void *arg)
         coachq__v1__person__free_unpacked(p, NULL);
         last = oi->rows[i]->subject_id;
     }
-    if (oi->errs.n > 0) {
+    if (oi->errs.total > 0) {
         return -EINVAL;
     }
     memset(&oi->fault, 0, sizeof(oi->fault));
@@ -3692,7 +3420,10 @@ static int run_import_outcomes(struct admin *a)
     }
     oi->a = a;
     oi->path = a->pos[0];
-    oi->errs.file = a->pos[0];
+    if (table_errs_init(&oi->errs, a->pos[0], ADMIN_MAX_ERRORS) < 0) {
+        errorf(a, "out of memory");
+        goto out;
+    }
     oi->dry_run = opt(a, "dry-run") != NULL;
     coachq__v1__import_result__init(&oi->res);
     if (open_store(a, 0) < 0) {
@@ -3700,8 +3431,8 @@ static int run_import_outcomes(struct admin *a)
     }
     rc = read_file(oi->path, CSV_MAX_FILE, &data, &len);
     if (rc < 0) {
-        import_err(&oi->errs, 0, 0, "cannot read: %s",
-                   rc == -EFBIG ? "larger than the 64 MiB an import may be" : error_strerror(rc));
+        table_err(&oi->errs, 0, 0, "cannot read: %s",
+                  rc == -EFBIG ? "larger than the 64 MiB an import may be" : error_strerror(rc));
         import_print(a, &oi->errs);
         goto out;
     }
@@ -3722,13 +3453,14 @@ static int run_import_outcomes(struct admin *a)
     if (rc == 0 || rc == ADMIN_DRY_RUN) {
         printf("%s%s\n", rc == 0 ? "" : "dry run, nothing written: ", oi->summary);
         code = 0;
-    } else if (oi->errs.n > 0) {
+    } else if (oi->errs.total > 0) {
         import_print(a, &oi->errs);
     } else {
         store_failure(a, rc);
     }
 out:
     outcomes_rows_free(oi->rows, oi->n);
+    table_errs_close(&oi->errs);
     free(oi->pos);
     free(data);
     free(oi);
