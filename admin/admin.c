@@ -46,6 +46,7 @@
 #include "day.h"
 #include "error.h"
 #include "store.h"
+#include "table.h"
 #include "str.h"
 
 /* ---- Messages ------------------------------------------------------- */
@@ -653,4 +654,23 @@ int admin_main(int argc, char **argv)
 int admin_main_store(struct store *s, int argc, char **argv)
 {
     return admin_run(s, argc, argv);
+}
+
+/* ---- CSV imports ---------------------------------------------------------- */
+
+int admin_table_read(struct csv *c, const char *const *names, size_t ncol, struct table *t,
+                     struct table_errs *e)
+{
+    const struct table_spec spec = {
+        .names = names,
+        .ncol = ncol,
+        .max_rows = ADMIN_MAX_ROWS,
+        .too_many = "",
+        .too_many_rc = -EINVAL,
+        .unreadable = NULL,
+        .stop_when_full = 1,
+    };
+
+    memset(t, 0, sizeof(*t));
+    return table_read(c, &spec, table_keep, t, e);
 }

@@ -20,12 +20,26 @@
 #include "outcomes.h"
 #include "outcomes_csv.h"
 #include "people.h"
+#include "people_csv.h"
+#include "programme_csv.h"
 #include "store.h"
 #include "str.h"
 #include "table.h"
 #include "validate.h"
 
 /* ---- Import errors and CSV tables ---------------------------------------- */
+
+/* Opens the import's file for reading; says why it cannot into e. */
+static int import_open(const char *path, struct table_errs *e, struct csv **c)
+{
+    int rc = csv_open_file(path, c);
+
+    if (rc < 0) {
+        table_err(e, 0, 0, "cannot read: %s", error_strerror(rc));
+        return -EINVAL;
+    }
+    return 0;
+}
 
 /* Prints the errors in file order (those found in the store come later
  * than the file's own), then the verdict. */
@@ -45,55 +59,6 @@ static void import_print(const struct admin *a, struct table_errs *e)
                  more ? " or more" : "");
 }
 
-/*
- * Reads the CSV file path whose first line names the columns names (ncol
- * of them, any order) into t, fields in the order of names. Problems go
- * into e; returns 0 (rows read, though some may have been refused: check
- * e->total), -EINVAL (the file cannot be read on: see e) or -ENOMEM.
- */
-static int table_load(const char *path, const char *const *names, size_t ncol, struct table *t,
-                      struct table_errs *e)
-{
-    struct table_spec spec = {
-        .names = names,
-        .ncol = ncol,
-        .max_rows = ADMIN_MAX_ROWS,
-        .too_many = "",
-        .too_many_rc = -EINVAL,
-        .unreadable = NULL,
-        .stop_when_full = 1,
-    };
-    struct csv *c = NULL;
-    int rc;
-
-    memset(t, 0, sizeof(*t));
-    rc = csv_open_file(path, &c);
-    if (rc < 0) {
-        table_err(e, 0, 0, "cannot read: %s", error_strerror(rc));
-        return -EINVAL;
-    }
-    rc = table_read(c, &spec, table_keep, t, e);
-    csv_free(c);
-    return rc;
-}
-
-static int check_email(struct table_errs *e, const struct table_row *r, size_t k)
-{
-    const char *s = r->f[k];
-
-    if (s[0] == '\0') {
-        return 0;
-    }
-    if (table_check_text(e, r, k, "email", ADMIN_MAX_EMAIL, 0) < 0) {
-        return -EINVAL;
-    }
-    if (!admin_email_like(s)) {
-        table_err(e, r->line, r->col[k], "email '%s' is not an e-mail address", s);
-        return -EINVAL;
-    }
-    return 0;
-}
-
 /* Checks and merges an import inside one write transaction; the common
  * ending of both imports: abort on errors or for a dry run. */
 static int import_finish(const struct table_errs *e, int dry_run)
@@ -106,26 +71,10 @@ static int import_finish(const struct table_errs *e, int dry_run)
 
 /* ---- import people ------------------------------------------------------- */
 
-enum { P_ID, P_NAME, P_EMAIL, P_ROLE, P_MANAGER, P_EFFECTIVE, P_NCOL };
-
-static const char *const people_cols[P_NCOL] = {"id",   "name",       "email",
-                                                "role", "manager_id", "effective_date"};
-
-struct person_row {
-    const struct table_row *r; /* borrowed from the table */
-    Coachq__V1__Role roles[ADMIN_NROLES];
-    size_t nroles;
-    int32_t day;
-    int has_day;
-    int first; /* the first row of its id: the one that puts the person */
-};
-
 struct people_import {
     struct admin *a;
     const char *path;
-    struct table tab;
-    struct person_row *rows;
-    struct person_row **by_id; /* sorted by id, then line */
+    struct people_csv csv; /* the file's rows, checked */
     int dry_run;
     struct table_errs errs;
     size_t static_errs; /* errors found before the transaction */
@@ -134,191 +83,23 @@ struct people_import {
     char summary[256];
 };
 
-static int cmp_person_row(const void *x, const void *y)
-{
-    const struct person_row *a = *(struct person_row *const *)x;
-    const struct person_row *b = *(struct person_row *const *)y;
-    int c = strcmp(a->r->f[P_ID], b->r->f[P_ID]);
-
-    if (c != 0) {
-        return c;
-    }
-    return a->r->line < b->r->line ? -1 : a->r->line > b->r->line;
-}
-
-/* The row of id in this file whose line starts last (a person may have a
- * row per reporting line change), or NULL. */
-static struct person_row *people_find(const struct people_import *pi, const char *id)
-{
-    struct person_row *best = NULL;
-    size_t lo = 0, hi = pi->tab.n;
-
-    /* The first row of id: by_id is sorted by id, then line. */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (strcmp(pi->by_id[mid]->r->f[P_ID], id) < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    for (; lo < pi->tab.n && strcmp(pi->by_id[lo]->r->f[P_ID], id) == 0; lo++) {
-        struct person_row *pr = pi->by_id[lo];
-
-        if (best == NULL || (pr->has_day && (!best->has_day || pr->day >= best->day))) {
-            best = pr;
-        }
-    }
-    return best;
-}
-
-static void people_check_row(struct people_import *pi, struct person_row *pr)
-{
-    const struct table_row *r = pr->r;
-    struct table_errs *e = &pi->errs;
-    char msg[200];
-
-    table_check_id(e, r, P_ID, "id");
-    table_check_text(e, r, P_NAME, "name", ADMIN_MAX_NAME, 1);
-    check_email(e, r, P_EMAIL);
-    if (admin_parse_roles(r->f[P_ROLE], pr->roles, &pr->nroles, msg, sizeof(msg)) < 0) {
-        table_err(e, r->line, r->col[P_ROLE], "%s", msg);
-    }
-    if (r->f[P_MANAGER][0] != '\0') {
-        if (table_check_id(e, r, P_MANAGER, "manager_id") == 0 &&
-            strcmp(r->f[P_MANAGER], r->f[P_ID]) == 0) {
-            table_err(e, r->line, r->col[P_MANAGER], "'%s' cannot be their own manager",
-                      r->f[P_ID]);
-        }
-        if (r->f[P_EFFECTIVE][0] == '\0') {
-            table_err(e, r->line, r->col[P_EFFECTIVE],
-                      "effective_date is empty; a manager_id needs the date from which the "
-                      "line holds (YYYY-MM-DD)");
-            return;
-        }
-    }
-    table_check_date(e, r, P_EFFECTIVE, "effective_date", 0, &pr->day, &pr->has_day);
-}
-
-/* Reports a reporting line within the file that leads back to where it
- * started, once per loop (at the loop's smallest id). */
-static void people_check_loop(struct people_import *pi, const struct person_row *pr)
-{
-    const char *start = pr->r->f[P_ID];
-    const struct person_row *cur = pr;
-    int steps;
-
-    for (steps = 0; steps < 4 * PEOPLE_MAX_CHAIN; steps++) {
-        cur = cur->r->f[P_MANAGER][0] ? people_find(pi, cur->r->f[P_MANAGER]) : NULL;
-        if (cur == NULL || strcmp(cur->r->f[P_ID], start) < 0) {
-            return;
-        }
-        if (cur == pr) {
-            table_err(&pi->errs, pr->r->line, pr->r->col[P_MANAGER],
-                      "manager_id '%s': the reporting line from '%s' leads back to '%s'",
-                      pr->r->f[P_MANAGER], start, start);
-            return;
-        }
-    }
-}
-
-/*
- * A person may have several rows, one per change of their reporting line
- * (a transfer); each must give the same name, email and roles as their
- * first row.
- */
-static void people_check_same_person(struct people_import *pi, const struct person_row *first,
-                                     const struct person_row *pr)
-{
-    static const size_t same[3] = {P_NAME, P_EMAIL, P_ROLE};
-    const struct table_row *e = first->r;
-    const struct table_row *r = pr->r;
-    size_t k;
-
-    for (k = 0; k < 3; k++) {
-        size_t c = same[k];
-        int differs = c == P_ROLE ? pr->nroles != first->nroles ||
-                                        memcmp(pr->roles, first->roles,
-                                               pr->nroles * sizeof(pr->roles[0])) != 0
-                                  : strcmp(e->f[c], r->f[c]) != 0;
-
-        if (differs) {
-            table_err(&pi->errs, r->line, r->col[c],
-                      "%s '%s' differs from line %zu ('%s'); the rows of one person must agree",
-                      people_cols[c], r->f[c], e->line, e->f[c]);
-            return;
-        }
-    }
-}
-
-/* Two rows of one person must not name different managers from one day. */
-static void people_check_same_day(struct people_import *pi, const struct person_row *earlier,
-                                  const struct person_row *pr)
-{
-    if (pr->has_day && earlier->has_day && pr->day == earlier->day &&
-        strcmp(earlier->r->f[P_MANAGER], pr->r->f[P_MANAGER]) != 0) {
-        table_err(&pi->errs, pr->r->line, pr->r->col[P_EFFECTIVE],
-                  "line %zu gives '%s' another manager from the same day", earlier->r->line,
-                  pr->r->f[P_ID]);
-    }
-}
-
-/* Checks everything that needs no store. */
-static int people_check(struct people_import *pi)
-{
-    size_t i;
-
-    pi->rows = calloc(pi->tab.n + 1, sizeof(*pi->rows));
-    pi->by_id = calloc(pi->tab.n + 1, sizeof(*pi->by_id));
-    if (pi->rows == NULL || pi->by_id == NULL) {
-        return -ENOMEM;
-    }
-    for (i = 0; i < pi->tab.n; i++) {
-        pi->rows[i].r = &pi->tab.rows[i];
-        pi->by_id[i] = &pi->rows[i];
-        people_check_row(pi, &pi->rows[i]);
-    }
-    qsort(pi->by_id, pi->tab.n, sizeof(*pi->by_id), cmp_person_row);
-    for (i = 0; i < pi->tab.n; i++) {
-        const char *id = pi->by_id[i]->r->f[P_ID];
-        size_t k;
-
-        pi->by_id[i]->first = 1;
-        if (validate_id(id) < 0) {
-            continue;
-        }
-        for (k = i; k > 0 && strcmp(pi->by_id[k - 1]->r->f[P_ID], id) == 0; k--) {
-            people_check_same_day(pi, pi->by_id[k - 1], pi->by_id[i]);
-        }
-        if (k < i) {
-            pi->by_id[i]->first = 0;
-            people_check_same_person(pi, pi->by_id[k], pi->by_id[i]);
-        }
-    }
-    for (i = 0; i < pi->tab.n; i++) {
-        people_check_loop(pi, &pi->rows[i]);
-    }
-    return 0;
-}
-
 /* Creates or updates one person; keeps pins and the disabled flag, and
  * leaves an unchanged person alone (updated_at_ms included). */
 static int people_put_row(struct people_import *pi, struct store_txn *t,
-                          const struct person_row *pr)
+                          const struct people_csv_row *pr)
 {
     Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
     Coachq__V1__Person *old = NULL;
     const struct table_row *r = pr->r;
     int rc;
 
-    rc = people_get(t, r->f[P_ID], &old);
+    rc = people_get(t, r->f[PEOPLE_CSV_ID], &old);
     if (rc < 0 && rc != -ENOENT) {
         goto out;
     }
-    p.id = r->f[P_ID];
-    p.name = r->f[P_NAME];
-    p.email = r->f[P_EMAIL];
+    p.id = r->f[PEOPLE_CSV_ID];
+    p.name = r->f[PEOPLE_CSV_NAME];
+    p.email = r->f[PEOPLE_CSV_EMAIL];
     p.roles = (Coachq__V1__Role *)pr->roles;
     p.n_roles = pr->nroles;
     if (old != NULL) {
@@ -367,22 +148,22 @@ static int last_line_cb(const Coachq__V1__ReportingLine *line, void *arg)
 
 /* Checks one row's manager and records its line. */
 static int people_line_row(struct people_import *pi, struct store_txn *t,
-                           const struct person_row *pr)
+                           const struct people_csv_row *pr)
 {
     const struct table_row *r = pr->r;
-    const char *mgr = r->f[P_MANAGER];
+    const char *mgr = r->f[PEOPLE_CSV_MANAGER];
     Coachq__V1__Person *m = NULL;
     char day[16];
     int rc, changed = 0;
 
     /* Malformed ids were reported already and cannot be looked up. */
-    if (validate_id(r->f[P_ID]) < 0 || (mgr[0] != '\0' && validate_id(mgr) < 0)) {
+    if (validate_id(r->f[PEOPLE_CSV_ID]) < 0 || (mgr[0] != '\0' && validate_id(mgr) < 0)) {
         return 0;
     }
-    if (mgr[0] != '\0' && people_find(pi, mgr) == NULL) {
+    if (mgr[0] != '\0' && people_csv_find(&pi->csv, mgr) == NULL) {
         rc = people_get(t, mgr, &m);
         if (rc == -ENOENT) {
-            table_err(&pi->errs, r->line, r->col[P_MANAGER],
+            table_err(&pi->errs, r->line, r->col[PEOPLE_CSV_MANAGER],
                       "manager_id '%s' is neither in this file nor in the store", mgr);
             return 0;
         }
@@ -397,22 +178,22 @@ static int people_line_row(struct people_import *pi, struct store_txn *t,
         /* Without a date, "reports to nobody" cannot end a line that the
          * store holds: the file must say from when. */
         memset(&last, 0, sizeof(last));
-        rc = people_lines(t, r->f[P_ID], last_line_cb, &last);
+        rc = people_lines(t, r->f[PEOPLE_CSV_ID], last_line_cb, &last);
         if (rc < 0 && rc != -ENOENT) {
             return rc;
         }
         if (last.any && last.manager[0] != '\0') {
-            table_err(&pi->errs, r->line, r->col[P_EFFECTIVE],
+            table_err(&pi->errs, r->line, r->col[PEOPLE_CSV_EFFECTIVE],
                       "effective_date is empty, but the store has '%s' reporting to '%s' since "
                       "%s: give the date from which they report to nobody",
-                      r->f[P_ID], last.manager, admin_fmt_day(last.day, day, sizeof(day)));
+                      r->f[PEOPLE_CSV_ID], last.manager, admin_fmt_day(last.day, day, sizeof(day)));
         }
         return 0;
     }
     if (pi->errs.total > 0) {
         return 0;
     }
-    rc = people_line_put(t, r->f[P_ID], mgr, pr->day, &changed);
+    rc = people_line_put(t, r->f[PEOPLE_CSV_ID], mgr, pr->day, &changed);
     if (rc < 0) {
         return rc;
     }
@@ -431,28 +212,28 @@ static int people_import_txn(struct store_txn *t, void *arg)
     table_errs_truncate(&pi->errs, pi->static_errs);
     pi->added = pi->updated = pi->unchanged = pi->lines = 0;
     /* Pass 1: the people, so that pass 2 finds managers in this file. */
-    for (i = 0; i < pi->tab.n && pi->errs.total == 0; i++) {
-        if (!pi->rows[i].first) {
+    for (i = 0; i < pi->csv.tab.n && pi->errs.total == 0; i++) {
+        if (!pi->csv.rows[i].first) {
             continue;
         }
-        rc = people_put_row(pi, t, &pi->rows[i]);
+        rc = people_put_row(pi, t, &pi->csv.rows[i]);
         if (rc < 0) {
-            return admin_txn_fail(a, rc, "%s:%zu: %s", pi->path, pi->rows[i].r->line,
+            return admin_txn_fail(a, rc, "%s:%zu: %s", pi->path, pi->csv.rows[i].r->line,
                                   error_strerror(rc));
         }
     }
     /* Pass 2: managers and reporting lines. */
-    for (i = 0; i < pi->tab.n; i++) {
-        rc = people_line_row(pi, t, &pi->rows[i]);
+    for (i = 0; i < pi->csv.tab.n; i++) {
+        rc = people_line_row(pi, t, &pi->csv.rows[i]);
         if (rc < 0) {
-            return admin_txn_fail(a, rc, "%s:%zu: %s", pi->path, pi->rows[i].r->line,
+            return admin_txn_fail(a, rc, "%s:%zu: %s", pi->path, pi->csv.rows[i].r->line,
                                   error_strerror(rc));
         }
     }
     snprintf(pi->summary, sizeof(pi->summary),
              "people: %zu rows; %zu added, %zu updated, %zu unchanged; reporting lines: %zu "
              "changed",
-             pi->tab.n, pi->added, pi->updated, pi->unchanged, pi->lines);
+             pi->csv.tab.n, pi->added, pi->updated, pi->unchanged, pi->lines);
     if (pi->errs.total == 0 && !pi->dry_run && pi->added + pi->updated + pi->lines > 0) {
         rc = audit_append(t, a->now_ms, a->actor, "import.people", pi->path, pi->summary, a->origin,
                           NULL);
@@ -466,6 +247,7 @@ static int people_import_txn(struct store_txn *t, void *arg)
 int admin_run_import_people(struct admin *a)
 {
     struct people_import *pi = NULL;
+    struct csv *c = NULL;
     int code = 1;
     int rc;
 
@@ -484,9 +266,9 @@ int admin_run_import_people(struct admin *a)
     if (admin_open_store(a, 0) < 0) {
         goto out;
     }
-    rc = table_load(pi->path, people_cols, P_NCOL, &pi->tab, &pi->errs);
+    rc = import_open(pi->path, &pi->errs, &c);
     if (rc == 0) {
-        rc = people_check(pi);
+        rc = people_csv_read(&pi->csv, c, &pi->errs);
     }
     if (rc == -ENOMEM) {
         admin_errorf(a, "out of memory");
@@ -507,158 +289,25 @@ int admin_run_import_people(struct admin *a)
         admin_store_failure(a, rc);
     }
 out:
-    table_clear(&pi->tab);
+    people_csv_clear(&pi->csv);
     table_errs_close(&pi->errs);
-    free(pi->rows);
-    free(pi->by_id);
+    csv_free(c);
     free(pi);
     return code;
 }
 
 /* ---- import programme ---------------------------------------------------- */
 
-enum { G_PROG, G_NAME, G_COHORT, G_START, G_PERSON, G_MODULE, G_ATTENDED, G_COMPLETED, G_NCOL };
-
-static const char *const programme_cols[G_NCOL] = {"programme_id", "programme_name", "cohort_id",
-                                                   "cohort_start", "person_id",      "module",
-                                                   "attended_on",  "completed_on"};
-
-struct prog_row {
-    const struct table_row *r; /* borrowed from the table */
-    int32_t start, attended, completed;
-    int has_start, has_attended, has_completed;
-};
-
 struct prog_import {
     struct admin *a;
     const char *path;
-    struct table tab;
-    struct prog_row *rows;
-    struct prog_row **sorted; /* by programme, person, line */
+    struct programme_csv csv; /* the file's rows, checked */
     struct table_errs errs;
     size_t static_errs;
     /* Results, set afresh by each run of the callback. */
     size_t progs_added, progs_renamed, enr_added, enr_updated, enr_unchanged, attended, completions;
     char summary[320];
 };
-
-static int cmp_prog_row(const void *x, const void *y)
-{
-    const struct prog_row *a = *(struct prog_row *const *)x;
-    const struct prog_row *b = *(struct prog_row *const *)y;
-    int c = strcmp(a->r->f[G_PROG], b->r->f[G_PROG]);
-
-    if (c == 0) {
-        c = strcmp(a->r->f[G_PERSON], b->r->f[G_PERSON]);
-    }
-    if (c != 0) {
-        return c;
-    }
-    return a->r->line < b->r->line ? -1 : a->r->line > b->r->line;
-}
-
-static void prog_check_row(struct prog_import *gi, struct prog_row *g)
-{
-    const struct table_row *r = g->r;
-    struct table_errs *e = &gi->errs;
-
-    table_check_id(e, r, G_PROG, "programme_id");
-    table_check_text(e, r, G_NAME, "programme_name", ADMIN_MAX_NAME, 1);
-    table_check_id(e, r, G_COHORT, "cohort_id");
-    table_check_date(e, r, G_START, "cohort_start", 1, &g->start, &g->has_start);
-    table_check_id(e, r, G_PERSON, "person_id");
-    table_check_text(e, r, G_MODULE, "module", ADMIN_MAX_MODULE, 0);
-    table_check_date(e, r, G_ATTENDED, "attended_on", 0, &g->attended, &g->has_attended);
-    table_check_date(e, r, G_COMPLETED, "completed_on", 0, &g->completed, &g->has_completed);
-    if (r->f[G_MODULE][0] != '\0' && r->f[G_ATTENDED][0] == '\0') {
-        table_err(e, r->line, r->col[G_ATTENDED],
-                  "attended_on is empty; module '%s' needs the day it was attended",
-                  r->f[G_MODULE]);
-    } else if (r->f[G_MODULE][0] == '\0' && r->f[G_ATTENDED][0] != '\0') {
-        table_err(e, r->line, r->col[G_MODULE],
-                  "module is empty; attended_on needs the module that was attended");
-    }
-}
-
-/* Rows that must agree: a programme's name, and a person's cohort and
- * completion within one programme (one enrolment per programme and person). */
-static void prog_check_groups(struct prog_import *gi)
-{
-    const struct prog_row *first_of_prog = NULL, *first_of_enr = NULL;
-    size_t i;
-
-    for (i = 0; i < gi->tab.n; i++) {
-        const struct prog_row *g = gi->sorted[i];
-        const struct table_row *r = g->r;
-
-        if (first_of_prog == NULL || strcmp(first_of_prog->r->f[G_PROG], r->f[G_PROG]) != 0) {
-            first_of_prog = g;
-            first_of_enr = g;
-            continue;
-        }
-        if (strcmp(first_of_prog->r->f[G_NAME], r->f[G_NAME]) != 0) {
-            table_err(&gi->errs, r->line, r->col[G_NAME],
-                      "programme '%s' is named '%s' on line %zu", r->f[G_PROG],
-                      first_of_prog->r->f[G_NAME], first_of_prog->r->line);
-        }
-        if (strcmp(first_of_enr->r->f[G_PERSON], r->f[G_PERSON]) != 0) {
-            first_of_enr = g;
-            continue;
-        }
-        if (strcmp(first_of_enr->r->f[G_COHORT], r->f[G_COHORT]) != 0 ||
-            strcmp(first_of_enr->r->f[G_START], r->f[G_START]) != 0) {
-            table_err(&gi->errs, r->line, r->col[G_COHORT],
-                      "'%s' is in cohort '%s' starting %s on line %zu; a person is in one "
-                      "cohort per programme",
-                      r->f[G_PERSON], first_of_enr->r->f[G_COHORT], first_of_enr->r->f[G_START],
-                      first_of_enr->r->line);
-        }
-    }
-    /* Completion dates of one enrolment must agree where given. */
-    for (i = 1; i < gi->tab.n; i++) {
-        const struct prog_row *g = gi->sorted[i];
-        size_t k;
-
-        if (!g->has_completed) {
-            continue;
-        }
-        for (k = i; k > 0; k--) {
-            const struct prog_row *p = gi->sorted[k - 1];
-
-            if (strcmp(p->r->f[G_PROG], g->r->f[G_PROG]) != 0 ||
-                strcmp(p->r->f[G_PERSON], g->r->f[G_PERSON]) != 0) {
-                break;
-            }
-            if (p->has_completed) {
-                if (p->completed != g->completed) {
-                    table_err(&gi->errs, g->r->line, g->r->col[G_COMPLETED],
-                              "completed_on '%s' differs from '%s' on line %zu",
-                              g->r->f[G_COMPLETED], p->r->f[G_COMPLETED], p->r->line);
-                }
-                break;
-            }
-        }
-    }
-}
-
-static int prog_check(struct prog_import *gi)
-{
-    size_t i;
-
-    gi->rows = calloc(gi->tab.n + 1, sizeof(*gi->rows));
-    gi->sorted = calloc(gi->tab.n + 1, sizeof(*gi->sorted));
-    if (gi->rows == NULL || gi->sorted == NULL) {
-        return -ENOMEM;
-    }
-    for (i = 0; i < gi->tab.n; i++) {
-        gi->rows[i].r = &gi->tab.rows[i];
-        gi->sorted[i] = &gi->rows[i];
-        prog_check_row(gi, &gi->rows[i]);
-    }
-    qsort(gi->sorted, gi->tab.n, sizeof(*gi->sorted), cmp_prog_row);
-    prog_check_groups(gi);
-    return 0;
-}
 
 static int prog_put_programme(struct prog_import *gi, struct store_txn *t,
                               const struct table_row *r)
@@ -667,12 +316,12 @@ static int prog_put_programme(struct prog_import *gi, struct store_txn *t,
     Coachq__V1__Programme *old = NULL;
     int rc, changed = 0;
 
-    rc = people_programme_get(t, r->f[G_PROG], &old);
+    rc = people_programme_get(t, r->f[PROGRAMME_CSV_PROG], &old);
     if (rc < 0 && rc != -ENOENT) {
         return rc;
     }
-    p.id = r->f[G_PROG];
-    p.name = r->f[G_NAME];
+    p.id = r->f[PROGRAMME_CSV_PROG];
+    p.name = r->f[PROGRAMME_CSV_NAME];
     rc = people_programme_put(t, &p, &changed);
     if (rc == 0 && changed) {
         if (old != NULL) {
@@ -704,7 +353,7 @@ static int has_attendance(Coachq__V1__Attendance *const *list, size_t n, const c
  * enrolment: the cohort from the file, attendance added (never twice),
  * completion set when the file gives it. */
 static int prog_put_enrolment(struct prog_import *gi, struct store_txn *t,
-                              struct prog_row *const *g, size_t n)
+                              struct programme_csv_row *const *g, size_t n)
 {
     Coachq__V1__Enrolment e = COACHQ__V1__ENROLMENT__INIT;
     Coachq__V1__Enrolment *old = NULL;
@@ -714,7 +363,7 @@ static int prog_put_enrolment(struct prog_import *gi, struct store_txn *t,
     size_t i, nold = 0, nfresh = 0;
     int rc, changed = 0;
 
-    rc = people_enrolment_get(t, r->f[G_PROG], r->f[G_PERSON], &old);
+    rc = people_enrolment_get(t, r->f[PROGRAMME_CSV_PROG], r->f[PROGRAMME_CSV_PERSON], &old);
     if (rc < 0 && rc != -ENOENT) {
         goto out;
     }
@@ -728,18 +377,19 @@ static int prog_put_enrolment(struct prog_import *gi, struct store_txn *t,
     for (i = 0; i < nold; i++) {
         list[i] = old->attended[i];
     }
-    e.programme_id = r->f[G_PROG];
-    e.person_id = r->f[G_PERSON];
-    e.cohort_id = r->f[G_COHORT];
+    e.programme_id = r->f[PROGRAMME_CSV_PROG];
+    e.person_id = r->f[PROGRAMME_CSV_PERSON];
+    e.cohort_id = r->f[PROGRAMME_CSV_COHORT];
     e.cohort_start_day = g[0]->start;
     e.completed_day = old != NULL ? old->completed_day : 0;
     for (i = 0; i < n; i++) {
         if (g[i]->has_attended &&
-            !has_attendance(list, nold + nfresh, g[i]->r->f[G_MODULE], g[i]->attended)) {
+            !has_attendance(list, nold + nfresh, g[i]->r->f[PROGRAMME_CSV_MODULE],
+                            g[i]->attended)) {
             Coachq__V1__Attendance init = COACHQ__V1__ATTENDANCE__INIT;
 
             fresh[nfresh] = init;
-            fresh[nfresh].module = g[i]->r->f[G_MODULE];
+            fresh[nfresh].module = g[i]->r->f[PROGRAMME_CSV_MODULE];
             fresh[nfresh].day = g[i]->attended;
             list[nold + nfresh] = &fresh[nfresh];
             nfresh++;
@@ -783,19 +433,24 @@ static int prog_import_txn(struct store_txn *t, void *arg)
     table_errs_truncate(&gi->errs, gi->static_errs);
     gi->progs_added = gi->progs_renamed = gi->enr_added = gi->enr_updated = 0;
     gi->enr_unchanged = gi->attended = gi->completions = 0;
-    while (i < gi->tab.n) {
-        const struct table_row *r = gi->sorted[i]->r;
+    while (i < gi->csv.tab.n) {
+        const struct table_row *r = gi->csv.sorted[i]->r;
         Coachq__V1__Person *p = NULL;
         size_t j = i + 1;
 
-        while (j < gi->tab.n && strcmp(gi->sorted[j]->r->f[G_PROG], r->f[G_PROG]) == 0 &&
-               strcmp(gi->sorted[j]->r->f[G_PERSON], r->f[G_PERSON]) == 0) {
+        while (j < gi->csv.tab.n &&
+               strcmp(gi->csv.sorted[j]->r->f[PROGRAMME_CSV_PROG], r->f[PROGRAMME_CSV_PROG]) == 0 &&
+               strcmp(gi->csv.sorted[j]->r->f[PROGRAMME_CSV_PERSON], r->f[PROGRAMME_CSV_PERSON]) ==
+                   0) {
             j++;
         }
-        rc = validate_id(r->f[G_PERSON]) < 0 ? -EINVAL : people_get(t, r->f[G_PERSON], &p);
+        rc = validate_id(r->f[PROGRAMME_CSV_PERSON]) < 0
+                 ? -EINVAL
+                 : people_get(t, r->f[PROGRAMME_CSV_PERSON], &p);
         if (rc == -ENOENT) {
-            table_err(&gi->errs, r->line, r->col[G_PERSON],
-                      "person_id '%s' is not in the store (import people first)", r->f[G_PERSON]);
+            table_err(&gi->errs, r->line, r->col[PROGRAMME_CSV_PERSON],
+                      "person_id '%s' is not in the store (import people first)",
+                      r->f[PROGRAMME_CSV_PERSON]);
         } else if (rc < 0 && rc != -EINVAL) {
             return admin_txn_fail(a, rc, "%s:%zu: %s", gi->path, r->line, error_strerror(rc));
         }
@@ -803,13 +458,14 @@ static int prog_import_txn(struct store_txn *t, void *arg)
             coachq__v1__person__free_unpacked(p, NULL);
         }
         if (gi->errs.total == 0) {
-            if (i == 0 || strcmp(gi->sorted[i - 1]->r->f[G_PROG], r->f[G_PROG]) != 0) {
+            if (i == 0 || strcmp(gi->csv.sorted[i - 1]->r->f[PROGRAMME_CSV_PROG],
+                                 r->f[PROGRAMME_CSV_PROG]) != 0) {
                 rc = prog_put_programme(gi, t, r);
             } else {
                 rc = 0;
             }
             if (rc == 0) {
-                rc = prog_put_enrolment(gi, t, &gi->sorted[i], j - i);
+                rc = prog_put_enrolment(gi, t, &gi->csv.sorted[i], j - i);
             }
             if (rc < 0) {
                 return admin_txn_fail(a, rc, "%s:%zu: %s", gi->path, r->line, error_strerror(rc));
@@ -820,7 +476,7 @@ static int prog_import_txn(struct store_txn *t, void *arg)
     snprintf(gi->summary, sizeof(gi->summary),
              "programme: %zu rows; programmes: %zu added, %zu renamed; enrolments: %zu added, "
              "%zu updated, %zu unchanged; attendances: %zu added; completions: %zu set",
-             gi->tab.n, gi->progs_added, gi->progs_renamed, gi->enr_added, gi->enr_updated,
+             gi->csv.tab.n, gi->progs_added, gi->progs_renamed, gi->enr_added, gi->enr_updated,
              gi->enr_unchanged, gi->attended, gi->completions);
     if (gi->errs.total == 0 &&
         gi->progs_added + gi->progs_renamed + gi->enr_added + gi->enr_updated > 0) {
@@ -836,6 +492,7 @@ static int prog_import_txn(struct store_txn *t, void *arg)
 int admin_run_import_programme(struct admin *a)
 {
     struct prog_import *gi = NULL;
+    struct csv *c = NULL;
     int code = 1;
     int rc;
 
@@ -853,9 +510,9 @@ int admin_run_import_programme(struct admin *a)
     if (admin_open_store(a, 0) < 0) {
         goto out;
     }
-    rc = table_load(gi->path, programme_cols, G_NCOL, &gi->tab, &gi->errs);
+    rc = import_open(gi->path, &gi->errs, &c);
     if (rc == 0) {
-        rc = prog_check(gi);
+        rc = programme_csv_read(&gi->csv, c, &gi->errs);
     }
     if (rc == -ENOMEM) {
         admin_errorf(a, "out of memory");
@@ -876,10 +533,9 @@ int admin_run_import_programme(struct admin *a)
         admin_store_failure(a, rc);
     }
 out:
-    table_clear(&gi->tab);
+    programme_csv_clear(&gi->csv);
     table_errs_close(&gi->errs);
-    free(gi->rows);
-    free(gi->sorted);
+    csv_free(c);
     free(gi);
     return code;
 }

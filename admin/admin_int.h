@@ -21,8 +21,11 @@
 
 #include "coachq.pb-c.h"
 
+struct csv;
 struct store;
 struct store_txn;
+struct table;
+struct table_errs;
 
 #define ADMIN_MAX_OPTS 8
 #define ADMIN_MAX_POS 3
@@ -277,5 +280,15 @@ int admin_run_demo(struct admin *a);
  * write transaction (with its audit entry), so records written meanwhile
  * are included too. Exit 0: no difference, or repaired; 1: differences. */
 int admin_run_verify(struct admin *a);
+
+/*
+ * Reads the table of a people or programme import from c (borrowed; its
+ * next record is the header) into t (overwritten; caller owns, free with
+ * table_clear()): columns names (ncol of them, any order), at most
+ * ADMIN_MAX_ROWS rows, and reading stops once e holds ADMIN_MAX_ERRORS.
+ * Returns as table_read().
+ */
+int admin_table_read(struct csv *c, const char *const *names, size_t ncol, struct table *t,
+                     struct table_errs *e);
 
 #endif
