@@ -21,7 +21,8 @@ int table_errs_init(struct table_errs *e, const char *file, size_t max)
     memset(e, 0, sizeof(*e));
     e->file = file;
     if (max > 0) {
-        e->kept = calloc(max, sizeof(*e->kept));
+        /* Not zeroed: an entry is written whole before it counts. */
+        e->kept = malloc(max * sizeof(*e->kept));
         if (e->kept == NULL) {
             return -ENOMEM;
         }
@@ -98,14 +99,16 @@ void table_errs_sort(struct table_errs *e)
 
 /* ---- Reading ------------------------------------------------------------- */
 
-/* One record's fields, trimmed, while its callback runs. */
+/* One record's fields, trimmed, while its callback runs: one buffer that
+ * grows to the longest record (most are some dozens of bytes). */
 struct table_cells {
-    char text[TABLE_MAX_COLS][CSV_MAX_FIELD + 1];
+    char *buf;
+    size_t cap;
 };
 
-/* Copies s without leading and trailing blanks into out (CSV_MAX_FIELD + 1
- * bytes; a field is never longer); *lead gets how many were skipped at the
- * start (the column of the text proper moves by that). */
+/* Copies s without leading and trailing blanks into out (strlen(s) + 1
+ * bytes); *lead gets how many were skipped at the start (the column of the
+ * text proper moves by that). */
 static void table_trim(const char *s, char *out, size_t *lead)
 {
     size_t start = 0, end = strlen(s);
@@ -157,14 +160,28 @@ static int table_record(const struct table_spec *spec, const struct csv_record *
                         const size_t *map, struct table_cells *cells, table_row_cb row, void *arg)
 {
     struct table_row r;
+    size_t need = 0, off = 0;
 
+    for (size_t i = 0; i < rec->n && i < spec->ncol; i++) {
+        need += strlen(rec->field[i]) + 1;
+    }
+    if (need > cells->cap) {
+        char *buf = realloc(cells->buf, need);
+
+        if (buf == NULL) {
+            return -ENOMEM;
+        }
+        cells->buf = buf;
+        cells->cap = need;
+    }
     memset(&r, 0, sizeof(r));
     r.line = rec->line;
     for (size_t i = 0; i < rec->n && i < spec->ncol; i++) {
         size_t lead;
 
-        table_trim(rec->field[i], cells->text[map[i]], &lead);
-        r.f[map[i]] = cells->text[map[i]];
+        r.f[map[i]] = cells->buf + off;
+        table_trim(rec->field[i], r.f[map[i]], &lead);
+        off += strlen(rec->field[i]) + 1;
         r.col[map[i]] = rec->col[i] + lead;
     }
     return row(&r, arg);
@@ -174,7 +191,7 @@ int table_read(struct csv *c, const struct table_spec *spec, table_row_cb row, v
                struct table_errs *e)
 {
     size_t map[CSV_MAX_FIELDS];
-    struct table_cells *cells = NULL;
+    struct table_cells cells = {NULL, 0};
     struct csv_record rec;
     size_t eline = 0, ecol = 0, kept = 0;
     char msg[256], all[256];
@@ -196,11 +213,6 @@ int table_read(struct csv *c, const struct table_spec *spec, table_row_cb row, v
         rc = -EINVAL;
         goto out;
     }
-    rc = -ENOMEM;
-    cells = malloc(sizeof(*cells));
-    if (cells == NULL) {
-        goto out;
-    }
     for (;;) {
         msg[0] = '\0';
         rc = csv_next(c, &rec, &eline, &ecol, msg, sizeof(msg));
@@ -220,7 +232,7 @@ int table_read(struct csv *c, const struct table_spec *spec, table_row_cb row, v
             rc = spec->too_many_rc;
             goto out;
         } else {
-            rc = table_record(spec, &rec, map, cells, row, arg);
+            rc = table_record(spec, &rec, map, &cells, row, arg);
             if (rc < 0) {
                 goto out;
             }
@@ -233,7 +245,7 @@ int table_read(struct csv *c, const struct table_spec *spec, table_row_cb row, v
     }
     rc = 0;
 out:
-    free(cells);
+    free(cells.buf);
     return rc;
 }
 
