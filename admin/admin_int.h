@@ -163,6 +163,7 @@ int admin_read_file(const char *path, size_t max, char **out, size_t *len);
  * Prints why it failed. */
 int admin_open_store(struct admin *a, int create);
 
+/* Writes n bytes as "AB:CD:..." into out (outlen bytes, NUL-terminated). */
 void admin_hex_fingerprint(const uint8_t *p, size_t n, char *out, size_t outlen);
 
 /* Reads the SHA-256 of a certificate to pin to user. Warns when its CN
@@ -185,8 +186,11 @@ int admin_email_like(const char *s);
  */
 int admin_parse_roles(const char *s, Coachq__V1__Role *out, size_t *n, char *msg, size_t msglen);
 
+/* Writes roles as "observer, administrator" ("rep (no roles)" for none)
+ * into buf (len bytes); returns buf. */
 const char *admin_fmt_roles(const Coachq__V1__Role *roles, size_t n, char *buf, size_t len);
 
+/* True if person a holds exactly roles (in any order). */
 int admin_same_roles(const Coachq__V1__Person *a, const Coachq__V1__Role *roles, size_t n);
 
 /* ---- Command line (admin_args.c) --------------------------------------- */
@@ -220,6 +224,12 @@ int admin_parse_args(struct admin *a, int argc, char **argv, int first);
 /* Loads every built-in rubric (init and demo). */
 int admin_load_builtins(struct admin *a);
 
+/*
+ * The admin_run_* functions below are the commands' run functions, one per
+ * row of the command table (admin_args.c): each gets the parsed command
+ * (borrowed), prints what it did or why it failed, and returns the exit
+ * code: 0 done, 1 failed (nothing changed), 2 usage error.
+ */
 int admin_run_init(struct admin *a);
 
 int admin_run_rubric_add(struct admin *a);
