@@ -1,5 +1,7 @@
 /*
- * outcomes_csv: the CSV reader of business results (outcomes_csv.h).
+ * outcomes_csv: the CSV reader of business results (outcomes_csv.h), on
+ * the imports' table format (table.h): this file holds only what an
+ * outcomes row means.
  */
 #include "outcomes_csv.h"
 
