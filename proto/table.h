@@ -77,6 +77,7 @@ struct table_row {
     size_t line;
     size_t col[TABLE_MAX_COLS];
     char *f[TABLE_MAX_COLS];
+    char *text; /* in a struct table: owns every f[k]'s bytes; NULL in a callback's row */
 };
 
 /*
