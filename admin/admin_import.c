@@ -1,8 +1,10 @@
 /*
  * admin_import: `coachqd import people|programme|outcomes`: each import's
- * file is read and checked first (the CSV table format is proto/table.h),
- * then merged with what the store holds in one write transaction, all or
- * nothing, with every error as FILE:LINE:COL (admin_int.h).
+ * file is read and checked first, without the store (people_csv.h,
+ * programme_csv.h, outcomes_csv.h, all on the table format of
+ * proto/table.h), then merged with what the store holds in one write
+ * transaction, all or nothing, with every error as FILE:LINE:COL
+ * (admin_int.h).
  */
 #include "admin_int.h"
 
