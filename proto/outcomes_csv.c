@@ -1,119 +1,44 @@
 /*
- * outcomes_csv: the CSV reader of business results (outcomes_csv.h).
+ * outcomes_csv: the CSV reader of business results (outcomes_csv.h), on
+ * the imports' table format (table.h): this file holds only what an
+ * outcomes row means.
  */
 #include "outcomes_csv.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "csv.h"
-
-#define OUTCOMES_MSG_LEN 600
+#include "table.h"
 
 /* ---- CSV -------------------------------------------------------------- */
 
 static const char *const outcomes_cols[OUTCOMES_NCOL] = {"subject_id", "team", "period", "metric",
                                                          "value"};
 
-struct outcomes_err {
-    size_t line, col;
-    char *msg; /* owned */
+/* The table: five columns; more rows than the store takes in one import
+ * end the reading, and every row is read however many errors there are,
+ * so that the count is complete. */
+static const struct table_spec outcomes_spec = {
+    .names = outcomes_cols,
+    .ncol = OUTCOMES_NCOL,
+    .max_rows = OUTCOMES_MAX_ROWS,
+    .too_many = "; split the file",
+    .too_many_rc = -E2BIG,
+    .unreadable = "cannot be read as CSV",
+    .stop_when_full = 0,
 };
 
 struct outcomes_parse {
-    const char *name;
-    size_t max_errs;
-    struct outcomes_err *errs; /* at most max_errs kept */
-    size_t nkept;
-    size_t nerrs; /* all of them */
-    int oom;
+    struct table_errs errs;
     Coachq__V1__Outcome **rows;
     struct outcomes_pos *pos;
     size_t n, cap;
 };
-
-static void outcomes_err(struct outcomes_parse *p, size_t line, size_t col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Records an error at line:col (line 0: the file as a whole). */
-static void outcomes_err(struct outcomes_parse *p, size_t line, size_t col, const char *fmt, ...)
-{
-    char msg[OUTCOMES_MSG_LEN];
-    va_list ap;
-    int off;
-
-    p->nerrs++;
-    if (p->nkept >= p->max_errs) {
-        return;
-    }
-    if (line == 0) {
-        off = snprintf(msg, sizeof(msg), "%s: ", p->name);
-    } else {
-        off = snprintf(msg, sizeof(msg), "%s:%zu:%zu: ", p->name, line, col);
-    }
-    if (off < 0 || (size_t)off >= sizeof(msg)) {
-        off = (int)sizeof(msg) - 1;
-    }
-    va_start(ap, fmt);
-    vsnprintf(msg + off, sizeof(msg) - (size_t)off, fmt, ap);
-    va_end(ap);
-    p->errs[p->nkept].msg = strdup(msg);
-    if (p->errs[p->nkept].msg == NULL) {
-        p->oom = 1;
-        return;
-    }
-    p->errs[p->nkept].line = line;
-    p->errs[p->nkept].col = col;
-    p->nkept++;
-}
-
-static int outcomes_err_cmp(const void *x, const void *y)
-{
-    const struct outcomes_err *a = x;
-    const struct outcomes_err *b = y;
-
-    if (a->line != b->line) {
-        return a->line < b->line ? -1 : 1;
-    }
-    return a->col < b->col ? -1 : a->col > b->col;
-}
-
-/* A field's text without leading and trailing blanks, copied into out
- * (CSV_MAX_FIELD + 1 bytes); *lead gets how many were skipped at the
- * start. */
-static void outcomes_trim(const char *s, char *out, size_t *lead)
-{
-    size_t start = 0, end = strlen(s);
-
-    while (s[start] == ' ' || s[start] == '\t') {
-        start++;
-    }
-    while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t')) {
-        end--;
-    }
-    memcpy(out, s + start, end - start);
-    out[end - start] = '\0';
-    *lead = start;
-}
-
-static void outcomes_header_err(size_t line, size_t col, const char *msg, void *arg)
-{
-    outcomes_err(arg, line, col, "%s", msg);
-}
-
-/* Maps the header's fields to the columns: map[i] is field i's column. */
-static int outcomes_header(struct outcomes_parse *p, const struct csv_record *rec,
-                           size_t map[CSV_MAX_FIELDS])
-{
-    return csv_header_map(rec, outcomes_cols, OUTCOMES_NCOL, map, outcomes_header_err, p) > 0
-               ? -EINVAL
-               : 0;
-}
 
 /* Reads a value: a plain decimal number, finite. */
 static int outcomes_number(const char *s, double *out)
@@ -167,61 +92,59 @@ static int outcomes_grow(struct outcomes_parse *p)
 }
 
 /* Checks one record and, if it is good, keeps it as a row. */
-static int outcomes_row(struct outcomes_parse *p, const struct csv_record *rec, const size_t *map)
+static int outcomes_row(const struct table_row *r, void *arg)
 {
-    char f[OUTCOMES_NCOL][CSV_MAX_FIELD + 1];
+    struct outcomes_parse *p = arg;
+    char *const *f = r->f;
     struct outcomes_pos pos;
     Coachq__V1__Outcome *o;
-    size_t before = p->nerrs;
+    size_t before = p->errs.total;
     char msg[200];
     double value = 0;
     int team = 0;
 
-    pos.line = rec->line;
-    for (size_t i = 0; i < rec->n; i++) {
-        size_t lead;
-
-        outcomes_trim(rec->field[i], f[map[i]], &lead);
-        pos.col[map[i]] = rec->col[i] + lead;
+    pos.line = r->line;
+    for (size_t k = 0; k < OUTCOMES_NCOL; k++) {
+        pos.col[k] = r->col[k];
     }
     if (validate_id(f[OUTCOMES_COL_SUBJECT]) != 0) {
-        outcomes_err(p, pos.line, pos.col[OUTCOMES_COL_SUBJECT],
-                     "subject_id '%.100s' is %s: 1 to %d letters, digits, '.', '_', '@' or '-'",
-                     f[OUTCOMES_COL_SUBJECT],
-                     f[OUTCOMES_COL_SUBJECT][0] ? "not a valid id" : "empty; it needs an id",
-                     VALIDATE_MAX_ID);
+        table_err(&p->errs, pos.line, pos.col[OUTCOMES_COL_SUBJECT],
+                  "subject_id '%.100s' is %s: 1 to %d letters, digits, '.', '_', '@' or '-'",
+                  f[OUTCOMES_COL_SUBJECT],
+                  f[OUTCOMES_COL_SUBJECT][0] ? "not a valid id" : "empty; it needs an id",
+                  VALIDATE_MAX_ID);
     }
     if (strcasecmp(f[OUTCOMES_COL_TEAM], "yes") == 0) {
         team = 1;
     } else if (f[OUTCOMES_COL_TEAM][0] != '\0' && strcasecmp(f[OUTCOMES_COL_TEAM], "no") != 0) {
-        outcomes_err(p, pos.line, pos.col[OUTCOMES_COL_TEAM],
-                     "team '%.40s' is not yes, no or empty (yes: the figure covers the "
-                     "subject's team)",
-                     f[OUTCOMES_COL_TEAM]);
+        table_err(&p->errs, pos.line, pos.col[OUTCOMES_COL_TEAM],
+                  "team '%.40s' is not yes, no or empty (yes: the figure covers the "
+                  "subject's team)",
+                  f[OUTCOMES_COL_TEAM]);
     }
     if (outcomes_period_parse(f[OUTCOMES_COL_PERIOD], NULL, NULL) < 0) {
-        outcomes_err(p, pos.line, pos.col[OUTCOMES_COL_PERIOD],
-                     "period '%.40s' is not a month YYYY-MM or a quarter YYYY-Qn (n 1 to 4), "
-                     "years %d to %d",
-                     f[OUTCOMES_COL_PERIOD], OUTCOMES_MIN_YEAR, OUTCOMES_MAX_YEAR);
+        table_err(&p->errs, pos.line, pos.col[OUTCOMES_COL_PERIOD],
+                  "period '%.40s' is not a month YYYY-MM or a quarter YYYY-Qn (n 1 to 4), "
+                  "years %d to %d",
+                  f[OUTCOMES_COL_PERIOD], OUTCOMES_MIN_YEAR, OUTCOMES_MAX_YEAR);
     }
     if (!outcomes_metric_ok(f[OUTCOMES_COL_METRIC])) {
-        outcomes_err(p, pos.line, pos.col[OUTCOMES_COL_METRIC],
-                     "metric '%.60s' is not win_rate, pipeline_coverage, quota_attainment, "
-                     "crm_completeness, sessions_held, or a name of 1 to %d of a-z, 0-9 and '_'",
-                     f[OUTCOMES_COL_METRIC], OUTCOMES_MAX_METRIC);
+        table_err(&p->errs, pos.line, pos.col[OUTCOMES_COL_METRIC],
+                  "metric '%.60s' is not win_rate, pipeline_coverage, quota_attainment, "
+                  "crm_completeness, sessions_held, or a name of 1 to %d of a-z, 0-9 and '_'",
+                  f[OUTCOMES_COL_METRIC], OUTCOMES_MAX_METRIC);
     } else if (outcomes_number(f[OUTCOMES_COL_VALUE], &value) < 0) {
         const char *v = f[OUTCOMES_COL_VALUE];
         size_t len = strlen(v);
 
-        outcomes_err(p, pos.line, pos.col[OUTCOMES_COL_VALUE], "value '%.40s' is not a number%s", v,
-                     len > 0 && v[len - 1] == '%'
-                         ? ": write percentages as plain numbers (45% as 0.45)"
-                         : " (plain decimal, e.g. 0.45 or 3.2)");
+        table_err(
+            &p->errs, pos.line, pos.col[OUTCOMES_COL_VALUE], "value '%.40s' is not a number%s", v,
+            len > 0 && v[len - 1] == '%' ? ": write percentages as plain numbers (45% as 0.45)"
+                                         : " (plain decimal, e.g. 0.45 or 3.2)");
     } else if (outcomes_value_ok(f[OUTCOMES_COL_METRIC], value, msg, sizeof(msg)) < 0) {
-        outcomes_err(p, pos.line, pos.col[OUTCOMES_COL_VALUE], "value %s", msg);
+        table_err(&p->errs, pos.line, pos.col[OUTCOMES_COL_VALUE], "value %s", msg);
     }
-    if (p->nerrs > before) {
+    if (p->errs.total > before) {
         /* Good rows are kept even after an error elsewhere, so that a key
          * given twice is still found; a failed parse frees them all. */
         return 0;
@@ -245,7 +168,7 @@ static int outcomes_row(struct outcomes_parse *p, const struct csv_record *rec, 
     if (o->subject_id == NULL || o->period == NULL || o->metric == NULL) {
         return -ENOMEM;
     }
-    return 0;
+    return 1;
 }
 
 /* Reports every key given twice, at its later line, naming the first. */
@@ -266,10 +189,10 @@ static int outcomes_dups(struct outcomes_parse *p)
             first = i;
             continue;
         }
-        outcomes_err(p, p->pos[refs[i].i].line, p->pos[refs[i].i].col[OUTCOMES_COL_SUBJECT],
-                     "subject '%s', team %s, period %s, metric %s is already on line %zu",
-                     refs[i].o->subject_id, refs[i].o->team ? "yes" : "no", refs[i].o->period,
-                     refs[i].o->metric, p->pos[refs[first].i].line);
+        table_err(&p->errs, p->pos[refs[i].i].line, p->pos[refs[i].i].col[OUTCOMES_COL_SUBJECT],
+                  "subject '%s', team %s, period %s, metric %s is already on line %zu",
+                  refs[i].o->subject_id, refs[i].o->team ? "yes" : "no", refs[i].o->period,
+                  refs[i].o->metric, p->pos[refs[first].i].line);
     }
     free(refs);
     return 0;
@@ -277,66 +200,19 @@ static int outcomes_dups(struct outcomes_parse *p)
 
 static int outcomes_read(struct outcomes_parse *p, const char *text, size_t len)
 {
-    size_t map[CSV_MAX_FIELDS];
-    struct csv_record rec;
     struct csv *c = NULL;
-    size_t eline = 0, ecol = 0;
-    char msg[256];
     int rc;
 
     rc = csv_new(text, len, &c);
     if (rc < 0) {
         return rc;
     }
-    msg[0] = '\0';
-    rc = csv_next(c, &rec, &eline, &ecol, msg, sizeof(msg));
+    rc = table_read(c, &outcomes_spec, outcomes_row, p, &p->errs);
     if (rc == 0) {
-        outcomes_err(p, 0, 0,
-                     "the file is empty; its first line must name the columns: "
-                     "subject_id,team,period,metric,value");
-        goto out;
+        rc = outcomes_dups(p);
     }
-    if (rc < 0) {
-        outcomes_err(p, eline, ecol, "%s", msg[0] ? msg : "cannot be read as CSV");
-        goto out;
-    }
-    if (outcomes_header(p, &rec, map) < 0) {
-        goto out;
-    }
-    for (;;) {
-        msg[0] = '\0';
-        rc = csv_next(c, &rec, &eline, &ecol, msg, sizeof(msg));
-        if (rc == 0) {
-            break;
-        }
-        if (rc < 0) {
-            /* The reader cannot find the next record after a broken one. */
-            outcomes_err(p, eline, ecol, "%s", msg[0] ? msg : "cannot be read as CSV");
-            goto out;
-        }
-        if (rec.n != OUTCOMES_NCOL) {
-            outcomes_err(p, rec.line, rec.n > OUTCOMES_NCOL ? rec.col[OUTCOMES_NCOL] : 1,
-                         "%zu fields, expected %d (subject_id,team,period,metric,value)", rec.n,
-                         OUTCOMES_NCOL);
-            continue;
-        }
-        if (p->n >= OUTCOMES_MAX_ROWS) {
-            outcomes_err(p, rec.line, 1, "more than %u rows; split the file", OUTCOMES_MAX_ROWS);
-            rc = -E2BIG;
-            goto out;
-        }
-        rc = outcomes_row(p, &rec, map);
-        if (rc < 0) {
-            goto out;
-        }
-    }
-    rc = outcomes_dups(p);
-out:
     csv_free(c);
-    if (rc >= 0 && p->oom) {
-        rc = -ENOMEM;
-    }
-    if (rc >= 0 && p->nerrs > 0) {
+    if (rc >= 0 && p->errs.total > 0) {
         rc = -EINVAL;
     }
     return rc < 0 ? rc : 0;
@@ -356,26 +232,17 @@ int outcomes_parse_csv_pos(const char *name, const char *text, size_t len, outco
         *pos = NULL;
     }
     memset(&p, 0, sizeof(p));
-    p.name = name != NULL ? name : "-";
-    p.max_errs = errs != NULL ? max_errs : 0;
-    if (p.max_errs > 0) {
-        p.errs = calloc(p.max_errs, sizeof(*p.errs));
-        if (p.errs == NULL) {
-            return -ENOMEM;
-        }
+    rc = table_errs_init(&p.errs, name != NULL ? name : "-", errs != NULL ? max_errs : 0);
+    if (rc < 0) {
+        return rc;
     }
     rc = outcomes_read(&p, text, len);
-    if (p.nkept > 1) {
-        qsort(p.errs, p.nkept, sizeof(*p.errs), outcomes_err_cmp);
+    table_errs_sort(&p.errs);
+    for (size_t i = 0; i < p.errs.n && rc != -ENOMEM; i++) {
+        errs(p.errs.kept[i].msg, arg);
     }
-    for (size_t i = 0; i < p.nkept; i++) {
-        if (rc != -ENOMEM) {
-            errs(p.errs[i].msg, arg);
-        }
-        free(p.errs[i].msg);
-    }
-    free(p.errs);
-    *n_errs = p.nerrs;
+    *n_errs = p.errs.total;
+    table_errs_close(&p.errs);
     if (rc < 0) {
         outcomes_rows_free(p.rows, p.n);
         free(p.pos);
