@@ -17,8 +17,9 @@
 # The link lines (each folder's CMakeLists.txt) already make most forbidden
 # includes fail to compile: a folder sees only the include directories of
 # the libraries it links. This script is the check that names the edge, and
-# it also holds the finer rule inside proto/ that no include path can: the
-# store reads the wire schema and its checks, never JSON or table formats.
+# it also holds two finer rules that no include path can: the store reads
+# proto's wire schema and its checks, never JSON or table formats; and the
+# client's session model (client/session*) includes no curses.
 #
 # A header is found by its name in the folders; the generated coachq.pb-c.h
 # belongs to proto. Exit 0 clean, 1 with one line per forbidden include.
@@ -83,6 +84,14 @@ for f in "${FOLDERS[@]}"; do
             fi
         done < <(grep -E '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$src" || true)
     done
+done
+# The observer's session model is tested without a terminal: no curses in it.
+for src in client/session*.c client/session*.h; do
+    [ -e "$src" ] || continue
+    if grep -Eq '^[[:space:]]*#[[:space:]]*include[[:space:]]*<n?curses' "$src"; then
+        echo "$src: includes curses, but the session model must not draw" >&2
+        bad=1
+    fi
 done
 if [ "$bad" -ne 0 ]; then
     echo "check-layers: forbidden includes (docs/architecture.md, \"Layers\")" >&2

@@ -496,7 +496,7 @@ UNTIL = 19886                      # Wednesday 2024-06-12
 NB = 10
 MIN_N = 3
 PRIVACY_MIN = 5
-MIN_MANAGERS = 10                  # PROG_MIN_MANAGERS in server/dash_programme.c
+MIN_MANAGERS = 10                  # DID_MIN_MANAGERS in query/dash_did.c
 FEW = "too few managers for an interval"
 SMALL = "group too small"
 

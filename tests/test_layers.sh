@@ -39,4 +39,12 @@ refuse query web.h "query/ may use only"
 refuse admin web.h "admin/ may use only"
 refuse web admin.h "web/ may use only"
 refuse proto nosuch.h "which no folder has"
+# The session model may not draw.
+t=$TMP/session-curses
+mkdir -p "$t/client"
+printf '#include <curses.h>\n' >"$t/client/session.c"
+if "$CHECK" "$t" 2>"$t/err" || ! grep -q "session model must not draw" "$t/err"; then
+    echo "test_layers: curses in the session model was allowed" >&2
+    exit 1
+fi
 echo "test_layers: every forbidden edge is refused" >&2
