@@ -983,3 +983,353 @@ void testutil_http_resp_free(struct testutil_http_resp *r)
     free(r->body);
     memset(r, 0, sizeof(*r));
 }
+
+/* ---- The dashboard port's fixture (struct testutil_web) ---------------- */
+
+#define TESTUTIL_WEB_DAY 86400LL
+#define TESTUTIL_WEB_WATCHDOG_SECONDS 280
+
+const char *const testutil_web_role_user[TESTUTIL_WEB_NROLES] = {
+    NULL, "obs.ann", "flm.cara", "slm.eve", "lead.gil", "admin.hal"};
+
+int testutil_web_has(const char *hay, const char *needle)
+{
+    return hay != NULL && strstr(hay, needle) != NULL;
+}
+
+/* Fails unless r carries every security header. */
+static void check_security_headers(const struct testutil_http_resp *r)
+{
+    char v[1024];
+
+    assert_non_null(testutil_http_header(r, "Content-Security-Policy", 0, v, sizeof(v)));
+    assert_true(testutil_web_has(v, "default-src 'none'"));
+    assert_true(testutil_web_has(v, "frame-ancestors 'none'"));
+    assert_false(testutil_web_has(v, "unsafe-inline"));
+    assert_false(testutil_web_has(v, "script-src"));
+    assert_non_null(testutil_http_header(r, "Strict-Transport-Security", 0, v, sizeof(v)));
+    assert_true(strncmp(v, "max-age=", 8) == 0);
+    assert_non_null(testutil_http_header(r, "X-Content-Type-Options", 0, v, sizeof(v)));
+    assert_string_equal(v, "nosniff");
+    assert_non_null(testutil_http_header(r, "X-Frame-Options", 0, v, sizeof(v)));
+    assert_string_equal(v, "DENY");
+    assert_non_null(testutil_http_header(r, "Referrer-Policy", 0, v, sizeof(v)));
+    assert_string_equal(v, "same-origin");
+    assert_non_null(testutil_http_header(r, "Cache-Control", 0, v, sizeof(v)));
+    assert_string_equal(v, "no-store");
+}
+
+/*
+ * One request with an optional cookie ("name=value" or "" / NULL), extra
+ * header (NULL) and form body (NULL). Checks the security headers of
+ * whatever comes back and returns the status.
+ */
+int testutil_web_req(const struct testutil_web *w, const char *method, const char *path,
+                     const char *cookie, const char *extra, const char *body,
+                     struct testutil_http_resp *r)
+{
+    char cookie_line[300];
+    const char *hdrs[3] = {NULL, NULL, NULL};
+    int n = 0;
+    int status;
+
+    if (cookie != NULL && cookie[0] != '\0') {
+        snprintf(cookie_line, sizeof(cookie_line), "Cookie: %s", cookie);
+        hdrs[n++] = cookie_line;
+    }
+    if (extra != NULL) {
+        hdrs[n++] = extra;
+    }
+    status = testutil_https(w->srv.dash_port, method, path, hdrs, body, r);
+    if (status < 0) {
+        fail_msg("%s %s: no HTTP response", method, path);
+    }
+    check_security_headers(r);
+    return status;
+}
+
+/* The value of cookie name among r's Set-Cookie headers into out; the
+ * whole Set-Cookie line into line (may be NULL). Returns 1 if found. */
+int testutil_web_set_cookie(const struct testutil_http_resp *r, const char *name, char *out,
+                            size_t outlen, char *line, size_t linelen)
+{
+    char v[512];
+    size_t nlen = strlen(name);
+
+    for (int i = 0; testutil_http_header(r, "Set-Cookie", i, v, sizeof(v)) != NULL; i++) {
+        if (strncmp(v, name, nlen) == 0 && v[nlen] == '=') {
+            const char *val = v + nlen + 1;
+            size_t vlen = strcspn(val, ";");
+            if (vlen >= outlen) {
+                vlen = outlen - 1;
+            }
+            memcpy(out, val, vlen);
+            out[vlen] = '\0';
+            if (line != NULL) {
+                snprintf(line, linelen, "%s", v);
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* GET /signin in a fresh browser: the device cookie it sets ("__Host-
+ * coachq_device=...", for a Cookie header) into device and the form's
+ * pre-session token into csrf. */
+void testutil_web_signin_form(const struct testutil_web *w, char device[TESTUTIL_WEB_DEVICE_MAX],
+                              char csrf[TESTUTIL_WEB_TOKEN_LEN + 1])
+{
+    struct testutil_http_resp r;
+    char line[512], value[100];
+    char expect[600];
+
+    assert_int_equal(testutil_web_req(w, "GET", "/signin", NULL, NULL, NULL, &r), 200);
+    assert_true(testutil_web_set_cookie(&r, "__Host-coachq_device", value, sizeof(value), line,
+                                        sizeof(line)));
+    assert_int_equal(strlen(value), TESTUTIL_WEB_DEVICE_LEN);
+    snprintf(expect, sizeof(expect),
+             "__Host-coachq_device=%s; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=2592000",
+             value);
+    assert_string_equal(line, expect);
+    snprintf(device, TESTUTIL_WEB_DEVICE_MAX, "__Host-coachq_device=%s", value);
+    assert_true(testutil_web_page_csrf(r.body, csrf));
+    /* The token is not the cookie: it is the server's MAC of the device. */
+    assert_null(strstr(value, csrf));
+    testutil_http_resp_free(&r);
+}
+
+/* GET /signin in a browser that has device (a Cookie header): no new
+ * device cookie, and the form's token into csrf. */
+void testutil_web_signin_form_again(const struct testutil_web *w, const char *device,
+                                    char csrf[TESTUTIL_WEB_TOKEN_LEN + 1])
+{
+    struct testutil_http_resp r;
+    char value[128];
+
+    assert_int_equal(testutil_web_req(w, "GET", "/signin", device, NULL, NULL, &r), 200);
+    assert_false(
+        testutil_web_set_cookie(&r, "__Host-coachq_device", value, sizeof(value), NULL, 0));
+    assert_true(testutil_web_page_csrf(r.body, csrf));
+    testutil_http_resp_free(&r);
+}
+
+/* Signs user in with password in a fresh browser; fills cookie (the
+ * browser's Cookie header: "__Host-coachq_session=...; __Host-coachq_device=...")
+ * and returns the status (303 on success). */
+int testutil_web_signin(const struct testutil_web *w, const char *user, const char *password,
+                        char *cookie, size_t cookielen, struct testutil_http_resp *keep)
+{
+    char csrf[TESTUTIL_WEB_TOKEN_LEN + 1];
+    char device[TESTUTIL_WEB_DEVICE_MAX];
+    char body[512];
+    char sid[64];
+    struct testutil_http_resp r;
+    int status;
+
+    testutil_web_signin_form(w, device, csrf);
+    snprintf(body, sizeof(body), "user=%s&password=%s&csrf=%s", user, password, csrf);
+    status = testutil_web_req(w, "POST", "/signin", device, NULL, body, &r);
+    if (cookie != NULL) {
+        cookie[0] = '\0';
+        if (testutil_web_set_cookie(&r, "__Host-coachq_session", sid, sizeof(sid), NULL, 0) &&
+            sid[0] != '\0') {
+            snprintf(cookie, cookielen, "__Host-coachq_session=%s; %s", sid, device);
+        }
+    }
+    if (keep != NULL) {
+        *keep = r;
+    } else {
+        testutil_http_resp_free(&r);
+    }
+    return status;
+}
+
+/* The CSRF token of the sign-out form in an HTML page into out. */
+int testutil_web_page_csrf(const char *html, char out[TESTUTIL_WEB_TOKEN_LEN + 1])
+{
+    const char *p = html;
+
+    while ((p = strstr(p, "name=\"csrf\"")) != NULL) {
+        const char *start = p, *end = strchr(p, '>');
+        const char *v;
+        while (start > html && *start != '<') {
+            start--;
+        }
+        v = strstr(start, "value=\"");
+        if (v != NULL && end != NULL && v < end) {
+            v += 7;
+            if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+                    TESTUTIL_WEB_TOKEN_LEN &&
+                v[TESTUTIL_WEB_TOKEN_LEN] == '"') {
+                memcpy(out, v, TESTUTIL_WEB_TOKEN_LEN);
+                out[TESTUTIL_WEB_TOKEN_LEN] = '\0';
+                return 1;
+            }
+        }
+        p++;
+    }
+    return 0;
+}
+
+/* The session's CSRF token, read from a page the user may see. */
+void testutil_web_session_csrf(const struct testutil_web *w, const char *cookie, const char *page,
+                               char out[TESTUTIL_WEB_TOKEN_LEN + 1])
+{
+    struct testutil_http_resp r;
+
+    assert_int_equal(testutil_web_req(w, "GET", page, cookie, NULL, NULL, &r), 200);
+    assert_true(testutil_web_page_csrf(r.body, out));
+    testutil_http_resp_free(&r);
+}
+
+/* ---- Set-up ---------------------------------------------------------- */
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    assert_non_null(fp);
+    assert_true(fputs(text, fp) >= 0);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* The token of the link `coachqd user link` printed. */
+static void link_token(const char *out, char token[TESTUTIL_WEB_TOKEN_LEN + 1])
+{
+    const char *p = strstr(out, "token=");
+
+    assert_non_null(p);
+    p += 6;
+    assert_true(strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") >=
+                TESTUTIL_WEB_TOKEN_LEN);
+    memcpy(token, p, TESTUTIL_WEB_TOKEN_LEN);
+    token[TESTUTIL_WEB_TOKEN_LEN] = '\0';
+}
+
+/* Submits n observations of coach with coachee, by the observers in turn,
+ * on the last days; note (may be NULL) is every rating's evidence. */
+void testutil_web_submit(const struct testutil_web *w, const char *coach, const char *coachee,
+                         int n, const char *note)
+{
+    static const char *const observers[] = {"alice", "bob", "carol", "dave", "obs.ann"};
+    int64_t now = (int64_t)time(NULL);
+
+    for (int i = 0; i < n; i++) {
+        const char *observer = observers[i % 5];
+        struct client *c = testutil_connect(&w->srv, observer, 0);
+        struct testutil_obs t;
+        Coachq__V1__Observation *op;
+        struct client_submit_result res;
+
+        testutil_obs_make(&t, coach, coachee, now - (int64_t)(i + 1) * 3 * TESTUTIL_WEB_DAY - 3600);
+        for (size_t b = 0; b < 10; b++) {
+            t.r[b].score = 1 + (uint32_t)((b + (size_t)i) % 4);
+            t.r[b].evidence = (char *)(note != NULL ? note : "Asked the rep for the evidence.");
+        }
+        op = &t.o;
+        memset(&res, 0, sizeof(res));
+        assert_int_equal(client_submit_many(c, &op, 1, &res, NULL, NULL), 0);
+        if (res.err.code != COACHQ__V1__CODE__OK) {
+            fail_msg("submit %s by %s: %s (%s)", coach, observer, res.err.message, res.err.field);
+        }
+        client_free(c);
+    }
+}
+
+int testutil_web_setup(void **state)
+{
+    struct testutil_web *f = calloc(1, sizeof(*f));
+    char out[8192];
+    char path[700], csv[700], pw[700];
+    const char *const everyone[] = {"obs.ann", "flm.cara", "flm.dan",   "slm.eve",
+                                    "slm.fay", "lead.gil", "admin.hal", "flm.xss"};
+    FILE *src, *dst;
+    char line[512];
+
+    assert_non_null(f);
+    testutil_watchdog(TESTUTIL_WEB_WATCHDOG_SECONDS);
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
+    testutil_seed_org(f->data);
+
+    /* A front-line manager in slm.eve's line whose name is hostile. */
+    snprintf(path, sizeof(path), "%s/org.csv", testutil_fixtures());
+    snprintf(csv, sizeof(csv), "%s/org-xss.csv", f->dir);
+    src = fopen(path, "r");
+    dst = fopen(csv, "w");
+    assert_non_null(src);
+    assert_non_null(dst);
+    while (fgets(line, sizeof(line), src) != NULL) {
+        fputs(line, dst);
+    }
+    fputs("flm.xss,\"=cmd|<script>alert(1)</script> \"\"Q\"\" & Co\",xss@example.com,"
+          "front_line_manager,slm.eve,2024-01-01\n",
+          dst);
+    fputs("rep.xss,\"=cmd|<script>alert(1)</script> \"\"Q\"\" & Co\",,rep,flm.xss,2024-01-01\n",
+          dst);
+    /* Front-line managers whose ids look like the API's own words. */
+    fputs("recent.csv,Rex Cent,rex@example.com,front_line_manager,slm.eve,2024-01-01\n", dst);
+    fputs("tables,Tab Les,tab@example.com,front_line_manager,slm.eve,2024-01-01\n", dst);
+    fputs("rep.rex,Rex Rep,,rep,recent.csv,2024-01-01\n", dst);
+    fclose(src);
+    assert_int_equal(fclose(dst), 0);
+    testutil_coachqd(out, sizeof(out), 0, "import", "people", "--data", f->data, csv, NULL);
+
+    snprintf(pw, sizeof(pw), "%s/password", f->dir);
+    write_file(pw, TESTUTIL_WEB_PASSWORD "\n");
+    for (size_t i = 0; i < sizeof(everyone) / sizeof(everyone[0]); i++) {
+        testutil_coachqd(out, sizeof(out), 0, "user", "password", "--data", f->data,
+                         "--password-file", pw, everyone[i], NULL);
+    }
+    testutil_coachqd(out, sizeof(out), 0, "user", "link", "--data", f->data, "flm.dan", NULL);
+    link_token(out, f->link_dan);
+
+    testutil_server_start(&f->srv, f->data, NULL);
+    assert_true(f->srv.dash_port > 0);
+
+    testutil_web_submit(f, "flm.cara", "rep.ida", 6, NULL);
+    testutil_web_submit(f, "mgr.jones", "rep.kim", 5, NULL);
+    testutil_web_submit(f, "flm.dan", "rep.jon", 5, NULL);
+    testutil_web_submit(f, "flm.xss", "rep.xss", 4, TESTUTIL_WEB_XSS_NOTE);
+    testutil_web_submit(f, "recent.csv", "rep.rex", 3, NULL);
+
+    for (int r = TESTUTIL_WEB_R_OBS; r < TESTUTIL_WEB_NROLES; r++) {
+        assert_int_equal(testutil_web_signin(f, testutil_web_role_user[r], TESTUTIL_WEB_PASSWORD,
+                                             f->cookie[r], sizeof(f->cookie[r]), NULL),
+                         303);
+        assert_true(f->cookie[r][0] != '\0');
+    }
+    assert_int_equal(testutil_web_signin(f, "slm.fay", TESTUTIL_WEB_PASSWORD, f->fay_cookie,
+                                         sizeof(f->fay_cookie), NULL),
+                     303);
+    *state = f;
+    return 0;
+}
+
+int testutil_web_teardown(void **state)
+{
+    struct testutil_web *f = *state;
+
+    if (f == NULL) {
+        return 0;
+    }
+    /* What the server logged as errors, to explain any 500 above. */
+    {
+        FILE *fp = fopen(f->srv.log_file, "r");
+        char line[1200];
+        while (fp != NULL && fgets(line, sizeof(line), fp) != NULL) {
+            if (strstr(line, "level=error") != NULL || strstr(line, "Sanitizer") != NULL ||
+                strstr(line, "runtime error") != NULL || strstr(line, "    #") != NULL) {
+                fprintf(stderr, "server: %s", line);
+            }
+        }
+        if (fp != NULL) {
+            fclose(fp);
+        }
+    }
+    testutil_stop_clean(&f->srv);
+    testutil_rmrf(f->dir);
+    free(f);
+    return 0;
+}

@@ -4,7 +4,9 @@
  * child process on 127.0.0.1 port 0 (alone, or with its organisation and
  * directory as one fixture, struct testutil_org), and, for the unit tests
  * of the store's readers, a bare store with an organisation built in it
- * and dashboards built over it.
+ * and dashboards built over it, and the dashboard port's fixture (struct
+ * testutil_web: a seeded server with a signed-in browser per role, and
+ * the HTTP and sign-in steps of test_web and test_web_signin).
  *
  * Most helpers fail the running cmocka test (or abort) rather than return
  * an error, so that a case reads as its steps; those that return a code
@@ -300,5 +302,112 @@ const char *testutil_http_header(const struct testutil_http_resp *r, const char 
 
 /* Frees r's buffers; r is empty afterwards. NULL-safe. */
 void testutil_http_resp_free(struct testutil_http_resp *r);
+
+/*
+ * The dashboard port's fixture, shared by test_web and test_web_signin: a
+ * real coachqd over real TLS with a real LMDB made by the real
+ * administration verbs (testutil_seed_org(), people with hostile names
+ * and ids that look like the API's words imported, `coachqd user
+ * password` for everyone, `coachqd user link` for flm.dan), observations
+ * submitted over the protocol, and a browser signed in for every role.
+ */
+
+/* The password every web user has. */
+#define TESTUTIL_WEB_PASSWORD "correct-horse-battery-7"
+/* The length of a session id, CSRF token or link token (base64url). */
+#define TESTUTIL_WEB_TOKEN_LEN 43
+/* The length of a device cookie's value. */
+#define TESTUTIL_WEB_DEVICE_LEN (22 + 1 + 43)
+/* A buffer for a device cookie as a Cookie header ("__Host-coachq_device=..."). */
+#define TESTUTIL_WEB_DEVICE_MAX 160
+/* flm.xss's (and rep.xss's) name, and the evidence of flm.xss's observations. */
+#define TESTUTIL_WEB_XSS_NAME "=cmd|<script>alert(1)</script> \"Q\" & Co"
+#define TESTUTIL_WEB_XSS_NOTE "=cmd|' /C calc'!A0 <script>alert(1)</script> \"quotes\" & more"
+
+/* The roles of the fixture's browsers; TESTUTIL_WEB_R_OUT is signed out. */
+enum testutil_web_role {
+    TESTUTIL_WEB_R_OUT,
+    TESTUTIL_WEB_R_OBS,
+    TESTUTIL_WEB_R_FLM,
+    TESTUTIL_WEB_R_SLM,
+    TESTUTIL_WEB_R_LEAD,
+    TESTUTIL_WEB_R_ADMIN,
+    TESTUTIL_WEB_NROLES
+};
+
+/* The user of each role (NULL for TESTUTIL_WEB_R_OUT). Static storage. */
+extern const char *const testutil_web_role_user[TESTUTIL_WEB_NROLES];
+
+/* The fixture. Owned by the cmocka group state between
+ * testutil_web_setup() and testutil_web_teardown(). */
+struct testutil_web {
+    char dir[512];
+    char data[600];
+    struct testutil_server srv;
+    char cookie[TESTUTIL_WEB_NROLES][256]; /* session and device cookies ("" signed out) */
+    char fay_cookie[256];                  /* slm.fay: another line */
+    char link_dan[TESTUTIL_WEB_TOKEN_LEN + 1];
+    char table[64]; /* a table id of manager/flm.cara; "" until a test finds one */
+};
+
+/* A cmocka group setup: builds the fixture and stores it (caller owns,
+ * free with testutil_web_teardown()) in *state. Fails the run on error. */
+int testutil_web_setup(void **state);
+
+/* A cmocka group teardown: prints what the server logged as errors, stops
+ * it (failing if it did not stop cleanly), removes the directory and frees
+ * *state. NULL-safe. */
+int testutil_web_teardown(void **state);
+
+/* Whether hay (may be NULL) contains needle. */
+int testutil_web_has(const char *hay, const char *needle);
+
+/* One HTTPS request to w's dashboard port with an optional cookie
+ * ("name=value", "" or NULL), extra header line (NULL) and form body
+ * (NULL). Fails unless a response comes back with every security header.
+ * Returns the status; r is filled (caller owns, free with
+ * testutil_http_resp_free()). */
+int testutil_web_req(const struct testutil_web *w, const char *method, const char *path,
+                     const char *cookie, const char *extra, const char *body,
+                     struct testutil_http_resp *r);
+
+/* The value of cookie name among r's Set-Cookie headers into out; the
+ * whole Set-Cookie line into line (may be NULL). Returns 1 if found. */
+int testutil_web_set_cookie(const struct testutil_http_resp *r, const char *name, char *out,
+                            size_t outlen, char *line, size_t linelen);
+
+/* The CSRF token of the first CSRF-carrying form in html into out. Returns
+ * 1 if found. */
+int testutil_web_page_csrf(const char *html, char out[TESTUTIL_WEB_TOKEN_LEN + 1]);
+
+/* GET /signin in a fresh browser: the device cookie it sets (checking its
+ * flags; "__Host-coachq_device=...", for a Cookie header) into device and
+ * the form's pre-session token into csrf. */
+void testutil_web_signin_form(const struct testutil_web *w, char device[TESTUTIL_WEB_DEVICE_MAX],
+                              char csrf[TESTUTIL_WEB_TOKEN_LEN + 1]);
+
+/* GET /signin in a browser that has device (a Cookie header): fails if a
+ * new device cookie is set; the form's token into csrf. */
+void testutil_web_signin_form_again(const struct testutil_web *w, const char *device,
+                                    char csrf[TESTUTIL_WEB_TOKEN_LEN + 1]);
+
+/* Signs user in with password in a fresh browser; fills cookie (may be
+ * NULL; the browser's Cookie header: "__Host-coachq_session=...;
+ * __Host-coachq_device=...", "" if none was set) and returns the status
+ * (303 on success). With keep, the response goes there (caller owns, free
+ * with testutil_http_resp_free()). */
+int testutil_web_signin(const struct testutil_web *w, const char *user, const char *password,
+                        char *cookie, size_t cookielen, struct testutil_http_resp *keep);
+
+/* The session's CSRF token, read from page (one the cookie's user may
+ * see; fails unless it answers 200 with a token). */
+void testutil_web_session_csrf(const struct testutil_web *w, const char *cookie, const char *page,
+                               char out[TESTUTIL_WEB_TOKEN_LEN + 1]);
+
+/* Submits n observations of coach with coachee over the protocol, by the
+ * observers alice, bob, carol, dave and obs.ann in turn, on the last days
+ * (3 days apart); note (may be NULL) is every rating's evidence. */
+void testutil_web_submit(const struct testutil_web *w, const char *coach, const char *coachee,
+                         int n, const char *note);
 
 #endif
