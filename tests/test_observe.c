@@ -51,6 +51,22 @@ static int count_outbox(const Coachq__V1__OutboxEntry *e, void *arg)
     return 0;
 }
 
+/* Nothing is left behind on the observer's machine: no session in
+ * progress and an empty outbox. */
+static void check_nothing_left(struct tmuxutil *f)
+{
+    struct localstore *ls = NULL;
+    Coachq__V1__LocalSession *none = NULL;
+    char err[512];
+    size_t outbox = 0;
+
+    assert_int_equal(localstore_open(f->local, &ls, err, sizeof(err)), 0);
+    assert_int_equal(localstore_session_load(ls, &none), -ENOENT);
+    assert_int_equal(localstore_outbox_list(ls, count_outbox, &outbox), 0);
+    assert_int_equal(outbox, 0);
+    localstore_close(ls);
+}
+
 /* ---- (a) A complete session ------------------------------------------- */
 
 static void test_complete_session(void **state)
@@ -69,11 +85,8 @@ static void test_complete_session(void **state)
     static const uint32_t scores[10] = {4, 3, 2, 0, 3, 1, 3, 3, 2, 3};
     Coachq__V1__StoredObservation *rec;
     const Coachq__V1__Observation *o;
-    struct localstore *ls = NULL;
-    Coachq__V1__LocalSession *none = NULL;
-    char s[TMUXUTIL_SCREEN_MAX], err[512];
+    char s[TMUXUTIL_SCREEN_MAX];
     int64_t t_start, t_before_pause, t_after_pause;
-    size_t outbox = 0;
 
     tmuxutil_need_tmux(f);
     t_start = tmuxutil_wall_ms() / 1000;
@@ -170,12 +183,7 @@ static void test_complete_session(void **state)
     assert_string_equal(o->actions[0]->text, "Rep calls the CFO before Friday");
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
 
-    /* Nothing is left behind on the observer's machine. */
-    assert_int_equal(localstore_open(f->local, &ls, err, sizeof(err)), 0);
-    assert_int_equal(localstore_session_load(ls, &none), -ENOENT);
-    assert_int_equal(localstore_outbox_list(ls, count_outbox, &outbox), 0);
-    assert_int_equal(outbox, 0);
-    localstore_close(ls);
+    check_nothing_left(f);
 }
 
 /* ---- (c) Evidence the rubric requires ---------------------------------- */
@@ -346,17 +354,63 @@ static void test_layout(void **state)
 
 /* ---- (e) Amend through the UI ------------------------------------------- */
 
+/* On the server: the original, superseded, then the amendment (new_id)
+ * under its own id, with only behaviour 3's score changed from t's. */
+static void check_amended(struct client *c, const struct testutil_obs *t,
+                          const uint8_t new_id[UUID_LEN])
+{
+    struct client_error e;
+    Coachq__V1__ObservationHistory *h = NULL;
+    Coachq__V1__StoredObservation *orig = NULL;
+    const Coachq__V1__StoredObservation *v1, *v2;
+
+    assert_int_equal(client_history(c, t->id, &h, &e), 0);
+    assert_int_equal(h->n_versions, 2);
+    v1 = h->versions[0];
+    v2 = h->versions[1];
+    assert_true(v1->superseded);
+    assert_false(v2->superseded);
+    assert_int_equal(v1->version, 1);
+    assert_int_equal(v2->version, 2);
+    assert_string_equal(v2->observer_id, "obs.ann");
+    assert_int_equal(v1->observation->id.len, UUID_LEN);
+    assert_memory_equal(v1->observation->id.data, t->id, UUID_LEN);
+    assert_int_equal(v2->root_id.len, UUID_LEN);
+    assert_memory_equal(v2->root_id.data, t->id, UUID_LEN);
+    assert_int_equal(v2->observation->amends.len, UUID_LEN);
+    assert_memory_equal(v2->observation->amends.data, t->id, UUID_LEN);
+    assert_int_equal(v2->observation->id.len, UUID_LEN);
+    assert_memory_not_equal(v2->observation->id.data, t->id, UUID_LEN);
+    assert_memory_equal(v2->observation->id.data, new_id, UUID_LEN);
+    assert_string_equal(v2->observation->coachee_id, "rep.ida");
+    assert_int_equal(v2->observation->started_at, t->o.started_at);
+    assert_int_equal(v2->observation->duration_s, t->o.duration_s);
+    assert_int_equal(v1->observation->n_ratings, 10);
+    assert_int_equal(v2->observation->n_ratings, 10);
+    for (size_t i = 0; i < 10; i++) {
+        const Coachq__V1__Rating *r1 = v1->observation->ratings[i];
+        const Coachq__V1__Rating *r2 = v2->observation->ratings[i];
+
+        assert_string_equal(r1->behaviour_id, testutil_behaviours[i]);
+        assert_string_equal(r2->behaviour_id, testutil_behaviours[i]);
+        assert_int_equal(r1->score, t->r[i].score);
+        assert_int_equal(r2->score, i == 2 ? 3 : t->r[i].score);
+        assert_false(r2->not_applicable);
+    }
+    coachq__v1__observation_history__free_unpacked(h, NULL);
+    assert_int_equal(client_get(c, t->id, &orig, &e), 0);
+    assert_true(orig->superseded);
+    assert_int_equal(orig->version, 1);
+    coachq__v1__stored_observation__free_unpacked(orig, NULL);
+}
+
 static void test_amend(void **state)
 {
     struct tmuxutil *f = *state;
     struct testutil_obs t;
     Coachq__V1__Observation *obs[1] = {&t.o};
     struct client_submit_result res;
-    struct client_error e;
     struct client *c;
-    Coachq__V1__ObservationHistory *h = NULL;
-    Coachq__V1__StoredObservation *orig = NULL;
-    const Coachq__V1__StoredObservation *v1, *v2;
     char id[UUID_STR_LEN], printed[UUID_STR_LEN], args[128], other_local[700], want[256];
     char s[TMUXUTIL_SCREEN_MAX], line[512];
     uint8_t new_id[UUID_LEN];
@@ -415,46 +469,7 @@ static void test_amend(void **state)
     assert_non_null(strstr(p, ", version 2)"));
     tmuxutil_assert_no_sanitizer_report(f);
 
-    /* On the server: the original, superseded, then the amendment under
-     * its own id, with only behaviour 3's score changed. */
-    assert_int_equal(client_history(c, t.id, &h, &e), 0);
-    assert_int_equal(h->n_versions, 2);
-    v1 = h->versions[0];
-    v2 = h->versions[1];
-    assert_true(v1->superseded);
-    assert_false(v2->superseded);
-    assert_int_equal(v1->version, 1);
-    assert_int_equal(v2->version, 2);
-    assert_string_equal(v2->observer_id, "obs.ann");
-    assert_int_equal(v1->observation->id.len, UUID_LEN);
-    assert_memory_equal(v1->observation->id.data, t.id, UUID_LEN);
-    assert_int_equal(v2->root_id.len, UUID_LEN);
-    assert_memory_equal(v2->root_id.data, t.id, UUID_LEN);
-    assert_int_equal(v2->observation->amends.len, UUID_LEN);
-    assert_memory_equal(v2->observation->amends.data, t.id, UUID_LEN);
-    assert_int_equal(v2->observation->id.len, UUID_LEN);
-    assert_memory_not_equal(v2->observation->id.data, t.id, UUID_LEN);
-    assert_memory_equal(v2->observation->id.data, new_id, UUID_LEN);
-    assert_string_equal(v2->observation->coachee_id, "rep.ida");
-    assert_int_equal(v2->observation->started_at, t.o.started_at);
-    assert_int_equal(v2->observation->duration_s, t.o.duration_s);
-    assert_int_equal(v1->observation->n_ratings, 10);
-    assert_int_equal(v2->observation->n_ratings, 10);
-    for (size_t i = 0; i < 10; i++) {
-        const Coachq__V1__Rating *r1 = v1->observation->ratings[i];
-        const Coachq__V1__Rating *r2 = v2->observation->ratings[i];
-
-        assert_string_equal(r1->behaviour_id, testutil_behaviours[i]);
-        assert_string_equal(r2->behaviour_id, testutil_behaviours[i]);
-        assert_int_equal(r1->score, t.r[i].score);
-        assert_int_equal(r2->score, i == 2 ? 3 : t.r[i].score);
-        assert_false(r2->not_applicable);
-    }
-    coachq__v1__observation_history__free_unpacked(h, NULL);
-    assert_int_equal(client_get(c, t.id, &orig, &e), 0);
-    assert_true(orig->superseded);
-    assert_int_equal(orig->version, 1);
-    coachq__v1__stored_observation__free_unpacked(orig, NULL);
+    check_amended(c, &t, new_id);
 
     /* Another observer may not amend it, nor even read it: the server
      * answers bob as if there were no such record, and the CLI stops

@@ -201,6 +201,25 @@ static int still_running(struct tmuxutil *f, const char *name)
 
 /* ---- (f) A full disk with the server down -------------------------------- */
 
+/* Nothing typed while the disk was full is lost: the saved session is at
+ * the review with n_markers markers and the 10 scores, notes for 1 and 4. */
+static void check_nothing_lost(struct tmuxutil *f, const uint32_t scores[10], size_t n_markers)
+{
+    Coachq__V1__LocalSession *saved = tmuxutil_saved_session(f);
+
+    assert_int_equal(saved->phase, 5);
+    assert_int_equal(saved->draft->n_markers, n_markers);
+    assert_int_equal(saved->draft->n_ratings, 10);
+    for (size_t i = 0; i < 10; i++) {
+        char note[32];
+
+        snprintf(note, sizeof(note), "seen on disk full %zu", i);
+        assert_int_equal(saved->draft->ratings[i]->score, scores[i]);
+        assert_string_equal(saved->draft->ratings[i]->evidence, i < 8 ? note : "");
+    }
+    coachq__v1__local_session__free_unpacked(saved, NULL);
+}
+
 /* Issue 10, point 17: with a full disk and the server down, `s` said
  * nothing, `q` claimed "the session is saved" next to a NOT SAVED line,
  * and the ratings and evidence typed meanwhile were lost. Now: the journal
@@ -293,19 +312,7 @@ static void test_full_disk_offline(void **state)
     assert_int_equal(tmuxutil_wait_exit(f, "f"), 1);
     tmuxutil_wait_for(f, "f", "quit: the session is saved", s, sizeof(s));
 
-    /* Nothing typed while the disk was full is lost. */
-    saved = tmuxutil_saved_session(f);
-    assert_int_equal(saved->phase, 5);
-    assert_int_equal(saved->draft->n_markers, n_markers);
-    assert_int_equal(saved->draft->n_ratings, 10);
-    for (size_t i = 0; i < 10; i++) {
-        char note[32];
-
-        snprintf(note, sizeof(note), "seen on disk full %zu", i);
-        assert_int_equal(saved->draft->ratings[i]->score, scores[i]);
-        assert_string_equal(saved->draft->ratings[i]->evidence, i < 8 ? note : "");
-    }
-    coachq__v1__local_session__free_unpacked(saved, NULL);
+    check_nothing_lost(f, scores, n_markers);
 
     /* --resume brings it all back. */
     tmuxutil_ui_start(f, "f2", "", "--resume", 0);
