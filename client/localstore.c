@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "mdberr.h"
 #include "pbmem.h"
 #include "str.h"
 
@@ -113,49 +114,13 @@ static void ls_sync_map_size(struct localstore *ls)
     }
 }
 
-/* An LMDB result as 0 or a negative errno (the journal's own mapping, so
- * that the client needs nothing of the server's store): a full map is
- * -ENOSPC like a full disk, a damaged file -EPROTO or -EIO. */
-static int localstore_errno(int mdb_rc)
-{
-    switch (mdb_rc) {
-    case MDB_SUCCESS:
-        return 0;
-    case MDB_NOTFOUND:
-        return -ENOENT;
-    case MDB_KEYEXIST:
-        return -EEXIST;
-    case MDB_MAP_FULL:
-    case MDB_TXN_FULL:
-        return -ENOSPC;
-    case MDB_READERS_FULL:
-    case MDB_DBS_FULL:
-        return -EAGAIN;
-    case MDB_VERSION_MISMATCH:
-    case MDB_INVALID:
-        return -EPROTO;
-    default:
-        break;
-    }
-    if (mdb_rc > 0) {
-        /* LMDB passes system errors through as positive errno values. */
-        return -mdb_rc;
-    }
-    if (mdb_rc < MDB_KEYEXIST || mdb_rc > MDB_LAST_ERRCODE) {
-        /* Already a negative errno, not an MDB_* code. */
-        return mdb_rc;
-    }
-    /* MDB_CORRUPTED, MDB_PANIC, MDB_BAD_TXN and the rest are damage. */
-    return -EIO;
-}
-
 static int ls_open_dbis(struct localstore *ls)
 {
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(ls->env, NULL, 0, &txn);
 
     if (rc != 0) {
-        return localstore_errno(rc);
+        return mdberr_errno(rc);
     }
     rc = mdb_dbi_open(txn, "session", MDB_CREATE, &ls->dbi_session);
     if (rc == 0) {
@@ -169,9 +134,9 @@ static int ls_open_dbis(struct localstore *ls)
     }
     if (rc != 0) {
         mdb_txn_abort(txn);
-        return localstore_errno(rc);
+        return mdberr_errno(rc);
     }
-    return localstore_errno(mdb_txn_commit(txn));
+    return mdberr_errno(mdb_txn_commit(txn));
 }
 
 /* Creates and opens the environment in ls->path with its databases. */
@@ -180,17 +145,17 @@ static int ls_open_env(struct localstore *ls)
     int rc;
 
     ls->map_size = LS_MAP_START;
-    rc = localstore_errno(mdb_env_create(&ls->env));
+    rc = mdberr_errno(mdb_env_create(&ls->env));
     if (rc == 0) {
-        rc = localstore_errno(mdb_env_set_maxdbs(ls->env, 4));
+        rc = mdberr_errno(mdb_env_set_maxdbs(ls->env, 4));
     }
     if (rc == 0) {
-        rc = localstore_errno(mdb_env_set_mapsize(ls->env, ls->map_size));
+        rc = mdberr_errno(mdb_env_set_mapsize(ls->env, ls->map_size));
     }
     if (rc == 0) {
         /* Flags 0: no MDB_NOSYNC, MDB_NOMETASYNC, MDB_WRITEMAP or
          * MDB_MAPASYNC, so that every commit is on disk when it returns. */
-        rc = localstore_errno(mdb_env_open(ls->env, ls->path, 0, 0600));
+        rc = mdberr_errno(mdb_env_open(ls->env, ls->path, 0, 0600));
     }
     if (rc == 0) {
         rc = ls_open_dbis(ls);
@@ -312,7 +277,7 @@ static int ls_write(struct localstore *ls, ls_write_cb cb, const void *arg)
         int rc = ls_begin(ls, 0, &txn);
 
         if (rc != 0) {
-            return localstore_errno(rc);
+            return mdberr_errno(rc);
         }
         rc = cb(ls, txn, arg);
         if (rc == 0) {
@@ -321,7 +286,7 @@ static int ls_write(struct localstore *ls, ls_write_cb cb, const void *arg)
             mdb_txn_abort(txn);
         }
         if (rc != MDB_MAP_FULL) {
-            return localstore_errno(rc);
+            return mdberr_errno(rc);
         }
         rc = ls_grow(ls);
         if (rc < 0) {
@@ -397,14 +362,14 @@ static int ls_get_msg(struct localstore *ls, MDB_dbi dbi, const void *key, size_
     *out = NULL;
     rc = ls_begin(ls, MDB_RDONLY, &txn);
     if (rc != 0) {
-        return localstore_errno(rc);
+        return mdberr_errno(rc);
     }
     rc = mdb_get(txn, dbi, &k, &v);
     if (rc == 0) {
         rc = ls_decode(&v, desc, out);
     }
     mdb_txn_abort(txn);
-    return localstore_errno(rc);
+    return mdberr_errno(rc);
 }
 
 /* Decoded messages gathered in a read transaction, handed to callbacks
@@ -461,7 +426,7 @@ static int ls_scan(struct localstore *ls, MDB_dbi dbi, const ProtobufCMessageDes
 
     rc = ls_begin(ls, MDB_RDONLY, &txn);
     if (rc != 0) {
-        return localstore_errno(rc);
+        return mdberr_errno(rc);
     }
     rc = mdb_cursor_open(txn, dbi, &cur);
     if (rc != 0) {
@@ -495,7 +460,7 @@ static int ls_scan(struct localstore *ls, MDB_dbi dbi, const ProtobufCMessageDes
 out:
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
-    return localstore_errno(rc);
+    return mdberr_errno(rc);
 }
 
 /* ---- Session ------------------------------------------------------------ */
@@ -710,14 +675,14 @@ int localstore_rubric_get(struct localstore *ls, const char *id, uint32_t versio
     }
     rc = ls_begin(ls, MDB_RDONLY, &txn);
     if (rc != 0) {
-        return localstore_errno(rc);
+        return mdberr_errno(rc);
     }
     rc = ls_rubric_latest(txn, ls->dbi_rubrics, key, klen, &v);
     if (rc == 0) {
         rc = ls_decode(&v, &coachq__v1__rubric__descriptor, (ProtobufCMessage **)out);
     }
     mdb_txn_abort(txn);
-    return localstore_errno(rc);
+    return mdberr_errno(rc);
 }
 
 /* Keeps a rubric key when the next key is another rubric (or none): the

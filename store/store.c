@@ -27,6 +27,7 @@
 #include "error.h"
 #include "keys.h"
 #include "log.h"
+#include "mdberr.h"
 
 #define STORE_DEFAULT_MAP ((size_t)64 << 20)
 #define STORE_DEFAULT_MAP_MAX ((size_t)1 << 40)
@@ -45,35 +46,7 @@ int store_mdb_errno(int mdb_rc)
 
 int store_errno(int mdb_rc)
 {
-    switch (mdb_rc) {
-    case MDB_SUCCESS:
-        return 0;
-    case MDB_NOTFOUND:
-        return -ENOENT;
-    case MDB_KEYEXIST:
-        return -EEXIST;
-    case MDB_MAP_FULL:
-    case MDB_TXN_FULL:
-        return -ENOSPC;
-    case MDB_READERS_FULL:
-    case MDB_DBS_FULL:
-        return -EAGAIN;
-    case MDB_VERSION_MISMATCH:
-    case MDB_INVALID:
-        return -EPROTO;
-    default:
-        break;
-    }
-    if (mdb_rc > 0) {
-        /* LMDB passes system errors through as positive errno values. */
-        return -mdb_rc;
-    }
-    if (mdb_rc < MDB_KEYEXIST || mdb_rc > MDB_LAST_ERRCODE) {
-        /* Already one of our negative codes, not an MDB_* one. */
-        return mdb_rc;
-    }
-    /* MDB_CORRUPTED, MDB_PANIC, MDB_BAD_TXN, ... */
-    return -EIO;
+    return mdberr_errno(mdb_rc);
 }
 
 static uint64_t store_now_us(void)

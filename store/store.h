@@ -162,9 +162,13 @@ struct store_write {
  * and with the width of the trees (records land on ever more distinct
  * pages as the store grows). The cap bounds that memory (to about
  * STORE_MAX_BATCH times the pages one record touches) whatever the number
- * of connections; a burst waits one more commit.
+ * of connections; a burst waits one more commit. 32 reaches that bound
+ * within minutes of sustained ingest, after which anonymous memory stays
+ * flat (bench/soak.sh; docs/operations.md, "Memory"); 128 was still
+ * climbing towards its larger bound after half an hour, at a few MiB an
+ * hour.
  */
-#define STORE_MAX_BATCH 128
+#define STORE_MAX_BATCH 32
 
 struct store_stats {
     uint64_t commits;
