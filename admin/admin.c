@@ -287,7 +287,7 @@ int admin_open_store(struct admin *a, int create)
     int rc;
 
     if (a->store != NULL) {
-        return 0; /* admin_main_store(): the caller's */
+        return 0; /* already open for this verb */
     }
     if (create) {
         rc = admin_mkdir_p(a->data_dir, 0700);
@@ -595,7 +595,7 @@ static int refresh_aggregates(struct admin *a)
 
 /* ---- Entry points ----------------------------------------------------------- */
 
-static int admin_run(struct store *borrowed, int argc, char **argv)
+int admin_main(int argc, char **argv)
 {
     const char *slash = strrchr(argv[0], '/');
     struct timespec ts;
@@ -613,7 +613,6 @@ static int admin_run(struct store *borrowed, int argc, char **argv)
         fprintf(stderr, "%s: out of memory\n", argv[0]);
         return 1;
     }
-    a->store = borrowed;
     a->prog = slash != NULL ? slash + 1 : argv[0];
     a->data_dir = "data";
     argv[0] = (char *)a->prog;
@@ -639,21 +638,11 @@ static int admin_run(struct store *borrowed, int argc, char **argv)
     }
 out:
     fflush(stdout);
-    if (a->store != borrowed) {
+    if (a->store != NULL) {
         store_close(a->store);
     }
     free(a);
     return code;
-}
-
-int admin_main(int argc, char **argv)
-{
-    return admin_run(NULL, argc, argv);
-}
-
-int admin_main_store(struct store *s, int argc, char **argv)
-{
-    return admin_run(s, argc, argv);
 }
 
 /* ---- CSV imports ---------------------------------------------------------- */

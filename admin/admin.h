@@ -20,15 +20,4 @@ int admin_is_verb(const char *verb);
  */
 int admin_main(int argc, char **argv);
 
-struct store;
-
-/*
- * As admin_main(), on a store the caller opened (borrowed for the call and
- * left open; --data is then only a name): for a caller that runs verbs many
- * times on one store. (The import fuzz targets used to; they now fuzz the
- * imports' parse-and-check stage, people_csv.h and programme_csv.h, without
- * a store.) Same thread rules as store_exec().
- */
-int admin_main_store(struct store *s, int argc, char **argv);
-
 #endif

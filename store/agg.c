@@ -19,6 +19,7 @@
 #include "day.h"
 #include "keys.h"
 #include "log.h"
+#include "mdberr.h"
 #include "store_int.h"
 
 /* ---- Values ------------------------------------------------------------ */
@@ -449,7 +450,7 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
     }
     rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
     if (rc != 0) {
-        return store_errno(rc);
+        return mdberr_errno(rc);
     }
     kv.mv_data = k.b;
     kv.mv_size = k.len;
@@ -481,7 +482,7 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
     }
     mdb_cursor_close(cur);
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_errno(rc);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
 }
 
 void agg_week_clear(Coachq__V1__AggWeek *w)

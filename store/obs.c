@@ -11,6 +11,7 @@
 
 #include "keys.h"
 #include "log.h"
+#include "mdberr.h"
 #include "store_int.h"
 
 _Static_assert(KEYS_INDEX_MAX <= sizeof(((struct store_page *)0)->cursor),
@@ -47,7 +48,7 @@ static int obs_latest_version(struct store_txn *t, const uint8_t root[16], uint8
     memset(seek + KEYS_UUID_LEN, 0xff, 4);
     rc = mdb_cursor_open(t->txn, t->s->dbi_versions, &cur);
     if (rc != 0) {
-        return store_errno(rc);
+        return mdberr_errno(rc);
     }
     k.mv_data = seek;
     k.mv_size = sizeof(seek);
@@ -68,7 +69,7 @@ static int obs_latest_version(struct store_txn *t, const uint8_t root[16], uint8
         memcpy(latest, v.mv_data, KEYS_UUID_LEN);
     }
     mdb_cursor_close(cur);
-    return store_errno(rc);
+    return mdberr_errno(rc);
 }
 
 int store_get_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__StoredObservation **out)
@@ -83,7 +84,7 @@ int store_get_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__StoredO
     k.mv_size = KEYS_UUID_LEN;
     rc = mdb_get(t->txn, t->s->dbi_obs, &k, &v);
     if (rc != 0) {
-        return store_errno(rc);
+        return mdberr_errno(rc);
     }
     /* Decoded (copied) while the transaction still pins the page. */
     r = coachq__v1__stored_observation__unpack(NULL, v.mv_size, v.mv_data);
@@ -323,7 +324,7 @@ static int obs_list_txn(struct store_txn *t, void *arg)
 
     rc = mdb_cursor_open(t->txn, obs_index_dbi(t->s, q->by), &cur);
     if (rc != 0) {
-        return store_errno(rc);
+        return mdberr_errno(rc);
     }
     k.mv_data = l->seek;
     k.mv_size = l->seek_len;
@@ -364,7 +365,7 @@ static int obs_list_txn(struct store_txn *t, void *arg)
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (rc != 0 && rc != MDB_NOTFOUND) {
-        rc = store_errno(rc);
+        rc = mdberr_errno(rc);
         goto out;
     }
     rc = 0;
@@ -447,7 +448,7 @@ int store_recent_txn(struct store_txn *t, enum store_index by, const char *perso
     prefix_len = 1 + id_len;
     rc = mdb_cursor_open(t->txn, obs_index_dbi(t->s, by), &cur);
     if (rc != 0) {
-        return store_errno(rc);
+        return mdberr_errno(rc);
     }
     /* The bound is the smallest key of person at or after until: the key
      * before it (if it is person's) is the newest record before until. */
@@ -488,7 +489,7 @@ int store_recent_txn(struct store_txn *t, enum store_index by, const char *perso
         rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
     }
     /* Here rc is 0 or what the cursor last returned. */
-    rc = rc == MDB_NOTFOUND ? 0 : store_errno(rc);
+    rc = rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
 out:
     mdb_cursor_close(cur);
     return rc;

@@ -39,16 +39,6 @@
 static const char STORE_META_SCHEMA[] = "schema_version";
 static const char STORE_META_NEXT_SEQ[] = "next_seq";
 
-int store_mdb_errno(int mdb_rc)
-{
-    return store_errno(mdb_rc);
-}
-
-int store_errno(int mdb_rc)
-{
-    return mdberr_errno(mdb_rc);
-}
-
 static uint64_t store_now_us(void)
 {
     struct timespec ts;
@@ -131,7 +121,7 @@ int store_txn_get_raw(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size
     k.mv_data = (void *)key;
     k.mv_size = klen;
     rc = mdb_get(t->txn, dbi, &k, val);
-    return store_errno(rc);
+    return mdberr_errno(rc);
 }
 
 int store_txn_get_msg(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t klen,
@@ -235,7 +225,7 @@ int store_txn_scan(struct store_txn *t, MDB_dbi dbi, const uint8_t *prefix, size
     }
     rc = mdb_cursor_open(t->txn, dbi, &cur);
     if (rc != 0) {
-        return store_errno(rc);
+        return mdberr_errno(rc);
     }
     if (plen == 0) {
         rc = mdb_cursor_get(cur, &k, &v, reverse ? MDB_LAST : MDB_FIRST);
@@ -283,7 +273,7 @@ int store_txn_scan(struct store_txn *t, MDB_dbi dbi, const uint8_t *prefix, size
         rc = mdb_cursor_get(cur, &k, &v, reverse ? MDB_PREV : MDB_NEXT);
     }
     mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
+    return rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
 }
 
 /* ---- Reader gate ------------------------------------------------------- */
@@ -297,7 +287,7 @@ static int store_read_begin(struct store *s, MDB_txn **txn)
     if (rc != 0) {
         pthread_rwlock_unlock(&s->gate);
         *txn = NULL;
-        return store_errno(rc);
+        return mdberr_errno(rc);
     }
     return 0;
 }
@@ -455,7 +445,7 @@ out:
     if (txn != NULL) {
         mdb_txn_abort(txn);
     }
-    return store_errno(rc);
+    return mdberr_errno(rc);
 }
 
 /* Creates the lock, the condition variables and the reader gate; on
@@ -526,7 +516,7 @@ static int store_env_open(struct store *s, const char *dir, unsigned max_readers
     rc = mdb_env_create(&s->env);
     if (rc != 0) {
         s->env = NULL;
-        return store_errno(rc);
+        return mdberr_errno(rc);
     }
     rc = mdb_env_set_maxdbs(s->env, STORE_MAX_DBS);
     if (rc == 0) {
@@ -542,7 +532,7 @@ static int store_env_open(struct store *s, const char *dir, unsigned max_readers
         rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
     }
     if (rc != 0) {
-        return store_errno(rc);
+        return mdberr_errno(rc);
     }
     /* An existing environment may have a bigger map than asked for. */
     if (mdb_env_info(s->env, &info) == 0 && info.me_mapsize > s->map_size) {
@@ -554,7 +544,7 @@ static int store_env_open(struct store *s, const char *dir, unsigned max_readers
     /* Slots of readers that died (a killed process) pin old pages. */
     rc = mdb_reader_check(s->env, &dead);
     if (rc != 0) {
-        return store_errno(rc);
+        return mdberr_errno(rc);
     }
     if (dead > 0) {
         log_event(LOG_WARN, "store_stale_readers", "cleared=%d", dead);
@@ -575,7 +565,7 @@ static int store_schema_open(struct store *s)
 
         rc = mdb_env_set_mapsize(s->env, grown);
         if (rc != 0) {
-            return store_errno(rc);
+            return mdberr_errno(rc);
         }
         s->map_size = grown;
         log_event(LOG_INFO, "store_map_grown", "size=%zu reason=schema_upgrade", grown);
@@ -795,7 +785,7 @@ int store_reader_check(struct store *s, int *dead)
     if (rc == 0 && n > 0) {
         log_event(LOG_WARN, "store_stale_readers", "cleared=%d", n);
     }
-    return store_errno(rc);
+    return mdberr_errno(rc);
 }
 
 /* ---- Writer thread ---------------------------------------------------- */
@@ -1025,7 +1015,7 @@ static int store_grow(struct store *s)
     if (rc != 0) {
         log_event(LOG_ERROR, "store_map_grow_failed", "map_size=%zu want=%zu err=\"%s\"",
                   s->map_size, want, mdb_strerror(rc));
-        return store_errno(rc);
+        return mdberr_errno(rc);
     }
     log_event(LOG_INFO, "store_map_grow", "from=%zu to=%zu", s->map_size, want);
     s->map_size = want;

@@ -261,12 +261,6 @@ const struct store_policy *store_get_policy(const struct store *s);
 /* The policy of the store a transaction belongs to (borrowed, as above). */
 const struct store_policy *store_txn_policy(const struct store_txn *t);
 
-/* Maps an LMDB return code (or a positive errno LMDB passed through) to a
- * negative errno: MDB_NOTFOUND -> -ENOENT, MDB_MAP_FULL -> -ENOSPC, ...;
- * LMDB's corruption and panic codes -> -EIO. For other LMDB users in
- * coachq (the client's local store), so the mapping exists once. */
-int store_mdb_errno(int mdb_rc);
-
 /* The UTC day number (days since 1970-01-01) of a time in seconds. */
 int32_t store_day_of(int64_t seconds);
 

@@ -92,11 +92,6 @@ struct store_txn {
     int write; /* 1 on the writer thread's write transaction */
 };
 
-/* Maps an LMDB or errno code to a negative errno (MDB_NOTFOUND -> -ENOENT,
- * MDB_MAP_FULL -> -ENOSPC, MDB_KEYEXIST -> -EEXIST, ...). A negative code
- * that is already ours passes through. */
-int store_errno(int mdb_rc);
-
 /* LMDB codes that must end a write transaction's attempt rather than be
  * answered per request (map full, txn full, disk full, I/O errors) come back
  * from the helpers below as STORE_TXN_ABORT(mdb_rc), so the writer can grow
