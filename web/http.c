@@ -1020,6 +1020,36 @@ static int rl_scan(struct hconn *c, const char *data, size_t len)
     return 0;
 }
 
+/*
+ * One parse step over len bytes, as a connection (conn_pump()) and the
+ * transport-free parser (http_parse_stream()) both run it: the request
+ * line's own check, then llhttp. Returns -1 when the request line breaks
+ * the grammar (nothing parsed), else 0 with llhttp's code in *err and in
+ * *used the bytes taken: all of them, or on a pause those up to the end of
+ * the request.
+ */
+static int parse_step(struct hconn *c, const char *data, size_t len, llhttp_errno_t *err,
+                      size_t *used)
+{
+    if (rl_scan(c, data, len) < 0) {
+        return -1;
+    }
+    c->exec_start = data;
+    *err = llhttp_execute(&c->parser, data, len);
+    *used = len;
+    if (*err == HPE_PAUSED || *err == HPE_PAUSED_UPGRADE) {
+        const char *pos = llhttp_get_error_pos(&c->parser);
+
+        if (pos != NULL && pos >= data && pos <= data + len) {
+            *used = (size_t)(pos - data);
+        }
+    }
+    if (*err == HPE_OK || *err == HPE_PAUSED || *err == HPE_PAUSED_UPGRADE) {
+        note_tail(c, data, *used);
+    }
+    return 0;
+}
+
 /* Parses what is held, until a request is with the handler or bytes run
  * out. */
 static void conn_pump(struct hconn *c)
@@ -1033,6 +1063,7 @@ static void conn_pump(struct hconn *c)
         const char *data = (const char *)c->held + c->held_off;
         size_t len = c->held_len - c->held_off;
         llhttp_errno_t err;
+        size_t used;
 
         if (c->x == NULL && (c->idle_wait || !uv_is_active((uv_handle_t *)&c->req_timer))) {
             /* The first bytes of a request start its clock (after a
@@ -1040,20 +1071,13 @@ static void conn_pump(struct hconn *c)
             c->idle_wait = 0;
             uv_timer_start(&c->req_timer, on_req_timer, conn_header_ms(c), 0);
         }
-        if (rl_scan(c, data, len) < 0) {
+        if (parse_step(c, data, len, &err, &used) < 0) {
             conn_fail(c, 400, "bad_request_line");
             break;
         }
-        c->exec_start = data;
-        err = llhttp_execute(&c->parser, data, len);
         if (err == HPE_OK) {
-            note_tail(c, data, len);
             c->held_off = c->held_len;
         } else if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
-            const char *pos = llhttp_get_error_pos(&c->parser);
-            size_t used =
-                pos != NULL && pos >= data && pos <= data + len ? (size_t)(pos - data) : len;
-            note_tail(c, data, used);
             c->held_off += used;
             if (err == HPE_PAUSED_UPGRADE) {
                 c->x->close = 1;
@@ -1412,18 +1436,17 @@ int http_parse_stream(const uint8_t *data, size_t len, size_t chunk, http_parsed
             llhttp_errno_t err;
             size_t used;
 
-            c.exec_start = p;
-            err = llhttp_execute(&c.parser, p, plen);
+            if (parse_step(&c, p, plen, &err, &used) < 0) {
+                rc = -400;
+                goto out;
+            }
             if (err == HPE_OK) {
-                note_tail(&c, p, plen);
                 break;
             }
             if (err != HPE_PAUSED && err != HPE_PAUSED_UPGRADE) {
                 rc = -(c.fail_status != 0 ? c.fail_status : 400);
                 goto out;
             }
-            used = (size_t)(llhttp_get_error_pos(&c.parser) - p);
-            note_tail(&c, p, used);
             p += used;
             plen -= used;
             if (cb != NULL) {

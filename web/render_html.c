@@ -251,11 +251,10 @@ size_t render_text_chars(const char *s)
 
 static void put_day(struct render_out *o, int32_t day)
 {
-    int64_t y;
-    unsigned m, d;
+    char s[DAY_TIME_LEN];
 
-    day_to_civil(day, &y, &m, &d);
-    render_putf(o, "%04lld-%02u-%02u", (long long)y, m, d);
+    day_format(day, s, sizeof(s));
+    render_put(o, s);
 }
 
 /* ---- Page frame ------------------------------------------------------- */

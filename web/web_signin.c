@@ -87,12 +87,6 @@ static void device_cookie(char *out, size_t outlen, const char *value)
              WEBSESS_DEVICE_COOKIE, value, WEBSESS_DEVICE_TTL_S);
 }
 
-/* The session lifetime, in seconds. */
-static int64_t web_ttl(const struct web *w)
-{
-    return w->opts.session_ttl_s > 0 ? w->opts.session_ttl_s : WEB_DEFAULT_TTL_S;
-}
-
 /* The Origin header, when sent, must be this very site: NULL, or the
  * reason to show. */
 static const char *origin_refusal(struct http_exchange *x)
@@ -365,7 +359,7 @@ static void signin_done(uv_work_t *req, int status)
     w->stats.signins++;
     log_event(LOG_INFO, "signin", "peer=%s user=%s via=%s", http_peer(j->x), j->who.id,
               j->kind == JOB_LINK ? "link" : "password");
-    web_session_cookie(cookie, sizeof(cookie), s->id, web_ttl(w));
+    web_session_cookie(cookie, sizeof(cookie), s->id, w->opts.session_ttl_s);
     h[0] = (struct http_header_kv){"Location", "/"};
     h[1] = (struct http_header_kv){"Set-Cookie", cookie};
     web_reply(j->x, j->who.id, 303, NULL, h, 2, NULL, 0);
