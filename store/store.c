@@ -346,8 +346,9 @@ static int store_schema_version(struct store *s, MDB_txn *txn, uint32_t *upgrade
     /* Schema 1 had observations only; 2 adds databases, which are created
      * by store_open_dbs(), and reads version 0 records as version 1. 3 adds
      * the aggregates, built by the upgrade hook from the records. 4 counts
-     * a double-coded observation once, not once per peer, and adds the
-     * line-coach aggregates (agg.h): the hook rebuilds the aggregates. */
+     * a double-coded observation once, not once per peer; 5 adds the
+     * line-coach aggregates (agg.h). From any of them the hook rebuilds
+     * the aggregates. */
     keys_put_be32(buf, STORE_SCHEMA_VERSION);
     v.mv_data = buf;
     v.mv_size = 4;

@@ -63,7 +63,7 @@
 #include "coachq.pb-c.h"
 #include "validate.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 struct store;
 struct store_txn;
