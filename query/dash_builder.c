@@ -436,7 +436,6 @@ void dash_series_add(struct dash *d, Coachq__V1__Series *s, double y, unsigned n
                      double hi)
 {
     protobuf_c_boolean present;
-    size_t at;
 
     if (s == NULL || d->failed) {
         return;
@@ -448,7 +447,6 @@ void dash_series_add(struct dash *d, Coachq__V1__Series *s, double y, unsigned n
         /* No interval (n < 2): a band of no width. */
         lo = hi = y;
     }
-    at = s->n_y;
     DASH_PUSH(d, s->y, s->n_y, y);
     DASH_PUSH(d, s->present, s->n_present, present);
     DASH_PUSH(d, s->n, s->n_n, n);
@@ -456,7 +454,6 @@ void dash_series_add(struct dash *d, Coachq__V1__Series *s, double y, unsigned n
         DASH_PUSH(d, s->lo, s->n_lo, lo);
         DASH_PUSH(d, s->hi, s->n_hi, hi);
     }
-    (void)at;
 }
 
 void dash_point(struct dash *d, Coachq__V1__Chart *c, const char *label, double x, double y,
@@ -484,22 +481,6 @@ void dash_point(struct dash *d, Coachq__V1__Chart *c, const char *label, double 
 int32_t dash_week(const struct dash_ctx *c, unsigned weeks_back)
 {
     return c->until_monday - 7 * (int32_t)weeks_back;
-}
-
-static int dash_sum_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
-{
-    (void)monday;
-    return agg_week_add(arg, w);
-}
-
-int dash_agg_sum(const struct dash_ctx *c, enum agg_scope kind, const char *scope_id,
-                 int32_t from_monday, int32_t until_monday, Coachq__V1__AggWeek *sum)
-{
-    static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
-
-    *sum = init;
-    return agg_read(c->t, kind, scope_id, c->rubric_id, from_monday, until_monday, dash_sum_cb,
-                    sum);
 }
 
 const Coachq__V1__AggBehaviour *dash_agg_behaviour(const Coachq__V1__AggWeek *w, const char *bid)

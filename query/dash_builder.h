@@ -141,13 +141,6 @@ typedef int (*dash_build_cb)(struct dash *d, const struct dash_ctx *c);
 /* The Monday of the week i weeks before c->until_monday (0: that week). */
 int32_t dash_week(const struct dash_ctx *c, unsigned weeks_back);
 
-/* Sums the AggWeeks of (kind, scope_id, c->rubric_id) with Mondays in
- * [from_monday, until_monday] into *sum (which this initialises; free it
- * with agg_week_clear(), also after a failure).
- * Returns 0 or a negative code. */
-int dash_agg_sum(const struct dash_ctx *c, enum agg_scope kind, const char *scope_id,
-                 int32_t from_monday, int32_t until_monday, Coachq__V1__AggWeek *sum);
-
 /* The behaviour of w with id bid, or NULL (borrowed from w). */
 const Coachq__V1__AggBehaviour *dash_agg_behaviour(const Coachq__V1__AggWeek *w, const char *bid);
 

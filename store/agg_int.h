@@ -144,7 +144,6 @@ struct agg_contrib {
     uint8_t (*peers)[KEYS_UUID_LEN];
     size_t npeers;
     size_t cappeers;
-    int loaded; /* read from the store (or found absent) */
     int dirty;
 };
 

@@ -97,7 +97,6 @@ int agg_contrib_load(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN], struc
 
     memset(c, 0, sizeof(*c));
     memcpy(c->id, id, KEYS_UUID_LEN);
-    c->loaded = 1;
     rc = store_txn_get_msg(t, t->s->dbi_agg_contrib, id, KEYS_UUID_LEN,
                            &coachq__v1__agg_contribution__descriptor, (ProtobufCMessage **)&m);
     if (rc == -ENOENT) {
