@@ -29,7 +29,6 @@ struct agg_work {
     struct agg_map delta;
     struct agg_contrib touched[AGG_MAX_TOUCHED];
     size_t ntouched;
-    const Coachq__V1__StoredObservation *rec; /* for the peer callbacks */
 };
 
 /* The working copy of id's contribution, read on first use. */
@@ -142,11 +141,12 @@ static int work_sync_session(struct agg_work *w, const char *coach, int64_t star
     return rc;
 }
 
-/* Takes back what version prev added: its own values at the keys it
- * remembered, and its double coding with every peer still paired. */
-static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LEN])
+/* Takes back what version prev (read by the caller; NULL if it was not
+ * found) added: its own values at the keys it remembered, and its double
+ * coding with every peer still paired. */
+static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LEN],
+                          const Coachq__V1__StoredObservation *prev)
 {
-    Coachq__V1__StoredObservation *prev = NULL;
     struct agg_contrib *c;
     struct agg_val v;
     int had_peers;
@@ -158,7 +158,7 @@ static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LE
         return rc;
     }
     had_peers = c->npeers > 0;
-    rc = agg_record_read(w->t, prev_id, &prev);
+    rc = prev != NULL ? 0 : -ENOENT;
     if (rc == 0 && had_peers) {
         rc = agg_dc_value(&w->delta, prev, -1);
     }
@@ -197,7 +197,6 @@ static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LE
     c->nkeys = 0;
     c->dirty = 1;
     agg_val_free(&v);
-    coachq__v1__stored_observation__free_unpacked(prev, NULL);
     return rc;
 }
 
@@ -290,7 +289,6 @@ int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *re
     }
     memset(&v, 0, sizeof(v));
     w->t = t;
-    w->rec = rec;
     rc = 0;
     if (prev_id != NULL) {
         /* Where the superseded version was: an amendment may move the
@@ -301,7 +299,7 @@ int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *re
         }
     }
     if (rc == 0 && prev_id != NULL) {
-        rc = work_take_back(w, prev_id);
+        rc = work_take_back(w, prev_id, prev);
     }
     if (rc == 0) {
         rc = agg_counts(t, rec, &counts);
