@@ -283,8 +283,6 @@ void outcomes_rows_free(Coachq__V1__Outcome **rows, size_t n)
 
 int outcomes_fault_col(const char *field, size_t *row)
 {
-    static const char *const names[OUTCOMES_NCOL] = {"subject_id", "team", "period", "metric",
-                                                     "value"};
     static const char head[] = "outcomes[";
     const char *s;
     char *end = NULL;
@@ -307,7 +305,7 @@ int outcomes_fault_col(const char *field, size_t *row)
         return -1;
     }
     for (int k = 0; k < OUTCOMES_NCOL; k++) {
-        if (strcmp(end + 2, names[k]) == 0) {
+        if (strcmp(end + 2, outcomes_cols[k]) == 0) {
             return k;
         }
     }

@@ -15,6 +15,7 @@
 #include <openssl/sha.h>
 
 #include "b64.h"
+#include "keys.h"
 #include "people.h"
 #include "store_int.h"
 #include "validate.h"
@@ -295,9 +296,7 @@ int creds_link_create_txn(struct store_txn *t, const char *user, int64_t now_s, 
     }
     token_key(token, key);
     exp = (uint64_t)(now_s + ttl_s);
-    for (int i = 0; i < 8; i++) {
-        val[i] = (uint8_t)(exp >> (56 - 8 * i));
-    }
+    keys_put_be64(val, exp);
     memcpy(val + 8, user, ulen);
     rc = link_put(t, key, val, 8 + ulen);
     if (rc < 0) {
@@ -311,7 +310,7 @@ int creds_link_consume_txn(struct store_txn *t, const char *token, int64_t now_s
 {
     uint8_t key[LINK_KEY_LEN];
     uint8_t val[LINK_VALUE_MAX];
-    uint64_t exp = 0;
+    uint64_t exp;
     int n;
 
     user[0] = '\0';
@@ -329,9 +328,7 @@ int creds_link_consume_txn(struct store_txn *t, const char *token, int64_t now_s
     if (n <= 8) {
         return -ENOENT;
     }
-    for (int i = 0; i < 8; i++) {
-        exp = exp << 8 | val[i];
-    }
+    exp = keys_get_be64(val);
     if (now_s < 0 || (uint64_t)now_s >= exp) {
         return -ENOENT;
     }
