@@ -210,3 +210,13 @@ void day_format(int64_t day, char *out, size_t outlen)
     day_to_civil(day, &y, &m, &d);
     snprintf(out, outlen, "%04lld-%02u-%02u", (long long)y, m, d);
 }
+
+void day_format_minute(int64_t ms, char *out, size_t outlen)
+{
+    char t[DAY_TIME_LEN];
+    const char *tpos;
+
+    day_format_time(floor_div(ms, 1000), t, sizeof(t));
+    tpos = strchr(t, 'T');
+    snprintf(out, outlen, "%.*s %.5s UTC", (int)(tpos - t), t, tpos + 1);
+}

@@ -42,5 +42,7 @@ int day_parse_time(const char *s, int64_t *out);
 void day_format_time(int64_t t, char *out, size_t outlen);
 /* Milliseconds since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 void day_format_time_ms(int64_t ms, char *out, size_t outlen);
+/* Milliseconds since the epoch as "YYYY-MM-DD HH:MM UTC", for messages. */
+void day_format_minute(int64_t ms, char *out, size_t outlen);
 
 #endif

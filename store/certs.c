@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "audit.h"
+#include "day.h"
 #include "keys.h"
 #include "log.h"
 #include "obs.h"
@@ -81,12 +81,7 @@ static const char *certs_pct(double share, char *out, size_t len)
 /* Writes day as YYYY-MM-DD into out. Returns out. */
 static const char *certs_day_str(int32_t day, char *out, size_t len)
 {
-    time_t t = (time_t)day * 86400;
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL || strftime(out, len, "%Y-%m-%d", &tm) == 0) {
-        snprintf(out, len, "day %ld", (long)day);
-    }
+    day_format(day, out, len);
     return out;
 }
 
@@ -868,12 +863,7 @@ out:
 /* Writes a time as "2026-12-06 09:00 UTC" into out. Returns out. */
 static const char *certs_time_str(int64_t ms, char *out, size_t len)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL || strftime(out, len, "%Y-%m-%d %H:%M UTC", &tm) == 0) {
-        snprintf(out, len, "%lld ms", (long long)ms);
-    }
+    day_format_minute(ms, out, len);
     return out;
 }
 

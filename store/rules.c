@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "certs.h"
+#include "day.h"
 #include "error.h"
 #include "keys.h"
 #include "obs.h"
@@ -39,26 +39,14 @@ static int refuse(struct validate_error *fault, Coachq__V1__Code code, const cha
 /* Writes a time in milliseconds as "2026-12-06 09:00 UTC" into out. */
 static const char *time_str(int64_t ms, char *out, size_t len)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL || strftime(out, len, "%Y-%m-%d %H:%M UTC", &tm) == 0) {
-        snprintf(out, len, "%lld ms", (long long)ms);
-    }
+    day_format_minute(ms, out, len);
     return out;
 }
 
 /* Writes day as YYYY-MM-DD into out (11 bytes). */
 static const char *day_str(int32_t day, char out[16])
 {
-    time_t t = (time_t)day * 86400;
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL) {
-        snprintf(out, 16, "day %d", (int)day);
-    } else {
-        strftime(out, 16, "%Y-%m-%d", &tm);
-    }
+    day_format(day, out, 16);
     return out;
 }
 

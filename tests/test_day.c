@@ -121,6 +121,14 @@ static void test_times(void **state)
     assert_string_equal(buf, "1969-12-31T23:59:59.999Z");
     day_format_time_ms(1793629800007LL, buf, sizeof(buf));
     assert_string_equal(buf, "2026-11-02T14:30:00.007Z");
+    /* The minute form of messages: seconds and milliseconds dropped, not
+     * rounded; before 1970 the floor, as everywhere. */
+    day_format_minute(1793629859999LL, buf, sizeof(buf));
+    assert_string_equal(buf, "2026-11-02 14:30 UTC");
+    day_format_minute(0, buf, sizeof(buf));
+    assert_string_equal(buf, "1970-01-01 00:00 UTC");
+    day_format_minute(-1, buf, sizeof(buf));
+    assert_string_equal(buf, "1969-12-31 23:59 UTC");
 }
 
 int main(void)
