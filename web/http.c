@@ -1001,7 +1001,10 @@ static int rl_scan(struct hconn *c, const char *data, size_t len)
                     return -1;
                 }
                 c->rl_state = RL_LF;
-            } else if (c->rl_len + 1 >= sizeof(c->rl_version)) {
+            } else if (ch < 0x20 || ch == 0x7f || c->rl_len + 1 >= sizeof(c->rl_version)) {
+                /* A bare LF (or any control) ends no request line here:
+                 * refused at once, so that how the bytes arrive cannot let
+                 * llhttp finish the request before this check sees it. */
                 return -1;
             } else {
                 c->rl_version[c->rl_len++] = (char)ch;
