@@ -30,6 +30,16 @@ void agg_val_free(struct agg_val *v)
     memset(v, 0, sizeof(*v));
 }
 
+void agg_val_clear(struct agg_val *v)
+{
+    struct agg_beh *b = v->b;
+    size_t capb = v->capb;
+
+    memset(v, 0, sizeof(*v));
+    v->b = b;
+    v->capb = capb;
+}
+
 struct agg_beh *agg_val_beh(struct agg_val *v, const char *id)
 {
     for (size_t i = 0; i < v->nb; i++) {
@@ -138,60 +148,243 @@ int agg_val_normalise(struct agg_val *v, const uint8_t *key, size_t klen)
     return empty;
 }
 
-int agg_val_from_week(struct agg_val *v, const Coachq__V1__AggWeek *w)
-{
-    memset(v, 0, sizeof(*v));
-    for (size_t i = 0; i < w->n_behaviours; i++) {
-        const Coachq__V1__AggBehaviour *ab = w->behaviours[i];
-        struct agg_beh *b;
+/* ---- Stored values (agg.h, "The stored value") ------------------------ */
 
-        if (ab == NULL || ab->id == NULL) {
-            continue;
-        }
-        b = agg_val_beh(v, ab->id);
-        if (b == NULL) {
-            agg_val_free(v);
-            return -ENOMEM;
-        }
-        b->count += (int64_t)ab->count;
-        b->sum += ab->sum;
-        b->sumsq += ab->sumsq;
-        b->proficient += (int64_t)ab->proficient;
+#define AGG_V1_HEADER 88
+#define AGG_V1_PAIRS (AGG_NPAIRS * 4)
+#define AGG_V1_BEH 16 /* after the id: count, sum, sumsq, proficient */
+#define AGG_FLAG_PAIRS 1u
+
+static void put_le32(uint8_t *p, uint32_t x)
+{
+    p[0] = (uint8_t)x;
+    p[1] = (uint8_t)(x >> 8);
+    p[2] = (uint8_t)(x >> 16);
+    p[3] = (uint8_t)(x >> 24);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_le64(uint8_t *p, uint64_t x)
+{
+    put_le32(p, (uint32_t)x);
+    put_le32(p + 4, (uint32_t)(x >> 32));
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+static void put_f64(uint8_t *p, double d)
+{
+    uint64_t x;
+
+    memcpy(&x, &d, sizeof(x));
+    put_le64(p, x);
+}
+
+static double get_f64(const uint8_t *p)
+{
+    uint64_t x = get_le64(p);
+    double d;
+
+    memcpy(&d, &x, sizeof(d));
+    return d;
+}
+
+/* A counter as a stored u32; -ERANGE for what a normalised value cannot
+ * hold (negative, or past 2^32 - 1 in one week). */
+static int put_count(uint8_t *p, int64_t x)
+{
+    if (x < 0 || x > (int64_t)UINT32_MAX) {
+        return -ERANGE;
     }
-    v->observations = (int64_t)w->observations;
-    v->seconds = (int64_t)w->seconds;
-    for (size_t i = 0; i < w->n_markers && i < AGG_NMARKERS; i++) {
-        v->markers[i] = (int64_t)w->markers[i];
+    put_le32(p, (uint32_t)x);
+    return 0;
+}
+
+/* A sum of whole scores (1..4, squared up to 16) as a stored u32. */
+static int put_score_sum(uint8_t *p, double x)
+{
+    if (!(x >= 0 && x <= (double)UINT32_MAX)) {
+        return -ERANGE;
     }
-    v->index_n = (int64_t)w->index_n;
-    v->index_sum = w->index_sum;
-    v->index_sumsq = w->index_sumsq;
-    v->self_n = (int64_t)w->self_assess_n;
-    v->self_s = w->self_assess_s_sum;
-    v->actions = (int64_t)w->actions;
-    v->double_coded = (int64_t)w->double_coded;
-    for (size_t i = 0; i < w->n_pairs && i < AGG_NPAIRS; i++) {
-        v->pairs[i] = (int64_t)w->pairs[i];
+    put_le32(p, (uint32_t)(x + 0.5));
+    return 0;
+}
+
+static int any_pair(const struct agg_val *v)
+{
+    for (int i = 0; i < AGG_NPAIRS; i++) {
+        if (v->pairs[i] != 0) {
+            return 1;
+        }
     }
     return 0;
 }
 
-int agg_week_view_init(struct agg_week_view *wv, const struct agg_val *v)
+size_t agg_val_size(const struct agg_val *v)
 {
-    Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
-    int any_pair = 0;
+    size_t n = AGG_V1_HEADER + (any_pair(v) ? AGG_V1_PAIRS : 0);
 
-    memset(wv, 0, sizeof(*wv));
-    wv->w = init;
-    if (v->nb > 0) {
-        wv->bs = calloc(v->nb, sizeof(*wv->bs));
-        wv->bp = calloc(v->nb, sizeof(*wv->bp));
-        if (wv->bs == NULL || wv->bp == NULL) {
-            free(wv->bs);
-            free(wv->bp);
+    for (size_t i = 0; i < v->nb; i++) {
+        n += 1 + strlen(v->b[i].id) + AGG_V1_BEH;
+    }
+    return n;
+}
+
+int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len)
+{
+    int pairs = any_pair(v);
+    int64_t counts[5 + AGG_NMARKERS];
+    uint8_t *p = out;
+    int rc = 0;
+
+    if (len != agg_val_size(v) || v->nb > UINT16_MAX) {
+        return -EINVAL;
+    }
+    p[0] = AGG_VALUE_VERSION;
+    p[1] = pairs ? AGG_FLAG_PAIRS : 0;
+    p[2] = (uint8_t)v->nb;
+    p[3] = (uint8_t)(v->nb >> 8);
+    counts[0] = v->observations;
+    counts[1] = v->index_n;
+    counts[2] = v->self_n;
+    counts[3] = v->actions;
+    counts[4] = v->double_coded;
+    memcpy(counts + 5, v->markers, sizeof(v->markers));
+    for (size_t i = 0; i < 5 + AGG_NMARKERS && rc == 0; i++) {
+        rc = put_count(p + 4 + 4 * i, counts[i]);
+    }
+    if (rc != 0 || v->seconds < 0) {
+        return -ERANGE;
+    }
+    put_le64(p + 56, (uint64_t)v->seconds);
+    put_f64(p + 64, v->index_sum);
+    put_f64(p + 72, v->index_sumsq);
+    put_f64(p + 80, v->self_s);
+    p += AGG_V1_HEADER;
+    for (int i = 0; pairs && i < AGG_NPAIRS && rc == 0; i++) {
+        rc = put_count(p + 4 * i, v->pairs[i]);
+    }
+    p += pairs ? AGG_V1_PAIRS : 0;
+    for (size_t i = 0; i < v->nb && rc == 0; i++) {
+        const struct agg_beh *b = &v->b[i];
+        size_t idlen = strlen(b->id);
+
+        *p++ = (uint8_t)idlen;
+        memcpy(p, b->id, idlen);
+        p += idlen;
+        rc = put_count(p, b->count);
+        if (rc == 0) {
+            rc = put_score_sum(p + 4, b->sum);
+        }
+        if (rc == 0) {
+            rc = put_score_sum(p + 8, b->sumsq);
+        }
+        if (rc == 0) {
+            rc = put_count(p + 12, b->proficient);
+        }
+        p += AGG_V1_BEH;
+    }
+    return rc;
+}
+
+int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
+{
+    const uint8_t *end = p + n;
+    size_t nb;
+    int pairs;
+
+    v->nb = 0;
+    if (n < AGG_V1_HEADER || p[0] != AGG_VALUE_VERSION || (p[1] & ~AGG_FLAG_PAIRS) != 0) {
+        return -EIO;
+    }
+    pairs = p[1] & AGG_FLAG_PAIRS;
+    nb = (size_t)p[2] | (size_t)p[3] << 8;
+    v->observations = get_le32(p + 4);
+    v->index_n = get_le32(p + 8);
+    v->self_n = get_le32(p + 12);
+    v->actions = get_le32(p + 16);
+    v->double_coded = get_le32(p + 20);
+    for (int i = 0; i < AGG_NMARKERS; i++) {
+        v->markers[i] = get_le32(p + 24 + 4 * i);
+    }
+    v->seconds = (int64_t)(get_le64(p + 56) & INT64_MAX);
+    v->index_sum = get_f64(p + 64);
+    v->index_sumsq = get_f64(p + 72);
+    v->self_s = get_f64(p + 80);
+    p += AGG_V1_HEADER;
+    memset(v->pairs, 0, sizeof(v->pairs));
+    if (pairs) {
+        if ((size_t)(end - p) < AGG_V1_PAIRS) {
+            return -EIO;
+        }
+        for (int i = 0; i < AGG_NPAIRS; i++) {
+            v->pairs[i] = get_le32(p + 4 * i);
+        }
+        p += AGG_V1_PAIRS;
+    }
+    if (nb > (size_t)(end - p) / (2 + AGG_V1_BEH)) {
+        /* More behaviours than the bytes left could hold. */
+        return -EIO;
+    }
+    if (nb > v->capb) {
+        struct agg_beh *b = realloc(v->b, nb * sizeof(*b));
+
+        if (b == NULL) {
             return -ENOMEM;
         }
+        v->b = b;
+        v->capb = nb;
     }
+    for (size_t i = 0; i < nb; i++) {
+        struct agg_beh *b = &v->b[i];
+        size_t idlen;
+
+        if (p >= end || (idlen = *p) == 0 || idlen > VALIDATE_MAX_ID ||
+            (size_t)(end - p) < 1 + idlen + AGG_V1_BEH || memchr(p + 1, '\0', idlen) != NULL) {
+            v->nb = 0;
+            return -EIO;
+        }
+        memcpy(b->id, p + 1, idlen);
+        b->id[idlen] = '\0';
+        p += 1 + idlen;
+        b->count = get_le32(p);
+        b->sum = get_le32(p + 4);
+        b->sumsq = get_le32(p + 8);
+        b->proficient = get_le32(p + 12);
+        p += AGG_V1_BEH;
+    }
+    v->nb = nb;
+    return p == end ? 0 : -EIO;
+}
+
+int agg_val_put(struct store_txn *t, const uint8_t *key, size_t klen, const struct agg_val *v)
+{
+    MDB_val k, d;
+    int rc;
+
+    k.mv_data = (void *)key;
+    k.mv_size = klen;
+    d.mv_data = NULL;
+    d.mv_size = agg_val_size(v);
+    rc = mdb_put(t->txn, t->s->dbi_agg, &k, &d, MDB_RESERVE);
+    if (rc != 0) {
+        return STORE_TXN_ABORT(rc);
+    }
+    return agg_val_encode(v, d.mv_data, d.mv_size);
+}
+
+void agg_week_view_set(struct agg_week_view *wv, const struct agg_val *v)
+{
+    Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
+
+    wv->w = init;
     for (size_t i = 0; i < v->nb; i++) {
         Coachq__V1__AggBehaviour b = COACHQ__V1__AGG_BEHAVIOUR__INIT;
 
@@ -221,12 +414,32 @@ int agg_week_view_init(struct agg_week_view *wv, const struct agg_val *v)
     wv->w.double_coded = (uint64_t)v->double_coded;
     for (int i = 0; i < AGG_NPAIRS; i++) {
         wv->pairs[i] = (uint64_t)v->pairs[i];
-        any_pair = any_pair || v->pairs[i] != 0;
     }
-    if (any_pair) {
+    if (any_pair(v)) {
         wv->w.n_pairs = AGG_NPAIRS;
         wv->w.pairs = wv->pairs;
     }
+}
+
+int agg_week_view_fit(struct agg_week_view *wv, size_t nb)
+{
+    Coachq__V1__AggBehaviour *bs;
+    Coachq__V1__AggBehaviour **bp;
+
+    if (nb <= wv->cap) {
+        return 0;
+    }
+    bs = realloc(wv->bs, nb * sizeof(*bs));
+    if (bs == NULL) {
+        return -ENOMEM;
+    }
+    wv->bs = bs;
+    bp = realloc(wv->bp, nb * sizeof(*bp));
+    if (bp == NULL) {
+        return -ENOMEM;
+    }
+    wv->bp = bp;
+    wv->cap = nb;
     return 0;
 }
 
@@ -234,6 +447,7 @@ void agg_week_view_free(struct agg_week_view *wv)
 {
     free(wv->bs);
     free(wv->bp);
+    memset(wv, 0, sizeof(*wv));
 }
 
 /* ---- Weeks and keys ---------------------------------------------------- */
@@ -433,9 +647,14 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
     struct keys_buf k;
     MDB_cursor *cur = NULL;
     MDB_val kv, vv;
+    struct agg_val v;
+    struct agg_week_view wv;
     size_t plen;
+    int err = 0;
     int rc;
 
+    memset(&v, 0, sizeof(v));
+    memset(&wv, 0, sizeof(wv));
     rc = agg_key(&k, kind, scope_id, rubric_id, 0, 0);
     if (rc != 0) {
         return -EINVAL;
@@ -456,7 +675,6 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
     kv.mv_size = k.len;
     rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE);
     while (rc == 0) {
-        Coachq__V1__AggWeek *wk;
         int32_t monday;
         int cbrc;
 
@@ -467,22 +685,31 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
         if (monday > until_monday) {
             break;
         }
-        wk = coachq__v1__agg_week__unpack(NULL, vv.mv_size, vv.mv_data);
-        if (wk == NULL) {
-            log_event(LOG_ERROR, "agg_value_corrupt", "size=%zu", vv.mv_size);
-            mdb_cursor_close(cur);
-            return -EIO;
+        err = agg_val_decode(&v, vv.mv_data, vv.mv_size);
+        if (err == 0) {
+            err = agg_week_view_fit(&wv, v.nb);
         }
-        cbrc = cb(monday, wk, arg);
-        coachq__v1__agg_week__free_unpacked(wk, NULL);
+        if (err != 0) {
+            if (err == -EIO) {
+                log_event(LOG_ERROR, "agg_value_corrupt", "size=%zu", vv.mv_size);
+            }
+            break;
+        }
+        agg_week_view_set(&wv, &v);
+        cbrc = cb(monday, &wv.w, arg);
         if (cbrc != 0) {
-            mdb_cursor_close(cur);
-            return cbrc > 0 ? 0 : cbrc;
+            err = cbrc > 0 ? 0 : cbrc;
+            break;
         }
         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
     }
     mdb_cursor_close(cur);
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
+    agg_val_free(&v);
+    agg_week_view_free(&wv);
+    if (err != 0 || rc == 0 || rc == MDB_NOTFOUND) {
+        return err;
+    }
+    return mdberr_errno(rc);
 }
 
 void agg_week_clear(Coachq__V1__AggWeek *w)

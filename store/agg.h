@@ -47,6 +47,37 @@
  * Dashboards read aggregates with agg_read(): the cost is the number of
  * weeks asked for, never the number of observations.
  *
+ * The stored value (agg_week database), version 1: a fixed-layout,
+ * little-endian record, not protobuf, so that the writer reads and writes
+ * it without a decoder's allocations:
+ *
+ *   offset  size  field
+ *        0     1  version (AGG_VALUE_VERSION); any other value is refused
+ *        1     1  flags: bit 0 set when the 16 pair counts follow the header
+ *        2     2  u16 number of behaviours
+ *        4    20  u32 observations, index_n, self_assess_n, actions,
+ *                 double_coded
+ *       24    32  u32 markers[8], by MarkerKind
+ *       56     8  u64 seconds
+ *       64    24  f64 index_sum, index_sumsq, self_assess_s_sum (IEEE 754)
+ *       88   (64) u32 pairs[16] when flags bit 0: (mine-1)*4 + (peer's-1)
+ *             ...  per behaviour: u8 id length (1..64), the id (no NUL),
+ *                  u32 count, u32 sum of scores, u32 sum of squared scores,
+ *                  u32 proficient (scores are whole numbers 1..4, so the
+ *                  sums are exact)
+ *
+ * A value is only ever written normalised (no negative counter), and a
+ * counter that would not fit its u32 refuses the write (-ERANGE). A store
+ * whose values are in another format is rebuilt from its records when it
+ * is opened (schema upgrade).
+ *
+ * Contributions (agg_contrib database, one per counted record version,
+ * keyed by its id), version 1: u8 version, u8 number of keys, u8 number of
+ * peers, u8 rubric id length, the rubric id, the 4-byte week (keys.h day
+ * encoding of its Monday), then per key u8 scope kind, u8 scope length and
+ * the scope id, then the peers' 16-byte ids: every key of one record shares
+ * its rubric and week, so they are stored once.
+ *
  * Files: agg.c (values, weeks, keys, reading), agg_record.c (what one
  * record contributes, the double-coding rule), agg_apply.c (the writer's
  * hook), agg_rebuild.c (rebuild and verify); agg_int.h is what they share.
@@ -75,6 +106,8 @@ enum agg_scope {
 };
 
 #define AGG_ORG_ALL "*"
+#define AGG_VALUE_VERSION 1
+#define AGG_CONTRIB_VERSION 1
 #define AGG_NMARKERS 8 /* MarkerKind values 0..7 */
 
 /* The Monday (a day number, days since 1970-01-01) of the ISO week that day
@@ -96,6 +129,16 @@ const char *agg_week_label(int32_t monday, char *buf, size_t len);
  */
 int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
                     const uint8_t *prev_id);
+
+/*
+ * The batch's end (store.h, store_flush_cb): agg_observation() leaves its
+ * value deltas in t->batch, merged across the batch; agg_flush() reads each
+ * touched value once, adds its delta, writes it once and frees t->batch
+ * (returns 0 or a STORE_TXN_ABORT() code); agg_batch_discard() frees it
+ * unwritten when the attempt ends without a commit.
+ */
+int agg_flush(struct store_txn *t);
+void agg_batch_discard(struct store_txn *t);
 
 /*
  * Whether rec counts in the aggregates (see above: not a calibration

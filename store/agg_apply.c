@@ -1,11 +1,14 @@
 /*
  * agg_apply: the writer's hook of the aggregates, agg_observation() (agg.h).
  *
- * It works in three steps: it reads what it needs and computes every delta
- * and every contribution record in memory, then reads and merges the
- * stored values it will change, and only then writes. A failure before the
- * writes leaves the transaction untouched; a failure while writing can only
- * be an LMDB one, which ends the store's whole attempt. Writer thread.
+ * For each stored version it reads what it needs, computes every delta and
+ * every contribution record in memory, and writes the contributions. The
+ * deltas go into the batch's map (struct agg_batch, on t->batch), merged
+ * across all the batch's records; agg_flush(), which the store engine
+ * calls before the commit (store_flush_cb), reads each touched value once,
+ * adds its delta and writes it once. Any failure after the first write
+ * ends the store's whole attempt, so the map never outlives a transaction
+ * that holds only part of it. Writer thread.
  */
 #include "agg.h"
 #include "agg_int.h"
@@ -15,6 +18,7 @@
 #include <string.h>
 
 #include "keys.h"
+#include "log.h"
 #include "store_int.h"
 
 /* The records one write may change: its session's window and the one past
@@ -22,11 +26,16 @@
  * superseded version. */
 #define AGG_MAX_TOUCHED (2 * (AGG_SESSION_KEYS + 1) + 2)
 
-/* One stored version's change: deltas per key and the contributions to
- * rewrite. */
+/* The deltas of one batch's records, per key (t->batch). */
+struct agg_batch {
+    struct agg_map delta;
+};
+
+/* One stored version's change: deltas per key (the batch's map) and the
+ * contributions to rewrite. */
 struct agg_work {
     struct store_txn *t;
-    struct agg_map delta;
+    struct agg_map *delta;
     struct agg_contrib touched[AGG_MAX_TOUCHED];
     size_t ntouched;
 };
@@ -109,7 +118,7 @@ static int work_sync_session(struct agg_work *w, const char *coach, int64_t star
             }
             rc = work_contrib(w, jid, &cj);
             if (rc == 0) {
-                rc = agg_pair_values(&w->delta, s->rec[i], s->rec[j], want ? 1 : -1);
+                rc = agg_pair_values(w->delta, s->rec[i], s->rec[j], want ? 1 : -1);
             }
             if (rc == 0 && want) {
                 rc = agg_contrib_add_peer(ci, jid);
@@ -118,20 +127,20 @@ static int work_sync_session(struct agg_work *w, const char *coach, int64_t star
                 }
                 /* A record becomes double-coded with its first peer. */
                 if (rc == 0 && ci->npeers == 1) {
-                    rc = agg_dc_value(&w->delta, s->rec[i], 1);
+                    rc = agg_dc_value(w->delta, s->rec[i], 1);
                 }
                 if (rc == 0 && cj->npeers == 1) {
-                    rc = agg_dc_value(&w->delta, s->rec[j], 1);
+                    rc = agg_dc_value(w->delta, s->rec[j], 1);
                 }
             } else if (rc == 0) {
                 agg_contrib_del_peer(ci, jid);
                 agg_contrib_del_peer(cj, s->rec[i]->observation->id.data);
                 /* and stops being one with its last. */
                 if (ci->npeers == 0) {
-                    rc = agg_dc_value(&w->delta, s->rec[i], -1);
+                    rc = agg_dc_value(w->delta, s->rec[i], -1);
                 }
                 if (rc == 0 && cj->npeers == 0) {
-                    rc = agg_dc_value(&w->delta, s->rec[j], -1);
+                    rc = agg_dc_value(w->delta, s->rec[j], -1);
                 }
             }
         }
@@ -160,12 +169,12 @@ static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LE
     had_peers = c->npeers > 0;
     rc = prev != NULL ? 0 : -ENOENT;
     if (rc == 0 && had_peers) {
-        rc = agg_dc_value(&w->delta, prev, -1);
+        rc = agg_dc_value(w->delta, prev, -1);
     }
     if (rc == 0 && c->nkeys > 0) {
         rc = agg_record_values(prev->observation, &v);
         for (size_t i = 0; i < c->nkeys && rc == 0; i++) {
-            rc = agg_map_add(&w->delta, c->keys[i].b, c->keys[i].len, &v, -1);
+            rc = agg_map_add(w->delta, c->keys[i].b, c->keys[i].len, &v, -1);
         }
     }
     while (rc == 0 && c->npeers > 0) {
@@ -177,7 +186,7 @@ static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LE
         c->npeers--;
         rc = agg_record_read(w->t, pid, &peer);
         if (rc == 0) {
-            rc = agg_pair_values(&w->delta, prev, peer, -1);
+            rc = agg_pair_values(w->delta, prev, peer, -1);
         }
         if (rc == 0) {
             rc = work_contrib(w, pid, &pc);
@@ -188,7 +197,7 @@ static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LE
             agg_contrib_del_peer(pc, prev_id);
             /* A peer left without any other peer is no longer double-coded. */
             if (before > 0 && pc->npeers == 0) {
-                rc = agg_dc_value(&w->delta, peer, -1);
+                rc = agg_dc_value(w->delta, peer, -1);
             }
         }
         coachq__v1__stored_observation__free_unpacked(peer, NULL);
@@ -208,65 +217,104 @@ int agg_write_fail(int rc)
     return rc;
 }
 
-/* Merges the stored values into the deltas (reads only), then writes the
- * results and the touched contributions. */
+/* Writes the touched contributions. */
 static int work_commit(struct agg_work *w)
 {
-    struct store_txn *t = w->t;
     int rc = 0;
 
-    for (size_t i = 0; i < w->delta.cap && rc == 0; i++) {
-        struct agg_ent *e = w->delta.slot[i];
-        Coachq__V1__AggWeek *old = NULL;
-        struct agg_val ov;
-
-        if (e == NULL) {
-            continue;
+    for (size_t i = 0; i < w->ntouched && rc == 0; i++) {
+        if (w->touched[i].dirty) {
+            rc = agg_write_fail(agg_contrib_write(w->t, &w->touched[i]));
         }
-        rc = store_txn_get_msg(t, t->s->dbi_agg, e->key, e->klen, &coachq__v1__agg_week__descriptor,
-                               (ProtobufCMessage **)&old);
-        if (rc == -ENOENT) {
-            rc = 0;
-            continue;
-        }
-        if (rc == 0) {
-            rc = agg_val_from_week(&ov, old);
-        }
-        if (rc == 0) {
-            /* Stored first, so behaviours keep their order of appearance. */
-            rc = agg_val_add(&ov, &e->v, 1);
-            agg_val_free(&e->v);
-            e->v = ov;
-        }
-        coachq__v1__agg_week__free_unpacked(old, NULL);
     }
-    /* Nothing has been written yet: a failure above leaves no trace. */
+    return rc;
+}
+
+void agg_batch_discard(struct store_txn *t)
+{
+    struct agg_batch *b = t->batch;
+
+    if (b != NULL) {
+        agg_map_free(&b->delta);
+        free(b);
+        t->batch = NULL;
+    }
+}
+
+/* Orders the batch's entries by key, so that the values are visited in the
+ * B-tree's order. */
+static int ent_by_key(const void *a, const void *b)
+{
+    const struct agg_ent *x = *(struct agg_ent *const *)a;
+    const struct agg_ent *y = *(struct agg_ent *const *)b;
+
+    return keys_compare(x->key, x->klen, y->key, y->klen);
+}
+
+/* Adds the stored value of e's key (if any) under e's delta, stored first
+ * so that behaviours keep their order of appearance, and writes the sum,
+ * or deletes the value when it adds up to nothing. */
+static int flush_one(struct store_txn *t, struct agg_ent *e, struct agg_val *sum)
+{
+    MDB_val v;
+    int rc;
+
+    rc = store_txn_get_raw(t, t->s->dbi_agg, e->key, e->klen, &v);
+    if (rc == 0) {
+        rc = agg_val_decode(sum, v.mv_data, v.mv_size);
+    } else if (rc == -ENOENT) {
+        agg_val_clear(sum);
+        rc = 0;
+    }
+    if (rc == 0) {
+        rc = agg_val_add(sum, &e->v, 1);
+    }
     if (rc != 0) {
         return rc;
     }
-    for (size_t i = 0; i < w->delta.cap && rc == 0; i++) {
-        struct agg_ent *e = w->delta.slot[i];
-        struct agg_week_view wv;
+    if (agg_val_normalise(sum, e->key, e->klen)) {
+        rc = store_txn_del(t, t->s->dbi_agg, e->key, e->klen);
+    } else {
+        rc = agg_val_put(t, e->key, e->klen, sum);
+    }
+    return agg_write_fail(rc);
+}
 
-        if (e == NULL) {
-            continue;
-        }
-        if (agg_val_normalise(&e->v, e->key, e->klen)) {
-            rc = store_txn_del(t, t->s->dbi_agg, e->key, e->klen);
-        } else {
-            rc = agg_week_view_init(&wv, &e->v);
-            if (rc == 0) {
-                rc = store_txn_put_msg(t, t->s->dbi_agg, e->key, e->klen, &wv.w.base, NULL);
-                agg_week_view_free(&wv);
-            }
-        }
-        rc = agg_write_fail(rc);
+int agg_flush(struct store_txn *t)
+{
+    struct agg_batch *b = t->batch;
+    struct agg_ent **ents = NULL;
+    struct agg_val sum;
+    size_t n = 0;
+    int rc = 0;
+
+    if (b == NULL) {
+        return 0;
     }
-    for (size_t i = 0; i < w->ntouched && rc == 0; i++) {
-        if (w->touched[i].dirty) {
-            rc = agg_write_fail(agg_contrib_write(t, &w->touched[i]));
+    memset(&sum, 0, sizeof(sum));
+    if (b->delta.n > 0) {
+        ents = malloc(b->delta.n * sizeof(*ents));
+        if (ents == NULL) {
+            rc = STORE_TXN_ABORT(ENOMEM);
         }
     }
+    for (size_t i = 0; i < b->delta.cap && rc == 0; i++) {
+        if (b->delta.slot[i] != NULL) {
+            ents[n++] = b->delta.slot[i];
+        }
+    }
+    if (n > 1) {
+        qsort(ents, n, sizeof(*ents), ent_by_key);
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = flush_one(t, ents[i], &sum);
+    }
+    if (rc == -EIO) {
+        log_event(LOG_ERROR, "agg_value_corrupt", "op=flush");
+    }
+    free(ents);
+    agg_val_free(&sum);
+    agg_batch_discard(t);
     return rc;
 }
 
@@ -283,12 +331,19 @@ int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *re
     if (rec == NULL || rec->observation == NULL) {
         return -EINVAL;
     }
+    if (t->batch == NULL) {
+        t->batch = calloc(1, sizeof(struct agg_batch));
+        if (t->batch == NULL) {
+            return STORE_TXN_ABORT(ENOMEM);
+        }
+    }
     w = calloc(1, sizeof(*w));
     if (w == NULL) {
         return STORE_TXN_ABORT(ENOMEM);
     }
     memset(&v, 0, sizeof(v));
     w->t = t;
+    w->delta = &((struct agg_batch *)t->batch)->delta;
     rc = 0;
     if (prev_id != NULL) {
         /* Where the superseded version was: an amendment may move the
@@ -316,7 +371,7 @@ int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *re
             rc = agg_record_values(rec->observation, &v);
         }
         for (size_t i = 0; rc == 0 && i < mine->nkeys; i++) {
-            rc = agg_map_add(&w->delta, mine->keys[i].b, mine->keys[i].len, &v, 1);
+            rc = agg_map_add(w->delta, mine->keys[i].b, mine->keys[i].len, &v, 1);
         }
     }
     /* Double coding: a calibration attempt is in no session (it has no
@@ -344,7 +399,6 @@ int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *re
     for (size_t i = 0; i < w->ntouched; i++) {
         agg_contrib_free(&w->touched[i]);
     }
-    agg_map_free(&w->delta);
     free(w);
     return rc;
 }

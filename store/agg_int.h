@@ -69,6 +69,9 @@ struct agg_val {
 /* Frees v's behaviours and zeroes it. */
 void agg_val_free(struct agg_val *v);
 
+/* Zeroes v, keeping its behaviour array for reuse. */
+void agg_val_clear(struct agg_val *v);
+
 /* The behaviour id of v, appended (zeroed) when v has none yet; NULL when
  * out of memory. Borrowed until v changes. */
 struct agg_beh *agg_val_beh(struct agg_val *v, const char *id);
@@ -82,22 +85,39 @@ int agg_val_add(struct agg_val *dst, const struct agg_val *src, int sign);
  * repairs it). Returns 1 if the value is empty. */
 int agg_val_normalise(struct agg_val *v, const uint8_t *key, size_t klen);
 
-/* Sets v (caller owns, free with agg_val_free()) from a stored week w.
- * Returns 0 or -ENOMEM (v then empty). */
-int agg_val_from_week(struct agg_val *v, const Coachq__V1__AggWeek *w);
+/* The stored value of v (agg.h, "The stored value"): its size, and v
+ * encoded into out, which has exactly that size. Returns 0, -EINVAL (len is
+ * not the size), or -ERANGE for a counter a normalised value cannot hold. */
+size_t agg_val_size(const struct agg_val *v);
+int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len);
 
-/* An AggWeek that points into v and into the arrays here; packs v. */
+/* Sets v from the stored value p[0..n), reusing v's behaviour array (v is
+ * the caller's, zeroed or decoded into before; free with agg_val_free()).
+ * Returns 0, -EIO for a value that is not a well-formed one of this
+ * version, or -ENOMEM. */
+int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n);
+
+/* Puts v under key in the aggregates database, encoded in place. Returns 0,
+ * a STORE_TXN_ABORT() code, or agg_val_encode()'s. Writer thread. */
+int agg_val_put(struct store_txn *t, const uint8_t *key, size_t klen, const struct agg_val *v);
+
+/* An AggWeek that points into a struct agg_val and into the arrays here,
+ * for dashboards (agg_read()). Zero it before first use; it grows with
+ * agg_week_view_fit() and is reused from value to value. */
 struct agg_week_view {
     Coachq__V1__AggWeek w;
     Coachq__V1__AggBehaviour *bs;
     Coachq__V1__AggBehaviour **bp;
+    size_t cap;
     uint64_t markers[AGG_NMARKERS];
     uint64_t pairs[AGG_NPAIRS];
 };
 
-/* Points wv at v (borrowed while wv is used); free with
- * agg_week_view_free(). Returns 0 or -ENOMEM. */
-int agg_week_view_init(struct agg_week_view *wv, const struct agg_val *v);
+/* Makes room for nb behaviours. Returns 0 or -ENOMEM. */
+int agg_week_view_fit(struct agg_week_view *wv, size_t nb);
+
+/* Points wv at v (borrowed while wv is used); wv must fit v's behaviours. */
+void agg_week_view_set(struct agg_week_view *wv, const struct agg_val *v);
 
 void agg_week_view_free(struct agg_week_view *wv);
 

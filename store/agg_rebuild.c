@@ -212,17 +212,11 @@ int agg_rebuild_txn(struct store_txn *t)
     }
     for (size_t i = 0; i < b->map.cap && rc == 0; i++) {
         struct agg_ent *e = b->map.slot[i];
-        struct agg_week_view wv;
 
         if (e == NULL || agg_val_normalise(&e->v, e->key, e->klen)) {
             continue;
         }
-        rc = agg_week_view_init(&wv, &e->v);
-        if (rc == 0) {
-            rc = store_txn_put_msg(t, t->s->dbi_agg, e->key, e->klen, &wv.w.base, NULL);
-            agg_week_view_free(&wv);
-        }
-        rc = agg_write_fail(rc);
+        rc = agg_write_fail(agg_val_put(t, e->key, e->klen, &e->v));
     }
     if (rc == 0) {
         log_event(LOG_INFO, "agg_rebuilt", "observations=%" PRIu64 " counted=%" PRIu64 " keys=%zu",
@@ -334,7 +328,6 @@ static int verify_stored(const uint8_t *key, size_t klen, const uint8_t *val, si
                          void *arg)
 {
     struct agg_build *b = arg;
-    Coachq__V1__AggWeek *w;
     struct agg_ent *e;
     struct agg_val sv;
     char text[300];
@@ -342,14 +335,15 @@ static int verify_stored(const uint8_t *key, size_t klen, const uint8_t *val, si
     int rc;
 
     agg_key_text(key, klen, text, sizeof(text));
-    w = coachq__v1__agg_week__unpack(NULL, vlen, val);
-    if (w == NULL) {
+    memset(&sv, 0, sizeof(sv));
+    rc = agg_val_decode(&sv, val, vlen);
+    if (rc == -EIO) {
+        agg_val_free(&sv);
         report(b, text, "stored value does not decode");
         return 0;
     }
-    rc = agg_val_from_week(&sv, w);
-    coachq__v1__agg_week__free_unpacked(w, NULL);
     if (rc != 0) {
+        agg_val_free(&sv);
         return rc;
     }
     e = agg_map_find(&b->map, key, klen);

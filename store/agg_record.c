@@ -90,92 +90,153 @@ void agg_contrib_del_peer(struct agg_contrib *c, const uint8_t id[KEYS_UUID_LEN]
     }
 }
 
+/* A key of c split into its parts: kind, scope, rubric and week (agg_key()'s
+ * layout). Returns 0 or -EIO for a key not of that layout. */
+static int contrib_key_parts(const struct keys_buf *k, const uint8_t **scope, size_t *slen,
+                             const uint8_t **rubric, size_t *rlen, const uint8_t **week)
+{
+    if (k->len < 4 || (*slen = k->b[1]) + 3 > k->len ||
+        (*rlen = k->b[2 + *slen]) + 3 + *slen + 4 != k->len) {
+        return -EIO;
+    }
+    *scope = k->b + 2;
+    *rubric = k->b + 3 + *slen;
+    *week = k->b + k->len - 4;
+    return 0;
+}
+
 int agg_contrib_load(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN], struct agg_contrib *c)
 {
-    Coachq__V1__AggContribution *m = NULL;
+    const uint8_t *p, *end, *rubric, *week;
+    size_t nkeys, npeers, rlen;
+    MDB_val v;
     int rc;
 
     memset(c, 0, sizeof(*c));
     memcpy(c->id, id, KEYS_UUID_LEN);
-    rc = store_txn_get_msg(t, t->s->dbi_agg_contrib, id, KEYS_UUID_LEN,
-                           &coachq__v1__agg_contribution__descriptor, (ProtobufCMessage **)&m);
+    rc = store_txn_get_raw(t, t->s->dbi_agg_contrib, id, KEYS_UUID_LEN, &v);
     if (rc == -ENOENT) {
         return 0;
     }
     if (rc != 0) {
         return rc;
     }
-    for (size_t i = 0; i < m->n_keys && rc == 0; i++) {
+    p = v.mv_data;
+    end = p + v.mv_size;
+    if (v.mv_size < 4 || p[0] != AGG_CONTRIB_VERSION ||
+        (size_t)(end - p) < 4 + (size_t)p[3] + 4) {
+        return -EIO;
+    }
+    nkeys = p[1];
+    npeers = p[2];
+    rlen = p[3];
+    rubric = p + 4;
+    week = rubric + rlen;
+    p = week + 4;
+    for (size_t i = 0; i < nkeys && rc == 0; i++) {
         struct keys_buf k;
+        uint8_t hdr[2];
+        size_t slen;
 
-        if (m->keys[i].len < 8 || m->keys[i].len > AGG_KEY_MAX) {
+        if (end - p < 2 || (size_t)(end - p) < 2 + (slen = p[1]) || slen == 0) {
             rc = -EIO;
             break;
         }
+        hdr[0] = p[0];
+        hdr[1] = (uint8_t)slen;
         keys_buf_reset(&k);
-        keys_buf_raw(&k, m->keys[i].data, m->keys[i].len);
-        rc = agg_contrib_add_key(c, &k);
+        keys_buf_raw(&k, hdr, 2);
+        keys_buf_raw(&k, p + 2, slen);
+        hdr[0] = (uint8_t)rlen;
+        keys_buf_raw(&k, hdr, 1);
+        keys_buf_raw(&k, rubric, rlen);
+        keys_buf_raw(&k, week, 4);
+        p += 2 + slen;
+        rc = k.err != 0 || k.len > AGG_KEY_MAX ? -EIO : agg_contrib_add_key(c, &k);
     }
-    for (size_t i = 0; i < m->n_peers && rc == 0; i++) {
-        rc = m->peers[i].len == KEYS_UUID_LEN ? agg_contrib_add_peer(c, m->peers[i].data) : -EIO;
+    if (rc == 0 && (size_t)(end - p) != npeers * KEYS_UUID_LEN) {
+        rc = -EIO;
+    }
+    for (size_t i = 0; i < npeers && rc == 0; i++, p += KEYS_UUID_LEN) {
+        rc = agg_contrib_add_peer(c, p);
     }
     c->dirty = 0;
-    coachq__v1__agg_contribution__free_unpacked(m, NULL);
     if (rc != 0) {
         agg_contrib_free(c);
     }
     return rc;
 }
 
-/* Packs c into a message that points into c (bytes arrays malloc'ed here,
- * free with free(msg->keys) and free(msg->peers)). */
-static int agg_contrib_msg(const struct agg_contrib *c, Coachq__V1__AggContribution *msg)
-{
-    Coachq__V1__AggContribution init = COACHQ__V1__AGG_CONTRIBUTION__INIT;
-
-    *msg = init;
-    if (c->nkeys > 0) {
-        msg->keys = calloc(c->nkeys, sizeof(*msg->keys));
-        if (msg->keys == NULL) {
-            return -ENOMEM;
-        }
-    }
-    if (c->npeers > 0) {
-        msg->peers = calloc(c->npeers, sizeof(*msg->peers));
-        if (msg->peers == NULL) {
-            free(msg->keys);
-            msg->keys = NULL;
-            return -ENOMEM;
-        }
-    }
-    for (size_t i = 0; i < c->nkeys; i++) {
-        msg->keys[i].data = (uint8_t *)c->keys[i].b;
-        msg->keys[i].len = c->keys[i].len;
-    }
-    for (size_t i = 0; i < c->npeers; i++) {
-        msg->peers[i].data = (uint8_t *)c->peers[i];
-        msg->peers[i].len = KEYS_UUID_LEN;
-    }
-    msg->n_keys = c->nkeys;
-    msg->n_peers = c->npeers;
-    return 0;
-}
-
 int agg_contrib_write(struct store_txn *t, const struct agg_contrib *c)
 {
-    Coachq__V1__AggContribution msg;
+    const uint8_t *scope = NULL, *rubric = NULL, *week = NULL;
+    size_t slen = 0, rlen = 0, n;
+    uint8_t *p;
+    MDB_val k, v;
     int rc;
 
     if (c->nkeys == 0 && c->npeers == 0) {
         return store_txn_del(t, t->s->dbi_agg_contrib, c->id, KEYS_UUID_LEN);
     }
-    rc = agg_contrib_msg(c, &msg);
-    if (rc == 0) {
-        rc = store_txn_put_msg(t, t->s->dbi_agg_contrib, c->id, KEYS_UUID_LEN, &msg.base, NULL);
+    if (c->nkeys > UINT8_MAX || c->npeers > UINT8_MAX) {
+        return -E2BIG;
     }
-    free(msg.keys);
-    free(msg.peers);
-    return rc;
+    n = 4 + 4 + c->npeers * KEYS_UUID_LEN;
+    for (size_t i = 0; i < c->nkeys; i++) {
+        const uint8_t *r, *w;
+        size_t l;
+
+        if (contrib_key_parts(&c->keys[i], &scope, &slen, &r, &l, &w) != 0) {
+            return -EINVAL;
+        }
+        if (i == 0) {
+            rubric = r;
+            rlen = l;
+            week = w;
+        } else if (l != rlen || memcmp(r, rubric, l) != 0 || memcmp(w, week, 4) != 0) {
+            /* Every key of one record has its rubric and week. */
+            return -EINVAL;
+        }
+        n += 2 + slen;
+    }
+    n += rlen;
+    k.mv_data = (void *)c->id;
+    k.mv_size = KEYS_UUID_LEN;
+    v.mv_data = NULL;
+    v.mv_size = n;
+    rc = mdb_put(t->txn, t->s->dbi_agg_contrib, &k, &v, MDB_RESERVE);
+    if (rc != 0) {
+        return STORE_TXN_ABORT(rc);
+    }
+    p = v.mv_data;
+    *p++ = AGG_CONTRIB_VERSION;
+    *p++ = (uint8_t)c->nkeys;
+    *p++ = (uint8_t)c->npeers;
+    *p++ = (uint8_t)rlen;
+    if (rlen > 0) {
+        memcpy(p, rubric, rlen);
+    }
+    p += rlen;
+    if (week != NULL) {
+        memcpy(p, week, 4);
+    } else {
+        memset(p, 0, 4);
+    }
+    p += 4;
+    for (size_t i = 0; i < c->nkeys; i++) {
+        const uint8_t *r, *w;
+        size_t l;
+
+        (void)contrib_key_parts(&c->keys[i], &scope, &slen, &r, &l, &w);
+        *p++ = c->keys[i].b[0];
+        *p++ = (uint8_t)slen;
+        memcpy(p, scope, slen);
+        p += slen;
+    }
+    for (size_t i = 0; i < c->npeers; i++, p += KEYS_UUID_LEN) {
+        memcpy(p, c->peers[i], KEYS_UUID_LEN);
+    }
+    return 0;
 }
 
 int agg_record_ok(const Coachq__V1__StoredObservation *r)

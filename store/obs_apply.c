@@ -466,8 +466,10 @@ out:
     return rc;
 }
 
-/* The schema hook (store_upgrade_cb): the aggregates of a store from
- * before schema 4 are rebuilt from its records (agg.h). */
+/* The schema hook (store_upgrade_cb): the aggregates of a store from an
+ * older schema are rebuilt from its records (agg.h): before 4 they missed
+ * scopes or counted double coding per pair, before 6 values and
+ * contributions were protobuf messages. */
 static int obs_upgrade(struct store_txn *t, uint32_t from_version)
 {
     (void)from_version;
@@ -477,6 +479,8 @@ static int obs_upgrade(struct store_txn *t, uint32_t from_version)
 static const struct store_hooks obs_hooks = {
     .apply = obs_apply,
     .upgrade = obs_upgrade,
+    .flush = agg_flush,
+    .discard = agg_batch_discard,
 };
 
 int store_open(const char *dir, const struct store_opts *opts, struct store **out)

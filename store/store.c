@@ -424,7 +424,7 @@ static int store_init_schema(struct store *s)
         goto out;
     }
     if (upgrade_from != 0 && s->hooks.upgrade != NULL) {
-        struct store_txn t = {s, txn, 1};
+        struct store_txn t = {s, txn, 1, NULL};
 
         rc = s->hooks.upgrade(&t, upgrade_from);
         if (store_txn_is_abort(rc)) {
@@ -604,7 +604,8 @@ int store_open_hooks(const char *dir, const struct store_opts *opts,
     int rc = -ENOMEM;
 
     *out = NULL;
-    if (dir == NULL || hooks == NULL || hooks->apply == NULL) {
+    if (dir == NULL || hooks == NULL || hooks->apply == NULL ||
+        (hooks->flush != NULL && hooks->discard == NULL)) {
         return -EINVAL;
     }
     s = calloc(1, sizeof(*s));
@@ -744,6 +745,7 @@ int store_view(struct store *s, store_txn_cb fn, void *arg)
     t.s = s;
     t.txn = txn;
     t.write = 0;
+    t.batch = NULL;
     rc = fn(&t, arg);
     store_read_end(s, txn);
     return rc;
@@ -850,6 +852,7 @@ int store_txn_nested(struct store_txn *parent, store_txn_cb fn, void *arg, int *
     t.s = parent->s;
     t.txn = child;
     t.write = 1;
+    t.batch = NULL;
     rc = fn(&t, arg);
     if (store_txn_is_abort(rc)) {
         mdb_txn_abort(child);
@@ -912,11 +915,25 @@ static int store_batch_begin(struct store *s, struct store_batch *b, MDB_txn **t
     return rc;
 }
 
+/* Writes what the hook deferred so far in this attempt (store_flush_cb).
+ * Returns 0 or the LMDB code that ends the attempt. Writer thread. */
+static int store_flush(struct store *s, struct store_txn *t)
+{
+    int rc;
+
+    if (s->hooks.flush == NULL || t->batch == NULL) {
+        return 0;
+    }
+    rc = s->hooks.flush(t);
+    t->batch = NULL;
+    return rc;
+}
+
 /* One attempt at writing a batch in one transaction. Writer thread. */
 static enum store_batch_end store_batch_try(struct store *s, struct store_batch *b)
 {
     MDB_txn *txn = NULL;
-    struct store_txn t;
+    struct store_txn t = {s, NULL, 1, NULL};
     MDB_val k, v;
     uint8_t seqbuf[8];
     uint64_t next_seq, first_seq;
@@ -944,10 +961,16 @@ static enum store_batch_end store_batch_try(struct store *s, struct store_batch 
     t.s = s;
     t.txn = txn;
     t.write = 1;
+    t.batch = NULL;
     /* The transaction sees its own writes, so two requests for one id in
      * this batch behave exactly as if they came in two batches. */
     for (w = b->head, i = 0; i < b->n; w = w->next, i++) {
         if (w->fn != NULL) {
+            rc = store_flush(s, &t);
+            if (rc != 0) {
+                end = store_classify(b, rc, "flush");
+                goto out;
+            }
             rc = store_apply_fn(&t, w, &wrote);
         } else {
             rc = s->hooks.apply(&t, w, &next_seq, &wrote);
@@ -956,6 +979,11 @@ static enum store_batch_end store_batch_try(struct store *s, struct store_batch 
             end = store_classify(b, rc, "put");
             goto out;
         }
+    }
+    rc = store_flush(s, &t);
+    if (rc != 0) {
+        end = store_classify(b, rc, "flush");
+        goto out;
     }
     if (!wrote) {
         /* Nothing new: every answer refers to an earlier, committed record
@@ -982,6 +1010,9 @@ static enum store_batch_end store_batch_try(struct store *s, struct store_batch 
     }
     b->committed = 1;
 out:
+    if (s->hooks.discard != NULL && t.batch != NULL) {
+        s->hooks.discard(&t);
+    }
     if (txn != NULL) {
         mdb_txn_abort(txn);
     }

@@ -63,7 +63,7 @@
 #include "coachq.pb-c.h"
 #include "validate.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 struct store;
 struct store_txn;
@@ -212,10 +212,27 @@ typedef int (*store_apply_cb)(struct store_txn *t, struct store_write *w, uint64
  */
 typedef int (*store_upgrade_cb)(struct store_txn *t, uint32_t from_version);
 
+/*
+ * Deferred work: apply may leave work for the end of the batch in
+ * t->batch (store_int.h), e.g. aggregate updates merged across the batch's
+ * records so that each touched value is read and written once per commit.
+ * The engine calls flush in the same transaction before a request with fn
+ * set runs (that function may read what was deferred) and before the
+ * commit. flush writes what was deferred, frees t->batch and sets it to
+ * NULL, and returns 0 or an LMDB code that ends the attempt, like apply.
+ * The engine calls discard when an attempt ends with t->batch still set
+ * (nothing committed); discard frees it and sets it to NULL. Neither is
+ * called while t->batch is NULL.
+ */
+typedef int (*store_flush_cb)(struct store_txn *t);
+typedef void (*store_discard_cb)(struct store_txn *t);
+
 /* What the engine calls up into; copied at open. */
 struct store_hooks {
     store_apply_cb apply;     /* required */
     store_upgrade_cb upgrade; /* NULL: an upgrade only writes the new version */
+    store_flush_cb flush;     /* NULL: apply defers nothing */
+    store_discard_cb discard; /* required with flush */
 };
 
 /*

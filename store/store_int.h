@@ -50,8 +50,8 @@ struct store {
     MDB_dbi dbi_calres;     /* id(observer) + id(rubric) + time(at_ms) -> CalibrationResult */
     MDB_dbi dbi_audit;      /* be64 seq -> AuditEntry */
     /* Dashboards and sign-in (schema 3). */
-    MDB_dbi dbi_agg;         /* agg key (agg.h) -> AggWeek */
-    MDB_dbi dbi_agg_contrib; /* uuid(16) of a stored version -> AggContribution */
+    MDB_dbi dbi_agg;         /* agg key (agg.h) -> fixed-layout value (agg.h, schema 6) */
+    MDB_dbi dbi_agg_contrib; /* uuid(16) of a stored version -> its keys and peers (agg.h) */
     MDB_dbi dbi_outcomes;    /* outcome key (outcomes.h) -> Outcome */
     MDB_dbi dbi_creds;       /* id(user) -> password hash (creds.h), text */
     MDB_dbi dbi_links;       /* SHA-256(token)(32) -> one-time sign-in link (creds.h) */
@@ -89,7 +89,8 @@ struct store {
 struct store_txn {
     struct store *s;
     MDB_txn *txn;
-    int write; /* 1 on the writer thread's write transaction */
+    int write;    /* 1 on the writer thread's write transaction */
+    void *batch;  /* the hook's deferred work in a batch (store_flush_cb), else NULL */
 };
 
 /* LMDB codes that must end a write transaction's attempt rather than be

@@ -18,6 +18,7 @@
 #include <lmdb.h>
 
 #include "agg.h"
+#include "agg_int.h"
 #include "certs.h"
 #include "keys.h"
 #include "people.h"
@@ -374,6 +375,110 @@ static void check_first_obs_week(const Coachq__V1__AggWeek *w)
     assert_int_equal(w->double_coded, 0);
 }
 
+/* The stored value: what goes in comes out, field by field; every
+ * truncation, a wrong version or flag, a bad id length or a NUL in an id
+ * is refused with -EIO (never read past the value); a counter that cannot
+ * be stored refuses the write. */
+static void test_value_format(void **state)
+{
+    struct agg_val v, d;
+    struct agg_beh *b;
+    uint8_t buf[1024], bad[1024];
+    size_t n;
+
+    (void)state;
+    memset(&v, 0, sizeof(v));
+    memset(&d, 0, sizeof(d));
+    v.observations = 3;
+    v.seconds = 5000000000LL; /* past 2^32 */
+    v.markers[7] = 2;
+    v.index_n = 3;
+    v.index_sum = 8.25;
+    v.index_sumsq = 22.6875;
+    v.self_n = 1;
+    v.self_s = 12.5;
+    v.actions = 4;
+    v.double_coded = 1;
+    v.pairs[5] = 9;
+    b = agg_val_beh(&v, "collaborative");
+    b->count = 3;
+    b->sum = 10;
+    b->sumsq = 34;
+    b->proficient = 2;
+    b = agg_val_beh(&v, "x");
+    b->count = 1;
+    b->sum = 4;
+    b->sumsq = 16;
+    n = agg_val_size(&v);
+    assert_int_equal(n, 88 + 64 + (1 + 13 + 16) + (1 + 1 + 16));
+    assert_int_equal(agg_val_encode(&v, buf, n - 1), -EINVAL);
+    assert_int_equal(agg_val_encode(&v, buf, n), 0);
+    assert_int_equal(buf[0], AGG_VALUE_VERSION);
+    assert_int_equal(agg_val_decode(&d, buf, n), 0);
+    assert_int_equal(d.observations, 3);
+    assert_int_equal(d.seconds, 5000000000LL);
+    assert_int_equal(d.markers[7], 2);
+    assert_true(d.index_sum == 8.25 && d.index_sumsq == 22.6875 && d.self_s == 12.5);
+    assert_int_equal(d.self_n, 1);
+    assert_int_equal(d.actions, 4);
+    assert_int_equal(d.double_coded, 1);
+    assert_int_equal(d.pairs[5], 9);
+    assert_int_equal(d.nb, 2);
+    assert_string_equal(d.b[0].id, "collaborative");
+    assert_true(d.b[0].count == 3 && d.b[0].sum == 10 && d.b[0].sumsq == 34 &&
+                d.b[0].proficient == 2);
+    assert_string_equal(d.b[1].id, "x");
+    /* Without pairs, the pair counts are not stored. */
+    memset(v.pairs, 0, sizeof(v.pairs));
+    assert_int_equal(agg_val_size(&v), n - 64);
+    for (size_t cut = 0; cut < n; cut++) {
+        assert_int_equal(agg_val_decode(&d, buf, cut), -EIO);
+    }
+    memcpy(bad, buf, n);
+    bad[0] = 2;
+    assert_int_equal(agg_val_decode(&d, bad, n), -EIO);
+    memcpy(bad, buf, n);
+    bad[1] = 3;
+    assert_int_equal(agg_val_decode(&d, bad, n), -EIO);
+    memcpy(bad, buf, n);
+    bad[88 + 64] = 0; /* an empty id */
+    assert_int_equal(agg_val_decode(&d, bad, n), -EIO);
+    memcpy(bad, buf, n);
+    bad[88 + 64] = 200; /* longer than an id may be, and than the value */
+    assert_int_equal(agg_val_decode(&d, bad, n), -EIO);
+    memcpy(bad, buf, n);
+    bad[88 + 64 + 3] = '\0';
+    assert_int_equal(agg_val_decode(&d, bad, n), -EIO);
+    memcpy(bad, buf, n);
+    bad[2] = 3; /* claims a third behaviour */
+    assert_int_equal(agg_val_decode(&d, bad, n), -EIO);
+    memcpy(bad, buf, n);
+    bad[n] = 0; /* a trailing byte */
+    assert_int_equal(agg_val_decode(&d, bad, n + 1), -EIO);
+    /* Random bytes never decode past the value (ASan watches). */
+    srand(7);
+    for (int i = 0; i < 2000; i++) {
+        size_t len = (size_t)rand() % 300;
+        uint8_t *r = malloc(len + 1);
+
+        assert_non_null(r);
+        for (size_t j = 0; j < len; j++) {
+            r[j] = (uint8_t)rand();
+        }
+        if (len > 0) {
+            r[0] = AGG_VALUE_VERSION;
+        }
+        (void)agg_val_decode(&d, r, len);
+        free(r);
+    }
+    v.actions = -1;
+    assert_int_equal(agg_val_encode(&v, buf, agg_val_size(&v)), -ERANGE);
+    v.actions = (int64_t)UINT32_MAX + 1;
+    assert_int_equal(agg_val_encode(&v, buf, agg_val_size(&v)), -ERANGE);
+    agg_val_free(&v);
+    agg_val_free(&d);
+}
+
 static void test_every_scope(void **state)
 {
     struct fixture *f = *state;
@@ -664,7 +769,7 @@ struct tamper {
 static int tamper_fn(struct store_txn *t, void *arg)
 {
     const struct tamper *tp = arg;
-    Coachq__V1__AggWeek w = COACHQ__V1__AGG_WEEK__INIT;
+    struct agg_val w;
     uint8_t key[64];
     size_t n = 0;
     static const char coach[] = "flm.cara";
@@ -681,8 +786,9 @@ static int tamper_fn(struct store_txn *t, void *arg)
     if (tp->observations == 0) {
         return store_txn_del(t, t->s->dbi_agg, key, n);
     }
-    w.observations = tp->observations;
-    return store_txn_put_msg(t, t->s->dbi_agg, key, n, &w.base, NULL);
+    memset(&w, 0, sizeof(w));
+    w.observations = (int64_t)tp->observations;
+    return agg_val_put(t, key, n, &w);
 }
 
 struct diffs {
@@ -784,6 +890,35 @@ static void make_schema(const char *dir, uint32_t schema)
     /* Schema 2 had no such databases: delete them, not just empty them. */
     assert_int_equal(mdb_drop(txn, agg, schema == 2), 0);
     assert_int_equal(mdb_drop(txn, contrib, schema == 2), 0);
+    if (schema == 5) {
+        /* Schema 5 stored values and contributions as protobuf messages:
+         * leave one of each (wrong on purpose) for the upgrade to replace. */
+        Coachq__V1__AggWeek w = COACHQ__V1__AGG_WEEK__INIT;
+        Coachq__V1__AggContribution c = COACHQ__V1__AGG_CONTRIBUTION__INIT;
+        uint8_t key[64], id[16], buf[64];
+        size_t n = 0;
+
+        key[n++] = AGG_COACH;
+        key[n++] = 8;
+        memcpy(key + n, "flm.cara", 8);
+        n += 8;
+        key[n++] = sizeof(RUBRIC) - 1;
+        memcpy(key + n, RUBRIC, sizeof(RUBRIC) - 1);
+        n += sizeof(RUBRIC) - 1;
+        keys_day_encode(MON0, key + n);
+        n += 4;
+        w.observations = 7;
+        k.mv_data = key;
+        k.mv_size = n;
+        v.mv_data = buf;
+        v.mv_size = coachq__v1__agg_week__pack(&w, buf);
+        assert_int_equal(mdb_put(txn, agg, &k, &v, 0), 0);
+        memset(id, 0xab, sizeof(id));
+        k.mv_data = id;
+        k.mv_size = sizeof(id);
+        v.mv_size = coachq__v1__agg_contribution__pack(&c, buf);
+        assert_int_equal(mdb_put(txn, contrib, &k, &v, 0), 0);
+    }
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
 }
@@ -839,6 +974,24 @@ static void test_schema_upgrade(void **state)
     read_weeks(f->s, AGG_LINE_COACH, "slm.eve/flm.cara", MON0, MON0 + 7, &ws);
     assert_int_equal(ws.n, 2);
     weeks_free(&ws);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 0);
+    /* A schema 5 store kept its values as protobuf messages: opening it
+     * rewrites them in the fixed layout, and the stray ones are gone. */
+    close_store(f->s);
+    f->s = NULL;
+    make_schema(f->dir, 5);
+    f->s = open_store_policy(f->dir, 1);
+    read_weeks(f->s, AGG_COACH, "flm.cara", MON0, MON0 + 7, &ws);
+    assert_int_equal(ws.n, 2);
+    /* alice's and carol's records of the session at T0, not the stray 7. */
+    assert_int_equal(ws.w[0].observations, 2);
+    weeks_free(&ws);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 0);
+    assert_int_equal(r.keys, 14);
+    tobs_make(&b2, "flm.cara", "rep.ida", T0 + 60);
+    assert_int_equal(submit(f->s, "carol", &b2.t.o), 0);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
     assert_int_equal(r.differences, 0);
 }
@@ -1179,6 +1332,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_weeks),
+        cmocka_unit_test(test_value_format),
         cmocka_unit_test_setup_teardown(test_every_scope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_excluded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_amendment_replaces, setup, teardown),

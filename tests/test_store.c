@@ -1439,8 +1439,8 @@ static int hook_exec_fn(struct store_txn *t, void *arg)
 static void test_engine_hook(void **state)
 {
     struct fixture *f = *state;
-    struct store_hooks none = {NULL, NULL};
-    struct store_hooks hooks = {hook_apply, NULL};
+    struct store_hooks none = {.apply = NULL};
+    struct store_hooks hooks = {.apply = hook_apply};
     struct hook_log log;
     struct obs_spec sp = {.coach = "coach-a", .coachee = "rep-a", .started_at = 1000};
     Coachq__V1__StoredObservation *r = NULL;
