@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -367,11 +368,47 @@ static size_t bench_pack(const struct bench *b, uint64_t i, uint8_t *slot)
     return coachq__v1__observation__pack(&o, slot);
 }
 
+/* This process's CPU time (all threads, the store's writer included), in
+ * microseconds. */
+static double cpu_us(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) != 0) {
+        return 0;
+    }
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+/* Bytes this process caused to be written to storage (/proc/self/io
+ * write_bytes), or 0 where the kernel does not count them. */
+static uint64_t written_bytes(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    char line[128];
+    uint64_t n = 0;
+
+    if (f == NULL) {
+        return 0;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "write_bytes: ", 13) == 0) {
+            n = strtoull(line + 13, NULL, 10);
+        }
+    }
+    fclose(f);
+    return n;
+}
+
 /* Loads records until b->loaded reaches target, BENCH_CHUNK queued at a
- * time, each chunk drained before the next. */
+ * time, each chunk drained before the next. Prints the load's rate, its
+ * CPU time per record and the bytes written per record. */
 static int bench_load(struct bench *b, uint64_t target)
 {
     double t0 = now_s(), last = t0;
+    double cpu0 = cpu_us();
+    uint64_t wb0 = written_bytes();
     uint64_t start = b->loaded;
 
     while (b->loaded < target) {
@@ -430,6 +467,15 @@ static int bench_load(struct bench *b, uint64_t target)
             fprintf(stderr, "  loaded %" PRIu64 " / %" PRIu64 " (%.0f records/s)\n", b->loaded,
                     target, el > 0 ? (double)(b->loaded - start) / el : 0.0);
         }
+    }
+    if (b->loaded > start) {
+        double n = (double)(b->loaded - start);
+        double el = now_s() - t0;
+
+        printf("load %" PRIu64 "..%" PRIu64 ": %.0f records/s, CPU %.1f us/record, "
+               "written %.1f KiB/record\n",
+               start, b->loaded, el > 0 ? n / el : 0.0, (cpu_us() - cpu0) / n,
+               (double)(written_bytes() - wb0) / 1024.0 / n);
     }
     return 0;
 }

@@ -123,8 +123,7 @@ int agg_contrib_load(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN], struc
     }
     p = v.mv_data;
     end = p + v.mv_size;
-    if (v.mv_size < 4 || p[0] != AGG_CONTRIB_VERSION ||
-        (size_t)(end - p) < 4 + (size_t)p[3] + 4) {
+    if (v.mv_size < 4 || p[0] != AGG_CONTRIB_VERSION || (size_t)(end - p) < 4 + (size_t)p[3] + 4) {
         return -EIO;
     }
     nkeys = p[1];

@@ -89,8 +89,8 @@ struct store {
 struct store_txn {
     struct store *s;
     MDB_txn *txn;
-    int write;    /* 1 on the writer thread's write transaction */
-    void *batch;  /* the hook's deferred work in a batch (store_flush_cb), else NULL */
+    int write;   /* 1 on the writer thread's write transaction */
+    void *batch; /* the hook's deferred work in a batch (store_flush_cb), else NULL */
 };
 
 /* LMDB codes that must end a write transaction's attempt rather than be
