@@ -14,9 +14,10 @@
  * manager, and times dash_build() of all five dashboards in read
  * transactions, first at 10,000 observations and then, after loading more
  * into the same store, at a tenth of --max and at --max (default
- * 1,000,000). Every session time
- * comes from the record's number alone and is spread evenly, so the first
- * 10,000 cover the same weeks as the million.
+ * 1,000,000). Each load (to 10,000, then to a tenth of --max, then to
+ * --max) arrives the way a real deployment's does, in the order the
+ * sessions were held, and spreads its sessions evenly over the same 52
+ * weeks, so the first 10,000 cover the same weeks as the million.
  *
  * Prints mean, p50 and p99 per dashboard and size, the ratios of the
  * largest size to each smaller one, and one "summary:" line per dashboard.
@@ -99,6 +100,9 @@ struct bench {
     struct store *s;
     uint32_t rubric_version;
     uint64_t loaded;
+    /* The load under way: records [phase_start, phase_start + phase_n). */
+    uint64_t phase_start;
+    uint64_t phase_n;
     /* One chunk's requests and packed records. */
     struct store_write *w;
     uint8_t *slots;
@@ -326,7 +330,13 @@ static size_t bench_pack(const struct bench *b, uint64_t i, uint8_t *slot)
     uint64_t h = mix(i ^ 0x5bd1e995ULL);
     unsigned coach = (unsigned)(i % BENCH_FLMS);
     unsigned rep = (unsigned)((i / BENCH_FLMS) % BENCH_REPS);
-    int64_t off = (int64_t)(mix(i) % (uint64_t)(BENCH_WINDOW_S / 3600)) * 3600;
+    /* Its place in the load: sessions in the order they were held, evenly
+     * over the window, with the minute varied. */
+    uint64_t pos = i - b->phase_start;
+    int64_t off = (int64_t)((double)pos / (double)(b->phase_n != 0 ? b->phase_n : 1) *
+                            (double)(BENCH_WINDOW_S / 3600)) *
+                      3600 +
+                  (int64_t)(mix(i) % 60) * 60;
     double p = bench_skill(coach);
     char coach_id[16], rep_id[16];
     uint8_t id[16];
@@ -401,6 +411,26 @@ static uint64_t written_bytes(void)
     return n;
 }
 
+/* This process's anonymous memory (/proc/self/status RssAnon), in KiB, or
+ * 0 where the kernel does not say. */
+static long rss_anon_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    long kib = 0;
+
+    if (f == NULL) {
+        return 0;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "RssAnon:", 8) == 0) {
+            kib = strtol(line + 8, NULL, 10);
+        }
+    }
+    fclose(f);
+    return kib;
+}
+
 /* Loads records until b->loaded reaches target, BENCH_CHUNK queued at a
  * time, each chunk drained before the next. Prints the load's rate, its
  * CPU time per record and the bytes written per record. */
@@ -410,6 +440,9 @@ static int bench_load(struct bench *b, uint64_t target)
     double cpu0 = cpu_us();
     uint64_t wb0 = written_bytes();
     uint64_t start = b->loaded;
+
+    b->phase_start = start;
+    b->phase_n = target > start ? target - start : 0;
 
     while (b->loaded < target) {
         size_t n = target - b->loaded > BENCH_CHUNK ? BENCH_CHUNK : (size_t)(target - b->loaded);
@@ -473,9 +506,9 @@ static int bench_load(struct bench *b, uint64_t target)
         double el = now_s() - t0;
 
         printf("load %" PRIu64 "..%" PRIu64 ": %.0f records/s, CPU %.1f us/record, "
-               "written %.1f KiB/record\n",
+               "written %.1f KiB/record, RssAnon %ld KiB\n",
                start, b->loaded, el > 0 ? n / el : 0.0, (cpu_us() - cpu0) / n,
-               (double)(written_bytes() - wb0) / 1024.0 / n);
+               (double)(written_bytes() - wb0) / 1024.0 / n, rss_anon_kib());
     }
     return 0;
 }
