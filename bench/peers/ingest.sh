@@ -181,7 +181,7 @@ RESULTS=$WORK/results
 
 # redis_phase ROUND W: one Redis phase; appends its result line.
 redis_phase() {
-    local round=$1 w=$2 dir=$WORK/redis-$1-$2 port n wb0 wb1 out p999 t
+    local round=$1 w=$2 dir=$WORK/redis-$1-$2 port n wb0 wb1 out t treal tuser tsys
     mkdir -p "$dir"
     if [ "$RECORDS" -gt 0 ]; then
         n=$RECORDS
@@ -239,7 +239,8 @@ EOF
     } 2>&1)
     wb1=$(write_bytes "$PID")
     stop_server
-    out=$(python3 - "$dir/bench.out" "$n" "$wb1" "$wb0" $t <<'EOF'
+    read -r treal tuser tsys <<<"$t"
+    out=$(python3 - "$dir/bench.out" "$n" "$wb1" "$wb0" "$treal" "$tuser" "$tsys" <<'EOF'
 import re, sys
 path, n, wb1, wb0, real, user, sys_ = sys.argv[1:8]
 text = open(path).read().replace("\r", "\n")
