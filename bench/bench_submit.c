@@ -301,7 +301,8 @@ struct lphase {
     uint8_t id[UUID_LEN];
     char coach_ids[BENCH_COACHES][16];
     char rep_ids[BENCH_COACHES * BENCH_REPS][16];
-    uint8_t *out; /* frame buffer for one fill */
+    size_t frame_bytes; /* the last request's frame, length prefix included */
+    uint8_t *out;       /* frame buffer for one fill */
     size_t out_cap;
 };
 
@@ -522,11 +523,13 @@ static void lconn_fill(struct lconn *c)
         f.request_id = ((c->count + 1) << SLOT_BITS) | slot;
         f.body_case = COACHQ__V1__FRAME__BODY_SUBMIT;
         f.submit = &sub;
+        p->frame_bytes = len;
         if (phase_pack(p, &f, &len) < 0) {
             phase_note_error(p, "out of memory");
             p->stopping = 1;
             break;
         }
+        p->frame_bytes = len - p->frame_bytes;
         c->count++;
         p->sent++;
         k++;
@@ -843,14 +846,15 @@ static int phase_run(struct bench *b, unsigned conns, unsigned window, uint64_t 
            100.0 * cpu / wall);
     printf("result conns=%u window=%u sent=%llu stored=%llu refused=%llu dead=%u wall_s=%.3f "
            "rps=%.1f p50_us=%llu p99_us=%llu p999_us=%llu max_us=%llu client_cpu_s=%.3f "
-           "client_cpu_share=%.3f commits=%llu server_records=%llu writer_cpu_us=%llu\n",
+           "client_cpu_share=%.3f commits=%llu server_records=%llu writer_cpu_us=%llu "
+           "frame_bytes=%zu\n",
            conns, window, (unsigned long long)p->sent, (unsigned long long)p->stored,
            (unsigned long long)p->refused, p->dead, wall, rps,
            (unsigned long long)hist_quantile(&p->h, 0.50),
            (unsigned long long)hist_quantile(&p->h, 0.99),
            (unsigned long long)hist_quantile(&p->h, 0.999), (unsigned long long)p->h.max, cpu,
            cpu / wall, (unsigned long long)commits, (unsigned long long)recs,
-           (unsigned long long)wcpu);
+           (unsigned long long)wcpu, p->frame_bytes);
     rc = p->stored == p->sent && p->dead == 0 && p->refused == 0 ? 0 : 1;
 out:
     if (p != NULL) {

@@ -189,7 +189,7 @@ redis_phase() {
         n=$(python3 - "$RESULTS" "$w" "$DURATION" <<'EOF'
 import sys
 path, w, d = sys.argv[1], sys.argv[2], float(sys.argv[3])
-rate = 15000.0 if w == "1" else 50000.0
+rate = 6000.0 if w == "1" else 25000.0
 try:
     for line in open(path):
         f = dict(kv.split("=", 1) for kv in line.split())
