@@ -25,7 +25,10 @@
 # the load client's CPU as a share of one core. Then a summary: the median
 # over rounds with min-max. Redis's p99.9 is read from redis-benchmark's
 # percentile distribution: the first percentile it prints at or above 99.9%
-# (an upper bound within its histogram's precision).
+# (an upper bound within its histogram's precision). With -P 16
+# redis-benchmark sends 16 requests and waits for all 16 replies before the
+# next 16, and times each from its batch's send; bench_submit keeps 16 in
+# flight, sending one as each answer arrives, and times each request alone.
 #
 # Needs ./dev.sh bench-setup (redis-server, redis-tools) and a build
 # (./dev.sh build). The default run takes about 4 minutes.
@@ -244,11 +247,13 @@ EOF
 import re, sys
 path, n, wb1, wb0, real, user, sys_ = sys.argv[1:8]
 text = open(path).read().replace("\r", "\n")
+# The percentile list comes first; the cumulative one after it is by value.
+pcts = text.split("Cumulative distribution")[0]
 rps = float(re.search(r"throughput summary: ([0-9.]+) requests per second", text).group(1))
 m = re.search(r"latency summary \(msec\):\s*\n\s*avg.*\n\s*([0-9. ]+)\n", text)
 avg, mn, p50, p95, p99, mx = (float(x) for x in m.group(1).split())
 p999 = mx
-for pct, ms in re.findall(r"([0-9.]+)% <= ([0-9.]+) milliseconds", text):
+for pct, ms in re.findall(r"([0-9.]+)% <= ([0-9.]+) milliseconds", pcts):
     if float(pct) >= 99.9:
         p999 = float(ms)
         break
