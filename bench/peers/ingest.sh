@@ -233,6 +233,10 @@ EOF
         cat "$dir/redis.log" >&2
         exit 1
     fi
+    if [ "$(redis-cli "${tls[@]}" config get appendfsync | tail -1)" != always ]; then
+        echo "$PROG: redis-server is not on appendfsync always" >&2
+        exit 1
+    fi
     wb0=$(write_bytes "$PID")
     # The load client's own CPU time comes from bash's time keyword.
     t=$( {
