@@ -6,6 +6,9 @@
 #   ./dev.sh test        install, build and run every test
 #   ./dev.sh test-asan   the whole suite again under AddressSanitizer + UBSan
 #   ./dev.sh setup       only install the packages
+#   ./dev.sh bench-setup install the peers the benchmarks compare with (Redis 7,
+#                        PostgreSQL 15; bench/peers/), without starting or
+#                        enabling their system services
 #   ./dev.sh build       only build (into ./build)
 #   ./dev.sh format      check the C sources with clang-format
 #   ./dev.sh fuzz [SECONDS]  build the libFuzzer targets (clang, ASan+UBSan,
@@ -29,9 +32,18 @@ PACKAGES=(build-essential cmake pkg-config clang-format openssl
 MIN_LIBSSL=3.0.22-1~deb12u2
 # How long apt waits for another apt or dpkg to let go of its lock.
 APT_LOCK_WAIT=${APT_LOCK_WAIT:-300}
+# The peers of bench/peers/, only for benchmarks: Debian's Redis with TLS
+# (redis-server, and redis-tools for redis-benchmark and redis-cli) and
+# PostgreSQL 15. Each package with the system service it brings.
+BENCH_PACKAGES=(redis-server redis-tools postgresql-15)
+declare -A BENCH_SERVICE=([redis-server]=redis-server [postgresql-15]=postgresql)
+# Where invoke-rc.d and deb-systemd-invoke look for the local policy, and
+# where sysvinit scripts are (tests point both elsewhere).
+POLICY_RC_D=${POLICY_RC_D:-/usr/sbin/policy-rc.d}
+INITD=${INITD:-/etc/init.d}
 
 usage() {
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 as_root() {
@@ -70,6 +82,61 @@ setup() {
     as_root "${apt[@]}" update
     echo "dev.sh: installing ${missing[*]}" >&2
     as_root "${apt[@]}" install "${missing[@]}" >/dev/null
+}
+
+# Installs the missing benchmark peers. The benchmarks start their own
+# servers in temporary directories, so the packages' own services must not
+# run: while apt installs, a policy-rc.d that refuses every start is put in
+# place (unless the machine has one already, as Debian's container images
+# do) and removed after; then the new services are disabled at boot
+# (systemd and sysvinit) and stopped if something started them anyway.
+# Packages already installed are left as they are, with their services.
+bench_setup() {
+    local missing=() p svc rc=0 made_policy=0
+    for p in "${BENCH_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        echo "dev.sh: the benchmark peers are installed" >&2
+        return 0
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    local apt=(apt-get -o "DPkg::Lock::Timeout=$APT_LOCK_WAIT" -y -qq)
+    if [ ! -e "$POLICY_RC_D" ]; then
+        # shellcheck disable=SC2016 # $1 is the inner shell's argument
+        as_root sh -c 'printf "#!/bin/sh\n# dev.sh bench-setup: no service starts while it installs.\nexit 101\n" >"$1" && chmod 755 "$1"' sh "$POLICY_RC_D"
+        made_policy=1
+        trap 'as_root rm -f "$POLICY_RC_D"' EXIT
+    fi
+    echo "dev.sh: updating package lists" >&2
+    as_root "${apt[@]}" update || rc=$?
+    if [ $rc -eq 0 ]; then
+        echo "dev.sh: installing ${missing[*]} (their services are not started)" >&2
+        as_root "${apt[@]}" install "${missing[@]}" >/dev/null || rc=$?
+    fi
+    if [ $made_policy = 1 ]; then
+        as_root rm -f "$POLICY_RC_D"
+        trap - EXIT
+    fi
+    [ $rc -eq 0 ] || return $rc
+    for p in "${missing[@]}"; do
+        svc=${BENCH_SERVICE[$p]:-}
+        [ -n "$svc" ] || continue
+        if command -v deb-systemd-helper >/dev/null 2>&1; then
+            as_root deb-systemd-helper disable "$svc.service" >/dev/null 2>&1 || true
+        fi
+        if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+            as_root systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
+        elif [ -x "$INITD/$svc" ]; then
+            if command -v update-rc.d >/dev/null 2>&1; then
+                as_root update-rc.d "$svc" disable >/dev/null 2>&1 || true
+            fi
+            if "$INITD/$svc" status >/dev/null 2>&1; then
+                as_root "$INITD/$svc" stop >/dev/null 2>&1 || true
+            fi
+        fi
+    done
+    echo "dev.sh: installed ${missing[*]}; their system services are disabled and not running" >&2
 }
 
 # build DIR [cmake options...]
@@ -196,6 +263,9 @@ test-asan)
     ;;
 setup)
     setup
+    ;;
+bench-setup)
+    bench_setup
     ;;
 build)
     build "$ROOT/build"

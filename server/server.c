@@ -543,10 +543,11 @@ static void on_stats_timer(uv_timer_t *t)
     log_event(LOG_INFO, "store_stats",
               "commits=%" PRIu64 " records=%" PRIu64 " duplicates=%" PRIu64
               " batched_requests=%" PRIu64 " max_batch=%" PRIu64 " last_batch=%" PRIu64
-              " commit_us_avg=%" PRIu64 " commit_us_max=%" PRIu64 " connections=%u",
+              " commit_us_avg=%" PRIu64 " commit_us_max=%" PRIu64 " writer_cpu_us=%" PRIu64
+              " connections=%u",
               st.commits, st.records_stored, st.duplicates, st.batched_requests, st.max_batch,
               st.last_batch, st.commits ? st.commit_us_total / st.commits : 0, st.commit_us_max,
-              s->conns.n);
+              st.writer_cpu_us, s->conns.n);
 }
 
 static void on_drain_timeout(uv_timer_t *t)

@@ -684,6 +684,7 @@ static void handle_stats(struct conn *c, uint64_t rid)
     st.commit_us_max = ss.commit_us_max;
     st.connections = c->srv->conns.n;
     st.batched_requests = ss.batched_requests;
+    st.writer_cpu_us = ss.writer_cpu_us;
     f.request_id = rid;
     f.body_case = COACHQ__V1__FRAME__BODY_STATS;
     f.stats = &st;

@@ -180,6 +180,10 @@ struct store_stats {
     uint64_t commit_us_total;
     uint64_t commit_us_max;
     uint64_t map_grows;
+    /* CPU time of the writer thread spent on batches (CLOCK_THREAD_CPUTIME_ID),
+     * microseconds, summed: divided by records_stored, the writer's cost
+     * per record. */
+    uint64_t writer_cpu_us;
 };
 
 /*

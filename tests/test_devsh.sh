@@ -7,6 +7,9 @@
 #   - an old libssl3 or a missing package runs apt-get update and install of
 #     just those, with a wait for the dpkg lock;
 #   - a failing apt then fails setup;
+#   - `./dev.sh bench-setup` installs only the missing peers, with service
+#     starts refused during the install, and disables and stops their
+#     services after;
 #   - the client's default certificate is the demo observer's, which
 #     `./dev.sh run` issues (alice and bob are unknown to the demo).
 set -euo pipefail
@@ -73,6 +76,62 @@ fi
 if STUB_SSL=9.9.9-1 STUB_MISSING=cmake APT_FAIL=1 setup; then
     fail "setup succeeded although apt-get failed"
 fi
+
+# bench-setup: the peers, installed with no service started (a policy-rc.d
+# that refuses starts is there during the install and gone after), then
+# disabled at boot and stopped.
+export POLICY_RC_D=$STUB/policy-rc.d INITD=$STUB/initd
+mkdir -p "$INITD"
+cat >"$STUB/apt-get" <<'S'
+#!/bin/sh
+if [ -x "$POLICY_RC_D" ]; then
+    "$POLICY_RC_D" redis-server start
+    echo "apt-get $* (policy-rc.d says $?)" >>"$STUB_LOG"
+else
+    echo "apt-get $* (no policy-rc.d)" >>"$STUB_LOG"
+fi
+[ -n "${APT_FAIL:-}" ] && exit 100
+exit 0
+S
+# shellcheck disable=SC2016 # the stubs expand their own arguments
+for t in deb-systemd-helper update-rc.d systemctl; do
+    printf '#!/bin/sh\necho "%s $*" >>"$STUB_LOG"\n' "$t" >"$STUB/$t"
+done
+# shellcheck disable=SC2016
+printf '#!/bin/sh\necho "initd redis-server $1" >>"$STUB_LOG"\n' >"$INITD/redis-server"
+chmod +x "$STUB"/* "$INITD"/*
+bench_setup() {
+    rm -f "$STUB_LOG"
+    PATH="$STUB:$PATH" "$ROOT/dev.sh" bench-setup >"$STUB/out" 2>&1
+}
+STUB_SSL=9.9.9-1 APT_FAIL=1 bench_setup || fail "bench-setup failed with the peers installed"
+[ ! -s "$STUB_LOG" ] || fail "bench-setup ran apt with the peers installed"
+STUB_SSL=9.9.9-1 STUB_MISSING="redis-server redis-tools" bench_setup ||
+    fail "bench-setup failed: $(cat "$STUB/out")"
+grep -q 'install redis-server redis-tools (policy-rc.d says 101)' "$STUB_LOG" ||
+    fail "bench-setup did not install the missing peers with service starts refused"
+if grep -q 'install .*postgresql' "$STUB_LOG"; then
+    fail "bench-setup installed a peer that was there"
+fi
+[ ! -e "$POLICY_RC_D" ] || fail "bench-setup left its policy-rc.d behind"
+grep -q 'deb-systemd-helper disable redis-server.service' "$STUB_LOG" ||
+    fail "bench-setup did not disable redis-server at boot"
+if [ ! -d /run/systemd/system ]; then
+    grep -q 'update-rc.d redis-server disable' "$STUB_LOG" ||
+        fail "bench-setup did not disable redis-server's init script"
+    grep -q 'initd redis-server stop' "$STUB_LOG" || fail "bench-setup did not stop redis-server"
+fi
+# A machine's own policy-rc.d is used and kept.
+printf '#!/bin/sh\nexit 101\n' >"$POLICY_RC_D"
+chmod +x "$POLICY_RC_D"
+STUB_SSL=9.9.9-1 STUB_MISSING=redis-tools bench_setup || fail "bench-setup failed: $(cat "$STUB/out")"
+[ -x "$POLICY_RC_D" ] || fail "bench-setup removed the machine's own policy-rc.d"
+rm -f "$POLICY_RC_D"
+# A failing apt fails bench-setup, and the policy-rc.d still goes.
+if STUB_SSL=9.9.9-1 STUB_MISSING=redis-tools APT_FAIL=1 bench_setup; then
+    fail "bench-setup succeeded although apt-get failed"
+fi
+[ ! -e "$POLICY_RC_D" ] || fail "bench-setup left its policy-rc.d behind after a failure"
 
 # The client's default identity is the demo observer.
 "$COACHQ" --help 2>&1 | grep -q 'default dev-certs/users/obs.chen.crt' ||

@@ -236,6 +236,7 @@ static void test_duplicate_and_conflict(void **state)
     Coachq__V1__StoredObservation *rec = NULL;
     Coachq__V1__Stats *st = NULL;
     struct client_error e;
+    uint64_t writer_cpu_us;
     char *saved_notes;
 
     assert_non_null(a);
@@ -298,6 +299,16 @@ static void test_duplicate_and_conflict(void **state)
     assert_int_equal(client_stats(gil, &st, &e), 0);
     assert_int_equal(st->records_stored, 2);
     assert_int_equal(st->duplicates, 1);
+    /* The writer's CPU time is counted, and a further submit moves it. */
+    writer_cpu_us = st->writer_cpu_us;
+    assert_true(writer_cpu_us > 0);
+    coachq__v1__stats__free_unpacked(st, NULL);
+    tobs_make(b, "flm.cara", "rep.ida", T0 + 2 * HOUR);
+    r = submit_one(alice, &b->t.o);
+    assert_stored(&r);
+    assert_int_equal(client_stats(gil, &st, &e), 0);
+    assert_int_equal(st->records_stored, 3);
+    assert_true(st->writer_cpu_us > writer_cpu_us);
     coachq__v1__stats__free_unpacked(st, NULL);
 
     client_free(alice);
