@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "http.h"
+#include "store.h"
 #include "str.h"
 
 void config_defaults(struct config *c)
@@ -41,6 +42,7 @@ void config_defaults(struct config *c)
     c->write_low = 64 * 1024;
     c->write_max = 4u * 1024 * 1024;
     c->map_size = 64u * 1024 * 1024;
+    c->max_batch = STORE_MAX_BATCH;
     c->reader_check_ms = 60 * 1000;
     c->stats_log_ms = 10 * 1000;
     c->amend_days = 14;
@@ -117,6 +119,9 @@ void config_usage(void *fp, const char *prog)
             "  --write-high BYTES       pending output that pauses reading [%zu]\n"
             "  --write-max BYTES        pending output that closes the connection [%zu]\n"
             "  --map-size BYTES         initial LMDB map size; it grows when full [%zu]\n"
+            "  --max-batch N            submissions committed in one transaction at most;\n"
+            "                           more is faster under load, and the writer keeps\n"
+            "                           the largest transaction's page buffers [%u]\n"
             "  --stats-interval MS      period of the store_stats log line, 0 = off [%llu]\n"
             "  --amend-days N           observers may amend their observations this long [%u]\n"
             "  --cert-exact PERCENT     calibration: exact agreement needed to certify [%.0f]\n"
@@ -146,10 +151,11 @@ void config_usage(void *fp, const char *prog)
             (unsigned long long)d.first_frame_timeout_ms, d.max_frame, d.max_in_flight,
             d.unpack_budget, d.memory_budget, (unsigned long long)d.handshake_timeout_ms,
             (unsigned long long)d.idle_timeout_ms, (unsigned long long)d.drain_timeout_ms,
-            d.write_high, d.write_max, d.map_size, (unsigned long long)d.stats_log_ms, d.amend_days,
-            d.cert_exact * 100, d.cert_kappa, d.cert_min_pairs, d.cert_days, d.cert_attempts,
-            d.cert_window_days, (unsigned long long)d.cert_cooldown_s, d.dash_host, d.dash_port,
-            d.dash_min_n, d.dash_privacy_min, (unsigned long long)(d.session_ttl_s / 3600),
+            d.write_high, d.write_max, d.map_size, d.max_batch, (unsigned long long)d.stats_log_ms,
+            d.amend_days, d.cert_exact * 100, d.cert_kappa, d.cert_min_pairs, d.cert_days,
+            d.cert_attempts, d.cert_window_days, (unsigned long long)d.cert_cooldown_s, d.dash_host,
+            d.dash_port, d.dash_min_n, d.dash_privacy_min,
+            (unsigned long long)(d.session_ttl_s / 3600),
             (unsigned long long)d.http_request_timeout_ms,
             (unsigned long long)d.http_header_timeout_ms, (unsigned long long)d.cursor_ttl_s);
 }
@@ -292,6 +298,7 @@ static const struct config_opt config_opts[] = {
     OPT_NUM("max-connections", KIND_UNSIGNED, max_connections, 1, 1000000),
     OPT_NUM("max-frame", KIND_SIZE, max_frame, 64, 16u * 1024 * 1024),
     OPT_NUM("max-in-flight", KIND_UNSIGNED, max_in_flight, 1, 100000),
+    OPT_NUM("max-batch", KIND_UNSIGNED, max_batch, 1, STORE_MAX_BATCH_LIMIT),
     OPT_NUM("unpack-budget", KIND_SIZE, unpack_budget, 1024, (uint64_t)1 << 40),
     OPT_NUM("memory-budget", KIND_SIZE, memory_budget, 1024, (uint64_t)1 << 40),
     OPT_NUM("handshake-timeout", KIND_U64, handshake_timeout_ms, 1, 3600000),

@@ -37,9 +37,11 @@ struct config {
     size_t write_high;
     size_t write_low;
     size_t write_max;
-    size_t map_size;          /* initial LMDB map size */
-    uint64_t reader_check_ms; /* period of mdb_reader_check() */
-    uint64_t stats_log_ms;    /* period of the store_stats log line; 0 = off */
+    size_t map_size;
+    unsigned max_batch;
+        /* submissions per write transaction (store_opts) */ /* initial LMDB map size */
+    uint64_t reader_check_ms;                                /* period of mdb_reader_check() */
+    uint64_t stats_log_ms; /* period of the store_stats log line; 0 = off */
     /* The deployment's rules (store_policy). */
     unsigned amend_days;       /* observers amend within this many days */
     double cert_exact;         /* calibration thresholds: exact agreement 0..1 */

@@ -680,6 +680,7 @@ static int server_open_store(struct server *s, char *err, size_t errlen)
     policy.cert_cooldown_s = (int64_t)cfg->cert_cooldown_s;
     sopts.policy = &policy;
     sopts.map_size = cfg->map_size;
+    sopts.max_batch = cfg->max_batch;
     sopts.notify = on_store_notify;
     sopts.notify_arg = s;
     /* The async handle must exist before the writer can signal it. */

@@ -584,6 +584,10 @@ static void store_take_opts(struct store *s, const struct store_opts *opts)
     if (s->map_size_max < s->map_size) {
         s->map_size_max = s->map_size;
     }
+    s->max_batch = opts != NULL && opts->max_batch != 0 ? opts->max_batch : STORE_MAX_BATCH;
+    if (s->max_batch > STORE_MAX_BATCH_LIMIT) {
+        s->max_batch = STORE_MAX_BATCH_LIMIT;
+    }
     store_policy_default(&s->policy);
     if (opts != NULL) {
         s->notify = opts->notify;
@@ -1222,12 +1226,12 @@ static void *store_writer_main(void *arg)
             break;
         }
         /* Group commit: take what is queued since the last commit, up to
-         * STORE_MAX_BATCH requests (store.h: the cap bounds LMDB's page
+         * max_batch requests (store.h: the cap bounds LMDB's page
          * buffers); the rest make the next batch. */
         head = s->queue_head;
         tail = head;
         n = 1;
-        while (tail->next != NULL && n < STORE_MAX_BATCH) {
+        while (tail->next != NULL && n < s->max_batch) {
             tail = tail->next;
             n++;
         }

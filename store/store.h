@@ -107,6 +107,8 @@ struct store_opts {
     size_t map_size;        /* initial map size in bytes; 0 = 64 MiB */
     size_t map_size_max;    /* growth stops here; 0 = 1 TiB */
     unsigned max_readers;   /* 0 = 126 */
+    unsigned max_batch;     /* requests per write transaction; 0 = STORE_MAX_BATCH,
+                               at most STORE_MAX_BATCH_LIMIT */
     store_notify_cb notify; /* may be NULL (then poll store_completed_take) */
     void *notify_arg;
     const struct store_policy *policy; /* copied; NULL = defaults */
@@ -169,6 +171,7 @@ struct store_write {
  * hour.
  */
 #define STORE_MAX_BATCH 32
+#define STORE_MAX_BATCH_LIMIT 65536
 
 struct store_stats {
     uint64_t commits;

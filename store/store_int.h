@@ -56,7 +56,8 @@ struct store {
     MDB_dbi dbi_creds;       /* id(user) -> password hash (creds.h), text */
     MDB_dbi dbi_links;       /* SHA-256(token)(32) -> one-time sign-in link (creds.h) */
 
-    size_t map_size; /* current map size; writer thread only after open */
+    size_t map_size;    /* current map size; writer thread only after open */
+    unsigned max_batch; /* requests per write transaction (store_opts) */
     size_t map_size_max;
     store_notify_cb notify;
     void *notify_arg;
