@@ -262,7 +262,9 @@ function median(v, n,    i, j, t) {
 }
 { n[$1]++; rate[$1, n[$1]] = $2; cpu[$1, n[$1]] = $3 }
 END {
-    for (s in n) {
+    split("coachqd s_server", names, " ")
+    for (k = 1; k <= 2; k++) {
+        s = names[k]
         for (i = 1; i <= n[s]; i++) { rv[i] = rate[s, i]; cv[i] = cpu[s, i] }
         mr[s] = median(rv, n[s]); mc[s] = median(cv, n[s])
         printf "  median %-9s %8.0f handshakes/s, server CPU %.2f ms per handshake\n",
