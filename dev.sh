@@ -249,6 +249,7 @@ $LINKS
 Stop the server with Ctrl-C.
 
 MSG
+    # check-ports: allow (the developer's server, on the documented defaults)
     exec "$COACHQD" --data "$ROOT/data"
     ;;
 test)

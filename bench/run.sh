@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh [BUILD_DIR [BENCH_SUBMIT OPTIONS...]]: makes an organisation
 # in a fresh LMDB with the real administration verbs (coachqd init, import
-# people, cert grant), starts a coachqd on a free loopback port with
+# people, cert grant), starts a coachqd on a free loopback port (and no
+# dashboard port: bench_submit reads the counters over the protocol) with
 # throw-away certificates, runs bench_submit against it, and stops it.
 # Bounded: a fixed number of records, then it ends by itself.
 #
@@ -31,11 +32,16 @@ trap cleanup EXIT
 . "$ROOT/bench/org.sh"
 bench_org bench/run.sh
 
-"$COACHQD" --data "$TMP/data" --listen 127.0.0.1:0 --port-file "$TMP/port" \
+"$COACHQD" --data "$TMP/data" --listen 127.0.0.1:0 --port-file "$TMP/port" --dashboard off \
     --cert "$TMP/certs/server.crt" --key "$TMP/certs/server.key" --ca "$TMP/certs/ca.crt" \
     --stats-interval 0 2>"$TMP/server.log" &
 PID=$!
 for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
+if [ ! -s "$TMP/port" ]; then
+    echo "bench/run.sh: coachqd did not start:" >&2
+    cat "$TMP/server.log" >&2
+    exit 1
+fi
 "$BENCH" --port "$(cat "$TMP/port")" --ca "$TMP/certs/ca.crt" \
     --cert "$TMP/certs/users/alice.crt" --key "$TMP/certs/users/alice.key" \
     --stats-cert "$TMP/certs/users/lead.bench.crt" --stats-key "$TMP/certs/users/lead.bench.key" \

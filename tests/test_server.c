@@ -1142,12 +1142,12 @@ static void test_startup_errors(void **state)
 {
     struct fx *f = *state;
     char cert[600], key[600], ca[600];
-    const char *bad_host[] = {"--data", f->data, "--listen", "nonexistent.invalid:0",
-                              "--cert", cert,    "--key",    key,
-                              "--ca",   ca,      NULL};
+    const char *bad_host[] = {
+        "--data", f->data, "--listen", "nonexistent.invalid:0", "--cert", cert, "--key",
+        key,      "--ca",  ca,         "--dashboard",           "off",    NULL};
     const char *bad_cert[] = {
-        "--data", f->data, "--listen", "127.0.0.1:0", "--cert", "/nonexistent.crt", "--key",
-        key,      "--ca",  ca,         NULL};
+        "--data", f->data, "--listen",    "127.0.0.1:0", "--cert", "/nonexistent.crt", "--key", key,
+        "--ca",   ca,      "--dashboard", "127.0.0.1:0", NULL};
     const char *usage[] = {"--max-frame", "lots", NULL};
     const char *help[] = {"--help", NULL};
     int st;
