@@ -476,10 +476,29 @@ static int obs_upgrade(struct store_txn *t, uint32_t from_version)
     return agg_rebuild_txn(t);
 }
 
+/* The flush hook (store_flush_cb): the aggregates merged over the batch
+ * are written, with agg_flush()'s codes turned into the LMDB ones the
+ * engine acts on (a full map grows and the batch is retried). */
+static int obs_flush(struct store_txn *t)
+{
+    int rc = agg_flush(t);
+
+    if (store_txn_is_abort(rc)) {
+        return store_txn_abort_mdb(rc);
+    }
+    if (rc != 0) {
+        /* A stored value that does not decode, or memory: like a put that
+         * failed, the attempt ends. */
+        log_event(LOG_ERROR, "store_agg_flush_failed", "rc=%d", rc);
+        return rc == -ENOMEM ? ENOMEM : EIO;
+    }
+    return 0;
+}
+
 static const struct store_hooks obs_hooks = {
     .apply = obs_apply,
     .upgrade = obs_upgrade,
-    .flush = agg_flush,
+    .flush = obs_flush,
     .discard = agg_batch_discard,
 };
 

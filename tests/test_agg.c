@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <cmocka.h>
@@ -1023,6 +1024,112 @@ static void test_schema3_upgrade(void **state)
     assert_int_equal(r.differences, 0);
 }
 
+/* ---- A full map while the batch's aggregates are written ----------------- */
+
+/* Copies file from into to. */
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    FILE *out = fopen(to, "wb");
+    char buf[65536];
+    size_t n;
+
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    }
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
+
+/*
+ * The batch's merged aggregates are written at its end, after its records:
+ * when the map fills there, the engine must grow it and retry the batch
+ * like a full map anywhere else, not fail the store. The same burst (400
+ * records over 100 weeks, whose values outweigh the records) is written
+ * into stores whose maps start at different sizes, so that the map fills
+ * at different points of the batch, the flush among them.
+ */
+static void test_flush_grows_map(void **state)
+{
+    struct fixture *f = *state;
+    enum { WEEKS = 100, PER_WEEK = 4, N = WEEKS * PER_WEEK, RUNS = 12 };
+    static const char *const coach[2] = {"flm.cara", "flm.dan"};
+    static const char *const rep[2] = {"rep.ida", "rep.jon"};
+    static const char *const observer[2] = {"alice", "bob"};
+    char src[600], dst[600];
+    struct stat st;
+
+    close_store(f->s);
+    f->s = NULL;
+    snprintf(src, sizeof(src), "%s/data.mdb", f->dir);
+    assert_int_equal(stat(src, &st), 0);
+    for (int run = 0; run < RUNS; run++) {
+        struct store_policy pol;
+        struct store_opts opts;
+        struct store_stats ss;
+        struct agg_verify_result r;
+        struct store_write *w = calloc(N, sizeof(*w));
+        uint8_t **bufs = calloc(N, sizeof(*bufs));
+        struct store *s = NULL;
+        char dir[512];
+
+        assert_non_null(w);
+        assert_non_null(bufs);
+        testutil_tmpdir(dir, sizeof(dir));
+        snprintf(dst, sizeof(dst), "%s/data.mdb", dir);
+        copy_file(src, dst);
+        store_policy_default(&pol);
+        pol.enforce = 1;
+        memset(&opts, 0, sizeof(opts));
+        opts.policy = &pol;
+        opts.map_size = (size_t)st.st_size + (size_t)run * 96 * 1024;
+        opts.max_batch = N;
+        assert_int_equal(store_open(dir, &opts, &s), 0);
+        for (int i = 0; i < N; i++) {
+            struct tobs o;
+            int k = i % PER_WEEK;
+            size_t n;
+
+            /* Weekly from 2024-01-08 (a Monday), in the organisation's
+             * time and the observers' certification. */
+            tobs_make(&o, coach[k / 2], rep[k / 2], 1704708000LL + (i / PER_WEEK) * WEEK_S);
+            n = coachq__v1__observation__get_packed_size(&o.t.o);
+            bufs[i] = malloc(n);
+            assert_non_null(bufs[i]);
+            coachq__v1__observation__pack(&o.t.o, bufs[i]);
+            w[i].obs = bufs[i];
+            w[i].obs_len = n;
+            w[i].observer_id = observer[k % 2];
+            w[i].received_at_ms = now_ms();
+        }
+        for (int i = 0; i < N; i++) {
+            assert_int_equal(store_submit(s, &w[i]), 0);
+        }
+        store_drain(s);
+        while (store_completed_take(s) != NULL) {
+        }
+        for (int i = 0; i < N; i++) {
+            if (w[i].rc != 0) {
+                fail_msg("run %d record %d: rc %d (%s)", run, i, w[i].rc, w[i].fault.message);
+            }
+            assert_int_equal(w[i].result, STORE_STORED);
+            free(bufs[i]);
+        }
+        assert_false(store_failed(s));
+        store_get_stats(s, &ss);
+        assert_int_equal(ss.records_stored, N);
+        assert_int_equal(agg_verify(s, 0, NULL, NULL, &r), 0);
+        assert_int_equal(r.counted, N);
+        assert_int_equal(r.differences, 0);
+        close_store(s);
+        testutil_rmrf(dir);
+        free(w);
+        free(bufs);
+    }
+}
+
 /* ---- coachqd verify ---------------------------------------------------- */
 
 static void test_coachqd_verify(void **state)
@@ -1340,6 +1447,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_repair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema3_upgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_grows_map, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coachqd_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backdated_import_refreshes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crowded_session, setup, teardown),

@@ -38,13 +38,14 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PROG=bench/peers/ingest.sh
 ROUNDS=3
 DURATION=8
+MAX_BATCH=
 RECORDS=0
 BUILD=$ROOT/build
 CONNS=64
 
 usage() {
     cat <<EOF
-Usage: $PROG [--rounds N] [--seconds D | --records N] [--build DIR]
+Usage: $PROG [--rounds N] [--seconds D | --records N] [--max-batch N] [--build DIR]
 
 Runs Redis (TLS, appendfsync always) and coachqd alternately, at $CONNS
 connections with 1 and 16 requests in flight, and prints throughput, ack
@@ -57,6 +58,7 @@ Options:
                 gets as many requests as it did in about D seconds in the
                 previous round (a first guess in round 1)
   --records N   instead: exactly N records per phase for both
+  --max-batch N coachqd's --max-batch (default: coachqd's own)
   --build DIR   the build directory with coachqd and bench_submit
                 (default $ROOT/build)
   --help        this text
@@ -102,6 +104,12 @@ while [ $# -gt 0 ]; do
         [ $# -ge 2 ] || usage_error "--records needs a value"
         number --records "$2" 10000000
         RECORDS=$2
+        shift 2
+        ;;
+    --max-batch)
+        [ $# -ge 2 ] || usage_error "--max-batch needs a value"
+        [[ $2 =~ ^[1-9][0-9]*$ ]] || usage_error "--max-batch must be a positive whole number"
+        MAX_BATCH=$2
         shift 2
         ;;
     --build)
@@ -281,7 +289,7 @@ coachq_phase() {
     mkdir -p "$dir"
     cp -r --sparse=always "$TMP/data" "$dir/data"
     "$COACHQD" --data "$dir/data" --listen 127.0.0.1:0 --port-file "$dir/port" \
-        --dashboard off \
+        --dashboard off ${MAX_BATCH:+--max-batch "$MAX_BATCH"} \
         --cert "$CERTS/server.crt" --key "$CERTS/server.key" --ca "$CERTS/ca.crt" \
         --stats-interval 0 2>"$dir/server.log" &
     PID=$!
@@ -306,7 +314,7 @@ coachq_phase() {
         --phase "$CONNS,$w" "${load[@]}" >"$dir/bench.out" 2>"$dir/bench.err"; then
         echo "$PROG: bench_submit failed:" >&2
         cat "$dir/bench.out" "$dir/bench.err" >&2
-        tail -5 "$dir/server.log" >&2
+        grep -E "level=(warn|error)|shutdown|store_" "$dir/server.log" | grep -v request_error | head -20 >&2
         exit 1
     fi
     wb1=$(write_bytes "$PID")
