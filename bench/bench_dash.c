@@ -391,24 +391,28 @@ static double cpu_us(void)
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
-/* Bytes this process caused to be written to storage (/proc/self/io
- * write_bytes), or 0 where the kernel does not count them. */
-static uint64_t written_bytes(void)
+/* From /proc/self/io: the bytes this process handed to write calls
+ * (wchar: what LMDB wrote, page by page) and the bytes the kernel counted
+ * as sent to storage for it (write_bytes); 0 where the kernel does not
+ * say. */
+static void written_bytes(uint64_t *wchar, uint64_t *storage)
 {
     FILE *f = fopen("/proc/self/io", "r");
     char line[128];
-    uint64_t n = 0;
 
+    *wchar = 0;
+    *storage = 0;
     if (f == NULL) {
-        return 0;
+        return;
     }
     while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, "write_bytes: ", 13) == 0) {
-            n = strtoull(line + 13, NULL, 10);
+        if (strncmp(line, "wchar: ", 7) == 0) {
+            *wchar = strtoull(line + 7, NULL, 10);
+        } else if (strncmp(line, "write_bytes: ", 13) == 0) {
+            *storage = strtoull(line + 13, NULL, 10);
         }
     }
     fclose(f);
-    return n;
 }
 
 /* This process's anonymous memory (/proc/self/status RssAnon), in KiB, or
@@ -438,9 +442,10 @@ static int bench_load(struct bench *b, uint64_t target)
 {
     double t0 = now_s(), last = t0;
     double cpu0 = cpu_us();
-    uint64_t wb0 = written_bytes();
+    uint64_t wc0, wb0, wc1, wb1;
     uint64_t start = b->loaded;
 
+    written_bytes(&wc0, &wb0);
     b->phase_start = start;
     b->phase_n = target > start ? target - start : 0;
 
@@ -505,10 +510,11 @@ static int bench_load(struct bench *b, uint64_t target)
         double n = (double)(b->loaded - start);
         double el = now_s() - t0;
 
+        written_bytes(&wc1, &wb1);
         printf("load %" PRIu64 "..%" PRIu64 ": %.0f records/s, CPU %.1f us/record, "
-               "written %.1f KiB/record, RssAnon %ld KiB\n",
+               "written %.1f KiB/record (storage %.1f), RssAnon %ld KiB\n",
                start, b->loaded, el > 0 ? n / el : 0.0, (cpu_us() - cpu0) / n,
-               (double)(written_bytes() - wb0) / 1024.0 / n, rss_anon_kib());
+               (double)(wc1 - wc0) / 1024.0 / n, (double)(wb1 - wb0) / 1024.0 / n, rss_anon_kib());
     }
     return 0;
 }
@@ -772,12 +778,13 @@ static void print_timing(const char *what, const struct timing *t)
 static int usage(const char *prog)
 {
     fprintf(stderr,
-            "usage: %s [--max N] [--runs R] [--dir DIR] [--keep]\n"
-            "  --max N   the larger store: %u (10k only) to %u records [%u]\n"
-            "  --runs R  timed builds per dashboard and size, 10..100000 [%u]\n"
-            "  --dir DIR where the store goes (must not exist) [a new one under $TMPDIR]\n"
-            "  --keep    leave the store behind\n",
-            prog, BENCH_SMALL, BENCH_LIMIT, BENCH_DEFAULT_MAX, BENCH_DEFAULT_RUNS);
+            "usage: %s [--max N] [--runs R] [--max-batch N] [--dir DIR] [--keep]\n"
+            "  --max N        the larger store: %u (10k only) to %u records [%u]\n"
+            "  --runs R       timed builds per dashboard and size, 10..100000 [%u]\n"
+            "  --max-batch N  records per write transaction (coachqd --max-batch) [%u]\n"
+            "  --dir DIR      where the store goes (must not exist) [a new one under $TMPDIR]\n"
+            "  --keep         leave the store behind\n",
+            prog, BENCH_SMALL, BENCH_LIMIT, BENCH_DEFAULT_MAX, BENCH_DEFAULT_RUNS, STORE_MAX_BATCH);
     return 2;
 }
 
@@ -798,9 +805,13 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"max", required_argument, NULL, 'm'}, {"runs", required_argument, NULL, 'r'},
-        {"dir", required_argument, NULL, 'd'}, {"keep", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+        {"max", required_argument, NULL, 'm'},
+        {"runs", required_argument, NULL, 'r'},
+        {"dir", required_argument, NULL, 'd'},
+        {"keep", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {"max-batch", required_argument, NULL, 'b'},
+        {NULL, 0, NULL, 0},
     };
     struct bench *b = calloc(1, sizeof(*b));
     struct size_result res[3];
@@ -809,6 +820,7 @@ int main(int argc, char **argv)
     uint64_t sizes[3], v;
     size_t nsizes;
     const char *dir = NULL;
+    unsigned max_batch = 0;
     int code = 1, c, rc;
 
     if (b == NULL) {
@@ -833,6 +845,15 @@ int main(int argc, char **argv)
                 return 2;
             }
             b->runs = (unsigned)v;
+            break;
+        case 'b':
+            if (parse_u64(optarg, 1, STORE_MAX_BATCH_LIMIT, &v) < 0) {
+                fprintf(stderr, "%s: --max-batch: '%s' is not 1..%u\n", argv[0], optarg,
+                        STORE_MAX_BATCH_LIMIT);
+                free(b);
+                return 2;
+            }
+            max_batch = (unsigned)v;
             break;
         case 'd':
             dir = optarg;
@@ -896,6 +917,7 @@ int main(int argc, char **argv)
     memset(&so, 0, sizeof(so));
     so.policy = &pol;
     so.map_size = (size_t)1 << 30;
+    so.max_batch = max_batch;
     rc = store_open(b->dir, &so, &b->s);
     if (rc != 0) {
         fprintf(stderr, "%s: store_open: %s\n", argv[0], error_strerror(rc));

@@ -22,7 +22,8 @@
 # coachq/Redis throughput ratio, coachq's records per commit and writer CPU
 # microseconds per record (the server's GetStats counters), bytes written
 # per record (write_bytes of /proc/PID/io of the server over the phase), and
-# the load client's CPU as a share of one core. Then a summary: the median
+# the load client's CPU as a share of one core, and coachqd's anonymous
+# memory (RssAnon) at the end of the phase. Then a summary: the median
 # over rounds with min-max. Redis's p99.9 is read from redis-benchmark's
 # percentile distribution: the first percentile it prints at or above 99.9%
 # (an upper bound within its histogram's precision). With -P 16
@@ -318,9 +319,10 @@ coachq_phase() {
         exit 1
     fi
     wb1=$(write_bytes "$PID")
+    anon=$(sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$PID/status")
     stop_server
     line=$(sed -n 's/^result //p' "$dir/bench.out")
-    echo "sys=coachq round=$round w=$w $line wb=$((wb1 - wb0))" >>"$RESULTS"
+    echo "sys=coachq round=$round w=$w $line wb=$((wb1 - wb0)) anon_kib=${anon:-0}" >>"$RESULTS"
     rm -rf "$dir"
 }
 

@@ -47,6 +47,7 @@ def figures(row):
         "cpu": float(row["client_cpu_share"]),
         "rpc": recs / commits if commits else 0.0,
         "wus": int(row["writer_cpu_us"]) / recs if recs else 0.0,
+        "anon": int(row.get("anon_kib", "0")) / 1024.0,
     }
 
 
@@ -59,6 +60,7 @@ MEASURES = [
     ("cpu", "load client CPU (cores)", "%.2f"),
     ("rpc", "records per commit", "%.1f"),
     ("wus", "writer CPU us/record", "%.1f"),
+    ("anon", "server RssAnon MiB", "%.1f"),
 ]
 
 
