@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -244,7 +243,7 @@ static int obs_audit_fail(int rc, const char *subject)
 static int obs_audit(struct store_txn *t, const struct store_write *w,
                      const Coachq__V1__Observation *obs, uint64_t seq)
 {
-    char subject[40];
+    char subject[40] = "";
     int rc;
 
     rc = audit_append_record(t, w->received_at_ms, w->origin, seq, NULL);
