@@ -754,6 +754,28 @@ static long long file_mib(const char *dir)
     return (long long)st.st_blocks * 512 / (1024 * 1024);
 }
 
+/* The bytes this process has caused to be written to disk so far
+ * (write_bytes of /proc/self/io), or -1 where that is not known. */
+static long long proc_write_bytes(void)
+{
+    char line[128];
+    long long n = -1;
+    FILE *f = fopen("/proc/self/io", "r");
+
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "write_bytes:", 12) == 0) {
+            char *end = NULL;
+
+            n = strtoll(line + 12, &end, 10);
+            break;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return n;
+}
+
 static void bench_rmdir(const char *dir)
 {
     char path[600];
@@ -939,6 +961,8 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < nsizes; k++) {
         struct size_result *r = &res[k];
         double t0 = now_s();
+        uint64_t before = b->loaded;
+        long long wb0 = proc_write_bytes(), wb1;
 
         r->n = sizes[k];
         fprintf(stderr, "loading up to %" PRIu64 " observations\n", r->n);
@@ -946,9 +970,15 @@ int main(int argc, char **argv)
             goto out;
         }
         r->load_s = now_s() - t0;
+        wb1 = proc_write_bytes();
         r->db_mib = file_mib(b->dir);
         printf("%" PRIu64 " observations (loaded in %.1f s, data.mdb %lld MiB):\n", r->n, r->load_s,
                r->db_mib);
+        if (wb0 >= 0 && wb1 >= wb0 && r->n > before) {
+            printf("  load: %.0f records/s; written to disk %.1f MiB, %.0f bytes per record\n",
+                   (double)(r->n - before) / r->load_s, (double)(wb1 - wb0) / (1024.0 * 1024.0),
+                   (double)(wb1 - wb0) / (double)(r->n - before));
+        }
         for (size_t d = 0; d < BENCH_NDASH; d++) {
             if (bench_time(b, bench_dashes[d].kind, &r->dash[d]) != 0) {
                 fprintf(stderr, "%s: %s could not be built\n", argv[0], bench_dashes[d].name);

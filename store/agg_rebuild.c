@@ -18,6 +18,7 @@
 
 #include "keys.h"
 #include "log.h"
+#include "obs.h"
 #include "store_int.h"
 #include "uuid.h"
 
@@ -185,7 +186,7 @@ out:
 /* Rebuilds every value into b->map from the records in b->t. */
 static int build_all(struct agg_build *b)
 {
-    return store_txn_scan(b->t, b->t->s->dbi_obs, NULL, 0, 0, build_one, b);
+    return obs_scan_txn(b->t, build_one, b);
 }
 
 int agg_rebuild_txn(struct store_txn *t)

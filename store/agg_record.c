@@ -18,6 +18,7 @@
 #include "certs.h"
 #include "keys.h"
 #include "log.h"
+#include "obs.h"
 #include "people.h"
 #include "store_int.h"
 
@@ -519,9 +520,7 @@ int agg_pair_values(struct agg_map *m, const Coachq__V1__StoredObservation *a,
 int agg_record_read(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN],
                     Coachq__V1__StoredObservation **out)
 {
-    int rc =
-        store_txn_get_msg(t, t->s->dbi_obs, id, KEYS_UUID_LEN,
-                          &coachq__v1__stored_observation__descriptor, (ProtobufCMessage **)out);
+    int rc = obs_read_txn(t, id, out);
 
     if (rc == 0 && !agg_record_ok(*out)) {
         coachq__v1__stored_observation__free_unpacked(*out, NULL);

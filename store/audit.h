@@ -28,8 +28,21 @@
 int audit_append(struct store_txn *t, int64_t at_ms, const char *actor, const char *action,
                  const char *subject, const char *detail, const char *origin, uint64_t *seq);
 
+/*
+ * Appends the entry of a stored observation (write transaction): it names
+ * the record by its sequence number (record_seq) instead of copying it;
+ * audit_list() shows the actor, action, subject and detail the record
+ * gives (obs_audit_text_txn() in obs.h). origin is borrowed for the call.
+ * *seq (may be NULL) gets the entry's number. Returns as audit_append().
+ */
+int audit_append_record(struct store_txn *t, int64_t at_ms, const char *origin, uint64_t record_seq,
+                        uint64_t *seq);
+
 /* Calls cb for every entry with at_ms >= since_ms, oldest first (e borrowed
- * for the call); cb returns 0 to go on, 1 to stop, or a negative code. */
+ * for the call); cb returns 0 to go on, 1 to stop, or a negative code. An
+ * entry that names a record comes with the record's text filled in (and
+ * record_seq set), as if the text were stored in it; if the record cannot
+ * be read, its subject is "-" and its detail says so. */
 typedef int (*audit_cb)(const Coachq__V1__AuditEntry *e, void *arg);
 int audit_list(struct store_txn *t, int64_t since_ms, audit_cb cb, void *arg);
 

@@ -6,6 +6,7 @@
 #include "obs.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "log.h"
 #include "mdberr.h"
 #include "store_int.h"
+#include "uuid.h"
 
 _Static_assert(KEYS_INDEX_MAX <= sizeof(((struct store_page *)0)->cursor),
                "a list cursor is one index key");
@@ -72,25 +74,161 @@ static int obs_latest_version(struct store_txn *t, const uint8_t root[16], uint8
     return mdberr_errno(rc);
 }
 
+int obs_seq_txn(struct store_txn *t, const uint8_t id[16], uint64_t *seq)
+{
+    MDB_val k, v;
+    int rc;
+
+    k.mv_data = (void *)id;
+    k.mv_size = KEYS_UUID_LEN;
+    rc = mdb_get(t->txn, t->s->dbi_ids, &k, &v);
+    if (rc != 0) {
+        return mdberr_errno(rc);
+    }
+    if (v.mv_size != 8) {
+        log_event(LOG_ERROR, "store_index_corrupt", "index=ids size=%zu", v.mv_size);
+        return -EIO;
+    }
+    *seq = keys_get_be64(v.mv_data);
+    return 0;
+}
+
+/* The packed record with sequence number seq, borrowed from the
+ * transaction. Returns 0, -ENOENT or a negative errno. */
+static int obs_raw_seq(struct store_txn *t, uint64_t seq, MDB_val *v)
+{
+    uint8_t key[8];
+    MDB_val k;
+
+    keys_put_be64(key, seq);
+    k.mv_data = key;
+    k.mv_size = sizeof(key);
+    return mdberr_errno(mdb_get(t->txn, t->s->dbi_obs, &k, v));
+}
+
+int obs_raw_txn(struct store_txn *t, const uint8_t id[16], uint64_t *seq, const uint8_t **val,
+                size_t *len)
+{
+    uint64_t n;
+    MDB_val v;
+    int rc;
+
+    rc = obs_seq_txn(t, id, &n);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = obs_raw_seq(t, n, &v);
+    if (rc == -ENOENT) {
+        /* The id index names a record that is not there. */
+        log_event(LOG_ERROR, "store_index_dangling", "index=ids seq=%llu", (unsigned long long)n);
+        return -EIO;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (seq != NULL) {
+        *seq = n;
+    }
+    *val = v.mv_data;
+    *len = v.mv_size;
+    return 0;
+}
+
+/* Decodes a packed record (borrowed from the transaction) into *out. */
+static int obs_decode(const uint8_t *val, size_t len, const char *op,
+                      Coachq__V1__StoredObservation **out)
+{
+    Coachq__V1__StoredObservation *r;
+
+    r = coachq__v1__stored_observation__unpack(NULL, len, val);
+    if (r == NULL) {
+        log_event(LOG_ERROR, "store_record_corrupt", "op=%s size=%zu", op, len);
+        return -EIO;
+    }
+    *out = r;
+    return 0;
+}
+
+int obs_read_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__StoredObservation **out)
+{
+    const uint8_t *val;
+    size_t len;
+    int rc;
+
+    *out = NULL;
+    rc = obs_raw_txn(t, id, NULL, &val, &len);
+    if (rc != 0) {
+        return rc;
+    }
+    /* Decoded (copied) while the transaction still pins the page. */
+    return obs_decode(val, len, "read", out);
+}
+
+int obs_read_seq_txn(struct store_txn *t, uint64_t seq, Coachq__V1__StoredObservation **out)
+{
+    MDB_val v;
+    int rc;
+
+    *out = NULL;
+    rc = obs_raw_seq(t, seq, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    return obs_decode(v.mv_data, v.mv_size, "read_seq", out);
+}
+
+int obs_scan_txn(struct store_txn *t, obs_scan_cb cb, void *arg)
+{
+    return store_txn_scan(t, t->s->dbi_obs, NULL, 0, 0, cb, arg);
+}
+
+int obs_audit_text_txn(struct store_txn *t, uint64_t seq, struct obs_audit_text *out)
+{
+    Coachq__V1__StoredObservation *r = NULL;
+    const Coachq__V1__Observation *obs;
+    const char *action = "submit";
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = obs_read_seq_txn(t, seq, &r);
+    if (rc != 0) {
+        return rc;
+    }
+    obs = r->observation;
+    if (obs == NULL || obs->id.len != KEYS_UUID_LEN || r->observer_id == NULL) {
+        log_event(LOG_ERROR, "store_record_corrupt", "op=audit seq=%llu", (unsigned long long)seq);
+        rc = -EIO;
+        goto out;
+    }
+    /* The very text the writer used to copy into the entry (schema 5 and
+     * before), so that the log reads the same whichever form it holds. */
+    if (obs->calibration_ref.len == KEYS_UUID_LEN) {
+        action = "calibrate";
+    } else if (r->version > 1) {
+        action = "amend";
+    }
+    snprintf(out->actor, sizeof(out->actor), "%s", r->observer_id);
+    snprintf(out->action, sizeof(out->action), "%s", action);
+    uuid_format(obs->id.data, out->subject);
+    snprintf(out->detail, sizeof(out->detail),
+             "seq=%llu version=%u rubric=%s@%u coach=%s coachee=%s", (unsigned long long)r->seq,
+             (unsigned)r->version, obs->rubric_id, (unsigned)obs->rubric_version, obs->coach_id,
+             obs->coachee_id);
+out:
+    coachq__v1__stored_observation__free_unpacked(r, NULL);
+    return rc;
+}
+
 int store_get_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__StoredObservation **out)
 {
     Coachq__V1__StoredObservation *r;
     uint8_t latest[KEYS_UUID_LEN];
-    MDB_val k, v;
     int rc;
 
     *out = NULL;
-    k.mv_data = (void *)id;
-    k.mv_size = KEYS_UUID_LEN;
-    rc = mdb_get(t->txn, t->s->dbi_obs, &k, &v);
+    rc = obs_read_txn(t, id, &r);
     if (rc != 0) {
-        return mdberr_errno(rc);
-    }
-    /* Decoded (copied) while the transaction still pins the page. */
-    r = coachq__v1__stored_observation__unpack(NULL, v.mv_size, v.mv_data);
-    if (r == NULL) {
-        log_event(LOG_ERROR, "store_record_corrupt", "op=get size=%zu", v.mv_size);
-        return -EIO;
+        return rc;
     }
     if (r->version == 0) {
         /* Schema 1 records are originals. */
@@ -188,7 +326,7 @@ struct obs_get {
     Coachq__V1__StoredObservation **out;
 };
 
-static int obs_get_txn(struct store_txn *t, void *arg)
+static int obs_get_view(struct store_txn *t, void *arg)
 {
     struct obs_get *g = arg;
 
@@ -203,7 +341,7 @@ int store_get(struct store *s, const uint8_t uuid[16], Coachq__V1__StoredObserva
     if (uuid == NULL) {
         return -EINVAL;
     }
-    return store_view(s, obs_get_txn, &g);
+    return store_view(s, obs_get_view, &g);
 }
 
 /* ---- Pages of one person's index -------------------------------------- */

@@ -1,7 +1,9 @@
 /*
  * obs: the observation records, read. Every stored version of an
- * observation is one StoredObservation in the obs database, numbered by the
- * writer's sequence; obs_versions chains the versions of one observation
+ * observation is one StoredObservation in the obs_seq database, keyed by
+ * the writer's sequence number (be64), so the writer appends records in key
+ * order; obs_ids maps a version's id to its sequence number for the reads
+ * by id; obs_versions chains the versions of one observation
  * (root id + version -> id); obs_by_coach, obs_by_observer and
  * obs_by_coachee index the latest version of each observation by person
  * and session time. What the writer does with a submission (the checks,
@@ -131,5 +133,63 @@ typedef int (*store_recent_cb)(Coachq__V1__StoredObservation *rec, void *arg);
  */
 int store_recent_txn(struct store_txn *t, enum store_index by, const char *person, int64_t until,
                      uint32_t max_keys, store_recent_cb cb, void *arg);
+
+/* ---- For the store's own modules (store/) ---------------------------- */
+
+/*
+ * The sequence number of the stored version id, in a transaction of the
+ * caller's (any thread). Returns 0, -ENOENT or -EIO (an index value that
+ * does not decode).
+ */
+int obs_seq_txn(struct store_txn *t, const uint8_t id[16], uint64_t *seq);
+
+/*
+ * The packed StoredObservation of the stored version id and its sequence
+ * number (seq may be NULL), in a transaction of the caller's: *val is
+ * borrowed until the transaction ends or its next write. Returns 0,
+ * -ENOENT, or -EIO when the id index names a record that is not there.
+ */
+int obs_raw_txn(struct store_txn *t, const uint8_t id[16], uint64_t *seq, const uint8_t **val,
+                size_t *len);
+
+/*
+ * The record as stored, without what store_get_txn() works out when it
+ * reads (superseded, version 1 for a schema 1 record): the writer's and
+ * the aggregates' reads by id. *out: caller owns, free
+ * with coachq__v1__stored_observation__free_unpacked(). Returns 0,
+ * -ENOENT, -EIO.
+ */
+int obs_read_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__StoredObservation **out);
+
+/* As obs_read_txn(), the record with sequence number seq. */
+int obs_read_seq_txn(struct store_txn *t, uint64_t seq, Coachq__V1__StoredObservation **out);
+
+/*
+ * Called by obs_scan_txn() for each stored version: key is its sequence
+ * number (8 bytes, big-endian), val its packed StoredObservation, both
+ * borrowed for the call only. Returns 0 to go on, 1 to stop, or a negative
+ * code to stop with.
+ */
+typedef int (*obs_scan_cb)(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                           void *arg);
+
+/* Visits every stored version in sequence order, in a transaction of the
+ * caller's. Returns 0, cb's negative code, or a negative errno. */
+int obs_scan_txn(struct store_txn *t, obs_scan_cb cb, void *arg);
+
+/* What an audit entry that references a stored version shows (audit.h):
+ * the text the writer used to copy into the entry. */
+struct obs_audit_text {
+    char actor[72];   /* the observer */
+    char action[16];  /* submit, amend or calibrate */
+    char subject[40]; /* the version's id */
+    char detail[400]; /* seq, version, rubric, coach and coachee */
+};
+
+/*
+ * Fills out from the stored version with sequence number seq, in a
+ * transaction of the caller's. Returns 0, -ENOENT, -EIO or -ENOMEM.
+ */
+int obs_audit_text_txn(struct store_txn *t, uint64_t seq, struct obs_audit_text *out);
 
 #endif

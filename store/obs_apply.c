@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +50,35 @@ static int obs_put_index(MDB_cursor *cur, const uint8_t *key, size_t klen)
     v.mv_data = NULL;
     v.mv_size = 0;
     return mdb_cursor_put(cur, &k, &v, flags);
+}
+
+/* Reads the stored version id's packed record into *v (borrowed until the
+ * transaction's next write): its sequence number from the id index, then
+ * the record. Returns 0, MDB_NOTFOUND, or another LMDB code (MDB_CORRUPTED
+ * when the index names no record). */
+static int obs_get_stored(struct store_txn *t, const uint8_t *id, MDB_val *v)
+{
+    MDB_val k, s;
+    int rc;
+
+    k.mv_data = (void *)id;
+    k.mv_size = KEYS_UUID_LEN;
+    rc = mdb_get(t->txn, t->s->dbi_ids, &k, &s);
+    if (rc != 0) {
+        return rc;
+    }
+    if (s.mv_size != 8) {
+        log_event(LOG_ERROR, "store_index_corrupt", "index=ids size=%zu", s.mv_size);
+        return MDB_CORRUPTED;
+    }
+    /* The key is the index's value itself, read before any write. */
+    rc = mdb_get(t->txn, t->s->dbi_obs, &s, v);
+    if (rc == MDB_NOTFOUND) {
+        log_event(LOG_ERROR, "store_index_dangling", "index=ids seq=%llu",
+                  (unsigned long long)keys_get_be64(s.mv_data));
+        rc = MDB_CORRUPTED;
+    }
+    return rc;
 }
 
 /* True if the stored record and the submission are the same resubmission:
@@ -144,9 +172,7 @@ static int obs_unindex(struct store_txn *t, const uint8_t prev[16])
     MDB_val k, v;
     int rc;
 
-    k.mv_data = (void *)prev;
-    k.mv_size = KEYS_UUID_LEN;
-    rc = mdb_get(t->txn, t->s->dbi_obs, &k, &v);
+    rc = obs_get_stored(t, prev, &v);
     if (rc != 0) {
         return rc;
     }
@@ -210,27 +236,21 @@ static int obs_audit_fail(int rc, const char *subject)
     return 0;
 }
 
-/* Writes the audit entry of a stored observation. Returns 0 or an LMDB
- * code. */
+/* Writes the audit entry of a stored observation: it names the record by
+ * sequence number, and the log's readers get its text from the record
+ * (obs_audit_text_txn()), so nothing is formatted here. Returns 0 or an
+ * LMDB code. */
 static int obs_audit(struct store_txn *t, const struct store_write *w,
-                     const Coachq__V1__Observation *obs, uint64_t seq, uint32_t version)
+                     const Coachq__V1__Observation *obs, uint64_t seq)
 {
-    char subject[40];
-    char detail[400];
-    const char *action = "submit";
+    char subject[40] = "";
+    int rc;
 
-    if (obs->calibration_ref.len == KEYS_UUID_LEN) {
-        action = "calibrate";
-    } else if (version > 1) {
-        action = "amend";
+    rc = audit_append_record(t, w->received_at_ms, w->origin, seq, NULL);
+    if (rc != 0) {
+        uuid_format(obs->id.data, subject);
     }
-    uuid_format(obs->id.data, subject);
-    snprintf(detail, sizeof(detail), "seq=%llu version=%u rubric=%s@%u coach=%s coachee=%s",
-             (unsigned long long)seq, (unsigned)version, obs->rubric_id,
-             (unsigned)obs->rubric_version, obs->coach_id, obs->coachee_id);
-    return obs_audit_fail(audit_append(t, w->received_at_ms, w->observer_id, action, subject,
-                                       detail, w->origin, NULL),
-                          subject);
+    return obs_audit_fail(rc, subject);
 }
 
 /* Writes the audit entry of a calibration attempt the exam's limits
@@ -275,30 +295,43 @@ static int obs_check(struct store_txn *t, struct store_write *w, const Coachq__V
     return 0;
 }
 
-/* Puts the record rec under its id, its entry in the version chain, and
- * its index entries in place of the superseded version's (prev, or NULL).
- * Returns 0 or an LMDB code; *wrote is set once anything is put. */
+/* Puts the record rec under its sequence number and its id in the id
+ * index, its entry in the version chain, and its index entries in place of
+ * the superseded version's (prev, or NULL). Returns 0 or an LMDB code;
+ * *wrote is set once anything is put. */
 static int obs_put(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
                    const uint8_t *prev, uint8_t keys[3][KEYS_INDEX_MAX], const size_t klen[3],
                    int *wrote)
 {
     const Coachq__V1__Observation *obs = rec->observation;
     uint8_t vkey[KEYS_UUID_LEN + 4];
+    uint8_t skey[8];
     MDB_val k, v;
     int rc;
 
-    k.mv_data = obs->id.data;
-    k.mv_size = KEYS_UUID_LEN;
+    keys_put_be64(skey, rec->seq);
+    k.mv_data = skey;
+    k.mv_size = sizeof(skey);
     v.mv_data = NULL;
     v.mv_size = coachq__v1__stored_observation__get_packed_size(rec);
-    /* Record ids are random, so this is no append; MDB_RESERVE lets the
-     * record be packed straight into its page. */
-    rc = mdb_put(t->txn, t->s->dbi_obs, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
+    /* The writer hands out sequence numbers in increasing order, so the
+     * record goes after the last key: LMDB skips the search and fills its
+     * pages fully (a number that is not greater fails with MDB_KEYEXIST).
+     * MDB_RESERVE lets the record be packed straight into its page. */
+    rc = mdb_put(t->txn, t->s->dbi_obs, &k, &v, MDB_APPEND | MDB_RESERVE);
     if (rc != 0) {
         return rc;
     }
     *wrote = 1;
     coachq__v1__stored_observation__pack(rec, v.mv_data);
+    k.mv_data = obs->id.data;
+    k.mv_size = KEYS_UUID_LEN;
+    v.mv_data = skey;
+    v.mv_size = sizeof(skey);
+    rc = mdb_put(t->txn, t->s->dbi_ids, &k, &v, MDB_NOOVERWRITE);
+    if (rc != 0) {
+        return rc;
+    }
 
     memcpy(vkey, rec->root_id.data, KEYS_UUID_LEN);
     keys_put_be32(vkey + KEYS_UUID_LEN, rec->version);
@@ -374,7 +407,7 @@ static int obs_after_put(struct store_txn *t, const struct store_write *w,
     const Coachq__V1__Observation *obs = rec->observation;
     int rc;
 
-    rc = obs_audit(t, w, obs, rec->seq, rec->version);
+    rc = obs_audit(t, w, obs, rec->seq);
     if (rc != 0) {
         return rc;
     }
@@ -408,7 +441,7 @@ static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_
     uint8_t keys[3][KEYS_INDEX_MAX];
     size_t klen[3];
     const uint8_t *prev;
-    MDB_val k, v;
+    MDB_val v;
     int rc = 0;
 
     memset(&amend, 0, sizeof(amend));
@@ -418,9 +451,7 @@ static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_
         w->rc = -EINVAL;
         goto out;
     }
-    k.mv_data = obs->id.data;
-    k.mv_size = KEYS_UUID_LEN;
-    rc = mdb_get(t->txn, t->s->dbi_obs, &k, &v);
+    rc = obs_get_stored(t, obs->id.data, &v);
     if (rc == 0) {
         obs_apply_existing(w, &v);
         goto out;
@@ -466,14 +497,186 @@ out:
     return rc;
 }
 
-/* The schema hook (store_upgrade_cb): the aggregates of a store from an
- * older schema are rebuilt from its records (agg.h): before 4 they missed
- * scopes or counted double coding per pair, before 6 values and
- * contributions were protobuf messages. */
+/* ---- Schema 6: records keyed by sequence number -------------------------- */
+
+/* One record of the old obs database: its sequence number and id. */
+struct obs_moved {
+    uint64_t seq;
+    uint8_t id[KEYS_UUID_LEN];
+};
+
+static int obs_moved_cmp(const void *a, const void *b)
+{
+    const struct obs_moved *x = a, *y = b;
+
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Pass 1 of obs_migrate_seq(): walks the old database (in id order, so the
+ * id index is appended to) and collects every record's sequence number
+ * into *out / *n (caller owns, free()). Returns 0 or an LMDB code. */
+static int obs_migrate_ids(struct store_txn *t, MDB_dbi old, struct obs_moved **out, size_t *n)
+{
+    MDB_cursor *cur = NULL, *ids = NULL;
+    struct obs_moved *m = NULL;
+    size_t cap = 0;
+    uint8_t skey[8];
+    MDB_val k, v, sv;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = mdb_cursor_open(t->txn, old, &cur);
+    if (rc == 0) {
+        rc = mdb_cursor_open(t->txn, t->s->dbi_ids, &ids);
+    }
+    if (rc == 0) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    }
+    while (rc == 0) {
+        Coachq__V1__StoredObservation *r;
+
+        r = coachq__v1__stored_observation__unpack(NULL, v.mv_size, v.mv_data);
+        if (k.mv_size != KEYS_UUID_LEN || r == NULL || r->seq == 0) {
+            log_event(LOG_ERROR, "store_record_corrupt", "op=migrate key=%zu size=%zu", k.mv_size,
+                      v.mv_size);
+            coachq__v1__stored_observation__free_unpacked(r, NULL);
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if (*n == cap) {
+            size_t grown = cap == 0 ? 1024 : cap * 2;
+            struct obs_moved *g = realloc(m, grown * sizeof(*m));
+
+            if (g == NULL) {
+                coachq__v1__stored_observation__free_unpacked(r, NULL);
+                rc = ENOMEM;
+                break;
+            }
+            m = g;
+            cap = grown;
+        }
+        m[*n].seq = r->seq;
+        memcpy(m[*n].id, k.mv_data, KEYS_UUID_LEN);
+        coachq__v1__stored_observation__free_unpacked(r, NULL);
+        keys_put_be64(skey, m[*n].seq);
+        sv.mv_data = skey;
+        sv.mv_size = sizeof(skey);
+        /* Ids come in key order into an index that is empty before the
+         * move: each one goes after the last. */
+        rc = mdb_cursor_put(ids, &k, &sv, MDB_APPEND);
+        if (rc != 0) {
+            break;
+        }
+        (*n)++;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == MDB_NOTFOUND) {
+        rc = 0;
+    }
+    if (ids != NULL) {
+        mdb_cursor_close(ids);
+    }
+    if (cur != NULL) {
+        mdb_cursor_close(cur);
+    }
+    if (rc != 0) {
+        free(m);
+        *n = 0;
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+/* Pass 2 of obs_migrate_seq(): copies the records m (sorted by sequence
+ * number) from the old database, each appended under its number. Returns
+ * 0 or an LMDB code. */
+static int obs_migrate_records(struct store_txn *t, MDB_dbi old, const struct obs_moved *m,
+                               size_t n)
+{
+    uint8_t skey[8];
+    MDB_val k, v;
+    int rc = 0;
+
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (i > 0 && m[i].seq == m[i - 1].seq) {
+            log_event(LOG_ERROR, "store_record_corrupt", "op=migrate seq=%llu twice",
+                      (unsigned long long)m[i].seq);
+            return MDB_CORRUPTED;
+        }
+        k.mv_data = (void *)m[i].id;
+        k.mv_size = KEYS_UUID_LEN;
+        rc = mdb_get(t->txn, old, &k, &v);
+        if (rc != 0) {
+            break;
+        }
+        /* v is on a page of the old database, which nothing in this
+         * transaction writes until it is dropped below. */
+        keys_put_be64(skey, m[i].seq);
+        k.mv_data = skey;
+        k.mv_size = sizeof(skey);
+        rc = mdb_put(t->txn, t->s->dbi_obs, &k, &v, MDB_APPEND);
+    }
+    return rc;
+}
+
+/*
+ * Schema 6 keys the records by sequence number (obs.h): moves every record
+ * of the old obs database (uuid(16) -> StoredObservation) to obs_seq in
+ * sequence order, puts its id into obs_ids, and deletes the old database,
+ * all in the upgrade's transaction (nothing changes unless all of it
+ * commits). A store without the old database (a new one, or one already
+ * moved) is left as it is, so running it again does nothing. Audit entries
+ * written before keep the text they copied: the log is never rewritten,
+ * and audit_list() reads both forms. Returns 0 or STORE_TXN_ABORT() of an
+ * LMDB code.
+ */
+static int obs_migrate_seq(struct store_txn *t)
+{
+    struct obs_moved *m = NULL;
+    size_t n = 0;
+    MDB_dbi old;
+    int rc;
+
+    rc = mdb_dbi_open(t->txn, "obs", 0, &old);
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+    if (rc == 0) {
+        rc = obs_migrate_ids(t, old, &m, &n);
+    }
+    if (rc == 0) {
+        qsort(m, n, sizeof(*m), obs_moved_cmp);
+        rc = obs_migrate_records(t, old, m, n);
+    }
+    if (rc == 0) {
+        rc = mdb_drop(t->txn, old, 1);
+    }
+    free(m);
+    if (rc != 0) {
+        return STORE_TXN_ABORT(rc);
+    }
+    log_event(LOG_INFO, "store_records_rekeyed", "records=%zu", n);
+    return 0;
+}
+
+/* The schema hook (store_upgrade_cb): the records of a store from before
+ * schema 6 are keyed by sequence number (obs_migrate_seq()), then the
+ * aggregates of a store from before schema 7 are rebuilt from its records
+ * (agg.h): before 4 they missed scopes or counted double coding per pair,
+ * before 7 values and contributions were protobuf messages. */
 static int obs_upgrade(struct store_txn *t, uint32_t from_version)
 {
-    (void)from_version;
-    return agg_rebuild_txn(t);
+    int rc = 0;
+
+    if (from_version < 6) {
+        rc = obs_migrate_seq(t);
+    }
+    if (rc == 0 && from_version < 7) {
+        rc = agg_rebuild_txn(t);
+    }
+    return rc;
 }
 
 /* The flush hook (store_flush_cb): the aggregates merged over the batch

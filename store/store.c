@@ -348,7 +348,8 @@ static int store_schema_version(struct store *s, MDB_txn *txn, uint32_t *upgrade
      * the aggregates, built by the upgrade hook from the records. 4 counts
      * a double-coded observation once, not once per peer; 5 adds the
      * line-coach aggregates (agg.h). From any of them the hook rebuilds
-     * the aggregates. */
+     * the aggregates. 6 keys the records by sequence number (obs.h): the
+     * hook moves them out of the old obs database. */
     keys_put_be32(buf, STORE_SCHEMA_VERSION);
     v.mv_data = buf;
     v.mv_size = 4;
@@ -367,7 +368,8 @@ static int store_open_dbs(struct store *s, MDB_txn *txn)
         const char *name;
         size_t off;
     } dbs[] = {
-        {"obs", offsetof(struct store, dbi_obs)},
+        {"obs_seq", offsetof(struct store, dbi_obs)},
+        {"obs_ids", offsetof(struct store, dbi_ids)},
         {"obs_by_coach", offsetof(struct store, dbi_by_coach)},
         {"obs_by_observer", offsetof(struct store, dbi_by_observer)},
         {"obs_by_coachee", offsetof(struct store, dbi_by_coachee)},

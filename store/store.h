@@ -11,7 +11,8 @@
  * headers):
  *
  *   meta          the engine: "schema_version" -> be32, "next_seq" -> be64
- *   obs           obs.h: uuid(16) -> StoredObservation
+ *   obs_seq       obs.h: be64 seq -> StoredObservation (appended in order)
+ *   obs_ids       obs.h: uuid(16) -> be64 seq
  *   obs_versions  obs.h: root uuid(16) + be32 version -> uuid(16)
  *   obs_by_coach  obs.h: len(1) person id, started_at(8), uuid(16) -> empty
  *   obs_by_observer, obs_by_coachee: obs.h, the same shape
@@ -63,7 +64,7 @@
 #include "coachq.pb-c.h"
 #include "validate.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 struct store;
 struct store_txn;

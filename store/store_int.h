@@ -29,7 +29,8 @@
 
 struct store {
     MDB_env *env;
-    MDB_dbi dbi_obs;
+    MDB_dbi dbi_obs; /* obs_seq: be64 seq -> StoredObservation (schema 6) */
+    MDB_dbi dbi_ids; /* obs_ids: uuid(16) -> be64 seq (schema 6) */
     MDB_dbi dbi_by_coach;
     MDB_dbi dbi_by_observer;
     MDB_dbi dbi_by_coachee;

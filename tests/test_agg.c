@@ -1,6 +1,7 @@
 /* Tests of store/agg.c: the dashboards' aggregates kept by the writer, their
  * take-back on amendment, double coding, verify and repair, the schema 3
- * upgrade, and `coachqd verify`. The organisation is the shared fixture
+ * upgrade, the schema 6 move of the records into sequence order, and
+ * `coachqd verify`. The organisation is the shared fixture
  * (testutil_seed_org(): fixtures/org.csv and certified observers alice,
  * bob, carol, dave, obs.ann; obs.ben is not certified). */
 #include <errno.h>
@@ -20,12 +21,15 @@
 
 #include "agg.h"
 #include "agg_int.h"
+#include "audit.h"
 #include "certs.h"
 #include "keys.h"
+#include "obs.h"
 #include "people.h"
 #include "store.h"
 #include "store_int.h"
 #include "testutil.h"
+#include "uuid.h"
 
 /* Wednesday 2025-03-05 10:00 UTC: day 20152, in the week of Monday 20150
  * (2025-W10). */
@@ -891,8 +895,8 @@ static void make_schema(const char *dir, uint32_t schema)
     /* Schema 2 had no such databases: delete them, not just empty them. */
     assert_int_equal(mdb_drop(txn, agg, schema == 2), 0);
     assert_int_equal(mdb_drop(txn, contrib, schema == 2), 0);
-    if (schema == 5) {
-        /* Schema 5 stored values and contributions as protobuf messages:
+    if (schema == 6) {
+        /* Schema 6 stored values and contributions as protobuf messages:
          * leave one of each (wrong on purpose) for the upgrade to replace. */
         Coachq__V1__AggWeek w = COACHQ__V1__AGG_WEEK__INIT;
         Coachq__V1__AggContribution c = COACHQ__V1__AGG_CONTRIBUTION__INIT;
@@ -977,11 +981,11 @@ static void test_schema_upgrade(void **state)
     weeks_free(&ws);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
     assert_int_equal(r.differences, 0);
-    /* A schema 5 store kept its values as protobuf messages: opening it
+    /* A schema 6 store kept its values as protobuf messages: opening it
      * rewrites them in the fixed layout, and the stray ones are gone. */
     close_store(f->s);
     f->s = NULL;
-    make_schema(f->dir, 5);
+    make_schema(f->dir, 6);
     f->s = open_store_policy(f->dir, 1);
     read_weeks(f->s, AGG_COACH, "flm.cara", MON0, MON0 + 7, &ws);
     assert_int_equal(ws.n, 2);
@@ -1128,6 +1132,328 @@ static void test_flush_grows_map(void **state)
         free(w);
         free(bufs);
     }
+}
+
+/* ---- Schema 6: records keyed by sequence number ------------------------- */
+
+/* Every audit line as `coachqd audit` shows its fields, one per line. */
+struct audit_text {
+    char buf[8192];
+    size_t len;
+    size_t refs; /* entries that name a record */
+};
+
+static int audit_text_cb(const Coachq__V1__AuditEntry *e, void *arg)
+{
+    struct audit_text *a = arg;
+    int n = snprintf(a->buf + a->len, sizeof(a->buf) - a->len, "%llu %lld %s %s %s %s %s\n",
+                     (unsigned long long)e->seq, (long long)e->at_ms, e->actor, e->action,
+                     e->subject, e->detail, e->origin);
+
+    assert_true(n > 0 && (size_t)n < sizeof(a->buf) - a->len);
+    a->len += (size_t)n;
+    a->refs += e->record_seq != 0;
+    return 0;
+}
+
+static int audit_text_txn(struct store_txn *t, void *arg)
+{
+    return audit_list(t, 0, audit_text_cb, arg);
+}
+
+/* Submits o as observer and returns the result of a request that must
+ * succeed (STORE_STORED or STORE_DUPLICATE). */
+static enum store_result resubmit(struct store *s, const char *observer,
+                                  const Coachq__V1__Observation *o)
+{
+    struct store_write w;
+    size_t n = coachq__v1__observation__get_packed_size(o);
+    uint8_t *buf = malloc(n + 1);
+
+    assert_non_null(buf);
+    coachq__v1__observation__pack(o, buf);
+    memset(&w, 0, sizeof(w));
+    w.obs = buf;
+    w.obs_len = n;
+    w.observer_id = observer;
+    w.received_at_ms = now_ms();
+    assert_int_equal(store_submit(s, &w), 0);
+    store_drain(s);
+    assert_ptr_equal(store_completed_take(s), &w);
+    free(buf);
+    assert_int_equal(w.rc, 0);
+    return w.result;
+}
+
+/* The packed StoredObservation that store_get() reads for id. */
+static size_t packed_record(struct store *s, const uint8_t *id, uint8_t *buf, size_t cap)
+{
+    Coachq__V1__StoredObservation *r = NULL;
+    size_t n;
+
+    assert_int_equal(store_get(s, id, &r), 0);
+    n = coachq__v1__stored_observation__get_packed_size(r);
+    assert_true(n <= cap);
+    coachq__v1__stored_observation__pack(r, buf);
+    coachq__v1__stored_observation__free_unpacked(r, NULL);
+    return n;
+}
+
+/* Turns the closed store in dir into the layout of schema 5, with raw LMDB
+ * puts: every record under its id in the obs database (no obs_seq, no
+ * obs_ids), and the audit entry of each stored observation with its text
+ * copied in, as the schema 5 writer wrote it. Returns the records moved. */
+static size_t make_schema5_layout(const char *dir)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_dbi meta, seqs, ids, obs, audit;
+    MDB_val k, v;
+    uint8_t ver[4];
+    uint8_t keys[32][8];
+    uint8_t *vals[32];
+    size_t lens[32];
+    size_t nrec = 0, naudit = 0;
+    int rc;
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_dbi_open(txn, "obs_seq", 0, &seqs), 0);
+    assert_int_equal(mdb_dbi_open(txn, "obs_ids", 0, &ids), 0);
+    assert_int_equal(mdb_dbi_open(txn, "audit", 0, &audit), 0);
+    assert_int_equal(mdb_dbi_open(txn, "obs", 0, &obs), MDB_NOTFOUND);
+    assert_int_equal(mdb_dbi_open(txn, "obs", MDB_CREATE, &obs), 0);
+
+    assert_int_equal(mdb_cursor_open(txn, seqs, &cur), 0);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        Coachq__V1__StoredObservation *r =
+            coachq__v1__stored_observation__unpack(NULL, v.mv_size, v.mv_data);
+        MDB_val ik;
+
+        assert_non_null(r);
+        assert_int_equal(k.mv_size, 8);
+        assert_int_equal(keys_get_be64(k.mv_data), r->seq);
+        ik.mv_data = r->observation->id.data;
+        ik.mv_size = 16;
+        assert_int_equal(mdb_put(txn, obs, &ik, &v, MDB_NOOVERWRITE), 0);
+        coachq__v1__stored_observation__free_unpacked(r, NULL);
+        nrec++;
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(cur);
+
+    /* The audit entries that name a record get the text schema 5 copied. */
+    assert_int_equal(mdb_cursor_open(txn, audit, &cur), 0);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        Coachq__V1__AuditEntry *e = coachq__v1__audit_entry__unpack(NULL, v.mv_size, v.mv_data);
+        Coachq__V1__AuditEntry old = COACHQ__V1__AUDIT_ENTRY__INIT;
+        Coachq__V1__StoredObservation *r;
+        const Coachq__V1__Observation *o;
+        char subject[40], detail[400];
+        uint8_t sk[8];
+        MDB_val rk, rv;
+
+        assert_non_null(e);
+        if (e->record_seq == 0) {
+            coachq__v1__audit_entry__free_unpacked(e, NULL);
+            continue;
+        }
+        /* The new form copies nothing of the record. */
+        assert_string_equal(e->actor, "");
+        assert_string_equal(e->detail, "");
+        keys_put_be64(sk, e->record_seq);
+        rk.mv_data = sk;
+        rk.mv_size = 8;
+        assert_int_equal(mdb_get(txn, seqs, &rk, &rv), 0);
+        r = coachq__v1__stored_observation__unpack(NULL, rv.mv_size, rv.mv_data);
+        assert_non_null(r);
+        o = r->observation;
+        old.seq = e->seq;
+        old.at_ms = e->at_ms;
+        old.actor = r->observer_id;
+        old.action = o->calibration_ref.len == 16 ? "calibrate"
+                     : r->version > 1             ? "amend"
+                                                  : "submit";
+        uuid_format(o->id.data, subject);
+        old.subject = subject;
+        snprintf(detail, sizeof(detail), "seq=%llu version=%u rubric=%s@%u coach=%s coachee=%s",
+                 (unsigned long long)r->seq, (unsigned)r->version, o->rubric_id,
+                 (unsigned)o->rubric_version, o->coach_id, o->coachee_id);
+        old.detail = detail;
+        old.origin = e->origin;
+        assert_true(naudit < 32);
+        memcpy(keys[naudit], k.mv_data, 8);
+        lens[naudit] = coachq__v1__audit_entry__get_packed_size(&old);
+        vals[naudit] = malloc(lens[naudit]);
+        assert_non_null(vals[naudit]);
+        coachq__v1__audit_entry__pack(&old, vals[naudit]);
+        naudit++;
+        coachq__v1__stored_observation__free_unpacked(r, NULL);
+        coachq__v1__audit_entry__free_unpacked(e, NULL);
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(cur);
+    assert_true(naudit > 0);
+    for (size_t i = 0; i < naudit; i++) {
+        k.mv_data = keys[i];
+        k.mv_size = 8;
+        v.mv_data = vals[i];
+        v.mv_size = lens[i];
+        assert_int_equal(mdb_put(txn, audit, &k, &v, 0), 0);
+        free(vals[i]);
+    }
+
+    assert_int_equal(mdb_drop(txn, seqs, 1), 0);
+    assert_int_equal(mdb_drop(txn, ids, 1), 0);
+    k.mv_data = (void *)"schema_version";
+    k.mv_size = strlen("schema_version");
+    keys_put_be32(ver, 5);
+    v.mv_data = ver;
+    v.mv_size = 4;
+    assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    return nrec;
+}
+
+/* The number of keys in the named database of the closed store in dir, or
+ * -1 if there is no such database. */
+static long db_entries(const char *dir, const char *name)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_stat st;
+    long n = -1;
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    if (mdb_dbi_open(txn, name, 0, &dbi) == 0) {
+        assert_int_equal(mdb_stat(txn, dbi, &st), 0);
+        n = (long)st.ms_entries;
+    }
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return n;
+}
+
+/* A store whose records are keyed by id (schema 5) opens as schema 6: its
+ * records move to sequence order with an id index, and every record, list,
+ * audit line and aggregate reads as before; verify passes, and opening
+ * again changes nothing. */
+static void test_schema6_rekey(void **state)
+{
+    struct fixture *f = *state;
+    struct agg_verify_result r;
+    struct audit_text *before = calloc(1, sizeof(*before));
+    struct audit_text *after = calloc(1, sizeof(*after));
+    static char out1[16384], out2[16384];
+    struct tobs a, b, a2, c, d;
+    const uint8_t *ids[4];
+    uint8_t rec1[4][2048], rec2[2048];
+    size_t len1[4];
+    struct store_page page;
+    struct store_query q;
+
+    assert_non_null(before);
+    assert_non_null(after);
+    tobs_make(&a, "flm.cara", "rep.ida", T0);
+    assert_int_equal(submit(f->s, "alice", &a.t.o), 0);
+    tobs_make(&b, "flm.cara", "rep.lou", T0 + WEEK_S);
+    assert_int_equal(submit(f->s, "bob", &b.t.o), 0);
+    amended(&a2, "rep.lou");
+    a2.t.o.amends.data = a.t.id;
+    a2.t.o.amends.len = 16;
+    assert_int_equal(submit(f->s, "alice", &a2.t.o), 0);
+    /* carol double-codes bob's session. */
+    tobs_make(&c, "flm.cara", "rep.lou", T0 + WEEK_S);
+    assert_int_equal(submit(f->s, "carol", &c.t.o), 0);
+    ids[0] = a.t.id;
+    ids[1] = b.t.id;
+    ids[2] = a2.t.id;
+    ids[3] = c.t.id;
+    for (int i = 0; i < 4; i++) {
+        len1[i] = packed_record(f->s, ids[i], rec1[i], sizeof(rec1[i]));
+    }
+    assert_int_equal(store_view(f->s, audit_text_txn, before), 0);
+    assert_int_equal(before->refs, 4);
+    assert_non_null(strstr(before->buf, " alice amend "));
+    assert_non_null(strstr(before->buf, " version=2 rubric=" RUBRIC "@"));
+    close_store(f->s);
+    f->s = NULL;
+    testutil_coachqd(out1, sizeof(out1), 0, "audit", "--data", f->dir, NULL);
+    assert_int_equal(db_entries(f->dir, "obs_seq"), 4);
+    assert_int_equal(db_entries(f->dir, "obs_ids"), 4);
+
+    assert_int_equal(make_schema5_layout(f->dir), 4);
+    assert_int_equal(db_entries(f->dir, "obs"), 4);
+    assert_int_equal(db_entries(f->dir, "obs_seq"), -1);
+
+    /* Opening migrates; the old database is gone. */
+    f->s = open_store_policy(f->dir, 1);
+    for (int i = 0; i < 4; i++) {
+        size_t n = packed_record(f->s, ids[i], rec2, sizeof(rec2));
+
+        assert_int_equal(n, len1[i]);
+        assert_memory_equal(rec2, rec1[i], n);
+    }
+    assert_int_equal(store_view(f->s, audit_text_txn, after), 0);
+    assert_int_equal(after->refs, 0); /* the old entries keep their text */
+    assert_int_equal(after->len, before->len);
+    assert_string_equal(after->buf, before->buf);
+    memset(&q, 0, sizeof(q));
+    q.by = STORE_BY_COACH;
+    q.person_id = "flm.cara";
+    q.since = INT64_MIN;
+    q.until = INT64_MAX;
+    q.limit = 10;
+    assert_int_equal(store_list(f->s, &q, &page), 0);
+    /* bob's, carol's and alice's amendment; not the version it replaced. */
+    assert_int_equal(page.n, 3);
+    for (size_t i = 0; i < page.n; i++) {
+        assert_memory_not_equal(page.items[i]->observation->id.data, a.t.id, 16);
+    }
+    store_page_free(&page);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.observations, 4);
+    assert_int_equal(r.differences, 0);
+    /* A resubmission of a moved record is still a duplicate, and a new
+     * record goes after the moved ones. */
+    assert_int_equal(resubmit(f->s, "bob", &b.t.o), STORE_DUPLICATE);
+    tobs_make(&d, "flm.cara", "rep.ida", T0 + 2 * WEEK_S);
+    assert_int_equal(submit(f->s, "dave", &d.t.o), 0);
+    close_store(f->s);
+    f->s = NULL;
+    assert_int_equal(db_entries(f->dir, "obs"), -1);
+    assert_int_equal(db_entries(f->dir, "obs_seq"), 5);
+    assert_int_equal(db_entries(f->dir, "obs_ids"), 5);
+
+    /* The same lines from `coachqd audit`, plus dave's, and verify passes. */
+    testutil_coachqd(out2, sizeof(out2), 0, "audit", "--data", f->dir, NULL);
+    assert_true(strlen(out2) > strlen(out1));
+    assert_memory_equal(out2, out1, strlen(out1));
+    assert_non_null(strstr(out2 + strlen(out1), "  dave  submit  "));
+    testutil_coachqd(out2, sizeof(out2), 0, "verify", "--data", f->dir, NULL);
+    assert_non_null(strstr(out2, "observations read: 5\n"));
+    assert_non_null(strstr(out2, "differences: 0\n"));
+
+    /* Migrating again (from schema 4, which also rebuilds the aggregates)
+     * finds nothing to move. */
+    make_schema(f->dir, 4);
+    f->s = open_store_policy(f->dir, 1);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.observations, 5);
+    assert_int_equal(r.differences, 0);
+    free(before);
+    free(after);
 }
 
 /* ---- coachqd verify ---------------------------------------------------- */
@@ -1448,6 +1774,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema3_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_grows_map, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema6_rekey, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coachqd_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backdated_import_refreshes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crowded_session, setup, teardown),
