@@ -1,18 +1,36 @@
 #include "uuid.h"
 
 #include <errno.h>
+#include <time.h>
+
 #include <openssl/rand.h>
+
+int uuid_generate_at(int64_t unix_ms, uint8_t out[UUID_LEN])
+{
+    uint64_t ms = unix_ms > 0 ? (uint64_t)unix_ms : 0;
+
+    if (RAND_bytes(out + 6, UUID_LEN - 6) != 1) {
+        return -EIO;
+    }
+    /* RFC 9562, version 7: unix_ts_ms in bytes 0..5, big-endian; version
+     * 7 in the high nibble of byte 6; variant 10xx in the top bits of
+     * byte 8; the rest random. */
+    for (int i = 0; i < 6; i++) {
+        out[i] = (uint8_t)(ms >> (40 - 8 * i));
+    }
+    out[6] = (uint8_t)((out[6] & 0x0f) | 0x70);
+    out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
+    return 0;
+}
 
 int uuid_generate(uint8_t out[UUID_LEN])
 {
-    if (RAND_bytes(out, UUID_LEN) != 1) {
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
         return -EIO;
     }
-    /* RFC 9562: version 4 in the high nibble of byte 6, variant 10xx in
-     * the top bits of byte 8. */
-    out[6] = (uint8_t)((out[6] & 0x0f) | 0x40);
-    out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
-    return 0;
+    return uuid_generate_at((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, out);
 }
 
 const char *uuid_format(const uint8_t id[UUID_LEN], char out[UUID_STR_LEN])

@@ -1,6 +1,14 @@
 /*
- * uuid: 16-byte record ids, made by the client (version 4, random) and
- * printed in the canonical 8-4-4-4-12 lower-case form.
+ * uuid: 16-byte record ids, made by the client and printed in the
+ * canonical 8-4-4-4-12 lower-case form.
+ *
+ * Ids are version 7 (RFC 9562): the first 48 bits are the Unix time in
+ * milliseconds, big-endian, and the other 74 bits (after the version and
+ * variant) are random. Ids made later sort later, so the store's tables
+ * keyed by id grow at their end instead of at random places (fewer pages
+ * written per commit); 74 random bits keep them unguessable and unique.
+ * The server never relies on the time in an id: any well-formed 16 bytes
+ * are accepted as an id, and the time comes from the record's fields.
  *
  * No state and no allocation: the caller owns every buffer, and every
  * function is safe from any thread (OpenSSL's RAND_bytes is).
@@ -14,9 +22,13 @@
 #define UUID_LEN 16
 #define UUID_STR_LEN 37 /* 36 characters and the NUL */
 
-/* Fills out with a random version-4 UUID from OpenSSL's RAND_bytes.
- * Returns 0 or -EIO. */
+/* Fills out with a version-7 UUID: now's Unix time in milliseconds and
+ * random bits from OpenSSL's RAND_bytes. Returns 0 or -EIO. */
 int uuid_generate(uint8_t out[UUID_LEN]);
+
+/* The same for a given time in milliseconds since 1970 (tests and
+ * benchmarks that make ids of a chosen time). */
+int uuid_generate_at(int64_t unix_ms, uint8_t out[UUID_LEN]);
 
 /* Formats id into out (UUID_STR_LEN bytes). Returns out. */
 const char *uuid_format(const uint8_t id[UUID_LEN], char out[UUID_STR_LEN]);

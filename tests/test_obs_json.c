@@ -667,11 +667,11 @@ static void test_uuid(void **state)
 
     for (int i = 0; i < 100; i++) {
         assert_int_equal(uuid_generate(id), 0);
-        assert_int_equal(id[6] >> 4, 4);      /* version 4 */
+        assert_int_equal(id[6] >> 4, 7);      /* version 7 (tests/test_uuid.c) */
         assert_int_equal(id[8] & 0xc0, 0x80); /* RFC variant */
         uuid_format(id, s);
         assert_int_equal(strlen(s), 36);
-        assert_int_equal(s[14], '4');
+        assert_int_equal(s[14], '7');
         assert_int_equal(uuid_parse(s, id2), 0);
         assert_memory_equal(id, id2, UUID_LEN);
     }
