@@ -72,11 +72,17 @@
  * is opened (schema upgrade).
  *
  * Contributions (agg_contrib database, one per counted record version,
- * keyed by its id), version 1: u8 version, u8 number of keys, u8 number of
- * peers, u8 rubric id length, the rubric id, the 4-byte week (keys.h day
- * encoding of its Monday), then per key u8 scope kind, u8 scope length and
- * the scope id, then the peers' 16-byte ids: every key of one record shares
- * its rubric and week, so they are stored once.
+ * keyed by its id), version 1: u8 version; u8 flags, bit i set when the
+ * record's key of the i-th derived kind is there (0 coach: its coach; 1
+ * org: "*"; 2 observer: its observer; 3 pair: "<observer>/<coach>"); u8
+ * number of other keys; u8 number of peers; then per other key u8 scope
+ * kind, u8 form (0: the scope follows; 1: "<what follows>/<coach>", as
+ * line-coach scopes are) and u8 length and the bytes; then the peers'
+ * 16-byte ids. Every key of one record has the rubric and week of the
+ * record's session, so they are not stored: the keys are made again from
+ * the record when the contribution is read. What is stored is what the
+ * record cannot tell: its line manager, the chain above it and its cohorts
+ * on the session date.
  *
  * Files: agg.c (values, weeks, keys, reading), agg_record.c (what one
  * record contributes, the double-coding rule), agg_apply.c (the writer's

@@ -40,9 +40,10 @@ struct agg_work {
     size_t ntouched;
 };
 
-/* The working copy of id's contribution, read on first use. */
+/* The working copy of id's contribution (of record rec, or NULL if it
+ * could not be read), read on first use. */
 static int work_contrib(struct agg_work *w, const uint8_t id[KEYS_UUID_LEN],
-                        struct agg_contrib **out)
+                        const Coachq__V1__StoredObservation *rec, struct agg_contrib **out)
 {
     int rc;
 
@@ -57,7 +58,7 @@ static int work_contrib(struct agg_work *w, const uint8_t id[KEYS_UUID_LEN],
          * most. */
         return -E2BIG;
     }
-    rc = agg_contrib_load(w->t, id, &w->touched[w->ntouched]);
+    rc = agg_contrib_load(w->t, id, rec, &w->touched[w->ntouched]);
     if (rc != 0) {
         return rc;
     }
@@ -100,7 +101,7 @@ static int work_sync_session(struct agg_work *w, const char *coach, int64_t star
         if (s->rec[i] == NULL || !s->counts[i]) {
             continue;
         }
-        rc = work_contrib(w, s->rec[i]->observation->id.data, &ci);
+        rc = work_contrib(w, s->rec[i]->observation->id.data, s->rec[i], &ci);
         for (size_t j = i + 1; j < s->n && rc == 0; j++) {
             const uint8_t *jid;
             struct agg_contrib *cj;
@@ -116,7 +117,7 @@ static int work_sync_session(struct agg_work *w, const char *coach, int64_t star
             if (want == have) {
                 continue;
             }
-            rc = work_contrib(w, jid, &cj);
+            rc = work_contrib(w, jid, s->rec[j], &cj);
             if (rc == 0) {
                 rc = agg_pair_values(w->delta, s->rec[i], s->rec[j], want ? 1 : -1);
             }
@@ -162,7 +163,7 @@ static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LE
     int rc;
 
     memset(&v, 0, sizeof(v));
-    rc = work_contrib(w, prev_id, &c);
+    rc = work_contrib(w, prev_id, prev, &c);
     if (rc != 0 || (c->nkeys == 0 && c->npeers == 0)) {
         return rc;
     }
@@ -189,7 +190,7 @@ static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LE
             rc = agg_pair_values(w->delta, prev, peer, -1);
         }
         if (rc == 0) {
-            rc = work_contrib(w, pid, &pc);
+            rc = work_contrib(w, pid, peer, &pc);
         }
         if (rc == 0) {
             size_t before = pc->npeers;
@@ -360,7 +361,7 @@ int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *re
         rc = agg_counts(t, rec, &counts);
     }
     if (rc == 0 && counts) {
-        rc = work_contrib(w, rec->observation->id.data, &mine);
+        rc = work_contrib(w, rec->observation->id.data, rec, &mine);
         if (rc == 0) {
             /* A new version has no contribution yet; start clean anyway. */
             mine->nkeys = 0;

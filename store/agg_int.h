@@ -156,8 +156,23 @@ int agg_map_add(struct agg_map *m, const uint8_t *key, size_t klen, const struct
 /* ---- agg_record.c ------------------------------------------------------ */
 
 /* A list of keys (own values) and peer ids, as an AggContribution holds. */
+/* What the keys of a record's contribution that follow from the record
+ * itself are made of: its coach, observer, rubric and week (agg.h, "The
+ * stored contribution"). */
+struct agg_basis {
+    char coach[VALIDATE_MAX_ID + 1];
+    char observer[VALIDATE_MAX_ID + 1];
+    char rubric[VALIDATE_MAX_ID + 1];
+    int32_t monday;
+    int set;
+};
+
+/* Sets b from rec (b->set stays 0 when rec lacks what the keys need). */
+void agg_basis_of(const Coachq__V1__StoredObservation *rec, struct agg_basis *b);
+
 struct agg_contrib {
     uint8_t id[KEYS_UUID_LEN];
+    struct agg_basis basis; /* of the record the keys are for */
     struct keys_buf *keys;
     size_t nkeys;
     size_t capkeys;
@@ -176,10 +191,14 @@ int agg_contrib_add_peer(struct agg_contrib *c, const uint8_t id[KEYS_UUID_LEN])
 /* Takes a peer out of c's list, if it is there. */
 void agg_contrib_del_peer(struct agg_contrib *c, const uint8_t id[KEYS_UUID_LEN]);
 
-/* Reads id's stored contribution into c (empty if there is none). */
-int agg_contrib_load(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN], struct agg_contrib *c);
+/* Reads id's stored contribution into c (empty if there is none); rec is
+ * the record id names (its keys are made from it; NULL when it could not
+ * be read, and then a contribution with keys is -ENOENT). */
+int agg_contrib_load(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN],
+                     const Coachq__V1__StoredObservation *rec, struct agg_contrib *c);
 
-/* Puts c, or deletes it when it holds nothing. */
+/* Puts c, or deletes it when it holds nothing. -EINVAL for keys not made
+ * from c->basis. */
 int agg_contrib_write(struct store_txn *t, const struct agg_contrib *c);
 
 /* True if r has what the aggregates read (observation, ids, observer). */

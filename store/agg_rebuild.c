@@ -72,13 +72,27 @@ static int build_peers(struct agg_build *b)
     return rc;
 }
 
-static int agg_contrib_equal(const struct agg_contrib *a, const struct agg_contrib *b)
+static int key_cmp(const void *a, const void *b)
+{
+    const struct keys_buf *x = a;
+    const struct keys_buf *y = b;
+
+    return keys_compare(x->b, x->len, y->b, y->len);
+}
+
+/* True if a and b hold the same keys (in any order) and the same peers.
+ * Sorts both key lists. */
+static int agg_contrib_equal(struct agg_contrib *a, struct agg_contrib *b)
 {
     if (a->nkeys != b->nkeys || a->npeers != b->npeers) {
         return 0;
     }
+    if (a->nkeys > 1) {
+        qsort(a->keys, a->nkeys, sizeof(a->keys[0]), key_cmp);
+        qsort(b->keys, b->nkeys, sizeof(b->keys[0]), key_cmp);
+    }
     for (size_t i = 0; i < a->nkeys; i++) {
-        if (keys_compare(a->keys[i].b, a->keys[i].len, b->keys[i].b, b->keys[i].len) != 0) {
+        if (key_cmp(&a->keys[i], &b->keys[i]) != 0) {
             return 0;
         }
     }
@@ -160,7 +174,7 @@ static int build_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
         struct agg_contrib stored;
         char id[40], what[80];
 
-        rc = agg_contrib_load(b->t, c.id, &stored);
+        rc = agg_contrib_load(b->t, c.id, r, &stored);
         if (rc == 0 && !agg_contrib_equal(&c, &stored)) {
             uuid_format(c.id, id);
             snprintf(what, sizeof(what), "%s (stored %zu keys, %zu peers; rebuilt %zu, %zu)",

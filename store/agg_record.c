@@ -91,30 +91,73 @@ void agg_contrib_del_peer(struct agg_contrib *c, const uint8_t id[KEYS_UUID_LEN]
     }
 }
 
-/* A key of c split into its parts: kind, scope, rubric and week (agg_key()'s
- * layout). Returns 0 or -EIO for a key not of that layout. */
-static int contrib_key_parts(const struct keys_buf *k, const uint8_t **scope, size_t *slen,
-                             const uint8_t **rubric, size_t *rlen, const uint8_t **week)
+void agg_basis_of(const Coachq__V1__StoredObservation *rec, struct agg_basis *b)
 {
-    if (k->len < 4 || (*slen = k->b[1]) + 3 > k->len ||
-        (*rlen = k->b[2 + *slen]) + 3 + *slen + 4 != k->len) {
-        return -EIO;
+    const Coachq__V1__Observation *o = rec != NULL ? rec->observation : NULL;
+
+    memset(b, 0, sizeof(*b));
+    if (o == NULL || o->coach_id == NULL || rec->observer_id == NULL || o->rubric_id == NULL ||
+        strlen(o->coach_id) > VALIDATE_MAX_ID || strlen(rec->observer_id) > VALIDATE_MAX_ID ||
+        strlen(o->rubric_id) > VALIDATE_MAX_ID) {
+        return;
     }
-    *scope = k->b + 2;
-    *rubric = k->b + 3 + *slen;
-    *week = k->b + k->len - 4;
-    return 0;
+    memcpy(b->coach, o->coach_id, strlen(o->coach_id) + 1);
+    memcpy(b->observer, rec->observer_id, strlen(rec->observer_id) + 1);
+    memcpy(b->rubric, o->rubric_id, strlen(o->rubric_id) + 1);
+    b->monday = agg_week_of(store_day_of(o->started_at));
+    b->set = 1;
 }
 
-int agg_contrib_load(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN], struct agg_contrib *c)
+/* The kinds whose key follows from the basis alone: bit (1 << i) of the
+ * stored flags is the i-th. */
+static const unsigned contrib_derived[] = {AGG_COACH, AGG_ORG, AGG_OBSERVER, AGG_PAIR};
+#define CONTRIB_NDERIVED (sizeof(contrib_derived) / sizeof(contrib_derived[0]))
+#define CONTRIB_FULL 0    /* the scope is stored */
+#define CONTRIB_COACHED 1 /* the scope is "<stored>/<coach>" */
+
+/* The scope of a derived kind's key for basis b, into out. */
+static int contrib_derived_scope(unsigned kind, const struct agg_basis *b, char *out, size_t len)
 {
-    const uint8_t *p, *end, *rubric, *week;
-    size_t nkeys, npeers, rlen;
+    int n;
+
+    switch (kind) {
+    case AGG_COACH:
+        n = snprintf(out, len, "%s", b->coach);
+        break;
+    case AGG_ORG:
+        n = snprintf(out, len, "%s", AGG_ORG_ALL);
+        break;
+    case AGG_OBSERVER:
+        n = snprintf(out, len, "%s", b->observer);
+        break;
+    default:
+        n = snprintf(out, len, "%s/%s", b->observer, b->coach);
+        break;
+    }
+    return n < 0 || (size_t)n >= len ? -EINVAL : 0;
+}
+
+static int contrib_add(struct agg_contrib *c, unsigned kind, const char *scope)
+{
+    struct keys_buf k;
+    int rc = agg_key(&k, kind, scope, c->basis.rubric, 1, c->basis.monday);
+
+    return rc != 0 ? -EIO : agg_contrib_add_key(c, &k);
+}
+
+int agg_contrib_load(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN],
+                     const Coachq__V1__StoredObservation *rec, struct agg_contrib *c)
+{
+    char scope[AGG_SCOPE_MAX + 1];
+    const uint8_t *p, *end;
+    size_t nexplicit, npeers;
+    unsigned derived;
     MDB_val v;
     int rc;
 
     memset(c, 0, sizeof(*c));
     memcpy(c->id, id, KEYS_UUID_LEN);
+    agg_basis_of(rec, &c->basis);
     rc = store_txn_get_raw(t, t->s->dbi_agg_contrib, id, KEYS_UUID_LEN, &v);
     if (rc == -ENOENT) {
         return 0;
@@ -124,35 +167,38 @@ int agg_contrib_load(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN], struc
     }
     p = v.mv_data;
     end = p + v.mv_size;
-    if (v.mv_size < 4 || p[0] != AGG_CONTRIB_VERSION || (size_t)(end - p) < 4 + (size_t)p[3] + 4) {
+    if (v.mv_size < 4 || p[0] != AGG_CONTRIB_VERSION || (p[1] >> CONTRIB_NDERIVED) != 0) {
         return -EIO;
     }
-    nkeys = p[1];
-    npeers = p[2];
-    rlen = p[3];
-    rubric = p + 4;
-    week = rubric + rlen;
-    p = week + 4;
-    for (size_t i = 0; i < nkeys && rc == 0; i++) {
-        struct keys_buf k;
-        uint8_t hdr[2];
-        size_t slen;
+    derived = p[1];
+    nexplicit = p[2];
+    npeers = p[3];
+    p += 4;
+    if ((derived != 0 || nexplicit != 0) && !c->basis.set) {
+        return -ENOENT;
+    }
+    for (size_t i = 0; i < CONTRIB_NDERIVED && rc == 0; i++) {
+        if (derived & (1u << i)) {
+            rc = contrib_derived_scope(contrib_derived[i], &c->basis, scope, sizeof(scope));
+            if (rc == 0) {
+                rc = contrib_add(c, contrib_derived[i], scope);
+            }
+        }
+    }
+    for (size_t i = 0; i < nexplicit && rc == 0; i++) {
+        size_t len;
+        int n;
 
-        if (end - p < 2 || (size_t)(end - p) < 2 + (slen = p[1]) || slen == 0) {
+        if (end - p < 3 || (size_t)(end - p) < 3 + (len = p[2]) || len == 0 ||
+            p[1] > CONTRIB_COACHED || memchr(p + 3, '\0', len) != NULL) {
             rc = -EIO;
             break;
         }
-        hdr[0] = p[0];
-        hdr[1] = (uint8_t)slen;
-        keys_buf_reset(&k);
-        keys_buf_raw(&k, hdr, 2);
-        keys_buf_raw(&k, p + 2, slen);
-        hdr[0] = (uint8_t)rlen;
-        keys_buf_raw(&k, hdr, 1);
-        keys_buf_raw(&k, rubric, rlen);
-        keys_buf_raw(&k, week, 4);
-        p += 2 + slen;
-        rc = k.err != 0 || k.len > AGG_KEY_MAX ? -EIO : agg_contrib_add_key(c, &k);
+        n = snprintf(scope, sizeof(scope), "%.*s%s%s", (int)len, (const char *)p + 3,
+                     p[1] == CONTRIB_COACHED ? "/" : "",
+                     p[1] == CONTRIB_COACHED ? c->basis.coach : "");
+        rc = n < 0 || (size_t)n >= sizeof(scope) ? -EIO : contrib_add(c, p[0], scope);
+        p += 3 + len;
     }
     if (rc == 0 && (size_t)(end - p) != npeers * KEYS_UUID_LEN) {
         rc = -EIO;
@@ -167,10 +213,47 @@ int agg_contrib_load(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN], struc
     return rc;
 }
 
+/* How key k of c is stored: *derived gets its bit if it is a derived one;
+ * otherwise *form, *part and *plen say what is stored. Returns -EINVAL for
+ * a key that is not of c's rubric and week. */
+static int contrib_key_form(const struct agg_contrib *c, const struct keys_buf *k,
+                            unsigned *derived, unsigned *form, const uint8_t **part, size_t *plen)
+{
+    char scope[AGG_SCOPE_MAX + 1];
+    struct keys_buf want;
+    size_t slen, clen = strlen(c->basis.coach);
+
+    if (k->len < 2 || (slen = k->b[1]) + 2 > k->len ||
+        agg_key(&want, k->b[0], "x", c->basis.rubric, 1, c->basis.monday) != 0 ||
+        k->len - 2 - slen != want.len - 3 ||
+        memcmp(k->b + 2 + slen, want.b + 3, want.len - 3) != 0) {
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < CONTRIB_NDERIVED; i++) {
+        if (contrib_derived[i] == k->b[0] &&
+            contrib_derived_scope(k->b[0], &c->basis, scope, sizeof(scope)) == 0 &&
+            strlen(scope) == slen && memcmp(scope, k->b + 2, slen) == 0) {
+            *derived |= 1u << i;
+            *part = NULL;
+            return 0;
+        }
+    }
+    *part = k->b + 2;
+    *plen = slen;
+    *form = CONTRIB_FULL;
+    if (slen > clen + 1 && k->b[2 + slen - clen - 1] == '/' &&
+        memcmp(k->b + 2 + slen - clen, c->basis.coach, clen) == 0) {
+        *form = CONTRIB_COACHED;
+        *plen = slen - clen - 1;
+    }
+    return 0;
+}
+
 int agg_contrib_write(struct store_txn *t, const struct agg_contrib *c)
 {
-    const uint8_t *scope = NULL, *rubric = NULL, *week = NULL;
-    size_t slen = 0, rlen = 0, n;
+    unsigned derived = 0, form = 0;
+    const uint8_t *part = NULL;
+    size_t plen = 0, n = 4, nexplicit = 0;
     uint8_t *p;
     MDB_val k, v;
     int rc;
@@ -178,28 +261,28 @@ int agg_contrib_write(struct store_txn *t, const struct agg_contrib *c)
     if (c->nkeys == 0 && c->npeers == 0) {
         return store_txn_del(t, t->s->dbi_agg_contrib, c->id, KEYS_UUID_LEN);
     }
+    if (c->nkeys > 0 && !c->basis.set) {
+        return -EINVAL;
+    }
     if (c->nkeys > UINT8_MAX || c->npeers > UINT8_MAX) {
         return -E2BIG;
     }
-    n = 4 + 4 + c->npeers * KEYS_UUID_LEN;
     for (size_t i = 0; i < c->nkeys; i++) {
-        const uint8_t *r, *w;
-        size_t l;
+        unsigned before = derived;
 
-        if (contrib_key_parts(&c->keys[i], &scope, &slen, &r, &l, &w) != 0) {
+        if (contrib_key_form(c, &c->keys[i], &derived, &form, &part, &plen) != 0) {
             return -EINVAL;
         }
-        if (i == 0) {
-            rubric = r;
-            rlen = l;
-            week = w;
-        } else if (l != rlen || memcmp(r, rubric, l) != 0 || memcmp(w, week, 4) != 0) {
-            /* Every key of one record has its rubric and week. */
+        if (part == NULL && derived == before) {
+            /* The same derived key twice cannot be stored as a bit. */
             return -EINVAL;
         }
-        n += 2 + slen;
+        if (part != NULL) {
+            n += 3 + plen;
+            nexplicit++;
+        }
     }
-    n += rlen;
+    n += c->npeers * KEYS_UUID_LEN;
     k.mv_data = (void *)c->id;
     k.mv_size = KEYS_UUID_LEN;
     v.mv_data = NULL;
@@ -210,28 +293,20 @@ int agg_contrib_write(struct store_txn *t, const struct agg_contrib *c)
     }
     p = v.mv_data;
     *p++ = AGG_CONTRIB_VERSION;
-    *p++ = (uint8_t)c->nkeys;
+    *p++ = (uint8_t)derived;
+    *p++ = (uint8_t)nexplicit;
     *p++ = (uint8_t)c->npeers;
-    *p++ = (uint8_t)rlen;
-    if (rlen > 0) {
-        memcpy(p, rubric, rlen);
-    }
-    p += rlen;
-    if (week != NULL) {
-        memcpy(p, week, 4);
-    } else {
-        memset(p, 0, 4);
-    }
-    p += 4;
     for (size_t i = 0; i < c->nkeys; i++) {
-        const uint8_t *r, *w;
-        size_t l;
+        unsigned d = 0;
 
-        (void)contrib_key_parts(&c->keys[i], &scope, &slen, &r, &l, &w);
-        *p++ = c->keys[i].b[0];
-        *p++ = (uint8_t)slen;
-        memcpy(p, scope, slen);
-        p += slen;
+        (void)contrib_key_form(c, &c->keys[i], &d, &form, &part, &plen);
+        if (part != NULL) {
+            *p++ = c->keys[i].b[0];
+            *p++ = (uint8_t)form;
+            *p++ = (uint8_t)plen;
+            memcpy(p, part, plen);
+            p += plen;
+        }
     }
     for (size_t i = 0; i < c->npeers; i++, p += KEYS_UUID_LEN) {
         memcpy(p, c->peers[i], KEYS_UUID_LEN);
@@ -393,6 +468,7 @@ int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *re
     struct keys_buf k;
     int rc;
 
+    agg_basis_of(rec, &c->basis);
     rc = agg_key(&k, AGG_COACH, o->coach_id, rubric, 1, monday);
     if (rc == 0) {
         rc = agg_contrib_add_key(c, &k);
