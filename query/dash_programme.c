@@ -533,8 +533,8 @@ static int32_t quarter_first_day(int64_t q)
 struct results {
     int64_t q0; /* first quarter held */
     size_t nq;
-    int reps;    /* 1 while collecting the reps' own figures (team unset) */
-    size_t only; /* with reps: the one quarter index collected */
+    int reps;      /* 1 while collecting the reps' own figures (team unset) */
+    unsigned only; /* with reps: the quarter indexes collected (bit k) */
     double qsum[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
     unsigned qn[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
     double msum[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
@@ -567,7 +567,7 @@ static int results_cb(const Coachq__V1__Outcome *o, void *arg)
     }
     k = (size_t)(q - res->q0);
     if (res->reps) {
-        if (k == res->only) {
+        if ((res->only >> k) & 1u) {
             res->rsum[mi][k] += o->value;
             res->rn[mi][k]++;
         }
@@ -596,52 +596,105 @@ static double results_get(const struct results *res, size_t mi, size_t k)
     return NAN;
 }
 
-struct rep_walk {
-    struct store_txn *t;
-    struct results *res;
-    int32_t from, until;
+/* A rep of the manager at the end of quarter k (bit k of quarters). */
+struct rep_quarter {
+    char id[65];
+    unsigned k;
 };
 
-static int rep_results_cb(const char *rep, void *arg)
+struct rep_walk {
+    struct rep_quarter *r;
+    size_t n;
+    size_t cap;
+    unsigned k;
+};
+
+static int rep_collect_cb(const char *rep, void *arg)
 {
     struct rep_walk *rw = arg;
 
-    return outcomes_list(rw->t, rep, rw->from, rw->until, results_cb, rw->res);
+    if (strlen(rep) > 64) {
+        return 0;
+    }
+    if (rw->n == rw->cap) {
+        size_t cap = rw->cap == 0 ? 32 : rw->cap * 2;
+        struct rep_quarter *r;
+
+        if (cap > DASH_MAX_PEOPLE) {
+            return -E2BIG;
+        }
+        r = realloc(rw->r, cap * sizeof(*r));
+        if (r == NULL) {
+            return -ENOMEM;
+        }
+        rw->r = r;
+        rw->cap = cap;
+    }
+    memcpy(rw->r[rw->n].id, rep, strlen(rep) + 1);
+    rw->r[rw->n].k = rw->k;
+    rw->n++;
+    return 0;
 }
 
-/* Where a team has no figure of its own, its reps' figures stand in: the
+static int rep_quarter_cmp(const void *a, const void *b)
+{
+    const struct rep_quarter *x = a;
+    const struct rep_quarter *y = b;
+    int c = strcmp(x->id, y->id);
+
+    return c != 0 ? c : (x->k > y->k) - (x->k < y->k);
+}
+
+/*
+ * Where a team has no figure of its own, its reps' figures stand in: the
  * reps who reported to manager at the end of each quarter, their months
- * and quarters of that quarter averaged. */
+ * and quarters of that quarter averaged. Each rep's results are read once
+ * for every quarter they stand in for, in id order as before (so every sum
+ * adds the same figures in the same order), rather than once per quarter.
+ */
 static int results_from_reps(const struct dash_ctx *c, const char *manager, struct results *res)
 {
     struct rep_walk rw;
+    int32_t until = 0;
     int rc = 0;
 
-    rw.t = c->t;
-    rw.res = res;
-    res->reps = 1;
+    memset(&rw, 0, sizeof(rw));
     for (size_t k = 0; k < res->nq && rc == 0; k++) {
-        rw.from = quarter_first_day(res->q0 + (int64_t)k);
-        rw.until = quarter_first_day(res->q0 + (int64_t)k + 1) - 1;
-        if (rw.from > c->until_day) {
+        int32_t from = quarter_first_day(res->q0 + (int64_t)k);
+        int32_t last = quarter_first_day(res->q0 + (int64_t)k + 1) - 1;
+        int lacks = 0;
+
+        if (from > c->until_day) {
             break;
         }
-        {
-            /* Only quarters where the team lacks a figure of its own. */
-            int lacks = 0;
-
-            for (size_t mi = 0; mi < PROG_NMETRICS; mi++) {
-                lacks |= res->qn[mi][k] == 0 && res->mn[mi][k] == 0;
-            }
-            if (!lacks) {
-                continue;
-            }
+        /* Only quarters where the team lacks a figure of its own. */
+        for (size_t mi = 0; mi < PROG_NMETRICS; mi++) {
+            lacks |= res->qn[mi][k] == 0 && res->mn[mi][k] == 0;
         }
-        res->only = k;
-        rc = people_reports_at(c->t, manager, rw.until < c->until_day ? rw.until : c->until_day,
-                               rep_results_cb, &rw);
+        if (!lacks) {
+            continue;
+        }
+        rw.k = (unsigned)k;
+        until = last;
+        rc = people_reports_at(c->t, manager, last < c->until_day ? last : c->until_day,
+                               rep_collect_cb, &rw);
+    }
+    if (rw.n > 1) {
+        qsort(rw.r, rw.n, sizeof(*rw.r), rep_quarter_cmp);
+    }
+    res->reps = 1;
+    for (size_t i = 0; i < rw.n && rc == 0;) {
+        size_t j = i;
+
+        res->only = 0;
+        for (; j < rw.n && strcmp(rw.r[j].id, rw.r[i].id) == 0; j++) {
+            res->only |= 1u << rw.r[j].k;
+        }
+        rc = outcomes_list(c->t, rw.r[i].id, quarter_first_day(res->q0), until, results_cb, res);
+        i = j;
     }
     res->reps = 0;
+    free(rw.r);
     return rc;
 }
 
