@@ -900,13 +900,13 @@ static void manager_behaviours(struct dash *d, const struct dash_ctx *c, const s
 
             if (wb != NULL && wb->count > 0) {
                 wn = n32(wb->count);
-                dash_mean_ci(wb->count, wb->sum, wb->sumsq, &wm, &wlo, &whi);
+                dash_page_mean_ci(d, wb->count, wb->sum, wb->sumsq, &wm, &wlo, &whi);
             }
             dash_series_add(d, s, wm, wn, wlo, whi);
         }
         if (ab != NULL && ab->count > 0) {
             n = n32(ab->count);
-            dash_mean_ci(ab->count, ab->sum, ab->sumsq, &mean, &lo, &hi);
+            dash_page_mean_ci(d, ab->count, ab->sum, ab->sumsq, &mean, &lo, &hi);
         }
         dash_cell_text(d, r, name, NULL);
         dash_cell_num(d, r, mean, n, 2);
