@@ -10,8 +10,10 @@
  * broken down.
  *
  * The cost grows with the number of people and weeks, never with the
- * number of observations: each person's weeks are read from the aggregates
- * (dash_mom.h).
+ * number of observations: each front-line manager's weeks are read from the
+ * aggregates once (dash_mom_set_read()), over the quarters of the
+ * correlation, which hold the 52 weeks of the impact, and every part of the
+ * page works from that one read. The enrolments are read in one scan.
  */
 #include "dash_programme.h"
 
