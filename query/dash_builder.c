@@ -9,6 +9,7 @@
  * this module, never the dispatcher, so the code has no cycle.
  */
 #include "dash_builder.h"
+#include "dash_t975.h"
 
 #include <errno.h>
 #include <math.h>
@@ -556,11 +557,22 @@ const Coachq__V1__AggBehaviour *dash_agg_behaviour(const Coachq__V1__AggWeek *w,
     return NULL;
 }
 
-/* stats_t975(df), remembered in d (df >= 1). */
-static double dash_t975(struct dash *d, uint64_t df)
+double dash_t975(uint64_t df)
+{
+    if (df >= 1 && df <= DASH_T975_MAX) {
+        return dash_t975_table[df - 1];
+    }
+    return stats_t975((double)df);
+}
+
+/* dash_t975(df), remembered in d beyond the table (df >= 1). */
+static double dash_page_t975(struct dash *d, uint64_t df)
 {
     size_t slot = (size_t)(df % DASH_T_MEMO);
 
+    if (df <= DASH_T975_MAX) {
+        return dash_t975_table[df - 1];
+    }
     if (d->t_df[slot] != df) {
         d->t_crit[slot] = stats_t975((double)df);
         d->t_df[slot] = df;
@@ -605,7 +617,7 @@ int dash_page_mean_ci(struct dash *d, uint64_t n, double sum, double sumsq, doub
         return 1; /* one rating has no spread: the mean only */
     }
     se = s.sd / sqrt((double)n);
-    crit = dash_t975(d, n - 1);
+    crit = dash_page_t975(d, n - 1);
     if (lo != NULL) {
         *lo = s.mean - crit * se;
     }

@@ -154,6 +154,8 @@ int dash_mean_ci(uint64_t n, double sum, double sumsq, double *mean, double *lo,
  * degrees of freedom. */
 int dash_page_mean_ci(struct dash *d, uint64_t n, double sum, double sumsq, double *mean,
                       double *lo, double *hi);
+/* stats_t975(df), from a table for df up to 1024 (the same doubles). */
+double dash_t975(uint64_t df);
 
 /* Writes day as "YYYY-MM-DD" into buf (len >= 11 for years 0..9999);
  * returns buf. */
