@@ -49,27 +49,78 @@
  * single weeks would be "insufficient data" almost everywhere. */
 #define DASH_ROLL 4
 
+/* A bump allocator for the weeks of one struct weeks: their behaviours,
+ * ids and arrays live in a few chunks freed together (weeks_free()),
+ * rather than in hundreds of allocations per scope read. */
+#define WEEK_CHUNK 32768u
+
+struct week_chunk {
+    struct week_chunk *next;
+    size_t used;
+    size_t cap;
+    max_align_t data[];
+};
+
 /* One scope's weeks: w[0] is the oldest, w[n - 1] the week of until_day;
  * r[i] is the sum of the DASH_ROLL weeks ending with w[i] (its n counts
- * those weeks' observations). */
+ * those weeks' observations). Their memory is arena's. */
 struct weeks {
     unsigned n;
     int32_t first; /* Monday of w[0] */
     Coachq__V1__AggWeek *w;
     Coachq__V1__AggWeek *r;
     Coachq__V1__AggWeek *raw; /* DASH_ROLL - 1 weeks before w[0], then w */
+    struct week_chunk *arena;
 };
 
 /*
- * Every week this file sums is built by week_add() and freed by
- * week_clear(): the same sums in the same order as agg_week_add() (so the
- * same figures), without its allocation per behaviour id and per added
- * behaviour. A behaviour and its id are one allocation, the array of them
- * grows by doubling, and a behaviour is first looked for at its position in
- * src, since the weeks of one rubric list their behaviours in one order.
+ * Every week this file sums is built by week_add(): the same sums in the
+ * same order as agg_week_add() (so the same figures), without its
+ * allocation per behaviour id and per added behaviour. A behaviour and its
+ * id are one allocation, the array of them grows by doubling, and a
+ * behaviour is first looked for at its position in src, since the weeks of
+ * one rubric list their behaviours in one order. With an arena (the weeks
+ * of a struct weeks) everything comes from it and is freed with it; without
+ * one (NULL) from malloc, freed by week_clear().
  */
 #define WEEK_FIRST_CAP 16u
 
+/* n bytes from *arena (NULL when out of memory). */
+static void *week_alloc(struct week_chunk **arena, size_t n)
+{
+    size_t align = sizeof(max_align_t);
+    struct week_chunk *c = *arena;
+    void *p;
+
+    n = (n + align - 1) / align * align;
+    if (c == NULL || c->cap - c->used < n) {
+        size_t cap = n > WEEK_CHUNK ? n : WEEK_CHUNK;
+
+        c = malloc(sizeof(*c) + cap);
+        if (c == NULL) {
+            return NULL;
+        }
+        c->next = *arena;
+        c->used = 0;
+        c->cap = cap;
+        *arena = c;
+    }
+    p = (char *)c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+static void week_arena_free(struct week_chunk **arena)
+{
+    while (*arena != NULL) {
+        struct week_chunk *next = (*arena)->next;
+
+        free(*arena);
+        *arena = next;
+    }
+}
+
+/* Frees a week built by week_add() without an arena. */
 static void week_clear(Coachq__V1__AggWeek *w)
 {
     static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
@@ -84,14 +135,21 @@ static void week_clear(Coachq__V1__AggWeek *w)
 }
 
 /* Grows a uint64 array to n entries (zero-filled). */
-static int week_grow_u64(uint64_t **arr, size_t *have, size_t n)
+static int week_grow_u64(struct week_chunk **arena, uint64_t **arr, size_t *have, size_t n)
 {
     uint64_t *a;
 
     if (*have >= n) {
         return 0;
     }
-    a = realloc(*arr, n * sizeof(*a));
+    if (arena != NULL) {
+        a = week_alloc(arena, n * sizeof(*a));
+        if (a != NULL && *have > 0) {
+            memcpy(a, *arr, *have * sizeof(*a));
+        }
+    } else {
+        a = realloc(*arr, n * sizeof(*a));
+    }
     if (a == NULL) {
         return -ENOMEM;
     }
@@ -103,8 +161,8 @@ static int week_grow_u64(uint64_t **arr, size_t *have, size_t n)
 
 /* dst's behaviour id (looked for at position hint first), appended when
  * dst has none yet; NULL when out of memory. */
-static Coachq__V1__AggBehaviour *week_behaviour(Coachq__V1__AggWeek *dst, const char *id,
-                                                size_t hint)
+static Coachq__V1__AggBehaviour *week_behaviour(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
+                                                const char *id, size_t hint)
 {
     static const Coachq__V1__AggBehaviour init = COACHQ__V1__AGG_BEHAVIOUR__INIT;
     Coachq__V1__AggBehaviour *db;
@@ -123,15 +181,23 @@ static Coachq__V1__AggBehaviour *week_behaviour(Coachq__V1__AggWeek *dst, const 
      * from there. */
     if (n == 0 || (n >= WEEK_FIRST_CAP && (n & (n - 1)) == 0)) {
         size_t cap = n == 0 ? WEEK_FIRST_CAP : 2 * n;
-        Coachq__V1__AggBehaviour **arr = realloc(dst->behaviours, cap * sizeof(*arr));
+        Coachq__V1__AggBehaviour **arr;
 
+        if (arena != NULL) {
+            arr = week_alloc(arena, cap * sizeof(*arr));
+            if (arr != NULL && n > 0) {
+                memcpy(arr, dst->behaviours, n * sizeof(*arr));
+            }
+        } else {
+            arr = realloc(dst->behaviours, cap * sizeof(*arr));
+        }
         if (arr == NULL) {
             return NULL;
         }
         dst->behaviours = arr;
     }
     len = strlen(id);
-    db = malloc(sizeof(*db) + len + 1);
+    db = arena != NULL ? week_alloc(arena, sizeof(*db) + len + 1) : malloc(sizeof(*db) + len + 1);
     if (db == NULL) {
         return NULL;
     }
@@ -142,8 +208,10 @@ static Coachq__V1__AggBehaviour *week_behaviour(Coachq__V1__AggWeek *dst, const 
     return db;
 }
 
-/* dst += src (see above). Returns 0 or -ENOMEM. */
-static int week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
+/* dst += src (see above), dst's memory from arena (NULL: malloc). Returns
+ * 0 or -ENOMEM. */
+static int week_add_in(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
+                       const Coachq__V1__AggWeek *src)
 {
     for (size_t i = 0; i < src->n_behaviours; i++) {
         const Coachq__V1__AggBehaviour *sb = src->behaviours[i];
@@ -152,7 +220,7 @@ static int week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
         if (sb == NULL || sb->id == NULL) {
             continue;
         }
-        db = week_behaviour(dst, sb->id, i);
+        db = week_behaviour(arena, dst, sb->id, i);
         if (db == NULL) {
             return -ENOMEM;
         }
@@ -161,8 +229,8 @@ static int week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
         db->sumsq += sb->sumsq;
         db->proficient += sb->proficient;
     }
-    if (week_grow_u64(&dst->markers, &dst->n_markers, src->n_markers) != 0 ||
-        week_grow_u64(&dst->pairs, &dst->n_pairs, src->n_pairs) != 0) {
+    if (week_grow_u64(arena, &dst->markers, &dst->n_markers, src->n_markers) != 0 ||
+        week_grow_u64(arena, &dst->pairs, &dst->n_pairs, src->n_pairs) != 0) {
         return -ENOMEM;
     }
     for (size_t i = 0; i < src->n_markers; i++) {
@@ -183,6 +251,12 @@ static int week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
     return 0;
 }
 
+/* dst += src, dst's memory from malloc (free with week_clear()). */
+static int week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
+{
+    return week_add_in(NULL, dst, src);
+}
+
 static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *src, void *arg)
 {
     struct weeks *ws = arg;
@@ -192,21 +266,12 @@ static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *src, void *arg)
     if (monday < first || (monday - first) % 7 != 0 || i >= (int32_t)(ws->n + DASH_ROLL - 1)) {
         return 0;
     }
-    return week_add(&ws->raw[i], src);
+    return week_add_in(&ws->arena, &ws->raw[i], src);
 }
 
 static void weeks_free(struct weeks *ws)
 {
-    if (ws->raw != NULL) {
-        for (unsigned i = 0; i < ws->n + DASH_ROLL - 1; i++) {
-            week_clear(&ws->raw[i]);
-        }
-    }
-    if (ws->r != NULL) {
-        for (unsigned i = 0; i < ws->n; i++) {
-            week_clear(&ws->r[i]);
-        }
-    }
+    week_arena_free(&ws->arena);
     free(ws->raw);
     free(ws->r);
     ws->raw = ws->r = ws->w = NULL;
@@ -223,6 +288,7 @@ static int weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char 
 
     ws->n = n;
     ws->first = dash_week(c, n - 1);
+    ws->arena = NULL;
     ws->raw = calloc(n + DASH_ROLL - 1, sizeof(*ws->raw));
     ws->r = calloc(n, sizeof(*ws->r));
     if (ws->raw == NULL || ws->r == NULL) {
@@ -245,7 +311,7 @@ static int weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char 
     rc = agg_read(c->t, kind, id, c->rubric_id, ws->first, c->until_monday, weeks_cb, ws);
     for (unsigned i = 0; rc == 0 && roll && i < n; i++) {
         for (unsigned j = 0; rc == 0 && j < DASH_ROLL; j++) {
-            rc = week_add(&ws->r[i], &ws->raw[i + j]);
+            rc = week_add_in(&ws->arena, &ws->r[i], &ws->raw[i + j]);
         }
     }
     if (rc != 0) {
