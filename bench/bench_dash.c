@@ -21,6 +21,9 @@
  *
  * Prints mean, p50 and p99 per dashboard and size, the ratios of the
  * largest size to each smaller one, and one "summary:" line per dashboard.
+ * Under each dashboard's times, the CPU time of the same builds and what
+ * the build at the p99 did (CPU time, page faults, preemptions), which
+ * tells work from waiting on a shared machine.
  * Bounded: a fixed number of records and of timed builds (each dashboard
  * stops early after BENCH_MAX_SECONDS).
  */
@@ -111,6 +114,14 @@ struct bench {
 
 struct timing {
     double mean_ms, p50_ms, p99_ms;
+    /* The same builds' CPU time (this process), and what the build at the
+     * wall-clock p99 did: its CPU time, page faults and the times it was
+     * preempted. Wall time far above CPU time is time spent waiting for a
+     * CPU or a page, not work. */
+    double cpu_p50_ms, cpu_p99_ms;
+    double p99_cpu_ms;
+    long p99_faults, p99_preempted;
+    double faults_mean;
     unsigned runs;
     size_t tables, cells;
     uint32_t max_n;
@@ -614,6 +625,52 @@ static void summarise(double *ms, unsigned n, struct timing *out)
     out->p99_ms = n > 0 ? ms[(size_t)((n - 1) * 0.99)] : 0;
 }
 
+/* One timed build: wall and CPU time, page faults, preemptions. */
+struct build_cost {
+    double wall_ms;
+    double cpu_ms;
+    long faults;
+    long preempted;
+};
+
+static double cpu_ms_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cost_wall_cmp(const void *x, const void *y)
+{
+    double a = ((const struct build_cost *)x)->wall_ms, b = ((const struct build_cost *)y)->wall_ms;
+
+    return a < b ? -1 : a > b;
+}
+
+/* Sets out's CPU figures and what the p99 build did (sorts c by wall time;
+ * ms is scratch of n). */
+static void summarise_costs(struct build_cost *c, double *ms, unsigned n, struct timing *out)
+{
+    double faults = 0;
+
+    if (n == 0) {
+        return;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        ms[i] = c[i].cpu_ms;
+        faults += (double)c[i].faults;
+    }
+    qsort(ms, n, sizeof(*ms), cmp_double);
+    out->cpu_p50_ms = ms[n / 2];
+    out->cpu_p99_ms = ms[(size_t)((n - 1) * 0.99)];
+    out->faults_mean = faults / n;
+    qsort(c, n, sizeof(*c), cost_wall_cmp);
+    out->p99_cpu_ms = c[(size_t)((n - 1) * 0.99)].cpu_ms;
+    out->p99_faults = c[(size_t)((n - 1) * 0.99)].faults;
+    out->p99_preempted = c[(size_t)((n - 1) * 0.99)].preempted;
+}
+
 /* Who asks for build i of kind, and about whom: MY_MANAGERS a second-level
  * manager about their own line; MANAGER that manager about one of their
  * front-line managers; MY_COACHING a front-line manager about themselves;
@@ -661,11 +718,14 @@ static int bench_time(struct bench *b, Coachq__V1__DashboardKind kind, struct ti
     struct build_arg a;
     char subject[16];
     double *ms = calloc(b->runs, sizeof(double));
+    struct build_cost *cost = calloc(b->runs, sizeof(*cost));
     double t_end;
     unsigned n = 0;
     int rc = 0;
 
-    if (ms == NULL) {
+    if (ms == NULL || cost == NULL) {
+        free(ms);
+        free(cost);
         return -ENOMEM;
     }
     memset(&a, 0, sizeof(a));
@@ -677,15 +737,27 @@ static int bench_time(struct bench *b, Coachq__V1__DashboardKind kind, struct ti
     req.rubric_id = (char *)BENCH_RUBRIC;
     t_end = now_s() + BENCH_MAX_SECONDS;
     for (unsigned i = 0; i < b->runs + 1 && now_s() < t_end; i++) {
-        double t0;
+        struct rusage r0, r1;
+        double t0, c0;
 
         bench_subject(kind, i, &u, subject, sizeof(subject));
         req.subject_id = subject;
         a.count = i == 0;
+        getrusage(RUSAGE_SELF, &r0);
+        c0 = cpu_ms_now();
         t0 = now_s();
         rc = store_view(b->s, build_txn, &a);
         if (rc != 0) {
             break;
+        }
+        if (i > 0) {
+            struct build_cost *bc = &cost[n];
+
+            bc->wall_ms = (now_s() - t0) * 1000.0;
+            bc->cpu_ms = cpu_ms_now() - c0;
+            getrusage(RUSAGE_SELF, &r1);
+            bc->faults = (r1.ru_minflt - r0.ru_minflt) + (r1.ru_majflt - r0.ru_majflt);
+            bc->preempted = r1.ru_nivcsw - r0.ru_nivcsw;
         }
         /* The first build warms the cache and counts the cells. */
         if (i == 0) {
@@ -693,7 +765,8 @@ static int bench_time(struct bench *b, Coachq__V1__DashboardKind kind, struct ti
             out->cells = a.cells;
             out->max_n = a.max_n;
         } else {
-            ms[n++] = (now_s() - t0) * 1000.0;
+            ms[n] = cost[n].wall_ms;
+            n++;
         }
     }
     if (rc != 0) {
@@ -701,8 +774,10 @@ static int bench_time(struct bench *b, Coachq__V1__DashboardKind kind, struct ti
                 error_strerror(rc), a.fault.field[0] ? "; " : "", a.fault.message);
     } else {
         summarise(ms, n, out);
+        summarise_costs(cost, ms, n, out);
     }
     free(ms);
+    free(cost);
     return rc;
 }
 
@@ -754,28 +829,6 @@ static long long file_mib(const char *dir)
     return (long long)st.st_blocks * 512 / (1024 * 1024);
 }
 
-/* The bytes this process has caused to be written to disk so far
- * (write_bytes of /proc/self/io), or -1 where that is not known. */
-static long long proc_write_bytes(void)
-{
-    char line[128];
-    long long n = -1;
-    FILE *f = fopen("/proc/self/io", "r");
-
-    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, "write_bytes:", 12) == 0) {
-            char *end = NULL;
-
-            n = strtoll(line + 12, &end, 10);
-            break;
-        }
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
-    return n;
-}
-
 static void bench_rmdir(const char *dir)
 {
     char path[600];
@@ -795,6 +848,12 @@ static void print_timing(const char *what, const struct timing *t)
         printf("; %zu tables, %zu cells, largest n %" PRIu32, t->tables, t->cells, t->max_n);
     }
     printf(")\n");
+    if (t->tables > 0) {
+        printf("  %-20s cpu  p50 %8.3f ms  p99 %8.3f ms; %.1f page faults per build; the p99 "
+               "build: cpu %.3f ms, %ld faults, preempted %ld times\n",
+               "", t->cpu_p50_ms, t->cpu_p99_ms, t->faults_mean, t->p99_cpu_ms, t->p99_faults,
+               t->p99_preempted);
+    }
 }
 
 static int usage(const char *prog)
@@ -961,8 +1020,6 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < nsizes; k++) {
         struct size_result *r = &res[k];
         double t0 = now_s();
-        uint64_t before = b->loaded;
-        long long wb0 = proc_write_bytes(), wb1;
 
         r->n = sizes[k];
         fprintf(stderr, "loading up to %" PRIu64 " observations\n", r->n);
@@ -970,15 +1027,9 @@ int main(int argc, char **argv)
             goto out;
         }
         r->load_s = now_s() - t0;
-        wb1 = proc_write_bytes();
         r->db_mib = file_mib(b->dir);
         printf("%" PRIu64 " observations (loaded in %.1f s, data.mdb %lld MiB):\n", r->n, r->load_s,
                r->db_mib);
-        if (wb0 >= 0 && wb1 >= wb0 && r->n > before) {
-            printf("  load: %.0f records/s; written to disk %.1f MiB, %.0f bytes per record\n",
-                   (double)(r->n - before) / r->load_s, (double)(wb1 - wb0) / (1024.0 * 1024.0),
-                   (double)(wb1 - wb0) / (double)(r->n - before));
-        }
         for (size_t d = 0; d < BENCH_NDASH; d++) {
             if (bench_time(b, bench_dashes[d].kind, &r->dash[d]) != 0) {
                 fprintf(stderr, "%s: %s could not be built\n", argv[0], bench_dashes[d].name);

@@ -9,6 +9,7 @@
  * this module, never the dispatcher, so the code has no cycle.
  */
 #include "dash_builder.h"
+#include "dash_t975.h"
 
 #include <errno.h>
 #include <math.h>
@@ -31,11 +32,18 @@ struct dash_chunk {
     max_align_t data[];
 };
 
+/* Slots of the t quantiles a page remembers (dash_mean_ci()). */
+#define DASH_T_MEMO 32u
+
 struct dash {
     Coachq__V1__Dashboard msg;
     struct dash_opts opts;
     struct dash_chunk *chunks;
     int failed;
+    /* stats_t975() of degrees of freedom t_df[i] (0: empty slot), which
+     * costs tens of microseconds; a page's intervals share few of them. */
+    uint64_t t_df[DASH_T_MEMO];
+    double t_crit[DASH_T_MEMO];
 };
 
 void dash_opts_default(struct dash_opts *o)
@@ -335,6 +343,59 @@ Coachq__V1__Cell *dash_cell_text(struct dash *d, Coachq__V1__TableRow *r, const 
     return c;
 }
 
+/*
+ * A figure's text, as snprintf("%.*f") writes it, without printf's cost
+ * for the figures a page is made of. The value is scaled and rounded by
+ * hand only where that rounding cannot differ from printf's (which rounds
+ * the exact binary value): the scaled value stays below 1e9, so its own
+ * rounding error is below 2e-7, and it lies more than 1e-6 from a rounding
+ * boundary. Anything else (ties, large values) goes to printf.
+ */
+static char *dash_fixed(struct dash *d, double v, int decimals)
+{
+    static const double scale[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+    char buf[40];
+    char *p = buf + sizeof(buf);
+    double s = fabs(v) * scale[decimals];
+    double fl = floor(s);
+    uint64_t u;
+
+    if (!(s < 1e9) || fabs(s - fl - 0.5) < 1e-6) {
+        return dash_printf(d, "%.*f", decimals, v);
+    }
+    u = (uint64_t)fl + (s - fl > 0.5);
+    *--p = '\0';
+    for (int i = 0; i < decimals; i++) {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    }
+    if (decimals > 0) {
+        *--p = '.';
+    }
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (signbit(v)) {
+        *--p = '-';
+    }
+    return dash_strdup(d, p);
+}
+
+/* A count's text, as snprintf("%llu") writes it. */
+static char *dash_count_text(struct dash *d, uint64_t v)
+{
+    char buf[24];
+    char *p = buf + sizeof(buf);
+
+    *--p = '\0';
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    return dash_strdup(d, p);
+}
+
 Coachq__V1__Cell *dash_cell_num(struct dash *d, Coachq__V1__TableRow *r, double v, unsigned n,
                                 int decimals)
 {
@@ -361,7 +422,7 @@ Coachq__V1__Cell *dash_cell_num(struct dash *d, Coachq__V1__TableRow *r, double 
     }
     c->value = v;
     c->has_value = 1;
-    c->text = dash_printf(d, "%.*f", decimals, v);
+    c->text = dash_fixed(d, v, decimals);
     return c;
 }
 
@@ -375,7 +436,7 @@ Coachq__V1__Cell *dash_cell_count(struct dash *d, Coachq__V1__TableRow *r, uint6
     c->value = (double)v;
     c->has_value = 1;
     c->n = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
-    c->text = dash_printf(d, "%llu", (unsigned long long)v);
+    c->text = dash_count_text(d, v);
     return c;
 }
 
@@ -496,6 +557,29 @@ const Coachq__V1__AggBehaviour *dash_agg_behaviour(const Coachq__V1__AggWeek *w,
     return NULL;
 }
 
+double dash_t975(uint64_t df)
+{
+    if (df >= 1 && df <= DASH_T975_MAX) {
+        return dash_t975_table[df - 1];
+    }
+    return stats_t975((double)df);
+}
+
+/* dash_t975(df), remembered in d beyond the table (df >= 1). */
+static double dash_page_t975(struct dash *d, uint64_t df)
+{
+    size_t slot = (size_t)(df % DASH_T_MEMO);
+
+    if (df <= DASH_T975_MAX) {
+        return dash_t975_table[df - 1];
+    }
+    if (d->t_df[slot] != df) {
+        d->t_crit[slot] = stats_t975((double)df);
+        d->t_df[slot] = df;
+    }
+    return d->t_crit[slot];
+}
+
 int dash_mean_ci(uint64_t n, double sum, double sumsq, double *mean, double *lo, double *hi)
 {
     struct stats_ci ci;
@@ -512,6 +596,33 @@ int dash_mean_ci(uint64_t n, double sum, double sumsq, double *mean, double *lo,
     }
     if (hi != NULL) {
         *hi = ci.hi;
+    }
+    return 0;
+}
+
+int dash_page_mean_ci(struct dash *d, uint64_t n, double sum, double sumsq, double *mean,
+                      double *lo, double *hi)
+{
+    struct stats_summary s;
+    double se;
+    double crit;
+
+    if (n == 0) {
+        return -EDOM;
+    }
+    *mean = sum / (double)n;
+    /* stats_mean_ci()'s arithmetic, step for step, with its t quantile
+     * remembered for the page. */
+    if (n == 1 || stats_summary(n, sum, sumsq, &s) != 0) {
+        return 1; /* one rating has no spread: the mean only */
+    }
+    se = s.sd / sqrt((double)n);
+    crit = dash_page_t975(d, n - 1);
+    if (lo != NULL) {
+        *lo = s.mean - crit * se;
+    }
+    if (hi != NULL) {
+        *hi = s.mean + crit * se;
     }
     return 0;
 }

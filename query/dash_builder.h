@@ -149,6 +149,13 @@ const Coachq__V1__AggBehaviour *dash_agg_behaviour(const Coachq__V1__AggWeek *w,
  * and *lo, *hi (either may be NULL) set when n >= 2; -EDOM when n is 0, 1 when n
  * is 1 (mean only: no interval). */
 int dash_mean_ci(uint64_t n, double sum, double sumsq, double *mean, double *lo, double *hi);
+/* The same figures, with the t quantiles (tens of microseconds each) that
+ * d's page has used remembered in d: a page of weekly intervals shares few
+ * degrees of freedom. */
+int dash_page_mean_ci(struct dash *d, uint64_t n, double sum, double sumsq, double *mean,
+                      double *lo, double *hi);
+/* stats_t975(df), from a table for df up to 1024 (the same doubles). */
+double dash_t975(uint64_t df);
 
 /* Writes day as "YYYY-MM-DD" into buf (len >= 11 for years 0..9999);
  * returns buf. */

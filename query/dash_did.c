@@ -500,13 +500,15 @@ static void did_count(struct did_acc *a)
 /*
  * The stacks (training weeks after the window's first week, so that a
  * "before" exists) and the two passes over the managers, whose training
- * weeks are cweek (0: none by until_day). Returns 0 or a negative code.
+ * weeks are cweek (0: none by until_day) and whose weeks set holds (read
+ * once for both passes). Returns 0 or a negative code.
  */
-static int did_collect(const struct dash_ctx *c, struct did_acc *a, const struct dash_ids *flm,
-                       const int32_t *cweek, struct dash_mom_weeks *w)
+static int did_collect(struct did_acc *a, const struct dash_ids *flm, const int32_t *cweek,
+                       const struct dash_mom_set *set)
 {
-    int32_t first = w->from_monday;
-    int32_t last = w->from_monday + 7 * (int32_t)(w->nweeks - 1);
+    struct dash_mom_weeks w;
+    int32_t first = set->full_from;
+    int32_t last = set->full_from + 7 * (int32_t)(set->full_weeks - 1);
     int rc;
 
     for (size_t i = 0; i < flm->n; i++) {
@@ -519,18 +521,15 @@ static int did_collect(const struct dash_ctx *c, struct did_acc *a, const struct
             if (cweek[i] != 0 && cweek[i] <= first) {
                 continue; /* trained before the window: no "before" to compare */
             }
-            rc = dash_mom_weeks_read(c, w, AGG_COACH, flm->id[i]);
-            if (rc != 0) {
-                return rc;
-            }
-            if (w->observations == 0) {
+            dash_mom_set_view(set, i, &w);
+            if (w.observations == 0) {
                 continue;
             }
-            did_prefix(a, w);
+            did_prefix(a, &w);
             if (pass == 0) {
-                did_first(a, w, cweek[i]);
+                did_first(a, &w, cweek[i]);
             } else {
-                rc = did_second(a, w, cweek[i]);
+                rc = did_second(a, &w, cweek[i]);
                 if (rc != 0) {
                     return rc;
                 }
@@ -668,19 +667,19 @@ static void did_pretrend_rows(struct dash *d, const struct did_acc *a, const str
 }
 
 int dash_did_impact(struct dash *d, const struct dash_ctx *c, const struct dash_ids *flm,
-                    const int32_t *cweek, struct dash_mom_weeks *w)
+                    const int32_t *cweek, const struct dash_mom_set *set)
 {
     struct did_acc a;
     struct did_page pg;
-    size_t slots = w->nb + 1;
-    size_t quality = DID_REAL * slots + w->nb;
+    size_t slots = set->nb + 1;
+    size_t quality = DID_REAL * slots + set->nb;
     unsigned flagged = 0;
     int rc;
 
     memset(&pg, 0, sizeof(pg));
-    rc = did_init(&a, w->nweeks, w->nb);
+    rc = did_init(&a, set->full_weeks, set->nb);
     if (rc == 0) {
-        rc = did_collect(c, &a, flm, cweek, w);
+        rc = did_collect(&a, flm, cweek, set);
     }
     if (rc != 0) {
         goto out;

@@ -21,11 +21,11 @@
  * Adds the impact, placebo and pre-trend tables and charts to d for the
  * front-line managers flm, whose training weeks are cweek (flm->n Mondays
  * of each one's earliest completion by c->until_day, 0 for none), over the
- * weeks of w. w is scratch: each manager's weeks are read into it in turn.
- * flm, cweek and c are borrowed for the call; what is added lives in d's
- * arena.
+ * full window of set, which holds the weeks of flm's managers in the same
+ * order (dash_mom_set_read(): nothing is read here). flm, cweek, set and c
+ * are borrowed for the call; what is added lives in d's arena.
  */
 int dash_did_impact(struct dash *d, const struct dash_ctx *c, const struct dash_ids *flm,
-                    const int32_t *cweek, struct dash_mom_weeks *w);
+                    const int32_t *cweek, const struct dash_mom_set *set);
 
 #endif

@@ -49,16 +49,213 @@
  * single weeks would be "insufficient data" almost everywhere. */
 #define DASH_ROLL 4
 
+/* A bump allocator for the weeks of one struct weeks: their behaviours,
+ * ids and arrays live in a few chunks freed together (weeks_free()),
+ * rather than in hundreds of allocations per scope read. */
+#define WEEK_CHUNK 32768u
+
+struct week_chunk {
+    struct week_chunk *next;
+    size_t used;
+    size_t cap;
+    max_align_t data[];
+};
+
 /* One scope's weeks: w[0] is the oldest, w[n - 1] the week of until_day;
  * r[i] is the sum of the DASH_ROLL weeks ending with w[i] (its n counts
- * those weeks' observations). */
+ * those weeks' observations). Their memory is arena's. */
 struct weeks {
     unsigned n;
     int32_t first; /* Monday of w[0] */
     Coachq__V1__AggWeek *w;
     Coachq__V1__AggWeek *r;
     Coachq__V1__AggWeek *raw; /* DASH_ROLL - 1 weeks before w[0], then w */
+    struct week_chunk *arena;
 };
+
+/*
+ * Every week this file sums is built by week_add(): the same sums in the
+ * same order as agg_week_add() (so the same figures), without its
+ * allocation per behaviour id and per added behaviour. A behaviour and its
+ * id are one allocation, the array of them grows by doubling, and a
+ * behaviour is first looked for at its position in src, since the weeks of
+ * one rubric list their behaviours in one order. With an arena (the weeks
+ * of a struct weeks) everything comes from it and is freed with it; without
+ * one (NULL) from malloc, freed by week_clear().
+ */
+#define WEEK_FIRST_CAP 16u
+
+/* n bytes from *arena (NULL when out of memory). */
+static void *week_alloc(struct week_chunk **arena, size_t n)
+{
+    size_t align = sizeof(max_align_t);
+    struct week_chunk *c = *arena;
+    void *p;
+
+    n = (n + align - 1) / align * align;
+    if (c == NULL || c->cap - c->used < n) {
+        size_t cap = n > WEEK_CHUNK ? n : WEEK_CHUNK;
+
+        c = malloc(sizeof(*c) + cap);
+        if (c == NULL) {
+            return NULL;
+        }
+        c->next = *arena;
+        c->used = 0;
+        c->cap = cap;
+        *arena = c;
+    }
+    p = (char *)c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+static void week_arena_free(struct week_chunk **arena)
+{
+    while (*arena != NULL) {
+        struct week_chunk *next = (*arena)->next;
+
+        free(*arena);
+        *arena = next;
+    }
+}
+
+/* Frees a week built by week_add() without an arena. */
+static void week_clear(Coachq__V1__AggWeek *w)
+{
+    static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
+
+    for (size_t i = 0; i < w->n_behaviours; i++) {
+        free(w->behaviours[i]);
+    }
+    free(w->behaviours);
+    free(w->markers);
+    free(w->pairs);
+    *w = init;
+}
+
+/* Grows a uint64 array to n entries (zero-filled). */
+static int week_grow_u64(struct week_chunk **arena, uint64_t **arr, size_t *have, size_t n)
+{
+    uint64_t *a;
+
+    if (*have >= n) {
+        return 0;
+    }
+    if (arena != NULL) {
+        a = week_alloc(arena, n * sizeof(*a));
+        if (a != NULL && *have > 0) {
+            memcpy(a, *arr, *have * sizeof(*a));
+        }
+    } else {
+        a = realloc(*arr, n * sizeof(*a));
+    }
+    if (a == NULL) {
+        return -ENOMEM;
+    }
+    memset(a + *have, 0, (n - *have) * sizeof(*a));
+    *arr = a;
+    *have = n;
+    return 0;
+}
+
+/* dst's behaviour id (looked for at position hint first), appended when
+ * dst has none yet; NULL when out of memory. */
+static Coachq__V1__AggBehaviour *week_behaviour(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
+                                                const char *id, size_t hint)
+{
+    static const Coachq__V1__AggBehaviour init = COACHQ__V1__AGG_BEHAVIOUR__INIT;
+    Coachq__V1__AggBehaviour *db;
+    size_t n = dst->n_behaviours;
+    size_t len;
+
+    if (hint < n && strcmp(dst->behaviours[hint]->id, id) == 0) {
+        return dst->behaviours[hint];
+    }
+    for (size_t j = 0; j < n; j++) {
+        if (strcmp(dst->behaviours[j]->id, id) == 0) {
+            return dst->behaviours[j];
+        }
+    }
+    /* The array holds WEEK_FIRST_CAP, then doubles at every power of two
+     * from there. */
+    if (n == 0 || (n >= WEEK_FIRST_CAP && (n & (n - 1)) == 0)) {
+        size_t cap = n == 0 ? WEEK_FIRST_CAP : 2 * n;
+        Coachq__V1__AggBehaviour **arr;
+
+        if (arena != NULL) {
+            arr = week_alloc(arena, cap * sizeof(*arr));
+            if (arr != NULL && n > 0) {
+                memcpy(arr, dst->behaviours, n * sizeof(*arr));
+            }
+        } else {
+            arr = realloc(dst->behaviours, cap * sizeof(*arr));
+        }
+        if (arr == NULL) {
+            return NULL;
+        }
+        dst->behaviours = arr;
+    }
+    len = strlen(id);
+    db = arena != NULL ? week_alloc(arena, sizeof(*db) + len + 1) : malloc(sizeof(*db) + len + 1);
+    if (db == NULL) {
+        return NULL;
+    }
+    *db = init;
+    db->id = (char *)(db + 1);
+    memcpy(db->id, id, len + 1);
+    dst->behaviours[dst->n_behaviours++] = db;
+    return db;
+}
+
+/* dst += src (see above), dst's memory from arena (NULL: malloc). Returns
+ * 0 or -ENOMEM. */
+static int week_add_in(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
+                       const Coachq__V1__AggWeek *src)
+{
+    for (size_t i = 0; i < src->n_behaviours; i++) {
+        const Coachq__V1__AggBehaviour *sb = src->behaviours[i];
+        Coachq__V1__AggBehaviour *db;
+
+        if (sb == NULL || sb->id == NULL) {
+            continue;
+        }
+        db = week_behaviour(arena, dst, sb->id, i);
+        if (db == NULL) {
+            return -ENOMEM;
+        }
+        db->count += sb->count;
+        db->sum += sb->sum;
+        db->sumsq += sb->sumsq;
+        db->proficient += sb->proficient;
+    }
+    if (week_grow_u64(arena, &dst->markers, &dst->n_markers, src->n_markers) != 0 ||
+        week_grow_u64(arena, &dst->pairs, &dst->n_pairs, src->n_pairs) != 0) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < src->n_markers; i++) {
+        dst->markers[i] += src->markers[i];
+    }
+    for (size_t i = 0; i < src->n_pairs; i++) {
+        dst->pairs[i] += src->pairs[i];
+    }
+    dst->observations += src->observations;
+    dst->seconds += src->seconds;
+    dst->index_n += src->index_n;
+    dst->index_sum += src->index_sum;
+    dst->index_sumsq += src->index_sumsq;
+    dst->self_assess_n += src->self_assess_n;
+    dst->self_assess_s_sum += src->self_assess_s_sum;
+    dst->actions += src->actions;
+    dst->double_coded += src->double_coded;
+    return 0;
+}
+
+/* dst += src, dst's memory from malloc (free with week_clear()). */
+static int week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
+{
+    return week_add_in(NULL, dst, src);
+}
 
 static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *src, void *arg)
 {
@@ -69,36 +266,29 @@ static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *src, void *arg)
     if (monday < first || (monday - first) % 7 != 0 || i >= (int32_t)(ws->n + DASH_ROLL - 1)) {
         return 0;
     }
-    return agg_week_add(&ws->raw[i], src);
+    return week_add_in(&ws->arena, &ws->raw[i], src);
 }
 
 static void weeks_free(struct weeks *ws)
 {
-    if (ws->raw != NULL) {
-        for (unsigned i = 0; i < ws->n + DASH_ROLL - 1; i++) {
-            agg_week_clear(&ws->raw[i]);
-        }
-    }
-    if (ws->r != NULL) {
-        for (unsigned i = 0; i < ws->n; i++) {
-            agg_week_clear(&ws->r[i]);
-        }
-    }
+    week_arena_free(&ws->arena);
     free(ws->raw);
     free(ws->r);
     ws->raw = ws->r = ws->w = NULL;
     ws->n = 0;
 }
 
-/* Reads the last n weeks (up to c->until_monday) of one scope. */
+/* Reads the last n weeks (up to c->until_monday) of one scope, and with
+ * roll set their rolling sums (ws->r; left empty otherwise). */
 static int weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
-                      struct weeks *ws)
+                      int roll, struct weeks *ws)
 {
     static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
     int rc;
 
     ws->n = n;
     ws->first = dash_week(c, n - 1);
+    ws->arena = NULL;
     ws->raw = calloc(n + DASH_ROLL - 1, sizeof(*ws->raw));
     ws->r = calloc(n, sizeof(*ws->r));
     if (ws->raw == NULL || ws->r == NULL) {
@@ -119,9 +309,9 @@ static int weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char 
      * series roll over fewer weeks rather than reach before the period the
      * page states. */
     rc = agg_read(c->t, kind, id, c->rubric_id, ws->first, c->until_monday, weeks_cb, ws);
-    for (unsigned i = 0; rc == 0 && i < n; i++) {
+    for (unsigned i = 0; rc == 0 && roll && i < n; i++) {
         for (unsigned j = 0; rc == 0 && j < DASH_ROLL; j++) {
-            rc = agg_week_add(&ws->r[i], &ws->raw[i + j]);
+            rc = week_add_in(&ws->arena, &ws->r[i], &ws->raw[i + j]);
         }
     }
     if (rc != 0) {
@@ -130,7 +320,7 @@ static int weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char 
     return rc;
 }
 
-/* Sums weeks [from, to) of ws into *sum (initialised here; agg_week_clear()
+/* Sums weeks [from, to) of ws into *sum (initialised here; week_clear()
  * it, also after a failure). */
 static int weeks_sum(const struct weeks *ws, unsigned from, unsigned to, Coachq__V1__AggWeek *sum)
 {
@@ -139,7 +329,7 @@ static int weeks_sum(const struct weeks *ws, unsigned from, unsigned to, Coachq_
 
     *sum = init;
     for (unsigned i = from; i < to && i < ws->n && rc == 0; i++) {
-        rc = agg_week_add(sum, &ws->w[i]);
+        rc = week_add(sum, &ws->w[i]);
     }
     return rc;
 }
@@ -255,8 +445,8 @@ static void managers_free(struct managers *ms)
 {
     for (size_t i = 0; i < ms->n; i++) {
         weeks_free(&ms->m[i].ws);
-        agg_week_clear(&ms->m[i].total);
-        agg_week_clear(&ms->m[i].heat);
+        week_clear(&ms->m[i].total);
+        week_clear(&ms->m[i].heat);
     }
     free(ms->m);
     ms->m = NULL;
@@ -281,31 +471,43 @@ static int held_cb(const Coachq__V1__Outcome *o, void *arg)
 
 struct training_scan {
     struct managers *ms;
+    struct manager **by_id; /* ms's managers sorted by id */
     int32_t from_day;
     int32_t until_day;
 };
 
+static int manager_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp((*(struct manager *const *)a)->id, (*(struct manager *const *)b)->id);
+}
+
 static int training_cb(const Coachq__V1__Enrolment *e, void *arg)
 {
     struct training_scan *ts = arg;
+    struct manager key;
+    struct manager *kp = &key;
+    struct manager **hit;
+    struct manager *m;
 
-    for (size_t i = 0; i < ts->ms->n; i++) {
-        struct manager *m = &ts->ms->m[i];
+    if (e->person_id == NULL || strlen(e->person_id) >= sizeof(key.id) || ts->ms->n == 0) {
+        return 0;
+    }
+    memcpy(key.id, e->person_id, strlen(e->person_id) + 1);
+    hit = bsearch(&kp, ts->by_id, ts->ms->n, sizeof(*ts->by_id), manager_ptr_cmp);
+    if (hit == NULL) {
+        return 0;
+    }
+    m = *hit;
+    m->enrolled = 1;
+    for (size_t j = 0; j < e->n_attended; j++) {
+        int32_t day = e->attended[j]->day;
 
-        if (e->person_id == NULL || strcmp(e->person_id, m->id) != 0) {
-            continue;
+        if (day >= ts->from_day && day <= ts->until_day) {
+            m->modules++;
         }
-        m->enrolled = 1;
-        for (size_t j = 0; j < e->n_attended; j++) {
-            int32_t day = e->attended[j]->day;
-
-            if (day >= ts->from_day && day <= ts->until_day) {
-                m->modules++;
-            }
-        }
-        if (e->completed_day != 0 && e->completed_day <= ts->until_day) {
-            m->completed = 1;
-        }
+    }
+    if (e->completed_day != 0 && e->completed_day <= ts->until_day) {
+        m->completed = 1;
     }
     return 0;
 }
@@ -346,7 +548,7 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
         /* The sessions in the page's line on the session date: a manager
          * who joined the line brings no figures from their old one. */
         snprintf(scope, sizeof(scope), "%s/%s", c->subject, m->id);
-        rc = weeks_load(c, AGG_LINE_COACH, scope, tw, &m->ws);
+        rc = weeks_load(c, AGG_LINE_COACH, scope, tw, 1, &m->ws);
         if (rc == 0) {
             rc = weeks_sum(&m->ws, 0, tw, &m->total);
         }
@@ -362,10 +564,24 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
         m->held = h.sum;
         m->held_periods = h.periods;
     }
+    /* One scan of the enrolments, each matched to its manager by a
+     * binary search rather than against every manager. */
     ts.ms = ms;
     ts.from_day = from_day;
     ts.until_day = c->until_day;
-    return people_enrolments(c->t, NULL, training_cb, &ts);
+    ts.by_id = calloc(ms->n + 1, sizeof(*ts.by_id));
+    if (ts.by_id == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < ms->n; i++) {
+        ts.by_id[i] = &ms->m[i];
+    }
+    if (ms->n > 1) {
+        qsort(ts.by_id, ms->n, sizeof(*ts.by_id), manager_ptr_cmp);
+    }
+    rc = people_enrolments(c->t, NULL, training_cb, &ts);
+    free(ts.by_id);
+    return rc;
 }
 
 /* Table "managers" and its chart "quality-trend" (with table
@@ -414,8 +630,8 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
         } else {
             cell_none(d, r, "n/a");
         }
-        agg_week_clear(&a);
-        agg_week_clear(&b);
+        week_clear(&a);
+        week_clear(&b);
         dash_cell_count(d, r, m->total.observations);
         {
             Coachq__V1__Cell *mins = dash_cell_count(d, r, m->total.seconds / 60);
@@ -750,13 +966,13 @@ static void manager_behaviours(struct dash *d, const struct dash_ctx *c, const s
 
             if (wb != NULL && wb->count > 0) {
                 wn = n32(wb->count);
-                dash_mean_ci(wb->count, wb->sum, wb->sumsq, &wm, &wlo, &whi);
+                dash_page_mean_ci(d, wb->count, wb->sum, wb->sumsq, &wm, &wlo, &whi);
             }
             dash_series_add(d, s, wm, wn, wlo, whi);
         }
         if (ab != NULL && ab->count > 0) {
             n = n32(ab->count);
-            dash_mean_ci(ab->count, ab->sum, ab->sumsq, &mean, &lo, &hi);
+            dash_page_mean_ci(d, ab->count, ab->sum, ab->sumsq, &mean, &lo, &hi);
         }
         dash_cell_text(d, r, name, NULL);
         dash_cell_num(d, r, mean, n, 2);
@@ -999,7 +1215,7 @@ int dash_manager(struct dash *d, const struct dash_ctx *c)
                   dash_msg(d)->subject_name);
     }
     memset(&ws, 0, sizeof(ws));
-    rc = weeks_load(c, kind, id, c->opts->trend_weeks, &ws);
+    rc = weeks_load(c, kind, id, c->opts->trend_weeks, 1, &ws);
     if (rc == 0) {
         rc = weeks_sum(&ws, 0, ws.n, &total);
     }
@@ -1013,7 +1229,7 @@ int dash_manager(struct dash *d, const struct dash_ctx *c)
         rc = dash_failed(d);
     }
 out:
-    agg_week_clear(&total);
+    week_clear(&total);
     weeks_free(&ws);
     return rc;
 }
@@ -1151,7 +1367,7 @@ static void peer_cells_free(struct peer_cells *pc)
 {
     if (pc->w != NULL) {
         for (unsigned i = 0; i < pc->nweeks; i++) {
-            agg_week_clear(&pc->w[i]);
+            week_clear(&pc->w[i]);
         }
     }
     free(pc->w);
@@ -1199,12 +1415,12 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
         struct weeks ws;
 
         memset(&ws, 0, sizeof(ws));
-        rc = weeks_load(c, AGG_COACH, ps->p[k].id, tw, &ws);
+        rc = weeks_load(c, AGG_COACH, ps->p[k].id, tw, 0, &ws);
         for (unsigned i = 0; i < tw && rc == 0; i++) {
             if (!ps->p[k].in[i]) {
                 continue;
             }
-            rc = agg_week_add(&raw[i], &ws.w[i]);
+            rc = week_add(&raw[i], &ws.w[i]);
             observed[i] += ws.w[i].index_n > 0;
             for (size_t b = 0; b < pc->nb; b++) {
                 const Coachq__V1__AggBehaviour *ab =
@@ -1239,13 +1455,13 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
             bp[0] = (Coachq__V1__AggBehaviour *)ab;
             one.behaviours = bp;
             one.n_behaviours = 1;
-            rc = agg_week_add(dst, &one);
+            rc = week_add(dst, &one);
         }
     }
 out:
     if (raw != NULL) {
         for (unsigned i = 0; i < tw; i++) {
-            agg_week_clear(&raw[i]);
+            week_clear(&raw[i]);
         }
     }
     free(raw);
@@ -1296,7 +1512,7 @@ static int coaching_peers(const struct dash_ctx *c, char *manager, size_t len, s
     *compare = 1;
     rc = peer_cells_load(c, manager, ps, pc);
     for (unsigned w = 0; rc == 0 && w < tw; w++) {
-        rc = agg_week_add(line_total, &pc->w[w]);
+        rc = week_add(line_total, &pc->w[w]);
     }
     return rc;
 }
@@ -1456,7 +1672,7 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     memset(&ws, 0, sizeof(ws));
     memset(&ps, 0, sizeof(ps));
     memset(&pc, 0, sizeof(pc));
-    rc = weeks_load(c, AGG_COACH, c->subject, c->opts->trend_weeks, &ws);
+    rc = weeks_load(c, AGG_COACH, c->subject, c->opts->trend_weeks, 1, &ws);
     if (rc == 0) {
         rc = weeks_sum(&ws, 0, ws.n, &total);
     }
@@ -1486,8 +1702,8 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     }
     rc = dash_failed(d);
 out:
-    agg_week_clear(&total);
-    agg_week_clear(&line_total);
+    week_clear(&total);
+    week_clear(&line_total);
     weeks_free(&ws);
     peer_cells_free(&pc);
     peers_free(&ps);

@@ -23,9 +23,14 @@ double dash_mom_mean(const struct dash_mom *m)
     return m->n > 0 ? m->sum / m->n : NAN;
 }
 
-/* The index of behaviour bid in the rubric, or -1. */
-static int beh_index(const Coachq__V1__Rubric *r, size_t nb, const char *bid)
+/* The index of behaviour bid in the rubric, or -1. An aggregate lists its
+ * behaviours in the order the records rated them, which is nearly always
+ * the rubric's, so position hint is tried first. */
+static int beh_index(const Coachq__V1__Rubric *r, size_t nb, const char *bid, size_t hint)
 {
+    if (hint < nb && strcmp(r->behaviours[hint]->id, bid) == 0) {
+        return (int)hint;
+    }
     for (size_t i = 0; i < nb; i++) {
         if (strcmp(r->behaviours[i]->id, bid) == 0) {
             return (int)i;
@@ -58,7 +63,7 @@ static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
         if (b->id == NULL) {
             continue;
         }
-        k = beh_index(w->rubric, w->nb, b->id);
+        k = beh_index(w->rubric, w->nb, b->id, i);
         if (k >= 0) {
             struct dash_mom *m = dash_mom_at(w, week, (size_t)k);
 
@@ -106,4 +111,130 @@ void dash_mom_weeks_free(struct dash_mom_weeks *w)
 {
     free(w->m);
     w->m = NULL;
+}
+
+/* ---- Many people's weeks ------------------------------------------------ */
+
+struct set_read {
+    struct dash_mom_set *s;
+    size_t person;
+};
+
+static int set_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
+{
+    struct set_read *sr = arg;
+    struct dash_mom_set *s = sr->s;
+    size_t slots = s->nb + 1;
+    size_t k;
+    struct dash_mom *ix;
+
+    if (monday < s->from_monday || (monday - s->from_monday) % 7 != 0) {
+        return 0;
+    }
+    k = (size_t)((monday - s->from_monday) / 7);
+    if (k >= s->nweeks) {
+        return 0;
+    }
+    ix = &s->index[sr->person * s->nweeks + k];
+    ix->n += (double)a->index_n;
+    ix->sum += a->index_sum;
+    ix->sumsq += a->index_sumsq;
+    s->obs[sr->person * s->nweeks + k] += a->observations;
+    if (monday < s->full_from || (size_t)((monday - s->full_from) / 7) >= s->full_weeks) {
+        return 0;
+    }
+    {
+        struct dash_mom *row =
+            &s->full[(sr->person * s->full_weeks + (size_t)((monday - s->full_from) / 7)) * slots];
+
+        for (size_t i = 0; i < a->n_behaviours; i++) {
+            const Coachq__V1__AggBehaviour *b = a->behaviours[i];
+            int bi;
+
+            if (b->id == NULL) {
+                continue;
+            }
+            bi = beh_index(s->rubric, s->nb, b->id, i);
+            if (bi >= 0) {
+                row[bi].n += (double)b->count;
+                row[bi].sum += b->sum;
+                row[bi].sumsq += b->sumsq;
+            }
+        }
+        row[s->nb] = *ix;
+    }
+    return 0;
+}
+
+int dash_mom_set_read(const struct dash_ctx *c, struct dash_mom_set *s, enum agg_scope kind,
+                      const struct dash_ids *ids, int32_t from_monday, size_t nweeks,
+                      int32_t full_from, size_t full_weeks)
+{
+    size_t nb = c->rubric->n_behaviours;
+    int32_t last = from_monday + 7 * (int32_t)nweeks - 7;
+    int rc = 0;
+
+    memset(s, 0, sizeof(*s));
+    if (nb > DASH_MOM_MAX_BEHAVIOURS) {
+        nb = DASH_MOM_MAX_BEHAVIOURS;
+    }
+    if (nweeks == 0 || full_weeks == 0 || full_from < from_monday ||
+        (full_from - from_monday) % 7 != 0 || full_from + 7 * (int32_t)full_weeks - 7 > last) {
+        return -EINVAL;
+    }
+    s->rubric = c->rubric;
+    s->nb = nb;
+    s->n = ids->n;
+    s->from_monday = from_monday;
+    s->nweeks = nweeks;
+    s->full_from = full_from;
+    s->full_weeks = full_weeks;
+    s->full = calloc(ids->n * full_weeks * (nb + 1) + 1, sizeof(*s->full));
+    s->index = calloc(ids->n * nweeks + 1, sizeof(*s->index));
+    s->obs = calloc(ids->n * nweeks + 1, sizeof(*s->obs));
+    if (s->full == NULL || s->index == NULL || s->obs == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < ids->n && rc == 0; i++) {
+        struct set_read sr = {s, i};
+
+        rc = agg_read(c->t, kind, ids->id[i], c->rubric_id, from_monday, last, set_cb, &sr);
+    }
+    return rc;
+}
+
+void dash_mom_set_view(const struct dash_mom_set *s, size_t i, struct dash_mom_weeks *view)
+{
+    size_t off = (size_t)((s->full_from - s->from_monday) / 7);
+
+    memset(view, 0, sizeof(*view));
+    view->rubric = s->rubric;
+    view->nb = s->nb;
+    view->from_monday = s->full_from;
+    view->nweeks = s->full_weeks;
+    view->m = &s->full[i * s->full_weeks * (s->nb + 1)];
+    view->observations = dash_mom_set_observations(s, i, off, off + s->full_weeks);
+}
+
+const struct dash_mom *dash_mom_set_index(const struct dash_mom_set *s, size_t i, size_t k)
+{
+    return &s->index[i * s->nweeks + k];
+}
+
+uint64_t dash_mom_set_observations(const struct dash_mom_set *s, size_t i, size_t from, size_t to)
+{
+    uint64_t n = 0;
+
+    for (size_t k = from; k < to && k < s->nweeks; k++) {
+        n += s->obs[i * s->nweeks + k];
+    }
+    return n;
+}
+
+void dash_mom_set_free(struct dash_mom_set *s)
+{
+    free(s->full);
+    free(s->index);
+    free(s->obs);
+    memset(s, 0, sizeof(*s));
 }

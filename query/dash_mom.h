@@ -59,4 +59,46 @@ struct dash_mom *dash_mom_at(struct dash_mom_weeks *w, size_t week, size_t slot)
 /* Frees w's array (safe twice, and after a failed init). */
 void dash_mom_weeks_free(struct dash_mom_weeks *w);
 
+/*
+ * Many people's weeks of one scope kind, each person's read once (one
+ * agg_read() each) and then looked at as often as a page needs: the
+ * programme dashboard's impact, cohorts and quarters all read the same
+ * front-line managers' weeks, which used to be read up to four times.
+ *
+ * Two windows: the long one (from_monday, nweeks) keeps each week's quality
+ * index and observations; the full one (full_from, full_weeks), which lies
+ * inside it, keeps every behaviour too. Memory: people x (full_weeks x
+ * (behaviours + 1) + nweeks) moments.
+ */
+struct dash_mom_set {
+    const Coachq__V1__Rubric *rubric;
+    size_t nb;
+    size_t n; /* people */
+    int32_t from_monday;
+    size_t nweeks;
+    int32_t full_from;
+    size_t full_weeks;
+    struct dash_mom *full;  /* n * full_weeks * (nb + 1) */
+    struct dash_mom *index; /* n * nweeks: the quality index */
+    uint64_t *obs;          /* n * nweeks: observations */
+};
+
+/* Reads the weeks of (kind, ids->id[i], c->rubric_id) for every i into s
+ * (caller owns, free with dash_mom_set_free(), also after a failure). The
+ * full window must lie inside the long one. Returns 0, -ENOMEM, -EINVAL for
+ * windows that do not nest, or a negative code from the store. */
+int dash_mom_set_read(const struct dash_ctx *c, struct dash_mom_set *s, enum agg_scope kind,
+                      const struct dash_ids *ids, int32_t from_monday, size_t nweeks,
+                      int32_t full_from, size_t full_weeks);
+/* Points view at person i's full window: view->m is borrowed from s (never
+ * pass view to dash_mom_weeks_free()), and view->observations counts that
+ * window's observations. */
+void dash_mom_set_view(const struct dash_mom_set *s, size_t i, struct dash_mom_weeks *view);
+/* Person i's quality index in week k of the long window (borrowed). */
+const struct dash_mom *dash_mom_set_index(const struct dash_mom_set *s, size_t i, size_t k);
+/* Person i's observations in weeks [from, to) of the long window. */
+uint64_t dash_mom_set_observations(const struct dash_mom_set *s, size_t i, size_t from, size_t to);
+/* Frees s's arrays and zeroes it (safe on a zeroed set). */
+void dash_mom_set_free(struct dash_mom_set *s);
+
 #endif

@@ -269,12 +269,22 @@ static int observer_read(const struct dash_ctx *c, const struct obs_page *pg, co
 static int observer_drift(const struct dash_ctx *c, const struct obs_page *pg, const char *oid,
                           struct obs_row *o)
 {
+    size_t olen = strlen(oid);
+    char scope[140];
+
     if (o->mine.observations == 0) {
         return 0;
     }
+    if (olen > 64) {
+        return -EINVAL; /* ids from a dash_ids are never longer */
+    }
+    /* "<observer>/<manager>": the observer's part once, each manager's
+     * after it. */
+    memcpy(scope, oid, olen);
+    scope[olen] = '/';
     for (size_t m = 0; m < pg->flm.n; m++) {
+        size_t mlen = strlen(pg->flm.id[m]);
         struct obs_sum pair;
-        char scope[140];
         double pn;
         double ps;
         int rc;
@@ -282,7 +292,7 @@ static int observer_drift(const struct dash_ctx *c, const struct obs_page *pg, c
         if (pg->coach[m].observations == 0) {
             continue;
         }
-        snprintf(scope, sizeof(scope), "%s/%s", oid, pg->flm.id[m]);
+        memcpy(scope + olen + 1, pg->flm.id[m], mlen + 1);
         rc = obs_sum_read(c, AGG_PAIR, scope, pg->from, &pair);
         if (rc != 0) {
             return rc;
@@ -330,12 +340,13 @@ static void observer_cells(struct dash *d, const struct dash_ctx *c, const struc
 {
     Coachq__V1__TableRow *r = dash_row(d, pg->t);
     const struct obs_sum *mine = &o->mine;
+    const char *name = dash_person_name(d, c->t, oid);
     Coachq__V1__Cell *cell;
     char until[16];
     unsigned dn;
     double drift;
 
-    dash_cell_text(d, r, dash_person_name(d, c->t, oid), oid);
+    dash_cell_text(d, r, name, oid);
     dash_cell_text(d, r, o->cl.valid ? "yes" : o->cl.have ? "expired" : "never", NULL);
     dash_cell_text(d, r, o->cl.have ? dash_day_text(o->cl.until_day, until, sizeof(until)) : "",
                    NULL);
@@ -366,7 +377,7 @@ static void observer_cells(struct dash *d, const struct dash_ctx *c, const struc
                   dash_clamp_n((double)pg->flm.n), 2);
     dash_cell_count(d, r, o->ex.attempts);
     dash_cell_text(d, r, exam_flag(d, &o->ex), NULL);
-    dash_chart_x(d, pg->ch, dash_person_name(d, c->t, oid));
+    dash_chart_x(d, pg->ch, name);
     dash_series_add(d, pg->s_drift, drift, dn, NAN, NAN);
 }
 

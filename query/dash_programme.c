@@ -10,8 +10,10 @@
  * broken down.
  *
  * The cost grows with the number of people and weeks, never with the
- * number of observations: each person's weeks are read from the aggregates
- * (dash_mom.h).
+ * number of observations: each front-line manager's weeks are read from the
+ * aggregates once (dash_mom_set_read()), over the quarters of the
+ * correlation, which hold the 52 weeks of the impact, and every part of the
+ * page works from that one read. The enrolments are read in one scan.
  */
 #include "dash_programme.h"
 
@@ -40,6 +42,12 @@
 
 /* ---- Enrolments -------------------------------------------------------- */
 
+/* One scan over every enrolment gathers everything the page needs from
+ * them: each person's earliest completion, the cohorts (in the order they
+ * are first met) and each cohort's members. Cohorts are found through a
+ * hash table and completions by sorting, so the cost grows with the
+ * enrolments, not with their square. */
+
 struct completion {
     char person[65];
     int32_t day; /* earliest completion; 0: none */
@@ -55,6 +63,12 @@ struct cohort {
     uint64_t modules; /* attended module entries of every member */
 };
 
+/* An enrolment with a cohort: who, in which cohort (index into cohorts). */
+struct member {
+    char person[65];
+    size_t cohort;
+};
+
 struct enrol_collect {
     struct completion *done;
     size_t n_done;
@@ -62,79 +76,153 @@ struct enrol_collect {
     struct cohort *cohorts;
     size_t n_cohorts;
     size_t cap_cohorts;
+    struct member *members;
+    size_t n_members;
+    size_t cap_members;
+    size_t *slot; /* open addressing: cohort index + 1, 0 empty */
+    size_t cap_slot;
+    /* members_group(): cohort i's members are members[order[start[i]]] to
+     * members[order[start[i + 1] - 1]], in the order they were met. */
+    size_t *start;
+    size_t *order;
     int32_t until_day;
 };
+
+/* Grows *arr (of size elements, *cap of them) to hold one more than n.
+ * Returns 0, -E2BIG past DASH_MAX_PEOPLE or -ENOMEM. */
+static int grow(void **arr, size_t *cap, size_t n, size_t size, size_t first)
+{
+    size_t ncap;
+    void *p;
+
+    if (n < *cap) {
+        return 0;
+    }
+    ncap = *cap == 0 ? first : *cap * 2;
+    if (ncap > DASH_MAX_PEOPLE) {
+        return -E2BIG;
+    }
+    p = realloc(*arr, ncap * size);
+    if (p == NULL) {
+        return -ENOMEM;
+    }
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+static uint64_t cohort_hash(const char *programme, const char *cohort)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (const char *p = programme; *p != '\0'; p++) {
+        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    }
+    h = (h ^ 0xff) * 1099511628211ULL;
+    for (const char *p = cohort; *p != '\0'; p++) {
+        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Rebuilds the hash table at twice the size. */
+static int cohort_rehash(struct enrol_collect *ec)
+{
+    size_t cap = ec->cap_slot == 0 ? 64 : ec->cap_slot * 2;
+    size_t *slot = calloc(cap, sizeof(*slot));
+
+    if (slot == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < ec->n_cohorts; i++) {
+        size_t at =
+            (size_t)cohort_hash(ec->cohorts[i].programme, ec->cohorts[i].cohort) & (cap - 1);
+
+        while (slot[at] != 0) {
+            at = (at + 1) & (cap - 1);
+        }
+        slot[at] = i + 1;
+    }
+    free(ec->slot);
+    ec->slot = slot;
+    ec->cap_slot = cap;
+    return 0;
+}
+
+/* The index of (programme, cohort), added when new; or a negative code. */
+static int cohort_find(struct enrol_collect *ec, const char *programme, const char *cohort,
+                       int32_t start_day, size_t *out)
+{
+    struct cohort *co;
+    size_t at;
+    int rc;
+
+    if (2 * (ec->n_cohorts + 1) > ec->cap_slot) {
+        rc = cohort_rehash(ec);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    at = (size_t)cohort_hash(programme, cohort) & (ec->cap_slot - 1);
+    while (ec->slot[at] != 0) {
+        co = &ec->cohorts[ec->slot[at] - 1];
+        if (strcmp(co->programme, programme) == 0 && strcmp(co->cohort, cohort) == 0) {
+            *out = ec->slot[at] - 1;
+            return 0;
+        }
+        at = (at + 1) & (ec->cap_slot - 1);
+    }
+    rc = grow((void **)&ec->cohorts, &ec->cap_cohorts, ec->n_cohorts, sizeof(*ec->cohorts), 16);
+    if (rc != 0) {
+        return rc;
+    }
+    co = &ec->cohorts[ec->n_cohorts];
+    memset(co, 0, sizeof(*co));
+    memcpy(co->programme, programme, strlen(programme) + 1);
+    memcpy(co->cohort, cohort, strlen(cohort) + 1);
+    co->start_day = start_day;
+    ec->slot[at] = ec->n_cohorts + 1;
+    *out = ec->n_cohorts++;
+    return 0;
+}
 
 static int enrol_cb(const Coachq__V1__Enrolment *e, void *arg)
 {
     struct enrol_collect *ec = arg;
     int32_t done = e->completed_day > 0 && e->completed_day <= ec->until_day ? e->completed_day : 0;
-    struct cohort *co = NULL;
-    size_t i;
+    struct cohort *co;
+    size_t ci;
+    int rc;
 
     if (e->person_id == NULL || e->programme_id == NULL || strlen(e->person_id) > 64 ||
         strlen(e->programme_id) > 64 || (e->cohort_id != NULL && strlen(e->cohort_id) > 64)) {
         return 0;
     }
     if (done != 0) {
-        for (i = 0; i < ec->n_done; i++) {
-            if (strcmp(ec->done[i].person, e->person_id) == 0) {
-                break;
-            }
+        /* Every completion for now; completions_sort() keeps each
+         * person's earliest. */
+        rc = grow((void **)&ec->done, &ec->cap_done, ec->n_done, sizeof(*ec->done), 64);
+        if (rc != 0) {
+            return rc;
         }
-        if (i == ec->n_done) {
-            if (ec->n_done == ec->cap_done) {
-                size_t cap = ec->cap_done == 0 ? 64 : ec->cap_done * 2;
-                void *p;
-
-                if (cap > DASH_MAX_PEOPLE) {
-                    return -E2BIG;
-                }
-                p = realloc(ec->done, cap * sizeof(*ec->done));
-                if (p == NULL) {
-                    return -ENOMEM;
-                }
-                ec->done = p;
-                ec->cap_done = cap;
-            }
-            memcpy(ec->done[i].person, e->person_id, strlen(e->person_id) + 1);
-            ec->done[i].day = done;
-            ec->n_done++;
-        } else if (done < ec->done[i].day) {
-            ec->done[i].day = done;
-        }
+        memcpy(ec->done[ec->n_done].person, e->person_id, strlen(e->person_id) + 1);
+        ec->done[ec->n_done].day = done;
+        ec->n_done++;
     }
     if (e->cohort_id == NULL || e->cohort_id[0] == '\0') {
         return 0;
     }
-    for (i = 0; i < ec->n_cohorts; i++) {
-        if (strcmp(ec->cohorts[i].programme, e->programme_id) == 0 &&
-            strcmp(ec->cohorts[i].cohort, e->cohort_id) == 0) {
-            co = &ec->cohorts[i];
-            break;
-        }
+    rc = cohort_find(ec, e->programme_id, e->cohort_id, e->cohort_start_day, &ci);
+    if (rc == 0) {
+        rc = grow((void **)&ec->members, &ec->cap_members, ec->n_members, sizeof(*ec->members), 64);
     }
-    if (co == NULL) {
-        if (ec->n_cohorts == ec->cap_cohorts) {
-            size_t cap = ec->cap_cohorts == 0 ? 16 : ec->cap_cohorts * 2;
-            void *p;
-
-            if (cap > DASH_MAX_PEOPLE) {
-                return -E2BIG;
-            }
-            p = realloc(ec->cohorts, cap * sizeof(*ec->cohorts));
-            if (p == NULL) {
-                return -ENOMEM;
-            }
-            ec->cohorts = p;
-            ec->cap_cohorts = cap;
-        }
-        co = &ec->cohorts[ec->n_cohorts++];
-        memset(co, 0, sizeof(*co));
-        memcpy(co->programme, e->programme_id, strlen(e->programme_id) + 1);
-        memcpy(co->cohort, e->cohort_id, strlen(e->cohort_id) + 1);
-        co->start_day = e->cohort_start_day;
+    if (rc != 0) {
+        return rc;
     }
+    memcpy(ec->members[ec->n_members].person, e->person_id, strlen(e->person_id) + 1);
+    ec->members[ec->n_members].cohort = ci;
+    ec->n_members++;
+    co = &ec->cohorts[ci];
     if (e->cohort_start_day != 0 && (co->start_day == 0 || e->cohort_start_day < co->start_day)) {
         co->start_day = e->cohort_start_day;
     }
@@ -151,6 +239,35 @@ static int enrol_cb(const Coachq__V1__Enrolment *e, void *arg)
 
 static int completion_cmp(const void *a, const void *b)
 {
+    const struct completion *x = a;
+    const struct completion *y = b;
+    int c = strcmp(x->person, y->person);
+
+    if (c != 0) {
+        return c;
+    }
+    return (x->day > y->day) - (x->day < y->day);
+}
+
+/* Sorts the completions by person and keeps each person's earliest. */
+static void completions_sort(struct enrol_collect *ec)
+{
+    size_t n = 0;
+
+    if (ec->n_done > 1) {
+        qsort(ec->done, ec->n_done, sizeof(*ec->done), completion_cmp);
+    }
+    for (size_t i = 0; i < ec->n_done; i++) {
+        if (n > 0 && strcmp(ec->done[n - 1].person, ec->done[i].person) == 0) {
+            continue; /* a later completion of the same person */
+        }
+        ec->done[n++] = ec->done[i];
+    }
+    ec->n_done = n;
+}
+
+static int person_cmp(const void *a, const void *b)
+{
     return strcmp(((const struct completion *)a)->person, ((const struct completion *)b)->person);
 }
 
@@ -164,14 +281,46 @@ static int32_t completion_of(const struct enrol_collect *ec, const char *person)
         return 0;
     }
     memcpy(key.person, person, strlen(person) + 1);
-    hit = bsearch(&key, ec->done, ec->n_done, sizeof(*ec->done), completion_cmp);
+    hit = bsearch(&key, ec->done, ec->n_done, sizeof(*ec->done), person_cmp);
     return hit != NULL ? hit->day : 0;
+}
+
+/* Groups the members by cohort (a counting sort that keeps their order).
+ * Returns 0 or -ENOMEM. */
+static int members_group(struct enrol_collect *ec)
+{
+    size_t *fill;
+
+    ec->start = calloc(ec->n_cohorts + 1, sizeof(*ec->start));
+    ec->order = calloc(ec->n_members + 1, sizeof(*ec->order));
+    fill = calloc(ec->n_cohorts + 1, sizeof(*fill));
+    if (ec->start == NULL || ec->order == NULL || fill == NULL) {
+        free(fill);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < ec->n_members; i++) {
+        ec->start[ec->members[i].cohort + 1]++;
+    }
+    for (size_t k = 0; k < ec->n_cohorts; k++) {
+        ec->start[k + 1] += ec->start[k];
+    }
+    for (size_t i = 0; i < ec->n_members; i++) {
+        size_t k = ec->members[i].cohort;
+
+        ec->order[ec->start[k] + fill[k]++] = i;
+    }
+    free(fill);
+    return 0;
 }
 
 static void enrol_free(struct enrol_collect *ec)
 {
     free(ec->done);
     free(ec->cohorts);
+    free(ec->members);
+    free(ec->slot);
+    free(ec->start);
+    free(ec->order);
     memset(ec, 0, sizeof(*ec));
 }
 
@@ -197,49 +346,80 @@ static int programme_training_weeks(const struct enrol_collect *ec, const struct
 
 /* ---- Programme impact: attendance beside quality ---------------------- */
 
-/* Counts a cohort's members observed before it started and after its last
- * completion (the windows of its quality figures), so that each figure is
- * shown only when it rests on privacy_min people as computed, not on the
- * headcount enrolled. */
-struct cohort_seen {
-    const struct dash_ctx *c;
-    const struct cohort *co;
-    struct dash_mom_weeks *w;
-    unsigned before;
-    unsigned after;
+/* The front-line managers' weeks, read once for the whole page
+ * (dash_mom_set_read()), and flm's ids in strcmp order to find a cohort
+ * member among them. */
+struct prog_weeks {
+    const struct dash_ids *flm;
+    struct dash_mom_set set;
+    const char **by_id; /* pointers into flm->id, sorted */
 };
 
-static int cohort_seen_cb(const Coachq__V1__Enrolment *e, void *arg)
+static int id_ptr_cmp(const void *a, const void *b)
 {
-    struct cohort_seen *cs = arg;
-    const struct cohort *co = cs->co;
-    int before = 0, after = 0;
-    int rc;
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
-    if (e->person_id == NULL || e->cohort_id == NULL || strcmp(e->cohort_id, co->cohort) != 0) {
+/* The index of person in pw->flm, or pw->flm->n. */
+static size_t prog_find(const struct prog_weeks *pw, const char *person)
+{
+    const char **hit;
+
+    if (pw->flm->n == 0) {
         return 0;
     }
-    rc = dash_mom_weeks_read(cs->c, cs->w, AGG_COACH, e->person_id);
-    if (rc != 0) {
-        return rc;
-    }
-    for (size_t k = 0; k < cs->w->nweeks; k++) {
-        int32_t monday = cs->w->from_monday + 7 * (int32_t)k;
-        int seen = dash_mom_at(cs->w, k, cs->w->nb)->n > 0;
+    hit = bsearch(&person, pw->by_id, pw->flm->n, sizeof(*pw->by_id), id_ptr_cmp);
+    return hit != NULL ? (size_t)(*hit - pw->flm->id[0]) / sizeof(pw->flm->id[0]) : pw->flm->n;
+}
 
-        if (co->start_day != 0 && monday < agg_week_of(co->start_day)) {
-            before |= seen;
-        } else if (co->last_completed != 0 && monday >= agg_week_of(co->last_completed)) {
-            after |= seen;
+/*
+ * Counts a cohort's members observed before it started and after its last
+ * completion (the windows of its quality figures), so that each figure is
+ * shown only when it rests on privacy_min people as computed, not on the
+ * headcount enrolled. A member who is a front-line manager is looked up in
+ * pw; anyone else's weeks are read into w.
+ */
+static int cohort_seen(const struct dash_ctx *c, const struct prog_weeks *pw,
+                       const struct enrol_collect *ec, size_t ci, struct dash_mom_weeks *w,
+                       unsigned *n_before, unsigned *n_after)
+{
+    const struct cohort *co = &ec->cohorts[ci];
+    size_t off = (size_t)((pw->set.full_from - pw->set.from_monday) / 7);
+
+    *n_before = 0;
+    *n_after = 0;
+    for (size_t j = ec->start[ci]; j < ec->start[ci + 1]; j++) {
+        const struct member *mb = &ec->members[ec->order[j]];
+        size_t at = prog_find(pw, mb->person);
+        int before = 0, after = 0;
+
+        if (at == pw->flm->n) {
+            int rc = dash_mom_weeks_read(c, w, AGG_COACH, mb->person);
+
+            if (rc != 0) {
+                return rc;
+            }
         }
+        for (size_t k = 0; k < w->nweeks; k++) {
+            int32_t monday = w->from_monday + 7 * (int32_t)k;
+            int seen = at < pw->flm->n ? dash_mom_set_index(&pw->set, at, off + k)->n > 0
+                                       : dash_mom_at(w, k, w->nb)->n > 0;
+
+            if (co->start_day != 0 && monday < agg_week_of(co->start_day)) {
+                before |= seen;
+            } else if (co->last_completed != 0 && monday >= agg_week_of(co->last_completed)) {
+                after |= seen;
+            }
+        }
+        *n_before += (unsigned)before;
+        *n_after += (unsigned)after;
     }
-    cs->before += (unsigned)before;
-    cs->after += (unsigned)after;
     return 0;
 }
 
 static int programme_attendance(struct dash *d, const struct dash_ctx *c,
-                                const struct enrol_collect *ec, struct dash_mom_weeks *w)
+                                const struct enrol_collect *ec, const struct prog_weeks *pw,
+                                struct dash_mom_weeks *w)
 {
     static const char *const cols[] = {
         "Programme", "Cohort",         "Enrolled",      "Modules attended",
@@ -278,15 +458,9 @@ static int programme_attendance(struct dash *d, const struct dash_ctx *c,
             }
             continue;
         }
-        {
-            struct cohort_seen cs = {c, co, w, 0, 0};
-
-            rc = people_enrolments(c->t, co->programme, cohort_seen_cb, &cs);
-            if (rc != 0) {
-                return rc;
-            }
-            seen_before = cs.before;
-            seen_after = cs.after;
+        rc = cohort_seen(c, pw, ec, i, w, &seen_before, &seen_after);
+        if (rc != 0) {
+            return rc;
         }
         snprintf(scope, sizeof(scope), "%s/%s", co->programme, co->cohort);
         rc = dash_mom_weeks_read(c, w, AGG_COHORT, scope);
@@ -361,8 +535,8 @@ static int32_t quarter_first_day(int64_t q)
 struct results {
     int64_t q0; /* first quarter held */
     size_t nq;
-    int reps;    /* 1 while collecting the reps' own figures (team unset) */
-    size_t only; /* with reps: the one quarter index collected */
+    int reps;      /* 1 while collecting the reps' own figures (team unset) */
+    unsigned only; /* with reps: the quarter indexes collected (bit k) */
     double qsum[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
     unsigned qn[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
     double msum[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
@@ -395,7 +569,7 @@ static int results_cb(const Coachq__V1__Outcome *o, void *arg)
     }
     k = (size_t)(q - res->q0);
     if (res->reps) {
-        if (k == res->only) {
+        if ((res->only >> k) & 1u) {
             res->rsum[mi][k] += o->value;
             res->rn[mi][k]++;
         }
@@ -424,52 +598,105 @@ static double results_get(const struct results *res, size_t mi, size_t k)
     return NAN;
 }
 
-struct rep_walk {
-    struct store_txn *t;
-    struct results *res;
-    int32_t from, until;
+/* A rep of the manager at the end of quarter k (bit k of quarters). */
+struct rep_quarter {
+    char id[65];
+    unsigned k;
 };
 
-static int rep_results_cb(const char *rep, void *arg)
+struct rep_walk {
+    struct rep_quarter *r;
+    size_t n;
+    size_t cap;
+    unsigned k;
+};
+
+static int rep_collect_cb(const char *rep, void *arg)
 {
     struct rep_walk *rw = arg;
 
-    return outcomes_list(rw->t, rep, rw->from, rw->until, results_cb, rw->res);
+    if (strlen(rep) > 64) {
+        return 0;
+    }
+    if (rw->n == rw->cap) {
+        size_t cap = rw->cap == 0 ? 32 : rw->cap * 2;
+        struct rep_quarter *r;
+
+        if (cap > DASH_MAX_PEOPLE) {
+            return -E2BIG;
+        }
+        r = realloc(rw->r, cap * sizeof(*r));
+        if (r == NULL) {
+            return -ENOMEM;
+        }
+        rw->r = r;
+        rw->cap = cap;
+    }
+    memcpy(rw->r[rw->n].id, rep, strlen(rep) + 1);
+    rw->r[rw->n].k = rw->k;
+    rw->n++;
+    return 0;
 }
 
-/* Where a team has no figure of its own, its reps' figures stand in: the
+static int rep_quarter_cmp(const void *a, const void *b)
+{
+    const struct rep_quarter *x = a;
+    const struct rep_quarter *y = b;
+    int c = strcmp(x->id, y->id);
+
+    return c != 0 ? c : (x->k > y->k) - (x->k < y->k);
+}
+
+/*
+ * Where a team has no figure of its own, its reps' figures stand in: the
  * reps who reported to manager at the end of each quarter, their months
- * and quarters of that quarter averaged. */
+ * and quarters of that quarter averaged. Each rep's results are read once
+ * for every quarter they stand in for, in id order as before (so every sum
+ * adds the same figures in the same order), rather than once per quarter.
+ */
 static int results_from_reps(const struct dash_ctx *c, const char *manager, struct results *res)
 {
     struct rep_walk rw;
+    int32_t until = 0;
     int rc = 0;
 
-    rw.t = c->t;
-    rw.res = res;
-    res->reps = 1;
+    memset(&rw, 0, sizeof(rw));
     for (size_t k = 0; k < res->nq && rc == 0; k++) {
-        rw.from = quarter_first_day(res->q0 + (int64_t)k);
-        rw.until = quarter_first_day(res->q0 + (int64_t)k + 1) - 1;
-        if (rw.from > c->until_day) {
+        int32_t from = quarter_first_day(res->q0 + (int64_t)k);
+        int32_t last = quarter_first_day(res->q0 + (int64_t)k + 1) - 1;
+        int lacks = 0;
+
+        if (from > c->until_day) {
             break;
         }
-        {
-            /* Only quarters where the team lacks a figure of its own. */
-            int lacks = 0;
-
-            for (size_t mi = 0; mi < PROG_NMETRICS; mi++) {
-                lacks |= res->qn[mi][k] == 0 && res->mn[mi][k] == 0;
-            }
-            if (!lacks) {
-                continue;
-            }
+        /* Only quarters where the team lacks a figure of its own. */
+        for (size_t mi = 0; mi < PROG_NMETRICS; mi++) {
+            lacks |= res->qn[mi][k] == 0 && res->mn[mi][k] == 0;
         }
-        res->only = k;
-        rc = people_reports_at(c->t, manager, rw.until < c->until_day ? rw.until : c->until_day,
-                               rep_results_cb, &rw);
+        if (!lacks) {
+            continue;
+        }
+        rw.k = (unsigned)k;
+        until = last;
+        rc = people_reports_at(c->t, manager, last < c->until_day ? last : c->until_day,
+                               rep_collect_cb, &rw);
+    }
+    if (rw.n > 1) {
+        qsort(rw.r, rw.n, sizeof(*rw.r), rep_quarter_cmp);
+    }
+    res->reps = 1;
+    for (size_t i = 0; i < rw.n && rc == 0;) {
+        size_t j = i;
+
+        res->only = 0;
+        for (; j < rw.n && strcmp(rw.r[j].id, rw.r[i].id) == 0; j++) {
+            res->only |= 1u << rw.r[j].k;
+        }
+        rc = outcomes_list(c->t, rw.r[i].id, quarter_first_day(res->q0), until, results_cb, res);
+        i = j;
     }
     res->reps = 0;
+    free(rw.r);
     return rc;
 }
 
@@ -558,26 +785,28 @@ static void results_pairs(struct corr_acc acc[PROG_NMETRICS][PROG_MAX_LAG],
     }
 }
 
-/* One manager's quality per quarter from q0 (w is scratch) and team
- * results (res is scratch), added to acc. Returns 0 or a negative code. */
-static int results_manager(const struct dash_ctx *c, const char *manager, int64_t q0,
-                           struct dash_mom_weeks *w, struct results *res,
+/* Manager i's quality per quarter from q0 (from pw, whose long window
+ * starts with q0's first week) and team results (res is scratch), added to
+ * acc. Returns 0 or a negative code. */
+static int results_manager(const struct dash_ctx *c, const struct prog_weeks *pw, size_t i,
+                           int64_t q0, struct results *res,
                            struct corr_acc acc[PROG_NMETRICS][PROG_MAX_LAG])
 {
+    const struct dash_mom_set *set = &pw->set;
+    const char *manager = pw->flm->id[i];
     struct dash_mom qual[PROG_QUARTERS];
     int rc;
 
-    rc = dash_mom_weeks_read(c, w, AGG_COACH, manager);
-    if (rc != 0 || w->observations == 0) {
-        return rc;
+    if (dash_mom_set_observations(set, i, 0, set->nweeks) == 0) {
+        return 0;
     }
     /* Quality per quarter of the Monday of each week. */
     memset(qual, 0, sizeof(qual));
-    for (size_t k = 0; k < w->nweeks; k++) {
-        int64_t q = quarter_of(w->from_monday + 7 * (int32_t)k);
+    for (size_t k = 0; k < set->nweeks; k++) {
+        int64_t q = quarter_of(set->from_monday + 7 * (int32_t)k);
 
         if (q >= q0 && q < q0 + PROG_QUARTERS) {
-            dash_mom_add(&qual[q - q0], dash_mom_at(w, k, w->nb));
+            dash_mom_add(&qual[q - q0], dash_mom_set_index(set, i, k));
         }
     }
     memset(res, 0, sizeof(*res));
@@ -642,25 +871,20 @@ static int results_table(struct dash *d, const struct dash_ctx *c,
 }
 
 /* Quality against the team's results one and two quarters later. */
-static int programme_results(struct dash *d, const struct dash_ctx *c, const struct dash_ids *flm)
+static int programme_results(struct dash *d, const struct dash_ctx *c, const struct prog_weeks *pw)
 {
     struct corr_acc acc[PROG_NMETRICS][PROG_MAX_LAG];
     int64_t q0 = quarter_of(c->until_day) - PROG_QUARTERS;
-    int32_t from_monday = agg_week_of(quarter_first_day(q0));
-    size_t nweeks = (size_t)((c->until_monday - from_monday) / 7 + 1);
     struct results *res = NULL;
-    struct dash_mom_weeks w;
-    int rc;
+    int rc = 0;
 
     memset(acc, 0, sizeof(acc));
-    rc = dash_mom_weeks_init(&w, c, from_monday, nweeks);
     res = calloc(1, sizeof(*res));
-    if (rc != 0 || res == NULL) {
-        rc = -ENOMEM;
-        goto out;
+    if (res == NULL) {
+        return -ENOMEM;
     }
-    for (size_t i = 0; i < flm->n && rc == 0; i++) {
-        rc = results_manager(c, flm->id[i], q0, &w, res, acc);
+    for (size_t i = 0; i < pw->flm->n && rc == 0; i++) {
+        rc = results_manager(c, pw, i, q0, res, acc);
     }
     if (rc == 0) {
         rc = results_table(d, c, acc);
@@ -668,8 +892,6 @@ static int programme_results(struct dash *d, const struct dash_ctx *c, const str
     if (rc == 0) {
         rc = dash_failed(d);
     }
-out:
-    dash_mom_weeks_free(&w);
     free(res);
     return rc;
 }
@@ -679,46 +901,71 @@ int dash_programme(struct dash *d, const struct dash_ctx *c)
     struct dash_ids flm;
     struct enrol_collect ec;
     struct dash_mom_weeks w;
+    struct prog_weeks pw;
     int32_t *cweek = NULL;
+    int32_t q_from = agg_week_of(quarter_first_day(quarter_of(c->until_day) - PROG_QUARTERS));
     int rc;
 
     memset(&flm, 0, sizeof(flm));
     memset(&ec, 0, sizeof(ec));
     memset(&w, 0, sizeof(w));
+    memset(&pw, 0, sizeof(pw));
+    pw.flm = &flm;
     ec.until_day = c->until_day;
     rc = dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, &flm);
     if (rc == 0) {
         rc = people_enrolments(c->t, NULL, enrol_cb, &ec);
     }
+    if (rc == 0) {
+        rc = members_group(&ec);
+    }
     if (rc != 0) {
         goto out;
     }
-    if (ec.n_done > 1) {
-        qsort(ec.done, ec.n_done, sizeof(*ec.done), completion_cmp);
-    }
+    completions_sort(&ec);
     rc = dash_mom_weeks_init(&w, c, dash_week(c, PROG_WEEKS - 1), PROG_WEEKS);
     if (rc != 0) {
         goto out;
     }
     /* The page's period starts with the earliest week any figure reads:
      * the 52 weeks of the impact, or the quarters of the correlation. */
+    dash_msg(d)->from_day = q_from < w.from_monday ? q_from : w.from_monday;
+    /* Every manager's weeks, once: the quarters' window and, inside it,
+     * the impact's 52 weeks with every behaviour. */
     {
-        int32_t q_from = agg_week_of(quarter_first_day(quarter_of(c->until_day) - PROG_QUARTERS));
+        int32_t from = q_from < w.from_monday ? q_from : w.from_monday;
 
-        dash_msg(d)->from_day = q_from < w.from_monday ? q_from : w.from_monday;
+        pw.by_id = calloc(flm.n + 1, sizeof(*pw.by_id));
+        if (pw.by_id == NULL) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < flm.n; i++) {
+            pw.by_id[i] = flm.id[i];
+        }
+        if (flm.n > 1) {
+            qsort(pw.by_id, flm.n, sizeof(*pw.by_id), id_ptr_cmp);
+        }
+        rc = dash_mom_set_read(c, &pw.set, AGG_COACH, &flm, from,
+                               (size_t)((c->until_monday - from) / 7 + 1), w.from_monday,
+                               PROG_WEEKS);
     }
-    rc = programme_training_weeks(&ec, &flm, &cweek);
     if (rc == 0) {
-        rc = dash_did_impact(d, c, &flm, cweek, &w);
+        rc = programme_training_weeks(&ec, &flm, &cweek);
     }
     if (rc == 0) {
-        rc = programme_attendance(d, c, &ec, &w);
+        rc = dash_did_impact(d, c, &flm, cweek, &pw.set);
     }
     if (rc == 0) {
-        rc = programme_results(d, c, &flm);
+        rc = programme_attendance(d, c, &ec, &pw, &w);
+    }
+    if (rc == 0) {
+        rc = programme_results(d, c, &pw);
     }
 out:
     free(cweek);
+    free(pw.by_id);
+    dash_mom_set_free(&pw.set);
     dash_mom_weeks_free(&w);
     dash_ids_free(&flm);
     enrol_free(&ec);

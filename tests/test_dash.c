@@ -16,6 +16,7 @@
 
 #include "dash.h"
 #include "dashfmt.h"
+#include "stats.h"
 #include "people.h"
 #include "render_html.h"
 #include "store.h"
@@ -358,6 +359,39 @@ static void test_mean_ci(void **state)
      * s^2 = 200/199. */
     assert_int_equal(dash_mean_ci(200, 600, 2000, &m, &lo, &hi), 0);
     assert_true(fabs((hi - m) - 1.972 * sqrt(200.0 / 199 / 200)) < 1e-3);
+}
+
+/* The t quantile table and the page's remembered quantiles give the very
+ * doubles stats_t975() and dash_mean_ci() give (issue 13: Manager detail
+ * computed a dozen quantiles per page, tens of microseconds each). */
+static void test_t975_table(void **state)
+{
+    static const uint64_t ns[] = {2, 3, 5, 12, 40, 385, 1025, 1026, 1154, 4097, 70000};
+    struct dash *d = dash_new(COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER, NULL);
+
+    (void)state;
+    assert_non_null(d);
+    for (uint64_t df = 1; df <= 1100; df++) {
+        double a = dash_t975(df);
+        double b = stats_t975((double)df);
+
+        assert_memory_equal(&a, &b, sizeof(a));
+    }
+    for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+        /* Twice: the second time from what the page remembered. */
+        for (int k = 0; k < 2; k++) {
+            double sum = 2.5 * (double)ns[i] + 0.25 * (double)(i % 3);
+            double sumsq = 7.0 * (double)ns[i];
+            double m1, lo1, hi1, m2, lo2, hi2;
+
+            assert_int_equal(dash_mean_ci(ns[i], sum, sumsq, &m1, &lo1, &hi1),
+                             dash_page_mean_ci(d, ns[i], sum, sumsq, &m2, &lo2, &hi2));
+            assert_memory_equal(&m1, &m2, sizeof(m1));
+            assert_memory_equal(&lo1, &lo2, sizeof(lo1));
+            assert_memory_equal(&hi1, &hi2, sizeof(hi1));
+        }
+    }
+    dash_free(d);
 }
 
 /* ---- Requests and access ---------------------------------------------- */
@@ -895,6 +929,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builder),
         cmocka_unit_test(test_mean_ci),
+        cmocka_unit_test(test_t975_table),
         cmocka_unit_test_setup_teardown(test_access, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_my_managers, setup, teardown),
