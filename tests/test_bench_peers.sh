@@ -94,10 +94,10 @@ done
 
 # The report, from lines as ingest.sh writes them.
 cat >"$TMP/results" <<EOF
-sys=redis round=1 w=1 n=100 rps=2000.0 p50_ms=1.000 p99_ms=2.000 p999_ms=3.000 bytes_per_rec=1100 client_cpu=0.100
-sys=coachq round=1 w=1 $line wb=123456
-sys=redis round=2 w=1 n=100 rps=4000.0 p50_ms=1.000 p99_ms=2.000 p999_ms=3.000 bytes_per_rec=1100 client_cpu=0.100
-sys=coachq round=2 w=1 $line wb=123456
+sys=redis round=1 w=1 n=100 rps=2000.0 p50_ms=1.000 p99_ms=2.000 p999_ms=3.000 bytes_per_rec=1100 client_cpu=0.100 wc=110000
+sys=coachq round=1 w=1 $line wb=123456 wc=40000 anon_kib=10240
+sys=redis round=2 w=1 n=100 rps=4000.0 p50_ms=1.000 p99_ms=2.000 p999_ms=3.000 bytes_per_rec=1100 client_cpu=0.100 wc=110000
+sys=coachq round=2 w=1 $line wb=123456 wc=40000 anon_kib=10240
 EOF
 python3 "$ROOT/bench/peers/ingest_report.py" --round 1 --w 1 "$TMP/results" >"$TMP/report" ||
     fail "ingest_report.py failed"
@@ -106,6 +106,8 @@ python3 "$ROOT/bench/peers/ingest_report.py" --summary "$TMP/results" >"$TMP/rep
     fail "ingest_report.py --summary failed"
 grep -q 'median over 2 rounds' "$TMP/report" || fail "no summary: $(cat "$TMP/report")"
 grep -q 'writer CPU us/record' "$TMP/report" || fail "no writer CPU in the summary"
+grep -q '^ *bytes written/record .*x' "$TMP/report" || fail "no bytes written ratio: $(cat "$TMP/report")"
+grep -q 'server RssAnon MiB *10.0' "$TMP/report" || fail "no server memory: $(cat "$TMP/report")"
 grep -q '^64x1 .*records/s .*x (.*x-.*x)' "$TMP/report" ||
     fail "no throughput ratio with its range: $(cat "$TMP/report")"
 echo "test_bench_peers: ok"

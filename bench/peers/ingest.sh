@@ -21,7 +21,9 @@
 # Printed per phase and round: records/s, ack latency p50/p99/p99.9 (ms),
 # coachq/Redis throughput ratio, coachq's records per commit and writer CPU
 # microseconds per record (the server's GetStats counters), bytes written
-# per record (write_bytes of /proc/PID/io of the server over the phase), and
+# per record (wchar of /proc/PID/io of the server over the phase: what it
+# handed to write calls; and the kernel's write_bytes, which counts whole
+# large page-cache folios and can be several times more), and
 # the load client's CPU as a share of one core, and coachqd's anonymous
 # memory (RssAnon) at the end of the phase. Then a summary: the median
 # over rounds with min-max. Redis's p99.9 is read from redis-benchmark's
@@ -168,9 +170,17 @@ stop_server() {
     fi
 }
 
-# write_bytes PID: bytes the process has caused to be written to storage.
+# write_bytes PID: bytes the kernel counts as sent to storage for the
+# process (whole large page-cache folios: it can be several times what a
+# small write changes).
 write_bytes() {
     sed -n 's/^write_bytes: //p' "/proc/$1/io"
+}
+
+# wchar PID: bytes the process handed to write calls (its files, and its
+# sockets' answers, which are small beside them).
+wchar() {
+    sed -n 's/^wchar: //p' "/proc/$1/io"
 }
 
 # free_port: a loopback TCP port that nothing listens on now.
@@ -193,7 +203,7 @@ RESULTS=$WORK/results
 
 # redis_phase ROUND W: one Redis phase; appends its result line.
 redis_phase() {
-    local round=$1 w=$2 dir=$WORK/redis-$1-$2 port n wb0 wb1 out t treal tuser tsys
+    local round=$1 w=$2 dir=$WORK/redis-$1-$2 port n wb0 wb1 wc0 wc1 out t treal tuser tsys
     mkdir -p "$dir"
     if [ "$RECORDS" -gt 0 ]; then
         n=$RECORDS
@@ -247,6 +257,7 @@ EOF
         exit 1
     fi
     wb0=$(write_bytes "$PID")
+    wc0=$(wchar "$PID")
     # The load client's own CPU time comes from bash's time keyword.
     t=$( {
         TIMEFORMAT='%3R %3U %3S'
@@ -254,6 +265,7 @@ EOF
             -r 1000000 -P "$w" --precision 3 >"$dir/bench.out" 2>"$dir/bench.err"
     } 2>&1)
     wb1=$(write_bytes "$PID")
+    wc1=$(wchar "$PID")
     stop_server
     read -r treal tuser tsys <<<"$t"
     out=$(python3 - "$dir/bench.out" "$n" "$wb1" "$wb0" "$treal" "$tuser" "$tsys" <<'EOF'
@@ -280,13 +292,13 @@ EOF
         cat "$dir/bench.out" "$dir/bench.err" >&2
         exit 1
     }
-    echo "sys=redis round=$round w=$w n=$n $out" >>"$RESULTS"
+    echo "sys=redis round=$round w=$w n=$n $out wc=$((wc1 - wc0))" >>"$RESULTS"
     rm -rf "$dir"
 }
 
 # coachq_phase ROUND W: one coachqd phase; appends its result line.
 coachq_phase() {
-    local round=$1 w=$2 dir=$WORK/coachq-$1-$2 wb0 wb1 line load
+    local round=$1 w=$2 dir=$WORK/coachq-$1-$2 wb0 wb1 wc0 wc1 line load anon
     mkdir -p "$dir"
     cp -r --sparse=always "$TMP/data" "$dir/data"
     "$COACHQD" --data "$dir/data" --listen 127.0.0.1:0 --port-file "$dir/port" \
@@ -309,6 +321,7 @@ coachq_phase() {
         load=(--seconds "$DURATION")
     fi
     wb0=$(write_bytes "$PID")
+    wc0=$(wchar "$PID")
     if ! timeout 600 "$BENCH" --port "$(cat "$dir/port")" --ca "$CERTS/ca.crt" \
         --cert "$CERTS/users/alice.crt" --key "$CERTS/users/alice.key" \
         --stats-cert "$CERTS/users/lead.bench.crt" --stats-key "$CERTS/users/lead.bench.key" \
@@ -319,10 +332,11 @@ coachq_phase() {
         exit 1
     fi
     wb1=$(write_bytes "$PID")
+    wc1=$(wchar "$PID")
     anon=$(sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$PID/status")
     stop_server
     line=$(sed -n 's/^result //p' "$dir/bench.out")
-    echo "sys=coachq round=$round w=$w $line wb=$((wb1 - wb0)) anon_kib=${anon:-0}" >>"$RESULTS"
+    echo "sys=coachq round=$round w=$w $line wb=$((wb1 - wb0)) wc=$((wc1 - wc0)) anon_kib=${anon:-0}" >>"$RESULTS"
     rm -rf "$dir"
 }
 

@@ -32,6 +32,7 @@ def figures(row):
             "p50": float(row["p50_ms"]),
             "p99": float(row["p99_ms"]),
             "p999": float(row["p999_ms"]),
+            "wpr": int(row.get("wc", "0")) / float(row["n"]) if "n" in row else 0.0,
             "bpr": float(row["bytes_per_rec"]),
             "cpu": float(row["client_cpu"]),
         }
@@ -43,6 +44,7 @@ def figures(row):
         "p50": int(row["p50_us"]) / 1000.0,
         "p99": int(row["p99_us"]) / 1000.0,
         "p999": int(row["p999_us"]) / 1000.0,
+        "wpr": int(row.get("wc", "0")) / stored,
         "bpr": int(row["wb"]) / stored,
         "cpu": float(row["client_cpu_share"]),
         "rpc": recs / commits if commits else 0.0,
@@ -56,7 +58,8 @@ MEASURES = [
     ("p50", "ack p50 ms", "%.2f"),
     ("p99", "ack p99 ms", "%.2f"),
     ("p999", "ack p99.9 ms", "%.2f"),
-    ("bpr", "bytes written/record", "%.0f"),
+    ("wpr", "bytes written/record", "%.0f"),
+    ("bpr", "kernel write_bytes/rec", "%.0f"),
     ("cpu", "load client CPU (cores)", "%.2f"),
     ("rpc", "records per commit", "%.1f"),
     ("wus", "writer CPU us/record", "%.1f"),
@@ -104,7 +107,7 @@ def summary(rows):
             cv = [f[key] for f in per["coachq"].values() if key in f]
             rv = [f[key] for f in per["redis"].values() if key in f]
             ratio = "-"
-            if key in ("rps", "p50", "p99", "p999", "bpr"):
+            if key in ("rps", "p50", "p99", "p999", "wpr", "bpr"):
                 both = [per["coachq"][k][key] / per["redis"][k][key]
                         for k in per["coachq"] if k in per["redis"] and per["redis"][k][key]]
                 ratio = spread(both, "%.2fx") if both else "-"
