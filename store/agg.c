@@ -67,8 +67,30 @@ struct agg_beh *agg_val_beh(struct agg_val *v, const char *id)
 
 int agg_val_add(struct agg_val *dst, const struct agg_val *src, int sign)
 {
+    if (dst->nb == 0 && src->nb > 0) {
+        /* Into an empty value (a key's first delta in a batch): the
+         * behaviours are src's, in its order, with nothing to look up. */
+        if (src->nb > dst->capb) {
+            struct agg_beh *nb = realloc(dst->b, src->nb * sizeof(*nb));
+
+            if (nb == NULL) {
+                return -ENOMEM;
+            }
+            dst->b = nb;
+            dst->capb = src->nb;
+        }
+        memset(dst->b, 0, src->nb * sizeof(*dst->b));
+        for (size_t i = 0; i < src->nb; i++) {
+            memcpy(dst->b[i].id, src->b[i].id, sizeof(dst->b[i].id));
+        }
+        dst->nb = src->nb;
+    }
     for (size_t i = 0; i < src->nb; i++) {
-        struct agg_beh *b = agg_val_beh(dst, src->b[i].id);
+        /* Values of one rubric list their behaviours in the same order, so
+         * the same position is tried before the search. */
+        struct agg_beh *b = i < dst->nb && strcmp(dst->b[i].id, src->b[i].id) == 0
+                                ? &dst->b[i]
+                                : agg_val_beh(dst, src->b[i].id);
 
         if (b == NULL) {
             return -ENOMEM;
