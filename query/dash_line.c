@@ -233,21 +233,7 @@ static int week_add_in(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
         week_grow_u64(arena, &dst->pairs, &dst->n_pairs, src->n_pairs) != 0) {
         return -ENOMEM;
     }
-    for (size_t i = 0; i < src->n_markers; i++) {
-        dst->markers[i] += src->markers[i];
-    }
-    for (size_t i = 0; i < src->n_pairs; i++) {
-        dst->pairs[i] += src->pairs[i];
-    }
-    dst->observations += src->observations;
-    dst->seconds += src->seconds;
-    dst->index_n += src->index_n;
-    dst->index_sum += src->index_sum;
-    dst->index_sumsq += src->index_sumsq;
-    dst->self_assess_n += src->self_assess_n;
-    dst->self_assess_s_sum += src->self_assess_s_sum;
-    dst->actions += src->actions;
-    dst->double_coded += src->double_coded;
+    agg_week_add_counts(dst, src);
     return 0;
 }
 

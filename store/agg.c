@@ -812,16 +812,20 @@ int agg_week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
         db->sumsq += sb->sumsq;
         db->proficient += sb->proficient;
     }
-    if (grow_u64(&dst->markers, &dst->n_markers, src->n_markers) != 0) {
+    if (grow_u64(&dst->markers, &dst->n_markers, src->n_markers) != 0 ||
+        grow_u64(&dst->pairs, &dst->n_pairs, src->n_pairs) != 0) {
         return -ENOMEM;
     }
-    for (size_t i = 0; i < src->n_markers; i++) {
+    agg_week_add_counts(dst, src);
+    return 0;
+}
+
+void agg_week_add_counts(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
+{
+    for (size_t i = 0; i < src->n_markers && i < dst->n_markers; i++) {
         dst->markers[i] += src->markers[i];
     }
-    if (grow_u64(&dst->pairs, &dst->n_pairs, src->n_pairs) != 0) {
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < src->n_pairs; i++) {
+    for (size_t i = 0; i < src->n_pairs && i < dst->n_pairs; i++) {
         dst->pairs[i] += src->pairs[i];
     }
     dst->observations += src->observations;
@@ -833,5 +837,4 @@ int agg_week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
     dst->self_assess_s_sum += src->self_assess_s_sum;
     dst->actions += src->actions;
     dst->double_coded += src->double_coded;
-    return 0;
 }

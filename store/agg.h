@@ -170,6 +170,12 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
  * arrays are malloc'ed and grow; free with agg_week_clear(). Returns 0 or
  * -ENOMEM. For dashboards that sum weeks or scopes. */
 int agg_week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src);
+
+/* The part of agg_week_add() that allocates nothing: dst's counters, sums,
+ * markers and pairs += src's (the arrays up to dst's lengths, which the
+ * caller has grown to src's). For dashboards that sum weeks with their own
+ * allocator. */
+void agg_week_add_counts(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src);
 void agg_week_clear(Coachq__V1__AggWeek *w);
 
 /* One difference found by agg_verify(): the key as text ("coach/flm.a/

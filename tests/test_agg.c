@@ -102,23 +102,32 @@ static int teardown(void **state)
 }
 
 /* Stores o as observer; returns the request's rc. */
-static int submit(struct store *s, const char *observer, const Coachq__V1__Observation *o)
+/* Submits o as observer's and waits for its answer in *w. */
+static void submit_wait_one(struct store *s, const char *observer, const Coachq__V1__Observation *o,
+                            struct store_write *w)
 {
-    struct store_write w;
     size_t n = coachq__v1__observation__get_packed_size(o);
     uint8_t *buf = malloc(n + 1);
 
     assert_non_null(buf);
     coachq__v1__observation__pack(o, buf);
-    memset(&w, 0, sizeof(w));
-    w.obs = buf;
-    w.obs_len = n;
-    w.observer_id = observer;
-    w.received_at_ms = now_ms();
-    assert_int_equal(store_submit(s, &w), 0);
+    memset(w, 0, sizeof(*w));
+    w->obs = buf;
+    w->obs_len = n;
+    w->observer_id = observer;
+    w->received_at_ms = now_ms();
+    assert_int_equal(store_submit(s, w), 0);
     store_drain(s);
-    assert_ptr_equal(store_completed_take(s), &w);
+    assert_ptr_equal(store_completed_take(s), w);
     free(buf);
+    w->obs = NULL;
+}
+
+static int submit(struct store *s, const char *observer, const Coachq__V1__Observation *o)
+{
+    struct store_write w;
+
+    submit_wait_one(s, observer, o, &w);
     if (w.rc == 0) {
         assert_int_equal(w.result, STORE_STORED);
     } else if (w.rc != -EEXIST) {
@@ -1167,20 +1176,8 @@ static enum store_result resubmit(struct store *s, const char *observer,
                                   const Coachq__V1__Observation *o)
 {
     struct store_write w;
-    size_t n = coachq__v1__observation__get_packed_size(o);
-    uint8_t *buf = malloc(n + 1);
 
-    assert_non_null(buf);
-    coachq__v1__observation__pack(o, buf);
-    memset(&w, 0, sizeof(w));
-    w.obs = buf;
-    w.obs_len = n;
-    w.observer_id = observer;
-    w.received_at_ms = now_ms();
-    assert_int_equal(store_submit(s, &w), 0);
-    store_drain(s);
-    assert_ptr_equal(store_completed_take(s), &w);
-    free(buf);
+    submit_wait_one(s, observer, o, &w);
     assert_int_equal(w.rc, 0);
     return w.result;
 }
