@@ -420,7 +420,7 @@ time_variant() {
     local log=$TMP/log/$2-$1 est n args
     rm -f "$log".*
     "$PG_BIN/pgbench" -n -h "$SOCK" -p "$PGPORT" -U coachq -M prepared -c 1 -j 1 \
-        -f "$TMP/sql/$2.sql" -t 20 -l --log-prefix="$log.est" postgres >/dev/null 2>&1
+        -f "$TMP/sql/$2.sql" -t 15 -l --log-prefix="$log.est" postgres >/dev/null 2>&1
     est=$(awk 'NR > 10 { s += $3; n++ } END { printf "%d", n ? s / n : 0 }' "$log".est.*)
     n=$((RUNS + 10))
     if [ $((est * RUNS)) -gt $((SECONDS_MAX * 1000000)) ]; then
