@@ -20,6 +20,8 @@
  *
  * Prints mean, p50 and p99 per dashboard and size, the ratios of the
  * largest size to each smaller one, and one "summary:" line per dashboard.
+ * With --export it also writes what it loaded as CSV files, for a peer
+ * store to load (bench/peers/dash.sh; see "Export" below).
  * Bounded: a fixed number of records and of timed builds (each dashboard
  * stops early after BENCH_MAX_SECONDS).
  */
@@ -676,7 +678,8 @@ static int bench_time_agg(struct bench *b, struct timing *out, uint64_t *seen)
  *                       applicable)
  *
  * The records are read back from the store, as stored; line_manager_id is
- * the coach's manager on the session day. After timing My managers at each
+ * the coach's manager on the session day. Nothing is quoted: the bench's
+ * ids and names hold no comma, quote or line break. After timing My managers at each
  * size it also prints a "peer:" line (its timing) and "check:" lines (one
  * manager's figures as the dashboard shows them), for the script to read.
  */
@@ -696,9 +699,17 @@ static FILE *bench_export_open(const struct bench *b, const char *name, const ch
     return f;
 }
 
+/* Closes f (NULL-safe); returns rc, or -EIO when rc is 0 and a write
+ * failed. */
 static int bench_export_close(FILE *f, int rc)
 {
-    if (f != NULL && (ferror(f) || fclose(f) != 0) && rc == 0) {
+    int bad;
+
+    if (f == NULL) {
+        return rc;
+    }
+    bad = ferror(f);
+    if ((fclose(f) != 0 || bad) && rc == 0) {
         rc = -EIO;
     }
     return rc;
