@@ -424,7 +424,8 @@ time_variant() {
     est=$(awk 'NR > 10 { s += $3; n++ } END { printf "%d", n ? s / n : 0 }' "$log".est.*)
     n=$((RUNS + 10))
     if [ $((est * RUNS)) -gt $((SECONDS_MAX * 1000000)) ]; then
-        args=(-T "$SECONDS_MAX")
+        # --seconds of timed executions after the 10 untimed ones.
+        args=(-T $((SECONDS_MAX + (10 * est + 999999) / 1000000)))
     else
         args=(-t "$n")
     fi
