@@ -445,7 +445,9 @@ time_variant() {
 }
 
 ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "n/a" }'
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        if (b <= 0) printf "n/a"; else if (a / b < 0.1) printf "%.3fx", a / b; else printf "%.2fx", a / b
+    }'
 }
 
 STATUS=0
