@@ -32,10 +32,11 @@ PACKAGES=(build-essential cmake pkg-config clang-format openssl
 MIN_LIBSSL=3.0.22-1~deb12u2
 # How long apt waits for another apt or dpkg to let go of its lock.
 APT_LOCK_WAIT=${APT_LOCK_WAIT:-300}
-# The peers of bench/peers/, only for benchmarks: Debian's Redis with TLS
-# (redis-server, and redis-tools for redis-benchmark and redis-cli) and
-# PostgreSQL 15. Each package with the system service it brings.
-BENCH_PACKAGES=(redis-server redis-tools postgresql-15)
+# The peers of bench/peers/, only for benchmarks: the Debian packages listed
+# in bench/peers/packages (Redis with TLS, PostgreSQL 15). Each package with
+# the system service it brings.
+mapfile -t BENCH_PACKAGES < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' \
+    "$(dirname "$0")/bench/peers/packages")
 declare -A BENCH_SERVICE=([redis-server]=redis-server [postgresql-15]=postgresql)
 # Where invoke-rc.d and deb-systemd-invoke look for the local policy, and
 # where sysvinit scripts are (tests point both elsewhere).

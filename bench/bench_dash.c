@@ -24,6 +24,8 @@
  * Under each dashboard's times, the CPU time of the same builds and what
  * the build at the p99 did (CPU time, page faults, preemptions), which
  * tells work from waiting on a shared machine.
+ * With --export it also writes what it loaded as CSV files, for a peer
+ * store to load (bench/peers/dash.sh; see "Export" below).
  * Bounded: a fixed number of records and of timed builds (each dashboard
  * stops early after BENCH_MAX_SECONDS).
  */
@@ -45,12 +47,15 @@
 #include "certs.h"
 #include "coachq.pb-c.h"
 #include "dash.h"
+#include "day.h"
 #include "error.h"
+#include "obs.h"
 #include "outcomes.h"
 #include "people.h"
 #include "rubric_json.h"
 #include "rubrics.h"
 #include "store.h"
+#include "uuid.h"
 
 #define BENCH_SLMS 10
 #define BENCH_FLMS 200 /* 20 per second-level manager */
@@ -110,6 +115,10 @@ struct bench {
     struct store_write *w;
     uint8_t *slots;
     char observers[BENCH_OBSERVERS][16];
+    /* --export: where the CSV files go (NULL: none); --weeks: the
+     * dashboards' trend window (0: their default). */
+    const char *export_dir;
+    unsigned weeks;
 };
 
 struct timing {
@@ -731,6 +740,9 @@ static int bench_time(struct bench *b, Coachq__V1__DashboardKind kind, struct ti
     memset(&a, 0, sizeof(a));
     memset(out, 0, sizeof(*out));
     dash_opts_default(&a.opts);
+    if (b->weeks > 0) {
+        a.opts.trend_weeks = b->weeks;
+    }
     a.u = &u;
     a.req = &req;
     req.kind = kind;
@@ -807,6 +819,346 @@ static int bench_time_agg(struct bench *b, struct timing *out, uint64_t *seen)
     return rc;
 }
 
+/* ---- Export (--export DIR) ----------------------------------------------- */
+
+/*
+ * With --export DIR, bench_dash writes what it loaded as CSV files (each
+ * with a header line), so that another store holds the same organisation
+ * and observations (bench/peers/dash.sh loads them into PostgreSQL):
+ *
+ *   people.csv          id,name
+ *   roles.csv           person_id,role
+ *   lines.csv           person_id,manager_id,valid_from,valid_until (days
+ *                       "YYYY-MM-DD"; valid_until is exclusive and empty
+ *                       while the line holds)
+ *   observations-N.csv  id,seq,coach_id,coachee_id,observer_id,rubric_id,
+ *                       rubric_version,started_at,duration_s,line_manager_id
+ *                       for the records loaded to reach N observations
+ *   scores-N.csv        observation_id,behaviour_id,score (empty when not
+ *                       applicable)
+ *
+ * The records are read back from the store, as stored; line_manager_id is
+ * the coach's manager on the session day. Nothing is quoted: the bench's
+ * ids and names hold no comma, quote or line break. After timing My managers at each
+ * size it also prints a "peer:" line (its timing) and "check:" lines (one
+ * manager's figures as the dashboard shows them), for the script to read.
+ */
+
+static FILE *bench_export_open(const struct bench *b, const char *name, const char *header)
+{
+    char path[1024];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", b->export_dir, name);
+    f = fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "bench_dash: cannot write '%s': %s\n", path, strerror(errno));
+        return NULL;
+    }
+    fprintf(f, "%s\n", header);
+    return f;
+}
+
+/* Closes f (NULL-safe); returns rc, or -EIO when rc is 0 and a write
+ * failed. */
+static int bench_export_close(FILE *f, int rc)
+{
+    int bad;
+
+    if (f == NULL) {
+        return rc;
+    }
+    bad = ferror(f);
+    if ((fclose(f) != 0 || bad) && rc == 0) {
+        rc = -EIO;
+    }
+    return rc;
+}
+
+struct export_org {
+    struct store_txn *t;
+    FILE *people, *roles, *lines;
+    /* The person's line change before the one people_lines() gives now. */
+    char manager[VALIDATE_MAX_ID + 1];
+    int32_t from;
+    int open;
+};
+
+static void export_line_end(struct export_org *e, const char *person, int32_t until)
+{
+    char from[16], to[16];
+
+    if (e->open && e->manager[0] != '\0') {
+        day_format(e->from, from, sizeof(from));
+        to[0] = '\0';
+        if (until >= 0) {
+            day_format(until, to, sizeof(to));
+        }
+        fprintf(e->lines, "%s,%s,%s,%s\n", person, e->manager, from, to);
+    }
+    e->open = 0;
+}
+
+static int export_line_cb(const Coachq__V1__ReportingLine *line, void *arg)
+{
+    struct export_org *e = arg;
+
+    export_line_end(e, line->person_id, line->effective_day);
+    snprintf(e->manager, sizeof(e->manager), "%s",
+             line->manager_id != NULL ? line->manager_id : "");
+    e->from = line->effective_day;
+    e->open = 1;
+    return 0;
+}
+
+static int export_person_cb(const Coachq__V1__Person *p, void *arg)
+{
+    struct export_org *e = arg;
+    int rc;
+
+    fprintf(e->people, "%s,%s\n", p->id, p->name != NULL ? p->name : "");
+    for (size_t i = 0; i < p->n_roles; i++) {
+        const ProtobufCEnumValue *v =
+            protobuf_c_enum_descriptor_get_value(&coachq__v1__role__descriptor, (int)p->roles[i]);
+        const char *name = v != NULL ? v->name : "ROLE_UNKNOWN";
+        char lower[64];
+        size_t k = 0;
+
+        if (strncmp(name, "ROLE_", 5) == 0) {
+            name += 5;
+        }
+        for (; name[k] != '\0' && k + 1 < sizeof(lower); k++) {
+            lower[k] = (char)(name[k] >= 'A' && name[k] <= 'Z' ? name[k] - 'A' + 'a' : name[k]);
+        }
+        lower[k] = '\0';
+        fprintf(e->roles, "%s,%s\n", p->id, lower);
+    }
+    e->open = 0;
+    rc = people_lines(e->t, p->id, export_line_cb, e);
+    export_line_end(e, p->id, -1);
+    return rc;
+}
+
+static int export_org_txn(struct store_txn *t, void *arg)
+{
+    struct export_org *e = arg;
+
+    e->t = t;
+    return people_list(t, export_person_cb, e);
+}
+
+/* Writes people.csv, roles.csv and lines.csv. */
+static int bench_export_org(const struct bench *b)
+{
+    struct export_org e;
+    int rc = -EIO;
+
+    memset(&e, 0, sizeof(e));
+    e.people = bench_export_open(b, "people.csv", "id,name");
+    e.roles = bench_export_open(b, "roles.csv", "person_id,role");
+    e.lines = bench_export_open(b, "lines.csv", "person_id,manager_id,valid_from,valid_until");
+    if (e.people != NULL && e.roles != NULL && e.lines != NULL) {
+        rc = store_view(b->s, export_org_txn, &e);
+    }
+    rc = bench_export_close(e.people, rc);
+    rc = bench_export_close(e.roles, rc);
+    return bench_export_close(e.lines, rc);
+}
+
+struct export_obs {
+    const struct bench *b;
+    uint64_t from, to;
+    FILE *obs, *scores;
+    uint8_t slot[BENCH_SLOT];
+};
+
+/* Writes one stored record: record i's id comes from bench_pack(). */
+static int export_one(struct store_txn *t, struct export_obs *e, uint64_t i)
+{
+    Coachq__V1__Observation *packed = NULL;
+    Coachq__V1__StoredObservation *rec = NULL;
+    const Coachq__V1__Observation *o;
+    char chain[PEOPLE_MAX_CHAIN][65];
+    char id[UUID_STR_LEN], at[32];
+    size_t len = bench_pack(e->b, i, e->slot), nchain = 0;
+    int rc = -EIO;
+
+    packed = coachq__v1__observation__unpack(NULL, len, e->slot);
+    if (packed == NULL || packed->id.len != UUID_LEN) {
+        goto out;
+    }
+    rc = store_get_txn(t, packed->id.data, &rec);
+    if (rc != 0) {
+        goto out;
+    }
+    o = rec->observation;
+    rc = people_chain_at(t, o->coach_id, store_day_of(o->started_at), chain, &nchain);
+    if (rc != 0) {
+        goto out;
+    }
+    uuid_format(o->id.data, id);
+    day_format_time(o->started_at, at, sizeof(at));
+    fprintf(e->obs, "%s,%" PRIu64 ",%s,%s,%s,%s,%" PRIu32 ",%s,%" PRIu32 ",%s\n", id, rec->seq,
+            o->coach_id, o->coachee_id, rec->observer_id, o->rubric_id, o->rubric_version, at,
+            o->duration_s, nchain > 0 ? chain[0] : "");
+    for (size_t k = 0; k < o->n_ratings; k++) {
+        const Coachq__V1__Rating *r = o->ratings[k];
+
+        if (r->not_applicable) {
+            fprintf(e->scores, "%s,%s,\n", id, r->behaviour_id);
+        } else {
+            fprintf(e->scores, "%s,%s,%" PRIu32 "\n", id, r->behaviour_id, r->score);
+        }
+    }
+out:
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    coachq__v1__observation__free_unpacked(packed, NULL);
+    return rc;
+}
+
+static int export_obs_txn(struct store_txn *t, void *arg)
+{
+    struct export_obs *e = arg;
+    int rc = 0;
+
+    for (uint64_t i = e->from; i < e->to && rc == 0; i++) {
+        rc = export_one(t, e, i);
+    }
+    return rc;
+}
+
+/* Writes observations-TO.csv and scores-TO.csv: records from..to-1. */
+static int bench_export_obs(const struct bench *b, uint64_t from, uint64_t to)
+{
+    struct export_obs *e = calloc(1, sizeof(*e));
+    char name[64];
+    int rc = -EIO;
+
+    if (e == NULL) {
+        return -ENOMEM;
+    }
+    e->b = b;
+    e->from = from;
+    e->to = to;
+    snprintf(name, sizeof(name), "observations-%" PRIu64 ".csv", to);
+    e->obs = bench_export_open(b, name,
+                               "id,seq,coach_id,coachee_id,observer_id,rubric_id,rubric_version,"
+                               "started_at,duration_s,line_manager_id");
+    snprintf(name, sizeof(name), "scores-%" PRIu64 ".csv", to);
+    e->scores = bench_export_open(b, name, "observation_id,behaviour_id,score");
+    if (e->obs != NULL && e->scores != NULL) {
+        rc = store_view(b->s, export_obs_txn, e);
+    }
+    rc = bench_export_close(e->obs, rc);
+    rc = bench_export_close(e->scores, rc);
+    free(e);
+    return rc;
+}
+
+/* The manager whose figures the check lines give. */
+#define BENCH_CHECK_SLM "slm.00"
+#define BENCH_CHECK_FLM "flm.000"
+
+struct check_arg {
+    struct dash_opts opts;
+    struct validate_error fault;
+    uint64_t n;
+    int32_t first, until; /* Mondays of the window */
+};
+
+static const Coachq__V1__Cell *check_cell(const Coachq__V1__Dashboard *m, const char *table,
+                                          size_t col)
+{
+    for (size_t i = 0; i < m->n_tables; i++) {
+        const Coachq__V1__Table *t = m->tables[i];
+
+        if (strcmp(t->id, table) != 0) {
+            continue;
+        }
+        for (size_t r = 0; r < t->n_rows; r++) {
+            const Coachq__V1__TableRow *row = t->rows[r];
+
+            if (row->n_cells > 0 && row->cells[0]->link != NULL &&
+                strcmp(row->cells[0]->link, BENCH_CHECK_FLM) == 0) {
+                if (col == SIZE_MAX) {
+                    col = row->n_cells - 1;
+                }
+                return col < row->n_cells ? row->cells[col] : NULL;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void check_print(const struct check_arg *a, const Coachq__V1__Cell *c, int32_t from,
+                        int32_t to, const char *what)
+{
+    char f[16], t[16];
+
+    day_format(from, f, sizeof(f));
+    day_format(to, t, sizeof(t));
+    printf("check: size=%" PRIu64 " what=%s slm=%s flm=%s from=%s to=%s", a->n, what,
+           BENCH_CHECK_SLM, BENCH_CHECK_FLM, f, t);
+    if (c == NULL) {
+        printf(" missing\n");
+    } else if (c->has_value) {
+        printf(" mean=%.17g n=%" PRIu32 "\n", c->value, c->n);
+    } else {
+        printf(" mean=none n=%" PRIu32 "\n", c->n);
+    }
+}
+
+static int check_txn(struct store_txn *t, void *arg)
+{
+    struct check_arg *a = arg;
+    Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
+    struct auth_user u;
+    struct dash *d = NULL;
+    int32_t last_from;
+    int rc;
+
+    memset(&u, 0, sizeof(u));
+    snprintf(u.id, sizeof(u.id), "%s", BENCH_CHECK_SLM);
+    u.roles = AUTH_SECOND_LEVEL;
+    req.kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS;
+    req.rubric_id = (char *)BENCH_RUBRIC;
+    req.subject_id = (char *)BENCH_CHECK_SLM;
+    rc = dash_build(t, &u, &req, &a->opts, BENCH_NOW, &d, &a->fault);
+    if (rc == 0) {
+        const Coachq__V1__Dashboard *m = dash_message(d);
+
+        /* The window's quality index, and the 4-week rolling figure of its
+         * last week (the first weeks of a window roll over fewer). */
+        check_print(a, check_cell(m, "managers", 1), a->first, a->until, "window");
+        last_from = a->until - 21 > a->first ? a->until - 21 : a->first;
+        check_print(a, check_cell(m, "quality-trend", SIZE_MAX), last_from, a->until,
+                    "last-4-weeks");
+    }
+    dash_free(d);
+    return rc;
+}
+
+/* Prints the "peer:" line of My managers' timing at n observations and
+ * the "check:" lines. */
+static int bench_check(const struct bench *b, uint64_t n, const struct timing *my_managers)
+{
+    struct check_arg a;
+
+    memset(&a, 0, sizeof(a));
+    dash_opts_default(&a.opts);
+    if (b->weeks > 0) {
+        a.opts.trend_weeks = b->weeks;
+    }
+    a.n = n;
+    a.until = agg_week_of(store_day_of(BENCH_NOW));
+    a.first = a.until - 7 * ((int32_t)a.opts.trend_weeks - 1);
+    printf("peer: size=%" PRIu64 " dash=my_managers weeks=%u runs=%u mean_ms=%.4f p50_ms=%.4f "
+           "p99_ms=%.4f\n",
+           n, a.opts.trend_weeks, my_managers->runs, my_managers->mean_ms, my_managers->p50_ms,
+           my_managers->p99_ms);
+    return store_view(b->s, check_txn, &a);
+}
+
 /* ---- Main ------------------------------------------------------------------ */
 
 struct size_result {
@@ -859,12 +1211,16 @@ static void print_timing(const char *what, const struct timing *t)
 static int usage(const char *prog)
 {
     fprintf(stderr,
-            "usage: %s [--max N] [--runs R] [--max-batch N] [--dir DIR] [--keep]\n"
+            "usage: %s [--max N] [--runs R] [--max-batch N] [--dir DIR] [--keep] [--weeks W]\n"
+            "       [--export DIR]\n"
             "  --max N        the larger store: %u (10k only) to %u records [%u]\n"
             "  --runs R       timed builds per dashboard and size, 10..100000 [%u]\n"
             "  --max-batch N  records per write transaction (coachqd --max-batch) [%u]\n"
             "  --dir DIR      where the store goes (must not exist) [a new one under $TMPDIR]\n"
-            "  --keep         leave the store behind\n",
+            "  --keep         leave the store behind\n"
+            "  --weeks W      the dashboards' trend window in weeks, 1..104 [their default]\n"
+            "  --export DIR   write what is loaded there as CSV (DIR must exist), with\n"
+            "                 \"peer:\" and \"check:\" lines (bench/peers/dash.sh reads them)\n",
             prog, BENCH_SMALL, BENCH_LIMIT, BENCH_DEFAULT_MAX, BENCH_DEFAULT_RUNS, STORE_MAX_BATCH);
     return 2;
 }
@@ -892,6 +1248,8 @@ int main(int argc, char **argv)
         {"keep", no_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {"max-batch", required_argument, NULL, 'b'},
+        {"weeks", required_argument, NULL, 'w'},
+        {"export", required_argument, NULL, 'e'},
         {NULL, 0, NULL, 0},
     };
     struct bench *b = calloc(1, sizeof(*b));
@@ -941,6 +1299,17 @@ int main(int argc, char **argv)
             break;
         case 'k':
             b->keep = 1;
+            break;
+        case 'w':
+            if (parse_u64(optarg, 1, 104, &v) < 0) {
+                fprintf(stderr, "%s: --weeks: '%s' is not 1..104\n", argv[0], optarg);
+                free(b);
+                return 2;
+            }
+            b->weeks = (unsigned)v;
+            break;
+        case 'e':
+            b->export_dir = optarg;
             break;
         default:
             free(b);
@@ -1009,6 +1378,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: the organisation: %s\n", argv[0], error_strerror(rc));
         goto out;
     }
+    rc = b->export_dir != NULL ? bench_export_org(b) : 0;
+    if (rc != 0) {
+        fprintf(stderr, "%s: --export: the organisation: %s\n", argv[0], error_strerror(rc));
+        goto out;
+    }
     printf(
         "bench_dash: %d second-level managers, %d front-line managers, %d reps, %d certified "
         "observers, an enablement lead; %d cohorts of %d managers in one programme; sessions held "
@@ -1046,6 +1420,18 @@ int main(int argc, char **argv)
         printf("  (agg_read: %" PRIu64 " observations in the 12 weeks of slm.00's 20 "
                "managers)\n",
                r->agg_seen);
+        /* After the timing, so that writing the files does not disturb it. */
+        if (b->export_dir != NULL) {
+            /* bench_dashes[0] is My managers. */
+            rc = bench_check(b, r->n, &r->dash[0]);
+            if (rc == 0) {
+                rc = bench_export_obs(b, k > 0 ? res[k - 1].n : 0, r->n);
+            }
+            if (rc != 0) {
+                fprintf(stderr, "%s: --export: %s\n", argv[0], error_strerror(rc));
+                goto out;
+            }
+        }
         fflush(stdout);
     }
     /* Ratios: the largest against every smaller size, in the same run. */
