@@ -39,8 +39,8 @@ struct config {
     size_t write_max;
     size_t map_size;
     unsigned max_batch;
-        /* submissions per write transaction (store_opts) */ /* initial LMDB map size */
-    uint64_t reader_check_ms;                                /* period of mdb_reader_check() */
+    /* submissions per write transaction (store_opts) */ /* initial LMDB map size */
+    uint64_t reader_check_ms;                            /* period of mdb_reader_check() */
     uint64_t stats_log_ms; /* period of the store_stats log line; 0 = off */
     /* The deployment's rules (store_policy). */
     unsigned amend_days;       /* observers amend within this many days */
