@@ -61,7 +61,7 @@ struct agg_beh *agg_val_beh(struct agg_val *v, const char *id)
         v->capb = cap;
     }
     memset(&v->b[v->nb], 0, sizeof(v->b[0]));
-    snprintf(v->b[v->nb].id, sizeof(v->b[0].id), "%s", id);
+    memcpy(v->b[v->nb].id, id, strlen(id)); /* at most VALIDATE_MAX_ID, checked above */
     return &v->b[v->nb++];
 }
 

@@ -11,6 +11,7 @@
 #include "agg_int.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,33 @@
 /* Programmes looked at per observation for its cohorts: one enrolment point
  * read each. */
 #define AGG_MAX_PROGRAMMES 256
+
+/* Writes "<a>/<b>" (b NULL: "<a>") into out, each part cut at its max
+ * bytes and the whole at len - 1, as snprintf("%.*s/%.*s") would, without
+ * a formatter in the writer's path. Returns the length written. */
+static size_t scope_join(char *out, size_t len, const char *a, size_t amax, const char *b,
+                         size_t bmax)
+{
+    size_t n = 0;
+    size_t k;
+
+    if (len == 0) {
+        return 0;
+    }
+    k = strnlen(a, amax);
+    k = k < len - 1 ? k : len - 1;
+    memcpy(out, a, k);
+    n = k;
+    if (b != NULL && n < len - 1) {
+        out[n++] = '/';
+        k = strnlen(b, bmax);
+        k = k < len - 1 - n ? k : len - 1 - n;
+        memcpy(out + n, b, k);
+        n += k;
+    }
+    out[n] = '\0';
+    return n;
+}
 
 void agg_contrib_free(struct agg_contrib *c)
 {
@@ -118,23 +146,24 @@ static const unsigned contrib_derived[] = {AGG_COACH, AGG_ORG, AGG_OBSERVER, AGG
 /* The scope of a derived kind's key for basis b, into out. */
 static int contrib_derived_scope(unsigned kind, const struct agg_basis *b, char *out, size_t len)
 {
-    int n;
+    size_t n;
 
     switch (kind) {
     case AGG_COACH:
-        n = snprintf(out, len, "%s", b->coach);
+        n = scope_join(out, len, b->coach, SIZE_MAX, NULL, 0);
         break;
     case AGG_ORG:
-        n = snprintf(out, len, "%s", AGG_ORG_ALL);
+        n = scope_join(out, len, AGG_ORG_ALL, SIZE_MAX, NULL, 0);
         break;
     case AGG_OBSERVER:
-        n = snprintf(out, len, "%s", b->observer);
+        n = scope_join(out, len, b->observer, SIZE_MAX, NULL, 0);
         break;
     default:
-        n = snprintf(out, len, "%s/%s", b->observer, b->coach);
+        n = scope_join(out, len, b->observer, SIZE_MAX, b->coach, SIZE_MAX);
         break;
     }
-    return n < 0 || (size_t)n >= len ? -EINVAL : 0;
+    /* The ids are at most VALIDATE_MAX_ID bytes: every scope fits. */
+    return n < len ? 0 : -EINVAL;
 }
 
 static int contrib_add(struct agg_contrib *c, unsigned kind, const char *scope)
@@ -187,17 +216,22 @@ int agg_contrib_load(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN],
     }
     for (size_t i = 0; i < nexplicit && rc == 0; i++) {
         size_t len;
-        int n;
+        char part[AGG_SCOPE_MAX + 1];
 
         if (end - p < 3 || (size_t)(end - p) < 3 + (len = p[2]) || len == 0 ||
-            p[1] > CONTRIB_COACHED || memchr(p + 3, '\0', len) != NULL) {
+            len > AGG_SCOPE_MAX || p[1] > CONTRIB_COACHED || memchr(p + 3, '\0', len) != NULL) {
             rc = -EIO;
             break;
         }
-        n = snprintf(scope, sizeof(scope), "%.*s%s%s", (int)len, (const char *)p + 3,
-                     p[1] == CONTRIB_COACHED ? "/" : "",
-                     p[1] == CONTRIB_COACHED ? c->basis.coach : "");
-        rc = n < 0 || (size_t)n >= sizeof(scope) ? -EIO : contrib_add(c, p[0], scope);
+        memcpy(part, p + 3, len);
+        part[len] = '\0';
+        if (p[1] == CONTRIB_COACHED && len + 1 + strlen(c->basis.coach) > AGG_SCOPE_MAX) {
+            rc = -EIO;
+            break;
+        }
+        scope_join(scope, sizeof(scope), part, len, p[1] == CONTRIB_COACHED ? c->basis.coach : NULL,
+                   SIZE_MAX);
+        rc = contrib_add(c, p[0], scope);
         p += 3 + len;
     }
     if (rc == 0 && (size_t)(end - p) != npeers * KEYS_UUID_LEN) {
@@ -444,7 +478,7 @@ static int agg_record_chain_keys(struct store_txn *t, const char *coach, int32_t
         return 0;
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
-        snprintf(scope, sizeof(scope), "%.64s/%.64s", chain[i], coach);
+        scope_join(scope, sizeof(scope), chain[i], 64, coach, 64);
         rc = agg_key(&k, AGG_LINE_COACH, scope, rubric, 1, monday);
         if (rc == 0) {
             rc = agg_contrib_add_key(c, &k);
@@ -513,7 +547,7 @@ int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *re
 
         rc = people_enrolment_get(t, pg->id[i], o->coach_id, &e);
         if (rc == 0 && e->cohort_id != NULL && e->cohort_id[0] != '\0') {
-            snprintf(scope, sizeof(scope), "%s/%s", pg->id[i], e->cohort_id);
+            scope_join(scope, sizeof(scope), pg->id[i], SIZE_MAX, e->cohort_id, SIZE_MAX);
             rc = agg_key(&k, AGG_COHORT, scope, rubric, 1, monday);
             if (rc == 0) {
                 rc = agg_contrib_add_key(c, &k);
@@ -529,7 +563,7 @@ int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *re
     if (rc != 0) {
         return rc;
     }
-    snprintf(scope, sizeof(scope), "%s/%s", rec->observer_id, o->coach_id);
+    scope_join(scope, sizeof(scope), rec->observer_id, SIZE_MAX, o->coach_id, SIZE_MAX);
     rc = agg_key(&k, AGG_PAIR, scope, rubric, 1, monday);
     return rc == 0 ? agg_contrib_add_key(c, &k) : rc;
 }
