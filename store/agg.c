@@ -573,16 +573,60 @@ static uint64_t hash_key(const uint8_t *k, size_t n)
     return h;
 }
 
+/* Entries per arena block. */
+#define AGG_ARENA_ENTS 256
+
+struct agg_arena_block {
+    struct agg_arena_block *next;
+    size_t used;
+    struct agg_ent ent[AGG_ARENA_ENTS];
+};
+
+void agg_arena_free(struct agg_arena *a)
+{
+    while (a->head != NULL) {
+        struct agg_arena_block *next = a->head->next;
+
+        free(a->head);
+        a->head = next;
+    }
+}
+
+/* A zeroed entry from a, or NULL when out of memory. */
+static struct agg_ent *agg_arena_ent(struct agg_arena *a)
+{
+    struct agg_ent *e;
+
+    if (a->head == NULL || a->head->used == AGG_ARENA_ENTS) {
+        struct agg_arena_block *b = malloc(sizeof(*b));
+
+        if (b == NULL) {
+            return NULL;
+        }
+        b->next = a->head;
+        b->used = 0;
+        a->head = b;
+    }
+    e = &a->head->ent[a->head->used++];
+    memset(e, 0, sizeof(*e));
+    return e;
+}
+
 void agg_map_free(struct agg_map *m)
 {
+    struct agg_arena *arena = m->arena;
+
     for (size_t i = 0; i < m->cap; i++) {
         if (m->slot[i] != NULL) {
             agg_val_free(&m->slot[i]->v);
-            free(m->slot[i]);
+            if (arena == NULL) {
+                free(m->slot[i]);
+            }
         }
     }
     free(m->slot);
     memset(m, 0, sizeof(*m));
+    m->arena = arena;
 }
 
 struct agg_ent *agg_map_find(const struct agg_map *m, const uint8_t *key, size_t klen)
@@ -640,7 +684,7 @@ static struct agg_ent *agg_map_get(struct agg_map *m, const uint8_t *key, size_t
     if (klen > AGG_KEY_MAX || ((m->n + 1) * 2 > m->cap && agg_map_grow(m) != 0)) {
         return NULL;
     }
-    e = calloc(1, sizeof(*e));
+    e = m->arena != NULL ? agg_arena_ent(m->arena) : calloc(1, sizeof(*e));
     if (e == NULL) {
         return NULL;
     }

@@ -26,11 +26,6 @@
  * superseded version. */
 #define AGG_MAX_TOUCHED (2 * (AGG_SESSION_KEYS + 1) + 2)
 
-/* The deltas of one batch's records, per key (t->batch). */
-struct agg_batch {
-    struct agg_map delta;
-};
-
 /* One stored version's change: deltas per key (the batch's map) and the
  * contributions to rewrite. */
 struct agg_work {
@@ -38,6 +33,15 @@ struct agg_work {
     struct agg_map *delta;
     struct agg_contrib touched[AGG_MAX_TOUCHED];
     size_t ntouched;
+};
+
+/* A batch's aggregate work (t->batch): the deltas of its records per key,
+ * their entries in one arena, and the working state one record at a time,
+ * made once per batch rather than once per record. */
+struct agg_batch {
+    struct agg_map delta;
+    struct agg_arena arena;
+    struct agg_work work;
 };
 
 /* The working copy of id's contribution (of record rec, or NULL if it
@@ -237,6 +241,7 @@ void agg_batch_discard(struct store_txn *t)
 
     if (b != NULL) {
         agg_map_free(&b->delta);
+        agg_arena_free(&b->arena);
         free(b);
         t->batch = NULL;
     }
@@ -333,18 +338,20 @@ int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *re
         return -EINVAL;
     }
     if (t->batch == NULL) {
-        t->batch = calloc(1, sizeof(struct agg_batch));
-        if (t->batch == NULL) {
+        struct agg_batch *b = calloc(1, sizeof(*b));
+
+        if (b == NULL) {
             return STORE_TXN_ABORT(ENOMEM);
         }
+        b->delta.arena = &b->arena;
+        t->batch = b;
     }
-    w = calloc(1, sizeof(*w));
-    if (w == NULL) {
-        return STORE_TXN_ABORT(ENOMEM);
-    }
+    /* The batch's working state, left clean by the record before. */
+    w = &((struct agg_batch *)t->batch)->work;
     memset(&v, 0, sizeof(v));
     w->t = t;
     w->delta = &((struct agg_batch *)t->batch)->delta;
+    w->ntouched = 0;
     rc = 0;
     if (prev_id != NULL) {
         /* Where the superseded version was: an amendment may move the
@@ -400,6 +407,6 @@ int agg_observation(struct store_txn *t, const Coachq__V1__StoredObservation *re
     for (size_t i = 0; i < w->ntouched; i++) {
         agg_contrib_free(&w->touched[i]);
     }
-    free(w);
+    w->ntouched = 0;
     return rc;
 }

@@ -136,13 +136,24 @@ struct agg_ent {
     int seen; /* verify: a stored value matched it */
 };
 
+/* A bump allocator for a map's entries: blocks freed all at once. */
+struct agg_arena_block;
+struct agg_arena {
+    struct agg_arena_block *head;
+};
+
+/* Frees every block of a (the arena itself is the caller's). */
+void agg_arena_free(struct agg_arena *a);
+
 struct agg_map {
     struct agg_ent **slot;
     size_t cap; /* power of two, or 0 */
     size_t n;
+    struct agg_arena *arena; /* the entries' memory; NULL: malloc, one each */
 };
 
-/* Frees every entry and the slots of m. */
+/* Frees every entry (their values; the entries themselves unless they are
+ * in m->arena, which stays the caller's) and the slots of m. */
 void agg_map_free(struct agg_map *m);
 
 /* The entry of key in m (borrowed while m lives), or NULL. */
