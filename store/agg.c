@@ -369,11 +369,18 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
         size_t idlen;
 
         if (p >= end || (idlen = *p) == 0 || idlen > VALIDATE_MAX_ID ||
-            (size_t)(end - p) < 1 + idlen + AGG_V1_BEH || memchr(p + 1, '\0', idlen) != NULL) {
+            (size_t)(end - p) < 1 + idlen + AGG_V1_BEH) {
             v->nb = 0;
             return -EIO;
         }
-        memcpy(b->id, p + 1, idlen);
+        /* Copied and checked for a NUL in one pass (ids are short). */
+        for (size_t j = 0; j < idlen; j++) {
+            b->id[j] = (char)p[1 + j];
+            if (p[1 + j] == 0) {
+                v->nb = 0;
+                return -EIO;
+            }
+        }
         b->id[idlen] = '\0';
         p += 1 + idlen;
         b->count = get_le32(p);
@@ -407,16 +414,17 @@ void agg_week_view_set(struct agg_week_view *wv, const struct agg_val *v)
     Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
 
     wv->w = init;
+    /* wv->bs[] was initialised by agg_week_view_fit(): only the figures
+     * change. */
     for (size_t i = 0; i < v->nb; i++) {
-        Coachq__V1__AggBehaviour b = COACHQ__V1__AGG_BEHAVIOUR__INIT;
+        Coachq__V1__AggBehaviour *b = &wv->bs[i];
 
-        b.id = (char *)v->b[i].id;
-        b.count = (uint64_t)v->b[i].count;
-        b.sum = v->b[i].sum;
-        b.sumsq = v->b[i].sumsq;
-        b.proficient = (uint64_t)v->b[i].proficient;
-        wv->bs[i] = b;
-        wv->bp[i] = &wv->bs[i];
+        b->id = (char *)v->b[i].id;
+        b->count = (uint64_t)v->b[i].count;
+        b->sum = v->b[i].sum;
+        b->sumsq = v->b[i].sumsq;
+        b->proficient = (uint64_t)v->b[i].proficient;
+        wv->bp[i] = b;
     }
     wv->w.n_behaviours = v->nb;
     wv->w.behaviours = wv->bp;
@@ -454,6 +462,11 @@ int agg_week_view_fit(struct agg_week_view *wv, size_t nb)
     bs = realloc(wv->bs, nb * sizeof(*bs));
     if (bs == NULL) {
         return -ENOMEM;
+    }
+    for (size_t i = wv->cap; i < nb; i++) {
+        Coachq__V1__AggBehaviour init = COACHQ__V1__AGG_BEHAVIOUR__INIT;
+
+        bs[i] = init;
     }
     wv->bs = bs;
     bp = realloc(wv->bp, nb * sizeof(*bp));
