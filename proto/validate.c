@@ -219,8 +219,20 @@ static int wire_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, cons
         unsigned index = 0;
         int rc = wire_varint(&p, end, &key);
 
-        if (rc < 0 || key >> 3 == 0 || key >> 3 > UINT32_MAX) {
+        if (rc < 0 || key >> 3 > UINT32_MAX) {
             return -EBADMSG;
+        }
+        if (key >> 3 == 0) {
+            /* Field number 0 does not exist. protobuf-c takes one written in
+             * two bytes as an unknown field, and drops it when a later copy
+             * of the same message field is merged over it: the frame then
+             * decodes, and only this walk sees it. Inside a message field
+             * it is that field's refusal; at the top, not a message. */
+            if (used == 0) {
+                return -EBADMSG;
+            }
+            *why = "holds a field number 0, which protobuf does not allow";
+            return -EINVAL;
         }
         f = protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3));
         if (f != NULL && (size_t)(f - d->fields) < WIRE_MAX_FIELDS) {

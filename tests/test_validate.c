@@ -744,6 +744,39 @@ static void test_wire_text(void **state)
     free(x);
 }
 
+/*
+ * Found by fuzz_frame: an ack holding a field number 0 written in two bytes
+ * (0x80 0x00), then a second ack merged over it. protobuf-c drops the first
+ * copy's unknown field 0 when it merges, so the frame decodes and its
+ * checks find nothing; the wire walk sees the field and refuses it, naming
+ * the message that holds it. At the top level it is not a message at all.
+ */
+static void test_wire_field_zero(void **state)
+{
+    static const uint8_t body[] = {0x6a, 0x03, 0x80, 0x00, 0x15, 0x6a, 0x03, 0x80, 0x01, 0x10, 0x08,
+                                   0x01, 0x40, 0xf3, 0x10, 0x08, 0xf5, 0xf8, 0xff, 0xff, 0x01};
+    static const uint8_t top[] = {0x80, 0x00, 0x15};
+    struct validate_error err;
+    Coachq__V1__Frame *f;
+
+    (void)state;
+    f = coachq__v1__frame__unpack(NULL, sizeof(body), body);
+    assert_non_null(f);
+    assert_int_equal(f->body_case, COACHQ__V1__FRAME__BODY_ACK);
+    for (size_t i = 0; i < f->ack->base.n_unknown_fields; i++) {
+        assert_int_not_equal(f->ack->base.unknown_fields[i].tag, 0);
+    }
+    coachq__v1__frame__free_unpacked(f, NULL);
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(validate_wire_text(&coachq__v1__frame__descriptor, body, sizeof(body), &err),
+                     -EINVAL);
+    assert_string_equal(err.field, "ack");
+    assert_int_equal(err.code, COACHQ__V1__CODE__INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "field number 0"));
+    assert_int_equal(validate_wire_text(&coachq__v1__frame__descriptor, top, sizeof(top), &err),
+                     -EBADMSG);
+}
+
 /* A due day after 9999-12-31 could not be written as YYYY-MM-DD. */
 static void test_due_day(void **state)
 {
@@ -765,10 +798,10 @@ static void test_due_day(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cases),     cmocka_unit_test(test_messages_say_what),
-        cmocka_unit_test(test_prefix),    cmocka_unit_test(test_validate_id),
-        cmocka_unit_test(test_text_rule), cmocka_unit_test(test_wire_text),
-        cmocka_unit_test(test_due_day),
+        cmocka_unit_test(test_cases),           cmocka_unit_test(test_messages_say_what),
+        cmocka_unit_test(test_prefix),          cmocka_unit_test(test_validate_id),
+        cmocka_unit_test(test_text_rule),       cmocka_unit_test(test_wire_text),
+        cmocka_unit_test(test_wire_field_zero), cmocka_unit_test(test_due_day),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
