@@ -19,6 +19,7 @@
 
 #include "certs.h"
 #include "dash_line.h"
+#include "dash_weeks.h"
 #include "obs.h"
 #include "outcomes.h"
 #include "people.h"
@@ -42,283 +43,7 @@
 #define MARK_TOOK_OVER COACHQ__V1__MARKER_KIND__MARKER_KIND_MANAGER_TOOK_OVER
 #define MARK_ACTION COACHQ__V1__MARKER_KIND__MARKER_KIND_ACTION_AGREED
 
-/* ---- Weekly aggregates ------------------------------------------------- */
-
-/* Weekly series show each week with the weeks before it, DASH_ROLL weeks in
- * all: one manager is rarely observed DASH_MIN_N times in a single week, so
- * single weeks would be "insufficient data" almost everywhere. */
-#define DASH_ROLL 4
-
-/* A bump allocator for the weeks of one struct weeks: their behaviours,
- * ids and arrays live in a few chunks freed together (weeks_free()),
- * rather than in hundreds of allocations per scope read. */
-#define WEEK_CHUNK 32768u
-
-struct week_chunk {
-    struct week_chunk *next;
-    size_t used;
-    size_t cap;
-    max_align_t data[];
-};
-
-/* One scope's weeks: w[0] is the oldest, w[n - 1] the week of until_day;
- * r[i] is the sum of the DASH_ROLL weeks ending with w[i] (its n counts
- * those weeks' observations). Their memory is arena's. */
-struct weeks {
-    unsigned n;
-    int32_t first; /* Monday of w[0] */
-    Coachq__V1__AggWeek *w;
-    Coachq__V1__AggWeek *r;
-    Coachq__V1__AggWeek *raw; /* DASH_ROLL - 1 weeks before w[0], then w */
-    struct week_chunk *arena;
-};
-
-/*
- * Every week this file sums is built by week_add(): the same sums in the
- * same order as agg_week_add() (so the same figures), without its
- * allocation per behaviour id and per added behaviour. A behaviour and its
- * id are one allocation, the array of them grows by doubling, and a
- * behaviour is first looked for at its position in src, since the weeks of
- * one rubric list their behaviours in one order. With an arena (the weeks
- * of a struct weeks) everything comes from it and is freed with it; without
- * one (NULL) from malloc, freed by week_clear().
- */
-#define WEEK_FIRST_CAP 16u
-
-/* n bytes from *arena (NULL when out of memory). */
-static void *week_alloc(struct week_chunk **arena, size_t n)
-{
-    size_t align = sizeof(max_align_t);
-    struct week_chunk *c = *arena;
-    void *p;
-
-    n = (n + align - 1) / align * align;
-    if (c == NULL || c->cap - c->used < n) {
-        size_t cap = n > WEEK_CHUNK ? n : WEEK_CHUNK;
-
-        c = malloc(sizeof(*c) + cap);
-        if (c == NULL) {
-            return NULL;
-        }
-        c->next = *arena;
-        c->used = 0;
-        c->cap = cap;
-        *arena = c;
-    }
-    p = (char *)c->data + c->used;
-    c->used += n;
-    return p;
-}
-
-static void week_arena_free(struct week_chunk **arena)
-{
-    while (*arena != NULL) {
-        struct week_chunk *next = (*arena)->next;
-
-        free(*arena);
-        *arena = next;
-    }
-}
-
-/* Frees a week built by week_add() without an arena. */
-static void week_clear(Coachq__V1__AggWeek *w)
-{
-    static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
-
-    for (size_t i = 0; i < w->n_behaviours; i++) {
-        free(w->behaviours[i]);
-    }
-    free(w->behaviours);
-    free(w->markers);
-    free(w->pairs);
-    *w = init;
-}
-
-/* Grows a uint64 array to n entries (zero-filled). */
-static int week_grow_u64(struct week_chunk **arena, uint64_t **arr, size_t *have, size_t n)
-{
-    uint64_t *a;
-
-    if (*have >= n) {
-        return 0;
-    }
-    if (arena != NULL) {
-        a = week_alloc(arena, n * sizeof(*a));
-        if (a != NULL && *have > 0) {
-            memcpy(a, *arr, *have * sizeof(*a));
-        }
-    } else {
-        a = realloc(*arr, n * sizeof(*a));
-    }
-    if (a == NULL) {
-        return -ENOMEM;
-    }
-    memset(a + *have, 0, (n - *have) * sizeof(*a));
-    *arr = a;
-    *have = n;
-    return 0;
-}
-
-/* dst's behaviour id (looked for at position hint first), appended when
- * dst has none yet; NULL when out of memory. */
-static Coachq__V1__AggBehaviour *week_behaviour(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
-                                                const char *id, size_t hint)
-{
-    static const Coachq__V1__AggBehaviour init = COACHQ__V1__AGG_BEHAVIOUR__INIT;
-    Coachq__V1__AggBehaviour *db;
-    size_t n = dst->n_behaviours;
-    size_t len;
-
-    if (hint < n && strcmp(dst->behaviours[hint]->id, id) == 0) {
-        return dst->behaviours[hint];
-    }
-    for (size_t j = 0; j < n; j++) {
-        if (strcmp(dst->behaviours[j]->id, id) == 0) {
-            return dst->behaviours[j];
-        }
-    }
-    /* The array holds WEEK_FIRST_CAP, then doubles at every power of two
-     * from there. */
-    if (n == 0 || (n >= WEEK_FIRST_CAP && (n & (n - 1)) == 0)) {
-        size_t cap = n == 0 ? WEEK_FIRST_CAP : 2 * n;
-        Coachq__V1__AggBehaviour **arr;
-
-        if (arena != NULL) {
-            arr = week_alloc(arena, cap * sizeof(*arr));
-            if (arr != NULL && n > 0) {
-                memcpy(arr, dst->behaviours, n * sizeof(*arr));
-            }
-        } else {
-            arr = realloc(dst->behaviours, cap * sizeof(*arr));
-        }
-        if (arr == NULL) {
-            return NULL;
-        }
-        dst->behaviours = arr;
-    }
-    len = strlen(id);
-    db = arena != NULL ? week_alloc(arena, sizeof(*db) + len + 1) : malloc(sizeof(*db) + len + 1);
-    if (db == NULL) {
-        return NULL;
-    }
-    *db = init;
-    db->id = (char *)(db + 1);
-    memcpy(db->id, id, len + 1);
-    dst->behaviours[dst->n_behaviours++] = db;
-    return db;
-}
-
-/* dst += src (see above), dst's memory from arena (NULL: malloc). Returns
- * 0 or -ENOMEM. */
-static int week_add_in(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
-                       const Coachq__V1__AggWeek *src)
-{
-    for (size_t i = 0; i < src->n_behaviours; i++) {
-        const Coachq__V1__AggBehaviour *sb = src->behaviours[i];
-        Coachq__V1__AggBehaviour *db;
-
-        if (sb == NULL || sb->id == NULL) {
-            continue;
-        }
-        db = week_behaviour(arena, dst, sb->id, i);
-        if (db == NULL) {
-            return -ENOMEM;
-        }
-        db->count += sb->count;
-        db->sum += sb->sum;
-        db->sumsq += sb->sumsq;
-        db->proficient += sb->proficient;
-    }
-    if (week_grow_u64(arena, &dst->markers, &dst->n_markers, src->n_markers) != 0 ||
-        week_grow_u64(arena, &dst->pairs, &dst->n_pairs, src->n_pairs) != 0) {
-        return -ENOMEM;
-    }
-    agg_week_add_counts(dst, src);
-    return 0;
-}
-
-/* dst += src, dst's memory from malloc (free with week_clear()). */
-static int week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
-{
-    return week_add_in(NULL, dst, src);
-}
-
-static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *src, void *arg)
-{
-    struct weeks *ws = arg;
-    int32_t first = ws->first - 7 * (DASH_ROLL - 1);
-    int32_t i = (monday - first) / 7;
-
-    if (monday < first || (monday - first) % 7 != 0 || i >= (int32_t)(ws->n + DASH_ROLL - 1)) {
-        return 0;
-    }
-    return week_add_in(&ws->arena, &ws->raw[i], src);
-}
-
-static void weeks_free(struct weeks *ws)
-{
-    week_arena_free(&ws->arena);
-    free(ws->raw);
-    free(ws->r);
-    ws->raw = ws->r = ws->w = NULL;
-    ws->n = 0;
-}
-
-/* Reads the last n weeks (up to c->until_monday) of one scope, and with
- * roll set their rolling sums (ws->r; left empty otherwise). */
-static int weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
-                      int roll, struct weeks *ws)
-{
-    static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
-    int rc;
-
-    ws->n = n;
-    ws->first = dash_week(c, n - 1);
-    ws->arena = NULL;
-    ws->raw = calloc(n + DASH_ROLL - 1, sizeof(*ws->raw));
-    ws->r = calloc(n, sizeof(*ws->r));
-    if (ws->raw == NULL || ws->r == NULL) {
-        free(ws->raw);
-        free(ws->r);
-        ws->raw = ws->r = NULL;
-        ws->n = 0;
-        return -ENOMEM;
-    }
-    ws->w = ws->raw + DASH_ROLL - 1;
-    for (unsigned i = 0; i < n + DASH_ROLL - 1; i++) {
-        ws->raw[i] = init;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        ws->r[i] = init;
-    }
-    /* Only the page's own weeks are read: the first weeks of a rolling
-     * series roll over fewer weeks rather than reach before the period the
-     * page states. */
-    rc = agg_read(c->t, kind, id, c->rubric_id, ws->first, c->until_monday, weeks_cb, ws);
-    for (unsigned i = 0; rc == 0 && roll && i < n; i++) {
-        for (unsigned j = 0; rc == 0 && j < DASH_ROLL; j++) {
-            rc = week_add_in(&ws->arena, &ws->r[i], &ws->raw[i + j]);
-        }
-    }
-    if (rc != 0) {
-        weeks_free(ws);
-    }
-    return rc;
-}
-
-/* Sums weeks [from, to) of ws into *sum (initialised here; week_clear()
- * it, also after a failure). */
-static int weeks_sum(const struct weeks *ws, unsigned from, unsigned to, Coachq__V1__AggWeek *sum)
-{
-    static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
-    int rc = 0;
-
-    *sum = init;
-    for (unsigned i = from; i < to && i < ws->n && rc == 0; i++) {
-        rc = week_add(sum, &ws->w[i]);
-    }
-    return rc;
-}
+/* ---- Figures of a week ------------------------------------------------- */
 
 static uint64_t marker(const Coachq__V1__AggWeek *w, unsigned kind)
 {
@@ -375,7 +100,7 @@ static void chart_weeks(struct dash *d, const struct dash_ctx *c, Coachq__V1__Ch
 struct manager {
     char id[65];
     const char *name; /* arena */
-    struct weeks ws;
+    struct dash_weeks ws;
     Coachq__V1__AggWeek total; /* trend window */
     Coachq__V1__AggWeek heat;  /* heat-map window */
     double held;               /* sessions_held over the window's months */
@@ -430,9 +155,9 @@ static int managers_cb(const char *id, void *arg)
 static void managers_free(struct managers *ms)
 {
     for (size_t i = 0; i < ms->n; i++) {
-        weeks_free(&ms->m[i].ws);
-        week_clear(&ms->m[i].total);
-        week_clear(&ms->m[i].heat);
+        dash_weeks_free(&ms->m[i].ws);
+        dash_week_clear(&ms->m[i].total);
+        dash_week_clear(&ms->m[i].heat);
     }
     free(ms->m);
     ms->m = NULL;
@@ -534,12 +259,12 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
         /* The sessions in the page's line on the session date: a manager
          * who joined the line brings no figures from their old one. */
         snprintf(scope, sizeof(scope), "%s/%s", c->subject, m->id);
-        rc = weeks_load(c, AGG_LINE_COACH, scope, tw, 1, &m->ws);
+        rc = dash_weeks_load(c, AGG_LINE_COACH, scope, tw, 1, &m->ws);
         if (rc == 0) {
-            rc = weeks_sum(&m->ws, 0, tw, &m->total);
+            rc = dash_weeks_sum(&m->ws, 0, tw, &m->total);
         }
         if (rc == 0) {
-            rc = weeks_sum(&m->ws, tw - hw, tw, &m->heat);
+            rc = dash_weeks_sum(&m->ws, tw - hw, tw, &m->heat);
         }
         if (rc == 0) {
             rc = outcomes_list(c->t, m->id, from_day, c->until_day, held_cb, &h);
@@ -605,8 +330,8 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
 
         dash_cell_text(d, r, m->name, m->id);
         dash_cell_num(d, r, quality(&m->total), n32(m->total.index_n), 2);
-        if (tw >= 2 * TREND_HALF && weeks_sum(&m->ws, tw - TREND_HALF, tw, &a) == 0 &&
-            weeks_sum(&m->ws, tw - 2 * TREND_HALF, tw - TREND_HALF, &b) == 0) {
+        if (tw >= 2 * TREND_HALF && dash_weeks_sum(&m->ws, tw - TREND_HALF, tw, &a) == 0 &&
+            dash_weeks_sum(&m->ws, tw - 2 * TREND_HALF, tw - TREND_HALF, &b) == 0) {
             unsigned n = n32(a.index_n < b.index_n ? a.index_n : b.index_n);
             Coachq__V1__Cell *cell = dash_cell_num(d, r, quality(&a) - quality(&b), n, 2);
 
@@ -616,8 +341,8 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
         } else {
             cell_none(d, r, "n/a");
         }
-        week_clear(&a);
-        week_clear(&b);
+        dash_week_clear(&a);
+        dash_week_clear(&b);
         dash_cell_count(d, r, m->total.observations);
         {
             Coachq__V1__Cell *mins = dash_cell_count(d, r, m->total.seconds / 60);
@@ -912,8 +637,8 @@ out:
 
 /* Chart and table "behaviours": each behaviour per week with its 95%
  * confidence band, and over the whole window. */
-static void manager_behaviours(struct dash *d, const struct dash_ctx *c, const struct weeks *ws,
-                               const Coachq__V1__AggWeek *total)
+static void manager_behaviours(struct dash *d, const struct dash_ctx *c,
+                               const struct dash_weeks *ws, const Coachq__V1__AggWeek *total)
 {
     static const char *const cols[] = {"Behaviour", "Mean", "95% CI low", "95% CI high"};
     const Coachq__V1__Rubric *rb = c->rubric;
@@ -969,7 +694,7 @@ static void manager_behaviours(struct dash *d, const struct dash_ctx *c, const s
 
 /* Chart and table "markers": per week, ask-to-tell ratio, take-overs per
  * session and seconds to the rep's first self-assessment. */
-static void manager_markers(struct dash *d, const struct dash_ctx *c, const struct weeks *ws)
+static void manager_markers(struct dash *d, const struct dash_ctx *c, const struct dash_weeks *ws)
 {
     static const char *const cols[] = {"Week", "Sessions observed", "Ask-to-tell ratio",
                                        "Take-overs per session",
@@ -1183,7 +908,7 @@ int dash_manager(struct dash *d, const struct dash_ctx *c)
     char scope[2 * VALIDATE_MAX_ID + 2];
     enum agg_scope kind = AGG_COACH;
     const char *id = c->subject;
-    struct weeks ws;
+    struct dash_weeks ws;
     int rc;
 
     /* One rule for every table and chart of the page, the one the recent
@@ -1201,9 +926,9 @@ int dash_manager(struct dash *d, const struct dash_ctx *c)
                   dash_msg(d)->subject_name);
     }
     memset(&ws, 0, sizeof(ws));
-    rc = weeks_load(c, kind, id, c->opts->trend_weeks, 1, &ws);
+    rc = dash_weeks_load(c, kind, id, c->opts->trend_weeks, 1, &ws);
     if (rc == 0) {
-        rc = weeks_sum(&ws, 0, ws.n, &total);
+        rc = dash_weeks_sum(&ws, 0, ws.n, &total);
     }
     if (rc != 0) {
         goto out;
@@ -1215,8 +940,8 @@ int dash_manager(struct dash *d, const struct dash_ctx *c)
         rc = dash_failed(d);
     }
 out:
-    week_clear(&total);
-    weeks_free(&ws);
+    dash_week_clear(&total);
+    dash_weeks_free(&ws);
     return rc;
 }
 
@@ -1353,7 +1078,7 @@ static void peer_cells_free(struct peer_cells *pc)
 {
     if (pc->w != NULL) {
         for (unsigned i = 0; i < pc->nweeks; i++) {
-            week_clear(&pc->w[i]);
+            dash_week_clear(&pc->w[i]);
         }
     }
     free(pc->w);
@@ -1398,15 +1123,15 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     }
     /* Their weeks: sums and how many distinct peers each cell rests on. */
     for (size_t k = 0; k < ps->n && rc == 0; k++) {
-        struct weeks ws;
+        struct dash_weeks ws;
 
         memset(&ws, 0, sizeof(ws));
-        rc = weeks_load(c, AGG_COACH, ps->p[k].id, tw, 0, &ws);
+        rc = dash_weeks_load(c, AGG_COACH, ps->p[k].id, tw, 0, &ws);
         for (unsigned i = 0; i < tw && rc == 0; i++) {
             if (!ps->p[k].in[i]) {
                 continue;
             }
-            rc = week_add(&raw[i], &ws.w[i]);
+            rc = dash_week_add(&raw[i], &ws.w[i]);
             observed[i] += ws.w[i].index_n > 0;
             for (size_t b = 0; b < pc->nb; b++) {
                 const Coachq__V1__AggBehaviour *ab =
@@ -1415,7 +1140,7 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
                 rated[i * (pc->nb + 1) + b] += ab != NULL && ab->count > 0;
             }
         }
-        weeks_free(&ws);
+        dash_weeks_free(&ws);
     }
     /* The counted cells. */
     for (unsigned i = 0; i < tw && rc == 0; i++) {
@@ -1441,13 +1166,13 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
             bp[0] = (Coachq__V1__AggBehaviour *)ab;
             one.behaviours = bp;
             one.n_behaviours = 1;
-            rc = week_add(dst, &one);
+            rc = dash_week_add(dst, &one);
         }
     }
 out:
     if (raw != NULL) {
         for (unsigned i = 0; i < tw; i++) {
-            week_clear(&raw[i]);
+            dash_week_clear(&raw[i]);
         }
     }
     free(raw);
@@ -1498,14 +1223,14 @@ static int coaching_peers(const struct dash_ctx *c, char *manager, size_t len, s
     *compare = 1;
     rc = peer_cells_load(c, manager, ps, pc);
     for (unsigned w = 0; rc == 0 && w < tw; w++) {
-        rc = week_add(line_total, &pc->w[w]);
+        rc = dash_week_add(line_total, &pc->w[w]);
     }
     return rc;
 }
 
 /* The trend of My coaching, as a chart and its table. Returns 0 or
  * -ENOMEM. */
-static int coaching_trend(struct dash *d, const struct dash_ctx *c, const struct weeks *ws,
+static int coaching_trend(struct dash *d, const struct dash_ctx *c, const struct dash_weeks *ws,
                           const struct peer_cells *pc, int compare)
 {
     static const char *const tcols_line[] = {"Week", "Quality index", "Peers' average"};
@@ -1648,7 +1373,7 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
 {
     Coachq__V1__AggWeek total = COACHQ__V1__AGG_WEEK__INIT;
     Coachq__V1__AggWeek line_total = COACHQ__V1__AGG_WEEK__INIT;
-    struct weeks ws;
+    struct dash_weeks ws;
     struct peers ps;
     struct peer_cells pc;
     char manager[65];
@@ -1658,9 +1383,9 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     memset(&ws, 0, sizeof(ws));
     memset(&ps, 0, sizeof(ps));
     memset(&pc, 0, sizeof(pc));
-    rc = weeks_load(c, AGG_COACH, c->subject, c->opts->trend_weeks, 1, &ws);
+    rc = dash_weeks_load(c, AGG_COACH, c->subject, c->opts->trend_weeks, 1, &ws);
     if (rc == 0) {
-        rc = weeks_sum(&ws, 0, ws.n, &total);
+        rc = dash_weeks_sum(&ws, 0, ws.n, &total);
     }
     if (rc == 0) {
         rc = coaching_peers(c, manager, sizeof(manager), &ps, &pc, &line_total, &compare);
@@ -1688,9 +1413,9 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     }
     rc = dash_failed(d);
 out:
-    week_clear(&total);
-    week_clear(&line_total);
-    weeks_free(&ws);
+    dash_week_clear(&total);
+    dash_week_clear(&line_total);
+    dash_weeks_free(&ws);
     peer_cells_free(&pc);
     peers_free(&ps);
     return rc;

@@ -1,0 +1,271 @@
+/*
+ * dash_weeks: the weeks of one scope as the line dashboards read them
+ * (dash_weeks.h): the weekly aggregates of the page's weeks, their rolling
+ * sums, and the summing of weeks with one bump allocator per scope read.
+ */
+#include "dash_weeks.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A bump allocator for the weeks of one struct dash_weeks: their behaviours,
+ * ids and arrays live in a few chunks freed together (dash_weeks_free()),
+ * rather than in hundreds of allocations per scope read. */
+#define WEEK_CHUNK 32768u
+
+struct week_chunk {
+    struct week_chunk *next;
+    size_t used;
+    size_t cap;
+    max_align_t data[];
+};
+
+/*
+ * Every week this file sums is built by dash_week_add(): the same sums in the
+ * same order as agg_week_add() (so the same figures), without its
+ * allocation per behaviour id and per added behaviour. A behaviour and its
+ * id are one allocation, the array of them grows by doubling, and a
+ * behaviour is first looked for at its position in src, since the weeks of
+ * one rubric list their behaviours in one order. With an arena (the weeks
+ * of a struct dash_weeks) everything comes from it and is freed with it; without
+ * one (NULL) from malloc, freed by dash_week_clear().
+ */
+#define WEEK_FIRST_CAP 16u
+
+/* n bytes from *arena (NULL when out of memory). */
+static void *week_alloc(struct week_chunk **arena, size_t n)
+{
+    size_t align = sizeof(max_align_t);
+    struct week_chunk *c = *arena;
+    void *p;
+
+    n = (n + align - 1) / align * align;
+    if (c == NULL || c->cap - c->used < n) {
+        size_t cap = n > WEEK_CHUNK ? n : WEEK_CHUNK;
+
+        c = malloc(sizeof(*c) + cap);
+        if (c == NULL) {
+            return NULL;
+        }
+        c->next = *arena;
+        c->used = 0;
+        c->cap = cap;
+        *arena = c;
+    }
+    p = (char *)c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+static void week_arena_free(struct week_chunk **arena)
+{
+    while (*arena != NULL) {
+        struct week_chunk *next = (*arena)->next;
+
+        free(*arena);
+        *arena = next;
+    }
+}
+
+/* Frees a week built by dash_week_add() without an arena. */
+void dash_week_clear(Coachq__V1__AggWeek *w)
+{
+    static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
+
+    for (size_t i = 0; i < w->n_behaviours; i++) {
+        free(w->behaviours[i]);
+    }
+    free(w->behaviours);
+    free(w->markers);
+    free(w->pairs);
+    *w = init;
+}
+
+/* Grows a uint64 array to n entries (zero-filled). */
+static int week_grow_u64(struct week_chunk **arena, uint64_t **arr, size_t *have, size_t n)
+{
+    uint64_t *a;
+
+    if (*have >= n) {
+        return 0;
+    }
+    if (arena != NULL) {
+        a = week_alloc(arena, n * sizeof(*a));
+        if (a != NULL && *have > 0) {
+            memcpy(a, *arr, *have * sizeof(*a));
+        }
+    } else {
+        a = realloc(*arr, n * sizeof(*a));
+    }
+    if (a == NULL) {
+        return -ENOMEM;
+    }
+    memset(a + *have, 0, (n - *have) * sizeof(*a));
+    *arr = a;
+    *have = n;
+    return 0;
+}
+
+/* dst's behaviour id (looked for at position hint first), appended when
+ * dst has none yet; NULL when out of memory. */
+static Coachq__V1__AggBehaviour *week_behaviour(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
+                                                const char *id, size_t hint)
+{
+    static const Coachq__V1__AggBehaviour init = COACHQ__V1__AGG_BEHAVIOUR__INIT;
+    Coachq__V1__AggBehaviour *db;
+    size_t n = dst->n_behaviours;
+    size_t len;
+
+    if (hint < n && strcmp(dst->behaviours[hint]->id, id) == 0) {
+        return dst->behaviours[hint];
+    }
+    for (size_t j = 0; j < n; j++) {
+        if (strcmp(dst->behaviours[j]->id, id) == 0) {
+            return dst->behaviours[j];
+        }
+    }
+    /* The array holds WEEK_FIRST_CAP, then doubles at every power of two
+     * from there. */
+    if (n == 0 || (n >= WEEK_FIRST_CAP && (n & (n - 1)) == 0)) {
+        size_t cap = n == 0 ? WEEK_FIRST_CAP : 2 * n;
+        Coachq__V1__AggBehaviour **arr;
+
+        if (arena != NULL) {
+            arr = week_alloc(arena, cap * sizeof(*arr));
+            if (arr != NULL && n > 0) {
+                memcpy(arr, dst->behaviours, n * sizeof(*arr));
+            }
+        } else {
+            arr = realloc(dst->behaviours, cap * sizeof(*arr));
+        }
+        if (arr == NULL) {
+            return NULL;
+        }
+        dst->behaviours = arr;
+    }
+    len = strlen(id);
+    db = arena != NULL ? week_alloc(arena, sizeof(*db) + len + 1) : malloc(sizeof(*db) + len + 1);
+    if (db == NULL) {
+        return NULL;
+    }
+    *db = init;
+    db->id = (char *)(db + 1);
+    memcpy(db->id, id, len + 1);
+    dst->behaviours[dst->n_behaviours++] = db;
+    return db;
+}
+
+/* dst += src (see above), dst's memory from arena (NULL: malloc). Returns
+ * 0 or -ENOMEM. */
+static int week_add_in(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
+                       const Coachq__V1__AggWeek *src)
+{
+    for (size_t i = 0; i < src->n_behaviours; i++) {
+        const Coachq__V1__AggBehaviour *sb = src->behaviours[i];
+        Coachq__V1__AggBehaviour *db;
+
+        if (sb == NULL || sb->id == NULL) {
+            continue;
+        }
+        db = week_behaviour(arena, dst, sb->id, i);
+        if (db == NULL) {
+            return -ENOMEM;
+        }
+        db->count += sb->count;
+        db->sum += sb->sum;
+        db->sumsq += sb->sumsq;
+        db->proficient += sb->proficient;
+    }
+    if (week_grow_u64(arena, &dst->markers, &dst->n_markers, src->n_markers) != 0 ||
+        week_grow_u64(arena, &dst->pairs, &dst->n_pairs, src->n_pairs) != 0) {
+        return -ENOMEM;
+    }
+    agg_week_add_counts(dst, src);
+    return 0;
+}
+
+/* dst += src, dst's memory from malloc (free with dash_week_clear()). */
+int dash_week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
+{
+    return week_add_in(NULL, dst, src);
+}
+
+static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *src, void *arg)
+{
+    struct dash_weeks *ws = arg;
+    int32_t first = ws->first - 7 * (DASH_ROLL - 1);
+    int32_t i = (monday - first) / 7;
+
+    if (monday < first || (monday - first) % 7 != 0 || i >= (int32_t)(ws->n + DASH_ROLL - 1)) {
+        return 0;
+    }
+    return week_add_in(&ws->arena, &ws->raw[i], src);
+}
+
+void dash_weeks_free(struct dash_weeks *ws)
+{
+    week_arena_free(&ws->arena);
+    free(ws->raw);
+    free(ws->r);
+    ws->raw = ws->r = ws->w = NULL;
+    ws->n = 0;
+}
+
+/* Reads the last n weeks (up to c->until_monday) of one scope, and with
+ * roll set their rolling sums (ws->r; left empty otherwise). */
+int dash_weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
+                    int roll, struct dash_weeks *ws)
+{
+    static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
+    int rc;
+
+    ws->n = n;
+    ws->first = dash_week(c, n - 1);
+    ws->arena = NULL;
+    ws->raw = calloc(n + DASH_ROLL - 1, sizeof(*ws->raw));
+    ws->r = calloc(n, sizeof(*ws->r));
+    if (ws->raw == NULL || ws->r == NULL) {
+        free(ws->raw);
+        free(ws->r);
+        ws->raw = ws->r = NULL;
+        ws->n = 0;
+        return -ENOMEM;
+    }
+    ws->w = ws->raw + DASH_ROLL - 1;
+    for (unsigned i = 0; i < n + DASH_ROLL - 1; i++) {
+        ws->raw[i] = init;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        ws->r[i] = init;
+    }
+    /* Only the page's own weeks are read: the first weeks of a rolling
+     * series roll over fewer weeks rather than reach before the period the
+     * page states. */
+    rc = agg_read(c->t, kind, id, c->rubric_id, ws->first, c->until_monday, weeks_cb, ws);
+    for (unsigned i = 0; rc == 0 && roll && i < n; i++) {
+        for (unsigned j = 0; rc == 0 && j < DASH_ROLL; j++) {
+            rc = week_add_in(&ws->arena, &ws->r[i], &ws->raw[i + j]);
+        }
+    }
+    if (rc != 0) {
+        dash_weeks_free(ws);
+    }
+    return rc;
+}
+
+/* Sums weeks [from, to) of ws into *sum (initialised here; dash_week_clear()
+ * it, also after a failure). */
+int dash_weeks_sum(const struct dash_weeks *ws, unsigned from, unsigned to,
+                   Coachq__V1__AggWeek *sum)
+{
+    static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
+    int rc = 0;
+
+    *sum = init;
+    for (unsigned i = from; i < to && i < ws->n && rc == 0; i++) {
+        rc = dash_week_add(sum, &ws->w[i]);
+    }
+    return rc;
+}

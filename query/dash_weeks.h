@@ -1,0 +1,60 @@
+/*
+ * dash_weeks: the weeks of one scope (a manager, a line, ...) as the line
+ * dashboards (dash_line.c) read them from the weekly aggregates
+ * (agg_read()): each of the page's weeks and, for the weekly series, the
+ * rolling sum of the DASH_ROLL weeks ending with it.
+ *
+ * Ownership: a struct dash_weeks is the caller's and owns its weeks, whose
+ * behaviours, ids and arrays live in a few chunks (an arena) freed together
+ * by dash_weeks_free(). A week summed by dash_week_add() is the caller's,
+ * allocated with malloc, freed by dash_week_clear(). Errors are -ENOMEM or
+ * the store's negative codes.
+ */
+#ifndef COACHQ_DASH_WEEKS_H
+#define COACHQ_DASH_WEEKS_H
+
+#include <stdint.h>
+
+#include "agg.h"
+#include "coachq.pb-c.h"
+#include "dash_builder.h"
+
+/* Weekly series show each week with the weeks before it, DASH_ROLL weeks in
+ * all: one manager is rarely observed DASH_MIN_N times in a single week, so
+ * single weeks would be "insufficient data" almost everywhere. */
+#define DASH_ROLL 4
+
+struct week_chunk;
+
+/* One scope's weeks: w[0] is the oldest, w[n - 1] the week of until_day;
+ * r[i] is the sum of the DASH_ROLL weeks ending with w[i] (its n counts
+ * those weeks' observations). Their memory is arena's. */
+struct dash_weeks {
+    unsigned n;
+    int32_t first; /* Monday of w[0] */
+    Coachq__V1__AggWeek *w;
+    Coachq__V1__AggWeek *r;
+    Coachq__V1__AggWeek *raw; /* DASH_ROLL - 1 weeks before w[0], then w */
+    struct week_chunk *arena;
+};
+
+/* Reads the last n weeks (up to c->until_monday) of one scope, and with
+ * roll set their rolling sums (ws->r; left empty otherwise). On failure ws
+ * holds nothing. */
+int dash_weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
+                    int roll, struct dash_weeks *ws);
+
+/* Sums weeks [from, to) of ws into *sum (initialised here; dash_week_clear()
+ * it, also after a failure). */
+int dash_weeks_sum(const struct dash_weeks *ws, unsigned from, unsigned to,
+                   Coachq__V1__AggWeek *sum);
+
+void dash_weeks_free(struct dash_weeks *ws);
+
+/* dst += src, the same sums in the same order as agg_week_add(); dst's
+ * memory from malloc (free with dash_week_clear()). */
+int dash_week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src);
+
+void dash_week_clear(Coachq__V1__AggWeek *w);
+
+#endif
