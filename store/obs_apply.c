@@ -16,6 +16,7 @@
 #include "obs.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,6 +430,42 @@ static int obs_after_put(struct store_txn *t, const struct store_write *w,
     return 0;
 }
 
+/* The decoded observation's memory: its fields are carved from one buffer
+ * on the writer's stack instead of one malloc each, and what does not fit
+ * (a large record) falls back to malloc. Everything decoded lives only
+ * while obs_apply() runs. */
+#define OBS_ARENA_BYTES 32768u
+
+struct obs_arena {
+    size_t used;
+    max_align_t buf[OBS_ARENA_BYTES / sizeof(max_align_t)];
+};
+
+static void *obs_arena_alloc(void *data, size_t size)
+{
+    struct obs_arena *a = data;
+    size_t align = sizeof(max_align_t);
+    size_t n = (size + align - 1) / align * align;
+
+    if (n >= size && n <= sizeof(a->buf) - a->used) {
+        void *p = (char *)a->buf + a->used;
+
+        a->used += n;
+        return p;
+    }
+    return malloc(size);
+}
+
+static void obs_arena_free(void *data, void *p)
+{
+    struct obs_arena *a = data;
+    const char *lo = (const char *)a->buf;
+
+    if ((const char *)p < lo || (const char *)p >= lo + sizeof(a->buf)) {
+        free(p);
+    }
+}
+
 /* The hook (store_apply_cb): applies one observation request inside the
  * batch's write transaction. Sets the request's tentative outcome (the
  * owner cannot see it before the batch is completed, and every failure path
@@ -441,11 +478,14 @@ static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_
     uint8_t keys[3][KEYS_INDEX_MAX];
     size_t klen[3];
     const uint8_t *prev;
+    struct obs_arena arena;
+    ProtobufCAllocator alloc = {obs_arena_alloc, obs_arena_free, &arena};
     MDB_val v;
     int rc = 0;
 
     memset(&amend, 0, sizeof(amend));
-    obs = coachq__v1__observation__unpack(NULL, w->obs_len, w->obs);
+    arena.used = 0;
+    obs = coachq__v1__observation__unpack(&alloc, w->obs_len, w->obs);
     if (obs == NULL || obs->id.len != KEYS_UUID_LEN || obs->id.data == NULL ||
         w->observer_id == NULL) {
         w->rc = -EINVAL;
@@ -493,7 +533,7 @@ static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_
     w->version = rec.version;
     w->stored_at_ms = w->received_at_ms;
 out:
-    coachq__v1__observation__free_unpacked(obs, NULL);
+    coachq__v1__observation__free_unpacked(obs, &alloc);
     return rc;
 }
 
