@@ -937,6 +937,16 @@ static void make_schema(const char *dir, uint32_t schema)
     mdb_env_close(env);
 }
 
+/* Closes f's store, turns it back into schema (make_schema()) and opens
+ * it again, which upgrades it. */
+static void reopen_as(struct fixture *f, uint32_t schema)
+{
+    close_store(f->s);
+    f->s = NULL;
+    make_schema(f->dir, schema);
+    f->s = open_store_policy(f->dir, 1);
+}
+
 static void test_schema_upgrade(void **state)
 {
     struct fixture *f = *state;
@@ -945,10 +955,7 @@ static void test_schema_upgrade(void **state)
     struct tobs b2;
 
     seed_two(f);
-    close_store(f->s);
-    f->s = NULL;
-    make_schema(f->dir, 2);
-    f->s = open_store_policy(f->dir, 1);
+    reopen_as(f, 2);
     check_first_obs_week(one_week(f->s, AGG_OBSERVER, "alice", 0, &ws));
     weeks_free(&ws);
     read_weeks(f->s, AGG_COACH, "flm.cara", MON0, MON0 + 7, &ws);
@@ -970,10 +977,7 @@ static void test_schema_upgrade(void **state)
     /* Opening again finds the current schema and rebuilds nothing. */
     f->s = open_store_policy(f->dir, 1);
     /* A schema 3 store gets the line-coach aggregates of its records. */
-    close_store(f->s);
-    f->s = NULL;
-    make_schema(f->dir, 3);
-    f->s = open_store_policy(f->dir, 1);
+    reopen_as(f, 3);
     read_weeks(f->s, AGG_LINE_COACH, "slm.eve/flm.cara", MON0, MON0 + 7, &ws);
     assert_int_equal(ws.n, 2);
     weeks_free(&ws);
@@ -981,10 +985,7 @@ static void test_schema_upgrade(void **state)
     assert_int_equal(r.differences, 0);
     /* So does a schema 4 store: 4 counted double-coding once, but was
      * written before the line-coach aggregates. */
-    close_store(f->s);
-    f->s = NULL;
-    make_schema(f->dir, 4);
-    f->s = open_store_policy(f->dir, 1);
+    reopen_as(f, 4);
     read_weeks(f->s, AGG_LINE_COACH, "slm.eve/flm.cara", MON0, MON0 + 7, &ws);
     assert_int_equal(ws.n, 2);
     weeks_free(&ws);
@@ -992,10 +993,7 @@ static void test_schema_upgrade(void **state)
     assert_int_equal(r.differences, 0);
     /* A schema 6 store kept its values as protobuf messages: opening it
      * rewrites them in the fixed layout, and the stray ones are gone. */
-    close_store(f->s);
-    f->s = NULL;
-    make_schema(f->dir, 6);
-    f->s = open_store_policy(f->dir, 1);
+    reopen_as(f, 6);
     read_weeks(f->s, AGG_COACH, "flm.cara", MON0, MON0 + 7, &ws);
     assert_int_equal(ws.n, 2);
     /* alice's and carol's records of the session at T0, not the stray 7. */
@@ -1025,10 +1023,7 @@ static void test_schema3_upgrade(void **state)
     assert_int_equal(submit(f->s, "alice", &a.t.o), 0);
     assert_int_equal(submit(f->s, "bob", &b.t.o), 0);
     assert_int_equal(submit(f->s, "carol", &c.t.o), 0);
-    close_store(f->s);
-    f->s = NULL;
-    make_schema(f->dir, 3);
-    f->s = open_store_policy(f->dir, 1);
+    reopen_as(f, 3);
     one_week(f->s, AGG_OBSERVER, "alice", 0, &ws);
     assert_int_equal(ws.w[0].observations, 1);
     assert_int_equal(ws.w[0].double_coded, 1);
