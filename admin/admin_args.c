@@ -82,6 +82,11 @@ static const struct admin_opt opts_user_link[] = {
     {NULL, NULL, NULL},
 };
 
+static const struct admin_opt opts_restore[] = {
+    {"force", NULL, "replace a stopped store in --data (it is kept in DIR/pre-restore-<time>/)"},
+    {NULL, NULL, NULL},
+};
+
 static const struct admin_cmd admin_cmds[] = {
     {"init", NULL, "", 0, 0, opts_none,
      "Creates the data directory and the store, and loads the built-in rubrics.", admin_run_init},
@@ -134,6 +139,13 @@ static const struct admin_cmd admin_cmds[] = {
     {"verify", NULL, "", 0, 0, opts_verify,
      "Rebuilds the dashboards' aggregates from the records and reports any difference.",
      admin_run_verify},
+    {"backup", NULL, "DEST", 1, 1, opts_none,
+     "Writes a compacted copy of the store into the new directory DEST while the server runs, "
+     "and verifies it.",
+     admin_run_backup},
+    {"restore", NULL, "BACKUP", 1, 1, opts_restore,
+     "Restores a backup into --data; refuses a store that a running server has open.",
+     admin_run_restore},
 };
 
 #define ADMIN_NCMDS (sizeof(admin_cmds) / sizeof(admin_cmds[0]))

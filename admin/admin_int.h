@@ -301,4 +301,10 @@ int admin_run_verify(struct admin *a);
 int admin_table_read(struct csv *c, const char *const *names, size_t ncol, struct table *t,
                      struct table_errs *e);
 
+/* ---- Backup and restore (admin_backup.c) ------------------------------- */
+
+int admin_run_backup(struct admin *a);
+
+int admin_run_restore(struct admin *a);
+
 #endif

@@ -25,6 +25,8 @@ static void print_verbs(void)
            "  audit                         print the audit log\n"
            "  demo                          seed a demo organisation into a new data directory\n"
            "  verify [--repair]             check the dashboards' aggregates against the records\n"
+           "  backup DEST                   copy the store while the server runs, and verify it\n"
+           "  restore BACKUP [--force]      put a backup in place of a stopped store\n"
            "Exit status of a verb: 0 done, 1 failed (nothing changed), 2 usage error.\n");
 }
 

@@ -60,6 +60,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "coachq.pb-c.h"
 #include "validate.h"
@@ -311,6 +312,39 @@ int store_failed(const struct store *s);
 
 /* Copies the writer's counters. Thread-safe. */
 void store_get_stats(struct store *s, struct store_stats *out);
+
+/* ---- Copies (store_copy.c) ---- */
+
+/* The longest directory name store_copy() and store_holder() take. */
+#define STORE_COPY_PATH_MAX 1000
+
+/* What a copy holds. */
+struct store_copy_info {
+    uint64_t next_seq;       /* the copy holds every record below this sequence number */
+    uint32_t schema_version; /* the copy's store schema */
+    uint64_t bytes;          /* size of the copy's data.mdb */
+    uint64_t source_bytes;   /* size of the source's data.mdb when the copy began */
+};
+
+/*
+ * Writes a consistent, compacted copy of the store in dir into dest/data.mdb
+ * (dest must be a directory without a data.mdb): the state of the last
+ * transaction committed before the copy began, read by this process as a
+ * second, read-only opener of the environment, so that a server using dir
+ * goes on committing meanwhile. The copy is fsynced, mode 0600. Do not call
+ * it for a dir this process has open with store_open(). Returns 0, -ENOENT
+ * (no store in dir), -EEXIST (dest holds a data.mdb), -EPROTO (dir holds an
+ * LMDB environment that is not a coachq store), or another negative errno;
+ * on failure dest may hold a partial data.mdb that the caller removes.
+ */
+int store_copy(const char *dir, const char *dest, struct store_copy_info *info);
+
+/*
+ * Whether another process has the store in dir open (by LMDB's lock on
+ * lock.mdb). Returns 1 and the holder's pid in *pid (one of them, if
+ * several), 0 if nobody has, or a negative errno.
+ */
+int store_holder(const char *dir, pid_t *pid);
 
 /* Runs mdb_reader_check(); *dead (may be NULL) gets the number of stale
  * reader slots cleared. Thread-safe. Returns 0 or a negative errno. */
