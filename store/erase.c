@@ -561,9 +561,88 @@ static void erase_patterns(struct erase_ctx *e, const Coachq__V1__Person *p)
     }
 }
 
-/* Walks one database with erase_one() and applies what it noted. */
+/* Every entry of a database, copied: u32 key length, u32 value length,
+ * the key, the value; one after the other in key order. */
+struct db_copy {
+    uint8_t *b;
+    size_t len;
+    size_t cap;
+};
+
+static int db_copy_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct db_copy *c = arg;
+    size_t need = 8 + klen + vlen;
+    uint32_t lens[2] = {(uint32_t)klen, (uint32_t)vlen};
+
+    if (c->len + need > c->cap) {
+        size_t cap = c->cap ? c->cap : 4096;
+        uint8_t *nb;
+
+        while (cap < c->len + need) {
+            cap *= 2;
+        }
+        nb = realloc(c->b, cap);
+        if (nb == NULL) {
+            return -ENOMEM;
+        }
+        c->b = nb;
+        c->cap = cap;
+    }
+    memcpy(c->b + c->len, lens, 8);
+    memcpy(c->b + c->len + 8, key, klen);
+    memcpy(c->b + c->len + 8 + klen, val, vlen);
+    c->len += need;
+    return 0;
+}
+
+/*
+ * Writes dbi's tree afresh: its entries are copied, the database emptied
+ * (its pages freed) and the entries put back in order. LMDB keeps a
+ * deleted key as the separator in a branch page when it was the first key
+ * of a leaf page, and a compacted copy (mdb_copy -c) copies branch pages as
+ * they are: without this, the erased id would survive in the compacted
+ * file. Costs a copy of the database in memory.
+ */
+static int erase_fresh_tree(struct store_txn *t, MDB_dbi dbi)
+{
+    struct db_copy c = {NULL, 0, 0};
+    MDB_cursor *cur = NULL;
+    size_t pos = 0;
+    int rc;
+
+    rc = store_txn_scan(t, dbi, NULL, 0, 0, db_copy_one, &c);
+    if (rc == 0) {
+        rc = mdb_drop(t->txn, dbi, 0);
+        if (rc == 0) {
+            rc = mdb_cursor_open(t->txn, dbi, &cur);
+        }
+        while (rc == 0 && pos < c.len) {
+            uint32_t lens[2];
+            MDB_val k, v;
+
+            memcpy(lens, c.b + pos, 8);
+            k.mv_size = lens[0];
+            k.mv_data = c.b + pos + 8;
+            v.mv_size = lens[1];
+            v.mv_data = c.b + pos + 8 + lens[0];
+            rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND);
+            pos += 8 + (size_t)lens[0] + lens[1];
+        }
+        if (cur != NULL) {
+            mdb_cursor_close(cur);
+        }
+        rc = rc == 0 ? 0 : STORE_TXN_ABORT(rc);
+    }
+    free(c.b);
+    return rc;
+}
+
+/* Walks one database with erase_one() and applies what it noted; a
+ * database whose keys named the person is written afresh. */
 static int erase_db(struct erase_ctx *e, const struct db_spec *sp)
 {
+    uint64_t keys = e->r->counts.keys + e->r->counts.creds;
     int rc;
 
     e->spec = sp;
@@ -572,6 +651,9 @@ static int erase_db(struct erase_ctx *e, const struct db_spec *sp)
         rc = changes_apply(e->t, sp->dbi, &e->ch);
     }
     changes_free(&e->ch);
+    if (rc == 0 && e->r->counts.keys + e->r->counts.creds != keys) {
+        rc = erase_fresh_tree(e->t, sp->dbi);
+    }
     return rc;
 }
 
@@ -651,6 +733,9 @@ int erase_person_txn(struct store_txn *t, struct erase_request *r)
     }
     erase_patterns(e, p);
     rc = erase_person_record(e, p);
+    if (rc == 0) {
+        rc = erase_fresh_tree(t, s->dbi_people);
+    }
     for (size_t i = 0; rc == 0 && i < sizeof(specs) / sizeof(specs[0]); i++) {
         rc = erase_db(e, &specs[i]);
     }
