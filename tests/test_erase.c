@@ -284,6 +284,7 @@ static int org_txn(struct store_txn *t, void *arg)
                                   "slm.1");
     rc = rc ? rc : testutil_put_person(t, "rep.1", "Rae One", 0, "zelda.q");
     rc = rc ? rc : testutil_put_person(t, "rep.2", "Ray Two", 0, "flm.b");
+    rc = rc ? rc : testutil_put_person(t, "zz.after", "Zak After", 0, "flm.b");
     rc = rc ? rc
             : testutil_put_person(t, "obs.1", "Oz Observer", COACHQ__V1__ROLE__ROLE_OBSERVER, NULL);
     rc =
@@ -310,6 +311,23 @@ static int org_txn(struct store_txn *t, void *arg)
     oc.metric = (char *)"win_rate";
     oc.value = 0.31;
     rc = rc ? rc : outcomes_put(t, &oc, NULL);
+    /* Bo's many results, then a few of hers and a few of someone's whose
+     * keys sort after hers (a longer id): the outcomes tree then has a
+     * branch page whose separator key names her, which LMDB keeps when her
+     * keys are deleted, and a compacted copy keeps too, unless the tree is
+     * written afresh. */
+    for (int i = 0; rc == 0 && i < 600; i++) {
+        char period[16];
+
+        snprintf(period, sizeof(period), "%d-%02d", 1980 + i / 12, 1 + i % 12);
+        oc.period = period;
+        oc.subject_id = (char *)"flm.b";
+        rc = outcomes_put(t, &oc, NULL);
+        oc.subject_id = (char *)"zelda.q";
+        rc = rc || i >= 20 ? rc : outcomes_put(t, &oc, NULL);
+        oc.subject_id = (char *)"zz.after";
+        rc = rc || i >= 20 ? rc : outcomes_put(t, &oc, NULL);
+    }
     rc = rc ? rc : creds_hash_password("correct horse battery", hash, sizeof(hash));
     rc = rc ? rc : creds_set_password_txn(t, "zelda.q", hash);
     rc = rc ? rc : creds_link_create_txn(t, "zelda.q", NOW_S, 900, token);
