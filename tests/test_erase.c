@@ -579,8 +579,12 @@ static void test_erase_leaves_nothing(void **state)
     assert_int_equal(mkdir(cp, 0700), 0);
     {
         const char *argv[] = {"mdb_copy", "-c", f->data, cp, NULL};
+        int rc = run_argv(f, argv);
 
-        assert_int_equal(run_argv(f, argv), 0);
+        if (rc == 127) {
+            fail_msg("mdb_copy is not installed: run ./dev.sh setup (package lmdb-utils)");
+        }
+        assert_int_equal(rc, 0);
     }
     snprintf(path, sizeof(path), "%s/data.mdb", cp);
     bytes = read_file(path, &len);
