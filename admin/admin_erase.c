@@ -204,6 +204,12 @@ int admin_run_retention(struct admin *a)
     if (admin_opt_date(a, "as-of", a->today, &today) < 0) {
         return 2;
     }
+    if (today > a->today) {
+        admin_errorf(a,
+                     "warning: --as-of %s is after today: sessions younger than --older-than "
+                     "are affected",
+                     admin_opt_value(a, "as-of"));
+    }
     rr = calloc(1, sizeof(*rr));
     if (rr == NULL || (rr->qs = calloc(RET_MAX_QUARTERS, sizeof(*rr->qs))) == NULL) {
         admin_errorf(a, "out of memory");

@@ -25,6 +25,8 @@
 
 /* The longest part of a name redacted on its own, with its NUL. */
 #define ERASE_PART_MAX 128
+/* The most parts of a name redacted on their own. */
+#define ERASE_MAX_PARTS 6
 
 /* ---- Redaction ---------------------------------------------------------- */
 
@@ -315,13 +317,12 @@ struct db_spec {
 struct erase_ctx {
     struct store_txn *t;
     struct erase_request *r;
-    const char *pats[8];
-    const char *repl[8];
+    const char *pats[ERASE_MAX_PARTS + 3];
+    const char *repl[ERASE_MAX_PARTS + 3];
     size_t npats;
-    char parts[4][ERASE_PART_MAX];
+    char parts[ERASE_MAX_PARTS][ERASE_PART_MAX];
     const struct db_spec *spec;
     struct changes ch;
-    int failed;
 };
 
 /* Rewrites key by spec, moving person ids equal to e->r->id to the
@@ -525,7 +526,8 @@ static int erase_pseudonym(struct store_txn *t, char out[ERASE_PSEUDONYM_LEN + 1
 }
 
 /* The patterns: e-mail, full name, the name's parts of 3 bytes or more
- * (redacted), and the id (the pseudonym); longest first within each. */
+ * (redacted), and the id (the pseudonym); longest first, so that where two
+ * match at one place the longer wins. */
 static void erase_patterns(struct erase_ctx *e, const Coachq__V1__Person *p)
 {
     const char *name = p->name != NULL ? p->name : "";
@@ -542,7 +544,7 @@ static void erase_patterns(struct erase_ctx *e, const Coachq__V1__Person *p)
     }
     e->pats[e->npats] = e->r->id;
     e->repl[e->npats++] = e->r->pseudonym;
-    for (const char *s = name; *s != '\0' && np < 4;) {
+    for (const char *s = name; *s != '\0' && np < ERASE_MAX_PARTS;) {
         size_t len = 0;
 
         while (*s != '\0' && !word_byte((unsigned char)*s)) {
@@ -558,6 +560,16 @@ static void erase_patterns(struct erase_ctx *e, const Coachq__V1__Person *p)
             e->repl[e->npats++] = ERASE_REDACTED;
         }
         s += len;
+    }
+    for (size_t i = 1; i < e->npats; i++) {
+        for (size_t j = i; j > 0 && strlen(e->pats[j]) > strlen(e->pats[j - 1]); j--) {
+            const char *tp = e->pats[j], *tr = e->repl[j];
+
+            e->pats[j] = e->pats[j - 1];
+            e->repl[j] = e->repl[j - 1];
+            e->pats[j - 1] = tp;
+            e->repl[j - 1] = tr;
+        }
     }
 }
 
