@@ -152,8 +152,10 @@ static int chain_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
     return 0;
 }
 
-/* Deletes the record's three index entries (absent ones are no change). */
-static int unindex(struct store_txn *t, const Coachq__V1__StoredObservation *rec)
+/* Deletes (put 0; absent ones are no change) or puts (put 1) the record's
+ * three index entries; only the latest version of an observation has
+ * them. */
+static int index_entries(struct store_txn *t, const Coachq__V1__StoredObservation *rec, int put)
 {
     const Coachq__V1__Observation *o = rec->observation;
     const char *ids[3] = {o->coach_id, rec->observer_id, o->coachee_id};
@@ -165,29 +167,13 @@ static int unindex(struct store_txn *t, const Coachq__V1__StoredObservation *rec
     for (int i = 0; i < 3 && rc == 0; i++) {
         if (ids[i] == NULL || keys_index_encode(key, sizeof(key), ids[i], strlen(ids[i]),
                                                 o->started_at, o->id.data, &klen) != 0) {
+            if (put) {
+                return -EIO;
+            }
             continue;
         }
-        rc = store_txn_del(t, dbis[i], key, klen);
-    }
-    return rc;
-}
-
-/* Puts the record's three index entries (the latest version's). */
-static int reindex(struct store_txn *t, const Coachq__V1__StoredObservation *rec)
-{
-    const Coachq__V1__Observation *o = rec->observation;
-    const char *ids[3] = {o->coach_id, rec->observer_id, o->coachee_id};
-    MDB_dbi dbis[3] = {t->s->dbi_by_coach, t->s->dbi_by_observer, t->s->dbi_by_coachee};
-    uint8_t key[KEYS_INDEX_MAX];
-    size_t klen;
-    int rc = 0;
-
-    for (int i = 0; i < 3 && rc == 0; i++) {
-        if (ids[i] == NULL || keys_index_encode(key, sizeof(key), ids[i], strlen(ids[i]),
-                                                o->started_at, o->id.data, &klen) != 0) {
-            return -EIO;
-        }
-        rc = store_txn_put_raw(t, dbis[i], key, klen, "", 0, NULL);
+        rc = put ? store_txn_put_raw(t, dbis[i], key, klen, "", 0, NULL)
+                 : store_txn_del(t, dbis[i], key, klen);
     }
     return rc;
 }
@@ -238,7 +224,7 @@ static int anonymise_one(struct ret_ctx *c, uint64_t seq, Coachq__V1__StoredObse
     size_t n;
     int rc;
 
-    rc = unindex(c->t, rec);
+    rc = index_entries(c->t, rec, 0);
     memset(&w, 0, sizeof(w));
     w.blank = 1;
     if (rc == 0) {
@@ -266,7 +252,7 @@ static int anonymise_one(struct ret_ctx *c, uint64_t seq, Coachq__V1__StoredObse
     rc = store_txn_put_raw(c->t, c->t->s->dbi_obs, skey, sizeof(skey), packed, n, NULL);
     free(packed);
     if (rc == 0 && latest) {
-        rc = reindex(c->t, rec);
+        rc = index_entries(c->t, rec, 1);
     }
     return rc;
 }
@@ -286,7 +272,7 @@ static int delete_one(const struct ret_ctx *c, uint64_t seq,
     memcpy(vkey, root, KEYS_UUID_LEN);
     keys_put_be32(vkey + KEYS_UUID_LEN, version);
     keys_put_be64(skey, seq);
-    rc = unindex(t, rec);
+    rc = index_entries(t, rec, 0);
     if (rc == 0) {
         rc = store_txn_del(t, t->s->dbi_obs, skey, sizeof(skey));
     }
