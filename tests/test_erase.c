@@ -741,7 +741,7 @@ static void test_retention_delete(void **state)
     struct fx *f = *state;
     Coachq__V1__StoredObservation *rec = NULL;
     char id0[UUID_STR_LEN], id3[UUID_STR_LEN], id1[UUID_STR_LEN], id2[UUID_STR_LEN];
-    char *before, *after;
+    char *before, *after, *verify_before;
     struct store *s;
 
     make_history(f);
@@ -750,6 +750,9 @@ static void test_retention_delete(void **state)
     uuid_format(f->ids[2], id2);
     uuid_format(f->ids[3], id3);
 
+    coachqd(f, 0, "verify");
+    verify_before = strdup(f->out);
+    assert_non_null(verify_before);
     before = dump_all(f);
     coachqd(f, 0, "retention", "--older-than", "1m", "--delete", "--as-of", ASOF, "--dry-run",
             "--list");
@@ -765,6 +768,9 @@ static void test_retention_delete(void **state)
     after = dump_all(f);
     assert_string_equal(before, after);
     free(after);
+    coachqd(f, 0, "verify");
+    assert_string_equal(verify_before, f->out);
+    free(verify_before);
 
     coachqd(f, 0, "retention", "--older-than", "1m", "--delete", "--as-of", ASOF, "--list");
     contains(f->out, "total: 2 observations, 3 versions");
