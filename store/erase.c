@@ -41,29 +41,49 @@ static unsigned char lower(unsigned char c)
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-/* True if pat (plen bytes, not empty) matches s at i as a whole word. */
-static int match_at(const char *s, size_t slen, size_t i, const char *pat, size_t plen)
+/* True if s[j] continues a word: a word byte, or a '.' or '@' between
+ * word bytes, as inside an id or an e-mail address ("ann" is not a word of
+ * "ann.lee" or "ann@example.org"; it is one of "ann." at a sentence's end). */
+static int joins(const char *s, size_t slen, size_t j, int forward)
+{
+    unsigned char c = (unsigned char)s[j];
+
+    if (word_byte(c)) {
+        return 1;
+    }
+    if (c != '.' && c != '@') {
+        return 0;
+    }
+    if (forward) {
+        return j + 1 < slen && word_byte((unsigned char)s[j + 1]);
+    }
+    return j > 0 && word_byte((unsigned char)s[j - 1]);
+}
+
+/* True if pat (plen bytes, not empty) matches s at i as a whole word, in
+ * any ASCII case unless exact. */
+static int match_at(const char *s, size_t slen, size_t i, const char *pat, size_t plen, int exact)
 {
     if (plen == 0 || plen > slen - i) {
         return 0;
     }
     for (size_t k = 0; k < plen; k++) {
-        if (lower((unsigned char)s[i + k]) != lower((unsigned char)pat[k])) {
+        unsigned char a = (unsigned char)s[i + k], b = (unsigned char)pat[k];
+
+        if (exact ? a != b : lower(a) != lower(b)) {
             return 0;
         }
     }
-    if (word_byte((unsigned char)pat[0]) && i > 0 && word_byte((unsigned char)s[i - 1])) {
+    if (word_byte((unsigned char)pat[0]) && i > 0 && joins(s, slen, i - 1, 0)) {
         return 0;
     }
-    if (word_byte((unsigned char)pat[plen - 1]) && i + plen < slen &&
-        word_byte((unsigned char)s[i + plen])) {
+    if (word_byte((unsigned char)pat[plen - 1]) && i + plen < slen && joins(s, slen, i + plen, 1)) {
         return 0;
     }
     return 1;
 }
 
-int erase_redact(const char *s, const char *const *pats, const char *const *repl, size_t n,
-                 char **out)
+int erase_redact(const char *s, const struct erase_pat *pats, size_t n, char **out)
 {
     size_t slen = strlen(s);
     size_t cap = 0, len = 0;
@@ -76,13 +96,13 @@ int erase_redact(const char *s, const char *const *pats, const char *const *repl
         size_t k, plen = 0;
 
         for (k = 0; k < n; k++) {
-            plen = strlen(pats[k]);
-            if (match_at(s, slen, i, pats[k], plen)) {
+            plen = strlen(pats[k].pat);
+            if (match_at(s, slen, i, pats[k].pat, plen, pats[k].exact)) {
                 break;
             }
         }
         if (k < n) {
-            size_t rlen = strlen(repl[k]);
+            size_t rlen = strlen(pats[k].repl);
 
             if (buf == NULL) {
                 /* Room for the text so far, and grown as replacements add. */
@@ -105,7 +125,7 @@ int erase_redact(const char *s, const char *const *pats, const char *const *repl
                 }
                 buf = nb;
             }
-            memcpy(buf + len, repl[k], rlen);
+            memcpy(buf + len, pats[k].repl, rlen);
             len += rlen;
             i += plen;
             hits++;
@@ -162,7 +182,7 @@ static int walk_string(char **pp, int kind, struct erase_walk *w)
         }
         w->texts++;
     } else if (kind != 0 && w->npats > 0) {
-        rc = erase_redact(s, w->pats, w->repl, w->npats, &next);
+        rc = erase_redact(s, w->pats, w->npats, &next);
         if (rc < 0) {
             return rc;
         }
@@ -317,8 +337,7 @@ struct db_spec {
 struct erase_ctx {
     struct store_txn *t;
     struct erase_request *r;
-    const char *pats[ERASE_MAX_PARTS + 3];
-    const char *repl[ERASE_MAX_PARTS + 3];
+    struct erase_pat pats[ERASE_MAX_PARTS + 3];
     size_t npats;
     char parts[ERASE_MAX_PARTS][ERASE_PART_MAX];
     const struct db_spec *spec;
@@ -418,7 +437,6 @@ static int erase_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
 
         memset(&w, 0, sizeof(w));
         w.pats = e->pats;
-        w.repl = e->repl;
         w.npats = e->npats;
         w.from = e->r->id;
         w.to = e->r->pseudonym;
@@ -480,7 +498,6 @@ static int erase_record(const uint8_t *key, size_t klen, const uint8_t *val, siz
     w.blank = (o->coach_id != NULL && strcmp(o->coach_id, e->r->id) == 0) ||
               (o->coachee_id != NULL && strcmp(o->coachee_id, e->r->id) == 0);
     w.pats = e->pats;
-    w.repl = e->repl;
     w.npats = e->npats;
     rc = erase_walk_msg(&rec->base, &w);
     if (rc == 0 && w.changed > 0) {
@@ -535,15 +552,13 @@ static void erase_patterns(struct erase_ctx *e, const Coachq__V1__Person *p)
 
     e->npats = 0;
     if (p->email != NULL && p->email[0] != '\0') {
-        e->pats[e->npats] = p->email;
-        e->repl[e->npats++] = ERASE_REDACTED;
+        e->pats[e->npats++] = (struct erase_pat){p->email, ERASE_REDACTED, 0};
     }
     if (name[0] != '\0') {
-        e->pats[e->npats] = name;
-        e->repl[e->npats++] = ERASE_REDACTED;
+        e->pats[e->npats++] = (struct erase_pat){name, ERASE_REDACTED, 0};
     }
-    e->pats[e->npats] = e->r->id;
-    e->repl[e->npats++] = e->r->pseudonym;
+    /* Ids are exact: "zelda" the id is not "Zelda" somebody's first name. */
+    e->pats[e->npats++] = (struct erase_pat){e->r->id, e->r->pseudonym, 1};
     for (const char *s = name; *s != '\0' && np < ERASE_MAX_PARTS;) {
         size_t len = 0;
 
@@ -556,19 +571,16 @@ static void erase_patterns(struct erase_ctx *e, const Coachq__V1__Person *p)
         if (len >= 3 && len < sizeof(e->parts[0]) && len < strlen(name)) {
             memcpy(e->parts[np], s, len);
             e->parts[np][len] = '\0';
-            e->pats[e->npats] = e->parts[np++];
-            e->repl[e->npats++] = ERASE_REDACTED;
+            e->pats[e->npats++] = (struct erase_pat){e->parts[np++], ERASE_REDACTED, 0};
         }
         s += len;
     }
     for (size_t i = 1; i < e->npats; i++) {
-        for (size_t j = i; j > 0 && strlen(e->pats[j]) > strlen(e->pats[j - 1]); j--) {
-            const char *tp = e->pats[j], *tr = e->repl[j];
+        for (size_t j = i; j > 0 && strlen(e->pats[j].pat) > strlen(e->pats[j - 1].pat); j--) {
+            struct erase_pat tp = e->pats[j];
 
             e->pats[j] = e->pats[j - 1];
-            e->repl[j] = e->repl[j - 1];
             e->pats[j - 1] = tp;
-            e->repl[j - 1] = tr;
         }
     }
 }

@@ -23,7 +23,7 @@
  *     calibration references, audit entries) each whole-word,
  *     ASCII-case-insensitive occurrence of X's e-mail, full name or a part
  *     of the name of at least three bytes becomes "[erased]", and of X's
- *     id the pseudonym;
+ *     id (in its exact case) the pseudonym;
  *   - audit entries naming X are rewritten to the pseudonym (this is the
  *     one change ever made to past audit entries), and one "person.erase"
  *     entry records that an erasure took place, with counts only;
@@ -82,24 +82,31 @@ struct erase_request {
  */
 int erase_person_txn(struct store_txn *t, struct erase_request *r);
 
+/* A text to redact: pat (matched in any ASCII case unless exact) becomes
+ * repl. Both strings borrowed. */
+struct erase_pat {
+    const char *pat;
+    const char *repl;
+    int exact;
+};
+
 /*
- * Replaces, in s, every whole-word, ASCII-case-insensitive occurrence of
- * pats[i] by repl[i] (n of them; longer patterns first is the caller's
- * order, the first that matches at a position wins). A word character is
- * an ASCII letter or digit, '_' or any byte >= 0x80; a match must not have
+ * Replaces, in s, every whole-word occurrence of pats[i].pat by
+ * pats[i].repl (n of them; where several match at one position the first
+ * wins, so the caller puts longer ones first). A word character is an
+ * ASCII letter or digit, '_' or any byte >= 0x80, and a '.' or '@' between
+ * two of them (inside an id or an e-mail address); a match must not have
  * one on either side unless the pattern's own edge is not one. *out
  * (caller owns, free()) is NULL when nothing matched. Returns the number
  * of matches replaced, or -ENOMEM.
  */
-int erase_redact(const char *s, const char *const *pats, const char *const *repl, size_t n,
-                 char **out);
+int erase_redact(const char *s, const struct erase_pat *pats, size_t n, char **out);
 
-/* How erase_walk_msg() rewrites a message (pats, repl, from and to
- * borrowed for the call). */
+/* How erase_walk_msg() rewrites a message (pats, from and to borrowed for
+ * the call). */
 struct erase_walk {
     int blank;
-    const char *const *pats;
-    const char *const *repl;
+    const struct erase_pat *pats;
     size_t npats;
     const char *from; /* NULL: no id is replaced */
     const char *to;
@@ -113,7 +120,7 @@ struct erase_walk {
  * equal to from). A field's old string is freed with free() and the new
  * one malloc'ed, so m must have been unpacked with the default allocator.
  * With blank set, free text becomes empty; otherwise it is redacted with
- * pats/repl (erase_redact()). Any string field (free text or not) equal to
+ * pats (erase_redact()). Any string field (free text or not) equal to
  * from (when not NULL) becomes to. *changed counts the fields changed and
  * w->texts the free-text fields among them. Returns 0 or -ENOMEM.
  */
