@@ -16,8 +16,8 @@
  *
  * The verbs are one file per group: admin_args.c (the command table and
  * its parser), admin_rubrics.c (init, rubric), admin_import.c (import),
- * admin_users.c (user), admin_certs.c (cert) and admin_verify.c (audit,
- * demo, verify).
+ * admin_users.c (user), admin_certs.c (cert), admin_verify.c (audit,
+ * demo, verify) and admin_erase.c (retention, erase).
  */
 #include "admin_int.h"
 #include "admin.h"

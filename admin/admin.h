@@ -1,6 +1,7 @@
 /*
  * admin: coachqd's administration verbs, run on the server host against
- * the data directory: init, rubric, import, user, cert, audit, demo.
+ * the data directory: init, rubric, import, user, cert, audit, demo,
+ * verify, retention, erase.
  *
  * They open the same LMDB environment as a running server may have open
  * (LMDB serialises writers across processes), make every change in one

@@ -87,6 +87,23 @@ static const struct admin_opt opts_restore[] = {
     {NULL, NULL, NULL},
 };
 
+static const struct admin_opt opts_retention[] = {
+    {"older-than", "N{m|y|d}",
+     "observations whose session date is more than N months, years or days old (required)"},
+    {"delete", NULL, "delete every version of them"},
+    {"anonymise", NULL,
+     "remove their free text and the coach's and coachee's ids, keep the scores"},
+    {"as-of", "YYYY-MM-DD", "count the age from this day [today]"},
+    {"dry-run", NULL, "report what it would do, change nothing"},
+    {"list", NULL, "list every observation affected"},
+    {NULL, NULL, NULL},
+};
+
+static const struct admin_opt opts_erase[] = {
+    {"dry-run", NULL, "report what it would do, change nothing"},
+    {NULL, NULL, NULL},
+};
+
 static const struct admin_cmd admin_cmds[] = {
     {"init", NULL, "", 0, 0, opts_none,
      "Creates the data directory and the store, and loads the built-in rubrics.", admin_run_init},
@@ -146,6 +163,14 @@ static const struct admin_cmd admin_cmds[] = {
     {"restore", NULL, "BACKUP", 1, 1, opts_restore,
      "Restores a backup into --data; refuses a store that a running server has open.",
      admin_run_restore},
+    {"retention", NULL, "", 0, 0, opts_retention,
+     "Applies the retention policy: deletes or anonymises every version of the observations "
+     "older than --older-than, rebuilds the aggregates and audits the run (counts only).",
+     admin_run_retention},
+    {"erase", NULL, "PERSON", 1, 1, opts_erase,
+     "Erases a person: name, e-mail, certificate pins, credentials and sign-in links go, free "
+     "text naming them is redacted, and what others' records need becomes a pseudonym.",
+     admin_run_erase},
 };
 
 #define ADMIN_NCMDS (sizeof(admin_cmds) / sizeof(admin_cmds[0]))

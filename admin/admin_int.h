@@ -291,6 +291,12 @@ int admin_run_demo(struct admin *a);
  * are included too. Exit 0: no difference, or repaired; 1: differences. */
 int admin_run_verify(struct admin *a);
 
+/* ---- Retention and erasure (admin_erase.c) ------------------------------ */
+
+int admin_run_retention(struct admin *a);
+
+int admin_run_erase(struct admin *a);
+
 /*
  * Reads the table of a people or programme import from c (borrowed; its
  * next record is the header) into t (overwritten; caller owns, free with
