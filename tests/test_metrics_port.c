@@ -378,6 +378,41 @@ static void test_counters_and_promtool(void **state)
                       "\"no_client_certificate\"}") == 0);
     free(s2);
     s2 = s3;
+    /* A user disabled while the server runs: refused at the next
+     * connection, as revoked_or_disabled. */
+    {
+        char out[4096];
+
+        testutil_coachqd(out, sizeof(out), 0, "user", "disable", "--data", f->w.data, "dave", NULL);
+    }
+    connect_refused(f, "dave");
+    s3 = scrape_until(
+        f, s2,
+        "coachq_tls_handshake_failures_total{port=\"protocol\",reason=\"revoked_or_disabled\"}", 1);
+    assert_true(delta(s2, s3,
+                      "coachq_tls_handshake_failures_total{port=\"protocol\",reason="
+                      "\"revoked_or_disabled\"}") == 1);
+    free(s2);
+    s2 = s3;
+    /* Plain HTTP sent to the dashboard's TLS port: a protocol error there. */
+    {
+        int fd = tcp_connect(f->w.srv.dash_port);
+        int64_t closed;
+        char *rest;
+
+        tcp_send(fd, "GET / HTTP/1.1\r\n\r\n", 18);
+        rest = tcp_read_all(fd, 10000, &closed);
+        free(rest);
+        close(fd);
+    }
+    s3 = scrape_until(
+        f, s2, "coachq_tls_handshake_failures_total{port=\"dashboard\",reason=\"protocol_error\"}",
+        1);
+    assert_true(delta(s2, s3,
+                      "coachq_tls_handshake_failures_total{port=\"dashboard\",reason="
+                      "\"protocol_error\"}") == 1);
+    free(s2);
+    s2 = s3;
     /* A peer that connects and never starts its handshake: timeout. */
     {
         int fd = tcp_connect(f->w.srv.port);
