@@ -605,6 +605,7 @@ static void on_metrics_stopped(void *arg)
     struct server *s = arg;
 
     s->metrics_done = 1;
+    s->metrics = NULL; /* freed */
     server_maybe_finish(s);
 }
 
