@@ -502,6 +502,13 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
             snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
             return ERROR_CONFIG;
         }
+        if (ch == '?' && optopt >= CONFIG_OPT_BASE &&
+            optopt < CONFIG_OPT_BASE + (int)CONFIG_NOPTS) {
+            /* getopt_long() names a flag given a value by its val. */
+            snprintf(err, errlen, "option --%s takes no value",
+                     config_opts[optopt - CONFIG_OPT_BASE].name);
+            return ERROR_CONFIG;
+        }
         if (ch < CONFIG_OPT_BASE || ch >= CONFIG_OPT_BASE + (int)CONFIG_NOPTS) {
             snprintf(err, errlen, "unknown option %s", argv[optind - 1]);
             return ERROR_CONFIG;

@@ -169,6 +169,7 @@ static void test_metrics(void **state)
     assert_string_equal(c.metrics_host, "0.0.0.0");
     /* On the command line the flag takes no value. */
     assert_int_equal(parse(&c, err, sizeof(err), valued), ERROR_CONFIG);
+    assert_string_equal(err, "option --metrics-any-host takes no value");
 }
 
 int main(void)
