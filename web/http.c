@@ -577,8 +577,8 @@ static void conn_fail(struct hconn *c, int status, const char *why)
 const char *http_route_name(enum http_route r)
 {
     static const char *const names[HTTP_ROUTE_COUNT] = {
-        "unparsed", "root",     "signin",  "signout",   "static",
-        "page",     "api_json", "api_csv", "api_other", "other",
+        "unparsed", "root",    "signin",   "signout",   "static", "page",
+        "api_json", "api_csv", "api_feed", "api_other", "other",
     };
 
     return (unsigned)r < HTTP_ROUTE_COUNT ? names[r] : "other";
@@ -612,6 +612,9 @@ static enum http_route route_of(const char *path)
     if (has_prefix(path, "/api/v1/dashboards/")) {
         return n > 4 && strcmp(path + n - 4, ".csv") == 0 ? HTTP_ROUTE_API_CSV
                                                           : HTTP_ROUTE_API_JSON;
+    }
+    if (has_prefix(path, "/api/v1/feed/")) {
+        return HTTP_ROUTE_API_FEED;
     }
     if (has_prefix(path, "/api/")) {
         return HTTP_ROUTE_API_OTHER;

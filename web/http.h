@@ -105,10 +105,11 @@ enum http_route {
     HTTP_ROUTE_PAGE,      /* /d/... */
     HTTP_ROUTE_API_JSON,  /* /api/v1/dashboards/... */
     HTTP_ROUTE_API_CSV,   /* /api/v1/dashboards/....csv */
+    HTTP_ROUTE_API_FEED,  /* /api/v1/feed/... (the change feed) */
     HTTP_ROUTE_API_OTHER, /* /api/... */
     HTTP_ROUTE_OTHER,     /* anything else */
 };
-#define HTTP_ROUTE_COUNT 10
+#define HTTP_ROUTE_COUNT 11
 /* Statuses counted: 100..599 (http_respond() answers others as 500). */
 #define HTTP_STATUS_MIN 100
 #define HTTP_STATUS_COUNT 500
