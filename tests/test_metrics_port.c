@@ -356,6 +356,26 @@ static void test_counters_and_promtool(void **state)
     assert_true(delta(s1, s2, "coachq_protocol_requests_total{kind=\"submit\",code=\"OK\"}") == 0);
     assert_true(value(s2, "coachq_connections{port=\"metrics\",state=\"open\"}") == 1);
 
+    /* The same dashboard over the protocol port counts in the same
+     * histogram, and as a get_dashboard request. */
+    {
+        struct client *c = testutil_connect(&f->w.srv, "flm.cara", 0);
+        Coachq__V1__GetDashboard q = COACHQ__V1__GET_DASHBOARD__INIT;
+        Coachq__V1__Dashboard *d = NULL;
+        struct client_error e;
+
+        q.kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING;
+        assert_int_equal(client_dashboard(c, &q, &d, &e), 0);
+        coachq__v1__dashboard__free_unpacked(d, NULL);
+        client_free(c);
+    }
+    s3 = scrape(f);
+    assert_true(delta(s2, s3, "coachq_dashboard_build_seconds_count{kind=\"me\"}") == 1);
+    assert_true(
+        delta(s2, s3, "coachq_protocol_requests_total{kind=\"get_dashboard\",code=\"OK\"}") == 1);
+    free(s2);
+    s2 = s3;
+
     /* Handshakes that fail: no client certificate, one from another CA. */
     connect_refused(f, "");
     s3 = scrape_until(
