@@ -26,7 +26,8 @@ PACKAGES=(build-essential cmake pkg-config clang-format openssl
           liblmdb-dev lmdb-utils libcmocka-dev node-llhttp libjansson-dev
           libncurses-dev tmux chromium fonts-dejavu-core clang libclang-rt-14-dev
           python3 python3-numpy python3-scipy python3-sklearn python3-statsmodels
-          python3-mpmath)
+          python3-mpmath
+          prometheus)
 # The Debian 12 security release of OpenSSL that coachq was last checked
 # with; an older libssl3 is upgraded from Debian's security archive.
 MIN_LIBSSL=3.0.22-1~deb12u2
@@ -37,7 +38,12 @@ APT_LOCK_WAIT=${APT_LOCK_WAIT:-300}
 # the system service it brings.
 mapfile -t BENCH_PACKAGES < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' \
     "$(dirname "$0")/bench/peers/packages")
-declare -A BENCH_SERVICE=([redis-server]=redis-server [postgresql-15]=postgresql)
+# Each package that brings system services, with those services (its
+# recommended packages' too): apt_install installs it without starting them
+# and disables them. prometheus is in PACKAGES for promtool (the /metrics
+# test), not to run a Prometheus server.
+declare -A BENCH_SERVICE=([redis-server]=redis-server [postgresql-15]=postgresql
+                          [prometheus]="prometheus prometheus-node-exporter")
 # Where invoke-rc.d and deb-systemd-invoke look for the local policy, and
 # where sysvinit scripts are (tests point both elsewhere).
 POLICY_RC_D=${POLICY_RC_D:-/usr/sbin/policy-rc.d}
@@ -79,6 +85,13 @@ setup() {
         fuser /var/lib/dpkg/lock-frontend /var/lib/apt/lists/lock >/dev/null 2>&1; then
         echo "dev.sh: another apt or dpkg is running; waiting up to ${APT_LOCK_WAIT}s for its lock" >&2
     fi
+    local p
+    for p in "${missing[@]}"; do
+        if [ -n "${BENCH_SERVICE[$p]:-}" ]; then
+            apt_install "${missing[@]}"
+            return
+        fi
+    done
     echo "dev.sh: updating package lists" >&2
     as_root "${apt[@]}" update
     echo "dev.sh: installing ${missing[*]}" >&2
@@ -93,7 +106,7 @@ setup() {
 # (systemd and sysvinit) and stopped if something started them anyway.
 # Packages already installed are left as they are, with their services.
 bench_setup() {
-    local missing=() p svc rc=0 made_policy=0
+    local missing=() p
     for p in "${BENCH_PACKAGES[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
@@ -101,11 +114,19 @@ bench_setup() {
         echo "dev.sh: the benchmark peers are installed" >&2
         return 0
     fi
+    apt_install "${missing[@]}"
+}
+
+# apt_install PKG...: updates the package lists and installs PKG... with no
+# system service started while apt runs (see bench_setup), then disables at
+# boot and stops the services (BENCH_SERVICE) of those packages.
+apt_install() {
+    local missing=("$@") p svc rc=0 made_policy=0
     export DEBIAN_FRONTEND=noninteractive
     local apt=(apt-get -o "DPkg::Lock::Timeout=$APT_LOCK_WAIT" -y -qq)
     if [ ! -e "$POLICY_RC_D" ]; then
         # shellcheck disable=SC2016 # $1 is the inner shell's argument
-        as_root sh -c 'printf "#!/bin/sh\n# dev.sh bench-setup: no service starts while it installs.\nexit 101\n" >"$1" && chmod 755 "$1"' sh "$POLICY_RC_D"
+        as_root sh -c 'printf "#!/bin/sh\n# dev.sh: no service starts while it installs.\nexit 101\n" >"$1" && chmod 755 "$1"' sh "$POLICY_RC_D"
         made_policy=1
         trap 'as_root rm -f "$POLICY_RC_D"' EXIT
     fi
@@ -121,21 +142,21 @@ bench_setup() {
     fi
     [ $rc -eq 0 ] || return $rc
     for p in "${missing[@]}"; do
-        svc=${BENCH_SERVICE[$p]:-}
-        [ -n "$svc" ] || continue
-        if command -v deb-systemd-helper >/dev/null 2>&1; then
-            as_root deb-systemd-helper disable "$svc.service" >/dev/null 2>&1 || true
-        fi
-        if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-            as_root systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
-        elif [ -x "$INITD/$svc" ]; then
-            if command -v update-rc.d >/dev/null 2>&1; then
-                as_root update-rc.d "$svc" disable >/dev/null 2>&1 || true
+        for svc in ${BENCH_SERVICE[$p]:-}; do
+            if command -v deb-systemd-helper >/dev/null 2>&1; then
+                as_root deb-systemd-helper disable "$svc.service" >/dev/null 2>&1 || true
             fi
-            if "$INITD/$svc" status >/dev/null 2>&1; then
-                as_root "$INITD/$svc" stop >/dev/null 2>&1 || true
+            if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+                as_root systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
+            elif [ -x "$INITD/$svc" ]; then
+                if command -v update-rc.d >/dev/null 2>&1; then
+                    as_root update-rc.d "$svc" disable >/dev/null 2>&1 || true
+                fi
+                if "$INITD/$svc" status >/dev/null 2>&1; then
+                    as_root "$INITD/$svc" stop >/dev/null 2>&1 || true
+                fi
             fi
-        fi
+        done
     done
     echo "dev.sh: installed ${missing[*]}; their system services are disabled and not running" >&2
 }

@@ -124,3 +124,19 @@ void connset_abort_all(struct connset *set, int err)
         }
     }
 }
+
+void connset_count_states(const struct connset *set, unsigned *handshaking, unsigned *open)
+{
+    *handshaking = 0;
+    *open = 0;
+    for (const struct connset_conn *e = set->head; e != NULL; e = e->next) {
+        if (e->tls == NULL) {
+            continue;
+        }
+        if (tls_conn_handshake_done(e->tls)) {
+            (*open)++;
+        } else {
+            (*handshaking)++;
+        }
+    }
+}

@@ -115,4 +115,8 @@ void connset_stop(struct connset *set);
  * on_close callbacks follow from the loop. */
 void connset_abort_all(struct connset *set, int err);
 
+/* Counts the set's open connections (linked, TLS not closed) into
+ * *handshaking (handshake not completed) and *open (completed). */
+void connset_count_states(const struct connset *set, unsigned *handshaking, unsigned *open);
+
 #endif

@@ -61,7 +61,8 @@ struct tls_conn {
     int notify;        /* on_close is owed (0 if setup failed synchronously) */
     int in_drive;      /* conn_drive is on the stack */
     int close_err;
-    uint64_t socket_writes; /* uv_write calls, one per flush */
+    enum tls_conn_failure fail; /* what a fatal TLS error during the handshake was */
+    uint64_t socket_writes;     /* uv_write calls, one per flush */
 
     char peer[64];
     struct sockaddr_storage peer_addr; /* AF_UNSPEC when unknown */
@@ -121,13 +122,42 @@ static void conn_close_handles(struct tls_conn *c, int err)
 }
 
 /* Records OpenSSL's reason for a failure (draining the error queue). */
+/* Names a handshake's fatal error from OpenSSL's first queued error and
+ * the verification result. */
+static enum tls_conn_failure conn_classify(unsigned long first, long vr)
+{
+    if (ERR_GET_LIB(first) == ERR_LIB_SSL &&
+        ERR_GET_REASON(first) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+        return TLS_CONN_FAIL_NO_CLIENT_CERT;
+    }
+    switch (vr) {
+    case X509_V_OK:
+        return TLS_CONN_FAIL_PROTOCOL;
+    case X509_V_ERR_CERT_REVOKED:
+        return TLS_CONN_FAIL_REVOKED;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_CERT_UNTRUSTED:
+        return TLS_CONN_FAIL_UNKNOWN_CA;
+    default:
+        return TLS_CONN_FAIL_OTHER;
+    }
+}
+
 static void conn_record_error(struct tls_conn *c)
 {
     char reason[400];
+    unsigned long first = ERR_peek_error();
     long vr;
 
-    tls_ctx_errors(reason, sizeof(reason));
     vr = SSL_get_verify_result(c->ssl);
+    if (!c->hs_done) {
+        c->fail = conn_classify(first, vr);
+    }
+    tls_ctx_errors(reason, sizeof(reason));
     if (vr != X509_V_OK) {
         snprintf(c->error, sizeof(c->error), "%s (verify: %s)", reason,
                  X509_verify_cert_error_string(vr));
@@ -902,4 +932,30 @@ int tls_conn_fileno(const struct tls_conn *c, uv_os_fd_t *fd)
 uint64_t tls_conn_socket_writes(const struct tls_conn *c)
 {
     return c->socket_writes;
+}
+
+enum tls_conn_failure tls_conn_handshake_failure(const struct tls_conn *c, int err)
+{
+    if (c->hs_done) {
+        return TLS_CONN_FAIL_NONE;
+    }
+    if (c->fail != TLS_CONN_FAIL_NONE) {
+        return c->fail;
+    }
+    return err == -ETIMEDOUT ? TLS_CONN_FAIL_TIMEOUT : TLS_CONN_FAIL_OTHER;
+}
+
+const char *tls_conn_failure_name(enum tls_conn_failure f)
+{
+    static const char *const names[TLS_CONN_FAIL_COUNT] = {
+        "none",    "no_client_certificate", "unknown_ca", "revoked_or_disabled",
+        "timeout", "protocol_error",        "other",
+    };
+
+    return (unsigned)f < TLS_CONN_FAIL_COUNT ? names[f] : "other";
+}
+
+int tls_conn_handshake_done(const struct tls_conn *c)
+{
+    return c->hs_done;
 }

@@ -149,4 +149,31 @@ const char *tls_conn_peer(const struct tls_conn *c, char *buf, size_t buflen);
  */
 const char *tls_conn_error(const struct tls_conn *c);
 
+/* Why a handshake failed, from a bounded set (for metrics). */
+enum tls_conn_failure {
+    TLS_CONN_FAIL_NONE,           /* it completed */
+    TLS_CONN_FAIL_NO_CLIENT_CERT, /* the peer sent no certificate where one is required */
+    TLS_CONN_FAIL_UNKNOWN_CA,     /* its certificate chains to no trusted CA */
+    TLS_CONN_FAIL_REVOKED,        /* its certificate is revoked (or its user disabled) */
+    TLS_CONN_FAIL_TIMEOUT,        /* the handshake or the owner's deadline ran out */
+    TLS_CONN_FAIL_PROTOCOL,       /* a TLS error: no shared version, cipher or ALPN, ... */
+    TLS_CONN_FAIL_OTHER,          /* the peer went away, or another certificate failure */
+};
+#define TLS_CONN_FAIL_COUNT 7
+
+/*
+ * Why c's handshake did not complete, for the owner's on_close with the
+ * close's err: TLS_CONN_FAIL_NONE when it completed (a refusal in the
+ * owner's on_handshake is the owner's to name).
+ */
+enum tls_conn_failure tls_conn_handshake_failure(const struct tls_conn *c, int err);
+
+/* A failure's label: "no_client_certificate", "unknown_ca",
+ * "revoked_or_disabled", "timeout", "protocol_error", "other" ("none" for
+ * TLS_CONN_FAIL_NONE). Static. */
+const char *tls_conn_failure_name(enum tls_conn_failure f);
+
+/* 1 once the handshake completed (on_handshake was called), else 0. */
+int tls_conn_handshake_done(const struct tls_conn *c);
+
 #endif

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "dash_line.h"
 #include "dash_observers.h"
@@ -308,8 +309,10 @@ int dash_build(struct store_txn *t, const struct auth_user *u, const Coachq__V1_
     const char *rubric_id;
     int32_t today;
     int32_t asked;
+    struct timespec t0, t1;
     int rc;
 
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (out != NULL) {
         *out = NULL;
     }
@@ -369,6 +372,12 @@ int dash_build(struct store_txn *t, const struct auth_user *u, const Coachq__V1_
     if (rc == 0) {
         *out = d;
         d = NULL;
+        if (o.build_us != NULL && (unsigned)k->kind < DASH_BUILD_SLOTS) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            metrics_hist_observe(
+                &o.build_us[k->kind],
+                (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000));
+        }
     }
 out:
     dash_free(d);

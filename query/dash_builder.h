@@ -28,6 +28,7 @@
 #include "agg.h"
 #include "auth.h"
 #include "coachq.pb-c.h"
+#include "metrics.h"
 
 struct store_txn;
 
@@ -41,7 +42,13 @@ struct dash_opts {
     unsigned privacy_min; /* default 5 */
     unsigned trend_weeks; /* default 12 */
     unsigned heat_weeks;  /* default 8 */
+    /* Build times by kind for /metrics: DASH_BUILD_SLOTS histograms in
+     * microseconds, indexed by Coachq__V1__DashboardKind; borrowed (they
+     * outlive every build); NULL: not measured. */
+    struct metrics_hist *build_us;
 };
+/* Entries of dash_opts.build_us: one per DashboardKind value. */
+#define DASH_BUILD_SLOTS 6
 
 /* Fills o with the defaults above. */
 void dash_opts_default(struct dash_opts *o);

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stddef.h>
@@ -142,6 +143,11 @@ void config_usage(void *fp, const char *prog)
             "  --http-timeout MS        a dashboard request must arrive whole within [%llu]\n"
             "  --http-header-timeout MS and its headers within [%llu]\n"
             "  --cursor-ttl S           a list's next-page cursor is valid this long [%llu]\n"
+            "  --metrics HOST:PORT|off  Prometheus /metrics over plain HTTP; loopback only\n"
+            "                           unless --metrics-any-host; port 0 picks one [off]\n"
+            "  --metrics-port-file FILE write the bound metrics port to FILE\n"
+            "  --metrics-any-host       allow --metrics on a non-loopback address (the\n"
+            "                           figures are unauthenticated: firewall it)\n"
             "  -h, --help               show this help\n"
             "\n"
             "Signals: SIGINT or SIGTERM stop accepting, acknowledge what is in flight, and\n"
@@ -245,6 +251,46 @@ static int parse_dashboard(struct config *c, const char *s)
     return 0;
 }
 
+/* --metrics HOST:PORT or off. */
+static int parse_metrics(struct config *c, const char *s)
+{
+    char host[sizeof(c->metrics_host)];
+    char port[16];
+
+    if (strcmp(s, "off") == 0) {
+        c->metrics_on = 0;
+        return 0;
+    }
+    if (parse_hostport(s, host, sizeof(host), port) < 0) {
+        return -EINVAL;
+    }
+    c->metrics_on = 1;
+    memcpy(c->metrics_host, host, sizeof(host));
+    memcpy(c->metrics_port, port, sizeof(port));
+    return 0;
+}
+
+/* 1 for "localhost", 127.0.0.0/8 and ::1 (also IPv4-mapped), else 0: a
+ * name other than localhost may resolve anywhere. */
+static int host_is_loopback(const char *host)
+{
+    unsigned char a[16];
+
+    if (strcmp(host, "localhost") == 0) {
+        return 1;
+    }
+    if (inet_pton(AF_INET, host, a) == 1) {
+        return a[0] == 127;
+    }
+    if (inet_pton(AF_INET6, host, a) == 1) {
+        static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        static const unsigned char one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+
+        return memcmp(a, one, 16) == 0 || (memcmp(a, v4mapped, 12) == 0 && a[12] == 127);
+    }
+    return 0;
+}
+
 /* How an option's value is read and where it goes. */
 enum config_kind {
     KIND_PATH,      /* a string into a char array */
@@ -256,6 +302,8 @@ enum config_kind {
     KIND_PERCENT,   /* a percentage into a double fraction */
     KIND_LISTEN,    /* --listen HOST:PORT */
     KIND_DASHBOARD, /* --dashboard HOST:PORT or off */
+    KIND_METRICS,   /* --metrics HOST:PORT or off */
+    KIND_FLAG,      /* an option without a value that sets an int to 1 */
 };
 
 /* One long option: its name, kind, field, and the range of its value
@@ -281,6 +329,10 @@ struct config_opt {
 #define OPT_FRAC(name, kind, field, lo, hi)                                                        \
     {                                                                                              \
         name, kind, CONFIG_FIELD(field), 0, 0, lo, hi                                              \
+    }
+#define OPT_FLAG(name, field)                                                                      \
+    {                                                                                              \
+        name, KIND_FLAG, CONFIG_FIELD(field), 0, 0, 0, 0                                           \
     }
 #define OPT_HOSTPORT(name, kind)                                                                   \
     {                                                                                              \
@@ -327,6 +379,9 @@ static const struct config_opt config_opts[] = {
     OPT_NUM("max-per-user", KIND_UNSIGNED, max_per_user, 1, 1000000),
     OPT_NUM("first-frame-timeout", KIND_U64, first_frame_timeout_ms, 1, 3600000),
     OPT_NUM("http-header-timeout", KIND_U64, http_header_timeout_ms, 1, 3600000),
+    OPT_HOSTPORT("metrics", KIND_METRICS),
+    OPT_PATH("metrics-port-file", metrics_port_file),
+    OPT_FLAG("metrics-any-host", metrics_any_host),
 };
 
 #define CONFIG_NOPTS (sizeof(config_opts) / sizeof(config_opts[0]))
@@ -371,6 +426,21 @@ static int config_apply(struct config *c, const struct config_opt *o, const char
         return parse_listen(c, arg);
     case KIND_DASHBOARD:
         return parse_dashboard(c, arg);
+    case KIND_METRICS:
+        return parse_metrics(c, arg);
+    case KIND_FLAG:
+        /* On the command line a flag has no value; a configuration file
+         * line may still say yes or no. */
+        if (arg == NULL || strcmp(arg, "yes") == 0 || strcmp(arg, "true") == 0 ||
+            strcmp(arg, "1") == 0) {
+            *(int *)(void *)field = 1;
+            return 0;
+        }
+        if (strcmp(arg, "no") == 0 || strcmp(arg, "false") == 0 || strcmp(arg, "0") == 0) {
+            *(int *)(void *)field = 0;
+            return 0;
+        }
+        return -EINVAL;
     }
     return -EINVAL;
 }
@@ -385,6 +455,13 @@ static int config_check(struct config *c, char *err, size_t errlen)
     }
     if (c->write_max < c->write_high) {
         snprintf(err, errlen, "--write-max must be at least --write-high (%zu)", c->write_high);
+        return ERROR_CONFIG;
+    }
+    if (c->metrics_on && !c->metrics_any_host && !host_is_loopback(c->metrics_host)) {
+        snprintf(err, errlen,
+                 "--metrics %s is not a loopback address; /metrics has no authentication, so "
+                 "a wider address needs --metrics-any-host (and a firewall)",
+                 c->metrics_host);
         return ERROR_CONFIG;
     }
     if (c->unpack_budget > c->memory_budget) {
@@ -403,7 +480,7 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
 
     for (size_t i = 0; i < CONFIG_NOPTS; i++) {
         opts[i].name = config_opts[i].name;
-        opts[i].has_arg = required_argument;
+        opts[i].has_arg = config_opts[i].kind == KIND_FLAG ? no_argument : required_argument;
         opts[i].flag = NULL;
         opts[i].val = CONFIG_OPT_BASE + (int)i;
     }
@@ -423,6 +500,13 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
         }
         if (ch == ':') {
             snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
+            return ERROR_CONFIG;
+        }
+        if (ch == '?' && optopt >= CONFIG_OPT_BASE &&
+            optopt < CONFIG_OPT_BASE + (int)CONFIG_NOPTS) {
+            /* getopt_long() names a flag given a value by its val. */
+            snprintf(err, errlen, "option --%s takes no value",
+                     config_opts[optopt - CONFIG_OPT_BASE].name);
             return ERROR_CONFIG;
         }
         if (ch < CONFIG_OPT_BASE || ch >= CONFIG_OPT_BASE + (int)CONFIG_NOPTS) {

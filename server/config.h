@@ -62,6 +62,12 @@ struct config {
     uint64_t http_request_timeout_ms; /* a request must arrive whole within [10 s] */
     uint64_t cursor_ttl_s;            /* list cursors are valid this long [1 h] */
     uint64_t http_header_timeout_ms;  /* and its headers within [5 s] */
+    /* The metrics port (plain HTTP, GET /metrics; server/metrics_http.h). */
+    int metrics_on;              /* --metrics HOST:PORT given [off] */
+    char metrics_host[256];      /* a loopback address unless metrics_any_host */
+    char metrics_port[16];       /* "0" = any free port */
+    char metrics_port_file[512]; /* empty = none; gets the bound metrics port */
+    int metrics_any_host;        /* --metrics-any-host: a non-loopback host is allowed */
 };
 
 /* Fills c with the embedded defaults. */

@@ -22,6 +22,7 @@
 #include "http.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "server_int.h"
 #include "tls_conn.h"
 #include "tls_ctx.h"
@@ -74,6 +75,7 @@ void server_conn_send(struct conn *c, const Coachq__V1__Frame *f)
     }
     frame_put_header(p, (uint32_t)n);
     coachq__v1__frame__pack(f, p + FRAME_HEADER_LEN);
+    server_metrics_answer(c, f);
     if (tls_conn_write(c->cs.tls, p, n + FRAME_HEADER_LEN) < 0) {
         c->closing = 1;
     }
@@ -138,7 +140,9 @@ void server_conn_fail(struct conn *c, int rc)
         snprintf(msg, sizeof(msg), "the frame's bytes are not a valid coachq.v1.Frame");
         break;
     }
+    c->cur_kind = SERVER_REQ_KIND_INVALID;
     server_conn_send_error(c, 0, code, "frame", msg);
+    c->cur_kind = SERVER_REQ_KIND_NONE;
     c->closing = 1;
     if (c->cs.tls != NULL) {
         tls_conn_close(c->cs.tls, rc);
@@ -176,6 +180,8 @@ struct request *server_request_new(struct conn *c, uint64_t request_id, enum req
     r->conn = c;
     r->request_id = request_id;
     r->kind = kind;
+    r->frame_kind = c->cur_kind;
+    r->start_ns = uv_hrtime();
     r->w.user = r;
     c->in_flight++;
     c->srv->outstanding++;
@@ -281,6 +287,7 @@ static int conn_identify(struct conn *c, SSL *ssl)
     if (peer == NULL || X509_digest(peer, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32) {
         server_conn_send_error(c, 0, COACHQ__V1__CODE__UNAUTHENTICATED, "certificate",
                                "the client certificate could not be read");
+        c->hs_fail = TLS_CONN_FAIL_OTHER;
         return ERROR_NO_PEER_CERT;
     }
     rc = auth_identify(c->srv->store, c->user, md, &c->au, why, sizeof(why));
@@ -289,6 +296,7 @@ static int conn_identify(struct conn *c, SSL *ssl)
     }
     log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s user=%s reason=\"%s\"", c->cs.id,
               c->cs.peer, c->user, rc == -EACCES ? why : error_strerror(rc));
+    c->hs_fail = rc == -EACCES ? TLS_CONN_FAIL_REVOKED : TLS_CONN_FAIL_OTHER;
     if (rc == -EACCES) {
         server_conn_send_error(c, 0, COACHQ__V1__CODE__PERMISSION_DENIED, "certificate", why);
     } else {
@@ -373,6 +381,7 @@ static int on_handshake(struct tls_conn *t, void *arg)
         log_event(LOG_WARN, "conn_refused", "conn=%" PRIu64 " peer=%s reason=%s", c->cs.id,
                   c->cs.peer, log_quote(why, q, sizeof(q)));
         server_conn_send_error(c, 0, COACHQ__V1__CODE__UNAUTHENTICATED, "certificate", why);
+        c->hs_fail = TLS_CONN_FAIL_UNKNOWN_CA;
         c->closing = 1;
         return rc;
     }
@@ -390,6 +399,7 @@ static int on_handshake(struct tls_conn *t, void *arg)
                                    ? "no verified client certificate; use one signed by the "
                                      "deployment CA"
                                    : "the certificate's subject CN is not a valid user id");
+        c->hs_fail = rc == ERROR_NO_PEER_CERT ? TLS_CONN_FAIL_NO_CLIENT_CERT : TLS_CONN_FAIL_OTHER;
         c->closing = 1;
         return rc;
     }
@@ -446,7 +456,9 @@ static void on_close(struct tls_conn *t, int err, void *arg)
     struct conn *c = arg;
     struct server *s = c->srv;
 
-    (void)t;
+    if (!c->authenticated && !c->cs.refused) {
+        server_metrics_conn_closed(c, tls_conn_handshake_failure(t, err));
+    }
     connset_remove(&s->conns, &c->cs);
     connset_release(&s->conns, &c->cs);
     log_event(err == 0 ? LOG_INFO : LOG_WARN, "conn_close",
@@ -479,6 +491,7 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     }
     c->srv = s;
+    c->cur_kind = SERVER_REQ_KIND_NONE;
     frame_reader_init(&c->fr, s->cfg.max_frame);
     c->last_active_ms = uv_now(s->loop);
     /* Until its first whole frame, a connection is on the set's short,
@@ -570,7 +583,7 @@ static void on_signal(uv_signal_t *h, int signum)
 static void server_maybe_finish(struct server *s)
 {
     if (!s->stopping || s->handles_closed || s->conns.n > 0 || s->outstanding > 0 ||
-        (s->http != NULL && !s->http_done)) {
+        (s->http != NULL && !s->http_done) || (s->metrics != NULL && !s->metrics_done)) {
         return;
     }
     s->handles_closed = 1;
@@ -585,6 +598,15 @@ static void server_maybe_finish(struct server *s)
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     log_event(LOG_INFO, "shutdown_done", "exit_code=%d", s->exit_code);
+}
+
+static void on_metrics_stopped(void *arg)
+{
+    struct server *s = arg;
+
+    s->metrics_done = 1;
+    s->metrics = NULL; /* freed */
+    server_maybe_finish(s);
 }
 
 static void on_http_stopped(void *arg)
@@ -609,6 +631,9 @@ void server_stop(struct server *s)
         /* Its answers still on the thread pool read the store: the store
          * closes only once the dashboard port says it is done. */
         http_server_stop(s->http, on_http_stopped, s);
+    }
+    if (s->metrics != NULL) {
+        metrics_http_stop(s->metrics, on_metrics_stopped, s);
     }
     uv_timer_start(&s->drain_timer, on_drain_timeout, s->cfg.drain_timeout_ms, 0);
     for (struct connset_conn *e = s->conns.head; e != NULL;) {
@@ -768,6 +793,8 @@ static int server_dash_start(struct server *s, char *err, size_t errlen)
     wopts.session_ttl_s = (int64_t)cfg->session_ttl_s;
     /* A page must fit the connection's write cap with its headers. */
     wopts.max_page = cfg->write_max / 2;
+    wopts.pool = &s->pool_jobs;
+    wopts.dash.build_us = s->dash_build_us;
     rc = web_new(s->loop, s->store, &wopts, &s->web);
     if (rc < 0) {
         snprintf(err, errlen, "cannot set up the dashboards: %s", error_strerror(rc));
@@ -792,6 +819,7 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
     s->loop = loop;
     s->cfg = *cfg;
     pbmem_pool_init(&s->pool, cfg->memory_budget);
+    server_metrics_init(s);
 
     memset(&topts, 0, sizeof(topts));
     topts.cert_file = cfg->cert_file;
@@ -820,6 +848,10 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
         if (rc < 0) {
             goto fail_running;
         }
+    }
+    rc = server_metrics_start(s, err, errlen);
+    if (rc < 0) {
+        goto fail_running;
     }
     *out = s;
     return 0;

@@ -27,14 +27,26 @@
 #include "cursor.h"
 #include "dash.h"
 #include "frame.h"
+#include "metrics.h"
 #include "obs.h"
 #include "pbmem.h"
 #include "store.h"
+#include "tls_conn.h"
 #include "uuid.h"
 #include "validate.h"
 
 struct web;
 struct http_server;
+struct metrics_http;
+
+/* The protocol port's request kinds as /metrics names them: one per
+ * request a Frame can carry, and "invalid" for a frame that does not
+ * decode or carries no request (server_req_kind_name()). */
+#define SERVER_REQ_KINDS 14
+#define SERVER_REQ_KIND_INVALID 13
+#define SERVER_REQ_KIND_NONE (-1) /* an answer that is not a request's: not counted */
+/* Codes an answer may carry (coachq.v1.Code, 0..16). */
+#define SERVER_CODES 17
 
 #define SERVER_VERSION "coachqd 0.1.0"
 #define PROTOCOL_VERSION 1
@@ -94,6 +106,16 @@ struct server {
     struct connset conns;     /* the protocol port's open connections */
     uint64_t outstanding;     /* requests taken and not yet answered, all connections */
     uint64_t stats_commits_logged;
+    /* For /metrics (server_metrics.c): the metrics port, loop-thread
+     * counters, and what other threads record lock-free. */
+    struct metrics_http *metrics;
+    int metrics_done; /* the metrics port closed */
+    int64_t start_time_ms;
+    uint64_t answers[SERVER_REQ_KINDS][SERVER_CODES];    /* by request kind and code */
+    uint64_t tls_failures[TLS_CONN_FAIL_COUNT];          /* protocol port handshakes, by why */
+    struct metrics_hist ack_us;                          /* submit received to its ack written */
+    struct metrics_hist dash_build_us[DASH_BUILD_SLOTS]; /* both ports' dashboards, by kind */
+    struct metrics_pool pool_jobs;                       /* both ports' thread-pool jobs */
     int port;
     int stopping;
     int handles_closed;
@@ -114,6 +136,8 @@ struct conn {
     int paused;
     int closing; /* no further requests are taken */
     int in_pump;
+    int cur_kind;                  /* the request being answered, for /metrics; or _NONE */
+    enum tls_conn_failure hs_fail; /* why on_handshake refused the peer, for /metrics */
 };
 
 /* What a request asks; it picks the read, the write or the answer. */
@@ -136,6 +160,8 @@ struct request {
     struct conn *conn; /* kept alive while in_flight counts this request */
     uint64_t request_id;
     enum request_kind kind;
+    int frame_kind;    /* the /metrics kind (SERVER_REQ_KIND_*) its answer counts under */
+    uint64_t start_ns; /* uv_hrtime() when it was taken */
     /* Submit. */
     struct store_write w;
     uint8_t *packed;
@@ -213,6 +239,28 @@ void server_req_frame(struct conn *c, const uint8_t *body, size_t len);
 /* Answers a write (submit, reference, outcomes import) the store's writer
  * finished, from r->w's result. */
 void server_req_answer_write(struct request *r);
+
+/* The /metrics kind of a Frame's body case (SERVER_REQ_KIND_INVALID for
+ * none or an unknown one), and a kind's label, e.g. "submit". */
+int server_req_kind(int body_case);
+const char *server_req_kind_name(int kind);
+
+/* ---- server_metrics.c ---- */
+
+/* Sets up the histograms and the start time; before anything records. */
+void server_metrics_init(struct server *s);
+
+/* Starts the metrics port when --metrics is on. Returns 0 or a negative
+ * code with a message in err. */
+int server_metrics_start(struct server *s, char *err, size_t errlen);
+
+/* Counts one answer on c under its current kind (nothing for _NONE). */
+void server_metrics_answer(struct conn *c, const Coachq__V1__Frame *f);
+
+/* Counts a protocol-port connection that closed before it was
+ * authenticated: under c->hs_fail when on_handshake refused it, else
+ * under f (tls_conn_handshake_failure(); nothing for _NONE). */
+void server_metrics_conn_closed(struct conn *c, enum tls_conn_failure f);
 
 /* ---- server_read.c ---- */
 

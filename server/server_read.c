@@ -286,6 +286,7 @@ static void read_work(uv_work_t *work)
     struct request *r = work->data;
     struct store *st = r->conn->srv->store;
 
+    metrics_pool_started(&r->conn->srv->pool_jobs);
     switch (r->kind) {
     case REQ_GET:
         r->rc = store_view(st, get_txn, r);
@@ -604,6 +605,8 @@ static void read_done(uv_work_t *work, int status)
 {
     struct request *r = work->data;
 
+    metrics_pool_finished(&r->conn->srv->pool_jobs);
+    r->conn->cur_kind = r->frame_kind;
     if (r->conn->cs.tls != NULL && status == 0) {
         switch (r->kind) {
         case REQ_GET:
@@ -634,6 +637,7 @@ static void read_done(uv_work_t *work, int status)
             break;
         }
     }
+    r->conn->cur_kind = SERVER_REQ_KIND_NONE;
     server_request_finish(r);
 }
 
@@ -642,8 +646,11 @@ void server_read_queue(struct conn *c, struct request *r)
     int rc;
 
     r->work.data = r;
+    metrics_pool_queued(&c->srv->pool_jobs);
     rc = uv_queue_work(c->srv->loop, &r->work, read_work, read_done);
     if (rc < 0) {
+        metrics_pool_started(&c->srv->pool_jobs);
+        metrics_pool_finished(&c->srv->pool_jobs);
         server_conn_send_error(c, r->request_id, COACHQ__V1__CODE__UNAVAILABLE, "",
                                "the server could not start the read; try again");
         server_request_finish(r);

@@ -547,6 +547,7 @@ static void handle_dashboard(struct conn *c, uint64_t rid, const Coachq__V1__Get
     dash_opts_default(&r->dopts);
     r->dopts.min_n = cfg->dash_min_n;
     r->dopts.privacy_min = cfg->dash_privacy_min;
+    r->dopts.build_us = c->srv->dash_build_us;
     r->as_of = (int64_t)time(NULL);
     r->max_bytes = cfg->write_max / 2;
     if (r->max_bytes > DASH_MAX_BYTES) {
@@ -691,7 +692,54 @@ static void handle_stats(struct conn *c, uint64_t rid)
     server_conn_send(c, &f);
 }
 
+/* The /metrics kinds, in the order of SERVER_REQ_KIND_* indexes. */
+static const struct {
+    int body_case;
+    const char *name;
+} req_kinds[SERVER_REQ_KINDS] = {
+    {COACHQ__V1__FRAME__BODY_HELLO, "hello"},
+    {COACHQ__V1__FRAME__BODY_SUBMIT, "submit"},
+    {COACHQ__V1__FRAME__BODY_GET, "get"},
+    {COACHQ__V1__FRAME__BODY_LIST, "list"},
+    {COACHQ__V1__FRAME__BODY_GET_STATS, "get_stats"},
+    {COACHQ__V1__FRAME__BODY_GET_HISTORY, "get_history"},
+    {COACHQ__V1__FRAME__BODY_LIST_RUBRICS, "list_rubrics"},
+    {COACHQ__V1__FRAME__BODY_GET_RUBRIC, "get_rubric"},
+    {COACHQ__V1__FRAME__BODY_GET_CERT_STATUS, "get_cert_status"},
+    {COACHQ__V1__FRAME__BODY_ADD_REFERENCE, "add_reference"},
+    {COACHQ__V1__FRAME__BODY_LIST_PEOPLE, "list_people"},
+    {COACHQ__V1__FRAME__BODY_GET_DASHBOARD, "get_dashboard"},
+    {COACHQ__V1__FRAME__BODY_IMPORT_OUTCOMES, "import_outcomes"},
+    {COACHQ__V1__FRAME__BODY__NOT_SET, "invalid"},
+};
+
+int server_req_kind(int body_case)
+{
+    for (int i = 0; i < SERVER_REQ_KIND_INVALID; i++) {
+        if (req_kinds[i].body_case == body_case) {
+            return i;
+        }
+    }
+    return SERVER_REQ_KIND_INVALID;
+}
+
+const char *server_req_kind_name(int kind)
+{
+    return kind >= 0 && kind < SERVER_REQ_KINDS ? req_kinds[kind].name : "invalid";
+}
+
+static void req_frame(struct conn *c, const uint8_t *body, size_t len);
+
 void server_req_frame(struct conn *c, const uint8_t *body, size_t len)
+{
+    /* Answers sent while it is decided count under its kind (/metrics);
+     * until it decodes, under "invalid". */
+    c->cur_kind = SERVER_REQ_KIND_INVALID;
+    req_frame(c, body, len);
+    c->cur_kind = SERVER_REQ_KIND_NONE;
+}
+
+static void req_frame(struct conn *c, const uint8_t *body, size_t len)
 {
     struct validate_error verr;
     struct pbmem m;
@@ -706,6 +754,7 @@ void server_req_frame(struct conn *c, const uint8_t *body, size_t len)
         return;
     }
     rid = f->request_id;
+    c->cur_kind = server_req_kind((int)f->body_case);
     if (c->requests == 0 && c->cs.tls != NULL) {
         /* The first whole frame arrived in time. */
         tls_conn_set_deadline(c->cs.tls, 0);
@@ -818,7 +867,24 @@ static void answer_import(struct request *r)
     }
 }
 
+static void answer_write(struct request *r);
+
 void server_req_answer_write(struct request *r)
+{
+    struct conn *c = r->conn;
+
+    if (c->cs.tls == NULL) {
+        return;
+    }
+    c->cur_kind = r->frame_kind;
+    answer_write(r);
+    c->cur_kind = SERVER_REQ_KIND_NONE;
+    if (r->kind == REQ_SUBMIT) {
+        metrics_hist_observe(&c->srv->ack_us, (uv_hrtime() - r->start_ns) / 1000);
+    }
+}
+
+static void answer_write(struct request *r)
 {
     struct conn *c = r->conn;
     struct store_write *w = &r->w;

@@ -602,6 +602,16 @@ static void store_take_opts(struct store *s, const struct store_opts *opts)
 
 static void *store_writer_main(void *arg);
 
+/* The histograms' buckets: commit times from 250 us (an fsync on fast
+ * NVMe) to 5 s (a stalled disk), and records per commit from 1 to the
+ * largest --max-batch worth telling apart. */
+static const uint64_t store_commit_us_bounds[] = {
+    250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 5000000,
+};
+static const uint64_t store_commit_records_bounds[] = {0,  1,  2,   4,   8,   16,
+                                                       32, 64, 128, 256, 512, 1024};
+#define STORE_NBOUNDS(a) ((unsigned)(sizeof(a) / sizeof(a[0])))
+
 int store_open_hooks(const char *dir, const struct store_opts *opts,
                      const struct store_hooks *hooks, struct store **out)
 {
@@ -620,6 +630,10 @@ int store_open_hooks(const char *dir, const struct store_opts *opts,
     }
     atomic_init(&s->failed, 0);
     s->hooks = *hooks;
+    metrics_hist_init(&s->commit_us_hist, store_commit_us_bounds,
+                      STORE_NBOUNDS(store_commit_us_bounds));
+    metrics_hist_init(&s->commit_records_hist, store_commit_records_bounds,
+                      STORE_NBOUNDS(store_commit_records_bounds));
     store_take_opts(s, opts);
     rc = store_sync_init(s);
     if (rc != 0) {
@@ -778,9 +792,30 @@ int store_failed(const struct store *s)
 
 void store_get_stats(struct store *s, struct store_stats *out)
 {
+    MDB_envinfo info;
+    MDB_stat st;
+
     pthread_mutex_lock(&s->mu);
     *out = s->stats;
+    out->queue_depth = s->submitted - s->completed;
     pthread_mutex_unlock(&s->mu);
+    /* The gate keeps the writer from resizing the map meanwhile. */
+    pthread_rwlock_rdlock(&s->gate);
+    if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0) {
+        out->map_size = info.me_mapsize;
+        out->map_used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    }
+    pthread_rwlock_unlock(&s->gate);
+}
+
+const struct metrics_hist *store_commit_time_hist(const struct store *s)
+{
+    return &s->commit_us_hist;
+}
+
+const struct metrics_hist *store_commit_records_hist(const struct store *s)
+{
+    return &s->commit_records_hist;
 }
 
 int store_reader_check(struct store *s, int *dead)
@@ -1077,6 +1112,10 @@ static void store_fail_list(struct store_write *head, size_t n, int rc)
 
 static void store_account(struct store *s, const struct store_batch *b)
 {
+    if (b->committed) {
+        metrics_hist_observe(&s->commit_us_hist, b->commit_us);
+        metrics_hist_observe(&s->commit_records_hist, b->stored);
+    }
     pthread_mutex_lock(&s->mu);
     if (b->committed) {
         s->stats.commits++;

@@ -190,6 +190,13 @@ struct store_stats {
      * microseconds, summed: divided by records_stored, the writer's cost
      * per record. */
     uint64_t writer_cpu_us;
+    /* Filled by store_get_stats() at the call, not counters: requests
+     * submitted and not yet completed (queued or being written), the map's
+     * size, and the bytes of it in use (the last page written and those
+     * before it). */
+    uint64_t queue_depth;
+    uint64_t map_size;
+    uint64_t map_used;
 };
 
 /*
@@ -345,6 +352,13 @@ int store_copy(const char *dir, const char *dest, struct store_copy_info *info);
  * several), 0 if nobody has, or a negative errno.
  */
 int store_holder(const char *dir, pid_t *pid);
+struct metrics_hist;
+
+/* The writer's histograms (metrics.h): each commit's time with its fsync,
+ * in microseconds, and the records each commit stored. Borrowed until
+ * store_close(); any thread may read them. */
+const struct metrics_hist *store_commit_time_hist(const struct store *s);
+const struct metrics_hist *store_commit_records_hist(const struct store *s);
 
 /* Runs mdb_reader_check(); *dead (may be NULL) gets the number of stale
  * reader slots cleared. Thread-safe. Returns 0 or a negative errno. */

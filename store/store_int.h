@@ -25,6 +25,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "metrics.h"
 #include "store.h"
 
 struct store {
@@ -64,6 +65,9 @@ struct store {
     void *notify_arg;
     struct store_policy policy;
     struct store_hooks hooks; /* copied at open */
+    /* Filled by the writer with no lock, read by /metrics (metrics.h). */
+    struct metrics_hist commit_us_hist;      /* a commit's time with its fsync, microseconds */
+    struct metrics_hist commit_records_hist; /* records a commit stored */
 
     /* Held shared by every read transaction, exclusively by the writer while
      * it resizes the map (which needs no transaction open in the process). */

@@ -129,13 +129,55 @@ static void test_http_opts(void **state)
     assert_int_equal(o.write_max, c.write_max);
 }
 
+/* --metrics: off by default, HOST:PORT or off, loopback unless
+ * --metrics-any-host (a flag without a value). */
+static void test_metrics(void **state)
+{
+    static const char *const loop4[] = {"--metrics", "127.0.0.2:0", "--metrics-port-file", "mp",
+                                        NULL};
+    static const char *const loop6[] = {"--metrics", "[::1]:9465", NULL};
+    static const char *const name[] = {"--metrics", "localhost:9465", NULL};
+    static const char *const mapped[] = {"--metrics", "[::ffff:127.0.0.1]:1", NULL};
+    static const char *const wide[] = {"--metrics", "0.0.0.0:9465", NULL};
+    static const char *const wide6[] = {"--metrics", "[::]:9465", NULL};
+    static const char *const host[] = {"--metrics", "metrics.example.com:9465", NULL};
+    static const char *const allowed[] = {"--metrics-any-host", "--metrics", "0.0.0.0:9465", NULL};
+    static const char *const off[] = {"--metrics", "127.0.0.1:1", "--metrics", "off", NULL};
+    static const char *const valued[] = {"--metrics-any-host=yes", NULL};
+    struct config c;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(parse(&c, err, sizeof(err), off), 0);
+    assert_int_equal(c.metrics_on, 0);
+    assert_int_equal(parse(&c, err, sizeof(err), loop4), 0);
+    assert_int_equal(c.metrics_on, 1);
+    assert_string_equal(c.metrics_host, "127.0.0.2");
+    assert_string_equal(c.metrics_port, "0");
+    assert_string_equal(c.metrics_port_file, "mp");
+    assert_int_equal(c.metrics_any_host, 0);
+    assert_int_equal(parse(&c, err, sizeof(err), loop6), 0);
+    assert_string_equal(c.metrics_host, "::1");
+    assert_int_equal(parse(&c, err, sizeof(err), name), 0);
+    assert_int_equal(parse(&c, err, sizeof(err), mapped), 0);
+    assert_int_equal(parse(&c, err, sizeof(err), wide), ERROR_CONFIG);
+    assert_non_null(strstr(err, "--metrics-any-host"));
+    assert_int_equal(parse(&c, err, sizeof(err), wide6), ERROR_CONFIG);
+    assert_int_equal(parse(&c, err, sizeof(err), host), ERROR_CONFIG);
+    assert_int_equal(parse(&c, err, sizeof(err), allowed), 0);
+    assert_int_equal(c.metrics_any_host, 1);
+    assert_string_equal(c.metrics_host, "0.0.0.0");
+    /* On the command line the flag takes no value. */
+    assert_int_equal(parse(&c, err, sizeof(err), valued), ERROR_CONFIG);
+    assert_string_equal(err, "option --metrics-any-host takes no value");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_kind),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_water_marks),
-        cmocka_unit_test(test_http_opts),
+        cmocka_unit_test(test_every_kind),  cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_water_marks), cmocka_unit_test(test_http_opts),
+        cmocka_unit_test(test_metrics),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

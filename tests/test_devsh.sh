@@ -10,6 +10,8 @@
 #   - `./dev.sh bench-setup` installs only the missing peers, with service
 #     starts refused during the install, and disables and stops their
 #     services after;
+#   - setup installs its own packages that bring a service (prometheus) the
+#     same way;
 #   - the client's default certificate is the demo observer's, which
 #     `./dev.sh run` issues (alice and bob are unknown to the demo).
 set -euo pipefail
@@ -132,6 +134,17 @@ if STUB_SSL=9.9.9-1 STUB_MISSING=redis-tools APT_FAIL=1 bench_setup; then
     fail "bench-setup succeeded although apt-get failed"
 fi
 [ ! -e "$POLICY_RC_D" ] || fail "bench-setup left its policy-rc.d behind after a failure"
+
+# setup's own packages with a service (prometheus, for promtool) are
+# installed the same way: no start during the install, disabled after.
+STUB_SSL=9.9.9-1 STUB_MISSING=prometheus setup || fail "setup failed: $(cat "$STUB/out")"
+grep -q 'install prometheus (policy-rc.d says 101)' "$STUB_LOG" ||
+    fail "setup installed prometheus with its services free to start"
+grep -q 'deb-systemd-helper disable prometheus.service' "$STUB_LOG" ||
+    fail "setup did not disable prometheus at boot"
+grep -q 'deb-systemd-helper disable prometheus-node-exporter.service' "$STUB_LOG" ||
+    fail "setup did not disable prometheus-node-exporter at boot"
+[ ! -e "$POLICY_RC_D" ] || fail "setup left its policy-rc.d behind"
 
 # The client's default identity is the demo observer.
 "$COACHQ" --help 2>&1 | grep -q 'default dev-certs/users/obs.chen.crt' ||

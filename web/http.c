@@ -45,6 +45,9 @@ struct http_server {
     int timer_closing;
     http_stopped_cb done;
     void *done_arg;
+    /* For /metrics (http_counts); loop thread. */
+    uint64_t requests[HTTP_ROUTE_COUNT][HTTP_STATUS_COUNT];
+    uint64_t tls_failures[TLS_CONN_FAIL_COUNT];
 };
 
 struct hconn {
@@ -124,6 +127,7 @@ static void conn_pump(struct hconn *c);
 static void on_req_timer(uv_timer_t *t);
 static uint64_t conn_header_ms(const struct hconn *c);
 static void server_maybe_finish(struct http_server *h);
+static void count_request(struct http_server *h, enum http_route r, int status);
 static void handle_closed(uv_handle_t *handle);
 
 /* ---- Exchanges ---- */
@@ -558,6 +562,7 @@ static void conn_fail(struct hconn *c, int status, const char *why)
     uv_timer_stop(&c->req_timer);
     log_event(LOG_WARN, "http_refused", "conn=%" PRIu64 " peer=%s status=%d reason=%s", c->cs.id,
               c->cs.peer, status, why);
+    count_request(c->srv, HTTP_ROUTE_UNPARSED, status);
     n = snprintf(body, sizeof(body), "%d %s\n", status, status_text(status));
     conn_write_response(c, status, "text/plain; charset=utf-8", NULL, 0, body, (size_t)n, 1);
     if (!c->busy) {
@@ -567,6 +572,74 @@ static void conn_fail(struct hconn *c, int status, const char *why)
     if (c->cs.tls != NULL) {
         tls_conn_close(c->cs.tls, 0);
     }
+}
+
+const char *http_route_name(enum http_route r)
+{
+    static const char *const names[HTTP_ROUTE_COUNT] = {
+        "unparsed", "root",    "signin",   "signout",   "static", "page",
+        "api_json", "api_csv", "api_feed", "api_other", "other",
+    };
+
+    return (unsigned)r < HTTP_ROUTE_COUNT ? names[r] : "other";
+}
+
+static int has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The route a path (decoded, borrowed) falls under; see enum http_route. */
+static enum http_route route_of(const char *path)
+{
+    size_t n = strlen(path);
+
+    if (strcmp(path, "/") == 0) {
+        return HTTP_ROUTE_ROOT;
+    }
+    if (strcmp(path, "/signin") == 0 || has_prefix(path, "/signin/")) {
+        return HTTP_ROUTE_SIGNIN;
+    }
+    if (strcmp(path, "/signout") == 0) {
+        return HTTP_ROUTE_SIGNOUT;
+    }
+    if (has_prefix(path, "/static/")) {
+        return HTTP_ROUTE_STATIC;
+    }
+    if (has_prefix(path, "/d/")) {
+        return HTTP_ROUTE_PAGE;
+    }
+    if (has_prefix(path, "/api/v1/dashboards/")) {
+        return n > 4 && strcmp(path + n - 4, ".csv") == 0 ? HTTP_ROUTE_API_CSV
+                                                          : HTTP_ROUTE_API_JSON;
+    }
+    if (has_prefix(path, "/api/v1/feed/")) {
+        return HTTP_ROUTE_API_FEED;
+    }
+    if (has_prefix(path, "/api/")) {
+        return HTTP_ROUTE_API_OTHER;
+    }
+    return HTTP_ROUTE_OTHER;
+}
+
+/* Counts one answer; a status outside 100..599 is sent as 500. */
+static void count_request(struct http_server *h, enum http_route r, int status)
+{
+    if (status < HTTP_STATUS_MIN || status >= HTTP_STATUS_MIN + HTTP_STATUS_COUNT) {
+        status = 500;
+    }
+    h->requests[r][status - HTTP_STATUS_MIN]++;
+}
+
+void http_server_counts(const struct http_server *h, struct http_counts *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (h == NULL) {
+        return;
+    }
+    memcpy(out->requests, h->requests, sizeof(out->requests));
+    memcpy(out->tls_failures, h->tls_failures, sizeof(out->tls_failures));
+    connset_count_states(&h->conns, &out->handshaking, &out->open);
 }
 
 void http_set_user(struct http_exchange *x, const char *user)
@@ -590,6 +663,7 @@ void http_respond(struct http_exchange *x, int status, const char *content_type,
               x->user[0] != '\0' ? x->user : "-", len, now_ms() - x->start_ms,
               c == NULL ? " dropped=1" : "");
     h->pending--;
+    count_request(h, route_of(http_path(x)), status);
     if (c == NULL) {
         exchange_free(x);
         server_maybe_finish(h);
@@ -1184,8 +1258,10 @@ static void on_close(struct tls_conn *t, int err, void *arg)
     struct hconn *c = arg;
     struct http_server *h = c->srv;
 
-    (void)t;
     connset_remove(&h->conns, &c->cs);
+    if (!c->cs.refused) {
+        h->tls_failures[tls_conn_handshake_failure(t, err)]++;
+    }
     log_event(err == 0 ? LOG_INFO : LOG_WARN, "http_conn_close",
               "conn=%" PRIu64 " peer=%s requests=%" PRIu64 " reason=\"%s\"", c->cs.id, c->cs.peer,
               c->requests, error_strerror(err));

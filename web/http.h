@@ -30,6 +30,8 @@
 
 #include <uv.h>
 
+#include "tls_conn.h"
+
 struct http_server;
 struct http_exchange;
 
@@ -90,6 +92,42 @@ typedef void (*http_stopped_cb)(void *arg);
 void http_server_stop(struct http_server *h, http_stopped_cb done, void *arg);
 /* Connections not yet released (0 for NULL). */
 unsigned http_server_connections(const struct http_server *h);
+
+/* What a request asked for, by its path's fixed prefixes: the label of the
+ * dashboard port's request counter. Never the path itself, so a crafted
+ * path cannot make a new series. */
+enum http_route {
+    HTTP_ROUTE_UNPARSED,  /* refused before a whole request line was read */
+    HTTP_ROUTE_ROOT,      /* / */
+    HTTP_ROUTE_SIGNIN,    /* /signin, /signin/... */
+    HTTP_ROUTE_SIGNOUT,   /* /signout */
+    HTTP_ROUTE_STATIC,    /* /static/... */
+    HTTP_ROUTE_PAGE,      /* /d/... */
+    HTTP_ROUTE_API_JSON,  /* /api/v1/dashboards/... */
+    HTTP_ROUTE_API_CSV,   /* /api/v1/dashboards/....csv */
+    HTTP_ROUTE_API_FEED,  /* /api/v1/feed/... (the change feed) */
+    HTTP_ROUTE_API_OTHER, /* /api/... */
+    HTTP_ROUTE_OTHER,     /* anything else */
+};
+#define HTTP_ROUTE_COUNT 11
+/* Statuses counted: 100..599 (http_respond() answers others as 500). */
+#define HTTP_STATUS_MIN 100
+#define HTTP_STATUS_COUNT 500
+
+/* The route's label, e.g. "api_json". Static. */
+const char *http_route_name(enum http_route r);
+
+/* The dashboard port's counters since start and its connections now, for
+ * /metrics. Loop thread. */
+struct http_counts {
+    uint64_t requests[HTTP_ROUTE_COUNT][HTTP_STATUS_COUNT]; /* answers by route and status */
+    uint64_t tls_failures[TLS_CONN_FAIL_COUNT];             /* handshakes that failed, by why */
+    unsigned handshaking;                                   /* connections in their handshake */
+    unsigned open;                                          /* and past it */
+};
+
+/* Copies h's counters into out (caller's; all zero for NULL h). */
+void http_server_counts(const struct http_server *h, struct http_counts *out);
 
 /* The request. Strings are NUL-terminated and borrowed until answered. */
 const char *http_method(const struct http_exchange *x); /* "GET", "POST", ... */

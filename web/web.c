@@ -319,7 +319,10 @@ static void dash_work(uv_work_t *req)
 {
     struct web_job *j = req->data;
     const Coachq__V1__Dashboard *m;
-    int rc = store_view(j->w->store, dash_view_txn, j);
+    int rc;
+
+    metrics_pool_started(j->w->opts.pool);
+    rc = store_view(j->w->store, dash_view_txn, j);
 
     j->status = 500;
     if (rc < 0) {
@@ -374,6 +377,7 @@ static void dash_done(uv_work_t *req, int status)
     const char *field = NULL;
 
     job_ctx(j, &ctx);
+    metrics_pool_finished(w->opts.pool);
     w->pending--;
     w->dash_jobs--;
     if (status != 0) {
@@ -428,9 +432,13 @@ out:
 /* Queues j; on failure answers 503 and frees it. */
 static void job_queue(struct web_job *j, uv_work_cb work, uv_after_work_cb done)
 {
-    int rc = uv_queue_work(j->w->loop, &j->work, work, done);
+    int rc;
 
+    metrics_pool_queued(j->w->opts.pool);
+    rc = uv_queue_work(j->w->loop, &j->work, work, done);
     if (rc < 0) {
+        metrics_pool_started(j->w->opts.pool);
+        metrics_pool_finished(j->w->opts.pool);
         log_event(LOG_ERROR, "web_queue_failed", "error=%s", uv_strerror(rc));
         j->w->dash_jobs--;
         web_reply_page_error(j->x, NULL, 503, NULL, NULL, NULL, 0);

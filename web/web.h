@@ -49,6 +49,7 @@
 
 #include "dash.h"
 #include "http.h"
+#include "metrics.h"
 #include "validate.h"
 
 struct store;
@@ -56,10 +57,12 @@ struct web;
 
 /* What web_new() copies. */
 struct web_opts {
-    struct dash_opts dash; /* the dashboards' thresholds */
-    int64_t session_ttl_s; /* a session's lifetime (<= 0: 8 hours) */
-    size_t max_page;       /* largest answer (0, or over 8 MiB: 8 MiB); keep it below the
-                              connection's write cap or the page never arrives */
+    struct dash_opts dash;     /* the dashboards' thresholds */
+    int64_t session_ttl_s;     /* a session's lifetime (<= 0: 8 hours) */
+    size_t max_page;           /* largest answer (0, or over 8 MiB: 8 MiB); keep it below the
+                                  connection's write cap or the page never arrives */
+    struct metrics_pool *pool; /* counts the jobs on the thread pool (metrics.h); borrowed
+                                  until web_free(); NULL: not counted */
 };
 
 /* Counters since start (loop thread), for logs and metrics. */

@@ -186,9 +186,11 @@ static void audit_failure(struct web_job *j)
 static void signin_work(uv_work_t *req)
 {
     struct web_job *j = req->data;
-    int rc = validate_id(j->user) == 0 ? store_view(j->w->store, web_load_person_txn, j) : -ENOENT;
+    int rc;
     int check;
 
+    metrics_pool_started(j->w->opts.pool);
+    rc = validate_id(j->user) == 0 ? store_view(j->w->store, web_load_person_txn, j) : -ENOENT;
     j->known = rc == 0 && j->have_hash;
     check = creds_check_password(j->password, j->known ? j->hash : j->w->dummy_hash);
     if (rc < 0 && rc != -ENOENT) {
@@ -230,9 +232,12 @@ static int link_exists_txn(struct store_txn *t, void *arg)
 static void link_work(uv_work_t *req)
 {
     struct web_job *j = req->data;
+    int rc;
+
+    metrics_pool_started(j->w->opts.pool);
     /* A guessed token costs a read, never a write transaction: only a
      * stored one goes to the writer to be used up. */
-    int rc = store_view(j->w->store, link_exists_txn, j);
+    rc = store_view(j->w->store, link_exists_txn, j);
 
     if (rc == 0) {
         rc = store_exec(j->w->store, link_consume_txn, j);
@@ -295,6 +300,7 @@ static void signin_done(uv_work_t *req, int status)
     struct http_header_kv h[2];
     struct buf b;
 
+    metrics_pool_finished(w->opts.pool);
     w->pending--;
     w->signin_jobs--;
     for (size_t i = 0; i < WEB_MAX_SIGNIN_JOBS; i++) {
@@ -460,9 +466,12 @@ static void signin_pump(struct web *w)
             web_job_free(j);
             continue;
         }
+        metrics_pool_queued(w->opts.pool);
         rc = uv_queue_work(w->loop, &j->work, j->kind == JOB_LINK ? link_work : signin_work,
                            signin_done);
         if (rc < 0) {
+            metrics_pool_started(w->opts.pool);
+            metrics_pool_finished(w->opts.pool);
             log_event(LOG_ERROR, "web_queue_failed", "error=%s", uv_strerror(rc));
             web_reply_page_error(j->x, NULL, 503, NULL, NULL, NULL, 0);
             web_job_free(j);
