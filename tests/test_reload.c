@@ -521,12 +521,30 @@ static void test_reload_crl_and_cert(void **state)
     testutil_rmrf(dir);
 }
 
-/* A CRL that cannot be used stops coachqd at start-up, with the file named. */
+/* Starts coachqd on data with the test certificates and --crl crl, expecting
+ * exit 1 (a start-up failure); its output goes to out (size outlen). */
+static void start_fails(const char *data, const char *crl, char *out, size_t outlen)
+{
+    char cert[600];
+    char key[600];
+    char ca[600];
+
+    testutil_coachqd(out, outlen, 1, "--data", data, "--listen", "127.0.0.1:0", "--dashboard",
+                     "off", "--cert", testutil_cert_path(cert, sizeof(cert), "server.crt"), "--key",
+                     testutil_cert_path(key, sizeof(key), "server.key"), "--ca",
+                     testutil_cert_path(ca, sizeof(ca), "ca.crt"), "--crl", crl, NULL);
+}
+
+/* A CRL that cannot be used stops coachqd at start-up, with the file named:
+ * one that is not a CRL, and one past its nextUpdate (which would refuse
+ * every client). */
 static void test_bad_crl_at_start(void **state)
 {
+    struct pki pki;
     char dir[256];
     char data[300];
     char crl[300];
+    char pkidir[300];
     char out[4096];
 
     (void)state;
@@ -535,19 +553,38 @@ static void test_bad_crl_at_start(void **state)
     snprintf(crl, sizeof(crl), "%s/crl.pem", dir);
     write_file(crl, "not a CRL\n");
     testutil_coachqd(out, sizeof(out), 0, "init", "--data", data, NULL);
-    {
-        char cert[600];
-        char key[600];
-        char ca[600];
-
-        testutil_coachqd(out, sizeof(out), 1, "--data", data, "--listen", "127.0.0.1:0",
-                         "--dashboard", "off", "--cert",
-                         testutil_cert_path(cert, sizeof(cert), "server.crt"), "--key",
-                         testutil_cert_path(key, sizeof(key), "server.key"), "--ca",
-                         testutil_cert_path(ca, sizeof(ca), "ca.crt"), "--crl", crl, NULL);
-    }
+    start_fails(data, crl, out, sizeof(out));
     assert_non_null(strstr(out, crl));
     assert_non_null(strstr(out, "no PEM X509 CRL"));
+
+    /* Due a second after it is made: wait until that has passed. */
+    snprintf(pkidir, sizeof(pkidir), "%s/pki", dir);
+    pki_init(&pki, pkidir, testutil_certs());
+    {
+        const char *argv[] = {"openssl", "ca", "-config", pki.cnf, "-gencrl",
+                              "-crlsec", "1",  "-out",    pki.crl, NULL};
+        FILE *f;
+        X509_CRL *x;
+        int passed = 0;
+
+        run(argv);
+        f = fopen(pki.crl, "r");
+        assert_non_null(f);
+        x = PEM_read_X509_CRL(f, NULL, NULL, NULL);
+        fclose(f);
+        assert_non_null(x);
+        for (int i = 0; i < 500 && !passed; i++) {
+            passed = X509_cmp_current_time(X509_CRL_get0_nextUpdate(x)) < 0;
+            if (!passed) {
+                testutil_sleep_ms(10);
+            }
+        }
+        X509_CRL_free(x);
+        assert_true(passed);
+    }
+    start_fails(data, pki.crl, out, sizeof(out));
+    assert_non_null(strstr(out, pki.crl));
+    assert_non_null(strstr(out, "past its nextUpdate"));
     testutil_rmrf(dir);
 }
 
