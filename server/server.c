@@ -907,9 +907,14 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
     }
     /* Ready: the store is open and both ports listen (connections made
      * from now on wait in the backlog until the loop runs). */
-    snprintf(state, sizeof(state),
-             "READY=1\nSTATUS=serving on port %d, dashboards on %d\nMAINPID=%ld", s->port,
-             server_dash_port(s), (long)getpid());
+    if (s->http != NULL) {
+        snprintf(state, sizeof(state),
+                 "READY=1\nSTATUS=serving on port %d, dashboards on port %d\nMAINPID=%ld", s->port,
+                 server_dash_port(s), (long)getpid());
+    } else {
+        snprintf(state, sizeof(state), "READY=1\nSTATUS=serving on port %d\nMAINPID=%ld", s->port,
+                 (long)getpid());
+    }
     server_notify(state);
     *out = s;
     return 0;
