@@ -535,9 +535,9 @@ static void start_fails(const char *data, const char *crl, char *out, size_t out
                      testutil_cert_path(ca, sizeof(ca), "ca.crt"), "--crl", crl, NULL);
 }
 
-/* A CRL that cannot be used stops coachqd at start-up, with the file named:
- * one that is not a CRL, and one past its nextUpdate (which would refuse
- * every client). */
+/* A CRL that cannot be used stops coachqd at start-up, with the file named
+ * and no READY=1: one that is not a CRL, and one past its nextUpdate (which
+ * would refuse every client). */
 static void test_bad_crl_at_start(void **state)
 {
     struct pki pki;
@@ -546,6 +546,10 @@ static void test_bad_crl_at_start(void **state)
     char crl[300];
     char pkidir[300];
     char out[4096];
+    char got[SDNOTIFY_MAX + 1];
+    struct sockaddr_un sa;
+    ssize_t n;
+    int fd;
 
     (void)state;
     testutil_tmpdir(dir, sizeof(dir));
@@ -553,9 +557,25 @@ static void test_bad_crl_at_start(void **state)
     snprintf(crl, sizeof(crl), "%s/crl.pem", dir);
     write_file(crl, "not a CRL\n");
     testutil_coachqd(out, sizeof(out), 0, "init", "--data", data, NULL);
+    /* A start that fails never tells the service manager it is ready. */
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    assert_true(strlen(dir) + strlen("/notify") < sizeof(sa.sun_path));
+    memcpy(sa.sun_path, dir, strlen(dir));
+    memcpy(sa.sun_path + strlen(dir), "/notify", strlen("/notify") + 1);
+    fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(setenv("NOTIFY_SOCKET", sa.sun_path, 1), 0);
     start_fails(data, crl, out, sizeof(out));
+    assert_int_equal(unsetenv("NOTIFY_SOCKET"), 0);
     assert_non_null(strstr(out, crl));
     assert_non_null(strstr(out, "no PEM X509 CRL"));
+    while ((n = recv(fd, got, sizeof(got) - 1, MSG_DONTWAIT)) > 0) {
+        got[n] = '\0';
+        assert_null(strstr(got, "READY=1"));
+    }
+    close(fd);
 
     /* Due a second after it is made: wait until that has passed. */
     snprintf(pkidir, sizeof(pkidir), "%s/pki", dir);
