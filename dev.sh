@@ -11,6 +11,8 @@
 #                        enabling their system services
 #   ./dev.sh build       only build (into ./build)
 #   ./dev.sh format      check the C sources with clang-format
+#   ./dev.sh package     build the Debian packages coachqd and coachq into
+#                        build/packages
 #   ./dev.sh fuzz [SECONDS]  build the libFuzzer targets (clang, ASan+UBSan,
 #                        into ./build-fuzz) and run each for SECONDS (600)
 #   ./dev.sh fuzz-ci     each fuzz target briefly on its seed corpus (CI)
@@ -27,7 +29,7 @@ PACKAGES=(build-essential cmake pkg-config clang-format openssl
           libncurses-dev tmux chromium fonts-dejavu-core clang libclang-rt-14-dev
           python3 python3-numpy python3-scipy python3-sklearn python3-statsmodels
           python3-mpmath
-          prometheus)
+          prometheus dpkg-dev systemd)
 # The Debian 12 security release of OpenSSL that coachq was last checked
 # with; an older libssl3 is upgraded from Debian's security archive.
 MIN_LIBSSL=3.0.22-1~deb12u2
@@ -50,7 +52,7 @@ POLICY_RC_D=${POLICY_RC_D:-/usr/sbin/policy-rc.d}
 INITD=${INITD:-/etc/init.d}
 
 usage() {
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 as_root() {
@@ -302,6 +304,13 @@ fuzz-ci)
     setup
     build_fuzz
     fuzz "${FUZZ_CI_SECONDS:-20}"
+    ;;
+package)
+    setup
+    build "$ROOT/build"
+    (cd "$ROOT/build" && cpack -G DEB)
+    echo "dev.sh: packages in $ROOT/build/packages:" >&2
+    ls "$ROOT/build/packages"/*.deb >&2
     ;;
 format)
     git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror

@@ -7,6 +7,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -221,6 +222,99 @@ static int tls_ctx_load_ca(SSL_CTX *ctx, const char *ca, char *err, size_t errle
     return 0;
 }
 
+/* 1 if a certificate of store issued and signed crl. */
+static int tls_ctx_crl_signed_by_anchor(X509_STORE *store, X509_CRL *crl)
+{
+    STACK_OF(X509_OBJECT) * objs;
+    int found = 0;
+
+    objs = X509_STORE_get0_objects(store);
+    for (int i = 0; objs != NULL && i < sk_X509_OBJECT_num(objs) && !found; i++) {
+        X509 *ca = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+        EVP_PKEY *key;
+
+        if (ca == NULL || X509_NAME_cmp(X509_get_subject_name(ca), X509_CRL_get_issuer(crl)) != 0) {
+            continue;
+        }
+        key = X509_get0_pubkey(ca);
+        found = key != NULL && X509_CRL_verify(crl, key) == 1;
+        ERR_clear_error();
+    }
+    return found;
+}
+
+/* Adds every CRL of the PEM file crl to ctx's trust store and turns on
+ * revocation checking of the client's certificate. Each CRL must be signed
+ * by a CA of the trust store (loaded before) and current: a CRL from
+ * another CA, or one past its nextUpdate, would make OpenSSL refuse every
+ * client, so it is refused here, where the operator sees why. */
+static int tls_ctx_load_crl(SSL_CTX *ctx, const char *crl, char *err, size_t errlen)
+{
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    BIO *bio = NULL;
+    X509_CRL *x = NULL;
+    unsigned n = 0;
+    int rc = -EIO;
+
+    bio = BIO_new_file(crl, "r");
+    if (bio == NULL) {
+        tls_ctx_fail(err, errlen, "opening CRL file", crl);
+        goto out;
+    }
+    for (;;) {
+        const ASN1_TIME *next;
+
+        x = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+        if (x == NULL) {
+            unsigned long e = ERR_peek_last_error();
+
+            /* The end of the file is "no start line" after the last CRL. */
+            if (n > 0 && ERR_GET_LIB(e) == ERR_LIB_PEM &&
+                ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
+                ERR_clear_error();
+                break;
+            }
+            tls_ctx_fail(err, errlen,
+                         n == 0 ? "reading CRL file (no PEM X509 CRL in it)" : "reading CRL file",
+                         crl);
+            goto out;
+        }
+        if (!tls_ctx_crl_signed_by_anchor(store, x)) {
+            rc = -EINVAL;
+            snprintf(err, errlen,
+                     "CRL file %s: CRL %u is not signed by a CA of the --ca file; it would refuse "
+                     "every client",
+                     crl, n + 1);
+            goto out;
+        }
+        next = X509_CRL_get0_nextUpdate(x);
+        if (next != NULL && X509_cmp_current_time(next) <= 0) {
+            rc = -EINVAL;
+            snprintf(err, errlen,
+                     "CRL file %s: CRL %u is past its nextUpdate; it would refuse every client: "
+                     "issue a fresh one (openssl ca -gencrl)",
+                     crl, n + 1);
+            goto out;
+        }
+        if (X509_STORE_add_crl(store, x) != 1) {
+            tls_ctx_fail(err, errlen, "adding a CRL from", crl);
+            goto out;
+        }
+        X509_CRL_free(x);
+        x = NULL;
+        n++;
+    }
+    if (X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_CRL_CHECK) != 1) {
+        tls_ctx_fail(err, errlen, "turning on CRL checking", NULL);
+        goto out;
+    }
+    rc = 0;
+out:
+    X509_CRL_free(x);
+    BIO_free(bio);
+    return rc;
+}
+
 /* A session-id context of its own for every kind of server context, so that
  * a session made on one port never resumes on the other. */
 static int tls_ctx_sid_ctx(SSL_CTX *ctx, const struct tls_ctx_opts *opts, char *err, size_t errlen)
@@ -313,6 +407,13 @@ int tls_ctx_server_new(const struct tls_ctx_opts *opts, SSL_CTX **out, char *err
         }
         SSL_CTX_set_client_CA_list(ctx, names); /* takes ownership */
         names = NULL;
+        if (opts->crl_file != NULL && opts->crl_file[0] != '\0') {
+            rc = tls_ctx_load_crl(ctx, opts->crl_file, err, errlen);
+            if (rc != 0) {
+                goto out;
+            }
+            rc = -EIO;
+        }
         /* No verify callback: OpenSSL's verdict stands. */
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
         SSL_CTX_set_verify_depth(ctx, TLS_CTX_VERIFY_DEPTH);

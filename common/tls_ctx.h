@@ -26,6 +26,9 @@ struct tls_ctx_opts {
     const char *cert_file;   /* PEM certificate (chain); borrowed for the call */
     const char *key_file;    /* PEM private key; borrowed for the call */
     const char *ca_file;     /* PEM deployment CA; borrowed for the call */
+    const char *crl_file;    /* server with client certificates only: NULL or "" = none;
+                                else PEM CRLs, one from each CA of ca_file that issues
+                                client certificates; borrowed for the call */
     const char *alpn;        /* one ALPN protocol, e.g. "coachq/1" */
     int require_client_cert; /* server only: 1 on the protocol port */
     int alpn_optional;       /* server only: a client offering no ALPN at all is taken
@@ -34,10 +37,14 @@ struct tls_ctx_opts {
 };
 
 /*
- * Creates a server context. On success *out is set (caller owns, free with
- * SSL_CTX_free()) and 0 is returned; on failure returns -EINVAL or -EIO and
- * writes a message naming the file and OpenSSL's reason into err (size
- * errlen, always NUL-terminated).
+ * Creates a server context. With a CRL file (protocol port), every CRL in it
+ * must be signed by a certificate of the CA file and be current (its
+ * nextUpdate not passed), or the context is not made; a client certificate
+ * a CRL revokes is then refused in the handshake (alert
+ * certificate_revoked), as is one whose issuer has no CRL in the file.
+ * Contexts are never changed once made: a reload makes a new one. On success *out is set (caller
+ * owns, free with SSL_CTX_free()) and 0 is returned; on failure returns -EINVAL or -EIO and writes
+ * a message naming the file and OpenSSL's reason into err (size errlen, always NUL-terminated).
  */
 int tls_ctx_server_new(const struct tls_ctx_opts *opts, SSL_CTX **out, char *err, size_t errlen);
 

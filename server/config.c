@@ -102,6 +102,8 @@ void config_usage(void *fp, const char *prog)
             "  --cert FILE              server certificate, PEM [%s]\n"
             "  --key FILE               server private key, PEM [%s]\n"
             "  --ca FILE                deployment CA that signs user certificates directly [%s]\n"
+            "  --crl FILE               PEM CRLs of the CA: the protocol port refuses the client\n"
+            "                           certificates they revoke (re-read on SIGHUP)\n"
             "  --port-file FILE         write the bound protocol port to FILE\n"
             "  --max-connections N      open connections before new ones are closed [%u]\n"
             "  --max-per-address N      open connections from one address (IPv6: one /64),\n"
@@ -151,7 +153,9 @@ void config_usage(void *fp, const char *prog)
             "  -h, --help               show this help\n"
             "\n"
             "Signals: SIGINT or SIGTERM stop accepting, acknowledge what is in flight, and\n"
-            "exit 0. Exit status 1: the store failed (e.g. an I/O error on commit); 2: usage.\n",
+            "exit 0. SIGHUP re-reads --cert, --key, --ca and --crl for new connections (open\n"
+            "ones keep theirs); if a file is bad the old ones stay. Exit status 1: the store "
+            "failed (e.g. an I/O error on commit); 2: usage.\n",
             prog, d.data_dir, d.listen_host, d.listen_port, d.cert_file, d.key_file, d.ca_file,
             d.max_connections, d.max_per_address, d.max_per_user,
             (unsigned long long)d.first_frame_timeout_ms, d.max_frame, d.max_in_flight,
@@ -346,6 +350,7 @@ static const struct config_opt config_opts[] = {
     OPT_PATH("cert", cert_file),
     OPT_PATH("key", key_file),
     OPT_PATH("ca", ca_file),
+    OPT_PATH("crl", crl_file),
     OPT_PATH("port-file", port_file),
     OPT_NUM("max-connections", KIND_UNSIGNED, max_connections, 1, 1000000),
     OPT_NUM("max-frame", KIND_SIZE, max_frame, 64, 16u * 1024 * 1024),

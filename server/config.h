@@ -22,6 +22,7 @@ struct config {
     char cert_file[512];
     char key_file[512];
     char ca_file[512];
+    char crl_file[512];  /* empty = none; PEM CRLs checked on the protocol port */
     char port_file[512]; /* empty = none; gets the bound port */
     unsigned max_connections;
     unsigned max_per_address; /* open connections from one address (IPv6: one /64), each port */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -23,6 +24,7 @@
 #include "listen.h"
 #include "log.h"
 #include "metrics_http.h"
+#include "sdnotify.h"
 #include "server_int.h"
 #include "tls_conn.h"
 #include "tls_ctx.h"
@@ -455,15 +457,19 @@ static void on_close(struct tls_conn *t, int err, void *arg)
 {
     struct conn *c = arg;
     struct server *s = c->srv;
+    const char *tls = err != 0 ? tls_conn_error(t) : "";
 
     if (!c->authenticated && !c->cs.refused) {
         server_metrics_conn_closed(c, tls_conn_handshake_failure(t, err));
     }
     connset_remove(&s->conns, &c->cs);
     connset_release(&s->conns, &c->cs);
+    /* A failed handshake names OpenSSL's reason (e.g. "certificate
+     * revoked" under --crl), not only "Protocol error". */
     log_event(err == 0 ? LOG_INFO : LOG_WARN, "conn_close",
-              "conn=%" PRIu64 " peer=%s user=%s requests=%" PRIu64 " reason=\"%s\"", c->cs.id,
-              c->cs.peer, c->user[0] ? c->user : "-", c->requests, error_strerror(err));
+              "conn=%" PRIu64 " peer=%s user=%s requests=%" PRIu64 " reason=\"%s\"%s%s%s", c->cs.id,
+              c->cs.peer, c->user[0] ? c->user : "-", c->requests, error_strerror(err),
+              tls[0] != '\0' ? " tls=\"" : "", tls, tls[0] != '\0' ? "\"" : "");
     if (c->in_flight == 0) {
         conn_free(c);
     }
@@ -572,6 +578,86 @@ static void on_drain_timeout(uv_timer_t *t)
     connset_abort_all(&s->conns, -ETIMEDOUT);
 }
 
+/* The protocol port's context from the config: the server's certificate,
+ * the deployment CA and the CRL. */
+static int server_tls_ctx_new(const struct config *cfg, SSL_CTX **out, char *err, size_t errlen)
+{
+    struct tls_ctx_opts topts;
+
+    memset(&topts, 0, sizeof(topts));
+    topts.cert_file = cfg->cert_file;
+    topts.key_file = cfg->key_file;
+    topts.ca_file = cfg->ca_file;
+    topts.crl_file = cfg->crl_file;
+    topts.alpn = ALPN_PROTOCOL;
+    topts.require_client_cert = 1;
+    return tls_ctx_server_new(&topts, out, err, errlen);
+}
+
+/* Tells the service manager (sdnotify) state, logging a failure once per
+ * call: the server runs on either way. */
+static void server_notify(const char *state)
+{
+    int rc = sdnotify_send(state);
+
+    if (rc < 0) {
+        log_event(LOG_WARN, "notify_failed", "reason=\"%s\"", strerror(-rc));
+    }
+}
+
+int server_reload(struct server *s)
+{
+    SSL_CTX *proto = NULL;
+    SSL_CTX *dash = NULL;
+    char state[SDNOTIFY_MAX];
+    char err[1024];
+    int rc;
+
+    if (s->stopping) {
+        return -ECANCELED;
+    }
+    if (sdnotify_reloading_state(state, sizeof(state)) == 0) {
+        server_notify(state);
+    }
+    /* Both contexts are made before either is used: a bad file leaves both
+     * ports as they were. */
+    rc = server_tls_ctx_new(&s->cfg, &proto, err, sizeof(err));
+    if (rc == 0 && s->http != NULL) {
+        rc = http_tls_ctx_new(s->cfg.cert_file, s->cfg.key_file, &dash, err, sizeof(err));
+    }
+    if (rc < 0) {
+        s->reloads_failed++;
+        log_event(LOG_ERROR, "reload_failed",
+                  "reason=\"%s\" action=\"kept the certificates, CA and CRL loaded before\"", err);
+        SSL_CTX_free(proto);
+        server_notify("READY=1\nSTATUS=serving; the last reload failed (see the log), the "
+                      "previous certificates are in use");
+        return rc;
+    }
+    /* Connections already open hold a reference to the context they were
+     * accepted with and carry on with it. */
+    SSL_CTX_free(s->ctx);
+    s->ctx = proto;
+    s->conns.ctx = proto;
+    if (dash != NULL) {
+        http_server_set_tls(s->http, dash);
+    }
+    s->reloads_ok++;
+    log_event(LOG_INFO, "reloaded", "cert=%s ca=%s crl=%s connections=%u", s->cfg.cert_file,
+              s->cfg.ca_file, s->cfg.crl_file[0] != '\0' ? s->cfg.crl_file : "-", s->conns.n);
+    server_notify("READY=1\nSTATUS=serving; certificates reloaded");
+    return 0;
+}
+
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    struct server *s = h->data;
+
+    (void)signum;
+    log_event(LOG_INFO, "signal", "signal=SIGHUP");
+    server_reload(s);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct server *s = h->data;
@@ -597,6 +683,7 @@ static void server_maybe_finish(struct server *s)
     uv_close((uv_handle_t *)&s->drain_timer, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sighup, NULL);
     log_event(LOG_INFO, "shutdown_done", "exit_code=%d", s->exit_code);
 }
 
@@ -623,6 +710,7 @@ void server_stop(struct server *s)
         return;
     }
     s->stopping = 1;
+    server_notify("STOPPING=1");
     log_event(LOG_INFO, "shutdown_start", "connections=%u outstanding=%" PRIu64, s->conns.n,
               s->outstanding);
     connset_stop(&s->conns);
@@ -739,17 +827,20 @@ static void server_handles_init(struct server *s)
     uv_timer_init(loop, &s->drain_timer);
     uv_signal_init(loop, &s->sigint);
     uv_signal_init(loop, &s->sigterm);
+    uv_signal_init(loop, &s->sighup);
     s->reader_timer.data = s;
     s->stats_timer.data = s;
     s->drain_timer.data = s;
     s->sigint.data = s;
     s->sigterm.data = s;
+    s->sighup.data = s;
     uv_timer_start(&s->reader_timer, on_reader_timer, cfg->reader_check_ms, cfg->reader_check_ms);
     if (cfg->stats_log_ms > 0) {
         uv_timer_start(&s->stats_timer, on_stats_timer, cfg->stats_log_ms, cfg->stats_log_ms);
     }
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s->sighup, on_sighup, SIGHUP);
 }
 
 /* Binds the protocol port and writes the port file. Returns 0 or a
@@ -808,7 +899,7 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
                size_t errlen)
 {
     struct server *s = NULL;
-    struct tls_ctx_opts topts;
+    char state[SDNOTIFY_MAX];
     int rc = -ENOMEM;
 
     s = calloc(1, sizeof(*s));
@@ -821,13 +912,7 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
     pbmem_pool_init(&s->pool, cfg->memory_budget);
     server_metrics_init(s);
 
-    memset(&topts, 0, sizeof(topts));
-    topts.cert_file = cfg->cert_file;
-    topts.key_file = cfg->key_file;
-    topts.ca_file = cfg->ca_file;
-    topts.alpn = ALPN_PROTOCOL;
-    topts.require_client_cert = 1;
-    rc = tls_ctx_server_new(&topts, &s->ctx, err, errlen);
+    rc = server_tls_ctx_new(cfg, &s->ctx, err, errlen);
     if (rc < 0) {
         goto out;
     }
@@ -853,6 +938,17 @@ int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, c
     if (rc < 0) {
         goto fail_running;
     }
+    /* Ready: the store is open and both ports listen (connections made
+     * from now on wait in the backlog until the loop runs). */
+    if (s->http != NULL) {
+        snprintf(state, sizeof(state),
+                 "READY=1\nSTATUS=serving on port %d, dashboards on port %d\nMAINPID=%ld", s->port,
+                 server_dash_port(s), (long)getpid());
+    } else {
+        snprintf(state, sizeof(state), "READY=1\nSTATUS=serving on port %d\nMAINPID=%ld", s->port,
+                 (long)getpid());
+    }
+    server_notify(state);
     *out = s;
     return 0;
 

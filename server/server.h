@@ -31,11 +31,12 @@ struct server;
 
 /*
  * Opens the store in cfg->data_dir (creating the directory), loads the TLS
- * material, binds the protocol port, writes the port file and installs the
- * SIGINT/SIGTERM handlers on loop (borrowed until server_free()). cfg is
- * copied. On success *out is set (caller owns: run the loop until it
- * returns, then server_free()). On failure returns a negative code and
- * writes a message for the operator into err.
+ * material, binds the protocol port, writes the port file, installs the
+ * SIGINT/SIGTERM (stop) and SIGHUP (server_reload()) handlers on loop
+ * (borrowed until server_free()) and tells the service manager READY=1
+ * (sdnotify). cfg is copied. On success *out is set (caller owns: run the
+ * loop until it returns, then server_free()). On failure returns a
+ * negative code and writes a message for the operator into err.
  */
 int server_new(uv_loop_t *loop, const struct config *cfg, struct server **out, char *err,
                size_t errlen);
@@ -52,6 +53,16 @@ int server_dash_port(const struct server *s);
  * that uv_run() returns. Idempotent.
  */
 void server_stop(struct server *s);
+
+/*
+ * Reloads the TLS material, as SIGHUP does: makes new contexts from the
+ * configured certificate, key, CA and CRL files for both ports, and
+ * accepts new connections with them; open connections keep theirs. If a
+ * file is bad, the old contexts stay, the error is logged (reload_failed)
+ * and a negative code returned. Tells the service manager RELOADING=1 and
+ * then READY=1 (sdnotify). Loop thread.
+ */
+int server_reload(struct server *s);
 
 /* 0 after a clean stop, 1 if the store failed and writes were refused. */
 int server_exit_code(const struct server *s);

@@ -100,6 +100,9 @@ struct server {
     uv_timer_t drain_timer;
     uv_signal_t sigint;
     uv_signal_t sigterm;
+    uv_signal_t sighup;  /* reloads the TLS material (server_reload()) */
+    uint64_t reloads_ok; /* SIGHUP reloads that took, and that failed */
+    uint64_t reloads_failed;
     struct web *web;          /* the dashboards' routes; NULL with --dashboard off */
     struct http_server *http; /* the dashboard port */
     int http_done;            /* the dashboard port closed and answered everything */

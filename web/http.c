@@ -1420,11 +1420,35 @@ static void http_conns_init(struct http_server *h)
     connset_init(&h->conns, h->loop, h->ctx, &copts);
 }
 
+int http_tls_ctx_new(const char *cert_file, const char *key_file, SSL_CTX **out, char *err,
+                     size_t errlen)
+{
+    struct tls_ctx_opts topts;
+
+    memset(&topts, 0, sizeof(topts));
+    topts.cert_file = cert_file;
+    topts.key_file = key_file;
+    topts.alpn = HTTP_ALPN;
+    topts.require_client_cert = 0;
+    /* RFC 7301: a browser or tool that offers no ALPN speaks HTTP/1.1. */
+    topts.alpn_optional = 1;
+    return tls_ctx_server_new(&topts, out, err, errlen);
+}
+
+void http_server_set_tls(struct http_server *h, SSL_CTX *ctx)
+{
+    /* Each open connection's SSL holds its own reference to the context it
+     * was accepted with, so the old one lives on until the last of them
+     * closes. */
+    SSL_CTX_free(h->ctx);
+    h->ctx = ctx;
+    h->conns.ctx = ctx;
+}
+
 int http_server_new(uv_loop_t *loop, const struct http_opts *opts, http_handler_cb handler,
                     void *arg, struct http_server **out, char *err, size_t errlen)
 {
     struct http_server *h;
-    struct tls_ctx_opts topts;
     int rc;
 
     *out = NULL;
@@ -1447,15 +1471,7 @@ int http_server_new(uv_loop_t *loop, const struct http_opts *opts, http_handler_
     h->opts.ca_file = NULL;
     h->handler = handler;
     h->arg = arg;
-    memset(&topts, 0, sizeof(topts));
-    topts.cert_file = opts->cert_file;
-    topts.key_file = opts->key_file;
-    topts.ca_file = opts->ca_file;
-    topts.alpn = HTTP_ALPN;
-    topts.require_client_cert = 0;
-    /* RFC 7301: a browser or tool that offers no ALPN speaks HTTP/1.1. */
-    topts.alpn_optional = 1;
-    rc = tls_ctx_server_new(&topts, &h->ctx, err, errlen);
+    rc = http_tls_ctx_new(opts->cert_file, opts->key_file, &h->ctx, err, errlen);
     if (rc < 0) {
         free(h);
         return rc;

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/ssl.h>
 #include <uv.h>
 
 #include "tls_conn.h"
@@ -81,6 +82,21 @@ struct http_opts {
  */
 int http_server_new(uv_loop_t *loop, const struct http_opts *opts, http_handler_cb handler,
                     void *arg, struct http_server **out, char *err, size_t errlen);
+/*
+ * Makes the dashboard port's TLS context from a certificate (chain) and key
+ * (PEM files, borrowed for the call): no client certificate, ALPN http/1.1
+ * or none. Returns 0 and sets *out (caller owns, free with SSL_CTX_free()
+ * or give to http_server_set_tls()), or a negative code with a message in
+ * err (size errlen).
+ */
+int http_tls_ctx_new(const char *cert_file, const char *key_file, SSL_CTX **out, char *err,
+                     size_t errlen);
+/*
+ * Accepts new connections with ctx from now on (takes ownership; made by
+ * http_tls_ctx_new()). Connections already open carry on with the context
+ * they were accepted with. Loop thread.
+ */
+void http_server_set_tls(struct http_server *h, SSL_CTX *ctx);
 /* The bound port (0 for NULL). */
 int http_server_port(const struct http_server *h);
 /* The dashboard port has stopped and its server is freed. */
