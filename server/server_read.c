@@ -22,23 +22,12 @@
 
 /* ---- Reads (thread pool) ---- */
 
-/* Decides whether the request's user may read rec, with the management
- * chain of rec's coach on its session date. Thread pool. */
+/* Whether the request's user may read rec: query/auth.c decides. Thread
+ * pool. */
 static int may_read_txn(struct store_txn *t, const struct auth_user *u,
                         const Coachq__V1__StoredObservation *rec)
 {
-    struct auth_target tg;
-    char chain[PEOPLE_MAX_CHAIN][65];
-    size_t n = 0;
-
-    memset(&tg, 0, sizeof(tg));
-    tg.rec = rec;
-    /* Only a second-level manager's decision needs the line. */
-    if ((u->roles & AUTH_SECOND_LEVEL) && auth_record_chain(t, rec, chain, &n) == 0) {
-        tg.chain = (const char(*)[65])chain;
-        tg.n_chain = n;
-    }
-    return auth_decide(u, AUTH_READ_RECORD, &tg) == 0;
+    return auth_may_read_txn(t, u, rec);
 }
 
 static int get_txn(struct store_txn *t, void *arg)
