@@ -675,9 +675,8 @@ int store_after_txn(struct store_txn *t, uint64_t after, size_t max, store_after
         if (r->version == 0) {
             r->version = 1;
         }
-        if (r->seq == 0) {
-            r->seq = seq;
-        }
+        /* The key is the record's sequence number (obs_apply.c). */
+        r->seq = seq;
         if (r->observation != NULL && r->root_id.len == KEYS_UUID_LEN &&
             r->observation->id.len == KEYS_UUID_LEN &&
             obs_latest_version(t, r->root_id.data, latest) == 0) {
