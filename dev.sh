@@ -26,7 +26,10 @@ PACKAGES=(build-essential cmake pkg-config clang-format openssl
           liblmdb-dev lmdb-utils libcmocka-dev node-llhttp libjansson-dev
           libncurses-dev tmux chromium fonts-dejavu-core clang libclang-rt-14-dev
           python3 python3-numpy python3-scipy python3-sklearn python3-statsmodels
-          python3-mpmath)
+          python3-mpmath
+          # The change feed's tests: curl, and PostgreSQL 15 for its recipe
+          # (installed with its service neither started nor enabled).
+          curl postgresql-15)
 # The Debian 12 security release of OpenSSL that coachq was last checked
 # with; an older libssl3 is upgraded from Debian's security archive.
 MIN_LIBSSL=3.0.22-1~deb12u2
@@ -73,6 +76,14 @@ setup() {
     if [ ${#missing[@]} -eq 0 ]; then
         return 0
     fi
+    for p in "${missing[@]}"; do
+        if [ -n "${BENCH_SERVICE[$p]:-}" ]; then
+            # A package with a system service (PostgreSQL): installed as
+            # the benchmark peers are, its service not started.
+            quiet_install "${missing[@]}"
+            return
+        fi
+    done
     export DEBIAN_FRONTEND=noninteractive
     local apt=(apt-get -o "DPkg::Lock::Timeout=$APT_LOCK_WAIT" -y -qq)
     if command -v fuser >/dev/null 2>&1 &&
@@ -93,7 +104,7 @@ setup() {
 # (systemd and sysvinit) and stopped if something started them anyway.
 # Packages already installed are left as they are, with their services.
 bench_setup() {
-    local missing=() p svc rc=0 made_policy=0
+    local missing=() p
     for p in "${BENCH_PACKAGES[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
@@ -101,6 +112,13 @@ bench_setup() {
         echo "dev.sh: the benchmark peers are installed" >&2
         return 0
     fi
+    quiet_install "${missing[@]}"
+}
+
+# quiet_install PACKAGE...: installs the packages with every service start
+# refused, then disables and stops the services they brought (bench_setup).
+quiet_install() {
+    local missing=("$@") p svc rc=0 made_policy=0
     export DEBIAN_FRONTEND=noninteractive
     local apt=(apt-get -o "DPkg::Lock::Timeout=$APT_LOCK_WAIT" -y -qq)
     if [ ! -e "$POLICY_RC_D" ]; then

@@ -11,8 +11,8 @@ small batches; it is killed (SIGKILL) in the middle of its work, restarted,
 more records are submitted and it runs again until caught up. The table
 must then hold every stored version exactly once, loaded in sequence
 order, matching the server's own feed field by field (the superseded flags
-included). Exits 77 (skipped) when PostgreSQL 15 is not installed and
-./dev.sh setup would not install it either; it does, so on CI it runs.
+included). PostgreSQL 15 and curl are in dev.sh's packages: when missing,
+the test fails saying so.
 """
 import json
 import os
