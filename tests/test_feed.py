@@ -109,14 +109,20 @@ class Env:
         self.dport = int(open(dpf).read())
 
     def stop(self):
+        """Stops coachqd with SIGTERM; returns its exit status (None: none ran)."""
+        rc = None
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=20)
+                rc = self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                rc = -9
+        elif self.proc is not None:
+            rc = self.proc.returncode
         self.proc = None
+        return rc
 
     def cleanup(self):
         self.stop()
@@ -531,8 +537,23 @@ def main():
         test_slow_reader(env, toks["lead"], all_lines, template)
         test_export(env, toks["lead"])
         test_token_verbs(env)
+        # A long poll still waiting when the server stops ends with it.
+        raw = socket.create_connection(("127.0.0.1", env.dport))
+        poll = env.ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        poll.sendall(("GET /api/v1/feed/observations?after=999999&wait=60 HTTP/1.1\r\n"
+                      "Host: x\r\nAuthorization: Bearer %s\r\n\r\n" % toks["slm"]).encode())
+        poll.settimeout(30)
+        check(b"200 OK" in poll.recv(4096), "a long poll is waiting")
         test_throttle(env, toks["lead"])
-        env.stop()
+        rc = env.stop()
+        check(rc == 0, "coachqd exits 0 on SIGTERM with a long poll open (sanitizers too)")
+        try:
+            rest = poll.recv(4096)
+        except (OSError, ssl.SSLError):
+            rest = b""
+        poll.close()
+        check(not rest.endswith(b"0\r\n\r\n"),
+              "the waiting long poll is cut, not ended as a whole (empty) answer")
         print("all passed")
         return 0
     except Fail as e:
