@@ -38,6 +38,8 @@ import time
 SLOW_WRITE_HIGH = 32768
 SLOW_WRITE_MAX = 131072
 BULK = 6000
+# ctest says so for a sanitizer build (COACHQ_TEST_SCALE > 1).
+SANITIZED = int(os.environ.get("COACHQ_WATCHDOG_SCALE", "1")) > 1
 
 
 class Fail(Exception):
@@ -410,8 +412,14 @@ def test_slow_reader(env, tok, all_lines, template):
           "six stalled readers pin no LMDB read transaction (mdb_stat -r)")
     submit_new(env, template)
     print("# server RSS %d KiB before, %d KiB with six stalled readers" % (before, stalled))
-    check(stalled - before < 16 * 1024, "six stalled readers hold %d KiB more, under 16 MiB"
-          % (stalled - before))
+    if SANITIZED:
+        # AddressSanitizer's quarantine and shadow memory make RSS say
+        # nothing of the server's own; the whole answer arriving below
+        # the write cap (next) still shows the backpressure.
+        print("# sanitizer build: the memory bound is not checked")
+    else:
+        check(stalled - before < 16 * 1024, "six stalled readers hold %d KiB more, under 16 MiB"
+              % (stalled - before))
     # Now read one slowly to the end: it gets the whole answer.
     s = socks[0]
     buf = b""
