@@ -217,6 +217,7 @@ def main():
         check(p.returncode == 1, "with a revoked token the consumer exits 1, loading nothing")
         p = subprocess.run([consumer, "--url", "http://x"], capture_output=True, text=True)
         check(p.returncode == 2, "the consumer's usage errors exit 2")
+        check(env.stop() == 0, "coachqd exits 0 on SIGTERM")
         print("all passed")
         return 0
     except Fail as e:
