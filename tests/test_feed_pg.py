@@ -79,7 +79,10 @@ class Pg:
     def env(self):
         e = dict(os.environ)
         e.update(PGHOST=self.sock, PGPORT=str(self.port), PGUSER="coachq",
-                 PGDATABASE="postgres")
+                 PGDATABASE="postgres",
+                 # A consumer killed with SIGKILL leaves its temporary
+                 # directory: inside the test's, which goes at the end.
+                 TMPDIR=os.path.dirname(self.dir))
         return e
 
     def query(self, sql):
