@@ -29,7 +29,10 @@ PACKAGES=(build-essential cmake pkg-config clang-format openssl
           libncurses-dev tmux chromium fonts-dejavu-core clang libclang-rt-14-dev
           python3 python3-numpy python3-scipy python3-sklearn python3-statsmodels
           python3-mpmath
-          prometheus dpkg-dev systemd)
+          prometheus dpkg-dev systemd
+          # The change feed's tests: curl, and PostgreSQL 15 for its recipe
+          # (installed with its service neither started nor enabled).
+          curl postgresql-15)
 # The Debian 12 security release of OpenSSL that coachq was last checked
 # with; an older libssl3 is upgraded from Debian's security archive.
 MIN_LIBSSL=3.0.22-1~deb12u2

@@ -104,6 +104,13 @@ static const struct admin_opt opts_erase[] = {
     {NULL, NULL, NULL},
 };
 
+static const struct admin_opt opts_token_create[] = {
+    {"name", "NAME", "what the token is for, e.g. \"warehouse loader\" (required)"},
+    {"expires", "DATE|DAYS",
+     "the last day it works (YYYY-MM-DD, UTC), or days from now, 1..3650 [never]"},
+    {NULL, NULL, NULL},
+};
+
 static const struct admin_cmd admin_cmds[] = {
     {"init", NULL, "", 0, 0, opts_none,
      "Creates the data directory and the store, and loads the built-in rubrics.", admin_run_init},
@@ -150,6 +157,15 @@ static const struct admin_cmd admin_cmds[] = {
     {"cert", "list", "[OBSERVER]", 0, 1, opts_none,
      "Lists certifications and calibration results (of everybody, or of one observer).",
      admin_run_cert_list},
+    {"token", "create", "USER", 1, 1, opts_token_create,
+     "Makes an API token that reads the JSON and CSV API and the change feed as USER (their "
+     "role and line), prints it once, and audits it.",
+     admin_run_token_create},
+    {"token", "list", "[USER]", 0, 1, opts_none,
+     "Lists API tokens (of everybody, or of one user): created, expires, last use, state.",
+     admin_run_token_list},
+    {"token", "revoke", "ID", 1, 1, opts_none,
+     "Revokes an API token by its id (from 'token list'); audited.", admin_run_token_revoke},
     {"audit", NULL, "", 0, 0, opts_audit, "Prints the audit log, oldest first.", admin_run_audit},
     {"demo", NULL, "", 0, 0, opts_demo,
      "Initialises a new data directory and seeds a demo organisation into it.", admin_run_demo},

@@ -284,6 +284,12 @@ int admin_run_cert_list(struct admin *a);
 
 int admin_run_audit(struct admin *a);
 
+/* ---- API tokens (admin_tokens.c) ------------------------------------- */
+
+int admin_run_token_create(struct admin *a);
+int admin_run_token_list(struct admin *a);
+int admin_run_token_revoke(struct admin *a);
+
 int admin_run_demo(struct admin *a);
 
 /* Compares in one read transaction; a repair rebuilds everything in one

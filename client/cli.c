@@ -564,6 +564,8 @@ static const char *const main_help =
     "                      me (also --json, or --csv TABLE)\n"
     "  outcomes import FILE.csv\n"
     "                      import business results (leads, administrators)\n"
+    "  export observations --format csv|ndjson [--since DATE|--after SEQ] [-o FILE]\n"
+    "                      export every record (leads, administrators)\n"
     "  stats               print the server's counters\n"
     "  whoami              print your user id and roles as the server sees them\n"
     "Run 'coachq COMMAND --help' for a command's options.\n"
@@ -586,7 +588,7 @@ static const struct command commands[] = {
     {"whoami", cli_cmd_whoami},       {"queue", cli_cmd_queue},
     {"mine", cli_cmd_mine},           {"observe", cli_cmd_observe},
     {"amend", cli_cmd_amend},         {"dashboard", cli_cmd_dashboard},
-    {"outcomes", cli_cmd_outcomes},
+    {"outcomes", cli_cmd_outcomes},   {"export", cli_cmd_export},
 };
 
 int cli_main(int argc, char **argv, FILE *out, FILE *err)

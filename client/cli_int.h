@@ -290,5 +290,6 @@ int cli_cmd_dashboard(struct cli *x, int argc, char **argv); /* cmd_dashboard.c 
 int cli_cmd_stats(struct cli *x, int argc, char **argv);     /* cmd_dashboard.c */
 int cli_cmd_whoami(struct cli *x, int argc, char **argv);    /* cmd_dashboard.c */
 int cli_cmd_outcomes(struct cli *x, int argc, char **argv);  /* cmd_dashboard.c */
+int cli_cmd_export(struct cli *x, int argc, char **argv);    /* cmd_export.c */
 
 #endif

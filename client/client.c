@@ -956,6 +956,24 @@ int client_dashboard(struct client *c, const Coachq__V1__GetDashboard *q,
     return rc;
 }
 
+int client_export_page(struct client *c, const Coachq__V1__ExportObservations *q,
+                       Coachq__V1__ExportPage **out, struct client_error *err)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Frame *resp;
+    int rc;
+
+    *out = NULL;
+    f.body_case = COACHQ__V1__FRAME__BODY_EXPORT_OBSERVATIONS;
+    f.export_observations = (Coachq__V1__ExportObservations *)q;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_EXPORT_PAGE, &resp, err);
+    if (rc == 0) {
+        *out = resp->export_page;
+        free_shell(resp);
+    }
+    return rc;
+}
+
 /* Bytes a varint of v takes. */
 static size_t varint_len(uint64_t v)
 {

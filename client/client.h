@@ -174,6 +174,13 @@ int client_dashboard(struct client *c, const Coachq__V1__GetDashboard *q,
  * whatever the frame limit allows: it bounds the server's transaction. */
 #define CLIENT_IMPORT_CHUNK_MAX 5000u
 
+/* One page of the full export (leads and administrators): the records
+ * after q->after_seq in sequence order. *out: caller owns, free with
+ * coachq__v1__export_page__free_unpacked(*out, NULL). Returns as
+ * client_dashboard(). */
+int client_export_page(struct client *c, const Coachq__V1__ExportObservations *q,
+                       Coachq__V1__ExportPage **out, struct client_error *err);
+
 /*
  * Imports business results (ImportOutcomes): rows (borrowed for the call)
  * go in chunks whose frames fit the server's max_frame_bytes (Welcome),

@@ -846,6 +846,17 @@ int tls_conn_write(struct tls_conn *c, const void *data, size_t len)
     return 0;
 }
 
+int tls_conn_want_drain(struct tls_conn *c)
+{
+    if (c->state != TLS_CONN_OPEN || tls_conn_pending(c) <= c->opts.write_low) {
+        return 1;
+    }
+    /* Bytes above write_low are pending, so a socket write is in flight
+     * and its completion (conn_on_write) checks the mark again. */
+    c->above_high = 1;
+    return 0;
+}
+
 void tls_conn_read_stop(struct tls_conn *c)
 {
     c->want_read = 0;

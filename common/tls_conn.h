@@ -98,6 +98,12 @@ int tls_conn_write(struct tls_conn *c, const void *data, size_t len);
 /* Bytes accepted by tls_conn_write() and not yet handed to the kernel. */
 size_t tls_conn_pending(const struct tls_conn *c);
 
+/* Asks for on_drain once the pending bytes fall to write_low, even if they
+ * never reached write_high (a producer that writes a page at a time, e.g.
+ * the change feed). Returns 1 when they are at or below write_low already
+ * (no on_drain will come for this call), 0 when on_drain is owed. */
+int tls_conn_want_drain(struct tls_conn *c);
+
 /* Stops and resumes delivery of on_data (and reading from the socket).
  * While stopped, nothing already decrypted is lost: it is delivered after
  * tls_conn_read_start(). */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "apitok.h"
 #include "people.h"
 #include "store.h"
 
@@ -126,6 +127,7 @@ int auth_decide(const struct auth_user *u, enum auth_action action,
         ok = (u->roles & (AUTH_OBSERVER | AUTH_LEAD | AUTH_ADMIN)) != 0;
         break;
     case AUTH_IMPORT_OUTCOMES:
+    case AUTH_EXPORT:
         ok = (u->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0;
         break;
     case AUTH_DASHBOARD:
@@ -215,4 +217,76 @@ int auth_record_chain(struct store_txn *t, const Coachq__V1__StoredObservation *
     }
     return people_chain_at(t, rec->observation->coach_id,
                            store_day_of(rec->observation->started_at), chain, n);
+}
+
+int auth_may_read_txn(struct store_txn *t, const struct auth_user *u,
+                      const Coachq__V1__StoredObservation *rec)
+{
+    struct auth_target tg;
+    char chain[PEOPLE_MAX_CHAIN][65];
+    size_t n = 0;
+
+    memset(&tg, 0, sizeof(tg));
+    tg.rec = rec;
+    /* Only a second-level manager's decision needs the line. */
+    if ((u->roles & AUTH_SECOND_LEVEL) && auth_record_chain(t, rec, chain, &n) == 0) {
+        tg.chain = (const char(*)[65])chain;
+        tg.n_chain = n;
+    }
+    return auth_decide(u, AUTH_READ_RECORD, &tg) == 0;
+}
+
+int auth_identify_token_txn(struct store_txn *t, const char *tok, int64_t now_ms,
+                            struct auth_user *out, int *touch, char *why, size_t whylen)
+{
+    Coachq__V1__ApiToken *rec = NULL;
+    Coachq__V1__Person *p = NULL;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (touch != NULL) {
+        *touch = 0;
+    }
+    snprintf(why, whylen, "unknown");
+    rc = apitok_find_txn(t, tok, &rec);
+    if (rc == -ENOENT) {
+        return -EACCES;
+    }
+    if (rc < 0) {
+        return rc;
+    }
+    rc = -EACCES;
+    if (rec->revoked_at_ms != 0) {
+        snprintf(why, whylen, "revoked token=%s", rec->id);
+        goto out;
+    }
+    if (rec->expires_at_ms != 0 && now_ms >= rec->expires_at_ms) {
+        snprintf(why, whylen, "expired token=%s", rec->id);
+        goto out;
+    }
+    rc = people_get(t, rec->user_id, &p);
+    if (rc == -ENOENT || rc == -EINVAL) {
+        snprintf(why, whylen, "no_user token=%s", rec->id);
+        rc = -EACCES;
+        goto out;
+    }
+    if (rc < 0) {
+        goto out;
+    }
+    rc = -EACCES;
+    if (p->disabled || auth_roles_of(p) == 0) {
+        snprintf(why, whylen, "user_disabled token=%s", rec->id);
+        goto out;
+    }
+    snprintf(out->id, sizeof(out->id), "%s", rec->user_id);
+    out->roles = auth_roles_of(p);
+    if (touch != NULL) {
+        *touch = now_ms - rec->last_used_at_ms >= APITOK_TOUCH_MS;
+    }
+    snprintf(why, whylen, "token=%s", rec->id);
+    rc = 0;
+out:
+    coachq__v1__person__free_unpacked(p, NULL);
+    coachq__v1__api_token__free_unpacked(rec, NULL);
+    return rc;
 }

@@ -21,6 +21,8 @@
  *   server stats     -          -            -              yes    yes
  *   people           yes        -            -              yes    yes
  *   import outcomes  -          -            -              yes    yes
+ *   export all       -          -            -              yes    yes
+ *   feed             yes, every record filtered as "read a record"
  *   dashboard:
  *     my managers    -          -            own, or below  all    all
  *     manager detail -          self         their line     all    all
@@ -78,6 +80,7 @@ enum auth_action {
     AUTH_STATS,
     AUTH_PEOPLE,
     AUTH_IMPORT_OUTCOMES,
+    AUTH_EXPORT,    /* `coachq export observations`: every record, in sequence order */
     AUTH_DASHBOARD, /* the last action: test_auth walks them all */
 };
 
@@ -123,5 +126,29 @@ unsigned auth_roles_of(const Coachq__V1__Person *p);
  */
 int auth_record_chain(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
                       char chain[][65], size_t *n);
+
+/*
+ * Whether u may read rec (borrowed), with the management chain of rec's
+ * coach on its session date read in t (a transaction of the caller's):
+ * AUTH_READ_RECORD as every read of a record decides it (the protocol
+ * port's gets and lists, the change feed, the export). Returns 1 or 0.
+ * Any thread.
+ */
+int auth_may_read_txn(struct store_txn *t, const struct auth_user *u,
+                      const Coachq__V1__StoredObservation *rec);
+
+/*
+ * Identifies the bearer of API token tok (borrowed; store/apitok.h) at
+ * now_ms, in a transaction of the caller's, as auth_identify() does for a
+ * certificate: the token must exist, be neither revoked nor expired, and
+ * its user must exist, hold a role and not be disabled. On success *out
+ * is the user (their roles as for a browser session: the same rules then
+ * apply through auth_decide()) and *touch (may be NULL) is 1 when the
+ * token's last use is due to be written (apitok_touch_txn()). Returns 0,
+ * -EACCES with a reason for the log in why (whylen bytes; never the
+ * token), or a store code.
+ */
+int auth_identify_token_txn(struct store_txn *t, const char *tok, int64_t now_ms,
+                            struct auth_user *out, int *touch, char *why, size_t whylen);
 
 #endif

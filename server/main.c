@@ -22,6 +22,7 @@ static void print_verbs(void)
            "  user add|disable|enable|show|list|pin   manage people and their certificates\n"
            "  user password|link USER       dashboard sign-in: a password, or a one-time link\n"
            "  cert issue|grant|list         issue client certificates, certify observers\n"
+           "  token create|list|revoke      API tokens for the JSON/CSV API and the change feed\n"
            "  audit                         print the audit log\n"
            "  demo                          seed a demo organisation into a new data directory\n"
            "  verify [--repair]             check the dashboards' aggregates against the records\n"

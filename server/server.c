@@ -524,6 +524,10 @@ static void on_store_async(uv_async_t *a)
         server_request_finish(r);
         w = next;
     }
+    /* New records may be there: long-polling change feeds read again. */
+    if (s->web != NULL) {
+        web_feed_wake(s->web);
+    }
     if (store_failed(s->store) && s->exit_code == 0) {
         s->exit_code = 1;
         log_event(LOG_ERROR, "store_failed",

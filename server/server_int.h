@@ -156,6 +156,7 @@ enum request_kind {
     REQ_PEOPLE,
     REQ_DASHBOARD,
     REQ_IMPORT_OUTCOMES,
+    REQ_EXPORT,
 };
 
 /* One request taken and not yet finished, with what its answer needs. */
@@ -200,6 +201,13 @@ struct request {
     char rubric[VALIDATE_MAX_ID + 1];
     struct dash_opts dopts;
     struct dash *dash;
+    /* Export: records after after_seq (msgs), the last one read, the
+     * newest there is, and whether more follow. */
+    uint64_t after_seq;
+    uint64_t last_seq;
+    uint64_t head_seq;
+    uint32_t page_max;
+    int more;
     /* Import outcomes: a decoded copy of the rows, and the counts. */
     Coachq__V1__ImportOutcomes *imp;
     Coachq__V1__ImportResult result;

@@ -22,23 +22,12 @@
 
 /* ---- Reads (thread pool) ---- */
 
-/* Decides whether the request's user may read rec, with the management
- * chain of rec's coach on its session date. Thread pool. */
+/* Whether the request's user may read rec: query/auth.c decides. Thread
+ * pool. */
 static int may_read_txn(struct store_txn *t, const struct auth_user *u,
                         const Coachq__V1__StoredObservation *rec)
 {
-    struct auth_target tg;
-    char chain[PEOPLE_MAX_CHAIN][65];
-    size_t n = 0;
-
-    memset(&tg, 0, sizeof(tg));
-    tg.rec = rec;
-    /* Only a second-level manager's decision needs the line. */
-    if ((u->roles & AUTH_SECOND_LEVEL) && auth_record_chain(t, rec, chain, &n) == 0) {
-        tg.chain = (const char(*)[65])chain;
-        tg.n_chain = n;
-    }
-    return auth_decide(u, AUTH_READ_RECORD, &tg) == 0;
+    return auth_may_read_txn(t, u, rec);
 }
 
 static int get_txn(struct store_txn *t, void *arg)
@@ -280,6 +269,44 @@ static int dashboard_txn(struct store_txn *t, void *arg)
     return rc;
 }
 
+/* Keeps one record of an export page while it fits the frame. Thread pool. */
+static int export_keep(const Coachq__V1__StoredObservation *rec, void *arg)
+{
+    struct request *r = arg;
+    size_t bytes;
+
+    if (r->n_msgs >= r->page_max) {
+        return 1;
+    }
+    if (r->q.since != 0 &&
+        (rec->observation == NULL || rec->observation->started_at < r->q.since)) {
+        r->last_seq = rec->seq;
+        return 0;
+    }
+    bytes = coachq__v1__stored_observation__get_packed_size(rec) + 8;
+    if (r->n_msgs > 0 && bytes > r->max_bytes - r->list_bytes) {
+        return 1; /* the next page starts with it */
+    }
+    r->list_bytes += bytes;
+    r->last_seq = rec->seq;
+    return msg_keep(&rec->base, &r->msgs, &r->n_msgs);
+}
+
+static int export_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    int rc = store_head_seq_txn(t, &r->head_seq);
+
+    r->last_seq = r->after_seq;
+    if (rc == 0) {
+        /* Skipped records (before since) count against the scan too, so a
+         * page reads a bounded number of records whatever the filter. */
+        rc = store_after_txn(t, r->after_seq, (size_t)r->page_max * 10 + 1, export_keep, r, NULL);
+    }
+    r->more = r->last_seq < r->head_seq;
+    return rc;
+}
+
 /* Thread pool. */
 static void read_work(uv_work_t *work)
 {
@@ -308,6 +335,9 @@ static void read_work(uv_work_t *work)
         return;
     case REQ_DASHBOARD:
         r->rc = store_view(st, dashboard_txn, r);
+        return;
+    case REQ_EXPORT:
+        r->rc = store_view(st, export_txn, r);
         return;
     case REQ_LIST:
         break;
@@ -601,6 +631,26 @@ static void send_dashboard(struct request *r)
     server_conn_send(r->conn, &f);
 }
 
+static void send_export(struct request *r)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__ExportPage p = COACHQ__V1__EXPORT_PAGE__INIT;
+
+    if (r->rc < 0) {
+        send_read_failure(r);
+        return;
+    }
+    p.observations = (Coachq__V1__StoredObservation **)r->msgs;
+    p.n_observations = r->n_msgs;
+    p.last_seq = r->last_seq;
+    p.more = r->more;
+    p.head_seq = r->head_seq;
+    f.request_id = r->request_id;
+    f.body_case = COACHQ__V1__FRAME__BODY_EXPORT_PAGE;
+    f.export_page = &p;
+    server_conn_send(r->conn, &f);
+}
+
 static void read_done(uv_work_t *work, int status)
 {
     struct request *r = work->data;
@@ -630,6 +680,9 @@ static void read_done(uv_work_t *work, int status)
             break;
         case REQ_DASHBOARD:
             send_dashboard(r);
+            break;
+        case REQ_EXPORT:
+            send_export(r);
             break;
         case REQ_SUBMIT:
         case REQ_ADD_REFERENCE:

@@ -241,6 +241,40 @@ static void handle_list(struct conn *c, uint64_t rid, const Coachq__V1__ListObse
     server_read_queue(c, r);
 }
 
+/* Export: leads and administrators read every record, a page at a time in
+ * sequence order (`coachq export observations`). */
+static void handle_export(struct conn *c, uint64_t rid, const Coachq__V1__ExportObservations *e)
+{
+    struct request *r;
+
+    if (auth_decide(&c->au, AUTH_EXPORT, NULL) < 0) {
+        server_conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "export_observations",
+                               "only enablement leads and administrators export every record; "
+                               "managers read their line through the change feed");
+        return;
+    }
+    if (e->after_seq > (uint64_t)INT64_MAX) {
+        server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT,
+                               "export_observations.after_seq",
+                               "must be a sequence number from 0 to 2^63-1");
+        return;
+    }
+    r = server_request_new(c, rid, REQ_EXPORT);
+    if (r == NULL) {
+        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
+                               "server out of memory");
+        return;
+    }
+    r->after_seq = e->after_seq;
+    r->q.since = e->since;
+    r->page_max = e->page_size == 0               ? STORE_DEFAULT_PAGE
+                  : e->page_size > STORE_MAX_PAGE ? STORE_MAX_PAGE
+                                                  : e->page_size;
+    r->max_bytes = c->srv->cfg.max_frame > 2 * PAGE_RESERVE ? c->srv->cfg.max_frame - PAGE_RESERVE
+                                                            : c->srv->cfg.max_frame / 2;
+    server_read_queue(c, r);
+}
+
 static void handle_history(struct conn *c, uint64_t rid, const Coachq__V1__GetHistory *g)
 {
     struct request *r;
@@ -784,6 +818,9 @@ static void req_frame(struct conn *c, const uint8_t *body, size_t len)
         break;
     case COACHQ__V1__FRAME__BODY_GET:
         handle_get(c, rid, f->get);
+        break;
+    case COACHQ__V1__FRAME__BODY_EXPORT_OBSERVATIONS:
+        handle_export(c, rid, f->export_observations);
         break;
     case COACHQ__V1__FRAME__BODY_LIST:
         handle_list(c, rid, f->list);

@@ -632,3 +632,89 @@ out:
     mdb_cursor_close(cur);
     return rc;
 }
+
+int store_after_txn(struct store_txn *t, uint64_t after, size_t max, store_after_cb cb, void *arg,
+                    uint64_t *last)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint8_t key[8];
+    size_t n = 0;
+    int mrc;
+    int rc = 0;
+
+    if (last != NULL) {
+        *last = after;
+    }
+    if (after == UINT64_MAX) {
+        return 0;
+    }
+    mrc = mdb_cursor_open(t->txn, t->s->dbi_obs, &cur);
+    if (mrc != 0) {
+        return mdberr_errno(mrc);
+    }
+    keys_put_be64(key, after + 1);
+    k.mv_data = key;
+    k.mv_size = sizeof(key);
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (mrc == 0 && n < max && rc == 0) {
+        Coachq__V1__StoredObservation *r = NULL;
+        uint8_t latest[KEYS_UUID_LEN];
+        uint64_t seq;
+
+        if (k.mv_size != 8) {
+            rc = -EIO;
+            break;
+        }
+        seq = keys_get_be64(k.mv_data);
+        /* Decoded (copied) while the transaction pins the page. */
+        rc = obs_decode(v.mv_data, v.mv_size, "after", &r);
+        if (rc != 0) {
+            break;
+        }
+        if (r->version == 0) {
+            r->version = 1;
+        }
+        /* The key is the record's sequence number (obs_apply.c). */
+        r->seq = seq;
+        if (r->observation != NULL && r->root_id.len == KEYS_UUID_LEN &&
+            r->observation->id.len == KEYS_UUID_LEN &&
+            obs_latest_version(t, r->root_id.data, latest) == 0) {
+            r->superseded = memcmp(latest, r->observation->id.data, KEYS_UUID_LEN) != 0;
+        }
+        rc = cb(r, arg);
+        coachq__v1__stored_observation__free_unpacked(r, NULL);
+        if (last != NULL) {
+            *last = seq;
+        }
+        n++;
+        if (rc != 0) {
+            break;
+        }
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0) {
+        return rc < 0 ? rc : 0;
+    }
+    return mrc == 0 || mrc == MDB_NOTFOUND ? 0 : mdberr_errno(mrc);
+}
+
+int store_head_seq_txn(struct store_txn *t, uint64_t *seq)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc;
+
+    *seq = 0;
+    rc = mdb_cursor_open(t->txn, t->s->dbi_obs, &cur);
+    if (rc != 0) {
+        return mdberr_errno(rc);
+    }
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (rc == 0 && k.mv_size == 8) {
+        *seq = keys_get_be64(k.mv_data);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
+}

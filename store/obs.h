@@ -134,6 +134,29 @@ typedef int (*store_recent_cb)(Coachq__V1__StoredObservation *rec, void *arg);
 int store_recent_txn(struct store_txn *t, enum store_index by, const char *person, int64_t until,
                      uint32_t max_keys, store_recent_cb cb, void *arg);
 
+/*
+ * Called by store_after_txn() with each stored version in sequence order
+ * (rec borrowed for the call; version and superseded worked out as
+ * store_get_txn() does). Returns 0 to go on, 1 to stop after this record,
+ * or a negative code to fail with.
+ */
+typedef int (*store_after_cb)(const Coachq__V1__StoredObservation *rec, void *arg);
+
+/*
+ * Visits the stored versions with a sequence number above after, in order,
+ * at most max (1..) of them, in a transaction of the caller's (any
+ * thread): the change feed's and the export's pages. *last (may be NULL)
+ * gets the sequence number of the last version visited (after when none).
+ * Returns 0, cb's negative code, -EIO (a record that does not decode) or
+ * another negative errno.
+ */
+int store_after_txn(struct store_txn *t, uint64_t after, size_t max, store_after_cb cb, void *arg,
+                    uint64_t *last);
+
+/* The newest sequence number stored (0 when none), in a transaction of
+ * the caller's. Returns 0 or a negative errno. */
+int store_head_seq_txn(struct store_txn *t, uint64_t *seq);
+
 /* ---- For the store's own modules (store/) ---------------------------- */
 
 /*

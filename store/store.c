@@ -391,6 +391,7 @@ static int store_open_dbs(struct store *s, MDB_txn *txn)
         {"outcomes", offsetof(struct store, dbi_outcomes)},
         {"credentials", offsetof(struct store, dbi_creds)},
         {"signin_links", offsetof(struct store, dbi_links)},
+        {"api_tokens", offsetof(struct store, dbi_tokens)},
     };
     int rc = 0;
 

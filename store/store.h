@@ -23,6 +23,7 @@
  *   agg_week, agg_contrib: agg.h
  *   outcomes      outcomes.h
  *   credentials, signin_links: creds.h
+ *   api_tokens    apitok.h (created when the store opens: no schema change)
  *
  * Writes: callers queue struct store_write requests from any thread; one
  * writer thread drains what is queued since its last commit, at most

@@ -57,6 +57,7 @@ struct store {
     MDB_dbi dbi_outcomes;    /* outcome key (outcomes.h) -> Outcome */
     MDB_dbi dbi_creds;       /* id(user) -> password hash (creds.h), text */
     MDB_dbi dbi_links;       /* SHA-256(token)(32) -> one-time sign-in link (creds.h) */
+    MDB_dbi dbi_tokens;      /* SHA-256(token)(32) -> ApiToken (apitok.h); made at open */
 
     size_t map_size;    /* current map size; writer thread only after open */
     unsigned max_batch; /* requests per write transaction (store_opts) */

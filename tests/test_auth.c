@@ -142,6 +142,13 @@ static const struct row rows[] = {
     {"lead.gil", LEAD, AUTH_IMPORT_OUTCOMES, T_NONE, 1},
     {"admin.hal", ADMIN, AUTH_IMPORT_OUTCOMES, T_NONE, 1},
     {"rep.ida", 0, AUTH_IMPORT_OUTCOMES, T_NONE, 0},
+    /* The full export of every record: leads and administrators. */
+    {"obs.ann", OBS, AUTH_EXPORT, T_NONE, 0},
+    {"flm.cara", FLM, AUTH_EXPORT, T_NONE, 0},
+    {"slm.eve", SLM, AUTH_EXPORT, T_NONE, 0},
+    {"lead.gil", LEAD, AUTH_EXPORT, T_NONE, 1},
+    {"admin.hal", ADMIN, AUTH_EXPORT, T_NONE, 1},
+    {"rep.ida", 0, AUTH_EXPORT, T_NONE, 0},
     /* My managers: a second-level manager's own, or one further down. */
     {"obs.ann", OBS, AUTH_DASHBOARD, T_MM_EVE, 0},
     {"flm.cara", FLM, AUTH_DASHBOARD, T_MM_EVE, 0},

@@ -10,8 +10,8 @@
 #   - `./dev.sh bench-setup` installs only the missing peers, with service
 #     starts refused during the install, and disables and stops their
 #     services after;
-#   - setup installs its own packages that bring a service (prometheus) the
-#     same way;
+#   - setup installs its own packages that bring a service (prometheus,
+#     PostgreSQL) the same way;
 #   - the client's default certificate is the demo observer's, which
 #     `./dev.sh run` issues (alice and bob are unknown to the demo).
 set -euo pipefail
@@ -123,6 +123,14 @@ if [ ! -d /run/systemd/system ]; then
         fail "bench-setup did not disable redis-server's init script"
     grep -q 'initd redis-server stop' "$STUB_LOG" || fail "bench-setup did not stop redis-server"
 fi
+# setup installs PostgreSQL (the change feed's recipe test needs it) as
+# bench-setup installs the peers: its service neither started nor enabled.
+STUB_SSL=9.9.9-1 STUB_MISSING=postgresql-15 setup || fail "setup failed to install postgresql-15"
+grep -q 'install postgresql-15 (policy-rc.d says 101)' "$STUB_LOG" ||
+    fail "setup did not install postgresql-15 with service starts refused"
+grep -q 'deb-systemd-helper disable postgresql.service' "$STUB_LOG" ||
+    fail "setup did not disable postgresql at boot"
+[ ! -e "$POLICY_RC_D" ] || fail "setup left its policy-rc.d behind"
 # A machine's own policy-rc.d is used and kept.
 printf '#!/bin/sh\nexit 101\n' >"$POLICY_RC_D"
 chmod +x "$POLICY_RC_D"

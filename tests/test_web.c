@@ -457,6 +457,23 @@ static const struct route_case routes[] = {
      "/api/v1/dashboards/manager/flm.cara/tables/no-such-table.csv",
      NULL,
      {401, 403, 404, 404, 404, 404}},
+    /* The change feed: every role reads what it may read (observers their
+     * own records); a bad parameter is named whoever asks. */
+    {"GET",
+     "/api/v1/feed/observations?after=SEQ[&limit=N][&wait=S]",
+     "/api/v1/feed/observations?after=0&limit=1",
+     NULL,
+     {401, 200, 200, 200, 200, 200}},
+    {"GET",
+     "/api/v1/feed/observations?after=SEQ[&limit=N][&wait=S]",
+     "/api/v1/feed/observations?after=-1",
+     NULL,
+     {401, 400, 400, 400, 400, 400}},
+    {"POST",
+     "/api/v1/feed/observations",
+     "/api/v1/feed/observations",
+     "x=1",
+     {405, 405, 405, 405, 405, 405}},
     {"GET", "/d/nowhere", "/d/nowhere", NULL, {404, 404, 404, 404, 404, 404}},
     {"DELETE", "/", "/", NULL, {405, 405, 405, 405, 405, 405}},
 };
@@ -509,6 +526,12 @@ static void test_every_route_every_role(void **state)
                 json_t *j = json_loads(r.body, 0, NULL);
                 if (strstr(path, ".csv") != NULL && st == 200) {
                     assert_true(strncmp(ctype, "text/csv", 8) == 0);
+                } else if (strstr(path, "/feed/") != NULL && st == 200) {
+                    /* NDJSON, chunked: a whole answer ends with the last
+                     * chunk. */
+                    assert_true(strcmp(ctype, "application/x-ndjson") == 0);
+                    assert_true(r.body_len >= 5 &&
+                                strcmp(r.body + r.body_len - 5, "0\r\n\r\n") == 0);
                 } else {
                     assert_true(strncmp(ctype, "application/json", 16) == 0);
                     assert_non_null(j);

@@ -96,6 +96,15 @@ struct http_exchange {
     char user[65]; /* who asked, for the log; "" = nobody signed in */
     int close;     /* close the connection after the answer */
     uint64_t start_ms;
+    int http_minor; /* the request's HTTP/1.x */
+    /* A streamed answer (http_stream_begin()). */
+    int streaming;
+    int chunked;
+    int stream_status;
+    size_t stream_bytes;
+    http_stream_cb stream_cb; /* drain owed (stream_drain) or the connection went away */
+    void *stream_arg;
+    int stream_drain;
 };
 
 /*
@@ -472,6 +481,66 @@ static const char security_headers[] =
     "Referrer-Policy: same-origin\r\n"
     "Cache-Control: no-store\r\n";
 
+/* The status line and headers of a response into o: Content-Length len,
+ * or with len SIZE_MAX a chunked body (chunked set) or one the close ends. */
+static void response_head(struct outbuf *o, const struct hconn *c, int status,
+                          const char *content_type, const struct http_header_kv *headers,
+                          size_t nheaders, size_t len, int chunked, int close)
+{
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    out_fmt(o, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, status_text(status), date);
+    if (content_type != NULL && header_ok("Content-Type", content_type)) {
+        out_fmt(o, "Content-Type: %s\r\n", content_type);
+    }
+    if (len != SIZE_MAX) {
+        out_fmt(o, "Content-Length: %zu\r\n", len);
+    } else if (chunked) {
+        out_str(o, "Transfer-Encoding: chunked\r\n");
+    }
+    out_str(o, security_headers);
+    for (size_t i = 0; i < nheaders; i++) {
+        if (!header_ok(headers[i].name, headers[i].value) ||
+            strcasecmp(headers[i].name, "Content-Length") == 0 ||
+            strcasecmp(headers[i].name, "Transfer-Encoding") == 0 ||
+            strcasecmp(headers[i].name, "Connection") == 0) {
+            char q[80];
+            log_event(LOG_ERROR, "http_header_dropped", "conn=%" PRIu64 " name=%s", c->cs.id,
+                      log_quote(headers[i].name != NULL ? headers[i].name : "", q, sizeof(q)));
+            continue;
+        }
+        out_str(o, headers[i].name);
+        out_str(o, ": ");
+        out_str(o, headers[i].value);
+        out_str(o, "\r\n");
+    }
+    if (close) {
+        out_str(o, "Connection: close\r\n");
+    }
+    out_str(o, "\r\n");
+}
+
+/* Hands o's bytes to the connection and frees them. Returns 0 or a
+ * negative code (the connection is then closing). */
+static int out_send(struct hconn *c, struct outbuf *o)
+{
+    int rc;
+
+    if (o->failed) {
+        free(o->p);
+        log_event(LOG_ERROR, "out_of_memory", "conn=%" PRIu64 " bytes=%zu", c->cs.id, o->len);
+        tls_conn_abort(c->cs.tls, -ENOMEM);
+        return -ENOMEM;
+    }
+    rc = tls_conn_write(c->cs.tls, o->p, o->len);
+    free(o->p);
+    return rc;
+}
+
 /* Writes one response on c. Returns 0 or a negative code (the connection
  * is then closing). */
 static int conn_write_response(struct hconn *c, int status, const char *content_type,
@@ -479,52 +548,15 @@ static int conn_write_response(struct hconn *c, int status, const char *content_
                                const void *body, size_t len, int close)
 {
     struct outbuf o = {0};
-    char date[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    int rc;
 
     if (status < 100 || status > 599) {
         status = 500;
     }
-    gmtime_r(&now, &tm);
-    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    out_fmt(&o, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, status_text(status), date);
-    if (content_type != NULL && header_ok("Content-Type", content_type)) {
-        out_fmt(&o, "Content-Type: %s\r\n", content_type);
-    }
-    out_fmt(&o, "Content-Length: %zu\r\n", len);
-    out_str(&o, security_headers);
-    for (size_t i = 0; i < nheaders; i++) {
-        if (!header_ok(headers[i].name, headers[i].value) ||
-            strcasecmp(headers[i].name, "Content-Length") == 0 ||
-            strcasecmp(headers[i].name, "Connection") == 0) {
-            char q[80];
-            log_event(LOG_ERROR, "http_header_dropped", "conn=%" PRIu64 " name=%s", c->cs.id,
-                      log_quote(headers[i].name != NULL ? headers[i].name : "", q, sizeof(q)));
-            continue;
-        }
-        out_str(&o, headers[i].name);
-        out_str(&o, ": ");
-        out_str(&o, headers[i].value);
-        out_str(&o, "\r\n");
-    }
-    if (close) {
-        out_str(&o, "Connection: close\r\n");
-    }
-    out_str(&o, "\r\n");
+    response_head(&o, c, status, content_type, headers, nheaders, len, 0, close);
     if (len > 0) {
         out_add(&o, body, len);
     }
-    if (o.failed) {
-        free(o.p);
-        log_event(LOG_ERROR, "out_of_memory", "conn=%" PRIu64 " bytes=%zu", c->cs.id, len);
-        tls_conn_abort(c->cs.tls, -ENOMEM);
-        return -ENOMEM;
-    }
-    rc = tls_conn_write(c->cs.tls, o.p, o.len);
-    free(o.p);
-    return rc;
+    return out_send(c, &o);
 }
 
 /* Reading is wanted while the connection takes requests, has none with the
@@ -647,9 +679,13 @@ void http_set_user(struct http_exchange *x, const char *user)
     snprintf(x->user, sizeof(x->user), "%s", user != NULL ? user : "");
 }
 
-void http_respond(struct http_exchange *x, int status, const char *content_type,
-                  const struct http_header_kv *headers, size_t nheaders, const void *body,
-                  size_t len)
+/* Logs x's answer and hands the connection back to the parser (or
+ * closes it); frees x. write (may be NULL) writes the answer's bytes on the
+ * live connection and returns 0 or a negative code. */
+static void exchange_finish(struct http_exchange *x, int status, size_t len,
+                            int (*write)(struct hconn *c, struct http_exchange *x, int close,
+                                         void *arg),
+                            void *arg)
 {
     struct http_server *h = x->srv;
     struct hconn *c = x->conn;
@@ -674,7 +710,7 @@ void http_respond(struct http_exchange *x, int status, const char *content_type,
     c->requests++;
     if (c->cs.tls != NULL && !c->closing) {
         int close = x->close || h->stopping;
-        if (conn_write_response(c, status, content_type, headers, nheaders, body, len, close) < 0) {
+        if (write != NULL && write(c, x, close, arg) < 0) {
             close = 1;
         }
         if (close) {
@@ -696,6 +732,121 @@ void http_respond(struct http_exchange *x, int status, const char *content_type,
         conn_pump(c);
     }
     server_maybe_finish(h);
+}
+
+struct plain_answer {
+    int status;
+    const char *content_type;
+    const struct http_header_kv *headers;
+    size_t nheaders;
+    const void *body;
+    size_t len;
+};
+
+static int write_plain(struct hconn *c, struct http_exchange *x, int close, void *arg)
+{
+    const struct plain_answer *a = arg;
+
+    (void)x;
+    return conn_write_response(c, a->status, a->content_type, a->headers, a->nheaders, a->body,
+                               a->len, close);
+}
+
+void http_respond(struct http_exchange *x, int status, const char *content_type,
+                  const struct http_header_kv *headers, size_t nheaders, const void *body,
+                  size_t len)
+{
+    struct plain_answer a = {status, content_type, headers, nheaders, body, len};
+
+    exchange_finish(x, status, len, write_plain, &a);
+}
+
+/* ---- Streamed answers ---- */
+
+int http_stream_begin(struct http_exchange *x, int status, const char *content_type,
+                      const struct http_header_kv *headers, size_t nheaders, http_stream_cb cb,
+                      void *arg)
+{
+    struct hconn *c = x->conn;
+    struct outbuf o = {0};
+
+    x->streaming = 1;
+    x->stream_status = status;
+    x->stream_cb = cb;
+    x->stream_arg = arg;
+    if (c == NULL || c->cs.tls == NULL || c->closing) {
+        return -EPIPE;
+    }
+    /* HTTP/1.0 has no chunked coding: the close ends the body. */
+    x->chunked = x->http_minor >= 1;
+    if (!x->chunked) {
+        x->close = 1;
+    }
+    response_head(&o, c, status, content_type, headers, nheaders, SIZE_MAX, x->chunked,
+                  x->close || x->srv->stopping);
+    return out_send(c, &o);
+}
+
+int http_stream_write(struct http_exchange *x, const void *data, size_t len)
+{
+    struct hconn *c = x->conn;
+    struct outbuf o = {0};
+
+    if (c == NULL || c->cs.tls == NULL || c->closing) {
+        return -EPIPE;
+    }
+    if (len == 0) {
+        return 0;
+    }
+    if (x->chunked) {
+        out_fmt(&o, "%zx\r\n", len);
+    }
+    out_add(&o, data, len);
+    if (x->chunked) {
+        out_str(&o, "\r\n");
+    }
+    x->stream_bytes += len;
+    return out_send(c, &o);
+}
+
+int http_stream_alive(const struct http_exchange *x)
+{
+    return x->conn != NULL && x->conn->cs.tls != NULL && !x->conn->closing;
+}
+
+int http_stream_wait_drain(struct http_exchange *x)
+{
+    struct hconn *c = x->conn;
+
+    if (c == NULL || c->cs.tls == NULL) {
+        return 1;
+    }
+    if (tls_conn_want_drain(c->cs.tls)) {
+        return 1;
+    }
+    x->stream_drain = 1;
+    return 0;
+}
+
+static int write_last_chunk(struct hconn *c, struct http_exchange *x, int close, void *arg)
+{
+    (void)close;
+    (void)arg;
+    return x->chunked ? tls_conn_write(c->cs.tls, "0\r\n\r\n", 5) : 0;
+}
+
+void http_stream_end(struct http_exchange *x, int ok)
+{
+    x->stream_cb = NULL;
+    if (!ok) {
+        /* The body is cut: a chunked reader sees no last chunk. */
+        x->close = 1;
+        if (x->conn != NULL && x->conn->cs.tls != NULL) {
+            x->conn->closing = 1;
+            tls_conn_abort(x->conn->cs.tls, -ECANCELED);
+        }
+    }
+    exchange_finish(x, x->stream_status, x->stream_bytes, ok ? write_last_chunk : NULL, NULL);
 }
 
 /* ---- Parsing ---- */
@@ -898,6 +1049,7 @@ static int on_headers_complete(llhttp_t *p)
             return -1;
         }
     }
+    x->http_minor = llhttp_get_http_minor(p);
     if (!llhttp_should_keep_alive(p) || llhttp_get_upgrade(p)) {
         x->close = 1;
     }
@@ -1238,8 +1390,16 @@ static void on_data(struct tls_conn *t, const uint8_t *data, size_t len, void *a
 
 static void on_drain(struct tls_conn *t, void *arg)
 {
+    struct hconn *c = arg;
+    struct http_exchange *x = c->x;
+
     (void)t;
-    conn_pump(arg);
+    if (c->busy && x != NULL && x->streaming && x->stream_drain && x->stream_cb != NULL) {
+        x->stream_drain = 0;
+        x->stream_cb(x, x->stream_arg);
+        return; /* the owner ends or goes on; ending it pumps */
+    }
+    conn_pump(c);
 }
 
 static void conn_timer_closed(uv_handle_t *handle)
@@ -1267,7 +1427,14 @@ static void on_close(struct tls_conn *t, int err, void *arg)
               c->requests, error_strerror(err));
     if (c->x != NULL) {
         if (c->busy) {
-            c->x->conn = NULL; /* answered later, into the void */
+            struct http_exchange *x = c->x;
+            x->conn = NULL; /* answered later, into the void */
+            c->x = NULL;
+            if (x->streaming && x->stream_cb != NULL) {
+                /* A streamed answer's owner learns at once. */
+                x->stream_drain = 0;
+                x->stream_cb(x, x->stream_arg);
+            }
         } else {
             exchange_free(c->x);
         }

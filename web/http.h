@@ -180,6 +180,32 @@ void http_respond(struct http_exchange *x, int status, const char *content_type,
                   const struct http_header_kv *headers, size_t nheaders, const void *body,
                   size_t len);
 
+/*
+ * Streamed answers (the change feed): http_stream_begin() sends the status
+ * and headers with a chunked body (HTTP/1.0: a body the close ends), then
+ * http_stream_write() sends each piece as it is made and http_stream_end()
+ * finishes the exchange, as http_respond() does (x is freed then). Between
+ * them x stays with its owner, even if the connection goes away: cb is
+ * called with arg when a drain asked for with http_stream_wait_drain() has
+ * come, and at once when the connection closes (http_stream_alive() is
+ * then 0); the owner must still end the stream. cb may call
+ * http_stream_end(). Write errors (-EPIPE once the connection is going)
+ * need no answer: the close reports them through cb. Loop thread.
+ */
+typedef void (*http_stream_cb)(struct http_exchange *x, void *arg);
+int http_stream_begin(struct http_exchange *x, int status, const char *content_type,
+                      const struct http_header_kv *headers, size_t nheaders, http_stream_cb cb,
+                      void *arg);
+int http_stream_write(struct http_exchange *x, const void *data, size_t len);
+/* Whether the connection is still there to write to: 1 or 0. */
+int http_stream_alive(const struct http_exchange *x);
+/* 1 when the connection's pending bytes are at or below its low-water
+ * mark (write the next piece now), else 0: cb comes once they are. */
+int http_stream_wait_drain(struct http_exchange *x);
+/* Ends the stream: ok 1 sends the last chunk (a whole answer), ok 0 cuts
+ * the connection (the reader sees the body is incomplete). Frees x. */
+void http_stream_end(struct http_exchange *x, int ok);
+
 /* Percent-encodes s for a URL path segment or query value into out. Returns
  * the length or -ENOBUFS. */
 int http_url_encode(const char *s, char *out, size_t outlen);

@@ -15,11 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "apitok.h"
+#include "auth.h"
 #include "buf.h"
 #include "creds.h"
 #include "dashfmt.h"
@@ -127,8 +130,8 @@ out:
     return rc;
 }
 
-static void reply_json_error(struct http_exchange *x, const char *user, int status,
-                             const char *message, const char *field)
+void web_reply_json_error(struct http_exchange *x, const char *user, int status,
+                          const char *message, const char *field)
 {
     struct buf b;
 
@@ -227,6 +230,7 @@ void web_job_free(struct web_job *j)
     }
     OPENSSL_cleanse(j->password, sizeof(j->password));
     OPENSSL_cleanse(j->token, sizeof(j->token));
+    OPENSSL_cleanse(j->bearer, sizeof(j->bearer));
     dash_free(j->dash);
     buf_free(&j->body);
     free(j);
@@ -293,9 +297,27 @@ static int dash_view_txn(struct store_txn *t, void *arg)
     Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
     int rc;
 
-    /* The session holds who signed in; whether they may still see
-     * anything is read afresh, so disabling a user ends their session. */
-    rc = web_load_person_txn(t, j);
+    if (j->bearer[0] != '\0') {
+        /* An API token reads as its user, exactly as their session would
+         * (query/auth.c decides both). */
+        char why[96];
+        rc = auth_identify_token_txn(t, j->bearer, (int64_t)j->now_s * 1000, &j->who, &j->touch,
+                                     why, sizeof(why));
+        if (rc == -EACCES) {
+            j->bearer_bad = 1;
+            log_event(LOG_WARN, "api_token_refused", "peer=%s why=%s", j->peer, why);
+            return 0;
+        }
+        if (rc < 0) {
+            return rc;
+        }
+        snprintf(j->user, sizeof(j->user), "%s", j->who.id);
+        rc = 0;
+    } else {
+        /* The session holds who signed in; whether they may still see
+         * anything is read afresh, so disabling a user ends their session. */
+        rc = web_load_person_txn(t, j);
+    }
     if (rc == -ENOENT || (rc == 0 && j->who.roles == 0)) {
         j->revoked = 1;
         return 0;
@@ -329,7 +351,10 @@ static void dash_work(uv_work_t *req)
         j->dash_rc = rc;
         return;
     }
-    if (j->revoked || j->dash_rc < 0) {
+    if (j->touch) {
+        web_bearer_touch(j->w, j->bearer);
+    }
+    if (j->revoked || j->bearer_bad || j->dash_rc < 0) {
         return;
     }
     m = dash_message(j->dash);
@@ -382,12 +407,15 @@ static void dash_done(uv_work_t *req, int status)
     w->dash_jobs--;
     if (status != 0) {
         code = 503;
+    } else if (j->bearer_bad) {
+        web_bearer_refused(w, j->x, "token");
+        goto out;
     } else if (j->revoked) {
         char cookie[200];
         websess_end(w->sessions, j->session_id);
         web_session_cookie(cookie, sizeof(cookie), NULL, 0);
         if (api) {
-            reply_json_error(j->x, j->who.id, 401, "Please sign in.", NULL);
+            web_reply_json_error(j->x, j->who.id, 401, "Please sign in.", NULL);
         } else {
             web_reply_redirect(j->x, j->who.id, "/signin", cookie);
         }
@@ -421,7 +449,8 @@ static void dash_done(uv_work_t *req, int status)
                   (int)j->dkind, error_strerror(j->dash_rc));
     }
     if (api) {
-        reply_json_error(j->x, j->who.id, code, msg != NULL ? msg : status_message(code), field);
+        web_reply_json_error(j->x, j->who.id, code, msg != NULL ? msg : status_message(code),
+                             field);
     } else {
         web_reply_page_error(j->x, j->who.id, code, msg, &ctx, NULL, 0);
     }
@@ -608,6 +637,148 @@ int web_route_parse(const char *rest, const char *query, int api, struct web_rou
     return parse_dash_query(query, r, field);
 }
 
+/* ---- API tokens ----------------------------------------------------- */
+
+static void route_dashboard(struct web *w, struct http_exchange *x, const struct websess *s,
+                            const char *bearer, const char *rest, int api);
+
+void web_bearer_refused(struct web *w, struct http_exchange *x, const char *why)
+{
+    static const struct http_header_kv h[1] = {{"WWW-Authenticate", "Bearer realm=\"coachq\""}};
+    uint64_t now = uv_now(w->loop);
+    char addr[64];
+
+    throttle_addr_key(http_peer(x), addr, sizeof(addr));
+    throttle_fail(w->addr_fails, addr, now);
+    w->stats.token_failures++;
+    log_event(LOG_WARN, "api_token_failed", "peer=%s why=%s", http_peer(x), why);
+    http_set_user(x, NULL);
+    http_respond(x, 401, "application/json", h, 1,
+                 "{\"error\":\"The API token is unknown, revoked or expired, or its user may not "
+                 "sign in.\"}",
+                 sizeof("{\"error\":\"The API token is unknown, revoked or expired, or its user "
+                        "may not sign in.\"}") -
+                     1);
+}
+
+static int bearer_touch_txn(struct store_txn *t, void *arg)
+{
+    const char *bearer = arg;
+
+    return apitok_touch_txn(t, bearer, (int64_t)web_now() * 1000);
+}
+
+void web_bearer_touch(struct web *w, const char *bearer)
+{
+    int rc = store_exec(w->store, bearer_touch_txn, (void *)bearer);
+
+    if (rc < 0) {
+        log_event(LOG_WARN, "api_token_touch_failed", "error=%s", error_strerror(rc));
+    }
+}
+
+/* The dashboard API for a bearer token: as for a session, on the pool. */
+static void route_dashboard_bearer(struct web *w, struct http_exchange *x, const char *bearer,
+                                   const struct web_route *r, int prc, const char *field)
+{
+    struct web_job *j;
+
+    if (w->dash_jobs >= WEB_MAX_DASH_JOBS) {
+        web_reply_json_error(x, NULL, 503, "The server is busy: try again shortly.", NULL);
+        return;
+    }
+    if (prc == -ENXIO) {
+        web_reply_json_error(x, NULL, 404, WEB_NOT_FOUND, NULL);
+        return;
+    }
+    if (prc < 0) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "The %s parameter is malformed: %s.", field,
+                 strcmp(field, "until") == 0 ? "give a date as YYYY-MM-DD"
+                                             : "give a rubric id such as coaching-conversation");
+        web_reply_json_error(x, NULL, 400, msg, field);
+        return;
+    }
+    j = web_job_new(w, x, JOB_DASH);
+    if (j == NULL) {
+        web_reply_json_error(x, NULL, 500, "Out of memory.", NULL);
+        return;
+    }
+    snprintf(j->bearer, sizeof(j->bearer), "%s", bearer);
+    j->dkind = r->kind;
+    j->fmt = r->format == WEB_ROUTE_CSV ? FMT_CSV : FMT_JSON;
+    memcpy(j->subject, r->subject, sizeof(j->subject));
+    memcpy(j->table, r->table, sizeof(j->table));
+    memcpy(j->rubric, r->rubric, sizeof(j->rubric));
+    j->until_day = r->until_day;
+    w->dash_jobs++;
+    job_queue(j, dash_work, dash_done);
+}
+
+/* Whether the query string carries what looks like a credential: a token
+ * in a URL ends up in logs, histories and Referer headers, so it is
+ * refused rather than used. */
+static int query_has_token(const char *q)
+{
+    return strstr(q, APITOK_PREFIX) != NULL || strstr(q, "access_token=") != NULL ||
+           strstr(q, "bearer=") != NULL;
+}
+
+/*
+ * A request with an Authorization header: only "Bearer TOKEN" on a GET
+ * under /api/v1/ (dashboards' JSON and CSV, the feed); everything else is
+ * refused, so a token never opens an HTML page or changes anything.
+ */
+static void route_bearer(struct web *w, struct http_exchange *x, const char *path,
+                         const char *authz)
+{
+    static const struct http_header_kv h[1] = {{"WWW-Authenticate", "Bearer realm=\"coachq\""}};
+    static const char only_api[] =
+        "{\"error\":\"API tokens are accepted only on GET requests under /api/v1/.\"}";
+    char addr[64];
+    uint64_t wait;
+    const char *tok;
+
+    if (strncmp(path, "/api/v1/", 8) != 0 || !is_method(x, "GET")) {
+        http_respond(x, 401, "application/json", h, 1, only_api, sizeof(only_api) - 1);
+        return;
+    }
+    throttle_addr_key(http_peer(x), addr, sizeof(addr));
+    wait = throttle_wait_ms(w->addr_fails, addr, uv_now(w->loop));
+    if (wait > 0) {
+        char secs[24];
+        struct http_header_kv ra[1] = {{"Retry-After", secs}};
+        snprintf(secs, sizeof(secs), "%llu", (unsigned long long)((wait + 999) / 1000));
+        w->stats.throttled++;
+        http_respond(x, 429, "application/json", ra, 1,
+                     "{\"error\":\"Too many failed attempts from your address: wait, then try "
+                     "again.\"}",
+                     sizeof("{\"error\":\"Too many failed attempts from your address: wait, "
+                            "then try again.\"}") -
+                         1);
+        return;
+    }
+    if (strncasecmp(authz, "Bearer ", 7) != 0) {
+        web_bearer_refused(w, x, "not_bearer");
+        return;
+    }
+    tok = authz + 7;
+    while (*tok == ' ') {
+        tok++;
+    }
+    if (!apitok_well_formed(tok)) {
+        web_bearer_refused(w, x, "malformed");
+        return;
+    }
+    if (strncmp(path, "/api/v1/dashboards/", 19) == 0) {
+        route_dashboard(w, x, NULL, tok, path + 19, 1);
+    } else if (strcmp(path, "/api/v1/feed/observations") == 0) {
+        web_feed_route(w, x, NULL, tok);
+    } else {
+        web_reply_json_error(x, NULL, 404, "There is no such API path.", NULL);
+    }
+}
+
 /*
  * GET /d/KIND[/SUBJECT] (api 0) or /api/v1/dashboards/KIND[/SUBJECT]
  * [/tables/TABLE.csv] (api 1); rest is what follows the prefix. The
@@ -616,7 +787,7 @@ int web_route_parse(const char *rest, const char *query, int api, struct web_rou
  * and a table, 4 kind, subject and a table.
  */
 static void route_dashboard(struct web *w, struct http_exchange *x, const struct websess *s,
-                            const char *rest, int api)
+                            const char *bearer, const char *rest, int api)
 {
     const char *field = NULL;
     struct web_job *j;
@@ -625,8 +796,8 @@ static void route_dashboard(struct web *w, struct http_exchange *x, const struct
 
     if (prc == -ENOENT) {
         if (api) {
-            reply_json_error(x, s != NULL ? s->user.id : NULL, 404, "There is no such API path.",
-                             NULL);
+            web_reply_json_error(x, s != NULL ? s->user.id : NULL, 404,
+                                 "There is no such API path.", NULL);
         } else {
             web_reply_page_error(x, s != NULL ? s->user.id : NULL, 404, NULL, NULL, NULL, 0);
         }
@@ -636,18 +807,23 @@ static void route_dashboard(struct web *w, struct http_exchange *x, const struct
         reply_method(x, s != NULL ? s->user.id : NULL, "GET", api);
         return;
     }
-    if (s == NULL) {
+    if (s == NULL && bearer == NULL) {
         if (api) {
-            reply_json_error(x, NULL, 401, "Please sign in.", NULL);
+            web_reply_json_error(x, NULL, 401, "Please sign in.", NULL);
         } else {
             web_reply_redirect(x, NULL, "/signin", NULL);
         }
         return;
     }
+    if (s == NULL) {
+        route_dashboard_bearer(w, x, bearer, &r, prc, field);
+        return;
+    }
     if (w->dash_jobs >= WEB_MAX_DASH_JOBS) {
         /* The pool also serves the protocol port's reads: browsers wait. */
         if (api) {
-            reply_json_error(x, s->user.id, 503, "The server is busy: try again shortly.", NULL);
+            web_reply_json_error(x, s->user.id, 503, "The server is busy: try again shortly.",
+                                 NULL);
         } else {
             web_reply_page_error(x, s->user.id, 503, NULL, NULL, NULL, 0);
         }
@@ -655,7 +831,7 @@ static void route_dashboard(struct web *w, struct http_exchange *x, const struct
     }
     if (prc == -ENXIO) {
         if (api) {
-            reply_json_error(x, s->user.id, 404, WEB_NOT_FOUND, NULL);
+            web_reply_json_error(x, s->user.id, 404, WEB_NOT_FOUND, NULL);
         } else {
             web_reply_page_error(x, s->user.id, 404, WEB_NOT_FOUND, NULL, NULL, 0);
         }
@@ -667,7 +843,7 @@ static void route_dashboard(struct web *w, struct http_exchange *x, const struct
                  strcmp(field, "until") == 0 ? "give a date as YYYY-MM-DD"
                                              : "give a rubric id such as coaching-conversation");
         if (api) {
-            reply_json_error(x, s->user.id, 400, msg, field);
+            web_reply_json_error(x, s->user.id, 400, msg, field);
         } else {
             struct render_ctx ctx = {s->user.id, NULL, s->user.roles, s->csrf, "", ""};
             web_reply_page_error(x, s->user.id, 400, msg, &ctx, NULL, 0);
@@ -700,9 +876,23 @@ void web_handle(struct http_exchange *x, void *arg)
 {
     struct web *w = arg;
     const char *path = http_path(x);
-    const struct websess *s = find_session(w, x);
-    const char *user = s != NULL ? s->user.id : NULL;
+    const char *authz = http_header(x, "Authorization");
+    const struct websess *s;
+    const char *user;
 
+    if (strncmp(path, "/api/", 5) == 0 && query_has_token(http_query(x))) {
+        web_reply_json_error(x, NULL, 400,
+                             "Credentials are not accepted in the URL: send the API token in "
+                             "an Authorization: Bearer header.",
+                             "query");
+        return;
+    }
+    if (authz != NULL) {
+        route_bearer(w, x, path, authz);
+        return;
+    }
+    s = find_session(w, x);
+    user = s != NULL ? s->user.id : NULL;
     if (strcmp(path, "/") == 0) {
         if (!is_method(x, "GET")) {
             reply_method(x, user, "GET", 0);
@@ -741,11 +931,19 @@ void web_handle(struct http_exchange *x, void *arg)
         css = render_css(&len);
         web_reply(x, user, 200, "text/css; charset=utf-8", NULL, 0, css, len);
     } else if (strncmp(path, "/d/", 3) == 0) {
-        route_dashboard(w, x, s, path + 3, 0);
+        route_dashboard(w, x, s, NULL, path + 3, 0);
     } else if (strncmp(path, "/api/v1/dashboards/", 19) == 0) {
-        route_dashboard(w, x, s, path + 19, 1);
+        route_dashboard(w, x, s, NULL, path + 19, 1);
+    } else if (strcmp(path, "/api/v1/feed/observations") == 0) {
+        if (!is_method(x, "GET")) {
+            reply_method(x, user, "GET", 1);
+        } else if (s == NULL) {
+            web_reply_json_error(x, NULL, 401, "Please sign in.", NULL);
+        } else {
+            web_feed_route(w, x, s, NULL);
+        }
     } else if (strncmp(path, "/api/", 5) == 0) {
-        reply_json_error(x, user, 404, "There is no such API path.", NULL);
+        web_reply_json_error(x, user, 404, "There is no such API path.", NULL);
     } else {
         web_reply_page_error(x, user, 404, NULL, NULL, NULL, 0);
     }

@@ -19,6 +19,14 @@
  *   GET  /api/v1/dashboards/KIND[/SUBJECT]            the Dashboard as JSON
  *   GET  /api/v1/dashboards/KIND[/SUBJECT]/tables/TABLE.csv  one table as CSV
  *   (every dashboard URL takes ?rubric=ID&until=YYYY-MM-DD)
+ *   GET  /api/v1/feed/observations?after=SEQ[&limit=N][&wait=S]  the change feed
+ *                                  (web_feed.c): NDJSON, or CSV with Accept: text/csv
+ *
+ * API tokens (store/apitok.h): "Authorization: Bearer cqt_..." stands for a
+ * session on GET requests under /api/v1/ only, read as its user exactly
+ * like their browser session (query/auth.h); any other request that
+ * carries an Authorization header is refused 401, and a token in the query
+ * string 400. A failed token counts against the address's sign-in budget.
  *
  * Cookies: __Host-coachq_session (HttpOnly; Secure; SameSite=Strict;
  * Path=/; Max-Age; no Domain) and __Host-coachq_device (the same but
@@ -72,6 +80,7 @@ struct web_stats {
     uint64_t link_failures;   /* unknown, used or expired sign-in links */
     uint64_t throttled;       /* sign-ins refused 429 (over budget, or one at a time) */
     uint64_t busy;            /* sign-ins refused 503 (queue full) */
+    uint64_t token_failures;  /* API tokens refused (unknown, revoked, expired, malformed) */
 };
 
 /* A dashboard URL, parsed: what follows /d/ or /api/v1/dashboards/. */
@@ -110,6 +119,11 @@ int web_route_parse(const char *rest, const char *query, int api, struct web_rou
  * users' passwords are checked against (*out is then NULL). Loop thread.
  */
 int web_new(uv_loop_t *loop, struct store *s, const struct web_opts *o, struct web **out);
+
+/* Wakes the change feeds waiting for new records (long poll): call after
+ * every commit of observations (the server does, on its store notify).
+ * Loop thread. */
+void web_feed_wake(struct web *w);
 
 /* Copies w's counters into out (caller's). Loop thread. */
 void web_get_stats(const struct web *w, struct web_stats *out);

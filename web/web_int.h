@@ -19,6 +19,7 @@
 
 #include <uv.h>
 
+#include "apitok.h"
 #include "buf.h"
 #include "http.h"
 #include "validate.h"
@@ -27,6 +28,7 @@
 
 struct render_ctx;
 struct store_txn;
+struct web_feed;
 
 #define WEB_DEFAULT_TTL_S (8 * 3600)
 /* Password checks (32 MiB of scrypt each) and link look-ups run on libuv's
@@ -55,6 +57,13 @@ struct web {
     struct throttle *user_fails; /* and by the user name tried */
     struct web_stats stats;
     uint64_t throttle_logged_ms; /* the last signin_throttled line */
+    /* Change feeds (web_feed.c): open streams, those waiting for a commit
+     * (long poll), those waiting for a pool slot, and pages being read. */
+    unsigned feeds_open;
+    unsigned feed_jobs;
+    uint64_t feed_commits; /* web_feed_wake() calls */
+    struct web_feed *feed_waiters;
+    struct web_feed *feed_ready_head, *feed_ready_tail;
     /* A real hash to check unknown users' passwords against, so that the
      * answer takes as long as for a known user. */
     char dummy_hash[160];
@@ -95,6 +104,11 @@ struct web_job {
     int known;   /* the user exists and has a password */
     int verdict; /* 0 signed in, -EACCES wrong, -EPERM may not sign in, other: failure */
     struct auth_user who;
+
+    /* An API token instead of a session (Authorization: Bearer). */
+    char bearer[APITOK_LEN + 1];
+    int bearer_bad; /* unknown, revoked or expired, or its user may not sign in */
+    int touch;      /* the token's last use is due to be written */
 
     /* Dashboard. */
     char session_id[WEBSESS_TOKEN_LEN + 1];
@@ -162,6 +176,25 @@ void web_job_free(struct web_job *j);
  * j->who and j->user_name, and for a password sign-in the stored hash.
  * Returns 0, -ENOENT for no such person, or the store's error. */
 int web_load_person_txn(struct store_txn *t, void *arg);
+
+/* The JSON error answer {"error": message[, "field": field]} with status. */
+void web_reply_json_error(struct http_exchange *x, const char *user, int status,
+                          const char *message, const char *field);
+
+/* Counts a failed API token against the client's address budget (the
+ * sign-in one, throttle.h) and answers 401. */
+void web_bearer_refused(struct web *w, struct http_exchange *x, const char *why);
+
+/* Pool thread: writes a bearer token's last use (store_exec(); once a
+ * minute at most, apitok.h); a failure is logged, never answered. */
+void web_bearer_touch(struct web *w, const char *bearer);
+
+/* ---- web_feed.c: the change feed (loop thread) ----------------------- */
+
+/* GET /api/v1/feed/observations?after=SEQ[&limit=N][&wait=S] for session s
+ * (borrowed; NULL with a bearer token) or bearer (NULL with a session). */
+void web_feed_route(struct web *w, struct http_exchange *x, const struct websess *s,
+                    const char *bearer);
 
 /* ---- web_signin.c: sign-in (loop thread) ---------------------------- */
 
