@@ -42,8 +42,8 @@ struct metrics_http;
 /* The protocol port's request kinds as /metrics names them: one per
  * request a Frame can carry, and "invalid" for a frame that does not
  * decode or carries no request (server_req_kind_name()). */
-#define SERVER_REQ_KINDS 14
-#define SERVER_REQ_KIND_INVALID 13
+#define SERVER_REQ_KINDS 15
+#define SERVER_REQ_KIND_INVALID 14
 #define SERVER_REQ_KIND_NONE (-1) /* an answer that is not a request's: not counted */
 /* Codes an answer may carry (coachq.v1.Code, 0..16). */
 #define SERVER_CODES 17

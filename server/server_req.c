@@ -744,6 +744,7 @@ static const struct {
     {COACHQ__V1__FRAME__BODY_LIST_PEOPLE, "list_people"},
     {COACHQ__V1__FRAME__BODY_GET_DASHBOARD, "get_dashboard"},
     {COACHQ__V1__FRAME__BODY_IMPORT_OUTCOMES, "import_outcomes"},
+    {COACHQ__V1__FRAME__BODY_EXPORT_OBSERVATIONS, "export_observations"},
     {COACHQ__V1__FRAME__BODY__NOT_SET, "invalid"},
 };
 

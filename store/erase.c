@@ -146,11 +146,12 @@ int erase_redact(const char *s, const struct erase_pat *pats, size_t n, char **o
 /* ---- Rewriting messages ------------------------------------------------- */
 
 /* 2: free text (blanked or redacted); 1: redacted, never blanked (an audit
- * entry's actor and subject); 0: neither. */
+ * entry's actor and subject); 0: neither. "name" is an API token's (people's
+ * names are not walked: the person's own record is rewritten whole). */
 static int text_kind(const char *name)
 {
-    static const char *const free_text[] = {"notes",  "evidence", "note",  "text",
-                                            "detail", "title",    "reason"};
+    static const char *const free_text[] = {"notes",  "evidence", "note",   "text",
+                                            "detail", "title",    "reason", "name"};
 
     for (size_t i = 0; i < sizeof(free_text) / sizeof(free_text[0]); i++) {
         if (strcmp(name, free_text[i]) == 0) {
@@ -331,7 +332,8 @@ struct db_spec {
     const ProtobufCMessageDescriptor *msg; /* the value's type; NULL: raw */
     int raw_id_value;                      /* the value is a person's id (lines) */
     int delete_if_named; /* delete the person's: 1 the key is the id (credentials), 2 the value
-                            is an expiry (8 bytes) and the id (sign-in links) */
+                            is an expiry (8 bytes) and the id (sign-in links), 3 the value is
+                            an ApiToken of theirs */
 };
 
 struct erase_ctx {
@@ -412,15 +414,29 @@ static int erase_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
 
     if (sp->delete_if_named) {
         /* The credentials' key is the id; a link's value its expiry and the id. */
-        int named = sp->delete_if_named == 1
-                        ? klen == idlen && memcmp(key, e->r->id, klen) == 0
-                        : vlen == 8 + idlen && memcmp(val + 8, e->r->id, idlen) == 0;
+        int named = 0;
 
-        if (!named) {
+        if (sp->delete_if_named == 1) {
+            named = klen == idlen && memcmp(key, e->r->id, klen) == 0;
+        } else if (sp->delete_if_named == 2) {
+            named = vlen == 8 + idlen && memcmp(val + 8, e->r->id, idlen) == 0;
+        } else {
+            Coachq__V1__ApiToken *tok = coachq__v1__api_token__unpack(NULL, vlen, val);
+
+            /* Tokens are credentials too: the person's go; a token that
+             * does not decode is verify's to report. */
+            named = tok != NULL && strcmp(tok->user_id, e->r->id) == 0;
+            coachq__v1__api_token__free_unpacked(tok, NULL);
+        }
+
+        if (named) {
+            e->r->counts.creds++;
+            return changes_add(&e->ch, key, klen, NULL, 0, NULL, 0);
+        }
+        if (sp->msg == NULL) {
             return 0;
         }
-        e->r->counts.creds++;
-        return changes_add(&e->ch, key, klen, NULL, 0, NULL, 0);
+        /* Others' tokens: their free text is walked like any record's. */
     }
     if (strcmp(sp->key, "r") != 0) {
         kc = rekey(e, key, klen, sp->key, &nk);
@@ -721,6 +737,7 @@ int erase_person_txn(struct store_txn *t, struct erase_request *r)
         {s->dbi_audit, "r", &coachq__v1__audit_entry__descriptor, 0, 0},
         {s->dbi_creds, "r", NULL, 0, 1},
         {s->dbi_links, "r", NULL, 0, 2},
+        {s->dbi_tokens, "r", &coachq__v1__api_token__descriptor, 0, 3},
     };
     Coachq__V1__Person *p = NULL;
     struct erase_ctx *e = NULL;

@@ -493,6 +493,10 @@ static void test_erase_leaves_nothing(void **state)
     org_before = org_observations(s);
     assert_true(org_before >= 3);
     store_close(s);
+    /* An API token of hers (a credential: it goes) and one of someone
+     * else's whose name names her (its text is redacted). */
+    coachqd(f, 0, "token", "create", "zelda.q", "--name", "zelda's loader");
+    coachqd(f, 0, "token", "create", "flm.b", "--name", "report for Zelda Quimby");
 
     /* A dry run reports and changes nothing. */
     before = dump_all(f);
@@ -518,6 +522,12 @@ static void test_erase_leaves_nothing(void **state)
     assert_non_null(strstr(after, pseudonym));
     /* Her password hash and sign-in link are gone: they were the only ones. */
     assert_null(strstr(after, "scrypt"));
+
+    /* Her token is gone; the other one stays, its name redacted. */
+    coachqd(f, 0, "token", "list");
+    lacks_all("coachqd token list", (const uint8_t *)f->out, strlen(f->out), ZELDA);
+    contains(f->out, "flm.b");
+    contains(f->out, "report for [erased]");
 
     /* The audit log as coachqd prints it: rewritten, and one erase entry. */
     coachqd(f, 0, "audit");
