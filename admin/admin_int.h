@@ -109,8 +109,11 @@ struct person_change {
     uint8_t sha[32];
     int need_role;  /* cert issue: the person must hold a role */
     int check_only; /* run the checks, then abort with ADMIN_DRY_RUN */
+    /* user zone, user add --time-zone: NULL leaves it, "" the organisation's */
+    const char *time_zone;
     /* Out. */
     int changed;
+    int zone_changed; /* the aggregates are rebuilt in the same transaction */
     char detail[512];
 };
 
@@ -290,6 +293,21 @@ int admin_run_demo(struct admin *a);
  * write transaction (with its audit entry), so records written meanwhile
  * are included too. Exit 0: no difference, or repaired; 1: differences. */
 int admin_run_verify(struct admin *a);
+
+/* ---- Time zones (admin_zone.c) ------------------------------------------ */
+
+/* Part of admin_person_change_txn(): sets p's zone to pc->time_zone
+ * (checked against the system's tzdata) when it differs, with the detail
+ * for the audit. Returns 0 or admin_txn_fail()'s code. Writer thread. */
+int admin_zone_person(struct store_txn *t, struct person_change *pc, Coachq__V1__Person *p);
+
+/* Checks a zone name given on the command line for its shape, before any
+ * store is opened. Prints the usage error; returns 0 or 2. */
+int admin_zone_arg(const struct admin *a, const char *name);
+
+int admin_run_org(struct admin *a);
+
+int admin_run_user_zone(struct admin *a);
 
 /*
  * Reads the table of a people or programme import from c (borrowed; its

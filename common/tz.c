@@ -147,6 +147,15 @@ int tz_name_check(const char *name, size_t len, char *why, size_t whylen)
         why_set(why, whylen, "'%.*s' is not a time zone name (it ends with '/')", (int)len, name);
         return -EINVAL;
     }
+    /* Files in the zoneinfo tree that are not zones of their own: the
+     * host's zone (a link to whatever the host is set to), zic's default
+     * rules, and clocks that count leap seconds. */
+    if ((len == 9 && memcmp(name, "localtime", 9) == 0) ||
+        (len == 10 && memcmp(name, "posixrules", 10) == 0) ||
+        (len > 6 && memcmp(name, "right/", 6) == 0)) {
+        why_set(why, whylen, "'%.*s' is not an IANA time zone", (int)len, name);
+        return -EINVAL;
+    }
     return 0;
 }
 

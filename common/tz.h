@@ -14,7 +14,8 @@
  * name once and keeps it until the cache is freed; it is safe from any
  * thread (one mutex around the list). Names are checked before any file is
  * opened: 1..TZ_NAME_MAX bytes of letters, digits, '_', '-', '+' and '/'
- * between non-empty components, so no ".." and no absolute path; the file
+ * between non-empty components, so no ".." and no absolute path (nor
+ * "localtime", "posixrules" or "right/..."); the file
  * that name resolves to must also lie under the cache's root after every
  * symbolic link is followed, be a regular file and hold at most
  * TZ_FILE_MAX bytes. Nothing outside the root is ever opened.
