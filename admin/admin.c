@@ -647,8 +647,8 @@ out:
 
 /* ---- CSV imports ---------------------------------------------------------- */
 
-int admin_table_read(struct csv *c, const char *const *names, size_t ncol, struct table *t,
-                     struct table_errs *e)
+int admin_table_read(struct csv *c, const char *const *names, size_t ncol, size_t nrequired,
+                     struct table *t, struct table_errs *e)
 {
     const struct table_spec spec = {
         .names = names,
@@ -658,6 +658,7 @@ int admin_table_read(struct csv *c, const char *const *names, size_t ncol, struc
         .too_many_rc = -EINVAL,
         .unreadable = NULL,
         .stop_when_full = 1,
+        .nrequired = nrequired,
     };
 
     memset(t, 0, sizeof(*t));

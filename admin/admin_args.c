@@ -105,7 +105,7 @@ static const struct admin_cmd admin_cmds[] = {
      "Shows a rubric (the latest version unless @VERSION is given).", admin_run_rubric_show},
     {"import", "people", "FILE.csv", 1, 1, opts_import_people,
      "Imports people and reporting lines (columns id,name,email,role,manager_id,"
-     "effective_date).",
+     "effective_date, and optionally time_zone).",
      admin_run_import_people},
     {"import", "programme", "FILE.csv", 1, 1, opts_none,
      "Imports a training programme's cohorts, attendance and completion (columns "

@@ -312,11 +312,12 @@ int admin_run_user_zone(struct admin *a);
 /*
  * Reads the table of a people or programme import from c (borrowed; its
  * next record is the header) into t (overwritten; caller owns, free with
- * table_clear()): columns names (ncol of them, any order), at most
+ * table_clear()): columns names (ncol of them, any order; those from
+ * nrequired on may be left out, 0: none may), at most
  * ADMIN_MAX_ROWS rows, and reading stops once e holds ADMIN_MAX_ERRORS.
  * Returns as table_read().
  */
-int admin_table_read(struct csv *c, const char *const *names, size_t ncol, struct table *t,
-                     struct table_errs *e);
+int admin_table_read(struct csv *c, const char *const *names, size_t ncol, size_t nrequired,
+                     struct table *t, struct table_errs *e);
 
 #endif

@@ -513,6 +513,67 @@ static void test_person_override_wins(void **state)
                                 "Australia/Sydney)"));
 }
 
+/* The people import's optional time_zone column: set, checked (shape in
+ * the file stage, existence against tzdata in the store stage, with
+ * FILE:LINE:COL), kept when the column is left out, cleared by an empty
+ * cell; a change rebuilds the aggregates in the import's transaction. */
+static void test_import_zone_column(void **state)
+{
+    struct fixture *f = *state;
+    int64_t t = utc(2025, 6, 1, 22, 0);
+    char csv[700], out[8192];
+    const char *head = "id,name,email,role,manager_id,effective_date";
+    const char *cara = "flm.cara,Cara Lind,cara@example.com,front_line_manager,slm.eve,2024-01-01";
+
+    snprintf(csv, sizeof(csv), "%s/zones.csv", f->dir);
+    open_store(f);
+    assert_int_equal(session(f, "alice", "flm.cara", "rep.ida", t), 0);
+    close_store(f);
+
+    /* Hostile and unknown zones: refused at their cell, nothing changed. */
+    snprintf(out, sizeof(out), "%s,time_zone\n%s,../../etc/passwd\n", head, cara);
+    write_file(csv, out, strlen(out));
+    testutil_coachqd(out, sizeof(out), 1, "import", "people", "--data", f->dir, csv, NULL);
+    assert_non_null(strstr(out, "zones.csv:2:"));
+    assert_non_null(strstr(out, "is not a time zone name"));
+    snprintf(out, sizeof(out), "%s,time_zone\n%s,Mars/Olympus\n", head, cara);
+    write_file(csv, out, strlen(out));
+    testutil_coachqd(out, sizeof(out), 1, "import", "people", "--data", f->dir, csv, NULL);
+    assert_non_null(strstr(out, "zones.csv:2:"));
+    assert_non_null(strstr(out, "unknown time zone 'Mars/Olympus'"));
+    /* Two rows of one person must agree on it. */
+    snprintf(out, sizeof(out), "time_zone,%s\nAustralia/Sydney,%s\nEurope/Berlin,%s\n", head, cara,
+             "flm.cara,Cara Lind,cara@example.com,front_line_manager,slm.fay,2025-01-01");
+    write_file(csv, out, strlen(out));
+    testutil_coachqd(out, sizeof(out), 1, "import", "people", "--data", f->dir, csv, NULL);
+    assert_non_null(strstr(out, "zones.csv:3:1: time_zone 'Europe/Berlin' differs"));
+
+    /* Set (the column may stand anywhere). */
+    snprintf(out, sizeof(out), "time_zone,%s\nAustralia/Sydney,%s\n", head, cara);
+    write_file(csv, out, strlen(out));
+    testutil_coachqd(out, sizeof(out), 0, "import", "people", "--data", f->dir, csv, NULL);
+    open_store(f);
+    assert_int_equal(week_count(f, AGG_COACH, "flm.cara", monday_of(2025, 6, 2)), 1);
+    assert_verify_clean(f);
+    close_store(f);
+    /* Left out: kept. */
+    snprintf(out, sizeof(out), "%s\n%s\n", head, cara);
+    write_file(csv, out, strlen(out));
+    testutil_coachqd(out, sizeof(out), 0, "import", "people", "--data", f->dir, csv, NULL);
+    testutil_coachqd(out, sizeof(out), 0, "user", "show", "--data", f->dir, "flm.cara", NULL);
+    assert_non_null(strstr(out, "zone:     Australia/Sydney"));
+    /* Empty: the organisation's again. */
+    snprintf(out, sizeof(out), "%s,time_zone\n%s,\n", head, cara);
+    write_file(csv, out, strlen(out));
+    testutil_coachqd(out, sizeof(out), 0, "import", "people", "--data", f->dir, csv, NULL);
+    testutil_coachqd(out, sizeof(out), 0, "audit", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "time zones changed, aggregates rebuilt"));
+    open_store(f);
+    assert_int_equal(week_count(f, AGG_COACH, "flm.cara", monday_of(2025, 5, 26)), 1);
+    assert_int_equal(week_count(f, AGG_COACH, "flm.cara", monday_of(2025, 6, 2)), 0);
+    assert_verify_clean(f);
+}
+
 /* "Today", and so the dashboard's last week, is the viewer's local date. */
 static void test_dashboard_today(void **state)
 {
@@ -593,6 +654,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reporting_line_local_date, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certification_local_date, setup, teardown),
         cmocka_unit_test_setup_teardown(test_person_override_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_zone_column, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dashboard_today, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verbs_refuse, setup, teardown),
     };
