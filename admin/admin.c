@@ -48,6 +48,7 @@
 #include "store.h"
 #include "table.h"
 #include "str.h"
+#include "zone.h"
 
 /* ---- Messages ------------------------------------------------------- */
 
@@ -280,6 +281,14 @@ out:
 
 /* Opens the store in a->data_dir, creating the directory first if create.
  * Prints why it failed. */
+/* Sets a->today to the organisation's local date. Any thread. */
+static int admin_today_txn(struct store_txn *t, void *arg)
+{
+    struct admin *a = arg;
+
+    return zone_day_of(t, NULL, a->now_ms / 1000, &a->today);
+}
+
 int admin_open_store(struct admin *a, int create)
 {
     struct store_policy policy;
@@ -325,6 +334,10 @@ int admin_open_store(struct admin *a, int create)
                      a->data_dir, a->prog, a->data_dir);
     } else if (rc < 0) {
         admin_errorf(a, "cannot open the store in '%s': %s", a->data_dir, error_strerror(rc));
+    }
+    if (rc == 0) {
+        /* Today is the organisation's local date (store/zone.h). */
+        (void)store_view(a->store, admin_today_txn, a);
     }
     return rc;
 }
