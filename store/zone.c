@@ -49,16 +49,17 @@ int zone_load(struct store_txn *t, const char *name, const struct tz_zone **out,
     return rc;
 }
 
-/* The zone named name, or UTC (logged) when it cannot be loaded. */
-static const struct tz_zone *zone_or_utc(struct store_txn *t, const char *name, const char *whose)
+/* The zone named name, or fallback (logged) when it cannot be loaded. */
+static const struct tz_zone *zone_or(struct store_txn *t, const char *name, const char *whose,
+                                     const struct tz_zone *fallback)
 {
     const struct tz_zone *z = NULL;
     char why[TZ_WHY_LEN];
 
     if (zone_load(t, name, &z, why, sizeof(why)) != 0) {
-        log_event(LOG_WARN, "time_zone_unusable", "whose=\"%s\" reason=\"%s\" using=UTC", whose,
-                  why);
-        return tz_utc();
+        log_event(LOG_WARN, "time_zone_unusable", "whose=\"%s\" reason=\"%s\" using=\"%s\"", whose,
+                  why, tz_name(fallback));
+        return fallback;
     }
     return z;
 }
@@ -73,7 +74,7 @@ int zone_org(struct store_txn *t, const struct tz_zone **out)
         if (rc != 0) {
             return rc;
         }
-        t->zones.org = zone_or_utc(t, name, "organisation");
+        t->zones.org = zone_or(t, name, "organisation", tz_utc());
     }
     *out = t->zones.org;
     return 0;
@@ -123,10 +124,14 @@ int zone_of_person(struct store_txn *t, const char *person, const struct tz_zone
         return 0;
     }
     rc = people_get(t, person, &p);
-    if (rc == 0 && p->time_zone != NULL && p->time_zone[0] != '\0') {
-        z = zone_or_utc(t, p->time_zone, person);
-    } else if (rc == 0 || rc == -ENOENT || rc == -EINVAL) {
-        rc = zone_org(t, &z);
+    if (rc == 0 || rc == -ENOENT || rc == -EINVAL) {
+        const struct tz_zone *org = NULL;
+
+        rc = zone_org(t, &org);
+        z = org;
+        if (rc == 0 && p != NULL && p->time_zone != NULL && p->time_zone[0] != '\0') {
+            z = zone_or(t, p->time_zone, person, org);
+        }
     }
     coachq__v1__person__free_unpacked(p, NULL);
     if (rc != 0) {

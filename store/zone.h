@@ -21,11 +21,11 @@
  *
  * Zones are loaded through the store's struct tz_cache (common/tz.h) and
  * borrowed until store_close(). A zone stored by name that cannot be
- * loaded any more (tzdata removed the name) counts as UTC, with a warning
- * in the log. The transaction remembers what it looked up (store_int.h,
- * struct store_txn_zones); whatever writes a zone forgets it. Functions
- * run on the transaction's thread and return 0 or a negative code
- * (STORE_TXN_ABORT() codes to pass on).
+ * loaded any more (tzdata removed the name) gives way, with a warning in
+ * the log: a person's to the organisation's, the organisation's to UTC. The transaction remembers
+ * what it looked up (store_int.h, struct store_txn_zones); whatever writes a zone forgets it.
+ * Functions run on the transaction's thread and return 0 or a negative code (STORE_TXN_ABORT()
+ * codes to pass on).
  */
 #ifndef COACHQ_ZONE_H
 #define COACHQ_ZONE_H
