@@ -574,6 +574,65 @@ static void test_import_zone_column(void **state)
     assert_verify_clean(f);
 }
 
+/* One observation as the client's JSON, of flm.cara and rep.ida at when. */
+static void obs_json_file(const char *path, const char *when)
+{
+    char buf[2048];
+    int n = snprintf(
+        buf, sizeof(buf),
+        "[{\"rubric\": \"coaching-conversation\", \"rubric_version\": 1, \"coach\": \"flm.cara\", "
+        "\"coachee\": \"rep.ida\", \"session_type\": \"deal_review\", \"focus\": \"process\", "
+        "\"started_at\": \"%s\", "
+        "\"duration_min\": 30, \"ratings\": ["
+        "{\"behaviour\": \"collaborative\", \"score\": 3},"
+        "{\"behaviour\": \"regular-cadence\", \"score\": 2},"
+        "{\"behaviour\": \"consistent-framework\", \"score\": 3},"
+        "{\"behaviour\": \"buyers-view\", \"score\": 3},"
+        "{\"behaviour\": \"looks-for-evidence\", \"score\": 3},"
+        "{\"behaviour\": \"elicits-critical-thinking\", \"score\": 2},"
+        "{\"behaviour\": \"praises-insight\", \"score\": 3},"
+        "{\"behaviour\": \"objective-curious\", \"score\": 3},"
+        "{\"behaviour\": \"doesnt-take-over\", \"score\": 2},"
+        "{\"behaviour\": \"documents-actions\", \"score\": 2}]}]\n",
+        when);
+
+    assert_true(n > 0 && (size_t)n < sizeof(buf));
+    write_file(path, buf, (size_t)n);
+}
+
+/* A running server picks the change up from its next transaction: a
+ * session submitted over TLS after `coachqd org --time-zone` (run while
+ * the server runs) is dated in the new zone, and verify agrees. */
+static void test_running_server(void **state)
+{
+    struct testutil_org *o = *state;
+    char server[64], cert[600], key[600], ca[600], file[700], out[8192];
+
+    testutil_org_start(o, NULL);
+    setenv("XDG_CONFIG_HOME", o->dir, 1);
+    setenv("XDG_DATA_HOME", o->dir, 1);
+    setenv("XDG_STATE_HOME", o->dir, 1);
+    snprintf(server, sizeof(server), "127.0.0.1:%d", o->srv.port);
+    testutil_cert_path(cert, sizeof(cert), "users/alice.crt");
+    testutil_cert_path(key, sizeof(key), "users/alice.key");
+    testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    snprintf(file, sizeof(file), "%s/one.json", o->dir);
+    /* Sunday 22:00 UTC: Sunday under UTC. */
+    obs_json_file(file, "2025-06-01T22:00:00Z");
+    testutil_coachq(out, sizeof(out), 0, "submit", "--server", server, "--cert", cert, "--key", key,
+                    "--ca", ca, file, NULL);
+    testutil_coachqd(out, sizeof(out), 0, "org", "--time-zone", "Australia/Sydney", "--data",
+                     o->data, NULL);
+    /* Sunday 22:00 UTC a week later: Monday in Sydney, as the server now
+     * dates it; the rebuild moved the first one to its Monday too. */
+    obs_json_file(file, "2025-06-08T22:00:00Z");
+    testutil_coachq(out, sizeof(out), 0, "submit", "--server", server, "--cert", cert, "--key", key,
+                    "--ca", ca, file, NULL);
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", o->data, NULL);
+    assert_non_null(strstr(out, "the aggregates match the records"));
+    assert_non_null(strstr(out, "observations read: 2"));
+}
+
 /* "Today", and so the dashboard's last week, is the viewer's local date. */
 static void test_dashboard_today(void **state)
 {
@@ -656,6 +715,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_person_override_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_zone_column, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dashboard_today, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_running_server, testutil_org_setup,
+                                        testutil_org_teardown),
         cmocka_unit_test_setup_teardown(test_verbs_refuse, setup, teardown),
     };
 
