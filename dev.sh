@@ -28,7 +28,7 @@ PACKAGES=(build-essential cmake pkg-config clang-format openssl
           liblmdb-dev lmdb-utils libcmocka-dev node-llhttp libjansson-dev
           libncurses-dev tmux chromium fonts-dejavu-core clang libclang-rt-14-dev
           python3 python3-numpy python3-scipy python3-sklearn python3-statsmodels
-          python3-mpmath
+          python3-mpmath tzdata
           prometheus dpkg-dev systemd
           # The change feed's tests: curl, and PostgreSQL 15 for its recipe
           # (installed with its service neither started nor enabled).

@@ -48,6 +48,7 @@
 #include "store.h"
 #include "table.h"
 #include "str.h"
+#include "zone.h"
 
 /* ---- Messages ------------------------------------------------------- */
 
@@ -280,6 +281,14 @@ out:
 
 /* Opens the store in a->data_dir, creating the directory first if create.
  * Prints why it failed. */
+/* Sets a->today to the organisation's local date. Any thread. */
+static int admin_today_txn(struct store_txn *t, void *arg)
+{
+    struct admin *a = arg;
+
+    return zone_day_of(t, NULL, a->now_ms / 1000, &a->today);
+}
+
 int admin_open_store(struct admin *a, int create)
 {
     struct store_policy policy;
@@ -325,6 +334,10 @@ int admin_open_store(struct admin *a, int create)
                      a->data_dir, a->prog, a->data_dir);
     } else if (rc < 0) {
         admin_errorf(a, "cannot open the store in '%s': %s", a->data_dir, error_strerror(rc));
+    }
+    if (rc == 0) {
+        /* Today is the organisation's local date (store/zone.h). */
+        (void)store_view(a->store, admin_today_txn, a);
     }
     return rc;
 }
@@ -647,8 +660,8 @@ out:
 
 /* ---- CSV imports ---------------------------------------------------------- */
 
-int admin_table_read(struct csv *c, const char *const *names, size_t ncol, struct table *t,
-                     struct table_errs *e)
+int admin_table_read(struct csv *c, const char *const *names, size_t ncol, size_t nrequired,
+                     struct table *t, struct table_errs *e)
 {
     const struct table_spec spec = {
         .names = names,
@@ -658,6 +671,7 @@ int admin_table_read(struct csv *c, const char *const *names, size_t ncol, struc
         .too_many_rc = -EINVAL,
         .unreadable = NULL,
         .stop_when_full = 1,
+        .nrequired = nrequired,
     };
 
     memset(t, 0, sizeof(*t));

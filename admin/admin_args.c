@@ -37,6 +37,18 @@ static const struct admin_opt opts_user_add[] = {
     {"manager", "ID", "reports to this person from --effective on"},
     {"effective", "YYYY-MM-DD", "first day of that reporting line"},
     {"cert", "FILE.crt", "pin this certificate (its SHA-256) to the user"},
+    {"time-zone", "ZONE", "IANA time zone of the person's sessions [the organisation's]"},
+    {NULL, NULL, NULL},
+};
+
+static const struct admin_opt opts_org[] = {
+    {"time-zone", "ZONE",
+     "set the organisation's IANA time zone (e.g. Europe/Berlin); rebuilds the aggregates"},
+    {NULL, NULL, NULL},
+};
+
+static const struct admin_opt opts_user_zone[] = {
+    {"clear", NULL, "drop the person's zone: the organisation's applies again"},
     {NULL, NULL, NULL},
 };
 
@@ -122,7 +134,7 @@ static const struct admin_cmd admin_cmds[] = {
      "Shows a rubric (the latest version unless @VERSION is given).", admin_run_rubric_show},
     {"import", "people", "FILE.csv", 1, 1, opts_import_people,
      "Imports people and reporting lines (columns id,name,email,role,manager_id,"
-     "effective_date).",
+     "effective_date, and optionally time_zone).",
      admin_run_import_people},
     {"import", "programme", "FILE.csv", 1, 1, opts_none,
      "Imports a training programme's cohorts, attendance and completion (columns "
@@ -146,6 +158,12 @@ static const struct admin_cmd admin_cmds[] = {
      "Sets a user's dashboard password (read from standard input).", admin_run_user_password},
     {"user", "link", "ID", 1, 1, opts_user_link,
      "Prints a one-time dashboard sign-in link for a user.", admin_run_user_link},
+    {"user", "zone", "ID [ZONE]", 1, 2, opts_user_zone,
+     "Sets the IANA time zone a person's sessions are dated in, or --clear it; rebuilds the "
+     "aggregates.",
+     admin_run_user_zone},
+    {"org", NULL, "", 0, 0, opts_org,
+     "Shows the organisation's settings, or sets its IANA time zone (--time-zone).", admin_run_org},
     {"user", "pin", "ID FILE.crt", 2, 2, opts_none,
      "Pins a certificate (its SHA-256) to a user; its CN should be the id.", admin_run_user_pin},
     {"cert", "issue", "USER", 1, 1, opts_cert_issue,

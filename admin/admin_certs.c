@@ -169,6 +169,7 @@ int admin_run_cert_grant(struct admin *a)
 {
     struct grant g;
     char from[16], until[16];
+    int32_t utc_today = a->today;
     long days;
     int rc;
 
@@ -194,6 +195,15 @@ int admin_run_cert_grant(struct admin *a)
     }
     if (admin_open_store(a, 0) < 0) {
         return 1;
+    }
+    /* The default first day is today in the organisation's zone, known
+     * once the store is open. */
+    if (admin_opt_value(a, "from") == NULL) {
+        g.from += a->today - utc_today;
+        g.until += admin_opt_value(a, "until") == NULL ? a->today - utc_today : 0;
+        if (g.until < g.from) {
+            return admin_usage_error(a, "--until is before today");
+        }
     }
     rc = store_exec(a->store, cert_grant_txn, &g);
     if (rc < 0) {

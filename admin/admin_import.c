@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg.h"
 #include "audit.h"
 #include "csv.h"
 #include "error.h"
@@ -27,7 +28,9 @@
 #include "store.h"
 #include "str.h"
 #include "table.h"
+#include "tz.h"
 #include "validate.h"
+#include "zone.h"
 
 /* ---- Import errors and CSV tables ---------------------------------------- */
 
@@ -81,7 +84,7 @@ struct people_import {
     struct table_errs errs;
     size_t static_errs; /* errors found before the transaction */
     /* Results, set afresh by each run of the callback. */
-    size_t added, updated, unchanged, lines;
+    size_t added, updated, unchanged, lines, zones;
     char summary[256];
 };
 
@@ -104,8 +107,25 @@ static int people_put_row(struct people_import *pi, struct store_txn *t,
     p.email = r->f[PEOPLE_CSV_EMAIL];
     p.roles = (Coachq__V1__Role *)pr->roles;
     p.n_roles = pr->nroles;
+    /* Without the column, a person keeps the zone they have. */
+    p.time_zone = r->col[PEOPLE_CSV_TZ] != 0 ? r->f[PEOPLE_CSV_TZ]
+                  : old != NULL              ? old->time_zone
+                                             : "";
+    if (p.time_zone[0] != '\0' && (old == NULL || strcmp(old->time_zone, p.time_zone) != 0)) {
+        char why[TZ_WHY_LEN];
+
+        if (zone_load(t, p.time_zone, NULL, why, sizeof(why)) != 0) {
+            table_err(&pi->errs, r->line, r->col[PEOPLE_CSV_TZ], "time_zone: %s", why);
+            rc = 0;
+            goto out;
+        }
+    }
+    if (old != NULL && strcmp(old->time_zone, p.time_zone) != 0) {
+        pi->zones++;
+    }
     if (old != NULL) {
         if (strcmp(old->name, p.name) == 0 && strcmp(old->email, p.email) == 0 &&
+            strcmp(old->time_zone, p.time_zone) == 0 &&
             admin_same_roles(old, pr->roles, pr->nroles)) {
             pi->unchanged++;
             rc = 0;
@@ -212,7 +232,7 @@ static int people_import_txn(struct store_txn *t, void *arg)
 
     a->err[0] = '\0';
     table_errs_truncate(&pi->errs, pi->static_errs);
-    pi->added = pi->updated = pi->unchanged = pi->lines = 0;
+    pi->added = pi->updated = pi->unchanged = pi->lines = pi->zones = 0;
     /* Pass 1: the people, so that pass 2 finds managers in this file. */
     for (i = 0; i < pi->csv.tab.n && pi->errs.total == 0; i++) {
         if (!pi->csv.rows[i].first) {
@@ -234,8 +254,17 @@ static int people_import_txn(struct store_txn *t, void *arg)
     }
     snprintf(pi->summary, sizeof(pi->summary),
              "people: %zu rows; %zu added, %zu updated, %zu unchanged; reporting lines: %zu "
-             "changed",
-             pi->csv.tab.n, pi->added, pi->updated, pi->unchanged, pi->lines);
+             "changed%s",
+             pi->csv.tab.n, pi->added, pi->updated, pi->unchanged, pi->lines,
+             pi->zones > 0 ? "; time zones changed, aggregates rebuilt" : "");
+    /* A person's sessions in another zone may fall on other days: the
+     * aggregates follow in this transaction (zone.h). */
+    if (pi->errs.total == 0 && !pi->dry_run && pi->zones > 0) {
+        rc = agg_rebuild_txn(t);
+        if (rc < 0) {
+            return admin_txn_fail(a, rc, "rebuilding the aggregates: %s", error_strerror(rc));
+        }
+    }
     if (pi->errs.total == 0 && !pi->dry_run && pi->added + pi->updated + pi->lines > 0) {
         rc = audit_append(t, a->now_ms, a->actor, "import.people", pi->path, pi->summary, a->origin,
                           NULL);

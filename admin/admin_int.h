@@ -109,8 +109,11 @@ struct person_change {
     uint8_t sha[32];
     int need_role;  /* cert issue: the person must hold a role */
     int check_only; /* run the checks, then abort with ADMIN_DRY_RUN */
+    /* user zone, user add --time-zone: NULL leaves it, "" the organisation's */
+    const char *time_zone;
     /* Out. */
     int changed;
+    int zone_changed; /* the aggregates are rebuilt in the same transaction */
     char detail[512];
 };
 
@@ -303,15 +306,31 @@ int admin_run_retention(struct admin *a);
 
 int admin_run_erase(struct admin *a);
 
+/* ---- Time zones (admin_zone.c) ------------------------------------------ */
+
+/* Part of admin_person_change_txn(): sets p's zone to pc->time_zone
+ * (checked against the system's tzdata) when it differs, with the detail
+ * for the audit. Returns 0 or admin_txn_fail()'s code. Writer thread. */
+int admin_zone_person(struct store_txn *t, struct person_change *pc, Coachq__V1__Person *p);
+
+/* Checks a zone name given on the command line for its shape, before any
+ * store is opened. Prints the usage error; returns 0 or 2. */
+int admin_zone_arg(const struct admin *a, const char *name);
+
+int admin_run_org(struct admin *a);
+
+int admin_run_user_zone(struct admin *a);
+
 /*
  * Reads the table of a people or programme import from c (borrowed; its
  * next record is the header) into t (overwritten; caller owns, free with
- * table_clear()): columns names (ncol of them, any order), at most
+ * table_clear()): columns names (ncol of them, any order; those from
+ * nrequired on may be left out, 0: none may), at most
  * ADMIN_MAX_ROWS rows, and reading stops once e holds ADMIN_MAX_ERRORS.
  * Returns as table_read().
  */
-int admin_table_read(struct csv *c, const char *const *names, size_t ncol, struct table *t,
-                     struct table_errs *e);
+int admin_table_read(struct csv *c, const char *const *names, size_t ncol, size_t nrequired,
+                     struct table *t, struct table_errs *e);
 
 /* ---- Backup and restore (admin_backup.c) ------------------------------- */
 

@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 
+#include "agg.h"
 #include "audit.h"
 #include "certs.h"
 #include "creds.h"
@@ -137,6 +138,10 @@ int admin_person_change_txn(struct store_txn *t, void *arg)
         p.n_cert_sha256++;
         pc->changed = 1;
     }
+    rc = admin_zone_person(t, pc, &p);
+    if (rc < 0) {
+        goto out;
+    }
     if (pc->add) {
         pc->changed = 1;
     }
@@ -154,6 +159,13 @@ int admin_person_change_txn(struct store_txn *t, void *arg)
         rc = people_line_put(t, pc->id, pc->manager, pc->effective, NULL);
         if (rc < 0) {
             rc = admin_txn_fail(a, rc, "reporting line: %s", error_strerror(rc));
+            goto out;
+        }
+    }
+    /* The person's sessions may fall on other days now. */
+    if (pc->zone_changed) {
+        rc = agg_rebuild_txn(t);
+        if (rc < 0) {
             goto out;
         }
     }
@@ -220,6 +232,10 @@ int admin_run_user_add(struct admin *a)
         return 2;
     }
     pc.effective = eff;
+    pc.time_zone = admin_opt_value(a, "time-zone");
+    if (pc.time_zone != NULL && admin_zone_arg(a, pc.time_zone) != 0) {
+        return 2;
+    }
     if (admin_opt_value(a, "cert") != NULL) {
         if (admin_pin_from_file(a, pc.id, admin_opt_value(a, "cert"), pc.sha) < 0) {
             return 1;
@@ -228,10 +244,11 @@ int admin_run_user_add(struct admin *a)
     }
     admin_fmt_roles(pc.roles, pc.nroles, roles, sizeof(roles));
     admin_hex_fingerprint(pc.sha, sizeof(pc.sha), fp, sizeof(fp));
-    snprintf(pc.detail, sizeof(pc.detail), "name=%s; roles=%s%s%s%s%s%s%s", pc.name, roles,
+    snprintf(pc.detail, sizeof(pc.detail), "name=%s; roles=%s%s%s%s%s%s%s%s%s", pc.name, roles,
              pc.manager ? "; manager=" : "", pc.manager ? pc.manager : "",
              pc.manager ? " from " : "", pc.manager ? admin_fmt_day(eff, day, sizeof(day)) : "",
-             pc.pin ? "; pinned sha256=" : "", pc.pin ? fp : "");
+             pc.pin ? "; pinned sha256=" : "", pc.pin ? fp : "", pc.time_zone ? "; time zone " : "",
+             pc.time_zone ? pc.time_zone : "");
     if (admin_open_store(a, 0) < 0) {
         return 1;
     }
@@ -410,6 +427,7 @@ static int user_show_txn(struct store_txn *t, void *arg)
            p->id, p->name, p->email[0] ? p->email : "-",
            admin_fmt_roles(p->roles, p->n_roles, roles, sizeof(roles)),
            p->disabled ? "disabled" : "enabled", admin_fmt_ms(p->updated_at_ms, at, sizeof(at)));
+    printf("zone:     %s\n", p->time_zone[0] ? p->time_zone : "the organisation's");
     printf("pinned certificates (SHA-256):%s\n", p->n_cert_sha256 ? "" : " none");
     for (i = 0; i < p->n_cert_sha256; i++) {
         admin_hex_fingerprint(p->cert_sha256[i].data, p->cert_sha256[i].len, fp, sizeof(fp));

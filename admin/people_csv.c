@@ -12,12 +12,13 @@
 #include "csv.h"
 #include "people.h"
 #include "table.h"
+#include "tz.h"
 #include "validate.h"
 
 _Static_assert(PEOPLE_CSV_MAX_ROLES == ADMIN_NROLES, "a row holds every role once");
 
-static const char *const people_cols[PEOPLE_CSV_NCOL] = {"id",   "name",       "email",
-                                                         "role", "manager_id", "effective_date"};
+static const char *const people_cols[PEOPLE_CSV_NCOL] = {
+    "id", "name", "email", "role", "manager_id", "effective_date", "time_zone"};
 
 static int people_check_email(struct table_errs *e, const struct table_row *r, size_t k)
 {
@@ -100,6 +101,12 @@ static void people_check_row(struct table_errs *e, struct people_csv_row *pr)
         }
     }
     table_check_date(e, r, PEOPLE_CSV_EFFECTIVE, "effective_date", 0, &pr->day, &pr->has_day);
+    /* Only its shape here: whether the system knows the zone is the store
+     * stage's question. */
+    if (r->f[PEOPLE_CSV_TZ][0] != '\0' &&
+        tz_name_check(r->f[PEOPLE_CSV_TZ], strlen(r->f[PEOPLE_CSV_TZ]), msg, sizeof(msg)) != 0) {
+        table_err(e, r->line, r->col[PEOPLE_CSV_TZ], "time_zone: %s", msg);
+    }
 }
 
 /* Reports a reporting line within the file that leads back to where it
@@ -134,12 +141,13 @@ static void people_check_loop(struct people_csv *pc, struct table_errs *e,
 static void people_check_same_person(struct table_errs *e, const struct people_csv_row *first,
                                      const struct people_csv_row *pr)
 {
-    static const size_t same[3] = {PEOPLE_CSV_NAME, PEOPLE_CSV_EMAIL, PEOPLE_CSV_ROLE};
+    static const size_t same[4] = {PEOPLE_CSV_NAME, PEOPLE_CSV_EMAIL, PEOPLE_CSV_ROLE,
+                                   PEOPLE_CSV_TZ};
     const struct table_row *f0 = first->r;
     const struct table_row *r = pr->r;
     size_t k;
 
-    for (k = 0; k < 3; k++) {
+    for (k = 0; k < 4; k++) {
         size_t c = same[k];
         int differs = c == PEOPLE_CSV_ROLE ? pr->nroles != first->nroles ||
                                                  memcmp(pr->roles, first->roles,
@@ -210,7 +218,7 @@ int people_csv_read(struct people_csv *pc, struct csv *c, struct table_errs *e)
     int rc;
 
     memset(pc, 0, sizeof(*pc));
-    rc = admin_table_read(c, people_cols, PEOPLE_CSV_NCOL, &pc->tab, e);
+    rc = admin_table_read(c, people_cols, PEOPLE_CSV_NCOL, PEOPLE_CSV_TZ, &pc->tab, e);
     if (rc == 0) {
         rc = people_check(pc, e);
     }

@@ -1,6 +1,7 @@
 /*
  * people_csv: the parse-and-check stage of `coachqd import people`: an HRIS
- * export (columns id,name,email,role,manager_id,effective_date, read with
+ * export (columns id,name,email,role,manager_id,effective_date and an
+ * optional time_zone, read with
  * the table format of proto/table.h) in, its rows and every problem that
  * needs no store out, as FILE:LINE:COL errors. No store and no files: the
  * caller opens the CSV reader (on a file, or on bytes in memory) and merges
@@ -31,6 +32,7 @@ enum people_csv_col {
     PEOPLE_CSV_ROLE,
     PEOPLE_CSV_MANAGER,
     PEOPLE_CSV_EFFECTIVE,
+    PEOPLE_CSV_TZ, /* optional: the person's own time zone ("" the organisation's) */
     PEOPLE_CSV_NCOL
 };
 

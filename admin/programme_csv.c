@@ -142,7 +142,7 @@ int programme_csv_read(struct programme_csv *pc, struct csv *c, struct table_err
     int rc;
 
     memset(pc, 0, sizeof(*pc));
-    rc = admin_table_read(c, programme_cols, PROGRAMME_CSV_NCOL, &pc->tab, e);
+    rc = admin_table_read(c, programme_cols, PROGRAMME_CSV_NCOL, 0, &pc->tab, e);
     if (rc == 0) {
         rc = prog_check(pc, e);
     }

@@ -176,6 +176,10 @@ static int table_record(const struct table_spec *spec, const struct csv_record *
     }
     memset(&r, 0, sizeof(r));
     r.line = rec->line;
+    /* Optional columns the file leaves out read as empty, at column 0. */
+    for (size_t k = 0; k < spec->ncol; k++) {
+        r.f[k] = (char *)"";
+    }
     for (size_t i = 0; i < rec->n && i < spec->ncol; i++) {
         size_t lead;
 
@@ -187,9 +191,50 @@ static int table_record(const struct table_spec *spec, const struct csv_record *
     return row(&r, arg);
 }
 
+/* The header's trimmed field i equals name. */
+static int table_header_has(const struct csv_record *rec, const char *name)
+{
+    for (size_t i = 0; i < rec->n; i++) {
+        const char *f = rec->field[i];
+        size_t lead = 0, end = strlen(f);
+
+        while (f[lead] == ' ' || f[lead] == '\t') {
+            lead++;
+        }
+        while (end > lead && (f[end - 1] == ' ' || f[end - 1] == '\t')) {
+            end--;
+        }
+        if (strlen(name) == end - lead && memcmp(name, f + lead, end - lead) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The columns the header must name: the required ones and the optional
+ * ones it does name; names[j] is the spec's column idx[j]. Returns how
+ * many. */
+static size_t table_header_cols(const struct table_spec *spec, const struct csv_record *rec,
+                                const char **names, size_t *idx)
+{
+    size_t nreq = spec->nrequired != 0 ? spec->nrequired : spec->ncol;
+    size_t n = 0;
+
+    for (size_t k = 0; k < spec->ncol; k++) {
+        if (k < nreq || table_header_has(rec, spec->names[k])) {
+            names[n] = spec->names[k];
+            idx[n++] = k;
+        }
+    }
+    return n;
+}
+
 int table_read(struct csv *c, const struct table_spec *spec, table_row_cb row, void *arg,
                struct table_errs *e)
 {
+    const char *names[TABLE_MAX_COLS];
+    size_t idx[TABLE_MAX_COLS];
+    size_t nhdr;
     size_t map[CSV_MAX_FIELDS];
     struct table_cells cells = {NULL, 0};
     struct csv_record rec;
@@ -209,9 +254,13 @@ int table_read(struct csv *c, const struct table_spec *spec, table_row_cb row, v
         rc = table_csv_err(e, spec, rc, eline, ecol, msg);
         goto out;
     }
-    if (csv_header_map(&rec, spec->names, spec->ncol, map, table_header_err, e) > 0) {
+    nhdr = table_header_cols(spec, &rec, names, idx);
+    if (csv_header_map(&rec, names, nhdr, map, table_header_err, e) > 0) {
         rc = -EINVAL;
         goto out;
+    }
+    for (size_t i = 0; i < rec.n; i++) {
+        map[i] = idx[map[i]];
     }
     for (;;) {
         msg[0] = '\0';
@@ -224,9 +273,9 @@ int table_read(struct csv *c, const struct table_spec *spec, table_row_cb row, v
             rc = table_csv_err(e, spec, rc, eline, ecol, msg);
             goto out;
         }
-        if (rec.n != spec->ncol) {
-            table_err(e, rec.line, rec.n > spec->ncol ? rec.col[spec->ncol] : 1,
-                      "%zu fields, expected %zu (%s)", rec.n, spec->ncol, all);
+        if (rec.n != nhdr) {
+            table_err(e, rec.line, rec.n > nhdr ? rec.col[nhdr] : 1,
+                      "%zu fields, expected %zu (%s)", rec.n, nhdr, all);
         } else if (kept >= spec->max_rows) {
             table_err(e, rec.line, 1, "more than %zu rows%s", spec->max_rows, spec->too_many);
             rc = spec->too_many_rc;

@@ -96,6 +96,10 @@ struct table_spec {
     int too_many_rc;          /* what table_read() returns then */
     const char *unreadable;   /* a CSV error without a message; NULL: its errno's text */
     int stop_when_full;       /* stop at the first record after e is full */
+    /* Columns from this index on may be left out of the header; their
+     * cells then read "" at column 0 (col[k] == 0 tells "not in the file"
+     * from "empty"). 0: every column is required. */
+    size_t nrequired;
 };
 
 /*

@@ -7,6 +7,7 @@
 #include "apitok.h"
 #include "people.h"
 #include "store.h"
+#include "zone.h"
 
 static int same(const char *a, const char *b)
 {
@@ -210,13 +211,21 @@ int auth_identify(struct store *s, const char *cn, const uint8_t *sha256, struct
 int auth_record_chain(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
                       char chain[][65], size_t *n)
 {
+    int32_t day;
+    int rc;
+
     *n = 0;
     if (rec == NULL || rec->observation == NULL || rec->observation->coach_id == NULL ||
         rec->observation->coach_id[0] == '\0') {
         return 0;
     }
-    return people_chain_at(t, rec->observation->coach_id,
-                           store_day_of(rec->observation->started_at), chain, n);
+    /* The line that held on the session date, in the coach's zone, as the
+     * writer judged it. */
+    rc = zone_session_day(t, rec->observation, &day);
+    if (rc != 0) {
+        return rc;
+    }
+    return people_chain_at(t, rec->observation->coach_id, day, chain, n);
 }
 
 int auth_may_read_txn(struct store_txn *t, const struct auth_user *u,

@@ -19,6 +19,7 @@
 #include "people.h"
 #include "rubrics.h"
 #include "store.h"
+#include "zone.h"
 
 /* Longest window a dashboard reads: its cost is weeks read, so keep it
  * bounded whatever the configuration says. */
@@ -320,7 +321,11 @@ int dash_build(struct store_txn *t, const struct auth_user *u, const Coachq__V1_
         return -EINVAL;
     }
     dash_opts_fix(opts, &o);
-    today = store_day_of(now_s);
+    /* "Today", and so "this week", is the viewer's local date. */
+    rc = zone_day_of(t, u->id, now_s, &today);
+    if (rc != 0) {
+        return rc;
+    }
     rc = dash_check(req, today, &k, &subject, &rubric_id, fault);
     if (rc != 0) {
         return rc;

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "certs.h"
+#include "day.h"
 #include "dash_line.h"
 #include "dash_weeks.h"
 #include "obs.h"
@@ -25,6 +26,8 @@
 #include "people.h"
 #include "rubrics.h"
 #include "store.h"
+#include "tz.h"
+#include "zone.h"
 
 /* At most this many front-line managers are shown under one manager; an
  * organisation with more is cut with a note (the cost stays bounded). */
@@ -845,13 +848,21 @@ static int manager_recent(struct dash *d, const struct dash_ctx *c)
     static const char *const cols[] = {"Date", "Rep", "Session type", "Quality index", "Evidence"};
     struct recent rs;
     Coachq__V1__Table *t;
+    const struct tz_zone *zone = NULL;
+    int32_t first = dash_week(c, c->opts->trend_weeks - 1);
     int64_t until;
     int rc;
 
     memset(&rs, 0, sizeof(rs));
     rs.c = c;
-    rs.from_s = (int64_t)dash_week(c, c->opts->trend_weeks - 1) * 86400;
-    until = ((int64_t)c->until_day + 1) * 86400;
+    /* The period's days are the coach's local days, as their sessions'
+     * dates are (zone.h). */
+    rc = zone_of_person(c->t, c->subject, &zone);
+    if (rc != 0) {
+        goto out;
+    }
+    rs.from_s = tz_day_start(zone, first);
+    until = tz_day_start(zone, (int64_t)c->until_day + 1);
     rc = store_recent_txn(c->t, STORE_BY_COACH, c->subject, until, RECENT_MAX_KEYS, recent_cb, &rs);
     if (rc != 0) {
         goto out;
@@ -868,21 +879,18 @@ static int manager_recent(struct dash *d, const struct dash_ctx *c)
             "The latest %u observations from %s to %s (the page's period) that count "
             "(certified observer, this rubric), newest first. Quality index: the mean of the "
             "session's scores; n is the number of scored behaviours.",
-            RECENT_SHOWN, dash_day_text((int32_t)(rs.from_s / 86400), from, sizeof(from)),
+            RECENT_SHOWN, dash_day_text(first, from, sizeof(from)),
             dash_day_text(c->until_day, last, sizeof(last)));
     }
     for (size_t i = 0; i < rs.n; i++) {
         const Coachq__V1__Observation *o = rs.rec[i]->observation;
         Coachq__V1__TableRow *r = dash_row(d, t);
-        time_t when = (time_t)o->started_at;
-        struct tm tm;
         char date[32];
         double sum = 0;
         unsigned n = 0;
 
-        if (gmtime_r(&when, &tm) == NULL || strftime(date, sizeof(date), "%Y-%m-%d", &tm) == 0) {
-            snprintf(date, sizeof(date), "?");
-        }
+        /* The session date, local to the coach. */
+        day_format(tz_day_of(zone, o->started_at), date, sizeof(date));
         for (size_t j = 0; j < o->n_ratings; j++) {
             if (!o->ratings[j]->not_applicable && o->ratings[j]->score >= 1) {
                 sum += o->ratings[j]->score;

@@ -21,6 +21,8 @@
 #include "certs.h"
 #include "store.h"
 #include "stats.h"
+#include "tz.h"
+#include "zone.h"
 
 /* Drift flagged from this many points of mean score on. */
 #define OBS_DRIFT_FLAG 0.3
@@ -242,13 +244,23 @@ static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_p
 static int observer_read(const struct dash_ctx *c, const struct obs_page *pg, const char *oid,
                          struct obs_row *o)
 {
+    const struct tz_zone *zone = NULL;
+    int64_t from_ms, until_ms;
     int rc;
 
     memset(o, 0, sizeof(*o));
+    /* The page's days are the observer's local days, as the day their
+     * calibration passed is (zone.h). */
+    rc = zone_of_person(c->t, oid, &zone);
+    if (rc != 0) {
+        return rc;
+    }
+    from_ms = tz_day_start(zone, pg->from) * 1000;
+    until_ms = tz_day_start(zone, (int64_t)c->until_day + 1) * 1000;
     o->cl.rubric = c->rubric_id;
     o->cl.day = c->until_day;
     o->cal.rubric = c->rubric_id;
-    o->cal.until_ms = ((int64_t)c->until_day + 1) * 86400000;
+    o->cal.until_ms = until_ms;
     rc = certs_list(c->t, oid, cert_cb, &o->cl);
     if (rc == 0) {
         rc = certs_results(c->t, oid, calib_cb, &o->cal);
@@ -257,9 +269,7 @@ static int observer_read(const struct dash_ctx *c, const struct obs_page *pg, co
         rc = obs_sum_read(c, AGG_OBSERVER, oid, pg->from, &o->mine);
     }
     if (rc == 0) {
-        rc = certs_exam_summary(c->t, oid, (int64_t)pg->from * 86400 * 1000,
-                                ((int64_t)c->until_day + 1) * 86400 * 1000, store_txn_policy(c->t),
-                                &o->ex);
+        rc = certs_exam_summary(c->t, oid, from_ms, until_ms, store_txn_policy(c->t), &o->ex);
     }
     return rc;
 }

@@ -21,6 +21,8 @@ static void print_verbs(void)
            "                                business results\n"
            "  user add|disable|enable|show|list|pin   manage people and their certificates\n"
            "  user password|link USER       dashboard sign-in: a password, or a one-time link\n"
+           "  user zone USER ZONE|--clear   the time zone a person's sessions are dated in\n"
+           "  org [--time-zone ZONE]        the organisation's settings: its time zone\n"
            "  cert issue|grant|list         issue client certificates, certify observers\n"
            "  token create|list|revoke      API tokens for the JSON/CSV API and the change feed\n"
            "  audit                         print the audit log\n"

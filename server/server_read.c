@@ -19,6 +19,7 @@
 #include "rubrics.h"
 #include "server_int.h"
 #include "tls_conn.h"
+#include "zone.h"
 
 /* ---- Reads (thread pool) ---- */
 
@@ -250,7 +251,10 @@ static int people_txn(struct store_txn *t, void *arg)
     memset(&w, 0, sizeof(w));
     w.r = arg;
     w.t = t;
-    w.day = store_day_of(w.r->as_of);
+    /* Today's lines: today in the asking user's zone. */
+    if (zone_day_of(t, w.r->conn->au.id, w.r->as_of, &w.day) != 0) {
+        w.day = store_day_of(w.r->as_of);
+    }
     return people_list(t, people_keep_manager, &w);
 }
 

@@ -123,7 +123,7 @@ static int work_sync_session(struct agg_work *w, const char *coach, int64_t star
             }
             rc = work_contrib(w, jid, s->rec[j], &cj);
             if (rc == 0) {
-                rc = agg_pair_values(w->delta, s->rec[i], s->rec[j], want ? 1 : -1);
+                rc = agg_pair_values(w->t, w->delta, s->rec[i], s->rec[j], want ? 1 : -1);
             }
             if (rc == 0 && want) {
                 rc = agg_contrib_add_peer(ci, jid);
@@ -132,20 +132,20 @@ static int work_sync_session(struct agg_work *w, const char *coach, int64_t star
                 }
                 /* A record becomes double-coded with its first peer. */
                 if (rc == 0 && ci->npeers == 1) {
-                    rc = agg_dc_value(w->delta, s->rec[i], 1);
+                    rc = agg_dc_value(w->t, w->delta, s->rec[i], 1);
                 }
                 if (rc == 0 && cj->npeers == 1) {
-                    rc = agg_dc_value(w->delta, s->rec[j], 1);
+                    rc = agg_dc_value(w->t, w->delta, s->rec[j], 1);
                 }
             } else if (rc == 0) {
                 agg_contrib_del_peer(ci, jid);
                 agg_contrib_del_peer(cj, s->rec[i]->observation->id.data);
                 /* and stops being one with its last. */
                 if (ci->npeers == 0) {
-                    rc = agg_dc_value(w->delta, s->rec[i], -1);
+                    rc = agg_dc_value(w->t, w->delta, s->rec[i], -1);
                 }
                 if (rc == 0 && cj->npeers == 0) {
-                    rc = agg_dc_value(w->delta, s->rec[j], -1);
+                    rc = agg_dc_value(w->t, w->delta, s->rec[j], -1);
                 }
             }
         }
@@ -174,7 +174,7 @@ static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LE
     had_peers = c->npeers > 0;
     rc = prev != NULL ? 0 : -ENOENT;
     if (rc == 0 && had_peers) {
-        rc = agg_dc_value(w->delta, prev, -1);
+        rc = agg_dc_value(w->t, w->delta, prev, -1);
     }
     if (rc == 0 && c->nkeys > 0) {
         rc = agg_record_values(prev->observation, &v);
@@ -191,7 +191,7 @@ static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LE
         c->npeers--;
         rc = agg_record_read(w->t, pid, &peer);
         if (rc == 0) {
-            rc = agg_pair_values(w->delta, prev, peer, -1);
+            rc = agg_pair_values(w->t, w->delta, prev, peer, -1);
         }
         if (rc == 0) {
             rc = work_contrib(w, pid, peer, &pc);
@@ -202,7 +202,7 @@ static int work_take_back(struct agg_work *w, const uint8_t prev_id[KEYS_UUID_LE
             agg_contrib_del_peer(pc, prev_id);
             /* A peer left without any other peer is no longer double-coded. */
             if (before > 0 && pc->npeers == 0) {
-                rc = agg_dc_value(w->delta, peer, -1);
+                rc = agg_dc_value(w->t, w->delta, peer, -1);
             }
         }
         coachq__v1__stored_observation__free_unpacked(peer, NULL);

@@ -178,8 +178,10 @@ struct agg_basis {
     int set;
 };
 
-/* Sets b from rec (b->set stays 0 when rec lacks what the keys need). */
-void agg_basis_of(const Coachq__V1__StoredObservation *rec, struct agg_basis *b);
+/* Sets b from rec, its week in its coach's zone (zone.h) as of t (b->set
+ * stays 0 when rec lacks what the keys need). Returns 0 or a store code. */
+int agg_basis_of(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
+                 struct agg_basis *b);
 
 struct agg_contrib {
     uint8_t id[KEYS_UUID_LEN];
@@ -231,12 +233,13 @@ int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *re
  * of its session. An observation counts once while it has at least one
  * peer, however many observers scored the session, so an observer's share
  * of double-coded observations can never exceed 1. */
-int agg_dc_value(struct agg_map *m, const Coachq__V1__StoredObservation *rec, int sign);
+int agg_dc_value(struct store_txn *t, struct agg_map *m, const Coachq__V1__StoredObservation *rec,
+                 int sign);
 
 /* Adds sign * the double coding of a with b to m: each observer's value
  * gets the pairs of their common scores (the double-coded count is
  * agg_dc_value()'s, once per observation, not once per pair). */
-int agg_pair_values(struct agg_map *m, const Coachq__V1__StoredObservation *a,
+int agg_pair_values(struct store_txn *t, struct agg_map *m, const Coachq__V1__StoredObservation *a,
                     const Coachq__V1__StoredObservation *b, int sign);
 
 /* Reads a record by id (caller owns *out). */

@@ -64,7 +64,7 @@ static int build_peers(struct agg_build *b)
         }
         rc = agg_contrib_add_peer(b->c, s->rec[j]->observation->id.data);
         if (rc == 0 && memcmp(o->id.data, s->rec[j]->observation->id.data, KEYS_UUID_LEN) < 0) {
-            rc = agg_pair_values(&b->map, b->rec, s->rec[j], 1);
+            rc = agg_pair_values(b->t, &b->map, b->rec, s->rec[j], 1);
         }
     }
     agg_session_free(s);
@@ -162,7 +162,7 @@ static int build_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
         rc = build_peers(b);
     }
     if (rc == 0 && c.npeers > 0) {
-        rc = agg_dc_value(&b->map, r, 1);
+        rc = agg_dc_value(b->t, &b->map, r, 1);
     }
     if (rc != 0) {
         goto out;

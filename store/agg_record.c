@@ -22,6 +22,7 @@
 #include "obs.h"
 #include "people.h"
 #include "store_int.h"
+#include "zone.h"
 
 #define AGG_SELF_ASSESSED COACHQ__V1__MARKER_KIND__MARKER_KIND_REP_SELF_ASSESSED
 /* Programmes looked at per observation for its cohorts: one enrolment point
@@ -119,21 +120,28 @@ void agg_contrib_del_peer(struct agg_contrib *c, const uint8_t id[KEYS_UUID_LEN]
     }
 }
 
-void agg_basis_of(const Coachq__V1__StoredObservation *rec, struct agg_basis *b)
+int agg_basis_of(struct store_txn *t, const Coachq__V1__StoredObservation *rec, struct agg_basis *b)
 {
     const Coachq__V1__Observation *o = rec != NULL ? rec->observation : NULL;
+    int32_t day;
+    int rc;
 
     memset(b, 0, sizeof(*b));
     if (o == NULL || o->coach_id == NULL || rec->observer_id == NULL || o->rubric_id == NULL ||
         strlen(o->coach_id) > VALIDATE_MAX_ID || strlen(rec->observer_id) > VALIDATE_MAX_ID ||
         strlen(o->rubric_id) > VALIDATE_MAX_ID) {
-        return;
+        return 0;
+    }
+    rc = zone_session_day(t, o, &day);
+    if (rc != 0) {
+        return rc;
     }
     memcpy(b->coach, o->coach_id, strlen(o->coach_id) + 1);
     memcpy(b->observer, rec->observer_id, strlen(rec->observer_id) + 1);
     memcpy(b->rubric, o->rubric_id, strlen(o->rubric_id) + 1);
-    b->monday = agg_week_of(store_day_of(o->started_at));
+    b->monday = agg_week_of(day);
     b->set = 1;
+    return 0;
 }
 
 /* The kinds whose key follows from the basis alone: bit (1 << i) of the
@@ -186,7 +194,10 @@ int agg_contrib_load(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN],
 
     memset(c, 0, sizeof(*c));
     memcpy(c->id, id, KEYS_UUID_LEN);
-    agg_basis_of(rec, &c->basis);
+    rc = agg_basis_of(t, rec, &c->basis);
+    if (rc != 0) {
+        return rc;
+    }
     rc = store_txn_get_raw(t, t->s->dbi_agg_contrib, id, KEYS_UUID_LEN, &v);
     if (rc == -ENOENT) {
         return 0;
@@ -363,13 +374,18 @@ int agg_counts(struct store_txn *t, const Coachq__V1__StoredObservation *rec, in
 {
     const Coachq__V1__Observation *o = rec->observation;
     Coachq__V1__Certification *c = NULL;
+    int32_t day;
     int rc;
 
     *yes = 0;
     if (!agg_record_ok(rec) || o->calibration_ref.len != 0) {
         return 0;
     }
-    rc = certs_valid_on(t, rec->observer_id, o->rubric_id, store_day_of(o->started_at), &c, NULL);
+    rc = zone_session_day(t, o, &day);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = certs_valid_on(t, rec->observer_id, o->rubric_id, day, &c, NULL);
     coachq__v1__certification__free_unpacked(c, NULL);
     if (rc == -ENOENT || rc == -EINVAL) {
         return 0;
@@ -494,15 +510,23 @@ int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *re
 {
     const Coachq__V1__Observation *o = rec->observation;
     const char *rubric = o->rubric_id;
-    int32_t day = store_day_of(o->started_at);
-    int32_t monday = agg_week_of(day);
+    int32_t day;
+    int32_t monday;
     struct programmes *pg = NULL;
     char scope[AGG_SCOPE_MAX + 1];
     char mgr[VALIDATE_MAX_ID + 1];
     struct keys_buf k;
     int rc;
 
-    agg_basis_of(rec, &c->basis);
+    rc = agg_basis_of(t, rec, &c->basis);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = zone_session_day(t, o, &day);
+    if (rc != 0) {
+        return rc;
+    }
+    monday = agg_week_of(day);
     rc = agg_key(&k, AGG_COACH, o->coach_id, rubric, 1, monday);
     if (rc == 0) {
         rc = agg_contrib_add_key(c, &k);
@@ -568,27 +592,33 @@ int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *re
     return rc == 0 ? agg_contrib_add_key(c, &k) : rc;
 }
 
-int agg_dc_value(struct agg_map *m, const Coachq__V1__StoredObservation *rec, int sign)
+int agg_dc_value(struct store_txn *t, struct agg_map *m, const Coachq__V1__StoredObservation *rec,
+                 int sign)
 {
     const Coachq__V1__Observation *o = rec->observation;
     struct agg_val v;
     struct keys_buf k;
+    int32_t day;
     int rc;
 
     memset(&v, 0, sizeof(v));
     v.double_coded = 1;
-    rc = agg_key(&k, AGG_OBSERVER, rec->observer_id, o->rubric_id, 1,
-                 agg_week_of(store_day_of(o->started_at)));
+    rc = zone_session_day(t, o, &day);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = agg_key(&k, AGG_OBSERVER, rec->observer_id, o->rubric_id, 1, agg_week_of(day));
     return rc == 0 ? agg_map_add(m, k.b, k.len, &v, sign) : rc;
 }
 
-int agg_pair_values(struct agg_map *m, const Coachq__V1__StoredObservation *a,
+int agg_pair_values(struct store_txn *t, struct agg_map *m, const Coachq__V1__StoredObservation *a,
                     const Coachq__V1__StoredObservation *b, int sign)
 {
     const Coachq__V1__Observation *oa = a->observation;
     const Coachq__V1__Observation *ob = b->observation;
     struct agg_val va, vb;
     struct keys_buf ka, kb;
+    int32_t da, db;
     int rc;
 
     memset(&va, 0, sizeof(va));
@@ -612,11 +642,15 @@ int agg_pair_values(struct agg_map *m, const Coachq__V1__StoredObservation *a,
             break;
         }
     }
-    rc = agg_key(&ka, AGG_OBSERVER, a->observer_id, oa->rubric_id, 1,
-                 agg_week_of(store_day_of(oa->started_at)));
+    rc = zone_session_day(t, oa, &da);
     if (rc == 0) {
-        rc = agg_key(&kb, AGG_OBSERVER, b->observer_id, ob->rubric_id, 1,
-                     agg_week_of(store_day_of(ob->started_at)));
+        rc = zone_session_day(t, ob, &db);
+    }
+    if (rc == 0) {
+        rc = agg_key(&ka, AGG_OBSERVER, a->observer_id, oa->rubric_id, 1, agg_week_of(da));
+    }
+    if (rc == 0) {
+        rc = agg_key(&kb, AGG_OBSERVER, b->observer_id, ob->rubric_id, 1, agg_week_of(db));
     }
     if (rc == 0) {
         rc = agg_map_add(m, ka.b, ka.len, &va, sign);

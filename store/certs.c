@@ -16,6 +16,7 @@
 #include "obs.h"
 #include "stats.h"
 #include "store_int.h"
+#include "zone.h"
 #include "uuid.h"
 
 /* The rating scale scores are compared on (domain.md, "Rating scale"). */
@@ -838,7 +839,11 @@ int certs_calibrate(struct store_txn *t, const char *observer, const uint8_t ref
     }
 
     if (res.passed) {
-        day = store_day_of(at_ms / 1000);
+        /* The day the observer passed, in their own zone. */
+        rc = zone_day_of(t, observer, at_ms / 1000, &day);
+        if (rc != 0) {
+            goto out;
+        }
         rc = certs_valid_on(t, observer, ref->rubric_id, day, &holds, NULL);
         if (rc == -ENOENT) {
             rc = certs_grant(t, observer, ref->rubric_id, day, at_ms, policy, &ag);

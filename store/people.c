@@ -92,6 +92,8 @@ int people_put(struct store_txn *t, const Coachq__V1__Person *p, int *changed)
     if (p == NULL || validate_id(p->id) != 0) {
         return -EINVAL;
     }
+    /* The person's zone may change: zone.c looks it up again. */
+    memset(&t->zones, 0, sizeof(t->zones));
     return store_txn_put_msg(t, t->s->dbi_people, (const uint8_t *)p->id, strlen(p->id), &p->base,
                              changed);
 }

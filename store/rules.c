@@ -14,6 +14,7 @@
 #include "people.h"
 #include "rubrics.h"
 #include "store_int.h"
+#include "zone.h"
 
 #define RULES_PREFIX "observation"
 
@@ -327,13 +328,19 @@ int rules_check_observation(struct store_txn *t, const char *observer,
                             struct validate_error *fault)
 {
     Coachq__V1__Rubric *rubric = NULL, *latest = NULL;
-    int32_t day = store_day_of(obs->started_at);
+    int32_t day = 0;
     int calibration = obs->calibration_ref.len == 16;
     char d0[16], d1[16];
     int rc;
 
     memset(amend, 0, sizeof(*amend));
     memset(fault, 0, sizeof(*fault));
+    /* The session date, in the coach's zone, for the rubric, the
+     * certification and the reporting line alike. */
+    rc = zone_session_day(t, obs, &day);
+    if (rc != 0) {
+        return rc;
+    }
     if ((obs->amends.len != 0 && obs->amends.len != 16) ||
         (obs->calibration_ref.len != 0 && !calibration)) {
         return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT,

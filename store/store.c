@@ -28,6 +28,7 @@
 #include "keys.h"
 #include "log.h"
 #include "mdberr.h"
+#include "tz.h"
 
 #define STORE_DEFAULT_MAP ((size_t)64 << 20)
 #define STORE_DEFAULT_MAP_MAX ((size_t)1 << 40)
@@ -427,7 +428,7 @@ static int store_init_schema(struct store *s)
         goto out;
     }
     if (upgrade_from != 0 && s->hooks.upgrade != NULL) {
-        struct store_txn t = {s, txn, 1, NULL};
+        struct store_txn t = {s, txn, 1, NULL, {NULL, NULL, ""}};
 
         rc = s->hooks.upgrade(&t, upgrade_from);
         if (store_txn_is_abort(rc)) {
@@ -630,6 +631,10 @@ int store_open_hooks(const char *dir, const struct store_opts *opts,
         goto out;
     }
     atomic_init(&s->failed, 0);
+    s->tz = tz_cache_new(NULL);
+    if (s->tz == NULL) {
+        goto out;
+    }
     s->hooks = *hooks;
     metrics_hist_init(&s->commit_us_hist, store_commit_us_bounds,
                       STORE_NBOUNDS(store_commit_us_bounds));
@@ -665,6 +670,7 @@ out:
         if (sync_ok) {
             store_sync_destroy(s);
         }
+        tz_cache_free(s->tz);
         free(s);
     }
     return rc;
@@ -684,6 +690,7 @@ void store_close(struct store *s)
     }
     mdb_env_close(s->env);
     store_sync_destroy(s);
+    tz_cache_free(s->tz);
     free(s);
 }
 
@@ -763,6 +770,7 @@ int store_view(struct store *s, store_txn_cb fn, void *arg)
     if (rc != 0) {
         return rc;
     }
+    memset(&t, 0, sizeof(t));
     t.s = s;
     t.txn = txn;
     t.write = 0;
@@ -891,10 +899,14 @@ int store_txn_nested(struct store_txn *parent, store_txn_cb fn, void *arg, int *
     if (rc != 0) {
         return rc;
     }
+    memset(&t, 0, sizeof(t));
     t.s = parent->s;
     t.txn = child;
     t.write = 1;
     t.batch = NULL;
+    /* What the child sees of zones may change in it; the parent looks
+     * them up again afterwards. */
+    memset(&parent->zones, 0, sizeof(parent->zones));
     rc = fn(&t, arg);
     if (store_txn_is_abort(rc)) {
         mdb_txn_abort(child);
@@ -975,7 +987,7 @@ static int store_flush(struct store *s, struct store_txn *t)
 static enum store_batch_end store_batch_try(struct store *s, struct store_batch *b)
 {
     MDB_txn *txn = NULL;
-    struct store_txn t = {s, NULL, 1, NULL};
+    struct store_txn t = {s, NULL, 1, NULL, {NULL, NULL, ""}};
     MDB_val k, v;
     uint8_t seqbuf[8];
     uint64_t next_seq, first_seq;

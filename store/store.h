@@ -10,7 +10,8 @@
  * which named database (the keys are in store_int.h and the modules'
  * headers):
  *
- *   meta          the engine: "schema_version" -> be32, "next_seq" -> be64
+ *   meta          the engine: "schema_version" -> be32, "next_seq" -> be64;
+ *                 zone.h: "time_zone" -> the organisation's zone name
  *   obs_seq       obs.h: be64 seq -> StoredObservation (appended in order)
  *   obs_ids       obs.h: uuid(16) -> be64 seq
  *   obs_versions  obs.h: root uuid(16) + be32 version -> uuid(16)
@@ -296,7 +297,9 @@ const struct store_policy *store_get_policy(const struct store *s);
 /* The policy of the store a transaction belongs to (borrowed, as above). */
 const struct store_policy *store_txn_policy(const struct store_txn *t);
 
-/* The UTC day number (days since 1970-01-01) of a time in seconds. */
+/* The UTC day number (days since 1970-01-01) of a time in seconds. Session
+ * dates and "today" are local days: zone.h's zone_session_day() and
+ * zone_day_of(); this is for what is a UTC day by definition. */
 int32_t store_day_of(int64_t seconds);
 
 /* Blocks until everything submitted so far has completed (or failed). */

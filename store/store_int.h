@@ -28,6 +28,9 @@
 #include "metrics.h"
 #include "store.h"
 
+struct tz_cache;
+struct tz_zone;
+
 struct store {
     MDB_env *env;
     MDB_dbi dbi_obs; /* obs_seq: be64 seq -> StoredObservation (schema 6) */
@@ -58,6 +61,8 @@ struct store {
     MDB_dbi dbi_creds;       /* id(user) -> password hash (creds.h), text */
     MDB_dbi dbi_links;       /* SHA-256(token)(32) -> one-time sign-in link (creds.h) */
     MDB_dbi dbi_tokens;      /* SHA-256(token)(32) -> ApiToken (apitok.h); made at open */
+    /* The time zones of session dates (zone.h), loaded once per process. */
+    struct tz_cache *tz;
 
     size_t map_size;    /* current map size; writer thread only after open */
     unsigned max_batch; /* requests per write transaction (store_opts) */
@@ -93,11 +98,21 @@ struct store {
     size_t reserved; /* bytes of data.mdb known to be allocated; writer thread */
 };
 
+/* What zone.c looked up in one transaction: the organisation's zone and
+ * the last person's, so that the many dates of one record cost one lookup.
+ * Emptied whenever a zone may have changed (zone_txn_forget()). */
+struct store_txn_zones {
+    const struct tz_zone *org; /* NULL: not looked up yet */
+    const struct tz_zone *person_zone;
+    char person[66]; /* "" : none cached */
+};
+
 struct store_txn {
     struct store *s;
     MDB_txn *txn;
     int write;   /* 1 on the writer thread's write transaction */
     void *batch; /* the hook's deferred work in a batch (store_flush_cb), else NULL */
+    struct store_txn_zones zones;
 };
 
 /* LMDB codes that must end a write transaction's attempt rather than be
