@@ -109,6 +109,19 @@ static int export_take(struct cli *x, int opt, const char *val, void *arg)
 }
 
 /* Draws the progress bar: how far last is towards head. */
+/* The session date of a page's record i: the server's, in the coach's time
+ * zone; the UTC date from a server that sends none. */
+static int32_t export_day(const Coachq__V1__ExportPage *p, size_t i)
+{
+    int64_t t;
+
+    if (i < p->n_session_days) {
+        return p->session_days[i];
+    }
+    t = p->observations[i]->observation != NULL ? p->observations[i]->observation->started_at : 0;
+    return (int32_t)(t >= 0 ? t / 86400 : (t - 86399) / 86400);
+}
+
 static void progress(struct cli *x, uint64_t after0, uint64_t last, uint64_t head, uint64_t n)
 {
     uint64_t span = head > after0 ? head - after0 : 1;
@@ -212,7 +225,7 @@ int cli_cmd_export(struct cli *x, int argc, char **argv)
             goto out;
         }
         for (size_t i = 0; i < p->n_observations && rc == 0; i++) {
-            rc = obs_flat_line(a.fmt, p->observations[i], &b);
+            rc = obs_flat_line(a.fmt, p->observations[i], export_day(p, i), &b);
         }
         n += p->n_observations;
         more = p->more && p->last_seq > q.after_seq;

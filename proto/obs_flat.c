@@ -90,7 +90,7 @@ static json_t *actions_json(const Coachq__V1__Observation *o)
 }
 
 /* The whole flat record as a JSON object in column order, or NULL. */
-static json_t *flat_object(const Coachq__V1__StoredObservation *r)
+static json_t *flat_object(const Coachq__V1__StoredObservation *r, int32_t session_day)
 {
     static const Coachq__V1__Observation empty = COACHQ__V1__OBSERVATION__INIT;
     const Coachq__V1__Observation *o = r->observation != NULL ? r->observation : &empty;
@@ -102,8 +102,7 @@ static json_t *flat_object(const Coachq__V1__StoredObservation *r)
 
     day_format_time_ms(r->received_at_ms, received, sizeof(received));
     day_format_time(o->started_at, started, sizeof(started));
-    day_format(o->started_at >= 0 ? o->started_at / 86400 : (o->started_at - 86399) / 86400, day,
-               sizeof(day));
+    day_format(session_day, day, sizeof(day));
     vals[i++] = json_integer((json_int_t)r->seq);
     vals[i++] = uuid_or_null(&o->id);
     vals[i++] = r->root_id.len == UUID_LEN ? uuid_or_null(&r->root_id) : uuid_or_null(&o->id);
@@ -217,9 +216,10 @@ int obs_flat_header(enum obs_flat_format f, struct buf *b)
     return rc;
 }
 
-int obs_flat_line(enum obs_flat_format f, const Coachq__V1__StoredObservation *r, struct buf *b)
+int obs_flat_line(enum obs_flat_format f, const Coachq__V1__StoredObservation *r,
+                  int32_t session_day, struct buf *b)
 {
-    json_t *obj = flat_object(r);
+    json_t *obj = flat_object(r, session_day);
     size_t start = b->len;
     int rc = 0;
 

@@ -41,7 +41,11 @@ enum obs_flat_format {
 /* Appends the CSV header line to b (nothing for NDJSON). */
 int obs_flat_header(enum obs_flat_format f, struct buf *b);
 
-/* Appends r (borrowed for the call) as one line in format f to b. */
-int obs_flat_line(enum obs_flat_format f, const Coachq__V1__StoredObservation *r, struct buf *b);
+/* Appends r (borrowed for the call) as one line in format f to b, with
+ * session_day (days since 1970-01-01) as its session date: the day the
+ * session started in its coach's time zone, which only the store knows
+ * (store/zone.h). */
+int obs_flat_line(enum obs_flat_format f, const Coachq__V1__StoredObservation *r,
+                  int32_t session_day, struct buf *b);
 
 #endif

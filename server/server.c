@@ -226,6 +226,7 @@ void server_request_finish(struct request *r)
         protobuf_c_message_free_unpacked(r->msgs2[i], NULL);
     }
     free(r->msgs2);
+    free(r->days);
     coachq__v1__calibration_reference__free_unpacked(r->ref, NULL);
     dash_free(r->dash);
     coachq__v1__import_outcomes__free_unpacked(r->imp, NULL);

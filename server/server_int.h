@@ -206,6 +206,7 @@ struct request {
     uint64_t after_seq;
     uint64_t last_seq;
     uint64_t head_seq;
+    int32_t *days; /* each kept record's session date in its coach's zone */
     uint32_t page_max;
     int more;
     /* Import outcomes: a decoded copy of the rows, and the counts. */

@@ -307,6 +307,18 @@ static int export_txn(struct store_txn *t, void *arg)
          * page reads a bounded number of records whatever the filter. */
         rc = store_after_txn(t, r->after_seq, (size_t)r->page_max * 10 + 1, export_keep, r, NULL);
     }
+    if (rc == 0 && r->n_msgs > 0) {
+        r->days = calloc(r->n_msgs, sizeof(*r->days));
+        rc = r->days != NULL ? 0 : -ENOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < r->n_msgs; i++) {
+        const Coachq__V1__StoredObservation *rec =
+            (const Coachq__V1__StoredObservation *)r->msgs[i];
+
+        if (rec->observation != NULL) {
+            rc = zone_session_day(t, rec->observation, &r->days[i]);
+        }
+    }
     r->more = r->last_seq < r->head_seq;
     return rc;
 }
@@ -649,6 +661,8 @@ static void send_export(struct request *r)
     p.last_seq = r->last_seq;
     p.more = r->more;
     p.head_seq = r->head_seq;
+    p.session_days = r->days;
+    p.n_session_days = r->days != NULL ? r->n_msgs : 0;
     f.request_id = r->request_id;
     f.body_case = COACHQ__V1__FRAME__BODY_EXPORT_PAGE;
     f.export_page = &p;

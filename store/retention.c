@@ -24,6 +24,7 @@
 #include "keys.h"
 #include "obs.h"
 #include "store_int.h"
+#include "zone.h"
 
 /* One affected observation: its versions' ids, oldest first. */
 struct ret_obs {
@@ -77,7 +78,11 @@ static int chain_done(struct ret_ctx *c)
     if (o == NULL || o->calibration_ref.len == KEYS_UUID_LEN) {
         goto out;
     }
-    day = store_day_of(o->started_at);
+    /* The session date as everywhere else: in the coach's time zone. */
+    rc = zone_session_day(c->t, o, &day);
+    if (rc != 0) {
+        goto out;
+    }
     if (day >= c->r->before_day) {
         goto out;
     }

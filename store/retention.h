@@ -3,7 +3,8 @@
  * (`coachqd retention`, docs/operations.md "Retention and erasure").
  *
  * An observation is affected when the session date of its latest version
- * (the UTC day of started_at, as everywhere in the store) is before
+ * (the day of started_at in the coach's time zone, store/zone.h, as
+ * everywhere in the store) is before
  * before_day; calibration attempts are exam records that certifications
  * rest on and are never affected. Every version of an affected
  * observation is then, in one write transaction:

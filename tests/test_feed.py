@@ -474,6 +474,29 @@ def test_export(env, tok_lead):
     check(True, "export usage errors exit 2")
 
 
+def test_session_day_zone(env, tok_lead):
+    """session_day is the session's date in its coach's time zone, in the feed
+    and the export alike (checked against Python's zoneinfo)."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+    zone = "Pacific/Kiritimati"  # UTC+14: most sessions move to the next day
+    env.admin("org", "--time-zone", zone)
+    rows = lines_of(feed(env, tok_lead))
+    moved = 0
+    for r in rows:
+        start = datetime.strptime(r["started_at"], "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=timezone.utc)
+        local = start.astimezone(ZoneInfo(zone)).date().isoformat()
+        check(r["session_day"] == local, "feed seq %d: session_day %s is the %s date %s"
+              % (r["seq"], r["session_day"], zone, local))
+        moved += local != start.date().isoformat()
+    check(moved > 0, "some sessions (%d) fall on another day in %s than in UTC" % (moved, zone))
+    nd = env.client("lead.amara", "export", "observations", "--format", "ndjson").stdout
+    check([json.loads(l)["session_day"] for l in nd.splitlines()] ==
+          [r["session_day"] for r in rows], "the export's session_day is the feed's")
+    env.admin("org", "--time-zone", "UTC")
+
+
 def test_token_verbs(env):
     env.admin("token", "create", "slm.east", expect=2)
     env.admin("token", "create", "slm.east", "--name", "x", "--expires", "2001-01-01", expect=2)
@@ -544,6 +567,7 @@ def main():
         all_lines = lines_of(feed(env, toks["lead"]))
         test_slow_reader(env, toks["lead"], all_lines, template)
         test_export(env, toks["lead"])
+        test_session_day_zone(env, toks["lead"])
         test_token_verbs(env)
         # A long poll still waiting when the server stops ends with it.
         raw = socket.create_connection(("127.0.0.1", env.dport))

@@ -43,6 +43,7 @@
 #include "people.h"
 #include "store.h"
 #include "web_int.h"
+#include "zone.h"
 
 /* Open streams at most (beyond: 503), pages read at once on the pool. */
 #define FEED_MAX_OPEN 32
@@ -101,13 +102,17 @@ static void feed_schedule(struct web_feed *f);
 static int feed_keep(const Coachq__V1__StoredObservation *rec, void *arg)
 {
     struct web_feed *f = arg;
+    int32_t day = 0;
     int rc;
 
     f->scanned++;
     if (!auth_may_read_txn(f->t, &f->who, rec)) {
         return 0;
     }
-    rc = obs_flat_line(f->fmt, rec, &f->page);
+    rc = rec->observation != NULL ? zone_session_day(f->t, rec->observation, &day) : 0;
+    if (rc == 0) {
+        rc = obs_flat_line(f->fmt, rec, day, &f->page);
+    }
     if (rc < 0) {
         return rc;
     }
