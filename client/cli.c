@@ -109,14 +109,19 @@ static int common_option(struct cli *x, int opt, const char *arg)
  * caller, or to -1 when there are no more; or an exit code: CLI_EXIT_OK
  * after the help, CLI_EXIT_USAGE for a bad value.
  */
-int cli_next_option(struct cli *x, int argc, char **argv, const char *shortopts,
-                    const struct option *opts, const char *help, int *opt)
+int cli_next_option(struct cli *x, int argc, char **argv, const struct cli_doc *doc, int *opt)
 {
+    struct option opts[CLI_MAX_OPTS];
+    char shortopts[32];
+
+    /* Rebuilt at each call: getopt_long() keeps its place in argv, not in
+     * the table, and the table is small. */
+    cli_getopt_table(doc, doc == &cli_doc_main, opts, CLI_MAX_OPTS, shortopts, sizeof(shortopts));
     for (;;) {
         int h;
         *opt = getopt_long(argc, argv, shortopts, opts, NULL);
         if (*opt == 'h') {
-            fputs(help, x->out);
+            cli_print_help(x->out, doc);
             return CLI_EXIT_OK;
         }
         if (*opt == -1) {
@@ -149,17 +154,12 @@ int cli_bad_option(struct cli *x, int argc, char **argv)
  * from optind on. Returns -1 to go on, or an exit code (--help printed
  * help).
  */
-int cli_json_options(struct cli *x, int argc, char **argv, const char *help, int *json)
+int cli_json_options(struct cli *x, int argc, char **argv, const struct cli_doc *doc, int *json)
 {
-    static const struct option opts[] = {
-        COMMON_OPTIONS,
-        {"json", no_argument, NULL, OPT_JSON},
-        {NULL, 0, NULL, 0},
-    };
     int opt;
 
     for (;;) {
-        int rc = cli_next_option(x, argc, argv, "h", opts, help, &opt);
+        int rc = cli_next_option(x, argc, argv, doc, &opt);
         if (rc >= 0) {
             return rc;
         }
@@ -176,9 +176,9 @@ int cli_json_options(struct cli *x, int argc, char **argv, const char *help, int
 }
 
 /* As cli_json_options() without --json, for a command with no arguments. */
-int cli_simple_options(struct cli *x, int argc, char **argv, const char *help)
+int cli_simple_options(struct cli *x, int argc, char **argv, const struct cli_doc *doc)
 {
-    int rc = cli_json_options(x, argc, argv, help, NULL);
+    int rc = cli_json_options(x, argc, argv, doc, NULL);
 
     if (rc < 0 && optind < argc) {
         return cli_usage(x, "unexpected argument '%s'", argv[optind]);
@@ -188,10 +188,10 @@ int cli_simple_options(struct cli *x, int argc, char **argv, const char *help)
 
 /* As cli_json_options(), for a command whose one argument is an observation's
  * UUID, which it parses into id. */
-int cli_id_options(struct cli *x, int argc, char **argv, const char *help, int *json,
+int cli_id_options(struct cli *x, int argc, char **argv, const struct cli_doc *doc, int *json,
                    uint8_t id[UUID_LEN])
 {
-    int rc = cli_json_options(x, argc, argv, help, json);
+    int rc = cli_json_options(x, argc, argv, doc, json);
 
     if (rc >= 0) {
         return rc;
@@ -211,13 +211,13 @@ int cli_id_options(struct cli *x, int argc, char **argv, const char *help, int *
  * take. Positional arguments are left from optind on. Returns -1 to go
  * on, or an exit code (--help printed help).
  */
-int cli_parse_options(struct cli *x, int argc, char **argv, const struct option *opts,
-                      const char *help, cli_take_option_cb take, void *arg)
+int cli_parse_options(struct cli *x, int argc, char **argv, const struct cli_doc *doc,
+                      cli_take_option_cb take, void *arg)
 {
     int opt;
 
     for (;;) {
-        int rc = cli_next_option(x, argc, argv, "h", opts, help, &opt);
+        int rc = cli_next_option(x, argc, argv, doc, &opt);
 
         if (rc >= 0) {
             return rc;
@@ -542,37 +542,6 @@ int cli_request_failed(struct cli *x, int rc, const struct client_error *e)
 
 /* ---- main ---------------------------------------------------------------- */
 
-static const char *const main_help =
-    "Usage: coachq [OPTIONS] COMMAND [ARGS]\n"
-    "The coachq client: submit coaching observations to coachqd and query them.\n"
-    "\n"
-    "Commands:\n"
-    "  observe             score a live session in the terminal (saved as you type)\n"
-    "  amend ID            correct one of your observations (a new version)\n"
-    "  mine                your recent observations and what waits in your outbox\n"
-    "  queue list|flush|show ID|discard ID\n"
-    "                      the outbox: observations waiting for the server\n"
-    "  submit FILE...      send observations from JSON files (- = standard input);\n"
-    "                      queued in the outbox when the server is unreachable\n"
-    "  get ID              print one observation\n"
-    "  history ID          print every version of an observation (amendments)\n"
-    "  list --coach ID     list observations (also --observer, --coachee)\n"
-    "  rubrics [show ID]   list the rubrics, or print one in full (cached offline)\n"
-    "  cert status [ID]    print an observer's certifications and calibration results\n"
-    "  reference add FILE  register a calibration reference session\n"
-    "  dashboard KIND [ID] print a dashboard: managers, manager, programme, observers,\n"
-    "                      me (also --json, or --csv TABLE)\n"
-    "  outcomes import FILE.csv\n"
-    "                      import business results (leads, administrators)\n"
-    "  stats               print the server's counters\n"
-    "  whoami              print your user id and roles as the server sees them\n"
-    "Run 'coachq COMMAND --help' for a command's options.\n"
-    "\n"
-    "Options (also accepted after COMMAND):\n"
-    "  --version           print the version\n" COMMON_HELP
-    "\nExit status: 0 success, 1 a record or request failed, 2 usage,\n"
-    "3 connection or TLS failure.\n";
-
 struct command {
     const char *name;
     int (*run)(struct cli *x, int argc, char **argv);
@@ -591,11 +560,6 @@ static const struct command commands[] = {
 
 int cli_main(int argc, char **argv, FILE *out, FILE *err)
 {
-    static const struct option opts[] = {
-        COMMON_OPTIONS,
-        {"version", no_argument, NULL, OPT_VERSION},
-        {NULL, 0, NULL, 0},
-    };
     struct cli x;
     struct sigaction sa;
     char cmdname[64];
@@ -619,7 +583,7 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
     optind = 0;
     opterr = 0;
     for (;;) {
-        rc = cli_next_option(&x, argc, argv, "+h", opts, main_help, &opt);
+        rc = cli_next_option(&x, argc, argv, &cli_doc_main, &opt);
         if (rc >= 0) {
             return rc;
         }
@@ -628,6 +592,10 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
         }
         if (opt == OPT_VERSION) {
             fprintf(out, "%s\n", CLIENT_VERSION);
+            return CLI_EXIT_OK;
+        }
+        if (opt == OPT_HELP_MAN) {
+            cli_print_man(out, COACHQ_VERSION);
             return CLI_EXIT_OK;
         }
         return cli_bad_option(&x, argc, argv);
