@@ -26,7 +26,8 @@ PACKAGES=(build-essential cmake pkg-config clang-format openssl
           liblmdb-dev lmdb-utils libcmocka-dev node-llhttp libjansson-dev
           libncurses-dev tmux chromium fonts-dejavu-core clang libclang-rt-14-dev
           python3 python3-numpy python3-scipy python3-sklearn python3-statsmodels
-          python3-mpmath)
+          python3-mpmath
+          groff-base man-db)
 # The Debian 12 security release of OpenSSL that coachq was last checked
 # with; an older libssl3 is upgraded from Debian's security archive.
 MIN_LIBSSL=3.0.22-1~deb12u2

@@ -68,6 +68,10 @@ void helpdoc_man_escape(FILE *f, const char *s)
             fputs("\\e", f);
         } else if (*s == '-') {
             fputs("\\-", f);
+        } else if (*s == ',' && s[1] != ' ' && s[1] != '\0') {
+            /* A list without blanks (CSV columns) may break after a comma:
+             * hyphenation is off, and it may be wider than the page. */
+            fputs(",\\:", f);
         } else {
             fputc(*s, f);
         }
