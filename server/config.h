@@ -1,6 +1,8 @@
 /*
- * config: coachqd's settings, their embedded defaults, and the command line
- * that changes them.
+ * config: coachqd's settings, their embedded defaults, and the config file
+ * and command line that change them. One table of options (config.c) is
+ * the source of the command line, the config file's keys, --help, the
+ * shipped default config file and the OPTIONS of coachqd(8).
  *
  * The defaults run a development server on loopback with the certificates
  * that `certs/coachq-certs dev` makes in ./dev-certs and data in ./data.
