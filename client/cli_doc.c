@@ -7,6 +7,7 @@
  * accepted without being documented, nor documented without being
  * accepted.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,8 @@ const struct cli_opt cli_common_opts[] = {
 
 static const char common_title[] =
     "Connection options (flag > environment > config file > default):";
+static const char common_title_main[] =
+    "Connection options (also after COMMAND; flag > environment > config file > default):";
 static const char config_text[] =
     "The config file is $COACHQ_CONFIG, or $XDG_CONFIG_HOME/coachq/config, or\n"
     "~/.config/coachq/config, with lines like \"server = coachq.example.com:7443\"\n"
@@ -464,15 +467,21 @@ static const struct cli_doc *const cli_docs[] = {
 static size_t add_opts(const struct cli_opt *t, struct option *opts, size_t n, size_t cap,
                        char *shortopts, size_t scap)
 {
-    for (size_t i = 0; t[i].name != NULL && n < cap; i++) {
+    for (size_t i = 0; t[i].name != NULL; i++) {
         size_t sl = strlen(shortopts);
 
+        /* CLI_MAX_OPTS is the programmer's bound on a command's options;
+         * a release build drops what does not fit rather than overflow. */
+        assert(n < cap && sl + 3 < scap);
+        if (n >= cap || sl + 3 >= scap) {
+            break;
+        }
         opts[n].name = t[i].name;
         opts[n].has_arg = t[i].arg != NULL ? required_argument : no_argument;
         opts[n].flag = NULL;
         opts[n].val = t[i].val;
         n++;
-        if (t[i].val > 0 && t[i].val < 128 && sl + 3 < scap) {
+        if (t[i].val > 0 && t[i].val < 128) {
             shortopts[sl++] = (char)t[i].val;
             if (t[i].arg != NULL) {
                 shortopts[sl++] = ':';
@@ -544,14 +553,13 @@ void cli_print_help(FILE *f, const struct cli_doc *d)
         fputs("Run 'coachq COMMAND --help' for a command's options.\n", f);
     }
     if (d->opts[0].name != NULL) {
-        fputs(d == &cli_doc_main ? "\nOptions (also accepted after COMMAND):\n" : "\nOptions:\n",
-              f);
+        fputs("\nOptions:\n", f);
         for (size_t i = 0; d->opts[i].name != NULL; i++) {
             opt_left(&d->opts[i], left, sizeof(left));
             helpdoc_opt(f, left, d->opts[i].help, NULL, HELP_COL, HELP_WIDTH);
         }
     }
-    fprintf(f, "\n%s\n", common_title);
+    fprintf(f, "\n%s\n", d == &cli_doc_main ? common_title_main : common_title);
     for (size_t i = 0; cli_common_opts[i].name != NULL; i++) {
         opt_left(&cli_common_opts[i], left, sizeof(left));
         helpdoc_opt(f, left, cli_common_opts[i].help, NULL, HELP_COL, HELP_WIDTH);
