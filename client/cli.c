@@ -542,22 +542,6 @@ int cli_request_failed(struct cli *x, int rc, const struct client_error *e)
 
 /* ---- main ---------------------------------------------------------------- */
 
-struct command {
-    const char *name;
-    int (*run)(struct cli *x, int argc, char **argv);
-};
-
-static const struct command commands[] = {
-    {"submit", cli_cmd_submit},       {"get", cli_cmd_get},
-    {"history", cli_cmd_history},     {"list", cli_cmd_list},
-    {"rubrics", cli_cmd_rubrics},     {"cert", cli_cmd_cert},
-    {"reference", cli_cmd_reference}, {"stats", cli_cmd_stats},
-    {"whoami", cli_cmd_whoami},       {"queue", cli_cmd_queue},
-    {"mine", cli_cmd_mine},           {"observe", cli_cmd_observe},
-    {"amend", cli_cmd_amend},         {"dashboard", cli_cmd_dashboard},
-    {"outcomes", cli_cmd_outcomes},
-};
-
 int cli_main(int argc, char **argv, FILE *out, FILE *err)
 {
     struct cli x;
@@ -603,16 +587,16 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
     if (optind >= argc) {
         return cli_usage(&x, "no command given");
     }
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strcmp(argv[optind], commands[i].name) == 0) {
+    for (size_t i = 0; i < cli_ncommands; i++) {
+        if (strcmp(argv[optind], cli_commands[i].doc->name) == 0) {
             int sub_argc = argc - optind;
             char **sub_argv = argv + optind;
 
-            snprintf(cmdname, sizeof(cmdname), "coachq %s", commands[i].name);
+            snprintf(cmdname, sizeof(cmdname), "coachq %s", cli_commands[i].doc->name);
             x.cmd = cmdname;
             /* Restart getopt on the command's own arguments. */
             optind = 0;
-            rc = commands[i].run(&x, sub_argc, sub_argv);
+            rc = cli_commands[i].run(&x, sub_argc, sub_argv);
             fflush(out);
             return rc;
         }

@@ -451,14 +451,20 @@ const struct cli_doc cli_doc_whoami = {
     "Exit status: 0 success, 1 refused, 2 usage, 3 connection failure.\n",
 };
 
-/* The commands in the order the main help and the man page list them. */
-static const struct cli_doc *const cli_docs[] = {
-    &cli_doc_observe,   &cli_doc_amend,     &cli_doc_mine,     &cli_doc_queue,   &cli_doc_submit,
-    &cli_doc_get,       &cli_doc_history,   &cli_doc_list,     &cli_doc_rubrics, &cli_doc_cert,
-    &cli_doc_reference, &cli_doc_dashboard, &cli_doc_outcomes, &cli_doc_stats,   &cli_doc_whoami,
+/* The commands: what cli_main() dispatches to by the documentation's
+ * name, in the order the main help and the man page list them. */
+const struct cli_command cli_commands[] = {
+    {&cli_doc_observe, cli_cmd_observe},     {&cli_doc_amend, cli_cmd_amend},
+    {&cli_doc_mine, cli_cmd_mine},           {&cli_doc_queue, cli_cmd_queue},
+    {&cli_doc_submit, cli_cmd_submit},       {&cli_doc_get, cli_cmd_get},
+    {&cli_doc_history, cli_cmd_history},     {&cli_doc_list, cli_cmd_list},
+    {&cli_doc_rubrics, cli_cmd_rubrics},     {&cli_doc_cert, cli_cmd_cert},
+    {&cli_doc_reference, cli_cmd_reference}, {&cli_doc_dashboard, cli_cmd_dashboard},
+    {&cli_doc_outcomes, cli_cmd_outcomes},   {&cli_doc_stats, cli_cmd_stats},
+    {&cli_doc_whoami, cli_cmd_whoami},
 };
 
-#define CLI_NDOCS (sizeof(cli_docs) / sizeof(cli_docs[0]))
+const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);
 
 /* ---- getopt_long() from a table --------------------------------------------- */
 
@@ -547,8 +553,9 @@ void cli_print_help(FILE *f, const struct cli_doc *d)
     fputs(d->text, f);
     if (d == &cli_doc_main) {
         fputs("\nCommands:\n", f);
-        for (size_t i = 0; i < CLI_NDOCS; i++) {
-            helpdoc_opt(f, cli_docs[i]->brief, cli_docs[i]->summary, NULL, HELP_COL, HELP_WIDTH);
+        for (size_t i = 0; i < cli_ncommands; i++) {
+            helpdoc_opt(f, cli_commands[i].doc->brief, cli_commands[i].doc->summary, NULL, HELP_COL,
+                        HELP_WIDTH);
         }
         fputs("Run 'coachq COMMAND --help' for a command's options.\n", f);
     }
@@ -605,8 +612,8 @@ void cli_print_man(FILE *f, const char *version)
                      "the coachq client: submit coaching observations and query them");
     helpdoc_man_section(f, "SYNOPSIS");
     man_synopsis(f, &cli_doc_main);
-    for (size_t i = 0; i < CLI_NDOCS; i++) {
-        man_synopsis(f, cli_docs[i]);
+    for (size_t i = 0; i < cli_ncommands; i++) {
+        man_synopsis(f, cli_commands[i].doc);
     }
     helpdoc_man_section(f, "DESCRIPTION");
     helpdoc_man_text(f, cli_doc_main.text);
@@ -621,8 +628,8 @@ void cli_print_man(FILE *f, const char *version)
     man_opts(f, cli_doc_main.opts);
     man_opts(f, cli_common_opts);
     helpdoc_man_section(f, "COMMANDS");
-    for (size_t i = 0; i < CLI_NDOCS; i++) {
-        const struct cli_doc *d = cli_docs[i];
+    for (size_t i = 0; i < cli_ncommands; i++) {
+        const struct cli_doc *d = cli_commands[i].doc;
         char title[128];
 
         snprintf(title, sizeof(title), "coachq %s", d->brief);

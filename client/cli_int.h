@@ -106,6 +106,20 @@ extern const struct cli_doc cli_doc_main, cli_doc_observe, cli_doc_amend, cli_do
     cli_doc_cert, cli_doc_reference, cli_doc_dashboard, cli_doc_outcomes, cli_doc_stats,
     cli_doc_whoami;
 
+struct cli;
+
+/* One command: its documentation (whose name is the command's word) and
+ * its entry point (the cli_cmd_* functions below). */
+struct cli_command {
+    const struct cli_doc *doc;
+    int (*run)(struct cli *x, int argc, char **argv);
+};
+
+/* Every command (cli_ncommands of them), in the order the main help and
+ * coachq(1) list them. */
+extern const struct cli_command cli_commands[];
+extern const size_t cli_ncommands;
+
 /*
  * Fills opts (cap entries, ending with a zero entry) and shortopts (scap
  * bytes) for getopt_long() from d's options and the common ones.

@@ -365,6 +365,18 @@ static int config_check(struct config *c, char *err, size_t errlen)
 
 /* ---- Values as text ---------------------------------------------------- */
 
+/* Writes v in the fewest digits that read back as v: 0.7, not
+ * 0.69999999999999996, yet every digit an operator gave. */
+static void fmt_double(double v, char *buf, size_t len)
+{
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) {
+            return;
+        }
+    }
+}
+
 /* Writes o's value in c as its option takes it, so that it reads back the
  * same: the defaults of --help and the config files, --check-config. */
 static void config_value(const struct config *c, const struct config_opt *o, char *buf, size_t len)
@@ -391,10 +403,10 @@ static void config_value(const struct config *c, const struct config_opt *o, cha
                  (unsigned long long)(*(const uint64_t *)(const void *)field / 3600));
         return;
     case KIND_DOUBLE:
-        snprintf(buf, len, "%g", *(const double *)(const void *)field);
+        fmt_double(*(const double *)(const void *)field, buf, len);
         return;
     case KIND_PERCENT:
-        snprintf(buf, len, "%g", *(const double *)(const void *)field * 100);
+        fmt_double(*(const double *)(const void *)field * 100, buf, len);
         return;
     case KIND_DASHBOARD:
         if (c->dash_off) {
