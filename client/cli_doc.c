@@ -622,9 +622,10 @@ void cli_print_man(FILE *f, const char *version)
                         "observations and dashboards. Every command connects to coachqd's "
                         "protocol port over mutual TLS with the user's certificate.");
     helpdoc_man_section(f, "OPTIONS");
-    helpdoc_man_text(f, "These options are accepted before COMMAND and after it, by every "
-                        "command. Connection settings are taken from the flag, then the "
-                        "environment, then the config file, then the default.");
+    helpdoc_man_text(f, "--version is accepted before COMMAND only; the other options before "
+                        "COMMAND and after it, by every command. Connection settings are taken "
+                        "from the flag, then the environment, then the config file, then the "
+                        "default.");
     man_opts(f, cli_doc_main.opts);
     man_opts(f, cli_common_opts);
     helpdoc_man_section(f, "COMMANDS");

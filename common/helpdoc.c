@@ -167,7 +167,7 @@ void helpdoc_man_text(FILE *f, const char *text)
 
         if (len == 0) {
             if (literal) {
-                fputs(".fi\n", f);
+                fputs(".fi\n.RE\n", f);
                 literal = 0;
             }
             para = 1;
@@ -177,10 +177,10 @@ void helpdoc_man_text(FILE *f, const char *text)
                 para = 0;
             }
             if (p[0] == ' ' && !literal) {
-                fputs(".nf\n", f);
+                fputs(".RS 2\n.nf\n", f);
                 literal = 1;
             } else if (p[0] != ' ' && literal) {
-                fputs(".fi\n", f);
+                fputs(".fi\n.RE\n", f);
                 literal = 0;
             }
             if (literal) {
@@ -198,7 +198,7 @@ void helpdoc_man_text(FILE *f, const char *text)
         }
     }
     if (literal) {
-        fputs(".fi\n", f);
+        fputs(".fi\n.RE\n", f);
     }
 }
 
