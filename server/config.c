@@ -610,7 +610,11 @@ int config_read_file(struct config *c, const char *path, char *err, size_t errle
             snprintf(err, errlen, "%s:%u: line too long", path, lineno);
             goto out;
         }
-        k = trim(line);
+        k = line;
+        if (lineno == 1 && strncmp(k, "\xef\xbb\xbf", 3) == 0) {
+            k += 3; /* the byte order mark some editors write */
+        }
+        k = trim(k);
         if (*k == '\0' || *k == '#') {
             continue;
         }

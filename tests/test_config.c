@@ -151,7 +151,7 @@ static void write_temp(char *path, size_t len, const char *text)
 
 static void test_file_sets_every_kind(void **state)
 {
-    static const char text[] = "# a comment\n"
+    static const char text[] = "\xef\xbb\xbf# a comment after a byte order mark\n"
                                "\n"
                                "   # an indented comment\n"
                                "data = /var/lib/coachq\n"
@@ -315,5 +315,8 @@ int main(void)
         cmocka_unit_test(test_file_precedence),      cmocka_unit_test(test_file_round_trip),
     };
 
+    /* The settings are the tests' alone, whatever config file the person
+     * running them names. */
+    unsetenv("COACHQD_CONFIG");
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1125,6 +1125,7 @@ static int run_coachqd(const char *const *args)
             dup2(fd, STDOUT_FILENO);
             dup2(fd, STDERR_FILENO);
         }
+        unsetenv("COACHQD_CONFIG");
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }

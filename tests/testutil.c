@@ -216,6 +216,9 @@ void testutil_server_start(struct testutil_server *s, const char *datadir,
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
+        /* The settings are the arguments alone, whatever config file the
+         * person running the tests names. */
+        unsetenv("COACHQD_CONFIG");
         execv(bin, (char *const *)argv);
         _exit(127);
     }
