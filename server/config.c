@@ -483,21 +483,49 @@ void config_usage(void *fp, const char *prog)
     helpdoc_wrap(f, config_doc_exit, 0, CONFIG_HELP_WIDTH);
 }
 
+/* Prints the command that makes this config file: --help-config with a
+ * flag for each setting that differs from the defaults d. */
+static void print_file_command(FILE *f, const struct config *c, const struct config *d)
+{
+    char value[600], def[600];
+
+    fprintf(f, "#   coachqd --help-config");
+    for (size_t i = 0; i < CONFIG_NOPTS; i++) {
+        config_value(c, &config_opts[i], value, sizeof(value));
+        config_value(d, &config_opts[i], def, sizeof(def));
+        if (strcmp(value, def) != 0) {
+            fprintf(
+                f, strpbrk(value, " \t'\"") != NULL || value[0] == '\0' ? " --%s '%s'" : " --%s %s",
+                config_opts[i].name, value);
+        }
+    }
+    fputc('\n', f);
+}
+
 void config_print_file(void *fp, const struct config *c, int commented)
 {
     FILE *f = fp;
-    char value[600];
+    char value[600], def[600];
+    struct config d;
 
+    config_defaults(&d);
     if (commented) {
         fprintf(f, "# coachqd's config file: one \"key = value\" line per setting; a line that\n"
                    "# starts with '#' is a comment. Every key is the long option of the same\n"
                    "# name (coachqd(8)), and a flag on the command line wins over this file.\n"
-                   "# The values commented out below are the built-in defaults.\n");
+                   "# The lines commented out hold the built-in defaults; the others are this\n"
+                   "# installation's settings. Made from coachqd's option table by\n");
+        print_file_command(f, c, &d);
     }
     for (size_t i = 0; i < CONFIG_NOPTS; i++) {
+        int same;
+
         config_value(c, &config_opts[i], value, sizeof(value));
+        config_value(&d, &config_opts[i], def, sizeof(def));
+        same = strcmp(value, def) == 0;
         if (commented) {
-            fprintf(f, "\n# %s\n#", config_opts[i].help);
+            fprintf(f, "\n# %s%s%s\n%s", config_opts[i].help,
+                    same ? "" : "; default: ", same ? "" : def, same ? "#" : "");
         }
         fprintf(f, "%s =%s%s\n", config_opts[i].name, value[0] != '\0' ? " " : "", value);
     }
@@ -536,8 +564,9 @@ void config_man(void *fp, const char *version)
     admin_man_commands(f, "coachqd");
     helpdoc_man_section(f, "FILES");
     helpdoc_man_opt(f, "/etc/coachq/coachqd.conf",
-                    "The config file the packaged service reads (--config). As shipped, every "
-                    "key is present and commented out with its default.",
+                    "The config file the packaged service reads (--config). As shipped, it sets "
+                    "the package's paths (the data directory /var/lib/coachq, the certificates "
+                    "in /etc/coachq) and has every other key commented out with its default.",
                     NULL);
     helpdoc_man_opt(f, "DIR/data.mdb",
                     "The store, an LMDB environment in the data directory (--data); its lock "
@@ -693,7 +722,7 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
 {
     struct option opts[CONFIG_NOPTS + 6];
     const char *path = NULL;
-    int prints = 0, check = 0;
+    int prints = 0, check = 0, print = 0;
     int ch;
     int li = -1;
 
@@ -736,11 +765,8 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
             return CONFIG_MAN;
         }
         if (ch == OPT_HELP_CONFIG) {
-            struct config d;
-
-            config_defaults(&d);
-            config_print_file(stdout, &d, 1);
-            return CONFIG_DONE;
+            print = 1;
+            continue;
         }
         if (ch == OPT_CONFIG) {
             continue;
@@ -771,8 +797,8 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
     if (config_check(c, err, errlen) < 0) {
         return ERROR_CONFIG;
     }
-    if (check) {
-        config_print_file(stdout, c, 0);
+    if (print || check) {
+        config_print_file(stdout, c, print);
         return CONFIG_DONE;
     }
     return 0;

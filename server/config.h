@@ -106,9 +106,10 @@ void config_usage(void *f, const char *prog);
 
 /*
  * Prints c's settings to f (a FILE *) as config file lines, one per
- * option, in the table's order. commented: the shipped default config
- * file (a header, each option's help, each line commented out); else the
- * effective settings of --check-config.
+ * option, in the table's order. commented: a config file to ship
+ * (--help-config): a header naming the command that makes it, each
+ * option's help, and each setting that is the default commented out;
+ * else the effective settings of --check-config.
  */
 void config_print_file(void *f, const struct config *c, int commented);
 

@@ -17,9 +17,11 @@ for a reader (not its roff source):
     command's options (from `PROGRAM COMMAND --help`) are those of its
     subsection, both ways (the options every command takes are under
     OPTIONS in coachq(1), and named once under COMMANDS in coachqd(8));
-  - the config file is what `coachqd --help-config` prints, has a key for
-    every option, reads back as the defaults once uncommented
-    (--check-config), and a wrong line is refused naming file and line.
+  - the config file is what the command named in its header (`coachqd
+    --help-config` with the package's paths) prints now, has a key for
+    every option, reads back as that command's settings as shipped and once
+    every line is uncommented (--check-config), and a wrong line is refused
+    naming file and line.
 
 Exit status: 0 pass, 1 a check failed (each failure printed; also when
 groff or man is missing: ./dev.sh setup installs groff-base and man-db),
@@ -27,6 +29,7 @@ groff or man is missing: ./dev.sh setup installs groff-base and man-db),
 """
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -197,28 +200,38 @@ def check_coachq(prog, page):
 
 def check_config(prog, conf):
     shipped = open(conf, encoding="utf-8").read()
-    generated = run([prog, "--help-config"]).stdout
+    m = re.search(r"^#   coachqd (--help-config.*)$", shipped, re.M)
+    if m is None:
+        fail("%s does not name the command that made it" % conf)
+        return
+    flags = shlex.split(m.group(1))[1:]
+    generated = run([prog, "--help-config"] + flags).stdout
     if shipped != generated:
-        fail("%s differs from `coachqd --help-config`; regenerate it with "
-             "`build/server/coachqd --help-config > packaging/coachqd.conf`" % conf)
-    keys = set(re.findall(r"^#([a-z0-9-]+) =", shipped, re.M))
+        fail("%s differs from what `coachqd %s` prints now; regenerate it with "
+             "`build/server/coachqd %s > packaging/coachqd.conf`"
+             % (conf, m.group(1), m.group(1)))
+    keys = set(re.findall(r"^#?([a-z0-9-]+) =", shipped, re.M))
     settings = help_options(run([prog, "--help"]).stdout, stop="Administration")
     settings -= {"--config", "--check-config", "--help"}
     same("config file keys", "coachqd --help", settings, conf, {"--" + k for k in keys})
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if k != "COACHQD_CONFIG"}
-        # As shipped, every line is a comment: the defaults.
-        defaults = run([prog, "--check-config"], env=env).stdout
+        # As shipped: its own settings, the defaults for the lines commented out.
+        want = run([prog, "--check-config"] + flags, env=env).stdout
         p = run([prog, "--config", conf, "--check-config"], env=env)
-        if p.stdout != defaults:
-            fail("%s as shipped does not read as the defaults" % conf)
-        # Uncommented, every key with its default value: still the defaults.
+        if p.stdout != want:
+            fail("%s as shipped does not read as `coachqd --check-config %s`"
+                 % (conf, " ".join(flags)))
+        if flags and p.stdout == run([prog, "--check-config"], env=env).stdout:
+            fail("%s as shipped changes no setting, though it was made with %s"
+                 % (conf, " ".join(flags)))
+        # Uncommented, every key with its default value: the same settings.
         path = os.path.join(tmp, "all.conf")
         with open(path, "w", encoding="utf-8") as f:
             f.write(re.sub(r"^#([a-z0-9-]+ =)", r"\1", shipped, flags=re.M))
         p = run([prog, "--config", path, "--check-config"], env=env)
-        if p.stdout != defaults:
-            fail("%s uncommented does not read as the defaults" % conf)
+        if p.stdout != want:
+            fail("%s uncommented does not read as the same settings" % conf)
         if len(p.stdout.splitlines()) != len(keys) or len(keys) < 30:
             fail("--check-config prints %d settings for %d keys"
                  % (len(p.stdout.splitlines()), len(keys)))
