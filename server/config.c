@@ -450,6 +450,8 @@ static const struct {
     {"--config FILE", "read settings from FILE (key = value lines); flags on the command line win"},
     {"--check-config", "check the settings (command line and config file), print them as a config "
                        "file would set them, and exit"},
+    {"--help-config", "print a config file to start from: every option with its help, those "
+                      "given as flags set, the others commented out with their defaults; and exit"},
     {"-h, --help", "show this help"},
 };
 
@@ -735,9 +737,9 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
     opts[CONFIG_NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
     opts[CONFIG_NOPTS + 1] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
     opts[CONFIG_NOPTS + 2] = (struct option){"check-config", no_argument, NULL, OPT_CHECK_CONFIG};
-    /* Hidden: the build writes coachqd(8) and the default config file with these. */
-    opts[CONFIG_NOPTS + 3] = (struct option){"help-man", no_argument, NULL, OPT_HELP_MAN};
-    opts[CONFIG_NOPTS + 4] = (struct option){"help-config", no_argument, NULL, OPT_HELP_CONFIG};
+    opts[CONFIG_NOPTS + 3] = (struct option){"help-config", no_argument, NULL, OPT_HELP_CONFIG};
+    /* Hidden: the build writes coachqd(8) with it. */
+    opts[CONFIG_NOPTS + 4] = (struct option){"help-man", no_argument, NULL, OPT_HELP_MAN};
     opts[CONFIG_NOPTS + 5] = (struct option){NULL, 0, NULL, 0};
     config_prescan(argc, argv, opts, &path, &prints);
     if (path == NULL) {

@@ -212,7 +212,7 @@ def check_config(prog, conf):
              % (conf, m.group(1), m.group(1)))
     keys = set(re.findall(r"^#?([a-z0-9-]+) =", shipped, re.M))
     settings = help_options(run([prog, "--help"]).stdout, stop="Administration")
-    settings -= {"--config", "--check-config", "--help"}
+    settings -= {"--config", "--check-config", "--help-config", "--help"}
     same("config file keys", "coachqd --help", settings, conf, {"--" + k for k in keys})
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if k != "COACHQD_CONFIG"}
