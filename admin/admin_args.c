@@ -281,8 +281,13 @@ void admin_man_commands(FILE *f, const char *prog)
 {
     char left[64], words[128], title[200];
 
-    helpdoc_man_text(f, "Every command takes --data DIR (the data directory, default data) and "
-                        "--help, and accepts \"--option value\" and \"--option=value\".");
+    helpdoc_man_text(f, "Every command accepts \"--option value\" and \"--option=value\", and "
+                        "takes these options besides its own:");
+    for (size_t i = 0; opts_implied[i].name != NULL; i++) {
+        opt_left(&opts_implied[i], left, sizeof(left));
+        helpdoc_man_opt(f, left, opts_implied[i].help, NULL);
+    }
+    helpdoc_man_opt(f, "-h, --help", "show this help", NULL);
     for (size_t i = 0; i < ADMIN_NCMDS; i++) {
         const struct admin_cmd *c = &admin_cmds[i];
 
