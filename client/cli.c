@@ -22,6 +22,7 @@
 
 #include "cli_int.h"
 #include "client.h"
+#include "kvfile.h"
 #include "localstore.h"
 #include "str.h"
 #include "uuid.h"
@@ -237,19 +238,24 @@ int cli_parse_options(struct cli *x, int argc, char **argv, const struct cli_doc
 
 /* ---- settings ------------------------------------------------------------ */
 
-static char *trim(char *s)
-{
-    char *e;
+/* The keys of the client's config file, in the order of their settings. */
+static const char *const config_keys[] = {"server", "cert", "key", "ca"};
 
-    while (*s == ' ' || *s == '\t') {
-        s++;
+/* kvfile_read()'s callback: one "key = value" line into its setting. */
+static int config_line(void *arg, const char *key, const char *value, unsigned line, char *msg,
+                       size_t msglen)
+{
+    char(*vals)[PATH_LEN] = arg;
+
+    (void)line;
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(key, config_keys[i]) == 0) {
+            str_copy(vals[i], PATH_LEN, value);
+            return 0;
+        }
     }
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) {
-        e--;
-    }
-    *e = '\0';
-    return s;
+    snprintf(msg, msglen, "unknown key '%.64s' (known: server, cert, key, ca)", key);
+    return -EINVAL;
 }
 
 /*
@@ -259,59 +265,17 @@ static char *trim(char *s)
  */
 static int read_config(struct cli *x, const char *path, int required, char vals[4][PATH_LEN])
 {
-    static const char *const keys[] = {"server", "cert", "key", "ca"};
-    FILE *f = fopen(path, "r");
-    char line[2048];
-    unsigned lineno = 0;
-    int rc = CLI_EXIT_USAGE;
+    char err[PATH_LEN + 600];
+    int rc = kvfile_read(path, config_line, vals, err, sizeof(err));
 
-    if (f == NULL) {
-        if (!required && errno == ENOENT) {
-            return 0;
-        }
-        cli_msg(x, "cannot read config file %s: %s", path, strerror(errno));
+    if (rc == -ENOENT && !required) {
+        return 0;
+    }
+    if (rc < 0) {
+        cli_msg(x, "%s", err);
         return CLI_EXIT_USAGE;
     }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        char *eq;
-        char *k;
-        char *v;
-        size_t vl;
-        int found = 0;
-
-        lineno++;
-        k = trim(line);
-        if (*k == '\0' || *k == '#') {
-            continue;
-        }
-        eq = strchr(k, '=');
-        if (eq == NULL) {
-            cli_msg(x, "%s:%u: expected \"key = value\"", path, lineno);
-            goto out;
-        }
-        *eq = '\0';
-        k = trim(k);
-        v = trim(eq + 1);
-        vl = strlen(v);
-        if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
-            v[vl - 1] = '\0';
-            v++;
-        }
-        for (size_t i = 0; i < 4; i++) {
-            if (strcmp(k, keys[i]) == 0) {
-                str_copy(vals[i], PATH_LEN, v);
-                found = 1;
-            }
-        }
-        if (!found) {
-            cli_msg(x, "%s:%u: unknown key '%s' (known: server, cert, key, ca)", path, lineno, k);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    fclose(f);
-    return rc;
+    return 0;
 }
 
 /* Splits "host:port", "[v6]:port" or "host" into x->host and x->port. */

@@ -11,6 +11,7 @@
 #include "error.h"
 #include "helpdoc.h"
 #include "http.h"
+#include "kvfile.h"
 #include "store.h"
 #include "str.h"
 
@@ -591,21 +592,6 @@ void config_man(void *fp, const char *version)
 
 /* ---- The config file ------------------------------------------------------ */
 
-static char *trim(char *s)
-{
-    char *e;
-
-    while (*s == ' ' || *s == '\t') {
-        s++;
-    }
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) {
-        e--;
-    }
-    *e = '\0';
-    return s;
-}
-
 static const struct config_opt *config_find(const char *name)
 {
     for (size_t i = 0; i < CONFIG_NOPTS; i++) {
@@ -616,80 +602,45 @@ static const struct config_opt *config_find(const char *name)
     return NULL;
 }
 
+/* What config_read_file() keeps while it reads: the settings, and the line
+ * each key was first given on. */
+struct config_reading {
+    struct config *c;
+    unsigned seen[CONFIG_NOPTS];
+};
+
+/* kvfile_read()'s callback: one "key = value" line. */
+static int config_file_line(void *arg, const char *key, const char *value, unsigned line, char *msg,
+                            size_t msglen)
+{
+    struct config_reading *r = arg;
+    const struct config_opt *o = config_find(key);
+    size_t idx;
+
+    if (o == NULL) {
+        snprintf(msg, msglen, "unknown key '%.64s' (see coachqd --help)", key);
+        return -EINVAL;
+    }
+    idx = (size_t)(o - config_opts);
+    if (r->seen[idx] != 0) {
+        snprintf(msg, msglen, "key '%s' given twice (first on line %u)", key, r->seen[idx]);
+        return -EINVAL;
+    }
+    r->seen[idx] = line;
+    if (config_apply(r->c, o, value) < 0) {
+        snprintf(msg, msglen, "invalid value '%.200s' for key '%s'", value, key);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int config_read_file(struct config *c, const char *path, char *err, size_t errlen)
 {
-    unsigned seen[CONFIG_NOPTS];
-    FILE *f = NULL;
-    char line[2048];
-    unsigned lineno = 0;
-    int rc = ERROR_CONFIG;
+    struct config_reading r;
 
-    memset(seen, 0, sizeof(seen));
-    f = fopen(path, "r");
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
-        goto out;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        const struct config_opt *o;
-        size_t ll = strlen(line);
-        char *k, *v, *eq;
-        size_t vl, idx;
-
-        lineno++;
-        if (ll == sizeof(line) - 1 && line[ll - 1] != '\n' && !feof(f)) {
-            snprintf(err, errlen, "%s:%u: line too long", path, lineno);
-            goto out;
-        }
-        k = line;
-        if (lineno == 1 && strncmp(k, "\xef\xbb\xbf", 3) == 0) {
-            k += 3; /* the byte order mark some editors write */
-        }
-        k = trim(k);
-        if (*k == '\0' || *k == '#') {
-            continue;
-        }
-        eq = strchr(k, '=');
-        if (eq == NULL) {
-            snprintf(err, errlen, "%s:%u: expected \"key = value\"", path, lineno);
-            goto out;
-        }
-        *eq = '\0';
-        k = trim(k);
-        v = trim(eq + 1);
-        vl = strlen(v);
-        if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
-            v[vl - 1] = '\0';
-            v++;
-        }
-        o = config_find(k);
-        if (o == NULL) {
-            snprintf(err, errlen, "%s:%u: unknown key '%.64s' (see coachqd --help)", path, lineno,
-                     k);
-            goto out;
-        }
-        idx = (size_t)(o - config_opts);
-        if (seen[idx] != 0) {
-            snprintf(err, errlen, "%s:%u: key '%s' given twice (first on line %u)", path, lineno, k,
-                     seen[idx]);
-            goto out;
-        }
-        seen[idx] = lineno;
-        if (config_apply(c, o, v) < 0) {
-            snprintf(err, errlen, "%s:%u: invalid value '%.200s' for key '%s'", path, lineno, v, k);
-            goto out;
-        }
-    }
-    if (ferror(f)) {
-        snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
-        goto out;
-    }
-    rc = 0;
-out:
-    if (f != NULL) {
-        fclose(f);
-    }
-    return rc;
+    memset(&r, 0, sizeof(r));
+    r.c = c;
+    return kvfile_read(path, config_file_line, &r, err, errlen) < 0 ? ERROR_CONFIG : 0;
 }
 
 /* ---- The command line ---------------------------------------------------- */
