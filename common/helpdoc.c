@@ -61,56 +61,48 @@ void helpdoc_opt(FILE *f, const char *left, const char *help, const char *def, i
     helpdoc_wrap(f, text, col, width);
 }
 
-void helpdoc_man_escape(FILE *f, const char *s)
+/* Escapes the first len bytes of s (see helpdoc_man_escape()). quote: s is
+ * a macro's quoted argument, which a '"' would end early. */
+static void escape_n(FILE *f, const char *s, size_t len, int quote)
 {
-    for (; *s != '\0'; s++) {
-        if (*s == '\\') {
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '\\') {
             fputs("\\e", f);
-        } else if (*s == '-') {
+        } else if (s[i] == '-') {
             fputs("\\-", f);
-        } else if (*s == ',' && s[1] != ' ' && s[1] != '\0') {
+        } else if (s[i] == '"' && quote) {
+            fputs("\\(dq", f);
+        } else if (s[i] == ',' && i + 1 < len && s[i + 1] != ' ' && !quote) {
             /* A list without blanks (CSV columns) may break after a comma:
              * hyphenation is off, and it may be wider than the page. */
             fputs(",\\:", f);
         } else {
-            fputc(*s, f);
+            fputc(s[i], f);
         }
     }
+}
+
+void helpdoc_man_escape(FILE *f, const char *s)
+{
+    escape_n(f, s, strlen(s), 0);
 }
 
 /* Escapes a macro's quoted argument: no '"' may end it early. */
 static void escape_arg(FILE *f, const char *s)
 {
     fputc('"', f);
-    for (; *s != '\0'; s++) {
-        if (*s == '"') {
-            fputs("\\(dq", f);
-        } else if (*s == '\\') {
-            fputs("\\e", f);
-        } else if (*s == '-') {
-            fputs("\\-", f);
-        } else {
-            fputc(*s, f);
-        }
-    }
+    escape_n(f, s, strlen(s), 1);
     fputc('"', f);
 }
 
-/* Prints one line of text as a roff text line: a leading '.' or '\'' would
+/* Prints len bytes of s as a roff text line: a leading '.' or '\'' would
  * make it a request, so it gets the zero-width \& in front. */
 static void text_line(FILE *f, const char *s, size_t len)
 {
-    char line[2048];
-
-    if (len >= sizeof(line)) {
-        len = sizeof(line) - 1;
-    }
-    memcpy(line, s, len);
-    line[len] = '\0';
-    if (line[0] == '.' || line[0] == '\'') {
+    if (len > 0 && (s[0] == '.' || s[0] == '\'')) {
         fputs("\\&", f);
     }
-    helpdoc_man_escape(f, line);
+    escape_n(f, s, len, 0);
     fputc('\n', f);
 }
 
@@ -205,15 +197,8 @@ void helpdoc_man_text(FILE *f, const char *text)
 /* Prints one word of a tag or synopsis: options bold, placeholders italic. */
 static void tag_word(FILE *f, const char *w, size_t len)
 {
-    char word[256];
-
-    if (len >= sizeof(word)) {
-        len = sizeof(word) - 1;
-    }
-    memcpy(word, w, len);
-    word[len] = '\0';
-    fputs(word[0] == '-' ? "\\fB" : "\\fI", f);
-    helpdoc_man_escape(f, word);
+    fputs(len > 0 && w[0] == '-' ? "\\fB" : "\\fI", f);
+    escape_n(f, w, len, 0);
     fputs("\\fR", f);
 }
 

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "error.h"
 #include "http.h"
+#include "testutil.h"
 
 /* Parses the NULL-terminated words after the program name into c (from
  * the defaults). Returns config_parse_args()'s result; err gets its
@@ -134,21 +135,6 @@ static void test_http_opts(void **state)
     assert_int_equal(o.write_max, c.write_max);
 }
 
-/* Writes text to a fresh temporary file; path gets its name. */
-static void write_temp(char *path, size_t len, const char *text)
-{
-    FILE *f;
-    int fd;
-
-    snprintf(path, len, "/tmp/test_config.XXXXXX");
-    fd = mkstemp(path);
-    assert_true(fd >= 0);
-    f = fdopen(fd, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void test_file_sets_every_kind(void **state)
 {
     static const char text[] = "\xef\xbb\xbf# a comment after a byte order mark\n"
@@ -165,7 +151,7 @@ static void test_file_sets_every_kind(void **state)
     struct config c;
 
     (void)state;
-    write_temp(path, sizeof(path), text);
+    testutil_temp_file(path, sizeof(path), text);
     config_defaults(&c);
     assert_int_equal(config_read_file(&c, path, err, sizeof(err)), 0);
     assert_string_equal(c.data_dir, "/var/lib/coachq");
@@ -200,7 +186,7 @@ static void test_file_refusals(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        write_temp(path, sizeof(path), cases[i].text);
+        testutil_temp_file(path, sizeof(path), cases[i].text);
         config_defaults(&c);
         assert_int_equal(config_read_file(&c, path, err, sizeof(err)), ERROR_CONFIG);
         snprintf(want, sizeof(want), "%s:%s", path, cases[i].message);
@@ -221,8 +207,8 @@ static void test_file_precedence(void **state)
     struct config c;
 
     (void)state;
-    write_temp(path, sizeof(path), "max-connections = 7\nidle-timeout = 9\n");
-    write_temp(env_path, sizeof(env_path), "max-connections = 8\ncursor-ttl = 11\n");
+    testutil_temp_file(path, sizeof(path), "max-connections = 7\nidle-timeout = 9\n");
+    testutil_temp_file(env_path, sizeof(env_path), "max-connections = 8\ncursor-ttl = 11\n");
     {
         const char *words[] = {"--max-connections", "5", "--config", path, NULL};
 
@@ -286,7 +272,7 @@ static void test_file_round_trip(void **state)
     assert_non_null(m);
     config_print_file(m, &d, 0);
     fclose(m);
-    write_temp(path, sizeof(path), text);
+    testutil_temp_file(path, sizeof(path), text);
     config_defaults(&c);
     c.max_connections = 1;
     c.dash_off = 1;

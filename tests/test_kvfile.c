@@ -16,21 +16,7 @@
 
 #include "cli.h"
 #include "kvfile.h"
-
-/* Writes text to a fresh temporary file; path gets its name. */
-static void write_temp(char *path, size_t len, const char *text)
-{
-    FILE *f;
-    int fd;
-
-    snprintf(path, len, "/tmp/test_kvfile.XXXXXX");
-    fd = mkstemp(path);
-    assert_true(fd >= 0);
-    f = fdopen(fd, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
+#include "testutil.h"
 
 /* Collects "key=value@line;" for every setting; refuses the key "bad". */
 static int collect(void *arg, const char *key, const char *value, unsigned line, char *msg,
@@ -62,7 +48,7 @@ static void test_lines(void **state)
     char path[64], err[256], out[512] = "";
 
     (void)state;
-    write_temp(path, sizeof(path), text);
+    testutil_temp_file(path, sizeof(path), text);
     assert_int_equal(kvfile_read(path, collect, out, err, sizeof(err)), 0);
     assert_string_equal(out, "a=1@4;b=2@5;c=x y@6;d=\"@7;e=@8;f=p#q # not a comment@9;g== h@10;");
     unlink(path);
@@ -84,7 +70,7 @@ static void test_refusals(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         out[0] = '\0';
-        write_temp(path, sizeof(path), cases[i].text);
+        testutil_temp_file(path, sizeof(path), cases[i].text);
         assert_int_equal(kvfile_read(path, collect, out, err, sizeof(err)), cases[i].rc);
         snprintf(want, sizeof(want), "%s:%s", path, cases[i].message);
         assert_string_equal(err, want);
@@ -96,7 +82,7 @@ static void test_refusals(void **state)
     memcpy(longline, "a = ", 4);
     longline[KVFILE_MAX_LINE + 8] = '\n';
     longline[KVFILE_MAX_LINE + 9] = '\0';
-    write_temp(path, sizeof(path), longline);
+    testutil_temp_file(path, sizeof(path), longline);
     out[0] = '\0';
     assert_int_equal(kvfile_read(path, collect, out, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, ":1: line too long"));
@@ -147,7 +133,7 @@ static void test_client_config(void **state)
 
     (void)state;
     unsetenv("COACHQ_SERVER");
-    write_temp(path, sizeof(path), "# the client\nserver = \"bad host:port:x\"\nca = /x\n");
+    testutil_temp_file(path, sizeof(path), "# the client\nserver = \"bad host:port:x\"\nca = /x\n");
     setenv("COACHQ_CONFIG", path, 1);
     /* The file's server is used (and refused as not HOST:PORT)... */
     assert_int_equal(run_cli(whoami, &err), CLI_EXIT_USAGE);
@@ -159,7 +145,7 @@ static void test_client_config(void **state)
     free(err);
     unlink(path);
 
-    write_temp(path, sizeof(path), "server = 127.0.0.1:7443\nsevrer = x\n");
+    testutil_temp_file(path, sizeof(path), "server = 127.0.0.1:7443\nsevrer = x\n");
     setenv("COACHQ_CONFIG", path, 1);
     assert_int_equal(run_cli(whoami, &err), CLI_EXIT_USAGE);
     snprintf(want, sizeof(want), "%s:2: unknown key 'sevrer' (known: server, cert, key, ca)", path);
