@@ -32,7 +32,8 @@ PACKAGES=(build-essential cmake pkg-config clang-format openssl
           prometheus dpkg-dev systemd
           # The change feed's tests: curl, and PostgreSQL 15 for its recipe
           # (installed with its service neither started nor enabled).
-          curl postgresql-15)
+          curl postgresql-15
+          groff-base man-db)
 # The Debian 12 security release of OpenSSL that coachq was last checked
 # with; an older libssl3 is upgraded from Debian's security archive.
 MIN_LIBSSL=3.0.22-1~deb12u2

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "helpdoc.h"
 #include "validate.h"
 
 /* ---- Commands and their options ------------------------------------- */
@@ -264,64 +265,112 @@ int admin_arg_id(const struct admin *a, const char *what, const char *s)
     return 0;
 }
 
-/* Prints text wrapped at 100 columns, continuation lines indented by
- * indent; the first line starts where the cursor is, at column indent. */
-static void print_wrapped(FILE *f, const char *text, int indent)
-{
-    const size_t width = 100 - (size_t)indent;
-    const char *help = text;
-    size_t len = strlen(help);
-
-    while (len > width) {
-        size_t cut = width;
-
-        while (cut > 0 && help[cut] != ' ') {
-            cut--;
-        }
-        if (cut == 0) {
-            cut = width;
-        }
-        fprintf(f, "%.*s\n%*s", (int)cut, help, indent, "");
-        help += cut;
-        len -= cut;
-        while (*help == ' ') {
-            help++;
-            len--;
-        }
-    }
-    fprintf(f, "%s\n", help);
-}
+#define ADMIN_HELP_COL 27
+#define ADMIN_HELP_WIDTH 100
 
 /* Prints "  LEFT  help" with the help wrapped. */
 static void print_opt_line(FILE *f, const char *left, const char *help)
 {
-    if (strlen(left) > 24) {
-        fprintf(f, "  %s\n  %-24s ", left, "");
-    } else {
-        fprintf(f, "  %-24s ", left);
-    }
-    print_wrapped(f, help, 27);
+    helpdoc_opt(f, left, help, NULL, ADMIN_HELP_COL, ADMIN_HELP_WIDTH);
+}
+
+/* The options every command takes besides its own, as --help and the man
+ * page list them. */
+static const struct admin_opt opts_implied[] = {
+    {"data", "DIR", "data directory [data]"},
+    {NULL, NULL, NULL},
+};
+
+const char admin_exit_status[] =
+    "Exit status of a verb: 0 done, 1 failed (nothing changed; the message says why), "
+    "2 usage error.";
+
+/* Writes the command's words and arguments: "user add ID". */
+static void cmd_words(const struct admin_cmd *c, char *out, size_t len)
+{
+    snprintf(out, len, "%s%s%s%s%s", c->verb, c->sub != NULL ? " " : "",
+             c->sub != NULL ? c->sub : "", c->args[0] ? " " : "", c->args);
+}
+
+/* Writes an option's "--name ARG" (or "--name" for a flag). */
+static void opt_left(const struct admin_opt *o, char *out, size_t len)
+{
+    snprintf(out, len, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
 }
 
 /* Prints one command's help. */
 static void cmd_help(FILE *f, const char *prog, const struct admin_cmd *c)
 {
-    char left[64];
+    char left[64], words[128];
     size_t i;
 
-    fprintf(f, "Usage: %s %s%s%s%s%s [options]\n\n", prog, c->verb, c->sub != NULL ? " " : "",
-            c->sub != NULL ? c->sub : "", c->args[0] ? " " : "", c->args);
-    print_wrapped(f, c->help, 0);
+    cmd_words(c, words, sizeof(words));
+    fprintf(f, "Usage: %s %s [options]\n\n", prog, words);
+    helpdoc_wrap(f, c->help, 0, ADMIN_HELP_WIDTH);
     fprintf(f, "\nOptions:\n");
     for (i = 0; c->opts[i].name != NULL; i++) {
-        snprintf(left, sizeof(left), "--%s%s%s", c->opts[i].name, c->opts[i].arg ? " " : "",
-                 c->opts[i].arg ? c->opts[i].arg : "");
+        opt_left(&c->opts[i], left, sizeof(left));
         print_opt_line(f, left, c->opts[i].help);
     }
-    print_opt_line(f, "--data DIR", "data directory [data]");
+    for (i = 0; opts_implied[i].name != NULL; i++) {
+        opt_left(&opts_implied[i], left, sizeof(left));
+        print_opt_line(f, left, opts_implied[i].help);
+    }
     print_opt_line(f, "-h, --help", "show this help");
-    fprintf(f, "\nExit status: 0 done, 1 failed (nothing changed; the message says why), "
-               "2 usage error.\n");
+    fputc('\n', f);
+    helpdoc_wrap(f, admin_exit_status, 0, ADMIN_HELP_WIDTH);
+}
+
+void admin_usage(FILE *f)
+{
+    char words[128];
+
+    fprintf(f, "\nAdministration (on the server host; each verb takes --data DIR and --help):\n");
+    for (size_t i = 0; i < ADMIN_NCMDS; i++) {
+        cmd_words(&admin_cmds[i], words, sizeof(words));
+        helpdoc_opt(f, words, admin_cmds[i].help, NULL, 32, 80);
+    }
+    helpdoc_wrap(f, admin_exit_status, 0, 80);
+}
+
+void admin_man_synopsis(FILE *f, const char *prog)
+{
+    char cmd[160];
+
+    for (size_t i = 0; i < ADMIN_NCMDS; i++) {
+        const struct admin_cmd *c = &admin_cmds[i];
+        char args[128];
+
+        snprintf(cmd, sizeof(cmd), "%s %s%s%s", prog, c->verb, c->sub != NULL ? " " : "",
+                 c->sub != NULL ? c->sub : "");
+        snprintf(args, sizeof(args), "%s%s[options]", c->args, c->args[0] ? " " : "");
+        helpdoc_man_synopsis(f, cmd, args);
+    }
+}
+
+void admin_man_commands(FILE *f, const char *prog)
+{
+    char left[64], words[128], title[200];
+
+    helpdoc_man_text(f, "Every command accepts \"--option value\" and \"--option=value\", and "
+                        "takes these options besides its own:");
+    for (size_t i = 0; opts_implied[i].name != NULL; i++) {
+        opt_left(&opts_implied[i], left, sizeof(left));
+        helpdoc_man_opt(f, left, opts_implied[i].help, NULL);
+    }
+    helpdoc_man_opt(f, "-h, --help", "show this help", NULL);
+    for (size_t i = 0; i < ADMIN_NCMDS; i++) {
+        const struct admin_cmd *c = &admin_cmds[i];
+
+        cmd_words(c, words, sizeof(words));
+        snprintf(title, sizeof(title), "%s %s", prog, words);
+        helpdoc_man_subsection(f, title);
+        helpdoc_man_text(f, c->help);
+        for (size_t k = 0; c->opts[k].name != NULL; k++) {
+            opt_left(&c->opts[k], left, sizeof(left));
+            helpdoc_man_opt(f, left, c->opts[k].help, NULL);
+        }
+    }
 }
 
 /* Prints the subcommands of a verb. */

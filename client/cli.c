@@ -22,6 +22,7 @@
 
 #include "cli_int.h"
 #include "client.h"
+#include "kvfile.h"
 #include "localstore.h"
 #include "str.h"
 #include "uuid.h"
@@ -109,14 +110,19 @@ static int common_option(struct cli *x, int opt, const char *arg)
  * caller, or to -1 when there are no more; or an exit code: CLI_EXIT_OK
  * after the help, CLI_EXIT_USAGE for a bad value.
  */
-int cli_next_option(struct cli *x, int argc, char **argv, const char *shortopts,
-                    const struct option *opts, const char *help, int *opt)
+int cli_next_option(struct cli *x, int argc, char **argv, const struct cli_doc *doc, int *opt)
 {
+    struct option opts[CLI_MAX_OPTS];
+    char shortopts[32];
+
+    /* Rebuilt at each call: getopt_long() keeps its place in argv, not in
+     * the table, and the table is small. */
+    cli_getopt_table(doc, doc == &cli_doc_main, opts, CLI_MAX_OPTS, shortopts, sizeof(shortopts));
     for (;;) {
         int h;
         *opt = getopt_long(argc, argv, shortopts, opts, NULL);
         if (*opt == 'h') {
-            fputs(help, x->out);
+            cli_print_help(x->out, doc);
             return CLI_EXIT_OK;
         }
         if (*opt == -1) {
@@ -149,17 +155,12 @@ int cli_bad_option(struct cli *x, int argc, char **argv)
  * from optind on. Returns -1 to go on, or an exit code (--help printed
  * help).
  */
-int cli_json_options(struct cli *x, int argc, char **argv, const char *help, int *json)
+int cli_json_options(struct cli *x, int argc, char **argv, const struct cli_doc *doc, int *json)
 {
-    static const struct option opts[] = {
-        COMMON_OPTIONS,
-        {"json", no_argument, NULL, OPT_JSON},
-        {NULL, 0, NULL, 0},
-    };
     int opt;
 
     for (;;) {
-        int rc = cli_next_option(x, argc, argv, "h", opts, help, &opt);
+        int rc = cli_next_option(x, argc, argv, doc, &opt);
         if (rc >= 0) {
             return rc;
         }
@@ -176,9 +177,9 @@ int cli_json_options(struct cli *x, int argc, char **argv, const char *help, int
 }
 
 /* As cli_json_options() without --json, for a command with no arguments. */
-int cli_simple_options(struct cli *x, int argc, char **argv, const char *help)
+int cli_simple_options(struct cli *x, int argc, char **argv, const struct cli_doc *doc)
 {
-    int rc = cli_json_options(x, argc, argv, help, NULL);
+    int rc = cli_json_options(x, argc, argv, doc, NULL);
 
     if (rc < 0 && optind < argc) {
         return cli_usage(x, "unexpected argument '%s'", argv[optind]);
@@ -188,10 +189,10 @@ int cli_simple_options(struct cli *x, int argc, char **argv, const char *help)
 
 /* As cli_json_options(), for a command whose one argument is an observation's
  * UUID, which it parses into id. */
-int cli_id_options(struct cli *x, int argc, char **argv, const char *help, int *json,
+int cli_id_options(struct cli *x, int argc, char **argv, const struct cli_doc *doc, int *json,
                    uint8_t id[UUID_LEN])
 {
-    int rc = cli_json_options(x, argc, argv, help, json);
+    int rc = cli_json_options(x, argc, argv, doc, json);
 
     if (rc >= 0) {
         return rc;
@@ -211,13 +212,13 @@ int cli_id_options(struct cli *x, int argc, char **argv, const char *help, int *
  * take. Positional arguments are left from optind on. Returns -1 to go
  * on, or an exit code (--help printed help).
  */
-int cli_parse_options(struct cli *x, int argc, char **argv, const struct option *opts,
-                      const char *help, cli_take_option_cb take, void *arg)
+int cli_parse_options(struct cli *x, int argc, char **argv, const struct cli_doc *doc,
+                      cli_take_option_cb take, void *arg)
 {
     int opt;
 
     for (;;) {
-        int rc = cli_next_option(x, argc, argv, "h", opts, help, &opt);
+        int rc = cli_next_option(x, argc, argv, doc, &opt);
 
         if (rc >= 0) {
             return rc;
@@ -237,19 +238,24 @@ int cli_parse_options(struct cli *x, int argc, char **argv, const struct option 
 
 /* ---- settings ------------------------------------------------------------ */
 
-static char *trim(char *s)
-{
-    char *e;
+/* The keys of the client's config file, in the order of their settings. */
+static const char *const config_keys[] = {"server", "cert", "key", "ca"};
 
-    while (*s == ' ' || *s == '\t') {
-        s++;
+/* kvfile_read()'s callback: one "key = value" line into its setting. */
+static int config_line(void *arg, const char *key, const char *value, unsigned line, char *msg,
+                       size_t msglen)
+{
+    char(*vals)[PATH_LEN] = arg;
+
+    (void)line;
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(key, config_keys[i]) == 0) {
+            str_copy(vals[i], PATH_LEN, value);
+            return 0;
+        }
     }
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) {
-        e--;
-    }
-    *e = '\0';
-    return s;
+    snprintf(msg, msglen, "unknown key '%.64s' (known: server, cert, key, ca)", key);
+    return -EINVAL;
 }
 
 /*
@@ -259,59 +265,17 @@ static char *trim(char *s)
  */
 static int read_config(struct cli *x, const char *path, int required, char vals[4][PATH_LEN])
 {
-    static const char *const keys[] = {"server", "cert", "key", "ca"};
-    FILE *f = fopen(path, "r");
-    char line[2048];
-    unsigned lineno = 0;
-    int rc = CLI_EXIT_USAGE;
+    char err[PATH_LEN + 600];
+    int rc = kvfile_read(path, config_line, vals, err, sizeof(err));
 
-    if (f == NULL) {
-        if (!required && errno == ENOENT) {
-            return 0;
-        }
-        cli_msg(x, "cannot read config file %s: %s", path, strerror(errno));
+    if (rc == -ENOENT && !required) {
+        return 0;
+    }
+    if (rc < 0) {
+        cli_msg(x, "%s", err);
         return CLI_EXIT_USAGE;
     }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        char *eq;
-        char *k;
-        char *v;
-        size_t vl;
-        int found = 0;
-
-        lineno++;
-        k = trim(line);
-        if (*k == '\0' || *k == '#') {
-            continue;
-        }
-        eq = strchr(k, '=');
-        if (eq == NULL) {
-            cli_msg(x, "%s:%u: expected \"key = value\"", path, lineno);
-            goto out;
-        }
-        *eq = '\0';
-        k = trim(k);
-        v = trim(eq + 1);
-        vl = strlen(v);
-        if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
-            v[vl - 1] = '\0';
-            v++;
-        }
-        for (size_t i = 0; i < 4; i++) {
-            if (strcmp(k, keys[i]) == 0) {
-                str_copy(vals[i], PATH_LEN, v);
-                found = 1;
-            }
-        }
-        if (!found) {
-            cli_msg(x, "%s:%u: unknown key '%s' (known: server, cert, key, ca)", path, lineno, k);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    fclose(f);
-    return rc;
+    return 0;
 }
 
 /* Splits "host:port", "[v6]:port" or "host" into x->host and x->port. */
@@ -542,62 +506,8 @@ int cli_request_failed(struct cli *x, int rc, const struct client_error *e)
 
 /* ---- main ---------------------------------------------------------------- */
 
-static const char *const main_help =
-    "Usage: coachq [OPTIONS] COMMAND [ARGS]\n"
-    "The coachq client: submit coaching observations to coachqd and query them.\n"
-    "\n"
-    "Commands:\n"
-    "  observe             score a live session in the terminal (saved as you type)\n"
-    "  amend ID            correct one of your observations (a new version)\n"
-    "  mine                your recent observations and what waits in your outbox\n"
-    "  queue list|flush|show ID|discard ID\n"
-    "                      the outbox: observations waiting for the server\n"
-    "  submit FILE...      send observations from JSON files (- = standard input);\n"
-    "                      queued in the outbox when the server is unreachable\n"
-    "  get ID              print one observation\n"
-    "  history ID          print every version of an observation (amendments)\n"
-    "  list --coach ID     list observations (also --observer, --coachee)\n"
-    "  rubrics [show ID]   list the rubrics, or print one in full (cached offline)\n"
-    "  cert status [ID]    print an observer's certifications and calibration results\n"
-    "  reference add FILE  register a calibration reference session\n"
-    "  dashboard KIND [ID] print a dashboard: managers, manager, programme, observers,\n"
-    "                      me (also --json, or --csv TABLE)\n"
-    "  outcomes import FILE.csv\n"
-    "                      import business results (leads, administrators)\n"
-    "  export observations --format csv|ndjson [--since DATE|--after SEQ] [-o FILE]\n"
-    "                      export every record (leads, administrators)\n"
-    "  stats               print the server's counters\n"
-    "  whoami              print your user id and roles as the server sees them\n"
-    "Run 'coachq COMMAND --help' for a command's options.\n"
-    "\n"
-    "Options (also accepted after COMMAND):\n"
-    "  --version           print the version\n" COMMON_HELP
-    "\nExit status: 0 success, 1 a record or request failed, 2 usage,\n"
-    "3 connection or TLS failure.\n";
-
-struct command {
-    const char *name;
-    int (*run)(struct cli *x, int argc, char **argv);
-};
-
-static const struct command commands[] = {
-    {"submit", cli_cmd_submit},       {"get", cli_cmd_get},
-    {"history", cli_cmd_history},     {"list", cli_cmd_list},
-    {"rubrics", cli_cmd_rubrics},     {"cert", cli_cmd_cert},
-    {"reference", cli_cmd_reference}, {"stats", cli_cmd_stats},
-    {"whoami", cli_cmd_whoami},       {"queue", cli_cmd_queue},
-    {"mine", cli_cmd_mine},           {"observe", cli_cmd_observe},
-    {"amend", cli_cmd_amend},         {"dashboard", cli_cmd_dashboard},
-    {"outcomes", cli_cmd_outcomes},   {"export", cli_cmd_export},
-};
-
 int cli_main(int argc, char **argv, FILE *out, FILE *err)
 {
-    static const struct option opts[] = {
-        COMMON_OPTIONS,
-        {"version", no_argument, NULL, OPT_VERSION},
-        {NULL, 0, NULL, 0},
-    };
     struct cli x;
     struct sigaction sa;
     char cmdname[64];
@@ -621,7 +531,7 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
     optind = 0;
     opterr = 0;
     for (;;) {
-        rc = cli_next_option(&x, argc, argv, "+h", opts, main_help, &opt);
+        rc = cli_next_option(&x, argc, argv, &cli_doc_main, &opt);
         if (rc >= 0) {
             return rc;
         }
@@ -632,21 +542,25 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
             fprintf(out, "%s\n", CLIENT_VERSION);
             return CLI_EXIT_OK;
         }
+        if (opt == OPT_HELP_MAN) {
+            cli_print_man(out, COACHQ_VERSION);
+            return CLI_EXIT_OK;
+        }
         return cli_bad_option(&x, argc, argv);
     }
     if (optind >= argc) {
         return cli_usage(&x, "no command given");
     }
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strcmp(argv[optind], commands[i].name) == 0) {
+    for (size_t i = 0; i < cli_ncommands; i++) {
+        if (strcmp(argv[optind], cli_commands[i].doc->name) == 0) {
             int sub_argc = argc - optind;
             char **sub_argv = argv + optind;
 
-            snprintf(cmdname, sizeof(cmdname), "coachq %s", commands[i].name);
+            snprintf(cmdname, sizeof(cmdname), "coachq %s", cli_commands[i].doc->name);
             x.cmd = cmdname;
             /* Restart getopt on the command's own arguments. */
             optind = 0;
-            rc = commands[i].run(&x, sub_argc, sub_argv);
+            rc = cli_commands[i].run(&x, sub_argc, sub_argv);
             fflush(out);
             return rc;
         }

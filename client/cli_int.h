@@ -39,6 +39,8 @@
 /* Largest page the client asks for; the server may cap it lower. */
 #define LIST_PAGE_MAX 500u
 #define PATH_LEN 1024
+/* Options of one command, the common ones included, at most. */
+#define CLI_MAX_OPTS 32
 
 /* Long-only options. */
 enum {
@@ -64,31 +66,77 @@ enum {
     OPT_FOCUS,
     OPT_RESUME,
     OPT_FIX,
+    OPT_CSV,
+    OPT_WIDTH,
+    OPT_HELP_MAN,
+    OPT_FORMAT,
+    OPT_AFTER,
+    OPT_OUTPUT,
 };
 
-#define COMMON_OPTIONS                                                                             \
-    {"server", required_argument, NULL, OPT_SERVER}, {"cert", required_argument, NULL, OPT_CERT},  \
-        {"key", required_argument, NULL, OPT_KEY}, {"ca", required_argument, NULL, OPT_CA},        \
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},                                         \
-        {"data-dir", required_argument, NULL, OPT_DATA_DIR},                                       \
-    {                                                                                              \
-        "help", no_argument, NULL, 'h'                                                             \
-    }
+/*
+ * One option of a command (cli_doc.c): its long name, getopt_long()'s value
+ * (an OPT_* above, or a letter that is also its short form), the value's
+ * placeholder (NULL: a flag) and its help.
+ */
+struct cli_opt {
+    const char *name;
+    int val;
+    const char *arg;
+    const char *help;
+};
 
-#define COMMON_HELP                                                                                \
-    "Connection options (flag > environment > config file > default):\n"                           \
-    "  --server HOST:PORT  coachqd's protocol port (COACHQ_SERVER; default " DEFAULT_SERVER ")\n"  \
-    "  --cert FILE         your user certificate, PEM (COACHQ_CERT; default " DEFAULT_CERT ")\n"   \
-    "  --key FILE          its private key, PEM (COACHQ_KEY; default " DEFAULT_KEY ")\n"           \
-    "  --ca FILE           the deployment CA, PEM (COACHQ_CA; default " DEFAULT_CA ")\n"           \
-    "  --timeout SECONDS   give up when the server makes no progress for this long (30)\n"         \
-    "  --data-dir DIR      the local store: outbox, saved session, cached rubrics\n"               \
-    "                      (flag > COACHQ_DATA_DIR > $XDG_DATA_HOME/coachq >\n"                    \
-    "                      ~/.local/share/coachq; not read from the config file)\n"                \
-    "  -h, --help          show this help\n"                                                       \
-    "The config file is $COACHQ_CONFIG, or $XDG_CONFIG_HOME/coachq/config, or\n"                   \
-    "~/.config/coachq/config, with lines like \"server = coachq.example.com:7443\"\n"              \
-    "(keys: server, cert, key, ca; '#' starts a comment).\n"
+/*
+ * One command's documentation, the one source of its options, its --help
+ * and its part of coachq(1). Strings are static.
+ */
+struct cli_doc {
+    const char *name;           /* "submit"; "" for coachq itself */
+    const char *brief;          /* the command list's left column: "submit FILE..." */
+    const char *summary;        /* the command list's right column */
+    const char *usage;          /* the forms after "coachq NAME", one per line */
+    const char *text;           /* what it does: lines, paragraphs between blank lines */
+    const struct cli_opt *opts; /* its own options, ending with a NULL name */
+    const char *exit;           /* "Exit status: ..." */
+};
+
+/* The options every command takes (--server, --cert, ..., --help). */
+extern const struct cli_opt cli_common_opts[];
+
+/* The documentation of coachq itself and of each command (cli_doc.c). */
+extern const struct cli_doc cli_doc_main, cli_doc_observe, cli_doc_amend, cli_doc_mine,
+    cli_doc_queue, cli_doc_submit, cli_doc_get, cli_doc_history, cli_doc_list, cli_doc_rubrics,
+    cli_doc_cert, cli_doc_reference, cli_doc_dashboard, cli_doc_outcomes, cli_doc_export,
+    cli_doc_stats, cli_doc_whoami;
+
+struct cli;
+
+/* One command: its documentation (whose name is the command's word) and
+ * its entry point (the cli_cmd_* functions below). */
+struct cli_command {
+    const struct cli_doc *doc;
+    int (*run)(struct cli *x, int argc, char **argv);
+};
+
+/* Every command (cli_ncommands of them), in the order the main help and
+ * coachq(1) list them. */
+extern const struct cli_command cli_commands[];
+extern const size_t cli_ncommands;
+
+/*
+ * Fills opts (cap entries, ending with a zero entry) and shortopts (scap
+ * bytes) for getopt_long() from d's options and the common ones.
+ * stop_at_command: coachq's own options, which stop at the command's name
+ * ("+") and include the hidden --help-man.
+ */
+void cli_getopt_table(const struct cli_doc *d, int stop_at_command, struct option *opts, size_t cap,
+                      char *shortopts, size_t scap);
+
+/* Prints d's --help to f. */
+void cli_print_help(FILE *f, const struct cli_doc *d);
+
+/* Prints the man page coachq(1) in roff to f; version goes in its footer. */
+void cli_print_man(FILE *f, const char *version);
 
 /* One run of cli_main(). */
 struct cli {
@@ -138,13 +186,13 @@ int cli_usage(struct cli *x, const char *fmt, ...) __attribute__((format(printf,
 int cli_parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
 /*
- * Takes the next command-line option, handling those every command takes
- * and -h, which prints help. Returns -1 with *opt set to the option for the
+ * Takes the next command-line option of the command doc documents (its
+ * options and the common ones, from doc's table), handling those every
+ * command takes and -h, which prints doc's help. Returns -1 with *opt set to the option for the
  * caller, or to -1 when there are no more; or an exit code: CLI_EXIT_OK
  * after the help, CLI_EXIT_USAGE for a bad value.
  */
-int cli_next_option(struct cli *x, int argc, char **argv, const char *shortopts,
-                    const struct option *opts, const char *help, int *opt);
+int cli_next_option(struct cli *x, int argc, char **argv, const struct cli_doc *doc, int *opt);
 
 /* Reports an option getopt_long refused. */
 int cli_bad_option(struct cli *x, int argc, char **argv);
@@ -155,14 +203,14 @@ int cli_bad_option(struct cli *x, int argc, char **argv);
  * from optind on. Returns -1 to go on, or an exit code (--help printed
  * help).
  */
-int cli_json_options(struct cli *x, int argc, char **argv, const char *help, int *json);
+int cli_json_options(struct cli *x, int argc, char **argv, const struct cli_doc *doc, int *json);
 
 /* As cli_json_options() without --json, for a command with no arguments. */
-int cli_simple_options(struct cli *x, int argc, char **argv, const char *help);
+int cli_simple_options(struct cli *x, int argc, char **argv, const struct cli_doc *doc);
 
 /* As cli_json_options(), for a command whose one argument is an observation's
  * UUID, which it parses into id. */
-int cli_id_options(struct cli *x, int argc, char **argv, const char *help, int *json,
+int cli_id_options(struct cli *x, int argc, char **argv, const struct cli_doc *doc, int *json,
                    uint8_t id[UUID_LEN]);
 
 /*
@@ -170,8 +218,8 @@ int cli_id_options(struct cli *x, int argc, char **argv, const char *help, int *
  * take. Positional arguments are left from optind on. Returns -1 to go
  * on, or an exit code (--help printed help).
  */
-int cli_parse_options(struct cli *x, int argc, char **argv, const struct option *opts,
-                      const char *help, cli_take_option_cb take, void *arg);
+int cli_parse_options(struct cli *x, int argc, char **argv, const struct cli_doc *doc,
+                      cli_take_option_cb take, void *arg);
 
 /* Fills o with the resolved settings (its strings borrowed from x).
  * Returns 0 or an exit code. */

@@ -22,18 +22,12 @@
 
 /* ---- stats and whoami ---------------------------------------------------- */
 
-static const char *const stats_help =
-    "Usage: coachq stats [OPTIONS]\n"
-    "Prints the server's counters (commits, records, group-commit batch sizes,\n"
-    "commit latency, connections).\n"
-    "\n" COMMON_HELP;
-
 int cli_cmd_stats(struct cli *x, int argc, char **argv)
 {
     struct client *c = NULL;
     Coachq__V1__Stats *st = NULL;
     struct client_error e;
-    int rc = cli_simple_options(x, argc, argv, stats_help);
+    int rc = cli_simple_options(x, argc, argv, &cli_doc_stats);
 
     if (rc >= 0) {
         return rc;
@@ -67,18 +61,12 @@ out:
     return rc;
 }
 
-static const char *const whoami_help =
-    "Usage: coachq whoami [OPTIONS]\n"
-    "Connects and prints who the server thinks you are (the user id from your\n"
-    "certificate and your roles), and the server's version and limits.\n"
-    "\n" COMMON_HELP;
-
 int cli_cmd_whoami(struct cli *x, int argc, char **argv)
 {
     struct client *c = NULL;
     const Coachq__V1__Welcome *w;
     char role[64];
-    int rc = cli_simple_options(x, argc, argv, whoami_help);
+    int rc = cli_simple_options(x, argc, argv, &cli_doc_whoami);
 
     if (rc >= 0) {
         return rc;
@@ -114,41 +102,6 @@ int cli_cmd_whoami(struct cli *x, int argc, char **argv)
 #define DASH_OUT_MAX (64u * 1024u * 1024u)
 /* Terminal tables: the width when standard output is not a terminal. */
 #define DASH_DEFAULT_WIDTH 100u
-
-static const char *const dashboard_help =
-    "Usage: coachq dashboard KIND [SUBJECT] [OPTIONS]\n"
-    "Prints a dashboard as the server computes it for you: the same figures as\n"
-    "the web pages and the /api/v1 JSON and CSV. KIND is one of\n"
-    "  managers [SLM]   My managers: per front-line manager the quality trend beside\n"
-    "                   their inputs, the behaviour heat-map, volume vs quality,\n"
-    "                   actions (second-level managers; leads and administrators\n"
-    "                   name the SLM)\n"
-    "  manager FLM      Manager detail: per behaviour over weeks, markers, recent\n"
-    "                   observations (the manager, the managers above them, leads)\n"
-    "  programme        Programme impact: quality before and after training against\n"
-    "                   the not-yet-trained, attendance beside quality, outcomes\n"
-    "                   (enablement leads, administrators)\n"
-    "  observers        Observer reliability: certification, calibration agreement,\n"
-    "                   double coding, severity drift, coverage (leads, administrators)\n"
-    "  me [FLM]         My coaching: your own trend and what to focus on next\n"
-    "Without SUBJECT the dashboard is about you. Every figure shows its n; below\n"
-    "the server's minimum n it reads \"insufficient data\", never a number.\n"
-    "\n"
-    "Options:\n"
-    "  --rubric ID         the rubric (default coaching-conversation)\n"
-    "  --until YYYY-MM-DD  the last week covered: up to the Sunday of that day's\n"
-    "                      ISO week (default this week)\n"
-    "  --json              print the dashboard as JSON (docs/dashboards.md)\n"
-    "  --csv TABLE         print one table as CSV (RFC 4180, CRLF); TABLE is its id,\n"
-    "                      as in the JSON's \"tables\"\n"
-    "  --width N           terminal tables fit N columns (default: the terminal's\n"
-    "                      width, or 100)\n" COMMON_HELP
-    "\nExit status: 0 success, 1 refused or not found, 2 usage, 3 connection failure.\n";
-
-enum {
-    OPT_CSV = 400,
-    OPT_WIDTH,
-};
 
 struct dashboard_args {
     Coachq__V1__GetDashboard q;
@@ -214,15 +167,6 @@ static int write_out(struct cli *x, const struct buf *b)
 
 int cli_cmd_dashboard(struct cli *x, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        COMMON_OPTIONS,
-        {"rubric", required_argument, NULL, OPT_RUBRIC},
-        {"until", required_argument, NULL, OPT_UNTIL},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"csv", required_argument, NULL, OPT_CSV},
-        {"width", required_argument, NULL, OPT_WIDTH},
-        {NULL, 0, NULL, 0},
-    };
     struct dashboard_args a;
     struct client *c = NULL;
     Coachq__V1__Dashboard *d = NULL;
@@ -233,7 +177,7 @@ int cli_cmd_dashboard(struct cli *x, int argc, char **argv)
     memset(&a, 0, sizeof(a));
     coachq__v1__get_dashboard__init(&a.q);
     buf_init(&b, DASH_OUT_MAX);
-    rc = cli_parse_options(x, argc, argv, opts, dashboard_help, take_dashboard_option, &a);
+    rc = cli_parse_options(x, argc, argv, &cli_doc_dashboard, take_dashboard_option, &a);
     if (rc >= 0) {
         return rc;
     }
@@ -305,28 +249,6 @@ out:
 #define OUTCOMES_FILE_MAX (64u * 1024u * 1024u)
 /* Parse errors shown before only their count is. */
 #define OUTCOMES_MAX_ERRS 20u
-
-static const char *const outcomes_help =
-    "Usage: coachq outcomes import [OPTIONS] FILE.csv\n"
-    "Imports business results from the CRM or another system of record\n"
-    "(enablement leads and administrators). FILE (- for standard input) is CSV\n"
-    "with the header\n"
-    "  subject_id,team,period,metric,value\n"
-    "subject_id: a person (a rep, or a manager); team: yes when the figure is for\n"
-    "the manager's whole team (else no or empty); period: a month 2026-09 or a\n"
-    "quarter 2026-Q3; metric: win_rate, pipeline_coverage, quota_attainment,\n"
-    "crm_completeness, sessions_held or your own [a-z0-9_] name; value: a number.\n"
-    "\n"
-    "The file is checked whole before anything is sent; every bad cell is\n"
-    "reported as FILE:LINE:COL. Rows go in chunks that fit the server's frame\n"
-    "limit, each stored in its own transaction. A row replaces the value of its\n"
-    "(subject, team, period, metric), so importing a file again is harmless: after\n"
-    "a failure, fix the file and run the command again.\n"
-    "Prints how many rows were added, changed and unchanged.\n"
-    "\n"
-    "Options:\n" COMMON_HELP
-    "\nExit status: 0 imported, 1 refused or the file has errors, 2 usage,\n"
-    "3 connection failure.\n";
 
 static void outcomes_err(const char *m, void *arg)
 {
@@ -410,7 +332,7 @@ int cli_cmd_outcomes(struct cli *x, int argc, char **argv)
     size_t n_errs = 0;
     size_t done = 0;
     int is_stdin;
-    int rc = cli_json_options(x, argc, argv, outcomes_help, NULL);
+    int rc = cli_json_options(x, argc, argv, &cli_doc_outcomes, NULL);
 
     if (rc >= 0) {
         return rc;

@@ -25,29 +25,6 @@
 
 #define EXPORT_PAGE 500
 
-static const char export_help[] =
-    "Usage: coachq export observations [--since DATE | --after SEQ] --format csv|ndjson\n"
-    "                                  [-o FILE] [OPTIONS]\n"
-    "Exports every observation record (each version of each observation, in the\n"
-    "server's sequence order) for enablement leads and administrators, in the flat\n"
-    "schema of the change feed (docs/operations.md, \"API tokens and the change feed\").\n"
-    "\n"
-    "  --format csv|ndjson  the output format (required)\n"
-    "  --since DATE        only sessions that started on or after DATE (YYYY-MM-DD,\n"
-    "                      UTC) or a UTC time (2026-11-02T14:30:00Z)\n"
-    "  --after SEQ         only records after sequence number SEQ (resume an export\n"
-    "                      from the last seq you kept)\n"
-    "  -o, --output FILE   write to FILE (through FILE.part, renamed when complete)\n"
-    "                      instead of standard output\n" COMMON_HELP
-    "\nExit status: 0 exported, 1 refused or failed (FILE is not written), 2 usage,\n"
-    "3 connection or TLS failure.\n";
-
-enum {
-    OPT_FORMAT = 1000,
-    OPT_AFTER,
-    OPT_OUTPUT,
-};
-
 struct export_args {
     enum obs_flat_format fmt;
     int have_fmt;
@@ -137,14 +114,6 @@ static void progress(struct cli *x, uint64_t after0, uint64_t last, uint64_t hea
 
 int cli_cmd_export(struct cli *x, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        COMMON_OPTIONS,
-        {"format", required_argument, NULL, OPT_FORMAT},
-        {"since", required_argument, NULL, OPT_SINCE},
-        {"after", required_argument, NULL, OPT_AFTER},
-        {"output", required_argument, NULL, 'o'},
-        {NULL, 0, NULL, 0},
-    };
     Coachq__V1__ExportObservations q = COACHQ__V1__EXPORT_OBSERVATIONS__INIT;
     struct export_args a;
     struct client *c = NULL;
@@ -162,7 +131,7 @@ int cli_cmd_export(struct cli *x, int argc, char **argv)
         int opt;
         int took;
 
-        rc = cli_next_option(x, argc, argv, "ho:", opts, export_help, &opt);
+        rc = cli_next_option(x, argc, argv, &cli_doc_export, &opt);
         if (rc >= 0) {
             goto out;
         }

@@ -134,53 +134,15 @@ static int start_ui(struct cli *x, struct localstore *ls, struct observe_opts *o
     return observe_run(ls, o, x->out, x->err);
 }
 
-static const char *const observe_help =
-    "Usage: coachq observe [OPTIONS]\n"
-    "Scores a live coaching session in a full-screen terminal UI (80x24 or more):\n"
-    "setup (rubric, coach, coachee, session type, focus), the live phase (a clock\n"
-    "and one key per marker), the ratings, the agreed actions, then review and\n"
-    "submit. Every keystroke is saved to the local store as it happens, so a\n"
-    "session survives a crash: continue it with --resume. A finished observation\n"
-    "goes to the outbox and is sent at once when the server can be reached; if\n"
-    "not, at the next start or by 'coachq queue flush'. The outbox is sent first\n"
-    "whenever the UI starts (one line says what became of it). Press ? in the UI\n"
-    "for the keys.\n"
-    "\n"
-    "Options (the setup asks for what is not given):\n"
-    "  --rubric ID[@V]     the rubric, and its version (default the latest)\n"
-    "  --coach ID          the manager observed\n"
-    "  --coachee ID        the rep\n"
-    "  --type TYPE         deal_review, call_review, pipeline_review, account_plan,\n"
-    "                      skill_practice or personal_check_in\n"
-    "  --focus FOCUS       process, skill or human\n"
-    "  --resume            continue the session saved in the local store\n"
-    "  --fix ID            open an outbox entry the server rejected, to correct and\n"
-    "                      resubmit it (see 'coachq queue list')\n" COMMON_HELP
-    "\nExit status: 0 stored or queued, 1 refused (kept in the outbox) or quit with\n"
-    "the session saved, 2 usage (also: nothing to resume, no such outbox entry),\n"
-    "3 the local store failed. A terminal smaller than 80x24 shows a message until\n"
-    "it grows.\n";
-
 int cli_cmd_observe(struct cli *x, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        COMMON_OPTIONS,
-        {"rubric", required_argument, NULL, OPT_RUBRIC},
-        {"coach", required_argument, NULL, OPT_COACH},
-        {"coachee", required_argument, NULL, OPT_COACHEE},
-        {"type", required_argument, NULL, OPT_TYPE},
-        {"focus", required_argument, NULL, OPT_FOCUS},
-        {"resume", no_argument, NULL, OPT_RESUME},
-        {"fix", required_argument, NULL, OPT_FIX},
-        {NULL, 0, NULL, 0},
-    };
     struct observe_args a;
     struct localstore *ls = NULL;
     Coachq__V1__OutboxEntry *fix = NULL;
     int rc;
 
     memset(&a, 0, sizeof(a));
-    rc = cli_parse_options(x, argc, argv, opts, observe_help, take_observe_option, &a);
+    rc = cli_parse_options(x, argc, argv, &cli_doc_observe, take_observe_option, &a);
     if (rc >= 0) {
         return rc;
     }
@@ -208,16 +170,6 @@ out:
     localstore_close(ls);
     return rc;
 }
-
-static const char *const amend_help =
-    "Usage: coachq amend [OPTIONS] ID\n"
-    "Corrects one of your stored observations: opens the UI of 'coachq observe' on\n"
-    "a copy of it, at the ratings. Submitting stores a new version that amends it\n"
-    "(with its own id); the original is kept, marked superseded ('coachq history\n"
-    "ID' shows every version). Only the observer may amend an observation, and\n"
-    "only within the amendment window the server enforces.\n"
-    "\n" COMMON_HELP "\nExit status: 0 stored or queued, 1 not yours, not found or refused,\n"
-    "2 usage, 3 connection failure (the original is fetched from the server).\n";
 
 /* Fetches the caller's own record id. Returns 0 or an exit code. */
 static int fetch_own(struct cli *x, const uint8_t id[UUID_LEN], Coachq__V1__StoredObservation **rec)
@@ -249,7 +201,7 @@ int cli_cmd_amend(struct cli *x, int argc, char **argv)
     struct localstore *ls = NULL;
     struct observe_opts o;
     uint8_t id[UUID_LEN];
-    int rc = cli_id_options(x, argc, argv, amend_help, NULL, id);
+    int rc = cli_id_options(x, argc, argv, &cli_doc_amend, NULL, id);
 
     if (rc >= 0) {
         return rc;

@@ -316,35 +316,6 @@ static int queue_discard(struct cli *x, struct localstore *ls, const uint8_t id[
     return rc;
 }
 
-static const char *const queue_help =
-    "Usage: coachq queue list [--json] [OPTIONS]\n"
-    "       coachq queue flush [--rejected] [OPTIONS]\n"
-    "       coachq queue show [--json] [OPTIONS] ID\n"
-    "       coachq queue discard [OPTIONS] ID\n"
-    "The outbox: finished observations waiting for the server, kept in the local\n"
-    "store (--data-dir) until the server has stored them or you discard them. An\n"
-    "entry keeps its UUID through every retry, so the server stores it once\n"
-    "however often it is sent.\n"
-    "  list      every entry, oldest first: id, coach, coachee, session date, state\n"
-    "            (queued: to be sent; rejected: the server refused it), attempts,\n"
-    "            and why it waits (the last error: code, field and message, or\n"
-    "            \"not sent yet\")\n"
-    "  flush     sends the queued entries over one connection, prints\n"
-    "            \"stored=N duplicate=N rejected=N waiting=N\" and then every rejected\n"
-    "            entry with its error: \"<uuid> REJECTED CODE field: message\"\n"
-    "  show      one entry: its state and why, then the observation (--json: the\n"
-    "            observation alone, in the format 'coachq submit' reads)\n"
-    "  discard   removes one entry for good\n"
-    "Entries also go out at the start of 'coachq observe'.\n"
-    "\n"
-    "Options:\n"
-    "  --json              (list, show) print JSON\n"
-    "  --rejected          (flush) send the rejected entries again too, e.g. after\n"
-    "                      the organisation's data was corrected\n" COMMON_HELP
-    "\nExit status: 0 success (flush: the outbox is empty now), 1 rejected entries\n"
-    "remain (flush), no such entry or the local store failed, 2 usage, 3 the\n"
-    "server was unreachable or refused this user (flush: the entries stay queued).\n";
-
 struct queue_args {
     int json;
     int rejected;
@@ -369,18 +340,12 @@ static int take_queue_option(struct cli *x, int opt, const char *val, void *arg)
 
 int cli_cmd_queue(struct cli *x, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        COMMON_OPTIONS,
-        {"json", no_argument, NULL, OPT_JSON},
-        {"rejected", no_argument, NULL, OPT_REJECTED},
-        {NULL, 0, NULL, 0},
-    };
     static const char *const subs[] = {"list", "flush", "show", "discard"};
     struct queue_args a = {0, 0};
     struct localstore *ls = NULL;
     uint8_t id[UUID_LEN];
     size_t sub = 0;
-    int rc = cli_parse_options(x, argc, argv, opts, queue_help, take_queue_option, &a);
+    int rc = cli_parse_options(x, argc, argv, &cli_doc_queue, take_queue_option, &a);
 
     if (rc >= 0) {
         return rc;

@@ -166,27 +166,6 @@ int cli_split_rubric_ref(const char *arg, char *id, size_t idlen, uint32_t *vers
     return 0;
 }
 
-static const char *const rubrics_help =
-    "Usage: coachq rubrics [OPTIONS]\n"
-    "       coachq rubrics show [OPTIONS] ID[@VERSION]\n"
-    "Without a subcommand, lists the rubrics on the server, the latest version of\n"
-    "each: id, version, number of behaviours, effective date and name.\n"
-    "'show' prints one rubric version in full (the latest without @VERSION): the\n"
-    "scores that need an evidence note, then each behaviour's id, name,\n"
-    "definition, indicators, the anchors of scores 1 to 4, and whether it may be\n"
-    "rated n/a. (A rubric id that itself ends in @ and digits needs @VERSION.)\n"
-    "\n"
-    "Options:\n"
-    "Every rubric fetched is kept in the local store (--data-dir). When the server\n"
-    "cannot be reached, both forms answer from there, saying so on standard error:\n"
-    "\"(offline: cached rubrics from DIR)\".\n"
-    "\n"
-    "Options:\n"
-    "  --json              (show only) print the rubric in the file format of\n"
-    "                      docs/rubrics.md\n" COMMON_HELP
-    "\nExit status: 0 success (also from the cache), 1 not found or refused, 2 usage,\n"
-    "3 connection failure and nothing cached.\n";
-
 static void rubric_header(FILE *f)
 {
     fprintf(f, "%-32s  %7s  %10s  %-10s  %s\n", "ID", "VERSION", "BEHAVIOURS", "EFFECTIVE", "NAME");
@@ -343,7 +322,7 @@ int cli_cmd_rubrics(struct cli *x, int argc, char **argv)
     int rc;
 
     memset(&q, 0, sizeof(q));
-    rc = cli_json_options(x, argc, argv, rubrics_help, &q.json);
+    rc = cli_json_options(x, argc, argv, &cli_doc_rubrics, &q.json);
     if (rc >= 0) {
         return rc;
     }
@@ -601,28 +580,6 @@ out:
     return ret;
 }
 
-static const char *const cert_help =
-    "Usage: coachq cert status [OPTIONS] [OBSERVER]\n"
-    "Prints an observer's certifications and calibration results (yours without\n"
-    "OBSERVER; others' need the right to see them).\n"
-    "Certifications: rubric, first and last valid day, whether it is valid today,\n"
-    "expired or not yet valid, who granted it (\"calibration\" or an\n"
-    "administrator), and the calibration's figures: n rating pairs, exact\n"
-    "agreement, agreement within one point and weighted kappa (\"undef\" when the\n"
-    "scores compared use one category: exact agreement alone decided).\n"
-    "Calibration results: when, rubric, reference sessions scored, n, the same\n"
-    "figures, and passed or why not.\n"
-    "An observer reading their own status sees whether they passed, which attempt\n"
-    "it was and when the next attempt at that reference is possible, never the\n"
-    "figures: those go to enablement leads and administrators.\n"
-    "\n"
-    "Options:\n"
-    "  --json              print JSON: {\"observer\", \"certifications\": [...],\n"
-    "                      \"results\": [...]}; figures are fractions 0..1 (null\n"
-    "                      when there are none), days \"YYYY-MM-DD\", status \"valid\",\n"
-    "                      \"expired\" or \"not_yet_valid\"\n" COMMON_HELP
-    "\nExit status: 0 success, 1 refused, 2 usage, 3 connection failure.\n";
-
 int cli_cmd_cert(struct cli *x, int argc, char **argv)
 {
     struct client *c = NULL;
@@ -631,7 +588,7 @@ int cli_cmd_cert(struct cli *x, int argc, char **argv)
     const char *observer = NULL;
     int64_t today = (int64_t)time(NULL);
     int json = 0;
-    int rc = cli_json_options(x, argc, argv, cert_help, &json);
+    int rc = cli_json_options(x, argc, argv, &cli_doc_cert, &json);
 
     if (rc >= 0) {
         return rc;
@@ -674,35 +631,8 @@ out:
 
 /* ---- reference add ------------------------------------------------------- */
 
-static const char *const reference_help =
-    "Usage: coachq reference add [OPTIONS] FILE\n"
-    "Registers a calibration reference session: a session master coders scored,\n"
-    "which observers then score to be certified (enablement leads and\n"
-    "administrators only). FILE (or - for standard input) holds one JSON object:\n"
-    "  {\"id\": \"<uuid>\", \"rubric\": \"coaching-conversation\", \"rubric_version\": 1,\n"
-    "   \"title\": \"Deal review, recorded 2026-10-14\",\n"
-    "   \"master\": [{\"behaviour\": \"collaborative\", \"score\": 3}, ...]}\n"
-    "with one master rating per behaviour of the rubric (format:\n"
-    "docs/observation-json.md). Prints \"<uuid> STORED\": observers name that id as\n"
-    "\"calibration_ref\" in their attempts.\n"
-    "\n"
-    "Without an \"id\", the reference gets a fresh UUID and the FILE IS REWRITTEN\n"
-    "with it (through a temporary file, indent 2) before anything is sent, so that\n"
-    "running the command again registers the same reference instead of a second\n"
-    "one. Standard input is never rewritten.\n"
-    "\n"
-    "Options:\n"
-    "  --no-write-ids      do not rewrite FILE (a retry then registers it again)\n" COMMON_HELP
-    "\nExit status: 0 stored, 1 refused or the file has errors, 2 usage,\n"
-    "3 connection failure.\n";
-
 int cli_cmd_reference(struct cli *x, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        COMMON_OPTIONS,
-        {"no-write-ids", no_argument, NULL, OPT_NO_WRITE_IDS},
-        {NULL, 0, NULL, 0},
-    };
     struct client *c = NULL;
     Coachq__V1__CalibrationReference *ref = NULL;
     struct client_error e;
@@ -717,7 +647,7 @@ int cli_cmd_reference(struct cli *x, int argc, char **argv)
     int opt;
 
     for (;;) {
-        rc = cli_next_option(x, argc, argv, "h", opts, reference_help, &opt);
+        rc = cli_next_option(x, argc, argv, &cli_doc_reference, &opt);
         if (rc >= 0) {
             return rc;
         }

@@ -47,38 +47,6 @@ struct submit {
     int tty;
 };
 
-static const char *const submit_help =
-    "Usage: coachq submit [OPTIONS] FILE...\n"
-    "Sends observations to coachqd. Each FILE (or - for standard input) holds one\n"
-    "JSON observation or an array of them (format: docs/observation-json.md).\n"
-    "Every file is read and checked first; if any record has an error, nothing is\n"
-    "sent. Records are then pipelined over one connection, and one line is printed\n"
-    "per record: \"<uuid> STORED seq=N\", \"<uuid> DUPLICATE seq=N\" or\n"
-    "\"<uuid> ERROR CODE field: message\", then \"stored=N duplicate=N failed=N\".\n"
-    "An amendment (a record with \"amends\": the original's id, and an id of its\n"
-    "own) adds its version: \"<uuid> STORED seq=N version=2\".\n"
-    "\n"
-    "A record without an \"id\" gets a fresh UUID, and the FILE IS REWRITTEN with\n"
-    "the new ids (through a temporary file in the same directory, indent 2) before\n"
-    "anything is sent, so that submitting the same file again is answered\n"
-    "DUPLICATE instead of storing the records twice. Standard input is never\n"
-    "rewritten: give ids there yourself if you may retry.\n"
-    "\n"
-    "When the server cannot be reached (or the connection fails before every\n"
-    "answer), the records without an answer go to the outbox of the local store\n"
-    "(--data-dir), with their ids and the reason: \"<uuid> QUEUED (server\n"
-    "unreachable: ...): coachq queue flush sends it\", or \"QUEUED (the server\n"
-    "refused you: ...)\" when the server refused this user (disabled, unknown\n"
-    "certificate); the summary adds \"queued=N\".\n"
-    "\n"
-    "Options:\n"
-    "  --no-write-ids      do not rewrite files (a retry then stores records again)\n"
-    "  --window N          requests in flight at once (default 64)\n"
-    "  -q, --quiet         print only errors and the summary, no progress\n" COMMON_HELP
-    "\nExit status: 0 all stored or duplicate, 1 some record failed or input had\n"
-    "errors, 2 usage, 3 connection or TLS failure, or the server refused this\n"
-    "user (the records are queued).\n";
-
 static void progress_cb(size_t answered, size_t total, void *arg)
 {
     struct submit *s = arg;
@@ -486,13 +454,6 @@ static int collect_records(struct submit *s, size_t total, int write_ids, size_t
 
 int cli_cmd_submit(struct cli *x, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        COMMON_OPTIONS,
-        {"no-write-ids", no_argument, NULL, OPT_NO_WRITE_IDS},
-        {"window", required_argument, NULL, OPT_WINDOW},
-        {"quiet", no_argument, NULL, 'q'},
-        {NULL, 0, NULL, 0},
-    };
     struct submit s;
     unsigned long window = 0;
     int write_ids = 1;
@@ -505,7 +466,7 @@ int cli_cmd_submit(struct cli *x, int argc, char **argv)
     memset(&s, 0, sizeof(s));
     s.x = x;
     for (;;) {
-        int orc = cli_next_option(x, argc, argv, "hq", opts, submit_help, &opt);
+        int orc = cli_next_option(x, argc, argv, &cli_doc_submit, &opt);
         if (orc >= 0) {
             return orc;
         }
@@ -771,15 +732,6 @@ int cli_print_json(struct cli *x, const json_t *j)
     return CLI_EXIT_OK;
 }
 
-static const char *const get_help =
-    "Usage: coachq get [OPTIONS] ID\n"
-    "Prints one observation, by its UUID, as text or (--json) as JSON in the\n"
-    "format of docs/observation-json.md plus seq, received_at and observer.\n"
-    "\n"
-    "Options:\n"
-    "  --json              print JSON\n" COMMON_HELP
-    "\nExit status: 0 found, 1 not found or refused, 2 usage, 3 connection failure.\n";
-
 int cli_cmd_get(struct cli *x, int argc, char **argv)
 {
     struct client *c = NULL;
@@ -787,7 +739,7 @@ int cli_cmd_get(struct cli *x, int argc, char **argv)
     struct client_error e;
     uint8_t id[UUID_LEN];
     int json = 0;
-    int rc = cli_id_options(x, argc, argv, get_help, &json, id);
+    int rc = cli_id_options(x, argc, argv, &cli_doc_get, &json, id);
 
     if (rc >= 0) {
         return rc;
@@ -817,25 +769,6 @@ out:
 }
 
 /* ---- list ---------------------------------------------------------------- */
-
-static const char *const list_help =
-    "Usage: coachq list (--coach ID | --observer ID | --coachee ID) [OPTIONS]\n"
-    "Lists observations of one person, oldest session first, following the\n"
-    "server's pages until --limit records were printed.\n"
-    "\n"
-    "Options:\n"
-    "  --coach ID          sessions where ID was the coach (the manager)\n"
-    "  --observer ID       sessions that ID scored\n"
-    "  --coachee ID        sessions where ID was the coachee (the rep)\n"
-    "  --since WHEN        sessions that started at or after WHEN\n"
-    "  --until WHEN        sessions that started before WHEN; a date alone means\n"
-    "                      up to the end of that day\n"
-    "                      (WHEN: 2026-11-02 or 2026-11-02T14:30:00Z, UTC)\n"
-    "  --limit N           print at most N records (default 50; 0 = all)\n"
-    "  --json              print a JSON array of records instead of the table\n" COMMON_HELP
-    "\nColumns: started_at, uuid, coach, coachee, observer, rubric, mean score\n"
-    "(n/a ratings excluded), n ratings.\n"
-    "Exit status: 0 success, 1 refused, 2 usage, 3 connection failure.\n";
 
 /* "YYYY-MM-DD" (start of the day, or of the next day when end) or a full
  * ISO-8601 time. Returns 0 or -EINVAL. */
@@ -967,17 +900,6 @@ static int list_print_cb(struct cli *x, const Coachq__V1__StoredObservation *s, 
 
 int cli_cmd_list(struct cli *x, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        COMMON_OPTIONS,
-        {"coach", required_argument, NULL, OPT_COACH},
-        {"observer", required_argument, NULL, OPT_OBSERVER},
-        {"coachee", required_argument, NULL, OPT_COACHEE},
-        {"since", required_argument, NULL, OPT_SINCE},
-        {"until", required_argument, NULL, OPT_UNTIL},
-        {"limit", required_argument, NULL, OPT_LIMIT},
-        {"json", no_argument, NULL, OPT_JSON},
-        {NULL, 0, NULL, 0},
-    };
     Coachq__V1__ListObservations q = COACHQ__V1__LIST_OBSERVATIONS__INIT;
     struct client *c = NULL;
     struct list_out lo = {NULL, 0};
@@ -988,7 +910,7 @@ int cli_cmd_list(struct cli *x, int argc, char **argv)
     int opt;
 
     for (;;) {
-        rc = cli_next_option(x, argc, argv, "h", opts, list_help, &opt);
+        rc = cli_next_option(x, argc, argv, &cli_doc_list, &opt);
         if (rc >= 0) {
             return rc;
         }
@@ -1077,18 +999,6 @@ out:
 
 /* ---- history ------------------------------------------------------------- */
 
-static const char *const history_help =
-    "Usage: coachq history [OPTIONS] ID\n"
-    "Prints every version of an observation, oldest first: the original and its\n"
-    "amendments. ID may be any version's UUID. Each version is printed as 'coachq\n"
-    "get' prints a record, with its version number and whether it is current or\n"
-    "superseded by a later version. Versions you may not read are left out.\n"
-    "\n"
-    "Options:\n"
-    "  --json              print a JSON array of the versions (the format of 'get\n"
-    "                      --json', with version, root_id and superseded)\n" COMMON_HELP
-    "\nExit status: 0 found, 1 not found or refused, 2 usage, 3 connection failure.\n";
-
 int cli_cmd_history(struct cli *x, int argc, char **argv)
 {
     struct client *c = NULL;
@@ -1097,7 +1007,7 @@ int cli_cmd_history(struct cli *x, int argc, char **argv)
     json_t *all = NULL;
     uint8_t id[UUID_LEN];
     int json = 0;
-    int rc = cli_id_options(x, argc, argv, history_help, &json, id);
+    int rc = cli_id_options(x, argc, argv, &cli_doc_history, &json, id);
 
     if (rc >= 0) {
         return rc;
@@ -1236,24 +1146,6 @@ static int mine_fetch(struct cli *x, struct client *c, int64_t since, json_t *al
     return list_pages(x, c, &q, MINE_MAX, mine_keep_cb, all, more);
 }
 
-static const char *const mine_help =
-    "Usage: coachq mine [OPTIONS]\n"
-    "Lists your observations, newest session first: those the server stored\n"
-    "(with their version: \"stored v1, current\", \"stored v1, superseded by a\n"
-    "later version\" when amended, \"stored v2, current, amends <uuid>\"), then\n"
-    "those still in your outbox (\"queued: why\" or \"rejected: CODE field:\n"
-    "message\"; see 'coachq queue'). When the server cannot be reached, only the\n"
-    "outbox is listed.\n"
-    "\n"
-    "Options:\n"
-    "  --since WHEN        sessions that started at or after WHEN (2026-11-02 or\n"
-    "                      2026-11-02T14:30:00Z, UTC; default: the last 90 days)\n"
-    "  --json              print {\"stored\": [...], \"outbox\": [...]}: records as\n"
-    "                      'coachq get --json' prints them, entries as 'coachq queue\n"
-    "                      list --json' (\"stored\" is null when offline)\n" COMMON_HELP
-    "\nExit status: 0 success, 1 refused or the local store failed, 2 usage, 3 the\n"
-    "server was unreachable (the outbox is still listed).\n";
-
 struct mine_args {
     int64_t since;
     int json;
@@ -1307,12 +1199,6 @@ static int mine_outbox(struct cli *x, json_t *out, size_t *n)
 
 int cli_cmd_mine(struct cli *x, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        COMMON_OPTIONS,
-        {"since", required_argument, NULL, OPT_SINCE},
-        {"json", no_argument, NULL, OPT_JSON},
-        {NULL, 0, NULL, 0},
-    };
     struct mine_args a = {(int64_t)time(NULL) - MINE_DAYS * 86400, 0};
     struct client *c = NULL;
     struct client_error e;
@@ -1322,7 +1208,7 @@ int cli_cmd_mine(struct cli *x, int argc, char **argv)
     size_t queued = 0;
     int more = 0;
     int orc;
-    int rc = cli_parse_options(x, argc, argv, opts, mine_help, take_mine_option, &a);
+    int rc = cli_parse_options(x, argc, argv, &cli_doc_mine, take_mine_option, &a);
 
     if (rc >= 0) {
         return rc;

@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "error.h"
+#include "helpdoc.h"
 #include "http.h"
+#include "kvfile.h"
 #include "store.h"
 #include "str.h"
 
@@ -82,92 +85,6 @@ void config_http_opts(const struct config *c, struct http_opts *o)
     o->write_high = c->write_high;
     o->write_low = c->write_low;
     o->write_max = c->write_max;
-}
-
-void config_usage(void *fp, const char *prog)
-{
-    FILE *f = fp;
-    struct config d;
-
-    config_defaults(&d);
-    fprintf(f,
-            "Usage: %s [serve] [options]\n"
-            "\n"
-            "Runs the coachq server: observers' clients submit observations over mutual TLS,\n"
-            "and every acknowledged observation is in a committed, fsynced LMDB transaction.\n"
-            "\n"
-            "Options (defaults in brackets):\n"
-            "  --data DIR               data directory, created if missing [%s]\n"
-            "  --listen HOST:PORT       protocol port; port 0 picks a free one [%s:%s]\n"
-            "  --cert FILE              server certificate, PEM [%s]\n"
-            "  --key FILE               server private key, PEM [%s]\n"
-            "  --ca FILE                deployment CA that signs user certificates directly [%s]\n"
-            "  --crl FILE               PEM CRLs of the CA: the protocol port refuses the client\n"
-            "                           certificates they revoke (re-read on SIGHUP)\n"
-            "  --port-file FILE         write the bound protocol port to FILE\n"
-            "  --max-connections N      open connections before new ones are closed [%u]\n"
-            "  --max-per-address N      open connections from one address (IPv6: one /64),\n"
-            "                           on each port [%u]\n"
-            "  --max-per-user N         protocol-port connections of one user; a new one\n"
-            "                           closes the user's oldest idle one [%u]\n"
-            "  --first-frame-timeout MS protocol port: a new connection must complete its\n"
-            "                           handshake and send a whole first frame within [%llu]\n"
-            "  --max-frame BYTES        largest frame body accepted [%zu]\n"
-            "  --max-in-flight N        requests per connection before reading pauses [%u]\n"
-            "  --unpack-budget BYTES    memory one frame may take to decode [%zu]\n"
-            "  --memory-budget BYTES    memory all frames being decoded may take [%zu]\n"
-            "  --handshake-timeout MS   [%llu]\n"
-            "  --idle-timeout MS        [%llu]\n"
-            "  --drain-timeout MS       longest wait for in-flight work on SIGTERM [%llu]\n"
-            "  --write-high BYTES       pending output that pauses reading [%zu]\n"
-            "  --write-max BYTES        pending output that closes the connection [%zu]\n"
-            "  --map-size BYTES         initial LMDB map size; it grows when full [%zu]\n"
-            "  --max-batch N            submissions committed in one transaction at most;\n"
-            "                           more is faster under load, and the writer keeps\n"
-            "                           the largest transaction's page buffers [%u]\n"
-            "  --stats-interval MS      period of the store_stats log line, 0 = off [%llu]\n"
-            "  --amend-days N           observers may amend their observations this long [%u]\n"
-            "  --cert-exact PERCENT     calibration: exact agreement needed to certify [%.0f]\n"
-            "  --cert-kappa K           calibration: weighted kappa needed to certify [%.2f]\n"
-            "  --cert-min-pairs N       calibration: rating pairs compared at least [%u]\n"
-            "  --cert-days N            a certification holds this many days [%u]\n"
-            "  --cert-attempts N        calibration: attempts at one reference session per\n"
-            "                           window, 0 = no limit [%u]\n"
-            "  --cert-window-days N     calibration: the window attempts count in [%u]\n"
-            "  --cert-cooldown S        calibration: seconds between two attempts at one\n"
-            "                           reference session [%llu]\n"
-            "  --dashboard HOST:PORT|off  dashboard port (HTTPS for browsers); port 0 picks a\n"
-            "                           free one [%s:%s]\n"
-            "  --dashboard-port-file FILE  write the bound dashboard port to FILE\n"
-            "  --min-n N                figures from fewer items show \"insufficient data\" [%u]\n"
-            "  --privacy-min N          groups of fewer people are not broken down [%u]\n"
-            "  --session-hours N        a browser sign-in lasts this long [%llu]\n"
-            "  --http-timeout MS        a dashboard request must arrive whole within [%llu]\n"
-            "  --http-header-timeout MS and its headers within [%llu]\n"
-            "  --cursor-ttl S           a list's next-page cursor is valid this long [%llu]\n"
-            "  --metrics HOST:PORT|off  Prometheus /metrics over plain HTTP; loopback only\n"
-            "                           unless --metrics-any-host; port 0 picks one [off]\n"
-            "  --metrics-port-file FILE write the bound metrics port to FILE\n"
-            "  --metrics-any-host       allow --metrics on a non-loopback address (the\n"
-            "                           figures are unauthenticated: firewall it)\n"
-            "  -h, --help               show this help\n"
-            "\n"
-            "Signals: SIGINT or SIGTERM stop accepting, acknowledge what is in flight, and\n"
-            "exit 0. SIGHUP re-reads --cert, --key, --ca and --crl for new connections (open\n"
-            "ones keep theirs); if a file is bad the old ones stay. Exit status 1: the store "
-            "failed (e.g. an I/O error on commit); 2: usage.\n",
-            prog, d.data_dir, d.listen_host, d.listen_port, d.cert_file, d.key_file, d.ca_file,
-            d.max_connections, d.max_per_address, d.max_per_user,
-            (unsigned long long)d.first_frame_timeout_ms, d.max_frame, d.max_in_flight,
-            d.unpack_budget, d.memory_budget, (unsigned long long)d.handshake_timeout_ms,
-            (unsigned long long)d.idle_timeout_ms, (unsigned long long)d.drain_timeout_ms,
-            d.write_high, d.write_max, d.map_size, d.max_batch, (unsigned long long)d.stats_log_ms,
-            d.amend_days, d.cert_exact * 100, d.cert_kappa, d.cert_min_pairs, d.cert_days,
-            d.cert_attempts, d.cert_window_days, (unsigned long long)d.cert_cooldown_s, d.dash_host,
-            d.dash_port, d.dash_min_n, d.dash_privacy_min,
-            (unsigned long long)(d.session_ttl_s / 3600),
-            (unsigned long long)d.http_request_timeout_ms,
-            (unsigned long long)d.http_header_timeout_ms, (unsigned long long)d.cursor_ttl_s);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -310,8 +227,15 @@ enum config_kind {
     KIND_FLAG,      /* an option without a value that sets an int to 1 */
 };
 
-/* One long option: its name, kind, field, and the range of its value
- * (whole numbers in min..max, fractions in dmin..dmax). */
+/*
+ * One long option: its name, kind, field, the range of its value (whole
+ * numbers in min..max, fractions in dmin..dmax), and its documentation:
+ * the placeholder of its value and one paragraph of help. This table is
+ * the one source of the command line, --help, the config file (every
+ * option is a key of the same name), the shipped default config file and
+ * the OPTIONS of coachqd(8); the defaults shown are config_defaults()'s,
+ * printed back by config_value().
+ */
 struct config_opt {
     const char *name;
     enum config_kind kind;
@@ -319,74 +243,117 @@ struct config_opt {
     size_t size; /* of a KIND_PATH field */
     uint64_t min, max;
     double dmin, dmax;
+    const char *arg;  /* the value's placeholder, e.g. "DIR" */
+    const char *help; /* one paragraph, no trailing period needed */
 };
 
 #define CONFIG_FIELD(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
-#define OPT_PATH(name, field)                                                                      \
+#define OPT_PATH(name, field, arg, help)                                                           \
     {                                                                                              \
-        name, KIND_PATH, CONFIG_FIELD(field), 0, 0, 0, 0                                           \
+        name, KIND_PATH, CONFIG_FIELD(field), 0, 0, 0, 0, arg, help                                \
     }
-#define OPT_NUM(name, kind, field, lo, hi)                                                         \
+#define OPT_NUM(name, kind, field, lo, hi, arg, help)                                              \
     {                                                                                              \
-        name, kind, CONFIG_FIELD(field), lo, hi, 0, 0                                              \
+        name, kind, CONFIG_FIELD(field), lo, hi, 0, 0, arg, help                                   \
     }
-#define OPT_FRAC(name, kind, field, lo, hi)                                                        \
+#define OPT_FRAC(name, kind, field, lo, hi, arg, help)                                             \
     {                                                                                              \
-        name, kind, CONFIG_FIELD(field), 0, 0, lo, hi                                              \
+        name, kind, CONFIG_FIELD(field), 0, 0, lo, hi, arg, help                                   \
     }
-#define OPT_FLAG(name, field)                                                                      \
+#define OPT_FLAG(name, field, help)                                                                \
     {                                                                                              \
-        name, KIND_FLAG, CONFIG_FIELD(field), 0, 0, 0, 0                                           \
+        name, KIND_FLAG, CONFIG_FIELD(field), 0, 0, 0, 0, NULL, help                               \
     }
-#define OPT_HOSTPORT(name, kind)                                                                   \
+#define OPT_HOSTPORT(name, kind, arg, help)                                                        \
     {                                                                                              \
-        name, kind, 0, 0, 0, 0, 0, 0                                                               \
+        name, kind, 0, 0, 0, 0, 0, 0, arg, help                                                    \
     }
 
-/* The options, in the order getopt_long() is given them. */
+/* The options, in the order --help and the man page list them. */
 static const struct config_opt config_opts[] = {
-    OPT_PATH("data", data_dir),
-    OPT_HOSTPORT("listen", KIND_LISTEN),
-    OPT_PATH("cert", cert_file),
-    OPT_PATH("key", key_file),
-    OPT_PATH("ca", ca_file),
-    OPT_PATH("crl", crl_file),
-    OPT_PATH("port-file", port_file),
-    OPT_NUM("max-connections", KIND_UNSIGNED, max_connections, 1, 1000000),
-    OPT_NUM("max-frame", KIND_SIZE, max_frame, 64, 16u * 1024 * 1024),
-    OPT_NUM("max-in-flight", KIND_UNSIGNED, max_in_flight, 1, 100000),
-    OPT_NUM("max-batch", KIND_UNSIGNED, max_batch, 1, STORE_MAX_BATCH_LIMIT),
-    OPT_NUM("unpack-budget", KIND_SIZE, unpack_budget, 1024, (uint64_t)1 << 40),
-    OPT_NUM("memory-budget", KIND_SIZE, memory_budget, 1024, (uint64_t)1 << 40),
-    OPT_NUM("handshake-timeout", KIND_U64, handshake_timeout_ms, 1, 3600000),
-    OPT_NUM("idle-timeout", KIND_U64, idle_timeout_ms, 1, 86400000),
-    OPT_NUM("drain-timeout", KIND_U64, drain_timeout_ms, 1, 3600000),
-    OPT_NUM("write-high", KIND_SIZE, write_high, 1024, (uint64_t)1 << 32),
-    OPT_NUM("write-max", KIND_SIZE, write_max, 4096, (uint64_t)1 << 34),
-    OPT_NUM("map-size", KIND_SIZE, map_size, 65536, (uint64_t)1 << 40),
-    OPT_NUM("stats-interval", KIND_U64, stats_log_ms, 0, 86400000),
-    OPT_NUM("amend-days", KIND_UNSIGNED, amend_days, 0, 3650),
-    OPT_FRAC("cert-exact", KIND_PERCENT, cert_exact, 0, 100),
-    OPT_FRAC("cert-kappa", KIND_DOUBLE, cert_kappa, -1, 1),
-    OPT_NUM("cert-min-pairs", KIND_UNSIGNED, cert_min_pairs, 1, 100000),
-    OPT_NUM("cert-days", KIND_UNSIGNED, cert_days, 1, 3650),
-    OPT_NUM("cert-attempts", KIND_UNSIGNED, cert_attempts, 0, 1000),
-    OPT_NUM("cert-window-days", KIND_UNSIGNED, cert_window_days, 1, 3650),
-    OPT_NUM("cert-cooldown", KIND_U64, cert_cooldown_s, 0, 3650ull * 86400),
-    OPT_HOSTPORT("dashboard", KIND_DASHBOARD),
-    OPT_PATH("dashboard-port-file", dash_port_file),
-    OPT_NUM("min-n", KIND_UNSIGNED, dash_min_n, 1, 1000),
-    OPT_NUM("privacy-min", KIND_UNSIGNED, dash_privacy_min, 1, 1000),
-    OPT_NUM("session-hours", KIND_HOURS, session_ttl_s, 1, 720),
-    OPT_NUM("http-timeout", KIND_U64, http_request_timeout_ms, 1, 3600000),
-    OPT_NUM("cursor-ttl", KIND_U64, cursor_ttl_s, 1, 7 * 86400),
-    OPT_NUM("max-per-address", KIND_UNSIGNED, max_per_address, 1, 1000000),
-    OPT_NUM("max-per-user", KIND_UNSIGNED, max_per_user, 1, 1000000),
-    OPT_NUM("first-frame-timeout", KIND_U64, first_frame_timeout_ms, 1, 3600000),
-    OPT_NUM("http-header-timeout", KIND_U64, http_header_timeout_ms, 1, 3600000),
-    OPT_HOSTPORT("metrics", KIND_METRICS),
-    OPT_PATH("metrics-port-file", metrics_port_file),
-    OPT_FLAG("metrics-any-host", metrics_any_host),
+    OPT_PATH("data", data_dir, "DIR", "data directory, created if missing"),
+    OPT_HOSTPORT("listen", KIND_LISTEN, "HOST:PORT", "protocol port; port 0 picks a free one"),
+    OPT_PATH("cert", cert_file, "FILE", "server certificate, PEM"),
+    OPT_PATH("key", key_file, "FILE", "server private key, PEM"),
+    OPT_PATH("ca", ca_file, "FILE", "deployment CA that signs user certificates directly"),
+    OPT_PATH("crl", crl_file, "FILE",
+             "PEM CRLs of the CA: the protocol port refuses the client certificates they revoke "
+             "(re-read on SIGHUP)"),
+    OPT_PATH("port-file", port_file, "FILE", "write the bound protocol port to FILE"),
+    OPT_NUM("max-connections", KIND_UNSIGNED, max_connections, 1, 1000000, "N",
+            "open connections before new ones are closed"),
+    OPT_NUM("max-per-address", KIND_UNSIGNED, max_per_address, 1, 1000000, "N",
+            "open connections from one address (IPv6: one /64), on each port"),
+    OPT_NUM("max-per-user", KIND_UNSIGNED, max_per_user, 1, 1000000, "N",
+            "protocol-port connections of one user; a new one closes the user's oldest idle one"),
+    OPT_NUM("first-frame-timeout", KIND_U64, first_frame_timeout_ms, 1, 3600000, "MS",
+            "protocol port: a new connection must complete its handshake and send a whole first "
+            "frame within this many milliseconds"),
+    OPT_NUM("max-frame", KIND_SIZE, max_frame, 64, 16u * 1024 * 1024, "BYTES",
+            "largest frame body accepted"),
+    OPT_NUM("max-in-flight", KIND_UNSIGNED, max_in_flight, 1, 100000, "N",
+            "requests per connection before reading pauses"),
+    OPT_NUM("unpack-budget", KIND_SIZE, unpack_budget, 1024, (uint64_t)1 << 40, "BYTES",
+            "memory one frame may take to decode"),
+    OPT_NUM("memory-budget", KIND_SIZE, memory_budget, 1024, (uint64_t)1 << 40, "BYTES",
+            "memory all frames being decoded may take"),
+    OPT_NUM("handshake-timeout", KIND_U64, handshake_timeout_ms, 1, 3600000, "MS",
+            "a TLS handshake must finish within this many milliseconds"),
+    OPT_NUM("idle-timeout", KIND_U64, idle_timeout_ms, 1, 86400000, "MS",
+            "a connection with no request for this many milliseconds is closed"),
+    OPT_NUM("drain-timeout", KIND_U64, drain_timeout_ms, 1, 3600000, "MS",
+            "longest wait for in-flight work on SIGTERM"),
+    OPT_NUM("write-high", KIND_SIZE, write_high, 1024, (uint64_t)1 << 32, "BYTES",
+            "pending output that pauses reading"),
+    OPT_NUM("write-max", KIND_SIZE, write_max, 4096, (uint64_t)1 << 34, "BYTES",
+            "pending output that closes the connection"),
+    OPT_NUM("map-size", KIND_SIZE, map_size, 65536, (uint64_t)1 << 40, "BYTES",
+            "initial LMDB map size; it grows when full"),
+    OPT_NUM("max-batch", KIND_UNSIGNED, max_batch, 1, STORE_MAX_BATCH_LIMIT, "N",
+            "submissions committed in one transaction at most; more is faster under load, and "
+            "the writer keeps the largest transaction's page buffers"),
+    OPT_NUM("stats-interval", KIND_U64, stats_log_ms, 0, 86400000, "MS",
+            "period of the store_stats log line, 0 = off"),
+    OPT_NUM("amend-days", KIND_UNSIGNED, amend_days, 0, 3650, "N",
+            "observers may amend their observations this long"),
+    OPT_FRAC("cert-exact", KIND_PERCENT, cert_exact, 0, 100, "PERCENT",
+             "calibration: exact agreement needed to certify"),
+    OPT_FRAC("cert-kappa", KIND_DOUBLE, cert_kappa, -1, 1, "K",
+             "calibration: weighted kappa needed to certify"),
+    OPT_NUM("cert-min-pairs", KIND_UNSIGNED, cert_min_pairs, 1, 100000, "N",
+            "calibration: rating pairs compared at least"),
+    OPT_NUM("cert-days", KIND_UNSIGNED, cert_days, 1, 3650, "N",
+            "a certification holds this many days"),
+    OPT_NUM("cert-attempts", KIND_UNSIGNED, cert_attempts, 0, 1000, "N",
+            "calibration: attempts at one reference session per window, 0 = no limit"),
+    OPT_NUM("cert-window-days", KIND_UNSIGNED, cert_window_days, 1, 3650, "N",
+            "calibration: the window attempts count in"),
+    OPT_NUM("cert-cooldown", KIND_U64, cert_cooldown_s, 0, 3650ull * 86400, "S",
+            "calibration: seconds between two attempts at one reference session"),
+    OPT_HOSTPORT("dashboard", KIND_DASHBOARD, "HOST:PORT|off",
+                 "dashboard port (HTTPS for browsers); port 0 picks a free one"),
+    OPT_PATH("dashboard-port-file", dash_port_file, "FILE",
+             "write the bound dashboard port to FILE"),
+    OPT_NUM("min-n", KIND_UNSIGNED, dash_min_n, 1, 1000, "N",
+            "figures from fewer items show \"insufficient data\""),
+    OPT_NUM("privacy-min", KIND_UNSIGNED, dash_privacy_min, 1, 1000, "N",
+            "groups of fewer people are not broken down"),
+    OPT_NUM("session-hours", KIND_HOURS, session_ttl_s, 1, 720, "N",
+            "a browser sign-in lasts this long"),
+    OPT_NUM("http-timeout", KIND_U64, http_request_timeout_ms, 1, 3600000, "MS",
+            "a dashboard request must arrive whole within this many milliseconds"),
+    OPT_NUM("http-header-timeout", KIND_U64, http_header_timeout_ms, 1, 3600000, "MS",
+            "and its headers within this many milliseconds"),
+    OPT_NUM("cursor-ttl", KIND_U64, cursor_ttl_s, 1, 7 * 86400, "S",
+            "a list's next-page cursor is valid this many seconds"),
+    OPT_HOSTPORT("metrics", KIND_METRICS, "HOST:PORT|off",
+                 "Prometheus /metrics over plain HTTP; loopback only unless --metrics-any-host; "
+                 "port 0 picks a free one"),
+    OPT_PATH("metrics-port-file", metrics_port_file, "FILE",
+             "write the bound metrics port to FILE"),
+    OPT_FLAG("metrics-any-host", metrics_any_host,
+             "allow --metrics on a non-loopback address (the figures are unauthenticated: "
+             "firewall it)"),
 };
 
 #define CONFIG_NOPTS (sizeof(config_opts) / sizeof(config_opts[0]))
@@ -477,9 +444,318 @@ static int config_check(struct config *c, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- Values as text ---------------------------------------------------- */
+
+/* Writes v in the fewest digits that read back as v: 0.7, not
+ * 0.69999999999999996, yet every digit an operator gave. */
+static void fmt_double(double v, char *buf, size_t len)
+{
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) {
+            return;
+        }
+    }
+}
+
+/* Writes o's value in c as its option takes it, so that it reads back the
+ * same: the defaults of --help and the config files, --check-config. */
+static void config_value(const struct config *c, const struct config_opt *o, char *buf, size_t len)
+{
+    const char *field = (const char *)c + o->off;
+    const char *host = c->listen_host;
+    const char *port = c->listen_port;
+
+    switch (o->kind) {
+    case KIND_PATH:
+        snprintf(buf, len, "%s", field);
+        return;
+    case KIND_U64:
+        snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)(const void *)field);
+        return;
+    case KIND_UNSIGNED:
+        snprintf(buf, len, "%u", *(const unsigned *)(const void *)field);
+        return;
+    case KIND_SIZE:
+        snprintf(buf, len, "%zu", *(const size_t *)(const void *)field);
+        return;
+    case KIND_HOURS:
+        snprintf(buf, len, "%llu",
+                 (unsigned long long)(*(const uint64_t *)(const void *)field / 3600));
+        return;
+    case KIND_DOUBLE:
+        fmt_double(*(const double *)(const void *)field, buf, len);
+        return;
+    case KIND_PERCENT:
+        fmt_double(*(const double *)(const void *)field * 100, buf, len);
+        return;
+    case KIND_DASHBOARD:
+        if (c->dash_off) {
+            snprintf(buf, len, "off");
+            return;
+        }
+        host = c->dash_host;
+        port = c->dash_port;
+        break;
+    case KIND_LISTEN:
+        break;
+    }
+    snprintf(buf, len, strchr(host, ':') != NULL ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+/* ---- Documentation ------------------------------------------------------ */
+
+/* What --help and coachqd(8) say beside the options, written once. */
+static const char config_doc_summary[] = "the coachq server and its administration";
+static const char config_doc_description[] =
+    "Runs the coachq server: observers' clients submit observations over mutual TLS, and every "
+    "acknowledged observation is in a committed, fsynced LMDB transaction. A second port serves "
+    "the dashboards to browsers over HTTPS.";
+static const char config_doc_config[] =
+    "Settings come from the command line, then the config file (--config FILE, else "
+    "$COACHQD_CONFIG), then the built-in defaults. The file holds \"key = value\" lines, one per "
+    "option, named as the long option without its dashes (listen = 0.0.0.0:7443, dashboard = "
+    "off); '#' starts a comment line. An unknown key, a bad value or a key given twice is an "
+    "error naming the file, the line and the key.";
+static const char config_doc_signals[] =
+    "Signals: SIGINT or SIGTERM stop accepting, acknowledge what is in flight, and exit 0.";
+static const char config_doc_exit[] =
+    "Exit status: 0 stopped by a signal after draining; 1 the store failed (e.g. an I/O error on "
+    "commit) or the server could not start; 2 usage or configuration error.";
+
+/* The options that are not settings, so not keys of the config file. */
+static const struct {
+    const char *left;
+    const char *help;
+} config_doc_extra[] = {
+    {"--config FILE", "read settings from FILE (key = value lines); flags on the command line win"},
+    {"--check-config", "check the settings (command line and config file), print them as a config "
+                       "file would set them, and exit"},
+    {"--help-config", "print a config file to start from: every option with its help, those "
+                      "given as flags set, the others commented out with their defaults; and exit"},
+    {"-h, --help", "show this help"},
+};
+
+#define CONFIG_NEXTRA (sizeof(config_doc_extra) / sizeof(config_doc_extra[0]))
+#define CONFIG_HELP_COL 28
+#define CONFIG_HELP_WIDTH 80
+
+void config_usage(void *fp, const char *prog)
+{
+    FILE *f = fp;
+    struct config d;
+    char left[64], def[300];
+
+    config_defaults(&d);
+    fprintf(f, "Usage: %s [serve] [options]\n\n", prog);
+    helpdoc_wrap(f, config_doc_description, 0, CONFIG_HELP_WIDTH);
+    fprintf(f, "\nOptions (defaults in brackets):\n");
+    for (size_t i = 0; i < CONFIG_NOPTS; i++) {
+        snprintf(left, sizeof(left), "--%s %s", config_opts[i].name, config_opts[i].arg);
+        config_value(&d, &config_opts[i], def, sizeof(def));
+        helpdoc_opt(f, left, config_opts[i].help, def, CONFIG_HELP_COL, CONFIG_HELP_WIDTH);
+    }
+    for (size_t i = 0; i < CONFIG_NEXTRA; i++) {
+        helpdoc_opt(f, config_doc_extra[i].left, config_doc_extra[i].help, NULL, CONFIG_HELP_COL,
+                    CONFIG_HELP_WIDTH);
+    }
+    fputc('\n', f);
+    helpdoc_wrap(f, config_doc_config, 0, CONFIG_HELP_WIDTH);
+    fputc('\n', f);
+    helpdoc_wrap(f, config_doc_signals, 0, CONFIG_HELP_WIDTH);
+    helpdoc_wrap(f, config_doc_exit, 0, CONFIG_HELP_WIDTH);
+}
+
+/* Prints the command that makes this config file: --help-config with a
+ * flag for each setting that differs from the defaults d. */
+static void print_file_command(FILE *f, const struct config *c, const struct config *d)
+{
+    char value[600], def[600];
+
+    fprintf(f, "#   coachqd --help-config");
+    for (size_t i = 0; i < CONFIG_NOPTS; i++) {
+        config_value(c, &config_opts[i], value, sizeof(value));
+        config_value(d, &config_opts[i], def, sizeof(def));
+        if (strcmp(value, def) != 0) {
+            fprintf(
+                f, strpbrk(value, " \t'\"") != NULL || value[0] == '\0' ? " --%s '%s'" : " --%s %s",
+                config_opts[i].name, value);
+        }
+    }
+    fputc('\n', f);
+}
+
+void config_print_file(void *fp, const struct config *c, int commented)
+{
+    FILE *f = fp;
+    char value[600], def[600];
+    struct config d;
+
+    config_defaults(&d);
+    if (commented) {
+        fprintf(f, "# coachqd's config file: one \"key = value\" line per setting; a line that\n"
+                   "# starts with '#' is a comment. Every key is the long option of the same\n"
+                   "# name (coachqd(8)), and a flag on the command line wins over this file.\n"
+                   "# The lines commented out hold the built-in defaults; the others are this\n"
+                   "# installation's settings. Made from coachqd's option table by\n");
+        print_file_command(f, c, &d);
+    }
+    for (size_t i = 0; i < CONFIG_NOPTS; i++) {
+        int same;
+
+        config_value(c, &config_opts[i], value, sizeof(value));
+        config_value(&d, &config_opts[i], def, sizeof(def));
+        same = strcmp(value, def) == 0;
+        if (commented) {
+            fprintf(f, "\n# %s%s%s\n%s", config_opts[i].help,
+                    same ? "" : "; default: ", same ? "" : def, same ? "#" : "");
+        }
+        fprintf(f, "%s =%s%s\n", config_opts[i].name, value[0] != '\0' ? " " : "", value);
+    }
+}
+
+void config_man(void *fp, const char *version)
+{
+    FILE *f = fp;
+    struct config d;
+    char left[64], def[300];
+
+    config_defaults(&d);
+    helpdoc_man_head(f, "coachqd", 8, version, "System Administration", config_doc_summary);
+    helpdoc_man_section(f, "SYNOPSIS");
+    helpdoc_man_synopsis(f, "coachqd", "[serve] [options]");
+    admin_man_synopsis(f, "coachqd");
+    helpdoc_man_section(f, "DESCRIPTION");
+    helpdoc_man_text(f, config_doc_description);
+    helpdoc_man_text(f, "The administration verbs (COMMANDS below) run on the server host against "
+                        "the data directory, beside a running server or without one; each makes "
+                        "its changes in one transaction and records them in the audit log.");
+    helpdoc_man_text(f, config_doc_config);
+    helpdoc_man_text(f, config_doc_signals);
+    helpdoc_man_section(f, "OPTIONS");
+    helpdoc_man_text(f, "These options run the server (the verb serve, the default). Each is also "
+                        "a key of the config file.");
+    for (size_t i = 0; i < CONFIG_NOPTS; i++) {
+        snprintf(left, sizeof(left), "--%s %s", config_opts[i].name, config_opts[i].arg);
+        config_value(&d, &config_opts[i], def, sizeof(def));
+        helpdoc_man_opt(f, left, config_opts[i].help, def);
+    }
+    for (size_t i = 0; i < CONFIG_NEXTRA; i++) {
+        helpdoc_man_opt(f, config_doc_extra[i].left, config_doc_extra[i].help, NULL);
+    }
+    helpdoc_man_section(f, "COMMANDS");
+    admin_man_commands(f, "coachqd");
+    helpdoc_man_section(f, "FILES");
+    helpdoc_man_opt(f, "/etc/coachq/coachqd.conf",
+                    "The config file the packaged service reads (--config). As shipped, it sets "
+                    "the package's paths (the data directory /var/lib/coachq, the certificates "
+                    "in /etc/coachq) and has every other key commented out with its default.",
+                    NULL);
+    helpdoc_man_opt(f, "DIR/data.mdb",
+                    "The store, an LMDB environment in the data directory (--data); its lock "
+                    "file is DIR/lock.mdb.",
+                    NULL);
+    helpdoc_man_section(f, "ENVIRONMENT");
+    helpdoc_man_opt(f, "COACHQD_CONFIG",
+                    "The config file to read when --config is not given; unset or empty: none.",
+                    NULL);
+    helpdoc_man_opt(f, "UV_THREADPOOL_SIZE",
+                    "Threads of libuv's pool, which runs the reads of both ports and the "
+                    "dashboards' password checks.",
+                    "8");
+    helpdoc_man_section(f, "EXIT STATUS");
+    helpdoc_man_text(f, config_doc_exit);
+    helpdoc_man_text(f, admin_exit_status);
+    helpdoc_man_section(f, "SEE ALSO");
+    fputs("\\fBcoachq\\fR(1), \\fBmdb_copy\\fR(1), \\fBmdb_stat\\fR(1)\n", f);
+}
+
+/* ---- The config file ------------------------------------------------------ */
+
+static const struct config_opt *config_find(const char *name)
+{
+    for (size_t i = 0; i < CONFIG_NOPTS; i++) {
+        if (strcmp(config_opts[i].name, name) == 0) {
+            return &config_opts[i];
+        }
+    }
+    return NULL;
+}
+
+/* What config_read_file() keeps while it reads: the settings, and the line
+ * each key was first given on. */
+struct config_reading {
+    struct config *c;
+    unsigned seen[CONFIG_NOPTS];
+};
+
+/* kvfile_read()'s callback: one "key = value" line. */
+static int config_file_line(void *arg, const char *key, const char *value, unsigned line, char *msg,
+                            size_t msglen)
+{
+    struct config_reading *r = arg;
+    const struct config_opt *o = config_find(key);
+    size_t idx;
+
+    if (o == NULL) {
+        snprintf(msg, msglen, "unknown key '%.64s' (see coachqd --help)", key);
+        return -EINVAL;
+    }
+    idx = (size_t)(o - config_opts);
+    if (r->seen[idx] != 0) {
+        snprintf(msg, msglen, "key '%s' given twice (first on line %u)", key, r->seen[idx]);
+        return -EINVAL;
+    }
+    r->seen[idx] = line;
+    if (config_apply(r->c, o, value) < 0) {
+        snprintf(msg, msglen, "invalid value '%.200s' for key '%s'", value, key);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int config_read_file(struct config *c, const char *path, char *err, size_t errlen)
+{
+    struct config_reading r;
+
+    memset(&r, 0, sizeof(r));
+    r.c = c;
+    return kvfile_read(path, config_file_line, &r, err, errlen) < 0 ? ERROR_CONFIG : 0;
+}
+
+/* ---- The command line ---------------------------------------------------- */
+
+/* getopt_long() values of the options that are not settings. */
+enum {
+    OPT_CONFIG = CONFIG_OPT_BASE + 1000,
+    OPT_CHECK_CONFIG,
+    OPT_HELP_MAN,
+    OPT_HELP_CONFIG,
+};
+
+/* Finds --config and the options that print and exit, before the file is
+ * read: those need no file, and a broken one must not hide the help. */
+static void config_prescan(int argc, char **argv, const struct option *opts, const char **path,
+                           int *prints)
+{
+    int ch;
+
+    optind = 0;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (ch == OPT_CONFIG) {
+            *path = optarg;
+        } else if (ch == 'h' || ch == OPT_HELP_MAN || ch == OPT_HELP_CONFIG) {
+            *prints = 1;
+        }
+    }
+}
+
 int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
 {
-    struct option opts[CONFIG_NOPTS + 2];
+    struct option opts[CONFIG_NOPTS + 6];
+    const char *path = NULL;
+    int prints = 0, check = 0, print = 0;
     int ch;
     int li = -1;
 
@@ -490,8 +766,23 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
         opts[i].val = CONFIG_OPT_BASE + (int)i;
     }
     opts[CONFIG_NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
-    opts[CONFIG_NOPTS + 1] = (struct option){NULL, 0, NULL, 0};
-    optind = 1;
+    opts[CONFIG_NOPTS + 1] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
+    opts[CONFIG_NOPTS + 2] = (struct option){"check-config", no_argument, NULL, OPT_CHECK_CONFIG};
+    opts[CONFIG_NOPTS + 3] = (struct option){"help-config", no_argument, NULL, OPT_HELP_CONFIG};
+    /* Hidden: the build writes coachqd(8) with it. */
+    opts[CONFIG_NOPTS + 4] = (struct option){"help-man", no_argument, NULL, OPT_HELP_MAN};
+    opts[CONFIG_NOPTS + 5] = (struct option){NULL, 0, NULL, 0};
+    config_prescan(argc, argv, opts, &path, &prints);
+    if (path == NULL) {
+        path = getenv("COACHQD_CONFIG");
+        if (path != NULL && path[0] == '\0') {
+            path = NULL;
+        }
+    }
+    if (path != NULL && !prints && config_read_file(c, path, err, errlen) < 0) {
+        return ERROR_CONFIG;
+    }
+    optind = 0;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":h", opts, &li)) != -1) {
         int rc;
@@ -501,7 +792,21 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
         }
         if (ch == 'h') {
             config_usage(stdout, argv[0]);
-            return 1;
+            return CONFIG_HELP;
+        }
+        if (ch == OPT_HELP_MAN) {
+            return CONFIG_MAN;
+        }
+        if (ch == OPT_HELP_CONFIG) {
+            print = 1;
+            continue;
+        }
+        if (ch == OPT_CONFIG) {
+            continue;
+        }
+        if (ch == OPT_CHECK_CONFIG) {
+            check = 1;
+            continue;
         }
         if (ch == ':') {
             snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
@@ -529,5 +834,12 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
         snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
         return ERROR_CONFIG;
     }
-    return config_check(c, err, errlen);
+    if (config_check(c, err, errlen) < 0) {
+        return ERROR_CONFIG;
+    }
+    if (print || check) {
+        config_print_file(stdout, c, print);
+        return CONFIG_DONE;
+    }
+    return 0;
 }

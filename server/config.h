@@ -1,6 +1,8 @@
 /*
- * config: coachqd's settings, their embedded defaults, and the command line
- * that changes them.
+ * config: coachqd's settings, their embedded defaults, and the config file
+ * and command line that change them. One table of options (config.c) is
+ * the source of the command line, the config file's keys, --help, the
+ * shipped default config file and the OPTIONS of coachqd(8).
  *
  * The defaults run a development server on loopback with the certificates
  * that `certs/coachq-certs dev` makes in ./dev-certs and data in ./data.
@@ -74,12 +76,30 @@ struct config {
 /* Fills c with the embedded defaults. */
 void config_defaults(struct config *c);
 
+/* What config_parse_args() returns besides 0 (run the server). */
+#define CONFIG_HELP 1 /* --help was printed; the caller adds the verbs */
+#define CONFIG_MAN 2  /* --help-man: the caller prints coachqd(8) (config_man) */
+#define CONFIG_DONE 3 /* printed what was asked (--check-config, --help-config) */
+
 /*
- * Applies command-line options (argv[0] is the verb or program name, as
- * getopt_long expects). Returns 0, 1 if --help was printed to stdout, or
- * ERROR_CONFIG with a message for the user in err (size errlen).
+ * Applies the config file and then the command-line options (argv[0] is
+ * the verb or program name, as getopt_long expects), so that a flag wins
+ * over the file. The file is --config FILE, else $COACHQD_CONFIG when set
+ * and not empty, else none. Returns 0, one of the CONFIG_* values above,
+ * or ERROR_CONFIG with a message for the user in err (size errlen); a
+ * message about the file names the file, the line and the key.
  */
 int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen);
+
+/*
+ * Applies the "key = value" lines of the config file path to c: blank
+ * lines and lines starting with '#' are skipped, a value may be in double
+ * quotes, every key is a long option's name. Returns 0, or ERROR_CONFIG
+ * with "FILE:LINE: ..." in err for an unknown key, a bad value, a key
+ * given twice or a line that is not "key = value" (c may then be changed
+ * in part).
+ */
+int config_read_file(struct config *c, const char *path, char *err, size_t errlen);
 
 /*
  * Fills o with what the dashboard port (web/http.h) takes from c: its host,
@@ -88,7 +108,20 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
  */
 void config_http_opts(const struct config *c, struct http_opts *o);
 
-/* Prints the options and their defaults to f (a FILE *). */
+/* Prints --help: the options and their defaults, to f (a FILE *). */
 void config_usage(void *f, const char *prog);
+
+/*
+ * Prints c's settings to f (a FILE *) as config file lines, one per
+ * option, in the table's order. commented: a config file to ship
+ * (--help-config): a header naming the command that makes it, each
+ * option's help, and each setting that is the default commented out;
+ * else the effective settings of --check-config.
+ */
+void config_print_file(void *f, const struct config *c, int commented);
+
+/* Prints the man page coachqd(8) in roff to f (a FILE *): the options and
+ * the administration verbs from their tables. version goes in its footer. */
+void config_man(void *f, const char *version);
 
 #endif

@@ -9,29 +9,10 @@
 #include "log.h"
 #include "server.h"
 
-/* The administration verbs, after the server's own options in --help. */
-static void print_verbs(void)
-{
-    printf("\n"
-           "Administration (on the server host; each verb takes --data DIR and --help):\n"
-           "  init                          create the data directory, load the built-in rubrics\n"
-           "  rubric add|list|show          manage rubric versions\n"
-           "  import people|programme|outcomes FILE\n"
-           "                                import people and reporting lines, a programme, or\n"
-           "                                business results\n"
-           "  user add|disable|enable|show|list|pin   manage people and their certificates\n"
-           "  user password|link USER       dashboard sign-in: a password, or a one-time link\n"
-           "  user zone USER ZONE|--clear   the time zone a person's sessions are dated in\n"
-           "  org [--time-zone ZONE]        the organisation's settings: its time zone\n"
-           "  cert issue|grant|list         issue client certificates, certify observers\n"
-           "  token create|list|revoke      API tokens for the JSON/CSV API and the change feed\n"
-           "  audit                         print the audit log\n"
-           "  demo                          seed a demo organisation into a new data directory\n"
-           "  verify [--repair]             check the dashboards' aggregates against the records\n"
-           "  backup DEST                   copy the store while the server runs, and verify it\n"
-           "  restore BACKUP [--force]      put a backup in place of a stopped store\n"
-           "Exit status of a verb: 0 done, 1 failed (nothing changed), 2 usage error.\n");
-}
+/* The version in the man page's footer: the project's, from CMake. */
+#ifndef COACHQ_VERSION
+#define COACHQ_VERSION "unknown"
+#endif
 
 int main(int argc, char **argv)
 {
@@ -56,8 +37,15 @@ int main(int argc, char **argv)
         return 2;
     }
     rc = config_parse_args(&cfg, argc, argv, err, sizeof(err));
-    if (rc == 1) {
-        print_verbs();
+    if (rc == CONFIG_HELP) {
+        admin_usage(stdout);
+        return 0;
+    }
+    if (rc == CONFIG_MAN) {
+        config_man(stdout, COACHQ_VERSION);
+        return 0;
+    }
+    if (rc == CONFIG_DONE) {
         return 0;
     }
     if (rc < 0) {

@@ -2,9 +2,14 @@
  * Tests of config (coachqd's settings and command line): every kind of
  * option in the table lands in its field, values out of range and
  * malformed lines are refused with the operator's message, and the checks
- * across options run after parsing.
+ * across options run after parsing. The config file (--config FILE,
+ * $COACHQD_CONFIG): every key is an option, flags win over it, and every
+ * malformed line is refused naming file, line and key.
  */
 #include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +19,7 @@
 #include "config.h"
 #include "error.h"
 #include "http.h"
+#include "testutil.h"
 
 /* Parses the NULL-terminated words after the program name into c (from
  * the defaults). Returns config_parse_args()'s result; err gets its
@@ -172,13 +178,179 @@ static void test_metrics(void **state)
     assert_string_equal(err, "option --metrics-any-host takes no value");
 }
 
+static void test_file_sets_every_kind(void **state)
+{
+    static const char text[] = "\xef\xbb\xbf# a comment after a byte order mark\n"
+                               "\n"
+                               "   # an indented comment\n"
+                               "data = /var/lib/coachq\n"
+                               "listen=0.0.0.0:7443\n"
+                               "\tdashboard = off\n"
+                               "cert = \"/etc/coachq/server cert.pem\"\n"
+                               "cert-exact = 75\n"
+                               "session-hours = 3\n"
+                               "max-frame = 100   \r\n";
+    char path[64], err[512];
+    struct config c;
+
+    (void)state;
+    testutil_temp_file(path, sizeof(path), text);
+    config_defaults(&c);
+    assert_int_equal(config_read_file(&c, path, err, sizeof(err)), 0);
+    assert_string_equal(c.data_dir, "/var/lib/coachq");
+    assert_string_equal(c.listen_host, "0.0.0.0");
+    assert_string_equal(c.listen_port, "7443");
+    assert_int_equal(c.dash_off, 1);
+    assert_string_equal(c.cert_file, "/etc/coachq/server cert.pem");
+    assert_true(c.cert_exact > 0.749 && c.cert_exact < 0.751);
+    assert_int_equal(c.session_ttl_s, 3 * 3600);
+    assert_int_equal(c.max_frame, 100);
+    unlink(path);
+}
+
+static void test_file_refusals(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *message; /* after "PATH:" */
+    } cases[] = {
+        {"data = d\nbogus = 1\n", "2: unknown key 'bogus' (see coachqd --help)"},
+        {"max-frame = 1\n", "1: invalid value '1' for key 'max-frame'"},
+        {"\n\nlisten = nowhere\n", "3: invalid value 'nowhere' for key 'listen'"},
+        {"data = a\n# x\ndata = b\n", "3: key 'data' given twice (first on line 1)"},
+        {"data\n", "1: expected \"key = value\""},
+        {"--data = d\n", "1: unknown key '--data' (see coachqd --help)"},
+        {"config = other.conf\n", "1: unknown key 'config' (see coachqd --help)"},
+        {"help = yes\n", "1: unknown key 'help' (see coachqd --help)"},
+        {"cert-kappa = 2\n", "1: invalid value '2' for key 'cert-kappa'"},
+    };
+    char path[64], err[512], want[600];
+    struct config c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        testutil_temp_file(path, sizeof(path), cases[i].text);
+        config_defaults(&c);
+        assert_int_equal(config_read_file(&c, path, err, sizeof(err)), ERROR_CONFIG);
+        snprintf(want, sizeof(want), "%s:%s", path, cases[i].message);
+        assert_string_equal(err, want);
+        unlink(path);
+    }
+    config_defaults(&c);
+    assert_int_equal(config_read_file(&c, "/nonexistent/coachqd.conf", err, sizeof(err)),
+                     ERROR_CONFIG);
+    assert_non_null(strstr(err, "cannot read config file /nonexistent/coachqd.conf"));
+}
+
+/* A flag wins over the file, whichever comes first on the command line;
+ * $COACHQD_CONFIG is read only without --config. */
+static void test_file_precedence(void **state)
+{
+    char path[64], env_path[64], err[512];
+    struct config c;
+
+    (void)state;
+    testutil_temp_file(path, sizeof(path), "max-connections = 7\nidle-timeout = 9\n");
+    testutil_temp_file(env_path, sizeof(env_path), "max-connections = 8\ncursor-ttl = 11\n");
+    {
+        const char *words[] = {"--max-connections", "5", "--config", path, NULL};
+
+        assert_int_equal(parse(&c, err, sizeof(err), words), 0);
+        assert_int_equal(c.max_connections, 5);
+        assert_int_equal(c.idle_timeout_ms, 9);
+    }
+    setenv("COACHQD_CONFIG", env_path, 1);
+    {
+        const char *words[] = {"--config", path, NULL};
+
+        assert_int_equal(parse(&c, err, sizeof(err), words), 0);
+        assert_int_equal(c.max_connections, 7);
+        assert_int_equal(c.cursor_ttl_s, 3600);
+    }
+    {
+        const char *words[] = {"--cursor-ttl", "12", NULL};
+
+        assert_int_equal(parse(&c, err, sizeof(err), words), 0);
+        assert_int_equal(c.max_connections, 8);
+        assert_int_equal(c.cursor_ttl_s, 12);
+    }
+    setenv("COACHQD_CONFIG", "", 1);
+    {
+        const char *words[] = {NULL};
+
+        assert_int_equal(parse(&c, err, sizeof(err), words), 0);
+        assert_int_equal(c.max_connections, 1000);
+    }
+    unsetenv("COACHQD_CONFIG");
+    {
+        /* The checks across options see the file and the flags together. */
+        const char *words[] = {"--config", path, "--write-high", "8192", "--write-max",
+                               "4096",     NULL};
+
+        assert_int_equal(parse(&c, err, sizeof(err), words), ERROR_CONFIG);
+        assert_string_equal(err, "--write-max must be at least --write-high (8192)");
+    }
+    {
+        const char *words[] = {"--config", "/nonexistent.conf", NULL};
+
+        assert_int_equal(parse(&c, err, sizeof(err), words), ERROR_CONFIG);
+        assert_non_null(strstr(err, "/nonexistent.conf"));
+    }
+    unlink(path);
+    unlink(env_path);
+}
+
+/* The defaults printed as a config file read back as the defaults. */
+static void test_file_round_trip(void **state)
+{
+    char path[64], err[512];
+    struct config d, c;
+    char *text = NULL, *again = NULL;
+    size_t len = 0, againlen = 0;
+    FILE *m;
+
+    (void)state;
+    config_defaults(&d);
+    m = open_memstream(&text, &len);
+    assert_non_null(m);
+    config_print_file(m, &d, 0);
+    fclose(m);
+    testutil_temp_file(path, sizeof(path), text);
+    config_defaults(&c);
+    c.max_connections = 1;
+    c.dash_off = 1;
+    assert_int_equal(config_read_file(&c, path, err, sizeof(err)), 0);
+    assert_int_equal(c.max_connections, d.max_connections);
+    assert_int_equal(c.dash_off, 0);
+    /* Every setting, compared as its option reads it. */
+    m = open_memstream(&again, &againlen);
+    assert_non_null(m);
+    config_print_file(m, &c, 0);
+    fclose(m);
+    assert_string_equal(again, text);
+    assert_non_null(strstr(text, "dashboard = 127.0.0.1:8443\n"));
+    assert_non_null(strstr(text, "cert-exact = 80\n"));
+    free(again);
+    free(text);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_kind),  cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_water_marks), cmocka_unit_test(test_http_opts),
+        cmocka_unit_test(test_every_kind),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_water_marks),
+        cmocka_unit_test(test_http_opts),
+        cmocka_unit_test(test_file_sets_every_kind),
+        cmocka_unit_test(test_file_refusals),
+        cmocka_unit_test(test_file_precedence),
+        cmocka_unit_test(test_file_round_trip),
         cmocka_unit_test(test_metrics),
     };
 
+    /* The settings are the tests' alone, whatever config file the person
+     * running them names. */
+    unsetenv("COACHQD_CONFIG");
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1125,6 +1125,7 @@ static int run_coachqd(const char *const *args)
             dup2(fd, STDOUT_FILENO);
             dup2(fd, STDERR_FILENO);
         }
+        unsetenv("COACHQD_CONFIG");
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
@@ -1169,6 +1170,60 @@ static void test_startup_errors(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/*
+ * coachqd --config FILE: a running server takes its settings from the
+ * file (here the limits its Welcome announces), a flag wins over the file,
+ * and a wrong file stops it before it listens, with exit 2.
+ */
+static void test_config_file(void **state)
+{
+    struct fx *f = *state;
+    const char *extra[] = {"--config", NULL, "--max-in-flight", "9", NULL};
+    const Coachq__V1__Welcome *w;
+    struct client *c;
+    char conf[700], data2[700];
+    FILE *fp;
+    int st;
+
+    testutil_stop_clean(&f->srv);
+    snprintf(conf, sizeof(conf), "%s/coachqd.conf", f->dir);
+    fp = fopen(conf, "w");
+    assert_non_null(fp);
+    fputs("# limits for this test\n"
+          "max-frame = 4096\n"
+          "\n"
+          "max-in-flight = 7\n"
+          "stats-interval = 0\n",
+          fp);
+    assert_int_equal(fclose(fp), 0);
+    extra[1] = conf;
+    /* In f->srv, so that a failure's teardown stops it. */
+    testutil_server_start(&f->srv, f->data, extra);
+    c = testutil_connect(&f->srv, "alice", 0);
+    w = client_welcome(c);
+    assert_non_null(w);
+    assert_int_equal(w->max_frame_bytes, 4096);
+    assert_int_equal(w->max_in_flight, 9);
+    client_free(c);
+    testutil_stop_clean(&f->srv);
+
+    /* A key the server does not know: exit 2 before anything is opened. */
+    fp = fopen(conf, "a");
+    assert_non_null(fp);
+    fputs("max-frames = 1\n", fp);
+    assert_int_equal(fclose(fp), 0);
+    snprintf(data2, sizeof(data2), "%s/never", f->dir);
+    {
+        const char *args[] = {"--data",      data2,         "--config", conf, "--listen",
+                              "127.0.0.1:0", "--dashboard", "off",      NULL};
+
+        st = run_coachqd(args);
+    }
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 2);
+    assert_int_equal(access(data2, F_OK), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1181,6 +1236,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cli_submit_get, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_drains, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_startup_errors, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_config_file, fx_setup, fx_teardown),
     };
 
     testutil_watchdog(WATCHDOG_SECONDS);

@@ -42,6 +42,22 @@ void testutil_tmpdir(char *out, size_t outlen)
     }
 }
 
+void testutil_temp_file(char *path, size_t len, const char *text)
+{
+    FILE *f;
+    int fd;
+
+    snprintf(path, len, "/tmp/coachq-test.XXXXXX");
+    fd = mkstemp(path);
+    if (fd < 0) {
+        die("mkstemp");
+    }
+    f = fdopen(fd, "w");
+    if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+        die("write a temporary file");
+    }
+}
+
 void testutil_rmrf(const char *path)
 {
     pid_t pid;
@@ -216,6 +232,9 @@ void testutil_server_start(struct testutil_server *s, const char *datadir,
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
+        /* The settings are the arguments alone, whatever config file the
+         * person running the tests names. */
+        unsetenv("COACHQD_CONFIG");
         execv(bin, (char *const *)argv);
         _exit(127);
     }

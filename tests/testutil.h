@@ -31,6 +31,10 @@ void testutil_tmpdir(char *out, size_t outlen);
 /* Removes a directory tree made by testutil_tmpdir(). */
 void testutil_rmrf(const char *path);
 
+/* Writes text to a fresh file under /tmp and its path into path (size
+ * len, at least 32); the caller unlinks it. Aborts the test on failure. */
+void testutil_temp_file(char *path, size_t len, const char *text);
+
 /* Aborts the process with a message if it is still running after seconds
  * (times testutil_timeout_scale()): a hung test fails instead of hanging CI. */
 void testutil_watchdog(unsigned seconds);
