@@ -497,6 +497,17 @@ static void config_value(const struct config *c, const struct config_opt *o, cha
         host = c->dash_host;
         port = c->dash_port;
         break;
+    case KIND_METRICS:
+        if (!c->metrics_on) {
+            snprintf(buf, len, "off");
+            return;
+        }
+        host = c->metrics_host;
+        port = c->metrics_port;
+        break;
+    case KIND_FLAG:
+        snprintf(buf, len, "%s", *(const int *)(const void *)field ? "yes" : "no");
+        return;
     case KIND_LISTEN:
         break;
     }
@@ -504,6 +515,16 @@ static void config_value(const struct config *c, const struct config_opt *o, cha
 }
 
 /* ---- Documentation ------------------------------------------------------ */
+
+/* An option as --help and the man page name it: "--data DIR", "--metrics-any-host". */
+static void config_opt_left(const struct config_opt *o, char *buf, size_t len)
+{
+    if (o->arg != NULL) {
+        snprintf(buf, len, "--%s %s", o->name, o->arg);
+    } else {
+        snprintf(buf, len, "--%s", o->name);
+    }
+}
 
 /* What --help and coachqd(8) say beside the options, written once. */
 static const char config_doc_summary[] = "the coachq server and its administration";
@@ -518,7 +539,9 @@ static const char config_doc_config[] =
     "off); '#' starts a comment line. An unknown key, a bad value or a key given twice is an "
     "error naming the file, the line and the key.";
 static const char config_doc_signals[] =
-    "Signals: SIGINT or SIGTERM stop accepting, acknowledge what is in flight, and exit 0.";
+    "Signals: SIGINT or SIGTERM stop accepting, acknowledge what is in flight, and exit 0. SIGHUP "
+    "re-reads --cert, --key, --ca and --crl for new connections (open ones keep theirs); if a "
+    "file is bad the old ones stay and the error is logged.";
 static const char config_doc_exit[] =
     "Exit status: 0 stopped by a signal after draining; 1 the store failed (e.g. an I/O error on "
     "commit) or the server could not start; 2 usage or configuration error.";
@@ -551,7 +574,7 @@ void config_usage(void *fp, const char *prog)
     helpdoc_wrap(f, config_doc_description, 0, CONFIG_HELP_WIDTH);
     fprintf(f, "\nOptions (defaults in brackets):\n");
     for (size_t i = 0; i < CONFIG_NOPTS; i++) {
-        snprintf(left, sizeof(left), "--%s %s", config_opts[i].name, config_opts[i].arg);
+        config_opt_left(&config_opts[i], left, sizeof(left));
         config_value(&d, &config_opts[i], def, sizeof(def));
         helpdoc_opt(f, left, config_opts[i].help, def, CONFIG_HELP_COL, CONFIG_HELP_WIDTH);
     }
@@ -636,7 +659,7 @@ void config_man(void *fp, const char *version)
     helpdoc_man_text(f, "These options run the server (the verb serve, the default). Each is also "
                         "a key of the config file.");
     for (size_t i = 0; i < CONFIG_NOPTS; i++) {
-        snprintf(left, sizeof(left), "--%s %s", config_opts[i].name, config_opts[i].arg);
+        config_opt_left(&config_opts[i], left, sizeof(left));
         config_value(&d, &config_opts[i], def, sizeof(def));
         helpdoc_man_opt(f, left, config_opts[i].help, def);
     }
