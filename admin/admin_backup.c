@@ -19,7 +19,6 @@
 #include "admin_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +31,7 @@
 #include "audit.h"
 #include "day.h"
 #include "error.h"
+#include "fsutil.h"
 #include "store.h"
 
 #define BACKUP_PATH_MAX STORE_COPY_PATH_MAX
@@ -69,22 +69,6 @@ static void remove_work_dir(const char *dir)
     unlink_in(dir, "data.mdb");
     unlink_in(dir, "lock.mdb");
     rmdir(dir);
-}
-
-/* fsyncs a directory, so that a rename in it is durable. */
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = 0;
-
-    if (fd < 0) {
-        return -errno;
-    }
-    if (fsync(fd) < 0) {
-        rc = -errno;
-    }
-    close(fd);
-    return rc;
 }
 
 /* The directory part of path ("." if none) into out. */
@@ -265,7 +249,7 @@ int admin_run_backup(struct admin *a)
         remove_work_dir(work);
         return code;
     }
-    if (rename(work, dest) < 0 || sync_dir(parent) < 0) {
+    if (rename(work, dest) < 0 || fsutil_sync_dir(parent) < 0) {
         admin_errorf(a, "cannot rename '%s' to '%s': %s (the verified copy stays in '%s')", work,
                      dest, strerror(errno), work);
         return 1;
@@ -390,7 +374,7 @@ int admin_run_restore(struct admin *a)
         return 1;
     }
     remove_work_dir(work);
-    if (sync_dir(a->data_dir) < 0) {
+    if (fsutil_sync_dir(a->data_dir) < 0) {
         admin_errorf(a, "cannot sync '%s': %s", a->data_dir, strerror(errno));
         return 1;
     }

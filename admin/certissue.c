@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "fsutil.h"
 #include "tls_ctx.h"
 #include "validate.h"
 
@@ -410,15 +411,10 @@ static int certissue_write_bio(int fd, BIO *bio, const char *path, char *err, si
  * a crash together with their contents. Returns 0 or -errno. */
 static int certissue_sync_dir(const char *out_dir, char *err, size_t errlen)
 {
-    int fd = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = 0;
+    int rc = fsutil_sync_dir(out_dir);
 
-    if (fd < 0 || fsync(fd) != 0) {
-        rc = -errno;
-        certissue_msg(err, errlen, "cannot flush directory %s: %s", out_dir, strerror(errno));
-    }
-    if (fd >= 0) {
-        close(fd);
+    if (rc < 0) {
+        certissue_msg(err, errlen, "cannot flush directory %s: %s", out_dir, strerror(-rc));
     }
     return rc;
 }

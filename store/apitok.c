@@ -57,7 +57,6 @@ int apitok_create_txn(struct store_txn *t, const char *user, const char *name, i
                       char id[APITOK_ID_LEN + 1])
 {
     Coachq__V1__ApiToken rec = COACHQ__V1__API_TOKEN__INIT;
-    Coachq__V1__Person *p = NULL;
     uint8_t secret[APITOK_SECRET_BYTES];
     uint8_t idraw[8];
     uint8_t hash[SHA256_DIGEST_LENGTH];
@@ -71,15 +70,7 @@ int apitok_create_txn(struct store_txn *t, const char *user, const char *name, i
     if (!name_ok(name) || (expires_ms != 0 && expires_ms <= now_ms)) {
         return -EINVAL;
     }
-    if (user == NULL || validate_id(user) != 0) {
-        return -ENOENT;
-    }
-    rc = people_get(t, user, &p);
-    if (rc < 0) {
-        return rc;
-    }
-    rc = creds_holds_role(p) ? 0 : -EINVAL;
-    coachq__v1__person__free_unpacked(p, NULL);
+    rc = creds_user_with_role_txn(t, user);
     if (rc < 0) {
         return rc;
     }

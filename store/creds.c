@@ -223,8 +223,7 @@ int creds_holds_role(const Coachq__V1__Person *p)
     return 0;
 }
 
-/* 0 when user exists and holds a role, -ENOENT or -EINVAL (a rep). */
-static int user_with_role(struct store_txn *t, const char *user)
+int creds_user_with_role_txn(struct store_txn *t, const char *user)
 {
     Coachq__V1__Person *p = NULL;
     int rc;
@@ -248,7 +247,7 @@ int creds_set_password_txn(struct store_txn *t, const char *user, const char *ha
     if (hash == NULL || strncmp(hash, "scrypt$", 7) != 0) {
         return -EINVAL;
     }
-    rc = user_with_role(t, user);
+    rc = creds_user_with_role_txn(t, user);
     if (rc < 0) {
         return rc;
     }
@@ -285,7 +284,7 @@ int creds_link_create_txn(struct store_txn *t, const char *user, int64_t now_s, 
     if (ttl_s <= 0) {
         return -EINVAL;
     }
-    rc = user_with_role(t, user);
+    rc = creds_user_with_role_txn(t, user);
     if (rc < 0) {
         return rc;
     }

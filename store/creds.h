@@ -88,4 +88,8 @@ int creds_random_token(char out[CREDS_TOKEN_LEN + 1]);
  * have credentials at all: reps hold none. */
 int creds_holds_role(const Coachq__V1__Person *p);
 
+/* 0 when user (any string; NULL: none) is a person who holds a role;
+ * -ENOENT (no such person, or not an id), -EINVAL (a rep) or a store code. */
+int creds_user_with_role_txn(struct store_txn *t, const char *user);
+
 #endif

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "keys.h"
 #include "mdberr.h"
 
@@ -86,17 +87,7 @@ static int copy_sync(const char *dir)
         rc = -errno;
     }
     close(fd);
-    if (rc == 0) {
-        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) {
-            return -errno;
-        }
-        if (fsync(fd) < 0) {
-            rc = -errno;
-        }
-        close(fd);
-    }
-    return rc;
+    return rc == 0 ? fsutil_sync_dir(dir) : rc;
 }
 
 int store_copy(const char *dir, const char *dest, struct store_copy_info *info)

@@ -54,30 +54,14 @@ static int teardown(void **state)
     return 0;
 }
 
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *fp = fopen(path, "rb");
-    size_t n = 0;
-
-    buf[0] = '\0';
-    if (fp == NULL) {
-        return;
-    }
-    n = fread(buf, 1, cap - 1, fp);
-    buf[n] = '\0';
-    fclose(fp);
-}
-
 /* Runs `coachqd ARGS...` (a NULL-terminated list) in f->dir; returns its
  * exit status and leaves its output in f->out and f->err. */
 static int run(struct fx *f, ...)
 {
     const char *bin = getenv("COACHQD");
-    char outp[600], errp[600];
     const char *argv[40];
-    int argc = 0, st = 0;
+    int argc = 0;
     va_list ap;
-    pid_t pid;
 
     assert_non_null(bin);
     argv[argc++] = bin;
@@ -92,32 +76,8 @@ static int run(struct fx *f, ...)
         }
     }
     va_end(ap);
-    snprintf(outp, sizeof(outp), "%s/.out", f->dir);
-    snprintf(errp, sizeof(errp), "%s/.err", f->dir);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-        if (o < 0 || e < 0 || chdir(f->dir) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) {
-            _exit(126);
-        }
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    slurp(outp, f->out, sizeof(f->out));
-    slurp(errp, f->err, sizeof(f->err));
-    if (!WIFEXITED(st)) {
-        fail_msg("coachqd %s died (status %d); stderr:\n%s", argv[1], st, f->err);
-    }
-    /* Under the sanitizers a report must fail the test even where the
-     * command was expected to fail anyway. */
-    if (strstr(f->err, "Sanitizer") != NULL || strstr(f->err, "runtime error:") != NULL) {
-        fail_msg("coachqd %s: sanitizer report:\n%s", argv[1], f->err);
-    }
-    return WEXITSTATUS(st);
+    return testutil_run_capture(f->dir, f->dir, argv, f->out, sizeof(f->out), f->err,
+                                sizeof(f->err));
 }
 
 /* Fails with the output shown unless the last run exited with code. */

@@ -84,52 +84,11 @@ static int teardown(void **state)
     return 0;
 }
 
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *fp = fopen(path, "rb");
-    size_t n = 0;
-
-    buf[0] = '\0';
-    if (fp == NULL) {
-        return;
-    }
-    n = fread(buf, 1, cap - 1, fp);
-    buf[n] = '\0';
-    fclose(fp);
-}
-
 /* Runs argv (NULL-terminated; argv[0] a path or a program on PATH) with
  * stdout and stderr in f->out and f->err; returns its exit status. */
 static int run_argv(struct fx *f, const char *const *argv)
 {
-    char outp[700], errp[700];
-    int st = 0;
-    pid_t pid;
-
-    snprintf(outp, sizeof(outp), "%s/.out", f->dir);
-    snprintf(errp, sizeof(errp), "%s/.err", f->dir);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) {
-            _exit(126);
-        }
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    slurp(outp, f->out, sizeof(f->out));
-    slurp(errp, f->err, sizeof(f->err));
-    if (!WIFEXITED(st)) {
-        fail_msg("%s %s died (status %d); stderr:\n%s", argv[0], argv[1], st, f->err);
-    }
-    if (strstr(f->err, "Sanitizer") != NULL || strstr(f->err, "runtime error:") != NULL) {
-        fail_msg("%s %s: sanitizer report:\n%s", argv[0], argv[1], f->err);
-    }
-    return WEXITSTATUS(st);
+    return testutil_run_capture(f->dir, NULL, argv, f->out, sizeof(f->out), f->err, sizeof(f->err));
 }
 
 /* Runs `coachqd ARGS... --data f->data` (ARGS NULL-terminated) and fails

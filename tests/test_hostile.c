@@ -218,36 +218,10 @@ static int fx_teardown(void **state)
 
 static int tcp_connect(int port)
 {
-    struct sockaddr_in a;
-    struct timeval tv = {RAW_TIMEOUT_S, 0};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = testutil_tcp_connect(port, RAW_TIMEOUT_S);
 
     assert_true(fd >= 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &a.sin_addr), 1);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     return fd;
-}
-
-static void tcp_send(int fd, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-
-    while (n > 0) {
-        ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k <= 0) {
-            return; /* the server may close first; the caller checks that */
-        }
-        b += k;
-        n -= (size_t)k;
-    }
 }
 
 /* Reads and discards until the server closes the socket. Returns the
@@ -706,14 +680,14 @@ static void test_not_tls(void **state)
     fx_start(f, NULL);
 
     fd = tcp_connect(f->org.srv.port);
-    tcp_send(fd, http, sizeof(http) - 1);
+    testutil_tcp_send(fd, http, sizeof(http) - 1);
     took = tcp_wait_closed(fd, 3000);
     close(fd);
     assert_true(took >= 0);
 
     fill_random(noise, sizeof(noise), 42);
     fd = tcp_connect(f->org.srv.port);
-    tcp_send(fd, noise, sizeof(noise));
+    testutil_tcp_send(fd, noise, sizeof(noise));
     took = tcp_wait_closed(fd, 3000);
     close(fd);
     assert_true(took >= 0);
@@ -726,14 +700,14 @@ static void test_not_tls(void **state)
     noise[3] = 0x08;
     noise[4] = 0x00;
     fd = tcp_connect(f->org.srv.port);
-    tcp_send(fd, noise, sizeof(noise));
+    testutil_tcp_send(fd, noise, sizeof(noise));
     took = tcp_wait_closed(fd, 3000);
     close(fd);
     assert_true(took >= 0);
     noise[3] = 0xff;
     noise[4] = 0xff;
     fd = tcp_connect(f->org.srv.port);
-    tcp_send(fd, noise, 5);
+    testutil_tcp_send(fd, noise, 5);
     took = tcp_wait_closed(fd, 3000);
     close(fd);
     assert_true(took >= 0);

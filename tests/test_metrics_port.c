@@ -51,37 +51,10 @@ static int64_t mono_ms(void)
 
 static int tcp_connect(int port)
 {
-    struct sockaddr_in a;
-    struct timeval tv = {10, 0};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = testutil_tcp_connect(port, 10);
 
     assert_true(fd >= 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &a.sin_addr), 1);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     return fd;
-}
-
-static void tcp_send(int fd, const void *p, size_t n)
-{
-    const char *b = p;
-
-    while (n > 0) {
-        ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
-
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k <= 0) {
-            return;
-        }
-        b += k;
-        n -= (size_t)k;
-    }
 }
 
 /* Reads until the server closes (or limit_ms passes) into a malloc'd,
@@ -132,7 +105,7 @@ static char *metrics_raw(int port, const char *req, size_t len, int *status)
     int64_t closed;
     char *out;
 
-    tcp_send(fd, req, len);
+    testutil_tcp_send(fd, req, len);
     out = tcp_read_all(fd, 10000, &closed);
     close(fd);
     *status = 0;
@@ -424,7 +397,7 @@ static void test_counters_and_promtool(void **state)
         int64_t closed;
         char *rest;
 
-        tcp_send(fd, "GET / HTTP/1.1\r\n\r\n", 18);
+        testutil_tcp_send(fd, "GET / HTTP/1.1\r\n\r\n", 18);
         rest = tcp_read_all(fd, 10000, &closed);
         free(rest);
         close(fd);
@@ -589,9 +562,9 @@ static void test_hostile(void **state)
         int fd = tcp_connect(f->mport);
         char *rest;
 
-        tcp_send(fd, "GET /met", 8);
+        testutil_tcp_send(fd, "GET /met", 8);
         testutil_sleep_ms(DEADLINE_MS / 3);
-        tcp_send(fd, "r", 1);
+        testutil_tcp_send(fd, "r", 1);
         rest = tcp_read_all(fd, 4L * DEADLINE_MS * testutil_timeout_scale(), &closed);
         assert_true(closed >= 0);
         assert_int_equal(strlen(rest), 0);
@@ -623,7 +596,7 @@ static void test_hostile(void **state)
             int fd = tcp_connect(f->mport);
             char *out;
 
-            tcp_send(fd, "GET /metrics HTTP/1.1\r\n\r\n", 25);
+            testutil_tcp_send(fd, "GET /metrics HTTP/1.1\r\n\r\n", 25);
             out = tcp_read_all(fd, 5000, &closed);
             close(fd);
             if (strncmp(out, "HTTP/1.1 200", 12) == 0) {

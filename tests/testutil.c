@@ -427,6 +427,55 @@ static int run_program(const char *env, char *out, size_t outlen, int expect, va
     return rc;
 }
 
+void testutil_slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *fp = fopen(path, "rb");
+    size_t n = 0;
+
+    buf[0] = '\0';
+    if (fp == NULL) {
+        return;
+    }
+    n = fread(buf, 1, cap - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+}
+
+int testutil_run_capture(const char *scratch, const char *cwd, const char *const *argv, char *out,
+                         size_t outlen, char *err, size_t errlen)
+{
+    char outp[1100], errp[1100];
+    int st = 0;
+    pid_t pid;
+
+    snprintf(outp, sizeof(outp), "%s/.out", scratch);
+    snprintf(errp, sizeof(errp), "%s/.err", scratch);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+        if (o < 0 || e < 0 || (cwd != NULL && chdir(cwd) < 0) || dup2(o, 1) < 0 || dup2(e, 2) < 0) {
+            _exit(126);
+        }
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    testutil_slurp(outp, out, outlen);
+    testutil_slurp(errp, err, errlen);
+    if (!WIFEXITED(st)) {
+        fail_msg("%s %s died (status %d); stderr:\n%s", argv[0], argv[1], st, err);
+    }
+    /* Under the sanitizers a report must fail the test even where the
+     * command was expected to fail anyway. */
+    if (strstr(err, "Sanitizer") != NULL || strstr(err, "runtime error:") != NULL) {
+        fail_msg("%s %s: sanitizer report:\n%s", argv[0], argv[1], err);
+    }
+    return WEXITSTATUS(st);
+}
+
 int testutil_coachqd(char *out, size_t outlen, int expect, ...)
 {
     va_list ap;
@@ -754,10 +803,10 @@ int testutil_org_teardown(void **state)
 #define HTTPS_TIMEOUT_S 30
 #define HTTPS_MAX_RESPONSE (64u * 1024u * 1024u)
 
-static int https_connect(int port)
+int testutil_tcp_connect(int port, int timeout_s)
 {
     struct sockaddr_in a;
-    struct timeval tv = {(time_t)HTTPS_TIMEOUT_S * (time_t)testutil_timeout_scale(), 0};
+    struct timeval tv = {(time_t)timeout_s, 0};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     if (fd < 0) {
@@ -774,6 +823,29 @@ static int https_connect(int port)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     return fd;
+}
+
+void testutil_tcp_send(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+
+    while (n > 0) {
+        ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
+
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k <= 0) {
+            return; /* the server may close first; the caller checks that */
+        }
+        b += k;
+        n -= (size_t)k;
+    }
+}
+
+static int https_connect(int port)
+{
+    return testutil_tcp_connect(port, HTTPS_TIMEOUT_S * (int)testutil_timeout_scale());
 }
 
 /* Appends n bytes to a growing heap buffer. Returns 0 or -1. */

@@ -108,6 +108,28 @@ void testutil_assert_same_obs(const Coachq__V1__Observation *a, const Coachq__V1
  */
 int testutil_coachqd(char *out, size_t outlen, int expect, ...);
 
+/* Reads the file at path into buf (cap bytes, NUL-terminated, cut if
+ * longer); "" if it cannot be read. */
+void testutil_slurp(const char *path, char *buf, size_t cap);
+
+/*
+ * Runs argv (NULL-terminated; argv[0] a path or a program on PATH) in
+ * directory cwd (NULL: this one) with stdout and stderr captured into out
+ * and err (NUL-terminated, cut if longer) through files .out and .err in
+ * the directory scratch. Fails the test if it died by a signal or a
+ * sanitizer reported anything. Returns its exit status.
+ */
+int testutil_run_capture(const char *scratch, const char *cwd, const char *const *argv, char *out,
+                         size_t outlen, char *err, size_t errlen);
+
+/* Connects a plain TCP socket to 127.0.0.1:port with send and receive
+ * timeouts of timeout_s seconds. Returns the socket, or -1. */
+int testutil_tcp_connect(int port, int timeout_s);
+
+/* Sends all n bytes, or stops quietly when the peer closed first (the
+ * caller checks what it expected of that). */
+void testutil_tcp_send(int fd, const void *p, size_t n);
+
 /* The same for the client, $COACHQ. */
 int testutil_coachq(char *out, size_t outlen, int expect, ...);
 
