@@ -497,6 +497,27 @@ def test_session_day_zone(env, tok_lead):
     env.admin("org", "--time-zone", "UTC")
 
 
+def test_erase_reaches_feed(env, tok_lead, keep):
+    """An erased person (a front-line manager who coached sessions, erased
+    while the server runs) is in neither the feed nor the export: not the
+    id, not the name, not the e-mail."""
+    victim = sorted(f for f in line_managers(env) if f not in keep)[0]
+    show = env.admin("user", "show", victim).stdout
+    name = [l.split(":", 1)[1].strip() for l in show.splitlines() if l.startswith("name:")][0]
+    email = [l.split(":", 1)[1].strip() for l in show.splitlines() if l.startswith("email:")][0]
+    before = feed(env, tok_lead).decode()
+    check(victim in before, "%s coached sessions the feed holds" % victim)
+    env.admin("erase", victim)
+    after = feed(env, tok_lead).decode() + feed(env, tok_lead, accept="text/csv").decode()
+    export = env.client("lead.amara", "export", "observations", "--format", "ndjson").stdout
+    for what, text in (("the feed", after), ("the export", export)):
+        for needle in (victim, name, email):
+            check(needle.lower() not in text.lower(),
+                  "%s holds nothing of the erased %s (%r)" % (what, victim, needle))
+    check(len(lines_of(feed(env, tok_lead))) == len(before.splitlines()),
+          "the erased person's sessions stay in the feed, under a pseudonym")
+
+
 def test_token_verbs(env):
     env.admin("token", "create", "slm.east", expect=2)
     env.admin("token", "create", "slm.east", "--name", "x", "--expires", "2001-01-01", expect=2)
@@ -541,7 +562,8 @@ def main():
             "disabled": env.token("slm.west"),
         }
         mgr = line_managers(env)
-        toks["flm"] = env.token(sorted(f for f, m in mgr.items() if m == "slm.east")[0])
+        flm_user = sorted(f for f, m in mgr.items() if m == "slm.east")[0]
+        toks["flm"] = env.token(flm_user)
         toks["revoke"] = env.token("slm.north", "to revoke")
         toks["revoke_id"] = [l.split()[0] for l in env.admin("token", "list", "slm.north")
                              .stdout.splitlines()][0]
@@ -568,6 +590,7 @@ def main():
         test_slow_reader(env, toks["lead"], all_lines, template)
         test_export(env, toks["lead"])
         test_session_day_zone(env, toks["lead"])
+        test_erase_reaches_feed(env, toks["lead"], {flm_user})
         test_token_verbs(env)
         # A long poll still waiting when the server stops ends with it.
         raw = socket.create_connection(("127.0.0.1", env.dport))
