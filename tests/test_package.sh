@@ -103,7 +103,7 @@ for s in postinst prerm postrm; do
 done
 dpkg-deb --contents "$SERVER_DEB" | awk '{print $NF}' | sed 's|^\.||' >"$TMP/server.files"
 dpkg-deb --contents "$CLIENT_DEB" | awk '{print $NF}' | sed 's|^\.||' >"$TMP/client.files"
-for f in /usr/sbin/coachqd /lib/systemd/system/coachqd.service /etc/coachq/; do
+for f in /usr/sbin/coachqd /usr/bin/coachq-certs /lib/systemd/system/coachqd.service /etc/coachq/; do
     grep -qx "$f" "$TMP/server.files" || fail "coachqd lacks $f"
 done
 grep -qx /usr/bin/coachq "$TMP/client.files" || fail "coachq lacks /usr/bin/coachq"
@@ -177,8 +177,8 @@ echo "test_package: systemd-analyze security: exposure $exposure (at most $2)"
 # The installed server, as the unit runs it: the coachq user, certificates
 # in /etc/coachq (made as docs/operations.md says), data in /var/lib/coachq,
 # READY=1 on the notification socket once it listens.
-/stage/certs/coachq-certs --dir /etc/coachq ca >/dev/null
-/stage/certs/coachq-certs --dir /etc/coachq server --ip 127.0.0.1 >/dev/null
+coachq-certs --dir /etc/coachq ca >/dev/null
+coachq-certs --dir /etc/coachq server --ip 127.0.0.1 >/dev/null
 chgrp coachq /etc/coachq/server.key && chmod 0640 /etc/coachq/server.key
 setpriv --reuid=coachq --regid=coachq --init-groups -- /usr/sbin/coachqd init --data /var/lib/coachq >/dev/null ||
     fail "coachqd init as the coachq user"
