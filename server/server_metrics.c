@@ -380,7 +380,7 @@ int server_metrics_start(struct server *s, char *err, size_t errlen)
     o.port = cfg->metrics_port;
     o.port_file = cfg->metrics_port_file;
     /* A scrape must arrive and be read within what a dashboard request
-     * gets (--http-timeout): a slow peer is cut, however it trickles. */
+     * is given (--http-timeout): a slow peer is cut, however it trickles. */
     o.deadline_ms = cfg->http_request_timeout_ms;
     return metrics_http_new(s->loop, &o, server_metrics_render, s, &s->metrics, err, errlen);
 }
