@@ -137,6 +137,22 @@ int metrics_sample_u64(struct buf *b, const char *name, const char *labels, uint
     return out_printf(b, "%s{%s} %" PRIu64 "\n", name, labels, value);
 }
 
+int metrics_scalar(struct buf *b, const char *name, const char *type, const char *help,
+                   double value)
+{
+    int rc = metrics_family(b, name, type, help);
+
+    return rc < 0 ? rc : metrics_sample(b, name, "", value);
+}
+
+int metrics_scalar_u64(struct buf *b, const char *name, const char *type, const char *help,
+                       uint64_t value)
+{
+    int rc = metrics_family(b, name, type, help);
+
+    return rc < 0 ? rc : metrics_sample_u64(b, name, "", value);
+}
+
 int metrics_hist_write(struct buf *b, const char *name, const char *labels,
                        const struct metrics_hist *h, double unit)
 {

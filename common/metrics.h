@@ -82,6 +82,13 @@ int metrics_sample(struct buf *b, const char *name, const char *labels, double v
 /* As metrics_sample() for a whole number, written exactly. */
 int metrics_sample_u64(struct buf *b, const char *name, const char *labels, uint64_t value);
 
+/* A family of one unlabelled sample: metrics_family() then the sample, so
+ * that the name is written once. */
+int metrics_scalar(struct buf *b, const char *name, const char *type, const char *help,
+                   double value);
+int metrics_scalar_u64(struct buf *b, const char *name, const char *type, const char *help,
+                       uint64_t value);
+
 /*
  * Appends h's series under name (its _bucket, _sum and _count) with the
  * labels (as above; le is added). Bounds and sum are divided by unit, so a

@@ -153,42 +153,41 @@ static int parse_listen(struct config *c, const char *s)
     return parse_hostport(s, c->listen_host, sizeof(c->listen_host), c->listen_port);
 }
 
+/* HOST:PORT or "off" into host (hostlen bytes) and port (16 bytes), with
+ * *on set to whether a port was given; nothing changes on -EINVAL. */
+static int parse_hostport_or_off(const char *s, char *host, size_t hostlen, char *port, int *on)
+{
+    char h[256];
+    char p[16];
+
+    if (strcmp(s, "off") == 0) {
+        *on = 0;
+        return 0;
+    }
+    if (hostlen > sizeof(h) || parse_hostport(s, h, hostlen, p) < 0) {
+        return -EINVAL;
+    }
+    *on = 1;
+    memcpy(host, h, hostlen);
+    memcpy(port, p, sizeof(p));
+    return 0;
+}
+
 /* --dashboard HOST:PORT or off. */
 static int parse_dashboard(struct config *c, const char *s)
 {
-    char host[sizeof(c->dash_host)];
-    char port[16];
+    int on = !c->dash_off;
+    int rc = parse_hostport_or_off(s, c->dash_host, sizeof(c->dash_host), c->dash_port, &on);
 
-    if (strcmp(s, "off") == 0) {
-        c->dash_off = 1;
-        return 0;
-    }
-    if (parse_hostport(s, host, sizeof(host), port) < 0) {
-        return -EINVAL;
-    }
-    c->dash_off = 0;
-    memcpy(c->dash_host, host, sizeof(host));
-    memcpy(c->dash_port, port, sizeof(port));
-    return 0;
+    c->dash_off = !on;
+    return rc;
 }
 
 /* --metrics HOST:PORT or off. */
 static int parse_metrics(struct config *c, const char *s)
 {
-    char host[sizeof(c->metrics_host)];
-    char port[16];
-
-    if (strcmp(s, "off") == 0) {
-        c->metrics_on = 0;
-        return 0;
-    }
-    if (parse_hostport(s, host, sizeof(host), port) < 0) {
-        return -EINVAL;
-    }
-    c->metrics_on = 1;
-    memcpy(c->metrics_host, host, sizeof(host));
-    memcpy(c->metrics_port, port, sizeof(port));
-    return 0;
+    return parse_hostport_or_off(s, c->metrics_host, sizeof(c->metrics_host), c->metrics_port,
+                                 &c->metrics_on);
 }
 
 /* 1 for "localhost", 127.0.0.0/8 and ::1 (also IPv4-mapped), else 0: a

@@ -191,31 +191,27 @@ static int write_store(struct server *s, struct buf *b)
                        "Records stored by each commit (group commit)."));
     TRY(metrics_hist_write(b, "coachq_store_commit_records", "",
                            store_commit_records_hist(s->store), 1));
-    TRY(metrics_family(b, "coachq_store_commits_total", "counter",
-                       "Write transactions committed."));
-    TRY(metrics_sample_u64(b, "coachq_store_commits_total", "", st.commits));
-    TRY(metrics_family(b, "coachq_store_records_stored_total", "counter",
-                       "Observation records stored (new and amended versions)."));
-    TRY(metrics_sample_u64(b, "coachq_store_records_stored_total", "", st.records_stored));
-    TRY(metrics_family(b, "coachq_store_duplicates_total", "counter",
-                       "Submissions answered as duplicates of a stored record."));
-    TRY(metrics_sample_u64(b, "coachq_store_duplicates_total", "", st.duplicates));
-    TRY(metrics_family(b, "coachq_store_map_grows_total", "counter",
-                       "Times the LMDB map was grown."));
-    TRY(metrics_sample_u64(b, "coachq_store_map_grows_total", "", st.map_grows));
-    TRY(metrics_family(b, "coachq_store_writer_cpu_seconds_total", "counter",
-                       "CPU time of the writer thread spent on batches."));
-    TRY(metrics_sample(b, "coachq_store_writer_cpu_seconds_total", "",
+    TRY(metrics_scalar_u64(b, "coachq_store_commits_total", "counter",
+                           "Write transactions committed.", st.commits));
+    TRY(metrics_scalar_u64(b, "coachq_store_records_stored_total", "counter",
+                           "Observation records stored (new and amended versions).",
+                           st.records_stored));
+    TRY(metrics_scalar_u64(b, "coachq_store_duplicates_total", "counter",
+                           "Submissions answered as duplicates of a stored record.",
+                           st.duplicates));
+    TRY(metrics_scalar_u64(b, "coachq_store_map_grows_total", "counter",
+                           "Times the LMDB map was grown.", st.map_grows));
+    TRY(metrics_scalar(b, "coachq_store_writer_cpu_seconds_total", "counter",
+                       "CPU time of the writer thread spent on batches.",
                        (double)st.writer_cpu_us / 1e6));
-    TRY(metrics_family(b, "coachq_store_writer_queue_depth", "gauge",
-                       "Write requests submitted to the writer and not yet completed."));
-    TRY(metrics_sample_u64(b, "coachq_store_writer_queue_depth", "", st.queue_depth));
-    TRY(metrics_family(b, "coachq_store_map_size_bytes", "gauge",
-                       "Size of the LMDB map (it grows when full)."));
-    TRY(metrics_sample_u64(b, "coachq_store_map_size_bytes", "", st.map_size));
-    TRY(metrics_family(b, "coachq_store_map_used_bytes", "gauge",
-                       "Bytes of the LMDB map in use, up to its last written page."));
-    TRY(metrics_sample_u64(b, "coachq_store_map_used_bytes", "", st.map_used));
+    TRY(metrics_scalar_u64(b, "coachq_store_writer_queue_depth", "gauge",
+                           "Write requests submitted to the writer and not yet completed.",
+                           st.queue_depth));
+    TRY(metrics_scalar_u64(b, "coachq_store_map_size_bytes", "gauge",
+                           "Size of the LMDB map (it grows when full).", st.map_size));
+    TRY(metrics_scalar_u64(b, "coachq_store_map_used_bytes", "gauge",
+                           "Bytes of the LMDB map in use, up to its last written page.",
+                           st.map_used));
     return 0;
 }
 
@@ -256,10 +252,10 @@ static int write_connections(struct server *s, struct buf *b, const struct http_
             TRY(metrics_sample_u64(b, "coachq_tls_handshake_failures_total", l, f[i]));
         }
     }
-    TRY(metrics_family(b, "coachq_metrics_connections_refused_total", "counter",
-                       "Metrics-port connections refused because its connection cap was reached."));
-    TRY(metrics_sample_u64(b, "coachq_metrics_connections_refused_total", "",
-                           metrics_http_refused(s->metrics)));
+    TRY(metrics_scalar_u64(
+        b, "coachq_metrics_connections_refused_total", "counter",
+        "Metrics-port connections refused because its connection cap was reached.",
+        metrics_http_refused(s->metrics)));
     return 0;
 }
 
@@ -321,15 +317,13 @@ static int write_process(struct server *s, struct buf *b)
                            queued > started ? queued - started : 0));
     TRY(metrics_sample_u64(b, "coachq_threadpool_jobs", "state=\"running\"",
                            started > finished ? started - finished : 0));
-    TRY(metrics_family(b, "coachq_threadpool_threads", "gauge",
-                       "Threads in the pool (UV_THREADPOOL_SIZE)."));
-    TRY(metrics_sample_u64(b, "coachq_threadpool_threads", "", pool_threads()));
-    TRY(metrics_family(b, "process_start_time_seconds", "gauge",
-                       "Start time of the process since unix epoch in seconds."));
-    TRY(metrics_sample(b, "process_start_time_seconds", "", (double)(s->start_time_ms / 1000)));
-    TRY(metrics_family(b, "process_resident_memory_bytes", "gauge",
-                       "Resident memory size in bytes."));
-    TRY(metrics_sample_u64(b, "process_resident_memory_bytes", "", resident_bytes()));
+    TRY(metrics_scalar_u64(b, "coachq_threadpool_threads", "gauge",
+                           "Threads in the pool (UV_THREADPOOL_SIZE).", pool_threads()));
+    TRY(metrics_scalar(b, "process_start_time_seconds", "gauge",
+                       "Start time of the process since unix epoch in seconds.",
+                       (double)(s->start_time_ms / 1000)));
+    TRY(metrics_scalar_u64(b, "process_resident_memory_bytes", "gauge",
+                           "Resident memory size in bytes.", resident_bytes()));
     return 0;
 }
 
