@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <lmdb.h>
 
 #include "testutil.h"
 
@@ -194,6 +195,46 @@ static void refused(const char *field, const char *code)
     free(after);
 }
 
+/*
+ * With lost NULL: turns the closed store in dir back into schema 7, which
+ * had no action records (the databases deleted, the version set back).
+ * Otherwise deletes the action record lost (16 bytes) only.
+ */
+static void make_schema7(const char *dir, const uint8_t *lost)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, acts, by;
+    MDB_val k, v;
+    uint8_t ver[4] = {0, 0, 0, 7};
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "actions", 0, &acts), 0);
+    if (lost != NULL) {
+        k.mv_data = (void *)lost;
+        k.mv_size = 16;
+        assert_int_equal(mdb_del(txn, acts, &k, NULL), 0);
+    } else {
+        assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+        assert_int_equal(mdb_dbi_open(txn, "actions_by", 0, &by), 0);
+        k.mv_data = (void *)"schema_version";
+        k.mv_size = strlen("schema_version");
+        assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
+        assert_int_equal(v.mv_size, 4);
+        assert_int_equal(((const uint8_t *)v.mv_data)[3], 8);
+        v.mv_data = ver;
+        v.mv_size = 4;
+        assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+        assert_int_equal(mdb_drop(txn, acts, 1), 0);
+        assert_int_equal(mdb_drop(txn, by, 1), 0);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -237,7 +278,8 @@ static void test_actions_loop(void **state)
              "every call\", \"owner\": \"rep.ida\", \"due\": \"%s\", \"focus_behaviours\": "
              "[\"looks-for-evidence\"]},"
              " {\"id\": \"" U2 "\", \"text\": \"Join two discovery calls\", \"owner_kind\": "
-             "\"manager\", \"focus_skill\": \"discovery questions\"}]",
+             "\"manager\", \"focus_skill\": \"discovery questions\"},"
+             " {\"text\": \"Review the plan in the next one-to-one\"}]",
              due);
     write_obs(OBS1, "flm.cara", "rep.ida", 20, extra);
     CQ(0, "alice", "submit", f.file);
@@ -245,7 +287,8 @@ static void test_actions_loop(void **state)
 
     CQ(0, "lead.gil", "actions", "--coach", "flm.cara", "--json");
     j = parse_out();
-    assert_int_equal(json_array_size(j), 2);
+    /* The third action came without an id: the server derived one. */
+    assert_int_equal(json_array_size(j), 3);
     assert_string_equal(status_of(j, U1), "open");
     assert_string_equal(status_of(j, U2), "open");
     r = find(j, U1);
@@ -303,7 +346,7 @@ static void test_actions_loop(void **state)
     json_decref(j);
     CQ(0, "lead.gil", "actions", "--coach", "flm.cara", "--open", "--json");
     j = parse_out();
-    assert_int_equal(json_array_size(j), 1);
+    assert_int_equal(json_array_size(j), 2);
     assert_non_null(find(j, U2));
     json_decref(j);
 
@@ -334,15 +377,15 @@ static void test_actions_loop(void **state)
      * and leads; not another observer, coach or line. */
     CQ(0, "alice", "actions", "--coach", "flm.cara", "--json");
     j = parse_out();
-    assert_int_equal(json_array_size(j), 2);
+    assert_int_equal(json_array_size(j), 3);
     json_decref(j);
     CQ(0, "flm.cara", "actions", "--json");
     j = parse_out();
-    assert_int_equal(json_array_size(j), 2);
+    assert_int_equal(json_array_size(j), 3);
     json_decref(j);
     CQ(0, "slm.eve", "actions", "--json");
     j = parse_out();
-    assert_int_equal(json_array_size(j), 2);
+    assert_int_equal(json_array_size(j), 3);
     json_decref(j);
     CQ(0, "obs.ben", "actions", "--coach", "flm.cara", "--json");
     j = parse_out();
@@ -369,7 +412,29 @@ static void test_actions_loop(void **state)
     assert_int_equal(testutil_server_stop(&f.srv, 15), 0);
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
     contains(out, "the action records match the observations");
+    contains(out, "action records: 3");
+
+    /* A store from schema 7 had no action records: opening it derives
+     * them from the observations, and again gives the same. */
+    make_schema7(f.data, NULL);
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
+    contains(out, "action records: 3");
+    contains(out, "the action records match the observations");
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
+    contains(out, "action differences: 0");
+
+    /* A record lost: verify says so (exit 1) and --repair derives it. */
+    make_schema7(
+        f.data,
+        (const uint8_t *)"\xa1\xa1\xa1\xa1\x00\x00\x40\x00\x80\x00\x00\x00\x00\x00\x00\x01");
+    testutil_coachqd(out, sizeof(out), 1, "verify", "--data", f.data, NULL);
     contains(out, "action records: 2");
+    contains(out, "the action records differ from the observations");
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--repair", "--data", f.data, NULL);
+    contains(out, "repaired: every action record was derived again");
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
+    contains(out, "action records: 3");
+    contains(out, "the action records match the observations");
 }
 
 int main(void)
