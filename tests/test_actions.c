@@ -165,6 +165,29 @@ static const char *status_of(json_t *arr, const char *id)
     return json_string_value(json_object_get(r, "status"));
 }
 
+/* The cells of the row of table id whose first cell reads label, or NULL. */
+static json_t *dash_row_of(json_t *dash, const char *id, const char *label)
+{
+    json_t *t, *row;
+    size_t i, k;
+
+    json_array_foreach(json_object_get(dash, "tables"), i, t)
+    {
+        if (strcmp(json_string_value(json_object_get(t, "id")), id) != 0) {
+            continue;
+        }
+        json_array_foreach(json_object_get(t, "rows"), k, row)
+        {
+            const char *text = json_string_value(json_object_get(json_array_get(row, 0), "text"));
+
+            if (text != NULL && strcmp(text, label) == 0) {
+                return row;
+            }
+        }
+    }
+    return NULL;
+}
+
 static void contains(const char *hay, const char *needle)
 {
     if (strstr(hay, needle) == NULL) {
@@ -399,6 +422,42 @@ static void test_actions_loop(void **state)
     j = parse_out();
     assert_int_equal(json_array_size(j), 0);
     json_decref(j);
+
+    /* The amendment reads back with its follow-ups, and the first session
+     * with its actions' ids, owner kind and focus. */
+    CQ(0, "alice", "get", OBS2B, "--json");
+    j = parse_out();
+    r = json_array_get(json_object_get(j, "follow_ups"), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "action")), U1);
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "not_done");
+    json_decref(j);
+    CQ(0, "alice", "get", OBS1, "--json");
+    j = parse_out();
+    r = json_array_get(json_object_get(j, "actions"), 1);
+    assert_string_equal(json_string_value(json_object_get(r, "id")), U2);
+    assert_string_equal(json_string_value(json_object_get(r, "owner_kind")), "manager");
+    assert_string_equal(json_string_value(json_object_get(r, "focus_skill")),
+                        "discovery questions");
+    json_decref(j);
+
+    /* The dashboards, worked by hand: flm.cara agreed 3 actions in the
+     * window; 2 were followed up (U1 not done, U2 partly done), none is
+     * done. All 3 are still open, U1 overdue. */
+    CQ(0, "slm.eve", "dashboard", "managers", "--json");
+    j = parse_out();
+    r = dash_row_of(j, "follow_through", "Cara Lind");
+    assert_non_null(r);
+    assert_true(json_number_value(json_object_get(json_array_get(r, 1), "value")) == 3.0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 2), "text")), "67%");
+    assert_true(json_number_value(json_object_get(json_array_get(r, 2), "n")) == 3.0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 3), "text")), "0%");
+    json_decref(j);
+    CQ(0, "flm.cara", "dashboard", "me", "--json");
+    contains(f.out, "3 open actions agreed in coaching sessions, 1 overdue");
+    contains(f.out, "not done, overdue");
+    contains(f.out, "Join two discovery calls");
+    CQ(0, "slm.eve", "dashboard", "manager", "flm.cara", "--json");
+    contains(f.out, "3 open actions agreed in coaching sessions, 1 overdue");
 
     /* Usage errors. */
     CQ(2, "lead.gil", "actions", "--coach", "flm.cara", "--coachee", "rep.ida");
