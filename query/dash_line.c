@@ -579,7 +579,6 @@ struct follow_through {
     const struct dash_ctx *c;
     int32_t from, until;
     uint64_t agreed, followed, done;
-    unsigned read;
 };
 
 /* Whether the viewer may read action a: AUTH_READ_ACTION, with the coach's
@@ -604,9 +603,6 @@ static int follow_through_cb(const Coachq__V1__ActionRecord *a, void *arg)
     struct follow_through *f = arg;
     int followed = 0;
 
-    if (++f->read > LINE_MAX_ACTIONS_READ) {
-        return 1;
-    }
     if (a->agreed_day < f->from || a->agreed_day > f->until || !action_visible(f->c, a)) {
         return 0;
     }
@@ -644,20 +640,19 @@ static void my_managers_follow_through(struct dash *d, const struct dash_ctx *c,
         const struct manager *m = &ms->m[i];
         Coachq__V1__TableRow *r = dash_row(d, t);
         struct follow_through f;
-        struct actions_query q;
         Coachq__V1__Cell *cell;
         unsigned n;
 
         memset(&f, 0, sizeof(f));
-        memset(&q, 0, sizeof(q));
         f.t = c->t;
         f.c = c;
         f.from = dash_week(c, c->opts->trend_weeks - 1);
         f.until = c->until_day;
-        q.coach = m->id;
-        q.today = c->today;
-        if (actions_list_txn(c->t, &q, follow_through_cb, &f) != 0) {
-            f.agreed = 0;
+        /* The window's days are the coach's; a day either side of UTC
+         * covers every zone, and the callback keeps the exact days. */
+        if (actions_agreed_txn(c->t, m->id, ((int64_t)f.from - 1) * 86400,
+                               ((int64_t)f.until + 2) * 86400, follow_through_cb, &f) != 0) {
+            f.agreed = f.followed = f.done = 0;
         }
         n = n32(f.agreed);
         dash_cell_text(d, r, m->name, m->id);

@@ -11,6 +11,10 @@
  *
  *   'c' | 'e', person id, 0, open ('1') or closed ('0'), be64 agreed_at,
  *   action id(16) -> empty
+ *   'a', coach id, 0, '-', be64 agreed_at, action id(16) -> empty
+ *
+ * the last by the session that agreed them, so that a window of weeks is
+ * read without the records before it (actions_agreed_txn()).
  *
  * The records are derived data: actions_rebuild_txn() replays every stored
  * observation in sequence order and gives the same records as the writer
@@ -105,6 +109,13 @@ typedef int (*actions_cb)(const Coachq__V1__ActionRecord *r, void *arg);
  * closed, then by the agreeing session's start). Returns 0, cb's negative
  * code or a negative errno. */
 int actions_list_txn(struct store_txn *t, const struct actions_query *q, actions_cb cb, void *arg);
+
+/* Visits coach's records agreed in sessions that started in [from_s,
+ * until_s) (seconds), in that order, with cb (records borrowed for the
+ * call; 1 stops). Reads only the window's index entries. Returns 0, cb's
+ * negative code or a negative errno. */
+int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, int64_t until_s,
+                       actions_cb cb, void *arg);
 
 /* Reads one record. Returns 0 with *out (caller owns, free with
  * coachq__v1__action_record__free_unpacked(*out, NULL)), -ENOENT, or a
