@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "actions.h"
 #include "agg.h"
 #include "audit.h"
 #include "demo.h"
@@ -203,9 +204,63 @@ static int verify_repair_txn(struct store_txn *t, void *arg)
                         vr->a->origin, NULL);
 }
 
+struct verify_actions_audit {
+    struct admin *a;
+    const struct actions_verify_result *r;
+};
+
+static int verify_actions_audit_txn(struct store_txn *t, void *arg)
+{
+    struct verify_actions_audit *va = arg;
+    char detail[160];
+
+    snprintf(detail, sizeof(detail),
+             "action records derived again; differences=%" PRIu64 "; records=%" PRIu64,
+             va->r->differences, va->r->expected);
+    return audit_append(t, va->a->now_ms, va->a->actor, "verify.repair", "actions", detail,
+                        va->a->origin, NULL);
+}
+
+/* The action records against the observations (actions.h): derived again
+ * in a write transaction that is kept only with --repair. Returns 0 (they
+ * match, or were repaired), 1 (they differ) or a failure's exit code. */
+static int verify_actions(struct admin *a, int repair)
+{
+    struct actions_verify_result r;
+    struct verify_actions_audit va;
+    int rc;
+
+    rc = actions_verify(a->store, repair, &r);
+    if (rc < 0) {
+        return admin_store_failure(a, rc);
+    }
+    printf("action records: %" PRIu64 "\nexpected from the observations: %" PRIu64
+           "\naction differences: %" PRIu64 "\n",
+           r.records, r.expected, r.differences);
+    if (r.differences == 0) {
+        printf("the action records match the observations\n");
+        return 0;
+    }
+    if (!repair) {
+        printf("the action records differ from the observations; '%s verify --repair --data %s' "
+               "derives them again\n",
+               a->prog, a->data_dir);
+        return 1;
+    }
+    va.a = a;
+    va.r = &r;
+    rc = store_exec(a->store, verify_actions_audit_txn, &va);
+    if (rc < 0) {
+        return admin_store_failure(a, rc);
+    }
+    printf("repaired: every action record was derived again from the observations\n");
+    return 0;
+}
+
 /* Compares in one read transaction; a repair rebuilds everything in one
  * write transaction (with its audit entry), so records written meanwhile
- * are included too. Exit 0: no difference, or repaired; 1: differences. */
+ * are included too. The action records follow (verify_actions()). Exit 0:
+ * no difference, or repaired; 1: differences. */
 int admin_run_verify(struct admin *a)
 {
     struct agg_verify_result r;
@@ -225,12 +280,13 @@ int admin_run_verify(struct admin *a)
            r.observations, r.counted, r.keys, r.differences);
     if (r.differences == 0) {
         printf("the aggregates match the records\n");
-        return 0;
+        return verify_actions(a, repair);
     }
     if (!repair) {
         printf("the aggregates differ from the records; '%s verify --repair --data %s' rebuilds "
                "them\n",
                a->prog, a->data_dir);
+        verify_actions(a, 0);
         return 1;
     }
     vr.a = a;
@@ -240,5 +296,5 @@ int admin_run_verify(struct admin *a)
         return admin_store_failure(a, rc);
     }
     printf("repaired: every aggregate was rebuilt from the records\n");
-    return 0;
+    return verify_actions(a, repair);
 }

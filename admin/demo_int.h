@@ -94,6 +94,7 @@ enum demo_stream {
     DEMO_S_REFS,
     DEMO_S_CALIB,
     DEMO_S_OUTCOMES,
+    DEMO_S_FOLLOW, /* action ids, managers' follow-through and follow-up statuses */
 };
 
 enum demo_event_kind {
@@ -197,6 +198,10 @@ struct demo_obsbuf {
     Coachq__V1__Marker *mp[DEMO_MAX_MOMENTS];
     Coachq__V1__Action a[DEMO_MAX_ACTIONS];
     Coachq__V1__Action *ap[DEMO_MAX_ACTIONS];
+    uint8_t action_id[DEMO_MAX_ACTIONS][16];
+    Coachq__V1__FollowUp u[DEMO_MAX_ACTIONS];
+    Coachq__V1__FollowUp *up[DEMO_MAX_ACTIONS];
+    uint8_t follow_id[DEMO_MAX_ACTIONS][16];
     char notes[400];
     uint8_t id[16];
     uint8_t ref[16];
@@ -248,6 +253,11 @@ struct demo {
     unsigned calibrations;
     unsigned refused;
     unsigned double_coded;
+    unsigned follow_ups;
+    /* Per rep (person index): the session (index + 1; 0 none) of the last
+     * record built that agreed actions with them, for the next session's
+     * follow-ups. */
+    uint32_t last_sess[DEMO_PEOPLE];
     unsigned outcomes;
     int fatal;
 };

@@ -232,6 +232,76 @@ static void demo_session_notes(const struct demo_session *s, char *out, size_t l
     }
 }
 
+/* The id of session si's i-th action, the same for every run of a seed. */
+static void demo_action_id(const struct demo *d, uint32_t si, uint8_t i, uint8_t out[16])
+{
+    struct demo_rng r;
+
+    demo_fork(&r, d->seed, DEMO_S_FOLLOW, (uint64_t)si * DEMO_MAX_ACTIONS + i);
+    demo_uuid(&r, out);
+}
+
+/* How often manager fi follows up what they agreed: a third never do, the
+ * others most of the time. */
+static double demo_follow_through(const struct demo *d, int fi)
+{
+    struct demo_rng r;
+
+    demo_fork(&r, d->seed, DEMO_S_FOLLOW, (uint64_t)1 << 40 | (uint64_t)fi);
+    if (demo_chance(&r, 1.0 / 3.0)) {
+        return 0.0;
+    }
+    return 0.6 + 0.35 * demo_unit(&r);
+}
+
+/* Session si's record follows up the actions agreed in the last session of
+ * the same manager and rep that was built before it: a manager who follows
+ * through checks each one, and the rep did it, partly did it, did not, or
+ * it was dropped. Then si is the rep's last session. */
+static void demo_follow_ups(struct demo *d, uint32_t si)
+{
+    const struct demo_session *s = &d->sess[si];
+    struct demo_obsbuf *ob = &d->ob;
+    uint32_t last = d->last_sess[s->rep];
+    struct demo_rng r;
+    double ft;
+
+    ob->o.follow_ups = ob->up;
+    ob->o.n_follow_ups = 0;
+    if (last != 0 && last - 1 != si) {
+        const struct demo_session *p = &d->sess[last - 1];
+
+        ft = demo_follow_through(d, s->flm);
+        demo_fork(&r, d->seed, DEMO_S_FOLLOW, (uint64_t)1 << 41 | si);
+        for (uint8_t i = 0; p->flm == s->flm && p->started_at < s->started_at && i < p->n_actions;
+             i++) {
+            Coachq__V1__FollowUp u = COACHQ__V1__FOLLOW_UP__INIT;
+            double x;
+
+            if (!demo_chance(&r, ft)) {
+                continue;
+            }
+            x = demo_unit(&r) * (0.6 + 0.4 * ft);
+            u.status = x < 0.45   ? COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE
+                       : x < 0.65 ? COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE
+                       : x < 0.85 ? COACHQ__V1__ACTION_STATUS__ACTION_STATUS_NOT_DONE
+                                  : COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DROPPED;
+            demo_action_id(d, last - 1, i, ob->follow_id[ob->o.n_follow_ups]);
+            u.action_id.data = ob->follow_id[ob->o.n_follow_ups];
+            u.action_id.len = 16;
+            ob->u[ob->o.n_follow_ups] = u;
+            ob->up[ob->o.n_follow_ups] = &ob->u[ob->o.n_follow_ups];
+            ob->o.n_follow_ups++;
+        }
+        d->follow_ups += (unsigned)ob->o.n_follow_ups;
+    }
+    /* Each action is followed up once, in the pair's next session; a rep
+     * who moved on to another manager starts afresh. */
+    if (last == 0 || d->sess[last - 1].started_at < s->started_at) {
+        d->last_sess[s->rep] = s->n_actions > 0 ? si + 1 : 0;
+    }
+}
+
 /* Builds observer's record rec of its session into d->ob. */
 void demo_build_record(struct demo *d, const struct demo_record *rec)
 {
@@ -310,10 +380,18 @@ void demo_build_record(struct demo *d, const struct demo_record *rec)
         ac.text = (char *)demo_action_texts[s->action[i]];
         ac.owner_id = d->people[s->rep].id;
         ac.due_day = (uint32_t)s->due[i];
+        demo_action_id(d, rec->session, i, ob->action_id[i]);
+        ac.id.data = ob->action_id[i];
+        ac.id.len = sizeof(ob->action_id[i]);
         ob->a[i] = ac;
         ob->ap[i] = &ob->a[i];
     }
-    ob->o.n_actions = s->n_actions;
+    /* The second coder of a double-coded session scores it; the actions
+     * and follow-ups are the first record's, as one agreement. */
+    ob->o.n_actions = rec->second ? 0 : s->n_actions;
+    if (!rec->second) {
+        demo_follow_ups(d, rec->session);
+    }
     demo_session_notes(s, ob->notes, sizeof(ob->notes));
 }
 

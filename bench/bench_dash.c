@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "actions.h"
 #include "agg.h"
 #include "auth.h"
 #include "certs.h"
@@ -342,8 +343,30 @@ static int bench_org_txn(struct store_txn *t, void *arg)
  * rep (round robin over every manager), observer, a session time spread
  * evenly over the year, scores that differ by manager and drift over the
  * year. */
+/* Record i's 16-byte id. */
+static void bench_id(uint64_t i, uint8_t id[16])
+{
+    uint64_t h = mix(i ^ 0x5bd1e995ULL);
+
+    for (int k = 0; k < 8; k++) {
+        id[k] = (uint8_t)(i >> (56 - 8 * k));
+        id[8 + k] = (uint8_t)(h >> (56 - 8 * k));
+    }
+    id[6] = (uint8_t)((id[6] & 0x0f) | 0x40);
+    id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
+}
+
 static size_t bench_pack(const struct bench *b, uint64_t i, uint8_t *slot)
 {
+    /* Every session agrees one action (its id derived by the server) and
+     * follows up the one agreed in the pair's session before, so the
+     * action records grow with the observations while the dashboards'
+     * action tables must not. */
+    Coachq__V1__Action act = COACHQ__V1__ACTION__INIT;
+    Coachq__V1__Action *actp = &act;
+    Coachq__V1__FollowUp fu = COACHQ__V1__FOLLOW_UP__INIT;
+    Coachq__V1__FollowUp *fup = &fu;
+    uint8_t prev_root[16], prev_action[16];
     Coachq__V1__Observation o = COACHQ__V1__OBSERVATION__INIT;
     Coachq__V1__Rating r[BENCH_NBEH];
     Coachq__V1__Rating *rp[BENCH_NBEH];
@@ -364,12 +387,7 @@ static size_t bench_pack(const struct bench *b, uint64_t i, uint8_t *slot)
 
     snprintf(coach_id, sizeof(coach_id), "flm.%03u", coach);
     snprintf(rep_id, sizeof(rep_id), "rep.%03u.%u", coach, rep);
-    for (int k = 0; k < 8; k++) {
-        id[k] = (uint8_t)(i >> (56 - 8 * k));
-        id[8 + k] = (uint8_t)(h >> (56 - 8 * k));
-    }
-    id[6] = (uint8_t)((id[6] & 0x0f) | 0x40);
-    id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
+    bench_id(i, id);
     for (size_t k = 0; k < BENCH_NBEH; k++) {
         Coachq__V1__Rating init = COACHQ__V1__RATING__INIT;
 
@@ -391,6 +409,22 @@ static size_t bench_pack(const struct bench *b, uint64_t i, uint8_t *slot)
     o.duration_s = 1800;
     o.ratings = rp;
     o.n_ratings = BENCH_NBEH;
+    act.text = (char *)"Practise the discovery opener on two calls";
+    o.actions = &actp;
+    o.n_actions = 1;
+    if (i >= (uint64_t)BENCH_FLMS * BENCH_REPS) {
+        Coachq__V1__Action none = COACHQ__V1__ACTION__INIT;
+
+        bench_id(i - (uint64_t)BENCH_FLMS * BENCH_REPS, prev_root);
+        actions_id_of(&none, prev_root, 0, prev_action);
+        fu.action_id.data = prev_action;
+        fu.action_id.len = sizeof(prev_action);
+        fu.status = h % 3 == 0   ? COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE
+                    : h % 3 == 1 ? COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE
+                                 : COACHQ__V1__ACTION_STATUS__ACTION_STATUS_NOT_DONE;
+        o.follow_ups = &fup;
+        o.n_follow_ups = 1;
+    }
     n = coachq__v1__observation__get_packed_size(&o);
     if (n > BENCH_SLOT) {
         return 0;

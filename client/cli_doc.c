@@ -455,6 +455,34 @@ const struct cli_doc cli_doc_export = {
     "3 connection or TLS failure.\n",
 };
 
+static const struct cli_opt opts_actions[] = {
+    {"coach", OPT_COACH, "ID", "actions that ID (a front-line manager) agreed as coach"},
+    {"coachee", OPT_COACHEE, "ID", "actions agreed with ID (a rep)"},
+    {"line", OPT_LINE, "ID", "actions of every coach in ID's line today (a manager)"},
+    {"open", OPT_OPEN, NULL, "only actions not yet done or dropped"},
+    {"overdue", OPT_OVERDUE, NULL, "only open actions whose due date has passed"},
+    {"json", OPT_JSON, NULL, "print a JSON array of action records with their history"},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct cli_doc cli_doc_actions = {
+    "actions",
+    "actions [--coach ID|--coachee ID|--line ID]",
+    "list agreed actions and their follow-up status",
+    "[--coach ID | --coachee ID | --line ID] [--open] [--overdue] [--json] [OPTIONS]",
+    "Lists the actions agreed at the end of coaching sessions, each with its\n"
+    "status (open, done, partly done, not done, dropped) from the follow-ups of\n"
+    "later sessions of the same coach and coachee (docs/observation-json.md,\n"
+    "\"Actions and follow-ups\"). Without --coach, --coachee or --line: your own\n"
+    "coaching (front-line managers) or your line (second-level managers).\n"
+    "Open actions come first, then by the session that agreed them. You see the\n"
+    "actions of sessions you scored, of your own coaching, or of your line;\n"
+    "enablement leads and administrators see all. Columns: id, agreed on, coach,\n"
+    "coachee, status, due date, text (\"[overdue]\" when the due date passed).\n",
+    opts_actions,
+    "Exit status: 0 success, 1 refused, 2 usage, 3 connection failure.\n",
+};
+
 const struct cli_doc cli_doc_stats = {
     "stats",
     "stats",
@@ -488,6 +516,7 @@ const struct cli_command cli_commands[] = {
     {&cli_doc_reference, cli_cmd_reference}, {&cli_doc_dashboard, cli_cmd_dashboard},
     {&cli_doc_outcomes, cli_cmd_outcomes},   {&cli_doc_export, cli_cmd_export},
     {&cli_doc_stats, cli_cmd_stats},         {&cli_doc_whoami, cli_cmd_whoami},
+    {&cli_doc_actions, cli_cmd_actions},
 };
 
 const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);

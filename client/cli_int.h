@@ -72,6 +72,9 @@ enum {
     OPT_FORMAT,
     OPT_AFTER,
     OPT_OUTPUT,
+    OPT_LINE,
+    OPT_OPEN,
+    OPT_OVERDUE,
 };
 
 /*
@@ -107,7 +110,7 @@ extern const struct cli_opt cli_common_opts[];
 extern const struct cli_doc cli_doc_main, cli_doc_observe, cli_doc_amend, cli_doc_mine,
     cli_doc_queue, cli_doc_submit, cli_doc_get, cli_doc_history, cli_doc_list, cli_doc_rubrics,
     cli_doc_cert, cli_doc_reference, cli_doc_dashboard, cli_doc_outcomes, cli_doc_export,
-    cli_doc_stats, cli_doc_whoami;
+    cli_doc_stats, cli_doc_whoami, cli_doc_actions;
 
 struct cli;
 
@@ -339,5 +342,6 @@ int cli_cmd_stats(struct cli *x, int argc, char **argv);     /* cmd_dashboard.c 
 int cli_cmd_whoami(struct cli *x, int argc, char **argv);    /* cmd_dashboard.c */
 int cli_cmd_outcomes(struct cli *x, int argc, char **argv);  /* cmd_dashboard.c */
 int cli_cmd_export(struct cli *x, int argc, char **argv);    /* cmd_export.c */
+int cli_cmd_actions(struct cli *x, int argc, char **argv);   /* cmd_actions.c */
 
 #endif

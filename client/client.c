@@ -938,6 +938,24 @@ int client_people(struct client *c, Coachq__V1__PeopleList **out, struct client_
     return rc;
 }
 
+int client_actions(struct client *c, const Coachq__V1__ListActions *q, Coachq__V1__ActionList **out,
+                   struct client_error *err)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Frame *resp;
+    int rc;
+
+    *out = NULL;
+    f.body_case = COACHQ__V1__FRAME__BODY_LIST_ACTIONS;
+    f.list_actions = (Coachq__V1__ListActions *)q;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_ACTIONS, &resp, err);
+    if (rc == 0) {
+        *out = resp->actions;
+        free_shell(resp);
+    }
+    return rc;
+}
+
 int client_dashboard(struct client *c, const Coachq__V1__GetDashboard *q,
                      Coachq__V1__Dashboard **out, struct client_error *err)
 {

@@ -161,6 +161,13 @@ int client_add_reference(struct client *c, const Coachq__V1__CalibrationReferenc
  * observe). */
 int client_people(struct client *c, Coachq__V1__PeopleList **out, struct client_error *err);
 
+/* Lists the agreed actions q selects (ListActions, borrowed for the call)
+ * that the caller may read. Returns 0 with *out set (caller owns,
+ * coachq__v1__action_list__free_unpacked(*out, NULL)), or a negative code
+ * with err filled (INVALID_ARGUMENT naming the field). */
+int client_actions(struct client *c, const Coachq__V1__ListActions *q, Coachq__V1__ActionList **out,
+                   struct client_error *err);
+
 /* Fetches a dashboard (GetDashboard, q borrowed for the call) as the
  * caller may see it. Returns 0 with *out set (caller owns,
  * coachq__v1__dashboard__free_unpacked(*out, NULL)), or a negative code with

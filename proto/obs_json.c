@@ -32,6 +32,9 @@ static const char *const session_type_names[] = {
     "account_plan", "skill_practice", "personal_check_in",
 };
 static const char *const focus_names[] = {NULL, "process", "skill", "human"};
+static const char *const action_owner_names[] = {NULL, "rep", "manager"};
+static const char *const action_status_names[] = {NULL,          "open",     "done",
+                                                  "partly_done", "not_done", "dropped"};
 static const char *const marker_kind_names[] = {
     NULL,     "open_question",     "directive",         "evidence_asked",
     "praise", "rep_self_assessed", "manager_took_over", "action_agreed",
@@ -65,6 +68,16 @@ const char *obs_json_session_type_name(int v)
 const char *obs_json_focus_name(int v)
 {
     return enum_name(focus_names, COUNT(focus_names), v);
+}
+
+const char *obs_json_action_owner_name(int v)
+{
+    return enum_name(action_owner_names, COUNT(action_owner_names), v);
+}
+
+const char *obs_json_action_status_name(int v)
+{
+    return enum_name(action_status_names, COUNT(action_status_names), v);
 }
 
 const char *obs_json_marker_kind_name(int v)
@@ -325,7 +338,116 @@ static int parse_marker(struct jsonx_ctx *x, const json_t *j, const char *path,
     return get_string(x, j, path, "note", 0, &m->note);
 }
 
-static const char *const action_keys[] = {"text", "owner", "due", NULL};
+static const char *const action_keys[] = {
+    "text", "owner", "due", "id", "owner_kind", "focus_behaviours", "focus_skill", NULL};
+
+static int get_uuid_at(struct jsonx_ctx *x, const json_t *obj, const char *prefix, const char *key,
+                       ProtobufCBinaryData *out);
+
+/* Reads an action's optional "focus_behaviours" (an array of behaviour
+ * ids) into a. Returns 0, -EINVAL or -ENOMEM. */
+static int get_focus(struct jsonx_ctx *x, const json_t *j, const char *path, Coachq__V1__Action *a)
+{
+    json_t *arr = json_object_get(j, "focus_behaviours");
+    char fpath[160];
+    size_t n;
+
+    if (arr == NULL || json_is_null(arr)) {
+        return 0;
+    }
+    jsonx_join_path(fpath, sizeof(fpath), path, "focus_behaviours");
+    if (!json_is_array(arr)) {
+        return jsonx_fail(x, fpath, "must be an array of behaviour ids, like [\"asks-open\"]");
+    }
+    n = json_array_size(arr);
+    a->focus_behaviours = alloc_ptrs(n);
+    if (a->focus_behaviours == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(arr, i);
+        char ipath[192];
+
+        if (!json_is_string(v)) {
+            jsonx_index_path(ipath, sizeof(ipath), fpath, i);
+            return jsonx_fail(x, ipath, "must be a behaviour id (a string)");
+        }
+        a->focus_behaviours[i] = strdup(json_string_value(v));
+        if (a->focus_behaviours[i] == NULL) {
+            return -ENOMEM;
+        }
+        a->n_focus_behaviours++;
+    }
+    return 0;
+}
+
+/* The action fields added with action records: id, owner kind and focus. */
+static int parse_action_more(struct jsonx_ctx *x, const json_t *j, const char *path,
+                             Coachq__V1__Action *a)
+{
+    int e = 0;
+    int rc;
+
+    rc = get_uuid_at(x, j, path, "id", &a->id);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = get_enum(x, j, path, "owner_kind", 0, action_owner_names, COUNT(action_owner_names), &e);
+    if (rc < 0) {
+        return rc;
+    }
+    a->owner = (Coachq__V1__ActionOwner)e;
+    rc = get_focus(x, j, path, a);
+    if (rc < 0) {
+        return rc;
+    }
+    return get_string(x, j, path, "focus_skill", 0, &a->focus_skill);
+}
+
+static const char *const follow_up_keys[] = {"action", "status", "evidence", "at", NULL};
+
+static int parse_follow_up(struct jsonx_ctx *x, const json_t *j, const char *path,
+                           Coachq__V1__FollowUp *u)
+{
+    char apath[128];
+    json_t *at;
+    int e = 0;
+    int rc;
+
+    if (!json_is_object(j)) {
+        return jsonx_fail(x, path,
+                          "must be an object like {\"action\": \"<id>\", \"status\": \"done\"}");
+    }
+    rc = jsonx_check_keys(x, j, path, follow_up_keys);
+    if (rc < 0) {
+        return rc;
+    }
+    if (json_object_get(j, "action") == NULL) {
+        jsonx_join_path(apath, sizeof(apath), path, "action");
+        return jsonx_fail(x, apath, "missing; give the id of the action followed up");
+    }
+    rc = get_uuid_at(x, j, path, "action", &u->action_id);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = get_enum(x, j, path, "status", 1, action_status_names, COUNT(action_status_names), &e);
+    if (rc < 0) {
+        return rc;
+    }
+    u->status = (Coachq__V1__ActionStatus)e;
+    rc = get_string(x, j, path, "evidence", 0, &u->evidence);
+    if (rc < 0) {
+        return rc;
+    }
+    at = json_object_get(j, "at");
+    if (at != NULL && !json_is_null(at)) {
+        if (!json_is_string(at) || day_parse_time(json_string_value(at), &u->at) < 0) {
+            jsonx_join_path(apath, sizeof(apath), path, "at");
+            return jsonx_fail(x, apath, "must be an ISO-8601 time like \"2026-11-02T14:30:00Z\"");
+        }
+    }
+    return 0;
+}
 
 static int parse_action(struct jsonx_ctx *x, const json_t *j, const char *path,
                         Coachq__V1__Action *a)
@@ -359,7 +481,7 @@ static int parse_action(struct jsonx_ctx *x, const json_t *j, const char *path,
             return jsonx_fail(x, dpath, "must be after 1970-01-01");
         }
     }
-    return 0;
+    return parse_action_more(x, j, path, a);
 }
 
 /* Checks that obj[key] is an array (or absent) and returns it. */
@@ -382,17 +504,19 @@ static int get_array(struct jsonx_ctx *x, const json_t *obj, const char *key, js
  * Reads the optional UUID string obj[key] into *out (a new 16-byte copy);
  * absent or null leaves *out alone. Returns 0, -EINVAL or -ENOMEM.
  */
-static int get_uuid(struct jsonx_ctx *x, const json_t *obj, const char *key,
-                    ProtobufCBinaryData *out)
+static int get_uuid_at(struct jsonx_ctx *x, const json_t *obj, const char *prefix, const char *key,
+                       ProtobufCBinaryData *out)
 {
     json_t *v = json_object_get(obj, key);
     uint8_t id[UUID_LEN];
+    char path[128];
 
     if (v == NULL || json_is_null(v)) {
         return 0;
     }
     if (!json_is_string(v) || uuid_parse(json_string_value(v), id) < 0) {
-        return jsonx_fail(x, key, "must be a UUID like \"0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13\"");
+        jsonx_join_path(path, sizeof(path), prefix, key);
+        return jsonx_fail(x, path, "must be a UUID like \"0b5e1c7a-3f6d-4e2b-9a41-6c0d2f8e7b13\"");
     }
     out->data = malloc(UUID_LEN);
     if (out->data == NULL) {
@@ -401,6 +525,12 @@ static int get_uuid(struct jsonx_ctx *x, const json_t *obj, const char *key,
     memcpy(out->data, id, UUID_LEN);
     out->len = UUID_LEN;
     return 0;
+}
+
+static int get_uuid(struct jsonx_ctx *x, const json_t *obj, const char *key,
+                    ProtobufCBinaryData *out)
+{
+    return get_uuid_at(x, obj, "", key, out);
 }
 
 /* Reads the required "rubric_version" of obj. Returns 0 or -EINVAL. */
@@ -470,10 +600,10 @@ static int get_ratings(struct jsonx_ctx *x, const json_t *obj, const char *key, 
  * on input, so that the output of `coachq get --json` can be submitted again
  * as it is. */
 static const char *const obs_keys[] = {
-    "id",      "rubric",     "rubric_version",  "coach",   "coachee",     "session_type",
-    "focus",   "started_at", "duration_min",    "ratings", "markers",     "actions",
-    "notes",   "amends",     "calibration_ref", "seq",     "received_at", "observer",
-    "version", "root_id",    "superseded",      NULL,
+    "id",      "rubric",     "rubric_version",  "coach",      "coachee",     "session_type",
+    "focus",   "started_at", "duration_min",    "ratings",    "markers",     "actions",
+    "notes",   "amends",     "calibration_ref", "seq",        "received_at", "observer",
+    "version", "root_id",    "superseded",      "follow_ups", NULL,
 };
 
 /* Reads the required "started_at" and the optional "duration_min" of obj
@@ -576,6 +706,40 @@ static int get_actions(struct jsonx_ctx *x, const json_t *obj, Coachq__V1__Obser
     return 0;
 }
 
+/* The same for the optional array "follow_ups". */
+static int get_follow_ups(struct jsonx_ctx *x, const json_t *obj, Coachq__V1__Observation *o)
+{
+    json_t *arr;
+    char path[64];
+    size_t n;
+    int rc;
+
+    rc = get_array(x, obj, "follow_ups", &arr);
+    if (rc < 0 || arr == NULL) {
+        return rc;
+    }
+    n = json_array_size(arr);
+    o->follow_ups = alloc_ptrs(n);
+    if (o->follow_ups == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        Coachq__V1__FollowUp *u = malloc(sizeof(*u));
+
+        if (u == NULL) {
+            return -ENOMEM;
+        }
+        coachq__v1__follow_up__init(u);
+        o->follow_ups[o->n_follow_ups++] = u;
+        jsonx_index_path(path, sizeof(path), "follow_ups", i);
+        rc = parse_follow_up(x, json_array_get(arr, i), path, u);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
 /* A jsonx_parse_cb for an Observation. The fields are read in a fixed
  * order (ids, rubric, people, kind of session, time, the lists, the notes),
  * and the first fault found is the one reported. */
@@ -644,6 +808,10 @@ static int parse_obs(struct jsonx_ctx *x, const json_t *j, void *msg)
         return rc;
     }
     rc = get_actions(x, j, o);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = get_follow_ups(x, j, o);
     if (rc < 0) {
         return rc;
     }
@@ -717,10 +885,24 @@ void obs_json_free(Coachq__V1__Observation *o)
         if (o->actions[i] != NULL) {
             free_str(o->actions[i]->text);
             free_str(o->actions[i]->owner_id);
+            free_str(o->actions[i]->focus_skill);
+            free(o->actions[i]->id.data);
+            for (size_t j = 0; j < o->actions[i]->n_focus_behaviours; j++) {
+                free(o->actions[i]->focus_behaviours[j]);
+            }
+            free(o->actions[i]->focus_behaviours);
             free(o->actions[i]);
         }
     }
     free(o->actions);
+    for (size_t i = 0; i < o->n_follow_ups; i++) {
+        if (o->follow_ups[i] != NULL) {
+            free(o->follow_ups[i]->action_id.data);
+            free_str(o->follow_ups[i]->evidence);
+            free(o->follow_ups[i]);
+        }
+    }
+    free(o->follow_ups);
     free(o);
 }
 
@@ -885,6 +1067,36 @@ static json_t *marker_json(const Coachq__V1__Marker *m)
     return o;
 }
 
+/* Puts an action's id, owner kind and focus into o. Returns 0 or -1. */
+static int action_more_json(json_t *o, const Coachq__V1__Action *a)
+{
+    json_t *arr;
+
+    if (put_uuid(o, "id", &a->id) < 0) {
+        return -1;
+    }
+    if (a->owner != COACHQ__V1__ACTION_OWNER__ACTION_OWNER_UNSPECIFIED &&
+        jsonx_put(o, "owner_kind", json_enum(obs_json_action_owner_name(a->owner), a->owner)) < 0) {
+        return -1;
+    }
+    if (a->n_focus_behaviours > 0) {
+        arr = json_array();
+        if (jsonx_put(o, "focus_behaviours", arr) < 0) {
+            return -1;
+        }
+        for (size_t i = 0; i < a->n_focus_behaviours; i++) {
+            if (json_array_append_new(arr, json_text(a->focus_behaviours[i])) < 0) {
+                return -1;
+            }
+        }
+    }
+    if (a->focus_skill != NULL && a->focus_skill[0] != '\0' &&
+        jsonx_put(o, "focus_skill", json_text(a->focus_skill)) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
 static json_t *action_json(const Coachq__V1__Action *a)
 {
     json_t *o = json_object();
@@ -902,6 +1114,35 @@ static json_t *action_json(const Coachq__V1__Action *a)
     if (a->due_day != 0) {
         day_format(a->due_day, day, sizeof(day));
         if (put_str(o, "due", day) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    if (action_more_json(o, a) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *follow_up_json(const Coachq__V1__FollowUp *u)
+{
+    json_t *o = json_object();
+    char buf[DAY_TIME_LEN];
+
+    if (o == NULL) {
+        return NULL;
+    }
+    if (put_uuid(o, "action", &u->action_id) < 0 ||
+        jsonx_put(o, "status", json_enum(obs_json_action_status_name(u->status), u->status)) < 0 ||
+        (u->evidence != NULL && u->evidence[0] != '\0' &&
+         jsonx_put(o, "evidence", json_text(u->evidence)) < 0)) {
+        json_decref(o);
+        return NULL;
+    }
+    if (u->at != 0) {
+        day_format_time(u->at, buf, sizeof(buf));
+        if (put_str(o, "at", buf) < 0) {
             json_decref(o);
             return NULL;
         }
@@ -975,6 +1216,17 @@ static int obs_fill(json_t *obj, const Coachq__V1__Observation *o)
         }
         for (size_t i = 0; i < o->n_actions; i++) {
             if (json_array_append_new(arr, action_json(o->actions[i])) < 0) {
+                return -1;
+            }
+        }
+    }
+    if (o->n_follow_ups > 0) {
+        arr = json_array();
+        if (jsonx_put(obj, "follow_ups", arr) < 0) {
+            return -1;
+        }
+        for (size_t i = 0; i < o->n_follow_ups; i++) {
+            if (json_array_append_new(arr, follow_up_json(o->follow_ups[i])) < 0) {
                 return -1;
             }
         }

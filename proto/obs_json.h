@@ -77,5 +77,7 @@ void obs_json_format_offset(uint32_t offset_ms, char *out, size_t outlen);
 const char *obs_json_session_type_name(int v);
 const char *obs_json_focus_name(int v);
 const char *obs_json_marker_kind_name(int v);
+const char *obs_json_action_owner_name(int v);
+const char *obs_json_action_status_name(int v);
 
 #endif

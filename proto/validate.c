@@ -433,6 +433,59 @@ static int check_markers(const Coachq__V1__Observation *o, const char *prefix,
     return 0;
 }
 
+static int action_id_seen(const Coachq__V1__Observation *o, size_t n,
+                          const ProtobufCBinaryData *id);
+
+/* An action's id, owner and focus: the id is empty (derived by the server)
+ * or 16 bytes and unique in the observation; one or two focus entries at
+ * most, behaviour ids or one skill in free text. */
+static int check_action_more(const Coachq__V1__Observation *o, size_t i, const char *prefix,
+                             struct validate_error *err)
+{
+    const Coachq__V1__Action *a = o->actions[i];
+    size_t nfocus = a->n_focus_behaviours;
+    char f[80];
+    int rc;
+
+    snprintf(f, sizeof(f), "actions[%zu].id", i);
+    if (a->id.len != 0 && a->id.len != 16) {
+        return fail(err, prefix, f,
+                    "is %zu bytes; it must be a 16-byte UUID made by the client, kept across "
+                    "retries and amendments",
+                    a->id.len);
+    }
+    if (a->id.len == 16 && action_id_seen(o, i, &a->id)) {
+        return fail(err, prefix, f,
+                    "is the id of an earlier action of this session; make one "
+                    "id per action");
+    }
+    snprintf(f, sizeof(f), "actions[%zu].owner", i);
+    if (a->owner < COACHQ__V1__ACTION_OWNER__ACTION_OWNER_UNSPECIFIED ||
+        a->owner > COACHQ__V1__ACTION_OWNER__ACTION_OWNER_MANAGER) {
+        return fail(err, prefix, f, "is %d; choose rep or manager", (int)a->owner);
+    }
+    if (a->focus_skill != NULL && a->focus_skill[0] != '\0') {
+        nfocus++;
+    }
+    if (nfocus > VALIDATE_MAX_FOCUS) {
+        snprintf(f, sizeof(f), "actions[%zu].focus_behaviours", i);
+        return fail(err, prefix, f,
+                    "names %zu focus areas; good coaching picks one or two, so keep at most %d",
+                    nfocus, VALIDATE_MAX_FOCUS);
+    }
+    for (size_t j = 0; j < a->n_focus_behaviours; j++) {
+        snprintf(f, sizeof(f), "actions[%zu].focus_behaviours[%zu]", i, j);
+        if (a->focus_behaviours[j] == NULL || validate_id(a->focus_behaviours[j]) < 0) {
+            return fail(err, prefix, f,
+                        "must be a behaviour id of the rubric (letters, digits, '.', '_', '@', "
+                        "'-'); put a rep skill in free text in focus_skill");
+        }
+    }
+    snprintf(f, sizeof(f), "actions[%zu].focus_skill", i);
+    rc = check_text(err, prefix, f, a->focus_skill, VALIDATE_MAX_SKILL, 0);
+    return rc;
+}
+
 static int check_actions(const Coachq__V1__Observation *o, const char *prefix,
                          struct validate_error *err)
 {
@@ -463,6 +516,80 @@ static int check_actions(const Coachq__V1__Observation *o, const char *prefix,
             if (rc < 0) {
                 return rc;
             }
+        }
+        rc = check_action_more(o, i, prefix, err);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* True if the first n actions of o hold the 16-byte id. */
+static int action_id_seen(const Coachq__V1__Observation *o, size_t n, const ProtobufCBinaryData *id)
+{
+    for (size_t j = 0; j < n; j++) {
+        const ProtobufCBinaryData *b = &o->actions[j]->id;
+
+        if (b->len == id->len && id->len > 0 && memcmp(b->data, id->data, id->len) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The follow-ups of actions agreed before: a known status, a 16-byte action
+ * id named once, never an action agreed in this same observation. */
+static int check_follow_ups(const Coachq__V1__Observation *o, const char *prefix,
+                            struct validate_error *err)
+{
+    char f[48];
+
+    if (o->n_follow_ups > VALIDATE_MAX_FOLLOW_UPS) {
+        return fail(err, prefix, "follow_ups", "has %zu entries; at most %d are allowed",
+                    o->n_follow_ups, VALIDATE_MAX_FOLLOW_UPS);
+    }
+    for (size_t i = 0; i < o->n_follow_ups; i++) {
+        const Coachq__V1__FollowUp *u = o->follow_ups[i];
+        int rc;
+
+        snprintf(f, sizeof(f), "follow_ups[%zu].action_id", i);
+        if (u->action_id.len != 16) {
+            return fail(err, prefix, f,
+                        "is %zu bytes; it must be the 16-byte id of an action agreed in an "
+                        "earlier session",
+                        u->action_id.len);
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (memcmp(o->follow_ups[j]->action_id.data, u->action_id.data, 16) == 0) {
+                return fail(err, prefix, f,
+                            "names the same action as follow_ups[%zu]; follow each action up "
+                            "once per session",
+                            j);
+            }
+        }
+        if (action_id_seen(o, o->n_actions, &u->action_id)) {
+            return fail(err, prefix, f,
+                        "is an action agreed in this same session; follow it up in a later one");
+        }
+        snprintf(f, sizeof(f), "follow_ups[%zu].status", i);
+        if (u->status <= COACHQ__V1__ACTION_STATUS__ACTION_STATUS_UNSPECIFIED ||
+            u->status > COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DROPPED) {
+            return fail(err, prefix, f,
+                        "is %d; choose open, done, partly done, not done or dropped",
+                        (int)u->status);
+        }
+        snprintf(f, sizeof(f), "follow_ups[%zu].evidence", i);
+        rc = check_text(err, prefix, f, u->evidence, VALIDATE_MAX_EVIDENCE, 0);
+        if (rc < 0) {
+            return rc;
+        }
+        if (u->at != 0 && (u->at < VALIDATE_MIN_TIME || u->at >= VALIDATE_MAX_TIME)) {
+            snprintf(f, sizeof(f), "follow_ups[%zu].at", i);
+            return fail(err, prefix, f,
+                        "is %lld; give the time in seconds since 1970-01-01 UTC, or 0 for the "
+                        "session's start",
+                        (long long)u->at);
         }
     }
     return 0;
@@ -542,6 +669,10 @@ int validate_observation(const Coachq__V1__Observation *o, const char *prefix,
         return rc;
     }
     rc = check_actions(o, prefix, err);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = check_follow_ups(o, prefix, err);
     if (rc < 0) {
         return rc;
     }

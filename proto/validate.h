@@ -29,6 +29,9 @@
 #define VALIDATE_MAX_RATINGS 64
 #define VALIDATE_MAX_MARKERS 2000
 #define VALIDATE_MAX_ACTIONS 50
+#define VALIDATE_MAX_FOLLOW_UPS 50
+#define VALIDATE_MAX_FOCUS 2   /* focus behaviours and skill of an action, together */
+#define VALIDATE_MAX_SKILL 200 /* an action's rep skill in free text */
 #define VALIDATE_MAX_DURATION_S (12u * 3600u)
 /* Days since 1970-01-01 of 9999-12-31, the last day "YYYY-MM-DD" can
  * write and read back: every day field taken in is bounded by it (and,

@@ -94,6 +94,26 @@ static int may_see_dashboard(const struct auth_user *u, const struct auth_target
     }
 }
 
+/* Whether u may read an action record; see the table in auth.h. */
+static int may_read_action(const struct auth_user *u, const struct auth_target *t)
+{
+    const Coachq__V1__ActionRecord *a = t != NULL ? t->action : NULL;
+
+    if (a == NULL) {
+        return 0;
+    }
+    if (u->roles & (AUTH_LEAD | AUTH_ADMIN)) {
+        return 1;
+    }
+    if ((u->roles & AUTH_OBSERVER) && same(t->action_observer, u->id)) {
+        return 1;
+    }
+    if ((u->roles & AUTH_FRONT_LINE) && same(a->coach_id, u->id)) {
+        return 1;
+    }
+    return (u->roles & AUTH_SECOND_LEVEL) && in_chain(u, t);
+}
+
 int auth_decide(const struct auth_user *u, enum auth_action action,
                 const struct auth_target *target)
 {
@@ -133,6 +153,9 @@ int auth_decide(const struct auth_user *u, enum auth_action action,
         break;
     case AUTH_DASHBOARD:
         ok = may_see_dashboard(u, target);
+        break;
+    case AUTH_READ_ACTION:
+        ok = may_read_action(u, target);
         break;
     }
     return ok ? 0 : -EACCES;

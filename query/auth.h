@@ -29,6 +29,14 @@
  *     my coaching    -          self         their line     all    all
  *     programme      -          -            -              yes    yes
  *     observers      -          -            -              yes    yes
+ *   read an action   scored     own coaching their line     all    all
+ *
+ * "Read an action" decides each record of `coachq actions` (ListActions):
+ * an observer sees the actions agreed in the sessions they scored, a
+ * front-line manager the actions of their own coaching, a second-level
+ * manager those of the coaches in their line today, leads and
+ * administrators all. The request itself is open to every user; a list
+ * holds only the records its caller may read.
  *
  * "People" is the list of front-line managers and the reps who report to
  * them today: whom an observer may observe. Managers do not need it and it
@@ -80,8 +88,9 @@ enum auth_action {
     AUTH_STATS,
     AUTH_PEOPLE,
     AUTH_IMPORT_OUTCOMES,
-    AUTH_EXPORT,    /* `coachq export observations`: every record, in sequence order */
-    AUTH_DASHBOARD, /* the last action: test_auth walks them all */
+    AUTH_EXPORT, /* `coachq export observations`: every record, in sequence order */
+    AUTH_DASHBOARD,
+    AUTH_READ_ACTION, /* the last action: test_auth walks them all */
 };
 
 /* What a request is about. Every pointer is borrowed for the call; unused
@@ -97,6 +106,9 @@ struct auth_target {
     int was_line;         /* AUTH_DASHBOARD, MANAGER: the subject was in the caller's
                              line on the date of a session the page covers (the caller
                              works it out: dash.c) */
+    const Coachq__V1__ActionRecord *action; /* AUTH_READ_ACTION (chain: today's managers
+                                               above its coach) */
+    const char *action_observer; /* AUTH_READ_ACTION: who scored the session that agreed it */
 };
 
 /*

@@ -42,8 +42,8 @@ struct metrics_http;
 /* The protocol port's request kinds as /metrics names them: one per
  * request a Frame can carry, and "invalid" for a frame that does not
  * decode or carries no request (server_req_kind_name()). */
-#define SERVER_REQ_KINDS 15
-#define SERVER_REQ_KIND_INVALID 14
+#define SERVER_REQ_KINDS 16
+#define SERVER_REQ_KIND_INVALID 15
 #define SERVER_REQ_KIND_NONE (-1) /* an answer that is not a request's: not counted */
 /* Codes an answer may carry (coachq.v1.Code, 0..16). */
 #define SERVER_CODES 17
@@ -157,6 +157,7 @@ enum request_kind {
     REQ_DASHBOARD,
     REQ_IMPORT_OUTCOMES,
     REQ_EXPORT,
+    REQ_ACTIONS,
 };
 
 /* One request taken and not yet finished, with what its answer needs. */
@@ -209,6 +210,12 @@ struct request {
     int32_t *days; /* each kept record's session date in its coach's zone */
     uint32_t page_max;
     int more;
+    /* Actions: whose (person, as coach 'c', coachee 'e' or line 'l') and
+     * the filters; the records are kept in msgs. */
+    char act_by;
+    int act_open;
+    int act_overdue;
+    int32_t act_today;
     /* Import outcomes: a decoded copy of the rows, and the counts. */
     Coachq__V1__ImportOutcomes *imp;
     Coachq__V1__ImportResult result;

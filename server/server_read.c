@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actions.h"
 #include "certs.h"
+#include "obs.h"
 #include "dashfmt.h"
 #include "error.h"
 #include "log.h"
@@ -160,6 +162,122 @@ static int cert_status_txn(struct store_txn *t, void *arg)
                                        store_get_policy(r->conn->srv->store));
         }
     }
+    return rc;
+}
+
+/* Collecting a list of actions. Thread pool. */
+struct actions_walk {
+    struct request *r;
+    struct store_txn *t;
+    char (*line)[VALIDATE_MAX_ID + 1]; /* a line's people, grown as it is walked */
+    size_t n_line;
+    size_t cap_line;
+};
+
+/* Keeps r (borrowed) if the caller may read it: AUTH_READ_ACTION with the
+ * coach's managers today and who scored the session that agreed it. */
+static int actions_keep(const Coachq__V1__ActionRecord *a, void *arg)
+{
+    struct actions_walk *w = arg;
+    struct request *r = w->r;
+    struct auth_target tg;
+    char chain[PEOPLE_MAX_CHAIN][65];
+    Coachq__V1__StoredObservation *agreed = NULL;
+    size_t n = 0, bytes;
+    int rc;
+
+    memset(&tg, 0, sizeof(tg));
+    tg.action = a;
+    if ((r->conn->au.roles & AUTH_SECOND_LEVEL) &&
+        people_chain_at(w->t, a->coach_id, r->act_today, chain, &n) == 0) {
+        tg.chain = (const char(*)[65])chain;
+        tg.n_chain = n;
+    }
+    if ((r->conn->au.roles & AUTH_OBSERVER) && a->agreed_in.len == UUID_LEN &&
+        store_get_txn(w->t, a->agreed_in.data, &agreed) == 0) {
+        tg.action_observer = agreed->observer_id;
+    }
+    rc = auth_decide(&r->conn->au, AUTH_READ_ACTION, &tg);
+    coachq__v1__stored_observation__free_unpacked(agreed, NULL);
+    if (rc != 0) {
+        return 0;
+    }
+    bytes = coachq__v1__action_record__get_packed_size(a) + PEOPLE_ENTRY_OVERHEAD;
+    if (r->n_msgs >= ACTIONS_MAX_LIST || bytes > r->max_bytes - r->list_bytes) {
+        r->truncated = 1;
+        return 1;
+    }
+    r->list_bytes += bytes;
+    return msg_keep(&a->base, &r->msgs, &r->n_msgs);
+}
+
+static int actions_line_add(const char *id, void *arg)
+{
+    struct actions_walk *w = arg;
+
+    for (size_t i = 0; i < w->n_line; i++) {
+        if (strcmp(w->line[i], id) == 0) {
+            return 0;
+        }
+    }
+    if (w->n_line == w->cap_line) {
+        size_t cap = w->cap_line == 0 ? 64 : w->cap_line * 2;
+        char(*g)[VALIDATE_MAX_ID + 1] = realloc(w->line, cap * sizeof(*g));
+
+        if (g == NULL) {
+            return -ENOMEM;
+        }
+        w->line = g;
+        w->cap_line = cap;
+    }
+    snprintf(w->line[w->n_line++], VALIDATE_MAX_ID + 1, "%s", id);
+    return 0;
+}
+
+static int actions_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    struct actions_walk w;
+    struct actions_query q;
+    const char **coaches = NULL;
+    int rc = 0;
+
+    memset(&w, 0, sizeof(w));
+    memset(&q, 0, sizeof(q));
+    w.r = r;
+    w.t = t;
+    rc = zone_day_of(t, r->person, r->as_of, &r->act_today);
+    if (rc != 0) {
+        r->act_today = store_day_of(r->as_of);
+    }
+    q.open_only = r->act_open;
+    q.overdue_only = r->act_overdue;
+    q.today = r->act_today;
+    if (r->act_by == 'c') {
+        q.coach = r->person;
+    } else if (r->act_by == 'e') {
+        q.coachee = r->person;
+    } else {
+        /* Everyone below the manager today, level by level. */
+        rc = people_reports_at(t, r->person, r->act_today, actions_line_add, &w);
+        for (size_t i = 0; rc == 0 && i < w.n_line; i++) {
+            char id[VALIDATE_MAX_ID + 1];
+
+            snprintf(id, sizeof(id), "%s", w.line[i]);
+            rc = people_reports_at(t, id, r->act_today, actions_line_add, &w);
+        }
+        coaches = rc == 0 && w.n_line > 0 ? calloc(w.n_line, sizeof(*coaches)) : NULL;
+        for (size_t i = 0; coaches != NULL && i < w.n_line; i++) {
+            coaches[i] = w.line[i];
+        }
+        q.coaches = coaches;
+        q.n_coaches = coaches != NULL ? w.n_line : 0;
+    }
+    if (rc == 0) {
+        rc = actions_list_txn(t, &q, actions_keep, &w);
+    }
+    free(coaches);
+    free(w.line);
     return rc;
 }
 
@@ -355,6 +473,9 @@ static void read_work(uv_work_t *work)
     case REQ_EXPORT:
         r->rc = store_view(st, export_txn, r);
         return;
+    case REQ_ACTIONS:
+        r->rc = store_view(st, actions_txn, r);
+        return;
     case REQ_LIST:
         break;
     case REQ_SUBMIT:
@@ -502,6 +623,25 @@ static void send_people(struct request *r)
     f.request_id = r->request_id;
     f.body_case = COACHQ__V1__FRAME__BODY_PEOPLE;
     f.people = &l;
+    server_conn_send(r->conn, &f);
+}
+
+static void send_actions(struct request *r)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__ActionList l = COACHQ__V1__ACTION_LIST__INIT;
+
+    if (r->rc < 0) {
+        send_read_failure(r);
+        return;
+    }
+    l.actions = (Coachq__V1__ActionRecord **)r->msgs;
+    l.n_actions = r->n_msgs;
+    l.today = r->act_today;
+    l.truncated = r->truncated;
+    f.request_id = r->request_id;
+    f.body_case = COACHQ__V1__FRAME__BODY_ACTIONS;
+    f.actions = &l;
     server_conn_send(r->conn, &f);
 }
 
@@ -701,6 +841,9 @@ static void read_done(uv_work_t *work, int status)
             break;
         case REQ_EXPORT:
             send_export(r);
+            break;
+        case REQ_ACTIONS:
+            send_actions(r);
             break;
         case REQ_SUBMIT:
         case REQ_ADD_REFERENCE:

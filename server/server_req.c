@@ -377,6 +377,67 @@ static void handle_people(struct conn *c, uint64_t rid)
     server_read_queue(c, r);
 }
 
+/* Open and overdue actions: one of coach, coachee or line (none: the
+ * caller's own coaching, or line for a second-level manager); each record
+ * is then decided by AUTH_READ_ACTION on the thread pool. */
+static void handle_actions(struct conn *c, uint64_t rid, const Coachq__V1__ListActions *la)
+{
+    const char *ids[3] = {la->coach_id, la->coachee_id, la->line_id};
+    static const char *const fields[3] = {"list_actions.coach_id", "list_actions.coachee_id",
+                                          "list_actions.line_id"};
+    static const char by[3] = {'c', 'e', 'l'};
+    const char *who = NULL;
+    char kind = 0;
+    struct request *r;
+
+    for (int i = 0; i < 3; i++) {
+        if (ids[i] == NULL || ids[i][0] == '\0') {
+            continue;
+        }
+        if (who != NULL) {
+            server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, fields[i],
+                                   "name one of coach, coachee or line, not two");
+            return;
+        }
+        if (validate_id(ids[i]) < 0) {
+            server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, fields[i],
+                                   "must be a person's id: letters, digits, '.', '_', '@', '-'");
+            return;
+        }
+        who = ids[i];
+        kind = by[i];
+    }
+    if (who == NULL) {
+        who = c->user;
+        if (c->au.roles & AUTH_FRONT_LINE) {
+            kind = 'c';
+        } else if (c->au.roles & AUTH_SECOND_LEVEL) {
+            kind = 'l';
+        } else {
+            server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT,
+                                   "list_actions.coach_id",
+                                   "name whose actions to list: a coach, a coachee or a line");
+            return;
+        }
+    }
+    r = server_request_new(c, rid, REQ_ACTIONS);
+    if (r == NULL) {
+        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
+                               "server out of memory");
+        return;
+    }
+    snprintf(r->person, sizeof(r->person), "%s", who);
+    r->act_by = kind;
+    r->act_open = la->open_only;
+    r->act_overdue = la->overdue_only;
+    r->as_of = (int64_t)time(NULL);
+    r->max_bytes = c->srv->cfg.write_max / 2;
+    if (r->max_bytes > PEOPLE_MAX_BYTES) {
+        r->max_bytes = PEOPLE_MAX_BYTES;
+    }
+    server_read_queue(c, r);
+}
+
 /* Writer thread: stores a calibration reference after checking it against
  * its rubric (every behaviour scored by the masters, or not applicable where
  * the rubric allows it). */
@@ -745,6 +806,7 @@ static const struct {
     {COACHQ__V1__FRAME__BODY_GET_DASHBOARD, "get_dashboard"},
     {COACHQ__V1__FRAME__BODY_IMPORT_OUTCOMES, "import_outcomes"},
     {COACHQ__V1__FRAME__BODY_EXPORT_OBSERVATIONS, "export_observations"},
+    {COACHQ__V1__FRAME__BODY_LIST_ACTIONS, "list_actions"},
     {COACHQ__V1__FRAME__BODY__NOT_SET, "invalid"},
 };
 
@@ -846,6 +908,9 @@ static void req_frame(struct conn *c, const uint8_t *body, size_t len)
         break;
     case COACHQ__V1__FRAME__BODY_LIST_PEOPLE:
         handle_people(c, rid);
+        break;
+    case COACHQ__V1__FRAME__BODY_LIST_ACTIONS:
+        handle_actions(c, rid, f->list_actions);
         break;
     case COACHQ__V1__FRAME__BODY_GET_DASHBOARD:
         handle_dashboard(c, rid, f->get_dashboard);

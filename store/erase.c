@@ -15,6 +15,7 @@
 
 #include <openssl/rand.h>
 
+#include "actions.h"
 #include "agg.h"
 #include "audit.h"
 #include "keys.h"
@@ -789,6 +790,11 @@ int erase_person_txn(struct store_txn *t, struct erase_request *r)
     }
     if (rc == 0) {
         rc = agg_rebuild_txn(t);
+    }
+    if (rc == 0) {
+        /* The action records copy ids and texts from the records: derived
+         * again from the pseudonymised ones. */
+        rc = actions_rebuild_txn(t, NULL);
     }
     if (rc == 0) {
         MDB_stat st;

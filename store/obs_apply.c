@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actions.h"
 #include "agg.h"
 #include "audit.h"
 #include "certs.h"
@@ -424,6 +425,16 @@ static int obs_after_put(struct store_txn *t, const struct store_write *w,
         log_event(LOG_ERROR, "store_agg_failed", "seq=%" PRIu64 " rc=%d", rec->seq, rc);
         return rc == -ENOMEM ? ENOMEM : EIO;
     }
+    rc = actions_apply(t, rec, prev);
+    if (store_txn_is_abort(rc)) {
+        return store_txn_abort_mdb(rc);
+    }
+    if (rc != 0) {
+        /* As for the aggregates: the record must not be stored without
+         * its action records. */
+        log_event(LOG_ERROR, "store_actions_failed", "seq=%" PRIu64 " rc=%d", rec->seq, rc);
+        return rc == -ENOMEM ? ENOMEM : EIO;
+    }
     if (obs->calibration_ref.len == KEYS_UUID_LEN) {
         return obs_calibrate(t, w, obs);
     }
@@ -701,11 +712,29 @@ static int obs_migrate_seq(struct store_txn *t)
     return 0;
 }
 
+/*
+ * Schema 8 keeps the agreed actions as records of their own (actions.h):
+ * they are derived from the stored observations' actions, replayed in
+ * sequence order. Deriving starts from empty tables, so running it again
+ * gives the same records. Returns 0 or a negative code.
+ */
+static int obs_migrate_actions(struct store_txn *t)
+{
+    uint64_t n = 0;
+    int rc = actions_rebuild_txn(t, &n);
+
+    if (rc == 0) {
+        log_event(LOG_INFO, "store_actions_derived", "actions=%" PRIu64, n);
+    }
+    return rc;
+}
+
 /* The schema hook (store_upgrade_cb): the records of a store from before
  * schema 6 are keyed by sequence number (obs_migrate_seq()), then the
  * aggregates of a store from before schema 7 are rebuilt from its records
  * (agg.h): before 4 they missed scopes or counted double coding per pair,
- * before 7 values and contributions were protobuf messages. */
+ * before 7 values and contributions were protobuf messages; before 8 there
+ * were no action records (obs_migrate_actions()). */
 static int obs_upgrade(struct store_txn *t, uint32_t from_version)
 {
     int rc = 0;
@@ -715,6 +744,9 @@ static int obs_upgrade(struct store_txn *t, uint32_t from_version)
     }
     if (rc == 0 && from_version < 7) {
         rc = agg_rebuild_txn(t);
+    }
+    if (rc == 0 && from_version < 8) {
+        rc = obs_migrate_actions(t);
     }
     return rc;
 }

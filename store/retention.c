@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "actions.h"
 #include "agg.h"
 #include "audit.h"
 #include "day.h"
@@ -489,6 +490,11 @@ int retention_txn(struct store_txn *t, struct retention_request *r)
     }
     if (rc == 0 && c->nv > 0) {
         rc = agg_rebuild_txn(t);
+    }
+    if (rc == 0 && c->nv > 0) {
+        /* The action records copy from the records: derived again from
+         * what is left. */
+        rc = actions_rebuild_txn(t, NULL);
     }
     if (rc == 0) {
         day_format(r->before_day, day, sizeof(day));

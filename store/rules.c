@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actions.h"
 #include "certs.h"
 #include "day.h"
 #include "error.h"
@@ -389,6 +390,9 @@ int rules_check_observation(struct store_txn *t, const char *observer,
     }
     if (rc == 0 && obs->amends.len == 16) {
         rc = check_amendment(t, observer, obs, now_ms, policy, amend, fault);
+    }
+    if (rc == 0 && !calibration) {
+        rc = actions_check(t, obs, rubric, amend, day, fault);
     }
 out:
     coachq__v1__rubric__free_unpacked(latest, NULL);

@@ -393,6 +393,8 @@ static int store_open_dbs(struct store *s, MDB_txn *txn)
         {"credentials", offsetof(struct store, dbi_creds)},
         {"signin_links", offsetof(struct store, dbi_links)},
         {"api_tokens", offsetof(struct store, dbi_tokens)},
+        {"actions", offsetof(struct store, dbi_actions)},
+        {"actions_by", offsetof(struct store, dbi_actions_by)},
     };
     int rc = 0;
 

@@ -31,6 +31,7 @@ enum target {
     T_MC_DAN,    /* my coaching of flm.dan */
     T_PROGRAMME, /* programme impact */
     T_OBSERVERS, /* observer reliability */
+    T_ACTION,    /* an action flm.cara agreed with rep.ida, scored by obs.ann */
 };
 
 struct row {
@@ -203,13 +204,30 @@ static const struct row rows[] = {
     {"lead.gil", LEAD, AUTH_DASHBOARD, T_OBSERVERS, 1},
     {"admin.hal", ADMIN, AUTH_DASHBOARD, T_OBSERVERS, 1},
     {"rep.ida", 0, AUTH_DASHBOARD, T_OBSERVERS, 0},
+    /* Read an action: the observer who scored the session that agreed it,
+     * its coach, the coach's line today, leads and administrators. */
+    {"obs.ann", OBS, AUTH_READ_ACTION, T_ACTION, 1},
+    {"obs.ben", OBS, AUTH_READ_ACTION, T_ACTION, 0},
+    {"flm.cara", FLM, AUTH_READ_ACTION, T_ACTION, 1},
+    {"flm.dan", FLM, AUTH_READ_ACTION, T_ACTION, 0},
+    {"slm.eve", SLM, AUTH_READ_ACTION, T_ACTION, 1},
+    {"vp.zed", SLM, AUTH_READ_ACTION, T_ACTION, 1},
+    {"slm.fay", SLM, AUTH_READ_ACTION, T_ACTION, 0},
+    {"lead.gil", LEAD, AUTH_READ_ACTION, T_ACTION, 1},
+    {"admin.hal", ADMIN, AUTH_READ_ACTION, T_ACTION, 1},
+    {"rep.ida", 0, AUTH_READ_ACTION, T_ACTION, 0},
+    /* A role the user does not hold gives no access; no action, nothing. */
+    {"flm.cara", OBS, AUTH_READ_ACTION, T_ACTION, 0},
+    {"slm.eve", FLM, AUTH_READ_ACTION, T_ACTION, 0},
+    {"lead.gil", LEAD, AUTH_READ_ACTION, T_NONE, 0},
 };
 
 static const char *action_name(enum auth_action a)
 {
-    static const char *const names[] = {"hello",   "submit",          "read",          "list",
-                                        "rubrics", "cert status",     "add reference", "stats",
-                                        "people",  "import outcomes", "dashboard"};
+    static const char *const names[] = {
+        "hello",       "submit",        "read",       "list",   "rubrics",
+        "cert status", "add reference", "stats",      "people", "import outcomes",
+        "export",      "dashboard",     "read action"};
 
     return (size_t)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }
@@ -267,6 +285,7 @@ static void test_table(void **state)
     static uint8_t ref[16] = {1};
     Coachq__V1__Observation o = COACHQ__V1__OBSERVATION__INIT;
     Coachq__V1__StoredObservation rec = COACHQ__V1__STORED_OBSERVATION__INIT;
+    Coachq__V1__ActionRecord act = COACHQ__V1__ACTION_RECORD__INIT;
     static const char chain[2][65] = {"slm.eve", "vp.zed"};
     static const char chain_eve[1][65] = {"vp.zed"};
     static const char chain_fay[1][65] = {"vp.yan"};
@@ -276,6 +295,8 @@ static void test_table(void **state)
     (void)state;
     o.coach_id = (char *)"flm.cara";
     o.coachee_id = (char *)"rep.ida";
+    act.coach_id = (char *)"flm.cara";
+    act.coachee_id = (char *)"rep.ida";
     rec.observation = &o;
     rec.observer_id = (char *)"obs.ann";
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -298,6 +319,11 @@ static void test_table(void **state)
             t.observer = r->user;
         } else if (r->target == T_ANN_STATUS) {
             t.observer = "obs.ann";
+        } else if (r->target == T_ACTION) {
+            t.action = &act;
+            t.action_observer = "obs.ann";
+            t.chain = chain;
+            t.n_chain = 2;
         } else if (r->target >= T_MM_EVE) {
             dashboard_target(r->target, &t, chain, chain_eve, chain_fay, chain_dan);
         }
@@ -318,7 +344,7 @@ static void test_table_covers_every_role_and_action(void **state)
     static const unsigned roles[] = {OBS, FLM, SLM, LEAD, ADMIN, 0};
 
     (void)state;
-    for (int a = AUTH_HELLO; a <= AUTH_DASHBOARD; a++) {
+    for (int a = AUTH_HELLO; a <= AUTH_READ_ACTION; a++) {
         for (size_t k = 0; k < sizeof(roles) / sizeof(roles[0]); k++) {
             int found = 0;
 

@@ -177,14 +177,26 @@ def line_managers(env):
     return out
 
 
+def new_session(template):
+    """A copy of template as a new session: its agreed actions are new ones
+    (no id, no due date that could fall before the new session) and it
+    follows nothing up."""
+    o = dict(template)
+    o.pop("id", None)
+    o.pop("markers", None)
+    o.pop("follow_ups", None)
+    if "actions" in o:
+        o["actions"] = [{k: v for k, v in a.items() if k not in ("id", "due")}
+                        for a in o["actions"]]
+    return o
+
+
 def submit_bulk(env, template, n):
     """Submits n copies of template as sessions a minute apart, in one file."""
     now = time.time() - 7200
     recs = []
     for i in range(n):
-        o = dict(template)
-        o.pop("id", None)
-        o.pop("markers", None)
+        o = new_session(template)
         o["started_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60 * i))
         recs.append(o)
     path = os.path.join(env.tmp, "bulk.json")
@@ -196,9 +208,7 @@ def submit_bulk(env, template, n):
 
 def submit_new(env, template):
     """Submits a copy of template (an observation's JSON) as a new session."""
-    o = dict(template)
-    o.pop("id", None)
-    o.pop("markers", None)
+    o = new_session(template)
     o["started_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 7200))
     path = os.path.join(env.tmp, "new-%d.json" % time.monotonic_ns())
     with open(path, "w") as f:

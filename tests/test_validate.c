@@ -37,6 +37,11 @@ struct fixture {
     Coachq__V1__Action *ap[2];
     char atext[32];
     char aowner[80];
+    uint8_t aid[2][16];
+    char *focus[3];
+    Coachq__V1__FollowUp u[2];
+    Coachq__V1__FollowUp *up[2];
+    uint8_t uid[2][16];
     char notes[32];
     char text[VALIDATE_MAX_NOTES + 2]; /* for the too-long and odd-text cases */
 };
@@ -411,6 +416,100 @@ static void m_action_second_empty(struct fixture *x)
     x->a[1].text = x->text;
     x->text[0] = '\0';
 }
+/* Actions with ids and follow-ups of two earlier actions: valid. */
+static void with_ids(struct fixture *x)
+{
+    for (int i = 0; i < 2; i++) {
+        memset(x->aid[i], 0x10 + i, 16);
+        x->a[i].id.data = x->aid[i];
+        x->a[i].id.len = 16;
+        memset(x->uid[i], 0x20 + i, 16);
+        coachq__v1__follow_up__init(&x->u[i]);
+        x->u[i].action_id.data = x->uid[i];
+        x->u[i].action_id.len = 16;
+        x->u[i].status = COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE;
+        x->up[i] = &x->u[i];
+    }
+    x->o.follow_ups = x->up;
+    x->o.n_follow_ups = 2;
+}
+static void m_action_ids_ok(struct fixture *x)
+{
+    with_ids(x);
+    x->focus[0] = (char *)"looks-for-evidence";
+    x->a[0].focus_behaviours = x->focus;
+    x->a[0].n_focus_behaviours = 1;
+    x->a[0].focus_skill = (char *)"discovery questions";
+    x->a[1].owner = COACHQ__V1__ACTION_OWNER__ACTION_OWNER_MANAGER;
+}
+static void m_action_id_15(struct fixture *x)
+{
+    with_ids(x);
+    x->a[1].id.len = 15;
+}
+static void m_action_id_twice(struct fixture *x)
+{
+    with_ids(x);
+    memset(x->aid[1], 0x10, 16);
+}
+static void m_action_owner_kind(struct fixture *x)
+{
+    x->a[0].owner = (Coachq__V1__ActionOwner)3;
+}
+static void m_action_focus_three(struct fixture *x)
+{
+    x->focus[0] = (char *)"a";
+    x->focus[1] = (char *)"b";
+    x->a[0].focus_behaviours = x->focus;
+    x->a[0].n_focus_behaviours = 2;
+    x->a[0].focus_skill = (char *)"and a skill";
+}
+static void m_action_focus_bad_id(struct fixture *x)
+{
+    x->focus[0] = (char *)"two words";
+    x->a[0].focus_behaviours = x->focus;
+    x->a[0].n_focus_behaviours = 1;
+}
+static void m_follow_up_same_session(struct fixture *x)
+{
+    with_ids(x);
+    memset(x->uid[1], 0x11, 16);
+}
+static void m_follow_up_twice(struct fixture *x)
+{
+    with_ids(x);
+    memset(x->uid[1], 0x20, 16);
+}
+static void m_follow_up_status_0(struct fixture *x)
+{
+    with_ids(x);
+    x->u[0].status = COACHQ__V1__ACTION_STATUS__ACTION_STATUS_UNSPECIFIED;
+}
+static void m_follow_up_status_6(struct fixture *x)
+{
+    with_ids(x);
+    x->u[1].status = (Coachq__V1__ActionStatus)6;
+}
+static void m_follow_up_id_empty(struct fixture *x)
+{
+    with_ids(x);
+    x->u[0].action_id.len = 0;
+}
+static void m_follow_up_evidence_ctrl(struct fixture *x)
+{
+    with_ids(x);
+    x->u[0].evidence = (char *)"bad\x1b[31m";
+}
+static void m_follow_up_at_1990(struct fixture *x)
+{
+    with_ids(x);
+    x->u[0].at = 631152000;
+}
+static void m_follow_ups_too_many(struct fixture *x)
+{
+    with_ids(x);
+    x->o.n_follow_ups = VALIDATE_MAX_FOLLOW_UPS + 1;
+}
 static void m_actions_too_many(struct fixture *x)
 {
     x->o.n_actions = VALIDATE_MAX_ACTIONS + 1;
@@ -503,6 +602,21 @@ static const struct vcase cases[] = {
     {"action owner bad", m_action_owner_bad, "observation.actions[0].owner_id"},
     {"action[1] text empty", m_action_second_empty, "observation.actions[1].text"},
     {"actions too many", m_actions_too_many, "observation.actions"},
+    {"action ids, focus, owner kind, follow-ups", m_action_ids_ok, NULL},
+    {"action id 15 bytes", m_action_id_15, "observation.actions[1].id"},
+    {"action id twice", m_action_id_twice, "observation.actions[1].id"},
+    {"action owner kind 3", m_action_owner_kind, "observation.actions[0].owner"},
+    {"action three focus areas", m_action_focus_three, "observation.actions[0].focus_behaviours"},
+    {"action focus not an id", m_action_focus_bad_id, "observation.actions[0].focus_behaviours[0]"},
+    {"follow-up of this session's action", m_follow_up_same_session,
+     "observation.follow_ups[1].action_id"},
+    {"follow-up twice", m_follow_up_twice, "observation.follow_ups[1].action_id"},
+    {"follow-up status unspecified", m_follow_up_status_0, "observation.follow_ups[0].status"},
+    {"follow-up status 6", m_follow_up_status_6, "observation.follow_ups[1].status"},
+    {"follow-up without action id", m_follow_up_id_empty, "observation.follow_ups[0].action_id"},
+    {"follow-up evidence control", m_follow_up_evidence_ctrl, "observation.follow_ups[0].evidence"},
+    {"follow-up at 1990", m_follow_up_at_1990, "observation.follow_ups[0].at"},
+    {"follow-ups too many", m_follow_ups_too_many, "observation.follow_ups"},
     {"notes too long", m_notes_long, "observation.notes"},
     {"notes max", m_notes_max, NULL},
     {"notes bad UTF-8", m_notes_bad_utf8, "observation.notes"},

@@ -1,0 +1,1056 @@
+#include "actions.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "day.h"
+#include "error.h"
+#include "keys.h"
+#include "log.h"
+#include "obs.h"
+#include "store_int.h"
+#include "uuid.h"
+#include "zone.h"
+
+#define ACTIONS_PREFIX "observation"
+#define ACTIONS_KEY_MAX (2 + VALIDATE_MAX_ID + 1 + 8 + KEYS_UUID_LEN)
+
+/* Marks a derived id apart from the root's: a fixed mix per index, so the
+ * same action of every version of an observation gets the same id. */
+void actions_id_of(const Coachq__V1__Action *a, const uint8_t root[16], size_t i, uint8_t out[16])
+{
+    uint64_t h = 1469598103934665603ull;
+
+    if (a->id.len == KEYS_UUID_LEN) {
+        memcpy(out, a->id.data, KEYS_UUID_LEN);
+        return;
+    }
+    /* FNV-1a over the root and the index spreads the change over all
+     * bytes; the version nibble says "derived" (8, not a random 4). */
+    for (int r = 0; r < 2; r++) {
+        for (size_t j = 0; j < KEYS_UUID_LEN; j++) {
+            h = (h ^ root[j]) * 1099511628211ull;
+        }
+        h = (h ^ (uint64_t)(i + 1)) * 1099511628211ull;
+        keys_put_be64(out + 8 * r, h ^ keys_get_be64(root + 8 * r));
+    }
+    out[6] = (uint8_t)((out[6] & 0x0f) | 0x80);
+    out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
+}
+
+int actions_status_open(Coachq__V1__ActionStatus s)
+{
+    return s != COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE &&
+           s != COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DROPPED;
+}
+
+static int refuse(struct validate_error *fault, Coachq__V1__Code code, const char *field,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int refuse(struct validate_error *fault, Coachq__V1__Code code, const char *field,
+                  const char *fmt, ...)
+{
+    va_list ap;
+
+    fault->code = code;
+    snprintf(fault->field, sizeof(fault->field), "%s.%s", ACTIONS_PREFIX, field);
+    va_start(ap, fmt);
+    vsnprintf(fault->message, sizeof(fault->message), fmt, ap);
+    va_end(ap);
+    return ERROR_REFUSED;
+}
+
+int actions_get_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__ActionRecord **out)
+{
+    ProtobufCMessage *m = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = store_txn_get_msg(t, t->s->dbi_actions, id, KEYS_UUID_LEN,
+                           &coachq__v1__action_record__descriptor, &m);
+    if (rc == 0) {
+        *out = (Coachq__V1__ActionRecord *)m;
+    }
+    return rc;
+}
+
+/* ---- Index ---------------------------------------------------------- */
+
+/* Builds the index key of r for kind 'c' (coach) or 'e' (coachee). */
+static int index_key(const Coachq__V1__ActionRecord *r, char kind, uint8_t *key, size_t *klen)
+{
+    const char *who = kind == 'e' ? r->coachee_id : r->coach_id;
+    size_t n = who != NULL ? strlen(who) : 0;
+
+    if (n == 0 || n > VALIDATE_MAX_ID || r->id.len != KEYS_UUID_LEN) {
+        return -EINVAL;
+    }
+    key[0] = (uint8_t)kind;
+    memcpy(key + 1, who, n);
+    key[1 + n] = 0;
+    /* 'a' (by the day agreed) does not move when the status changes. */
+    key[2 + n] = kind == 'a' ? '-' : actions_status_open(r->status) ? '1' : '0';
+    keys_put_be64(key + 3 + n, (uint64_t)r->agreed_at);
+    memcpy(key + 11 + n, r->id.data, KEYS_UUID_LEN);
+    *klen = 11 + n + KEYS_UUID_LEN;
+    return 0;
+}
+
+static int index_put(struct store_txn *t, const Coachq__V1__ActionRecord *r, int del)
+{
+    static const char kinds[3] = {'c', 'e', 'a'};
+    uint8_t key[ACTIONS_KEY_MAX];
+    size_t klen;
+    int rc = 0;
+
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        if (index_key(r, kinds[i], key, &klen) != 0) {
+            continue;
+        }
+        if (del) {
+            rc = store_txn_del(t, t->s->dbi_actions_by, key, klen);
+        } else {
+            rc = store_txn_put_raw(t, t->s->dbi_actions_by, key, klen, "", 0, NULL);
+        }
+    }
+    return rc;
+}
+
+/* Writes r and its index entries in place of old's (NULL: none). */
+static int record_put(struct store_txn *t, const Coachq__V1__ActionRecord *old,
+                      const Coachq__V1__ActionRecord *r)
+{
+    int rc = 0;
+
+    if (old != NULL) {
+        rc = index_put(t, old, 1);
+    }
+    if (rc == 0) {
+        rc = store_txn_put_msg(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN,
+                               (const ProtobufCMessage *)r, NULL);
+    }
+    if (rc == 0) {
+        rc = index_put(t, r, 0);
+    }
+    return rc;
+}
+
+static int record_del(struct store_txn *t, const Coachq__V1__ActionRecord *r)
+{
+    int rc = index_put(t, r, 1);
+
+    if (rc == 0) {
+        rc = store_txn_del(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN);
+    }
+    return rc;
+}
+
+/* ---- Status from the history ------------------------------------------ */
+
+/* The status the history gives: each observation's last event stands for
+ * it (a withdrawn one, without a status, for nothing), and of those the
+ * one from the latest session wins; OPEN when none is left. */
+static Coachq__V1__ActionStatus status_of(const Coachq__V1__ActionRecord *r)
+{
+    Coachq__V1__ActionStatus best = COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN;
+    int64_t best_at = INT64_MIN;
+
+    for (size_t i = 0; i < r->n_history; i++) {
+        const Coachq__V1__ActionEvent *e = r->history[i];
+        int last = 1;
+
+        for (size_t j = i + 1; j < r->n_history; j++) {
+            const Coachq__V1__ActionEvent *f = r->history[j];
+
+            if (f->observation_id.len == e->observation_id.len &&
+                memcmp(f->observation_id.data, e->observation_id.data, e->observation_id.len) ==
+                    0) {
+                last = 0;
+                break;
+            }
+        }
+        if (!last || e->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_UNSPECIFIED) {
+            continue;
+        }
+        if (e->at >= best_at) {
+            best_at = e->at;
+            best = e->status;
+        }
+    }
+    return best;
+}
+
+/* The event that observation root's latest standing event in r says, or
+ * NULL. */
+static const Coachq__V1__ActionEvent *event_of(const Coachq__V1__ActionRecord *r,
+                                               const uint8_t root[16])
+{
+    for (size_t i = r->n_history; i > 0; i--) {
+        const Coachq__V1__ActionEvent *e = r->history[i - 1];
+
+        if (e->observation_id.len == KEYS_UUID_LEN &&
+            memcmp(e->observation_id.data, root, KEYS_UUID_LEN) == 0) {
+            return e->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_UNSPECIFIED ? NULL : e;
+        }
+    }
+    return NULL;
+}
+
+/* True if an observation other than root has an event in r. */
+static int followed_by_other(const Coachq__V1__ActionRecord *r, const uint8_t root[16])
+{
+    for (size_t i = 0; i < r->n_history; i++) {
+        const Coachq__V1__ActionEvent *e = r->history[i];
+
+        if (e->observation_id.len != KEYS_UUID_LEN ||
+            memcmp(e->observation_id.data, root, KEYS_UUID_LEN) != 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- Rules ------------------------------------------------------------ */
+
+static int has_behaviour(const Coachq__V1__Rubric *rubric, const char *id)
+{
+    for (size_t i = 0; rubric != NULL && i < rubric->n_behaviours; i++) {
+        if (rubric->behaviours[i]->id != NULL && strcmp(rubric->behaviours[i]->id, id) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int check_agreed(struct store_txn *t, const Coachq__V1__Observation *obs,
+                        const Coachq__V1__Rubric *rubric, const uint8_t root[16], int32_t day,
+                        struct validate_error *fault)
+{
+    char f[80], d0[16], d1[16], sid[UUID_STR_LEN];
+    int rc = 0;
+
+    for (size_t i = 0; i < obs->n_actions && rc == 0; i++) {
+        const Coachq__V1__Action *a = obs->actions[i];
+        Coachq__V1__ActionRecord *r = NULL;
+        uint8_t id[16];
+
+        if (a->due_day != 0 && (int64_t)a->due_day < (int64_t)day) {
+            snprintf(f, sizeof(f), "actions[%zu].due_day", i);
+            day_format((int32_t)a->due_day, d0, sizeof(d0));
+            day_format(day, d1, sizeof(d1));
+            return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, f,
+                          "is %s, before the session (%s); give a due date on or after the "
+                          "session, or none",
+                          d0, d1);
+        }
+        for (size_t j = 0; j < a->n_focus_behaviours; j++) {
+            if (!has_behaviour(rubric, a->focus_behaviours[j])) {
+                snprintf(f, sizeof(f), "actions[%zu].focus_behaviours[%zu]", i, j);
+                return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, f,
+                              "'%s' is not a behaviour of rubric '%s' v%u; name one of its "
+                              "behaviours, or put a rep skill in focus_skill",
+                              a->focus_behaviours[j], obs->rubric_id,
+                              (unsigned)obs->rubric_version);
+            }
+        }
+        actions_id_of(a, root, i, id);
+        rc = actions_get_txn(t, id, &r);
+        if (rc == -ENOENT) {
+            rc = 0;
+            continue;
+        }
+        if (rc != 0) {
+            break;
+        }
+        if (r->agreed_in.len != KEYS_UUID_LEN || memcmp(r->agreed_in.data, root, 16) != 0) {
+            snprintf(f, sizeof(f), "actions[%zu].id", i);
+            uuid_format(id, sid);
+            rc = refuse(fault, COACHQ__V1__CODE__ALREADY_EXISTS, f,
+                        "action %s was agreed in another session; make a new id for a new "
+                        "action, or follow that one up in follow_ups",
+                        sid);
+        }
+        coachq__v1__action_record__free_unpacked(r, NULL);
+    }
+    return rc;
+}
+
+static int check_one_follow_up(struct store_txn *t, const Coachq__V1__Observation *obs,
+                               const uint8_t root[16], int amendment, size_t i,
+                               struct validate_error *fault)
+{
+    const Coachq__V1__FollowUp *u = obs->follow_ups[i];
+    Coachq__V1__ActionRecord *r = NULL;
+    char f[64], sid[UUID_STR_LEN], d0[16];
+    int rc;
+
+    uuid_format(u->action_id.data, sid);
+    snprintf(f, sizeof(f), "follow_ups[%zu].action_id", i);
+    rc = actions_get_txn(t, u->action_id.data, &r);
+    if (rc == -ENOENT) {
+        return refuse(fault, COACHQ__V1__CODE__NOT_FOUND, f,
+                      "there is no action %s; 'coachq actions --coachee %s --open' lists the "
+                      "actions to follow up",
+                      sid, obs->coachee_id);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (strcmp(r->coach_id, obs->coach_id) != 0 || strcmp(r->coachee_id, obs->coachee_id) != 0) {
+        rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, f,
+                    "action %s was agreed by another coach and coachee; follow up only the "
+                    "actions of %s with %s",
+                    sid, obs->coach_id, obs->coachee_id);
+    } else if (memcmp(r->agreed_in.data, root, KEYS_UUID_LEN) == 0 ||
+               r->agreed_at >= obs->started_at) {
+        day_format(r->agreed_day, d0, sizeof(d0));
+        rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, f,
+                    "action %s was agreed in the session of %s, not before this one; follow it "
+                    "up in a later session",
+                    sid, d0);
+    } else if (!amendment && r->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE &&
+               u->status != COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE) {
+        snprintf(f, sizeof(f), "follow_ups[%zu].status", i);
+        rc = refuse(fault, COACHQ__V1__CODE__FAILED_PRECONDITION, f,
+                    "action %s is already done; a status goes back from done only by amending "
+                    "the observation that said so",
+                    sid);
+    }
+    coachq__v1__action_record__free_unpacked(r, NULL);
+    return rc;
+}
+
+/* An amendment may not remove an action that later sessions followed up. */
+static int check_removed(struct store_txn *t, const Coachq__V1__Observation *obs,
+                         const struct rules_amend *amend, struct validate_error *fault)
+{
+    Coachq__V1__StoredObservation *prev = NULL;
+    char sid[UUID_STR_LEN];
+    int rc;
+
+    rc = obs_read_txn(t, amend->previous, &prev);
+    if (rc != 0) {
+        return rc == -ENOENT ? 0 : rc;
+    }
+    for (size_t i = 0; rc == 0 && prev->observation != NULL && i < prev->observation->n_actions;
+         i++) {
+        Coachq__V1__ActionRecord *r = NULL;
+        uint8_t id[16], nid[16];
+        int kept = 0;
+
+        actions_id_of(prev->observation->actions[i], amend->root, i, id);
+        for (size_t j = 0; j < obs->n_actions && !kept; j++) {
+            actions_id_of(obs->actions[j], amend->root, j, nid);
+            kept = memcmp(id, nid, 16) == 0;
+        }
+        if (kept || actions_get_txn(t, id, &r) != 0) {
+            continue;
+        }
+        if (followed_by_other(r, amend->root)) {
+            uuid_format(id, sid);
+            rc = refuse(fault, COACHQ__V1__CODE__FAILED_PRECONDITION, "actions",
+                        "leaves out action %s, which a later session followed up; keep it, "
+                        "and drop it with a follow-up instead",
+                        sid);
+        }
+        coachq__v1__action_record__free_unpacked(r, NULL);
+    }
+    coachq__v1__stored_observation__free_unpacked(prev, NULL);
+    return rc;
+}
+
+int actions_check(struct store_txn *t, const Coachq__V1__Observation *obs,
+                  const Coachq__V1__Rubric *rubric, const struct rules_amend *amend, int32_t day,
+                  struct validate_error *fault)
+{
+    const uint8_t *root = amend->is_amendment ? amend->root : obs->id.data;
+    int rc;
+
+    rc = check_agreed(t, obs, rubric, root, day, fault);
+    for (size_t i = 0; rc == 0 && i < obs->n_follow_ups; i++) {
+        rc = check_one_follow_up(t, obs, root, amend->is_amendment, i, fault);
+    }
+    if (rc == 0 && amend->is_amendment) {
+        rc = check_removed(t, obs, amend, fault);
+    }
+    return rc;
+}
+
+/* ---- Applying a stored version ------------------------------------------ */
+
+/* Frees a string of an unpacked record unless it is protobuf-c's shared
+ * empty string. */
+static void free_str(char *s)
+{
+    if (s != NULL && s != protobuf_c_empty_string) {
+        free(s);
+    }
+}
+
+/* A copy of s for a record that outlives the observation (r is freed with
+ * free_unpacked(), which frees every string). */
+static int dup_str(const char *s, char **out)
+{
+    *out = strdup(s != NULL ? s : "");
+    return *out == NULL ? -ENOMEM : 0;
+}
+
+static int dup_bytes(const uint8_t *b, size_t n, ProtobufCBinaryData *out)
+{
+    out->data = malloc(n > 0 ? n : 1);
+    if (out->data == NULL) {
+        return -ENOMEM;
+    }
+    memcpy(out->data, b, n);
+    out->len = n;
+    return 0;
+}
+
+/* Sets r's agreed fields from action a of the stored version. */
+static int fill_agreed(Coachq__V1__ActionRecord *r, const Coachq__V1__Action *a,
+                       const Coachq__V1__StoredObservation *rec, int32_t day)
+{
+    const Coachq__V1__Observation *o = rec->observation;
+    int rc;
+
+    free_str(r->text);
+    free_str(r->owner_id);
+    free_str(r->focus_skill);
+    r->text = r->owner_id = r->focus_skill = NULL;
+    for (size_t j = 0; j < r->n_focus_behaviours; j++) {
+        free_str(r->focus_behaviours[j]);
+    }
+    free(r->focus_behaviours);
+    r->focus_behaviours = NULL;
+    r->n_focus_behaviours = 0;
+    rc = dup_str(a->text, &r->text);
+    if (rc == 0) {
+        rc = dup_str(a->owner_id, &r->owner_id);
+    }
+    if (rc == 0) {
+        rc = dup_str(a->focus_skill, &r->focus_skill);
+    }
+    if (rc == 0 && a->n_focus_behaviours > 0) {
+        r->focus_behaviours = calloc(a->n_focus_behaviours, sizeof(char *));
+        rc = r->focus_behaviours == NULL ? -ENOMEM : 0;
+        for (size_t j = 0; rc == 0 && j < a->n_focus_behaviours; j++) {
+            rc = dup_str(a->focus_behaviours[j], &r->focus_behaviours[j]);
+            r->n_focus_behaviours += rc == 0;
+        }
+    }
+    r->owner = a->owner == COACHQ__V1__ACTION_OWNER__ACTION_OWNER_UNSPECIFIED
+                   ? COACHQ__V1__ACTION_OWNER__ACTION_OWNER_REP
+                   : a->owner;
+    r->due_day = a->due_day;
+    r->agreed_version = rec->version;
+    r->agreed_day = day;
+    r->agreed_at = o->started_at;
+    return rc;
+}
+
+/* A new record for action a (id) of the stored version. */
+static int new_record(const Coachq__V1__Action *a, const uint8_t id[16],
+                      const Coachq__V1__StoredObservation *rec, int32_t day,
+                      Coachq__V1__ActionRecord **out)
+{
+    const Coachq__V1__Observation *o = rec->observation;
+    Coachq__V1__ActionRecord *r = calloc(1, sizeof(*r));
+    int rc;
+
+    *out = NULL;
+    if (r == NULL) {
+        return -ENOMEM;
+    }
+    coachq__v1__action_record__init(r);
+    r->text = r->owner_id = r->focus_skill = r->coach_id = r->coachee_id = NULL;
+    rc = dup_bytes(id, KEYS_UUID_LEN, &r->id);
+    if (rc == 0) {
+        rc = dup_bytes(rec->root_id.data, KEYS_UUID_LEN, &r->agreed_in);
+    }
+    if (rc == 0) {
+        rc = dup_str(o->coach_id, &r->coach_id);
+    }
+    if (rc == 0) {
+        rc = dup_str(o->coachee_id, &r->coachee_id);
+    }
+    if (rc == 0) {
+        rc = fill_agreed(r, a, rec, day);
+    }
+    r->status = COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN;
+    if (rc != 0) {
+        coachq__v1__action_record__free_unpacked(r, NULL);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+/* Appends an event (status UNSPECIFIED: withdrawn) to r's history. */
+static int add_event(Coachq__V1__ActionRecord *r, const Coachq__V1__StoredObservation *rec,
+                     Coachq__V1__ActionStatus status, const char *evidence, int64_t at, int32_t day)
+{
+    Coachq__V1__ActionEvent **h;
+    Coachq__V1__ActionEvent *e = calloc(1, sizeof(*e));
+    int rc;
+
+    if (e == NULL) {
+        return -ENOMEM;
+    }
+    coachq__v1__action_event__init(e);
+    e->evidence = NULL;
+    h = realloc(r->history, (r->n_history + 1) * sizeof(*h));
+    if (h == NULL) {
+        free(e);
+        return -ENOMEM;
+    }
+    r->history = h;
+    r->history[r->n_history++] = e;
+    e->status = status;
+    e->at = at;
+    e->day = day;
+    e->version = rec->version;
+    rc = dup_str(evidence, &e->evidence);
+    if (rc == 0) {
+        rc = dup_bytes(rec->root_id.data, KEYS_UUID_LEN, &e->observation_id);
+    }
+    r->status = status_of(r);
+    return rc;
+}
+
+/* The actions agreed in the superseded version prev and left out of rec
+ * are deleted; its follow-ups that rec leaves out are withdrawn. */
+static int apply_superseded(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
+                            const Coachq__V1__Observation *old, int32_t day)
+{
+    const Coachq__V1__Observation *o = rec->observation;
+    const uint8_t *root = rec->root_id.data;
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < old->n_actions; i++) {
+        Coachq__V1__ActionRecord *r = NULL;
+        uint8_t id[16], nid[16];
+        int kept = 0;
+
+        actions_id_of(old->actions[i], root, i, id);
+        for (size_t j = 0; j < o->n_actions && !kept; j++) {
+            actions_id_of(o->actions[j], root, j, nid);
+            kept = memcmp(id, nid, 16) == 0;
+        }
+        if (kept || actions_get_txn(t, id, &r) != 0) {
+            continue;
+        }
+        if (memcmp(r->agreed_in.data, root, KEYS_UUID_LEN) == 0) {
+            rc = record_del(t, r);
+        }
+        coachq__v1__action_record__free_unpacked(r, NULL);
+    }
+    for (size_t i = 0; rc == 0 && i < old->n_follow_ups; i++) {
+        const Coachq__V1__FollowUp *u = old->follow_ups[i];
+        Coachq__V1__ActionRecord *r = NULL, *before = NULL;
+        int kept = 0;
+
+        for (size_t j = 0; j < o->n_follow_ups && !kept; j++) {
+            kept = memcmp(o->follow_ups[j]->action_id.data, u->action_id.data, 16) == 0;
+        }
+        if (kept || u->action_id.len != 16 || actions_get_txn(t, u->action_id.data, &r) != 0) {
+            continue;
+        }
+        rc = actions_get_txn(t, u->action_id.data, &before);
+        if (rc == 0) {
+            rc = add_event(r, rec, COACHQ__V1__ACTION_STATUS__ACTION_STATUS_UNSPECIFIED, "",
+                           o->started_at, day);
+        }
+        if (rc == 0) {
+            rc = record_put(t, before, r);
+        }
+        coachq__v1__action_record__free_unpacked(before, NULL);
+        coachq__v1__action_record__free_unpacked(r, NULL);
+    }
+    return rc;
+}
+
+static int apply_agreed(struct store_txn *t, const Coachq__V1__StoredObservation *rec, int32_t day)
+{
+    const Coachq__V1__Observation *o = rec->observation;
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < o->n_actions; i++) {
+        Coachq__V1__ActionRecord *r = NULL, *before = NULL;
+        uint8_t id[16];
+
+        actions_id_of(o->actions[i], rec->root_id.data, i, id);
+        rc = actions_get_txn(t, id, &before);
+        if (rc == -ENOENT) {
+            rc = new_record(o->actions[i], id, rec, day, &r);
+        } else if (rc == 0) {
+            if (memcmp(before->agreed_in.data, rec->root_id.data, KEYS_UUID_LEN) != 0) {
+                /* Agreed in another observation: refused when the rules
+                 * ran; a replay keeps the first. */
+                coachq__v1__action_record__free_unpacked(before, NULL);
+                continue;
+            }
+            rc = actions_get_txn(t, id, &r);
+            if (rc == 0) {
+                rc = fill_agreed(r, o->actions[i], rec, day);
+            }
+        }
+        if (rc == 0) {
+            rc = record_put(t, before, r);
+        }
+        coachq__v1__action_record__free_unpacked(before, NULL);
+        coachq__v1__action_record__free_unpacked(r, NULL);
+    }
+    return rc;
+}
+
+static int apply_follow_ups(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
+                            int32_t day)
+{
+    const Coachq__V1__Observation *o = rec->observation;
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < o->n_follow_ups; i++) {
+        const Coachq__V1__FollowUp *u = o->follow_ups[i];
+        Coachq__V1__ActionRecord *r = NULL, *before = NULL;
+        const Coachq__V1__ActionEvent *said;
+
+        if (u->action_id.len != KEYS_UUID_LEN ||
+            actions_get_txn(t, u->action_id.data, &before) != 0) {
+            continue;
+        }
+        if (strcmp(before->coach_id, o->coach_id) != 0 ||
+            strcmp(before->coachee_id, o->coachee_id) != 0 ||
+            memcmp(before->agreed_in.data, rec->root_id.data, KEYS_UUID_LEN) == 0) {
+            coachq__v1__action_record__free_unpacked(before, NULL);
+            continue;
+        }
+        said = event_of(before, rec->root_id.data);
+        if (said != NULL && said->status == u->status &&
+            strcmp(said->evidence, u->evidence != NULL ? u->evidence : "") == 0 &&
+            said->at == (u->at != 0 ? u->at : o->started_at)) {
+            /* An amendment that says the same about this action adds no
+             * event. */
+            coachq__v1__action_record__free_unpacked(before, NULL);
+            continue;
+        }
+        rc = actions_get_txn(t, u->action_id.data, &r);
+        if (rc == 0) {
+            rc = add_event(r, rec, u->status, u->evidence, u->at != 0 ? u->at : o->started_at, day);
+        }
+        if (rc == 0) {
+            rc = record_put(t, before, r);
+        }
+        coachq__v1__action_record__free_unpacked(before, NULL);
+        coachq__v1__action_record__free_unpacked(r, NULL);
+    }
+    return rc;
+}
+
+int actions_apply(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
+                  const uint8_t *prev)
+{
+    const Coachq__V1__Observation *o = rec->observation;
+    Coachq__V1__StoredObservation *old = NULL;
+    int32_t day = 0;
+    int rc;
+
+    if (o == NULL || o->calibration_ref.len == KEYS_UUID_LEN || rec->root_id.len != KEYS_UUID_LEN) {
+        return 0;
+    }
+    if (o->n_actions == 0 && o->n_follow_ups == 0 && prev == NULL) {
+        return 0;
+    }
+    rc = zone_session_day(t, o, &day);
+    if (rc != 0) {
+        day = store_day_of(o->started_at);
+    }
+    rc = 0;
+    if (prev != NULL) {
+        rc = obs_read_txn(t, prev, &old);
+        if (rc == 0 && old->observation != NULL) {
+            rc = apply_superseded(t, rec, old->observation, day);
+        } else if (rc == -ENOENT) {
+            rc = 0;
+        }
+        coachq__v1__stored_observation__free_unpacked(old, NULL);
+    }
+    if (rc == 0) {
+        rc = apply_agreed(t, rec, day);
+    }
+    if (rc == 0) {
+        rc = apply_follow_ups(t, rec, day);
+    }
+    return rc;
+}
+
+/* ---- Rebuild and verify ------------------------------------------------ */
+
+struct rebuild {
+    struct store_txn *t;
+};
+
+/* Replays one stored version: an amendment supersedes the version before
+ * it in its chain. */
+static int rebuild_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct rebuild *b = arg;
+    Coachq__V1__StoredObservation *rec;
+    uint8_t prev[16];
+    const uint8_t *pp = NULL;
+    int rc = 0;
+
+    (void)key;
+    (void)klen;
+    rec = coachq__v1__stored_observation__unpack(NULL, vlen, val);
+    if (rec == NULL || rec->observation == NULL) {
+        coachq__v1__stored_observation__free_unpacked(rec, NULL);
+        return -EIO;
+    }
+    if (rec->version > 1 && rec->root_id.len == KEYS_UUID_LEN) {
+        Coachq__V1__StoredObservation **versions = NULL;
+        size_t n = 0;
+
+        rc = store_history_txn(b->t, rec->root_id.data, &versions, &n);
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            if (versions[i]->version + 1 == rec->version && versions[i]->observation != NULL &&
+                versions[i]->observation->id.len == KEYS_UUID_LEN) {
+                memcpy(prev, versions[i]->observation->id.data, 16);
+                pp = prev;
+            }
+        }
+        for (size_t i = 0; i < n; i++) {
+            coachq__v1__stored_observation__free_unpacked(versions[i], NULL);
+        }
+        free(versions);
+    }
+    if (rc == 0) {
+        rc = actions_apply(b->t, rec, pp);
+    }
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    return rc;
+}
+
+static int count_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    (void)key;
+    (void)klen;
+    (void)val;
+    (void)vlen;
+    (*(uint64_t *)arg)++;
+    return 0;
+}
+
+int actions_rebuild_txn(struct store_txn *t, uint64_t *n)
+{
+    struct rebuild b;
+    int rc;
+
+    rc = mdb_drop(t->txn, t->s->dbi_actions, 0);
+    if (rc == 0) {
+        rc = mdb_drop(t->txn, t->s->dbi_actions_by, 0);
+    }
+    if (rc != 0) {
+        return STORE_TXN_ABORT(rc);
+    }
+    memset(&b, 0, sizeof(b));
+    b.t = t;
+    rc = obs_scan_txn(t, rebuild_one, &b);
+    if (rc == 0 && n != NULL) {
+        *n = 0;
+        rc = store_txn_scan(t, t->s->dbi_actions, NULL, 0, 0, count_cb, n);
+    }
+    return rc;
+}
+
+/* One database's key/value pairs, packed end to end for comparing. */
+struct snapshot {
+    uint8_t *b;
+    size_t len, cap;
+    uint64_t n;
+};
+
+static int snap_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct snapshot *s = arg;
+    size_t need = 16 + klen + vlen;
+
+    if (s->len + need > s->cap) {
+        size_t cap = s->cap == 0 ? 65536 : s->cap;
+        uint8_t *g;
+
+        while (cap < s->len + need) {
+            cap *= 2;
+        }
+        g = realloc(s->b, cap);
+        if (g == NULL) {
+            return -ENOMEM;
+        }
+        s->b = g;
+        s->cap = cap;
+    }
+    keys_put_be64(s->b + s->len, klen);
+    keys_put_be64(s->b + s->len + 8, vlen);
+    memcpy(s->b + s->len + 16, key, klen);
+    memcpy(s->b + s->len + 16 + klen, val, vlen);
+    s->len += need;
+    s->n++;
+    return 0;
+}
+
+static int snap(struct store_txn *t, MDB_dbi dbi, struct snapshot *s)
+{
+    memset(s, 0, sizeof(*s));
+    return store_txn_scan(t, dbi, NULL, 0, 0, snap_cb, s);
+}
+
+/* Counts the entries of a and b that are not the same, walking both in key
+ * order. */
+static uint64_t snap_diff(const struct snapshot *a, const struct snapshot *b)
+{
+    size_t i = 0, j = 0;
+    uint64_t d = 0;
+
+    while (i < a->len || j < b->len) {
+        size_t ak = 0, av = 0, bk = 0, bv = 0;
+        int c;
+
+        if (i < a->len) {
+            ak = keys_get_be64(a->b + i);
+            av = keys_get_be64(a->b + i + 8);
+        }
+        if (j < b->len) {
+            bk = keys_get_be64(b->b + j);
+            bv = keys_get_be64(b->b + j + 8);
+        }
+        if (i >= a->len) {
+            c = 1;
+        } else if (j >= b->len) {
+            c = -1;
+        } else {
+            c = keys_compare(a->b + i + 16, ak, b->b + j + 16, bk);
+        }
+        if (c == 0) {
+            if (av != bv || memcmp(a->b + i + 16 + ak, b->b + j + 16 + bk, av) != 0) {
+                d++;
+            }
+            i += 16 + ak + av;
+            j += 16 + bk + bv;
+        } else if (c < 0) {
+            d++;
+            i += 16 + ak + av;
+        } else {
+            d++;
+            j += 16 + bk + bv;
+        }
+    }
+    return d;
+}
+
+struct verify {
+    int repair;
+    struct actions_verify_result res;
+};
+
+/* Aborts the transaction of a verify that found what it was asked for. */
+#define ACTIONS_ROLLBACK (-ECANCELED)
+
+static int verify_txn(struct store_txn *t, void *arg)
+{
+    struct verify *v = arg;
+    struct snapshot have[2], want[2];
+    int rc;
+
+    memset(have, 0, sizeof(have));
+    memset(want, 0, sizeof(want));
+    rc = snap(t, t->s->dbi_actions, &have[0]);
+    if (rc == 0) {
+        rc = snap(t, t->s->dbi_actions_by, &have[1]);
+    }
+    if (rc == 0) {
+        rc = actions_rebuild_txn(t, NULL);
+    }
+    if (rc == 0) {
+        rc = snap(t, t->s->dbi_actions, &want[0]);
+    }
+    if (rc == 0) {
+        rc = snap(t, t->s->dbi_actions_by, &want[1]);
+    }
+    if (rc == 0) {
+        v->res.records = have[0].n;
+        v->res.expected = want[0].n;
+        v->res.differences = snap_diff(&have[0], &want[0]) + snap_diff(&have[1], &want[1]);
+        if (!v->repair || v->res.differences == 0) {
+            rc = ACTIONS_ROLLBACK;
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        free(have[i].b);
+        free(want[i].b);
+    }
+    return rc;
+}
+
+int actions_verify(struct store *s, int repair, struct actions_verify_result *out)
+{
+    struct verify v;
+    int rc;
+
+    memset(&v, 0, sizeof(v));
+    v.repair = repair;
+    rc = store_exec(s, verify_txn, &v);
+    if (rc == ACTIONS_ROLLBACK) {
+        rc = 0;
+    }
+    *out = v.res;
+    return rc;
+}
+
+/* ---- Reads ----------------------------------------------------------- */
+
+struct list {
+    struct store_txn *t;
+    const struct actions_query *q;
+    actions_cb cb;
+    void *arg;
+};
+
+static int list_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct list *l = arg;
+    Coachq__V1__ActionRecord *r = NULL;
+    int rc;
+
+    (void)val;
+    (void)vlen;
+    if (klen < KEYS_UUID_LEN) {
+        return -EIO;
+    }
+    rc = actions_get_txn(l->t, key + klen - KEYS_UUID_LEN, &r);
+    if (rc == -ENOENT) {
+        log_event(LOG_ERROR, "store_index_dangling", "index=actions_by");
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (l->q->overdue_only && (r->due_day == 0 || (int64_t)r->due_day >= (int64_t)l->q->today ||
+                               !actions_status_open(r->status))) {
+        rc = 0;
+    } else {
+        rc = l->cb(r, l->arg);
+    }
+    coachq__v1__action_record__free_unpacked(r, NULL);
+    return rc;
+}
+
+static int list_person(struct list *l, char kind, const char *who, int *stopped)
+{
+    uint8_t prefix[ACTIONS_KEY_MAX];
+    size_t n = who != NULL ? strlen(who) : 0;
+    size_t plen;
+    int rc;
+
+    if (n == 0 || n > VALIDATE_MAX_ID) {
+        return 0;
+    }
+    prefix[0] = (uint8_t)kind;
+    memcpy(prefix + 1, who, n);
+    prefix[1 + n] = 0;
+    plen = 2 + n;
+    if (l->q->open_only || l->q->overdue_only) {
+        prefix[plen++] = '1';
+    }
+    rc = store_txn_scan(l->t, l->t->s->dbi_actions_by, prefix, plen, 0, list_one, l);
+    (void)stopped;
+    return rc;
+}
+
+struct stop_cb {
+    actions_cb cb;
+    void *arg;
+    int stopped;
+};
+
+static int stop_wrap(const Coachq__V1__ActionRecord *r, void *arg)
+{
+    struct stop_cb *s = arg;
+    int rc = s->cb(r, s->arg);
+
+    if (rc == 1) {
+        s->stopped = 1;
+    }
+    return rc;
+}
+
+int actions_list_txn(struct store_txn *t, const struct actions_query *q, actions_cb cb, void *arg)
+{
+    struct stop_cb s = {cb, arg, 0};
+    struct list l = {t, q, stop_wrap, &s};
+    int rc = 0;
+
+    if (q->coach != NULL) {
+        return list_person(&l, 'c', q->coach, &s.stopped);
+    }
+    if (q->coachee != NULL) {
+        return list_person(&l, 'e', q->coachee, &s.stopped);
+    }
+    for (size_t i = 0; rc == 0 && !s.stopped && i < q->n_coaches; i++) {
+        rc = list_person(&l, 'c', q->coaches[i], &s.stopped);
+    }
+    return rc;
+}
+
+int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, int64_t until_s,
+                       actions_cb cb, void *arg)
+{
+    uint8_t key[ACTIONS_KEY_MAX];
+    size_t n = coach != NULL ? strlen(coach) : 0;
+    size_t plen = 3 + n;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc;
+
+    if (n == 0 || n > VALIDATE_MAX_ID) {
+        return -EINVAL;
+    }
+    key[0] = 'a';
+    memcpy(key + 1, coach, n);
+    key[1 + n] = 0;
+    key[2 + n] = '-';
+    keys_put_be64(key + plen, (uint64_t)(from_s > 0 ? from_s : 0));
+    rc = mdb_cursor_open(t->txn, t->s->dbi_actions_by, &cur);
+    if (rc != 0) {
+        return -EIO;
+    }
+    k.mv_data = key;
+    k.mv_size = plen + 8;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0) {
+        Coachq__V1__ActionRecord *r = NULL;
+
+        if (k.mv_size != plen + 8 + KEYS_UUID_LEN || memcmp(k.mv_data, key, plen) != 0 ||
+            (int64_t)keys_get_be64((const uint8_t *)k.mv_data + plen) >= until_s) {
+            break;
+        }
+        rc = actions_get_txn(t, (const uint8_t *)k.mv_data + plen + 8, &r);
+        if (rc == 0) {
+            rc = cb(r, arg);
+            coachq__v1__action_record__free_unpacked(r, NULL);
+        } else if (rc == -ENOENT) {
+            log_event(LOG_ERROR, "store_index_dangling", "index=actions_by");
+            rc = 0;
+        }
+        if (rc != 0) {
+            break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND || rc == 1) {
+        rc = 0;
+    }
+    return rc > 0 ? -EIO : rc;
+}

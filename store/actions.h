@@ -1,0 +1,125 @@
+/*
+ * actions: the agreed actions as records of their own (domain.md, "The loop
+ * around a session"). An action agreed in an observation becomes an
+ * ActionRecord in the `actions` database, keyed by its 16-byte id; a
+ * follow-up in a later observation of the same coach and coachee appends an
+ * ActionEvent to its history and sets its status from the history, never
+ * in place; an amendment of an observation replaces what that observation
+ * said (its earlier version's events stay in the history, a withdrawn
+ * follow-up as an event without a status). `actions_by` indexes the
+ * records per coach and per coachee, open ones first in key order:
+ *
+ *   'c' | 'e', person id, 0, open ('1') or closed ('0'), be64 agreed_at,
+ *   action id(16) -> empty
+ *   'a', coach id, 0, '-', be64 agreed_at, action id(16) -> empty
+ *
+ * the last by the session that agreed them, so that a window of weeks is
+ * read without the records before it (actions_agreed_txn()).
+ *
+ * The records are derived data: actions_rebuild_txn() replays every stored
+ * observation in sequence order and gives the same records as the writer
+ * did (schema 8's migration and `coachqd verify --repair`), and
+ * actions_verify() compares them.
+ *
+ * Everything runs inside a transaction of the caller's; writes on the
+ * writer thread only. Arguments are borrowed for the call.
+ */
+#ifndef COACHQ_ACTIONS_H
+#define COACHQ_ACTIONS_H
+
+#include <stdint.h>
+
+#include "coachq.pb-c.h"
+#include "rules.h"
+#include "store.h"
+#include "validate.h"
+
+/* At most this many records come back from one list (a frame's worth). */
+#define ACTIONS_MAX_LIST 500
+
+/* The id of an observation's i-th action: its own, or for an action sent
+ * without one (records from before action records), one derived from the
+ * observation's root id and i. out gets 16 bytes. */
+void actions_id_of(const Coachq__V1__Action *a, const uint8_t root[16], size_t i, uint8_t out[16]);
+
+/* True for a status that still needs work (open, partly done, not done). */
+int actions_status_open(Coachq__V1__ActionStatus s);
+
+/*
+ * The rules of actions and follow-ups for obs, stored as a version of
+ * amend's observation (or a new one), on the session day: a due day not
+ * before the session; an action id not agreed in another observation;
+ * focus behaviours of rubric; a follow-up of an existing action of the same
+ * coach and coachee, agreed in an earlier session, that does not go back
+ * from done unless this is an amendment; an amendment does not remove an
+ * action that later sessions followed up. Returns 0, ERROR_REFUSED with
+ * *fault filled, or a negative store code.
+ */
+int actions_check(struct store_txn *t, const Coachq__V1__Observation *obs,
+                  const Coachq__V1__Rubric *rubric, const struct rules_amend *amend, int32_t day,
+                  struct validate_error *fault);
+
+/*
+ * Applies the stored version rec (superseding the version prev, or NULL) to
+ * the action records, in the writer's transaction. A follow-up of an
+ * unknown action or of another coach's is skipped (the rules refused it
+ * when they were enforced). Returns 0 or a negative code
+ * (STORE_TXN_ABORT() codes included).
+ */
+int actions_apply(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
+                  const uint8_t *prev);
+
+/* Deletes every action record and derives them again from the stored
+ * observations, in sequence order. Returns 0 or a negative code. *n, when
+ * not NULL, gets the number of records made. */
+int actions_rebuild_txn(struct store_txn *t, uint64_t *n);
+
+/* What actions_verify() found. */
+struct actions_verify_result {
+    uint64_t records;     /* action records in the store */
+    uint64_t expected;    /* records the observations give */
+    uint64_t differences; /* missing, extra or different records and index entries */
+};
+
+/*
+ * Compares the action records with what the observations give, in one
+ * write transaction that is rolled back unless repair is set (then the
+ * rebuilt records are kept). Runs through store_exec(). Returns 0 or a
+ * negative code.
+ */
+int actions_verify(struct store *s, int repair, struct actions_verify_result *out);
+
+/* What actions_list_txn() selects. Exactly one of coach, coachee or
+ * coaches (n_coaches > 0) is set. */
+struct actions_query {
+    const char *coach;
+    const char *coachee;
+    const char *const *coaches; /* a line's coaches */
+    size_t n_coaches;
+    int open_only;
+    int overdue_only;
+    int32_t today; /* overdue: open with a due day before today */
+};
+
+/* Called with each record (borrowed for the call). Returns 0 to go on, 1
+ * to stop, or a negative code. */
+typedef int (*actions_cb)(const Coachq__V1__ActionRecord *r, void *arg);
+
+/* Visits the records q selects, per person in index order (open before
+ * closed, then by the agreeing session's start). Returns 0, cb's negative
+ * code or a negative errno. */
+int actions_list_txn(struct store_txn *t, const struct actions_query *q, actions_cb cb, void *arg);
+
+/* Visits coach's records agreed in sessions that started in [from_s,
+ * until_s) (seconds), in that order, with cb (records borrowed for the
+ * call; 1 stops). Reads only the window's index entries. Returns 0, cb's
+ * negative code or a negative errno. */
+int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, int64_t until_s,
+                       actions_cb cb, void *arg);
+
+/* Reads one record. Returns 0 with *out (caller owns, free with
+ * coachq__v1__action_record__free_unpacked(*out, NULL)), -ENOENT, or a
+ * negative errno. */
+int actions_get_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__ActionRecord **out);
+
+#endif

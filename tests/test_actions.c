@@ -1,0 +1,506 @@
+/*
+ * test_actions: agreed actions tracked to done, through a real coachqd
+ * (TLS on 127.0.0.1 port 0, LMDB in a temporary directory) and the real
+ * client: `coachq submit` agrees actions and follows them up in a later
+ * session, `coachq actions` lists them per coach, coachee and line with
+ * open and overdue filters, every bad input is refused with its field named
+ * and changes nothing, an amendment changes a status with a new version,
+ * each role sees only what auth allows, and `coachqd verify` finds the
+ * records match the observations (and derives them again after damage).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <lmdb.h>
+
+#include "testutil.h"
+
+#define OUT_LEN (1u << 20)
+#define WATCHDOG_SECONDS 300
+#define DAY_S 86400
+
+#define U1 "a1a1a1a1-0000-4000-8000-000000000001"
+#define U2 "a1a1a1a1-0000-4000-8000-000000000002"
+#define OBS1 "0b5e0000-0000-4000-8000-000000000001"
+#define OBS2 "0b5e0000-0000-4000-8000-000000000002"
+#define OBS2B "0b5e0000-0000-4000-8000-0000000000b2"
+
+struct fix {
+    char dir[512];
+    char data[600];
+    char server[64];
+    char ca[600];
+    char cert[600];
+    char key[600];
+    char file[700];
+    char local[700];
+    char *out;
+    struct testutil_server srv;
+    int64_t now;
+};
+
+static struct fix f;
+
+static const char *cert_of(const char *user)
+{
+    char rel[128];
+
+    snprintf(rel, sizeof(rel), "users/%s.crt", user);
+    return testutil_cert_path(f.cert, sizeof(f.cert), rel);
+}
+
+static const char *key_of(const char *user)
+{
+    char rel[128];
+
+    snprintf(rel, sizeof(rel), "users/%s.key", user);
+    return testutil_cert_path(f.key, sizeof(f.key), rel);
+}
+
+/* Runs coachq as user, expecting exit status expect; output in f.out. */
+#define CQ(expect, user, ...)                                                                      \
+    testutil_coachq(f.out, OUT_LEN, (expect), "--server", f.server, "--cert", cert_of(user),       \
+                    "--key", key_of(user), "--ca", f.ca, "--data-dir", f.local, __VA_ARGS__, NULL)
+
+/* An ISO time days_ago days before the test's start. */
+static void iso(int days_ago, char *out, size_t len)
+{
+    time_t t = (time_t)(f.now - (int64_t)days_ago * DAY_S);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void day_str(int days_ago, char *out, size_t len)
+{
+    time_t t = (time_t)(f.now - (int64_t)days_ago * DAY_S);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, len, "%Y-%m-%d", &tm);
+}
+
+/*
+ * Writes an observation of coach and coachee by alice days_ago days ago
+ * with id, the extra JSON members extra (",\"actions\": [...]" etc.), to
+ * f.file.
+ */
+static void write_obs(const char *id, const char *coach, const char *coachee, int days_ago,
+                      const char *extra)
+{
+    static const char *const b[10] = {
+        "collaborative",     "regular-cadence",    "consistent-framework",
+        "buyers-view",       "looks-for-evidence", "elicits-critical-thinking",
+        "praises-insight",   "objective-curious",  "doesnt-take-over",
+        "documents-actions",
+    };
+    char when[32], ratings[1200];
+    size_t n = 0;
+    FILE *fp;
+
+    iso(days_ago, when, sizeof(when));
+    for (int i = 0; i < 10; i++) {
+        n += (size_t)snprintf(ratings + n, sizeof(ratings) - n,
+                              "%s{\"behaviour\": \"%s\", \"score\": 3}", i > 0 ? ", " : "", b[i]);
+    }
+    fp = fopen(f.file, "w");
+    assert_non_null(fp);
+    fprintf(fp,
+            "{\"id\": \"%s\", \"rubric\": \"coaching-conversation\", \"rubric_version\": 1,\n"
+            " \"coach\": \"%s\", \"coachee\": \"%s\", \"session_type\": \"deal_review\",\n"
+            " \"focus\": \"skill\", \"started_at\": \"%s\", \"duration_min\": 30,\n"
+            " \"ratings\": [%s]%s}\n",
+            id, coach, coachee, when, ratings, extra);
+    fclose(fp);
+}
+
+/* The actions lead.gil lists for flm.cara, as JSON text (caller frees). */
+static char *cara_actions(void)
+{
+    CQ(0, "lead.gil", "actions", "--coach", "flm.cara", "--json");
+    return strdup(f.out);
+}
+
+static json_t *parse_out(void)
+{
+    json_error_t je;
+    json_t *j = json_loads(f.out, 0, &je);
+
+    if (j == NULL) {
+        fail_msg("not JSON: %s\n%s", je.text, f.out);
+    }
+    return j;
+}
+
+/* The record with id in a listed array, or NULL. */
+static json_t *find(json_t *arr, const char *id)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(arr, i, v)
+    {
+        if (strcmp(json_string_value(json_object_get(v, "id")), id) == 0) {
+            return v;
+        }
+    }
+    return NULL;
+}
+
+static const char *status_of(json_t *arr, const char *id)
+{
+    json_t *r = find(arr, id);
+
+    assert_non_null(r);
+    return json_string_value(json_object_get(r, "status"));
+}
+
+/* The cells of the row of table id whose first cell reads label, or NULL. */
+static json_t *dash_row_of(json_t *dash, const char *id, const char *label)
+{
+    json_t *t, *row;
+    size_t i, k;
+
+    json_array_foreach(json_object_get(dash, "tables"), i, t)
+    {
+        if (strcmp(json_string_value(json_object_get(t, "id")), id) != 0) {
+            continue;
+        }
+        json_array_foreach(json_object_get(t, "rows"), k, row)
+        {
+            const char *text = json_string_value(json_object_get(json_array_get(row, 0), "text"));
+
+            if (text != NULL && strcmp(text, label) == 0) {
+                return row;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void contains(const char *hay, const char *needle)
+{
+    if (strstr(hay, needle) == NULL) {
+        fail_msg("expected \"%s\" in:\n%s", needle, hay);
+    }
+}
+
+/* Submits f.file as alice expecting a refusal that names field; the
+ * actions of flm.cara stay exactly as before. */
+static void refused(const char *field, const char *code)
+{
+    char *before = cara_actions();
+    char *after;
+
+    char *said;
+
+    CQ(1, "alice", "submit", f.file);
+    contains(f.out, code);
+    contains(f.out, field);
+    said = strdup(f.out);
+    assert_non_null(said);
+    after = cara_actions();
+    assert_string_equal(before, after);
+    /* The submission's output stays for the caller to check further. */
+    snprintf(f.out, OUT_LEN, "%s", said);
+    free(said);
+    free(before);
+    free(after);
+}
+
+/*
+ * With lost NULL: turns the closed store in dir back into schema 7, which
+ * had no action records (the databases deleted, the version set back).
+ * Otherwise deletes the action record lost (16 bytes) only.
+ */
+static void make_schema7(const char *dir, const uint8_t *lost)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, acts, by;
+    MDB_val k, v;
+    uint8_t ver[4] = {0, 0, 0, 7};
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "actions", 0, &acts), 0);
+    if (lost != NULL) {
+        k.mv_data = (void *)lost;
+        k.mv_size = 16;
+        assert_int_equal(mdb_del(txn, acts, &k, NULL), 0);
+    } else {
+        assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+        assert_int_equal(mdb_dbi_open(txn, "actions_by", 0, &by), 0);
+        k.mv_data = (void *)"schema_version";
+        k.mv_size = strlen("schema_version");
+        assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
+        assert_int_equal(v.mv_size, 4);
+        assert_int_equal(((const uint8_t *)v.mv_data)[3], 8);
+        v.mv_data = ver;
+        v.mv_size = 4;
+        assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+        assert_int_equal(mdb_drop(txn, acts, 1), 0);
+        assert_int_equal(mdb_drop(txn, by, 1), 0);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    testutil_watchdog(WATCHDOG_SECONDS);
+    memset(&f, 0, sizeof(f));
+    f.now = (int64_t)time(NULL);
+    f.out = malloc(OUT_LEN);
+    assert_non_null(f.out);
+    testutil_tmpdir(f.dir, sizeof(f.dir));
+    snprintf(f.data, sizeof(f.data), "%s/data", f.dir);
+    snprintf(f.file, sizeof(f.file), "%s/obs.json", f.dir);
+    snprintf(f.local, sizeof(f.local), "%s/local", f.dir);
+    testutil_seed_org(f.data);
+    testutil_server_start(&f.srv, f.data, NULL);
+    snprintf(f.server, sizeof(f.server), "127.0.0.1:%d", f.srv.port);
+    testutil_cert_path(f.ca, sizeof(f.ca), "ca.crt");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    testutil_server_abandon(&f.srv);
+    testutil_rmrf(f.dir);
+    free(f.out);
+    return 0;
+}
+
+static void test_actions_loop(void **state)
+{
+    char extra[2048], due[16], past[16];
+    json_t *j, *r;
+    char out[8192];
+
+    (void)state;
+    /* Session 1, 20 days ago: two actions; the first due a week later (so
+     * overdue today), the second the manager's, on a rep skill. */
+    day_str(13, due, sizeof(due));
+    snprintf(extra, sizeof(extra),
+             ", \"actions\": [{\"id\": \"" U1 "\", \"text\": \"Ask for the buyer's evidence on "
+             "every call\", \"owner\": \"rep.ida\", \"due\": \"%s\", \"focus_behaviours\": "
+             "[\"looks-for-evidence\"]},"
+             " {\"id\": \"" U2 "\", \"text\": \"Join two discovery calls\", \"owner_kind\": "
+             "\"manager\", \"focus_skill\": \"discovery questions\"},"
+             " {\"text\": \"Review the plan in the next one-to-one\"}]",
+             due);
+    write_obs(OBS1, "flm.cara", "rep.ida", 20, extra);
+    CQ(0, "alice", "submit", f.file);
+    contains(f.out, "STORED");
+
+    CQ(0, "lead.gil", "actions", "--coach", "flm.cara", "--json");
+    j = parse_out();
+    /* The third action came without an id: the server derived one. */
+    assert_int_equal(json_array_size(j), 3);
+    assert_string_equal(status_of(j, U1), "open");
+    assert_string_equal(status_of(j, U2), "open");
+    r = find(j, U1);
+    assert_true(json_is_true(json_object_get(r, "overdue")));
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(r, "focus_behaviours"), 0)),
+        "looks-for-evidence");
+    assert_string_equal(json_string_value(json_object_get(find(j, U2), "owner_kind")), "manager");
+    json_decref(j);
+    CQ(0, "lead.gil", "actions", "--coachee", "rep.ida", "--overdue", "--json");
+    j = parse_out();
+    assert_int_equal(json_array_size(j), 1);
+    assert_non_null(find(j, U1));
+    json_decref(j);
+    CQ(0, "lead.gil", "actions", "--coach", "flm.cara", "--overdue");
+    contains(f.out, "[overdue] Ask for the buyer's evidence");
+
+    /* Every bad input is refused with its field named and changes nothing. */
+    write_obs("0b5e0000-0000-4000-8000-00000000ee01", "flm.dan", "rep.jon", 5,
+              ", \"follow_ups\": [{\"action\": \"" U1 "\", \"status\": \"done\"}]");
+    refused("observation.follow_ups[0].action_id", "INVALID_ARGUMENT");
+    contains(f.out, "another coach and coachee");
+    write_obs("0b5e0000-0000-4000-8000-00000000ee02", "flm.cara", "rep.ida", 5,
+              ", \"follow_ups\": [{\"action\": \"a1a1a1a1-0000-4000-8000-0000000000ff\", "
+              "\"status\": \"done\"}]");
+    refused("observation.follow_ups[0].action_id", "NOT_FOUND");
+    day_str(6, past, sizeof(past));
+    snprintf(extra, sizeof(extra),
+             ", \"actions\": [{\"text\": \"Too late already\", \"due\": \"%s\"}]", past);
+    write_obs("0b5e0000-0000-4000-8000-00000000ee03", "flm.cara", "rep.ida", 5, extra);
+    refused("observation.actions[0].due_day", "INVALID_ARGUMENT");
+    write_obs("0b5e0000-0000-4000-8000-00000000ee04", "flm.cara", "rep.ida", 5,
+              ", \"actions\": [{\"text\": \"x\", \"focus_behaviours\": [\"no-such-behaviour\"]}]");
+    refused("observation.actions[0].focus_behaviours[0]", "INVALID_ARGUMENT");
+    write_obs("0b5e0000-0000-4000-8000-00000000ee05", "flm.cara", "rep.ida", 5,
+              ", \"actions\": [{\"id\": \"" U1 "\", \"text\": \"the same id again\"}]");
+    refused("observation.actions[0].id", "ALREADY_EXISTS");
+    write_obs("0b5e0000-0000-4000-8000-00000000ee06", "flm.cara", "rep.ida", 25,
+              ", \"follow_ups\": [{\"action\": \"" U1 "\", \"status\": \"done\"}]");
+    refused("observation.follow_ups[0].action_id", "INVALID_ARGUMENT");
+    contains(f.out, "not before this one");
+
+    /* Session 2, 10 days ago, follows both up. */
+    write_obs(OBS2, "flm.cara", "rep.ida", 10,
+              ", \"follow_ups\": [{\"action\": \"" U1 "\", \"status\": \"done\", \"evidence\": "
+              "\"asked on three calls\"}, {\"action\": \"" U2 "\", \"status\": \"partly_done\"}]");
+    CQ(0, "alice", "submit", f.file);
+    contains(f.out, "STORED");
+    CQ(0, "lead.gil", "actions", "--coach", "flm.cara", "--json");
+    j = parse_out();
+    assert_string_equal(status_of(j, U1), "done");
+    assert_string_equal(status_of(j, U2), "partly_done");
+    r = json_array_get(json_object_get(find(j, U1), "history"), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "evidence")), "asked on three calls");
+    json_decref(j);
+    CQ(0, "lead.gil", "actions", "--coach", "flm.cara", "--open", "--json");
+    j = parse_out();
+    assert_int_equal(json_array_size(j), 2);
+    assert_non_null(find(j, U2));
+    json_decref(j);
+
+    /* Going back from done in a new session is refused ... */
+    write_obs("0b5e0000-0000-4000-8000-00000000ee07", "flm.cara", "rep.ida", 5,
+              ", \"follow_ups\": [{\"action\": \"" U1 "\", \"status\": \"not_done\"}]");
+    refused("observation.follow_ups[0].status", "FAILED_PRECONDITION");
+    /* ... and allowed by amending the session that said done: a new
+     * version, the old event kept in the history. */
+    write_obs(OBS2B, "flm.cara", "rep.ida", 10,
+              ", \"amends\": \"" OBS2 "\", \"follow_ups\": [{\"action\": \"" U1
+              "\", \"status\": \"not_done\"}, {\"action\": \"" U2
+              "\", \"status\": \"partly_done\"}]");
+    CQ(0, "alice", "submit", f.file);
+    contains(f.out, "version=2");
+    CQ(0, "lead.gil", "actions", "--coach", "flm.cara", "--json");
+    j = parse_out();
+    assert_string_equal(status_of(j, U1), "not_done");
+    r = json_object_get(find(j, U1), "history");
+    assert_int_equal(json_array_size(r), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "status")), "done");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(r, 1), "version")), 2);
+    /* The unchanged follow-up of U2 added no event. */
+    assert_int_equal(json_array_size(json_object_get(find(j, U2), "history")), 1);
+    json_decref(j);
+
+    /* Who sees what: the observer who scored, the coach, the coach's line
+     * and leads; not another observer, coach or line. */
+    CQ(0, "alice", "actions", "--coach", "flm.cara", "--json");
+    j = parse_out();
+    assert_int_equal(json_array_size(j), 3);
+    json_decref(j);
+    CQ(0, "flm.cara", "actions", "--json");
+    j = parse_out();
+    assert_int_equal(json_array_size(j), 3);
+    json_decref(j);
+    CQ(0, "slm.eve", "actions", "--json");
+    j = parse_out();
+    assert_int_equal(json_array_size(j), 3);
+    json_decref(j);
+    CQ(0, "obs.ben", "actions", "--coach", "flm.cara", "--json");
+    j = parse_out();
+    assert_int_equal(json_array_size(j), 0);
+    json_decref(j);
+    CQ(0, "flm.dan", "actions", "--coachee", "rep.ida", "--json");
+    j = parse_out();
+    assert_int_equal(json_array_size(j), 0);
+    json_decref(j);
+    CQ(0, "slm.fay", "actions", "--line", "slm.eve", "--json");
+    j = parse_out();
+    assert_int_equal(json_array_size(j), 0);
+    json_decref(j);
+
+    /* The amendment reads back with its follow-ups, and the first session
+     * with its actions' ids, owner kind and focus. */
+    CQ(0, "alice", "get", OBS2B, "--json");
+    j = parse_out();
+    r = json_array_get(json_object_get(j, "follow_ups"), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "action")), U1);
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "not_done");
+    json_decref(j);
+    CQ(0, "alice", "get", OBS1, "--json");
+    j = parse_out();
+    r = json_array_get(json_object_get(j, "actions"), 1);
+    assert_string_equal(json_string_value(json_object_get(r, "id")), U2);
+    assert_string_equal(json_string_value(json_object_get(r, "owner_kind")), "manager");
+    assert_string_equal(json_string_value(json_object_get(r, "focus_skill")),
+                        "discovery questions");
+    json_decref(j);
+
+    /* The dashboards, worked by hand: flm.cara agreed 3 actions in the
+     * window; 2 were followed up (U1 not done, U2 partly done), none is
+     * done. All 3 are still open, U1 overdue. */
+    CQ(0, "slm.eve", "dashboard", "managers", "--json");
+    j = parse_out();
+    r = dash_row_of(j, "follow_through", "Cara Lind");
+    assert_non_null(r);
+    assert_true(json_number_value(json_object_get(json_array_get(r, 1), "value")) == 3.0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 2), "text")), "67%");
+    assert_true(json_number_value(json_object_get(json_array_get(r, 2), "n")) == 3.0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 3), "text")), "0%");
+    json_decref(j);
+    CQ(0, "flm.cara", "dashboard", "me", "--json");
+    contains(f.out, "3 open actions agreed in coaching sessions, 1 overdue");
+    contains(f.out, "not done, overdue");
+    contains(f.out, "Join two discovery calls");
+    CQ(0, "slm.eve", "dashboard", "manager", "flm.cara", "--json");
+    contains(f.out, "3 open actions agreed in coaching sessions, 1 overdue");
+
+    /* Usage errors. */
+    CQ(2, "lead.gil", "actions", "--coach", "flm.cara", "--coachee", "rep.ida");
+    CQ(2, "lead.gil", "actions", "--coach", "not an id");
+    CQ(2, "lead.gil", "actions", "extra");
+    CQ(1, "obs.ben", "actions");
+    contains(f.out, "list_actions.coach_id");
+
+    /* The records match the observations; damaged, verify finds it and
+     * --repair derives them again. */
+    assert_int_equal(testutil_server_stop(&f.srv, 15), 0);
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
+    contains(out, "the action records match the observations");
+    contains(out, "action records: 3");
+
+    /* A store from schema 7 had no action records: opening it derives
+     * them from the observations, and again gives the same. */
+    make_schema7(f.data, NULL);
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
+    contains(out, "action records: 3");
+    contains(out, "the action records match the observations");
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
+    contains(out, "action differences: 0");
+
+    /* A record lost: verify says so (exit 1) and --repair derives it. */
+    make_schema7(
+        f.data,
+        (const uint8_t *)"\xa1\xa1\xa1\xa1\x00\x00\x40\x00\x80\x00\x00\x00\x00\x00\x00\x01");
+    testutil_coachqd(out, sizeof(out), 1, "verify", "--data", f.data, NULL);
+    contains(out, "action records: 2");
+    contains(out, "the action records differ from the observations");
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--repair", "--data", f.data, NULL);
+    contains(out, "repaired: every action record was derived again");
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
+    contains(out, "action records: 3");
+    contains(out, "the action records match the observations");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_actions_loop),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
