@@ -393,6 +393,8 @@ static int store_open_dbs(struct store *s, MDB_txn *txn)
         {"credentials", offsetof(struct store, dbi_creds)},
         {"signin_links", offsetof(struct store, dbi_links)},
         {"api_tokens", offsetof(struct store, dbi_tokens)},
+        {"sessions_held", offsetof(struct store, dbi_held)},
+        {"commitments", offsetof(struct store, dbi_commitments)},
     };
     int rc = 0;
 

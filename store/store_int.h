@@ -61,6 +61,8 @@ struct store {
     MDB_dbi dbi_creds;       /* id(user) -> password hash (creds.h), text */
     MDB_dbi dbi_links;       /* SHA-256(token)(32) -> one-time sign-in link (creds.h) */
     MDB_dbi dbi_tokens;      /* SHA-256(token)(32) -> ApiToken (apitok.h); made at open */
+    MDB_dbi dbi_held;        /* sessions held (cadence.h); made at open */
+    MDB_dbi dbi_commitments; /* coaching commitments (cadence.h); made at open */
     /* The time zones of session dates (zone.h), loaded once per process. */
     struct tz_cache *tz;
 
