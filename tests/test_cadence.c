@@ -1,0 +1,434 @@
+/* Tests of cadence and commitment (issue 14, section 2): `coachqd import
+ * sessions` and `coachqd commitment` run as the real binary on a real
+ * store, and the cadence tables of "My managers" and "My coaching" built
+ * from that store, against figures worked out by hand and, on random
+ * data, against numpy. */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "cadence.h"
+#include "dash.h"
+#include "dashfmt.h"
+#include "people.h"
+#include "store.h"
+#include "testutil.h"
+
+/* "Today": Wednesday 2024-06-12 (day 19886). The 12-week window runs from
+ * Monday 2024-03-25 (day 19807) to today: 80 days. */
+#define TODAY 19886
+#define NOW_S ((int64_t)TODAY * 86400 + 12 * 3600)
+#define FROM 19807
+#define MONTHS (80.0 / 30.4375)
+#define WEEKS (80.0 / 7.0)
+#define OUT_MAX 16384
+
+#define K_MY_MANAGERS COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS
+#define K_MY_COACHING COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING
+
+struct fx {
+    char dir[512];
+    char data[600];
+    char out[OUT_MAX];
+    char err[OUT_MAX];
+};
+
+static const char people_csv[] = "id,name,email,role,manager_id,effective_date\n"
+                                 "slm,Sam Second,,second_level_manager,,\n"
+                                 "slm2,Sue Other,,second_level_manager,,\n"
+                                 "fa,Ann Front,,front_line_manager,slm,2024-01-01\n"
+                                 "fb,Ben Front,,front_line_manager,slm,2024-01-01\n"
+                                 "fc,Cat Front,,front_line_manager,slm,2024-01-01\n"
+                                 "fz,Zed Front,,front_line_manager,slm2,2024-01-01\n"
+                                 "ra1,Rep A1,,,fa,2024-01-01\n"
+                                 "ra2,Rep A2,,,fa,2024-01-01\n"
+                                 "ra3,Rep A3,,,fa,2024-01-01\n"
+                                 "rb1,Rep B1,,,fb,2024-01-01\n"
+                                 "rc1,Rep C1,,,fc,2024-01-01\n"
+                                 "rz1,Rep Z1,,,fz,2024-01-01\n"
+                                 "obs,Olga Observer,,observer,,\n"
+                                 "lead,Lee Lead,,enablement_lead,,\n";
+
+static int run(struct fx *f, ...)
+{
+    const char *bin = getenv("COACHQD");
+    const char *argv[40];
+    int argc = 0;
+    va_list ap;
+
+    assert_non_null(bin);
+    argv[argc++] = bin;
+    va_start(ap, f);
+    for (;;) {
+        const char *s = va_arg(ap, const char *);
+
+        assert_true(argc < 39);
+        argv[argc++] = s;
+        if (s == NULL) {
+            break;
+        }
+    }
+    va_end(ap);
+    return testutil_run_capture(f->dir, f->dir, argv, f->out, sizeof(f->out), f->err,
+                                sizeof(f->err));
+}
+
+#define expect_exit(f, code, ...)                                                                  \
+    do {                                                                                           \
+        int got_ = run((f), __VA_ARGS__, (const char *)NULL);                                      \
+        if (got_ != (code)) {                                                                      \
+            fail_msg("exit %d, expected %d\nstdout:\n%s\nstderr:\n%s", got_, (code), (f)->out,     \
+                     (f)->err);                                                                    \
+        }                                                                                          \
+    } while (0)
+
+static void contains(const char *hay, const char *needle)
+{
+    if (strstr(hay, needle) == NULL) {
+        fail_msg("expected to find \"%s\" in:\n%s", needle, hay);
+    }
+}
+
+static void lacks(const char *hay, const char *needle)
+{
+    if (strstr(hay, needle) != NULL) {
+        fail_msg("did not expect \"%s\" in:\n%s", needle, hay);
+    }
+}
+
+static void write_file(struct fx *f, const char *name, const char *text)
+{
+    char path[700];
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(fputs(text, fp) >= 0, 1);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Submits one observation of coach with coachee on day at hour, every
+ * behaviour scored v (2 or 3), observed by obs. */
+static void observe(struct store *s, const char *coach, const char *coachee, int32_t day, int hour,
+                    uint32_t v)
+{
+    struct testutil_obs o;
+
+    testutil_obs_make(&o, coach, coachee, (int64_t)day * 86400 + hour * 3600);
+    for (size_t i = 0; i < 10; i++) {
+        o.r[i].score = v;
+    }
+    assert_int_equal(testutil_store_submit(s, &o.o, "obs", NOW_S * 1000), 0);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct store *s;
+
+    assert_non_null(f);
+    testutil_watchdog(240);
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
+    expect_exit(f, 0, "init");
+    write_file(f, "people.csv", people_csv);
+    expect_exit(f, 0, "import", "people", "people.csv");
+    expect_exit(f, 0, "cert", "grant", "obs", "coaching-conversation", "--from", "2024-01-01",
+                "--days", "3650");
+    s = testutil_store_open(f->data, 0);
+    /* fa (quality 3): ra1 on 03-28, 04-07 and twice on 06-06 (one
+     * coaching day). fb (quality 2): rb1 on 05-17, 05-18, 05-19. fc
+     * (quality 3): rc1 three times on 05-27 (one coaching day). */
+    observe(s, "fa", "ra1", 19810, 8, 3);
+    observe(s, "fa", "ra1", 19820, 9, 3);
+    observe(s, "fa", "ra1", 19880, 10, 3);
+    observe(s, "fa", "ra1", 19880, 14, 3);
+    observe(s, "fb", "rb1", 19860, 9, 2);
+    observe(s, "fb", "rb1", 19861, 9, 2);
+    observe(s, "fb", "rb1", 19862, 9, 2);
+    observe(s, "fc", "rc1", 19870, 8, 3);
+    observe(s, "fc", "rc1", 19870, 10, 3);
+    observe(s, "fc", "rc1", 19870, 12, 3);
+    store_close(s);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    testutil_rmrf(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- Reading a dashboard ------------------------------------------------ */
+
+static struct dash *build(struct store *s, const char *user, unsigned roles, int kind,
+                          const char *subject, int expect_rc)
+{
+    struct testutil_dash_req q = {user, roles, kind, subject, NULL, 0, NULL, NOW_S};
+    struct dash *d = NULL;
+    int rc = testutil_dash_build(s, &q, &d, NULL);
+
+    assert_int_equal(rc, expect_rc);
+    return d;
+}
+
+static const Coachq__V1__Table *table(const struct dash *d, const char *id)
+{
+    const Coachq__V1__Dashboard *m = dash_message(d);
+
+    for (size_t i = 0; i < m->n_tables; i++) {
+        if (strcmp(m->tables[i]->id, id) == 0) {
+            return m->tables[i];
+        }
+    }
+    fail_msg("no table %s", id);
+    return NULL;
+}
+
+static const Coachq__V1__Cell *cell(const Coachq__V1__Table *t, const char *first, const char *col)
+{
+    size_t c = t->n_columns;
+
+    for (size_t i = 0; i < t->n_columns; i++) {
+        if (strcmp(t->columns[i], col) == 0) {
+            c = i;
+        }
+    }
+    assert_true(c < t->n_columns);
+    for (size_t i = 0; i < t->n_rows; i++) {
+        if (first == NULL || strcmp(t->rows[i]->cells[0]->text, first) == 0) {
+            return t->rows[i]->cells[c];
+        }
+    }
+    fail_msg("no row %s in %s", first != NULL ? first : "(first)", t->id);
+    return NULL;
+}
+
+static int has_row(const Coachq__V1__Table *t, const char *first)
+{
+    for (size_t i = 0; i < t->n_rows; i++) {
+        if (strcmp(t->rows[i]->cells[0]->text, first) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void assert_value(const Coachq__V1__Cell *c, double v)
+{
+    assert_true(c->has_value);
+    if (fabs(c->value - v) > 1e-9) {
+        fail_msg("cell %s: value %.12g, expected %.12g", c->text, c->value, v);
+    }
+}
+
+/* ---- The import ---------------------------------------------------------- */
+
+static void import_good(struct fx *f)
+{
+    write_file(f, "held.csv",
+               "coach_id,coachee_id,date,minutes\n"
+               "fa,ra1,2024-04-07,45\n" /* the day of an observed session: counted once */
+               "fa,ra1,2024-05-07,30\n"
+               "fa,ra2,2024-03-30,60\n");
+    expect_exit(f, 0, "import", "sessions", "held.csv");
+    contains(f->out, "sessions: 3 rows; 3 sessions held added");
+}
+
+static void test_import_errors(void **state)
+{
+    struct fx *f = *state;
+
+    /* Every kind of bad row in one file: nothing is imported, every error
+     * names FILE:LINE:COL. */
+    write_file(f, "bad.csv",
+               "coachee_id,coach_id,date,minutes\n"
+               "ra1,fa,2024-04-01,30\n"    /* 2: good */
+               "ghost,fa,2024-04-01,30\n"  /* 3: unknown coachee */
+               "ra1,nobody,2024-04-02,\n"  /* 4: unknown coach */
+               "rb1,fa,2024-04-03,30\n"    /* 5: not in fa's line */
+               "ra1,fa,2099-01-01,30\n"    /* 6: future */
+               "ra1,fa,2024-04-01,20\n"    /* 7: duplicate of line 2 */
+               "ra1,fa,2024-04-31,20\n"    /* 8: no such date */
+               "ra1,fa,2024-04-09,abc\n"   /* 9: minutes */
+               "ra1,ra1,2024-04-10,10\n"); /* 10: oneself */
+    expect_exit(f, 1, "import", "sessions", "bad.csv");
+    contains(f->err, "bad.csv:3:1: coachee_id 'ghost' is not in the store");
+    contains(f->err, "bad.csv:4:5: coach_id 'nobody' is not in the store");
+    contains(f->err, "bad.csv:5:1: coachee_id 'rb1' did not report to 'fa' on 2024-04-03");
+    contains(f->err, "bad.csv:6:8: date '2099-01-01' is in the future");
+    contains(f->err, "bad.csv:7:8: duplicate: 'fa' coaching 'ra1' on 2024-04-01 is already on "
+                     "line 2");
+    contains(f->err, "bad.csv:8:8: date");
+    contains(f->err, "bad.csv:9:19: minutes 'abc'");
+    contains(f->err, "bad.csv:10:1: coachee_id 'ra1' is the coach");
+    contains(f->err, "nothing imported");
+    expect_exit(f, 0, "audit");
+    lacks(f->out, "import.sessions");
+
+    /* A good file goes in once; the same rows again are duplicates of
+     * what is stored. */
+    import_good(f);
+    expect_exit(f, 1, "import", "sessions", "held.csv");
+    contains(f->err, "held.csv:2:");
+    contains(f->err, "is already imported");
+    expect_exit(f, 0, "audit");
+    contains(f->out, "import.sessions");
+    /* Usage and help. */
+    expect_exit(f, 2, "import", "sessions");
+    expect_exit(f, 0, "import", "sessions", "--help");
+    contains(f->out, "coach_id");
+    expect_exit(f, 1, "import", "sessions", "missing.csv");
+}
+
+static void test_commitment_verbs(void **state)
+{
+    struct fx *f = *state;
+
+    expect_exit(f, 0, "commitment", "list");
+    contains(f->out, "no commitment is set");
+    expect_exit(f, 2, "commitment", "set", "--org");
+    expect_exit(f, 2, "commitment", "set", "--minutes-per-week", "30");
+    expect_exit(f, 2, "commitment", "set", "--org", "--minutes-per-week", "30", "--every-weeks",
+                "1");
+    expect_exit(f, 2, "commitment", "set", "--org", "--minutes-per-week", "0");
+    expect_exit(f, 2, "commitment", "set", "--org", "--every-weeks", "53");
+    expect_exit(f, 1, "commitment", "set", "--programme", "nope", "--every-weeks", "2");
+    contains(f->err, "no programme 'nope'");
+    expect_exit(f, 1, "commitment", "clear", "--org");
+    expect_exit(f, 0, "commitment", "set", "--org", "--every-weeks", "2");
+    contains(f->out, "organisation: every rep every 2 weeks");
+    expect_exit(f, 0, "commitment", "set", "--org", "--every-weeks", "2");
+    contains(f->out, "(unchanged)");
+    expect_exit(f, 0, "commitment", "list");
+    contains(f->out, "every rep every 2 weeks");
+    expect_exit(f, 0, "audit");
+    contains(f->out, "commitment.set");
+    expect_exit(f, 0, "commitment", "clear", "--org");
+    expect_exit(f, 0, "commitment", "list");
+    contains(f->out, "no commitment is set");
+    expect_exit(f, 0, "audit");
+    contains(f->out, "commitment.clear");
+}
+
+/* ---- Figures by hand ------------------------------------------------------ */
+
+static void test_figures(void **state)
+{
+    struct fx *f = *state;
+    struct store *s;
+    struct dash *d;
+    const Coachq__V1__Table *t;
+    struct buf b;
+
+    import_good(f);
+    write_file(f, "prog.csv",
+               "programme_id,programme_name,cohort_id,cohort_start,person_id,module,"
+               "attended_on,completed_on\n"
+               "p1,Coaching,c1,2024-01-01,fb,,,\n");
+    expect_exit(f, 0, "import", "programme", "prog.csv");
+    expect_exit(f, 0, "commitment", "set", "--org", "--every-weeks", "2");
+    expect_exit(f, 0, "commitment", "set", "--programme", "p1", "--minutes-per-week", "5");
+
+    s = testutil_store_open(f->data, 0);
+    d = build(s, "slm", AUTH_SECOND_LEVEL, K_MY_MANAGERS, "", 0);
+    t = table(d, "cadence");
+    /* fa: ra1 on 03-28 (obs, 30 min), 04-07 (obs and held 45: one day, 45
+     * min), 05-07 (held 30), 06-06 (two observed sessions: one day, 30);
+     * ra2 on 03-30 (held 60); ra3 never. 5 days, 3 reps; gaps 10, 30, 30;
+     * ra2 and ra3 not in the last 4 weeks; 195 minutes. */
+    assert_value(cell(t, "Ann Front", "Reps"), 3);
+    assert_value(cell(t, "Ann Front", "Sessions per rep per month"), 5.0 / 3.0 / MONTHS);
+    assert_value(cell(t, "Ann Front", "Median gap (days)"), 30);
+    assert_int_equal(cell(t, "Ann Front", "Median gap (days)")->n, 3);
+    assert_value(cell(t, "Ann Front", "Longest gap (days)"), 30);
+    assert_value(cell(t, "Ann Front", "Reps not coached in 4 weeks"), 2);
+    assert_value(cell(t, "Ann Front", "Minutes per week"), llround(195.0 / WEEKS));
+    /* The organisation's "every 2 weeks": only ra1 in the last 14 days. */
+    contains(cell(t, "Ann Front", "Commitment (input)")->text,
+             "every rep every 2 weeks: not met (33% of reps in time)");
+    /* fb's programme sets 5 minutes a week: 90 minutes in 80 days. */
+    contains(cell(t, "Ben Front", "Commitment (input)")->text,
+             "5 minutes a week per manager: met (8)");
+    /* fc: three observations on one day are one coaching day. */
+    assert_value(cell(t, "Cat Front", "Sessions per rep per month"), 1.0 / MONTHS);
+    assert_string_equal(cell(t, "Cat Front", "Longest gap (days)")->text, "no gap");
+    /* Quality stays beside cadence, with its n. */
+    assert_value(cell(t, "Ann Front", "Quality index"), 3);
+    assert_int_equal(cell(t, "Ann Front", "Quality index")->n, 4);
+    contains(t->note, "never instead of it");
+    assert_false(has_row(t, "Zed Front")); /* slm2's line */
+
+    /* The third dimension: cadence medians 1/MONTHS .. 3/MONTHS: fb (3
+     * days, 1 rep) is above the median cadence (fa's 5/3) and below the
+     * median quality (3): quantity without quality. */
+    t = table(d, "quantity-without-quality");
+    assert_string_equal(cell(t, "Ben Front", "Quantity without quality")->text, "yes");
+    assert_string_equal(cell(t, "Ann Front", "Quantity without quality")->text, "no");
+    assert_string_equal(cell(t, "Cat Front", "Quantity without quality")->text, "no");
+
+    /* Every format carries the tables. */
+    buf_init(&b, 1u << 22);
+    assert_int_equal(dashfmt_json(dash_message(d), &b), 0);
+    assert_int_equal(dashfmt_text(dash_message(d), 120, &b), 0);
+    assert_int_equal(dashfmt_csv(table(d, "cadence"), &b), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    contains((const char *)b.data, "\"quantity-without-quality\"");
+    contains((const char *)b.data, "Quantity without quality");
+    contains((const char *)b.data, "Reps not coached in 4 weeks");
+    buf_free(&b);
+    dash_free(d);
+
+    /* My coaching: fa's own figures and per rep. */
+    d = build(s, "fa", AUTH_FRONT_LINE, K_MY_COACHING, "", 0);
+    t = table(d, "my-cadence");
+    assert_value(cell(t, NULL, "Sessions per rep per month"), 5.0 / 3.0 / MONTHS);
+    assert_value(cell(t, NULL, "Quality index"), 3);
+    t = table(d, "my-cadence-reps");
+    assert_int_equal(t->n_rows, 3);
+    assert_value(cell(t, "Rep A1", "Coaching days"), 4);
+    assert_string_equal(cell(t, "Rep A1", "Last coached")->text, "2024-06-06");
+    assert_value(cell(t, "Rep A1", "Median gap (days)"), 30);
+    assert_string_equal(cell(t, "Rep A1", "Not coached in 4 weeks")->text, "no");
+    assert_value(cell(t, "Rep A2", "Coaching days"), 1);
+    assert_string_equal(cell(t, "Rep A2", "Not coached in 4 weeks")->text, "yes");
+    assert_string_equal(cell(t, "Rep A3", "Last coached")->text, "not in the window");
+    dash_free(d);
+
+    /* Privacy: a rep's cadence reaches nobody outside their line. A peer
+     * front-line manager and another line's second-level manager are
+     * refused fa's page; slm2's own page has none of slm's reps. */
+    assert_null(build(s, "fb", AUTH_FRONT_LINE, K_MY_COACHING, "fa", -ENOENT));
+    assert_null(build(s, "slm2", AUTH_SECOND_LEVEL, K_MY_COACHING, "fa", -ENOENT));
+    d = build(s, "slm2", AUTH_SECOND_LEVEL, K_MY_MANAGERS, "", 0);
+    t = table(d, "cadence");
+    assert_false(has_row(t, "Ann Front"));
+    assert_true(has_row(t, "Zed Front"));
+    dash_free(d);
+    store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_import_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commitment_verbs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
