@@ -180,9 +180,12 @@ static struct dash *build(struct store *s, const char *user, unsigned roles, int
 {
     struct testutil_dash_req q = {user, roles, kind, subject, NULL, 0, NULL, NOW_S};
     struct dash *d = NULL;
-    int rc = testutil_dash_build(s, &q, &d, NULL);
+    struct validate_error fault;
+    int rc = testutil_dash_build(s, &q, &d, &fault);
 
-    assert_int_equal(rc, expect_rc);
+    if (rc != expect_rc) {
+        fail_msg("dashboard: %d, expected %d (%s: %s)", rc, expect_rc, fault.field, fault.message);
+    }
     return d;
 }
 
@@ -422,12 +425,157 @@ static void test_figures(void **state)
     store_close(s);
 }
 
+/* ---- Against numpy on random data ------------------------------------------ */
+
+#define REF_REPS 5
+#define REF_ROUNDS 12
+
+struct ref_org {
+    int32_t days[REF_REPS][40];
+    size_t n[REF_REPS];
+};
+
+static int ref_org_cb(struct store_txn *t, void *arg)
+{
+    struct ref_org *ro = arg;
+    int rc =
+        testutil_put_person(t, "fa", "Ann Front", COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, NULL);
+
+    if (rc == 0) {
+        rc = testutil_put_rubric(t, "", 0);
+    }
+    for (size_t i = 0; i < REF_REPS && rc == 0; i++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "r%zu", i);
+        rc = testutil_put_person(t, id, id, 0, "fa");
+        for (size_t j = 0; j < ro->n[i] && rc == 0; j++) {
+            rc = cadence_held_put(t, "fa", id, ro->days[i][j], 30);
+        }
+    }
+    return rc;
+}
+
+/* numpy's figures for ro's days, as "per_rep_month median longest
+ * not_coached ngaps". */
+static void ref_numpy(struct fx *f, const struct ref_org *ro, double out[5])
+{
+    char json[4096], path[700];
+    size_t off = 0;
+    const char *argv[] = {
+        "/usr/bin/python3", "-c",
+        "import json, sys\n"
+        "try:\n"
+        "    import numpy as np\n"
+        "except ImportError:\n"
+        "    sys.exit('numpy is missing: ./dev.sh setup installs python3-numpy')\n"
+        "d = json.load(open(sys.argv[1]))\n"
+        "frm, until, n = d['from'], d['until'], d['weeks']\n"
+        "gaps, days, nc = [], 0, 0\n"
+        "for r in d['reps']:\n"
+        "    w = np.array(sorted(x for x in r if frm <= x <= until))\n"
+        "    days += len(w)\n"
+        "    gaps += list(np.diff(w))\n"
+        "    nc += not any(until - 7 * n + 1 <= x <= until for x in r)\n"
+        "months = (until - frm + 1) / 30.4375\n"
+        "med = float(np.median(gaps)) if gaps else float('nan')\n"
+        "mx = int(np.max(gaps)) if gaps else 0\n"
+        "print(repr(days / len(d['reps']) / months), repr(med), mx, nc, "
+        "len(gaps))\n",
+        path, NULL};
+    char err[512];
+    char *end;
+
+    off += (size_t)snprintf(json + off, sizeof(json) - off,
+                            "{\"from\": %d, \"until\": %d, \"weeks\": 4, \"reps\": [", FROM, TODAY);
+    for (size_t i = 0; i < REF_REPS; i++) {
+        off += (size_t)snprintf(json + off, sizeof(json) - off, "%s[", i ? ", " : "");
+        for (size_t j = 0; j < ro->n[i]; j++) {
+            off += (size_t)snprintf(json + off, sizeof(json) - off, "%s%d", j ? ", " : "",
+                                    (int)ro->days[i][j]);
+        }
+        off += (size_t)snprintf(json + off, sizeof(json) - off, "]");
+    }
+    snprintf(json + off, sizeof(json) - off, "]}\n");
+    assert_true(off < sizeof(json) - 8);
+    snprintf(path, sizeof(path), "%s/ref.json", f->dir);
+    write_file(f, "ref.json", json);
+    if (testutil_run_capture(f->dir, NULL, argv, f->out, sizeof(f->out), err, sizeof(err)) != 0) {
+        fail_msg("the numpy reference failed: %s", err);
+    }
+    end = f->out;
+    for (int i = 0; i < 5; i++) {
+        out[i] = strtod(end, &end);
+    }
+}
+
+static void test_reference(void **state)
+{
+    struct fx *f = *state;
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    int medians = 0;
+
+    for (int round = 0; round < REF_ROUNDS; round++) {
+        struct ref_org ro;
+        struct testutil_store_fx *sf;
+        struct dash *d;
+        const Coachq__V1__Table *t;
+        double want[5];
+
+        memset(&ro, 0, sizeof(ro));
+        for (size_t i = 0; i < REF_REPS; i++) {
+            /* 0..12 distinct days from 40 days before the window to today
+             * (days outside the window must not count). */
+            size_t want_n = (size_t)((seed >> 33) % 13);
+
+            for (size_t k = 0; k < want_n; k++) {
+                int32_t day;
+                int dup = 0;
+
+                seed = seed * 6364136223846793005u + 1442695040888963407u;
+                day = FROM - 40 + (int32_t)((seed >> 33) % (uint64_t)(TODAY - FROM + 41));
+                for (size_t j = 0; j < ro.n[i]; j++) {
+                    dup |= ro.days[i][j] == day;
+                }
+                if (!dup) {
+                    ro.days[i][ro.n[i]++] = day;
+                }
+            }
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+        }
+        sf = testutil_store_fx_new(ref_org_cb, &ro);
+        d = build(sf->s, "fa", AUTH_FRONT_LINE, K_MY_COACHING, "", 0);
+        t = table(d, "my-cadence");
+        ref_numpy(f, &ro, want);
+        assert_value(cell(t, NULL, "Sessions per rep per month"), want[0]);
+        if (isnan(want[1])) {
+            assert_false(cell(t, NULL, "Median gap (days)")->has_value);
+            assert_string_equal(cell(t, NULL, "Longest gap (days)")->text, "no gap");
+        } else if (want[4] >= 3) {
+            assert_value(cell(t, NULL, "Median gap (days)"), want[1]);
+            medians++;
+            assert_value(cell(t, NULL, "Longest gap (days)"), want[2]);
+        } else {
+            /* Below the minimum n the median is withheld. */
+            assert_false(cell(t, NULL, "Median gap (days)")->has_value);
+            assert_value(cell(t, NULL, "Longest gap (days)"), want[2]);
+        }
+        assert_value(cell(t, NULL, "Reps not coached in 4 weeks"), want[3]);
+        assert_int_equal(cell(t, NULL, "Median gap (days)")->n, (unsigned)want[4]);
+        dash_free(d);
+        testutil_store_fx_free(sf);
+    }
+    /* The rounds did compare medians, not only empty windows. */
+    assert_true(medians >= REF_ROUNDS / 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_import_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commitment_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reference, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
