@@ -15,7 +15,7 @@
 #include "store_int.h"
 #include "zone.h"
 
-#define HELD_KEY_MAX (1 + 64 + 4 + 64)
+#define HELD_KEY_MAX (1 + 64 + 4 + 1 + 64)
 #define COMMIT_VALUE_LEN 14
 #define COMMIT_VERSION 1
 /* A session dated in its coach's zone falls at most this far from its UTC
@@ -39,10 +39,13 @@ static void held_key(uint8_t out[HELD_KEY_MAX], const char *coachee, int32_t day
     out[0] = (uint8_t)ne;
     memcpy(out + 1, coachee, ne);
     keys_put_be32(out + 1 + ne, (uint32_t)day);
-    if (nc > 0) {
-        memcpy(out + 5 + ne, coach, nc);
+    if (nc == 0) {
+        *len = 5 + ne;
+        return;
     }
-    *len = 5 + ne + nc;
+    out[5 + ne] = (uint8_t)nc;
+    memcpy(out + 6 + ne, coach, nc);
+    *len = 6 + ne + nc;
 }
 
 int cadence_held_put(struct store_txn *t, const char *coach, const char *coachee, int32_t day,
@@ -79,47 +82,6 @@ int cadence_held_get(struct store_txn *t, const char *coach, const char *coachee
         *minutes = v.mv_size == 4 ? keys_get_be32(v.mv_data) : 0;
     }
     return rc;
-}
-
-int cadence_held_erase(struct store_txn *t, const char *person, size_t *n)
-{
-    MDB_cursor *cur = NULL;
-    MDB_val k, v;
-    size_t np = strlen(person);
-    size_t done = 0;
-    int rc;
-
-    rc = mdb_cursor_open(t->txn, t->s->dbi_held, &cur);
-    if (rc != 0) {
-        return STORE_TXN_ABORT(rc);
-    }
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        const uint8_t *p = k.mv_data;
-        size_t ne = k.mv_size > 0 ? p[0] : 0;
-        int hit;
-
-        if (k.mv_size < 5 + ne) {
-            continue;
-        }
-        hit = (ne == np && memcmp(p + 1, person, np) == 0) ||
-              (k.mv_size - 5 - ne == np && memcmp(p + 5 + ne, person, np) == 0);
-        if (hit) {
-            rc = mdb_cursor_del(cur, 0);
-            if (rc != 0) {
-                break;
-            }
-            done++;
-        }
-    }
-    mdb_cursor_close(cur);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        return STORE_TXN_ABORT(rc);
-    }
-    if (n != NULL) {
-        *n = done;
-    }
-    return 0;
 }
 
 struct pair_days {
@@ -253,7 +215,8 @@ static int pair_held(struct store_txn *t, const char *coach, const char *coachee
         if (day > until_day) {
             break;
         }
-        if (k.mv_size - 5 - ne == nc && memcmp(p + 5 + ne, coach, nc) == 0 && v.mv_size == 4) {
+        if (k.mv_size == 6 + ne + nc && p[5 + ne] == nc && memcmp(p + 6 + ne, coach, nc) == 0 &&
+            v.mv_size == 4) {
             pair_add(pd, day, keys_get_be32(v.mv_data), 1);
         }
     }

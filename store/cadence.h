@@ -5,8 +5,9 @@
  * sessions`), and the coaching commitments an organisation or a programme
  * sets (`coachqd commitment`).
  *
- * Database sessions_held: len(1) coachee | coachee | be32 day | coach ->
- * be32 minutes. Keyed by the rep first, so that one rep's days in a window
+ * Database sessions_held: len(1) coachee | coachee | be32 day | len(1)
+ * coach | coach -> be32 minutes (erase.c re-keys both ids of an erased
+ * person to their pseudonym). Keyed by the rep first, so that one rep's days in a window
  * are one range of keys. A pair holds at most one row per day.
  *
  * Database commitments: "*" (the organisation) or a programme id -> u8
@@ -51,10 +52,6 @@ int cadence_held_put(struct store_txn *t, const char *coach, const char *coachee
  * -ENOENT; -EINVAL for bad ids. */
 int cadence_held_get(struct store_txn *t, const char *coach, const char *coachee, int32_t day,
                      uint32_t *minutes);
-
-/* Deletes every row that names person as coach or coachee (an erasure).
- * Sets *n (may be NULL) to the rows deleted. */
-int cadence_held_erase(struct store_txn *t, const char *person, size_t *n);
 
 /* One coaching day of a pair. */
 struct cadence_day {

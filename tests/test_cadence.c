@@ -425,6 +425,28 @@ static void test_figures(void **state)
     store_close(s);
 }
 
+/* An erased rep's sessions held stay under the pseudonym: the manager's
+ * figures are unchanged and the rep's id is in no key. */
+static void test_erase(void **state)
+{
+    struct fx *f = *state;
+    struct store *s;
+    struct dash *d;
+    const Coachq__V1__Table *t;
+
+    import_good(f);
+    expect_exit(f, 0, "erase", "ra2");
+    s = testutil_store_open(f->data, 0);
+    d = build(s, "fa", AUTH_FRONT_LINE, K_MY_COACHING, "", 0);
+    t = table(d, "my-cadence");
+    assert_value(cell(t, NULL, "Sessions per rep per month"), 5.0 / 3.0 / MONTHS);
+    t = table(d, "my-cadence-reps");
+    assert_false(has_row(t, "Rep A2"));
+    assert_value(cell(t, "Erased person", "Coaching days"), 1);
+    dash_free(d);
+    store_close(s);
+}
+
 /* ---- Against numpy on random data ------------------------------------------ */
 
 #define REF_REPS 5
@@ -575,6 +597,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_import_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commitment_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erase, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reference, setup, teardown),
     };
 
