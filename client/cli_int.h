@@ -72,6 +72,7 @@ enum {
     OPT_FORMAT,
     OPT_AFTER,
     OPT_OUTPUT,
+    OPT_NOT_COACHED,
 };
 
 /*

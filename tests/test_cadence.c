@@ -12,10 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "buf.h"
+#include "client.h"
+#include "day.h"
 #include "cadence.h"
 #include "dash.h"
 #include "dashfmt.h"
@@ -447,6 +451,102 @@ static void test_erase(void **state)
     store_close(s);
 }
 
+/* ---- End to end: a real coachqd over TLS, the client and the JSON API ---- */
+
+static const json_t *json_row(json_t *j, const char *table_id, const char *first)
+{
+    json_t *tables = json_object_get(j, "tables");
+
+    for (size_t i = 0; i < json_array_size(tables); i++) {
+        json_t *t = json_array_get(tables, i);
+        json_t *rows;
+
+        if (strcmp(json_string_value(json_object_get(t, "id")), table_id) != 0) {
+            continue;
+        }
+        rows = json_object_get(t, "rows");
+        for (size_t k = 0; k < json_array_size(rows); k++) {
+            json_t *cells = json_array_get(rows, k);
+            json_t *c0 = json_array_get(cells, 0);
+
+            if (strcmp(json_string_value(json_object_get(c0, "text")), first) == 0) {
+                return cells;
+            }
+        }
+    }
+    fail_msg("no row %s in table %s", first, table_id);
+    return NULL;
+}
+
+static void test_end_to_end(void **state)
+{
+    struct fx *f = *state;
+    struct testutil_server srv;
+    struct testutil_obs o[2];
+    Coachq__V1__Observation *obs[2];
+    struct client_submit_result res[2];
+    struct client *c;
+    int64_t now = (int64_t)time(NULL);
+    char server[64], ca[600], cert[600], key[600], csv[256], d3[16], d20[16];
+    char *out = malloc(1u << 20);
+    json_t *j;
+    json_error_t jerr;
+    const json_t *row;
+
+    assert_non_null(out);
+    snprintf(f->data, sizeof(f->data), "%s/org", f->dir);
+    testutil_seed_org(f->data);
+    testutil_server_start(&srv, f->data, NULL);
+    snprintf(server, sizeof(server), "127.0.0.1:%d", srv.port);
+    testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    testutil_cert_path(cert, sizeof(cert), "users/flm.cara.crt");
+    testutil_cert_path(key, sizeof(key), "users/flm.cara.key");
+
+    /* Observed 3 and 10 days ago; held 3 days ago (the same day: once)
+     * and 20 days ago: 3 coaching days of rep.ida, the last 3 days ago. */
+    c = testutil_connect(&srv, "alice", 0);
+    testutil_obs_make(&o[0], "flm.cara", "rep.ida", now - 3 * 86400);
+    testutil_obs_make(&o[1], "flm.cara", "rep.ida", now - 10 * 86400);
+    obs[0] = &o[0].o;
+    obs[1] = &o[1].o;
+    memset(res, 0, sizeof(res));
+    assert_int_equal(client_submit_many(c, obs, 2, res, NULL, NULL), 0);
+    assert_int_equal(res[0].err.code, COACHQ__V1__CODE__OK);
+    assert_int_equal(res[1].err.code, COACHQ__V1__CODE__OK);
+    client_free(c);
+    day_format((now - 3 * 86400) / 86400, d3, sizeof(d3));
+    day_format((now - 20 * 86400) / 86400, d20, sizeof(d20));
+    snprintf(csv, sizeof(csv),
+             "coach_id,coachee_id,date,minutes\nflm.cara,rep.ida,%s,40\nflm.cara,rep.ida,%s,\n", d3,
+             d20);
+    write_file(f, "held.csv", csv);
+    expect_exit(f, 0, "import", "sessions", "held.csv", "--data", f->data);
+
+    testutil_coachq(out, 1u << 20, 2, "--server", server, "--cert", cert, "--key", key, "--ca", ca,
+                    "dashboard", "me", "--not-coached-weeks", "0", NULL);
+    contains(out, "--not-coached-weeks");
+    testutil_coachq(out, 1u << 20, 0, "--server", server, "--cert", cert, "--key", key, "--ca", ca,
+                    "dashboard", "me", "--json", "--not-coached-weeks", "1", NULL);
+    j = json_loads(out, 0, &jerr);
+    if (j == NULL) {
+        fail_msg("not JSON (%s): %s", jerr.text, out);
+    }
+    row = json_row(j, "my-cadence-reps", "Ida Park");
+    assert_int_equal(json_number_value(json_object_get(json_array_get(row, 1), "value")), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(row, 2), "text")), d3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(row, 5), "text")), "no");
+    contains(out, "Not coached in 1 weeks");
+    json_decref(j);
+    testutil_coachq(out, 1u << 20, 0, "--server", server, "--cert", cert, "--key", key, "--ca", ca,
+                    "dashboard", "me", "--csv", "my-cadence-reps", NULL);
+    contains(out, "Ida Park");
+    testutil_coachq(out, 1u << 20, 0, "--server", server, "--cert", cert, "--key", key, "--ca", ca,
+                    "dashboard", "me", "--width", "160", NULL);
+    contains(out, "Your coaching cadence");
+    testutil_stop_clean(&srv);
+    free(out);
+}
+
 /* ---- Against numpy on random data ------------------------------------------ */
 
 #define REF_REPS 5
@@ -598,6 +698,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commitment_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_end_to_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reference, setup, teardown),
     };
 
