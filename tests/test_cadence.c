@@ -287,8 +287,11 @@ static void test_import_errors(void **state)
     expect_exit(f, 0, "audit");
     lacks(f->out, "import.sessions");
 
-    /* A good file goes in once; the same rows again are duplicates of
-     * what is stored. */
+    /* A dry run writes nothing: the good file then goes in once, and the
+     * same rows again are duplicates of what is stored. */
+    write_file(f, "held.csv", "coach_id,coachee_id,date\nfa,ra1,2024-04-07\n");
+    expect_exit(f, 0, "import", "sessions", "held.csv", "--dry-run");
+    contains(f->out, "dry run, nothing written: sessions: 1 rows; 1 sessions held added");
     import_good(f);
     expect_exit(f, 1, "import", "sessions", "held.csv");
     contains(f->err, "held.csv:2:");
