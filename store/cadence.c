@@ -13,14 +13,12 @@
 #include "obs.h"
 #include "people.h"
 #include "store_int.h"
+#include "tz.h"
 #include "zone.h"
 
 #define HELD_KEY_MAX (1 + 64 + 4 + 1 + 64)
 #define COMMIT_VALUE_LEN 14
 #define COMMIT_VERSION 1
-/* A session dated in its coach's zone falls at most this far from its UTC
- * day, so the index is read this much wider than the window. */
-#define ZONE_SLACK_S (2 * 86400)
 
 static int held_id_ok(const char *id)
 {
@@ -104,9 +102,6 @@ static void pair_add(struct pair_days *pd, int32_t day, uint32_t minutes, int he
                 pd->out[j].minutes = minutes;
             } else {
                 pd->out[j].observed = 1;
-                if (!pd->out[j].held && minutes > pd->out[j].minutes) {
-                    pd->out[j].minutes = minutes;
-                }
             }
             return;
         }
@@ -127,58 +122,70 @@ static void pair_add(struct pair_days *pd, int32_t day, uint32_t minutes, int he
     pd->n++;
 }
 
-/* The observed sessions: the rep's index keys in the window (widened by
- * the zones' slack), each record's coach and date checked. */
+/* The observed sessions: the rep's index keys in the window, one per
+ * local day of the coach's zone. Every session of a rep on one day is with
+ * the one manager they reported to that day (rules.c), so the day's first
+ * key tells the day; the scan then jumps to the next local midnight. It
+ * reads at most one key and one record per coaching day, however many
+ * sessions the day had. */
 static int pair_observed(struct store_txn *t, const char *coach, const char *coachee,
                          int32_t from_day, int32_t until_day, struct pair_days *pd)
 {
+    const struct tz_zone *z = NULL;
     uint8_t bound[KEYS_INDEX_MAX];
     size_t blen;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    int64_t lo = (int64_t)from_day * 86400 - ZONE_SLACK_S;
-    int64_t hi = ((int64_t)until_day + 1) * 86400 + ZONE_SLACK_S;
+    int64_t lo, hi;
     int rc;
 
-    rc = keys_index_bound(bound, sizeof(bound), coachee, strlen(coachee), lo, &blen);
+    rc = zone_of_person(t, coach, &z);
     if (rc != 0) {
         return rc;
     }
+    lo = tz_day_start(z, from_day);
+    hi = tz_day_start(z, (int64_t)until_day + 1);
     rc = mdb_cursor_open(t->txn, t->s->dbi_by_coachee, &cur);
     if (rc != 0) {
         return mdberr_errno(rc);
     }
-    k.mv_data = bound;
-    k.mv_size = blen;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    for (;;) {
         const char *id;
         size_t idlen;
-        int64_t at;
+        int64_t at, next;
         const uint8_t *uuid;
         Coachq__V1__StoredObservation *rec = NULL;
         int32_t day;
         int grc;
 
-        if (keys_index_decode(k.mv_data, k.mv_size, &id, &idlen, &at, &uuid) != 0 ||
-            idlen != strlen(coachee) || memcmp(id, coachee, idlen) != 0 || at >= hi) {
+        rc = keys_index_bound(bound, sizeof(bound), coachee, strlen(coachee), lo, &blen);
+        if (rc != 0) {
+            goto out;
+        }
+        k.mv_data = bound;
+        k.mv_size = blen;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc != 0) {
             break;
         }
-        grc = store_get_txn(t, uuid, &rec);
-        if (grc == -ENOENT) {
-            continue;
+        if (keys_index_decode(k.mv_data, k.mv_size, &id, &idlen, &at, &uuid) != 0 ||
+            idlen != strlen(coachee) || memcmp(id, coachee, idlen) != 0 || at >= hi) {
+            rc = MDB_NOTFOUND;
+            break;
         }
-        if (grc != 0) {
+        day = (int32_t)tz_day_of(z, at);
+        grc = store_get_txn(t, uuid, &rec);
+        if (grc != 0 && grc != -ENOENT) {
             rc = grc;
             goto out;
         }
-        if (rec->observation != NULL && rec->observation->coach_id != NULL &&
-            strcmp(rec->observation->coach_id, coach) == 0 &&
-            zone_session_day(t, rec->observation, &day) == 0 && day >= from_day &&
-            day <= until_day) {
+        if (rec != NULL && rec->observation != NULL && rec->observation->coach_id != NULL &&
+            strcmp(rec->observation->coach_id, coach) == 0 && day >= from_day && day <= until_day) {
             pair_add(pd, day, (rec->observation->duration_s + 59) / 60, 0);
         }
         coachq__v1__stored_observation__free_unpacked(rec, NULL);
+        next = tz_day_start(z, (int64_t)day + 1);
+        lo = next > at ? next : at + 1;
     }
     rc = rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
 out:

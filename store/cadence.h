@@ -18,9 +18,9 @@
  * observed session of that coach and rep (the latest version of an
  * observation that is not a calibration attempt, dated in the coach's time
  * zone, whoever observed it) or an imported session held, or both: an
- * observed and an imported session on the same day count once. Its minutes
- * are the imported row's when there is one, else the longest observed
- * session of that day.
+ * observed and an imported session on the same day count once, and so do
+ * two observed sessions of one day. Its minutes are the imported row's when
+ * there is one, else those of the day's first observed session.
  *
  * Every function works inside a transaction of the caller's (any thread);
  * writers need a write transaction. Everything passed in is borrowed for
@@ -64,9 +64,11 @@ struct cadence_day {
 /*
  * The distinct coaching days of coach with coachee in [from_day,
  * until_day] (see above), oldest first, into out (at most max; the rest
- * are dropped and *more set). Reads the rep's index keys and records in
- * that window and the rep's imported rows of it: the cost is the rep's
- * sessions in the window, never their whole history. Returns 0 and *n, or
+ * are dropped and *more set). Reads at most one index key and one record
+ * per coaching day of the rep in the window (the scan jumps from a day's
+ * first session to the next local midnight) and the rep's imported rows of
+ * the window: the cost is bounded by the window's days, never by the
+ * observations, in the window or in the rep's history. Returns 0 and *n, or
  * a negative errno.
  */
 int cadence_pair_days(struct store_txn *t, const char *coach, const char *coachee, int32_t from_day,
