@@ -454,6 +454,32 @@ static void test_erase(void **state)
     store_close(s);
 }
 
+/* Days are the coach's local days: in Los Angeles (UTC-7 in April), five
+ * sessions on two UTC days fall on four local days, and the scan's jump to
+ * the next local midnight skips none of them. */
+static void test_zone_days(void **state)
+{
+    struct fx *f = *state;
+    struct store *s;
+    struct dash *d;
+    const Coachq__V1__Table *t;
+
+    expect_exit(f, 0, "user", "zone", "fa", "America/Los_Angeles");
+    s = testutil_store_open(f->data, 0);
+    observe(s, "fa", "ra3", 19830, 5, 3);  /* 19829 22:00 local */
+    observe(s, "fa", "ra3", 19830, 20, 3); /* 19830 13:00 */
+    observe(s, "fa", "ra3", 19832, 6, 3);  /* 19831 23:00 */
+    observe(s, "fa", "ra3", 19832, 8, 3);  /* 19832 01:00 */
+    observe(s, "fa", "ra3", 19832, 9, 3);  /* 19832 02:00: the same local day */
+    d = build(s, "fa", AUTH_FRONT_LINE, K_MY_COACHING, "", 0);
+    t = table(d, "my-cadence-reps");
+    assert_value(cell(t, "Rep A3", "Coaching days"), 4);
+    assert_value(cell(t, "Rep A3", "Median gap (days)"), 1);
+    assert_string_equal(cell(t, "Rep A3", "Last coached")->text, "2024-04-19");
+    dash_free(d);
+    store_close(s);
+}
+
 /* ---- End to end: a real coachqd over TLS, the client and the JSON API ---- */
 
 static const json_t *json_row(json_t *j, const char *table_id, const char *first)
@@ -701,6 +727,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commitment_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zone_days, setup, teardown),
         cmocka_unit_test_setup_teardown(test_end_to_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reference, setup, teardown),
     };
