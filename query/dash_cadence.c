@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dash_weeks.h"
 #include "day.h"
 #include "people.h"
 #include "store.h"
@@ -81,6 +82,28 @@ static void day_text(int32_t day, char *buf, size_t len)
     day_format(day, buf, len);
 }
 
+/* The observed minutes of manager's window: the session time of the
+ * observations the quality figures count (AGG_COACH), read per week. */
+static int cadence_observed_minutes(const struct dash_ctx *c, const char *manager,
+                                    uint64_t *minutes)
+{
+    Coachq__V1__AggWeek total = COACHQ__V1__AGG_WEEK__INIT;
+    struct dash_weeks ws;
+    int rc;
+
+    memset(&ws, 0, sizeof(ws));
+    rc = dash_weeks_load(c, AGG_COACH, manager, c->opts->trend_weeks, 1, &ws);
+    if (rc == 0) {
+        rc = dash_weeks_sum(&ws, 0, ws.n, &total);
+    }
+    if (rc == 0) {
+        *minutes = (total.seconds + 30) / 60;
+    }
+    dash_week_clear(&total);
+    dash_weeks_free(&ws);
+    return rc;
+}
+
 int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
                          const struct dash_cadence_window *w, const char *manager,
                          struct dash_cadence *out, Coachq__V1__Table *t)
@@ -94,6 +117,7 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
     size_t ngaps = 0, gcap = 0;
     double window_days = (double)(w->until_day - w->from_day + 1);
     char scope[65];
+    uint64_t observed_min = 0;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -148,7 +172,9 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
                 continue;
             }
             in_window++;
-            out->minutes += days[j].minutes;
+            if (!days[j].observed) {
+                out->minutes += days[j].minutes;
+            }
             if (prev >= 0) {
                 unsigned gap = (unsigned)(day - prev);
 
@@ -203,6 +229,11 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
     out->median_gap = median(gaps, ngaps);
     out->per_rep_month =
         rs.n > 0 ? (double)out->days / (double)rs.n / (window_days / DAYS_PER_MONTH) : NAN;
+    rc = cadence_observed_minutes(c, manager, &observed_min);
+    if (rc != 0) {
+        goto out;
+    }
+    out->minutes += observed_min;
     out->minutes_week = (double)out->minutes / (window_days / 7.0);
     rc = cadence_commit_for(c->t, manager, &out->commit, scope, sizeof(scope));
     if (rc == 0) {
@@ -310,9 +341,9 @@ const char *dash_cadence_note(struct dash *d, const struct dash_cadence_window *
         "imported session of the same pair on the same day count once. Sessions per rep per "
         "month: coaching days / reps / months of the window (n: coaching days). Gaps: days "
         "between a rep's consecutive coaching days in the window, all reps pooled (n: gaps). "
-        "Not coached: reps with no coaching day in the last %u weeks. Minutes: the imported "
-        "minutes of a day, else its longest observed session. Reps: those reporting to the "
-        "manager on %s.",
+        "Not coached: reps with no coaching day in the last %u weeks. Minutes: the time of "
+        "the observed sessions the quality index counts, plus the imported minutes of days "
+        "with no observed session. Reps: those reporting to the manager on %s.",
         from, until, w->weeks, until);
 }
 

@@ -10,7 +10,6 @@
 
 #include "keys.h"
 #include "mdberr.h"
-#include "obs.h"
 #include "people.h"
 #include "store_int.h"
 #include "tz.h"
@@ -124,9 +123,10 @@ static void pair_add(struct pair_days *pd, int32_t day, uint32_t minutes, int he
 
 /* The observed sessions: the rep's index keys in the window, one per
  * local day of the coach's zone. Every session of a rep on one day is with
- * the one manager they reported to that day (rules.c), so the day's first
- * key tells the day; the scan then jumps to the next local midnight. It
- * reads at most one key and one record per coaching day, however many
+ * the one manager they reported to that day (rules.c checks it at submit),
+ * so the day's first key and the rep's reporting line that day tell the
+ * day; the scan then jumps to the next local midnight. It reads at most one
+ * key and one reporting line per coaching day, and no record, however many
  * sessions the day had. */
 static int pair_observed(struct store_txn *t, const char *coach, const char *coachee,
                          int32_t from_day, int32_t until_day, struct pair_days *pd)
@@ -137,6 +137,7 @@ static int pair_observed(struct store_txn *t, const char *coach, const char *coa
     MDB_cursor *cur = NULL;
     MDB_val k, v;
     int64_t lo, hi;
+    char manager[65];
     int rc;
 
     rc = zone_of_person(t, coach, &z);
@@ -154,7 +155,6 @@ static int pair_observed(struct store_txn *t, const char *coach, const char *coa
         size_t idlen;
         int64_t at, next;
         const uint8_t *uuid;
-        Coachq__V1__StoredObservation *rec = NULL;
         int32_t day;
         int grc;
 
@@ -174,16 +174,14 @@ static int pair_observed(struct store_txn *t, const char *coach, const char *coa
             break;
         }
         day = (int32_t)tz_day_of(z, at);
-        grc = store_get_txn(t, uuid, &rec);
+        grc = people_manager_at(t, coachee, day, manager, sizeof(manager));
         if (grc != 0 && grc != -ENOENT) {
             rc = grc;
             goto out;
         }
-        if (rec != NULL && rec->observation != NULL && rec->observation->coach_id != NULL &&
-            strcmp(rec->observation->coach_id, coach) == 0 && day >= from_day && day <= until_day) {
-            pair_add(pd, day, (rec->observation->duration_s + 59) / 60, 0);
+        if (grc == 0 && strcmp(manager, coach) == 0 && day >= from_day && day <= until_day) {
+            pair_add(pd, day, 0, 0);
         }
-        coachq__v1__stored_observation__free_unpacked(rec, NULL);
         next = tz_day_start(z, (int64_t)day + 1);
         lo = next > at ? next : at + 1;
     }

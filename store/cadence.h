@@ -15,12 +15,13 @@
  * set_at_ms.
  *
  * One coaching day of a pair (cadence_pair_days()) is a day with an
- * observed session of that coach and rep (the latest version of an
- * observation that is not a calibration attempt, dated in the coach's time
- * zone, whoever observed it) or an imported session held, or both: an
- * observed and an imported session on the same day count once, and so do
- * two observed sessions of one day. Its minutes are the imported row's when
- * there is one, else those of the day's first observed session.
+ * observed session of the rep while they reported to that coach (the
+ * latest version of an observation that is not a calibration attempt,
+ * dated in the coach's time zone, whoever observed it) or an imported
+ * session held, or both: an observed and an imported session on the same
+ * day count once, and so do two observed sessions of one day. Its minutes
+ * are the imported row's (0 on a day with observed sessions only: their
+ * time is in the aggregates, agg.h).
  *
  * Every function works inside a transaction of the caller's (any thread);
  * writers need a write transaction. Everything passed in is borrowed for
@@ -64,8 +65,8 @@ struct cadence_day {
 /*
  * The distinct coaching days of coach with coachee in [from_day,
  * until_day] (see above), oldest first, into out (at most max; the rest
- * are dropped and *more set). Reads at most one index key and one record
- * per coaching day of the rep in the window (the scan jumps from a day's
+ * are dropped and *more set). Reads at most one index key and one
+ * reporting line per coaching day of the rep in the window (the scan jumps from a day's
  * first session to the next local midnight) and the rep's imported rows of
  * the window: the cost is bounded by the window's days, never by the
  * observations, in the window or in the rep's history. Returns 0 and *n, or
