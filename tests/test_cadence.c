@@ -722,6 +722,51 @@ static void test_reference(void **state)
     assert_true(medians >= REF_ROUNDS / 2);
 }
 
+/* ---- The dashboard port --------------------------------------------------- */
+
+/* The pages carry the tables in HTML and JSON; ?not_coached_weeks=N is
+ * taken, kept on links, and a bad value is a 400 naming the parameter. */
+static void test_web(void **state)
+{
+    const struct testutil_web *w = *state;
+    struct testutil_http_resp r;
+    json_t *j;
+
+    if (testutil_web_req(w, "GET", "/d/me?not_coached_weeks=2", w->cookie[TESTUTIL_WEB_R_FLM], NULL,
+                         NULL, &r) != 200) {
+        fail_msg("%d: %s", r.status, r.body);
+    }
+    contains(r.body, "Your coaching cadence");
+    contains(r.body, "Not coached in 2 weeks");
+    contains(r.body, "not_coached_weeks=2");
+    testutil_http_resp_free(&r);
+    assert_int_equal(
+        testutil_web_req(w, "GET", "/d/managers", w->cookie[TESTUTIL_WEB_R_SLM], NULL, NULL, &r),
+        200);
+    contains(r.body, "Quantity without quality");
+    contains(r.body, "Reps not coached in 4 weeks");
+    testutil_http_resp_free(&r);
+    assert_int_equal(testutil_web_req(w, "GET",
+                                      "/api/v1/dashboards/managers/slm.eve/tables/cadence.csv",
+                                      w->cookie[TESTUTIL_WEB_R_SLM], NULL, NULL, &r),
+                     200);
+    contains(r.body, "Sessions per rep per month");
+    testutil_http_resp_free(&r);
+    assert_int_equal(testutil_web_req(w, "GET", "/api/v1/dashboards/me?not_coached_weeks=53",
+                                      w->cookie[TESTUTIL_WEB_R_FLM], NULL, NULL, &r),
+                     400);
+    j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "field")), "not_coached_weeks");
+    json_decref(j);
+    testutil_http_resp_free(&r);
+    assert_int_equal(testutil_web_req(w, "GET", "/d/me?not_coached_weeks=x",
+                                      w->cookie[TESTUTIL_WEB_R_FLM], NULL, NULL, &r),
+                     400);
+    contains(r.body, "1 to 52");
+    testutil_http_resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -734,5 +779,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reference, setup, teardown),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest web_tests[] = {
+        cmocka_unit_test(test_web),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+    failed += cmocka_run_group_tests(web_tests, testutil_web_setup, testutil_web_teardown);
+    return failed;
 }
