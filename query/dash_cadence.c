@@ -289,7 +289,6 @@ void dash_cadence_cells(struct dash *d, const struct dash_ctx *c, Coachq__V1__Ta
     char text[96];
     Coachq__V1__Cell *cell;
 
-    (void)c;
     dash_cell_count(d, r, k->reps);
     cell = dash_cell_num(d, r, k->per_rep_month, k->reps > 0 ? k->days : 0, 2);
     if (cell != NULL && k->reps > 0 && k->days < c->opts->min_n) {
@@ -377,10 +376,8 @@ int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double qu
         return rc;
     }
     t->note = (char *)dash_cadence_note(d, &w);
-    rt->note = dash_printf(d,
-                           "Your reps today. Coaching days from %s; the rules are those of the "
-                           "table above.",
-                           "the same window");
+    rt->note = (char *)"Your reps on the page's last day, with the rules of the table above. A "
+                       "median gap needs the minimum n of gaps.";
     r = dash_row(d, t);
     dash_cell_num(d, r, quality, qn, 2);
     dash_cadence_cells(d, c, r, &k);
