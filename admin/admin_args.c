@@ -124,6 +124,20 @@ static const struct admin_opt opts_token_create[] = {
     {NULL, NULL, NULL},
 };
 
+static const struct admin_opt opts_commitment_set[] = {
+    {"org", NULL, "the organisation's commitment (it holds where no programme sets one)"},
+    {"programme", "ID", "the commitment of the managers enrolled in this programme"},
+    {"minutes-per-week", "N", "N minutes of coaching per week per manager, 1..10080"},
+    {"every-weeks", "N", "every rep coached at least once every N weeks, 1..52"},
+    {NULL, NULL, NULL},
+};
+
+static const struct admin_opt opts_commitment_clear[] = {
+    {"org", NULL, "the organisation's commitment"},
+    {"programme", "ID", "the programme's commitment"},
+    {NULL, NULL, NULL},
+};
+
 static const struct admin_cmd admin_cmds[] = {
     {"init", NULL, "", 0, 0, opts_none,
      "Creates the data directory and the store, and loads the built-in rubrics.", admin_run_init},
@@ -145,6 +159,19 @@ static const struct admin_cmd admin_cmds[] = {
     {"import", "outcomes", "FILE.csv", 1, 1, opts_import_people,
      "Imports business results (columns subject_id,team,period,metric,value).",
      admin_run_import_outcomes},
+    {"import", "sessions", "FILE.csv", 1, 1, opts_import_people,
+     "Imports coaching sessions held, one row per coach, rep and day (columns coach_id,"
+     "coachee_id,date and optionally minutes); cadence counts them with the observed ones.",
+     admin_run_import_sessions},
+    {"commitment", "set", "", 0, 0, opts_commitment_set,
+     "Sets a coaching commitment of the organisation (--org) or a programme (--programme ID): "
+     "--minutes-per-week N or --every-weeks N; audited.",
+     admin_run_commitment_set},
+    {"commitment", "clear", "", 0, 0, opts_commitment_clear,
+     "Removes the organisation's or a programme's coaching commitment; audited.",
+     admin_run_commitment_clear},
+    {"commitment", "list", "", 0, 0, opts_none, "Lists the coaching commitments.",
+     admin_run_commitment_list},
     {"user", "add", "ID", 1, 1, opts_user_add, "Adds a person.", admin_run_user_add},
     {"user", "disable", "ID", 1, 1, opts_none,
      "Disables a user: the server refuses their certificate at their next connection.",

@@ -249,6 +249,16 @@ int admin_run_import_programme(struct admin *a);
 
 int admin_run_import_outcomes(struct admin *a);
 
+/* ---- Sessions held and commitments (admin_cadence.c) ------------------- */
+
+int admin_run_import_sessions(struct admin *a);
+
+int admin_run_commitment_set(struct admin *a);
+
+int admin_run_commitment_clear(struct admin *a);
+
+int admin_run_commitment_list(struct admin *a);
+
 /* ---- Users (admin_users.c) --------------------------------------------- */
 
 /* Applies one change to a person (add, disable or enable, a pin) with its

@@ -229,6 +229,11 @@ static int demo_seed(struct demo *d, int *people_stored)
     }
     demo_say(d, "business results: %u figures for the 12 months before %s", d->outcomes,
              demo_day_str(d->now_day, ds));
+    rc = store_exec(d->s, demo_commitments_txn, d);
+    if (rc != 0) {
+        demo_say(d, "storing the coaching commitments failed: %s", error_strerror(rc));
+        return rc;
+    }
 
     /* The year was replayed in time order, so an enrolment came in at its
      * cohort's start, after the sessions before it: like a back-dated

@@ -380,4 +380,9 @@ int demo_timeline(struct demo *d);
  * demo). */
 int demo_outcomes_txn(struct store_txn *t, void *arg);
 
+/* The coaching commitments (demo_cadence.c): the organisation's "every rep
+ * every 2 weeks" and the programme's "30 minutes a week per manager",
+ * audited as the administrator's verb would be. Write transaction. */
+int demo_commitments_txn(struct store_txn *t, void *arg);
+
 #endif

@@ -75,6 +75,7 @@ enum {
     OPT_LINE,
     OPT_OPEN,
     OPT_OVERDUE,
+    OPT_NOT_COACHED,
 };
 
 /*

@@ -126,6 +126,17 @@ static int take_dashboard_option(struct cli *x, int opt, const char *val, void *
         }
         a->q.until_day = (int32_t)day;
         return 1;
+    case OPT_NOT_COACHED: {
+        char *end = NULL;
+        long n = strtol(val, &end, 10);
+
+        if (end == val || *end != '\0' || n < 1 || n > 52) {
+            cli_usage(x, "--not-coached-weeks: '%s' is not a number of weeks from 1 to 52", val);
+            return -CLI_EXIT_USAGE;
+        }
+        a->q.not_coached_weeks = (uint32_t)n;
+        return 1;
+    }
     case OPT_JSON:
         a->json = 1;
         return 1;

@@ -195,6 +195,12 @@ static int dash_check(const Coachq__V1__GetDashboard *req, int32_t today,
                    (int)today);
         return -EINVAL;
     }
+    if (req->not_coached_weeks > 52) {
+        dash_fault(fault, "get_dashboard.not_coached_weeks",
+                   "%u is not a number of weeks from 1 to 52; 0 means 4",
+                   (unsigned)req->not_coached_weeks);
+        return -EINVAL;
+    }
     return 0;
 }
 

@@ -639,6 +639,7 @@ static void handle_dashboard(struct conn *c, uint64_t rid, const Coachq__V1__Get
     r->dreq.subject_id = r->person;
     r->dreq.rubric_id = r->rubric;
     r->dreq.until_day = g->until_day;
+    r->dreq.not_coached_weeks = g->not_coached_weeks;
     dash_opts_default(&r->dopts);
     r->dopts.min_n = cfg->dash_min_n;
     r->dopts.privacy_min = cfg->dash_privacy_min;

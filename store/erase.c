@@ -739,6 +739,7 @@ int erase_person_txn(struct store_txn *t, struct erase_request *r)
         {s->dbi_creds, "r", NULL, 0, 1},
         {s->dbi_links, "r", NULL, 0, 2},
         {s->dbi_tokens, "r", &coachq__v1__api_token__descriptor, 0, 3},
+        {s->dbi_held, "pdp", NULL, 0, 0},
     };
     Coachq__V1__Person *p = NULL;
     struct erase_ctx *e = NULL;

@@ -395,6 +395,8 @@ static int store_open_dbs(struct store *s, MDB_txn *txn)
         {"api_tokens", offsetof(struct store, dbi_tokens)},
         {"actions", offsetof(struct store, dbi_actions)},
         {"actions_by", offsetof(struct store, dbi_actions_by)},
+        {"sessions_held", offsetof(struct store, dbi_held)},
+        {"commitments", offsetof(struct store, dbi_commitments)},
     };
     int rc = 0;
 

@@ -63,6 +63,8 @@ struct store {
     MDB_dbi dbi_tokens;      /* SHA-256(token)(32) -> ApiToken (apitok.h); made at open */
     MDB_dbi dbi_actions;     /* uuid(16) of an action -> ActionRecord (actions.h, schema 8) */
     MDB_dbi dbi_actions_by;  /* per coach and coachee, open first (actions.h) -> empty */
+    MDB_dbi dbi_held;        /* sessions held (cadence.h); made at open */
+    MDB_dbi dbi_commitments; /* coaching commitments (cadence.h); made at open */
     /* The time zones of session dates (zone.h), loaded once per process. */
     struct tz_cache *tz;
 

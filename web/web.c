@@ -329,6 +329,7 @@ static int dash_view_txn(struct store_txn *t, void *arg)
     req.subject_id = j->subject;
     req.rubric_id = j->rubric;
     req.until_day = j->until_day;
+    req.not_coached_weeks = j->not_coached_weeks;
     dash_free(j->dash);
     j->dash = NULL;
     memset(&j->fault, 0, sizeof(j->fault));
@@ -530,6 +531,7 @@ static int parse_dash_query(const char *q, struct web_route *r, const char **fie
 {
     size_t len = strlen(q);
     char until[16];
+    char weeks[8];
     char enc[200];
     size_t off = 0;
     int n;
@@ -552,12 +554,29 @@ static int parse_dash_query(const char *q, struct web_route *r, const char **fie
         }
         r->until_day = (int32_t)day;
     }
+    n = http_form_value(q, len, "not_coached_weeks", weeks, sizeof(weeks));
+    r->not_coached_weeks = 0;
+    if (n != -ENOENT) {
+        char *end = NULL;
+        long v = n > 0 && n < 3 ? strtol(weeks, &end, 10) : 0;
+
+        if (n <= 0 || n >= 3 || end == NULL || *end != '\0' || v < 1 || v > 52) {
+            *field = "not_coached_weeks";
+            return -EINVAL;
+        }
+        r->not_coached_weeks = (uint32_t)v;
+    }
     r->query[0] = '\0';
     if (r->rubric[0] != '\0' && http_url_encode(r->rubric, enc, sizeof(enc)) >= 0) {
         off += (size_t)snprintf(r->query + off, sizeof(r->query) - off, "?rubric=%s", enc);
     }
     if (r->until_day != 0 && off < sizeof(r->query)) {
-        snprintf(r->query + off, sizeof(r->query) - off, "%suntil=%s", off == 0 ? "?" : "&", until);
+        off += (size_t)snprintf(r->query + off, sizeof(r->query) - off, "%suntil=%s",
+                                off == 0 ? "?" : "&", until);
+    }
+    if (r->not_coached_weeks != 0 && off < sizeof(r->query)) {
+        snprintf(r->query + off, sizeof(r->query) - off, "%snot_coached_weeks=%u",
+                 off == 0 ? "?" : "&", (unsigned)r->not_coached_weeks);
     }
     return 0;
 }
@@ -695,7 +714,9 @@ static void route_dashboard_bearer(struct web *w, struct http_exchange *x, const
         char msg[200];
         snprintf(msg, sizeof(msg), "The %s parameter is malformed: %s.", field,
                  strcmp(field, "until") == 0 ? "give a date as YYYY-MM-DD"
-                                             : "give a rubric id such as coaching-conversation");
+                 : strcmp(field, "not_coached_weeks") == 0
+                     ? "give a number of weeks from 1 to 52"
+                     : "give a rubric id such as coaching-conversation");
         web_reply_json_error(x, NULL, 400, msg, field);
         return;
     }
@@ -711,6 +732,7 @@ static void route_dashboard_bearer(struct web *w, struct http_exchange *x, const
     memcpy(j->table, r->table, sizeof(j->table));
     memcpy(j->rubric, r->rubric, sizeof(j->rubric));
     j->until_day = r->until_day;
+    j->not_coached_weeks = r->not_coached_weeks;
     w->dash_jobs++;
     job_queue(j, dash_work, dash_done);
 }
@@ -841,7 +863,9 @@ static void route_dashboard(struct web *w, struct http_exchange *x, const struct
         char msg[200];
         snprintf(msg, sizeof(msg), "The %s parameter is malformed: %s.", field,
                  strcmp(field, "until") == 0 ? "give a date as YYYY-MM-DD"
-                                             : "give a rubric id such as coaching-conversation");
+                 : strcmp(field, "not_coached_weeks") == 0
+                     ? "give a number of weeks from 1 to 52"
+                     : "give a rubric id such as coaching-conversation");
         if (api) {
             web_reply_json_error(x, s->user.id, 400, msg, field);
         } else {
@@ -865,6 +889,7 @@ static void route_dashboard(struct web *w, struct http_exchange *x, const struct
     memcpy(j->table, r.table, sizeof(j->table));
     memcpy(j->rubric, r.rubric, sizeof(j->rubric));
     j->until_day = r.until_day;
+    j->not_coached_weeks = r.not_coached_weeks;
     memcpy(j->query, r.query, sizeof(j->query));
     snprintf(j->api_path, sizeof(j->api_path), "/api/v1/dashboards/%s%s%s",
              dashfmt_kind_name(r.kind), j->subject[0] != '\0' ? "/" : "", j->subject);

@@ -97,6 +97,7 @@ struct web_route {
     char table[VALIDATE_MAX_ID + 1];   /* TABLE of TABLE.csv, or "" */
     char rubric[VALIDATE_MAX_ID + 1];  /* ?rubric=, or "" */
     int32_t until_day;                 /* ?until=, days since 1970-01-01; 0 when absent */
+    uint32_t not_coached_weeks;        /* ?not_coached_weeks=, 1..52; 0 when absent */
     char query[256];                   /* the query again, as links keep it ("" or "?...") */
 };
 

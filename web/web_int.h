@@ -117,6 +117,7 @@ struct web_job {
     char subject[VALIDATE_MAX_ID + 1];
     char rubric[VALIDATE_MAX_ID + 1];
     int32_t until_day;
+    uint32_t not_coached_weeks;
     enum web_format fmt;
     char table[VALIDATE_MAX_ID + 1];
     char api_path[256];

@@ -1,0 +1,388 @@
+/*
+ * dash_cadence: cadence and commitment on the line dashboards
+ * (dash_cadence.h).
+ */
+#include "dash_cadence.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dash_weeks.h"
+#include "day.h"
+#include "people.h"
+#include "store.h"
+
+/* Days of a month on average: 365.25 / 12. */
+#define DAYS_PER_MONTH 30.4375
+
+void dash_cadence_window(const struct dash_ctx *c, struct dash_cadence_window *w)
+{
+    unsigned weeks = c->req->not_coached_weeks;
+
+    w->from_day = dash_week(c, c->opts->trend_weeks - 1);
+    w->until_day = c->until_day < c->today ? c->until_day : c->today;
+    if (w->until_day < w->from_day) {
+        w->until_day = w->from_day;
+    }
+    w->weeks = weeks >= 1 && weeks <= 52 ? weeks : DASH_CADENCE_WEEKS;
+}
+
+struct reps {
+    char (*id)[65];
+    size_t n;
+    size_t cap;
+    int cut;
+};
+
+static int reps_cb(const char *id, void *arg)
+{
+    struct reps *rs = arg;
+
+    if (rs->n == DASH_CADENCE_MAX_REPS) {
+        rs->cut = 1;
+        return 1;
+    }
+    if (rs->n == rs->cap) {
+        size_t cap = rs->cap ? rs->cap * 2 : 16;
+        char(*ids)[65] = realloc(rs->id, cap * sizeof(*ids));
+
+        if (ids == NULL) {
+            return -ENOMEM;
+        }
+        rs->id = ids;
+        rs->cap = cap;
+    }
+    snprintf(rs->id[rs->n], sizeof(rs->id[rs->n]), "%s", id);
+    rs->n++;
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The median of v[0..n) (sorted in place); NAN for n 0. */
+static double median(double *v, size_t n)
+{
+    if (n == 0) {
+        return NAN;
+    }
+    qsort(v, n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void day_text(int32_t day, char *buf, size_t len)
+{
+    day_format(day, buf, len);
+}
+
+/* The observed minutes of manager's window: the session time of the
+ * observations the quality figures count (AGG_COACH), read per week. */
+static int cadence_observed_minutes(const struct dash_ctx *c, const char *manager,
+                                    uint64_t *minutes)
+{
+    Coachq__V1__AggWeek total = COACHQ__V1__AGG_WEEK__INIT;
+    struct dash_weeks ws;
+    int rc;
+
+    memset(&ws, 0, sizeof(ws));
+    rc = dash_weeks_load(c, AGG_COACH, manager, c->opts->trend_weeks, 1, &ws);
+    if (rc == 0) {
+        rc = dash_weeks_sum(&ws, 0, ws.n, &total);
+    }
+    if (rc == 0) {
+        *minutes = (total.seconds + 30) / 60;
+    }
+    dash_week_clear(&total);
+    dash_weeks_free(&ws);
+    return rc;
+}
+
+int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
+                         const struct dash_cadence_window *w, const char *manager,
+                         struct dash_cadence *out, Coachq__V1__Table *t)
+{
+    struct reps rs = {NULL, 0, 0, 0};
+    int32_t recent_from = w->until_day - 7 * (int32_t)w->weeks + 1;
+    int32_t scan_from = recent_from < w->from_day ? recent_from : w->from_day;
+    size_t maxdays = (size_t)(w->until_day - scan_from + 1);
+    struct cadence_day *days = NULL;
+    double *gaps = NULL;
+    size_t ngaps = 0, gcap = 0;
+    double window_days = (double)(w->until_day - w->from_day + 1);
+    char scope[65];
+    uint64_t observed_min = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (scan_from < 0) {
+        scan_from = 0;
+        maxdays = (size_t)(w->until_day + 1);
+    }
+    rc = people_reports_at(c->t, manager, w->until_day, reps_cb, &rs);
+    if (rc != 0) {
+        goto out;
+    }
+    days = calloc(maxdays + 1, sizeof(*days));
+    if (days == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    out->reps = (unsigned)rs.n;
+    out->cut = rs.cut;
+    for (size_t i = 0; i < rs.n; i++) {
+        size_t n = 0;
+        unsigned in_window = 0, longest = 0;
+        int32_t last = -1, prev = -1;
+        double *mine;
+        size_t mine0 = ngaps;
+        int recent = 0;
+        Coachq__V1__TableRow *r;
+        char buf[16];
+
+        rc = cadence_pair_days(c->t, manager, rs.id[i], scan_from, w->until_day, days, maxdays, &n,
+                               NULL);
+        if (rc != 0) {
+            goto out;
+        }
+        if (gcap < ngaps + n + 1) {
+            double *g = realloc(gaps, (ngaps + n + 1) * sizeof(*g));
+
+            if (g == NULL) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            gaps = g;
+            gcap = ngaps + n + 1;
+        }
+        for (size_t j = 0; j < n; j++) {
+            int32_t day = days[j].day;
+
+            last = day;
+            if (day >= recent_from) {
+                recent = 1;
+            }
+            if (day < w->from_day) {
+                continue;
+            }
+            in_window++;
+            if (!days[j].observed) {
+                out->minutes += days[j].minutes;
+            }
+            if (prev >= 0) {
+                unsigned gap = (unsigned)(day - prev);
+
+                gaps[ngaps++] = gap;
+                if (gap > longest) {
+                    longest = gap;
+                }
+            }
+            prev = day;
+        }
+        out->days += in_window;
+        if (longest > out->longest_gap) {
+            out->longest_gap = longest;
+        }
+        if (!recent) {
+            out->not_coached++;
+        }
+        if (t == NULL) {
+            continue;
+        }
+        r = dash_row(d, t);
+        dash_cell_text(d, r, dash_person_name(d, c->t, rs.id[i]), rs.id[i]);
+        dash_cell_count(d, r, in_window);
+        if (last >= 0) {
+            day_text(last, buf, sizeof(buf));
+            dash_cell_text(d, r, buf, NULL);
+        } else {
+            dash_cell_text(d, r, "not in the window", NULL);
+        }
+        mine = gaps + mine0;
+        {
+            /* The rep's own median: sort a copy, the pooled list is
+             * sorted later. */
+            double *copy = calloc(ngaps - mine0 + 1, sizeof(*copy));
+
+            if (copy == NULL) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            memcpy(copy, mine, (ngaps - mine0) * sizeof(*copy));
+            dash_cell_num(d, r, median(copy, ngaps - mine0), (unsigned)(ngaps - mine0), 1);
+            free(copy);
+        }
+        if (ngaps > mine0) {
+            dash_cell_count(d, r, longest);
+        } else {
+            dash_cell_text(d, r, "no gap", NULL);
+        }
+        dash_cell_text(d, r, recent ? "no" : "yes", NULL);
+    }
+    out->ngaps = (unsigned)ngaps;
+    out->median_gap = median(gaps, ngaps);
+    out->per_rep_month =
+        rs.n > 0 ? (double)out->days / (double)rs.n / (window_days / DAYS_PER_MONTH) : NAN;
+    rc = cadence_observed_minutes(c, manager, &observed_min);
+    if (rc != 0) {
+        goto out;
+    }
+    out->minutes += observed_min;
+    out->minutes_week = (double)out->minutes / (window_days / 7.0);
+    rc = cadence_commit_for(c->t, manager, &out->commit, scope, sizeof(scope));
+    if (rc == 0) {
+        out->has_commit = 1;
+        if (out->commit.kind == CADENCE_MINUTES_PER_WEEK) {
+            out->commit_figure = out->minutes_week;
+            out->commit_met = out->minutes_week + 1e-9 >= (double)out->commit.value;
+        } else {
+            /* Every rep every N weeks: each rep coached in the last N weeks
+             * and no gap in the window longer than N weeks. */
+            int32_t from = w->until_day - 7 * (int32_t)out->commit.value + 1;
+            unsigned in_time = 0;
+
+            for (size_t i = 0; i < rs.n; i++) {
+                size_t n = 0;
+
+                rc = cadence_pair_days(c->t, manager, rs.id[i], from < 0 ? 0 : from, w->until_day,
+                                       days, maxdays, &n, NULL);
+                if (rc != 0) {
+                    goto out;
+                }
+                in_time += n > 0;
+            }
+            out->commit_figure = rs.n > 0 ? (double)in_time / (double)rs.n : NAN;
+            out->commit_met =
+                rs.n > 0 && in_time == rs.n && out->longest_gap <= 7 * out->commit.value;
+        }
+    } else if (rc != -ENOENT) {
+        goto out;
+    }
+    rc = 0;
+out:
+    free(days);
+    free(gaps);
+    free(rs.id);
+    return rc;
+}
+
+void dash_cadence_columns(struct dash *d, unsigned weeks, const char **cols)
+{
+    cols[0] = "Reps";
+    cols[1] = "Sessions per rep per month";
+    cols[2] = "Median gap (days)";
+    cols[3] = "Longest gap (days)";
+    cols[4] = dash_printf(d, "Reps not coached in %u weeks", weeks);
+    cols[5] = "Minutes per week";
+    cols[6] = "Commitment (input)";
+}
+
+void dash_cadence_cells(struct dash *d, const struct dash_ctx *c, Coachq__V1__TableRow *r,
+                        const struct dash_cadence *k)
+{
+    char text[96];
+    Coachq__V1__Cell *cell;
+
+    dash_cell_count(d, r, k->reps);
+    cell = dash_cell_num(d, r, k->per_rep_month, k->reps > 0 ? k->days : 0, 2);
+    if (cell != NULL && k->reps > 0 && k->days < c->opts->min_n) {
+        /* A count is no estimate: zero or few sessions is itself the
+         * figure, shown as it is. */
+        cell->insufficient = 0;
+        cell->has_value = 1;
+        cell->value = k->per_rep_month;
+        cell->text = dash_printf(d, "%.2f", k->per_rep_month);
+    }
+    dash_cell_num(d, r, k->median_gap, k->ngaps, 1);
+    if (k->ngaps > 0) {
+        dash_cell_count(d, r, k->longest_gap);
+    } else {
+        dash_cell_text(d, r, "no gap", NULL);
+    }
+    dash_cell_count(d, r, k->not_coached);
+    cell = dash_cell_count(d, r, (uint64_t)llround(k->minutes_week));
+    if (!k->has_commit) {
+        dash_cell_text(d, r, "none set", NULL);
+        return;
+    }
+    cadence_commit_text(&k->commit, text, sizeof(text));
+    if (k->commit.kind == CADENCE_MINUTES_PER_WEEK) {
+        dash_cell_text(d, r,
+                       dash_printf(d, "%s: %s (%.0f)", text, k->commit_met ? "met" : "not met",
+                                   k->commit_figure),
+                       NULL);
+    } else {
+        dash_cell_text(d, r,
+                       dash_printf(d, "%s: %s (%.0f%% of reps in time)", text,
+                                   k->commit_met ? "met" : "not met",
+                                   isnan(k->commit_figure) ? 0.0 : 100.0 * k->commit_figure),
+                       NULL);
+    }
+}
+
+const char *dash_cadence_note(struct dash *d, const struct dash_cadence_window *w)
+{
+    char from[16], until[16];
+
+    day_format(w->from_day, from, sizeof(from));
+    day_format(w->until_day, until, sizeof(until));
+    return dash_printf(
+        d,
+        "Cadence is an input, shown beside quality, never instead of it. From %s to %s. A "
+        "coaching day is a day with an observed session of the manager and the rep, or an "
+        "imported session held (coachqd import sessions), or both: an observed and an "
+        "imported session of the same pair on the same day count once. Sessions per rep per "
+        "month: coaching days / reps / months of the window (n: coaching days). Gaps: days "
+        "between a rep's consecutive coaching days in the window, all reps pooled (n: gaps). "
+        "Not coached: reps with no coaching day in the last %u weeks. Minutes: the time of "
+        "the observed sessions the quality index counts, plus the imported minutes of days "
+        "with no observed session. Reps: those reporting to the manager on %s.",
+        from, until, w->weeks, until);
+}
+
+int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double quality, unsigned qn)
+{
+    struct dash_cadence_window w;
+    struct dash_cadence k;
+    const char *cols[DASH_CADENCE_NCOLS + 1];
+    const char *rcols[6];
+    Coachq__V1__Table *t, *rt;
+    Coachq__V1__TableRow *r;
+    int rc;
+
+    dash_cadence_window(c, &w);
+    cols[0] = "Quality index";
+    dash_cadence_columns(d, w.weeks, cols + 1);
+    rcols[0] = "Rep";
+    rcols[1] = "Coaching days";
+    rcols[2] = "Last coached";
+    rcols[3] = "Median gap (days)";
+    rcols[4] = "Longest gap (days)";
+    rcols[5] = dash_printf(d, "Not coached in %u weeks", w.weeks);
+    t = dash_table(d, "my-cadence", "Your coaching cadence (an input, beside your quality)", cols,
+                   DASH_CADENCE_NCOLS + 1);
+    rt = dash_table(d, "my-cadence-reps", "Cadence per rep", rcols, 6);
+    if (t == NULL || rt == NULL) {
+        return dash_failed(d) != 0 ? dash_failed(d) : -ENOMEM;
+    }
+    rc = dash_cadence_manager(d, c, &w, c->subject, &k, rt);
+    if (rc != 0) {
+        return rc;
+    }
+    t->note = (char *)dash_cadence_note(d, &w);
+    rt->note = (char *)"Your reps on the page's last day, with the rules of the table above. A "
+                       "median gap needs the minimum n of gaps.";
+    r = dash_row(d, t);
+    dash_cell_num(d, r, quality, qn, 2);
+    dash_cadence_cells(d, c, r, &k);
+    if (k.cut) {
+        dash_note(d, "Cadence: only the first %u reps are counted.", DASH_CADENCE_MAX_REPS);
+    }
+    return 0;
+}

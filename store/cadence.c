@@ -1,0 +1,407 @@
+/*
+ * cadence: sessions held and coaching commitments (cadence.h).
+ */
+#include "cadence.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "mdberr.h"
+#include "people.h"
+#include "store_int.h"
+#include "tz.h"
+#include "zone.h"
+
+#define HELD_KEY_MAX (1 + 64 + 4 + 1 + 64)
+#define COMMIT_VALUE_LEN 14
+#define COMMIT_VERSION 1
+
+static int held_id_ok(const char *id)
+{
+    size_t n = id != NULL ? strlen(id) : 0;
+
+    return n > 0 && n <= 64;
+}
+
+/* The key of (coachee, day[, coach]) into out; *len its length. */
+static void held_key(uint8_t out[HELD_KEY_MAX], const char *coachee, int32_t day, const char *coach,
+                     size_t *len)
+{
+    size_t ne = strlen(coachee);
+    size_t nc = coach != NULL ? strlen(coach) : 0;
+
+    out[0] = (uint8_t)ne;
+    memcpy(out + 1, coachee, ne);
+    keys_put_be32(out + 1 + ne, (uint32_t)day);
+    if (nc == 0) {
+        *len = 5 + ne;
+        return;
+    }
+    out[5 + ne] = (uint8_t)nc;
+    memcpy(out + 6 + ne, coach, nc);
+    *len = 6 + ne + nc;
+}
+
+int cadence_held_put(struct store_txn *t, const char *coach, const char *coachee, int32_t day,
+                     uint32_t minutes)
+{
+    uint8_t key[HELD_KEY_MAX], val[4];
+    size_t klen;
+
+    if (!held_id_ok(coach) || !held_id_ok(coachee) || day < 0 || minutes > CADENCE_MAX_MINUTES) {
+        return -EINVAL;
+    }
+    if (cadence_held_get(t, coach, coachee, day, NULL) == 0) {
+        return -EEXIST;
+    }
+    held_key(key, coachee, day, coach, &klen);
+    keys_put_be32(val, minutes);
+    return store_txn_put_raw(t, t->s->dbi_held, key, klen, val, sizeof(val), NULL);
+}
+
+int cadence_held_get(struct store_txn *t, const char *coach, const char *coachee, int32_t day,
+                     uint32_t *minutes)
+{
+    uint8_t key[HELD_KEY_MAX];
+    size_t klen;
+    MDB_val v;
+    int rc;
+
+    if (!held_id_ok(coach) || !held_id_ok(coachee) || day < 0) {
+        return -EINVAL;
+    }
+    held_key(key, coachee, day, coach, &klen);
+    rc = store_txn_get_raw(t, t->s->dbi_held, key, klen, &v);
+    if (rc == 0 && minutes != NULL) {
+        *minutes = v.mv_size == 4 ? keys_get_be32(v.mv_data) : 0;
+    }
+    return rc;
+}
+
+struct pair_days {
+    struct cadence_day *out;
+    size_t max;
+    size_t n;
+    int more;
+};
+
+/* Merges one day into the sorted list: an observed and an imported
+ * session of the same day are one coaching day. */
+static void pair_add(struct pair_days *pd, int32_t day, uint32_t minutes, int held)
+{
+    size_t i = pd->n;
+
+    for (size_t j = 0; j < pd->n; j++) {
+        if (pd->out[j].day == day) {
+            if (held) {
+                pd->out[j].held = 1;
+                pd->out[j].minutes = minutes;
+            } else {
+                pd->out[j].observed = 1;
+            }
+            return;
+        }
+    }
+    if (pd->n == pd->max) {
+        pd->more = 1;
+        return;
+    }
+    while (i > 0 && pd->out[i - 1].day > day) {
+        pd->out[i] = pd->out[i - 1];
+        i--;
+    }
+    memset(&pd->out[i], 0, sizeof(pd->out[i]));
+    pd->out[i].day = day;
+    pd->out[i].minutes = minutes;
+    pd->out[i].held = held != 0;
+    pd->out[i].observed = held == 0;
+    pd->n++;
+}
+
+/* The observed sessions: the rep's index keys in the window, one per
+ * local day of the coach's zone. Every session of a rep on one day is with
+ * the one manager they reported to that day (rules.c checks it at submit),
+ * so the day's first key and the rep's reporting line that day tell the
+ * day; the scan then jumps to the next local midnight. It reads at most one
+ * key and one reporting line per coaching day, and no record, however many
+ * sessions the day had. */
+static int pair_observed(struct store_txn *t, const char *coach, const char *coachee,
+                         int32_t from_day, int32_t until_day, struct pair_days *pd)
+{
+    const struct tz_zone *z = NULL;
+    uint8_t bound[KEYS_INDEX_MAX];
+    size_t blen;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int64_t lo, hi;
+    char manager[65];
+    int rc;
+
+    rc = zone_of_person(t, coach, &z);
+    if (rc != 0) {
+        return rc;
+    }
+    lo = tz_day_start(z, from_day);
+    hi = tz_day_start(z, (int64_t)until_day + 1);
+    rc = mdb_cursor_open(t->txn, t->s->dbi_by_coachee, &cur);
+    if (rc != 0) {
+        return mdberr_errno(rc);
+    }
+    for (;;) {
+        const char *id;
+        size_t idlen;
+        int64_t at, next;
+        const uint8_t *uuid;
+        int32_t day;
+        int grc;
+
+        rc = keys_index_bound(bound, sizeof(bound), coachee, strlen(coachee), lo, &blen);
+        if (rc != 0) {
+            goto out;
+        }
+        k.mv_data = bound;
+        k.mv_size = blen;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc != 0) {
+            break;
+        }
+        if (keys_index_decode(k.mv_data, k.mv_size, &id, &idlen, &at, &uuid) != 0 ||
+            idlen != strlen(coachee) || memcmp(id, coachee, idlen) != 0 || at >= hi) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+        day = (int32_t)tz_day_of(z, at);
+        grc = people_manager_at(t, coachee, day, manager, sizeof(manager));
+        if (grc != 0 && grc != -ENOENT) {
+            rc = grc;
+            goto out;
+        }
+        if (grc == 0 && strcmp(manager, coach) == 0 && day >= from_day && day <= until_day) {
+            pair_add(pd, day, 0, 0);
+        }
+        next = tz_day_start(z, (int64_t)day + 1);
+        lo = next > at ? next : at + 1;
+    }
+    rc = rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
+out:
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* The imported sessions held: one range of the rep's keys. */
+static int pair_held(struct store_txn *t, const char *coach, const char *coachee, int32_t from_day,
+                     int32_t until_day, struct pair_days *pd)
+{
+    uint8_t key[HELD_KEY_MAX];
+    size_t klen, ne = strlen(coachee), nc = strlen(coach);
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc;
+
+    held_key(key, coachee, from_day, NULL, &klen);
+    rc = mdb_cursor_open(t->txn, t->s->dbi_held, &cur);
+    if (rc != 0) {
+        return mdberr_errno(rc);
+    }
+    k.mv_data = key;
+    k.mv_size = klen;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *p = k.mv_data;
+        int32_t day;
+
+        if (k.mv_size < 5 + ne || p[0] != ne || memcmp(p + 1, coachee, ne) != 0) {
+            break;
+        }
+        day = (int32_t)keys_get_be32(p + 1 + ne);
+        if (day > until_day) {
+            break;
+        }
+        if (k.mv_size == 6 + ne + nc && p[5 + ne] == nc && memcmp(p + 6 + ne, coach, nc) == 0 &&
+            v.mv_size == 4) {
+            pair_add(pd, day, keys_get_be32(v.mv_data), 1);
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
+}
+
+int cadence_pair_days(struct store_txn *t, const char *coach, const char *coachee, int32_t from_day,
+                      int32_t until_day, struct cadence_day *out, size_t max, size_t *n, int *more)
+{
+    struct pair_days pd = {out, max, 0, 0};
+    int rc;
+
+    *n = 0;
+    if (more != NULL) {
+        *more = 0;
+    }
+    if (!held_id_ok(coach) || !held_id_ok(coachee) || from_day < 0 || until_day < from_day) {
+        return -EINVAL;
+    }
+    rc = pair_observed(t, coach, coachee, from_day, until_day, &pd);
+    if (rc == 0) {
+        rc = pair_held(t, coach, coachee, from_day, until_day, &pd);
+    }
+    *n = pd.n;
+    if (more != NULL) {
+        *more = pd.more;
+    }
+    return rc;
+}
+
+/* ---- Commitments -------------------------------------------------------- */
+
+static int commit_decode(const uint8_t *p, size_t len, struct cadence_commit *out)
+{
+    if (len != COMMIT_VALUE_LEN || p[0] != COMMIT_VERSION ||
+        (p[1] != CADENCE_MINUTES_PER_WEEK && p[1] != CADENCE_EVERY_WEEKS)) {
+        return -EIO;
+    }
+    out->kind = (enum cadence_commit_kind)p[1];
+    out->value = keys_get_be32(p + 2);
+    out->set_at_ms = (int64_t)(((uint64_t)keys_get_be32(p + 6) << 32) | keys_get_be32(p + 10));
+    return 0;
+}
+
+int cadence_commit_set(struct store_txn *t, const char *scope, const struct cadence_commit *c,
+                       int *changed)
+{
+    struct cadence_commit old;
+    uint8_t val[COMMIT_VALUE_LEN];
+
+    if (!held_id_ok(scope) || c->value == 0 ||
+        (c->kind != CADENCE_MINUTES_PER_WEEK && c->kind != CADENCE_EVERY_WEEKS)) {
+        return -EINVAL;
+    }
+    if (cadence_commit_get(t, scope, &old) == 0 && old.kind == c->kind && old.value == c->value) {
+        if (changed != NULL) {
+            *changed = 0;
+        }
+        return 0;
+    }
+    val[0] = COMMIT_VERSION;
+    val[1] = (uint8_t)c->kind;
+    keys_put_be32(val + 2, c->value);
+    keys_put_be32(val + 6, (uint32_t)((uint64_t)c->set_at_ms >> 32));
+    keys_put_be32(val + 10, (uint32_t)((uint64_t)c->set_at_ms & 0xffffffffu));
+    if (changed != NULL) {
+        *changed = 1;
+    }
+    return store_txn_put_raw(t, t->s->dbi_commitments, (const uint8_t *)scope, strlen(scope), val,
+                             sizeof(val), NULL);
+}
+
+int cadence_commit_clear(struct store_txn *t, const char *scope)
+{
+    struct cadence_commit old;
+    int rc;
+
+    if (!held_id_ok(scope)) {
+        return -EINVAL;
+    }
+    rc = cadence_commit_get(t, scope, &old);
+    if (rc != 0) {
+        return rc;
+    }
+    return store_txn_del(t, t->s->dbi_commitments, (const uint8_t *)scope, strlen(scope));
+}
+
+int cadence_commit_get(struct store_txn *t, const char *scope, struct cadence_commit *out)
+{
+    MDB_val v;
+    int rc;
+
+    if (!held_id_ok(scope)) {
+        return -EINVAL;
+    }
+    rc = store_txn_get_raw(t, t->s->dbi_commitments, (const uint8_t *)scope, strlen(scope), &v);
+    if (rc != 0) {
+        return rc;
+    }
+    return commit_decode(v.mv_data, v.mv_size, out);
+}
+
+struct commit_walk {
+    cadence_commit_cb cb;
+    void *arg;
+};
+
+static int commit_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct commit_walk *w = arg;
+    struct cadence_commit c;
+    char scope[65];
+
+    if (klen == 0 || klen >= sizeof(scope) || commit_decode(val, vlen, &c) != 0) {
+        return -EIO;
+    }
+    memcpy(scope, key, klen);
+    scope[klen] = '\0';
+    return w->cb(scope, &c, w->arg);
+}
+
+int cadence_commit_list(struct store_txn *t, cadence_commit_cb cb, void *arg)
+{
+    struct commit_walk w = {cb, arg};
+
+    return store_txn_scan(t, t->s->dbi_commitments, NULL, 0, 0, commit_one, &w);
+}
+
+struct commit_find {
+    const char *manager;
+    struct cadence_commit *out;
+    char *scope;
+    size_t scope_len;
+    int found;
+    struct store_txn *t;
+};
+
+static int commit_find_one(const char *scope, const struct cadence_commit *c, void *arg)
+{
+    struct commit_find *f = arg;
+    Coachq__V1__Enrolment *e = NULL;
+
+    if (strcmp(scope, CADENCE_ORG) == 0) {
+        return 0;
+    }
+    if (people_enrolment_get(f->t, scope, f->manager, &e) != 0) {
+        return 0;
+    }
+    coachq__v1__enrolment__free_unpacked(e, NULL);
+    *f->out = *c;
+    snprintf(f->scope, f->scope_len, "%s", scope);
+    f->found = 1;
+    return 1;
+}
+
+int cadence_commit_for(struct store_txn *t, const char *manager, struct cadence_commit *out,
+                       char *scope, size_t scope_len)
+{
+    struct commit_find f = {manager, out, scope, scope_len, 0, t};
+    int rc = cadence_commit_list(t, commit_find_one, &f);
+
+    if (rc != 0 || f.found) {
+        return rc;
+    }
+    rc = cadence_commit_get(t, CADENCE_ORG, out);
+    if (rc == 0) {
+        snprintf(scope, scope_len, "%s", CADENCE_ORG);
+    }
+    return rc;
+}
+
+const char *cadence_commit_text(const struct cadence_commit *c, char *buf, size_t len)
+{
+    if (c->kind == CADENCE_MINUTES_PER_WEEK) {
+        snprintf(buf, len, "%u minutes a week per manager", (unsigned)c->value);
+    } else if (c->value == 1) {
+        snprintf(buf, len, "every rep every week");
+    } else {
+        snprintf(buf, len, "every rep every %u weeks", (unsigned)c->value);
+    }
+    return buf;
+}

@@ -1,0 +1,116 @@
+/*
+ * cadence: what coaching cadence is computed from, beside the observations
+ * (domain.md, "The loop around a session"): the sessions held that a
+ * deployment imports with one row per coach, rep and day (`coachqd import
+ * sessions`), and the coaching commitments an organisation or a programme
+ * sets (`coachqd commitment`).
+ *
+ * Database sessions_held: len(1) coachee | coachee | be32 day | len(1)
+ * coach | coach -> be32 minutes (erase.c re-keys both ids of an erased
+ * person to their pseudonym). Keyed by the rep first, so that one rep's days in a window
+ * are one range of keys. A pair holds at most one row per day.
+ *
+ * Database commitments: "*" (the organisation) or a programme id -> u8
+ * version (1) | u8 kind (enum cadence_commit_kind) | be32 value | be64
+ * set_at_ms.
+ *
+ * One coaching day of a pair (cadence_pair_days()) is a day with an
+ * observed session of the rep while they reported to that coach (the
+ * latest version of an observation that is not a calibration attempt,
+ * dated in the coach's time zone, whoever observed it) or an imported
+ * session held, or both: an observed and an imported session on the same
+ * day count once, and so do two observed sessions of one day. Its minutes
+ * are the imported row's (0 on a day with observed sessions only: their
+ * time is in the aggregates, agg.h).
+ *
+ * Every function works inside a transaction of the caller's (any thread);
+ * writers need a write transaction. Everything passed in is borrowed for
+ * the call. Errors are negative errnos, or the store's codes that callers
+ * inside store/ pass on untouched.
+ */
+#ifndef COACHQ_CADENCE_H
+#define COACHQ_CADENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store_txn;
+
+/* The organisation's commitment key. */
+#define CADENCE_ORG "*"
+/* Most minutes one imported session may last. */
+#define CADENCE_MAX_MINUTES 1440
+
+/*
+ * Stores one session held (write transaction). Returns 0, -EEXIST when the
+ * pair already has a row on that day, -EINVAL (an id empty or longer than
+ * 64 bytes, minutes above CADENCE_MAX_MINUTES), -EROFS or a store code.
+ */
+int cadence_held_put(struct store_txn *t, const char *coach, const char *coachee, int32_t day,
+                     uint32_t minutes);
+
+/* Whether the pair has a row on day: 0 and *minutes (may be NULL), or
+ * -ENOENT; -EINVAL for bad ids. */
+int cadence_held_get(struct store_txn *t, const char *coach, const char *coachee, int32_t day,
+                     uint32_t *minutes);
+
+/* One coaching day of a pair. */
+struct cadence_day {
+    int32_t day;
+    uint32_t minutes;
+    unsigned observed : 1;
+    unsigned held : 1;
+};
+
+/*
+ * The distinct coaching days of coach with coachee in [from_day,
+ * until_day] (see above), oldest first, into out (at most max; the rest
+ * are dropped and *more set). Reads at most one index key and one
+ * reporting line per coaching day of the rep in the window (the scan jumps from a day's
+ * first session to the next local midnight) and the rep's imported rows of
+ * the window: the cost is bounded by the window's days, never by the
+ * observations, in the window or in the rep's history. Returns 0 and *n, or
+ * a negative errno.
+ */
+int cadence_pair_days(struct store_txn *t, const char *coach, const char *coachee, int32_t from_day,
+                      int32_t until_day, struct cadence_day *out, size_t max, size_t *n, int *more);
+
+enum cadence_commit_kind {
+    CADENCE_MINUTES_PER_WEEK = 1, /* value minutes of coaching per week per manager */
+    CADENCE_EVERY_WEEKS = 2,      /* every rep coached at least once every value weeks */
+};
+
+struct cadence_commit {
+    enum cadence_commit_kind kind;
+    uint32_t value;
+    int64_t set_at_ms;
+};
+
+/* Sets (value > 0) the commitment of scope (CADENCE_ORG or a programme id);
+ * write transaction. *changed (may be NULL) is 0 when it held the same. */
+int cadence_commit_set(struct store_txn *t, const char *scope, const struct cadence_commit *c,
+                       int *changed);
+/* Removes it; -ENOENT when there was none. */
+int cadence_commit_clear(struct store_txn *t, const char *scope);
+/* Reads it: 0, or -ENOENT; -EIO for a value that does not decode. */
+int cadence_commit_get(struct store_txn *t, const char *scope, struct cadence_commit *out);
+
+/* Calls cb for every commitment in key order (scope borrowed for the
+ * call); cb returns 0 to go on, 1 to stop, < 0 to fail. */
+typedef int (*cadence_commit_cb)(const char *scope, const struct cadence_commit *c, void *arg);
+int cadence_commit_list(struct store_txn *t, cadence_commit_cb cb, void *arg);
+
+/*
+ * The commitment that holds for a manager: that of the first programme (in
+ * id order) the manager is enrolled in that sets one, else the
+ * organisation's. Returns 0 with *out and scope (the key, at least 65
+ * bytes), or -ENOENT when none holds.
+ */
+int cadence_commit_for(struct store_txn *t, const char *manager, struct cadence_commit *out,
+                       char *scope, size_t scope_len);
+
+/* Text of a commitment, e.g. "30 minutes a week per manager" or "every rep
+ * every 2 weeks", into buf; returns buf. */
+const char *cadence_commit_text(const struct cadence_commit *c, char *buf, size_t len);
+
+#endif
