@@ -201,7 +201,7 @@ static int results_rows(struct dash *d, const struct dash_ctx *c, Coachq__V1__Ta
 {
     double value[DASH_RESULT_METRICS][DASH_RESULT_MAX_QUARTERS];
     unsigned n[DASH_RESULT_METRICS][DASH_RESULT_MAX_QUARTERS];
-    int blocked[DASH_RESULT_MAX_QUARTERS];
+    int blocked[DASH_RESULT_MAX_QUARTERS]; /* 1: not in the line, 2: not over */
     struct quarter_quality qq;
     int64_t q0 = dash_quarter_of(c->until_day) - DASH_RESULT_QUARTERS;
     int any = 0;
@@ -219,9 +219,15 @@ static int results_rows(struct dash *d, const struct dash_ctx *c, Coachq__V1__Ta
         int32_t last = dash_quarter_first_day(q0 + (int64_t)k + 1) - 1;
         int yes = 1;
 
+        /* Only quarters that are over: which reps make the team is then
+         * fixed (those on the quarter's last day), whatever day the page
+         * is asked for, so no two pages split a team's figure. */
+        if (last > c->until_day) {
+            blocked[k] = 2;
+            continue;
+        }
         if (row->line_of != NULL) {
-            rc = in_line_at(c, row->manager, row->line_of,
-                            last < c->until_day ? last : c->until_day, &yes);
+            rc = in_line_at(c, row->manager, row->line_of, last, &yes);
         }
         blocked[k] = !yes;
     }
@@ -232,7 +238,7 @@ static int results_rows(struct dash *d, const struct dash_ctx *c, Coachq__V1__Ta
         int has = 0;
 
         for (size_t k = 1; k < DASH_RESULT_MAX_QUARTERS; k++) {
-            has |= !blocked[k] && isfinite(value[mi][k]);
+            has |= blocked[k] != 2 && isfinite(value[mi][k]);
         }
         if (!has) {
             continue;
@@ -256,7 +262,8 @@ static int results_rows(struct dash *d, const struct dash_ctx *c, Coachq__V1__Ta
                 Coachq__V1__Cell *cell;
 
                 if (blocked[j]) {
-                    dash_cell_text(d, r, "not in this line", NULL);
+                    dash_cell_text(d, r, blocked[j] == 2 ? "quarter not over" : "not in this line",
+                                   NULL);
                     continue;
                 }
                 if (!isfinite(value[mi][j])) {
@@ -314,8 +321,10 @@ int dash_results_table(struct dash *d, const struct dash_ctx *c,
         "observation score (1 to 4) of the sessions of the quarter (a week counts in the quarter "
         "its Monday falls in; n observations, fewer than %u is insufficient data). Team result: "
         "the team's own imported figure for the quarter (or its months averaged), or else the "
-        "mean of the figures of the reps who reported to the manager at the end of that "
-        "quarter; n is the figures averaged. A quarter when the manager was not in the line of "
+        "mean of the figures of the reps who reported to the manager on the last day of that "
+        "quarter; n is the figures averaged. Only quarters that are over are shown, so a rep who "
+        "changed teams counts in the team they ended the quarter in, on every page and day. A "
+        "quarter when the manager was not in the line of "
         "the person this page is for shows \"not in this line\".",
         c->opts->min_n);
     for (size_t i = 0; i < n && rc == 0; i++) {
