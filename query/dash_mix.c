@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "people.h"
@@ -331,4 +332,150 @@ int dash_results_table(struct dash *d, const struct dash_ctx *c,
         rc = results_rows(d, c, t, &rows[i], with_manager);
     }
     return rc != 0 ? rc : dash_failed(d);
+}
+
+/* ---- Programme impact: the mix before and after training --------------- */
+
+/* The groups of the mix shift. */
+enum { SHIFT_TB, SHIFT_TA, SHIFT_UB, SHIFT_UA, SHIFT_N };
+
+struct shift_group {
+    uint64_t mix[AGG_NMIX];
+    unsigned managers; /* with at least one session in the group */
+};
+
+struct shift_read {
+    int32_t split; /* the first Monday counted "after" */
+    uint64_t before[AGG_NMIX];
+    uint64_t after[AGG_NMIX];
+};
+
+static int shift_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
+{
+    struct shift_read *sr = arg;
+    uint64_t *to = monday < sr->split ? sr->before : sr->after;
+
+    for (size_t i = 0; i < AGG_NMIX && i < w->n_mix; i++) {
+        to[i] += w->mix[i];
+    }
+    return 0;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+static void shift_add(struct shift_group *g, const uint64_t *mix)
+{
+    uint64_t all = 0;
+
+    for (size_t i = 0; i < AGG_NMIX; i++) {
+        g->mix[i] += mix[i];
+    }
+    for (size_t f = 0; f < AGG_NFOCUS; f++) {
+        all += mix[AGG_MIX_FOCUS + f];
+    }
+    g->managers += all > 0;
+}
+
+int dash_mix_shift(struct dash *d, const struct dash_ctx *c, const struct dash_ids *flm,
+                   const int32_t *cweek, int32_t from_monday)
+{
+    static const char *const cols[] = {
+        "Group",        "Managers",       "Sessions observed", "Process",     "Skill",
+        "Human",        "Not stated",     "Deal review",       "Call review", "Pipeline review",
+        "Account plan", "Skill practice", "Personal check-in",
+    };
+    static const char *const names[SHIFT_N] = {
+        "Trained: before training",
+        "Trained: after training",
+        "Not yet trained: before the median training week",
+        "Not yet trained: from the median training week",
+    };
+    struct shift_group g[SHIFT_N];
+    int32_t *weeks = calloc(flm->n + 1, sizeof(*weeks));
+    size_t nt = 0;
+    int32_t median = 0;
+    Coachq__V1__Table *t;
+    int rc = 0;
+
+    if (weeks == NULL) {
+        return -ENOMEM;
+    }
+    memset(g, 0, sizeof(g));
+    for (size_t i = 0; i < flm->n; i++) {
+        if (cweek[i] != 0 && cweek[i] >= from_monday) {
+            weeks[nt++] = cweek[i];
+        }
+    }
+    if (nt > 0) {
+        qsort(weeks, nt, sizeof(*weeks), cmp_i32);
+        median = weeks[nt / 2];
+    }
+    free(weeks);
+    for (size_t i = 0; i < flm->n && rc == 0; i++) {
+        struct shift_read sr;
+        int trained = cweek[i] != 0;
+
+        if (trained && cweek[i] < from_monday) {
+            continue; /* trained before the period: no "before" to compare */
+        }
+        memset(&sr, 0, sizeof(sr));
+        sr.split = trained ? cweek[i] : median;
+        if (!trained && nt == 0) {
+            continue;
+        }
+        rc = agg_read(c->t, AGG_COACH, flm->id[i], c->rubric_id, from_monday, c->until_monday,
+                      shift_cb, &sr);
+        if (rc == 0) {
+            shift_add(&g[trained ? SHIFT_TB : SHIFT_UB], sr.before);
+            shift_add(&g[trained ? SHIFT_TA : SHIFT_UA], sr.after);
+        }
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    t = dash_table(d, "mix-shift", "Coaching mix before and after training", cols,
+                   sizeof(cols) / sizeof(cols[0]));
+    if (t == NULL) {
+        return dash_failed(d);
+    }
+    t->note = dash_printf(
+        d,
+        "Whether trained managers' mix shifted: the front-line managers who completed a "
+        "programme in the period, their sessions before the week of their completion and from "
+        "it; against the managers not yet trained, their sessions before and from the median "
+        "training week, for the change that happened anyway. Shares of the group's sessions "
+        "(n); fewer than %u sessions is insufficient data, and a group of fewer than %u "
+        "managers with sessions is not broken down. Managers trained before the period are "
+        "left out (no before).",
+        c->opts->min_n, c->opts->privacy_min);
+    for (size_t k = 0; k < SHIFT_N; k++) {
+        Coachq__V1__TableRow *r = dash_row(d, t);
+        uint64_t all = 0;
+
+        for (size_t f = 0; f < AGG_NFOCUS; f++) {
+            all += g[k].mix[AGG_MIX_FOCUS + f];
+        }
+        dash_cell_text(d, r, names[k], NULL);
+        dash_cell_count(d, r, g[k].managers);
+        if (g[k].managers < c->opts->privacy_min) {
+            for (size_t j = 2; j < sizeof(cols) / sizeof(cols[0]); j++) {
+                dash_cell_text(d, r, DASH_SMALL_GROUP, NULL);
+            }
+            continue;
+        }
+        dash_cell_count(d, r, all);
+        for (size_t f = 1; f < AGG_NFOCUS; f++) {
+            share_cell(d, r, g[k].mix[AGG_MIX_FOCUS + f], all);
+        }
+        share_cell(d, r, g[k].mix[AGG_MIX_FOCUS], all);
+        for (size_t s = 1; s < AGG_NTYPES; s++) {
+            share_cell(d, r, g[k].mix[AGG_MIX_TYPE + s], all);
+        }
+    }
+    return dash_failed(d);
 }

@@ -65,6 +65,15 @@ struct dash_results_row {
 int dash_results_table(struct dash *d, const struct dash_ctx *c,
                        const struct dash_results_row *rows, size_t n, int with_manager);
 
+/* Programme impact's table "mix-shift": the mix of the front-line managers
+ * flm trained in the period (cweek[i]: the Monday of manager i's completion
+ * week, 0 for none) before and from their training, against the managers
+ * not yet trained before and from the median training week, over the weeks
+ * from from_monday to the page's last; groups of fewer than privacy_min
+ * managers with sessions are not broken down. */
+int dash_mix_shift(struct dash *d, const struct dash_ctx *c, const struct dash_ids *flm,
+                   const int32_t *cweek, int32_t from_monday);
+
 /* dash_programme.c: quarters (year * 4 + quarter - 1) and the team results
  * of manager in quarters q0 .. q0 + nq - 1 (nq <= DASH_RESULT_MAX_QUARTERS):
  * value[m][k] (NAN: none) for metric m (dash_result_metric()), and n[m][k]

@@ -963,6 +963,9 @@ int dash_programme(struct dash *d, const struct dash_ctx *c)
     if (rc == 0) {
         rc = programme_results(d, c, &pw);
     }
+    if (rc == 0) {
+        rc = dash_mix_shift(d, c, &flm, cweek, w.from_monday);
+    }
 out:
     free(cweek);
     free(pw.by_id);

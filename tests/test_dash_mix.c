@@ -100,6 +100,29 @@ static int org_cb(struct store_txn *t, void *arg)
     if (rc == 0) {
         rc = testutil_put_cert(t, "obs.1", 19000, 21000, "lead.a");
     }
+    if (rc == 0) {
+        /* flm.a completes a programme on Saturday 2024-06-08 (its week's
+         * Monday: 2024-06-03); flm.b is enrolled, not yet trained. */
+        Coachq__V1__Programme prog = COACHQ__V1__PROGRAMME__INIT;
+        Coachq__V1__Enrolment e = COACHQ__V1__ENROLMENT__INIT;
+
+        prog.id = (char *)"p1";
+        prog.name = (char *)"Coaching programme";
+        rc = people_programme_put(t, &prog, NULL);
+        e.programme_id = (char *)"p1";
+        e.cohort_id = (char *)"c1";
+        e.cohort_start_day = TODAY - 40;
+        e.person_id = (char *)"flm.a";
+        e.completed_day = TODAY - 4;
+        if (rc == 0) {
+            rc = people_enrolment_put(t, &e, NULL);
+        }
+        e.person_id = (char *)"flm.b";
+        e.completed_day = 0;
+        if (rc == 0) {
+            rc = people_enrolment_put(t, &e, NULL);
+        }
+    }
     for (size_t i = 0; i < sizeof(RESULTS) / sizeof(RESULTS[0]) && rc == 0; i++) {
         Coachq__V1__Outcome o = COACHQ__V1__OUTCOME__INIT;
 
@@ -322,6 +345,50 @@ static void test_mix_manager_and_my_coaching(void **state)
     dash_free(d);
 }
 
+/* Programme impact: flm.a's mix before training (the three process deal
+ * reviews of 2023-11) and from it (the seven of June); the not yet trained
+ * split at the median training week (flm.a's): flm.b's three process
+ * pipeline reviews fall from it, nothing before. */
+static void test_mix_shift(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct dash_opts o;
+    struct testutil_dash_req q = {
+        "lead.a", AUTH_LEAD, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, NULL, NULL, 0,
+        &o,       NOW_S};
+    struct dash *d = NULL;
+    const Coachq__V1__Table *t;
+    const char *tb = "Trained: before training";
+    const char *ta = "Trained: after training";
+    const char *ua = "Not yet trained: from the median training week";
+    const char *ub = "Not yet trained: before the median training week";
+
+    dash_opts_default(&o);
+    o.privacy_min = 1;
+    assert_int_equal(testutil_dash_build(f->s, &q, &d, NULL), 0);
+    t = table(d, "mix-shift");
+    assert_int_equal(cell2(t, "Group", tb, NULL, NULL, "Managers")->value, 1);
+    assert_int_equal(cell2(t, "Group", tb, NULL, NULL, "Sessions observed")->value, 3);
+    expect_num(cell2(t, "Group", tb, NULL, NULL, "Process"), 100, 3, "100%");
+    expect_num(cell2(t, "Group", tb, NULL, NULL, "Deal review"), 100, 3, "100%");
+    expect_num(cell2(t, "Group", ta, NULL, NULL, "Process"), 100.0 * 2 / 7, 7, "29%");
+    expect_num(cell2(t, "Group", ta, NULL, NULL, "Skill"), 100.0 * 4 / 7, 7, "57%");
+    expect_num(cell2(t, "Group", ta, NULL, NULL, "Personal check-in"), 100.0 / 7, 7, "14%");
+    expect_num(cell2(t, "Group", ua, NULL, NULL, "Pipeline review"), 100, 3, "100%");
+    assert_int_equal(cell2(t, "Group", ub, NULL, NULL, "Managers")->value, 0);
+    assert_string_equal(cell2(t, "Group", ub, NULL, NULL, "Process")->text, DASH_SMALL_GROUP);
+    dash_free(d);
+    /* At the default minimum of five managers, no group is broken down. */
+    dash_opts_default(&o);
+    assert_int_equal(testutil_dash_build(f->s, &q, &d, NULL), 0);
+    t = table(d, "mix-shift");
+    for (size_t i = 0; i < t->n_rows; i++) {
+        assert_false(t->rows[i]->cells[col(t, "Skill")]->has_value);
+        assert_string_equal(t->rows[i]->cells[col(t, "Skill")]->text, DASH_SMALL_GROUP);
+    }
+    dash_free(d);
+}
+
 /* ---- Results ------------------------------------------------------------- */
 
 static void test_results_my_coaching(void **state)
@@ -527,6 +594,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_mix_my_managers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mix_manager_and_my_coaching, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mix_shift, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_my_coaching, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_my_managers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_privacy_attack, setup, teardown),
