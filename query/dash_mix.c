@@ -407,7 +407,7 @@ int dash_mix_shift(struct dash *d, const struct dash_ctx *c, const struct dash_i
     }
     memset(g, 0, sizeof(g));
     for (size_t i = 0; i < flm->n; i++) {
-        if (cweek[i] != 0 && cweek[i] >= from_monday) {
+        if (cweek[i] != 0 && cweek[i] > from_monday) {
             weeks[nt++] = cweek[i];
         }
     }
@@ -420,8 +420,8 @@ int dash_mix_shift(struct dash *d, const struct dash_ctx *c, const struct dash_i
         struct shift_read sr;
         int trained = cweek[i] != 0;
 
-        if (trained && cweek[i] < from_monday) {
-            continue; /* trained before the period: no "before" to compare */
+        if (trained && cweek[i] <= from_monday) {
+            continue; /* trained by the period's first week: no "before" */
         }
         memset(&sr, 0, sizeof(sr));
         sr.split = trained ? cweek[i] : median;
