@@ -204,7 +204,7 @@ static int results_rows(struct dash *d, const struct dash_ctx *c, Coachq__V1__Ta
     unsigned n[DASH_RESULT_METRICS][DASH_RESULT_MAX_QUARTERS];
     int blocked[DASH_RESULT_MAX_QUARTERS]; /* 1: not in the line, 2: not over */
     struct quarter_quality qq;
-    int64_t q0 = dash_quarter_of(c->until_day) - DASH_RESULT_QUARTERS;
+    int64_t q0 = dash_quarter_of(c->until_day) - DASH_RESULT_QUARTERS - 1;
     int any = 0;
     int rc;
 

@@ -39,8 +39,10 @@ struct dash_mix_row {
 int dash_mix_tables(struct dash *d, const struct dash_ctx *c, const struct dash_mix_row *rows,
                     size_t n);
 
-/* Quarters of quality shown beside later results, and lags. */
-#define DASH_RESULT_QUARTERS 4
+/* Quarters of quality shown beside later results, and lags: the third-
+ * and second-last whole quarters, whose results one quarter later are over
+ * (and two quarters later, for the first). */
+#define DASH_RESULT_QUARTERS 2
 #define DASH_RESULT_LAGS 2
 #define DASH_RESULT_METRICS 4
 #define DASH_RESULT_MAX_QUARTERS (DASH_RESULT_QUARTERS + DASH_RESULT_LAGS)
@@ -59,7 +61,7 @@ struct dash_results_row {
 };
 
 /* Table "team-results": per manager, quality in each of the last
- * DASH_RESULT_QUARTERS whole quarters beside the team's results one and
+ * DASH_RESULT_QUARTERS quarters (see above) beside the team's results one and
  * two quarters later, per metric that has any. with_manager adds the
  * "Manager" column (My managers). */
 int dash_results_table(struct dash *d, const struct dash_ctx *c,
