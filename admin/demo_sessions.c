@@ -150,6 +150,21 @@ static Coachq__V1__CoachingFocus demo_focus(struct demo_rng *r, Coachq__V1__Sess
     }
 }
 
+/* Training moves the mix (dashboards.md, "The coaching mix"): from its
+ * completion a trained manager turns some process coaching into skill
+ * coaching, drawn from the session's own numbers so that the demo's random
+ * sequence, and so every other figure, stays as it was. */
+static Coachq__V1__CoachingFocus demo_focus_after_training(const struct demo_flm *f, int32_t day,
+                                                           Coachq__V1__CoachingFocus focus, int rep)
+{
+    if (f->completed_day > 0 && day > f->completed_day &&
+        focus == COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_PROCESS &&
+        ((uint32_t)day * 2654435761u ^ (uint32_t)rep * 40503u) % 100u < 40u) {
+        return COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_SKILL;
+    }
+    return focus;
+}
+
 /* Session length in minutes by type: [lo, hi]. */
 static void demo_minutes(Coachq__V1__SessionType t, int busy, int *lo, int *hi)
 {
@@ -298,6 +313,7 @@ static int demo_add_session(struct demo *d, struct demo_rng *r, int fi, int32_t 
                   ? COACHQ__V1__SESSION_TYPE__SESSION_TYPE_CALL_REVIEW
                   : cc_types[demo_below(r, sizeof(cc_types) / sizeof(cc_types[0]))];
     s->focus = demo_focus(r, s->type);
+    s->focus = demo_focus_after_training(f, day, s->focus, s->rep);
     demo_minutes(s->type, f->busy, &lo, &hi);
     s->duration_s =
         (uint32_t)(lo + (int)demo_below(r, (uint32_t)(hi - lo + 1))) * 60u + demo_below(r, 60);

@@ -403,8 +403,10 @@ static size_t bench_pack(const struct bench *b, uint64_t i, uint8_t *slot)
     o.rubric_version = b->rubric_version;
     o.coach_id = coach_id;
     o.coachee_id = rep_id;
-    o.session_type = COACHQ__V1__SESSION_TYPE__SESSION_TYPE_DEAL_REVIEW;
-    o.focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_PROCESS;
+    /* Every session type and focus, so that the coaching mix's tables
+     * have every column to fill (issue 14). */
+    o.session_type = (Coachq__V1__SessionType)(1 + mix(h + 101) % 6);
+    o.focus = (Coachq__V1__CoachingFocus)(1 + mix(h + 103) % 3);
     o.started_at = BENCH_NOW - BENCH_WINDOW_S + off;
     o.duration_s = 1800;
     o.ratings = rp;

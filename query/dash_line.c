@@ -23,6 +23,7 @@
 #include "dash_cadence.h"
 #include "day.h"
 #include "dash_line.h"
+#include "dash_mix.h"
 #include "dash_weeks.h"
 #include "obs.h"
 #include "outcomes.h"
@@ -871,6 +872,42 @@ out:
     return rc;
 }
 
+/* The coaching mix per manager and for the whole line, and each manager's
+ * quality beside their team's later results (dash_mix.h). */
+static int my_managers_mix(struct dash *d, const struct dash_ctx *c, const struct managers *ms)
+{
+    Coachq__V1__AggWeek line = COACHQ__V1__AGG_WEEK__INIT;
+    struct dash_mix_row *rows = calloc(ms->n + 1, sizeof(*rows));
+    struct dash_results_row *res = calloc(ms->n + 1, sizeof(*res));
+    int rc = rows == NULL || res == NULL ? -ENOMEM : 0;
+
+    for (size_t i = 0; i < ms->n && rc == 0; i++) {
+        const struct manager *m = &ms->m[i];
+
+        rows[i].name = m->name;
+        rows[i].link = m->id;
+        rows[i].w = &m->total;
+        rc = dash_week_add(&line, &m->total);
+        res[i].name = m->name;
+        res[i].manager = m->id;
+        res[i].kind = AGG_LINE_COACH;
+        res[i].scope = dash_printf(d, "%s/%s", c->subject, m->id);
+        res[i].line_of = c->subject;
+    }
+    if (rc == 0) {
+        rows[ms->n].name = "Whole line";
+        rows[ms->n].w = &line;
+        rc = dash_mix_tables(d, c, rows, ms->n + 1);
+    }
+    if (rc == 0) {
+        rc = dash_results_table(d, c, res, ms->n, 1);
+    }
+    dash_week_clear(&line);
+    free(rows);
+    free(res);
+    return rc;
+}
+
 int dash_my_managers(struct dash *d, const struct dash_ctx *c)
 {
     struct managers ms;
@@ -898,10 +935,12 @@ int dash_my_managers(struct dash *d, const struct dash_ctx *c)
     my_managers_actions(d, c, &ms);
     my_managers_follow_through(d, c, &ms);
     rc = my_managers_cadence(d, c, &ms);
-    if (rc != 0) {
-        goto out;
+    if (rc == 0) {
+        rc = my_managers_mix(d, c, &ms);
     }
-    rc = dash_failed(d);
+    if (rc == 0) {
+        rc = dash_failed(d);
+    }
 out:
     managers_free(&ms);
     return rc;
@@ -1215,7 +1254,14 @@ int dash_manager(struct dash *d, const struct dash_ctx *c)
     manager_behaviours(d, c, &ws, &total);
     manager_markers(d, c, &ws);
     line_open_actions(d, c, c->subject);
-    rc = manager_recent(d, c);
+    {
+        struct dash_mix_row row = {dash_msg(d)->subject_name, NULL, &total};
+
+        rc = dash_mix_tables(d, c, &row, 1);
+    }
+    if (rc == 0) {
+        rc = manager_recent(d, c);
+    }
     if (rc == 0) {
         rc = dash_failed(d);
     }
@@ -1678,6 +1724,22 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     }
     if (rc == 0) {
         rc = dash_cadence_my_coaching(d, c, quality(&total), n32(total.index_n));
+    }
+    if (rc == 0) {
+        struct dash_mix_row row = {dash_msg(d)->subject_name, NULL, &total};
+        /* The manager's own team, seen by them, by a lead or administrator,
+         * or by a manager above them for the quarters they were in that
+         * manager's line. */
+        struct dash_results_row res = {dash_msg(d)->subject_name, c->subject, AGG_COACH, c->subject,
+                                       (c->user->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0 ||
+                                               strcmp(c->user->id, c->subject) == 0
+                                           ? NULL
+                                           : c->user->id};
+
+        rc = dash_mix_tables(d, c, &row, 1);
+        if (rc == 0) {
+            rc = dash_results_table(d, c, &res, 1, 0);
+        }
     }
     if (rc != 0) {
         goto out;

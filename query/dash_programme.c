@@ -26,6 +26,7 @@
 
 #include "agg.h"
 #include "dash_did.h"
+#include "dash_mix.h"
 #include "dash_mom.h"
 #include "day.h"
 #include "outcomes.h"
@@ -962,6 +963,9 @@ int dash_programme(struct dash *d, const struct dash_ctx *c)
     if (rc == 0) {
         rc = programme_results(d, c, &pw);
     }
+    if (rc == 0) {
+        rc = dash_mix_shift(d, c, &flm, cweek, w.from_monday);
+    }
 out:
     free(cweek);
     free(pw.by_id);
@@ -969,5 +973,56 @@ out:
     dash_mom_weeks_free(&w);
     dash_ids_free(&flm);
     enrol_free(&ec);
+    return rc;
+}
+
+/* ---- Team results for the line dashboards (dash_mix.h) ----------------- */
+
+int64_t dash_quarter_of(int32_t day)
+{
+    return quarter_of(day);
+}
+
+int32_t dash_quarter_first_day(int64_t q)
+{
+    return quarter_first_day(q);
+}
+
+const char *dash_result_metric(size_t mi)
+{
+    return mi < PROG_NMETRICS ? prog_metrics[mi] : NULL;
+}
+
+int dash_team_results(const struct dash_ctx *c, const char *manager, int64_t q0, size_t nq,
+                      double value[][DASH_RESULT_MAX_QUARTERS],
+                      unsigned n[][DASH_RESULT_MAX_QUARTERS])
+{
+    struct results *res;
+    int rc;
+
+    _Static_assert(DASH_RESULT_METRICS == PROG_NMETRICS, "one list of metrics");
+    _Static_assert(DASH_RESULT_MAX_QUARTERS <= PROG_QUARTERS + PROG_MAX_LAG, "quarters fit");
+    if (nq > DASH_RESULT_MAX_QUARTERS) {
+        return -EINVAL;
+    }
+    res = calloc(1, sizeof(*res));
+    if (res == NULL) {
+        return -ENOMEM;
+    }
+    res->q0 = q0;
+    res->nq = nq;
+    rc = outcomes_list(c->t, manager, quarter_first_day(q0), c->until_day, results_cb, res);
+    if (rc == 0) {
+        rc = results_from_reps(c, manager, res);
+    }
+    for (size_t mi = 0; mi < PROG_NMETRICS && rc == 0; mi++) {
+        for (size_t k = 0; k < nq; k++) {
+            value[mi][k] = results_get(res, mi, k);
+            n[mi][k] = res->qn[mi][k] > 0   ? res->qn[mi][k]
+                       : res->mn[mi][k] > 0 ? res->mn[mi][k]
+                                            : res->rn[mi][k];
+        }
+    }
+    free(res);
     return rc;
 }

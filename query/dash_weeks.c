@@ -80,6 +80,8 @@ void dash_week_clear(Coachq__V1__AggWeek *w)
     free(w->behaviours);
     free(w->markers);
     free(w->pairs);
+    free(w->mix);
+    free(w->mix_q);
     *w = init;
 }
 
@@ -103,6 +105,33 @@ static int week_grow_u64(struct week_chunk **arena, uint64_t **arr, size_t *have
         return -ENOMEM;
     }
     memset(a + *have, 0, (n - *have) * sizeof(*a));
+    *arr = a;
+    *have = n;
+    return 0;
+}
+
+/* Grows a double array to n entries (zero-filled), as week_grow_u64(). */
+static int week_grow_f64(struct week_chunk **arena, double **arr, size_t *have, size_t n)
+{
+    double *a;
+
+    if (*have >= n) {
+        return 0;
+    }
+    if (arena != NULL) {
+        a = week_alloc(arena, n * sizeof(*a));
+        if (a != NULL && *have > 0) {
+            memcpy(a, *arr, *have * sizeof(*a));
+        }
+    } else {
+        a = realloc(*arr, n * sizeof(*a));
+    }
+    if (a == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = *have; i < n; i++) {
+        a[i] = 0;
+    }
     *arr = a;
     *have = n;
     return 0;
@@ -179,7 +208,9 @@ static int week_add_in(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
         db->proficient += sb->proficient;
     }
     if (week_grow_u64(arena, &dst->markers, &dst->n_markers, src->n_markers) != 0 ||
-        week_grow_u64(arena, &dst->pairs, &dst->n_pairs, src->n_pairs) != 0) {
+        week_grow_u64(arena, &dst->pairs, &dst->n_pairs, src->n_pairs) != 0 ||
+        week_grow_u64(arena, &dst->mix, &dst->n_mix, src->n_mix) != 0 ||
+        week_grow_f64(arena, &dst->mix_q, &dst->n_mix_q, src->n_mix_q) != 0) {
         return -ENOMEM;
     }
     agg_week_add_counts(dst, src);

@@ -115,6 +115,12 @@ int agg_val_add(struct agg_val *dst, const struct agg_val *src, int sign)
     for (int i = 0; i < AGG_NPAIRS; i++) {
         dst->pairs[i] += sign * src->pairs[i];
     }
+    for (int i = 0; i < AGG_NMIX; i++) {
+        dst->mix[i] += sign * src->mix[i];
+    }
+    for (int i = 0; i < AGG_NMIXQ; i++) {
+        dst->mix_q[i] += sign * src->mix_q[i];
+    }
     return 0;
 }
 
@@ -156,6 +162,16 @@ int agg_val_normalise(struct agg_val *v, const uint8_t *key, size_t klen)
         clamp(&v->pairs[i], &neg);
         empty = empty && v->pairs[i] == 0;
     }
+    for (int i = 0; i < AGG_NMIX; i++) {
+        clamp(&v->mix[i], &neg);
+        empty = empty && v->mix[i] == 0;
+    }
+    for (int i = 0; i < AGG_NFOCUS; i++) {
+        if (v->mix[AGG_MIX_FOCUS_QN + i] == 0) {
+            v->mix_q[AGG_MIXQ_SUM + i] = 0;
+            v->mix_q[AGG_MIXQ_SUMSQ + i] = 0;
+        }
+    }
     if (v->index_n == 0) {
         v->index_sum = 0;
         v->index_sumsq = 0;
@@ -176,6 +192,8 @@ int agg_val_normalise(struct agg_val *v, const uint8_t *key, size_t klen)
 #define AGG_V1_PAIRS (AGG_NPAIRS * 4)
 #define AGG_V1_BEH 16 /* after the id: count, sum, sumsq, proficient */
 #define AGG_FLAG_PAIRS 1u
+#define AGG_FLAG_MIX 2u
+#define AGG_V1_MIX (AGG_NMIX * 4 + AGG_NMIXQ * 8)
 
 static void put_le32(uint8_t *p, uint32_t x)
 {
@@ -249,9 +267,19 @@ static int any_pair(const struct agg_val *v)
     return 0;
 }
 
+static int any_mix(const struct agg_val *v)
+{
+    for (int i = 0; i < AGG_NMIX; i++) {
+        if (v->mix[i] != 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 size_t agg_val_size(const struct agg_val *v)
 {
-    size_t n = AGG_V1_HEADER + (any_pair(v) ? AGG_V1_PAIRS : 0);
+    size_t n = AGG_V1_HEADER + (any_pair(v) ? AGG_V1_PAIRS : 0) + (any_mix(v) ? AGG_V1_MIX : 0);
 
     for (size_t i = 0; i < v->nb; i++) {
         n += 1 + strlen(v->b[i].id) + AGG_V1_BEH;
@@ -262,6 +290,7 @@ size_t agg_val_size(const struct agg_val *v)
 int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len)
 {
     int pairs = any_pair(v);
+    int mix = any_mix(v);
     int64_t counts[5 + AGG_NMARKERS];
     uint8_t *p = out;
     int rc = 0;
@@ -270,7 +299,7 @@ int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len)
         return -EINVAL;
     }
     p[0] = AGG_VALUE_VERSION;
-    p[1] = pairs ? AGG_FLAG_PAIRS : 0;
+    p[1] = (uint8_t)((pairs ? AGG_FLAG_PAIRS : 0) | (mix ? AGG_FLAG_MIX : 0));
     p[2] = (uint8_t)v->nb;
     p[3] = (uint8_t)(v->nb >> 8);
     counts[0] = v->observations;
@@ -294,6 +323,13 @@ int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len)
         rc = put_count(p + 4 * i, v->pairs[i]);
     }
     p += pairs ? AGG_V1_PAIRS : 0;
+    for (int i = 0; mix && i < AGG_NMIX && rc == 0; i++) {
+        rc = put_count(p + 4 * i, v->mix[i]);
+    }
+    for (int i = 0; mix && i < AGG_NMIXQ; i++) {
+        put_f64(p + 4 * AGG_NMIX + 8 * i, v->mix_q[i]);
+    }
+    p += mix ? AGG_V1_MIX : 0;
     for (size_t i = 0; i < v->nb && rc == 0; i++) {
         const struct agg_beh *b = &v->b[i];
         size_t idlen = strlen(b->id);
@@ -321,12 +357,15 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
     const uint8_t *end = p + n;
     size_t nb;
     int pairs;
+    int mix;
 
     v->nb = 0;
-    if (n < AGG_V1_HEADER || p[0] != AGG_VALUE_VERSION || (p[1] & ~AGG_FLAG_PAIRS) != 0) {
+    if (n < AGG_V1_HEADER || p[0] != AGG_VALUE_VERSION ||
+        (p[1] & ~(AGG_FLAG_PAIRS | AGG_FLAG_MIX)) != 0) {
         return -EIO;
     }
     pairs = p[1] & AGG_FLAG_PAIRS;
+    mix = p[1] & AGG_FLAG_MIX;
     nb = (size_t)p[2] | (size_t)p[3] << 8;
     v->observations = get_le32(p + 4);
     v->index_n = get_le32(p + 8);
@@ -350,6 +389,20 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
             v->pairs[i] = get_le32(p + 4 * i);
         }
         p += AGG_V1_PAIRS;
+    }
+    memset(v->mix, 0, sizeof(v->mix));
+    memset(v->mix_q, 0, sizeof(v->mix_q));
+    if (mix) {
+        if ((size_t)(end - p) < AGG_V1_MIX) {
+            return -EIO;
+        }
+        for (int i = 0; i < AGG_NMIX; i++) {
+            v->mix[i] = get_le32(p + 4 * i);
+        }
+        for (int i = 0; i < AGG_NMIXQ; i++) {
+            v->mix_q[i] = get_f64(p + 4 * AGG_NMIX + 8 * i);
+        }
+        p += AGG_V1_MIX;
     }
     if (nb > (size_t)(end - p) / (2 + AGG_V1_BEH)) {
         /* More behaviours than the bytes left could hold. */
@@ -448,6 +501,18 @@ void agg_week_view_set(struct agg_week_view *wv, const struct agg_val *v)
     if (any_pair(v)) {
         wv->w.n_pairs = AGG_NPAIRS;
         wv->w.pairs = wv->pairs;
+    }
+    if (any_mix(v)) {
+        for (int i = 0; i < AGG_NMIX; i++) {
+            wv->mix[i] = (uint64_t)v->mix[i];
+        }
+        for (int i = 0; i < AGG_NMIXQ; i++) {
+            wv->mix_q[i] = v->mix_q[i];
+        }
+        wv->w.n_mix = AGG_NMIX;
+        wv->w.mix = wv->mix;
+        wv->w.n_mix_q = AGG_NMIXQ;
+        wv->w.mix_q = wv->mix_q;
     }
 }
 
@@ -807,7 +872,29 @@ void agg_week_clear(Coachq__V1__AggWeek *w)
     free(w->behaviours);
     free(w->markers);
     free(w->pairs);
+    free(w->mix);
+    free(w->mix_q);
     *w = init;
+}
+
+/* Grows a double array of dst to n entries (zero-filled). */
+static int grow_f64(double **arr, size_t *have, size_t n)
+{
+    double *a;
+
+    if (*have >= n) {
+        return 0;
+    }
+    a = realloc(*arr, n * sizeof(*a));
+    if (a == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = *have; i < n; i++) {
+        a[i] = 0;
+    }
+    *arr = a;
+    *have = n;
+    return 0;
 }
 
 /* Grows a uint64 array of dst to n entries (zero-filled). */
@@ -870,7 +957,9 @@ int agg_week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
         db->proficient += sb->proficient;
     }
     if (grow_u64(&dst->markers, &dst->n_markers, src->n_markers) != 0 ||
-        grow_u64(&dst->pairs, &dst->n_pairs, src->n_pairs) != 0) {
+        grow_u64(&dst->pairs, &dst->n_pairs, src->n_pairs) != 0 ||
+        grow_u64(&dst->mix, &dst->n_mix, src->n_mix) != 0 ||
+        grow_f64(&dst->mix_q, &dst->n_mix_q, src->n_mix_q) != 0) {
         return -ENOMEM;
     }
     agg_week_add_counts(dst, src);
@@ -884,6 +973,12 @@ void agg_week_add_counts(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *sr
     }
     for (size_t i = 0; i < src->n_pairs && i < dst->n_pairs; i++) {
         dst->pairs[i] += src->pairs[i];
+    }
+    for (size_t i = 0; i < src->n_mix && i < dst->n_mix; i++) {
+        dst->mix[i] += src->mix[i];
+    }
+    for (size_t i = 0; i < src->n_mix_q && i < dst->n_mix_q; i++) {
+        dst->mix_q[i] += src->mix_q[i];
     }
     dst->observations += src->observations;
     dst->seconds += src->seconds;

@@ -61,6 +61,10 @@
  *       56     8  u64 seconds
  *       64    24  f64 index_sum, index_sumsq, self_assess_s_sum (IEEE 754)
  *       88   (64) u32 pairs[16] when flags bit 0: (mine-1)*4 + (peer's-1)
+ *           (124) the coaching mix when flags bit 1 (AGG_MIX_*): u32 mix[15]
+ *                 (sessions by focus, those with a quality index by
+ *                 focus, sessions by session type), then f64 mix_q[8] (the
+ *                 quality index summed by focus, and its squares)
  *             ...  per behaviour: u8 id length (1..64), the id (no NUL),
  *                  u32 count, u32 sum of scores, u32 sum of squared scores,
  *                  u32 proficient (scores are whole numbers 1..4, so the
@@ -115,6 +119,24 @@ enum agg_scope {
 #define AGG_VALUE_VERSION 1
 #define AGG_CONTRIB_VERSION 1
 #define AGG_NMARKERS 8 /* MarkerKind values 0..7 */
+
+/* The coaching mix in an AggWeek (mix and mix_q): sessions by focus, those
+ * of them with a quality index, and sessions by session type; the quality
+ * index summed by focus, and its squares. */
+#define AGG_NFOCUS 4 /* CoachingFocus values 0..3 */
+#define AGG_NTYPES 7 /* SessionType values 0..6 */
+#define AGG_MIX_FOCUS 0
+#define AGG_MIX_FOCUS_QN AGG_NFOCUS
+#define AGG_MIX_TYPE (2 * AGG_NFOCUS)
+#define AGG_NMIX (2 * AGG_NFOCUS + AGG_NTYPES)
+#define AGG_MIXQ_SUM 0
+#define AGG_MIXQ_SUMSQ AGG_NFOCUS
+#define AGG_NMIXQ (2 * AGG_NFOCUS)
+
+/* The format of the aggregates a store holds, kept in its meta database
+ * (key "agg_format"): a store opened with another one has its aggregates
+ * rebuilt from its records (agg_format_check()). 2 adds the coaching mix. */
+#define AGG_FORMAT 2
 
 /* The Monday (a day number, days since 1970-01-01) of the ISO week that day
  * falls in. */
@@ -202,5 +224,12 @@ int agg_verify(struct store *s, int repair, agg_diff_cb cb, void *arg,
 /* Deletes every aggregate and rebuilds them from the records, in the
  * caller's write transaction (used when a store is upgraded from a schema before 4). */
 int agg_rebuild_txn(struct store_txn *t);
+
+/* At every open, in the caller's write transaction: a store whose
+ * aggregates are of another format than AGG_FORMAT (meta "agg_format") and
+ * that holds any has them rebuilt from its records (unless rebuilt is set:
+ * the caller just did), then the format is recorded. Returns 0 or a
+ * STORE_TXN_ABORT() code. */
+int agg_format_check(struct store_txn *t, int rebuilt);
 
 #endif

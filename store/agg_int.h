@@ -64,6 +64,8 @@ struct agg_val {
     int64_t actions;
     int64_t double_coded;
     int64_t pairs[AGG_NPAIRS];
+    int64_t mix[AGG_NMIX];   /* the coaching mix (agg.h, AGG_MIX_*) */
+    double mix_q[AGG_NMIXQ]; /* its quality sums by focus */
 };
 
 /* Frees v's behaviours and zeroes it. */
@@ -111,6 +113,8 @@ struct agg_week_view {
     size_t cap;
     uint64_t markers[AGG_NMARKERS];
     uint64_t pairs[AGG_NPAIRS];
+    uint64_t mix[AGG_NMIX];
+    double mix_q[AGG_NMIXQ];
 };
 
 /* Makes room for nb behaviours. Returns 0 or -ENOMEM. */

@@ -242,6 +242,39 @@ int agg_rebuild_txn(struct store_txn *t)
     return rc;
 }
 
+int agg_format_check(struct store_txn *t, int rebuilt)
+{
+    static const char key[] = "agg_format";
+    uint8_t want[4];
+    MDB_val v;
+    MDB_stat st;
+    int rc;
+
+    keys_put_be32(want, AGG_FORMAT);
+    rc = store_txn_get_raw(t, t->s->dbi_meta, (const uint8_t *)key, sizeof(key) - 1, &v);
+    if (rc == 0 && v.mv_size == 4 && memcmp(v.mv_data, want, 4) == 0) {
+        return 0;
+    }
+    if (rc != 0 && rc != -ENOENT) {
+        return rc;
+    }
+    rc = mdb_stat(t->txn, t->s->dbi_agg, &st);
+    if (rc != 0) {
+        return STORE_TXN_ABORT(rc);
+    }
+    if (!rebuilt && st.ms_entries > 0) {
+        /* Values written before the mix have none: every value is made
+         * again from the records, as a schema upgrade does. */
+        rc = agg_rebuild_txn(t);
+        if (rc != 0) {
+            return rc;
+        }
+        log_event(LOG_INFO, "agg_format_upgraded", "to=%d", AGG_FORMAT);
+    }
+    return store_txn_put_raw(t, t->s->dbi_meta, (const uint8_t *)key, sizeof(key) - 1, want, 4,
+                             NULL);
+}
+
 static int near(double a, double b)
 {
     double m = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
@@ -297,6 +330,16 @@ static void val_diff(const struct agg_val *s, const struct agg_val *r, char *out
         if (s->markers[i] != r->markers[i]) {
             describe(out, outlen, "markers[%d] %" PRId64 ", rebuilt %" PRId64, i, s->markers[i],
                      r->markers[i]);
+        }
+    }
+    for (int i = 0; i < AGG_NMIX; i++) {
+        if (s->mix[i] != r->mix[i]) {
+            describe(out, outlen, "mix[%d] %" PRId64 ", rebuilt %" PRId64, i, s->mix[i], r->mix[i]);
+        }
+    }
+    for (int i = 0; i < AGG_NMIXQ; i++) {
+        if (!near(s->mix_q[i], r->mix_q[i])) {
+            describe(out, outlen, "mix_q[%d] %.6g, rebuilt %.6g", i, s->mix_q[i], r->mix_q[i]);
         }
     }
     for (int i = 0; i < AGG_NPAIRS; i++) {

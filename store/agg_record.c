@@ -428,6 +428,12 @@ int agg_record_values(const Coachq__V1__Observation *o, struct agg_val *v)
     }
     v->observations = 1;
     v->seconds = o->duration_s;
+    if ((unsigned)o->focus < AGG_NFOCUS) {
+        v->mix[AGG_MIX_FOCUS + o->focus] = 1;
+    }
+    if ((unsigned)o->session_type < AGG_NTYPES) {
+        v->mix[AGG_MIX_TYPE + o->session_type] = 1;
+    }
     for (size_t i = 0; i < o->n_markers; i++) {
         const Coachq__V1__Marker *m = o->markers[i];
 
@@ -445,6 +451,11 @@ int agg_record_values(const Coachq__V1__Observation *o, struct agg_val *v)
         v->index_n = 1;
         v->index_sum = q;
         v->index_sumsq = q * q;
+        if ((unsigned)o->focus < AGG_NFOCUS) {
+            v->mix[AGG_MIX_FOCUS_QN + o->focus] = 1;
+            v->mix_q[AGG_MIXQ_SUM + o->focus] = q;
+            v->mix_q[AGG_MIXQ_SUMSQ + o->focus] = q * q;
+        }
     }
     if (self_ms >= 0) {
         v->self_n = 1;

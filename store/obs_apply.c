@@ -729,7 +729,8 @@ static int obs_migrate_actions(struct store_txn *t)
     return rc;
 }
 
-/* The schema hook (store_upgrade_cb): the records of a store from before
+/* The schema hook (store_upgrade_cb), at every open (from_version 0: the
+ * store's schema is current): the records of a store from before
  * schema 6 are keyed by sequence number (obs_migrate_seq()), then the
  * aggregates of a store from before schema 7 are rebuilt from its records
  * (agg.h): before 4 they missed scopes or counted double coding per pair,
@@ -738,14 +739,19 @@ static int obs_migrate_actions(struct store_txn *t)
 static int obs_upgrade(struct store_txn *t, uint32_t from_version)
 {
     int rc = 0;
+    int rebuilt = 0;
 
-    if (from_version < 6) {
+    if (from_version != 0 && from_version < 6) {
         rc = obs_migrate_seq(t);
     }
-    if (rc == 0 && from_version < 7) {
+    if (rc == 0 && from_version != 0 && from_version < 7) {
         rc = agg_rebuild_txn(t);
+        rebuilt = rc == 0;
     }
-    if (rc == 0 && from_version < 8) {
+    if (rc == 0) {
+        rc = agg_format_check(t, rebuilt);
+    }
+    if (rc == 0 && from_version != 0 && from_version < 8) {
         rc = obs_migrate_actions(t);
     }
     return rc;

@@ -431,7 +431,9 @@ static int store_init_schema(struct store *s)
     if (rc != 0) {
         goto out;
     }
-    if (upgrade_from != 0 && s->hooks.upgrade != NULL) {
+    if (s->hooks.upgrade != NULL) {
+        /* Also at the current schema (upgrade_from 0): the hook checks
+         * what is versioned apart from the schema (agg_format_check()). */
         struct store_txn t = {s, txn, 1, NULL, {NULL, NULL, ""}};
 
         rc = s->hooks.upgrade(&t, upgrade_from);

@@ -24,8 +24,9 @@
  * A block "store UNTIL_DAY MANAGERS OBSERVERS" ... "end" builds a store
  * (people, training, observations; see store_block()) in a temporary
  * directory and prints the Programme impact and Observer reliability
- * dashboards as JSON, each as a line "json LENGTH" and LENGTH bytes (then
- * a newline); a block that fails prints "err CODE".
+ * dashboards, then Manager detail of each manager, as JSON, each as a line
+ * "json LENGTH" and LENGTH bytes (then a newline); a block that fails
+ * prints "err CODE".
  */
 #include <errno.h>
 #include <math.h>
@@ -39,6 +40,7 @@
 
 #include <cmocka.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "dash.h"
 #include "dashfmt.h"
@@ -322,6 +324,10 @@ static int observe(struct store *s, size_t n)
     snprintf(observer, sizeof(observer), "obs.%d", (int)tok[0]);
     snprintf(coach, sizeof(coach), "flm.%d", (int)tok[1]);
     testutil_obs_make(&o, coach, "rep.1", (int64_t)tok[2] * 86400 + (int64_t)tok[3] * 3600);
+    /* The coaching mix follows the hour (stats_reference.py does the
+     * same): focus 1 + hour % 3, session type 1 + (hour / 3) % 6. */
+    o.o.focus = (Coachq__V1__CoachingFocus)(1 + (int)tok[3] % 3);
+    o.o.session_type = (Coachq__V1__SessionType)(1 + ((int)tok[3] / 3) % 6);
     for (size_t i = 0; i < REF_NB; i++) {
         o.r[i].score = (uint32_t)tok[4 + i];
         o.r[i].not_applicable = tok[4 + i] == 0;
@@ -329,14 +335,18 @@ static int observe(struct store *s, size_t n)
     return testutil_store_submit(s, &o.o, observer, ((int64_t)tok[2] + 1) * 86400 * 1000);
 }
 
-static int print_dash(struct store *s, int kind, int32_t until_day)
+/* Prints the dashboard kind (about subject: NULL for none) as the lead
+ * sees it, as "json SIZE" and the JSON. */
+static int print_dash_of(struct store *s, int kind, const char *subject, int32_t until_day)
 {
     struct dash *d = NULL;
     struct buf out;
+    struct testutil_dash_req q = {"lead.a", AUTH_LEAD, kind, subject,
+                                  NULL,     until_day, NULL, (int64_t)until_day * 86400 + 43200};
     int rc;
 
     buf_init(&out, 64u * 1024 * 1024);
-    rc = testutil_dash_as_lead(s, kind, until_day, 0, (int64_t)until_day * 86400 + 43200, &d);
+    rc = testutil_dash_build(s, &q, &d, NULL);
     if (rc == 0) {
         rc = dashfmt_json(dash_message(d), &out);
     }
@@ -348,6 +358,11 @@ static int print_dash(struct store *s, int kind, int32_t until_day)
     buf_free(&out);
     dash_free(d);
     return rc;
+}
+
+static int print_dash(struct store *s, int kind, int32_t until_day)
+{
+    return print_dash_of(s, kind, NULL, until_day);
 }
 
 /*
@@ -398,6 +413,14 @@ static int store_block(size_t n, char *line, size_t cap)
     }
     if (rc == 0) {
         rc = print_dash(f->s, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS, until_day);
+    }
+    /* Manager detail of every manager: the coaching mix and quality by
+     * focus. */
+    for (int i = 0; i < org.managers && rc == 0; i++) {
+        char id[32];
+
+        snprintf(id, sizeof(id), "flm.%d", i);
+        rc = print_dash_of(f->s, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER, id, until_day);
     }
     testutil_store_fx_free(f);
     return rc;

@@ -819,6 +819,114 @@ def observers_reference(case, dash):
 
 # ---- Running it -----------------------------------------------------------
 
+def focus_of(hour):
+    """The focus stats_ref_dump gives a session at hour (1 process, 2 skill,
+    3 human), and its session type (1..6)."""
+    return 1 + hour % 3, 1 + (hour // 3) % 6
+
+
+FOCI = {1: "Process", 2: "Skill", 3: "Human"}
+TYPES = {1: "Deal review", 2: "Call review", 3: "Pipeline review", 4: "Account plan",
+         5: "Skill practice", 6: "Personal check-in"}
+PRIVACY_MIN = 5
+
+
+def quality_of(s):
+    sc = [x for x in s if x != 0]
+    return float(np.mean(sc)) if sc else None
+
+
+def expect_share(stat, tag, cell, part, n):
+    expect_fig(stat, tag, cell, None if n == 0 else 100.0 * part / n, n)
+
+
+def mix_shift_reference(case, dash):
+    """Programme impact's mix-shift: trained managers' sessions before and
+    from their completion week, the not yet trained before and from the
+    median completion week, over the 52 weeks; numpy on the records."""
+    managers, observers, completed, obs = case
+    until_m = monday(UNTIL)
+    first = until_m - 51 * 7
+    cweek = {m: monday(d) for m, d in completed.items() if d <= UNTIL}
+    trained_weeks = sorted(w for w in cweek.values() if w > first)
+    median = trained_weeks[len(trained_weeks) // 2] if trained_weeks else None
+    groups = {k: {"managers": set(), "focus": np.zeros(4), "type": np.zeros(7)}
+              for k in ("tb", "ta", "ub", "ua")}
+    for o, m, d, h, s in obs:
+        if monday(d) < first:
+            continue
+        cw = cweek.get(m)
+        if cw is not None and cw <= first:
+            continue
+        if cw is None and median is None:
+            continue
+        split = cw if cw is not None else median
+        key = ("t" if cw is not None else "u") + ("b" if monday(d) < split else "a")
+        f, t = focus_of(h)
+        groups[key]["managers"].add(m)
+        groups[key]["focus"][f] += 1
+        groups[key]["type"][t] += 1
+    table = next(t for t in dash["tables"] if t["id"] == "mix-shift")
+    names = {"tb": "Trained: before training", "ta": "Trained: after training",
+             "ub": "Not yet trained: before the median training week",
+             "ua": "Not yet trained: from the median training week"}
+    for key, label in names.items():
+        row = cell_of(table, label)
+        g = groups[key]
+        chk.eq("mix shift managers", label, row["Managers"]["value"], len(g["managers"]))
+        if len(g["managers"]) < PRIVACY_MIN:
+            chk.eq("mix shift small group", label, row["Process"]["text"], "group too small")
+            continue
+        n = int(g["focus"].sum())
+        for f, name in FOCI.items():
+            expect_share("mix shift focus share", label, row[name], g["focus"][f], n)
+        for t, name in TYPES.items():
+            expect_share("mix shift type share", label, row[name], g["type"][t], n)
+
+
+def manager_mix_reference(case, m, dash):
+    """Manager detail's mix-focus, mix-type and quality-focus for manager
+    m over the 12 weeks: shares by numpy, quality by focus with
+    scipy.stats.t.interval on the observations' quality indexes."""
+    managers, observers, completed, obs = case
+    until_m = monday(UNTIL)
+    first = until_m - 11 * 7
+    focus = np.zeros(4)
+    types = np.zeros(7)
+    q = {f: [] for f in FOCI}
+    for o, mm, d, h, s in obs:
+        if mm != m or monday(d) < first:
+            continue
+        f, t = focus_of(h)
+        focus[f] += 1
+        types[t] += 1
+        v = quality_of(s)
+        if v is not None:
+            q[f].append(v)
+    tables = {t["id"]: t for t in dash["tables"]}
+    tag = f"flm.{m}"
+    n = int(focus.sum())
+    row = dict(zip(tables["mix-focus"]["columns"], tables["mix-focus"]["rows"][0]))
+    chk.eq("mix sessions", tag, row["Sessions observed"]["value"], n)
+    for f, name in FOCI.items():
+        expect_share("mix focus share", tag, row[name], focus[f], n)
+    row = dict(zip(tables["mix-type"]["columns"], tables["mix-type"]["rows"][0]))
+    for t, name in TYPES.items():
+        expect_share("mix type share", tag, row[name], types[t], n)
+    row = dict(zip(tables["quality-focus"]["columns"], tables["quality-focus"]["rows"][0]))
+    for f, name in FOCI.items():
+        x = np.array(q[f])
+        k = len(x)
+        mean = float(x.mean()) if k else None
+        lo = hi = None
+        if k >= 2:
+            se = st.sem(x)
+            lo, hi = (mean, mean) if se == 0 else st.t.interval(0.95, k - 1, loc=mean, scale=se)
+        expect_fig("quality by focus: mean", tag, row[name], mean, k)
+        expect_fig("quality by focus: t-interval", tag, row[name + " 95% CI low"], lo, k)
+        expect_fig("quality by focus: t-interval", tag, row[name + " 95% CI high"], hi, k)
+
+
 def main():
     dump = sys.argv[1]
     simple = []
@@ -860,7 +968,7 @@ def main():
          "corr": lambda: corr_check(case, got)}[kind]()
     for block, case in stores:
         dashes = []
-        for _ in range(2):
+        for _ in range(2 + case[0]):
             nl = out.index(b"\n", pos)
             head = out[pos:nl].decode()
             pos = nl + 1
@@ -870,9 +978,12 @@ def main():
             size = int(head.split()[1])
             dashes.append(json.loads(out[pos:pos + size]))
             pos += size + 1
-        if len(dashes) == 2:
+        if len(dashes) == 2 + case[0]:
             programme_reference(case, dashes[0])
             observers_reference(case, dashes[1])
+            mix_shift_reference(case, dashes[0])
+            for m in range(case[0]):
+                manager_mix_reference(case, m, dashes[2 + m])
     for size, n in crowded.items():
         chk.eq(f"sessions with {size} observers in the store cases", "all", n > 0, True)
     # The exact quantile, for a sample: mpmath at 40 digits.

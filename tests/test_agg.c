@@ -1008,6 +1008,175 @@ static void test_schema_upgrade(void **state)
     assert_int_equal(r.differences, 0);
 }
 
+/* ---- The coaching mix (agg.h, AGG_MIX_*) -------------------------------- */
+
+/* A value with the mix stores it after the pairs, behind flag bit 1, and
+ * reads it back; one without stores nothing of it. */
+static void test_value_mix(void **state)
+{
+    struct agg_val v, d;
+    uint8_t buf[1024], bad[1024];
+    size_t n;
+
+    (void)state;
+    memset(&v, 0, sizeof(v));
+    memset(&d, 0, sizeof(d));
+    v.observations = 3;
+    v.pairs[0] = 1;
+    v.mix[AGG_MIX_FOCUS + 2] = 3;
+    v.mix[AGG_MIX_FOCUS_QN + 2] = 2;
+    v.mix[AGG_MIX_TYPE + 5] = 3;
+    v.mix_q[AGG_MIXQ_SUM + 2] = 5.5;
+    v.mix_q[AGG_MIXQ_SUMSQ + 2] = 15.25;
+    n = agg_val_size(&v);
+    assert_int_equal(n, 88 + 64 + 124);
+    assert_int_equal(agg_val_encode(&v, buf, n), 0);
+    assert_int_equal(buf[1], 3);
+    assert_int_equal(agg_val_decode(&d, buf, n), 0);
+    assert_int_equal(d.pairs[0], 1);
+    assert_int_equal(d.mix[AGG_MIX_FOCUS + 2], 3);
+    assert_int_equal(d.mix[AGG_MIX_FOCUS_QN + 2], 2);
+    assert_int_equal(d.mix[AGG_MIX_TYPE + 5], 3);
+    assert_int_equal(d.mix[AGG_MIX_FOCUS + 1], 0);
+    assert_true(d.mix_q[AGG_MIXQ_SUM + 2] == 5.5 && d.mix_q[AGG_MIXQ_SUMSQ + 2] == 15.25);
+    for (size_t cut = 0; cut < n; cut++) {
+        assert_int_equal(agg_val_decode(&d, buf, cut), -EIO);
+    }
+    memcpy(bad, buf, n);
+    bad[1] = 7; /* an unknown flag */
+    assert_int_equal(agg_val_decode(&d, bad, n), -EIO);
+    /* The stored form of a value written before the mix (no flag) still
+     * reads, with no mix. */
+    memset(v.mix, 0, sizeof(v.mix));
+    memset(v.mix_q, 0, sizeof(v.mix_q));
+    n = agg_val_size(&v);
+    assert_int_equal(n, 88 + 64);
+    assert_int_equal(agg_val_encode(&v, buf, n), 0);
+    assert_int_equal(buf[1], 1);
+    d.mix[0] = 9;
+    assert_int_equal(agg_val_decode(&d, buf, n), 0);
+    assert_int_equal(d.mix[0], 0);
+    v.mix[AGG_MIX_TYPE] = -1;
+    assert_int_equal(agg_val_encode(&v, buf, agg_val_size(&v)), -ERANGE);
+    agg_val_free(&v);
+    agg_val_free(&d);
+}
+
+/* Turns the closed store in dir into one written before the mix: every
+ * value loses its mix and the format key goes. */
+static void strip_mix(const char *dir)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, agg;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    struct agg_val a;
+    uint8_t buf[4096];
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
+    k.mv_data = (void *)"agg_format";
+    k.mv_size = strlen("agg_format");
+    assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
+    assert_int_equal(keys_get_be32(v.mv_data), AGG_FORMAT);
+    assert_int_equal(mdb_del(txn, meta, &k, NULL), 0);
+    assert_int_equal(mdb_cursor_open(txn, agg, &cur), 0);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        size_t n;
+
+        assert_int_equal(agg_val_decode(&a, v.mv_data, v.mv_size), 0);
+        memset(a.mix, 0, sizeof(a.mix));
+        memset(a.mix_q, 0, sizeof(a.mix_q));
+        n = agg_val_size(&a);
+        assert_true(n <= sizeof(buf));
+        assert_int_equal(agg_val_encode(&a, buf, n), 0);
+        v.mv_data = buf;
+        v.mv_size = n;
+        assert_int_equal(mdb_cursor_put(cur, &k, &v, MDB_CURRENT), 0);
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(cur);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    agg_val_free(&a);
+}
+
+/* Sessions by focus and type, and the quality index by focus, in every
+ * scope of the session; an amendment moves its session to its new focus;
+ * a store written before the mix gets it when opened, and verify agrees. */
+static void test_mix(void **state)
+{
+    struct fixture *f = *state;
+    struct agg_verify_result r;
+    struct weeks ws;
+    struct tobs a, b, c;
+    const Coachq__V1__AggWeek *w;
+    const int sk = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_SKILL;
+    const int pr = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_PROCESS;
+    const int cr = COACHQ__V1__SESSION_TYPE__SESSION_TYPE_CALL_REVIEW;
+    const int dr = COACHQ__V1__SESSION_TYPE__SESSION_TYPE_DEAL_REVIEW;
+
+    /* a: process, deal review (testutil's); b: skill, call review. Both
+     * score 2 and 3 alternately with one behaviour not applicable. */
+    tobs_make(&a, "flm.cara", "rep.ida", T0);
+    assert_int_equal(submit(f->s, "alice", &a.t.o), 0);
+    tobs_make(&b, "flm.cara", "rep.ida", T0 + 3600);
+    b.t.o.focus = sk;
+    b.t.o.session_type = cr;
+    assert_int_equal(submit(f->s, "alice", &b.t.o), 0);
+    w = one_week(f->s, AGG_COACH, "flm.cara", 0, &ws);
+    assert_int_equal(w->n_mix, AGG_NMIX);
+    assert_int_equal(w->n_mix_q, AGG_NMIXQ);
+    assert_int_equal(w->mix[AGG_MIX_FOCUS + pr], 1);
+    assert_int_equal(w->mix[AGG_MIX_FOCUS + sk], 1);
+    assert_int_equal(w->mix[AGG_MIX_FOCUS_QN + sk], 1);
+    assert_int_equal(w->mix[AGG_MIX_TYPE + dr], 1);
+    assert_int_equal(w->mix[AGG_MIX_TYPE + cr], 1);
+    assert_true(w->mix_q[AGG_MIXQ_SUM + sk] > 1 && w->mix_q[AGG_MIXQ_SUM + sk] < 4);
+    assert_true(fabs(w->mix_q[AGG_MIXQ_SUM + sk] + w->mix_q[AGG_MIXQ_SUM + pr] - w->index_sum) <
+                1e-9);
+    weeks_free(&ws);
+    w = one_week(f->s, AGG_LINE_COACH, "slm.eve/flm.cara", 0, &ws);
+    assert_int_equal(w->mix[AGG_MIX_FOCUS + sk], 1);
+    weeks_free(&ws);
+    /* b amended to human coaching: skill empties, human has it. */
+    tobs_make(&c, "flm.cara", "rep.ida", T0 + 3600);
+    c.t.o.focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_HUMAN;
+    c.t.o.session_type = cr;
+    c.t.o.amends.data = b.t.id;
+    c.t.o.amends.len = 16;
+    assert_int_equal(submit(f->s, "alice", &c.t.o), 0);
+    w = one_week(f->s, AGG_COACH, "flm.cara", 0, &ws);
+    assert_int_equal(w->observations, 2);
+    assert_int_equal(w->mix[AGG_MIX_FOCUS + sk], 0);
+    assert_int_equal(w->mix[AGG_MIX_FOCUS_QN + sk], 0);
+    assert_true(w->mix_q[AGG_MIXQ_SUM + sk] == 0);
+    assert_int_equal(w->mix[AGG_MIX_FOCUS + COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_HUMAN], 1);
+    weeks_free(&ws);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 0);
+    /* A store from before the mix: verify sees what is missing, and the
+     * next open rebuilds it. */
+    close_store(f->s);
+    f->s = NULL;
+    strip_mix(f->dir);
+    f->s = open_store_policy(f->dir, 1);
+    w = one_week(f->s, AGG_COACH, "flm.cara", 0, &ws);
+    assert_int_equal(w->mix[AGG_MIX_FOCUS + pr], 1);
+    assert_int_equal(w->mix[AGG_MIX_TYPE + cr], 1);
+    weeks_free(&ws);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 0);
+}
+
 /* Schema 3 counted a double-coded observation once per peer: opening a
  * schema 3 store rebuilds the aggregates with one count per observation. */
 static void test_schema3_upgrade(void **state)
@@ -1771,6 +1940,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_backdated_import_refreshes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crowded_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crowded_sessions_verify, setup, teardown),
+        cmocka_unit_test(test_value_mix),
+        cmocka_unit_test_setup_teardown(test_mix, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
  * bad row.
  */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -157,6 +158,97 @@ static size_t json_column(json_t *t, const char *name)
     }
     fail_msg("no column '%s'", name);
     return 0;
+}
+
+/* Writes an observation of flm.cara as JSON into path: focus skill, a
+ * call review, started ago seconds before now, every behaviour scored
+ * score. */
+static void write_skill_obs(const char *path, int64_t ago, int score)
+{
+    static const char *const ids[] = {
+        "collaborative",     "regular-cadence",    "consistent-framework",
+        "buyers-view",       "looks-for-evidence", "elicits-critical-thinking",
+        "praises-insight",   "objective-curious",  "doesnt-take-over",
+        "documents-actions",
+    };
+    time_t at = time(NULL) - (time_t)ago;
+    struct tm tm;
+    char when[32];
+    FILE *out = fopen(path, "w");
+
+    assert_non_null(out);
+    gmtime_r(&at, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(out,
+            "{\"rubric\": \"coaching-conversation\", \"rubric_version\": 1, \"coach\": "
+            "\"flm.cara\", \"coachee\": \"rep.ida\", \"session_type\": \"call_review\", "
+            "\"focus\": \"skill\", \"started_at\": \"%s\", \"duration_min\": 30, \"ratings\": [",
+            when);
+    for (size_t i = 0; i < 10; i++) {
+        fprintf(out,
+                "%s{\"behaviour\": \"%s\", \"score\": %d, \"evidence\": \"Asked the rep "
+                "to replay the call's opening.\"}",
+                i ? ", " : "", ids[i], score);
+    }
+    fputs("]}\n", out);
+    assert_int_equal(fclose(out), 0);
+}
+
+/* The coaching mix end to end: observations submitted by the client
+ * library and by `coachq submit` from JSON, read back by `coachq dashboard`
+ * as JSON, CSV and text through a real coachqd. */
+static void test_dashboard_mix(void **state)
+{
+    json_error_t je;
+    json_t *j;
+    json_t *t;
+    json_t *cara;
+    char path[700];
+
+    (void)state;
+    submit_cara(); /* four process deal reviews, each of quality 2.5 */
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/skill-%d.json", f.dir, i);
+        write_skill_obs(path, (int64_t)(i + 1) * 86400 + 3600, 2 + i);
+        CQ(0, "alice", "submit", path);
+        assert_non_null(strstr(f.out, "STORED"));
+    }
+    CQ(0, "slm.eve", "dashboard", "managers", "--json");
+    j = json_loads(f.out, 0, &je);
+    assert_non_null(j);
+    t = json_table(j, "mix-focus");
+    assert_non_null(t);
+    cara = json_row_of(t, "flm.cara");
+    assert_non_null(cara);
+    assert_int_equal(json_number_value(json_object_get(
+                         json_array_get(cara, json_column(t, "Sessions observed")), "value")),
+                     7);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(cara, json_column(t, "Skill")), "text")),
+        "43%");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(cara, json_column(t, "Process")), "text")),
+        "57%");
+    /* Skill sessions of quality 2, 3 and 4: mean 3, and the interval of
+     * scipy.stats.t.interval(0.95, 2, loc=3, scale=sem([2, 3, 4])). */
+    t = json_table(j, "quality-focus");
+    cara = json_row_of(t, "flm.cara");
+    assert_non_null(cara);
+    assert_true(fabs(json_number_value(json_object_get(
+                         json_array_get(cara, json_column(t, "Skill 95% CI low")), "value")) -
+                     0.5158622881562471) < 1e-9);
+    assert_true(fabs(json_number_value(json_object_get(
+                         json_array_get(cara, json_column(t, "Skill 95% CI high")), "value")) -
+                     5.484137711843752) < 1e-9);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(cara, json_column(t, "Skill")), "n")), 3);
+    assert_non_null(json_table(j, "team-results"));
+    json_decref(j);
+    CQ(0, "slm.eve", "dashboard", "managers", "--csv", "mix-type");
+    assert_non_null(strstr(f.out, "Cara Lind,7,"));
+    CQ(0, "flm.cara", "dashboard", "me", "--width", "200");
+    assert_non_null(strstr(f.out, "Quality by coaching focus"));
+    assert_non_null(strstr(f.out, "correlation, not causation"));
 }
 
 static void test_dashboard_roles(void **state)
@@ -380,6 +472,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dashboard_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outcomes_import, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dashboard_mix, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
