@@ -424,9 +424,21 @@ def test_slow_reader(env, tok, all_lines, template):
                    "Authorization: Bearer %s\r\n\r\n" % tok).encode())
         s.recv(1)
         socks.append(s)
-    time.sleep(1.5)
+    # Each reader's first pages are built (under a read transaction, on
+    # the thread pool) until its connection's write cap is full; then it
+    # stalls holding none. How long the builds take depends on the machine
+    # (a sanitizer build under load takes seconds), so wait for the state
+    # rather than a fixed time, then check that it stays.
+    deadline = time.monotonic() + 60
+    readers = ""
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        readers = env.run(["mdb_stat", "-r", env.data], expect=None).stdout
+        if "(no active readers)" in readers:
+            time.sleep(1.0)
+            readers = env.run(["mdb_stat", "-r", env.data], expect=None).stdout
+            break
     stalled = rss_kib(env.proc.pid)
-    readers = env.run(["mdb_stat", "-r", env.data], expect=None).stdout
     check("(no active readers)" in readers,
           "six stalled readers pin no LMDB read transaction (mdb_stat -r)")
     submit_new(env, template)
