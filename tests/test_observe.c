@@ -22,7 +22,9 @@
  * 80x24; an action agreed with its owner, due date and focus in one
  * session, shown at setup and in the rating phase of the pair's next
  * session (not of another pair's), followed up as done with evidence
- * across a quit and --resume, and done in `coachq actions --json`. The
+ * across a quit and --resume, and done in `coachq actions --json`; a
+ * session that says "not done" after that is refused, and the REFUSED
+ * screen's b goes to its follow-up. The
  * journal's cases (a crash and --resume, full disks, a resumed
  * copy the server has) are test_observe_journal's. Skipped only when tmux
  * is not installed.
@@ -818,7 +820,7 @@ static void test_follow_up(void **state)
     Coachq__V1__StoredObservation *rec;
     const Coachq__V1__Action *a;
     char s[TMUXUTIL_SCREEN_MAX], j[TMUXUTIL_SCREEN_MAX], day[16], want[256];
-    char other_local[700];
+    char other_local[700], b_local[700];
     int64_t today = (int64_t)time(NULL) / 86400;
     json_t *r, *h;
 
@@ -885,6 +887,24 @@ static void test_follow_up(void **state)
     tmuxutil_keys(f, "k2", "y");
     assert_int_equal(tmuxutil_wait_exit(f, "k2"), 1);
 
+    /* Session B of the same pair, on another machine, says "not done" and
+     * is left before it is submitted. */
+    snprintf(b_local, sizeof(b_local), "%s/b", f->dir);
+    tmuxutil_ui_run(f, "kb", "obs.ann", b_local, "", "observe " TMUXUTIL_PRESET, 0);
+    tmuxutil_wait_for(f, "kb", "RUNNING", s, sizeof(s));
+    tmuxutil_key_until(f, "kb", "Enter", "RATING");
+    for (int i = 0; i < 10; i++) {
+        tmuxutil_keys(f, "kb", "3");
+    }
+    tmuxutil_wait_for(f, "kb", "10 of 10 rated", s, sizeof(s));
+    tmuxutil_key_until(f, "kb", "Enter", "FOLLOW-UP");
+    tmuxutil_key_until(f, "kb", "n", "Evidence (what showed it)");
+    tmuxutil_key_until(f, "kb", "Escape", "not changed");
+    tmuxutil_wait_for(f, "kb", "-> not done at", s, sizeof(s));
+    tmuxutil_key_until(f, "kb", "q", "quit?");
+    tmuxutil_keys(f, "kb", "y");
+    assert_int_equal(tmuxutil_wait_exit(f, "kb"), 1);
+
     /* Session 2 of the same pair: the action at setup and in the rating
      * phase, then followed up. */
     tmuxutil_ui_start(f, "k3", "",
@@ -924,6 +944,30 @@ static void test_follow_up(void **state)
     assert_int_equal(tmuxutil_wait_exit(f, "k4"), 0);
     tmuxutil_assert_no_sanitizer_report(f);
 
+    /* Session B resumed: its "not done" would take the action back from
+     * done, which the server refuses; b goes to the follow-up it names,
+     * and done is accepted. */
+    tmuxutil_ui_run(f, "kb2", "obs.ann", b_local, "", "observe --resume", 0);
+    tmuxutil_wait_for(f, "kb2", "-> not done at", s, sizeof(s));
+    assert_non_null(strstr(s, text));
+    tmuxutil_key_until(f, "kb2", "Enter", "AGREED ACTIONS");
+    tmuxutil_key_until(f, "kb2", "Enter", "ready to submit");
+    tmuxutil_keys(f, "kb2", "s");
+    tmuxutil_wait_joined(f, "kb2", "REFUSED", j, sizeof(j));
+    assert_non_null(strstr(j, "follow_ups[0].status"));
+    assert_non_null(strstr(j, "is already done"));
+    tmuxutil_key_until(f, "kb2", "b", "FOLLOW-UP");
+    tmuxutil_wait_for(f, "kb2", "> 1. Rep practises the opener", s, sizeof(s));
+    tmuxutil_key_until(f, "kb2", "d", "Evidence (what showed it)");
+    tmuxutil_text(f, "kb2", "seen in session 2");
+    tmuxutil_key_until(f, "kb2", "Enter", "-> done at");
+    tmuxutil_key_until(f, "kb2", "Enter", "AGREED ACTIONS");
+    tmuxutil_key_until(f, "kb2", "Enter", "REVIEW");
+    tmuxutil_key_until(f, "kb2", "s", "STORED");
+    tmuxutil_keys(f, "kb2", "Enter");
+    assert_int_equal(tmuxutil_wait_exit(f, "kb2"), 0);
+    tmuxutil_assert_no_sanitizer_report(f);
+
     /* The server's record: done, with the evidence in its history. */
     r = action_json(f, text);
     assert_string_equal(json_string_value(json_object_get(r, "status")), "done");
@@ -932,10 +976,12 @@ static void test_follow_up(void **state)
     h = json_object_get(r, "history");
     assert_true(json_is_array(h));
     assert_true(json_array_size(h) >= 1);
-    h = json_array_get(h, json_array_size(h) - 1);
-    assert_string_equal(json_string_value(json_object_get(h, "status")), "done");
-    assert_string_equal(json_string_value(json_object_get(h, "evidence")),
+    assert_int_equal(json_array_size(h), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 0), "status")), "done");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 0), "evidence")),
                         "practised the opener on two calls");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 1), "evidence")),
+                        "seen in session 2");
     json_decref(r);
     check_nothing_left(f);
 }
