@@ -766,12 +766,9 @@ static void draw_rating(struct ui *ui, int rows, int cols)
             putf(y++, 1, cols - 2, attr(ui, ROLE_WARN), "Open actions: not loaded (%s)",
                  ui->ses->open_why);
         } else {
-            char first[VALIDATE_MAX_ACTION + 80];
-
-            record_words(ui->ses->open[0], first, sizeof(first));
             putf(y++, 1, cols - 2, attr(ui, ROLE_ACCENT),
-                 "Open actions %zu, followed up next: %s%s", ui->ses->n_open, first,
-                 ui->ses->n_open > 1 ? "; ..." : "");
+                 "Open actions %zu, followed up next: %s%s", ui->ses->n_open,
+                 ui->ses->open[0]->text, ui->ses->n_open > 1 ? "; ..." : "");
         }
     }
     hline_at(y++, cols);
@@ -823,7 +820,7 @@ static void draw_followups(struct ui *ui, int rows, int cols)
     snprintf(right, sizeof(right), "%zu of %zu followed up", done, n);
     title_bar(ui, cols, "FOLLOW-UP", right);
     put(1, 1, cols - 2, A_NORMAL,
-        "Did the rep (or manager) do what was agreed last time? Optional: Enter goes on.");
+        "Did the rep (or manager) do what was agreed? Optional: Enter goes on.");
     if (ui->ses->open_state < 0) {
         putf(2, 1, cols - 2, attr(ui, ROLE_WARN), "Open actions not loaded (%s)",
              ui->ses->open_why);
@@ -863,9 +860,8 @@ static void draw_followups(struct ui *ui, int rows, int cols)
         }
     }
     hline_at(rows - 3, cols);
-    footer(
-        ui, rows, cols,
-        "d done  p partly  n not done  x dropped  o open  - none  v evidence  Enter next  b back");
+    footer(ui, rows, cols,
+           "d done  p partly  n not done  x dropped  o open  - none  v evidence  Enter on");
 }
 
 /* The rubric's behaviours to pick the selected action's focus from. */
@@ -1079,10 +1075,10 @@ static void draw_review(struct ui *ui, int rows, int cols)
         footer(ui, rows, cols, "any key exits");
     } else if (ui->ses->refused) {
         footer(ui, rows, cols,
-               "s submit  b fix  r ratings  f follow-ups  a actions  c details  ? keys  q leave");
+               "s submit  b fix  r rate  f follow-ups  a actions  c details  ? keys  q leave");
     } else {
         footer(ui, rows, cols,
-               "s submit  r ratings  f follow-ups  a actions  c details  n note  ? keys  q quit");
+               "s submit  r rate  f follow-ups  a actions  c details  n note  ? keys  q quit");
     }
 }
 
