@@ -1002,6 +1002,8 @@ static int load_for_session(struct session *ses, int fresh, char *why, size_t wh
      * be chosen; otherwise it is used when the connection is open anyway,
      * or from the cache, for names. */
     load_people(ses, fresh && (d->coach_id[0] == '\0' || d->coachee_id[0] == '\0'));
+    /* On the same connection, when the pair is known already. */
+    session_open_actions_load(ses);
     session_disconnect(ses);
     return 0;
 }

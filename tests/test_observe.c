@@ -24,7 +24,8 @@
  * session (not of another pair's), followed up as done with evidence
  * across a quit and --resume, and done in `coachq actions --json`; a
  * session that says "not done" after that is refused, and the REFUSED
- * screen's b goes to its follow-up. The
+ * screen's b goes to its follow-up; an amendment shows the follow-up and
+ * changes it to partly done as version 2, history kept. The
  * journal's cases (a crash and --resume, full disks, a resumed
  * copy the server has) are test_observe_journal's. Skipped only when tmux
  * is not installed.
@@ -820,7 +821,7 @@ static void test_follow_up(void **state)
     Coachq__V1__StoredObservation *rec;
     const Coachq__V1__Action *a;
     char s[TMUXUTIL_SCREEN_MAX], j[TMUXUTIL_SCREEN_MAX], day[16], want[256];
-    char other_local[700], b_local[700];
+    char other_local[700], b_local[700], s2_id[UUID_STR_LEN];
     int64_t today = (int64_t)time(NULL) / 86400;
     json_t *r, *h;
 
@@ -942,6 +943,8 @@ static void test_follow_up(void **state)
     tmuxutil_key_until(f, "k4", "s", "STORED");
     tmuxutil_keys(f, "k4", "Enter");
     assert_int_equal(tmuxutil_wait_exit(f, "k4"), 0);
+    tmuxutil_wait_for(f, "k4", "stored: ", s, sizeof(s));
+    snprintf(s2_id, sizeof(s2_id), "%.36s", strstr(s, "stored: ") + strlen("stored: "));
     tmuxutil_assert_no_sanitizer_report(f);
 
     /* Session B resumed: its "not done" would take the action back from
@@ -968,20 +971,45 @@ static void test_follow_up(void **state)
     assert_int_equal(tmuxutil_wait_exit(f, "kb2"), 0);
     tmuxutil_assert_no_sanitizer_report(f);
 
+    /* An amendment of session 2 shows its follow-up, though the action is
+     * no longer open, and changes done to partly done: a new version. */
+    snprintf(want, sizeof(want), "amend %s", s2_id);
+    tmuxutil_ui_run(f, "k5", "obs.ann", f->local, "", want, 0);
+    tmuxutil_key_until(f, "k5", "Enter", "FOLLOW-UP");
+    tmuxutil_wait_for(f, "k5", "-> done at", s, sizeof(s));
+    assert_non_null(strstr(s, text));
+    assert_non_null(strstr(s, "evidence: practised the opener on two calls"));
+    tmuxutil_key_until(f, "k5", "p", "-> partly done at");
+    tmuxutil_key_until(f, "k5", "Enter", "AGREED ACTIONS");
+    tmuxutil_key_until(f, "k5", "Enter", "ready to submit");
+    tmuxutil_key_until(f, "k5", "s", "STORED");
+    tmuxutil_screen(f, "k5", s, sizeof(s));
+    assert_non_null(strstr(s, "version 2)"));
+    tmuxutil_keys(f, "k5", "Enter");
+    assert_int_equal(tmuxutil_wait_exit(f, "k5"), 0);
+    tmuxutil_assert_no_sanitizer_report(f);
+
     /* The server's record: done, with the evidence in its history. */
     r = action_json(f, text);
-    assert_string_equal(json_string_value(json_object_get(r, "status")), "done");
+    /* The amendment said partly done last; the history keeps all three. */
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "partly_done");
     assert_string_equal(json_string_value(json_object_get(r, "owner_kind")), "manager");
     assert_string_equal(json_string_value(json_object_get(r, "coachee")), "rep.ida");
     h = json_object_get(r, "history");
     assert_true(json_is_array(h));
-    assert_true(json_array_size(h) >= 1);
-    assert_int_equal(json_array_size(h), 2);
+    assert_int_equal(json_array_size(h), 3);
     assert_string_equal(json_string_value(json_object_get(json_array_get(h, 0), "status")), "done");
     assert_string_equal(json_string_value(json_object_get(json_array_get(h, 0), "evidence")),
                         "practised the opener on two calls");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(h, 0), "version")), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 1), "status")), "done");
     assert_string_equal(json_string_value(json_object_get(json_array_get(h, 1), "evidence")),
                         "seen in session 2");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 2), "status")),
+                        "partly_done");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 2), "evidence")),
+                        "practised the opener on two calls");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(h, 2), "version")), 2);
     json_decref(r);
     check_nothing_left(f);
 }
