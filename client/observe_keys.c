@@ -1084,10 +1084,6 @@ static void actions_key(struct ui *ui, int is_key, wint_t ch)
         }
         return;
     }
-    if (ui->focus_pick) {
-        focus_key(ui, ch);
-        return;
-    }
     if (action_field_key(ui, ch)) {
         return;
     }

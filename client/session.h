@@ -2,9 +2,10 @@
  * session: the model of one live-scoring session of `coachq observe` and
  * `coachq amend`, without a terminal. It holds the draft observation (a
  * LocalSession whose draft is the Observation), the rubric and the people
- * it is scored against, the clock, the markers, ratings and agreed
- * actions, the phase and its cursor, and the question the session waits
- * on; it journals every change to the local store (localstore.h), talks
+ * it is scored against, the clock, the markers, ratings, agreed actions
+ * and follow-ups (with the pair's open actions from the server), the
+ * phase and its cursor, and the question the session waits on; it
+ * journals every change to the local store (localstore.h), talks
  * to the server for the rubric, the people and the submission, and keeps
  * the outbox. observe_draw.c draws it and observe_keys.c turns keys into
  * calls of this API; tests drive it directly (tests/test_session.c).

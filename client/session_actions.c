@@ -371,6 +371,14 @@ void session_open_actions_load(struct session *ses)
         return;
     }
     session_disconnect(ses);
+    if (l->truncated) {
+        /* Rare (a coach with more actions than one frame holds): say it,
+         * as `coachq actions` does, rather than show a list as complete. */
+        session_say(ses, 1,
+                    "the server's list of %s's open actions was cut; coachq actions --coachee %s "
+                    "--open lists all of this rep's",
+                    ses->d->coach_id, ses->d->coachee_id);
+    }
     if (session_open_actions_take(ses, l) < 0) {
         snprintf(ses->open_why, sizeof(ses->open_why), "out of memory");
         return;

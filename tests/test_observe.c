@@ -22,7 +22,7 @@
  * 80x24; an action agreed with its owner, due date and focus in one
  * session, shown at setup and in the rating phase of the pair's next
  * session (not of another pair's), followed up as done with evidence
- * across a quit and --resume, and done in `coachq actions --json`; a
+ * across a SIGKILL and --resume, and done in `coachq actions --json`; a
  * session that says "not done" after that is refused, and the REFUSED
  * screen's b goes to its follow-up; an amendment shows the follow-up and
  * changes it to partly done as version 2, history kept. The
@@ -822,6 +822,9 @@ static void test_follow_up(void **state)
     const Coachq__V1__Action *a;
     char s[TMUXUTIL_SCREEN_MAX], j[TMUXUTIL_SCREEN_MAX], day[16], want[256];
     char other_local[700], b_local[700], s2_id[UUID_STR_LEN];
+    Coachq__V1__LocalSession *saved;
+    int dead, status;
+    long pid;
     int64_t today = (int64_t)time(NULL) / 86400;
     json_t *r, *h;
 
@@ -911,7 +914,7 @@ static void test_follow_up(void **state)
     tmuxutil_ui_start(f, "k3", "",
                       "--rubric coaching-conversation --coach flm.cara --coachee rep.ida --type "
                       "deal_review",
-                      0);
+                      1);
     tmuxutil_wait_for(f, "k3", "Open actions of this pair: 1", s, sizeof(s));
     assert_non_null(strstr(s, text));
     tmuxutil_key_until(f, "k3", "Enter", "RUNNING");
@@ -928,10 +931,24 @@ static void test_follow_up(void **state)
     tmuxutil_text(f, "k3", "practised the opener on two calls");
     tmuxutil_key_until(f, "k3", "Enter", "follow-up evidence saved");
     tmuxutil_wait_for(f, "k3", "-> done at", s, sizeof(s));
-    /* Quit and resume: the journal kept the follow-up. */
-    tmuxutil_key_until(f, "k3", "q", "quit?");
-    tmuxutil_keys(f, "k3", "y");
-    assert_int_equal(tmuxutil_wait_exit(f, "k3"), 1);
+    /* A crash (SIGKILL; the pane runs coachq itself), then --resume: the
+     * journal kept the follow-up. */
+    tmuxutil_pane_state(f, "k3", &dead, &status, &pid);
+    assert_int_equal(dead, 0);
+    assert_true(pid > 1);
+    assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+    for (int i = 0; i < 200 && !dead; i++) {
+        testutil_sleep_ms(25);
+        tmuxutil_pane_state(f, "k3", &dead, &status, &pid);
+    }
+    assert_int_equal(dead, 1);
+    saved = tmuxutil_saved_session(f);
+    assert_int_equal(saved->phase, 6); /* the follow-up step */
+    assert_int_equal(saved->draft->n_follow_ups, 1);
+    assert_int_equal(saved->draft->follow_ups[0]->status,
+                     COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE);
+    assert_string_equal(saved->draft->follow_ups[0]->evidence, "practised the opener on two calls");
+    coachq__v1__local_session__free_unpacked(saved, NULL);
     tmuxutil_ui_start(f, "k4", "", "--resume", 0);
     tmuxutil_wait_for(f, "k4", "FOLLOW-UP", s, sizeof(s));
     tmuxutil_wait_for(f, "k4", "-> done at", s, sizeof(s));
