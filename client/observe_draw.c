@@ -523,15 +523,17 @@ static void draw_setup(struct ui *ui, int rows, int cols)
     list_top = 10;
     list_rows = rows - 3 - list_top;
     if (step >= SESSION_STEP_TYPE && ui->ses->open_state != 0) {
-        /* The pair is chosen: their open actions below the short lists. */
+        /* The pair is chosen: their open actions below the short lists,
+         * above the rule over the keys (higher when messages take more
+         * than one row). */
+        int bottom = rows - 2 - ui->foot_n;
         int panel =
-            ui->ses->open_state < 0 ? 1 : 2 + (int)(ui->ses->n_open < 4 ? ui->ses->n_open : 4);
+            ui->ses->open_state < 0 ? 1 : 1 + (int)(ui->ses->n_open < 4 ? ui->ses->n_open : 4);
 
-        if (list_rows - panel >= 4) {
-            list_rows -= panel;
+        if (bottom - list_top - panel - 1 >= 3) {
+            list_rows = bottom - list_top - panel - 1;
             hline_at(list_top + list_rows, cols);
-            open_panel(ui, list_top + list_rows + 1, rows - 3, cols);
-            list_rows--;
+            open_panel(ui, list_top + list_rows + 1, bottom, cols);
         }
     }
     y = list_top;

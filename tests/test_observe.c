@@ -25,7 +25,8 @@
  * across a SIGKILL and --resume, and done in `coachq actions --json`; a
  * session that says "not done" after that is refused, and the REFUSED
  * screen's b goes to its follow-up; an amendment shows the follow-up and
- * changes it to partly done as version 2, history kept. The
+ * changes it to partly done as version 2, history kept; offline, the
+ * setup says the open actions are not loaded and the session goes on. The
  * journal's cases (a crash and --resume, full disks, a resumed
  * copy the server has) are test_observe_journal's. Skipped only when tmux
  * is not installed.
@@ -1029,6 +1030,23 @@ static void test_follow_up(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_array_get(h, 2), "version")), 2);
     json_decref(r);
     check_nothing_left(f);
+
+    /* Offline: the setup says so plainly, and the session goes on. */
+    assert_true(testutil_server_stop(&f->srv, SIGKILL) != -1);
+    tmuxutil_ui_start(f, "k6", "",
+                      "--rubric coaching-conversation --coach flm.cara --coachee rep.ida --type "
+                      "deal_review",
+                      0);
+    tmuxutil_wait_joined(f, "k6", "Open actions of this pair: not loaded (offline: cannot connect",
+                         j, sizeof(j));
+    assert_non_null(strstr(j, "the session goes on"));
+    tmuxutil_key_until(f, "k6", "Enter", "RUNNING");
+    tmuxutil_key_until(f, "k6", "Enter", "RATING");
+    tmuxutil_wait_for(f, "k6", "Open actions: not loaded", s, sizeof(s));
+    tmuxutil_key_until(f, "k6", "q", "quit?");
+    tmuxutil_keys(f, "k6", "y");
+    assert_int_equal(tmuxutil_wait_exit(f, "k6"), 1);
+    tmuxutil_assert_no_sanitizer_report(f);
 }
 
 int main(void)
