@@ -1094,6 +1094,9 @@ static void draw_help(struct ui *ui, int rows, int cols)
         "Backspace       delete a search character",
         "Esc             back a step (at the first step: quit)",
         "Ctrl-C          quit; the session is saved",
+        "",
+        "Once coach and coachee are chosen, their open actions from earlier",
+        "sessions show below the list; they are followed up after the ratings.",
         NULL,
     };
     static const char *const live[] = {

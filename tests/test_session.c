@@ -698,6 +698,7 @@ static void test_session_amend_follow_ups(void **state)
     assert_int_equal(
         session_fu_set(f->ses, 0, COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE, f->t0), 0);
     assert_int_equal(session_fu_evidence(f->ses, 0, "did it"), 0);
+    assert_int_equal(session_action_add(f->ses, "call the CFO"), 0);
     orig = session_pb_copy(&f->ses->d->base);
     assert_non_null(orig);
     memcpy(root, orig->id.data, 16);
@@ -713,6 +714,10 @@ static void test_session_amend_follow_ups(void **state)
         fail_msg("amend: %s", why);
     }
     assert_memory_equal(f->ses->d->amends.data, root, 16);
+    /* The amendment keeps the action's id: the server sees the same one. */
+    assert_int_equal(f->ses->d->n_actions, 1);
+    assert_int_equal(f->ses->d->actions[0]->id.len, 16);
+    assert_memory_equal(f->ses->d->actions[0]->id.data, orig->actions[0]->id.data, 16);
     assert_int_equal(f->ses->d->n_follow_ups, 1);
     assert_string_equal(f->ses->d->follow_ups[0]->evidence, "did it");
     /* The server now says 0x11 is done: still listed, as it is followed
