@@ -86,13 +86,14 @@ const struct cli_doc cli_doc_observe = {
     "[OPTIONS]",
     "Scores a live coaching session in a full-screen terminal UI (80x24 or more):\n"
     "setup (rubric, coach, coachee, session type, focus), the live phase (a clock\n"
-    "and one key per marker), the ratings, the agreed actions, then review and\n"
-    "submit. Every keystroke is saved to the local store as it happens, so a\n"
-    "session survives a crash: continue it with --resume. A finished observation\n"
-    "goes to the outbox and is sent at once when the server can be reached; if\n"
-    "not, at the next start or by 'coachq queue flush'. The outbox is sent first\n"
-    "whenever the UI starts (one line says what became of it). Press ? in the UI\n"
-    "for the keys. The setup asks for what the options do not give.\n",
+    "and one key per marker), the ratings, the follow-up of the pair's open\n"
+    "actions from earlier sessions, the agreed actions (owner, due date, focus),\n"
+    "then review and submit. Every keystroke is saved to the local store as it\n"
+    "happens, so a session survives a crash: continue it with --resume. A finished\n"
+    "observation goes to the outbox and is sent at once when the server can be\n"
+    "reached; if not, at the next start or by 'coachq queue flush'. The outbox is\n"
+    "sent first whenever the UI starts (one line says what became of it). Press ?\n"
+    "in the UI for the keys. The setup asks for what the options do not give.\n",
     opts_observe,
     "Exit status: 0 stored or queued, 1 refused (kept in the outbox) or quit with\n"
     "the session saved, 2 usage (also: nothing to resume, no such outbox entry),\n"

@@ -9,10 +9,13 @@
  * behaviour, its definition, indicators and level anchors one key away,
  * score 1-4 or not applicable where the rubric allows it, an evidence note
  * where the rubric requires one for the score, which the UI insists on),
- * agreed actions, review and submit (a summary, then the server's answer
- * in words: stored, duplicate, queued when the server cannot be reached,
- * or refused with its code, field and message and a way back to fix and
- * resubmit under the same id).
+ * the follow-up of the pair's open actions from earlier sessions (shown
+ * from setup on; a status and an evidence note each), agreed actions
+ * (owner, due date, focus behaviours or a rep skill, a stable id), review
+ * and submit (a summary, then the server's answer in words: stored,
+ * duplicate, queued when the server cannot be reached, or refused with its
+ * code, field and message and a way back to fix and resubmit under the
+ * same id).
  *
  * Every keystroke's effect is saved to the local store (localstore.h,
  * durable on return) before the screen shows it, so a killed client

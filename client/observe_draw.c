@@ -423,6 +423,57 @@ static void session_header(const struct ui *ui, int cols)
          session_person_words(ui->ses, ui->ses->d->coachee_id, c2, sizeof(c2)));
 }
 
+/* A record's line: its text, and the status and due date when they say
+ * something. */
+static void record_words(const Coachq__V1__ActionRecord *r, char *buf, size_t len)
+{
+    char due[DAY_TIME_LEN], on[DAY_TIME_LEN];
+
+    day_format(r->agreed_day, on, sizeof(on));
+    due[0] = '\0';
+    if (r->due_day != 0) {
+        day_format(r->due_day, due, sizeof(due));
+    }
+    snprintf(buf, len, "%s (agreed %s%s%s%s%s)", r->text, on, due[0] ? ", due " : "", due,
+             r->status != COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN ? ", " : "",
+             r->status != COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN
+                 ? session_status_words(r->status)
+                 : "");
+}
+
+/* The pair's open actions on rows [y, ymax): what the setup steps and the
+ * rating phase show, so the session can start from them. Returns the rows
+ * used. */
+static int open_panel(struct ui *ui, int y, int ymax, int cols)
+{
+    const struct session *ses = ui->ses;
+    char line[VALIDATE_MAX_ACTION + 80];
+    int y0 = y;
+
+    if (y >= ymax || ses->d->coach_id[0] == '\0' || ses->d->coachee_id[0] == '\0') {
+        return 0;
+    }
+    if (ses->open_state < 0) {
+        putf(y++, 1, cols - 2, attr(ui, ROLE_WARN),
+             "Open actions of this pair: not loaded (%s); the session goes on", ses->open_why);
+        return y - y0;
+    }
+    if (ses->open_state == 0) {
+        return 0;
+    }
+    putf(y++, 1, cols - 2, A_BOLD, "Open actions of this pair: %zu%s", ses->n_open,
+         ses->n_open > 0 ? " (followed up after the ratings)" : "");
+    for (size_t i = 0; i < ses->n_open && y < ymax; i++, y++) {
+        if (y == ymax - 1 && i + 1 < ses->n_open) {
+            putf(y, 3, cols - 4, A_NORMAL, "... and %zu more", ses->n_open - i);
+            break;
+        }
+        record_words(ses->open[i], line, sizeof(line));
+        putf(y, 3, cols - 4, A_NORMAL, "- %s", line);
+    }
+    return y - y0;
+}
+
 static void draw_setup(struct ui *ui, int rows, int cols)
 {
     const struct picker *pk = &ui->pk;
@@ -471,6 +522,20 @@ static void draw_setup(struct ui *ui, int rows, int cols)
     putf(9, 1, cols - 2, A_NORMAL, "Search: %s_", pk->filter);
     list_top = 10;
     list_rows = rows - 3 - list_top;
+    if (step >= SESSION_STEP_TYPE && ui->ses->open_state != 0) {
+        /* The pair is chosen: their open actions below the short lists,
+         * above the rule over the keys (higher when messages take more
+         * than one row). */
+        int bottom = rows - 2 - ui->foot_n;
+        int panel =
+            ui->ses->open_state < 0 ? 1 : 1 + (int)(ui->ses->n_open < 4 ? ui->ses->n_open : 4);
+
+        if (bottom - list_top - panel - 1 >= 3) {
+            list_rows = bottom - list_top - panel - 1;
+            hline_at(list_top + list_rows, cols);
+            open_panel(ui, list_top + list_rows + 1, bottom, cols);
+        }
+    }
     y = list_top;
     if (pk->n_match == 0) {
         if (pk->allow_free && pk->filter[0] != '\0') {
@@ -647,7 +712,7 @@ static void draw_rating(struct ui *ui, int rows, int cols)
     char right[64], clk[24], line[2200];
     int list_top = 4, detail_rows = 6;
     int list_rows = rows - 3 - list_top - 1 - detail_rows;
-    int y;
+    int y, panel = ui->ses->open_state < 0 || ui->ses->n_open > 0;
 
     if (ui->details) {
         draw_details(ui, rows, cols);
@@ -661,6 +726,7 @@ static void draw_rating(struct ui *ui, int rows, int cols)
     title_bar(ui, cols, "RATING", right);
     session_header(ui, cols);
     hline_at(3, cols);
+    list_rows -= panel;
     if (list_rows < 3) {
         list_rows = 3;
     }
@@ -696,6 +762,17 @@ static void draw_rating(struct ui *ui, int rows, int cols)
         }
     }
     y = list_top + list_rows;
+    if (panel) {
+        /* One line: the open actions are followed up after the ratings. */
+        if (ui->ses->open_state < 0) {
+            putf(y++, 1, cols - 2, attr(ui, ROLE_WARN), "Open actions: not loaded (%s)",
+                 ui->ses->open_why);
+        } else {
+            putf(y++, 1, cols - 2, attr(ui, ROLE_ACCENT),
+                 "Open actions %zu, followed up next: %s%s", ui->ses->n_open,
+                 ui->ses->open[0]->text, ui->ses->n_open > 1 ? "; ..." : "");
+        }
+    }
     hline_at(y++, cols);
     if (cur < n) {
         const Coachq__V1__Behaviour *b = r->behaviours[cur];
@@ -727,6 +804,95 @@ static void draw_rating(struct ui *ui, int rows, int cols)
             : "1-4 score  x n/a  v evidence  i details  j/k move  Enter done  ? details  q quit");
 }
 
+/* The follow-up step: each open action of the pair with its follow-up. */
+static void draw_followups(struct ui *ui, int rows, int cols)
+{
+    size_t n = session_fu_count(ui->ses);
+    size_t cur = ui->ses->s->cursor, done = 0, top = 0;
+    char right[64], line[VALIDATE_MAX_ACTION + 80], idw[UUID_STR_LEN];
+    int y = 4, per = 3;
+
+    for (size_t i = 0; i < n; i++) {
+        const Coachq__V1__ActionRecord *rec;
+        Coachq__V1__FollowUp *fu;
+
+        (void)session_fu_row(ui->ses, i, &rec, &fu);
+        done += fu != NULL;
+    }
+    snprintf(right, sizeof(right), "%zu of %zu followed up", done, n);
+    title_bar(ui, cols, "FOLLOW-UP", right);
+    put(1, 1, cols - 2, A_NORMAL,
+        "Did the rep (or manager) do what was agreed? Optional: Enter goes on.");
+    if (ui->ses->open_state < 0) {
+        putf(2, 1, cols - 2, attr(ui, ROLE_WARN), "Open actions not loaded (%s)",
+             ui->ses->open_why);
+    }
+    hline_at(3, cols);
+    if (cur >= (size_t)((rows - 7) / per)) {
+        top = cur - (size_t)((rows - 7) / per) + 1;
+    }
+    for (size_t i = top; i < n && y + per - 1 < rows - 3; i++, y += per) {
+        const Coachq__V1__ActionRecord *rec;
+        Coachq__V1__FollowUp *fu;
+        const ProtobufCBinaryData *id = session_fu_row(ui->ses, i, &rec, &fu);
+        attr_t a = i == cur ? A_REVERSE : A_NORMAL;
+
+        if (i == cur) {
+            attr_on(a, NULL);
+            mvhline(y, 0, ' ', cols);
+            attr_off(a, NULL);
+        }
+        if (rec != NULL) {
+            record_words(rec, line, sizeof(line));
+        } else {
+            snprintf(line, sizeof(line), "action %s (its text is not loaded)",
+                     id != NULL && id->len == UUID_LEN ? uuid_format(id->data, idw) : "?");
+        }
+        putf(y, 0, cols - 1, a, "%c%2zu. %s", i == cur ? '>' : ' ', i + 1, line);
+        if (fu != NULL) {
+            char at[DAY_TIME_LEN];
+
+            day_format_time(fu->at, at, sizeof(at));
+            putf(y + 1, 5, cols - 6, attr(ui, ROLE_OK), "-> %s at %s",
+                 session_status_words(fu->status), at);
+            putf(y + 2, 8, cols - 9, A_NORMAL, "evidence: %s",
+                 fu->evidence[0] != '\0' ? fu->evidence : "- (v adds it)");
+        } else {
+            put(y + 1, 5, cols - 6, A_NORMAL, "-> not followed up");
+        }
+    }
+    hline_at(rows - 3, cols);
+    footer(ui, rows, cols,
+           "d done  p partly  n not done  x dropped  o open  - none  v evidence  Enter on");
+}
+
+/* The rubric's behaviours to pick the selected action's focus from. */
+static void draw_focus_pick(struct ui *ui, int rows, int cols)
+{
+    const Coachq__V1__Rubric *r = ui->ses->rubric;
+    const Coachq__V1__Action *ac = ui->ses->d->actions[ui->ses->s->cursor];
+    size_t top = 0;
+    int y = 5;
+
+    putf(4, 1, cols - 2, A_BOLD, "Focus behaviours of action %u (one or two): %s",
+         ui->ses->s->cursor + 1, ac->text);
+    if (ui->focus_cur >= (size_t)(rows - 9)) {
+        top = ui->focus_cur - (size_t)(rows - 9) + 1;
+    }
+    for (size_t i = top; r != NULL && i < r->n_behaviours && y < rows - 3; i++, y++) {
+        int on = 0;
+        attr_t a = i == ui->focus_cur ? A_REVERSE : A_NORMAL;
+
+        for (size_t j = 0; j < ac->n_focus_behaviours; j++) {
+            on |= strcmp(ac->focus_behaviours[j], r->behaviours[i]->id) == 0;
+        }
+        putf(y, 1, cols - 2, a, "%c [%c] %-30.30s %s", i == ui->focus_cur ? '>' : ' ',
+             on ? 'x' : ' ', r->behaviours[i]->name, r->behaviours[i]->id);
+    }
+    hline_at(rows - 3, cols);
+    footer(ui, rows, cols, "space pick/unpick  j/k move  f or Esc done  (two focus areas at most)");
+}
+
 static void draw_actions(struct ui *ui, int rows, int cols)
 {
     const Coachq__V1__Observation *d = ui->ses->d;
@@ -743,19 +909,34 @@ static void draw_actions(struct ui *ui, int rows, int cols)
     if (d->n_actions == 0) {
         put(y, 2, cols - 3, A_NORMAL, "none yet: a adds one");
     }
-    for (size_t i = 0; i < d->n_actions && y < rows - 3; i++, y++) {
+    if (ui->focus_pick) {
+        draw_focus_pick(ui, rows, cols);
+        return;
+    }
+    for (size_t i = cur > (size_t)(rows - 8) / 2 ? cur - (size_t)(rows - 8) / 2 : 0;
+         i < d->n_actions && y + 1 < rows - 3; i++, y += 2) {
+        const Coachq__V1__Action *ac = d->actions[i];
         attr_t a = i == cur ? A_REVERSE : A_NORMAL;
+        char due[DAY_TIME_LEN], focus[LABEL_MAX + VALIDATE_MAX_SKILL];
 
         if (i == cur) {
             attr_on(a, NULL);
             mvhline(y, 0, ' ', cols);
             attr_off(a, NULL);
         }
-        putf(y, 0, cols - 1, a, "%c%2zu. %s", i == cur ? '>' : ' ', i + 1, d->actions[i]->text);
+        putf(y, 0, cols - 1, a, "%c%2zu. %s", i == cur ? '>' : ' ', i + 1, ac->text);
+        if (ac->due_day != 0) {
+            day_format(ac->due_day, due, sizeof(due));
+        } else {
+            snprintf(due, sizeof(due), "-");
+        }
+        putf(y + 1, 5, cols - 6, A_NORMAL, "owner %s | due %s | focus %s",
+             ac->owner == COACHQ__V1__ACTION_OWNER__ACTION_OWNER_MANAGER ? "manager" : "rep", due,
+             session_action_focus_words(ac, focus, sizeof(focus)));
     }
     hline_at(rows - 3, cols);
     footer(ui, rows, cols,
-           "a add  e edit  x delete  j/k move  Enter review  b ratings  ? keys  q quit");
+           "a add  e edit  x del  o owner  u due  f focus  s skill  Enter review  b back  ? keys");
 }
 
 /* The server's answer on the review screen, from row y on. */
@@ -877,8 +1058,9 @@ static void draw_review(struct ui *ui, int rows, int cols)
              r->n_behaviours - (size_t)nrows * 2);
     }
     y += nrows + (r != NULL && r->n_behaviours > (size_t)nrows * 2 ? 1 : 0);
-    putf(y++, 1, cols - 2, A_NORMAL, "Evidence %zu note%s   Actions %zu   Session note: %s",
-         evidence, evidence == 1 ? "" : "s", d->n_actions, d->notes[0] ? d->notes : "-");
+    putf(y++, 1, cols - 2, A_NORMAL,
+         "Evidence %zu note%s   Actions %zu   Follow-ups %zu   Session note: %s", evidence,
+         evidence == 1 ? "" : "s", d->n_actions, d->n_follow_ups, d->notes[0] ? d->notes : "-");
     problem_found = session_rating_problem(ui->ses, &at, problem, sizeof(problem));
     /* Wrapped, not cut: the problem names the behaviour and what to do. */
     memset(&f, 0, sizeof(f));
@@ -895,10 +1077,10 @@ static void draw_review(struct ui *ui, int rows, int cols)
         footer(ui, rows, cols, "any key exits");
     } else if (ui->ses->refused) {
         footer(ui, rows, cols,
-               "s submit  b fix  r ratings  a actions  c details  n note  ? keys  q leave");
+               "s submit  b fix  r rate  f follow-ups  a actions  c details  ? keys  q leave");
     } else {
         footer(ui, rows, cols,
-               "s submit  r ratings  a actions  c change details  n note  ? keys  q quit");
+               "s submit  r rate  f follow-ups  a actions  c details  n note  ? keys  q quit");
     }
 }
 
@@ -912,6 +1094,9 @@ static void draw_help(struct ui *ui, int rows, int cols)
         "Backspace       delete a search character",
         "Esc             back a step (at the first step: quit)",
         "Ctrl-C          quit; the session is saved",
+        "",
+        "Once coach and coachee are chosen, their open actions from earlier",
+        "sessions show below the list; they are followed up after the ratings.",
         NULL,
     };
     static const char *const live[] = {
@@ -932,15 +1117,37 @@ static void draw_help(struct ui *ui, int rows, int cols)
         NULL,
     };
     static const char *const actions[] = {
-        "a       add an agreed action",       "e       edit the selected action",
-        "x       delete the selected action", "j/k     move (also Up/Down)",
-        "Enter   go on to the review",        "b       back to the ratings",
-        "q       quit; the session is saved", NULL,
+        "a       add an agreed action",
+        "e       edit the selected action's text",
+        "x       delete the selected action",
+        "o       owner: the rep or the manager",
+        "u       due date (YYYY-MM-DD, not before the session; empty for none)",
+        "f       focus behaviours from the rubric (one or two; space picks)",
+        "s       a rep skill in free text (counts as a focus area)",
+        "j/k     move (also Up/Down)",
+        "Enter   go on to the review",
+        "b       back to the follow-ups (or the ratings)",
+        "q       quit; the session is saved",
+        NULL,
+    };
+    static const char *const followups[] = {
+        "d       done                    p       partly done",
+        "n       not done                x       dropped",
+        "o       still open (followed up, not finished)",
+        "-       not followed up (removes the follow-up)",
+        "v       write or edit the evidence note (asked for after a status)",
+        "j/k     move (also Up/Down)",
+        "Enter   go on to the agreed actions",
+        "b       back to the ratings",
+        "q       quit; the session is saved",
+        "Each follow-up is stamped with the session clock's moment.",
+        NULL,
     };
     static const char *const review[] = {
         "s       submit to the server",
         "r       back to the ratings",
         "a       back to the agreed actions",
+        "f       back to the follow-ups of the open actions",
         "c       change coach, coachee, session type or focus",
         "n       write the session note",
         "b       after a refusal: go to what the server named",
@@ -953,7 +1160,7 @@ static void draw_help(struct ui *ui, int rows, int cols)
         "v       write or edit the evidence note",
         "i or ?  definition, indicators and level anchors of the behaviour",
         "j/k     move (also Up/Down)",
-        "Enter   done: go on to the agreed actions",
+        "Enter   done: go on to the follow-ups (if any) and the agreed actions",
         "b       back to the live phase (the clock resumes)",
         "q       quit; the session is saved",
         NULL,
@@ -970,6 +1177,9 @@ static void draw_help(struct ui *ui, int rows, int cols)
         break;
     case SESSION_PHASE_ACTIONS:
         lines = actions;
+        break;
+    case SESSION_PHASE_FOLLOWUPS:
+        lines = followups;
         break;
     case SESSION_PHASE_REVIEW:
         lines = review;
@@ -1158,6 +1368,9 @@ void observe_draw(struct ui *ui)
         break;
     case SESSION_PHASE_ACTIONS:
         draw_actions(ui, rows, cols);
+        break;
+    case SESSION_PHASE_FOLLOWUPS:
+        draw_followups(ui, rows, cols);
         break;
     case SESSION_PHASE_REVIEW:
         draw_review(ui, rows, cols);

@@ -40,11 +40,14 @@
 /* What the line editor is editing. */
 enum edit_target {
     EDIT_NONE = 0,
-    EDIT_NOTE,       /* the note of marker ed.index */
-    EDIT_EVIDENCE,   /* the evidence of rating ed.index */
-    EDIT_ACTION_NEW, /* a new agreed action */
-    EDIT_ACTION,     /* the text of action ed.index */
-    EDIT_NOTES,      /* the observation's overall notes */
+    EDIT_NOTE,        /* the note of marker ed.index */
+    EDIT_EVIDENCE,    /* the evidence of rating ed.index */
+    EDIT_ACTION_NEW,  /* a new agreed action */
+    EDIT_ACTION,      /* the text of action ed.index */
+    EDIT_NOTES,       /* the observation's overall notes */
+    EDIT_FU_EVIDENCE, /* the evidence of follow-up row ed.index */
+    EDIT_DUE,         /* the due date of action ed.index */
+    EDIT_SKILL,       /* the rep skill of action ed.index */
 };
 
 /* Colour pairs (only when the terminal has colours and NO_COLOR is unset). */
@@ -98,7 +101,9 @@ struct ui {
     struct editor ed;
     int details; /* the rating phase shows the behaviour in full */
     int details_top;
-    int foot_n; /* rows the bottom messages take in this draw (1 or more) */
+    int focus_pick;   /* the actions phase picks the focus behaviours of the selected action */
+    size_t focus_cur; /* the behaviour the focus list's cursor is on */
+    int foot_n;       /* rows the bottom messages take in this draw (1 or more) */
 };
 
 /* Draws the screen of the session's phase, its modal and the editor. */

@@ -17,6 +17,7 @@
 #include <wchar.h>
 #include <wctype.h>
 
+#include "day.h"
 #include "error.h"
 #include "obs_json.h"
 
@@ -159,6 +160,22 @@ static void editor_commit(struct ui *ui)
         break;
     case EDIT_NOTES:
         rc = session_set_str(&ui->ses->d->notes, text);
+        break;
+    case EDIT_FU_EVIDENCE:
+        rc = session_fu_evidence(ui->ses, ed->index, text);
+        if (rc == 0) {
+            session_say(ui->ses, 0, "follow-up evidence %s", n > 0 ? "saved" : "removed");
+        }
+        break;
+    case EDIT_DUE:
+    case EDIT_SKILL:
+        rc = ed->target == EDIT_DUE ? session_action_set_due(ui->ses, ed->index, text)
+                                    : session_action_set_skill(ui->ses, ed->index, text);
+        if (rc < 0 && rc != -ENOMEM) {
+            /* The status line says why; the typed text stays to be fixed. */
+            free(text);
+            return;
+        }
         break;
     default:
         rc = 0;
@@ -796,8 +813,7 @@ static void rating_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
             session_say(ui->ses, 1, "%s", problem);
             return;
         }
-        session_set_phase(ui->ses, SESSION_PHASE_ACTIONS, 0);
-        session_say(ui->ses, 0, "all rated: add the agreed actions, or Enter for the review");
+        session_after_rating(ui->ses);
         return;
     }
     if (is_key) {
@@ -855,11 +871,199 @@ static void rating_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
     }
 }
 
+/* The focus behaviours list of the selected action (f in the actions
+ * phase): j/k move, space or Enter picks or unpicks, f or Esc closes. */
+static void focus_key(struct ui *ui, wint_t ch)
+{
+    const Coachq__V1__Rubric *r = ui->ses->rubric;
+    size_t n = r != NULL ? r->n_behaviours : 0;
+
+    switch (ch) {
+    case 'j':
+        if (ui->focus_cur + 1 < n) {
+            ui->focus_cur++;
+        }
+        break;
+    case 'k':
+        if (ui->focus_cur > 0) {
+            ui->focus_cur--;
+        }
+        break;
+    case ' ':
+        if (ui->focus_cur < n) {
+            (void)session_action_toggle_focus(ui->ses, ui->ses->s->cursor,
+                                              r->behaviours[ui->focus_cur]->id);
+        }
+        break;
+    case 'f':
+    case 'q':
+    case KEY_ESC:
+        ui->focus_pick = 0;
+        break;
+    case KEY_CTRL_C:
+        ui->focus_pick = 0;
+        session_ask_quit(ui->ses);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The keys of the selected action's fields: o owner, u due date, f focus
+ * behaviours, s rep skill. Returns 1 when ch was one of them. */
+static int action_field_key(struct ui *ui, wint_t ch)
+{
+    uint32_t cur = ui->ses->s->cursor;
+    const Coachq__V1__Action *a;
+    char due[DAY_TIME_LEN];
+
+    if (ch != 'o' && ch != 'u' && ch != 'f' && ch != 's') {
+        return 0;
+    }
+    if (cur >= ui->ses->d->n_actions) {
+        session_say(ui->ses, 1, "no action yet: a adds one");
+        return 1;
+    }
+    a = ui->ses->d->actions[cur];
+    switch (ch) {
+    case 'o':
+        (void)session_action_toggle_owner(ui->ses, cur);
+        break;
+    case 'u':
+        due[0] = '\0';
+        if (a->due_day != 0) {
+            day_format(a->due_day, due, sizeof(due));
+        }
+        editor_open(ui, EDIT_DUE, cur, DAY_TIME_LEN, due,
+                    "Due date (YYYY-MM-DD, on or after the session; empty for none):");
+        break;
+    case 'f':
+        if (ui->ses->rubric == NULL || ui->ses->rubric->n_behaviours == 0) {
+            session_say(ui->ses, 1, "the rubric has no behaviours to pick");
+            break;
+        }
+        ui->focus_pick = 1;
+        ui->focus_cur = 0;
+        session_say(ui->ses, 0, "space picks or unpicks a behaviour (two at most); f closes");
+        break;
+    default:
+        editor_open(ui, EDIT_SKILL, cur, VALIDATE_MAX_SKILL, a->focus_skill,
+                    "Rep skill it serves, in free text (empty for none):");
+        break;
+    }
+    return 1;
+}
+
+static void fu_evidence(struct ui *ui, size_t i)
+{
+    const Coachq__V1__ActionRecord *rec;
+    Coachq__V1__FollowUp *fu;
+
+    if (session_fu_row(ui->ses, i, &rec, &fu) == NULL || fu == NULL) {
+        session_say(ui->ses, 1, "set a status first: d done, p partly, n not done, x dropped");
+        return;
+    }
+    editor_open(ui, EDIT_FU_EVIDENCE, i, VALIDATE_MAX_EVIDENCE, fu->evidence,
+                "Evidence (what showed it):");
+}
+
+/* The follow-up step: a status for each open action of the pair, with an
+ * evidence note. */
+static void followups_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
+{
+    static const struct {
+        int key;
+        int status;
+    } status_keys[] = {
+        {'d', COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE},
+        {'p', COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE},
+        {'n', COACHQ__V1__ACTION_STATUS__ACTION_STATUS_NOT_DONE},
+        {'x', COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DROPPED},
+        {'o', COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN},
+        {'-', 0},
+    };
+    size_t n = session_fu_count(ui->ses);
+    uint32_t cur = ui->ses->s->cursor;
+
+    if (is_enter(is_key, ch)) {
+        session_set_phase(ui->ses, SESSION_PHASE_ACTIONS, 0);
+        session_say(ui->ses, 0, "add the agreed actions, or Enter for the review");
+        return;
+    }
+    if (is_key) {
+        if (ch == KEY_UP) {
+            ch = 'k';
+        } else if (ch == KEY_DOWN) {
+            ch = 'j';
+        } else {
+            return;
+        }
+    }
+    for (size_t k = 0; k < sizeof(status_keys) / sizeof(status_keys[0]); k++) {
+        const Coachq__V1__ActionRecord *rec;
+        Coachq__V1__FollowUp *fu;
+
+        if ((wint_t)status_keys[k].key != ch) {
+            continue;
+        }
+        if (cur >= n || session_fu_set(ui->ses, cur, status_keys[k].status, now) < 0) {
+            return;
+        }
+        /* Ask for the evidence now, while the observer remembers it. */
+        if (status_keys[k].status != 0 && session_fu_row(ui->ses, cur, &rec, &fu) != NULL &&
+            fu != NULL && fu->evidence[0] == '\0') {
+            fu_evidence(ui, cur);
+        }
+        return;
+    }
+    switch (ch) {
+    case 'v':
+        if (cur < n) {
+            fu_evidence(ui, cur);
+        }
+        break;
+    case 'j':
+        if (cur + 1 < n) {
+            ui->ses->s->cursor++;
+            ui->ses->dirty = 1;
+        }
+        break;
+    case 'k':
+        if (cur > 0) {
+            ui->ses->s->cursor--;
+            ui->ses->dirty = 1;
+        }
+        break;
+    case 'b':
+        rating_enter(ui, 0);
+        break;
+    case '?':
+        ui->ses->modal = SESSION_MODAL_HELP;
+        break;
+    case 'q':
+    case KEY_CTRL_C:
+        session_ask_quit(ui->ses);
+        break;
+    default:
+        break;
+    }
+}
+
 static void actions_key(struct ui *ui, int is_key, wint_t ch)
 {
     size_t n = ui->ses->d->n_actions;
     uint32_t cur = ui->ses->s->cursor;
 
+    if (ui->focus_pick) {
+        if (is_enter(is_key, ch)) {
+            focus_key(ui, ' ');
+        } else if (is_key && (ch == KEY_UP || ch == KEY_DOWN)) {
+            focus_key(ui, ch == KEY_UP ? 'k' : 'j');
+        } else if (!is_key) {
+            focus_key(ui, ch);
+        }
+        return;
+    }
     if (is_enter(is_key, ch)) {
         session_set_phase(ui->ses, SESSION_PHASE_REVIEW, 0);
         ui->ses->status[0] = '\0';
@@ -878,6 +1082,9 @@ static void actions_key(struct ui *ui, int is_key, wint_t ch)
                 ui->ses->s->cursor--;
             }
         }
+        return;
+    }
+    if (action_field_key(ui, ch)) {
         return;
     }
     switch (ch) {
@@ -912,7 +1119,8 @@ static void actions_key(struct ui *ui, int is_key, wint_t ch)
         }
         break;
     case 'b':
-        rating_enter(ui, 0);
+        session_before_actions(ui->ses);
+        ui->details = 0;
         break;
     case '?':
         ui->ses->modal = SESSION_MODAL_HELP;
@@ -924,6 +1132,39 @@ static void actions_key(struct ui *ui, int is_key, wint_t ch)
     default:
         break;
     }
+}
+
+/* A refused follow-up ("follow_ups[i]..."): the follow-up step, on the
+ * row of the action that follow-up names. */
+static void fix_follow_up(struct ui *ui, const char *f)
+{
+    const char *p = strstr(f, "follow_ups[");
+    char *end = NULL;
+    uint32_t row = 0;
+    long i = -1;
+
+    if (p != NULL) {
+        p += 11;
+        i = strtol(p, &end, 10);
+        if (end == p) {
+            i = -1;
+        }
+    }
+    if (i >= 0 && (size_t)i < ui->ses->d->n_follow_ups) {
+        const ProtobufCBinaryData *want = &ui->ses->d->follow_ups[i]->action_id;
+
+        for (size_t r = 0; r < session_fu_count(ui->ses); r++) {
+            const Coachq__V1__ActionRecord *rec;
+            Coachq__V1__FollowUp *fu;
+            const ProtobufCBinaryData *id = session_fu_row(ui->ses, r, &rec, &fu);
+
+            if (id != NULL && id->len == want->len &&
+                memcmp(id->data, want->data, want->len) == 0) {
+                row = (uint32_t)r;
+            }
+        }
+    }
+    session_set_phase(ui->ses, SESSION_PHASE_FOLLOWUPS, row);
 }
 
 /* After a refusal: go where the server's field points, if the UI can. */
@@ -939,6 +1180,21 @@ static void fix_field(struct ui *ui, int64_t now)
         p = strstr(f, "ratings[") + 8;
         i = strtol(p, &end, 10);
         rating_enter(ui, (end != p && i >= 0) ? (uint32_t)i : 0);
+        return;
+    }
+    if (strstr(f, "follow_ups") != NULL) {
+        fix_follow_up(ui, f);
+        return;
+    }
+    if (strstr(f, "actions[") != NULL) {
+        char *end = NULL;
+        long i;
+
+        p = strstr(f, "actions[") + 8;
+        i = strtol(p, &end, 10);
+        session_set_phase(ui->ses, SESSION_PHASE_ACTIONS,
+                          (end != p && i >= 0 && (size_t)i < ui->ses->d->n_actions) ? (uint32_t)i
+                                                                                    : 0);
         return;
     }
     if (strstr(f, "actions") != NULL) {
@@ -997,6 +1253,14 @@ static void review_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
         break;
     case 'a':
         session_set_phase(ui->ses, SESSION_PHASE_ACTIONS, 0);
+        break;
+    case 'f':
+        if (session_fu_count(ui->ses) == 0) {
+            session_say(ui->ses, 1, "no open action of this pair to follow up%s%s",
+                        ui->ses->open_state < 0 ? ": " : "", ui->ses->open_why);
+            break;
+        }
+        session_set_phase(ui->ses, SESSION_PHASE_FOLLOWUPS, 0);
         break;
     case 'c':
         setup_next(ui, SESSION_STEP_COACH, now);
@@ -1162,6 +1426,9 @@ void observe_keys_on_key(struct ui *ui, int is_key, wint_t ch)
         break;
     case SESSION_PHASE_ACTIONS:
         actions_key(ui, is_key, ch);
+        break;
+    case SESSION_PHASE_FOLLOWUPS:
+        followups_key(ui, is_key, ch, now);
         break;
     case SESSION_PHASE_REVIEW:
         review_key(ui, is_key, ch, now);

@@ -450,36 +450,6 @@ void session_marker_undo(struct session *ses)
     ses->dirty = 1;
 }
 
-int session_action_add(struct session *ses, const char *text)
-{
-    Coachq__V1__Observation *d = ses->d;
-    Coachq__V1__Action **arr;
-    Coachq__V1__Action *a;
-
-    if (d->n_actions >= VALIDATE_MAX_ACTIONS) {
-        session_say(ses, 1, "a session holds at most %d agreed actions", VALIDATE_MAX_ACTIONS);
-        return -ENOSPC;
-    }
-    a = malloc(sizeof(*a));
-    if (a == NULL) {
-        return -ENOMEM;
-    }
-    coachq__v1__action__init(a);
-    if (session_set_str(&a->text, text) < 0) {
-        free(a);
-        return -ENOMEM;
-    }
-    arr = realloc(d->actions, (d->n_actions + 1) * sizeof(*arr));
-    if (arr == NULL) {
-        coachq__v1__action__free_unpacked(a, NULL);
-        return -ENOMEM;
-    }
-    d->actions = arr;
-    d->actions[d->n_actions++] = a;
-    ses->dirty = 1;
-    return 0;
-}
-
 void session_action_delete(struct session *ses, size_t i)
 {
     Coachq__V1__Observation *d = ses->d;
@@ -803,6 +773,9 @@ static void live_enter(struct session *ses, int64_t now)
  * changing details. */
 int session_setup_next(struct session *ses, int from, int64_t now)
 {
+    /* Once coach and coachee are chosen, their open actions are shown for
+     * the rest of setup and followed up after the ratings. */
+    session_open_actions_load(ses);
     for (int st = from; st < SESSION_STEP_COUNT; st++) {
         if (session_step_needed(ses, st)) {
             session_set_phase(ses, SESSION_PHASE_SETUP, (uint32_t)st);
@@ -983,14 +956,15 @@ void session_saved_words(const struct session *ses, const Coachq__V1__LocalSessi
                          size_t len)
 {
     const Coachq__V1__Observation *d = s->draft;
-    static const char *const phases[] = {"setup", "setup", "live", "rating", "actions", "review"};
+    static const char *const phases[] = {"setup",   "setup",  "live",     "rating",
+                                         "actions", "review", "follow-up"};
     char clk[24], c1[LABEL_MAX], c2[LABEL_MAX];
 
     session_fmt_clock(session_clock_now(s, session_now_ms()), clk, sizeof(clk));
     snprintf(buf, len, "%s -> %s, %zu markers, clock %s, in the %s phase",
              session_person_words(ses, d != NULL ? d->coach_id : NULL, c1, sizeof(c1)),
              session_person_words(ses, d != NULL ? d->coachee_id : NULL, c2, sizeof(c2)),
-             d != NULL ? d->n_markers : 0, clk, s->phase <= 5 ? phases[s->phase] : "setup");
+             d != NULL ? d->n_markers : 0, clk, s->phase <= 6 ? phases[s->phase] : "setup");
 }
 
 /* Loads what the session needs that is not in it: its rubric, the people
@@ -1028,6 +1002,8 @@ static int load_for_session(struct session *ses, int fresh, char *why, size_t wh
      * be chosen; otherwise it is used when the connection is open anyway,
      * or from the cache, for names. */
     load_people(ses, fresh && (d->coach_id[0] == '\0' || d->coachee_id[0] == '\0'));
+    /* On the same connection, when the pair is known already. */
+    session_open_actions_load(ses);
     session_disconnect(ses);
     return 0;
 }
@@ -1068,6 +1044,7 @@ void session_free(struct session *ses)
     if (ses->conflict != NULL) {
         coachq__v1__stored_observation__free_unpacked(ses->conflict, NULL);
     }
+    session_open_actions_free(ses);
     client_free(ses->c);
     free(ses);
 }
@@ -1091,7 +1068,7 @@ int session_start(struct session *ses, Coachq__V1__LocalSession **saved, char *w
             return -EBADMSG;
         }
         ses->d = ses->s->draft;
-        if (ses->s->phase < SESSION_PHASE_SETUP || ses->s->phase > SESSION_PHASE_REVIEW) {
+        if (ses->s->phase < SESSION_PHASE_SETUP || ses->s->phase > SESSION_PHASE_FOLLOWUPS) {
             ses->s->phase = SESSION_PHASE_SETUP;
             ses->s->cursor = 0;
         }
@@ -1152,7 +1129,13 @@ int session_start(struct session *ses, Coachq__V1__LocalSession **saved, char *w
             }
         }
     }
+    if (ses->s->phase != SESSION_PHASE_SETUP) {
+        session_open_actions_load(ses);
+    }
     if (ses->s->phase == SESSION_PHASE_ACTIONS && ses->s->cursor >= ses->d->n_actions) {
+        ses->s->cursor = 0;
+    }
+    if (ses->s->phase == SESSION_PHASE_FOLLOWUPS && ses->s->cursor >= session_fu_count(ses)) {
         ses->s->cursor = 0;
     }
     ses->dirty = 1;

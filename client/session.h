@@ -2,9 +2,10 @@
  * session: the model of one live-scoring session of `coachq observe` and
  * `coachq amend`, without a terminal. It holds the draft observation (a
  * LocalSession whose draft is the Observation), the rubric and the people
- * it is scored against, the clock, the markers, ratings and agreed
- * actions, the phase and its cursor, and the question the session waits
- * on; it journals every change to the local store (localstore.h), talks
+ * it is scored against, the clock, the markers, ratings, agreed actions
+ * and follow-ups (with the pair's open actions from the server), the
+ * phase and its cursor, and the question the session waits on; it
+ * journals every change to the local store (localstore.h), talks
  * to the server for the rubric, the people and the submission, and keeps
  * the outbox. observe_draw.c draws it and observe_keys.c turns keys into
  * calls of this API; tests drive it directly (tests/test_session.c).
@@ -39,6 +40,7 @@
 #include "client.h"
 #include "localstore.h"
 #include "observe.h"
+#include "validate.h"
 
 /* The most characters of the status line. */
 #define SESSION_STATUS_MAX 640
@@ -55,6 +57,9 @@ enum session_phase {
     SESSION_PHASE_RATING = 3,
     SESSION_PHASE_ACTIONS = 4,
     SESSION_PHASE_REVIEW = 5,
+    /* Between rating and actions: the follow-ups of the pair's open
+     * actions (an older client reads it as setup). */
+    SESSION_PHASE_FOLLOWUPS = 6,
 };
 
 /* The setup steps, as saved in LocalSession.cursor during setup. */
@@ -125,6 +130,17 @@ struct session {
     enum session_result result;
     uint64_t result_seq;
     uint32_t result_version;
+
+    /* The pair's actions agreed in earlier sessions that the follow-up
+     * step lists (session_actions.c): owned, loaded from the server for
+     * open_coach and open_coachee; open_state 0 not asked yet, 1 loaded,
+     * -1 could not be loaded (offline, or refused: open_why says why). */
+    Coachq__V1__ActionRecord **open;
+    size_t n_open;
+    int open_state;
+    char open_coach[VALIDATE_MAX_ID + 1];
+    char open_coachee[VALIDATE_MAX_ID + 1];
+    char open_why[sizeof(((struct client_error *)0)->message) + 32];
 
     int dirty;             /* the session changed since it was last saved */
     int save_rc;           /* the last save's result; shown until one works */
@@ -262,6 +278,64 @@ int session_marker_add(struct session *ses, int kind, int64_t now);
 void session_marker_undo(struct session *ses);
 int session_action_add(struct session *ses, const char *text);
 void session_action_delete(struct session *ses, size_t i);
+
+/*
+ * Agreed actions and follow-ups (session_actions.c).
+ *
+ * session_action_add() gives each new action a fresh 16-byte id, kept in
+ * the draft (so across retries, a resume and amendments), owned by the
+ * rep. The setters change action i of the draft: the owner (rep or
+ * manager), the due date ("YYYY-MM-DD", "" for none; -EINVAL when it is no
+ * date, -ERANGE when it is before the session's day), a focus behaviour of
+ * the rubric toggled on or off, the rep skill in free text; an action
+ * serves at most VALIDATE_MAX_FOCUS focus areas, behaviours and skill
+ * together (-ENOSPC). Each says what it did, or why not, on the status
+ * line, naming the field as the server would.
+ */
+int session_action_toggle_owner(struct session *ses, size_t i);
+int session_action_set_due(struct session *ses, size_t i, const char *date);
+int session_action_toggle_focus(struct session *ses, size_t i, const char *behaviour_id);
+int session_action_set_skill(struct session *ses, size_t i, const char *skill);
+/* The action's focus areas in words ("listening, next-steps"), or "-". */
+const char *session_action_focus_words(const Coachq__V1__Action *a, char *buf, size_t len);
+/* An action status in words ("partly done"); 0 is "not followed up". */
+const char *session_status_words(int status);
+
+/*
+ * Asks the server for the actions the draft's coach and coachee agreed in
+ * earlier sessions and that are still open (or that the draft follows up
+ * already, as an amendment does), once per pair: nothing when the pair is
+ * not chosen yet or was asked already. Offline, or refused, open_state
+ * becomes -1 and the status line says so plainly; nothing blocks the
+ * session. Opens and closes its own connection.
+ */
+void session_open_actions_load(struct session *ses);
+/* Keeps those records of l (takes ownership of l) that belong to the
+ * draft's pair, are not agreed in this observation, and are open or
+ * followed up in the draft. Returns 0 or -ENOMEM. */
+int session_open_actions_take(struct session *ses, Coachq__V1__ActionList *l);
+/* Frees the loaded records (session_free() calls it). */
+void session_open_actions_free(struct session *ses);
+/* The follow-up step's rows: the loaded records, then the draft's
+ * follow-ups of actions not among them (shown by id). */
+size_t session_fu_count(const struct session *ses);
+/* Row i: *rec (may be NULL) and *fu (NULL when not followed up), both
+ * borrowed from ses until the next change. The action id is returned. */
+const ProtobufCBinaryData *session_fu_row(const struct session *ses, size_t i,
+                                          const Coachq__V1__ActionRecord **rec,
+                                          Coachq__V1__FollowUp **fu);
+/* Sets the follow-up of the action of row i: a status of
+ * Coachq__V1__ActionStatus (open, done, partly done, not done, dropped),
+ * timed at the session clock's moment now; 0 removes it (not followed
+ * up). Returns 0, -EINVAL (no such row or status), -ENOSPC or -ENOMEM. */
+int session_fu_set(struct session *ses, size_t i, int status, int64_t now);
+/* The evidence note of row i's follow-up (one must be set). Returns 0,
+ * -ENOENT (not followed up) or -ENOMEM. */
+int session_fu_evidence(struct session *ses, size_t i, const char *text);
+/* The phase after the ratings, and the one before the actions: the
+ * follow-up step when it has rows, else the actions (the ratings). */
+void session_after_rating(struct session *ses);
+void session_before_actions(struct session *ses);
 
 /* Journaling. session_save() commits and fsyncs the session (0 when it
  * is on disk); a failure is kept in save_rc and retried by the caller.

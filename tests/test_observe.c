@@ -19,7 +19,15 @@
  * terminal, '?' and NO_COLOR; `coachq amend` changing one score of a
  * stored observation into a second version, and refusing another
  * observer's record; a disabled user; and messages that never get cut at
- * 80x24. The journal's cases (a crash and --resume, full disks, a resumed
+ * 80x24; an action agreed with its owner, due date and focus in one
+ * session, shown at setup and in the rating phase of the pair's next
+ * session (not of another pair's), followed up as done with evidence
+ * across a SIGKILL and --resume, and done in `coachq actions --json`; a
+ * session that says "not done" after that is refused, and the REFUSED
+ * screen's b goes to its follow-up; an amendment shows the follow-up and
+ * changes it to partly done as version 2, history kept; offline, the
+ * setup says the open actions are not loaded and the session goes on. The
+ * journal's cases (a crash and --resume, full disks, a resumed
  * copy the server has) are test_observe_journal's. Skipped only when tmux
  * is not installed.
  */
@@ -36,8 +44,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "client.h"
+#include "day.h"
 #include "localstore.h"
 #include "testutil.h"
 #include "tmuxutil.h"
@@ -584,7 +594,7 @@ static int rows_needed(const char *m, int width)
 static char *read_ui_sources(void)
 {
     static const char *const files[] = {"observe.c", "observe_draw.c", "observe_keys.c",
-                                        "session.c"};
+                                        "session.c", "session_actions.c"};
     const char *slash = strrchr(__FILE__, '/');
     char path[1024], *src = NULL;
     size_t total = 0;
@@ -763,12 +773,289 @@ static void test_messages_fit(void **state)
     tmuxutil_assert_no_sanitizer_report(f);
 }
 
+/* ---- (k) Agreed actions followed up in the next session ------------------ */
+
+/* The record of `coachq actions --coach flm.cara --json` (as obs.ann)
+ * whose text is text, or fails. Returns a new reference. */
+static json_t *action_json(struct tmuxutil *f, const char *text)
+{
+    char cert[600], key[600], ca[600], server[64], local[700], rel[64];
+    char *out = malloc(1u << 20);
+    json_t *arr, *hit = NULL;
+    json_error_t jerr;
+    size_t i;
+    json_t *v;
+
+    assert_non_null(out);
+    snprintf(rel, sizeof(rel), "users/obs.ann.crt");
+    testutil_cert_path(cert, sizeof(cert), rel);
+    snprintf(rel, sizeof(rel), "users/obs.ann.key");
+    testutil_cert_path(key, sizeof(key), rel);
+    testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    snprintf(server, sizeof(server), "127.0.0.1:%d", f->srv.port);
+    snprintf(local, sizeof(local), "%s/cli", f->dir);
+    testutil_coachq(out, 1u << 20, 0, "--server", server, "--cert", cert, "--key", key, "--ca", ca,
+                    "--data-dir", local, "actions", "--coach", "flm.cara", "--json", NULL);
+    arr = json_loads(out, 0, &jerr);
+    if (arr == NULL || !json_is_array(arr)) {
+        fail_msg("coachq actions --json printed no array: %s", out);
+    }
+    json_array_foreach(arr, i, v)
+    {
+        if (json_is_string(json_object_get(v, "text")) &&
+            strcmp(json_string_value(json_object_get(v, "text")), text) == 0) {
+            hit = json_incref(v);
+        }
+    }
+    if (hit == NULL) {
+        fail_msg("no action \"%s\" in: %s", text, out);
+    }
+    json_decref(arr);
+    free(out);
+    return hit;
+}
+
+static void test_follow_up(void **state)
+{
+    struct tmuxutil *f = *state;
+    static const char *const text = "Rep practises the opener";
+    Coachq__V1__StoredObservation *rec;
+    const Coachq__V1__Action *a;
+    char s[TMUXUTIL_SCREEN_MAX], j[TMUXUTIL_SCREEN_MAX], day[16], want[256];
+    char other_local[700], b_local[700], s2_id[UUID_STR_LEN];
+    Coachq__V1__LocalSession *saved;
+    int dead, status;
+    long pid;
+    int64_t today = (int64_t)time(NULL) / 86400;
+    json_t *r, *h;
+
+    tmuxutil_need_tmux(f);
+    /* Session 1 agrees an action with every field. */
+    tmuxutil_ui_start(f, "k", "", TMUXUTIL_PRESET, 0);
+    tmuxutil_wait_for(f, "k", "RUNNING", s, sizeof(s));
+    tmuxutil_key_until(f, "k", "Enter", "RATING");
+    for (int i = 0; i < 10; i++) {
+        tmuxutil_keys(f, "k", "3");
+    }
+    tmuxutil_wait_for(f, "k", "10 of 10 rated", s, sizeof(s));
+    /* No open action of this pair yet: straight to the agreed actions. */
+    tmuxutil_key_until(f, "k", "Enter", "AGREED ACTIONS");
+    tmuxutil_key_until(f, "k", "a", "New agreed action");
+    tmuxutil_text(f, "k", text);
+    tmuxutil_key_until(f, "k", "Enter", "1 agreed action");
+    tmuxutil_key_until(f, "k", "u", "Due date (YYYY-MM-DD");
+    day_format(today - 1, day, sizeof(day));
+    tmuxutil_text(f, "k", day);
+    tmuxutil_keys(f, "k", "Enter");
+    snprintf(want, sizeof(want), "actions[0].due_day: %s is before the session", day);
+    tmuxutil_wait_joined(f, "k", want, j, sizeof(j));
+    tmuxutil_keys(f, "k", "C-u");
+    day_format(today + 7, day, sizeof(day));
+    tmuxutil_text(f, "k", day);
+    snprintf(want, sizeof(want), "action 1 is due on %s", day);
+    tmuxutil_key_until(f, "k", "Enter", want);
+    tmuxutil_key_until(f, "k", "f", "Focus behaviours of action 1");
+    tmuxutil_key_until(f, "k", "Space", "action 1 serves collaborative");
+    tmuxutil_keys(f, "k", "j");
+    tmuxutil_key_until(f, "k", "Space", "action 1 serves regular-cadence");
+    tmuxutil_keys(f, "k", "j");
+    tmuxutil_keys(f, "k", "Space");
+    tmuxutil_wait_joined(f, "k", "an action serves one or two focus areas", j, sizeof(j));
+    tmuxutil_key_until(f, "k", "f", "focus collaborative, regular-cadence");
+    tmuxutil_key_until(f, "k", "o", "the manager's to do");
+    tmuxutil_wait_for(f, "k", "owner manager", s, sizeof(s));
+    tmuxutil_key_until(f, "k", "Enter", "ready to submit");
+    tmuxutil_key_until(f, "k", "s", "STORED");
+    tmuxutil_keys(f, "k", "Enter");
+    assert_int_equal(tmuxutil_wait_exit(f, "k"), 0);
+    rec = tmuxutil_the_stored(f);
+    assert_int_equal(rec->observation->n_actions, 1);
+    a = rec->observation->actions[0];
+    assert_string_equal(a->text, text);
+    assert_int_equal(a->id.len, 16);
+    assert_int_equal(a->owner, COACHQ__V1__ACTION_OWNER__ACTION_OWNER_MANAGER);
+    assert_int_equal(a->due_day, (uint32_t)(today + 7));
+    assert_int_equal(a->n_focus_behaviours, 2);
+    assert_string_equal(a->focus_behaviours[0], "collaborative");
+    assert_string_equal(a->focus_behaviours[1], "regular-cadence");
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+
+    /* Another pair (the same coach, another rep) does not see it. */
+    snprintf(other_local, sizeof(other_local), "%s/other", f->dir);
+    tmuxutil_ui_run(f, "k2", "obs.ann", other_local, "",
+                    "observe --rubric coaching-conversation --coach flm.cara --coachee rep.lou "
+                    "--type deal_review",
+                    0);
+    tmuxutil_wait_for(f, "k2", "Open actions of this pair: 0", s, sizeof(s));
+    assert_null(strstr(s, text));
+    tmuxutil_key_until(f, "k2", "C-c", "quit?");
+    tmuxutil_keys(f, "k2", "y");
+    assert_int_equal(tmuxutil_wait_exit(f, "k2"), 1);
+
+    /* Session B of the same pair, on another machine, says "not done" and
+     * is left before it is submitted. */
+    snprintf(b_local, sizeof(b_local), "%s/b", f->dir);
+    tmuxutil_ui_run(f, "kb", "obs.ann", b_local, "", "observe " TMUXUTIL_PRESET, 0);
+    tmuxutil_wait_for(f, "kb", "RUNNING", s, sizeof(s));
+    tmuxutil_key_until(f, "kb", "Enter", "RATING");
+    for (int i = 0; i < 10; i++) {
+        tmuxutil_keys(f, "kb", "3");
+    }
+    tmuxutil_wait_for(f, "kb", "10 of 10 rated", s, sizeof(s));
+    tmuxutil_key_until(f, "kb", "Enter", "FOLLOW-UP");
+    tmuxutil_key_until(f, "kb", "n", "Evidence (what showed it)");
+    tmuxutil_key_until(f, "kb", "Escape", "not changed");
+    tmuxutil_wait_for(f, "kb", "-> not done at", s, sizeof(s));
+    tmuxutil_key_until(f, "kb", "q", "quit?");
+    tmuxutil_keys(f, "kb", "y");
+    assert_int_equal(tmuxutil_wait_exit(f, "kb"), 1);
+
+    /* Session 2 of the same pair: the action at setup and in the rating
+     * phase, then followed up. */
+    tmuxutil_ui_start(f, "k3", "",
+                      "--rubric coaching-conversation --coach flm.cara --coachee rep.ida --type "
+                      "deal_review",
+                      1);
+    tmuxutil_wait_for(f, "k3", "Open actions of this pair: 1", s, sizeof(s));
+    assert_non_null(strstr(s, text));
+    tmuxutil_key_until(f, "k3", "Enter", "RUNNING");
+    tmuxutil_key_until(f, "k3", "Enter", "RATING");
+    tmuxutil_wait_for(f, "k3", "Open actions 1, followed up next", s, sizeof(s));
+    for (int i = 0; i < 10; i++) {
+        tmuxutil_keys(f, "k3", "3");
+    }
+    tmuxutil_wait_for(f, "k3", "10 of 10 rated", s, sizeof(s));
+    tmuxutil_key_until(f, "k3", "Enter", "FOLLOW-UP");
+    tmuxutil_wait_for(f, "k3", "not followed up", s, sizeof(s));
+    assert_non_null(strstr(s, text));
+    tmuxutil_key_until(f, "k3", "d", "Evidence (what showed it)");
+    tmuxutil_text(f, "k3", "practised the opener on two calls");
+    tmuxutil_key_until(f, "k3", "Enter", "follow-up evidence saved");
+    tmuxutil_wait_for(f, "k3", "-> done at", s, sizeof(s));
+    /* A crash (SIGKILL; the pane runs coachq itself), then --resume: the
+     * journal kept the follow-up. */
+    tmuxutil_pane_state(f, "k3", &dead, &status, &pid);
+    assert_int_equal(dead, 0);
+    assert_true(pid > 1);
+    assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+    for (int i = 0; i < 200 && !dead; i++) {
+        testutil_sleep_ms(25);
+        tmuxutil_pane_state(f, "k3", &dead, &status, &pid);
+    }
+    assert_int_equal(dead, 1);
+    saved = tmuxutil_saved_session(f);
+    assert_int_equal(saved->phase, 6); /* the follow-up step */
+    assert_int_equal(saved->draft->n_follow_ups, 1);
+    assert_int_equal(saved->draft->follow_ups[0]->status,
+                     COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE);
+    assert_string_equal(saved->draft->follow_ups[0]->evidence, "practised the opener on two calls");
+    coachq__v1__local_session__free_unpacked(saved, NULL);
+    tmuxutil_ui_start(f, "k4", "", "--resume", 0);
+    tmuxutil_wait_for(f, "k4", "FOLLOW-UP", s, sizeof(s));
+    tmuxutil_wait_for(f, "k4", "-> done at", s, sizeof(s));
+    assert_non_null(strstr(s, "evidence: practised the opener on two calls"));
+    assert_non_null(strstr(s, text));
+    tmuxutil_key_until(f, "k4", "Enter", "AGREED ACTIONS");
+    tmuxutil_key_until(f, "k4", "Enter", "ready to submit");
+    tmuxutil_wait_for(f, "k4", "Follow-ups 1", s, sizeof(s));
+    tmuxutil_key_until(f, "k4", "s", "STORED");
+    tmuxutil_keys(f, "k4", "Enter");
+    assert_int_equal(tmuxutil_wait_exit(f, "k4"), 0);
+    tmuxutil_wait_for(f, "k4", "stored: ", s, sizeof(s));
+    snprintf(s2_id, sizeof(s2_id), "%.36s", strstr(s, "stored: ") + strlen("stored: "));
+    tmuxutil_assert_no_sanitizer_report(f);
+
+    /* Session B resumed: its "not done" would take the action back from
+     * done, which the server refuses; b goes to the follow-up it names,
+     * and done is accepted. */
+    tmuxutil_ui_run(f, "kb2", "obs.ann", b_local, "", "observe --resume", 0);
+    tmuxutil_wait_for(f, "kb2", "-> not done at", s, sizeof(s));
+    assert_non_null(strstr(s, text));
+    tmuxutil_key_until(f, "kb2", "Enter", "AGREED ACTIONS");
+    tmuxutil_key_until(f, "kb2", "Enter", "ready to submit");
+    tmuxutil_keys(f, "kb2", "s");
+    tmuxutil_wait_joined(f, "kb2", "REFUSED", j, sizeof(j));
+    assert_non_null(strstr(j, "follow_ups[0].status"));
+    assert_non_null(strstr(j, "is already done"));
+    tmuxutil_key_until(f, "kb2", "b", "FOLLOW-UP");
+    tmuxutil_wait_for(f, "kb2", "> 1. Rep practises the opener", s, sizeof(s));
+    tmuxutil_key_until(f, "kb2", "d", "Evidence (what showed it)");
+    tmuxutil_text(f, "kb2", "seen in session 2");
+    tmuxutil_key_until(f, "kb2", "Enter", "-> done at");
+    tmuxutil_key_until(f, "kb2", "Enter", "AGREED ACTIONS");
+    tmuxutil_key_until(f, "kb2", "Enter", "REVIEW");
+    tmuxutil_key_until(f, "kb2", "s", "STORED");
+    tmuxutil_keys(f, "kb2", "Enter");
+    assert_int_equal(tmuxutil_wait_exit(f, "kb2"), 0);
+    tmuxutil_assert_no_sanitizer_report(f);
+
+    /* An amendment of session 2 shows its follow-up, though the action is
+     * no longer open, and changes done to partly done: a new version. */
+    snprintf(want, sizeof(want), "amend %s", s2_id);
+    tmuxutil_ui_run(f, "k5", "obs.ann", f->local, "", want, 0);
+    tmuxutil_key_until(f, "k5", "Enter", "FOLLOW-UP");
+    tmuxutil_wait_for(f, "k5", "-> done at", s, sizeof(s));
+    assert_non_null(strstr(s, text));
+    assert_non_null(strstr(s, "evidence: practised the opener on two calls"));
+    tmuxutil_key_until(f, "k5", "p", "-> partly done at");
+    tmuxutil_key_until(f, "k5", "Enter", "AGREED ACTIONS");
+    tmuxutil_key_until(f, "k5", "Enter", "ready to submit");
+    tmuxutil_key_until(f, "k5", "s", "STORED");
+    tmuxutil_screen(f, "k5", s, sizeof(s));
+    assert_non_null(strstr(s, "version 2)"));
+    tmuxutil_keys(f, "k5", "Enter");
+    assert_int_equal(tmuxutil_wait_exit(f, "k5"), 0);
+    tmuxutil_assert_no_sanitizer_report(f);
+
+    /* The server's record: done, with the evidence in its history. */
+    r = action_json(f, text);
+    /* The amendment said partly done last; the history keeps all three. */
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "partly_done");
+    assert_string_equal(json_string_value(json_object_get(r, "owner_kind")), "manager");
+    assert_string_equal(json_string_value(json_object_get(r, "coachee")), "rep.ida");
+    h = json_object_get(r, "history");
+    assert_true(json_is_array(h));
+    assert_int_equal(json_array_size(h), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 0), "status")), "done");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 0), "evidence")),
+                        "practised the opener on two calls");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(h, 0), "version")), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 1), "status")), "done");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 1), "evidence")),
+                        "seen in session 2");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 2), "status")),
+                        "partly_done");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 2), "evidence")),
+                        "practised the opener on two calls");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(h, 2), "version")), 2);
+    json_decref(r);
+    check_nothing_left(f);
+
+    /* Offline: the setup says so plainly, and the session goes on. */
+    assert_true(testutil_server_stop(&f->srv, SIGKILL) != -1);
+    tmuxutil_ui_start(f, "k6", "",
+                      "--rubric coaching-conversation --coach flm.cara --coachee rep.ida --type "
+                      "deal_review",
+                      0);
+    tmuxutil_wait_joined(f, "k6", "Open actions of this pair: not loaded (offline: cannot connect",
+                         j, sizeof(j));
+    assert_non_null(strstr(j, "the session goes on"));
+    tmuxutil_key_until(f, "k6", "Enter", "RUNNING");
+    tmuxutil_key_until(f, "k6", "Enter", "RATING");
+    tmuxutil_wait_for(f, "k6", "Open actions: not loaded", s, sizeof(s));
+    tmuxutil_key_until(f, "k6", "q", "quit?");
+    tmuxutil_keys(f, "k6", "y");
+    assert_int_equal(tmuxutil_wait_exit(f, "k6"), 1);
+    tmuxutil_assert_no_sanitizer_report(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         TMUXUTIL_TEST(test_complete_session), TMUXUTIL_TEST(test_evidence_required),
         TMUXUTIL_TEST(test_layout),           TMUXUTIL_TEST(test_amend),
         TMUXUTIL_TEST(test_disabled_user),    TMUXUTIL_TEST(test_messages_fit),
+        TMUXUTIL_TEST(test_follow_up),
     };
 
     tmuxutil_test_filter();

@@ -14,7 +14,12 @@
  * the ratings are done, a marker past the cap, going back live in an amendment) change nothing;
  * submitting with no server queues the observation in the outbox and
  * clears the saved session; a saved session resumes where it was; and
- * quitting keeps it saved.
+ * quitting keeps it saved. Agreed actions get a stable id, an owner, a due
+ * date that is refused before the session's day, and one or two focus
+ * areas; the follow-up step lists only the pair's open actions (and those
+ * the draft follows up already), records each status with its evidence at
+ * the session clock's moment, survives a restart through the journal, and
+ * an amendment keeps the original's follow-ups and may change them.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -27,6 +32,7 @@
 
 #include <cmocka.h>
 
+#include "day.h"
 #include "localstore.h"
 #include "session.h"
 #include "testutil.h"
@@ -413,6 +419,329 @@ static void test_session_resumes_and_quits_saved(void **state)
     coachq__v1__local_session__free_unpacked(saved, NULL);
 }
 
+/* An action record of the list the server returns: coach, coachee, a
+ * status, agreed in the observation root (16 bytes of `agreed`). */
+static Coachq__V1__ActionRecord *make_record(uint8_t idbyte, const char *coach, const char *coachee,
+                                             int status, const uint8_t *agreed, const char *text)
+{
+    Coachq__V1__ActionRecord r = COACHQ__V1__ACTION_RECORD__INIT;
+    uint8_t id[16];
+    uint8_t in[16];
+
+    memset(id, idbyte, sizeof(id));
+    memset(in, 0xEE, sizeof(in));
+    r.id.data = id;
+    r.id.len = 16;
+    r.coach_id = (char *)coach;
+    r.coachee_id = (char *)coachee;
+    r.text = (char *)text;
+    r.status = status;
+    r.agreed_in.data = (uint8_t *)(agreed != NULL ? agreed : in);
+    r.agreed_in.len = 16;
+    r.agreed_day = 20000;
+    return session_pb_copy(&r.base);
+}
+
+/* The list the server would return for coach mgr.one (by coach), as
+ * decoded: every part malloc'd. Records: 0x11 open of the pair, 0x22 done
+ * of the pair, 0x33 open of another coachee, 0x44 open of another coach,
+ * 0x55 of the pair agreed in `here` (this observation), 0x66 partly done
+ * of the pair. */
+static Coachq__V1__ActionList *make_list(const uint8_t *here)
+{
+    Coachq__V1__ActionList *l = calloc(1, sizeof(*l));
+
+    assert_non_null(l);
+    coachq__v1__action_list__init(l);
+    l->actions = calloc(6, sizeof(*l->actions));
+    assert_non_null(l->actions);
+    l->actions[0] = make_record(0x11, "mgr.one", "rep.two",
+                                COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN, NULL, "practise");
+    l->actions[1] = make_record(0x22, "mgr.one", "rep.two",
+                                COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE, NULL, "done one");
+    l->actions[2] = make_record(0x33, "mgr.one", "rep.other",
+                                COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN, NULL, "other rep");
+    l->actions[3] = make_record(0x44, "mgr.else", "rep.two",
+                                COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN, NULL, "other coach");
+    l->actions[4] = make_record(0x55, "mgr.one", "rep.two",
+                                COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN, here, "agreed here");
+    l->actions[5] =
+        make_record(0x66, "mgr.one", "rep.two",
+                    COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE, NULL, "half done");
+    l->n_actions = 6;
+    for (size_t i = 0; i < 6; i++) {
+        assert_non_null(l->actions[i]);
+    }
+    return l;
+}
+
+static void assert_valid(const Coachq__V1__Observation *d)
+{
+    struct validate_error verr;
+
+    memset(&verr, 0, sizeof(verr));
+    if (validate_observation(d, "observation", &verr) != 0) {
+        fail_msg("invalid: %s: %s", verr.field, verr.message);
+    }
+}
+
+/* The agreed actions' fields: a stable id, the owner, the due date (not
+ * before the session's day), one or two focus areas. */
+static void test_session_action_fields(void **state)
+{
+    struct fixture *f = *state;
+    struct session *ses;
+    Coachq__V1__Action *a;
+    Coachq__V1__LocalSession *loaded = NULL;
+    uint8_t id0[16];
+    char day[16], words[256];
+    int64_t sday;
+
+    start_live(f);
+    live_phase(f);
+    rating_phase(f);
+    ses = f->ses;
+    session_set_phase(ses, SESSION_PHASE_ACTIONS, 0);
+    assert_int_equal(session_action_add(ses, "ask three open questions per call"), 0);
+    assert_int_equal(session_action_add(ses, "review the pipeline weekly"), 0);
+    a = ses->d->actions[0];
+    assert_int_equal(a->id.len, 16);
+    assert_int_equal(ses->d->actions[1]->id.len, 16);
+    assert_memory_not_equal(a->id.data, ses->d->actions[1]->id.data, 16);
+    memcpy(id0, a->id.data, 16);
+    assert_int_equal(a->owner, COACHQ__V1__ACTION_OWNER__ACTION_OWNER_REP);
+
+    /* Owner: rep <-> manager. */
+    assert_int_equal(session_action_toggle_owner(ses, 0), 0);
+    assert_int_equal(a->owner, COACHQ__V1__ACTION_OWNER__ACTION_OWNER_MANAGER);
+    assert_int_equal(session_action_toggle_owner(ses, 0), 0);
+    assert_int_equal(a->owner, COACHQ__V1__ACTION_OWNER__ACTION_OWNER_REP);
+    assert_int_equal(session_action_toggle_owner(ses, 9), -EINVAL);
+
+    /* Due dates: not a date, before the session, then a good one, then
+     * none. A refused one changes nothing and names the field. */
+    sday = ses->d->started_at / 86400;
+    assert_int_equal(session_action_set_due(ses, 0, "next week"), -EINVAL);
+    assert_non_null(strstr(ses->status, "actions[0].due_day"));
+    assert_int_equal(session_action_set_due(ses, 0, "2026-02-30"), -EINVAL);
+    day_format(sday - 1, day, sizeof(day));
+    assert_int_equal(session_action_set_due(ses, 0, day), -ERANGE);
+    assert_non_null(strstr(ses->status, "actions[0].due_day"));
+    assert_non_null(strstr(ses->status, "before the session"));
+    assert_int_equal(a->due_day, 0);
+    day_format(sday, day, sizeof(day));
+    assert_int_equal(session_action_set_due(ses, 0, day), 0);
+    assert_int_equal(a->due_day, (uint32_t)sday);
+    day_format(sday + 14, day, sizeof(day));
+    assert_int_equal(session_action_set_due(ses, 1, day), 0);
+    assert_int_equal(ses->d->actions[1]->due_day, (uint32_t)(sday + 14));
+    assert_int_equal(session_action_set_due(ses, 1, ""), 0);
+    assert_int_equal(ses->d->actions[1]->due_day, 0);
+
+    /* Focus: two at most, behaviours and skill together. */
+    assert_int_equal(session_action_toggle_focus(ses, 0, "listening"), 0);
+    assert_int_equal(session_action_toggle_focus(ses, 0, "next-steps"), 0);
+    assert_int_equal(session_action_toggle_focus(ses, 0, "open-questions"), -ENOSPC);
+    assert_non_null(strstr(ses->status, "actions[0].focus_behaviours"));
+    assert_int_equal(session_action_set_skill(ses, 0, "objection handling"), -ENOSPC);
+    assert_non_null(strstr(ses->status, "actions[0].focus_skill"));
+    assert_int_equal(a->n_focus_behaviours, 2);
+    assert_string_equal(a->focus_skill, "");
+    assert_string_equal(session_action_focus_words(a, words, sizeof(words)),
+                        "listening, next-steps");
+    /* Unpicking one makes room for the skill; then no third behaviour. */
+    assert_int_equal(session_action_toggle_focus(ses, 0, "listening"), 0);
+    assert_int_equal(a->n_focus_behaviours, 1);
+    assert_string_equal(a->focus_behaviours[0], "next-steps");
+    assert_int_equal(session_action_set_skill(ses, 0, "objection handling"), 0);
+    assert_int_equal(session_action_toggle_focus(ses, 0, "listening"), -ENOSPC);
+    assert_string_equal(session_action_focus_words(a, words, sizeof(words)),
+                        "next-steps, skill: objection handling");
+    assert_int_equal(session_action_set_skill(ses, 1, "discovery"), 0);
+    assert_int_equal(session_action_set_skill(ses, 1, ""), 0);
+    assert_string_equal(ses->d->actions[1]->focus_skill, "");
+    assert_valid(ses->d);
+
+    /* The journal keeps every field and the id. */
+    assert_int_equal(session_save(ses), 0);
+    assert_int_equal(localstore_session_load(f->ls, &loaded), 0);
+    testutil_assert_same_obs(loaded->draft, ses->d);
+    assert_memory_equal(loaded->draft->actions[0]->id.data, id0, 16);
+    assert_int_equal(loaded->draft->actions[0]->due_day, (uint32_t)sday);
+    coachq__v1__local_session__free_unpacked(loaded, NULL);
+}
+
+/* Follow-ups: the pair's open actions only, every status key's path,
+ * the evidence, the time from the session clock, and the journal. */
+static void test_session_follow_ups(void **state)
+{
+    struct fixture *f = *state;
+    struct session *ses;
+    const Coachq__V1__ActionRecord *rec;
+    Coachq__V1__FollowUp *fu;
+    Coachq__V1__LocalSession *saved = NULL;
+    uint8_t id11[16], id66[16];
+    char why[512];
+
+    start_live(f);
+    live_phase(f);
+    rating_phase(f);
+    ses = f->ses;
+    /* Offline (no server): said plainly, nothing blocks the session. */
+    assert_int_equal(ses->open_state, -1);
+    assert_non_null(strstr(ses->open_why, "offline"));
+    assert_int_equal(session_fu_count(ses), 0);
+    session_after_rating(ses);
+    assert_int_equal(ses->s->phase, SESSION_PHASE_ACTIONS);
+    session_before_actions(ses);
+    assert_int_equal(ses->s->phase, SESSION_PHASE_RATING);
+
+    /* What the server returns, narrowed to this pair's open actions. */
+    assert_int_equal(session_open_actions_take(ses, make_list(ses->d->id.data)), 0);
+    assert_int_equal(ses->n_open, 2);
+    assert_string_equal(ses->open[0]->text, "practise");
+    assert_string_equal(ses->open[1]->text, "half done");
+    memset(id11, 0x11, 16);
+    memset(id66, 0x66, 16);
+    assert_int_equal(session_fu_count(ses), 2);
+    session_after_rating(ses);
+    assert_int_equal(ses->s->phase, SESSION_PHASE_FOLLOWUPS);
+    assert_non_null(session_fu_row(ses, 0, &rec, &fu));
+    assert_ptr_equal(rec, ses->open[0]);
+    assert_null(fu);
+    assert_null(session_fu_row(ses, 2, &rec, &fu));
+
+    /* Every status, and "not followed up"; the moment is the clock's. */
+    assert_int_equal(session_fu_evidence(ses, 0, "too early"), -ENOENT);
+    assert_int_equal(
+        session_fu_set(ses, 0, COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN, f->t0 + 50000), 0);
+    assert_int_equal(ses->d->n_follow_ups, 1);
+    assert_memory_equal(ses->d->follow_ups[0]->action_id.data, id11, 16);
+    /* The clock stopped at 6 s of session time. */
+    assert_int_equal(ses->d->follow_ups[0]->at, ses->d->started_at + 6);
+    static const int statuses[] = {
+        COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE,
+        COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE,
+        COACHQ__V1__ACTION_STATUS__ACTION_STATUS_NOT_DONE,
+        COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DROPPED,
+    };
+    for (size_t k = 0; k < 4; k++) {
+        assert_int_equal(session_fu_set(ses, 1, statuses[k], f->t0), 0);
+        assert_int_equal(ses->d->n_follow_ups, 2);
+        assert_int_equal(ses->d->follow_ups[1]->status, statuses[k]);
+    }
+    assert_string_equal(ses->status, "action 2: dropped");
+    assert_int_equal(session_fu_set(ses, 1, 0, f->t0), 0);
+    assert_int_equal(ses->d->n_follow_ups, 1);
+    assert_string_equal(ses->status, "action 2: not followed up");
+    assert_int_equal(session_fu_set(ses, 1, 9, f->t0), -EINVAL);
+    assert_int_equal(session_fu_set(ses, 7, 2, f->t0), -EINVAL);
+    assert_int_equal(ses->d->n_follow_ups, 1);
+    assert_int_equal(session_fu_set(ses, 0, COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE, f->t0),
+                     0);
+    assert_int_equal(session_fu_evidence(ses, 0, "practised the opener on two calls"), 0);
+    assert_int_equal(
+        session_fu_set(ses, 1, COACHQ__V1__ACTION_STATUS__ACTION_STATUS_NOT_DONE, f->t0), 0);
+    assert_int_equal(ses->d->n_follow_ups, 2);
+    assert_int_equal(ses->d->follow_ups[0]->status, COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE);
+    assert_string_equal(ses->d->follow_ups[0]->evidence, "practised the opener on two calls");
+    assert_memory_equal(ses->d->follow_ups[1]->action_id.data, id66, 16);
+    assert_valid(ses->d);
+    session_set_phase(ses, SESSION_PHASE_FOLLOWUPS, 1);
+
+    /* A crash and a restart, offline: the follow-ups come back, shown by
+     * id while the records cannot be loaded. */
+    assert_int_equal(session_save(ses), 0);
+    session_free(f->ses);
+    f->ses = NULL;
+    assert_int_equal(localstore_session_load(f->ls, &saved), 0);
+    assert_int_equal(session_new(f->ls, &f->o, &f->ses), 0);
+    ses = f->ses;
+    why[0] = '\0';
+    if (session_start(ses, &saved, why, sizeof(why)) != 0) {
+        fail_msg("resume: %s", why);
+    }
+    assert_int_equal(ses->s->phase, SESSION_PHASE_FOLLOWUPS);
+    assert_int_equal(ses->s->cursor, 1);
+    assert_int_equal(ses->open_state, -1);
+    assert_int_equal(ses->d->n_follow_ups, 2);
+    assert_string_equal(ses->d->follow_ups[0]->evidence, "practised the opener on two calls");
+    assert_int_equal(session_fu_count(ses), 2);
+    assert_non_null(session_fu_row(ses, 1, &rec, &fu));
+    assert_null(rec);
+    assert_ptr_equal(fu, ses->d->follow_ups[1]);
+    /* Records loaded later merge with them, not twice. */
+    assert_int_equal(session_open_actions_take(ses, make_list(ses->d->id.data)), 0);
+    assert_int_equal(session_fu_count(ses), 2);
+    session_after_rating(ses);
+    assert_int_equal(ses->s->phase, SESSION_PHASE_FOLLOWUPS);
+}
+
+/* An amendment shows and keeps the original's follow-ups, lists the
+ * followed-up actions even when no longer open, never the actions the
+ * original agreed, and lets the observer change a status. */
+static void test_session_amend_follow_ups(void **state)
+{
+    struct fixture *f = *state;
+    Coachq__V1__StoredObservation rec = COACHQ__V1__STORED_OBSERVATION__INIT;
+    Coachq__V1__Observation *orig;
+    const Coachq__V1__ActionRecord *r;
+    Coachq__V1__FollowUp *fu;
+    Coachq__V1__ActionList *l;
+    char why[512];
+    uint8_t root[16];
+
+    start_live(f);
+    live_phase(f);
+    rating_phase(f);
+    assert_int_equal(session_open_actions_take(f->ses, make_list(f->ses->d->id.data)), 0);
+    assert_int_equal(
+        session_fu_set(f->ses, 0, COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE, f->t0), 0);
+    assert_int_equal(session_fu_evidence(f->ses, 0, "did it"), 0);
+    assert_int_equal(session_action_add(f->ses, "call the CFO"), 0);
+    orig = session_pb_copy(&f->ses->d->base);
+    assert_non_null(orig);
+    memcpy(root, orig->id.data, 16);
+    session_free(f->ses);
+    f->ses = NULL;
+
+    rec.observation = orig;
+    rec.version = 1;
+    f->o.amend = &rec;
+    assert_int_equal(session_new(f->ls, &f->o, &f->ses), 0);
+    why[0] = '\0';
+    if (session_start(f->ses, &(Coachq__V1__LocalSession *){NULL}, why, sizeof(why)) != 0) {
+        fail_msg("amend: %s", why);
+    }
+    assert_memory_equal(f->ses->d->amends.data, root, 16);
+    /* The amendment keeps the action's id: the server sees the same one. */
+    assert_int_equal(f->ses->d->n_actions, 1);
+    assert_int_equal(f->ses->d->actions[0]->id.len, 16);
+    assert_memory_equal(f->ses->d->actions[0]->id.data, orig->actions[0]->id.data, 16);
+    assert_int_equal(f->ses->d->n_follow_ups, 1);
+    assert_string_equal(f->ses->d->follow_ups[0]->evidence, "did it");
+    /* The server now says 0x11 is done: still listed, as it is followed
+     * up here; 0x55 was agreed in the original (the root): never. */
+    l = make_list(root);
+    l->actions[0]->status = COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE;
+    assert_int_equal(session_open_actions_take(f->ses, l), 0);
+    assert_int_equal(f->ses->n_open, 2);
+    assert_string_equal(f->ses->open[0]->text, "practise");
+    assert_string_equal(f->ses->open[1]->text, "half done");
+    assert_non_null(session_fu_row(f->ses, 0, &r, &fu));
+    assert_non_null(fu);
+    assert_int_equal(fu->status, COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE);
+    assert_int_equal(
+        session_fu_set(f->ses, 0, COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE, f->t0), 0);
+    assert_int_equal(f->ses->d->n_follow_ups, 1);
+    assert_int_equal(f->ses->d->follow_ups[0]->status,
+                     COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE);
+    assert_string_equal(f->ses->d->follow_ups[0]->evidence, "did it");
+    assert_valid(f->ses->d);
+    f->o.amend = NULL;
+    coachq__v1__observation__free_unpacked(orig, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +751,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_amendment_cannot_go_live, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_offline_submit_queues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_resumes_and_quits_saved, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_action_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_follow_ups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_amend_follow_ups, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
