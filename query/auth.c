@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "actions.h"
 #include "apitok.h"
 #include "people.h"
 #include "store.h"
@@ -105,7 +106,11 @@ static int may_read_action(const struct auth_user *u, const struct auth_target *
     if (u->roles & (AUTH_LEAD | AUTH_ADMIN)) {
         return 1;
     }
-    if ((u->roles & AUTH_OBSERVER) && same(t->action_observer, u->id)) {
+    /* An observer reads what they scored, and any action still open: the
+     * pair's next session, whoever observes it, is where it is followed
+     * up, and the observer's UI lists the open ones at setup. */
+    if ((u->roles & AUTH_OBSERVER) &&
+        (same(t->action_observer, u->id) || actions_status_open(a->status))) {
         return 1;
     }
     if ((u->roles & AUTH_FRONT_LINE) && same(a->coach_id, u->id)) {

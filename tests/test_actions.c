@@ -372,6 +372,14 @@ static void test_actions_loop(void **state)
     assert_int_equal(json_array_size(j), 2);
     assert_non_null(find(j, U2));
     json_decref(j);
+    /* Another observer sees the pair's open actions (they may observe the
+     * pair's next session and follow them up), not the done one. */
+    CQ(0, "obs.ben", "actions", "--coach", "flm.cara", "--json");
+    j = parse_out();
+    assert_int_equal(json_array_size(j), 2);
+    assert_non_null(find(j, U2));
+    assert_null(find(j, U1));
+    json_decref(j);
 
     /* Going back from done in a new session is refused ... */
     write_obs("0b5e0000-0000-4000-8000-00000000ee07", "flm.cara", "rep.ida", 5,
@@ -397,7 +405,8 @@ static void test_actions_loop(void **state)
     json_decref(j);
 
     /* Who sees what: the observer who scored, the coach, the coach's line
-     * and leads; not another observer, coach or line. */
+     * and leads; another observer only the open ones (all three are open
+     * again: the amendment made U1 not done); not another coach or line. */
     CQ(0, "alice", "actions", "--coach", "flm.cara", "--json");
     j = parse_out();
     assert_int_equal(json_array_size(j), 3);
@@ -412,7 +421,8 @@ static void test_actions_loop(void **state)
     json_decref(j);
     CQ(0, "obs.ben", "actions", "--coach", "flm.cara", "--json");
     j = parse_out();
-    assert_int_equal(json_array_size(j), 0);
+    assert_int_equal(json_array_size(j), 3);
+    assert_non_null(find(j, U1));
     json_decref(j);
     CQ(0, "flm.dan", "actions", "--coachee", "rep.ida", "--json");
     j = parse_out();

@@ -23,15 +23,16 @@ enum target {
     T_OWN_STATUS,  /* cert status of the caller */
     T_ANN_STATUS,  /* cert status of obs.ann */
     /* Dashboards. slm.fay (under vp.yan) manages flm.dan. */
-    T_MM_EVE,    /* my managers of slm.eve (chain vp.zed) */
-    T_MM_FAY,    /* my managers of slm.fay (chain vp.yan) */
-    T_MGR_CARA,  /* manager detail of flm.cara (chain slm.eve, vp.zed) */
-    T_MGR_DAN,   /* manager detail of flm.dan (chain slm.fay, vp.yan) */
-    T_MC_CARA,   /* my coaching of flm.cara */
-    T_MC_DAN,    /* my coaching of flm.dan */
-    T_PROGRAMME, /* programme impact */
-    T_OBSERVERS, /* observer reliability */
-    T_ACTION,    /* an action flm.cara agreed with rep.ida, scored by obs.ann */
+    T_MM_EVE,      /* my managers of slm.eve (chain vp.zed) */
+    T_MM_FAY,      /* my managers of slm.fay (chain vp.yan) */
+    T_MGR_CARA,    /* manager detail of flm.cara (chain slm.eve, vp.zed) */
+    T_MGR_DAN,     /* manager detail of flm.dan (chain slm.fay, vp.yan) */
+    T_MC_CARA,     /* my coaching of flm.cara */
+    T_MC_DAN,      /* my coaching of flm.dan */
+    T_PROGRAMME,   /* programme impact */
+    T_OBSERVERS,   /* observer reliability */
+    T_ACTION,      /* an action flm.cara agreed with rep.ida, scored by obs.ann */
+    T_ACTION_DONE, /* the same action once done */
 };
 
 struct row {
@@ -205,9 +206,16 @@ static const struct row rows[] = {
     {"admin.hal", ADMIN, AUTH_DASHBOARD, T_OBSERVERS, 1},
     {"rep.ida", 0, AUTH_DASHBOARD, T_OBSERVERS, 0},
     /* Read an action: the observer who scored the session that agreed it,
-     * its coach, the coach's line today, leads and administrators. */
+     * any observer while it is open (the pair's next session follows it
+     * up), its coach, the coach's line today, leads and administrators. */
     {"obs.ann", OBS, AUTH_READ_ACTION, T_ACTION, 1},
-    {"obs.ben", OBS, AUTH_READ_ACTION, T_ACTION, 0},
+    {"obs.ben", OBS, AUTH_READ_ACTION, T_ACTION, 1},
+    {"obs.ann", OBS, AUTH_READ_ACTION, T_ACTION_DONE, 1},
+    {"obs.ben", OBS, AUTH_READ_ACTION, T_ACTION_DONE, 0},
+    {"flm.cara", FLM, AUTH_READ_ACTION, T_ACTION_DONE, 1},
+    {"flm.dan", FLM, AUTH_READ_ACTION, T_ACTION_DONE, 0},
+    {"slm.fay", SLM, AUTH_READ_ACTION, T_ACTION_DONE, 0},
+    {"rep.ida", 0, AUTH_READ_ACTION, T_ACTION_DONE, 0},
     {"flm.cara", FLM, AUTH_READ_ACTION, T_ACTION, 1},
     {"flm.dan", FLM, AUTH_READ_ACTION, T_ACTION, 0},
     {"slm.eve", SLM, AUTH_READ_ACTION, T_ACTION, 1},
@@ -217,7 +225,7 @@ static const struct row rows[] = {
     {"admin.hal", ADMIN, AUTH_READ_ACTION, T_ACTION, 1},
     {"rep.ida", 0, AUTH_READ_ACTION, T_ACTION, 0},
     /* A role the user does not hold gives no access; no action, nothing. */
-    {"flm.cara", OBS, AUTH_READ_ACTION, T_ACTION, 0},
+    {"flm.cara", OBS, AUTH_READ_ACTION, T_ACTION_DONE, 0},
     {"slm.eve", FLM, AUTH_READ_ACTION, T_ACTION, 0},
     {"lead.gil", LEAD, AUTH_READ_ACTION, T_NONE, 0},
 };
@@ -319,7 +327,9 @@ static void test_table(void **state)
             t.observer = r->user;
         } else if (r->target == T_ANN_STATUS) {
             t.observer = "obs.ann";
-        } else if (r->target == T_ACTION) {
+        } else if (r->target == T_ACTION || r->target == T_ACTION_DONE) {
+            act.status = r->target == T_ACTION ? COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN
+                                               : COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE;
             t.action = &act;
             t.action_observer = "obs.ann";
             t.chain = chain;
