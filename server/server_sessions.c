@@ -78,8 +78,10 @@ static int import_sessions_txn(struct store_txn *t, void *arg)
     if (s->parse_rc == -ENOMEM) {
         return -ENOMEM;
     }
-    if (s->parse_rc < 0 || s->errs.total > 0) {
-        /* The file itself is refused: nothing to check in the store. */
+    if (s->parse_rc < 0) {
+        /* The file cannot be read on: nothing to check in the store. Rows
+         * refused by their own checks are still checked against it, so
+         * that one answer names every problem. */
         if (s->errs.total == 0) {
             table_err(&s->errs, 0, 0, "cannot be read as CSV: %s", error_strerror(s->parse_rc));
         }
