@@ -436,6 +436,65 @@ static void test_figures(void **state)
 
 /* An erased rep's sessions held stay under the pseudonym: the manager's
  * figures are unchanged and the rep's id is in no key. */
+/* A rep's days read for two coaches. */
+struct pair_read {
+    const char *coach[2];
+    struct cadence_day days[2][64];
+    size_t n[2];
+};
+
+static int move_ra1_txn(struct store_txn *t, void *arg)
+{
+    (void)arg;
+    /* ra1 moves from fa to fb on 2024-05-01 and back to fa on 2024-06-08. */
+    int rc = people_line_put(t, "ra1", "fb", 19844, NULL);
+
+    return rc == 0 ? people_line_put(t, "ra1", "fa", 19882, NULL) : rc;
+}
+
+static int pair_read_txn(struct store_txn *t, void *arg)
+{
+    struct pair_read *pr = arg;
+    int rc = 0;
+
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        rc = cadence_pair_days(t, pr->coach[i], "ra1", FROM, TODAY, pr->days[i], 64, &pr->n[i],
+                               NULL);
+    }
+    return rc;
+}
+
+/* A rep who changed lines in the window: each observed day counts for the
+ * manager the rep reported to on that day, read from the rep's lines
+ * (fa's 06-06 sessions fall in fb's span once the move is back-dated), and
+ * a span that ends and starts again is read as two. Imported rows stay
+ * with the coach they were imported for. */
+static void test_pair_days_line_change(void **state)
+{
+    struct fx *f = *state;
+    struct pair_read pr = {{"fa", "fb"}, {{{0}}}, {0, 0}};
+    struct store *s = testutil_store_open(f->data, 0);
+
+    observe(s, "fa", "ra1", 19883, 9, 3); /* 06-09: fa's again */
+    import_good(f);
+    assert_int_equal(store_exec(s, move_ra1_txn, NULL), 0);
+    assert_int_equal(store_view(s, pair_read_txn, &pr), 0);
+    /* fa: observed 03-28 and 04-07 (also held), held 05-07 (imported for
+     * fa), observed 06-09; fb: observed 06-06 (in fb's span). */
+    assert_int_equal(pr.n[0], 4);
+    assert_int_equal(pr.days[0][0].day, 19810);
+    assert_int_equal(pr.days[0][1].day, 19820);
+    assert_true(pr.days[0][1].observed && pr.days[0][1].held);
+    assert_int_equal(pr.days[0][1].minutes, 45);
+    assert_int_equal(pr.days[0][2].day, 19850);
+    assert_true(pr.days[0][2].held && !pr.days[0][2].observed);
+    assert_int_equal(pr.days[0][3].day, 19883);
+    assert_int_equal(pr.n[1], 1);
+    assert_int_equal(pr.days[1][0].day, 19880);
+    assert_true(pr.days[1][0].observed);
+    store_close(s);
+}
+
 static void test_erase(void **state)
 {
     struct fx *f = *state;
@@ -939,6 +998,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commitment_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pair_days_line_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zone_days, setup, teardown),
         cmocka_unit_test_setup_teardown(test_end_to_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_import, setup, teardown),
