@@ -20,6 +20,7 @@
 #include "error.h"
 #include "people.h"
 #include "sessions_csv.h"
+#include "sessions_held.h"
 #include "store.h"
 #include "table.h"
 #include "validate.h"
@@ -37,106 +38,21 @@ struct held_import {
     char summary[256];
 };
 
-/* A person named by a cell, or an error at that cell. */
-static int held_person(struct held_import *hi, struct store_txn *t, const struct table_row *r,
-                       size_t k, const char *what)
-{
-    Coachq__V1__Person *p = NULL;
-    int rc = people_get(t, r->f[k], &p);
-
-    if (rc == -ENOENT) {
-        table_err(&hi->errs, r->line, r->col[k],
-                  "%s '%s' is not in the store (import people first)", what, r->f[k]);
-        return 1;
-    }
-    if (rc < 0) {
-        return rc;
-    }
-    coachq__v1__person__free_unpacked(p, NULL);
-    return 0;
-}
-
-/* The checks that need the store, for one row that passed its own. */
-static int held_check_row(struct held_import *hi, struct store_txn *t,
-                          const struct sessions_csv_row *g)
-{
-    const struct table_row *r = g->r;
-    char manager[65];
-    int bad = 0;
-    int rc;
-
-    rc = held_person(hi, t, r, SESSIONS_CSV_COACH, "coach_id");
-    if (rc < 0) {
-        return rc;
-    }
-    bad |= rc;
-    rc = held_person(hi, t, r, SESSIONS_CSV_COACHEE, "coachee_id");
-    if (rc < 0) {
-        return rc;
-    }
-    bad |= rc;
-    if (g->day > hi->a->today) {
-        table_err(&hi->errs, r->line, r->col[SESSIONS_CSV_DATE],
-                  "date '%s' is in the future: import sessions that were held",
-                  r->f[SESSIONS_CSV_DATE]);
-        bad = 1;
-    }
-    if (bad) {
-        return 0;
-    }
-    rc = people_manager_at(t, r->f[SESSIONS_CSV_COACHEE], g->day, manager, sizeof(manager));
-    if (rc == -ENOENT || (rc == 0 && strcmp(manager, r->f[SESSIONS_CSV_COACH]) != 0)) {
-        table_err(&hi->errs, r->line, r->col[SESSIONS_CSV_COACHEE],
-                  "coachee_id '%s' did not report to '%s' on %s: a session held is with a rep "
-                  "of the coach's line on that day",
-                  r->f[SESSIONS_CSV_COACHEE], r->f[SESSIONS_CSV_COACH], r->f[SESSIONS_CSV_DATE]);
-        return 0;
-    }
-    if (rc < 0) {
-        return rc;
-    }
-    rc = cadence_held_get(t, r->f[SESSIONS_CSV_COACH], r->f[SESSIONS_CSV_COACHEE], g->day, NULL);
-    if (rc == 0) {
-        table_err(&hi->errs, r->line, r->col[SESSIONS_CSV_DATE],
-                  "duplicate: '%s' coaching '%s' on %s is already imported",
-                  r->f[SESSIONS_CSV_COACH], r->f[SESSIONS_CSV_COACHEE], r->f[SESSIONS_CSV_DATE]);
-        return 0;
-    }
-    return rc == -ENOENT ? 0 : rc;
-}
-
 static int held_import_txn(struct store_txn *t, void *arg)
 {
     struct held_import *hi = arg;
     struct admin *a = hi->a;
+    size_t line = 0;
     int rc;
 
     a->err[0] = '\0';
     table_errs_truncate(&hi->errs, hi->static_errs);
-    hi->added = 0;
-    for (size_t i = 0; i < hi->csv.tab.n && !table_errs_full(&hi->errs); i++) {
-        const struct sessions_csv_row *g = &hi->csv.rows[i];
-
-        if (!g->ok) {
-            continue;
-        }
-        rc = held_check_row(hi, t, g);
-        if (rc < 0) {
-            return admin_txn_fail(a, rc, "%s:%zu: %s", hi->path, g->r->line, error_strerror(rc));
-        }
+    rc = sessions_held_import(t, &hi->csv, a->today, hi->dry_run, &hi->errs, &hi->added, &line);
+    if (rc == -EINVAL && hi->errs.total > 0) {
+        return rc;
     }
-    if (hi->errs.total > 0) {
-        return -EINVAL;
-    }
-    for (size_t i = 0; i < hi->csv.tab.n; i++) {
-        const struct sessions_csv_row *g = &hi->csv.rows[i];
-
-        rc = cadence_held_put(t, g->r->f[SESSIONS_CSV_COACH], g->r->f[SESSIONS_CSV_COACHEE], g->day,
-                              g->minutes);
-        if (rc < 0) {
-            return admin_txn_fail(a, rc, "%s:%zu: %s", hi->path, g->r->line, error_strerror(rc));
-        }
-        hi->added++;
+    if (rc < 0) {
+        return admin_txn_fail(a, rc, "%s:%zu: %s", hi->path, line, error_strerror(rc));
     }
     snprintf(hi->summary, sizeof(hi->summary), "sessions: %zu rows; %zu sessions held added",
              hi->csv.tab.n, hi->added);

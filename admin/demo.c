@@ -75,6 +75,7 @@ static void demo_fill_summary(const struct demo *d, struct demo_summary *out, un
     out->cohorts = DEMO_COHORTS;
     out->refused = d->refused;
     out->outcomes = d->outcomes;
+    out->held = d->held;
 }
 
 /* A new generator for s and o's seed and now (o->now == 0: the clock),
@@ -234,6 +235,13 @@ static int demo_seed(struct demo *d, int *people_stored)
         demo_say(d, "storing the coaching commitments failed: %s", error_strerror(rc));
         return rc;
     }
+    rc = store_exec(d->s, demo_sessions_held_txn, d);
+    if (rc != 0) {
+        demo_say(d, "storing the sessions held failed: %s", error_strerror(rc));
+        return rc;
+    }
+    demo_say(d, "sessions held: %u, one per manager, rep and day, at each manager's own cadence",
+             d->held);
 
     /* The year was replayed in time order, so an enrolment came in at its
      * cohort's start, after the sessions before it: like a back-dated

@@ -32,6 +32,7 @@ struct demo_summary {
     unsigned observations, calibrations, cohorts;
     unsigned refused;  /* observations the rules refused: always 0 on success */
     unsigned outcomes; /* business results (outcomes.h) stored */
+    unsigned held;     /* sessions held (cadence.h) stored */
 };
 
 /*

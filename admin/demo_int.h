@@ -95,6 +95,7 @@ enum demo_stream {
     DEMO_S_CALIB,
     DEMO_S_OUTCOMES,
     DEMO_S_FOLLOW, /* action ids, managers' follow-through and follow-up statuses */
+    DEMO_S_HELD,   /* sessions held: each manager's cadence and each rep's days */
 };
 
 enum demo_event_kind {
@@ -259,6 +260,7 @@ struct demo {
      * follow-ups. */
     uint32_t last_sess[DEMO_PEOPLE];
     unsigned outcomes;
+    unsigned held; /* sessions held stored (demo_cadence.c) */
     int fatal;
 };
 
@@ -384,5 +386,11 @@ int demo_outcomes_txn(struct store_txn *t, void *arg);
  * every 2 weeks" and the programme's "30 minutes a week per manager",
  * audited as the administrator's verb would be. Write transaction. */
 int demo_commitments_txn(struct store_txn *t, void *arg);
+/* The sessions held the organisation imports (demo_cadence.c), one row per
+ * manager, rep and day over the year, at each manager's own cadence: some
+ * coach every rep weekly, some every two or three weeks, some rarely, and
+ * the busy ones (many sessions at low quality) every few days. Sets
+ * d->held. */
+int demo_sessions_held_txn(struct store_txn *t, void *arg);
 
 #endif

@@ -45,6 +45,7 @@
 #include "actions.h"
 #include "agg.h"
 #include "auth.h"
+#include "cadence.h"
 #include "certs.h"
 #include "coachq.pb-c.h"
 #include "dash.h"
@@ -649,6 +650,38 @@ static int agg_txn(struct store_txn *t, void *arg)
     return rc;
 }
 
+/* The store's part of the cadence tables, apart: the coaching days
+ * (cadence_pair_days()) of every rep of one line's 20 managers over the
+ * 12-week window. */
+struct cadence_arg {
+    uint64_t days;
+};
+
+static int cadence_txn(struct store_txn *t, void *arg)
+{
+    struct cadence_arg *a = arg;
+    int32_t until = store_day_of(BENCH_NOW);
+    struct cadence_day days[128];
+    char id[16], rep[32];
+    int rc = 0;
+
+    a->days = 0;
+    for (int i = 0; i < BENCH_FLMS && rc == 0; i++) {
+        if (i % BENCH_SLMS != 0) {
+            continue;
+        }
+        snprintf(id, sizeof(id), "flm.%03d", i);
+        for (int k = 0; k < BENCH_REPS && rc == 0; k++) {
+            size_t n = 0;
+
+            snprintf(rep, sizeof(rep), "rep.%03d.%d", i, k);
+            rc = cadence_pair_days(t, id, rep, until - 83, until, days, 128, &n, NULL);
+            a->days += n;
+        }
+    }
+    return rc;
+}
+
 static int cmp_double(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
@@ -850,6 +883,32 @@ static int bench_time_agg(struct bench *b, struct timing *out, uint64_t *seen)
         ms[n++] = (now_s() - t0) * 1000.0;
     }
     *seen = a.observations;
+    summarise(ms, n, out);
+    free(ms);
+    return rc;
+}
+
+static int bench_time_cadence(struct bench *b, struct timing *out, uint64_t *seen)
+{
+    double *ms = calloc(b->runs, sizeof(double));
+    struct cadence_arg a = {0};
+    unsigned n = 0;
+    double t_end = now_s() + BENCH_MAX_SECONDS;
+    int rc = 0;
+
+    if (ms == NULL) {
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < b->runs && now_s() < t_end; i++) {
+        double t0 = now_s();
+
+        rc = store_view(b->s, cadence_txn, &a);
+        if (rc != 0) {
+            break;
+        }
+        ms[n++] = (now_s() - t0) * 1000.0;
+    }
+    *seen = a.days;
     summarise(ms, n, out);
     free(ms);
     return rc;
@@ -1199,8 +1258,8 @@ static int bench_check(const struct bench *b, uint64_t n, const struct timing *m
 
 struct size_result {
     uint64_t n;
-    struct timing dash[BENCH_NDASH], agg;
-    uint64_t agg_seen;
+    struct timing dash[BENCH_NDASH], agg, cad;
+    uint64_t agg_seen, cad_days;
     double load_s;
     long long db_mib;
 };
@@ -1456,6 +1515,13 @@ int main(int argc, char **argv)
         printf("  (agg_read: %" PRIu64 " observations in the 12 weeks of slm.00's 20 "
                "managers)\n",
                r->agg_seen);
+        if (bench_time_cadence(b, &r->cad, &r->cad_days) != 0) {
+            fprintf(stderr, "%s: cadence_pair_days failed\n", argv[0]);
+            goto out;
+        }
+        print_timing("cadence 100 reps", &r->cad);
+        printf("  (cadence: %" PRIu64 " coaching days of slm.00's 100 reps in the 12 weeks)\n",
+               r->cad_days);
         /* After the timing, so that writing the files does not disturb it. */
         if (b->export_dir != NULL) {
             /* bench_dashes[0] is My managers. */
@@ -1484,6 +1550,9 @@ int main(int argc, char **argv)
         printf("  %-20s mean %.2fx  p50 %.2fx  p99 %.2fx\n", "agg_read 20x12w",
                z->agg.mean_ms / a->agg.mean_ms, z->agg.p50_ms / a->agg.p50_ms,
                z->agg.p99_ms / a->agg.p99_ms);
+        printf("  %-20s mean %.2fx  p50 %.2fx  p99 %.2fx\n", "cadence 100 reps",
+               z->cad.mean_ms / a->cad.mean_ms, z->cad.p50_ms / a->cad.p50_ms,
+               z->cad.p99_ms / a->cad.p99_ms);
     }
     /* One line per dashboard to quote: every size's mean and p50. */
     for (size_t d = 0; d < BENCH_NDASH && nsizes > 1; d++) {

@@ -486,6 +486,37 @@ const struct cli_doc cli_doc_actions = {
     "Exit status: 0 success, 1 refused, 2 usage, 3 connection failure.\n",
 };
 
+static const struct cli_opt opts_sessions[] = {
+    {"dry-run", OPT_DRY_RUN, NULL, "check every row against the store; import nothing"},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct cli_doc cli_doc_sessions = {
+    "sessions",
+    "sessions import FILE.csv [--dry-run]",
+    "import coaching sessions held (leads, administrators)",
+    "import [--dry-run] [OPTIONS] FILE.csv",
+    "Imports coaching sessions held, for cadence (docs/dashboards.md, \"Cadence\n"
+    "and commitment\"), as `coachqd import sessions` does on the server's machine\n"
+    "(enablement leads and administrators). FILE (- for standard input) is CSV\n"
+    "with the header\n"
+    "  coach_id,coachee_id,date[,minutes]\n"
+    "one row per coach, rep and day: coach_id a front-line manager, coachee_id a\n"
+    "rep who reported to them on that day, date YYYY-MM-DD (not in the future),\n"
+    "minutes a whole number 0..1440 (empty or 0: not known).\n"
+    "\n"
+    "The whole file goes in one request and is stored in one transaction: any\n"
+    "bad row (an unknown person, a rep outside the coach's line on that day, a\n"
+    "bad date, a pair's day given twice or already imported) refuses the file\n"
+    "and nothing is imported. Every refused cell is reported as FILE:LINE:COL,\n"
+    "naming its column. The file must fit the server's frame limit (coachq\n"
+    "whoami shows it; coachqd --max-frame): split a larger file into several.\n"
+    "Prints how many sessions held were added.\n",
+    opts_sessions,
+    "Exit status: 0 imported (or checked, with --dry-run), 1 refused or the file\n"
+    "has errors, 2 usage, 3 connection failure.\n",
+};
+
 const struct cli_doc cli_doc_stats = {
     "stats",
     "stats",
@@ -519,7 +550,7 @@ const struct cli_command cli_commands[] = {
     {&cli_doc_reference, cli_cmd_reference}, {&cli_doc_dashboard, cli_cmd_dashboard},
     {&cli_doc_outcomes, cli_cmd_outcomes},   {&cli_doc_export, cli_cmd_export},
     {&cli_doc_stats, cli_cmd_stats},         {&cli_doc_whoami, cli_cmd_whoami},
-    {&cli_doc_actions, cli_cmd_actions},
+    {&cli_doc_actions, cli_cmd_actions},     {&cli_doc_sessions, cli_cmd_sessions},
 };
 
 const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);

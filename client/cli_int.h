@@ -76,6 +76,7 @@ enum {
     OPT_OPEN,
     OPT_OVERDUE,
     OPT_NOT_COACHED,
+    OPT_DRY_RUN,
 };
 
 /*
@@ -112,6 +113,7 @@ extern const struct cli_doc cli_doc_main, cli_doc_observe, cli_doc_amend, cli_do
     cli_doc_queue, cli_doc_submit, cli_doc_get, cli_doc_history, cli_doc_list, cli_doc_rubrics,
     cli_doc_cert, cli_doc_reference, cli_doc_dashboard, cli_doc_outcomes, cli_doc_export,
     cli_doc_stats, cli_doc_whoami, cli_doc_actions;
+extern const struct cli_doc cli_doc_sessions;
 
 struct cli;
 
@@ -344,5 +346,6 @@ int cli_cmd_whoami(struct cli *x, int argc, char **argv);    /* cmd_dashboard.c 
 int cli_cmd_outcomes(struct cli *x, int argc, char **argv);  /* cmd_dashboard.c */
 int cli_cmd_export(struct cli *x, int argc, char **argv);    /* cmd_export.c */
 int cli_cmd_actions(struct cli *x, int argc, char **argv);   /* cmd_actions.c */
+int cli_cmd_sessions(struct cli *x, int argc, char **argv);  /* cmd_sessions.c */
 
 #endif

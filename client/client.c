@@ -1094,6 +1094,44 @@ int client_import_outcomes(struct client *c, Coachq__V1__Outcome *const *rows, s
     return 0;
 }
 
+int client_import_sessions(struct client *c, const void *csv, size_t len, const char *file,
+                           int dry_run, Coachq__V1__SessionsImported **out,
+                           struct client_error *err)
+{
+    const Coachq__V1__Welcome *w = client_welcome(c);
+    size_t max = w != NULL && w->max_frame_bytes > 0 ? w->max_frame_bytes : 64u * 1024u;
+    Coachq__V1__ImportSessions imp = COACHQ__V1__IMPORT_SESSIONS__INIT;
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Frame *resp;
+    size_t need;
+    int rc;
+
+    *out = NULL;
+    clear_err(err);
+    imp.csv.data = (uint8_t *)csv;
+    imp.csv.len = len;
+    imp.dry_run = dry_run != 0;
+    imp.file = (char *)file;
+    f.body_case = COACHQ__V1__FRAME__BODY_IMPORT_SESSIONS;
+    f.import_sessions = &imp;
+    f.request_id = UINT64_MAX; /* the largest it can take on the wire */
+    need = coachq__v1__frame__get_packed_size(&f);
+    f.request_id = 0;
+    if (need > max) {
+        set_err(err, COACHQ__V1__CODE__INVALID_ARGUMENT, "import_sessions.csv",
+                "the file takes %zu bytes in a request; the server takes at most %zu in one "
+                "import (its --max-frame): split it into several files",
+                need, max);
+        return -EMSGSIZE;
+    }
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_SESSIONS_IMPORTED, &resp, err);
+    if (rc == 0) {
+        *out = resp->sessions_imported;
+        free_shell(resp);
+    }
+    return rc;
+}
+
 int client_send_raw(struct client *c, const void *data, size_t len)
 {
     if (c->conn == NULL) {

@@ -203,6 +203,21 @@ int client_export_page(struct client *c, const Coachq__V1__ExportObservations *q
 int client_import_outcomes(struct client *c, Coachq__V1__Outcome *const *rows, size_t n,
                            Coachq__V1__ImportResult *res, size_t *done, struct client_error *err);
 
+/*
+ * Imports sessions held (ImportSessions): the whole CSV file (csv, len
+ * borrowed for the call) in one request, stored all or nothing; file names
+ * it in the server's FILE:LINE:COL errors. Returns 0 with *out set (caller
+ * owns, coachq__v1__sessions_imported__free_unpacked(*out, NULL)): the file
+ * was imported (or checked, dry_run) when (*out)->n_errors and
+ * errors_total are 0, else refused with nothing imported. Or a negative
+ * code with err filled: -EMSGSIZE when the file does not fit the server's
+ * frame limit (nothing sent), PERMISSION_DENIED for a caller who may not
+ * import.
+ */
+int client_import_sessions(struct client *c, const void *csv, size_t len, const char *file,
+                           int dry_run, Coachq__V1__SessionsImported **out,
+                           struct client_error *err);
+
 /* Sends raw bytes on the connection (data borrowed for the call), for
  * tests of hostile input. Returns 0 or a negative connection code. */
 int client_send_raw(struct client *c, const void *data, size_t len);

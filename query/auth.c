@@ -153,6 +153,7 @@ int auth_decide(const struct auth_user *u, enum auth_action action,
         ok = (u->roles & (AUTH_OBSERVER | AUTH_LEAD | AUTH_ADMIN)) != 0;
         break;
     case AUTH_IMPORT_OUTCOMES:
+    case AUTH_IMPORT_SESSIONS:
     case AUTH_EXPORT:
         ok = (u->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0;
         break;

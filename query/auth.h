@@ -88,7 +88,8 @@ enum auth_action {
     AUTH_STATS,
     AUTH_PEOPLE,
     AUTH_IMPORT_OUTCOMES,
-    AUTH_EXPORT, /* `coachq export observations`: every record, in sequence order */
+    AUTH_IMPORT_SESSIONS, /* `coachq sessions import`: sessions held */
+    AUTH_EXPORT,          /* `coachq export observations`: every record, in sequence order */
     AUTH_DASHBOARD,
     AUTH_READ_ACTION, /* the last action: test_auth walks them all */
 };

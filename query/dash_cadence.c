@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,21 +111,38 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
 {
     struct reps rs = {NULL, 0, 0, 0};
     int32_t recent_from = w->until_day - 7 * (int32_t)w->weeks + 1;
-    int32_t scan_from = recent_from < w->from_day ? recent_from : w->from_day;
-    size_t maxdays = (size_t)(w->until_day - scan_from + 1);
+    int32_t shown_from = recent_from < w->from_day ? recent_from : w->from_day;
+    int32_t scan_from = shown_from;
+    int32_t commit_from = INT32_MAX; /* "every N weeks": the last N weeks */
+    size_t maxdays;
     struct cadence_day *days = NULL;
     double *gaps = NULL;
     size_t ngaps = 0, gcap = 0;
     double window_days = (double)(w->until_day - w->from_day + 1);
     char scope[65];
     uint64_t observed_min = 0;
+    unsigned in_time = 0;
     int rc;
 
     memset(out, 0, sizeof(*out));
+    /* The commitment first, so that one scan of each rep's days serves
+     * every figure, "in time" included. */
+    rc = cadence_commit_for(c->t, manager, &out->commit, scope, sizeof(scope));
+    if (rc == 0) {
+        out->has_commit = 1;
+        if (out->commit.kind == CADENCE_EVERY_WEEKS) {
+            commit_from = w->until_day - 7 * (int32_t)out->commit.value + 1;
+            if (commit_from < scan_from) {
+                scan_from = commit_from;
+            }
+        }
+    } else if (rc != -ENOENT) {
+        goto out;
+    }
     if (scan_from < 0) {
         scan_from = 0;
-        maxdays = (size_t)(w->until_day + 1);
     }
+    maxdays = (size_t)(w->until_day - scan_from + 1);
     rc = people_reports_at(c->t, manager, w->until_day, reps_cb, &rs);
     if (rc != 0) {
         goto out;
@@ -161,9 +179,14 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
             gaps = g;
             gcap = ngaps + n + 1;
         }
+        in_time += n > 0 && days[n - 1].day >= commit_from;
         for (size_t j = 0; j < n; j++) {
             int32_t day = days[j].day;
 
+            if (day < shown_from) {
+                /* Read for the commitment only. */
+                continue;
+            }
             last = day;
             if (day >= recent_from) {
                 recent = 1;
@@ -235,34 +258,14 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
     }
     out->minutes += observed_min;
     out->minutes_week = (double)out->minutes / (window_days / 7.0);
-    rc = cadence_commit_for(c->t, manager, &out->commit, scope, sizeof(scope));
-    if (rc == 0) {
-        out->has_commit = 1;
-        if (out->commit.kind == CADENCE_MINUTES_PER_WEEK) {
-            out->commit_figure = out->minutes_week;
-            out->commit_met = out->minutes_week + 1e-9 >= (double)out->commit.value;
-        } else {
-            /* Every rep every N weeks: each rep coached in the last N weeks
-             * and no gap in the window longer than N weeks. */
-            int32_t from = w->until_day - 7 * (int32_t)out->commit.value + 1;
-            unsigned in_time = 0;
-
-            for (size_t i = 0; i < rs.n; i++) {
-                size_t n = 0;
-
-                rc = cadence_pair_days(c->t, manager, rs.id[i], from < 0 ? 0 : from, w->until_day,
-                                       days, maxdays, &n, NULL);
-                if (rc != 0) {
-                    goto out;
-                }
-                in_time += n > 0;
-            }
-            out->commit_figure = rs.n > 0 ? (double)in_time / (double)rs.n : NAN;
-            out->commit_met =
-                rs.n > 0 && in_time == rs.n && out->longest_gap <= 7 * out->commit.value;
-        }
-    } else if (rc != -ENOENT) {
-        goto out;
+    if (out->has_commit && out->commit.kind == CADENCE_MINUTES_PER_WEEK) {
+        out->commit_figure = out->minutes_week;
+        out->commit_met = out->minutes_week + 1e-9 >= (double)out->commit.value;
+    } else if (out->has_commit) {
+        /* Every rep every N weeks: each rep coached in the last N weeks
+         * and no gap in the window longer than N weeks. */
+        out->commit_figure = rs.n > 0 ? (double)in_time / (double)rs.n : NAN;
+        out->commit_met = rs.n > 0 && in_time == rs.n && out->longest_gap <= 7 * out->commit.value;
     }
     rc = 0;
 out:
@@ -385,4 +388,84 @@ int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double qu
         dash_note(d, "Cadence: only the first %u reps are counted.", DASH_CADENCE_MAX_REPS);
     }
     return 0;
+}
+
+int dash_cadence_my_managers(struct dash *d, const struct dash_ctx *c,
+                             const struct dash_cadence_line *ms, size_t n)
+{
+    struct dash_cadence_window w;
+    struct dash_cadence *ks = NULL;
+    const char *cols[DASH_CADENCE_NCOLS + 2];
+    static const char *const qcols[] = {"Manager", "Sessions per rep per month", "Quality index",
+                                        "Quantity without quality"};
+    Coachq__V1__Table *t, *qt;
+    double *xs = NULL, *ys = NULL;
+    double xsplit, ysplit;
+    size_t np = 0;
+    int rc = 0;
+
+    dash_cadence_window(c, &w);
+    cols[0] = "Manager";
+    cols[1] = "Quality index";
+    dash_cadence_columns(d, w.weeks, cols + 2);
+    t = dash_table(d, "cadence", "Coaching cadence and commitment (inputs, beside quality)", cols,
+                   DASH_CADENCE_NCOLS + 2);
+    qt = dash_table(d, "quantity-without-quality",
+                    "Volume, quality and cadence: quantity without quality", qcols, 4);
+    ks = calloc(n + 1, sizeof(*ks));
+    xs = calloc(n + 1, sizeof(*xs));
+    ys = calloc(n + 1, sizeof(*ys));
+    if (t == NULL || qt == NULL || ks == NULL || xs == NULL || ys == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    t->note = (char *)dash_cadence_note(d, &w);
+    for (size_t i = 0; i < n; i++) {
+        const struct dash_cadence_line *m = &ms[i];
+        Coachq__V1__TableRow *r;
+
+        rc = dash_cadence_manager(d, c, &w, m->id, &ks[i], NULL);
+        if (rc != 0) {
+            goto out;
+        }
+        r = dash_row(d, t);
+        dash_cell_text(d, r, m->name, m->id);
+        dash_cell_num(d, r, m->quality, m->qn, 2);
+        dash_cadence_cells(d, c, r, &ks[i]);
+        if (m->qn >= c->opts->min_n && ks[i].reps > 0) {
+            xs[np] = ks[i].per_rep_month;
+            ys[np] = m->quality;
+            np++;
+        }
+    }
+    xsplit = median(xs, np);
+    ysplit = median(ys, np);
+    qt->note = dash_printf(
+        d,
+        "The quadrant's third dimension (docs/domain.md): cadence is sessions per rep per "
+        "month over the window. A manager above the line's median cadence (%.2f) and below "
+        "its median quality index (%.2f) coaches often but not well: quantity without "
+        "quality. Managers with fewer than %u observations or no reps are left out.",
+        np > 0 ? xsplit : 0.0, np > 0 ? ysplit : 0.0, c->opts->min_n);
+    for (size_t i = 0; i < n; i++) {
+        const struct dash_cadence_line *m = &ms[i];
+        Coachq__V1__TableRow *r;
+        double x, y;
+
+        if (m->qn < c->opts->min_n || ks[i].reps == 0) {
+            continue;
+        }
+        x = ks[i].per_rep_month;
+        y = m->quality;
+        r = dash_row(d, qt);
+        dash_cell_text(d, r, m->name, m->id);
+        dash_cell_text(d, r, dash_printf(d, "%.2f", x), NULL);
+        dash_cell_num(d, r, y, m->qn, 2);
+        dash_cell_text(d, r, x > xsplit && y < ysplit ? "yes" : "no", NULL);
+    }
+out:
+    free(ks);
+    free(xs);
+    free(ys);
+    return rc;
 }

@@ -86,4 +86,21 @@ const char *dash_cadence_note(struct dash *d, const struct dash_cadence_window *
  */
 int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double quality, unsigned qn);
 
+/* One front-line manager on My managers (dash_cadence_my_managers()). */
+struct dash_cadence_line {
+    const char *id;   /* borrowed for the call */
+    const char *name; /* borrowed for the call */
+    double quality;   /* quality index over the trend window; NAN without data */
+    unsigned qn;      /* observations the quality index counts */
+};
+
+/*
+ * My managers' tables "cadence" (each manager's cadence and commitment
+ * beside their quality index) and "quantity-without-quality" (the
+ * quadrant's third dimension: managers above the line's median cadence and
+ * below its median quality) for ms[0..n). Returns 0 or a negative errno.
+ */
+int dash_cadence_my_managers(struct dash *d, const struct dash_ctx *c,
+                             const struct dash_cadence_line *ms, size_t n);
+
 #endif

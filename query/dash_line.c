@@ -789,86 +789,24 @@ static void my_managers_actions(struct dash *d, const struct dash_ctx *c, const 
     }
 }
 
-/* Tables "cadence" (each manager's cadence and commitment beside their
- * quality index) and "quantity-without-quality" (the quadrant's third
- * dimension: managers above the line's median cadence and below its median
- * quality). Returns 0 or a negative errno. */
+/* Each manager's cadence beside their quality, and the quadrant's third
+ * dimension (dash_cadence_my_managers()). Returns 0 or a negative errno. */
 static int my_managers_cadence(struct dash *d, const struct dash_ctx *c, const struct managers *ms)
 {
-    struct dash_cadence_window w;
-    struct dash_cadence *ks = NULL;
-    const char *cols[DASH_CADENCE_NCOLS + 2];
-    static const char *const qcols[] = {"Manager", "Sessions per rep per month", "Quality index",
-                                        "Quantity without quality"};
-    Coachq__V1__Table *t, *qt;
-    double *xs = NULL, *ys = NULL;
-    double xsplit, ysplit;
-    size_t np = 0;
-    int rc = 0;
+    struct dash_cadence_line *rows = calloc(ms->n + 1, sizeof(*rows));
+    int rc;
 
-    dash_cadence_window(c, &w);
-    cols[0] = "Manager";
-    cols[1] = "Quality index";
-    dash_cadence_columns(d, w.weeks, cols + 2);
-    t = dash_table(d, "cadence", "Coaching cadence and commitment (inputs, beside quality)", cols,
-                   DASH_CADENCE_NCOLS + 2);
-    qt = dash_table(d, "quantity-without-quality",
-                    "Volume, quality and cadence: quantity without quality", qcols, 4);
-    ks = calloc(ms->n + 1, sizeof(*ks));
-    xs = calloc(ms->n + 1, sizeof(*xs));
-    ys = calloc(ms->n + 1, sizeof(*ys));
-    if (t == NULL || qt == NULL || ks == NULL || xs == NULL || ys == NULL) {
-        rc = -ENOMEM;
-        goto out;
+    if (rows == NULL) {
+        return -ENOMEM;
     }
-    t->note = (char *)dash_cadence_note(d, &w);
     for (size_t i = 0; i < ms->n; i++) {
-        const struct manager *m = &ms->m[i];
-        Coachq__V1__TableRow *r;
-
-        rc = dash_cadence_manager(d, c, &w, m->id, &ks[i], NULL);
-        if (rc != 0) {
-            goto out;
-        }
-        r = dash_row(d, t);
-        dash_cell_text(d, r, m->name, m->id);
-        dash_cell_num(d, r, quality(&m->total), n32(m->total.index_n), 2);
-        dash_cadence_cells(d, c, r, &ks[i]);
-        if (m->total.index_n >= c->opts->min_n && ks[i].reps > 0) {
-            xs[np] = ks[i].per_rep_month;
-            ys[np] = quality(&m->total);
-            np++;
-        }
+        rows[i].id = ms->m[i].id;
+        rows[i].name = ms->m[i].name;
+        rows[i].quality = quality(&ms->m[i].total);
+        rows[i].qn = n32(ms->m[i].total.index_n);
     }
-    xsplit = median(xs, np);
-    ysplit = median(ys, np);
-    qt->note = dash_printf(
-        d,
-        "The quadrant's third dimension (docs/domain.md): cadence is sessions per rep per "
-        "month over the window. A manager above the line's median cadence (%.2f) and below "
-        "its median quality index (%.2f) coaches often but not well: quantity without "
-        "quality. Managers with fewer than %u observations or no reps are left out.",
-        np > 0 ? xsplit : 0.0, np > 0 ? ysplit : 0.0, c->opts->min_n);
-    for (size_t i = 0; i < ms->n; i++) {
-        const struct manager *m = &ms->m[i];
-        Coachq__V1__TableRow *r;
-        double x, y;
-
-        if (m->total.index_n < c->opts->min_n || ks[i].reps == 0) {
-            continue;
-        }
-        x = ks[i].per_rep_month;
-        y = quality(&m->total);
-        r = dash_row(d, qt);
-        dash_cell_text(d, r, m->name, m->id);
-        dash_cell_text(d, r, dash_printf(d, "%.2f", x), NULL);
-        dash_cell_num(d, r, y, n32(m->total.index_n), 2);
-        dash_cell_text(d, r, x > xsplit && y < ysplit ? "yes" : "no", NULL);
-    }
-out:
-    free(ks);
-    free(xs);
-    free(ys);
+    rc = dash_cadence_my_managers(d, c, rows, ms->n);
+    free(rows);
     return rc;
 }
 

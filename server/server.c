@@ -230,6 +230,7 @@ void server_request_finish(struct request *r)
     coachq__v1__calibration_reference__free_unpacked(r->ref, NULL);
     dash_free(r->dash);
     coachq__v1__import_outcomes__free_unpacked(r->imp, NULL);
+    server_sessions_free(r->sess);
     free(r);
     c->in_flight--;
     s->outstanding--;

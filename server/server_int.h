@@ -42,8 +42,8 @@ struct metrics_http;
 /* The protocol port's request kinds as /metrics names them: one per
  * request a Frame can carry, and "invalid" for a frame that does not
  * decode or carries no request (server_req_kind_name()). */
-#define SERVER_REQ_KINDS 16
-#define SERVER_REQ_KIND_INVALID 15
+#define SERVER_REQ_KINDS 17
+#define SERVER_REQ_KIND_INVALID 16
 #define SERVER_REQ_KIND_NONE (-1) /* an answer that is not a request's: not counted */
 /* Codes an answer may carry (coachq.v1.Code, 0..16). */
 #define SERVER_CODES 17
@@ -158,6 +158,7 @@ enum request_kind {
     REQ_IMPORT_OUTCOMES,
     REQ_EXPORT,
     REQ_ACTIONS,
+    REQ_IMPORT_SESSIONS,
 };
 
 /* One request taken and not yet finished, with what its answer needs. */
@@ -219,7 +220,23 @@ struct request {
     /* Import outcomes: a decoded copy of the rows, and the counts. */
     Coachq__V1__ImportOutcomes *imp;
     Coachq__V1__ImportResult result;
+    /* Import sessions held (server_sessions.c): owned. */
+    struct server_sessions *sess;
 };
+
+/* ---- server_sessions.c ---- */
+
+struct server_sessions;
+
+/* Takes an ImportSessions (imp borrowed for the call): refuses it at once,
+ * or queues it for the writer and answers when it is done. Loop thread. */
+void server_sessions_handle(struct conn *c, uint64_t rid, const Coachq__V1__ImportSessions *imp);
+
+/* Answers an import the writer finished (r->w.rc set). Loop thread. */
+void server_sessions_answer(struct request *r);
+
+/* Frees a request's import; NULL is a no-op. */
+void server_sessions_free(struct server_sessions *s);
 
 /* ---- server.c ---- */
 

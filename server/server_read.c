@@ -481,6 +481,7 @@ static void read_work(uv_work_t *work)
     case REQ_SUBMIT:
     case REQ_ADD_REFERENCE:
     case REQ_IMPORT_OUTCOMES:
+    case REQ_IMPORT_SESSIONS:
         r->rc = -EINVAL;
         return;
     }
@@ -848,6 +849,7 @@ static void read_done(uv_work_t *work, int status)
         case REQ_SUBMIT:
         case REQ_ADD_REFERENCE:
         case REQ_IMPORT_OUTCOMES:
+        case REQ_IMPORT_SESSIONS:
             break;
         }
     }

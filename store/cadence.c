@@ -89,105 +89,201 @@ struct pair_days {
 };
 
 /* Merges one day into the sorted list: an observed and an imported
- * session of the same day are one coaching day. */
+ * session of the same day are one coaching day. The list is kept in day
+ * order, so the place is found by bisection. */
 static void pair_add(struct pair_days *pd, int32_t day, uint32_t minutes, int held)
 {
-    size_t i = pd->n;
+    size_t lo = 0, hi = pd->n;
 
-    for (size_t j = 0; j < pd->n; j++) {
-        if (pd->out[j].day == day) {
-            if (held) {
-                pd->out[j].held = 1;
-                pd->out[j].minutes = minutes;
-            } else {
-                pd->out[j].observed = 1;
-            }
-            return;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (pd->out[mid].day < day) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
+    }
+    if (lo < pd->n && pd->out[lo].day == day) {
+        if (held) {
+            pd->out[lo].held = 1;
+            pd->out[lo].minutes = minutes;
+        } else {
+            pd->out[lo].observed = 1;
+        }
+        return;
     }
     if (pd->n == pd->max) {
         pd->more = 1;
         return;
     }
-    while (i > 0 && pd->out[i - 1].day > day) {
-        pd->out[i] = pd->out[i - 1];
-        i--;
-    }
-    memset(&pd->out[i], 0, sizeof(pd->out[i]));
-    pd->out[i].day = day;
-    pd->out[i].minutes = minutes;
-    pd->out[i].held = held != 0;
-    pd->out[i].observed = held == 0;
+    memmove(&pd->out[lo + 1], &pd->out[lo], (pd->n - lo) * sizeof(pd->out[0]));
+    memset(&pd->out[lo], 0, sizeof(pd->out[lo]));
+    pd->out[lo].day = day;
+    pd->out[lo].minutes = minutes;
+    pd->out[lo].held = held != 0;
+    pd->out[lo].observed = held == 0;
     pd->n++;
 }
+
+/* The spans of [from_day, until_day] in which a rep reported to coach,
+ * from the rep's reporting lines read once (people_lines()), in day order. */
+struct pair_spans {
+    const char *coach;
+    int32_t from_day, until_day;
+    int32_t open_from; /* the open span's first day; -1: none open */
+    int32_t (*span)[2];
+    size_t n, cap;
+    int rc;
+};
+
+static void spans_close(struct pair_spans *ps, int32_t last)
+{
+    int32_t from = ps->open_from;
+
+    ps->open_from = -1;
+    if (from < ps->from_day) {
+        from = ps->from_day;
+    }
+    if (last > ps->until_day) {
+        last = ps->until_day;
+    }
+    if (from > last) {
+        return;
+    }
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap ? ps->cap * 2 : 4;
+        int32_t(*sp)[2] = realloc(ps->span, cap * sizeof(*sp));
+
+        if (sp == NULL) {
+            ps->rc = -ENOMEM;
+            return;
+        }
+        ps->span = sp;
+        ps->cap = cap;
+    }
+    ps->span[ps->n][0] = from;
+    ps->span[ps->n][1] = last;
+    ps->n++;
+}
+
+static int spans_line(const Coachq__V1__ReportingLine *line, void *arg)
+{
+    struct pair_spans *ps = arg;
+
+    if (ps->open_from >= 0) {
+        spans_close(ps, line->effective_day - 1);
+    }
+    if (line->manager_id != NULL && strcmp(line->manager_id, ps->coach) == 0) {
+        ps->open_from = line->effective_day;
+    }
+    return ps->rc;
+}
+
+/* Keys read with MDB_NEXT before the scan seeks to the next local midnight:
+ * a day's sessions usually share a leaf page, where a step is cheaper than
+ * a descent from the root. */
+#define PAIR_STEPS 3
 
 /* The observed sessions: the rep's index keys in the window, one per
  * local day of the coach's zone. Every session of a rep on one day is with
  * the one manager they reported to that day (rules.c checks it at submit),
- * so the day's first key and the rep's reporting line that day tell the
- * day; the scan then jumps to the next local midnight. It reads at most one
- * key and one reporting line per coaching day, and no record, however many
- * sessions the day had. */
+ * so a day in a span in which the rep reported to coach (their lines read
+ * once) is a coaching day when it has a key. The scan steps over at most a
+ * few keys of a day, then seeks to the next local midnight, and skips the
+ * days outside the spans: it reads at most PAIR_STEPS + 1 keys per day of
+ * the spans, and no record, however many sessions the day had. */
 static int pair_observed(struct store_txn *t, const char *coach, const char *coachee,
                          int32_t from_day, int32_t until_day, struct pair_days *pd)
 {
     const struct tz_zone *z = NULL;
+    struct pair_spans ps;
     uint8_t bound[KEYS_INDEX_MAX];
-    size_t blen;
+    size_t blen, elen = strlen(coachee);
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    int64_t lo, hi;
-    char manager[65];
     int rc;
 
-    rc = zone_of_person(t, coach, &z);
-    if (rc != 0) {
-        return rc;
+    memset(&ps, 0, sizeof(ps));
+    ps.coach = coach;
+    ps.from_day = from_day;
+    ps.until_day = until_day;
+    ps.open_from = -1;
+    rc = people_lines(t, coachee, spans_line, &ps);
+    if (rc == 0 && ps.open_from >= 0) {
+        spans_close(&ps, until_day);
     }
-    lo = tz_day_start(z, from_day);
-    hi = tz_day_start(z, (int64_t)until_day + 1);
+    if (rc == 0) {
+        rc = ps.rc;
+    }
+    if (rc == 0 && ps.n > 0) {
+        rc = zone_of_person(t, coach, &z);
+    }
+    if (rc != 0 || ps.n == 0) {
+        goto out;
+    }
     rc = mdb_cursor_open(t->txn, t->s->dbi_by_coachee, &cur);
     if (rc != 0) {
-        return mdberr_errno(rc);
+        rc = mdberr_errno(rc);
+        goto out;
     }
-    for (;;) {
-        const char *id;
-        size_t idlen;
-        int64_t at, next;
-        const uint8_t *uuid;
-        int32_t day;
-        int grc;
+    for (size_t i = 0; i < ps.n; i++) {
+        int64_t lo = tz_day_start(z, ps.span[i][0]);
+        int64_t hi = tz_day_start(z, (int64_t)ps.span[i][1] + 1);
+        int seek = 1;
+        unsigned steps = 0;
 
-        rc = keys_index_bound(bound, sizeof(bound), coachee, strlen(coachee), lo, &blen);
-        if (rc != 0) {
-            goto out;
+        for (;;) {
+            const char *id;
+            size_t idlen;
+            int64_t at, next;
+            const uint8_t *uuid;
+            int32_t day;
+
+            if (seek) {
+                rc = keys_index_bound(bound, sizeof(bound), coachee, elen, lo, &blen);
+                if (rc != 0) {
+                    goto out;
+                }
+                k.mv_data = bound;
+                k.mv_size = blen;
+                rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            } else {
+                rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            }
+            if (rc == MDB_NOTFOUND) {
+                break;
+            }
+            if (rc != 0) {
+                rc = mdberr_errno(rc);
+                goto out;
+            }
+            if (keys_index_decode(k.mv_data, k.mv_size, &id, &idlen, &at, &uuid) != 0 ||
+                idlen != elen || memcmp(id, coachee, idlen) != 0 || at >= hi) {
+                break;
+            }
+            if (at < lo) {
+                /* A later session of a day already counted: step on, or
+                 * seek once the day has many. */
+                seek = ++steps >= PAIR_STEPS;
+                continue;
+            }
+            day = (int32_t)tz_day_of(z, at);
+            if (day >= ps.span[i][0] && day <= ps.span[i][1]) {
+                pair_add(pd, day, 0, 0);
+            }
+            next = tz_day_start(z, (int64_t)day + 1);
+            lo = next > at ? next : at + 1;
+            seek = 0;
+            steps = 0;
         }
-        k.mv_data = bound;
-        k.mv_size = blen;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        if (rc != 0) {
-            break;
-        }
-        if (keys_index_decode(k.mv_data, k.mv_size, &id, &idlen, &at, &uuid) != 0 ||
-            idlen != strlen(coachee) || memcmp(id, coachee, idlen) != 0 || at >= hi) {
-            rc = MDB_NOTFOUND;
-            break;
-        }
-        day = (int32_t)tz_day_of(z, at);
-        grc = people_manager_at(t, coachee, day, manager, sizeof(manager));
-        if (grc != 0 && grc != -ENOENT) {
-            rc = grc;
-            goto out;
-        }
-        if (grc == 0 && strcmp(manager, coach) == 0 && day >= from_day && day <= until_day) {
-            pair_add(pd, day, 0, 0);
-        }
-        next = tz_day_start(z, (int64_t)day + 1);
-        lo = next > at ? next : at + 1;
+        rc = 0;
     }
-    rc = rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
 out:
-    mdb_cursor_close(cur);
+    if (cur != NULL) {
+        mdb_cursor_close(cur);
+    }
+    free(ps.span);
     return rc;
 }
 

@@ -144,6 +144,12 @@ static const struct row rows[] = {
     {"lead.gil", LEAD, AUTH_IMPORT_OUTCOMES, T_NONE, 1},
     {"admin.hal", ADMIN, AUTH_IMPORT_OUTCOMES, T_NONE, 1},
     {"rep.ida", 0, AUTH_IMPORT_OUTCOMES, T_NONE, 0},
+    {"obs.ann", OBS, AUTH_IMPORT_SESSIONS, T_NONE, 0},
+    {"flm.cara", FLM, AUTH_IMPORT_SESSIONS, T_NONE, 0},
+    {"slm.eve", SLM, AUTH_IMPORT_SESSIONS, T_NONE, 0},
+    {"lead.gil", LEAD, AUTH_IMPORT_SESSIONS, T_NONE, 1},
+    {"admin.hal", ADMIN, AUTH_IMPORT_SESSIONS, T_NONE, 1},
+    {"rep.ida", 0, AUTH_IMPORT_SESSIONS, T_NONE, 0},
     /* The full export of every record: leads and administrators. */
     {"obs.ann", OBS, AUTH_EXPORT, T_NONE, 0},
     {"flm.cara", FLM, AUTH_EXPORT, T_NONE, 0},
@@ -233,9 +239,9 @@ static const struct row rows[] = {
 static const char *action_name(enum auth_action a)
 {
     static const char *const names[] = {
-        "hello",       "submit",        "read",       "list",   "rubrics",
-        "cert status", "add reference", "stats",      "people", "import outcomes",
-        "export",      "dashboard",     "read action"};
+        "hello",           "submit",        "read",      "list",       "rubrics",
+        "cert status",     "add reference", "stats",     "people",     "import outcomes",
+        "import sessions", "export",        "dashboard", "read action"};
 
     return (size_t)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }

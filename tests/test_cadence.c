@@ -436,6 +436,65 @@ static void test_figures(void **state)
 
 /* An erased rep's sessions held stay under the pseudonym: the manager's
  * figures are unchanged and the rep's id is in no key. */
+/* A rep's days read for two coaches. */
+struct pair_read {
+    const char *coach[2];
+    struct cadence_day days[2][64];
+    size_t n[2];
+};
+
+static int move_ra1_txn(struct store_txn *t, void *arg)
+{
+    (void)arg;
+    /* ra1 moves from fa to fb on 2024-05-01 and back to fa on 2024-06-08. */
+    int rc = people_line_put(t, "ra1", "fb", 19844, NULL);
+
+    return rc == 0 ? people_line_put(t, "ra1", "fa", 19882, NULL) : rc;
+}
+
+static int pair_read_txn(struct store_txn *t, void *arg)
+{
+    struct pair_read *pr = arg;
+    int rc = 0;
+
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        rc = cadence_pair_days(t, pr->coach[i], "ra1", FROM, TODAY, pr->days[i], 64, &pr->n[i],
+                               NULL);
+    }
+    return rc;
+}
+
+/* A rep who changed lines in the window: each observed day counts for the
+ * manager the rep reported to on that day, read from the rep's lines
+ * (fa's 06-06 sessions fall in fb's span once the move is back-dated), and
+ * a span that ends and starts again is read as two. Imported rows stay
+ * with the coach they were imported for. */
+static void test_pair_days_line_change(void **state)
+{
+    struct fx *f = *state;
+    struct pair_read pr = {{"fa", "fb"}, {{{0}}}, {0, 0}};
+    struct store *s = testutil_store_open(f->data, 0);
+
+    observe(s, "fa", "ra1", 19883, 9, 3); /* 06-09: fa's again */
+    import_good(f);
+    assert_int_equal(store_exec(s, move_ra1_txn, NULL), 0);
+    assert_int_equal(store_view(s, pair_read_txn, &pr), 0);
+    /* fa: observed 03-28 and 04-07 (also held), held 05-07 (imported for
+     * fa), observed 06-09; fb: observed 06-06 (in fb's span). */
+    assert_int_equal(pr.n[0], 4);
+    assert_int_equal(pr.days[0][0].day, 19810);
+    assert_int_equal(pr.days[0][1].day, 19820);
+    assert_true(pr.days[0][1].observed && pr.days[0][1].held);
+    assert_int_equal(pr.days[0][1].minutes, 45);
+    assert_int_equal(pr.days[0][2].day, 19850);
+    assert_true(pr.days[0][2].held && !pr.days[0][2].observed);
+    assert_int_equal(pr.days[0][3].day, 19883);
+    assert_int_equal(pr.n[1], 1);
+    assert_int_equal(pr.days[1][0].day, 19880);
+    assert_true(pr.days[1][0].observed);
+    store_close(s);
+}
+
 static void test_erase(void **state)
 {
     struct fx *f = *state;
@@ -575,6 +634,171 @@ static void test_end_to_end(void **state)
                     "dashboard", "me", "--width", "160", NULL);
     contains(out, "Your coaching cadence");
     testutil_stop_clean(&srv);
+    free(out);
+}
+
+/* The cadence days of rep (a row of flm.cara's "my-cadence-reps") on the
+ * server, as flm.cara sees them through the real client. */
+static int ida_days(const char *server, char *out, size_t outlen)
+{
+    char ca[600], cert[600], key[600];
+    json_error_t jerr;
+    const json_t *row;
+    json_t *j;
+    int n;
+
+    testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    testutil_cert_path(cert, sizeof(cert), "users/flm.cara.crt");
+    testutil_cert_path(key, sizeof(key), "users/flm.cara.key");
+    testutil_coachq(out, outlen, 0, "--server", server, "--cert", cert, "--key", key, "--ca", ca,
+                    "dashboard", "me", "--json", NULL);
+    j = json_loads(out, 0, &jerr);
+    if (j == NULL) {
+        fail_msg("not JSON (%s): %s", jerr.text, out);
+    }
+    row = json_row(j, "my-cadence-reps", "Ida Park");
+    n = (int)json_number_value(json_object_get(json_array_get(row, 1), "value"));
+    json_decref(j);
+    return n;
+}
+
+/* `coachq sessions import` as user: the exit status it must end with, its
+ * output (stdout and stderr) in out. */
+static void sessions_import(const char *server, const char *user, int expect, char *out,
+                            size_t outlen, const char *file, int dry_run)
+{
+    char ca[600], cert[600], key[600], c[80], k[80];
+
+    snprintf(c, sizeof(c), "users/%s.crt", user);
+    snprintf(k, sizeof(k), "users/%s.key", user);
+    testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    testutil_cert_path(cert, sizeof(cert), c);
+    testutil_cert_path(key, sizeof(key), k);
+    if (dry_run) {
+        testutil_coachq(out, outlen, expect, "--server", server, "--cert", cert, "--key", key,
+                        "--ca", ca, "sessions", "import", "--dry-run", file, NULL);
+    } else {
+        testutil_coachq(out, outlen, expect, "--server", server, "--cert", cert, "--key", key,
+                        "--ca", ca, "sessions", "import", file, NULL);
+    }
+}
+
+/* Sessions held imported through the protocol by the real client, over TLS
+ * to a real coachqd: a good file shows on the dashboard; every bad file is
+ * refused whole with its cells named as FILE:LINE:COL, and changes
+ * nothing; a role that may not import is refused. */
+static void test_protocol_import(void **state)
+{
+    struct fx *f = *state;
+    struct testutil_server srv;
+    int64_t now = (int64_t)time(NULL);
+    char server[64], path[700], csv[512], d3[16], d8[16], d20[16], d30[16];
+    char *out = malloc(1u << 20);
+    char *big = malloc(100000);
+    size_t len = 0;
+
+    assert_non_null(out);
+    assert_non_null(big);
+    snprintf(f->data, sizeof(f->data), "%s/org", f->dir);
+    testutil_seed_org(f->data);
+    testutil_server_start(&srv, f->data, NULL);
+    snprintf(server, sizeof(server), "127.0.0.1:%d", srv.port);
+    day_format((int32_t)((now - 3 * 86400) / 86400), d3, sizeof(d3));
+    day_format((int32_t)((now - 8 * 86400) / 86400), d8, sizeof(d8));
+    day_format((int32_t)((now - 20 * 86400) / 86400), d20, sizeof(d20));
+    day_format((int32_t)((now - 30 * 86400) / 86400), d30, sizeof(d30));
+    assert_int_equal(ida_days(server, out, 1u << 20), 0);
+
+    /* A good file: rep.ida twice with flm.cara, rep.jon with flm.dan. */
+    snprintf(csv, sizeof(csv),
+             "coach_id,coachee_id,date,minutes\nflm.cara,rep.ida,%s,40\nflm.cara,rep.ida,%s,\n"
+             "flm.dan,rep.jon,%s,25\n",
+             d3, d20, d8);
+    write_file(f, "held.csv", csv);
+    snprintf(path, sizeof(path), "%s/held.csv", f->dir);
+    sessions_import(server, "lead.gil", 0, out, 1u << 20, path, 0);
+    contains(out, "3 rows: 3 sessions held added");
+    assert_int_equal(ida_days(server, out, 1u << 20), 2);
+
+    /* A dry run checks and stores nothing. */
+    snprintf(csv, sizeof(csv), "coach_id,coachee_id,date\nflm.cara,rep.ida,%s\n", d30);
+    write_file(f, "dry.csv", csv);
+    snprintf(path, sizeof(path), "%s/dry.csv", f->dir);
+    sessions_import(server, "admin.hal", 0, out, 1u << 20, path, 1);
+    contains(out, "dry run, nothing imported: 1 row; 1 sessions held would be added");
+    assert_int_equal(ida_days(server, out, 1u << 20), 2);
+
+    /* An unknown person beside a good row: neither is imported. */
+    snprintf(csv, sizeof(csv),
+             "coach_id,coachee_id,date\nflm.cara,rep.ida,%s\nflm.cara,ghost,%s\n"
+             "nobody,rep.ida,%s\n",
+             d30, d8, d8);
+    write_file(f, "unknown.csv", csv);
+    snprintf(path, sizeof(path), "%s/unknown.csv", f->dir);
+    sessions_import(server, "lead.gil", 1, out, 1u << 20, path, 0);
+    contains(out, "unknown.csv:3:10: coachee_id 'ghost' is not in the store");
+    contains(out, "unknown.csv:4:1: coach_id 'nobody' is not in the store");
+    contains(out, "nothing imported: 2 errors");
+    assert_int_equal(ida_days(server, out, 1u << 20), 2);
+
+    /* A bad date and a rep outside the coach's line. */
+    snprintf(csv, sizeof(csv),
+             "coach_id,coachee_id,date\nflm.cara,rep.ida,%s\nflm.cara,rep.ida,2024-02-30\n"
+             "flm.cara,rep.jon,%s\n",
+             d30, d8);
+    write_file(f, "date.csv", csv);
+    snprintf(path, sizeof(path), "%s/date.csv", f->dir);
+    sessions_import(server, "lead.gil", 1, out, 1u << 20, path, 0);
+    contains(out, "date.csv:3:18: date");
+    contains(out, "date.csv:4:10: coachee_id 'rep.jon' did not report to 'flm.cara'");
+    assert_int_equal(ida_days(server, out, 1u << 20), 2);
+
+    /* Duplicates: the same file again, and a pair's day twice in one file. */
+    snprintf(path, sizeof(path), "%s/held.csv", f->dir);
+    sessions_import(server, "lead.gil", 1, out, 1u << 20, path, 0);
+    contains(out, "held.csv:2:18: duplicate: 'flm.cara' coaching 'rep.ida' on");
+    contains(out, "is already imported");
+    snprintf(csv, sizeof(csv),
+             "coach_id,coachee_id,date\nflm.cara,rep.ida,%s\nflm.cara,rep.ida,%s\n", d30, d30);
+    write_file(f, "twice.csv", csv);
+    snprintf(path, sizeof(path), "%s/twice.csv", f->dir);
+    sessions_import(server, "lead.gil", 1, out, 1u << 20, path, 0);
+    contains(out, "twice.csv:3:18: duplicate: 'flm.cara' coaching 'rep.ida' on");
+    contains(out, "is already on line 2");
+    assert_int_equal(ida_days(server, out, 1u << 20), 2);
+
+    /* A file larger than the server's frame limit (64 KiB) is not sent. */
+    len = (size_t)snprintf(big, 100000, "coach_id,coachee_id,date\n");
+    while (len < 70000) {
+        len += (size_t)snprintf(big + len, 100000 - len, "flm.cara,rep.ida,%s\n", d30);
+    }
+    write_file(f, "big.csv", big);
+    snprintf(path, sizeof(path), "%s/big.csv", f->dir);
+    sessions_import(server, "lead.gil", 1, out, 1u << 20, path, 0);
+    contains(out, "split it into several files");
+    contains(out, "nothing was imported");
+    assert_int_equal(ida_days(server, out, 1u << 20), 2);
+
+    /* Roles that may not import: a front-line manager, an observer. */
+    snprintf(path, sizeof(path), "%s/dry.csv", f->dir);
+    sessions_import(server, "flm.cara", 1, out, 1u << 20, path, 0);
+    contains(out, "only enablement leads and administrators import sessions held");
+    sessions_import(server, "obs.ann", 1, out, 1u << 20, path, 0);
+    contains(out, "only enablement leads and administrators import sessions held");
+    assert_int_equal(ida_days(server, out, 1u << 20), 2);
+
+    /* Usage. */
+    testutil_coachq(out, 1u << 20, 2, "sessions", NULL);
+    contains(out, "sessions import");
+    testutil_coachq(out, 1u << 20, 0, "sessions", "--help", NULL);
+    contains(out, "coach_id,coachee_id,date[,minutes]");
+
+    /* The import is audited under the importer's name. */
+    testutil_coachqd(out, 1u << 20, 0, "audit", "--data", f->data, NULL);
+    contains(out, "import.sessions");
+    contains(out, "lead.gil");
+    testutil_stop_clean(&srv);
+    free(big);
     free(out);
 }
 
@@ -774,8 +998,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commitment_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pair_days_line_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zone_days, setup, teardown),
         cmocka_unit_test_setup_teardown(test_end_to_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_import, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reference, setup, teardown),
     };
 

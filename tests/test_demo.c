@@ -18,6 +18,8 @@
 #include "audit.h"
 #include "certs.h"
 #include "agg.h"
+#include "auth.h"
+#include "dash.h"
 #include "demo.h"
 #include "obs.h"
 #include "outcomes.h"
@@ -104,6 +106,8 @@ struct people_seen {
     unsigned n_flm_ids;
     char rep_ids[T_MAX_PEOPLE][65];
     unsigned n_rep_ids;
+    char slm_ids[8][65];
+    unsigned n_slm_ids;
 };
 
 static int people_seen_cb(const Coachq__V1__Person *p, void *arg)
@@ -125,6 +129,9 @@ static int people_seen_cb(const Coachq__V1__Person *p, void *arg)
     }
     if (people_has_role(p, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER)) {
         c->slms++;
+        if (c->n_slm_ids < 8) {
+            snprintf(c->slm_ids[c->n_slm_ids++], 65, "%s", p->id);
+        }
     }
     if (people_has_role(p, COACHQ__V1__ROLE__ROLE_ENABLEMENT_LEAD)) {
         c->leads++;
@@ -627,6 +634,70 @@ static void check_outcomes(struct store *s, const struct demo_summary *sum,
 
 /* The organisation's shape, certification, transfers, programme, audit,
  * and that a second run on the same store is refused. */
+/* ---- Cadence ------------------------------------------------------------ */
+
+static const Coachq__V1__Table *dash_table_of(const struct dash *d, const char *id)
+{
+    const Coachq__V1__Dashboard *m = dash_message(d);
+
+    for (size_t i = 0; i < m->n_tables; i++) {
+        if (strcmp(m->tables[i]->id, id) == 0) {
+            return m->tables[i];
+        }
+    }
+    fail_msg("no table %s", id);
+    return NULL;
+}
+
+/* The demo's sessions held make cadence real on My managers: across the
+ * second-level managers' lines, some front-line managers meet the
+ * commitment that holds for them and some do not, cadence differs from
+ * manager to manager (weekly against monthly or less), and the busy
+ * managers (many sessions, low quality) show as quantity without quality. */
+static void check_cadence(struct store *s, const struct people_seen *ps)
+{
+    unsigned met = 0, not_met = 0, flagged = 0, rows = 0;
+    double lo = INFINITY, hi = 0.0;
+
+    assert_int_equal(ps->n_slm_ids, 4);
+    for (unsigned i = 0; i < ps->n_slm_ids; i++) {
+        struct testutil_dash_req q = {
+            "lead",         AUTH_LEAD, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS,
+            ps->slm_ids[i], NULL,      0,
+            NULL,           T_NOW};
+        const Coachq__V1__Table *t, *qt;
+        struct dash *d = NULL;
+
+        assert_int_equal(testutil_dash_build(s, &q, &d, NULL), 0);
+        t = dash_table_of(d, "cadence");
+        for (size_t r = 0; r < t->n_rows; r++) {
+            const Coachq__V1__TableRow *row = t->rows[r];
+            const char *commit = row->cells[row->n_cells - 1]->text;
+            const Coachq__V1__Cell *per = row->cells[3];
+
+            rows++;
+            assert_non_null(commit);
+            met += strstr(commit, ": met") != NULL;
+            not_met += strstr(commit, ": not met") != NULL;
+            if (per->has_value) {
+                lo = per->value < lo ? per->value : lo;
+                hi = per->value > hi ? per->value : hi;
+            }
+        }
+        qt = dash_table_of(d, "quantity-without-quality");
+        for (size_t r = 0; r < qt->n_rows; r++) {
+            flagged += strcmp(qt->rows[r]->cells[3]->text, "yes") == 0;
+        }
+        dash_free(d);
+    }
+    assert_true(rows >= 20);
+    assert_true(met >= 1);
+    assert_true(not_met >= 1);
+    assert_true(flagged >= 1);
+    assert_true(hi >= 4.0);
+    assert_true(lo <= 1.5);
+}
+
 static void test_demo_organisation(void **state)
 {
     char dir[512];
@@ -757,6 +828,8 @@ static void test_demo_organisation(void **state)
     assert_true(au.ordered);
 
     check_outcomes(s, &sum, ps);
+    assert_in_range(sum.held, 2000, 20000);
+    check_cadence(s, ps);
 
     /* A second demo into the same store is refused, and changes nothing. */
     assert_int_equal(run_demo(s, T_SEED, &sum), -EEXIST);
@@ -812,6 +885,8 @@ static void test_demo_deterministic(void **state)
     /* The business results too: the same for the same seed, not for
      * another. */
     assert_int_equal(sum[0].outcomes, sum[1].outcomes);
+    assert_int_equal(sum[0].held, sum[1].held);
+    assert_true(sum[2].held > 0);
     assert_int_equal(os[0]->total, os[1]->total);
     assert_true(os[0]->hash == os[1]->hash);
     assert_true(os[2]->total > 0);
