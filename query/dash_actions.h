@@ -18,16 +18,23 @@
 struct dash_actions_row {
     const char *id;
     const char *name;
-    const Coachq__V1__AggWeek *total; /* the manager's line-coach weeks of the window, summed */
+    const char *scope; /* the page's line-coach scope of the manager, "<line>/<manager>" */
 };
 
-/* Table "follow_through": per manager, the actions agreed in the window,
- * the share followed up in a later session and the share done. */
+/* Open actions listed on a page at most (N): the most overdue first. */
+#define DASH_ACTIONS_SHOWN 20u
+
+/* Table "follow_through": per manager, the actions agreed in the window's
+ * weeks while the manager was in the line, the share followed up in a
+ * later session and the shares by latest status, from the weekly counters
+ * (store/actions.h): the cost is managers x weeks. */
 void dash_actions_follow_through(struct dash *d, const struct dash_ctx *c,
                                  const struct dash_actions_row *rows, size_t n);
 
-/* Table "open_actions": coach's actions not yet done or dropped, as the
- * viewer may read them. */
+/* Table "open_actions": coach's actions not yet done or dropped, the
+ * DASH_ACTIONS_SHOWN most overdue of them, with the open and overdue
+ * totals, when the viewer may read the coach's actions. Reads at most
+ * DASH_ACTIONS_SHOWN records and one counter per due day. */
 void dash_actions_open(struct dash *d, const struct dash_ctx *c, const char *coach);
 
 #endif

@@ -621,7 +621,7 @@ static int my_managers_follow_through(struct dash *d, const struct dash_ctx *c,
     for (size_t i = 0; i < ms->n; i++) {
         rows[i].id = ms->m[i].id;
         rows[i].name = ms->m[i].name;
-        rows[i].total = &ms->m[i].total;
+        rows[i].scope = dash_printf(d, "%s/%s", c->subject, ms->m[i].id);
     }
     dash_actions_follow_through(d, c, rows, ms->n);
     free(rows);

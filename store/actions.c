@@ -6,17 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg.h"
 #include "day.h"
 #include "error.h"
 #include "keys.h"
 #include "log.h"
 #include "obs.h"
+#include "people.h"
 #include "store_int.h"
 #include "uuid.h"
 #include "zone.h"
 
 #define ACTIONS_PREFIX "observation"
-#define ACTIONS_KEY_MAX (2 + VALIDATE_MAX_ID + 1 + 8 + KEYS_UUID_LEN)
+/* The longest key of actions_by: a week counter's, whose scope may be
+ * "<manager>/<coach>" (the index keys are shorter). */
+#define ACTIONS_KEY_MAX (2 + 2 * VALIDATE_MAX_ID + 1 + 4 + 8 + KEYS_UUID_LEN)
+/* The due key of an action without a due day: after every day. */
+#define ACTIONS_NO_DUE 0xffffffffu
+/* A contribution's value at most: the coach and one scope per manager. */
+#define ACTIONS_CONTRIB_MAX                                                                        \
+    (1 + (1 + VALIDATE_MAX_ID) + PEOPLE_MAX_CHAIN * (1 + 2 * VALIDATE_MAX_ID + 1))
 
 /* Marks a derived id apart from the root's: a fixed mix per index, so the
  * same action of every version of an observation gets the same id. */
@@ -99,6 +108,76 @@ static int index_key(const Coachq__V1__ActionRecord *r, char kind, uint8_t *key,
     return 0;
 }
 
+/* The due key of r: its due day, or ACTIONS_NO_DUE. */
+static uint32_t due_key(const Coachq__V1__ActionRecord *r)
+{
+    return r->due_day != 0 ? r->due_day : ACTIONS_NO_DUE;
+}
+
+/* Adds delta to the be64 counter under key (deleted at zero; a counter
+ * that would go below zero, which only a damaged store gives, stays at
+ * zero and verify finds it). */
+static int counter_add(struct store_txn *t, const uint8_t *key, size_t klen, const int64_t *delta,
+                       size_t n)
+{
+    uint8_t val[8 * ACTIONS_NCOUNTS];
+    MDB_val v;
+    int zero = 1;
+    int rc;
+
+    if (n > ACTIONS_NCOUNTS) {
+        return -EINVAL;
+    }
+    memset(val, 0, sizeof(val));
+    rc = store_txn_get_raw(t, t->s->dbi_actions_by, key, klen, &v);
+    if (rc == 0 && v.mv_size == 8 * n) {
+        memcpy(val, v.mv_data, 8 * n);
+    } else if (rc != 0 && rc != -ENOENT) {
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int64_t x = (int64_t)keys_get_be64(val + 8 * i) + delta[i];
+
+        keys_put_be64(val + 8 * i, (uint64_t)(x > 0 ? x : 0));
+        zero = zero && x <= 0;
+    }
+    if (zero) {
+        return store_txn_del(t, t->s->dbi_actions_by, key, klen);
+    }
+    return store_txn_put_raw(t, t->s->dbi_actions_by, key, klen, val, 8 * n, NULL);
+}
+
+/* The open index of r ('o' key) and its coach's open counter of r's due
+ * day ('n' key), put or deleted; nothing for a closed record. */
+static int open_put(struct store_txn *t, const Coachq__V1__ActionRecord *r, int del)
+{
+    uint8_t key[ACTIONS_KEY_MAX];
+    size_t n = r->coach_id != NULL ? strlen(r->coach_id) : 0;
+    int64_t one = del ? -1 : 1;
+    int rc;
+
+    if (!actions_status_open(r->status) || n == 0 || n > VALIDATE_MAX_ID ||
+        r->id.len != KEYS_UUID_LEN) {
+        return 0;
+    }
+    key[0] = 'o';
+    memcpy(key + 1, r->coach_id, n);
+    key[1 + n] = 0;
+    keys_put_be32(key + 2 + n, due_key(r));
+    keys_put_be64(key + 6 + n, (uint64_t)r->agreed_at);
+    memcpy(key + 14 + n, r->id.data, KEYS_UUID_LEN);
+    if (del) {
+        rc = store_txn_del(t, t->s->dbi_actions_by, key, 14 + n + KEYS_UUID_LEN);
+    } else {
+        rc = store_txn_put_raw(t, t->s->dbi_actions_by, key, 14 + n + KEYS_UUID_LEN, "", 0, NULL);
+    }
+    if (rc == 0) {
+        key[0] = 'n';
+        rc = counter_add(t, key, 6 + n, &one, 1);
+    }
+    return rc;
+}
+
 static int index_put(struct store_txn *t, const Coachq__V1__ActionRecord *r, int del)
 {
     static const char kinds[3] = {'c', 'e', 'a'};
@@ -116,6 +195,146 @@ static int index_put(struct store_txn *t, const Coachq__V1__ActionRecord *r, int
             rc = store_txn_put_raw(t, t->s->dbi_actions_by, key, klen, "", 0, NULL);
         }
     }
+    return rc == 0 ? open_put(t, r, del) : rc;
+}
+
+/* ---- Follow-through counters ------------------------------------------- */
+
+/* What r adds to the week counters of its scopes (actions.h,
+ * ACTIONS_AGREED...). */
+static void counts_of(const Coachq__V1__ActionRecord *r, int64_t c[ACTIONS_NCOUNTS])
+{
+    int followed = 0;
+
+    for (size_t i = 0; i < r->n_history && !followed; i++) {
+        followed = r->history[i]->status != COACHQ__V1__ACTION_STATUS__ACTION_STATUS_UNSPECIFIED;
+    }
+    c[ACTIONS_AGREED] = 1;
+    c[ACTIONS_FOLLOWED] = followed && r->status != COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN;
+    c[ACTIONS_DONE] = r->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE;
+    c[ACTIONS_PARTLY] = r->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE;
+    c[ACTIONS_NOT_DONE] = r->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_NOT_DONE;
+    c[ACTIONS_DROPPED] = r->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DROPPED;
+}
+
+/* Adds sign * r's counts to the week counter of scope (len bytes). */
+static int week_add(struct store_txn *t, const Coachq__V1__ActionRecord *r, const uint8_t *scope,
+                    size_t len, int sign)
+{
+    uint8_t key[ACTIONS_KEY_MAX];
+    int64_t c[ACTIONS_NCOUNTS];
+
+    if (len == 0 || len > 2 * VALIDATE_MAX_ID + 1) {
+        return -EINVAL;
+    }
+    counts_of(r, c);
+    for (int i = 0; i < ACTIONS_NCOUNTS; i++) {
+        c[i] *= sign;
+    }
+    key[0] = 'w';
+    memcpy(key + 1, scope, len);
+    key[1 + len] = 0;
+    keys_put_be32(key + 2 + len, (uint32_t)agg_week_of(r->agreed_day));
+    return counter_add(t, key, 6 + len, c, ACTIONS_NCOUNTS);
+}
+
+/* The contribution key of r: 'k', its id. */
+static void contrib_key(const Coachq__V1__ActionRecord *r, uint8_t key[1 + KEYS_UUID_LEN])
+{
+    key[0] = 'k';
+    memcpy(key + 1, r->id.data, KEYS_UUID_LEN);
+}
+
+/* Takes back what r added to the week counters: the scopes its
+ * contribution record names (those of when it was added, whatever the
+ * reporting lines say now), then deletes that record. */
+static int contrib_take(struct store_txn *t, const Coachq__V1__ActionRecord *r)
+{
+    uint8_t key[1 + KEYS_UUID_LEN];
+    uint8_t val[ACTIONS_CONTRIB_MAX];
+    size_t vlen, off;
+    MDB_val v;
+    int rc;
+
+    if (r->id.len != KEYS_UUID_LEN) {
+        return 0;
+    }
+    contrib_key(r, key);
+    rc = store_txn_get_raw(t, t->s->dbi_actions_by, key, sizeof(key), &v);
+    if (rc == -ENOENT) {
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (v.mv_size > sizeof(val) || v.mv_size < 1) {
+        return -EIO;
+    }
+    vlen = v.mv_size;
+    memcpy(val, v.mv_data, vlen); /* v is borrowed until the next write */
+    off = 1;
+    for (unsigned i = 0; i < val[0] && rc == 0; i++) {
+        if (off >= vlen || off + 1 + val[off] > vlen) {
+            return -EIO;
+        }
+        rc = week_add(t, r, val + off + 1, val[off], -1);
+        off += 1 + (size_t)val[off];
+    }
+    return rc == 0 ? store_txn_del(t, t->s->dbi_actions_by, key, sizeof(key)) : rc;
+}
+
+/* Appends scope (a, or "a/b" when b is not NULL) to a contribution. */
+static void contrib_scope(uint8_t *val, size_t *off, const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = b != NULL ? strlen(b) : 0;
+    size_t len = na + (b != NULL ? 1 + nb : 0);
+
+    val[(*off)++] = (uint8_t)len;
+    memcpy(val + *off, a, na);
+    if (b != NULL) {
+        val[*off + na] = '/';
+        memcpy(val + *off + na + 1, b, nb);
+    }
+    *off += len;
+    val[0]++;
+}
+
+/* Adds r's counts to the week of its agreeing session for its coach and
+ * for each manager above the coach on that day ("<manager>/<coach>", the
+ * line-coach scope of the aggregates), and records those scopes. */
+static int contrib_add(struct store_txn *t, const Coachq__V1__ActionRecord *r)
+{
+    uint8_t key[1 + KEYS_UUID_LEN];
+    uint8_t val[ACTIONS_CONTRIB_MAX];
+    char chain[PEOPLE_MAX_CHAIN][65];
+    size_t n = 0, off = 1;
+    int rc;
+
+    if (r->id.len != KEYS_UUID_LEN || r->coach_id == NULL || r->coach_id[0] == '\0' ||
+        strlen(r->coach_id) > VALIDATE_MAX_ID) {
+        return 0;
+    }
+    rc = people_chain_at(t, r->coach_id, r->agreed_day, chain, &n);
+    if (rc == -ENOENT) {
+        n = 0;
+    } else if (rc != 0) {
+        return rc;
+    }
+    val[0] = 0;
+    contrib_scope(val, &off, r->coach_id, NULL);
+    for (size_t i = 0; i < n && i < PEOPLE_MAX_CHAIN; i++) {
+        if (chain[i][0] != '\0' && strlen(chain[i]) <= VALIDATE_MAX_ID) {
+            contrib_scope(val, &off, chain[i], r->coach_id);
+        }
+    }
+    for (size_t i = 0, p = 1; i < val[0] && rc == 0; i++) {
+        rc = week_add(t, r, val + p + 1, val[p], 1);
+        p += 1 + (size_t)val[p];
+    }
+    if (rc == 0) {
+        contrib_key(r, key);
+        rc = store_txn_put_raw(t, t->s->dbi_actions_by, key, sizeof(key), val, off, NULL);
+    }
     return rc;
 }
 
@@ -128,12 +347,18 @@ static int record_put(struct store_txn *t, const Coachq__V1__ActionRecord *old,
     if (old != NULL) {
         rc = index_put(t, old, 1);
     }
+    if (rc == 0 && old != NULL) {
+        rc = contrib_take(t, old);
+    }
     if (rc == 0) {
         rc = store_txn_put_msg(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN,
                                (const ProtobufCMessage *)r, NULL);
     }
     if (rc == 0) {
         rc = index_put(t, r, 0);
+    }
+    if (rc == 0) {
+        rc = contrib_add(t, r);
     }
     return rc;
 }
@@ -142,6 +367,9 @@ static int record_del(struct store_txn *t, const Coachq__V1__ActionRecord *r)
 {
     int rc = index_put(t, r, 1);
 
+    if (rc == 0) {
+        rc = contrib_take(t, r);
+    }
     if (rc == 0) {
         rc = store_txn_del(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN);
     }
@@ -1053,4 +1281,183 @@ int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, i
         rc = 0;
     }
     return rc > 0 ? -EIO : rc;
+}
+
+/* ---- Counters and the open index ----------------------------------------- */
+
+struct range {
+    const uint8_t *prefix;
+    size_t plen;
+    store_scan_cb cb;
+    void *arg;
+};
+
+/* Visits the keys of actions_by from start (slen bytes) on, in key order,
+ * while they begin with start's first plen bytes; cb as store_txn_scan()'s. */
+static int range_scan(struct store_txn *t, const uint8_t *start, size_t slen, size_t plen,
+                      store_scan_cb cb, void *arg)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc;
+
+    rc = mdb_cursor_open(t->txn, t->s->dbi_actions_by, &cur);
+    if (rc != 0) {
+        return -EIO;
+    }
+    k.mv_data = (void *)start;
+    k.mv_size = slen;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0) {
+        if (k.mv_size < plen || memcmp(k.mv_data, start, plen) != 0) {
+            break;
+        }
+        rc = cb(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg);
+        if (rc != 0) {
+            break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND || rc == 1) {
+        rc = 0;
+    }
+    return rc > 0 ? -EIO : rc;
+}
+
+struct follow_sum {
+    size_t plen;
+    uint32_t until;
+    struct actions_follow *out;
+};
+
+static int follow_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct follow_sum *f = arg;
+
+    if (klen != f->plen + 4 || vlen != 8 * ACTIONS_NCOUNTS) {
+        return -EIO;
+    }
+    if (keys_get_be32(key + f->plen) > f->until) {
+        return 1;
+    }
+    for (int i = 0; i < ACTIONS_NCOUNTS; i++) {
+        f->out->n[i] += keys_get_be64(val + 8 * i);
+    }
+    f->out->weeks++;
+    return 0;
+}
+
+int actions_follow_txn(struct store_txn *t, const char *scope, int32_t from_day, int32_t until_day,
+                       struct actions_follow *out)
+{
+    uint8_t key[ACTIONS_KEY_MAX];
+    size_t n = scope != NULL ? strlen(scope) : 0;
+    struct follow_sum f;
+
+    memset(out, 0, sizeof(*out));
+    if (n == 0 || n > 2 * VALIDATE_MAX_ID + 1) {
+        return -EINVAL;
+    }
+    if (from_day < 0 || until_day < from_day) {
+        return 0;
+    }
+    key[0] = 'w';
+    memcpy(key + 1, scope, n);
+    key[1 + n] = 0;
+    keys_put_be32(key + 2 + n, (uint32_t)agg_week_of(from_day));
+    f.plen = 2 + n;
+    f.until = (uint32_t)agg_week_of(until_day);
+    f.out = out;
+    return range_scan(t, key, 6 + n, 2 + n, follow_cb, &f);
+}
+
+struct open_scan {
+    struct store_txn *t;
+    size_t plen;
+    int32_t today;
+    size_t max;
+    size_t seen;
+    actions_cb cb;
+    void *arg;
+    struct actions_open_counts *out;
+};
+
+static int open_count_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                         void *arg)
+{
+    struct open_scan *o = arg;
+    uint32_t due;
+    uint64_t n;
+
+    if (klen != o->plen + 4 || vlen != 8) {
+        return -EIO;
+    }
+    due = keys_get_be32(key + o->plen);
+    n = keys_get_be64(val);
+    o->out->open += n;
+    if (due != ACTIONS_NO_DUE && (int64_t)due < (int64_t)o->today) {
+        o->out->overdue += n;
+    }
+    o->out->due_days++;
+    return 0;
+}
+
+static int open_rec_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct open_scan *o = arg;
+    Coachq__V1__ActionRecord *r = NULL;
+    int rc;
+
+    (void)val;
+    (void)vlen;
+    if (o->seen >= o->max) {
+        return 1;
+    }
+    if (klen != o->plen + 12 + KEYS_UUID_LEN) {
+        return -EIO;
+    }
+    o->seen++;
+    rc = actions_get_txn(o->t, key + klen - KEYS_UUID_LEN, &r);
+    if (rc == -ENOENT) {
+        log_event(LOG_ERROR, "store_index_dangling", "index=actions_by");
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    rc = o->cb(r, o->arg);
+    coachq__v1__action_record__free_unpacked(r, NULL);
+    return rc;
+}
+
+int actions_open_txn(struct store_txn *t, const char *coach, int32_t today, size_t max,
+                     actions_cb cb, void *arg, struct actions_open_counts *out)
+{
+    uint8_t key[ACTIONS_KEY_MAX];
+    size_t n = coach != NULL ? strlen(coach) : 0;
+    struct open_scan o;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (n == 0 || n > VALIDATE_MAX_ID) {
+        return -EINVAL;
+    }
+    memset(&o, 0, sizeof(o));
+    o.t = t;
+    o.plen = 2 + n;
+    o.today = today;
+    o.max = max;
+    o.cb = cb;
+    o.arg = arg;
+    o.out = out;
+    key[0] = 'n';
+    memcpy(key + 1, coach, n);
+    key[1 + n] = 0;
+    rc = range_scan(t, key, 2 + n, 2 + n, open_count_cb, &o);
+    if (rc == 0 && max > 0 && cb != NULL) {
+        key[0] = 'o';
+        rc = range_scan(t, key, 2 + n, 2 + n, open_rec_cb, &o);
+    }
+    return rc;
 }

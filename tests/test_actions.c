@@ -247,12 +247,52 @@ static void make_schema7(const char *dir, const uint8_t *lost)
         k.mv_size = strlen("schema_version");
         assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
         assert_int_equal(v.mv_size, 4);
-        assert_int_equal(((const uint8_t *)v.mv_data)[3], 8);
+        assert_int_equal(((const uint8_t *)v.mv_data)[3], 9);
         v.mv_data = ver;
         v.mv_size = 4;
         assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
         assert_int_equal(mdb_drop(txn, acts, 1), 0);
         assert_int_equal(mdb_drop(txn, by, 1), 0);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* Deletes the closed store's actions_by keys that start with one of kinds
+ * and, if schema is not 0, sets its schema version: a store of schema 8
+ * had no open index ('o', 'n') nor follow-through counters ('w', 'k'). */
+static void drop_action_keys(const char *dir, const char *kinds, uint8_t schema)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, by;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint8_t ver[4] = {0, 0, 0, schema};
+    int rc, dropped = 0;
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "actions_by", 0, &by), 0);
+    assert_int_equal(mdb_cursor_open(txn, by, &cur), 0);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size > 0 && strchr(kinds, ((const char *)k.mv_data)[0]) != NULL) {
+            assert_int_equal(mdb_cursor_del(cur, 0), 0);
+            dropped++;
+        }
+    }
+    mdb_cursor_close(cur);
+    assert_true(dropped > 0);
+    if (schema != 0) {
+        assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+        k.mv_data = (void *)"schema_version";
+        k.mv_size = strlen("schema_version");
+        v.mv_data = ver;
+        v.mv_size = 4;
+        assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
     }
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
@@ -451,6 +491,11 @@ static void test_actions_loop(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(r, 2), "text")), "67%");
     assert_true(json_number_value(json_object_get(json_array_get(r, 2), "n")) == 3.0);
     assert_string_equal(json_string_value(json_object_get(json_array_get(r, 3), "text")), "0%");
+    /* By latest status: U2 partly done, U1 not done (the amendment moved
+     * it from done, not counted twice), none dropped. */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 4), "text")), "33%");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 5), "text")), "33%");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 6), "text")), "0%");
     json_decref(j);
     CQ(0, "flm.cara", "dashboard", "me", "--json");
     contains(f.out, "3 open actions agreed in coaching sessions, 1 overdue");
@@ -494,6 +539,19 @@ static void test_actions_loop(void **state)
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
     contains(out, "action records: 3");
     contains(out, "the action records match the observations");
+
+    /* A follow-through counter lost: verify finds it. */
+    drop_action_keys(f.data, "w", 0);
+    testutil_coachqd(out, sizeof(out), 1, "verify", "--data", f.data, NULL);
+    contains(out, "the action records differ from the observations");
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--repair", "--data", f.data, NULL);
+
+    /* A store of schema 8 had no open index nor counters: opening it
+     * derives them, and the dashboards read the same figures. */
+    drop_action_keys(f.data, "wkon", 8);
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
+    contains(out, "the action records match the observations");
+    contains(out, "action differences: 0");
 }
 
 int main(void)
