@@ -649,6 +649,62 @@ static int agg_txn(struct store_txn *t, void *arg)
     return rc;
 }
 
+/* The action tables' reads on their own: My managers' follow-through
+ * counters for slm.00's 20 managers over 12 weeks, and for flm.000 the open
+ * actions (the first 20 and the totals) and each rep's 6 most recent
+ * actions (focus progress). */
+struct act_arg {
+    struct store_txn *t;
+    uint64_t agreed;  /* in the 20 managers' 12 weeks */
+    uint64_t open;    /* flm.000's open actions */
+    uint64_t records; /* records read */
+};
+
+static int act_rec_cb(const Coachq__V1__ActionRecord *r, void *arg)
+{
+    (void)r;
+    ((struct act_arg *)arg)->records++;
+    return 0;
+}
+
+static int act_rep_cb(const char *id, void *arg)
+{
+    struct act_arg *a = arg;
+
+    return actions_recent_txn(a->t, "flm.000", id, 6, act_rec_cb, a);
+}
+
+static int act_txn(struct store_txn *t, void *arg)
+{
+    struct act_arg *a = arg;
+    int32_t today = store_day_of(BENCH_NOW);
+    int32_t until = agg_week_of(today);
+    struct actions_open_counts oc;
+    char scope[32];
+    int rc = 0;
+
+    a->t = t;
+    a->agreed = a->records = 0;
+    for (int i = 0; i < BENCH_FLMS && rc == 0; i++) {
+        struct actions_follow f;
+
+        if (i % BENCH_SLMS != 0) {
+            continue;
+        }
+        snprintf(scope, sizeof(scope), "slm.00/flm.%03d", i);
+        rc = actions_follow_txn(t, scope, until - 7 * 11, until + 6, &f);
+        a->agreed += f.n[ACTIONS_AGREED];
+    }
+    if (rc == 0) {
+        rc = actions_open_txn(t, "flm.000", today, 20, act_rec_cb, a, &oc);
+        a->open = oc.open;
+    }
+    if (rc == 0) {
+        rc = people_reports_at(t, "flm.000", today, act_rep_cb, a);
+    }
+    return rc;
+}
+
 static int cmp_double(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
@@ -850,6 +906,30 @@ static int bench_time_agg(struct bench *b, struct timing *out, uint64_t *seen)
         ms[n++] = (now_s() - t0) * 1000.0;
     }
     *seen = a.observations;
+    summarise(ms, n, out);
+    free(ms);
+    return rc;
+}
+
+static int bench_time_actions(struct bench *b, struct timing *out, struct act_arg *a)
+{
+    double *ms = calloc(b->runs, sizeof(double));
+    unsigned n = 0;
+    double t_end = now_s() + BENCH_MAX_SECONDS;
+    int rc = 0;
+
+    if (ms == NULL) {
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < b->runs && now_s() < t_end; i++) {
+        double t0 = now_s();
+
+        rc = store_view(b->s, act_txn, a);
+        if (rc != 0) {
+            break;
+        }
+        ms[n++] = (now_s() - t0) * 1000.0;
+    }
     summarise(ms, n, out);
     free(ms);
     return rc;
@@ -1199,8 +1279,9 @@ static int bench_check(const struct bench *b, uint64_t n, const struct timing *m
 
 struct size_result {
     uint64_t n;
-    struct timing dash[BENCH_NDASH], agg;
+    struct timing dash[BENCH_NDASH], agg, act;
     uint64_t agg_seen;
+    struct act_arg act_seen;
     double load_s;
     long long db_mib;
 };
@@ -1456,6 +1537,14 @@ int main(int argc, char **argv)
         printf("  (agg_read: %" PRIu64 " observations in the 12 weeks of slm.00's 20 "
                "managers)\n",
                r->agg_seen);
+        if (bench_time_actions(b, &r->act, &r->act_seen) != 0) {
+            fprintf(stderr, "%s: the action tables' reads failed\n", argv[0]);
+            goto out;
+        }
+        print_timing("action tables", &r->act);
+        printf("  (action tables: %" PRIu64 " actions agreed in the 12 weeks of slm.00's 20 "
+               "managers; flm.000 has %" PRIu64 " open; %" PRIu64 " records read)\n",
+               r->act_seen.agreed, r->act_seen.open, r->act_seen.records);
         /* After the timing, so that writing the files does not disturb it. */
         if (b->export_dir != NULL) {
             /* bench_dashes[0] is My managers. */
@@ -1484,6 +1573,9 @@ int main(int argc, char **argv)
         printf("  %-20s mean %.2fx  p50 %.2fx  p99 %.2fx\n", "agg_read 20x12w",
                z->agg.mean_ms / a->agg.mean_ms, z->agg.p50_ms / a->agg.p50_ms,
                z->agg.p99_ms / a->agg.p99_ms);
+        printf("  %-20s mean %.2fx  p50 %.2fx  p99 %.2fx\n", "action tables",
+               z->act.mean_ms / a->act.mean_ms, z->act.p50_ms / a->act.p50_ms,
+               z->act.p99_ms / a->act.p99_ms);
     }
     /* One line per dashboard to quote: every size's mean and p50. */
     for (size_t d = 0; d < BENCH_NDASH && nsizes > 1; d++) {

@@ -42,13 +42,10 @@
 #define RECENT_MAX_KEYS 50u
 /* Weeks in each half of the "trend" figure (last 4 against the 4 before). */
 #define TREND_HALF 4u
-/* The behaviour whose rating says whether agreed actions were followed up. */
-#define FOLLOW_UP_BEHAVIOUR "documents-actions"
 
 #define MARK_OPEN COACHQ__V1__MARKER_KIND__MARKER_KIND_OPEN_QUESTION
 #define MARK_DIRECTIVE COACHQ__V1__MARKER_KIND__MARKER_KIND_DIRECTIVE
 #define MARK_TOOK_OVER COACHQ__V1__MARKER_KIND__MARKER_KIND_MANAGER_TOOK_OVER
-#define MARK_ACTION COACHQ__V1__MARKER_KIND__MARKER_KIND_ACTION_AGREED
 
 /* ---- Figures of a week ------------------------------------------------- */
 
@@ -568,48 +565,8 @@ out:
     free(ys);
 }
 
-/* Table "actions": agreed against followed up. */
-static void my_managers_actions(struct dash *d, const struct dash_ctx *c, const struct managers *ms)
-{
-    static const char *const cols[] = {"Manager", "Actions agreed", "Action-agreed moments",
-                                       "Followed up"};
-    Coachq__V1__Table *t = dash_table(d, "actions", "Actions agreed and followed up", cols, 4);
-    int rated = rubrics_behaviour(c->rubric, FOLLOW_UP_BEHAVIOUR) != NULL;
-
-    if (t == NULL) {
-        return;
-    }
-    t->note = dash_printf(
-        d,
-        "Over the last %u weeks. Actions agreed: actions recorded in observations; "
-        "action-agreed moments: the observer's live markers. Followed up: the share of "
-        "ratings of \"%s\" scored proficient (3) or better, n being those ratings: follow-up "
-        "is what observers rate in that behaviour.%s",
-        c->opts->trend_weeks, FOLLOW_UP_BEHAVIOUR,
-        rated ? "" : " This rubric has no such behaviour.");
-    for (size_t i = 0; i < ms->n; i++) {
-        const struct manager *m = &ms->m[i];
-        Coachq__V1__TableRow *r = dash_row(d, t);
-        const Coachq__V1__AggBehaviour *ab = dash_agg_behaviour(&m->total, FOLLOW_UP_BEHAVIOUR);
-        uint64_t n = ab != NULL ? ab->count : 0;
-        Coachq__V1__Cell *cell;
-
-        dash_cell_text(d, r, m->name, m->id);
-        dash_cell_count(d, r, m->total.actions);
-        dash_cell_count(d, r, marker(&m->total, MARK_ACTION));
-        if (!rated) {
-            cell_none(d, r, "n/a");
-            continue;
-        }
-        cell = dash_cell_num(d, r, n > 0 ? 100.0 * (double)ab->proficient / (double)n : NAN, n32(n),
-                             0);
-        if (cell != NULL && cell->has_value) {
-            cell->text = dash_printf(d, "%.0f%%", cell->value);
-        }
-    }
-}
-
-/* Table "follow_through" (dash_actions.h). Returns 0 or -ENOMEM. */
+/* Tables "actions" and "follow_through" (dash_actions.h). Returns 0 or
+ * -ENOMEM. */
 static int my_managers_follow_through(struct dash *d, const struct dash_ctx *c,
                                       const struct managers *ms)
 {
@@ -622,7 +579,9 @@ static int my_managers_follow_through(struct dash *d, const struct dash_ctx *c,
         rows[i].id = ms->m[i].id;
         rows[i].name = ms->m[i].name;
         rows[i].scope = dash_printf(d, "%s/%s", c->subject, ms->m[i].id);
+        rows[i].total = &ms->m[i].total;
     }
+    dash_actions_agreed(d, c, rows, ms->n);
     dash_actions_follow_through(d, c, rows, ms->n);
     free(rows);
     return 0;
@@ -771,7 +730,6 @@ int dash_my_managers(struct dash *d, const struct dash_ctx *c)
     my_managers_overview(d, c, &ms);
     my_managers_heatmap(d, c, &ms);
     my_managers_quadrant(d, c, &ms);
-    my_managers_actions(d, c, &ms);
     rc = my_managers_follow_through(d, c, &ms);
     if (rc == 0) {
         rc = my_managers_cadence(d, c, &ms);
@@ -1095,7 +1053,8 @@ int dash_manager(struct dash *d, const struct dash_ctx *c)
     manager_behaviours(d, c, &ws, &total);
     manager_markers(d, c, &ws);
     dash_actions_open(d, c, c->subject);
-    {
+    rc = dash_actions_focus(d, c, c->subject);
+    if (rc == 0) {
         struct dash_mix_row row = {dash_msg(d)->subject_name, NULL, &total};
 
         rc = dash_mix_tables(d, c, &row, 1);

@@ -1461,3 +1461,95 @@ int actions_open_txn(struct store_txn *t, const char *coach, int32_t today, size
     }
     return rc;
 }
+
+/* ---- A coachee's recent actions ------------------------------------------- */
+
+struct recent {
+    struct store_txn *t;
+    const char *coach;
+    size_t k;
+    size_t keys;
+    Coachq__V1__ActionRecord **got; /* k at most, newest first */
+    size_t n;
+};
+
+static int recent_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct recent *r = arg;
+    Coachq__V1__ActionRecord *a = NULL;
+    int rc;
+
+    (void)val;
+    (void)vlen;
+    if (r->n >= r->k || ++r->keys > ACTIONS_RECENT_KEYS * r->k) {
+        return 1;
+    }
+    if (klen < KEYS_UUID_LEN) {
+        return -EIO;
+    }
+    rc = actions_get_txn(r->t, key + klen - KEYS_UUID_LEN, &a);
+    if (rc == -ENOENT) {
+        log_event(LOG_ERROR, "store_index_dangling", "index=actions_by");
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (a->coach_id == NULL || strcmp(a->coach_id, r->coach) != 0) {
+        coachq__v1__action_record__free_unpacked(a, NULL);
+        return 0;
+    }
+    r->got[r->n++] = a;
+    return 0;
+}
+
+int actions_recent_txn(struct store_txn *t, const char *coach, const char *coachee, size_t k,
+                       actions_cb cb, void *arg)
+{
+    uint8_t prefix[ACTIONS_KEY_MAX];
+    size_t n = coachee != NULL ? strlen(coachee) : 0;
+    struct recent part[2];
+    size_t i = 0, j = 0, done = 0;
+    int rc = 0;
+
+    if (n == 0 || n > VALIDATE_MAX_ID || coach == NULL || k == 0 || k > ACTIONS_MAX_LIST) {
+        return -EINVAL;
+    }
+    prefix[0] = 'e';
+    memcpy(prefix + 1, coachee, n);
+    prefix[1 + n] = 0;
+    memset(part, 0, sizeof(part));
+    /* The open records and the closed ones, each newest first. */
+    for (int p = 0; p < 2 && rc == 0; p++) {
+        part[p].t = t;
+        part[p].coach = coach;
+        part[p].k = k;
+        part[p].got = calloc(k, sizeof(*part[p].got));
+        if (part[p].got == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        prefix[2 + n] = p == 0 ? '1' : '0';
+        rc = store_txn_scan(t, t->s->dbi_actions_by, prefix, 3 + n, 1, recent_cb, &part[p]);
+    }
+    /* Merged, the k newest. */
+    while (rc == 0 && done < k && (i < part[0].n || j < part[1].n)) {
+        const Coachq__V1__ActionRecord *a;
+
+        if (j >= part[1].n ||
+            (i < part[0].n && part[0].got[i]->agreed_at >= part[1].got[j]->agreed_at)) {
+            a = part[0].got[i++];
+        } else {
+            a = part[1].got[j++];
+        }
+        rc = cb(a, arg);
+        done++;
+    }
+    for (int p = 0; p < 2; p++) {
+        for (size_t x = 0; x < part[p].n; x++) {
+            coachq__v1__action_record__free_unpacked(part[p].got[x], NULL);
+        }
+        free(part[p].got);
+    }
+    return rc == 1 ? 0 : rc;
+}

@@ -180,6 +180,19 @@ struct actions_open_counts {
 int actions_open_txn(struct store_txn *t, const char *coach, int32_t today, size_t max,
                      actions_cb cb, void *arg, struct actions_open_counts *out);
 
+/* Index keys read per record asked for by actions_recent_txn(), at most:
+ * a coachee's actions with other coaches are skipped, not read without
+ * end. */
+#define ACTIONS_RECENT_KEYS 4
+
+/* Visits the k actions (k <= ACTIONS_MAX_LIST) that coach agreed with
+ * coachee most recently, by the agreeing session's start, newest first,
+ * with cb (1 stops). Reads at most 2 x ACTIONS_RECENT_KEYS x k index
+ * entries and their records. Returns 0, cb's negative code or a negative
+ * errno. */
+int actions_recent_txn(struct store_txn *t, const char *coach, const char *coachee, size_t k,
+                       actions_cb cb, void *arg);
+
 /* Reads one record. Returns 0 with *out (caller owns, free with
  * coachq__v1__action_record__free_unpacked(*out, NULL)), -ENOENT, or a
  * negative errno. */
