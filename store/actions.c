@@ -315,8 +315,11 @@ static int contrib_add(struct store_txn *t, const Coachq__V1__ActionRecord *r)
         return 0;
     }
     rc = people_chain_at(t, r->coach_id, r->agreed_day, chain, &n);
-    if (rc == -ENOENT) {
+    if (rc == -ENOENT || rc == -EINVAL) {
+        /* Nobody above the coach (or an id the people table cannot hold):
+         * the coach's own counters only. */
         n = 0;
+        rc = 0;
     } else if (rc != 0) {
         return rc;
     }

@@ -41,6 +41,11 @@
  *
  * All of them are written with the record in the writer's transaction and
  * are derived like it (actions_rebuild_txn(), compared by actions_verify()).
+ * They live beside the records rather than in the weekly aggregates (agg.h)
+ * because a follow-up in one observation changes the counts of an action
+ * agreed in another observation's week, while an aggregate contribution
+ * belongs to the version that made it; and the aggregates are per rubric,
+ * the actions are not.
  *
  * The records are derived data: actions_rebuild_txn() replays every stored
  * observation in sequence order and gives the same records as the writer
