@@ -19,6 +19,11 @@
  * sessions were held, and spreads its sessions evenly over the same 52
  * weeks, so the first 10,000 cover the same weeks as the million.
  *
+ * Beside the dashboards it times two reads on their own: agg_read() of 20
+ * managers' 12 weeks, and the action tables' reads (act_txn(): the
+ * follow-through counters, the open actions and focus progress), which
+ * must stay flat while the action records grow with the observations.
+ *
  * Prints mean, p50 and p99 per dashboard and size, the ratios of the
  * largest size to each smaller one, and one "summary:" line per dashboard.
  * Under each dashboard's times, the CPU time of the same builds and what
