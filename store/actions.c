@@ -299,27 +299,26 @@ static void contrib_scope(uint8_t *val, size_t *off, const char *a, const char *
     val[0]++;
 }
 
-/* Adds r's counts to the week of its agreeing session for its coach and
- * for each manager above the coach on that day ("<manager>/<coach>", the
- * line-coach scope of the aggregates), and records those scopes. */
-static int contrib_add(struct store_txn *t, const Coachq__V1__ActionRecord *r)
+/* The scopes r's counts go to, as a contribution's value (into val, its
+ * length into *len): its coach, and "<manager>/<coach>" for each manager
+ * above the coach on the day of the agreeing session. Returns 0, 1 when r
+ * counts nowhere (no id or coach), or a negative code. */
+static int contrib_build(struct store_txn *t, const Coachq__V1__ActionRecord *r,
+                         uint8_t val[ACTIONS_CONTRIB_MAX], size_t *len)
 {
-    uint8_t key[1 + KEYS_UUID_LEN];
-    uint8_t val[ACTIONS_CONTRIB_MAX];
     char chain[PEOPLE_MAX_CHAIN][65];
     size_t n = 0, off = 1;
     int rc;
 
     if (r->id.len != KEYS_UUID_LEN || r->coach_id == NULL || r->coach_id[0] == '\0' ||
         strlen(r->coach_id) > VALIDATE_MAX_ID) {
-        return 0;
+        return 1;
     }
     rc = people_chain_at(t, r->coach_id, r->agreed_day, chain, &n);
     if (rc == -ENOENT || rc == -EINVAL) {
         /* Nobody above the coach (or an id the people table cannot hold):
          * the coach's own counters only. */
         n = 0;
-        rc = 0;
     } else if (rc != 0) {
         return rc;
     }
@@ -330,40 +329,141 @@ static int contrib_add(struct store_txn *t, const Coachq__V1__ActionRecord *r)
             contrib_scope(val, &off, chain[i], r->coach_id);
         }
     }
+    *len = off;
+    return 0;
+}
+
+/* Adds r's counts to the week of its agreeing session in each of its
+ * scopes (contrib_build()), and records those scopes. */
+static int contrib_add(struct store_txn *t, const Coachq__V1__ActionRecord *r)
+{
+    uint8_t key[1 + KEYS_UUID_LEN];
+    uint8_t val[ACTIONS_CONTRIB_MAX];
+    size_t len = 0;
+    int rc = contrib_build(t, r, val, &len);
+
+    if (rc != 0) {
+        return rc > 0 ? 0 : rc;
+    }
     for (size_t i = 0, p = 1; i < val[0] && rc == 0; i++) {
         rc = week_add(t, r, val + p + 1, val[p], 1);
         p += 1 + (size_t)val[p];
     }
     if (rc == 0) {
         contrib_key(r, key);
-        rc = store_txn_put_raw(t, t->s->dbi_actions_by, key, sizeof(key), val, off, NULL);
+        rc = store_txn_put_raw(t, t->s->dbi_actions_by, key, sizeof(key), val, len, NULL);
     }
     return rc;
 }
 
-/* Writes r and its index entries in place of old's (NULL: none). */
+/* Moves the counts of old (a record as stored) to r, its new state: when
+ * both go to the same scopes and week (a follow-up or an amendment of a
+ * status), only the difference is added, once per scope; otherwise old's
+ * counts are taken back and r's added. */
+static int contrib_move(struct store_txn *t, const Coachq__V1__ActionRecord *old,
+                        const Coachq__V1__ActionRecord *r)
+{
+    uint8_t key[1 + KEYS_UUID_LEN];
+    uint8_t val[ACTIONS_CONTRIB_MAX];
+    int64_t a[ACTIONS_NCOUNTS], b[ACTIONS_NCOUNTS];
+    uint8_t wkey[ACTIONS_KEY_MAX];
+    size_t len = 0;
+    MDB_val v;
+    int same, rc;
+
+    if (old->id.len != KEYS_UUID_LEN || r->id.len != KEYS_UUID_LEN ||
+        memcmp(old->id.data, r->id.data, KEYS_UUID_LEN) != 0 ||
+        agg_week_of(old->agreed_day) != agg_week_of(r->agreed_day)) {
+        goto apart;
+    }
+    rc = contrib_build(t, r, val, &len);
+    if (rc < 0) {
+        return rc;
+    }
+    contrib_key(r, key);
+    rc = rc == 0 ? store_txn_get_raw(t, t->s->dbi_actions_by, key, sizeof(key), &v) : 1;
+    if (rc < 0 && rc != -ENOENT) {
+        return rc;
+    }
+    same = rc == 0 && v.mv_size == len && memcmp(v.mv_data, val, len) == 0;
+    if (!same) {
+        goto apart;
+    }
+    counts_of(old, a);
+    counts_of(r, b);
+    same = 1;
+    for (int i = 0; i < ACTIONS_NCOUNTS; i++) {
+        b[i] -= a[i];
+        same = same && b[i] == 0;
+    }
+    rc = 0;
+    for (size_t i = 0, p = 1; i < val[0] && rc == 0 && !same; i++) {
+        size_t n = val[p];
+
+        wkey[0] = 'w';
+        memcpy(wkey + 1, val + p + 1, n);
+        wkey[1 + n] = 0;
+        keys_put_be32(wkey + 2 + n, (uint32_t)agg_week_of(r->agreed_day));
+        rc = counter_add(t, wkey, 6 + n, b, ACTIONS_NCOUNTS);
+        p += 1 + n;
+    }
+    return rc;
+apart:
+    rc = contrib_take(t, old);
+    return rc == 0 ? contrib_add(t, r) : rc;
+}
+
+/* Whether a and b have the same index entries of kind (index_key()). */
+static int same_key(const Coachq__V1__ActionRecord *a, const Coachq__V1__ActionRecord *b, char kind)
+{
+    uint8_t ka[ACTIONS_KEY_MAX], kb[ACTIONS_KEY_MAX];
+    size_t la, lb;
+
+    return index_key(a, kind, ka, &la) == 0 && index_key(b, kind, kb, &lb) == 0 && la == lb &&
+           memcmp(ka, kb, la) == 0;
+}
+
+/* Writes r and its index entries in place of old's (NULL: none), touching
+ * only the entries that change. */
 static int record_put(struct store_txn *t, const Coachq__V1__ActionRecord *old,
                       const Coachq__V1__ActionRecord *r)
 {
-    int rc = 0;
+    static const char kinds[3] = {'c', 'e', 'a'};
+    uint8_t key[ACTIONS_KEY_MAX];
+    size_t klen;
+    int same_open;
+    int rc;
 
-    if (old != NULL) {
-        rc = index_put(t, old, 1);
+    rc = store_txn_put_msg(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN,
+                           (const ProtobufCMessage *)r, NULL);
+    if (old == NULL) {
+        if (rc == 0) {
+            rc = index_put(t, r, 0);
+        }
+        return rc == 0 ? contrib_add(t, r) : rc;
     }
-    if (rc == 0 && old != NULL) {
-        rc = contrib_take(t, old);
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        if (same_key(old, r, kinds[i])) {
+            continue;
+        }
+        if (index_key(old, kinds[i], key, &klen) == 0) {
+            rc = store_txn_del(t, t->s->dbi_actions_by, key, klen);
+        }
+        if (rc == 0 && index_key(r, kinds[i], key, &klen) == 0) {
+            rc = store_txn_put_raw(t, t->s->dbi_actions_by, key, klen, "", 0, NULL);
+        }
     }
-    if (rc == 0) {
-        rc = store_txn_put_msg(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN,
-                               (const ProtobufCMessage *)r, NULL);
+    same_open = actions_status_open(old->status) == actions_status_open(r->status) &&
+                due_key(old) == due_key(r) && old->agreed_at == r->agreed_at &&
+                old->coach_id != NULL && r->coach_id != NULL &&
+                strcmp(old->coach_id, r->coach_id) == 0;
+    if (rc == 0 && !same_open) {
+        rc = open_put(t, old, 1);
+        if (rc == 0) {
+            rc = open_put(t, r, 0);
+        }
     }
-    if (rc == 0) {
-        rc = index_put(t, r, 0);
-    }
-    if (rc == 0) {
-        rc = contrib_add(t, r);
-    }
-    return rc;
+    return rc == 0 ? contrib_move(t, old, r) : rc;
 }
 
 static int record_del(struct store_txn *t, const Coachq__V1__ActionRecord *r)
