@@ -356,6 +356,36 @@ static int contrib_add(struct store_txn *t, const Coachq__V1__ActionRecord *r)
     return rc;
 }
 
+/* Whether old (as stored) and r, the same record, go to the same week and
+ * scopes: 1 (val and *len then hold r's scopes), 0, or a negative code. */
+static int contrib_same(struct store_txn *t, const Coachq__V1__ActionRecord *old,
+                        const Coachq__V1__ActionRecord *r, uint8_t val[ACTIONS_CONTRIB_MAX],
+                        size_t *len)
+{
+    uint8_t key[1 + KEYS_UUID_LEN];
+    MDB_val v;
+    int rc;
+
+    if (old->id.len != KEYS_UUID_LEN || r->id.len != KEYS_UUID_LEN ||
+        memcmp(old->id.data, r->id.data, KEYS_UUID_LEN) != 0 ||
+        agg_week_of(old->agreed_day) != agg_week_of(r->agreed_day)) {
+        return 0;
+    }
+    rc = contrib_build(t, r, val, len);
+    if (rc != 0) {
+        return rc > 0 ? 0 : rc;
+    }
+    contrib_key(r, key);
+    rc = store_txn_get_raw(t, t->s->dbi_actions_by, key, sizeof(key), &v);
+    if (rc == -ENOENT) {
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    return v.mv_size == *len && memcmp(v.mv_data, val, *len) == 0;
+}
+
 /* Moves the counts of old (a record as stored) to r, its new state: when
  * both go to the same scopes and week (a follow-up or an amendment of a
  * status), only the difference is added, once per scope; otherwise old's
@@ -363,41 +393,28 @@ static int contrib_add(struct store_txn *t, const Coachq__V1__ActionRecord *r)
 static int contrib_move(struct store_txn *t, const Coachq__V1__ActionRecord *old,
                         const Coachq__V1__ActionRecord *r)
 {
-    uint8_t key[1 + KEYS_UUID_LEN];
     uint8_t val[ACTIONS_CONTRIB_MAX];
-    int64_t a[ACTIONS_NCOUNTS], b[ACTIONS_NCOUNTS];
     uint8_t wkey[ACTIONS_KEY_MAX];
+    int64_t a[ACTIONS_NCOUNTS], b[ACTIONS_NCOUNTS];
     size_t len = 0;
-    MDB_val v;
-    int same, rc;
+    int zero = 1;
+    int rc = contrib_same(t, old, r, val, &len);
 
-    if (old->id.len != KEYS_UUID_LEN || r->id.len != KEYS_UUID_LEN ||
-        memcmp(old->id.data, r->id.data, KEYS_UUID_LEN) != 0 ||
-        agg_week_of(old->agreed_day) != agg_week_of(r->agreed_day)) {
-        goto apart;
-    }
-    rc = contrib_build(t, r, val, &len);
     if (rc < 0) {
         return rc;
     }
-    contrib_key(r, key);
-    rc = rc == 0 ? store_txn_get_raw(t, t->s->dbi_actions_by, key, sizeof(key), &v) : 1;
-    if (rc < 0 && rc != -ENOENT) {
-        return rc;
-    }
-    same = rc == 0 && v.mv_size == len && memcmp(v.mv_data, val, len) == 0;
-    if (!same) {
-        goto apart;
+    if (rc == 0) {
+        rc = contrib_take(t, old);
+        return rc == 0 ? contrib_add(t, r) : rc;
     }
     counts_of(old, a);
     counts_of(r, b);
-    same = 1;
     for (int i = 0; i < ACTIONS_NCOUNTS; i++) {
         b[i] -= a[i];
-        same = same && b[i] == 0;
+        zero = zero && b[i] == 0;
     }
     rc = 0;
-    for (size_t i = 0, p = 1; i < val[0] && rc == 0 && !same; i++) {
+    for (size_t i = 0, p = 1; i < val[0] && rc == 0 && !zero; i++) {
         size_t n = val[p];
 
         wkey[0] = 'w';
@@ -408,9 +425,6 @@ static int contrib_move(struct store_txn *t, const Coachq__V1__ActionRecord *old
         p += 1 + n;
     }
     return rc;
-apart:
-    rc = contrib_take(t, old);
-    return rc == 0 ? contrib_add(t, r) : rc;
 }
 
 /* Whether a and b have the same index entries of kind (index_key()). */
