@@ -595,6 +595,24 @@ static void test_follow_through_after_move(void **state)
     fa.scope = "flm.z";
     assert_int_equal(store_view(f->s, follow_txn, &fa), 0);
     assert_int_equal(fa.out.n[ACTIONS_AGREED], 3);
+
+    /* slm.b may still open flm.z's Manager detail for the sessions of
+     * their line, but reads no action of flm.z any more: the open actions
+     * and focus progress say so and list nothing. slm.a lists all 3. */
+    r.user = "slm.b";
+    r.kind = K_MANAGER;
+    r.subject = "flm.z";
+    assert_int_equal(run(f, &r), 0);
+    assert_int_equal(table(r.d, "open_actions")->n_rows, 0);
+    assert_non_null(strstr(table(r.d, "open_actions")->note, "not shown to you"));
+    assert_int_equal(table(r.d, "focus_progress")->n_rows, 0);
+    assert_non_null(strstr(table(r.d, "focus_progress")->note, "not shown to you"));
+    dash_free(r.d);
+    r.user = "slm.a";
+    assert_int_equal(run(f, &r), 0);
+    assert_int_equal(table(r.d, "open_actions")->n_rows, 3);
+    assert_non_null(strstr(table(r.d, "open_actions")->note, "3 open actions"));
+    dash_free(r.d);
 }
 
 static void bad(struct testutil_store_fx *f, int kind, const char *subject, const char *rubric,
