@@ -890,33 +890,9 @@ static int bench_time(struct bench *b, Coachq__V1__DashboardKind kind, struct ti
     return rc;
 }
 
-static int bench_time_agg(struct bench *b, struct timing *out, uint64_t *seen)
-{
-    double *ms = calloc(b->runs, sizeof(double));
-    struct agg_arg a = {0};
-    unsigned n = 0;
-    double t_end = now_s() + BENCH_MAX_SECONDS;
-    int rc = 0;
-
-    if (ms == NULL) {
-        return -ENOMEM;
-    }
-    for (unsigned i = 0; i < b->runs && now_s() < t_end; i++) {
-        double t0 = now_s();
-
-        rc = store_view(b->s, agg_txn, &a);
-        if (rc != 0) {
-            break;
-        }
-        ms[n++] = (now_s() - t0) * 1000.0;
-    }
-    *seen = a.observations;
-    summarise(ms, n, out);
-    free(ms);
-    return rc;
-}
-
-static int bench_time_actions(struct bench *b, struct timing *out, struct act_arg *a)
+/* Times fn (agg_txn() or act_txn()) in read transactions, as bench_time()
+ * does a dashboard. */
+static int bench_time_view(struct bench *b, store_txn_cb fn, void *arg, struct timing *out)
 {
     double *ms = calloc(b->runs, sizeof(double));
     unsigned n = 0;
@@ -929,7 +905,7 @@ static int bench_time_actions(struct bench *b, struct timing *out, struct act_ar
     for (unsigned i = 0; i < b->runs && now_s() < t_end; i++) {
         double t0 = now_s();
 
-        rc = store_view(b->s, act_txn, a);
+        rc = store_view(b->s, fn, arg);
         if (rc != 0) {
             break;
         }
@@ -1515,6 +1491,7 @@ int main(int argc, char **argv)
     memset(res, 0, sizeof(res));
     for (size_t k = 0; k < nsizes; k++) {
         struct size_result *r = &res[k];
+        struct agg_arg aa = {0};
         double t0 = now_s();
 
         r->n = sizes[k];
@@ -1534,15 +1511,16 @@ int main(int argc, char **argv)
             print_timing(bench_dashes[d].name, &r->dash[d]);
             fflush(stdout);
         }
-        if (bench_time_agg(b, &r->agg, &r->agg_seen) != 0) {
+        if (bench_time_view(b, agg_txn, &aa, &r->agg) != 0) {
             fprintf(stderr, "%s: agg_read failed\n", argv[0]);
             goto out;
         }
+        r->agg_seen = aa.observations;
         print_timing("agg_read 20x12w", &r->agg);
         printf("  (agg_read: %" PRIu64 " observations in the 12 weeks of slm.00's 20 "
                "managers)\n",
                r->agg_seen);
-        if (bench_time_actions(b, &r->act, &r->act_seen) != 0) {
+        if (bench_time_view(b, act_txn, &r->act_seen, &r->act) != 0) {
             fprintf(stderr, "%s: the action tables' reads failed\n", argv[0]);
             goto out;
         }
