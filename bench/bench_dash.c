@@ -19,6 +19,12 @@
  * sessions were held, and spreads its sessions evenly over the same 52
  * weeks, so the first 10,000 cover the same weeks as the million.
  *
+ * Beside the dashboards it times three reads on their own (bench_views.c):
+ * agg_read() of 20 managers' 12 weeks, cadence's coaching days of their
+ * reps, and the action tables' reads (bench_act_txn(): the
+ * follow-through counters, the open actions and focus progress), which
+ * must stay flat while the action records grow with the observations.
+ *
  * Prints mean, p50 and p99 per dashboard and size, the ratios of the
  * largest size to each smaller one, and one "summary:" line per dashboard.
  * Under each dashboard's times, the CPU time of the same builds and what
@@ -59,28 +65,7 @@
 #include "store.h"
 #include "uuid.h"
 
-#define BENCH_SLMS 10
-#define BENCH_FLMS 200 /* 20 per second-level manager */
-#define BENCH_REPS 5
-#define BENCH_OBSERVERS 20
-#define BENCH_CHUNK 20000u
-#define BENCH_SLOT 384u /* bytes per packed observation */
-#define BENCH_SMALL 10000u
-#define BENCH_DEFAULT_MAX 1000000u
-#define BENCH_LIMIT 5000000u
-#define BENCH_DEFAULT_RUNS 300u
-#define BENCH_MAX_SECONDS 30.0
-#define BENCH_RUBRIC "coaching-conversation"
-#define BENCH_LEAD "lead.bench"
-#define BENCH_PROGRAMME "coaching-foundations"
-#define BENCH_COHORTS 4
-#define BENCH_COHORT_SIZE 40 /* the other front-line managers are not enrolled */
-#define BENCH_MODULES 4
-/* The year ends on 2026-05-28 (1780000000 s); sessions fill the 52 weeks
- * before it. */
-#define BENCH_NOW 1780000000LL
-#define BENCH_WINDOW_S (52LL * 7 * 86400)
-#define BENCH_DAY_S 86400
+#include "bench_dash.h"
 
 static const char *const bench_behaviours[] = {
     "collaborative",      "regular-cadence",           "consistent-framework", "buyers-view",
@@ -618,70 +603,6 @@ static int build_txn(struct store_txn *t, void *arg)
     return rc;
 }
 
-/* The fallback measure when dash_build() is not there: agg_read of 12
- * weeks for every manager of one line. */
-struct agg_arg {
-    uint64_t observations;
-};
-
-static int agg_count_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
-{
-    (void)monday;
-    ((struct agg_arg *)arg)->observations += w->observations;
-    return 0;
-}
-
-static int agg_txn(struct store_txn *t, void *arg)
-{
-    struct agg_arg *a = arg;
-    int32_t until = agg_week_of(store_day_of(BENCH_NOW));
-    char id[16];
-    int rc = 0;
-
-    a->observations = 0;
-    for (int i = 0; i < BENCH_FLMS && rc == 0; i++) {
-        /* slm.00's managers: flm.i with i % BENCH_SLMS == 0. */
-        if (i % BENCH_SLMS != 0) {
-            continue;
-        }
-        snprintf(id, sizeof(id), "flm.%03d", i);
-        rc = agg_read(t, AGG_COACH, id, BENCH_RUBRIC, until - 7 * 11, until, agg_count_cb, a);
-    }
-    return rc;
-}
-
-/* The store's part of the cadence tables, apart: the coaching days
- * (cadence_pair_days()) of every rep of one line's 20 managers over the
- * 12-week window. */
-struct cadence_arg {
-    uint64_t days;
-};
-
-static int cadence_txn(struct store_txn *t, void *arg)
-{
-    struct cadence_arg *a = arg;
-    int32_t until = store_day_of(BENCH_NOW);
-    struct cadence_day days[128];
-    char id[16], rep[32];
-    int rc = 0;
-
-    a->days = 0;
-    for (int i = 0; i < BENCH_FLMS && rc == 0; i++) {
-        if (i % BENCH_SLMS != 0) {
-            continue;
-        }
-        snprintf(id, sizeof(id), "flm.%03d", i);
-        for (int k = 0; k < BENCH_REPS && rc == 0; k++) {
-            size_t n = 0;
-
-            snprintf(rep, sizeof(rep), "rep.%03d.%d", i, k);
-            rc = cadence_pair_days(t, id, rep, until - 83, until, days, 128, &n, NULL);
-            a->days += n;
-        }
-    }
-    return rc;
-}
-
 static int cmp_double(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
@@ -862,10 +783,11 @@ static int bench_time(struct bench *b, Coachq__V1__DashboardKind kind, struct ti
     return rc;
 }
 
-static int bench_time_agg(struct bench *b, struct timing *out, uint64_t *seen)
+/* Times fn (a read of bench_views.c) in read transactions, as bench_time()
+ * does a dashboard. */
+static int bench_time_view(struct bench *b, store_txn_cb fn, void *arg, struct timing *out)
 {
     double *ms = calloc(b->runs, sizeof(double));
-    struct agg_arg a = {0};
     unsigned n = 0;
     double t_end = now_s() + BENCH_MAX_SECONDS;
     int rc = 0;
@@ -876,39 +798,12 @@ static int bench_time_agg(struct bench *b, struct timing *out, uint64_t *seen)
     for (unsigned i = 0; i < b->runs && now_s() < t_end; i++) {
         double t0 = now_s();
 
-        rc = store_view(b->s, agg_txn, &a);
+        rc = store_view(b->s, fn, arg);
         if (rc != 0) {
             break;
         }
         ms[n++] = (now_s() - t0) * 1000.0;
     }
-    *seen = a.observations;
-    summarise(ms, n, out);
-    free(ms);
-    return rc;
-}
-
-static int bench_time_cadence(struct bench *b, struct timing *out, uint64_t *seen)
-{
-    double *ms = calloc(b->runs, sizeof(double));
-    struct cadence_arg a = {0};
-    unsigned n = 0;
-    double t_end = now_s() + BENCH_MAX_SECONDS;
-    int rc = 0;
-
-    if (ms == NULL) {
-        return -ENOMEM;
-    }
-    for (unsigned i = 0; i < b->runs && now_s() < t_end; i++) {
-        double t0 = now_s();
-
-        rc = store_view(b->s, cadence_txn, &a);
-        if (rc != 0) {
-            break;
-        }
-        ms[n++] = (now_s() - t0) * 1000.0;
-    }
-    *seen = a.days;
     summarise(ms, n, out);
     free(ms);
     return rc;
@@ -1258,8 +1153,9 @@ static int bench_check(const struct bench *b, uint64_t n, const struct timing *m
 
 struct size_result {
     uint64_t n;
-    struct timing dash[BENCH_NDASH], agg, cad;
+    struct timing dash[BENCH_NDASH], agg, cad, act;
     uint64_t agg_seen, cad_days;
+    struct act_arg act_seen;
     double load_s;
     long long db_mib;
 };
@@ -1488,6 +1384,8 @@ int main(int argc, char **argv)
     memset(res, 0, sizeof(res));
     for (size_t k = 0; k < nsizes; k++) {
         struct size_result *r = &res[k];
+        struct agg_arg aa = {0};
+        struct cadence_arg ca = {0};
         double t0 = now_s();
 
         r->n = sizes[k];
@@ -1507,21 +1405,31 @@ int main(int argc, char **argv)
             print_timing(bench_dashes[d].name, &r->dash[d]);
             fflush(stdout);
         }
-        if (bench_time_agg(b, &r->agg, &r->agg_seen) != 0) {
+        if (bench_time_view(b, bench_agg_txn, &aa, &r->agg) != 0) {
             fprintf(stderr, "%s: agg_read failed\n", argv[0]);
             goto out;
         }
+        r->agg_seen = aa.observations;
         print_timing("agg_read 20x12w", &r->agg);
         printf("  (agg_read: %" PRIu64 " observations in the 12 weeks of slm.00's 20 "
                "managers)\n",
                r->agg_seen);
-        if (bench_time_cadence(b, &r->cad, &r->cad_days) != 0) {
+        if (bench_time_view(b, bench_cadence_txn, &ca, &r->cad) != 0) {
             fprintf(stderr, "%s: cadence_pair_days failed\n", argv[0]);
             goto out;
         }
+        r->cad_days = ca.days;
         print_timing("cadence 100 reps", &r->cad);
         printf("  (cadence: %" PRIu64 " coaching days of slm.00's 100 reps in the 12 weeks)\n",
                r->cad_days);
+        if (bench_time_view(b, bench_act_txn, &r->act_seen, &r->act) != 0) {
+            fprintf(stderr, "%s: the action tables' reads failed\n", argv[0]);
+            goto out;
+        }
+        print_timing("action tables", &r->act);
+        printf("  (action tables: %" PRIu64 " actions agreed in the 12 weeks of slm.00's 20 "
+               "managers; flm.000 has %" PRIu64 " open; %" PRIu64 " records read)\n",
+               r->act_seen.agreed, r->act_seen.open, r->act_seen.records);
         /* After the timing, so that writing the files does not disturb it. */
         if (b->export_dir != NULL) {
             /* bench_dashes[0] is My managers. */
@@ -1553,6 +1461,9 @@ int main(int argc, char **argv)
         printf("  %-20s mean %.2fx  p50 %.2fx  p99 %.2fx\n", "cadence 100 reps",
                z->cad.mean_ms / a->cad.mean_ms, z->cad.p50_ms / a->cad.p50_ms,
                z->cad.p99_ms / a->cad.p99_ms);
+        printf("  %-20s mean %.2fx  p50 %.2fx  p99 %.2fx\n", "action tables",
+               z->act.mean_ms / a->act.mean_ms, z->act.p50_ms / a->act.p50_ms,
+               z->act.p99_ms / a->act.p99_ms);
     }
     /* One line per dashboard to quote: every size's mean and p50. */
     for (size_t d = 0; d < BENCH_NDASH && nsizes > 1; d++) {

@@ -518,6 +518,26 @@ void dash_series_add(struct dash *d, Coachq__V1__Series *s, double y, unsigned n
     }
 }
 
+void dash_series_add_value(struct dash *d, Coachq__V1__Series *s, double y, unsigned n)
+{
+    protobuf_c_boolean present;
+
+    if (s == NULL || d->failed) {
+        return;
+    }
+    present = isfinite(y);
+    if (!present) {
+        y = 0;
+    }
+    DASH_PUSH(d, s->y, s->n_y, y);
+    DASH_PUSH(d, s->present, s->n_present, present);
+    DASH_PUSH(d, s->n, s->n_n, n);
+    if (s->has_band) {
+        DASH_PUSH(d, s->lo, s->n_lo, y);
+        DASH_PUSH(d, s->hi, s->n_hi, y);
+    }
+}
+
 void dash_point(struct dash *d, Coachq__V1__Chart *c, const char *label, double x, double y,
                 unsigned n, int flagged)
 {

@@ -108,6 +108,9 @@ Coachq__V1__Series *dash_series(struct dash *d, Coachq__V1__Chart *c, const char
 /* Appends one value: present only when n >= min_n (and then y, lo, hi). */
 void dash_series_add(struct dash *d, Coachq__V1__Series *s, double y, unsigned n, double lo,
                      double hi);
+/* Appends one value that is not an estimate (a status, a count): present
+ * whenever y is finite, whatever n; NAN appends a gap. */
+void dash_series_add_value(struct dash *d, Coachq__V1__Series *s, double y, unsigned n);
 void dash_point(struct dash *d, Coachq__V1__Chart *c, const char *label, double x, double y,
                 unsigned n, int flagged);
 

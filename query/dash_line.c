@@ -17,9 +17,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "actions.h"
 #include "auth.h"
 #include "certs.h"
+#include "dash_actions.h"
 #include "dash_cadence.h"
 #include "day.h"
 #include "dash_line.h"
@@ -42,13 +42,10 @@
 #define RECENT_MAX_KEYS 50u
 /* Weeks in each half of the "trend" figure (last 4 against the 4 before). */
 #define TREND_HALF 4u
-/* The behaviour whose rating says whether agreed actions were followed up. */
-#define FOLLOW_UP_BEHAVIOUR "documents-actions"
 
 #define MARK_OPEN COACHQ__V1__MARKER_KIND__MARKER_KIND_OPEN_QUESTION
 #define MARK_DIRECTIVE COACHQ__V1__MARKER_KIND__MARKER_KIND_DIRECTIVE
 #define MARK_TOOK_OVER COACHQ__V1__MARKER_KIND__MARKER_KIND_MANAGER_TOOK_OVER
-#define MARK_ACTION COACHQ__V1__MARKER_KIND__MARKER_KIND_ACTION_AGREED
 
 /* ---- Figures of a week ------------------------------------------------- */
 
@@ -568,225 +565,26 @@ out:
     free(ys);
 }
 
-/* ---- Agreed actions (issue 14) ---------------------------------------- */
-
-/* Open actions shown on one page at most, and index entries read for
- * them: a manager who never follows up is not read without end. */
-#define LINE_MAX_OPEN_ACTIONS 20
-#define LINE_MAX_ACTIONS_READ 2000
-
-/* What the actions of one coach add up to over the window. */
-struct follow_through {
-    struct store_txn *t;
-    const struct dash_ctx *c;
-    int32_t from, until;
-    uint64_t agreed, followed, done;
-};
-
-/* Whether the viewer may read action a: AUTH_READ_ACTION, with the coach's
- * managers today. */
-static int action_visible(const struct dash_ctx *c, const Coachq__V1__ActionRecord *a)
+/* Tables "actions" and "follow_through" (dash_actions.h). Returns 0 or
+ * -ENOMEM. */
+static int my_managers_follow_through(struct dash *d, const struct dash_ctx *c,
+                                      const struct managers *ms)
 {
-    struct auth_target tg;
-    char chain[PEOPLE_MAX_CHAIN][65];
-    size_t n = 0;
+    struct dash_actions_row *rows = calloc(ms->n + 1, sizeof(*rows));
 
-    memset(&tg, 0, sizeof(tg));
-    tg.action = a;
-    if (people_chain_at(c->t, a->coach_id, c->today, chain, &n) == 0) {
-        tg.chain = (const char(*)[65])chain;
-        tg.n_chain = n;
+    if (rows == NULL) {
+        return -ENOMEM;
     }
-    return auth_decide(c->user, AUTH_READ_ACTION, &tg) == 0;
-}
-
-static int follow_through_cb(const Coachq__V1__ActionRecord *a, void *arg)
-{
-    struct follow_through *f = arg;
-    int followed = 0;
-
-    if (a->agreed_day < f->from || a->agreed_day > f->until || !action_visible(f->c, a)) {
-        return 0;
-    }
-    for (size_t i = 0; i < a->n_history && !followed; i++) {
-        followed = a->history[i]->status != COACHQ__V1__ACTION_STATUS__ACTION_STATUS_UNSPECIFIED;
-    }
-    f->agreed++;
-    f->followed += followed && a->status != COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN;
-    f->done += a->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE;
-    return 0;
-}
-
-/* Table "follow_through": per manager, the actions agreed in the window,
- * the share followed up in a later session and the share done, from the
- * action records' statuses; n is the actions agreed. */
-static void my_managers_follow_through(struct dash *d, const struct dash_ctx *c,
-                                       const struct managers *ms)
-{
-    static const char *const cols[] = {"Manager", "Actions agreed", "Followed up", "Done"};
-    Coachq__V1__Table *t = dash_table(d, "follow_through",
-                                      "Actions agreed \u2192 followed up "
-                                      "\u2192 done",
-                                      cols, 4);
-
-    if (t == NULL) {
-        return;
-    }
-    t->note = dash_printf(d,
-                          "Actions agreed in sessions of the last %u weeks, from their records: "
-                          "followed up means a later session of the same manager and rep gave "
-                          "it a status; done, that the latest status is done. n is the actions "
-                          "agreed.",
-                          c->opts->trend_weeks);
     for (size_t i = 0; i < ms->n; i++) {
-        const struct manager *m = &ms->m[i];
-        Coachq__V1__TableRow *r = dash_row(d, t);
-        struct follow_through f;
-        Coachq__V1__Cell *cell;
-        unsigned n;
-
-        memset(&f, 0, sizeof(f));
-        f.t = c->t;
-        f.c = c;
-        f.from = dash_week(c, c->opts->trend_weeks - 1);
-        f.until = c->until_day;
-        /* The window's days are the coach's; a day either side of UTC
-         * covers every zone, and the callback keeps the exact days. */
-        if (actions_agreed_txn(c->t, m->id, ((int64_t)f.from - 1) * 86400,
-                               ((int64_t)f.until + 2) * 86400, follow_through_cb, &f) != 0) {
-            f.agreed = f.followed = f.done = 0;
-        }
-        n = n32(f.agreed);
-        dash_cell_text(d, r, m->name, m->id);
-        dash_cell_count(d, r, f.agreed);
-        cell = dash_cell_num(
-            d, r, f.agreed > 0 ? 100.0 * (double)f.followed / (double)f.agreed : NAN, n, 0);
-        if (cell != NULL && cell->has_value) {
-            cell->text = dash_printf(d, "%.0f%%", cell->value);
-        }
-        cell = dash_cell_num(d, r, f.agreed > 0 ? 100.0 * (double)f.done / (double)f.agreed : NAN,
-                             n, 0);
-        if (cell != NULL && cell->has_value) {
-            cell->text = dash_printf(d, "%.0f%%", cell->value);
-        }
+        rows[i].id = ms->m[i].id;
+        rows[i].name = ms->m[i].name;
+        rows[i].scope = dash_printf(d, "%s/%s", c->subject, ms->m[i].id);
+        rows[i].total = &ms->m[i].total;
     }
-}
-
-struct open_actions {
-    struct dash *d;
-    const struct dash_ctx *c;
-    Coachq__V1__Table *t;
-    unsigned shown, open, overdue, read;
-};
-
-static int open_actions_cb(const Coachq__V1__ActionRecord *a, void *arg)
-{
-    struct open_actions *o = arg;
-    char day[16], due[16];
-    Coachq__V1__TableRow *r;
-    int late;
-
-    if (++o->read > LINE_MAX_ACTIONS_READ) {
-        return 1;
-    }
-    if (!action_visible(o->c, a)) {
-        return 0;
-    }
-    late = a->due_day != 0 && (int64_t)a->due_day < (int64_t)o->c->today;
-    o->open++;
-    o->overdue += late;
-    if (o->shown >= LINE_MAX_OPEN_ACTIONS) {
-        return 0;
-    }
-    o->shown++;
-    r = dash_row(o->d, o->t);
-    dash_cell_text(o->d, r, dash_person_name(o->d, o->c->t, a->coachee_id), NULL);
-    dash_cell_text(o->d, r, a->text, NULL);
-    dash_cell_text(o->d, r, dash_day_text(a->agreed_day, day, sizeof(day)), NULL);
-    dash_cell_text(o->d, r,
-                   a->due_day != 0 ? dash_day_text((int32_t)a->due_day, due, sizeof(due)) : "-",
-                   NULL);
-    dash_cell_text(o->d, r,
-                   dash_printf(o->d, "%s%s",
-                               a->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE
-                                   ? "partly done"
-                               : a->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_NOT_DONE
-                                   ? "not done"
-                                   : "open",
-                               late ? ", overdue" : ""),
-                   NULL);
+    dash_actions_agreed(d, c, rows, ms->n);
+    dash_actions_follow_through(d, c, rows, ms->n);
+    free(rows);
     return 0;
-}
-
-/* Table "open_actions": the coach's actions not yet done or dropped, oldest
- * first, overdue ones marked, as the viewer may read them. */
-static void line_open_actions(struct dash *d, const struct dash_ctx *c, const char *coach)
-{
-    static const char *const cols[] = {"Rep", "Action", "Agreed", "Due", "Status"};
-    struct open_actions o;
-    struct actions_query q;
-
-    memset(&o, 0, sizeof(o));
-    memset(&q, 0, sizeof(q));
-    o.d = d;
-    o.c = c;
-    o.t = dash_table(d, "open_actions", "Open and overdue actions", cols, 5);
-    if (o.t == NULL) {
-        return;
-    }
-    q.coach = coach;
-    q.open_only = 1;
-    q.today = c->today;
-    if (actions_list_txn(c->t, &q, open_actions_cb, &o) != 0) {
-        o.open = o.overdue = 0;
-    }
-    o.t->note = dash_printf(d,
-                            "%u open action%s agreed in coaching sessions, %u overdue; each is "
-                            "open until a later session of the same manager and rep follows it "
-                            "up as done or dropped.%s",
-                            o.open, o.open == 1 ? "" : "s", o.overdue,
-                            o.shown < o.open ? " Only the oldest are listed." : "");
-}
-
-/* Table "actions": agreed against followed up. */
-static void my_managers_actions(struct dash *d, const struct dash_ctx *c, const struct managers *ms)
-{
-    static const char *const cols[] = {"Manager", "Actions agreed", "Action-agreed moments",
-                                       "Followed up"};
-    Coachq__V1__Table *t = dash_table(d, "actions", "Actions agreed and followed up", cols, 4);
-    int rated = rubrics_behaviour(c->rubric, FOLLOW_UP_BEHAVIOUR) != NULL;
-
-    if (t == NULL) {
-        return;
-    }
-    t->note = dash_printf(
-        d,
-        "Over the last %u weeks. Actions agreed: actions recorded in observations; "
-        "action-agreed moments: the observer's live markers. Followed up: the share of "
-        "ratings of \"%s\" scored proficient (3) or better, n being those ratings: follow-up "
-        "is what observers rate in that behaviour.%s",
-        c->opts->trend_weeks, FOLLOW_UP_BEHAVIOUR,
-        rated ? "" : " This rubric has no such behaviour.");
-    for (size_t i = 0; i < ms->n; i++) {
-        const struct manager *m = &ms->m[i];
-        Coachq__V1__TableRow *r = dash_row(d, t);
-        const Coachq__V1__AggBehaviour *ab = dash_agg_behaviour(&m->total, FOLLOW_UP_BEHAVIOUR);
-        uint64_t n = ab != NULL ? ab->count : 0;
-        Coachq__V1__Cell *cell;
-
-        dash_cell_text(d, r, m->name, m->id);
-        dash_cell_count(d, r, m->total.actions);
-        dash_cell_count(d, r, marker(&m->total, MARK_ACTION));
-        if (!rated) {
-            cell_none(d, r, "n/a");
-            continue;
-        }
-        cell = dash_cell_num(d, r, n > 0 ? 100.0 * (double)ab->proficient / (double)n : NAN, n32(n),
-                             0);
-        if (cell != NULL && cell->has_value) {
-            cell->text = dash_printf(d, "%.0f%%", cell->value);
-        }
-    }
 }
 
 /* Each manager's cadence beside their quality, and the quadrant's third
@@ -870,9 +668,10 @@ int dash_my_managers(struct dash *d, const struct dash_ctx *c)
     my_managers_overview(d, c, &ms);
     my_managers_heatmap(d, c, &ms);
     my_managers_quadrant(d, c, &ms);
-    my_managers_actions(d, c, &ms);
-    my_managers_follow_through(d, c, &ms);
-    rc = my_managers_cadence(d, c, &ms);
+    rc = my_managers_follow_through(d, c, &ms);
+    if (rc == 0) {
+        rc = my_managers_cadence(d, c, &ms);
+    }
     if (rc == 0) {
         rc = my_managers_mix(d, c, &ms);
     }
@@ -1191,8 +990,9 @@ int dash_manager(struct dash *d, const struct dash_ctx *c)
     }
     manager_behaviours(d, c, &ws, &total);
     manager_markers(d, c, &ws);
-    line_open_actions(d, c, c->subject);
-    {
+    dash_actions_open(d, c, c->subject);
+    rc = dash_actions_focus(d, c, c->subject);
+    if (rc == 0) {
         struct dash_mix_row row = {dash_msg(d)->subject_name, NULL, &total};
 
         rc = dash_mix_tables(d, c, &row, 1);
@@ -1694,7 +1494,7 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     if (ps.cut) {
         dash_note(d, "Only the first %u peers are compared.", LINE_MAX_MANAGERS);
     }
-    line_open_actions(d, c, c->subject);
+    dash_actions_open(d, c, c->subject);
     rc = dash_failed(d);
 out:
     dash_week_clear(&total);

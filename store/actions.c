@@ -6,17 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actions_int.h"
+#include "agg.h"
 #include "day.h"
 #include "error.h"
 #include "keys.h"
 #include "log.h"
 #include "obs.h"
+#include "people.h"
 #include "store_int.h"
 #include "uuid.h"
 #include "zone.h"
 
 #define ACTIONS_PREFIX "observation"
-#define ACTIONS_KEY_MAX (2 + VALIDATE_MAX_ID + 1 + 8 + KEYS_UUID_LEN)
+/* A contribution's value at most: the coach and one scope per manager. */
+#define ACTIONS_CONTRIB_MAX                                                                        \
+    (1 + (1 + VALIDATE_MAX_ID) + PEOPLE_MAX_CHAIN * (1 + 2 * VALIDATE_MAX_ID + 1))
 
 /* Marks a derived id apart from the root's: a fixed mix per index, so the
  * same action of every version of an observation gets the same id. */
@@ -99,6 +104,76 @@ static int index_key(const Coachq__V1__ActionRecord *r, char kind, uint8_t *key,
     return 0;
 }
 
+/* The due key of r: its due day, or ACTIONS_NO_DUE. */
+static uint32_t due_key(const Coachq__V1__ActionRecord *r)
+{
+    return r->due_day != 0 ? r->due_day : ACTIONS_NO_DUE;
+}
+
+/* Adds delta to the be64 counter under key (deleted at zero; a counter
+ * that would go below zero, which only a damaged store gives, stays at
+ * zero and verify finds it). */
+static int counter_add(struct store_txn *t, const uint8_t *key, size_t klen, const int64_t *delta,
+                       size_t n)
+{
+    uint8_t val[8 * ACTIONS_NCOUNTS];
+    MDB_val v;
+    int zero = 1;
+    int rc;
+
+    if (n > ACTIONS_NCOUNTS) {
+        return -EINVAL;
+    }
+    memset(val, 0, sizeof(val));
+    rc = store_txn_get_raw(t, t->s->dbi_actions_by, key, klen, &v);
+    if (rc == 0 && v.mv_size == 8 * n) {
+        memcpy(val, v.mv_data, 8 * n);
+    } else if (rc != 0 && rc != -ENOENT) {
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int64_t x = (int64_t)keys_get_be64(val + 8 * i) + delta[i];
+
+        keys_put_be64(val + 8 * i, (uint64_t)(x > 0 ? x : 0));
+        zero = zero && x <= 0;
+    }
+    if (zero) {
+        return store_txn_del(t, t->s->dbi_actions_by, key, klen);
+    }
+    return store_txn_put_raw(t, t->s->dbi_actions_by, key, klen, val, 8 * n, NULL);
+}
+
+/* The open index of r ('o' key) and its coach's open counter of r's due
+ * day ('n' key), put or deleted; nothing for a closed record. */
+static int open_put(struct store_txn *t, const Coachq__V1__ActionRecord *r, int del)
+{
+    uint8_t key[ACTIONS_KEY_MAX];
+    size_t n = r->coach_id != NULL ? strlen(r->coach_id) : 0;
+    int64_t one = del ? -1 : 1;
+    int rc;
+
+    if (!actions_status_open(r->status) || n == 0 || n > VALIDATE_MAX_ID ||
+        r->id.len != KEYS_UUID_LEN) {
+        return 0;
+    }
+    key[0] = 'o';
+    memcpy(key + 1, r->coach_id, n);
+    key[1 + n] = 0;
+    keys_put_be32(key + 2 + n, due_key(r));
+    keys_put_be64(key + 6 + n, (uint64_t)r->agreed_at);
+    memcpy(key + 14 + n, r->id.data, KEYS_UUID_LEN);
+    if (del) {
+        rc = store_txn_del(t, t->s->dbi_actions_by, key, 14 + n + KEYS_UUID_LEN);
+    } else {
+        rc = store_txn_put_raw(t, t->s->dbi_actions_by, key, 14 + n + KEYS_UUID_LEN, "", 0, NULL);
+    }
+    if (rc == 0) {
+        key[0] = 'n';
+        rc = counter_add(t, key, 6 + n, &one, 1);
+    }
+    return rc;
+}
+
 static int index_put(struct store_txn *t, const Coachq__V1__ActionRecord *r, int del)
 {
     static const char kinds[3] = {'c', 'e', 'a'};
@@ -116,32 +191,298 @@ static int index_put(struct store_txn *t, const Coachq__V1__ActionRecord *r, int
             rc = store_txn_put_raw(t, t->s->dbi_actions_by, key, klen, "", 0, NULL);
         }
     }
+    return rc == 0 ? open_put(t, r, del) : rc;
+}
+
+/* ---- Follow-through counters ------------------------------------------- */
+
+/* What r adds to the week counters of its scopes (actions.h,
+ * ACTIONS_AGREED...). */
+static void counts_of(const Coachq__V1__ActionRecord *r, int64_t c[ACTIONS_NCOUNTS])
+{
+    int followed = 0;
+
+    for (size_t i = 0; i < r->n_history && !followed; i++) {
+        followed = r->history[i]->status != COACHQ__V1__ACTION_STATUS__ACTION_STATUS_UNSPECIFIED;
+    }
+    c[ACTIONS_AGREED] = 1;
+    c[ACTIONS_FOLLOWED] = followed && r->status != COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN;
+    c[ACTIONS_DONE] = r->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE;
+    c[ACTIONS_PARTLY] = r->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE;
+    c[ACTIONS_NOT_DONE] = r->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_NOT_DONE;
+    c[ACTIONS_DROPPED] = r->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DROPPED;
+}
+
+/* Adds sign * r's counts to the week counter of scope (len bytes). */
+static int week_add(struct store_txn *t, const Coachq__V1__ActionRecord *r, const uint8_t *scope,
+                    size_t len, int sign)
+{
+    uint8_t key[ACTIONS_KEY_MAX];
+    int64_t c[ACTIONS_NCOUNTS];
+
+    if (len == 0 || len > 2 * VALIDATE_MAX_ID + 1) {
+        return -EINVAL;
+    }
+    counts_of(r, c);
+    for (int i = 0; i < ACTIONS_NCOUNTS; i++) {
+        c[i] *= sign;
+    }
+    key[0] = 'w';
+    memcpy(key + 1, scope, len);
+    key[1 + len] = 0;
+    keys_put_be32(key + 2 + len, (uint32_t)agg_week_of(r->agreed_day));
+    return counter_add(t, key, 6 + len, c, ACTIONS_NCOUNTS);
+}
+
+/* The contribution key of r: 'k', its id. */
+static void contrib_key(const Coachq__V1__ActionRecord *r, uint8_t key[1 + KEYS_UUID_LEN])
+{
+    key[0] = 'k';
+    memcpy(key + 1, r->id.data, KEYS_UUID_LEN);
+}
+
+/* Takes back what r added to the week counters: the scopes its
+ * contribution record names (those of when it was added, whatever the
+ * reporting lines say now), then deletes that record. */
+static int contrib_take(struct store_txn *t, const Coachq__V1__ActionRecord *r)
+{
+    uint8_t key[1 + KEYS_UUID_LEN];
+    uint8_t val[ACTIONS_CONTRIB_MAX];
+    size_t vlen, off;
+    MDB_val v;
+    int rc;
+
+    if (r->id.len != KEYS_UUID_LEN) {
+        return 0;
+    }
+    contrib_key(r, key);
+    rc = store_txn_get_raw(t, t->s->dbi_actions_by, key, sizeof(key), &v);
+    if (rc == -ENOENT) {
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (v.mv_size > sizeof(val) || v.mv_size < 1) {
+        return -EIO;
+    }
+    vlen = v.mv_size;
+    memcpy(val, v.mv_data, vlen); /* v is borrowed until the next write */
+    off = 1;
+    for (unsigned i = 0; i < val[0] && rc == 0; i++) {
+        if (off >= vlen || off + 1 + val[off] > vlen) {
+            return -EIO;
+        }
+        rc = week_add(t, r, val + off + 1, val[off], -1);
+        off += 1 + (size_t)val[off];
+    }
+    return rc == 0 ? store_txn_del(t, t->s->dbi_actions_by, key, sizeof(key)) : rc;
+}
+
+/* Appends scope (a, or "a/b" when b is not NULL) to a contribution. */
+static void contrib_scope(uint8_t *val, size_t *off, const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = b != NULL ? strlen(b) : 0;
+    size_t len = na + (b != NULL ? 1 + nb : 0);
+
+    val[(*off)++] = (uint8_t)len;
+    memcpy(val + *off, a, na);
+    if (b != NULL) {
+        val[*off + na] = '/';
+        memcpy(val + *off + na + 1, b, nb);
+    }
+    *off += len;
+    val[0]++;
+}
+
+/* The scopes r's counts go to, as a contribution's value (into val, its
+ * length into *len): its coach, and "<manager>/<coach>" for each manager
+ * above the coach on the day of the agreeing session. Returns 0, 1 when r
+ * counts nowhere (no id or coach), or a negative code. */
+static int contrib_build(struct store_txn *t, const Coachq__V1__ActionRecord *r,
+                         uint8_t val[ACTIONS_CONTRIB_MAX], size_t *len)
+{
+    char chain[PEOPLE_MAX_CHAIN][65];
+    size_t n = 0, off = 1;
+    int rc;
+
+    if (r->id.len != KEYS_UUID_LEN || r->coach_id == NULL || r->coach_id[0] == '\0' ||
+        strlen(r->coach_id) > VALIDATE_MAX_ID) {
+        return 1;
+    }
+    rc = people_chain_at(t, r->coach_id, r->agreed_day, chain, &n);
+    if (rc == -ENOENT || rc == -EINVAL) {
+        /* Nobody above the coach (or an id the people table cannot hold):
+         * the coach's own counters only. */
+        n = 0;
+    } else if (rc != 0) {
+        return rc;
+    }
+    val[0] = 0;
+    contrib_scope(val, &off, r->coach_id, NULL);
+    for (size_t i = 0; i < n && i < PEOPLE_MAX_CHAIN; i++) {
+        if (chain[i][0] != '\0' && strlen(chain[i]) <= VALIDATE_MAX_ID) {
+            contrib_scope(val, &off, chain[i], r->coach_id);
+        }
+    }
+    *len = off;
+    return 0;
+}
+
+/* Adds r's counts to the week of its agreeing session in each of its
+ * scopes (contrib_build()), and records those scopes. */
+static int contrib_add(struct store_txn *t, const Coachq__V1__ActionRecord *r)
+{
+    uint8_t key[1 + KEYS_UUID_LEN];
+    uint8_t val[ACTIONS_CONTRIB_MAX];
+    size_t len = 0;
+    int rc = contrib_build(t, r, val, &len);
+
+    if (rc != 0) {
+        return rc > 0 ? 0 : rc;
+    }
+    for (size_t i = 0, p = 1; i < val[0] && rc == 0; i++) {
+        rc = week_add(t, r, val + p + 1, val[p], 1);
+        p += 1 + (size_t)val[p];
+    }
+    if (rc == 0) {
+        contrib_key(r, key);
+        rc = store_txn_put_raw(t, t->s->dbi_actions_by, key, sizeof(key), val, len, NULL);
+    }
     return rc;
 }
 
-/* Writes r and its index entries in place of old's (NULL: none). */
+/* Whether old (as stored) and r, the same record, go to the same week and
+ * scopes: 1 (val and *len then hold r's scopes), 0, or a negative code. */
+static int contrib_same(struct store_txn *t, const Coachq__V1__ActionRecord *old,
+                        const Coachq__V1__ActionRecord *r, uint8_t val[ACTIONS_CONTRIB_MAX],
+                        size_t *len)
+{
+    uint8_t key[1 + KEYS_UUID_LEN];
+    MDB_val v;
+    int rc;
+
+    if (old->id.len != KEYS_UUID_LEN || r->id.len != KEYS_UUID_LEN ||
+        memcmp(old->id.data, r->id.data, KEYS_UUID_LEN) != 0 ||
+        agg_week_of(old->agreed_day) != agg_week_of(r->agreed_day)) {
+        return 0;
+    }
+    rc = contrib_build(t, r, val, len);
+    if (rc != 0) {
+        return rc > 0 ? 0 : rc;
+    }
+    contrib_key(r, key);
+    rc = store_txn_get_raw(t, t->s->dbi_actions_by, key, sizeof(key), &v);
+    if (rc == -ENOENT) {
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    return v.mv_size == *len && memcmp(v.mv_data, val, *len) == 0;
+}
+
+/* Moves the counts of old (a record as stored) to r, its new state: when
+ * both go to the same scopes and week (a follow-up or an amendment of a
+ * status), only the difference is added, once per scope; otherwise old's
+ * counts are taken back and r's added. */
+static int contrib_move(struct store_txn *t, const Coachq__V1__ActionRecord *old,
+                        const Coachq__V1__ActionRecord *r)
+{
+    uint8_t val[ACTIONS_CONTRIB_MAX];
+    uint8_t wkey[ACTIONS_KEY_MAX];
+    int64_t a[ACTIONS_NCOUNTS], b[ACTIONS_NCOUNTS];
+    size_t len = 0;
+    int zero = 1;
+    int rc = contrib_same(t, old, r, val, &len);
+
+    if (rc < 0) {
+        return rc;
+    }
+    if (rc == 0) {
+        rc = contrib_take(t, old);
+        return rc == 0 ? contrib_add(t, r) : rc;
+    }
+    counts_of(old, a);
+    counts_of(r, b);
+    for (int i = 0; i < ACTIONS_NCOUNTS; i++) {
+        b[i] -= a[i];
+        zero = zero && b[i] == 0;
+    }
+    rc = 0;
+    for (size_t i = 0, p = 1; i < val[0] && rc == 0 && !zero; i++) {
+        size_t n = val[p];
+
+        wkey[0] = 'w';
+        memcpy(wkey + 1, val + p + 1, n);
+        wkey[1 + n] = 0;
+        keys_put_be32(wkey + 2 + n, (uint32_t)agg_week_of(r->agreed_day));
+        rc = counter_add(t, wkey, 6 + n, b, ACTIONS_NCOUNTS);
+        p += 1 + n;
+    }
+    return rc;
+}
+
+/* Whether a and b have the same index entries of kind (index_key()). */
+static int same_key(const Coachq__V1__ActionRecord *a, const Coachq__V1__ActionRecord *b, char kind)
+{
+    uint8_t ka[ACTIONS_KEY_MAX], kb[ACTIONS_KEY_MAX];
+    size_t la, lb;
+
+    return index_key(a, kind, ka, &la) == 0 && index_key(b, kind, kb, &lb) == 0 && la == lb &&
+           memcmp(ka, kb, la) == 0;
+}
+
+/* Writes r and its index entries in place of old's (NULL: none), touching
+ * only the entries that change. */
 static int record_put(struct store_txn *t, const Coachq__V1__ActionRecord *old,
                       const Coachq__V1__ActionRecord *r)
 {
-    int rc = 0;
+    static const char kinds[3] = {'c', 'e', 'a'};
+    uint8_t key[ACTIONS_KEY_MAX];
+    size_t klen;
+    int same_open;
+    int rc;
 
-    if (old != NULL) {
-        rc = index_put(t, old, 1);
+    rc = store_txn_put_msg(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN,
+                           (const ProtobufCMessage *)r, NULL);
+    if (old == NULL) {
+        if (rc == 0) {
+            rc = index_put(t, r, 0);
+        }
+        return rc == 0 ? contrib_add(t, r) : rc;
     }
-    if (rc == 0) {
-        rc = store_txn_put_msg(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN,
-                               (const ProtobufCMessage *)r, NULL);
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        if (same_key(old, r, kinds[i])) {
+            continue;
+        }
+        if (index_key(old, kinds[i], key, &klen) == 0) {
+            rc = store_txn_del(t, t->s->dbi_actions_by, key, klen);
+        }
+        if (rc == 0 && index_key(r, kinds[i], key, &klen) == 0) {
+            rc = store_txn_put_raw(t, t->s->dbi_actions_by, key, klen, "", 0, NULL);
+        }
     }
-    if (rc == 0) {
-        rc = index_put(t, r, 0);
+    same_open = actions_status_open(old->status) == actions_status_open(r->status) &&
+                due_key(old) == due_key(r) && old->agreed_at == r->agreed_at &&
+                old->coach_id != NULL && r->coach_id != NULL &&
+                strcmp(old->coach_id, r->coach_id) == 0;
+    if (rc == 0 && !same_open) {
+        rc = open_put(t, old, 1);
+        if (rc == 0) {
+            rc = open_put(t, r, 0);
+        }
     }
-    return rc;
+    return rc == 0 ? contrib_move(t, old, r) : rc;
 }
 
 static int record_del(struct store_txn *t, const Coachq__V1__ActionRecord *r)
 {
     int rc = index_put(t, r, 1);
 
+    if (rc == 0) {
+        rc = contrib_take(t, r);
+    }
     if (rc == 0) {
         rc = store_txn_del(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN);
     }

@@ -14,7 +14,38 @@
  *   'a', coach id, 0, '-', be64 agreed_at, action id(16) -> empty
  *
  * the last by the session that agreed them, so that a window of weeks is
- * read without the records before it (actions_agreed_txn()).
+ * read without the records before it (actions_agreed_txn()). Open records
+ * are also indexed per coach by due day, most overdue first, those without
+ * a due day last (ACTIONS_NO_DUE), and counted per coach and due day:
+ *
+ *   'o', coach id, 0, be32 due day, be64 agreed_at, action id(16) -> empty
+ *   'n', coach id, 0, be32 due day -> be64 open records
+ *
+ * so that a page shows the first N open actions and the open and overdue
+ * totals without reading the rest (actions_open_txn()).
+ *
+ * Follow-through counters: every record adds ACTIONS_NCOUNTS counts (agreed
+ * 1, followed up, and by its latest status done, partly done, not done,
+ * dropped) to the week of the session that agreed it (its Monday,
+ * agg_week_of(agreed_day)), under its coach and under "<manager>/<coach>"
+ * for each manager above the coach on that day (the aggregates'
+ * line-coach scope: a manager who moved lines counts where the session
+ * was). A follow-up or an amendment that changes a record's status moves
+ * its counts within that same week: the record's old counts are taken
+ * back from the scopes its contribution names and its new counts added,
+ * so nothing is counted twice.
+ *
+ *   'w', scope, 0, be32 Monday -> be64 counts[ACTIONS_NCOUNTS]
+ *   'k', action id(16) -> u8 n, n x (u8 length, scope): the scopes the
+ *                         record's counts were added to
+ *
+ * All of them are written with the record in the writer's transaction and
+ * are derived like it (actions_rebuild_txn(), compared by actions_verify()).
+ * They live beside the records rather than in the weekly aggregates (agg.h)
+ * because a follow-up in one observation changes the counts of an action
+ * agreed in another observation's week, while an aggregate contribution
+ * belongs to the version that made it; and the aggregates are per rubric,
+ * the actions are not.
  *
  * The records are derived data: actions_rebuild_txn() replays every stored
  * observation in sequence order and gives the same records as the writer
@@ -115,6 +146,56 @@ int actions_list_txn(struct store_txn *t, const struct actions_query *q, actions
  * call; 1 stops). Reads only the window's index entries. Returns 0, cb's
  * negative code or a negative errno. */
 int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, int64_t until_s,
+                       actions_cb cb, void *arg);
+
+/* The follow-through counts (see above), by index. */
+#define ACTIONS_AGREED 0
+#define ACTIONS_FOLLOWED 1
+#define ACTIONS_DONE 2
+#define ACTIONS_PARTLY 3
+#define ACTIONS_NOT_DONE 4
+#define ACTIONS_DROPPED 5
+#define ACTIONS_NCOUNTS 6
+
+/* What actions_follow_txn() sums. */
+struct actions_follow {
+    uint64_t n[ACTIONS_NCOUNTS];
+    unsigned weeks; /* week counters read */
+};
+
+/* Sums the follow-through counters of scope (a coach id, or
+ * "<manager>/<coach>") over the weeks of from_day to until_day (any day
+ * stands for its week). Reads one counter per week with actions, never a
+ * record. Returns 0 or a negative code. */
+int actions_follow_txn(struct store_txn *t, const char *scope, int32_t from_day, int32_t until_day,
+                       struct actions_follow *out);
+
+/* What actions_open_txn() counts. */
+struct actions_open_counts {
+    uint64_t open;     /* coach's records still open (open, partly done, not done) */
+    uint64_t overdue;  /* of them with a due day before today */
+    unsigned due_days; /* counters read: one per due day with open records */
+};
+
+/* Counts coach's open and overdue records from the per-due-day counters,
+ * and visits the first max open records with cb, most overdue first (by
+ * due day, then agreed_at; those without a due day last). Reads max records
+ * and one counter per due day, whatever the coach's history. Returns 0,
+ * cb's negative code or a negative errno. */
+int actions_open_txn(struct store_txn *t, const char *coach, int32_t today, size_t max,
+                     actions_cb cb, void *arg, struct actions_open_counts *out);
+
+/* Index keys read per record asked for by actions_recent_txn(), at most:
+ * a coachee's actions with other coaches are skipped, not read without
+ * end. */
+#define ACTIONS_RECENT_KEYS 4
+
+/* Visits the k actions (k <= ACTIONS_MAX_LIST) that coach agreed with
+ * coachee most recently, by the agreeing session's start, newest first,
+ * with cb (1 stops). Reads at most 2 x ACTIONS_RECENT_KEYS x k index
+ * entries and their records. Returns 0, cb's negative code or a negative
+ * errno. */
+int actions_recent_txn(struct store_txn *t, const char *coach, const char *coachee, size_t k,
                        actions_cb cb, void *arg);
 
 /* Reads one record. Returns 0 with *out (caller owns, free with

@@ -713,7 +713,8 @@ static int obs_migrate_seq(struct store_txn *t)
 }
 
 /*
- * Schema 8 keeps the agreed actions as records of their own (actions.h):
+ * Schema 8 keeps the agreed actions as records of their own (actions.h),
+ * schema 9 adds their open index and follow-through counters:
  * they are derived from the stored observations' actions, replayed in
  * sequence order. Deriving starts from empty tables, so running it again
  * gives the same records. Returns 0 or a negative code.
@@ -735,7 +736,8 @@ static int obs_migrate_actions(struct store_txn *t)
  * aggregates of a store from before schema 7 are rebuilt from its records
  * (agg.h): before 4 they missed scopes or counted double coding per pair,
  * before 7 values and contributions were protobuf messages; before 8 there
- * were no action records (obs_migrate_actions()). */
+ * were no action records, and before 9 they had no open index nor
+ * follow-through counters (obs_migrate_actions() derives them all). */
 static int obs_upgrade(struct store_txn *t, uint32_t from_version)
 {
     int rc = 0;
@@ -751,7 +753,7 @@ static int obs_upgrade(struct store_txn *t, uint32_t from_version)
     if (rc == 0) {
         rc = agg_format_check(t, rebuilt);
     }
-    if (rc == 0 && from_version != 0 && from_version < 8) {
+    if (rc == 0 && from_version != 0 && from_version < 9) {
         rc = obs_migrate_actions(t);
     }
     return rc;

@@ -67,7 +67,7 @@
 #include "coachq.pb-c.h"
 #include "validate.h"
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 
 struct store;
 struct store_txn;

@@ -33,6 +33,7 @@
 #define OBS1 "0b5e0000-0000-4000-8000-000000000001"
 #define OBS2 "0b5e0000-0000-4000-8000-000000000002"
 #define OBS2B "0b5e0000-0000-4000-8000-0000000000b2"
+#define OBS3 "0b5e0000-0000-4000-8000-000000000003"
 
 struct fix {
     char dir[512];
@@ -188,6 +189,49 @@ static json_t *dash_row_of(json_t *dash, const char *id, const char *label)
     return NULL;
 }
 
+/* The cells of the focus_progress row of focus, or NULL. */
+static json_t *focus_row_of(json_t *dash, const char *focus)
+{
+    json_t *t, *row;
+    size_t i, k;
+
+    json_array_foreach(json_object_get(dash, "tables"), i, t)
+    {
+        if (strcmp(json_string_value(json_object_get(t, "id")), "focus_progress") != 0) {
+            continue;
+        }
+        json_array_foreach(json_object_get(t, "rows"), k, row)
+        {
+            const char *text = json_string_value(json_object_get(json_array_get(row, 1), "text"));
+
+            if (text != NULL && strcmp(text, focus) == 0) {
+                return row;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* The chart of id in a dashboard, or NULL. */
+static json_t *chart_of(json_t *dash, const char *id)
+{
+    json_t *c;
+    size_t i;
+
+    json_array_foreach(json_object_get(dash, "charts"), i, c)
+    {
+        if (strcmp(json_string_value(json_object_get(c, "id")), id) == 0) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+static const char *cell_text(json_t *row, size_t i)
+{
+    return json_string_value(json_object_get(json_array_get(row, i), "text"));
+}
+
 static void contains(const char *hay, const char *needle)
 {
     if (strstr(hay, needle) == NULL) {
@@ -247,12 +291,52 @@ static void make_schema7(const char *dir, const uint8_t *lost)
         k.mv_size = strlen("schema_version");
         assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
         assert_int_equal(v.mv_size, 4);
-        assert_int_equal(((const uint8_t *)v.mv_data)[3], 8);
+        assert_int_equal(((const uint8_t *)v.mv_data)[3], 9);
         v.mv_data = ver;
         v.mv_size = 4;
         assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
         assert_int_equal(mdb_drop(txn, acts, 1), 0);
         assert_int_equal(mdb_drop(txn, by, 1), 0);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* Deletes the closed store's actions_by keys that start with one of kinds
+ * and, if schema is not 0, sets its schema version: a store of schema 8
+ * had no open index ('o', 'n') nor follow-through counters ('w', 'k'). */
+static void drop_action_keys(const char *dir, const char *kinds, uint8_t schema)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, by;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint8_t ver[4] = {0, 0, 0, schema};
+    int rc, dropped = 0;
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "actions_by", 0, &by), 0);
+    assert_int_equal(mdb_cursor_open(txn, by, &cur), 0);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size > 0 && strchr(kinds, ((const char *)k.mv_data)[0]) != NULL) {
+            assert_int_equal(mdb_cursor_del(cur, 0), 0);
+            dropped++;
+        }
+    }
+    mdb_cursor_close(cur);
+    assert_true(dropped > 0);
+    if (schema != 0) {
+        assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+        k.mv_data = (void *)"schema_version";
+        k.mv_size = strlen("schema_version");
+        v.mv_data = ver;
+        v.mv_size = 4;
+        assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
     }
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
@@ -461,6 +545,11 @@ static void test_actions_loop(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(r, 2), "text")), "67%");
     assert_true(json_number_value(json_object_get(json_array_get(r, 2), "n")) == 3.0);
     assert_string_equal(json_string_value(json_object_get(json_array_get(r, 3), "text")), "0%");
+    /* By latest status: U2 partly done, U1 not done (the amendment moved
+     * it from done, not counted twice), none dropped. */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 4), "text")), "33%");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 5), "text")), "33%");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 6), "text")), "0%");
     json_decref(j);
     CQ(0, "flm.cara", "dashboard", "me", "--json");
     contains(f.out, "3 open actions agreed in coaching sessions, 1 overdue");
@@ -468,6 +557,77 @@ static void test_actions_loop(void **state)
     contains(f.out, "Join two discovery calls");
     CQ(0, "slm.eve", "dashboard", "manager", "flm.cara", "--json");
     contains(f.out, "3 open actions agreed in coaching sessions, 1 overdue");
+
+    /* Focus progress, worked by hand. Session 3, 5 days ago, follows both
+     * up as done. U1 (Looks for evidence): session 2 said done, its
+     * amendment not done (the amendment's word stands: one point), then
+     * done. U2 (the skill): partly done, then done. The third action has
+     * no focus: no row. */
+    write_obs(OBS3, "flm.cara", "rep.ida", 5,
+              ", \"follow_ups\": [{\"action\": \"" U1 "\", \"status\": \"done\"}, {\"action\": "
+              "\"" U2 "\", \"status\": \"done\"}]");
+    CQ(0, "alice", "submit", f.file);
+    contains(f.out, "STORED");
+    CQ(0, "slm.eve", "dashboard", "manager", "flm.cara", "--json");
+    j = parse_out();
+    day_str(10, past, sizeof(past));
+    day_str(5, due, sizeof(due));
+    r = focus_row_of(j, "Looks for evidence");
+    assert_non_null(r);
+    assert_true(json_number_value(json_object_get(json_array_get(r, 2), "value")) == 2.0);
+    snprintf(extra, sizeof(extra), "%s not done \u2192 %s done", past, due);
+    assert_string_equal(cell_text(r, 3), extra);
+    assert_string_equal(cell_text(r, 4), "done");
+    r = focus_row_of(j, "discovery questions");
+    assert_non_null(r);
+    snprintf(extra, sizeof(extra), "%s partly done \u2192 %s done", past, due);
+    assert_string_equal(cell_text(r, 3), extra);
+    r = chart_of(j, "focus-progress");
+    assert_non_null(r);
+    assert_int_equal(json_array_size(json_object_get(r, "x_labels")), 2);
+    assert_int_equal(json_array_size(json_object_get(r, "series")), 2);
+    {
+        json_t *s, *y;
+        size_t i;
+        double sum = 0;
+
+        /* not done 0 -> done 2; partly done 1 -> done 2. */
+        json_array_foreach(json_object_get(r, "series"), i, s)
+        {
+            y = json_object_get(s, "y");
+            assert_int_equal(json_array_size(y), 2);
+            assert_true(json_number_value(json_array_get(y, 1)) == 2.0);
+            sum += json_number_value(json_array_get(y, 0));
+        }
+        assert_true(sum == 1.0);
+    }
+    json_decref(j);
+    /* The same in CSV and text. */
+    CQ(0, "slm.eve", "dashboard", "manager", "flm.cara", "--csv", "focus_progress");
+    contains(f.out, "discovery questions");
+    contains(f.out, "partly done \u2192");
+    CQ(0, "flm.cara", "dashboard", "manager", "flm.cara");
+    contains(f.out, "Focus progress");
+    contains(f.out, "Looks for evidence");
+    /* Done twice now: follow-through moves, nothing counted twice. */
+    CQ(0, "slm.eve", "dashboard", "managers", "--json");
+    j = parse_out();
+    r = dash_row_of(j, "follow_through", "Cara Lind");
+    assert_non_null(r);
+    assert_true(json_number_value(json_object_get(json_array_get(r, 1), "value")) == 3.0);
+    assert_string_equal(cell_text(r, 2), "67%");
+    assert_string_equal(cell_text(r, 3), "67%");
+    assert_string_equal(cell_text(r, 4), "0%");
+    assert_string_equal(cell_text(r, 5), "0%");
+    json_decref(j);
+    CQ(0, "flm.cara", "dashboard", "me", "--json");
+    contains(f.out, "1 open action agreed in coaching sessions, 0 overdue");
+    /* A peer manager and another line's second-level manager see no
+     * Manager detail of flm.cara, so no focus progress. */
+    CQ(1, "flm.dan", "dashboard", "manager", "flm.cara", "--json");
+    assert_null(strstr(f.out, "Looks for evidence"));
+    CQ(1, "slm.fay", "dashboard", "manager", "flm.cara", "--json");
+    assert_null(strstr(f.out, "Looks for evidence"));
 
     /* Usage errors. */
     CQ(2, "lead.gil", "actions", "--coach", "flm.cara", "--coachee", "rep.ida");
@@ -504,6 +664,19 @@ static void test_actions_loop(void **state)
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
     contains(out, "action records: 3");
     contains(out, "the action records match the observations");
+
+    /* A follow-through counter lost: verify finds it. */
+    drop_action_keys(f.data, "w", 0);
+    testutil_coachqd(out, sizeof(out), 1, "verify", "--data", f.data, NULL);
+    contains(out, "the action records differ from the observations");
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--repair", "--data", f.data, NULL);
+
+    /* A store of schema 8 had no open index nor counters: opening it
+     * derives them, and the dashboards read the same figures. */
+    drop_action_keys(f.data, "wkon", 8);
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
+    contains(out, "the action records match the observations");
+    contains(out, "action differences: 0");
 }
 
 int main(void)

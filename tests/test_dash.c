@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "actions.h"
 #include "dash.h"
 #include "dashfmt.h"
 #include "stats.h"
@@ -546,6 +547,74 @@ static void test_recent_after_move(void **state)
     expect(f, "slm.c", R_SLM, K_MANAGER, "flm.z", -ENOENT);
 }
 
+struct follow_arg {
+    const char *scope;
+    struct actions_follow out;
+};
+
+static int follow_txn(struct store_txn *t, void *arg)
+{
+    struct follow_arg *a = arg;
+
+    return actions_follow_txn(t, a->scope, week(11), week(0) + 6, &a->out);
+}
+
+/*
+ * Issue 14: "actions agreed -> followed up -> done" on My managers counts
+ * an action in the line its session was in, like every other figure of the
+ * page: the counters are kept per "<manager>/<coach>" on the session date.
+ * flm.z agrees 2 actions under slm.b, moves to slm.a, agrees 1 more.
+ */
+static void test_follow_through_after_move(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    int32_t move_day = week(1);
+    struct run r = {.user = "slm.a", .roles = R_SLM, .kind = K_MY_MANAGERS, .subject = "slm.a"};
+    struct follow_arg fa;
+    const Coachq__V1__TableRow *rw;
+
+    observe(f, "obs.1", "flm.z", week(3), 8, 2, NULL, NULL, 0, 0, 2);
+    assert_int_equal(store_exec(f->s, move_cb, &move_day), 0);
+    observe(f, "obs.1", "flm.z", week(0), 8, 3, NULL, NULL, 0, 0, 1);
+
+    /* slm.a's page: the one action agreed after the move. */
+    assert_int_equal(run(f, &r), 0);
+    rw = row(table(r.d, "follow_through"), "Zed Front");
+    assert_true(rw->cells[1]->value == 1.0);
+    dash_free(r.d);
+
+    /* The counters: 2 under slm.b, 1 under slm.a, 3 for the coach. */
+    memset(&fa, 0, sizeof(fa));
+    fa.scope = "slm.b/flm.z";
+    assert_int_equal(store_view(f->s, follow_txn, &fa), 0);
+    assert_int_equal(fa.out.n[ACTIONS_AGREED], 2);
+    assert_int_equal(fa.out.n[ACTIONS_FOLLOWED], 0);
+    fa.scope = "slm.a/flm.z";
+    assert_int_equal(store_view(f->s, follow_txn, &fa), 0);
+    assert_int_equal(fa.out.n[ACTIONS_AGREED], 1);
+    fa.scope = "flm.z";
+    assert_int_equal(store_view(f->s, follow_txn, &fa), 0);
+    assert_int_equal(fa.out.n[ACTIONS_AGREED], 3);
+
+    /* slm.b may still open flm.z's Manager detail for the sessions of
+     * their line, but reads no action of flm.z any more: the open actions
+     * and focus progress say so and list nothing. slm.a lists all 3. */
+    r.user = "slm.b";
+    r.kind = K_MANAGER;
+    r.subject = "flm.z";
+    assert_int_equal(run(f, &r), 0);
+    assert_int_equal(table(r.d, "open_actions")->n_rows, 0);
+    assert_non_null(strstr(table(r.d, "open_actions")->note, "not shown to you"));
+    assert_int_equal(table(r.d, "focus_progress")->n_rows, 0);
+    assert_non_null(strstr(table(r.d, "focus_progress")->note, "not shown to you"));
+    dash_free(r.d);
+    r.user = "slm.a";
+    assert_int_equal(run(f, &r), 0);
+    assert_int_equal(table(r.d, "open_actions")->n_rows, 3);
+    assert_non_null(strstr(table(r.d, "open_actions")->note, "3 open actions"));
+    dash_free(r.d);
+}
+
 static void bad(struct testutil_store_fx *f, int kind, const char *subject, const char *rubric,
                 int32_t until, const char *field)
 {
@@ -935,6 +1004,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_my_managers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manager, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recent_after_move, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_follow_through_after_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_my_coaching, setup, teardown),
         cmocka_unit_test_setup_teardown(test_period_is_what_is_covered, setup, teardown),
     };

@@ -1,0 +1,19 @@
+/*
+ * actions_int: what the files of the actions module share and nothing
+ * else may see (actions.h is the module's interface): actions.c writes,
+ * derives and lists the records, actions_read.c reads their counters and
+ * indexes for the dashboards.
+ */
+#ifndef COACHQ_ACTIONS_INT_H
+#define COACHQ_ACTIONS_INT_H
+
+#include "keys.h"
+#include "validate.h"
+
+/* The longest key of actions_by: a week counter's, whose scope may be
+ * "<manager>/<coach>" (the index keys are shorter). */
+#define ACTIONS_KEY_MAX (2 + 2 * VALIDATE_MAX_ID + 1 + 4 + 8 + KEYS_UUID_LEN)
+/* The due key of an action without a due day: after every day. */
+#define ACTIONS_NO_DUE 0xffffffffu
+
+#endif

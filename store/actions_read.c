@@ -1,0 +1,287 @@
+/*
+ * actions_read: the reads of the action records' counters and indexes
+ * that the dashboards use (actions.h: actions_follow_txn(),
+ * actions_open_txn(), actions_recent_txn()), each bounded by what it
+ * returns, never by the records stored.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions.h"
+#include "actions_int.h"
+#include "agg.h"
+#include "keys.h"
+#include "log.h"
+#include "store_int.h"
+
+/* ---- Counters and the open index ----------------------------------------- */
+
+struct range {
+    const uint8_t *prefix;
+    size_t plen;
+    store_scan_cb cb;
+    void *arg;
+};
+
+/* Visits the keys of actions_by from start (slen bytes) on, in key order,
+ * while they begin with start's first plen bytes; cb as store_txn_scan()'s. */
+static int range_scan(struct store_txn *t, const uint8_t *start, size_t slen, size_t plen,
+                      store_scan_cb cb, void *arg)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc;
+
+    rc = mdb_cursor_open(t->txn, t->s->dbi_actions_by, &cur);
+    if (rc != 0) {
+        return -EIO;
+    }
+    k.mv_data = (void *)start;
+    k.mv_size = slen;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0) {
+        if (k.mv_size < plen || memcmp(k.mv_data, start, plen) != 0) {
+            break;
+        }
+        rc = cb(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg);
+        if (rc != 0) {
+            break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND || rc == 1) {
+        rc = 0;
+    }
+    return rc > 0 ? -EIO : rc;
+}
+
+struct follow_sum {
+    size_t plen;
+    uint32_t until;
+    struct actions_follow *out;
+};
+
+static int follow_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct follow_sum *f = arg;
+
+    if (klen != f->plen + 4 || vlen != 8 * ACTIONS_NCOUNTS) {
+        return -EIO;
+    }
+    if (keys_get_be32(key + f->plen) > f->until) {
+        return 1;
+    }
+    for (int i = 0; i < ACTIONS_NCOUNTS; i++) {
+        f->out->n[i] += keys_get_be64(val + 8 * i);
+    }
+    f->out->weeks++;
+    return 0;
+}
+
+int actions_follow_txn(struct store_txn *t, const char *scope, int32_t from_day, int32_t until_day,
+                       struct actions_follow *out)
+{
+    uint8_t key[ACTIONS_KEY_MAX];
+    size_t n = scope != NULL ? strlen(scope) : 0;
+    struct follow_sum f;
+
+    memset(out, 0, sizeof(*out));
+    if (n == 0 || n > 2 * VALIDATE_MAX_ID + 1) {
+        return -EINVAL;
+    }
+    if (from_day < 0 || until_day < from_day) {
+        return 0;
+    }
+    key[0] = 'w';
+    memcpy(key + 1, scope, n);
+    key[1 + n] = 0;
+    keys_put_be32(key + 2 + n, (uint32_t)agg_week_of(from_day));
+    f.plen = 2 + n;
+    f.until = (uint32_t)agg_week_of(until_day);
+    f.out = out;
+    return range_scan(t, key, 6 + n, 2 + n, follow_cb, &f);
+}
+
+struct open_scan {
+    struct store_txn *t;
+    size_t plen;
+    int32_t today;
+    size_t max;
+    size_t seen;
+    actions_cb cb;
+    void *arg;
+    struct actions_open_counts *out;
+};
+
+static int open_count_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                         void *arg)
+{
+    struct open_scan *o = arg;
+    uint32_t due;
+    uint64_t n;
+
+    if (klen != o->plen + 4 || vlen != 8) {
+        return -EIO;
+    }
+    due = keys_get_be32(key + o->plen);
+    n = keys_get_be64(val);
+    o->out->open += n;
+    if (due != ACTIONS_NO_DUE && (int64_t)due < (int64_t)o->today) {
+        o->out->overdue += n;
+    }
+    o->out->due_days++;
+    return 0;
+}
+
+static int open_rec_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct open_scan *o = arg;
+    Coachq__V1__ActionRecord *r = NULL;
+    int rc;
+
+    (void)val;
+    (void)vlen;
+    if (o->seen >= o->max) {
+        return 1;
+    }
+    if (klen != o->plen + 12 + KEYS_UUID_LEN) {
+        return -EIO;
+    }
+    o->seen++;
+    rc = actions_get_txn(o->t, key + klen - KEYS_UUID_LEN, &r);
+    if (rc == -ENOENT) {
+        log_event(LOG_ERROR, "store_index_dangling", "index=actions_by");
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    rc = o->cb(r, o->arg);
+    coachq__v1__action_record__free_unpacked(r, NULL);
+    return rc;
+}
+
+int actions_open_txn(struct store_txn *t, const char *coach, int32_t today, size_t max,
+                     actions_cb cb, void *arg, struct actions_open_counts *out)
+{
+    uint8_t key[ACTIONS_KEY_MAX];
+    size_t n = coach != NULL ? strlen(coach) : 0;
+    struct open_scan o;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (n == 0 || n > VALIDATE_MAX_ID) {
+        return -EINVAL;
+    }
+    memset(&o, 0, sizeof(o));
+    o.t = t;
+    o.plen = 2 + n;
+    o.today = today;
+    o.max = max;
+    o.cb = cb;
+    o.arg = arg;
+    o.out = out;
+    key[0] = 'n';
+    memcpy(key + 1, coach, n);
+    key[1 + n] = 0;
+    rc = range_scan(t, key, 2 + n, 2 + n, open_count_cb, &o);
+    if (rc == 0 && max > 0 && cb != NULL) {
+        key[0] = 'o';
+        rc = range_scan(t, key, 2 + n, 2 + n, open_rec_cb, &o);
+    }
+    return rc;
+}
+
+/* ---- A coachee's recent actions ------------------------------------------- */
+
+struct recent {
+    struct store_txn *t;
+    const char *coach;
+    size_t k;
+    size_t keys;
+    Coachq__V1__ActionRecord **got; /* k at most, newest first */
+    size_t n;
+};
+
+static int recent_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct recent *r = arg;
+    Coachq__V1__ActionRecord *a = NULL;
+    int rc;
+
+    (void)val;
+    (void)vlen;
+    if (r->n >= r->k || ++r->keys > ACTIONS_RECENT_KEYS * r->k) {
+        return 1;
+    }
+    if (klen < KEYS_UUID_LEN) {
+        return -EIO;
+    }
+    rc = actions_get_txn(r->t, key + klen - KEYS_UUID_LEN, &a);
+    if (rc == -ENOENT) {
+        log_event(LOG_ERROR, "store_index_dangling", "index=actions_by");
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (a->coach_id == NULL || strcmp(a->coach_id, r->coach) != 0) {
+        coachq__v1__action_record__free_unpacked(a, NULL);
+        return 0;
+    }
+    r->got[r->n++] = a;
+    return 0;
+}
+
+int actions_recent_txn(struct store_txn *t, const char *coach, const char *coachee, size_t k,
+                       actions_cb cb, void *arg)
+{
+    uint8_t prefix[ACTIONS_KEY_MAX];
+    size_t n = coachee != NULL ? strlen(coachee) : 0;
+    struct recent part[2];
+    size_t i = 0, j = 0, done = 0;
+    int rc = 0;
+
+    if (n == 0 || n > VALIDATE_MAX_ID || coach == NULL || k == 0 || k > ACTIONS_MAX_LIST) {
+        return -EINVAL;
+    }
+    prefix[0] = 'e';
+    memcpy(prefix + 1, coachee, n);
+    prefix[1 + n] = 0;
+    memset(part, 0, sizeof(part));
+    /* The open records and the closed ones, each newest first. */
+    for (int p = 0; p < 2 && rc == 0; p++) {
+        part[p].t = t;
+        part[p].coach = coach;
+        part[p].k = k;
+        part[p].got = calloc(k, sizeof(*part[p].got));
+        if (part[p].got == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        prefix[2 + n] = p == 0 ? '1' : '0';
+        rc = store_txn_scan(t, t->s->dbi_actions_by, prefix, 3 + n, 1, recent_cb, &part[p]);
+    }
+    /* Merged, the k newest. */
+    while (rc == 0 && done < k && (i < part[0].n || j < part[1].n)) {
+        const Coachq__V1__ActionRecord *a;
+
+        if (j >= part[1].n ||
+            (i < part[0].n && part[0].got[i]->agreed_at >= part[1].got[j]->agreed_at)) {
+            a = part[0].got[i++];
+        } else {
+            a = part[1].got[j++];
+        }
+        rc = cb(a, arg);
+        done++;
+    }
+    for (int p = 0; p < 2; p++) {
+        for (size_t x = 0; x < part[p].n; x++) {
+            coachq__v1__action_record__free_unpacked(part[p].got[x], NULL);
+        }
+        free(part[p].got);
+    }
+    return rc == 1 ? 0 : rc;
+}
