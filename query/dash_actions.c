@@ -107,7 +107,7 @@ void dash_actions_follow_through(struct dash *d, const struct dash_ctx *c,
 {
     static const char *const cols[] = {"Manager",     "Actions agreed", "Followed up", "Done",
                                        "Partly done", "Not done",       "Dropped"};
-    Coachq__V1__Table *t = dash_table(d, "follow_through",
+    Coachq__V1__Table *t = dash_table(d, "follow-through",
                                       "Actions agreed \u2192 followed up "
                                       "\u2192 done",
                                       cols, 7);
@@ -185,7 +185,7 @@ void dash_actions_open(struct dash *d, const struct dash_ctx *c, const char *coa
     memset(&n, 0, sizeof(n));
     o.d = d;
     o.c = c;
-    o.t = dash_table(d, "open_actions", "Open and overdue actions", cols, 5);
+    o.t = dash_table(d, "open-actions", "Open and overdue actions", cols, 5);
     if (o.t == NULL) {
         return;
     }
@@ -374,10 +374,10 @@ static double focus_status_value(Coachq__V1__ActionStatus s)
 static void focus_tables(struct dash *d, struct focus_scan *f)
 {
     static const char *const cols[] = {"Rep", "Focus", "Follow-ups", "Progress", "Latest"};
-    Coachq__V1__Table *t = dash_table(d, "focus_progress", "Focus progress", cols, 5);
+    Coachq__V1__Table *t = dash_table(d, "focus-progress", "Focus progress", cols, 5);
     Coachq__V1__Chart *ch =
         dash_chart(d, "focus-progress", "Focus progress, follow-up by follow-up",
-                   COACHQ__V1__CHART__KIND__KIND_LINES, "focus_progress");
+                   COACHQ__V1__CHART__KIND__KIND_LINES, "focus-progress");
     size_t longest = 0, series = 0;
 
     if (t == NULL || ch == NULL) {
@@ -443,7 +443,7 @@ int dash_actions_focus(struct dash *d, const struct dash_ctx *c, const char *coa
 
     if (!coach_visible(c, coach)) {
         static const char *const cols[] = {"Rep", "Focus", "Follow-ups", "Progress", "Latest"};
-        Coachq__V1__Table *t = dash_table(d, "focus_progress", "Focus progress", cols, 5);
+        Coachq__V1__Table *t = dash_table(d, "focus-progress", "Focus progress", cols, 5);
 
         if (t != NULL) {
             t->note =

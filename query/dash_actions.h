@@ -31,14 +31,14 @@ struct dash_actions_row {
 void dash_actions_agreed(struct dash *d, const struct dash_ctx *c,
                          const struct dash_actions_row *rows, size_t n_rows);
 
-/* Table "follow_through": per manager, the actions agreed in the window's
+/* Table "follow-through": per manager, the actions agreed in the window's
  * weeks while the manager was in the line, the share followed up in a
  * later session and the shares by latest status, from the weekly counters
  * (store/actions.h): the cost is managers x weeks. */
 void dash_actions_follow_through(struct dash *d, const struct dash_ctx *c,
                                  const struct dash_actions_row *rows, size_t n);
 
-/* Table "open_actions": coach's actions not yet done or dropped, the
+/* Table "open-actions": coach's actions not yet done or dropped, the
  * DASH_ACTIONS_SHOWN most overdue of them, with the open and overdue
  * totals, when the viewer may read the coach's actions. Reads at most
  * DASH_ACTIONS_SHOWN records and one counter per due day. */
@@ -52,7 +52,7 @@ void dash_actions_open(struct dash *d, const struct dash_ctx *c, const char *coa
 #define DASH_FOCUS_ROWS 200u
 #define DASH_FOCUS_SERIES 12u
 
-/* Table "focus_progress" and chart "focus-progress" (Manager detail): per
+/* Table "focus-progress" and chart "focus-progress" (Manager detail): per
  * rep reporting to coach today and focus behaviour (or skill) of the
  * DASH_FOCUS_ACTIONS actions coach agreed with them most recently, the
  * status each later session gave them, by day; when the viewer may read

@@ -565,7 +565,7 @@ out:
     free(ys);
 }
 
-/* Tables "actions" and "follow_through" (dash_actions.h). Returns 0 or
+/* Tables "actions" and "follow-through" (dash_actions.h). Returns 0 or
  * -ENOMEM. */
 static int my_managers_follow_through(struct dash *d, const struct dash_ctx *c,
                                       const struct managers *ms)

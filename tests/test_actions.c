@@ -197,7 +197,7 @@ static json_t *focus_row_of(json_t *dash, const char *focus)
 
     json_array_foreach(json_object_get(dash, "tables"), i, t)
     {
-        if (strcmp(json_string_value(json_object_get(t, "id")), "focus_progress") != 0) {
+        if (strcmp(json_string_value(json_object_get(t, "id")), "focus-progress") != 0) {
             continue;
         }
         json_array_foreach(json_object_get(t, "rows"), k, row)
@@ -539,7 +539,7 @@ static void test_actions_loop(void **state)
      * done. All 3 are still open, U1 overdue. */
     CQ(0, "slm.eve", "dashboard", "managers", "--json");
     j = parse_out();
-    r = dash_row_of(j, "follow_through", "Cara Lind");
+    r = dash_row_of(j, "follow-through", "Cara Lind");
     assert_non_null(r);
     assert_true(json_number_value(json_object_get(json_array_get(r, 1), "value")) == 3.0);
     assert_string_equal(json_string_value(json_object_get(json_array_get(r, 2), "text")), "67%");
@@ -603,7 +603,7 @@ static void test_actions_loop(void **state)
     }
     json_decref(j);
     /* The same in CSV and text. */
-    CQ(0, "slm.eve", "dashboard", "manager", "flm.cara", "--csv", "focus_progress");
+    CQ(0, "slm.eve", "dashboard", "manager", "flm.cara", "--csv", "focus-progress");
     contains(f.out, "discovery questions");
     contains(f.out, "partly done \u2192");
     CQ(0, "flm.cara", "dashboard", "manager", "flm.cara");
@@ -612,7 +612,7 @@ static void test_actions_loop(void **state)
     /* Done twice now: follow-through moves, nothing counted twice. */
     CQ(0, "slm.eve", "dashboard", "managers", "--json");
     j = parse_out();
-    r = dash_row_of(j, "follow_through", "Cara Lind");
+    r = dash_row_of(j, "follow-through", "Cara Lind");
     assert_non_null(r);
     assert_true(json_number_value(json_object_get(json_array_get(r, 1), "value")) == 3.0);
     assert_string_equal(cell_text(r, 2), "67%");

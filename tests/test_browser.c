@@ -490,14 +490,20 @@ static const struct role roles[] = {
      "lead",
      "/d/programme",
      200,
-     {"/d/programme", "/d/observers", "/d/managers/slm.north", "/d/manager/flm.garcia", NULL}},
+     {"/d/programme", "/d/observers", "/d/managers/slm.north", "/d/manager/flm.garcia",
+      "/d/me/flm.garcia", NULL}},
     /* An administrator who is nothing else (made by setup()). */
     {"admin.test",
      "admin",
      "/d/programme",
      200,
-     {"/d/programme", "/d/observers", "/d/managers/slm.south", "/d/manager/flm.garcia", NULL}},
-    {"slm.north", "slm", "/d/managers", 200, {"/d/managers", "/d/manager/flm.garcia", NULL}},
+     {"/d/programme", "/d/observers", "/d/managers/slm.south", "/d/manager/flm.garcia",
+      "/d/me/flm.garcia", NULL}},
+    {"slm.north",
+     "slm",
+     "/d/managers",
+     200,
+     {"/d/managers", "/d/manager/flm.garcia", "/d/me/flm.garcia", NULL}},
     {"flm.garcia", "flm", "/d/me", 200, {"/d/me", "/d/manager/flm.garcia", NULL}},
     /* Observers have no dashboards: they land on a page that says so. */
     {"obs.chen", "observer", "/", 403, {NULL}},
@@ -583,6 +589,52 @@ static void signin_link(const char *user, char *url, size_t urllen)
     url[n] = '\0';
 }
 
+/*
+ * The tables of the coaching loop each page must show, by path prefix
+ * (issue 14's pages): every role that may open the page sees them, found
+ * by their CSV links (one per table, named by the table's id).
+ */
+static const struct {
+    const char *prefix;
+    const char *tables[12]; /* NULL-terminated */
+} page_tables[] = {
+    {"/d/managers",
+     {"follow-through", "cadence", "quantity-without-quality", "mix-focus", "mix-type",
+      "quality-focus", "team-results", NULL}},
+    {"/d/manager/",
+     {"open-actions", "focus-progress", "mix-focus", "mix-type", "quality-focus", NULL}},
+    {"/d/me",
+     {"open-actions", "my-cadence", "my-cadence-reps", "mix-focus", "mix-type", "quality-focus",
+      "team-results", NULL}},
+    {"/d/programme", {"mix-shift", NULL}},
+};
+
+/* Fails unless the page just loaded shows every loop table its path needs. */
+static void check_page_tables(struct cdp *c, const char *who, const char *path)
+{
+    char ids[4096];
+
+    cdp_eval_string(c,
+                    "' ' + Array.from(document.querySelectorAll('a.csv')).map(function(a){"
+                    "var h = a.getAttribute('href'); var i = h.indexOf('/tables/');"
+                    "return h.substring(i + 8).split('.csv')[0];}).join(' ') + ' '",
+                    ids, sizeof(ids));
+    for (size_t i = 0; i < sizeof(page_tables) / sizeof(page_tables[0]); i++) {
+        if (strncmp(path, page_tables[i].prefix, strlen(page_tables[i].prefix)) != 0) {
+            continue;
+        }
+        for (size_t j = 0; page_tables[i].tables[j] != NULL; j++) {
+            char want[64];
+
+            snprintf(want, sizeof(want), " %s ", page_tables[i].tables[j]);
+            if (strstr(ids, want) == NULL) {
+                fail_msg("%s as %s: no table %s among:%s", path, who, page_tables[i].tables[j],
+                         ids);
+            }
+        }
+    }
+}
+
 static void check_page(struct cdp *c, const char *who, const char *path)
 {
     char url[512];
@@ -633,6 +685,7 @@ static void check_page(struct cdp *c, const char *who, const char *path)
     if (wide[0] != '\0') {
         fail_msg("%s as %s: tables wider than their card: %s", path, who, wide);
     }
+    check_page_tables(c, who, path);
 }
 
 static void test_every_dashboard_every_role(void **state)

@@ -579,7 +579,7 @@ static void test_follow_through_after_move(void **state)
 
     /* slm.a's page: the one action agreed after the move. */
     assert_int_equal(run(f, &r), 0);
-    rw = row(table(r.d, "follow_through"), "Zed Front");
+    rw = row(table(r.d, "follow-through"), "Zed Front");
     assert_true(rw->cells[1]->value == 1.0);
     dash_free(r.d);
 
@@ -603,15 +603,15 @@ static void test_follow_through_after_move(void **state)
     r.kind = K_MANAGER;
     r.subject = "flm.z";
     assert_int_equal(run(f, &r), 0);
-    assert_int_equal(table(r.d, "open_actions")->n_rows, 0);
-    assert_non_null(strstr(table(r.d, "open_actions")->note, "not shown to you"));
-    assert_int_equal(table(r.d, "focus_progress")->n_rows, 0);
-    assert_non_null(strstr(table(r.d, "focus_progress")->note, "not shown to you"));
+    assert_int_equal(table(r.d, "open-actions")->n_rows, 0);
+    assert_non_null(strstr(table(r.d, "open-actions")->note, "not shown to you"));
+    assert_int_equal(table(r.d, "focus-progress")->n_rows, 0);
+    assert_non_null(strstr(table(r.d, "focus-progress")->note, "not shown to you"));
     dash_free(r.d);
     r.user = "slm.a";
     assert_int_equal(run(f, &r), 0);
-    assert_int_equal(table(r.d, "open_actions")->n_rows, 3);
-    assert_non_null(strstr(table(r.d, "open_actions")->note, "3 open actions"));
+    assert_int_equal(table(r.d, "open-actions")->n_rows, 3);
+    assert_non_null(strstr(table(r.d, "open-actions")->note, "3 open actions"));
     dash_free(r.d);
 }
 
