@@ -284,6 +284,7 @@ struct demo_certs_check {
 /* Short texts of the actions agreed in sessions (demo_sessions.c). */
 #define DEMO_ACTION_TEXTS 8
 extern const char *const demo_action_texts[DEMO_ACTION_TEXTS];
+extern const char *const demo_action_skills[DEMO_ACTION_TEXTS];
 /* The built-in rubrics the demo scores against, by DEMO_RUBRIC_* index. */
 extern const char *const demo_rubric_ids[DEMO_RUBRICS];
 

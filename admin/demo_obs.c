@@ -378,6 +378,7 @@ void demo_build_record(struct demo *d, const struct demo_record *rec)
         Coachq__V1__Action ac = COACHQ__V1__ACTION__INIT;
 
         ac.text = (char *)demo_action_texts[s->action[i]];
+        ac.focus_skill = (char *)demo_action_skills[s->action[i]];
         ac.owner_id = d->people[s->rep].id;
         ac.due_day = (uint32_t)s->due[i];
         demo_action_id(d, rec->session, i, ob->action_id[i]);

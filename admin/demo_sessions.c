@@ -20,6 +20,13 @@ const char *const demo_action_texts[DEMO_ACTION_TEXTS] = {
     "Write up the three biggest risks and a plan for each",
 };
 
+/* The rep skill each action serves (its focus, followed up session by
+ * session on Manager detail's focus progress). */
+const char *const demo_action_skills[DEMO_ACTION_TEXTS] = {
+    "Access to power", "Qualification", "Deal control",  "Qualification",
+    "Discovery",       "Self-review",   "Qualification", "Deal control",
+};
+
 /* The manager's quality on behaviour b of rubric ri on day, before the
  * session's own ups and downs. */
 double demo_quality(const struct demo *d, const struct demo_flm *f, int ri, size_t b, int32_t day)
