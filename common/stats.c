@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Largest table total accepted: up to 2^53 every count and sum of counts is
@@ -439,6 +440,22 @@ double stats_t_quantile(double p, double df)
 double stats_t975(double df)
 {
     return stats_t_crit(0.95, df);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+double stats_median(double *v, size_t n)
+{
+    if (n == 0) {
+        return NAN;
+    }
+    qsort(v, n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int stats_summary(uint64_t n, double sum, double sumsq, struct stats_summary *out)

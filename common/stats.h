@@ -99,6 +99,10 @@ double stats_t_quantile(double p, double df);
 double stats_t_crit(double level, double df);
 double stats_t975(double df);
 
+/* The median of v[0..n), sorting v in place: the middle value, or the mean
+ * of the two middle ones for an even n; NAN for n 0. */
+double stats_median(double *v, size_t n);
+
 struct stats_summary {
     uint64_t n;      /* observations */
     double mean;     /* sum / n */

@@ -14,6 +14,7 @@
 #include "dash_weeks.h"
 #include "day.h"
 #include "people.h"
+#include "stats.h"
 #include "store.h"
 
 /* Days of a month on average: 365.25 / 12. */
@@ -59,23 +60,6 @@ static int reps_cb(const char *id, void *arg)
     snprintf(rs->id[rs->n], sizeof(rs->id[rs->n]), "%s", id);
     rs->n++;
     return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-/* The median of v[0..n) (sorted in place); NAN for n 0. */
-static double median(double *v, size_t n)
-{
-    if (n == 0) {
-        return NAN;
-    }
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void day_text(int32_t day, char *buf, size_t len)
@@ -238,7 +222,7 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
                 goto out;
             }
             memcpy(copy, mine, (ngaps - mine0) * sizeof(*copy));
-            dash_cell_num(d, r, median(copy, ngaps - mine0), (unsigned)(ngaps - mine0), 1);
+            dash_cell_num(d, r, stats_median(copy, ngaps - mine0), (unsigned)(ngaps - mine0), 1);
             free(copy);
         }
         if (ngaps > mine0) {
@@ -249,7 +233,7 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
         dash_cell_text(d, r, recent ? "no" : "yes", NULL);
     }
     out->ngaps = (unsigned)ngaps;
-    out->median_gap = median(gaps, ngaps);
+    out->median_gap = stats_median(gaps, ngaps);
     out->per_rep_month =
         rs.n > 0 ? (double)out->days / (double)rs.n / (window_days / DAYS_PER_MONTH) : NAN;
     rc = cadence_observed_minutes(c, manager, &observed_min);
@@ -438,8 +422,8 @@ int dash_cadence_my_managers(struct dash *d, const struct dash_ctx *c,
             np++;
         }
     }
-    xsplit = median(xs, np);
-    ysplit = median(ys, np);
+    xsplit = stats_median(xs, np);
+    ysplit = stats_median(ys, np);
     qt->note = dash_printf(
         d,
         "The quadrant's third dimension (docs/domain.md): cadence is sessions per rep per "

@@ -29,6 +29,7 @@
 #include "outcomes.h"
 #include "people.h"
 #include "rubrics.h"
+#include "stats.h"
 #include "store.h"
 #include "tz.h"
 #include "zone.h"
@@ -225,23 +226,6 @@ static int training_cb(const Coachq__V1__Enrolment *e, void *arg)
         m->completed = 1;
     }
     return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-/* The median of v[0..n) (sorted in place); NAN for n 0. */
-static double median(double *v, size_t n)
-{
-    if (n == 0) {
-        return NAN;
-    }
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Loads every figure of every manager: their weeks, the sums of both
@@ -505,8 +489,8 @@ static void my_managers_quadrant(struct dash *d, const struct dash_ctx *c,
             np++;
         }
     }
-    xsplit = median(xs, np);
-    ysplit = median(ys, np);
+    xsplit = stats_median(xs, np);
+    ysplit = stats_median(ys, np);
 
     ch = dash_chart(d, "volume-quality", "Volume against quality",
                     COACHQ__V1__CHART__KIND__KIND_QUADRANT, "volume-quality");

@@ -721,6 +721,22 @@ static void test_corr(void **state)
     assert_true(c2.r == -7.0);
 }
 
+/* The median: odd and even counts, ties, unsorted input, none. */
+static void test_median(void **state)
+{
+    double odd[] = {7, -1, 3};
+    double even[] = {4, 1, 10, 2};
+    double ties[] = {2, 2, 2, 5, 5};
+    double one[] = {0.5};
+
+    (void)state;
+    assert_true(stats_median(odd, 3) == 3.0);
+    assert_true(stats_median(even, 4) == 3.0);
+    assert_true(stats_median(ties, 5) == 2.0);
+    assert_true(stats_median(one, 1) == 0.5);
+    assert_true(isnan(stats_median(one, 0)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -741,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_did),
         cmocka_unit_test(test_did_cluster),
         cmocka_unit_test(test_corr),
+        cmocka_unit_test(test_median),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
