@@ -82,6 +82,17 @@ int actions_get_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__Actio
     return rc;
 }
 
+int actions_indexed_get(struct store_txn *t, const uint8_t *id, Coachq__V1__ActionRecord **out)
+{
+    int rc = actions_get_txn(t, id, out);
+
+    if (rc == -ENOENT) {
+        log_event(LOG_ERROR, "store_index_dangling", "index=actions_by");
+        return 1;
+    }
+    return rc;
+}
+
 /* ---- Index ---------------------------------------------------------- */
 
 /* Builds the index key of r for kind 'c' (coach) or 'e' (coachee). */
@@ -1269,13 +1280,9 @@ static int list_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t 
     if (klen < KEYS_UUID_LEN) {
         return -EIO;
     }
-    rc = actions_get_txn(l->t, key + klen - KEYS_UUID_LEN, &r);
-    if (rc == -ENOENT) {
-        log_event(LOG_ERROR, "store_index_dangling", "index=actions_by");
-        return 0;
-    }
+    rc = actions_indexed_get(l->t, key + klen - KEYS_UUID_LEN, &r);
     if (rc != 0) {
-        return rc;
+        return rc == 1 ? 0 : rc;
     }
     if (l->q->overdue_only && (r->due_day == 0 || (int64_t)r->due_day >= (int64_t)l->q->today ||
                                !actions_status_open(r->status))) {
@@ -1376,12 +1383,11 @@ int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, i
             (int64_t)keys_get_be64((const uint8_t *)k.mv_data + plen) >= until_s) {
             break;
         }
-        rc = actions_get_txn(t, (const uint8_t *)k.mv_data + plen + 8, &r);
+        rc = actions_indexed_get(t, (const uint8_t *)k.mv_data + plen + 8, &r);
         if (rc == 0) {
             rc = cb(r, arg);
             coachq__v1__action_record__free_unpacked(r, NULL);
-        } else if (rc == -ENOENT) {
-            log_event(LOG_ERROR, "store_index_dangling", "index=actions_by");
+        } else if (rc == 1) {
             rc = 0;
         }
         if (rc != 0) {

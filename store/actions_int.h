@@ -7,7 +7,9 @@
 #ifndef COACHQ_ACTIONS_INT_H
 #define COACHQ_ACTIONS_INT_H
 
+#include "coachq.pb-c.h"
 #include "keys.h"
+#include "store.h"
 #include "validate.h"
 
 /* The longest key of actions_by: a week counter's, whose scope may be
@@ -15,5 +17,11 @@
 #define ACTIONS_KEY_MAX (2 + 2 * VALIDATE_MAX_ID + 1 + 4 + 8 + KEYS_UUID_LEN)
 /* The due key of an action without a due day: after every day. */
 #define ACTIONS_NO_DUE 0xffffffffu
+
+/* The record an index entry names by its id (16 bytes): 0 with *out set
+ * (the caller frees it), 1 when the index points at no record (logged once
+ * per entry as store_index_dangling: coachqd verify finds and --repair
+ * mends it), or a negative code. */
+int actions_indexed_get(struct store_txn *t, const uint8_t *id, Coachq__V1__ActionRecord **out);
 
 #endif

@@ -150,13 +150,9 @@ static int open_rec_cb(const uint8_t *key, size_t klen, const uint8_t *val, size
         return -EIO;
     }
     o->seen++;
-    rc = actions_get_txn(o->t, key + klen - KEYS_UUID_LEN, &r);
-    if (rc == -ENOENT) {
-        log_event(LOG_ERROR, "store_index_dangling", "index=actions_by");
-        return 0;
-    }
+    rc = actions_indexed_get(o->t, key + klen - KEYS_UUID_LEN, &r);
     if (rc != 0) {
-        return rc;
+        return rc == 1 ? 0 : rc;
     }
     rc = o->cb(r, o->arg);
     coachq__v1__action_record__free_unpacked(r, NULL);
@@ -219,13 +215,9 @@ static int recent_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t
     if (klen < KEYS_UUID_LEN) {
         return -EIO;
     }
-    rc = actions_get_txn(r->t, key + klen - KEYS_UUID_LEN, &a);
-    if (rc == -ENOENT) {
-        log_event(LOG_ERROR, "store_index_dangling", "index=actions_by");
-        return 0;
-    }
+    rc = actions_indexed_get(r->t, key + klen - KEYS_UUID_LEN, &a);
     if (rc != 0) {
-        return rc;
+        return rc == 1 ? 0 : rc;
     }
     if (a->coach_id == NULL || strcmp(a->coach_id, r->coach) != 0) {
         coachq__v1__action_record__free_unpacked(a, NULL);
