@@ -45,6 +45,17 @@ static int ci_contains(const char *hay, const char *needle)
     return 0;
 }
 
+/* Moves the cursor of a list of n rows one row down (or up), if it can. */
+static void cursor_step(struct ui *ui, int down, size_t n)
+{
+    uint32_t *cur = &ui->ses->s->cursor;
+
+    if (down ? *cur + 1 < n : *cur > 0) {
+        *cur = down ? *cur + 1 : *cur - 1;
+        ui->ses->dirty = 1;
+    }
+}
+
 /* The UTF-8 (locale) form of the editor's text into out. Returns its
  * length, or -ENAMETOOLONG when it does not fit in len bytes. */
 static int editor_text(const struct editor *ed, char *out, size_t len)
@@ -817,12 +828,8 @@ static void rating_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
         return;
     }
     if (is_key) {
-        if (ch == KEY_UP && ui->ses->s->cursor > 0) {
-            ui->ses->s->cursor--;
-            ui->ses->dirty = 1;
-        } else if (ch == KEY_DOWN && ui->ses->s->cursor + 1 < n) {
-            ui->ses->s->cursor++;
-            ui->ses->dirty = 1;
+        if (ch == KEY_UP || ch == KEY_DOWN) {
+            cursor_step(ui, ch == KEY_DOWN, n);
         } else if (ch == KEY_HOME) {
             ui->ses->s->cursor = 0;
             ui->ses->dirty = 1;
@@ -837,16 +844,8 @@ static void rating_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
     }
     switch (ch) {
     case 'j':
-        if (ui->ses->s->cursor + 1 < n) {
-            ui->ses->s->cursor++;
-            ui->ses->dirty = 1;
-        }
-        break;
     case 'k':
-        if (ui->ses->s->cursor > 0) {
-            ui->ses->s->cursor--;
-            ui->ses->dirty = 1;
-        }
+        cursor_step(ui, ch == 'j', n);
         break;
     case 'i':
     case '?':
@@ -1023,16 +1022,8 @@ static void followups_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
         }
         break;
     case 'j':
-        if (cur + 1 < n) {
-            ui->ses->s->cursor++;
-            ui->ses->dirty = 1;
-        }
-        break;
     case 'k':
-        if (cur > 0) {
-            ui->ses->s->cursor--;
-            ui->ses->dirty = 1;
-        }
+        cursor_step(ui, ch == 'j', n);
         break;
     case 'b':
         rating_enter(ui, 0);
@@ -1107,16 +1098,8 @@ static void actions_key(struct ui *ui, int is_key, wint_t ch)
         }
         break;
     case 'j':
-        if (cur + 1 < n) {
-            ui->ses->s->cursor++;
-            ui->ses->dirty = 1;
-        }
-        break;
     case 'k':
-        if (cur > 0) {
-            ui->ses->s->cursor--;
-            ui->ses->dirty = 1;
-        }
+        cursor_step(ui, ch == 'j', n);
         break;
     case 'b':
         session_before_actions(ui->ses);
