@@ -85,56 +85,49 @@ void dash_week_clear(Coachq__V1__AggWeek *w)
     *w = init;
 }
 
-/* Grows a uint64 array to n entries (zero-filled). */
-static int week_grow_u64(struct week_chunk **arena, uint64_t **arr, size_t *have, size_t n)
+/* Grows an array of elements of size bytes, *arr with *have of them, to n
+ * elements, the new ones all-zero bytes (0 for the uint64 counts, 0.0 for
+ * the IEEE 754 doubles). */
+static int week_grow(struct week_chunk **arena, void **arr, size_t *have, size_t n, size_t size)
 {
-    uint64_t *a;
+    unsigned char *a;
 
     if (*have >= n) {
         return 0;
     }
     if (arena != NULL) {
-        a = week_alloc(arena, n * sizeof(*a));
+        a = week_alloc(arena, n * size);
         if (a != NULL && *have > 0) {
-            memcpy(a, *arr, *have * sizeof(*a));
+            memcpy(a, *arr, *have * size);
         }
     } else {
-        a = realloc(*arr, n * sizeof(*a));
+        a = realloc(*arr, n * size);
     }
     if (a == NULL) {
         return -ENOMEM;
     }
-    memset(a + *have, 0, (n - *have) * sizeof(*a));
+    memset(a + *have * size, 0, (n - *have) * size);
     *arr = a;
     *have = n;
     return 0;
 }
 
-/* Grows a double array to n entries (zero-filled), as week_grow_u64(). */
+static int week_grow_u64(struct week_chunk **arena, uint64_t **arr, size_t *have, size_t n)
+{
+    void *p = *arr;
+    int rc = week_grow(arena, &p, have, n, sizeof(**arr));
+
+    *arr = p;
+    return rc;
+}
+
 static int week_grow_f64(struct week_chunk **arena, double **arr, size_t *have, size_t n)
 {
-    double *a;
+    void *p = *arr;
+    int rc = week_grow(arena, &p, have, n, sizeof(**arr));
 
-    if (*have >= n) {
-        return 0;
-    }
-    if (arena != NULL) {
-        a = week_alloc(arena, n * sizeof(*a));
-        if (a != NULL && *have > 0) {
-            memcpy(a, *arr, *have * sizeof(*a));
-        }
-    } else {
-        a = realloc(*arr, n * sizeof(*a));
-    }
-    if (a == NULL) {
-        return -ENOMEM;
-    }
-    for (size_t i = *have; i < n; i++) {
-        a[i] = 0;
-    }
-    *arr = a;
-    *have = n;
-    return 0;
+    *arr = p;
+    return rc;
 }
 
 /* dst's behaviour id (looked for at position hint first), appended when
