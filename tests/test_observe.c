@@ -775,30 +775,45 @@ static void test_messages_fit(void **state)
 
 /* ---- (k) Agreed actions followed up in the next session ------------------ */
 
+/* What `coachq CMD ARG1 ARG2 --json` printed as user, parsed, or fails.
+ * Returns a new reference. */
+static json_t *coachq_json(struct tmuxutil *f, const char *user, const char *cmd, const char *arg1,
+                           const char *arg2)
+{
+    char cert[600], key[600], ca[600], server[64], local[700], rel[64];
+    char *out = malloc(1u << 20);
+    json_error_t jerr;
+    json_t *j;
+
+    assert_non_null(out);
+    snprintf(rel, sizeof(rel), "users/%s.crt", user);
+    testutil_cert_path(cert, sizeof(cert), rel);
+    snprintf(rel, sizeof(rel), "users/%s.key", user);
+    testutil_cert_path(key, sizeof(key), rel);
+    testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    snprintf(server, sizeof(server), "127.0.0.1:%d", f->srv.port);
+    snprintf(local, sizeof(local), "%s/cli-%s", f->dir, user);
+    testutil_coachq(out, 1u << 20, 0, "--server", server, "--cert", cert, "--key", key, "--ca", ca,
+                    "--data-dir", local, cmd, arg1, arg2, "--json", NULL);
+    j = json_loads(out, 0, &jerr);
+    if (j == NULL) {
+        fail_msg("coachq %s %s %s --json printed no JSON: %s", cmd, arg1, arg2, out);
+    }
+    free(out);
+    return j;
+}
+
 /* The record of `coachq actions --coach flm.cara --json` (as obs.ann)
  * whose text is text, or fails. Returns a new reference. */
 static json_t *action_json(struct tmuxutil *f, const char *text)
 {
-    char cert[600], key[600], ca[600], server[64], local[700], rel[64];
-    char *out = malloc(1u << 20);
-    json_t *arr, *hit = NULL;
-    json_error_t jerr;
+    json_t *arr = coachq_json(f, "obs.ann", "actions", "--coach", "flm.cara");
+    json_t *hit = NULL;
     size_t i;
     json_t *v;
 
-    assert_non_null(out);
-    snprintf(rel, sizeof(rel), "users/obs.ann.crt");
-    testutil_cert_path(cert, sizeof(cert), rel);
-    snprintf(rel, sizeof(rel), "users/obs.ann.key");
-    testutil_cert_path(key, sizeof(key), rel);
-    testutil_cert_path(ca, sizeof(ca), "ca.crt");
-    snprintf(server, sizeof(server), "127.0.0.1:%d", f->srv.port);
-    snprintf(local, sizeof(local), "%s/cli", f->dir);
-    testutil_coachq(out, 1u << 20, 0, "--server", server, "--cert", cert, "--key", key, "--ca", ca,
-                    "--data-dir", local, "actions", "--coach", "flm.cara", "--json", NULL);
-    arr = json_loads(out, 0, &jerr);
-    if (arr == NULL || !json_is_array(arr)) {
-        fail_msg("coachq actions --json printed no array: %s", out);
+    if (!json_is_array(arr)) {
+        fail_msg("coachq actions --json printed no array");
     }
     json_array_foreach(arr, i, v)
     {
@@ -808,11 +823,32 @@ static json_t *action_json(struct tmuxutil *f, const char *text)
         }
     }
     if (hit == NULL) {
-        fail_msg("no action \"%s\" in: %s", text, out);
+        fail_msg("no action \"%s\" in coachq actions --json", text);
     }
     json_decref(arr);
-    free(out);
     return hit;
+}
+
+/* Cell col of the first row of table id in dashboard j, or fails. */
+static json_t *dash_cell(json_t *j, const char *id, const char *col)
+{
+    json_t *tables = json_object_get(j, "tables");
+
+    for (size_t i = 0; i < json_array_size(tables); i++) {
+        json_t *t = json_array_get(tables, i);
+        json_t *cols = json_object_get(t, "columns");
+
+        if (strcmp(json_string_value(json_object_get(t, "id")), id) != 0) {
+            continue;
+        }
+        for (size_t c = 0; c < json_array_size(cols); c++) {
+            if (strcmp(json_string_value(json_array_get(cols, c)), col) == 0) {
+                return json_array_get(json_array_get(json_object_get(t, "rows"), 0), c);
+            }
+        }
+    }
+    fail_msg("no column \"%s\" in table %s", col, id);
+    return NULL;
 }
 
 static void test_follow_up(void **state)
@@ -1030,6 +1066,18 @@ static void test_follow_up(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_array_get(h, 2), "version")), 2);
     json_decref(r);
     check_nothing_left(f);
+
+    /* The sessions scored in the UI reach flm.cara's My coaching (as the
+     * lead): the coaching mix counts them, all process (the preset's
+     * focus), and cadence counts their coaching day with rep.ida. */
+    r = coachq_json(f, "lead.gil", "dashboard", "me", "flm.cara");
+    h = dash_cell(r, "mix-focus", "Sessions observed");
+    assert_true(json_number_value(json_object_get(h, "value")) >= 2);
+    h = dash_cell(r, "mix-focus", "Process");
+    assert_string_equal(json_string_value(json_object_get(h, "text")), "100%");
+    h = dash_cell(r, "my-cadence-reps", "Coaching days");
+    assert_true(json_number_value(json_object_get(h, "value")) >= 1);
+    json_decref(r);
 
     /* Offline: the setup says so plainly, and the session goes on. */
     assert_true(testutil_server_stop(&f->srv, SIGKILL) != -1);
