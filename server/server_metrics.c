@@ -57,6 +57,11 @@ void server_metrics_answer(struct conn *c, const Coachq__V1__Frame *f)
     }
     if (f->body_case == COACHQ__V1__FRAME__BODY_ERROR && f->error != NULL) {
         code = (int)f->error->code;
+    } else if (f->body_case == COACHQ__V1__FRAME__BODY_SESSIONS_IMPORTED &&
+               f->sessions_imported != NULL && f->sessions_imported->errors_total > 0) {
+        /* A refused import answers with its errors, not an Error frame:
+         * counted as what it is. */
+        code = COACHQ__V1__CODE__INVALID_ARGUMENT;
     }
     if (code < 0 || code >= SERVER_CODES) {
         code = COACHQ__V1__CODE__UNKNOWN;

@@ -353,6 +353,38 @@ static void test_counters_and_promtool(void **state)
     free(s2);
     s2 = s3;
 
+    /* A sessions-held import the server refuses answers with its errors,
+     * not an Error frame: counted as INVALID_ARGUMENT, not OK; a good
+     * dry run counts OK. */
+    {
+        static const char bad[] = "coach_id,coachee_id,date\nnobody,rep.ida,2024-04-02\n";
+        static const char good[] = "coach_id,coachee_id,date\nflm.cara,rep.ida,2024-04-02\n";
+        struct client *c = testutil_connect(&f->w.srv, "lead.gil", 0);
+        Coachq__V1__SessionsImported *res = NULL;
+        struct client_error e;
+
+        assert_int_equal(client_import_sessions(c, bad, sizeof(bad) - 1, "bad.csv", 0, &res, &e),
+                         0);
+        assert_non_null(res);
+        assert_true(res->errors_total > 0);
+        coachq__v1__sessions_imported__free_unpacked(res, NULL);
+        res = NULL;
+        assert_int_equal(client_import_sessions(c, good, sizeof(good) - 1, "good.csv", 1, &res, &e),
+                         0);
+        assert_non_null(res);
+        assert_int_equal(res->errors_total, 0);
+        coachq__v1__sessions_imported__free_unpacked(res, NULL);
+        client_free(c);
+    }
+    s3 = scrape(f);
+    assert_true(delta(s2, s3,
+                      "coachq_protocol_requests_total{kind=\"import_sessions\",code=\"INVALID_"
+                      "ARGUMENT\"}") == 1);
+    assert_true(
+        delta(s2, s3, "coachq_protocol_requests_total{kind=\"import_sessions\",code=\"OK\"}") == 1);
+    free(s2);
+    s2 = s3;
+
     /* Handshakes that fail: no client certificate, one from another CA. */
     connect_refused(f, "");
     s3 = scrape_until(
