@@ -29,10 +29,13 @@
  *     my coaching    -          self         their line     all    all
  *     programme      -          -            -              yes    yes
  *     observers      -          -            -              yes    yes
- *   read an action   scored     own coaching their line     all    all
+ *   read an action   scored,    own coaching their line     all    all
+ *                    or open
  *
  * "Read an action" decides each record of `coachq actions` (ListActions):
- * an observer sees the actions agreed in the sessions they scored, a
+ * an observer sees the actions agreed in the sessions they scored and any
+ * action still open (whoever observes the pair's next session follows it
+ * up; the dashboards' action tables give an observer nothing), a
  * front-line manager the actions of their own coaching, a second-level
  * manager those of the coaches in their line today, leads and
  * administrators all. The request itself is open to every user; a list

@@ -20,9 +20,11 @@ static unsigned n32(uint64_t n)
 }
 
 /* Whether the viewer may read coach's action records: AUTH_READ_ACTION,
- * with the coach's managers today. The rule looks at the coach only (and at
- * the scoring observer, whom a dashboard does not name), so one decision
- * holds for every record of the coach. */
+ * with the coach's managers today, decided as for a closed action of no
+ * observer's. What is left of the rule then looks at the coach only, so
+ * one decision holds for every record of the coach; the observer's rows
+ * (what they scored, any open action: for following up, not for a
+ * dashboard) give nothing here. */
 static int coach_visible(const struct dash_ctx *c, const char *coach)
 {
     Coachq__V1__ActionRecord a = COACHQ__V1__ACTION_RECORD__INIT;
@@ -31,6 +33,7 @@ static int coach_visible(const struct dash_ctx *c, const char *coach)
     size_t n = 0;
 
     a.coach_id = (char *)coach;
+    a.status = COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE;
     memset(&tg, 0, sizeof(tg));
     tg.action = &a;
     if (people_chain_at(c->t, coach, c->today, chain, &n) == 0) {

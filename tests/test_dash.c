@@ -608,6 +608,14 @@ static void test_follow_through_after_move(void **state)
     assert_int_equal(table(r.d, "focus-progress")->n_rows, 0);
     assert_non_null(strstr(table(r.d, "focus-progress")->note, "not shown to you"));
     dash_free(r.d);
+    /* Nor when slm.b is also an observer: an observer reads open actions to
+     * follow them up, which opens no dashboard table. */
+    r.roles = R_SLM | AUTH_OBSERVER;
+    assert_int_equal(run(f, &r), 0);
+    assert_int_equal(table(r.d, "open-actions")->n_rows, 0);
+    assert_int_equal(table(r.d, "focus-progress")->n_rows, 0);
+    dash_free(r.d);
+    r.roles = R_SLM;
     r.user = "slm.a";
     assert_int_equal(run(f, &r), 0);
     assert_int_equal(table(r.d, "open-actions")->n_rows, 3);
