@@ -683,10 +683,18 @@ static int check_removed(struct store_txn *t, const Coachq__V1__Observation *obs
     char sid[UUID_STR_LEN];
     int rc;
 
+    int moved;
+
     rc = obs_read_txn(t, amend->previous, &prev);
     if (rc != 0) {
         return rc == -ENOENT ? 0 : rc;
     }
+    /* An amendment that changes the pair moves the actions it agreed to
+     * the new pair, unless a later session of the old pair followed them
+     * up. */
+    moved =
+        prev->observation != NULL && (strcmp(prev->observation->coach_id, obs->coach_id) != 0 ||
+                                      strcmp(prev->observation->coachee_id, obs->coachee_id) != 0);
     for (size_t i = 0; rc == 0 && prev->observation != NULL && i < prev->observation->n_actions;
          i++) {
         Coachq__V1__ActionRecord *r = NULL;
@@ -698,15 +706,23 @@ static int check_removed(struct store_txn *t, const Coachq__V1__Observation *obs
             actions_id_of(obs->actions[j], amend->root, j, nid);
             kept = memcmp(id, nid, 16) == 0;
         }
-        if (kept || actions_get_txn(t, id, &r) != 0) {
+        if ((kept && !moved) || actions_get_txn(t, id, &r) != 0) {
             continue;
         }
         if (followed_by_other(r, amend->root)) {
             uuid_format(id, sid);
-            rc = refuse(fault, COACHQ__V1__CODE__FAILED_PRECONDITION, "actions",
-                        "leaves out action %s, which a later session followed up; keep it, "
-                        "and drop it with a follow-up instead",
-                        sid);
+            rc = kept ? refuse(fault, COACHQ__V1__CODE__FAILED_PRECONDITION,
+                               strcmp(prev->observation->coach_id, obs->coach_id) != 0
+                                   ? "coach_id"
+                                   : "coachee_id",
+                               "moves action %s to another coach and coachee, but a later "
+                               "session of this pair followed it up; keep the pair, or agree "
+                               "a new action",
+                               sid)
+                      : refuse(fault, COACHQ__V1__CODE__FAILED_PRECONDITION, "actions",
+                               "leaves out action %s, which a later session followed up; keep "
+                               "it, and drop it with a follow-up instead",
+                               sid);
         }
         coachq__v1__action_record__free_unpacked(r, NULL);
     }
@@ -771,7 +787,9 @@ static int fill_agreed(Coachq__V1__ActionRecord *r, const Coachq__V1__Action *a,
     free_str(r->text);
     free_str(r->owner_id);
     free_str(r->focus_skill);
-    r->text = r->owner_id = r->focus_skill = NULL;
+    free_str(r->coach_id);
+    free_str(r->coachee_id);
+    r->text = r->owner_id = r->focus_skill = r->coach_id = r->coachee_id = NULL;
     for (size_t j = 0; j < r->n_focus_behaviours; j++) {
         free_str(r->focus_behaviours[j]);
     }
@@ -781,6 +799,13 @@ static int fill_agreed(Coachq__V1__ActionRecord *r, const Coachq__V1__Action *a,
     rc = dup_str(a->text, &r->text);
     if (rc == 0) {
         rc = dup_str(a->owner_id, &r->owner_id);
+    }
+    /* An amendment may have moved the session to another pair. */
+    if (rc == 0) {
+        rc = dup_str(o->coach_id, &r->coach_id);
+    }
+    if (rc == 0) {
+        rc = dup_str(o->coachee_id, &r->coachee_id);
     }
     if (rc == 0) {
         rc = dup_str(a->focus_skill, &r->focus_skill);
@@ -808,7 +833,6 @@ static int new_record(const Coachq__V1__Action *a, const uint8_t id[16],
                       const Coachq__V1__StoredObservation *rec, int32_t day,
                       Coachq__V1__ActionRecord **out)
 {
-    const Coachq__V1__Observation *o = rec->observation;
     Coachq__V1__ActionRecord *r = calloc(1, sizeof(*r));
     int rc;
 
@@ -821,12 +845,6 @@ static int new_record(const Coachq__V1__Action *a, const uint8_t id[16],
     rc = dup_bytes(id, KEYS_UUID_LEN, &r->id);
     if (rc == 0) {
         rc = dup_bytes(rec->root_id.data, KEYS_UUID_LEN, &r->agreed_in);
-    }
-    if (rc == 0) {
-        rc = dup_str(o->coach_id, &r->coach_id);
-    }
-    if (rc == 0) {
-        rc = dup_str(o->coachee_id, &r->coachee_id);
     }
     if (rc == 0) {
         rc = fill_agreed(r, a, rec, day);

@@ -34,6 +34,9 @@
 #define OBS2 "0b5e0000-0000-4000-8000-000000000002"
 #define OBS2B "0b5e0000-0000-4000-8000-0000000000b2"
 #define OBS3 "0b5e0000-0000-4000-8000-000000000003"
+#define OBSM "0b5e0000-0000-4000-8000-0000000000c1"
+#define OBSM2 "0b5e0000-0000-4000-8000-0000000000c2"
+#define UM "a1a1a1a1-0000-4000-8000-0000000000c1"
 
 struct fix {
     char dir[512];
@@ -636,18 +639,48 @@ static void test_actions_loop(void **state)
     CQ(1, "obs.ben", "actions");
     contains(f.out, "list_actions.coach_id");
 
+    /* An amendment that moves a session to another pair moves the actions
+     * it agreed, and none of the old pair's stays behind; unless a later
+     * session of the old pair followed one up: then it is refused, naming
+     * the field, and nothing changes. */
+    write_obs(OBSM, "flm.cara", "rep.ida", 4,
+              ", \"actions\": [{\"id\": \"" UM "\", \"text\": \"Share the call plan\"}]");
+    CQ(0, "alice", "submit", f.file);
+    contains(f.out, "STORED");
+    write_obs(OBSM2, "flm.dan", "rep.jon", 4,
+              ", \"amends\": \"" OBSM "\", \"actions\": [{\"id\": \"" UM
+              "\", \"text\": \"Share the call plan\"}]");
+    CQ(0, "alice", "submit", f.file);
+    contains(f.out, "version=2");
+    CQ(0, "lead.gil", "actions", "--coach", "flm.dan", "--json");
+    j = parse_out();
+    assert_non_null(find(j, UM));
+    assert_string_equal(json_string_value(json_object_get(find(j, UM), "coachee")), "rep.jon");
+    json_decref(j);
+    CQ(0, "lead.gil", "actions", "--coach", "flm.cara", "--json");
+    j = parse_out();
+    assert_null(find(j, UM));
+    assert_int_equal(json_array_size(j), 3);
+    json_decref(j);
+    write_obs("0b5e0000-0000-4000-8000-00000000ee0a", "flm.dan", "rep.jon", 20,
+              ", \"amends\": \"" OBS1 "\", \"actions\": [{\"id\": \"" U1
+              "\", \"text\": \"Ask for the buyer's evidence on every call\"}, {\"id\": \"" U2
+              "\", \"text\": \"Join two discovery calls\"}]");
+    refused("observation.coach_id", "FAILED_PRECONDITION");
+    contains(f.out, "followed it up");
+
     /* The records match the observations; damaged, verify finds it and
      * --repair derives them again. */
     assert_int_equal(testutil_server_stop(&f.srv, 15), 0);
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
     contains(out, "the action records match the observations");
-    contains(out, "action records: 3");
+    contains(out, "action records: 4");
 
     /* A store from schema 7 had no action records: opening it derives
      * them from the observations, and again gives the same. */
     make_schema7(f.data, NULL);
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
-    contains(out, "action records: 3");
+    contains(out, "action records: 4");
     contains(out, "the action records match the observations");
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
     contains(out, "action differences: 0");
@@ -657,12 +690,12 @@ static void test_actions_loop(void **state)
         f.data,
         (const uint8_t *)"\xa1\xa1\xa1\xa1\x00\x00\x40\x00\x80\x00\x00\x00\x00\x00\x00\x01");
     testutil_coachqd(out, sizeof(out), 1, "verify", "--data", f.data, NULL);
-    contains(out, "action records: 2");
+    contains(out, "action records: 3");
     contains(out, "the action records differ from the observations");
     testutil_coachqd(out, sizeof(out), 0, "verify", "--repair", "--data", f.data, NULL);
     contains(out, "repaired: every action record was derived again");
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
-    contains(out, "action records: 3");
+    contains(out, "action records: 4");
     contains(out, "the action records match the observations");
 
     /* A follow-through counter lost: verify finds it. */
