@@ -663,8 +663,11 @@ static int check_one_follow_up(struct store_txn *t, const Coachq__V1__Observatio
                     "action %s was agreed in the session of %s, not before this one; follow it "
                     "up in a later session",
                     sid, d0);
-    } else if (!amendment && r->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE &&
-               u->status != COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE) {
+    } else if (r->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE &&
+               u->status != COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE &&
+               !(amendment && event_of(r, root) != NULL)) {
+        /* Only an amendment of a session that followed it up may change
+         * what that session said; none may add a new word against done. */
         snprintf(f, sizeof(f), "follow_ups[%zu].status", i);
         rc = refuse(fault, COACHQ__V1__CODE__FAILED_PRECONDITION, f,
                     "action %s is already done; a status goes back from done only by amending "

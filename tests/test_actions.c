@@ -37,6 +37,7 @@
 #define OBSM "0b5e0000-0000-4000-8000-0000000000c1"
 #define OBSM2 "0b5e0000-0000-4000-8000-0000000000c2"
 #define UM "a1a1a1a1-0000-4000-8000-0000000000c1"
+#define OBSY "0b5e0000-0000-4000-8000-0000000000d1"
 
 struct fix {
     char dir[512];
@@ -668,6 +669,17 @@ static void test_actions_loop(void **state)
               "\", \"text\": \"Join two discovery calls\"}]");
     refused("observation.coach_id", "FAILED_PRECONDITION");
     contains(f.out, "followed it up");
+
+    /* U1 is done: an amendment of a session that never followed it up may
+     * not add a word against done (only the session that said something
+     * may change it). */
+    write_obs(OBSY, "flm.cara", "rep.ida", 3, "");
+    CQ(0, "alice", "submit", f.file);
+    contains(f.out, "STORED");
+    write_obs("0b5e0000-0000-4000-8000-0000000000d2", "flm.cara", "rep.ida", 3,
+              ", \"amends\": \"" OBSY "\", \"follow_ups\": [{\"action\": \"" U1
+              "\", \"status\": \"not_done\"}]");
+    refused("observation.follow_ups[0].status", "FAILED_PRECONDITION");
 
     /* The records match the observations; damaged, verify finds it and
      * --repair derives them again. */
