@@ -90,7 +90,7 @@ int cli_cmd_sessions(struct cli *x, int argc, char **argv)
     struct client_error e;
     struct buf text;
     const char *path;
-    const char *name;
+    const char *name, *base;
     int is_stdin;
     int rc;
 
@@ -122,7 +122,10 @@ int cli_cmd_sessions(struct cli *x, int argc, char **argv)
     if (rc != 0) {
         goto out;
     }
-    rc = client_import_sessions(c, text.data, text.len, name, a.dry_run, &res, &e);
+    /* The server names the file in its errors; its base name is enough
+     * (and a long path would not fit the request's file name). */
+    base = strrchr(name, '/') != NULL ? strrchr(name, '/') + 1 : name;
+    rc = client_import_sessions(c, text.data, text.len, base, a.dry_run, &res, &e);
     if (rc == -EMSGSIZE) {
         cli_msg(x, "%s: %s; nothing was imported", name, e.message);
         rc = CLI_EXIT_FAILED;
