@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,36 +53,11 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Runs `coachqd ARGS...` (a NULL-terminated list) in f->dir; returns its
- * exit status and leaves its output in f->out and f->err. */
-static int run(struct fx *f, ...)
-{
-    const char *bin = getenv("COACHQD");
-    const char *argv[40];
-    int argc = 0;
-    va_list ap;
-
-    assert_non_null(bin);
-    argv[argc++] = bin;
-    va_start(ap, f);
-    for (;;) {
-        const char *s = va_arg(ap, const char *);
-
-        assert_true(argc < 39);
-        argv[argc++] = s;
-        if (s == NULL) {
-            break;
-        }
-    }
-    va_end(ap);
-    return testutil_run_capture(f->dir, f->dir, argv, f->out, sizeof(f->out), f->err,
-                                sizeof(f->err));
-}
-
 /* Fails with the output shown unless the last run exited with code. */
 #define expect_exit(f, code, ...)                                                                  \
     do {                                                                                           \
-        int got_ = run((f), __VA_ARGS__, (const char *)NULL);                                      \
+        int got_ = testutil_coachqd_in((f)->dir, (f)->out, sizeof((f)->out), (f)->err,             \
+                                       sizeof((f)->err), __VA_ARGS__, (const char *)NULL);         \
         if (got_ != (code)) {                                                                      \
             fail_msg("exit %d, expected %d\nstdout:\n%s\nstderr:\n%s", got_, (code), (f)->out,     \
                      (f)->err);                                                                    \

@@ -476,6 +476,29 @@ int testutil_run_capture(const char *scratch, const char *cwd, const char *const
     return WEXITSTATUS(st);
 }
 
+int testutil_coachqd_in(const char *dir, char *out, size_t outlen, char *err, size_t errlen, ...)
+{
+    const char *bin = getenv("COACHQD");
+    const char *argv[40];
+    int argc = 0;
+    va_list ap;
+
+    assert_non_null(bin);
+    argv[argc++] = bin;
+    va_start(ap, errlen);
+    for (;;) {
+        const char *s = va_arg(ap, const char *);
+
+        assert_true(argc < 39);
+        argv[argc++] = s;
+        if (s == NULL) {
+            break;
+        }
+    }
+    va_end(ap);
+    return testutil_run_capture(dir, dir, argv, out, outlen, err, errlen);
+}
+
 int testutil_coachqd(char *out, size_t outlen, int expect, ...)
 {
     va_list ap;

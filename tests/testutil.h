@@ -122,6 +122,11 @@ void testutil_slurp(const char *path, char *buf, size_t cap);
 int testutil_run_capture(const char *scratch, const char *cwd, const char *const *argv, char *out,
                          size_t outlen, char *err, size_t errlen);
 
+/* Runs `$COACHQD ARGS...` (up to 38, NULL-terminated) in dir, with stdout
+ * and stderr captured into out and err as testutil_run_capture() does.
+ * Returns its exit status. */
+int testutil_coachqd_in(const char *dir, char *out, size_t outlen, char *err, size_t errlen, ...);
+
 /* Connects a plain TCP socket to 127.0.0.1:port with send and receive
  * timeouts of timeout_s seconds. Returns the socket, or -1. */
 int testutil_tcp_connect(int port, int timeout_s);
