@@ -17,6 +17,7 @@
 #include "obs_json.h"
 #include "uuid.h"
 #include "validate.h"
+#include "str.h"
 
 struct actions_args {
     Coachq__V1__ListActions q;
@@ -172,7 +173,7 @@ static void print_table(struct cli *x, const Coachq__V1__ActionList *l)
         fprintf(x->out, "%-36s  %-10s  %-12s  %-12s  %-11s  %-10s  %s%s\n", id, on, r->coach_id,
                 r->coachee_id, status_name(r->status), due, late ? "[overdue] " : "", r->text);
     }
-    fprintf(x->out, "%zu action%s%s\n", l->n_actions, l->n_actions == 1 ? "" : "s",
+    fprintf(x->out, "%zu action%s%s\n", l->n_actions, str_plural(l->n_actions, "", "s"),
             l->truncated ? " (more matched: narrow the list with --coach, --coachee or --open)"
                          : "");
 }

@@ -19,6 +19,7 @@
 #include "dashfmt.h"
 #include "day.h"
 #include "outcomes_csv.h"
+#include "str.h"
 
 /* ---- stats and whoami ---------------------------------------------------- */
 
@@ -369,7 +370,8 @@ int cli_cmd_outcomes(struct cli *x, int argc, char **argv)
             if (n_errs > OUTCOMES_MAX_ERRS) {
                 cli_msg(x, "%zu more errors", n_errs - OUTCOMES_MAX_ERRS);
             }
-            cli_msg(x, "%s: %zu error%s; nothing was sent", name, n_errs, n_errs == 1 ? "" : "s");
+            cli_msg(x, "%s: %zu error%s; nothing was sent", name, n_errs,
+                    str_plural(n_errs, "", "s"));
         } else if (rc == -E2BIG) {
             cli_msg(x, "%s: more than %u rows; split it into several files", name,
                     OUTCOMES_MAX_ROWS);
@@ -406,7 +408,7 @@ int cli_cmd_outcomes(struct cli *x, int argc, char **argv)
         }
         goto out;
     }
-    fprintf(x->out, "%zu row%s: %u added, %u changed, %u unchanged\n", n, n == 1 ? "" : "s",
+    fprintf(x->out, "%zu row%s: %u added, %u changed, %u unchanged\n", n, str_plural(n, "", "s"),
             (unsigned)res.added, (unsigned)res.changed, (unsigned)res.unchanged);
     rc = CLI_EXIT_OK;
 out:

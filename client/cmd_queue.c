@@ -18,6 +18,7 @@
 #include "obs_json.h"
 #include "outbox.h"
 #include "uuid.h"
+#include "str.h"
 
 /* ---- queue --------------------------------------------------------------- */
 
@@ -223,9 +224,9 @@ static int queue_flush(struct cli *x, struct localstore *ls, int rejected)
     }
     if (rc == 0 && w.rejected > 0) {
         cli_msg(x,
-                "%zu rejected entr%s stay in the outbox: fix (coachq observe --fix ID) or discard "
+                "%zu rejected %s in the outbox: fix (coachq observe --fix ID) or discard "
                 "(coachq queue discard ID)",
-                w.rejected, w.rejected == 1 ? "y" : "ies");
+                w.rejected, str_plural(w.rejected, "entry stays", "entries stay"));
         rc = CLI_EXIT_FAILED;
     }
     return rc;

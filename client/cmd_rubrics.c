@@ -23,6 +23,7 @@
 #include "obs_json.h"
 #include "rubric_json.h"
 #include "uuid.h"
+#include "str.h"
 
 /* ---- rubrics ------------------------------------------------------------- */
 
@@ -104,7 +105,7 @@ static void print_rubric(FILE *f, const Coachq__V1__Rubric *r)
     if (r->n_evidence_required == 0) {
         fprintf(f, "not required for any score\n");
     } else {
-        fprintf(f, "required for score%s ", r->n_evidence_required == 1 ? "" : "s");
+        fprintf(f, "required for score%s ", str_plural(r->n_evidence_required, "", "s"));
         for (size_t i = 0; i < r->n_evidence_required; i++) {
             fprintf(f, "%s%u",
                     i == 0                            ? ""
@@ -181,7 +182,7 @@ static void rubric_row(FILE *f, const Coachq__V1__Rubric *l)
 
 static void rubric_footer(FILE *f, size_t n)
 {
-    fprintf(f, "%zu rubric%s\n", n, n == 1 ? "" : "s");
+    fprintf(f, "%zu rubric%s\n", n, str_plural(n, "", "s"));
 }
 
 /* Prints one rubric in full, as text or JSON. Returns the exit code. */

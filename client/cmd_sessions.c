@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "cli_int.h"
 #include "client.h"
+#include "str.h"
 
 /* Larger than any frame the server takes (its --max-frame is at most
  * 16 MiB): a bigger file is refused before it is read whole. */
@@ -76,10 +77,11 @@ static void print_refused(struct cli *x, const char *name, const Coachq__V1__Ses
         fprintf(x->err, "%s\n", r->errors[i]->message);
     }
     if (r->errors_total > r->n_errors) {
-        cli_msg(x, "%zu more errors", (size_t)r->errors_total - r->n_errors);
+        cli_msg(x, "%zu more %s", (size_t)r->errors_total - r->n_errors,
+                str_plural((size_t)r->errors_total - r->n_errors, "error", "errors"));
     }
     cli_msg(x, "%s: nothing imported: %u error%s", name, (unsigned)r->errors_total,
-            r->errors_total == 1 ? "" : "s");
+            str_plural(r->errors_total, "", "s"));
 }
 
 int cli_cmd_sessions(struct cli *x, int argc, char **argv)
@@ -142,11 +144,13 @@ int cli_cmd_sessions(struct cli *x, int argc, char **argv)
         goto out;
     }
     if (res->dry_run) {
-        fprintf(x->out, "dry run, nothing imported: %u row%s; %u sessions held would be added\n",
-                (unsigned)res->rows, res->rows == 1 ? "" : "s", (unsigned)res->added);
+        fprintf(x->out, "dry run, nothing imported: %u row%s; %u %s would be added\n",
+                (unsigned)res->rows, str_plural(res->rows, "", "s"), (unsigned)res->added,
+                str_plural(res->added, "session held", "sessions held"));
     } else {
-        fprintf(x->out, "%u row%s: %u sessions held added\n", (unsigned)res->rows,
-                res->rows == 1 ? "" : "s", (unsigned)res->added);
+        fprintf(x->out, "%u row%s: %u %s added\n", (unsigned)res->rows,
+                str_plural(res->rows, "", "s"), (unsigned)res->added,
+                str_plural(res->added, "session held", "sessions held"));
     }
     rc = CLI_EXIT_OK;
 out:

@@ -24,6 +24,7 @@
 #include "localstore.h"
 #include "obs_json.h"
 #include "uuid.h"
+#include "str.h"
 
 /* ---- submit -------------------------------------------------------------- */
 
@@ -90,7 +91,8 @@ int cli_rewrite_file(struct cli *x, const char *path, json_t *root)
     if (stat(path, &st) == 0) {
         fchmod(fd, st.st_mode & 07777);
     }
-    if (json_dumpfd(root, fd, JSON_INDENT(2)) < 0 || write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+    if (json_dumpfd(root, fd, JSON_INDENT(2) | JSON_REAL_PRECISION(OBS_JSON_REAL_PRECISION)) < 0 ||
+        write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
         cli_msg(x, "%s: cannot write the ids: %s", path, strerror(errno));
         goto out;
     }
@@ -369,13 +371,14 @@ static int submit_send(struct submit *s, unsigned window)
     }
     fputc('\n', x->out);
     if (src < 0) {
-        cli_msg(
-            x,
-            "the server %s; %zu record%s wait%s in the outbox (coachq queue list): "
-            "'coachq queue flush' sends %s, stored once however often it is sent",
-            c == NULL ? (cli_conn_refused(why.code) ? "refused the connection" : "was unreachable")
-                      : "connection failed before every answer",
-            queued, queued == 1 ? "" : "s", queued == 1 ? "s" : "", queued == 1 ? "it" : "them");
+        cli_msg(x,
+                "the server %s; %zu record%s wait%s in the outbox (coachq queue list): "
+                "'coachq queue flush' sends %s, stored once however often it is sent",
+                c == NULL
+                    ? (cli_conn_refused(why.code) ? "refused the connection" : "was unreachable")
+                    : "connection failed before every answer",
+                queued, str_plural(queued, "", "s"), str_plural(queued, "s", ""),
+                str_plural(queued, "it", "them"));
         rc = CLI_EXIT_CONNECT;
     } else {
         rc = counts[2] > 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
@@ -511,7 +514,7 @@ int cli_cmd_submit(struct cli *x, int argc, char **argv)
         goto out;
     }
     if (bad > 0) {
-        cli_msg(x, "%zu error%s in the input; nothing was sent", bad, bad == 1 ? "" : "s");
+        cli_msg(x, "%zu error%s in the input; nothing was sent", bad, str_plural(bad, "", "s"));
         goto out;
     }
     if (s.n == 0) {
@@ -535,7 +538,8 @@ int cli_cmd_submit(struct cli *x, int argc, char **argv)
         cli_msg(x,
                 "%zu record%s got a new id that is not saved anywhere: sending the same input "
                 "again will store %s a second time",
-                s.unsaved_ids, s.unsaved_ids == 1 ? "" : "s", s.unsaved_ids == 1 ? "it" : "them");
+                s.unsaved_ids, str_plural(s.unsaved_ids, "", "s"),
+                str_plural(s.unsaved_ids, "it", "them"));
     }
 
     rc = submit_send(&s, (unsigned)window);
@@ -721,7 +725,9 @@ static void print_record(FILE *f, const Coachq__V1__StoredObservation *s)
  * that memory ran out. */
 int cli_print_json(struct cli *x, const json_t *j)
 {
-    char *text = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
+    char *text = j != NULL
+                     ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(OBS_JSON_REAL_PRECISION))
+                     : NULL;
 
     if (text == NULL) {
         cli_msg(x, "out of memory");
@@ -988,7 +994,7 @@ int cli_cmd_list(struct cli *x, int argc, char **argv)
     if (json) {
         rc = cli_print_json(x, lo.all);
     } else {
-        fprintf(x->out, "%zu observation%s%s\n", lo.printed, lo.printed == 1 ? "" : "s",
+        fprintf(x->out, "%zu observation%s%s\n", lo.printed, str_plural(lo.printed, "", "s"),
                 more ? " (more: raise --limit, or 0 for all)" : "");
     }
 out:
@@ -1042,7 +1048,7 @@ int cli_cmd_history(struct cli *x, int argc, char **argv)
         rc = cli_print_json(x, all);
     } else {
         fprintf(x->out, "%zu version%s, oldest first\n", h->n_versions,
-                h->n_versions == 1 ? "" : "s");
+                str_plural(h->n_versions, "", "s"));
         for (size_t i = 0; i < h->n_versions; i++) {
             fputc('\n', x->out);
             print_record(x->out, h->versions[i]);
@@ -1250,8 +1256,14 @@ int cli_cmd_mine(struct cli *x, int argc, char **argv)
         rc = rc != 0 ? rc : orc;
     } else {
         day_format_time(a.since, since, sizeof(since));
-        fprintf(x->out, "%zu stored since %s%s, %zu in the outbox\n", json_array_size(stored),
-                since, more ? " (more: give a later --since)" : "", queued);
+        if (c == NULL) {
+            /* Offline nothing says how many the server holds: not 0. */
+            fprintf(x->out, "stored since %s: unknown (offline), %zu in the outbox\n", since,
+                    queued);
+        } else {
+            fprintf(x->out, "%zu stored since %s%s, %zu in the outbox\n", json_array_size(stored),
+                    since, more ? " (more: give a later --since)" : "", queued);
+        }
     }
 out:
     json_decref(stored);

@@ -20,6 +20,7 @@
 
 #include "error.h"
 #include "uuid.h"
+#include "str.h"
 
 static const char *const step_names[SESSION_STEP_COUNT] = {"rubric", "coach", "coachee",
                                                            "session type", "focus"};
@@ -604,7 +605,7 @@ static void draw_live(struct ui *ui, int rows, int cols, int64_t now)
         put(7, 44, cols - 45, A_NORMAL, "Rep has not self-assessed yet");
     }
     putf(8, 44, cols - 45, A_NORMAL, "Manager took over %zu time%s", counts[5],
-         counts[5] == 1 ? "" : "s");
+         str_plural(counts[5], "", "s"));
     putf(9, 44, cols - 45, A_NORMAL, "Markers in all: %zu", d->n_markers);
     hline_at(12, cols);
     put(13, 1, cols - 2, A_BOLD, "Latest markers (n: note on the newest, u: undo it)");
@@ -901,7 +902,7 @@ static void draw_actions(struct ui *ui, int rows, int cols)
     int y = 4;
 
     snprintf(right, sizeof(right), "%zu agreed action%s", d->n_actions,
-             d->n_actions == 1 ? "" : "s");
+             str_plural(d->n_actions, "", "s"));
     title_bar(ui, cols, "AGREED ACTIONS", right);
     put(1, 1, cols - 2, A_NORMAL,
         "What did manager and rep agree to do? Optional: Enter goes on to the review.");
@@ -1060,7 +1061,8 @@ static void draw_review(struct ui *ui, int rows, int cols)
     y += nrows + (r != NULL && r->n_behaviours > (size_t)nrows * 2 ? 1 : 0);
     putf(y++, 1, cols - 2, A_NORMAL,
          "Evidence %zu note%s   Actions %zu   Follow-ups %zu   Session note: %s", evidence,
-         evidence == 1 ? "" : "s", d->n_actions, d->n_follow_ups, d->notes[0] ? d->notes : "-");
+         str_plural(evidence, "", "s"), d->n_actions, d->n_follow_ups,
+         d->notes[0] ? d->notes : "-");
     problem_found = session_rating_problem(ui->ses, &at, problem, sizeof(problem));
     /* Wrapped, not cut: the problem names the behaviour and what to do. */
     memset(&f, 0, sizeof(f));
@@ -1288,9 +1290,9 @@ static void content_words(const Coachq__V1__Observation *o, char *buf, size_t le
         evidence += o->ratings[i]->evidence[0] != '\0';
     }
     snprintf(buf, len, "%zu rated, %zu evidence note%s, %zu marker%s, %zu action%s", rated,
-             evidence, evidence == 1 ? "" : "s", o != NULL ? o->n_markers : 0,
-             o != NULL && o->n_markers == 1 ? "" : "s", o != NULL ? o->n_actions : 0,
-             o != NULL && o->n_actions == 1 ? "" : "s");
+             evidence, str_plural(evidence, "", "s"), o != NULL ? o->n_markers : 0,
+             str_plural(o != NULL ? o->n_markers : 0, "", "s"), o != NULL ? o->n_actions : 0,
+             str_plural(o != NULL ? o->n_actions : 0, "", "s"));
 }
 
 /* The server has this observation's id with other content (SESSION_MODAL_CONFLICT):

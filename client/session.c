@@ -24,6 +24,7 @@
 #include "obs_json.h"
 #include "uuid.h"
 #include "validate.h"
+#include "str.h"
 
 #define LABEL_MAX 160
 /* While the journal fails, it is tried again at every key and at least
@@ -340,8 +341,8 @@ int session_ratings_align(struct session *ses)
     d->n_ratings = n;
     arr = NULL;
     if (dropped > 0) {
-        session_say(ses, 1, "dropped %zu rating(s) of behaviours that rubric %s v%u does not have",
-                    dropped, r->id, r->version);
+        session_say(ses, 1, "dropped %zu %s of behaviours that rubric %s v%u does not have",
+                    dropped, str_plural(dropped, "rating", "ratings"), r->id, r->version);
     }
     ses->dirty = 1;
     rc = 0;
@@ -961,10 +962,12 @@ void session_saved_words(const struct session *ses, const Coachq__V1__LocalSessi
     char clk[24], c1[LABEL_MAX], c2[LABEL_MAX];
 
     session_fmt_clock(session_clock_now(s, session_now_ms()), clk, sizeof(clk));
-    snprintf(buf, len, "%s -> %s, %zu markers, clock %s, in the %s phase",
+    snprintf(buf, len, "%s -> %s, %zu %s, clock %s, in the %s phase",
              session_person_words(ses, d != NULL ? d->coach_id : NULL, c1, sizeof(c1)),
              session_person_words(ses, d != NULL ? d->coachee_id : NULL, c2, sizeof(c2)),
-             d != NULL ? d->n_markers : 0, clk, s->phase <= 6 ? phases[s->phase] : "setup");
+             d != NULL ? d->n_markers : 0,
+             str_plural(d != NULL ? d->n_markers : 0, "marker", "markers"), clk,
+             s->phase <= 6 ? phases[s->phase] : "setup");
 }
 
 /* Loads what the session needs that is not in it: its rubric, the people

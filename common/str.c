@@ -16,3 +16,8 @@ int str_copy(char *dst, size_t n, const char *src)
     dst[l] = '\0';
     return rc;
 }
+
+const char *str_plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}

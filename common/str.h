@@ -15,4 +15,12 @@
  */
 int str_copy(char *dst, size_t n, const char *src);
 
+/*
+ * The word that goes with a count: one (borrowed) when n is 1, else many
+ * (borrowed), e.g. str_plural(n, "entry stays", "entries stay"). Every
+ * message that prints a count with a noun or verb takes its words from
+ * here, so none says "1 markers". Returns one of its arguments.
+ */
+const char *str_plural(size_t n, const char *one, const char *many);
+
 #endif

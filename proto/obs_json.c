@@ -1179,13 +1179,16 @@ static int obs_fill(json_t *obj, const Coachq__V1__Observation *o)
     if (put_str(obj, "started_at", buf) < 0) {
         return -1;
     }
-    /* Whole minutes as an integer; otherwise the exact fraction, which
-     * parses back to the same number of seconds. */
+    /* Whole minutes as an integer; otherwise minutes to two decimals
+     * (0.58, not 0.58333333333333337): a hundredth of a minute is 0.6 s,
+     * so the value parses back to the same number of seconds. Printed
+     * with JSON_REAL_PRECISION(OBS_JSON_REAL_PRECISION) it stays short. */
     if (o->duration_s % 60 == 0) {
         if (jsonx_put(obj, "duration_min", json_integer(o->duration_s / 60)) < 0) {
             return -1;
         }
-    } else if (jsonx_put(obj, "duration_min", json_real(o->duration_s / 60.0)) < 0) {
+    } else if (jsonx_put(obj, "duration_min", json_real(round_u32(o->duration_s / 0.6) / 100.0)) <
+               0) {
         return -1;
     }
 
@@ -1272,7 +1275,7 @@ json_t *obs_json_from_stored(const Coachq__V1__StoredObservation *s)
      * then, rather than a version 0 that no record has. */
     if ((s->version != 0 && jsonx_put(obj, "version", json_integer(s->version)) < 0) ||
         put_uuid(obj, "root_id", &s->root_id) < 0 ||
-        (s->superseded && jsonx_put(obj, "superseded", json_true()) < 0)) {
+        (s->version != 0 && jsonx_put(obj, "superseded", json_boolean(s->superseded)) < 0)) {
         goto out;
     }
     ret = obj;

@@ -36,6 +36,12 @@
  */
 int obs_json_parse(const json_t *j, Coachq__V1__Observation **out, char *err, size_t errlen);
 
+/* The digits an observation's reals need when dumped (json_dumps() flag
+ * JSON_REAL_PRECISION(OBS_JSON_REAL_PRECISION)): "duration_min" has two
+ * decimals, and jansson's default of 17 digits would print 0.58 as
+ * 0.57999999999999996. */
+#define OBS_JSON_REAL_PRECISION 15
+
 /* Frees an observation made by obs_json_parse(). NULL-safe. */
 void obs_json_free(Coachq__V1__Observation *o);
 
@@ -44,8 +50,8 @@ void obs_json_free(Coachq__V1__Observation *o);
 json_t *obs_json_from_observation(const Coachq__V1__Observation *o);
 
 /* As obs_json_from_observation(), plus "seq", "received_at" and "observer",
- * "version" (when the server sent one), "root_id" (when set) and
- * "superseded": true (only when a later version exists). s is borrowed for
+ * "version" (when the server sent one), "root_id" (when set) and, with a
+ * version, "superseded" (true when a later version exists, else false). s is borrowed for
  * the call; the caller owns the result (json_decref()), NULL on
  * out-of-memory. */
 json_t *obs_json_from_stored(const Coachq__V1__StoredObservation *s);

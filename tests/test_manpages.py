@@ -13,6 +13,8 @@ for a reader (not its roff source):
     ENVIRONMENT, EXIT STATUS and SEE ALSO;
   - every option of `coachqd --help` is in coachqd(8)'s OPTIONS and the
     other way round; the same for coachq;
+  - every coachq command's --help gives its exit status and prints no
+    header with nothing under it (an empty "Options:");
   - the commands listed by --help are the page's COMMANDS, and each
     command's options (from `PROGRAM COMMAND --help`) are those of its
     subsection, both ways (the options every command takes are under
@@ -170,6 +172,18 @@ def check_coachqd(prog, page):
             fail("coachqd %s --help does not list --data and --help" % cmd)
 
 
+def check_help_text(what, text):
+    """A command's --help: no header without lines under it (an empty
+    "Options:"), and an "Exit status:" paragraph."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if re.match(r"^[A-Z][A-Za-z ]*:$", line) and (
+                i + 1 == len(lines) or not lines[i + 1].startswith(" ")):
+            fail("%s --help prints an empty %r header" % (what, line))
+    if not re.search(r"^Exit status: 0 ", text, re.M):
+        fail("%s --help does not give its exit status" % what)
+
+
 def check_coachq(prog, page):
     secs, subs = sections(render(page))
     check_sections(page, secs)
@@ -191,7 +205,9 @@ def check_coachq(prog, page):
         fail("coachq --help lists only %d commands" % len(listed))
     shared = common - {"--version"}
     for cmd in sorted(listed & set(man_cmds)):
-        opts = help_options(run([prog, cmd, "--help"]).stdout)
+        text = run([prog, cmd, "--help"]).stdout
+        opts = help_options(text)
+        check_help_text("coachq " + cmd, text)
         if not shared <= opts:
             fail("coachq %s --help lacks %s" % (cmd, sorted(shared - opts)))
         same("coachq " + cmd, "its --help", opts - shared, "its subsection",

@@ -181,6 +181,44 @@ static void test_roundtrip(void **state)
     roundtrip(with("\"notes\": \"caf\\u00e9 \\\"quoted\\\" \\n line\""));
 }
 
+/* A fraction of a minute prints as a short decimal (0.58, not
+ * 0.58333333333333337) and parses back to the very same seconds. */
+static void test_duration_short(void **state)
+{
+    char err[256];
+
+    (void)state;
+    for (uint32_t sec = 0; sec <= 7200; sec++) {
+        Coachq__V1__Observation *o = NULL;
+        Coachq__V1__Observation *o2 = NULL;
+        json_t *j = load(with(""));
+        json_t *back;
+        char *text;
+
+        assert_int_equal(obs_json_parse(j, &o, err, sizeof(err)), 0);
+        o->duration_s = sec;
+        back = obs_json_from_observation(o);
+        assert_non_null(back);
+        text = json_dumps(json_object_get(back, "duration_min"),
+                          JSON_ENCODE_ANY | JSON_REAL_PRECISION(OBS_JSON_REAL_PRECISION));
+        assert_non_null(text);
+        /* At most two decimals: "0.58", "45.5", "12". */
+        assert_true(strchr(text, '.') == NULL || strlen(strchr(text, '.')) <= 3);
+        if (sec == 35) {
+            assert_string_equal(text, "0.58");
+        }
+        if (obs_json_parse(back, &o2, err, sizeof(err)) != 0) {
+            fail_msg("reparse of %u s: %s", sec, err);
+        }
+        assert_int_equal(o2->duration_s, sec);
+        free(text);
+        obs_json_free(o2);
+        obs_json_free(o);
+        json_decref(back);
+        json_decref(j);
+    }
+}
+
 static void test_every_enum(void **state)
 {
     static const char *const st[] = {"deal_review",  "call_review",    "pipeline_review",
@@ -455,12 +493,12 @@ static void test_stored_versions(void **state)
     obs_json_free(o2);
     json_decref(sj);
 
-    /* The current version has no "superseded"; a server without versions
-     * (version 0, no root) writes neither key. */
+    /* The current version says "superseded": false; a server without
+     * versions (version 0, no root) writes neither key. */
     s.superseded = 0;
     sj = obs_json_from_stored(&s);
     assert_non_null(sj);
-    assert_null(json_object_get(sj, "superseded"));
+    assert_true(json_is_false(json_object_get(sj, "superseded")));
     assert_int_equal(json_integer_value(json_object_get(sj, "version")), 2);
     json_decref(sj);
     s.version = 0;
@@ -684,6 +722,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_full),
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_duration_short),
         cmocka_unit_test(test_every_enum),
         cmocka_unit_test(test_errors_name_the_field),
         cmocka_unit_test(test_stored),

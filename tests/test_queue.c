@@ -391,6 +391,8 @@ static void test_rejected_stays_until_discarded(void **state)
     cq(f, out, 1, f->live, "queue", "flush", "", "");
     assert_non_null(strstr(out, "stored=0 duplicate=0 rejected=0 waiting=0"));
     assert_non_null(strstr(out, "REJECTED"));
+    /* One entry: singular noun and verb. */
+    assert_non_null(strstr(out, "1 rejected entry stays in the outbox"));
     cq(f, out, 1, f->live, "queue", "flush", "--rejected", "");
     assert_non_null(strstr(out, "rejected=1"));
     q = queue_json(f);
@@ -401,6 +403,9 @@ static void test_rejected_stays_until_discarded(void **state)
     cq(f, out, 3, f->dead, "mine", "", "", "");
     assert_non_null(strstr(out, id));
     assert_non_null(strstr(out, "rejected: INVALID_ARGUMENT observation.coachee_id"));
+    /* Offline, the server's count is unknown, not 0. */
+    assert_non_null(strstr(out, ": unknown (offline), 1 in the outbox"));
+    assert_null(strstr(out, "0 stored"));
 
     cq(f, out, 0, f->dead, "queue", "discard", id, "");
     assert_non_null(strstr(out, "discarded"));
