@@ -386,16 +386,26 @@ static void ratio_words(const size_t counts[SESSION_N_KINDS], char *buf, size_t 
     }
 }
 
+int observe_draw_fits(const struct ui *ui, int rows, int cols)
+{
+    if (ui->ses->s->phase == SESSION_PHASE_LIVE && ui->ses->modal != SESSION_MODAL_CONFLICT) {
+        return rows >= COMPACT_MIN_ROWS && cols >= COMPACT_MIN_COLS;
+    }
+    return rows >= MIN_ROWS && cols >= MIN_COLS;
+}
+
 static void draw_too_small(const struct ui *ui, int rows, int cols)
 {
-    char msg[256];
+    char msg[320];
     struct span sp[8];
     int n;
+    int live = ui->ses->s->phase == SESSION_PHASE_LIVE;
 
     snprintf(msg, sizeof(msg),
-             "coachq observe needs a terminal of at least %dx%d; this one is %dx%d. Enlarge it: "
+             "coachq observe needs a terminal of at least %dx%d%s; this one is %dx%d. Enlarge it: "
              "%s and the clock goes on.",
-             MIN_COLS, MIN_ROWS, cols, rows,
+             live ? COMPACT_MIN_COLS : MIN_COLS, live ? COMPACT_MIN_ROWS : MIN_ROWS,
+             live ? " for the live phase" : " (the live phase fits in 40x12)", cols, rows,
              session_journaled(ui->ses) ? "the session is saved"
                                         : "the session is NOT saved to disk (kept in memory)");
     n = wrap(msg, cols > 2 ? cols - 2 : 1, sp, 8);
@@ -565,6 +575,76 @@ static void draw_setup(struct ui *ui, int rows, int cols)
            "type to search  Up/Down move  Enter choose  Esc back  ? keys  Ctrl-C quit");
 }
 
+/* The latest markers from row y to ymax (excluded), newest first, the
+ * one n notes marked ">". */
+static void live_markers(struct ui *ui, int y, int ymax, int cols)
+{
+    const Coachq__V1__Observation *d = ui->ses->d;
+    char t[24];
+
+    if (ui->live_sel >= d->n_markers) {
+        ui->live_sel = d->n_markers > 0 ? d->n_markers - 1 : 0;
+    }
+    /* Scrolled so that the chosen marker shows. */
+    size_t skip = ui->live_sel >= (size_t)(ymax - y) ? ui->live_sel - (size_t)(ymax - y) + 1 : 0;
+
+    for (size_t i = d->n_markers - skip; i > 0 && y < ymax; i--, y++) {
+        const Coachq__V1__Marker *m = d->markers[i - 1];
+        int chosen = d->n_markers - i == ui->live_sel;
+        int w;
+
+        session_fmt_clock(m->offset_ms, t, sizeof(t));
+        w = putf(y, 0, cols - 1, chosen ? A_BOLD : A_NORMAL, "%s %s  %-18s", chosen ? ">" : " ", t,
+                 session_kind_label(m->kind));
+        if (m->note[0] != '\0') {
+            putf(y, w + 1, cols - 2 - w, A_NORMAL, "\"%s\"", m->note);
+        }
+    }
+    if (d->n_markers == 0) {
+        put(y, 2, cols - 3, A_NORMAL, "none yet: tap o d e p s t a as moments happen");
+    }
+}
+
+/* The live phase in less than 80x24, down to COMPACT_MIN_COLS x
+ * COMPACT_MIN_ROWS: beside a video call. The counts in two columns, the
+ * ask : tell ratio, the latest markers and the keys. */
+static void draw_live_compact(struct ui *ui, int rows, int cols, int64_t now)
+{
+    const Coachq__V1__Observation *d = ui->ses->d;
+    size_t counts[SESSION_N_KINDS];
+    char clk[24], right[64], c1[LABEL_MAX], c2[LABEL_MAX];
+    int running = session_clock_running(ui->ses->s);
+    int half = cols / 2;
+    int y;
+
+    count_kinds(d, counts);
+    session_fmt_clock(session_clock_now(ui->ses->s, now), clk, sizeof(clk));
+    snprintf(right, sizeof(right), "%s %s", clk, running ? "RUNNING" : "PAUSED");
+    attr_on(attr(ui, ROLE_TITLE), NULL);
+    mvhline(0, 0, ' ', cols);
+    attr_off(attr(ui, ROLE_TITLE), NULL);
+    put(0, 1, cols - 2, attr(ui, ROLE_TITLE), "LIVE");
+    put(0, cols - 1 - text_width(right), text_width(right),
+        running ? attr(ui, ROLE_TITLE) : attr(ui, ROLE_WARN) | A_REVERSE, right);
+    putf(1, 1, cols - 2, A_NORMAL, "%s -> %s",
+         session_person_words(ui->ses, d->coach_id, c1, sizeof(c1)),
+         session_person_words(ui->ses, d->coachee_id, c2, sizeof(c2)));
+    for (size_t k = 0; k < SESSION_N_KINDS; k++) {
+        int x = k % 2 == 0 ? 1 : half + 1;
+
+        putf(2 + (int)k / 2, x, half - 2, A_NORMAL, "%c %-*.*s%3zu", session_kinds[k].key,
+             half - 8 > 0 ? half - 8 : 1, half - 8 > 0 ? half - 8 : 1, session_kinds[k].label,
+             counts[k]);
+    }
+    putf(6, 1, cols - 2, attr(ui, ROLE_ACCENT), "ask : tell %zu : %zu   Markers in all: %zu",
+         counts[0], counts[1], d->n_markers);
+    hline_at(7, cols);
+    y = rows - ui->foot_n - 2;
+    live_markers(ui, 8, y, cols);
+    hline_at(y, cols);
+    footer(ui, rows, cols, "odepsta mark n note u undo spc pause Enter rate ? keys");
+}
+
 static void draw_live(struct ui *ui, int rows, int cols, int64_t now)
 {
     const Coachq__V1__Observation *d = ui->ses->d;
@@ -608,22 +688,10 @@ static void draw_live(struct ui *ui, int rows, int cols, int64_t now)
          str_plural(counts[5], "", "s"));
     putf(9, 44, cols - 45, A_NORMAL, "Markers in all: %zu", d->n_markers);
     hline_at(12, cols);
-    put(13, 1, cols - 2, A_BOLD, "Latest markers (n: note on the newest, u: undo it)");
+    put(13, 1, cols - 2, A_BOLD,
+        "Latest markers (Up/Down choose, n: note on the chosen one, u: undo the newest)");
     y = 14;
-    for (size_t i = d->n_markers; i > 0 && y < rows - 3; i--, y++) {
-        const Coachq__V1__Marker *m = d->markers[i - 1];
-        int w;
-
-        session_fmt_clock(m->offset_ms, t, sizeof(t));
-        w = putf(y, 2, cols - 3, i == d->n_markers ? A_BOLD : A_NORMAL, "%s  %-18s", t,
-                 session_kind_label(m->kind));
-        if (m->note[0] != '\0') {
-            putf(y, 2 + w + 1, cols - 4 - w, A_NORMAL, "\"%s\"", m->note);
-        }
-    }
-    if (d->n_markers == 0) {
-        put(y, 2, cols - 3, A_NORMAL, "none yet: tap o d e p s t a as moments happen");
-    }
+    live_markers(ui, y, rows - 3, cols);
     hline_at(rows - 3, cols);
     footer(ui, rows, cols,
            "o/d/e/p/s/t/a mark  n note  u undo  space pause  Enter rate  ? keys  q quit");
@@ -1108,10 +1176,12 @@ static void draw_help(struct ui *ui, int rows, int cols)
         "a  action agreed",
         "Each marker is stamped with the clock's time.",
         "",
-        "n       add or edit a short note on the last marker",
+        "Up/Down choose a recent marker (> marks it); a new marker chooses itself",
+        "n       add or edit the note of the chosen marker; while typing it,",
+        "        Alt with a marker key marks the moment and the note stays open",
         "u       undo the last marker",
         "space   pause or resume the clock",
-        "Enter   end the session and rate it (also r)",
+        "Enter   end the session and rate it (also r); asks first: Enter or y",
         "q       quit; the session is saved: coachq observe --resume continues it",
         "?       these keys",
         "",
@@ -1121,7 +1191,7 @@ static void draw_help(struct ui *ui, int rows, int cols)
     static const char *const actions[] = {
         "a       add an agreed action",
         "e       edit the selected action's text",
-        "x       delete the selected action",
+        "x       delete the selected action (asks first: y deletes it)",
         "o       owner: the rep or the manager",
         "u       due date (YYYY-MM-DD, not before the session; empty for none)",
         "f       focus behaviours from the rubric (one or two; space picks)",
@@ -1211,12 +1281,21 @@ static void draw_editor(struct ui *ui, int rows, int cols)
     int avail = cols - 4;
     size_t start = ed->pos;
     int w = 0, x;
-    char bytes[32];
+    char bytes[96];
+    size_t nchars, nbytes;
 
     mvhline(rows - 4, 0, ' ', cols);
     mvhline(rows - 3, 0, ' ', cols);
     mvhline(rows - 2, 0, ' ', cols);
-    snprintf(bytes, sizeof(bytes), " Enter saves, Esc cancels");
+    /* The limit as typed: characters so far, and how many more fit (the
+     * server counts bytes: a plain letter takes 1, an emoji 4 or more). */
+    observe_edit_count(ed, &nchars, &nbytes);
+    snprintf(bytes, sizeof(bytes), " %zu chars, %zu left  Enter saves  Esc cancels", nchars,
+             nbytes < ed->max_bytes ? ed->max_bytes - nbytes : 0);
+    if (text_width(bytes) > cols / 2) {
+        snprintf(bytes, sizeof(bytes), " %zu chars, %zu left", nchars,
+                 nbytes < ed->max_bytes ? ed->max_bytes - nbytes : 0);
+    }
     put(rows - 4, 1, cols - 2 - text_width(bytes), attr(ui, ROLE_ACCENT) | A_BOLD, ed->prompt);
     put(rows - 4, cols - 1 - text_width(bytes), text_width(bytes), A_NORMAL, bytes);
     mvhline(rows - 3, 0, ACS_HLINE, cols);
@@ -1344,7 +1423,7 @@ void observe_draw(struct ui *ui)
     erase();
     curs_set(0);
     ui->foot_n = 1;
-    if (rows < MIN_ROWS || cols < MIN_COLS) {
+    if (!observe_draw_fits(ui, rows, cols)) {
         draw_too_small(ui, rows, cols);
         refresh();
         return;
@@ -1363,7 +1442,11 @@ void observe_draw(struct ui *ui)
     footer(ui, rows, cols, NULL);
     switch ((enum session_phase)ui->ses->s->phase) {
     case SESSION_PHASE_LIVE:
-        draw_live(ui, rows, cols, now);
+        if (rows < MIN_ROWS || cols < MIN_COLS) {
+            draw_live_compact(ui, rows, cols, now);
+        } else {
+            draw_live(ui, rows, cols, now);
+        }
         break;
     case SESSION_PHASE_RATING:
         draw_rating(ui, rows, cols);

@@ -1,7 +1,8 @@
 /*
- * observe_int: what the three files of the observe UI share, private to
+ * observe_int: what the four files of the observe UI share, private to
  * them: observe.c (start-up and the run loop), observe_draw.c (the
- * screens) and observe_keys.c (what each key does). The session itself,
+ * screens), observe_keys.c (what each key does) and observe_edit.c (the
+ * line editor). The session itself,
  * everything that is not drawing or reading keys, is session.h's; struct
  * ui adds the terminal, the pickers of the setup steps and the line
  * editor to it.
@@ -24,6 +25,11 @@
 
 #define MIN_COLS 80
 #define MIN_ROWS 24
+/* The live phase also has a compact layout, down to this size: beside a
+ * video call (60x20 and smaller). The other phases need MIN_COLS x
+ * MIN_ROWS. */
+#define COMPACT_MIN_COLS 40
+#define COMPACT_MIN_ROWS 12
 /* How long one wait for a key lasts: the clock on screen moves at least
  * this often. */
 #define TICK_MS 200
@@ -101,10 +107,18 @@ struct ui {
     struct editor ed;
     int details; /* the rating phase shows the behaviour in full */
     int details_top;
-    int focus_pick;   /* the actions phase picks the focus behaviours of the selected action */
-    size_t focus_cur; /* the behaviour the focus list's cursor is on */
-    int foot_n;       /* rows the bottom messages take in this draw (1 or more) */
+    int focus_pick;     /* the actions phase picks the focus behaviours of the selected action */
+    size_t focus_cur;   /* the behaviour the focus list's cursor is on */
+    int foot_n;         /* rows the bottom messages take in this draw (1 or more) */
+    int end_confirm;    /* live: Enter was pressed once; Enter or y again ends the live phase */
+    size_t del_confirm; /* actions: 1 + the action that y deletes; 0 = no question */
+    size_t live_sel;    /* live: the marker n notes, counted back from the newest (0) */
 };
+
+/* Whether the screen (rows x cols) is big enough for the session's phase:
+ * MIN_COLS x MIN_ROWS, or for the live phase COMPACT_MIN_COLS x
+ * COMPACT_MIN_ROWS. */
+int observe_draw_fits(const struct ui *ui, int rows, int cols);
 
 /* Draws the screen of the session's phase, its modal and the editor. */
 void observe_draw(struct ui *ui);
@@ -118,6 +132,27 @@ void observe_draw_saved(struct ui *ui, const char *what, int confirm);
 
 /* Applies one key (is_key: ch is a KEY_* code) to the session. */
 void observe_keys_on_key(struct ui *ui, int is_key, wint_t ch);
+
+/* The editor's text in grapheme clusters (what a reader counts as
+ * characters: the woman technologist is one) and in UTF-8 bytes (what the
+ * server's limits count). */
+void observe_edit_count(const struct editor *ed, size_t *chars, size_t *bytes);
+
+/* Opens the line editor on target t (index: which marker, rating or
+ * action) with initial text (borrowed for the call; NULL for none), the
+ * server's cap max_bytes and a prompt (borrowed for the call). */
+void observe_edit_open(struct ui *ui, enum edit_target t, size_t index, size_t max_bytes,
+                       const char *initial, const char *prompt);
+
+/* Applies one key to the open editor: Enter saves, Esc cancels. */
+void observe_edit_key(struct ui *ui, int is_key, wint_t ch);
+
+/* Whether the key is Enter (or Backspace), from a key code or a character. */
+int observe_edit_is_enter(int is_key, wint_t ch);
+int observe_edit_is_backspace(int is_key, wint_t ch);
+
+/* The index in session_kinds of marker key ch (any case), or -1. */
+int observe_edit_marker_key(wint_t ch);
 
 /* Builds the picker of a setup step, preselecting the current value.
  * Returns 0 or -ENOMEM. observe_keys_picker_free() empties it. */

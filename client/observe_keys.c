@@ -56,249 +56,6 @@ static void cursor_step(struct ui *ui, int down, size_t n)
     }
 }
 
-/* The UTF-8 (locale) form of the editor's text into out. Returns its
- * length, or -ENAMETOOLONG when it does not fit in len bytes. */
-static int editor_text(const struct editor *ed, char *out, size_t len)
-{
-    mbstate_t st;
-    size_t n = 0;
-
-    memset(&st, 0, sizeof(st));
-    for (size_t i = 0; i < ed->len; i++) {
-        char mb[MB_LEN_MAX];
-        size_t k = wcrtomb(mb, ed->buf[i], &st);
-
-        if (k == (size_t)-1) {
-            continue;
-        }
-        if (n + k + 1 > len) {
-            return -ENAMETOOLONG;
-        }
-        memcpy(out + n, mb, k);
-        n += k;
-    }
-    out[n] = '\0';
-    return (int)n;
-}
-
-static void editor_open(struct ui *ui, enum edit_target t, size_t index, size_t max_bytes,
-                        const char *initial, const char *prompt)
-{
-    struct editor *ed = &ui->ed;
-    mbstate_t st;
-    size_t i = 0, len = initial != NULL ? strlen(initial) : 0;
-
-    memset(ed, 0, sizeof(*ed));
-    ed->target = t;
-    ed->index = index;
-    ed->max_bytes = max_bytes;
-    snprintf(ed->prompt, sizeof(ed->prompt), "%s", prompt);
-    memset(&st, 0, sizeof(st));
-    while (i < len && ed->len < EDIT_MAX) {
-        wchar_t wc;
-        size_t k = mbrtowc(&wc, initial + i, len - i, &st);
-
-        if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
-            break;
-        }
-        ed->buf[ed->len++] = wc;
-        i += k;
-    }
-    ed->pos = ed->len;
-}
-
-static void editor_close(struct ui *ui)
-{
-    ui->ed.target = EDIT_NONE;
-}
-
-static void editor_commit(struct ui *ui)
-{
-    struct editor *ed = &ui->ed;
-    char *text;
-    int rc = -ENOMEM;
-    int n;
-
-    text = malloc(EDIT_MAX * MB_LEN_MAX + 1);
-    if (text == NULL) {
-        session_say(ui->ses, 1, "out of memory: the text was not kept");
-        return;
-    }
-    n = editor_text(ed, text, EDIT_MAX * MB_LEN_MAX + 1);
-    if (n < 0 || (size_t)n > ed->max_bytes) {
-        session_say(ui->ses, 1, "too long: at most %zu bytes; shorten it", ed->max_bytes);
-        free(text);
-        return;
-    }
-    if (validate_utf8(text, (size_t)n) < 0) {
-        session_say(ui->ses, 1, "the text is not UTF-8 (check the terminal's locale)");
-        free(text);
-        return;
-    }
-    switch (ed->target) {
-    case EDIT_NOTE:
-        if (ed->index < ui->ses->d->n_markers) {
-            rc = session_set_str(&ui->ses->d->markers[ed->index]->note, text);
-            session_say(ui->ses, 0, "note %s", n > 0 ? "saved" : "removed");
-        }
-        break;
-    case EDIT_EVIDENCE:
-        if (ed->index < ui->ses->d->n_ratings) {
-            rc = session_set_str(&ui->ses->d->ratings[ed->index]->evidence, text);
-            session_say(ui->ses, 0, "evidence %s", n > 0 ? "saved" : "removed");
-        }
-        break;
-    case EDIT_ACTION_NEW:
-        if (n == 0) {
-            rc = 0;
-            break;
-        }
-        rc = session_action_add(ui->ses, text);
-        if (rc == 0) {
-            ui->ses->s->cursor = (uint32_t)(ui->ses->d->n_actions - 1);
-            session_say(ui->ses, 0, "action added");
-        }
-        break;
-    case EDIT_ACTION:
-        if (ed->index < ui->ses->d->n_actions) {
-            if (n == 0) {
-                session_action_delete(ui->ses, ed->index);
-                rc = 0;
-            } else {
-                rc = session_set_str(&ui->ses->d->actions[ed->index]->text, text);
-            }
-        }
-        break;
-    case EDIT_NOTES:
-        rc = session_set_str(&ui->ses->d->notes, text);
-        break;
-    case EDIT_FU_EVIDENCE:
-        rc = session_fu_evidence(ui->ses, ed->index, text);
-        if (rc == 0) {
-            session_say(ui->ses, 0, "follow-up evidence %s", n > 0 ? "saved" : "removed");
-        }
-        break;
-    case EDIT_DUE:
-    case EDIT_SKILL:
-        rc = ed->target == EDIT_DUE ? session_action_set_due(ui->ses, ed->index, text)
-                                    : session_action_set_skill(ui->ses, ed->index, text);
-        if (rc < 0 && rc != -ENOMEM) {
-            /* The status line says why; the typed text stays to be fixed. */
-            free(text);
-            return;
-        }
-        break;
-    default:
-        rc = 0;
-        break;
-    }
-    free(text);
-    if (rc == -ENOMEM) {
-        session_say(ui->ses, 1, "out of memory: the text was not kept");
-        return;
-    }
-    ui->ses->dirty = 1;
-    if (ed->advance) {
-        session_rating_advance(ui->ses);
-    }
-    editor_close(ui);
-}
-
-static int is_enter(int is_key, wint_t ch)
-{
-    return is_key ? ch == KEY_ENTER : (ch == '\r' || ch == '\n');
-}
-
-static int is_backspace(int is_key, wint_t ch)
-{
-    return is_key ? ch == KEY_BACKSPACE : (ch == 127 || ch == 8);
-}
-
-static void editor_key(struct ui *ui, int is_key, wint_t ch)
-{
-    struct editor *ed = &ui->ed;
-
-    if (is_enter(is_key, ch)) {
-        editor_commit(ui);
-        return;
-    }
-    if (!is_key && (ch == KEY_ESC || ch == KEY_CTRL_C)) {
-        if (ed->advance) {
-            session_rating_advance(ui->ses);
-        }
-        session_say(ui->ses, 0, "not changed");
-        editor_close(ui);
-        return;
-    }
-    if (is_backspace(is_key, ch)) {
-        if (ed->pos > 0) {
-            memmove(&ed->buf[ed->pos - 1], &ed->buf[ed->pos],
-                    (ed->len - ed->pos) * sizeof(ed->buf[0]));
-            ed->pos--;
-            ed->len--;
-        }
-        return;
-    }
-    if (is_key) {
-        switch (ch) {
-        case KEY_LEFT:
-            if (ed->pos > 0) {
-                ed->pos--;
-            }
-            break;
-        case KEY_RIGHT:
-            if (ed->pos < ed->len) {
-                ed->pos++;
-            }
-            break;
-        case KEY_HOME:
-            ed->pos = 0;
-            break;
-        case KEY_END:
-            ed->pos = ed->len;
-            break;
-        case KEY_DC:
-            if (ed->pos < ed->len) {
-                memmove(&ed->buf[ed->pos], &ed->buf[ed->pos + 1],
-                        (ed->len - ed->pos - 1) * sizeof(ed->buf[0]));
-                ed->len--;
-            }
-            break;
-        default:
-            break;
-        }
-        return;
-    }
-    if (ch == 1) { /* Ctrl-A */
-        ed->pos = 0;
-        return;
-    }
-    if (ch == 5) { /* Ctrl-E */
-        ed->pos = ed->len;
-        return;
-    }
-    if (ch == 21) { /* Ctrl-U */
-        ed->len = 0;
-        ed->pos = 0;
-        return;
-    }
-    if (ch == '\t') {
-        ch = ' ';
-    }
-    /* Only text the record can hold: printable characters, and outside a
-     * UTF-8 locale only ASCII (the record's text is UTF-8). */
-    if (!iswprint(ch) || (!ui->utf8 && ch > 126)) {
-        return;
-    }
-    if (ed->len >= EDIT_MAX) {
-        session_say(ui->ses, 1, "the text is full");
-        return;
-    }
-    memmove(&ed->buf[ed->pos + 1], &ed->buf[ed->pos], (ed->len - ed->pos) * sizeof(ed->buf[0]));
-    ed->buf[ed->pos++] = (wchar_t)ch;
-    ed->len++;
-}
-
 void observe_keys_picker_free(struct picker *pk)
 {
     free(pk->items);
@@ -557,11 +314,11 @@ static void setup_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
         session_say(ui->ses, 1, "out of memory");
         return;
     }
-    if (is_enter(is_key, ch)) {
+    if (observe_edit_is_enter(is_key, ch)) {
         setup_choose(ui, now);
         return;
     }
-    if (is_backspace(is_key, ch)) {
+    if (observe_edit_is_backspace(is_key, ch)) {
         size_t n = strlen(pk->filter);
 
         while (n > 0) {
@@ -637,28 +394,75 @@ static void rating_enter(struct ui *ui, uint32_t cursor)
     }
 }
 
+/* n in the live phase: the note of the chosen marker (ui->live_sel back
+ * from the newest). */
+static void live_note(struct ui *ui)
+{
+    const Coachq__V1__Observation *d = ui->ses->d;
+    const Coachq__V1__Marker *m;
+    char prompt[LABEL_MAX], t[24];
+    size_t i;
+
+    if (d->n_markers == 0) {
+        session_say(ui->ses, 1, "no marker yet: tap a marker key first");
+        return;
+    }
+    if (ui->live_sel >= d->n_markers) {
+        ui->live_sel = d->n_markers - 1;
+    }
+    i = d->n_markers - 1 - ui->live_sel;
+    m = d->markers[i];
+    session_fmt_clock(m->offset_ms, t, sizeof(t));
+    snprintf(prompt, sizeof(prompt),
+             "Note on %s at %s (Alt+key marks):", session_kind_label(m->kind), t);
+    observe_edit_open(ui, EDIT_NOTE, i, VALIDATE_MAX_NOTE, m->note, prompt);
+}
+
 static void live_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
 {
     char t[24];
+    int k;
 
-    if (is_enter(is_key, ch) || (!is_key && ch == 'r')) {
-        session_clock_stop(ui->ses, now);
-        session_set_duration(ui->ses, now);
-        session_fmt_clock(ui->ses->s->elapsed_ms, t, sizeof(t));
-        rating_enter(ui, 0);
-        session_say(ui->ses, 0, "session ended at %s: rate each behaviour (i shows its definition)",
-                    t);
+    if (ui->end_confirm) {
+        /* The question of the Enter before: Enter or y ends the live
+         * phase; any other key carries on and does what it does. */
+        ui->end_confirm = 0;
+        ui->ses->status[0] = '\0';
+        if (observe_edit_is_enter(is_key, ch) ||
+            (!is_key && (ch == 'y' || ch == 'Y' || ch == 'r'))) {
+            session_clock_stop(ui->ses, now);
+            session_set_duration(ui->ses, now);
+            session_fmt_clock(ui->ses->s->elapsed_ms, t, sizeof(t));
+            rating_enter(ui, 0);
+            session_say(ui->ses, 0,
+                        "session ended at %s: rate each behaviour (i shows its definition)", t);
+            return;
+        }
+        if (!is_key && (ch == KEY_ESC || ch == 'n' || ch == 'N')) {
+            session_say(ui->ses, 0, "the session goes on");
+            return;
+        }
+    } else if (observe_edit_is_enter(is_key, ch) || (!is_key && ch == 'r')) {
+        ui->end_confirm = 1;
+        session_say(ui->ses, 1,
+                    "end the live phase and rate? Enter or y ends it; any other key goes on");
         return;
     }
     if (is_key) {
+        /* Up/Down choose the marker that n notes. */
+        if (ch == KEY_UP && ui->live_sel + 1 < ui->ses->d->n_markers) {
+            ui->live_sel++;
+        } else if (ch == KEY_DOWN && ui->live_sel > 0) {
+            ui->live_sel--;
+        }
         return;
     }
-    /* Caps Lock must not lose a marker. */
-    for (size_t k = 0; k < SESSION_N_KINDS; k++) {
-        if ((wint_t)session_kinds[k].key == towlower(ch)) {
-            (void)session_marker_add(ui->ses, session_kinds[k].kind, now);
-            return;
+    k = observe_edit_marker_key(ch);
+    if (k >= 0) {
+        if (session_marker_add(ui->ses, session_kinds[k].kind, now) == 0) {
+            ui->live_sel = 0;
         }
+        return;
     }
     switch (ch) {
     case ' ':
@@ -672,19 +476,12 @@ static void live_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
         break;
     case 'u':
         session_marker_undo(ui->ses);
+        if (ui->live_sel > 0 && ui->live_sel >= ui->ses->d->n_markers) {
+            ui->live_sel = ui->ses->d->n_markers > 0 ? ui->ses->d->n_markers - 1 : 0;
+        }
         break;
     case 'n':
-        if (ui->ses->d->n_markers == 0) {
-            session_say(ui->ses, 1, "no marker yet: tap a marker key first");
-        } else {
-            const Coachq__V1__Marker *m = ui->ses->d->markers[ui->ses->d->n_markers - 1];
-            char prompt[LABEL_MAX];
-
-            session_fmt_clock(m->offset_ms, t, sizeof(t));
-            snprintf(prompt, sizeof(prompt), "Note on %s at %s:", session_kind_label(m->kind), t);
-            editor_open(ui, EDIT_NOTE, ui->ses->d->n_markers - 1, VALIDATE_MAX_NOTE, m->note,
-                        prompt);
-        }
+        live_note(ui);
         break;
     case '?':
         ui->ses->modal = SESSION_MODAL_HELP;
@@ -710,7 +507,8 @@ static void open_evidence(struct ui *ui, int advance)
     } else {
         snprintf(prompt, sizeof(prompt), "Evidence for %s:", b->name);
     }
-    editor_open(ui, EDIT_EVIDENCE, ui->ses->s->cursor, VALIDATE_MAX_EVIDENCE, rt->evidence, prompt);
+    observe_edit_open(ui, EDIT_EVIDENCE, ui->ses->s->cursor, VALIDATE_MAX_EVIDENCE, rt->evidence,
+                      prompt);
     ui->ed.advance = advance;
 }
 
@@ -817,7 +615,7 @@ static void rating_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
         details_key(ui, is_key, ch);
         return;
     }
-    if (is_enter(is_key, ch)) {
+    if (observe_edit_is_enter(is_key, ch)) {
         if (session_rating_problem(ui->ses, &at, problem, sizeof(problem))) {
             ui->ses->s->cursor = (uint32_t)at;
             ui->ses->dirty = 1;
@@ -933,8 +731,8 @@ static int action_field_key(struct ui *ui, wint_t ch)
         if (a->due_day != 0) {
             day_format(a->due_day, due, sizeof(due));
         }
-        editor_open(ui, EDIT_DUE, cur, DAY_TIME_LEN, due,
-                    "Due date (YYYY-MM-DD, on or after the session; empty for none):");
+        observe_edit_open(ui, EDIT_DUE, cur, DAY_TIME_LEN, due,
+                          "Due date (YYYY-MM-DD, on or after the session; empty for none):");
         break;
     case 'f':
         if (ui->ses->rubric == NULL || ui->ses->rubric->n_behaviours == 0) {
@@ -946,8 +744,8 @@ static int action_field_key(struct ui *ui, wint_t ch)
         session_say(ui->ses, 0, "space picks or unpicks a behaviour (two at most); f closes");
         break;
     default:
-        editor_open(ui, EDIT_SKILL, cur, VALIDATE_MAX_SKILL, a->focus_skill,
-                    "Rep skill it serves, in free text (empty for none):");
+        observe_edit_open(ui, EDIT_SKILL, cur, VALIDATE_MAX_SKILL, a->focus_skill,
+                          "Rep skill it serves, in free text (empty for none):");
         break;
     }
     return 1;
@@ -962,8 +760,8 @@ static void fu_evidence(struct ui *ui, size_t i)
         session_say(ui->ses, 1, "set a status first: d done, p partly, n not done, x dropped");
         return;
     }
-    editor_open(ui, EDIT_FU_EVIDENCE, i, VALIDATE_MAX_EVIDENCE, fu->evidence,
-                "Evidence (what showed it):");
+    observe_edit_open(ui, EDIT_FU_EVIDENCE, i, VALIDATE_MAX_EVIDENCE, fu->evidence,
+                      "Evidence (what showed it):");
 }
 
 /* The follow-up step: a status for each open action of the pair, with an
@@ -984,7 +782,7 @@ static void followups_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
     size_t n = session_fu_count(ui->ses);
     uint32_t cur = ui->ses->s->cursor;
 
-    if (is_enter(is_key, ch)) {
+    if (observe_edit_is_enter(is_key, ch)) {
         session_set_phase(ui->ses, SESSION_PHASE_ACTIONS, 0);
         session_say(ui->ses, 0, "add the agreed actions, or Enter for the review");
         return;
@@ -1040,13 +838,43 @@ static void followups_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
     }
 }
 
+/* x (or Delete) on an action: asks first; y deletes it. */
+static void ask_delete(struct ui *ui, size_t i)
+{
+    ui->del_confirm = i + 1;
+    session_say(ui->ses, 1, "delete action %zu (\"%s\")? y deletes it; any other key keeps it",
+                i + 1, ui->ses->d->actions[i]->text);
+}
+
+/* The answer to ask_delete()'s question. */
+static void answer_delete(struct ui *ui, int is_key, wint_t ch)
+{
+    size_t i = ui->del_confirm - 1;
+
+    ui->del_confirm = 0;
+    if (is_key || (ch != 'y' && ch != 'Y') || i >= ui->ses->d->n_actions) {
+        session_say(ui->ses, 0, "kept: nothing was deleted");
+        return;
+    }
+    session_action_delete(ui->ses, i);
+    if (ui->ses->s->cursor > 0 && ui->ses->s->cursor >= ui->ses->d->n_actions) {
+        ui->ses->s->cursor--;
+    }
+    session_say(ui->ses, 0, "action %zu deleted", i + 1);
+}
+
 static void actions_key(struct ui *ui, int is_key, wint_t ch)
 {
     size_t n = ui->ses->d->n_actions;
     uint32_t cur = ui->ses->s->cursor;
 
+    if (ui->del_confirm != 0) {
+        answer_delete(ui, is_key, ch);
+        return;
+    }
+
     if (ui->focus_pick) {
-        if (is_enter(is_key, ch)) {
+        if (observe_edit_is_enter(is_key, ch)) {
             focus_key(ui, ' ');
         } else if (is_key && (ch == KEY_UP || ch == KEY_DOWN)) {
             focus_key(ui, ch == KEY_UP ? 'k' : 'j');
@@ -1055,7 +883,7 @@ static void actions_key(struct ui *ui, int is_key, wint_t ch)
         }
         return;
     }
-    if (is_enter(is_key, ch)) {
+    if (observe_edit_is_enter(is_key, ch)) {
         session_set_phase(ui->ses, SESSION_PHASE_REVIEW, 0);
         ui->ses->status[0] = '\0';
         return;
@@ -1068,10 +896,7 @@ static void actions_key(struct ui *ui, int is_key, wint_t ch)
             ui->ses->s->cursor++;
             ui->ses->dirty = 1;
         } else if (ch == KEY_DC && cur < n) {
-            session_action_delete(ui->ses, cur);
-            if (ui->ses->s->cursor > 0 && ui->ses->s->cursor >= ui->ses->d->n_actions) {
-                ui->ses->s->cursor--;
-            }
+            ask_delete(ui, cur);
         }
         return;
     }
@@ -1080,21 +905,17 @@ static void actions_key(struct ui *ui, int is_key, wint_t ch)
     }
     switch (ch) {
     case 'a':
-        editor_open(ui, EDIT_ACTION_NEW, 0, VALIDATE_MAX_ACTION, "", "New agreed action:");
+        observe_edit_open(ui, EDIT_ACTION_NEW, 0, VALIDATE_MAX_ACTION, "", "New agreed action:");
         break;
     case 'e':
         if (cur < n) {
-            editor_open(ui, EDIT_ACTION, cur, VALIDATE_MAX_ACTION, ui->ses->d->actions[cur]->text,
-                        "Agreed action (empty deletes it):");
+            observe_edit_open(ui, EDIT_ACTION, cur, VALIDATE_MAX_ACTION,
+                              ui->ses->d->actions[cur]->text, "Agreed action (empty deletes it):");
         }
         break;
     case 'x':
         if (cur < n) {
-            session_action_delete(ui->ses, cur);
-            if (ui->ses->s->cursor > 0 && ui->ses->s->cursor >= ui->ses->d->n_actions) {
-                ui->ses->s->cursor--;
-            }
-            session_say(ui->ses, 0, "action deleted");
+            ask_delete(ui, cur);
         }
         break;
     case 'j':
@@ -1150,11 +971,66 @@ static void fix_follow_up(struct ui *ui, const char *f)
     session_set_phase(ui->ses, SESSION_PHASE_FOLLOWUPS, row);
 }
 
+/* A refusal of the whole record for its size (field "observation", a
+ * message in bytes): where the text that makes it big can be removed or
+ * shortened, the part holding the most of it (actions with their
+ * follow-ups, evidence notes, the session note); marker notes cannot be
+ * changed after the live phase, so they are only named. */
+static void fix_size(struct ui *ui)
+{
+    const Coachq__V1__Observation *d = ui->ses->d;
+    size_t actions = 0, evidence = 0, notes = strlen(d->notes), markers = 0;
+    size_t longest = 0, at = 0;
+
+    for (size_t i = 0; i < d->n_actions; i++) {
+        actions += strlen(d->actions[i]->text) + strlen(d->actions[i]->focus_skill) + 40;
+    }
+    for (size_t i = 0; i < d->n_follow_ups; i++) {
+        actions += strlen(d->follow_ups[i]->evidence) + 24;
+    }
+    for (size_t i = 0; i < d->n_ratings; i++) {
+        size_t n = strlen(d->ratings[i]->evidence);
+
+        evidence += n;
+        if (n > longest) {
+            longest = n;
+            at = i;
+        }
+    }
+    for (size_t i = 0; i < d->n_markers; i++) {
+        markers += strlen(d->markers[i]->note);
+    }
+    if (actions >= evidence && actions >= notes && actions >= markers && d->n_actions > 0) {
+        session_set_phase(ui->ses, SESSION_PHASE_ACTIONS, 0);
+        session_say(ui->ses, 1,
+                    "too big: most of it is the agreed actions (%zu): x deletes one, e "
+                    "shortens it; Enter, then s submits again",
+                    d->n_actions);
+    } else if (evidence >= notes && evidence >= markers && evidence > 0) {
+        rating_enter(ui, (uint32_t)at);
+        session_say(ui->ses, 1,
+                    "too big: the evidence notes hold the most (this one is the longest): v "
+                    "shortens it; Enter, then s submits again");
+    } else if (notes >= markers && notes > 0) {
+        observe_edit_open(ui, EDIT_NOTES, 0, VALIDATE_MAX_NOTES, d->notes, "Session note:");
+        session_say(ui->ses, 1, "too big: the session note holds the most: shorten it");
+    } else {
+        session_say(ui->ses, 1,
+                    "too big: the marker notes hold the most, and cannot change after the live "
+                    "phase; q leaves it in the outbox");
+    }
+}
+
 /* After a refusal: go where the server's field points, if the UI can. */
 static void fix_field(struct ui *ui, int64_t now)
 {
     const char *f = ui->ses->refusal.field;
     const char *p;
+
+    if (strcmp(f, "observation") == 0 && strstr(ui->ses->refusal.message, "bytes") != NULL) {
+        fix_size(ui);
+        return;
+    }
 
     if (strstr(f, "ratings[") != NULL) {
         char *end = NULL;
@@ -1205,7 +1081,8 @@ static void fix_field(struct ui *ui, int64_t now)
         }
     }
     if (strstr(f, "notes") != NULL) {
-        editor_open(ui, EDIT_NOTES, 0, VALIDATE_MAX_NOTES, ui->ses->d->notes, "Session note:");
+        observe_edit_open(ui, EDIT_NOTES, 0, VALIDATE_MAX_NOTES, ui->ses->d->notes,
+                          "Session note:");
         return;
     }
     session_say(ui->ses, 1, "the UI cannot change %s; q leaves the observation in the outbox",
@@ -1249,7 +1126,8 @@ static void review_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
         setup_next(ui, SESSION_STEP_COACH, now);
         break;
     case 'n':
-        editor_open(ui, EDIT_NOTES, 0, VALIDATE_MAX_NOTES, ui->ses->d->notes, "Session note:");
+        observe_edit_open(ui, EDIT_NOTES, 0, VALIDATE_MAX_NOTES, ui->ses->d->notes,
+                          "Session note:");
         break;
     case 'b':
         if (ui->ses->refused) {
@@ -1280,7 +1158,7 @@ static void discard_key(struct ui *ui, int is_key, wint_t ch)
 {
     size_t n = strlen(ui->ses->discard);
 
-    if (is_enter(is_key, ch)) {
+    if (observe_edit_is_enter(is_key, ch)) {
         ui->ses->modal = SESSION_MODAL_NONE;
         if (strcmp(ui->ses->discard, SESSION_DISCARD_WORD) != 0) {
             session_say(ui->ses, 1, "not quit: type %s exactly to quit without saving",
@@ -1290,7 +1168,7 @@ static void discard_key(struct ui *ui, int is_key, wint_t ch)
         session_discard(ui->ses);
         return;
     }
-    if (is_backspace(is_key, ch)) {
+    if (observe_edit_is_backspace(is_key, ch)) {
         if (n > 0) {
             ui->ses->discard[n - 1] = '\0';
         }
@@ -1364,8 +1242,12 @@ void observe_keys_on_key(struct ui *ui, int is_key, wint_t ch)
         return;
     }
     if (ui->ses->modal == SESSION_MODAL_HELP) {
+        /* ?, Esc and q close the keys; any other key closes them and
+         * does what it does (a marker tapped there is not lost). */
         ui->ses->modal = SESSION_MODAL_NONE;
-        return;
+        if (!is_key && (ch == '?' || ch == KEY_ESC || ch == 'q')) {
+            return;
+        }
     }
     if (ui->ses->modal == SESSION_MODAL_DISCARD) {
         discard_key(ui, is_key, ch);
@@ -1389,7 +1271,7 @@ void observe_keys_on_key(struct ui *ui, int is_key, wint_t ch)
         }
         return;
     }
-    if (rows < MIN_ROWS || cols < MIN_COLS) {
+    if (!observe_draw_fits(ui, rows, cols)) {
         /* Nothing the observer cannot see takes effect, except quitting. */
         if (!is_key && (ch == 'q' || ch == KEY_CTRL_C)) {
             session_ask_quit(ui->ses);
@@ -1397,7 +1279,7 @@ void observe_keys_on_key(struct ui *ui, int is_key, wint_t ch)
         return;
     }
     if (ui->ed.target != EDIT_NONE) {
-        editor_key(ui, is_key, ch);
+        observe_edit_key(ui, is_key, ch);
         return;
     }
     switch ((enum session_phase)ui->ses->s->phase) {

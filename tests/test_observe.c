@@ -16,7 +16,8 @@
  * ten behaviours with evidence where the rubric wants it, an action,
  * submit); a score of 4 without evidence refused by the UI, then saved
  * and quit; the setup pickers, the 80x24 layout, resizing, a too-small
- * terminal, '?' and NO_COLOR; `coachq amend` changing one score of a
+ * terminal (the live phase's own keys and compact layout are
+ * test_observe_live's), '?' and NO_COLOR; `coachq amend` changing one score of a
  * stored observation into a second version, and refusing another
  * observer's record; a disabled user; and messages that never get cut at
  * 80x24; an action agreed with its owner, due date and focus in one
@@ -123,7 +124,7 @@ static void test_complete_session(void **state)
     tmuxutil_mark(f, "a", "a", 7);
     testutil_sleep_ms(200);
 
-    tmuxutil_key_until(f, "a", "r", "RATING");
+    tmuxutil_end_live(f, "a");
     for (size_t i = 0; i < 10; i++) {
         char k[2] = {scores[i] == 0 ? 'x' : (char)('0' + scores[i]), '\0'};
         char want[32];
@@ -208,7 +209,7 @@ static void test_evidence_required(void **state)
     tmuxutil_ui_start(f, "c", "", TMUXUTIL_PRESET, 0);
     tmuxutil_wait_for(f, "c", "RUNNING", s, sizeof(s));
     tmuxutil_mark(f, "c", "o", 1);
-    tmuxutil_key_until(f, "c", "Enter", "RATING");
+    tmuxutil_end_live(f, "c");
     tmuxutil_keys(f, "c", "4");
     tmuxutil_wait_for(f, "c", "Evidence for Collaborative (required for a 4)", s, sizeof(s));
     tmuxutil_key_until(f, "c", "Escape", "not changed");
@@ -313,10 +314,11 @@ static void test_layout(void **state)
     tmuxutil_line_of(s, 22, line, sizeof(line));
     assert_null(strstr(line, "q quit"));
 
-    /* Too small: a message instead of a broken layout, and marker keys do
-     * nothing the observer cannot see. */
-    tmuxutil_tmux(f, NULL, 0, "resize-window", "-t", "d", "-x", "60", "-y", "20", NULL);
-    tmuxutil_wait_for(f, "d", "needs a terminal of at least 80x24", s, sizeof(s));
+    /* Too small even for the compact live layout (test_observe_live): a
+     * message instead of a broken layout, and marker keys do nothing the
+     * observer cannot see. */
+    tmuxutil_tmux(f, NULL, 0, "resize-window", "-t", "d", "-x", "36", "-y", "10", NULL);
+    tmuxutil_wait_joined(f, "d", "needs a terminal of at least 40x12", s, sizeof(s));
     tmuxutil_keys(f, "d", "o");
     testutil_sleep_ms(200);
 
@@ -326,13 +328,14 @@ static void test_layout(void **state)
     tmuxutil_wait_line(f, "d", 0, "LIVE");
     tmuxutil_wait_markers(f, "d", 0);
 
-    /* '?' shows the keys; any key closes them without marking. */
+    /* '?' shows the keys; ? closes them without marking (a marker key
+     * closes them and marks: test_observe_live). */
     tmuxutil_key_until(f, "d", "?", "undo the last marker");
     tmuxutil_screen(f, "d", s, sizeof(s));
     assert_non_null(strstr(s, "KEYS"));
     assert_non_null(strstr(s, "pause or resume the clock"));
     assert_non_null(strstr(s, "o  open question"));
-    tmuxutil_keys(f, "d", "o");
+    tmuxutil_keys(f, "d", "?");
     tmuxutil_wait_line(f, "d", 0, "LIVE");
     tmuxutil_wait_markers(f, "d", 0);
 
@@ -520,7 +523,7 @@ static void test_disabled_user(void **state)
     tmuxutil_need_tmux(f);
     tmuxutil_ui_start(f, "i", "", TMUXUTIL_PRESET, 0);
     tmuxutil_wait_for(f, "i", "RUNNING", s, sizeof(s));
-    tmuxutil_key_until(f, "i", "Enter", "RATING");
+    tmuxutil_end_live(f, "i");
     for (int i = 0; i < 10; i++) {
         tmuxutil_keys(f, "i", "3");
     }
@@ -588,13 +591,14 @@ static int rows_needed(const char *m, int width)
 }
 
 /* The sources of the observe UI (client/observe.c, observe_draw.c,
- * observe_keys.c and the session model, session.c), one after the other,
+ * observe_keys.c, observe_edit.c and the session model, session.c), one
+ * after the other,
  * read from next to this test (caller frees), or NULL when they are not
  * there. */
 static char *read_ui_sources(void)
 {
-    static const char *const files[] = {"observe.c", "observe_draw.c", "observe_keys.c",
-                                        "session.c", "session_actions.c"};
+    static const char *const files[] = {"observe.c",      "observe_draw.c", "observe_keys.c",
+                                        "observe_edit.c", "session.c",      "session_actions.c"};
     const char *slash = strrchr(__FILE__, '/');
     char path[1024], *src = NULL;
     size_t total = 0;
@@ -740,7 +744,7 @@ static void test_messages_fit(void **state)
     tmuxutil_need_tmux(f);
     tmuxutil_ui_start(f, "j", "", TMUXUTIL_PRESET, 0);
     tmuxutil_wait_for(f, "j", "RUNNING", s, sizeof(s));
-    tmuxutil_key_until(f, "j", "Enter", "RATING");
+    tmuxutil_end_live(f, "j");
     for (int i = 0; i < 10; i++) {
         tmuxutil_keys(f, "j", i == 5 ? "4" : "3");
         if (i == 5) {
@@ -869,7 +873,7 @@ static void test_follow_up(void **state)
     /* Session 1 agrees an action with every field. */
     tmuxutil_ui_start(f, "k", "", TMUXUTIL_PRESET, 0);
     tmuxutil_wait_for(f, "k", "RUNNING", s, sizeof(s));
-    tmuxutil_key_until(f, "k", "Enter", "RATING");
+    tmuxutil_end_live(f, "k");
     for (int i = 0; i < 10; i++) {
         tmuxutil_keys(f, "k", "3");
     }
@@ -933,7 +937,7 @@ static void test_follow_up(void **state)
     snprintf(b_local, sizeof(b_local), "%s/b", f->dir);
     tmuxutil_ui_run(f, "kb", "obs.ann", b_local, "", "observe " TMUXUTIL_PRESET, 0);
     tmuxutil_wait_for(f, "kb", "RUNNING", s, sizeof(s));
-    tmuxutil_key_until(f, "kb", "Enter", "RATING");
+    tmuxutil_end_live(f, "kb");
     for (int i = 0; i < 10; i++) {
         tmuxutil_keys(f, "kb", "3");
     }
@@ -955,7 +959,7 @@ static void test_follow_up(void **state)
     tmuxutil_wait_for(f, "k3", "Open actions of this pair: 1", s, sizeof(s));
     assert_non_null(strstr(s, text));
     tmuxutil_key_until(f, "k3", "Enter", "RUNNING");
-    tmuxutil_key_until(f, "k3", "Enter", "RATING");
+    tmuxutil_end_live(f, "k3");
     tmuxutil_wait_for(f, "k3", "Open actions 1, followed up next", s, sizeof(s));
     for (int i = 0; i < 10; i++) {
         tmuxutil_keys(f, "k3", "3");
@@ -1090,7 +1094,7 @@ static void test_follow_up(void **state)
                          j, sizeof(j));
     assert_non_null(strstr(j, "the session goes on"));
     tmuxutil_key_until(f, "k6", "Enter", "RUNNING");
-    tmuxutil_key_until(f, "k6", "Enter", "RATING");
+    tmuxutil_end_live(f, "k6");
     tmuxutil_wait_for(f, "k6", "Open actions: not loaded", s, sizeof(s));
     tmuxutil_key_until(f, "k6", "q", "quit?");
     tmuxutil_keys(f, "k6", "y");

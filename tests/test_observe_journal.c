@@ -87,7 +87,7 @@ static void test_crash_resume(void **state)
     assert_non_null(strstr(s, "Markers in all: 4\n"));
     assert_non_null(strstr(s, "\"typed before the kill\""));
     tmuxutil_mark(f, "b2", "p", 5);
-    tmuxutil_key_until(f, "b2", "Enter", "RATING");
+    tmuxutil_end_live(f, "b2");
     for (int i = 0; i < 10; i++) {
         tmuxutil_keys(f, "b2", "3");
     }
@@ -258,7 +258,7 @@ static void test_full_disk_offline(void **state)
         f, "f", "NOT SAVED to disk (No space left on device): kept in memory only; retrying", j,
         sizeof(j));
 
-    tmuxutil_key_until(f, "f", "Enter", "RATING");
+    tmuxutil_end_live(f, "f");
     for (size_t i = 0; i < 10; i++) {
         char k[2] = {(char)('0' + scores[i]), '\0'};
         char note[32];
@@ -372,7 +372,7 @@ static void test_full_disk_stored(void **state)
     tmuxutil_ui_start(f, "g", "", TMUXUTIL_PRESET, 0);
     tmuxutil_wait_for(f, "g", "RUNNING", s, sizeof(s));
     tmuxutil_mark(f, "g", "o", 1);
-    tmuxutil_key_until(f, "g", "Enter", "RATING");
+    tmuxutil_end_live(f, "g");
     for (int i = 0; i < 10; i++) {
         tmuxutil_keys(f, "g", "3");
     }

@@ -196,6 +196,16 @@ void tmuxutil_key_until(struct tmuxutil *f, const char *name, const char *k, con
     tmuxutil_wait_for(f, name, until, s, sizeof(s));
 }
 
+void tmuxutil_end_live(struct tmuxutil *f, const char *name)
+{
+    char s[TMUXUTIL_SCREEN_MAX];
+
+    tmuxutil_keys(f, name, "Enter");
+    tmuxutil_wait_joined(f, name, "end the live phase and rate?", s, sizeof(s));
+    tmuxutil_keys(f, name, "Enter");
+    tmuxutil_wait_for(f, name, "RATING", s, sizeof(s));
+}
+
 void tmuxutil_pane_state(struct tmuxutil *f, const char *name, int *dead, int *status, long *pid)
 {
     char out[256];

@@ -95,6 +95,10 @@ void tmuxutil_text(struct tmuxutil *f, const char *name, const char *t);
 /* Types one key and waits for its effect on screen. */
 void tmuxutil_key_until(struct tmuxutil *f, const char *name, const char *k, const char *until);
 
+/* Ends the live phase: Enter, which asks first, and Enter again; waits
+ * for the rating phase. */
+void tmuxutil_end_live(struct tmuxutil *f, const char *name);
+
 /* Whether the pane's process has exited, its exit status, and its pid. */
 void tmuxutil_pane_state(struct tmuxutil *f, const char *name, int *dead, int *status, long *pid);
 

@@ -1,0 +1,249 @@
+/*
+ * test_observe_live: the observer's UI during a live call, driven for real
+ * in tmux against a real coachqd over mutual TLS (tmuxutil, as
+ * test_observe).
+ *
+ * Cases: keys are not lost ('?' then a marker key closes the keys and
+ * marks; Enter asks before it ends the live phase, and a marker key then
+ * carries on and marks; b back from the ratings keeps the elapsed time;
+ * x on an agreed action asks first); notes do not hold marking up (an
+ * older marker chosen with Up takes the note, Alt with a marker key marks
+ * while the note is open) and the note editor counts characters as typed,
+ * keeps a zero-width joiner sequence whole and refuses at the server's
+ * byte limit, not after; and the compact layout marks at 60x20 (and says
+ * what it needs below 40x12, and that the ratings need 80x24). What
+ * reached the server is checked in the stored record. Skipped only when
+ * tmux is not installed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+#include "tmuxutil.h"
+
+/* The woman technologist: woman, zero-width joiner, laptop. */
+#define TECHNOLOGIST "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb"
+
+/* The clock of the title line (line 0, "MM:SS"), in seconds; -1 if none. */
+static int title_clock(const char *scr)
+{
+    char line[512];
+
+    tmuxutil_line_of(scr, 0, line, sizeof(line));
+    for (const char *p = line; p[0] != '\0'; p++) {
+        if (p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' && p[2] == ':' &&
+            p[3] >= '0' && p[3] <= '9' && p[4] >= '0' && p[4] <= '9') {
+            return ((p[0] - '0') * 10 + (p[1] - '0')) * 60 + (p[3] - '0') * 10 + (p[4] - '0');
+        }
+    }
+    return -1;
+}
+
+/* Rates all ten behaviours 3 and goes on to the agreed actions. */
+static void rate_all(struct tmuxutil *f, const char *name)
+{
+    char s[TMUXUTIL_SCREEN_MAX];
+
+    for (int i = 0; i < 10; i++) {
+        char want[32];
+
+        tmuxutil_keys(f, name, "3");
+        snprintf(want, sizeof(want), "%d of 10 rated", i + 1);
+        tmuxutil_wait_for(f, name, want, s, sizeof(s));
+    }
+    tmuxutil_key_until(f, name, "Enter", "AGREED ACTIONS");
+}
+
+static void test_live_keys(void **state)
+{
+    struct tmuxutil *f = *state;
+    Coachq__V1__StoredObservation *rec;
+    const Coachq__V1__Observation *o;
+    char s[TMUXUTIL_SCREEN_MAX];
+    int before, after;
+
+    tmuxutil_need_tmux(f);
+    tmuxutil_ui_start(f, "a", "", TMUXUTIL_PRESET, 0);
+    tmuxutil_wait_for(f, "a", "RUNNING", s, sizeof(s));
+
+    /* '?' shows the keys; the marker key typed there closes them and is
+     * not lost. */
+    tmuxutil_key_until(f, "a", "?", "pause or resume the clock");
+    tmuxutil_mark(f, "a", "o", 1);
+    tmuxutil_wait_line(f, "a", 0, "LIVE");
+    /* ? itself only closes them. */
+    tmuxutil_key_until(f, "a", "?", "pause or resume the clock");
+    tmuxutil_keys(f, "a", "?");
+    tmuxutil_wait_line(f, "a", 0, "LIVE");
+    tmuxutil_wait_markers(f, "a", 1);
+
+    /* Enter asks; a marker key then carries on, and marks. */
+    tmuxutil_keys(f, "a", "Enter");
+    tmuxutil_wait_joined(f, "a", "end the live phase and rate?", s, sizeof(s));
+    assert_non_null(strstr(s, "LIVE"));
+    tmuxutil_mark(f, "a", "p", 2);
+    tmuxutil_screen(f, "a", s, sizeof(s));
+    assert_non_null(strstr(s, "RUNNING"));
+
+    /* A note on an older marker: Up chooses the open question. Alt with a
+     * marker key marks while the note is open, and the note stays. */
+    tmuxutil_keys(f, "a", "Up");
+    tmuxutil_key_until(f, "a", "n", "Note on open question");
+    tmuxutil_wait_joined(f, "a", "0 chars, 500 left", s, sizeof(s));
+    tmuxutil_text(f, "a", "asked " TECHNOLOGIST);
+    /* The joiner sequence is one character, and 11 bytes of the 500. */
+    tmuxutil_wait_joined(f, "a", "7 chars, 483 left", s, sizeof(s));
+    tmuxutil_keys(f, "a", "M-d");
+    tmuxutil_wait_markers(f, "a", 3);
+    tmuxutil_screen(f, "a", s, sizeof(s));
+    assert_non_null(strstr(s, "Note on open question"));
+    tmuxutil_text(f, "a", " x");
+    tmuxutil_key_until(f, "a", "Enter", "note saved");
+
+    /* The limit as typed: 500 bytes fit, the next letter does not, and a
+     * joiner sequence that does not fit whole goes whole. */
+    tmuxutil_keys(f, "a", "Up");
+    tmuxutil_keys(f, "a", "Up");
+    tmuxutil_key_until(f, "a", "n", "Note on open question");
+    tmuxutil_keys(f, "a", "C-u");
+    {
+        char fill[491];
+
+        memset(fill, 'y', 490);
+        fill[490] = '\0';
+        tmuxutil_text(f, "a", fill);
+    }
+    tmuxutil_wait_joined(f, "a", "490 chars, 10 left", s, sizeof(s));
+    /* 4 + 3 bytes fit, the laptop's 4 do not: the woman and the joiner go
+     * too. */
+    tmuxutil_text(f, "a", TECHNOLOGIST);
+    tmuxutil_wait_joined(f, "a", "did not fit whole and was removed", s, sizeof(s));
+    tmuxutil_wait_joined(f, "a", "490 chars, 10 left", s, sizeof(s));
+    tmuxutil_text(f, "a", "zzzzzzzzzzz");
+    tmuxutil_wait_joined(f, "a", "the text is full: at most 500 bytes", s, sizeof(s));
+    tmuxutil_wait_joined(f, "a", "500 chars, 0 left", s, sizeof(s));
+    tmuxutil_key_until(f, "a", "Escape", "not changed");
+
+    /* Enter, Enter: the ratings; b goes back live with the time kept. */
+    testutil_sleep_ms(2200);
+    tmuxutil_end_live(f, "a");
+    tmuxutil_key_until(f, "a", "b", "back live");
+    tmuxutil_wait_for(f, "a", "RUNNING", s, sizeof(s));
+    before = title_clock(s);
+    assert_true(before >= 2);
+    tmuxutil_mark(f, "a", "e", 4);
+    tmuxutil_end_live(f, "a");
+    tmuxutil_screen(f, "a", s, sizeof(s));
+    rate_all(f, "a");
+
+    /* x asks before it deletes an action; any other key keeps it. */
+    tmuxutil_keys(f, "a", "a");
+    tmuxutil_wait_for(f, "a", "New agreed action", s, sizeof(s));
+    tmuxutil_text(f, "a", "Rep calls the CFO");
+    tmuxutil_key_until(f, "a", "Enter", "1 agreed action");
+    tmuxutil_keys(f, "a", "a");
+    tmuxutil_wait_for(f, "a", "New agreed action", s, sizeof(s));
+    tmuxutil_text(f, "a", "Rep sends the plan");
+    tmuxutil_key_until(f, "a", "Enter", "2 agreed actions");
+    tmuxutil_keys(f, "a", "x");
+    tmuxutil_wait_joined(f, "a", "delete action 2 (\"Rep sends the plan\")? y deletes it", s,
+                         sizeof(s));
+    tmuxutil_key_until(f, "a", "n", "kept: nothing was deleted");
+    assert_non_null(strstr(s, "2 agreed actions"));
+    tmuxutil_keys(f, "a", "x");
+    tmuxutil_wait_joined(f, "a", "y deletes it", s, sizeof(s));
+    tmuxutil_key_until(f, "a", "y", "1 agreed action");
+    tmuxutil_key_until(f, "a", "Enter", "REVIEW");
+    tmuxutil_key_until(f, "a", "s", "STORED");
+    tmuxutil_keys(f, "a", "x");
+    assert_int_equal(tmuxutil_wait_exit(f, "a"), 0);
+    tmuxutil_assert_no_sanitizer_report(f);
+
+    rec = tmuxutil_the_stored(f);
+    o = rec->observation;
+    assert_int_equal(o->n_markers, 4);
+    assert_int_equal(o->markers[0]->kind, COACHQ__V1__MARKER_KIND__MARKER_KIND_OPEN_QUESTION);
+    assert_int_equal(o->markers[1]->kind, COACHQ__V1__MARKER_KIND__MARKER_KIND_PRAISE);
+    assert_int_equal(o->markers[2]->kind, COACHQ__V1__MARKER_KIND__MARKER_KIND_DIRECTIVE);
+    assert_int_equal(o->markers[3]->kind, COACHQ__V1__MARKER_KIND__MARKER_KIND_EVIDENCE_ASKED);
+    /* The note went to the marker chosen, whole, joiner and all. */
+    assert_string_equal(o->markers[0]->note, "asked " TECHNOLOGIST " x");
+    assert_string_equal(o->markers[1]->note, "");
+    /* The time before b counts: the marker after it is later than the
+     * first end of the live phase. */
+    after = (int)(o->markers[3]->offset_ms / 1000);
+    assert_true(after >= before);
+    assert_true(o->duration_s >= (uint32_t)before);
+    assert_int_equal(o->n_actions, 1);
+    assert_string_equal(o->actions[0]->text, "Rep calls the CFO");
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+}
+
+static void test_compact(void **state)
+{
+    struct tmuxutil *f = *state;
+    char s[TMUXUTIL_SCREEN_MAX], line[512];
+
+    tmuxutil_need_tmux(f);
+    tmuxutil_ui_start(f, "c", "", TMUXUTIL_PRESET, 0);
+    tmuxutil_wait_for(f, "c", "RUNNING", s, sizeof(s));
+
+    /* Beside a video call: 60x20 marks, notes and shows the keys. */
+    tmuxutil_tmux(f, NULL, 0, "resize-window", "-t", "c", "-x", "60", "-y", "20", NULL);
+    tmuxutil_wait_for(f, "c", "Enter rate", s, sizeof(s));
+    tmuxutil_mark(f, "c", "o", 1);
+    tmuxutil_mark(f, "c", "d", 2);
+    tmuxutil_mark(f, "c", "o", 3);
+    tmuxutil_screen(f, "c", s, sizeof(s));
+    assert_non_null(strstr(s, "ask : tell 2 : 1"));
+    tmuxutil_line_of(s, 1, line, sizeof(line));
+    assert_non_null(strstr(line, "flm.cara"));
+    for (int y = 0; y < 20; y++) {
+        tmuxutil_line_of(s, y, line, sizeof(line));
+        assert_true(strlen(line) <= 60 * 4);
+    }
+    tmuxutil_key_until(f, "c", "n", "Note on open question");
+    tmuxutil_text(f, "c", "short");
+    tmuxutil_key_until(f, "c", "Enter", "\"short\"");
+
+    /* Smaller still: 40x12 works; below it a message, and no key acts. */
+    tmuxutil_tmux(f, NULL, 0, "resize-window", "-t", "c", "-x", "40", "-y", "12", NULL);
+    tmuxutil_wait_line(f, "c", 0, "LIVE");
+    tmuxutil_mark(f, "c", "p", 4);
+    tmuxutil_tmux(f, NULL, 0, "resize-window", "-t", "c", "-x", "36", "-y", "10", NULL);
+    tmuxutil_wait_joined(f, "c", "at least 40x12 for the live phase", s, sizeof(s));
+    tmuxutil_keys(f, "c", "o");
+    testutil_sleep_ms(300);
+
+    /* The ratings need 80x24, and say so. */
+    tmuxutil_tmux(f, NULL, 0, "resize-window", "-t", "c", "-x", "60", "-y", "20", NULL);
+    tmuxutil_wait_markers(f, "c", 4);
+    tmuxutil_keys(f, "c", "Enter");
+    tmuxutil_wait_joined(f, "c", "end the live phase and rate?", s, sizeof(s));
+    tmuxutil_keys(f, "c", "Enter");
+    tmuxutil_wait_joined(f, "c", "at least 80x24 (the live phase fits in 40x12)", s, sizeof(s));
+    tmuxutil_tmux(f, NULL, 0, "resize-window", "-t", "c", "-x", "80", "-y", "24", NULL);
+    tmuxutil_wait_for(f, "c", "RATING", s, sizeof(s));
+    tmuxutil_key_until(f, "c", "q", "quit?");
+    tmuxutil_keys(f, "c", "y");
+    assert_int_equal(tmuxutil_wait_exit(f, "c"), 1);
+    tmuxutil_assert_no_sanitizer_report(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TMUXUTIL_TEST(test_live_keys),
+        TMUXUTIL_TEST(test_compact),
+    };
+
+    tmuxutil_test_filter();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
