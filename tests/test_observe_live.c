@@ -11,7 +11,8 @@
  * while the note is open) and the note editor counts characters as typed,
  * keeps a zero-width joiner sequence whole and refuses at the server's
  * byte limit, not after; and the compact layout marks at 60x20 (and says
- * what it needs below 40x12, and that the ratings need 80x24). What
+ * what it needs below 40x12, and that the ratings need 80x24); after a
+ * refusal of the record for its size, b goes to the actions. What
  * reached the server is checked in the stored record. Skipped only when
  * tmux is not installed.
  */
@@ -24,7 +25,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
+#include "localstore.h"
+#include "obs_json.h"
 #include "testutil.h"
 #include "tmuxutil.h"
 
@@ -237,11 +241,75 @@ static void test_compact(void **state)
     tmuxutil_assert_no_sanitizer_report(f);
 }
 
+/* A record refused for its size: b goes where removing text fixes it
+ * (the actions here), not "the UI cannot change observation". The
+ * refusal is put in the outbox as the server words it. */
+static void test_size_refusal(void **state)
+{
+    static const char id[] = "5f0c7a1e-2b3d-4c5e-8f60-718293a4b5c6";
+    struct tmuxutil *f = *state;
+    Coachq__V1__OutboxEntry e = COACHQ__V1__OUTBOX_ENTRY__INIT;
+    Coachq__V1__Error err = COACHQ__V1__ERROR__INIT;
+    Coachq__V1__Observation *o = NULL;
+    struct localstore *ls = NULL;
+    char doc[4096], ratings[1024], msg[256], s[TMUXUTIL_SCREEN_MAX], args[128];
+    size_t n = 0;
+    json_t *j;
+
+    tmuxutil_need_tmux(f);
+    for (int i = 0; i < 10; i++) {
+        n += (size_t)snprintf(ratings + n, sizeof(ratings) - n,
+                              "%s{\"behaviour\": \"%s\", \"score\": 3}", i > 0 ? ", " : "",
+                              testutil_behaviours[i]);
+    }
+    snprintf(doc, sizeof(doc),
+             "{\"id\": \"%s\", \"rubric\": \"coaching-conversation\", \"rubric_version\": 1, "
+             "\"coach\": \"flm.cara\", \"coachee\": \"rep.ida\", \"session_type\": "
+             "\"deal_review\", \"focus\": \"skill\", \"started_at\": \"2026-11-02T14:30:00Z\", "
+             "\"duration_min\": 30, \"ratings\": [%s], \"actions\": [{\"text\": \"Rep calls the "
+             "CFO before Friday and sends the notes\"}, {\"text\": \"Rep rewrites the mutual "
+             "close plan with the champion\"}]}",
+             id, ratings);
+    j = json_loads(doc, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(obs_json_parse(j, &o, msg, sizeof(msg)), 0);
+    json_decref(j);
+    err.code = COACHQ__V1__CODE__INVALID_ARGUMENT;
+    err.field = "observation";
+    err.message = "is 70123 bytes packed; at most 65000 fit, so that it can be read back in one "
+                  "frame: shorten its notes or evidence";
+    e.observation = o;
+    e.state = COACHQ__V1__OUTBOX_ENTRY__STATE__STATE_REJECTED;
+    e.last_error = &err;
+    e.attempts = 1;
+    assert_int_equal(localstore_open(f->local, &ls, msg, sizeof(msg)), 0);
+    assert_int_equal(localstore_outbox_put(ls, &e), 0);
+    localstore_close(ls);
+    obs_json_free(o);
+
+    snprintf(args, sizeof(args), "--fix %s", id);
+    tmuxutil_ui_start(f, "z", "", args, 0);
+    tmuxutil_wait_for(f, "z", "REVIEW", s, sizeof(s));
+    tmuxutil_keys(f, "z", "b");
+    tmuxutil_wait_for(f, "z", "AGREED ACTIONS", s, sizeof(s));
+    tmuxutil_wait_joined(f, "z", "too big: most of it is the agreed actions (2): x deletes one", s,
+                         sizeof(s));
+    assert_null(strstr(s, "cannot change"));
+    tmuxutil_keys(f, "z", "x");
+    tmuxutil_wait_joined(f, "z", "y deletes it", s, sizeof(s));
+    tmuxutil_key_until(f, "z", "y", "1 agreed action");
+    tmuxutil_key_until(f, "z", "q", "quit?");
+    tmuxutil_keys(f, "z", "y");
+    assert_int_equal(tmuxutil_wait_exit(f, "z"), 1);
+    tmuxutil_assert_no_sanitizer_report(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         TMUXUTIL_TEST(test_live_keys),
         TMUXUTIL_TEST(test_compact),
+        TMUXUTIL_TEST(test_size_refusal),
     };
 
     tmuxutil_test_filter();
