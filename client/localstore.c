@@ -6,6 +6,7 @@
  *   outbox   observation id (16 bytes)       -> OutboxEntry
  *   rubrics  len(id) id be32(version)        -> Rubric
  *   meta     "people"                        -> PeopleList
+ *   meta     "cert"                          -> CertStatus (the observer's own)
  * Values are packed protobuf. Every write is its own transaction, committed
  * with LMDB's default fsync, so a returned 0 means the bytes are on disk.
  */
@@ -37,6 +38,7 @@
 
 static const char LS_KEY_SESSION[] = "current";
 static const char LS_KEY_PEOPLE[] = "people";
+static const char LS_KEY_CERT[] = "cert";
 
 struct localstore {
     MDB_env *env;
@@ -733,4 +735,22 @@ int localstore_people_get(struct localstore *ls, Coachq__V1__PeopleList **out)
 {
     return ls_get_msg(ls, ls->dbi_meta, LS_KEY_PEOPLE, sizeof(LS_KEY_PEOPLE) - 1,
                       &coachq__v1__people_list__descriptor, (ProtobufCMessage **)out);
+}
+
+/* ---- The observer's certifications ------------------------------------- */
+
+static int ls_cert_put_cb(struct localstore *ls, MDB_txn *txn, const void *arg)
+{
+    return ls_put_msg(txn, ls->dbi_meta, LS_KEY_CERT, sizeof(LS_KEY_CERT) - 1, arg);
+}
+
+int localstore_cert_put(struct localstore *ls, const Coachq__V1__CertStatus *c)
+{
+    return ls_write(ls, ls_cert_put_cb, c);
+}
+
+int localstore_cert_get(struct localstore *ls, Coachq__V1__CertStatus **out)
+{
+    return ls_get_msg(ls, ls->dbi_meta, LS_KEY_CERT, sizeof(LS_KEY_CERT) - 1,
+                      &coachq__v1__cert_status__descriptor, (ProtobufCMessage **)out);
 }

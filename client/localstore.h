@@ -97,6 +97,13 @@ int localstore_rubric_list(struct localstore *ls, localstore_rubric_cb cb, void 
 int localstore_people_put(struct localstore *ls, const Coachq__V1__PeopleList *p);
 int localstore_people_get(struct localstore *ls, Coachq__V1__PeopleList **out);
 
+/* The cached certification status of the store's observer, the last one
+ * put (c borrowed for the call), for the setup's checks offline; get
+ * returns -ENOENT when none (caller owns *out, free with
+ * coachq__v1__cert_status__free_unpacked(*out, NULL)). */
+int localstore_cert_put(struct localstore *ls, const Coachq__V1__CertStatus *c);
+int localstore_cert_get(struct localstore *ls, Coachq__V1__CertStatus **out);
+
 /*
  * Decodes one stored value (len bytes at data, borrowed for the call) as
  * every loader above does, with the same size cap: the journal's decoder on

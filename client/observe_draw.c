@@ -688,10 +688,27 @@ static void draw_live(struct ui *ui, int rows, int cols, int64_t now)
          str_plural(counts[5], "", "s"));
     putf(9, 44, cols - 45, A_NORMAL, "Markers in all: %zu", d->n_markers);
     hline_at(12, cols);
-    put(13, 1, cols - 2, A_BOLD,
-        "Latest markers (Up/Down choose, n: note on the chosen one, u: undo the newest)");
-    y = 14;
-    live_markers(ui, y, rows - 3, cols);
+    y = 13;
+    {
+        char check[SESSION_STATUS_MAX];
+        struct span sp[3];
+        int n;
+
+        /* What the server would refuse stays in sight all session long,
+         * wrapped, above the markers. */
+        if (session_checks_words(ui->ses, now, check, sizeof(check))) {
+            n = wrap(check, cols - 4, sp, 3);
+            for (int i = 0; i < n; i++, y++) {
+                if (i == 0) {
+                    put(y, 1, 2, attr(ui, ROLE_WARN) | A_BOLD, "!");
+                }
+                putn(y, 3, cols - 4, attr(ui, ROLE_WARN) | A_BOLD, check + sp[i].off, sp[i].len);
+            }
+        }
+    }
+    put(y, 1, cols - 2, A_BOLD,
+        "Latest markers (Up/Down choose one, n: its note, u: undo the newest)");
+    live_markers(ui, y + 1, rows - 3, cols);
     hline_at(rows - 3, cols);
     footer(ui, rows, cols,
            "o/d/e/p/s/t/a mark  n note  u undo  space pause  Enter rate  ? keys  q quit");

@@ -273,6 +273,14 @@ static void setup_choose(struct ui *ui, int64_t now)
     ui->ses->dirty = 1;
     ui->ses->status[0] = '\0';
     setup_next(ui, step + 1, now);
+    if (ui->ses->s->phase == SESSION_PHASE_SETUP && ui->ses->d->started_at == 0) {
+        char check[SESSION_STATUS_MAX - 16];
+
+        /* Said as soon as the pair (or the rubric) is known. */
+        if (session_checks_words(ui->ses, now, check, sizeof(check))) {
+            session_say(ui->ses, 1, "check: %s", check);
+        }
+    }
 }
 
 /* Esc: one interactive step back; at the first, the quit question. After

@@ -717,6 +717,7 @@ static void load_people(struct session *ses, int try_server)
     }
     if (localstore_people_get(ses->ls, &p) == 0) {
         ses->people = p;
+        ses->people_cached = 1;
     }
 }
 
@@ -764,8 +765,15 @@ int session_step_needed(const struct session *ses, int step)
 
 static void live_enter(struct session *ses, int64_t now)
 {
+    char check[SESSION_STATUS_MAX - 16];
+
     session_set_phase(ses, SESSION_PHASE_LIVE, 0);
     session_clock_start(ses, now);
+    if (session_checks_words(ses, now, check, sizeof(check))) {
+        /* Before the first marker, not after the scoring. */
+        session_say(ses, 1, "check: %s", check);
+        return;
+    }
     session_say(ses, 0, "the clock runs: tap a key for each moment (? shows the keys)");
 }
 
@@ -1007,6 +1015,9 @@ static int load_for_session(struct session *ses, int fresh, char *why, size_t wh
     load_people(ses, fresh && (d->coach_id[0] == '\0' || d->coachee_id[0] == '\0'));
     /* On the same connection, when the pair is known already. */
     session_open_actions_load(ses);
+    if (fresh) {
+        session_checks_load(ses);
+    }
     session_disconnect(ses);
     return 0;
 }
@@ -1033,6 +1044,9 @@ void session_free(struct session *ses)
     }
     if (ses->s != NULL) {
         coachq__v1__local_session__free_unpacked(ses->s, NULL);
+    }
+    if (ses->cert != NULL) {
+        coachq__v1__cert_status__free_unpacked(ses->cert, NULL);
     }
     if (ses->rubric != NULL) {
         coachq__v1__rubric__free_unpacked(ses->rubric, NULL);

@@ -117,6 +117,12 @@ struct session {
     Coachq__V1__Rubric **rlist;  /* owned; the rubrics to choose from */
     size_t n_rlist;
     Coachq__V1__PeopleList *people; /* owned; NULL when neither server nor cache had it */
+    int people_cached;              /* people came from the cache (offline) */
+    /* The observer's own certifications for the setup's checks
+     * (session_checks.c): owned; cert_state 0 not asked, 1 from the
+     * server, 2 from the cache (offline), -1 neither had them. */
+    Coachq__V1__CertStatus *cert;
+    int cert_state;
 
     struct client *c; /* owned while setting up; NULL otherwise */
     int offline;      /* the server could not be reached this run */
@@ -354,6 +360,17 @@ void session_discard(struct session *ses);
 
 /* The server. session_connect() connects once per setup (after a failure
  * the session stays offline); session_disconnect() drops it. */
+/* Loads the observer's certifications for session_checks_words(): from
+ * the server (and caches them), else from the cache. Once per session. */
+void session_checks_load(struct session *ses);
+
+/* What the server would refuse about the setup, in words into buf (len
+ * bytes): the observer not certified for the rubric on the day of now_ms,
+ * the coachee outside the coach's line; ending "offline, from cache" when
+ * a fact came from the cache. Returns 1 when there is something to say,
+ * else 0 (buf ""). Nothing for an amendment. */
+int session_checks_words(const struct session *ses, int64_t now_ms, char *buf, size_t len);
+
 int session_connect(struct session *ses);
 void session_disconnect(struct session *ses);
 int session_load_rubric_list(struct session *ses);

@@ -3,7 +3,8 @@
  * hand-built messages: every value and n survives into JSON, insufficient
  * figures are null, CSV is RFC 4180 with CRLF, n columns and neutralised
  * formula-like labels (while negative figures stay numbers), and terminal
- * tables are aligned and cut to the width asked for.
+ * tables are aligned and fit the width asked for by splitting or pivoting,
+ * never by cutting a name or a figure.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -439,30 +440,62 @@ static void test_text_wide(void **state)
     buf_free(&b);
 }
 
+/* Too narrow for the name beside a figure (70 columns): the table is
+ * pivoted, one block per row, and nothing is cut. */
 static void test_text_narrow(void **state)
 {
     struct buf b;
     const char *s;
-    const char *lines[32];
-    size_t w[32];
-    size_t n;
 
     (void)state;
     buf_init(&b, 1u << 20);
     assert_int_equal(dashfmt_text(&fx.d, 70, &b), 0);
     s = text_of(&b);
-    n = table_lines(s, w, 32, lines);
-    assert_int_equal(n, NROWS + 2);
-    for (size_t i = 0; i < n; i++) {
-        assert_true(w[i] <= 70);
-        assert_int_equal(w[i], w[0]);
+    for (const char *p = s; *p != '\0';) {
+        const char *next;
+
+        assert_true(line_width(p, &next) <= 70);
+        p = next;
     }
-    /* The long name is cut with an ellipsis; the figures are whole. */
-    assert_non_null(strstr(s, "A name long"));
-    assert_null(strstr(s, "show all of it"));
-    assert_non_null(strstr(s, "\xe2\x80\xa6"));
+    /* The long name whole (wrapped at a space), the figures whole. */
+    assert_null(strstr(s, "\xe2\x80\xa6"));
+    assert_non_null(strstr(s, "A name long enough that no narrow terminal can show all"));
+    assert_non_null(strstr(s, "  Quality index: 3.10 (n=40)\n"));
+    assert_non_null(strstr(s, ": insufficient data (n=2)\n"));
+    buf_free(&b);
+}
+
+/* Wider than the name beside one figure, narrower than the table (95
+ * columns): split into parts, each repeating the names, nothing cut. */
+static void test_text_split(void **state)
+{
+    struct buf b;
+    const char *s, *p1, *p2;
+    size_t names = 0;
+
+    (void)state;
+    buf_init(&b, 1u << 20);
+    assert_int_equal(dashfmt_text(&fx.d, 95, &b), 0);
+    s = text_of(&b);
+    p1 = strstr(s, "(part 1 of 2)\n");
+    p2 = strstr(s, "(part 2 of 2)\n");
+    assert_non_null(p1);
+    assert_non_null(p2);
+    assert_true(p1 < p2);
+    for (const char *p = s; *p != '\0';) {
+        const char *next;
+
+        assert_true(line_width(p, &next) <= 95);
+        p = next;
+    }
+    for (const char *p = s;
+         (p = strstr(p, "A name long enough that no narrow terminal can show all of it")) != NULL;
+         p++) {
+        names++;
+    }
+    assert_int_equal(names, 2);
+    assert_null(strstr(s, "\xe2\x80\xa6"));
     assert_non_null(strstr(s, "3.10 (n=40)"));
-    assert_non_null(strstr(s, "insufficient data (n=2)"));
     buf_free(&b);
 }
 
@@ -502,6 +535,7 @@ int main(void)
         cmocka_unit_test_setup(test_csv_neutralises_labels_only, setup),
         cmocka_unit_test_setup(test_text_wide, setup),
         cmocka_unit_test_setup(test_text_narrow, setup),
+        cmocka_unit_test_setup(test_text_split, setup),
         cmocka_unit_test_setup(test_text_figures_never_cut, setup),
     };
 

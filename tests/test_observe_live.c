@@ -12,11 +12,14 @@
  * keeps a zero-width joiner sequence whole and refuses at the server's
  * byte limit, not after; and the compact layout marks at 60x20 (and says
  * what it needs below 40x12, and that the ratings need 80x24); after a
- * refusal of the record for its size, b goes to the actions. What
+ * refusal of the record for its size, b goes to the actions; an
+ * uncertified observer and a coachee of another coach are said at setup,
+ * offline from the cache. What
  * reached the server is checked in the stored record. Skipped only when
  * tmux is not installed.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -304,12 +307,73 @@ static void test_size_refusal(void **state)
     tmuxutil_assert_no_sanitizer_report(f);
 }
 
+/* The checks at setup: an observer not certified for the rubric, and a
+ * coachee of another coach, are said before the first marker and stay in
+ * sight; offline the same words come from the cache, marked so. */
+static void test_setup_checks(void **state)
+{
+    static const char args[] =
+        "observe --rubric coaching-conversation --coach flm.cara --coachee rep.jon "
+        "--type deal_review --focus process";
+    struct tmuxutil *f = *state;
+    char s[TMUXUTIL_SCREEN_MAX];
+
+    tmuxutil_need_tmux(f);
+    /* obs.ben holds the observer role and no certification; rep.jon
+     * reports to flm.dan. */
+    tmuxutil_ui_run(f, "u", "obs.ben", f->local, "", args, 0);
+    tmuxutil_wait_for(f, "u", "RUNNING", s, sizeof(s));
+    tmuxutil_wait_joined(f, "u",
+                         "you are not certified for rubric coaching-conversation: the server "
+                         "will refuse this session",
+                         s, sizeof(s));
+    tmuxutil_wait_joined(f, "u", "rep.jon reports to flm.dan, not to the coach flm.cara", s,
+                         sizeof(s));
+    assert_null(strstr(s, "from cache"));
+    /* Still there after a marker took the status line. */
+    tmuxutil_mark(f, "u", "o", 1);
+    tmuxutil_wait_joined(f, "u", "! you are not certified", s, sizeof(s));
+    tmuxutil_key_until(f, "u", "q", "quit?");
+    tmuxutil_keys(f, "u", "y");
+    assert_int_equal(tmuxutil_wait_exit(f, "u"), 1);
+
+    /* A certified observer with the coach's own rep hears nothing. */
+    tmuxutil_ui_start(f, "v", "",
+                      "--rubric coaching-conversation --coach flm.dan --coachee "
+                      "rep.jon --type deal_review --focus process",
+                      0);
+    tmuxutil_wait_for(f, "v", "saved on this machine", s, sizeof(s));
+    tmuxutil_keys(f, "v", "d");
+    tmuxutil_key_until(f, "v", "y", "RUNNING");
+    tmuxutil_wait_joined(f, "v", "the clock runs", s, sizeof(s));
+    assert_null(strstr(s, "certified"));
+    assert_null(strstr(s, "reports to"));
+    tmuxutil_key_until(f, "v", "q", "quit?");
+    tmuxutil_keys(f, "v", "y");
+    assert_int_equal(tmuxutil_wait_exit(f, "v"), 1);
+
+    /* Offline: from the cache, and it says so. */
+    assert_true(testutil_server_stop(&f->srv, SIGKILL) != -1);
+    tmuxutil_ui_run(f, "w", "obs.ben", f->local, "", args, 0);
+    tmuxutil_wait_for(f, "w", "saved on this machine", s, sizeof(s));
+    tmuxutil_keys(f, "w", "d");
+    tmuxutil_key_until(f, "w", "y", "RUNNING");
+    tmuxutil_wait_joined(f, "w", "rep.jon reports to flm.dan, not to the coach flm.cara", s,
+                         sizeof(s));
+    tmuxutil_wait_joined(f, "w", "offline, from cache", s, sizeof(s));
+    tmuxutil_key_until(f, "w", "q", "quit?");
+    tmuxutil_keys(f, "w", "y");
+    assert_int_equal(tmuxutil_wait_exit(f, "w"), 1);
+    tmuxutil_assert_no_sanitizer_report(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         TMUXUTIL_TEST(test_live_keys),
         TMUXUTIL_TEST(test_compact),
         TMUXUTIL_TEST(test_size_refusal),
+        TMUXUTIL_TEST(test_setup_checks),
     };
 
     tmuxutil_test_filter();

@@ -1,0 +1,168 @@
+/*
+ * session_checks: what the server would refuse about a session's setup,
+ * said at setup rather than after the whole session was scored: an
+ * observer not certified for the rubric on the session day, and a coachee
+ * outside the coach's line. The facts come from the server (the
+ * observer's own certification status, and the people list, whose
+ * managers are today's), or, offline, from the local store's cache, and
+ * the words then say "offline, from cache". A live session's day is today
+ * (UTC here; the server uses the coach's time zone, so a session around
+ * midnight may be judged on the day next to it).
+ */
+#include "session.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "day.h"
+#include "localstore.h"
+
+void session_checks_load(struct session *ses)
+{
+    Coachq__V1__CertStatus *cs = NULL;
+    struct client_error e;
+
+    if (ses->cert_state != 0) {
+        return;
+    }
+    ses->cert_state = -1;
+    if (session_connect(ses) == 0) {
+        memset(&e, 0, sizeof(e));
+        if (client_cert_status(ses->c, "", &cs, &e) == 0) {
+            (void)localstore_cert_put(ses->ls, cs);
+            ses->cert = cs;
+            ses->cert_state = 1;
+            return;
+        }
+    }
+    if (localstore_cert_get(ses->ls, &cs) == 0) {
+        ses->cert = cs;
+        ses->cert_state = 2;
+    }
+}
+
+/* Appends a sentence to buf (at *n of len). */
+static void add(char *buf, size_t len, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void add(char *buf, size_t len, size_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    int k;
+
+    if (*n >= len) {
+        return;
+    }
+    if (*n > 0) {
+        k = snprintf(buf + *n, len - *n, "; ");
+        *n += k > 0 ? (size_t)k : 0;
+        if (*n >= len) {
+            *n = len - 1;
+            return;
+        }
+    }
+    va_start(ap, fmt);
+    k = vsnprintf(buf + *n, len - *n, fmt, ap);
+    va_end(ap);
+    *n += k > 0 ? (size_t)k : 0;
+    if (*n >= len) {
+        *n = len - 1;
+    }
+}
+
+/* What the certifications say of rubric on day, into buf. */
+static void check_cert(const struct session *ses, int64_t day, char *buf, size_t len, size_t *n)
+{
+    const Coachq__V1__CertStatus *cs = ses->cert;
+    const Coachq__V1__Certification *last = NULL;
+    const char *rubric = ses->d->rubric_id;
+    char d0[16];
+
+    for (size_t i = 0; i < cs->n_certifications; i++) {
+        const Coachq__V1__Certification *c = cs->certifications[i];
+
+        if (strcmp(c->rubric_id, rubric) != 0) {
+            continue;
+        }
+        if (c->valid_from_day <= day && day <= c->valid_until_day) {
+            return;
+        }
+        if (last == NULL || c->valid_until_day > last->valid_until_day) {
+            last = c;
+        }
+    }
+    if (last == NULL) {
+        add(buf, len, n,
+            "you are not certified for rubric %s: the server will refuse this session "
+            "(coachq cert status)",
+            rubric);
+    } else if (last->valid_from_day > day) {
+        day_format(last->valid_from_day, d0, sizeof(d0));
+        add(buf, len, n,
+            "your certification for rubric %s holds only from %s: the server will refuse this "
+            "session",
+            rubric, d0);
+    } else {
+        day_format(last->valid_until_day, d0, sizeof(d0));
+        add(buf, len, n,
+            "your certification for rubric %s ended on %s: the server will refuse this "
+            "session; recalibrate",
+            rubric, d0);
+    }
+}
+
+/* Whether the coachee is in the coach's line in the people list. */
+static void check_line(const struct session *ses, char *buf, size_t len, size_t *n)
+{
+    const Coachq__V1__Observation *d = ses->d;
+    const Coachq__V1__PeopleList *pl = ses->people;
+    char d0[16];
+
+    for (size_t i = 0; i < pl->n_people; i++) {
+        const Coachq__V1__PersonSummary *p = pl->people[i];
+
+        if (strcmp(p->id, d->coachee_id) != 0) {
+            continue;
+        }
+        if (strcmp(p->manager_id, d->coach_id) != 0) {
+            day_format(pl->as_of / 86400, d0, sizeof(d0));
+            add(buf, len, n, "%s reports to %s, not to the coach %s (on %s)", d->coachee_id,
+                p->manager_id[0] != '\0' ? p->manager_id : "nobody", d->coach_id, d0);
+        }
+        return;
+    }
+    add(buf, len, n, "%s is not among the people you may observe (not in %s's line)", d->coachee_id,
+        d->coach_id);
+}
+
+int session_checks_words(const struct session *ses, int64_t now_ms, char *buf, size_t len)
+{
+    const Coachq__V1__Observation *d = ses->d;
+    size_t n = 0;
+    int cached = 0;
+
+    buf[0] = '\0';
+    if (d == NULL || d->amends.len != 0) {
+        return 0;
+    }
+    if (d->rubric_id[0] != '\0' && ses->cert_state > 0 && ses->cert != NULL) {
+        size_t before = n;
+
+        check_cert(ses, now_ms / 1000 / 86400, buf, len, &n);
+        cached |= n != before && ses->cert_state == 2;
+    }
+    if (d->coach_id[0] != '\0' && d->coachee_id[0] != '\0' && ses->people != NULL) {
+        size_t before = n;
+
+        check_line(ses, buf, len, &n);
+        cached |= n != before && ses->people_cached;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    if (cached) {
+        add(buf, len, &n, "offline, from cache");
+    }
+    return 1;
+}
