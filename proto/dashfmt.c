@@ -26,17 +26,10 @@
  * DASH_INSUFFICIENT; repeated here because cq_proto does not see dash.h). */
 #define INSUFFICIENT_TEXT "insufficient data"
 /* Terminal tables: the gap between columns, the width when the caller gives
- * none, the narrowest width worth laying out, and the narrowest a column is
- * squeezed to before the table is simply left wider than asked. */
+ * none, and the narrowest width worth laying out. */
 #define TEXT_GAP 2u
 #define TEXT_DEFAULT_WIDTH 100u
 #define TEXT_MIN_WIDTH 20u
-#define TEXT_MIN_COL 4u
-/* How narrow labels and figures become before anything is cut further. */
-#define TEXT_KEEP_LABEL 16u
-#define TEXT_KEEP_FIGURE 10u
-/* "…", U+2026: one column on a terminal, three bytes of UTF-8. */
-#define ELLIPSIS "\xe2\x80\xa6"
 
 /* ---- kinds --------------------------------------------------------------- */
 
@@ -884,32 +877,6 @@ static int grid_from_chart(struct grid *g, const Coachq__V1__Chart *c)
     return rc;
 }
 
-/* Writes s, cut to w terminal columns with "…" when longer. */
-static int put_cut(struct buf *out, const struct tcell *c, size_t w)
-{
-    const unsigned char *p = (const unsigned char *)c->s;
-    size_t i = 0;
-
-    if (c->w <= w) {
-        return buf_append(out, c->s, strlen(c->s));
-    }
-    if (w == 0) {
-        return 0;
-    }
-    /* w - 1 code points, then the ellipsis. clean_text() left only valid
-     * UTF-8, so every lead byte starts a whole character. */
-    for (size_t cp = 0; p[i] != '\0' && cp < w - 1; cp++) {
-        i++;
-        while ((p[i] & 0xc0) == 0x80) {
-            i++;
-        }
-    }
-    if (buf_append(out, c->s, i) < 0) {
-        return -ENOBUFS;
-    }
-    return buf_append(out, ELLIPSIS, sizeof(ELLIPSIS) - 1);
-}
-
 static int put_spaces(struct buf *out, size_t n)
 {
     static const char spaces[] = "                                ";
@@ -964,35 +931,6 @@ static int put_clean_line(struct buf *out, const char *prefix, const char *s)
     }
     free(c);
     return rc;
-}
-
-/* Narrows the columns of one kind (labels, figures, or -1: any column
- * whose header is wider than its cells, down to the cells) to no less than
- * floor, the widest first, until *total fits width. */
-static void grid_shrink(struct grid *g, size_t *w, const size_t *body, int kind, size_t floor,
-                        size_t width, size_t *total)
-{
-    while (*total > width) {
-        size_t best = SIZE_MAX;
-
-        for (size_t j = 0; j < g->ncols; j++) {
-            size_t lim = floor;
-
-            if (kind < 0) {
-                lim = body[j] > floor ? body[j] : floor;
-            } else if (grid_at(g, 0, j)->right != kind) {
-                continue;
-            }
-            if (w[j] > lim && (best == SIZE_MAX || w[j] > w[best])) {
-                best = j;
-            }
-        }
-        if (best == SIZE_MAX) {
-            return;
-        }
-        w[best]--;
-        (*total)--;
-    }
 }
 
 /* Code points in the n bytes at s (valid UTF-8). */
@@ -1054,71 +992,50 @@ static int put_wrapped(struct buf *out, const char *prefix, const char *s, size_
     return rc;
 }
 
-/*
- * Chooses column widths that fit width: each column as wide as its widest
- * cell, then, while the table is too wide, in this order: headers wider
- * than their column's cells are cut to TEXT_KEEP_FIGURE, names and other
- * labels narrowed to TEXT_KEEP_LABEL, labels to TEXT_KEEP_FIGURE, headers
- * to their cells, then labels to TEXT_MIN_COL. Figures are never cut: a
- * figure without its n, or a number cut short, would mislead, so a table
- * that still does not fit is left wider than asked.
- */
-static void grid_widths(struct grid *g, size_t width, size_t *w, size_t *body)
+/* Each column's natural width (its widest cell, header included) into w;
+ * returns the table's width with the gaps. */
+static size_t grid_natural(struct grid *g, size_t *w)
 {
-    static const struct {
-        int kind;
-        size_t floor;
-    } steps[] = {
-        {-1, TEXT_KEEP_FIGURE}, {0, TEXT_KEEP_LABEL}, {0, TEXT_KEEP_FIGURE},
-        {-1, TEXT_MIN_COL},     {0, TEXT_MIN_COL},
-    };
     size_t total = 0;
 
     for (size_t j = 0; j < g->ncols; j++) {
-        body[j] = 1;
-        for (size_t i = 1; i <= g->nrows; i++) {
-            if (grid_at(g, i, j)->w > body[j]) {
-                body[j] = grid_at(g, i, j)->w;
+        w[j] = 1;
+        for (size_t i = 0; i <= g->nrows; i++) {
+            if (grid_at(g, i, j)->w > w[j]) {
+                w[j] = grid_at(g, i, j)->w;
             }
         }
-        w[j] = grid_at(g, 0, j)->w > body[j] ? grid_at(g, 0, j)->w : body[j];
         total += w[j] + (j > 0 ? TEXT_GAP : 0);
     }
-    for (size_t k = 0; k < COUNT(steps) && total > width; k++) {
-        grid_shrink(g, w, body, steps[k].kind, steps[k].floor, width, &total);
-    }
+    return total;
 }
 
-/* Writes g as lines of columns fitting width (grid_widths()), figures
- * right-aligned, with a rule under the header. */
-static int grid_render(struct grid *g, size_t width, struct buf *out)
+/* Writes the columns cols[0..n) of g at their natural widths w (indexed
+ * by column), figures right-aligned, with a rule under the header: every
+ * cell whole. */
+static int grid_render_cols(struct grid *g, const size_t *cols, size_t n, const size_t *w,
+                            struct buf *out)
 {
-    size_t *w = calloc(g->ncols > 0 ? g->ncols : 1, 2 * sizeof(*w));
     int rc = 0;
 
-    if (w == NULL) {
-        return -ENOMEM;
-    }
-    grid_widths(g, width, w, w + g->ncols);
     for (size_t i = 0; rc == 0 && i <= g->nrows; i++) {
         size_t line = out->len;
 
-        for (size_t j = 0; rc == 0 && j < g->ncols; j++) {
-            const struct tcell *c = grid_at(g, i, j);
-            size_t shown = c->w < w[j] ? c->w : w[j];
-            int last = j + 1 == g->ncols;
+        for (size_t k = 0; rc == 0 && k < n; k++) {
+            const struct tcell *c = grid_at(g, i, cols[k]);
+            size_t pad = w[cols[k]] > c->w ? w[cols[k]] - c->w : 0;
 
-            if (j > 0) {
+            if (k > 0) {
                 rc = put_spaces(out, TEXT_GAP);
             }
             if (rc == 0 && c->right) {
-                rc = put_spaces(out, w[j] - shown);
+                rc = put_spaces(out, pad);
             }
             if (rc == 0) {
-                rc = put_cut(out, c, w[j]);
+                rc = put_str(out, c->s);
             }
-            if (rc == 0 && !c->right && !last) {
-                rc = put_spaces(out, w[j] - shown);
+            if (rc == 0 && !c->right && k + 1 < n) {
+                rc = put_spaces(out, pad);
             }
         }
         /* No trailing blanks where the last cells are empty. */
@@ -1129,16 +1046,112 @@ static int grid_render(struct grid *g, size_t width, struct buf *out)
             rc = buf_append(out, "\n", 1);
         }
         /* A rule under the header. */
-        for (size_t j = 0; rc == 0 && i == 0 && j < g->ncols; j++) {
-            rc = put_spaces(out, j > 0 ? TEXT_GAP : 0);
-            for (size_t k = 0; rc == 0 && k < w[j]; k++) {
+        for (size_t k = 0; rc == 0 && i == 0 && k < n; k++) {
+            rc = put_spaces(out, k > 0 ? TEXT_GAP : 0);
+            for (size_t r = 0; rc == 0 && r < w[cols[k]]; r++) {
                 rc = buf_append(out, "-", 1);
             }
-            if (rc == 0 && j + 1 == g->ncols) {
+            if (rc == 0 && k + 1 == n) {
                 rc = buf_append(out, "\n", 1);
             }
         }
     }
+    return rc;
+}
+
+/* The table pivoted, for a width that cannot hold its first column and
+ * any other side by side: one block per row, its first cell, then each
+ * other column as "header: figure" (the figure on a line of its own when
+ * both do not fit; never cut, never broken). */
+static int grid_render_pivot(struct grid *g, size_t width, struct buf *out)
+{
+    int rc = 0;
+
+    for (size_t i = 1; rc == 0 && i <= g->nrows; i++) {
+        if (i > 1) {
+            rc = buf_append(out, "\n", 1);
+        }
+        if (rc == 0) {
+            rc = put_wrapped(out, "", grid_at(g, i, 0)->s, width);
+        }
+        for (size_t j = 1; rc == 0 && j < g->ncols; j++) {
+            const struct tcell *h = grid_at(g, 0, j);
+            const struct tcell *c = grid_at(g, i, j);
+
+            rc = put_str(out, "  ");
+            if (rc == 0) {
+                rc = put_str(out, h->s);
+            }
+            if (rc == 0) {
+                rc = put_str(out, 2 + h->w + 2 + c->w <= width ? ": " : ":\n    ");
+            }
+            if (rc == 0) {
+                rc = put_str(out, c->s);
+            }
+            if (rc == 0) {
+                rc = buf_append(out, "\n", 1);
+            }
+        }
+    }
+    return rc;
+}
+
+/*
+ * Writes g to fit width without cutting a name or a figure: at its
+ * natural widths when it fits; else split into parts of columns that fit,
+ * each part repeating the first column (the row's name) and saying which
+ * part it is; else, when not even the first column and one other fit
+ * side by side, pivoted (grid_render_pivot()). A single cell wider than
+ * width is the only thing left wider than asked.
+ */
+static int grid_render(struct grid *g, size_t width, struct buf *out)
+{
+    size_t *w = calloc(g->ncols > 0 ? g->ncols : 1, 2 * sizeof(*w));
+    size_t *cols;
+    size_t widest = 0, parts = 0, part = 0;
+    int rc = 0;
+
+    if (w == NULL) {
+        return -ENOMEM;
+    }
+    cols = w + (g->ncols > 0 ? g->ncols : 1);
+    if (grid_natural(g, w) <= width || g->ncols < 2) {
+        for (size_t j = 0; j < g->ncols; j++) {
+            cols[j] = j;
+        }
+        rc = grid_render_cols(g, cols, g->ncols, w, out);
+        goto out;
+    }
+    for (size_t j = 1; j < g->ncols; j++) {
+        widest = w[j] > widest ? w[j] : widest;
+    }
+    if (w[0] + TEXT_GAP + widest > width) {
+        rc = grid_render_pivot(g, width, out);
+        goto out;
+    }
+    /* How many parts, then each. */
+    for (size_t j = 1; j < g->ncols; parts++) {
+        size_t used = w[0];
+
+        while (j < g->ncols && used + TEXT_GAP + w[j] <= width) {
+            used += TEXT_GAP + w[j++];
+        }
+    }
+    for (size_t j = 1; rc == 0 && j < g->ncols;) {
+        size_t used = w[0], n = 1;
+
+        cols[0] = 0;
+        while (j < g->ncols && used + TEXT_GAP + w[j] <= width) {
+            used += TEXT_GAP + w[j];
+            cols[n++] = j++;
+        }
+        part++;
+        rc = put_fmt(out, "%s(part %zu of %zu)\n", part > 1 ? "\n" : "", part, parts);
+        if (rc == 0) {
+            rc = grid_render_cols(g, cols, n, w, out);
+        }
+    }
+out:
     free(w);
     return rc;
 }
@@ -1197,7 +1210,11 @@ int dashfmt_text(const Coachq__V1__Dashboard *d, unsigned width, struct buf *out
         const Coachq__V1__Table *t = d->tables[i];
         struct grid g = {0, 0, NULL};
 
-        rc = put_clean_line(out, "\n", t->title != NULL && t->title[0] ? t->title : t->id);
+        /* Titles wrap at the width like the notes. */
+        rc = buf_append(out, "\n", 1);
+        if (rc == 0) {
+            rc = put_wrapped(out, "", t->title != NULL && t->title[0] ? t->title : t->id, wd);
+        }
         if (rc == 0 && t->n_rows == 0) {
             rc = put_str(out, "(nothing to show)\n");
         } else if (rc == 0) {
@@ -1220,7 +1237,10 @@ int dashfmt_text(const Coachq__V1__Dashboard *d, unsigned width, struct buf *out
         if (dashfmt_find_table(d, c->table_id) != NULL) {
             continue;
         }
-        rc = put_clean_line(out, "\n", c->title != NULL && c->title[0] ? c->title : c->id);
+        rc = buf_append(out, "\n", 1);
+        if (rc == 0) {
+            rc = put_wrapped(out, "", c->title != NULL && c->title[0] ? c->title : c->id, wd);
+        }
         if (rc == 0) {
             rc = grid_from_chart(&g, c);
         }

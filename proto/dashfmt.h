@@ -60,9 +60,12 @@ int dashfmt_csv(const Coachq__V1__Table *t, struct buf *out);
  * Appends d for a terminal: its title, subject, period and rules, its
  * notes, then each table under its title, then each chart that has no
  * table of its own as a table of its figures. width is the terminal's width
- * in columns (0: 100; below 20: 20); labels are cut with "…" to fit, figures
- * never, so a table that cannot fit is left wider. Control characters from
- * records are written as spaces. Returns 0, -ENOMEM or out's -ENOBUFS.
+ * in columns (0: 100; below 20: 20). Nothing is cut: a table too wide is
+ * split into parts of columns, each repeating the first (the row's name),
+ * or, when not even two columns fit, pivoted into one block per row of
+ * "header: figure" lines; only a single cell wider than width is left
+ * wider. Control characters from records are written as spaces. Returns
+ * 0, -ENOMEM or out's -ENOBUFS.
  */
 int dashfmt_text(const Coachq__V1__Dashboard *d, unsigned width, struct buf *out);
 

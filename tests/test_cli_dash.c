@@ -251,6 +251,29 @@ static void test_dashboard_mix(void **state)
     assert_non_null(strstr(f.out, "correlation, not causation"));
 }
 
+/* A terminal dashboard fits width columns: no line is wider, nothing is
+ * cut with "…", and the managers' names and figure want show whole. */
+static void check_fits(const char *out, size_t width, const char *want)
+{
+    assert_null(strstr(out, "\xe2\x80\xa6"));
+    assert_non_null(strstr(out, "Cara Lind"));
+    assert_non_null(strstr(out, "Jo Jones"));
+    assert_non_null(strstr(out, want));
+    for (const char *p = out; *p != '\0';) {
+        const char *line = p;
+        size_t w = 0;
+
+        while (*p != '\0' && *p != '\n') {
+            w += ((unsigned char)*p & 0xc0) != 0x80;
+            p++;
+        }
+        if (w > width) {
+            fail_msg("a line of %zu columns at --width %zu: %.*s", w, width, (int)(p - line), line);
+        }
+        p += *p == '\n';
+    }
+}
+
 static void test_dashboard_roles(void **state)
 {
     json_error_t je;
@@ -304,6 +327,10 @@ static void test_dashboard_roles(void **state)
              CARA_OBS);
     CQ(0, "slm.eve", "dashboard", "managers", "--width", "200");
     assert_non_null(strstr(f.out, want));
+    check_fits(f.out, 200, want);
+    /* At 80 columns too: split or pivoted, never a name or figure cut. */
+    CQ(0, "slm.eve", "dashboard", "managers", "--width", "80");
+    check_fits(f.out, 80, want);
     CQ(0, "slm.eve", "dashboard", "managers", "--csv", "managers");
     assert_true(strncmp(f.out, "Manager,Quality index,Quality index n,", 38) == 0);
     snprintf(want, sizeof(want), "Cara Lind,%s,%d,", json_string_value(json_object_get(q, "text")),
