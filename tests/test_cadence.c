@@ -701,7 +701,7 @@ static void test_protocol_import(void **state)
     write_file(f, "dry.csv", csv);
     snprintf(path, sizeof(path), "%s/dry.csv", f->dir);
     sessions_import(server, "admin.hal", 0, out, 1u << 20, path, 1);
-    contains(out, "dry run, nothing imported: 1 row; 1 sessions held would be added");
+    contains(out, "dry run, nothing imported: 1 row; 1 session held would be added");
     assert_int_equal(ida_days(server, out, 1u << 20), 2);
 
     /* An unknown person beside a good row: neither is imported. */
