@@ -375,7 +375,8 @@ static const struct cli_opt opts_dashboard[] = {
     {"csv", OPT_CSV, "TABLE",
      "print one table as CSV (RFC 4180, CRLF); TABLE is its id, as in the JSON's \"tables\""},
     {"width", OPT_WIDTH, "N",
-     "terminal tables fit N columns (default: the terminal's width, or 100)"},
+     "terminal tables fit N columns (default: the terminal's width, or 100): a wide table is "
+     "split into parts or pivoted, never cut"},
     {"not-coached-weeks", OPT_NOT_COACHED, "N",
      "cadence: count reps not coached in the last N weeks, 1..52 (default 4)"},
     {NULL, 0, NULL, NULL},
