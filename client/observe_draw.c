@@ -1366,6 +1366,10 @@ static void draw_modal_line(struct ui *ui, int rows, int cols)
     } else if (ui->ses->modal == SESSION_MODAL_CONFLICT && ui->ses->conflict_confirm) {
         q = "discard the copy on this machine for good? (y/n)";
     }
+    if (q != NULL && text_width(q) > cols - 2 && ui->ses->modal == SESSION_MODAL_QUIT) {
+        /* The compact live layout: the question whole, with its y/n. */
+        q = "quit? it is saved: --resume (y/n)";
+    }
     if (q != NULL) {
         attr_t a = attr(ui, ROLE_WARN) | A_REVERSE;
 

@@ -228,6 +228,11 @@ static void test_compact(void **state)
     tmuxutil_wait_joined(f, "c", "at least 40x12 for the live phase", s, sizeof(s));
     tmuxutil_keys(f, "c", "o");
     testutil_sleep_ms(300);
+    /* At 40x12 the quit question fits whole; n stays. */
+    tmuxutil_tmux(f, NULL, 0, "resize-window", "-t", "c", "-x", "40", "-y", "12", NULL);
+    tmuxutil_wait_line(f, "c", 0, "LIVE");
+    tmuxutil_key_until(f, "c", "q", "quit? it is saved: --resume (y/n)");
+    tmuxutil_keys(f, "c", "n");
 
     /* The ratings need 80x24, and say so. */
     tmuxutil_tmux(f, NULL, 0, "resize-window", "-t", "c", "-x", "60", "-y", "20", NULL);

@@ -309,6 +309,10 @@ static void test_offline_submit_then_flush_stores_once(void **state)
     assert_non_null(strstr(out, id));
     assert_non_null(strstr(out, "stored v1, current"));
     assert_non_null(strstr(out, "0 in the outbox"));
+    /* history --json: the current version says "superseded": false. */
+    cq(f, out, 0, f->live, "history", id, "--json", "");
+    assert_non_null(strstr(out, "\"superseded\": false"));
+    assert_null(strstr(out, "\"superseded\": true"));
 
     /* amend refuses a record the caller may read but did not observe,
      * before any UI starts. */
