@@ -580,13 +580,17 @@ static void draw_setup(struct ui *ui, int rows, int cols)
 static void live_markers(struct ui *ui, int y, int ymax, int cols)
 {
     const Coachq__V1__Observation *d = ui->ses->d;
+    size_t room = ymax > y ? (size_t)(ymax - y) : 0;
+    size_t skip = 0;
     char t[24];
 
     if (ui->live_sel >= d->n_markers) {
         ui->live_sel = d->n_markers > 0 ? d->n_markers - 1 : 0;
     }
     /* Scrolled so that the chosen marker shows. */
-    size_t skip = ui->live_sel >= (size_t)(ymax - y) ? ui->live_sel - (size_t)(ymax - y) + 1 : 0;
+    if (room > 0 && ui->live_sel >= room) {
+        skip = ui->live_sel - room + 1;
+    }
 
     for (size_t i = d->n_markers - skip; i > 0 && y < ymax; i--, y++) {
         const Coachq__V1__Marker *m = d->markers[i - 1];
@@ -640,6 +644,9 @@ static void draw_live_compact(struct ui *ui, int rows, int cols, int64_t now)
          counts[0], counts[1], d->n_markers);
     hline_at(7, cols);
     y = rows - ui->foot_n - 2;
+    if (y < 8) {
+        y = 8; /* long messages: the markers give way, the counts stay */
+    }
     live_markers(ui, 8, y, cols);
     hline_at(y, cols);
     footer(ui, rows, cols, "odepsta mark n note u undo spc pause Enter rate ? keys");
