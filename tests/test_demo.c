@@ -19,7 +19,9 @@
 #include "certs.h"
 #include "agg.h"
 #include "auth.h"
+#include "buf.h"
 #include "dash.h"
+#include "dashfmt.h"
 #include "demo.h"
 #include "obs.h"
 #include "outcomes.h"
@@ -649,6 +651,51 @@ static const Coachq__V1__Table *dash_table_of(const struct dash *d, const char *
     return NULL;
 }
 
+/* A demo My managers page as terminal tables at 80 and 200 columns: no
+ * line wider than asked, nothing cut with "...", and every row's name
+ * whole (coachq dashboard --width splits or pivots wide tables). */
+static void check_text_fits(const struct dash *d)
+{
+    static const unsigned widths[] = {80, 200};
+    const Coachq__V1__Dashboard *m = dash_message(d);
+
+    for (size_t k = 0; k < sizeof(widths) / sizeof(widths[0]); k++) {
+        struct buf b;
+        char *s;
+
+        buf_init(&b, 1u << 24);
+        assert_int_equal(dashfmt_text(m, widths[k], &b), 0);
+        s = strndup((const char *)b.data, b.len);
+        assert_non_null(s);
+        assert_null(strstr(s, "\xe2\x80\xa6"));
+        for (const char *p = s; *p != '\0';) {
+            const char *line = p;
+            size_t w = 0;
+
+            while (*p != '\0' && *p != '\n') {
+                w += ((unsigned char)*p & 0xc0) != 0x80;
+                p++;
+            }
+            if (w > widths[k]) {
+                fail_msg("a line of %zu columns at width %u: %.*s", w, widths[k], (int)(p - line),
+                         line);
+            }
+            p += *p == '\n';
+        }
+        for (size_t t = 0; t < m->n_tables; t++) {
+            for (size_t r = 0; r < m->tables[t]->n_rows; r++) {
+                const Coachq__V1__TableRow *row = m->tables[t]->rows[r];
+
+                if (row->n_cells > 0 && row->cells[0]->text != NULL) {
+                    assert_non_null(strstr(s, row->cells[0]->text));
+                }
+            }
+        }
+        free(s);
+        buf_free(&b);
+    }
+}
+
 /* The demo's sessions held make cadence real on My managers: across the
  * second-level managers' lines, some front-line managers meet the
  * commitment that holds for them and some do not, cadence differs from
@@ -688,6 +735,7 @@ static void check_cadence(struct store *s, const struct people_seen *ps)
         for (size_t r = 0; r < qt->n_rows; r++) {
             flagged += strcmp(qt->rows[r]->cells[3]->text, "yes") == 0;
         }
+        check_text_fits(d);
         dash_free(d);
     }
     assert_true(rows >= 20);
