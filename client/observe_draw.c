@@ -1285,11 +1285,28 @@ static void draw_help(struct ui *ui, int rows, int cols)
         break;
     }
     title_bar(ui, cols, "KEYS", "");
-    for (size_t i = 0; lines[i] != NULL && y < rows - 3; i++, y++) {
-        put(y, 2, cols - 3, A_NORMAL, lines[i]);
+    if (cols >= MIN_COLS) {
+        for (size_t i = 0; lines[i] != NULL && y < rows - 3; i++, y++) {
+            put(y, 2, cols - 3, A_NORMAL, lines[i]);
+        }
+    } else {
+        /* The compact live layout: each line wrapped, not cut. */
+        struct flow f;
+
+        memset(&f, 0, sizeof(f));
+        f.y = 1;
+        f.ymax = rows - 3;
+        f.draw = 1;
+        for (size_t i = 0; lines[i] != NULL && f.y < f.ymax; i++) {
+            if (lines[i][0] != '\0') {
+                emit(&f, 1, cols - 2, A_NORMAL, NULL, lines[i]);
+            }
+        }
     }
     hline_at(rows - 3, cols);
-    put(rows - 2, 1, cols - 2, attr(ui, ROLE_ACCENT), "any key closes this");
+    put(rows - 2, 1, cols - 2, attr(ui, ROLE_ACCENT),
+        cols >= MIN_COLS ? "?, Esc or q close this; any other key closes it and does what it does"
+                         : "? closes; other keys act");
     if (!session_journaled(ui->ses)) {
         /* The lines above describe a working store; this one is now. */
         put(rows - 1, 1, cols - 2, attr(ui, ROLE_WARN) | A_BOLD,

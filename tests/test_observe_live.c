@@ -219,6 +219,14 @@ static void test_compact(void **state)
     tmuxutil_key_until(f, "c", "n", "Note on open question");
     tmuxutil_text(f, "c", "short");
     tmuxutil_key_until(f, "c", "Enter", "\"short\"");
+    /* The keys at 60x20, wrapped rather than cut. */
+    tmuxutil_key_until(f, "c", "?", "KEYS");
+    tmuxutil_wait_joined(f, "c",
+                         "Up/Down choose a recent marker (> marks it); a new marker chooses "
+                         "itself",
+                         s, sizeof(s));
+    tmuxutil_keys(f, "c", "?");
+    tmuxutil_wait_markers(f, "c", 3);
 
     /* Smaller still: 40x12 works; below it a message, and no key acts. */
     tmuxutil_tmux(f, NULL, 0, "resize-window", "-t", "c", "-x", "40", "-y", "12", NULL);
