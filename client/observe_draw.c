@@ -325,8 +325,16 @@ static void footer(struct ui *ui, int rows, int cols, const char *keys)
         }
         total += n[i];
     }
-    if (total > rows - 6) {
-        total = rows - 6;
+    /* The screen keeps its top: the compact live layout's counts and
+     * ratio take 8 rows, the others' headers 4. */
+    {
+        int keep = ui->ses->s->phase == SESSION_PHASE_LIVE && (rows < MIN_ROWS || cols < MIN_COLS)
+                       ? COMPACT_TOP_ROWS
+                       : 4;
+
+        if (total > rows - 2 - keep) {
+            total = rows - 2 - keep;
+        }
     }
     ui->foot_n = total > 1 ? total : 1;
     if (keys == NULL) {
@@ -399,13 +407,16 @@ static void draw_too_small(const struct ui *ui, int rows, int cols)
     char msg[320];
     struct span sp[8];
     int n;
-    int live = ui->ses->s->phase == SESSION_PHASE_LIVE;
+    int live = ui->ses->s->phase == SESSION_PHASE_LIVE && ui->ses->modal != SESSION_MODAL_CONFLICT;
 
     snprintf(msg, sizeof(msg),
              "coachq observe needs a terminal of at least %dx%d%s; this one is %dx%d. Enlarge it: "
              "%s and the clock goes on.",
              live ? COMPACT_MIN_COLS : MIN_COLS, live ? COMPACT_MIN_ROWS : MIN_ROWS,
-             live ? " for the live phase" : " (the live phase fits in 40x12)", cols, rows,
+             live                                      ? " for the live phase"
+             : ui->ses->s->phase == SESSION_PHASE_LIVE ? " for this question"
+                                                       : " (the live phase fits in 40x12)",
+             cols, rows,
              session_journaled(ui->ses) ? "the session is saved"
                                         : "the session is NOT saved to disk (kept in memory)");
     n = wrap(msg, cols > 2 ? cols - 2 : 1, sp, 8);
@@ -604,7 +615,7 @@ static void live_markers(struct ui *ui, int y, int ymax, int cols)
             putf(y, w + 1, cols - 2 - w, A_NORMAL, "\"%s\"", m->note);
         }
     }
-    if (d->n_markers == 0) {
+    if (d->n_markers == 0 && y < ymax) {
         put(y, 2, cols - 3, A_NORMAL, "none yet: tap o d e p s t a as moments happen");
     }
 }
@@ -644,10 +655,22 @@ static void draw_live_compact(struct ui *ui, int rows, int cols, int64_t now)
          counts[0], counts[1], d->n_markers);
     hline_at(7, cols);
     y = rows - ui->foot_n - 2;
-    if (y < 8) {
-        y = 8; /* long messages: the markers give way, the counts stay */
+    if (y < COMPACT_TOP_ROWS) {
+        y = COMPACT_TOP_ROWS; /* long messages: the markers give way, the counts stay */
     }
-    live_markers(ui, 8, y, cols);
+    {
+        char check[SESSION_STATUS_MAX];
+        int top = COMPACT_TOP_ROWS;
+
+        /* What the server would refuse stays in sight here too, on one
+         * line (where it came from goes first, so a cut keeps that). */
+        if (y > top && session_checks_words(ui->ses, now, check, sizeof(check))) {
+            put(top, 1, 2, attr(ui, ROLE_WARN) | A_BOLD, "!");
+            put(top, 3, cols - 4, attr(ui, ROLE_WARN) | A_BOLD, check);
+            top++;
+        }
+        live_markers(ui, top, y, cols);
+    }
     hline_at(y, cols);
     footer(ui, rows, cols, "odepsta mark n note u undo spc pause Enter rate ? keys");
 }
@@ -1306,7 +1329,7 @@ static void draw_help(struct ui *ui, int rows, int cols)
     hline_at(rows - 3, cols);
     put(rows - 2, 1, cols - 2, attr(ui, ROLE_ACCENT),
         cols >= MIN_COLS ? "?, Esc or q close this; any other key closes it and does what it does"
-                         : "? closes; other keys act");
+                         : "? Esc q close; other keys act");
     if (!session_journaled(ui->ses)) {
         /* The lines above describe a working store; this one is now. */
         put(rows - 1, 1, cols - 2, attr(ui, ROLE_WARN) | A_BOLD,
@@ -1331,10 +1354,10 @@ static void draw_editor(struct ui *ui, int rows, int cols)
     /* The limit as typed: characters so far, and how many more fit (the
      * server counts bytes: a plain letter takes 1, an emoji 4 or more). */
     observe_edit_count(ed, &nchars, &nbytes);
-    snprintf(bytes, sizeof(bytes), " %zu chars, %zu left  Enter saves  Esc cancels", nchars,
+    snprintf(bytes, sizeof(bytes), " %zu chars, %zu bytes left  Enter saves  Esc cancels", nchars,
              nbytes < ed->max_bytes ? ed->max_bytes - nbytes : 0);
     if (text_width(bytes) > cols / 2) {
-        snprintf(bytes, sizeof(bytes), " %zu chars, %zu left", nchars,
+        snprintf(bytes, sizeof(bytes), " %zu chars, %zu bytes left", nchars,
                  nbytes < ed->max_bytes ? ed->max_bytes - nbytes : 0);
     }
     put(rows - 4, 1, cols - 2 - text_width(bytes), attr(ui, ROLE_ACCENT) | A_BOLD, ed->prompt);

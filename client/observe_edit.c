@@ -77,6 +77,21 @@ static size_t cluster_start(const struct editor *ed, size_t pos)
     return i;
 }
 
+/* Where the grapheme cluster that starts at pos ends (see cluster_start). */
+static size_t cluster_end(const struct editor *ed, size_t pos)
+{
+    size_t i = pos;
+
+    if (i >= ed->len) {
+        return ed->len;
+    }
+    i++;
+    while (i < ed->len && (is_extender((wint_t)ed->buf[i]) || ed->buf[i - 1] == 0x200D)) {
+        i++;
+    }
+    return i;
+}
+
 /* Removes buf[from, to) from the editor's text. */
 static void editor_cut(struct editor *ed, size_t from, size_t to)
 {
@@ -131,6 +146,13 @@ void observe_edit_open(struct ui *ui, enum edit_target t, size_t index, size_t m
         i += k;
     }
     ed->pos = ed->len;
+    if (i < len) {
+        /* Saving what loaded would cut the stored text without a word. */
+        ed->partial = 1;
+        session_say(ui->ses, 1,
+                    "this text cannot be edited here (this terminal's locale cannot read all "
+                    "of it); Esc leaves it unchanged");
+    }
 }
 
 static void editor_close(struct ui *ui)
@@ -142,9 +164,15 @@ static void editor_commit(struct ui *ui)
 {
     struct editor *ed = &ui->ed;
     char *text;
-    int rc = -ENOMEM;
+    int rc = -ENOENT;
     int n;
 
+    if (ed->partial) {
+        session_say(ui->ses, 1,
+                    "not saved: the text did not load whole in this terminal; Esc leaves it "
+                    "unchanged");
+        return;
+    }
     text = malloc(EDIT_MAX * MB_LEN_MAX + 1);
     if (text == NULL) {
         session_say(ui->ses, 1, "out of memory: the text was not kept");
@@ -170,13 +198,17 @@ static void editor_commit(struct ui *ui)
     case EDIT_NOTE:
         if (ed->index < ui->ses->d->n_markers) {
             rc = session_set_str(&ui->ses->d->markers[ed->index]->note, text);
-            session_say(ui->ses, 0, "note %s", n > 0 ? "saved" : "removed");
+            if (rc == 0) {
+                session_say(ui->ses, 0, "note %s", n > 0 ? "saved" : "removed");
+            }
         }
         break;
     case EDIT_EVIDENCE:
         if (ed->index < ui->ses->d->n_ratings) {
             rc = session_set_str(&ui->ses->d->ratings[ed->index]->evidence, text);
-            session_say(ui->ses, 0, "evidence %s", n > 0 ? "saved" : "removed");
+            if (rc == 0) {
+                session_say(ui->ses, 0, "evidence %s", n > 0 ? "saved" : "removed");
+            }
         }
         break;
     case EDIT_ACTION_NEW:
@@ -226,6 +258,12 @@ static void editor_commit(struct ui *ui)
     free(text);
     if (rc == -ENOMEM) {
         session_say(ui->ses, 1, "out of memory: the text was not kept");
+        return;
+    }
+    if (rc == -ENOENT) {
+        /* What the text was for went away while it was typed. */
+        session_say(ui->ses, 1, "not saved: what this text belonged to is gone");
+        editor_close(ui);
         return;
     }
     ui->ses->dirty = 1;
@@ -323,13 +361,11 @@ void observe_edit_key(struct ui *ui, int is_key, wint_t ch)
         switch (ch) {
         case KEY_LEFT:
             if (ed->pos > 0) {
-                ed->pos--;
+                ed->pos = cluster_start(ed, ed->pos);
             }
             break;
         case KEY_RIGHT:
-            if (ed->pos < ed->len) {
-                ed->pos++;
-            }
+            ed->pos = cluster_end(ed, ed->pos);
             break;
         case KEY_HOME:
             ed->pos = 0;
@@ -339,9 +375,9 @@ void observe_edit_key(struct ui *ui, int is_key, wint_t ch)
             break;
         case KEY_DC:
             if (ed->pos < ed->len) {
-                memmove(&ed->buf[ed->pos], &ed->buf[ed->pos + 1],
-                        (ed->len - ed->pos - 1) * sizeof(ed->buf[0]));
-                ed->len--;
+                size_t at = ed->pos;
+
+                editor_cut(ed, at, cluster_end(ed, at));
             }
             break;
         default:
@@ -371,16 +407,32 @@ void observe_edit_key(struct ui *ui, int is_key, wint_t ch)
     if (!(iswprint(ch) || (ui->utf8 && is_extender(ch))) || (!ui->utf8 && ch > 126)) {
         return;
     }
+    if (ed->dropping) {
+        /* The rest of a cluster that was refused (a pasted woman
+         * technologist whose joiner did not fit must not leave its laptop
+         * behind): its extenders, and the character its joiner joined. */
+        if (is_extender(ch) || ed->drop_zwj) {
+            ed->drop_zwj = ch == 0x200D;
+            return;
+        }
+        ed->dropping = 0;
+    }
     {
         size_t chars, bytes, k = char_bytes((wchar_t)ch);
         int joins = is_extender(ch) || (ed->pos > 0 && ed->buf[ed->pos - 1] == 0x200D);
 
         observe_edit_count(ed, &chars, &bytes);
-        if (k == 0 || ed->len >= EDIT_MAX || bytes + k > ed->max_bytes) {
+        if (k == 0) {
+            session_say(ui->ses, 1, "this terminal's locale cannot write that character");
+            return;
+        }
+        if (ed->len >= EDIT_MAX || bytes + k > ed->max_bytes) {
             /* The limit is the server's, enforced here as typed. A
              * character that would complete a cluster that does not fit
              * takes the cluster's start with it: never half an emoji. */
             if (joins && ed->pos > 0) {
+                ed->dropping = 1;
+                ed->drop_zwj = ch == 0x200D;
                 editor_cut(ed, cluster_start(ed, ed->pos), ed->pos);
                 session_say(ui->ses, 1,
                             "the text is full (%zu bytes): the last character did not fit "

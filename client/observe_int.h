@@ -21,6 +21,7 @@
 #include <curses.h>
 
 #include "session.h"
+#include "session_checks.h"
 #include "validate.h"
 
 #define MIN_COLS 80
@@ -30,11 +31,15 @@
  * MIN_ROWS. */
 #define COMPACT_MIN_COLS 40
 #define COMPACT_MIN_ROWS 12
+/* Rows the compact live layout keeps at its top: title, pair, counts, ratio, rule. */
+#define COMPACT_TOP_ROWS 8
 /* How long one wait for a key lasts: the clock on screen moves at least
  * this often. */
 #define TICK_MS 200
 /* Characters the line editor holds; each target also has a byte cap. */
-#define EDIT_MAX 2000
+/* Characters the line editor holds: enough for the longest text the
+ * server takes (VALIDATE_MAX_NOTES bytes) even in plain letters. */
+#define EDIT_MAX 8192
 #define FILTER_MAX 64
 #define LABEL_MAX 160
 #define KEY_CTRL_C 3
@@ -95,6 +100,9 @@ struct editor {
     wchar_t buf[EDIT_MAX + 1];
     size_t len;
     size_t pos;
+    int partial;  /* the initial text did not load whole: saving is refused */
+    int dropping; /* a cluster was refused: what continues it is dropped too */
+    int drop_zwj; /* ... and it ended in a zero-width joiner */
 };
 
 struct ui {

@@ -482,12 +482,20 @@ static void live_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
             session_say(ui->ses, 0, "the clock runs again");
         }
         break;
-    case 'u':
+    case 'u': {
+        size_t before = ui->ses->d->n_markers;
+
         session_marker_undo(ui->ses);
+        /* live_sel counts back from the newest, which undo took: the same
+         * marker is now one closer to the newest. */
+        if (ui->ses->d->n_markers < before && ui->live_sel > 0) {
+            ui->live_sel--;
+        }
         if (ui->live_sel > 0 && ui->live_sel >= ui->ses->d->n_markers) {
             ui->live_sel = ui->ses->d->n_markers > 0 ? ui->ses->d->n_markers - 1 : 0;
         }
         break;
+    }
     case 'n':
         live_note(ui);
         break;
@@ -1008,12 +1016,14 @@ static void fix_size(struct ui *ui)
     for (size_t i = 0; i < d->n_markers; i++) {
         markers += strlen(d->markers[i]->note);
     }
-    if (actions >= evidence && actions >= notes && actions >= markers && d->n_actions > 0) {
+    if (actions >= evidence && actions >= notes && actions >= markers &&
+        (d->n_actions > 0 || d->n_follow_ups > 0)) {
         session_set_phase(ui->ses, SESSION_PHASE_ACTIONS, 0);
         session_say(ui->ses, 1,
-                    "too big: most of it is the agreed actions (%zu): x deletes one, e "
-                    "shortens it; Enter, then s submits again",
-                    d->n_actions);
+                    "too big: most of it is the agreed actions and follow-ups (%zu and %zu): x "
+                    "deletes an action, e shortens it, v a follow-up's evidence; Enter, "
+                    "then s submits again",
+                    d->n_actions, d->n_follow_ups);
     } else if (evidence >= notes && evidence >= markers && evidence > 0) {
         rating_enter(ui, (uint32_t)at);
         session_say(ui->ses, 1,
@@ -1022,10 +1032,15 @@ static void fix_size(struct ui *ui)
     } else if (notes >= markers && notes > 0) {
         observe_edit_open(ui, EDIT_NOTES, 0, VALIDATE_MAX_NOTES, d->notes, "Session note:");
         session_say(ui->ses, 1, "too big: the session note holds the most: shorten it");
-    } else {
+    } else if (markers > 0) {
         session_say(ui->ses, 1,
                     "too big: the marker notes hold the most, and cannot change after the live "
                     "phase; q leaves it in the outbox");
+    } else {
+        session_say(ui->ses, 1,
+                    "too big: its %zu markers make most of it, and cannot change after the live "
+                    "phase; q leaves it in the outbox",
+                    d->n_markers);
     }
 }
 

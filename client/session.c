@@ -10,6 +10,7 @@
  * change, so that what the observer sees is always on disk.
  */
 #include "session.h"
+#include "session_checks.h"
 #include "session_int.h"
 
 #include <errno.h>
@@ -707,6 +708,7 @@ static void load_people(struct session *ses, int try_server)
         if (rc == 0) {
             (void)localstore_people_put(ses->ls, p);
             ses->people = p;
+            ses->people_cached = 0;
             return;
         }
         if (rc != -EREMOTEIO) {
@@ -1012,12 +1014,14 @@ static int load_for_session(struct session *ses, int fresh, char *why, size_t wh
     /* The people list is worth a connection only when someone is still to
      * be chosen; otherwise it is used when the connection is open anyway,
      * or from the cache, for names. */
+    if (fresh) {
+        /* First, so that the people list below comes over the same
+         * connection rather than from the cache while online. */
+        session_checks_load(ses);
+    }
     load_people(ses, fresh && (d->coach_id[0] == '\0' || d->coachee_id[0] == '\0'));
     /* On the same connection, when the pair is known already. */
     session_open_actions_load(ses);
-    if (fresh) {
-        session_checks_load(ses);
-    }
     session_disconnect(ses);
     return 0;
 }

@@ -360,17 +360,6 @@ void session_discard(struct session *ses);
 
 /* The server. session_connect() connects once per setup (after a failure
  * the session stays offline); session_disconnect() drops it. */
-/* Loads the observer's certifications for session_checks_words(): from
- * the server (and caches them), else from the cache. Once per session. */
-void session_checks_load(struct session *ses);
-
-/* What the server would refuse about the setup, in words into buf (len
- * bytes): the observer not certified for the rubric on the day of now_ms,
- * the coachee outside the coach's line; ending "offline, from cache" when
- * a fact came from the cache. Returns 1 when there is something to say,
- * else 0 (buf ""). Nothing for an amendment. */
-int session_checks_words(const struct session *ses, int64_t now_ms, char *buf, size_t len);
-
 int session_connect(struct session *ses);
 void session_disconnect(struct session *ses);
 int session_load_rubric_list(struct session *ses);

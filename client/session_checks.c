@@ -9,7 +9,7 @@
  * (UTC here; the server uses the coach's time zone, so a session around
  * midnight may be judged on the day next to it).
  */
-#include "session.h"
+#include "session_checks.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +17,7 @@
 
 #include "day.h"
 #include "localstore.h"
+#include "session.h"
 
 void session_checks_load(struct session *ses)
 {
@@ -139,13 +140,19 @@ static void check_line(const struct session *ses, char *buf, size_t len, size_t 
 int session_checks_words(const struct session *ses, int64_t now_ms, char *buf, size_t len)
 {
     const Coachq__V1__Observation *d = ses->d;
-    size_t n = 0;
+    const char *from = ses->offline ? "offline, from cache: " : "from cache: ";
+    size_t n = 0, lead = 0;
     int cached = 0;
 
     buf[0] = '\0';
-    if (d == NULL || d->amends.len != 0) {
+    if (d == NULL || d->amends.len != 0 || len <= strlen(from)) {
         return 0;
     }
+    /* The words after room for where they came from, which goes first. */
+    lead = strlen(from);
+    buf += lead;
+    len -= lead;
+    buf[0] = '\0';
     if (d->rubric_id[0] != '\0' && ses->cert_state > 0 && ses->cert != NULL) {
         size_t before = n;
 
@@ -158,11 +165,15 @@ int session_checks_words(const struct session *ses, int64_t now_ms, char *buf, s
         check_line(ses, buf, len, &n);
         cached |= n != before && ses->people_cached;
     }
+    buf -= lead;
     if (n == 0) {
+        buf[0] = '\0';
         return 0;
     }
     if (cached) {
-        add(buf, len, &n, "offline, from cache");
+        memcpy(buf, from, lead);
+    } else {
+        memmove(buf, buf + lead, n + 1);
     }
     return 1;
 }

@@ -119,12 +119,73 @@ static size_t utf8_seq(const unsigned char *s, size_t len)
     return n;
 }
 
+/* The code point of the valid n-byte UTF-8 sequence at s. */
+static uint32_t utf8_cp(const unsigned char *s, size_t n)
+{
+    static const unsigned char lead_mask[5] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+    uint32_t cp = s[0] & lead_mask[n];
+
+    for (size_t i = 1; i < n; i++) {
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    return cp;
+}
+
+/*
+ * The terminal columns code point cp takes, without a locale (the server
+ * has none to ask): 0 for combining marks, zero-width joiners and
+ * variation selectors, 2 for East Asian wide and full-width characters
+ * and emoji, 1 for the rest. Ranges from the Unicode blocks they cover;
+ * a rare character outside them may be off by one column, never more.
+ */
+static size_t cp_columns(uint32_t cp)
+{
+    static const uint32_t zero[][2] = {
+        {0x0300, 0x036F},   {0x0483, 0x0489},   {0x0591, 0x05BD}, {0x0610, 0x061A},
+        {0x064B, 0x065F},   {0x0E31, 0x0E31},   {0x0E34, 0x0E3A}, {0x0E47, 0x0E4E},
+        {0x1AB0, 0x1AFF},   {0x1DC0, 0x1DFF},   {0x200B, 0x200F}, {0x2060, 0x2064},
+        {0x20D0, 0x20FF},   {0xFE00, 0xFE0F},   {0xFE20, 0xFE2F}, {0x1F3FB, 0x1F3FF},
+        {0xE0000, 0xE007F}, {0xE0100, 0xE01EF},
+    };
+    static const uint32_t wide[][2] = {
+        {0x1100, 0x115F},   {0x231A, 0x231B},   {0x2329, 0x232A},   {0x23E9, 0x23EC},
+        {0x23F0, 0x23F3},   {0x25FD, 0x25FE},   {0x2614, 0x2615},   {0x2648, 0x2653},
+        {0x26A1, 0x26A1},   {0x26AA, 0x26AB},   {0x26BD, 0x26BE},   {0x26C4, 0x26C5},
+        {0x26D4, 0x26D4},   {0x26EA, 0x26EA},   {0x26F2, 0x26F5},   {0x26FA, 0x26FD},
+        {0x2705, 0x2705},   {0x270A, 0x270B},   {0x2728, 0x2728},   {0x274C, 0x274C},
+        {0x2753, 0x2755},   {0x2757, 0x2757},   {0x2795, 0x2797},   {0x27B0, 0x27B0},
+        {0x2B1B, 0x2B1C},   {0x2B50, 0x2B50},   {0x2B55, 0x2B55},   {0x2E80, 0x303E},
+        {0x3041, 0x33FF},   {0x3400, 0x4DBF},   {0x4E00, 0x9FFF},   {0xA000, 0xA4CF},
+        {0xA960, 0xA97F},   {0xAC00, 0xD7A3},   {0xF900, 0xFAFF},   {0xFE10, 0xFE19},
+        {0xFE30, 0xFE6F},   {0xFF00, 0xFF60},   {0xFFE0, 0xFFE6},   {0x16FE0, 0x18CFF},
+        {0x1B000, 0x1B2FF}, {0x1F004, 0x1F004}, {0x1F0CF, 0x1F0CF}, {0x1F18E, 0x1F18E},
+        {0x1F191, 0x1F19A}, {0x1F200, 0x1F251}, {0x1F300, 0x1F64F}, {0x1F680, 0x1F6FF},
+        {0x1F7E0, 0x1F7EB}, {0x1F90C, 0x1F9FF}, {0x1FA70, 0x1FAFF}, {0x20000, 0x2FFFD},
+        {0x30000, 0x3FFFD},
+    };
+
+    if (cp < 0x300) {
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
+        if (cp >= zero[i][0] && cp <= zero[i][1]) {
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
+        if (cp >= wide[i][0] && cp <= wide[i][1]) {
+            return 2;
+        }
+    }
+    return 1;
+}
+
 /*
  * Copies s into a new string fit for the destination: invalid UTF-8 bytes
  * become '?', and with for_terminal set, control characters (C0, DEL and
  * C1, which a terminal would act on, and line breaks, which would break the
- * table) become a space. *width gets the number of code points (may be
- * NULL). Returns NULL when out of memory; caller frees.
+ * table) become a space. *width gets the terminal columns it takes
+ * (cp_columns(); may be NULL). Returns NULL when out of memory; caller frees.
  */
 static char *clean_text(const char *s, int for_terminal, size_t *width)
 {
@@ -143,18 +204,21 @@ static char *clean_text(const char *s, int for_terminal, size_t *width)
         if (n == 0) {
             out[o++] = '?';
             i++;
+            w++;
         } else if (for_terminal && n == 1 && (p[i] < 0x20 || p[i] == 0x7f)) {
             out[o++] = ' ';
             i++;
+            w++;
         } else if (for_terminal && n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0) {
             out[o++] = ' ';
             i += 2;
+            w++;
         } else {
             memcpy(out + o, p + i, n);
             o += n;
+            w += cp_columns(utf8_cp(p + i, n));
             i += n;
         }
-        w++;
     }
     out[o] = '\0';
     if (width != NULL) {
@@ -933,15 +997,23 @@ static int put_clean_line(struct buf *out, const char *prefix, const char *s)
     return rc;
 }
 
-/* Code points in the n bytes at s (valid UTF-8). */
+/* The terminal columns of the n bytes at s (valid UTF-8, as clean_text()
+ * leaves it). */
 static size_t utf8_width(const char *s, size_t n)
 {
+    const unsigned char *p = (const unsigned char *)s;
     size_t w = 0;
 
-    for (size_t i = 0; i < n; i++) {
-        if (((unsigned char)s[i] & 0xc0) != 0x80) {
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq(p + i, n - i);
+
+        if (k == 0) {
             w++;
+            i++;
+            continue;
         }
+        w += cp_columns(utf8_cp(p + i, k));
+        i += k;
     }
     return w;
 }

@@ -356,17 +356,41 @@ static void test_csv_neutralises_labels_only(void **state)
 }
 
 /* Terminal columns of the line starting at s (code points up to '\n'). */
+/* The terminal columns of a line, as a terminal shows it: CJK ideographs,
+ * Hangul and kana take two, a combining accent none, the rest one. A
+ * reference written apart from dashfmt's own table, for the characters
+ * these tests use. */
 static size_t line_width(const char *s, const char **next)
 {
+    const unsigned char *p = (const unsigned char *)s;
     size_t w = 0;
 
-    while (*s != '\0' && *s != '\n') {
-        if (((unsigned char)*s & 0xc0) != 0x80) {
-            w++;
+    while (*p != '\0' && *p != '\n') {
+        uint32_t cp = *p;
+        size_t k = 1;
+
+        if (*p >= 0xf0) {
+            k = 4;
+            cp = *p & 0x07;
+        } else if (*p >= 0xe0) {
+            k = 3;
+            cp = *p & 0x0f;
+        } else if (*p >= 0xc0) {
+            k = 2;
+            cp = *p & 0x1f;
         }
-        s++;
+        for (size_t i = 1; i < k && p[i] != '\0'; i++) {
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if ((cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0xac00 && cp <= 0xd7a3) ||
+            (cp >= 0x3041 && cp <= 0x30ff)) {
+            w += 2;
+        } else if (!(cp >= 0x0300 && cp <= 0x036f)) {
+            w += 1;
+        }
+        p += k;
     }
-    *next = *s == '\n' ? s + 1 : s;
+    *next = *p == '\n' ? (const char *)p + 1 : (const char *)p;
     return w;
 }
 
@@ -436,6 +460,31 @@ static void test_text_wide(void **state)
         assert_non_null(c);
         assert_int_equal((a - lines[2]) + strlen("2.75 (n=12)"),
                          (c - lines[3]) + strlen("insufficient data (n=2)"));
+    }
+    buf_free(&b);
+}
+
+/* Names in scripts a terminal shows two columns wide (Chinese, Korean)
+ * or with combining accents: the table's lines still end at one column,
+ * so the padding counts columns, not characters. */
+static void test_text_columns(void **state)
+{
+    struct buf b;
+    const char *s;
+    const char *lines[32];
+    size_t w[32];
+    size_t n;
+
+    (void)state;
+    fx.cells[5][0].text = (char *)"\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e (flm.wang)";
+    fx.cells[6][0].text = (char *)"Jose\xcc\x81 \xea\xb9\x80 (flm.jose)";
+    buf_init(&b, 1u << 20);
+    assert_int_equal(dashfmt_text(&fx.d, 200, &b), 0);
+    s = text_of(&b);
+    n = table_lines(s, w, 32, lines);
+    assert_int_equal(n, NROWS + 2);
+    for (size_t i = 1; i < n; i++) {
+        assert_int_equal(w[i], w[0]);
     }
     buf_free(&b);
 }
@@ -534,6 +583,7 @@ int main(void)
         cmocka_unit_test_setup(test_csv, setup),
         cmocka_unit_test_setup(test_csv_neutralises_labels_only, setup),
         cmocka_unit_test_setup(test_text_wide, setup),
+        cmocka_unit_test_setup(test_text_columns, setup),
         cmocka_unit_test_setup(test_text_narrow, setup),
         cmocka_unit_test_setup(test_text_split, setup),
         cmocka_unit_test_setup(test_text_figures_never_cut, setup),

@@ -103,10 +103,10 @@ static void test_live_keys(void **state)
      * marker key marks while the note is open, and the note stays. */
     tmuxutil_keys(f, "a", "Up");
     tmuxutil_key_until(f, "a", "n", "Note on open question");
-    tmuxutil_wait_joined(f, "a", "0 chars, 500 left", s, sizeof(s));
+    tmuxutil_wait_joined(f, "a", "0 chars, 500 bytes left", s, sizeof(s));
     tmuxutil_text(f, "a", "asked " TECHNOLOGIST);
     /* The joiner sequence is one character, and 11 bytes of the 500. */
-    tmuxutil_wait_joined(f, "a", "7 chars, 483 left", s, sizeof(s));
+    tmuxutil_wait_joined(f, "a", "7 chars, 483 bytes left", s, sizeof(s));
     tmuxutil_keys(f, "a", "M-d");
     tmuxutil_wait_markers(f, "a", 3);
     tmuxutil_screen(f, "a", s, sizeof(s));
@@ -127,15 +127,22 @@ static void test_live_keys(void **state)
         fill[490] = '\0';
         tmuxutil_text(f, "a", fill);
     }
-    tmuxutil_wait_joined(f, "a", "490 chars, 10 left", s, sizeof(s));
+    tmuxutil_wait_joined(f, "a", "490 chars, 10 bytes left", s, sizeof(s));
     /* 4 + 3 bytes fit, the laptop's 4 do not: the woman and the joiner go
      * too. */
     tmuxutil_text(f, "a", TECHNOLOGIST);
     tmuxutil_wait_joined(f, "a", "did not fit whole and was removed", s, sizeof(s));
-    tmuxutil_wait_joined(f, "a", "490 chars, 10 left", s, sizeof(s));
+    tmuxutil_wait_joined(f, "a", "490 chars, 10 bytes left", s, sizeof(s));
+    /* 5 bytes left: the woman fits, the joiner does not, and the laptop
+     * that would fit on its own must not stay behind either. */
+    tmuxutil_text(f, "a", "yyyyy");
+    tmuxutil_wait_joined(f, "a", "495 chars, 5 bytes left", s, sizeof(s));
+    tmuxutil_text(f, "a", TECHNOLOGIST);
+    tmuxutil_wait_joined(f, "a", "did not fit whole and was removed", s, sizeof(s));
+    tmuxutil_wait_joined(f, "a", "495 chars, 5 bytes left", s, sizeof(s));
     tmuxutil_text(f, "a", "zzzzzzzzzzz");
     tmuxutil_wait_joined(f, "a", "the text is full: at most 500 bytes", s, sizeof(s));
-    tmuxutil_wait_joined(f, "a", "500 chars, 0 left", s, sizeof(s));
+    tmuxutil_wait_joined(f, "a", "500 chars, 0 bytes left", s, sizeof(s));
     tmuxutil_key_until(f, "a", "Escape", "not changed");
 
     /* Enter, Enter: the ratings; b goes back live with the time kept. */
@@ -163,6 +170,7 @@ static void test_live_keys(void **state)
     tmuxutil_wait_joined(f, "a", "delete action 2 (\"Rep sends the plan\")? y deletes it", s,
                          sizeof(s));
     tmuxutil_key_until(f, "a", "n", "kept: nothing was deleted");
+    tmuxutil_screen(f, "a", s, sizeof(s));
     assert_non_null(strstr(s, "2 agreed actions"));
     tmuxutil_keys(f, "a", "x");
     tmuxutil_wait_joined(f, "a", "y deletes it", s, sizeof(s));
@@ -193,6 +201,18 @@ static void test_live_keys(void **state)
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
 }
 
+/* The columns a screen line takes: its UTF-8 characters (tmux's capture
+ * holds the UI's box lines and text, one column each). */
+static size_t columns_of(const char *line)
+{
+    size_t n = 0;
+
+    for (const unsigned char *p = (const unsigned char *)line; *p != '\0'; p++) {
+        n += (*p & 0xC0) != 0x80;
+    }
+    return n;
+}
+
 static void test_compact(void **state)
 {
     struct tmuxutil *f = *state;
@@ -214,7 +234,7 @@ static void test_compact(void **state)
     assert_non_null(strstr(line, "flm.cara"));
     for (int y = 0; y < 20; y++) {
         tmuxutil_line_of(s, y, line, sizeof(line));
-        assert_true(strlen(line) <= 60 * 4);
+        assert_true(columns_of(line) <= 60);
     }
     tmuxutil_key_until(f, "c", "n", "Note on open question");
     tmuxutil_text(f, "c", "short");
@@ -308,8 +328,10 @@ static void test_size_refusal(void **state)
     tmuxutil_wait_for(f, "z", "REVIEW", s, sizeof(s));
     tmuxutil_keys(f, "z", "b");
     tmuxutil_wait_for(f, "z", "AGREED ACTIONS", s, sizeof(s));
-    tmuxutil_wait_joined(f, "z", "too big: most of it is the agreed actions (2): x deletes one", s,
-                         sizeof(s));
+    tmuxutil_wait_joined(
+        f, "z",
+        "too big: most of it is the agreed actions and follow-ups (2 and 0): x deletes an action",
+        s, sizeof(s));
     assert_null(strstr(s, "cannot change"));
     tmuxutil_keys(f, "z", "x");
     tmuxutil_wait_joined(f, "z", "y deletes it", s, sizeof(s));
