@@ -226,12 +226,11 @@ static size_t figures(const Coachq__V1__Dashboard *d, double *v, size_t cap)
     return n;
 }
 
-static int setup(void **state)
+static int setup_args(const char *const *args)
 {
     char csv[700];
     char out[4096];
 
-    (void)state;
     testutil_watchdog(WATCHDOG_SECONDS);
     memset(&f, 0, sizeof(f));
     f.out = malloc(OUT_LEN);
@@ -260,10 +259,26 @@ static int setup(void **state)
                      "coaching-conversation", "--from", "2024-01-01", "--days", "3650", NULL);
     testutil_coachqd(out, sizeof(out), 0, "cert", "grant", "--data", f.data, "slm.fay",
                      "coaching-conversation", "--from", "2024-01-01", "--days", "3650", NULL);
-    testutil_server_start(&f.srv, f.data, NULL);
+    testutil_server_start(&f.srv, f.data, args);
     snprintf(f.server, sizeof(f.server), "127.0.0.1:%d", f.srv.port);
     testutil_cert_path(f.ca, sizeof(f.ca), "ca.crt");
     return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return setup_args(NULL);
+}
+
+/* The question's figures with small numbers: a minimum n of 1 and groups
+ * of 3 managers. */
+static int setup_small(void **state)
+{
+    static const char *const args[] = {"--min-n", "1", "--privacy-min", "3", NULL};
+
+    (void)state;
+    return setup_args(args);
 }
 
 static int teardown(void **state)
@@ -452,6 +467,80 @@ static void test_privacy_other_line(void **state)
     coachq__v1__dashboard__free_unpacked(d, NULL);
 }
 
+/* A front-line observation of coach with k of the ten behaviours scored 3
+ * and the rest 2: quality index 2 + k/10. */
+static void front_line(const char *coach, const char *coachee, int64_t at, int k)
+{
+    struct testutil_obs t;
+
+    testutil_obs_make(&t, coach, coachee, at);
+    for (int i = 0; i < 10; i++) {
+        t.r[i].score = i < k ? 3 : 2;
+    }
+    expect_stored("alice", &t.o);
+}
+
+/*
+ * "Does a well-coached front-line manager coach better later?" worked by
+ * hand. Reviews 15 weeks ago (and Cara's second a week later); each
+ * manager observed 4 weeks before and 4 weeks after:
+ *
+ *   manager  review index x   before   after   y = after - before
+ *   Cara     2 (all 2)        2.0      2.5     0.5
+ *   Cara     3 (all 3)        2.0      2.5     0.5
+ *   Jo       3                2.2      3.0     0.8
+ *   Dan      17/7             2.5      2.6     0.1
+ *
+ * SciPy: r = pearsonr([2, 3, 3, 17/7], [0.5, 0.5, 0.8, 0.1]) =
+ * 0.4518048328706821, Fisher-z 95% interval (confidence_interval()) from
+ * -0.9001478668203986 to 0.9851265378199261; n 4 reviews of 3 managers,
+ * just the privacy minimum of this server (3). On Eve's own page the
+ * question rests on her two managers: a group too small.
+ */
+static void test_question(void **state)
+{
+    int64_t now = (int64_t)time(NULL);
+    int64_t review = now - 15 * 7 * 86400;
+    Coachq__V1__Dashboard *d = NULL;
+    const Coachq__V1__TableRow *r;
+    struct ctc_obs o;
+
+    (void)state;
+    front_line("flm.cara", "rep.ida", review - 28 * 86400, 0);
+    front_line("flm.cara", "rep.ida", review + 28 * 86400, 5);
+    front_line("mgr.jones", "rep.kim", review - 28 * 86400, 2);
+    front_line("mgr.jones", "rep.kim", review + 28 * 86400, 10);
+    front_line("flm.dan", "rep.jon", review - 28 * 86400, 5);
+    front_line("flm.dan", "rep.jon", review + 28 * 86400, 6);
+    ctc_make(&o, "slm.eve", "flm.cara", review, 0);
+    expect_stored("obs.ann", &o.o);
+    ctc_make(&o, "slm.eve", "flm.cara", review + 7 * 86400, 1);
+    expect_stored("obs.ann", &o.o);
+    ctc_make(&o, "slm.eve", "mgr.jones", review, 1);
+    expect_stored("obs.ann", &o.o);
+    ctc_make(&o, "slm.fay", "flm.dan", review, 2);
+    expect_stored("obs.ann", &o.o);
+
+    assert_int_equal(
+        dashboard("lead.gil", COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, "", &d), 0);
+    r = table(d, "coaching-later")->rows[0];
+    assert_int_equal(r->cells[1]->n, 4);
+    assert_true(r->cells[1]->has_value && r->cells[2]->has_value && r->cells[3]->has_value);
+    assert_true(fabs(r->cells[1]->value - 0.4518048328706821) < 1e-9);
+    assert_true(fabs(r->cells[2]->value - -0.9001478668203986) < 1e-9);
+    assert_true(fabs(r->cells[3]->value - 0.9851265378199261) < 1e-9);
+    assert_string_equal(r->cells[4]->text, "3");
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+
+    /* Eve's page: three reviews of two managers of her line. */
+    assert_int_equal(dashboard("slm.eve", KIND_CM, "", &d), 0);
+    r = table(d, "coaching-later")->rows[0];
+    assert_string_equal(r->cells[1]->text, "group too small");
+    assert_false(r->cells[1]->has_value);
+    assert_string_equal(r->cells[4]->text, "2");
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,5 +550,10 @@ int main(void)
         cmocka_unit_test(test_privacy_other_line),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    const struct CMUnitTest small[] = {
+        cmocka_unit_test(test_question),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+
+    return failed + cmocka_run_group_tests(small, setup_small, teardown);
 }
