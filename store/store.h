@@ -109,8 +109,9 @@ struct store_policy {
     int64_t cert_cooldown_s; /* calibration: least time between two attempts
                                 at one reference */
     int64_t future_slack_s;  /* how far in the future a session may start */
-    store_may_score_cb may_score; /* NULL: every observer may score every
-                                     session (tests of the bare store) */
+    /* Who may score a session (query/auth.c's AUTH_SCORE); NULL: every
+     * observer may score every session (tests of the bare store). */
+    store_may_score_cb may_score;
 };
 
 /* Fills p with the defaults: enforce 1, 14 days, exact 0.80, kappa 0.70,
