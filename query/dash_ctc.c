@@ -212,35 +212,135 @@ static int ctc_sessions_read(const struct dash_ctx *c, const char *slm, const ch
 
 /* ---- Does a well-coached front-line manager coach better later? --------- */
 
+/* Weekly sums of one scope, from from_monday on. */
+struct week_sums {
+    int32_t from;
+    size_t n;
+    struct ctc_sum *w;
+};
+
+static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
+{
+    struct week_sums *ws = arg;
+    int32_t i = (monday - ws->from) / 7;
+
+    if (i >= 0 && (size_t)i < ws->n) {
+        sum_cb(monday, w, &ws->w[i]);
+    }
+    return 0;
+}
+
+/* One scope's weeks of the question's window, read once however many
+ * reviews of its manager there are. */
+struct ctc_cached {
+    char id[132];
+    struct week_sums ws; /* CTC_CACHE_WEEKS weeks from ctc_corr.from */
+};
+
+#define CTC_CACHE_WEEKS (DASH_CTC_QUESTION_WEEKS + DASH_CTC_LATER_WEEKS)
+
 struct ctc_corr {
     double n, sx, sy, sxx, syy, sxy;
     struct dash_ids managers; /* distinct managers with a pair */
+    int32_t from;             /* the Monday the cached weeks start on */
+    struct ctc_cached *cache;
+    size_t n_cache;
+    size_t cap_cache;
 };
+
+static void corr_free(struct ctc_corr *a)
+{
+    for (size_t i = 0; i < a->n_cache; i++) {
+        free(a->cache[i].ws.w);
+    }
+    free(a->cache);
+    dash_ids_free(&a->managers);
+    memset(a, 0, sizeof(*a));
+}
+
+/* The cached weeks of (kind, id) under front, read on first use; NULL
+ * with *rc set on failure. */
+static const struct ctc_sum *corr_weeks(const struct dash_ctx *c, struct ctc_corr *a,
+                                        enum agg_scope kind, const char *id, const char *front,
+                                        int *rc)
+{
+    struct ctc_cached *e;
+
+    *rc = 0;
+    for (size_t i = 0; i < a->n_cache; i++) {
+        if (strcmp(a->cache[i].id, id) == 0) {
+            return a->cache[i].ws.w;
+        }
+    }
+    if (a->n_cache == a->cap_cache) {
+        size_t cap = a->cap_cache > 0 ? 2 * a->cap_cache : 16;
+        struct ctc_cached *n = realloc(a->cache, cap * sizeof(*n));
+
+        if (n == NULL) {
+            *rc = -ENOMEM;
+            return NULL;
+        }
+        a->cache = n;
+        a->cap_cache = cap;
+    }
+    e = &a->cache[a->n_cache];
+    snprintf(e->id, sizeof(e->id), "%s", id);
+    e->ws.from = a->from;
+    e->ws.n = CTC_CACHE_WEEKS;
+    e->ws.w = calloc(CTC_CACHE_WEEKS, sizeof(*e->ws.w));
+    if (e->ws.w == NULL) {
+        *rc = -ENOMEM;
+        return NULL;
+    }
+    a->n_cache++;
+    *rc = agg_read(c->t, kind, id, front, a->from, c->until_monday, weeks_cb, &e->ws);
+    return *rc == 0 ? e->ws.w : NULL;
+}
+
+/* The sums of the weeks [from, until] of cached weeks w. */
+static void corr_span(const struct ctc_corr *a, const struct ctc_sum *w, int32_t from,
+                      int32_t until, struct ctc_sum *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (int32_t m = from; m <= until; m += 7) {
+        int32_t i = (m - a->from) / 7;
+
+        if (i >= 0 && i < (int32_t)CTC_CACHE_WEEKS) {
+            out->n += w[i].n;
+            out->sum += w[i].sum;
+            out->obs += w[i].obs;
+        }
+    }
+}
 
 /*
  * Adds the pair of session s: x its quality index, y the change in the
  * coachee's front-line quality index (scope kind, id), the
  * DASH_CTC_LATER_WEEKS weeks after its week against as many before. Both
- * spans need min_n observations, and the later one must be over.
+ * spans need min_n observations, and the later one must be over. Each
+ * scope's weeks are read once (a->cache).
  */
 static int corr_add(const struct dash_ctx *c, struct ctc_corr *a, const struct ctc_session *s,
                     enum agg_scope kind, const char *id, const char *front)
 {
     struct ctc_sum before, after;
+    const struct ctc_sum *w;
     int32_t span = 7 * (int32_t)DASH_CTC_LATER_WEEKS;
     double x = s->q, y;
     int known = 0;
     int rc;
 
-    if (s->monday + span > c->until_monday) {
+    if (s->monday + span > c->until_monday || s->monday - span < a->from) {
         return 0;
     }
-    rc = ctc_read(c, kind, id, front, s->monday - span, s->monday - 7, &before);
-    if (rc == 0) {
-        rc = ctc_read(c, kind, id, front, s->monday + 7, s->monday + span, &after);
-    }
-    if (rc != 0 || before.n < c->opts->min_n || after.n < c->opts->min_n) {
+    w = corr_weeks(c, a, kind, id, front, &rc);
+    if (w == NULL) {
         return rc;
+    }
+    corr_span(a, w, s->monday - span, s->monday - 7, &before);
+    corr_span(a, w, s->monday + 7, s->monday + span, &after);
+    if (before.n < c->opts->min_n || after.n < c->opts->min_n) {
+        return 0;
     }
     y = ctc_mean(&after) - ctc_mean(&before);
     a->n += 1;
@@ -305,24 +405,6 @@ static void corr_table(struct dash *d, const struct dash_ctx *c, const struct ct
 }
 
 /* ---- Coaching my managers ------------------------------------------------ */
-
-/* Weekly sums of one scope, from from_monday on. */
-struct week_sums {
-    int32_t from;
-    size_t n;
-    struct ctc_sum *w;
-};
-
-static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
-{
-    struct week_sums *ws = arg;
-    int32_t i = (monday - ws->from) / 7;
-
-    if (i >= 0 && (size_t)i < ws->n) {
-        sum_cb(monday, w, &ws->w[i]);
-    }
-    return 0;
-}
 
 /* Behaviour sums of the ctc rubric over the window. */
 struct behaviour_sums {
@@ -558,6 +640,7 @@ int dash_coaching_managers(struct dash *d, const struct dash_ctx *c)
 
     memset(&ss, 0, sizeof(ss));
     memset(&a, 0, sizeof(a));
+    a.from = dash_week(c, CTC_CACHE_WEEKS - 1);
     rc = ctc_rubrics_get(c, &rs);
     if (rc == 0) {
         rc = page_trend(d, c, &rs);
@@ -594,7 +677,7 @@ int dash_coaching_managers(struct dash *d, const struct dash_ctx *c)
         dash_note(d, "Only your newest %u sessions coaching your managers are read.",
                   DASH_CTC_MAX_SESSIONS);
     }
-    dash_ids_free(&a.managers);
+    corr_free(&a);
     free(ss.s);
     ctc_rubrics_free(&rs);
     return rc != 0 ? rc : dash_failed(d);
@@ -615,6 +698,7 @@ int dash_ctc_programme(struct dash *d, const struct dash_ctx *c)
 
     memset(&slms, 0, sizeof(slms));
     memset(&a, 0, sizeof(a));
+    a.from = dash_week(c, CTC_CACHE_WEEKS - 1);
     rc = ctc_rubrics_get(c, &rs);
     if (rc == 0) {
         rc = dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER, &slms);
@@ -661,7 +745,7 @@ int dash_ctc_programme(struct dash *d, const struct dash_ctx *c)
         corr_table(d, c, &a, "the whole programme");
     }
 out:
-    dash_ids_free(&a.managers);
+    corr_free(&a);
     dash_ids_free(&slms);
     ctc_rubrics_free(&rs);
     return rc != 0 ? rc : dash_failed(d);
