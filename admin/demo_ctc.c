@@ -16,9 +16,9 @@
  *     coach the second-level manager, coachee the front-line manager),
  *     scored by one of those three observers; each second-level manager
  *     has a level of their own, so the reviews differ by line;
- *   - the two second-level managers who observe score, every three weeks or
- *     so, one of their own front-line managers coaching a rep
- *     (coaching-conversation), at that manager's quality of the day.
+ *   - the two second-level managers who observe sit in, every three weeks
+ *     or so, on a coaching-conversation session of one of their own
+ *     front-line managers that an observer scores too (double-coded).
  *
  * Everything goes through demo_queue() like the other records, so the
  * writer checks coach, coachee, certification and line on the session
@@ -214,12 +214,15 @@ static int ctc_review(struct demo *d, struct demo_rng *r, const Coachq__V1__Rubr
     return demo_queue(d, o, received_ms, 0);
 }
 
-/* Queues second-level manager s's own observation of front-line manager fi
- * coaching rep at started_at (coaching-conversation). */
-static int slm_observes(struct demo *d, struct demo_rng *r, int s, int fi, int rep,
-                        int64_t started_at, int32_t day, int64_t received_ms)
+/* Queues second-level manager s's own record of planned session si (a
+ * front-line manager of their line coaching a rep), sitting in beside the
+ * session's observer: the same coach, coachee and start, so the two
+ * records are double-coded. Scores are the session's own with a little
+ * noise of the second-level manager's. */
+static int slm_observes(struct demo *d, struct demo_rng *r, int s, size_t si, int64_t received_ms)
 {
-    const Coachq__V1__Rubric *rb = d->rubric[DEMO_RUBRIC_CC];
+    const struct demo_session *ss = &d->sess[si];
+    const Coachq__V1__Rubric *rb = d->rubric[ss->rubric];
     struct demo_obsbuf *ob = &d->ob;
     size_t nb = rb->n_behaviours < DEMO_MAX_BEH ? rb->n_behaviours : DEMO_MAX_BEH;
 
@@ -227,13 +230,13 @@ static int slm_observes(struct demo *d, struct demo_rng *r, int s, int fi, int r
     demo_uuid(r, ob->id);
     ob->o.rubric_id = rb->id;
     ob->o.rubric_version = rb->version;
-    ob->o.coach_id = d->people[d->flm[fi].person].id;
-    ob->o.coachee_id = d->people[rep].id;
-    ob->o.session_type = COACHQ__V1__SESSION_TYPE__SESSION_TYPE_DEAL_REVIEW;
-    ob->o.focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_PROCESS;
-    ob->o.started_at = started_at;
-    ob->o.duration_s = (uint32_t)(1500 + 60 * demo_below(r, 20));
-    snprintf(ob->notes, sizeof(ob->notes), "Observed by their second-level manager.");
+    ob->o.coach_id = d->people[d->flm[ss->flm].person].id;
+    ob->o.coachee_id = d->people[ss->rep].id;
+    ob->o.session_type = ss->type;
+    ob->o.focus = ss->focus;
+    ob->o.started_at = ss->started_at;
+    ob->o.duration_s = ss->duration_s;
+    snprintf(ob->notes, sizeof(ob->notes), "Sat in as their second-level manager.");
     for (size_t b = 0; b < nb; b++) {
         Coachq__V1__Rating init = COACHQ__V1__RATING__INIT;
         Coachq__V1__Rating *rt = &ob->r[b];
@@ -241,7 +244,11 @@ static int slm_observes(struct demo *d, struct demo_rng *r, int s, int fi, int r
         *rt = init;
         rt->behaviour_id = rb->behaviours[b]->id;
         ob->rp[b] = rt;
-        rt->score = ctc_score(r, demo_quality(d, &d->flm[fi], DEMO_RUBRIC_CC, b, day));
+        if (ss->na[b]) {
+            rt->not_applicable = 1;
+            continue;
+        }
+        rt->score = (uint32_t)lround(demo_clamp((double)ss->truth[b] + 0.3 * demo_gauss(r), 1, 4));
         if (rt->score == 1 || rt->score == 4) {
             demo_evidence_note(ob->evidence[b], sizeof(ob->evidence[b]), r, rb->behaviours[b],
                                rt->score, 0);
@@ -250,20 +257,6 @@ static int slm_observes(struct demo *d, struct demo_rng *r, int s, int fi, int r
     }
     ob->o.n_ratings = nb;
     return demo_queue(d, DEMO_OBSERVERS + (s - DEMO_P_SLM), received_ms, 0);
-}
-
-/* A rep who reported to person m on day, or -1. */
-static int rep_of(const struct demo *d, struct demo_rng *r, int m, int32_t day)
-{
-    int reps[DEMO_REPS];
-    int n = 0;
-
-    for (int i = DEMO_P_REP; i < DEMO_PEOPLE; i++) {
-        if (demo_manager_on(d, i, day) == m) {
-            reps[n++] = i;
-        }
-    }
-    return n > 0 ? reps[demo_below(r, (uint32_t)n)] : -1;
 }
 
 /* Appends one planned record. */
@@ -330,37 +323,38 @@ static int ctc_plan(struct demo *d)
             }
         }
     }
+    /* The second-level managers who observe sit in on a session of their
+     * line every three weeks or so: the first coaching-conversation session
+     * of one of their managers from the day they pick. */
     for (int k = 0; k < CTC_SLM_OBSERVERS && rc == 0; k++) {
         int s = DEMO_P_SLM + k;
-        int32_t day = demo_weekday(d->start_day + 3 + (int32_t)demo_below(&r, 14));
+        int64_t from = (int64_t)(d->start_day + 3 + (int32_t)demo_below(&r, 14)) * DEMO_DAY_S;
 
-        for (; rc == 0 && day + 1 < d->now_day;
-             day = demo_weekday(day + 18 + (int32_t)demo_below(&r, 8))) {
-            int fi = (int)demo_below(&r, DEMO_FLMS);
-            int rep;
+        while (rc == 0) {
+            size_t best = d->n_sess;
 
-            /* One of their own managers that day, with a rep of theirs. */
-            for (int tries = 0;
-                 tries < DEMO_FLMS && demo_manager_on(d, d->flm[fi].person, day) != s; tries++) {
-                fi = (fi + 1) % DEMO_FLMS;
+            for (size_t i = 0; i < d->n_sess; i++) {
+                const struct demo_session *ss = &d->sess[i];
+
+                if (ss->rubric == DEMO_RUBRIC_CC && ss->started_at >= from &&
+                    (best == d->n_sess || ss->started_at < d->sess[best].started_at) &&
+                    demo_manager_on(d, d->flm[ss->flm].person,
+                                    (int32_t)(ss->started_at / DEMO_DAY_S)) == s) {
+                    best = i;
+                }
             }
-            if (demo_manager_on(d, d->flm[fi].person, day) != s) {
-                continue;
-            }
-            rep = rep_of(d, &r, d->flm[fi].person, day);
-            if (rep < 0) {
-                continue;
+            if (best == d->n_sess) {
+                break;
             }
             memset(&it, 0, sizeof(it));
             it.s = s;
-            it.f = fi;
-            it.rep = rep;
-            it.day = day;
-            it.at = (int64_t)day * DEMO_DAY_S + 13 * DEMO_HOUR_S + 1200;
+            it.f = (int)best;
+            it.at = d->sess[best].started_at;
             it.noise = demo_next(&r);
-            it.received_ms = (it.at + 3 * DEMO_HOUR_S) * 1000;
+            it.received_ms = (it.at + d->sess[best].duration_s + 2 * DEMO_HOUR_S) * 1000;
             it.order = d->n_ctc;
             rc = plan_add(d, &it);
+            from = it.at + (int64_t)(18 + demo_below(&r, 8)) * DEMO_DAY_S;
         }
     }
     if (rc == 0 && d->n_ctc > 1) {
@@ -408,7 +402,7 @@ int demo_ctc_due(struct demo *d, int64_t until_ms)
                             it->received_ms);
         } else {
             d->slm_observed++;
-            rc = slm_observes(d, &r, it->s, it->f, it->rep, it->at, it->day, it->received_ms);
+            rc = slm_observes(d, &r, it->s, (size_t)it->f, it->received_ms);
         }
     }
     return rc;

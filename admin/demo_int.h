@@ -199,10 +199,9 @@ struct demo_ctc_item {
     int64_t received_ms;
     int64_t at; /* the session's start, seconds */
     int32_t day;
-    int review;   /* 1: review of person f by s; 0: s observes manager index f with rep */
+    int review;   /* 1: review of person f by s; 0: s sits in on planned session f */
     int s;        /* the second-level manager (person index) */
-    int f;        /* review: the front-line manager (person); else their index in flm[] */
-    int rep;      /* the rep (person index), observations only */
+    int f;        /* review: the front-line manager (person); else an index in sess[] */
     int observer; /* review: the observer (index from DEMO_P_OBS) */
     double level; /* review: the second-level manager's level that day */
     uint64_t noise;
