@@ -170,6 +170,9 @@ int admin_run_demo(struct admin *a)
            sum.leads == 1 ? "" : "s");
     printf("  %u observations, %u calibration attempts, %u programme cohorts\n", sum.observations,
            sum.calibrations, sum.cohorts);
+    printf("  of them %u second-level managers' reviews of their managers (coaching-the-coach) "
+           "and %u sessions second-level managers observed in their own lines\n",
+           sum.ctc_reviews, sum.slm_observed);
     printf("start the server with '%s --data %s'\n", a->prog, a->data_dir);
     return 0;
 }

@@ -76,6 +76,8 @@ static void demo_fill_summary(const struct demo *d, struct demo_summary *out, un
     out->refused = d->refused;
     out->outcomes = d->outcomes;
     out->held = d->held;
+    out->ctc_reviews = d->ctc_reviews;
+    out->slm_observed = d->slm_observed;
 }
 
 /* A new generator for s and o's seed and now (o->now == 0: the clock),
@@ -112,6 +114,8 @@ static void demo_free(struct demo *d)
     for (int i = 0; i < DEMO_RUBRICS; i++) {
         coachq__v1__rubric__free_unpacked(d->rubric[i], NULL);
     }
+    coachq__v1__rubric__free_unpacked(d->ctc_rubric, NULL);
+    free(d->ctc);
     free(d->sess);
     free(d->rec);
     free(d);
@@ -208,6 +212,10 @@ static int demo_seed(struct demo *d, int *people_stored)
              "and %d front-line managers, %d reps), lines from %s",
              DEMO_PEOPLE, DEMO_LEADS, DEMO_OBSERVERS, DEMO_SLMS, DEMO_FLMS, DEMO_REPS,
              demo_day_str(d->org_day, ds));
+    rc = demo_ctc_setup(d);
+    if (rc != 0) {
+        return rc;
+    }
     rc = store_exec(d->s, demo_refs_txn, d);
     if (rc != 0) {
         demo_say(d, "storing the calibration references failed: %s", error_strerror(rc));
@@ -216,6 +224,12 @@ static int demo_seed(struct demo *d, int *people_stored)
     rc = demo_timeline(d);
     if (rc != 0) {
         return rc;
+    }
+    if (d->n_ctc > 0) {
+        demo_say(d,
+                 "coaching the coaches: %u second-level managers' reviews of their managers, %u "
+                 "sessions observed by second-level managers in their own lines",
+                 d->ctc_reviews, d->slm_observed);
     }
     if (d->refused > 0) {
         demo_say(d, "%u generated records were refused by the rules: a bug in the demo",

@@ -30,9 +30,12 @@ struct demo_opts {
 struct demo_summary {
     unsigned people, observers, second_level, front_line, reps, leads;
     unsigned observations, calibrations, cohorts;
-    unsigned refused;  /* observations the rules refused: always 0 on success */
-    unsigned outcomes; /* business results (outcomes.h) stored */
-    unsigned held;     /* sessions held (cadence.h) stored */
+    unsigned refused;      /* observations the rules refused: always 0 on success */
+    unsigned outcomes;     /* business results (outcomes.h) stored */
+    unsigned held;         /* sessions held (cadence.h) stored */
+    unsigned ctc_reviews;  /* second-level managers' reviews of their managers (in
+                              observations) */
+    unsigned slm_observed; /* sessions second-level managers observed in their lines */
 };
 
 /*

@@ -13,6 +13,8 @@
  *   demo_obs.c       building observations and submitting them in batches
  *   demo_txns.c      the organisation, references and the year's timeline
  *   demo_outcomes.c  the business results
+ *   demo_ctc.c       coaching the coaches: second-level managers' reviews
+ *                    of their managers, and those who observe their lines
  *
  * Ownership: demo_run() owns the one struct demo (and its sess, rec and
  * buf arrays, the rubrics it read); every function here borrows it for
@@ -96,6 +98,7 @@ enum demo_stream {
     DEMO_S_OUTCOMES,
     DEMO_S_FOLLOW, /* action ids, managers' follow-through and follow-up statuses */
     DEMO_S_HELD,   /* sessions held: each manager's cadence and each rep's days */
+    DEMO_S_CTC,    /* coaching the coaches (demo_ctc.c) */
 };
 
 enum demo_event_kind {
@@ -189,6 +192,22 @@ struct demo_event {
     int32_t day;
 };
 
+/* A planned record of coaching the coaches (demo_ctc.c): a second-level
+ * manager's review of a front-line manager, or a second-level manager's
+ * observation of one of their managers coaching a rep. */
+struct demo_ctc_item {
+    int64_t received_ms;
+    int64_t at; /* the session's start, seconds */
+    int32_t day;
+    int review;   /* 1: review of person f by s; 0: s sits in on planned session f */
+    int s;        /* the second-level manager (person index) */
+    int f;        /* review: the front-line manager (person); else an index in sess[] */
+    int observer; /* review: the observer (index from DEMO_P_OBS) */
+    double level; /* review: the second-level manager's level that day */
+    uint64_t noise;
+    size_t order; /* planning order, for equal received times */
+};
+
 /* The scratch an observation is built in before it is packed. */
 struct demo_obsbuf {
     Coachq__V1__Observation o;
@@ -260,7 +279,14 @@ struct demo {
      * follow-ups. */
     uint32_t last_sess[DEMO_PEOPLE];
     unsigned outcomes;
-    unsigned held; /* sessions held stored (demo_cadence.c) */
+    unsigned held;                  /* sessions held stored (demo_cadence.c) */
+    Coachq__V1__Rubric *ctc_rubric; /* coaching-the-coach, or NULL (demo_ctc.c) */
+    struct demo_ctc_item *ctc;      /* planned, in received order */
+    size_t n_ctc;
+    size_t cap_ctc;
+    size_t i_ctc;          /* the next one to queue */
+    unsigned ctc_reviews;  /* second-level managers' reviews of their managers (demo_ctc.c) */
+    unsigned slm_observed; /* sessions observed by second-level managers (demo_ctc.c) */
     int fatal;
 };
 
@@ -376,6 +402,19 @@ void demo_plan_events(struct demo *d);
 /* Submits every record in time order, with the organisation's changes
  * made when they happen. */
 int demo_timeline(struct demo *d);
+
+/* ---- demo_ctc.c ---- */
+
+/* Coaching the coaches, before the timeline: second-level managers who
+ * observe and the certifications for coaching-the-coach (at setup time),
+ * then the year's reviews of front-line managers by their second-level
+ * manager and the second-level managers' observations of their own lines,
+ * planned into d->ctc. Returns 0 (also when the rubric is not loaded: said
+ * on d->progress) or a negative code. */
+int demo_ctc_setup(struct demo *d);
+/* Queues the planned records received up to until_ms (INT64_MAX: all),
+ * in order. Returns 0 or demo_queue()'s code. */
+int demo_ctc_due(struct demo *d, int64_t until_ms);
 
 /* ---- demo_outcomes.c ---- */
 

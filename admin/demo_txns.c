@@ -540,11 +540,17 @@ int demo_timeline(struct demo *d)
 
     for (size_t i = 0; i < d->n_rec && rc == 0; i++) {
         while (rc == 0 && e < d->n_ev && d->ev[e].at_ms <= d->rec[i].received_ms) {
-            rc = demo_flush(d);
+            rc = demo_ctc_due(d, d->ev[e].at_ms);
+            if (rc == 0) {
+                rc = demo_flush(d);
+            }
             if (rc == 0) {
                 rc = demo_event_run(d, &d->ev[e]);
             }
             e++;
+        }
+        if (rc == 0) {
+            rc = demo_ctc_due(d, d->rec[i].received_ms);
         }
         if (rc == 0) {
             demo_build_record(d, &d->rec[i]);
@@ -552,11 +558,20 @@ int demo_timeline(struct demo *d)
             rc = demo_queue(d, d->rec[i].observer, d->rec[i].received_ms, 0);
         }
     }
+    for (; rc == 0 && e < d->n_ev; e++) {
+        rc = demo_ctc_due(d, d->ev[e].at_ms);
+        if (rc == 0) {
+            rc = demo_flush(d);
+        }
+        if (rc == 0) {
+            rc = demo_event_run(d, &d->ev[e]);
+        }
+    }
+    if (rc == 0) {
+        rc = demo_ctc_due(d, INT64_MAX);
+    }
     if (rc == 0) {
         rc = demo_flush(d);
-    }
-    for (; rc == 0 && e < d->n_ev; e++) {
-        rc = demo_event_run(d, &d->ev[e]);
     }
     return rc;
 }

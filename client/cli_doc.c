@@ -385,8 +385,8 @@ static const struct cli_opt opts_dashboard[] = {
 const struct cli_doc cli_doc_dashboard = {
     "dashboard",
     "dashboard KIND [ID]",
-    "print a dashboard: managers, manager, programme, observers, me (also --json, or --csv "
-    "TABLE)",
+    "print a dashboard: managers, manager, programme, observers, me, coaching (also --json, "
+    "or --csv TABLE)",
     "KIND [SUBJECT] [OPTIONS]",
     "Prints a dashboard as the server computes it for you: the same figures as\n"
     "the web pages and the /api/v1 JSON and CSV. KIND is one of\n"
@@ -402,6 +402,9 @@ const struct cli_doc cli_doc_dashboard = {
     "  observers        Observer reliability: certification, calibration agreement,\n"
     "                   double coding, severity drift, coverage (leads, administrators)\n"
     "  me [FLM]         My coaching: your own trend and what to focus on next\n"
+    "  coaching [SLM]   Coaching my managers: a second-level manager's sessions coaching\n"
+    "                   their front-line managers beside their line's coaching, and\n"
+    "                   whether well-coached managers coach better later\n"
     "Without SUBJECT the dashboard is about you. Every figure shows its n; below\n"
     "the server's minimum n it reads \"insufficient data\", never a number.\n",
     opts_dashboard,

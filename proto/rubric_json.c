@@ -228,8 +228,8 @@ out:
 /* ---- parsing ------------------------------------------------------------- */
 
 static const char *const rubric_keys[] = {
-    "id",         "version",     "name", "description", "effective", "evidence_required",
-    "behaviours", "added_at_ms", NULL,
+    "id",         "version",     "name",  "description", "effective", "evidence_required",
+    "behaviours", "added_at_ms", "coach", NULL,
 };
 
 static const char *const behaviour_keys[] = {
@@ -542,6 +542,33 @@ static int parse_evidence(struct jsonx_ctx *x, const json_t *j, Coachq__V1__Rubr
     return 0;
 }
 
+/* "coach": who coaches in the sessions the rubric scores. Absent means a
+ * front-line manager, as for the rubrics written before the key existed. */
+static int parse_coach(struct jsonx_ctx *x, const json_t *j, Coachq__V1__Rubric *r)
+{
+    const json_t *v = json_object_get(j, "coach");
+    const char *s;
+
+    r->coach_role = COACHQ__V1__ROLE__ROLE_UNSPECIFIED;
+    if (v == NULL || json_is_null(v)) {
+        return 0;
+    }
+    s = json_is_string(v) ? json_string_value(v) : NULL;
+    if (s != NULL && strcmp(s, RUBRIC_JSON_COACH_FRONT_LINE) == 0) {
+        r->coach_role = COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER;
+        return 0;
+    }
+    if (s != NULL && strcmp(s, RUBRIC_JSON_COACH_SECOND_LEVEL) == 0) {
+        r->coach_role = COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER;
+        return 0;
+    }
+    return jsonx_fail(
+        x, "coach",
+        "must be \"" RUBRIC_JSON_COACH_FRONT_LINE
+        "\" (a front-line manager coaching a rep, the default) or \"" RUBRIC_JSON_COACH_SECOND_LEVEL
+        "\" (a second-level manager coaching one of their front-line managers)");
+}
+
 /* A jsonx_parse_cb for a Rubric. */
 static int parse_rubric(struct jsonx_ctx *x, const json_t *j, void *msg)
 {
@@ -599,6 +626,10 @@ static int parse_rubric(struct jsonx_ctx *x, const json_t *j, void *msg)
         return rc;
     }
     rc = parse_behaviours(x, j, r);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = parse_coach(x, j, r);
     if (rc < 0) {
         return rc;
     }
@@ -770,6 +801,14 @@ static int rubric_fill(json_t *obj, const Coachq__V1__Rubric *r)
         if (json_array_append_new(arr, behaviour_json(r->behaviours[i])) < 0) {
             return -1;
         }
+    }
+    if (r->coach_role == COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER &&
+        jsonx_put(obj, "coach", json_string(RUBRIC_JSON_COACH_SECOND_LEVEL)) < 0) {
+        return -1;
+    }
+    if (r->coach_role == COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER &&
+        jsonx_put(obj, "coach", json_string(RUBRIC_JSON_COACH_FRONT_LINE)) < 0) {
+        return -1;
     }
     if (r->added_at_ms != 0 && jsonx_put(obj, "added_at_ms", json_integer(r->added_at_ms)) < 0) {
         return -1;

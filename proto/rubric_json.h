@@ -1,6 +1,6 @@
 /*
  * rubric_json: rubrics as JSON files, the form they are shipped and added
- * in, and the two rubrics coachq ships (compiled in from proto/rubrics/ by
+ * in, and the three rubrics coachq ships (compiled in from proto/rubrics/ by
  * proto/embed_rubrics.cmake).
  *
  * The format (docs/rubrics.md):
@@ -13,6 +13,11 @@
  *                    "anchors": ["<score 1>", "<score 2>", "<score 3>",
  *                                "<score 4>"],
  *                    "not_applicable": false}, ...],   (optional; false)
+ *    "coach": "second-level-manager",        (optional; who coaches in the
+ *                                             sessions it scores: the default
+ *                                             "front-line-manager" coaches a
+ *                                             rep, "second-level-manager" one
+ *                                             of their front-line managers)
  *    "added_at_ms": 1700000000000}           (optional; written by dump
  *                                             when set, for the round trip)
  * Unknown keys and repeated keys are refused (a typo must not pass
@@ -27,6 +32,8 @@
 #include "coachq.pb-c.h"
 
 #define RUBRIC_MAX_BEHAVIOURS 40
+#define RUBRIC_JSON_COACH_FRONT_LINE "front-line-manager"
+#define RUBRIC_JSON_COACH_SECOND_LEVEL "second-level-manager"
 #define RUBRIC_MAX_TEXT 4000
 
 /*

@@ -88,6 +88,10 @@ static int may_see_dashboard(const struct auth_user *u, const struct auth_target
     case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING:
         return ((u->roles & AUTH_FRONT_LINE) && same(subject, u->id)) ||
                ((u->roles & AUTH_SECOND_LEVEL) && in_chain(u, t));
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_COACHING_MANAGERS:
+        /* A second-level manager's coaching of their managers: theirs, and
+         * the managers' above them. */
+        return (u->roles & AUTH_SECOND_LEVEL) && (same(subject, u->id) || in_chain(u, t));
     default:
         /* Programme impact and observer reliability: leads and
          * administrators only, handled above. */
@@ -117,6 +121,44 @@ static int may_read_action(const struct auth_user *u, const struct auth_target *
         return 1;
     }
     return (u->roles & AUTH_SECOND_LEVEL) && in_chain(u, t);
+}
+
+/* Whether u may score a session of t->coach; see the table in auth.h. */
+static int may_score(const struct auth_user *u, const struct auth_target *t)
+{
+    if (t == NULL || t->coach == NULL || !(u->roles & AUTH_OBSERVER) || same(t->coach, u->id)) {
+        return 0;
+    }
+    if (u->roles & (AUTH_LEAD | AUTH_ADMIN)) {
+        return 1;
+    }
+    /* A second-level manager who observes reviews their own line: their
+     * managers' sessions and, for coaching the coach, the second-level
+     * managers below them. Another line's sessions are for observers
+     * who do not manage anyone in the programme. */
+    if (u->roles & AUTH_SECOND_LEVEL) {
+        return in_chain(u, t);
+    }
+    return 1;
+}
+
+int auth_may_score(const struct store_scorer *s)
+{
+    struct auth_user u;
+    struct auth_target t;
+
+    memset(&u, 0, sizeof(u));
+    memset(&t, 0, sizeof(t));
+    if (s == NULL || s->observer == NULL || s->observer->id == NULL) {
+        return -EACCES;
+    }
+    snprintf(u.id, sizeof(u.id), "%s", s->observer->id);
+    u.roles = auth_roles_of(s->observer);
+    t.coach = s->coach_id;
+    t.chain = s->chain;
+    t.n_chain = s->n_chain;
+    t.coaches_coach = s->coaches_coach;
+    return auth_decide(&u, AUTH_SCORE, &t);
 }
 
 int auth_decide(const struct auth_user *u, enum auth_action action,
@@ -162,6 +204,9 @@ int auth_decide(const struct auth_user *u, enum auth_action action,
         break;
     case AUTH_READ_ACTION:
         ok = may_read_action(u, target);
+        break;
+    case AUTH_SCORE:
+        ok = may_score(u, target);
         break;
     }
     return ok ? 0 : -EACCES;

@@ -13,6 +13,14 @@
  *   request          observer   front-line   second-level   lead   admin
  *   hello            yes        yes          yes            yes    yes
  *   submit           yes        -            -              -      -
+ *   score a session  an observer scores a session (decided again by the
+ *                    writer, with the line on the session date):
+ *       observer only, or with front-line, lead or admin: any coach's
+ *       observer with second-level: only coaches in their line on the
+ *                    session date (a front-line manager's session, or a
+ *                    second-level manager's below them coaching a manager)
+ *       without the observer role: -
+ *       nobody scores a session in which they are the coach
  *   read a record    own        about self   their line     all    all
  *   list             yes, every record on a page filtered as "read a record"
  *   rubrics          yes        yes          yes            yes    yes
@@ -27,6 +35,8 @@
  *     my managers    -          -            own, or below  all    all
  *     manager detail -          self         their line     all    all
  *     my coaching    -          self         their line     all    all
+ *     coaching my    -          -            own, or below  all    all
+ *       managers (a second-level manager's sessions coaching their managers)
  *     programme      -          -            -              yes    yes
  *     observers      -          -            -              yes    yes
  *   read an action   scored,    own coaching their line     all    all
@@ -65,6 +75,7 @@
 #include "people.h"
 
 struct store;
+struct store_scorer;
 struct store_txn;
 
 enum auth_role {
@@ -94,7 +105,8 @@ enum auth_action {
     AUTH_IMPORT_SESSIONS, /* `coachq sessions import`: sessions held */
     AUTH_EXPORT,          /* `coachq export observations`: every record, in sequence order */
     AUTH_DASHBOARD,
-    AUTH_READ_ACTION, /* the last action: test_auth walks them all */
+    AUTH_READ_ACTION,
+    AUTH_SCORE, /* the last action: test_auth walks them all */
 };
 
 /* What a request is about. Every pointer is borrowed for the call; unused
@@ -113,6 +125,10 @@ struct auth_target {
     const Coachq__V1__ActionRecord *action; /* AUTH_READ_ACTION (chain: today's managers
                                                above its coach) */
     const char *action_observer; /* AUTH_READ_ACTION: who scored the session that agreed it */
+    const char *coach;           /* AUTH_SCORE: the session's coach (chain: the managers
+                                    above them on the session date) */
+    int coaches_coach;           /* AUTH_SCORE: the rubric scores a second-level manager
+                                    coaching one of their front-line managers */
 };
 
 /*
@@ -131,6 +147,13 @@ int auth_decide(const struct auth_user *u, enum auth_action action,
  */
 int auth_identify(struct store *s, const char *cn, const uint8_t *sha256, struct auth_user *out,
                   char *why, size_t whylen);
+
+/*
+ * AUTH_SCORE for the writer's rules (store_policy.may_score, store.h): the
+ * observer's roles from s->observer, the coach and their chain on the
+ * session date. Returns 0 or -EACCES. Pure; any thread (the writer's).
+ */
+int auth_may_score(const struct store_scorer *s);
 
 /* The roles of p as enum auth_role bits. */
 unsigned auth_roles_of(const Coachq__V1__Person *p);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "dash_line.h"
+#include "dash_ctc.h"
 #include "dash_observers.h"
 #include "dash_programme.h"
 #include "people.h"
@@ -98,6 +99,15 @@ static void dash_opts_fix(const struct dash_opts *in, struct dash_opts *out)
     }
 }
 
+/* Programme impact: its own tables, then coaching the coaches beside the
+ * lines' front-line coaching (dash_ctc.h). */
+static int dash_programme_impact(struct dash *d, const struct dash_ctx *c)
+{
+    int rc = dash_programme(d, c);
+
+    return rc != 0 ? rc : dash_ctc_programme(d, c);
+}
+
 /* One kind of dashboard: who has it at all, what it is about, and the
  * builder that draws it. */
 struct dash_kind {
@@ -130,7 +140,7 @@ static const struct dash_kind dash_kinds[] = {
         .kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME,
         .title = "Programme impact",
         .roles = AUTH_LEAD | AUTH_ADMIN,
-        .build = dash_programme,
+        .build = dash_programme_impact,
     },
     {
         .kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS,
@@ -145,6 +155,14 @@ static const struct dash_kind dash_kinds[] = {
         .about_person = 1,
         .subject_role = COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
         .build = dash_my_coaching,
+    },
+    {
+        .kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_COACHING_MANAGERS,
+        .title = "Coaching my managers",
+        .roles = AUTH_SECOND_LEVEL | AUTH_LEAD | AUTH_ADMIN,
+        .about_person = 1,
+        .subject_role = COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER,
+        .build = dash_coaching_managers,
     },
 };
 
@@ -172,7 +190,7 @@ static int dash_check(const Coachq__V1__GetDashboard *req, int32_t today,
     if (*kind == NULL) {
         dash_fault(fault, "get_dashboard.kind",
                    "unknown dashboard kind %d: use my-managers, manager, programme, "
-                   "observers or my-coaching",
+                   "observers, my-coaching or coaching",
                    (int)req->kind);
         return -EINVAL;
     }

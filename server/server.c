@@ -797,6 +797,7 @@ static int server_open_store(struct server *s, char *err, size_t errlen)
     policy.cert_attempts = cfg->cert_attempts;
     policy.cert_window_days = (int)cfg->cert_window_days;
     policy.cert_cooldown_s = (int64_t)cfg->cert_cooldown_s;
+    policy.may_score = auth_may_score;
     sopts.policy = &policy;
     sopts.map_size = cfg->map_size;
     sopts.max_batch = cfg->max_batch;

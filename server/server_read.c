@@ -727,6 +727,9 @@ static const char *dashboard_who(Coachq__V1__DashboardKind kind)
     case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING:
         return "a front-line manager's dashboards are for that manager, the managers above "
                "them, enablement leads and administrators";
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_COACHING_MANAGERS:
+        return "\"coaching my managers\" is for second-level managers (their own, or those "
+               "below them), enablement leads and administrators";
     case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME:
         return "programme impact is for enablement leads and administrators only";
     case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS:

@@ -89,14 +89,19 @@ static int check_certification(struct store_txn *t, const char *observer, const 
     return rc;
 }
 
-/* Coach and coachee: a front-line manager and a rep who reported to them on
- * the session day. */
-static int check_people(struct store_txn *t, const Coachq__V1__Observation *obs, int32_t day,
+/* Coach and coachee: for most rubrics a front-line manager and a rep who
+ * reported to them on the session day; for a rubric that scores coaching
+ * the coach (its coach_role is the second-level manager's), a second-level
+ * manager and one of the front-line managers who reported to them on that
+ * day. */
+static int check_people(struct store_txn *t, const Coachq__V1__Rubric *r,
+                        const Coachq__V1__Observation *obs, int32_t day,
                         struct validate_error *fault)
 {
     Coachq__V1__Person *coach = NULL, *coachee = NULL;
     char manager[VALIDATE_MAX_ID + 1];
     char d0[16];
+    int coaches_coach = r->coach_role == COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER;
     int rc;
 
     rc = people_get(t, obs->coach_id, &coach);
@@ -110,7 +115,15 @@ static int check_people(struct store_txn *t, const Coachq__V1__Observation *obs,
     if (rc != 0) {
         goto out;
     }
-    if (!people_has_role(coach, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER)) {
+    if (coaches_coach && !people_has_role(coach, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER)) {
+        rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "coach_id",
+                    "'%s' is not a second-level manager: rubric '%s' scores a second-level "
+                    "manager coaching one of their own front-line managers; score a front-line "
+                    "manager's coaching of a rep with another rubric",
+                    obs->coach_id, r->id);
+        goto out;
+    }
+    if (!coaches_coach && !people_has_role(coach, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER)) {
         rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "coach_id",
                     "'%s' is not a front-line manager: the coach must be the manager being "
                     "observed",
@@ -126,6 +139,13 @@ static int check_people(struct store_txn *t, const Coachq__V1__Observation *obs,
     if (rc != 0) {
         goto out;
     }
+    if (coaches_coach && !people_has_role(coachee, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER)) {
+        rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "coachee_id",
+                    "'%s' is not a front-line manager: rubric '%s' scores a second-level "
+                    "manager coaching one of their own front-line managers",
+                    obs->coachee_id, r->id);
+        goto out;
+    }
     rc = people_manager_at(t, obs->coachee_id, day, manager, sizeof(manager));
     if (rc == -ENOENT) {
         rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "coachee_id",
@@ -139,15 +159,67 @@ static int check_people(struct store_txn *t, const Coachq__V1__Observation *obs,
     }
     if (strcmp(manager, obs->coach_id) != 0) {
         rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "coachee_id",
-                    "'%s' reported to '%s' on %s, not to the coach '%s': check the coachee, the "
-                    "coach or the session date",
-                    obs->coachee_id, manager, day_str(day, d0), obs->coach_id);
+                    "'%s' reported to '%s' on %s, not to the coach '%s': %s", obs->coachee_id,
+                    manager, day_str(day, d0), obs->coach_id,
+                    coaches_coach ? "a second-level manager coaches only the front-line "
+                                    "managers of their own line"
+                                  : "check the coachee, the coach or the session date");
         goto out;
     }
     rc = 0;
 out:
     coachq__v1__person__free_unpacked(coachee, NULL);
     coachq__v1__person__free_unpacked(coach, NULL);
+    return rc;
+}
+
+/* The access rule for the observer of this session (store_policy.may_score,
+ * query/auth.c): a second-level manager who observes scores only the
+ * sessions of coaches in their own line on the session day. */
+static int check_scorer(struct store_txn *t, const char *observer,
+                        const Coachq__V1__Observation *obs, const Coachq__V1__Rubric *r,
+                        int32_t day, const struct store_policy *policy,
+                        struct validate_error *fault)
+{
+    Coachq__V1__Person *p = NULL;
+    struct store_scorer sc;
+    char chain[PEOPLE_MAX_CHAIN][65];
+    size_t n = 0;
+    char d0[16];
+    int rc;
+
+    if (policy->may_score == NULL) {
+        return 0;
+    }
+    rc = people_get(t, observer, &p);
+    if (rc == -ENOENT) {
+        return refuse(fault, COACHQ__V1__CODE__PERMISSION_DENIED, "",
+                      "you (%s) are not a person of this organisation", observer);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    rc = people_chain_at(t, obs->coach_id, day, chain, &n);
+    if (rc != 0) {
+        goto out;
+    }
+    memset(&sc, 0, sizeof(sc));
+    sc.observer = p;
+    sc.coach_id = obs->coach_id;
+    sc.chain = (const char(*)[65])chain;
+    sc.n_chain = n;
+    sc.coaches_coach = r->coach_role == COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER;
+    if (policy->may_score(&sc) != 0) {
+        rc = refuse(fault, COACHQ__V1__CODE__PERMISSION_DENIED, "coach_id",
+                    "you (%s) are a second-level manager: you may score only sessions whose coach "
+                    "was in your own line on the session date, and '%s' was not on %s (nor may "
+                    "anyone score their own coaching)",
+                    observer, obs->coach_id, day_str(day, d0));
+        goto out;
+    }
+    rc = 0;
+out:
+    coachq__v1__person__free_unpacked(p, NULL);
     return rc;
 }
 
@@ -382,7 +454,10 @@ int rules_check_observation(struct store_txn *t, const char *observer,
     } else {
         rc = check_certification(t, observer, obs->rubric_id, day, fault);
         if (rc == 0) {
-            rc = check_people(t, obs, day, fault);
+            rc = check_people(t, rubric, obs, day, fault);
+        }
+        if (rc == 0) {
+            rc = check_scorer(t, observer, obs, rubric, day, policy, fault);
         }
     }
     if (rc == 0) {

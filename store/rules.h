@@ -13,7 +13,13 @@
  *     held); calibration attempts need none, but their reference must exist
  *     and match the rubric;
  *   - the coach is a front-line manager and the coachee reported to the
- *     coach on the session date;
+ *     coach on the session date; for a rubric that scores coaching the
+ *     coach (coach_role ROLE_SECOND_LEVEL_MANAGER), the coach is a
+ *     second-level manager and the coachee one of the front-line managers
+ *     who reported to them on the session date;
+ *   - the observer may score this coach's session (store_policy.may_score,
+ *     query/auth.c: a second-level manager who observes scores only their
+ *     own line, nobody their own coaching; PERMISSION_DENIED on coach_id);
  *   - every behaviour of that version is rated, or marked not applicable
  *     where the rubric allows it; no unknown behaviours; evidence where the
  *     rubric requires it;

@@ -77,6 +77,24 @@ struct store_txn;
  * server fills them from its configuration; store_policy_default() gives
  * the documented defaults.
  */
+/*
+ * Who scores a session, as the organisation's rules (rules.h) know it on
+ * the writer thread, for the access rule the server plugs in
+ * (store_policy.may_score, query/auth.h's "score a session"). Every
+ * pointer is borrowed for the call.
+ */
+struct store_scorer {
+    const Coachq__V1__Person *observer; /* the observer's own record */
+    const char *coach_id;               /* the session's coach */
+    const char (*chain)[65];            /* managers above the coach on the session day */
+    size_t n_chain;
+    int coaches_coach; /* the rubric scores a second-level manager coaching a manager */
+};
+
+/* Returns 0 when the scorer may score the session, -EACCES when not. Pure;
+ * runs on the writer thread. */
+typedef int (*store_may_score_cb)(const struct store_scorer *s);
+
 struct store_policy {
     int enforce;             /* check observations against the organisation
                                 (rules.h); 0 only for tests of the bare store */
@@ -91,6 +109,9 @@ struct store_policy {
     int64_t cert_cooldown_s; /* calibration: least time between two attempts
                                 at one reference */
     int64_t future_slack_s;  /* how far in the future a session may start */
+    /* Who may score a session (query/auth.c's AUTH_SCORE); NULL: every
+     * observer may score every session (tests of the bare store). */
+    store_may_score_cb may_score;
 };
 
 /* Fills p with the defaults: enforce 1, 14 days, exact 0.80, kappa 0.70,

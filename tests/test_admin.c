@@ -196,12 +196,14 @@ static void test_init_twice(void **state)
     expect_exit(f, 0, "init", "--data", "deep/er/data");
     contains(f->out, "rubric coaching-conversation v1: added");
     contains(f->out, "rubric call-review v1: added");
+    contains(f->out, "rubric coaching-the-coach v1: added");
     expect_exit(f, 0, "init", "--data=deep/er/data");
     contains(f->out, "rubric coaching-conversation v1: unchanged");
     contains(f->out, "rubric call-review v1: unchanged");
+    contains(f->out, "rubric coaching-the-coach v1: unchanged");
     lacks(f->out, "added");
     expect_exit(f, 0, "audit", "--data", "deep/er/data");
-    assert_int_equal(count_of(f->out, "rubric.add"), 2);
+    assert_int_equal(count_of(f->out, "rubric.add"), 3);
 }
 
 static void test_rubric_list_show(void **state)
@@ -690,7 +692,7 @@ static void test_audit(void **state)
     expect_exit(f, 0, "user", "disable", "r1");
     expect_exit(f, 0, "audit");
     lines = count_of(f->out, "\n");
-    assert_int_equal(lines, 4); /* two rubrics, the import, the disable */
+    assert_int_equal(lines, 5); /* three rubrics, the import, the disable */
     contains(f->out, "local:");
     contains(f->out, "import.people  people.csv");
     contains(f->out, "(coachqd import people)");
@@ -700,7 +702,7 @@ static void test_audit(void **state)
     expect_exit(f, 0, "audit", "--since", "2999-01-01T00:00:00Z");
     assert_string_equal(f->out, "");
     expect_exit(f, 0, "audit", "--since", "2000-01-01");
-    assert_int_equal(count_of(f->out, "\n"), 4);
+    assert_int_equal(count_of(f->out, "\n"), 5);
     expect_exit(f, 2, "audit", "--since", "2000-01-01T25:00:00Z");
 }
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "auth.h"
+#include "store.h"
 
 /* The record of the table: obs.ann observed flm.cara coaching rep.ida;
  * flm.cara reports to slm.eve, who reports to vp.zed. */
@@ -33,6 +34,15 @@ enum target {
     T_OBSERVERS,   /* observer reliability */
     T_ACTION,      /* an action flm.cara agreed with rep.ida, scored by obs.ann */
     T_ACTION_DONE, /* the same action once done */
+    /* Coaching the coach: slm.eve manages flm.cara; slm.fay manages flm.dan. */
+    T_CM_EVE, /* coaching my managers of slm.eve (chain vp.zed) */
+    T_CM_FAY, /* coaching my managers of slm.fay (chain vp.yan) */
+    /* Scoring a session (AUTH_SCORE), by its coach and their chain on the
+     * session date. */
+    T_SCORE_CARA, /* flm.cara coaching a rep (chain slm.eve, vp.zed) */
+    T_SCORE_DAN,  /* flm.dan coaching a rep (chain slm.fay, vp.yan) */
+    T_SCORE_EVE,  /* slm.eve coaching flm.cara, coaching the coach (chain vp.zed) */
+    T_SCORE_FAY,  /* slm.fay coaching flm.dan, coaching the coach (chain vp.yan) */
 };
 
 struct row {
@@ -234,14 +244,57 @@ static const struct row rows[] = {
     {"flm.cara", OBS, AUTH_READ_ACTION, T_ACTION_DONE, 0},
     {"slm.eve", FLM, AUTH_READ_ACTION, T_ACTION, 0},
     {"lead.gil", LEAD, AUTH_READ_ACTION, T_NONE, 0},
+    /* Score a session. An observer scores any coach's session, a
+     * front-line manager's or a second-level manager's coaching the coach. */
+    {"obs.ann", OBS, AUTH_SCORE, T_SCORE_CARA, 1},
+    {"obs.ann", OBS, AUTH_SCORE, T_SCORE_DAN, 1},
+    {"obs.ann", OBS, AUTH_SCORE, T_SCORE_EVE, 1},
+    {"obs.ann", OBS, AUTH_SCORE, T_SCORE_FAY, 1},
+    {"obs.ann", OBS, AUTH_SCORE, T_NONE, 0},
+    /* Without the observer role nobody scores. */
+    {"flm.cara", FLM, AUTH_SCORE, T_SCORE_DAN, 0},
+    {"slm.eve", SLM, AUTH_SCORE, T_SCORE_CARA, 0},
+    {"lead.gil", LEAD, AUTH_SCORE, T_SCORE_CARA, 0},
+    {"admin.hal", ADMIN, AUTH_SCORE, T_SCORE_CARA, 0},
+    {"rep.ida", 0, AUTH_SCORE, T_SCORE_CARA, 0},
+    /* A second-level manager who observes: their own line only. */
+    {"slm.eve", SLM | OBS, AUTH_SCORE, T_SCORE_CARA, 1},
+    {"slm.eve", SLM | OBS, AUTH_SCORE, T_SCORE_DAN, 0},
+    {"slm.fay", SLM | OBS, AUTH_SCORE, T_SCORE_CARA, 0},
+    {"slm.fay", SLM | OBS, AUTH_SCORE, T_SCORE_DAN, 1},
+    /* ... not their own coaching, nor a peer's; the manager above them may. */
+    {"slm.eve", SLM | OBS, AUTH_SCORE, T_SCORE_EVE, 0},
+    {"slm.fay", SLM | OBS, AUTH_SCORE, T_SCORE_EVE, 0},
+    {"vp.zed", SLM | OBS, AUTH_SCORE, T_SCORE_EVE, 1},
+    {"vp.zed", SLM | OBS, AUTH_SCORE, T_SCORE_FAY, 0},
+    {"vp.zed", SLM | OBS, AUTH_SCORE, T_SCORE_CARA, 1},
+    /* A front-line manager who observes scores others' sessions, never their own. */
+    {"flm.cara", FLM | OBS, AUTH_SCORE, T_SCORE_DAN, 1},
+    {"flm.cara", FLM | OBS, AUTH_SCORE, T_SCORE_CARA, 0},
+    /* Leads and administrators who observe: every line. */
+    {"lead.gil", LEAD | OBS, AUTH_SCORE, T_SCORE_FAY, 1},
+    {"admin.hal", ADMIN | OBS, AUTH_SCORE, T_SCORE_DAN, 1},
+    {"lead.gil", LEAD | SLM | OBS, AUTH_SCORE, T_SCORE_FAY, 1},
+    /* Coaching my managers (a second-level manager's own coaching). */
+    {"obs.ann", OBS, AUTH_DASHBOARD, T_CM_EVE, 0},
+    {"flm.cara", FLM, AUTH_DASHBOARD, T_CM_EVE, 0},
+    {"slm.eve", SLM, AUTH_DASHBOARD, T_CM_EVE, 1},
+    {"slm.fay", SLM, AUTH_DASHBOARD, T_CM_EVE, 0},
+    {"slm.eve", SLM, AUTH_DASHBOARD, T_CM_FAY, 0},
+    {"vp.zed", SLM, AUTH_DASHBOARD, T_CM_EVE, 1},
+    {"vp.zed", SLM, AUTH_DASHBOARD, T_CM_FAY, 0},
+    {"slm.eve", OBS | FLM, AUTH_DASHBOARD, T_CM_EVE, 0},
+    {"lead.gil", LEAD, AUTH_DASHBOARD, T_CM_FAY, 1},
+    {"admin.hal", ADMIN, AUTH_DASHBOARD, T_CM_FAY, 1},
+    {"rep.ida", 0, AUTH_DASHBOARD, T_CM_EVE, 0},
 };
 
 static const char *action_name(enum auth_action a)
 {
     static const char *const names[] = {
-        "hello",           "submit",        "read",      "list",       "rubrics",
-        "cert status",     "add reference", "stats",     "people",     "import outcomes",
-        "import sessions", "export",        "dashboard", "read action"};
+        "hello",           "submit",        "read",      "list",        "rubrics",
+        "cert status",     "add reference", "stats",     "people",      "import outcomes",
+        "import sessions", "export",        "dashboard", "read action", "score"};
 
     return (size_t)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }
@@ -281,6 +334,13 @@ static void dashboard_target(enum target target, struct auth_target *t, const ch
         t->chain = dan;
         t->n_chain = 2;
         break;
+    case T_CM_EVE:
+    case T_CM_FAY:
+        t->dashboard = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_COACHING_MANAGERS;
+        t->subject = target == T_CM_EVE ? "slm.eve" : "slm.fay";
+        t->chain = target == T_CM_EVE ? eve : fay;
+        t->n_chain = 1;
+        break;
     case T_PROGRAMME:
         t->dashboard = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME;
         t->subject = "";
@@ -288,6 +348,38 @@ static void dashboard_target(enum target target, struct auth_target *t, const ch
     case T_OBSERVERS:
         t->dashboard = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS;
         t->subject = "";
+        break;
+    default:
+        break;
+    }
+}
+
+/* Fills t for one of the AUTH_SCORE targets. */
+static void score_target(enum target target, struct auth_target *t, const char (*cara)[65],
+                         const char (*eve)[65], const char (*fay)[65], const char (*dan)[65])
+{
+    switch (target) {
+    case T_SCORE_CARA:
+        t->coach = "flm.cara";
+        t->chain = cara;
+        t->n_chain = 2;
+        break;
+    case T_SCORE_DAN:
+        t->coach = "flm.dan";
+        t->chain = dan;
+        t->n_chain = 2;
+        break;
+    case T_SCORE_EVE:
+        t->coach = "slm.eve";
+        t->chain = eve;
+        t->n_chain = 1;
+        t->coaches_coach = 1;
+        break;
+    case T_SCORE_FAY:
+        t->coach = "slm.fay";
+        t->chain = fay;
+        t->n_chain = 1;
+        t->coaches_coach = 1;
         break;
     default:
         break;
@@ -340,6 +432,8 @@ static void test_table(void **state)
             t.action_observer = "obs.ann";
             t.chain = chain;
             t.n_chain = 2;
+        } else if (r->target >= T_SCORE_CARA) {
+            score_target(r->target, &t, chain, chain_eve, chain_fay, chain_dan);
         } else if (r->target >= T_MM_EVE) {
             dashboard_target(r->target, &t, chain, chain_eve, chain_fay, chain_dan);
         }
@@ -360,7 +454,7 @@ static void test_table_covers_every_role_and_action(void **state)
     static const unsigned roles[] = {OBS, FLM, SLM, LEAD, ADMIN, 0};
 
     (void)state;
-    for (int a = AUTH_HELLO; a <= AUTH_READ_ACTION; a++) {
+    for (int a = AUTH_HELLO; a <= AUTH_SCORE; a++) {
         for (size_t k = 0; k < sizeof(roles) / sizeof(roles[0]); k++) {
             int found = 0;
 
@@ -413,6 +507,36 @@ static void test_empty_user_refused(void **state)
     assert_int_equal(auth_decide(NULL, AUTH_HELLO, NULL), -EACCES);
 }
 
+/* The writer's hook: auth_may_score() takes the observer's roles from their
+ * person record, so a second-level manager who observes is held to their
+ * line there too. */
+static void test_may_score_from_person(void **state)
+{
+    Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
+    Coachq__V1__Role roles[2] = {COACHQ__V1__ROLE__ROLE_OBSERVER,
+                                 COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER};
+    static const char cara[2][65] = {"slm.eve", "vp.zed"};
+    static const char dan[2][65] = {"slm.fay", "vp.yan"};
+    struct store_scorer sc;
+
+    (void)state;
+    memset(&sc, 0, sizeof(sc));
+    p.id = (char *)"slm.eve";
+    p.roles = roles;
+    p.n_roles = 2;
+    sc.observer = &p;
+    sc.coach_id = "flm.cara";
+    sc.chain = cara;
+    sc.n_chain = 2;
+    assert_int_equal(auth_may_score(&sc), 0);
+    sc.coach_id = "flm.dan";
+    sc.chain = dan;
+    assert_int_equal(auth_may_score(&sc), -EACCES);
+    p.n_roles = 1; /* an observer only */
+    assert_int_equal(auth_may_score(&sc), 0);
+    assert_int_equal(auth_may_score(NULL), -EACCES);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_dashboard_needs_target),
         cmocka_unit_test(test_roles_of),
         cmocka_unit_test(test_empty_user_refused),
+        cmocka_unit_test(test_may_score_from_person),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

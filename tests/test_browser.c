@@ -498,12 +498,12 @@ static const struct role roles[] = {
      "/d/programme",
      200,
      {"/d/programme", "/d/observers", "/d/managers/slm.south", "/d/manager/flm.garcia",
-      "/d/me/flm.garcia", NULL}},
+      "/d/me/flm.garcia", "/d/coaching/slm.south", NULL}},
     {"slm.north",
      "slm",
      "/d/managers",
      200,
-     {"/d/managers", "/d/manager/flm.garcia", "/d/me/flm.garcia", NULL}},
+     {"/d/managers", "/d/manager/flm.garcia", "/d/me/flm.garcia", "/d/coaching", NULL}},
     {"flm.garcia", "flm", "/d/me", 200, {"/d/me", "/d/manager/flm.garcia", NULL}},
     /* Observers have no dashboards: they land on a page that says so. */
     {"obs.chen", "observer", "/", 403, {NULL}},
@@ -606,7 +606,9 @@ static const struct {
     {"/d/me",
      {"open-actions", "my-cadence", "my-cadence-reps", "mix-focus", "mix-type", "quality-focus",
       "team-results", NULL}},
-    {"/d/programme", {"mix-shift", NULL}},
+    {"/d/programme", {"mix-shift", "second-level-coaching", "coaching-later", NULL}},
+    {"/d/coaching",
+     {"coaching-trend", "coaching-behaviours", "coaching-managers", "coaching-later", NULL}},
 };
 
 /* Fails unless the page just loaded shows every loop table its path needs. */

@@ -102,6 +102,7 @@ static int run_demo(struct store *s, uint64_t seed, struct demo_summary *sum)
 
 struct people_seen {
     unsigned total, observers, flms, slms, leads, admins, reps;
+    unsigned slm_observers; /* second-level managers who also observe (not in observers) */
     char observer_ids[16][65];
     unsigned n_observer_ids;
     char flm_ids[64][65];
@@ -117,7 +118,10 @@ static int people_seen_cb(const Coachq__V1__Person *p, void *arg)
     struct people_seen *c = arg;
 
     c->total++;
-    if (people_has_role(p, COACHQ__V1__ROLE__ROLE_OBSERVER)) {
+    if (people_has_role(p, COACHQ__V1__ROLE__ROLE_OBSERVER) &&
+        people_has_role(p, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER)) {
+        c->slm_observers++;
+    } else if (people_has_role(p, COACHQ__V1__ROLE__ROLE_OBSERVER)) {
         c->observers++;
         if (c->n_observer_ids < 16) {
             snprintf(c->observer_ids[c->n_observer_ids++], 65, "%s", p->id);
@@ -237,6 +241,14 @@ static size_t count_by_coaches(struct store *s, const struct people_seen *ps)
         struct listing l;
 
         list_all(s, STORE_BY_COACH, ps->flm_ids[i], &l);
+        n += l.n;
+        listing_free(&l);
+    }
+    /* Second-level managers coach their front-line managers. */
+    for (unsigned i = 0; i < ps->n_slm_ids; i++) {
+        struct listing l;
+
+        list_all(s, STORE_BY_COACH, ps->slm_ids[i], &l);
         n += l.n;
         listing_free(&l);
     }
@@ -746,6 +758,61 @@ static void check_cadence(struct store *s, const struct people_seen *ps)
     assert_true(lo <= 1.5);
 }
 
+/* Coaching the coaches: every second-level manager's page "Coaching my
+ * managers" has real figures (their reviews of their managers and their
+ * line's front-line coaching, over the minimum n), a second-level manager
+ * who observes shows on their line's figures, and Programme impact puts
+ * every second-level manager beside their line, with the question "does a
+ * well-coached front-line manager coach better later?" answered with its
+ * n and interval over enough managers. */
+static void check_ctc(struct store *s, const struct people_seen *ps, const struct demo_summary *sum)
+{
+    struct dash *d = NULL;
+    const Coachq__V1__Table *t;
+    unsigned pages_with_figures = 0;
+
+    assert_true(sum->ctc_reviews >= 50);
+    assert_true(sum->slm_observed >= 10);
+    for (unsigned i = 0; i < ps->n_slm_ids; i++) {
+        struct testutil_dash_req q = {ps->slm_ids[i],
+                                      AUTH_SECOND_LEVEL,
+                                      COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_COACHING_MANAGERS,
+                                      NULL,
+                                      NULL,
+                                      0,
+                                      NULL,
+                                      T_NOW};
+        const Coachq__V1__TableRow *all;
+
+        assert_int_equal(testutil_dash_build(s, &q, &d, NULL), 0);
+        t = dash_table_of(d, "coaching-trend");
+        all = t->rows[t->n_rows - 1];
+        if (all->cells[1]->has_value && all->cells[2]->has_value) {
+            assert_in_range(all->cells[1]->n, 3, 1000);
+            assert_true(all->cells[1]->value >= 1.0 && all->cells[1]->value <= 4.0);
+            pages_with_figures++;
+        }
+        t = dash_table_of(d, "coaching-managers");
+        assert_true(t->n_rows >= 1);
+        dash_table_of(d, "coaching-behaviours");
+        dash_table_of(d, "coaching-later");
+        dash_free(d);
+    }
+    assert_true(pages_with_figures >= 3);
+    assert_int_equal(testutil_dash_as_lead(s, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME,
+                                           0, 0, T_NOW, &d),
+                     0);
+    t = dash_table_of(d, "second-level-coaching");
+    assert_int_equal(t->n_rows, 4);
+    t = dash_table_of(d, "coaching-later");
+    fprintf(stderr, "coaching-later: r %s [%s, %s] n %u, managers %s\n", t->rows[0]->cells[1]->text,
+            t->rows[0]->cells[2]->text, t->rows[0]->cells[3]->text, t->rows[0]->cells[1]->n,
+            t->rows[0]->cells[4]->text);
+    assert_true(t->rows[0]->cells[1]->has_value);
+    assert_true(t->rows[0]->cells[1]->n >= 20);
+    dash_free(d);
+}
+
 static void test_demo_organisation(void **state)
 {
     char dir[512];
@@ -796,6 +863,7 @@ static void test_demo_organisation(void **state)
     assert_int_equal(store_view(s, people_seen_txn, ps), 0);
     assert_int_equal(ps->total, sum.people);
     assert_int_equal(ps->observers, 6);
+    assert_int_equal(ps->slm_observers, 2);
     assert_int_equal(ps->flms, 24);
     assert_int_equal(ps->slms, 4);
     assert_true(ps->leads >= 1);
@@ -876,6 +944,7 @@ static void test_demo_organisation(void **state)
     assert_true(au.ordered);
 
     check_outcomes(s, &sum, ps);
+    check_ctc(s, ps, &sum);
     assert_in_range(sum.held, 2000, 20000);
     check_cadence(s, ps);
 

@@ -226,7 +226,7 @@ static void test_access_every_role(void **state)
         coachq__v1__observation_page__free_unpacked(page, NULL);
         /* Rubrics: everybody. */
         assert_int_equal(client_rubrics(c, &rl, &e), 0);
-        assert_int_equal(rl->n_rubrics, 2);
+        assert_int_equal(rl->n_rubrics, 3);
         coachq__v1__rubric_list__free_unpacked(rl, NULL);
         /* Certification status: own always, obs.ann's by rule. */
         assert_int_equal(client_cert_status(c, NULL, &cs, &e), 0);

@@ -445,7 +445,8 @@ static void test_rubrics_offline_from_cache(void **state)
     assert_non_null(strstr(out, line));
     assert_non_null(strstr(out, "coaching-conversation"));
     assert_non_null(strstr(out, "call-review"));
-    assert_non_null(strstr(out, "2 rubrics"));
+    assert_non_null(strstr(out, "coaching-the-coach"));
+    assert_non_null(strstr(out, "3 rubrics"));
 
     /* The list cached every rubric in full: show works offline too. */
     cq(f, out, 0, f->dead, "rubrics", "show", "coaching-conversation", "");

@@ -26,6 +26,16 @@ static const char *const cr_ids[] = {
     "focused-feedback",   "practises-until-right", "tracks-progress",         "praise-and-repeat",
 };
 
+static const char *const ctc_ids[] = {
+    "listened-before-meeting",
+    "rep-self-assessed-first",
+    "positive-first",
+    "one-or-two-things",
+    "practised",
+    "tracked-progress",
+    "follow-through",
+};
+
 /* 2024-01-01 as days since 1970-01-01. */
 #define DAY_2024_01_01 19723
 
@@ -113,7 +123,7 @@ static void test_builtins(void **state)
     Coachq__V1__Rubric *r;
 
     (void)state;
-    assert_int_equal(rubric_json_builtin_count(), 2);
+    assert_int_equal(rubric_json_builtin_count(), 3);
 
     r = parse_ok(rubric_json_builtin(0, &name));
     assert_string_equal(name, "coaching-conversation.json");
@@ -128,7 +138,18 @@ static void test_builtins(void **state)
     assert_true(r->behaviours[5]->allow_not_applicable); /* practises-until-right */
     coachq__v1__rubric__free_unpacked(r, NULL);
 
-    assert_null(rubric_json_builtin(2, &name));
+    /* The third scores a second-level manager coaching one of their own
+     * front-line managers; the other two leave the coach at its default. */
+    r = parse_ok(rubric_json_builtin(2, &name));
+    assert_string_equal(name, "coaching-the-coach.json");
+    check_shipped(r, "coaching-the-coach", ctc_ids, sizeof(ctc_ids) / sizeof(ctc_ids[0]));
+    assert_int_equal(r->coach_role, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER);
+    coachq__v1__rubric__free_unpacked(r, NULL);
+    r = parse_ok(rubric_json_builtin(0, NULL));
+    assert_int_equal(r->coach_role, COACHQ__V1__ROLE__ROLE_UNSPECIFIED);
+    coachq__v1__rubric__free_unpacked(r, NULL);
+
+    assert_null(rubric_json_builtin(3, &name));
     assert_null(name);
     assert_null(rubric_json_builtin(SIZE_MAX, NULL));
     assert_non_null(rubric_json_builtin(0, NULL));
@@ -353,6 +374,10 @@ static const struct bad bad_docs[] = {
                     "\"notapplicable\": true}]"},
      "behaviours[0].notapplicable: unknown key"},
     {"added_at_ms negative", {.extra = "\"added_at_ms\": -1"}, "added_at_ms: must be"},
+    {"coach not a known role",
+     {.extra = "\"coach\": \"enablement-lead\""},
+     "coach: must be \"front-line-manager\""},
+    {"coach as a number", {.extra = "\"coach\": 3"}, "coach: must be \"front-line-manager\""},
     {"duplicate JSON key", {.extra = "\"version\": 2"}, "version: duplicate object key"},
     {"duplicate key in a behaviour",
      {.behaviours = "[" B_OK("a") ", {\"id\": \"b\", \"id\": \"c\"}]"},

@@ -422,6 +422,17 @@ static const struct route_case routes[] = {
     {"GET", "/d/observers", "/d/observers", NULL, {303, 403, 403, 403, 200, 200}},
     {"GET", "/d/me", "/d/me", NULL, {303, 403, 200, 404, 404, 404}},
     {"GET", "/d/me", "/d/me/flm.cara", NULL, {303, 403, 200, 200, 200, 200}},
+    /* Coaching my managers: a second-level manager's own, or one below
+     * them; another line's is answered as if it did not exist. */
+    {"GET", "/d/coaching[/SLM]", "/d/coaching", NULL, {303, 403, 403, 200, 404, 404}},
+    {"GET", "/d/coaching[/SLM]", "/d/coaching/slm.eve", NULL, {303, 403, 403, 200, 200, 200}},
+    {"GET", "/d/coaching[/SLM]", "/d/coaching/slm.fay", NULL, {303, 403, 403, 404, 200, 200}},
+    {"GET", "/d/coaching[/SLM]", "/d/coaching/flm.cara", NULL, {303, 403, 403, 404, 404, 404}},
+    {"GET",
+     "/api/v1/dashboards/KIND[/SUBJECT]",
+     "/api/v1/dashboards/coaching/slm.eve",
+     NULL,
+     {401, 403, 403, 200, 200, 200}},
     {"GET",
      "/api/v1/dashboards/KIND[/SUBJECT]",
      "/api/v1/dashboards/managers/slm.eve",

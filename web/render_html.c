@@ -271,6 +271,8 @@ static const struct nav_item nav_items[] = {
      COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS},
     {AUTH_FRONT_LINE, "/d/me", "My coaching",
      COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING},
+    {AUTH_SECOND_LEVEL, "/d/coaching", "Coaching my managers",
+     COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_COACHING_MANAGERS},
     {AUTH_LEAD | AUTH_ADMIN, "/d/programme", "Programme impact",
      COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME},
     {AUTH_LEAD | AUTH_ADMIN, "/d/observers", "Observer reliability",

@@ -1,0 +1,559 @@
+/*
+ * test_ctc: coaching the coaches through a real coachqd over real TLS,
+ * with a real LMDB made by the real administration verbs, and the real
+ * client (the library and the `coachq` program).
+ *
+ * The organisation is fixtures/org.csv (testutil_seed_org()), in which
+ * slm.eve manages flm.cara and mgr.jones and slm.fay manages flm.dan;
+ * then slm.eve and slm.fay are given the observer role as well, slm.eve is
+ * certified for coaching-the-coach and coaching-conversation, slm.fay for
+ * coaching-conversation only, and obs.ann also for coaching-the-coach.
+ *
+ * What is checked: a second-level manager coaching one of their own
+ * managers is stored and shows on their "Coaching my managers" dashboard,
+ * on Programme impact and in `coachq dashboard coaching`; coaching another
+ * line's manager, a front-line coach under this rubric, and a second-level
+ * coach under a front-line rubric are refused naming the field, and store
+ * nothing; a second-level manager who observes scores their own line only,
+ * never their own coaching, and needs the certification; the dashboard per
+ * role; and that another line's reviews change nothing a second-level
+ * manager sees (no figure to subtract).
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "client.h"
+#include "testutil.h"
+#include "uuid.h"
+
+#define WATCHDOG_SECONDS 240
+#define OUT_LEN (1u << 20)
+#define CTC "coaching-the-coach"
+#define KIND_CM COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_COACHING_MANAGERS
+
+static const char *const ctc_behaviours[7] = {
+    "listened-before-meeting",
+    "rep-self-assessed-first",
+    "positive-first",
+    "one-or-two-things",
+    "practised",
+    "tracked-progress",
+    "follow-through",
+};
+
+struct fix {
+    char dir[512];
+    char data[600];
+    char server[64];
+    char ca[600];
+    char cert[600];
+    char key[600];
+    char *out;
+    struct testutil_server srv;
+};
+
+static struct fix f;
+
+/* One observation of coaching-the-coach: behaviour i scored score(i). */
+struct ctc_obs {
+    Coachq__V1__Observation o;
+    Coachq__V1__Rating r[7];
+    Coachq__V1__Rating *rp[7];
+    uint8_t id[16];
+    char coach[65];
+    char coachee[65];
+};
+
+/* Scores of pattern p: 0 all 2, 1 all 3, 2 alternating 2,3,2,... */
+static void ctc_make(struct ctc_obs *t, const char *coach, const char *coachee, int64_t started_at,
+                     int p)
+{
+    Coachq__V1__Observation init = COACHQ__V1__OBSERVATION__INIT;
+
+    memset(t, 0, sizeof(*t));
+    t->o = init;
+    assert_int_equal(uuid_generate(t->id), 0);
+    snprintf(t->coach, sizeof(t->coach), "%s", coach);
+    snprintf(t->coachee, sizeof(t->coachee), "%s", coachee);
+    for (size_t i = 0; i < 7; i++) {
+        Coachq__V1__Rating r = COACHQ__V1__RATING__INIT;
+
+        t->r[i] = r;
+        t->r[i].behaviour_id = (char *)ctc_behaviours[i];
+        t->r[i].score = p == 0 ? 2 : p == 1 ? 3 : 2 + (uint32_t)(i % 2);
+        t->rp[i] = &t->r[i];
+    }
+    t->o.id.data = t->id;
+    t->o.id.len = sizeof(t->id);
+    t->o.rubric_id = (char *)CTC;
+    t->o.rubric_version = 1;
+    t->o.coach_id = t->coach;
+    t->o.coachee_id = t->coachee;
+    t->o.session_type = COACHQ__V1__SESSION_TYPE__SESSION_TYPE_CALL_REVIEW;
+    t->o.focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_SKILL;
+    t->o.started_at = started_at;
+    t->o.duration_s = 1800;
+    t->o.ratings = t->rp;
+    t->o.n_ratings = 7;
+}
+
+static struct client_submit_result submit(const char *user, Coachq__V1__Observation *o)
+{
+    struct client *c = testutil_connect(&f.srv, user, 0);
+    struct client_submit_result r;
+    Coachq__V1__Observation *one[1] = {o};
+
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(client_submit_many(c, one, 1, &r, NULL, NULL), 0);
+    assert_true(r.done);
+    client_free(c);
+    return r;
+}
+
+static void expect_stored(const char *user, Coachq__V1__Observation *o)
+{
+    struct client_submit_result r = submit(user, o);
+
+    if (r.err.code != COACHQ__V1__CODE__OK) {
+        fail_msg("%s refused: code %d field %s: %s", user, r.err.code, r.err.field, r.err.message);
+    }
+    assert_int_equal(r.result, COACHQ__V1__ACK__RESULT__RESULT_STORED);
+}
+
+static void expect_refused(const char *user, Coachq__V1__Observation *o, Coachq__V1__Code code,
+                           const char *field, const char *words)
+{
+    struct client_submit_result r = submit(user, o);
+
+    if (r.err.code != code || strcmp(r.err.field, field) != 0 ||
+        strstr(r.err.message, words) == NULL) {
+        fail_msg("%s: want code %d field %s ('%s'); got code %d field '%s': %s", user, code, field,
+                 words, r.err.code, r.err.field, r.err.message);
+    }
+}
+
+/* The observations listed by coach (as lead.gil, who reads everything). */
+static size_t count_by_coach(const char *coach)
+{
+    Coachq__V1__ListObservations q = COACHQ__V1__LIST_OBSERVATIONS__INIT;
+    Coachq__V1__ObservationPage *page = NULL;
+    struct client *c = testutil_connect(&f.srv, "lead.gil", 0);
+    struct client_error e;
+    size_t n;
+
+    q.by = COACHQ__V1__LIST_BY__LIST_BY_COACH;
+    q.person_id = (char *)coach;
+    q.page_size = 100;
+    assert_int_equal(client_list(c, &q, &page, &e), 0);
+    n = page->n_observations;
+    coachq__v1__observation_page__free_unpacked(page, NULL);
+    client_free(c);
+    return n;
+}
+
+/* Fetches a dashboard as user: returns 0 with *out, or the error code. */
+static int dashboard(const char *user, int kind, const char *subject, Coachq__V1__Dashboard **out)
+{
+    Coachq__V1__GetDashboard q = COACHQ__V1__GET_DASHBOARD__INIT;
+    struct client *c = testutil_connect(&f.srv, user, 0);
+    struct client_error e;
+    int rc;
+
+    q.kind = (Coachq__V1__DashboardKind)kind;
+    q.subject_id = (char *)subject;
+    *out = NULL;
+    memset(&e, 0, sizeof(e));
+    rc = client_dashboard(c, &q, out, &e);
+    if (rc != 0) {
+        fprintf(stderr, "dashboard %d of '%s' as %s: code %d field %s: %s\n", kind, subject, user,
+                e.code, e.field, e.message);
+    }
+    client_free(c);
+    return rc == 0 ? 0 : (int)e.code;
+}
+
+static const Coachq__V1__Table *table(const Coachq__V1__Dashboard *d, const char *id)
+{
+    for (size_t i = 0; i < d->n_tables; i++) {
+        if (strcmp(d->tables[i]->id, id) == 0) {
+            return d->tables[i];
+        }
+    }
+    fail_msg("no table %s", id);
+    return NULL;
+}
+
+/* The row of t whose first cell reads label. */
+static const Coachq__V1__TableRow *row(const Coachq__V1__Table *t, const char *label)
+{
+    for (size_t i = 0; i < t->n_rows; i++) {
+        if (strcmp(t->rows[i]->cells[0]->text, label) == 0) {
+            return t->rows[i];
+        }
+    }
+    fail_msg("table %s has no row %s", t->id, label);
+    return NULL;
+}
+
+/* Every figure of a dashboard, packed: two pages with the same bytes here
+ * show the same figures. */
+static size_t figures(const Coachq__V1__Dashboard *d, double *v, size_t cap)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < d->n_tables; i++) {
+        for (size_t r = 0; r < d->tables[i]->n_rows; r++) {
+            for (size_t k = 0; k < d->tables[i]->rows[r]->n_cells; k++) {
+                const Coachq__V1__Cell *c = d->tables[i]->rows[r]->cells[k];
+
+                if (n + 2 <= cap) {
+                    v[n++] = c->has_value ? c->value : -1;
+                    v[n++] = c->n;
+                }
+            }
+        }
+    }
+    return n;
+}
+
+static int setup_args(const char *const *args)
+{
+    char csv[700];
+    char out[4096];
+
+    testutil_watchdog(WATCHDOG_SECONDS);
+    memset(&f, 0, sizeof(f));
+    f.out = malloc(OUT_LEN);
+    assert_non_null(f.out);
+    testutil_tmpdir(f.dir, sizeof(f.dir));
+    snprintf(f.data, sizeof(f.data), "%s/data", f.dir);
+    testutil_seed_org(f.data);
+    /* Two second-level managers who also observe. */
+    snprintf(csv, sizeof(csv), "%s/slm-observers.csv", f.dir);
+    {
+        FILE *fp = fopen(csv, "w");
+
+        assert_non_null(fp);
+        fputs("id,name,email,role,manager_id,effective_date\n"
+              "slm.eve,Eve Stone,eve@example.com,second_level_manager;observer,,\n"
+              "slm.fay,Fay Moss,fay@example.com,second_level_manager;observer,,\n",
+              fp);
+        fclose(fp);
+    }
+    testutil_coachqd(out, sizeof(out), 0, "import", "people", "--data", f.data, csv, NULL);
+    testutil_coachqd(out, sizeof(out), 0, "cert", "grant", "--data", f.data, "obs.ann", CTC,
+                     "--from", "2024-01-01", "--days", "3650", NULL);
+    testutil_coachqd(out, sizeof(out), 0, "cert", "grant", "--data", f.data, "slm.eve", CTC,
+                     "--from", "2024-01-01", "--days", "3650", NULL);
+    testutil_coachqd(out, sizeof(out), 0, "cert", "grant", "--data", f.data, "slm.eve",
+                     "coaching-conversation", "--from", "2024-01-01", "--days", "3650", NULL);
+    testutil_coachqd(out, sizeof(out), 0, "cert", "grant", "--data", f.data, "slm.fay",
+                     "coaching-conversation", "--from", "2024-01-01", "--days", "3650", NULL);
+    testutil_server_start(&f.srv, f.data, args);
+    snprintf(f.server, sizeof(f.server), "127.0.0.1:%d", f.srv.port);
+    testutil_cert_path(f.ca, sizeof(f.ca), "ca.crt");
+    return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return setup_args(NULL);
+}
+
+/* The question's figures with small numbers: a minimum n of 1 and groups
+ * of 3 managers. */
+static int setup_small(void **state)
+{
+    static const char *const args[] = {"--min-n", "1", "--privacy-min", "3", NULL};
+
+    (void)state;
+    return setup_args(args);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    testutil_stop_clean(&f.srv);
+    testutil_rmrf(f.dir);
+    free(f.out);
+    return 0;
+}
+
+/* The rules of who coaches whom under the rubric, each refusal naming its
+ * field and storing nothing. */
+static void test_who_coaches_whom(void **state)
+{
+    int64_t now = (int64_t)time(NULL);
+    struct ctc_obs t;
+    struct testutil_obs fl;
+
+    (void)state;
+    /* Eve coaching her own manager Cara: stored. */
+    ctc_make(&t, "slm.eve", "flm.cara", now - 10 * 86400, 0);
+    expect_stored("obs.ann", &t.o);
+    assert_int_equal(count_by_coach("slm.eve"), 1);
+    /* Eve coaching Dan, Fay's manager: refused on the coachee, nothing stored. */
+    ctc_make(&t, "slm.eve", "flm.dan", now - 9 * 86400, 0);
+    expect_refused("obs.ann", &t.o, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.coachee_id",
+                   "own line");
+    assert_int_equal(count_by_coach("slm.eve"), 1);
+    /* A front-line coach under this rubric, and a rep as the coachee. */
+    ctc_make(&t, "flm.cara", "rep.ida", now - 9 * 86400, 0);
+    expect_refused("obs.ann", &t.o, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.coach_id",
+                   "not a second-level manager");
+    assert_int_equal(count_by_coach("flm.cara"), 0);
+    /* The front-line rubrics keep their rule: a second-level coach is refused. */
+    testutil_obs_make(&fl, "slm.eve", "flm.cara", now - 9 * 86400);
+    expect_refused("obs.ann", &fl.o, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.coach_id",
+                   "not a front-line manager");
+    assert_int_equal(count_by_coach("slm.eve"), 1);
+}
+
+/* Who may score: certified observers; a second-level manager who observes
+ * and is certified, their own line only and never their own coaching. */
+static void test_who_scores(void **state)
+{
+    int64_t now = (int64_t)time(NULL);
+    struct ctc_obs t;
+    struct testutil_obs fl;
+
+    (void)state;
+    /* Eve scores Cara coaching a rep: her own line. */
+    testutil_obs_make(&fl, "flm.cara", "rep.ida", now - 8 * 86400);
+    expect_stored("slm.eve", &fl.o);
+    /* Eve scores Dan coaching a rep: another line's manager. */
+    testutil_obs_make(&fl, "flm.dan", "rep.jon", now - 8 * 86400);
+    expect_refused("slm.eve", &fl.o, COACHQ__V1__CODE__PERMISSION_DENIED, "observation.coach_id",
+                   "your own line");
+    assert_int_equal(count_by_coach("flm.dan"), 0);
+    /* Fay scores Dan: her line. */
+    expect_stored("slm.fay", &fl.o);
+    /* Fay, not certified for coaching the coach, scoring Eve's coaching. */
+    ctc_make(&t, "slm.eve", "mgr.jones", now - 8 * 86400, 1);
+    expect_refused("slm.fay", &t.o, COACHQ__V1__CODE__FAILED_PRECONDITION, "observation.rubric_id",
+                   "not certified");
+    /* Eve scoring her own coaching: refused, certified or not. */
+    expect_refused("slm.eve", &t.o, COACHQ__V1__CODE__PERMISSION_DENIED, "observation.coach_id",
+                   "own coaching");
+    /* An observer without a certification for the rubric. */
+    expect_refused("obs.ben", &t.o, COACHQ__V1__CODE__FAILED_PRECONDITION, "observation.rubric_id",
+                   "not certified");
+    assert_int_equal(count_by_coach("slm.eve"), 1);
+    /* obs.ann, certified, may. */
+    expect_stored("obs.ann", &t.o);
+    assert_int_equal(count_by_coach("slm.eve"), 2);
+}
+
+/* The dashboard: Eve's reviews of her managers, by role, with the figures
+ * worked by hand; on Programme impact; and in `coachq dashboard`. */
+static void test_dashboards(void **state)
+{
+    int64_t now = (int64_t)time(NULL);
+    Coachq__V1__Dashboard *d = NULL;
+    const Coachq__V1__Table *t;
+    const Coachq__V1__TableRow *r;
+    struct ctc_obs o;
+
+    (void)state;
+    /* A third review of Cara, so her reviews reach the minimum n (3):
+     * indexes 2 (test_who_coaches_whom), 17/7 (this one) and 3 (below). */
+    ctc_make(&o, "slm.eve", "flm.cara", now - 6 * 86400, 2);
+    expect_stored("obs.ann", &o.o);
+    ctc_make(&o, "slm.eve", "flm.cara", now - 5 * 86400, 1);
+    expect_stored("obs.ann", &o.o);
+
+    assert_int_equal(dashboard("slm.eve", KIND_CM, "", &d), 0);
+    assert_string_equal(d->subject_id, "slm.eve");
+    t = table(d, "coaching-managers");
+    r = row(t, "Cara Lind");
+    assert_string_equal(r->cells[1]->text, "3");
+    assert_true(r->cells[2]->has_value);
+    assert_int_equal(r->cells[2]->n, 3);
+    assert_true(fabs(r->cells[2]->value - (2.0 + 17.0 / 7.0 + 3.0) / 3.0) < 1e-9);
+    row(t, "Jo Jones"); /* in her line, not reviewed yet */
+    /* All her coaching-the-coach sessions: the three of Cara and Jo's. */
+    t = table(d, "coaching-trend");
+    r = t->rows[t->n_rows - 1];
+    assert_int_equal(r->cells[1]->n, 4);
+    assert_true(fabs(r->cells[1]->value - (2.0 + 17.0 / 7.0 + 3.0 + 3.0) / 4.0) < 1e-9);
+    /* Her line's front-line coaching: the one session of Cara she scored. */
+    assert_int_equal(r->cells[2]->n, 1);
+    table(d, "coaching-behaviours");
+    table(d, "coaching-later");
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+
+    /* Who else: the lead (any), not Fay (another line), nor Cara, nor an
+     * observer; Fay's own page is hers. */
+    assert_int_equal(dashboard("lead.gil", KIND_CM, "slm.eve", &d), 0);
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+    assert_int_equal(dashboard("admin.hal", KIND_CM, "slm.fay", &d), 0);
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+    assert_int_equal(dashboard("slm.fay", KIND_CM, "slm.eve", &d), COACHQ__V1__CODE__NOT_FOUND);
+    assert_int_equal(dashboard("flm.cara", KIND_CM, "slm.eve", &d),
+                     COACHQ__V1__CODE__PERMISSION_DENIED);
+    assert_int_equal(dashboard("obs.ann", KIND_CM, "slm.eve", &d),
+                     COACHQ__V1__CODE__PERMISSION_DENIED);
+    /* A front-line manager is no subject of this page, even for a lead. */
+    assert_int_equal(dashboard("lead.gil", KIND_CM, "flm.cara", &d), COACHQ__V1__CODE__NOT_FOUND);
+
+    /* Programme impact: every second-level manager beside their line. */
+    assert_int_equal(
+        dashboard("lead.gil", COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, "", &d), 0);
+    t = table(d, "second-level-coaching");
+    r = row(t, "Eve Stone");
+    assert_int_equal(r->cells[1]->n, 4);
+    r = row(t, "Fay Moss");
+    assert_int_equal(r->cells[1]->n, 0);
+    assert_int_equal(r->cells[2]->n, 1);
+    t = table(d, "coaching-later");
+    /* Nobody has twelve weeks before and after a review: no pairs. */
+    assert_int_equal(t->rows[0]->cells[1]->n, 0);
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+
+    /* The CLI: text and JSON, and the usage error names the kind. */
+    testutil_coachq(f.out, OUT_LEN, 0, "--server", f.server, "--cert",
+                    testutil_cert_path(f.cert, sizeof(f.cert), "users/slm.eve.crt"), "--key",
+                    testutil_cert_path(f.key, sizeof(f.key), "users/slm.eve.key"), "--ca", f.ca,
+                    "dashboard", "coaching", NULL);
+    assert_non_null(strstr(f.out, "Coaching my managers"));
+    assert_non_null(strstr(f.out, "Cara Lind"));
+    testutil_coachq(f.out, OUT_LEN, 0, "--server", f.server, "--cert", f.cert, "--key", f.key,
+                    "--ca", f.ca, "dashboard", "coaching", "--json", NULL);
+    assert_non_null(strstr(f.out, "\"kind\": \"coaching\""));
+    testutil_coachq(f.out, OUT_LEN, 0, "--server", f.server, "--cert", f.cert, "--key", f.key,
+                    "--ca", f.ca, "dashboard", "coaching", "--csv", "coaching-managers", NULL);
+    assert_non_null(strstr(f.out, "Cara Lind,3,"));
+    testutil_coachq(f.out, OUT_LEN, 2, "--server", f.server, "--cert", f.cert, "--key", f.key,
+                    "--ca", f.ca, "dashboard", "coachingg", NULL);
+    assert_non_null(strstr(f.out, "or coaching"));
+}
+
+/* The attacker: Fay tries to learn about Eve's line from her own page. A
+ * review in Eve's line changes no figure Fay can fetch, so no difference
+ * of two of her pages tells her anything about it. */
+static void test_privacy_other_line(void **state)
+{
+    int64_t now = (int64_t)time(NULL);
+    Coachq__V1__Dashboard *d = NULL;
+    double before[4096], after[4096];
+    size_t nb, na;
+    struct ctc_obs o;
+
+    (void)state;
+    assert_int_equal(dashboard("slm.fay", KIND_CM, "", &d), 0);
+    nb = figures(d, before, 4096);
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+    ctc_make(&o, "slm.eve", "mgr.jones", now - 4 * 86400, 0);
+    expect_stored("obs.ann", &o.o);
+    assert_int_equal(dashboard("slm.fay", KIND_CM, "", &d), 0);
+    na = figures(d, after, 4096);
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+    assert_int_equal(na, nb);
+    assert_memory_equal(before, after, nb * sizeof(double));
+    /* ... while Eve's own page did change. */
+    assert_int_equal(dashboard("slm.eve", KIND_CM, "", &d), 0);
+    assert_string_equal(row(table(d, "coaching-managers"), "Jo Jones")->cells[1]->text, "2");
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+}
+
+/* A front-line observation of coach with k of the ten behaviours scored 3
+ * and the rest 2: quality index 2 + k/10. */
+static void front_line(const char *coach, const char *coachee, int64_t at, int k)
+{
+    struct testutil_obs t;
+
+    testutil_obs_make(&t, coach, coachee, at);
+    for (int i = 0; i < 10; i++) {
+        t.r[i].score = i < k ? 3 : 2;
+    }
+    expect_stored("alice", &t.o);
+}
+
+/*
+ * "Does a well-coached front-line manager coach better later?" worked by
+ * hand. Reviews 15 weeks ago (and Cara's second a week later); each
+ * manager observed 4 weeks before and 4 weeks after:
+ *
+ *   manager  review index x   before   after   y = after - before
+ *   Cara     2 (all 2)        2.0      2.5     0.5
+ *   Cara     3 (all 3)        2.0      2.5     0.5
+ *   Jo       3                2.2      3.0     0.8
+ *   Dan      17/7             2.5      2.6     0.1
+ *
+ * SciPy: r = pearsonr([2, 3, 3, 17/7], [0.5, 0.5, 0.8, 0.1]) =
+ * 0.4518048328706821, Fisher-z 95% interval (confidence_interval()) from
+ * -0.9001478668203986 to 0.9851265378199261; n 4 reviews of 3 managers,
+ * just the privacy minimum of this server (3). On Eve's own page the
+ * question rests on her two managers: a group too small.
+ */
+static void test_question(void **state)
+{
+    int64_t now = (int64_t)time(NULL);
+    int64_t review = now - 15 * 7 * 86400;
+    Coachq__V1__Dashboard *d = NULL;
+    const Coachq__V1__TableRow *r;
+    struct ctc_obs o;
+
+    (void)state;
+    front_line("flm.cara", "rep.ida", review - 28 * 86400, 0);
+    front_line("flm.cara", "rep.ida", review + 28 * 86400, 5);
+    front_line("mgr.jones", "rep.kim", review - 28 * 86400, 2);
+    front_line("mgr.jones", "rep.kim", review + 28 * 86400, 10);
+    front_line("flm.dan", "rep.jon", review - 28 * 86400, 5);
+    front_line("flm.dan", "rep.jon", review + 28 * 86400, 6);
+    ctc_make(&o, "slm.eve", "flm.cara", review, 0);
+    expect_stored("obs.ann", &o.o);
+    ctc_make(&o, "slm.eve", "flm.cara", review + 7 * 86400, 1);
+    expect_stored("obs.ann", &o.o);
+    ctc_make(&o, "slm.eve", "mgr.jones", review, 1);
+    expect_stored("obs.ann", &o.o);
+    ctc_make(&o, "slm.fay", "flm.dan", review, 2);
+    expect_stored("obs.ann", &o.o);
+
+    assert_int_equal(
+        dashboard("lead.gil", COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, "", &d), 0);
+    r = table(d, "coaching-later")->rows[0];
+    assert_int_equal(r->cells[1]->n, 4);
+    assert_true(r->cells[1]->has_value && r->cells[2]->has_value && r->cells[3]->has_value);
+    assert_true(fabs(r->cells[1]->value - 0.4518048328706821) < 1e-9);
+    assert_true(fabs(r->cells[2]->value - -0.9001478668203986) < 1e-9);
+    assert_true(fabs(r->cells[3]->value - 0.9851265378199261) < 1e-9);
+    assert_string_equal(r->cells[4]->text, "3");
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+
+    /* Eve's page: three reviews of two managers of her line. */
+    assert_int_equal(dashboard("slm.eve", KIND_CM, "", &d), 0);
+    r = table(d, "coaching-later")->rows[0];
+    assert_string_equal(r->cells[1]->text, "group too small");
+    assert_false(r->cells[1]->has_value);
+    assert_string_equal(r->cells[4]->text, "2");
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_who_coaches_whom),
+        cmocka_unit_test(test_who_scores),
+        cmocka_unit_test(test_dashboards),
+        cmocka_unit_test(test_privacy_other_line),
+    };
+
+    const struct CMUnitTest small[] = {
+        cmocka_unit_test(test_question),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+
+    return failed + cmocka_run_group_tests(small, setup_small, teardown);
+}
