@@ -604,8 +604,13 @@ static void test_calibration_certifies(void **state)
     assert_false(cs->certifications[0]->kappa_undefined);
     coachq__v1__cert_status__free_unpacked(cs, NULL);
 
-    /* Now the same observer's real observations are accepted. */
-    testutil_obs_make(&t, "flm.cara", "rep.ida", (int64_t)now - 3600);
+    /* Now the same observer's real observations are accepted: one that
+     * started today (the certification's first day, in UTC: an hour ago,
+     * or at midnight when that was less than an hour ago). */
+    testutil_obs_make(&t, "flm.cara", "rep.ida",
+                      (int64_t)now - 3600 > (int64_t)now - (int64_t)now % DAY
+                          ? (int64_t)now - 3600
+                          : (int64_t)now - (int64_t)now % DAY);
     r = submit(ben, &t.o);
     assert_stored(&r);
     /* ... but only from the certification's first day on. */
