@@ -96,6 +96,18 @@ static int picker_push(struct picker *pk, size_t cap, const char *id, const char
     return 0;
 }
 
+/* Whether p may be the coachee of a coach of coach_role: a front-line
+ * manager's reps are neither kind of manager; a second-level manager's
+ * coachees are front-line managers. */
+static int coachee_kind(const Coachq__V1__PersonSummary *p, int coach_role)
+{
+    if (coach_role == COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER) {
+        return session_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER);
+    }
+    return !session_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER) &&
+           !session_has_role(p, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER);
+}
+
 int observe_keys_picker_build(struct ui *ui, int step)
 {
     struct picker *pk = &ui->pk;
@@ -103,6 +115,11 @@ int observe_keys_picker_build(struct ui *ui, int step)
     const char *current = NULL;
     size_t cap;
     char buf[LABEL_MAX];
+    /* Whom the chosen rubric scores (rubric.coach_role). */
+    int coach_role = ui->ses->rubric != NULL && ui->ses->rubric->coach_role ==
+                                                    COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER
+                         ? COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER
+                         : COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER;
 
     observe_keys_picker_free(pk);
     switch (step) {
@@ -134,10 +151,12 @@ int observe_keys_picker_build(struct ui *ui, int step)
         current = d->rubric_id;
         break;
     case SESSION_STEP_COACH:
+        /* The coaches the rubric scores: front-line managers, or for
+         * coaching the coaches, second-level managers. */
         for (size_t i = 0; i < cap; i++) {
             const Coachq__V1__PersonSummary *p = ui->ses->people->people[i];
 
-            if (session_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER)) {
+            if (session_has_role(p, coach_role)) {
                 picker_push(pk, cap, p->id, p->name, 0);
             }
         }
@@ -145,20 +164,20 @@ int observe_keys_picker_build(struct ui *ui, int step)
         current = d->coach_id;
         break;
     case SESSION_STEP_COACHEE:
-        /* The coach's own reps; when the coach is not in the list (typed
-         * by hand), everyone who is not a manager. */
+        /* The coach's own reps (for coaching the coaches, their own
+         * front-line managers); when the coach is not in the list (typed
+         * by hand), everyone of that kind. */
         for (size_t i = 0; i < cap; i++) {
             const Coachq__V1__PersonSummary *p = ui->ses->people->people[i];
 
-            if (strcmp(p->manager_id, d->coach_id) == 0 &&
-                !session_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER)) {
+            if (strcmp(p->manager_id, d->coach_id) == 0 && coachee_kind(p, coach_role)) {
                 picker_push(pk, cap, p->id, p->name, 0);
             }
         }
         for (size_t i = 0; pk->n == 0 && i < cap; i++) {
             const Coachq__V1__PersonSummary *p = ui->ses->people->people[i];
 
-            if (!session_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER)) {
+            if (coachee_kind(p, coach_role)) {
                 picker_push(pk, cap, p->id, p->name, 0);
             }
         }

@@ -332,14 +332,18 @@ static int people_keep_report(const char *id, void *arg)
 }
 
 /* Keeps a front-line manager, then everyone who reports to them today:
- * the coachees a submit would accept for them on that day. */
+ * the coachees a submit would accept for them on that day. A second-level
+ * manager is kept alone: the coach of the rubric that scores coaching the
+ * coaches, whose coachees are the front-line managers listed with them as
+ * their manager. */
 static int people_keep_manager(const Coachq__V1__Person *p, void *arg)
 {
     struct people_walk *w = arg;
     char manager[VALIDATE_MAX_ID + 1];
+    int flm = people_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER);
     int rc;
 
-    if (!people_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER)) {
+    if (!flm && !people_has_role(p, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER)) {
         return 0;
     }
     rc = people_manager_at(w->t, p->id, w->day, manager, sizeof(manager));
@@ -350,7 +354,7 @@ static int people_keep_manager(const Coachq__V1__Person *p, void *arg)
     if (rc == 0) {
         rc = people_keep(w->r, p, manager);
     }
-    if (rc != 0) {
+    if (rc != 0 || !flm) {
         return rc;
     }
     w->manager = p->id;

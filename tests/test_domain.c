@@ -842,20 +842,23 @@ static void test_rubrics(void **state)
 
 /* Every front-line manager in id order, each followed by the reps who
  * report to them today: rep.lou moved from flm.cara to flm.dan on
- * 2025-06-01, so he is under flm.dan now. Second-level managers,
- * observers, leads and administrators are not people to observe. */
+ * 2025-06-01, so he is under flm.dan now. Second-level managers are
+ * listed alone, as the coaches of coaching-the-coach (their coachees are
+ * the front-line managers listed with them as manager); observers, leads
+ * and administrators are not people to observe. */
 static void test_people(void **state)
 {
     static const struct {
         const char *id;
         const char *name;
         const char *manager;
-        int manager_role; /* front-line manager, else a rep without roles */
+        int manager_role; /* 1 front-line, 2 second-level manager, 0 a rep */
     } want[] = {
         {"flm.cara", "Cara Lind", "slm.eve", 1}, {"rep.ida", "Ida Park", "flm.cara", 0},
         {"flm.dan", "Dan Roe", "slm.fay", 1},    {"rep.jon", "Jon Bell", "flm.dan", 0},
         {"rep.lou", "Lou Fenn", "flm.dan", 0},   {"mgr.jones", "Jo Jones", "slm.eve", 1},
-        {"rep.kim", "Kim Ash", "mgr.jones", 0},
+        {"rep.kim", "Kim Ash", "mgr.jones", 0},  {"slm.eve", "Eve Stone", "", 2},
+        {"slm.fay", "Fay Moss", "", 2},
     };
     struct fixture *f = *state;
     struct client *c = testutil_connect(&f->srv, "obs.ann", 0);
@@ -879,7 +882,9 @@ static void test_people(void **state)
         assert_string_equal(p->manager_id, want[i].manager);
         if (want[i].manager_role) {
             assert_int_equal(p->n_roles, 1);
-            assert_int_equal(p->roles[0], COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER);
+            assert_int_equal(p->roles[0], want[i].manager_role == 1
+                                              ? COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER
+                                              : COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER);
         } else {
             assert_int_equal(p->n_roles, 0);
         }

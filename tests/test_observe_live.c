@@ -402,12 +402,46 @@ static void test_setup_checks(void **state)
     tmuxutil_assert_no_sanitizer_report(f);
 }
 
+/* Coaching the coaches: with the rubric that scores a second-level
+ * manager, the coach picker offers second-level managers and the coachee
+ * picker the coach's own front-line managers, not reps. */
+static void test_coach_pickers(void **state)
+{
+    struct tmuxutil *f = *state;
+    char s[TMUXUTIL_SCREEN_MAX];
+
+    tmuxutil_need_tmux(f);
+    tmuxutil_ui_start(f, "p", "", "--rubric coaching-the-coach --type deal_review --focus process",
+                      0);
+    tmuxutil_wait_for(f, "p", "Choose the coach", s, sizeof(s));
+    assert_non_null(strstr(s, "slm.eve"));
+    assert_non_null(strstr(s, "slm.fay"));
+    assert_null(strstr(s, "flm.cara"));
+    assert_null(strstr(s, "rep.ida"));
+    tmuxutil_text(f, "p", "slm.eve");
+    tmuxutil_keys(f, "p", "Enter");
+    tmuxutil_wait_for(f, "p", "Choose the coachee", s, sizeof(s));
+    assert_non_null(strstr(s, "flm.cara"));
+    assert_non_null(strstr(s, "mgr.jones"));
+    /* flm.dan is in slm.fay's line; reps are nobody's coachees here. */
+    assert_null(strstr(s, "flm.dan"));
+    assert_null(strstr(s, "rep.ida"));
+    tmuxutil_text(f, "p", "flm.cara");
+    tmuxutil_keys(f, "p", "Enter");
+    tmuxutil_wait_for(f, "p", "RUNNING", s, sizeof(s));
+    /* The line check agrees: flm.cara reports to slm.eve. */
+    assert_null(strstr(s, "reports to"));
+    tmuxutil_key_until(f, "p", "q", "quit?");
+    tmuxutil_keys(f, "p", "y");
+    assert_int_equal(tmuxutil_wait_exit(f, "p"), 1);
+    tmuxutil_assert_no_sanitizer_report(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        TMUXUTIL_TEST(test_live_keys),
-        TMUXUTIL_TEST(test_compact),
-        TMUXUTIL_TEST(test_size_refusal),
+        TMUXUTIL_TEST(test_live_keys),    TMUXUTIL_TEST(test_coach_pickers),
+        TMUXUTIL_TEST(test_compact),      TMUXUTIL_TEST(test_size_refusal),
         TMUXUTIL_TEST(test_setup_checks),
     };
 
