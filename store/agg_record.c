@@ -373,7 +373,6 @@ int agg_record_ok(const Coachq__V1__StoredObservation *r)
 int agg_counts(struct store_txn *t, const Coachq__V1__StoredObservation *rec, int *yes)
 {
     const Coachq__V1__Observation *o = rec->observation;
-    Coachq__V1__Certification *c = NULL;
     int32_t day;
     int rc;
 
@@ -385,8 +384,9 @@ int agg_counts(struct store_txn *t, const Coachq__V1__StoredObservation *rec, in
     if (rc != 0) {
         return rc;
     }
-    rc = certs_valid_on(t, rec->observer_id, o->rubric_id, day, &c, NULL);
-    coachq__v1__certification__free_unpacked(c, NULL);
+    /* The records of a session and of a batch mostly share an observer
+     * and a rubric: their certification is read once per batch. */
+    rc = store_txn_memo_certified(t, rec->observer_id, o->rubric_id, day);
     if (rc == -ENOENT || rc == -EINVAL) {
         return 0;
     }
