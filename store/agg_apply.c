@@ -96,7 +96,7 @@ static int work_sync_session(struct agg_work *w, const char *coach, int64_t star
     struct agg_session *s = &w->session;
     int rc;
 
-    rc = agg_session_load(w->t, coach, started_at, s);
+    rc = agg_session_load_pairs(w->t, coach, started_at, s);
     for (size_t i = 0; i < s->n && rc == 0; i++) {
         struct agg_contrib *ci;
 

@@ -298,6 +298,12 @@ void agg_session_clear(struct agg_session *s);
 int agg_session_load(struct store_txn *t, const char *coach, int64_t started_at,
                      struct agg_session *s);
 
+/* The same, for the writer's pairs: a session of one index key at most has
+ * no pair to make or take back, so its record is not read (s->n stays 0,
+ * s->nids is 0 or 1). */
+int agg_session_load_pairs(struct store_txn *t, const char *coach, int64_t started_at,
+                           struct agg_session *s);
+
 /* True if records i and j of s are a double-coding pair. */
 int agg_session_paired(const struct agg_session *s, size_t i, size_t j);
 

@@ -769,8 +769,10 @@ static int agg_session_key(const uint8_t *key, size_t klen, const uint8_t *val, 
     return s->nids == AGG_SESSION_KEYS + 1 ? 1 : 0;
 }
 
-int agg_session_load(struct store_txn *t, const char *coach, int64_t started_at,
-                     struct agg_session *s)
+/* agg_session_load(); with ids_only, a session of one key at most is left
+ * with its ids and no records. */
+static int session_load(struct store_txn *t, const char *coach, int64_t started_at,
+                        struct agg_session *s, int ids_only)
 {
     ProtobufCAllocator a = {agg_session_alloc, agg_session_mfree, s};
     unsigned char *mem = s->mem;
@@ -781,12 +783,18 @@ int agg_session_load(struct store_txn *t, const char *coach, int64_t started_at,
     /* Whatever s held is let go of; its block is kept. */
     agg_session_clear(s);
     memset(s, 0, sizeof(*s));
-    s->mem = mem != NULL ? mem : malloc(AGG_SESSION_MEM);
+    s->mem = mem;
     if (keys_index_bound(prefix, sizeof(prefix), coach, strlen(coach), started_at, &plen) != 0) {
         return 0;
     }
     /* The ids first: no other read runs while the scan's cursor is open. */
     rc = store_txn_scan(t, t->s->dbi_by_coach, prefix, plen, 0, agg_session_key, s);
+    if (rc != 0 || (ids_only && s->nids <= 1)) {
+        return rc;
+    }
+    if (s->mem == NULL) {
+        s->mem = malloc(AGG_SESSION_MEM);
+    }
     for (size_t i = 0; i < s->nids && rc == 0; i++) {
         Coachq__V1__StoredObservation *r = NULL;
 
@@ -812,6 +820,18 @@ int agg_session_load(struct store_txn *t, const char *coach, int64_t started_at,
         agg_session_clear(s);
     }
     return rc;
+}
+
+int agg_session_load(struct store_txn *t, const char *coach, int64_t started_at,
+                     struct agg_session *s)
+{
+    return session_load(t, coach, started_at, s, 0);
+}
+
+int agg_session_load_pairs(struct store_txn *t, const char *coach, int64_t started_at,
+                           struct agg_session *s)
+{
+    return session_load(t, coach, started_at, s, 1);
 }
 
 /* True if s->rec[i] represents its observer for its coachee and rubric:
