@@ -33,6 +33,7 @@ struct agg_work {
     struct agg_map *delta;
     struct agg_contrib touched[AGG_MAX_TOUCHED];
     size_t ntouched;
+    struct agg_session session; /* work_sync_session()'s, its memory kept for the batch */
 };
 
 /* A batch's aggregate work (t->batch): the deltas of its records per key,
@@ -92,13 +93,10 @@ static int agg_contrib_has_peer(const struct agg_contrib *c, const uint8_t id[KE
  */
 static int work_sync_session(struct agg_work *w, const char *coach, int64_t started_at)
 {
-    struct agg_session *s = calloc(1, sizeof(*s));
+    struct agg_session *s = &w->session;
     int rc;
 
-    if (s == NULL) {
-        return -ENOMEM;
-    }
-    rc = agg_session_load(w->t, coach, started_at, s);
+    rc = agg_session_load_pairs(w->t, coach, started_at, s);
     for (size_t i = 0; i < s->n && rc == 0; i++) {
         struct agg_contrib *ci;
 
@@ -150,8 +148,7 @@ static int work_sync_session(struct agg_work *w, const char *coach, int64_t star
             }
         }
     }
-    agg_session_free(s);
-    free(s);
+    agg_session_clear(s);
     return rc;
 }
 
@@ -242,6 +239,7 @@ void agg_batch_discard(struct store_txn *t)
     if (b != NULL) {
         agg_map_free(&b->delta);
         agg_arena_free(&b->arena);
+        agg_session_free(&b->work.session);
         free(b);
         t->batch = NULL;
     }

@@ -281,14 +281,28 @@ struct agg_session {
     size_t n;
     uint8_t ids[AGG_SESSION_KEYS + 1][KEYS_UUID_LEN];
     size_t nids;
+    /* The records' memory: one block, made on the first load and reused
+     * by every later load into s, and malloc for what does not fit. */
+    unsigned char *mem;
+    size_t mem_used;
+    size_t spilled; /* allocations outside mem since the last load */
 };
 
-/* Frees the records s holds. */
+/* Frees the records s holds and its memory. */
 void agg_session_free(struct agg_session *s);
+
+/* Frees the records s holds, keeping its memory for the next load. */
+void agg_session_clear(struct agg_session *s);
 
 /* Reads the session of coach at started_at (see above) into s. */
 int agg_session_load(struct store_txn *t, const char *coach, int64_t started_at,
                      struct agg_session *s);
+
+/* The same, for the writer's pairs: a session of one index key at most has
+ * no pair to make or take back, so its record is not read (s->n stays 0,
+ * s->nids is 0 or 1). */
+int agg_session_load_pairs(struct store_txn *t, const char *coach, int64_t started_at,
+                           struct agg_session *s);
 
 /* True if records i and j of s are a double-coding pair. */
 int agg_session_paired(const struct agg_session *s, size_t i, size_t j);

@@ -11,6 +11,7 @@
 #include "agg_int.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -373,7 +374,6 @@ int agg_record_ok(const Coachq__V1__StoredObservation *r)
 int agg_counts(struct store_txn *t, const Coachq__V1__StoredObservation *rec, int *yes)
 {
     const Coachq__V1__Observation *o = rec->observation;
-    Coachq__V1__Certification *c = NULL;
     int32_t day;
     int rc;
 
@@ -385,8 +385,9 @@ int agg_counts(struct store_txn *t, const Coachq__V1__StoredObservation *rec, in
     if (rc != 0) {
         return rc;
     }
-    rc = certs_valid_on(t, rec->observer_id, o->rubric_id, day, &c, NULL);
-    coachq__v1__certification__free_unpacked(c, NULL);
+    /* The records of a session and of a batch mostly share an observer
+     * and a rubric: their certification is read once per batch. */
+    rc = store_txn_memo_certified(t, rec->observer_id, o->rubric_id, day);
     if (rc == -ENOENT || rc == -EINVAL) {
         return 0;
     }
@@ -697,14 +698,60 @@ static int agg_peer_match(const Coachq__V1__StoredObservation *a,
            strcmp(oa->rubric_id, ob->rubric_id) == 0 && strcmp(a->observer_id, b->observer_id) != 0;
 }
 
-void agg_session_free(struct agg_session *s)
+/* The size of a session's block: the window's records decoded, at about
+ * 1.5 KB each for a record of 1 KB, with room to spare. */
+#define AGG_SESSION_MEM (96u * 1024u)
+
+/* The session's allocator (struct agg_session's mem): a bump allocator
+ * that falls back to malloc, and frees only what malloc gave. */
+static void *agg_session_alloc(void *data, size_t size)
 {
+    struct agg_session *s = data;
+    size_t align = sizeof(max_align_t);
+    size_t n = (size + align - 1) / align * align;
+
+    if (s->mem != NULL && n >= size && n <= AGG_SESSION_MEM - s->mem_used) {
+        void *p = s->mem + s->mem_used;
+
+        s->mem_used += n;
+        return p;
+    }
+    s->spilled++;
+    return malloc(size);
+}
+
+static void agg_session_mfree(void *data, void *p)
+{
+    struct agg_session *s = data;
+
+    if (s->mem == NULL || (unsigned char *)p < s->mem ||
+        (unsigned char *)p >= s->mem + AGG_SESSION_MEM) {
+        free(p);
+    }
+}
+
+void agg_session_clear(struct agg_session *s)
+{
+    ProtobufCAllocator a = {agg_session_alloc, agg_session_mfree, s};
+
     for (size_t i = 0; i < s->n; i++) {
-        coachq__v1__stored_observation__free_unpacked(s->rec[i], NULL);
+        /* Nothing to give back when every field lies in the block. */
+        if (s->rec[i] != NULL && s->spilled > 0) {
+            protobuf_c_message_free_unpacked(&s->rec[i]->base, &a);
+        }
         s->rec[i] = NULL;
     }
     s->n = 0;
     s->nids = 0;
+    s->mem_used = 0;
+    s->spilled = 0;
+}
+
+void agg_session_free(struct agg_session *s)
+{
+    agg_session_clear(s);
+    free(s->mem);
+    s->mem = NULL;
 }
 
 static int agg_session_key(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
@@ -722,23 +769,42 @@ static int agg_session_key(const uint8_t *key, size_t klen, const uint8_t *val, 
     return s->nids == AGG_SESSION_KEYS + 1 ? 1 : 0;
 }
 
-int agg_session_load(struct store_txn *t, const char *coach, int64_t started_at,
-                     struct agg_session *s)
+/* agg_session_load(); with ids_only, a session of one key at most is left
+ * with its ids and no records. */
+static int session_load(struct store_txn *t, const char *coach, int64_t started_at,
+                        struct agg_session *s, int ids_only)
 {
+    ProtobufCAllocator a = {agg_session_alloc, agg_session_mfree, s};
+    unsigned char *mem = s->mem;
     uint8_t prefix[KEYS_BOUND_MAX];
     size_t plen;
     int rc;
 
+    /* Whatever s held is let go of; its block is kept. */
+    agg_session_clear(s);
     memset(s, 0, sizeof(*s));
+    s->mem = mem;
     if (keys_index_bound(prefix, sizeof(prefix), coach, strlen(coach), started_at, &plen) != 0) {
         return 0;
     }
     /* The ids first: no other read runs while the scan's cursor is open. */
     rc = store_txn_scan(t, t->s->dbi_by_coach, prefix, plen, 0, agg_session_key, s);
+    if (rc != 0 || (ids_only && s->nids <= 1)) {
+        return rc;
+    }
+    if (s->mem == NULL) {
+        s->mem = malloc(AGG_SESSION_MEM);
+    }
     for (size_t i = 0; i < s->nids && rc == 0; i++) {
         Coachq__V1__StoredObservation *r = NULL;
 
-        rc = agg_record_read(t, s->ids[i], &r);
+        /* agg_record_read(), decoded into the session's block. */
+        rc = obs_read_txn_alloc(t, s->ids[i], &a, &r);
+        if (rc == 0 && !agg_record_ok(r)) {
+            protobuf_c_message_free_unpacked(&r->base, &a);
+            r = NULL;
+            rc = -EIO;
+        }
         if (rc == -ENOENT || rc == -EIO) {
             /* An index key without a readable record is damage; it takes
              * its place in the window all the same, in the writer and the
@@ -751,9 +817,21 @@ int agg_session_load(struct store_txn *t, const char *coach, int64_t started_at,
         s->rec[s->n++] = r;
     }
     if (rc != 0) {
-        agg_session_free(s);
+        agg_session_clear(s);
     }
     return rc;
+}
+
+int agg_session_load(struct store_txn *t, const char *coach, int64_t started_at,
+                     struct agg_session *s)
+{
+    return session_load(t, coach, started_at, s, 0);
+}
+
+int agg_session_load_pairs(struct store_txn *t, const char *coach, int64_t started_at,
+                           struct agg_session *s)
+{
+    return session_load(t, coach, started_at, s, 1);
 }
 
 /* True if s->rec[i] represents its observer for its coachee and rubric:

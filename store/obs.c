@@ -149,6 +149,26 @@ static int obs_decode(const uint8_t *val, size_t len, const char *op,
     return 0;
 }
 
+int obs_read_txn_alloc(struct store_txn *t, const uint8_t id[16], ProtobufCAllocator *a,
+                       Coachq__V1__StoredObservation **out)
+{
+    const uint8_t *val;
+    size_t len;
+    int rc;
+
+    *out = NULL;
+    rc = obs_raw_txn(t, id, NULL, &val, &len);
+    if (rc != 0) {
+        return rc;
+    }
+    *out = coachq__v1__stored_observation__unpack(a, len, val);
+    if (*out == NULL) {
+        log_event(LOG_ERROR, "store_record_corrupt", "op=read size=%zu", len);
+        return -EIO;
+    }
+    return 0;
+}
+
 int obs_read_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__StoredObservation **out)
 {
     const uint8_t *val;

@@ -184,6 +184,10 @@ int obs_raw_txn(struct store_txn *t, const uint8_t id[16], uint64_t *seq, const 
  */
 int obs_read_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__StoredObservation **out);
 
+/* obs_read_txn() decoding with allocator a (free *out with the same). */
+int obs_read_txn_alloc(struct store_txn *t, const uint8_t id[16], ProtobufCAllocator *a,
+                       Coachq__V1__StoredObservation **out);
+
 /* As obs_read_txn(), the record with sequence number seq. */
 int obs_read_seq_txn(struct store_txn *t, uint64_t seq, Coachq__V1__StoredObservation **out);
 

@@ -145,6 +145,15 @@ int store_txn_get_msg(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size
     return 0;
 }
 
+/* Empties t's memo before a write to what it keeps (rubrics,
+ * certifications). */
+static void store_txn_memo_forget(struct store_txn *t, MDB_dbi dbi)
+{
+    if (t->memo != NULL && (dbi == t->s->dbi_rubrics || dbi == t->s->dbi_certs)) {
+        store_txn_memo_clear(t->memo);
+    }
+}
+
 int store_txn_put_raw(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t klen,
                       const void *val, size_t vlen, int *changed)
 {
@@ -154,6 +163,7 @@ int store_txn_put_raw(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size
     if (!t->write) {
         return -EROFS;
     }
+    store_txn_memo_forget(t, dbi);
     k.mv_data = (void *)key;
     k.mv_size = klen;
     if (changed != NULL) {
@@ -204,6 +214,7 @@ int store_txn_del(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t k
     if (!t->write) {
         return -EROFS;
     }
+    store_txn_memo_forget(t, dbi);
     k.mv_data = (void *)key;
     k.mv_size = klen;
     rc = mdb_del(t->txn, dbi, &k, NULL);
@@ -434,7 +445,7 @@ static int store_init_schema(struct store *s)
     if (s->hooks.upgrade != NULL) {
         /* Also at the current schema (upgrade_from 0): the hook checks
          * what is versioned apart from the schema (agg_format_check()). */
-        struct store_txn t = {s, txn, 1, NULL, {NULL, NULL, ""}};
+        struct store_txn t = {s, txn, 1, NULL, {NULL, NULL, ""}, NULL};
 
         rc = s->hooks.upgrade(&t, upgrade_from);
         if (store_txn_is_abort(rc)) {
@@ -913,6 +924,7 @@ int store_txn_nested(struct store_txn *parent, store_txn_cb fn, void *arg, int *
     /* What the child sees of zones may change in it; the parent looks
      * them up again afterwards. */
     memset(&parent->zones, 0, sizeof(parent->zones));
+    store_txn_memo_clear(parent->memo);
     rc = fn(&t, arg);
     if (store_txn_is_abort(rc)) {
         mdb_txn_abort(child);
@@ -993,7 +1005,8 @@ static int store_flush(struct store *s, struct store_txn *t)
 static enum store_batch_end store_batch_try(struct store *s, struct store_batch *b)
 {
     MDB_txn *txn = NULL;
-    struct store_txn t = {s, NULL, 1, NULL, {NULL, NULL, ""}};
+    struct store_txn_memo memo;
+    struct store_txn t = {s, NULL, 1, NULL, {NULL, NULL, ""}, &memo};
     MDB_val k, v;
     uint8_t seqbuf[8];
     uint64_t next_seq, first_seq;
@@ -1004,6 +1017,7 @@ static enum store_batch_end store_batch_try(struct store *s, struct store_batch 
     size_t i;
     struct store_write *w;
 
+    memset(&memo, 0, sizeof(memo));
     rc = store_batch_begin(s, b, &txn);
     if (rc != 0) {
         end = store_classify(b, rc, "txn_begin");
@@ -1073,6 +1087,7 @@ out:
     if (s->hooks.discard != NULL && t.batch != NULL) {
         s->hooks.discard(&t);
     }
+    store_txn_memo_clear(&memo);
     if (txn != NULL) {
         mdb_txn_abort(txn);
     }

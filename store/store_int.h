@@ -111,12 +111,43 @@ struct store_txn_zones {
     char person[66]; /* "" : none cached */
 };
 
+/* What the rules and the aggregates read again and again in one batch (the
+ * same rubric, the same observer's certification), decoded once per batch
+ * (memo.c). Emptied whenever a rubric or certification is written and
+ * before a nested transaction, like the zones above. */
+struct store_txn_memo {
+    struct Coachq__V1__Rubric *rubric; /* the last rubric asked for by version */
+    /* certs_valid_on()'s answer (0 or -ENOENT) for the last observer,
+     * rubric and day agg_counts() asked about. */
+    char cert_observer[66];
+    char cert_rubric[66];
+    int32_t cert_day;
+    int cert_rc;
+    int cert_set;
+};
+
+/* Frees what m holds and empties it. */
+void store_txn_memo_clear(struct store_txn_memo *m);
+
+/* Rubric id at version (not 0) through t's memo: 0 and *out (borrowed
+ * until the memo is emptied), *own what the caller frees (NULL when the
+ * memo keeps it); else rubrics_get()'s code. */
+int store_txn_memo_rubric(struct store_txn *t, const char *id, uint32_t version,
+                          const struct Coachq__V1__Rubric **out, struct Coachq__V1__Rubric **own);
+
+/* certs_valid_on()'s answer through t's memo: 0, -ENOENT, or its errors. */
+int store_txn_memo_certified(struct store_txn *t, const char *observer, const char *rubric,
+                             int32_t day);
+
 struct store_txn {
     struct store *s;
     MDB_txn *txn;
     int write;   /* 1 on the writer thread's write transaction */
     void *batch; /* the hook's deferred work in a batch (store_flush_cb), else NULL */
     struct store_txn_zones zones;
+    /* The batch's decoded reads; NULL in any other transaction, which then
+     * reads and decodes every time. The engine's, on its stack. */
+    struct store_txn_memo *memo;
 };
 
 /* LMDB codes that must end a write transaction's attempt rather than be

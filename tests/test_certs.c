@@ -15,8 +15,10 @@
 
 #include "audit.h"
 #include "certs.h"
+#include "keys.h"
 #include "rubrics.h"
 #include "store.h"
+#include "store_int.h"
 #include "testutil.h"
 
 /* 2024-06-10T06:13:20Z; its UTC day number is 19884. */
@@ -1438,6 +1440,106 @@ static void test_map_full_passes_through(void **state)
     free(text);
 }
 
+/* ---- The batch's memo (store/memo.c) ------------------------------------ */
+
+static int memo_put_carol_fn(struct store_txn *t, void *arg)
+{
+    Coachq__V1__Certification c;
+
+    (void)arg;
+    cert_init(&c, "carol", "coaching", 100, 199);
+    return certs_put(t, &c);
+}
+
+/* The memo's answers, step by step, against what the transaction holds;
+ * returns 0 or the number of the first step that went wrong. Writer
+ * thread: no cmocka assertions here. */
+static int memo_steps(struct store_txn *t)
+{
+    struct trubric r1, r2;
+    Coachq__V1__Certification c;
+    const Coachq__V1__Rubric *r = NULL;
+    Coachq__V1__Rubric *own = NULL;
+    struct keys_buf k;
+    int changed;
+    int fn_rc = -1;
+
+    /* Nothing yet: a refusal is remembered... */
+    if (store_txn_memo_certified(t, "alice", "coaching", 150) != -ENOENT) {
+        return 1;
+    }
+    /* ...and forgotten when a certification is written. */
+    cert_init(&c, "alice", "coaching", 100, 199);
+    if (certs_put(t, &c) != 0 || store_txn_memo_certified(t, "alice", "coaching", 150) != 0 ||
+        store_txn_memo_certified(t, "alice", "coaching", 150) != 0) {
+        return 2;
+    }
+    /* Another day, observer or rubric is another question. */
+    if (store_txn_memo_certified(t, "alice", "coaching", 250) != -ENOENT ||
+        store_txn_memo_certified(t, "bob", "coaching", 150) != -ENOENT ||
+        store_txn_memo_certified(t, "alice", "calls", 150) != -ENOENT ||
+        store_txn_memo_certified(t, "alice", "coaching", 150) != 0) {
+        return 3;
+    }
+    /* Deleting it is a write too. */
+    keys_buf_reset(&k);
+    keys_buf_id(&k, "alice");
+    keys_buf_id(&k, "coaching");
+    keys_buf_day(&k, 100);
+    if (k.err != 0 || store_txn_del(t, t->s->dbi_certs, k.b, k.len) != 0 ||
+        store_txn_memo_certified(t, "alice", "coaching", 150) != -ENOENT) {
+        return 4;
+    }
+    /* A nested transaction's writes (a store_exec() function in the batch)
+     * empty the parent's memo before they run. */
+    if (store_txn_memo_certified(t, "carol", "coaching", 150) != -ENOENT ||
+        store_txn_nested(t, memo_put_carol_fn, NULL, &fn_rc) != 0 || fn_rc != 0 ||
+        store_txn_memo_certified(t, "carol", "coaching", 150) != 0) {
+        return 5;
+    }
+    /* Rubrics: by id and version, replaced when another is asked for. */
+    if (store_txn_memo_rubric(t, "memo-r", 1, &r, &own) != -ENOENT) {
+        return 6;
+    }
+    trubric_init(&r1, "memo-r", 1, 3, "Memo");
+    trubric_init(&r2, "memo-r", 2, 4, "Memo");
+    if (rubrics_put(t, &r1.r, &changed) != 0 ||
+        store_txn_memo_rubric(t, "memo-r", 1, &r, &own) != 0 || r == NULL || r->version != 1 ||
+        own != NULL || store_txn_memo_rubric(t, "memo-r", 2, &r, &own) != -ENOENT) {
+        return 7;
+    }
+    if (rubrics_put(t, &r2.r, &changed) != 0 ||
+        store_txn_memo_rubric(t, "memo-r", 2, &r, &own) != 0 || r->version != 2 ||
+        r->n_behaviours != 4 || store_txn_memo_rubric(t, "memo-r", 1, &r, &own) != 0 ||
+        r->version != 1 || r->n_behaviours != 3 ||
+        store_txn_memo_rubric(t, "memo-x", 1, &r, &own) != -ENOENT) {
+        return 8;
+    }
+    return 0;
+}
+
+static int memo_fn(struct store_txn *t, void *arg)
+{
+    struct store_txn_memo m;
+    int *step = arg;
+
+    memset(&m, 0, sizeof(m));
+    t->memo = &m;
+    *step = memo_steps(t);
+    store_txn_memo_clear(&m);
+    t->memo = NULL;
+    return 0;
+}
+
+static void test_batch_memo(void **state)
+{
+    struct fixture *f = *state;
+    int step = -1;
+
+    assert_int_equal(store_exec(f->s, memo_fn, &step), 0);
+    assert_int_equal(step, 0);
+}
+
 int main(void);
 
 int main(void)
@@ -1455,6 +1557,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exam_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_calibration_wrong_attempt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full_passes_through, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_memo, setup, teardown),
     };
 
     testutil_watchdog(120);
