@@ -12,6 +12,7 @@
 #include "error.h"
 #include "keys.h"
 #include "log.h"
+#include "mdberr.h"
 #include "obs.h"
 #include "people.h"
 #include "store_int.h"
@@ -709,7 +710,14 @@ static int check_removed(struct store_txn *t, const Coachq__V1__Observation *obs
             actions_id_of(obs->actions[j], amend->root, j, nid);
             kept = memcmp(id, nid, 16) == 0;
         }
-        if ((kept && !moved) || actions_get_txn(t, id, &r) != 0) {
+        if (kept && !moved) {
+            continue;
+        }
+        /* No record (the store was damaged; verify finds it) leaves
+         * nothing to keep; a store error ends the check, never passes it. */
+        rc = actions_get_txn(t, id, &r);
+        if (rc != 0) {
+            rc = rc == -ENOENT ? 0 : rc;
             continue;
         }
         if (followed_by_other(r, amend->root)) {
@@ -1401,7 +1409,7 @@ int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, i
     keys_put_be64(key + plen, (uint64_t)(from_s > 0 ? from_s : 0));
     rc = mdb_cursor_open(t->txn, t->s->dbi_actions_by, &cur);
     if (rc != 0) {
-        return -EIO;
+        return mdberr_errno(rc);
     }
     k.mv_data = key;
     k.mv_size = plen + 8;
@@ -1429,5 +1437,6 @@ int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, i
     if (rc == MDB_NOTFOUND || rc == 1) {
         rc = 0;
     }
-    return rc > 0 ? -EIO : rc;
+    /* LMDB's own codes become the store's; the callback's pass through. */
+    return mdberr_errno(rc);
 }

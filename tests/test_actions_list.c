@@ -6,6 +6,10 @@
  * the caller keeps none of them (a manager listing another team's rep, an
  * observer listing done actions of others); --overdue reads the coach's
  * open index by due day and never a record due later.
+ *
+ * With the organisation's rules on (a store of its own): the checks of
+ * actions and follow-ups that read records pass a store error on rather
+ * than take it for "no record".
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,8 +21,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include "actions.h"
+#include "error.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -249,12 +255,124 @@ static void test_overdue_reads_the_index(void **state)
     assert_int_equal(x.visited, 1);
 }
 
+/* ---- The rules, on a store that enforces them ------------------------- */
+
+/* A store in its own directory with the organisation's rules on, laid out
+ * by org_cb. */
+struct rules_fx {
+    char dir[512];
+    struct store *s;
+};
+
+static void rules_open(struct rules_fx *r)
+{
+    struct store_policy pol;
+    struct store_opts opts;
+
+    store_policy_default(&pol);
+    memset(&opts, 0, sizeof(opts));
+    opts.policy = &pol;
+    r->s = NULL;
+    assert_int_equal(store_open(r->dir, &opts, &r->s), 0);
+}
+
+static void rules_new(struct rules_fx *r)
+{
+    testutil_tmpdir(r->dir, sizeof(r->dir));
+    rules_open(r);
+    assert_int_equal(store_exec(r->s, org_cb, NULL), 0);
+}
+
+static void rules_free(struct rules_fx *r)
+{
+    store_close(r->s);
+    testutil_rmrf(r->dir);
+}
+
+/* Puts bytes that are no ActionRecord under action id in the closed store
+ * in dir: a damaged record, which reads as a store error. */
+static void damage_record(const char *dir, const uint8_t id[16])
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi acts;
+    MDB_val k, v;
+    static const uint8_t junk[3] = {0xff, 0xff, 0xff};
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "actions", 0, &acts), 0);
+    k.mv_data = (void *)id;
+    k.mv_size = 16;
+    v.mv_data = (void *)junk;
+    v.mv_size = sizeof(junk);
+    assert_int_equal(mdb_put(txn, acts, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* An amendment that leaves out an action later followed up is checked
+ * against the action's record; when that record cannot be read, the
+ * amendment fails with the store's error instead of passing the check
+ * (issue 14's review: check_removed took a store error for "no record"). */
+static void test_removed_check_store_error(void **state)
+{
+    struct rules_fx r;
+    struct testutil_obs a, b, am;
+    Coachq__V1__Action act = COACHQ__V1__ACTION__INIT;
+    Coachq__V1__Action *ap = &act;
+    Coachq__V1__FollowUp fu = COACHQ__V1__FOLLOW_UP__INIT;
+    Coachq__V1__FollowUp *fp = &fu;
+    uint8_t id[16];
+    int rc;
+
+    (void)state;
+    rules_new(&r);
+    testutil_obs_make(&a, "flm.a", "rep.1", (int64_t)(TODAY - 6) * 86400 + 9 * 3600);
+    act.text = (char *)"open every call with the agenda";
+    act.owner_id = (char *)"rep.1";
+    a.o.actions = &ap;
+    a.o.n_actions = 1;
+    assert_int_equal(testutil_store_submit(r.s, &a.o, "obs.1", NOW_S * 1000), 0);
+    actions_id_of(&act, a.id, 0, id);
+
+    testutil_obs_make(&b, "flm.a", "rep.1", (int64_t)(TODAY - 2) * 86400 + 9 * 3600);
+    fu.action_id.data = id;
+    fu.action_id.len = 16;
+    fu.status = COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE;
+    fu.evidence = (char *)"did it on two calls of five";
+    b.o.follow_ups = &fp;
+    b.o.n_follow_ups = 1;
+    assert_int_equal(testutil_store_submit(r.s, &b.o, "obs.1", NOW_S * 1000), 0);
+
+    /* Intact, the amendment that leaves the action out is refused. */
+    testutil_obs_make(&am, "flm.a", "rep.1", a.o.started_at);
+    am.o.amends.data = a.id;
+    am.o.amends.len = 16;
+    assert_int_equal(testutil_store_submit(r.s, &am.o, "obs.1", NOW_S * 1000), ERROR_REFUSED);
+
+    /* Damaged, it is not let through either. */
+    store_close(r.s);
+    damage_record(r.dir, id);
+    rules_open(&r);
+    testutil_obs_make(&am, "flm.a", "rep.1", a.o.started_at);
+    am.o.amends.data = a.id;
+    am.o.amends.len = 16;
+    rc = testutil_store_submit(r.s, &am.o, "obs.1", NOW_S * 1000);
+    assert_true(rc < 0);
+    assert_int_not_equal(rc, ERROR_REFUSED);
+    rules_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hidden_history_is_capped),
         cmocka_unit_test(test_short_history_whole),
         cmocka_unit_test(test_overdue_reads_the_index),
+        cmocka_unit_test(test_removed_check_store_error),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
