@@ -17,8 +17,11 @@
 #include "error.h"
 #include "uuid.h"
 
-/* The session's day as the server judges a due date: the UTC day of its
- * start (today when it has not started). */
+/* The UTC day of the session's start (today when it has not started).
+ * The server judges a due date against the coach's local day, which is
+ * this day, the one before or the one after (zones run from UTC-12 to
+ * UTC+14) and which the client does not know: session_action_set_due()
+ * refuses only what every zone refuses. */
 static int64_t session_day(const struct session *ses)
 {
     int64_t t = ses->d->started_at != 0 ? ses->d->started_at : session_now_ms() / 1000;
@@ -115,7 +118,7 @@ int session_action_set_due(struct session *ses, size_t i, const char *date)
                         date);
             return -EINVAL;
         }
-        if ((int64_t)due < day) {
+        if ((int64_t)due < day - 1) {
             day_format(due, d0, sizeof(d0));
             day_format(day, d1, sizeof(d1));
             session_say(ses, 1,
@@ -127,7 +130,16 @@ int session_action_set_due(struct session *ses, size_t i, const char *date)
     }
     ses->d->actions[i]->due_day = due;
     ses->dirty = 1;
-    if (due != 0) {
+    if (due != 0 && (int64_t)due < day) {
+        /* The day before the session's UTC day is the session's own day
+         * where the coach's clock is behind UTC: a warning, and the server
+         * decides. */
+        day_format(due, d0, sizeof(d0));
+        session_say(ses, 1,
+                    "action %zu is due on %s, the day before the session in UTC; the server "
+                    "refuses it unless that is the session's day in the coach's time zone",
+                    i + 1, d0);
+    } else if (due != 0) {
         day_format(due, d0, sizeof(d0));
         session_say(ses, 0, "action %zu is due on %s", i + 1, d0);
     } else {

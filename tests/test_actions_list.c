@@ -27,6 +27,7 @@
 #include "error.h"
 #include "store.h"
 #include "testutil.h"
+#include "zone.h"
 
 /* "Today": 2024-06-12 (day 19886). */
 #define TODAY 19886
@@ -366,6 +367,52 @@ static void test_removed_check_store_error(void **state)
     rules_free(&r);
 }
 
+static int org_zone_cb(struct store_txn *t, void *arg)
+{
+    char old[128], why[200];
+
+    return zone_org_set(t, arg, old, sizeof(old), why, sizeof(why));
+}
+
+/* Submits a session of flm.a with rep.1 starting at start_s, agreeing one
+ * action due on due; returns the store's answer. */
+static int agree_due(struct rules_fx *r, int64_t start_s, int32_t due)
+{
+    struct testutil_obs o;
+    Coachq__V1__Action act = COACHQ__V1__ACTION__INIT;
+    Coachq__V1__Action *ap = &act;
+
+    testutil_obs_make(&o, "flm.a", "rep.1", start_s);
+    act.text = (char *)"ask for the next step on every call";
+    act.owner_id = (char *)"rep.1";
+    act.due_day = (uint32_t)due;
+    o.o.actions = &ap;
+    o.o.n_actions = 1;
+    return testutil_store_submit(r->s, &o.o, "obs.1", NOW_S * 1000);
+}
+
+/* A due date is judged against the session's day in the coach's zone,
+ * around midnight UTC, with the organisation far ahead of UTC and far
+ * behind it. */
+static void test_due_local_day(void **state)
+{
+    struct rules_fx r;
+    int64_t late = (int64_t)(TODAY - 3) * 86400 + 23 * 3600 + 30 * 60;
+    int64_t early = (int64_t)(TODAY - 3) * 86400 + 6 * 3600;
+
+    (void)state;
+    rules_new(&r);
+    /* Kiritimati (+14): 23:30 UTC is 13:30 the next day there. */
+    assert_int_equal(store_exec(r.s, org_zone_cb, (void *)"Pacific/Kiritimati"), 0);
+    assert_int_equal(agree_due(&r, late, TODAY - 3), ERROR_REFUSED);
+    assert_int_equal(agree_due(&r, late, TODAY - 2), 0);
+    /* Etc/GMT+12 (-12): 06:00 UTC is 18:00 the day before there. */
+    assert_int_equal(store_exec(r.s, org_zone_cb, (void *)"Etc/GMT+12"), 0);
+    assert_int_equal(agree_due(&r, early, TODAY - 5), ERROR_REFUSED);
+    assert_int_equal(agree_due(&r, early, TODAY - 4), 0);
+    rules_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_short_history_whole),
         cmocka_unit_test(test_overdue_reads_the_index),
         cmocka_unit_test(test_removed_check_store_error),
+        cmocka_unit_test(test_due_local_day),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

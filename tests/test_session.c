@@ -524,11 +524,19 @@ static void test_session_action_fields(void **state)
     assert_int_equal(session_action_set_due(ses, 0, "next week"), -EINVAL);
     assert_non_null(strstr(ses->status, "actions[0].due_day"));
     assert_int_equal(session_action_set_due(ses, 0, "2026-02-30"), -EINVAL);
-    day_format(sday - 1, day, sizeof(day));
+    day_format(sday - 2, day, sizeof(day));
     assert_int_equal(session_action_set_due(ses, 0, day), -ERANGE);
     assert_non_null(strstr(ses->status, "actions[0].due_day"));
     assert_non_null(strstr(ses->status, "before the session"));
     assert_int_equal(a->due_day, 0);
+    /* The UTC day before is the session's own day where the coach's clock
+     * is behind UTC (the server judges by the coach's zone, which the
+     * client does not know): kept, with a warning, never refused. */
+    day_format(sday - 1, day, sizeof(day));
+    assert_int_equal(session_action_set_due(ses, 0, day), 0);
+    assert_int_equal(a->due_day, (uint32_t)(sday - 1));
+    assert_true(ses->status_warn);
+    assert_non_null(strstr(ses->status, "coach's time zone"));
     day_format(sday, day, sizeof(day));
     assert_int_equal(session_action_set_due(ses, 0, day), 0);
     assert_int_equal(a->due_day, (uint32_t)sday);
