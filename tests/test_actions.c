@@ -441,6 +441,28 @@ static void test_actions_loop(void **state)
               ", \"follow_ups\": [{\"action\": \"" U1 "\", \"status\": \"done\"}]");
     refused("observation.follow_ups[0].action_id", "INVALID_ARGUMENT");
     contains(f.out, "not before this one");
+    /* A follow-up's time orders the history: one before the action was
+     * agreed, or far in the future, is refused naming it. */
+    {
+        char at[32], body[512];
+
+        iso(25, at, sizeof(at));
+        snprintf(body, sizeof(body),
+                 ", \"follow_ups\": [{\"action\": \"" U1 "\", \"status\": \"done\", "
+                 "\"at\": \"%s\"}]",
+                 at);
+        write_obs("0b5e0000-0000-4000-8000-00000000ee07", "flm.cara", "rep.ida", 10, body);
+        refused("observation.follow_ups[0].at", "INVALID_ARGUMENT");
+        contains(f.out, "before the session's start");
+        iso(-3650, at, sizeof(at));
+        snprintf(body, sizeof(body),
+                 ", \"follow_ups\": [{\"action\": \"" U1 "\", \"status\": \"done\", "
+                 "\"at\": \"%s\"}]",
+                 at);
+        write_obs("0b5e0000-0000-4000-8000-00000000ee08", "flm.cara", "rep.ida", 10, body);
+        refused("observation.follow_ups[0].at", "INVALID_ARGUMENT");
+        contains(f.out, "after the session's end");
+    }
 
     /* Session 2, 10 days ago, follows both up. */
     write_obs(OBS2, "flm.cara", "rep.ida", 10,
