@@ -326,6 +326,7 @@ int session_open_actions_take(struct session *ses, Coachq__V1__ActionList *l)
     }
     ses->open = arr;
     ses->n_open = n;
+    ses->open_state = 1;
     for (size_t i = 0; i < l->n_actions; i++) {
         if (l->actions[i] != NULL) {
             coachq__v1__action_record__free_unpacked(l->actions[i], NULL);
@@ -338,22 +339,41 @@ int session_open_actions_take(struct session *ses, Coachq__V1__ActionList *l)
     return 0;
 }
 
+int session_open_actions_due(const struct session *ses, int64_t now_ms)
+{
+    if (ses->d->coach_id[0] == '\0' || ses->d->coachee_id[0] == '\0') {
+        return 0;
+    }
+    if (ses->open_state == 0 || strcmp(ses->open_coach, ses->d->coach_id) != 0 ||
+        strcmp(ses->open_coachee, ses->d->coachee_id) != 0) {
+        return 1;
+    }
+    /* Loaded, or failed: a failure is worth another try once the network
+     * may be back, unless the server turned this user away. */
+    return ses->open_state < 0 && !ses->offline_refused &&
+           now_ms - ses->open_tried_ms >= SESSION_OPEN_RETRY_MS;
+}
+
 void session_open_actions_load(struct session *ses)
 {
     Coachq__V1__ListActions q = COACHQ__V1__LIST_ACTIONS__INIT;
     Coachq__V1__ActionList *l = NULL;
     struct client_error e;
+    int64_t now = session_now_ms();
     int rc;
 
-    if (ses->d->coach_id[0] == '\0' || ses->d->coachee_id[0] == '\0' ||
-        (ses->open_state != 0 && strcmp(ses->open_coach, ses->d->coach_id) == 0 &&
-         strcmp(ses->open_coachee, ses->d->coachee_id) == 0)) {
+    if (!session_open_actions_due(ses, now)) {
         return;
+    }
+    if (ses->open_state < 0 && ses->offline && !ses->offline_refused && ses->c == NULL) {
+        /* A retry: the server was out of reach, perhaps no longer. */
+        ses->offline = 0;
     }
     open_clear(ses);
     snprintf(ses->open_coach, sizeof(ses->open_coach), "%s", ses->d->coach_id);
     snprintf(ses->open_coachee, sizeof(ses->open_coachee), "%s", ses->d->coachee_id);
     ses->open_state = -1;
+    ses->open_tried_ms = now;
     ses->open_why[0] = '\0';
     if (session_connect(ses) < 0) {
         snprintf(ses->open_why, sizeof(ses->open_why), "offline: %s",
@@ -518,6 +538,9 @@ int session_fu_evidence(struct session *ses, size_t i, const char *text)
 
 void session_after_rating(struct session *ses)
 {
+    /* The follow-up step's visit: a load that failed at setup is asked
+     * again (the network may be back by the end of the call). */
+    session_open_actions_load(ses);
     if (session_fu_count(ses) > 0) {
         session_set_phase(ses, SESSION_PHASE_FOLLOWUPS, 0);
         session_say(ses, 0,
