@@ -9,7 +9,9 @@
  *
  * With the organisation's rules on (a store of its own): the checks of
  * actions and follow-ups that read records pass a store error on rather
- * than take it for "no record".
+ * than take it for "no record", and a due date is judged against the
+ * session's day in the coach's zone, around midnight UTC, with zones far
+ * ahead of and far behind UTC.
  */
 #include <errno.h>
 #include <setjmp.h>
