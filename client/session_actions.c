@@ -384,10 +384,12 @@ void session_open_actions_load(struct session *ses)
                     ses->open_why);
         return;
     }
-    /* A list by coach (the server takes one person), narrowed to the
-     * coachee here; an amendment's follow-ups may name actions that are no
-     * longer open, so it asks for all. */
-    q.coach_id = ses->d->coach_id;
+    /* A list by coachee (the server takes one person), narrowed to the
+     * coach here: a rep has few coaches, while a coach's actions with all
+     * their reps may pass what one answer reads (ACTIONS_EXAMINE_MAX). An
+     * amendment's follow-ups may name actions that are no longer open, so
+     * it asks for all. */
+    q.coachee_id = ses->d->coachee_id;
     q.open_only = ses->d->n_follow_ups == 0;
     memset(&e, 0, sizeof(e));
     rc = client_actions(ses->c, &q, &l, &e);
@@ -404,12 +406,12 @@ void session_open_actions_load(struct session *ses)
     }
     session_disconnect(ses);
     if (l->truncated) {
-        /* Rare (a coach with more actions than one frame holds): say it,
+        /* Rare (a rep with more actions than one answer holds): say it,
          * as `coachq actions` does, rather than show a list as complete. */
         session_say(ses, 1,
-                    "the server's list of %s's open actions was cut; coachq actions --coachee %s "
-                    "--open lists all of this rep's",
-                    ses->d->coach_id, ses->d->coachee_id);
+                    "the server's list of %s's actions was cut: some open actions of this pair "
+                    "may be missing here; follow them up in an amendment",
+                    ses->d->coachee_id);
     }
     if (session_open_actions_take(ses, l) < 0) {
         snprintf(ses->open_why, sizeof(ses->open_why), "out of memory");
