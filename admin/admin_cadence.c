@@ -47,7 +47,8 @@ static int held_import_txn(struct store_txn *t, void *arg)
 
     a->err[0] = '\0';
     table_errs_truncate(&hi->errs, hi->static_errs);
-    rc = sessions_held_import(t, &hi->csv, a->today, hi->dry_run, &hi->errs, &hi->added, &line);
+    rc = sessions_held_import(t, &hi->csv, a->now_ms / 1000, hi->dry_run, &hi->errs, &hi->added,
+                              &line);
     if (rc == -EINVAL && hi->errs.total > 0) {
         return rc;
     }

@@ -9,6 +9,8 @@
 
 #include "cadence.h"
 #include "people.h"
+#include "store.h"
+#include "zone.h"
 
 /* A person named by a cell: 0 when known, 1 (an error at the cell) when
  * not, or a negative code. */
@@ -30,12 +32,14 @@ static int held_person(struct store_txn *t, struct table_errs *e, const struct t
     return 0;
 }
 
-/* The checks that need the store, for one row that passed its own. */
-static int held_check_row(struct store_txn *t, int32_t today, struct table_errs *e,
+/* The checks that need the store, for one row that passed its own, at
+ * instant now_s. */
+static int held_check_row(struct store_txn *t, int64_t now_s, struct table_errs *e,
                           const struct sessions_csv_row *g)
 {
     const struct table_row *r = g->r;
     char manager[65];
+    int32_t today;
     int bad = 0;
     int rc;
 
@@ -49,6 +53,11 @@ static int held_check_row(struct store_txn *t, int32_t today, struct table_errs 
         return rc;
     }
     bad |= rc;
+    /* A row's date is a day in the coach's zone, like a session's: so is
+     * "today" (zone.h). */
+    if (zone_day_of(t, r->f[SESSIONS_CSV_COACH], now_s, &today) != 0) {
+        today = store_day_of(now_s);
+    }
     if (g->day > today) {
         table_err(e, r->line, r->col[SESSIONS_CSV_DATE],
                   "date '%s' is in the future: import sessions that were held",
@@ -79,7 +88,7 @@ static int held_check_row(struct store_txn *t, int32_t today, struct table_errs 
     return rc == -ENOENT ? 0 : rc;
 }
 
-int sessions_held_import(struct store_txn *t, const struct sessions_csv *sc, int32_t today,
+int sessions_held_import(struct store_txn *t, const struct sessions_csv *sc, int64_t now_s,
                          int dry_run, struct table_errs *e, size_t *added, size_t *fail_line)
 {
     int rc;
@@ -92,7 +101,7 @@ int sessions_held_import(struct store_txn *t, const struct sessions_csv *sc, int
         if (!g->ok) {
             continue;
         }
-        rc = held_check_row(t, today, e, g);
+        rc = held_check_row(t, now_s, e, g);
         if (rc < 0) {
             *fail_line = g->r->line;
             return rc;

@@ -24,13 +24,14 @@ struct store_txn;
 
 /*
  * Checks every row of sc that passed its own checks against the store (as
- * of today, a day number) and, when no row of the file is refused (e->total
+ * of now_s, seconds since the epoch: a date after today in the coach's
+ * zone is in the future) and, when no row of the file is refused (e->total
  * is 0 after the checks) and dry_run is 0, stores them all. *added is the
  * rows stored (or, on a dry run, that would be). Returns 0, -EINVAL when
  * rows are refused (see e; nothing is written), or another negative code
  * from the store with *fail_line the row's line.
  */
-int sessions_held_import(struct store_txn *t, const struct sessions_csv *sc, int32_t today,
+int sessions_held_import(struct store_txn *t, const struct sessions_csv *sc, int64_t now_s,
                          int dry_run, struct table_errs *e, size_t *added, size_t *fail_line);
 
 #endif

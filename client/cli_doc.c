@@ -485,7 +485,11 @@ const struct cli_doc cli_doc_actions = {
     "Open actions come first, then by the session that agreed them. You see the\n"
     "actions of sessions you scored, of your own coaching, or of your line;\n"
     "enablement leads and administrators see all. Columns: id, agreed on, coach,\n"
-    "coachee, status, due date, text (\"[overdue]\" when the due date passed).\n",
+    "coachee, status, due date, text (\"[overdue]\" when the due date passed).\n"
+    "One answer lists at most 500 actions and reads at most 1,000 records,\n"
+    "those you may not see included; a cut list says so: narrow it. The\n"
+    "overdue actions of a coach or a line come most overdue first, read\n"
+    "from the index of open actions by due date.\n",
     opts_actions,
     "Exit status: 0 success, 1 refused, 2 usage, 3 connection failure.\n",
 };

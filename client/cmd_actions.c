@@ -174,7 +174,8 @@ static void print_table(struct cli *x, const Coachq__V1__ActionList *l)
                 r->coachee_id, status_name(r->status), due, late ? "[overdue] " : "", r->text);
     }
     fprintf(x->out, "%zu action%s%s\n", l->n_actions, str_plural(l->n_actions, "", "s"),
-            l->truncated ? " (more matched: narrow the list with --coach, --coachee or --open)"
+            l->truncated ? " (the list was cut and more may match: narrow it with --coach, "
+                           "--coachee, --open or --overdue)"
                          : "");
 }
 

@@ -1157,6 +1157,7 @@ static void review_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
         session_set_phase(ui->ses, SESSION_PHASE_ACTIONS, 0);
         break;
     case 'f':
+        session_open_actions_load(ui->ses);
         if (session_fu_count(ui->ses) == 0) {
             session_say(ui->ses, 1, "no open action of this pair to follow up%s%s",
                         ui->ses->open_state < 0 ? ": " : "", ui->ses->open_why);

@@ -147,6 +147,7 @@ struct session {
     char open_coach[VALIDATE_MAX_ID + 1];
     char open_coachee[VALIDATE_MAX_ID + 1];
     char open_why[sizeof(((struct client_error *)0)->message) + 32];
+    int64_t open_tried_ms; /* when the last load was asked (session_now_ms()) */
 
     int dirty;             /* the session changed since it was last saved */
     int save_rc;           /* the last save's result; shown until one works */
@@ -311,14 +312,25 @@ const char *session_status_words(int status);
  * Asks the server for the actions the draft's coach and coachee agreed in
  * earlier sessions and that are still open (or that the draft follows up
  * already, as an amendment does), once per pair: nothing when the pair is
- * not chosen yet or was asked already. Offline, or refused, open_state
- * becomes -1 and the status line says so plainly; nothing blocks the
- * session. Opens and closes its own connection.
+ * not chosen yet or was loaded already (session_open_actions_due()).
+ * Offline, or refused, open_state becomes -1 and the status line says so
+ * plainly; nothing blocks the session, and the next visit asks again.
+ * Opens and closes its own connection.
  */
 void session_open_actions_load(struct session *ses);
+/* A failed load of the open actions is asked again at the next visit to a
+ * step that shows them, but not sooner than this after the last try: an
+ * unreachable server costs a connection timeout each time. */
+#define SESSION_OPEN_RETRY_MS 15000
+/* Whether session_open_actions_load() asks the server at now_ms: the pair
+ * is chosen and either not loaded for it yet, or its last load failed
+ * SESSION_OPEN_RETRY_MS or more ago and the server did not refuse this
+ * user's connection. */
+int session_open_actions_due(const struct session *ses, int64_t now_ms);
 /* Keeps those records of l (takes ownership of l) that belong to the
  * draft's pair, are not agreed in this observation, and are open or
- * followed up in the draft. Returns 0 or -ENOMEM. */
+ * followed up in the draft, and marks the pair loaded (open_state 1).
+ * Returns 0 or -ENOMEM. */
 int session_open_actions_take(struct session *ses, Coachq__V1__ActionList *l);
 /* Frees the loaded records (session_free() calls it). */
 void session_open_actions_free(struct session *ses);

@@ -17,8 +17,11 @@
 #include "error.h"
 #include "uuid.h"
 
-/* The session's day as the server judges a due date: the UTC day of its
- * start (today when it has not started). */
+/* The UTC day of the session's start (today when it has not started).
+ * The server judges a due date against the coach's local day, which is
+ * this day, the one before or the one after (zones run from UTC-12 to
+ * UTC+14) and which the client does not know: session_action_set_due()
+ * refuses only what every zone refuses. */
 static int64_t session_day(const struct session *ses)
 {
     int64_t t = ses->d->started_at != 0 ? ses->d->started_at : session_now_ms() / 1000;
@@ -115,7 +118,7 @@ int session_action_set_due(struct session *ses, size_t i, const char *date)
                         date);
             return -EINVAL;
         }
-        if ((int64_t)due < day) {
+        if ((int64_t)due < day - 1) {
             day_format(due, d0, sizeof(d0));
             day_format(day, d1, sizeof(d1));
             session_say(ses, 1,
@@ -127,7 +130,16 @@ int session_action_set_due(struct session *ses, size_t i, const char *date)
     }
     ses->d->actions[i]->due_day = due;
     ses->dirty = 1;
-    if (due != 0) {
+    if (due != 0 && (int64_t)due < day) {
+        /* The day before the session's UTC day is the session's own day
+         * where the coach's clock is behind UTC: a warning, and the server
+         * decides. */
+        day_format(due, d0, sizeof(d0));
+        session_say(ses, 1,
+                    "action %zu is due on %s, the day before the session in UTC; the server "
+                    "refuses it unless that is the session's day in the coach's time zone",
+                    i + 1, d0);
+    } else if (due != 0) {
         day_format(due, d0, sizeof(d0));
         session_say(ses, 0, "action %zu is due on %s", i + 1, d0);
     } else {
@@ -314,6 +326,7 @@ int session_open_actions_take(struct session *ses, Coachq__V1__ActionList *l)
     }
     ses->open = arr;
     ses->n_open = n;
+    ses->open_state = 1;
     for (size_t i = 0; i < l->n_actions; i++) {
         if (l->actions[i] != NULL) {
             coachq__v1__action_record__free_unpacked(l->actions[i], NULL);
@@ -326,22 +339,41 @@ int session_open_actions_take(struct session *ses, Coachq__V1__ActionList *l)
     return 0;
 }
 
+int session_open_actions_due(const struct session *ses, int64_t now_ms)
+{
+    if (ses->d->coach_id[0] == '\0' || ses->d->coachee_id[0] == '\0') {
+        return 0;
+    }
+    if (ses->open_state == 0 || strcmp(ses->open_coach, ses->d->coach_id) != 0 ||
+        strcmp(ses->open_coachee, ses->d->coachee_id) != 0) {
+        return 1;
+    }
+    /* Loaded, or failed: a failure is worth another try once the network
+     * may be back, unless the server turned this user away. */
+    return ses->open_state < 0 && !ses->offline_refused &&
+           now_ms - ses->open_tried_ms >= SESSION_OPEN_RETRY_MS;
+}
+
 void session_open_actions_load(struct session *ses)
 {
     Coachq__V1__ListActions q = COACHQ__V1__LIST_ACTIONS__INIT;
     Coachq__V1__ActionList *l = NULL;
     struct client_error e;
+    int64_t now = session_now_ms();
     int rc;
 
-    if (ses->d->coach_id[0] == '\0' || ses->d->coachee_id[0] == '\0' ||
-        (ses->open_state != 0 && strcmp(ses->open_coach, ses->d->coach_id) == 0 &&
-         strcmp(ses->open_coachee, ses->d->coachee_id) == 0)) {
+    if (!session_open_actions_due(ses, now)) {
         return;
+    }
+    if (ses->open_state < 0 && ses->offline && !ses->offline_refused && ses->c == NULL) {
+        /* A retry: the server was out of reach, perhaps no longer. */
+        ses->offline = 0;
     }
     open_clear(ses);
     snprintf(ses->open_coach, sizeof(ses->open_coach), "%s", ses->d->coach_id);
     snprintf(ses->open_coachee, sizeof(ses->open_coachee), "%s", ses->d->coachee_id);
     ses->open_state = -1;
+    ses->open_tried_ms = now;
     ses->open_why[0] = '\0';
     if (session_connect(ses) < 0) {
         snprintf(ses->open_why, sizeof(ses->open_why), "offline: %s",
@@ -352,10 +384,12 @@ void session_open_actions_load(struct session *ses)
                     ses->open_why);
         return;
     }
-    /* A list by coach (the server takes one person), narrowed to the
-     * coachee here; an amendment's follow-ups may name actions that are no
-     * longer open, so it asks for all. */
-    q.coach_id = ses->d->coach_id;
+    /* A list by coachee (the server takes one person), narrowed to the
+     * coach here: a rep has few coaches, while a coach's actions with all
+     * their reps may pass what one answer reads (ACTIONS_EXAMINE_MAX). An
+     * amendment's follow-ups may name actions that are no longer open, so
+     * it asks for all. */
+    q.coachee_id = ses->d->coachee_id;
     q.open_only = ses->d->n_follow_ups == 0;
     memset(&e, 0, sizeof(e));
     rc = client_actions(ses->c, &q, &l, &e);
@@ -372,12 +406,12 @@ void session_open_actions_load(struct session *ses)
     }
     session_disconnect(ses);
     if (l->truncated) {
-        /* Rare (a coach with more actions than one frame holds): say it,
+        /* Rare (a rep with more actions than one answer holds): say it,
          * as `coachq actions` does, rather than show a list as complete. */
         session_say(ses, 1,
-                    "the server's list of %s's open actions was cut; coachq actions --coachee %s "
-                    "--open lists all of this rep's",
-                    ses->d->coach_id, ses->d->coachee_id);
+                    "the server's list of %s's actions was cut: some open actions of this pair "
+                    "may be missing here; follow them up in an amendment",
+                    ses->d->coachee_id);
     }
     if (session_open_actions_take(ses, l) < 0) {
         snprintf(ses->open_why, sizeof(ses->open_why), "out of memory");
@@ -506,6 +540,9 @@ int session_fu_evidence(struct session *ses, size_t i, const char *text)
 
 void session_after_rating(struct session *ses)
 {
+    /* The follow-up step's visit: a load that failed at setup is asked
+     * again (the network may be back by the end of the call). */
+    session_open_actions_load(ses);
     if (session_fu_count(ses) > 0) {
         session_set_phase(ses, SESSION_PHASE_FOLLOWUPS, 0);
         session_say(ses, 0,

@@ -591,6 +591,23 @@ static int check_follow_ups(const Coachq__V1__Observation *o, const char *prefix
                         "session's start",
                         (long long)u->at);
         }
+        /* The time orders an action's history (the latest session's word
+         * stands), so it lies within the session that records it: never
+         * before the action was agreed (an earlier session) nor after this
+         * session, whatever the client's clock. */
+        if (u->at != 0 &&
+            (u->at < o->started_at || u->at > o->started_at + (int64_t)o->duration_s)) {
+            snprintf(f, sizeof(f), "follow_ups[%zu].at", i);
+            return fail(err, prefix, f,
+                        "is %lld s %s the session's %s; a follow-up is checked during the "
+                        "session that records it (started_at to started_at + duration_s), or "
+                        "give none for the session's start",
+                        (long long)(u->at < o->started_at
+                                        ? o->started_at - u->at
+                                        : u->at - o->started_at - (int64_t)o->duration_s),
+                        u->at < o->started_at ? "before" : "after",
+                        u->at < o->started_at ? "start" : "end");
+        }
     }
     return 0;
 }

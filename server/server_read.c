@@ -274,7 +274,14 @@ static int actions_txn(struct store_txn *t, void *arg)
         q.n_coaches = coaches != NULL ? w.n_line : 0;
     }
     if (rc == 0) {
-        rc = actions_list_txn(t, &q, actions_keep, &w);
+        struct actions_list_stat st;
+
+        /* The records read are capped whatever the caller may see of them
+         * (ACTIONS_EXAMINE_MAX): a cut list says so. */
+        rc = actions_list_txn(t, &q, actions_keep, &w, &st);
+        if (st.capped) {
+            r->truncated = 1;
+        }
     }
     free(coaches);
     free(w.line);

@@ -31,7 +31,7 @@ struct server_sessions {
     size_t len;
     int dry_run;
     char file[256];
-    int32_t today;
+    int64_t now_s; /* when the request came: "today" is the coach's day of it */
     /* Set by the writer thread. The file is parsed once; the store stage
      * may run again after the map grows, so it resets its outputs. */
     int parsed;
@@ -87,7 +87,7 @@ static int import_sessions_txn(struct store_txn *t, void *arg)
         }
         return ERROR_REFUSED;
     }
-    rc = sessions_held_import(t, &s->sc, s->today, s->dry_run, &s->errs, &s->added, &line);
+    rc = sessions_held_import(t, &s->sc, s->now_s, s->dry_run, &s->errs, &s->added, &line);
     if (rc == -EINVAL && s->errs.total > 0) {
         return ERROR_REFUSED;
     }
@@ -148,7 +148,7 @@ void server_sessions_handle(struct conn *c, uint64_t rid, const Coachq__V1__Impo
     s->len = imp->csv.len;
     s->dry_run = imp->dry_run;
     r->w.received_at_ms = server_now_ms();
-    s->today = store_day_of(r->w.received_at_ms / 1000);
+    s->now_s = r->w.received_at_ms / 1000;
     r->w.fn = import_sessions_txn;
     r->w.fn_arg = r;
     rc = store_submit(c->srv->store, &r->w);

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "keys.h"
 #include "log.h"
+#include "mdberr.h"
 #include "obs.h"
 #include "people.h"
 #include "store_int.h"
@@ -709,7 +710,14 @@ static int check_removed(struct store_txn *t, const Coachq__V1__Observation *obs
             actions_id_of(obs->actions[j], amend->root, j, nid);
             kept = memcmp(id, nid, 16) == 0;
         }
-        if ((kept && !moved) || actions_get_txn(t, id, &r) != 0) {
+        if (kept && !moved) {
+            continue;
+        }
+        /* No record (the store was damaged; verify finds it) leaves
+         * nothing to keep; a store error ends the check, never passes it. */
+        rc = actions_get_txn(t, id, &r);
+        if (rc != 0) {
+            rc = rc == -ENOENT ? 0 : rc;
             continue;
         }
         if (followed_by_other(r, amend->root)) {
@@ -1288,6 +1296,11 @@ struct list {
     const struct actions_query *q;
     actions_cb cb;
     void *arg;
+    size_t plen; /* the scanned prefix's length: an 'o' key's due day follows it */
+    int by_due;  /* scanning 'o' keys, most overdue first */
+    size_t max;  /* records read at most */
+    int stopped; /* cb returned 1 */
+    struct actions_list_stat *st;
 };
 
 static int list_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
@@ -1298,9 +1311,19 @@ static int list_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t 
 
     (void)val;
     (void)vlen;
-    if (klen < KEYS_UUID_LEN) {
+    if (klen < KEYS_UUID_LEN || (l->by_due && klen != l->plen + 12 + KEYS_UUID_LEN)) {
         return -EIO;
     }
+    /* The open index is in due order: the first key due today or later
+     * (or without a due day) ends the coach's overdue records. */
+    if (l->by_due && (int64_t)keys_get_be32(key + l->plen) >= (int64_t)l->q->today) {
+        return 1;
+    }
+    if (l->st->examined >= l->max) {
+        l->st->capped = 1;
+        return 1;
+    }
+    l->st->examined++;
     rc = actions_indexed_get(l->t, key + klen - KEYS_UUID_LEN, &r);
     if (rc != 0) {
         return rc == 1 ? 0 : rc;
@@ -1310,64 +1333,58 @@ static int list_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t 
         rc = 0;
     } else {
         rc = l->cb(r, l->arg);
+        l->stopped = rc == 1;
     }
     coachq__v1__action_record__free_unpacked(r, NULL);
     return rc;
 }
 
-static int list_person(struct list *l, char kind, const char *who, int *stopped)
+static int list_person(struct list *l, char kind, const char *who)
 {
     uint8_t prefix[ACTIONS_KEY_MAX];
     size_t n = who != NULL ? strlen(who) : 0;
     size_t plen;
-    int rc;
 
     if (n == 0 || n > VALIDATE_MAX_ID) {
         return 0;
     }
-    prefix[0] = (uint8_t)kind;
+    /* A coach's overdue records come from the open index by due day, so
+     * that the records due later are never read. */
+    l->by_due = kind == 'c' && l->q->overdue_only;
+    prefix[0] = l->by_due ? 'o' : (uint8_t)kind;
     memcpy(prefix + 1, who, n);
     prefix[1 + n] = 0;
     plen = 2 + n;
-    if (l->q->open_only || l->q->overdue_only) {
+    l->plen = plen;
+    if (!l->by_due && (l->q->open_only || l->q->overdue_only)) {
         prefix[plen++] = '1';
     }
-    rc = store_txn_scan(l->t, l->t->s->dbi_actions_by, prefix, plen, 0, list_one, l);
-    (void)stopped;
-    return rc;
+    return store_txn_scan(l->t, l->t->s->dbi_actions_by, prefix, plen, 0, list_one, l);
 }
 
-struct stop_cb {
-    actions_cb cb;
-    void *arg;
-    int stopped;
-};
-
-static int stop_wrap(const Coachq__V1__ActionRecord *r, void *arg)
+int actions_list_txn(struct store_txn *t, const struct actions_query *q, actions_cb cb, void *arg,
+                     struct actions_list_stat *st)
 {
-    struct stop_cb *s = arg;
-    int rc = s->cb(r, s->arg);
-
-    if (rc == 1) {
-        s->stopped = 1;
-    }
-    return rc;
-}
-
-int actions_list_txn(struct store_txn *t, const struct actions_query *q, actions_cb cb, void *arg)
-{
-    struct stop_cb s = {cb, arg, 0};
-    struct list l = {t, q, stop_wrap, &s};
+    struct actions_list_stat none;
+    struct list l;
     int rc = 0;
 
+    memset(&l, 0, sizeof(l));
+    l.t = t;
+    l.q = q;
+    l.cb = cb;
+    l.arg = arg;
+    l.max = q->examine_max != 0 ? q->examine_max : ACTIONS_EXAMINE_MAX;
+    l.st = st != NULL ? st : &none;
+    memset(l.st, 0, sizeof(*l.st));
     if (q->coach != NULL) {
-        return list_person(&l, 'c', q->coach, &s.stopped);
+        return list_person(&l, 'c', q->coach);
     }
     if (q->coachee != NULL) {
-        return list_person(&l, 'e', q->coachee, &s.stopped);
+        return list_person(&l, 'e', q->coachee);
     }
-    for (size_t i = 0; rc == 0 && !s.stopped && i < q->n_coaches; i++) {
-        rc = list_person(&l, 'c', q->coaches[i], &s.stopped);
+    for (size_t i = 0; rc == 0 && !l.stopped && !l.st->capped && i < q->n_coaches; i++) {
+        rc = list_person(&l, 'c', q->coaches[i]);
     }
     return rc;
 }
@@ -1392,7 +1409,7 @@ int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, i
     keys_put_be64(key + plen, (uint64_t)(from_s > 0 ? from_s : 0));
     rc = mdb_cursor_open(t->txn, t->s->dbi_actions_by, &cur);
     if (rc != 0) {
-        return -EIO;
+        return mdberr_errno(rc);
     }
     k.mv_data = key;
     k.mv_size = plen + 8;
@@ -1420,5 +1437,6 @@ int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, i
     if (rc == MDB_NOTFOUND || rc == 1) {
         rc = 0;
     }
-    return rc > 0 ? -EIO : rc;
+    /* LMDB's own codes become the store's; the callback's pass through. */
+    return mdberr_errno(rc);
 }

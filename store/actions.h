@@ -129,7 +129,19 @@ struct actions_query {
     size_t n_coaches;
     int open_only;
     int overdue_only;
-    int32_t today; /* overdue: open with a due day before today */
+    int32_t today;      /* overdue: open with a due day before today */
+    size_t examine_max; /* records read at most; 0: ACTIONS_EXAMINE_MAX */
+};
+
+/* Records one actions_list_txn() reads at most, whether or not its
+ * callback keeps them: a list whose caller may see few of a long history's
+ * records is cut here rather than read to its end. */
+#define ACTIONS_EXAMINE_MAX (2 * ACTIONS_MAX_LIST)
+
+/* What one actions_list_txn() read. */
+struct actions_list_stat {
+    size_t examined; /* records read */
+    int capped;      /* it stopped at the cap with records left to read */
 };
 
 /* Called with each record (borrowed for the call). Returns 0 to go on, 1
@@ -137,9 +149,12 @@ struct actions_query {
 typedef int (*actions_cb)(const Coachq__V1__ActionRecord *r, void *arg);
 
 /* Visits the records q selects, per person in index order (open before
- * closed, then by the agreeing session's start). Returns 0, cb's negative
- * code or a negative errno. */
-int actions_list_txn(struct store_txn *t, const struct actions_query *q, actions_cb cb, void *arg);
+ * closed, then by the agreeing session's start; a coach's overdue records
+ * most overdue first, from the open index, reading none due later), and
+ * reads at most q->examine_max records in all. st (may be NULL) gets what
+ * was read. Returns 0, cb's negative code or a negative errno. */
+int actions_list_txn(struct store_txn *t, const struct actions_query *q, actions_cb cb, void *arg,
+                     struct actions_list_stat *st);
 
 /* Visits coach's records agreed in sessions that started in [from_s,
  * until_s) (seconds), in that order, with cb (records borrowed for the

@@ -13,6 +13,7 @@
 #include "agg.h"
 #include "keys.h"
 #include "log.h"
+#include "mdberr.h"
 #include "store_int.h"
 
 /* ---- Counters and the open index ----------------------------------------- */
@@ -35,7 +36,7 @@ static int range_scan(struct store_txn *t, const uint8_t *start, size_t slen, si
 
     rc = mdb_cursor_open(t->txn, t->s->dbi_actions_by, &cur);
     if (rc != 0) {
-        return -EIO;
+        return mdberr_errno(rc);
     }
     k.mv_data = (void *)start;
     k.mv_size = slen;
@@ -54,7 +55,8 @@ static int range_scan(struct store_txn *t, const uint8_t *start, size_t slen, si
     if (rc == MDB_NOTFOUND || rc == 1) {
         rc = 0;
     }
-    return rc > 0 ? -EIO : rc;
+    /* LMDB's own codes become the store's; the callback's pass through. */
+    return mdberr_errno(rc);
 }
 
 struct follow_sum {

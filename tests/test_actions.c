@@ -441,6 +441,28 @@ static void test_actions_loop(void **state)
               ", \"follow_ups\": [{\"action\": \"" U1 "\", \"status\": \"done\"}]");
     refused("observation.follow_ups[0].action_id", "INVALID_ARGUMENT");
     contains(f.out, "not before this one");
+    /* A follow-up's time orders the history: one before the action was
+     * agreed, or far in the future, is refused naming it. */
+    {
+        char at[32], body[512];
+
+        iso(25, at, sizeof(at));
+        snprintf(body, sizeof(body),
+                 ", \"follow_ups\": [{\"action\": \"" U1 "\", \"status\": \"done\", "
+                 "\"at\": \"%s\"}]",
+                 at);
+        write_obs("0b5e0000-0000-4000-8000-00000000ee07", "flm.cara", "rep.ida", 10, body);
+        refused("observation.follow_ups[0].at", "INVALID_ARGUMENT");
+        contains(f.out, "before the session's start");
+        iso(-3650, at, sizeof(at));
+        snprintf(body, sizeof(body),
+                 ", \"follow_ups\": [{\"action\": \"" U1 "\", \"status\": \"done\", "
+                 "\"at\": \"%s\"}]",
+                 at);
+        write_obs("0b5e0000-0000-4000-8000-00000000ee08", "flm.cara", "rep.ida", 10, body);
+        refused("observation.follow_ups[0].at", "INVALID_ARGUMENT");
+        contains(f.out, "after the session's end");
+    }
 
     /* Session 2, 10 days ago, follows both up. */
     write_obs(OBS2, "flm.cara", "rep.ida", 10,
@@ -724,11 +746,71 @@ static void test_actions_loop(void **state)
     contains(out, "action differences: 0");
 }
 
+/*
+ * A pair with more action records than one ListActions reads (store/
+ * actions.h, ACTIONS_EXAMINE_MAX: 1,000): mgr.jones agreed 50 actions in
+ * each of 21 sessions with rep.kim, 2 of each due on the session's day
+ * (42 overdue). A manager of another line, who may see none of them, is
+ * answered at once with none and told the list was cut; a lead gets the
+ * first 500; --overdue reads the open index and lists exactly the 42.
+ */
+static void test_actions_bounded(void **state)
+{
+    enum { SESSIONS = 21, PER = 50 };
+    char *extra = malloc(16384);
+    char id[40], path[20][760];
+    size_t n;
+    json_t *j;
+
+    (void)state;
+    assert_non_null(extra);
+    for (int s = 0; s < SESSIONS; s++) {
+        char due[16];
+
+        day_str(40 - s, due, sizeof(due));
+        n = (size_t)snprintf(extra, 16384, ", \"actions\": [");
+        for (int i = 0; i < PER; i++) {
+            n += (size_t)snprintf(extra + n, 16384 - n,
+                                  "%s{\"text\": \"action %d of session %d\"%s%s%s}",
+                                  i > 0 ? ", " : "", i, s, i < 2 ? ", \"due\": \"" : "",
+                                  i < 2 ? due : "", i < 2 ? "\"" : "");
+        }
+        snprintf(extra + n, 16384 - n, "]");
+        snprintf(id, sizeof(id), "0b5e0000-0000-4000-8000-0000000e%04d", s);
+        write_obs(id, "mgr.jones", "rep.kim", 40 - s, extra);
+        if (s < SESSIONS - 1) {
+            snprintf(path[s], sizeof(path[s]), "%s/bulk%02d.json", f.dir, s);
+            assert_int_equal(rename(f.file, path[s]), 0);
+        }
+    }
+    CQ(0, "alice", "submit", path[0], path[1], path[2], path[3], path[4], path[5], path[6], path[7],
+       path[8], path[9], path[10], path[11], path[12], path[13], path[14], path[15], path[16],
+       path[17], path[18], path[19], f.file);
+
+    /* Another line's manager reads none of the 1,050, and the answer comes
+     * after the cap, saying so. */
+    CQ(0, "flm.dan", "actions", "--coachee", "rep.kim");
+    contains(f.out, "0 actions");
+    contains(f.out, "cut");
+    /* A lead gets the first 500, cut. */
+    CQ(0, "lead.gil", "actions", "--coach", "mgr.jones", "--json");
+    j = parse_out();
+    assert_int_equal(json_array_size(j), 500);
+    json_decref(j);
+    /* Overdue: exactly the 42, from the index. */
+    CQ(0, "lead.gil", "actions", "--coach", "mgr.jones", "--overdue");
+    contains(f.out, "42 actions\n");
+    CQ(0, "slm.eve", "actions", "--overdue");
+    contains(f.out, "42 actions\n");
+    free(extra);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_actions_loop),
+        cmocka_unit_test_setup_teardown(test_actions_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_actions_bounded, setup, teardown),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

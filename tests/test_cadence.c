@@ -281,6 +281,56 @@ static void test_import_errors(void **state)
     expect_exit(f, 1, "import", "sessions", "missing.csv");
 }
 
+/*
+ * "In the future" is judged on the coach's local day, as a session's date
+ * is: with the organisation's zone far from UTC, the UTC day and the local
+ * day differ at the moment the test runs. Ahead of UTC (Kiritimati, +14,
+ * chosen from 11:00 UTC on: 01:00 or later there, the next day), the local
+ * today is the UTC tomorrow and goes in; behind it (Etc/GMT+12, -12,
+ * before 11:00 UTC: 22:59 or earlier there, the day before), the UTC today
+ * is tomorrow there and is refused. Each side is an hour or more from the
+ * next local midnight.
+ */
+static void test_import_local_today(void **state)
+{
+    struct fx *f = *state;
+    int64_t now = (int64_t)time(NULL);
+    int32_t utc = (int32_t)(now / 86400);
+    int ahead = (now % 86400) / 3600 >= 11;
+    int32_t local = ahead ? utc + 1 : utc - 1;
+    char d_local[16], d_next[16], d_utc[16], csv[256];
+
+    day_format(local, d_local, sizeof(d_local));
+    day_format(local + 1, d_next, sizeof(d_next));
+    day_format(utc, d_utc, sizeof(d_utc));
+    expect_exit(f, 0, "org", "--time-zone", ahead ? "Pacific/Kiritimati" : "Etc/GMT+12");
+
+    /* The local tomorrow is refused, naming its cell. */
+    snprintf(csv, sizeof(csv), "coach_id,coachee_id,date\nfa,ra1,%s\n", d_next);
+    write_file(f, "next.csv", csv);
+    expect_exit(f, 1, "import", "sessions", "next.csv");
+    contains(f->err, "next.csv:2:8: date");
+    contains(f->err, "is in the future");
+    /* The local today goes in. */
+    snprintf(csv, sizeof(csv), "coach_id,coachee_id,date\nfa,ra1,%s\n", d_local);
+    write_file(f, "today.csv", csv);
+    expect_exit(f, 0, "import", "sessions", "today.csv");
+    contains(f->out, "1 sessions held added");
+    /* The UTC day: tomorrow where the coach is behind UTC (refused), the
+     * day before where they are ahead (in). */
+    snprintf(csv, sizeof(csv), "coach_id,coachee_id,date\nfa,ra2,%s\n", d_utc);
+    write_file(f, "utc.csv", csv);
+    expect_exit(f, ahead ? 0 : 1, "import", "sessions", "utc.csv");
+    if (!ahead) {
+        contains(f->err, "is in the future");
+    }
+    /* A coach with a zone of their own is judged by it: fb in UTC. */
+    expect_exit(f, 0, "user", "zone", "fb", "UTC");
+    snprintf(csv, sizeof(csv), "coach_id,coachee_id,date\nfb,rb1,%s\n", ahead ? d_local : d_utc);
+    write_file(f, "own.csv", csv);
+    expect_exit(f, ahead ? 1 : 0, "import", "sessions", "own.csv");
+}
+
 static void test_commitment_verbs(void **state)
 {
     struct fx *f = *state;
@@ -971,6 +1021,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_import_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_local_today, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commitment_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase, setup, teardown),

@@ -604,13 +604,11 @@ static void test_calibration_certifies(void **state)
     assert_false(cs->certifications[0]->kappa_undefined);
     coachq__v1__cert_status__free_unpacked(cs, NULL);
 
-    /* Now the same observer's real observations are accepted: one that
-     * started today (the certification's first day, in UTC: an hour ago,
-     * or at midnight when that was less than an hour ago). */
+    /* Now the same observer's real observations are accepted: a session
+     * of today (an hour ago, or at midnight in the day's first hour, as
+     * the certification holds from today). */
     testutil_obs_make(&t, "flm.cara", "rep.ida",
-                      (int64_t)now - 3600 > (int64_t)now - (int64_t)now % DAY
-                          ? (int64_t)now - 3600
-                          : (int64_t)now - (int64_t)now % DAY);
+                      (int64_t)now - ((int64_t)now % DAY < 3600 ? (int64_t)now % DAY : 3600));
     r = submit(ben, &t.o);
     assert_stored(&r);
     /* ... but only from the certification's first day on. */

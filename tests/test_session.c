@@ -524,11 +524,19 @@ static void test_session_action_fields(void **state)
     assert_int_equal(session_action_set_due(ses, 0, "next week"), -EINVAL);
     assert_non_null(strstr(ses->status, "actions[0].due_day"));
     assert_int_equal(session_action_set_due(ses, 0, "2026-02-30"), -EINVAL);
-    day_format(sday - 1, day, sizeof(day));
+    day_format(sday - 2, day, sizeof(day));
     assert_int_equal(session_action_set_due(ses, 0, day), -ERANGE);
     assert_non_null(strstr(ses->status, "actions[0].due_day"));
     assert_non_null(strstr(ses->status, "before the session"));
     assert_int_equal(a->due_day, 0);
+    /* The UTC day before is the session's own day where the coach's clock
+     * is behind UTC (the server judges by the coach's zone, which the
+     * client does not know): kept, with a warning, never refused. */
+    day_format(sday - 1, day, sizeof(day));
+    assert_int_equal(session_action_set_due(ses, 0, day), 0);
+    assert_int_equal(a->due_day, (uint32_t)(sday - 1));
+    assert_true(ses->status_warn);
+    assert_non_null(strstr(ses->status, "coach's time zone"));
     day_format(sday, day, sizeof(day));
     assert_int_equal(session_action_set_due(ses, 0, day), 0);
     assert_int_equal(a->due_day, (uint32_t)sday);
@@ -581,6 +589,7 @@ static void test_session_follow_ups(void **state)
     Coachq__V1__FollowUp *fu;
     Coachq__V1__LocalSession *saved = NULL;
     uint8_t id11[16], id66[16];
+    int64_t tried;
     char why[512];
 
     start_live(f);
@@ -591,7 +600,29 @@ static void test_session_follow_ups(void **state)
     assert_int_equal(ses->open_state, -1);
     assert_non_null(strstr(ses->open_why, "offline"));
     assert_int_equal(session_fu_count(ses), 0);
+    /* A failed load is asked again at the next visit to a step that shows
+     * the actions, not sooner than SESSION_OPEN_RETRY_MS after the last
+     * try, and never when the server turned this user away. */
+    tried = ses->open_tried_ms;
+    assert_true(tried > 0);
+    assert_false(session_open_actions_due(ses, tried + SESSION_OPEN_RETRY_MS - 1));
+    assert_true(session_open_actions_due(ses, tried + SESSION_OPEN_RETRY_MS));
+    ses->offline_refused = 1;
+    assert_false(session_open_actions_due(ses, tried + SESSION_OPEN_RETRY_MS));
+    ses->offline_refused = 0;
+    /* The follow-up step's visit, the last try long enough ago: asked
+     * again (still offline here: no server). */
+    ses->open_tried_ms = tried - SESSION_OPEN_RETRY_MS;
     session_after_rating(ses);
+    assert_true(ses->open_tried_ms >= tried);
+    assert_int_equal(ses->open_state, -1);
+    assert_non_null(strstr(ses->open_why, "offline"));
+    assert_int_equal(ses->s->phase, SESSION_PHASE_ACTIONS);
+    session_before_actions(ses);
+    /* Just tried: the next visit does not ask again. */
+    ses->open_tried_ms = INT64_MAX - SESSION_OPEN_RETRY_MS;
+    session_after_rating(ses);
+    assert_int_equal(ses->open_tried_ms, INT64_MAX - SESSION_OPEN_RETRY_MS);
     assert_int_equal(ses->s->phase, SESSION_PHASE_ACTIONS);
     session_before_actions(ses);
     assert_int_equal(ses->s->phase, SESSION_PHASE_RATING);
@@ -599,6 +630,9 @@ static void test_session_follow_ups(void **state)
     /* What the server returns, narrowed to this pair's open actions. */
     assert_int_equal(session_open_actions_take(ses, make_list(ses->d->id.data)), 0);
     assert_int_equal(ses->n_open, 2);
+    /* Loaded: never asked again for this pair. */
+    assert_int_equal(ses->open_state, 1);
+    assert_false(session_open_actions_due(ses, INT64_MAX));
     assert_string_equal(ses->open[0]->text, "practise");
     assert_string_equal(ses->open[1]->text, "half done");
     memset(id11, 0x11, 16);

@@ -505,6 +505,27 @@ static void m_follow_up_at_1990(struct fixture *x)
     with_ids(x);
     x->u[0].at = 631152000;
 }
+static void m_follow_up_at_session_edges(struct fixture *x)
+{
+    with_ids(x);
+    x->u[0].at = x->o.started_at;
+    x->u[1].at = x->o.started_at + (int64_t)x->o.duration_s;
+}
+static void m_follow_up_at_before_session(struct fixture *x)
+{
+    with_ids(x);
+    x->u[0].at = x->o.started_at - 1;
+}
+static void m_follow_up_at_after_session(struct fixture *x)
+{
+    with_ids(x);
+    x->u[0].at = x->o.started_at + (int64_t)x->o.duration_s + 1;
+}
+static void m_follow_up_at_far_future(struct fixture *x)
+{
+    with_ids(x);
+    x->u[0].at = 4102444700LL;
+}
 static void m_follow_ups_too_many(struct fixture *x)
 {
     with_ids(x);
@@ -616,6 +637,10 @@ static const struct vcase cases[] = {
     {"follow-up without action id", m_follow_up_id_empty, "observation.follow_ups[0].action_id"},
     {"follow-up evidence control", m_follow_up_evidence_ctrl, "observation.follow_ups[0].evidence"},
     {"follow-up at 1990", m_follow_up_at_1990, "observation.follow_ups[0].at"},
+    {"follow-ups at the session's start and end", m_follow_up_at_session_edges, NULL},
+    {"follow-up before the session", m_follow_up_at_before_session, "observation.follow_ups[0].at"},
+    {"follow-up after the session", m_follow_up_at_after_session, "observation.follow_ups[0].at"},
+    {"follow-up far in the future", m_follow_up_at_far_future, "observation.follow_ups[0].at"},
     {"follow-ups too many", m_follow_ups_too_many, "observation.follow_ups"},
     {"notes too long", m_notes_long, "observation.notes"},
     {"notes max", m_notes_max, NULL},

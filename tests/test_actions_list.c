@@ -1,0 +1,429 @@
+/*
+ * test_actions_list: the reads of store/actions.c's actions_list_txn()
+ * (what ListActions answers) stay bounded by the page asked for, whatever
+ * the history: a coach with more action records than one request may read
+ * is answered after ACTIONS_EXAMINE_MAX records, said to be cut, even when
+ * the caller keeps none of them (a manager listing another team's rep, an
+ * observer listing done actions of others); --overdue reads the coach's
+ * open index by due day and never a record due later.
+ *
+ * With the organisation's rules on (a store of its own): the checks of
+ * actions and follow-ups that read records pass a store error on rather
+ * than take it for "no record", and a due date is judged against the
+ * session's day in the coach's zone, around midnight UTC, with zones far
+ * ahead of and far behind UTC.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "actions.h"
+#include "error.h"
+#include "store.h"
+#include "testutil.h"
+#include "zone.h"
+
+/* "Today": 2024-06-12 (day 19886). */
+#define TODAY 19886
+#define NOW_S ((int64_t)TODAY * 86400 + 12 * 3600)
+/* Sessions of flm.a with rep.1, each agreeing PER actions, of which DUE
+ * are due on the session's day (overdue today), the rest without a due
+ * day. */
+#define SESSIONS 25
+#define PER 50
+#define DUE 2
+
+static int org_cb(struct store_txn *t, void *arg)
+{
+    int rc;
+
+    (void)arg;
+    rc = testutil_put_person(t, "slm.a", NULL, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER, NULL);
+    if (rc == 0) {
+        rc = testutil_put_person(t, "flm.a", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
+                                 "slm.a");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "flm.b", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
+                                 "slm.a");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "rep.1", NULL, 0, "flm.a");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "rep.2", NULL, 0, "flm.b");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "obs.1", NULL, COACHQ__V1__ROLE__ROLE_OBSERVER, NULL);
+    }
+    if (rc == 0) {
+        rc = testutil_put_rubric(t, "", 1);
+    }
+    if (rc == 0) {
+        rc = testutil_put_cert(t, "obs.1", 19000, 21000, "obs.1");
+    }
+    return rc;
+}
+
+/* One session of coach with coachee on day, agreeing n actions, the first
+ * due of them due that day. */
+static void observe(struct testutil_store_fx *f, const char *coach, const char *coachee,
+                    int32_t day, unsigned n, unsigned due)
+{
+    struct testutil_obs o;
+    Coachq__V1__Action a[PER];
+    Coachq__V1__Action *ap[PER];
+
+    testutil_obs_make(&o, coach, coachee, (int64_t)day * 86400 + 9 * 3600);
+    for (unsigned i = 0; i < n && i < PER; i++) {
+        Coachq__V1__Action init = COACHQ__V1__ACTION__INIT;
+
+        a[i] = init;
+        a[i].text = (char *)"practise the discovery questions";
+        a[i].owner_id = (char *)coachee;
+        a[i].due_day = i < due ? (uint32_t)day : 0;
+        ap[i] = &a[i];
+    }
+    o.o.actions = ap;
+    o.o.n_actions = n < PER ? n : PER;
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.1", NOW_S * 1000), 0);
+}
+
+static int setup(void **state)
+{
+    struct testutil_store_fx *f;
+
+    testutil_watchdog(300);
+    f = testutil_store_fx_new(org_cb, NULL);
+    for (int i = 0; i < SESSIONS; i++) {
+        observe(f, "flm.a", "rep.1", TODAY - 60 + 2 * i, PER, DUE);
+    }
+    observe(f, "flm.b", "rep.2", TODAY - 3, 3, 1);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    testutil_store_fx_free(*state);
+    return 0;
+}
+
+/* A list and what it saw. keep: what the callback answers (0 hides
+ * nothing but keeps nothing either, as for a caller who may see none). */
+struct run {
+    struct actions_query q;
+    struct actions_list_stat st;
+    size_t visited;
+    size_t late; /* visited records not overdue on q.today */
+    int keep;
+};
+
+static int count_cb(const Coachq__V1__ActionRecord *r, void *arg)
+{
+    struct run *x = arg;
+
+    x->visited++;
+    if (r->due_day == 0 || (int64_t)r->due_day >= (int64_t)x->q.today) {
+        x->late++;
+    }
+    return x->keep;
+}
+
+static int list_txn(struct store_txn *t, void *arg)
+{
+    struct run *x = arg;
+
+    return actions_list_txn(t, &x->q, count_cb, x, &x->st);
+}
+
+static void run_list(struct testutil_store_fx *f, struct run *x)
+{
+    x->q.today = TODAY;
+    assert_int_equal(store_view(f->s, list_txn, x), 0);
+}
+
+/* A pair with many records the caller keeps none of is answered after
+ * ACTIONS_EXAMINE_MAX records, and says it was cut. */
+static void test_hidden_history_is_capped(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct run x;
+
+    assert_true(SESSIONS * PER > ACTIONS_EXAMINE_MAX);
+    memset(&x, 0, sizeof(x));
+    x.q.coach = "flm.a";
+    run_list(f, &x);
+    assert_int_equal(x.st.examined, ACTIONS_EXAMINE_MAX);
+    assert_int_equal(x.visited, ACTIONS_EXAMINE_MAX);
+    assert_true(x.st.capped);
+
+    memset(&x, 0, sizeof(x));
+    x.q.coachee = "rep.1";
+    x.q.open_only = 1;
+    run_list(f, &x);
+    assert_int_equal(x.st.examined, ACTIONS_EXAMINE_MAX);
+    assert_true(x.st.capped);
+
+    /* A smaller cap, as asked. */
+    memset(&x, 0, sizeof(x));
+    x.q.coach = "flm.a";
+    x.q.examine_max = 10;
+    run_list(f, &x);
+    assert_int_equal(x.st.examined, 10);
+    assert_int_equal(x.visited, 10);
+    assert_true(x.st.capped);
+
+    /* A line: the cap counts across its coaches, and stops the walk. */
+    {
+        static const char *const line[2] = {"flm.a", "flm.b"};
+
+        memset(&x, 0, sizeof(x));
+        x.q.coaches = line;
+        x.q.n_coaches = 2;
+        run_list(f, &x);
+        assert_int_equal(x.st.examined, ACTIONS_EXAMINE_MAX);
+        assert_true(x.st.capped);
+    }
+}
+
+/* A short history is read to its end and is not said to be cut. */
+static void test_short_history_whole(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct run x;
+
+    memset(&x, 0, sizeof(x));
+    x.q.coachee = "rep.2";
+    run_list(f, &x);
+    assert_int_equal(x.st.examined, 3);
+    assert_int_equal(x.visited, 3);
+    assert_false(x.st.capped);
+}
+
+/* --overdue reads exactly the overdue records of the coach's open index:
+ * none of the 1,200 due later or without a due day. */
+static void test_overdue_reads_the_index(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    static const char *const line[2] = {"flm.a", "flm.b"};
+    struct run x;
+
+    memset(&x, 0, sizeof(x));
+    x.q.coach = "flm.a";
+    x.q.overdue_only = 1;
+    run_list(f, &x);
+    assert_int_equal(x.visited, SESSIONS * DUE);
+    assert_int_equal(x.st.examined, SESSIONS * DUE);
+    assert_int_equal(x.late, 0);
+    assert_false(x.st.capped);
+
+    /* Judged on an earlier day, fewer are overdue, and only they are read:
+     * the sessions before day TODAY - 30 (15 of them). */
+    memset(&x, 0, sizeof(x));
+    x.q.coach = "flm.a";
+    x.q.overdue_only = 1;
+    x.q.today = TODAY - 30;
+    assert_int_equal(store_view(f->s, list_txn, &x), 0);
+    assert_int_equal(x.visited, 15 * DUE);
+    assert_int_equal(x.st.examined, 15 * DUE);
+    assert_int_equal(x.late, 0);
+
+    /* A line: each coach's index in turn (flm.b's one action is due
+     * 3 days ago). */
+    memset(&x, 0, sizeof(x));
+    x.q.coaches = line;
+    x.q.n_coaches = 2;
+    x.q.overdue_only = 1;
+    run_list(f, &x);
+    assert_int_equal(x.visited, SESSIONS * DUE + 1);
+    assert_int_equal(x.st.examined, SESSIONS * DUE + 1);
+    assert_int_equal(x.late, 0);
+
+    /* The callback's 1 stops the walk at once. */
+    memset(&x, 0, sizeof(x));
+    x.q.coaches = line;
+    x.q.n_coaches = 2;
+    x.q.overdue_only = 1;
+    x.keep = 1;
+    run_list(f, &x);
+    assert_int_equal(x.visited, 1);
+}
+
+/* ---- The rules, on a store that enforces them ------------------------- */
+
+/* A store in its own directory with the organisation's rules on, laid out
+ * by org_cb. */
+struct rules_fx {
+    char dir[512];
+    struct store *s;
+};
+
+static void rules_open(struct rules_fx *r)
+{
+    struct store_policy pol;
+    struct store_opts opts;
+
+    store_policy_default(&pol);
+    memset(&opts, 0, sizeof(opts));
+    opts.policy = &pol;
+    r->s = NULL;
+    assert_int_equal(store_open(r->dir, &opts, &r->s), 0);
+}
+
+static void rules_new(struct rules_fx *r)
+{
+    testutil_tmpdir(r->dir, sizeof(r->dir));
+    rules_open(r);
+    assert_int_equal(store_exec(r->s, org_cb, NULL), 0);
+}
+
+static void rules_free(struct rules_fx *r)
+{
+    store_close(r->s);
+    testutil_rmrf(r->dir);
+}
+
+/* Puts bytes that are no ActionRecord under action id in the closed store
+ * in dir: a damaged record, which reads as a store error. */
+static void damage_record(const char *dir, const uint8_t id[16])
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi acts;
+    MDB_val k, v;
+    static const uint8_t junk[3] = {0xff, 0xff, 0xff};
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "actions", 0, &acts), 0);
+    k.mv_data = (void *)id;
+    k.mv_size = 16;
+    v.mv_data = (void *)junk;
+    v.mv_size = sizeof(junk);
+    assert_int_equal(mdb_put(txn, acts, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* An amendment that leaves out an action later followed up is checked
+ * against the action's record; when that record cannot be read, the
+ * amendment fails with the store's error instead of passing the check
+ * (issue 14's review: check_removed took a store error for "no record"). */
+static void test_removed_check_store_error(void **state)
+{
+    struct rules_fx r;
+    struct testutil_obs a, b, am;
+    Coachq__V1__Action act = COACHQ__V1__ACTION__INIT;
+    Coachq__V1__Action *ap = &act;
+    Coachq__V1__FollowUp fu = COACHQ__V1__FOLLOW_UP__INIT;
+    Coachq__V1__FollowUp *fp = &fu;
+    uint8_t id[16];
+    int rc;
+
+    (void)state;
+    rules_new(&r);
+    testutil_obs_make(&a, "flm.a", "rep.1", (int64_t)(TODAY - 6) * 86400 + 9 * 3600);
+    act.text = (char *)"open every call with the agenda";
+    act.owner_id = (char *)"rep.1";
+    a.o.actions = &ap;
+    a.o.n_actions = 1;
+    assert_int_equal(testutil_store_submit(r.s, &a.o, "obs.1", NOW_S * 1000), 0);
+    actions_id_of(&act, a.id, 0, id);
+
+    testutil_obs_make(&b, "flm.a", "rep.1", (int64_t)(TODAY - 2) * 86400 + 9 * 3600);
+    fu.action_id.data = id;
+    fu.action_id.len = 16;
+    fu.status = COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE;
+    fu.evidence = (char *)"did it on two calls of five";
+    b.o.follow_ups = &fp;
+    b.o.n_follow_ups = 1;
+    assert_int_equal(testutil_store_submit(r.s, &b.o, "obs.1", NOW_S * 1000), 0);
+
+    /* Intact, the amendment that leaves the action out is refused. */
+    testutil_obs_make(&am, "flm.a", "rep.1", a.o.started_at);
+    am.o.amends.data = a.id;
+    am.o.amends.len = 16;
+    assert_int_equal(testutil_store_submit(r.s, &am.o, "obs.1", NOW_S * 1000), ERROR_REFUSED);
+
+    /* Damaged, it is not let through either. */
+    store_close(r.s);
+    damage_record(r.dir, id);
+    rules_open(&r);
+    testutil_obs_make(&am, "flm.a", "rep.1", a.o.started_at);
+    am.o.amends.data = a.id;
+    am.o.amends.len = 16;
+    rc = testutil_store_submit(r.s, &am.o, "obs.1", NOW_S * 1000);
+    assert_true(rc < 0);
+    assert_int_not_equal(rc, ERROR_REFUSED);
+    rules_free(&r);
+}
+
+static int org_zone_cb(struct store_txn *t, void *arg)
+{
+    char old[128], why[200];
+
+    return zone_org_set(t, arg, old, sizeof(old), why, sizeof(why));
+}
+
+/* Submits a session of flm.a with rep.1 starting at start_s, agreeing one
+ * action due on due; returns the store's answer. */
+static int agree_due(struct rules_fx *r, int64_t start_s, int32_t due)
+{
+    struct testutil_obs o;
+    Coachq__V1__Action act = COACHQ__V1__ACTION__INIT;
+    Coachq__V1__Action *ap = &act;
+
+    testutil_obs_make(&o, "flm.a", "rep.1", start_s);
+    act.text = (char *)"ask for the next step on every call";
+    act.owner_id = (char *)"rep.1";
+    act.due_day = (uint32_t)due;
+    o.o.actions = &ap;
+    o.o.n_actions = 1;
+    return testutil_store_submit(r->s, &o.o, "obs.1", NOW_S * 1000);
+}
+
+/* A due date is judged against the session's day in the coach's zone,
+ * around midnight UTC, with the organisation far ahead of UTC and far
+ * behind it. */
+static void test_due_local_day(void **state)
+{
+    struct rules_fx r;
+    int64_t late = (int64_t)(TODAY - 3) * 86400 + 23 * 3600 + 30 * 60;
+    int64_t early = (int64_t)(TODAY - 3) * 86400 + 6 * 3600;
+
+    (void)state;
+    rules_new(&r);
+    /* Kiritimati (+14): 23:30 UTC is 13:30 the next day there. */
+    assert_int_equal(store_exec(r.s, org_zone_cb, (void *)"Pacific/Kiritimati"), 0);
+    assert_int_equal(agree_due(&r, late, TODAY - 3), ERROR_REFUSED);
+    assert_int_equal(agree_due(&r, late, TODAY - 2), 0);
+    /* Etc/GMT+12 (-12): 06:00 UTC is 18:00 the day before there. */
+    assert_int_equal(store_exec(r.s, org_zone_cb, (void *)"Etc/GMT+12"), 0);
+    assert_int_equal(agree_due(&r, early, TODAY - 5), ERROR_REFUSED);
+    assert_int_equal(agree_due(&r, early, TODAY - 4), 0);
+    rules_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hidden_history_is_capped),
+        cmocka_unit_test(test_short_history_whole),
+        cmocka_unit_test(test_overdue_reads_the_index),
+        cmocka_unit_test(test_removed_check_store_error),
+        cmocka_unit_test(test_due_local_day),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
