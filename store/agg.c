@@ -597,6 +597,8 @@ static const char *scope_name(unsigned kind)
         return "pair";
     case AGG_LINE_COACH:
         return "line-coach";
+    case AGG_OBSERVER_COACH:
+        return "observer-coach";
     }
     return "?";
 }
@@ -625,10 +627,65 @@ int agg_key(struct keys_buf *k, unsigned kind, const char *scope, const char *ru
     return k->err;
 }
 
+int agg_key_coached(struct keys_buf *k, const char *observer, const char *rubric, int32_t monday,
+                    const char *coach)
+{
+    size_t olen = observer != NULL ? strlen(observer) : 0;
+    size_t clen = coach != NULL ? strlen(coach) : 0;
+    int rc;
+
+    if (olen > VALIDATE_MAX_ID || clen == 0 || clen > VALIDATE_MAX_ID) {
+        keys_buf_reset(k);
+        return -EINVAL;
+    }
+    rc = agg_key(k, AGG_OBSERVER_COACH, observer, rubric, 1, monday);
+    if (rc != 0) {
+        return rc;
+    }
+    /* The coach is the key's last part: its length is what is left. */
+    keys_buf_raw(k, coach, clen);
+    return k->err;
+}
+
+/* The parts of an AGG_OBSERVER_COACH key: *wk the week's 4 bytes, *coach
+ * and *clen the coach. Returns 0, or -EINVAL for a key not of that form. */
+static int agg_key_coached_parts(const uint8_t *key, size_t klen, const uint8_t **wk,
+                                 const uint8_t **coach, size_t *clen)
+{
+    size_t slen, rlen, at;
+
+    if (klen < 2 || key[0] != AGG_OBSERVER_COACH || (slen = key[1]) + 3 > klen ||
+        (rlen = key[2 + slen]) + 3 + slen + 4 + 1 > klen) {
+        return -EINVAL;
+    }
+    at = 3 + slen + rlen;
+    *wk = key + at;
+    *clen = klen - at - 4;
+    *coach = key + at + 4;
+    return *clen <= VALIDATE_MAX_ID && memchr(*coach, '\0', *clen) == NULL ? 0 : -EINVAL;
+}
+
 void agg_key_text(const uint8_t *key, size_t klen, char *out, size_t outlen)
 {
     size_t slen, rlen;
     char wl[16];
+
+    if (klen >= 2 && key[0] == AGG_OBSERVER_COACH) {
+        const uint8_t *wk, *coach;
+        size_t clen;
+
+        if (agg_key_coached_parts(key, klen, &wk, &coach, &clen) != 0) {
+            snprintf(out, outlen, "(malformed key, %zu bytes)", klen);
+            return;
+        }
+        slen = key[1];
+        rlen = key[2 + slen];
+        agg_week_label(keys_day_decode(wk), wl, sizeof(wl));
+        snprintf(out, outlen, "%s/%.*s/%.*s/%s/%.*s", scope_name(key[0]), (int)slen,
+                 (const char *)key + 2, (int)rlen, (const char *)key + 3 + slen, wl, (int)clen,
+                 (const char *)coach);
+        return;
+    }
 
     if (klen < 2 || (slen = key[1]) + 3 > klen || (rlen = key[2 + slen]) + 3 + slen + 4 != klen) {
         snprintf(out, outlen, "(malformed key, %zu bytes)", klen);
@@ -841,6 +898,90 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
         }
         agg_week_view_set(&wv, &v);
         cbrc = cb(monday, &wv.w, arg);
+        if (cbrc != 0) {
+            err = cbrc > 0 ? 0 : cbrc;
+            break;
+        }
+        rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    agg_val_free(&v);
+    agg_week_view_free(&wv);
+    if (err != 0 || rc == 0 || rc == MDB_NOTFOUND) {
+        return err;
+    }
+    return mdberr_errno(rc);
+}
+
+int agg_read_coached(struct store_txn *t, const char *observer, const char *rubric_id,
+                     int32_t from_monday, int32_t until_monday, agg_coached_cb cb, void *arg)
+{
+    struct keys_buf k;
+    MDB_cursor *cur = NULL;
+    MDB_val kv, vv;
+    struct agg_val v;
+    struct agg_week_view wv;
+    char coach[VALIDATE_MAX_ID + 1];
+    size_t plen;
+    int err = 0;
+    int rc;
+
+    memset(&v, 0, sizeof(v));
+    memset(&wv, 0, sizeof(wv));
+    if (observer == NULL || strlen(observer) > VALIDATE_MAX_ID) {
+        return -EINVAL;
+    }
+    rc = agg_key(&k, AGG_OBSERVER_COACH, observer, rubric_id, 0, 0);
+    if (rc != 0) {
+        return -EINVAL;
+    }
+    plen = k.len;
+    from_monday = agg_week_of(from_monday);
+    until_monday = agg_week_of(until_monday);
+    rc = agg_key(&k, AGG_OBSERVER_COACH, observer, rubric_id, 1, from_monday);
+    if (rc != 0) {
+        return -EINVAL;
+    }
+    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
+    if (rc != 0) {
+        return mdberr_errno(rc);
+    }
+    kv.mv_data = k.b;
+    kv.mv_size = k.len;
+    rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE);
+    while (rc == 0) {
+        const uint8_t *wk, *cp;
+        size_t clen;
+        int32_t monday;
+        int cbrc;
+
+        if (kv.mv_size < plen || memcmp(kv.mv_data, k.b, plen) != 0) {
+            break;
+        }
+        if (agg_key_coached_parts(kv.mv_data, kv.mv_size, &wk, &cp, &clen) != 0 ||
+            clen > VALIDATE_MAX_ID) {
+            log_event(LOG_ERROR, "agg_key_corrupt", "size=%zu", kv.mv_size);
+            err = -EIO;
+            break;
+        }
+        monday = keys_day_decode(wk);
+        if (monday > until_monday) {
+            break;
+        }
+        memcpy(coach, cp, clen);
+        coach[clen] = '\0';
+        err = agg_val_decode(&v, vv.mv_data, vv.mv_size);
+        if (err == 0) {
+            err = agg_week_view_fit(&wv, v.nb);
+        }
+        if (err != 0) {
+            if (err == -EIO) {
+                log_event(LOG_ERROR, "agg_value_corrupt", "size=%zu", vv.mv_size);
+            }
+            break;
+        }
+        agg_week_view_set(&wv, &v);
+        cbrc = cb(monday, coach, &wv.w, arg);
         if (cbrc != 0) {
             err = cbrc > 0 ? 0 : cbrc;
             break;
