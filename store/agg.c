@@ -832,12 +832,40 @@ static struct agg_ent *agg_map_get(struct agg_map *m, const uint8_t *key, size_t
     return e;
 }
 
+/* dst += sign * what an AGG_OBSERVER_COACH value keeps of src: its
+ * observations and its ratings summed over behaviours (agg.h). */
+static int agg_val_add_rated(struct agg_val *dst, const struct agg_val *src, int sign)
+{
+    struct agg_beh *b;
+
+    dst->observations += sign * src->observations;
+    if (src->nb == 0) {
+        return 0;
+    }
+    b = dst->nb == 1 && strcmp(dst->b[0].id, AGG_RATED) == 0 ? &dst->b[0]
+                                                             : agg_val_beh(dst, AGG_RATED);
+    if (b == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < src->nb; i++) {
+        b->count += sign * src->b[i].count;
+        b->sum += sign * src->b[i].sum;
+        b->sumsq += sign * src->b[i].sumsq;
+        b->proficient += sign * src->b[i].proficient;
+    }
+    return 0;
+}
+
 int agg_map_add(struct agg_map *m, const uint8_t *key, size_t klen, const struct agg_val *v,
                 int sign)
 {
     struct agg_ent *e = agg_map_get(m, key, klen);
 
-    return e == NULL ? -ENOMEM : agg_val_add(&e->v, v, sign);
+    if (e == NULL) {
+        return -ENOMEM;
+    }
+    return key[0] == AGG_OBSERVER_COACH ? agg_val_add_rated(&e->v, v, sign)
+                                        : agg_val_add(&e->v, v, sign);
 }
 
 /* ---- Reading ------------------------------------------------------------ */

@@ -60,8 +60,12 @@
  * days, so weeks sort in order). AGG_OBSERVER_COACH keys (kind 8) have the
  * observer as their scope and end after the week with the coach id (1..64
  * bytes, no length: it is the rest of the key): an observer's values of one
- * rubric sort by week, then by coach id (agg_read_coached()). Its value is
- * the record's values, as any other kind's.
+ * rubric sort by week, then by coach id (agg_read_coached()). Its value
+ * keeps only what the page reads: the observations, and one behaviour with
+ * the id AGG_RATED ("*") whose count, sum, sum of squares and proficient
+ * are the record's over every behaviour it rated (the header's other
+ * figures are 0), so a value is about 106 bytes and decodes without a
+ * behaviour list.
  *
  * The stored value (agg_week database), version 1: a fixed-layout,
  * little-endian record, not protobuf, so that the writer reads and writes
@@ -135,6 +139,8 @@ enum agg_scope {
 };
 
 #define AGG_ORG_ALL "*"
+/* The one behaviour of an AGG_OBSERVER_COACH value: every rated one. */
+#define AGG_RATED "*"
 #define AGG_VALUE_VERSION 1
 #define AGG_CONTRIB_VERSION 1
 #define AGG_NMARKERS 8 /* MarkerKind values 0..7 */
