@@ -355,6 +355,7 @@ int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len)
 int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
 {
     const uint8_t *end = p + n;
+    size_t known = v->nb; /* behaviours whose ids are whole strings */
     size_t nb;
     int pairs;
     int mix;
@@ -426,7 +427,14 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
             v->nb = 0;
             return -EIO;
         }
-        /* Copied and checked for a NUL in one pass (ids are short). */
+        /* A reader decodes value after value of one rubric into the same
+         * v, whose behaviours come in the same order: an id already there
+         * (checked when it was copied) is kept. Otherwise it is copied and
+         * checked for a NUL in one pass (ids are short). */
+        if (i < known && strnlen(b->id, idlen + 1) == idlen && memcmp(b->id, p + 1, idlen) == 0) {
+            p += 1 + idlen;
+            goto figures;
+        }
         for (size_t j = 0; j < idlen; j++) {
             b->id[j] = (char)p[1 + j];
             if (p[1 + j] == 0) {
@@ -436,6 +444,7 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
         }
         b->id[idlen] = '\0';
         p += 1 + idlen;
+    figures:
         b->count = get_le32(p);
         b->sum = get_le32(p + 4);
         b->sumsq = get_le32(p + 8);
@@ -941,6 +950,52 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
     return mdberr_errno(rc);
 }
 
+/* An AGG_OBSERVER_COACH value of the shape agg_val_add_rated() writes (no
+ * pairs, no mix, at most the one AGG_RATED behaviour) read straight into
+ * w, which points into bs, without a decode of the whole value. Returns 1
+ * when p[0..n) has that shape, else 0 (the caller decodes it in full). */
+static int coached_value(const uint8_t *p, size_t n, Coachq__V1__AggWeek *w,
+                         Coachq__V1__AggBehaviour *bs, Coachq__V1__AggBehaviour **bp)
+{
+    Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
+    Coachq__V1__AggBehaviour binit = COACHQ__V1__AGG_BEHAVIOUR__INIT;
+    size_t nb;
+
+    if (n < AGG_V1_HEADER || p[0] != AGG_VALUE_VERSION || p[1] != 0) {
+        return 0;
+    }
+    nb = (size_t)p[2] | (size_t)p[3] << 8;
+    if (!(nb == 0 && n == AGG_V1_HEADER) &&
+        !(nb == 1 && n == AGG_V1_HEADER + 2 + AGG_V1_BEH && p[AGG_V1_HEADER] == 1 &&
+          p[AGG_V1_HEADER + 1] == AGG_RATED[0])) {
+        return 0;
+    }
+    *w = init;
+    w->observations = get_le32(p + 4);
+    w->index_n = get_le32(p + 8);
+    w->self_assess_n = get_le32(p + 12);
+    w->actions = get_le32(p + 16);
+    w->double_coded = get_le32(p + 20);
+    w->seconds = get_le64(p + 56) & INT64_MAX;
+    w->index_sum = get_f64(p + 64);
+    w->index_sumsq = get_f64(p + 72);
+    w->self_assess_s_sum = get_f64(p + 80);
+    if (nb == 1) {
+        const uint8_t *q = p + AGG_V1_HEADER + 2;
+
+        *bs = binit;
+        bs->id = (char *)AGG_RATED;
+        bs->count = get_le32(q);
+        bs->sum = get_le32(q + 4);
+        bs->sumsq = get_le32(q + 8);
+        bs->proficient = get_le32(q + 12);
+        *bp = bs;
+        w->behaviours = bp;
+        w->n_behaviours = 1;
+    }
+    return 1;
+}
+
 int agg_read_coached(struct store_txn *t, const char *observer, const char *rubric_id,
                      int32_t from_monday, int32_t until_monday, agg_coached_cb cb, void *arg)
 {
@@ -950,6 +1005,9 @@ int agg_read_coached(struct store_txn *t, const char *observer, const char *rubr
     struct agg_val v;
     struct agg_week_view wv;
     char coach[VALIDATE_MAX_ID + 1];
+    Coachq__V1__AggWeek fw;
+    Coachq__V1__AggBehaviour fb;
+    Coachq__V1__AggBehaviour *fbp;
     size_t plen;
     int err = 0;
     int rc;
@@ -998,6 +1056,15 @@ int agg_read_coached(struct store_txn *t, const char *observer, const char *rubr
         }
         memcpy(coach, cp, clen);
         coach[clen] = '\0';
+        if (coached_value(vv.mv_data, vv.mv_size, &fw, &fb, &fbp)) {
+            cbrc = cb(monday, coach, &fw, arg);
+            if (cbrc != 0) {
+                err = cbrc > 0 ? 0 : cbrc;
+                break;
+            }
+            rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
+            continue;
+        }
         err = agg_val_decode(&v, vv.mv_data, vv.mv_size);
         if (err == 0) {
             err = agg_week_view_fit(&wv, v.nb);

@@ -220,7 +220,10 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
  * whose week lies in [from_monday, until_monday], by week and, within a
  * week, by coach id (coach and w borrowed for the call; cb as agg_read()'s).
  * One range read: the cost is the values in the window, that is the
- * managers the observer saw each week. Returns 0 or a negative code.
+ * managers the observer saw each week. A value of the shape the writer
+ * makes (see AGG_OBSERVER_COACH) is read without a full decode: w then has
+ * the header's counters and sums and the one behaviour, no markers. Returns
+ * 0 or a negative code.
  */
 typedef int (*agg_coached_cb)(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w,
                               void *arg);
