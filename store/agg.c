@@ -431,20 +431,17 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
          * v, whose behaviours come in the same order: an id already there
          * (checked when it was copied) is kept. Otherwise it is copied and
          * checked for a NUL in one pass (ids are short). */
-        if (i < known && strnlen(b->id, idlen + 1) == idlen && memcmp(b->id, p + 1, idlen) == 0) {
-            p += 1 + idlen;
-            goto figures;
-        }
-        for (size_t j = 0; j < idlen; j++) {
-            b->id[j] = (char)p[1 + j];
-            if (p[1 + j] == 0) {
-                v->nb = 0;
-                return -EIO;
+        if (i >= known || strnlen(b->id, idlen + 1) != idlen || memcmp(b->id, p + 1, idlen) != 0) {
+            for (size_t j = 0; j < idlen; j++) {
+                b->id[j] = (char)p[1 + j];
+                if (p[1 + j] == 0) {
+                    v->nb = 0;
+                    return -EIO;
+                }
             }
+            b->id[idlen] = '\0';
         }
-        b->id[idlen] = '\0';
         p += 1 + idlen;
-    figures:
         b->count = get_le32(p);
         b->sum = get_le32(p + 4);
         b->sumsq = get_le32(p + 8);
