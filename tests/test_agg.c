@@ -1332,6 +1332,34 @@ static int tamper_coached_fn(struct store_txn *t, void *arg)
     return store_txn_del(t, t->s->dbi_agg, k.b, k.len);
 }
 
+/* Puts an observer-coach key of alice's cut inside its week (no writer
+ * makes one), and a value of an observer "alic", whose id is a prefix of
+ * hers and who scored nothing. */
+static int damage_coached_fn(struct store_txn *t, void *arg)
+{
+    struct keys_buf k;
+    struct agg_val v;
+    int rc;
+
+    (void)arg;
+    memset(&v, 0, sizeof(v));
+    v.observations = 3;
+    assert_int_equal(agg_key_coached(&k, "alice", RUBRIC, MON0, "flm.cara"), 0);
+    rc = agg_val_put(t, k.b, k.len - strlen("flm.cara") - 2, &v);
+    if (rc == 0) {
+        assert_int_equal(agg_key_coached(&k, "alic", RUBRIC, MON0, "flm.cara"), 0);
+        rc = agg_val_put(t, k.b, k.len, &v);
+    }
+    return rc;
+}
+
+static int read_coached_rc_txn(struct store_txn *t, void *arg)
+{
+    struct coached *c = arg;
+
+    return agg_read_coached(t, "alice", RUBRIC, 0, MON0 + 700, coached_cb, c);
+}
+
 /* The Observer reliability dashboard's values (AGG_OBSERVER_COACH): one
  * per observer, week and coach, kept through amendments that move a
  * session to another coach; verify finds one missing and repairs it; a
@@ -1388,6 +1416,21 @@ static void test_observer_coach(void **state)
         strstr(d.first, "observer-coach/alice/coaching-conversation/2025-W10/flm.cara: "));
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
     assert_int_equal(r.differences, 0);
+    /* A damaged key inside alice's range fails her read rather than being
+     * skipped; another observer's value never shows in hers; verify finds
+     * both and repair removes them. */
+    assert_int_equal(store_exec(f->s, damage_coached_fn, NULL), 0);
+    memset(&cw, 0, sizeof(cw));
+    assert_int_equal(store_view(f->s, read_coached_rc_txn, &cw), -EIO);
+    weeks_free(&cw.ws);
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(agg_verify(f->s, 1, diff_cb, &d, &r), 0);
+    assert_int_equal(r.differences, 2);
+    read_coached(f->s, "alice", MON0, MON0 + 56, &cw);
+    assert_int_equal(cw.ws.n, 2);
+    weeks_free(&cw.ws);
+    read_coached(f->s, "alic", 0, MON0 + 700, &cw);
+    assert_int_equal(cw.ws.n, 0);
     /* A store of format 2: its pair values become observer-coach ones. */
     close_store(f->s);
     f->s = NULL;
