@@ -290,7 +290,7 @@ static int contrib_key_form(const struct agg_contrib *c, const struct keys_buf *
             return 0;
         }
     }
-    if (k->b[0] == AGG_OBSERVER_COACH) {
+    if (k->len >= 1 && k->b[0] == AGG_OBSERVER_COACH) {
         /* Only ever the record's own, derived. */
         return -EINVAL;
     }
