@@ -106,6 +106,9 @@ struct bench {
      * dashboards' trend window (0: their default). */
     const char *export_dir;
     unsigned weeks;
+    /* --digest: hash every build's message and print it per dashboard and
+     * size, to compare two trees' output on the same data. */
+    int digest;
 };
 
 struct timing {
@@ -121,6 +124,7 @@ struct timing {
     unsigned runs;
     size_t tables, cells;
     uint32_t max_n;
+    uint64_t digest; /* --digest: every build's packed message, hashed */
 };
 
 static double now_s(void)
@@ -570,8 +574,27 @@ struct build_arg {
     struct validate_error fault;
     size_t tables, cells;
     uint32_t max_n;
-    int count; /* count the message's cells (outside the timed part) */
+    int count;  /* count the message's cells (outside the timed part) */
+    int digest; /* fold the packed message into h (--digest) */
+    uint64_t h;
 };
+
+/* Folds the packed message m into *h (FNV-1a). Returns 0 or -ENOMEM. */
+static int digest_add(uint64_t *h, const Coachq__V1__Dashboard *m)
+{
+    size_t n = coachq__v1__dashboard__get_packed_size(m);
+    uint8_t *buf = malloc(n + 1);
+
+    if (buf == NULL) {
+        return -ENOMEM;
+    }
+    coachq__v1__dashboard__pack(m, buf);
+    for (size_t i = 0; i < n; i++) {
+        *h = (*h ^ buf[i]) * 1099511628211ull;
+    }
+    free(buf);
+    return 0;
+}
 
 static int build_txn(struct store_txn *t, void *arg)
 {
@@ -580,6 +603,9 @@ static int build_txn(struct store_txn *t, void *arg)
     int rc;
 
     rc = dash_build(t, a->u, a->req, &a->opts, BENCH_NOW, &d, &a->fault);
+    if (rc == 0 && a->digest) {
+        rc = digest_add(&a->h, dash_message(d));
+    }
     if (rc == 0 && a->count) {
         const Coachq__V1__Dashboard *m = dash_message(d);
 
@@ -735,6 +761,8 @@ static int bench_time(struct bench *b, Coachq__V1__DashboardKind kind, struct ti
     }
     a.u = &u;
     a.req = &req;
+    a.digest = b->digest;
+    a.h = b->digest ? 1469598103934665603ull : 0;
     req.kind = kind;
     req.rubric_id = (char *)BENCH_RUBRIC;
     t_end = now_s() + BENCH_MAX_SECONDS;
@@ -777,6 +805,7 @@ static int bench_time(struct bench *b, Coachq__V1__DashboardKind kind, struct ti
     } else {
         summarise(ms, n, out);
         summarise_costs(cost, ms, n, out);
+        out->digest = a.h;
     }
     free(ms);
     free(cost);
@@ -1197,13 +1226,16 @@ static void print_timing(const char *what, const struct timing *t)
                "", t->cpu_p50_ms, t->cpu_p99_ms, t->faults_mean, t->p99_cpu_ms, t->p99_faults,
                t->p99_preempted);
     }
+    if (t->digest != 0) {
+        printf("  %-20s digest %016" PRIx64 " (every build's message, hashed)\n", "", t->digest);
+    }
 }
 
 static int usage(const char *prog)
 {
     fprintf(stderr,
             "usage: %s [--max N] [--runs R] [--max-batch N] [--dir DIR] [--keep] [--weeks W]\n"
-            "       [--export DIR]\n"
+            "       [--export DIR] [--digest]\n"
             "  --max N        the larger store: %u (10k only) to %u records [%u]\n"
             "  --runs R       timed builds per dashboard and size, 10..100000 [%u]\n"
             "  --max-batch N  records per write transaction (coachqd --max-batch) [%u]\n"
@@ -1211,7 +1243,9 @@ static int usage(const char *prog)
             "  --keep         leave the store behind\n"
             "  --weeks W      the dashboards' trend window in weeks, 1..104 [their default]\n"
             "  --export DIR   write what is loaded there as CSV (DIR must exist), with\n"
-            "                 \"peer:\" and \"check:\" lines (bench/peers/dash.sh reads them)\n",
+            "                 \"peer:\" and \"check:\" lines (bench/peers/dash.sh reads them)\n"
+            "  --digest       print a hash of every build's message per dashboard and size\n"
+            "                 (compares two trees' dashboards on the same data)\n",
             prog, BENCH_SMALL, BENCH_LIMIT, BENCH_DEFAULT_MAX, BENCH_DEFAULT_RUNS, STORE_MAX_BATCH);
     return 2;
 }
@@ -1233,15 +1267,11 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"max", required_argument, NULL, 'm'},
-        {"runs", required_argument, NULL, 'r'},
-        {"dir", required_argument, NULL, 'd'},
-        {"keep", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},
-        {"max-batch", required_argument, NULL, 'b'},
-        {"weeks", required_argument, NULL, 'w'},
-        {"export", required_argument, NULL, 'e'},
-        {NULL, 0, NULL, 0},
+        {"max", required_argument, NULL, 'm'},   {"runs", required_argument, NULL, 'r'},
+        {"dir", required_argument, NULL, 'd'},   {"keep", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},        {"max-batch", required_argument, NULL, 'b'},
+        {"weeks", required_argument, NULL, 'w'}, {"export", required_argument, NULL, 'e'},
+        {"digest", no_argument, NULL, 'g'},      {NULL, 0, NULL, 0},
     };
     struct bench *b = calloc(1, sizeof(*b));
     struct size_result res[3];
@@ -1301,6 +1331,9 @@ int main(int argc, char **argv)
             break;
         case 'e':
             b->export_dir = optarg;
+            break;
+        case 'g':
+            b->digest = 1;
             break;
         default:
             free(b);

@@ -381,25 +381,78 @@ static void shift_add(struct shift_group *g, const uint64_t *mix)
     g->managers += all > 0;
 }
 
+/* The median training week of the managers trained in the period (0:
+ * none). */
+static int shift_median(const struct dash_ids *flm, const int32_t *cweek, int32_t from_monday,
+                        int32_t *median, size_t *ntrained)
+{
+    int32_t *weeks = calloc(flm->n + 1, sizeof(*weeks));
+    size_t nt = 0;
+
+    if (weeks == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < flm->n; i++) {
+        if (cweek[i] != 0 && cweek[i] > from_monday) {
+            weeks[nt++] = cweek[i];
+        }
+    }
+    *median = 0;
+    if (nt > 0) {
+        qsort(weeks, nt, sizeof(*weeks), cmp_i32);
+        *median = weeks[nt / 2];
+    }
+    free(weeks);
+    *ntrained = nt;
+    return 0;
+}
+
+int dash_mix_shift_splits(const struct dash_ids *flm, const int32_t *cweek, int32_t from_monday,
+                          int32_t *split)
+{
+    int32_t median;
+    size_t nt;
+    int rc = shift_median(flm, cweek, from_monday, &median, &nt);
+
+    for (size_t i = 0; i < flm->n && rc == 0; i++) {
+        split[i] = cweek[i] != 0 ? cweek[i] : median;
+    }
+    return rc;
+}
+
+static int shift_table(struct dash *d, const struct dash_ctx *c, struct shift_group *g);
+
+int dash_mix_shift_read(struct dash *d, const struct dash_ctx *c, const struct dash_ids *flm,
+                        const int32_t *cweek, int32_t from_monday, const uint64_t *mix)
+{
+    struct shift_group g[SHIFT_N];
+    int32_t median;
+    size_t nt;
+    int rc = shift_median(flm, cweek, from_monday, &median, &nt);
+
+    if (rc != 0) {
+        return rc;
+    }
+    memset(g, 0, sizeof(g));
+    for (size_t i = 0; i < flm->n; i++) {
+        int trained = cweek[i] != 0;
+
+        if ((trained && cweek[i] <= from_monday) || (!trained && nt == 0)) {
+            continue; /* as dash_mix_shift() */
+        }
+        shift_add(&g[trained ? SHIFT_TB : SHIFT_UB], &mix[2 * i * AGG_NMIX]);
+        shift_add(&g[trained ? SHIFT_TA : SHIFT_UA], &mix[(2 * i + 1) * AGG_NMIX]);
+    }
+    return shift_table(d, c, g);
+}
+
 int dash_mix_shift(struct dash *d, const struct dash_ctx *c, const struct dash_ids *flm,
                    const int32_t *cweek, int32_t from_monday)
 {
-    static const char *const cols[] = {
-        "Group",        "Managers",       "Sessions observed", "Process",     "Skill",
-        "Human",        "Not stated",     "Deal review",       "Call review", "Pipeline review",
-        "Account plan", "Skill practice", "Personal check-in",
-    };
-    static const char *const names[SHIFT_N] = {
-        "Trained: before training",
-        "Trained: after training",
-        "Not yet trained: before the median training week",
-        "Not yet trained: from the median training week",
-    };
     struct shift_group g[SHIFT_N];
     int32_t *weeks = calloc(flm->n + 1, sizeof(*weeks));
     size_t nt = 0;
     int32_t median = 0;
-    Coachq__V1__Table *t;
     int rc = 0;
 
     if (weeks == NULL) {
@@ -438,6 +491,25 @@ int dash_mix_shift(struct dash *d, const struct dash_ctx *c, const struct dash_i
     if (rc != 0) {
         return rc;
     }
+    return shift_table(d, c, g);
+}
+
+/* The table of the groups g. */
+static int shift_table(struct dash *d, const struct dash_ctx *c, struct shift_group *g)
+{
+    static const char *const cols[] = {
+        "Group",        "Managers",       "Sessions observed", "Process",     "Skill",
+        "Human",        "Not stated",     "Deal review",       "Call review", "Pipeline review",
+        "Account plan", "Skill practice", "Personal check-in",
+    };
+    static const char *const names[SHIFT_N] = {
+        "Trained: before training",
+        "Trained: after training",
+        "Not yet trained: before the median training week",
+        "Not yet trained: from the median training week",
+    };
+    Coachq__V1__Table *t;
+
     t = dash_table(d, "mix-shift", "Coaching mix before and after training", cols,
                    sizeof(cols) / sizeof(cols[0]));
     if (t == NULL) {

@@ -76,6 +76,15 @@ int dash_results_table(struct dash *d, const struct dash_ctx *c,
 int dash_mix_shift(struct dash *d, const struct dash_ctx *c, const struct dash_ids *flm,
                    const int32_t *cweek, int32_t from_monday);
 
+/* The same table from mixes already read (dash_mom_set_mix()): split[i]
+ * is where manager i's mix is split (dash_mix_shift_splits()), mix their
+ * mix before it and from it, over the weeks from from_monday to the page's
+ * last. The figures are dash_mix_shift()'s, with no read of its own. */
+int dash_mix_shift_splits(const struct dash_ids *flm, const int32_t *cweek, int32_t from_monday,
+                          int32_t *split);
+int dash_mix_shift_read(struct dash *d, const struct dash_ctx *c, const struct dash_ids *flm,
+                        const int32_t *cweek, int32_t from_monday, const uint64_t *mix);
+
 /* dash_programme.c: quarters (year * 4 + quarter - 1) and the team results
  * of manager in quarters q0 .. q0 + nq - 1 (nq <= DASH_RESULT_MAX_QUARTERS):
  * value[m][k] (NAN: none) for metric m (dash_result_metric()), and n[m][k]

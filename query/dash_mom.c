@@ -162,8 +162,23 @@ static int set_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
             }
         }
         row[s->nb] = *ix;
+        if (s->mix != NULL) {
+            uint64_t *to =
+                &s->mix[(2 * sr->person + (monday >= s->mix_split[sr->person])) * AGG_NMIX];
+
+            for (size_t i = 0; i < AGG_NMIX && i < a->n_mix; i++) {
+                to[i] += a->mix[i];
+            }
+        }
     }
     return 0;
+}
+
+int dash_mom_set_mix(struct dash_mom_set *s, size_t n, const int32_t *split)
+{
+    s->mix_split = split;
+    s->mix = calloc(2 * n * AGG_NMIX + 1, sizeof(*s->mix));
+    return s->mix != NULL ? 0 : -ENOMEM;
 }
 
 int dash_mom_set_read(const struct dash_ctx *c, struct dash_mom_set *s, enum agg_scope kind,
@@ -172,9 +187,13 @@ int dash_mom_set_read(const struct dash_ctx *c, struct dash_mom_set *s, enum agg
 {
     size_t nb = c->rubric->n_behaviours;
     int32_t last = from_monday + 7 * (int32_t)nweeks - 7;
+    const int32_t *mix_split = s->mix_split;
+    uint64_t *mix = s->mix;
     int rc = 0;
 
     memset(s, 0, sizeof(*s));
+    s->mix_split = mix_split;
+    s->mix = mix;
     if (nb > DASH_MOM_MAX_BEHAVIOURS) {
         nb = DASH_MOM_MAX_BEHAVIOURS;
     }
@@ -236,5 +255,6 @@ void dash_mom_set_free(struct dash_mom_set *s)
     free(s->full);
     free(s->index);
     free(s->obs);
+    free(s->mix);
     memset(s, 0, sizeof(*s));
 }

@@ -81,7 +81,19 @@ struct dash_mom_set {
     struct dash_mom *full;  /* n * full_weeks * (nb + 1) */
     struct dash_mom *index; /* n * nweeks: the quality index */
     uint64_t *obs;          /* n * nweeks: observations */
+    /* Optional (dash_mom_set_mix()): person i's coaching mix over the full
+     * window, split at mix_split[i] (the first Monday counted "after"):
+     * mix[(2 * i) * AGG_NMIX ..] before, mix[(2 * i + 1) * AGG_NMIX ..]
+     * from it. Read with the rest, so that no page reads the weeks
+     * twice. */
+    const int32_t *mix_split;
+    uint64_t *mix;
 };
+
+/* Asks the next dash_mom_set_read() of s for the mix split at split[i]
+ * (borrowed until the read is done); call after zeroing s. Returns 0 or
+ * -ENOMEM. */
+int dash_mom_set_mix(struct dash_mom_set *s, size_t n, const int32_t *split);
 
 /* Reads the weeks of (kind, ids->id[i], c->rubric_id) for every i into s
  * (caller owns, free with dash_mom_set_free(), also after a failure). The

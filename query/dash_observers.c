@@ -6,8 +6,11 @@
  * managers, coverage, and calibration attempts that look like reading the
  * master scores off the results.
  *
- * The cost grows with observers x front-line managers, never with the
- * number of observations: every figure comes from the weekly aggregates.
+ * The cost grows with observers x weeks x the managers each observer saw,
+ * never with the number of observations: every figure comes from the
+ * weekly aggregates, drift and coverage from the AGG_OBSERVER_COACH values
+ * that lay an observer's weeks out by manager (agg.h), one range read per
+ * observer.
  */
 #include "dash_observers.h"
 
@@ -152,12 +155,23 @@ static const char *exam_flag(struct dash *d, const struct certs_exam_summary *ex
                        ex->one_varied == 1 ? "" : "s");
 }
 
+/* A front-line manager's id and place in the page's list. */
+struct flm_ref {
+    const char *id;
+    size_t i;
+};
+
 /* What every observer's row is measured against: the window, and each
  * front-line manager's window over all observers. */
 struct obs_page {
     int32_t from; /* the Monday the window starts */
     struct dash_ids flm;
     struct obs_sum *coach; /* per manager in flm */
+    struct flm_ref *by_id; /* flm in id order, for lookups */
+    struct obs_sum *pair;  /* per manager in flm: the observer's window */
+    uint8_t *seen;         /* per manager in flm: pair has a value */
+    size_t *touched;       /* the managers of pair that the observer saw */
+    size_t ntouched;
     Coachq__V1__Table *t;
     Coachq__V1__Chart *ch;
     Coachq__V1__Series *s_drift;
@@ -174,6 +188,32 @@ struct obs_row {
     double peers_n;   /* the peers' ratings compared with */
     unsigned covered; /* managers observed */
 };
+
+static int flm_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct flm_ref *)a)->id, ((const struct flm_ref *)b)->id);
+}
+
+/* The index in pg->flm of the manager id, or pg->flm.n. */
+static size_t flm_find(const struct obs_page *pg, const char *id)
+{
+    size_t lo = 0, hi = pg->flm.n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(pg->by_id[mid].id, id);
+
+        if (cmp == 0) {
+            return pg->by_id[mid].i;
+        }
+        if (cmp < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return pg->flm.n;
+}
 
 /* The front-line managers and their windows, the table, chart and note. */
 static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_page *pg)
@@ -202,9 +242,19 @@ static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_p
         return rc;
     }
     pg->coach = calloc(pg->flm.n + 1, sizeof(*pg->coach));
-    if (pg->coach == NULL) {
+    pg->pair = calloc(pg->flm.n + 1, sizeof(*pg->pair));
+    pg->by_id = calloc(pg->flm.n + 1, sizeof(*pg->by_id));
+    pg->touched = calloc(pg->flm.n + 1, sizeof(*pg->touched));
+    pg->seen = calloc(pg->flm.n + 1, sizeof(*pg->seen));
+    if (pg->coach == NULL || pg->pair == NULL || pg->by_id == NULL || pg->touched == NULL ||
+        pg->seen == NULL) {
         return -ENOMEM;
     }
+    for (size_t i = 0; i < pg->flm.n; i++) {
+        pg->by_id[i].id = pg->flm.id[i];
+        pg->by_id[i].i = i;
+    }
+    qsort(pg->by_id, pg->flm.n, sizeof(*pg->by_id), flm_cmp);
     for (size_t i = 0; i < pg->flm.n; i++) {
         rc = obs_sum_read(c, AGG_COACH, pg->flm.id[i], pg->from, &pg->coach[i]);
         if (rc != 0) {
@@ -274,52 +324,71 @@ static int observer_read(const struct dash_ctx *c, const struct obs_page *pg, co
     return rc;
 }
 
+/* One AGG_OBSERVER_COACH value: added to the window of its manager, when
+ * that is a front-line manager anybody observed in the window. */
+static int observer_coach_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w,
+                             void *arg)
+{
+    struct obs_page *pg = arg;
+    size_t m = flm_find(pg, coach);
+
+    if (m == pg->flm.n || pg->coach[m].observations == 0) {
+        return 0;
+    }
+    if (!pg->seen[m]) {
+        pg->seen[m] = 1;
+        pg->touched[pg->ntouched++] = m;
+    }
+    return obs_sum_cb(monday, w, &pg->pair[m]);
+}
+
+static int size_cmp(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
 /* Drift and coverage: the observer on each manager against that manager's
- * other observers (the coach total minus this pair). */
-static int observer_drift(const struct dash_ctx *c, const struct obs_page *pg, const char *oid,
+ * other observers (the coach total minus this observer's part), from one
+ * range read of the observer's values by week and manager. The managers
+ * are taken in the page's order, so that the sums are the same as a read
+ * manager by manager. */
+static int observer_drift(const struct dash_ctx *c, struct obs_page *pg, const char *oid,
                           struct obs_row *o)
 {
-    size_t olen = strlen(oid);
-    char scope[140];
+    int rc;
 
     if (o->mine.observations == 0) {
         return 0;
     }
-    if (olen > 64) {
-        return -EINVAL; /* ids from a dash_ids are never longer */
+    pg->ntouched = 0;
+    rc =
+        agg_read_coached(c->t, oid, c->rubric_id, pg->from, c->until_monday, observer_coach_cb, pg);
+    if (rc == 0) {
+        qsort(pg->touched, pg->ntouched, sizeof(*pg->touched), size_cmp);
     }
-    /* "<observer>/<manager>": the observer's part once, each manager's
-     * after it. */
-    memcpy(scope, oid, olen);
-    scope[olen] = '/';
-    for (size_t m = 0; m < pg->flm.n; m++) {
-        size_t mlen = strlen(pg->flm.id[m]);
-        struct obs_sum pair;
+    for (size_t i = 0; i < pg->ntouched; i++) {
+        size_t m = pg->touched[i];
+        struct obs_sum *pair = &pg->pair[m];
         double pn;
         double ps;
-        int rc;
 
-        if (pg->coach[m].observations == 0) {
-            continue;
+        if (rc == 0 && pair->observations != 0) {
+            o->covered++;
+            pn = pg->coach[m].n - pair->n;
+            ps = pg->coach[m].sum - pair->sum;
+            if (pair->n > 0 && pn > 0) {
+                o->drift_num += pair->n * (pair->sum / pair->n - ps / pn);
+                o->drift_n += pair->n;
+                o->peers_n += pn;
+            }
         }
-        memcpy(scope + olen + 1, pg->flm.id[m], mlen + 1);
-        rc = obs_sum_read(c, AGG_PAIR, scope, pg->from, &pair);
-        if (rc != 0) {
-            return rc;
-        }
-        if (pair.observations == 0) {
-            continue;
-        }
-        o->covered++;
-        pn = pg->coach[m].n - pair.n;
-        ps = pg->coach[m].sum - pair.sum;
-        if (pair.n > 0 && pn > 0) {
-            o->drift_num += pair.n * (pair.sum / pair.n - ps / pn);
-            o->drift_n += pair.n;
-            o->peers_n += pn;
-        }
+        memset(pair, 0, sizeof(*pair));
+        pg->seen[m] = 0;
     }
-    return 0;
+    pg->ntouched = 0;
+    return rc;
 }
 
 /* The agreement cells of the observer's double-coded pairs. */
@@ -433,6 +502,10 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
     rc = dash_failed(d);
 out:
     free(pg.coach);
+    free(pg.pair);
+    free(pg.seen);
+    free(pg.by_id);
+    free(pg.touched);
     dash_ids_free(&observers);
     dash_ids_free(&pg.flm);
     return rc;

@@ -904,6 +904,7 @@ int dash_programme(struct dash *d, const struct dash_ctx *c)
     struct dash_mom_weeks w;
     struct prog_weeks pw;
     int32_t *cweek = NULL;
+    int32_t *split = NULL;
     int32_t q_from = agg_week_of(quarter_first_day(quarter_of(c->until_day) - PROG_QUARTERS));
     int rc;
 
@@ -947,12 +948,21 @@ int dash_programme(struct dash *d, const struct dash_ctx *c)
         if (flm.n > 1) {
             qsort(pw.by_id, flm.n, sizeof(*pw.by_id), id_ptr_cmp);
         }
-        rc = dash_mom_set_read(c, &pw.set, AGG_COACH, &flm, from,
-                               (size_t)((c->until_monday - from) / 7 + 1), w.from_monday,
-                               PROG_WEEKS);
-    }
-    if (rc == 0) {
+        /* The training weeks first: the same read gathers each manager's
+         * mix before and from their training for the mix shift. */
         rc = programme_training_weeks(&ec, &flm, &cweek);
+        if (rc == 0) {
+            split = calloc(flm.n + 1, sizeof(*split));
+            rc = split != NULL ? dash_mix_shift_splits(&flm, cweek, w.from_monday, split) : -ENOMEM;
+        }
+        if (rc == 0) {
+            rc = dash_mom_set_mix(&pw.set, flm.n, split);
+        }
+        if (rc == 0) {
+            rc = dash_mom_set_read(c, &pw.set, AGG_COACH, &flm, from,
+                                   (size_t)((c->until_monday - from) / 7 + 1), w.from_monday,
+                                   PROG_WEEKS);
+        }
     }
     if (rc == 0) {
         rc = dash_did_impact(d, c, &flm, cweek, &pw.set);
@@ -964,10 +974,11 @@ int dash_programme(struct dash *d, const struct dash_ctx *c)
         rc = programme_results(d, c, &pw);
     }
     if (rc == 0) {
-        rc = dash_mix_shift(d, c, &flm, cweek, w.from_monday);
+        rc = dash_mix_shift_read(d, c, &flm, cweek, w.from_monday, pw.set.mix);
     }
 out:
     free(cweek);
+    free(split);
     free(pw.by_id);
     dash_mom_set_free(&pw.set);
     dash_mom_weeks_free(&w);

@@ -355,6 +355,7 @@ int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len)
 int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
 {
     const uint8_t *end = p + n;
+    size_t known = v->nb; /* behaviours whose ids are whole strings */
     size_t nb;
     int pairs;
     int mix;
@@ -426,15 +427,20 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
             v->nb = 0;
             return -EIO;
         }
-        /* Copied and checked for a NUL in one pass (ids are short). */
-        for (size_t j = 0; j < idlen; j++) {
-            b->id[j] = (char)p[1 + j];
-            if (p[1 + j] == 0) {
-                v->nb = 0;
-                return -EIO;
+        /* A reader decodes value after value of one rubric into the same
+         * v, whose behaviours come in the same order: an id already there
+         * (checked when it was copied) is kept. Otherwise it is copied and
+         * checked for a NUL in one pass (ids are short). */
+        if (i >= known || strnlen(b->id, idlen + 1) != idlen || memcmp(b->id, p + 1, idlen) != 0) {
+            for (size_t j = 0; j < idlen; j++) {
+                b->id[j] = (char)p[1 + j];
+                if (p[1 + j] == 0) {
+                    v->nb = 0;
+                    return -EIO;
+                }
             }
+            b->id[idlen] = '\0';
         }
-        b->id[idlen] = '\0';
         p += 1 + idlen;
         b->count = get_le32(p);
         b->sum = get_le32(p + 4);
@@ -597,6 +603,8 @@ static const char *scope_name(unsigned kind)
         return "pair";
     case AGG_LINE_COACH:
         return "line-coach";
+    case AGG_OBSERVER_COACH:
+        return "observer-coach";
     }
     return "?";
 }
@@ -625,10 +633,65 @@ int agg_key(struct keys_buf *k, unsigned kind, const char *scope, const char *ru
     return k->err;
 }
 
+int agg_key_coached(struct keys_buf *k, const char *observer, const char *rubric, int32_t monday,
+                    const char *coach)
+{
+    size_t olen = observer != NULL ? strlen(observer) : 0;
+    size_t clen = coach != NULL ? strlen(coach) : 0;
+    int rc;
+
+    if (olen > VALIDATE_MAX_ID || clen == 0 || clen > VALIDATE_MAX_ID) {
+        keys_buf_reset(k);
+        return -EINVAL;
+    }
+    rc = agg_key(k, AGG_OBSERVER_COACH, observer, rubric, 1, monday);
+    if (rc != 0) {
+        return rc;
+    }
+    /* The coach is the key's last part: its length is what is left. */
+    keys_buf_raw(k, coach, clen);
+    return k->err;
+}
+
+/* The parts of an AGG_OBSERVER_COACH key: *wk the week's 4 bytes, *coach
+ * and *clen the coach. Returns 0, or -EINVAL for a key not of that form. */
+static int agg_key_coached_parts(const uint8_t *key, size_t klen, const uint8_t **wk,
+                                 const uint8_t **coach, size_t *clen)
+{
+    size_t slen, rlen, at;
+
+    if (klen < 2 || key[0] != AGG_OBSERVER_COACH || (slen = key[1]) + 3 > klen ||
+        (rlen = key[2 + slen]) + 3 + slen + 4 + 1 > klen) {
+        return -EINVAL;
+    }
+    at = 3 + slen + rlen;
+    *wk = key + at;
+    *clen = klen - at - 4;
+    *coach = key + at + 4;
+    return *clen <= VALIDATE_MAX_ID && memchr(*coach, '\0', *clen) == NULL ? 0 : -EINVAL;
+}
+
 void agg_key_text(const uint8_t *key, size_t klen, char *out, size_t outlen)
 {
     size_t slen, rlen;
     char wl[16];
+
+    if (klen >= 2 && key[0] == AGG_OBSERVER_COACH) {
+        const uint8_t *wk, *coach;
+        size_t clen;
+
+        if (agg_key_coached_parts(key, klen, &wk, &coach, &clen) != 0) {
+            snprintf(out, outlen, "(malformed key, %zu bytes)", klen);
+            return;
+        }
+        slen = key[1];
+        rlen = key[2 + slen];
+        agg_week_label(keys_day_decode(wk), wl, sizeof(wl));
+        snprintf(out, outlen, "%s/%.*s/%.*s/%s/%.*s", scope_name(key[0]), (int)slen,
+                 (const char *)key + 2, (int)rlen, (const char *)key + 3 + slen, wl, (int)clen,
+                 (const char *)coach);
+        return;
+    }
 
     if (klen < 2 || (slen = key[1]) + 3 > klen || (rlen = key[2 + slen]) + 3 + slen + 4 != klen) {
         snprintf(out, outlen, "(malformed key, %zu bytes)", klen);
@@ -775,12 +838,40 @@ static struct agg_ent *agg_map_get(struct agg_map *m, const uint8_t *key, size_t
     return e;
 }
 
+/* dst += sign * what an AGG_OBSERVER_COACH value keeps of src: its
+ * observations and its ratings summed over behaviours (agg.h). */
+static int agg_val_add_rated(struct agg_val *dst, const struct agg_val *src, int sign)
+{
+    struct agg_beh *b;
+
+    dst->observations += sign * src->observations;
+    if (src->nb == 0) {
+        return 0;
+    }
+    b = dst->nb == 1 && strcmp(dst->b[0].id, AGG_RATED) == 0 ? &dst->b[0]
+                                                             : agg_val_beh(dst, AGG_RATED);
+    if (b == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < src->nb; i++) {
+        b->count += sign * src->b[i].count;
+        b->sum += sign * src->b[i].sum;
+        b->sumsq += sign * src->b[i].sumsq;
+        b->proficient += sign * src->b[i].proficient;
+    }
+    return 0;
+}
+
 int agg_map_add(struct agg_map *m, const uint8_t *key, size_t klen, const struct agg_val *v,
                 int sign)
 {
     struct agg_ent *e = agg_map_get(m, key, klen);
 
-    return e == NULL ? -ENOMEM : agg_val_add(&e->v, v, sign);
+    if (e == NULL) {
+        return -ENOMEM;
+    }
+    return key[0] == AGG_OBSERVER_COACH ? agg_val_add_rated(&e->v, v, sign)
+                                        : agg_val_add(&e->v, v, sign);
 }
 
 /* ---- Reading ------------------------------------------------------------ */
@@ -841,6 +932,148 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
         }
         agg_week_view_set(&wv, &v);
         cbrc = cb(monday, &wv.w, arg);
+        if (cbrc != 0) {
+            err = cbrc > 0 ? 0 : cbrc;
+            break;
+        }
+        rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    agg_val_free(&v);
+    agg_week_view_free(&wv);
+    if (err != 0 || rc == 0 || rc == MDB_NOTFOUND) {
+        return err;
+    }
+    return mdberr_errno(rc);
+}
+
+/* An AGG_OBSERVER_COACH value of the shape agg_val_add_rated() writes (no
+ * pairs, no mix, at most the one AGG_RATED behaviour) read straight into
+ * w, which points into bs, without a decode of the whole value. Returns 1
+ * when p[0..n) has that shape, else 0 (the caller decodes it in full). */
+static int coached_value(const uint8_t *p, size_t n, Coachq__V1__AggWeek *w,
+                         Coachq__V1__AggBehaviour *bs, Coachq__V1__AggBehaviour **bp)
+{
+    Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
+    Coachq__V1__AggBehaviour binit = COACHQ__V1__AGG_BEHAVIOUR__INIT;
+    size_t nb;
+
+    if (n < AGG_V1_HEADER || p[0] != AGG_VALUE_VERSION || p[1] != 0) {
+        return 0;
+    }
+    nb = (size_t)p[2] | (size_t)p[3] << 8;
+    if (!(nb == 0 && n == AGG_V1_HEADER) &&
+        !(nb == 1 && n == AGG_V1_HEADER + 2 + AGG_V1_BEH && p[AGG_V1_HEADER] == 1 &&
+          p[AGG_V1_HEADER + 1] == AGG_RATED[0])) {
+        return 0;
+    }
+    *w = init;
+    w->observations = get_le32(p + 4);
+    w->index_n = get_le32(p + 8);
+    w->self_assess_n = get_le32(p + 12);
+    w->actions = get_le32(p + 16);
+    w->double_coded = get_le32(p + 20);
+    w->seconds = get_le64(p + 56) & INT64_MAX;
+    w->index_sum = get_f64(p + 64);
+    w->index_sumsq = get_f64(p + 72);
+    w->self_assess_s_sum = get_f64(p + 80);
+    if (nb == 1) {
+        const uint8_t *q = p + AGG_V1_HEADER + 2;
+
+        *bs = binit;
+        bs->id = (char *)AGG_RATED;
+        bs->count = get_le32(q);
+        bs->sum = get_le32(q + 4);
+        bs->sumsq = get_le32(q + 8);
+        bs->proficient = get_le32(q + 12);
+        *bp = bs;
+        w->behaviours = bp;
+        w->n_behaviours = 1;
+    }
+    return 1;
+}
+
+int agg_read_coached(struct store_txn *t, const char *observer, const char *rubric_id,
+                     int32_t from_monday, int32_t until_monday, agg_coached_cb cb, void *arg)
+{
+    struct keys_buf k;
+    MDB_cursor *cur = NULL;
+    MDB_val kv, vv;
+    struct agg_val v;
+    struct agg_week_view wv;
+    char coach[VALIDATE_MAX_ID + 1];
+    Coachq__V1__AggWeek fw;
+    Coachq__V1__AggBehaviour fb;
+    Coachq__V1__AggBehaviour *fbp;
+    size_t plen;
+    int err = 0;
+    int rc;
+
+    memset(&v, 0, sizeof(v));
+    memset(&wv, 0, sizeof(wv));
+    if (observer == NULL || strlen(observer) > VALIDATE_MAX_ID) {
+        return -EINVAL;
+    }
+    rc = agg_key(&k, AGG_OBSERVER_COACH, observer, rubric_id, 0, 0);
+    if (rc != 0) {
+        return -EINVAL;
+    }
+    plen = k.len;
+    from_monday = agg_week_of(from_monday);
+    until_monday = agg_week_of(until_monday);
+    rc = agg_key(&k, AGG_OBSERVER_COACH, observer, rubric_id, 1, from_monday);
+    if (rc != 0) {
+        return -EINVAL;
+    }
+    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
+    if (rc != 0) {
+        return mdberr_errno(rc);
+    }
+    kv.mv_data = k.b;
+    kv.mv_size = k.len;
+    rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE);
+    while (rc == 0) {
+        const uint8_t *wk, *cp;
+        size_t clen;
+        int32_t monday;
+        int cbrc;
+
+        if (kv.mv_size < plen || memcmp(kv.mv_data, k.b, plen) != 0) {
+            break;
+        }
+        if (agg_key_coached_parts(kv.mv_data, kv.mv_size, &wk, &cp, &clen) != 0 ||
+            clen > VALIDATE_MAX_ID) {
+            log_event(LOG_ERROR, "agg_key_corrupt", "size=%zu", kv.mv_size);
+            err = -EIO;
+            break;
+        }
+        monday = keys_day_decode(wk);
+        if (monday > until_monday) {
+            break;
+        }
+        memcpy(coach, cp, clen);
+        coach[clen] = '\0';
+        if (coached_value(vv.mv_data, vv.mv_size, &fw, &fb, &fbp)) {
+            cbrc = cb(monday, coach, &fw, arg);
+            if (cbrc != 0) {
+                err = cbrc > 0 ? 0 : cbrc;
+                break;
+            }
+            rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
+            continue;
+        }
+        err = agg_val_decode(&v, vv.mv_data, vv.mv_size);
+        if (err == 0) {
+            err = agg_week_view_fit(&wv, v.nb);
+        }
+        if (err != 0) {
+            if (err == -EIO) {
+                log_event(LOG_ERROR, "agg_value_corrupt", "size=%zu", vv.mv_size);
+            }
+            break;
+        }
+        agg_week_view_set(&wv, &v);
+        cbrc = cb(monday, coach, &wv.w, arg);
         if (cbrc != 0) {
             err = cbrc > 0 ? 0 : cbrc;
             break;

@@ -13,9 +13,17 @@
  *   AGG_OBSERVER  the observer who scored it
  *   AGG_COHORT    every programme cohort the coach is enrolled in,
  *                 id "<programme id>/<cohort id>"
- *   AGG_PAIR      the observer on this coach, id "<observer>/<coach>"
- *                 (severity drift: an observer against peers on the same
- *                 managers; coverage: which managers an observer saw)
+ *   AGG_OBSERVER_COACH  the observer on this coach (severity drift: an
+ *                 observer against peers on the same managers; coverage:
+ *                 which managers an observer saw), laid out for the
+ *                 Observer reliability dashboard: the key is the
+ *                 observer's, rubric and week first and the coach last
+ *                 (see "Keys" below), so that one range read gives every
+ *                 manager an observer saw in a window, and the page costs
+ *                 observers x weeks x managers seen, never observers x
+ *                 every manager. Format 3 replaced AGG_PAIR (kind 6, id
+ *                 "<observer>/<coach>", one point read per observer and
+ *                 manager) with it; kind 6 is no longer written.
  *   AGG_LINE_COACH  the coach as each manager above them on that day sees
  *                 them, id "<manager>/<coach>", one per manager in the
  *                 chain: a manager's view of a front-line manager holds the
@@ -46,6 +54,18 @@
  *
  * Dashboards read aggregates with agg_read(): the cost is the number of
  * weeks asked for, never the number of observations.
+ *
+ * Keys (agg_week database): u8 scope kind, u8 scope length, the scope, u8
+ * rubric id length, the rubric id, the Monday as 4 bytes (keys.h, big-endian
+ * days, so weeks sort in order). AGG_OBSERVER_COACH keys (kind 8) have the
+ * observer as their scope and end after the week with the coach id (1..64
+ * bytes, no length: it is the rest of the key): an observer's values of one
+ * rubric sort by week, then by coach id (agg_read_coached()). Its value
+ * keeps only what the page reads: the observations, and one behaviour with
+ * the id AGG_RATED ("*") whose count, sum, sum of squares and proficient
+ * are the record's over every behaviour it rated (the header's other
+ * figures are 0), so a value is about 106 bytes and decodes without a
+ * behaviour list.
  *
  * The stored value (agg_week database), version 1: a fixed-layout,
  * little-endian record, not protobuf, so that the writer reads and writes
@@ -78,7 +98,9 @@
  * Contributions (agg_contrib database, one per counted record version,
  * keyed by its id), version 1: u8 version; u8 flags, bit i set when the
  * record's key of the i-th derived kind is there (0 coach: its coach; 1
- * org: "*"; 2 observer: its observer; 3 pair: "<observer>/<coach>"); u8
+ * org: "*"; 2 observer: its observer; 3 observer-coach: its observer's
+ * AGG_OBSERVER_COACH key of its coach; up to format 2 this bit was the
+ * AGG_PAIR key "<observer>/<coach>"); u8
  * number of other keys; u8 number of peers; then per other key u8 scope
  * kind, u8 form (0: the scope follows; 1: "<what follows>/<coach>", as
  * line-coach scopes are) and u8 length and the bytes; then the peers'
@@ -111,11 +133,14 @@ enum agg_scope {
     AGG_ORG = 3,
     AGG_OBSERVER = 4,
     AGG_COHORT = 5,
-    AGG_PAIR = 6,
+    AGG_PAIR = 6, /* up to format 2; no longer written */
     AGG_LINE_COACH = 7,
+    AGG_OBSERVER_COACH = 8,
 };
 
 #define AGG_ORG_ALL "*"
+/* The one behaviour of an AGG_OBSERVER_COACH value: every rated one. */
+#define AGG_RATED "*"
 #define AGG_VALUE_VERSION 1
 #define AGG_CONTRIB_VERSION 1
 #define AGG_NMARKERS 8 /* MarkerKind values 0..7 */
@@ -135,8 +160,10 @@ enum agg_scope {
 
 /* The format of the aggregates a store holds, kept in its meta database
  * (key "agg_format"): a store opened with another one has its aggregates
- * rebuilt from its records (agg_format_check()). 2 adds the coaching mix. */
-#define AGG_FORMAT 2
+ * rebuilt from its records (agg_format_check()). 2 adds the coaching mix;
+ * 3 replaces AGG_PAIR by AGG_OBSERVER_COACH (a contribution's derived bit 3
+ * is now the observer-coach key). */
+#define AGG_FORMAT 3
 
 /* The Monday (a day number, days since 1970-01-01) of the ISO week that day
  * falls in. */
@@ -187,6 +214,21 @@ int agg_counts(struct store_txn *t, const Coachq__V1__StoredObservation *rec, in
 typedef int (*agg_cb)(int32_t monday, const Coachq__V1__AggWeek *w, void *arg);
 int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, const char *rubric_id,
              int32_t from_monday, int32_t until_monday, agg_cb cb, void *arg);
+
+/*
+ * Calls cb for every value of AGG_OBSERVER_COACH of (observer, rubric_id)
+ * whose week lies in [from_monday, until_monday], by week and, within a
+ * week, by coach id (coach and w borrowed for the call; cb as agg_read()'s).
+ * One range read: the cost is the values in the window, that is the
+ * managers the observer saw each week. A value of the shape the writer
+ * makes (see AGG_OBSERVER_COACH) is read without a full decode: w then has
+ * the header's counters and sums and the one behaviour, no markers. Returns
+ * 0 or a negative code.
+ */
+typedef int (*agg_coached_cb)(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w,
+                              void *arg);
+int agg_read_coached(struct store_txn *t, const char *observer, const char *rubric_id,
+                     int32_t from_monday, int32_t until_monday, agg_coached_cb cb, void *arg);
 
 /* Adds src into dst (behaviours matched by id, appended when new). dst's
  * arrays are malloc'ed and grow; free with agg_week_clear(). Returns 0 or

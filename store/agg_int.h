@@ -130,7 +130,14 @@ void agg_week_view_free(struct agg_week_view *wv);
 int agg_key(struct keys_buf *k, unsigned kind, const char *scope, const char *rubric, int with_week,
             int32_t monday);
 
-/* Writes "coach/flm.a/coaching-conversation/2026-W47" for a key. */
+/* Builds the AGG_OBSERVER_COACH key of observer, rubric, the week that
+ * starts on monday and coach (agg.h, "Keys"). Returns 0 or -EINVAL. */
+int agg_key_coached(struct keys_buf *k, const char *observer, const char *rubric, int32_t monday,
+                    const char *coach);
+
+/* Writes "coach/flm.a/coaching-conversation/2026-W47" for a key
+ * ("observer-coach/obs.a/coaching-conversation/2026-W47/flm.a" for an
+ * AGG_OBSERVER_COACH one). */
 void agg_key_text(const uint8_t *key, size_t klen, char *out, size_t outlen);
 
 struct agg_ent {

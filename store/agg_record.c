@@ -147,7 +147,7 @@ int agg_basis_of(struct store_txn *t, const Coachq__V1__StoredObservation *rec, 
 
 /* The kinds whose key follows from the basis alone: bit (1 << i) of the
  * stored flags is the i-th. */
-static const unsigned contrib_derived[] = {AGG_COACH, AGG_ORG, AGG_OBSERVER, AGG_PAIR};
+static const unsigned contrib_derived[] = {AGG_COACH, AGG_ORG, AGG_OBSERVER, AGG_OBSERVER_COACH};
 #define CONTRIB_NDERIVED (sizeof(contrib_derived) / sizeof(contrib_derived[0]))
 #define CONTRIB_FULL 0    /* the scope is stored */
 #define CONTRIB_COACHED 1 /* the scope is "<stored>/<coach>" */
@@ -164,21 +164,39 @@ static int contrib_derived_scope(unsigned kind, const struct agg_basis *b, char 
     case AGG_ORG:
         n = scope_join(out, len, AGG_ORG_ALL, SIZE_MAX, NULL, 0);
         break;
-    case AGG_OBSERVER:
+    default: /* AGG_OBSERVER and AGG_OBSERVER_COACH, whose coach follows the week */
         n = scope_join(out, len, b->observer, SIZE_MAX, NULL, 0);
-        break;
-    default:
-        n = scope_join(out, len, b->observer, SIZE_MAX, b->coach, SIZE_MAX);
         break;
     }
     /* The ids are at most VALIDATE_MAX_ID bytes: every scope fits. */
     return n < len ? 0 : -EINVAL;
 }
 
+/* The key of a derived kind for basis b. */
+static int contrib_derived_key(unsigned kind, const struct agg_basis *b, struct keys_buf *k)
+{
+    char scope[AGG_SCOPE_MAX + 1];
+    int rc;
+
+    if (kind == AGG_OBSERVER_COACH) {
+        return agg_key_coached(k, b->observer, b->rubric, b->monday, b->coach);
+    }
+    rc = contrib_derived_scope(kind, b, scope, sizeof(scope));
+    return rc == 0 ? agg_key(k, kind, scope, b->rubric, 1, b->monday) : rc;
+}
+
 static int contrib_add(struct agg_contrib *c, unsigned kind, const char *scope)
 {
     struct keys_buf k;
     int rc = agg_key(&k, kind, scope, c->basis.rubric, 1, c->basis.monday);
+
+    return rc != 0 ? -EIO : agg_contrib_add_key(c, &k);
+}
+
+static int contrib_add_derived(struct agg_contrib *c, unsigned kind)
+{
+    struct keys_buf k;
+    int rc = contrib_derived_key(kind, &c->basis, &k);
 
     return rc != 0 ? -EIO : agg_contrib_add_key(c, &k);
 }
@@ -220,10 +238,7 @@ int agg_contrib_load(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN],
     }
     for (size_t i = 0; i < CONTRIB_NDERIVED && rc == 0; i++) {
         if (derived & (1u << i)) {
-            rc = contrib_derived_scope(contrib_derived[i], &c->basis, scope, sizeof(scope));
-            if (rc == 0) {
-                rc = contrib_add(c, contrib_derived[i], scope);
-            }
+            rc = contrib_add_derived(c, contrib_derived[i]);
         }
     }
     for (size_t i = 0; i < nexplicit && rc == 0; i++) {
@@ -265,24 +280,26 @@ int agg_contrib_load(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN],
 static int contrib_key_form(const struct agg_contrib *c, const struct keys_buf *k,
                             unsigned *derived, unsigned *form, const uint8_t **part, size_t *plen)
 {
-    char scope[AGG_SCOPE_MAX + 1];
     struct keys_buf want;
     size_t slen, clen = strlen(c->basis.coach);
 
+    for (size_t i = 0; i < CONTRIB_NDERIVED && k->len >= 1; i++) {
+        if (contrib_derived[i] == k->b[0] && contrib_derived_key(k->b[0], &c->basis, &want) == 0 &&
+            want.len == k->len && memcmp(want.b, k->b, k->len) == 0) {
+            *derived |= 1u << i;
+            *part = NULL;
+            return 0;
+        }
+    }
+    if (k->len >= 1 && k->b[0] == AGG_OBSERVER_COACH) {
+        /* Only ever the record's own, derived. */
+        return -EINVAL;
+    }
     if (k->len < 2 || (slen = k->b[1]) + 2 > k->len ||
         agg_key(&want, k->b[0], "x", c->basis.rubric, 1, c->basis.monday) != 0 ||
         k->len - 2 - slen != want.len - 3 ||
         memcmp(k->b + 2 + slen, want.b + 3, want.len - 3) != 0) {
         return -EINVAL;
-    }
-    for (size_t i = 0; i < CONTRIB_NDERIVED; i++) {
-        if (contrib_derived[i] == k->b[0] &&
-            contrib_derived_scope(k->b[0], &c->basis, scope, sizeof(scope)) == 0 &&
-            strlen(scope) == slen && memcmp(scope, k->b + 2, slen) == 0) {
-            *derived |= 1u << i;
-            *part = NULL;
-            return 0;
-        }
     }
     *part = k->b + 2;
     *plen = slen;
@@ -599,8 +616,7 @@ int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *re
     if (rc != 0) {
         return rc;
     }
-    scope_join(scope, sizeof(scope), rec->observer_id, SIZE_MAX, o->coach_id, SIZE_MAX);
-    rc = agg_key(&k, AGG_PAIR, scope, rubric, 1, monday);
+    rc = agg_key_coached(&k, rec->observer_id, rubric, monday, o->coach_id);
     return rc == 0 ? agg_contrib_add_key(c, &k) : rc;
 }
 

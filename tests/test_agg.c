@@ -239,6 +239,50 @@ static void read_weeks(struct store *s, enum agg_scope kind, const char *scope, 
     assert_int_equal(store_view(s, read_txn, &r), 0);
 }
 
+/* An observer's AGG_OBSERVER_COACH values, with their coaches. */
+struct coached {
+    struct weeks ws;
+    char coach[MAX_WEEKS][65];
+};
+
+struct coached_args {
+    const char *observer;
+    int32_t from, until;
+    struct coached *out;
+};
+
+static int coached_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w, void *arg)
+{
+    struct coached *c = arg;
+    size_t n = c->ws.n;
+    int rc;
+
+    if (n == MAX_WEEKS || strlen(coach) > 64) {
+        return -E2BIG;
+    }
+    rc = weeks_cb(monday, w, &c->ws);
+    if (rc == 0) {
+        memcpy(c->coach[n], coach, strlen(coach) + 1);
+    }
+    return rc;
+}
+
+static int coached_txn(struct store_txn *t, void *arg)
+{
+    struct coached_args *a = arg;
+
+    return agg_read_coached(t, a->observer, RUBRIC, a->from, a->until, coached_cb, a->out);
+}
+
+static void read_coached(struct store *s, const char *observer, int32_t from, int32_t until,
+                         struct coached *out)
+{
+    struct coached_args a = {observer, from, until, out};
+
+    memset(out, 0, sizeof(*out));
+    assert_int_equal(store_view(s, coached_txn, &a), 0);
+}
+
 /* The one week of (kind, scope) at MON0 + 7 * week; fails unless there is
  * exactly that one in the 8 weeks from MON0. Caller frees ws. */
 static const Coachq__V1__AggWeek *one_week(struct store *s, enum agg_scope kind, const char *scope,
@@ -503,8 +547,9 @@ static void test_every_scope(void **state)
         const char *scope;
     } scopes[] = {
         {AGG_COACH, "flm.cara"}, {AGG_LINE, "slm.eve"}, {AGG_ORG, AGG_ORG_ALL},
-        {AGG_OBSERVER, "alice"}, {AGG_COHORT, "p1/c1"}, {AGG_PAIR, "alice/flm.cara"},
+        {AGG_OBSERVER, "alice"}, {AGG_COHORT, "p1/c1"},
     };
+    struct coached cw;
 
     enrol(f->s, "flm.cara");
     tobs_make(&a, "flm.cara", "rep.ida", T0);
@@ -513,6 +558,22 @@ static void test_every_scope(void **state)
         check_first_obs_week(one_week(f->s, scopes[i].kind, scopes[i].scope, 0, &ws));
         weeks_free(&ws);
     }
+    /* The observer on the coach: laid out by week, then coach. */
+    read_coached(f->s, "alice", MON0, MON0 + 56, &cw);
+    assert_int_equal(cw.ws.n, 1);
+    assert_string_equal(cw.coach[0], "flm.cara");
+    /* Only what the page reads: observations and the ratings summed. */
+    assert_int_equal(cw.ws.w[0].observations, 1);
+    assert_int_equal(cw.ws.w[0].seconds, 0);
+    assert_int_equal(cw.ws.w[0].n_behaviours, 1);
+    assert_int_equal(beh(&cw.ws.w[0], AGG_RATED)->count, 9);
+    assert_near(beh(&cw.ws.w[0], AGG_RATED)->sum, 22);
+    assert_near(beh(&cw.ws.w[0], AGG_RATED)->sumsq, 5 * 4 + 4 * 9);
+    assert_int_equal(beh(&cw.ws.w[0], AGG_RATED)->proficient, 4);
+    weeks_free(&cw.ws);
+    /* Format 3 writes no AGG_PAIR value. */
+    read_weeks(f->s, AGG_PAIR, "alice/flm.cara", 0, MON0 + 700, &ws);
+    assert_int_equal(ws.n, 0);
     /* Another line, observer and week: only the organisation sees both. */
     tobs_make(&b, "flm.dan", "rep.jon", T0 + WEEK_S);
     assert_int_equal(submit(f->s, "bob", &b.t.o), 0);
@@ -606,9 +667,24 @@ static void compare_stores(struct store *s1, struct store *s2)
         const char *scope;
     } scopes[] = {
         {AGG_COACH, "flm.cara"}, {AGG_LINE, "slm.eve"}, {AGG_ORG, AGG_ORG_ALL},
-        {AGG_OBSERVER, "alice"}, {AGG_COHORT, "p1/c1"}, {AGG_PAIR, "alice/flm.cara"},
-        {AGG_OBSERVER, "bob"},
+        {AGG_OBSERVER, "alice"}, {AGG_COHORT, "p1/c1"}, {AGG_OBSERVER, "bob"},
     };
+    static const char *const observers[] = {"alice", "bob"};
+
+    for (size_t i = 0; i < 2; i++) {
+        struct coached a, b;
+
+        read_coached(s1, observers[i], 0, MON0 + 700, &a);
+        read_coached(s2, observers[i], 0, MON0 + 700, &b);
+        assert_int_equal(a.ws.n, b.ws.n);
+        for (size_t j = 0; j < a.ws.n; j++) {
+            assert_int_equal(a.ws.monday[j], b.ws.monday[j]);
+            assert_string_equal(a.coach[j], b.coach[j]);
+            assert_same_week(&a.ws.w[j], &b.ws.w[j]);
+        }
+        weeks_free(&a.ws);
+        weeks_free(&b.ws);
+    }
 
     for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
         struct weeks a, b;
@@ -1173,6 +1249,200 @@ static void test_mix(void **state)
     assert_int_equal(w->mix[AGG_MIX_FOCUS + pr], 1);
     assert_int_equal(w->mix[AGG_MIX_TYPE + cr], 1);
     weeks_free(&ws);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 0);
+}
+
+/* Turns the closed store in dir into one of aggregate format 2: every
+ * AGG_OBSERVER_COACH value goes back to the AGG_PAIR key
+ * "<observer>/<coach>" it had then. */
+static void back_to_pairs(const char *dir)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, agg;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint8_t fmt[4];
+    uint8_t keys[8][256], vals[8][1024];
+    size_t klen[8], vlen[8], n = 0;
+    int rc;
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
+    k.mv_data = (void *)"agg_format";
+    k.mv_size = strlen("agg_format");
+    keys_put_be32(fmt, 2);
+    v.mv_data = fmt;
+    v.mv_size = 4;
+    assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+    assert_int_equal(mdb_cursor_open(txn, agg, &cur), 0);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *p = k.mv_data;
+        size_t olen, rlen, clen, at = 0;
+
+        if (p[0] != AGG_OBSERVER_COACH) {
+            continue;
+        }
+        assert_true(n < 8 && v.mv_size <= sizeof(vals[0]));
+        olen = p[1];
+        rlen = p[2 + olen];
+        clen = k.mv_size - (3 + olen + rlen + 4);
+        /* 6, len, "<observer>/<coach>", rubric, week. */
+        keys[n][at++] = AGG_PAIR;
+        keys[n][at++] = (uint8_t)(olen + 1 + clen);
+        memcpy(keys[n] + at, p + 2, olen);
+        at += olen;
+        keys[n][at++] = '/';
+        memcpy(keys[n] + at, p + 3 + olen + rlen + 4, clen);
+        at += clen;
+        memcpy(keys[n] + at, p + 2 + olen, 1 + rlen + 4);
+        at += 1 + rlen + 4;
+        klen[n] = at;
+        memcpy(vals[n], v.mv_data, v.mv_size);
+        vlen[n] = v.mv_size;
+        n++;
+        assert_int_equal(mdb_cursor_del(cur, 0), 0);
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(cur);
+    assert_true(n > 0);
+    for (size_t i = 0; i < n; i++) {
+        k.mv_data = keys[i];
+        k.mv_size = klen[i];
+        v.mv_data = vals[i];
+        v.mv_size = vlen[i];
+        assert_int_equal(mdb_put(txn, agg, &k, &v, 0), 0);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static int tamper_coached_fn(struct store_txn *t, void *arg)
+{
+    struct keys_buf k;
+
+    (void)arg;
+    assert_int_equal(agg_key_coached(&k, "alice", RUBRIC, MON0, "flm.cara"), 0);
+    return store_txn_del(t, t->s->dbi_agg, k.b, k.len);
+}
+
+/* Puts an observer-coach key of alice's cut inside its week (no writer
+ * makes one), and a value of an observer "alic", whose id is a prefix of
+ * hers and who scored nothing. */
+static int damage_coached_fn(struct store_txn *t, void *arg)
+{
+    struct keys_buf k;
+    struct agg_val v;
+    int rc;
+
+    (void)arg;
+    memset(&v, 0, sizeof(v));
+    v.observations = 3;
+    assert_int_equal(agg_key_coached(&k, "alice", RUBRIC, MON0, "flm.cara"), 0);
+    rc = agg_val_put(t, k.b, k.len - strlen("flm.cara") - 2, &v);
+    if (rc == 0) {
+        assert_int_equal(agg_key_coached(&k, "alic", RUBRIC, MON0, "flm.cara"), 0);
+        rc = agg_val_put(t, k.b, k.len, &v);
+    }
+    return rc;
+}
+
+static int read_coached_rc_txn(struct store_txn *t, void *arg)
+{
+    struct coached *c = arg;
+
+    return agg_read_coached(t, "alice", RUBRIC, 0, MON0 + 700, coached_cb, c);
+}
+
+/* The Observer reliability dashboard's values (AGG_OBSERVER_COACH): one
+ * per observer, week and coach, kept through amendments that move a
+ * session to another coach; verify finds one missing and repairs it; a
+ * store of aggregate format 2 (AGG_PAIR) gets them when opened. */
+static void test_observer_coach(void **state)
+{
+    struct fixture *f = *state;
+    struct agg_verify_result r;
+    struct tobs a, b, c;
+    struct coached cw;
+    struct weeks ws;
+    struct diffs d;
+
+    tobs_make(&a, "flm.cara", "rep.ida", T0);
+    assert_int_equal(submit(f->s, "alice", &a.t.o), 0);
+    tobs_make(&b, "flm.dan", "rep.jon", T0 + 3600);
+    assert_int_equal(submit(f->s, "alice", &b.t.o), 0);
+    tobs_make(&c, "flm.cara", "rep.ida", T0 + WEEK_S);
+    assert_int_equal(submit(f->s, "alice", &c.t.o), 0);
+    /* Week by week, and within a week by coach. */
+    read_coached(f->s, "alice", MON0, MON0 + 56, &cw);
+    assert_int_equal(cw.ws.n, 3);
+    assert_string_equal(cw.coach[0], "flm.cara");
+    assert_string_equal(cw.coach[1], "flm.dan");
+    assert_string_equal(cw.coach[2], "flm.cara");
+    assert_int_equal(cw.ws.monday[0], MON0);
+    assert_int_equal(cw.ws.monday[1], MON0);
+    assert_int_equal(cw.ws.monday[2], MON0 + 7);
+    weeks_free(&cw.ws);
+    /* The window bounds the weeks; another observer sees none of them. */
+    read_coached(f->s, "alice", MON0 + 7, MON0 + 7, &cw);
+    assert_int_equal(cw.ws.n, 1);
+    weeks_free(&cw.ws);
+    read_coached(f->s, "bob", 0, MON0 + 700, &cw);
+    assert_int_equal(cw.ws.n, 0);
+    /* b amended onto flm.cara: flm.dan's value goes. */
+    tobs_make(&c, "flm.cara", "rep.ida", T0 + 3600);
+    c.t.o.amends.data = b.t.id;
+    c.t.o.amends.len = 16;
+    assert_int_equal(submit(f->s, "alice", &c.t.o), 0);
+    read_coached(f->s, "alice", MON0, MON0 + 6, &cw);
+    assert_int_equal(cw.ws.n, 1);
+    assert_string_equal(cw.coach[0], "flm.cara");
+    assert_int_equal(cw.ws.w[0].observations, 2);
+    weeks_free(&cw.ws);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 0);
+    /* A value gone: verify names it, repair puts it back. */
+    assert_int_equal(store_exec(f->s, tamper_coached_fn, NULL), 0);
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(agg_verify(f->s, 1, diff_cb, &d, &r), 0);
+    assert_int_equal(r.differences, 1);
+    assert_non_null(
+        strstr(d.first, "observer-coach/alice/coaching-conversation/2025-W10/flm.cara: "));
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 0);
+    /* A damaged key inside alice's range fails her read rather than being
+     * skipped; another observer's value never shows in hers; verify finds
+     * both and repair removes them. */
+    assert_int_equal(store_exec(f->s, damage_coached_fn, NULL), 0);
+    memset(&cw, 0, sizeof(cw));
+    assert_int_equal(store_view(f->s, read_coached_rc_txn, &cw), -EIO);
+    weeks_free(&cw.ws);
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(agg_verify(f->s, 1, diff_cb, &d, &r), 0);
+    assert_int_equal(r.differences, 2);
+    read_coached(f->s, "alice", MON0, MON0 + 56, &cw);
+    assert_int_equal(cw.ws.n, 2);
+    weeks_free(&cw.ws);
+    read_coached(f->s, "alic", 0, MON0 + 700, &cw);
+    assert_int_equal(cw.ws.n, 0);
+    /* A store of format 2: its pair values become observer-coach ones. */
+    close_store(f->s);
+    f->s = NULL;
+    back_to_pairs(f->dir);
+    f->s = open_store_policy(f->dir, 1);
+    read_weeks(f->s, AGG_PAIR, "alice/flm.cara", 0, MON0 + 700, &ws);
+    assert_int_equal(ws.n, 0);
+    read_coached(f->s, "alice", MON0, MON0 + 56, &cw);
+    assert_int_equal(cw.ws.n, 2);
+    assert_int_equal(cw.ws.w[0].observations, 2);
+    assert_int_equal(cw.ws.w[1].observations, 1);
+    weeks_free(&cw.ws);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
     assert_int_equal(r.differences, 0);
 }
@@ -1951,6 +2221,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crowded_sessions_verify, setup, teardown),
         cmocka_unit_test(test_value_mix),
         cmocka_unit_test_setup_teardown(test_mix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_observer_coach, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
