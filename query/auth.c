@@ -126,7 +126,10 @@ static int may_read_action(const struct auth_user *u, const struct auth_target *
 /* Whether u may score a session of t->coach; see the table in auth.h. */
 static int may_score(const struct auth_user *u, const struct auth_target *t)
 {
-    if (t == NULL || t->coach == NULL || !(u->roles & AUTH_OBSERVER) || same(t->coach, u->id)) {
+    /* Nobody scores a session they took part in: not the coach, and not
+     * the coachee (a manager reviewed by their second-level manager). */
+    if (t == NULL || t->coach == NULL || !(u->roles & AUTH_OBSERVER) || same(t->coach, u->id) ||
+        same(t->coachee, u->id)) {
         return 0;
     }
     if (u->roles & (AUTH_LEAD | AUTH_ADMIN)) {
@@ -155,6 +158,7 @@ int auth_may_score(const struct store_scorer *s)
     snprintf(u.id, sizeof(u.id), "%s", s->observer->id);
     u.roles = auth_roles_of(s->observer);
     t.coach = s->coach_id;
+    t.coachee = s->coachee_id;
     t.chain = s->chain;
     t.n_chain = s->n_chain;
     t.coaches_coach = s->coaches_coach;

@@ -20,7 +20,8 @@
  *                    session date (a front-line manager's session, or a
  *                    second-level manager's below them coaching a manager)
  *       without the observer role: -
- *       nobody scores a session in which they are the coach
+ *       nobody scores a session in which they are the coach or the
+ *                    coachee (the store refuses it too, whatever the policy)
  *   read a record    own        about self   their line     all    all
  *   list             yes, every record on a page filtered as "read a record"
  *   rubrics          yes        yes          yes            yes    yes
@@ -127,6 +128,7 @@ struct auth_target {
     const char *action_observer; /* AUTH_READ_ACTION: who scored the session that agreed it */
     const char *coach;           /* AUTH_SCORE: the session's coach (chain: the managers
                                     above them on the session date) */
+    const char *coachee;         /* AUTH_SCORE: the session's coachee */
     int coaches_coach;           /* AUTH_SCORE: the rubric scores a second-level manager
                                     coaching one of their front-line managers */
 };

@@ -211,6 +211,7 @@ static int check_scorer(struct store_txn *t, const char *observer,
     memset(&sc, 0, sizeof(sc));
     sc.observer = p;
     sc.coach_id = obs->coach_id;
+    sc.coachee_id = obs->coachee_id;
     sc.chain = (const char(*)[65])chain;
     sc.n_chain = n;
     sc.coaches_coach = r->coach_role == COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER;

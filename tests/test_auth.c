@@ -271,6 +271,10 @@ static const struct row rows[] = {
     /* A front-line manager who observes scores others' sessions, never their own. */
     {"flm.cara", FLM | OBS, AUTH_SCORE, T_SCORE_DAN, 1},
     {"flm.cara", FLM | OBS, AUTH_SCORE, T_SCORE_CARA, 0},
+    /* ... nor a review of their own coaching as its coachee. */
+    {"flm.cara", FLM | OBS, AUTH_SCORE, T_SCORE_EVE, 0},
+    {"flm.dan", FLM | OBS, AUTH_SCORE, T_SCORE_FAY, 0},
+    {"flm.dan", FLM | OBS, AUTH_SCORE, T_SCORE_EVE, 1},
     /* Leads and administrators who observe: every line. */
     {"lead.gil", LEAD | OBS, AUTH_SCORE, T_SCORE_FAY, 1},
     {"admin.hal", ADMIN | OBS, AUTH_SCORE, T_SCORE_DAN, 1},
@@ -361,22 +365,26 @@ static void score_target(enum target target, struct auth_target *t, const char (
     switch (target) {
     case T_SCORE_CARA:
         t->coach = "flm.cara";
+        t->coachee = "rep.ida";
         t->chain = cara;
         t->n_chain = 2;
         break;
     case T_SCORE_DAN:
         t->coach = "flm.dan";
+        t->coachee = "rep.jon";
         t->chain = dan;
         t->n_chain = 2;
         break;
     case T_SCORE_EVE:
         t->coach = "slm.eve";
+        t->coachee = "flm.cara";
         t->chain = eve;
         t->n_chain = 1;
         t->coaches_coach = 1;
         break;
     case T_SCORE_FAY:
         t->coach = "slm.fay";
+        t->coachee = "flm.dan";
         t->chain = fay;
         t->n_chain = 1;
         t->coaches_coach = 1;

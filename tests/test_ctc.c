@@ -238,7 +238,8 @@ static int setup_args(const char *const *args)
     testutil_tmpdir(f.dir, sizeof(f.dir));
     snprintf(f.data, sizeof(f.data), "%s/data", f.dir);
     testutil_seed_org(f.data);
-    /* Two second-level managers who also observe. */
+    /* Two second-level managers who also observe, and a front-line manager
+     * who observes (and is reviewed by Eve). */
     snprintf(csv, sizeof(csv), "%s/slm-observers.csv", f.dir);
     {
         FILE *fp = fopen(csv, "w");
@@ -246,7 +247,9 @@ static int setup_args(const char *const *args)
         assert_non_null(fp);
         fputs("id,name,email,role,manager_id,effective_date\n"
               "slm.eve,Eve Stone,eve@example.com,second_level_manager;observer,,\n"
-              "slm.fay,Fay Moss,fay@example.com,second_level_manager;observer,,\n",
+              "slm.fay,Fay Moss,fay@example.com,second_level_manager;observer,,\n"
+              "mgr.jones,Jo Jones,jones@example.com,front_line_manager;observer,slm.eve,"
+              "2024-01-01\n",
               fp);
         fclose(fp);
     }
@@ -254,6 +257,8 @@ static int setup_args(const char *const *args)
     testutil_coachqd(out, sizeof(out), 0, "cert", "grant", "--data", f.data, "obs.ann", CTC,
                      "--from", "2024-01-01", "--days", "3650", NULL);
     testutil_coachqd(out, sizeof(out), 0, "cert", "grant", "--data", f.data, "slm.eve", CTC,
+                     "--from", "2024-01-01", "--days", "3650", NULL);
+    testutil_coachqd(out, sizeof(out), 0, "cert", "grant", "--data", f.data, "mgr.jones", CTC,
                      "--from", "2024-01-01", "--days", "3650", NULL);
     testutil_coachqd(out, sizeof(out), 0, "cert", "grant", "--data", f.data, "slm.eve",
                      "coaching-conversation", "--from", "2024-01-01", "--days", "3650", NULL);
@@ -349,6 +354,10 @@ static void test_who_scores(void **state)
     /* An observer without a certification for the rubric. */
     expect_refused("obs.ben", &t.o, COACHQ__V1__CODE__FAILED_PRECONDITION, "observation.rubric_id",
                    "not certified");
+    assert_int_equal(count_by_coach("slm.eve"), 1);
+    /* Jones, certified, scoring Eve's review of Jones: the coachee is refused. */
+    expect_refused("mgr.jones", &t.o, COACHQ__V1__CODE__PERMISSION_DENIED, "observation.coach_id",
+                   "own coaching");
     assert_int_equal(count_by_coach("slm.eve"), 1);
     /* obs.ann, certified, may. */
     expect_stored("obs.ann", &t.o);
