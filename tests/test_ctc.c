@@ -33,6 +33,8 @@
 #include <cmocka.h>
 
 #include "client.h"
+#include "error.h"
+#include "store.h"
 #include "testutil.h"
 #include "uuid.h"
 
@@ -342,6 +344,12 @@ static void test_who_scores(void **state)
     expect_refused("slm.eve", &fl.o, COACHQ__V1__CODE__PERMISSION_DENIED, "observation.coach_id",
                    "your own line");
     assert_int_equal(count_by_coach("flm.dan"), 0);
+    /* Dan coaching Cara's rep: Eve is refused for the line before anything
+     * tells her whom rep.ida reported to. */
+    testutil_obs_make(&fl, "flm.dan", "rep.ida", now - 8 * 86400);
+    expect_refused("slm.eve", &fl.o, COACHQ__V1__CODE__PERMISSION_DENIED, "observation.coach_id",
+                   "your own line");
+    testutil_obs_make(&fl, "flm.dan", "rep.jon", now - 8 * 86400);
     /* Fay scores Dan: her line. */
     expect_stored("slm.fay", &fl.o);
     /* Fay, not certified for coaching the coach, scoring Eve's coaching. */
@@ -356,12 +364,79 @@ static void test_who_scores(void **state)
                    "not certified");
     assert_int_equal(count_by_coach("slm.eve"), 1);
     /* Jones, certified, scoring Eve's review of Jones: the coachee is refused. */
-    expect_refused("mgr.jones", &t.o, COACHQ__V1__CODE__PERMISSION_DENIED, "observation.coach_id",
-                   "own coaching");
+    expect_refused("mgr.jones", &t.o, COACHQ__V1__CODE__PERMISSION_DENIED, "observation.coachee_id",
+                   "coachee of this session");
     assert_int_equal(count_by_coach("slm.eve"), 1);
     /* obs.ann, certified, may. */
     expect_stored("obs.ann", &t.o);
     assert_int_equal(count_by_coach("slm.eve"), 2);
+}
+
+/* Submits o by observer to the bare store s; returns the writer's rc and
+ * fills *fault. */
+static int store_submit_fault(struct store *s, const Coachq__V1__Observation *o,
+                              const char *observer, struct validate_error *fault)
+{
+    struct store_write w;
+    size_t len = coachq__v1__observation__get_packed_size(o);
+    uint8_t *buf = malloc(len > 0 ? len : 1);
+    int rc;
+
+    assert_non_null(buf);
+    coachq__v1__observation__pack(o, buf);
+    memset(&w, 0, sizeof(w));
+    w.obs = buf;
+    w.obs_len = len;
+    w.observer_id = observer;
+    w.received_at_ms = (int64_t)time(NULL) * 1000;
+    rc = store_submit(s, &w);
+    if (rc == 0) {
+        store_drain(s);
+        rc = store_completed_take(s) == &w ? w.rc : -EIO;
+    }
+    *fault = w.fault;
+    free(buf);
+    return rc;
+}
+
+/* With the store's default policy (no may_score callback, as in the demo)
+ * the store itself refuses the coach and the coachee as observers. */
+static void test_store_refuses_participants(void **state)
+{
+    int64_t now = (int64_t)time(NULL);
+    struct store_policy pol;
+    struct store_opts opts;
+    struct store *s = NULL;
+    struct validate_error fault;
+    struct ctc_obs t;
+
+    (void)state;
+    store_policy_default(&pol);
+    assert_null(pol.may_score);
+    memset(&opts, 0, sizeof(opts));
+    opts.policy = &pol;
+    testutil_stop_clean(&f.srv);
+    assert_int_equal(store_open(f.data, &opts, &s), 0);
+    ctc_make(&t, "slm.eve", "mgr.jones", now - 7 * 86400, 0);
+    memset(&fault, 0, sizeof(fault));
+    assert_int_equal(store_submit_fault(s, &t.o, "mgr.jones", &fault), ERROR_REFUSED);
+    assert_string_equal(fault.field, "observation.coachee_id");
+    assert_int_equal(fault.code, COACHQ__V1__CODE__PERMISSION_DENIED);
+    assert_int_equal(store_submit_fault(s, &t.o, "slm.eve", &fault), ERROR_REFUSED);
+    assert_string_equal(fault.field, "observation.coach_id");
+    assert_int_equal(fault.code, COACHQ__V1__CODE__PERMISSION_DENIED);
+    /* Another certified observer is stored. */
+    assert_int_equal(store_submit_fault(s, &t.o, "obs.ann", &fault), 0);
+    store_close(s);
+}
+
+/* For test_store_refuses_participants, which stops the server itself. */
+static int teardown_bare(void **state)
+{
+    (void)state;
+    testutil_rmrf(f.dir);
+    free(f.out);
+    return 0;
 }
 
 /* The dashboard: Eve's reviews of her managers, by role, with the figures
@@ -562,7 +637,11 @@ int main(void)
     const struct CMUnitTest small[] = {
         cmocka_unit_test(test_question),
     };
+    const struct CMUnitTest bare[] = {
+        cmocka_unit_test(test_store_refuses_participants),
+    };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
 
+    failed += cmocka_run_group_tests(bare, setup, teardown_bare);
     return failed + cmocka_run_group_tests(small, setup_small, teardown);
 }
