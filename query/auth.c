@@ -112,9 +112,14 @@ static int may_read_action(const struct auth_user *u, const struct auth_target *
     }
     /* An observer reads what they scored, and any action still open: the
      * pair's next session, whoever observes it, is where it is followed
-     * up, and the observer's UI lists the open ones at setup. */
-    if ((u->roles & AUTH_OBSERVER) &&
-        (same(t->action_observer, u->id) || actions_status_open(a->status))) {
+     * up, and the observer's UI lists the open ones at setup. An observer
+     * who also manages (a front-line or second-level manager) reads other
+     * lines' open actions no more than their own role lets them. */
+    if ((u->roles & AUTH_OBSERVER) && same(t->action_observer, u->id)) {
+        return 1;
+    }
+    if ((u->roles & AUTH_OBSERVER) && !(u->roles & (AUTH_FRONT_LINE | AUTH_SECOND_LEVEL)) &&
+        actions_status_open(a->status)) {
         return 1;
     }
     if ((u->roles & AUTH_FRONT_LINE) && same(a->coach_id, u->id)) {

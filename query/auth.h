@@ -41,7 +41,8 @@
  *     programme      -          -            -              yes    yes
  *     observers      -          -            -              yes    yes
  *   read an action   scored,    own coaching their line     all    all
- *                    or open
+ *                    or open (an observer who also holds a manager's
+ *                    role: scored, or as that role allows)
  *
  * "Read an action" decides each record of `coachq actions` (ListActions):
  * an observer sees the actions agreed in the sessions they scored and any

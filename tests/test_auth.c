@@ -244,6 +244,15 @@ static const struct row rows[] = {
     {"flm.cara", OBS, AUTH_READ_ACTION, T_ACTION_DONE, 0},
     {"slm.eve", FLM, AUTH_READ_ACTION, T_ACTION, 0},
     {"lead.gil", LEAD, AUTH_READ_ACTION, T_NONE, 0},
+    /* A manager who observes reads another line's open action only if
+     * they scored its session. */
+    {"slm.fay", SLM | OBS, AUTH_READ_ACTION, T_ACTION, 0},
+    {"flm.dan", FLM | OBS, AUTH_READ_ACTION, T_ACTION, 0},
+    {"slm.eve", SLM | OBS, AUTH_READ_ACTION, T_ACTION, 1},
+    {"flm.cara", FLM | OBS, AUTH_READ_ACTION, T_ACTION, 1},
+    {"obs.ann", SLM | OBS, AUTH_READ_ACTION, T_ACTION, 1},
+    {"obs.ann", FLM | OBS, AUTH_READ_ACTION, T_ACTION_DONE, 1},
+    {"lead.gil", LEAD | SLM | OBS, AUTH_READ_ACTION, T_ACTION, 1},
     /* Score a session. An observer scores any coach's session, a
      * front-line manager's or a second-level manager's coaching the coach. */
     {"obs.ann", OBS, AUTH_SCORE, T_SCORE_CARA, 1},
