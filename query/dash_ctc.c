@@ -239,10 +239,20 @@ struct ctc_cached {
 
 #define CTC_CACHE_WEEKS (DASH_CTC_QUESTION_WEEKS + DASH_CTC_LATER_WEEKS)
 
+/* One review with both spans full: its manager, week, quality and the
+ * change around it. */
+struct ctc_review {
+    char manager[65];
+    int32_t monday;
+    double q;
+    double y;
+};
+
 struct ctc_corr {
-    double n, sx, sy, sxx, syy, sxy;
-    struct dash_ids managers; /* distinct managers with a pair */
-    int32_t from;             /* the Monday the cached weeks start on */
+    struct ctc_review *rv; /* the reviews with both spans full */
+    size_t n_rv;
+    size_t cap_rv;
+    int32_t from; /* the Monday the cached weeks start on */
     struct ctc_cached *cache;
     size_t n_cache;
     size_t cap_cache;
@@ -254,7 +264,7 @@ static void corr_free(struct ctc_corr *a)
         free(a->cache[i].ws.w);
     }
     free(a->cache);
-    dash_ids_free(&a->managers);
+    free(a->rv);
     memset(a, 0, sizeof(*a));
 }
 
@@ -314,11 +324,12 @@ static void corr_span(const struct ctc_corr *a, const struct ctc_sum *w, int32_t
 }
 
 /*
- * Adds the pair of session s: x its quality index, y the change in the
- * coachee's front-line quality index (scope kind, id), the
- * DASH_CTC_LATER_WEEKS weeks after its week against as many before. Both
- * spans need min_n observations, and the later one must be over. Each
- * scope's weeks are read once (a->cache).
+ * Adds review s: its quality index, and the change in the coachee's
+ * front-line quality index (scope kind, id) over the DASH_CTC_LATER_WEEKS
+ * weeks after its week against as many before. Both spans need min_n
+ * observations, and the later one must be over (it ends before the
+ * unfinished week). Each scope's weeks are read once (a->cache).
+ * corr_pairs() makes one pair per manager of the reviews kept.
  */
 static int corr_add(const struct dash_ctx *c, struct ctc_corr *a, const struct ctc_session *s,
                     enum agg_scope kind, const char *id, const char *front)
@@ -326,8 +337,7 @@ static int corr_add(const struct dash_ctx *c, struct ctc_corr *a, const struct c
     struct ctc_sum before, after;
     const struct ctc_sum *w;
     int32_t span = 7 * (int32_t)DASH_CTC_LATER_WEEKS;
-    double x = s->q, y;
-    int known = 0;
+    struct ctc_review *e;
     int rc;
 
     if (s->monday + span > c->until_monday || s->monday - span < a->from) {
@@ -342,48 +352,106 @@ static int corr_add(const struct dash_ctx *c, struct ctc_corr *a, const struct c
     if (before.n < c->opts->min_n || after.n < c->opts->min_n) {
         return 0;
     }
-    y = ctc_mean(&after) - ctc_mean(&before);
-    a->n += 1;
-    a->sx += x;
-    a->sy += y;
-    a->sxx += x * x;
-    a->syy += y * y;
-    a->sxy += x * y;
-    for (size_t i = 0; i < a->managers.n && !known; i++) {
-        known = strcmp(a->managers.id[i], s->coachee) == 0;
+    if (a->n_rv == a->cap_rv) {
+        size_t cap = a->cap_rv > 0 ? 2 * a->cap_rv : 16;
+        struct ctc_review *n = realloc(a->rv, cap * sizeof(*n));
+
+        if (n == NULL) {
+            return -ENOMEM;
+        }
+        a->rv = n;
+        a->cap_rv = cap;
     }
-    return known ? 0 : dash_ids_push(&a->managers, s->coachee);
+    e = &a->rv[a->n_rv++];
+    snprintf(e->manager, sizeof(e->manager), "%s", s->coachee);
+    e->monday = s->monday;
+    e->q = s->q;
+    e->y = ctc_mean(&after) - ctc_mean(&before);
+    return 0;
+}
+
+/* By manager, then oldest first. */
+static int review_cmp(const void *pa, const void *pb)
+{
+    const struct ctc_review *a = pa, *b = pb;
+    int k = strcmp(a->manager, b->manager);
+
+    if (k != 0) {
+        return k;
+    }
+    return a->monday < b->monday ? -1 : a->monday > b->monday;
+}
+
+/* The correlation's sums, one pair per manager. */
+struct corr_sums {
+    double n, sx, sy, sxx, syy, sxy;
+};
+
+/*
+ * Folds a's reviews into one pair per manager: x the mean quality of the
+ * manager's reviews kept, y the change around their first. Successive
+ * reviews of one manager share their spans, so counting each review as a
+ * pair would count the same change again and narrow the interval.
+ */
+static void corr_pairs(struct ctc_corr *a, struct corr_sums *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (a->n_rv > 1) {
+        qsort(a->rv, a->n_rv, sizeof(*a->rv), review_cmp);
+    }
+    for (size_t i = 0; i < a->n_rv;) {
+        size_t j = i;
+        double qs = 0.0, x, y = a->rv[i].y;
+
+        while (j < a->n_rv && strcmp(a->rv[j].manager, a->rv[i].manager) == 0) {
+            qs += a->rv[j].q;
+            j++;
+        }
+        x = qs / (double)(j - i);
+        out->n += 1;
+        out->sx += x;
+        out->sy += y;
+        out->sxx += x * x;
+        out->syy += y * y;
+        out->sxy += x * y;
+        i = j;
+    }
 }
 
 /* The table "coaching-later": the question, r with its Fisher-z interval,
- * and the managers it rests on; n is the pairs (reviews). Fewer than
+ * and the managers it rests on; n is the pairs (managers). Fewer than
  * privacy_min managers is a group too small: r would describe people. */
-static void corr_table(struct dash *d, const struct dash_ctx *c, const struct ctc_corr *a,
+static void corr_table(struct dash *d, const struct dash_ctx *c, struct ctc_corr *a,
                        const char *scope)
 {
+    struct corr_sums sm;
+
     static const char *const cols[] = {"Question", "r", "95% low", "95% high", "Managers"};
     Coachq__V1__Table *t = dash_table(
         d, "coaching-later", "Does a well-coached front-line manager coach better later?", cols, 5);
     Coachq__V1__TableRow *r = dash_row(d, t);
-    unsigned n = dash_clamp_n(a->n);
+    unsigned n;
     struct stats_corr cr;
+
+    corr_pairs(a, &sm);
+    n = dash_clamp_n(sm.n);
 
     if (t != NULL) {
         t->note = dash_printf(
             d,
-            "Pearson's r between the quality index of a review a front-line manager received "
-            "(%s) and the change in that manager's own quality index (front-line rubric) over "
-            "the %u weeks after the review against the %u weeks before, each span with at "
-            "least %u observations; reviews of the last %u weeks, %s. n is the reviews, "
-            "\"Managers\" the managers reviewed; the interval is Fisher's z. A correlation, "
-            "not a cause.",
+            "Pearson's r, one pair per front-line manager reviewed: the mean quality index of "
+            "the reviews they received (%s) and the change in their own quality index "
+            "(front-line rubric) over the %u weeks after their first review against the %u "
+            "weeks before, each span with at least %u observations and the later one over; "
+            "reviews of the last %u weeks, %s. n is the managers; the interval is Fisher's z. "
+            "A correlation, not a cause.",
             c->rubric->coach_role == COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER ? c->rubric_id
                                                                                  : DASH_CTC_RUBRIC,
             DASH_CTC_LATER_WEEKS, DASH_CTC_LATER_WEEKS, c->opts->min_n, DASH_CTC_QUESTION_WEEKS,
             scope);
     }
     dash_cell_text(d, r, "Review quality vs later change in own coaching quality", NULL);
-    if (n == 0 || a->managers.n < c->opts->privacy_min) {
+    if (n == 0 || sm.n < c->opts->privacy_min) {
         for (int k = 0; k < 3; k++) {
             if (n == 0) {
                 dash_cell_num(d, r, NAN, 0, 2);
@@ -391,17 +459,17 @@ static void corr_table(struct dash *d, const struct dash_ctx *c, const struct ct
                 dash_cell_text(d, r, DASH_SMALL_GROUP, NULL);
             }
         }
-        dash_cell_count(d, r, a->managers.n);
+        dash_cell_count(d, r, (uint64_t)sm.n);
         return;
     }
-    if (stats_corr_sums(n, a->sx, a->sy, a->sxx, a->syy, a->sxy, &cr) != 0) {
+    if (stats_corr_sums(n, sm.sx, sm.sy, sm.sxx, sm.syy, sm.sxy, &cr) != 0) {
         cr.r = NAN;
         cr.ci_defined = 0;
     }
     dash_cell_num(d, r, cr.r, n, 2);
     dash_cell_num(d, r, cr.ci_defined ? cr.lo : NAN, n, 2);
     dash_cell_num(d, r, cr.ci_defined ? cr.hi : NAN, n, 2);
-    dash_cell_count(d, r, a->managers.n);
+    dash_cell_count(d, r, (uint64_t)sm.n);
 }
 
 /* ---- Coaching my managers ------------------------------------------------ */
