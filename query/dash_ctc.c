@@ -340,7 +340,7 @@ static int corr_add(const struct dash_ctx *c, struct ctc_corr *a, const struct c
     struct ctc_review *e;
     int rc;
 
-    if (s->monday + span > c->until_monday || s->monday - span < a->from) {
+    if (s->monday + span >= c->until_monday || s->monday - span < a->from) {
         return 0;
     }
     w = corr_weeks(c, a, kind, id, front, &rc);

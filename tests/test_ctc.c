@@ -624,6 +624,18 @@ static void test_question(void **state)
     assert_false(r->cells[1]->has_value);
     assert_string_equal(r->cells[4]->text, "2");
     coachq__v1__dashboard__free_unpacked(d, NULL);
+
+    /* A review of Dan 12 weeks before this week: its later span ends in the
+     * unfinished week, so it is not kept and no figure moves (kept, it
+     * would have made Dan's x the mean of 17/7 and 3). */
+    ctc_make(&o, "slm.fay", "flm.dan", now - 84 * 86400, 1);
+    expect_stored("obs.ann", &o.o);
+    assert_int_equal(
+        dashboard("lead.gil", COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, "", &d), 0);
+    r = table(d, "coaching-later")->rows[0];
+    assert_int_equal(r->cells[1]->n, 3);
+    assert_true(fabs(r->cells[1]->value - 0.881894701526418) < 1e-9);
+    coachq__v1__dashboard__free_unpacked(d, NULL);
 }
 
 int main(void)
