@@ -121,6 +121,9 @@ struct ctc_sessions {
     struct ctc_session *s;
     size_t n;
     size_t cap;
+    size_t seen;   /* records the walk handed over, of any rubric */
+    int reached;   /* the walk reached a record older than from_s */
+    int truncated; /* the walk stopped at its key cap before from_s */
 };
 
 /* The mean of an observation's scores (not-applicable ones left out), or
@@ -151,12 +154,14 @@ static int sessions_cb(Coachq__V1__StoredObservation *rec, void *arg)
     int yes = 0;
     int rc = 0;
 
-    if (o == NULL || o->calibration_ref.len != 0 || o->rubric_id == NULL ||
-        strcmp(o->rubric_id, ss->rubric) != 0) {
+    ss->seen++;
+    if (o != NULL && o->started_at < ss->from_s) {
+        ss->reached = 1;
+        rc = 1;
         goto out;
     }
-    if (o->started_at < ss->from_s) {
-        rc = 1;
+    if (o == NULL || o->calibration_ref.len != 0 || o->rubric_id == NULL ||
+        strcmp(o->rubric_id, ss->rubric) != 0) {
         goto out;
     }
     rc = agg_counts(ss->c->t, rec, &yes);
@@ -205,9 +210,12 @@ static int ctc_sessions_read(const struct dash_ctx *c, const char *slm, const ch
         return rc;
     }
     ss->from_s = tz_day_start(zone, from_monday);
-    return store_recent_txn(c->t, STORE_BY_COACH, slm,
-                            tz_day_start(zone, (int64_t)c->until_day + 1), DASH_CTC_MAX_SESSIONS,
-                            sessions_cb, ss);
+    rc = store_recent_txn(c->t, STORE_BY_COACH, slm, tz_day_start(zone, (int64_t)c->until_day + 1),
+                          DASH_CTC_MAX_SESSIONS, sessions_cb, ss);
+    /* The cap counts index keys, the sessions of every rubric: a walk that
+     * used them all without reaching from_s may have left sessions out. */
+    ss->truncated = rc == 0 && !ss->reached && ss->seen >= DASH_CTC_MAX_SESSIONS;
+    return rc;
 }
 
 /* ---- Does a well-coached front-line manager coach better later? --------- */
@@ -741,8 +749,10 @@ int dash_coaching_managers(struct dash *d, const struct dash_ctx *c)
         dash_note(d, "No rubric '%s' is loaded: 'coachqd init' loads the shipped rubrics.",
                   DASH_CTC_RUBRIC);
     }
-    if (rc == 0 && ss.n >= DASH_CTC_MAX_SESSIONS) {
-        dash_note(d, "Only your newest %u sessions coaching your managers are read.",
+    if (rc == 0 && ss.truncated) {
+        dash_note(d,
+                  "Only the newest %u sessions of this second-level manager (any rubric) are "
+                  "read: older reviews are left out of these tables.",
                   DASH_CTC_MAX_SESSIONS);
     }
     corr_free(&a);
@@ -762,6 +772,7 @@ int dash_ctc_programme(struct dash *d, const struct dash_ctx *c)
     struct ctc_rubrics rs;
     struct ctc_corr a;
     Coachq__V1__Table *t;
+    size_t truncated = 0;
     int rc;
 
     memset(&slms, 0, sizeof(slms));
@@ -807,10 +818,17 @@ int dash_ctc_programme(struct dash *d, const struct dash_ctx *c)
         for (size_t i = 0; i < ss.n && rc == 0; i++) {
             rc = corr_add(c, &a, &ss.s[i], AGG_COACH, ss.s[i].coachee, rs.front);
         }
+        truncated += ss.truncated != 0;
         free(ss.s);
     }
     if (rc == 0) {
         corr_table(d, c, &a, "the whole programme");
+    }
+    if (rc == 0 && truncated > 0) {
+        dash_note(d,
+                  "coaching-later reads only the newest %u sessions (any rubric) of each "
+                  "second-level manager: %zu of them had more, whose older reviews are left out.",
+                  DASH_CTC_MAX_SESSIONS, truncated);
     }
 out:
     corr_free(&a);
