@@ -144,12 +144,20 @@ static void expect_refused(const char *user, Coachq__V1__Observation *o, Coachq_
     }
 }
 
+static size_t count_by_coach_as(const char *user, const char *coach);
+
 /* The observations listed by coach (as lead.gil, who reads everything). */
 static size_t count_by_coach(const char *coach)
 {
+    return count_by_coach_as("lead.gil", coach);
+}
+
+/* The observations of coach that user may list. */
+static size_t count_by_coach_as(const char *user, const char *coach)
+{
     Coachq__V1__ListObservations q = COACHQ__V1__LIST_OBSERVATIONS__INIT;
     Coachq__V1__ObservationPage *page = NULL;
-    struct client *c = testutil_connect(&f.srv, "lead.gil", 0);
+    struct client *c = testutil_connect(&f.srv, user, 0);
     struct client_error e;
     size_t n;
 
@@ -306,10 +314,14 @@ static void test_who_coaches_whom(void **state)
     struct testutil_obs fl;
 
     (void)state;
-    /* Eve coaching her own manager Cara: stored. */
+    /* Eve coaching her own manager Cara: stored. Eve (its coach) and Cara
+     * (its coachee) read it; Fay, another line, does not. */
     ctc_make(&t, "slm.eve", "flm.cara", now - 10 * 86400, 0);
     expect_stored("obs.ann", &t.o);
     assert_int_equal(count_by_coach("slm.eve"), 1);
+    assert_int_equal(count_by_coach_as("slm.eve", "slm.eve"), 1);
+    assert_int_equal(count_by_coach_as("flm.cara", "slm.eve"), 1);
+    assert_int_equal(count_by_coach_as("slm.fay", "slm.eve"), 0);
     /* Eve coaching Dan, Fay's manager: refused on the coachee, nothing stored. */
     ctc_make(&t, "slm.eve", "flm.dan", now - 9 * 86400, 0);
     expect_refused("obs.ann", &t.o, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.coachee_id",
