@@ -192,6 +192,26 @@ static int dashboard(const char *user, int kind, const char *subject, Coachq__V1
     return rc == 0 ? 0 : (int)e.code;
 }
 
+/* Asks lead.gil for dashboard kind with rubric: must be refused naming
+ * the rubric. */
+static void expect_rubric_refused(int kind, const char *rubric)
+{
+    Coachq__V1__GetDashboard q = COACHQ__V1__GET_DASHBOARD__INIT;
+    Coachq__V1__Dashboard *d = NULL;
+    struct client *c = testutil_connect(&f.srv, "lead.gil", 0);
+    struct client_error e;
+
+    q.kind = (Coachq__V1__DashboardKind)kind;
+    q.rubric_id = (char *)rubric;
+    memset(&e, 0, sizeof(e));
+    assert_int_not_equal(client_dashboard(c, &q, &d, &e), 0);
+    assert_null(d);
+    assert_int_equal(e.code, COACHQ__V1__CODE__INVALID_ARGUMENT);
+    assert_string_equal(e.field, "get_dashboard.rubric_id");
+    assert_non_null(strstr(e.message, "Coaching my managers"));
+    client_free(c);
+}
+
 static const Coachq__V1__Table *table(const Coachq__V1__Dashboard *d, const char *id)
 {
     for (size_t i = 0; i < d->n_tables; i++) {
@@ -332,6 +352,13 @@ static void test_who_coaches_whom(void **state)
     expect_refused("obs.ann", &t.o, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.coach_id",
                    "not a second-level manager");
     assert_int_equal(count_by_coach("flm.cara"), 0);
+    /* The older pages read a front-line rubric: asked for this one, each
+     * refuses it naming the field. */
+    expect_rubric_refused(COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_MANAGERS, CTC);
+    expect_rubric_refused(COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER, CTC);
+    expect_rubric_refused(COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING, CTC);
+    expect_rubric_refused(COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, CTC);
+    expect_rubric_refused(COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS, CTC);
     /* The front-line rubrics keep their rule: a second-level coach is refused. */
     testutil_obs_make(&fl, "slm.eve", "flm.cara", now - 9 * 86400);
     expect_refused("obs.ann", &fl.o, COACHQ__V1__CODE__INVALID_ARGUMENT, "observation.coach_id",
