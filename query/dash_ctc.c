@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "auth.h"
 #include "dash.h"
 #include "obs.h"
 #include "people.h"
@@ -111,6 +112,7 @@ static void ctc_rubrics_free(struct ctc_rubrics *rs)
 struct ctc_session {
     char coachee[65];
     double q;
+    int32_t day; /* the session's day, in the coach's zone */
     int32_t monday;
 };
 
@@ -187,6 +189,7 @@ static int sessions_cb(Coachq__V1__StoredObservation *rec, void *arg)
     e = &ss->s[ss->n++];
     snprintf(e->coachee, sizeof(e->coachee), "%s", o->coachee_id != NULL ? o->coachee_id : "");
     e->q = q;
+    e->day = day;
     e->monday = agg_week_of(day);
 out:
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
@@ -283,11 +286,23 @@ static const struct ctc_sum *corr_weeks(const struct dash_ctx *c, struct ctc_cor
                                         int *rc)
 {
     struct ctc_cached *e;
+    struct ctc_sum *w;
+    size_t lo = 0, hi = a->n_cache;
 
     *rc = 0;
-    for (size_t i = 0; i < a->n_cache; i++) {
-        if (strcmp(a->cache[i].id, id) == 0) {
-            return a->cache[i].ws.w;
+    /* a->cache is kept sorted by id: a binary search, and a miss is
+     * inserted where the search ended. */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int k = strcmp(a->cache[mid].id, id);
+
+        if (k == 0) {
+            return a->cache[mid].ws.w;
+        }
+        if (k < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
     if (a->n_cache == a->cap_cache) {
@@ -301,16 +316,18 @@ static const struct ctc_sum *corr_weeks(const struct dash_ctx *c, struct ctc_cor
         a->cache = n;
         a->cap_cache = cap;
     }
-    e = &a->cache[a->n_cache];
-    snprintf(e->id, sizeof(e->id), "%s", id);
-    e->ws.from = a->from;
-    e->ws.n = CTC_CACHE_WEEKS;
-    e->ws.w = calloc(CTC_CACHE_WEEKS, sizeof(*e->ws.w));
-    if (e->ws.w == NULL) {
+    w = calloc(CTC_CACHE_WEEKS, sizeof(*w));
+    if (w == NULL) {
         *rc = -ENOMEM;
         return NULL;
     }
+    memmove(&a->cache[lo + 1], &a->cache[lo], (a->n_cache - lo) * sizeof(*a->cache));
     a->n_cache++;
+    e = &a->cache[lo];
+    snprintf(e->id, sizeof(e->id), "%s", id);
+    e->ws.from = a->from;
+    e->ws.n = CTC_CACHE_WEEKS;
+    e->ws.w = w;
     *rc = agg_read(c->t, kind, id, front, a->from, c->until_monday, weeks_cb, &e->ws);
     return *rc == 0 ? e->ws.w : NULL;
 }
@@ -644,9 +661,41 @@ static int reports_cb(const char *id, void *arg)
     return dash_ids_push(&rp->ids, id);
 }
 
+/*
+ * Whether the viewer may see the row of manager, reviewed in the window
+ * (from on) but no longer in the subject's line: the subject sees the
+ * managers they reviewed, leads and administrators everyone, and a
+ * manager above the subject today only a manager they were above on the
+ * date of one of those reviews. Sets *yes; returns 0 or a negative code.
+ */
+static int left_visible(const struct dash_ctx *c, const struct ctc_sessions *ss,
+                        const char *manager, int32_t from, int *yes)
+{
+    char chain[PEOPLE_MAX_CHAIN][65];
+
+    *yes = (c->user->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0 || strcmp(c->user->id, c->subject) == 0;
+    for (size_t i = 0; i < ss->n && !*yes; i++) {
+        size_t n = 0;
+        int rc;
+
+        if (ss->s[i].monday < from || strcmp(ss->s[i].coachee, manager) != 0) {
+            continue;
+        }
+        rc = people_chain_at(c->t, manager, ss->s[i].day, chain, &n);
+        if (rc != 0) {
+            return rc;
+        }
+        for (size_t k = 0; k < n && !*yes; k++) {
+            *yes = strcmp(chain[k], c->user->id) == 0;
+        }
+    }
+    return 0;
+}
+
 /* Table "coaching-managers": the front-line managers in my line today and
- * those I reviewed in the window: my reviews of them and their own
- * front-line quality as my line saw it. */
+ * those I reviewed in the window (a manager who left the line only for a
+ * viewer who may see them: left_visible()): my reviews of them and their
+ * own front-line quality as my line saw it. */
 static int page_managers(struct dash *d, const struct dash_ctx *c, const struct ctc_rubrics *rs,
                          const struct ctc_sessions *ss)
 {
@@ -669,7 +718,12 @@ static int page_managers(struct dash *d, const struct dash_ctx *c, const struct 
             known = strcmp(rp.ids.id[k], ss->s[i].coachee) == 0;
         }
         if (!known) {
-            rc = dash_ids_push(&rp.ids, ss->s[i].coachee);
+            int yes = 0;
+
+            rc = left_visible(c, ss, ss->s[i].coachee, from, &yes);
+            if (rc == 0 && yes) {
+                rc = dash_ids_push(&rp.ids, ss->s[i].coachee);
+            }
         }
     }
     if (rc != 0) {

@@ -33,6 +33,7 @@
 #include <cmocka.h>
 
 #include "client.h"
+#include "day.h"
 #include "error.h"
 #include "store.h"
 #include "testutil.h"
@@ -469,6 +470,60 @@ static void test_store_refuses_participants(void **state)
     store_close(s);
 }
 
+/* Whether table t has a row whose first cell reads label. */
+static int has_row(const Coachq__V1__Table *t, const char *label)
+{
+    for (size_t i = 0; i < t->n_rows; i++) {
+        if (strcmp(t->rows[i]->cells[0]->text, label) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * A manager who left the line: Eve reviewed Jones; since yesterday Eve
+ * reports to Fay and Jones to Fay directly. Eve's page keeps Jones's row;
+ * Fay, above Eve today but never above Jones while Eve reviewed him, does
+ * not see it on Eve's page.
+ */
+static void test_left_line(void **state)
+{
+    int64_t now = (int64_t)time(NULL);
+    Coachq__V1__Dashboard *d = NULL;
+    struct ctc_obs o;
+    char csv[700], day[16], out[4096];
+    FILE *fp;
+
+    (void)state;
+    ctc_make(&o, "slm.eve", "mgr.jones", now - 20 * 86400, 0);
+    expect_stored("obs.ann", &o.o);
+    testutil_stop_clean(&f.srv);
+    day_format((int32_t)((now - 86400) / 86400), day, sizeof(day));
+    snprintf(csv, sizeof(csv), "%s/moves.csv", f.dir);
+    fp = fopen(csv, "w");
+    assert_non_null(fp);
+    fprintf(fp,
+            "id,name,email,role,manager_id,effective_date\n"
+            "slm.eve,Eve Stone,eve@example.com,second_level_manager;observer,slm.fay,%s\n"
+            "mgr.jones,Jo Jones,jones@example.com,front_line_manager;observer,slm.fay,%s\n",
+            day, day);
+    fclose(fp);
+    testutil_coachqd(out, sizeof(out), 0, "import", "people", "--data", f.data, csv, NULL);
+    testutil_server_start(&f.srv, f.data, NULL);
+    snprintf(f.server, sizeof(f.server), "127.0.0.1:%d", f.srv.port);
+
+    assert_int_equal(dashboard("slm.eve", KIND_CM, "", &d), 0);
+    assert_true(has_row(table(d, "coaching-managers"), "Jo Jones"));
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+    assert_int_equal(dashboard("slm.fay", KIND_CM, "slm.eve", &d), 0);
+    assert_false(has_row(table(d, "coaching-managers"), "Jo Jones"));
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+    assert_int_equal(dashboard("lead.gil", KIND_CM, "slm.eve", &d), 0);
+    assert_true(has_row(table(d, "coaching-managers"), "Jo Jones"));
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+}
+
 /* For test_store_refuses_participants, which stops the server itself. */
 static int teardown_bare(void **state)
 {
@@ -689,11 +744,15 @@ int main(void)
     const struct CMUnitTest small[] = {
         cmocka_unit_test(test_question),
     };
+    const struct CMUnitTest moved[] = {
+        cmocka_unit_test(test_left_line),
+    };
     const struct CMUnitTest bare[] = {
         cmocka_unit_test(test_store_refuses_participants),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
 
+    failed += cmocka_run_group_tests(moved, setup, teardown);
     failed += cmocka_run_group_tests(bare, setup, teardown_bare);
     return failed + cmocka_run_group_tests(small, setup_small, teardown);
 }
