@@ -113,6 +113,19 @@ static int put_rubrics(struct admin *a, Coachq__V1__Rubric **r, size_t n, const 
             what, c->id, c->version, rp.latest + 1);
         return 1;
     }
+    if (rc == -EILSEQ && rp.meaning.coach_role) {
+        const Coachq__V1__Rubric *c = r[rp.conflict];
+
+        admin_errorf(a,
+                     "%s: coach: version %u of rubric '%s' scores %s coaching; a new version "
+                     "keeps who coaches (the rules and dashboards read it per rubric id): give "
+                     "a rubric with another coach a new id. Nothing was changed.",
+                     what, rp.meaning.version, c->id,
+                     c->coach_role == COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER
+                         ? "front-line managers'"
+                         : "second-level managers'");
+        return 1;
+    }
     if (rc == -EILSEQ && rp.meaning.behaviour[0] != '\0') {
         const Coachq__V1__Rubric *c = r[rp.conflict];
 

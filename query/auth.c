@@ -7,6 +7,7 @@
 #include "actions.h"
 #include "apitok.h"
 #include "people.h"
+#include "rubrics.h"
 #include "store.h"
 #include "zone.h"
 
@@ -38,6 +39,16 @@ static int in_chain(const struct auth_user *u, const struct auth_target *t)
     return 0;
 }
 
+/* Whether u took part in a coaching-the-coach session (t->coaches_coach)
+ * of coach with coachee: its coach as a second-level manager, or its
+ * coachee as a front-line manager. */
+static int ctc_party(const struct auth_user *u, const struct auth_target *t, const char *coach,
+                     const char *coachee)
+{
+    return t->coaches_coach && (((u->roles & AUTH_SECOND_LEVEL) && same(coach, u->id)) ||
+                                ((u->roles & AUTH_FRONT_LINE) && same(coachee, u->id)));
+}
+
 /* Whether u may read one record; see the table in auth.h. */
 static int may_read(const struct auth_user *u, const struct auth_target *t)
 {
@@ -60,6 +71,9 @@ static int may_read(const struct auth_user *u, const struct auth_target *t)
         return 0;
     }
     if ((u->roles & AUTH_FRONT_LINE) && same(rec->observation->coach_id, u->id)) {
+        return 1;
+    }
+    if (ctc_party(u, t, rec->observation->coach_id, rec->observation->coachee_id)) {
         return 1;
     }
     return (u->roles & AUTH_SECOND_LEVEL) && in_chain(u, t);
@@ -112,12 +126,20 @@ static int may_read_action(const struct auth_user *u, const struct auth_target *
     }
     /* An observer reads what they scored, and any action still open: the
      * pair's next session, whoever observes it, is where it is followed
-     * up, and the observer's UI lists the open ones at setup. */
-    if ((u->roles & AUTH_OBSERVER) &&
-        (same(t->action_observer, u->id) || actions_status_open(a->status))) {
+     * up, and the observer's UI lists the open ones at setup. An observer
+     * who also manages (a front-line or second-level manager) reads other
+     * lines' open actions no more than their own role lets them. */
+    if ((u->roles & AUTH_OBSERVER) && same(t->action_observer, u->id)) {
+        return 1;
+    }
+    if ((u->roles & AUTH_OBSERVER) && !(u->roles & (AUTH_FRONT_LINE | AUTH_SECOND_LEVEL)) &&
+        actions_status_open(a->status)) {
         return 1;
     }
     if ((u->roles & AUTH_FRONT_LINE) && same(a->coach_id, u->id)) {
+        return 1;
+    }
+    if (ctc_party(u, t, a->coach_id, a->coachee_id)) {
         return 1;
     }
     return (u->roles & AUTH_SECOND_LEVEL) && in_chain(u, t);
@@ -126,7 +148,10 @@ static int may_read_action(const struct auth_user *u, const struct auth_target *
 /* Whether u may score a session of t->coach; see the table in auth.h. */
 static int may_score(const struct auth_user *u, const struct auth_target *t)
 {
-    if (t == NULL || t->coach == NULL || !(u->roles & AUTH_OBSERVER) || same(t->coach, u->id)) {
+    /* Nobody scores a session they took part in: not the coach, and not
+     * the coachee (a manager reviewed by their second-level manager). */
+    if (t == NULL || t->coach == NULL || !(u->roles & AUTH_OBSERVER) || same(t->coach, u->id) ||
+        same(t->coachee, u->id)) {
         return 0;
     }
     if (u->roles & (AUTH_LEAD | AUTH_ADMIN)) {
@@ -155,6 +180,7 @@ int auth_may_score(const struct store_scorer *s)
     snprintf(u.id, sizeof(u.id), "%s", s->observer->id);
     u.roles = auth_roles_of(s->observer);
     t.coach = s->coach_id;
+    t.coachee = s->coachee_id;
     t.chain = s->chain;
     t.n_chain = s->n_chain;
     t.coaches_coach = s->coaches_coach;
@@ -302,6 +328,19 @@ int auth_record_chain(struct store_txn *t, const Coachq__V1__StoredObservation *
     return people_chain_at(t, rec->observation->coach_id, day, chain, n);
 }
 
+int auth_rubric_coaches_coach(struct store_txn *t, const char *rubric_id, uint32_t version)
+{
+    Coachq__V1__Rubric *r = NULL;
+    int yes;
+
+    if (rubric_id == NULL || rubrics_get(t, rubric_id, version, &r) != 0) {
+        return 0;
+    }
+    yes = r->coach_role == COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER;
+    coachq__v1__rubric__free_unpacked(r, NULL);
+    return yes;
+}
+
 int auth_may_read_txn(struct store_txn *t, const struct auth_user *u,
                       const Coachq__V1__StoredObservation *rec)
 {
@@ -311,6 +350,11 @@ int auth_may_read_txn(struct store_txn *t, const struct auth_user *u,
 
     memset(&tg, 0, sizeof(tg));
     tg.rec = rec;
+    if (rec != NULL && rec->observation != NULL &&
+        (same(rec->observation->coach_id, u->id) || same(rec->observation->coachee_id, u->id))) {
+        tg.coaches_coach = auth_rubric_coaches_coach(t, rec->observation->rubric_id,
+                                                     rec->observation->rubric_version);
+    }
     /* Only a second-level manager's decision needs the line. */
     if ((u->roles & AUTH_SECOND_LEVEL) && auth_record_chain(t, rec, chain, &n) == 0) {
         tg.chain = (const char(*)[65])chain;

@@ -20,8 +20,11 @@
  *                    session date (a front-line manager's session, or a
  *                    second-level manager's below them coaching a manager)
  *       without the observer role: -
- *       nobody scores a session in which they are the coach
+ *       nobody scores a session in which they are the coach or the
+ *                    coachee (the store refuses it too, whatever the policy)
  *   read a record    own        about self   their line     all    all
+ *       and a coaching-the-coach session: its coach (second-level) and
+ *       its coachee (front-line) read it, and the actions it agreed
  *   list             yes, every record on a page filtered as "read a record"
  *   rubrics          yes        yes          yes            yes    yes
  *   cert status      own        own          own            all    all
@@ -40,7 +43,8 @@
  *     programme      -          -            -              yes    yes
  *     observers      -          -            -              yes    yes
  *   read an action   scored,    own coaching their line     all    all
- *                    or open
+ *                    or open (an observer who also holds a manager's
+ *                    role: scored, or as that role allows)
  *
  * "Read an action" decides each record of `coachq actions` (ListActions):
  * an observer sees the actions agreed in the sessions they scored and any
@@ -127,8 +131,11 @@ struct auth_target {
     const char *action_observer; /* AUTH_READ_ACTION: who scored the session that agreed it */
     const char *coach;           /* AUTH_SCORE: the session's coach (chain: the managers
                                     above them on the session date) */
-    int coaches_coach;           /* AUTH_SCORE: the rubric scores a second-level manager
-                                    coaching one of their front-line managers */
+    const char *coachee;         /* AUTH_SCORE: the session's coachee */
+    int coaches_coach;           /* AUTH_SCORE, AUTH_READ_RECORD, AUTH_READ_ACTION: the
+                                    rubric (of the record, of the session that agreed the
+                                    action) scores a second-level manager coaching one of
+                                    their front-line managers */
 };
 
 /*
@@ -175,6 +182,14 @@ int auth_record_chain(struct store_txn *t, const Coachq__V1__StoredObservation *
  */
 int auth_may_read_txn(struct store_txn *t, const struct auth_user *u,
                       const Coachq__V1__StoredObservation *rec);
+
+/*
+ * Whether rubric rubric_id at version (0: the latest) scores second-level
+ * managers coaching their managers (coach_role), in a transaction of the
+ * caller's: auth_target.coaches_coach. Returns 1 or 0 (also when there is
+ * no such rubric). Any thread.
+ */
+int auth_rubric_coaches_coach(struct store_txn *t, const char *rubric_id, uint32_t version);
 
 /*
  * Identifies the bearer of API token tok (borrowed; store/apitok.h) at

@@ -367,6 +367,18 @@ int dash_build(struct store_txn *t, const struct auth_user *u, const Coachq__V1_
     if (rc != 0) {
         return rc;
     }
+    /* The other pages read a front-line rubric: sessions of second-level
+     * managers coaching their managers would be read as a front-line
+     * manager's coaching of reps. */
+    if (k->kind != COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_COACHING_MANAGERS &&
+        rubric->coach_role == COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER) {
+        dash_fault(fault, "get_dashboard.rubric_id",
+                   "rubric \"%s\" scores second-level managers coaching their managers: it has "
+                   "its own page, Coaching my managers (`coachq dashboard coaching`)",
+                   rubric_id);
+        rc = -EINVAL;
+        goto out;
+    }
     rc = dash_admit(t, u, k, req, rubric_id, today, o.trend_weeks, &subject, &person);
     if (rc != 0) {
         goto out;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "auth.h"
 #include "dash.h"
 #include "obs.h"
 #include "people.h"
@@ -111,6 +112,7 @@ static void ctc_rubrics_free(struct ctc_rubrics *rs)
 struct ctc_session {
     char coachee[65];
     double q;
+    int32_t day; /* the session's day, in the coach's zone */
     int32_t monday;
 };
 
@@ -121,6 +123,9 @@ struct ctc_sessions {
     struct ctc_session *s;
     size_t n;
     size_t cap;
+    size_t seen;   /* records the walk handed over, of any rubric */
+    int reached;   /* the walk reached a record older than from_s */
+    int truncated; /* the walk stopped at its key cap before from_s */
 };
 
 /* The mean of an observation's scores (not-applicable ones left out), or
@@ -151,12 +156,14 @@ static int sessions_cb(Coachq__V1__StoredObservation *rec, void *arg)
     int yes = 0;
     int rc = 0;
 
-    if (o == NULL || o->calibration_ref.len != 0 || o->rubric_id == NULL ||
-        strcmp(o->rubric_id, ss->rubric) != 0) {
+    ss->seen++;
+    if (o != NULL && o->started_at < ss->from_s) {
+        ss->reached = 1;
+        rc = 1;
         goto out;
     }
-    if (o->started_at < ss->from_s) {
-        rc = 1;
+    if (o == NULL || o->calibration_ref.len != 0 || o->rubric_id == NULL ||
+        strcmp(o->rubric_id, ss->rubric) != 0) {
         goto out;
     }
     rc = agg_counts(ss->c->t, rec, &yes);
@@ -182,6 +189,7 @@ static int sessions_cb(Coachq__V1__StoredObservation *rec, void *arg)
     e = &ss->s[ss->n++];
     snprintf(e->coachee, sizeof(e->coachee), "%s", o->coachee_id != NULL ? o->coachee_id : "");
     e->q = q;
+    e->day = day;
     e->monday = agg_week_of(day);
 out:
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
@@ -205,9 +213,12 @@ static int ctc_sessions_read(const struct dash_ctx *c, const char *slm, const ch
         return rc;
     }
     ss->from_s = tz_day_start(zone, from_monday);
-    return store_recent_txn(c->t, STORE_BY_COACH, slm,
-                            tz_day_start(zone, (int64_t)c->until_day + 1), DASH_CTC_MAX_SESSIONS,
-                            sessions_cb, ss);
+    rc = store_recent_txn(c->t, STORE_BY_COACH, slm, tz_day_start(zone, (int64_t)c->until_day + 1),
+                          DASH_CTC_MAX_SESSIONS, sessions_cb, ss);
+    /* The cap counts index keys, the sessions of every rubric: a walk that
+     * used them all without reaching from_s may have left sessions out. */
+    ss->truncated = rc == 0 && !ss->reached && ss->seen >= DASH_CTC_MAX_SESSIONS;
+    return rc;
 }
 
 /* ---- Does a well-coached front-line manager coach better later? --------- */
@@ -239,10 +250,20 @@ struct ctc_cached {
 
 #define CTC_CACHE_WEEKS (DASH_CTC_QUESTION_WEEKS + DASH_CTC_LATER_WEEKS)
 
+/* One review with both spans full: its manager, week, quality and the
+ * change around it. */
+struct ctc_review {
+    char manager[65];
+    int32_t monday;
+    double q;
+    double y;
+};
+
 struct ctc_corr {
-    double n, sx, sy, sxx, syy, sxy;
-    struct dash_ids managers; /* distinct managers with a pair */
-    int32_t from;             /* the Monday the cached weeks start on */
+    struct ctc_review *rv; /* the reviews with both spans full */
+    size_t n_rv;
+    size_t cap_rv;
+    int32_t from; /* the Monday the cached weeks start on */
     struct ctc_cached *cache;
     size_t n_cache;
     size_t cap_cache;
@@ -254,7 +275,7 @@ static void corr_free(struct ctc_corr *a)
         free(a->cache[i].ws.w);
     }
     free(a->cache);
-    dash_ids_free(&a->managers);
+    free(a->rv);
     memset(a, 0, sizeof(*a));
 }
 
@@ -265,11 +286,23 @@ static const struct ctc_sum *corr_weeks(const struct dash_ctx *c, struct ctc_cor
                                         int *rc)
 {
     struct ctc_cached *e;
+    struct ctc_sum *w;
+    size_t lo = 0, hi = a->n_cache;
 
     *rc = 0;
-    for (size_t i = 0; i < a->n_cache; i++) {
-        if (strcmp(a->cache[i].id, id) == 0) {
-            return a->cache[i].ws.w;
+    /* a->cache is kept sorted by id: a binary search, and a miss is
+     * inserted where the search ended. */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int k = strcmp(a->cache[mid].id, id);
+
+        if (k == 0) {
+            return a->cache[mid].ws.w;
+        }
+        if (k < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
     if (a->n_cache == a->cap_cache) {
@@ -283,16 +316,18 @@ static const struct ctc_sum *corr_weeks(const struct dash_ctx *c, struct ctc_cor
         a->cache = n;
         a->cap_cache = cap;
     }
-    e = &a->cache[a->n_cache];
-    snprintf(e->id, sizeof(e->id), "%s", id);
-    e->ws.from = a->from;
-    e->ws.n = CTC_CACHE_WEEKS;
-    e->ws.w = calloc(CTC_CACHE_WEEKS, sizeof(*e->ws.w));
-    if (e->ws.w == NULL) {
+    w = calloc(CTC_CACHE_WEEKS, sizeof(*w));
+    if (w == NULL) {
         *rc = -ENOMEM;
         return NULL;
     }
+    memmove(&a->cache[lo + 1], &a->cache[lo], (a->n_cache - lo) * sizeof(*a->cache));
     a->n_cache++;
+    e = &a->cache[lo];
+    snprintf(e->id, sizeof(e->id), "%s", id);
+    e->ws.from = a->from;
+    e->ws.n = CTC_CACHE_WEEKS;
+    e->ws.w = w;
     *rc = agg_read(c->t, kind, id, front, a->from, c->until_monday, weeks_cb, &e->ws);
     return *rc == 0 ? e->ws.w : NULL;
 }
@@ -314,11 +349,12 @@ static void corr_span(const struct ctc_corr *a, const struct ctc_sum *w, int32_t
 }
 
 /*
- * Adds the pair of session s: x its quality index, y the change in the
- * coachee's front-line quality index (scope kind, id), the
- * DASH_CTC_LATER_WEEKS weeks after its week against as many before. Both
- * spans need min_n observations, and the later one must be over. Each
- * scope's weeks are read once (a->cache).
+ * Adds review s: its quality index, and the change in the coachee's
+ * front-line quality index (scope kind, id) over the DASH_CTC_LATER_WEEKS
+ * weeks after its week against as many before. Both spans need min_n
+ * observations, and the later one must be over (it ends before the
+ * unfinished week). Each scope's weeks are read once (a->cache).
+ * corr_pairs() makes one pair per manager of the reviews kept.
  */
 static int corr_add(const struct dash_ctx *c, struct ctc_corr *a, const struct ctc_session *s,
                     enum agg_scope kind, const char *id, const char *front)
@@ -326,11 +362,10 @@ static int corr_add(const struct dash_ctx *c, struct ctc_corr *a, const struct c
     struct ctc_sum before, after;
     const struct ctc_sum *w;
     int32_t span = 7 * (int32_t)DASH_CTC_LATER_WEEKS;
-    double x = s->q, y;
-    int known = 0;
+    struct ctc_review *e;
     int rc;
 
-    if (s->monday + span > c->until_monday || s->monday - span < a->from) {
+    if (s->monday + span >= c->until_monday || s->monday - span < a->from) {
         return 0;
     }
     w = corr_weeks(c, a, kind, id, front, &rc);
@@ -342,48 +377,106 @@ static int corr_add(const struct dash_ctx *c, struct ctc_corr *a, const struct c
     if (before.n < c->opts->min_n || after.n < c->opts->min_n) {
         return 0;
     }
-    y = ctc_mean(&after) - ctc_mean(&before);
-    a->n += 1;
-    a->sx += x;
-    a->sy += y;
-    a->sxx += x * x;
-    a->syy += y * y;
-    a->sxy += x * y;
-    for (size_t i = 0; i < a->managers.n && !known; i++) {
-        known = strcmp(a->managers.id[i], s->coachee) == 0;
+    if (a->n_rv == a->cap_rv) {
+        size_t cap = a->cap_rv > 0 ? 2 * a->cap_rv : 16;
+        struct ctc_review *n = realloc(a->rv, cap * sizeof(*n));
+
+        if (n == NULL) {
+            return -ENOMEM;
+        }
+        a->rv = n;
+        a->cap_rv = cap;
     }
-    return known ? 0 : dash_ids_push(&a->managers, s->coachee);
+    e = &a->rv[a->n_rv++];
+    snprintf(e->manager, sizeof(e->manager), "%s", s->coachee);
+    e->monday = s->monday;
+    e->q = s->q;
+    e->y = ctc_mean(&after) - ctc_mean(&before);
+    return 0;
+}
+
+/* By manager, then oldest first. */
+static int review_cmp(const void *pa, const void *pb)
+{
+    const struct ctc_review *a = pa, *b = pb;
+    int k = strcmp(a->manager, b->manager);
+
+    if (k != 0) {
+        return k;
+    }
+    return a->monday < b->monday ? -1 : a->monday > b->monday;
+}
+
+/* The correlation's sums, one pair per manager. */
+struct corr_sums {
+    double n, sx, sy, sxx, syy, sxy;
+};
+
+/*
+ * Folds a's reviews into one pair per manager: x the mean quality of the
+ * manager's reviews kept, y the change around their first. Successive
+ * reviews of one manager share their spans, so counting each review as a
+ * pair would count the same change again and narrow the interval.
+ */
+static void corr_pairs(struct ctc_corr *a, struct corr_sums *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (a->n_rv > 1) {
+        qsort(a->rv, a->n_rv, sizeof(*a->rv), review_cmp);
+    }
+    for (size_t i = 0; i < a->n_rv;) {
+        size_t j = i;
+        double qs = 0.0, x, y = a->rv[i].y;
+
+        while (j < a->n_rv && strcmp(a->rv[j].manager, a->rv[i].manager) == 0) {
+            qs += a->rv[j].q;
+            j++;
+        }
+        x = qs / (double)(j - i);
+        out->n += 1;
+        out->sx += x;
+        out->sy += y;
+        out->sxx += x * x;
+        out->syy += y * y;
+        out->sxy += x * y;
+        i = j;
+    }
 }
 
 /* The table "coaching-later": the question, r with its Fisher-z interval,
- * and the managers it rests on; n is the pairs (reviews). Fewer than
+ * and the managers it rests on; n is the pairs (managers). Fewer than
  * privacy_min managers is a group too small: r would describe people. */
-static void corr_table(struct dash *d, const struct dash_ctx *c, const struct ctc_corr *a,
+static void corr_table(struct dash *d, const struct dash_ctx *c, struct ctc_corr *a,
                        const char *scope)
 {
+    struct corr_sums sm;
+
     static const char *const cols[] = {"Question", "r", "95% low", "95% high", "Managers"};
     Coachq__V1__Table *t = dash_table(
         d, "coaching-later", "Does a well-coached front-line manager coach better later?", cols, 5);
     Coachq__V1__TableRow *r = dash_row(d, t);
-    unsigned n = dash_clamp_n(a->n);
+    unsigned n;
     struct stats_corr cr;
+
+    corr_pairs(a, &sm);
+    n = dash_clamp_n(sm.n);
 
     if (t != NULL) {
         t->note = dash_printf(
             d,
-            "Pearson's r between the quality index of a review a front-line manager received "
-            "(%s) and the change in that manager's own quality index (front-line rubric) over "
-            "the %u weeks after the review against the %u weeks before, each span with at "
-            "least %u observations; reviews of the last %u weeks, %s. n is the reviews, "
-            "\"Managers\" the managers reviewed; the interval is Fisher's z. A correlation, "
-            "not a cause.",
+            "Pearson's r, one pair per front-line manager reviewed: the mean quality index of "
+            "the reviews they received (%s) and the change in their own quality index "
+            "(front-line rubric) over the %u weeks after their first review against the %u "
+            "weeks before, each span with at least %u observations and the later one over; "
+            "reviews of the last %u weeks, %s. n is the managers; the interval is Fisher's z. "
+            "A correlation, not a cause.",
             c->rubric->coach_role == COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER ? c->rubric_id
                                                                                  : DASH_CTC_RUBRIC,
             DASH_CTC_LATER_WEEKS, DASH_CTC_LATER_WEEKS, c->opts->min_n, DASH_CTC_QUESTION_WEEKS,
             scope);
     }
     dash_cell_text(d, r, "Review quality vs later change in own coaching quality", NULL);
-    if (n == 0 || a->managers.n < c->opts->privacy_min) {
+    if (n == 0 || sm.n < c->opts->privacy_min) {
         for (int k = 0; k < 3; k++) {
             if (n == 0) {
                 dash_cell_num(d, r, NAN, 0, 2);
@@ -391,17 +484,17 @@ static void corr_table(struct dash *d, const struct dash_ctx *c, const struct ct
                 dash_cell_text(d, r, DASH_SMALL_GROUP, NULL);
             }
         }
-        dash_cell_count(d, r, a->managers.n);
+        dash_cell_count(d, r, (uint64_t)sm.n);
         return;
     }
-    if (stats_corr_sums(n, a->sx, a->sy, a->sxx, a->syy, a->sxy, &cr) != 0) {
+    if (stats_corr_sums(n, sm.sx, sm.sy, sm.sxx, sm.syy, sm.sxy, &cr) != 0) {
         cr.r = NAN;
         cr.ci_defined = 0;
     }
     dash_cell_num(d, r, cr.r, n, 2);
     dash_cell_num(d, r, cr.ci_defined ? cr.lo : NAN, n, 2);
     dash_cell_num(d, r, cr.ci_defined ? cr.hi : NAN, n, 2);
-    dash_cell_count(d, r, a->managers.n);
+    dash_cell_count(d, r, (uint64_t)sm.n);
 }
 
 /* ---- Coaching my managers ------------------------------------------------ */
@@ -568,9 +661,41 @@ static int reports_cb(const char *id, void *arg)
     return dash_ids_push(&rp->ids, id);
 }
 
+/*
+ * Whether the viewer may see the row of manager, reviewed in the window
+ * (from on) but no longer in the subject's line: the subject sees the
+ * managers they reviewed, leads and administrators everyone, and a
+ * manager above the subject today only a manager they were above on the
+ * date of one of those reviews. Sets *yes; returns 0 or a negative code.
+ */
+static int left_visible(const struct dash_ctx *c, const struct ctc_sessions *ss,
+                        const char *manager, int32_t from, int *yes)
+{
+    char chain[PEOPLE_MAX_CHAIN][65];
+
+    *yes = (c->user->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0 || strcmp(c->user->id, c->subject) == 0;
+    for (size_t i = 0; i < ss->n && !*yes; i++) {
+        size_t n = 0;
+        int rc;
+
+        if (ss->s[i].monday < from || strcmp(ss->s[i].coachee, manager) != 0) {
+            continue;
+        }
+        rc = people_chain_at(c->t, manager, ss->s[i].day, chain, &n);
+        if (rc != 0) {
+            return rc;
+        }
+        for (size_t k = 0; k < n && !*yes; k++) {
+            *yes = strcmp(chain[k], c->user->id) == 0;
+        }
+    }
+    return 0;
+}
+
 /* Table "coaching-managers": the front-line managers in my line today and
- * those I reviewed in the window: my reviews of them and their own
- * front-line quality as my line saw it. */
+ * those I reviewed in the window (a manager who left the line only for a
+ * viewer who may see them: left_visible()): my reviews of them and their
+ * own front-line quality as my line saw it. */
 static int page_managers(struct dash *d, const struct dash_ctx *c, const struct ctc_rubrics *rs,
                          const struct ctc_sessions *ss)
 {
@@ -593,7 +718,12 @@ static int page_managers(struct dash *d, const struct dash_ctx *c, const struct 
             known = strcmp(rp.ids.id[k], ss->s[i].coachee) == 0;
         }
         if (!known) {
-            rc = dash_ids_push(&rp.ids, ss->s[i].coachee);
+            int yes = 0;
+
+            rc = left_visible(c, ss, ss->s[i].coachee, from, &yes);
+            if (rc == 0 && yes) {
+                rc = dash_ids_push(&rp.ids, ss->s[i].coachee);
+            }
         }
     }
     if (rc != 0) {
@@ -673,8 +803,10 @@ int dash_coaching_managers(struct dash *d, const struct dash_ctx *c)
         dash_note(d, "No rubric '%s' is loaded: 'coachqd init' loads the shipped rubrics.",
                   DASH_CTC_RUBRIC);
     }
-    if (rc == 0 && ss.n >= DASH_CTC_MAX_SESSIONS) {
-        dash_note(d, "Only your newest %u sessions coaching your managers are read.",
+    if (rc == 0 && ss.truncated) {
+        dash_note(d,
+                  "Only the newest %u sessions of this second-level manager (any rubric) are "
+                  "read: older reviews are left out of these tables.",
                   DASH_CTC_MAX_SESSIONS);
     }
     corr_free(&a);
@@ -694,6 +826,7 @@ int dash_ctc_programme(struct dash *d, const struct dash_ctx *c)
     struct ctc_rubrics rs;
     struct ctc_corr a;
     Coachq__V1__Table *t;
+    size_t truncated = 0;
     int rc;
 
     memset(&slms, 0, sizeof(slms));
@@ -739,10 +872,17 @@ int dash_ctc_programme(struct dash *d, const struct dash_ctx *c)
         for (size_t i = 0; i < ss.n && rc == 0; i++) {
             rc = corr_add(c, &a, &ss.s[i], AGG_COACH, ss.s[i].coachee, rs.front);
         }
+        truncated += ss.truncated != 0;
         free(ss.s);
     }
     if (rc == 0) {
         corr_table(d, c, &a, "the whole programme");
+    }
+    if (rc == 0 && truncated > 0) {
+        dash_note(d,
+                  "coaching-later reads only the newest %u sessions (any rubric) of each "
+                  "second-level manager: %zu of them had more, whose older reviews are left out.",
+                  DASH_CTC_MAX_SESSIONS, truncated);
     }
 out:
     corr_free(&a);

@@ -197,6 +197,16 @@ static int actions_keep(const Coachq__V1__ActionRecord *a, void *arg)
         store_get_txn(w->t, a->agreed_in.data, &agreed) == 0) {
         tg.action_observer = agreed->observer_id;
     }
+    /* The coach and the coachee of a coaching-the-coach session read the
+     * actions it agreed. */
+    if ((r->conn->au.roles & (AUTH_FRONT_LINE | AUTH_SECOND_LEVEL)) &&
+        (strcmp(a->coach_id, r->conn->au.id) == 0 || strcmp(a->coachee_id, r->conn->au.id) == 0) &&
+        a->agreed_in.len == UUID_LEN &&
+        (agreed != NULL || store_get_txn(w->t, a->agreed_in.data, &agreed) == 0) &&
+        agreed->observation != NULL) {
+        tg.coaches_coach = auth_rubric_coaches_coach(w->t, agreed->observation->rubric_id,
+                                                     agreed->observation->rubric_version);
+    }
     rc = auth_decide(&r->conn->au, AUTH_READ_ACTION, &tg);
     coachq__v1__stored_observation__free_unpacked(agreed, NULL);
     if (rc != 0) {

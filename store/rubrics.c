@@ -117,7 +117,17 @@ static int rubrics_meaning_cb(const uint8_t *key, size_t klen, const uint8_t *va
     if (old == NULL) {
         return -EIO;
     }
-    if (old->version != m->r->version) {
+    /* Who coaches is part of what the rubric scores: the rules, the
+     * aggregates and the dashboards read it per rubric id. */
+    if (old->version != m->r->version &&
+        (old->coach_role == COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER) !=
+            (m->r->coach_role == COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER)) {
+        m->found = 1;
+        m->out->coach_role = 1;
+        m->out->version = old->version;
+        m->out->what = "another coach";
+    }
+    if (old->version != m->r->version && !m->found) {
         for (size_t i = 0; i < m->r->n_behaviours && !m->found; i++) {
             const Coachq__V1__Behaviour *nb = m->r->behaviours[i];
             const Coachq__V1__Behaviour *ob = rubrics_behaviour(old, nb->id);

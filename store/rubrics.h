@@ -36,6 +36,7 @@ struct rubrics_conflict {
     size_t index;       /* its position in the new version's behaviours */
     uint32_t version;   /* the stored version that defines it otherwise */
     const char *what;   /* "another definition" or "other anchors" (static) */
+    int coach_role;     /* 1: version `version` has another coach role (behaviour "") */
 };
 
 /*

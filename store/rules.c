@@ -178,9 +178,13 @@ out:
     return rc;
 }
 
-/* The access rule for the observer of this session (store_policy.may_score,
- * query/auth.c): a second-level manager who observes scores only the
- * sessions of coaches in their own line on the session day. */
+/* The access rule for the observer of this session. Nobody scores a
+ * session they took part in, as its coach or its coachee, whatever the
+ * policy; the policy's callback (store_policy.may_score, query/auth.c)
+ * adds the role and line rule: a second-level manager who observes scores
+ * only the sessions of coaches in their own line on the session day. Runs
+ * before the people checks, so a refused scorer learns nothing of another
+ * line's reporting. */
 static int check_scorer(struct store_txn *t, const char *observer,
                         const Coachq__V1__Observation *obs, const Coachq__V1__Rubric *r,
                         int32_t day, const struct store_policy *policy,
@@ -193,6 +197,17 @@ static int check_scorer(struct store_txn *t, const char *observer,
     char d0[16];
     int rc;
 
+    if (strcmp(observer, obs->coach_id) == 0) {
+        return refuse(fault, COACHQ__V1__CODE__PERMISSION_DENIED, "coach_id",
+                      "you (%s) are the coach of this session: nobody scores their own coaching",
+                      observer);
+    }
+    if (strcmp(observer, obs->coachee_id) == 0) {
+        return refuse(fault, COACHQ__V1__CODE__PERMISSION_DENIED, "coachee_id",
+                      "you (%s) are the coachee of this session: nobody scores a review of "
+                      "their own coaching",
+                      observer);
+    }
     if (policy->may_score == NULL) {
         return 0;
     }
@@ -205,21 +220,29 @@ static int check_scorer(struct store_txn *t, const char *observer,
         return rc;
     }
     rc = people_chain_at(t, obs->coach_id, day, chain, &n);
-    if (rc != 0) {
+    if (rc == -ENOENT) {
+        n = 0;
+    } else if (rc != 0) {
         goto out;
     }
     memset(&sc, 0, sizeof(sc));
     sc.observer = p;
     sc.coach_id = obs->coach_id;
+    sc.coachee_id = obs->coachee_id;
     sc.chain = (const char(*)[65])chain;
     sc.n_chain = n;
     sc.coaches_coach = r->coach_role == COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER;
     if (policy->may_score(&sc) != 0) {
-        rc = refuse(fault, COACHQ__V1__CODE__PERMISSION_DENIED, "coach_id",
-                    "you (%s) are a second-level manager: you may score only sessions whose coach "
-                    "was in your own line on the session date, and '%s' was not on %s (nor may "
-                    "anyone score their own coaching)",
-                    observer, obs->coach_id, day_str(day, d0));
+        if (!people_has_role(p, COACHQ__V1__ROLE__ROLE_OBSERVER)) {
+            rc = refuse(fault, COACHQ__V1__CODE__PERMISSION_DENIED, "",
+                        "you (%s) do not hold the observer role: only observers score sessions",
+                        observer);
+        } else {
+            rc = refuse(fault, COACHQ__V1__CODE__PERMISSION_DENIED, "coach_id",
+                        "you (%s) are a second-level manager: you may score only sessions whose "
+                        "coach was in your own line on the session date, and '%s' was not on %s",
+                        observer, obs->coach_id, day_str(day, d0));
+        }
         goto out;
     }
     rc = 0;
@@ -466,10 +489,10 @@ int rules_check_observation(struct store_txn *t, const char *observer,
     } else {
         rc = check_certification(t, observer, obs->rubric_id, day, fault);
         if (rc == 0) {
-            rc = check_people(t, rubric, obs, day, fault);
+            rc = check_scorer(t, observer, obs, rubric, day, policy, fault);
         }
         if (rc == 0) {
-            rc = check_scorer(t, observer, obs, rubric, day, policy, fault);
+            rc = check_people(t, rubric, obs, day, fault);
         }
     }
     if (rc == 0) {

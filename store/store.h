@@ -86,6 +86,7 @@ struct store_txn;
 struct store_scorer {
     const Coachq__V1__Person *observer; /* the observer's own record */
     const char *coach_id;               /* the session's coach */
+    const char *coachee_id;             /* the session's coachee */
     const char (*chain)[65];            /* managers above the coach on the session day */
     size_t n_chain;
     int coaches_coach; /* the rubric scores a second-level manager coaching a manager */

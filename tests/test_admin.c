@@ -346,6 +346,25 @@ static void test_rubric_version_keeps_meaning(void **state)
     write_rubric_meaning(f, "v3.json", 3, "The manager listens.", "always", 1);
     expect_exit(f, 0, "rubric", "add", "v3.json");
     contains(f->out, "rubric test-rubric v3: added");
+    /* Version 4 that scores second-level managers coaching: refused on
+     * "coach", nothing stored. */
+    {
+        char text[2048];
+
+        snprintf(text, sizeof(text),
+                 "{\"id\": \"test-rubric\", \"version\": 4, \"name\": \"Listening v4\",\n"
+                 " \"coach\": \"%s\", \"effective\": \"2024-06-01\", \"behaviours\": [\n"
+                 " {\"id\": \"listens\", \"name\": \"Listens well\", \"definition\": "
+                 "\"The manager listens.\",\n"
+                 "  \"indicators\": [\"Asks open questions.\", \"Pauses.\"],\n"
+                 "  \"anchors\": [\"never\", \"sometimes\", \"mostly\", \"always\"]}]}\n",
+                 "second-level-manager");
+        write_file(f, "v4.json", text);
+    }
+    expect_exit(f, 1, "rubric", "add", "v4.json");
+    contains(f->err, "coach: version");
+    contains(f->err, "new id");
+    expect_exit(f, 1, "rubric", "show", "test-rubric@4");
 }
 
 static void test_import_people(void **state)

@@ -43,6 +43,10 @@ enum target {
     T_SCORE_DAN,  /* flm.dan coaching a rep (chain slm.fay, vp.yan) */
     T_SCORE_EVE,  /* slm.eve coaching flm.cara, coaching the coach (chain vp.zed) */
     T_SCORE_FAY,  /* slm.fay coaching flm.dan, coaching the coach (chain vp.yan) */
+    /* A coaching-the-coach session: obs.ann observed slm.eve coaching
+     * flm.cara (chain vp.zed); and an open action it agreed. */
+    T_CTC_RECORD,
+    T_CTC_ACTION,
 };
 
 struct row {
@@ -244,6 +248,15 @@ static const struct row rows[] = {
     {"flm.cara", OBS, AUTH_READ_ACTION, T_ACTION_DONE, 0},
     {"slm.eve", FLM, AUTH_READ_ACTION, T_ACTION, 0},
     {"lead.gil", LEAD, AUTH_READ_ACTION, T_NONE, 0},
+    /* A manager who observes reads another line's open action only if
+     * they scored its session. */
+    {"slm.fay", SLM | OBS, AUTH_READ_ACTION, T_ACTION, 0},
+    {"flm.dan", FLM | OBS, AUTH_READ_ACTION, T_ACTION, 0},
+    {"slm.eve", SLM | OBS, AUTH_READ_ACTION, T_ACTION, 1},
+    {"flm.cara", FLM | OBS, AUTH_READ_ACTION, T_ACTION, 1},
+    {"obs.ann", SLM | OBS, AUTH_READ_ACTION, T_ACTION, 1},
+    {"obs.ann", FLM | OBS, AUTH_READ_ACTION, T_ACTION_DONE, 1},
+    {"lead.gil", LEAD | SLM | OBS, AUTH_READ_ACTION, T_ACTION, 1},
     /* Score a session. An observer scores any coach's session, a
      * front-line manager's or a second-level manager's coaching the coach. */
     {"obs.ann", OBS, AUTH_SCORE, T_SCORE_CARA, 1},
@@ -271,10 +284,30 @@ static const struct row rows[] = {
     /* A front-line manager who observes scores others' sessions, never their own. */
     {"flm.cara", FLM | OBS, AUTH_SCORE, T_SCORE_DAN, 1},
     {"flm.cara", FLM | OBS, AUTH_SCORE, T_SCORE_CARA, 0},
+    /* ... nor a review of their own coaching as its coachee. */
+    {"flm.cara", FLM | OBS, AUTH_SCORE, T_SCORE_EVE, 0},
+    {"flm.dan", FLM | OBS, AUTH_SCORE, T_SCORE_FAY, 0},
+    {"flm.dan", FLM | OBS, AUTH_SCORE, T_SCORE_EVE, 1},
     /* Leads and administrators who observe: every line. */
     {"lead.gil", LEAD | OBS, AUTH_SCORE, T_SCORE_FAY, 1},
     {"admin.hal", ADMIN | OBS, AUTH_SCORE, T_SCORE_DAN, 1},
     {"lead.gil", LEAD | SLM | OBS, AUTH_SCORE, T_SCORE_FAY, 1},
+    /* A coaching-the-coach session and its actions: its coach and its
+     * coachee read them, the line above the coach too; not a peer, not
+     * the coachee's reps, not the roles the parties do not hold. */
+    {"slm.eve", SLM, AUTH_READ_RECORD, T_CTC_RECORD, 1},
+    {"flm.cara", FLM, AUTH_READ_RECORD, T_CTC_RECORD, 1},
+    {"vp.zed", SLM, AUTH_READ_RECORD, T_CTC_RECORD, 1},
+    {"obs.ann", OBS, AUTH_READ_RECORD, T_CTC_RECORD, 1},
+    {"slm.fay", SLM, AUTH_READ_RECORD, T_CTC_RECORD, 0},
+    {"mgr.jones", FLM, AUTH_READ_RECORD, T_CTC_RECORD, 0},
+    {"flm.cara", SLM, AUTH_READ_RECORD, T_CTC_RECORD, 0},
+    {"slm.eve", SLM, AUTH_READ_ACTION, T_CTC_ACTION, 1},
+    {"flm.cara", FLM, AUTH_READ_ACTION, T_CTC_ACTION, 1},
+    {"vp.zed", SLM, AUTH_READ_ACTION, T_CTC_ACTION, 1},
+    {"slm.fay", SLM, AUTH_READ_ACTION, T_CTC_ACTION, 0},
+    {"mgr.jones", FLM, AUTH_READ_ACTION, T_CTC_ACTION, 0},
+    {"flm.cara", SLM, AUTH_READ_ACTION, T_CTC_ACTION, 0},
     /* Coaching my managers (a second-level manager's own coaching). */
     {"obs.ann", OBS, AUTH_DASHBOARD, T_CM_EVE, 0},
     {"flm.cara", FLM, AUTH_DASHBOARD, T_CM_EVE, 0},
@@ -361,22 +394,26 @@ static void score_target(enum target target, struct auth_target *t, const char (
     switch (target) {
     case T_SCORE_CARA:
         t->coach = "flm.cara";
+        t->coachee = "rep.ida";
         t->chain = cara;
         t->n_chain = 2;
         break;
     case T_SCORE_DAN:
         t->coach = "flm.dan";
+        t->coachee = "rep.jon";
         t->chain = dan;
         t->n_chain = 2;
         break;
     case T_SCORE_EVE:
         t->coach = "slm.eve";
+        t->coachee = "flm.cara";
         t->chain = eve;
         t->n_chain = 1;
         t->coaches_coach = 1;
         break;
     case T_SCORE_FAY:
         t->coach = "slm.fay";
+        t->coachee = "flm.dan";
         t->chain = fay;
         t->n_chain = 1;
         t->coaches_coach = 1;
@@ -415,6 +452,10 @@ static void test_table(void **state)
         snprintf(u.id, sizeof(u.id), "%s", r->user);
         u.roles = r->roles;
         memset(&t, 0, sizeof(t));
+        o.coach_id = (char *)"flm.cara";
+        o.coachee_id = (char *)"rep.ida";
+        act.coach_id = (char *)"flm.cara";
+        act.coachee_id = (char *)"rep.ida";
         o.calibration_ref.data = r->target == T_CALIBRATION ? ref : NULL;
         o.calibration_ref.len = r->target == T_CALIBRATION ? sizeof(ref) : 0;
         if (r->target == T_RECORD || r->target == T_CALIBRATION) {
@@ -432,6 +473,18 @@ static void test_table(void **state)
             t.action_observer = "obs.ann";
             t.chain = chain;
             t.n_chain = 2;
+        } else if (r->target == T_CTC_RECORD || r->target == T_CTC_ACTION) {
+            o.coach_id = (char *)"slm.eve";
+            o.coachee_id = (char *)"flm.cara";
+            act.coach_id = (char *)"slm.eve";
+            act.coachee_id = (char *)"flm.cara";
+            act.status = COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN;
+            t.rec = r->target == T_CTC_RECORD ? &rec : NULL;
+            t.action = r->target == T_CTC_ACTION ? &act : NULL;
+            t.action_observer = "obs.ann";
+            t.chain = chain_eve;
+            t.n_chain = 1;
+            t.coaches_coach = 1;
         } else if (r->target >= T_SCORE_CARA) {
             score_target(r->target, &t, chain, chain_eve, chain_fay, chain_dan);
         } else if (r->target >= T_MM_EVE) {

@@ -221,11 +221,14 @@ def test_tokens(env, toks, all_lines):
     mgr = line_managers(env)
     east = {f for f, m in mgr.items() if m == "slm.east"}
     # The second-level manager's line: their front-line managers' sessions,
+    # and their own sessions coaching those managers (coaching the coach),
     # never a calibration attempt.
     mine = lines_of(feed(env, toks["slm"]))
-    expected = [l for l in all_lines if l["coach_id"] in east and l["calibration_ref"] is None]
-    check(len(mine) > 0 and all(l["coach_id"] in east for l in mine),
-          "a second-level manager's token reads only their line (%d records)" % len(mine))
+    seen = east | {"slm.east"}
+    expected = [l for l in all_lines if l["coach_id"] in seen and l["calibration_ref"] is None]
+    check(len(mine) > 0 and all(l["coach_id"] in seen for l in mine),
+          "a second-level manager's token reads only their line and their own coaching "
+          "(%d records)" % len(mine))
     check([l["seq"] for l in mine] == [l["seq"] for l in expected],
           "... and every record of it")
     # My managers and Manager detail as a whole (every table of the line,
@@ -252,8 +255,10 @@ def test_tokens(env, toks, all_lines):
 
     flm = sorted(east)[0]
     mine = lines_of(feed(env, toks["flm"]))
-    check(all(l["coach_id"] == flm for l in mine),
-          "a front-line manager's token reads only their own sessions (%d)" % len(mine))
+    check(all(l["coach_id"] == flm or (l["coachee_id"] == flm and l["coach_id"] == "slm.east")
+              for l in mine),
+          "a front-line manager's token reads only their own sessions and the reviews of "
+          "their coaching (%d)" % len(mine))
     st, _, _ = env.https("/api/v1/dashboards/manager/%s" % other, toks["flm"])
     check(st == 404, "a front-line manager's token cannot read another line's dashboard")
     # Their own Manager detail, one table of it: the whole page is larger
