@@ -876,6 +876,71 @@ int agg_map_add(struct agg_map *m, const uint8_t *key, size_t klen, const struct
 
 /* ---- Reading ------------------------------------------------------------ */
 
+/* A cursor over the values of (kind, scope, rubric) from the week of
+ * *from_monday on, for agg_read() and agg_read_coached(): the key prefix
+ * (k, its first *plen bytes), the cursor at the first key at or after the
+ * start (*getrc: that get's LMDB code), and the two days made Mondays.
+ * Returns 0 (then close with agg_range_end()), -EINVAL or a store code. */
+static int agg_range_begin(struct store_txn *t, unsigned kind, const char *scope,
+                           const char *rubric, int32_t *from_monday, int32_t *until_monday,
+                           struct keys_buf *k, size_t *plen, MDB_cursor **cur, MDB_val *kv,
+                           MDB_val *vv, int *getrc)
+{
+    int rc = agg_key(k, kind, scope, rubric, 0, 0);
+
+    if (rc != 0) {
+        return -EINVAL;
+    }
+    *plen = k->len;
+    /* Any day of a week stands for its week. */
+    *from_monday = agg_week_of(*from_monday);
+    *until_monday = agg_week_of(*until_monday);
+    rc = agg_key(k, kind, scope, rubric, 1, *from_monday);
+    if (rc != 0) {
+        return -EINVAL;
+    }
+    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, cur);
+    if (rc != 0) {
+        return mdberr_errno(rc);
+    }
+    kv->mv_data = k->b;
+    kv->mv_size = k->len;
+    *getrc = mdb_cursor_get(*cur, kv, vv, MDB_SET_RANGE);
+    return 0;
+}
+
+/* Decodes the stored value vv into v and points wv at it. Returns 0,
+ * -EIO (logged) or -ENOMEM. */
+static int agg_range_view(const MDB_val *vv, struct agg_val *v, struct agg_week_view *wv)
+{
+    int err = agg_val_decode(v, vv->mv_data, vv->mv_size);
+
+    if (err == 0) {
+        err = agg_week_view_fit(wv, v->nb);
+    }
+    if (err == -EIO) {
+        log_event(LOG_ERROR, "agg_value_corrupt", "size=%zu", vv->mv_size);
+    }
+    if (err == 0) {
+        agg_week_view_set(wv, v);
+    }
+    return err;
+}
+
+/* Closes what agg_range_begin() opened and frees v and wv; the walk's
+ * result: err, else the last get's LMDB code (MDB_NOTFOUND is the end). */
+static int agg_range_end(MDB_cursor *cur, struct agg_val *v, struct agg_week_view *wv, int err,
+                         int getrc)
+{
+    mdb_cursor_close(cur);
+    agg_val_free(v);
+    agg_week_view_free(wv);
+    if (err != 0 || getrc == 0 || getrc == MDB_NOTFOUND) {
+        return err;
+    }
+    return mdberr_errno(getrc);
+}
+
 int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, const char *rubric_id,
              int32_t from_monday, int32_t until_monday, agg_cb cb, void *arg)
 {
@@ -890,25 +955,11 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
 
     memset(&v, 0, sizeof(v));
     memset(&wv, 0, sizeof(wv));
-    rc = agg_key(&k, kind, scope_id, rubric_id, 0, 0);
-    if (rc != 0) {
-        return -EINVAL;
+    err = agg_range_begin(t, kind, scope_id, rubric_id, &from_monday, &until_monday, &k, &plen,
+                          &cur, &kv, &vv, &rc);
+    if (err != 0) {
+        return err;
     }
-    plen = k.len;
-    /* Any day of a week stands for its week. */
-    from_monday = agg_week_of(from_monday);
-    until_monday = agg_week_of(until_monday);
-    rc = agg_key(&k, kind, scope_id, rubric_id, 1, from_monday);
-    if (rc != 0) {
-        return -EINVAL;
-    }
-    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
-    if (rc != 0) {
-        return mdberr_errno(rc);
-    }
-    kv.mv_data = k.b;
-    kv.mv_size = k.len;
-    rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE);
     while (rc == 0) {
         int32_t monday;
         int cbrc;
@@ -920,17 +971,10 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
         if (monday > until_monday) {
             break;
         }
-        err = agg_val_decode(&v, vv.mv_data, vv.mv_size);
-        if (err == 0) {
-            err = agg_week_view_fit(&wv, v.nb);
-        }
+        err = agg_range_view(&vv, &v, &wv);
         if (err != 0) {
-            if (err == -EIO) {
-                log_event(LOG_ERROR, "agg_value_corrupt", "size=%zu", vv.mv_size);
-            }
             break;
         }
-        agg_week_view_set(&wv, &v);
         cbrc = cb(monday, &wv.w, arg);
         if (cbrc != 0) {
             err = cbrc > 0 ? 0 : cbrc;
@@ -938,13 +982,7 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
         }
         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
     }
-    mdb_cursor_close(cur);
-    agg_val_free(&v);
-    agg_week_view_free(&wv);
-    if (err != 0 || rc == 0 || rc == MDB_NOTFOUND) {
-        return err;
-    }
-    return mdberr_errno(rc);
+    return agg_range_end(cur, &v, &wv, err, rc);
 }
 
 /* An AGG_OBSERVER_COACH value of the shape agg_val_add_rated() writes (no
@@ -1014,24 +1052,11 @@ int agg_read_coached(struct store_txn *t, const char *observer, const char *rubr
     if (observer == NULL || strlen(observer) > VALIDATE_MAX_ID) {
         return -EINVAL;
     }
-    rc = agg_key(&k, AGG_OBSERVER_COACH, observer, rubric_id, 0, 0);
-    if (rc != 0) {
-        return -EINVAL;
+    err = agg_range_begin(t, AGG_OBSERVER_COACH, observer, rubric_id, &from_monday, &until_monday,
+                          &k, &plen, &cur, &kv, &vv, &rc);
+    if (err != 0) {
+        return err;
     }
-    plen = k.len;
-    from_monday = agg_week_of(from_monday);
-    until_monday = agg_week_of(until_monday);
-    rc = agg_key(&k, AGG_OBSERVER_COACH, observer, rubric_id, 1, from_monday);
-    if (rc != 0) {
-        return -EINVAL;
-    }
-    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
-    if (rc != 0) {
-        return mdberr_errno(rc);
-    }
-    kv.mv_data = k.b;
-    kv.mv_size = k.len;
-    rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE);
     while (rc == 0) {
         const uint8_t *wk, *cp;
         size_t clen;
@@ -1062,17 +1087,10 @@ int agg_read_coached(struct store_txn *t, const char *observer, const char *rubr
             rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
             continue;
         }
-        err = agg_val_decode(&v, vv.mv_data, vv.mv_size);
-        if (err == 0) {
-            err = agg_week_view_fit(&wv, v.nb);
-        }
+        err = agg_range_view(&vv, &v, &wv);
         if (err != 0) {
-            if (err == -EIO) {
-                log_event(LOG_ERROR, "agg_value_corrupt", "size=%zu", vv.mv_size);
-            }
             break;
         }
-        agg_week_view_set(&wv, &v);
         cbrc = cb(monday, coach, &wv.w, arg);
         if (cbrc != 0) {
             err = cbrc > 0 ? 0 : cbrc;
@@ -1080,13 +1098,7 @@ int agg_read_coached(struct store_txn *t, const char *observer, const char *rubr
         }
         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
     }
-    mdb_cursor_close(cur);
-    agg_val_free(&v);
-    agg_week_view_free(&wv);
-    if (err != 0 || rc == 0 || rc == MDB_NOTFOUND) {
-        return err;
-    }
-    return mdberr_errno(rc);
+    return agg_range_end(cur, &v, &wv, err, rc);
 }
 
 void agg_week_clear(Coachq__V1__AggWeek *w)
