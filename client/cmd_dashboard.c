@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "cert_expiry.h"
 #include "cli_int.h"
 #include "client.h"
 #include "dashfmt.h"
@@ -62,6 +64,43 @@ out:
     return rc;
 }
 
+/*
+ * An observer's certifications that end within 30 days, one line each
+ * (today is the UTC day here). Said only when the status could be had: a
+ * failed request leaves whoami as it was.
+ */
+static void whoami_cert_expiry(struct cli *x, struct client *c, const Coachq__V1__Welcome *w)
+{
+    Coachq__V1__CertStatus *cs = NULL;
+    struct client_error e;
+    int64_t today = (int64_t)time(NULL) / 86400, end = 0;
+    int observer = 0;
+    char words[256];
+
+    for (size_t i = 0; i < w->n_roles; i++) {
+        observer |= w->roles[i] == COACHQ__V1__ROLE__ROLE_OBSERVER;
+    }
+    memset(&e, 0, sizeof(e));
+    if (!observer || client_cert_status(c, "", &cs, &e) < 0) {
+        return;
+    }
+    for (size_t i = 0; i < cs->n_certifications; i++) {
+        const char *rubric = cs->certifications[i]->rubric_id;
+        int seen = 0, days;
+
+        for (size_t j = 0; j < i && !seen; j++) {
+            seen = strcmp(cs->certifications[j]->rubric_id, rubric) == 0;
+        }
+        days = seen ? -1 : cert_expiry_days(cs, rubric, today, &end);
+        if (days >= 0) {
+            cert_expiry_words(rubric, days, end, words, sizeof(words));
+            fprintf(x->out, "%s %s\n",
+                    days <= CERT_EXPIRY_URGENT_DAYS ? "WARNING   " : "note      ", words);
+        }
+    }
+    coachq__v1__cert_status__free_unpacked(cs, NULL);
+}
+
 int cli_cmd_whoami(struct cli *x, int argc, char **argv)
 {
     struct client *c = NULL;
@@ -93,6 +132,7 @@ int cli_cmd_whoami(struct cli *x, int argc, char **argv)
         fprintf(x->out, "           answers up to %u bytes (dashboards, people)\n",
                 w->max_response_bytes);
     }
+    whoami_cert_expiry(x, c, w);
     client_free(c);
     return CLI_EXIT_OK;
 }

@@ -2,7 +2,8 @@
  * session_checks: what the server would refuse about a session's setup,
  * said at setup rather than after the whole session was scored: an
  * observer not certified for the rubric on the session day, and a coachee
- * outside the coach's line. The facts come from the server (the
+ * outside the coach's line; and, though the server takes the session, a
+ * certification that ends within 30 days (cert_expiry.h). The facts come from the server (the
  * observer's own certification status, and the people list, whose
  * managers are today's), or, offline, from the local store's cache, and
  * the words then say "offline, from cache". A live session's day is today
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cert_expiry.h"
 #include "day.h"
 #include "localstore.h"
 #include "session.h"
@@ -72,6 +74,19 @@ static void add(char *buf, size_t len, size_t *n, const char *fmt, ...)
     }
 }
 
+/* The warning when the certification holding on day ends within 30 days. */
+static void warn_expiry(const struct session *ses, int64_t day, char *buf, size_t len, size_t *n)
+{
+    char w[256];
+    int64_t end = 0;
+    int days = cert_expiry_days(ses->cert, ses->d->rubric_id, day, &end);
+
+    if (days >= 0) {
+        cert_expiry_words(ses->d->rubric_id, days, end, w, sizeof(w));
+        add(buf, len, n, "%s", w);
+    }
+}
+
 /* What the certifications say of rubric on day, into buf. */
 static void check_cert(const struct session *ses, int64_t day, char *buf, size_t len, size_t *n)
 {
@@ -87,6 +102,7 @@ static void check_cert(const struct session *ses, int64_t day, char *buf, size_t
             continue;
         }
         if (c->valid_from_day <= day && day <= c->valid_until_day) {
+            warn_expiry(ses, day, buf, len, n);
             return;
         }
         if (last == NULL || c->valid_until_day > last->valid_until_day) {

@@ -22,6 +22,7 @@
 
 #include "agg.h"
 #include "certs.h"
+#include "dash_obs_expiry.h"
 #include "store.h"
 #include "stats.h"
 #include "tz.h"
@@ -483,6 +484,7 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
         }
         if (rc == 0) {
             observer_cells(d, c, &pg, observers.id[i], &o);
+            rc = dash_obs_expiry(d, c, observers.id[i]);
         }
     }
     if (rc != 0) {

@@ -780,6 +780,101 @@ static void test_double_coded_share_three_observers(void **state)
     dash_free(d);
 }
 
+/* ---- Certification expiry on Observer reliability ------------------------ */
+
+static int expiry_cb(struct store_txn *t, void *arg)
+{
+    static const struct {
+        const char *id;
+        const char *zone;
+        int32_t from, until;
+    } c[] = {
+        {"obs.5", "", TODAY - 300, TODAY + 20},
+        {"obs.6", "", TODAY - 300, TODAY + 7},
+        {"obs.7", "", TODAY - 300, TODAY + 31},
+        /* Renewed from the day after: one run, ending far off. */
+        {"obs.8", "", TODAY - 300, TODAY + 5},
+        {"obs.8", "", TODAY + 6, TODAY + 300},
+        /* UTC+14: at noon UTC it is already tomorrow there. */
+        {"obs.9", "Pacific/Kiritimati", TODAY - 300, TODAY + 31},
+        /* Ended yesterday: "expired" in its row, no warning. */
+        {"obs.10", "", TODAY - 300, TODAY - 1},
+        /* A renewal with a gap does not carry the end on. */
+        {"obs.11", "", TODAY - 300, TODAY + 3},
+        {"obs.11", "", TODAY + 5, TODAY + 300},
+    };
+    int rc = 0;
+
+    (void)arg;
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]) && rc == 0; i++) {
+        Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
+        Coachq__V1__Role role = COACHQ__V1__ROLE__ROLE_OBSERVER;
+
+        p.id = (char *)c[i].id;
+        p.name = (char *)c[i].id;
+        p.roles = &role;
+        p.n_roles = 1;
+        p.time_zone = (char *)c[i].zone;
+        rc = people_put(t, &p, NULL);
+        if (rc == 0) {
+            rc = testutil_put_cert(t, c[i].id, c[i].from, c[i].until, "admin");
+        }
+    }
+    return rc;
+}
+
+/* The note about observer id's certification, or NULL. */
+static const char *expiry_note(const Coachq__V1__Dashboard *m, const char *id)
+{
+    char key[64];
+
+    snprintf(key, sizeof(key), "(%s) for rubric", id);
+    for (size_t i = 0; i < m->n_notes; i++) {
+        if (strstr(m->notes[i], key) != NULL) {
+            return m->notes[i];
+        }
+    }
+    return NULL;
+}
+
+/* Certifications holding today (2024-06-12, in the observer's zone) that
+ * end within 30 days get a note, within 7 more urgently; ended, renewed
+ * and later ones do not. Runs last: it adds observers. */
+static void test_observers_cert_expiry(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    const Coachq__V1__Dashboard *m;
+    struct dash *d;
+
+    assert_int_equal(store_exec(f->s, expiry_cb, NULL), 0);
+    d = run(f, K_OBSERVERS, 2);
+    m = dash_message(d);
+    assert_non_null(expiry_note(m, "obs.5"));
+    assert_string_equal(expiry_note(m, "obs.5"),
+                        "Certification ends within 30 days: obs.5 (obs.5) for rubric "
+                        "coaching-conversation ends in 20 days on 2024-07-02.");
+    assert_non_null(expiry_note(m, "obs.6"));
+    assert_string_equal(expiry_note(m, "obs.6"),
+                        "Certification ends within a week: obs.6 (obs.6) for rubric "
+                        "coaching-conversation ends in 7 days on 2024-06-19.");
+    assert_null(expiry_note(m, "obs.7"));
+    assert_null(expiry_note(m, "obs.8"));
+    assert_non_null(expiry_note(m, "obs.9"));
+    assert_non_null(strstr(expiry_note(m, "obs.9"), "ends in 30 days on 2024-07-13."));
+    assert_null(expiry_note(m, "obs.10"));
+    assert_string_equal(
+        cell(table(d, "observers"), row2(table(d, "observers"), "obs.10", NULL), "Certified")->text,
+        "expired");
+    assert_non_null(expiry_note(m, "obs.11"));
+    assert_non_null(strstr(expiry_note(m, "obs.11"), "ends in 3 days on 2024-06-15."));
+    /* obs.1 holds its until 2027 (day 21000); obs.2's ends on day 19900,
+     * 14 days from today. */
+    assert_null(expiry_note(m, "obs.1"));
+    assert_non_null(expiry_note(m, "obs.2"));
+    assert_non_null(strstr(expiry_note(m, "obs.2"), "ends in 14 days on 2024-06-26."));
+    dash_free(d);
+}
+
 /* ---- Programme impact with enough managers for a clustered interval ----
  *
  * 24 front-line managers flm.c0 .. flm.c23, each observed once in each of
@@ -938,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_observers),
         cmocka_unit_test(test_cohort_privacy_as_computed),
         cmocka_unit_test(test_double_coded_share_three_observers),
+        cmocka_unit_test(test_observers_cert_expiry),
     };
 
     const struct CMUnitTest clustered[] = {

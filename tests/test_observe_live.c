@@ -14,7 +14,8 @@
  * what it needs below 40x12, and that the ratings need 80x24); after a
  * refusal of the record for its size, b goes to the actions; an
  * uncertified observer and a coachee of another coach are said at setup,
- * offline from the cache. What
+ * offline from the cache; a certification that ends within 30 days is
+ * warned of at setup and by whoami (more urgently within 7). What
  * reached the server is checked in the stored record. Skipped only when
  * tmux is not installed.
  */
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -402,6 +404,76 @@ static void test_setup_checks(void **state)
     tmuxutil_assert_no_sanitizer_report(f);
 }
 
+/* day as YYYY-MM-DD (UTC). */
+static void utc_date(int64_t day, char *out, size_t len)
+{
+    time_t t = (time_t)(day * 86400);
+    struct tm tm;
+
+    assert_non_null(gmtime_r(&t, &tm));
+    assert_true(strftime(out, len, "%Y-%m-%d", &tm) > 0);
+}
+
+/* Certification expiry: obs.ben certified for coaching-conversation until
+ * 5 days from today (UTC, as the client counts) and for call-review until
+ * 20: whoami warns of both, the first more urgently, and the setup of a
+ * session with coaching-conversation says when it ends. */
+static void test_setup_cert_expiry(void **state)
+{
+    struct tmuxutil *f = *state;
+    int64_t today = (int64_t)time(NULL) / 86400;
+    char s[TMUXUTIL_SCREEN_MAX], out[8192], d0[16], d5[16], d20[16], want[256];
+    char server[64], crt[600], key[600], ca[600];
+
+    tmuxutil_need_tmux(f);
+    utc_date(today, d0, sizeof(d0));
+    utc_date(today + 5, d5, sizeof(d5));
+    utc_date(today + 20, d20, sizeof(d20));
+    testutil_coachqd(out, sizeof(out), 0, "cert", "grant", "--data", f->data, "obs.ben",
+                     "coaching-conversation", "--from", d0, "--until", d5, NULL);
+    testutil_coachqd(out, sizeof(out), 0, "cert", "grant", "--data", f->data, "obs.ben",
+                     "call-review", "--from", d0, "--until", d20, NULL);
+
+    snprintf(server, sizeof(server), "127.0.0.1:%d", f->srv.port);
+    testutil_cert_path(crt, sizeof(crt), "users/obs.ben.crt");
+    testutil_cert_path(key, sizeof(key), "users/obs.ben.key");
+    testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    testutil_coachq(out, sizeof(out), 0, "--server", server, "--cert", crt, "--key", key, "--ca",
+                    ca, "whoami", NULL);
+    snprintf(want, sizeof(want),
+             "WARNING    your certification for rubric coaching-conversation ends in 5 days on "
+             "%s: recalibrate now",
+             d5);
+    assert_non_null(strstr(out, want));
+    snprintf(want, sizeof(want),
+             "note       your certification for rubric call-review ends in 20 days on %s: "
+             "recalibrate before then",
+             d20);
+    assert_non_null(strstr(out, want));
+    /* obs.ann's hold until 2033: nothing to say. */
+    testutil_cert_path(crt, sizeof(crt), "users/obs.ann.crt");
+    testutil_cert_path(key, sizeof(key), "users/obs.ann.key");
+    testutil_coachq(out, sizeof(out), 0, "--server", server, "--cert", crt, "--key", key, "--ca",
+                    ca, "whoami", NULL);
+    assert_non_null(strstr(out, "obs.ann"));
+    assert_null(strstr(out, "your certification"));
+
+    /* The session is taken, and the setup says when it ends. */
+    tmuxutil_ui_run(f, "u", "obs.ben", f->local, "",
+                    "observe --rubric coaching-conversation --coach flm.dan --coachee rep.jon "
+                    "--type deal_review --focus process",
+                    0);
+    tmuxutil_wait_for(f, "u", "RUNNING", s, sizeof(s));
+    snprintf(want, sizeof(want),
+             "your certification for rubric coaching-conversation ends in 5 days on %s", d5);
+    tmuxutil_wait_joined(f, "u", want, s, sizeof(s));
+    assert_null(strstr(s, "will refuse"));
+    tmuxutil_key_until(f, "u", "q", "quit?");
+    tmuxutil_keys(f, "u", "y");
+    assert_int_equal(tmuxutil_wait_exit(f, "u"), 1);
+    tmuxutil_assert_no_sanitizer_report(f);
+}
+
 /* Coaching the coaches: with the rubric that scores a second-level
  * manager, the coach picker offers second-level managers and the coachee
  * picker the coach's own front-line managers, not reps. */
@@ -442,7 +514,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TMUXUTIL_TEST(test_live_keys),    TMUXUTIL_TEST(test_coach_pickers),
         TMUXUTIL_TEST(test_compact),      TMUXUTIL_TEST(test_size_refusal),
-        TMUXUTIL_TEST(test_setup_checks),
+        TMUXUTIL_TEST(test_setup_checks), TMUXUTIL_TEST(test_setup_cert_expiry),
     };
 
     tmuxutil_test_filter();

@@ -1,0 +1,82 @@
+/*
+ * dash_obs_expiry: notes on observers' certifications that end within 30
+ * days; see dash_obs_expiry.h.
+ */
+#include "dash_obs_expiry.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "certs.h"
+#include "zone.h"
+
+/* The walk over one observer's certifications, in (rubric, from) order. */
+struct expiry_walk {
+    struct dash *d;
+    const char *oid;
+    const char *name;
+    int32_t today;    /* in the observer's zone */
+    char rubric[128]; /* the rubric of the run being read */
+    int64_t end;      /* the last day the run holds without a gap, or -1 */
+};
+
+/* The note for the run just read, if it ends soon. */
+static void expiry_flush(struct expiry_walk *w)
+{
+    char day[16];
+    int64_t days = w->end - w->today;
+
+    if (w->rubric[0] == '\0' || w->end < 0 || days > DASH_EXPIRY_WARN_DAYS) {
+        return;
+    }
+    dash_day_text((int32_t)w->end, day, sizeof(day));
+    dash_note(w->d, "Certification %s: %s (%s) for rubric %s ends in %d day%s on %s.",
+              days <= DASH_EXPIRY_URGENT_DAYS ? "ends within a week" : "ends within 30 days",
+              w->name, w->oid, w->rubric, (int)days, days == 1 ? "" : "s", day);
+}
+
+static int expiry_cb(const Coachq__V1__Certification *ce, void *arg)
+{
+    struct expiry_walk *w = arg;
+    const char *rubric = ce->rubric_id != NULL ? ce->rubric_id : "";
+
+    if (strcmp(rubric, w->rubric) != 0) {
+        expiry_flush(w);
+        snprintf(w->rubric, sizeof(w->rubric), "%s", rubric);
+        w->end = -1;
+    }
+    if (w->end < 0) {
+        if (ce->valid_from_day <= w->today && w->today <= ce->valid_until_day) {
+            w->end = ce->valid_until_day;
+        }
+    } else if (ce->valid_from_day <= w->end + 1 && ce->valid_until_day > w->end) {
+        /* A renewal that starts by the day after carries the end on. */
+        w->end = ce->valid_until_day;
+    }
+    return 0;
+}
+
+int dash_obs_expiry(struct dash *d, const struct dash_ctx *c, const char *oid)
+{
+    struct expiry_walk w;
+    int rc;
+
+    memset(&w, 0, sizeof(w));
+    w.d = d;
+    w.oid = oid;
+    w.end = -1;
+    rc = zone_day_of(c->t, oid, c->now_s, &w.today);
+    if (rc != 0) {
+        return rc;
+    }
+    w.name = dash_person_name(d, c->t, oid);
+    rc = certs_list(c->t, oid, expiry_cb, &w);
+    if (rc == -ENOENT) {
+        rc = 0;
+    }
+    if (rc == 0) {
+        expiry_flush(&w);
+    }
+    return rc;
+}

@@ -1,0 +1,23 @@
+/*
+ * dash_obs_expiry: the Observer reliability dashboard's notes on
+ * certifications that end soon (dashboards.md, "Certification expiry").
+ */
+#ifndef COACHQ_DASH_OBS_EXPIRY_H
+#define COACHQ_DASH_OBS_EXPIRY_H
+
+#include "dash_builder.h"
+
+/* Warn this many days or fewer before the last day a certification holds. */
+#define DASH_EXPIRY_WARN_DAYS 30
+/* And more urgently at this many days or fewer. */
+#define DASH_EXPIRY_URGENT_DAYS 7
+
+/*
+ * Adds a note to d for each rubric whose certification of observer oid,
+ * holding today in the observer's zone, ends within DASH_EXPIRY_WARN_DAYS
+ * days (certifications that follow on without a day between count as
+ * one). Returns 0 or a negative code from the store.
+ */
+int dash_obs_expiry(struct dash *d, const struct dash_ctx *c, const char *oid);
+
+#endif
