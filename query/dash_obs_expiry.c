@@ -14,6 +14,8 @@
 /* The walk over one observer's certifications, in (rubric, from) order. */
 struct expiry_walk {
     struct dash *d;
+    const char *rubric_id; /* the dashboard's rubric, for the column */
+    const char *cell;      /* the column's text, for that rubric */
     const char *oid;
     const char *name;
     int32_t today;    /* in the observer's zone */
@@ -31,6 +33,10 @@ static void expiry_flush(struct expiry_walk *w)
         return;
     }
     dash_day_text((int32_t)w->end, day, sizeof(day));
+    if (strcmp(w->rubric, w->rubric_id) == 0) {
+        w->cell = dash_printf(w->d, "in %d day%s on %s%s", (int)days, days == 1 ? "" : "s", day,
+                              days <= DASH_EXPIRY_URGENT_DAYS ? " (within a week)" : "");
+    }
     dash_note(w->d, "Certification %s: %s (%s) for rubric %s ends in %d day%s on %s.",
               days <= DASH_EXPIRY_URGENT_DAYS ? "ends within a week" : "ends within 30 days",
               w->name, w->oid, w->rubric, (int)days, days == 1 ? "" : "s", day);
@@ -57,7 +63,8 @@ static int expiry_cb(const Coachq__V1__Certification *ce, void *arg)
     return 0;
 }
 
-int dash_obs_expiry(struct dash *d, const struct dash_ctx *c, const char *oid)
+int dash_obs_expiry(struct dash *d, const struct dash_ctx *c, const char *oid,
+                    Coachq__V1__TableRow *r)
 {
     struct expiry_walk w;
     int rc;
@@ -65,6 +72,8 @@ int dash_obs_expiry(struct dash *d, const struct dash_ctx *c, const char *oid)
     memset(&w, 0, sizeof(w));
     w.d = d;
     w.oid = oid;
+    w.rubric_id = c->rubric_id;
+    w.cell = "";
     w.end = -1;
     rc = zone_day_of(c->t, oid, c->now_s, &w.today);
     if (rc != 0) {
@@ -77,6 +86,7 @@ int dash_obs_expiry(struct dash *d, const struct dash_ctx *c, const char *oid)
     }
     if (rc == 0) {
         expiry_flush(&w);
+        dash_cell_text(d, r, w.cell, NULL);
     }
     return rc;
 }

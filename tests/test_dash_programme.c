@@ -844,7 +844,9 @@ static void test_observers_cert_expiry(void **state)
 {
     struct testutil_store_fx *f = *state;
     const Coachq__V1__Dashboard *m;
+    const Coachq__V1__Table *t;
     struct dash *d;
+    struct buf b;
 
     assert_int_equal(store_exec(f->s, expiry_cb, NULL), 0);
     d = run(f, K_OBSERVERS, 2);
@@ -871,7 +873,35 @@ static void test_observers_cert_expiry(void **state)
      * 14 days from today. */
     assert_null(expiry_note(m, "obs.1"));
     assert_non_null(expiry_note(m, "obs.2"));
+    /* The column says the same of the dashboard's rubric. */
+    t = table(d, "observers");
+    assert_string_equal(cell(t, row2(t, "obs.5", NULL), "Certification ends")->text,
+                        "in 20 days on 2024-07-02");
+    assert_string_equal(cell(t, row2(t, "obs.6", NULL), "Certification ends")->text,
+                        "in 7 days on 2024-06-19 (within a week)");
+    assert_string_equal(cell(t, row2(t, "obs.7", NULL), "Certification ends")->text, "");
+    assert_string_equal(cell(t, row2(t, "obs.10", NULL), "Certification ends")->text, "");
+    assert_string_equal(cell(t, row2(t, "obs.1", NULL), "Certification ends")->text, "");
     assert_non_null(strstr(expiry_note(m, "obs.2"), "ends in 14 days on 2024-06-26."));
+
+    /* Every format carries them: CSV the column, JSON and text the notes. */
+    buf_init(&b, 1u << 22);
+    assert_int_equal(dashfmt_csv(t, &b), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_non_null(strstr((const char *)b.data, "in 7 days on 2024-06-19 (within a week)"));
+    buf_free(&b);
+    buf_init(&b, 1u << 22);
+    assert_int_equal(dashfmt_json(m, &b), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_non_null(strstr((const char *)b.data, "obs.6 (obs.6) for rubric coaching-conversation "
+                                                 "ends in 7 days on 2024-06-19."));
+    buf_free(&b);
+    buf_init(&b, 1u << 22);
+    assert_int_equal(dashfmt_text(m, 400, &b), 0);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    assert_non_null(strstr((const char *)b.data, "obs.6 (obs.6) for rubric coaching-conversation "
+                                                 "ends in 7 days on 2024-06-19."));
+    buf_free(&b);
     dash_free(d);
 }
 
