@@ -542,7 +542,9 @@ const struct cli_doc cli_doc_whoami = {
     "print your user id and roles as the server sees them",
     "[OPTIONS]",
     "Connects and prints who the server thinks you are (the user id from your\n"
-    "certificate and your roles), and the server's version and limits.\n",
+    "certificate and your roles), and the server's version and limits. For an\n"
+    "observer, each certification that ends within 30 days (counted from\n"
+    "today's UTC day): \"note\", or \"WARNING\" at 7 days or fewer.\n",
     opts_none,
     "Exit status: 0 success, 1 refused, 2 usage, 3 connection failure.\n",
 };
