@@ -51,7 +51,12 @@ void cert_expiry_words(const char *rubric, int days, int64_t end_day, char *buf,
     char d[16];
 
     day_format(end_day, d, sizeof(d));
-    if (days <= CERT_EXPIRY_URGENT_DAYS) {
+    if (days == 0) {
+        snprintf(buf, len,
+                 "your certification for rubric %s ends today (%s): recalibrate now, the "
+                 "server refuses your sessions after today",
+                 rubric, d);
+    } else if (days <= CERT_EXPIRY_URGENT_DAYS) {
         snprintf(buf, len,
                  "your certification for rubric %s ends in %d day%s on %s: recalibrate now, "
                  "the server refuses your sessions after that day",

@@ -33,6 +33,14 @@ static void expiry_flush(struct expiry_walk *w)
         return;
     }
     dash_day_text((int32_t)w->end, day, sizeof(day));
+    if (days == 0) {
+        if (strcmp(w->rubric, w->rubric_id) == 0) {
+            w->cell = dash_printf(w->d, "today, %s (within a week)", day);
+        }
+        dash_note(w->d, "Certification ends within a week: %s (%s) for rubric %s ends today, %s.",
+                  w->name, w->oid, w->rubric, day);
+        return;
+    }
     if (strcmp(w->rubric, w->rubric_id) == 0) {
         w->cell = dash_printf(w->d, "in %d day%s on %s%s", (int)days, days == 1 ? "" : "s", day,
                               days <= DASH_EXPIRY_URGENT_DAYS ? " (within a week)" : "");

@@ -77,6 +77,10 @@ static void test_words(void **state)
                            "recalibrate now, the server refuses your sessions after that day");
     cert_expiry_words("r", 1, TODAY + 1, w, sizeof(w));
     assert_non_null(strstr(w, "ends in 1 day on 2024-06-13:"));
+    /* The last day: today, not "in 0 days". */
+    cert_expiry_words("r", 0, TODAY, w, sizeof(w));
+    assert_string_equal(w, "your certification for rubric r ends today (2024-06-12): recalibrate "
+                           "now, the server refuses your sessions after today");
 }
 
 int main(void)

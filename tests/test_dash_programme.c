@@ -802,6 +802,8 @@ static int expiry_cb(struct store_txn *t, void *arg)
         /* A renewal with a gap does not carry the end on. */
         {"obs.11", "", TODAY - 300, TODAY + 3},
         {"obs.11", "", TODAY + 5, TODAY + 300},
+        /* Today is its last day. */
+        {"obs.12", "", TODAY - 300, TODAY},
     };
     int rc = 0;
 
@@ -869,6 +871,8 @@ static void test_observers_cert_expiry(void **state)
         "expired");
     assert_non_null(expiry_note(m, "obs.11"));
     assert_non_null(strstr(expiry_note(m, "obs.11"), "ends in 3 days on 2024-06-15."));
+    assert_non_null(expiry_note(m, "obs.12"));
+    assert_non_null(strstr(expiry_note(m, "obs.12"), "ends today, 2024-06-12."));
     /* obs.1 holds its until 2027 (day 21000); obs.2's ends on day 19900,
      * 14 days from today. */
     assert_null(expiry_note(m, "obs.1"));
@@ -879,6 +883,8 @@ static void test_observers_cert_expiry(void **state)
                         "in 20 days on 2024-07-02");
     assert_string_equal(cell(t, row2(t, "obs.6", NULL), "Certification ends")->text,
                         "in 7 days on 2024-06-19 (within a week)");
+    assert_string_equal(cell(t, row2(t, "obs.12", NULL), "Certification ends")->text,
+                        "today, 2024-06-12 (within a week)");
     assert_string_equal(cell(t, row2(t, "obs.7", NULL), "Certification ends")->text, "");
     assert_string_equal(cell(t, row2(t, "obs.10", NULL), "Certification ends")->text, "");
     assert_string_equal(cell(t, row2(t, "obs.1", NULL), "Certification ends")->text, "");
