@@ -15,7 +15,7 @@
 struct expiry_walk {
     struct dash *d;
     const char *rubric_id; /* the dashboard's rubric, for the column */
-    const char *cell;      /* the column's text, for that rubric */
+    const char *cell;      /* the Certified cell's text, for that rubric */
     const char *oid;
     const char *name;
     int32_t today;    /* in the observer's zone */
@@ -35,14 +35,14 @@ static void expiry_flush(struct expiry_walk *w)
     dash_day_text((int32_t)w->end, day, sizeof(day));
     if (days == 0) {
         if (strcmp(w->rubric, w->rubric_id) == 0) {
-            w->cell = dash_printf(w->d, "today, %s (within a week)", day);
+            w->cell = dash_strdup(w->d, "yes, ends today (within a week)");
         }
         dash_note(w->d, "Certification ends within a week: %s (%s) for rubric %s ends today, %s.",
                   w->name, w->oid, w->rubric, day);
         return;
     }
     if (strcmp(w->rubric, w->rubric_id) == 0) {
-        w->cell = dash_printf(w->d, "in %d day%s on %s%s", (int)days, days == 1 ? "" : "s", day,
+        w->cell = dash_printf(w->d, "yes, ends in %d day%s%s", (int)days, days == 1 ? "" : "s",
                               days <= DASH_EXPIRY_URGENT_DAYS ? " (within a week)" : "");
     }
     dash_note(w->d, "Certification %s: %s (%s) for rubric %s ends in %d day%s on %s.",
@@ -94,7 +94,11 @@ int dash_obs_expiry(struct dash *d, const struct dash_ctx *c, const char *oid,
     }
     if (rc == 0) {
         expiry_flush(&w);
-        dash_cell_text(d, r, w.cell, NULL);
+        /* The Certified cell (the row's second) says it; its "Valid until"
+         * beside it gives the day. */
+        if (w.cell != NULL && w.cell[0] != '\0' && r != NULL && r->n_cells > 1) {
+            r->cells[1]->text = (char *)w.cell;
+        }
     }
     return rc;
 }

@@ -16,8 +16,9 @@
  * Adds a note to d for each rubric whose certification of observer oid,
  * holding today in the observer's zone, ends within DASH_EXPIRY_WARN_DAYS
  * days (certifications that follow on without a day between count as
- * one), and to row r (the observer's; may be NULL) the "Certification
- * ends" cell for the dashboard's rubric ("" when no warning is due).
+ * one), and on row r (the observer's; may be NULL) sets the "Certified"
+ * cell to "yes, ends in N days" for the dashboard's rubric when a warning
+ * is due (left as it is otherwise).
  * Returns 0 or a negative code from the store.
  */
 int dash_obs_expiry(struct dash *d, const struct dash_ctx *c, const char *oid,

@@ -235,7 +235,6 @@ static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_p
         "Coverage",
         "Calibration attempts",
         "Calibration flag",
-        "Certification ends",
     };
     int rc;
 
@@ -287,8 +286,9 @@ static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_p
         "calibration then rests on exact agreement alone. Calibration attempts: attempts at "
         "reference sessions in the window; flagged when the attempt limit was reached at a "
         "reference or two successive attempts at one reference differed in one behaviour "
-        "only, the pattern of reading master scores off the results. Certification ends: when "
-        "the certification holding today, in the observer's zone, ends within 30 days.",
+        "only, the pattern of reading master scores off the results. Certified says \"yes, ends "
+        "in N days\" when the certification holding today, in the observer's zone, ends within "
+        "30 days (a renewal that follows on without a gap counts as one).",
         c->opts->trend_weeks, OBS_DRIFT_FLAG, pg->flm.n);
     return 0;
 }
@@ -486,7 +486,7 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
         }
         if (rc == 0) {
             observer_cells(d, c, &pg, observers.id[i], &o);
-            /* The last column, on the row just added. */
+            /* The Certified cell of the row just added. */
             rc = dash_obs_expiry(d, c, observers.id[i],
                                  pg.t != NULL && pg.t->n_rows > 0 ? pg.t->rows[pg.t->n_rows - 1]
                                                                   : NULL);

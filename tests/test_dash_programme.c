@@ -669,7 +669,8 @@ static void test_observers(void **state)
     ASSERT_NEAR(value(t, r, "Coverage", 7), 5.0 / 7.0, 1e-9);
 
     r = row2(t, "obs.2", NULL);
-    assert_string_equal(cell(t, r, "Certified")->text, "yes");
+    /* Its certification ends 14 days from the fixture's today. */
+    assert_string_equal(cell(t, r, "Certified")->text, "yes, ends in 14 days");
     ASSERT_NEAR(value(t, r, "Double-coded share", 3), 1.0, 1e-9);
     ASSERT_NEAR(value(t, r, "Double-coded kappa", 30), 0.4, 1e-9);
     ASSERT_NEAR(value(t, r, "Severity drift", 30), -1.0 / 3.0, 1e-9);
@@ -879,22 +880,21 @@ static void test_observers_cert_expiry(void **state)
     assert_non_null(expiry_note(m, "obs.2"));
     /* The column says the same of the dashboard's rubric. */
     t = table(d, "observers");
-    assert_string_equal(cell(t, row2(t, "obs.5", NULL), "Certification ends")->text,
-                        "in 20 days on 2024-07-02");
-    assert_string_equal(cell(t, row2(t, "obs.6", NULL), "Certification ends")->text,
-                        "in 7 days on 2024-06-19 (within a week)");
-    assert_string_equal(cell(t, row2(t, "obs.12", NULL), "Certification ends")->text,
-                        "today, 2024-06-12 (within a week)");
-    assert_string_equal(cell(t, row2(t, "obs.7", NULL), "Certification ends")->text, "");
-    assert_string_equal(cell(t, row2(t, "obs.10", NULL), "Certification ends")->text, "");
-    assert_string_equal(cell(t, row2(t, "obs.1", NULL), "Certification ends")->text, "");
+    assert_string_equal(cell(t, row2(t, "obs.5", NULL), "Certified")->text, "yes, ends in 20 days");
+    assert_string_equal(cell(t, row2(t, "obs.6", NULL), "Certified")->text,
+                        "yes, ends in 7 days (within a week)");
+    assert_string_equal(cell(t, row2(t, "obs.12", NULL), "Certified")->text,
+                        "yes, ends today (within a week)");
+    assert_string_equal(cell(t, row2(t, "obs.7", NULL), "Certified")->text, "yes");
+    assert_string_equal(cell(t, row2(t, "obs.10", NULL), "Certified")->text, "expired");
+    assert_string_equal(cell(t, row2(t, "obs.1", NULL), "Certified")->text, "yes");
     assert_non_null(strstr(expiry_note(m, "obs.2"), "ends in 14 days on 2024-06-26."));
 
-    /* Every format carries them: CSV the column, JSON and text the notes. */
+    /* Every format carries them: CSV the cell, JSON and text the notes. */
     buf_init(&b, 1u << 22);
     assert_int_equal(dashfmt_csv(t, &b), 0);
     assert_int_equal(buf_append(&b, "", 1), 0);
-    assert_non_null(strstr((const char *)b.data, "in 7 days on 2024-06-19 (within a week)"));
+    assert_non_null(strstr((const char *)b.data, "yes, ends in 7 days (within a week)"));
     buf_free(&b);
     buf_init(&b, 1u << 22);
     assert_int_equal(dashfmt_json(m, &b), 0);
