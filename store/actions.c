@@ -1344,6 +1344,7 @@ static int list_person(struct list *l, char kind, const char *who)
     uint8_t prefix[ACTIONS_KEY_MAX];
     size_t n = who != NULL ? strlen(who) : 0;
     size_t plen;
+    int rc;
 
     if (n == 0 || n > VALIDATE_MAX_ID) {
         return 0;
@@ -1356,10 +1357,19 @@ static int list_person(struct list *l, char kind, const char *who)
     prefix[1 + n] = 0;
     plen = 2 + n;
     l->plen = plen;
-    if (!l->by_due && (l->q->open_only || l->q->overdue_only)) {
-        prefix[plen++] = '1';
+    if (l->by_due) {
+        return store_txn_scan(l->t, l->t->s->dbi_actions_by, prefix, plen, 0, list_one, l);
     }
-    return store_txn_scan(l->t, l->t->s->dbi_actions_by, prefix, plen, 0, list_one, l);
+    /* Open records ('1') first, then closed ones ('0') unless only open
+     * ones are asked for: a long closed history must not take the cap
+     * before the open records are read. */
+    prefix[plen] = '1';
+    rc = store_txn_scan(l->t, l->t->s->dbi_actions_by, prefix, plen + 1, 0, list_one, l);
+    if (rc != 0 || l->q->open_only || l->q->overdue_only || l->stopped || l->st->capped) {
+        return rc;
+    }
+    prefix[plen] = '0';
+    return store_txn_scan(l->t, l->t->s->dbi_actions_by, prefix, plen + 1, 0, list_one, l);
 }
 
 int actions_list_txn(struct store_txn *t, const struct actions_query *q, actions_cb cb, void *arg,

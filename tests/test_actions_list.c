@@ -369,6 +369,85 @@ static void test_removed_check_store_error(void **state)
     rules_free(&r);
 }
 
+/* The first record a list of every status visits. */
+struct first_run {
+    struct actions_query q;
+    struct actions_list_stat st;
+    uint32_t status;
+    size_t visited;
+};
+
+static int first_cb(const Coachq__V1__ActionRecord *r, void *arg)
+{
+    struct first_run *x = arg;
+
+    if (x->visited++ == 0) {
+        x->status = (uint32_t)r->status;
+    }
+    return 0;
+}
+
+static int first_txn(struct store_txn *t, void *arg)
+{
+    struct first_run *x = arg;
+
+    return actions_list_txn(t, &x->q, first_cb, x, &x->st);
+}
+
+/* A list of every status reads a person's open records before the closed
+ * ones, so that a long closed history cannot push the open actions past
+ * the cap (the observer's UI lists every status once a draft has follow-
+ * ups). With room for one record, that record is the open one. */
+static void test_open_before_closed(void **state)
+{
+    struct rules_fx r;
+    struct testutil_obs a, b;
+    Coachq__V1__Action act[2] = {COACHQ__V1__ACTION__INIT, COACHQ__V1__ACTION__INIT};
+    Coachq__V1__Action *ap[2] = {&act[0], &act[1]};
+    Coachq__V1__FollowUp fu = COACHQ__V1__FOLLOW_UP__INIT;
+    Coachq__V1__FollowUp *fp = &fu;
+    struct first_run x;
+    uint8_t id[16];
+
+    (void)state;
+    rules_new(&r);
+    testutil_obs_make(&a, "flm.a", "rep.1", (int64_t)(TODAY - 6) * 86400 + 9 * 3600);
+    act[0].text = (char *)"open every call with the agenda";
+    act[0].owner_id = (char *)"rep.1";
+    act[1].text = (char *)"send the summary the same day";
+    act[1].owner_id = (char *)"rep.1";
+    a.o.actions = ap;
+    a.o.n_actions = 2;
+    assert_int_equal(testutil_store_submit(r.s, &a.o, "obs.1", NOW_S * 1000), 0);
+    actions_id_of(&act[0], a.id, 0, id);
+
+    /* The first is done in a later session; the second stays open. */
+    testutil_obs_make(&b, "flm.a", "rep.1", (int64_t)(TODAY - 2) * 86400 + 9 * 3600);
+    fu.action_id.data = id;
+    fu.action_id.len = 16;
+    fu.status = COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE;
+    fu.evidence = (char *)"opened all five calls with it";
+    b.o.follow_ups = &fp;
+    b.o.n_follow_ups = 1;
+    assert_int_equal(testutil_store_submit(r.s, &b.o, "obs.1", NOW_S * 1000), 0);
+
+    for (int by = 0; by < 2; by++) {
+        memset(&x, 0, sizeof(x));
+        x.q.today = TODAY;
+        x.q.examine_max = 1;
+        if (by == 0) {
+            x.q.coach = "flm.a";
+        } else {
+            x.q.coachee = "rep.1";
+        }
+        assert_int_equal(store_view(r.s, first_txn, &x), 0);
+        assert_int_equal(x.visited, 1);
+        assert_int_equal(x.status, COACHQ__V1__ACTION_STATUS__ACTION_STATUS_OPEN);
+        assert_true(x.st.capped);
+    }
+    rules_free(&r);
+}
+
 static int org_zone_cb(struct store_txn *t, void *arg)
 {
     char old[128], why[200];
@@ -419,6 +498,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hidden_history_is_capped),
+        cmocka_unit_test(test_open_before_closed),
         cmocka_unit_test(test_short_history_whole),
         cmocka_unit_test(test_overdue_reads_the_index),
         cmocka_unit_test(test_removed_check_store_error),
