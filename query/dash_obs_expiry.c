@@ -87,6 +87,11 @@ int dash_obs_expiry(struct dash *d, const struct dash_ctx *c, const char *oid,
     if (rc != 0) {
         return rc;
     }
+    /* A page of a past period states certifications as of its last day:
+     * today's expiry is no news of that period. */
+    if (c->until_day < w.today) {
+        return 0;
+    }
     w.name = dash_person_name(d, c->t, oid);
     rc = certs_list(c->t, oid, expiry_cb, &w);
     if (rc == -ENOENT) {
@@ -96,7 +101,8 @@ int dash_obs_expiry(struct dash *d, const struct dash_ctx *c, const char *oid,
         expiry_flush(&w);
         /* The Certified cell (the row's second) says it; its "Valid until"
          * beside it gives the day. */
-        if (w.cell != NULL && w.cell[0] != '\0' && r != NULL && r->n_cells > 1) {
+        if (w.cell != NULL && w.cell[0] != '\0' && r != NULL && r->n_cells > 1 &&
+            r->cells[1]->text != NULL && strcmp(r->cells[1]->text, "yes") == 0) {
             r->cells[1]->text = (char *)w.cell;
         }
     }

@@ -852,6 +852,16 @@ static void test_observers_cert_expiry(void **state)
     struct buf b;
 
     assert_int_equal(store_exec(f->s, expiry_cb, NULL), 0);
+    /* A page of a past period (ending 60 days ago) says nothing of
+     * today's expiries. */
+    assert_int_equal(testutil_dash_as_lead(f->s, K_OBSERVERS, TODAY - 60, 2, NOW_S, &d), 0);
+    m = dash_message(d);
+    assert_null(expiry_note(m, "obs.5"));
+    assert_null(expiry_note(m, "obs.6"));
+    assert_string_equal(
+        cell(table(d, "observers"), row2(table(d, "observers"), "obs.5", NULL), "Certified")->text,
+        "yes");
+    dash_free(d);
     d = run(f, K_OBSERVERS, 2);
     m = dash_message(d);
     assert_non_null(expiry_note(m, "obs.5"));
@@ -883,8 +893,10 @@ static void test_observers_cert_expiry(void **state)
     assert_string_equal(cell(t, row2(t, "obs.5", NULL), "Certified")->text, "yes, ends in 20 days");
     assert_string_equal(cell(t, row2(t, "obs.6", NULL), "Certified")->text,
                         "yes, ends in 7 days (within a week)");
-    assert_string_equal(cell(t, row2(t, "obs.12", NULL), "Certified")->text,
-                        "yes, ends today (within a week)");
+    /* The page states certifications as of its last day, this week's
+     * Sunday, when obs.12's has ended: the cell keeps "expired", and the
+     * note says it ends today. */
+    assert_string_equal(cell(t, row2(t, "obs.12", NULL), "Certified")->text, "expired");
     assert_string_equal(cell(t, row2(t, "obs.7", NULL), "Certified")->text, "yes");
     assert_string_equal(cell(t, row2(t, "obs.10", NULL), "Certified")->text, "expired");
     assert_string_equal(cell(t, row2(t, "obs.1", NULL), "Certified")->text, "yes");
