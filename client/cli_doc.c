@@ -385,7 +385,8 @@ static const struct cli_opt opts_dashboard[] = {
 const struct cli_doc cli_doc_dashboard = {
     "dashboard",
     "dashboard KIND [ID]",
-    "print a dashboard: managers, manager, programme, observers, me, coaching (also --json, "
+    "print a dashboard: managers, manager, programme, observers, me, coaching, observer (also "
+    "--json, "
     "or --csv TABLE)",
     "KIND [SUBJECT] [OPTIONS]",
     "Prints a dashboard as the server computes it for you: the same figures as\n"
@@ -405,6 +406,10 @@ const struct cli_doc cli_doc_dashboard = {
     "  coaching [SLM]   Coaching my managers: a second-level manager's sessions coaching\n"
     "                   their front-line managers beside their line's coaching, and\n"
     "                   whether well-coached managers coach better later\n"
+    "  observer [OBS]   My reliability: an observer's own certification, calibration\n"
+    "                   (pass or fail), drift against the other observers week by\n"
+    "                   week, sessions, managers and lines observed (the observer;\n"
+    "                   leads and administrators name the OBS)\n"
     "Without SUBJECT the dashboard is about you. Every figure shows its n; below\n"
     "the server's minimum n it reads \"insufficient data\", never a number.\n",
     opts_dashboard,

@@ -235,13 +235,14 @@ int cli_cmd_dashboard(struct cli *x, int argc, char **argv)
     }
     if (optind >= argc) {
         return cli_usage(
-            x, "expected a KIND: managers, manager, programme, observers, me or coaching");
+            x, "expected a KIND: managers, manager, programme, observers, me, coaching or "
+               "observer");
     }
     a.q.kind = dashfmt_kind_from_name(argv[optind]);
     if (a.q.kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_UNSPECIFIED) {
         return cli_usage(x,
-                         "'%s' is not a dashboard: managers, manager, programme, observers, me "
-                         "or coaching",
+                         "'%s' is not a dashboard: managers, manager, programme, observers, me, "
+                         "coaching or observer",
                          argv[optind]);
     }
     if (argc - optind > 2) {

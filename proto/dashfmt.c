@@ -34,8 +34,8 @@
 /* ---- kinds --------------------------------------------------------------- */
 
 /* Indexed by the enum value; UNSPECIFIED has no name. */
-static const char *const kind_names[] = {NULL,        "managers", "manager", "programme",
-                                         "observers", "me",       "coaching"};
+static const char *const kind_names[] = {NULL,        "managers", "manager",  "programme",
+                                         "observers", "me",       "coaching", "observer"};
 
 const char *dashfmt_kind_name(Coachq__V1__DashboardKind kind)
 {

@@ -106,6 +106,10 @@ static int may_see_dashboard(const struct auth_user *u, const struct auth_target
         /* A second-level manager's coaching of their managers: theirs, and
          * the managers' above them. */
         return (u->roles & AUTH_SECOND_LEVEL) && (same(subject, u->id) || in_chain(u, t));
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVER:
+        /* An observer's own reliability: theirs alone (leads and
+         * administrators anyone's, above). */
+        return (u->roles & AUTH_OBSERVER) && same(subject, u->id);
     default:
         /* Programme impact and observer reliability: leads and
          * administrators only, handled above. */

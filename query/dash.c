@@ -15,6 +15,7 @@
 
 #include "dash_line.h"
 #include "dash_ctc.h"
+#include "dash_observer.h"
 #include "dash_observers.h"
 #include "dash_programme.h"
 #include "people.h"
@@ -164,6 +165,14 @@ static const struct dash_kind dash_kinds[] = {
         .subject_role = COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER,
         .build = dash_coaching_managers,
     },
+    {
+        .kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVER,
+        .title = "My reliability",
+        .roles = AUTH_OBSERVER | AUTH_LEAD | AUTH_ADMIN,
+        .about_person = 1,
+        .subject_role = COACHQ__V1__ROLE__ROLE_OBSERVER,
+        .build = dash_observer,
+    },
 };
 
 /* The entry of kind, or NULL for an unknown kind. */
@@ -190,7 +199,7 @@ static int dash_check(const Coachq__V1__GetDashboard *req, int32_t today,
     if (*kind == NULL) {
         dash_fault(fault, "get_dashboard.kind",
                    "unknown dashboard kind %d: use my-managers, manager, programme, "
-                   "observers, my-coaching or coaching",
+                   "observers, my-coaching, coaching or observer",
                    (int)req->kind);
         return -EINVAL;
     }

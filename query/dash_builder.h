@@ -48,7 +48,7 @@ struct dash_opts {
     struct metrics_hist *build_us;
 };
 /* Entries of dash_opts.build_us: one per DashboardKind value. */
-#define DASH_BUILD_SLOTS 7
+#define DASH_BUILD_SLOTS 8
 
 /* Fills o with the defaults above. */
 void dash_opts_default(struct dash_opts *o);

@@ -216,8 +216,10 @@ static size_t flm_find(const struct obs_page *pg, const char *id)
     return pg->flm.n;
 }
 
-/* The front-line managers and their windows, the table, chart and note. */
-static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_page *pg)
+/* The front-line managers and their windows, the table, chart and note;
+ * for one observer's own page (single), the table "reliability" and no
+ * chart. */
+static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_page *pg, int single)
 {
     static const char *const cols[] = {
         "Observer",
@@ -262,16 +264,21 @@ static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_p
             return rc;
         }
     }
-    pg->t =
-        dash_table(d, "observers", "Observer reliability", cols, sizeof(cols) / sizeof(cols[0]));
-    pg->ch = dash_chart(d, "drift-chart",
-                        "Severity drift: observer's mean minus peers' on the same managers",
-                        COACHQ__V1__CHART__KIND__KIND_BARS, "observers");
-    pg->s_drift = dash_series(d, pg->ch, "Severity drift", 0);
-    if (pg->t == NULL || pg->ch == NULL) {
+    pg->t = dash_table(d, single ? "reliability" : "observers",
+                       single ? "My reliability" : "Observer reliability", cols,
+                       sizeof(cols) / sizeof(cols[0]));
+    if (!single) {
+        pg->ch = dash_chart(d, "drift-chart",
+                            "Severity drift: observer's mean minus peers' on the same managers",
+                            COACHQ__V1__CHART__KIND__KIND_BARS, "observers");
+        pg->s_drift = dash_series(d, pg->ch, "Severity drift", 0);
+    }
+    if (pg->t == NULL || (!single && pg->ch == NULL)) {
         return dash_failed(d);
     }
-    pg->ch->y_title = dash_strdup(d, "points on the 1-4 scale");
+    if (pg->ch != NULL) {
+        pg->ch->y_title = dash_strdup(d, "points on the 1-4 scale");
+    }
     pg->t->note = dash_printf(
         d,
         "Window: the last %u weeks. Certification on the last day covered. Calibration: the "
@@ -475,7 +482,7 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
     pg.from = dash_week(c, c->opts->trend_weeks - 1);
     rc = dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_OBSERVER, &observers);
     if (rc == 0) {
-        rc = observers_open(d, c, &pg);
+        rc = observers_open(d, c, &pg, 0);
     }
     for (size_t i = 0; i < observers.n && rc == 0; i++) {
         struct obs_row o;
@@ -514,6 +521,42 @@ out:
     free(pg.by_id);
     free(pg.touched);
     dash_ids_free(&observers);
+    dash_ids_free(&pg.flm);
+    return rc;
+}
+
+int dash_observers_row(struct dash *d, const struct dash_ctx *c, const char *oid,
+                       Coachq__V1__Table **table)
+{
+    struct obs_page pg;
+    struct obs_row o;
+    int rc;
+
+    memset(&pg, 0, sizeof(pg));
+    *table = NULL;
+    pg.from = dash_week(c, c->opts->trend_weeks - 1);
+    rc = observers_open(d, c, &pg, 1);
+    if (rc == 0) {
+        rc = observer_read(c, &pg, oid, &o);
+    }
+    if (rc == 0) {
+        rc = observer_drift(c, &pg, oid, &o);
+    }
+    if (rc == 0) {
+        observer_cells(d, c, &pg, oid, &o);
+        rc = dash_obs_expiry(d, c, oid, pg.t != NULL && pg.t->n_rows > 0 ? pg.t->rows[0] : NULL);
+    }
+    if (rc == 0) {
+        rc = dash_failed(d);
+    }
+    if (rc == 0) {
+        *table = pg.t;
+    }
+    free(pg.coach);
+    free(pg.pair);
+    free(pg.seen);
+    free(pg.by_id);
+    free(pg.touched);
     dash_ids_free(&pg.flm);
     return rc;
 }

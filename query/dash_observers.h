@@ -18,4 +18,14 @@
 
 int dash_observers(struct dash *d, const struct dash_ctx *c);
 
+/*
+ * One observer's row of the leads' table, for their own page (dash_observer.h):
+ * a table "reliability" ("My reliability") with the same columns, note and
+ * figures, and no chart; *table is set to it (in d's arena). The
+ * certification-expiry notes are added as on the leads' page. Returns as
+ * dash_observers().
+ */
+int dash_observers_row(struct dash *d, const struct dash_ctx *c, const char *oid,
+                       Coachq__V1__Table **table);
+
 #endif

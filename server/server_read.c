@@ -755,6 +755,9 @@ static const char *dashboard_who(Coachq__V1__DashboardKind kind)
         return "programme impact is for enablement leads and administrators only";
     case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS:
         return "observer reliability is for enablement leads and administrators only";
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVER:
+        return "\"my reliability\" is for observers (their own), enablement leads and "
+               "administrators";
     default:
         return "your roles have no such dashboard";
     }

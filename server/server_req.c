@@ -605,10 +605,9 @@ static void handle_dashboard(struct conn *c, uint64_t rid, const Coachq__V1__Get
     struct request *r;
 
     if (dashfmt_kind_name(g->kind) == NULL) {
-        server_conn_send_error(
-            c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "get_dashboard.kind",
-            "choose a dashboard: my managers, manager, programme, observers or my "
-            "coaching");
+        server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "get_dashboard.kind",
+                               "choose a dashboard: my managers, manager, programme, observers, my "
+                               "coaching, coaching my managers or my reliability");
         return;
     }
     if (g->subject_id != NULL && g->subject_id[0] != '\0' && validate_id(g->subject_id) < 0) {

@@ -47,6 +47,9 @@ enum target {
      * flm.cara (chain vp.zed); and an open action it agreed. */
     T_CTC_RECORD,
     T_CTC_ACTION,
+    /* My reliability, an observer's own page: obs.ann's and obs.ben's. */
+    T_OR_ANN,
+    T_OR_BEN,
 };
 
 struct row {
@@ -320,6 +323,19 @@ static const struct row rows[] = {
     {"lead.gil", LEAD, AUTH_DASHBOARD, T_CM_FAY, 1},
     {"admin.hal", ADMIN, AUTH_DASHBOARD, T_CM_FAY, 1},
     {"rep.ida", 0, AUTH_DASHBOARD, T_CM_EVE, 0},
+    /* My reliability: an observer's own, never another observer's; leads
+     * and administrators anyone's; no manager's, not even the observer's
+     * manager, and not a role the user does not hold. */
+    {"obs.ann", OBS, AUTH_DASHBOARD, T_OR_ANN, 1},
+    {"obs.ann", OBS, AUTH_DASHBOARD, T_OR_BEN, 0},
+    {"obs.ben", OBS, AUTH_DASHBOARD, T_OR_ANN, 0},
+    {"flm.cara", FLM, AUTH_DASHBOARD, T_OR_ANN, 0},
+    {"slm.eve", SLM, AUTH_DASHBOARD, T_OR_ANN, 0},
+    {"slm.eve", SLM | OBS, AUTH_DASHBOARD, T_OR_ANN, 0},
+    {"obs.ann", FLM, AUTH_DASHBOARD, T_OR_ANN, 0},
+    {"lead.gil", LEAD, AUTH_DASHBOARD, T_OR_ANN, 1},
+    {"admin.hal", ADMIN, AUTH_DASHBOARD, T_OR_BEN, 1},
+    {"rep.ida", 0, AUTH_DASHBOARD, T_OR_ANN, 0},
 };
 
 static const char *action_name(enum auth_action a)
@@ -381,6 +397,11 @@ static void dashboard_target(enum target target, struct auth_target *t, const ch
     case T_OBSERVERS:
         t->dashboard = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS;
         t->subject = "";
+        break;
+    case T_OR_ANN:
+    case T_OR_BEN:
+        t->dashboard = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVER;
+        t->subject = target == T_OR_ANN ? "obs.ann" : "obs.ben";
         break;
     default:
         break;
@@ -485,6 +506,8 @@ static void test_table(void **state)
             t.chain = chain_eve;
             t.n_chain = 1;
             t.coaches_coach = 1;
+        } else if (r->target == T_OR_ANN || r->target == T_OR_BEN) {
+            dashboard_target(r->target, &t, chain, chain_eve, chain_fay, chain_dan);
         } else if (r->target >= T_SCORE_CARA) {
             score_target(r->target, &t, chain, chain_eve, chain_fay, chain_dan);
         } else if (r->target >= T_MM_EVE) {

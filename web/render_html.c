@@ -277,6 +277,8 @@ static const struct nav_item nav_items[] = {
      COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME},
     {AUTH_LEAD | AUTH_ADMIN, "/d/observers", "Observer reliability",
      COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS},
+    {AUTH_OBSERVER, "/d/observer", "My reliability",
+     COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVER},
 };
 
 /* Void elements are written self-closed ("<meta ... />"), which HTML5

@@ -201,6 +201,9 @@ static const char *home_of(unsigned roles)
     if ((roles & AUTH_FRONT_LINE) != 0) {
         return "/d/me";
     }
+    if ((roles & AUTH_OBSERVER) != 0) {
+        return "/d/observer";
+    }
     return NULL;
 }
 

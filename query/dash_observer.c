@@ -1,0 +1,496 @@
+/*
+ * dash_observer: an observer's own reliability page; see dash_observer.h.
+ *
+ * The cost is one range read of the observer's values by week and manager,
+ * one of each manager they saw, and one of every other observer's values
+ * in the window (to count the other observers in each weekly cell): it
+ * grows with the observers and the managers they saw, never with the
+ * observations.
+ */
+#include "dash_observer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg.h"
+#include "certs.h"
+#include "dash_observers.h"
+#include "people.h"
+#include "tz.h"
+#include "zone.h"
+
+/* Columns of the row shared with Observer reliability (dash_observers.c). */
+enum {
+    COL_CAL_EXACT = 3,
+    COL_CAL_WITHIN = 4,
+    COL_CAL_KAPPA = 5,
+    COL_DC_EXACT = 8,
+    COL_DC_WITHIN = 9,
+    COL_DC_KAPPA = 10,
+    COL_DRIFT = 11,
+    COL_COUNT = 15,
+};
+
+/* The observer on one manager in one week, beside that manager's week
+ * over every observer. */
+struct cell_part {
+    int week;              /* index from the window's first Monday */
+    char coach[65];        /* the manager */
+    uint64_t sessions;     /* the observer's observations of the manager */
+    double n, sum;         /* the observer's ratings */
+    double all_n, all_sum; /* every observer's ratings of the manager */
+};
+
+/* One week of the window. */
+struct obs_week {
+    uint64_t sessions; /* the observer's observations (AGG_OBSERVER) */
+    unsigned managers; /* managers observed */
+    unsigned lines;    /* lines observed */
+    unsigned compared; /* managers with other observers' ratings too */
+    unsigned peers;    /* other observers with ratings of those managers */
+    double num, den, peers_n;
+    int counted;
+};
+
+struct page {
+    const struct dash_ctx *c;
+    const char *oid;
+    int32_t from;
+    size_t nweeks;
+    struct obs_week *w;
+    struct cell_part *part;
+    size_t n, cap;
+    uint8_t *mark;     /* per week: the other observer being read has ratings there */
+    const char *coach; /* the manager whose AGG_COACH is being read */
+};
+
+static double rated_n(const Coachq__V1__AggWeek *a, double *sum)
+{
+    double n = 0;
+
+    *sum = 0;
+    for (size_t i = 0; i < a->n_behaviours; i++) {
+        n += (double)a->behaviours[i]->count;
+        *sum += a->behaviours[i]->sum;
+    }
+    return n;
+}
+
+static int week_index(const struct page *p, int32_t monday)
+{
+    int32_t i = (monday - p->from) / 7;
+
+    return i >= 0 && (size_t)i < p->nweeks ? (int)i : -1;
+}
+
+static struct cell_part *part_find(const struct page *p, int week, const char *coach)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->part[i].week == week && strcmp(p->part[i].coach, coach) == 0) {
+            return &p->part[i];
+        }
+    }
+    return NULL;
+}
+
+static int mine_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *a, void *arg)
+{
+    struct page *p = arg;
+    int wk = week_index(p, monday);
+    struct cell_part *cp;
+
+    if (wk < 0 || a->observations == 0 || strlen(coach) > 64) {
+        return 0;
+    }
+    if (p->n == p->cap) {
+        size_t cap = p->cap != 0 ? 2 * p->cap : 64;
+        struct cell_part *np = realloc(p->part, cap * sizeof(*np));
+
+        if (np == NULL) {
+            return -ENOMEM;
+        }
+        p->part = np;
+        p->cap = cap;
+    }
+    cp = &p->part[p->n++];
+    memset(cp, 0, sizeof(*cp));
+    cp->week = wk;
+    snprintf(cp->coach, sizeof(cp->coach), "%s", coach);
+    cp->sessions = a->observations;
+    cp->n = rated_n(a, &cp->sum);
+    return 0;
+}
+
+static int sessions_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
+{
+    struct page *p = arg;
+    int wk = week_index(p, monday);
+
+    if (wk >= 0) {
+        p->w[wk].sessions += a->observations;
+    }
+    return 0;
+}
+
+static int coach_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
+{
+    struct page *p = arg;
+    struct cell_part *cp = part_find(p, week_index(p, monday), p->coach);
+
+    if (cp != NULL) {
+        cp->all_n = rated_n(a, &cp->all_sum);
+    }
+    return 0;
+}
+
+static int peer_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *a, void *arg)
+{
+    struct page *p = arg;
+    int wk = week_index(p, monday);
+    double sum;
+
+    if (wk >= 0 && rated_n(a, &sum) > 0 && part_find(p, wk, coach) != NULL) {
+        p->mark[wk] = 1;
+    }
+    return 0;
+}
+
+/* Counts the other observers with ratings in each week's managers. */
+static int count_peers(struct page *p)
+{
+    const struct dash_ctx *c = p->c;
+    struct dash_ids obs;
+    int rc;
+
+    memset(&obs, 0, sizeof(obs));
+    rc = dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_OBSERVER, &obs);
+    for (size_t i = 0; i < obs.n && rc == 0; i++) {
+        if (strcmp(obs.id[i], p->oid) == 0) {
+            continue;
+        }
+        memset(p->mark, 0, p->nweeks);
+        rc = agg_read_coached(c->t, obs.id[i], c->rubric_id, p->from, c->until_monday, peer_cb, p);
+        for (size_t k = 0; k < p->nweeks && rc == 0; k++) {
+            p->w[k].peers += p->mark[k];
+        }
+    }
+    dash_ids_free(&obs);
+    return rc;
+}
+
+/* The distinct lines (second-level managers on the week's Sunday) of the
+ * managers observed in week wk, or of every week when wk < 0. */
+static int count_lines(struct page *p, int wk, unsigned *lines, unsigned *managers)
+{
+    struct dash_ids seen_line, seen_mgr;
+    int rc = 0;
+
+    memset(&seen_line, 0, sizeof(seen_line));
+    memset(&seen_mgr, 0, sizeof(seen_mgr));
+    for (size_t i = 0; i < p->n && rc == 0; i++) {
+        const struct cell_part *cp = &p->part[i];
+        char chain[PEOPLE_MAX_CHAIN][65];
+        size_t nc = 0;
+        int dup = 0;
+
+        if (wk >= 0 && cp->week != wk) {
+            continue;
+        }
+        for (size_t k = 0; k < seen_mgr.n && !dup; k++) {
+            dup = strcmp(seen_mgr.id[k], cp->coach) == 0;
+        }
+        if (!dup) {
+            rc = dash_ids_push(&seen_mgr, cp->coach);
+        }
+        if (rc == 0) {
+            rc = people_chain_at(p->c->t, cp->coach, p->from + 7 * cp->week + 6, chain, &nc);
+        }
+        if (rc == -ENOENT) {
+            rc = 0;
+        }
+        if (rc != 0 || nc == 0) {
+            continue;
+        }
+        dup = 0;
+        for (size_t k = 0; k < seen_line.n && !dup; k++) {
+            dup = strcmp(seen_line.id[k], chain[0]) == 0;
+        }
+        if (!dup) {
+            rc = dash_ids_push(&seen_line, chain[0]);
+        }
+    }
+    *lines = (unsigned)seen_line.n;
+    *managers = (unsigned)seen_mgr.n;
+    dash_ids_free(&seen_line);
+    dash_ids_free(&seen_mgr);
+    return rc;
+}
+
+/* The weeks' drift cells and whether each counts. */
+static void weeks_drift(struct page *p)
+{
+    const struct dash_ctx *c = p->c;
+
+    for (size_t i = 0; i < p->n; i++) {
+        const struct cell_part *cp = &p->part[i];
+        struct obs_week *w = &p->w[cp->week];
+        double pn = cp->all_n - cp->n;
+        double ps = cp->all_sum - cp->sum;
+
+        if (cp->n > 0 && pn > 0) {
+            w->num += cp->n * (cp->sum / cp->n - ps / pn);
+            w->den += cp->n;
+            w->peers_n += pn;
+            w->compared++;
+        }
+    }
+    for (size_t k = 0; k < p->nweeks; k++) {
+        struct obs_week *w = &p->w[k];
+        int32_t sunday = p->from + 7 * (int32_t)k + 6;
+
+        w->counted = sunday < c->today && w->den > 0 && w->compared >= c->opts->privacy_min &&
+                     w->peers >= c->opts->privacy_min;
+    }
+}
+
+/* A drift cell: the figure, or why there is none. */
+static Coachq__V1__Cell *drift_cell(struct dash *d, Coachq__V1__TableRow *r, double num, double den,
+                                    double peers_n, int counted, const char *why)
+{
+    if (!counted) {
+        return dash_cell_text(d, r, why, NULL);
+    }
+    return dash_cell_num(d, r, num / den, dash_clamp_n(peers_n < den ? peers_n : den), 2);
+}
+
+/* Replaces a cell's figure with words. */
+static void withhold(struct dash *d, Coachq__V1__TableRow *r, size_t col, const char *text)
+{
+    Coachq__V1__Cell *cell;
+
+    if (r == NULL || col >= r->n_cells) {
+        return;
+    }
+    cell = r->cells[col];
+    cell->text = dash_strdup(d, text);
+    cell->has_value = 0;
+    cell->value = 0;
+    cell->n = 0;
+    cell->insufficient = 0;
+}
+
+struct calib_pass {
+    const char *rubric;
+    int64_t until_ms;
+    int have;
+    int passed;
+};
+
+static int calib_pass_cb(const Coachq__V1__CalibrationResult *r, void *arg)
+{
+    struct calib_pass *cp = arg;
+
+    if (r->rubric_id != NULL && strcmp(r->rubric_id, cp->rubric) == 0 && r->at_ms < cp->until_ms) {
+        cp->have = 1;
+        cp->passed = r->passed;
+    }
+    return 0;
+}
+
+/* The observer's own view of the row: calibration pass or fail, agreement
+ * with other observers withheld, drift from counted cells only. */
+static int row_for_observer(struct dash *d, struct page *p, Coachq__V1__TableRow *r,
+                            const struct obs_week *tot)
+{
+    const struct dash_ctx *c = p->c;
+    const struct tz_zone *zone = NULL;
+    struct calib_pass cp;
+    int rc;
+
+    if (r == NULL || r->n_cells < COL_COUNT) {
+        return 0;
+    }
+    memset(&cp, 0, sizeof(cp));
+    rc = zone_of_person(c->t, p->oid, &zone);
+    if (rc != 0) {
+        return rc;
+    }
+    cp.rubric = c->rubric_id;
+    cp.until_ms = tz_day_start(zone, (int64_t)c->until_day + 1) * 1000;
+    rc = certs_results(c->t, p->oid, calib_pass_cb, &cp);
+    if (rc == -ENOENT) {
+        rc = 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    withhold(d, r, COL_CAL_EXACT,
+             !cp.have    ? "none"
+             : cp.passed ? "passed (figures withheld)"
+                         : "not passed (figures withheld)");
+    withhold(d, r, COL_CAL_WITHIN, cp.have ? "withheld" : "none");
+    withhold(d, r, COL_CAL_KAPPA, cp.have ? "withheld" : "none");
+    withhold(d, r, COL_DC_EXACT, "withheld");
+    withhold(d, r, COL_DC_WITHIN, "withheld");
+    withhold(d, r, COL_DC_KAPPA, "withheld");
+    if (tot->den > 0) {
+        Coachq__V1__TableRow tmp = COACHQ__V1__TABLE_ROW__INIT;
+        Coachq__V1__Cell *cell =
+            drift_cell(d, &tmp, tot->num, tot->den, tot->peers_n, 1, "group too small");
+
+        if (cell != NULL) {
+            r->cells[COL_DRIFT] = cell;
+        }
+    } else {
+        withhold(d, r, COL_DRIFT, "group too small");
+    }
+    return dash_failed(d);
+}
+
+/* The week-by-week table and its drift chart; *tot gets the window. */
+static int weeks_table(struct dash *d, struct page *p, struct obs_week *tot)
+{
+    static const char *const cols[] = {
+        "Week", "Sessions scored", "Managers observed", "Lines observed", "Severity drift",
+    };
+    const struct dash_ctx *c = p->c;
+    Coachq__V1__Table *t =
+        dash_table(d, "observer-weeks", "Week by week", cols, sizeof(cols) / sizeof(cols[0]));
+    Coachq__V1__Chart *ch = dash_chart(d, "observer-drift", "Severity drift by week",
+                                       COACHQ__V1__CHART__KIND__KIND_LINES, "observer-weeks");
+    Coachq__V1__Series *s = dash_series(d, ch, "Severity drift", 0);
+    Coachq__V1__TableRow *r;
+    int rc = 0;
+
+    memset(tot, 0, sizeof(*tot));
+    if (ch != NULL) {
+        ch->y_title = dash_strdup(d, "points on the 1-4 scale");
+    }
+    for (size_t k = 0; k < p->nweeks && rc == 0; k++) {
+        struct obs_week *w = &p->w[k];
+        char day[16];
+
+        rc = count_lines(p, (int)k, &w->lines, &w->managers);
+        if (rc != 0) {
+            break;
+        }
+        r = dash_row(d, t);
+        dash_cell_text(d, r, dash_day_text(p->from + 7 * (int32_t)k, day, sizeof(day)), NULL);
+        dash_cell_count(d, r, w->sessions);
+        dash_cell_count(d, r, w->managers);
+        dash_cell_count(d, r, w->lines);
+        drift_cell(d, r, w->num, w->den, w->peers_n, w->counted,
+                   w->den == 0                                ? ""
+                   : p->from + 7 * (int32_t)k + 6 >= c->today ? "week not over"
+                                                              : "group too small");
+        dash_chart_x(d, ch, dash_day_text(p->from + 7 * (int32_t)k, day, sizeof(day)));
+        dash_series_add(d, s, w->counted ? w->num / w->den : NAN,
+                        w->counted ? dash_clamp_n(w->peers_n < w->den ? w->peers_n : w->den) : 0,
+                        NAN, NAN);
+        tot->sessions += w->sessions;
+        if (w->counted) {
+            tot->num += w->num;
+            tot->den += w->den;
+            tot->peers_n += w->peers_n;
+        }
+    }
+    if (rc == 0) {
+        rc = count_lines(p, -1, &tot->lines, &tot->managers);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    r = dash_row(d, t);
+    dash_cell_text(d, r, "Window", NULL);
+    dash_cell_count(d, r, tot->sessions);
+    dash_cell_count(d, r, tot->managers);
+    dash_cell_count(d, r, tot->lines);
+    drift_cell(d, r, tot->num, tot->den, tot->peers_n, tot->den > 0, "group too small");
+    if (t != NULL) {
+        t->note = dash_printf(
+            d,
+            "Sessions scored: your observations of the page's rubric in the week. Managers "
+            "observed: the managers you scored; lines observed: the second-level managers they "
+            "reported to on the week's Sunday. Severity drift: your mean score minus the other "
+            "observers' mean on the same managers, weighted by your ratings, from weekly cells "
+            "only: a week counts once it is over and when at least %u managers you scored were "
+            "also scored by others and at least %u other observers scored them (privacy), so no "
+            "other observer's scores and no single manager's can be read from it. The Window "
+            "row pools the counted weeks, so it can differ from Observer reliability, which "
+            "compares window means.",
+            c->opts->privacy_min, c->opts->privacy_min);
+    }
+    return dash_failed(d);
+}
+
+int dash_observer(struct dash *d, const struct dash_ctx *c)
+{
+    Coachq__V1__Table *row_t = NULL;
+    struct obs_week tot;
+    struct page p;
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+    p.c = c;
+    p.oid = c->subject;
+    p.nweeks = c->opts->trend_weeks;
+    p.from = dash_week(c, c->opts->trend_weeks - 1);
+    p.w = calloc(p.nweeks + 1, sizeof(*p.w));
+    p.mark = calloc(p.nweeks + 1, 1);
+    if (p.w == NULL || p.mark == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    rc = dash_observers_row(d, c, p.oid, &row_t);
+    if (rc == 0) {
+        rc = agg_read(c->t, AGG_OBSERVER, p.oid, c->rubric_id, p.from, c->until_monday, sessions_cb,
+                      &p);
+    }
+    if (rc == 0) {
+        rc = agg_read_coached(c->t, p.oid, c->rubric_id, p.from, c->until_monday, mine_cb, &p);
+    }
+    /* Each manager's weeks over every observer, one read per manager. */
+    for (size_t i = 0; i < p.n && rc == 0; i++) {
+        int first = 1;
+
+        for (size_t k = 0; k < i && first; k++) {
+            first = strcmp(p.part[k].coach, p.part[i].coach) != 0;
+        }
+        if (first) {
+            p.coach = p.part[i].coach;
+            rc = agg_read(c->t, AGG_COACH, p.coach, c->rubric_id, p.from, c->until_monday, coach_cb,
+                          &p);
+        }
+    }
+    if (rc == 0) {
+        rc = count_peers(&p);
+    }
+    if (rc == 0) {
+        weeks_drift(&p);
+        rc = weeks_table(d, &p, &tot);
+    }
+    if (rc == 0 && (c->user->roles & (AUTH_LEAD | AUTH_ADMIN)) == 0 && row_t != NULL &&
+        row_t->n_rows > 0) {
+        rc = row_for_observer(d, &p, row_t->rows[0], &tot);
+    }
+    if (rc == 0 && row_t != NULL && (c->user->roles & (AUTH_LEAD | AUTH_ADMIN)) == 0) {
+        row_t->note = dash_strdup(
+            d, "Your row of Observer reliability. Calibration: pass or fail only, as in `coachq "
+               "cert status` (figures would turn the limited attempts into a way to read the "
+               "master scores). Agreement with other observers on double-coded sessions is "
+               "withheld: it rests on their scores. Severity drift: the Window row of Week by "
+               "week. Coverage: managers you observed over every front-line manager. Certified "
+               "says \"yes, ends in N days\" when your certification ends within 30 days.");
+    }
+    if (rc == 0) {
+        rc = dash_failed(d);
+    }
+out:
+    free(p.w);
+    free(p.mark);
+    free(p.part);
+    return rc;
+}
