@@ -147,6 +147,22 @@ static json_t *json_row_of(json_t *t, const char *person)
 }
 
 /* The index of column name in table t; fails the test when missing. */
+/* The row whose first cell reads text, or NULL. */
+static json_t *json_row_text(json_t *t, const char *text)
+{
+    json_t *rows = json_object_get(t, "rows");
+
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        json_t *first = json_array_get(json_array_get(rows, i), 0);
+        const char *s = json_string_value(json_object_get(first, "text"));
+
+        if (s != NULL && strcmp(s, text) == 0) {
+            return json_array_get(rows, i);
+        }
+    }
+    return NULL;
+}
+
 static size_t json_column(json_t *t, const char *name)
 {
     json_t *cols = json_object_get(t, "columns");
@@ -397,6 +413,79 @@ static void test_dashboard_roles(void **state)
     testutil_stop_clean(&f.srv);
 }
 
+/* My reliability: an observer's own page in every format of the CLI;
+ * another observer's page, the leads' page and a manager are refused. */
+static void test_dashboard_observer(void **state)
+{
+    json_error_t je;
+    json_t *j;
+    json_t *t;
+    json_t *w;
+
+    (void)state;
+    submit_cara();
+
+    CQ(0, "alice", "dashboard", "observer", "--json");
+    j = json_loads(f.out, 0, &je);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "kind")), "observer");
+    assert_string_equal(json_string_value(json_object_get(j, "subject_id")), "alice");
+    t = json_table(j, "reliability");
+    assert_non_null(t);
+    assert_non_null(json_row_of(t, "alice"));
+    t = json_table(j, "observer-weeks");
+    assert_non_null(t);
+    w = json_row_text(t, "Window");
+    assert_non_null(w);
+    assert_int_equal(json_number_value(json_object_get(
+                         json_array_get(w, json_column(t, "Sessions scored")), "value")),
+                     CARA_OBS);
+    assert_int_equal(json_number_value(json_object_get(
+                         json_array_get(w, json_column(t, "Managers observed")), "value")),
+                     1);
+    json_decref(j);
+    CQ(0, "alice", "dashboard", "observer", "alice", "--width", "100");
+    assert_non_null(strstr(f.out, "My reliability"));
+    assert_non_null(strstr(f.out, "Week by week"));
+    /* It fits the width, nothing cut. */
+    assert_null(strstr(f.out, "\xe2\x80\xa6"));
+    for (const char *p = f.out; *p != '\0';) {
+        size_t cols = 0;
+
+        while (*p != '\0' && *p != '\n') {
+            cols += ((unsigned char)*p & 0xc0) != 0x80;
+            p++;
+        }
+        assert_true(cols <= 100);
+        p += *p == '\n';
+    }
+    CQ(0, "alice", "dashboard", "observer", "--csv", "observer-weeks");
+    assert_true(strncmp(f.out, "Week,Sessions scored,", 21) == 0);
+
+    /* Another observer's page is as if it did not exist; the leads' page
+     * stays closed; a manager has no such page. */
+    CQ(1, "alice", "dashboard", "observer", "bob");
+    assert_non_null(strstr(f.out, "NOT_FOUND"));
+    CQ(1, "alice", "dashboard", "observers");
+    assert_non_null(strstr(f.out, "PERMISSION_DENIED"));
+    CQ(1, "flm.cara", "dashboard", "observer", "alice");
+    assert_non_null(strstr(f.out, "PERMISSION_DENIED"));
+    assert_non_null(strstr(f.out, "my reliability"));
+
+    /* A lead opens anyone's, with the calibration figures. */
+    CQ(0, "lead.gil", "dashboard", "observer", "alice", "--json");
+    j = json_loads(f.out, 0, &je);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "subject_id")), "alice");
+    json_decref(j);
+
+    CQ(2, "alice", "dashboard", "observer", "alice", "bob");
+    CQ(0, "alice", "dashboard", "--help");
+    assert_non_null(strstr(f.out, "My reliability"));
+    testutil_assert_alive(&f.srv);
+    testutil_stop_clean(&f.srv);
+}
+
 /* Writes text into dir/name and the path into path. */
 static void write_file(const char *name, const char *text, char *path, size_t len)
 {
@@ -500,6 +589,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dashboard_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outcomes_import, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dashboard_mix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dashboard_observer, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
