@@ -396,7 +396,7 @@ struct route_case {
 };
 
 static const struct route_case routes[] = {
-    {"GET", "/", "/", NULL, {303, 403, 303, 303, 303, 303}},
+    {"GET", "/", "/", NULL, {303, 303, 303, 303, 303, 303}},
     {"GET", "/signin", "/signin", NULL, {200, 200, 200, 200, 200, 200}},
     {"POST",
      "/signin",
@@ -428,6 +428,22 @@ static const struct route_case routes[] = {
     {"GET", "/d/coaching[/SLM]", "/d/coaching/slm.eve", NULL, {303, 403, 403, 200, 200, 200}},
     {"GET", "/d/coaching[/SLM]", "/d/coaching/slm.fay", NULL, {303, 403, 403, 404, 200, 200}},
     {"GET", "/d/coaching[/SLM]", "/d/coaching/flm.cara", NULL, {303, 403, 403, 404, 404, 404}},
+    /* My reliability: an observer's own page; another observer's is
+     * answered as if it did not exist; leads and administrators anyone's. */
+    {"GET", "/d/observer[/OBS]", "/d/observer", NULL, {303, 200, 403, 403, 404, 404}},
+    {"GET", "/d/observer[/OBS]", "/d/observer/obs.ann", NULL, {303, 200, 403, 403, 200, 200}},
+    {"GET", "/d/observer[/OBS]", "/d/observer/alice", NULL, {303, 404, 403, 403, 200, 200}},
+    {"GET", "/d/observer[/OBS]", "/d/observer/flm.cara", NULL, {303, 404, 403, 403, 404, 404}},
+    {"GET",
+     "/api/v1/dashboards/KIND[/SUBJECT]",
+     "/api/v1/dashboards/observer/obs.ann",
+     NULL,
+     {401, 200, 403, 403, 200, 200}},
+    {"GET",
+     "/api/v1/dashboards/KIND[/SUBJECT]/tables/TABLE.csv",
+     "/api/v1/dashboards/observer/obs.ann/tables/observer-weeks.csv",
+     NULL,
+     {401, 200, 403, 403, 200, 200}},
     {"GET",
      "/api/v1/dashboards/KIND[/SUBJECT]",
      "/api/v1/dashboards/coaching/slm.eve",
@@ -528,7 +544,8 @@ static void test_every_route_every_role(void **state)
                 assert_non_null(testutil_http_header(&r, "Location", 0, loc, sizeof(loc)));
                 if (strcmp(path, "/") == 0) {
                     static const char *const home[TESTUTIL_WEB_NROLES] = {
-                        "/signin", NULL, "/d/me", "/d/managers", "/d/programme", "/d/programme"};
+                        "/signin",     "/d/observer",  "/d/me",
+                        "/d/managers", "/d/programme", "/d/programme"};
                     assert_string_equal(loc, home[role]);
                 } else {
                     assert_string_equal(loc, "/signin");
@@ -553,9 +570,6 @@ static void test_every_route_every_role(void **state)
                 json_decref(j);
             } else if (st == 200 && strstr(path, ".css") == NULL) {
                 assert_true(strncmp(ctype, "text/html", 9) == 0);
-            }
-            if (role == TESTUTIL_WEB_R_OBS && strcmp(path, "/") == 0 && st == 403) {
-                assert_true(testutil_web_has(r.body, "bservers have no dashboards"));
             }
             testutil_http_resp_free(&r);
             checked++;
@@ -697,6 +711,23 @@ static void test_subject_ids_like_route_words(void **state)
 }
 
 /* ---- Scoping --------------------------------------------------------- */
+
+/* An observer's own page in the browser: in their menu, with their row
+ * and the weeks, and without the leads' page in the menu. */
+static void test_observer_page(void **state)
+{
+    struct testutil_web *w = *state;
+    struct testutil_http_resp r;
+
+    assert_int_equal(
+        testutil_web_req(w, "GET", "/d/observer", w->cookie[TESTUTIL_WEB_R_OBS], NULL, NULL, &r),
+        200);
+    assert_true(testutil_web_has(r.body, "href=\"/d/observer\""));
+    assert_true(testutil_web_has(r.body, "My reliability"));
+    assert_true(testutil_web_has(r.body, "Week by week"));
+    assert_false(testutil_web_has(r.body, "href=\"/d/observers\""));
+    testutil_http_resp_free(&r);
+}
 
 /* slm.fay edits URLs to slm.eve's line: 404, no data, the same answer as
  * for nobody at all. */
@@ -1060,6 +1091,7 @@ int main(void)
         cmocka_unit_test(test_table_covers_web_h),
         cmocka_unit_test(test_every_route_every_role),
         cmocka_unit_test(test_other_line_is_not_found),
+        cmocka_unit_test(test_observer_page),
         cmocka_unit_test(test_bad_query),
         cmocka_unit_test(test_json_csv_match_protocol),
         cmocka_unit_test(test_escaping),

@@ -16,6 +16,7 @@
  *   GET  /d/programme              Programme impact
  *   GET  /d/observers              Observer reliability
  *   GET  /d/me                     My coaching
+ *   GET  /d/observer[/OBS]         My reliability (an observer's own)
  *   GET  /api/v1/dashboards/KIND[/SUBJECT]            the Dashboard as JSON
  *   GET  /api/v1/dashboards/KIND[/SUBJECT]/tables/TABLE.csv  one table as CSV
  *   (every dashboard URL takes ?rubric=ID&until=YYYY-MM-DD)
