@@ -491,7 +491,7 @@ static const struct role roles[] = {
      "/d/programme",
      200,
      {"/d/programme", "/d/observers", "/d/managers/slm.north", "/d/manager/flm.garcia",
-      "/d/me/flm.garcia", NULL}},
+      "/d/me/flm.garcia", "/d/observer/obs.chen", NULL}},
     /* An administrator who is nothing else (made by setup()). */
     {"admin.test",
      "admin",
@@ -505,8 +505,8 @@ static const struct role roles[] = {
      200,
      {"/d/managers", "/d/manager/flm.garcia", "/d/me/flm.garcia", "/d/coaching", NULL}},
     {"flm.garcia", "flm", "/d/me", 200, {"/d/me", "/d/manager/flm.garcia", NULL}},
-    /* Observers have no dashboards: they land on a page that says so. */
-    {"obs.chen", "observer", "/", 403, {NULL}},
+    /* Observers land on their own reliability page. */
+    {"obs.chen", "observer", "/d/observer", 200, {"/d/observer/obs.chen", NULL}},
 };
 
 static const char *screenshots_dir(void)
@@ -609,6 +609,7 @@ static const struct {
     {"/d/programme", {"mix-shift", "second-level-coaching", "coaching-later", NULL}},
     {"/d/coaching",
      {"coaching-trend", "coaching-behaviours", "coaching-managers", "coaching-later", NULL}},
+    {"/d/observer/", {"reliability", "observer-weeks", NULL}},
 };
 
 /* Fails unless the page just loaded shows every loop table its path needs. */
