@@ -362,12 +362,18 @@ static int weeks_table(struct dash *d, struct page *p, struct obs_week *tot)
     Coachq__V1__Chart *ch = dash_chart(d, "observer-drift", "Severity drift by week",
                                        COACHQ__V1__CHART__KIND__KIND_LINES, "observer-weeks");
     Coachq__V1__Series *s = dash_series(d, ch, "Severity drift", 0);
+    Coachq__V1__Chart *sc = dash_chart(d, "observer-sessions", "Sessions scored by week",
+                                       COACHQ__V1__CHART__KIND__KIND_BARS, "observer-weeks");
+    Coachq__V1__Series *ss = dash_series(d, sc, "Sessions scored", 0);
     Coachq__V1__TableRow *r;
     int rc = 0;
 
     memset(tot, 0, sizeof(*tot));
     if (ch != NULL) {
         ch->y_title = dash_strdup(d, "points on the 1-4 scale");
+    }
+    if (sc != NULL) {
+        sc->y_title = dash_strdup(d, "sessions");
     }
     for (size_t k = 0; k < p->nweeks && rc == 0; k++) {
         struct obs_week *w = &p->w[k];
@@ -387,6 +393,8 @@ static int weeks_table(struct dash *d, struct page *p, struct obs_week *tot)
                    : p->from + 7 * (int32_t)k + 6 >= c->today ? "week not over"
                                                               : "group too small");
         dash_chart_x(d, ch, dash_day_text(p->from + 7 * (int32_t)k, day, sizeof(day)));
+        dash_chart_x(d, sc, day);
+        dash_series_add_value(d, ss, (double)w->sessions, dash_clamp_n((double)w->sessions));
         dash_series_add(d, s, w->counted ? w->num / w->den : NAN,
                         w->counted ? dash_clamp_n(w->peers_n < w->den ? w->peers_n : w->den) : 0,
                         NAN, NAN);
