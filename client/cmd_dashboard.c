@@ -66,14 +66,15 @@ out:
 
 /*
  * An observer's certifications that end within 30 days, one line each
- * (today is the UTC day here). Said only when the status could be had: a
- * failed request leaves whoami as it was.
+ * (today is the observer's day in their zone, as the server names it).
+ * Said only when the status could be had: a failed request leaves whoami
+ * as it was.
  */
 static void whoami_cert_expiry(struct cli *x, struct client *c, const Coachq__V1__Welcome *w)
 {
     Coachq__V1__CertStatus *cs = NULL;
     struct client_error e;
-    int64_t today = (int64_t)time(NULL) / 86400, end = 0;
+    int64_t today, end = 0;
     int observer = 0;
     char words[256];
 
@@ -84,6 +85,7 @@ static void whoami_cert_expiry(struct cli *x, struct client *c, const Coachq__V1
     if (!observer || client_cert_status(c, "", &cs, &e) < 0) {
         return;
     }
+    today = cert_expiry_today(cs->time_zone, NULL, (int64_t)time(NULL), NULL);
     for (size_t i = 0; i < cs->n_certifications; i++) {
         const char *rubric = cs->certifications[i]->rubric_id;
         int seen = 0, days;

@@ -74,12 +74,14 @@ static void add(char *buf, size_t len, size_t *n, const char *fmt, ...)
     }
 }
 
-/* The warning when the certification holding on day ends within 30 days. */
-static void warn_expiry(const struct session *ses, int64_t day, char *buf, size_t len, size_t *n)
+/* The warning when the certification holding today, in the observer's
+ * zone as the server names it (cert_expiry.h), ends within 30 days. */
+static void warn_expiry(const struct session *ses, int64_t now_s, char *buf, size_t len, size_t *n)
 {
     char w[256];
     int64_t end = 0;
-    int days = cert_expiry_days(ses->cert, ses->d->rubric_id, day, &end);
+    int64_t today = cert_expiry_today(ses->cert->time_zone, NULL, now_s, NULL);
+    int days = cert_expiry_days(ses->cert, ses->d->rubric_id, today, &end);
 
     if (days >= 0) {
         cert_expiry_words(ses->d->rubric_id, days, end, w, sizeof(w));
@@ -87,9 +89,10 @@ static void warn_expiry(const struct session *ses, int64_t day, char *buf, size_
     }
 }
 
-/* What the certifications say of rubric on day, into buf. */
-static void check_cert(const struct session *ses, int64_t day, char *buf, size_t len, size_t *n)
+/* What the certifications say of rubric at now_s, into buf. */
+static void check_cert(const struct session *ses, int64_t now_s, char *buf, size_t len, size_t *n)
 {
+    int64_t day = now_s / 86400;
     const Coachq__V1__CertStatus *cs = ses->cert;
     const Coachq__V1__Certification *last = NULL;
     const char *rubric = ses->d->rubric_id;
@@ -102,7 +105,7 @@ static void check_cert(const struct session *ses, int64_t day, char *buf, size_t
             continue;
         }
         if (c->valid_from_day <= day && day <= c->valid_until_day) {
-            warn_expiry(ses, day, buf, len, n);
+            warn_expiry(ses, now_s, buf, len, n);
             return;
         }
         if (last == NULL || c->valid_until_day > last->valid_until_day) {
@@ -172,7 +175,7 @@ int session_checks_words(const struct session *ses, int64_t now_ms, char *buf, s
     if (d->rubric_id[0] != '\0' && ses->cert_state > 0 && ses->cert != NULL) {
         size_t before = n;
 
-        check_cert(ses, now_ms / 1000 / 86400, buf, len, &n);
+        check_cert(ses, now_ms / 1000, buf, len, &n);
         cached |= n != before && ses->cert_state == 2;
     }
     if (d->coach_id[0] != '\0' && d->coachee_id[0] != '\0' && ses->people != NULL) {

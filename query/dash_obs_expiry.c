@@ -6,33 +6,39 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "certs.h"
 #include "zone.h"
 
-/* The walk over one observer's certifications, in (rubric, from) order. */
+/* The walk over one observer's certifications, in (rubric, from) order;
+ * the rule of when they end is the client's too (cert_expiry.h). */
 struct expiry_walk {
     struct dash *d;
     const char *rubric_id; /* the dashboard's rubric, for the column */
     const char *cell;      /* the Certified cell's text, for that rubric */
     const char *oid;
     const char *name;
-    int32_t today;    /* in the observer's zone */
-    char rubric[128]; /* the rubric of the run being read */
-    int64_t end;      /* the last day the run holds without a gap, or -1 */
+    int32_t today;           /* in the observer's zone */
+    char rubric[128];        /* the rubric of the run being read */
+    struct cert_span *spans; /* the rubric's certifications so far */
+    size_t n, cap;
+    int failed;
 };
 
-/* The note for the run just read, if it ends soon. */
+/* The note for the rubric just read, if its certification ends soon. */
 static void expiry_flush(struct expiry_walk *w)
 {
     char day[16];
-    int64_t days = w->end - w->today;
+    int64_t end = w->rubric[0] != '\0' ? cert_expiry_end(w->spans, w->n, w->today) : -1;
+    int days = end >= 0 ? cert_expiry_due(end, w->today) : -1;
 
-    if (w->rubric[0] == '\0' || w->end < 0 || days > DASH_EXPIRY_WARN_DAYS) {
+    w->n = 0;
+    if (days < 0) {
         return;
     }
-    dash_day_text((int32_t)w->end, day, sizeof(day));
+    dash_day_text((int32_t)end, day, sizeof(day));
     if (days == 0) {
         if (strcmp(w->rubric, w->rubric_id) == 0) {
             w->cell = dash_strdup(w->d, "yes, ends today (within a week)");
@@ -42,12 +48,12 @@ static void expiry_flush(struct expiry_walk *w)
         return;
     }
     if (strcmp(w->rubric, w->rubric_id) == 0) {
-        w->cell = dash_printf(w->d, "yes, ends in %d day%s%s", (int)days, days == 1 ? "" : "s",
-                              days <= DASH_EXPIRY_URGENT_DAYS ? " (within a week)" : "");
+        w->cell = dash_printf(w->d, "yes, ends in %d day%s%s", days, days == 1 ? "" : "s",
+                              days <= CERT_EXPIRY_URGENT_DAYS ? " (within a week)" : "");
     }
     dash_note(w->d, "Certification %s: %s (%s) for rubric %s ends in %d day%s on %s.",
-              days <= DASH_EXPIRY_URGENT_DAYS ? "ends within a week" : "ends within 30 days",
-              w->name, w->oid, w->rubric, (int)days, days == 1 ? "" : "s", day);
+              days <= CERT_EXPIRY_URGENT_DAYS ? "ends within a week" : "ends within 30 days",
+              w->name, w->oid, w->rubric, days, days == 1 ? "" : "s", day);
 }
 
 static int expiry_cb(const Coachq__V1__Certification *ce, void *arg)
@@ -58,16 +64,21 @@ static int expiry_cb(const Coachq__V1__Certification *ce, void *arg)
     if (strcmp(rubric, w->rubric) != 0) {
         expiry_flush(w);
         snprintf(w->rubric, sizeof(w->rubric), "%s", rubric);
-        w->end = -1;
     }
-    if (w->end < 0) {
-        if (ce->valid_from_day <= w->today && w->today <= ce->valid_until_day) {
-            w->end = ce->valid_until_day;
+    if (w->n == w->cap) {
+        size_t cap = w->cap != 0 ? 2 * w->cap : 8;
+        struct cert_span *s = realloc(w->spans, cap * sizeof(*s));
+
+        if (s == NULL) {
+            w->failed = 1;
+            return -ENOMEM;
         }
-    } else if (ce->valid_from_day <= w->end + 1 && ce->valid_until_day > w->end) {
-        /* A renewal that starts by the day after carries the end on. */
-        w->end = ce->valid_until_day;
+        w->spans = s;
+        w->cap = cap;
     }
+    w->spans[w->n].from = ce->valid_from_day;
+    w->spans[w->n].until = ce->valid_until_day;
+    w->n++;
     return 0;
 }
 
@@ -82,7 +93,6 @@ int dash_obs_expiry(struct dash *d, const struct dash_ctx *c, const char *oid,
     w.oid = oid;
     w.rubric_id = c->rubric_id;
     w.cell = "";
-    w.end = -1;
     rc = zone_day_of(c->t, oid, c->now_s, &w.today);
     if (rc != 0) {
         return rc;
@@ -94,6 +104,9 @@ int dash_obs_expiry(struct dash *d, const struct dash_ctx *c, const char *oid,
     }
     w.name = dash_person_name(d, c->t, oid);
     rc = certs_list(c->t, oid, expiry_cb, &w);
+    if (w.failed) {
+        rc = -ENOMEM;
+    }
     if (rc == -ENOENT) {
         rc = 0;
     }
@@ -106,5 +119,6 @@ int dash_obs_expiry(struct dash *d, const struct dash_ctx *c, const char *oid,
             r->cells[1]->text = (char *)w.cell;
         }
     }
+    free(w.spans);
     return rc;
 }

@@ -5,16 +5,12 @@
 #ifndef COACHQ_DASH_OBS_EXPIRY_H
 #define COACHQ_DASH_OBS_EXPIRY_H
 
+#include "cert_expiry.h"
 #include "dash_builder.h"
-
-/* Warn this many days or fewer before the last day a certification holds. */
-#define DASH_EXPIRY_WARN_DAYS 30
-/* And more urgently at this many days or fewer. */
-#define DASH_EXPIRY_URGENT_DAYS 7
 
 /*
  * Adds a note to d for each rubric whose certification of observer oid,
- * holding today in the observer's zone, ends within DASH_EXPIRY_WARN_DAYS
+ * holding today in the observer's zone, ends within CERT_EXPIRY_WARN_DAYS
  * days (certifications that follow on without a day between count as
  * one), and on row r (the observer's; may be NULL) sets the "Certified"
  * cell to "yes, ends in N days" for the dashboard's rubric when a warning

@@ -176,6 +176,7 @@ struct request {
     uint8_t id[UUID_LEN];
     struct store_query q;
     char person[VALIDATE_MAX_ID + 1];
+    char zone[80];                  /* REQ_CERT_STATUS: the observer's zone name */
     uint8_t cursor[CURSOR_MAX_POS]; /* the opened cursor: a store index key */
     Coachq__V1__StoredObservation *rec;
     struct store_page page;

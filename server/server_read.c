@@ -21,6 +21,7 @@
 #include "rubrics.h"
 #include "server_int.h"
 #include "tls_conn.h"
+#include "tz.h"
 #include "zone.h"
 
 /* ---- Reads (thread pool) ---- */
@@ -143,10 +144,16 @@ static int rubric_txn(struct store_txn *t, void *arg)
 static int cert_status_txn(struct store_txn *t, void *arg)
 {
     struct request *r = arg;
+    const struct tz_zone *z = NULL;
     int rc = certs_list(t, r->person, keep_cert, r);
 
     if (rc == 0) {
         rc = certs_results(t, r->person, keep_result, r);
+    }
+    /* The zone the observer's days are counted in, for the client's
+     * expiry warnings (cert_expiry.h). */
+    if (rc == 0 && zone_of_person(t, r->person, &z) == 0 && z != NULL) {
+        snprintf(r->zone, sizeof(r->zone), "%s", tz_name(z));
     }
     /* The calibration exam (certs.h): observers learn whether they passed
      * and when they may try again, never the agreement figures, which
@@ -614,6 +621,7 @@ static void send_cert_status(struct request *r)
         return;
     }
     cs.observer_id = r->person;
+    cs.time_zone = r->zone;
     cs.certifications = (Coachq__V1__Certification **)r->msgs;
     cs.n_certifications = r->n_msgs;
     cs.results = (Coachq__V1__CalibrationResult **)r->msgs2;

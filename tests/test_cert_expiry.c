@@ -1,8 +1,10 @@
 /*
- * test_cert_expiry: the client's count of the days before a certification
- * ends (client/cert_expiry.h), at the edges the warnings turn on: 30 and 31
- * days, 7 and 8, the last day itself, a renewal that follows on, one with
- * a gap, one of another rubric, and none holding today.
+ * test_cert_expiry: the one count of the days before a certification ends
+ * (proto/cert_expiry.h, the client's and the dashboards'), at the edges the
+ * warnings turn on: 30 and 31 days, 7 and 8, the last day itself, a renewal
+ * that follows on, one with a gap, one of another rubric, and none holding
+ * today; overlapping renewals in any order; and "today" in the observer's
+ * own zone.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -64,6 +66,54 @@ static void test_edges(void **state)
     assert_int_equal(days_left(other, 2, other_rubrics, &end), 5);
 }
 
+/* Renewals in any order, overlapping or chained through one another. */
+static void test_spans_any_order(void **state)
+{
+    /* today 100: [90,110] holds; [105,130] overlaps it, [131,140] follows
+     * that, [142,150] leaves a gap. Listed backwards. */
+    static const struct cert_span back[] = {{142, 150}, {131, 140}, {105, 130}, {90, 110}};
+    /* Two holding today: the later end wins, then chains. */
+    static const struct cert_span two[] = {{95, 101}, {80, 120}, {121, 125}};
+    static const struct cert_span none[] = {{101, 200}, {10, 99}};
+
+    (void)state;
+    assert_int_equal(cert_expiry_end(back, 4, 100), 140);
+    assert_int_equal(cert_expiry_end(two, 3, 100), 125);
+    assert_int_equal(cert_expiry_end(none, 2, 100), -1);
+    assert_int_equal(cert_expiry_end(NULL, 0, 100), -1);
+    assert_int_equal(cert_expiry_due(130, 100), 30);
+    assert_int_equal(cert_expiry_due(131, 100), -1);
+    assert_int_equal(cert_expiry_due(100, 100), 0);
+    assert_int_equal(cert_expiry_due(99, 100), -1);
+}
+
+/* Today in the observer's zone: a day ahead of UTC at Kiritimati (UTC+14)
+ * from 10:00 UTC, a day behind at Pago Pago (UTC-11) before 11:00 UTC; an
+ * empty or unknown zone counts in UTC and says so. */
+static void test_today_in_zone(void **state)
+{
+    int64_t noon = (int64_t)TODAY * 86400 + 12 * 3600;
+    int64_t five = (int64_t)TODAY * 86400 + 5 * 3600;
+    int utc = -1;
+
+    (void)state;
+    assert_int_equal(cert_expiry_today("Pacific/Kiritimati", NULL, noon, &utc), TODAY + 1);
+    assert_int_equal(utc, 0);
+    assert_int_equal(cert_expiry_today("Pacific/Kiritimati", NULL, five, &utc), TODAY);
+    assert_int_equal(cert_expiry_today("Pacific/Pago_Pago", NULL, five, &utc), TODAY - 1);
+    assert_int_equal(cert_expiry_today("Pacific/Pago_Pago", NULL, noon, &utc), TODAY);
+    assert_int_equal(cert_expiry_today("UTC", NULL, noon, &utc), TODAY);
+    assert_int_equal(utc, 0);
+    assert_int_equal(cert_expiry_today("", NULL, five, &utc), TODAY);
+    assert_int_equal(utc, 1);
+    utc = 0;
+    assert_int_equal(cert_expiry_today("Mars/Olympus", NULL, five, &utc), TODAY);
+    assert_int_equal(utc, 1);
+    utc = 0;
+    assert_int_equal(cert_expiry_today("../../etc/passwd", NULL, five, &utc), TODAY);
+    assert_int_equal(utc, 1);
+}
+
 static void test_words(void **state)
 {
     char w[256];
@@ -88,6 +138,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_words),
+        cmocka_unit_test(test_spans_any_order),
+        cmocka_unit_test(test_today_in_zone),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

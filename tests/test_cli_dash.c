@@ -486,6 +486,71 @@ static void test_dashboard_observer(void **state)
     testutil_stop_clean(&f.srv);
 }
 
+/* The local day of t in a zone of fixed offset (seconds east). */
+static int64_t fixed_day(int64_t t, int64_t offset)
+{
+    int64_t s = t + offset;
+
+    return s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
+}
+
+/* YYYY-MM-DD of day into buf (11 bytes). */
+static void ymd(int64_t day, char *buf)
+{
+    time_t t = (time_t)(day * 86400);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(buf, 11, "%Y-%m-%d", &tm);
+}
+
+/* whoami counts the days to an expiry in the observer's own zone, as the
+ * server names it, not in UTC: obs.ben lives where today is not the UTC
+ * day (Kiritimati, UTC+14, from 10:00 UTC; Pago Pago, UTC-11, before). */
+static void test_whoami_expiry_own_zone(void **state)
+{
+    int64_t now = (int64_t)time(NULL);
+    int64_t utc_day = now / 86400;
+    int east = (now % 86400) >= 10 * 3600;
+    const char *zone = east ? "Pacific/Kiritimati" : "Pacific/Pago_Pago";
+    int64_t offset = east ? 14 * 3600 : -11 * 3600;
+    int64_t local_before = fixed_day(now, offset), local_after;
+    char from[16], until[16], want[64], out[4096];
+
+    (void)state;
+    testutil_watchdog(WATCHDOG_SECONDS);
+    memset(&f, 0, sizeof(f));
+    f.out = malloc(OUT_LEN);
+    assert_non_null(f.out);
+    testutil_tmpdir(f.dir, sizeof(f.dir));
+    snprintf(f.data, sizeof(f.data), "%s/data", f.dir);
+    testutil_seed_org(f.data);
+    ymd(utc_day - 5, from);
+    ymd(utc_day + 10, until);
+    testutil_coachqd(out, sizeof(out), 0, "user", "zone", "--data", f.data, "obs.ben", zone, NULL);
+    testutil_coachqd(out, sizeof(out), 0, "cert", "grant", "--data", f.data, "obs.ben",
+                     "coaching-conversation", "--from", from, "--until", until, NULL);
+    testutil_server_start(&f.srv, f.data, NULL);
+    snprintf(f.server, sizeof(f.server), "127.0.0.1:%d", f.srv.port);
+    testutil_cert_path(f.ca, sizeof(f.ca), "ca.crt");
+    CQ(0, "obs.ben", "whoami");
+    local_after = fixed_day((int64_t)time(NULL), offset);
+    /* The local day did not turn during the run: 10 days in UTC are one
+     * fewer east of UTC, one more west of it. */
+    if (local_before == local_after) {
+        snprintf(want, sizeof(want), "ends in %d days on %s", (int)(utc_day + 10 - local_before),
+                 until);
+        if (strstr(f.out, want) == NULL) {
+            fail_msg("want \"%s\" in:\n%s", want, f.out);
+        }
+    }
+    testutil_assert_alive(&f.srv);
+    testutil_stop_clean(&f.srv);
+    testutil_server_abandon(&f.srv);
+    testutil_rmrf(f.dir);
+    free(f.out);
+}
+
 /* Writes text into dir/name and the path into path. */
 static void write_file(const char *name, const char *text, char *path, size_t len)
 {
@@ -590,6 +655,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_outcomes_import, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dashboard_mix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dashboard_observer, setup, teardown),
+        cmocka_unit_test(test_whoami_expiry_own_zone),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
