@@ -355,6 +355,40 @@ static int people_keep_report(const char *id, void *arg)
     return rc;
 }
 
+/* Whether the caller may score a session p coaches today (AUTH_SCORE,
+ * with p's line today): a second-level manager who observes is offered
+ * their own line only, for either rubric; nobody is offered themself.
+ * Leads and administrators are offered everyone. Sets *yes. */
+static int people_may_score(struct people_walk *w, const Coachq__V1__Person *p, int flm, int *yes)
+{
+    const struct auth_user *u = &w->r->conn->au;
+    char chain[PEOPLE_MAX_CHAIN][65];
+    struct auth_target tg;
+    size_t n = 0;
+    int rc;
+
+    *yes = 1;
+    if ((u->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0 || (u->roles & AUTH_OBSERVER) == 0) {
+        return 0;
+    }
+    rc = people_chain_at(w->t, p->id, w->day, chain, &n);
+    if (rc == -ENOENT) {
+        n = 0;
+        rc = 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    memset(&tg, 0, sizeof(tg));
+    tg.coach = p->id;
+    tg.chain = (const char(*)[65])chain;
+    tg.n_chain = n;
+    /* A second-level manager coaches under the coaching-the-coach rubric. */
+    tg.coaches_coach = !flm;
+    *yes = auth_decide(u, AUTH_SCORE, &tg) == 0;
+    return 0;
+}
+
 /* Keeps a front-line manager, then everyone who reports to them today:
  * the coachees a submit would accept for them on that day. A second-level
  * manager is kept alone: the coach of the rubric that scores coaching the
@@ -365,10 +399,15 @@ static int people_keep_manager(const Coachq__V1__Person *p, void *arg)
     struct people_walk *w = arg;
     char manager[VALIDATE_MAX_ID + 1];
     int flm = people_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER);
+    int yes = 1;
     int rc;
 
     if (!flm && !people_has_role(p, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER)) {
         return 0;
+    }
+    rc = people_may_score(w, p, flm, &yes);
+    if (rc != 0 || !yes) {
+        return rc;
     }
     rc = people_manager_at(w->t, p->id, w->day, manager, sizeof(manager));
     if (rc == -ENOENT) {

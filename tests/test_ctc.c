@@ -326,6 +326,54 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Whether id is in the people list. */
+static int people_has(const Coachq__V1__PeopleList *pl, const char *id)
+{
+    for (size_t i = 0; i < pl->n_people; i++) {
+        if (strcmp(pl->people[i]->id, id) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The people the observer's UI offers (ListPeople): a second-level manager
+ * who observes gets their own line, which is what they may score (their
+ * front-line managers and their reps, for either rubric), never another
+ * line nor themself; a front-line manager who observes everyone but
+ * themself; an observer and a lead everyone. */
+static void test_people_offered(void **state)
+{
+    static const char *const users[] = {"slm.eve", "mgr.jones", "obs.ann", "lead.gil"};
+    /* Expected per user: flm.cara, flm.dan, mgr.jones, slm.eve, slm.fay, rep.ida. */
+    static const int want[4][6] = {
+        {1, 0, 1, 0, 0, 1},
+        {1, 1, 0, 1, 1, 1},
+        {1, 1, 1, 1, 1, 1},
+        {1, 1, 1, 1, 1, 1},
+    };
+    static const char *const ids[6] = {"flm.cara", "flm.dan", "mgr.jones",
+                                       "slm.eve",  "slm.fay", "rep.ida"};
+
+    (void)state;
+    for (size_t u = 0; u < 4; u++) {
+        struct client *c = testutil_connect(&f.srv, users[u], 0);
+        Coachq__V1__PeopleList *pl = NULL;
+        struct client_error e;
+
+        memset(&e, 0, sizeof(e));
+        assert_int_equal(client_people(c, &pl, &e), 0);
+        for (size_t i = 0; i < 6; i++) {
+            if (people_has(pl, ids[i]) != want[u][i]) {
+                fail_msg("%s's people list %s %s", users[u], want[u][i] ? "lacks" : "offers",
+                         ids[i]);
+            }
+        }
+        coachq__v1__people_list__free_unpacked(pl, NULL);
+        client_free(c);
+    }
+}
+
 /* The rules of who coaches whom under the rubric, each refusal naming its
  * field and storing nothing. */
 static void test_who_coaches_whom(void **state)
@@ -614,7 +662,7 @@ static void test_dashboards(void **state)
     assert_non_null(strstr(f.out, "Cara Lind,3,"));
     testutil_coachq(f.out, OUT_LEN, 2, "--server", f.server, "--cert", f.cert, "--key", f.key,
                     "--ca", f.ca, "dashboard", "coachingg", NULL);
-    assert_non_null(strstr(f.out, "or coaching"));
+    assert_non_null(strstr(f.out, "coaching or observer"));
 }
 
 /* The attacker: Fay tries to learn about Eve's line from her own page. A
@@ -735,9 +783,8 @@ static void test_question(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_who_coaches_whom),
-        cmocka_unit_test(test_who_scores),
-        cmocka_unit_test(test_dashboards),
+        cmocka_unit_test(test_who_coaches_whom),   cmocka_unit_test(test_people_offered),
+        cmocka_unit_test(test_who_scores),         cmocka_unit_test(test_dashboards),
         cmocka_unit_test(test_privacy_other_line),
     };
 
