@@ -37,22 +37,11 @@
 #include "error.h"
 #include "store.h"
 #include "testutil.h"
-#include "uuid.h"
 
 #define WATCHDOG_SECONDS 240
 #define OUT_LEN (1u << 20)
 #define CTC "coaching-the-coach"
 #define KIND_CM COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_COACHING_MANAGERS
-
-static const char *const ctc_behaviours[7] = {
-    "listened-before-meeting",
-    "rep-self-assessed-first",
-    "positive-first",
-    "one-or-two-things",
-    "practised",
-    "tracked-progress",
-    "follow-through",
-};
 
 struct fix {
     char dir[512];
@@ -67,47 +56,15 @@ struct fix {
 
 static struct fix f;
 
-/* One observation of coaching-the-coach: behaviour i scored score(i). */
-struct ctc_obs {
-    Coachq__V1__Observation o;
-    Coachq__V1__Rating r[7];
-    Coachq__V1__Rating *rp[7];
-    uint8_t id[16];
-    char coach[65];
-    char coachee[65];
-};
-
-/* Scores of pattern p: 0 all 2, 1 all 3, 2 alternating 2,3,2,... */
-static void ctc_make(struct ctc_obs *t, const char *coach, const char *coachee, int64_t started_at,
-                     int p)
+/* One observation of coaching-the-coach (testutil_obs_make_rubric()),
+ * scores of pattern p: 0 all 2, 1 all 3, 2 alternating 2,3,2,... */
+static void ctc_make(struct testutil_obs *t, const char *coach, const char *coachee,
+                     int64_t started_at, int p)
 {
-    Coachq__V1__Observation init = COACHQ__V1__OBSERVATION__INIT;
-
-    memset(t, 0, sizeof(*t));
-    t->o = init;
-    assert_int_equal(uuid_generate(t->id), 0);
-    snprintf(t->coach, sizeof(t->coach), "%s", coach);
-    snprintf(t->coachee, sizeof(t->coachee), "%s", coachee);
-    for (size_t i = 0; i < 7; i++) {
-        Coachq__V1__Rating r = COACHQ__V1__RATING__INIT;
-
-        t->r[i] = r;
-        t->r[i].behaviour_id = (char *)ctc_behaviours[i];
+    testutil_obs_make_rubric(t, &testutil_rubric_ctc, coach, coachee, started_at);
+    for (size_t i = 0; i < t->o.n_ratings; i++) {
         t->r[i].score = p == 0 ? 2 : p == 1 ? 3 : 2 + (uint32_t)(i % 2);
-        t->rp[i] = &t->r[i];
     }
-    t->o.id.data = t->id;
-    t->o.id.len = sizeof(t->id);
-    t->o.rubric_id = (char *)CTC;
-    t->o.rubric_version = 1;
-    t->o.coach_id = t->coach;
-    t->o.coachee_id = t->coachee;
-    t->o.session_type = COACHQ__V1__SESSION_TYPE__SESSION_TYPE_CALL_REVIEW;
-    t->o.focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_SKILL;
-    t->o.started_at = started_at;
-    t->o.duration_s = 1800;
-    t->o.ratings = t->rp;
-    t->o.n_ratings = 7;
 }
 
 static struct client_submit_result submit(const char *user, Coachq__V1__Observation *o)
@@ -379,7 +336,7 @@ static void test_people_offered(void **state)
 static void test_who_coaches_whom(void **state)
 {
     int64_t now = (int64_t)time(NULL);
-    struct ctc_obs t;
+    struct testutil_obs t;
     struct testutil_obs fl;
 
     (void)state;
@@ -420,7 +377,7 @@ static void test_who_coaches_whom(void **state)
 static void test_who_scores(void **state)
 {
     int64_t now = (int64_t)time(NULL);
-    struct ctc_obs t;
+    struct testutil_obs t;
     struct testutil_obs fl;
 
     (void)state;
@@ -496,7 +453,7 @@ static void test_store_refuses_participants(void **state)
     struct store_opts opts;
     struct store *s = NULL;
     struct validate_error fault;
-    struct ctc_obs t;
+    struct testutil_obs t;
 
     (void)state;
     store_policy_default(&pol);
@@ -539,7 +496,7 @@ static void test_left_line(void **state)
 {
     int64_t now = (int64_t)time(NULL);
     Coachq__V1__Dashboard *d = NULL;
-    struct ctc_obs o;
+    struct testutil_obs o;
     char csv[700], day[16], out[4096];
     FILE *fp;
 
@@ -589,7 +546,7 @@ static void test_dashboards(void **state)
     Coachq__V1__Dashboard *d = NULL;
     const Coachq__V1__Table *t;
     const Coachq__V1__TableRow *r;
-    struct ctc_obs o;
+    struct testutil_obs o;
 
     (void)state;
     /* A third review of Cara, so her reviews reach the minimum n (3):
@@ -674,7 +631,7 @@ static void test_privacy_other_line(void **state)
     Coachq__V1__Dashboard *d = NULL;
     double before[4096], after[4096];
     size_t nb, na;
-    struct ctc_obs o;
+    struct testutil_obs o;
 
     (void)state;
     assert_int_equal(dashboard("slm.fay", KIND_CM, "", &d), 0);
@@ -731,7 +688,7 @@ static void test_question(void **state)
     int64_t review = now - 15 * 7 * 86400;
     Coachq__V1__Dashboard *d = NULL;
     const Coachq__V1__TableRow *r;
-    struct ctc_obs o;
+    struct testutil_obs o;
 
     (void)state;
     front_line("flm.cara", "rep.ida", review - 28 * 86400, 0);
@@ -780,6 +737,76 @@ static void test_question(void **state)
     coachq__v1__dashboard__free_unpacked(d, NULL);
 }
 
+/* Whether a note of d contains words. */
+static int has_note(const Coachq__V1__Dashboard *d, const char *words)
+{
+    for (size_t i = 0; i < d->n_notes; i++) {
+        if (strstr(d->notes[i], words) != NULL) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Submits n coaching-the-coach sessions of slm.eve with flm.cara, one an
+ * hour back from hours_back hours ago, scored by obs.ann. */
+static void submit_ctc_run(size_t n, int64_t hours_back)
+{
+    struct testutil_obs *t = calloc(n, sizeof(*t));
+    Coachq__V1__Observation **obs = calloc(n, sizeof(*obs));
+    struct client_submit_result *res = calloc(n, sizeof(*res));
+    struct client *c = testutil_connect(&f.srv, "obs.ann", 0);
+    int64_t now = (int64_t)time(NULL);
+
+    assert_non_null(t);
+    assert_non_null(obs);
+    assert_non_null(res);
+    for (size_t i = 0; i < n; i++) {
+        ctc_make(&t[i], "slm.eve", "flm.cara", now - (hours_back + (int64_t)i) * 3600, 2);
+        obs[i] = &t[i].o;
+    }
+    assert_int_equal(client_submit_many(c, obs, n, res, NULL, NULL), 0);
+    for (size_t i = 0; i < n; i++) {
+        if (res[i].err.code != COACHQ__V1__CODE__OK) {
+            fail_msg("session %zu refused: %s %s", i, res[i].err.field, res[i].err.message);
+        }
+    }
+    client_free(c);
+    free(res);
+    free(obs);
+    free(t);
+}
+
+/* Coaching my managers and Programme impact read at most the newest
+ * DASH_CTC_MAX_SESSIONS (256) sessions of a second-level manager, and say
+ * so once a walk used them all without reaching the start of its window;
+ * not before. */
+static void test_truncation_note(void **state)
+{
+    Coachq__V1__Dashboard *d = NULL;
+
+    (void)state;
+    submit_ctc_run(200, 2);
+    assert_int_equal(dashboard("slm.eve", KIND_CM, "", &d), 0);
+    assert_false(has_note(d, "Only the newest 256 sessions"));
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+    assert_int_equal(
+        dashboard("lead.gil", COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, "", &d), 0);
+    assert_false(has_note(d, "reads only the newest 256 sessions"));
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+
+    submit_ctc_run(57, 202);
+    assert_int_equal(dashboard("slm.eve", KIND_CM, "", &d), 0);
+    assert_true(has_note(d, "Only the newest 256 sessions of this second-level manager (any "
+                            "rubric) are read"));
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+    assert_int_equal(
+        dashboard("lead.gil", COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, "", &d), 0);
+    assert_true(has_note(d, "coaching-later reads only the newest 256 sessions (any rubric) of "
+                            "each second-level manager: 1 of them had more"));
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -794,6 +821,9 @@ int main(void)
     const struct CMUnitTest moved[] = {
         cmocka_unit_test(test_left_line),
     };
+    const struct CMUnitTest many[] = {
+        cmocka_unit_test(test_truncation_note),
+    };
     const struct CMUnitTest bare[] = {
         cmocka_unit_test(test_store_refuses_participants),
     };
@@ -801,5 +831,6 @@ int main(void)
 
     failed += cmocka_run_group_tests(moved, setup, teardown);
     failed += cmocka_run_group_tests(bare, setup, teardown_bare);
+    failed += cmocka_run_group_tests(many, setup, teardown);
     return failed + cmocka_run_group_tests(small, setup_small, teardown);
 }

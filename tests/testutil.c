@@ -557,10 +557,36 @@ const char *const testutil_behaviours[10] = {
     "doesnt-take-over",   "documents-actions",
 };
 
+static const char *const ctc_behaviours[7] = {
+    "listened-before-meeting",
+    "rep-self-assessed-first",
+    "positive-first",
+    "one-or-two-things",
+    "practised",
+    "tracked-progress",
+    "follow-through",
+};
+
+const struct testutil_rubric testutil_rubric_conversation = {
+    "coaching-conversation", testutil_behaviours, 10,
+    COACHQ__V1__SESSION_TYPE__SESSION_TYPE_DEAL_REVIEW,
+    COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_PROCESS};
+
+const struct testutil_rubric testutil_rubric_ctc = {
+    "coaching-the-coach", ctc_behaviours, 7, COACHQ__V1__SESSION_TYPE__SESSION_TYPE_CALL_REVIEW,
+    COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_SKILL};
+
 void testutil_obs_make(struct testutil_obs *t, const char *coach, const char *coachee,
                        int64_t started_at)
 {
+    testutil_obs_make_rubric(t, &testutil_rubric_conversation, coach, coachee, started_at);
+}
+
+void testutil_obs_make_rubric(struct testutil_obs *t, const struct testutil_rubric *rubric,
+                              const char *coach, const char *coachee, int64_t started_at)
+{
     Coachq__V1__Observation init = COACHQ__V1__OBSERVATION__INIT;
+    size_t n = rubric->n < 10 ? rubric->n : 10;
 
     memset(t, 0, sizeof(*t));
     t->o = init;
@@ -569,26 +595,26 @@ void testutil_obs_make(struct testutil_obs *t, const char *coach, const char *co
     }
     snprintf(t->coach, sizeof(t->coach), "%s", coach);
     snprintf(t->coachee, sizeof(t->coachee), "%s", coachee);
-    for (size_t i = 0; i < 10; i++) {
+    for (size_t i = 0; i < n; i++) {
         Coachq__V1__Rating r = COACHQ__V1__RATING__INIT;
 
         t->r[i] = r;
-        t->r[i].behaviour_id = (char *)testutil_behaviours[i];
+        t->r[i].behaviour_id = (char *)rubric->behaviours[i];
         t->r[i].score = 2 + (uint32_t)(i % 2);
         t->rp[i] = &t->r[i];
     }
     t->o.id.data = t->id;
     t->o.id.len = sizeof(t->id);
-    t->o.rubric_id = (char *)"coaching-conversation";
+    t->o.rubric_id = (char *)rubric->id;
     t->o.rubric_version = 1;
     t->o.coach_id = t->coach;
     t->o.coachee_id = t->coachee;
-    t->o.session_type = COACHQ__V1__SESSION_TYPE__SESSION_TYPE_DEAL_REVIEW;
-    t->o.focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_PROCESS;
+    t->o.session_type = rubric->type;
+    t->o.focus = rubric->focus;
     t->o.started_at = started_at;
     t->o.duration_s = 1800;
     t->o.ratings = t->rp;
-    t->o.n_ratings = 10;
+    t->o.n_ratings = n;
 }
 
 struct store *testutil_store_open(const char *dir, size_t map_size)

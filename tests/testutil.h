@@ -170,6 +170,25 @@ extern const char *const testutil_behaviours[10];
 void testutil_obs_make(struct testutil_obs *t, const char *coach, const char *coachee,
                        int64_t started_at);
 
+/* A shipped rubric as testutil_obs_make_rubric() observes it: its id
+ * (version 1), its behaviour ids in order (at most 10), and the session
+ * type and focus of the observation. */
+struct testutil_rubric {
+    const char *id;
+    const char *const *behaviours;
+    size_t n;
+    Coachq__V1__SessionType type;
+    Coachq__V1__CoachingFocus focus;
+};
+
+/* coaching-conversation (testutil_obs_make()'s) and coaching-the-coach. */
+extern const struct testutil_rubric testutil_rubric_conversation;
+extern const struct testutil_rubric testutil_rubric_ctc;
+
+/* testutil_obs_make() for rubric: every behaviour scored 2 or 3. */
+void testutil_obs_make_rubric(struct testutil_obs *t, const struct testutil_rubric *rubric,
+                              const char *coach, const char *coachee, int64_t started_at);
+
 struct store;
 
 /* Opens the bare store in dir (map_size bytes to start; 0 = default) with
