@@ -437,7 +437,8 @@ static void test_access(void **state)
     expect(f, "flm.a", R_FLM, K_MY_COACHING, "flm.e", -ENOENT);
     expect(f, "flm.a", R_FLM, K_MY_MANAGERS, "slm.a", -EACCES);
     expect(f, "flm.a", R_FLM, K_OBSERVERS, "", -EACCES);
-    /* Observers have no dashboard. */
+    /* Observers have no manager's dashboard: only their own reliability
+     * (test_dash_observer). */
     expect(f, "obs.1", AUTH_OBSERVER, K_MY_MANAGERS, "slm.a", -EACCES);
     expect(f, "obs.1", AUTH_OBSERVER, K_MANAGER, "flm.a", -EACCES);
     expect(f, "obs.1", AUTH_OBSERVER, K_PROGRAMME, "", -EACCES);

@@ -449,6 +449,7 @@ static unsigned fetch_all(struct testutil_store_fx *f, const char *user, unsigne
         COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS,
         COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING,
         COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_COACHING_MANAGERS,
+        COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVER,
     };
     static const int32_t untils[] = {0, MONDAY0 - 7 + 2, MONDAY0 - 14 + 2, MONDAY0 - 21 + 2,
                                      MONDAY0 - 70};

@@ -518,8 +518,8 @@ static void route_root(struct web *w, struct http_exchange *x, const struct webs
     if (home == NULL) {
         struct render_ctx ctx = {s->user.id, NULL, s->user.roles, s->csrf, "", ""};
         web_reply_page_error(x, s->user.id, 403,
-                             "Observers have no dashboards: coachq shows dashboards to managers, "
-                             "enablement leads and administrators.",
+                             "Your roles have no dashboard: coachq shows dashboards to "
+                             "managers, observers, enablement leads and administrators.",
                              &ctx, NULL, 0);
         return;
     }
