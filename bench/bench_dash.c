@@ -84,6 +84,7 @@ static const struct bench_dash {
     {COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING, "My coaching"},
     {COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, "Programme impact"},
     {COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS, "Observer reliability"},
+    {COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVER, "My reliability"},
 };
 #define BENCH_NDASH (sizeof(bench_dashes) / sizeof(bench_dashes[0]))
 
@@ -699,7 +700,8 @@ static void summarise_costs(struct build_cost *c, double *ms, unsigned n, struct
 /* Who asks for build i of kind, and about whom: MY_MANAGERS a second-level
  * manager about their own line; MANAGER that manager about one of their
  * front-line managers; MY_COACHING a front-line manager about themselves;
- * PROGRAMME and OBSERVERS the enablement lead (no subject). The people
+ * PROGRAMME and OBSERVERS the enablement lead (no subject); OBSERVER an
+ * observer about themself. The people
  * rotate, so the builds do not all read the same pages. */
 static void bench_subject(Coachq__V1__DashboardKind kind, unsigned i, struct auth_user *u,
                           char *subject, size_t len)
@@ -725,6 +727,11 @@ static void bench_subject(Coachq__V1__DashboardKind kind, unsigned i, struct aut
         snprintf(u->id, sizeof(u->id), "flm.%03u", flm);
         u->roles = AUTH_FRONT_LINE;
         snprintf(subject, len, "flm.%03u", flm);
+        break;
+    case COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVER:
+        snprintf(u->id, sizeof(u->id), "obs.%02u", i % BENCH_OBSERVERS);
+        u->roles = AUTH_OBSERVER;
+        snprintf(subject, len, "obs.%02u", i % BENCH_OBSERVERS);
         break;
     default:
         snprintf(u->id, sizeof(u->id), "%s", BENCH_LEAD);

@@ -39,6 +39,7 @@ enum {
 struct cell_part {
     int week;              /* index from the window's first Monday */
     char coach[65];        /* the manager */
+    char line[65];         /* their manager on the week's Sunday, "" for none */
     uint64_t sessions;     /* the observer's observations of the manager */
     double n, sum;         /* the observer's ratings */
     double all_n, all_sum; /* every observer's ratings of the manager */
@@ -86,11 +87,38 @@ static int week_index(const struct page *p, int32_t monday)
     return i >= 0 && (size_t)i < p->nweeks ? (int)i : -1;
 }
 
+static int part_cmp_key(int week, const char *coach, const struct cell_part *b)
+{
+    if (week != b->week) {
+        return week < b->week ? -1 : 1;
+    }
+    return strcmp(coach, b->coach);
+}
+
+static int part_cmp(const void *a, const void *b)
+{
+    const struct cell_part *x = a;
+
+    return part_cmp_key(x->week, x->coach, b);
+}
+
+/* The part of (week, coach), or NULL: a binary search, the parts being
+ * sorted by week and manager once read (part_cmp). */
 static struct cell_part *part_find(const struct page *p, int week, const char *coach)
 {
-    for (size_t i = 0; i < p->n; i++) {
-        if (p->part[i].week == week && strcmp(p->part[i].coach, coach) == 0) {
-            return &p->part[i];
+    size_t lo = 0, hi = p->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = part_cmp_key(week, coach, &p->part[mid]);
+
+        if (cmp == 0) {
+            return &p->part[mid];
+        }
+        if (cmp < 0) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
         }
     }
     return NULL;
@@ -158,6 +186,52 @@ static int peer_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek 
     return 0;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Each manager's weeks over every observer, one read per manager, and
+ * each part's line (the manager's manager on the week's Sunday). */
+static int coach_reads(struct page *p)
+{
+    const struct dash_ctx *c = p->c;
+    const char **ids = calloc(p->n + 1, sizeof(*ids));
+    int rc = 0;
+
+    if (ids == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        ids[i] = p->part[i].coach;
+    }
+    qsort(ids, p->n, sizeof(*ids), str_cmp);
+    for (size_t i = 0; i < p->n && rc == 0; i++) {
+        if (i > 0 && strcmp(ids[i - 1], ids[i]) == 0) {
+            continue;
+        }
+        p->coach = ids[i];
+        rc = agg_read(c->t, AGG_COACH, p->coach, c->rubric_id, p->from, c->until_monday, coach_cb,
+                      p);
+    }
+    free(ids);
+    for (size_t i = 0; i < p->n && rc == 0; i++) {
+        struct cell_part *cp = &p->part[i];
+        char chain[PEOPLE_MAX_CHAIN][65];
+        size_t nc = 0;
+
+        rc = people_chain_at(c->t, cp->coach, p->from + 7 * cp->week + 6, chain, &nc);
+        if (rc == -ENOENT) {
+            rc = 0;
+            nc = 0;
+        }
+        if (rc == 0 && nc > 0) {
+            memcpy(cp->line, chain[0], sizeof(cp->line));
+        }
+    }
+    return rc;
+}
+
 /* Counts the other observers with ratings in each week's managers. */
 static int count_peers(struct page *p)
 {
@@ -192,8 +266,6 @@ static int count_lines(struct page *p, int wk, unsigned *lines, unsigned *manage
     memset(&seen_mgr, 0, sizeof(seen_mgr));
     for (size_t i = 0; i < p->n && rc == 0; i++) {
         const struct cell_part *cp = &p->part[i];
-        char chain[PEOPLE_MAX_CHAIN][65];
-        size_t nc = 0;
         int dup = 0;
 
         if (wk >= 0 && cp->week != wk) {
@@ -205,21 +277,15 @@ static int count_lines(struct page *p, int wk, unsigned *lines, unsigned *manage
         if (!dup) {
             rc = dash_ids_push(&seen_mgr, cp->coach);
         }
-        if (rc == 0) {
-            rc = people_chain_at(p->c->t, cp->coach, p->from + 7 * cp->week + 6, chain, &nc);
-        }
-        if (rc == -ENOENT) {
-            rc = 0;
-        }
-        if (rc != 0 || nc == 0) {
+        if (rc != 0 || cp->line[0] == '\0') {
             continue;
         }
         dup = 0;
         for (size_t k = 0; k < seen_line.n && !dup; k++) {
-            dup = strcmp(seen_line.id[k], chain[0]) == 0;
+            dup = strcmp(seen_line.id[k], cp->line) == 0;
         }
         if (!dup) {
-            rc = dash_ids_push(&seen_line, chain[0]);
+            rc = dash_ids_push(&seen_line, cp->line);
         }
     }
     *lines = (unsigned)seen_line.n;
@@ -460,18 +526,11 @@ int dash_observer(struct dash *d, const struct dash_ctx *c)
     if (rc == 0) {
         rc = agg_read_coached(c->t, p.oid, c->rubric_id, p.from, c->until_monday, mine_cb, &p);
     }
-    /* Each manager's weeks over every observer, one read per manager. */
-    for (size_t i = 0; i < p.n && rc == 0; i++) {
-        int first = 1;
-
-        for (size_t k = 0; k < i && first; k++) {
-            first = strcmp(p.part[k].coach, p.part[i].coach) != 0;
-        }
-        if (first) {
-            p.coach = p.part[i].coach;
-            rc = agg_read(c->t, AGG_COACH, p.coach, c->rubric_id, p.from, c->until_monday, coach_cb,
-                          &p);
-        }
+    if (rc == 0 && p.n > 1) {
+        qsort(p.part, p.n, sizeof(*p.part), part_cmp);
+    }
+    if (rc == 0) {
+        rc = coach_reads(&p);
     }
     if (rc == 0) {
         rc = count_peers(&p);
