@@ -455,7 +455,8 @@ static int weeks_table(struct dash *d, struct page *p, struct obs_week *tot)
         dash_cell_count(d, r, w->managers);
         dash_cell_count(d, r, w->lines);
         drift_cell(d, r, w->num, w->den, w->peers_n, w->counted,
-                   w->den == 0                                ? ""
+                   w->sessions == 0                           ? ""
+                   : w->den == 0                              ? "no other observer"
                    : p->from + 7 * (int32_t)k + 6 >= c->today ? "week not over"
                                                               : "group too small");
         dash_chart_x(d, ch, dash_day_text(p->from + 7 * (int32_t)k, day, sizeof(day)));

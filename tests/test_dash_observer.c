@@ -147,6 +147,7 @@ static int calibrate_cb(struct store_txn *t, void *arg)
 
 /*
  * The weeks (o1's scores first, then the others'):
+ *   week 5: o1 m2 2, nobody else: no other observer to compare with.
  *   week 4: o1 m1 3, m3 3; o2 m1 1, m3 2. Two managers but ONE other
  *           observer: o1 knows their own scores, so a drift would give
  *           o2's mean away. Not counted.
@@ -156,8 +157,8 @@ static int calibrate_cb(struct store_txn *t, void *arg)
  *           (10 ratings): drift (10 + 5) / 20 = 0.75, n = min(20, 30) = 20.
  *   week 0 (today's, not over): o1 m1 2, m2 2; o2 m1 3; o3 m2 3.
  * The leads' figure compares window means: m1 o1 (3+4+3+2)/4 = 3 against
- * o2 (2+2+1+3)/4 = 2, weight 40; m2 o1 2 against (1+2+3)/3 = 2, weight 20;
- * m3 o1 3 against 2, weight 10: (40 + 0 + 10) / 70 = 5/7, n = min(70, 80).
+ * o2 (2+2+1+3)/4 = 2, weight 40; m2 o1 2 against (1+2+3)/3 = 2, weight 30;
+ * m3 o1 3 against 2, weight 10: (40 + 0 + 10) / 80 = 0.625, n = min(80, 80).
  */
 static int setup(void **state)
 {
@@ -167,6 +168,7 @@ static int setup(void **state)
 
     testutil_watchdog(240);
     f = testutil_store_fx_new(org_cb, NULL);
+    observe(f, "o1", "m2", week(5), 8, 2);
     observe(f, "o1", "m1", week(4), 8, 3);
     observe(f, "o1", "m3", week(4), 9, 3);
     observe(f, "o2", "m1", week(4) + 1, 8, 1);
@@ -310,10 +312,14 @@ static void test_figures(void **state)
     r = row(t, day_text(week(0), day));
     assert_false(cell(t, r, "Severity drift")->has_value);
     assert_string_equal(cell(t, r, "Severity drift")->text, "week not over");
+    r = row(t, day_text(week(5), day));
+    assert_string_equal(cell(t, r, "Sessions scored")->text, "1");
+    assert_string_equal(cell(t, r, "Severity drift")->text, "no other observer");
     r = row(t, day_text(week(1), day));
     assert_string_equal(cell(t, r, "Sessions scored")->text, "0");
+    assert_string_equal(cell(t, r, "Severity drift")->text, "");
     r = row(t, "Window");
-    assert_string_equal(cell(t, r, "Sessions scored")->text, "7");
+    assert_string_equal(cell(t, r, "Sessions scored")->text, "8");
     assert_string_equal(cell(t, r, "Managers observed")->text, "3");
     assert_string_equal(cell(t, r, "Lines observed")->text, "2");
     ASSERT_NEAR(cell(t, r, "Severity drift")->value, 0.75, 1e-12);
@@ -331,7 +337,7 @@ static void test_figures(void **state)
     assert_false(cell(t, r, "Double-coded exact")->has_value);
     assert_false(cell(t, r, "Double-coded kappa")->has_value);
     ASSERT_NEAR(cell(t, r, "Severity drift")->value, 0.75, 1e-12);
-    assert_string_equal(cell(t, r, "Observations")->text, "7");
+    assert_string_equal(cell(t, r, "Observations")->text, "8");
     ASSERT_NEAR(cell(t, r, "Coverage")->value, 1.0, 1e-12);
     dash_free(d);
 }
@@ -350,8 +356,8 @@ static void test_lead_sees_leads_figures(void **state)
     ta = table(all, "observers");
     r = t->rows[0];
     ra = row(ta, "o1");
-    ASSERT_NEAR(cell(t, r, "Severity drift")->value, 5.0 / 7.0, 1e-12);
-    assert_int_equal(cell(t, r, "Severity drift")->n, 70);
+    ASSERT_NEAR(cell(t, r, "Severity drift")->value, 0.625, 1e-12);
+    assert_int_equal(cell(t, r, "Severity drift")->n, 80);
     assert_int_equal(r->n_cells, ra->n_cells);
     for (size_t i = 0; i < r->n_cells; i++) {
         assert_string_equal(r->cells[i]->text, ra->cells[i]->text);
