@@ -765,6 +765,40 @@ static void check_cadence(struct store *s, const struct people_seen *ps)
  * every second-level manager beside their line, with the question "does a
  * well-coached front-line manager coach better later?" answered with its
  * n and interval over enough managers. */
+/* My reliability: every observer of the demo opens their own page, with
+ * their sessions week by week, calibration as pass or fail only. */
+static void check_my_reliability(struct store *s, const struct people_seen *ps)
+{
+    unsigned with_sessions = 0;
+
+    assert_true(ps->n_observer_ids >= 3);
+    for (unsigned i = 0; i < ps->n_observer_ids; i++) {
+        struct testutil_dash_req q = {ps->observer_ids[i],
+                                      AUTH_OBSERVER,
+                                      COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVER,
+                                      NULL,
+                                      NULL,
+                                      0,
+                                      NULL,
+                                      T_NOW};
+        struct dash *d = NULL;
+        const Coachq__V1__Table *t;
+        const Coachq__V1__TableRow *w;
+
+        assert_int_equal(testutil_dash_build(s, &q, &d, NULL), 0);
+        t = dash_table_of(d, "reliability");
+        assert_int_equal(t->n_rows, 1);
+        /* Calibration exact: never a figure for the observer. */
+        assert_false(t->rows[0]->cells[3]->has_value);
+        t = dash_table_of(d, "observer-weeks");
+        w = t->rows[t->n_rows - 1];
+        assert_string_equal(w->cells[0]->text, "Window");
+        with_sessions += w->cells[1]->has_value && w->cells[1]->value > 0;
+        dash_free(d);
+    }
+    assert_true(with_sessions >= 3);
+}
+
 static void check_ctc(struct store *s, const struct people_seen *ps, const struct demo_summary *sum)
 {
     struct dash *d = NULL;
@@ -945,6 +979,7 @@ static void test_demo_organisation(void **state)
 
     check_outcomes(s, &sum, ps);
     check_ctc(s, ps, &sum);
+    check_my_reliability(s, ps);
     assert_in_range(sum.held, 2000, 20000);
     check_cadence(s, ps);
 
