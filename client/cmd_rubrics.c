@@ -663,8 +663,14 @@ int cli_cmd_reference(struct cli *x, int argc, char **argv)
             return cli_bad_option(x, argc, argv);
         }
     }
+    if (optind < argc && strcmp(argv[optind], "retire") == 0) {
+        if (argc - optind != 2) {
+            return cli_usage(x, "expected 'reference retire ID'");
+        }
+        return cli_reference_retire(x, argv[optind + 1]);
+    }
     if (optind >= argc || strcmp(argv[optind], "add") != 0) {
-        return cli_usage(x, "expected 'reference add FILE'");
+        return cli_usage(x, "expected 'reference add FILE' or 'reference retire ID'");
     }
     if (argc - optind != 2) {
         return cli_usage(x, "expected exactly one FILE (use - for standard input)");

@@ -248,6 +248,11 @@ out:
     if (why[0] != '\0') {
         fprintf(err, "coachq observe: %s\n", why);
     }
+    if (o->stored_out != NULL) {
+        *o->stored_out = ui != NULL && ui->ses != NULL &&
+                         (ui->ses->result == SESSION_RESULT_STORED ||
+                          ui->ses->result == SESSION_RESULT_DUPLICATE);
+    }
     if (ui != NULL && ui->ses != NULL && ui->ses->final_msg[0] != '\0') {
         fputs(ui->ses->final_msg, out);
         fflush(out);

@@ -265,7 +265,10 @@ static void title_bar(const struct ui *ui, int cols, const char *phase, const ch
     attr_on(a, NULL);
     mvhline(0, 0, ' ', cols);
     attr_off(a, NULL);
-    putf(0, 1, cols - 2, a, "coachq observe  %s", phase);
+    /* A calibration attempt says so on every screen (observe.h). */
+    putf(0, 1, cols - 2, a, "coachq %s  %s",
+         ui->ses->d != NULL && ui->ses->d->calibration_ref.len != 0 ? "CALIBRATION" : "observe",
+         phase);
     w = text_width(right);
     if (w < cols - 30) {
         put(0, cols - w - 1, w, a, right);
