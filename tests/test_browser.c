@@ -491,7 +491,7 @@ static const struct role roles[] = {
      "/d/programme",
      200,
      {"/d/programme", "/d/observers", "/d/managers/slm.north", "/d/manager/flm.garcia",
-      "/d/me/flm.garcia", NULL}},
+      "/d/me/flm.garcia", "/d/observers/obs.chen", NULL}},
     /* An administrator who is nothing else (made by setup()). */
     {"admin.test",
      "admin",
