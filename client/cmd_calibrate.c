@@ -95,9 +95,9 @@ static const char *left_words(const Coachq__V1__ReferenceSummary *s, char *buf, 
     } else if (s->attempts_allowed == 0) {
         snprintf(buf, len, "no limit");
     } else if (s->next_attempt_ms != 0) {
-        char t[DAY_TIME_LEN];
+        char t[40];
 
-        day_format_time_ms(s->next_attempt_ms, t, sizeof(t));
+        day_format_minute(s->next_attempt_ms, t, sizeof(t));
         snprintf(buf, len, "%u, from %s",
                  s->attempts_used < s->attempts_allowed ? s->attempts_allowed - s->attempts_used
                                                         : 1u,

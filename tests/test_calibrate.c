@@ -250,6 +250,22 @@ static void test_calibrate_end_to_end(void **state)
                         json_string_value(json_object_get(first, "at")));
     json_decref(list);
 
+    /* The spent reference is obs.ann's alone: obs.ben (not certified:
+     * calibration is how one gets certified) has nothing there to show,
+     * may attempt it, and it is not spent for him; a lead may not reveal
+     * anyone's attempt. */
+    run_as(f, "obs.ben", out, 1, "calibrate", "--result", REF1, NULL);
+    has(out, "NOT_FOUND");
+    run_as(f, "obs.ben", out, 0, "submit", "--no-write-ids", apath, NULL);
+    has(out, "STORED");
+    run_as(f, "obs.ben", out, 0, "calibrate", "--list", NULL);
+    has(out, "5d0f3c1e  Deal review, Globex               coaching-conversation@1     2, from ");
+    has(out, " UTC");
+    run_as(f, "lead.gil", out, 1, "calibrate", "--result", REF1, NULL);
+    has(out, "PERMISSION_DENIED");
+    assert_int_equal(attempts_of(f, "obs.ann", NULL), 1);
+    assert_int_equal(attempts_of(f, "obs.ben", NULL), 1);
+
     /* The observer's own history shows the revealed attempt's figures;
      * another observer may not read it. */
     run_as(f, "obs.ann", out, 0, "calibrate", "--history", NULL);
@@ -299,6 +315,30 @@ static void test_calibrate_end_to_end(void **state)
     free(out);
 }
 
+/* Without REFERENCE on a terminal, the list is numbered and a number
+ * picks the reference to score. */
+static void test_pick(void **state)
+{
+    struct tmuxutil *f = *state;
+    char *out = malloc(OUT_MAX);
+    char path[700];
+    char s[TMUXUTIL_SCREEN_MAX];
+
+    assert_non_null(out);
+    tmuxutil_need_tmux(f);
+    snprintf(path, sizeof(path), "%s/ref1.json", f->dir);
+    write_reference(path, REF1, "Deal review, Globex", master1);
+    run_as(f, "lead.gil", out, 0, "reference", "add", path, NULL);
+    tmuxutil_ui_run(f, "p", "obs.ann", f->local, "", "calibrate", 0);
+    tmuxutil_wait_for(f, "p", "Reference to attempt", s, sizeof(s));
+    has(s, "  1. 5d0f3c1e  Deal review, Globex");
+    tmuxutil_text(f, "p", "1");
+    tmuxutil_keys(f, "p", "Enter");
+    tmuxutil_wait_for(f, "p", "RUNNING", s, sizeof(s));
+    has(s, "CALIBRATION");
+    free(out);
+}
+
 /* Usage errors exit 2 and say why. */
 static void test_usage(void **state)
 {
@@ -322,6 +362,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         TMUXUTIL_TEST(test_calibrate_end_to_end),
+        TMUXUTIL_TEST(test_pick),
         TMUXUTIL_TEST(test_usage),
     };
 
