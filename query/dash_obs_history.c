@@ -29,6 +29,9 @@ struct hist_walk {
     struct dash *d;
     const struct dash_ctx *c;
     Coachq__V1__Table *t;
+    Coachq__V1__Chart *ch; /* exact agreement and kappa, attempt by attempt */
+    Coachq__V1__Series *s_exact;
+    Coachq__V1__Series *s_kappa;
     int64_t until_ms;
     size_t n;
 };
@@ -59,14 +62,14 @@ static int hist_cb(const Coachq__V1__CalibrationResult *r, void *arg)
     struct dash *d = w->d;
     Coachq__V1__TableRow *row;
     Coachq__V1__Cell *cell;
-    char at[DAY_TIME_LEN];
+    char at[40];
 
     if (r->rubric_id == NULL || strcmp(r->rubric_id, w->c->rubric_id) != 0 ||
         r->at_ms >= w->until_ms) {
         return 0;
     }
     row = dash_row(d, w->t);
-    day_format_time_ms(r->at_ms, at, sizeof(at));
+    day_format_minute(r->at_ms, at, sizeof(at));
     dash_cell_text(d, row, at, NULL);
     dash_cell_text(d, row, ref_title(w, r), NULL);
     dash_cell_text(d, row,
@@ -82,13 +85,17 @@ static int hist_cb(const Coachq__V1__CalibrationResult *r, void *arg)
     }
     dash_cell_text(d, row, r->passed ? "passed" : "not passed", NULL);
     dash_cell_text(d, row, r->revealed_at_ms != 0 ? "yes" : "no", NULL);
+    dash_chart_x(d, w->ch, dash_day_text((int32_t)(r->at_ms / HIST_DAY_MS), (char[16]){0}, 16));
+    dash_series_add(d, w->s_exact, r->n > 0 ? r->exact : NAN, r->n, NAN, NAN);
+    dash_series_add(d, w->s_kappa, r->n > 0 && !r->kappa_undefined ? r->kappa : NAN, r->n, NAN,
+                    NAN);
     w->n++;
     return dash_failed(d);
 }
 
 int dash_obs_history(struct dash *d, const struct dash_ctx *c)
 {
-    static const char *const cols[] = {"At (UTC)",   "Reference", "Attempt", "Exact",
+    static const char *const cols[] = {"At",         "Reference", "Attempt", "Exact",
                                        "Within one", "Kappa",     "Result",  "Shown in full"};
     Coachq__V1__Person *p = NULL;
     struct hist_walk w;
@@ -98,6 +105,10 @@ int dash_obs_history(struct dash *d, const struct dash_ctx *c)
     if (rc == 0 && !people_has_role(p, COACHQ__V1__ROLE__ROLE_OBSERVER)) {
         rc = -ENOENT;
     }
+    if (rc == 0 && p->name != NULL && p->name[0] != '\0') {
+        /* The heading names the observer, as person pages do. */
+        dash_msg(d)->subject_name = dash_strdup(d, p->name);
+    }
     coachq__v1__person__free_unpacked(p, NULL);
     if (rc != 0) {
         return rc == -EINVAL ? -ENOENT : rc;
@@ -106,6 +117,13 @@ int dash_obs_history(struct dash *d, const struct dash_ctx *c)
     w.d = d;
     w.c = c;
     w.until_ms = ((int64_t)c->until_day + 1) * HIST_DAY_MS;
+    w.ch = dash_chart(d, "calibration-chart", "Calibration agreement, attempt by attempt",
+                      COACHQ__V1__CHART__KIND__KIND_BARS, "calibration-history");
+    w.s_exact = dash_series(d, w.ch, "Exact agreement", 0);
+    w.s_kappa = dash_series(d, w.ch, "Weighted kappa", 0);
+    if (w.ch != NULL) {
+        w.ch->y_title = dash_strdup(d, "agreement with the master scores");
+    }
     w.t = dash_table(d, "calibration-history", "Calibration history", cols,
                      sizeof(cols) / sizeof(cols[0]));
     if (w.t != NULL) {

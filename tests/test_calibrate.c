@@ -298,7 +298,7 @@ static void test_calibrate_end_to_end(void **state)
     has(out, "not passed");
     run_as(f, "lead.gil", out, 0, "dashboard", "observers", "obs.ann", "--csv",
            "calibration-history", NULL);
-    has(out, "At (UTC),Reference,Attempt,Exact,Exact n,Within one,Within one n,Kappa,Kappa n,"
+    has(out, "At,Reference,Attempt,Exact,Exact n,Within one,Within one n,Kappa,Kappa n,"
              "Result,Shown in full");
     has(out, "\"Deal review, Globex\",1 of 3,0.80,10,1.00,10,0.52,10,not passed,yes");
     has(out, ",yes");
