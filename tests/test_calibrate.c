@@ -186,7 +186,7 @@ static void test_calibrate_end_to_end(void **state)
     /* Scoring the first in the UI, by a unique id prefix. */
     tmuxutil_ui_run(f, "c", "obs.ann", f->local, "", "calibrate 5d0f", 0);
     tmuxutil_wait_for(f, "c", "RUNNING", s, sizeof(s));
-    has(s, "CALIBRATION");
+    has(s, "coachq CALIBRATION  LIVE  Deal review, Globex");
     tmuxutil_mark(f, "c", "o", 1);
     tmuxutil_end_live(f, "c");
     tmuxutil_screen(f, "c", s, sizeof(s));
