@@ -469,7 +469,9 @@ static void print_cert_status(FILE *f, const Coachq__V1__CertStatus *cs, int64_t
     if (withheld) {
         fprintf(f,
                 "\nAgreement figures are shown to enablement leads only: attempt by attempt they\n"
-                "would reveal the master scores. Your lead can go through a result with you.\n");
+                "would reveal the master scores. Your lead can go through a result with you,\n"
+                "or 'coachq calibrate --result REFERENCE' shows your latest attempt there in\n"
+                "full, after which that reference takes no more attempts from you.\n");
     }
 }
 
