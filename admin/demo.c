@@ -225,6 +225,10 @@ static int demo_seed(struct demo *d, int *people_stored)
     if (rc != 0) {
         return rc;
     }
+    rc = demo_cal_finish(d);
+    if (rc != 0) {
+        return rc;
+    }
     if (d->n_ctc > 0) {
         demo_say(d,
                  "coaching the coaches: %u second-level managers' reviews of their managers, %u "

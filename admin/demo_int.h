@@ -271,6 +271,7 @@ struct demo {
 
     unsigned stored;
     unsigned calibrations;
+    unsigned revealed; /* calibration attempts shown in full (demo_cal.c) */
     unsigned refused;
     unsigned double_coded;
     unsigned follow_ups;
@@ -412,6 +413,10 @@ int demo_timeline(struct demo *d);
  * planned into d->ctc. Returns 0 (also when the rubric is not loaded: said
  * on d->progress) or a negative code. */
 int demo_ctc_setup(struct demo *d);
+
+/* After the year: calibration attempts shown in full and a retired
+ * reference (demo_cal.c). Returns 0 or a negative code after saying why. */
+int demo_cal_finish(struct demo *d);
 /* Queues the planned records received up to until_ms (INT64_MAX: all),
  * in order. Returns 0 or demo_queue()'s code. */
 int demo_ctc_due(struct demo *d, int64_t until_ms);

@@ -345,9 +345,9 @@ static const struct cli_opt opts_reference[] = {
 
 const struct cli_doc cli_doc_reference = {
     "reference",
-    "reference add FILE",
-    "register a calibration reference session",
-    "add [OPTIONS] FILE",
+    "reference add|retire",
+    "register or retire a calibration reference session",
+    "add [OPTIONS] FILE\nretire ID",
     "Registers a calibration reference session: a session master coders scored,\n"
     "which observers then score to be certified (enablement leads and\n"
     "administrators only). FILE (or - for standard input) holds one JSON object:\n"
@@ -361,10 +361,15 @@ const struct cli_doc cli_doc_reference = {
     "Without an \"id\", the reference gets a fresh UUID and the FILE IS REWRITTEN\n"
     "with it (through a temporary file, indent 2) before anything is sent, so that\n"
     "running the command again registers the same reference instead of a second\n"
-    "one. Standard input is never rewritten.\n",
+    "one. Standard input is never rewritten.\n"
+    "\n"
+    "retire ID retires the reference session ID (enablement leads and\n"
+    "administrators): it takes no more attempts, refused naming calibration_ref,\n"
+    "and 'coachq calibrate' no longer lists it; the results scored on it stay.\n"
+    "Prints \"<uuid> RETIRED\" (again for one already retired).\n",
     opts_reference,
-    "Exit status: 0 stored, 1 refused or the file has errors, 2 usage,\n"
-    "3 connection failure.\n",
+    "Exit status: 0 stored or retired, 1 refused, not found or the file has errors,\n"
+    "2 usage, 3 connection failure.\n",
 };
 
 static const struct cli_opt opts_dashboard[] = {
@@ -400,8 +405,9 @@ const struct cli_doc cli_doc_dashboard = {
     "  programme        Programme impact: quality before and after training against\n"
     "                   the not-yet-trained, attendance beside quality, outcomes\n"
     "                   (enablement leads, administrators)\n"
-    "  observers        Observer reliability: certification, calibration agreement,\n"
-    "                   double coding, severity drift, coverage (leads, administrators)\n"
+    "  observers [OBS]  Observer reliability: certification, calibration agreement,\n"
+    "                   double coding, severity drift, coverage (leads, administrators);\n"
+    "                   with OBS, that observer's calibration history\n"
     "  me [FLM]         My coaching: your own trend and what to focus on next\n"
     "  coaching [SLM]   Coaching my managers: a second-level manager's sessions coaching\n"
     "                   their front-line managers beside their line's coaching, and\n"
@@ -554,6 +560,48 @@ const struct cli_doc cli_doc_whoami = {
     "Exit status: 0 success, 1 refused, 2 usage, 3 connection failure.\n",
 };
 
+static const struct cli_opt opts_calibrate[] = {
+    {"list", OPT_LIST, NULL, "print the reference sessions you may attempt, and stop"},
+    {"result", OPT_RESULT, NULL,
+     "show your latest attempt at REFERENCE in full (spends the reference, as after an "
+     "attempt)"},
+    {"history", OPT_HISTORY, NULL,
+     "print the calibration history of OBSERVER (yours without; others' need the right to "
+     "see them)"},
+    {"json", OPT_JSON, NULL,
+     "print JSON: the list, the result with its \"differences\", or {\"observer\", "
+     "\"attempts\"}; figures are fractions 0..1, null when withheld or undefined"},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct cli_doc cli_doc_calibrate = {
+    "calibrate",
+    "calibrate [REFERENCE]",
+    "score a calibration reference session in the UI and see the result",
+    "[OPTIONS] [REFERENCE]\n--list [--json]\n--result [--json] REFERENCE\n--history [--json] "
+    "[OBSERVER]",
+    "Without REFERENCE, lists the reference sessions you may attempt (id, title,\n"
+    "rubric, attempts left; never their master scores) and, on a terminal, asks\n"
+    "which to attempt. REFERENCE is a reference's id or a unique start of it.\n"
+    "\n"
+    "The reference is scored in the same UI as 'coachq observe' (markers,\n"
+    "ratings, review), with CALIBRATION in every screen's title, and submitted as\n"
+    "an attempt. Once the server has it, the result shows at once: pass or fail,\n"
+    "rating pairs, exact agreement, agreement within one and weighted kappa (or\n"
+    "\"undefined\" and why), the thresholds missed, and, behaviour by behaviour,\n"
+    "where you differed from the master coder. Having seen the master scores,\n"
+    "you cannot attempt that reference again: the server refuses it naming\n"
+    "calibration_ref (docs/observer.md, \"Calibration in the UI\").\n"
+    "\n"
+    "--history prints every attempt with its date, reference, figures (for the\n"
+    "ones shown in full, or all of them to enablement leads and administrators)\n"
+    "and pass or fail.\n",
+    opts_calibrate,
+    "Exit status: 0 done (the attempt stored and passed, or queued to send), 1\n"
+    "refused, not found, or the UI quit with the session saved, 2 usage, 3\n"
+    "connection or local store failure, 4 the attempt is stored and did not pass.\n",
+};
+
 /* The commands: what cli_main() dispatches to by the documentation's
  * name, in the order the main help and the man page list them. */
 const struct cli_command cli_commands[] = {
@@ -566,6 +614,7 @@ const struct cli_command cli_commands[] = {
     {&cli_doc_outcomes, cli_cmd_outcomes},   {&cli_doc_export, cli_cmd_export},
     {&cli_doc_stats, cli_cmd_stats},         {&cli_doc_whoami, cli_cmd_whoami},
     {&cli_doc_actions, cli_cmd_actions},     {&cli_doc_sessions, cli_cmd_sessions},
+    {&cli_doc_calibrate, cli_cmd_calibrate},
 };
 
 const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);

@@ -77,6 +77,9 @@ enum {
     OPT_OVERDUE,
     OPT_NOT_COACHED,
     OPT_DRY_RUN,
+    OPT_LIST,
+    OPT_HISTORY,
+    OPT_RESULT,
 };
 
 /*
@@ -114,6 +117,7 @@ extern const struct cli_doc cli_doc_main, cli_doc_observe, cli_doc_amend, cli_do
     cli_doc_cert, cli_doc_reference, cli_doc_dashboard, cli_doc_outcomes, cli_doc_export,
     cli_doc_stats, cli_doc_whoami, cli_doc_actions;
 extern const struct cli_doc cli_doc_sessions;
+extern const struct cli_doc cli_doc_calibrate;
 
 struct cli;
 
@@ -347,5 +351,15 @@ int cli_cmd_outcomes(struct cli *x, int argc, char **argv);  /* cmd_dashboard.c 
 int cli_cmd_export(struct cli *x, int argc, char **argv);    /* cmd_export.c */
 int cli_cmd_actions(struct cli *x, int argc, char **argv);   /* cmd_actions.c */
 int cli_cmd_sessions(struct cli *x, int argc, char **argv);  /* cmd_sessions.c */
+int cli_cmd_calibrate(struct cli *x, int argc, char **argv); /* cmd_calibrate.c */
+
+/* `coachq reference retire ID` (cmd_calibrate.c). */
+int cli_reference_retire(struct cli *x, const char *arg);
+
+struct observe_opts;
+
+/* Runs the observer's UI with o (cmd_observe.c): flushes the outbox
+ * quietly first, then observe_run(). Returns its exit code. */
+int cli_observe_start(struct cli *x, struct localstore *ls, struct observe_opts *o);
 
 #endif

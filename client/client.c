@@ -920,6 +920,24 @@ int client_add_reference(struct client *c, const Coachq__V1__CalibrationReferenc
     return rc;
 }
 
+int client_calibration(struct client *c, const Coachq__V1__CalibrationRequest *q,
+                       Coachq__V1__CalibrationAnswer **out, struct client_error *err)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Frame *resp;
+    int rc;
+
+    *out = NULL;
+    f.body_case = COACHQ__V1__FRAME__BODY_CALIBRATION_REQUEST;
+    f.calibration_request = (Coachq__V1__CalibrationRequest *)q;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_CALIBRATION_ANSWER, &resp, err);
+    if (rc == 0) {
+        *out = resp->calibration_answer;
+        free_shell(resp);
+    }
+    return rc;
+}
+
 int client_people(struct client *c, Coachq__V1__PeopleList **out, struct client_error *err)
 {
     Coachq__V1__ListPeople l = COACHQ__V1__LIST_PEOPLE__INIT;

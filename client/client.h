@@ -154,6 +154,13 @@ int client_cert_status(struct client *c, const char *observer_id, Coachq__V1__Ce
 int client_add_reference(struct client *c, const Coachq__V1__CalibrationReference *ref,
                          struct client_error *err);
 
+/* A calibration request (`coachq calibrate`, `coachq reference retire`;
+ * q borrowed for the call). Returns 0 with *out set (caller owns,
+ * coachq__v1__calibration_answer__free_unpacked()), or a negative code with
+ * err filled. */
+int client_calibration(struct client *c, const Coachq__V1__CalibrationRequest *q,
+                       Coachq__V1__CalibrationAnswer **out, struct client_error *err);
+
 /* The people the caller may observe today: front-line managers, each
  * followed by the reps who report to them (ListPeople). Returns 0 with *out
  * set (caller owns, coachq__v1__people_list__free_unpacked(*out, NULL)), or a

@@ -115,7 +115,7 @@ static void flush_quietly(struct cli *x, struct localstore *ls, const struct cli
 }
 
 /* Flushes the outbox, then runs the UI with o. Returns its exit code. */
-static int start_ui(struct cli *x, struct localstore *ls, struct observe_opts *o)
+int cli_observe_start(struct cli *x, struct localstore *ls, struct observe_opts *o)
 {
     struct client_opts conn;
     char label[300];
@@ -164,7 +164,7 @@ int cli_cmd_observe(struct cli *x, int argc, char **argv)
         }
         a.o.fix = fix;
     }
-    rc = start_ui(x, ls, &a.o);
+    rc = cli_observe_start(x, ls, &a.o);
 out:
     coachq__v1__outbox_entry__free_unpacked(fix, NULL);
     localstore_close(ls);
@@ -216,7 +216,7 @@ int cli_cmd_amend(struct cli *x, int argc, char **argv)
     }
     memset(&o, 0, sizeof(o));
     o.amend = rec;
-    rc = start_ui(x, ls, &o);
+    rc = cli_observe_start(x, ls, &o);
 out:
     localstore_close(ls);
     coachq__v1__stored_observation__free_unpacked(rec, NULL);

@@ -469,7 +469,9 @@ static void print_cert_status(FILE *f, const Coachq__V1__CertStatus *cs, int64_t
     if (withheld) {
         fprintf(f,
                 "\nAgreement figures are shown to enablement leads only: attempt by attempt they\n"
-                "would reveal the master scores. Your lead can go through a result with you.\n");
+                "would reveal the master scores. Your lead can go through a result with you,\n"
+                "or 'coachq calibrate --result REFERENCE' shows your latest attempt there in\n"
+                "full, after which that reference takes no more attempts from you.\n");
     }
 }
 
@@ -663,8 +665,14 @@ int cli_cmd_reference(struct cli *x, int argc, char **argv)
             return cli_bad_option(x, argc, argv);
         }
     }
+    if (optind < argc && strcmp(argv[optind], "retire") == 0) {
+        if (argc - optind != 2) {
+            return cli_usage(x, "expected 'reference retire ID'");
+        }
+        return cli_reference_retire(x, argv[optind + 1]);
+    }
     if (optind >= argc || strcmp(argv[optind], "add") != 0) {
-        return cli_usage(x, "expected 'reference add FILE'");
+        return cli_usage(x, "expected 'reference add FILE' or 'reference retire ID'");
     }
     if (argc - optind != 2) {
         return cli_usage(x, "expected exactly one FILE (use - for standard input)");

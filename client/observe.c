@@ -25,6 +25,7 @@
 
 #include "error.h"
 #include "observe_int.h"
+#include "uuid.h"
 #include "validate.h"
 
 static void curses_start(struct ui *ui)
@@ -247,6 +248,17 @@ out:
     }
     if (why[0] != '\0') {
         fprintf(err, "coachq observe: %s\n", why);
+    }
+    if (o->stored_out != NULL) {
+        /* A saved session resumed instead is not what the caller asked
+         * for: only the preset calibration attempt counts. */
+        *o->stored_out =
+            ui != NULL && ui->ses != NULL && ui->ses->d != NULL &&
+            (ui->ses->result == SESSION_RESULT_STORED ||
+             ui->ses->result == SESSION_RESULT_DUPLICATE) &&
+            (o->calibration_ref == NULL ||
+             (ui->ses->d->calibration_ref.len == UUID_LEN &&
+              memcmp(ui->ses->d->calibration_ref.data, o->calibration_ref, UUID_LEN) == 0));
     }
     if (ui != NULL && ui->ses != NULL && ui->ses->final_msg[0] != '\0') {
         fputs(ui->ses->final_msg, out);

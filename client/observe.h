@@ -68,6 +68,14 @@ struct observe_opts {
     const Coachq__V1__StoredObservation *amend;
     /* Fix a rejected outbox entry: start from it in the review phase. */
     const Coachq__V1__OutboxEntry *fix;
+    /* Calibration (`coachq calibrate`): the reference session scored (16
+     * bytes, NULL = a live session) and its title for the banner. The
+     * draft carries it as calibration_ref; setup's checks are skipped. */
+    const uint8_t *calibration_ref;
+    const char *calibration_title;
+    /* Set when the UI closes (may be NULL): 1 when the server stored the
+     * observation (or had it already) in this run, 0 otherwise. */
+    int *stored_out;
 };
 
 /*

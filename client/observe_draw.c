@@ -260,14 +260,20 @@ static void hline_at(int y, int cols)
 static void title_bar(const struct ui *ui, int cols, const char *phase, const char *right)
 {
     attr_t a = attr(ui, ROLE_TITLE);
-    int w;
+    /* A calibration attempt says so on every screen, with the reference's
+     * title where there is room (observe.h). */
+    int cal = ui->ses->d != NULL && ui->ses->d->calibration_ref.len != 0;
+    const char *title =
+        cal && ui->ses->o->calibration_title != NULL ? ui->ses->o->calibration_title : "";
+    int w = text_width(right);
+    int fits = w < cols - 30;
 
     attr_on(a, NULL);
     mvhline(0, 0, ' ', cols);
     attr_off(a, NULL);
-    putf(0, 1, cols - 2, a, "coachq observe  %s", phase);
-    w = text_width(right);
-    if (w < cols - 30) {
+    putf(0, 1, cal && fits && w > 0 ? cols - w - 4 : cols - 2, a, "coachq %s  %s%s%s",
+         cal ? "CALIBRATION" : "observe", phase, title[0] != '\0' ? "  " : "", title);
+    if (fits) {
         put(0, cols - w - 1, w, a, right);
     }
 }

@@ -875,6 +875,14 @@ static int start_new(struct session *ses)
     }
     d->session_type = o->session_type;
     d->focus = o->focus;
+    if (o->calibration_ref != NULL) {
+        d->calibration_ref.data = malloc(UUID_LEN);
+        if (d->calibration_ref.data == NULL) {
+            return -ENOMEM;
+        }
+        memcpy(d->calibration_ref.data, o->calibration_ref, UUID_LEN);
+        d->calibration_ref.len = UUID_LEN;
+    }
     s->phase = SESSION_PHASE_SETUP;
     return 0;
 }

@@ -164,7 +164,9 @@ int session_checks_words(const struct session *ses, int64_t now_ms, char *buf, s
     int cached = 0;
 
     buf[0] = '\0';
-    if (d == NULL || d->amends.len != 0 || len <= strlen(from)) {
+    /* A calibration attempt scores a reference session: nobody's line,
+     * and no certification needed (it is how one is earned). */
+    if (d == NULL || d->amends.len != 0 || d->calibration_ref.len != 0 || len <= strlen(from)) {
         return 0;
     }
     /* The words after room for where they came from, which goes first. */

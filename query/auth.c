@@ -235,6 +235,14 @@ int auth_decide(const struct auth_user *u, enum auth_action action,
     case AUTH_READ_ACTION:
         ok = may_read_action(u, target);
         break;
+    case AUTH_CALIBRATE:
+        /* Attempts are an observer's own: leads and administrators read
+         * anyone's results through AUTH_CERT_STATUS instead. */
+        ok = (u->roles & AUTH_OBSERVER) != 0;
+        break;
+    case AUTH_RETIRE_REFERENCE:
+        ok = (u->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0;
+        break;
     case AUTH_SCORE:
         ok = may_score(u, target);
         break;

@@ -110,7 +110,10 @@ enum auth_action {
     AUTH_EXPORT,          /* `coachq export observations`: every record, in sequence order */
     AUTH_DASHBOARD,
     AUTH_READ_ACTION,
-    AUTH_SCORE, /* the last action: test_auth walks them all */
+    AUTH_CALIBRATE,        /* `coachq calibrate`: references to attempt, one's own attempt
+                              revealed (observers) */
+    AUTH_RETIRE_REFERENCE, /* `coachq reference retire` (leads and administrators) */
+    AUTH_SCORE,            /* the last action: test_auth walks them all */
 };
 
 /* What a request is about. Every pointer is borrowed for the call; unused

@@ -23,6 +23,7 @@
 #include "agg.h"
 #include "certs.h"
 #include "dash_obs_expiry.h"
+#include "dash_obs_history.h"
 #include "store.h"
 #include "stats.h"
 #include "tz.h"
@@ -477,6 +478,10 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
     size_t seen = 0;
     int rc;
 
+    /* About one observer: their calibration history (dash_obs_history.h). */
+    if (c->subject != NULL && c->subject[0] != '\0') {
+        return dash_obs_history(d, c);
+    }
     memset(&observers, 0, sizeof(observers));
     memset(&pg, 0, sizeof(pg));
     pg.from = dash_week(c, c->opts->trend_weeks - 1);

@@ -231,6 +231,7 @@ void server_request_finish(struct request *r)
     dash_free(r->dash);
     coachq__v1__import_outcomes__free_unpacked(r->imp, NULL);
     server_sessions_free(r->sess);
+    coachq__v1__calibration_answer__free_unpacked(r->cal, NULL);
     free(r);
     c->in_flight--;
     s->outstanding--;

@@ -42,8 +42,8 @@ struct metrics_http;
 /* The protocol port's request kinds as /metrics names them: one per
  * request a Frame can carry, and "invalid" for a frame that does not
  * decode or carries no request (server_req_kind_name()). */
-#define SERVER_REQ_KINDS 17
-#define SERVER_REQ_KIND_INVALID 16
+#define SERVER_REQ_KINDS 18
+#define SERVER_REQ_KIND_INVALID 17
 #define SERVER_REQ_KIND_NONE (-1) /* an answer that is not a request's: not counted */
 /* Codes an answer may carry (coachq.v1.Code, 0..16). */
 #define SERVER_CODES 17
@@ -159,6 +159,7 @@ enum request_kind {
     REQ_EXPORT,
     REQ_ACTIONS,
     REQ_IMPORT_SESSIONS,
+    REQ_CALIBRATION,
 };
 
 /* One request taken and not yet finished, with what its answer needs. */
@@ -223,7 +224,17 @@ struct request {
     Coachq__V1__ImportResult result;
     /* Import sessions held (server_sessions.c): owned. */
     struct server_sessions *sess;
+    /* Calibration (server_cal.c): a revealed attempt, owned. */
+    Coachq__V1__CalibrationAnswer *cal;
 };
+
+/* ---- server_cal.c ---- */
+
+/* CalibrationRequest: checks it and hands it to the writer thread. */
+void server_cal_handle(struct conn *c, uint64_t rid, const Coachq__V1__CalibrationRequest *q);
+
+/* Sends a calibration request's answer (on the loop thread). */
+void server_cal_answer(struct request *r);
 
 /* ---- server_sessions.c ---- */
 

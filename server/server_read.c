@@ -549,6 +549,7 @@ static void read_work(uv_work_t *work)
     case REQ_ADD_REFERENCE:
     case REQ_IMPORT_OUTCOMES:
     case REQ_IMPORT_SESSIONS:
+    case REQ_CALIBRATION:
         r->rc = -EINVAL;
         return;
     }
@@ -924,6 +925,7 @@ static void read_done(uv_work_t *work, int status)
         case REQ_ADD_REFERENCE:
         case REQ_IMPORT_OUTCOMES:
         case REQ_IMPORT_SESSIONS:
+        case REQ_CALIBRATION:
             break;
         }
     }

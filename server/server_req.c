@@ -808,6 +808,7 @@ static const struct {
     {COACHQ__V1__FRAME__BODY_EXPORT_OBSERVATIONS, "export_observations"},
     {COACHQ__V1__FRAME__BODY_LIST_ACTIONS, "list_actions"},
     {COACHQ__V1__FRAME__BODY_IMPORT_SESSIONS, "import_sessions"},
+    {COACHQ__V1__FRAME__BODY_CALIBRATION_REQUEST, "calibration"},
     {COACHQ__V1__FRAME__BODY__NOT_SET, "invalid"},
 };
 
@@ -922,6 +923,9 @@ static void req_frame(struct conn *c, const uint8_t *body, size_t len)
     case COACHQ__V1__FRAME__BODY_IMPORT_SESSIONS:
         server_sessions_handle(c, rid, f->import_sessions);
         break;
+    case COACHQ__V1__FRAME__BODY_CALIBRATION_REQUEST:
+        server_cal_handle(c, rid, f->calibration_request);
+        break;
     case COACHQ__V1__FRAME__BODY__NOT_SET:
         server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "body",
                                "the frame has no request in it; set one of its body fields");
@@ -1003,6 +1007,10 @@ static void answer_write(struct request *r)
     }
     if (r->kind == REQ_IMPORT_SESSIONS) {
         server_sessions_answer(r);
+        return;
+    }
+    if (r->kind == REQ_CALIBRATION) {
+        server_cal_answer(r);
         return;
     }
     if (w->rc == ERROR_REFUSED) {

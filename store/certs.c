@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "certs_int.h"
 #include "day.h"
 #include "keys.h"
 #include "log.h"
@@ -284,8 +285,10 @@ static int certs_ref_pack(const Coachq__V1__CalibrationReference *r, uint8_t **o
     Coachq__V1__CalibrationReference copy = *r;
     size_t n;
 
-    /* A shallow copy: pack only reads the fields it shares with r. */
+    /* A shallow copy: pack only reads the fields it shares with r. Retiring
+     * a reference changes neither its content nor its masters. */
     copy.registered_at_ms = 0;
+    copy.retired_at_ms = 0;
     n = coachq__v1__calibration_reference__get_packed_size(&copy);
     *out = malloc(n > 0 ? n : 1);
     if (*out == NULL) {
@@ -513,7 +516,7 @@ static int certs_pair_up(struct certs_pairs *p, const Coachq__V1__CalibrationRef
 }
 
 /* True if every one of the n scores is the same category. */
-static int certs_one_category(const int *scores, size_t n)
+int certs_one_category(const int *scores, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
         if (scores[i] != scores[0]) {
@@ -534,8 +537,8 @@ static int certs_one_category(const int *scores, size_t n)
  * "Calibration"): kappa does not count, exact agreement alone decides, and
  * the reason says so.
  */
-static int certs_judge(const struct store_policy *p, const struct stats_agreement *ag, char *reason,
-                       size_t len)
+int certs_judge(const struct store_policy *p, const struct stats_agreement *ag, char *reason,
+                size_t len)
 {
     char got[16];
     char need[16];

@@ -8,6 +8,7 @@
 
 #include "actions.h"
 #include "certs.h"
+#include "certs_cal.h"
 #include "day.h"
 #include "error.h"
 #include "keys.h"
@@ -375,6 +376,7 @@ static int check_calibration(struct store_txn *t, const char *observer,
     Coachq__V1__CalibrationReference *ref = NULL;
     struct certs_exam exam;
     char when[40];
+    int spent = 0;
     int rc;
 
     if (obs->amends.len != 0) {
@@ -390,7 +392,13 @@ static int check_calibration(struct store_txn *t, const char *observer,
     if (rc != 0) {
         return rc;
     }
-    if (strcmp(ref->rubric_id, obs->rubric_id) != 0 || ref->rubric_version != obs->rubric_version) {
+    if (ref->retired_at_ms != 0) {
+        rc = refuse(fault, COACHQ__V1__CODE__FAILED_PRECONDITION, "calibration_ref",
+                    "this reference session was retired on %s and takes no attempts: "
+                    "'coachq calibrate' lists the ones in use",
+                    time_str(ref->retired_at_ms, when, sizeof(when)));
+    } else if (strcmp(ref->rubric_id, obs->rubric_id) != 0 ||
+               ref->rubric_version != obs->rubric_version) {
         rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "rubric_version",
                     "this reference session is scored with rubric '%s' v%u: score it with "
                     "that version",
@@ -399,6 +407,16 @@ static int check_calibration(struct store_txn *t, const char *observer,
     coachq__v1__calibration_reference__free_unpacked(ref, NULL);
     if (rc != 0) {
         return rc;
+    }
+    rc = certs_ref_spent(t, observer, obs->calibration_ref.data, &spent);
+    if (rc != 0) {
+        return rc;
+    }
+    if (spent) {
+        return refuse(fault, COACHQ__V1__CODE__FAILED_PRECONDITION, "calibration_ref",
+                      "you have seen the master coder's scores of this reference session "
+                      "('coachq calibrate' showed where you differed), so it no longer takes "
+                      "your attempts: attempt another reference");
     }
     rc = certs_exam_state(t, observer, obs->calibration_ref.data, now_ms, policy, &exam);
     if (rc != 0) {

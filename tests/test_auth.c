@@ -137,6 +137,20 @@ static const struct row rows[] = {
     {"lead.gil", LEAD, AUTH_ADD_REFERENCE, T_NONE, 1},
     {"admin.hal", ADMIN, AUTH_ADD_REFERENCE, T_NONE, 1},
     {"rep.ida", 0, AUTH_ADD_REFERENCE, T_NONE, 0},
+    /* Calibration in the UI: observers list and reveal their own
+     * attempts; leads and administrators retire references. */
+    {"obs.ann", OBS, AUTH_CALIBRATE, T_NONE, 1},
+    {"flm.cara", FLM, AUTH_CALIBRATE, T_NONE, 0},
+    {"slm.eve", SLM, AUTH_CALIBRATE, T_NONE, 0},
+    {"lead.gil", LEAD, AUTH_CALIBRATE, T_NONE, 0},
+    {"admin.hal", ADMIN, AUTH_CALIBRATE, T_NONE, 0},
+    {"rep.ida", 0, AUTH_CALIBRATE, T_NONE, 0},
+    {"obs.ann", OBS, AUTH_RETIRE_REFERENCE, T_NONE, 0},
+    {"flm.cara", FLM, AUTH_RETIRE_REFERENCE, T_NONE, 0},
+    {"slm.eve", SLM, AUTH_RETIRE_REFERENCE, T_NONE, 0},
+    {"lead.gil", LEAD, AUTH_RETIRE_REFERENCE, T_NONE, 1},
+    {"admin.hal", ADMIN, AUTH_RETIRE_REFERENCE, T_NONE, 1},
+    {"rep.ida", 0, AUTH_RETIRE_REFERENCE, T_NONE, 0},
     /* Server counters: leads and administrators. */
     {"obs.ann", OBS, AUTH_STATS, T_NONE, 0},
     {"flm.cara", FLM, AUTH_STATS, T_NONE, 0},
@@ -340,10 +354,23 @@ static const struct row rows[] = {
 
 static const char *action_name(enum auth_action a)
 {
-    static const char *const names[] = {
-        "hello",           "submit",        "read",      "list",        "rubrics",
-        "cert status",     "add reference", "stats",     "people",      "import outcomes",
-        "import sessions", "export",        "dashboard", "read action", "score"};
+    static const char *const names[] = {"hello",
+                                        "submit",
+                                        "read",
+                                        "list",
+                                        "rubrics",
+                                        "cert status",
+                                        "add reference",
+                                        "stats",
+                                        "people",
+                                        "import outcomes",
+                                        "import sessions",
+                                        "export",
+                                        "dashboard",
+                                        "read action",
+                                        "calibrate",
+                                        "retire reference",
+                                        "score"};
 
     return (size_t)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }

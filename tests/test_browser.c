@@ -491,7 +491,7 @@ static const struct role roles[] = {
      "/d/programme",
      200,
      {"/d/programme", "/d/observers", "/d/managers/slm.north", "/d/manager/flm.garcia",
-      "/d/me/flm.garcia", "/d/observer/obs.chen", NULL}},
+      "/d/me/flm.garcia", "/d/observer/obs.chen", "/d/observers/obs.chen", NULL}},
     /* An administrator who is nothing else (made by setup()). */
     {"admin.test",
      "admin",

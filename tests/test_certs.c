@@ -15,6 +15,7 @@
 
 #include "audit.h"
 #include "certs.h"
+#include "certs_cal.h"
 #include "keys.h"
 #include "rubrics.h"
 #include "store.h"
@@ -1540,6 +1541,160 @@ static void test_batch_memo(void **state)
     assert_int_equal(step, 0);
 }
 
+/* ---- Calibration in the UI (certs_cal.h) ------------------------------ */
+
+struct reveal {
+    const char *observer;
+    const uint8_t *ref;
+    int64_t now_ms;
+    const struct store_policy *policy;
+    Coachq__V1__CalibrationAnswer *out;
+    int spent;
+    int with_retired;
+    size_t listed;
+    int listed_spent;
+};
+
+static int reveal_fn(struct store_txn *t, void *arg)
+{
+    struct reveal *r = arg;
+
+    coachq__v1__calibration_answer__free_unpacked(r->out, NULL);
+    r->out = NULL;
+    return certs_reveal(t, r->observer, r->ref, r->now_ms, r->policy, &r->out);
+}
+
+static int spent_fn(struct store_txn *t, void *arg)
+{
+    struct reveal *r = arg;
+
+    return certs_ref_spent(t, r->observer, r->ref, &r->spent);
+}
+
+static int retire_fn(struct store_txn *t, void *arg)
+{
+    struct reveal *r = arg;
+
+    return certs_reference_retire(t, r->ref, r->now_ms, NULL);
+}
+
+static int summary_cb(const Coachq__V1__ReferenceSummary *s, void *arg)
+{
+    struct reveal *r = arg;
+
+    r->listed++;
+    r->listed_spent += s->spent;
+    return 0;
+}
+
+static int summaries_fn(struct store_txn *t, void *arg)
+{
+    struct reveal *r = arg;
+
+    r->listed = 0;
+    r->listed_spent = 0;
+    return certs_reference_summaries(t, r->observer, r->with_retired, r->now_ms, r->policy,
+                                     summary_cb, r);
+}
+
+/* An attempt shown in full: its own figures (hand-worked above for GOOD),
+ * one difference, and the reference spent for that observer only. */
+static void test_reveal_spends_reference(void **state)
+{
+    struct fixture *f = *state;
+    Coachq__V1__CalibrationResult *res = NULL;
+    struct reveal rv;
+    struct tref r1, r2;
+    struct get_ref g;
+    size_t differ = 0;
+
+    tref_init(&r1, 1, "coaching", MASTER, "Deal review, Globex");
+    tref_init(&r2, 2, "coaching", MASTER, "Deal review, Acme");
+    put_ref(f, &r1);
+    put_ref(f, &r2);
+    submit_attempt(f, 1, &r1, "alice", GOOD, T0_MS);
+    assert_int_equal(calibrate(f, "alice", &r1, 1, T0_MS, &res), 0);
+    coachq__v1__calibration_result__free_unpacked(res, NULL);
+    submit_attempt(f, 2, &r2, "alice", POOR, T0_MS + 1000);
+    assert_int_equal(calibrate(f, "alice", &r2, 2, T0_MS + 1000, &res), 0);
+    /* The stored result pools both references. */
+    assert_int_equal(res->sessions, 2);
+    coachq__v1__calibration_result__free_unpacked(res, NULL);
+
+    memset(&rv, 0, sizeof(rv));
+    rv.observer = "alice";
+    rv.ref = r1.id;
+    rv.policy = &f->policy;
+    rv.now_ms = T0_MS + 2000;
+    assert_int_equal(store_view(f->s, spent_fn, &rv), 0);
+    assert_int_equal(rv.spent, 0);
+    assert_int_equal(store_exec(f->s, reveal_fn, &rv), 0);
+    assert_non_null(rv.out->result);
+    /* r1's attempt alone, not the pooled figures over r1 and r2. */
+    assert_int_equal(rv.out->result->n, 10);
+    assert_int_equal(rv.out->result->sessions, 1);
+    assert_float_equal(rv.out->result->exact, 0.9, 1e-12);
+    assert_float_equal(rv.out->result->within_one, 1.0, 1e-12);
+    assert_float_equal(rv.out->result->kappa, 78.0 / 83.0, 1e-12);
+    assert_true(rv.out->result->revealed_at_ms == T0_MS + 2000);
+    assert_int_equal(rv.out->n_differences, NB);
+    for (size_t i = 0; i < rv.out->n_differences; i++) {
+        const Coachq__V1__CalibrationDifference *d = rv.out->differences[i];
+
+        assert_string_equal(d->behaviour_id, BIDS[i]);
+        assert_int_equal(d->master_score, MASTER[i]);
+        assert_int_equal(d->score, GOOD[i]);
+        differ += d->score != d->master_score;
+    }
+    assert_int_equal(differ, 1);
+    assert_int_equal(store_view(f->s, spent_fn, &rv), 0);
+    assert_int_equal(rv.spent, 1);
+    /* Shown again: the same attempt, first reveal time kept. */
+    rv.now_ms = T0_MS + 5000;
+    assert_int_equal(store_exec(f->s, reveal_fn, &rv), 0);
+    assert_true(rv.out->result->revealed_at_ms == T0_MS + 2000);
+    /* r2 is not spent for alice; r1 is not spent for bob, who has nothing
+     * to show there. */
+    rv.ref = r2.id;
+    assert_int_equal(store_view(f->s, spent_fn, &rv), 0);
+    assert_int_equal(rv.spent, 0);
+    rv.observer = "bob";
+    rv.ref = r1.id;
+    assert_int_equal(store_view(f->s, spent_fn, &rv), 0);
+    assert_int_equal(rv.spent, 0);
+    assert_int_equal(store_exec(f->s, reveal_fn, &rv), -ENOENT);
+    assert_null(rv.out);
+
+    /* The list as alice sees it: both, r1 spent. */
+    rv.observer = "alice";
+    assert_int_equal(store_view(f->s, summaries_fn, &rv), 0);
+    assert_int_equal(rv.listed, 2);
+    assert_int_equal(rv.listed_spent, 1);
+
+    /* Retiring r2: off the list (unless asked), kept with its time;
+     * registering the same content again is harmless and keeps it
+     * retired; an unknown id is -ENOENT. */
+    rv.ref = r2.id;
+    rv.now_ms = T0_MS + DAY_MS;
+    assert_int_equal(store_exec(f->s, retire_fn, &rv), 0);
+    rv.now_ms = T0_MS + 2 * DAY_MS;
+    assert_int_equal(store_exec(f->s, retire_fn, &rv), 0);
+    put_ref(f, &r2);
+    memset(&g, 0, sizeof(g));
+    g.id = r2.id;
+    assert_int_equal(store_view(f->s, get_ref_fn, &g), 0);
+    assert_true(g.out->retired_at_ms == T0_MS + DAY_MS);
+    coachq__v1__calibration_reference__free_unpacked(g.out, NULL);
+    assert_int_equal(store_view(f->s, summaries_fn, &rv), 0);
+    assert_int_equal(rv.listed, 1);
+    rv.with_retired = 1;
+    assert_int_equal(store_view(f->s, summaries_fn, &rv), 0);
+    assert_int_equal(rv.listed, 2);
+    make_id(r2.id, 99);
+    assert_int_equal(store_exec(f->s, retire_fn, &rv), -ENOENT);
+    coachq__v1__calibration_answer__free_unpacked(rv.out, NULL);
+}
+
 int main(void);
 
 int main(void)
@@ -1558,6 +1713,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_calibration_wrong_attempt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full_passes_through, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_memo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reveal_spends_reference, setup, teardown),
     };
 
     testutil_watchdog(120);

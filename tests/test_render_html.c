@@ -757,10 +757,12 @@ static void test_tables(void **state)
     assert_true(strstr(page, "id=\"table-0\"") < strstr(page, "id=\"chart-1\""));
     free(page);
 
-    /* On the observers' dashboard, link cells are plain text. */
+    /* On the observers' dashboard, link cells go to the observer's
+     * calibration history. */
     f.d.kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS;
     page = render(&f.d, &ctx_slm);
     assert_null(strstr(page, "/d/manager/"));
+    assert_non_null(strstr(page, "<a href=\"/d/observers/"));
     free(page);
     arena_free(&f.a);
 }

@@ -420,6 +420,16 @@ static const struct route_case routes[] = {
     {"GET", "/d/manager/FLM", "/d/manager/flm.cara", NULL, {303, 403, 200, 200, 200, 200}},
     {"GET", "/d/programme", "/d/programme", NULL, {303, 403, 403, 403, 200, 200}},
     {"GET", "/d/observers", "/d/observers", NULL, {303, 403, 403, 403, 200, 200}},
+    /* An observer's calibration history: leads and administrators; a
+     * person who is no observer has none. */
+    {"GET", "/d/observers", "/d/observers/obs.ann", NULL, {303, 403, 403, 403, 200, 200}},
+    {"GET", "/d/observers", "/d/observers/flm.cara", NULL, {303, 403, 403, 403, 404, 404}},
+    {"GET", "/d/observers", "/d/observers/nobody.here", NULL, {303, 403, 403, 403, 404, 404}},
+    {"GET",
+     "/api/v1/dashboards/KIND[/SUBJECT]/tables/TABLE.csv",
+     "/api/v1/dashboards/observers/obs.ann/tables/calibration-history.csv",
+     NULL,
+     {401, 403, 403, 403, 200, 200}},
     {"GET", "/d/me", "/d/me", NULL, {303, 403, 200, 404, 404, 404}},
     {"GET", "/d/me", "/d/me/flm.cara", NULL, {303, 403, 200, 200, 200, 200}},
     /* Coaching my managers: a second-level manager's own, or one below

@@ -371,9 +371,15 @@ static int cell_is_figure(const Coachq__V1__Cell *c)
     return c->insufficient || c->has_value || c->n > 0;
 }
 
-static void put_link_open(struct render_out *o, const char *id, const struct render_ctx *ctx)
+static void put_link_open(struct render_out *o, const char *id, const struct render_ctx *ctx,
+                          const Coachq__V1__Dashboard *d)
 {
-    render_put(o, "<a href=\"/d/manager/");
+    /* Observer reliability names observers: their link goes to their
+     * calibration history (dash_obs_history.c); every other link to the
+     * manager detail page. */
+    render_put(o, d->kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS
+                      ? "<a href=\"/d/observers/"
+                      : "<a href=\"/d/manager/");
     url_seg(o, id);
     if (ctx != NULL && !render_empty(ctx->query)) {
         render_esc(o, ctx->query);
@@ -384,10 +390,9 @@ static void put_link_open(struct render_out *o, const char *id, const struct ren
 static void put_cell(struct render_out *o, const Coachq__V1__Dashboard *d,
                      const Coachq__V1__Cell *c, const char *tag, const struct render_ctx *ctx)
 {
-    /* Links go to the manager detail page; the observers' dashboard names
-     * observers, who have no page of their own. */
-    int link =
-        !render_empty(c->link) && d->kind != COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS;
+    /* Links go to the manager detail page, or from Observer reliability to
+     * an observer's calibration history. */
+    int link = !render_empty(c->link);
 
     render_put(o, "<");
     render_put(o, tag);
@@ -405,7 +410,7 @@ static void put_cell(struct render_out *o, const Coachq__V1__Dashboard *d,
         char nbuf[16];
         render_put(o, " class=\"num\">");
         if (link) {
-            put_link_open(o, c->link, ctx);
+            put_link_open(o, c->link, ctx, d);
         }
         render_esc(o, c->text);
         if (link) {
@@ -419,7 +424,7 @@ static void put_cell(struct render_out *o, const Coachq__V1__Dashboard *d,
     } else {
         render_put(o, ">");
         if (link) {
-            put_link_open(o, c->link, ctx);
+            put_link_open(o, c->link, ctx, d);
         }
         render_esc(o, c->text);
         if (link) {

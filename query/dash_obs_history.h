@@ -1,0 +1,17 @@
+/*
+ * dash_obs_history: one observer's calibration history (Observer
+ * reliability about one observer: get_dashboard.subject_id names them).
+ *
+ * dash_obs_history() is called by dash_observers() when the request names
+ * a subject. It fills d and returns 0, -ENOENT when the subject is not an
+ * observer (the page does not exist), -ENOMEM when d has failed, or
+ * another negative code from the store.
+ */
+#ifndef COACHQ_DASH_OBS_HISTORY_H
+#define COACHQ_DASH_OBS_HISTORY_H
+
+#include "dash_builder.h"
+
+int dash_obs_history(struct dash *d, const struct dash_ctx *c);
+
+#endif
