@@ -297,6 +297,14 @@ void cli_print_obs_links(FILE *f, const Coachq__V1__Observation *o);
 /* The observation's content, from its rubric on. */
 void cli_print_obs_body(FILE *f, const Coachq__V1__Observation *o);
 
+/* The recording a session was observed from, and its review's stages
+ * (cli_recording.c). r is borrowed. */
+void cli_print_recording(FILE *f, const Coachq__V1__Recording *r);
+
+/* "rep" or "manager" for a marker of theirs on a recording; NULL for the
+ * observer's own. */
+const char *cli_marker_author(const Coachq__V1__Marker *m);
+
 /* Prints j (borrowed; NULL when building it ran out of memory) with indent
  * 2 and a newline. Returns CLI_EXIT_OK, or CLI_EXIT_FAILED after saying
  * that memory ran out. */

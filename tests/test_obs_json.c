@@ -620,10 +620,11 @@ static void test_reference_errors(void **state)
         "master[0].score: must be 1..4 or \"n/a\"");
     expect_reference_error(reference_with(NULL, "\"titel\": \"x\""),
                            "titel: unknown key (known keys: id, rubric, rubric_version, title, "
-                           "master)");
+                           "master, recording)");
     expect_reference_error(
         reference_with("master", "\"master\": [{\"behaviour\": \"a\", \"scroe\": 3}]"),
-        "master[0].scroe: unknown key (known keys: behaviour, score, evidence)");
+        "master[0].scroe: unknown key (known keys: behaviour, score, evidence, "
+        "evidence_offset)");
     expect_reference_error(reference_with("master", ""),
                            "master: missing; it is required (an array of ratings)");
     expect_reference_error(reference_with("master", "\"master\": null"),
