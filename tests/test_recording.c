@@ -290,6 +290,26 @@ static void test_round_trip(void **state)
     check_recording(json_array_get(j, 1), 1);
     json_decref(j);
 
+    /* An amendment never moves the review back nor swaps the recording. */
+    {
+        static const char *const idb = "0b5e0000-0000-4000-8000-00000000aa03";
+        int dropped[4] = {8 * 24, 0, 6 * 24, 5 * 24};
+        int moved[4] = {9 * 24, 7 * 24, 6 * 24, 5 * 24};
+
+        rec_json(rec, sizeof(rec), "https://calls.example.com/c/8812?t=0", "31:20", moved, "");
+        write_obs(idb, rec, NULL, ", \"amends\": \"" OBS1 "\"");
+        refused(idb, "observation.recording.picked_at");
+        contains(f.out, "never back");
+        rec_json(rec, sizeof(rec), "https://calls.example.com/c/8812?t=0", "31:20", dropped, "");
+        write_obs(idb, rec, NULL, ", \"amends\": \"" OBS1 "\"");
+        refused(idb, "observation.recording.rep_commented_at");
+        rec_json(rec, sizeof(rec), "CRM-OTHER", "31:20", all_stages, "");
+        write_obs(idb, rec, NULL, ", \"amends\": \"" OBS1 "\"");
+        refused(idb, "observation.recording.reference");
+        write_obs(idb, NULL, NULL, ", \"amends\": \"" OBS1 "\"");
+        refused(idb, "observation.recording");
+    }
+
     /* The text form says it is a recording, and of what. */
     CQ(0, "alice", "get", OBS1B);
     contains(f.out, "recording   https://calls.example.com/c/8812?t=0");
