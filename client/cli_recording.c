@@ -3,11 +3,14 @@
  * recording (`coachq get`, `history`, `queue`, `reference add`).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli_int.h"
 #include "day.h"
 #include "obs_json.h"
+#include "observe.h"
 #include "recording_json.h"
+#include "validate.h"
 
 void cli_print_recording(FILE *f, const Coachq__V1__Recording *r)
 {
@@ -39,4 +42,29 @@ const char *cli_marker_author(const Coachq__V1__Marker *m)
         return NULL;
     }
     return recording_author_name(m->author);
+}
+
+int cli_check_recording_opts(struct cli *x, const struct observe_opts *o, int fix)
+{
+    Coachq__V1__Recording r = COACHQ__V1__RECORDING__INIT;
+    struct validate_error err;
+
+    if (o->recording_ref == NULL && o->recording_length_ms == 0) {
+        return 0;
+    }
+    if (o->recording_ref == NULL || o->recording_length_ms == 0) {
+        return cli_usage(x, "--recording REF and --length MM:SS go together");
+    }
+    if (o->resume || fix) {
+        return cli_usage(x, "--recording starts a new session: the saved or fixed one keeps its "
+                            "own recording");
+    }
+    r.reference = (char *)o->recording_ref;
+    r.length_ms = o->recording_length_ms;
+    if (validate_recording(&r, 1, "--recording", &err) < 0) {
+        return cli_usage(x, "%s: %s",
+                         strstr(err.field, "length") != NULL ? "--length" : "--recording",
+                         err.message);
+    }
+    return 0;
 }
