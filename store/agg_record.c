@@ -455,7 +455,10 @@ int agg_record_values(const Coachq__V1__Observation *o, struct agg_val *v)
     for (size_t i = 0; i < o->n_markers; i++) {
         const Coachq__V1__Marker *m = o->markers[i];
 
-        if (m == NULL || (unsigned)m->kind >= AGG_NMARKERS) {
+        /* The moments of the coaching are the observer's markers; the
+         * rep's and manager's comments on a recording are not. */
+        if (m == NULL || (unsigned)m->kind >= AGG_NMARKERS ||
+            m->author != COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_OBSERVER) {
             continue;
         }
         v->markers[m->kind]++;
