@@ -483,6 +483,12 @@ int agg_record_values(const Coachq__V1__Observation *o, struct agg_val *v)
         v->self_s = (double)self_ms / 1000.0;
     }
     v->actions = (int64_t)o->n_actions;
+    if (o->recording != NULL) {
+        v->rec_n = 1;
+        /* The stages run in order (validate.c), so a rep who commented
+         * did so before the manager did. */
+        v->rec_rep_first = o->recording->rep_commented_at != 0;
+    }
     return 0;
 }
 

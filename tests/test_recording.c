@@ -544,6 +544,51 @@ static void test_reference_recording(void **state)
     contains(f.out, "recording   https://calls.example.com/c/77 (18:00)");
 }
 
+/* The self-review table on the manager's page, in text, CSV and JSON:
+ * below the minimum n (3) of recorded calls only the count shows; at 3,
+ * two of them with the rep's comments first, 2 and 67 %. */
+static void test_dashboard_self_review(void **state)
+{
+    static const char *const ids[3] = {"0b5e0000-0000-4000-8000-00000000ac01",
+                                       "0b5e0000-0000-4000-8000-00000000ac02",
+                                       "0b5e0000-0000-4000-8000-00000000ac03"};
+    int no_rep[4] = {8 * 24, 0, 6 * 24, 5 * 24};
+    char rec[1024];
+    json_t *j, *tables, *t = NULL;
+
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        rec_json(rec, sizeof(rec), "CRM-CALL-1", "31:20", i == 2 ? no_rep : all_stages, "");
+        write_obs(ids[i], rec, i == 2 ? NULL : good_markers, "");
+        CQ(0, "alice", "submit", f.file);
+        contains(f.out, "STORED");
+        if (i == 1) {
+            CQ(0, "lead.gil", "dashboard", "manager", "flm.cara", "--csv", "self-review");
+            contains(f.out, "Recorded calls,2,2,insufficient data,2,insufficient data,2");
+        }
+    }
+    CQ(0, "lead.gil", "dashboard", "manager", "flm.cara");
+    contains(f.out, "Reps reviewing themselves first");
+    CQ(0, "lead.gil", "dashboard", "manager", "flm.cara", "--csv", "self-review");
+    contains(f.out, "Recorded calls,3,3,2,3,67,3");
+    /* The rep's own markers are not the coaching's: the three sessions
+     * count one observer's open question each, no rep self-assessment. */
+    contains(f.out, "Observed sessions,3,3,0,3,0,3");
+    CQ(0, "flm.cara", "dashboard", "me", "--json");
+    j = parse_out();
+    tables = json_object_get(j, "tables");
+    for (size_t i = 0; i < json_array_size(tables); i++) {
+        if (strcmp(json_string_value(json_object_get(json_array_get(tables, i), "id")),
+                   "self-review") == 0) {
+            t = json_array_get(tables, i);
+        }
+    }
+    if (t == NULL) {
+        fail_msg("no self-review table in:\n%s", f.out);
+    }
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -551,6 +596,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_from_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_by_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reference_recording, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dashboard_self_review, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
