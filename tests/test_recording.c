@@ -24,7 +24,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "certs.h"
 #include "client.h"
+#include "store.h"
 #include "testutil.h"
 #include "uuid.h"
 
@@ -222,7 +224,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    testutil_stop_clean(&f.srv);
+    if (f.srv.pid > 0) {
+        testutil_stop_clean(&f.srv);
+    }
     testutil_rmrf(f.dir);
     free(f.out);
     return 0;
@@ -490,6 +494,19 @@ static void test_refused_by_server(void **state)
     client_free(c);
 }
 
+/* Reads the reference id (16 bytes at arg) and checks its recording. */
+static int ref_txn(struct store_txn *t, void *arg)
+{
+    Coachq__V1__CalibrationReference *r = NULL;
+
+    assert_int_equal(certs_reference_get(t, arg, &r), 0);
+    assert_non_null(r->recording);
+    assert_string_equal(r->recording->reference, "https://calls.example.com/c/77");
+    assert_int_equal(r->recording->length_ms, 18u * 60u * 1000u);
+    coachq__v1__calibration_reference__free_unpacked(r, NULL);
+    return 0;
+}
+
 static void test_reference_recording(void **state)
 {
     static const char *const b[10] = {
@@ -542,6 +559,18 @@ static void test_reference_recording(void **state)
     CQ(0, "lead.gil", "reference", "add", "--no-write-ids", f.file);
     contains(f.out, "STORED");
     contains(f.out, "recording   https://calls.example.com/c/77 (18:00)");
+
+    /* The server kept it with the reference. */
+    testutil_stop_clean(&f.srv);
+    f.srv.pid = 0;
+    {
+        struct store *st = testutil_store_open(f.data, 0);
+        uint8_t id[16];
+
+        assert_int_equal(uuid_parse(REF1, id), 0);
+        assert_int_equal(store_view(st, ref_txn, id), 0);
+        store_close(st);
+    }
 }
 
 /* The self-review table on the manager's page, in text, CSV and JSON:
