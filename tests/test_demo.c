@@ -801,13 +801,36 @@ static void check_recorded(const Coachq__V1__StoredObservation *rec, unsigned *n
     *rep += r->rep_commented_at != 0;
 }
 
+/* Counts the references and those naming a valid recording. */
+static int refs_cb(const Coachq__V1__CalibrationReference *r, void *arg)
+{
+    unsigned *n = arg;
+    struct validate_error err;
+
+    n[0]++;
+    if (r->recording != NULL && validate_recording(r->recording, 0, "recording", &err) == 0) {
+        n[1]++;
+    }
+    return 0;
+}
+
+static int refs_txn(struct store_txn *t, void *arg)
+{
+    return certs_references(t, refs_cb, arg);
+}
+
 /* Recorded call reviews: some, the rep commenting first in most but not
- * all, each one valid (check_recorded()). */
+ * all, each one valid (check_recorded()); every calibration reference
+ * names the recording the masters scored. */
 static void check_recordings(struct store *s, const struct people_seen *ps,
                              const struct demo_summary *sum)
 {
     unsigned n = 0, rep = 0;
+    unsigned refs[2] = {0, 0};
 
+    assert_int_equal(store_view(s, refs_txn, refs), 0);
+    assert_true(refs[0] > 0);
+    assert_int_equal(refs[1], refs[0]);
     assert_true(sum->recordings >= 20);
     assert_true(sum->recordings_rep_first > 0 && sum->recordings_rep_first < sum->recordings);
     for (unsigned i = 0; i < ps->n_flm_ids; i++) {
