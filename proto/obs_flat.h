@@ -23,9 +23,10 @@
  * text (a jsonb column in PostgreSQL). recording is null for a live
  * session, else {reference, length_ms, picked_at, rep_commented_at,
  * manager_commented_at, discussed_at (each a time or null), rep_comments
- * (how many markers the rep wrote), manager_comments}, in CSV as JSON. In CSV an absent value (no amends,
- * no calibration_ref, no focus) is an empty unquoted field (NULL to COPY)
- * and every text value is quoted (so "" is an empty string, not NULL).
+ * (how many markers the rep wrote), manager_comments}, in CSV as JSON.
+ * In CSV an absent value (no amends, no calibration_ref, no focus) is an
+ * empty unquoted field (NULL to COPY) and every text value is quoted (so
+ * "" is an empty string, not NULL).
  *
  * Pure functions on caller-owned buffers; any thread. They return 0,
  * -ENOBUFS (the buffer's cap) or -ENOMEM; nothing is appended on failure.

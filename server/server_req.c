@@ -562,8 +562,7 @@ static void handle_add_reference(struct conn *c, uint64_t rid, const Coachq__V1_
     if (ref->recording != NULL) {
         struct validate_error verr;
 
-        if (validate_recording(ref->recording, 0, "add_reference.reference.recording", &verr) <
-            0) {
+        if (validate_recording(ref->recording, 0, "add_reference.reference.recording", &verr) < 0) {
             server_conn_send_error(c, rid, verr.code, verr.field, verr.message);
             return;
         }
