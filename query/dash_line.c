@@ -619,6 +619,7 @@ static int my_managers_mix(struct dash *d, const struct dash_ctx *c, const struc
         rows[ms->n].name = "Whole line";
         rows[ms->n].w = &line;
         rc = dash_mix_tables(d, c, rows, ms->n + 1);
+        dash_self_review_line(d, rows, ms->n + 1);
     }
     if (rc == 0) {
         rc = dash_results_table(d, c, res, ms->n, 1);

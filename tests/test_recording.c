@@ -603,6 +603,11 @@ static void test_dashboard_self_review(void **state)
     /* The rep's own markers are not the coaching's: the three sessions
      * count one observer's open question each, no rep self-assessment. */
     contains(f.out, "Observed sessions,3,3,0,3,0,3");
+    /* My managers: per manager and for the whole line. */
+    CQ(0, "lead.gil", "dashboard", "managers", "slm.eve", "--csv", "self-review-line");
+    contains(f.out, "Cara Lind,3,3,67,3,0,3");
+    contains(f.out, "Jo Jones,0,0,insufficient data,0,insufficient data,0");
+    contains(f.out, "Whole line,3,3,67,3,0,3");
     CQ(0, "flm.cara", "dashboard", "me", "--json");
     j = parse_out();
     tables = json_object_get(j, "tables");
