@@ -78,6 +78,8 @@ static void demo_fill_summary(const struct demo *d, struct demo_summary *out, un
     out->held = d->held;
     out->ctc_reviews = d->ctc_reviews;
     out->slm_observed = d->slm_observed;
+    out->recordings = d->recordings;
+    out->recordings_rep_first = d->recordings_rep_first;
 }
 
 /* A new generator for s and o's seed and now (o->now == 0: the clock),
@@ -234,6 +236,11 @@ static int demo_seed(struct demo *d, int *people_stored)
                  "coaching the coaches: %u second-level managers' reviews of their managers, %u "
                  "sessions observed by second-level managers in their own lines",
                  d->ctc_reviews, d->slm_observed);
+    }
+    if (d->recordings > 0) {
+        demo_say(d,
+                 "recorded calls: %u call reviews of a recording, the rep commenting first in %u",
+                 d->recordings, d->recordings_rep_first);
     }
     if (d->refused > 0) {
         demo_say(d, "%u generated records were refused by the rules: a bug in the demo",

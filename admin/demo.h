@@ -30,12 +30,14 @@ struct demo_opts {
 struct demo_summary {
     unsigned people, observers, second_level, front_line, reps, leads;
     unsigned observations, calibrations, cohorts;
-    unsigned refused;      /* observations the rules refused: always 0 on success */
-    unsigned outcomes;     /* business results (outcomes.h) stored */
-    unsigned held;         /* sessions held (cadence.h) stored */
-    unsigned ctc_reviews;  /* second-level managers' reviews of their managers (in
-                              observations) */
-    unsigned slm_observed; /* sessions second-level managers observed in their lines */
+    unsigned refused;              /* observations the rules refused: always 0 on success */
+    unsigned outcomes;             /* business results (outcomes.h) stored */
+    unsigned held;                 /* sessions held (cadence.h) stored */
+    unsigned ctc_reviews;          /* second-level managers' reviews of their managers (in
+                                      observations) */
+    unsigned slm_observed;         /* sessions second-level managers observed in their lines */
+    unsigned recordings;           /* call reviews of a recorded call (asynchronous review) */
+    unsigned recordings_rep_first; /* of them, the rep commented before the manager */
 };
 
 /*

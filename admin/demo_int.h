@@ -225,6 +225,8 @@ struct demo_obsbuf {
     char notes[400];
     uint8_t id[16];
     uint8_t ref[16];
+    Coachq__V1__Recording rec; /* a recorded call review's (demo_recording.c) */
+    char rec_ref[48];
 };
 
 struct demo {
@@ -288,6 +290,8 @@ struct demo {
     size_t i_ctc;          /* the next one to queue */
     unsigned ctc_reviews;  /* second-level managers' reviews of their managers (demo_ctc.c) */
     unsigned slm_observed; /* sessions observed by second-level managers (demo_ctc.c) */
+    unsigned recordings;   /* reviews of recorded calls (demo_recording.c) */
+    unsigned recordings_rep_first; /* of them, the rep commented first */
     int fatal;
 };
 
@@ -437,5 +441,9 @@ int demo_commitments_txn(struct store_txn *t, void *arg);
  * the busy ones (many sessions at low quality) every few days. Sets
  * d->held. */
 int demo_sessions_held_txn(struct store_txn *t, void *arg);
+
+/* Makes the record of rec built in d->ob the review of a recorded call
+ * when its session is one (demo_recording.c). */
+void demo_recording(struct demo *d, const struct demo_record *rec);
 
 #endif

@@ -373,6 +373,7 @@ void demo_build_record(struct demo *d, const struct demo_record *rec)
         n++;
     }
     ob->o.n_markers = n;
+    demo_recording(d, rec);
 
     for (uint8_t i = 0; i < s->n_actions; i++) {
         Coachq__V1__Action ac = COACHQ__V1__ACTION__INIT;

@@ -232,6 +232,8 @@ int demo_refs_txn(struct store_txn *t, void *arg)
 
         for (int j = 0; j < DEMO_REFS; j++) {
             Coachq__V1__CalibrationReference ref = COACHQ__V1__CALIBRATION_REFERENCE__INIT;
+            Coachq__V1__Recording rec = COACHQ__V1__RECORDING__INIT;
+            char recref[96];
             Coachq__V1__Rating m[DEMO_MAX_BEH];
             Coachq__V1__Rating *mp[DEMO_MAX_BEH];
             char ev[DEMO_MAX_BEH][200];
@@ -263,6 +265,13 @@ int demo_refs_txn(struct store_txn *t, void *arg)
             ref.n_master = nb;
             ref.registered_by = d->people[DEMO_P_LEAD].id;
             ref.registered_at_ms = at_ms;
+            /* The recording the masters scored, which observers score too
+             * (the attempts' 35 minutes). */
+            snprintf(recref, sizeof(recref), "https://calls.example.com/reference/%s-%d", rb->id,
+                     j + 1);
+            rec.reference = recref;
+            rec.length_ms = 35u * 60u * 1000u;
+            ref.recording = &rec;
             rc = certs_reference_put(t, &ref);
             if (rc != 0) {
                 return rc;

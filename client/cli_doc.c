@@ -76,6 +76,10 @@ static const struct cli_opt opts_observe[] = {
     {"fix", OPT_FIX, "ID",
      "open an outbox entry the server rejected, to correct and resubmit it (see 'coachq queue "
      "list')"},
+    {"recording", OPT_RECORDING, "REF",
+     "score from a recording: its http(s) URL or CRM call id (never fetched); the clock is the "
+     "recording's position"},
+    {"length", OPT_LENGTH, "MM:SS", "the recording's length (with --recording; or H:MM:SS)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -93,7 +97,13 @@ const struct cli_doc cli_doc_observe = {
     "observation goes to the outbox and is sent at once when the server can be\n"
     "reached; if not, at the next start or by 'coachq queue flush'. The outbox is\n"
     "sent first whenever the UI starts (one line says what became of it). Press ?\n"
-    "in the UI for the keys. The setup asks for what the options do not give.\n",
+    "in the UI for the keys. The setup asks for what the options do not give.\n"
+    "\n"
+    "With --recording REF --length MM:SS the session is scored from a recording\n"
+    "(asynchronous call review): the clock is the position in the recording, which\n"
+    "the observer sets with Left/Right (5 s), [ and ] (30 s) and g (go to mm:ss);\n"
+    "markers land at that position, the clock stops at the recording's end, and\n"
+    "--resume brings the session back paused where the last save left it.\n",
     opts_observe,
     "Exit status: 0 stored or queued, 1 refused (kept in the outbox) or quit with\n"
     "the session saved, 2 usage (also: nothing to resume, no such outbox entry),\n"

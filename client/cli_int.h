@@ -80,6 +80,8 @@ enum {
     OPT_LIST,
     OPT_HISTORY,
     OPT_RESULT,
+    OPT_RECORDING,
+    OPT_LENGTH,
 };
 
 /*
@@ -300,6 +302,21 @@ void cli_print_obs_links(FILE *f, const Coachq__V1__Observation *o);
 
 /* The observation's content, from its rubric on. */
 void cli_print_obs_body(FILE *f, const Coachq__V1__Observation *o);
+
+/* The recording a session was observed from, and its review's stages
+ * (cli_recording.c). r is borrowed. */
+void cli_print_recording(FILE *f, const Coachq__V1__Recording *r);
+
+/* "rep" or "manager" for a marker of theirs on a recording; NULL for the
+ * observer's own. */
+const char *cli_marker_author(const Coachq__V1__Marker *m);
+
+struct observe_opts;
+
+/* Checks observe's --recording and --length (both or neither, a valid
+ * reference and length, not with --resume or --fix). Returns 0 or the
+ * usage exit code, with the message printed (cli_recording.c). */
+int cli_check_recording_opts(struct cli *x, const struct observe_opts *o, int fix);
 
 /* Prints j (borrowed; NULL when building it ran out of memory) with indent
  * 2 and a newline. Returns CLI_EXIT_OK, or CLI_EXIT_FAILED after saying

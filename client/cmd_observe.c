@@ -83,6 +83,16 @@ static int take_observe_option(struct cli *x, int opt, const char *val, void *ar
     case OPT_RESUME:
         a->o.resume = 1;
         return 1;
+    case OPT_RECORDING:
+        a->o.recording_ref = val;
+        return 1;
+    case OPT_LENGTH:
+        if (obs_json_parse_offset(val, &a->o.recording_length_ms) < 0 ||
+            a->o.recording_length_ms == 0) {
+            cli_usage(x, "--length: '%s' is not a length like 31:20 or 1:05:00", val);
+            return -CLI_EXIT_USAGE;
+        }
+        return 1;
     case OPT_FIX:
         if (uuid_parse(val, a->fix_id) < 0) {
             cli_usage(x, "--fix: '%s' is not a UUID (as 'coachq queue list' shows them)", val);
@@ -151,6 +161,10 @@ int cli_cmd_observe(struct cli *x, int argc, char **argv)
     }
     if (a.fix && a.o.resume) {
         return cli_usage(x, "--fix and --resume do not go together");
+    }
+    rc = cli_check_recording_opts(x, &a.o, a.fix);
+    if (rc != 0) {
+        return rc;
     }
     if (cli_open_store(x, &ls) != 0) {
         /* observe.h's code for a local store failure. */

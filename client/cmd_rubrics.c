@@ -21,6 +21,7 @@
 #include "jsonx.h"
 #include "localstore.h"
 #include "obs_json.h"
+#include "validate.h"
 #include "rubric_json.h"
 #include "uuid.h"
 #include "str.h"
@@ -689,6 +690,14 @@ int cli_cmd_reference(struct cli *x, int argc, char **argv)
         cli_msg(x, "%s: %s", name, err);
         goto out;
     }
+    if (ref->recording != NULL) {
+        struct validate_error verr;
+
+        if (validate_recording(ref->recording, 0, "recording", &verr) < 0) {
+            cli_msg(x, "%s: %s: %s", name, verr.field, verr.message);
+            goto out;
+        }
+    }
     if (ref->id.len == 0) {
         json_t *n = NULL;
 
@@ -722,6 +731,9 @@ int cli_cmd_reference(struct cli *x, int argc, char **argv)
         goto out;
     }
     fprintf(x->out, "%s STORED\n", uuid_format(ref->id.data, id));
+    if (ref->recording != NULL) {
+        cli_print_recording(x->out, ref->recording);
+    }
     rc = CLI_EXIT_OK;
 out:
     obs_json_free_reference(ref);

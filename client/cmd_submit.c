@@ -614,6 +614,9 @@ void cli_print_obs_links(FILE *f, const Coachq__V1__Observation *o)
         fprintf(f, "calibration %s (an attempt at a reference session; not in dashboards)\n",
                 uuid_format(o->calibration_ref.data, e));
     }
+    if (o->recording != NULL) {
+        cli_print_recording(f, o->recording);
+    }
 }
 
 /* The observation's content, from its rubric on. */
@@ -670,6 +673,9 @@ void cli_print_obs_body(FILE *f, const Coachq__V1__Observation *o)
 
         obs_json_format_offset(m->offset_ms, t, sizeof(t));
         fprintf(f, "  %9s  %-18s", t, k != NULL ? k : "?");
+        if (cli_marker_author(m) != NULL) {
+            fprintf(f, " [%s]", cli_marker_author(m));
+        }
         if (m->note != NULL && m->note[0] != '\0') {
             fprintf(f, " %s", m->note);
         }

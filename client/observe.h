@@ -63,6 +63,9 @@ struct observe_opts {
     int session_type; /* Coachq__V1__SessionType */
     int focus;        /* Coachq__V1__CoachingFocus */
     int resume;       /* continue the saved session (error if none) */
+    /* Score from a recording (NULL = live): its reference and length. */
+    const char *recording_ref;
+    uint32_t recording_length_ms;
     /* Amend: start from this stored record's content, with a new id and
      * amends set to its root; begins in the rating phase. */
     const Coachq__V1__StoredObservation *amend;

@@ -639,12 +639,12 @@ static void draw_live_compact(struct ui *ui, int rows, int cols, int64_t now)
     int y;
 
     count_kinds(d, counts);
-    session_fmt_clock(session_clock_now(ui->ses->s, now), clk, sizeof(clk));
+    session_clock_label(ui->ses, now, clk, sizeof(clk));
     snprintf(right, sizeof(right), "%s %s", clk, running ? "RUNNING" : "PAUSED");
     attr_on(attr(ui, ROLE_TITLE), NULL);
     mvhline(0, 0, ' ', cols);
     attr_off(attr(ui, ROLE_TITLE), NULL);
-    put(0, 1, cols - 2, attr(ui, ROLE_TITLE), "LIVE");
+    put(0, 1, cols - 2, attr(ui, ROLE_TITLE), session_is_recording(ui->ses) ? "REC" : "LIVE");
     put(0, cols - 1 - text_width(right), text_width(right),
         running ? attr(ui, ROLE_TITLE) : attr(ui, ROLE_WARN) | A_REVERSE, right);
     putf(1, 1, cols - 2, A_NORMAL, "%s -> %s",
@@ -690,9 +690,9 @@ static void draw_live(struct ui *ui, int rows, int cols, int64_t now)
     int y, first_self = -1;
 
     count_kinds(d, counts);
-    session_fmt_clock(session_clock_now(ui->ses->s, now), clk, sizeof(clk));
+    session_clock_label(ui->ses, now, clk, sizeof(clk));
     snprintf(right, sizeof(right), "%s  %s", clk, running ? "RUNNING" : "PAUSED");
-    title_bar(ui, cols, "LIVE", right);
+    title_bar(ui, cols, session_is_recording(ui->ses) ? "RECORDING" : "LIVE", right);
     if (!running) {
         /* The paused state stands out even without colour. */
         put(0, cols - 1 - text_width(right), text_width(right), attr(ui, ROLE_WARN) | A_REVERSE,
@@ -1234,6 +1234,7 @@ static void draw_help(struct ui *ui, int rows, int cols)
         "        Alt with a marker key marks the moment and the note stays open",
         "u       undo the last marker",
         "space   pause or resume the clock",
+        "Left/Right, [ ]  on a recording: back/on 5 s, 30 s; g  go to mm:ss",
         "Enter   end the session and rate it (also r); asks first: Enter or y",
         "q       quit; the session is saved: coachq observe --resume continues it",
         "?       these keys",

@@ -241,10 +241,12 @@ static void editor_commit(struct ui *ui)
             session_say(ui->ses, 0, "follow-up evidence %s", n > 0 ? "saved" : "removed");
         }
         break;
+    case EDIT_SEEK:
     case EDIT_DUE:
     case EDIT_SKILL:
-        rc = ed->target == EDIT_DUE ? session_action_set_due(ui->ses, ed->index, text)
-                                    : session_action_set_skill(ui->ses, ed->index, text);
+        rc = ed->target == EDIT_SEEK  ? session_seek_to(ui->ses, text, session_now_ms())
+             : ed->target == EDIT_DUE ? session_action_set_due(ui->ses, ed->index, text)
+                                      : session_action_set_skill(ui->ses, ed->index, text);
         if (rc < 0 && rc != -ENOMEM) {
             /* The status line says why; the typed text stays to be fixed. */
             free(text);

@@ -59,6 +59,7 @@ enum edit_target {
     EDIT_FU_EVIDENCE, /* the evidence of follow-up row ed.index */
     EDIT_DUE,         /* the due date of action ed.index */
     EDIT_SKILL,       /* the rep skill of action ed.index */
+    EDIT_SEEK,        /* a position in the recording to go to */
 };
 
 /* Colour pairs (only when the terminal has colours and NO_COLOR is unset). */

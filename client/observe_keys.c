@@ -481,6 +481,8 @@ static void live_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
             ui->live_sel++;
         } else if (ch == KEY_DOWN && ui->live_sel > 0) {
             ui->live_sel--;
+        } else if (ch == KEY_LEFT || ch == KEY_RIGHT) {
+            (void)session_seek(ui->ses, ch == KEY_LEFT ? -5000 : 5000, now);
         }
         return;
     }
@@ -517,6 +519,17 @@ static void live_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
     }
     case 'n':
         live_note(ui);
+        break;
+    case '[':
+    case ']':
+        (void)session_seek(ui->ses, ch == '[' ? -30000 : 30000, now);
+        break;
+    case 'g':
+        if (session_is_recording(ui->ses)) {
+            observe_edit_open(ui, EDIT_SEEK, 0, 16, NULL, "Go to (mm:ss):");
+        } else {
+            (void)session_seek(ui->ses, 0, now);
+        }
         break;
     case '?':
         ui->ses->modal = SESSION_MODAL_HELP;

@@ -201,6 +201,10 @@ uint64_t session_clock_now(const Coachq__V1__LocalSession *s, int64_t now)
     if (s->clock_started_ms > 0 && now > s->clock_started_ms) {
         e += (uint64_t)(now - s->clock_started_ms);
     }
+    /* A recording's position stops at its end. */
+    if (s->draft != NULL && s->draft->recording != NULL && e > s->draft->recording->length_ms) {
+        e = s->draft->recording->length_ms;
+    }
     return e;
 }
 
@@ -473,7 +477,9 @@ void session_action_delete(struct session *ses, size_t i)
  * whole second so that every marker falls inside it, and at least 1 s. */
 void session_set_duration(struct session *ses, int64_t now)
 {
-    uint64_t ms = session_clock_now(ses->s, now);
+    /* A recording's session is the recording, wherever its review stopped. */
+    uint64_t ms =
+        session_is_recording(ses) ? ses->d->recording->length_ms : session_clock_now(ses->s, now);
     uint64_t s = (ms + 999u) / 1000u;
 
     if (s < 1) {
@@ -1107,6 +1113,7 @@ int session_start(struct session *ses, Coachq__V1__LocalSession **saved, char *w
         if (session_connect(ses) == 0) {
             kind = session_stored_copy(ses, ses->c, &rec);
         }
+        session_recording_resume(ses);
     } else if (o->amend != NULL) {
         rc = start_amend(ses, o->amend);
         if (rc < 0) {
@@ -1129,6 +1136,10 @@ int session_start(struct session *ses, Coachq__V1__LocalSession **saved, char *w
             return rc;
         }
         ses->d->rubric_version = o->rubric_version;
+        if (o->recording_ref != NULL &&
+            (rc = session_recording_init(ses, o->recording_ref, o->recording_length_ms)) < 0) {
+            return rc;
+        }
         fresh = 1;
     }
     rc = load_for_session(ses, fresh, why, whylen);

@@ -400,4 +400,23 @@ int session_conflict_amend(struct session *ses);
  * 0), or says why it could not. */
 void session_conflict_discard(struct session *ses);
 
+/* ---- A session scored from a recording (session_recording.c) ---- */
+
+/* Whether the draft is of a recording: the clock is then its position. */
+int session_is_recording(const struct session *ses);
+/* Makes the draft one of the recording ref (copied) of length_ms. */
+int session_recording_init(struct session *ses, const char *ref, uint32_t length_ms);
+/* Moves the position by delta_ms, kept inside the recording (-EINVAL on a
+ * live session, said on the status line). */
+int session_seek(struct session *ses, int64_t delta_ms, int64_t now);
+/* Goes to the position text ("mm:ss", "h:mm:ss"): -EINVAL when it is not
+ * one, -ERANGE past the recording's end, said on the status line. */
+int session_seek_to(struct session *ses, const char *text, int64_t now);
+/* On --resume: a recording's clock stands paused where the last save left
+ * it. */
+void session_recording_resume(struct session *ses);
+/* The clock as the live screens show it: "mm:ss", or "mm:ss/mm:ss" (the
+ * position and the length) on a recording. */
+void session_clock_label(const struct session *ses, int64_t now, char *out, size_t len);
+
 #endif

@@ -20,7 +20,7 @@ static const char *const flat_columns[] = {
     "seq",         "id",         "root_id",        "version",    "superseded",      "received_at",
     "observer_id", "rubric_id",  "rubric_version", "coach_id",   "coachee_id",      "session_type",
     "focus",       "started_at", "session_day",    "duration_s", "calibration_ref", "amends",
-    "notes",       "n_markers",  "ratings",        "actions",
+    "notes",       "n_markers",  "ratings",        "actions",    "recording",
 };
 
 #define FLAT_NCOL (sizeof(flat_columns) / sizeof(flat_columns[0]))
@@ -90,6 +90,38 @@ static json_t *actions_json(const Coachq__V1__Observation *o)
 }
 
 /* The whole flat record as a JSON object in column order, or NULL. */
+/* A stage's time as ISO-8601 UTC, or JSON null while it has not happened. */
+static json_t *stage_or_null(int64_t t)
+{
+    char buf[40];
+
+    if (t == 0) {
+        return json_null();
+    }
+    day_format_time(t, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+/* A recorded session's recording and review, or JSON null for a live one. */
+static json_t *recording_flat(const Coachq__V1__Observation *o)
+{
+    const Coachq__V1__Recording *r = o->recording;
+    json_int_t rep = 0;
+
+    if (r == NULL) {
+        return json_null();
+    }
+    for (size_t i = 0; i < o->n_markers; i++) {
+        rep += o->markers[i]->author == COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_REP;
+    }
+    return json_pack(
+        "{s:o, s:I, s:o, s:o, s:o, s:o, s:I, s:o}", "reference", text(r->reference), "length_ms",
+        (json_int_t)r->length_ms, "picked_at", stage_or_null(r->picked_at), "rep_commented_at",
+        stage_or_null(r->rep_commented_at), "manager_commented_at",
+        stage_or_null(r->manager_commented_at), "discussed_at", stage_or_null(r->discussed_at),
+        "rep_comments", rep, "manager_comments", text(r->manager_comments));
+}
+
 static json_t *flat_object(const Coachq__V1__StoredObservation *r, int32_t session_day)
 {
     static const Coachq__V1__Observation empty = COACHQ__V1__OBSERVATION__INIT;
@@ -125,6 +157,7 @@ static json_t *flat_object(const Coachq__V1__StoredObservation *r, int32_t sessi
     vals[i++] = json_integer((json_int_t)o->n_markers);
     vals[i++] = ratings_json(o);
     vals[i++] = actions_json(o);
+    vals[i++] = recording_flat(o);
     for (i = 0; i < FLAT_NCOL; i++) {
         if (vals[i] == NULL) {
             ok = 0;

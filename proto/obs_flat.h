@@ -13,16 +13,20 @@
  *   seq, id, root_id, version, superseded, received_at, observer_id,
  *   rubric_id, rubric_version, coach_id, coachee_id, session_type, focus,
  *   started_at, session_day, duration_s, calibration_ref, amends, notes,
- *   n_markers, ratings, actions
+ *   n_markers, ratings, actions, recording
  *
  * Times are UTC ("2026-03-02T09:30:00Z", received_at with milliseconds),
  * session_day the UTC date of started_at, enums their lower-case names,
  * ids UUID text. ratings is an array of {behaviour_id, score (1..4 or
  * null), not_applicable, evidence}; actions an array of {text, owner_id,
  * due_day (YYYY-MM-DD or null)}; in CSV both are that array as compact JSON
- * text (a jsonb column in PostgreSQL). In CSV an absent value (no amends,
- * no calibration_ref, no focus) is an empty unquoted field (NULL to COPY)
- * and every text value is quoted (so "" is an empty string, not NULL).
+ * text (a jsonb column in PostgreSQL). recording is null for a live
+ * session, else {reference, length_ms, picked_at, rep_commented_at,
+ * manager_commented_at, discussed_at (each a time or null), rep_comments
+ * (how many markers the rep wrote), manager_comments}, in CSV as JSON.
+ * In CSV an absent value (no amends, no calibration_ref, no focus) is an
+ * empty unquoted field (NULL to COPY) and every text value is quoted (so
+ * "" is an empty string, not NULL).
  *
  * Pure functions on caller-owned buffers; any thread. They return 0,
  * -ENOBUFS (the buffer's cap) or -ENOMEM; nothing is appended on failure.

@@ -7,6 +7,7 @@
 
 #include "day.h"
 #include "jsonx.h"
+#include "recording_json.h"
 #include "uuid.h"
 #include "validate.h"
 
@@ -162,6 +163,11 @@ static int parse_offset_string(const char *s, uint32_t *out)
     return 0;
 }
 
+int obs_json_parse_offset(const char *s, uint32_t *out_ms)
+{
+    return parse_offset_string(s, out_ms);
+}
+
 /* ---- parsing ------------------------------------------------------------- */
 
 static char *dup_str(const char *s, size_t len)
@@ -253,7 +259,8 @@ static void *alloc_ptrs(size_t n)
     return calloc(n > 0 ? n : 1, sizeof(void *));
 }
 
-static const char *const rating_keys[] = {"behaviour", "score", "evidence", NULL};
+static const char *const rating_keys[] = {"behaviour", "score", "evidence", "evidence_offset",
+                                          NULL};
 
 static int parse_rating(struct jsonx_ctx *x, const json_t *j, const char *path,
                         Coachq__V1__Rating *r)
@@ -288,10 +295,15 @@ static int parse_rating(struct jsonx_ctx *x, const json_t *j, const char *path,
     } else {
         return jsonx_fail(x, spath, "must be 1..4 or \"n/a\"");
     }
+    jsonx_join_path(spath, sizeof(spath), path, "evidence_offset");
+    rc = recording_json_get_offset(x, j, "evidence_offset", spath, &r->evidence_offset_ms);
+    if (rc < 0) {
+        return rc;
+    }
     return get_string(x, j, path, "evidence", 0, &r->evidence);
 }
 
-static const char *const marker_keys[] = {"kind", "offset", "note", NULL};
+static const char *const marker_keys[] = {"kind", "offset", "note", "author", NULL};
 
 static int parse_marker(struct jsonx_ctx *x, const json_t *j, const char *path,
                         Coachq__V1__Marker *m)
@@ -334,6 +346,15 @@ static int parse_marker(struct jsonx_ctx *x, const json_t *j, const char *path,
         }
     } else {
         return jsonx_fail(x, opath, "must be a number of seconds or \"mm:ss\"");
+    }
+    off = json_object_get(j, "author");
+    if (off != NULL && !json_is_null(off)) {
+        jsonx_join_path(opath, sizeof(opath), path, "author");
+        kind = json_is_string(off) ? recording_author_value(json_string_value(off)) : -1;
+        if (kind < 0) {
+            return jsonx_fail(x, opath, "must be one of \"observer\", \"rep\", \"manager\"");
+        }
+        m->author = (Coachq__V1__RecordingAuthor)kind;
     }
     return get_string(x, j, path, "note", 0, &m->note);
 }
@@ -603,7 +624,7 @@ static const char *const obs_keys[] = {
     "id",      "rubric",     "rubric_version",  "coach",      "coachee",     "session_type",
     "focus",   "started_at", "duration_min",    "ratings",    "markers",     "actions",
     "notes",   "amends",     "calibration_ref", "seq",        "received_at", "observer",
-    "version", "root_id",    "superseded",      "follow_ups", NULL,
+    "version", "root_id",    "superseded",      "follow_ups", "recording",   NULL,
 };
 
 /* Reads the required "started_at" and the optional "duration_min" of obj
@@ -815,6 +836,10 @@ static int parse_obs(struct jsonx_ctx *x, const json_t *j, void *msg)
     if (rc < 0) {
         return rc;
     }
+    rc = recording_json_get(x, j, 1, &o->recording);
+    if (rc < 0) {
+        return rc;
+    }
     return get_string(x, j, "", "notes", 0, &o->notes);
 }
 
@@ -903,13 +928,14 @@ void obs_json_free(Coachq__V1__Observation *o)
         }
     }
     free(o->follow_ups);
+    recording_json_free(o->recording);
     free(o);
 }
 
 /* ---- calibration references ---------------------------------------------- */
 
-static const char *const reference_keys[] = {"id",    "rubric", "rubric_version",
-                                             "title", "master", NULL};
+static const char *const reference_keys[] = {
+    "id", "rubric", "rubric_version", "title", "master", "recording", NULL};
 
 /* A jsonx_parse_cb for a CalibrationReference. */
 static int parse_reference(struct jsonx_ctx *x, const json_t *j, void *msg)
@@ -937,7 +963,11 @@ static int parse_reference(struct jsonx_ctx *x, const json_t *j, void *msg)
     if (rc < 0) {
         return rc;
     }
-    return get_ratings(x, j, "master", 1, &r->master, &r->n_master);
+    rc = get_ratings(x, j, "master", 1, &r->master, &r->n_master);
+    if (rc < 0) {
+        return rc;
+    }
+    return recording_json_get(x, j, 0, &r->recording);
 }
 
 /* obs_json_free_reference() as a jsonx_free_cb. */
@@ -974,6 +1004,7 @@ void obs_json_free_reference(Coachq__V1__CalibrationReference *r)
     free_str(r->title);
     free_str(r->registered_by);
     free_ratings(r->master, r->n_master);
+    recording_json_free(r->recording);
     free(r);
 }
 
@@ -1046,6 +1077,15 @@ static json_t *rating_json(const Coachq__V1__Rating *r)
         json_decref(o);
         return NULL;
     }
+    if (r->evidence_offset_ms != 0) {
+        char off[32];
+
+        obs_json_format_offset(r->evidence_offset_ms, off, sizeof(off));
+        if (put_str(o, "evidence_offset", off) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
     return o;
 }
 
@@ -1060,7 +1100,9 @@ static json_t *marker_json(const Coachq__V1__Marker *m)
     obs_json_format_offset(m->offset_ms, off, sizeof(off));
     if (jsonx_put(o, "kind", json_enum(obs_json_marker_kind_name(m->kind), m->kind)) < 0 ||
         put_str(o, "offset", off) < 0 ||
-        (m->note != NULL && m->note[0] != '\0' && jsonx_put(o, "note", json_text(m->note)) < 0)) {
+        (m->note != NULL && m->note[0] != '\0' && jsonx_put(o, "note", json_text(m->note)) < 0) ||
+        (m->author != COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_OBSERVER &&
+         put_str(o, "author", recording_author_name(m->author)) < 0)) {
         json_decref(o);
         return NULL;
     }
@@ -1236,6 +1278,9 @@ static int obs_fill(json_t *obj, const Coachq__V1__Observation *o)
     }
     if (o->notes != NULL && o->notes[0] != '\0' &&
         jsonx_put(obj, "notes", json_text(o->notes)) < 0) {
+        return -1;
+    }
+    if (o->recording != NULL && jsonx_put(obj, "recording", recording_json(o->recording)) < 0) {
         return -1;
     }
     return 0;

@@ -78,6 +78,9 @@ void obs_json_free_reference(Coachq__V1__CalibrationReference *r);
  * into out (outlen bytes, always NUL-terminated, cut if shorter). */
 void obs_json_format_offset(uint32_t offset_ms, char *out, size_t outlen);
 
+/* Parses "[h:]mm:ss[.fff]" into milliseconds. Returns 0 or -EINVAL. */
+int obs_json_parse_offset(const char *s, uint32_t *out_ms);
+
 /* The JSON names of enum values ("deal_review", "process", "open_question"),
  * or NULL for UNSPECIFIED and unknown values. Static strings. */
 const char *obs_json_session_type_name(int v);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* 2000-01-01 and 2100-01-01 in seconds since the epoch: a session outside
  * these years is a unit mistake (milliseconds, or a missing value). */
@@ -370,6 +371,30 @@ static int check_rating(const Coachq__V1__Rating *r, size_t i, const char *prefi
     return check_text(err, prefix, f, r->evidence, VALIDATE_MAX_EVIDENCE, 0);
 }
 
+/* A rating's evidence offset: only on a recording, and inside it. */
+static int check_evidence_offset(const Coachq__V1__Observation *o, size_t i, const char *prefix,
+                                 struct validate_error *err)
+{
+    const Coachq__V1__Rating *r = o->ratings[i];
+    char f[64];
+
+    if (r->evidence_offset_ms == 0) {
+        return 0;
+    }
+    snprintf(f, sizeof(f), "ratings[%zu].evidence_offset_ms", i);
+    if (o->recording == NULL) {
+        return fail(err, prefix, f,
+                    "is set on a live session; evidence offsets are positions in a recording");
+    }
+    if (r->evidence_offset_ms > o->recording->length_ms) {
+        return fail(err, prefix, f,
+                    "is %u ms, after the recording's end at %u ms; evidence must fall inside "
+                    "the recording",
+                    r->evidence_offset_ms, o->recording->length_ms);
+    }
+    return 0;
+}
+
 static int check_ratings(const Coachq__V1__Observation *o, const char *prefix,
                          struct validate_error *err)
 {
@@ -385,6 +410,10 @@ static int check_ratings(const Coachq__V1__Observation *o, const char *prefix,
         if (rc < 0) {
             return rc;
         }
+        rc = check_evidence_offset(o, i, prefix, err);
+        if (rc < 0) {
+            return rc;
+        }
         /* The list is short (capped above), so a quadratic scan is cheapest. */
         for (size_t j = 0; j < i; j++) {
             if (strcmp(o->ratings[j]->behaviour_id, o->ratings[i]->behaviour_id) == 0) {
@@ -396,6 +425,46 @@ static int check_ratings(const Coachq__V1__Observation *o, const char *prefix,
                             o->ratings[i]->behaviour_id, j);
             }
         }
+    }
+    return 0;
+}
+
+/* A marker's author: the observer on a live session; on a recording also
+ * the rep or the manager, whose comments need that stage's time. */
+static int check_marker_author(const Coachq__V1__Observation *o, size_t i, const char *prefix,
+                               struct validate_error *err)
+{
+    const Coachq__V1__Marker *m = o->markers[i];
+    char f[48];
+
+    snprintf(f, sizeof(f), "markers[%zu].author", i);
+    if (m->author < COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_OBSERVER ||
+        m->author > COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_MANAGER) {
+        return fail(err, prefix, f, "is %d; choose observer, rep or manager", (int)m->author);
+    }
+    if (m->author == COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_OBSERVER) {
+        return 0;
+    }
+    if (o->recording == NULL) {
+        return fail(err, prefix, f,
+                    "is the %s, but only a recorded session has comments by the rep or the "
+                    "manager; on a live session every marker is the observer's",
+                    m->author == COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_REP ? "rep"
+                                                                                    : "manager");
+    }
+    if (m->author == COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_REP &&
+        o->recording->rep_commented_at == 0) {
+        return fail(err, prefix, "recording.rep_commented_at",
+                    "is missing, but markers[%zu] is the rep's comment; give the time the rep "
+                    "commented",
+                    i);
+    }
+    if (m->author == COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_MANAGER &&
+        o->recording->manager_commented_at == 0) {
+        return fail(err, prefix, "recording.manager_commented_at",
+                    "is missing, but markers[%zu] is the manager's comment; give the time the "
+                    "manager commented",
+                    i);
     }
     return 0;
 }
@@ -417,12 +486,23 @@ static int check_markers(const Coachq__V1__Observation *o, const char *prefix,
             snprintf(f, sizeof(f), "markers[%zu].kind", i);
             return fail(err, prefix, f, "is %d, which is not a known marker kind", (int)m->kind);
         }
-        if ((uint64_t)m->offset_ms > (uint64_t)o->duration_s * 1000u) {
+        if (o->recording != NULL && m->offset_ms > o->recording->length_ms) {
+            snprintf(f, sizeof(f), "markers[%zu].offset_ms", i);
+            return fail(err, prefix, f,
+                        "is %u ms, after the recording's end at %u ms; markers must fall inside "
+                        "the recording",
+                        m->offset_ms, o->recording->length_ms);
+        }
+        if (o->recording == NULL && (uint64_t)m->offset_ms > (uint64_t)o->duration_s * 1000u) {
             snprintf(f, sizeof(f), "markers[%zu].offset_ms", i);
             return fail(err, prefix, f,
                         "is %u ms, after the session's end at %u s; markers must fall inside "
                         "the session",
                         m->offset_ms, o->duration_s);
+        }
+        rc = check_marker_author(o, i, prefix, err);
+        if (rc < 0) {
+            return rc;
         }
         snprintf(f, sizeof(f), "markers[%zu].note", i);
         rc = check_text(err, prefix, f, m->note, VALIDATE_MAX_NOTE, 0);
@@ -677,6 +757,15 @@ int validate_observation(const Coachq__V1__Observation *o, const char *prefix,
                     "is %zu bytes; it must be empty or the 16-byte id of a reference session",
                     o->calibration_ref.len);
     }
+    if (o->recording != NULL) {
+        char rp[64];
+
+        snprintf(rp, sizeof(rp), "%s%srecording", prefix, prefix[0] ? "." : "");
+        rc = validate_recording(o->recording, 1, rp, err);
+        if (rc < 0) {
+            return rc;
+        }
+    }
     rc = check_ratings(o, prefix, err);
     if (rc < 0) {
         return rc;
@@ -694,4 +783,113 @@ int validate_observation(const Coachq__V1__Observation *o, const char *prefix,
         return rc;
     }
     return check_text(err, prefix, "notes", o->notes, VALIDATE_MAX_NOTES, 0);
+}
+
+/* ---- Recordings ------------------------------------------------------------ */
+
+/* Whether c may stand in a recording's reference: printable ASCII but the
+ * space and the characters that are never safe unescaped in a URL. */
+static int ref_char_ok(char c)
+{
+    return c > 0x20 && c < 0x7f && strchr("\"<>\\^`{|}", c) == NULL;
+}
+
+/* A reference is an http or https URL with a host, or a CRM call id with
+ * no scheme (no ':'). Returns 0 or -EINVAL with the reason in *why. */
+static int check_reference_text(const char *s, size_t n, const char **why)
+{
+    const char *colon = memchr(s, ':', n);
+
+    for (size_t i = 0; i < n; i++) {
+        if (!ref_char_ok(s[i])) {
+            *why = "contains a space, a control character or one of \" < > \\ ^ ` { | }; "
+                   "give an http(s) URL or a CRM call id";
+            return -EINVAL;
+        }
+    }
+    if (colon == NULL) {
+        return 0;
+    }
+    if ((n > 8 && strncasecmp(s, "https://", 8) == 0 && s[8] != '/') ||
+        (n > 7 && strncasecmp(s, "http://", 7) == 0 && s[7] != '/')) {
+        return 0;
+    }
+    *why = "is neither an http(s) URL with a host nor a CRM call id (which holds no ':'); "
+           "coachq refuses other schemes such as javascript: or file:";
+    return -EINVAL;
+}
+
+int validate_recording(const Coachq__V1__Recording *r, int workflow, const char *prefix,
+                       struct validate_error *err)
+{
+    static const char *const stage[] = {"picked_at", "rep_commented_at", "manager_commented_at",
+                                        "discussed_at"};
+    int64_t at[4];
+    size_t n = r->reference == NULL ? 0 : strlen(r->reference);
+    const char *why = NULL;
+    size_t last = 4;
+    int rc;
+
+    if (n == 0) {
+        return fail(err, prefix, "reference",
+                    "is required: give the recording's URL or CRM call id");
+    }
+    if (n > VALIDATE_MAX_REFERENCE) {
+        return fail(err, prefix, "reference", "is %zu bytes long; at most %d are allowed", n,
+                    VALIDATE_MAX_REFERENCE);
+    }
+    if (check_reference_text(r->reference, n, &why) < 0) {
+        return fail(err, prefix, "reference", "%s", why);
+    }
+    if (r->length_ms == 0 || r->length_ms > VALIDATE_MAX_DURATION_S * 1000u) {
+        return fail(err, prefix, "length_ms", "is %u; give the recording's length, 1 ms to %u s",
+                    r->length_ms, VALIDATE_MAX_DURATION_S);
+    }
+    at[0] = r->picked_at;
+    at[1] = r->rep_commented_at;
+    at[2] = r->manager_commented_at;
+    at[3] = r->discussed_at;
+    if (!workflow) {
+        for (size_t i = 0; i < 4; i++) {
+            if (at[i] != 0) {
+                return fail(err, prefix, stage[i],
+                            "is set, but a reference session's recording has no review "
+                            "workflow; give only its reference and length");
+            }
+        }
+        if (r->manager_comments != NULL && r->manager_comments[0] != '\0') {
+            return fail(err, prefix, "manager_comments",
+                        "is set, but a reference session's recording has no review workflow");
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < 4; i++) {
+        if (at[i] == 0) {
+            continue;
+        }
+        if (at[i] < VALIDATE_MIN_TIME || at[i] >= VALIDATE_MAX_TIME) {
+            return fail(err, prefix, stage[i],
+                        "is %lld; give the time in seconds since 1970-01-01 UTC, between the "
+                        "years 2000 and 2100, or 0 while it has not happened",
+                        (long long)at[i]);
+        }
+        if (last < 4 && at[i] < at[last]) {
+            return fail(err, prefix, stage[i],
+                        "is %lld s before %s; the review moves picked -> rep commented -> "
+                        "manager commented -> discussed, in that order",
+                        (long long)(at[last] - at[i]), stage[last]);
+        }
+        last = i;
+    }
+    rc = check_text(err, prefix, "manager_comments", r->manager_comments, VALIDATE_MAX_NOTES, 0);
+    if (rc < 0) {
+        return rc;
+    }
+    if (r->manager_comments != NULL && r->manager_comments[0] != '\0' &&
+        r->manager_commented_at == 0) {
+        return fail(err, prefix, "manager_commented_at",
+                    "is missing, but the manager's comments are given; give the time the "
+                    "manager commented");
+    }
+    return 0;
 }

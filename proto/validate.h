@@ -33,6 +33,7 @@
 #define VALIDATE_MAX_FOCUS 2   /* focus behaviours and skill of an action, together */
 #define VALIDATE_MAX_SKILL 200 /* an action's rep skill in free text */
 #define VALIDATE_MAX_DURATION_S (12u * 3600u)
+#define VALIDATE_MAX_REFERENCE 1024 /* a recording's URL or CRM call id, in bytes */
 /* Days since 1970-01-01 of 9999-12-31, the last day "YYYY-MM-DD" can
  * write and read back: every day field taken in is bounded by it (and,
  * being a day of the product's own time, by 1970-01-01 below). */
@@ -51,6 +52,16 @@ struct validate_error {
  */
 int validate_observation(const Coachq__V1__Observation *o, const char *prefix,
                          struct validate_error *err);
+
+/*
+ * Checks a recording (prefix is its path, e.g. "observation.recording"): a
+ * reference that is an http(s) URL or a CRM call id (text only, never
+ * fetched), a length, and with workflow the review's stage times in order
+ * and the manager's comments; without it (a reference session's recording)
+ * no stage time nor comments. Returns 0 or -EINVAL with err filled.
+ */
+int validate_recording(const Coachq__V1__Recording *r, int workflow, const char *prefix,
+                       struct validate_error *err);
 
 /* Checks a person or rubric id: 1..VALIDATE_MAX_ID bytes of [A-Za-z0-9._@-].
  * Returns 0, or -EINVAL (also for NULL). s is borrowed for the call. */

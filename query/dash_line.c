@@ -24,6 +24,7 @@
 #include "day.h"
 #include "dash_line.h"
 #include "dash_mix.h"
+#include "dash_selfreview.h"
 #include "dash_weeks.h"
 #include "obs.h"
 #include "outcomes.h"
@@ -618,6 +619,7 @@ static int my_managers_mix(struct dash *d, const struct dash_ctx *c, const struc
         rows[ms->n].name = "Whole line";
         rows[ms->n].w = &line;
         rc = dash_mix_tables(d, c, rows, ms->n + 1);
+        dash_self_review_line(d, rows, ms->n + 1);
     }
     if (rc == 0) {
         rc = dash_results_table(d, c, res, ms->n, 1);
@@ -974,6 +976,7 @@ int dash_manager(struct dash *d, const struct dash_ctx *c)
     }
     manager_behaviours(d, c, &ws, &total);
     manager_markers(d, c, &ws);
+    dash_self_review(d, &total);
     dash_actions_open(d, c, c->subject);
     rc = dash_actions_focus(d, c, c->subject);
     if (rc == 0) {
@@ -1446,6 +1449,9 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     }
     if (rc == 0) {
         rc = dash_cadence_my_coaching(d, c, quality(&total), n32(total.index_n));
+    }
+    if (rc == 0) {
+        dash_self_review(d, &total);
     }
     if (rc == 0) {
         struct dash_mix_row row = {dash_msg(d)->subject_name, NULL, &total};

@@ -559,6 +559,14 @@ static void handle_add_reference(struct conn *c, uint64_t rid, const Coachq__V1_
             return;
         }
     }
+    if (ref->recording != NULL) {
+        struct validate_error verr;
+
+        if (validate_recording(ref->recording, 0, "add_reference.reference.recording", &verr) < 0) {
+            server_conn_send_error(c, rid, verr.code, verr.field, verr.message);
+            return;
+        }
+    }
     r = server_request_new(c, rid, REQ_ADD_REFERENCE);
     if (r == NULL) {
         server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",

@@ -121,6 +121,8 @@ int agg_val_add(struct agg_val *dst, const struct agg_val *src, int sign)
     for (int i = 0; i < AGG_NMIXQ; i++) {
         dst->mix_q[i] += sign * src->mix_q[i];
     }
+    dst->rec_n += sign * src->rec_n;
+    dst->rec_rep_first += sign * src->rec_rep_first;
     return 0;
 }
 
@@ -152,8 +154,11 @@ int agg_val_normalise(struct agg_val *v, const uint8_t *key, size_t klen)
     clamp(&v->self_n, &neg);
     clamp(&v->actions, &neg);
     clamp(&v->double_coded, &neg);
+    clamp(&v->rec_n, &neg);
+    clamp(&v->rec_rep_first, &neg);
     empty = v->nb == 0 && v->observations == 0 && v->seconds == 0 && v->index_n == 0 &&
-            v->self_n == 0 && v->actions == 0 && v->double_coded == 0;
+            v->self_n == 0 && v->actions == 0 && v->double_coded == 0 && v->rec_n == 0 &&
+            v->rec_rep_first == 0;
     for (int i = 0; i < AGG_NMARKERS; i++) {
         clamp(&v->markers[i], &neg);
         empty = empty && v->markers[i] == 0;
@@ -194,6 +199,9 @@ int agg_val_normalise(struct agg_val *v, const uint8_t *key, size_t klen)
 #define AGG_FLAG_PAIRS 1u
 #define AGG_FLAG_MIX 2u
 #define AGG_V1_MIX (AGG_NMIX * 4 + AGG_NMIXQ * 8)
+/* Recorded call reviews: u32 recordings, u32 of them the rep first. */
+#define AGG_FLAG_REC 0x80u
+#define AGG_V1_REC 8
 
 static void put_le32(uint8_t *p, uint32_t x)
 {
@@ -277,9 +285,15 @@ static int any_mix(const struct agg_val *v)
     return 0;
 }
 
+static int any_rec(const struct agg_val *v)
+{
+    return v->rec_n != 0 || v->rec_rep_first != 0;
+}
+
 size_t agg_val_size(const struct agg_val *v)
 {
-    size_t n = AGG_V1_HEADER + (any_pair(v) ? AGG_V1_PAIRS : 0) + (any_mix(v) ? AGG_V1_MIX : 0);
+    size_t n = AGG_V1_HEADER + (any_pair(v) ? AGG_V1_PAIRS : 0) + (any_mix(v) ? AGG_V1_MIX : 0) +
+               (any_rec(v) ? AGG_V1_REC : 0);
 
     for (size_t i = 0; i < v->nb; i++) {
         n += 1 + strlen(v->b[i].id) + AGG_V1_BEH;
@@ -291,6 +305,7 @@ int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len)
 {
     int pairs = any_pair(v);
     int mix = any_mix(v);
+    int rec = any_rec(v);
     int64_t counts[5 + AGG_NMARKERS];
     uint8_t *p = out;
     int rc = 0;
@@ -299,7 +314,8 @@ int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len)
         return -EINVAL;
     }
     p[0] = AGG_VALUE_VERSION;
-    p[1] = (uint8_t)((pairs ? AGG_FLAG_PAIRS : 0) | (mix ? AGG_FLAG_MIX : 0));
+    p[1] = (uint8_t)((pairs ? AGG_FLAG_PAIRS : 0) | (mix ? AGG_FLAG_MIX : 0) |
+                     (rec ? AGG_FLAG_REC : 0));
     p[2] = (uint8_t)v->nb;
     p[3] = (uint8_t)(v->nb >> 8);
     counts[0] = v->observations;
@@ -330,6 +346,13 @@ int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len)
         put_f64(p + 4 * AGG_NMIX + 8 * i, v->mix_q[i]);
     }
     p += mix ? AGG_V1_MIX : 0;
+    if (rec && rc == 0) {
+        rc = put_count(p, v->rec_n);
+        if (rc == 0) {
+            rc = put_count(p + 4, v->rec_rep_first);
+        }
+        p += AGG_V1_REC;
+    }
     for (size_t i = 0; i < v->nb && rc == 0; i++) {
         const struct agg_beh *b = &v->b[i];
         size_t idlen = strlen(b->id);
@@ -357,16 +380,18 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
     const uint8_t *end = p + n;
     size_t known = v->nb; /* behaviours whose ids are whole strings */
     size_t nb;
+    unsigned p0_flags;
     int pairs;
     int mix;
 
     v->nb = 0;
     if (n < AGG_V1_HEADER || p[0] != AGG_VALUE_VERSION ||
-        (p[1] & ~(AGG_FLAG_PAIRS | AGG_FLAG_MIX)) != 0) {
+        (p[1] & ~(AGG_FLAG_PAIRS | AGG_FLAG_MIX | AGG_FLAG_REC)) != 0) {
         return -EIO;
     }
     pairs = p[1] & AGG_FLAG_PAIRS;
     mix = p[1] & AGG_FLAG_MIX;
+    p0_flags = p[1];
     nb = (size_t)p[2] | (size_t)p[3] << 8;
     v->observations = get_le32(p + 4);
     v->index_n = get_le32(p + 8);
@@ -404,6 +429,16 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
             v->mix_q[i] = get_f64(p + 4 * AGG_NMIX + 8 * i);
         }
         p += AGG_V1_MIX;
+    }
+    v->rec_n = 0;
+    v->rec_rep_first = 0;
+    if (p0_flags & AGG_FLAG_REC) {
+        if ((size_t)(end - p) < AGG_V1_REC) {
+            return -EIO;
+        }
+        v->rec_n = get_le32(p);
+        v->rec_rep_first = get_le32(p + 4);
+        p += AGG_V1_REC;
     }
     if (nb > (size_t)(end - p) / (2 + AGG_V1_BEH)) {
         /* More behaviours than the bytes left could hold. */
@@ -520,6 +555,8 @@ void agg_week_view_set(struct agg_week_view *wv, const struct agg_val *v)
         wv->w.n_mix_q = AGG_NMIXQ;
         wv->w.mix_q = wv->mix_q;
     }
+    wv->w.recordings = (uint64_t)v->rec_n;
+    wv->w.recordings_rep_first = (uint64_t)v->rec_rep_first;
 }
 
 int agg_week_view_fit(struct agg_week_view *wv, size_t nb)
@@ -1234,4 +1271,6 @@ void agg_week_add_counts(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *sr
     dst->self_assess_s_sum += src->self_assess_s_sum;
     dst->actions += src->actions;
     dst->double_coded += src->double_coded;
+    dst->recordings += src->recordings;
+    dst->recordings_rep_first += src->recordings_rep_first;
 }

@@ -85,6 +85,9 @@
  *                 (sessions by focus, those with a quality index by
  *                 focus, sessions by session type), then f64 mix_q[8] (the
  *                 quality index summed by focus, and its squares)
+ *             (8) recorded call reviews when flags bit 7: u32 recordings,
+ *                 u32 of them those where the rep commented first (a value
+ *                 without the bit has none: no upgrade is needed)
  *             ...  per behaviour: u8 id length (1..64), the id (no NUL),
  *                  u32 count, u32 sum of scores, u32 sum of squared scores,
  *                  u32 proficient (scores are whole numbers 1..4, so the

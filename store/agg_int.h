@@ -66,6 +66,10 @@ struct agg_val {
     int64_t pairs[AGG_NPAIRS];
     int64_t mix[AGG_NMIX];   /* the coaching mix (agg.h, AGG_MIX_*) */
     double mix_q[AGG_NMIXQ]; /* its quality sums by focus */
+    /* Recorded call reviews, and those where the rep commented first
+     * (agg.h, flags bit 7). */
+    int64_t rec_n;
+    int64_t rec_rep_first;
 };
 
 /* Frees v's behaviours and zeroes it. */

@@ -306,12 +306,13 @@ static void describe(char *out, size_t outlen, const char *fmt, ...)
 /* Describes how stored s differs from rebuilt r into out ("" if equal). */
 static void val_diff(const struct agg_val *s, const struct agg_val *r, char *out, size_t outlen)
 {
-    static const char *const names[] = {"observations",  "seconds", "index_n",
-                                        "self_assess_n", "actions", "double_coded"};
-    const int64_t sv[] = {s->observations, s->seconds, s->index_n,
-                          s->self_n,       s->actions, s->double_coded};
-    const int64_t rv[] = {r->observations, r->seconds, r->index_n,
-                          r->self_n,       r->actions, r->double_coded};
+    static const char *const names[] = {"observations",  "seconds",  "index_n",
+                                        "self_assess_n", "actions",  "double_coded",
+                                        "recordings",    "rep_first"};
+    const int64_t sv[] = {s->observations, s->seconds,      s->index_n, s->self_n,
+                          s->actions,      s->double_coded, s->rec_n,   s->rec_rep_first};
+    const int64_t rv[] = {r->observations, r->seconds,      r->index_n, r->self_n,
+                          r->actions,      r->double_coded, r->rec_n,   r->rec_rep_first};
 
     out[0] = '\0';
     for (size_t i = 0; i < sizeof(sv) / sizeof(sv[0]); i++) {

@@ -455,7 +455,10 @@ int agg_record_values(const Coachq__V1__Observation *o, struct agg_val *v)
     for (size_t i = 0; i < o->n_markers; i++) {
         const Coachq__V1__Marker *m = o->markers[i];
 
-        if (m == NULL || (unsigned)m->kind >= AGG_NMARKERS) {
+        /* The moments of the coaching are the observer's markers; the
+         * rep's and manager's comments on a recording are not. */
+        if (m == NULL || (unsigned)m->kind >= AGG_NMARKERS ||
+            m->author != COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_OBSERVER) {
             continue;
         }
         v->markers[m->kind]++;
@@ -480,6 +483,12 @@ int agg_record_values(const Coachq__V1__Observation *o, struct agg_val *v)
         v->self_s = (double)self_ms / 1000.0;
     }
     v->actions = (int64_t)o->n_actions;
+    if (o->recording != NULL) {
+        v->rec_n = 1;
+        /* The stages run in order (validate.c), so a rep who commented
+         * did so before the manager did. */
+        v->rec_rep_first = o->recording->rep_commented_at != 0;
+    }
     return 0;
 }
 

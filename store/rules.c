@@ -302,6 +302,50 @@ static int check_ratings(const Coachq__V1__Rubric *r, const Coachq__V1__Observat
     return 0;
 }
 
+/* An amendment of a recorded session keeps its recording and moves the
+ * review on: every stage time the latest version recorded stays as it was
+ * (later stages may be added); a live session stays live. */
+static int check_recording_amend(const Coachq__V1__Observation *prev,
+                                 const Coachq__V1__Observation *obs, struct validate_error *fault)
+{
+    static const char *const stage[4] = {"recording.picked_at", "recording.rep_commented_at",
+                                         "recording.manager_commented_at",
+                                         "recording.discussed_at"};
+    const Coachq__V1__Recording *a = prev->recording;
+    const Coachq__V1__Recording *b = obs->recording;
+
+    if ((a == NULL) != (b == NULL)) {
+        return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "recording",
+                      a == NULL ? "is given, but the original was observed live; an amendment "
+                                  "keeps the kind of session"
+                                : "is missing, but the original was observed from a recording; "
+                                  "an amendment keeps its recording");
+    }
+    if (a == NULL) {
+        return 0;
+    }
+    if (strcmp(a->reference, b->reference) != 0) {
+        return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "recording.reference",
+                      "differs from the original's; an amendment keeps the recording observed");
+    }
+    {
+        const int64_t was[4] = {a->picked_at, a->rep_commented_at, a->manager_commented_at,
+                                a->discussed_at};
+        const int64_t now[4] = {b->picked_at, b->rep_commented_at, b->manager_commented_at,
+                                b->discussed_at};
+
+        for (size_t i = 0; i < 4; i++) {
+            if (was[i] != 0 && now[i] != was[i]) {
+                return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, stage[i],
+                              "%s the time the latest version recorded; an amendment moves the "
+                              "review on (adds later stages) and never back",
+                              now[i] == 0 ? "drops" : "changes");
+            }
+        }
+    }
+    return 0;
+}
+
 /* An amendment: the original exists, is the observer's, is inside the
  * window and scores the same rubric. Fills amend. */
 static int check_amendment(struct store_txn *t, const char *observer,
@@ -353,6 +397,12 @@ static int check_amendment(struct store_txn *t, const char *observer,
                     "an amendment keeps the original's rubric ('%s')",
                     orig->observation != NULL ? orig->observation->rubric_id : "?");
         goto out;
+    }
+    if (latest->observation != NULL) {
+        rc = check_recording_amend(latest->observation, obs, fault);
+        if (rc != 0) {
+            goto out;
+        }
     }
     amend->is_amendment = 1;
     memcpy(amend->root, orig->root_id.len == 16 ? orig->root_id.data : obs->amends.data, 16);

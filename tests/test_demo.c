@@ -30,6 +30,7 @@
 #include "rubrics.h"
 #include "store.h"
 #include "testutil.h"
+#include "validate.h"
 
 /* 2026-05-28 20:26:40 UTC: a fixed end of the demo's year. */
 #define T_NOW 1780000000LL
@@ -799,6 +800,111 @@ static void check_my_reliability(struct store *s, const struct people_seen *ps)
     assert_true(with_sessions >= 3);
 }
 
+/* Checks one stored version of a recorded call review: it passes the
+ * observation rules, its stages run in order, the rep's comments sit inside
+ * the recording and come with the rep's stage time. Counts it. */
+static void check_recorded(const Coachq__V1__StoredObservation *rec, unsigned *n, unsigned *rep)
+{
+    const Coachq__V1__Observation *o = rec->observation;
+    const Coachq__V1__Recording *r = o->recording;
+    struct validate_error err;
+    unsigned by_rep = 0;
+
+    if (r == NULL) {
+        return;
+    }
+    if (validate_observation(o, "observation", &err) != 0) {
+        fail_msg("a demo recording is invalid: %s: %s", err.field, err.message);
+    }
+    assert_true(r->picked_at > 0 && r->picked_at < r->manager_commented_at);
+    assert_true(r->manager_commented_at <= r->discussed_at);
+    assert_int_equal(r->discussed_at, o->started_at);
+    assert_true(r->manager_comments[0] != '\0');
+    for (size_t i = 0; i < o->n_markers; i++) {
+        if (o->markers[i]->author == COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_REP) {
+            assert_true(o->markers[i]->offset_ms <= r->length_ms);
+            by_rep++;
+        }
+    }
+    assert_int_equal(by_rep > 0, r->rep_commented_at != 0);
+    if (r->rep_commented_at != 0) {
+        assert_true(r->picked_at <= r->rep_commented_at &&
+                    r->rep_commented_at <= r->manager_commented_at);
+    }
+    (*n)++;
+    *rep += r->rep_commented_at != 0;
+}
+
+/* Counts the references and those naming a valid recording. */
+static int refs_cb(const Coachq__V1__CalibrationReference *r, void *arg)
+{
+    unsigned *n = arg;
+    struct validate_error err;
+
+    n[0]++;
+    if (r->recording != NULL && validate_recording(r->recording, 0, "recording", &err) == 0) {
+        n[1]++;
+    }
+    return 0;
+}
+
+static int refs_txn(struct store_txn *t, void *arg)
+{
+    return certs_references(t, refs_cb, arg);
+}
+
+/* Recorded call reviews: some, the rep commenting first in most but not
+ * all, each one valid (check_recorded()); every calibration reference
+ * names the recording the masters scored. */
+static void check_recordings(struct store *s, const struct people_seen *ps,
+                             const struct demo_summary *sum)
+{
+    unsigned n = 0, rep = 0;
+    unsigned refs[2] = {0, 0};
+
+    assert_int_equal(store_view(s, refs_txn, refs), 0);
+    assert_true(refs[0] > 0);
+    assert_int_equal(refs[1], refs[0]);
+    assert_true(sum->recordings >= 20);
+    assert_true(sum->recordings_rep_first > 0 && sum->recordings_rep_first < sum->recordings);
+    for (unsigned i = 0; i < ps->n_flm_ids; i++) {
+        struct store_query q;
+        struct store_page page;
+
+        memset(&q, 0, sizeof(q));
+        q.by = STORE_BY_COACH;
+        q.person_id = ps->flm_ids[i];
+        q.since = INT64_MIN;
+        q.until = INT64_MAX;
+        q.limit = STORE_MAX_PAGE;
+        for (;;) {
+            memset(&page, 0, sizeof(page));
+            assert_int_equal(store_list(s, &q, &page), 0);
+            for (size_t k = 0; k < page.n; k++) {
+                check_recorded(page.items[k], &n, &rep);
+            }
+            if (page.cursor_len == 0) {
+                store_page_free(&page);
+                break;
+            }
+            {
+                uint8_t *cur = malloc(sizeof(page.cursor));
+
+                assert_non_null(cur);
+                memcpy(cur, page.cursor, page.cursor_len);
+                free((void *)q.cursor);
+                q.cursor = cur;
+                q.cursor_len = page.cursor_len;
+            }
+            store_page_free(&page);
+        }
+        free((void *)q.cursor);
+    }
+    /* Double-coded sessions are reviewed twice: at least as many stored. */
+    assert_true(n >= sum->recordings);
+    assert_true(rep >= sum->recordings_rep_first && rep < n);
+}
+
 static void check_ctc(struct store *s, const struct people_seen *ps, const struct demo_summary *sum)
 {
     struct dash *d = NULL;
@@ -980,6 +1086,7 @@ static void test_demo_organisation(void **state)
     check_outcomes(s, &sum, ps);
     check_ctc(s, ps, &sum);
     check_my_reliability(s, ps);
+    check_recordings(s, ps, &sum);
     assert_in_range(sum.held, 2000, 20000);
     check_cadence(s, ps);
 

@@ -620,10 +620,11 @@ static void test_reference_errors(void **state)
         "master[0].score: must be 1..4 or \"n/a\"");
     expect_reference_error(reference_with(NULL, "\"titel\": \"x\""),
                            "titel: unknown key (known keys: id, rubric, rubric_version, title, "
-                           "master)");
+                           "master, recording)");
     expect_reference_error(
         reference_with("master", "\"master\": [{\"behaviour\": \"a\", \"scroe\": 3}]"),
-        "master[0].scroe: unknown key (known keys: behaviour, score, evidence)");
+        "master[0].scroe: unknown key (known keys: behaviour, score, evidence, "
+        "evidence_offset)");
     expect_reference_error(reference_with("master", ""),
                            "master: missing; it is required (an array of ratings)");
     expect_reference_error(reference_with("master", "\"master\": null"),
@@ -717,6 +718,40 @@ static void test_uuid(void **state)
     assert_memory_not_equal(id, id2, UUID_LEN);
 }
 
+/* A recording's JSON: its forms round-trip (packed bytes equal); wrong
+ * types and unknown keys are refused naming the key; partial records are
+ * freed (the sanitizers watch). */
+static void test_recording_json(void **state)
+{
+    (void)state;
+    roundtrip(with(" \"recording\": {\"reference\": \"https://x.example/c/1\", \"length\": "
+                   "\"1:05:00.250\", \"picked_at\": \"2026-01-01T00:00:00Z\", "
+                   "\"manager_commented_at\": \"2026-01-02T10:00:00+01:00\", "
+                   "\"manager_comments\": \"two\\nlines\"}, \"markers\": [{\"kind\": \"praise\", "
+                   "\"offset\": \"01:00\", \"author\": \"manager\"}], \"ratings\": "
+                   "[{\"behaviour\": \"b1\", \"score\": 2, \"evidence_offset\": 75.5}]"));
+    roundtrip(with(" \"recording\": {\"reference\": \"CRM-1\", \"length\": 90}"));
+    expect_error(with(" \"recording\": \"https://x.example\""), "recording: must be an object");
+    expect_error(with(" \"recording\": {\"length\": \"10:00\"}"), "recording.reference: missing");
+    expect_error(with(" \"recording\": {\"reference\": \"CRM-1\"}"), "recording.length: missing");
+    expect_error(with(" \"recording\": {\"reference\": 7, \"length\": \"10:00\"}"),
+                 "recording.reference: must be a string");
+    expect_error(with(" \"recording\": {\"reference\": \"CRM-1\", \"length\": -1}"),
+                 "recording.length: must be");
+    expect_error(with(" \"recording\": {\"reference\": \"CRM-1\", \"length\": \"10:00\", "
+                      "\"picked_at\": 1700000000}"),
+                 "recording.picked_at: must be an ISO-8601 time");
+    expect_error(with(" \"recording\": {\"reference\": \"CRM-1\", \"length\": \"10:00\", "
+                      "\"url\": \"x\"}"),
+                 "recording.url: unknown key");
+    expect_error(with(" \"markers\": [{\"kind\": \"praise\", \"offset\": 1, \"author\": "
+                      "\"coach\"}]"),
+                 "markers[0].author: must be one of");
+    expect_error(with(" \"ratings\": [{\"behaviour\": \"b1\", \"score\": 2, "
+                      "\"evidence_offset\": \"soon\"}]"),
+                 "ratings[0].evidence_offset: must be");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -734,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_stored_versions),
         cmocka_unit_test(test_reference),
         cmocka_unit_test(test_reference_errors),
+        cmocka_unit_test(test_recording_json),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

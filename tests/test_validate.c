@@ -934,6 +934,104 @@ static void test_due_day(void **state)
     free(x);
 }
 
+/* A recording's reference: http(s) URLs with a host and CRM call ids pass;
+ * other schemes, spaces, controls and over-long text are refused, a NUL on
+ * the wire by the walk; the review's stages in order; offsets inside the
+ * recording; a reference session's recording has no workflow. */
+static void test_recording_rules(void **state)
+{
+    static const char *const good[] = {"https://calls.example.com/r/1?t=30#x", "HTTP://gong.io/c",
+                                       "CRM-0042", "SF/00Q5e000001", "call_8812"};
+    static const char *const bad[] = {
+        "javascript:alert(1)",
+        "JavaScript:x",
+        "data:text/html,x",
+        "file:///etc/passwd",
+        "https:///no-host",
+        "http:/x",
+        "vbscript:x",
+        "CRM 42",
+        "CRM\t42",
+        "a\x7f",
+        "x<script>",
+        "https://x/\xc2\x85",
+        "",
+    };
+    struct fixture *x = fixture_new();
+    Coachq__V1__Recording r = COACHQ__V1__RECORDING__INIT;
+    struct validate_error err;
+    char longref[VALIDATE_MAX_REFERENCE + 2];
+    uint8_t *p;
+    size_t n;
+
+    (void)state;
+    r.length_ms = 60000;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        r.reference = (char *)good[i];
+        if (validate_recording(&r, 1, "recording", &err) != 0) {
+            fail_msg("'%s' refused: %s", good[i], err.message);
+        }
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r.reference = (char *)bad[i];
+        if (validate_recording(&r, 1, "recording", &err) != -EINVAL) {
+            fail_msg("'%s' accepted", bad[i]);
+        }
+        assert_string_equal(err.field, "recording.reference");
+    }
+    memset(longref, 'a', sizeof(longref) - 1);
+    longref[sizeof(longref) - 1] = '\0';
+    r.reference = longref;
+    assert_int_equal(validate_recording(&r, 1, "recording", &err), -EINVAL);
+    assert_string_equal(err.field, "recording.reference");
+    longref[VALIDATE_MAX_REFERENCE] = '\0';
+    assert_int_equal(validate_recording(&r, 1, "recording", &err), 0);
+
+    /* Stages: skipped ones are fine, a later one before an earlier one is
+     * refused naming the later; a reference has none. */
+    r.reference = (char *)"CRM-1";
+    r.picked_at = 1800000000;
+    r.manager_commented_at = 1800000100;
+    assert_int_equal(validate_recording(&r, 1, "recording", &err), 0);
+    assert_int_equal(validate_recording(&r, 0, "recording", &err), -EINVAL);
+    assert_string_equal(err.field, "recording.picked_at");
+    r.discussed_at = 1800000050;
+    assert_int_equal(validate_recording(&r, 1, "recording", &err), -EINVAL);
+    assert_string_equal(err.field, "recording.discussed_at");
+    r.discussed_at = 1800000100;
+    assert_int_equal(validate_recording(&r, 1, "recording", &err), 0);
+    r.rep_commented_at = 1800000101;
+    assert_int_equal(validate_recording(&r, 1, "recording", &err), -EINVAL);
+    assert_string_equal(err.field, "recording.manager_commented_at");
+    r.rep_commented_at = 0;
+    r.length_ms = 0;
+    assert_int_equal(validate_recording(&r, 1, "recording", &err), -EINVAL);
+    assert_string_equal(err.field, "recording.length_ms");
+    r.length_ms = 60000;
+
+    /* In an observation: offsets inside the recording, not the session. */
+    x->o.recording = &r;
+    x->o.duration_s = 30;
+    x->o.n_follow_ups = 0;
+    x->mk[0].offset_ms = 59000;
+    x->mk[1].offset_ms = 60000;
+    assert_int_equal(validate_observation(&x->o, "observation", &err), 0);
+    x->mk[0].offset_ms = 60001;
+    assert_int_equal(validate_observation(&x->o, "observation", &err), -EINVAL);
+    assert_string_equal(err.field, "observation.markers[0].offset_ms");
+    x->mk[0].offset_ms = 1000;
+
+    /* A NUL in the reference is seen on the wire, where protobuf-c would
+     * have cut the string short. */
+    r.reference = (char *)"CRM-1Xevil";
+    p = pack_patched(&x->o, "CRM-1Xevil", "CRM-1\0evil", 10, &n);
+    assert_int_equal(validate_wire_text(&coachq__v1__frame__descriptor, p, n, &err), -EINVAL);
+    assert_string_equal(err.field, "submit.observation.recording.reference");
+    assert_non_null(strstr(err.message, "NUL"));
+    free(p);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -941,6 +1039,7 @@ int main(void)
         cmocka_unit_test(test_prefix),          cmocka_unit_test(test_validate_id),
         cmocka_unit_test(test_text_rule),       cmocka_unit_test(test_wire_text),
         cmocka_unit_test(test_wire_field_zero), cmocka_unit_test(test_due_day),
+        cmocka_unit_test(test_recording_rules),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -142,6 +142,8 @@ CREATE TABLE IF NOT EXISTS coachq_observations (
     actions jsonb NOT NULL,
     load_no bigint GENERATED ALWAYS AS IDENTITY
 );
+-- Added with recorded sessions; a table made before them gains it here.
+ALTER TABLE coachq_observations ADD COLUMN IF NOT EXISTS recording jsonb;
 CREATE INDEX IF NOT EXISTS coachq_observations_root ON coachq_observations (root_id, version);
 CREATE TABLE IF NOT EXISTS coachq_feed_state (
     one boolean PRIMARY KEY DEFAULT true CHECK (one),
@@ -160,7 +162,7 @@ SQL
 
 COLS="seq, id, root_id, version, superseded, received_at, observer_id, rubric_id,
  rubric_version, coach_id, coachee_id, session_type, focus, started_at, session_day,
- duration_s, calibration_ref, amends, notes, n_markers, ratings, actions"
+ duration_s, calibration_ref, amends, notes, n_markers, ratings, actions, recording"
 COLS=${COLS//$'\n'/}
 
 while [ "$STOP" = 0 ]; do
