@@ -677,6 +677,11 @@ int validate_observation(const Coachq__V1__Observation *o, const char *prefix,
                     "is %zu bytes; it must be empty or the 16-byte id of a reference session",
                     o->calibration_ref.len);
     }
+    if (o->assignment_id.len != 0 && o->assignment_id.len != 16) {
+        return fail(err, prefix, "assignment_id",
+                    "is %zu bytes; it must be empty or the 16-byte id of an assignment",
+                    o->assignment_id.len);
+    }
     rc = check_ratings(o, prefix, err);
     if (rc < 0) {
         return rc;
