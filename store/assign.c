@@ -1115,6 +1115,10 @@ int assign_draw(struct store_txn *t, const struct assign_draw_req *req,
     d.t = t;
     d.req = req;
     coachq__v1__assignment_draw__init(&out->draw);
+    /* Owned strings only, so that assign_draw_result_clear() may free them
+     * whatever failed; both are set before the draw is packed. */
+    out->draw.plan_scope = NULL;
+    out->draw.actor = NULL;
     rc = mdb_stat(t->txn, t->s->dbi_asg_draws, &st);
     if (rc != 0) {
         rc = STORE_TXN_ABORT(rc);
