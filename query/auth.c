@@ -231,6 +231,15 @@ int auth_decide(const struct auth_user *u, enum auth_action action,
     case AUTH_READ_ACTION:
         ok = may_read_action(u, target);
         break;
+    case AUTH_ASSIGNMENTS:
+        ok = (u->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0 ||
+             ((u->roles & AUTH_OBSERVER) &&
+              (target == NULL || target->observer == NULL || target->observer[0] == '\0' ||
+               same(target->observer, u->id)));
+        break;
+    case AUTH_DRAW_ASSIGNMENTS:
+        ok = (u->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0;
+        break;
     case AUTH_SCORE:
         ok = may_score(u, target);
         break;

@@ -42,6 +42,9 @@
  *       managers (a second-level manager's sessions coaching their managers)
  *     programme      -          -            -              yes    yes
  *     observers      -          -            -              yes    yes
+ *   assignments      own        -            -              all    all
+ *       (an observer's queue; another observer's, or "*" every one's)
+ *   draw assignments -          -            -              yes    yes
  *   read an action   scored,    own coaching their line     all    all
  *                    or open (an observer who also holds a manager's
  *                    role: scored, or as that role allows)
@@ -110,7 +113,9 @@ enum auth_action {
     AUTH_EXPORT,          /* `coachq export observations`: every record, in sequence order */
     AUTH_DASHBOARD,
     AUTH_READ_ACTION,
-    AUTH_SCORE, /* the last action: test_auth walks them all */
+    AUTH_ASSIGNMENTS,      /* an observer's queue (target->observer: "" own, "*" all) */
+    AUTH_DRAW_ASSIGNMENTS, /* a draw of assignments under a coverage plan */
+    AUTH_SCORE,            /* the last action: test_auth walks them all */
 };
 
 /* What a request is about. Every pointer is borrowed for the call; unused

@@ -231,6 +231,7 @@ void server_request_finish(struct request *r)
     dash_free(r->dash);
     coachq__v1__import_outcomes__free_unpacked(r->imp, NULL);
     server_sessions_free(r->sess);
+    server_assign_free(r->asg);
     free(r);
     c->in_flight--;
     s->outstanding--;

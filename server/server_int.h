@@ -42,8 +42,8 @@ struct metrics_http;
 /* The protocol port's request kinds as /metrics names them: one per
  * request a Frame can carry, and "invalid" for a frame that does not
  * decode or carries no request (server_req_kind_name()). */
-#define SERVER_REQ_KINDS 17
-#define SERVER_REQ_KIND_INVALID 16
+#define SERVER_REQ_KINDS 19
+#define SERVER_REQ_KIND_INVALID 18
 #define SERVER_REQ_KIND_NONE (-1) /* an answer that is not a request's: not counted */
 /* Codes an answer may carry (coachq.v1.Code, 0..16). */
 #define SERVER_CODES 17
@@ -159,6 +159,7 @@ enum request_kind {
     REQ_EXPORT,
     REQ_ACTIONS,
     REQ_IMPORT_SESSIONS,
+    REQ_ASSIGN, /* ListAssignments, DrawAssignments (server_assign.c) */
 };
 
 /* One request taken and not yet finished, with what its answer needs. */
@@ -222,6 +223,8 @@ struct request {
     Coachq__V1__ImportResult result;
     /* Import sessions held (server_sessions.c): owned. */
     struct server_sessions *sess;
+    /* Assignments (server_assign.c): owned. */
+    struct server_assign *asg;
 };
 
 /* ---- server_sessions.c ---- */
@@ -237,6 +240,22 @@ void server_sessions_answer(struct request *r);
 
 /* Frees a request's import; NULL is a no-op. */
 void server_sessions_free(struct server_sessions *s);
+
+/* ---- server_assign.c ---- */
+
+struct server_assign;
+
+/* Take a ListAssignments or DrawAssignments (borrowed for the call):
+ * refuse it at once, or queue it for the writer and answer when it is
+ * done. Loop thread. */
+void server_assign_list(struct conn *c, uint64_t rid, const Coachq__V1__ListAssignments *q);
+void server_assign_draw(struct conn *c, uint64_t rid, const Coachq__V1__DrawAssignments *d);
+
+/* Answers a request the writer finished (r->w.rc set). Loop thread. */
+void server_assign_answer(struct request *r);
+
+/* Frees a request's assignment state; NULL is a no-op. */
+void server_assign_free(struct server_assign *a);
 
 /* ---- server.c ---- */
 

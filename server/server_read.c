@@ -503,6 +503,7 @@ static void read_work(uv_work_t *work)
     case REQ_ADD_REFERENCE:
     case REQ_IMPORT_OUTCOMES:
     case REQ_IMPORT_SESSIONS:
+    case REQ_ASSIGN:
         r->rc = -EINVAL;
         return;
     }
@@ -874,6 +875,7 @@ static void read_done(uv_work_t *work, int status)
         case REQ_ADD_REFERENCE:
         case REQ_IMPORT_OUTCOMES:
         case REQ_IMPORT_SESSIONS:
+        case REQ_ASSIGN:
             break;
         }
     }

@@ -809,6 +809,8 @@ static const struct {
     {COACHQ__V1__FRAME__BODY_EXPORT_OBSERVATIONS, "export_observations"},
     {COACHQ__V1__FRAME__BODY_LIST_ACTIONS, "list_actions"},
     {COACHQ__V1__FRAME__BODY_IMPORT_SESSIONS, "import_sessions"},
+    {COACHQ__V1__FRAME__BODY_LIST_ASSIGNMENTS, "list_assignments"},
+    {COACHQ__V1__FRAME__BODY_DRAW_ASSIGNMENTS, "draw_assignments"},
     {COACHQ__V1__FRAME__BODY__NOT_SET, "invalid"},
 };
 
@@ -923,6 +925,12 @@ static void req_frame(struct conn *c, const uint8_t *body, size_t len)
     case COACHQ__V1__FRAME__BODY_IMPORT_SESSIONS:
         server_sessions_handle(c, rid, f->import_sessions);
         break;
+    case COACHQ__V1__FRAME__BODY_LIST_ASSIGNMENTS:
+        server_assign_list(c, rid, f->list_assignments);
+        break;
+    case COACHQ__V1__FRAME__BODY_DRAW_ASSIGNMENTS:
+        server_assign_draw(c, rid, f->draw_assignments);
+        break;
     case COACHQ__V1__FRAME__BODY__NOT_SET:
         server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "body",
                                "the frame has no request in it; set one of its body fields");
@@ -1004,6 +1012,10 @@ static void answer_write(struct request *r)
     }
     if (r->kind == REQ_IMPORT_SESSIONS) {
         server_sessions_answer(r);
+        return;
+    }
+    if (r->kind == REQ_ASSIGN) {
+        server_assign_answer(r);
         return;
     }
     if (w->rc == ERROR_REFUSED) {
