@@ -549,18 +549,75 @@ const struct cli_doc cli_doc_whoami = {
     "Exit status: 0 success, 1 refused, 2 usage, 3 connection failure.\n",
 };
 
+static const struct cli_opt opts_assignments[] = {
+    {"observer", OPT_OBSERVER, "ID",
+     "another observer's assignments, or '*' for every observer's (leads, administrators)"},
+    {"all", OPT_ALL, NULL, "also done, expired and reassigned ones"},
+    {"json", OPT_JSON, NULL, "print a JSON array of assignments"},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct cli_doc cli_doc_assignments = {
+    "assignments",
+    "assignments [--all] [--json]",
+    "your queue of assigned observations",
+    "[--observer ID] [--all] [--json] [OPTIONS]",
+    "Lists your open assignments, soonest due first: the front-line manager to\n"
+    "observe, the rubric and the due window, drawn at random under a coverage\n"
+    "plan (docs/programme.md). Submitting an observation of that manager inside\n"
+    "the window fulfils the assignment; 'coachq observe --assignment ID' starts\n"
+    "from one. Columns: id, status, manager, rubric, due from, due until.\n",
+    opts_assignments,
+    "Exit status: 0 success, 1 refused, 2 usage, 3 connection failure.\n",
+};
+
+static const struct cli_opt opts_assign[] = {
+    {"seed", OPT_SEED, "N", "the draw's seed, 0..2^64-1 [random: the server picks and records it]"},
+    {"period", OPT_PERIOD, "DATE", "a day (YYYY-MM-DD) in the month or week to draw for [today]"},
+    {"sample", OPT_SAMPLE, "N", "at most N assignments, shared among the lines [every slot]"},
+    {"dry-run", OPT_DRY_RUN, NULL, "show the draw, write nothing"},
+    {"json", OPT_JSON, NULL, "print the draw as JSON"},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct cli_doc cli_doc_assign = {
+    "assign",
+    "assign SCOPE [--seed N]",
+    "draw assignments under a coverage plan (leads, administrators)",
+    "SCOPE [--seed N] [--period DATE] [--sample N] [--dry-run] [--json] [OPTIONS]",
+    "Draws assignments under the coverage plan SCOPE (programme:ID or line:ID) by\n"
+    "stratified random sampling, as 'coachqd assign' does: the strata are the\n"
+    "second-level managers' lines, and each drawn manager gets an observer\n"
+    "chosen at random among the eligible ones. The seed is recorded with the\n"
+    "draw: the same seed on the same store state draws the same.\n",
+    opts_assign,
+    "Exit status: 0 drawn, 1 refused, 2 usage, 3 connection failure, 4 drawn but\n"
+    "some manager found no eligible observer.\n",
+};
+
 /* The commands: what cli_main() dispatches to by the documentation's
  * name, in the order the main help and the man page list them. */
 const struct cli_command cli_commands[] = {
-    {&cli_doc_observe, cli_cmd_observe},     {&cli_doc_amend, cli_cmd_amend},
-    {&cli_doc_mine, cli_cmd_mine},           {&cli_doc_queue, cli_cmd_queue},
-    {&cli_doc_submit, cli_cmd_submit},       {&cli_doc_get, cli_cmd_get},
-    {&cli_doc_history, cli_cmd_history},     {&cli_doc_list, cli_cmd_list},
-    {&cli_doc_rubrics, cli_cmd_rubrics},     {&cli_doc_cert, cli_cmd_cert},
-    {&cli_doc_reference, cli_cmd_reference}, {&cli_doc_dashboard, cli_cmd_dashboard},
-    {&cli_doc_outcomes, cli_cmd_outcomes},   {&cli_doc_export, cli_cmd_export},
-    {&cli_doc_stats, cli_cmd_stats},         {&cli_doc_whoami, cli_cmd_whoami},
-    {&cli_doc_actions, cli_cmd_actions},     {&cli_doc_sessions, cli_cmd_sessions},
+    {&cli_doc_observe, cli_cmd_observe},
+    {&cli_doc_amend, cli_cmd_amend},
+    {&cli_doc_mine, cli_cmd_mine},
+    {&cli_doc_queue, cli_cmd_queue},
+    {&cli_doc_submit, cli_cmd_submit},
+    {&cli_doc_get, cli_cmd_get},
+    {&cli_doc_history, cli_cmd_history},
+    {&cli_doc_list, cli_cmd_list},
+    {&cli_doc_rubrics, cli_cmd_rubrics},
+    {&cli_doc_cert, cli_cmd_cert},
+    {&cli_doc_reference, cli_cmd_reference},
+    {&cli_doc_dashboard, cli_cmd_dashboard},
+    {&cli_doc_outcomes, cli_cmd_outcomes},
+    {&cli_doc_export, cli_cmd_export},
+    {&cli_doc_stats, cli_cmd_stats},
+    {&cli_doc_whoami, cli_cmd_whoami},
+    {&cli_doc_actions, cli_cmd_actions},
+    {&cli_doc_sessions, cli_cmd_sessions},
+    {&cli_doc_assignments, cli_cmd_assignments},
+    {&cli_doc_assign, cli_cmd_assign},
 };
 
 const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);

@@ -77,6 +77,10 @@ enum {
     OPT_OVERDUE,
     OPT_NOT_COACHED,
     OPT_DRY_RUN,
+    OPT_ALL,
+    OPT_SEED,
+    OPT_PERIOD,
+    OPT_SAMPLE,
 };
 
 /*
@@ -114,6 +118,7 @@ extern const struct cli_doc cli_doc_main, cli_doc_observe, cli_doc_amend, cli_do
     cli_doc_cert, cli_doc_reference, cli_doc_dashboard, cli_doc_outcomes, cli_doc_export,
     cli_doc_stats, cli_doc_whoami, cli_doc_actions;
 extern const struct cli_doc cli_doc_sessions;
+extern const struct cli_doc cli_doc_assignments, cli_doc_assign;
 
 struct cli;
 
@@ -329,23 +334,25 @@ int cli_queue_get(struct cli *x, struct localstore *ls, const uint8_t id[UUID_LE
  * command's name and the rest its arguments (argv borrowed for the call);
  * it prints to x->out and x->err and returns a CLI_EXIT_* code.
  */
-int cli_cmd_submit(struct cli *x, int argc, char **argv);    /* cmd_submit.c */
-int cli_cmd_get(struct cli *x, int argc, char **argv);       /* cmd_submit.c */
-int cli_cmd_list(struct cli *x, int argc, char **argv);      /* cmd_submit.c */
-int cli_cmd_history(struct cli *x, int argc, char **argv);   /* cmd_submit.c */
-int cli_cmd_mine(struct cli *x, int argc, char **argv);      /* cmd_submit.c */
-int cli_cmd_rubrics(struct cli *x, int argc, char **argv);   /* cmd_rubrics.c */
-int cli_cmd_cert(struct cli *x, int argc, char **argv);      /* cmd_rubrics.c */
-int cli_cmd_reference(struct cli *x, int argc, char **argv); /* cmd_rubrics.c */
-int cli_cmd_queue(struct cli *x, int argc, char **argv);     /* cmd_queue.c */
-int cli_cmd_observe(struct cli *x, int argc, char **argv);   /* cmd_observe.c */
-int cli_cmd_amend(struct cli *x, int argc, char **argv);     /* cmd_observe.c */
-int cli_cmd_dashboard(struct cli *x, int argc, char **argv); /* cmd_dashboard.c */
-int cli_cmd_stats(struct cli *x, int argc, char **argv);     /* cmd_dashboard.c */
-int cli_cmd_whoami(struct cli *x, int argc, char **argv);    /* cmd_dashboard.c */
-int cli_cmd_outcomes(struct cli *x, int argc, char **argv);  /* cmd_dashboard.c */
-int cli_cmd_export(struct cli *x, int argc, char **argv);    /* cmd_export.c */
-int cli_cmd_actions(struct cli *x, int argc, char **argv);   /* cmd_actions.c */
-int cli_cmd_sessions(struct cli *x, int argc, char **argv);  /* cmd_sessions.c */
+int cli_cmd_submit(struct cli *x, int argc, char **argv);      /* cmd_submit.c */
+int cli_cmd_get(struct cli *x, int argc, char **argv);         /* cmd_submit.c */
+int cli_cmd_list(struct cli *x, int argc, char **argv);        /* cmd_submit.c */
+int cli_cmd_history(struct cli *x, int argc, char **argv);     /* cmd_submit.c */
+int cli_cmd_mine(struct cli *x, int argc, char **argv);        /* cmd_submit.c */
+int cli_cmd_rubrics(struct cli *x, int argc, char **argv);     /* cmd_rubrics.c */
+int cli_cmd_cert(struct cli *x, int argc, char **argv);        /* cmd_rubrics.c */
+int cli_cmd_reference(struct cli *x, int argc, char **argv);   /* cmd_rubrics.c */
+int cli_cmd_queue(struct cli *x, int argc, char **argv);       /* cmd_queue.c */
+int cli_cmd_observe(struct cli *x, int argc, char **argv);     /* cmd_observe.c */
+int cli_cmd_amend(struct cli *x, int argc, char **argv);       /* cmd_observe.c */
+int cli_cmd_dashboard(struct cli *x, int argc, char **argv);   /* cmd_dashboard.c */
+int cli_cmd_stats(struct cli *x, int argc, char **argv);       /* cmd_dashboard.c */
+int cli_cmd_whoami(struct cli *x, int argc, char **argv);      /* cmd_dashboard.c */
+int cli_cmd_outcomes(struct cli *x, int argc, char **argv);    /* cmd_dashboard.c */
+int cli_cmd_export(struct cli *x, int argc, char **argv);      /* cmd_export.c */
+int cli_cmd_actions(struct cli *x, int argc, char **argv);     /* cmd_actions.c */
+int cli_cmd_assignments(struct cli *x, int argc, char **argv); /* cmd_assign.c */
+int cli_cmd_assign(struct cli *x, int argc, char **argv);      /* cmd_assign.c */
+int cli_cmd_sessions(struct cli *x, int argc, char **argv);    /* cmd_sessions.c */
 
 #endif

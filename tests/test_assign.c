@@ -708,6 +708,80 @@ static void test_fulfil_over_tls(void **state)
     }
 }
 
+/* Runs the real client as user against org's server; returns its exit
+ * status (expect as testutil_coachq()). */
+static int coachq_as(struct testutil_org *org, const char *user, char *out, size_t outlen,
+                     int expect, const char *a1, const char *a2, const char *a3, const char *a4,
+                     const char *a5)
+{
+    char server[64], ca[600], cert[600], key[600], rel[128];
+
+    snprintf(server, sizeof(server), "127.0.0.1:%d", org->srv.port);
+    testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    snprintf(rel, sizeof(rel), "users/%s.crt", user);
+    testutil_cert_path(cert, sizeof(cert), rel);
+    snprintf(rel, sizeof(rel), "users/%s.key", user);
+    testutil_cert_path(key, sizeof(key), rel);
+    return testutil_coachq(out, outlen, expect, "--server", server, "--cert", cert, "--key", key,
+                           "--ca", ca, a1, a2, a3, a4, a5, NULL);
+}
+
+/* A lead draws through the protocol; an observer reads their queue with
+ * `coachq assignments`; others are refused. */
+static void test_queue_and_draw_over_tls(void **state)
+{
+    struct testutil_org *org = *state;
+    static char out[65536], err[4096], out2[65536];
+    const char *observers_eve[] = {"alice", "bob", "carol", "dave", "obs.ann"};
+    size_t listed = 0;
+
+    testutil_org_make(org);
+    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "plan",
+                                         "set", "line:slm.eve", "--rubric", "coaching-conversation",
+                                         "--per-month", "2", "--data", org->data, NULL),
+                     0);
+    testutil_server_start(&org->srv, org->data, NULL);
+    /* Not a lead: refused. */
+    coachq_as(org, "alice", out, sizeof(out), 1, "assign", "line:slm.eve", "--seed", "5", NULL);
+    coachq_as(org, "slm.eve", out, sizeof(out), 1, "assign", "line:slm.eve", "--seed", "5", NULL);
+    /* A dry run twice: the same draw, nothing written. */
+    coachq_as(org, "lead.gil", out, sizeof(out), 0, "assign", "line:slm.eve", "--seed", "77",
+              "--dry-run");
+    coachq_as(org, "lead.gil", out2, sizeof(out2), 0, "assign", "line:slm.eve", "--seed", "77",
+              "--dry-run");
+    assert_string_equal(out, out2);
+    assert_non_null(strstr(out, "dry run, nothing written"));
+    assert_non_null(strstr(out, "4 assigned"));
+    coachq_as(org, "lead.gil", out2, sizeof(out2), 0, "assignments", "--observer", "*", NULL, NULL);
+    assert_non_null(strstr(out2, "0 assignments"));
+    /* The draw itself is the dry run's, then written. */
+    coachq_as(org, "lead.gil", out2, sizeof(out2), 0, "assign", "line:slm.eve", "--seed", "77",
+              NULL);
+    assert_string_equal(out2, out + strlen("dry run, nothing written: "));
+    coachq_as(org, "lead.gil", out, sizeof(out), 1, "assign", "line:nobody", "--seed", "1", NULL);
+    assert_non_null(strstr(out, "draw_assignments.plan_scope"));
+    /* Every observer's queue holds only their own; together, the four. */
+    for (size_t i = 0; i < sizeof(observers_eve) / sizeof(observers_eve[0]); i++) {
+        const char *p;
+        char want[100];
+
+        coachq_as(org, observers_eve[i], out, sizeof(out), 0, "assignments", "--json", NULL, NULL,
+                  NULL);
+        snprintf(want, sizeof(want), "\"observer\": \"%s\"", observers_eve[i]);
+        for (p = strstr(out, "\"observer\""); p != NULL; p = strstr(p + 1, "\"observer\"")) {
+            assert_int_equal(strncmp(p, want, strlen(want)), 0);
+            listed++;
+        }
+        /* Another observer's queue: refused. */
+        coachq_as(org, observers_eve[i], out, sizeof(out), 1, "assignments", "--observer",
+                  strcmp(observers_eve[i], "bob") == 0 ? "alice" : "bob", NULL, NULL);
+    }
+    assert_int_equal(listed, 4);
+    coachq_as(org, "flm.cara", out, sizeof(out), 1, "assignments", NULL, NULL, NULL, NULL);
+    coachq_as(org, "lead.gil", out, sizeof(out), 2, "assign", NULL, NULL, NULL, NULL);
+    testutil_stop_clean(&org->srv);
+}
+
 /* ---- Schema 9 to 10 ------------------------------------------------------- */
 
 /* Turns the closed store in dir back into schema 9: no plan or assignment
@@ -871,6 +945,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_reassign_refuses_disabled_and_uncertified),
         cmocka_unit_test(test_fulfilment),
         cmocka_unit_test_setup_teardown(test_fulfil_over_tls, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_and_draw_over_tls, testutil_org_setup,
                                         testutil_org_teardown),
         cmocka_unit_test_setup_teardown(test_schema9_upgrade, testutil_org_setup,
                                         testutil_org_teardown),
