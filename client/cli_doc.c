@@ -76,6 +76,9 @@ static const struct cli_opt opts_observe[] = {
     {"fix", OPT_FIX, "ID",
      "open an outbox entry the server rejected, to correct and resubmit it (see 'coachq queue "
      "list')"},
+    {"assignment", OPT_ASSIGNMENT, "ID",
+     "start from one of your assignments ('coachq assignments'): its manager and rubric, and "
+     "the observation fulfils it"},
     {NULL, 0, NULL, NULL},
 };
 

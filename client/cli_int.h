@@ -81,6 +81,7 @@ enum {
     OPT_SEED,
     OPT_PERIOD,
     OPT_SAMPLE,
+    OPT_ASSIGNMENT,
 };
 
 /*

@@ -68,6 +68,9 @@ struct observe_opts {
     const Coachq__V1__StoredObservation *amend;
     /* Fix a rejected outbox entry: start from it in the review phase. */
     const Coachq__V1__OutboxEntry *fix;
+    /* An assignment the observation fulfils (16 bytes; NULL: none), kept
+     * in the draft's assignment_id (coachq observe --assignment). */
+    const uint8_t *assignment_id;
 };
 
 /*

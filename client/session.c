@@ -875,6 +875,14 @@ static int start_new(struct session *ses)
     }
     d->session_type = o->session_type;
     d->focus = o->focus;
+    if (o->assignment_id != NULL) {
+        d->assignment_id.data = malloc(UUID_LEN);
+        if (d->assignment_id.data == NULL) {
+            return -ENOMEM;
+        }
+        memcpy(d->assignment_id.data, o->assignment_id, UUID_LEN);
+        d->assignment_id.len = UUID_LEN;
+    }
     s->phase = SESSION_PHASE_SETUP;
     return 0;
 }

@@ -778,6 +778,13 @@ static void test_queue_and_draw_over_tls(void **state)
     }
     assert_int_equal(listed, 4);
     coachq_as(org, "flm.cara", out, sizeof(out), 1, "assignments", NULL, NULL, NULL, NULL);
+    /* observe --assignment: only one's own open assignment. */
+    coachq_as(org, "alice", out, sizeof(out), 2, "observe", "--assignment",
+              "0190f5a0-0000-7000-8000-000000000001", NULL, NULL);
+    assert_non_null(strstr(out, "not one of your open assignments"));
+    coachq_as(org, "alice", out, sizeof(out), 2, "observe", "--assignment", "nope", NULL, NULL);
+    coachq_as(org, "alice", out, sizeof(out), 2, "observe", "--resume", "--assignment",
+              "0190f5a0-0000-7000-8000-000000000001", NULL);
     coachq_as(org, "lead.gil", out, sizeof(out), 2, "assign", NULL, NULL, NULL, NULL);
     testutil_stop_clean(&org->srv);
 }
