@@ -460,6 +460,49 @@ out:
     return rc;
 }
 
+int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_from, int32_t today,
+                        Coachq__V1__Assignment ***out, size_t *n, int *truncated)
+{
+    struct asg_ids ids = {NULL, 0, 0, 0};
+    Coachq__V1__Assignment **res = NULL;
+    uint8_t key[ASG_MGR_KEY_MAX];
+    size_t klen, got = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    *truncated = 0;
+    if (!asg_id_ok(manager)) {
+        return -EINVAL;
+    }
+    klen = asg_mgr_key(key, manager, 1, due_from, NULL);
+    rc = store_txn_scan(t, t->s->dbi_asg_by_manager, key, klen, 0, asg_ids_from_key, &ids);
+    if (rc == 0) {
+        res = calloc(ids.n + 1, sizeof(*res));
+        rc = res == NULL ? -ENOMEM : 0;
+    }
+    for (size_t i = 0; rc == 0 && i < ids.n; i++) {
+        rc = assign_get(t, ids.id[i], &res[got]);
+        if (rc == 0) {
+            if (res[got]->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN &&
+                res[got]->due_until_day < today) {
+                res[got]->status = COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED;
+            }
+            got++;
+        }
+    }
+    if (rc < 0) {
+        assign_list_free(res, got);
+        free(ids.id);
+        return rc;
+    }
+    *out = res;
+    *n = got;
+    *truncated = ids.truncated;
+    free(ids.id);
+    return 0;
+}
+
 int assign_expire(struct store_txn *t, int32_t today, size_t *n)
 {
     struct asg_ids ids = {NULL, 0, 0, 0};

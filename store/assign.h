@@ -116,6 +116,12 @@ int assign_list(struct store_txn *t, const char *observer, int all, int32_t toda
                 Coachq__V1__Assignment ***out, size_t *n, int *truncated);
 void assign_list_free(Coachq__V1__Assignment **a, size_t n);
 
+/* The assignments of manager whose window starts on due_from (every
+ * status; open ones past their window reported EXPIRED), as assign_list()
+ * gives them. */
+int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_from, int32_t today,
+                        Coachq__V1__Assignment ***out, size_t *n, int *truncated);
+
 /*
  * Reassigns open assignment id to observer to (write transaction), under
  * the plan's rules: to must hold the observer role, be enabled and be

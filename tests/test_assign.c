@@ -29,6 +29,8 @@
 
 #include "assign.h"
 #include "client.h"
+#include "dash.h"
+#include "dash_builder.h"
 #include "error.h"
 #include "obs.h"
 #include "people.h"
@@ -575,6 +577,35 @@ static void test_fulfilment(void **state)
     assert_int_equal(a->observation_id.len, 16);
     assert_memory_equal(a->observation_id.data, o.id, 16);
     coachq__v1__assignment__free_unpacked(a, NULL);
+    /* Observer reliability's coverage against the plan, worked by hand:
+     * two managers in line b, one observed (through its assignment) in
+     * October; two drawn, one done, one still open on the 3rd. */
+    {
+        struct dash *dd = NULL;
+        const Coachq__V1__Dashboard *m;
+        const Coachq__V1__Table *tab = NULL;
+        static const char *const want[] = {
+            "line:slm.b: 1 a month", "2024-10-01..2024-10-31", "50% (1 of 2)", "2", "1", "0", "1",
+            "100% (1 of 1)"};
+
+        assert_int_equal(testutil_dash_as_lead(f->s,
+                                               COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS,
+                                               DAY + 2, 0, (int64_t)(DAY + 2) * 86400 + 7200, &dd),
+                         0);
+        m = dash_message(dd);
+        for (size_t i = 0; i < m->n_tables; i++) {
+            if (strcmp(m->tables[i]->id, "coverage-plans") == 0) {
+                tab = m->tables[i];
+            }
+        }
+        assert_non_null(tab);
+        assert_int_equal(tab->n_rows, 1);
+        assert_int_equal(tab->rows[0]->n_cells, 8);
+        for (size_t i = 0; i < 8; i++) {
+            assert_string_equal(tab->rows[0]->cells[i]->text, want[i]);
+        }
+        dash_free(dd);
+    }
     /* A closed one named again: refused. */
     testutil_obs_make(&o, x->manager_id, "rep.1", in_window + 60);
     o.o.assignment_id = x->id;
