@@ -433,4 +433,9 @@ int demo_commitments_txn(struct store_txn *t, void *arg);
  * d->held. */
 int demo_sessions_held_txn(struct store_txn *t, void *arg);
 
+/* The observation programme: a coverage plan, last month's and this
+ * month's draws, and a few assignments fulfilled (demo_assign.c). Returns 0
+ * or a store code after saying why. */
+int demo_assignments(struct demo *d);
+
 #endif
