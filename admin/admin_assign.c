@@ -320,6 +320,7 @@ int admin_run_assign(struct admin *a)
     dr.req.scope = a->pos[0];
     dr.req.now_ms = a->now_ms;
     dr.req.actor = a->actor;
+    dr.req.origin = a->origin;
     dr.dry_run = admin_opt_value(a, "dry-run") != NULL;
     if (seed != NULL) {
         if (admin_parse_u64(seed, &dr.req.seed) != 0) {
@@ -357,6 +358,9 @@ int admin_run_assign(struct admin *a)
         code = admin_store_failure(a, rc);
         goto out;
     }
+    fprintf(stderr,
+            "%s %s: %zu front-line managers in scope, %zu observers eligible, %zu slots open\n",
+            a->prog, a->name, dr.res.managers, dr.res.observers, dr.res.slots);
     draw_print(&dr);
     if (dr.expired > 0 && !dr.dry_run) {
         fprintf(stderr, "%s %s: %zu open assignment%s past %s window expired\n", a->prog, a->name,

@@ -69,6 +69,7 @@ static int draw_txn(struct store_txn *t, void *arg)
     req.period_day = dd->period_day;
     req.now_ms = dd->d->now_ms;
     req.actor = "local:demo";
+    req.origin = DEMO_ORIGIN;
     if (dd->period_day == dd->d->now_day) {
         /* Last month's assignments expire when this month's are drawn. */
         int rc = assign_expire(t, dd->d->now_day, &dd->expired);
@@ -216,6 +217,7 @@ int demo_assignments(struct demo *d)
 
         rc = demo_fulfil(d, dd.res.asg[i], &stored);
         fulfilled += stored;
+        d->stored += (unsigned)stored;
     }
     demo_say(d,
              "observation programme: plan %s; last month %zu assignments drawn, %zu expired; "

@@ -176,6 +176,7 @@ void server_assign_draw(struct conn *c, uint64_t rid, const Coachq__V1__DrawAssi
     snprintf(a->scope, sizeof(a->scope), "%s", scope);
     a->req.scope = a->scope;
     a->req.actor = c->user;
+    a->req.origin = c->cs.peer;
     a->req.period_day = d->period_day;
     a->req.sample = d->sample;
     a->dry_run = d->dry_run;

@@ -1139,7 +1139,7 @@ static int draw_write(struct draw *d, struct assign_draw_result *out)
                  uuid_format(out->draw.id.data, idtxt), out->draw.seed, f, u, out->draw.sample,
                  out->draw.assigned, out->draw.unfilled);
         rc = audit_append(d->t, d->req->now_ms, d->req->actor, "assign.draw", d->plan->scope,
-                          detail, NULL, NULL);
+                          detail, d->req->origin, NULL);
     }
     return rc;
 }
@@ -1176,6 +1176,7 @@ int assign_draw(struct store_txn *t, const struct assign_draw_req *req,
     rng = asg_fork(req->seed, 1, st.ms_entries);
     ids = asg_fork(req->seed, 2, st.ms_entries);
     asg_new_id(&ids, draw_id);
+    out->slots = d.nslots;
     rc = draw_sample(&d, &rng, req->sample);
     if (rc == 0) {
         rc = draw_match(&d, &rng, &ids, draw_id, out);
@@ -1198,6 +1199,8 @@ int assign_draw(struct store_txn *t, const struct assign_draw_req *req,
     out->draw.assigned = (uint32_t)out->n;
     out->draw.unfilled = (uint32_t)(d.nslots - out->n);
     out->draw.ordinal = st.ms_entries;
+    out->managers = d.nm;
+    out->observers = d.no;
     rc = draw_write(&d, out);
 out:
     draw_free(&d);

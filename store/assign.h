@@ -78,6 +78,7 @@ struct assign_draw_req {
     uint32_t sample;    /* 0: every open slot; else at most this many */
     int64_t now_ms;
     const char *actor;
+    const char *origin; /* for the audit entry (may be NULL) */
 };
 
 /* A draw's result. Caller owns it; free with assign_draw_result_clear(). */
@@ -87,6 +88,9 @@ struct assign_draw_result {
     size_t n;
     char **unfilled; /* managers no eligible observer could take, once each */
     size_t n_unfilled;
+    size_t managers;             /* front-line managers in scope */
+    size_t observers;            /* observers enabled and certified on the window's first day */
+    size_t slots;                /* observations the plan still asks for in the period */
     struct validate_error fault; /* with ERROR_REFUSED */
 };
 
