@@ -31,6 +31,7 @@
 #include "client.h"
 #include "dash.h"
 #include "dash_builder.h"
+#include "erase.h"
 #include "error.h"
 #include "obs.h"
 #include "people.h"
@@ -499,6 +500,72 @@ static void test_reassign_refuses_disabled_and_uncertified(void **state)
     /* A closed one cannot be reassigned again. */
     assert_int_equal(store_exec(f->s, reassign_txn, &r), ERROR_REFUSED);
     assert_string_equal(r.fault.field, "assignment_id");
+    assign_draw_result_clear(&d.res);
+    testutil_store_fx_free(f);
+}
+
+/* ---- Erasure ------------------------------------------------------------------ */
+
+static int erase_txn(struct store_txn *t, void *arg)
+{
+    return erase_person_txn(t, arg);
+}
+
+struct list_call {
+    const char *observer;
+    Coachq__V1__Assignment **l;
+    size_t n;
+};
+
+static int list_txn(struct store_txn *t, void *arg)
+{
+    struct list_call *lc = arg;
+    int truncated;
+
+    return assign_list(t, lc->observer, 0, DAY, &lc->l, &lc->n, &truncated);
+}
+
+/* An erased observer's assignments name the pseudonym, and their queue is
+ * found under it: no assignment or index key keeps the id. */
+static void test_erase_observer(void **state)
+{
+    struct plan_args pa = {"programme:p1", 0, 0, 0, 0, 2};
+    struct testutil_store_fx *f = org_with_plan(&pa);
+    struct erase_request er;
+    struct draw_call d;
+    struct list_call lc;
+    size_t had = 0;
+
+    (void)state;
+    draw(f->s, "programme:p1", 31, 0, 1, &d);
+    for (size_t i = 0; i < d.res.n; i++) {
+        had += strcmp(d.res.asg[i]->observer_id, "obs.1") == 0;
+    }
+    assert_true(had > 0);
+    memset(&er, 0, sizeof(er));
+    er.id = "obs.1";
+    er.now_ms = NOW_MS;
+    er.actor = "test";
+    er.origin = "test";
+    assert_int_equal(store_exec(f->s, erase_txn, &er), 0);
+    memset(&lc, 0, sizeof(lc));
+    lc.observer = "obs.1";
+    assert_int_equal(store_view(f->s, list_txn, &lc), 0);
+    assert_int_equal(lc.n, 0);
+    lc.observer = er.pseudonym;
+    assert_int_equal(store_view(f->s, list_txn, &lc), 0);
+    assert_int_equal(lc.n, had);
+    for (size_t i = 0; i < lc.n; i++) {
+        assert_string_equal(lc.l[i]->observer_id, er.pseudonym);
+    }
+    assign_list_free(lc.l, lc.n);
+    lc.observer = NULL;
+    assert_int_equal(store_view(f->s, list_txn, &lc), 0);
+    assert_int_equal(lc.n, d.res.n);
+    for (size_t i = 0; i < lc.n; i++) {
+        assert_string_not_equal(lc.l[i]->observer_id, "obs.1");
+    }
+    assign_list_free(lc.l, lc.n);
     assign_draw_result_clear(&d.res);
     testutil_store_fx_free(f);
 }
@@ -982,6 +1049,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_load_cap),
         cmocka_unit_test(test_reassign_refuses_disabled_and_uncertified),
         cmocka_unit_test(test_fulfilment),
+        cmocka_unit_test(test_erase_observer),
         cmocka_unit_test_setup_teardown(test_fulfil_over_tls, testutil_org_setup,
                                         testutil_org_teardown),
         cmocka_unit_test_setup_teardown(test_queue_and_draw_over_tls, testutil_org_setup,
