@@ -598,6 +598,32 @@ const struct cli_doc cli_doc_assign = {
     "some manager found no eligible observer.\n",
 };
 
+static const struct cli_opt opts_plan[] = {
+    {"rubric", OPT_RUBRIC, "ID", "the rubric the observers must be certified for"},
+    {"per-month", OPT_PER_MONTH, "N", "observations of every front-line manager per month, 1..31"},
+    {"per-week", OPT_PER_WEEK, "N", "observations of every front-line manager per week"},
+    {"load-cap", OPT_LOAD_CAP, "N", "most open assignments per observer and period"},
+    {"off-own-line", OPT_OFF_LINE, NULL, "never an observer of the manager's own line"},
+    {"off-own-reports", OPT_OFF_REPORTS, NULL, "never an observer the manager reports to"},
+    {"off-last-observed", OPT_OFF_LAST, NULL,
+     "never the observer of the manager's last observation"},
+    {"json", OPT_JSON, NULL, "print the plans as JSON"},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct cli_doc cli_doc_plan = {
+    "plan",
+    "plan [SCOPE --rubric ID --per-month N]",
+    "list or set coverage plans (leads, administrators)",
+    "[--json] [OPTIONS]\nSCOPE --rubric ID (--per-month N | --per-week N) [--load-cap N] "
+    "[--off-own-line] [--off-own-reports] [--off-last-observed] [OPTIONS]",
+    "Without SCOPE: lists the coverage plans. With SCOPE (programme:ID or\n"
+    "line:ID): sets that plan, as 'coachqd plan set' does, audited under your\n"
+    "name (docs/programme.md).\n",
+    opts_plan,
+    "Exit status: 0 success, 1 refused, 2 usage, 3 connection failure.\n",
+};
+
 /* The commands: what cli_main() dispatches to by the documentation's
  * name, in the order the main help and the man page list them. */
 const struct cli_command cli_commands[] = {
@@ -621,6 +647,7 @@ const struct cli_command cli_commands[] = {
     {&cli_doc_sessions, cli_cmd_sessions},
     {&cli_doc_assignments, cli_cmd_assignments},
     {&cli_doc_assign, cli_cmd_assign},
+    {&cli_doc_plan, cli_cmd_plan},
 };
 
 const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);

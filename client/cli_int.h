@@ -82,6 +82,12 @@ enum {
     OPT_PERIOD,
     OPT_SAMPLE,
     OPT_ASSIGNMENT,
+    OPT_PER_MONTH,
+    OPT_PER_WEEK,
+    OPT_LOAD_CAP,
+    OPT_OFF_LINE,
+    OPT_OFF_REPORTS,
+    OPT_OFF_LAST,
 };
 
 /*
@@ -119,7 +125,7 @@ extern const struct cli_doc cli_doc_main, cli_doc_observe, cli_doc_amend, cli_do
     cli_doc_cert, cli_doc_reference, cli_doc_dashboard, cli_doc_outcomes, cli_doc_export,
     cli_doc_stats, cli_doc_whoami, cli_doc_actions;
 extern const struct cli_doc cli_doc_sessions;
-extern const struct cli_doc cli_doc_assignments, cli_doc_assign;
+extern const struct cli_doc cli_doc_assignments, cli_doc_assign, cli_doc_plan;
 
 struct cli;
 
@@ -353,7 +359,8 @@ int cli_cmd_outcomes(struct cli *x, int argc, char **argv);    /* cmd_dashboard.
 int cli_cmd_export(struct cli *x, int argc, char **argv);      /* cmd_export.c */
 int cli_cmd_actions(struct cli *x, int argc, char **argv);     /* cmd_actions.c */
 int cli_cmd_assignments(struct cli *x, int argc, char **argv); /* cmd_assign.c */
-int cli_cmd_assign(struct cli *x, int argc, char **argv);      /* cmd_assign.c */
-int cli_cmd_sessions(struct cli *x, int argc, char **argv);    /* cmd_sessions.c */
+int cli_cmd_assign(struct cli *x, int argc, char **argv);
+int cli_cmd_plan(struct cli *x, int argc, char **argv); /* cmd_assign.c */ /* cmd_assign.c */
+int cli_cmd_sessions(struct cli *x, int argc, char **argv);                /* cmd_sessions.c */
 
 #endif

@@ -1175,3 +1175,21 @@ int client_draw_assignments(struct client *c, const Coachq__V1__DrawAssignments 
     }
     return rc;
 }
+
+int client_coverage_plans(struct client *c, const Coachq__V1__SetCoveragePlan *q,
+                          Coachq__V1__CoveragePlanList **out, struct client_error *err)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Frame *resp;
+    int rc;
+
+    *out = NULL;
+    f.body_case = COACHQ__V1__FRAME__BODY_SET_COVERAGE_PLAN;
+    f.set_coverage_plan = (Coachq__V1__SetCoveragePlan *)q;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_COVERAGE_PLANS, &resp, err);
+    if (rc == 0) {
+        *out = resp->coverage_plans;
+        free_shell(resp);
+    }
+    return rc;
+}

@@ -285,3 +285,158 @@ out:
     client_free(c);
     return rc;
 }
+
+/* ---- plan ------------------------------------------------------------------- */
+
+struct plan_args {
+    Coachq__V1__CoveragePlan p;
+    char rubric[VALIDATE_MAX_ID + 1];
+    int json, month, week;
+};
+
+static int take_plan_option(struct cli *x, int opt, const char *val, void *arg)
+{
+    struct plan_args *a = arg;
+    unsigned long v;
+
+    switch (opt) {
+    case OPT_RUBRIC:
+        if (validate_id(val) < 0) {
+            cli_usage(x, "--rubric: '%s' is not a rubric id", val);
+            return -CLI_EXIT_USAGE;
+        }
+        snprintf(a->rubric, sizeof(a->rubric), "%s", val);
+        a->p.rubric_id = a->rubric;
+        return 1;
+    case OPT_PER_MONTH:
+    case OPT_PER_WEEK:
+        if (cli_parse_ulong(val, 1, 31, &v) < 0) {
+            cli_usage(x, "--per-%s: '%s' is not a number from 1 to 31",
+                      opt == OPT_PER_MONTH ? "month" : "week", val);
+            return -CLI_EXIT_USAGE;
+        }
+        a->p.per_period = (uint32_t)v;
+        a->month |= opt == OPT_PER_MONTH;
+        a->week |= opt == OPT_PER_WEEK;
+        return 1;
+    case OPT_LOAD_CAP:
+        if (cli_parse_ulong(val, 1, 20000, &v) < 0) {
+            cli_usage(x, "--load-cap: '%s' is not a number from 1 to 20000", val);
+            return -CLI_EXIT_USAGE;
+        }
+        a->p.load_cap = (uint32_t)v;
+        return 1;
+    case OPT_OFF_LINE:
+        a->p.off_own_line = 1;
+        return 1;
+    case OPT_OFF_REPORTS:
+        a->p.off_own_reports = 1;
+        return 1;
+    case OPT_OFF_LAST:
+        a->p.off_last_observed = 1;
+        return 1;
+    case OPT_JSON:
+        a->json = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static json_t *plan_json(const Coachq__V1__CoveragePlan *p)
+{
+    json_t *o = json_object();
+    char when[DAY_TIME_LEN];
+
+    if (o == NULL) {
+        return NULL;
+    }
+    json_object_set_new(o, "scope", json_string(p->scope));
+    json_object_set_new(o, "rubric", json_string(p->rubric_id));
+    json_object_set_new(o, "per_period", json_integer(p->per_period));
+    json_object_set_new(o, "period",
+                        json_string(p->period == COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_WEEK
+                                        ? "week"
+                                        : "month"));
+    json_object_set_new(o, "load_cap", json_integer(p->load_cap));
+    json_object_set_new(o, "off_own_line", json_boolean(p->off_own_line));
+    json_object_set_new(o, "off_own_reports", json_boolean(p->off_own_reports));
+    json_object_set_new(o, "off_last_observed", json_boolean(p->off_last_observed));
+    day_format_time_ms(p->set_at_ms, when, sizeof(when));
+    json_object_set_new(o, "set_at", json_string(when));
+    json_object_set_new(o, "set_by", json_string(p->set_by));
+    return o;
+}
+
+int cli_cmd_plan(struct cli *x, int argc, char **argv)
+{
+    struct plan_args a;
+    Coachq__V1__SetCoveragePlan q = COACHQ__V1__SET_COVERAGE_PLAN__INIT;
+    Coachq__V1__CoveragePlanList *l = NULL;
+    struct client *c = NULL;
+    struct client_error e;
+    json_t *arr = NULL;
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    coachq__v1__coverage_plan__init(&a.p);
+    rc = cli_parse_options(x, argc, argv, &cli_doc_plan, take_plan_option, &a);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (optind + 1 < argc) {
+        return cli_usage(x, "unexpected argument '%s'", argv[optind + 1]);
+    }
+    if (optind == argc) {
+        if (a.month || a.week) {
+            return cli_usage(x, "name the plan's SCOPE (programme:ID or line:ID) to set it");
+        }
+        q.list_only = 1;
+    } else {
+        if (a.p.rubric_id == NULL || a.month == a.week) {
+            return cli_usage(x, "give --rubric ID and one of --per-month N and --per-week N");
+        }
+        a.p.scope = argv[optind];
+        a.p.period = a.month ? COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_MONTH
+                             : COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_WEEK;
+        q.plan = &a.p;
+    }
+    rc = cli_connect_server(x, 0, &c);
+    if (rc != 0) {
+        goto out;
+    }
+    rc = client_coverage_plans(c, &q, &l, &e);
+    if (rc < 0) {
+        rc = cli_request_failed(x, rc, &e);
+        goto out;
+    }
+    if (a.json) {
+        arr = json_array();
+        for (size_t i = 0; arr != NULL && i < l->n_plans; i++) {
+            json_array_append_new(arr, plan_json(l->plans[i]));
+        }
+        rc = cli_print_json(x, arr);
+        goto out;
+    }
+    if (!q.list_only) {
+        fprintf(x->out, "%s: %s\n", a.p.scope, l->changed ? "set" : "unchanged");
+    }
+    for (size_t i = 0; i < l->n_plans; i++) {
+        const Coachq__V1__CoveragePlan *p = l->plans[i];
+
+        fprintf(x->out, "%-28s %u per %s, rubric %s%s%s%s\n", p->scope, p->per_period,
+                p->period == COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_WEEK ? "week" : "month",
+                p->rubric_id, p->off_own_line ? ", off own line" : "",
+                p->off_own_reports ? ", off own reports" : "",
+                p->off_last_observed ? ", off last observed" : "");
+    }
+    if (l->n_plans == 0) {
+        fprintf(x->out, "no coverage plan is set\n");
+    }
+    rc = CLI_EXIT_OK;
+out:
+    json_decref(arr);
+    coachq__v1__coverage_plan_list__free_unpacked(l, NULL);
+    client_free(c);
+    return rc;
+}

@@ -238,6 +238,7 @@ int auth_decide(const struct auth_user *u, enum auth_action action,
                same(target->observer, u->id)));
         break;
     case AUTH_DRAW_ASSIGNMENTS:
+    case AUTH_PLANS:
         ok = (u->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0;
         break;
     case AUTH_SCORE:

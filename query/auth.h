@@ -45,6 +45,7 @@
  *   assignments      own        -            -              all    all
  *       (an observer's queue; another observer's, or "*" every one's)
  *   draw assignments -          -            -              yes    yes
+ *   coverage plans   -          -            -              yes    yes
  *   read an action   scored,    own coaching their line     all    all
  *                    or open (an observer who also holds a manager's
  *                    role: scored, or as that role allows)
@@ -115,6 +116,7 @@ enum auth_action {
     AUTH_READ_ACTION,
     AUTH_ASSIGNMENTS,      /* an observer's queue (target->observer: "" own, "*" all) */
     AUTH_DRAW_ASSIGNMENTS, /* a draw of assignments under a coverage plan */
+    AUTH_PLANS,            /* set or list coverage plans */
     AUTH_SCORE,            /* the last action: test_auth walks them all */
 };
 

@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include "assign.h"
+#include "audit.h"
 #include "error.h"
 #include "server_int.h"
 
@@ -34,6 +35,12 @@ struct server_assign {
     struct assign_draw_req req;
     struct assign_draw_result res;
     int dry_run;
+    /* Plans: the plan to set (a decoded copy; NULL to list), and all. */
+    int plans;
+    Coachq__V1__CoveragePlan *plan;
+    Coachq__V1__CoveragePlan **all;
+    size_t n_all;
+    int changed;
 };
 
 void server_assign_free(struct server_assign *a)
@@ -43,7 +50,67 @@ void server_assign_free(struct server_assign *a)
     }
     assign_list_free(a->l, a->n);
     assign_draw_result_clear(&a->res);
+    coachq__v1__coverage_plan__free_unpacked(a->plan, NULL);
+    for (size_t i = 0; i < a->n_all; i++) {
+        coachq__v1__coverage_plan__free_unpacked(a->all[i], NULL);
+    }
+    free(a->all);
     free(a);
+}
+
+/* Keeps a copy of every plan (p borrowed for the call). */
+static int plan_copy_cb(const Coachq__V1__CoveragePlan *p, void *arg)
+{
+    struct server_assign *a = arg;
+    Coachq__V1__CoveragePlan **all;
+    size_t n = coachq__v1__coverage_plan__get_packed_size(p);
+    uint8_t *buf = malloc(n > 0 ? n : 1);
+
+    if (buf == NULL) {
+        return -ENOMEM;
+    }
+    coachq__v1__coverage_plan__pack(p, buf);
+    all = realloc(a->all, (a->n_all + 1) * sizeof(*all));
+    if (all == NULL) {
+        free(buf);
+        return -ENOMEM;
+    }
+    a->all = all;
+    a->all[a->n_all] = coachq__v1__coverage_plan__unpack(NULL, n, buf);
+    free(buf);
+    if (a->all[a->n_all] == NULL) {
+        return -ENOMEM;
+    }
+    a->n_all++;
+    return 0;
+}
+
+/* Writer thread: sets the plan (when one is given) and lists them all. */
+static int plans_txn(struct store_txn *t, struct request *r, struct server_assign *a)
+{
+    char detail[160];
+    int rc = 0;
+
+    for (size_t i = 0; i < a->n_all; i++) {
+        coachq__v1__coverage_plan__free_unpacked(a->all[i], NULL);
+    }
+    a->n_all = 0;
+    a->changed = 0;
+    if (a->plan != NULL) {
+        rc = assign_plan_set(t, a->plan, "set_coverage_plan.plan", &a->changed, &r->fault);
+        if (rc == 0 && a->changed) {
+            snprintf(detail, sizeof(detail), "%u per %s, rubric %s", a->plan->per_period,
+                     a->plan->period == COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_WEEK ? "week"
+                                                                                          : "month",
+                     a->plan->rubric_id);
+            rc = audit_append(t, r->w.received_at_ms, r->conn->user, "plan.set", a->plan->scope,
+                              detail, r->conn->cs.peer, NULL);
+        }
+    }
+    if (rc == 0) {
+        rc = assign_plan_list(t, plan_copy_cb, a);
+    }
+    return rc;
 }
 
 /* Writer thread. It may run again after the map grows: outputs reset. */
@@ -54,6 +121,9 @@ static int assign_txn(struct store_txn *t, void *arg)
     int rc;
 
     memset(&r->fault, 0, sizeof(r->fault));
+    if (a->plans) {
+        return plans_txn(t, r, a);
+    }
     assign_list_free(a->l, a->n);
     a->l = NULL;
     a->n = 0;
@@ -198,6 +268,53 @@ void server_assign_draw(struct conn *c, uint64_t rid, const Coachq__V1__DrawAssi
     assign_queue(c, rid, a);
 }
 
+void server_assign_plan(struct conn *c, uint64_t rid, const Coachq__V1__SetCoveragePlan *s)
+{
+    struct server_assign *a;
+
+    if (auth_decide(&c->au, AUTH_PLANS, NULL) < 0) {
+        server_conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "set_coverage_plan",
+                               "only enablement leads and administrators set coverage plans");
+        return;
+    }
+    if (!s->list_only && s->plan == NULL) {
+        server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "set_coverage_plan.plan",
+                               "give the plan, or set list_only");
+        return;
+    }
+    a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
+                               "server out of memory");
+        return;
+    }
+    a->plans = 1;
+    if (!s->list_only) {
+        /* The frame is freed when this returns: a copy, stamped by the
+         * server. */
+        Coachq__V1__CoveragePlan stamped = *s->plan;
+        size_t n;
+        uint8_t *buf;
+
+        stamped.set_by = c->user;
+        stamped.set_at_ms = server_now_ms();
+        n = coachq__v1__coverage_plan__get_packed_size(&stamped);
+        buf = malloc(n > 0 ? n : 1);
+        if (buf != NULL) {
+            coachq__v1__coverage_plan__pack(&stamped, buf);
+            a->plan = coachq__v1__coverage_plan__unpack(NULL, n, buf);
+            free(buf);
+        }
+        if (a->plan == NULL) {
+            server_assign_free(a);
+            server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
+                                   "server out of memory");
+            return;
+        }
+    }
+    assign_queue(c, rid, a);
+}
+
 void server_assign_answer(struct request *r)
 {
     struct server_assign *a = r->asg;
@@ -221,6 +338,17 @@ void server_assign_answer(struct request *r)
         return;
     }
     f.request_id = r->request_id;
+    if (a->plans) {
+        Coachq__V1__CoveragePlanList pl = COACHQ__V1__COVERAGE_PLAN_LIST__INIT;
+
+        pl.plans = a->all;
+        pl.n_plans = a->n_all;
+        pl.changed = a->changed;
+        f.body_case = COACHQ__V1__FRAME__BODY_COVERAGE_PLANS;
+        f.coverage_plans = &pl;
+        server_conn_send(r->conn, &f);
+        return;
+    }
     if (!a->draw) {
         l.assignments = a->l;
         l.n_assignments = a->n;

@@ -42,8 +42,8 @@ struct metrics_http;
 /* The protocol port's request kinds as /metrics names them: one per
  * request a Frame can carry, and "invalid" for a frame that does not
  * decode or carries no request (server_req_kind_name()). */
-#define SERVER_REQ_KINDS 19
-#define SERVER_REQ_KIND_INVALID 18
+#define SERVER_REQ_KINDS 20
+#define SERVER_REQ_KIND_INVALID 19
 #define SERVER_REQ_KIND_NONE (-1) /* an answer that is not a request's: not counted */
 /* Codes an answer may carry (coachq.v1.Code, 0..16). */
 #define SERVER_CODES 17
@@ -250,6 +250,7 @@ struct server_assign;
  * done. Loop thread. */
 void server_assign_list(struct conn *c, uint64_t rid, const Coachq__V1__ListAssignments *q);
 void server_assign_draw(struct conn *c, uint64_t rid, const Coachq__V1__DrawAssignments *d);
+void server_assign_plan(struct conn *c, uint64_t rid, const Coachq__V1__SetCoveragePlan *s);
 
 /* Answers a request the writer finished (r->w.rc set). Loop thread. */
 void server_assign_answer(struct request *r);

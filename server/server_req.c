@@ -811,6 +811,7 @@ static const struct {
     {COACHQ__V1__FRAME__BODY_IMPORT_SESSIONS, "import_sessions"},
     {COACHQ__V1__FRAME__BODY_LIST_ASSIGNMENTS, "list_assignments"},
     {COACHQ__V1__FRAME__BODY_DRAW_ASSIGNMENTS, "draw_assignments"},
+    {COACHQ__V1__FRAME__BODY_SET_COVERAGE_PLAN, "set_coverage_plan"},
     {COACHQ__V1__FRAME__BODY__NOT_SET, "invalid"},
 };
 
@@ -930,6 +931,9 @@ static void req_frame(struct conn *c, const uint8_t *body, size_t len)
         break;
     case COACHQ__V1__FRAME__BODY_DRAW_ASSIGNMENTS:
         server_assign_draw(c, rid, f->draw_assignments);
+        break;
+    case COACHQ__V1__FRAME__BODY_SET_COVERAGE_PLAN:
+        server_assign_plan(c, rid, f->set_coverage_plan);
         break;
     case COACHQ__V1__FRAME__BODY__NOT_SET:
         server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "body",

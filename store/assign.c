@@ -147,6 +147,55 @@ int assign_plan_put(struct store_txn *t, const Coachq__V1__CoveragePlan *p, int 
                              &p->base, changed);
 }
 
+int assign_plan_set(struct store_txn *t, const Coachq__V1__CoveragePlan *p, const char *prefix,
+                    int *changed, struct validate_error *fault)
+{
+    Coachq__V1__Rubric *r = NULL;
+    Coachq__V1__Programme *prog = NULL;
+    Coachq__V1__Person *person = NULL;
+    char why[200], field[64];
+    int rc;
+
+    if (assign_plan_check(p, why, sizeof(why)) < 0) {
+        const char *colon = strchr(why, ':');
+        size_t n = colon != NULL ? (size_t)(colon - why) : 0;
+
+        snprintf(field, sizeof(field), "%s.%.*s", prefix, (int)n, why);
+        return asg_refuse(fault, field, "%s", why);
+    }
+    rc = rubrics_get(t, p->rubric_id, 0, &r);
+    coachq__v1__rubric__free_unpacked(r, NULL);
+    if (rc == -ENOENT) {
+        snprintf(field, sizeof(field), "%s.rubric_id", prefix);
+        return asg_refuse(fault, field, "there is no rubric '%s'", p->rubric_id);
+    }
+    if (rc < 0) {
+        return rc;
+    }
+    snprintf(field, sizeof(field), "%s.scope", prefix);
+    if (strncmp(p->scope, PLAN_PROGRAMME, strlen(PLAN_PROGRAMME)) == 0) {
+        rc = people_programme_get(t, p->scope + strlen(PLAN_PROGRAMME), &prog);
+        coachq__v1__programme__free_unpacked(prog, NULL);
+        if (rc == -ENOENT) {
+            return asg_refuse(fault, field, "there is no programme '%s'",
+                              p->scope + strlen(PLAN_PROGRAMME));
+        }
+    } else {
+        rc = people_get(t, p->scope + strlen(PLAN_LINE), &person);
+        if (rc == 0 && !people_has_role(person, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER)) {
+            rc = asg_refuse(fault, field, "'%s' is not a second-level manager",
+                            p->scope + strlen(PLAN_LINE));
+        } else if (rc == -ENOENT) {
+            rc = asg_refuse(fault, field, "there is no person '%s'", p->scope + strlen(PLAN_LINE));
+        }
+        coachq__v1__person__free_unpacked(person, NULL);
+    }
+    if (rc < 0) {
+        return rc;
+    }
+    return assign_plan_put(t, p, changed);
+}
+
 int assign_plan_get(struct store_txn *t, const char *scope, Coachq__V1__CoveragePlan **out)
 {
     if (scope == NULL || scope[0] == '\0' || strlen(scope) > 200) {

@@ -58,6 +58,15 @@ int assign_plan_check(const Coachq__V1__CoveragePlan *p, char *why, size_t whyle
  * is 0 when the stored plan held the same bytes. */
 int assign_plan_put(struct store_txn *t, const Coachq__V1__CoveragePlan *p, int *changed);
 
+/*
+ * Checks plan p against the store (its rubric installed; its programme
+ * known, or its line's manager a second-level manager) and stores it like
+ * assign_plan_put(). Returns 0, or ERROR_REFUSED with fault naming the
+ * field under prefix (e.g. "set_coverage_plan.plan").
+ */
+int assign_plan_set(struct store_txn *t, const Coachq__V1__CoveragePlan *p, const char *prefix,
+                    int *changed, struct validate_error *fault);
+
 /* Reads the plan of scope: 0 and *out (caller owns, free with
  * coachq__v1__coverage_plan__free_unpacked()), or -ENOENT. */
 int assign_plan_get(struct store_txn *t, const char *scope, Coachq__V1__CoveragePlan **out);

@@ -328,12 +328,16 @@ static void test_strata_balance(void **state)
 
 /* ---- Exclusions, cap, disabled and uncertified ---------------------------- */
 
+/* Each call a session an hour after the previous one, so that which
+ * observation is a manager's last never depends on ids. */
 static int submit_last(struct testutil_store_fx *f, const char *coach, const char *observer)
 {
+    static int64_t hour;
     struct testutil_obs o;
+    int64_t at = (int64_t)(DAY - 20) * 86400 + 3600 * (++hour % 20);
 
-    testutil_obs_make(&o, coach, "rep.1", (int64_t)(DAY - 20) * 86400);
-    return testutil_store_submit(f->s, &o.o, observer, (int64_t)(DAY - 20) * 86400000);
+    testutil_obs_make(&o, coach, "rep.1", at);
+    return testutil_store_submit(f->s, &o.o, observer, at * 1000);
 }
 
 static void check_exclusions(const struct plan_args *pa, size_t expect_unfilled_max)
@@ -829,16 +833,32 @@ static int coachq_as(struct testutil_org *org, const char *user, char *out, size
 static void test_queue_and_draw_over_tls(void **state)
 {
     struct testutil_org *org = *state;
-    static char out[65536], err[4096], out2[65536];
+    static char out[65536], out2[65536];
     const char *observers_eve[] = {"alice", "bob", "carol", "dave", "obs.ann"};
     size_t listed = 0;
 
     testutil_org_make(org);
-    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "plan",
-                                         "set", "line:slm.eve", "--rubric", "coaching-conversation",
-                                         "--per-month", "2", "--data", org->data, NULL),
-                     0);
     testutil_server_start(&org->srv, org->data, NULL);
+    /* The plan set through the protocol by the lead; refused to others,
+     * and a field-naming refusal for a bad one. */
+    coachq_as(org, "alice", out, sizeof(out), 1, "plan", NULL, NULL, NULL, NULL);
+    coachq_as(org, "slm.eve", out, sizeof(out), 1, "plan", NULL, NULL, NULL, NULL);
+    coachq_as(org, "lead.gil", out, sizeof(out), 0, "plan", NULL, NULL, NULL, NULL);
+    assert_non_null(strstr(out, "no coverage plan is set"));
+    coachq_as(org, "lead.gil", out, sizeof(out), 1, "plan", "line:flm.cara", "--rubric",
+              "coaching-conversation", "--per-month=2");
+    assert_non_null(strstr(out, "set_coverage_plan.plan.scope"));
+    coachq_as(org, "lead.gil", out, sizeof(out), 1, "plan", "line:slm.eve", "--rubric", "nope",
+              "--per-month=2");
+    assert_non_null(strstr(out, "set_coverage_plan.plan.rubric_id"));
+    coachq_as(org, "lead.gil", out, sizeof(out), 2, "plan", "line:slm.eve", "--rubric",
+              "coaching-conversation", NULL);
+    coachq_as(org, "lead.gil", out, sizeof(out), 0, "plan", "line:slm.eve", "--rubric",
+              "coaching-conversation", "--per-month=2");
+    assert_non_null(strstr(out, "line:slm.eve: set"));
+    assert_non_null(strstr(out, "2 per month, rubric coaching-conversation"));
+    coachq_as(org, "admin.hal", out, sizeof(out), 0, "plan", "--json", NULL, NULL, NULL);
+    assert_non_null(strstr(out, "\"set_by\": \"lead.gil\""));
     /* Not a lead: refused. */
     coachq_as(org, "alice", out, sizeof(out), 1, "assign", "line:slm.eve", "--seed", "5", NULL);
     coachq_as(org, "slm.eve", out, sizeof(out), 1, "assign", "line:slm.eve", "--seed", "5", NULL);

@@ -147,6 +147,13 @@ static const struct row rows[] = {
     {"admin.hal", ADMIN, AUTH_DRAW_ASSIGNMENTS, T_NONE, 1},
     {"rep.ida", 0, AUTH_DRAW_ASSIGNMENTS, T_NONE, 0},
     {"slm.eve", SLM | OBS, AUTH_DRAW_ASSIGNMENTS, T_NONE, 0},
+    /* Coverage plans: leads and administrators. */
+    {"obs.ann", OBS, AUTH_PLANS, T_NONE, 0},
+    {"flm.cara", FLM, AUTH_PLANS, T_NONE, 0},
+    {"slm.eve", SLM, AUTH_PLANS, T_NONE, 0},
+    {"lead.gil", LEAD, AUTH_PLANS, T_NONE, 1},
+    {"admin.hal", ADMIN, AUTH_PLANS, T_NONE, 1},
+    {"rep.ida", 0, AUTH_PLANS, T_NONE, 0},
     {"rep.ida", 0, AUTH_CERT_STATUS, T_OWN_STATUS, 0},
     /* Calibration references: leads and administrators. */
     {"obs.ann", OBS, AUTH_ADD_REFERENCE, T_NONE, 0},
@@ -361,6 +368,7 @@ static const char *action_name(enum auth_action a)
                                         "read action",
                                         "assignments",
                                         "draw assignments",
+                                        "coverage plans",
                                         "score"};
 
     return (size_t)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
