@@ -117,6 +117,30 @@ static const struct admin_opt opts_erase[] = {
     {NULL, NULL, NULL},
 };
 
+static const struct admin_opt opts_plan_set[] = {
+    {"rubric", "ID", "the rubric the observers must be certified for (required)"},
+    {"per-month", "N", "observations of every front-line manager per calendar month, 1..31"},
+    {"per-week", "N", "observations of every front-line manager per week (Monday to Sunday)"},
+    {"load-cap", "N", "most open assignments per observer and period [no cap]"},
+    {"off-own-line", NULL, "never assign an observer to a manager of their own line"},
+    {"off-own-reports", NULL, "never assign an observer to a manager who reports to them"},
+    {"off-last-observed", NULL, "never assign the observer of a manager's last observation"},
+    {NULL, NULL, NULL},
+};
+
+static const struct admin_opt opts_assign[] = {
+    {"seed", "N", "the draw's seed, 0..2^64-1 [random, printed]"},
+    {"period", "YYYY-MM-DD", "a day in the month or week to draw for [today]"},
+    {"sample", "N", "draw at most N assignments, shared among the lines [every slot]"},
+    {"dry-run", NULL, "print the draw, write nothing"},
+    {NULL, NULL, NULL},
+};
+
+static const struct admin_opt opts_assignment_list[] = {
+    {"all", NULL, "also done, expired and reassigned ones"},
+    {NULL, NULL, NULL},
+};
+
 static const struct admin_opt opts_token_create[] = {
     {"name", "NAME", "what the token is for, e.g. \"warehouse loader\" (required)"},
     {"expires", "DATE|DAYS",
@@ -233,6 +257,24 @@ static const struct admin_cmd admin_cmds[] = {
      "Erases a person: name, e-mail, certificate pins, credentials and sign-in links go, free "
      "text naming them is redacted, and what others' records need becomes a pseudonym.",
      admin_run_erase},
+    {"plan", "set", "SCOPE", 1, 1, opts_plan_set,
+     "Sets the coverage plan of a programme (SCOPE programme:ID) or of a second-level manager's "
+     "line (line:ID): every front-line manager observed N times a month or week by a certified "
+     "observer, with exclusions; audited.",
+     admin_run_plan_set},
+    {"plan", "show", "SCOPE", 1, 1, opts_none, "Shows one coverage plan.", admin_run_plan_show},
+    {"plan", "list", "", 0, 0, opts_none, "Lists the coverage plans.", admin_run_plan_list},
+    {"assign", NULL, "SCOPE", 1, 1, opts_assign,
+     "Draws the plan's assignments by stratified random sampling from a recorded seed (strata: "
+     "second-level managers' lines) and expires open ones past their window; exit status 3 when "
+     "some manager found no eligible observer.",
+     admin_run_assign},
+    {"assignment", "list", "[OBSERVER]", 0, 1, opts_assignment_list,
+     "Lists open assignments (of everybody, or of one observer), soonest due first.",
+     admin_run_assignment_list},
+    {"assignment", "reassign", "ID OBSERVER", 2, 2, opts_none,
+     "Gives an open assignment to another enabled, certified observer; audited.",
+     admin_run_assignment_reassign},
 };
 
 #define ADMIN_NCMDS (sizeof(admin_cmds) / sizeof(admin_cmds[0]))

@@ -259,6 +259,20 @@ int admin_run_commitment_clear(struct admin *a);
 
 int admin_run_commitment_list(struct admin *a);
 
+/* ---- The observation programme (admin_assign.c) -------------------------- */
+
+int admin_run_plan_set(struct admin *a);
+
+int admin_run_plan_show(struct admin *a);
+
+int admin_run_plan_list(struct admin *a);
+
+int admin_run_assign(struct admin *a);
+
+int admin_run_assignment_list(struct admin *a);
+
+int admin_run_assignment_reassign(struct admin *a);
+
 /* ---- Users (admin_users.c) --------------------------------------------- */
 
 /* Applies one change to a person (add, disable or enable, a pin) with its

@@ -267,6 +267,10 @@ static int demo_seed(struct demo *d, int *people_stored)
     }
     demo_say(d, "sessions held: %u, one per manager, rep and day, at each manager's own cadence",
              d->held);
+    rc = demo_assignments(d);
+    if (rc != 0) {
+        return rc;
+    }
 
     /* The year was replayed in time order, so an enrolment came in at its
      * cohort's start, after the sessions before it: like a back-dated

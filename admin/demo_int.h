@@ -445,5 +445,9 @@ int demo_sessions_held_txn(struct store_txn *t, void *arg);
 /* Makes the record of rec built in d->ob the review of a recorded call
  * when its session is one (demo_recording.c). */
 void demo_recording(struct demo *d, const struct demo_record *rec);
+/* The observation programme: a coverage plan, last month's and this
+ * month's draws, and a few assignments fulfilled (demo_assign.c). Returns 0
+ * or a store code after saying why. */
+int demo_assignments(struct demo *d);
 
 #endif

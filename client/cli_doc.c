@@ -80,6 +80,9 @@ static const struct cli_opt opts_observe[] = {
      "score from a recording: its http(s) URL or CRM call id (never fetched); the clock is the "
      "recording's position"},
     {"length", OPT_LENGTH, "MM:SS", "the recording's length (with --recording; or H:MM:SS)"},
+    {"assignment", OPT_ASSIGNMENT, "ID",
+     "start from one of your assignments ('coachq assignments'): its manager and rubric, and "
+     "the observation fulfils it"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -612,6 +615,78 @@ const struct cli_doc cli_doc_calibrate = {
     "connection or local store failure, 4 the attempt is stored and did not pass.\n",
 };
 
+static const struct cli_opt opts_assignments[] = {
+    {"observer", OPT_OBSERVER, "ID",
+     "another observer's assignments, or '*' for every observer's (leads, administrators)"},
+    {"all", OPT_ALL, NULL, "also done, expired and reassigned ones"},
+    {"json", OPT_JSON, NULL, "print a JSON array of assignments"},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct cli_doc cli_doc_assignments = {
+    "assignments",
+    "assignments [--all] [--json]",
+    "your queue of assigned observations",
+    "[--observer ID] [--all] [--json] [OPTIONS]",
+    "Lists your open assignments, soonest due first: the front-line manager to\n"
+    "observe, the rubric and the due window, drawn at random under a coverage\n"
+    "plan (docs/programme.md). Submitting an observation of that manager inside\n"
+    "the window fulfils the assignment; 'coachq observe --assignment ID' starts\n"
+    "from one. Columns: id, status, manager, rubric, due from, due until.\n",
+    opts_assignments,
+    "Exit status: 0 success, 1 refused, 2 usage, 3 connection failure.\n",
+};
+
+static const struct cli_opt opts_assign[] = {
+    {"seed", OPT_SEED, "N", "the draw's seed, 0..2^64-1 [random: the server picks and records it]"},
+    {"period", OPT_PERIOD, "DATE", "a day (YYYY-MM-DD) in the month or week to draw for [today]"},
+    {"sample", OPT_SAMPLE, "N", "at most N assignments, shared among the lines [every slot]"},
+    {"dry-run", OPT_DRY_RUN, NULL, "show the draw, write nothing"},
+    {"json", OPT_JSON, NULL, "print the draw as JSON"},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct cli_doc cli_doc_assign = {
+    "assign",
+    "assign SCOPE [--seed N]",
+    "draw assignments under a coverage plan (leads, administrators)",
+    "SCOPE [--seed N] [--period DATE] [--sample N] [--dry-run] [--json] [OPTIONS]",
+    "Draws assignments under the coverage plan SCOPE (programme:ID or line:ID) by\n"
+    "stratified random sampling, as 'coachqd assign' does: the strata are the\n"
+    "second-level managers' lines, and each drawn manager gets an observer\n"
+    "chosen at random among the eligible ones. The seed is recorded with the\n"
+    "draw: the same seed on the same store state draws the same.\n",
+    opts_assign,
+    "Exit status: 0 drawn, 1 refused, 2 usage, 3 connection failure, 4 drawn but\n"
+    "some manager found no eligible observer.\n",
+};
+
+static const struct cli_opt opts_plan[] = {
+    {"rubric", OPT_RUBRIC, "ID", "the rubric the observers must be certified for"},
+    {"per-month", OPT_PER_MONTH, "N", "observations of every front-line manager per month, 1..31"},
+    {"per-week", OPT_PER_WEEK, "N", "observations of every front-line manager per week"},
+    {"load-cap", OPT_LOAD_CAP, "N", "most open assignments per observer and period"},
+    {"off-own-line", OPT_OFF_LINE, NULL, "never an observer of the manager's own line"},
+    {"off-own-reports", OPT_OFF_REPORTS, NULL, "never an observer the manager reports to"},
+    {"off-last-observed", OPT_OFF_LAST, NULL,
+     "never the observer of the manager's last observation"},
+    {"json", OPT_JSON, NULL, "print the plans as JSON"},
+    {NULL, 0, NULL, NULL},
+};
+
+const struct cli_doc cli_doc_plan = {
+    "plan",
+    "plan [SCOPE --rubric ID --per-month N]",
+    "list or set coverage plans (leads, administrators)",
+    "[--json] [OPTIONS]\nSCOPE --rubric ID (--per-month N | --per-week N) [--load-cap N] "
+    "[--off-own-line] [--off-own-reports] [--off-last-observed] [OPTIONS]",
+    "Without SCOPE: lists the coverage plans. With SCOPE (programme:ID or\n"
+    "line:ID): sets that plan, as 'coachqd plan set' does, audited under your\n"
+    "name (docs/programme.md).\n",
+    opts_plan,
+    "Exit status: 0 success, 1 refused, 2 usage, 3 connection failure.\n",
+};
+
 /* The commands: what cli_main() dispatches to by the documentation's
  * name, in the order the main help and the man page list them. */
 const struct cli_command cli_commands[] = {
@@ -625,6 +700,8 @@ const struct cli_command cli_commands[] = {
     {&cli_doc_stats, cli_cmd_stats},         {&cli_doc_whoami, cli_cmd_whoami},
     {&cli_doc_actions, cli_cmd_actions},     {&cli_doc_sessions, cli_cmd_sessions},
     {&cli_doc_calibrate, cli_cmd_calibrate},
+    {&cli_doc_assignments, cli_cmd_assignments}, {&cli_doc_assign, cli_cmd_assign},
+    {&cli_doc_plan, cli_cmd_plan},
 };
 
 const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);

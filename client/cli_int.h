@@ -82,6 +82,17 @@ enum {
     OPT_RESULT,
     OPT_RECORDING,
     OPT_LENGTH,
+    OPT_ALL,
+    OPT_SEED,
+    OPT_PERIOD,
+    OPT_SAMPLE,
+    OPT_ASSIGNMENT,
+    OPT_PER_MONTH,
+    OPT_PER_WEEK,
+    OPT_LOAD_CAP,
+    OPT_OFF_LINE,
+    OPT_OFF_REPORTS,
+    OPT_OFF_LAST,
 };
 
 /*
@@ -120,6 +131,7 @@ extern const struct cli_doc cli_doc_main, cli_doc_observe, cli_doc_amend, cli_do
     cli_doc_stats, cli_doc_whoami, cli_doc_actions;
 extern const struct cli_doc cli_doc_sessions;
 extern const struct cli_doc cli_doc_calibrate;
+extern const struct cli_doc cli_doc_assignments, cli_doc_assign, cli_doc_plan;
 
 struct cli;
 
@@ -372,6 +384,9 @@ int cli_cmd_calibrate(struct cli *x, int argc, char **argv); /* cmd_calibrate.c 
 
 /* `coachq reference retire ID` (cmd_calibrate.c). */
 int cli_reference_retire(struct cli *x, const char *arg);
+int cli_cmd_assignments(struct cli *x, int argc, char **argv); /* cmd_assign.c */
+int cli_cmd_assign(struct cli *x, int argc, char **argv);      /* cmd_assign.c */
+int cli_cmd_plan(struct cli *x, int argc, char **argv);        /* cmd_assign.c */
 
 struct observe_opts;
 

@@ -1157,3 +1157,57 @@ int client_send_raw(struct client *c, const void *data, size_t len)
     }
     return tls_conn_write(c->conn, data, len);
 }
+
+int client_assignments(struct client *c, const Coachq__V1__ListAssignments *q,
+                       Coachq__V1__AssignmentList **out, struct client_error *err)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Frame *resp;
+    int rc;
+
+    *out = NULL;
+    f.body_case = COACHQ__V1__FRAME__BODY_LIST_ASSIGNMENTS;
+    f.list_assignments = (Coachq__V1__ListAssignments *)q;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_ASSIGNMENTS, &resp, err);
+    if (rc == 0) {
+        *out = resp->assignments;
+        free_shell(resp);
+    }
+    return rc;
+}
+
+int client_draw_assignments(struct client *c, const Coachq__V1__DrawAssignments *q,
+                            Coachq__V1__AssignmentDrawResult **out, struct client_error *err)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Frame *resp;
+    int rc;
+
+    *out = NULL;
+    f.body_case = COACHQ__V1__FRAME__BODY_DRAW_ASSIGNMENTS;
+    f.draw_assignments = (Coachq__V1__DrawAssignments *)q;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_ASSIGNMENT_DRAW, &resp, err);
+    if (rc == 0) {
+        *out = resp->assignment_draw;
+        free_shell(resp);
+    }
+    return rc;
+}
+
+int client_coverage_plans(struct client *c, const Coachq__V1__SetCoveragePlan *q,
+                          Coachq__V1__CoveragePlanList **out, struct client_error *err)
+{
+    Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Frame *resp;
+    int rc;
+
+    *out = NULL;
+    f.body_case = COACHQ__V1__FRAME__BODY_SET_COVERAGE_PLAN;
+    f.set_coverage_plan = (Coachq__V1__SetCoveragePlan *)q;
+    rc = request(c, &f, COACHQ__V1__FRAME__BODY_COVERAGE_PLANS, &resp, err);
+    if (rc == 0) {
+        *out = resp->coverage_plans;
+        free_shell(resp);
+    }
+    return rc;
+}

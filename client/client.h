@@ -225,6 +225,27 @@ int client_import_sessions(struct client *c, const void *csv, size_t len, const 
                            int dry_run, Coachq__V1__SessionsImported **out,
                            struct client_error *err);
 
+/* An observer's open assignments (ListAssignments, borrowed for the
+ * call), or a lead's view of anybody's. Returns 0 with *out set (caller
+ * owns, coachq__v1__assignment_list__free_unpacked(*out, NULL)), or a
+ * negative code with err filled. */
+int client_assignments(struct client *c, const Coachq__V1__ListAssignments *q,
+                       Coachq__V1__AssignmentList **out, struct client_error *err);
+
+/* A lead's draw of assignments (DrawAssignments, borrowed for the call).
+ * Returns 0 with *out set (caller owns,
+ * coachq__v1__assignment_draw_result__free_unpacked(*out, NULL)), or a
+ * negative code with err filled (FAILED_PRECONDITION naming the field). */
+int client_draw_assignments(struct client *c, const Coachq__V1__DrawAssignments *q,
+                            Coachq__V1__AssignmentDrawResult **out, struct client_error *err);
+
+/* Sets a coverage plan, or with q->list_only reads them all
+ * (SetCoveragePlan, borrowed for the call). Returns 0 with *out set
+ * (caller owns, coachq__v1__coverage_plan_list__free_unpacked(*out,
+ * NULL)), or a negative code with err filled. */
+int client_coverage_plans(struct client *c, const Coachq__V1__SetCoveragePlan *q,
+                          Coachq__V1__CoveragePlanList **out, struct client_error *err);
+
 /* Sends raw bytes on the connection (data borrowed for the call), for
  * tests of hostile input. Returns 0 or a negative connection code. */
 int client_send_raw(struct client *c, const void *data, size_t len);

@@ -11,11 +11,13 @@
 
 #include "cli_int.h"
 #include "client.h"
+#include "day.h"
 #include "localstore.h"
 #include "obs_json.h"
 #include "observe.h"
 #include "outbox.h"
 #include "uuid.h"
+#include "validate.h"
 
 /* ---- observe and amend --------------------------------------------------- */
 
@@ -40,6 +42,10 @@ struct observe_args {
     char rubric[128];
     uint8_t fix_id[UUID_LEN];
     int fix;
+    uint8_t asg_id[UUID_LEN];
+    int assigned;
+    char asg_coach[VALIDATE_MAX_ID + 1];
+    char asg_rubric[VALIDATE_MAX_ID + 1];
 };
 
 static int take_observe_option(struct cli *x, int opt, const char *val, void *arg)
@@ -100,6 +106,14 @@ static int take_observe_option(struct cli *x, int opt, const char *val, void *ar
         }
         a->fix = 1;
         return 1;
+    case OPT_ASSIGNMENT:
+        if (uuid_parse(val, a->asg_id) < 0) {
+            cli_usage(x, "--assignment: '%s' is not a UUID (as 'coachq assignments' shows them)",
+                      val);
+            return -CLI_EXIT_USAGE;
+        }
+        a->assigned = 1;
+        return 1;
     default:
         return 0;
     }
@@ -122,6 +136,58 @@ static void flush_quietly(struct cli *x, struct localstore *ls, const struct cli
         fprintf(x->err, "outbox: %zu sent, %zu rejected, %zu still waiting (coachq queue list)\n",
                 sum.sent + sum.duplicates, sum.rejected, sum.waiting);
     }
+}
+
+/* Reads the caller's open assignment a->asg_id from the server and presets
+ * its manager and rubric. Returns 0 or an exit code after saying why. */
+static int take_assignment(struct cli *x, struct observe_args *a)
+{
+    Coachq__V1__ListAssignments q = COACHQ__V1__LIST_ASSIGNMENTS__INIT;
+    Coachq__V1__AssignmentList *l = NULL;
+    struct client *c = NULL;
+    struct client_error e;
+    char ids[UUID_STR_LEN], until[DAY_TIME_LEN];
+    int rc = cli_connect_server(x, 0, &c);
+
+    if (rc != 0) {
+        return rc;
+    }
+    rc = client_assignments(c, &q, &l, &e);
+    if (rc < 0) {
+        rc = cli_request_failed(x, rc, &e);
+        goto out;
+    }
+    rc = CLI_EXIT_USAGE;
+    for (size_t i = 0; i < l->n_assignments; i++) {
+        const Coachq__V1__Assignment *s = l->assignments[i];
+
+        if (s->id.len != UUID_LEN || memcmp(s->id.data, a->asg_id, UUID_LEN) != 0 ||
+            s->status != COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN) {
+            continue;
+        }
+        if (a->o.coach_id != NULL && strcmp(a->o.coach_id, s->manager_id) != 0) {
+            cli_msg(x, "--coach %s: the assignment is to observe %s", a->o.coach_id, s->manager_id);
+            goto out;
+        }
+        snprintf(a->asg_coach, sizeof(a->asg_coach), "%s", s->manager_id);
+        snprintf(a->asg_rubric, sizeof(a->asg_rubric), "%s", s->rubric_id);
+        a->o.coach_id = a->asg_coach;
+        if (a->o.rubric_id == NULL) {
+            a->o.rubric_id = a->asg_rubric;
+        }
+        a->o.assignment_id = a->asg_id;
+        day_format(s->due_until_day, until, sizeof(until));
+        fprintf(x->err, "assignment %s: observe %s (%s) by %s\n", uuid_format(a->asg_id, ids),
+                s->manager_id, s->rubric_id, until);
+        rc = 0;
+        goto out;
+    }
+    cli_msg(x, "--assignment %s is not one of your open assignments (coachq assignments)",
+            uuid_format(a->asg_id, ids));
+out:
+    coachq__v1__assignment_list__free_unpacked(l, NULL);
+    client_free(c);
+    return rc;
 }
 
 /* Flushes the outbox, then runs the UI with o. Returns its exit code. */
@@ -165,6 +231,14 @@ int cli_cmd_observe(struct cli *x, int argc, char **argv)
     rc = cli_check_recording_opts(x, &a.o, a.fix);
     if (rc != 0) {
         return rc;
+    if (a.assigned && (a.fix || a.o.resume)) {
+        return cli_usage(x, "--assignment starts a new session: not with --fix or --resume");
+    }
+    if (a.assigned) {
+        rc = take_assignment(x, &a);
+        if (rc != 0) {
+            return rc;
+        }
     }
     if (cli_open_store(x, &ls) != 0) {
         /* observe.h's code for a local store failure. */

@@ -79,6 +79,9 @@ struct observe_opts {
     /* Set when the UI closes (may be NULL): 1 when the server stored the
      * observation (or had it already) in this run, 0 otherwise. */
     int *stored_out;
+    /* An assignment the observation fulfils (16 bytes; NULL: none), kept
+     * in the draft's assignment_id (coachq observe --assignment). */
+    const uint8_t *assignment_id;
 };
 
 /*

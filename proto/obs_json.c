@@ -624,7 +624,8 @@ static const char *const obs_keys[] = {
     "id",      "rubric",     "rubric_version",  "coach",      "coachee",     "session_type",
     "focus",   "started_at", "duration_min",    "ratings",    "markers",     "actions",
     "notes",   "amends",     "calibration_ref", "seq",        "received_at", "observer",
-    "version", "root_id",    "superseded",      "follow_ups", "recording",   NULL,
+    "version", "root_id",    "superseded",      "follow_ups", "recording",   "assignment",
+    NULL,
 };
 
 /* Reads the required "started_at" and the optional "duration_min" of obj
@@ -787,6 +788,10 @@ static int parse_obs(struct jsonx_ctx *x, const json_t *j, void *msg)
     if (rc < 0) {
         return rc;
     }
+    rc = get_uuid(x, j, "assignment", &o->assignment_id);
+    if (rc < 0) {
+        return rc;
+    }
     rc = get_string(x, j, "", "rubric", 1, &o->rubric_id);
     if (rc < 0) {
         return rc;
@@ -894,6 +899,7 @@ void obs_json_free(Coachq__V1__Observation *o)
     free(o->id.data);
     free(o->amends.data);
     free(o->calibration_ref.data);
+    free(o->assignment_id.data);
     free_str(o->rubric_id);
     free_str(o->coach_id);
     free_str(o->coachee_id);
@@ -1199,7 +1205,8 @@ static int obs_fill(json_t *obj, const Coachq__V1__Observation *o)
     json_t *arr;
 
     if (put_uuid(obj, "id", &o->id) < 0 || put_uuid(obj, "amends", &o->amends) < 0 ||
-        put_uuid(obj, "calibration_ref", &o->calibration_ref) < 0) {
+        put_uuid(obj, "calibration_ref", &o->calibration_ref) < 0 ||
+        put_uuid(obj, "assignment", &o->assignment_id) < 0) {
         return -1;
     }
     if (jsonx_put(obj, "rubric", json_text(o->rubric_id)) < 0 ||

@@ -42,6 +42,10 @@
  *       managers (a second-level manager's sessions coaching their managers)
  *     programme      -          -            -              yes    yes
  *     observers      -          -            -              yes    yes
+ *   assignments      own        -            -              all    all
+ *       (an observer's queue; another observer's, or "*" every one's)
+ *   draw assignments -          -            -              yes    yes
+ *   coverage plans   -          -            -              yes    yes
  *   read an action   scored,    own coaching their line     all    all
  *                    or open (an observer who also holds a manager's
  *                    role: scored, or as that role allows)
@@ -113,6 +117,9 @@ enum auth_action {
     AUTH_CALIBRATE,        /* `coachq calibrate`: references to attempt, one's own attempt
                               revealed (observers) */
     AUTH_RETIRE_REFERENCE, /* `coachq reference retire` (leads and administrators) */
+    AUTH_ASSIGNMENTS,      /* an observer's queue (target->observer: "" own, "*" all) */
+    AUTH_DRAW_ASSIGNMENTS, /* a draw of assignments under a coverage plan */
+    AUTH_PLANS,            /* set or list coverage plans */
     AUTH_SCORE,            /* the last action: test_auth walks them all */
 };
 

@@ -13,6 +13,7 @@
  * observer.
  */
 #include "dash_observers.h"
+#include "dash_plans.h"
 
 #include <errno.h>
 #include <math.h>
@@ -518,7 +519,10 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
               "Coverage of the programme: %zu of %zu front-line managers were observed "
               "in the window (%.0f%%).",
               seen, pg.flm.n, pg.flm.n > 0 ? 100.0 * (double)seen / (double)pg.flm.n : 0.0);
-    rc = dash_failed(d);
+    rc = dash_plans(d, c);
+    if (rc == 0) {
+        rc = dash_failed(d);
+    }
 out:
     free(pg.coach);
     free(pg.pair);

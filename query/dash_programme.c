@@ -16,6 +16,7 @@
  * page works from that one read. The enrolments are read in one scan.
  */
 #include "dash_programme.h"
+#include "dash_plans.h"
 
 #include <errno.h>
 #include <math.h>
@@ -975,6 +976,9 @@ int dash_programme(struct dash *d, const struct dash_ctx *c)
     }
     if (rc == 0) {
         rc = dash_mix_shift_read(d, c, &flm, cweek, w.from_monday, pw.set.mix);
+    }
+    if (rc == 0) {
+        rc = dash_plans(d, c);
     }
 out:
     free(cweek);

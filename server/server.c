@@ -232,6 +232,7 @@ void server_request_finish(struct request *r)
     coachq__v1__import_outcomes__free_unpacked(r->imp, NULL);
     server_sessions_free(r->sess);
     coachq__v1__calibration_answer__free_unpacked(r->cal, NULL);
+    server_assign_free(r->asg);
     free(r);
     c->in_flight--;
     s->outstanding--;

@@ -42,8 +42,8 @@ struct metrics_http;
 /* The protocol port's request kinds as /metrics names them: one per
  * request a Frame can carry, and "invalid" for a frame that does not
  * decode or carries no request (server_req_kind_name()). */
-#define SERVER_REQ_KINDS 18
-#define SERVER_REQ_KIND_INVALID 17
+#define SERVER_REQ_KINDS 21
+#define SERVER_REQ_KIND_INVALID 20
 #define SERVER_REQ_KIND_NONE (-1) /* an answer that is not a request's: not counted */
 /* Codes an answer may carry (coachq.v1.Code, 0..16). */
 #define SERVER_CODES 17
@@ -160,6 +160,7 @@ enum request_kind {
     REQ_ACTIONS,
     REQ_IMPORT_SESSIONS,
     REQ_CALIBRATION,
+    REQ_ASSIGN, /* ListAssignments, DrawAssignments (server_assign.c) */
 };
 
 /* One request taken and not yet finished, with what its answer needs. */
@@ -226,6 +227,8 @@ struct request {
     struct server_sessions *sess;
     /* Calibration (server_cal.c): a revealed attempt, owned. */
     Coachq__V1__CalibrationAnswer *cal;
+    /* Assignments (server_assign.c): owned. */
+    struct server_assign *asg;
 };
 
 /* ---- server_cal.c ---- */
@@ -249,6 +252,23 @@ void server_sessions_answer(struct request *r);
 
 /* Frees a request's import; NULL is a no-op. */
 void server_sessions_free(struct server_sessions *s);
+
+/* ---- server_assign.c ---- */
+
+struct server_assign;
+
+/* Take a ListAssignments or DrawAssignments (borrowed for the call):
+ * refuse it at once, or queue it for the writer and answer when it is
+ * done. Loop thread. */
+void server_assign_list(struct conn *c, uint64_t rid, const Coachq__V1__ListAssignments *q);
+void server_assign_draw(struct conn *c, uint64_t rid, const Coachq__V1__DrawAssignments *d);
+void server_assign_plan(struct conn *c, uint64_t rid, const Coachq__V1__SetCoveragePlan *s);
+
+/* Answers a request the writer finished (r->w.rc set). Loop thread. */
+void server_assign_answer(struct request *r);
+
+/* Frees a request's assignment state; NULL is a no-op. */
+void server_assign_free(struct server_assign *a);
 
 /* ---- server.c ---- */
 

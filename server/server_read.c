@@ -550,6 +550,7 @@ static void read_work(uv_work_t *work)
     case REQ_IMPORT_OUTCOMES:
     case REQ_IMPORT_SESSIONS:
     case REQ_CALIBRATION:
+    case REQ_ASSIGN:
         r->rc = -EINVAL;
         return;
     }
@@ -926,6 +927,7 @@ static void read_done(uv_work_t *work, int status)
         case REQ_IMPORT_OUTCOMES:
         case REQ_IMPORT_SESSIONS:
         case REQ_CALIBRATION:
+        case REQ_ASSIGN:
             break;
         }
     }

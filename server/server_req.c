@@ -817,6 +817,9 @@ static const struct {
     {COACHQ__V1__FRAME__BODY_LIST_ACTIONS, "list_actions"},
     {COACHQ__V1__FRAME__BODY_IMPORT_SESSIONS, "import_sessions"},
     {COACHQ__V1__FRAME__BODY_CALIBRATION_REQUEST, "calibration"},
+    {COACHQ__V1__FRAME__BODY_LIST_ASSIGNMENTS, "list_assignments"},
+    {COACHQ__V1__FRAME__BODY_DRAW_ASSIGNMENTS, "draw_assignments"},
+    {COACHQ__V1__FRAME__BODY_SET_COVERAGE_PLAN, "set_coverage_plan"},
     {COACHQ__V1__FRAME__BODY__NOT_SET, "invalid"},
 };
 
@@ -933,6 +936,14 @@ static void req_frame(struct conn *c, const uint8_t *body, size_t len)
         break;
     case COACHQ__V1__FRAME__BODY_CALIBRATION_REQUEST:
         server_cal_handle(c, rid, f->calibration_request);
+    case COACHQ__V1__FRAME__BODY_LIST_ASSIGNMENTS:
+        server_assign_list(c, rid, f->list_assignments);
+        break;
+    case COACHQ__V1__FRAME__BODY_DRAW_ASSIGNMENTS:
+        server_assign_draw(c, rid, f->draw_assignments);
+        break;
+    case COACHQ__V1__FRAME__BODY_SET_COVERAGE_PLAN:
+        server_assign_plan(c, rid, f->set_coverage_plan);
         break;
     case COACHQ__V1__FRAME__BODY__NOT_SET:
         server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "body",
@@ -1019,6 +1030,8 @@ static void answer_write(struct request *r)
     }
     if (r->kind == REQ_CALIBRATION) {
         server_cal_answer(r);
+    if (r->kind == REQ_ASSIGN) {
+        server_assign_answer(r);
         return;
     }
     if (w->rc == ERROR_REFUSED) {

@@ -740,6 +740,10 @@ int erase_person_txn(struct store_txn *t, struct erase_request *r)
         {s->dbi_links, "r", NULL, 0, 2},
         {s->dbi_tokens, "r", &coachq__v1__api_token__descriptor, 0, 3},
         {s->dbi_held, "pdp", NULL, 0, 0},
+        {s->dbi_asg, "r", &coachq__v1__assignment__descriptor, 0, 0},
+        {s->dbi_asg_draws, "r", &coachq__v1__assignment_draw__descriptor, 0, 0},
+        {s->dbi_asg_open, "ppdu", NULL, 0, 0},
+        {s->dbi_asg_by_manager, "pdu", NULL, 0, 0},
     };
     Coachq__V1__Person *p = NULL;
     struct erase_ctx *e = NULL;

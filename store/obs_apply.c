@@ -23,6 +23,7 @@
 
 #include "actions.h"
 #include "agg.h"
+#include "assign.h"
 #include "audit.h"
 #include "certs.h"
 #include "error.h"
@@ -31,6 +32,7 @@
 #include "rules.h"
 #include "store_int.h"
 #include "uuid.h"
+#include "zone.h"
 
 /* Puts key -> empty into the database under cur, with MDB_APPEND when the
  * key sorts after the last key there (then it really appends and LMDB skips
@@ -441,6 +443,44 @@ static int obs_after_put(struct store_txn *t, const struct store_write *w,
     return 0;
 }
 
+/* Which assignment obs fulfils (assign.h), before anything is put: a
+ * refusal is w's answer. Returns 0 (then *found and match) or an LMDB code. */
+static int obs_assignment(struct store_txn *t, struct store_write *w,
+                          const Coachq__V1__Observation *obs, const struct rules_amend *amend,
+                          uint8_t match[16], int *found)
+{
+    int32_t session_day = 0;
+    int32_t now_day = (int32_t)(w->received_at_ms / 86400000);
+    int rc;
+
+    *found = 0;
+    if (obs->assignment_id.len == 0 && obs->calibration_ref.len != 0) {
+        return 0;
+    }
+    rc = zone_session_day(t, obs, &session_day);
+    if (rc < 0 && !store_txn_is_abort(rc)) {
+        session_day = (int32_t)(obs->started_at / 86400);
+        rc = 0;
+    }
+    if (rc == 0) {
+        rc = assign_match(t, w->observer_id, obs, amend->is_amendment || obs->amends.len != 0,
+                          amend->is_amendment ? amend->root : NULL, session_day, now_day, match,
+                          found, &w->fault);
+    }
+    if (store_txn_is_abort(rc)) {
+        return store_txn_abort_mdb(rc);
+    }
+    if (rc == ERROR_REFUSED) {
+        w->rc = rc;
+        return 0;
+    }
+    if (rc < 0) {
+        log_event(LOG_ERROR, "store_assignment_failed", "rc=%d", rc);
+        return rc == -ENOMEM ? ENOMEM : EIO;
+    }
+    return 0;
+}
+
 /* The decoded observation's memory: its fields are carved from one buffer
  * on the writer's stack instead of one malloc each, and what does not fit
  * (a large record) falls back to malloc. Everything decoded lives only
@@ -492,6 +532,8 @@ static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_
     struct obs_arena arena;
     ProtobufCAllocator alloc = {obs_arena_alloc, obs_arena_free, &arena};
     MDB_val v;
+    uint8_t asg[16];
+    int asg_found = 0;
     int rc = 0;
 
     memset(&amend, 0, sizeof(amend));
@@ -521,6 +563,10 @@ static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_
             goto out;
         }
     }
+    rc = obs_assignment(t, w, obs, &amend, asg, &asg_found);
+    if (rc != 0 || w->rc != 0) {
+        goto out;
+    }
     rec.observation = obs;
     rec.seq = *next_seq;
     rec.received_at_ms = w->received_at_ms;
@@ -533,6 +579,17 @@ static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_
     rc = obs_put(t, &rec, prev, keys, klen, wrote);
     if (rc == 0) {
         rc = obs_after_put(t, w, &rec, prev);
+    }
+    if (rc == 0 && asg_found) {
+        /* In the record's own transaction: the assignment is done exactly
+         * when the record is durable. */
+        rc = assign_fulfil(t, asg, rec.root_id.data, w->received_at_ms);
+        if (store_txn_is_abort(rc)) {
+            rc = store_txn_abort_mdb(rc);
+        } else if (rc != 0) {
+            log_event(LOG_ERROR, "store_assignment_failed", "seq=%" PRIu64 " rc=%d", rec.seq, rc);
+            rc = rc == -ENOMEM ? ENOMEM : EIO;
+        }
     }
     if (rc != 0) {
         goto out;

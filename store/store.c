@@ -35,7 +35,7 @@
 #define STORE_DEFAULT_READERS 126u
 /* Named databases in use now plus room for the ones the design adds later
  * (aggregates, outcomes, ...). */
-#define STORE_MAX_DBS 32
+#define STORE_MAX_DBS 48
 
 static const char STORE_META_SCHEMA[] = "schema_version";
 static const char STORE_META_NEXT_SEQ[] = "next_seq";
@@ -361,7 +361,9 @@ static int store_schema_version(struct store *s, MDB_txn *txn, uint32_t *upgrade
      * a double-coded observation once, not once per peer; 5 adds the
      * line-coach aggregates (agg.h). From any of them the hook rebuilds
      * the aggregates. 6 keys the records by sequence number (obs.h): the
-     * hook moves them out of the old obs database. */
+     * hook moves them out of the old obs database. 10 adds the observation
+     * programme's plans and assignments (assign.h): new, empty databases
+     * that store_open_dbs() creates. */
     keys_put_be32(buf, STORE_SCHEMA_VERSION);
     v.mv_data = buf;
     v.mv_size = 4;
@@ -408,6 +410,11 @@ static int store_open_dbs(struct store *s, MDB_txn *txn)
         {"actions_by", offsetof(struct store, dbi_actions_by)},
         {"sessions_held", offsetof(struct store, dbi_held)},
         {"commitments", offsetof(struct store, dbi_commitments)},
+        {"plans", offsetof(struct store, dbi_plans)},
+        {"assignments", offsetof(struct store, dbi_asg)},
+        {"asg_draws", offsetof(struct store, dbi_asg_draws)},
+        {"asg_open", offsetof(struct store, dbi_asg_open)},
+        {"asg_by_manager", offsetof(struct store, dbi_asg_by_manager)},
     };
     int rc = 0;
 

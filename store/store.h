@@ -25,6 +25,7 @@
  *   outcomes      outcomes.h
  *   credentials, signin_links: creds.h
  *   api_tokens    apitok.h (created when the store opens: no schema change)
+ *   plans, assignments, asg_draws, asg_open, asg_by_manager: assign.h
  *
  * Writes: callers queue struct store_write requests from any thread; one
  * writer thread drains what is queued since its last commit, at most
@@ -67,7 +68,7 @@
 #include "coachq.pb-c.h"
 #include "validate.h"
 
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 
 struct store;
 struct store_txn;

@@ -32,7 +32,7 @@
 #include "mdberr.h"
 
 /* As in store.c: every named database a store may have, and the meta keys. */
-#define STORE_COPY_MAX_DBS 32
+#define STORE_COPY_MAX_DBS 48
 #define STORE_COPY_RESIZE_TRIES 8
 
 /* Reads schema_version and next_seq from the environment's meta table. */

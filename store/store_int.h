@@ -55,16 +55,21 @@ struct store {
     MDB_dbi dbi_calres;     /* id(observer) + id(rubric) + time(at_ms) -> CalibrationResult */
     MDB_dbi dbi_audit;      /* be64 seq -> AuditEntry */
     /* Dashboards and sign-in (schema 3). */
-    MDB_dbi dbi_agg;         /* agg key (agg.h) -> fixed-layout value (agg.h, schema 6) */
-    MDB_dbi dbi_agg_contrib; /* uuid(16) of a stored version -> its keys and peers (agg.h) */
-    MDB_dbi dbi_outcomes;    /* outcome key (outcomes.h) -> Outcome */
-    MDB_dbi dbi_creds;       /* id(user) -> password hash (creds.h), text */
-    MDB_dbi dbi_links;       /* SHA-256(token)(32) -> one-time sign-in link (creds.h) */
-    MDB_dbi dbi_tokens;      /* SHA-256(token)(32) -> ApiToken (apitok.h); made at open */
-    MDB_dbi dbi_actions;     /* uuid(16) of an action -> ActionRecord (actions.h, schema 8) */
-    MDB_dbi dbi_actions_by;  /* per coach and coachee, open first (actions.h) -> empty */
-    MDB_dbi dbi_held;        /* sessions held (cadence.h); made at open */
-    MDB_dbi dbi_commitments; /* coaching commitments (cadence.h); made at open */
+    MDB_dbi dbi_agg;            /* agg key (agg.h) -> fixed-layout value (agg.h, schema 6) */
+    MDB_dbi dbi_agg_contrib;    /* uuid(16) of a stored version -> its keys and peers (agg.h) */
+    MDB_dbi dbi_outcomes;       /* outcome key (outcomes.h) -> Outcome */
+    MDB_dbi dbi_creds;          /* id(user) -> password hash (creds.h), text */
+    MDB_dbi dbi_links;          /* SHA-256(token)(32) -> one-time sign-in link (creds.h) */
+    MDB_dbi dbi_tokens;         /* SHA-256(token)(32) -> ApiToken (apitok.h); made at open */
+    MDB_dbi dbi_actions;        /* uuid(16) of an action -> ActionRecord (actions.h, schema 8) */
+    MDB_dbi dbi_actions_by;     /* per coach and coachee, open first (actions.h) -> empty */
+    MDB_dbi dbi_held;           /* sessions held (cadence.h); made at open */
+    MDB_dbi dbi_commitments;    /* coaching commitments (cadence.h); made at open */
+    MDB_dbi dbi_plans;          /* coverage plans (assign.h, schema 10) */
+    MDB_dbi dbi_asg;            /* uuid(16) -> Assignment (assign.h, schema 10) */
+    MDB_dbi dbi_asg_draws;      /* uuid(16) -> AssignmentDraw (assign.h, schema 10) */
+    MDB_dbi dbi_asg_open;       /* open assignments by observer (assign.h, schema 10) */
+    MDB_dbi dbi_asg_by_manager; /* assignments by manager (assign.h, schema 10) */
     /* The time zones of session dates (zone.h), loaded once per process. */
     struct tz_cache *tz;
 

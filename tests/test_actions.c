@@ -295,7 +295,7 @@ static void make_schema7(const char *dir, const uint8_t *lost)
         k.mv_size = strlen("schema_version");
         assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
         assert_int_equal(v.mv_size, 4);
-        assert_int_equal(((const uint8_t *)v.mv_data)[3], 9);
+        assert_int_equal(((const uint8_t *)v.mv_data)[3], 10);
         v.mv_data = ver;
         v.mv_size = 4;
         assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);

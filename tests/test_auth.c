@@ -129,6 +129,34 @@ static const struct row rows[] = {
     {"slm.eve", SLM, AUTH_CERT_STATUS, T_ANN_STATUS, 0},
     {"lead.gil", LEAD, AUTH_CERT_STATUS, T_ANN_STATUS, 1},
     {"admin.hal", ADMIN, AUTH_CERT_STATUS, T_ANN_STATUS, 1},
+    /* Assignments: an observer's own queue; leads and administrators any
+     * observer's ("*": every one); managers have no queue. */
+    {"obs.ann", OBS, AUTH_ASSIGNMENTS, T_NONE, 1},
+    {"obs.ann", OBS, AUTH_ASSIGNMENTS, T_OWN_STATUS, 1},
+    {"obs.ann", OBS, AUTH_ASSIGNMENTS, T_ANN_STATUS, 1},
+    {"obs.ben", OBS, AUTH_ASSIGNMENTS, T_ANN_STATUS, 0},
+    {"flm.cara", FLM, AUTH_ASSIGNMENTS, T_OWN_STATUS, 0},
+    {"slm.eve", SLM, AUTH_ASSIGNMENTS, T_OWN_STATUS, 0},
+    {"lead.gil", LEAD, AUTH_ASSIGNMENTS, T_ANN_STATUS, 1},
+    {"admin.hal", ADMIN, AUTH_ASSIGNMENTS, T_ANN_STATUS, 1},
+    {"rep.ida", 0, AUTH_ASSIGNMENTS, T_OWN_STATUS, 0},
+    {"flm.cara", FLM | OBS, AUTH_ASSIGNMENTS, T_OWN_STATUS, 1},
+    {"flm.cara", FLM | OBS, AUTH_ASSIGNMENTS, T_ANN_STATUS, 0},
+    /* Drawing assignments: leads and administrators. */
+    {"obs.ann", OBS, AUTH_DRAW_ASSIGNMENTS, T_NONE, 0},
+    {"flm.cara", FLM, AUTH_DRAW_ASSIGNMENTS, T_NONE, 0},
+    {"slm.eve", SLM, AUTH_DRAW_ASSIGNMENTS, T_NONE, 0},
+    {"lead.gil", LEAD, AUTH_DRAW_ASSIGNMENTS, T_NONE, 1},
+    {"admin.hal", ADMIN, AUTH_DRAW_ASSIGNMENTS, T_NONE, 1},
+    {"rep.ida", 0, AUTH_DRAW_ASSIGNMENTS, T_NONE, 0},
+    {"slm.eve", SLM | OBS, AUTH_DRAW_ASSIGNMENTS, T_NONE, 0},
+    /* Coverage plans: leads and administrators. */
+    {"obs.ann", OBS, AUTH_PLANS, T_NONE, 0},
+    {"flm.cara", FLM, AUTH_PLANS, T_NONE, 0},
+    {"slm.eve", SLM, AUTH_PLANS, T_NONE, 0},
+    {"lead.gil", LEAD, AUTH_PLANS, T_NONE, 1},
+    {"admin.hal", ADMIN, AUTH_PLANS, T_NONE, 1},
+    {"rep.ida", 0, AUTH_PLANS, T_NONE, 0},
     {"rep.ida", 0, AUTH_CERT_STATUS, T_OWN_STATUS, 0},
     /* Calibration references: leads and administrators. */
     {"obs.ann", OBS, AUTH_ADD_REFERENCE, T_NONE, 0},
@@ -370,6 +398,9 @@ static const char *action_name(enum auth_action a)
                                         "read action",
                                         "calibrate",
                                         "retire reference",
+                                        "assignments",
+                                        "draw assignments",
+                                        "coverage plans",
                                         "score"};
 
     return (size_t)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";

@@ -382,6 +382,36 @@ static void test_session_offline_submit_queues(void **state)
     assert_non_null(strstr(f->ses->final_msg, "queued: "));
 }
 
+/* coachq observe --assignment: the draft carries the assignment's id into
+ * the journal and the outbox (issue 15, part 3). */
+static void test_session_assignment_kept(void **state)
+{
+    struct fixture *f = *state;
+    Coachq__V1__OutboxEntry *e = NULL;
+    Coachq__V1__LocalSession *saved = NULL;
+    static const uint8_t asg[16] = {1, 2, 3, 4, 5, 6, 0x47, 8, 0x89, 10, 11, 12, 13, 14, 15, 16};
+    uint8_t id[16];
+
+    f->o.assignment_id = asg;
+    start_live(f);
+    assert_int_equal(f->ses->d->assignment_id.len, 16);
+    assert_memory_equal(f->ses->d->assignment_id.data, asg, 16);
+    live_phase(f);
+    rating_phase(f);
+    assert_int_equal(session_save(f->ses), 0);
+    assert_int_equal(localstore_session_load(f->ls, &saved), 0);
+    assert_int_equal(saved->draft->assignment_id.len, 16);
+    assert_memory_equal(saved->draft->assignment_id.data, asg, 16);
+    coachq__v1__local_session__free_unpacked(saved, NULL);
+    session_set_phase(f->ses, SESSION_PHASE_REVIEW, 0);
+    memcpy(id, f->ses->d->id.data, sizeof(id));
+    session_submit(f->ses, f->t0 + 20000, on_sending, f);
+    assert_int_equal(localstore_outbox_get(f->ls, id, &e), 0);
+    assert_int_equal(e->observation->assignment_id.len, 16);
+    assert_memory_equal(e->observation->assignment_id.data, asg, 16);
+    coachq__v1__outbox_entry__free_unpacked(e, NULL);
+}
+
 static void test_session_resumes_and_quits_saved(void **state)
 {
     struct fixture *f = *state;
@@ -784,6 +814,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_setup_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_amendment_cannot_go_live, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_offline_submit_queues, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_assignment_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_resumes_and_quits_saved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_action_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_follow_ups, setup, teardown),

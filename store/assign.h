@@ -1,0 +1,181 @@
+/*
+ * assign: the observation programme's coverage plans and assignments
+ * (domain.md, "Running an observation programme"; docs/programme.md).
+ *
+ * A coverage plan (CoveragePlan) says that every front-line manager of a
+ * programme or of a second-level manager's line is observed at least N
+ * times a month or a week by an observer certified for a rubric, with the
+ * exclusions the lead chose. A draw (assign_draw()) turns the plan into
+ * assignments by stratified random sampling from a recorded seed: the
+ * strata are the second-level managers' lines, each line gets its
+ * proportional share of the sample, managers are drawn at random within a
+ * line, and each drawn manager is matched with an eligible observer chosen
+ * uniformly at random under the exclusions and the per-observer load cap.
+ * The same seed on the same store state gives the same draw, ids included.
+ * Submitting an observation of an assigned manager fulfils the assignment
+ * in the writer's transaction that stores the record (assign_match(),
+ * assign_fulfil()).
+ *
+ * Databases (created at open; schema 10):
+ *   plans           scope -> CoveragePlan
+ *   assignments     uuid(16) -> Assignment
+ *   asg_draws       uuid(16) -> AssignmentDraw
+ *   asg_open        len(1) observer | observer | len(1) manager | manager |
+ *                   be32 due_until | uuid(16) -> empty (open ones only)
+ *   asg_by_manager  len(1) manager | manager | be32 due_from | uuid(16) -> empty
+ *
+ * Every function works inside a transaction of the caller's (any thread);
+ * writers need a write transaction. Everything passed in is borrowed for
+ * the call. Errors are negative errnos, or the store's codes that callers
+ * inside store/ pass on untouched.
+ */
+#ifndef COACHQ_ASSIGN_H
+#define COACHQ_ASSIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coachq.pb-c.h"
+#include "validate.h"
+
+struct store_txn;
+
+/* Most managers, observers and slots one draw handles. */
+#define ASSIGN_MAX_SLOTS 20000
+#define ASSIGN_MAX_OBSERVERS 5000
+/* Most assignments one list returns. */
+#define ASSIGN_LIST_MAX 1000
+#define ASSIGN_MAX_PER_PERIOD 31
+
+/*
+ * Checks a plan's fields (scope "programme:<id>" or "line:<id>", rubric,
+ * per_period 1..31, period). Returns 0, or -EINVAL with why (the field's
+ * name first) written into why (whylen bytes).
+ */
+int assign_plan_check(const Coachq__V1__CoveragePlan *p, char *why, size_t whylen);
+
+/* Stores plan p under its scope (write transaction); *changed (may be NULL)
+ * is 0 when the stored plan held the same bytes. */
+int assign_plan_put(struct store_txn *t, const Coachq__V1__CoveragePlan *p, int *changed);
+
+/*
+ * Checks plan p against the store (its rubric installed; its programme
+ * known, or its line's manager a second-level manager) and stores it like
+ * assign_plan_put(). Returns 0, or ERROR_REFUSED with fault naming the
+ * field under prefix (e.g. "set_coverage_plan.plan").
+ */
+int assign_plan_set(struct store_txn *t, const Coachq__V1__CoveragePlan *p, const char *prefix,
+                    int *changed, struct validate_error *fault);
+
+/* Reads the plan of scope: 0 and *out (caller owns, free with
+ * coachq__v1__coverage_plan__free_unpacked()), or -ENOENT. */
+int assign_plan_get(struct store_txn *t, const char *scope, Coachq__V1__CoveragePlan **out);
+
+/* Calls cb for every plan in scope order (p borrowed for the call); cb
+ * returns 0 to go on, 1 to stop, < 0 to fail. */
+typedef int (*assign_plan_cb)(const Coachq__V1__CoveragePlan *p, void *arg);
+int assign_plan_list(struct store_txn *t, assign_plan_cb cb, void *arg);
+
+/* The first and last day of the plan period (month or week) holding day. */
+void assign_period(Coachq__V1__CoveragePeriod period, int32_t day, int32_t *from, int32_t *until);
+
+/* One draw asked for. */
+struct assign_draw_req {
+    const char *scope; /* the plan's */
+    uint64_t seed;
+    int32_t period_day; /* a day inside the period drawn */
+    uint32_t sample;    /* 0: every open slot; else at most this many */
+    int64_t now_ms;
+    const char *actor;
+    const char *origin; /* for the audit entry (may be NULL) */
+};
+
+/* A draw's result. Caller owns it; free with assign_draw_result_clear(). */
+struct assign_draw_result {
+    Coachq__V1__AssignmentDraw draw;
+    Coachq__V1__Assignment **asg; /* in draw order */
+    size_t n;
+    char **unfilled; /* managers no eligible observer could take, once each */
+    size_t n_unfilled;
+    size_t managers;             /* front-line managers in scope */
+    size_t observers;            /* observers enabled and certified on the window's first day */
+    size_t slots;                /* observations the plan still asks for in the period */
+    struct validate_error fault; /* with ERROR_REFUSED */
+};
+
+/*
+ * Draws the assignments of plan req->scope for the period holding
+ * req->period_day and writes them, the draw and an audit entry (write
+ * transaction; a dry run aborts it). Managers who already hold their
+ * plan's count of open or done assignments in the period get no more.
+ * Returns 0 and fills *out; ERROR_REFUSED with out->fault (no plan, an
+ * unknown rubric); -ENOSPC past ASSIGN_MAX_SLOTS; or a store code.
+ */
+int assign_draw(struct store_txn *t, const struct assign_draw_req *req,
+                struct assign_draw_result *out);
+void assign_draw_result_clear(struct assign_draw_result *r);
+
+/* Reads assignment id: 0 and *out (caller owns), or -ENOENT. */
+int assign_get(struct store_txn *t, const uint8_t id[16], Coachq__V1__Assignment **out);
+
+/*
+ * The assignments of observer (NULL: everybody's), open ones only unless
+ * all, into *out (caller owns the array and each message; free with
+ * assign_list_free()), open ones by due_until_day then id, at most
+ * ASSIGN_LIST_MAX (*truncated set when more). An open assignment whose
+ * window ended before today is reported EXPIRED.
+ */
+int assign_list(struct store_txn *t, const char *observer, int all, int32_t today,
+                Coachq__V1__Assignment ***out, size_t *n, int *truncated);
+void assign_list_free(Coachq__V1__Assignment **a, size_t n);
+
+/* The assignments of manager whose window starts on due_from (every
+ * status; open ones past their window reported EXPIRED), as assign_list()
+ * gives them. */
+int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_from, int32_t today,
+                        Coachq__V1__Assignment ***out, size_t *n, int *truncated);
+
+/*
+ * Reassigns open assignment id to observer to (write transaction), under
+ * the plan's rules: to must hold the observer role, be enabled and be
+ * certified for the rubric on the window's first day. The old one becomes
+ * REASSIGNED naming the new one, whose id *new_id gets. Returns 0 or
+ * ERROR_REFUSED with fault (field "observer_id" or "assignment_id").
+ */
+int assign_reassign(struct store_txn *t, const uint8_t id[16], const char *to, int64_t now_ms,
+                    const char *actor, uint8_t new_id[16], struct validate_error *fault);
+
+/*
+ * Marks every open assignment whose window ended before today EXPIRED
+ * (write transaction); *n (may be NULL) gets how many.
+ */
+int assign_expire(struct store_txn *t, int32_t today, size_t *n);
+
+/*
+ * Which assignment observation o, submitted by observer on now_day with its
+ * session on session_day, fulfils (writer thread, before the record is
+ * put). With o->assignment_id: that one, which must be open, the
+ * observer's, of o's coach and rubric, with session_day and now_day inside
+ * its window; else ERROR_REFUSED with fault naming
+ * "observation.assignment_id". Without: the open one of this observer and
+ * coach whose window holds both days (the soonest due), if any. An
+ * amendment fulfils nothing new: its assignment_id may only name the one
+ * its original fulfilled. Returns 0 with *found 1 and match, or *found 0.
+ */
+int assign_match(struct store_txn *t, const char *observer, const Coachq__V1__Observation *o,
+                 int amendment, const uint8_t *root, int32_t session_day, int32_t now_day,
+                 uint8_t match[16], int *found, struct validate_error *fault);
+
+/* Marks assignment id DONE by observation root (write transaction, the
+ * record's own). */
+int assign_fulfil(struct store_txn *t, const uint8_t id[16], const uint8_t root[16],
+                  int64_t now_ms);
+
+/* Text of a status ("open", "done", "expired", "reassigned"). */
+const char *assign_status_name(Coachq__V1__AssignmentStatus s);
+
+/* splitmix64 (Steele, Lea and Flood, 2014), the draw's generator: the next
+ * number of state *s. */
+uint64_t assign_rng_next(uint64_t *s);
+
+#endif
