@@ -699,9 +699,8 @@ const struct cli_command cli_commands[] = {
     {&cli_doc_outcomes, cli_cmd_outcomes},   {&cli_doc_export, cli_cmd_export},
     {&cli_doc_stats, cli_cmd_stats},         {&cli_doc_whoami, cli_cmd_whoami},
     {&cli_doc_actions, cli_cmd_actions},     {&cli_doc_sessions, cli_cmd_sessions},
-    {&cli_doc_calibrate, cli_cmd_calibrate},
-    {&cli_doc_assignments, cli_cmd_assignments}, {&cli_doc_assign, cli_cmd_assign},
-    {&cli_doc_plan, cli_cmd_plan},
+    {&cli_doc_calibrate, cli_cmd_calibrate}, {&cli_doc_assignments, cli_cmd_assignments},
+    {&cli_doc_assign, cli_cmd_assign},       {&cli_doc_plan, cli_cmd_plan},
 };
 
 const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);

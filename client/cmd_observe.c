@@ -231,6 +231,7 @@ int cli_cmd_observe(struct cli *x, int argc, char **argv)
     rc = cli_check_recording_opts(x, &a.o, a.fix);
     if (rc != 0) {
         return rc;
+    }
     if (a.assigned && (a.fix || a.o.resume)) {
         return cli_usage(x, "--assignment starts a new session: not with --fix or --resume");
     }

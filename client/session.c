@@ -888,6 +888,7 @@ static int start_new(struct session *ses)
         }
         memcpy(d->calibration_ref.data, o->calibration_ref, UUID_LEN);
         d->calibration_ref.len = UUID_LEN;
+    }
     if (o->assignment_id != NULL) {
         d->assignment_id.data = malloc(UUID_LEN);
         if (d->assignment_id.data == NULL) {

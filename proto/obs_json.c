@@ -621,11 +621,11 @@ static int get_ratings(struct jsonx_ctx *x, const json_t *obj, const char *key, 
  * on input, so that the output of `coachq get --json` can be submitted again
  * as it is. */
 static const char *const obs_keys[] = {
-    "id",      "rubric",     "rubric_version",  "coach",      "coachee",     "session_type",
-    "focus",   "started_at", "duration_min",    "ratings",    "markers",     "actions",
-    "notes",   "amends",     "calibration_ref", "seq",        "received_at", "observer",
-    "version", "root_id",    "superseded",      "follow_ups", "recording",   "assignment",
-    NULL,
+    "id",           "rubric",      "rubric_version", "coach",        "coachee",
+    "session_type", "focus",       "started_at",     "duration_min", "ratings",
+    "markers",      "actions",     "notes",          "amends",       "calibration_ref",
+    "seq",          "received_at", "observer",       "version",      "root_id",
+    "superseded",   "follow_ups",  "recording",      "assignment",   NULL,
 };
 
 /* Reads the required "started_at" and the optional "duration_min" of obj

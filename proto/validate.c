@@ -765,6 +765,7 @@ int validate_observation(const Coachq__V1__Observation *o, const char *prefix,
         if (rc < 0) {
             return rc;
         }
+    }
     if (o->assignment_id.len != 0 && o->assignment_id.len != 16) {
         return fail(err, prefix, "assignment_id",
                     "is %zu bytes; it must be empty or the 16-byte id of an assignment",

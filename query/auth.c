@@ -240,13 +240,13 @@ int auth_decide(const struct auth_user *u, enum auth_action action,
          * anyone's results through AUTH_CERT_STATUS instead. */
         ok = (u->roles & AUTH_OBSERVER) != 0;
         break;
-    case AUTH_RETIRE_REFERENCE:
     case AUTH_ASSIGNMENTS:
         ok = (u->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0 ||
              ((u->roles & AUTH_OBSERVER) &&
               (target == NULL || target->observer == NULL || target->observer[0] == '\0' ||
                same(target->observer, u->id)));
         break;
+    case AUTH_RETIRE_REFERENCE:
     case AUTH_DRAW_ASSIGNMENTS:
     case AUTH_PLANS:
         ok = (u->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0;

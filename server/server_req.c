@@ -936,6 +936,7 @@ static void req_frame(struct conn *c, const uint8_t *body, size_t len)
         break;
     case COACHQ__V1__FRAME__BODY_CALIBRATION_REQUEST:
         server_cal_handle(c, rid, f->calibration_request);
+        break;
     case COACHQ__V1__FRAME__BODY_LIST_ASSIGNMENTS:
         server_assign_list(c, rid, f->list_assignments);
         break;
@@ -1030,6 +1031,8 @@ static void answer_write(struct request *r)
     }
     if (r->kind == REQ_CALIBRATION) {
         server_cal_answer(r);
+        return;
+    }
     if (r->kind == REQ_ASSIGN) {
         server_assign_answer(r);
         return;
