@@ -31,6 +31,7 @@ enum {
     COL_DC_WITHIN = 9,
     COL_DC_KAPPA = 10,
     COL_DRIFT = 11,
+    COL_CAL_FLAG = 14,
     COL_COUNT = 15,
 };
 
@@ -367,7 +368,9 @@ static int calib_pass_cb(const Coachq__V1__CalibrationResult *r, void *arg)
 }
 
 /* The observer's own view of the row: calibration pass or fail, agreement
- * with other observers withheld, drift from counted cells only. */
+ * with other observers withheld, drift from counted cells only, and no
+ * "suspicious" calibration flag (a lead's prompt to look at the attempts,
+ * not a verdict to show the observer). */
 static int row_for_observer(struct dash *d, struct page *p, Coachq__V1__TableRow *r,
                             const struct obs_week *tot)
 {
@@ -402,6 +405,7 @@ static int row_for_observer(struct dash *d, struct page *p, Coachq__V1__TableRow
     withhold(d, r, COL_DC_EXACT, "withheld");
     withhold(d, r, COL_DC_WITHIN, "withheld");
     withhold(d, r, COL_DC_KAPPA, "withheld");
+    withhold(d, r, COL_CAL_FLAG, "");
     if (tot->den > 0) {
         Coachq__V1__TableRow tmp = COACHQ__V1__TABLE_ROW__INIT;
         Coachq__V1__Cell *cell =
@@ -551,7 +555,9 @@ int dash_observer(struct dash *d, const struct dash_ctx *c)
                "master scores). Agreement with other observers on double-coded sessions is "
                "withheld: it rests on their scores. Severity drift: the Window row of Week by "
                "week. Coverage: managers you observed over every front-line manager. Certified "
-               "says \"yes, ends in N days\" when your certification ends within 30 days.");
+               "says \"yes, ends in N days\" when your certification ends within 30 days. The "
+               "calibration flag is the leads' prompt to look at attempts and is left empty "
+               "here.");
     }
     if (rc == 0) {
         rc = dash_failed(d);

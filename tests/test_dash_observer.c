@@ -99,7 +99,9 @@ static void observe(struct testutil_store_fx *f, const char *observer, const cha
     assert_int_equal(testutil_store_submit(f->s, &o.o, observer, NOW_S * 1000), 0);
 }
 
-/* A calibration reference and one failed attempt by o1 (exact 0.3). */
+/* A calibration reference and two failed attempts by o1 (exact 0.3), the
+ * second differing from the first in one behaviour only (a wrong score for
+ * another wrong one): the leads' page flags it as suspicious. */
 static const uint32_t CAL_MASTER[NB] = {1, 2, 2, 3, 3, 3, 3, 4, 4, 4};
 static const uint32_t CAL_POOR[NB] = {2, 3, 1, 3, 4, 2, 3, 3, 2, 4};
 static const uint8_t CAL_REF[16] = {0xca, 0x1b, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 1};
@@ -194,6 +196,17 @@ static int setup(void **state)
     o.o.calibration_ref.len = sizeof(CAL_REF);
     c.obs_id = o.id;
     c.at_ms = (NOW_S - 3600) * 1000;
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "o1", c.at_ms), 0);
+    assert_int_equal(store_exec(f->s, calibrate_cb, &c), 0);
+    testutil_obs_make(&o, "ref-coach", "ref-rep", NOW_S - 86400);
+    for (size_t i = 0; i < NB; i++) {
+        o.r[i].score = CAL_POOR[i];
+    }
+    o.r[0].score = 3;
+    o.o.calibration_ref.data = (uint8_t *)CAL_REF;
+    o.o.calibration_ref.len = sizeof(CAL_REF);
+    c.obs_id = o.id;
+    c.at_ms = (NOW_S - 1800) * 1000;
     assert_int_equal(testutil_store_submit(f->s, &o.o, "o1", c.at_ms), 0);
     assert_int_equal(store_exec(f->s, calibrate_cb, &c), 0);
     *state = f;
@@ -336,6 +349,8 @@ static void test_figures(void **state)
     assert_false(cell(t, r, "Calibration kappa")->has_value);
     assert_false(cell(t, r, "Double-coded exact")->has_value);
     assert_false(cell(t, r, "Double-coded kappa")->has_value);
+    /* The leads' "suspicious" flag is not shown to the observer. */
+    assert_string_equal(cell(t, r, "Calibration flag")->text, "");
     ASSERT_NEAR(cell(t, r, "Severity drift")->value, 0.75, 1e-12);
     assert_string_equal(cell(t, r, "Observations")->text, "8");
     ASSERT_NEAR(cell(t, r, "Coverage")->value, 1.0, 1e-12);
@@ -363,6 +378,9 @@ static void test_lead_sees_leads_figures(void **state)
         assert_string_equal(r->cells[i]->text, ra->cells[i]->text);
     }
     ASSERT_NEAR(cell(t, r, "Calibration exact")->value, 0.3, 1e-12);
+    /* Leads keep the flag the observer's own page leaves empty. */
+    assert_non_null(strstr(cell(t, r, "Calibration flag")->text,
+                           "suspicious: one behaviour varied between attempts"));
     dash_free(d);
     dash_free(all);
 }
