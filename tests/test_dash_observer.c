@@ -398,6 +398,7 @@ static void test_privacy_attack(void **state)
     struct testutil_store_fx *f = *state;
     struct dash *d = NULL;
     const Coachq__V1__Dashboard *m;
+    size_t checked = 0, points = 0;
 
     assert_int_equal(build(f, "o1", AUTH_OBSERVER, K_OBSERVER, NULL, &d), 0);
     m = dash_message(d);
@@ -412,6 +413,7 @@ static void test_privacy_attack(void **state)
                     continue;
                 }
                 ASSERT_NEAR(c->value, 0.75, 1e-12);
+                checked++;
             }
         }
     }
@@ -425,10 +427,15 @@ static void test_privacy_attack(void **state)
             for (size_t k = 0; k < se->n_y; k++) {
                 if (k < se->n_present && se->present[k]) {
                     ASSERT_NEAR(se->y[k], 0.75, 1e-12);
+                    points++;
                 }
             }
         }
     }
+    /* Not vacuous: week 2, the Window row and the observer's row, and week
+     * 2's point of the chart. */
+    assert_int_equal(checked, 3);
+    assert_int_equal(points, 1);
     dash_free(d);
 }
 
