@@ -7,8 +7,8 @@
  * observer's own certification status, and the people list, whose
  * managers are today's), or, offline, from the local store's cache, and
  * the words then say "offline, from cache". A live session's day is today
- * (UTC here; the server uses the coach's time zone, so a session around
- * midnight may be judged on the day next to it).
+ * in the observer's zone as the server names it (CertStatus.time_zone), the
+ * same day for the certification and its expiry warning.
  */
 #include "session_checks.h"
 
@@ -74,13 +74,12 @@ static void add(char *buf, size_t len, size_t *n, const char *fmt, ...)
     }
 }
 
-/* The warning when the certification holding today, in the observer's
- * zone as the server names it (cert_expiry.h), ends within 30 days. */
-static void warn_expiry(const struct session *ses, int64_t now_s, char *buf, size_t len, size_t *n)
+/* The warning when the certification holding today (the observer's day,
+ * check_cert()) ends within 30 days. */
+static void warn_expiry(const struct session *ses, int64_t today, char *buf, size_t len, size_t *n)
 {
     char w[256];
     int64_t end = 0;
-    int64_t today = cert_expiry_today(ses->cert->time_zone, NULL, now_s, NULL);
     int days = cert_expiry_days(ses->cert, ses->d->rubric_id, today, &end);
 
     if (days >= 0) {
@@ -89,11 +88,14 @@ static void warn_expiry(const struct session *ses, int64_t now_s, char *buf, siz
     }
 }
 
-/* What the certifications say of rubric at now_s, into buf. */
+/* What the certifications say of rubric at now_s, into buf. The day is
+ * the observer's own, in their zone as the server names it (cert_expiry.h),
+ * counted once, so that the validity and the expiry warning judge the
+ * same day. */
 static void check_cert(const struct session *ses, int64_t now_s, char *buf, size_t len, size_t *n)
 {
-    int64_t day = now_s / 86400;
     const Coachq__V1__CertStatus *cs = ses->cert;
+    int64_t day = cert_expiry_today(cs->time_zone, NULL, now_s, NULL);
     const Coachq__V1__Certification *last = NULL;
     const char *rubric = ses->d->rubric_id;
     char d0[16];
@@ -105,7 +107,7 @@ static void check_cert(const struct session *ses, int64_t now_s, char *buf, size
             continue;
         }
         if (c->valid_from_day <= day && day <= c->valid_until_day) {
-            warn_expiry(ses, now_s, buf, len, n);
+            warn_expiry(ses, day, buf, len, n);
             return;
         }
         if (last == NULL || c->valid_until_day > last->valid_until_day) {

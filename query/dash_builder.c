@@ -52,6 +52,7 @@ void dash_opts_default(struct dash_opts *o)
     o->privacy_min = 5;
     o->trend_weeks = 12;
     o->heat_weeks = 8;
+    o->amend_days = 14;
     o->build_us = NULL;
 }
 

@@ -42,6 +42,10 @@ struct dash_opts {
     unsigned privacy_min; /* default 5 */
     unsigned trend_weeks; /* default 12 */
     unsigned heat_weeks;  /* default 8 */
+    /* Days an observer may amend an observation (store_policy's
+     * amend_window_days; default 14): My reliability shows a week's drift
+     * only once they are over after the week's end. */
+    unsigned amend_days;
     /* Build times by kind for /metrics: DASH_BUILD_SLOTS histograms in
      * microseconds, indexed by Coachq__V1__DashboardKind; borrowed (they
      * outlive every build); NULL: not measured. */

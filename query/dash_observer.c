@@ -31,6 +31,7 @@ enum {
     COL_DC_WITHIN = 9,
     COL_DC_KAPPA = 10,
     COL_DRIFT = 11,
+    COL_CAL_FLAG = 14,
     COL_COUNT = 15,
 };
 
@@ -43,6 +44,7 @@ struct cell_part {
     uint64_t sessions;     /* the observer's observations of the manager */
     double n, sum;         /* the observer's ratings */
     double all_n, all_sum; /* every observer's ratings of the manager */
+    unsigned peers;        /* other observers with ratings of the manager */
 };
 
 /* One week of the window. */
@@ -50,8 +52,9 @@ struct obs_week {
     uint64_t sessions; /* the observer's observations (AGG_OBSERVER) */
     unsigned managers; /* managers observed */
     unsigned lines;    /* lines observed */
-    unsigned compared; /* managers with other observers' ratings too */
+    unsigned compared; /* managers with privacy_min other observers' ratings */
     unsigned peers;    /* other observers with ratings of those managers */
+    int others;        /* some manager observed was rated by another observer */
     double num, den, peers_n;
     int counted;
 };
@@ -178,10 +181,14 @@ static int peer_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek 
 {
     struct page *p = arg;
     int wk = week_index(p, monday);
+    struct cell_part *cp = wk >= 0 ? part_find(p, wk, coach) : NULL;
     double sum;
 
-    if (wk >= 0 && rated_n(a, &sum) > 0 && part_find(p, wk, coach) != NULL) {
+    /* One record per week and manager for each observer read, so each
+     * adds one other observer to the cell. */
+    if (cp != NULL && rated_n(a, &sum) > 0) {
         p->mark[wk] = 1;
+        cp->peers++;
     }
     return 0;
 }
@@ -295,7 +302,24 @@ static int count_lines(struct page *p, int wk, unsigned *lines, unsigned *manage
     return rc;
 }
 
-/* The weeks' drift cells and whether each counts. */
+/* The last day of week k on which the observer could still change its
+ * cells by amending: the week's Sunday plus the amendment window. */
+static int32_t week_open_until(const struct page *p, size_t k)
+{
+    return p->from + 7 * (int32_t)k + 6 + (int32_t)p->c->opts->amend_days;
+}
+
+/*
+ * The weeks' drift cells and whether each counts. The observer controls
+ * their own ratings (n and sum) of each manager: amending an observation
+ * or submitting one dated in a past week (late submissions have no limit)
+ * changes one cell, and the change in the week's figure gives that cell's
+ * other observers' mean away. So a manager's cell enters a week only when
+ * at least privacy_min other observers rated the manager that week (what
+ * can then be read is one week's mean over privacy_min others, the
+ * finest figure of the privacy rule), and a week is shown only once no
+ * amendment of a session submitted in time can reach it.
+ */
 static void weeks_drift(struct page *p)
 {
     const struct dash_ctx *c = p->c;
@@ -306,7 +330,8 @@ static void weeks_drift(struct page *p)
         double pn = cp->all_n - cp->n;
         double ps = cp->all_sum - cp->sum;
 
-        if (cp->n > 0 && pn > 0) {
+        w->others |= pn > 0;
+        if (cp->n > 0 && pn > 0 && cp->peers >= c->opts->privacy_min) {
             w->num += cp->n * (cp->sum / cp->n - ps / pn);
             w->den += cp->n;
             w->peers_n += pn;
@@ -315,10 +340,9 @@ static void weeks_drift(struct page *p)
     }
     for (size_t k = 0; k < p->nweeks; k++) {
         struct obs_week *w = &p->w[k];
-        int32_t sunday = p->from + 7 * (int32_t)k + 6;
 
-        w->counted = sunday < c->today && w->den > 0 && w->compared >= c->opts->privacy_min &&
-                     w->peers >= c->opts->privacy_min;
+        w->counted = week_open_until(p, k) < c->today && w->den > 0 &&
+                     w->compared >= c->opts->privacy_min && w->peers >= c->opts->privacy_min;
     }
 }
 
@@ -367,7 +391,9 @@ static int calib_pass_cb(const Coachq__V1__CalibrationResult *r, void *arg)
 }
 
 /* The observer's own view of the row: calibration pass or fail, agreement
- * with other observers withheld, drift from counted cells only. */
+ * with other observers withheld, drift from counted cells only, and no
+ * "suspicious" calibration flag (a lead's prompt to look at the attempts,
+ * not a verdict to show the observer). */
 static int row_for_observer(struct dash *d, struct page *p, Coachq__V1__TableRow *r,
                             const struct obs_week *tot)
 {
@@ -402,6 +428,7 @@ static int row_for_observer(struct dash *d, struct page *p, Coachq__V1__TableRow
     withhold(d, r, COL_DC_EXACT, "withheld");
     withhold(d, r, COL_DC_WITHIN, "withheld");
     withhold(d, r, COL_DC_KAPPA, "withheld");
+    withhold(d, r, COL_CAL_FLAG, "");
     if (tot->den > 0) {
         Coachq__V1__TableRow tmp = COACHQ__V1__TABLE_ROW__INIT;
         Coachq__V1__Cell *cell =
@@ -456,8 +483,9 @@ static int weeks_table(struct dash *d, struct page *p, struct obs_week *tot)
         dash_cell_count(d, r, w->lines);
         drift_cell(d, r, w->num, w->den, w->peers_n, w->counted,
                    w->sessions == 0                           ? ""
-                   : w->den == 0                              ? "no other observer"
+                   : !w->others                               ? "no other observer"
                    : p->from + 7 * (int32_t)k + 6 >= c->today ? "week not over"
+                   : week_open_until(p, k) >= c->today        ? "amendments open"
                                                               : "group too small");
         dash_chart_x(d, ch, dash_day_text(p->from + 7 * (int32_t)k, day, sizeof(day)));
         dash_chart_x(d, sc, day);
@@ -491,12 +519,14 @@ static int weeks_table(struct dash *d, struct page *p, struct obs_week *tot)
             "observed: the managers you scored; lines observed: the second-level managers they "
             "reported to on the week's Sunday. Severity drift: your mean score minus the other "
             "observers' mean on the same managers, weighted by your ratings, from weekly cells "
-            "only: a week counts once it is over and when at least %u managers you scored were "
-            "also scored by others and at least %u other observers scored them (privacy), so no "
-            "other observer's scores and no single manager's can be read from it. The Window "
+            "only: a week counts once it is over and your amendments cannot reach it any more "
+            "(%u days after its end), from the managers you scored that at least %u other "
+            "observers also scored that week, when there are at least %u such managers "
+            "(privacy), so no other observer's scores and no single manager's can be read from "
+            "it, even by amending your own or adding a late session. The Window "
             "row pools the counted weeks, so it can differ from Observer reliability, which "
             "compares window means.",
-            c->opts->privacy_min, c->opts->privacy_min);
+            c->opts->amend_days, c->opts->privacy_min, c->opts->privacy_min);
     }
     return dash_failed(d);
 }
@@ -551,7 +581,9 @@ int dash_observer(struct dash *d, const struct dash_ctx *c)
                "master scores). Agreement with other observers on double-coded sessions is "
                "withheld: it rests on their scores. Severity drift: the Window row of Week by "
                "week. Coverage: managers you observed over every front-line manager. Certified "
-               "says \"yes, ends in N days\" when your certification ends within 30 days.");
+               "says \"yes, ends in N days\" when your certification ends within 30 days. The "
+               "calibration flag is the leads' prompt to look at attempts and is left empty "
+               "here.");
     }
     if (rc == 0) {
         rc = dash_failed(d);

@@ -10,10 +10,14 @@
  * observer's figures or a manager's scores by others could be read from:
  * calibration figures are withheld (pass or fail only, as in `coachq cert
  * status`), agreement on double-coded sessions is withheld, and severity
- * drift is built from weekly cells, each counted only when its week is
- * over and it pools at least privacy_min managers and privacy_min other
- * observers; every drift figure is a sum of whole counted cells. Leads and
- * administrators see the row with the leads' page's figures.
+ * drift is built from weekly per-manager cells, a manager's cell entering
+ * only when at least privacy_min other observers rated them that week, and
+ * a week counted only when the amendment window after it is over and at
+ * least privacy_min managers' cells entered it; every drift figure is a sum
+ * of whole counted weeks, and what the observer's own late sessions or
+ * amendments can change gives away at most one manager's week over
+ * privacy_min other observers. Leads and administrators see the row with
+ * the leads' page's figures.
  *
  * dash_observer() is a dash_build_cb (dash_builder.h): c->subject is the
  * observer. Returns 0, -ENOMEM when d failed or memory ran out, or a

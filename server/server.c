@@ -890,6 +890,7 @@ static int server_dash_start(struct server *s, char *err, size_t errlen)
     dash_opts_default(&wopts.dash);
     wopts.dash.min_n = cfg->dash_min_n;
     wopts.dash.privacy_min = cfg->dash_privacy_min;
+    wopts.dash.amend_days = cfg->amend_days;
     wopts.session_ttl_s = (int64_t)cfg->session_ttl_s;
     /* A page must fit the connection's write cap with its headers. */
     wopts.max_page = cfg->write_max / 2;

@@ -650,6 +650,7 @@ static void handle_dashboard(struct conn *c, uint64_t rid, const Coachq__V1__Get
     dash_opts_default(&r->dopts);
     r->dopts.min_n = cfg->dash_min_n;
     r->dopts.privacy_min = cfg->dash_privacy_min;
+    r->dopts.amend_days = cfg->amend_days;
     r->dopts.build_us = c->srv->dash_build_us;
     r->as_of = (int64_t)time(NULL);
     r->max_bytes = cfg->write_max / 2;

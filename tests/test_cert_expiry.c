@@ -3,8 +3,9 @@
  * (proto/cert_expiry.h, the client's and the dashboards'), at the edges the
  * warnings turn on: 30 and 31 days, 7 and 8, the last day itself, a renewal
  * that follows on, one with a gap, one of another rubric, and none holding
- * today; overlapping renewals in any order; and "today" in the observer's
- * own zone.
+ * today; overlapping renewals in any order; "today" in the observer's own
+ * zone; and the session setup's checks judging validity and warning on that
+ * same day.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,8 @@
 #include <cmocka.h>
 
 #include "cert_expiry.h"
+#include "session.h"
+#include "session_checks.h"
 
 /* Today: 2024-06-12 (day 19886). */
 #define TODAY 19886
@@ -133,6 +136,59 @@ static void test_words(void **state)
                            "now, the server refuses your sessions after today");
 }
 
+/* The words of the session setup's checks (client/session_checks.c) for a
+ * certification of rubric r held over [from, until], in zone, at now_s. */
+static int setup_words(const char *zone, int32_t from, int32_t until, int64_t now_s, char *buf,
+                       size_t len)
+{
+    Coachq__V1__Certification c = COACHQ__V1__CERTIFICATION__INIT;
+    Coachq__V1__Certification *cp = &c;
+    Coachq__V1__CertStatus cs = COACHQ__V1__CERT_STATUS__INIT;
+    Coachq__V1__Observation d = COACHQ__V1__OBSERVATION__INIT;
+    struct session ses;
+
+    c.rubric_id = (char *)"r";
+    c.valid_from_day = from;
+    c.valid_until_day = until;
+    cs.certifications = &cp;
+    cs.n_certifications = 1;
+    cs.time_zone = (char *)zone;
+    d.rubric_id = (char *)"r";
+    memset(&ses, 0, sizeof(ses));
+    ses.d = &d;
+    ses.cert = &cs;
+    ses.cert_state = 1;
+    return session_checks_words(&ses, now_s * 1000, buf, len);
+}
+
+/* The session setup judges the certification on the observer's own day,
+ * the same day its expiry warning counts from: at 01:00 in Brisbane
+ * (UTC+10) on the day after the last day, it has ended (not silence, as
+ * when validity was judged on the UTC day and the warning on the local
+ * one); at 23:00 in Pago Pago (UTC-11) on the last day, it holds and ends
+ * today, though the UTC day is the next one. */
+static void test_setup_checks_local_day(void **state)
+{
+    int64_t brisbane_1am = (int64_t)TODAY * 86400 + 15 * 3600;
+    int64_t pago_11pm = (int64_t)(TODAY + 1) * 86400 + 10 * 3600;
+    char w[512];
+
+    (void)state;
+    assert_int_equal(
+        setup_words("Australia/Brisbane", TODAY - 90, TODAY, brisbane_1am, w, sizeof(w)), 1);
+    assert_non_null(strstr(w, "ended on 2024-06-12"));
+    assert_int_equal(
+        setup_words("Australia/Brisbane", TODAY - 90, TODAY + 1, brisbane_1am, w, sizeof(w)), 1);
+    assert_non_null(strstr(w, "ends today (2024-06-13)"));
+    assert_int_equal(setup_words("Pacific/Pago_Pago", TODAY - 90, TODAY, pago_11pm, w, sizeof(w)),
+                     1);
+    assert_non_null(strstr(w, "ends today (2024-06-12)"));
+    assert_null(strstr(w, "ended on"));
+    /* A certification starting tomorrow in Brisbane's day holds there now. */
+    assert_int_equal(
+        setup_words("Australia/Brisbane", TODAY + 1, TODAY + 200, brisbane_1am, w, sizeof(w)), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_words),
         cmocka_unit_test(test_spans_any_order),
         cmocka_unit_test(test_today_in_zone),
+        cmocka_unit_test(test_setup_checks_local_day),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

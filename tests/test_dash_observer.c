@@ -74,7 +74,7 @@ static int org_cb(struct store_txn *t, void *arg)
         rc = testutil_put_person(t, "lead.a", NULL, COACHQ__V1__ROLE__ROLE_ENABLEMENT_LEAD, NULL);
     }
     if (rc == 0) {
-        rc = testutil_put_rubric(t, "", 0);
+        rc = testutil_put_rubric(t, "", 1);
     }
     for (size_t i = 0; i < 3 && rc == 0; i++) {
         rc = testutil_put_person(t, obs[i], NULL, COACHQ__V1__ROLE__ROLE_OBSERVER, NULL);
@@ -99,7 +99,9 @@ static void observe(struct testutil_store_fx *f, const char *observer, const cha
     assert_int_equal(testutil_store_submit(f->s, &o.o, observer, NOW_S * 1000), 0);
 }
 
-/* A calibration reference and one failed attempt by o1 (exact 0.3). */
+/* A calibration reference and two failed attempts by o1 (exact 0.3), the
+ * second differing from the first in one behaviour only (a wrong score for
+ * another wrong one): the leads' page flags it as suspicious. */
 static const uint32_t CAL_MASTER[NB] = {1, 2, 2, 3, 3, 3, 3, 4, 4, 4};
 static const uint32_t CAL_POOR[NB] = {2, 3, 1, 3, 4, 2, 3, 3, 2, 4};
 static const uint8_t CAL_REF[16] = {0xca, 0x1b, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 1};
@@ -152,13 +154,16 @@ static int calibrate_cb(struct store_txn *t, void *arg)
  *           observer: o1 knows their own scores, so a drift would give
  *           o2's mean away. Not counted.
  *   week 3: o1 m1 4; o2 m1 2. One manager, one other observer. Not counted.
- *   week 2: o1 m1 3, m2 2; o2 m1 2, m2 1; o3 m2 2. Two managers, two
- *           others: counted. m1: 3 - 2 = 1 (10 ratings); m2: 2 - 1.5 = 0.5
- *           (10 ratings): drift (10 + 5) / 20 = 0.75, n = min(20, 30) = 20.
+ *   week 2: o1 m1 3, m2 2; o2 m1 2, m2 1; o3 m1 2, m2 2. Two managers,
+ *           each scored by two others: counted once the amendment window
+ *           (7 days in build()) after its Sunday is over. m1: 3 - 2 = 1 (10
+ *           ratings); m2: 2 - 1.5 = 0.5 (10 ratings): drift (10 + 5) / 20 =
+ *           0.75, n = min(20, 40) = 20.
  *   week 0 (today's, not over): o1 m1 2, m2 2; o2 m1 3; o3 m2 3.
  * The leads' figure compares window means: m1 o1 (3+4+3+2)/4 = 3 against
- * o2 (2+2+1+3)/4 = 2, weight 40; m2 o1 2 against (1+2+3)/3 = 2, weight 30;
- * m3 o1 3 against 2, weight 10: (40 + 0 + 10) / 80 = 0.625, n = min(80, 80).
+ * o2 and o3 (2+2+1+3+2)/5 = 2, weight 40; m2 o1 2 against (1+2+3)/3 = 2,
+ * weight 30; m3 o1 3 against 2, weight 10: (40 + 0 + 10) / 80 = 0.625, n =
+ * min(80, 90) = 80.
  */
 static int setup(void **state)
 {
@@ -180,6 +185,7 @@ static int setup(void **state)
     observe(f, "o2", "m1", week(2) + 1, 8, 2);
     observe(f, "o2", "m2", week(2) + 1, 9, 1);
     observe(f, "o3", "m2", week(2) + 2, 9, 2);
+    observe(f, "o3", "m1", week(2) + 2, 8, 2);
     observe(f, "o1", "m1", week(0), 8, 2);
     observe(f, "o1", "m2", week(0), 9, 2);
     observe(f, "o2", "m1", week(0) + 1, 8, 3);
@@ -196,6 +202,17 @@ static int setup(void **state)
     c.at_ms = (NOW_S - 3600) * 1000;
     assert_int_equal(testutil_store_submit(f->s, &o.o, "o1", c.at_ms), 0);
     assert_int_equal(store_exec(f->s, calibrate_cb, &c), 0);
+    testutil_obs_make(&o, "ref-coach", "ref-rep", NOW_S - 86400);
+    for (size_t i = 0; i < NB; i++) {
+        o.r[i].score = CAL_POOR[i];
+    }
+    o.r[0].score = 3;
+    o.o.calibration_ref.data = (uint8_t *)CAL_REF;
+    o.o.calibration_ref.len = sizeof(CAL_REF);
+    c.obs_id = o.id;
+    c.at_ms = (NOW_S - 1800) * 1000;
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "o1", c.at_ms), 0);
+    assert_int_equal(store_exec(f->s, calibrate_cb, &c), 0);
     *state = f;
     return 0;
 }
@@ -206,15 +223,23 @@ static int teardown(void **state)
     return 0;
 }
 
-static int build(struct testutil_store_fx *f, const char *user, unsigned roles, int kind,
-                 const char *subject, struct dash **d)
+/* The page with an amendment window of amend_days. */
+static int build_amend(struct testutil_store_fx *f, const char *user, unsigned roles, int kind,
+                       const char *subject, unsigned amend_days, struct dash **d)
 {
     struct dash_opts o;
     struct testutil_dash_req q = {user, roles, kind, subject, NULL, 0, &o, NOW_S};
 
     dash_opts_default(&o);
     o.privacy_min = 2;
+    o.amend_days = amend_days;
     return testutil_dash_build(f->s, &q, d, NULL);
+}
+
+static int build(struct testutil_store_fx *f, const char *user, unsigned roles, int kind,
+                 const char *subject, struct dash **d)
+{
+    return build_amend(f, user, roles, kind, subject, 7, d);
 }
 
 static const Coachq__V1__Table *table(const struct dash *d, const char *id)
@@ -336,9 +361,24 @@ static void test_figures(void **state)
     assert_false(cell(t, r, "Calibration kappa")->has_value);
     assert_false(cell(t, r, "Double-coded exact")->has_value);
     assert_false(cell(t, r, "Double-coded kappa")->has_value);
+    /* The leads' "suspicious" flag is not shown to the observer. */
+    assert_string_equal(cell(t, r, "Calibration flag")->text, "");
     ASSERT_NEAR(cell(t, r, "Severity drift")->value, 0.75, 1e-12);
     assert_string_equal(cell(t, r, "Observations")->text, "8");
     ASSERT_NEAR(cell(t, r, "Coverage")->value, 1.0, 1e-12);
+    dash_free(d);
+
+    /* With a 14-day amendment window, week 2 (its Sunday 10 days ago) is
+     * still open to o1's amendments: no drift anywhere yet. */
+    assert_int_equal(build_amend(f, "o1", AUTH_OBSERVER, K_OBSERVER, NULL, 14, &d), 0);
+    t = table(d, "observer-weeks");
+    r = row(t, day_text(week(2), day));
+    assert_false(cell(t, r, "Severity drift")->has_value);
+    assert_string_equal(cell(t, r, "Severity drift")->text, "amendments open");
+    r = row(t, "Window");
+    assert_false(cell(t, r, "Severity drift")->has_value);
+    t = table(d, "reliability");
+    assert_false(cell(t, t->rows[0], "Severity drift")->has_value);
     dash_free(d);
 }
 
@@ -363,6 +403,9 @@ static void test_lead_sees_leads_figures(void **state)
         assert_string_equal(r->cells[i]->text, ra->cells[i]->text);
     }
     ASSERT_NEAR(cell(t, r, "Calibration exact")->value, 0.3, 1e-12);
+    /* Leads keep the flag the observer's own page leaves empty. */
+    assert_non_null(strstr(cell(t, r, "Calibration flag")->text,
+                           "suspicious: one behaviour varied between attempts"));
     dash_free(d);
     dash_free(all);
 }
@@ -380,6 +423,7 @@ static void test_privacy_attack(void **state)
     struct testutil_store_fx *f = *state;
     struct dash *d = NULL;
     const Coachq__V1__Dashboard *m;
+    size_t checked = 0, points = 0;
 
     assert_int_equal(build(f, "o1", AUTH_OBSERVER, K_OBSERVER, NULL, &d), 0);
     m = dash_message(d);
@@ -394,6 +438,7 @@ static void test_privacy_attack(void **state)
                     continue;
                 }
                 ASSERT_NEAR(c->value, 0.75, 1e-12);
+                checked++;
             }
         }
     }
@@ -407,10 +452,110 @@ static void test_privacy_attack(void **state)
             for (size_t k = 0; k < se->n_y; k++) {
                 if (k < se->n_present && se->present[k]) {
                     ASSERT_NEAR(se->y[k], 0.75, 1e-12);
+                    points++;
                 }
             }
         }
     }
+    /* Not vacuous: week 2, the Window row and the observer's row, and week
+     * 2's point of the chart. */
+    assert_int_equal(checked, 3);
+    assert_int_equal(points, 1);
+    dash_free(d);
+}
+
+/* Every drift figure of o1's page (table cells and chart points), as text,
+ * so that two readings can be compared whole. */
+static void drift_figures(struct dash *d, char *buf, size_t len)
+{
+    const Coachq__V1__Dashboard *m = dash_message(d);
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < m->n_tables; i++) {
+        const Coachq__V1__Table *t = m->tables[i];
+
+        for (size_t j = 0; j < t->n_rows; j++) {
+            for (size_t k = 0; k < t->rows[j]->n_cells && k < t->n_columns; k++) {
+                const Coachq__V1__Cell *c = t->rows[j]->cells[k];
+
+                if (strstr(t->columns[k], "drift") != NULL && n < len) {
+                    n += (size_t)snprintf(buf + n, len - n, "%s/%s:%d:%.17g:%u:%s;", t->id,
+                                          t->rows[j]->cells[0]->text, (int)c->has_value, c->value,
+                                          (unsigned)c->n, c->text);
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < m->n_charts && n < len; i++) {
+        if (strstr(m->charts[i]->id, "drift") == NULL) {
+            continue;
+        }
+        for (size_t s = 0; s < m->charts[i]->n_series && n < len; s++) {
+            const Coachq__V1__Series *se = m->charts[i]->series[s];
+
+            for (size_t k = 0; k < se->n_y && n < len; k++) {
+                int present = k < se->n_present && se->present[k];
+
+                n += (size_t)snprintf(buf + n, len - n, "%s[%zu]:%d:%.17g;", m->charts[i]->id, k,
+                                      present, present ? se->y[k] : 0.0);
+            }
+        }
+    }
+    assert_true(n < len);
+}
+
+/*
+ * The attacker writes: o2 alone scored m3 in week 2 (1). o1 reads their
+ * counted week 2, then adds a late session of m3 dated in week 2 (3), and
+ * then amends it to rate only five behaviours, reading again each time.
+ * Were m3's cell counted, the first write would move week 2 to (10 + 5 +
+ * 10 x (3 - 1)) / 30 and the second to (10 + 5 + 5 x 2) / 25, and either
+ * difference gives o2's mean on m3 away; a manager's cell needs privacy_min
+ * other observers, so every drift figure stays exactly as it was. Runs
+ * last: it writes to the shared store.
+ */
+static void test_write_attack(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct dash *d = NULL;
+    struct testutil_obs o, am;
+    static char before[16384], after[16384];
+    const Coachq__V1__Table *t;
+    char day[16];
+
+    observe(f, "o2", "m3", week(2) + 1, 10, 1);
+    assert_int_equal(build(f, "o1", AUTH_OBSERVER, K_OBSERVER, NULL, &d), 0);
+    drift_figures(d, before, sizeof(before));
+    t = table(d, "observer-weeks");
+    ASSERT_NEAR(cell(t, row(t, day_text(week(2), day)), "Severity drift")->value, 0.75, 1e-12);
+    dash_free(d);
+
+    /* A late submission: a session dated in the counted week. */
+    testutil_obs_make(&o, "m3", "rep.1", (int64_t)week(2) * 86400 + 11 * 3600);
+    for (size_t i = 0; i < NB; i++) {
+        o.r[i].score = 3;
+    }
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "o1", NOW_S * 1000), 0);
+    assert_int_equal(build(f, "o1", AUTH_OBSERVER, K_OBSERVER, NULL, &d), 0);
+    t = table(d, "observer-weeks");
+    assert_string_equal(cell(t, row(t, day_text(week(2), day)), "Sessions scored")->text, "3");
+    drift_figures(d, after, sizeof(after));
+    assert_string_equal(after, before);
+    dash_free(d);
+
+    /* An amendment within the window: half the behaviours set to n/a. */
+    testutil_obs_make(&am, "m3", "rep.1", o.o.started_at);
+    for (size_t i = 0; i < NB; i++) {
+        am.r[i].score = i < NB / 2 ? 3 : 0;
+        am.r[i].not_applicable = i >= NB / 2;
+    }
+    am.o.amends.data = o.id;
+    am.o.amends.len = 16;
+    assert_int_equal(testutil_store_submit(f->s, &am.o, "o1", NOW_S * 1000 + 1000), 0);
+    assert_int_equal(build(f, "o1", AUTH_OBSERVER, K_OBSERVER, NULL, &d), 0);
+    drift_figures(d, after, sizeof(after));
+    assert_string_equal(after, before);
     dash_free(d);
 }
 
@@ -421,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_figures),
         cmocka_unit_test(test_lead_sees_leads_figures),
         cmocka_unit_test(test_privacy_attack),
+        cmocka_unit_test(test_write_attack),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
