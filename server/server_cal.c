@@ -93,8 +93,29 @@ static int history_own(struct store_txn *t, struct request *r, const struct stor
     return rc;
 }
 
-/* Writer thread. */
-static int calibration_txn(struct store_txn *t, void *arg)
+/* Frees what an earlier run of server_cal_txn() kept. */
+static void cal_reset(struct request *r)
+{
+    for (size_t i = 0; i < r->n_msgs; i++) {
+        protobuf_c_message_free_unpacked(r->msgs[i], NULL);
+    }
+    free(r->msgs);
+    r->msgs = NULL;
+    r->n_msgs = 0;
+    for (size_t i = 0; i < r->n_msgs2; i++) {
+        protobuf_c_message_free_unpacked(r->msgs2[i], NULL);
+    }
+    free(r->msgs2);
+    r->msgs2 = NULL;
+    r->n_msgs2 = 0;
+    coachq__v1__calibration_answer__free_unpacked(r->cal, NULL);
+    r->cal = NULL;
+    memset(&r->fault, 0, sizeof(r->fault));
+}
+
+/* Writer thread. The batch may run it again (store.h): its outputs are
+ * made afresh each time. */
+int server_cal_txn(struct store_txn *t, void *arg)
 {
     struct request *r = arg;
     const struct store_policy *p = store_get_policy(r->conn->srv->store);
@@ -103,7 +124,7 @@ static int calibration_txn(struct store_txn *t, void *arg)
     int lead = (r->conn->au.roles & (AUTH_LEAD | AUTH_ADMIN)) != 0;
     int rc;
 
-    memset(&r->fault, 0, sizeof(r->fault));
+    cal_reset(r);
     switch ((int)r->version) {
     case CAL_ACTION(REFERENCES):
         return certs_reference_summaries(t, r->conn->user, 0, r->w.received_at_ms, p, keep_summary,
@@ -220,7 +241,7 @@ void server_cal_handle(struct conn *c, uint64_t rid, const Coachq__V1__Calibrati
         memcpy(r->id, q->reference_id.data, UUID_LEN);
     }
     r->w.received_at_ms = server_now_ms();
-    r->w.fn = calibration_txn;
+    r->w.fn = server_cal_txn;
     r->w.fn_arg = r;
     rc = store_submit(c->srv->store, &r->w);
     if (rc < 0) {

@@ -236,6 +236,10 @@ void server_cal_handle(struct conn *c, uint64_t rid, const Coachq__V1__Calibrati
 /* Sends a calibration request's answer (on the loop thread). */
 void server_cal_answer(struct request *r);
 
+/* The calibration request r's transaction (a store_txn_cb). It may run
+ * more than once for one request and keeps only the last run's answer. */
+int server_cal_txn(struct store_txn *t, void *arg);
+
 /* ---- server_sessions.c ---- */
 
 struct server_sessions;
