@@ -4,9 +4,10 @@
  * the master scores) and have their latest attempt at one revealed in full,
  * which spends that reference for them (certs_cal.h); leads and
  * administrators retire references; anyone reads the calibration history
- * AUTH_CERT_STATUS lets them read. Revealing and retiring write, so every
- * action runs on the writer thread: they are rare, and one path keeps the
- * answer in one place.
+ * AUTH_CERT_STATUS lets them read. Revealing and retiring write and run on
+ * the writer thread (server_cal_txn()); the list and the history only read
+ * and run in a read transaction on the thread pool (server_cal_read_txn(),
+ * from server_read.c), so that no reader holds up the writer's acks.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -113,14 +114,11 @@ static void cal_reset(struct request *r)
     memset(&r->fault, 0, sizeof(r->fault));
 }
 
-/* Writer thread. The batch may run it again (store.h): its outputs are
- * made afresh each time. */
-int server_cal_txn(struct store_txn *t, void *arg)
+/* Thread pool, in a read transaction: the list and the history. */
+int server_cal_read_txn(struct store_txn *t, void *arg)
 {
     struct request *r = arg;
     const struct store_policy *p = store_get_policy(r->conn->srv->store);
-    Coachq__V1__CalibrationReference *ref = NULL;
-    char idstr[UUID_STR_LEN];
     int lead = (r->conn->au.roles & (AUTH_LEAD | AUTH_ADMIN)) != 0;
     int rc;
 
@@ -136,7 +134,23 @@ int server_cal_txn(struct store_txn *t, void *arg)
         }
         return rc;
     default:
-        break;
+        return -EINVAL;
+    }
+}
+
+/* Writer thread: reveal and retire. The batch may run it again (store.h):
+ * its outputs are made afresh each time. */
+int server_cal_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    const struct store_policy *p = store_get_policy(r->conn->srv->store);
+    Coachq__V1__CalibrationReference *ref = NULL;
+    char idstr[UUID_STR_LEN];
+    int rc;
+
+    cal_reset(r);
+    if (r->version != CAL_ACTION(REVEAL) && r->version != CAL_ACTION(RETIRE)) {
+        return -EINVAL;
     }
     rc = certs_reference_get(t, r->id, &ref);
     coachq__v1__calibration_reference__free_unpacked(ref, NULL);
@@ -241,6 +255,10 @@ void server_cal_handle(struct conn *c, uint64_t rid, const Coachq__V1__Calibrati
         memcpy(r->id, q->reference_id.data, UUID_LEN);
     }
     r->w.received_at_ms = server_now_ms();
+    if (r->version == CAL_ACTION(REFERENCES) || r->version == CAL_ACTION(HISTORY)) {
+        server_read_queue(c, r);
+        return;
+    }
     r->w.fn = server_cal_txn;
     r->w.fn_arg = r;
     rc = store_submit(c->srv->store, &r->w);
