@@ -4,9 +4,10 @@
  * the master scores) and have their latest attempt at one revealed in full,
  * which spends that reference for them (certs_cal.h); leads and
  * administrators retire references; anyone reads the calibration history
- * AUTH_CERT_STATUS lets them read. Revealing and retiring write, so every
- * action runs on the writer thread: they are rare, and one path keeps the
- * answer in one place.
+ * AUTH_CERT_STATUS lets them read. Revealing and retiring write and run on
+ * the writer thread (server_cal_txn()); the list and the history only read
+ * and run in a read transaction on the thread pool (server_cal_read_txn(),
+ * from server_read.c), so that no reader holds up the writer's acks.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -93,17 +94,35 @@ static int history_own(struct store_txn *t, struct request *r, const struct stor
     return rc;
 }
 
-/* Writer thread. */
-static int calibration_txn(struct store_txn *t, void *arg)
+/* Frees what an earlier run of server_cal_txn() kept. */
+static void cal_reset(struct request *r)
+{
+    for (size_t i = 0; i < r->n_msgs; i++) {
+        protobuf_c_message_free_unpacked(r->msgs[i], NULL);
+    }
+    free(r->msgs);
+    r->msgs = NULL;
+    r->n_msgs = 0;
+    for (size_t i = 0; i < r->n_msgs2; i++) {
+        protobuf_c_message_free_unpacked(r->msgs2[i], NULL);
+    }
+    free(r->msgs2);
+    r->msgs2 = NULL;
+    r->n_msgs2 = 0;
+    coachq__v1__calibration_answer__free_unpacked(r->cal, NULL);
+    r->cal = NULL;
+    memset(&r->fault, 0, sizeof(r->fault));
+}
+
+/* Thread pool, in a read transaction: the list and the history. */
+int server_cal_read_txn(struct store_txn *t, void *arg)
 {
     struct request *r = arg;
     const struct store_policy *p = store_get_policy(r->conn->srv->store);
-    Coachq__V1__CalibrationReference *ref = NULL;
-    char idstr[UUID_STR_LEN];
     int lead = (r->conn->au.roles & (AUTH_LEAD | AUTH_ADMIN)) != 0;
     int rc;
 
-    memset(&r->fault, 0, sizeof(r->fault));
+    cal_reset(r);
     switch ((int)r->version) {
     case CAL_ACTION(REFERENCES):
         return certs_reference_summaries(t, r->conn->user, 0, r->w.received_at_ms, p, keep_summary,
@@ -115,7 +134,23 @@ static int calibration_txn(struct store_txn *t, void *arg)
         }
         return rc;
     default:
-        break;
+        return -EINVAL;
+    }
+}
+
+/* Writer thread: reveal and retire. The batch may run it again (store.h):
+ * its outputs are made afresh each time. */
+int server_cal_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    const struct store_policy *p = store_get_policy(r->conn->srv->store);
+    Coachq__V1__CalibrationReference *ref = NULL;
+    char idstr[UUID_STR_LEN];
+    int rc;
+
+    cal_reset(r);
+    if (r->version != CAL_ACTION(REVEAL) && r->version != CAL_ACTION(RETIRE)) {
+        return -EINVAL;
     }
     rc = certs_reference_get(t, r->id, &ref);
     coachq__v1__calibration_reference__free_unpacked(ref, NULL);
@@ -220,7 +255,11 @@ void server_cal_handle(struct conn *c, uint64_t rid, const Coachq__V1__Calibrati
         memcpy(r->id, q->reference_id.data, UUID_LEN);
     }
     r->w.received_at_ms = server_now_ms();
-    r->w.fn = calibration_txn;
+    if (r->version == CAL_ACTION(REFERENCES) || r->version == CAL_ACTION(HISTORY)) {
+        server_read_queue(c, r);
+        return;
+    }
+    r->w.fn = server_cal_txn;
     r->w.fn_arg = r;
     rc = store_submit(c->srv->store, &r->w);
     if (rc < 0) {

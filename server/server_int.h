@@ -233,11 +233,20 @@ struct request {
 
 /* ---- server_cal.c ---- */
 
-/* CalibrationRequest: checks it and hands it to the writer thread. */
+/* CalibrationRequest: checks it and hands it to the thread pool (list,
+ * history) or the writer thread (reveal, retire). */
 void server_cal_handle(struct conn *c, uint64_t rid, const Coachq__V1__CalibrationRequest *q);
 
 /* Sends a calibration request's answer (on the loop thread). */
 void server_cal_answer(struct request *r);
+
+/* The calibration request r's transaction (a store_txn_cb). It may run
+ * more than once for one request and keeps only the last run's answer. */
+int server_cal_txn(struct store_txn *t, void *arg);
+
+/* The list of references and the history of a calibration request r, read
+ * on the thread pool in a read transaction (a store_txn_cb). */
+int server_cal_read_txn(struct store_txn *t, void *arg);
 
 /* ---- server_sessions.c ---- */
 

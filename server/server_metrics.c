@@ -322,6 +322,8 @@ static int write_process(struct server *s, struct buf *b)
                            queued > started ? queued - started : 0));
     TRY(metrics_sample_u64(b, "coachq_threadpool_jobs", "state=\"running\"",
                            started > finished ? started - finished : 0));
+    TRY(metrics_scalar_u64(b, "coachq_threadpool_jobs_finished_total", "counter",
+                           "Dashboard, sign-in and read jobs the thread pool finished.", finished));
     TRY(metrics_scalar_u64(b, "coachq_threadpool_threads", "gauge",
                            "Threads in the pool (UV_THREADPOOL_SIZE).", pool_threads()));
     TRY(metrics_scalar(b, "process_start_time_seconds", "gauge",

@@ -543,13 +543,15 @@ static void read_work(uv_work_t *work)
     case REQ_ACTIONS:
         r->rc = store_view(st, actions_txn, r);
         return;
+    case REQ_CALIBRATION:
+        r->rc = store_view(st, server_cal_read_txn, r);
+        return;
     case REQ_LIST:
         break;
     case REQ_SUBMIT:
     case REQ_ADD_REFERENCE:
     case REQ_IMPORT_OUTCOMES:
     case REQ_IMPORT_SESSIONS:
-    case REQ_CALIBRATION:
     case REQ_ASSIGN:
         r->rc = -EINVAL;
         return;
@@ -922,11 +924,16 @@ static void read_done(uv_work_t *work, int status)
         case REQ_ACTIONS:
             send_actions(r);
             break;
+        case REQ_CALIBRATION:
+            /* The list and the history (server_cal.c): one answer for
+             * both paths. */
+            r->w.rc = r->rc;
+            server_cal_answer(r);
+            break;
         case REQ_SUBMIT:
         case REQ_ADD_REFERENCE:
         case REQ_IMPORT_OUTCOMES:
         case REQ_IMPORT_SESSIONS:
-        case REQ_CALIBRATION:
         case REQ_ASSIGN:
             break;
         }

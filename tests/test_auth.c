@@ -50,6 +50,9 @@ enum target {
     /* My reliability, an observer's own page: obs.ann's and obs.ben's. */
     T_OR_ANN,
     T_OR_BEN,
+    /* Observer reliability about one observer, obs.ann: their calibration
+     * history (/d/observers/obs.ann, `coachq dashboard observers obs.ann`). */
+    T_OBSERVERS_ANN,
 };
 
 struct row {
@@ -378,6 +381,17 @@ static const struct row rows[] = {
     {"lead.gil", LEAD, AUTH_DASHBOARD, T_OR_ANN, 1},
     {"admin.hal", ADMIN, AUTH_DASHBOARD, T_OR_BEN, 1},
     {"rep.ida", 0, AUTH_DASHBOARD, T_OR_ANN, 0},
+    /* Observer reliability with a subject, an observer's calibration
+     * history: leads and administrators only. The observer reads their own
+     * on their own page (T_OR_ANN), never through this one. */
+    {"obs.ann", OBS, AUTH_DASHBOARD, T_OBSERVERS_ANN, 0},
+    {"obs.ben", OBS, AUTH_DASHBOARD, T_OBSERVERS_ANN, 0},
+    {"flm.cara", FLM, AUTH_DASHBOARD, T_OBSERVERS_ANN, 0},
+    {"slm.eve", SLM, AUTH_DASHBOARD, T_OBSERVERS_ANN, 0},
+    {"slm.eve", SLM | OBS, AUTH_DASHBOARD, T_OBSERVERS_ANN, 0},
+    {"lead.gil", LEAD, AUTH_DASHBOARD, T_OBSERVERS_ANN, 1},
+    {"admin.hal", ADMIN, AUTH_DASHBOARD, T_OBSERVERS_ANN, 1},
+    {"rep.ida", 0, AUTH_DASHBOARD, T_OBSERVERS_ANN, 0},
 };
 
 static const char *action_name(enum auth_action a)
@@ -460,6 +474,10 @@ static void dashboard_target(enum target target, struct auth_target *t, const ch
     case T_OR_BEN:
         t->dashboard = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVER;
         t->subject = target == T_OR_ANN ? "obs.ann" : "obs.ben";
+        break;
+    case T_OBSERVERS_ANN:
+        t->dashboard = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS;
+        t->subject = "obs.ann";
         break;
     default:
         break;
@@ -564,7 +582,7 @@ static void test_table(void **state)
             t.chain = chain_eve;
             t.n_chain = 1;
             t.coaches_coach = 1;
-        } else if (r->target == T_OR_ANN || r->target == T_OR_BEN) {
+        } else if (r->target == T_OR_ANN || r->target == T_OR_BEN || r->target == T_OBSERVERS_ANN) {
             dashboard_target(r->target, &t, chain, chain_eve, chain_fay, chain_dan);
         } else if (r->target >= T_SCORE_CARA) {
             score_target(r->target, &t, chain, chain_eve, chain_fay, chain_dan);

@@ -662,6 +662,36 @@ static void test_non_loopback_refused(void **state)
     testutil_coachqd(out, sizeof(out), 2, "--metrics", "nonsense", NULL);
 }
 
+/* The calibration list and history are reads: jobs of the thread pool,
+ * not requests of the writer thread (server_cal.c). */
+static void test_calibration_reads_on_pool(void **state)
+{
+    struct fx *f = *state;
+    Coachq__V1__CalibrationRequest q = COACHQ__V1__CALIBRATION_REQUEST__INIT;
+    Coachq__V1__CalibrationAnswer *ans = NULL;
+    struct client_error err;
+    struct client *c = testutil_connect(&f->w.srv, "obs.ann", 0);
+    char *s0, *s1;
+
+    s0 = scrape(f);
+    q.action = COACHQ__V1__CALIBRATION_REQUEST__ACTION__ACTION_REFERENCES;
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(client_calibration(c, &q, &ans, &err), 0);
+    coachq__v1__calibration_answer__free_unpacked(ans, NULL);
+    ans = NULL;
+    q.action = COACHQ__V1__CALIBRATION_REQUEST__ACTION__ACTION_HISTORY;
+    assert_int_equal(client_calibration(c, &q, &ans, &err), 0);
+    assert_string_equal(ans->observer_id, "obs.ann");
+    coachq__v1__calibration_answer__free_unpacked(ans, NULL);
+    s1 = scrape_until(f, s0, "coachq_protocol_requests_total{kind=\"calibration\",code=\"OK\"}", 2);
+    assert_true(delta(s0, s1, "coachq_protocol_requests_total{kind=\"calibration\",code=\"OK\"}") ==
+                2);
+    assert_true(delta(s0, s1, "coachq_threadpool_jobs_finished_total") == 2);
+    client_free(c);
+    free(s0);
+    free(s1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -669,6 +699,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_counters_and_promtool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crafted_labels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_calibration_reads_on_pool, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
