@@ -623,6 +623,43 @@ static void test_dashboard_self_review(void **state)
     json_decref(j);
 }
 
+/* An amendment never fills in a stage skipped before the last one recorded
+ * (a rep's comment added after the manager's would make the rep look
+ * first), and no stage lies after the server received the record. */
+static void test_review_order(void **state)
+{
+    static const char *const orig = "0b5e0000-0000-4000-8000-00000000ad01";
+    static const char *const amend = "0b5e0000-0000-4000-8000-00000000ad02";
+    static const char *const later = "0b5e0000-0000-4000-8000-00000000ad03";
+    static const char *const ahead = "0b5e0000-0000-4000-8000-00000000ad04";
+    int no_rep[4] = {8 * 24, 0, 6 * 24, 0};
+    int rep_added[4] = {8 * 24, 7 * 24, 6 * 24, 0};
+    int discussed[4] = {8 * 24, 0, 6 * 24, 5 * 24};
+    int future[4] = {8 * 24, 7 * 24, 6 * 24, -2};
+    char rec[1024], extra[128];
+
+    (void)state;
+    rec_json(rec, sizeof(rec), "CRM-ORDER-1", "31:20", no_rep, "");
+    write_obs(orig, rec, NULL, "");
+    CQ(0, "alice", "submit", f.file);
+    contains(f.out, "STORED");
+    snprintf(extra, sizeof(extra), ", \"amends\": \"%s\"", orig);
+    rec_json(rec, sizeof(rec), "CRM-ORDER-1", "31:20", rep_added, "");
+    write_obs(amend, rec, NULL, extra);
+    refused(amend, "observation.recording.rep_commented_at");
+    contains(f.out, "skipped stage stays skipped");
+    /* Moving on past the last stage recorded is an amendment's job. */
+    rec_json(rec, sizeof(rec), "CRM-ORDER-1", "31:20", discussed, "");
+    write_obs(later, rec, NULL, extra);
+    CQ(0, "alice", "submit", f.file);
+    contains(f.out, "STORED");
+    /* A stage two hours after the server received the record. */
+    rec_json(rec, sizeof(rec), "CRM-ORDER-2", "31:20", future, "");
+    write_obs(ahead, rec, NULL, "");
+    refused(ahead, "observation.recording.discussed_at");
+    contains(f.out, "in the future");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -631,6 +668,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_by_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reference_recording, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dashboard_self_review, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_review_order, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
