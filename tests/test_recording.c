@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "certs.h"
+#include "cli_int.h"
 #include "client.h"
 #include "store.h"
 #include "testutil.h"
@@ -322,6 +323,10 @@ static void test_round_trip(void **state)
     CQ(0, "lead.gil", "export", "observations", "--format", "ndjson");
     contains(f.out, "\"recording\":{\"reference\":\"https://calls.example.com/c/8812?t=0\"");
     contains(f.out, "\"rep_comments\":1");
+    /* n_markers counts the observer's markers only, as the dashboards do;
+     * the rep's and the manager's are counted in the recording. */
+    contains(f.out, "\"n_markers\":1,");
+    contains(f.out, "\"manager_markers\":1");
     CQ(0, "lead.gil", "export", "observations", "--format", "csv");
     contains(f.out, ",recording\n");
     contains(f.out, "\"\"length_ms\"\":1880000");
@@ -660,9 +665,34 @@ static void test_review_order(void **state)
     contains(f.out, "in the future");
 }
 
+/* The recording printer takes a live session's NULL recording quietly,
+ * and prints a recording's reference and stages. */
+static void test_print_recording(void **state)
+{
+    Coachq__V1__Recording r = COACHQ__V1__RECORDING__INIT;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+
+    (void)state;
+    assert_non_null(fp);
+    cli_print_recording(fp, NULL);
+    assert_int_equal(fflush(fp), 0);
+    assert_int_equal(len, 0);
+    r.reference = (char *)"CRM-PRINT-1";
+    r.length_ms = 61000;
+    r.picked_at = 1767225600;
+    cli_print_recording(fp, &r);
+    fclose(fp);
+    contains(buf, "recording   CRM-PRINT-1 (01:01)");
+    contains(buf, "picked by rep");
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_print_recording),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_from_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_by_server, setup, teardown),
