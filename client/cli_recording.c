@@ -16,13 +16,16 @@ void cli_print_recording(FILE *f, const Coachq__V1__Recording *r)
 {
     static const char *const stage[4] = {"picked by rep", "rep commented", "manager commented",
                                          "discussed"};
-    const int64_t at[4] = {r->picked_at, r->rep_commented_at, r->manager_commented_at,
-                           r->discussed_at};
+    int64_t at[4];
     char t[DAY_TIME_LEN];
 
     if (r == NULL) {
         return;
     }
+    at[0] = r->picked_at;
+    at[1] = r->rep_commented_at;
+    at[2] = r->manager_commented_at;
+    at[3] = r->discussed_at;
     obs_json_format_offset(r->length_ms, t, sizeof(t));
     fprintf(f, "recording   %s (%s)\n", cli_or_dash(r->reference), t);
     for (size_t i = 0; i < 4; i++) {

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "cli_int.h"
 #include "day.h"
+#include "obs_json.h"
 #include "observe.h"
 
 #define CAL_ACT(x) COACHQ__V1__CALIBRATION_REQUEST__ACTION__ACTION_##x
@@ -133,17 +134,30 @@ static void print_list(FILE *f, const Coachq__V1__CalibrationAnswer *a, int numb
     }
 }
 
+/* A reference's recording as {reference, length}, or JSON null. */
+static json_t *summary_recording(const Coachq__V1__ReferenceSummary *s)
+{
+    char len[32];
+
+    if (s->recording == NULL || s->recording->reference == NULL) {
+        return json_null();
+    }
+    obs_json_format_offset(s->recording->length_ms, len, sizeof(len));
+    return json_pack("{s:s, s:s}", "reference", s->recording->reference, "length", len);
+}
+
 static json_t *summary_json(const Coachq__V1__ReferenceSummary *s)
 {
     char id[UUID_STR_LEN];
 
     uuid_format(s->id.data, id);
-    return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:o}", "id", id, "title", s->title,
+    return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:o, s:o}", "id", id, "title", s->title,
                      "rubric", s->rubric_id, "rubric_version", (int)s->rubric_version,
                      "attempts_used", (int)s->attempts_used, "attempts_allowed",
                      (int)s->attempts_allowed, "spent", s->spent, "next_attempt",
                      s->next_attempt_ms != 0 ? json_integer(s->next_attempt_ms / 1000)
-                                             : json_null());
+                                             : json_null(),
+                     "recording", summary_recording(s));
 }
 
 static json_t *result_json(const Coachq__V1__CalibrationResult *r)
@@ -403,6 +417,13 @@ static int attempt(struct cli *x, struct client **c, const Coachq__V1__Reference
     o.focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_SKILL;
     o.calibration_ref = s->id.data;
     o.calibration_title = s->title;
+    /* A recorded reference is scored from its recording, as `coachq observe
+     * --recording` does, so markers and evidence land at its positions. */
+    if (s->recording != NULL && s->recording->reference != NULL &&
+        s->recording->reference[0] != '\0' && s->recording->length_ms != 0) {
+        o.recording_ref = s->recording->reference;
+        o.recording_length_ms = s->recording->length_ms;
+    }
     o.stored_out = &stored;
     /* The UI makes its own connection; this one would only idle. */
     client_free(*c);

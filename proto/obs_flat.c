@@ -89,7 +89,6 @@ static json_t *actions_json(const Coachq__V1__Observation *o)
     return arr;
 }
 
-/* The whole flat record as a JSON object in column order, or NULL. */
 /* A stage's time as ISO-8601 UTC, or JSON null while it has not happened. */
 static json_t *stage_or_null(int64_t t)
 {
@@ -102,26 +101,36 @@ static json_t *stage_or_null(int64_t t)
     return json_string(buf);
 }
 
+/* How many of o's markers author wrote. */
+static json_int_t markers_by(const Coachq__V1__Observation *o, Coachq__V1__RecordingAuthor author)
+{
+    json_int_t n = 0;
+
+    for (size_t i = 0; i < o->n_markers; i++) {
+        n += o->markers[i]->author == author;
+    }
+    return n;
+}
+
 /* A recorded session's recording and review, or JSON null for a live one. */
 static json_t *recording_flat(const Coachq__V1__Observation *o)
 {
     const Coachq__V1__Recording *r = o->recording;
-    json_int_t rep = 0;
 
     if (r == NULL) {
         return json_null();
     }
-    for (size_t i = 0; i < o->n_markers; i++) {
-        rep += o->markers[i]->author == COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_REP;
-    }
     return json_pack(
-        "{s:o, s:I, s:o, s:o, s:o, s:o, s:I, s:o}", "reference", text(r->reference), "length_ms",
-        (json_int_t)r->length_ms, "picked_at", stage_or_null(r->picked_at), "rep_commented_at",
-        stage_or_null(r->rep_commented_at), "manager_commented_at",
+        "{s:o, s:I, s:o, s:o, s:o, s:o, s:I, s:o, s:I}", "reference", text(r->reference),
+        "length_ms", (json_int_t)r->length_ms, "picked_at", stage_or_null(r->picked_at),
+        "rep_commented_at", stage_or_null(r->rep_commented_at), "manager_commented_at",
         stage_or_null(r->manager_commented_at), "discussed_at", stage_or_null(r->discussed_at),
-        "rep_comments", rep, "manager_comments", text(r->manager_comments));
+        "rep_comments", markers_by(o, COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_REP),
+        "manager_comments", text(r->manager_comments), "manager_markers",
+        markers_by(o, COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_MANAGER));
 }
 
+/* The whole flat record as a JSON object in column order, or NULL. */
 static json_t *flat_object(const Coachq__V1__StoredObservation *r, int32_t session_day)
 {
     static const Coachq__V1__Observation empty = COACHQ__V1__OBSERVATION__INIT;
@@ -154,7 +163,10 @@ static json_t *flat_object(const Coachq__V1__StoredObservation *r, int32_t sessi
     vals[i++] = uuid_or_null(&o->calibration_ref);
     vals[i++] = uuid_or_null(&o->amends);
     vals[i++] = text(o->notes);
-    vals[i++] = json_integer((json_int_t)o->n_markers);
+    /* The observer's markers only, as the aggregates count them: the rep's
+     * and the manager's comments on a recording are counted in recording. */
+    vals[i++] =
+        json_integer(markers_by(o, COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_OBSERVER));
     vals[i++] = ratings_json(o);
     vals[i++] = actions_json(o);
     vals[i++] = recording_flat(o);

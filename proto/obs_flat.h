@@ -23,7 +23,9 @@
  * text (a jsonb column in PostgreSQL). recording is null for a live
  * session, else {reference, length_ms, picked_at, rep_commented_at,
  * manager_commented_at, discussed_at (each a time or null), rep_comments
- * (how many markers the rep wrote), manager_comments}, in CSV as JSON.
+ * (how many markers the rep wrote), manager_comments, manager_markers (how
+ * many markers the manager wrote)}, in CSV as JSON. n_markers counts the
+ * observer's markers only, as the aggregates do.
  * In CSV an absent value (no amends, no calibration_ref, no focus) is an
  * empty unquoted field (NULL to COPY) and every text value is quoted (so
  * "" is an empty string, not NULL).

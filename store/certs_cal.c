@@ -165,6 +165,7 @@ static int cal_summary_cb(const Coachq__V1__CalibrationReference *r, void *arg)
     s.attempts_allowed = e.allowed;
     s.next_attempt_ms = e.next_ms;
     s.retired_at_ms = r->retired_at_ms;
+    s.recording = r->recording;
     return w->cb(&s, w->arg);
 }
 

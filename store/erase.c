@@ -146,18 +146,25 @@ int erase_redact(const char *s, const struct erase_pat *pats, size_t n, char **o
 
 /* ---- Rewriting messages ------------------------------------------------- */
 
-/* 2: free text (blanked or redacted); 1: redacted, never blanked (an audit
- * entry's actor and subject); 0: neither. "name" is an API token's (people's
- * names are not walked: the person's own record is rewritten whole). */
+/* 3: a recording's reference (replaced by ERASE_REDACTED where free text is
+ * blanked, since the URL or CRM call id ties the session to the real call
+ * and a recording needs one; redacted otherwise); 2: free text (blanked or
+ * redacted); 1: redacted, never blanked (an audit entry's actor and
+ * subject); 0: neither. "name" is an API token's (people's names are not
+ * walked: the person's own record is rewritten whole). */
 static int text_kind(const char *name)
 {
-    static const char *const free_text[] = {"notes",  "evidence", "note",   "text",
-                                            "detail", "title",    "reason", "name"};
+    static const char *const free_text[] = {"notes",  "evidence", "note",
+                                            "text",   "detail",   "title",
+                                            "reason", "name",     "manager_comments"};
 
     for (size_t i = 0; i < sizeof(free_text) / sizeof(free_text[0]); i++) {
         if (strcmp(name, free_text[i]) == 0) {
             return 2;
         }
+    }
+    if (strcmp(name, "reference") == 0) {
+        return 3;
     }
     return strcmp(name, "actor") == 0 || strcmp(name, "subject") == 0;
 }
@@ -174,11 +181,11 @@ static int walk_string(char **pp, int kind, struct erase_walk *w)
         if (next == NULL) {
             return -ENOMEM;
         }
-    } else if (kind == 2 && w->blank) {
-        if (s[0] == '\0') {
+    } else if (kind >= 2 && w->blank) {
+        if (s[0] == '\0' || (kind == 3 && strcmp(s, ERASE_REDACTED) == 0)) {
             return 0;
         }
-        next = strdup("");
+        next = strdup(kind == 3 ? ERASE_REDACTED : "");
         if (next == NULL) {
             return -ENOMEM;
         }

@@ -116,10 +116,12 @@ struct erase_walk {
 /*
  * The free text of a message, to blank or redact: every string field,
  * however deep in m, whose name is one of notes, evidence, note, text,
- * detail, title, reason (and, for ids set to replace, any string field
- * equal to from). A field's old string is freed with free() and the new
- * one malloc'ed, so m must have been unpacked with the default allocator.
- * With blank set, free text becomes empty; otherwise it is redacted with
+ * detail, title, reason, manager_comments or reference (and, for ids set
+ * to replace, any string field equal to from). A field's old string is
+ * freed with free() and the new one malloc'ed, so m must have been
+ * unpacked with the default allocator. With blank set, free text becomes
+ * empty and a reference (a recording's URL or CRM call id, which a
+ * recording needs) becomes ERASE_REDACTED; otherwise it is redacted with
  * pats (erase_redact()). Any string field (free text or not) equal to
  * from (when not NULL) becomes to. *changed counts the fields changed and
  * w->texts the free-text fields among them. Returns 0 or -ENOMEM.

@@ -302,9 +302,31 @@ static int check_ratings(const Coachq__V1__Rubric *r, const Coachq__V1__Observat
     return 0;
 }
 
+/* A recorded review's stages have happened by the time the server
+ * receives the record (latest: that time with the clock skew allowed). */
+static int check_recording_times(const Coachq__V1__Recording *r, int64_t latest,
+                                 struct validate_error *fault)
+{
+    static const char *const stage[4] = {"recording.picked_at", "recording.rep_commented_at",
+                                         "recording.manager_commented_at",
+                                         "recording.discussed_at"};
+    const int64_t at[4] = {r->picked_at, r->rep_commented_at, r->manager_commented_at,
+                           r->discussed_at};
+
+    for (size_t i = 0; i < 4; i++) {
+        if (at[i] > latest) {
+            return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, stage[i],
+                          "is in the future: a stage of the review is recorded once it has "
+                          "happened; check the date and the clock");
+        }
+    }
+    return 0;
+}
+
 /* An amendment of a recorded session keeps its recording and moves the
- * review on: every stage time the latest version recorded stays as it was
- * (later stages may be added); a live session stays live. */
+ * review on: every stage time the latest version recorded stays as it was,
+ * and only stages after the last one recorded may be added (a skipped one
+ * stays skipped); a live session stays live. */
 static int check_recording_amend(const Coachq__V1__Observation *prev,
                                  const Coachq__V1__Observation *obs, struct validate_error *fault)
 {
@@ -334,12 +356,29 @@ static int check_recording_amend(const Coachq__V1__Observation *prev,
         const int64_t now[4] = {b->picked_at, b->rep_commented_at, b->manager_commented_at,
                                 b->discussed_at};
 
+        size_t last = 4;
+
         for (size_t i = 0; i < 4; i++) {
             if (was[i] != 0 && now[i] != was[i]) {
                 return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, stage[i],
                               "%s the time the latest version recorded; an amendment moves the "
                               "review on (adds later stages) and never back",
                               now[i] == 0 ? "drops" : "changes");
+            }
+            if (was[i] != 0) {
+                last = i;
+            }
+        }
+        /* A stage skipped before the last one recorded stays skipped:
+         * filling it in later would reorder the review (a rep's comment
+         * added after the manager's makes the rep look first). */
+        for (size_t i = 0; last < 4 && i < 4; i++) {
+            if (was[i] == 0 && now[i] != 0 && (i < last || now[i] < was[last])) {
+                return refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, stage[i],
+                              "is added, but the latest version already recorded %s; a "
+                              "skipped stage stays skipped, and an amendment only adds stages "
+                              "after the last one recorded",
+                              stage[last] + strlen("recording."));
             }
         }
     }
@@ -543,6 +582,12 @@ int rules_check_observation(struct store_txn *t, const char *observer,
         rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "started_at",
                     "the session starts in the future: check the date and the clock");
         goto out;
+    }
+    if (obs->recording != NULL) {
+        rc = check_recording_times(obs->recording, now_ms / 1000 + policy->future_slack_s, fault);
+        if (rc != 0) {
+            goto out;
+        }
     }
     if (day < rubric->effective_day) {
         rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "started_at",

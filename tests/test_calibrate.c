@@ -78,9 +78,10 @@ static int run_as(struct tmuxutil *f, const char *user, char *out, int expect, .
                            n > 5 ? argv[5] : NULL, n > 6 ? argv[6] : NULL, NULL);
 }
 
-/* Writes a reference's JSON into path. */
-static void write_reference(const char *path, const char *id, const char *title,
-                            const int master[10])
+/* Writes a reference's JSON into path, with the recording object
+ * recording (JSON text) when it is not NULL. */
+static void write_reference_rec(const char *path, const char *id, const char *title,
+                                const int master[10], const char *recording)
 {
     FILE *fp = fopen(path, "w");
 
@@ -94,8 +95,16 @@ static void write_reference(const char *path, const char *id, const char *title,
                 testutil_behaviours[i], master[i],
                 master[i] == 1 || master[i] == 4 ? ", \"evidence\": \"seen\"" : "");
     }
-    fprintf(fp, "]}\n");
+    fprintf(fp, "]%s%s}\n", recording != NULL ? ", \"recording\": " : "",
+            recording != NULL ? recording : "");
     assert_int_equal(fclose(fp), 0);
+}
+
+/* Writes a live reference's JSON into path. */
+static void write_reference(const char *path, const char *id, const char *title,
+                            const int master[10])
+{
+    write_reference_rec(path, id, title, master, NULL);
 }
 
 /* Writes a hand-made calibration attempt at ref into path. */
@@ -339,6 +348,81 @@ static void test_pick(void **state)
     free(out);
 }
 
+/* A reference the master coder scored from a recording: the list says
+ * which recording (never the master scores), and the attempt opens the UI
+ * in recording mode on it, so markers land at the recording's positions. */
+static void test_recorded_reference(void **state)
+{
+    struct tmuxutil *f = *state;
+    char *out = malloc(OUT_MAX);
+    char path[700];
+    char s[TMUXUTIL_SCREEN_MAX];
+    json_error_t jerr;
+    json_t *list, *rec;
+    Coachq__V1__StoredObservation *stored;
+
+    assert_non_null(out);
+    tmuxutil_need_tmux(f);
+    snprintf(path, sizeof(path), "%s/ref1.json", f->dir);
+    write_reference_rec(path, REF1, "Deal review, recorded", master1,
+                        "{\"reference\": \"https://calls.example.com/c/cal-9\", \"length\": "
+                        "\"20:00\"}");
+    run_as(f, "lead.gil", out, 0, "reference", "add", path, NULL);
+    snprintf(path, sizeof(path), "%s/ref2.json", f->dir);
+    write_reference(path, REF2, "Call review, live", master1);
+    run_as(f, "lead.gil", out, 0, "reference", "add", path, NULL);
+    run_as(f, "obs.ann", out, 0, "calibrate", "--list", "--json", NULL);
+    list = json_loads(out, 0, &jerr);
+    assert_non_null(list);
+    assert_int_equal(json_array_size(list), 2);
+    assert_null(strstr(out, "master"));
+    for (size_t i = 0; i < 2; i++) {
+        json_t *e = json_array_get(list, i);
+        const char *id = json_string_value(json_object_get(e, "id"));
+
+        rec = json_object_get(e, "recording");
+        if (strcmp(id, REF1) == 0) {
+            assert_true(json_is_object(rec));
+            assert_string_equal(json_string_value(json_object_get(rec, "reference")),
+                                "https://calls.example.com/c/cal-9");
+            assert_string_equal(json_string_value(json_object_get(rec, "length")), "20:00");
+        } else {
+            assert_true(json_is_null(rec));
+        }
+    }
+    json_decref(list);
+
+    tmuxutil_ui_run(f, "r", "obs.ann", f->local, "", "calibrate 5d0f", 0);
+    tmuxutil_wait_for(f, "r", "RUNNING", s, sizeof(s));
+    tmuxutil_wait_line(f, "r", 0, "RECORDING");
+    tmuxutil_wait_line(f, "r", 0, "/20:00");
+    tmuxutil_screen(f, "r", s, sizeof(s));
+    has(s, "CALIBRATION");
+    /* Scored and sent like any attempt, with the reference's recording. */
+    tmuxutil_mark(f, "r", "o", 1);
+    tmuxutil_end_live(f, "r");
+    for (size_t i = 0; i < 10; i++) {
+        char k[2] = {(char)('0' + master1[i]), '\0'};
+
+        tmuxutil_keys(f, "r", k);
+    }
+    tmuxutil_wait_for(f, "r", "10 of 10 rated", s, sizeof(s));
+    tmuxutil_key_until(f, "r", "Enter", "AGREED ACTIONS");
+    tmuxutil_key_until(f, "r", "Enter", "REVIEW");
+    tmuxutil_key_until(f, "r", "s", "STORED");
+    tmuxutil_keys(f, "r", "x");
+    tmuxutil_wait_for(f, "r", "master coder", s, sizeof(s));
+    assert_int_equal(tmuxutil_wait_exit(f, "r"), 0);
+    tmuxutil_assert_no_sanitizer_report(f);
+    stored = tmuxutil_the_stored(f);
+    assert_non_null(stored->observation->recording);
+    assert_string_equal(stored->observation->recording->reference,
+                        "https://calls.example.com/c/cal-9");
+    assert_int_equal(stored->observation->recording->length_ms, 1200000);
+    coachq__v1__stored_observation__free_unpacked(stored, NULL);
+    free(out);
+}
+
 /* Usage errors exit 2 and say why. */
 static void test_usage(void **state)
 {
@@ -363,6 +447,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TMUXUTIL_TEST(test_calibrate_end_to_end),
         TMUXUTIL_TEST(test_pick),
+        TMUXUTIL_TEST(test_recorded_reference),
         TMUXUTIL_TEST(test_usage),
     };
 

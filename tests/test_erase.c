@@ -869,6 +869,72 @@ static void test_retention_anonymise(void **state)
     contains(f->out, "total: 0 observations, 0 versions; 2 already anonymised");
 }
 
+/* Submits a session reviewed from a recording (its id in f->ids[f->nids++]):
+ * the call reference and the manager's comments tie it to the real call. */
+static void submit_recorded(struct fx *f, struct store *s, int64_t received_ms, const char *coach,
+                            const char *coachee, int64_t at, const char *reference,
+                            const char *comments)
+{
+    struct testutil_obs o;
+    Coachq__V1__Recording rec = COACHQ__V1__RECORDING__INIT;
+
+    testutil_obs_make(&o, coach, coachee, at);
+    rec.reference = (char *)reference;
+    rec.length_ms = 600000;
+    rec.manager_comments = (char *)comments;
+    rec.picked_at = at + 3600;
+    rec.rep_commented_at = at + 7200;
+    rec.manager_commented_at = at + 10800;
+    o.o.recording = &rec;
+    o.o.notes = (char *)"";
+    assert_int_equal(testutil_store_submit(s, &o.o, "obs.1", received_ms), 0);
+    assert_true(f->nids < 8);
+    memcpy(f->ids[f->nids++], o.id, 16);
+}
+
+/* A recorded review's manager comments and call reference are free text of
+ * the person's: erasure and anonymisation remove both (a reference, which a
+ * recording needs, becomes a placeholder), and the store still verifies. */
+static void test_erase_recording(void **state)
+{
+    struct fx *f = *state;
+    const int64_t now = ((int64_t)DAY_2026_03_31 * 86400 + 12 * 3600) * 1000;
+    Coachq__V1__StoredObservation *rec = NULL;
+    struct store *s = open_enforced(f->data);
+    char *after;
+
+    assert_int_equal(store_exec(s, org_txn, NULL), 0);
+    /* 0: zelda.q coached, recently: erasure blanks it. */
+    submit_recorded(f, s, now, "zelda.q", "rep.1", (int64_t)(DAY_2026_03_31 - 3) * 86400,
+                    "https://calls.example.com/c/ZQ-7781", "Zelda rushed pricing on CRM-7781");
+    /* 1: flm.b coached, in 2025: anonymisation blanks it. */
+    submit_recorded(f, s, now, "flm.b", "rep.2", (int64_t)20254 * 86400, "CRM-BB-5531",
+                    "Bo handled the objection well");
+    store_close(s);
+
+    coachqd(f, 0, "erase", "zelda.q");
+    coachqd(f, 0, "retention", "--older-than", "1m", "--anonymise", "--as-of", ASOF);
+    contains(f->out, "total: 1 observation");
+    s = testutil_store_open(f->data, 0);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(store_get(s, f->ids[i], &rec), 0);
+        assert_non_null(rec->observation->recording);
+        assert_string_equal(rec->observation->recording->reference, ERASE_REDACTED);
+        assert_string_equal(rec->observation->recording->manager_comments, "");
+        assert_int_equal(rec->observation->recording->length_ms, 600000);
+        coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    }
+    store_close(s);
+    after = dump_all(f);
+    assert_null(strstr(after, "ZQ-7781"));
+    assert_null(strstr(after, "rushed pricing"));
+    assert_null(strstr(after, "BB-5531"));
+    assert_null(strstr(after, "objection well"));
+    free(after);
+    coachqd(f, 0, "verify");
+    contains(f->out, "differences: 0");
+}
+
 static void test_retention_usage(void **state)
 {
     struct fx *f = *state;
@@ -903,6 +969,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retention_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_anonymise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_usage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erase_recording, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

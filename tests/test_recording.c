@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "certs.h"
+#include "cli_int.h"
 #include "client.h"
 #include "store.h"
 #include "testutil.h"
@@ -322,6 +323,10 @@ static void test_round_trip(void **state)
     CQ(0, "lead.gil", "export", "observations", "--format", "ndjson");
     contains(f.out, "\"recording\":{\"reference\":\"https://calls.example.com/c/8812?t=0\"");
     contains(f.out, "\"rep_comments\":1");
+    /* n_markers counts the observer's markers only, as the dashboards do;
+     * the rep's and the manager's are counted in the recording. */
+    contains(f.out, "\"n_markers\":1,");
+    contains(f.out, "\"manager_markers\":1");
     CQ(0, "lead.gil", "export", "observations", "--format", "csv");
     contains(f.out, ",recording\n");
     contains(f.out, "\"\"length_ms\"\":1880000");
@@ -623,14 +628,77 @@ static void test_dashboard_self_review(void **state)
     json_decref(j);
 }
 
+/* An amendment never fills in a stage skipped before the last one recorded
+ * (a rep's comment added after the manager's would make the rep look
+ * first), and no stage lies after the server received the record. */
+static void test_review_order(void **state)
+{
+    static const char *const orig = "0b5e0000-0000-4000-8000-00000000ad01";
+    static const char *const amend = "0b5e0000-0000-4000-8000-00000000ad02";
+    static const char *const later = "0b5e0000-0000-4000-8000-00000000ad03";
+    static const char *const ahead = "0b5e0000-0000-4000-8000-00000000ad04";
+    int no_rep[4] = {8 * 24, 0, 6 * 24, 0};
+    int rep_added[4] = {8 * 24, 7 * 24, 6 * 24, 0};
+    int discussed[4] = {8 * 24, 0, 6 * 24, 5 * 24};
+    int future[4] = {8 * 24, 7 * 24, 6 * 24, -2};
+    char rec[1024], extra[128];
+
+    (void)state;
+    rec_json(rec, sizeof(rec), "CRM-ORDER-1", "31:20", no_rep, "");
+    write_obs(orig, rec, NULL, "");
+    CQ(0, "alice", "submit", f.file);
+    contains(f.out, "STORED");
+    snprintf(extra, sizeof(extra), ", \"amends\": \"%s\"", orig);
+    rec_json(rec, sizeof(rec), "CRM-ORDER-1", "31:20", rep_added, "");
+    write_obs(amend, rec, NULL, extra);
+    refused(amend, "observation.recording.rep_commented_at");
+    contains(f.out, "skipped stage stays skipped");
+    /* Moving on past the last stage recorded is an amendment's job. */
+    rec_json(rec, sizeof(rec), "CRM-ORDER-1", "31:20", discussed, "");
+    write_obs(later, rec, NULL, extra);
+    CQ(0, "alice", "submit", f.file);
+    contains(f.out, "STORED");
+    /* A stage two hours after the server received the record. */
+    rec_json(rec, sizeof(rec), "CRM-ORDER-2", "31:20", future, "");
+    write_obs(ahead, rec, NULL, "");
+    refused(ahead, "observation.recording.discussed_at");
+    contains(f.out, "in the future");
+}
+
+/* The recording printer takes a live session's NULL recording quietly,
+ * and prints a recording's reference and stages. */
+static void test_print_recording(void **state)
+{
+    Coachq__V1__Recording r = COACHQ__V1__RECORDING__INIT;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+
+    (void)state;
+    assert_non_null(fp);
+    cli_print_recording(fp, NULL);
+    assert_int_equal(fflush(fp), 0);
+    assert_int_equal(len, 0);
+    r.reference = (char *)"CRM-PRINT-1";
+    r.length_ms = 61000;
+    r.picked_at = 1767225600;
+    cli_print_recording(fp, &r);
+    fclose(fp);
+    contains(buf, "recording   CRM-PRINT-1 (01:01)");
+    contains(buf, "picked by rep");
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_print_recording),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_from_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_by_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reference_recording, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dashboard_self_review, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_review_order, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
