@@ -38,6 +38,7 @@
 #include "coachq.pb-c.h"
 #include "validate.h"
 
+struct store;
 struct store_txn;
 
 /* Most managers, observers and slots one draw handles. */
@@ -177,5 +178,20 @@ const char *assign_status_name(Coachq__V1__AssignmentStatus s);
 /* splitmix64 (Steele, Lea and Flood, 2014), the draw's generator: the next
  * number of state *s. */
 uint64_t assign_rng_next(uint64_t *s);
+
+/* What assign_verify() found. */
+struct assign_verify_result {
+    uint64_t assignments; /* assignments read */
+    uint64_t entries;     /* entries in asg_open and asg_by_manager */
+    uint64_t differences; /* missing or extra index entries */
+};
+
+/*
+ * Compares asg_open and asg_by_manager with the keys the assignments give
+ * (its own transaction: a read one, or with repair a write one that writes
+ * both indexes afresh when they differ). Returns 0 and fills *out, or a
+ * store code (-EIO for an assignment that does not decode).
+ */
+int assign_verify(struct store *s, int repair, struct assign_verify_result *out);
 
 #endif

@@ -33,9 +33,11 @@
 #include "dash_builder.h"
 #include "erase.h"
 #include "error.h"
+#include "keys.h"
 #include "obs.h"
 #include "people.h"
 #include "store.h"
+#include "store_int.h"
 #include "testutil.h"
 #include "uuid.h"
 
@@ -424,6 +426,82 @@ static void test_load_cap(void **state)
     assert_int_equal(d.res.draw.unfilled, 6);
     assert_true(d.res.n_unfilled > 0);
     assign_draw_result_clear(&d.res);
+    testutil_store_fx_free(f);
+}
+
+/* ---- coachqd verify: the assignment indexes ------------------------------- */
+
+static int first_key(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct keys_buf *k = arg;
+
+    (void)val;
+    (void)vlen;
+    keys_buf_raw(k, key, klen);
+    return 1;
+}
+
+/* Loses one asg_open entry and adds an asg_by_manager entry that no
+ * assignment gives. */
+static int damage_txn(struct store_txn *t, void *arg)
+{
+    static const uint8_t ghost[] =
+        "\x05ghost\x00\x00\x4e\x20"
+        "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10";
+    struct keys_buf k;
+    int rc;
+
+    (void)arg;
+    keys_buf_reset(&k);
+    rc = store_txn_scan(t, t->s->dbi_asg_open, NULL, 0, 0, first_key, &k);
+    if (rc == 0 && k.len == 0) {
+        rc = -ENOENT;
+    }
+    if (rc == 0) {
+        rc = store_txn_del(t, t->s->dbi_asg_open, k.b, k.len);
+    }
+    if (rc == 0) {
+        rc =
+            store_txn_put_raw(t, t->s->dbi_asg_by_manager, ghost, sizeof(ghost) - 1, NULL, 0, NULL);
+    }
+    return rc;
+}
+
+static void test_verify_indexes(void **state)
+{
+    struct plan_args pa = {"programme:p1", 0, 0, 0, 0, 1};
+    struct testutil_store_fx *f = org_with_plan(&pa);
+    struct assign_verify_result r;
+    struct draw_call d;
+    char out[8192];
+
+    (void)state;
+    draw(f->s, "programme:p1", 5, 0, 1, &d);
+    assert_int_equal(d.res.n, 12);
+    assign_draw_result_clear(&d.res);
+    assert_int_equal(assign_verify(f->s, 0, &r), 0);
+    assert_int_equal(r.assignments, 12);
+    assert_int_equal(r.entries, 24);
+    assert_int_equal(r.differences, 0);
+    assert_int_equal(store_exec(f->s, damage_txn, NULL), 0);
+    assert_int_equal(assign_verify(f->s, 0, &r), 0);
+    assert_int_equal(r.differences, 2);
+    store_close(f->s);
+    f->s = NULL;
+    /* coachqd verify finds it (exit 1), --repair writes them afresh. */
+    testutil_coachqd(out, sizeof(out), 1, "verify", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "assignment index differences: 2"));
+    assert_non_null(strstr(out, "the assignment indexes differ from the assignments"));
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--repair", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "repaired: the assignment indexes were written afresh"));
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "assignment index differences: 0"));
+    assert_non_null(strstr(out, "the assignment indexes match the assignments"));
+    f->s = testutil_store_open(f->dir, 0);
+    assert_int_equal(assign_verify(f->s, 0, &r), 0);
+    assert_int_equal(r.assignments, 12);
+    assert_int_equal(r.entries, 24);
+    assert_int_equal(r.differences, 0);
     testutil_store_fx_free(f);
 }
 
@@ -1067,6 +1145,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_exclusion_own_reports),
         cmocka_unit_test(test_exclusion_last_observed),
         cmocka_unit_test(test_load_cap),
+        cmocka_unit_test(test_verify_indexes),
         cmocka_unit_test(test_reassign_refuses_disabled_and_uncertified),
         cmocka_unit_test(test_fulfilment),
         cmocka_unit_test(test_erase_observer),
