@@ -108,7 +108,9 @@ struct assign_draw_result {
  * Draws the assignments of plan req->scope for the period holding
  * req->period_day and writes them, the draw and an audit entry (write
  * transaction; a dry run aborts it). Managers who already hold their
- * plan's count of open or done assignments in the period get no more.
+ * plan's count of open, done or expired assignments in the period get no
+ * more, and expired ones count in an observer's load as open ones do, so
+ * that a past period's draw comes out the same after its window ended.
  * Returns 0 and fills *out; ERROR_REFUSED with out->fault (no plan, an
  * unknown rubric); -ENOSPC past ASSIGN_MAX_SLOTS; or a store code.
  */

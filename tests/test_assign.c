@@ -429,6 +429,46 @@ static void test_load_cap(void **state)
     testutil_store_fx_free(f);
 }
 
+/* ---- A past period's draw, reproduced after expiry ------------------------ */
+
+static int expire_txn(struct store_txn *t, void *arg)
+{
+    size_t *n = arg;
+
+    return assign_expire(t, DAY + 90, n);
+}
+
+static void test_past_period_reproduced(void **state)
+{
+    /* A first draw holds some managers and loads some observers; the
+     * second, dry-run, draw must come out the same once the first one's
+     * assignments have expired (a restored backup, drawn again later). */
+    struct plan_args pa = {"programme:p1", 0, 0, 0, 3, 2};
+    struct testutil_store_fx *f = org_with_plan(&pa);
+    static uint8_t a[1 << 16], b[1 << 16];
+    struct draw_call d1, d2, d3;
+    size_t na, nb, expired = 0;
+
+    (void)state;
+    draw(f->s, "programme:p1", 99, 7, 1, &d1);
+    assert_int_equal(d1.res.n, 7);
+    draw(f->s, "programme:p1", 4242, 0, 0, &d2);
+    assert_true(d2.res.n > 0);
+    assert_int_equal(store_exec(f->s, expire_txn, &expired), 0);
+    assert_int_equal(expired, 7);
+    draw(f->s, "programme:p1", 4242, 0, 0, &d3);
+    assert_int_equal(d3.res.n, d2.res.n);
+    assert_int_equal(d3.res.draw.unfilled, d2.res.draw.unfilled);
+    na = draw_bytes(&d2.res, a, sizeof(a));
+    nb = draw_bytes(&d3.res, b, sizeof(b));
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na);
+    assign_draw_result_clear(&d1.res);
+    assign_draw_result_clear(&d2.res);
+    assign_draw_result_clear(&d3.res);
+    testutil_store_fx_free(f);
+}
+
 /* ---- coachqd verify: the assignment indexes ------------------------------- */
 
 static int first_key(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
@@ -1145,6 +1185,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_exclusion_own_reports),
         cmocka_unit_test(test_exclusion_last_observed),
         cmocka_unit_test(test_load_cap),
+        cmocka_unit_test(test_past_period_reproduced),
         cmocka_unit_test(test_verify_indexes),
         cmocka_unit_test(test_reassign_refuses_disabled_and_uncertified),
         cmocka_unit_test(test_fulfilment),
