@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "agg.h"
+#include "assign.h"
 #include "audit.h"
 #include "auth.h"
 #include "buf.h"
@@ -223,6 +224,7 @@ static int org_txn(struct store_txn *t, void *arg)
     Coachq__V1__Programme prog = COACHQ__V1__PROGRAMME__INIT;
     Coachq__V1__Enrolment en = COACHQ__V1__ENROLMENT__INIT;
     Coachq__V1__Outcome oc = COACHQ__V1__OUTCOME__INIT;
+    Coachq__V1__CoveragePlan plan = COACHQ__V1__COVERAGE_PLAN__INIT;
     char hash[200], token[CREDS_TOKEN_LEN + 1];
     int rc = 0;
 
@@ -270,6 +272,16 @@ static int org_txn(struct store_txn *t, void *arg)
     oc.metric = (char *)"win_rate";
     oc.value = 0.31;
     rc = rc ? rc : outcomes_put(t, &oc, NULL);
+    /* A coverage plan of her line (its key and scope name her) and one she
+     * set for the programme. */
+    plan.scope = (char *)"line:zelda.q";
+    plan.rubric_id = (char *)"coaching-conversation";
+    plan.per_period = 1;
+    plan.period = COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_MONTH;
+    plan.set_by = (char *)"zelda.q";
+    rc = rc ? rc : assign_plan_put(t, &plan, NULL);
+    plan.scope = (char *)"programme:prog.1";
+    rc = rc ? rc : assign_plan_put(t, &plan, NULL);
     /* Bo's many results, then a few of hers and a few of someone's whose
      * keys sort after hers (a longer id): the outcomes tree then has a
      * branch page whose separator key names her, which LMDB keeps when her
@@ -297,6 +309,21 @@ static int org_txn(struct store_txn *t, void *arg)
     rc = rc ? rc
             : audit_append(t, NOW_S * 1000, "zelda.q", "signin", "zelda.q/web", "via=password",
                            "127.0.0.1", NULL);
+    return rc;
+}
+
+/* Reads the plan of scope arg: 0 if it is there and set by the erased
+ * person's pseudonym (arg's "line:" scope or an "erased-" set_by). */
+static int plan_txn(struct store_txn *t, void *arg)
+{
+    Coachq__V1__CoveragePlan *p = NULL;
+    int rc = assign_plan_get(t, arg, &p);
+
+    if (rc == 0) {
+        assert_string_equal(p->scope, (const char *)arg);
+        assert_true(strncmp(p->set_by, "erased-", 7) == 0);
+        coachq__v1__coverage_plan__free_unpacked(p, NULL);
+    }
     return rc;
 }
 
@@ -508,6 +535,12 @@ static void test_erase_leaves_nothing(void **state)
 
     s = testutil_store_open(f->data, 0);
     assert_int_equal(org_observations(s), org_before);
+    /* Her line's coverage plan is the pseudonym's line's, and the plan she
+     * set names the pseudonym. */
+    snprintf(path, sizeof(path), "line:%s", pseudonym);
+    assert_int_equal(store_view(s, plan_txn, path), 0);
+    assert_int_equal(store_view(s, plan_txn, "programme:prog.1"), 0);
+    assert_int_equal(store_view(s, plan_txn, "line:zelda.q"), -ENOENT);
     /* She cannot be identified, under either name. */
     char why[200];
     assert_int_not_equal(auth_identify(s, "zelda.q", ZELDA_PIN, &who, why, sizeof(why)), 0);
