@@ -438,6 +438,20 @@ static int expire_txn(struct store_txn *t, void *arg)
     return assign_expire(t, DAY + 90, n);
 }
 
+struct past_reassign {
+    uint8_t id[16];
+    const char *to;
+    uint8_t new_id[16];
+    struct validate_error fault;
+};
+
+static int past_reassign_txn(struct store_txn *t, void *arg)
+{
+    struct past_reassign *r = arg;
+
+    return assign_reassign(t, r->id, r->to, NOW_MS, "test", r->new_id, &r->fault);
+}
+
 static void test_past_period_reproduced(void **state)
 {
     /* A first draw holds some managers and loads some observers; the
@@ -447,11 +461,18 @@ static void test_past_period_reproduced(void **state)
     struct testutil_store_fx *f = org_with_plan(&pa);
     static uint8_t a[1 << 16], b[1 << 16];
     struct draw_call d1, d2, d3;
+    struct past_reassign ra;
     size_t na, nb, expired = 0;
 
     (void)state;
     draw(f->s, "programme:p1", 99, 7, 1, &d1);
     assert_int_equal(d1.res.n, 7);
+    /* One of them reassigned: the old one no longer counts, its
+     * replacement does (and expires with the rest). */
+    memset(&ra, 0, sizeof(ra));
+    memcpy(ra.id, d1.res.asg[0]->id.data, 16);
+    ra.to = strcmp(d1.res.asg[0]->observer_id, "obs.3") == 0 ? "obs.2" : "obs.3";
+    assert_int_equal(store_exec(f->s, past_reassign_txn, &ra), 0);
     draw(f->s, "programme:p1", 4242, 0, 0, &d2);
     assert_true(d2.res.n > 0);
     assert_int_equal(store_exec(f->s, expire_txn, &expired), 0);
