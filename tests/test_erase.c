@@ -227,10 +227,14 @@ static int org_txn(struct store_txn *t, void *arg)
     Coachq__V1__Enrolment en = COACHQ__V1__ENROLMENT__INIT;
     Coachq__V1__Outcome oc = COACHQ__V1__OUTCOME__INIT;
     Coachq__V1__CoveragePlan plan = COACHQ__V1__COVERAGE_PLAN__INIT;
+    struct assign_draw_req draw;
+    struct assign_draw_result drawn;
     char hash[200], token[CREDS_TOKEN_LEN + 1];
     int rc = 0;
 
     (void)arg;
+    memset(&draw, 0, sizeof(draw));
+    memset(&drawn, 0, sizeof(drawn));
     z.id = (char *)"zelda.q";
     z.name = (char *)"Zelda Quimby";
     z.email = (char *)"zelda.q@example.org";
@@ -284,6 +288,15 @@ static int org_txn(struct store_txn *t, void *arg)
     rc = rc ? rc : assign_plan_put(t, &plan, NULL);
     plan.scope = (char *)"programme:prog.1";
     rc = rc ? rc : assign_plan_put(t, &plan, NULL);
+    /* A draw of her line (nobody to draw: its record and audit entry
+     * still name the scope). */
+    draw.scope = "line:zelda.q";
+    draw.seed = 1;
+    draw.period_day = TODAY;
+    draw.now_ms = NOW_S * 1000;
+    draw.actor = "lead.a";
+    rc = rc ? rc : assign_draw(t, &draw, &drawn);
+    assign_draw_result_clear(&drawn);
     /* Bo's many results, then a few of hers and a few of someone's whose
      * keys sort after hers (a longer id): the outcomes tree then has a
      * branch page whose separator key names her, which LMDB keeps when her
@@ -961,7 +974,7 @@ static void test_retention_delete(void **state)
     coachqd(f, 0, "retention", "--older-than", "1m", "--delete", "--as-of", ASOF, "--list");
     contains(f->out, "total: 2 observations, 3 versions");
     contains(f->out, "3 audit entries keep who did what");
-    contains(f->out, "programme: 2 assignments and 1 draw before the cut-off, 1 later assignment "
+    contains(f->out, "programme: 2 assignments and 2 draws before the cut-off, 1 later assignment "
                      "unlinked");
     s = testutil_store_open(f->data, 0);
     /* Exactly the listed ones are gone, every version. */
@@ -983,7 +996,7 @@ static void test_retention_delete(void **state)
     coachqd(f, 0, "audit");
     contains(f->out, "retention.delete");
     contains(f->out, "observations=2; versions=3");
-    contains(f->out, "assignments=2; unlinked=1; draws=1");
+    contains(f->out, "assignments=2; unlinked=1; draws=2");
     contains(f->out, "removed by the retention policy");
     assert_null(strstr(f->out, "cannot be read"));
     programme_check(f, &pg);
