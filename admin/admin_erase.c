@@ -273,6 +273,10 @@ int admin_run_retention(struct admin *a)
                rr->req.audit == 1 ? "y" : "ies", rr->req.audit == 1 ? "s" : "");
     }
     printf("\n");
+    printf("programme: %" PRIu64 " assignment%s and %" PRIu64 " draw%s before the cut-off, %" PRIu64
+           " later assignment%s unlinked\n",
+           rr->req.assignments, rr->req.assignments == 1 ? "" : "s", rr->req.draws,
+           rr->req.draws == 1 ? "" : "s", rr->req.unlinked, rr->req.unlinked == 1 ? "" : "s");
     if (rr->dry_run) {
         printf("dry run: nothing was changed\n");
     } else {

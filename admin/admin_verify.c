@@ -14,6 +14,7 @@
 
 #include "actions.h"
 #include "agg.h"
+#include "assign.h"
 #include "audit.h"
 #include "demo.h"
 #include "error.h"
@@ -260,9 +261,74 @@ static int verify_actions(struct admin *a, int repair)
     return 0;
 }
 
+struct verify_assign_audit {
+    struct admin *a;
+    const struct assign_verify_result *r;
+};
+
+static int verify_assign_audit_txn(struct store_txn *t, void *arg)
+{
+    struct verify_assign_audit *va = arg;
+    const struct assign_verify_result *r = va->r;
+    char detail[160];
+
+    snprintf(detail, sizeof(detail),
+             "assignment indexes written afresh; differences=%" PRIu64 "; assignments=%" PRIu64,
+             r->differences, r->assignments);
+    return audit_append(t, va->a->now_ms, va->a->actor, "verify.repair", "assignments", detail,
+                        va->a->origin, NULL);
+}
+
+/* The assignment indexes (asg_open, asg_by_manager) against the
+ * assignments (assign_verify()), repaired with --repair. Returns 0 (they
+ * match, or were repaired), 1 (they differ) or a failure's exit code. */
+static int verify_assign(struct admin *a, int repair)
+{
+    struct assign_verify_result r;
+    struct verify_assign_audit va;
+    int rc;
+
+    rc = assign_verify(a->store, repair, &r);
+    if (rc < 0) {
+        return admin_store_failure(a, rc);
+    }
+    printf("assignments: %" PRIu64 "\nassignment index entries: %" PRIu64
+           "\nassignment index differences: %" PRIu64 "\n",
+           r.assignments, r.entries, r.differences);
+    if (r.differences == 0) {
+        printf("the assignment indexes match the assignments\n");
+        return 0;
+    }
+    if (!repair) {
+        printf("the assignment indexes differ from the assignments; '%s verify --repair --data "
+               "%s' writes them afresh\n",
+               a->prog, a->data_dir);
+        return 1;
+    }
+    va.a = a;
+    va.r = &r;
+    rc = store_exec(a->store, verify_assign_audit_txn, &va);
+    if (rc < 0) {
+        return admin_store_failure(a, rc);
+    }
+    printf("repaired: the assignment indexes were written afresh from the assignments\n");
+    return 0;
+}
+
+/* The derived data beside the aggregates: the action records, then the
+ * assignment indexes. Returns the worse of the two. */
+static int verify_derived(struct admin *a, int repair)
+{
+    int rc = verify_actions(a, repair);
+    int rc2 = verify_assign(a, repair);
+
+    return rc > rc2 ? rc : rc2;
+}
+
 /* Compares in one read transaction; a repair rebuilds everything in one
  * write transaction (with its audit entry), so records written meanwhile
- * are included too. The action records follow (verify_actions()). Exit 0:
+ * are included too. The action records and the assignment indexes follow
+ * (verify_derived()). Exit 0:
  * no difference, or repaired; 1: differences. */
 int admin_run_verify(struct admin *a)
 {
@@ -283,13 +349,13 @@ int admin_run_verify(struct admin *a)
            r.observations, r.counted, r.keys, r.differences);
     if (r.differences == 0) {
         printf("the aggregates match the records\n");
-        return verify_actions(a, repair);
+        return verify_derived(a, repair);
     }
     if (!repair) {
         printf("the aggregates differ from the records; '%s verify --repair --data %s' rebuilds "
                "them\n",
                a->prog, a->data_dir);
-        verify_actions(a, 0);
+        verify_derived(a, 0);
         return 1;
     }
     vr.a = a;
@@ -299,5 +365,5 @@ int admin_run_verify(struct admin *a)
         return admin_store_failure(a, rc);
     }
     printf("repaired: every aggregate was rebuilt from the records\n");
-    return verify_actions(a, repair);
+    return verify_derived(a, repair);
 }

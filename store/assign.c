@@ -663,8 +663,10 @@ static int draw_last_observer(Coachq__V1__StoredObservation *rec, void *arg)
     return 0;
 }
 
-/* How many open or done assignments of this plan manager holds in the
- * window. */
+/* How many assignments of this plan manager holds in the window: open,
+ * done or expired ones (an expired one was open until its window ended, so
+ * a draw of a past period counts it as the draw did then). A reassigned one
+ * is not counted: its replacement is. */
 struct held_count {
     struct store_txn *t;
     const char *scope;
@@ -689,7 +691,8 @@ static int draw_held_one(const uint8_t *key, size_t klen, const uint8_t *val, si
     }
     if (strcmp(a->plan_scope, h->scope) == 0 &&
         (a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN ||
-         a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE)) {
+         a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE ||
+         a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED)) {
         h->n++;
     }
     coachq__v1__assignment__free_unpacked(a, NULL);
@@ -842,6 +845,35 @@ static int draw_observer_one(const Coachq__V1__Person *p, void *arg)
     }
     o->load = l.n;
     return draw_chain(d->t, p->id, d->from, &o->chain, &o->nchain);
+}
+
+/* Adds the expired assignments of the window to their observers' loads:
+ * asg_open holds open ones only, and an expired one was open until its
+ * window ended, so a draw of a past period sees the loads the draw did
+ * then. */
+static int draw_expired_load_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                                 void *arg)
+{
+    struct draw *d = arg;
+    Coachq__V1__Assignment *a;
+
+    (void)key;
+    (void)klen;
+    a = coachq__v1__assignment__unpack(NULL, vlen, val);
+    if (a == NULL) {
+        return -EIO;
+    }
+    if (a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED &&
+        a->due_from_day == d->from && a->due_until_day == d->until) {
+        for (size_t i = 0; i < d->no; i++) {
+            if (strcmp(d->o[i].id, a->observer_id) == 0) {
+                d->o[i].load++;
+                break;
+            }
+        }
+    }
+    coachq__v1__assignment__free_unpacked(a, NULL);
+    return 0;
 }
 
 static int draw_in_chain(char (*chain)[65], size_t n, const char *id)
@@ -1148,6 +1180,12 @@ static int draw_load(struct draw *d, struct assign_draw_result *out)
     rc = people_list(d->t, draw_observer_one, d);
     if (rc < 0) {
         return rc;
+    }
+    if (d->plan->load_cap > 0 && d->no > 0) {
+        rc = store_txn_scan(d->t, d->t->s->dbi_asg, NULL, 0, 0, draw_expired_load_one, d);
+        if (rc < 0) {
+            return rc;
+        }
     }
     for (size_t i = 0; i < d->nm; i++) {
         d->nslots += d->m[i].need;

@@ -38,6 +38,7 @@
 #include "coachq.pb-c.h"
 #include "validate.h"
 
+struct store;
 struct store_txn;
 
 /* Most managers, observers and slots one draw handles. */
@@ -107,7 +108,9 @@ struct assign_draw_result {
  * Draws the assignments of plan req->scope for the period holding
  * req->period_day and writes them, the draw and an audit entry (write
  * transaction; a dry run aborts it). Managers who already hold their
- * plan's count of open or done assignments in the period get no more.
+ * plan's count of open, done or expired assignments in the period get no
+ * more, and expired ones count in an observer's load as open ones do, so
+ * that a past period's draw comes out the same after its window ended.
  * Returns 0 and fills *out; ERROR_REFUSED with out->fault (no plan, an
  * unknown rubric); -ENOSPC past ASSIGN_MAX_SLOTS; or a store code.
  */
@@ -177,5 +180,20 @@ const char *assign_status_name(Coachq__V1__AssignmentStatus s);
 /* splitmix64 (Steele, Lea and Flood, 2014), the draw's generator: the next
  * number of state *s. */
 uint64_t assign_rng_next(uint64_t *s);
+
+/* What assign_verify() found. */
+struct assign_verify_result {
+    uint64_t assignments; /* assignments read */
+    uint64_t entries;     /* entries in asg_open and asg_by_manager */
+    uint64_t differences; /* missing or extra index entries */
+};
+
+/*
+ * Compares asg_open and asg_by_manager with the keys the assignments give
+ * (its own transaction: a read one, or with repair a write one that writes
+ * both indexes afresh when they differ). Returns 0 and fills *out, or a
+ * store code (-EIO for an assignment that does not decode).
+ */
+int assign_verify(struct store *s, int repair, struct assign_verify_result *out);
 
 #endif

@@ -181,6 +181,11 @@ static int walk_string(char **pp, int kind, struct erase_walk *w)
         if (next == NULL) {
             return -ENOMEM;
         }
+    } else if (w->scope_from != NULL && strcmp(s, w->scope_from) == 0) {
+        next = strdup(w->scope_to);
+        if (next == NULL) {
+            return -ENOMEM;
+        }
     } else if (kind >= 2 && w->blank) {
         if (s[0] == '\0' || (kind == 3 && strcmp(s, ERASE_REDACTED) == 0)) {
             return 0;
@@ -333,7 +338,8 @@ static int changes_apply(struct store_txn *t, MDB_dbi dbi, const struct changes 
 
 /* How a database's keys are laid out, one letter per part: 'p' a person's
  * id (length byte and bytes), 'i' another id, 'd' a day (4 bytes), 'u' a
- * uuid (16), 't' a time (8), 'r' the rest, whatever it is. */
+ * uuid (16), 't' a time (8), 's' the rest, a plan's scope ("line:<id>"
+ * names the person), 'r' the rest, whatever it is. */
 struct db_spec {
     MDB_dbi dbi;
     const char *key;
@@ -352,6 +358,8 @@ struct erase_ctx {
     char parts[ERASE_MAX_PARTS][ERASE_PART_MAX];
     const struct db_spec *spec;
     struct changes ch;
+    char scope_from[ERASE_PART_MAX]; /* "line:<id>" */
+    char scope_to[ERASE_PART_MAX];   /* "line:<pseudonym>" */
 };
 
 /* Rewrites key by spec, moving person ids equal to e->r->id to the
@@ -390,6 +398,15 @@ static int rekey(const struct erase_ctx *e, const uint8_t *key, size_t klen, con
             break;
         case 't':
             n = KEYS_TIME_LEN;
+            break;
+        case 's':
+            n = klen - pos;
+            if (n == strlen(e->scope_from) && memcmp(key + pos, e->scope_from, n) == 0) {
+                keys_buf_raw(out, (const uint8_t *)e->scope_to, strlen(e->scope_to));
+                pos += n;
+                changed = 1;
+                continue;
+            }
             break;
         default: /* 'r' */
             n = klen - pos;
@@ -464,6 +481,8 @@ static int erase_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
         w.npats = e->npats;
         w.from = e->r->id;
         w.to = e->r->pseudonym;
+        w.scope_from = e->scope_from;
+        w.scope_to = e->scope_to;
         m = protobuf_c_message_unpack(sp->msg, NULL, vlen, val);
         if (m == NULL) {
             return 0; /* a value that does not decode is verify's to report */
@@ -751,6 +770,7 @@ int erase_person_txn(struct store_txn *t, struct erase_request *r)
         {s->dbi_asg_draws, "r", &coachq__v1__assignment_draw__descriptor, 0, 0},
         {s->dbi_asg_open, "ppdu", NULL, 0, 0},
         {s->dbi_asg_by_manager, "pdu", NULL, 0, 0},
+        {s->dbi_plans, "s", &coachq__v1__coverage_plan__descriptor, 0, 0},
     };
     Coachq__V1__Person *p = NULL;
     struct erase_ctx *e = NULL;
@@ -786,6 +806,10 @@ int erase_person_txn(struct store_txn *t, struct erase_request *r)
         goto out;
     }
     erase_patterns(e, p);
+    /* A second-level manager's coverage plan is keyed and scoped by the
+     * line; assignments and draws copy the scope. */
+    snprintf(e->scope_from, sizeof(e->scope_from), "line:%s", r->id);
+    snprintf(e->scope_to, sizeof(e->scope_to), "line:%s", r->pseudonym);
     rc = erase_person_record(e, p);
     if (rc == 0) {
         rc = erase_fresh_tree(t, s->dbi_people);

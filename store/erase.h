@@ -110,6 +110,8 @@ struct erase_walk {
     size_t npats;
     const char *from; /* NULL: no id is replaced */
     const char *to;
+    const char *scope_from; /* NULL, or a plan scope "line:<id>" replaced whole */
+    const char *scope_to;
     uint64_t changed;
     uint64_t texts;
 };
@@ -123,7 +125,8 @@ struct erase_walk {
  * empty and a reference (a recording's URL or CRM call id, which a
  * recording needs) becomes ERASE_REDACTED; otherwise it is redacted with
  * pats (erase_redact()). Any string field (free text or not) equal to
- * from (when not NULL) becomes to. *changed counts the fields changed and
+ * from (when not NULL) becomes to, and one equal to scope_from (when not
+ * NULL) becomes scope_to. *changed counts the fields changed and
  * w->texts the free-text fields among them. Returns 0 or -ENOMEM.
  */
 int erase_walk_msg(ProtobufCMessage *m, struct erase_walk *w);

@@ -27,6 +27,9 @@
 #include "store_int.h"
 #include "zone.h"
 
+/* The longest assignment index key (asg_open's). */
+#define RET_KEY_MAX (2 + 2 * KEYS_ID_MAX + 4 + KEYS_UUID_LEN)
+
 /* One affected observation: its versions' ids, oldest first. */
 struct ret_obs {
     uint8_t root[KEYS_UUID_LEN];
@@ -248,6 +251,11 @@ static int anonymise_one(struct ret_ctx *c, uint64_t seq, Coachq__V1__StoredObse
     if (rc != 0) {
         return rc;
     }
+    /* The assignment it fulfilled names the manager: the link goes (and the
+     * assignment's own, ret_assignments()). */
+    free(o->assignment_id.data);
+    o->assignment_id.data = NULL;
+    o->assignment_id.len = 0;
     n = coachq__v1__stored_observation__get_packed_size(rec);
     packed = malloc(n > 0 ? n : 1);
     if (packed == NULL) {
@@ -432,6 +440,202 @@ static int audit_rewrite(struct ret_ctx *c)
     return rc;
 }
 
+/* ---- Assignments and draws ------------------------------------------------ */
+
+/* Keys noted during a scan, deleted after it. */
+struct ret_keys {
+    uint8_t (*k)[RET_KEY_MAX];
+    size_t *len;
+    size_t n;
+    size_t cap;
+};
+
+static int ret_keys_add(struct ret_keys *l, const uint8_t *key, size_t klen)
+{
+    if (klen > RET_KEY_MAX) {
+        return -EIO;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        uint8_t(*nk)[RET_KEY_MAX] = realloc(l->k, cap * sizeof(*nk));
+        size_t *nl = nk != NULL ? realloc(l->len, cap * sizeof(*nl)) : NULL;
+
+        if (nk != NULL) {
+            l->k = nk;
+        }
+        if (nl == NULL) {
+            return -ENOMEM;
+        }
+        l->len = nl;
+        l->cap = cap;
+    }
+    memcpy(l->k[l->n], key, klen);
+    l->len[l->n++] = klen;
+    return 0;
+}
+
+static void ret_keys_free(struct ret_keys *l)
+{
+    free(l->k);
+    free(l->len);
+    memset(l, 0, sizeof(*l));
+}
+
+static int ret_keys_del(struct store_txn *t, MDB_dbi dbi, const struct ret_keys *l)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < l->n && rc == 0; i++) {
+        rc = store_txn_del(t, dbi, l->k[i], l->len[i]);
+    }
+    return rc;
+}
+
+static int uuid_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, KEYS_UUID_LEN);
+}
+
+static int root_cmp(const void *key, const void *elem)
+{
+    return memcmp(key, ((const struct ret_obs *)elem)->root, KEYS_UUID_LEN);
+}
+
+struct ret_asg {
+    struct ret_ctx *c;
+    struct ret_keys del;   /* assignments' ids to delete (sorted before use) */
+    struct ret_keys clear; /* fulfilled by an affected observation: the link goes */
+    struct ret_keys idx;   /* index entries of deleted ones */
+};
+
+static int ret_asg_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct ret_asg *ra = arg;
+    Coachq__V1__Assignment *a;
+    int rc = 0;
+
+    if (klen != KEYS_UUID_LEN) {
+        return -EIO;
+    }
+    a = coachq__v1__assignment__unpack(NULL, vlen, val);
+    if (a == NULL) {
+        return -EIO;
+    }
+    if (a->due_until_day < ra->c->r->before_day) {
+        rc = ret_keys_add(&ra->del, key, klen);
+    } else if (a->observation_id.len == KEYS_UUID_LEN &&
+               bsearch(a->observation_id.data, ra->c->v, ra->c->nv, sizeof(*ra->c->v), root_cmp) !=
+                   NULL) {
+        rc = ret_keys_add(&ra->clear, key, klen);
+    }
+    coachq__v1__assignment__free_unpacked(a, NULL);
+    return rc;
+}
+
+/* asg_open and asg_by_manager keys end with the assignment's id. */
+static int ret_idx_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct ret_asg *ra = arg;
+
+    (void)val;
+    (void)vlen;
+    if (klen < KEYS_UUID_LEN) {
+        return -EIO;
+    }
+    if (bsearch(key + klen - KEYS_UUID_LEN, ra->del.k, ra->del.n, sizeof(*ra->del.k), uuid_cmp) ==
+        NULL) {
+        return 0;
+    }
+    return ret_keys_add(&ra->idx, key, klen);
+}
+
+static int ret_draw_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct ret_asg *ra = arg;
+    Coachq__V1__AssignmentDraw *d = coachq__v1__assignment_draw__unpack(NULL, vlen, val);
+    int rc = 0;
+
+    if (d == NULL) {
+        return -EIO;
+    }
+    if (d->due_until_day < ra->c->r->before_day) {
+        rc = ret_keys_add(&ra->idx, key, klen);
+    }
+    coachq__v1__assignment_draw__free_unpacked(d, NULL);
+    return rc;
+}
+
+/* Clears the observation id of assignment key (it stays done). */
+static int ret_asg_unlink(struct store_txn *t, const uint8_t *key)
+{
+    Coachq__V1__Assignment *a = NULL;
+    int rc;
+
+    rc = store_txn_get_msg(t, t->s->dbi_asg, key, KEYS_UUID_LEN,
+                           &coachq__v1__assignment__descriptor, (ProtobufCMessage **)&a);
+    if (rc == 0) {
+        free(a->observation_id.data);
+        a->observation_id.data = NULL;
+        a->observation_id.len = 0;
+        rc = store_txn_put_msg(t, t->s->dbi_asg, key, KEYS_UUID_LEN, &a->base, NULL);
+    }
+    coachq__v1__assignment__free_unpacked(a, NULL);
+    return rc;
+}
+
+/*
+ * The cut-off applies to the observation programme too: every assignment
+ * (any status) and every draw whose window ended before the cut-off day is
+ * deleted with its index entries, and an assignment (of a later window)
+ * that an affected observation fulfilled loses its observation id, so no
+ * assignment maps an anonymised or deleted record back to its manager.
+ * c->v is in root order (the version chains are).
+ */
+static int ret_assignments(struct ret_ctx *c)
+{
+    struct store_txn *t = c->t;
+    struct ret_asg ra;
+    int rc;
+
+    memset(&ra, 0, sizeof(ra));
+    ra.c = c;
+    rc = store_txn_scan(t, t->s->dbi_asg, NULL, 0, 0, ret_asg_one, &ra);
+    if (rc == 0 && ra.del.n > 0) {
+        /* Scanned in key order: already sorted. */
+        rc = store_txn_scan(t, t->s->dbi_asg_open, NULL, 0, 0, ret_idx_one, &ra);
+        if (rc == 0) {
+            rc = ret_keys_del(t, t->s->dbi_asg_open, &ra.idx);
+        }
+        ra.idx.n = 0;
+        if (rc == 0) {
+            rc = store_txn_scan(t, t->s->dbi_asg_by_manager, NULL, 0, 0, ret_idx_one, &ra);
+        }
+        if (rc == 0) {
+            rc = ret_keys_del(t, t->s->dbi_asg_by_manager, &ra.idx);
+        }
+        if (rc == 0) {
+            rc = ret_keys_del(t, t->s->dbi_asg, &ra.del);
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < ra.clear.n; i++) {
+        rc = ret_asg_unlink(t, ra.clear.k[i]);
+    }
+    ra.idx.n = 0;
+    if (rc == 0) {
+        rc = store_txn_scan(t, t->s->dbi_asg_draws, NULL, 0, 0, ret_draw_one, &ra);
+    }
+    if (rc == 0) {
+        rc = ret_keys_del(t, t->s->dbi_asg_draws, &ra.idx);
+    }
+    c->r->assignments = ra.del.n;
+    c->r->unlinked = ra.clear.n;
+    c->r->draws = ra.idx.n;
+    ret_keys_free(&ra.del);
+    ret_keys_free(&ra.clear);
+    ret_keys_free(&ra.idx);
+    return rc;
+}
+
 int retention_txn(struct store_txn *t, struct retention_request *r)
 {
     struct ret_ctx *c;
@@ -439,6 +643,7 @@ int retention_txn(struct store_txn *t, struct retention_request *r)
     int rc;
 
     r->observations = r->versions = r->skipped = r->audit = 0;
+    r->assignments = r->unlinked = r->draws = 0;
     if (!t->write) {
         return -EROFS;
     }
@@ -485,6 +690,9 @@ int retention_txn(struct store_txn *t, struct retention_request *r)
     if (rc == 0 && c->nseqs > 0) {
         rc = audit_rewrite(c);
     }
+    if (rc == 0) {
+        rc = ret_assignments(c);
+    }
     for (size_t i = 0; rc == 0 && i < c->nv; i++) {
         rc = apply_one(c, &c->v[i]);
     }
@@ -500,9 +708,10 @@ int retention_txn(struct store_txn *t, struct retention_request *r)
         day_format(r->before_day, day, sizeof(day));
         snprintf(detail, sizeof(detail),
                  "policy=%s; sessions before %s; observations=%" PRIu64 "; versions=%" PRIu64
-                 "; skipped=%" PRIu64 "; audit=%" PRIu64,
+                 "; skipped=%" PRIu64 "; audit=%" PRIu64 "; assignments=%" PRIu64
+                 "; unlinked=%" PRIu64 "; draws=%" PRIu64,
                  r->policy != NULL ? r->policy : "-", day, r->observations, r->versions, r->skipped,
-                 r->audit);
+                 r->audit, r->assignments, r->unlinked, r->draws);
         rc = audit_append(t, r->now_ms, r->actor,
                           r->anonymise ? "retention.anonymise" : "retention.delete", "observations",
                           detail, r->origin, NULL);

@@ -24,6 +24,13 @@
  *     observation already anonymised (coach and coachee "anon-") is
  *     counted as skipped.
  *
+ * An anonymised record loses its assignment_id. The observation programme
+ * follows the same cut-off: every assignment (any status) and every draw
+ * whose window ended before before_day is deleted with its index entries,
+ * and an assignment of a later window fulfilled by an affected observation
+ * loses its observation_id, so no assignment maps a record back to its
+ * manager.
+ *
  * Then the aggregates are rebuilt from the records and one audit entry
  * ("retention.delete" or "retention.anonymise") gives the cut-off and the
  * counts. The caller runs it through store_exec() (it may run twice) and
@@ -60,6 +67,9 @@ struct retention_request {
     uint64_t versions;     /* their versions */
     uint64_t skipped;      /* already anonymised */
     uint64_t audit;        /* audit entries that named a deleted record */
+    uint64_t assignments;  /* assignments deleted (window ended before the cut-off) */
+    uint64_t unlinked;     /* later assignments that lost an affected observation's id */
+    uint64_t draws;        /* draws deleted (window ended before the cut-off) */
 };
 
 /*

@@ -33,9 +33,11 @@
 #include "dash_builder.h"
 #include "erase.h"
 #include "error.h"
+#include "keys.h"
 #include "obs.h"
 #include "people.h"
 #include "store.h"
+#include "store_int.h"
 #include "testutil.h"
 #include "uuid.h"
 
@@ -424,6 +426,143 @@ static void test_load_cap(void **state)
     assert_int_equal(d.res.draw.unfilled, 6);
     assert_true(d.res.n_unfilled > 0);
     assign_draw_result_clear(&d.res);
+    testutil_store_fx_free(f);
+}
+
+/* ---- A past period's draw, reproduced after expiry ------------------------ */
+
+static int expire_txn(struct store_txn *t, void *arg)
+{
+    size_t *n = arg;
+
+    return assign_expire(t, DAY + 90, n);
+}
+
+struct past_reassign {
+    uint8_t id[16];
+    const char *to;
+    uint8_t new_id[16];
+    struct validate_error fault;
+};
+
+static int past_reassign_txn(struct store_txn *t, void *arg)
+{
+    struct past_reassign *r = arg;
+
+    return assign_reassign(t, r->id, r->to, NOW_MS, "test", r->new_id, &r->fault);
+}
+
+static void test_past_period_reproduced(void **state)
+{
+    /* A first draw holds some managers and loads some observers; the
+     * second, dry-run, draw must come out the same once the first one's
+     * assignments have expired (a restored backup, drawn again later). */
+    struct plan_args pa = {"programme:p1", 0, 0, 0, 3, 2};
+    struct testutil_store_fx *f = org_with_plan(&pa);
+    static uint8_t a[1 << 16], b[1 << 16];
+    struct draw_call d1, d2, d3;
+    struct past_reassign ra;
+    size_t na, nb, expired = 0;
+
+    (void)state;
+    draw(f->s, "programme:p1", 99, 7, 1, &d1);
+    assert_int_equal(d1.res.n, 7);
+    /* One of them reassigned: the old one no longer counts, its
+     * replacement does (and expires with the rest). */
+    memset(&ra, 0, sizeof(ra));
+    memcpy(ra.id, d1.res.asg[0]->id.data, 16);
+    ra.to = strcmp(d1.res.asg[0]->observer_id, "obs.3") == 0 ? "obs.2" : "obs.3";
+    assert_int_equal(store_exec(f->s, past_reassign_txn, &ra), 0);
+    draw(f->s, "programme:p1", 4242, 0, 0, &d2);
+    assert_true(d2.res.n > 0);
+    assert_int_equal(store_exec(f->s, expire_txn, &expired), 0);
+    assert_int_equal(expired, 7);
+    draw(f->s, "programme:p1", 4242, 0, 0, &d3);
+    assert_int_equal(d3.res.n, d2.res.n);
+    assert_int_equal(d3.res.draw.unfilled, d2.res.draw.unfilled);
+    na = draw_bytes(&d2.res, a, sizeof(a));
+    nb = draw_bytes(&d3.res, b, sizeof(b));
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na);
+    assign_draw_result_clear(&d1.res);
+    assign_draw_result_clear(&d2.res);
+    assign_draw_result_clear(&d3.res);
+    testutil_store_fx_free(f);
+}
+
+/* ---- coachqd verify: the assignment indexes ------------------------------- */
+
+static int first_key(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct keys_buf *k = arg;
+
+    (void)val;
+    (void)vlen;
+    keys_buf_raw(k, key, klen);
+    return 1;
+}
+
+/* Loses one asg_open entry and adds an asg_by_manager entry that no
+ * assignment gives. */
+static int damage_txn(struct store_txn *t, void *arg)
+{
+    static const uint8_t ghost[] =
+        "\x05ghost\x00\x00\x4e\x20"
+        "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10";
+    struct keys_buf k;
+    int rc;
+
+    (void)arg;
+    keys_buf_reset(&k);
+    rc = store_txn_scan(t, t->s->dbi_asg_open, NULL, 0, 0, first_key, &k);
+    if (rc == 0 && k.len == 0) {
+        rc = -ENOENT;
+    }
+    if (rc == 0) {
+        rc = store_txn_del(t, t->s->dbi_asg_open, k.b, k.len);
+    }
+    if (rc == 0) {
+        rc =
+            store_txn_put_raw(t, t->s->dbi_asg_by_manager, ghost, sizeof(ghost) - 1, NULL, 0, NULL);
+    }
+    return rc;
+}
+
+static void test_verify_indexes(void **state)
+{
+    struct plan_args pa = {"programme:p1", 0, 0, 0, 0, 1};
+    struct testutil_store_fx *f = org_with_plan(&pa);
+    struct assign_verify_result r;
+    struct draw_call d;
+    char out[8192];
+
+    (void)state;
+    draw(f->s, "programme:p1", 5, 0, 1, &d);
+    assert_int_equal(d.res.n, 12);
+    assign_draw_result_clear(&d.res);
+    assert_int_equal(assign_verify(f->s, 0, &r), 0);
+    assert_int_equal(r.assignments, 12);
+    assert_int_equal(r.entries, 24);
+    assert_int_equal(r.differences, 0);
+    assert_int_equal(store_exec(f->s, damage_txn, NULL), 0);
+    assert_int_equal(assign_verify(f->s, 0, &r), 0);
+    assert_int_equal(r.differences, 2);
+    store_close(f->s);
+    f->s = NULL;
+    /* coachqd verify finds it (exit 1), --repair writes them afresh. */
+    testutil_coachqd(out, sizeof(out), 1, "verify", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "assignment index differences: 2"));
+    assert_non_null(strstr(out, "the assignment indexes differ from the assignments"));
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--repair", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "repaired: the assignment indexes were written afresh"));
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "assignment index differences: 0"));
+    assert_non_null(strstr(out, "the assignment indexes match the assignments"));
+    f->s = testutil_store_open(f->dir, 0);
+    assert_int_equal(assign_verify(f->s, 0, &r), 0);
+    assert_int_equal(r.assignments, 12);
+    assert_int_equal(r.entries, 24);
+    assert_int_equal(r.differences, 0);
     testutil_store_fx_free(f);
 }
 
@@ -1067,6 +1206,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_exclusion_own_reports),
         cmocka_unit_test(test_exclusion_last_observed),
         cmocka_unit_test(test_load_cap),
+        cmocka_unit_test(test_past_period_reproduced),
+        cmocka_unit_test(test_verify_indexes),
         cmocka_unit_test(test_reassign_refuses_disabled_and_uncertified),
         cmocka_unit_test(test_fulfilment),
         cmocka_unit_test(test_erase_observer),

@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "agg.h"
+#include "assign.h"
 #include "audit.h"
 #include "auth.h"
 #include "buf.h"
@@ -38,10 +39,12 @@
 #include "dash_builder.h"
 #include "dashfmt.h"
 #include "erase.h"
+#include "keys.h"
 #include "obs.h"
 #include "outcomes.h"
 #include "people.h"
 #include "store.h"
+#include "store_int.h"
 #include "testutil.h"
 #include "uuid.h"
 
@@ -223,10 +226,15 @@ static int org_txn(struct store_txn *t, void *arg)
     Coachq__V1__Programme prog = COACHQ__V1__PROGRAMME__INIT;
     Coachq__V1__Enrolment en = COACHQ__V1__ENROLMENT__INIT;
     Coachq__V1__Outcome oc = COACHQ__V1__OUTCOME__INIT;
+    Coachq__V1__CoveragePlan plan = COACHQ__V1__COVERAGE_PLAN__INIT;
+    struct assign_draw_req draw;
+    struct assign_draw_result drawn;
     char hash[200], token[CREDS_TOKEN_LEN + 1];
     int rc = 0;
 
     (void)arg;
+    memset(&draw, 0, sizeof(draw));
+    memset(&drawn, 0, sizeof(drawn));
     z.id = (char *)"zelda.q";
     z.name = (char *)"Zelda Quimby";
     z.email = (char *)"zelda.q@example.org";
@@ -270,6 +278,25 @@ static int org_txn(struct store_txn *t, void *arg)
     oc.metric = (char *)"win_rate";
     oc.value = 0.31;
     rc = rc ? rc : outcomes_put(t, &oc, NULL);
+    /* A coverage plan of her line (its key and scope name her) and one she
+     * set for the programme. */
+    plan.scope = (char *)"line:zelda.q";
+    plan.rubric_id = (char *)"coaching-conversation";
+    plan.per_period = 1;
+    plan.period = COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_MONTH;
+    plan.set_by = (char *)"zelda.q";
+    rc = rc ? rc : assign_plan_put(t, &plan, NULL);
+    plan.scope = (char *)"programme:prog.1";
+    rc = rc ? rc : assign_plan_put(t, &plan, NULL);
+    /* A draw of her line (nobody to draw: its record and audit entry
+     * still name the scope). */
+    draw.scope = "line:zelda.q";
+    draw.seed = 1;
+    draw.period_day = TODAY;
+    draw.now_ms = NOW_S * 1000;
+    draw.actor = "lead.a";
+    rc = rc ? rc : assign_draw(t, &draw, &drawn);
+    assign_draw_result_clear(&drawn);
     /* Bo's many results, then a few of hers and a few of someone's whose
      * keys sort after hers (a longer id): the outcomes tree then has a
      * branch page whose separator key names her, which LMDB keeps when her
@@ -297,6 +324,21 @@ static int org_txn(struct store_txn *t, void *arg)
     rc = rc ? rc
             : audit_append(t, NOW_S * 1000, "zelda.q", "signin", "zelda.q/web", "via=password",
                            "127.0.0.1", NULL);
+    return rc;
+}
+
+/* Reads the plan of scope arg: 0 if it is there and set by the erased
+ * person's pseudonym (arg's "line:" scope or an "erased-" set_by). */
+static int plan_txn(struct store_txn *t, void *arg)
+{
+    Coachq__V1__CoveragePlan *p = NULL;
+    int rc = assign_plan_get(t, arg, &p);
+
+    if (rc == 0) {
+        assert_string_equal(p->scope, (const char *)arg);
+        assert_true(strncmp(p->set_by, "erased-", 7) == 0);
+        coachq__v1__coverage_plan__free_unpacked(p, NULL);
+    }
     return rc;
 }
 
@@ -508,6 +550,12 @@ static void test_erase_leaves_nothing(void **state)
 
     s = testutil_store_open(f->data, 0);
     assert_int_equal(org_observations(s), org_before);
+    /* Her line's coverage plan is the pseudonym's line's, and the plan she
+     * set names the pseudonym. */
+    snprintf(path, sizeof(path), "line:%s", pseudonym);
+    assert_int_equal(store_view(s, plan_txn, path), 0);
+    assert_int_equal(store_view(s, plan_txn, "programme:prog.1"), 0);
+    assert_int_equal(store_view(s, plan_txn, "line:zelda.q"), -ENOENT);
     /* She cannot be identified, under either name. */
     char why[200];
     assert_int_not_equal(auth_identify(s, "zelda.q", ZELDA_PIN, &who, why, sizeof(why)), 0);
@@ -754,15 +802,148 @@ static void make_history(struct fx *f)
     store_close(s);
 }
 
+/* The observation programme of make_history(): slm.1's line drawn for
+ * January 2026 (a window before the cut-off) and February 2026 (ending on
+ * the cut-off day), flm.b's February assignment fulfilled by observation 0
+ * and the record naming it, as the writer leaves them. */
+struct programme {
+    const uint8_t *root; /* observation 0 */
+    uint8_t feb[16];     /* flm.b's February assignment */
+};
+
+static int programme_draw(struct store_txn *t, int32_t day, struct programme *pg, int feb)
+{
+    struct assign_draw_req req;
+    struct assign_draw_result res;
+    int rc, found = 0;
+
+    memset(&req, 0, sizeof(req));
+    req.scope = "line:slm.1";
+    req.seed = 7;
+    req.period_day = day;
+    req.now_ms = (int64_t)day * 86400000;
+    req.actor = "lead.a";
+    rc = assign_draw(t, &req, &res);
+    for (size_t i = 0; rc == 0 && i < res.n; i++) {
+        if (strcmp(res.asg[i]->manager_id, "flm.b") == 0) {
+            memcpy(pg->feb, res.asg[i]->id.data, 16);
+            found = 1;
+        }
+    }
+    if (rc == 0 && feb && !found) {
+        rc = -ENOENT;
+    }
+    assign_draw_result_clear(&res);
+    return rc;
+}
+
+static int programme_txn(struct store_txn *t, void *arg)
+{
+    struct programme *pg = arg;
+    Coachq__V1__CoveragePlan plan = COACHQ__V1__COVERAGE_PLAN__INIT;
+    Coachq__V1__StoredObservation *rec = NULL;
+    uint8_t skey[8], *packed = NULL;
+    uint64_t seq;
+    size_t n;
+    int rc;
+
+    plan.scope = (char *)"line:slm.1";
+    plan.rubric_id = (char *)"coaching-conversation";
+    plan.per_period = 1;
+    plan.period = COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_MONTH;
+    plan.set_by = (char *)"lead.a";
+    rc = assign_plan_put(t, &plan, NULL);
+    rc = rc ? rc : programme_draw(t, DAY_2026_03_31 - 70, pg, 0); /* 2026-01-20 */
+    rc = rc ? rc : programme_draw(t, DAY_2026_03_31 - 40, pg, 1); /* 2026-02-19 */
+    rc = rc ? rc : assign_fulfil(t, pg->feb, pg->root, (int64_t)DAY_2026_03_31 * 86400000);
+    rc = rc ? rc : obs_seq_txn(t, pg->root, &seq);
+    rc = rc ? rc : obs_read_seq_txn(t, seq, &rec);
+    if (rc == 0) {
+        rec->observation->assignment_id.data = pg->feb;
+        rec->observation->assignment_id.len = 16;
+        n = coachq__v1__stored_observation__get_packed_size(rec);
+        packed = malloc(n);
+        rc = packed == NULL ? -ENOMEM : 0;
+    }
+    if (rc == 0) {
+        coachq__v1__stored_observation__pack(rec, packed);
+        keys_put_be64(skey, seq);
+        rc = store_txn_put_raw(t, t->s->dbi_obs, skey, sizeof(skey), packed, n, NULL);
+        rec->observation->assignment_id.data = NULL;
+        rec->observation->assignment_id.len = 0;
+    }
+    free(packed);
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    return rc;
+}
+
+static void make_programme(struct fx *f, struct programme *pg)
+{
+    struct store *s = open_enforced(f->data);
+
+    pg->root = f->ids[0];
+    assert_int_equal(store_exec(s, programme_txn, pg), 0);
+    store_close(s);
+}
+
+struct programme_left {
+    const struct programme *pg;
+    size_t n;       /* assignments left */
+    int feb_done;   /* flm.b's February one: done, without its observation */
+    uint64_t draws; /* draws left */
+};
+
+static int programme_left_txn(struct store_txn *t, void *arg)
+{
+    struct programme_left *pl = arg;
+    Coachq__V1__Assignment **l = NULL;
+    Coachq__V1__Assignment *a = NULL;
+    MDB_stat st;
+    int truncated, rc;
+
+    rc = assign_list(t, NULL, 1, DAY_2026_03_31, &l, &pl->n, &truncated);
+    assign_list_free(l, pl->n);
+    rc = rc ? rc : assign_get(t, pl->pg->feb, &a);
+    if (rc == 0) {
+        pl->feb_done = a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE &&
+                       a->observation_id.len == 0;
+    }
+    coachq__v1__assignment__free_unpacked(a, NULL);
+    if (rc == 0 && mdb_stat(t->txn, t->s->dbi_asg_draws, &st) == 0) {
+        pl->draws = st.ms_entries;
+    }
+    return rc;
+}
+
+/* After the retention: January's draw and assignments are gone, February's
+ * stay, and the one observation 0 fulfilled no longer names it. */
+static void programme_check(struct fx *f, const struct programme *pg)
+{
+    struct programme_left pl;
+    struct store *s = testutil_store_open(f->data, 0);
+
+    memset(&pl, 0, sizeof(pl));
+    pl.pg = pg;
+    assert_int_equal(store_view(s, programme_left_txn, &pl), 0);
+    assert_int_equal(pl.n, 2);
+    assert_true(pl.feb_done);
+    assert_int_equal(pl.draws, 1);
+    store_close(s);
+    coachqd(f, 0, "verify");
+    contains(f->out, "assignment index differences: 0");
+}
+
 static void test_retention_delete(void **state)
 {
     struct fx *f = *state;
     Coachq__V1__StoredObservation *rec = NULL;
     char id0[UUID_STR_LEN], id3[UUID_STR_LEN], id1[UUID_STR_LEN], id2[UUID_STR_LEN];
     char *before, *after, *verify_before;
+    struct programme pg;
     struct store *s;
 
     make_history(f);
+    make_programme(f, &pg);
     uuid_format(f->ids[0], id0);
     uuid_format(f->ids[1], id1);
     uuid_format(f->ids[2], id2);
@@ -793,6 +974,8 @@ static void test_retention_delete(void **state)
     coachqd(f, 0, "retention", "--older-than", "1m", "--delete", "--as-of", ASOF, "--list");
     contains(f->out, "total: 2 observations, 3 versions");
     contains(f->out, "3 audit entries keep who did what");
+    contains(f->out, "programme: 2 assignments and 2 draws before the cut-off, 1 later assignment "
+                     "unlinked");
     s = testutil_store_open(f->data, 0);
     /* Exactly the listed ones are gone, every version. */
     assert_int_equal(store_get(s, f->ids[0], &rec), -ENOENT);
@@ -813,8 +996,10 @@ static void test_retention_delete(void **state)
     coachqd(f, 0, "audit");
     contains(f->out, "retention.delete");
     contains(f->out, "observations=2; versions=3");
+    contains(f->out, "assignments=2; unlinked=1; draws=2");
     contains(f->out, "removed by the retention policy");
     assert_null(strstr(f->out, "cannot be read"));
+    programme_check(f, &pg);
     /* Again: nothing left to do. */
     coachqd(f, 0, "retention", "--older-than", "1m", "--delete", "--as-of", ASOF);
     contains(f->out, "total: 0 observations, 0 versions");
@@ -826,10 +1011,12 @@ static void test_retention_anonymise(void **state)
     struct fx *f = *state;
     Coachq__V1__StoredObservation *rec = NULL;
     char *after;
+    struct programme pg;
     struct store *s;
     uint64_t org;
 
     make_history(f);
+    make_programme(f, &pg);
     s = testutil_store_open(f->data, 0);
     org = 0;
     {
@@ -852,6 +1039,10 @@ static void test_retention_anonymise(void **state)
     assert_int_equal(rec->observation->n_ratings, 10);
     assert_string_equal(rec->observer_id, "obs.1");
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    /* The record no longer names the assignment it fulfilled. */
+    assert_int_equal(store_get(s, f->ids[0], &rec), 0);
+    assert_int_equal(rec->observation->assignment_id.len, 0);
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
     {
         struct org_count c = {0};
 
@@ -865,6 +1056,7 @@ static void test_retention_anonymise(void **state)
     free(after);
     coachqd(f, 0, "verify");
     contains(f->out, "differences: 0");
+    programme_check(f, &pg);
     coachqd(f, 0, "retention", "--older-than", "1m", "--anonymise", "--as-of", ASOF);
     contains(f->out, "total: 0 observations, 0 versions; 2 already anonymised");
 }
