@@ -140,9 +140,33 @@ int assign_plan_put(struct store_txn *t, const Coachq__V1__CoveragePlan *p, int 
 {
     char why[160];
 
+    Coachq__V1__CoveragePlan *old = NULL;
+    Coachq__V1__CoveragePlan same;
+    int rc;
+
     if (assign_plan_check(p, why, sizeof(why)) < 0) {
         return -EINVAL;
     }
+    rc = assign_plan_get(t, p->scope, &old);
+    if (rc < 0 && rc != -ENOENT) {
+        return rc;
+    }
+    if (old != NULL && changed != NULL) {
+        /* Who set it and when are no change: the plan as it stands, with
+         * the old stamp, is then exactly the bytes stored, and kept. */
+        same = *p;
+        same.set_by = old->set_by;
+        same.set_at_ms = old->set_at_ms;
+        rc = store_txn_put_msg(t, t->s->dbi_plans, (const uint8_t *)p->scope, strlen(p->scope),
+                               &same.base, changed);
+        if (rc == 0 && *changed) {
+            rc = store_txn_put_msg(t, t->s->dbi_plans, (const uint8_t *)p->scope, strlen(p->scope),
+                                   &p->base, NULL);
+        }
+        coachq__v1__coverage_plan__free_unpacked(old, NULL);
+        return rc;
+    }
+    coachq__v1__coverage_plan__free_unpacked(old, NULL);
     return store_txn_put_msg(t, t->s->dbi_plans, (const uint8_t *)p->scope, strlen(p->scope),
                              &p->base, changed);
 }

@@ -54,8 +54,9 @@ struct store_txn;
  */
 int assign_plan_check(const Coachq__V1__CoveragePlan *p, char *why, size_t whylen);
 
-/* Stores plan p under its scope (write transaction); *changed (may be NULL)
- * is 0 when the stored plan held the same bytes. */
+/* Stores plan p under its scope (write transaction). With changed, a plan
+ * that differs from the stored one only in set_by and set_at_ms is no
+ * change: the stored one, with its stamp, is kept and *changed is 0. */
 int assign_plan_put(struct store_txn *t, const Coachq__V1__CoveragePlan *p, int *changed);
 
 /*

@@ -739,6 +739,18 @@ static void test_fulfil_over_tls(void **state)
                                          "--per-month", "1", "--off-own-line", "--data", org->data,
                                          NULL),
                      0);
+    /* Set again as it is: unchanged, and no second audit entry. */
+    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "plan",
+                                         "set", "line:slm.eve", "--rubric", "coaching-conversation",
+                                         "--per-month", "1", "--off-own-line", "--data", org->data,
+                                         NULL),
+                     0);
+    assert_non_null(strstr(out, "(unchanged)"));
+    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "audit",
+                                         "--data", org->data, NULL),
+                     0);
+    assert_non_null(strstr(out, "plan.set"));
+    assert_null(strstr(strstr(out, "plan.set") + 1, "plan.set"));
     /* A disabled observer is never drawn. */
     assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "user",
                                          "disable", "carol", "--data", org->data, NULL),
@@ -857,6 +869,10 @@ static void test_queue_and_draw_over_tls(void **state)
               "coaching-conversation", "--per-month=2");
     assert_non_null(strstr(out, "line:slm.eve: set"));
     assert_non_null(strstr(out, "2 per month, rubric coaching-conversation"));
+    /* The same plan again, by another: unchanged, the first stamp kept. */
+    coachq_as(org, "admin.hal", out, sizeof(out), 0, "plan", "line:slm.eve", "--rubric",
+              "coaching-conversation", "--per-month=2");
+    assert_non_null(strstr(out, "line:slm.eve: unchanged"));
     coachq_as(org, "admin.hal", out, sizeof(out), 0, "plan", "--json", NULL, NULL, NULL);
     assert_non_null(strstr(out, "\"set_by\": \"lead.gil\""));
     /* Not a lead: refused. */
