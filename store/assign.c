@@ -1153,11 +1153,15 @@ static int draw_load(struct draw *d, struct assign_draw_result *out)
     rc = rubrics_get(d->t, d->plan->rubric_id, 0, &r);
     coachq__v1__rubric__free_unpacked(r, NULL);
     if (rc == -ENOENT) {
-        return asg_refuse(&out->fault, "rubric_id", "the plan's rubric '%s' is not installed",
+        return asg_refuse(&out->fault, "plan_scope", "the plan's rubric '%s' is not installed",
                           d->plan->rubric_id);
     }
     if (rc < 0) {
         return rc;
+    }
+    if (d->req->period_day < ASSIGN_MIN_DAY || d->req->period_day > ASSIGN_MAX_DAY) {
+        return asg_refuse(&out->fault, "period_day",
+                          "the period must fall in the years 2000 to 2099");
     }
     assign_period(d->plan->period, d->req->period_day, &d->from, &d->until);
     if (strncmp(scope, PLAN_LINE, strlen(PLAN_LINE)) == 0) {

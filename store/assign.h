@@ -46,6 +46,10 @@ struct store_txn;
 /* Most assignments one list returns. */
 #define ASSIGN_LIST_MAX 1000
 #define ASSIGN_MAX_PER_PERIOD 31
+/* The days a draw's period_day may name: 2000-01-01 to 2099-12-31, the
+ * years validate accepts for a session. */
+#define ASSIGN_MIN_DAY 10957
+#define ASSIGN_MAX_DAY 47481
 
 /*
  * Checks a plan's fields (scope "programme:<id>" or "line:<id>", rubric,
@@ -110,7 +114,8 @@ struct assign_draw_result {
  * transaction; a dry run aborts it). Managers who already hold their
  * plan's count of open or done assignments in the period get no more.
  * Returns 0 and fills *out; ERROR_REFUSED with out->fault (no plan, an
- * unknown rubric); -ENOSPC past ASSIGN_MAX_SLOTS; or a store code.
+ * unknown rubric, a period_day outside ASSIGN_MIN_DAY..ASSIGN_MAX_DAY);
+ * -ENOSPC past ASSIGN_MAX_SLOTS; or a store code.
  */
 int assign_draw(struct store_txn *t, const struct assign_draw_req *req,
                 struct assign_draw_result *out);

@@ -427,6 +427,63 @@ static void test_load_cap(void **state)
     testutil_store_fx_free(f);
 }
 
+static int put_week_plan(struct store_txn *t, void *arg)
+{
+    Coachq__V1__CoveragePlan p = COACHQ__V1__COVERAGE_PLAN__INIT;
+
+    p.scope = "programme:p1";
+    p.rubric_id = arg;
+    p.per_period = 1;
+    p.period = COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_WEEK;
+    p.set_by = "test";
+    return assign_plan_put(t, &p, NULL);
+}
+
+/* Draws programme:p1 for period_day: the store's code, the fault's field. */
+static int draw_refused(struct store *s, int32_t period_day, char *field, size_t len)
+{
+    struct draw_call dc;
+    int rc;
+
+    memset(&dc, 0, sizeof(dc));
+    dc.req.scope = "programme:p1";
+    dc.req.seed = 1;
+    dc.req.period_day = period_day;
+    dc.req.now_ms = NOW_MS;
+    dc.req.actor = "test";
+    rc = store_exec(s, draw_txn, &dc);
+    snprintf(field, len, "%s", dc.res.fault.field);
+    assign_draw_result_clear(&dc.res);
+    return rc;
+}
+
+/* A period outside the years 2000-2099 is refused naming period_day, on a
+ * weekly plan (where from + 6 would overflow) and a monthly one; a plan
+ * whose rubric is gone is refused naming the field a draw has. */
+static void test_draw_refusals(void **state)
+{
+    struct plan_args pa = {"programme:p1", 0, 0, 0, 0, 1};
+    struct testutil_store_fx *f = org_with_plan(&pa);
+    const int32_t bad[] = {INT32_MAX, ASSIGN_MAX_DAY + 1, ASSIGN_MIN_DAY - 1, 1, -1, INT32_MIN};
+    char field[128];
+
+    (void)state;
+    for (int week = 0; week < 2; week++) {
+        if (week) {
+            assert_int_equal(store_exec(f->s, put_week_plan, "coaching-conversation"), 0);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            assert_int_equal(draw_refused(f->s, bad[i], field, sizeof(field)), ERROR_REFUSED);
+            assert_string_equal(field, "period_day");
+        }
+        assert_int_equal(draw_refused(f->s, ASSIGN_MAX_DAY, field, sizeof(field)), -ECANCELED);
+    }
+    assert_int_equal(store_exec(f->s, put_week_plan, "not-installed"), 0);
+    assert_int_equal(draw_refused(f->s, DAY, field, sizeof(field)), ERROR_REFUSED);
+    assert_string_equal(field, "plan_scope");
+    testutil_store_fx_free(f);
+}
+
 /* ---- Reassignment --------------------------------------------------------- */
 
 struct reassign_call {
@@ -894,6 +951,13 @@ static void test_queue_and_draw_over_tls(void **state)
     assert_string_equal(out2, out + strlen("dry run, nothing written: "));
     coachq_as(org, "lead.gil", out, sizeof(out), 1, "assign", "line:nobody", "--seed", "1", NULL);
     assert_non_null(strstr(out, "draw_assignments.plan_scope"));
+    /* A period outside the years 2000-2099: refused naming it. */
+    coachq_as(org, "lead.gil", out, sizeof(out), 1, "assign", "line:slm.eve", "--period",
+              "2100-01-01", NULL);
+    assert_non_null(strstr(out, "draw_assignments.period_day"));
+    coachq_as(org, "lead.gil", out, sizeof(out), 1, "assign", "line:slm.eve", "--period",
+              "1999-12-31", NULL);
+    assert_non_null(strstr(out, "draw_assignments.period_day"));
     /* Every observer's queue holds only their own; together, the four. */
     for (size_t i = 0; i < sizeof(observers_eve) / sizeof(observers_eve[0]); i++) {
         const char *p;
@@ -1083,6 +1147,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_exclusion_own_reports),
         cmocka_unit_test(test_exclusion_last_observed),
         cmocka_unit_test(test_load_cap),
+        cmocka_unit_test(test_draw_refusals),
         cmocka_unit_test(test_reassign_refuses_disabled_and_uncertified),
         cmocka_unit_test(test_fulfilment),
         cmocka_unit_test(test_erase_observer),
