@@ -54,7 +54,8 @@ static int manager_assignments(struct plan_row *row, const char *manager, uint64
     int rc;
 
     *done = 0;
-    rc = assign_list_manager(row->c->t, manager, row->from, row->c->today, &l, &n, &truncated);
+    rc = assign_list_manager(row->c->t, manager, row->from, row->c->now_s * 1000, &l, &n,
+                             &truncated);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (strcmp(l[i]->plan_scope, row->p->scope) != 0) {
             continue;

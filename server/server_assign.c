@@ -128,12 +128,12 @@ static int assign_txn(struct store_txn *t, void *arg)
     a->l = NULL;
     a->n = 0;
     assign_draw_result_clear(&a->res);
-    rc = assign_expire(t, a->today, NULL);
+    rc = assign_expire(t, a->req.now_ms, NULL);
     if (rc < 0) {
         return rc;
     }
     if (!a->draw) {
-        return assign_list(t, a->all_observers ? NULL : a->observer, a->all_statuses, a->today,
+        return assign_list(t, a->all_observers ? NULL : a->observer, a->all_statuses, a->req.now_ms,
                            &a->l, &a->n, &a->truncated);
     }
     rc = assign_draw(t, &a->req, &a->res);

@@ -24,6 +24,7 @@
 #include "rubrics.h"
 #include "store_int.h"
 #include "uuid.h"
+#include "zone.h"
 
 #define ASG_ID_BUF 65
 #define ASG_OPEN_KEY_MAX (2 + 2 * KEYS_ID_MAX + 4 + KEYS_UUID_LEN)
@@ -469,14 +470,38 @@ static int asg_cmp(const void *pa, const void *pb)
     return c != 0 ? c : memcmp(a->id.data, b->id.data, KEYS_UUID_LEN);
 }
 
-int assign_list(struct store_txn *t, const char *observer, int all, int32_t today,
+int assign_today(struct store_txn *t, const char *manager, int64_t now_ms, int32_t *day)
+{
+    int64_t s = now_ms >= 0 ? now_ms / 1000 : -((-now_ms + 999) / 1000);
+    int rc = zone_day_of(t, manager, s, day);
+
+    if (rc < 0 && !store_txn_is_abort(rc)) {
+        /* As for a session's day: UTC when the zone cannot be read. */
+        *day = (int32_t)(s >= 0 ? s / 86400 : -((-s + 86399) / 86400));
+        rc = 0;
+    }
+    return rc;
+}
+
+/* Whether open assignment a's window ended before the manager's today. */
+static int asg_past(struct store_txn *t, const Coachq__V1__Assignment *a, int64_t now_ms, int *past)
+{
+    int32_t today = 0;
+    int rc = assign_today(t, a->manager_id, now_ms, &today);
+
+    *past = rc == 0 && a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN &&
+            a->due_until_day < today;
+    return rc;
+}
+
+int assign_list(struct store_txn *t, const char *observer, int all, int64_t now_ms,
                 Coachq__V1__Assignment ***out, size_t *n, int *truncated)
 {
     struct asg_ids ids = {NULL, 0, 0, 0};
     Coachq__V1__Assignment **res = NULL;
     uint8_t key[ASG_OPEN_KEY_MAX];
     size_t klen, got = 0;
-    int rc;
+    int rc, past = 0;
 
     *out = NULL;
     *n = 0;
@@ -515,11 +540,14 @@ int assign_list(struct store_txn *t, const char *observer, int all, int32_t toda
             ids.truncated = 1;
             break;
         }
-        if (a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN &&
-            a->due_until_day < today) {
+        res[got++] = a;
+        rc = asg_past(t, a, now_ms, &past);
+        if (rc < 0) {
+            goto out;
+        }
+        if (past) {
             a->status = COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED;
         }
-        res[got++] = a;
     }
     qsort(res, got, sizeof(*res), asg_cmp);
     *out = res;
@@ -533,14 +561,14 @@ out:
     return rc;
 }
 
-int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_from, int32_t today,
+int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_from, int64_t now_ms,
                         Coachq__V1__Assignment ***out, size_t *n, int *truncated)
 {
     struct asg_ids ids = {NULL, 0, 0, 0};
     Coachq__V1__Assignment **res = NULL;
     uint8_t key[ASG_MGR_KEY_MAX];
     size_t klen, got = 0;
-    int rc;
+    int rc, past = 0;
 
     *out = NULL;
     *n = 0;
@@ -557,11 +585,11 @@ int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_fr
     for (size_t i = 0; rc == 0 && i < ids.n; i++) {
         rc = assign_get(t, ids.id[i], &res[got]);
         if (rc == 0) {
-            if (res[got]->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN &&
-                res[got]->due_until_day < today) {
-                res[got]->status = COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED;
-            }
             got++;
+            rc = asg_past(t, res[got - 1], now_ms, &past);
+        }
+        if (rc == 0 && past) {
+            res[got - 1]->status = COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED;
         }
     }
     if (rc < 0) {
@@ -576,20 +604,22 @@ int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_fr
     return 0;
 }
 
-int assign_expire(struct store_txn *t, int32_t today, size_t *n)
+int assign_expire(struct store_txn *t, int64_t now_ms, size_t *n)
 {
     struct asg_ids ids = {NULL, 0, 0, 0};
     size_t done = 0;
-    int rc;
+    int rc, past = 0;
 
     rc = store_txn_scan(t, t->s->dbi_asg_open, NULL, 0, 0, asg_ids_from_key, &ids);
     for (size_t i = 0; rc >= 0 && i < ids.n; i++) {
         Coachq__V1__Assignment *a = NULL;
 
         rc = assign_get(t, ids.id[i], &a);
-        if (rc == 0 && a->due_until_day < today) {
-            rc = asg_close(t, a, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED,
-                           (int64_t)today * 86400000);
+        if (rc == 0) {
+            rc = asg_past(t, a, now_ms, &past);
+        }
+        if (rc == 0 && past) {
+            rc = asg_close(t, a, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED, now_ms);
             done += rc == 0;
         }
         coachq__v1__assignment__free_unpacked(a, NULL);

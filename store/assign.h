@@ -129,16 +129,17 @@ int assign_get(struct store_txn *t, const uint8_t id[16], Coachq__V1__Assignment
  * all, into *out (caller owns the array and each message; free with
  * assign_list_free()), open ones by due_until_day then id, at most
  * ASSIGN_LIST_MAX (*truncated set when more). An open assignment whose
- * window ended before today is reported EXPIRED.
+ * window ended before its manager's today (assign_today() of now_ms) is
+ * reported EXPIRED.
  */
-int assign_list(struct store_txn *t, const char *observer, int all, int32_t today,
+int assign_list(struct store_txn *t, const char *observer, int all, int64_t now_ms,
                 Coachq__V1__Assignment ***out, size_t *n, int *truncated);
 void assign_list_free(Coachq__V1__Assignment **a, size_t n);
 
 /* The assignments of manager whose window starts on due_from (every
- * status; open ones past their window reported EXPIRED), as assign_list()
- * gives them. */
-int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_from, int32_t today,
+ * status; open ones past their window, by assign_today() of now_ms,
+ * reported EXPIRED), as assign_list() gives them. */
+int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_from, int64_t now_ms,
                         Coachq__V1__Assignment ***out, size_t *n, int *truncated);
 
 /*
@@ -152,10 +153,19 @@ int assign_reassign(struct store_txn *t, const uint8_t id[16], const char *to, i
                     const char *actor, uint8_t new_id[16], struct validate_error *fault);
 
 /*
- * Marks every open assignment whose window ended before today EXPIRED
- * (write transaction); *n (may be NULL) gets how many.
+ * Marks every open assignment whose window ended before its manager's
+ * today (assign_today() of now_ms) EXPIRED (write transaction); *n (may be
+ * NULL) gets how many.
  */
-int assign_expire(struct store_txn *t, int32_t today, size_t *n);
+int assign_expire(struct store_txn *t, int64_t now_ms, size_t *n);
+
+/*
+ * The day of instant now_ms in manager's zone (zone_day_of(): the coach's,
+ * as a session's day is): the "today" a window is compared with, so that
+ * a far-west coach's evening is still their day. UTC when the zone cannot
+ * be read. Returns 0 or a store abort code.
+ */
+int assign_today(struct store_txn *t, const char *manager, int64_t now_ms, int32_t *day);
 
 /*
  * Which assignment observation o, submitted by observer on now_day with its

@@ -574,6 +574,7 @@ static int erase_txn(struct store_txn *t, void *arg)
 
 struct list_call {
     const char *observer;
+    int64_t now_ms; /* 0: NOW_MS */
     Coachq__V1__Assignment **l;
     size_t n;
 };
@@ -583,7 +584,8 @@ static int list_txn(struct store_txn *t, void *arg)
     struct list_call *lc = arg;
     int truncated;
 
-    return assign_list(t, lc->observer, 0, DAY, &lc->l, &lc->n, &truncated);
+    return assign_list(t, lc->observer, 0, lc->now_ms != 0 ? lc->now_ms : NOW_MS, &lc->l, &lc->n,
+                       &truncated);
 }
 
 /* An erased observer's assignments name the pseudonym, and their queue is
@@ -739,6 +741,95 @@ static void test_fulfilment(void **state)
     o.o.assignment_id = x->id;
     assert_int_equal(testutil_store_submit(f->s, &o.o, x->observer_id, in_window * 1000 + 60000),
                      ERROR_REFUSED);
+    assign_draw_result_clear(&d.res);
+    testutil_store_fx_free(f);
+}
+
+static int set_zone(struct store_txn *t, void *arg)
+{
+    const char *const *pz = arg;
+    Coachq__V1__Person *p = NULL;
+    int rc = people_get(t, pz[0], &p);
+
+    if (rc == 0) {
+        p->time_zone = (char *)pz[1];
+        rc = people_put(t, p, NULL);
+        p->time_zone = NULL;
+    }
+    coachq__v1__person__free_unpacked(p, NULL);
+    return rc;
+}
+
+struct expire_call {
+    int64_t now_ms;
+    size_t n;
+};
+
+static int expire_txn(struct store_txn *t, void *arg)
+{
+    struct expire_call *e = arg;
+
+    return assign_expire(t, e->now_ms, &e->n);
+}
+
+/* "Today" is the coach's: in a far-west zone, 17:30 local on the window's
+ * last day (00:30 UTC the day after) the assignment is still open, listed
+ * open, not expired, and fulfilled when named. */
+static void test_far_west_today(void **state)
+{
+    struct plan_args pa = {"line:slm.b", 0, 0, 0, 0, 1};
+    struct testutil_store_fx *f = org_with_plan(&pa);
+    struct draw_call d;
+    struct testutil_obs o;
+    struct list_call lc;
+    struct expire_call e;
+    const Coachq__V1__Assignment *x;
+    Coachq__V1__Assignment *a;
+    /* 2024-10-31, the window's last day; PDT is UTC-7. */
+    const int64_t last = 20027;
+    const int64_t session = last * 86400 + 22 * 3600;                /* 15:00 PDT */
+    const int64_t now_ms = ((last + 1) * 86400 + 1800) * 1000;       /* 17:30 PDT */
+    const int64_t later_ms = ((last + 1) * 86400 + 8 * 3600) * 1000; /* 01:00 PDT, Nov 1 */
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(line_b) / sizeof(line_b[0]); i++) {
+        const char *pz[2] = {line_b[i], "America/Los_Angeles"};
+
+        assert_int_equal(store_exec(f->s, set_zone, (void *)pz), 0);
+    }
+    draw(f->s, "line:slm.b", 5, 0, 1, &d);
+    assert_int_equal(d.res.n, 2);
+    x = d.res.asg[0];
+    assert_int_equal(x->due_until_day, last);
+
+    /* Listed open, and not expired, in the coach's evening. */
+    memset(&lc, 0, sizeof(lc));
+    lc.observer = x->observer_id;
+    lc.now_ms = now_ms;
+    assert_int_equal(store_exec(f->s, list_txn, &lc), 0);
+    assert_true(lc.n >= 1);
+    for (size_t i = 0; i < lc.n; i++) {
+        assert_int_equal(lc.l[i]->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN);
+    }
+    assign_list_free(lc.l, lc.n);
+    e.now_ms = now_ms;
+    e.n = 99;
+    assert_int_equal(store_exec(f->s, expire_txn, &e), 0);
+    assert_int_equal(e.n, 0);
+
+    /* Named then: stored, and the assignment done. */
+    testutil_obs_make(&o, x->manager_id, "rep.1", session);
+    o.o.assignment_id = x->id;
+    assert_int_equal(testutil_store_submit(f->s, &o.o, x->observer_id, now_ms), 0);
+    assert_int_equal(get_obs(f->s, o.id), 0);
+    a = reread(f->s, x->id.data);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE);
+    coachq__v1__assignment__free_unpacked(a, NULL);
+
+    /* Once the coach's day is over, the other expires. */
+    e.now_ms = later_ms;
+    assert_int_equal(store_exec(f->s, expire_txn, &e), 0);
+    assert_int_equal(e.n, 1);
     assign_draw_result_clear(&d.res);
     testutil_store_fx_free(f);
 }
@@ -1150,6 +1241,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_draw_refusals),
         cmocka_unit_test(test_reassign_refuses_disabled_and_uncertified),
         cmocka_unit_test(test_fulfilment),
+        cmocka_unit_test(test_far_west_today),
         cmocka_unit_test(test_erase_observer),
         cmocka_unit_test_setup_teardown(test_fulfil_over_tls, testutil_org_setup,
                                         testutil_org_teardown),
