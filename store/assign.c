@@ -908,36 +908,42 @@ static int draw_in_chain(char (*chain)[65], size_t n, const char *id)
     return 0;
 }
 
-/* Whether observer o may take manager m under the plan's exclusions, the
- * load cap and the draw so far. */
-static int draw_eligible(const struct draw *d, const struct draw_mgr *m, uint32_t oi)
+/* Why observer o may not take manager m under the plan's exclusions, the
+ * load cap and the draw so far; NULL when they may. */
+static const char *draw_ineligible(const struct draw *d, const struct draw_mgr *m, uint32_t oi)
 {
     const struct draw_observer *o = &d->o[oi];
 
     if (strcmp(o->id, m->id) == 0) {
-        return 0;
+        return "is the manager";
     }
     if (d->plan->load_cap > 0 && o->load >= d->plan->load_cap) {
-        return 0;
+        return "already holds the plan's load cap of assignments in the period";
     }
     for (uint32_t i = 0; i < m->ngot; i++) {
         if (m->got[i] == oi) {
-            return 0;
+            return "already observes the manager in this draw";
         }
     }
     if (d->plan->off_own_reports && draw_in_chain(m->chain, m->nchain, o->id)) {
-        return 0;
+        return "is above the manager, and the plan keeps observers off their own reports";
     }
     /* The manager's line is the second-level manager above them; the
      * observer is on it when they are that manager or report to them. */
     if (d->plan->off_own_line && m->stratum[0] != '\0' &&
         (strcmp(o->id, m->stratum) == 0 || draw_in_chain(o->chain, o->nchain, m->stratum))) {
-        return 0;
+        return "is on the manager's line, and the plan keeps observers off their own line";
     }
     if (d->plan->off_last_observed && strcmp(m->last_observer, o->id) == 0) {
-        return 0;
+        return "observed the manager last, and the plan excludes the last observer";
     }
-    return 1;
+    return NULL;
+}
+
+/* Whether observer o may take manager m (draw_ineligible()). */
+static int draw_eligible(const struct draw *d, const struct draw_mgr *m, uint32_t oi)
+{
+    return draw_ineligible(d, m, oi) == NULL;
 }
 
 /* Picks the slots of the sample: every slot, or sample of them allocated to
@@ -1316,6 +1322,45 @@ out:
 
 /* ---- Reassignment and fulfilment ----------------------------------------- */
 
+/* Why observer p may not take assignment a under its plan's exclusions
+ * and load cap, as a draw would decide (*why NULL when they may; no plan
+ * stored: no exclusions). Returns 0 or a store code. */
+static int reassign_plan_check(struct store_txn *t, const Coachq__V1__Assignment *a,
+                               const Coachq__V1__Person *p, char *why, size_t whylen)
+{
+    struct draw d;
+    struct assign_draw_req req;
+    int rc;
+
+    why[0] = '\0';
+    memset(&d, 0, sizeof(d));
+    memset(&req, 0, sizeof(req));
+    req.scope = a->plan_scope;
+    d.t = t;
+    d.req = &req;
+    d.from = a->due_from_day;
+    d.until = a->due_until_day;
+    rc = assign_plan_get(t, a->plan_scope, &d.plan);
+    if (rc == -ENOENT) {
+        return 0;
+    }
+    if (rc == 0) {
+        rc = draw_add_manager(&d, a->manager_id);
+    }
+    if (rc == 0) {
+        rc = draw_observer_one(p, &d);
+    }
+    if (rc == 0 && d.nm == 1 && d.no == 1) {
+        const char *no = draw_ineligible(&d, &d.m[0], 0);
+
+        if (no != NULL) {
+            snprintf(why, whylen, "%s", no);
+        }
+    }
+    draw_free(&d);
+    return rc;
+}
+
 int assign_reassign(struct store_txn *t, const uint8_t id[16], const char *to, int64_t now_ms,
                     const char *actor, uint8_t new_id[16], struct validate_error *fault)
 {
@@ -1364,6 +1409,14 @@ int assign_reassign(struct store_txn *t, const uint8_t id[16], const char *to, i
         goto out;
     }
     if (rc < 0) {
+        goto out;
+    }
+    rc = reassign_plan_check(t, a, p, detail, sizeof(detail));
+    if (rc < 0) {
+        goto out;
+    }
+    if (detail[0] != '\0') {
+        rc = asg_refuse(fault, "observer_id", "'%s' %s", to, detail);
         goto out;
     }
     /* The new id comes from the old one, so a reassignment is reproducible

@@ -565,6 +565,94 @@ static void test_reassign_refuses_disabled_and_uncertified(void **state)
     testutil_store_fx_free(f);
 }
 
+/* Reassigns an assignment of manager (drawn under pa, obs.2 having
+ * observed flm.a1 last) to observer to: the store's code, the fault's
+ * field. Tries seeds until the draw gave manager to somebody else. */
+static int reassign_under(const struct plan_args *pa, const char *manager, const char *to,
+                          char *field, size_t len)
+{
+    for (uint64_t seed = 1; seed < 100; seed++) {
+        struct testutil_store_fx *f = org_with_plan(pa);
+        struct reassign_call r;
+        struct draw_call d;
+        int rc = 1;
+
+        assert_int_equal(submit_last(f, "flm.a1", "obs.2"), 0);
+        draw(f->s, pa->scope, seed, 0, 1, &d);
+        for (size_t i = 0; i < d.res.n && rc == 1; i++) {
+            if (strcmp(d.res.asg[i]->manager_id, manager) == 0 &&
+                strcmp(d.res.asg[i]->observer_id, to) != 0) {
+                memset(&r, 0, sizeof(r));
+                memcpy(r.id, d.res.asg[i]->id.data, 16);
+                r.to = to;
+                rc = store_exec(f->s, reassign_txn, &r);
+                snprintf(field, len, "%s", r.fault.field);
+            }
+        }
+        assign_draw_result_clear(&d.res);
+        testutil_store_fx_free(f);
+        if (rc != 1) {
+            return rc;
+        }
+    }
+    fail_msg("no draw gave %s to anybody but %s", manager, to);
+    return -1;
+}
+
+/* A reassignment keeps the plan's exclusions, each refused naming
+ * observer_id, and allowed when the plan has none. */
+static void test_reassign_keeps_exclusions(void **state)
+{
+    static const struct {
+        struct plan_args pa;
+        const char *manager, *to;
+    } cases[] = {
+        {{"programme:p1", 1, 0, 0, 0, 1}, "flm.a2", "obs.a"}, /* on line a */
+        {{"programme:p1", 1, 0, 0, 0, 1}, "flm.c2", "slm.c"}, /* line c's manager */
+        {{"programme:p1", 0, 1, 0, 0, 1}, "flm.a2", "dir.1"}, /* above slm.a */
+        {{"programme:p1", 0, 0, 1, 0, 1}, "flm.a1", "obs.2"}, /* observed it last */
+    };
+    struct plan_args none = {"programme:p1", 0, 0, 0, 0, 1};
+    char field[128];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(
+            reassign_under(&cases[i].pa, cases[i].manager, cases[i].to, field, sizeof(field)),
+            ERROR_REFUSED);
+        assert_string_equal(field, "observer_id");
+        assert_int_equal(reassign_under(&none, cases[i].manager, cases[i].to, field, sizeof(field)),
+                         0);
+    }
+}
+
+/* A reassignment to an observer already at the plan's load cap: refused. */
+static void test_reassign_keeps_load_cap(void **state)
+{
+    struct plan_args pa = {"programme:p1", 0, 0, 0, 1, 1};
+    struct testutil_store_fx *f = org_with_plan(&pa);
+    struct reassign_call r;
+    struct draw_call d;
+    Coachq__V1__Assignment *a;
+
+    (void)state;
+    draw(f->s, "programme:p1", 3, 0, 1, &d);
+    assert_true(d.res.n >= 2);
+    /* Every observer holds at most one: the second's observer is full. */
+    memset(&r, 0, sizeof(r));
+    memcpy(r.id, d.res.asg[0]->id.data, 16);
+    r.to = d.res.asg[1]->observer_id;
+    assert_string_not_equal(r.to, d.res.asg[0]->manager_id);
+    assert_int_equal(store_exec(f->s, reassign_txn, &r), ERROR_REFUSED);
+    assert_string_equal(r.fault.field, "observer_id");
+    assert_non_null(strstr(r.fault.message, "load cap"));
+    a = reread(f->s, r.id);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN);
+    coachq__v1__assignment__free_unpacked(a, NULL);
+    assign_draw_result_clear(&d.res);
+    testutil_store_fx_free(f);
+}
+
 /* ---- Erasure ------------------------------------------------------------------ */
 
 static int erase_txn(struct store_txn *t, void *arg)
@@ -1240,6 +1328,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_load_cap),
         cmocka_unit_test(test_draw_refusals),
         cmocka_unit_test(test_reassign_refuses_disabled_and_uncertified),
+        cmocka_unit_test(test_reassign_keeps_exclusions),
+        cmocka_unit_test(test_reassign_keeps_load_cap),
         cmocka_unit_test(test_fulfilment),
         cmocka_unit_test(test_far_west_today),
         cmocka_unit_test(test_erase_observer),
