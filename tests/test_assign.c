@@ -795,16 +795,31 @@ static void test_fulfilment(void **state)
     assert_int_equal(a->observation_id.len, 16);
     assert_memory_equal(a->observation_id.data, o.id, 16);
     coachq__v1__assignment__free_unpacked(a, NULL);
+    /* Two more in October: x's manager by a certified observer without an
+     * assignment, and y's manager by an observer certified for nothing
+     * (which neither covers y's manager nor counts). */
+    testutil_obs_make(&o, x->manager_id, "rep.1", in_window + 120);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.1", (in_window + 120) * 1000), 0);
+    testutil_obs_make(&o, y->manager_id, "rep.1", in_window + 240);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.nocert", (in_window + 240) * 1000), 0);
+    a = reread(f->s, y->id.data);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN);
+    coachq__v1__assignment__free_unpacked(a, NULL);
     /* Observer reliability's coverage against the plan, worked by hand:
-     * two managers in line b, one observed (through its assignment) in
-     * October; two drawn, one done, one still open on the 3rd. */
+     * two managers in line b. October's observations of the plan's rubric
+     * by certified observers: two of x's manager (one fulfilled x), none of
+     * y's (obs.nocert holds no certification; the one by y's observer is
+     * in November). So 1 of 2 managers covered; two drawn, one done, none
+     * expired, one still open on the 3rd; of the 2 counted observations, 1
+     * is a done assignment's observation_id. (Counting every observation,
+     * as before, gave 2 of 2 covered and min(done 1, observations 3).) */
     {
         struct dash *dd = NULL;
         const Coachq__V1__Dashboard *m;
         const Coachq__V1__Table *tab = NULL;
         static const char *const want[] = {
             "line:slm.b: 1 a month", "2024-10-01..2024-10-31", "50% (1 of 2)", "2", "1", "0", "1",
-            "100% (1 of 1)"};
+            "50% (1 of 2)"};
 
         assert_int_equal(testutil_dash_as_lead(f->s,
                                                COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS,
