@@ -24,7 +24,6 @@
 #include "rubrics.h"
 #include "store_int.h"
 #include "uuid.h"
-#include "zone.h"
 
 #define ASG_ID_BUF 65
 #define ASG_OPEN_KEY_MAX (2 + 2 * KEYS_ID_MAX + 4 + KEYS_UUID_LEN)
@@ -468,19 +467,6 @@ static int asg_cmp(const void *pa, const void *pb)
     }
     c = strcmp(a->manager_id, b->manager_id);
     return c != 0 ? c : memcmp(a->id.data, b->id.data, KEYS_UUID_LEN);
-}
-
-int assign_today(struct store_txn *t, const char *manager, int64_t now_ms, int32_t *day)
-{
-    int64_t s = now_ms >= 0 ? now_ms / 1000 : -((-now_ms + 999) / 1000);
-    int rc = zone_day_of(t, manager, s, day);
-
-    if (rc < 0 && !store_txn_is_abort(rc)) {
-        /* As for a session's day: UTC when the zone cannot be read. */
-        *day = (int32_t)(s >= 0 ? s / 86400 : -((-s + 86399) / 86400));
-        rc = 0;
-    }
-    return rc;
 }
 
 /* Whether open assignment a's window ended before the manager's today. */
@@ -940,12 +926,6 @@ static const char *draw_ineligible(const struct draw *d, const struct draw_mgr *
     return NULL;
 }
 
-/* Whether observer o may take manager m (draw_ineligible()). */
-static int draw_eligible(const struct draw *d, const struct draw_mgr *m, uint32_t oi)
-{
-    return draw_ineligible(d, m, oi) == NULL;
-}
-
 /* Picks the slots of the sample: every slot, or sample of them allocated to
  * the strata in proportion to their slots (largest remainder, ties broken
  * at random) and drawn at random within each. Then shuffles the order in
@@ -1153,7 +1133,7 @@ static int draw_match(struct draw *d, uint64_t *rng, uint64_t *ids, const uint8_
         uint32_t ne = 0, pick;
 
         for (uint32_t oi = 0; oi < d->no; oi++) {
-            if (draw_eligible(d, m, oi)) {
+            if (draw_ineligible(d, m, oi) == NULL) {
                 elig[ne++] = oi;
             }
         }
@@ -1450,6 +1430,8 @@ out:
 struct match_scan {
     struct store_txn *t;
     const char *rubric;
+    const char *observer;
+    const Coachq__V1__Observation *o;
     int32_t session_day, now_day;
     int found;
     uint8_t id[16];
@@ -1472,6 +1454,16 @@ static int match_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
     }
     ok = strcmp(a->rubric_id, m->rubric) == 0 && m->session_day >= a->due_from_day &&
          m->session_day <= a->due_until_day && m->now_day <= a->due_until_day;
+    if (ok) {
+        char why[200];
+
+        rc = assign_match_may(m->t, a, m->observer, m->o, m->session_day, why, sizeof(why));
+        if (rc < 0) {
+            coachq__v1__assignment__free_unpacked(a, NULL);
+            return rc;
+        }
+        ok = why[0] == '\0';
+    }
     if (ok) {
         memcpy(m->id, a->id.data, 16);
         m->found = 1;
@@ -1503,6 +1495,8 @@ int assign_match(struct store_txn *t, const char *observer, const Coachq__V1__Ob
         memset(&m, 0, sizeof(m));
         m.t = t;
         m.rubric = o->rubric_id;
+        m.observer = observer;
+        m.o = o;
         m.session_day = session_day;
         m.now_day = now_day;
         klen = asg_open_key(key, observer, o->coach_id, 0, NULL);
@@ -1555,8 +1549,15 @@ int assign_match(struct store_txn *t, const char *observer, const Coachq__V1__Ob
         rc = asg_refuse(fault, f, "the session is outside assignment %s's window %s..%s", idtxt, d1,
                         d2);
     } else {
-        memcpy(match, a->id.data, 16);
-        *found = 1;
+        char why[200];
+
+        rc = assign_match_may(t, a, observer, o, session_day, why, sizeof(why));
+        if (rc == 0 && why[0] != '\0') {
+            rc = asg_refuse(fault, f, "%s", why);
+        } else if (rc == 0) {
+            memcpy(match, a->id.data, 16);
+            *found = 1;
+        }
     }
     coachq__v1__assignment__free_unpacked(a, NULL);
     return rc;

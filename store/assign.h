@@ -160,6 +160,18 @@ int assign_reassign(struct store_txn *t, const uint8_t id[16], const char *to, i
 int assign_expire(struct store_txn *t, int64_t now_ms, size_t *n);
 
 /*
+ * Whether observer may fulfil assignment a with observation o, besides the
+ * window and names assign_match() checks (assign_fulfil.c): certified for
+ * a's rubric on the session's day, and o's session (coach, coachee,
+ * started_at) not already what a done assignment of a's plan and manager
+ * in the same window was fulfilled by. why (whylen bytes) gets the reason
+ * it may not, "" when it may. Returns 0 or a store code.
+ */
+int assign_match_may(struct store_txn *t, const Coachq__V1__Assignment *a, const char *observer,
+                     const Coachq__V1__Observation *o, int32_t session_day, char *why,
+                     size_t whylen);
+
+/*
  * The day of instant now_ms in manager's zone (zone_day_of(): the coach's,
  * as a session's day is): the "today" a window is compared with, so that
  * a far-west coach's evening is still their day. UTC when the zone cannot

@@ -937,6 +937,99 @@ static void test_far_west_today(void **state)
     testutil_store_fx_free(f);
 }
 
+static int short_cert(struct store_txn *t, void *arg)
+{
+    (void)arg;
+    return testutil_put_cert(t, "obs.nocert", 18000, DAY, "test");
+}
+
+/* A double-coded session fulfils one slot: two observers scoring the same
+ * session (coach, coachee, start) of a manager with two assignments fulfil
+ * one; the second naming its own is refused, and unnamed it is stored and
+ * fulfils nothing. An observer whose certification ended before the
+ * session's day fulfils nothing either. */
+static void test_double_coded_and_cert(void **state)
+{
+    struct plan_args pa = {"line:slm.b", 0, 0, 0, 0, 2};
+    struct testutil_store_fx *f = org_with_plan(&pa);
+    struct draw_call d;
+    struct testutil_obs o;
+    struct reassign_call r;
+    const Coachq__V1__Assignment *x1 = NULL, *x2 = NULL;
+    Coachq__V1__Assignment *a;
+    const int64_t at = (int64_t)(DAY + 2) * 86400;
+    const int64_t rx_ms = (at + 600) * 1000;
+
+    (void)state;
+    draw(f->s, "line:slm.b", 11, 0, 1, &d);
+    for (size_t i = 0; i < d.res.n; i++) {
+        if (strcmp(d.res.asg[i]->manager_id, "flm.b1") == 0) {
+            if (x1 == NULL) {
+                x1 = d.res.asg[i];
+            } else {
+                x2 = d.res.asg[i];
+            }
+        }
+    }
+    assert_non_null(x1);
+    assert_non_null(x2);
+    assert_string_not_equal(x1->observer_id, x2->observer_id);
+
+    /* The first observer's score of the session fulfils x1. */
+    testutil_obs_make(&o, "flm.b1", "rep.1", at);
+    o.o.assignment_id = x1->id;
+    assert_int_equal(testutil_store_submit(f->s, &o.o, x1->observer_id, rx_ms), 0);
+    a = reread(f->s, x1->id.data);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE);
+    coachq__v1__assignment__free_unpacked(a, NULL);
+    /* The second observer's score of the same session naming x2: refused. */
+    testutil_obs_make(&o, "flm.b1", "rep.1", at);
+    o.o.assignment_id = x2->id;
+    assert_int_equal(testutil_store_submit(f->s, &o.o, x2->observer_id, rx_ms), ERROR_REFUSED);
+    assert_int_equal(get_obs(f->s, o.id), -ENOENT);
+    /* Unnamed: stored, x2 still open. */
+    testutil_obs_make(&o, "flm.b1", "rep.1", at);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, x2->observer_id, rx_ms), 0);
+    assert_int_equal(get_obs(f->s, o.id), 0);
+    a = reread(f->s, x2->id.data);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN);
+    coachq__v1__assignment__free_unpacked(a, NULL);
+
+    /* x2 to obs.nocert, certified on the window's first day only up to
+     * DAY: a session on DAY + 2 fulfils nothing. */
+    assert_int_equal(store_exec(f->s, short_cert, NULL), 0);
+    memset(&r, 0, sizeof(r));
+    memcpy(r.id, x2->id.data, 16);
+    r.to = "obs.nocert";
+    assert_int_equal(store_exec(f->s, reassign_txn, &r), 0);
+    testutil_obs_make(&o, "flm.b1", "rep.1", at + 3600);
+    o.o.assignment_id.data = r.new_id;
+    o.o.assignment_id.len = 16;
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.nocert", rx_ms + 3600000),
+                     ERROR_REFUSED);
+    testutil_obs_make(&o, "flm.b1", "rep.1", at + 3600);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.nocert", rx_ms + 3600000), 0);
+    a = reread(f->s, r.new_id);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN);
+    coachq__v1__assignment__free_unpacked(a, NULL);
+    /* Certified on the day, a fresh session fulfils it. */
+    {
+        const char *other = strcmp(x1->observer_id, "obs.1") == 0 ? "obs.2" : "obs.1";
+
+        memset(&r.fault, 0, sizeof(r.fault));
+        memcpy(r.id, r.new_id, 16);
+        r.to = other;
+        assert_int_equal(store_exec(f->s, reassign_txn, &r), 0);
+        testutil_obs_make(&o, "flm.b1", "rep.1", at + 7200);
+        assert_int_equal(testutil_store_submit(f->s, &o.o, other, rx_ms + 7200000), 0);
+        a = reread(f->s, r.new_id);
+        assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE);
+        coachq__v1__assignment__free_unpacked(a, NULL);
+    }
+    assign_draw_result_clear(&d.res);
+    testutil_store_fx_free(f);
+}
+
 /* ---- Over real TLS, with the real verbs ----------------------------------- */
 
 /* The id and observer of the first open assignment of manager in the
@@ -1347,6 +1440,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_reassign_keeps_load_cap),
         cmocka_unit_test(test_fulfilment),
         cmocka_unit_test(test_far_west_today),
+        cmocka_unit_test(test_double_coded_and_cert),
         cmocka_unit_test(test_erase_observer),
         cmocka_unit_test_setup_teardown(test_fulfil_over_tls, testutil_org_setup,
                                         testutil_org_teardown),
