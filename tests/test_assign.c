@@ -1274,6 +1274,42 @@ static void test_queue_and_draw_over_tls(void **state)
     testutil_stop_clean(&org->srv);
 }
 
+/* A line of more front-line managers than one draw's slots at 31 a month. */
+static int big_line(struct store_txn *t, void *arg)
+{
+    char id[32];
+    int rc;
+
+    (void)arg;
+    rc = testutil_put_person(t, "slm.big", NULL, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER, NULL);
+    for (unsigned i = 0; rc == 0 && i <= ASSIGN_MAX_SLOTS / ASSIGN_MAX_PER_PERIOD; i++) {
+        snprintf(id, sizeof(id), "flm.big%04u", i);
+        rc = testutil_put_person(t, id, NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.big");
+    }
+    return rc;
+}
+
+/* A plan larger than one draw handles: FAILED_PRECONDITION naming
+ * draw_assignments.plan_scope, not "unavailable". */
+static void test_draw_too_large_over_tls(void **state)
+{
+    struct testutil_org *org = *state;
+    static char out[65536];
+    struct store *s;
+
+    testutil_org_make(org);
+    s = testutil_store_open(org->data, 0);
+    assert_int_equal(store_exec(s, big_line, NULL), 0);
+    store_close(s);
+    testutil_server_start(&org->srv, org->data, NULL);
+    coachq_as(org, "lead.gil", out, sizeof(out), 0, "plan", "line:slm.big", "--rubric",
+              "coaching-conversation", "--per-month=31");
+    coachq_as(org, "lead.gil", out, sizeof(out), 1, "assign", "line:slm.big", "--seed", "1", NULL);
+    assert_non_null(strstr(out, "draw_assignments.plan_scope"));
+    assert_non_null(strstr(out, "larger than one draw"));
+    testutil_stop_clean(&org->srv);
+}
+
 /* ---- Schema 9 to 10 ------------------------------------------------------- */
 
 /* Turns the closed store in dir back into schema 9: no plan or assignment
@@ -1445,6 +1481,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_fulfil_over_tls, testutil_org_setup,
                                         testutil_org_teardown),
         cmocka_unit_test_setup_teardown(test_queue_and_draw_over_tls, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_draw_too_large_over_tls, testutil_org_setup,
                                         testutil_org_teardown),
         cmocka_unit_test_setup_teardown(test_schema9_upgrade, testutil_org_setup,
                                         testutil_org_teardown),
