@@ -246,7 +246,7 @@ static int draw_run_txn(struct store_txn *t, void *arg)
 
     dr->a->err[0] = '\0';
     assign_draw_result_clear(&dr->res);
-    rc = assign_expire(t, dr->a->today, &dr->expired);
+    rc = assign_expire(t, dr->a->now_ms, &dr->expired);
     if (rc == 0) {
         rc = assign_draw(t, &dr->req, &dr->res);
     }
@@ -390,7 +390,7 @@ static int asg_list_txn(struct store_txn *t, void *arg)
     assign_list_free(lr->l, lr->n);
     lr->l = NULL;
     lr->n = 0;
-    return assign_list(t, lr->observer, lr->all, lr->a->today, &lr->l, &lr->n, &lr->truncated);
+    return assign_list(t, lr->observer, lr->all, lr->a->now_ms, &lr->l, &lr->n, &lr->truncated);
 }
 
 int admin_run_assignment_list(struct admin *a)

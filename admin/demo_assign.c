@@ -72,7 +72,7 @@ static int draw_txn(struct store_txn *t, void *arg)
     req.origin = DEMO_ORIGIN;
     if (dd->period_day == dd->d->now_day) {
         /* Last month's assignments expire when this month's are drawn. */
-        int rc = assign_expire(t, dd->d->now_day, &dd->expired);
+        int rc = assign_expire(t, dd->d->now_ms, &dd->expired);
 
         if (rc < 0) {
             return rc;

@@ -12,9 +12,11 @@
 #include <string.h>
 
 #include "assign.h"
+#include "certs.h"
 #include "day.h"
 #include "obs.h"
 #include "people.h"
+#include "zone.h"
 
 /* Observations of one manager read at most, newest first. */
 #define PLANS_MAX_KEYS 200
@@ -27,26 +29,79 @@ struct plan_row {
     uint64_t drawn, done, open, expired, reassigned;
 };
 
+/* The ids of the observations that fulfilled one manager's assignments of
+ * the plan in the period: at most one per assignment. */
+struct done_ids {
+    uint8_t (*id)[16];
+    size_t n;
+};
+
 struct obs_count {
+    const struct plan_row *row;
+    const struct done_ids *done;
     int64_t from_s;
     uint64_t n, assigned;
 };
 
+/* Whether rec counts for the plan: its rubric, in the period (the coach's
+ * days), by an observer certified for the rubric on the session's day. */
+static int obs_counts(const struct obs_count *oc, const Coachq__V1__StoredObservation *rec,
+                      int *yes)
+{
+    const Coachq__V1__Observation *o = rec->observation;
+    Coachq__V1__Certification *c = NULL;
+    int32_t day = 0;
+    int rc;
+
+    *yes = 0;
+    if (o->calibration_ref.len != 0 || o->rubric_id == NULL || rec->observer_id == NULL ||
+        strcmp(o->rubric_id, oc->row->p->rubric_id) != 0) {
+        return 0;
+    }
+    rc = zone_session_day(oc->row->c->t, o, &day);
+    if (rc < 0) {
+        return rc;
+    }
+    if (day < oc->row->from || day > oc->row->until) {
+        return 0;
+    }
+    rc = certs_valid_on(oc->row->c->t, rec->observer_id, o->rubric_id, day, &c, NULL);
+    coachq__v1__certification__free_unpacked(c, NULL);
+    if (rc == -ENOENT) {
+        return 0;
+    }
+    *yes = rc == 0;
+    return rc;
+}
+
 static int obs_count_cb(Coachq__V1__StoredObservation *rec, void *arg)
 {
     struct obs_count *oc = arg;
-    int stop = rec->observation == NULL || rec->observation->started_at < oc->from_s;
+    /* A day's slack: the period is in the coach's days. */
+    int stop = rec->observation == NULL || rec->observation->started_at < oc->from_s - 86400;
+    int rc = 0, yes = 0;
 
-    if (!stop && rec->observation->calibration_ref.len == 0) {
+    if (!stop) {
+        rc = obs_counts(oc, rec, &yes);
+    }
+    if (rc == 0 && yes) {
         oc->n++;
-        oc->assigned += rec->observation->assignment_id.len == 16;
+        for (size_t i = 0; i < oc->done->n; i++) {
+            if (rec->observation->id.len == 16 &&
+                memcmp(oc->done->id[i], rec->observation->id.data, 16) == 0) {
+                oc->assigned++;
+                break;
+            }
+        }
     }
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
-    return stop ? 1 : 0;
+    return rc < 0 ? rc : (stop ? 1 : 0);
 }
 
-/* Counts the plan's assignments of one manager in the period. */
-static int manager_assignments(struct plan_row *row, const char *manager, uint64_t *done)
+/* Counts the plan's assignments of one manager in the period, and keeps
+ * the ids of the observations that fulfilled the done ones. */
+static int manager_assignments(struct plan_row *row, const char *manager, uint64_t *done,
+                               struct done_ids *ids)
 {
     Coachq__V1__Assignment **l = NULL;
     size_t n = 0;
@@ -54,7 +109,12 @@ static int manager_assignments(struct plan_row *row, const char *manager, uint64
     int rc;
 
     *done = 0;
-    rc = assign_list_manager(row->c->t, manager, row->from, row->c->today, &l, &n, &truncated);
+    rc = assign_list_manager(row->c->t, manager, row->from, row->c->now_s * 1000, &l, &n,
+                             &truncated);
+    if (rc == 0) {
+        ids->id = calloc(n + 1, sizeof(*ids->id));
+        rc = ids->id == NULL ? -ENOMEM : 0;
+    }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (strcmp(l[i]->plan_scope, row->p->scope) != 0) {
             continue;
@@ -64,6 +124,9 @@ static int manager_assignments(struct plan_row *row, const char *manager, uint64
         case COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE:
             row->done++;
             (*done)++;
+            if (l[i]->observation_id.len == 16) {
+                memcpy(ids->id[ids->n++], l[i]->observation_id.data, 16);
+            }
             break;
         case COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED:
             row->expired++;
@@ -83,7 +146,8 @@ static int manager_assignments(struct plan_row *row, const char *manager, uint64
 static int plan_manager(struct plan_row *row, const char *id)
 {
     Coachq__V1__Person *p = NULL;
-    struct obs_count oc = {(int64_t)row->from * 86400, 0, 0};
+    struct done_ids ids = {NULL, 0};
+    struct obs_count oc = {row, &ids, (int64_t)row->from * 86400, 0, 0};
     uint64_t done = 0;
     int rc, flm;
 
@@ -101,15 +165,19 @@ static int plan_manager(struct plan_row *row, const char *id)
         return 0;
     }
     row->managers++;
-    rc = store_recent_txn(row->c->t, STORE_BY_COACH, id, ((int64_t)row->until + 1) * 86400,
-                          PLANS_MAX_KEYS, obs_count_cb, &oc);
+    rc = manager_assignments(row, id, &done, &ids);
+    if (rc == 0) {
+        rc = store_recent_txn(row->c->t, STORE_BY_COACH, id, ((int64_t)row->until + 2) * 86400,
+                              PLANS_MAX_KEYS, obs_count_cb, &oc);
+    }
+    free(ids.id);
     if (rc < 0) {
         return rc;
     }
     row->observations += oc.n;
     row->assigned_obs += oc.assigned;
     row->covered += oc.n >= row->p->per_period;
-    return manager_assignments(row, id, &done);
+    return 0;
 }
 
 static int plan_line_cb(const char *id, void *arg)
@@ -182,7 +250,7 @@ static int plan_cb(const Coachq__V1__CoveragePlan *p, void *arg)
     dash_cell_count(pt->d, r, row.done);
     dash_cell_count(pt->d, r, row.expired);
     dash_cell_count(pt->d, r, row.open);
-    pct_cell(pt->d, r, row.done < row.observations ? row.done : row.observations, row.observations);
+    pct_cell(pt->d, r, row.assigned_obs, row.observations);
     return dash_failed(pt->d);
 }
 
@@ -192,10 +260,10 @@ int dash_plans(struct dash *d, const struct dash_ctx *c)
     int rc = assign_plan_list(c->t, plan_cb, &pt);
 
     if (rc == 0 && pt.t != NULL) {
-        dash_note(d, "Coverage against the plan: a manager is covered once observed as often as "
-                     "their plan asks in the period; 'From random assignment' is the share of "
-                     "the period's observations of the plan's managers that fulfilled an "
-                     "assignment, the unbiased sample.");
+        dash_note(d, "Coverage against the plan: a manager is covered once observed on the "
+                     "plan's rubric by certified observers as often as their plan asks in the "
+                     "period; 'From random assignment' is the share of those observations that "
+                     "fulfilled one of the plan's assignments, the unbiased sample.");
     }
     return rc;
 }

@@ -128,12 +128,12 @@ static int assign_txn(struct store_txn *t, void *arg)
     a->l = NULL;
     a->n = 0;
     assign_draw_result_clear(&a->res);
-    rc = assign_expire(t, a->today, NULL);
+    rc = assign_expire(t, a->req.now_ms, NULL);
     if (rc < 0) {
         return rc;
     }
     if (!a->draw) {
-        return assign_list(t, a->all_observers ? NULL : a->observer, a->all_statuses, a->today,
+        return assign_list(t, a->all_observers ? NULL : a->observer, a->all_statuses, a->req.now_ms,
                            &a->l, &a->n, &a->truncated);
     }
     rc = assign_draw(t, &a->req, &a->res);
@@ -229,11 +229,14 @@ void server_assign_draw(struct conn *c, uint64_t rid, const Coachq__V1__DrawAssi
                                "name the plan: programme:ID or line:ID");
         return;
     }
-    if (d->sample > ASSIGN_MAX_SLOTS || d->period_day < 0) {
+    if (d->sample > ASSIGN_MAX_SLOTS || (d->period_day != 0 && (d->period_day < ASSIGN_MIN_DAY ||
+                                                                d->period_day > ASSIGN_MAX_DAY))) {
         server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT,
                                d->sample > ASSIGN_MAX_SLOTS ? "draw_assignments.sample"
                                                             : "draw_assignments.period_day",
-                               "out of range");
+                               d->sample > ASSIGN_MAX_SLOTS
+                                   ? "out of range"
+                                   : "the period must fall in the years 2000 to 2099");
         return;
     }
     a = calloc(1, sizeof(*a));
@@ -331,10 +334,15 @@ void server_assign_answer(struct request *r)
     if (rc == -ECANCELED && a->draw && a->dry_run) {
         rc = 0;
     }
+    if (rc == -ENOSPC && a->draw) {
+        server_conn_send_error(r->conn, r->request_id, COACHQ__V1__CODE__FAILED_PRECONDITION,
+                               "draw_assignments.plan_scope",
+                               "the plan is larger than one draw handles");
+        return;
+    }
     if (rc != 0) {
         server_conn_send_error(r->conn, r->request_id, COACHQ__V1__CODE__UNAVAILABLE, "",
-                               rc == -ENOSPC ? "the plan is larger than one draw handles"
-                                             : "the server cannot do this now; try again later");
+                               "the server cannot do this now; try again later");
         return;
     }
     f.request_id = r->request_id;

@@ -140,9 +140,33 @@ int assign_plan_put(struct store_txn *t, const Coachq__V1__CoveragePlan *p, int 
 {
     char why[160];
 
+    Coachq__V1__CoveragePlan *old = NULL;
+    Coachq__V1__CoveragePlan same;
+    int rc;
+
     if (assign_plan_check(p, why, sizeof(why)) < 0) {
         return -EINVAL;
     }
+    rc = assign_plan_get(t, p->scope, &old);
+    if (rc < 0 && rc != -ENOENT) {
+        return rc;
+    }
+    if (old != NULL && changed != NULL) {
+        /* Who set it and when are no change: the plan as it stands, with
+         * the old stamp, is then exactly the bytes stored, and kept. */
+        same = *p;
+        same.set_by = old->set_by;
+        same.set_at_ms = old->set_at_ms;
+        rc = store_txn_put_msg(t, t->s->dbi_plans, (const uint8_t *)p->scope, strlen(p->scope),
+                               &same.base, changed);
+        if (rc == 0 && *changed) {
+            rc = store_txn_put_msg(t, t->s->dbi_plans, (const uint8_t *)p->scope, strlen(p->scope),
+                                   &p->base, NULL);
+        }
+        coachq__v1__coverage_plan__free_unpacked(old, NULL);
+        return rc;
+    }
+    coachq__v1__coverage_plan__free_unpacked(old, NULL);
     return store_txn_put_msg(t, t->s->dbi_plans, (const uint8_t *)p->scope, strlen(p->scope),
                              &p->base, changed);
 }
@@ -445,14 +469,25 @@ static int asg_cmp(const void *pa, const void *pb)
     return c != 0 ? c : memcmp(a->id.data, b->id.data, KEYS_UUID_LEN);
 }
 
-int assign_list(struct store_txn *t, const char *observer, int all, int32_t today,
+/* Whether open assignment a's window ended before the manager's today. */
+static int asg_past(struct store_txn *t, const Coachq__V1__Assignment *a, int64_t now_ms, int *past)
+{
+    int32_t today = 0;
+    int rc = assign_today(t, a->manager_id, now_ms, &today);
+
+    *past = rc == 0 && a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN &&
+            a->due_until_day < today;
+    return rc;
+}
+
+int assign_list(struct store_txn *t, const char *observer, int all, int64_t now_ms,
                 Coachq__V1__Assignment ***out, size_t *n, int *truncated)
 {
     struct asg_ids ids = {NULL, 0, 0, 0};
     Coachq__V1__Assignment **res = NULL;
     uint8_t key[ASG_OPEN_KEY_MAX];
     size_t klen, got = 0;
-    int rc;
+    int rc, past = 0;
 
     *out = NULL;
     *n = 0;
@@ -491,11 +526,14 @@ int assign_list(struct store_txn *t, const char *observer, int all, int32_t toda
             ids.truncated = 1;
             break;
         }
-        if (a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN &&
-            a->due_until_day < today) {
+        res[got++] = a;
+        rc = asg_past(t, a, now_ms, &past);
+        if (rc < 0) {
+            goto out;
+        }
+        if (past) {
             a->status = COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED;
         }
-        res[got++] = a;
     }
     qsort(res, got, sizeof(*res), asg_cmp);
     *out = res;
@@ -509,14 +547,14 @@ out:
     return rc;
 }
 
-int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_from, int32_t today,
+int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_from, int64_t now_ms,
                         Coachq__V1__Assignment ***out, size_t *n, int *truncated)
 {
     struct asg_ids ids = {NULL, 0, 0, 0};
     Coachq__V1__Assignment **res = NULL;
     uint8_t key[ASG_MGR_KEY_MAX];
     size_t klen, got = 0;
-    int rc;
+    int rc, past = 0;
 
     *out = NULL;
     *n = 0;
@@ -533,11 +571,11 @@ int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_fr
     for (size_t i = 0; rc == 0 && i < ids.n; i++) {
         rc = assign_get(t, ids.id[i], &res[got]);
         if (rc == 0) {
-            if (res[got]->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN &&
-                res[got]->due_until_day < today) {
-                res[got]->status = COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED;
-            }
             got++;
+            rc = asg_past(t, res[got - 1], now_ms, &past);
+        }
+        if (rc == 0 && past) {
+            res[got - 1]->status = COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED;
         }
     }
     if (rc < 0) {
@@ -552,20 +590,22 @@ int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_fr
     return 0;
 }
 
-int assign_expire(struct store_txn *t, int32_t today, size_t *n)
+int assign_expire(struct store_txn *t, int64_t now_ms, size_t *n)
 {
     struct asg_ids ids = {NULL, 0, 0, 0};
     size_t done = 0;
-    int rc;
+    int rc, past = 0;
 
     rc = store_txn_scan(t, t->s->dbi_asg_open, NULL, 0, 0, asg_ids_from_key, &ids);
     for (size_t i = 0; rc >= 0 && i < ids.n; i++) {
         Coachq__V1__Assignment *a = NULL;
 
         rc = assign_get(t, ids.id[i], &a);
-        if (rc == 0 && a->due_until_day < today) {
-            rc = asg_close(t, a, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED,
-                           (int64_t)today * 86400000);
+        if (rc == 0) {
+            rc = asg_past(t, a, now_ms, &past);
+        }
+        if (rc == 0 && past) {
+            rc = asg_close(t, a, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED, now_ms);
             done += rc == 0;
         }
         coachq__v1__assignment__free_unpacked(a, NULL);
@@ -886,36 +926,36 @@ static int draw_in_chain(char (*chain)[65], size_t n, const char *id)
     return 0;
 }
 
-/* Whether observer o may take manager m under the plan's exclusions, the
- * load cap and the draw so far. */
-static int draw_eligible(const struct draw *d, const struct draw_mgr *m, uint32_t oi)
+/* Why observer o may not take manager m under the plan's exclusions, the
+ * load cap and the draw so far; NULL when they may. */
+static const char *draw_ineligible(const struct draw *d, const struct draw_mgr *m, uint32_t oi)
 {
     const struct draw_observer *o = &d->o[oi];
 
     if (strcmp(o->id, m->id) == 0) {
-        return 0;
+        return "is the manager";
     }
     if (d->plan->load_cap > 0 && o->load >= d->plan->load_cap) {
-        return 0;
+        return "already holds the plan's load cap of assignments in the period";
     }
     for (uint32_t i = 0; i < m->ngot; i++) {
         if (m->got[i] == oi) {
-            return 0;
+            return "already observes the manager in this draw";
         }
     }
     if (d->plan->off_own_reports && draw_in_chain(m->chain, m->nchain, o->id)) {
-        return 0;
+        return "is above the manager, and the plan keeps observers off their own reports";
     }
     /* The manager's line is the second-level manager above them; the
      * observer is on it when they are that manager or report to them. */
     if (d->plan->off_own_line && m->stratum[0] != '\0' &&
         (strcmp(o->id, m->stratum) == 0 || draw_in_chain(o->chain, o->nchain, m->stratum))) {
-        return 0;
+        return "is on the manager's line, and the plan keeps observers off their own line";
     }
     if (d->plan->off_last_observed && strcmp(m->last_observer, o->id) == 0) {
-        return 0;
+        return "observed the manager last, and the plan excludes the last observer";
     }
-    return 1;
+    return NULL;
 }
 
 /* Picks the slots of the sample: every slot, or sample of them allocated to
@@ -1125,7 +1165,7 @@ static int draw_match(struct draw *d, uint64_t *rng, uint64_t *ids, const uint8_
         uint32_t ne = 0, pick;
 
         for (uint32_t oi = 0; oi < d->no; oi++) {
-            if (draw_eligible(d, m, oi)) {
+            if (draw_ineligible(d, m, oi) == NULL) {
                 elig[ne++] = oi;
             }
         }
@@ -1161,11 +1201,15 @@ static int draw_load(struct draw *d, struct assign_draw_result *out)
     rc = rubrics_get(d->t, d->plan->rubric_id, 0, &r);
     coachq__v1__rubric__free_unpacked(r, NULL);
     if (rc == -ENOENT) {
-        return asg_refuse(&out->fault, "rubric_id", "the plan's rubric '%s' is not installed",
+        return asg_refuse(&out->fault, "plan_scope", "the plan's rubric '%s' is not installed",
                           d->plan->rubric_id);
     }
     if (rc < 0) {
         return rc;
+    }
+    if (d->req->period_day < ASSIGN_MIN_DAY || d->req->period_day > ASSIGN_MAX_DAY) {
+        return asg_refuse(&out->fault, "period_day",
+                          "the period must fall in the years 2000 to 2099");
     }
     assign_period(d->plan->period, d->req->period_day, &d->from, &d->until);
     if (strncmp(scope, PLAN_LINE, strlen(PLAN_LINE)) == 0) {
@@ -1296,6 +1340,45 @@ out:
 
 /* ---- Reassignment and fulfilment ----------------------------------------- */
 
+/* Why observer p may not take assignment a under its plan's exclusions
+ * and load cap, as a draw would decide (*why NULL when they may; no plan
+ * stored: no exclusions). Returns 0 or a store code. */
+static int reassign_plan_check(struct store_txn *t, const Coachq__V1__Assignment *a,
+                               const Coachq__V1__Person *p, char *why, size_t whylen)
+{
+    struct draw d;
+    struct assign_draw_req req;
+    int rc;
+
+    why[0] = '\0';
+    memset(&d, 0, sizeof(d));
+    memset(&req, 0, sizeof(req));
+    req.scope = a->plan_scope;
+    d.t = t;
+    d.req = &req;
+    d.from = a->due_from_day;
+    d.until = a->due_until_day;
+    rc = assign_plan_get(t, a->plan_scope, &d.plan);
+    if (rc == -ENOENT) {
+        return 0;
+    }
+    if (rc == 0) {
+        rc = draw_add_manager(&d, a->manager_id);
+    }
+    if (rc == 0) {
+        rc = draw_observer_one(p, &d);
+    }
+    if (rc == 0 && d.nm == 1 && d.no == 1) {
+        const char *no = draw_ineligible(&d, &d.m[0], 0);
+
+        if (no != NULL) {
+            snprintf(why, whylen, "%s", no);
+        }
+    }
+    draw_free(&d);
+    return rc;
+}
+
 int assign_reassign(struct store_txn *t, const uint8_t id[16], const char *to, int64_t now_ms,
                     const char *actor, uint8_t new_id[16], struct validate_error *fault)
 {
@@ -1346,6 +1429,14 @@ int assign_reassign(struct store_txn *t, const uint8_t id[16], const char *to, i
     if (rc < 0) {
         goto out;
     }
+    rc = reassign_plan_check(t, a, p, detail, sizeof(detail));
+    if (rc < 0) {
+        goto out;
+    }
+    if (detail[0] != '\0') {
+        rc = asg_refuse(fault, "observer_id", "'%s' %s", to, detail);
+        goto out;
+    }
     /* The new id comes from the old one, so a reassignment is reproducible
      * too. */
     s = keys_get_be64(id) ^ keys_get_be64(id + 8) ^ 0x5265617373696e67ULL;
@@ -1377,6 +1468,8 @@ out:
 struct match_scan {
     struct store_txn *t;
     const char *rubric;
+    const char *observer;
+    const Coachq__V1__Observation *o;
     int32_t session_day, now_day;
     int found;
     uint8_t id[16];
@@ -1399,6 +1492,16 @@ static int match_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
     }
     ok = strcmp(a->rubric_id, m->rubric) == 0 && m->session_day >= a->due_from_day &&
          m->session_day <= a->due_until_day && m->now_day <= a->due_until_day;
+    if (ok) {
+        char why[200];
+
+        rc = assign_match_may(m->t, a, m->observer, m->o, m->session_day, why, sizeof(why));
+        if (rc < 0) {
+            coachq__v1__assignment__free_unpacked(a, NULL);
+            return rc;
+        }
+        ok = why[0] == '\0';
+    }
     if (ok) {
         memcpy(m->id, a->id.data, 16);
         m->found = 1;
@@ -1430,6 +1533,8 @@ int assign_match(struct store_txn *t, const char *observer, const Coachq__V1__Ob
         memset(&m, 0, sizeof(m));
         m.t = t;
         m.rubric = o->rubric_id;
+        m.observer = observer;
+        m.o = o;
         m.session_day = session_day;
         m.now_day = now_day;
         klen = asg_open_key(key, observer, o->coach_id, 0, NULL);
@@ -1482,8 +1587,15 @@ int assign_match(struct store_txn *t, const char *observer, const Coachq__V1__Ob
         rc = asg_refuse(fault, f, "the session is outside assignment %s's window %s..%s", idtxt, d1,
                         d2);
     } else {
-        memcpy(match, a->id.data, 16);
-        *found = 1;
+        char why[200];
+
+        rc = assign_match_may(t, a, observer, o, session_day, why, sizeof(why));
+        if (rc == 0 && why[0] != '\0') {
+            rc = asg_refuse(fault, f, "%s", why);
+        } else if (rc == 0) {
+            memcpy(match, a->id.data, 16);
+            *found = 1;
+        }
     }
     coachq__v1__assignment__free_unpacked(a, NULL);
     return rc;

@@ -47,6 +47,10 @@ struct store_txn;
 /* Most assignments one list returns. */
 #define ASSIGN_LIST_MAX 1000
 #define ASSIGN_MAX_PER_PERIOD 31
+/* The days a draw's period_day may name: 2000-01-01 to 2099-12-31, the
+ * years validate accepts for a session. */
+#define ASSIGN_MIN_DAY 10957
+#define ASSIGN_MAX_DAY 47481
 
 /*
  * Checks a plan's fields (scope "programme:<id>" or "line:<id>", rubric,
@@ -55,8 +59,9 @@ struct store_txn;
  */
 int assign_plan_check(const Coachq__V1__CoveragePlan *p, char *why, size_t whylen);
 
-/* Stores plan p under its scope (write transaction); *changed (may be NULL)
- * is 0 when the stored plan held the same bytes. */
+/* Stores plan p under its scope (write transaction). With changed, a plan
+ * that differs from the stored one only in set_by and set_at_ms is no
+ * change: the stored one, with its stamp, is kept and *changed is 0. */
 int assign_plan_put(struct store_txn *t, const Coachq__V1__CoveragePlan *p, int *changed);
 
 /*
@@ -112,7 +117,8 @@ struct assign_draw_result {
  * more, and expired ones count in an observer's load as open ones do, so
  * that a past period's draw comes out the same after its window ended.
  * Returns 0 and fills *out; ERROR_REFUSED with out->fault (no plan, an
- * unknown rubric); -ENOSPC past ASSIGN_MAX_SLOTS; or a store code.
+ * unknown rubric, a period_day outside ASSIGN_MIN_DAY..ASSIGN_MAX_DAY);
+ * -ENOSPC past ASSIGN_MAX_SLOTS; or a store code.
  */
 int assign_draw(struct store_txn *t, const struct assign_draw_req *req,
                 struct assign_draw_result *out);
@@ -126,16 +132,17 @@ int assign_get(struct store_txn *t, const uint8_t id[16], Coachq__V1__Assignment
  * all, into *out (caller owns the array and each message; free with
  * assign_list_free()), open ones by due_until_day then id, at most
  * ASSIGN_LIST_MAX (*truncated set when more). An open assignment whose
- * window ended before today is reported EXPIRED.
+ * window ended before its manager's today (assign_today() of now_ms) is
+ * reported EXPIRED.
  */
-int assign_list(struct store_txn *t, const char *observer, int all, int32_t today,
+int assign_list(struct store_txn *t, const char *observer, int all, int64_t now_ms,
                 Coachq__V1__Assignment ***out, size_t *n, int *truncated);
 void assign_list_free(Coachq__V1__Assignment **a, size_t n);
 
 /* The assignments of manager whose window starts on due_from (every
- * status; open ones past their window reported EXPIRED), as assign_list()
- * gives them. */
-int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_from, int32_t today,
+ * status; open ones past their window, by assign_today() of now_ms,
+ * reported EXPIRED), as assign_list() gives them. */
+int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_from, int64_t now_ms,
                         Coachq__V1__Assignment ***out, size_t *n, int *truncated);
 
 /*
@@ -149,10 +156,31 @@ int assign_reassign(struct store_txn *t, const uint8_t id[16], const char *to, i
                     const char *actor, uint8_t new_id[16], struct validate_error *fault);
 
 /*
- * Marks every open assignment whose window ended before today EXPIRED
- * (write transaction); *n (may be NULL) gets how many.
+ * Marks every open assignment whose window ended before its manager's
+ * today (assign_today() of now_ms) EXPIRED (write transaction); *n (may be
+ * NULL) gets how many.
  */
-int assign_expire(struct store_txn *t, int32_t today, size_t *n);
+int assign_expire(struct store_txn *t, int64_t now_ms, size_t *n);
+
+/*
+ * Whether observer may fulfil assignment a with observation o, besides the
+ * window and names assign_match() checks (assign_fulfil.c): certified for
+ * a's rubric on the session's day, and o's session (coach, coachee,
+ * started_at) not already what a done assignment of a's plan and manager
+ * in the same window was fulfilled by. why (whylen bytes) gets the reason
+ * it may not, "" when it may. Returns 0 or a store code.
+ */
+int assign_match_may(struct store_txn *t, const Coachq__V1__Assignment *a, const char *observer,
+                     const Coachq__V1__Observation *o, int32_t session_day, char *why,
+                     size_t whylen);
+
+/*
+ * The day of instant now_ms in manager's zone (zone_day_of(): the coach's,
+ * as a session's day is): the "today" a window is compared with, so that
+ * a far-west coach's evening is still their day. UTC when the zone cannot
+ * be read. Returns 0 or a store abort code.
+ */
+int assign_today(struct store_txn *t, const char *manager, int64_t now_ms, int32_t *day);
 
 /*
  * Which assignment observation o, submitted by observer on now_day with its

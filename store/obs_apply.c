@@ -450,14 +450,19 @@ static int obs_assignment(struct store_txn *t, struct store_write *w,
                           uint8_t match[16], int *found)
 {
     int32_t session_day = 0;
-    int32_t now_day = (int32_t)(w->received_at_ms / 86400000);
+    int32_t now_day = 0;
     int rc;
 
     *found = 0;
     if (obs->assignment_id.len == 0 && obs->calibration_ref.len != 0) {
         return 0;
     }
-    rc = zone_session_day(t, obs, &session_day);
+    /* Today as the window is kept: in the coach's zone, like the session's
+     * day. */
+    rc = assign_today(t, obs->coach_id, w->received_at_ms, &now_day);
+    if (rc == 0) {
+        rc = zone_session_day(t, obs, &session_day);
+    }
     if (rc < 0 && !store_txn_is_abort(rc)) {
         session_day = (int32_t)(obs->started_at / 86400);
         rc = 0;

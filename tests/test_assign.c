@@ -435,7 +435,7 @@ static int expire_txn(struct store_txn *t, void *arg)
 {
     size_t *n = arg;
 
-    return assign_expire(t, DAY + 90, n);
+    return assign_expire(t, (int64_t)(DAY + 90) * 86400000, n);
 }
 
 struct past_reassign {
@@ -563,6 +563,60 @@ static void test_verify_indexes(void **state)
     assert_int_equal(r.assignments, 12);
     assert_int_equal(r.entries, 24);
     assert_int_equal(r.differences, 0);
+static int put_week_plan(struct store_txn *t, void *arg)
+{
+    Coachq__V1__CoveragePlan p = COACHQ__V1__COVERAGE_PLAN__INIT;
+
+    p.scope = "programme:p1";
+    p.rubric_id = arg;
+    p.per_period = 1;
+    p.period = COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_WEEK;
+    p.set_by = "test";
+    return assign_plan_put(t, &p, NULL);
+}
+
+/* Draws programme:p1 for period_day: the store's code, the fault's field. */
+static int draw_refused(struct store *s, int32_t period_day, char *field, size_t len)
+{
+    struct draw_call dc;
+    int rc;
+
+    memset(&dc, 0, sizeof(dc));
+    dc.req.scope = "programme:p1";
+    dc.req.seed = 1;
+    dc.req.period_day = period_day;
+    dc.req.now_ms = NOW_MS;
+    dc.req.actor = "test";
+    rc = store_exec(s, draw_txn, &dc);
+    snprintf(field, len, "%s", dc.res.fault.field);
+    assign_draw_result_clear(&dc.res);
+    return rc;
+}
+
+/* A period outside the years 2000-2099 is refused naming period_day, on a
+ * weekly plan (where from + 6 would overflow) and a monthly one; a plan
+ * whose rubric is gone is refused naming the field a draw has. */
+static void test_draw_refusals(void **state)
+{
+    struct plan_args pa = {"programme:p1", 0, 0, 0, 0, 1};
+    struct testutil_store_fx *f = org_with_plan(&pa);
+    const int32_t bad[] = {INT32_MAX, ASSIGN_MAX_DAY + 1, ASSIGN_MIN_DAY - 1, 1, -1, INT32_MIN};
+    char field[128];
+
+    (void)state;
+    for (int week = 0; week < 2; week++) {
+        if (week) {
+            assert_int_equal(store_exec(f->s, put_week_plan, "coaching-conversation"), 0);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            assert_int_equal(draw_refused(f->s, bad[i], field, sizeof(field)), ERROR_REFUSED);
+            assert_string_equal(field, "period_day");
+        }
+        assert_int_equal(draw_refused(f->s, ASSIGN_MAX_DAY, field, sizeof(field)), -ECANCELED);
+    }
+    assert_int_equal(store_exec(f->s, put_week_plan, "not-installed"), 0);
+    assert_int_equal(draw_refused(f->s, DAY, field, sizeof(field)), ERROR_REFUSED);
+    assert_string_equal(field, "plan_scope");
     testutil_store_fx_free(f);
 }
 
@@ -647,6 +701,94 @@ static void test_reassign_refuses_disabled_and_uncertified(void **state)
     testutil_store_fx_free(f);
 }
 
+/* Reassigns an assignment of manager (drawn under pa, obs.2 having
+ * observed flm.a1 last) to observer to: the store's code, the fault's
+ * field. Tries seeds until the draw gave manager to somebody else. */
+static int reassign_under(const struct plan_args *pa, const char *manager, const char *to,
+                          char *field, size_t len)
+{
+    for (uint64_t seed = 1; seed < 100; seed++) {
+        struct testutil_store_fx *f = org_with_plan(pa);
+        struct reassign_call r;
+        struct draw_call d;
+        int rc = 1;
+
+        assert_int_equal(submit_last(f, "flm.a1", "obs.2"), 0);
+        draw(f->s, pa->scope, seed, 0, 1, &d);
+        for (size_t i = 0; i < d.res.n && rc == 1; i++) {
+            if (strcmp(d.res.asg[i]->manager_id, manager) == 0 &&
+                strcmp(d.res.asg[i]->observer_id, to) != 0) {
+                memset(&r, 0, sizeof(r));
+                memcpy(r.id, d.res.asg[i]->id.data, 16);
+                r.to = to;
+                rc = store_exec(f->s, reassign_txn, &r);
+                snprintf(field, len, "%s", r.fault.field);
+            }
+        }
+        assign_draw_result_clear(&d.res);
+        testutil_store_fx_free(f);
+        if (rc != 1) {
+            return rc;
+        }
+    }
+    fail_msg("no draw gave %s to anybody but %s", manager, to);
+    return -1;
+}
+
+/* A reassignment keeps the plan's exclusions, each refused naming
+ * observer_id, and allowed when the plan has none. */
+static void test_reassign_keeps_exclusions(void **state)
+{
+    static const struct {
+        struct plan_args pa;
+        const char *manager, *to;
+    } cases[] = {
+        {{"programme:p1", 1, 0, 0, 0, 1}, "flm.a2", "obs.a"}, /* on line a */
+        {{"programme:p1", 1, 0, 0, 0, 1}, "flm.c2", "slm.c"}, /* line c's manager */
+        {{"programme:p1", 0, 1, 0, 0, 1}, "flm.a2", "dir.1"}, /* above slm.a */
+        {{"programme:p1", 0, 0, 1, 0, 1}, "flm.a1", "obs.2"}, /* observed it last */
+    };
+    struct plan_args none = {"programme:p1", 0, 0, 0, 0, 1};
+    char field[128];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(
+            reassign_under(&cases[i].pa, cases[i].manager, cases[i].to, field, sizeof(field)),
+            ERROR_REFUSED);
+        assert_string_equal(field, "observer_id");
+        assert_int_equal(reassign_under(&none, cases[i].manager, cases[i].to, field, sizeof(field)),
+                         0);
+    }
+}
+
+/* A reassignment to an observer already at the plan's load cap: refused. */
+static void test_reassign_keeps_load_cap(void **state)
+{
+    struct plan_args pa = {"programme:p1", 0, 0, 0, 1, 1};
+    struct testutil_store_fx *f = org_with_plan(&pa);
+    struct reassign_call r;
+    struct draw_call d;
+    Coachq__V1__Assignment *a;
+
+    (void)state;
+    draw(f->s, "programme:p1", 3, 0, 1, &d);
+    assert_true(d.res.n >= 2);
+    /* Every observer holds at most one: the second's observer is full. */
+    memset(&r, 0, sizeof(r));
+    memcpy(r.id, d.res.asg[0]->id.data, 16);
+    r.to = d.res.asg[1]->observer_id;
+    assert_string_not_equal(r.to, d.res.asg[0]->manager_id);
+    assert_int_equal(store_exec(f->s, reassign_txn, &r), ERROR_REFUSED);
+    assert_string_equal(r.fault.field, "observer_id");
+    assert_non_null(strstr(r.fault.message, "load cap"));
+    a = reread(f->s, r.id);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN);
+    coachq__v1__assignment__free_unpacked(a, NULL);
+    assign_draw_result_clear(&d.res);
+    testutil_store_fx_free(f);
+}
+
 /* ---- Erasure ------------------------------------------------------------------ */
 
 static int erase_txn(struct store_txn *t, void *arg)
@@ -656,6 +798,7 @@ static int erase_txn(struct store_txn *t, void *arg)
 
 struct list_call {
     const char *observer;
+    int64_t now_ms; /* 0: NOW_MS */
     Coachq__V1__Assignment **l;
     size_t n;
 };
@@ -665,7 +808,8 @@ static int list_txn(struct store_txn *t, void *arg)
     struct list_call *lc = arg;
     int truncated;
 
-    return assign_list(t, lc->observer, 0, DAY, &lc->l, &lc->n, &truncated);
+    return assign_list(t, lc->observer, 0, lc->now_ms != 0 ? lc->now_ms : NOW_MS, &lc->l, &lc->n,
+                       &truncated);
 }
 
 /* An erased observer's assignments name the pseudonym, and their queue is
@@ -787,16 +931,31 @@ static void test_fulfilment(void **state)
     assert_int_equal(a->observation_id.len, 16);
     assert_memory_equal(a->observation_id.data, o.id, 16);
     coachq__v1__assignment__free_unpacked(a, NULL);
+    /* Two more in October: x's manager by a certified observer without an
+     * assignment, and y's manager by an observer certified for nothing
+     * (which neither covers y's manager nor counts). */
+    testutil_obs_make(&o, x->manager_id, "rep.1", in_window + 120);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.1", (in_window + 120) * 1000), 0);
+    testutil_obs_make(&o, y->manager_id, "rep.1", in_window + 240);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.nocert", (in_window + 240) * 1000), 0);
+    a = reread(f->s, y->id.data);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN);
+    coachq__v1__assignment__free_unpacked(a, NULL);
     /* Observer reliability's coverage against the plan, worked by hand:
-     * two managers in line b, one observed (through its assignment) in
-     * October; two drawn, one done, one still open on the 3rd. */
+     * two managers in line b. October's observations of the plan's rubric
+     * by certified observers: two of x's manager (one fulfilled x), none of
+     * y's (obs.nocert holds no certification; the one by y's observer is
+     * in November). So 1 of 2 managers covered; two drawn, one done, none
+     * expired, one still open on the 3rd; of the 2 counted observations, 1
+     * is a done assignment's observation_id. (Counting every observation,
+     * as before, gave 2 of 2 covered and min(done 1, observations 3).) */
     {
         struct dash *dd = NULL;
         const Coachq__V1__Dashboard *m;
         const Coachq__V1__Table *tab = NULL;
         static const char *const want[] = {
             "line:slm.b: 1 a month", "2024-10-01..2024-10-31", "50% (1 of 2)", "2", "1", "0", "1",
-            "100% (1 of 1)"};
+            "50% (1 of 2)"};
 
         assert_int_equal(testutil_dash_as_lead(f->s,
                                                COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS,
@@ -821,6 +980,188 @@ static void test_fulfilment(void **state)
     o.o.assignment_id = x->id;
     assert_int_equal(testutil_store_submit(f->s, &o.o, x->observer_id, in_window * 1000 + 60000),
                      ERROR_REFUSED);
+    assign_draw_result_clear(&d.res);
+    testutil_store_fx_free(f);
+}
+
+static int set_zone(struct store_txn *t, void *arg)
+{
+    const char *const *pz = arg;
+    Coachq__V1__Person *p = NULL;
+    int rc = people_get(t, pz[0], &p);
+
+    if (rc == 0) {
+        p->time_zone = (char *)pz[1];
+        rc = people_put(t, p, NULL);
+        p->time_zone = NULL;
+    }
+    coachq__v1__person__free_unpacked(p, NULL);
+    return rc;
+}
+
+struct expire_call {
+    int64_t now_ms;
+    size_t n;
+};
+
+static int expire_txn(struct store_txn *t, void *arg)
+{
+    struct expire_call *e = arg;
+
+    return assign_expire(t, e->now_ms, &e->n);
+}
+
+/* "Today" is the coach's: in a far-west zone, 17:30 local on the window's
+ * last day (00:30 UTC the day after) the assignment is still open, listed
+ * open, not expired, and fulfilled when named. */
+static void test_far_west_today(void **state)
+{
+    struct plan_args pa = {"line:slm.b", 0, 0, 0, 0, 1};
+    struct testutil_store_fx *f = org_with_plan(&pa);
+    struct draw_call d;
+    struct testutil_obs o;
+    struct list_call lc;
+    struct expire_call e;
+    const Coachq__V1__Assignment *x;
+    Coachq__V1__Assignment *a;
+    /* 2024-10-31, the window's last day; PDT is UTC-7. */
+    const int64_t last = 20027;
+    const int64_t session = last * 86400 + 22 * 3600;                /* 15:00 PDT */
+    const int64_t now_ms = ((last + 1) * 86400 + 1800) * 1000;       /* 17:30 PDT */
+    const int64_t later_ms = ((last + 1) * 86400 + 8 * 3600) * 1000; /* 01:00 PDT, Nov 1 */
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(line_b) / sizeof(line_b[0]); i++) {
+        const char *pz[2] = {line_b[i], "America/Los_Angeles"};
+
+        assert_int_equal(store_exec(f->s, set_zone, (void *)pz), 0);
+    }
+    draw(f->s, "line:slm.b", 5, 0, 1, &d);
+    assert_int_equal(d.res.n, 2);
+    x = d.res.asg[0];
+    assert_int_equal(x->due_until_day, last);
+
+    /* Listed open, and not expired, in the coach's evening. */
+    memset(&lc, 0, sizeof(lc));
+    lc.observer = x->observer_id;
+    lc.now_ms = now_ms;
+    assert_int_equal(store_exec(f->s, list_txn, &lc), 0);
+    assert_true(lc.n >= 1);
+    for (size_t i = 0; i < lc.n; i++) {
+        assert_int_equal(lc.l[i]->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN);
+    }
+    assign_list_free(lc.l, lc.n);
+    e.now_ms = now_ms;
+    e.n = 99;
+    assert_int_equal(store_exec(f->s, expire_txn, &e), 0);
+    assert_int_equal(e.n, 0);
+
+    /* Named then: stored, and the assignment done. */
+    testutil_obs_make(&o, x->manager_id, "rep.1", session);
+    o.o.assignment_id = x->id;
+    assert_int_equal(testutil_store_submit(f->s, &o.o, x->observer_id, now_ms), 0);
+    assert_int_equal(get_obs(f->s, o.id), 0);
+    a = reread(f->s, x->id.data);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE);
+    coachq__v1__assignment__free_unpacked(a, NULL);
+
+    /* Once the coach's day is over, the other expires. */
+    e.now_ms = later_ms;
+    assert_int_equal(store_exec(f->s, expire_txn, &e), 0);
+    assert_int_equal(e.n, 1);
+    assign_draw_result_clear(&d.res);
+    testutil_store_fx_free(f);
+}
+
+static int short_cert(struct store_txn *t, void *arg)
+{
+    (void)arg;
+    return testutil_put_cert(t, "obs.nocert", 18000, DAY, "test");
+}
+
+/* A double-coded session fulfils one slot: two observers scoring the same
+ * session (coach, coachee, start) of a manager with two assignments fulfil
+ * one; the second naming its own is refused, and unnamed it is stored and
+ * fulfils nothing. An observer whose certification ended before the
+ * session's day fulfils nothing either. */
+static void test_double_coded_and_cert(void **state)
+{
+    struct plan_args pa = {"line:slm.b", 0, 0, 0, 0, 2};
+    struct testutil_store_fx *f = org_with_plan(&pa);
+    struct draw_call d;
+    struct testutil_obs o;
+    struct reassign_call r;
+    const Coachq__V1__Assignment *x1 = NULL, *x2 = NULL;
+    Coachq__V1__Assignment *a;
+    const int64_t at = (int64_t)(DAY + 2) * 86400;
+    const int64_t rx_ms = (at + 600) * 1000;
+
+    (void)state;
+    draw(f->s, "line:slm.b", 11, 0, 1, &d);
+    for (size_t i = 0; i < d.res.n; i++) {
+        if (strcmp(d.res.asg[i]->manager_id, "flm.b1") == 0) {
+            if (x1 == NULL) {
+                x1 = d.res.asg[i];
+            } else {
+                x2 = d.res.asg[i];
+            }
+        }
+    }
+    assert_non_null(x1);
+    assert_non_null(x2);
+    assert_string_not_equal(x1->observer_id, x2->observer_id);
+
+    /* The first observer's score of the session fulfils x1. */
+    testutil_obs_make(&o, "flm.b1", "rep.1", at);
+    o.o.assignment_id = x1->id;
+    assert_int_equal(testutil_store_submit(f->s, &o.o, x1->observer_id, rx_ms), 0);
+    a = reread(f->s, x1->id.data);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE);
+    coachq__v1__assignment__free_unpacked(a, NULL);
+    /* The second observer's score of the same session naming x2: refused. */
+    testutil_obs_make(&o, "flm.b1", "rep.1", at);
+    o.o.assignment_id = x2->id;
+    assert_int_equal(testutil_store_submit(f->s, &o.o, x2->observer_id, rx_ms), ERROR_REFUSED);
+    assert_int_equal(get_obs(f->s, o.id), -ENOENT);
+    /* Unnamed: stored, x2 still open. */
+    testutil_obs_make(&o, "flm.b1", "rep.1", at);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, x2->observer_id, rx_ms), 0);
+    assert_int_equal(get_obs(f->s, o.id), 0);
+    a = reread(f->s, x2->id.data);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN);
+    coachq__v1__assignment__free_unpacked(a, NULL);
+
+    /* x2 to obs.nocert, certified on the window's first day only up to
+     * DAY: a session on DAY + 2 fulfils nothing. */
+    assert_int_equal(store_exec(f->s, short_cert, NULL), 0);
+    memset(&r, 0, sizeof(r));
+    memcpy(r.id, x2->id.data, 16);
+    r.to = "obs.nocert";
+    assert_int_equal(store_exec(f->s, reassign_txn, &r), 0);
+    testutil_obs_make(&o, "flm.b1", "rep.1", at + 3600);
+    o.o.assignment_id.data = r.new_id;
+    o.o.assignment_id.len = 16;
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.nocert", rx_ms + 3600000),
+                     ERROR_REFUSED);
+    testutil_obs_make(&o, "flm.b1", "rep.1", at + 3600);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.nocert", rx_ms + 3600000), 0);
+    a = reread(f->s, r.new_id);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN);
+    coachq__v1__assignment__free_unpacked(a, NULL);
+    /* Certified on the day, a fresh session fulfils it. */
+    {
+        const char *other = strcmp(x1->observer_id, "obs.1") == 0 ? "obs.2" : "obs.1";
+
+        memset(&r.fault, 0, sizeof(r.fault));
+        memcpy(r.id, r.new_id, 16);
+        r.to = other;
+        assert_int_equal(store_exec(f->s, reassign_txn, &r), 0);
+        testutil_obs_make(&o, "flm.b1", "rep.1", at + 7200);
+        assert_int_equal(testutil_store_submit(f->s, &o.o, other, rx_ms + 7200000), 0);
+        a = reread(f->s, r.new_id);
+        assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE);
+        coachq__v1__assignment__free_unpacked(a, NULL);
+    }
     assign_draw_result_clear(&d.res);
     testutil_store_fx_free(f);
 }
@@ -878,6 +1219,18 @@ static void test_fulfil_over_tls(void **state)
                                          "--per-month", "1", "--off-own-line", "--data", org->data,
                                          NULL),
                      0);
+    /* Set again as it is: unchanged, and no second audit entry. */
+    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "plan",
+                                         "set", "line:slm.eve", "--rubric", "coaching-conversation",
+                                         "--per-month", "1", "--off-own-line", "--data", org->data,
+                                         NULL),
+                     0);
+    assert_non_null(strstr(out, "(unchanged)"));
+    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "audit",
+                                         "--data", org->data, NULL),
+                     0);
+    assert_non_null(strstr(out, "plan.set"));
+    assert_null(strstr(strstr(out, "plan.set") + 1, "plan.set"));
     /* A disabled observer is never drawn. */
     assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "user",
                                          "disable", "carol", "--data", org->data, NULL),
@@ -996,6 +1349,10 @@ static void test_queue_and_draw_over_tls(void **state)
               "coaching-conversation", "--per-month=2");
     assert_non_null(strstr(out, "line:slm.eve: set"));
     assert_non_null(strstr(out, "2 per month, rubric coaching-conversation"));
+    /* The same plan again, by another: unchanged, the first stamp kept. */
+    coachq_as(org, "admin.hal", out, sizeof(out), 0, "plan", "line:slm.eve", "--rubric",
+              "coaching-conversation", "--per-month=2");
+    assert_non_null(strstr(out, "line:slm.eve: unchanged"));
     coachq_as(org, "admin.hal", out, sizeof(out), 0, "plan", "--json", NULL, NULL, NULL);
     assert_non_null(strstr(out, "\"set_by\": \"lead.gil\""));
     /* Not a lead: refused. */
@@ -1017,6 +1374,13 @@ static void test_queue_and_draw_over_tls(void **state)
     assert_string_equal(out2, out + strlen("dry run, nothing written: "));
     coachq_as(org, "lead.gil", out, sizeof(out), 1, "assign", "line:nobody", "--seed", "1", NULL);
     assert_non_null(strstr(out, "draw_assignments.plan_scope"));
+    /* A period outside the years 2000-2099: refused naming it. */
+    coachq_as(org, "lead.gil", out, sizeof(out), 1, "assign", "line:slm.eve", "--period",
+              "2100-01-01", NULL);
+    assert_non_null(strstr(out, "draw_assignments.period_day"));
+    coachq_as(org, "lead.gil", out, sizeof(out), 1, "assign", "line:slm.eve", "--period",
+              "1999-12-31", NULL);
+    assert_non_null(strstr(out, "draw_assignments.period_day"));
     /* Every observer's queue holds only their own; together, the four. */
     for (size_t i = 0; i < sizeof(observers_eve) / sizeof(observers_eve[0]); i++) {
         const char *p;
@@ -1043,6 +1407,42 @@ static void test_queue_and_draw_over_tls(void **state)
     coachq_as(org, "alice", out, sizeof(out), 2, "observe", "--resume", "--assignment",
               "0190f5a0-0000-7000-8000-000000000001", NULL);
     coachq_as(org, "lead.gil", out, sizeof(out), 2, "assign", NULL, NULL, NULL, NULL);
+    testutil_stop_clean(&org->srv);
+}
+
+/* A line of more front-line managers than one draw's slots at 31 a month. */
+static int big_line(struct store_txn *t, void *arg)
+{
+    char id[32];
+    int rc;
+
+    (void)arg;
+    rc = testutil_put_person(t, "slm.big", NULL, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER, NULL);
+    for (unsigned i = 0; rc == 0 && i <= ASSIGN_MAX_SLOTS / ASSIGN_MAX_PER_PERIOD; i++) {
+        snprintf(id, sizeof(id), "flm.big%04u", i);
+        rc = testutil_put_person(t, id, NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.big");
+    }
+    return rc;
+}
+
+/* A plan larger than one draw handles: FAILED_PRECONDITION naming
+ * draw_assignments.plan_scope, not "unavailable". */
+static void test_draw_too_large_over_tls(void **state)
+{
+    struct testutil_org *org = *state;
+    static char out[65536];
+    struct store *s;
+
+    testutil_org_make(org);
+    s = testutil_store_open(org->data, 0);
+    assert_int_equal(store_exec(s, big_line, NULL), 0);
+    store_close(s);
+    testutil_server_start(&org->srv, org->data, NULL);
+    coachq_as(org, "lead.gil", out, sizeof(out), 0, "plan", "line:slm.big", "--rubric",
+              "coaching-conversation", "--per-month=31");
+    coachq_as(org, "lead.gil", out, sizeof(out), 1, "assign", "line:slm.big", "--seed", "1", NULL);
+    assert_non_null(strstr(out, "draw_assignments.plan_scope"));
+    assert_non_null(strstr(out, "larger than one draw"));
     testutil_stop_clean(&org->srv);
 }
 
@@ -1208,12 +1608,19 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_load_cap),
         cmocka_unit_test(test_past_period_reproduced),
         cmocka_unit_test(test_verify_indexes),
+        cmocka_unit_test(test_draw_refusals),
         cmocka_unit_test(test_reassign_refuses_disabled_and_uncertified),
+        cmocka_unit_test(test_reassign_keeps_exclusions),
+        cmocka_unit_test(test_reassign_keeps_load_cap),
         cmocka_unit_test(test_fulfilment),
+        cmocka_unit_test(test_far_west_today),
+        cmocka_unit_test(test_double_coded_and_cert),
         cmocka_unit_test(test_erase_observer),
         cmocka_unit_test_setup_teardown(test_fulfil_over_tls, testutil_org_setup,
                                         testutil_org_teardown),
         cmocka_unit_test_setup_teardown(test_queue_and_draw_over_tls, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_draw_too_large_over_tls, testutil_org_setup,
                                         testutil_org_teardown),
         cmocka_unit_test_setup_teardown(test_schema9_upgrade, testutil_org_setup,
                                         testutil_org_teardown),
