@@ -275,6 +275,12 @@ int cli_cmd_assign(struct cli *x, int argc, char **argv)
             fprintf(x->out, "unfilled: manager %s (no eligible observer left)\n",
                     d->unfilled_managers[i]);
         }
+        if (d->truncated) {
+            fprintf(x->out,
+                    "truncated: showing %zu of %u assignments and %zu of %u unfilled managers\n",
+                    d->n_assignments, d->draw->assigned, d->n_unfilled_managers,
+                    d->unfilled_manager_count);
+        }
         rc = CLI_EXIT_OK;
     }
     if (rc == CLI_EXIT_OK && d->n_unfilled_managers > 0) {

@@ -19,6 +19,10 @@
 #include "error.h"
 #include "server_int.h"
 
+/* Most assignments and unfilled managers one draw's answer carries: a
+ * draw of ASSIGN_MAX_SLOTS would not fit in a response otherwise. */
+#define SERVER_ASSIGN_DRAW_SHOWN 500
+
 /* One request in flight: owned by its request. */
 struct server_assign {
     int draw; /* DrawAssignments; else ListAssignments */
@@ -359,9 +363,13 @@ void server_assign_answer(struct request *r)
     } else {
         d.draw = &a->res.draw;
         d.assignments = a->res.asg;
-        d.n_assignments = a->res.n;
+        d.n_assignments = a->res.n < SERVER_ASSIGN_DRAW_SHOWN ? a->res.n : SERVER_ASSIGN_DRAW_SHOWN;
         d.unfilled_managers = a->res.unfilled;
-        d.n_unfilled_managers = a->res.n_unfilled;
+        d.n_unfilled_managers = a->res.n_unfilled < SERVER_ASSIGN_DRAW_SHOWN
+                                    ? a->res.n_unfilled
+                                    : SERVER_ASSIGN_DRAW_SHOWN;
+        d.unfilled_manager_count = (uint32_t)a->res.n_unfilled;
+        d.truncated = d.n_assignments < a->res.n || d.n_unfilled_managers < a->res.n_unfilled;
         d.dry_run = a->dry_run;
         f.body_case = COACHQ__V1__FRAME__BODY_ASSIGNMENT_DRAW;
         f.assignment_draw = &d;

@@ -588,6 +588,7 @@ struct draw_mgr {
     uint32_t need;
     uint32_t got[ASSIGN_MAX_PER_PERIOD];
     uint32_t ngot;
+    int unfilled; /* already in the result's unfilled managers */
 };
 
 struct draw_observer {
@@ -1053,25 +1054,19 @@ static int draw_make(struct draw *d, const struct draw_mgr *m, const struct draw
     return 0;
 }
 
-static int draw_unfilled(struct assign_draw_result *out, const char *manager)
+/* Adds manager m to out's unfilled managers once: out->unfilled holds room
+ * for every manager of the draw (draw_match()). */
+static int draw_unfilled(struct assign_draw_result *out, struct draw_mgr *m)
 {
-    char **p;
-
-    for (size_t i = 0; i < out->n_unfilled; i++) {
-        if (strcmp(out->unfilled[i], manager) == 0) {
-            return 0;
-        }
+    if (m->unfilled) {
+        return 0;
     }
-    p = realloc(out->unfilled, (out->n_unfilled + 1) * sizeof(*p));
-    if (p == NULL) {
-        return -ENOMEM;
-    }
-    out->unfilled = p;
-    p[out->n_unfilled] = asg_strdup(manager);
-    if (p[out->n_unfilled] == NULL) {
+    out->unfilled[out->n_unfilled] = asg_strdup(m->id);
+    if (out->unfilled[out->n_unfilled] == NULL) {
         return -ENOMEM;
     }
     out->n_unfilled++;
+    m->unfilled = 1;
     return 0;
 }
 
@@ -1084,7 +1079,8 @@ static int draw_match(struct draw *d, uint64_t *rng, uint64_t *ids, const uint8_
     int rc = 0;
 
     out->asg = calloc(d->nslots + 1, sizeof(*out->asg));
-    if (elig == NULL || out->asg == NULL) {
+    out->unfilled = calloc(d->nm + 1, sizeof(*out->unfilled));
+    if (elig == NULL || out->asg == NULL || out->unfilled == NULL) {
         free(elig);
         return -ENOMEM;
     }
@@ -1098,7 +1094,7 @@ static int draw_match(struct draw *d, uint64_t *rng, uint64_t *ids, const uint8_
             }
         }
         if (ne == 0) {
-            rc = draw_unfilled(out, m->id);
+            rc = draw_unfilled(out, m);
             continue;
         }
         pick = elig[asg_below(rng, ne)];

@@ -1,0 +1,105 @@
+/*
+ * test_assign_bounds: the observation programme's answers stay bounded on a
+ * large organisation, over TLS against a real coachqd: a draw of more
+ * assignments than one answer carries says so (truncated, with the
+ * totals).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "assign.h"
+#include "client.h"
+#include "people.h"
+#include "store.h"
+#include "testutil.h"
+
+/* Front-line managers added to slm.eve's line: past ASSIGN_LIST_MAX and
+ * the 500 one draw's answer carries. */
+#define BIG_MANAGERS 1100
+
+static int add_managers(struct store_txn *t, void *arg)
+{
+    char id[32];
+    int rc = 0;
+
+    (void)arg;
+    for (size_t i = 0; i < BIG_MANAGERS && rc == 0; i++) {
+        snprintf(id, sizeof(id), "flm.big%04zu", i);
+        rc = testutil_put_person(t, id, NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.eve");
+    }
+    return rc;
+}
+
+/* The organisation with BIG_MANAGERS more managers and a plan of one
+ * observation a month for slm.eve's line; the server started. */
+static void big_org(struct testutil_org *org)
+{
+    static char out[16384], err[4096];
+    struct store *s;
+
+    testutil_org_make(org);
+    s = testutil_store_open(org->data, 0);
+    assert_int_equal(store_exec(s, add_managers, NULL), 0);
+    store_close(s);
+    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "plan",
+                                         "set", "line:slm.eve", "--rubric", "coaching-conversation",
+                                         "--per-month", "1", "--data", org->data, NULL),
+                     0);
+    testutil_server_start(&org->srv, org->data, NULL);
+}
+
+static Coachq__V1__AssignmentDrawResult *draw(struct client *c, int32_t period_day)
+{
+    Coachq__V1__DrawAssignments q = COACHQ__V1__DRAW_ASSIGNMENTS__INIT;
+    Coachq__V1__AssignmentDrawResult *d = NULL;
+    struct client_error e;
+
+    q.plan_scope = "line:slm.eve";
+    q.has_seed = 1;
+    q.seed = 2026;
+    q.period_day = period_day;
+    assert_int_equal(client_draw_assignments(c, &q, &d, &e), 0);
+    assert_non_null(d);
+    assert_non_null(d->draw);
+    return d;
+}
+
+/* A draw of more than an answer carries: the first 500, the totals and
+ * truncated; everything drawn is stored all the same. */
+static void test_big_draw_answer_truncated(void **state)
+{
+    struct testutil_org *org = *state;
+    Coachq__V1__AssignmentDrawResult *d;
+    struct client *c;
+    int32_t today = (int32_t)(time(NULL) / 86400);
+
+    big_org(org);
+    c = testutil_connect(&org->srv, "lead.gil", 0);
+    d = draw(c, today);
+    assert_true(d->draw->assigned > BIG_MANAGERS);
+    assert_int_equal(d->n_assignments, 500);
+    assert_true(d->truncated);
+    assert_int_equal(d->unfilled_manager_count, d->n_unfilled_managers);
+    coachq__v1__assignment_draw_result__free_unpacked(d, NULL);
+    client_free(c);
+    testutil_stop_clean(&org->srv);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_big_draw_answer_truncated, testutil_org_setup,
+                                        testutil_org_teardown),
+    };
+
+    testutil_watchdog(240);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
