@@ -2,10 +2,11 @@
  * server_assign: the observation programme's requests on the protocol port
  * (store/assign.h; docs/programme.md). ListAssignments is an observer's
  * queue (`coachq assignments`), or a lead's view of anybody's;
- * DrawAssignments is `coachqd assign` for enablement leads. Both run on the
- * writer thread: a draw writes, and a list first expires the open
- * assignments whose window has passed, so that what it answers is what is
- * stored.
+ * DrawAssignments is `coachqd assign` for enablement leads. A list only
+ * reads, in a read transaction on the thread pool (server_read.c), so that
+ * no observer's list holds up the writer; an open assignment whose window
+ * has passed is shown EXPIRED by the read. A draw writes on the writer
+ * thread, and first expires a bounded batch of lapsed assignments.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -132,13 +133,12 @@ static int assign_txn(struct store_txn *t, void *arg)
     a->l = NULL;
     a->n = 0;
     assign_draw_result_clear(&a->res);
+    if (!a->draw) {
+        return -EINVAL;
+    }
     rc = assign_expire(t, a->today, NULL);
     if (rc < 0) {
         return rc;
-    }
-    if (!a->draw) {
-        return assign_list(t, a->all_observers ? NULL : a->observer, a->all_statuses, a->today,
-                           &a->l, &a->n, &a->truncated);
     }
     rc = assign_draw(t, &a->req, &a->res);
     if (rc == ERROR_REFUSED) {
@@ -152,6 +152,22 @@ static int assign_txn(struct store_txn *t, void *arg)
         return -ECANCELED;
     }
     return rc;
+}
+
+int server_assign_read_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    struct server_assign *a = r->asg;
+
+    memset(&r->fault, 0, sizeof(r->fault));
+    assign_list_free(a->l, a->n);
+    a->l = NULL;
+    a->n = 0;
+    if (a->draw || a->plans) {
+        return -EINVAL;
+    }
+    return assign_list(t, a->all_observers ? NULL : a->observer, a->all_statuses, a->today, &a->l,
+                       &a->n, &a->truncated);
 }
 
 static void assign_queue(struct conn *c, uint64_t rid, struct server_assign *a)
@@ -171,6 +187,10 @@ static void assign_queue(struct conn *c, uint64_t rid, struct server_assign *a)
     a->req.now_ms = r->w.received_at_ms;
     if (a->req.period_day == 0) {
         a->req.period_day = a->today;
+    }
+    if (!a->draw && !a->plans) {
+        server_read_queue(c, r);
+        return;
     }
     r->w.fn = assign_txn;
     r->w.fn_arg = r;

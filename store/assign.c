@@ -301,6 +301,46 @@ static size_t asg_mgr_key(uint8_t *out, const char *manager, int has_from, int32
     return n + KEYS_UUID_LEN;
 }
 
+/* A key of asg_obs_due (observer given) or asg_due (observer NULL); with
+ * id NULL, only the observer's prefix. */
+static size_t asg_due_key(uint8_t *out, const char *observer, int32_t due_until, const uint8_t *id)
+{
+    size_t n = 0;
+
+    if (observer != NULL) {
+        size_t no = strlen(observer);
+
+        out[n++] = (uint8_t)no;
+        memcpy(out + n, observer, no);
+        n += no;
+        if (id == NULL) {
+            return n;
+        }
+    }
+    keys_put_be32(out + n, (uint32_t)due_until);
+    n += 4;
+    memcpy(out + n, id, KEYS_UUID_LEN);
+    return n + KEYS_UUID_LEN;
+}
+
+/* Puts (del 0) or deletes the due-day index keys of open assignment a. */
+static int asg_due_index(struct store_txn *t, const Coachq__V1__Assignment *a, int del)
+{
+    uint8_t key[ASG_OPEN_KEY_MAX];
+    size_t klen;
+    int rc;
+
+    klen = asg_due_key(key, NULL, a->due_until_day, a->id.data);
+    rc = del ? store_txn_del(t, t->s->dbi_asg_due, key, klen)
+             : store_txn_put_raw(t, t->s->dbi_asg_due, key, klen, NULL, 0, NULL);
+    if (rc == 0) {
+        klen = asg_due_key(key, a->observer_id, a->due_until_day, a->id.data);
+        rc = del ? store_txn_del(t, t->s->dbi_asg_obs_due, key, klen)
+                 : store_txn_put_raw(t, t->s->dbi_asg_obs_due, key, klen, NULL, 0, NULL);
+    }
+    return rc;
+}
+
 int assign_get(struct store_txn *t, const uint8_t id[16], Coachq__V1__Assignment **out)
 {
     return store_txn_get_msg(t, t->s->dbi_asg, id, KEYS_UUID_LEN,
@@ -322,6 +362,9 @@ static int asg_put_new(struct store_txn *t, const Coachq__V1__Assignment *a)
     if (rc == 0 && a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN) {
         klen = asg_open_key(key, a->observer_id, a->manager_id, a->due_until_day, a->id.data);
         rc = store_txn_put_raw(t, t->s->dbi_asg_open, key, klen, NULL, 0, NULL);
+        if (rc == 0) {
+            rc = asg_due_index(t, a, 0);
+        }
     }
     if (rc == 0) {
         klen = asg_mgr_key(key, a->manager_id, 1, a->due_from_day, a->id.data);
@@ -331,7 +374,7 @@ static int asg_put_new(struct store_txn *t, const Coachq__V1__Assignment *a)
 }
 
 /* Closes open assignment a with status (and its fields set by the caller):
- * rewrites it and takes it out of asg_open. */
+ * rewrites it and takes it out of asg_open and the due-day indexes. */
 static int asg_close(struct store_txn *t, Coachq__V1__Assignment *a,
                      Coachq__V1__AssignmentStatus status, int64_t now_ms)
 {
@@ -345,6 +388,9 @@ static int asg_close(struct store_txn *t, Coachq__V1__Assignment *a,
     rc = store_txn_put_msg(t, t->s->dbi_asg, a->id.data, KEYS_UUID_LEN, &a->base, NULL);
     if (rc == 0) {
         rc = store_txn_del(t, t->s->dbi_asg_open, key, klen);
+    }
+    if (rc == 0) {
+        rc = asg_due_index(t, a, 1);
     }
     return rc;
 }
@@ -413,7 +459,7 @@ static int asg_ids_every(const uint8_t *key, size_t klen, const uint8_t *val, si
     if (klen != KEYS_UUID_LEN) {
         return -EIO;
     }
-    return asg_ids_add(arg, key, (size_t)-1);
+    return asg_ids_add(arg, key, ASSIGN_LIST_MAX);
 }
 
 void assign_list_free(Coachq__V1__Assignment **a, size_t n)
@@ -445,10 +491,33 @@ static int asg_cmp(const void *pa, const void *pb)
     return c != 0 ? c : memcmp(a->id.data, b->id.data, KEYS_UUID_LEN);
 }
 
+/* Decodes assignment id into res[*got] when it belongs in the list: of
+ * observer (NULL: anybody), open (from an index) or closed (with all). */
+static int asg_list_one(struct store_txn *t, const uint8_t *id, const char *observer, int open,
+                        int32_t today, Coachq__V1__Assignment **res, size_t *got)
+{
+    Coachq__V1__Assignment *a = NULL;
+    int rc = assign_get(t, id, &a);
+
+    if (rc < 0) {
+        return rc == -ENOENT ? -EIO : rc;
+    }
+    if ((observer != NULL && strcmp(a->observer_id, observer) != 0) ||
+        (a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN) != open) {
+        coachq__v1__assignment__free_unpacked(a, NULL);
+        return 0;
+    }
+    if (open && a->due_until_day < today) {
+        a->status = COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED;
+    }
+    res[(*got)++] = a;
+    return 0;
+}
+
 int assign_list(struct store_txn *t, const char *observer, int all, int32_t today,
                 Coachq__V1__Assignment ***out, size_t *n, int *truncated)
 {
-    struct asg_ids ids = {NULL, 0, 0, 0};
+    struct asg_ids open = {NULL, 0, 0, 0}, other = {NULL, 0, 0, 0};
     Coachq__V1__Assignment **res = NULL;
     uint8_t key[ASG_OPEN_KEY_MAX];
     size_t klen, got = 0;
@@ -460,52 +529,44 @@ int assign_list(struct store_txn *t, const char *observer, int all, int32_t toda
     if (observer != NULL && !asg_id_ok(observer)) {
         return -EINVAL;
     }
-    if (observer != NULL && !all) {
-        klen = asg_open_key(key, observer, NULL, 0, NULL);
-        rc = store_txn_scan(t, t->s->dbi_asg_open, key, klen, 0, asg_ids_from_key, &ids);
+    /* The open ones, soonest due first, from the due-day indexes. */
+    if (observer != NULL) {
+        klen = asg_due_key(key, observer, 0, NULL);
+        rc = store_txn_scan(t, t->s->dbi_asg_obs_due, key, klen, 0, asg_ids_from_key, &open);
     } else {
-        rc = store_txn_scan(t, t->s->dbi_asg, NULL, 0, 0, asg_ids_every, &ids);
+        rc = store_txn_scan(t, t->s->dbi_asg_due, NULL, 0, 0, asg_ids_from_key, &open);
+    }
+    /* With all, the closed ones among a bounded number of records. */
+    if (rc >= 0 && all) {
+        rc = store_txn_scan(t, t->s->dbi_asg, NULL, 0, 0, asg_ids_every, &other);
     }
     if (rc < 0) {
         goto out;
     }
-    res = calloc(ids.n + 1, sizeof(*res));
+    res = calloc(open.n + other.n + 1, sizeof(*res));
     if (res == NULL) {
         rc = -ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < ids.n; i++) {
-        Coachq__V1__Assignment *a = NULL;
-
-        rc = assign_get(t, ids.id[i], &a);
-        if (rc < 0) {
-            goto out;
-        }
-        if ((observer != NULL && strcmp(a->observer_id, observer) != 0) ||
-            (!all && a->status != COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN)) {
-            coachq__v1__assignment__free_unpacked(a, NULL);
-            continue;
-        }
-        if (got == ASSIGN_LIST_MAX) {
-            coachq__v1__assignment__free_unpacked(a, NULL);
-            ids.truncated = 1;
-            break;
-        }
-        if (a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN &&
-            a->due_until_day < today) {
-            a->status = COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED;
-        }
-        res[got++] = a;
+    for (size_t i = 0; i < open.n && rc == 0; i++) {
+        rc = asg_list_one(t, open.id[i], observer, 1, today, res, &got);
+    }
+    for (size_t i = 0; i < other.n && rc == 0; i++) {
+        rc = asg_list_one(t, other.id[i], observer, 0, today, res, &got);
+    }
+    if (rc < 0) {
+        goto out;
     }
     qsort(res, got, sizeof(*res), asg_cmp);
     *out = res;
     *n = got;
-    *truncated = ids.truncated;
+    *truncated = open.truncated || other.truncated;
     res = NULL;
     rc = 0;
 out:
     assign_list_free(res, got);
-    free(ids.id);
+    free(open.id);
+    free(other.id);
     return rc;
 }
 
@@ -552,25 +613,48 @@ int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_fr
     return 0;
 }
 
+/* asg_due in due order: the lapsed ones' ids, up to the first still open. */
+struct asg_lapsed {
+    struct asg_ids ids;
+    int32_t today;
+};
+
+static int asg_lapsed_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                          void *arg)
+{
+    struct asg_lapsed *l = arg;
+
+    (void)val;
+    (void)vlen;
+    if (klen != 4 + KEYS_UUID_LEN) {
+        return -EIO;
+    }
+    if ((int32_t)keys_get_be32(key) >= l->today) {
+        return 1;
+    }
+    return asg_ids_add(&l->ids, key + 4, ASSIGN_EXPIRE_BATCH);
+}
+
 int assign_expire(struct store_txn *t, int32_t today, size_t *n)
 {
-    struct asg_ids ids = {NULL, 0, 0, 0};
+    struct asg_lapsed l = {{NULL, 0, 0, 0}, today};
     size_t done = 0;
     int rc;
 
-    rc = store_txn_scan(t, t->s->dbi_asg_open, NULL, 0, 0, asg_ids_from_key, &ids);
-    for (size_t i = 0; rc >= 0 && i < ids.n; i++) {
+    rc = store_txn_scan(t, t->s->dbi_asg_due, NULL, 0, 0, asg_lapsed_one, &l);
+    for (size_t i = 0; rc >= 0 && i < l.ids.n; i++) {
         Coachq__V1__Assignment *a = NULL;
 
-        rc = assign_get(t, ids.id[i], &a);
-        if (rc == 0 && a->due_until_day < today) {
+        rc = assign_get(t, l.ids.id[i], &a);
+        if (rc == 0 && a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN &&
+            a->due_until_day < today) {
             rc = asg_close(t, a, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED,
                            (int64_t)today * 86400000);
             done += rc == 0;
         }
         coachq__v1__assignment__free_unpacked(a, NULL);
     }
-    free(ids.id);
+    free(l.ids.id);
     if (n != NULL) {
         *n = done;
     }

@@ -913,8 +913,8 @@ static void test_queue_and_draw_over_tls(void **state)
  * databases. */
 static void make_schema9(const char *dir)
 {
-    static const char *const dbs[] = {"plans", "assignments", "asg_draws", "asg_open",
-                                      "asg_by_manager"};
+    static const char *const dbs[] = {"plans",          "assignments", "asg_draws",  "asg_open",
+                                      "asg_by_manager", "asg_due",     "asg_obs_due"};
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi meta, dbi;

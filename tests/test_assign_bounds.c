@@ -2,7 +2,8 @@
  * test_assign_bounds: the observation programme's answers stay bounded on a
  * large organisation, over TLS against a real coachqd: a draw of more
  * assignments than one answer carries says so (truncated, with the
- * totals).
+ * totals), and a list of more open assignments than ASSIGN_LIST_MAX stops
+ * there, says truncated and keeps the soonest due.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -93,10 +94,55 @@ static void test_big_draw_answer_truncated(void **state)
     testutil_stop_clean(&org->srv);
 }
 
+/* Two months drawn: more open assignments than one list carries. Every
+ * observer's list stops at ASSIGN_LIST_MAX with truncated, and keeps the
+ * soonest due (this month's) first. */
+static void test_big_list_bounded_soonest_first(void **state)
+{
+    struct testutil_org *org = *state;
+    Coachq__V1__AssignmentDrawResult *d;
+    Coachq__V1__ListAssignments q = COACHQ__V1__LIST_ASSIGNMENTS__INIT;
+    Coachq__V1__AssignmentList *l = NULL;
+    struct client_error e;
+    struct client *c;
+    int32_t today = (int32_t)(time(NULL) / 86400), soon;
+
+    big_org(org);
+    c = testutil_connect(&org->srv, "lead.gil", 0);
+    /* Next month first, so that storing order is not due order. */
+    d = draw(c, today + 32);
+    coachq__v1__assignment_draw_result__free_unpacked(d, NULL);
+    d = draw(c, today);
+    soon = d->draw->due_until_day;
+    coachq__v1__assignment_draw_result__free_unpacked(d, NULL);
+
+    q.observer_id = "*";
+    assert_int_equal(client_assignments(c, &q, &l, &e), 0);
+    assert_int_equal(l->n_assignments, ASSIGN_LIST_MAX);
+    assert_true(l->truncated);
+    for (size_t i = 0; i < l->n_assignments; i++) {
+        assert_int_equal(l->assignments[i]->due_until_day, soon);
+        assert_int_equal(l->assignments[i]->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN);
+    }
+    coachq__v1__assignment_list__free_unpacked(l, NULL);
+    l = NULL;
+
+    /* Every status: bounded and truncated too. */
+    q.all_statuses = 1;
+    assert_int_equal(client_assignments(c, &q, &l, &e), 0);
+    assert_true(l->n_assignments <= ASSIGN_LIST_MAX);
+    assert_true(l->truncated);
+    coachq__v1__assignment_list__free_unpacked(l, NULL);
+    client_free(c);
+    testutil_stop_clean(&org->srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_big_draw_answer_truncated, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_big_list_bounded_soonest_first, testutil_org_setup,
                                         testutil_org_teardown),
     };
 
