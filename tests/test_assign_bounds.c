@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include "assign.h"
 #include "client.h"
@@ -137,12 +138,79 @@ static void test_big_list_bounded_soonest_first(void **state)
     testutil_stop_clean(&org->srv);
 }
 
+/* How many keys database name of the closed store in dir holds. */
+static size_t db_entries(const char *dir, const char *name)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_stat st;
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, name, 0, &dbi), 0);
+    assert_int_equal(mdb_stat(txn, dbi, &st), 0);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return st.ms_entries;
+}
+
+/* A past month drawn: its open assignments have lapsed. A list shows them
+ * expired without writing anything; the next draw marks at most
+ * ASSIGN_EXPIRE_BATCH of them expired, not all. */
+static void test_lapsed_expired_in_batches(void **state)
+{
+    struct testutil_org *org = *state;
+    Coachq__V1__AssignmentDrawResult *d;
+    Coachq__V1__ListAssignments q = COACHQ__V1__LIST_ASSIGNMENTS__INIT;
+    Coachq__V1__AssignmentList *l = NULL;
+    struct client_error e;
+    struct client *c;
+    int32_t today = (int32_t)(time(NULL) / 86400);
+    size_t past, now;
+
+    big_org(org);
+    c = testutil_connect(&org->srv, "lead.gil", 0);
+    d = draw(c, today - 62);
+    past = d->draw->assigned;
+    assert_true(past > ASSIGN_EXPIRE_BATCH);
+    coachq__v1__assignment_draw_result__free_unpacked(d, NULL);
+    q.observer_id = "*";
+    assert_int_equal(client_assignments(c, &q, &l, &e), 0);
+    assert_int_equal(l->n_assignments, ASSIGN_LIST_MAX);
+    for (size_t i = 0; i < l->n_assignments; i++) {
+        assert_int_equal(l->assignments[i]->status,
+                         COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED);
+    }
+    coachq__v1__assignment_list__free_unpacked(l, NULL);
+    client_free(c);
+    testutil_stop_clean(&org->srv);
+    /* The list wrote nothing: every lapsed one is still indexed open. */
+    assert_int_equal(db_entries(org->data, "asg_due"), past);
+    assert_int_equal(db_entries(org->data, "asg_open"), past);
+
+    testutil_server_start(&org->srv, org->data, NULL);
+    c = testutil_connect(&org->srv, "lead.gil", 1);
+    d = draw(c, today);
+    now = d->draw->assigned;
+    coachq__v1__assignment_draw_result__free_unpacked(d, NULL);
+    client_free(c);
+    testutil_stop_clean(&org->srv);
+    assert_int_equal(db_entries(org->data, "asg_due"), past - ASSIGN_EXPIRE_BATCH + now);
+    assert_int_equal(db_entries(org->data, "asg_obs_due"), past - ASSIGN_EXPIRE_BATCH + now);
+    assert_int_equal(db_entries(org->data, "asg_open"), past - ASSIGN_EXPIRE_BATCH + now);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_big_draw_answer_truncated, testutil_org_setup,
                                         testutil_org_teardown),
         cmocka_unit_test_setup_teardown(test_big_list_bounded_soonest_first, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_lapsed_expired_in_batches, testutil_org_setup,
                                         testutil_org_teardown),
     };
 
