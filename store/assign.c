@@ -939,22 +939,30 @@ static int draw_in_chain(char (*chain)[65], size_t n, const char *id)
     return 0;
 }
 
-/* Whether observer o may take manager m under the plan's exclusions, the
- * load cap and the draw so far. */
-static int draw_eligible(const struct draw *d, const struct draw_mgr *m, uint32_t oi)
+/* Whether observer oi may take manager m under the load cap and the draw
+ * so far (what changes while the draw matches). */
+static int draw_free_now(const struct draw *d, const struct draw_mgr *m, uint32_t oi)
 {
-    const struct draw_observer *o = &d->o[oi];
-
-    if (strcmp(o->id, m->id) == 0) {
-        return 0;
-    }
-    if (d->plan->load_cap > 0 && o->load >= d->plan->load_cap) {
+    if (d->plan->load_cap > 0 && d->o[oi].load >= d->plan->load_cap) {
         return 0;
     }
     for (uint32_t i = 0; i < m->ngot; i++) {
         if (m->got[i] == oi) {
             return 0;
         }
+    }
+    return 1;
+}
+
+/* Whether observer oi may take manager m under the plan's exclusions (what
+ * stays the same for the whole draw: draw_match() works it out once per
+ * manager). */
+static int draw_eligible(const struct draw *d, const struct draw_mgr *m, uint32_t oi)
+{
+    const struct draw_observer *o = &d->o[oi];
+
+    if (strcmp(o->id, m->id) == 0) {
+        return 0;
     }
     if (d->plan->off_own_reports && draw_in_chain(m->chain, m->nchain, o->id)) {
         return 0;
@@ -1155,25 +1163,39 @@ static int draw_unfilled(struct assign_draw_result *out, struct draw_mgr *m)
 }
 
 /* Matches every slot in order with an observer drawn uniformly among the
- * eligible. */
+ * eligible. The exclusions are worked out once per manager, at its first
+ * slot, into a bitmap of the observers (fixed); each slot then checks only
+ * the load cap and the observers the manager got already. */
 static int draw_match(struct draw *d, uint64_t *rng, uint64_t *ids, const uint8_t draw_id[16],
                       struct assign_draw_result *out)
 {
+    size_t nb = (d->no + 7) / 8;
     uint32_t *elig = calloc(d->no + 1, sizeof(*elig));
+    uint8_t *fixed = calloc(d->nm * nb + 1, 1);
+    uint8_t *known = calloc(d->nm + 1, 1);
     int rc = 0;
 
     out->asg = calloc(d->nslots + 1, sizeof(*out->asg));
     out->unfilled = calloc(d->nm + 1, sizeof(*out->unfilled));
-    if (elig == NULL || out->asg == NULL || out->unfilled == NULL) {
-        free(elig);
-        return -ENOMEM;
+    if (elig == NULL || fixed == NULL || known == NULL || out->asg == NULL ||
+        out->unfilled == NULL) {
+        rc = -ENOMEM;
     }
     for (size_t i = 0; i < d->nslots && rc == 0; i++) {
         struct draw_mgr *m = &d->m[d->slots[i]];
+        uint8_t *bits = fixed + (size_t)d->slots[i] * nb;
         uint32_t ne = 0, pick;
 
+        if (!known[d->slots[i]]) {
+            for (uint32_t oi = 0; oi < d->no; oi++) {
+                if (draw_eligible(d, m, oi)) {
+                    bits[oi / 8] |= (uint8_t)(1u << (oi % 8));
+                }
+            }
+            known[d->slots[i]] = 1;
+        }
         for (uint32_t oi = 0; oi < d->no; oi++) {
-            if (draw_eligible(d, m, oi)) {
+            if ((bits[oi / 8] & (1u << (oi % 8))) != 0 && draw_free_now(d, m, oi)) {
                 elig[ne++] = oi;
             }
         }
@@ -1187,6 +1209,8 @@ static int draw_match(struct draw *d, uint64_t *rng, uint64_t *ids, const uint8_
         rc = draw_make(d, m, &d->o[pick], draw_id, ids, out);
     }
     free(elig);
+    free(fixed);
+    free(known);
     return rc;
 }
 
