@@ -58,6 +58,24 @@ static void big_org(struct testutil_org *org)
     testutil_server_start(&org->srv, org->data, NULL);
 }
 
+static char cli_out[1 << 20];
+
+/* Runs `coachq assignments --observer '*' extra` as user against org's
+ * server into cli_out; it must exit 0. */
+static void coachq_as(struct testutil_org *org, const char *user, const char *extra)
+{
+    char server[64], ca[600], cert[600], key[600], rel[128];
+
+    snprintf(server, sizeof(server), "127.0.0.1:%d", org->srv.port);
+    testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    snprintf(rel, sizeof(rel), "users/%s.crt", user);
+    testutil_cert_path(cert, sizeof(cert), rel);
+    snprintf(rel, sizeof(rel), "users/%s.key", user);
+    testutil_cert_path(key, sizeof(key), rel);
+    testutil_coachq(cli_out, sizeof(cli_out), 0, "--server", server, "--cert", cert, "--key", key,
+                    "--ca", ca, "assignments", "--observer", "*", extra, NULL);
+}
+
 static Coachq__V1__AssignmentDrawResult *draw(struct client *c, int32_t period_day)
 {
     Coachq__V1__DrawAssignments q = COACHQ__V1__DRAW_ASSIGNMENTS__INIT;
@@ -128,12 +146,14 @@ static void test_big_list_bounded_soonest_first(void **state)
     coachq__v1__assignment_list__free_unpacked(l, NULL);
     l = NULL;
 
-    /* Every status: bounded and truncated too. */
+    /* Every status: bounded and truncated too, and the client says so. */
     q.all_statuses = 1;
     assert_int_equal(client_assignments(c, &q, &l, &e), 0);
     assert_true(l->n_assignments <= ASSIGN_LIST_MAX);
     assert_true(l->truncated);
     coachq__v1__assignment_list__free_unpacked(l, NULL);
+    coachq_as(org, "lead.gil", "--all");
+    assert_non_null(strstr(cli_out, "assignments (truncated: more are stored"));
     client_free(c);
     testutil_stop_clean(&org->srv);
 }
