@@ -176,7 +176,7 @@ int cli_cmd_assignments(struct cli *x, int argc, char **argv)
     print_table(x, l->assignments, l->n_assignments,
                 a.q.observer_id != NULL && a.q.observer_id[0] != '\0');
     fprintf(x->out, "%zu assignment%s%s\n", l->n_assignments, str_plural(l->n_assignments, "", "s"),
-            l->truncated ? " (the first 1,000 only)" : "");
+            l->truncated ? " (truncated: more are stored; open ones soonest due first)" : "");
     rc = CLI_EXIT_OK;
 out:
     coachq__v1__assignment_list__free_unpacked(l, NULL);
@@ -274,6 +274,12 @@ int cli_cmd_assign(struct cli *x, int argc, char **argv)
         for (size_t i = 0; i < d->n_unfilled_managers; i++) {
             fprintf(x->out, "unfilled: manager %s (no eligible observer left)\n",
                     d->unfilled_managers[i]);
+        }
+        if (d->truncated) {
+            fprintf(x->out,
+                    "truncated: showing %zu of %u assignments and %zu of %u unfilled managers\n",
+                    d->n_assignments, d->draw->assigned, d->n_unfilled_managers,
+                    d->unfilled_manager_count);
         }
         rc = CLI_EXIT_OK;
     }

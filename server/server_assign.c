@@ -2,10 +2,11 @@
  * server_assign: the observation programme's requests on the protocol port
  * (store/assign.h; docs/programme.md). ListAssignments is an observer's
  * queue (`coachq assignments`), or a lead's view of anybody's;
- * DrawAssignments is `coachqd assign` for enablement leads. Both run on the
- * writer thread: a draw writes, and a list first expires the open
- * assignments whose window has passed, so that what it answers is what is
- * stored.
+ * DrawAssignments is `coachqd assign` for enablement leads. A list only
+ * reads, in a read transaction on the thread pool (server_read.c), so that
+ * no observer's list holds up the writer; an open assignment whose window
+ * has passed is shown EXPIRED by the read. A draw writes on the writer
+ * thread, and first expires a bounded batch of lapsed assignments.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +19,10 @@
 #include "audit.h"
 #include "error.h"
 #include "server_int.h"
+
+/* Most assignments and unfilled managers one draw's answer carries: a
+ * draw of ASSIGN_MAX_SLOTS would not fit in a response otherwise. */
+#define SERVER_ASSIGN_DRAW_SHOWN 500
 
 /* One request in flight: owned by its request. */
 struct server_assign {
@@ -128,13 +133,12 @@ static int assign_txn(struct store_txn *t, void *arg)
     a->l = NULL;
     a->n = 0;
     assign_draw_result_clear(&a->res);
+    if (!a->draw) {
+        return -EINVAL;
+    }
     rc = assign_expire(t, a->req.now_ms, NULL);
     if (rc < 0) {
         return rc;
-    }
-    if (!a->draw) {
-        return assign_list(t, a->all_observers ? NULL : a->observer, a->all_statuses, a->req.now_ms,
-                           &a->l, &a->n, &a->truncated);
     }
     rc = assign_draw(t, &a->req, &a->res);
     if (rc == ERROR_REFUSED) {
@@ -148,6 +152,22 @@ static int assign_txn(struct store_txn *t, void *arg)
         return -ECANCELED;
     }
     return rc;
+}
+
+int server_assign_read_txn(struct store_txn *t, void *arg)
+{
+    struct request *r = arg;
+    struct server_assign *a = r->asg;
+
+    memset(&r->fault, 0, sizeof(r->fault));
+    assign_list_free(a->l, a->n);
+    a->l = NULL;
+    a->n = 0;
+    if (a->draw || a->plans) {
+        return -EINVAL;
+    }
+    return assign_list(t, a->all_observers ? NULL : a->observer, a->all_statuses, a->req.now_ms,
+                       &a->l, &a->n, &a->truncated);
 }
 
 static void assign_queue(struct conn *c, uint64_t rid, struct server_assign *a)
@@ -167,6 +187,10 @@ static void assign_queue(struct conn *c, uint64_t rid, struct server_assign *a)
     a->req.now_ms = r->w.received_at_ms;
     if (a->req.period_day == 0) {
         a->req.period_day = a->today;
+    }
+    if (!a->draw && !a->plans) {
+        server_read_queue(c, r);
+        return;
     }
     r->w.fn = assign_txn;
     r->w.fn_arg = r;
@@ -367,9 +391,13 @@ void server_assign_answer(struct request *r)
     } else {
         d.draw = &a->res.draw;
         d.assignments = a->res.asg;
-        d.n_assignments = a->res.n;
+        d.n_assignments = a->res.n < SERVER_ASSIGN_DRAW_SHOWN ? a->res.n : SERVER_ASSIGN_DRAW_SHOWN;
         d.unfilled_managers = a->res.unfilled;
-        d.n_unfilled_managers = a->res.n_unfilled;
+        d.n_unfilled_managers = a->res.n_unfilled < SERVER_ASSIGN_DRAW_SHOWN
+                                    ? a->res.n_unfilled
+                                    : SERVER_ASSIGN_DRAW_SHOWN;
+        d.unfilled_manager_count = (uint32_t)a->res.n_unfilled;
+        d.truncated = d.n_assignments < a->res.n || d.n_unfilled_managers < a->res.n_unfilled;
         d.dry_run = a->dry_run;
         f.body_case = COACHQ__V1__FRAME__BODY_ASSIGNMENT_DRAW;
         f.assignment_draw = &d;

@@ -276,6 +276,10 @@ void server_assign_plan(struct conn *c, uint64_t rid, const Coachq__V1__SetCover
 /* Answers a request the writer finished (r->w.rc set). Loop thread. */
 void server_assign_answer(struct request *r);
 
+/* ListAssignments of request r, read on the thread pool in a read
+ * transaction (a store_txn_cb). */
+int server_assign_read_txn(struct store_txn *t, void *arg);
+
 /* Frees a request's assignment state; NULL is a no-op. */
 void server_assign_free(struct server_assign *a);
 

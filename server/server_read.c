@@ -546,13 +546,15 @@ static void read_work(uv_work_t *work)
     case REQ_CALIBRATION:
         r->rc = store_view(st, server_cal_read_txn, r);
         return;
+    case REQ_ASSIGN:
+        r->rc = store_view(st, server_assign_read_txn, r);
+        return;
     case REQ_LIST:
         break;
     case REQ_SUBMIT:
     case REQ_ADD_REFERENCE:
     case REQ_IMPORT_OUTCOMES:
     case REQ_IMPORT_SESSIONS:
-    case REQ_ASSIGN:
         r->rc = -EINVAL;
         return;
     }
@@ -930,11 +932,15 @@ static void read_done(uv_work_t *work, int status)
             r->w.rc = r->rc;
             server_cal_answer(r);
             break;
+        case REQ_ASSIGN:
+            /* ListAssignments (server_assign.c): the writer's answer. */
+            r->w.rc = r->rc;
+            server_assign_answer(r);
+            break;
         case REQ_SUBMIT:
         case REQ_ADD_REFERENCE:
         case REQ_IMPORT_OUTCOMES:
         case REQ_IMPORT_SESSIONS:
-        case REQ_ASSIGN:
             break;
         }
     }

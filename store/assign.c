@@ -1,11 +1,13 @@
 /*
- * assign: coverage plans, the stratified random draw of assignments and
- * their fulfilment (assign.h). The draw reads everything it needs into
+ * assign: assignment records, their lists, the stratified random draw of
+ * assignments and their fulfilment (assign.h; the plans are in
+ * assign_plan.c). The draw reads everything it needs into
  * arrays sorted by id first, so that its result depends only on the store's
  * state and the seed, never on the order LMDB or the allocator happen to
  * give.
  */
 #include "assign.h"
+#include "assign_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -28,14 +30,8 @@
 #define ASG_ID_BUF 65
 #define ASG_OPEN_KEY_MAX (2 + 2 * KEYS_ID_MAX + 4 + KEYS_UUID_LEN)
 #define ASG_MGR_KEY_MAX (1 + KEYS_ID_MAX + 4 + KEYS_UUID_LEN)
-#define PLAN_PROGRAMME "programme:"
-#define PLAN_LINE "line:"
 
-static int asg_refuse(struct validate_error *fault, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Fills the fault (FAILED_PRECONDITION) and returns ERROR_REFUSED. */
-static int asg_refuse(struct validate_error *fault, const char *field, const char *fmt, ...)
+int asg_refuse(struct validate_error *fault, const char *field, const char *fmt, ...)
 {
     va_list ap;
 
@@ -47,7 +43,7 @@ static int asg_refuse(struct validate_error *fault, const char *field, const cha
     return ERROR_REFUSED;
 }
 
-static int asg_id_ok(const char *id)
+int asg_id_ok(const char *id)
 {
     size_t n = id != NULL ? strlen(id) : 0;
 
@@ -98,188 +94,6 @@ static uint32_t asg_below(uint64_t *s, uint32_t n)
     return (uint32_t)(m >> 32);
 }
 
-/* ---- Plans --------------------------------------------------------------- */
-
-int assign_plan_check(const Coachq__V1__CoveragePlan *p, char *why, size_t whylen)
-{
-    const char *id = NULL;
-
-    if (p->scope != NULL && strncmp(p->scope, PLAN_PROGRAMME, strlen(PLAN_PROGRAMME)) == 0) {
-        id = p->scope + strlen(PLAN_PROGRAMME);
-    } else if (p->scope != NULL && strncmp(p->scope, PLAN_LINE, strlen(PLAN_LINE)) == 0) {
-        id = p->scope + strlen(PLAN_LINE);
-    }
-    if (id == NULL || validate_id(id) < 0) {
-        snprintf(why, whylen, "scope: '%s' is not programme:ID or line:ID",
-                 p->scope != NULL ? p->scope : "");
-        return -EINVAL;
-    }
-    if (p->rubric_id == NULL || validate_id(p->rubric_id) < 0) {
-        snprintf(why, whylen, "rubric_id: '%s' is not a valid id",
-                 p->rubric_id != NULL ? p->rubric_id : "");
-        return -EINVAL;
-    }
-    if (p->per_period < 1 || p->per_period > ASSIGN_MAX_PER_PERIOD) {
-        snprintf(why, whylen, "per_period: %u is not from 1 to %d", p->per_period,
-                 ASSIGN_MAX_PER_PERIOD);
-        return -EINVAL;
-    }
-    if (p->period != COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_MONTH &&
-        p->period != COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_WEEK) {
-        snprintf(why, whylen, "period: must be month or week");
-        return -EINVAL;
-    }
-    if (p->load_cap > ASSIGN_MAX_SLOTS) {
-        snprintf(why, whylen, "load_cap: %u is above %d", p->load_cap, ASSIGN_MAX_SLOTS);
-        return -EINVAL;
-    }
-    return 0;
-}
-
-int assign_plan_put(struct store_txn *t, const Coachq__V1__CoveragePlan *p, int *changed)
-{
-    char why[160];
-
-    Coachq__V1__CoveragePlan *old = NULL;
-    Coachq__V1__CoveragePlan same;
-    int rc;
-
-    if (assign_plan_check(p, why, sizeof(why)) < 0) {
-        return -EINVAL;
-    }
-    rc = assign_plan_get(t, p->scope, &old);
-    if (rc < 0 && rc != -ENOENT) {
-        return rc;
-    }
-    if (old != NULL && changed != NULL) {
-        /* Who set it and when are no change: the plan as it stands, with
-         * the old stamp, is then exactly the bytes stored, and kept. */
-        same = *p;
-        same.set_by = old->set_by;
-        same.set_at_ms = old->set_at_ms;
-        rc = store_txn_put_msg(t, t->s->dbi_plans, (const uint8_t *)p->scope, strlen(p->scope),
-                               &same.base, changed);
-        if (rc == 0 && *changed) {
-            rc = store_txn_put_msg(t, t->s->dbi_plans, (const uint8_t *)p->scope, strlen(p->scope),
-                                   &p->base, NULL);
-        }
-        coachq__v1__coverage_plan__free_unpacked(old, NULL);
-        return rc;
-    }
-    coachq__v1__coverage_plan__free_unpacked(old, NULL);
-    return store_txn_put_msg(t, t->s->dbi_plans, (const uint8_t *)p->scope, strlen(p->scope),
-                             &p->base, changed);
-}
-
-int assign_plan_set(struct store_txn *t, const Coachq__V1__CoveragePlan *p, const char *prefix,
-                    int *changed, struct validate_error *fault)
-{
-    Coachq__V1__Rubric *r = NULL;
-    Coachq__V1__Programme *prog = NULL;
-    Coachq__V1__Person *person = NULL;
-    char why[200], field[64];
-    int rc;
-
-    if (assign_plan_check(p, why, sizeof(why)) < 0) {
-        const char *colon = strchr(why, ':');
-        size_t n = colon != NULL ? (size_t)(colon - why) : 0;
-
-        snprintf(field, sizeof(field), "%s.%.*s", prefix, (int)n, why);
-        return asg_refuse(fault, field, "%s", why);
-    }
-    rc = rubrics_get(t, p->rubric_id, 0, &r);
-    coachq__v1__rubric__free_unpacked(r, NULL);
-    if (rc == -ENOENT) {
-        snprintf(field, sizeof(field), "%s.rubric_id", prefix);
-        return asg_refuse(fault, field, "there is no rubric '%s'", p->rubric_id);
-    }
-    if (rc < 0) {
-        return rc;
-    }
-    snprintf(field, sizeof(field), "%s.scope", prefix);
-    if (strncmp(p->scope, PLAN_PROGRAMME, strlen(PLAN_PROGRAMME)) == 0) {
-        rc = people_programme_get(t, p->scope + strlen(PLAN_PROGRAMME), &prog);
-        coachq__v1__programme__free_unpacked(prog, NULL);
-        if (rc == -ENOENT) {
-            return asg_refuse(fault, field, "there is no programme '%s'",
-                              p->scope + strlen(PLAN_PROGRAMME));
-        }
-    } else {
-        rc = people_get(t, p->scope + strlen(PLAN_LINE), &person);
-        if (rc == 0 && !people_has_role(person, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER)) {
-            rc = asg_refuse(fault, field, "'%s' is not a second-level manager",
-                            p->scope + strlen(PLAN_LINE));
-        } else if (rc == -ENOENT) {
-            rc = asg_refuse(fault, field, "there is no person '%s'", p->scope + strlen(PLAN_LINE));
-        }
-        coachq__v1__person__free_unpacked(person, NULL);
-    }
-    if (rc < 0) {
-        return rc;
-    }
-    return assign_plan_put(t, p, changed);
-}
-
-int assign_plan_get(struct store_txn *t, const char *scope, Coachq__V1__CoveragePlan **out)
-{
-    if (scope == NULL || scope[0] == '\0' || strlen(scope) > 200) {
-        return -ENOENT;
-    }
-    return store_txn_get_msg(t, t->s->dbi_plans, (const uint8_t *)scope, strlen(scope),
-                             &coachq__v1__coverage_plan__descriptor, (ProtobufCMessage **)out);
-}
-
-struct plan_walk {
-    assign_plan_cb cb;
-    void *arg;
-};
-
-static int plan_list_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
-                         void *arg)
-{
-    struct plan_walk *w = arg;
-    Coachq__V1__CoveragePlan *p;
-    int rc;
-
-    (void)key;
-    (void)klen;
-    p = coachq__v1__coverage_plan__unpack(NULL, vlen, val);
-    if (p == NULL) {
-        return -EIO;
-    }
-    rc = w->cb(p, w->arg);
-    coachq__v1__coverage_plan__free_unpacked(p, NULL);
-    return rc;
-}
-
-int assign_plan_list(struct store_txn *t, assign_plan_cb cb, void *arg)
-{
-    struct plan_walk w = {cb, arg};
-
-    return store_txn_scan(t, t->s->dbi_plans, NULL, 0, 0, plan_list_one, &w);
-}
-
-void assign_period(Coachq__V1__CoveragePeriod period, int32_t day, int32_t *from, int32_t *until)
-{
-    int64_t y;
-    unsigned m, d;
-
-    if (period == COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_WEEK) {
-        /* 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays. */
-        int32_t wd = (int32_t)(((int64_t)day + 3) % 7);
-
-        if (wd < 0) {
-            wd += 7;
-        }
-        *from = day - wd;
-        *until = *from + 6;
-        return;
-    }
-    day_to_civil(day, &y, &m, &d);
-    *from = (int32_t)day_from_civil(y, m, 1);
-    *until = (int32_t)(m == 12 ? day_from_civil(y + 1, 1, 1) : day_from_civil(y, m + 1, 1)) - 1;
-}
-
 /* ---- Assignment records and indexes -------------------------------------- */
 
 static size_t asg_open_key(uint8_t *out, const char *observer, const char *manager,
@@ -325,6 +139,46 @@ static size_t asg_mgr_key(uint8_t *out, const char *manager, int has_from, int32
     return n + KEYS_UUID_LEN;
 }
 
+/* A key of asg_obs_due (observer given) or asg_due (observer NULL); with
+ * id NULL, only the observer's prefix. */
+static size_t asg_due_key(uint8_t *out, const char *observer, int32_t due_until, const uint8_t *id)
+{
+    size_t n = 0;
+
+    if (observer != NULL) {
+        size_t no = strlen(observer);
+
+        out[n++] = (uint8_t)no;
+        memcpy(out + n, observer, no);
+        n += no;
+        if (id == NULL) {
+            return n;
+        }
+    }
+    keys_put_be32(out + n, (uint32_t)due_until);
+    n += 4;
+    memcpy(out + n, id, KEYS_UUID_LEN);
+    return n + KEYS_UUID_LEN;
+}
+
+/* Puts (del 0) or deletes the due-day index keys of open assignment a. */
+static int asg_due_index(struct store_txn *t, const Coachq__V1__Assignment *a, int del)
+{
+    uint8_t key[ASG_OPEN_KEY_MAX];
+    size_t klen;
+    int rc;
+
+    klen = asg_due_key(key, NULL, a->due_until_day, a->id.data);
+    rc = del ? store_txn_del(t, t->s->dbi_asg_due, key, klen)
+             : store_txn_put_raw(t, t->s->dbi_asg_due, key, klen, NULL, 0, NULL);
+    if (rc == 0) {
+        klen = asg_due_key(key, a->observer_id, a->due_until_day, a->id.data);
+        rc = del ? store_txn_del(t, t->s->dbi_asg_obs_due, key, klen)
+                 : store_txn_put_raw(t, t->s->dbi_asg_obs_due, key, klen, NULL, 0, NULL);
+    }
+    return rc;
+}
+
 int assign_get(struct store_txn *t, const uint8_t id[16], Coachq__V1__Assignment **out)
 {
     return store_txn_get_msg(t, t->s->dbi_asg, id, KEYS_UUID_LEN,
@@ -346,6 +200,9 @@ static int asg_put_new(struct store_txn *t, const Coachq__V1__Assignment *a)
     if (rc == 0 && a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN) {
         klen = asg_open_key(key, a->observer_id, a->manager_id, a->due_until_day, a->id.data);
         rc = store_txn_put_raw(t, t->s->dbi_asg_open, key, klen, NULL, 0, NULL);
+        if (rc == 0) {
+            rc = asg_due_index(t, a, 0);
+        }
     }
     if (rc == 0) {
         klen = asg_mgr_key(key, a->manager_id, 1, a->due_from_day, a->id.data);
@@ -355,7 +212,7 @@ static int asg_put_new(struct store_txn *t, const Coachq__V1__Assignment *a)
 }
 
 /* Closes open assignment a with status (and its fields set by the caller):
- * rewrites it and takes it out of asg_open. */
+ * rewrites it and takes it out of asg_open and the due-day indexes. */
 static int asg_close(struct store_txn *t, Coachq__V1__Assignment *a,
                      Coachq__V1__AssignmentStatus status, int64_t now_ms)
 {
@@ -369,6 +226,9 @@ static int asg_close(struct store_txn *t, Coachq__V1__Assignment *a,
     rc = store_txn_put_msg(t, t->s->dbi_asg, a->id.data, KEYS_UUID_LEN, &a->base, NULL);
     if (rc == 0) {
         rc = store_txn_del(t, t->s->dbi_asg_open, key, klen);
+    }
+    if (rc == 0) {
+        rc = asg_due_index(t, a, 1);
     }
     return rc;
 }
@@ -437,7 +297,7 @@ static int asg_ids_every(const uint8_t *key, size_t klen, const uint8_t *val, si
     if (klen != KEYS_UUID_LEN) {
         return -EIO;
     }
-    return asg_ids_add(arg, key, (size_t)-1);
+    return asg_ids_add(arg, key, ASSIGN_LIST_MAX);
 }
 
 void assign_list_free(Coachq__V1__Assignment **a, size_t n)
@@ -480,14 +340,39 @@ static int asg_past(struct store_txn *t, const Coachq__V1__Assignment *a, int64_
     return rc;
 }
 
+/* Decodes assignment id into res[*got] when it belongs in the list: of
+ * observer (NULL: anybody), open (from an index) or closed (with all). */
+static int asg_list_one(struct store_txn *t, const uint8_t *id, const char *observer, int open,
+                        int64_t now_ms, Coachq__V1__Assignment **res, size_t *got)
+{
+    Coachq__V1__Assignment *a = NULL;
+    int past = 0;
+    int rc = assign_get(t, id, &a);
+
+    if (rc < 0) {
+        return rc == -ENOENT ? -EIO : rc;
+    }
+    if ((observer != NULL && strcmp(a->observer_id, observer) != 0) ||
+        (a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN) != open) {
+        coachq__v1__assignment__free_unpacked(a, NULL);
+        return 0;
+    }
+    res[(*got)++] = a;
+    rc = open ? asg_past(t, a, now_ms, &past) : 0;
+    if (past) {
+        a->status = COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED;
+    }
+    return rc;
+}
+
 int assign_list(struct store_txn *t, const char *observer, int all, int64_t now_ms,
                 Coachq__V1__Assignment ***out, size_t *n, int *truncated)
 {
-    struct asg_ids ids = {NULL, 0, 0, 0};
+    struct asg_ids open = {NULL, 0, 0, 0}, other = {NULL, 0, 0, 0};
     Coachq__V1__Assignment **res = NULL;
     uint8_t key[ASG_OPEN_KEY_MAX];
     size_t klen, got = 0;
-    int rc, past = 0;
+    int rc;
 
     *out = NULL;
     *n = 0;
@@ -495,55 +380,44 @@ int assign_list(struct store_txn *t, const char *observer, int all, int64_t now_
     if (observer != NULL && !asg_id_ok(observer)) {
         return -EINVAL;
     }
-    if (observer != NULL && !all) {
-        klen = asg_open_key(key, observer, NULL, 0, NULL);
-        rc = store_txn_scan(t, t->s->dbi_asg_open, key, klen, 0, asg_ids_from_key, &ids);
+    /* The open ones, soonest due first, from the due-day indexes. */
+    if (observer != NULL) {
+        klen = asg_due_key(key, observer, 0, NULL);
+        rc = store_txn_scan(t, t->s->dbi_asg_obs_due, key, klen, 0, asg_ids_from_key, &open);
     } else {
-        rc = store_txn_scan(t, t->s->dbi_asg, NULL, 0, 0, asg_ids_every, &ids);
+        rc = store_txn_scan(t, t->s->dbi_asg_due, NULL, 0, 0, asg_ids_from_key, &open);
+    }
+    /* With all, the closed ones among a bounded number of records. */
+    if (rc >= 0 && all) {
+        rc = store_txn_scan(t, t->s->dbi_asg, NULL, 0, 0, asg_ids_every, &other);
     }
     if (rc < 0) {
         goto out;
     }
-    res = calloc(ids.n + 1, sizeof(*res));
+    res = calloc(open.n + other.n + 1, sizeof(*res));
     if (res == NULL) {
         rc = -ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < ids.n; i++) {
-        Coachq__V1__Assignment *a = NULL;
-
-        rc = assign_get(t, ids.id[i], &a);
-        if (rc < 0) {
-            goto out;
-        }
-        if ((observer != NULL && strcmp(a->observer_id, observer) != 0) ||
-            (!all && a->status != COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN)) {
-            coachq__v1__assignment__free_unpacked(a, NULL);
-            continue;
-        }
-        if (got == ASSIGN_LIST_MAX) {
-            coachq__v1__assignment__free_unpacked(a, NULL);
-            ids.truncated = 1;
-            break;
-        }
-        res[got++] = a;
-        rc = asg_past(t, a, now_ms, &past);
-        if (rc < 0) {
-            goto out;
-        }
-        if (past) {
-            a->status = COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED;
-        }
+    for (size_t i = 0; i < open.n && rc == 0; i++) {
+        rc = asg_list_one(t, open.id[i], observer, 1, now_ms, res, &got);
+    }
+    for (size_t i = 0; i < other.n && rc == 0; i++) {
+        rc = asg_list_one(t, other.id[i], observer, 0, now_ms, res, &got);
+    }
+    if (rc < 0) {
+        goto out;
     }
     qsort(res, got, sizeof(*res), asg_cmp);
     *out = res;
     *n = got;
-    *truncated = ids.truncated;
+    *truncated = open.truncated || other.truncated;
     res = NULL;
     rc = 0;
 out:
     assign_list_free(res, got);
-    free(ids.id);
+    free(open.id);
+    free(other.id);
     return rc;
 }
 
@@ -590,17 +464,41 @@ int assign_list_manager(struct store_txn *t, const char *manager, int32_t due_fr
     return 0;
 }
 
+/* asg_due in due order: the ids due before the latest today anywhere (the
+ * UTC day after now_ms's), which assign_expire() checks in the manager's
+ * own zone. */
+struct asg_lapsed {
+    struct asg_ids ids;
+    int32_t today;
+};
+
+static int asg_lapsed_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                          void *arg)
+{
+    struct asg_lapsed *l = arg;
+
+    (void)val;
+    (void)vlen;
+    if (klen != 4 + KEYS_UUID_LEN) {
+        return -EIO;
+    }
+    if ((int32_t)keys_get_be32(key) >= l->today) {
+        return 1;
+    }
+    return asg_ids_add(&l->ids, key + 4, ASSIGN_EXPIRE_BATCH);
+}
+
 int assign_expire(struct store_txn *t, int64_t now_ms, size_t *n)
 {
-    struct asg_ids ids = {NULL, 0, 0, 0};
+    struct asg_lapsed l = {{NULL, 0, 0, 0}, (int32_t)(now_ms / 86400000) + 1};
     size_t done = 0;
     int rc, past = 0;
 
-    rc = store_txn_scan(t, t->s->dbi_asg_open, NULL, 0, 0, asg_ids_from_key, &ids);
-    for (size_t i = 0; rc >= 0 && i < ids.n; i++) {
+    rc = store_txn_scan(t, t->s->dbi_asg_due, NULL, 0, 0, asg_lapsed_one, &l);
+    for (size_t i = 0; rc >= 0 && i < l.ids.n; i++) {
         Coachq__V1__Assignment *a = NULL;
 
-        rc = assign_get(t, ids.id[i], &a);
+        rc = assign_get(t, l.ids.id[i], &a);
         if (rc == 0) {
             rc = asg_past(t, a, now_ms, &past);
         }
@@ -610,7 +508,7 @@ int assign_expire(struct store_txn *t, int64_t now_ms, size_t *n)
         }
         coachq__v1__assignment__free_unpacked(a, NULL);
     }
-    free(ids.id);
+    free(l.ids.id);
     if (n != NULL) {
         *n = done;
     }
@@ -628,6 +526,7 @@ struct draw_mgr {
     uint32_t need;
     uint32_t got[ASSIGN_MAX_PER_PERIOD];
     uint32_t ngot;
+    int unfilled; /* already in the result's unfilled managers */
 };
 
 struct draw_observer {
@@ -926,22 +825,30 @@ static int draw_in_chain(char (*chain)[65], size_t n, const char *id)
     return 0;
 }
 
-/* Why observer o may not take manager m under the plan's exclusions, the
- * load cap and the draw so far; NULL when they may. */
-static const char *draw_ineligible(const struct draw *d, const struct draw_mgr *m, uint32_t oi)
+/* Why observer oi may not take manager m under the load cap and the draw
+ * so far (what changes while the draw matches); NULL when they may. */
+static const char *draw_busy(const struct draw *d, const struct draw_mgr *m, uint32_t oi)
 {
-    const struct draw_observer *o = &d->o[oi];
-
-    if (strcmp(o->id, m->id) == 0) {
-        return "is the manager";
-    }
-    if (d->plan->load_cap > 0 && o->load >= d->plan->load_cap) {
+    if (d->plan->load_cap > 0 && d->o[oi].load >= d->plan->load_cap) {
         return "already holds the plan's load cap of assignments in the period";
     }
     for (uint32_t i = 0; i < m->ngot; i++) {
         if (m->got[i] == oi) {
             return "already observes the manager in this draw";
         }
+    }
+    return NULL;
+}
+
+/* Why observer oi may not take manager m under the plan's exclusions (what
+ * stays the same for the whole draw: draw_match() works it out once per
+ * manager); NULL when they may. */
+static const char *draw_excluded(const struct draw *d, const struct draw_mgr *m, uint32_t oi)
+{
+    const struct draw_observer *o = &d->o[oi];
+
+    if (strcmp(o->id, m->id) == 0) {
+        return "is the manager";
     }
     if (d->plan->off_own_reports && draw_in_chain(m->chain, m->nchain, o->id)) {
         return "is above the manager, and the plan keeps observers off their own reports";
@@ -956,6 +863,14 @@ static const char *draw_ineligible(const struct draw *d, const struct draw_mgr *
         return "observed the manager last, and the plan excludes the last observer";
     }
     return NULL;
+}
+
+/* Why observer oi may not take manager m at all; NULL when they may. */
+static const char *draw_ineligible(const struct draw *d, const struct draw_mgr *m, uint32_t oi)
+{
+    const char *no = draw_excluded(d, m, oi);
+
+    return no != NULL ? no : draw_busy(d, m, oi);
 }
 
 /* Picks the slots of the sample: every slot, or sample of them allocated to
@@ -1125,52 +1040,61 @@ static int draw_make(struct draw *d, const struct draw_mgr *m, const struct draw
     return 0;
 }
 
-static int draw_unfilled(struct assign_draw_result *out, const char *manager)
+/* Adds manager m to out's unfilled managers once: out->unfilled holds room
+ * for every manager of the draw (draw_match()). */
+static int draw_unfilled(struct assign_draw_result *out, struct draw_mgr *m)
 {
-    char **p;
-
-    for (size_t i = 0; i < out->n_unfilled; i++) {
-        if (strcmp(out->unfilled[i], manager) == 0) {
-            return 0;
-        }
+    if (m->unfilled) {
+        return 0;
     }
-    p = realloc(out->unfilled, (out->n_unfilled + 1) * sizeof(*p));
-    if (p == NULL) {
-        return -ENOMEM;
-    }
-    out->unfilled = p;
-    p[out->n_unfilled] = asg_strdup(manager);
-    if (p[out->n_unfilled] == NULL) {
+    out->unfilled[out->n_unfilled] = asg_strdup(m->id);
+    if (out->unfilled[out->n_unfilled] == NULL) {
         return -ENOMEM;
     }
     out->n_unfilled++;
+    m->unfilled = 1;
     return 0;
 }
 
 /* Matches every slot in order with an observer drawn uniformly among the
- * eligible. */
+ * eligible. The exclusions are worked out once per manager, at its first
+ * slot, into a bitmap of the observers (fixed); each slot then checks only
+ * the load cap and the observers the manager got already. */
 static int draw_match(struct draw *d, uint64_t *rng, uint64_t *ids, const uint8_t draw_id[16],
                       struct assign_draw_result *out)
 {
+    size_t nb = (d->no + 7) / 8;
     uint32_t *elig = calloc(d->no + 1, sizeof(*elig));
+    uint8_t *fixed = calloc(d->nm * nb + 1, 1);
+    uint8_t *known = calloc(d->nm + 1, 1);
     int rc = 0;
 
     out->asg = calloc(d->nslots + 1, sizeof(*out->asg));
-    if (elig == NULL || out->asg == NULL) {
-        free(elig);
-        return -ENOMEM;
+    out->unfilled = calloc(d->nm + 1, sizeof(*out->unfilled));
+    if (elig == NULL || fixed == NULL || known == NULL || out->asg == NULL ||
+        out->unfilled == NULL) {
+        rc = -ENOMEM;
     }
     for (size_t i = 0; i < d->nslots && rc == 0; i++) {
         struct draw_mgr *m = &d->m[d->slots[i]];
+        uint8_t *bits = fixed + (size_t)d->slots[i] * nb;
         uint32_t ne = 0, pick;
 
+        if (!known[d->slots[i]]) {
+            for (uint32_t oi = 0; oi < d->no; oi++) {
+                if (draw_excluded(d, m, oi) == NULL) {
+                    bits[oi / 8] |= (uint8_t)(1u << (oi % 8));
+                }
+            }
+            known[d->slots[i]] = 1;
+        }
         for (uint32_t oi = 0; oi < d->no; oi++) {
-            if (draw_ineligible(d, m, oi) == NULL) {
+            if ((bits[oi / 8] & (1u << (oi % 8))) != 0 && draw_busy(d, m, oi) == NULL) {
                 elig[ne++] = oi;
             }
         }
         if (ne == 0) {
-            rc = draw_unfilled(out, m->id);
+            rc = draw_unfilled(out, m);
             continue;
         }
         pick = elig[asg_below(rng, ne)];
@@ -1179,6 +1103,8 @@ static int draw_match(struct draw *d, uint64_t *rng, uint64_t *ids, const uint8_
         rc = draw_make(d, m, &d->o[pick], draw_id, ids, out);
     }
     free(elig);
+    free(fixed);
+    free(known);
     return rc;
 }
 

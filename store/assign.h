@@ -23,6 +23,10 @@
  *   asg_open        len(1) observer | observer | len(1) manager | manager |
  *                   be32 due_until | uuid(16) -> empty (open ones only)
  *   asg_by_manager  len(1) manager | manager | be32 due_from | uuid(16) -> empty
+ *   asg_due         be32 due_until | uuid(16) -> empty (open ones only)
+ *   asg_obs_due     len(1) observer | observer | be32 due_until | uuid(16) -> empty
+ *                   (open ones only)
+ * A store of schema 9 gets them all, empty, when it opens.
  *
  * Every function works inside a transaction of the caller's (any thread);
  * writers need a write transaction. Everything passed in is borrowed for
@@ -46,6 +50,8 @@ struct store_txn;
 #define ASSIGN_MAX_OBSERVERS 5000
 /* Most assignments one list returns. */
 #define ASSIGN_LIST_MAX 1000
+/* Most lapsed assignments one assign_expire() marks. */
+#define ASSIGN_EXPIRE_BATCH 1000
 #define ASSIGN_MAX_PER_PERIOD 31
 /* The days a draw's period_day may name: 2000-01-01 to 2099-12-31, the
  * years validate accepts for a session. */
@@ -130,10 +136,13 @@ int assign_get(struct store_txn *t, const uint8_t id[16], Coachq__V1__Assignment
 /*
  * The assignments of observer (NULL: everybody's), open ones only unless
  * all, into *out (caller owns the array and each message; free with
- * assign_list_free()), open ones by due_until_day then id, at most
- * ASSIGN_LIST_MAX (*truncated set when more). An open assignment whose
- * window ended before its manager's today (assign_today() of now_ms) is
- * reported EXPIRED.
+ * assign_list_free()), open ones by due_until_day then id. The open ones
+ * come from the due-day indexes, soonest due first, at most
+ * ASSIGN_LIST_MAX; with all, the others come from at most ASSIGN_LIST_MAX
+ * more records examined. *truncated is set when either stopped early. An
+ * open assignment whose window ended before its manager's today
+ * (assign_today() of now_ms) is reported EXPIRED (read transaction enough:
+ * nothing is written).
  */
 int assign_list(struct store_txn *t, const char *observer, int all, int64_t now_ms,
                 Coachq__V1__Assignment ***out, size_t *n, int *truncated);
@@ -156,9 +165,10 @@ int assign_reassign(struct store_txn *t, const uint8_t id[16], const char *to, i
                     const char *actor, uint8_t new_id[16], struct validate_error *fault);
 
 /*
- * Marks every open assignment whose window ended before its manager's
- * today (assign_today() of now_ms) EXPIRED (write transaction); *n (may be
- * NULL) gets how many.
+ * Marks open assignments whose window ended before their manager's today
+ * (assign_today() of now_ms) EXPIRED (write transaction), soonest due
+ * first and at most ASSIGN_EXPIRE_BATCH in one call; *n (may be NULL) gets
+ * how many.
  */
 int assign_expire(struct store_txn *t, int64_t now_ms, size_t *n);
 

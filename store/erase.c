@@ -771,6 +771,7 @@ int erase_person_txn(struct store_txn *t, struct erase_request *r)
         {s->dbi_asg_open, "ppdu", NULL, 0, 0},
         {s->dbi_asg_by_manager, "pdu", NULL, 0, 0},
         {s->dbi_plans, "s", &coachq__v1__coverage_plan__descriptor, 0, 0},
+        {s->dbi_asg_obs_due, "pdu", NULL, 0, 0},
     };
     Coachq__V1__Person *p = NULL;
     struct erase_ctx *e = NULL;

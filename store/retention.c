@@ -601,17 +601,17 @@ static int ret_assignments(struct ret_ctx *c)
     ra.c = c;
     rc = store_txn_scan(t, t->s->dbi_asg, NULL, 0, 0, ret_asg_one, &ra);
     if (rc == 0 && ra.del.n > 0) {
+        /* Every index of assignments ends in the assignment's id. */
+        const MDB_dbi idx[] = {t->s->dbi_asg_open, t->s->dbi_asg_by_manager, t->s->dbi_asg_due,
+                               t->s->dbi_asg_obs_due};
+
         /* Scanned in key order: already sorted. */
-        rc = store_txn_scan(t, t->s->dbi_asg_open, NULL, 0, 0, ret_idx_one, &ra);
-        if (rc == 0) {
-            rc = ret_keys_del(t, t->s->dbi_asg_open, &ra.idx);
-        }
-        ra.idx.n = 0;
-        if (rc == 0) {
-            rc = store_txn_scan(t, t->s->dbi_asg_by_manager, NULL, 0, 0, ret_idx_one, &ra);
-        }
-        if (rc == 0) {
-            rc = ret_keys_del(t, t->s->dbi_asg_by_manager, &ra.idx);
+        for (size_t i = 0; rc == 0 && i < sizeof(idx) / sizeof(idx[0]); i++) {
+            ra.idx.n = 0;
+            rc = store_txn_scan(t, idx[i], NULL, 0, 0, ret_idx_one, &ra);
+            if (rc == 0) {
+                rc = ret_keys_del(t, idx[i], &ra.idx);
+            }
         }
         if (rc == 0) {
             rc = ret_keys_del(t, t->s->dbi_asg, &ra.del);

@@ -415,6 +415,8 @@ static int store_open_dbs(struct store *s, MDB_txn *txn)
         {"asg_draws", offsetof(struct store, dbi_asg_draws)},
         {"asg_open", offsetof(struct store, dbi_asg_open)},
         {"asg_by_manager", offsetof(struct store, dbi_asg_by_manager)},
+        {"asg_due", offsetof(struct store, dbi_asg_due)},
+        {"asg_obs_due", offsetof(struct store, dbi_asg_obs_due)},
     };
     int rc = 0;
 

@@ -25,7 +25,8 @@
  *   outcomes      outcomes.h
  *   credentials, signin_links: creds.h
  *   api_tokens    apitok.h (created when the store opens: no schema change)
- *   plans, assignments, asg_draws, asg_open, asg_by_manager: assign.h
+ *   plans, assignments, asg_draws, asg_open, asg_by_manager, asg_due,
+ *   asg_obs_due: assign.h
  *
  * Writes: callers queue struct store_write requests from any thread; one
  * writer thread drains what is queued since its last commit, at most

@@ -70,6 +70,8 @@ struct store {
     MDB_dbi dbi_asg_draws;      /* uuid(16) -> AssignmentDraw (assign.h, schema 10) */
     MDB_dbi dbi_asg_open;       /* open assignments by observer (assign.h, schema 10) */
     MDB_dbi dbi_asg_by_manager; /* assignments by manager (assign.h, schema 10) */
+    MDB_dbi dbi_asg_due;        /* open assignments by due day (assign.h, schema 10) */
+    MDB_dbi dbi_asg_obs_due;    /* open ones by observer and due day (assign.h, schema 10) */
     /* The time zones of session dates (zone.h), loaded once per process. */
     struct tz_cache *tz;
 

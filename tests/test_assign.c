@@ -1467,8 +1467,8 @@ static void test_draw_too_large_over_tls(void **state)
  * databases. */
 static void make_schema9(const char *dir)
 {
-    static const char *const dbs[] = {"plans", "assignments", "asg_draws", "asg_open",
-                                      "asg_by_manager"};
+    static const char *const dbs[] = {"plans",          "assignments", "asg_draws",  "asg_open",
+                                      "asg_by_manager", "asg_due",     "asg_obs_due"};
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi meta, dbi;

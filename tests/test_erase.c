@@ -901,7 +901,7 @@ static int programme_left_txn(struct store_txn *t, void *arg)
     MDB_stat st;
     int truncated, rc;
 
-    rc = assign_list(t, NULL, 1, DAY_2026_03_31, &l, &pl->n, &truncated);
+    rc = assign_list(t, NULL, 1, (int64_t)DAY_2026_03_31 * 86400000, &l, &pl->n, &truncated);
     assign_list_free(l, pl->n);
     rc = rc ? rc : assign_get(t, pl->pg->feb, &a);
     if (rc == 0) {
