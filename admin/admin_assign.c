@@ -192,9 +192,11 @@ static int plan_list_txn(struct store_txn *t, void *arg)
     return assign_plan_list(t, plan_print, arg);
 }
 
-int admin_run_plan_list(struct admin *a)
+/* Prints the plans (scope NULL) or the one of scope: 0 when found, 1
+ * when scope names no plan, or the store failure's exit code. */
+static int plan_view(struct admin *a, const char *scope)
 {
-    struct admin_show sh = {a, NULL, NULL, 0};
+    struct admin_show sh = {a, NULL, scope, 0};
     int rc;
 
     if (admin_open_store(a, 0) < 0) {
@@ -204,29 +206,23 @@ int admin_run_plan_list(struct admin *a)
     if (rc != 0) {
         return admin_store_failure(a, rc);
     }
-    if (sh.n == 0) {
+    if (sh.n == 0 && scope == NULL) {
         printf("no coverage plan is set\n");
+    } else if (sh.n == 0) {
+        admin_errorf(a, "there is no coverage plan '%s'", scope);
+        return 1;
     }
     return 0;
 }
 
+int admin_run_plan_list(struct admin *a)
+{
+    return plan_view(a, NULL);
+}
+
 int admin_run_plan_show(struct admin *a)
 {
-    struct admin_show sh = {a, NULL, a->pos[0], 0};
-    int rc;
-
-    if (admin_open_store(a, 0) < 0) {
-        return 1;
-    }
-    rc = store_view(a->store, plan_list_txn, &sh);
-    if (rc != 0) {
-        return admin_store_failure(a, rc);
-    }
-    if (sh.n == 0) {
-        admin_errorf(a, "there is no coverage plan '%s'", a->pos[0]);
-        return 1;
-    }
-    return 0;
+    return plan_view(a, a->pos[0]);
 }
 
 /* ---- assign ---------------------------------------------------------------- */
