@@ -186,6 +186,20 @@ int assign_get(struct store_txn *t, const uint8_t id[16], Coachq__V1__Assignment
 }
 
 /* Puts a new assignment and its indexes (open ones in asg_open). */
+/* The assignment an index key ends in (every index of assignments ends in
+ * the id); a key or a record missing is damage: -EIO. */
+static int asg_of_key(struct store_txn *t, const uint8_t *key, size_t klen,
+                      Coachq__V1__Assignment **a)
+{
+    int rc;
+
+    if (klen < KEYS_UUID_LEN) {
+        return -EIO;
+    }
+    rc = assign_get(t, key + klen - KEYS_UUID_LEN, a);
+    return rc == -ENOENT ? -EIO : rc;
+}
+
 static int asg_put_new(struct store_txn *t, const Coachq__V1__Assignment *a)
 {
     uint8_t key[ASG_OPEN_KEY_MAX];
@@ -621,12 +635,9 @@ static int draw_held_one(const uint8_t *key, size_t klen, const uint8_t *val, si
 
     (void)val;
     (void)vlen;
-    if (klen < KEYS_UUID_LEN) {
-        return -EIO;
-    }
-    rc = assign_get(h->t, key + klen - KEYS_UUID_LEN, &a);
+    rc = asg_of_key(h->t, key, klen, &a);
     if (rc < 0) {
-        return rc == -ENOENT ? -EIO : rc;
+        return rc;
     }
     if (strcmp(a->plan_scope, h->scope) == 0 &&
         (a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN ||
@@ -724,12 +735,9 @@ static int draw_load_one(const uint8_t *key, size_t klen, const uint8_t *val, si
 
     (void)val;
     (void)vlen;
-    if (klen < KEYS_UUID_LEN) {
-        return -EIO;
-    }
-    rc = assign_get(l->t, key + klen - KEYS_UUID_LEN, &a);
+    rc = asg_of_key(l->t, key, klen, &a);
     if (rc < 0) {
-        return rc == -ENOENT ? -EIO : rc;
+        return rc;
     }
     if (a->due_from_day == l->from && a->due_until_day == l->until) {
         l->n++;
@@ -1409,12 +1417,9 @@ static int match_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
 
     (void)val;
     (void)vlen;
-    if (klen < KEYS_UUID_LEN) {
-        return -EIO;
-    }
-    rc = assign_get(m->t, key + klen - KEYS_UUID_LEN, &a);
+    rc = asg_of_key(m->t, key, klen, &a);
     if (rc < 0) {
-        return rc == -ENOENT ? -EIO : rc;
+        return rc;
     }
     ok = strcmp(a->rubric_id, m->rubric) == 0 && m->session_day >= a->due_from_day &&
          m->session_day <= a->due_until_day && m->now_day <= a->due_until_day;
