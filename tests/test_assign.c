@@ -854,6 +854,7 @@ static void test_erase_observer(void **state)
     lc.observer = "obs.1";
     assert_int_equal(store_view(f->s, list_txn, &lc), 0);
     assert_int_equal(lc.n, 0);
+    assign_list_free(lc.l, lc.n);
     lc.observer = er.pseudonym;
     assert_int_equal(store_view(f->s, list_txn, &lc), 0);
     assert_int_equal(lc.n, had);
