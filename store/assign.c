@@ -1154,7 +1154,9 @@ static int draw_load(struct draw *d, struct assign_draw_result *out)
     if (rc < 0) {
         return rc;
     }
-    qsort(d->m, d->nm, sizeof(*d->m), draw_mgr_cmp);
+    if (d->nm > 1) {
+        qsort(d->m, d->nm, sizeof(*d->m), draw_mgr_cmp);
+    }
     rc = people_list(d->t, draw_observer_one, d);
     if (rc < 0) {
         return rc;

@@ -194,8 +194,13 @@ static int av_txn(struct store_txn *t, void *arg)
     if (rc != 0) {
         return rc;
     }
-    qsort(v->open.v, v->open.n, sizeof(*v->open.v), av_cmp);
-    qsort(v->mgr.v, v->mgr.n, sizeof(*v->mgr.v), av_cmp);
+    /* qsort() takes no NULL, even for no elements. */
+    if (v->open.n > 1) {
+        qsort(v->open.v, v->open.n, sizeof(*v->open.v), av_cmp);
+    }
+    if (v->mgr.n > 1) {
+        qsort(v->mgr.v, v->mgr.n, sizeof(*v->mgr.v), av_cmp);
+    }
     rc = av_index(t, t->s->dbi_asg_open, &v->open, v);
     if (rc == 0) {
         rc = av_index(t, t->s->dbi_asg_by_manager, &v->mgr, v);
