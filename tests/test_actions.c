@@ -24,7 +24,7 @@
 
 #include "testutil.h"
 
-#define OUT_LEN (1u << 20)
+#define OUT_LEN TESTUTIL_CLI_OUT_LEN
 #define WATCHDOG_SECONDS 300
 #define DAY_S 86400
 
@@ -39,60 +39,21 @@
 #define UM "a1a1a1a1-0000-4000-8000-0000000000c1"
 #define OBSY "0b5e0000-0000-4000-8000-0000000000d1"
 
-struct fix {
-    char dir[512];
-    char data[600];
-    char server[64];
-    char ca[600];
-    char cert[600];
-    char key[600];
-    char file[700];
-    char local[700];
-    char *out;
-    struct testutil_server srv;
-    int64_t now;
-};
-
-static struct fix f;
-
-static const char *cert_of(const char *user)
-{
-    char rel[128];
-
-    snprintf(rel, sizeof(rel), "users/%s.crt", user);
-    return testutil_cert_path(f.cert, sizeof(f.cert), rel);
-}
-
-static const char *key_of(const char *user)
-{
-    char rel[128];
-
-    snprintf(rel, sizeof(rel), "users/%s.key", user);
-    return testutil_cert_path(f.key, sizeof(f.key), rel);
-}
+static struct testutil_cli f;
 
 /* Runs coachq as user, expecting exit status expect; output in f.out. */
-#define CQ(expect, user, ...)                                                                      \
-    testutil_coachq(f.out, OUT_LEN, (expect), "--server", f.server, "--cert", cert_of(user),       \
-                    "--key", key_of(user), "--ca", f.ca, "--data-dir", f.local, __VA_ARGS__, NULL)
+#define CQ(expect, user, ...) TESTUTIL_CQ(&f, (expect), (user), __VA_ARGS__)
 
 /* An ISO time days_ago days before the test's start. */
 static void iso(int days_ago, char *out, size_t len)
 {
-    time_t t = (time_t)(f.now - (int64_t)days_ago * DAY_S);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    testutil_iso_time(f.now - (int64_t)days_ago * DAY_S, out, len);
 }
 
+/* The UTC day days_ago days before the test's start. */
 static void day_str(int days_ago, char *out, size_t len)
 {
-    time_t t = (time_t)(f.now - (int64_t)days_ago * DAY_S);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    strftime(out, len, "%Y-%m-%d", &tm);
+    testutil_day_str(f.now - (int64_t)days_ago * DAY_S, out, len);
 }
 
 /*
@@ -349,28 +310,14 @@ static void drop_action_keys(const char *dir, const char *kinds, uint8_t schema)
 static int setup(void **state)
 {
     (void)state;
-    testutil_watchdog(WATCHDOG_SECONDS);
-    memset(&f, 0, sizeof(f));
-    f.now = (int64_t)time(NULL);
-    f.out = malloc(OUT_LEN);
-    assert_non_null(f.out);
-    testutil_tmpdir(f.dir, sizeof(f.dir));
-    snprintf(f.data, sizeof(f.data), "%s/data", f.dir);
-    snprintf(f.file, sizeof(f.file), "%s/obs.json", f.dir);
-    snprintf(f.local, sizeof(f.local), "%s/local", f.dir);
-    testutil_seed_org(f.data);
-    testutil_server_start(&f.srv, f.data, NULL);
-    snprintf(f.server, sizeof(f.server), "127.0.0.1:%d", f.srv.port);
-    testutil_cert_path(f.ca, sizeof(f.ca), "ca.crt");
+    testutil_cli_start(&f, WATCHDOG_SECONDS);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    testutil_server_abandon(&f.srv);
-    testutil_rmrf(f.dir);
-    free(f.out);
+    testutil_cli_stop(&f, 0);
     return 0;
 }
 

@@ -837,6 +837,73 @@ int testutil_org_teardown(void **state)
     return 0;
 }
 
+/* ---- The client's integration fixture --------------------------------- */
+
+void testutil_cli_start(struct testutil_cli *f, unsigned watchdog_s)
+{
+    testutil_watchdog(watchdog_s);
+    memset(f, 0, sizeof(*f));
+    f->now = (int64_t)time(NULL);
+    f->out = malloc(TESTUTIL_CLI_OUT_LEN);
+    assert_non_null(f->out);
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
+    snprintf(f->file, sizeof(f->file), "%s/obs.json", f->dir);
+    snprintf(f->local, sizeof(f->local), "%s/local", f->dir);
+    testutil_seed_org(f->data);
+    testutil_server_start(&f->srv, f->data, NULL);
+    snprintf(f->server, sizeof(f->server), "127.0.0.1:%d", f->srv.port);
+    testutil_cert_path(f->ca, sizeof(f->ca), "ca.crt");
+}
+
+void testutil_cli_stop(struct testutil_cli *f, int clean)
+{
+    if (clean && f->srv.pid > 0) {
+        testutil_stop_clean(&f->srv);
+    } else {
+        testutil_server_abandon(&f->srv);
+    }
+    if (f->dir[0] != '\0') {
+        testutil_rmrf(f->dir);
+    }
+    free(f->out);
+    f->out = NULL;
+}
+
+const char *testutil_cli_cert(struct testutil_cli *f, const char *user)
+{
+    char rel[128];
+
+    snprintf(rel, sizeof(rel), "users/%s.crt", user);
+    return testutil_cert_path(f->cert, sizeof(f->cert), rel);
+}
+
+const char *testutil_cli_key(struct testutil_cli *f, const char *user)
+{
+    char rel[128];
+
+    snprintf(rel, sizeof(rel), "users/%s.key", user);
+    return testutil_cert_path(f->key, sizeof(f->key), rel);
+}
+
+void testutil_iso_time(int64_t t, char *out, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    gmtime_r(&tt, &tm);
+    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void testutil_day_str(int64_t t, char *out, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    gmtime_r(&tt, &tm);
+    strftime(out, len, "%Y-%m-%d", &tm);
+}
+
 /* ---- HTTPS for the dashboard port ------------------------------------- */
 
 #include <arpa/inet.h>

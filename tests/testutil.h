@@ -321,6 +321,63 @@ void testutil_org_cleanup(struct testutil_org *o);
 int testutil_org_setup(void **state);
 int testutil_org_teardown(void **state);
 
+/* ---- The client's integration fixture --------------------------------- */
+
+/* How much of the client's output a struct testutil_cli keeps. */
+#define TESTUTIL_CLI_OUT_LEN (1u << 20)
+
+/*
+ * The fixture of a test that drives the real client against a real coachqd
+ * on the test organisation: the temporary directory dir, the server's data
+ * directory data (dir/data), the file a case writes its input to (file,
+ * dir/obs.json), the client's local data directory (local, dir/local), the
+ * server's address, the CA certificate's path, the output of the last run
+ * (out, TESTUTIL_CLI_OUT_LEN bytes) and the test's start (now, Unix
+ * seconds), from which a case builds its times. cert and key hold the last
+ * paths testutil_cli_cert() and testutil_cli_key() made.
+ */
+struct testutil_cli {
+    char dir[512];
+    char data[600];
+    char server[64];
+    char ca[600];
+    char cert[600];
+    char key[600];
+    char file[700];
+    char local[700];
+    char *out;
+    struct testutil_server srv;
+    int64_t now;
+};
+
+/* Zeroes f, arms the watchdog for watchdog_s seconds, seeds the
+ * organisation and starts the server on it. Aborts or fails the test on
+ * failure. */
+void testutil_cli_start(struct testutil_cli *f, unsigned watchdog_s);
+
+/* For a teardown: stops a server still running (with clean != 0 it must
+ * exit 0 on SIGTERM, else the test fails; with clean == 0 it is abandoned
+ * and its log shown), removes the directory and frees the output. */
+void testutil_cli_stop(struct testutil_cli *f, int clean);
+
+/* The paths of user's certificate and key in the test certificates'
+ * users/ directory, in f->cert and f->key. */
+const char *testutil_cli_cert(struct testutil_cli *f, const char *user);
+const char *testutil_cli_key(struct testutil_cli *f, const char *user);
+
+/* Runs coachq against f's server as user, expecting exit status expect,
+ * with the arguments after user; the output is in f->out. */
+#define TESTUTIL_CQ(f, expect, user, ...)                                                          \
+    testutil_coachq((f)->out, TESTUTIL_CLI_OUT_LEN, (expect), "--server", (f)->server, "--cert",   \
+                    testutil_cli_cert((f), (user)), "--key", testutil_cli_key((f), (user)),        \
+                    "--ca", (f)->ca, "--data-dir", (f)->local, __VA_ARGS__, NULL)
+
+/* Writes the UTC time t as ISO 8601 ("2026-01-31T09:00:00Z") into out. */
+void testutil_iso_time(int64_t t, char *out, size_t len);
+
+/* Writes the UTC day of time t ("2026-01-31") into out. */
+void testutil_day_str(int64_t t, char *out, size_t len);
+
 /* ---- HTTPS for the dashboard port ------------------------------------- */
 
 /* One HTTP response. Caller owns; free with testutil_http_resp_free(). */
