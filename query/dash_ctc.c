@@ -19,6 +19,7 @@
 #include "agg.h"
 #include "auth.h"
 #include "dash.h"
+#include "grow.h"
 #include "obs.h"
 #include "people.h"
 #include "rubrics.h"
@@ -175,16 +176,9 @@ static int sessions_cb(Coachq__V1__StoredObservation *rec, void *arg)
     if (rc != 0 || !isfinite(q)) {
         goto out;
     }
-    if (ss->n == ss->cap) {
-        size_t cap = ss->cap > 0 ? 2 * ss->cap : 16;
-        struct ctc_session *s = realloc(ss->s, cap * sizeof(*s));
-
-        if (s == NULL) {
-            rc = -ENOMEM;
-            goto out;
-        }
-        ss->s = s;
-        ss->cap = cap;
+    rc = GROW_ARRAY(ss->s, ss->cap, ss->n + 1, 16);
+    if (rc < 0) {
+        goto out;
     }
     e = &ss->s[ss->n++];
     snprintf(e->coachee, sizeof(e->coachee), "%s", o->coachee_id != NULL ? o->coachee_id : "");
@@ -305,16 +299,9 @@ static const struct ctc_sum *corr_weeks(const struct dash_ctx *c, struct ctc_cor
             hi = mid;
         }
     }
-    if (a->n_cache == a->cap_cache) {
-        size_t cap = a->cap_cache > 0 ? 2 * a->cap_cache : 16;
-        struct ctc_cached *n = realloc(a->cache, cap * sizeof(*n));
-
-        if (n == NULL) {
-            *rc = -ENOMEM;
-            return NULL;
-        }
-        a->cache = n;
-        a->cap_cache = cap;
+    *rc = GROW_ARRAY(a->cache, a->cap_cache, a->n_cache + 1, 16);
+    if (*rc < 0) {
+        return NULL;
     }
     w = calloc(CTC_CACHE_WEEKS, sizeof(*w));
     if (w == NULL) {
@@ -377,15 +364,8 @@ static int corr_add(const struct dash_ctx *c, struct ctc_corr *a, const struct c
     if (before.n < c->opts->min_n || after.n < c->opts->min_n) {
         return 0;
     }
-    if (a->n_rv == a->cap_rv) {
-        size_t cap = a->cap_rv > 0 ? 2 * a->cap_rv : 16;
-        struct ctc_review *n = realloc(a->rv, cap * sizeof(*n));
-
-        if (n == NULL) {
-            return -ENOMEM;
-        }
-        a->rv = n;
-        a->cap_rv = cap;
+    if (GROW_ARRAY(a->rv, a->cap_rv, a->n_rv + 1, 16) < 0) {
+        return -ENOMEM;
     }
     e = &a->rv[a->n_rv++];
     snprintf(e->manager, sizeof(e->manager), "%s", s->coachee);

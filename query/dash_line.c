@@ -26,6 +26,7 @@
 #include "dash_mix.h"
 #include "dash_selfreview.h"
 #include "dash_weeks.h"
+#include "grow.h"
 #include "obs.h"
 #include "outcomes.h"
 #include "people.h"
@@ -142,15 +143,8 @@ static int managers_cb(const char *id, void *arg)
         ms->cut = 1;
         return 1;
     }
-    if (ms->n == ms->cap) {
-        size_t cap = ms->cap ? ms->cap * 2 : 8;
-        struct manager *m = realloc(ms->m, cap * sizeof(*m));
-
-        if (m == NULL) {
-            return -ENOMEM;
-        }
-        ms->m = m;
-        ms->cap = cap;
+    if (GROW_ARRAY(ms->m, ms->cap, ms->n + 1, 8) < 0) {
+        return -ENOMEM;
     }
     memset(&ms->m[ms->n], 0, sizeof(ms->m[ms->n]));
     snprintf(ms->m[ms->n].id, sizeof(ms->m[ms->n].id), "%s", id);
@@ -1095,15 +1089,8 @@ static int peers_cb(const char *id, void *arg)
             ps->cut = 1;
             return 0;
         }
-        if (ps->n == ps->cap) {
-            size_t cap = ps->cap ? ps->cap * 2 : 8;
-            struct peer *np = realloc(ps->p, cap * sizeof(*np));
-
-            if (np == NULL) {
-                return -ENOMEM;
-            }
-            ps->p = np;
-            ps->cap = cap;
+        if (GROW_ARRAY(ps->p, ps->cap, ps->n + 1, 8) < 0) {
+            return -ENOMEM;
         }
         snprintf(ps->p[i].id, sizeof(ps->p[i].id), "%s", id);
         ps->p[i].in = calloc(ps->nweeks, 1);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "certs.h"
+#include "grow.h"
 #include "zone.h"
 
 /* The walk over one observer's certifications, in (rubric, from) order;
@@ -65,16 +66,9 @@ static int expiry_cb(const Coachq__V1__Certification *ce, void *arg)
         expiry_flush(w);
         snprintf(w->rubric, sizeof(w->rubric), "%s", rubric);
     }
-    if (w->n == w->cap) {
-        size_t cap = w->cap != 0 ? 2 * w->cap : 8;
-        struct cert_span *s = realloc(w->spans, cap * sizeof(*s));
-
-        if (s == NULL) {
-            w->failed = 1;
-            return -ENOMEM;
-        }
-        w->spans = s;
-        w->cap = cap;
+    if (GROW_ARRAY(w->spans, w->cap, w->n + 1, 8) < 0) {
+        w->failed = 1;
+        return -ENOMEM;
     }
     w->spans[w->n].from = ce->valid_from_day;
     w->spans[w->n].until = ce->valid_until_day;

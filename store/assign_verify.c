@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "keys.h"
 #include "store_int.h"
 
@@ -37,15 +38,8 @@ struct av {
 
 static struct av_key *av_add(struct av_set *s)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        struct av_key *nv = realloc(s->v, cap * sizeof(*nv));
-
-        if (nv == NULL) {
-            return NULL;
-        }
-        s->v = nv;
-        s->cap = cap;
+    if (GROW_ARRAY(s->v, s->cap, s->n + 1, 64) < 0) {
+        return NULL;
     }
     memset(&s->v[s->n], 0, sizeof(s->v[s->n]));
     return &s->v[s->n++];

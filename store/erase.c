@@ -18,6 +18,7 @@
 #include "actions.h"
 #include "agg.h"
 #include "audit.h"
+#include "grow.h"
 #include "keys.h"
 #include "obs.h"
 #include "people.h"
@@ -276,15 +277,8 @@ static int changes_add(struct changes *c, const uint8_t *key, size_t klen, const
 {
     struct change *e;
 
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        struct change *nv = realloc(c->v, cap * sizeof(*nv));
-
-        if (nv == NULL) {
-            return -ENOMEM;
-        }
-        c->v = nv;
-        c->cap = cap;
+    if (GROW_ARRAY(c->v, c->cap, c->n + 1, 16) < 0) {
+        return -ENOMEM;
     }
     e = &c->v[c->n];
     memset(e, 0, sizeof(*e));

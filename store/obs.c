@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "keys.h"
 #include "log.h"
 #include "mdberr.h"
@@ -272,7 +273,6 @@ static int obs_history_one(const uint8_t *key, size_t klen, const uint8_t *val, 
                            void *arg)
 {
     struct obs_history *h = arg;
-    Coachq__V1__StoredObservation **grown;
     int rc;
 
     (void)key;
@@ -280,15 +280,8 @@ static int obs_history_one(const uint8_t *key, size_t klen, const uint8_t *val, 
     if (vlen != KEYS_UUID_LEN) {
         return -EIO;
     }
-    if (h->n == h->cap) {
-        size_t cap = h->cap == 0 ? 4 : h->cap * 2;
-
-        grown = realloc(h->items, cap * sizeof(*grown));
-        if (grown == NULL) {
-            return -ENOMEM;
-        }
-        h->items = grown;
-        h->cap = cap;
+    if (GROW_ARRAY(h->items, h->cap, h->n + 1, 4) < 0) {
+        return -ENOMEM;
     }
     rc = store_get_txn(h->t, val, &h->items[h->n]);
     if (rc != 0) {

@@ -22,6 +22,7 @@
 #include "audit.h"
 #include "day.h"
 #include "erase.h"
+#include "grow.h"
 #include "keys.h"
 #include "obs.h"
 #include "store_int.h"
@@ -96,16 +97,9 @@ static int chain_done(struct ret_ctx *c)
         c->r->skipped++;
         goto out;
     }
-    if (c->nv == c->capv) {
-        size_t cap = c->capv ? c->capv * 2 : 64;
-        struct ret_obs *nv = realloc(c->v, cap * sizeof(*nv));
-
-        rc = -ENOMEM;
-        if (nv == NULL) {
-            goto out;
-        }
-        c->v = nv;
-        c->capv = cap;
+    rc = GROW_ARRAY(c->v, c->capv, c->nv + 1, 64);
+    if (rc < 0) {
+        goto out;
     }
     ro = &c->v[c->nv];
     memcpy(ro->root, c->root, KEYS_UUID_LEN);
