@@ -20,6 +20,7 @@
 #include "certs.h"
 #include "day.h"
 #include "error.h"
+#include "grow.h"
 #include "keys.h"
 #include "obs.h"
 #include "people.h"
@@ -28,7 +29,6 @@
 #include "uuid.h"
 
 #define ASG_ID_BUF 65
-#define ASG_OPEN_KEY_MAX (2 + 2 * KEYS_ID_MAX + 4 + KEYS_UUID_LEN)
 #define ASG_MGR_KEY_MAX (1 + KEYS_ID_MAX + 4 + KEYS_UUID_LEN)
 
 int asg_refuse(struct validate_error *fault, const char *field, const char *fmt, ...)
@@ -96,8 +96,8 @@ static uint32_t asg_below(uint64_t *s, uint32_t n)
 
 /* ---- Assignment records and indexes -------------------------------------- */
 
-static size_t asg_open_key(uint8_t *out, const char *observer, const char *manager,
-                           int32_t due_until, const uint8_t *id)
+size_t asg_open_key(uint8_t *out, const char *observer, const char *manager, int32_t due_until,
+                    const uint8_t *id)
 {
     size_t no = strlen(observer), nm = manager != NULL ? strlen(manager) : 0, n = 0;
 
@@ -273,19 +273,15 @@ struct asg_ids {
 
 static int asg_ids_add(struct asg_ids *l, const uint8_t *id, size_t max)
 {
+    int rc;
+
     if (l->n >= max) {
         l->truncated = 1;
         return 1;
     }
-    if (l->n == l->cap) {
-        size_t cap = l->cap == 0 ? 16 : l->cap * 2;
-        uint8_t(*p)[KEYS_UUID_LEN] = realloc(l->id, cap * KEYS_UUID_LEN);
-
-        if (p == NULL) {
-            return -ENOMEM;
-        }
-        l->id = p;
-        l->cap = cap;
+    rc = GROW_ARRAY(l->id, l->cap, l->n + 1, 16);
+    if (rc < 0) {
+        return rc;
     }
     memcpy(l->id[l->n++], id, KEYS_UUID_LEN);
     return 0;
@@ -663,15 +659,9 @@ static int draw_add_manager(struct draw *d, const char *id)
     if (d->nm == ASSIGN_MAX_SLOTS) {
         return -ENOSPC;
     }
-    if (d->nm == d->capm) {
-        size_t cap = d->capm == 0 ? 32 : d->capm * 2;
-        struct draw_mgr *p = realloc(d->m, cap * sizeof(*p));
-
-        if (p == NULL) {
-            return -ENOMEM;
-        }
-        d->m = p;
-        d->capm = cap;
+    rc = GROW_ARRAY(d->m, d->capm, d->nm + 1, 32);
+    if (rc < 0) {
+        return rc;
     }
     m = &d->m[d->nm];
     memset(m, 0, sizeof(*m));
@@ -771,15 +761,9 @@ static int draw_observer_one(const Coachq__V1__Person *p, void *arg)
     if (d->no == ASSIGN_MAX_OBSERVERS) {
         return -ENOSPC;
     }
-    if (d->no == d->capo) {
-        size_t cap = d->capo == 0 ? 16 : d->capo * 2;
-        struct draw_observer *q = realloc(d->o, cap * sizeof(*q));
-
-        if (q == NULL) {
-            return -ENOMEM;
-        }
-        d->o = q;
-        d->capo = cap;
+    rc = GROW_ARRAY(d->o, d->capo, d->no + 1, 16);
+    if (rc < 0) {
+        return rc;
     }
     o = &d->o[d->no];
     memset(o, 0, sizeof(*o));
@@ -1459,8 +1443,7 @@ int assign_match(struct store_txn *t, const char *observer, const Coachq__V1__Ob
         uint8_t key[ASG_OPEN_KEY_MAX];
         size_t klen;
 
-        if (amendment || o->calibration_ref.len != 0 || !asg_id_ok(observer) ||
-            !asg_id_ok(o->coach_id) || o->rubric_id == NULL) {
+        if (!asg_implicit_ok(observer, o, amendment)) {
             return 0;
         }
         memset(&m, 0, sizeof(m));

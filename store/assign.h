@@ -207,6 +207,19 @@ int assign_match(struct store_txn *t, const char *observer, const Coachq__V1__Ob
                  int amendment, const uint8_t *root, int32_t session_day, int32_t now_day,
                  uint8_t match[16], int *found, struct validate_error *fault);
 
+/*
+ * Whether assign_match() may find anything for o, told without reading a
+ * zone: *maybe 1 when o names an assignment (the full check must run), or
+ * when it may fulfil one by itself and the open-assignment index holds an
+ * entry of observer and o's coach; *maybe 0 when the store holds no open
+ * assignment at all (one mdb_stat()) or none of this pair (one seek). The
+ * writer's hot path asks this first, so that an unassigned record costs
+ * these reads instead of two zone reads and the index's range read.
+ * Returns 0 or a store code as assign_match() does.
+ */
+int assign_match_candidate(struct store_txn *t, const char *observer,
+                           const Coachq__V1__Observation *o, int amendment, int *maybe);
+
 /* Marks assignment id DONE by observation root (write transaction, the
  * record's own). */
 int assign_fulfil(struct store_txn *t, const uint8_t id[16], const uint8_t root[16],

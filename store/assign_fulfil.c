@@ -10,10 +10,55 @@
 #include <string.h>
 
 #include "assign.h"
+#include "assign_int.h"
 #include "certs.h"
 #include "obs.h"
 #include "store_int.h"
 #include "zone.h"
+
+int asg_implicit_ok(const char *observer, const Coachq__V1__Observation *o, int amendment)
+{
+    return !amendment && o->calibration_ref.len == 0 && asg_id_ok(observer) &&
+           asg_id_ok(o->coach_id) && o->rubric_id != NULL;
+}
+
+static int candidate_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                         void *arg)
+{
+    (void)key;
+    (void)klen;
+    (void)val;
+    (void)vlen;
+    *(int *)arg = 1;
+    return 1;
+}
+
+int assign_match_candidate(struct store_txn *t, const char *observer,
+                           const Coachq__V1__Observation *o, int amendment, int *maybe)
+{
+    uint8_t key[ASG_OPEN_KEY_MAX];
+    MDB_stat st;
+    size_t klen;
+    int rc;
+
+    *maybe = 0;
+    if (o->assignment_id.len != 0) {
+        *maybe = 1;
+        return 0;
+    }
+    if (!asg_implicit_ok(observer, o, amendment)) {
+        return 0;
+    }
+    rc = mdb_stat(t->txn, t->s->dbi_asg_open, &st);
+    if (rc != 0) {
+        return STORE_TXN_ABORT(rc);
+    }
+    if (st.ms_entries == 0) {
+        return 0;
+    }
+    klen = asg_open_key(key, observer, o->coach_id, 0, NULL);
+    return store_txn_scan(t, t->s->dbi_asg_open, key, klen, 0, candidate_one, maybe);
+}
 
 int assign_today(struct store_txn *t, const char *manager, int64_t now_ms, int32_t *day)
 {

@@ -449,26 +449,33 @@ static int obs_assignment(struct store_txn *t, struct store_write *w,
                           const Coachq__V1__Observation *obs, const struct rules_amend *amend,
                           uint8_t match[16], int *found)
 {
+    int amendment = amend->is_amendment || obs->amends.len != 0;
     int32_t session_day = 0;
     int32_t now_day = 0;
+    int maybe = 0;
     int rc;
 
     *found = 0;
-    if (obs->assignment_id.len == 0 && obs->calibration_ref.len != 0) {
+    /* Most records fulfil nothing: the zones are read only when an open
+     * assignment could match. */
+    rc = assign_match_candidate(t, w->observer_id, obs, amendment, &maybe);
+    if (rc == 0 && !maybe) {
         return 0;
     }
-    /* Today as the window is kept: in the coach's zone, like the session's
-     * day. */
-    rc = assign_today(t, obs->coach_id, w->received_at_ms, &now_day);
     if (rc == 0) {
-        rc = zone_session_day(t, obs, &session_day);
-    }
-    if (rc < 0 && !store_txn_is_abort(rc)) {
-        session_day = (int32_t)(obs->started_at / 86400);
-        rc = 0;
+        /* Today as the window is kept: in the coach's zone, like the
+         * session's day. */
+        rc = assign_today(t, obs->coach_id, w->received_at_ms, &now_day);
+        if (rc == 0) {
+            rc = zone_session_day(t, obs, &session_day);
+        }
+        if (rc < 0 && !store_txn_is_abort(rc)) {
+            session_day = (int32_t)(obs->started_at / 86400);
+            rc = 0;
+        }
     }
     if (rc == 0) {
-        rc = assign_match(t, w->observer_id, obs, amend->is_amendment || obs->amends.len != 0,
+        rc = assign_match(t, w->observer_id, obs, amendment,
                           amend->is_amendment ? amend->root : NULL, session_day, now_day, match,
                           found, &w->fault);
     }

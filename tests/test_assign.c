@@ -1095,6 +1095,145 @@ static int short_cert(struct store_txn *t, void *arg)
     return testutil_put_cert(t, "obs.nocert", 18000, DAY, "test");
 }
 
+/* The open-assignment index's entries, in *(size_t *)arg. */
+static int open_count_txn(struct store_txn *t, void *arg)
+{
+    MDB_stat st;
+    int rc = mdb_stat(t->txn, t->s->dbi_asg_open, &st);
+
+    *(size_t *)arg = rc == 0 ? st.ms_entries : SIZE_MAX;
+    return rc == 0 ? 0 : -EIO;
+}
+
+static size_t open_count(struct store *s)
+{
+    size_t n = SIZE_MAX;
+
+    assert_int_equal(store_view(s, open_count_txn, &n), 0);
+    return n;
+}
+
+struct candidate_call {
+    const char *observer;
+    const Coachq__V1__Observation *o;
+    int maybe;
+};
+
+static int candidate_txn(struct store_txn *t, void *arg)
+{
+    struct candidate_call *c = arg;
+
+    return assign_match_candidate(t, c->observer, c->o, 0, &c->maybe);
+}
+
+/* What assign_match_candidate() tells for o by observer. */
+static int candidate(struct store *s, const char *observer, const Coachq__V1__Observation *o)
+{
+    struct candidate_call c = {observer, o, -1};
+
+    assert_int_equal(store_view(s, candidate_txn, &c), 0);
+    return c.maybe;
+}
+
+/* The writer skips the zone reads and the match when no open assignment
+ * could match: hundreds of unassigned records while the store holds no
+ * open assignment, and more once it does (of other observers and
+ * managers), are stored and fulfil nothing; the first record of a drawn
+ * pair in the window still fulfils its assignment, unnamed, and so does
+ * the last, after which the index is empty again and records go on being
+ * stored. */
+static void test_fulfil_after_unassigned(void **state)
+{
+    struct plan_args pa = {"line:slm.b", 0, 0, 0, 0, 1};
+    struct testutil_store_fx *f = org_with_plan(&pa);
+    struct draw_call d;
+    struct testutil_obs o;
+    const Coachq__V1__Assignment *x, *y;
+    Coachq__V1__Assignment *a;
+    const int64_t before = (int64_t)(DAY - 30) * 86400;
+    const int64_t in_window = (int64_t)(DAY + 2) * 86400;
+    const size_t nobs = sizeof(observers) / sizeof(observers[0]);
+    size_t stored = 0;
+
+    (void)state;
+    assert_int_equal(open_count(f->s), 0);
+    testutil_obs_make(&o, "flm.b1", "rep.1", before);
+    assert_int_equal(candidate(f->s, "obs.1", &o.o), 0);
+    /* 240 unassigned records of every observer and line b manager, in the
+     * month before, with no open assignment in the store. */
+    for (size_t i = 0; i < 240; i++) {
+        int64_t at = before + (int64_t)i * 600;
+
+        testutil_obs_make(&o, line_b[i % 2], "rep.1", at);
+        assert_int_equal(
+            testutil_store_submit(f->s, &o.o, observers[(i / 2) % nobs], (at + 60) * 1000), 0);
+        assert_int_equal(get_obs(f->s, o.id), 0);
+        stored++;
+    }
+    assert_int_equal(stored, 240);
+
+    draw(f->s, "line:slm.b", 5, 0, 1, &d);
+    assert_int_equal(d.res.n, 2);
+    x = d.res.asg[0];
+    y = d.res.asg[1];
+    assert_int_equal(open_count(f->s), 2);
+
+    /* Open assignments now exist, but none of these pairs: observers that
+     * hold none observe both managers, and line a's managers are observed
+     * by everyone. None is a candidate; all are stored; x and y stay open. */
+    for (size_t i = 0; i < 60; i++) {
+        const char *obs = observers[i % nobs];
+        int64_t at = in_window + (int64_t)i * 60;
+
+        if (strcmp(obs, x->observer_id) == 0 || strcmp(obs, y->observer_id) == 0) {
+            testutil_obs_make(&o, line_a[i % 4], "rep.1", at);
+        } else {
+            testutil_obs_make(&o, line_b[i % 2], "rep.1", at);
+        }
+        assert_int_equal(candidate(f->s, obs, &o.o), 0);
+        assert_int_equal(testutil_store_submit(f->s, &o.o, obs, (at + 30) * 1000), 0);
+    }
+    a = reread(f->s, x->id.data);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN);
+    coachq__v1__assignment__free_unpacked(a, NULL);
+
+    /* Naming an assignment is always a candidate (the full check refuses or
+     * fulfils it), and a calibration attempt never is. */
+    testutil_obs_make(&o, "flm.a1", "rep.1", in_window);
+    o.o.assignment_id = x->id;
+    assert_int_equal(candidate(f->s, "obs.nocert", &o.o), 1);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.nocert", in_window * 1000),
+                     ERROR_REFUSED);
+
+    /* The drawn pair's first record in the window fulfils x, unnamed. */
+    testutil_obs_make(&o, x->manager_id, "rep.1", in_window + 7200);
+    assert_int_equal(candidate(f->s, x->observer_id, &o.o), 1);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, x->observer_id, (in_window + 7300) * 1000),
+                     0);
+    a = reread(f->s, x->id.data);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE);
+    assert_memory_equal(a->observation_id.data, o.id, 16);
+    coachq__v1__assignment__free_unpacked(a, NULL);
+    assert_int_equal(open_count(f->s), 1);
+
+    /* And y's, the last open one; then the index is empty again. */
+    testutil_obs_make(&o, y->manager_id, "rep.1", in_window + 9000);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, y->observer_id, (in_window + 9100) * 1000),
+                     0);
+    a = reread(f->s, y->id.data);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE);
+    assert_memory_equal(a->observation_id.data, o.id, 16);
+    coachq__v1__assignment__free_unpacked(a, NULL);
+    assert_int_equal(open_count(f->s), 0);
+    testutil_obs_make(&o, y->manager_id, "rep.1", in_window + 9900);
+    assert_int_equal(candidate(f->s, y->observer_id, &o.o), 0);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, y->observer_id, (in_window + 9950) * 1000),
+                     0);
+    assert_int_equal(get_obs(f->s, o.id), 0);
+    assign_draw_result_clear(&d.res);
+    testutil_store_fx_free(f);
+}
+
 /* A double-coded session fulfils one slot: two observers scoring the same
  * session (coach, coachee, start) of a manager with two assignments fulfil
  * one; the second naming its own is refused, and unnamed it is stored and
@@ -1631,6 +1770,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_fulfilment),
         cmocka_unit_test(test_far_west_today),
         cmocka_unit_test(test_double_coded_and_cert),
+        cmocka_unit_test(test_fulfil_after_unassigned),
         cmocka_unit_test(test_erase_observer),
         cmocka_unit_test_setup_teardown(test_fulfil_over_tls, testutil_org_setup,
                                         testutil_org_teardown),
