@@ -1135,6 +1135,23 @@ static int candidate(struct store *s, const char *observer, const Coachq__V1__Ob
     return c.maybe;
 }
 
+/* An unnamed record by asg's observer of its manager's session at at
+ * (submitted 100 s later): stored, it is asg's observation and asg DONE. */
+static void expect_fulfils(struct store *s, const Coachq__V1__Assignment *asg, int64_t at)
+{
+    struct testutil_obs o;
+    Coachq__V1__Assignment *a;
+
+    testutil_obs_make(&o, asg->manager_id, "rep.1", at);
+    assert_int_equal(candidate(s, asg->observer_id, &o.o), 1);
+    assert_int_equal(testutil_store_submit(s, &o.o, asg->observer_id, (at + 100) * 1000), 0);
+    a = reread(s, asg->id.data);
+    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE);
+    assert_int_equal(a->observation_id.len, 16);
+    assert_memory_equal(a->observation_id.data, o.id, 16);
+    coachq__v1__assignment__free_unpacked(a, NULL);
+}
+
 /* The writer skips the zone reads and the match when no open assignment
  * could match: hundreds of unassigned records while the store holds no
  * open assignment, and more once it does (of other observers and
@@ -1206,24 +1223,11 @@ static void test_fulfil_after_unassigned(void **state)
                      ERROR_REFUSED);
 
     /* The drawn pair's first record in the window fulfils x, unnamed. */
-    testutil_obs_make(&o, x->manager_id, "rep.1", in_window + 7200);
-    assert_int_equal(candidate(f->s, x->observer_id, &o.o), 1);
-    assert_int_equal(testutil_store_submit(f->s, &o.o, x->observer_id, (in_window + 7300) * 1000),
-                     0);
-    a = reread(f->s, x->id.data);
-    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE);
-    assert_memory_equal(a->observation_id.data, o.id, 16);
-    coachq__v1__assignment__free_unpacked(a, NULL);
+    expect_fulfils(f->s, x, in_window + 7200);
     assert_int_equal(open_count(f->s), 1);
 
     /* And y's, the last open one; then the index is empty again. */
-    testutil_obs_make(&o, y->manager_id, "rep.1", in_window + 9000);
-    assert_int_equal(testutil_store_submit(f->s, &o.o, y->observer_id, (in_window + 9100) * 1000),
-                     0);
-    a = reread(f->s, y->id.data);
-    assert_int_equal(a->status, COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE);
-    assert_memory_equal(a->observation_id.data, o.id, 16);
-    coachq__v1__assignment__free_unpacked(a, NULL);
+    expect_fulfils(f->s, y, in_window + 9000);
     assert_int_equal(open_count(f->s), 0);
     testutil_obs_make(&o, y->manager_id, "rep.1", in_window + 9900);
     assert_int_equal(candidate(f->s, y->observer_id, &o.o), 0);
