@@ -68,9 +68,11 @@ static void day_text(int32_t day, char *buf, size_t len)
 }
 
 /* The observed minutes of manager's window: the session time of the
- * observations the quality figures count (AGG_COACH), read per week. */
+ * observations the quality figures count (AGG_COACH), read per week; and
+ * from the same weeks the reviews of a recorded call, with those where the
+ * rep commented first (the self-review column). */
 static int cadence_observed_minutes(const struct dash_ctx *c, const char *manager,
-                                    uint64_t *minutes)
+                                    uint64_t *minutes, struct dash_cadence *out)
 {
     Coachq__V1__AggWeek total = COACHQ__V1__AGG_WEEK__INIT;
     struct dash_weeks ws;
@@ -83,6 +85,8 @@ static int cadence_observed_minutes(const struct dash_ctx *c, const char *manage
     }
     if (rc == 0) {
         *minutes = (total.seconds + 30) / 60;
+        out->rec_n = total.recordings;
+        out->rec_rep_first = total.recordings_rep_first;
     }
     dash_week_clear(&total);
     dash_weeks_free(&ws);
@@ -236,7 +240,7 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
     out->median_gap = stats_median(gaps, ngaps);
     out->per_rep_month =
         rs.n > 0 ? (double)out->days / (double)rs.n / (window_days / DAYS_PER_MONTH) : NAN;
-    rc = cadence_observed_minutes(c, manager, &observed_min);
+    rc = cadence_observed_minutes(c, manager, &observed_min, out);
     if (rc != 0) {
         goto out;
     }
@@ -268,13 +272,35 @@ void dash_cadence_columns(struct dash *d, unsigned weeks, const char **cols)
     cols[4] = dash_printf(d, "Reps not coached in %u weeks", weeks);
     cols[5] = "Minutes per week";
     cols[6] = "Commitment (input)";
+    cols[7] = "Rep first (%)";
+}
+
+/* The commitment cell of a manager with one. */
+static void dash_cadence_commit_cell(struct dash *d, Coachq__V1__TableRow *r,
+                                     const struct dash_cadence *k)
+{
+    char text[96];
+
+    cadence_commit_text(&k->commit, text, sizeof(text));
+    if (k->commit.kind == CADENCE_MINUTES_PER_WEEK) {
+        dash_cell_text(d, r,
+                       dash_printf(d, "%s: %s (%.0f)", text, k->commit_met ? "met" : "not met",
+                                   k->commit_figure),
+                       NULL);
+    } else {
+        dash_cell_text(d, r,
+                       dash_printf(d, "%s: %s (%.0f%% of reps in time)", text,
+                                   k->commit_met ? "met" : "not met",
+                                   isnan(k->commit_figure) ? 0.0 : 100.0 * k->commit_figure),
+                       NULL);
+    }
 }
 
 void dash_cadence_cells(struct dash *d, const struct dash_ctx *c, Coachq__V1__TableRow *r,
                         const struct dash_cadence *k)
 {
-    char text[96];
     Coachq__V1__Cell *cell;
+    unsigned rn;
 
     dash_cell_count(d, r, k->reps);
     cell = dash_cell_num(d, r, k->per_rep_month, k->reps > 0 ? k->days : 0, 2);
@@ -296,21 +322,13 @@ void dash_cadence_cells(struct dash *d, const struct dash_ctx *c, Coachq__V1__Ta
     cell = dash_cell_count(d, r, (uint64_t)llround(k->minutes_week));
     if (!k->has_commit) {
         dash_cell_text(d, r, "none set", NULL);
-        return;
-    }
-    cadence_commit_text(&k->commit, text, sizeof(text));
-    if (k->commit.kind == CADENCE_MINUTES_PER_WEEK) {
-        dash_cell_text(d, r,
-                       dash_printf(d, "%s: %s (%.0f)", text, k->commit_met ? "met" : "not met",
-                                   k->commit_figure),
-                       NULL);
     } else {
-        dash_cell_text(d, r,
-                       dash_printf(d, "%s: %s (%.0f%% of reps in time)", text,
-                                   k->commit_met ? "met" : "not met",
-                                   isnan(k->commit_figure) ? 0.0 : 100.0 * k->commit_figure),
-                       NULL);
+        dash_cadence_commit_cell(d, r, k);
     }
+    /* Self-review first: the rule of the self-review tables (a share of
+     * recorded reviews, not shown below the minimum n of them). */
+    rn = k->rec_n > UINT32_MAX ? UINT32_MAX : (unsigned)k->rec_n;
+    dash_cell_num(d, r, rn > 0 ? 100.0 * (double)k->rec_rep_first / (double)rn : NAN, rn, 0);
 }
 
 const char *dash_cadence_note(struct dash *d, const struct dash_cadence_window *w)
