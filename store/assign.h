@@ -187,7 +187,9 @@ int assign_match_may(struct store_txn *t, const Coachq__V1__Assignment *a, const
 /*
  * The day of instant now_ms in manager's zone (zone_day_of(): the coach's,
  * as a session's day is): the "today" a window is compared with, so that
- * a far-west coach's evening is still their day. UTC when the zone cannot
+ * a far-west coach's evening is still their day. Any person may be named
+ * (a ListAssignments answer's today is the listed observer's); NULL names
+ * the organisation (a draw's default period day). UTC when the zone cannot
  * be read. Returns 0 or a store abort code.
  */
 int assign_today(struct store_txn *t, const char *manager, int64_t now_ms, int32_t *day);
