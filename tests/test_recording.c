@@ -667,6 +667,26 @@ static void test_dashboard_self_review(void **state)
     if (t == NULL) {
         fail_msg("no self-review table in:\n%s", f.out);
     }
+    /* The cadence's own row in JSON: the last cell is the share and its n. */
+    for (size_t i = 0; i < json_array_size(tables); i++) {
+        const json_t *ct = json_array_get(tables, i);
+        const json_t *cols, *row, *cell;
+
+        if (strcmp(json_string_value(json_object_get(ct, "id")), "my-cadence") != 0) {
+            continue;
+        }
+        cols = json_object_get(ct, "columns");
+        assert_string_equal(json_string_value(json_array_get(cols, json_array_size(cols) - 1)),
+                            "Rep first (%)");
+        row = json_array_get(json_object_get(ct, "rows"), 0);
+        cell = json_array_get(row, json_array_size(row) - 1);
+        assert_string_equal(json_string_value(json_object_get(cell, "text")), "67");
+        assert_int_equal(json_integer_value(json_object_get(cell, "n")), 3);
+        t = NULL;
+    }
+    if (t != NULL) {
+        fail_msg("no my-cadence table in:\n%s", f.out);
+    }
     json_decref(j);
 }
 
