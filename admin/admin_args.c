@@ -130,7 +130,7 @@ static const struct admin_opt opts_plan_set[] = {
 
 static const struct admin_opt opts_assign[] = {
     {"seed", "N", "the draw's seed, 0..2^64-1 [random, printed]"},
-    {"period", "YYYY-MM-DD", "a day in the month or week to draw for [today]"},
+    {"period", "YYYY-MM-DD", "a day in the month or week to draw for [today, organisation's zone]"},
     {"sample", "N", "draw at most N assignments, shared among the lines [every slot]"},
     {"dry-run", NULL, "print the draw, write nothing"},
     {NULL, NULL, NULL},

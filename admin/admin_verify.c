@@ -279,7 +279,7 @@ static int verify_assign_audit_txn(struct store_txn *t, void *arg)
                         va->a->origin, NULL);
 }
 
-/* The assignment indexes (asg_open, asg_by_manager) against the
+/* The assignment indexes (asg_open, asg_by_manager, asg_due, asg_obs_due) against the
  * assignments (assign_verify()), repaired with --repair. Returns 0 (they
  * match, or were repaired), 1 (they differ) or a failure's exit code. */
 static int verify_assign(struct admin *a, int repair)
@@ -295,6 +295,12 @@ static int verify_assign(struct admin *a, int repair)
     printf("assignments: %" PRIu64 "\nassignment index entries: %" PRIu64
            "\nassignment index differences: %" PRIu64 "\n",
            r.assignments, r.entries, r.differences);
+    for (size_t i = 0; i < ASSIGN_VERIFY_NINDEX; i++) {
+        if (r.index_differences[i] > 0) {
+            printf("assignment index %s differs: %" PRIu64 " entries missing or extra\n",
+                   assign_verify_index_name(i), r.index_differences[i]);
+        }
+    }
     if (r.differences == 0) {
         printf("the assignment indexes match the assignments\n");
         return 0;

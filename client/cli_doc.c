@@ -639,10 +639,13 @@ const struct cli_doc cli_doc_assignments = {
 
 static const struct cli_opt opts_assign[] = {
     {"seed", OPT_SEED, "N", "the draw's seed, 0..2^64-1 [random: the server picks and records it]"},
-    {"period", OPT_PERIOD, "DATE", "a day (YYYY-MM-DD) in the month or week to draw for [today]"},
+    {"period", OPT_PERIOD, "DATE",
+     "a day (YYYY-MM-DD) in the month or week to draw for [today, organisation's zone]"},
     {"sample", OPT_SAMPLE, "N", "at most N assignments, shared among the lines [every slot]"},
     {"dry-run", OPT_DRY_RUN, NULL, "show the draw, write nothing"},
-    {"json", OPT_JSON, NULL, "print the draw as JSON"},
+    {"json", OPT_JSON, NULL,
+     "print {\"draw\", \"assignments\", \"unfilled_managers\", \"truncated\", and the shown and "
+     "total counts}"},
     {NULL, 0, NULL, NULL},
 };
 

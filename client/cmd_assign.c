@@ -186,6 +186,70 @@ out:
 
 /* ---- assign --------------------------------------------------------------- */
 
+/* The draw's answer as one JSON object: the draw, the assignments and
+ * unfilled managers it carries, and whether it carries them all
+ * ("truncated", with the totals, as the text output's last line says). */
+static int print_json_draw(struct cli *x, const Coachq__V1__AssignmentDrawResult *d)
+{
+    json_t *o = json_object(), *arr = json_array(), *un = json_array(), *dw = json_object();
+    char buf[UUID_STR_LEN], seed[24];
+    int rc = -ENOMEM;
+
+    if (o == NULL || arr == NULL || un == NULL || dw == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < d->n_assignments; i++) {
+        if (json_array_append_new(arr, asg_json(d->assignments[i])) < 0) {
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < d->n_unfilled_managers; i++) {
+        if (json_array_append_new(un, json_string(d->unfilled_managers[i])) < 0) {
+            goto out;
+        }
+    }
+    if (d->draw != NULL) {
+        if (d->draw->id.len == UUID_LEN) {
+            json_object_set_new(dw, "id", json_string(uuid_format(d->draw->id.data, buf)));
+        }
+        json_object_set_new(dw, "plan", json_string(d->draw->plan_scope));
+        /* A string: a seed may pass JSON's exact integers. */
+        snprintf(seed, sizeof(seed), "%" PRIu64, d->draw->seed);
+        json_object_set_new(dw, "seed", json_string(seed));
+        day_format(d->draw->due_from_day, buf, sizeof(buf));
+        json_object_set_new(dw, "due_from", json_string(buf));
+        day_format(d->draw->due_until_day, buf, sizeof(buf));
+        json_object_set_new(dw, "due_until", json_string(buf));
+        json_object_set_new(dw, "assigned", json_integer(d->draw->assigned));
+        json_object_set_new(dw, "unfilled", json_integer(d->draw->unfilled));
+    }
+    json_object_set_new(o, "dry_run", json_boolean(d->dry_run));
+    json_object_set_new(o, "draw", dw);
+    dw = NULL;
+    json_object_set_new(o, "assignments", arr);
+    arr = NULL;
+    json_object_set_new(o, "unfilled_managers", un);
+    un = NULL;
+    json_object_set_new(o, "truncated", json_boolean(d->truncated));
+    json_object_set_new(o, "assignments_shown", json_integer((json_int_t)d->n_assignments));
+    json_object_set_new(o, "assignments_total",
+                        json_integer(d->draw != NULL ? d->draw->assigned : 0));
+    json_object_set_new(o, "unfilled_managers_shown",
+                        json_integer((json_int_t)d->n_unfilled_managers));
+    json_object_set_new(o, "unfilled_managers_total", json_integer(d->unfilled_manager_count));
+    rc = cli_print_json(x, o);
+out:
+    if (rc == -ENOMEM) {
+        /* Out of memory: cli_print_json() says so. */
+        rc = cli_print_json(x, NULL);
+    }
+    json_decref(o);
+    json_decref(arr);
+    json_decref(un);
+    json_decref(dw);
+    return rc;
+}
+
 struct draw_args {
     Coachq__V1__DrawAssignments q;
     int json;
@@ -262,7 +326,7 @@ int cli_cmd_assign(struct cli *x, int argc, char **argv)
         goto out;
     }
     if (a.json) {
-        rc = print_json_list(x, d->assignments, d->n_assignments);
+        rc = print_json_draw(x, d);
     } else if (d->draw != NULL && d->draw->id.len == UUID_LEN) {
         day_format(d->draw->due_from_day, f, sizeof(f));
         day_format(d->draw->due_until_day, u, sizeof(u));

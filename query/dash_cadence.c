@@ -11,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg.h"
 #include "dash_weeks.h"
 #include "day.h"
+#include "obs.h"
 #include "people.h"
 #include "stats.h"
 #include "store.h"
+#include "zone.h"
 
 /* Days of a month on average: 365.25 / 12. */
 #define DAYS_PER_MONTH 30.4375
@@ -68,9 +71,11 @@ static void day_text(int32_t day, char *buf, size_t len)
 }
 
 /* The observed minutes of manager's window: the session time of the
- * observations the quality figures count (AGG_COACH), read per week. */
+ * observations the quality figures count (AGG_COACH), read per week; and
+ * from the same weeks the reviews of a recorded call, with those where the
+ * rep commented first (the self-review column). */
 static int cadence_observed_minutes(const struct dash_ctx *c, const char *manager,
-                                    uint64_t *minutes)
+                                    uint64_t *minutes, struct dash_cadence *out)
 {
     Coachq__V1__AggWeek total = COACHQ__V1__AGG_WEEK__INIT;
     struct dash_weeks ws;
@@ -83,10 +88,67 @@ static int cadence_observed_minutes(const struct dash_ctx *c, const char *manage
     }
     if (rc == 0) {
         *minutes = (total.seconds + 30) / 60;
+        out->rec_n = total.recordings;
+        out->rec_rep_first = total.recordings_rep_first;
     }
     dash_week_clear(&total);
     dash_weeks_free(&ws);
     return rc;
+}
+
+/* One rep's reviews of a recorded call with the manager in the window. */
+struct rep_reviews {
+    struct store_txn *t;
+    const char *manager;
+    int32_t from_day, until_day;
+    int64_t stop; /* a session started before it is before the window in any zone */
+    unsigned n, first;
+};
+
+static int rep_reviews_cb(Coachq__V1__StoredObservation *rec, void *arg)
+{
+    struct rep_reviews *rr = arg;
+    const Coachq__V1__Observation *o = rec->observation;
+    int32_t day;
+    int yes = 0, rc = 0;
+
+    if (o == NULL || o->started_at < rr->stop) {
+        coachq__v1__stored_observation__free_unpacked(rec, NULL);
+        return 1;
+    }
+    if (o->recording != NULL && o->coach_id != NULL && strcmp(o->coach_id, rr->manager) == 0) {
+        /* The observations the quality figures (and the manager's row)
+         * count: no calibration attempt, a certified observer. */
+        rc = agg_counts(rr->t, rec, &yes);
+        if (rc == 0 && yes) {
+            rc = zone_session_day(rr->t, o, &day);
+        }
+        if (rc == 0 && yes && day >= rr->from_day && day <= rr->until_day) {
+            rr->n++;
+            rr->first += o->recording->rep_commented_at != 0;
+        }
+    }
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    return rc;
+}
+
+/* The rep's self-review cell: of the rep's reviews of a recorded call with
+ * manager in the window, the share where the rep commented first. Reads
+ * at most STORE_MAX_PAGE of the rep's latest records, newest first. */
+static int rep_reviews_cell(struct dash *d, const struct dash_ctx *c,
+                            const struct dash_cadence_window *w, const char *manager,
+                            const char *rep, Coachq__V1__TableRow *r)
+{
+    struct rep_reviews rr = {
+        c->t, manager, w->from_day, w->until_day, (int64_t)w->from_day * 86400 - 15 * 3600, 0, 0};
+    int rc = store_recent_txn(c->t, STORE_BY_COACHEE, rep, ((int64_t)w->until_day + 2) * 86400,
+                              STORE_MAX_PAGE, rep_reviews_cb, &rr);
+
+    if (rc < 0) {
+        return rc;
+    }
+    dash_cell_num(d, r, rr.n > 0 ? 100.0 * (double)rr.first / (double)rr.n : NAN, rr.n, 0);
+    return 0;
 }
 
 int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
@@ -231,12 +293,16 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
             dash_cell_text(d, r, "no gap", NULL);
         }
         dash_cell_text(d, r, recent ? "no" : "yes", NULL);
+        rc = rep_reviews_cell(d, c, w, manager, rs.id[i], r);
+        if (rc != 0) {
+            goto out;
+        }
     }
     out->ngaps = (unsigned)ngaps;
     out->median_gap = stats_median(gaps, ngaps);
     out->per_rep_month =
         rs.n > 0 ? (double)out->days / (double)rs.n / (window_days / DAYS_PER_MONTH) : NAN;
-    rc = cadence_observed_minutes(c, manager, &observed_min);
+    rc = cadence_observed_minutes(c, manager, &observed_min, out);
     if (rc != 0) {
         goto out;
     }
@@ -268,13 +334,35 @@ void dash_cadence_columns(struct dash *d, unsigned weeks, const char **cols)
     cols[4] = dash_printf(d, "Reps not coached in %u weeks", weeks);
     cols[5] = "Minutes per week";
     cols[6] = "Commitment (input)";
+    cols[7] = "Rep first (%)";
+}
+
+/* The commitment cell of a manager with one. */
+static void dash_cadence_commit_cell(struct dash *d, Coachq__V1__TableRow *r,
+                                     const struct dash_cadence *k)
+{
+    char text[96];
+
+    cadence_commit_text(&k->commit, text, sizeof(text));
+    if (k->commit.kind == CADENCE_MINUTES_PER_WEEK) {
+        dash_cell_text(d, r,
+                       dash_printf(d, "%s: %s (%.0f)", text, k->commit_met ? "met" : "not met",
+                                   k->commit_figure),
+                       NULL);
+    } else {
+        dash_cell_text(d, r,
+                       dash_printf(d, "%s: %s (%.0f%% of reps in time)", text,
+                                   k->commit_met ? "met" : "not met",
+                                   isnan(k->commit_figure) ? 0.0 : 100.0 * k->commit_figure),
+                       NULL);
+    }
 }
 
 void dash_cadence_cells(struct dash *d, const struct dash_ctx *c, Coachq__V1__TableRow *r,
                         const struct dash_cadence *k)
 {
-    char text[96];
     Coachq__V1__Cell *cell;
+    unsigned rn;
 
     dash_cell_count(d, r, k->reps);
     cell = dash_cell_num(d, r, k->per_rep_month, k->reps > 0 ? k->days : 0, 2);
@@ -296,21 +384,13 @@ void dash_cadence_cells(struct dash *d, const struct dash_ctx *c, Coachq__V1__Ta
     cell = dash_cell_count(d, r, (uint64_t)llround(k->minutes_week));
     if (!k->has_commit) {
         dash_cell_text(d, r, "none set", NULL);
-        return;
-    }
-    cadence_commit_text(&k->commit, text, sizeof(text));
-    if (k->commit.kind == CADENCE_MINUTES_PER_WEEK) {
-        dash_cell_text(d, r,
-                       dash_printf(d, "%s: %s (%.0f)", text, k->commit_met ? "met" : "not met",
-                                   k->commit_figure),
-                       NULL);
     } else {
-        dash_cell_text(d, r,
-                       dash_printf(d, "%s: %s (%.0f%% of reps in time)", text,
-                                   k->commit_met ? "met" : "not met",
-                                   isnan(k->commit_figure) ? 0.0 : 100.0 * k->commit_figure),
-                       NULL);
+        dash_cadence_commit_cell(d, r, k);
     }
+    /* Self-review first: the rule of the self-review tables (a share of
+     * recorded reviews, not shown below the minimum n of them). */
+    rn = k->rec_n > UINT32_MAX ? UINT32_MAX : (unsigned)k->rec_n;
+    dash_cell_num(d, r, rn > 0 ? 100.0 * (double)k->rec_rep_first / (double)rn : NAN, rn, 0);
 }
 
 const char *dash_cadence_note(struct dash *d, const struct dash_cadence_window *w)
@@ -338,7 +418,7 @@ int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double qu
     struct dash_cadence_window w;
     struct dash_cadence k;
     const char *cols[DASH_CADENCE_NCOLS + 1];
-    const char *rcols[6];
+    const char *rcols[7];
     Coachq__V1__Table *t, *rt;
     Coachq__V1__TableRow *r;
     int rc;
@@ -352,9 +432,10 @@ int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double qu
     rcols[3] = "Median gap (days)";
     rcols[4] = "Longest gap (days)";
     rcols[5] = dash_printf(d, "Not coached in %u weeks", w.weeks);
+    rcols[6] = "Rep first (%)";
     t = dash_table(d, "my-cadence", "Your coaching cadence (an input, beside your quality)", cols,
                    DASH_CADENCE_NCOLS + 1);
-    rt = dash_table(d, "my-cadence-reps", "Cadence per rep", rcols, 6);
+    rt = dash_table(d, "my-cadence-reps", "Cadence per rep", rcols, 7);
     if (t == NULL || rt == NULL) {
         return dash_failed(d) != 0 ? dash_failed(d) : -ENOMEM;
     }
@@ -364,7 +445,9 @@ int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double qu
     }
     t->note = (char *)dash_cadence_note(d, &w);
     rt->note = (char *)"Your reps on the page's last day, with the rules of the table above. A "
-                       "median gap needs the minimum n of gaps.";
+                       "median gap needs the minimum n of gaps. Rep first: of your reviews of the "
+                       "rep's recorded calls in the window, the share where the rep commented "
+                       "first; it needs the minimum n of reviews.";
     r = dash_row(d, t);
     dash_cell_num(d, r, quality, qn, 2);
     dash_cadence_cells(d, c, r, &k);

@@ -40,9 +40,11 @@ struct dash_cadence {
     double minutes_week;  /* minutes / weeks of the window */
     int has_commit;       /* a commitment holds for the manager */
     struct cadence_commit commit;
-    int commit_met;       /* the manager meets it */
-    double commit_figure; /* minutes a week, or the share of reps coached in time (0..1) */
-    int cut;              /* more reps than DASH_CADENCE_MAX_REPS */
+    int commit_met;         /* the manager meets it */
+    double commit_figure;   /* minutes a week, or the share of reps coached in time (0..1) */
+    int cut;                /* more reps than DASH_CADENCE_MAX_REPS */
+    uint64_t rec_n;         /* reviews of a recorded call the quality figures count */
+    uint64_t rec_rep_first; /* those where the rep commented before the manager */
 };
 
 /* The window's first and last day and N (weeks) for c. */
@@ -58,8 +60,10 @@ void dash_cadence_window(const struct dash_ctx *c, struct dash_cadence_window *w
 /*
  * Works out manager's cadence over the window (see above). When t is not
  * NULL, appends one row per rep to it (Rep, Coaching days, Last coached,
- * Median gap, Longest gap, Not coached in N weeks). Returns 0 or a
- * negative errno.
+ * Median gap, Longest gap, Not coached in N weeks, Rep first: the share of
+ * the rep's recorded call reviews with the manager in the window where the
+ * rep commented first, from at most STORE_MAX_PAGE of the rep's latest
+ * records). Returns 0 or a negative errno.
  */
 int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
                          const struct dash_cadence_window *w, const char *manager,
@@ -67,7 +71,7 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
 
 /* The column titles of a manager's summary cells (dash_cadence_cells()),
  * DASH_CADENCE_NCOLS of them; weeks is N. Strings in d's arena. */
-#define DASH_CADENCE_NCOLS 7
+#define DASH_CADENCE_NCOLS 8
 void dash_cadence_columns(struct dash *d, unsigned weeks, const char **cols);
 
 /* Appends a manager's summary cells to r, in the order of

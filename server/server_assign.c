@@ -31,7 +31,8 @@ struct server_assign {
     char observer[VALIDATE_MAX_ID + 1]; /* "" with all_observers */
     int all_observers;
     int all_statuses;
-    int32_t today;
+    char asker[VALIDATE_MAX_ID + 1]; /* the caller: whose day "today" is with all_observers */
+    int32_t today;                   /* the listed observer's day (assign_today()) */
     Coachq__V1__Assignment **l;
     size_t n;
     int truncated;
@@ -40,6 +41,7 @@ struct server_assign {
     struct assign_draw_req req;
     struct assign_draw_result res;
     int dry_run;
+    int period_today; /* no period_day asked: the organisation's day */
     /* Plans: the plan to set (a decoded copy; NULL to list), and all. */
     int plans;
     Coachq__V1__CoveragePlan *plan;
@@ -136,6 +138,15 @@ static int assign_txn(struct store_txn *t, void *arg)
     if (!a->draw) {
         return -EINVAL;
     }
+    if (a->period_today) {
+        /* Today in the organisation's zone, as `coachqd assign` takes it:
+         * a plan's managers may be in several zones, and the draw is the
+         * same whichever lead asks. */
+        rc = assign_today(t, NULL, a->req.now_ms, &a->req.period_day);
+        if (rc < 0) {
+            return rc;
+        }
+    }
     rc = assign_expire(t, a->req.now_ms, NULL);
     if (rc < 0) {
         return rc;
@@ -158,6 +169,7 @@ int server_assign_read_txn(struct store_txn *t, void *arg)
 {
     struct request *r = arg;
     struct server_assign *a = r->asg;
+    int rc;
 
     memset(&r->fault, 0, sizeof(r->fault));
     assign_list_free(a->l, a->n);
@@ -165,6 +177,12 @@ int server_assign_read_txn(struct store_txn *t, void *arg)
     a->n = 0;
     if (a->draw || a->plans) {
         return -EINVAL;
+    }
+    /* Today in the listed observer's zone (the caller's for every
+     * observer), else the organisation's. */
+    rc = assign_today(t, a->all_observers ? a->asker : a->observer, a->req.now_ms, &a->today);
+    if (rc < 0) {
+        return rc;
     }
     return assign_list(t, a->all_observers ? NULL : a->observer, a->all_statuses, a->req.now_ms,
                        &a->l, &a->n, &a->truncated);
@@ -183,11 +201,9 @@ static void assign_queue(struct conn *c, uint64_t rid, struct server_assign *a)
     }
     r->asg = a;
     r->w.received_at_ms = server_now_ms();
-    a->today = (int32_t)(r->w.received_at_ms / 86400000);
     a->req.now_ms = r->w.received_at_ms;
-    if (a->req.period_day == 0) {
-        a->req.period_day = a->today;
-    }
+    a->period_today = a->req.period_day == 0;
+    snprintf(a->asker, sizeof(a->asker), "%s", c->user);
     if (!a->draw && !a->plans) {
         server_read_queue(c, r);
         return;

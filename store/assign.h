@@ -187,7 +187,9 @@ int assign_match_may(struct store_txn *t, const Coachq__V1__Assignment *a, const
 /*
  * The day of instant now_ms in manager's zone (zone_day_of(): the coach's,
  * as a session's day is): the "today" a window is compared with, so that
- * a far-west coach's evening is still their day. UTC when the zone cannot
+ * a far-west coach's evening is still their day. Any person may be named
+ * (a ListAssignments answer's today is the listed observer's); NULL names
+ * the organisation (a draw's default period day). UTC when the zone cannot
  * be read. Returns 0 or a store abort code.
  */
 int assign_today(struct store_txn *t, const char *manager, int64_t now_ms, int32_t *day);
@@ -233,16 +235,28 @@ const char *assign_status_name(Coachq__V1__AssignmentStatus s);
 uint64_t assign_rng_next(uint64_t *s);
 
 /* What assign_verify() found. */
+/* The indexes assign_verify() checks, in the order of its per-index
+ * differences. */
+#define ASSIGN_VERIFY_NINDEX 4
+
 struct assign_verify_result {
     uint64_t assignments; /* assignments read */
-    uint64_t entries;     /* entries in asg_open and asg_by_manager */
+    uint64_t entries;     /* entries in the indexes */
     uint64_t differences; /* missing or extra index entries */
+    /* The differences per index, named by assign_verify_index_name(). */
+    uint64_t index_differences[ASSIGN_VERIFY_NINDEX];
 };
 
+/* The database name of index i (< ASSIGN_VERIFY_NINDEX): asg_open,
+ * asg_by_manager, asg_due, asg_obs_due. */
+const char *assign_verify_index_name(size_t i);
+
 /*
- * Compares asg_open and asg_by_manager with the keys the assignments give
- * (its own transaction: a read one, or with repair a write one that writes
- * both indexes afresh when they differ). Returns 0 and fills *out, or a
+ * Compares asg_open, asg_by_manager, asg_due and asg_obs_due with the keys
+ * the assignments give (both ways: every entry is an assignment's, in the
+ * right status and day, and every assignment has its entries), in its
+ * own transaction: a read one, or with repair a write one that writes the
+ * four indexes afresh when they differ. Returns 0 and fills *out, or a
  * store code (-EIO for an assignment that does not decode).
  */
 int assign_verify(struct store *s, int repair, struct assign_verify_result *out);

@@ -31,10 +31,21 @@ struct av_set {
 
 struct av {
     int repair;
-    struct av_set open; /* asg_open's expected keys */
-    struct av_set mgr;  /* asg_by_manager's */
+    /* The expected keys of asg_open, asg_by_manager, asg_due and
+     * asg_obs_due, in the order of assign_verify_index_name(). */
+    struct av_set set[ASSIGN_VERIFY_NINDEX];
     struct assign_verify_result res;
 };
+
+enum { AV_OPEN, AV_MGR, AV_DUE, AV_OBS_DUE };
+
+const char *assign_verify_index_name(size_t i)
+{
+    static const char *const names[ASSIGN_VERIFY_NINDEX] = {"asg_open", "asg_by_manager", "asg_due",
+                                                            "asg_obs_due"};
+
+    return i < ASSIGN_VERIFY_NINDEX ? names[i] : "?";
+}
 
 static struct av_key *av_add(struct av_set *s)
 {
@@ -75,7 +86,7 @@ static int av_asg_one(const uint8_t *key, size_t klen, const uint8_t *val, size_
     }
     v->res.assignments++;
     rc = -ENOMEM;
-    k = av_add(&v->mgr);
+    k = av_add(&v->set[AV_MGR]);
     if (k == NULL) {
         goto out;
     }
@@ -88,7 +99,7 @@ static int av_asg_one(const uint8_t *key, size_t klen, const uint8_t *val, size_
     k->n += 4 + KEYS_UUID_LEN;
     if (a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN) {
         rc = -ENOMEM;
-        k = av_add(&v->open);
+        k = av_add(&v->set[AV_OPEN]);
         if (k == NULL) {
             goto out;
         }
@@ -96,6 +107,26 @@ static int av_asg_one(const uint8_t *key, size_t klen, const uint8_t *val, size_
         if (rc == 0) {
             rc = av_id(k, a->manager_id);
         }
+        if (rc != 0) {
+            goto out;
+        }
+        keys_put_be32(k->k + k->n, (uint32_t)a->due_until_day);
+        memcpy(k->k + k->n + 4, key, KEYS_UUID_LEN);
+        k->n += 4 + KEYS_UUID_LEN;
+        /* The due-day indexes: the day alone, and the observer's. */
+        rc = -ENOMEM;
+        k = av_add(&v->set[AV_DUE]);
+        if (k == NULL) {
+            goto out;
+        }
+        keys_put_be32(k->k, (uint32_t)a->due_until_day);
+        memcpy(k->k + 4, key, KEYS_UUID_LEN);
+        k->n = 4 + KEYS_UUID_LEN;
+        k = av_add(&v->set[AV_OBS_DUE]);
+        if (k == NULL) {
+            goto out;
+        }
+        rc = av_id(k, a->observer_id);
         if (rc != 0) {
             goto out;
         }
@@ -135,10 +166,11 @@ static int av_index_one(struct av_set *s, const uint8_t *key, size_t klen)
     return 0;
 }
 
-/* Compares index dbi with its expected keys s; adds the differences. */
-static int av_index(struct store_txn *t, MDB_dbi dbi, struct av_set *s, struct av *v)
+/* Compares index dbi (number i) with its expected keys s; adds the
+ * differences. */
+static int av_index(struct store_txn *t, MDB_dbi dbi, size_t i, struct av_set *s, struct av *v)
 {
-    uint64_t extra = 0;
+    uint64_t extra = 0, diff;
     MDB_cursor *cur = NULL;
     MDB_val k, d;
     int rc;
@@ -156,10 +188,12 @@ static int av_index(struct store_txn *t, MDB_dbi dbi, struct av_set *s, struct a
     if (rc != MDB_NOTFOUND) {
         return STORE_TXN_ABORT(rc);
     }
-    v->res.differences += extra;
-    for (size_t i = 0; i < s->n; i++) {
-        v->res.differences += !s->v[i].found;
+    diff = extra;
+    for (size_t j = 0; j < s->n; j++) {
+        diff += !s->v[j].found;
     }
+    v->res.index_differences[i] = diff;
+    v->res.differences += diff;
     return 0;
 }
 
@@ -177,34 +211,44 @@ static int av_rewrite(struct store_txn *t, MDB_dbi dbi, const struct av_set *s)
     return rc;
 }
 
+/* The four indexes' handles, in the order of assign_verify_index_name(). */
+static void av_dbis(struct store_txn *t, MDB_dbi dbi[ASSIGN_VERIFY_NINDEX])
+{
+    dbi[AV_OPEN] = t->s->dbi_asg_open;
+    dbi[AV_MGR] = t->s->dbi_asg_by_manager;
+    dbi[AV_DUE] = t->s->dbi_asg_due;
+    dbi[AV_OBS_DUE] = t->s->dbi_asg_obs_due;
+}
+
 static int av_txn(struct store_txn *t, void *arg)
 {
     struct av *v = arg;
+    MDB_dbi dbi[ASSIGN_VERIFY_NINDEX];
     int rc;
 
-    v->open.n = v->mgr.n = 0;
+    av_dbis(t, dbi);
+    for (size_t i = 0; i < ASSIGN_VERIFY_NINDEX; i++) {
+        v->set[i].n = 0;
+    }
     memset(&v->res, 0, sizeof(v->res));
     rc = store_txn_scan(t, t->s->dbi_asg, NULL, 0, 0, av_asg_one, v);
     if (rc != 0) {
         return rc;
     }
-    /* qsort() takes no NULL, even for no elements. */
-    if (v->open.n > 1) {
-        qsort(v->open.v, v->open.n, sizeof(*v->open.v), av_cmp);
+    for (size_t i = 0; i < ASSIGN_VERIFY_NINDEX; i++) {
+        /* qsort() takes no NULL, even for no elements. */
+        if (v->set[i].n > 1) {
+            qsort(v->set[i].v, v->set[i].n, sizeof(*v->set[i].v), av_cmp);
+        }
     }
-    if (v->mgr.n > 1) {
-        qsort(v->mgr.v, v->mgr.n, sizeof(*v->mgr.v), av_cmp);
-    }
-    rc = av_index(t, t->s->dbi_asg_open, &v->open, v);
-    if (rc == 0) {
-        rc = av_index(t, t->s->dbi_asg_by_manager, &v->mgr, v);
+    for (size_t i = 0; rc == 0 && i < ASSIGN_VERIFY_NINDEX; i++) {
+        rc = av_index(t, dbi[i], i, &v->set[i], v);
     }
     if (rc != 0 || !v->repair || v->res.differences == 0) {
         return rc;
     }
-    rc = av_rewrite(t, t->s->dbi_asg_open, &v->open);
-    if (rc == 0) {
-        rc = av_rewrite(t, t->s->dbi_asg_by_manager, &v->mgr);
+    for (size_t i = 0; rc == 0 && i < ASSIGN_VERIFY_NINDEX; i++) {
+        rc = av_rewrite(t, dbi[i], &v->set[i]);
     }
     return rc;
 }
@@ -218,7 +262,8 @@ int assign_verify(struct store *s, int repair, struct assign_verify_result *out)
     v.repair = repair;
     rc = repair ? store_exec(s, av_txn, &v) : store_view(s, av_txn, &v);
     *out = v.res;
-    free(v.open.v);
-    free(v.mgr.v);
+    for (size_t i = 0; i < ASSIGN_VERIFY_NINDEX; i++) {
+        free(v.set[i].v);
+    }
     return rc;
 }

@@ -540,6 +540,82 @@ static int damage_txn(struct store_txn *t, void *arg)
     return rc;
 }
 
+/* Loses one asg_due entry (an open assignment without its day) and adds
+ * an asg_obs_due entry on a day the assignment is not due (an entry no
+ * assignment gives in that status and day). */
+static int damage_due_txn(struct store_txn *t, void *arg)
+{
+    struct keys_buf k;
+    uint8_t moved[KEYS_BUF_MAX];
+    size_t n;
+    int rc;
+
+    (void)arg;
+    keys_buf_reset(&k);
+    rc = store_txn_scan(t, t->s->dbi_asg_due, NULL, 0, 0, first_key, &k);
+    if (rc == 0 && k.len == 0) {
+        rc = -ENOENT;
+    }
+    if (rc == 0) {
+        rc = store_txn_del(t, t->s->dbi_asg_due, k.b, k.len);
+    }
+    keys_buf_reset(&k);
+    if (rc == 0) {
+        rc = store_txn_scan(t, t->s->dbi_asg_obs_due, NULL, 0, 0, first_key, &k);
+    }
+    if (rc == 0 && k.len < 1 + 4 + KEYS_UUID_LEN) {
+        rc = -ENOENT;
+    }
+    if (rc == 0) {
+        /* The same observer and assignment, due a day later. */
+        n = k.len;
+        memcpy(moved, k.b, n);
+        keys_put_be32(moved + n - KEYS_UUID_LEN - 4,
+                      keys_get_be32(moved + n - KEYS_UUID_LEN - 4) + 1);
+        rc = store_txn_put_raw(t, t->s->dbi_asg_obs_due, moved, n, NULL, 0, NULL);
+    }
+    return rc;
+}
+
+/* Marks the first assignment expired behind the indexes' back: its
+ * entries in the open-only indexes are left in place. */
+static int damage_closed_txn(struct store_txn *t, void *arg)
+{
+    Coachq__V1__Assignment *a = NULL;
+    struct keys_buf k;
+    uint8_t *buf = NULL;
+    size_t len;
+    int rc;
+
+    (void)arg;
+    keys_buf_reset(&k);
+    rc = store_txn_scan(t, t->s->dbi_asg, NULL, 0, 0, first_key, &k);
+    if (rc == 0 && k.len != KEYS_UUID_LEN) {
+        rc = -ENOENT;
+    }
+    if (rc == 0) {
+        rc = assign_get(t, k.b, &a);
+    }
+    if (rc == 0 && a->status != COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN) {
+        rc = -EINVAL;
+    }
+    if (rc == 0) {
+        a->status = COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED;
+        len = coachq__v1__assignment__get_packed_size(a);
+        buf = malloc(len + 1);
+        rc = buf == NULL ? -ENOMEM : 0;
+    }
+    if (rc == 0) {
+        coachq__v1__assignment__pack(a, buf);
+        rc = store_txn_put_raw(t, t->s->dbi_asg, k.b, k.len, buf, len, NULL);
+    }
+    free(buf);
+    if (a != NULL) {
+        coachq__v1__assignment__free_unpacked(a, NULL);
+    }
+    return rc;
+}
+
 static void test_verify_indexes(void **state)
 {
     struct plan_args pa = {"programme:p1", 0, 0, 0, 0, 1};
@@ -554,11 +630,15 @@ static void test_verify_indexes(void **state)
     assign_draw_result_clear(&d.res);
     assert_int_equal(assign_verify(f->s, 0, &r), 0);
     assert_int_equal(r.assignments, 12);
-    assert_int_equal(r.entries, 24);
+    assert_int_equal(r.entries, 48);
     assert_int_equal(r.differences, 0);
     assert_int_equal(store_exec(f->s, damage_txn, NULL), 0);
     assert_int_equal(assign_verify(f->s, 0, &r), 0);
     assert_int_equal(r.differences, 2);
+    assert_int_equal(r.index_differences[0], 1);
+    assert_int_equal(r.index_differences[1], 1);
+    assert_string_equal(assign_verify_index_name(0), "asg_open");
+    assert_string_equal(assign_verify_index_name(1), "asg_by_manager");
     store_close(f->s);
     f->s = NULL;
     /* coachqd verify finds it (exit 1), --repair writes them afresh. */
@@ -573,7 +653,47 @@ static void test_verify_indexes(void **state)
     f->s = testutil_store_open(f->dir, 0);
     assert_int_equal(assign_verify(f->s, 0, &r), 0);
     assert_int_equal(r.assignments, 12);
-    assert_int_equal(r.entries, 24);
+    assert_int_equal(r.entries, 48);
+    assert_int_equal(r.differences, 0);
+
+    /* The due-day indexes: an open assignment without its asg_due entry,
+     * and an asg_obs_due entry on a day the assignment is not due. */
+    assert_int_equal(store_exec(f->s, damage_due_txn, NULL), 0);
+    assert_int_equal(assign_verify(f->s, 0, &r), 0);
+    assert_int_equal(r.differences, 2);
+    assert_int_equal(r.index_differences[0], 0);
+    assert_int_equal(r.index_differences[1], 0);
+    assert_int_equal(r.index_differences[2], 1);
+    assert_int_equal(r.index_differences[3], 1);
+    store_close(f->s);
+    f->s = NULL;
+    testutil_coachqd(out, sizeof(out), 1, "verify", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "assignment index asg_due differs: 1 "));
+    assert_non_null(strstr(out, "assignment index asg_obs_due differs: 1 "));
+    assert_null(strstr(out, "assignment index asg_open differs"));
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--repair", "--data", f->dir, NULL);
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "assignment index differences: 0"));
+
+    /* An assignment no longer open keeps no entry in the open-only
+     * indexes: its three are extra, asg_by_manager still matches. */
+    f->s = testutil_store_open(f->dir, 0);
+    assert_int_equal(store_exec(f->s, damage_closed_txn, NULL), 0);
+    assert_int_equal(assign_verify(f->s, 0, &r), 0);
+    assert_int_equal(r.differences, 3);
+    assert_int_equal(r.index_differences[1], 0);
+    assert_int_equal(r.index_differences[2], 1);
+    assert_int_equal(r.index_differences[3], 1);
+    store_close(f->s);
+    f->s = NULL;
+    testutil_coachqd(out, sizeof(out), 1, "verify", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "assignment index asg_open differs: 1 "));
+    assert_non_null(strstr(out, "assignment index asg_due differs: 1 "));
+    assert_non_null(strstr(out, "assignment index asg_obs_due differs: 1 "));
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--repair", "--data", f->dir, NULL);
+    f->s = testutil_store_open(f->dir, 0);
+    assert_int_equal(assign_verify(f->s, 0, &r), 0);
+    assert_int_equal(r.entries, 11 * 3 + 12);
     assert_int_equal(r.differences, 0);
     testutil_store_fx_free(f);
 }

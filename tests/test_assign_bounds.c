@@ -3,7 +3,11 @@
  * large organisation, over TLS against a real coachqd: a draw of more
  * assignments than one answer carries says so (truncated, with the
  * totals), and a list of more open assignments than ASSIGN_LIST_MAX stops
- * there, says truncated and keeps the soonest due.
+ * there, says truncated and keeps the soonest due; `coachq assign --json`
+ * says truncated with the counts as the text does. And "today" in these
+ * answers is a local day: a ListAssignments answer's is the listed
+ * observer's, a draw's default period day the organisation's, in zones
+ * far from UTC (Pacific/Kiritimati, UTC+14; Pacific/Pago_Pago, UTC-11).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,10 +19,12 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <lmdb.h>
 
 #include "assign.h"
 #include "client.h"
+#include "day.h"
 #include "people.h"
 #include "store.h"
 #include "testutil.h"
@@ -92,6 +98,61 @@ static Coachq__V1__AssignmentDrawResult *draw(struct client *c, int32_t period_d
     return d;
 }
 
+static const json_t *member(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+
+    if (v == NULL) {
+        fail_msg("no \"%s\" in:\n%s", key, cli_out);
+    }
+    return v;
+}
+
+/* `coachq assign --dry-run --json` of a period with more assignments than
+ * an answer carries: "truncated" with the shown and total counts, beside
+ * the text output's note. */
+static void check_draw_json(struct testutil_org *org, int32_t period_day)
+{
+    char server[64], ca[600], cert[600], key[600], day[16];
+    json_error_t e;
+    json_t *j;
+    const json_t *dw;
+    json_int_t total;
+
+    snprintf(server, sizeof(server), "127.0.0.1:%d", org->srv.port);
+    testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    testutil_cert_path(cert, sizeof(cert), "users/lead.gil.crt");
+    testutil_cert_path(key, sizeof(key), "users/lead.gil.key");
+    day_format(period_day, day, sizeof(day));
+    testutil_coachq(cli_out, sizeof(cli_out), 0, "--server", server, "--cert", cert, "--key", key,
+                    "--ca", ca, "assign", "line:slm.eve", "--seed", "7", "--period", day,
+                    "--dry-run", "--json", NULL);
+    j = json_loads(cli_out, 0, &e);
+    if (j == NULL) {
+        fail_msg("not JSON (%s):\n%s", e.text, cli_out);
+    }
+    assert_true(json_is_true(member(j, "truncated")));
+    assert_true(json_is_true(member(j, "dry_run")));
+    dw = member(j, "draw");
+    total = json_integer_value(member(dw, "assigned"));
+    assert_true(total > BIG_MANAGERS);
+    assert_int_equal(json_integer_value(member(j, "assignments_total")), total);
+    assert_int_equal(json_integer_value(member(j, "assignments_shown")), 500);
+    assert_int_equal(json_array_size(member(j, "assignments")), 500);
+    assert_int_equal(json_integer_value(member(j, "unfilled_managers_shown")),
+                     (json_int_t)json_array_size(member(j, "unfilled_managers")));
+    assert_int_equal(json_integer_value(member(j, "unfilled_managers_total")),
+                     json_integer_value(member(dw, "unfilled")));
+    assert_string_equal(json_string_value(member(dw, "seed")), "7");
+    assert_string_equal(json_string_value(member(dw, "plan")), "line:slm.eve");
+    json_decref(j);
+    /* The same draw in text ends with the note. */
+    testutil_coachq(cli_out, sizeof(cli_out), 0, "--server", server, "--cert", cert, "--key", key,
+                    "--ca", ca, "assign", "line:slm.eve", "--seed", "7", "--period", day,
+                    "--dry-run", NULL);
+    assert_non_null(strstr(cli_out, "truncated: showing 500 of "));
+}
+
 /* A draw of more than an answer carries: the first 500, the totals and
  * truncated; everything drawn is stored all the same. */
 static void test_big_draw_answer_truncated(void **state)
@@ -110,6 +171,7 @@ static void test_big_draw_answer_truncated(void **state)
     assert_int_equal(d->unfilled_manager_count, d->n_unfilled_managers);
     coachq__v1__assignment_draw_result__free_unpacked(d, NULL);
     client_free(c);
+    check_draw_json(org, today + 35);
     testutil_stop_clean(&org->srv);
 }
 
@@ -223,12 +285,120 @@ static void test_lapsed_expired_in_batches(void **state)
     assert_int_equal(db_entries(org->data, "asg_open"), past - ASSIGN_EXPIRE_BATCH + now);
 }
 
+/* The local day of instant t in zone (by the C library's reading of the
+ * system's tzdata, not coachq's). */
+static int32_t libc_day(const char *zone, time_t t)
+{
+    struct tm tm;
+
+    assert_int_equal(setenv("TZ", zone, 1), 0);
+    tzset();
+    assert_non_null(localtime_r(&t, &tm));
+    assert_int_equal(unsetenv("TZ"), 0);
+    tzset();
+    return (int32_t)day_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
+                                   (unsigned)tm.tm_mday);
+}
+
+/* The list's today as user, listing observer (NULL: the caller's own),
+ * checked against zone's day before and after the request (a midnight
+ * may pass between them). Returns the day. */
+static int32_t list_today(struct client *c, const char *observer, const char *zone)
+{
+    Coachq__V1__ListAssignments q = COACHQ__V1__LIST_ASSIGNMENTS__INIT;
+    Coachq__V1__AssignmentList *l = NULL;
+    struct client_error e;
+    int32_t before = libc_day(zone, time(NULL)), after, today;
+
+    q.observer_id = (char *)observer;
+    assert_int_equal(client_assignments(c, &q, &l, &e), 0);
+    after = libc_day(zone, time(NULL));
+    today = l->today;
+    coachq__v1__assignment_list__free_unpacked(l, NULL);
+    if (today != before && today != after) {
+        fail_msg("today %d is not %s's day %d", today, zone, before);
+    }
+    return today;
+}
+
+/* Today far from UTC: the organisation in Pacific/Kiritimati (UTC+14),
+ * the observer alice in Pacific/Pago_Pago (UTC-11): their local days
+ * differ from each other at every hour, and one of them from the UTC day.
+ * ListAssignments says the listed observer's day (the caller's with '*':
+ * the lead's, the organisation's); a draw without a period takes the
+ * organisation's day, through the protocol and `coachqd assign`. */
+static void test_today_local_day(void **state)
+{
+    static const char org_zone[] = "Pacific/Kiritimati", obs_zone[] = "Pacific/Pago_Pago";
+    struct testutil_org *org = *state;
+    Coachq__V1__AssignmentDrawResult *d;
+    struct client *c;
+    static char out[16384], err[4096];
+    char want[64], f[16], u[16];
+    int32_t utc = (int32_t)(time(NULL) / 86400), o, a, from, until;
+
+    testutil_org_make(org);
+    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "org",
+                                         "--time-zone", org_zone, "--data", org->data, NULL),
+                     0);
+    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "user",
+                                         "zone", "--data", org->data, "alice", obs_zone, NULL),
+                     0);
+    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "plan",
+                                         "set", "line:slm.eve", "--rubric", "coaching-conversation",
+                                         "--per-week", "1", "--data", org->data, NULL),
+                     0);
+    testutil_server_start(&org->srv, org->data, NULL);
+
+    c = testutil_connect(&org->srv, "alice", 0);
+    a = list_today(c, NULL, obs_zone);
+    client_free(c);
+    c = testutil_connect(&org->srv, "lead.gil", 0);
+    assert_int_equal(list_today(c, "alice", obs_zone), a);
+    o = list_today(c, "*", org_zone);
+    /* The two zones are a day or two apart, and one is off UTC's day (the
+     * test runs at any hour: that is what it is about). */
+    assert_true(o > a);
+    assert_true(o != utc || a != utc);
+
+    /* A week's plan drawn without a period: the week of the
+     * organisation's day (a day off UTC's on a Sunday or Monday). */
+    d = draw(c, 0);
+    assign_period(COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_WEEK, o, &from, &until);
+    if (d->draw->due_from_day != from) {
+        /* A midnight passed in the organisation's zone meanwhile. */
+        o = libc_day(org_zone, time(NULL));
+        assign_period(COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_WEEK, o, &from, &until);
+    }
+    assert_int_equal(d->draw->due_from_day, from);
+    assert_int_equal(d->draw->due_until_day, until);
+    coachq__v1__assignment_draw_result__free_unpacked(d, NULL);
+    client_free(c);
+    testutil_stop_clean(&org->srv);
+
+    /* coachqd assign without --period: the same week. */
+    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "assign",
+                                         "line:slm.eve", "--seed", "3", "--dry-run", "--data",
+                                         org->data, NULL),
+                     0);
+    o = libc_day(org_zone, time(NULL));
+    assign_period(COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_WEEK, o, &from, &until);
+    day_format(from, f, sizeof(f));
+    day_format(until, u, sizeof(u));
+    snprintf(want, sizeof(want), "%s..%s", f, u);
+    if (strstr(out, want) == NULL && strstr(err, want) == NULL) {
+        fail_msg("expected the window %s in:\n%s%s", want, out, err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_big_draw_answer_truncated, testutil_org_setup,
                                         testutil_org_teardown),
         cmocka_unit_test_setup_teardown(test_big_list_bounded_soonest_first, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_today_local_day, testutil_org_setup,
                                         testutil_org_teardown),
         cmocka_unit_test_setup_teardown(test_lapsed_expired_in_batches, testutil_org_setup,
                                         testutil_org_teardown),

@@ -732,7 +732,14 @@ static void check_cadence(struct store *s, const struct people_seen *ps)
         t = dash_table_of(d, "cadence");
         for (size_t r = 0; r < t->n_rows; r++) {
             const Coachq__V1__TableRow *row = t->rows[r];
-            const char *commit = row->cells[row->n_cells - 1]->text;
+            const char *commit = NULL;
+
+            /* The commitment's column, by its title. */
+            for (size_t c = 0; c < t->n_columns && c < row->n_cells; c++) {
+                if (strcmp(t->columns[c], "Commitment (input)") == 0) {
+                    commit = row->cells[c]->text;
+                }
+            }
             const Coachq__V1__Cell *per = row->cells[3];
 
             rows++;

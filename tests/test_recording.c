@@ -526,6 +526,27 @@ static void test_reference_recording(void **state)
     }
 }
 
+/* Asserts that the line of hay starting with start ends with end. */
+static void line_ends(const char *hay, const char *start, const char *end)
+{
+    size_t ns = strlen(start), ne = strlen(end);
+
+    for (const char *p = hay; p != NULL && *p != '\0';) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+
+        if (len > 0 && p[len - 1] == '\r') {
+            len--;
+        }
+        if (len >= ns && len >= ne && strncmp(p, start, ns) == 0 &&
+            memcmp(p + len - ne, end, ne) == 0) {
+            return;
+        }
+        p = nl != NULL ? nl + 1 : NULL;
+    }
+    fail_msg("expected a line \"%s...%s\" in:\n%s", start, end, hay);
+}
+
 /* The self-review table on the manager's page, in text, CSV and JSON:
  * below the minimum n (3) of recorded calls only the count shows; at 3,
  * two of them with the rep's comments first, 2 and 67 %. */
@@ -547,6 +568,9 @@ static void test_dashboard_self_review(void **state)
         if (i == 1) {
             CQ(0, "lead.gil", "dashboard", "manager", "flm.cara", "--csv", "self-review");
             contains(f.out, "Recorded calls,2,2,insufficient data,2,insufficient data,2");
+            /* The cadence tables' last column follows the same rule. */
+            CQ(0, "lead.gil", "dashboard", "managers", "slm.eve", "--csv", "cadence");
+            line_ends(f.out, "Cara Lind,", ",insufficient data,2");
         }
     }
     CQ(0, "lead.gil", "dashboard", "manager", "flm.cara");
@@ -561,6 +585,24 @@ static void test_dashboard_self_review(void **state)
     contains(f.out, "Cara Lind,3,3,67,3,0,3");
     contains(f.out, "Jo Jones,0,0,insufficient data,0,insufficient data,0");
     contains(f.out, "Whole line,3,3,67,3,0,3");
+    /* A live session is no recorded review: the figures stay at 3. */
+    write_obs("0b5e0000-0000-4000-8000-00000000ac04", NULL, NULL, "");
+    CQ(0, "alice", "submit", f.file);
+    contains(f.out, "STORED");
+    /* The cadence tables: per manager on My managers, and the manager's
+     * own on My coaching, in CSV, text and JSON. */
+    CQ(0, "lead.gil", "dashboard", "managers", "slm.eve", "--csv", "cadence");
+    contains(f.out, "Rep first (%)");
+    line_ends(f.out, "Cara Lind,", ",67,3");
+    line_ends(f.out, "Jo Jones,", ",insufficient data,0");
+    CQ(0, "flm.cara", "dashboard", "me", "--csv", "my-cadence");
+    line_ends(f.out, "", ",67,3");
+    /* Per rep: Ida's three recorded reviews with Cara, two her comment
+     * first. */
+    CQ(0, "flm.cara", "dashboard", "me", "--csv", "my-cadence-reps");
+    line_ends(f.out, "Ida Park,", ",67,3");
+    CQ(0, "lead.gil", "dashboard", "managers", "slm.eve");
+    contains(f.out, "Rep first (%)");
     CQ(0, "flm.cara", "dashboard", "me", "--json");
     j = parse_out();
     tables = json_object_get(j, "tables");
@@ -572,6 +614,26 @@ static void test_dashboard_self_review(void **state)
     }
     if (t == NULL) {
         fail_msg("no self-review table in:\n%s", f.out);
+    }
+    /* The cadence's own row in JSON: the last cell is the share and its n. */
+    for (size_t i = 0; i < json_array_size(tables); i++) {
+        const json_t *ct = json_array_get(tables, i);
+        const json_t *cols, *row, *cell;
+
+        if (strcmp(json_string_value(json_object_get(ct, "id")), "my-cadence") != 0) {
+            continue;
+        }
+        cols = json_object_get(ct, "columns");
+        assert_string_equal(json_string_value(json_array_get(cols, json_array_size(cols) - 1)),
+                            "Rep first (%)");
+        row = json_array_get(json_object_get(ct, "rows"), 0);
+        cell = json_array_get(row, json_array_size(row) - 1);
+        assert_string_equal(json_string_value(json_object_get(cell, "text")), "67");
+        assert_int_equal(json_integer_value(json_object_get(cell, "n")), 3);
+        t = NULL;
+    }
+    if (t != NULL) {
+        fail_msg("no my-cadence table in:\n%s", f.out);
     }
     json_decref(j);
 }
@@ -606,6 +668,12 @@ static void test_review_order(void **state)
     write_obs(later, rec, NULL, extra);
     CQ(0, "alice", "submit", f.file);
     contains(f.out, "STORED");
+    /* The amended review is one recorded review, still without the rep
+     * first: the cadence's self-review column counts 1, not 2. */
+    CQ(0, "lead.gil", "dashboard", "managers", "slm.eve", "--csv", "cadence");
+    line_ends(f.out, "Cara Lind,", ",insufficient data,1");
+    CQ(0, "flm.cara", "dashboard", "me", "--csv", "my-cadence-reps");
+    line_ends(f.out, "Ida Park,", ",insufficient data,1");
     /* A stage two hours after the server received the record. */
     rec_json(rec, sizeof(rec), "CRM-ORDER-2", "31:20", future, "");
     write_obs(ahead, rec, NULL, "");
