@@ -11,14 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agg.h"
 #include "dash_weeks.h"
 #include "day.h"
-#include "obs.h"
 #include "people.h"
 #include "stats.h"
 #include "store.h"
-#include "zone.h"
 
 /* Days of a month on average: 365.25 / 12. */
 #define DAYS_PER_MONTH 30.4375
@@ -94,61 +91,6 @@ static int cadence_observed_minutes(const struct dash_ctx *c, const char *manage
     dash_week_clear(&total);
     dash_weeks_free(&ws);
     return rc;
-}
-
-/* One rep's reviews of a recorded call with the manager in the window. */
-struct rep_reviews {
-    struct store_txn *t;
-    const char *manager;
-    int32_t from_day, until_day;
-    int64_t stop; /* a session started before it is before the window in any zone */
-    unsigned n, first;
-};
-
-static int rep_reviews_cb(Coachq__V1__StoredObservation *rec, void *arg)
-{
-    struct rep_reviews *rr = arg;
-    const Coachq__V1__Observation *o = rec->observation;
-    int32_t day;
-    int yes = 0, rc = 0;
-
-    if (o == NULL || o->started_at < rr->stop) {
-        coachq__v1__stored_observation__free_unpacked(rec, NULL);
-        return 1;
-    }
-    if (o->recording != NULL && o->coach_id != NULL && strcmp(o->coach_id, rr->manager) == 0) {
-        /* The observations the quality figures (and the manager's row)
-         * count: no calibration attempt, a certified observer. */
-        rc = agg_counts(rr->t, rec, &yes);
-        if (rc == 0 && yes) {
-            rc = zone_session_day(rr->t, o, &day);
-        }
-        if (rc == 0 && yes && day >= rr->from_day && day <= rr->until_day) {
-            rr->n++;
-            rr->first += o->recording->rep_commented_at != 0;
-        }
-    }
-    coachq__v1__stored_observation__free_unpacked(rec, NULL);
-    return rc;
-}
-
-/* The rep's self-review cell: of the rep's reviews of a recorded call with
- * manager in the window, the share where the rep commented first. Reads
- * at most STORE_MAX_PAGE of the rep's latest records, newest first. */
-static int rep_reviews_cell(struct dash *d, const struct dash_ctx *c,
-                            const struct dash_cadence_window *w, const char *manager,
-                            const char *rep, Coachq__V1__TableRow *r)
-{
-    struct rep_reviews rr = {
-        c->t, manager, w->from_day, w->until_day, (int64_t)w->from_day * 86400 - 15 * 3600, 0, 0};
-    int rc = store_recent_txn(c->t, STORE_BY_COACHEE, rep, ((int64_t)w->until_day + 2) * 86400,
-                              STORE_MAX_PAGE, rep_reviews_cb, &rr);
-
-    if (rc < 0) {
-        return rc;
-    }
-    dash_cell_num(d, r, rr.n > 0 ? 100.0 * (double)rr.first / (double)rr.n : NAN, rr.n, 0);
-    return 0;
 }
 
 int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
@@ -293,10 +235,6 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
             dash_cell_text(d, r, "no gap", NULL);
         }
         dash_cell_text(d, r, recent ? "no" : "yes", NULL);
-        rc = rep_reviews_cell(d, c, w, manager, rs.id[i], r);
-        if (rc != 0) {
-            goto out;
-        }
     }
     out->ngaps = (unsigned)ngaps;
     out->median_gap = stats_median(gaps, ngaps);
@@ -418,7 +356,7 @@ int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double qu
     struct dash_cadence_window w;
     struct dash_cadence k;
     const char *cols[DASH_CADENCE_NCOLS + 1];
-    const char *rcols[7];
+    const char *rcols[6];
     Coachq__V1__Table *t, *rt;
     Coachq__V1__TableRow *r;
     int rc;
@@ -432,10 +370,9 @@ int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double qu
     rcols[3] = "Median gap (days)";
     rcols[4] = "Longest gap (days)";
     rcols[5] = dash_printf(d, "Not coached in %u weeks", w.weeks);
-    rcols[6] = "Rep first (%)";
     t = dash_table(d, "my-cadence", "Your coaching cadence (an input, beside your quality)", cols,
                    DASH_CADENCE_NCOLS + 1);
-    rt = dash_table(d, "my-cadence-reps", "Cadence per rep", rcols, 7);
+    rt = dash_table(d, "my-cadence-reps", "Cadence per rep", rcols, 6);
     if (t == NULL || rt == NULL) {
         return dash_failed(d) != 0 ? dash_failed(d) : -ENOMEM;
     }
@@ -445,9 +382,7 @@ int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double qu
     }
     t->note = (char *)dash_cadence_note(d, &w);
     rt->note = (char *)"Your reps on the page's last day, with the rules of the table above. A "
-                       "median gap needs the minimum n of gaps. Rep first: of your reviews of the "
-                       "rep's recorded calls in the window, the share where the rep commented "
-                       "first; it needs the minimum n of reviews.";
+                       "median gap needs the minimum n of gaps.";
     r = dash_row(d, t);
     dash_cell_num(d, r, quality, qn, 2);
     dash_cadence_cells(d, c, r, &k);

@@ -60,10 +60,8 @@ void dash_cadence_window(const struct dash_ctx *c, struct dash_cadence_window *w
 /*
  * Works out manager's cadence over the window (see above). When t is not
  * NULL, appends one row per rep to it (Rep, Coaching days, Last coached,
- * Median gap, Longest gap, Not coached in N weeks, Rep first: the share of
- * the rep's recorded call reviews with the manager in the window where the
- * rep commented first, from at most STORE_MAX_PAGE of the rep's latest
- * records). Returns 0 or a negative errno.
+ * Median gap, Longest gap, Not coached in N weeks). Returns 0 or a
+ * negative errno.
  */
 int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
                          const struct dash_cadence_window *w, const char *manager,
