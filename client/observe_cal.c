@@ -21,6 +21,9 @@ void observe_cal_after_submit(struct ui *ui)
         (ui->ses->result != SESSION_RESULT_STORED && ui->ses->result != SESSION_RESULT_DUPLICATE)) {
         return;
     }
+    /* The answer takes a connection: say so while it comes. */
+    session_say(ui->ses, 0, "fetching the result of the attempt...");
+    observe_draw(ui);
     ui->cal_text = o->calibration_result(o->calibration_arg);
 }
 
