@@ -453,6 +453,45 @@ static void test_recorded_reference(void **state)
     free(out);
 }
 
+/* Kappa undefined, shown in the UI with why: the master coder scored every
+ * behaviour 3, so the weighted kappa is 0/0 and exact agreement decides. */
+static void test_kappa_undefined_in_ui(void **state)
+{
+    static const int all3[10] = {3, 3, 3, 3, 3, 3, 3, 3, 3, 3};
+    struct tmuxutil *f = *state;
+    char *out = malloc(OUT_MAX);
+    char path[700];
+    char s[TMUXUTIL_SCREEN_MAX], j[TMUXUTIL_SCREEN_MAX];
+    int code;
+
+    assert_non_null(out);
+    tmuxutil_need_tmux(f);
+    snprintf(path, sizeof(path), "%s/ref3.json", f->dir);
+    write_reference(path, REF1, "One category", all3);
+    run_as(f, "lead.gil", out, 0, "reference", "add", path, NULL);
+    tmuxutil_ui_run(f, "u", "obs.ann", f->local, "", "calibrate 5d0f", 0);
+    tmuxutil_wait_for(f, "u", "RUNNING", s, sizeof(s));
+    tmuxutil_end_live(f, "u");
+    for (size_t i = 0; i < 10; i++) {
+        tmuxutil_keys(f, "u", i == 4 ? "2" : "3");
+    }
+    tmuxutil_wait_for(f, "u", "10 of 10 rated", s, sizeof(s));
+    tmuxutil_key_until(f, "u", "Enter", "AGREED ACTIONS");
+    tmuxutil_key_until(f, "u", "Enter", "REVIEW");
+    tmuxutil_key_until(f, "u", "s", "STORED");
+    tmuxutil_wait_for(f, "u", "Press any key to close", s, sizeof(s));
+    tmuxutil_joined(s, j, sizeof(j));
+    has(j, "exact           90.0%");
+    has(j, "weighted kappa  undefined");
+    has(j, "so kappa is 0/0; exact agreement alone decides");
+    has(j, "(9 of 10 behaviours the same as the master coder)");
+    tmuxutil_keys(f, "u", "x");
+    code = tmuxutil_wait_exit(f, "u");
+    assert_true(code == 0 || code == 4);
+    tmuxutil_assert_no_sanitizer_report(f);
+    free(out);
+}
+
 /* Usage errors exit 2 and say why. */
 static void test_usage(void **state)
 {
@@ -478,6 +517,7 @@ int main(void)
         TMUXUTIL_TEST(test_calibrate_end_to_end),
         TMUXUTIL_TEST(test_pick),
         TMUXUTIL_TEST(test_recorded_reference),
+        TMUXUTIL_TEST(test_kappa_undefined_in_ui),
         TMUXUTIL_TEST(test_usage),
     };
 
