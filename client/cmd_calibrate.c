@@ -357,21 +357,13 @@ static long pick_reference(struct cli *x, const Coachq__V1__CalibrationAnswer *a
     return pick;
 }
 
-/* Reveals the caller's latest attempt at ref and prints it. */
-static int reveal(struct cli *x, struct client *c, const uint8_t ref[UUID_LEN], const char *title,
-                  int json)
+/* Prints the revealed attempt a (takes ownership) as text or JSON.
+ * Returns the exit code. */
+static int show_revealed(struct cli *x, Coachq__V1__CalibrationAnswer *a, const char *title,
+                         int json)
 {
-    Coachq__V1__CalibrationRequest q = COACHQ__V1__CALIBRATION_REQUEST__INIT;
-    Coachq__V1__CalibrationAnswer *a = NULL;
     int rc;
 
-    q.action = CAL_ACT(REVEAL);
-    q.reference_id.data = (uint8_t *)ref;
-    q.reference_id.len = UUID_LEN;
-    rc = cal_request(x, c, &q, &a);
-    if (rc != 0) {
-        return rc;
-    }
     if (json) {
         json_t *j = reveal_json(a);
 
@@ -388,6 +380,73 @@ static int reveal(struct cli *x, struct client *c, const uint8_t ref[UUID_LEN], 
     return rc;
 }
 
+/* Reveals the caller's latest attempt at ref and prints it. */
+static int reveal(struct cli *x, struct client *c, const uint8_t ref[UUID_LEN], const char *title,
+                  int json)
+{
+    Coachq__V1__CalibrationRequest q = COACHQ__V1__CALIBRATION_REQUEST__INIT;
+    Coachq__V1__CalibrationAnswer *a = NULL;
+    int rc;
+
+    q.action = CAL_ACT(REVEAL);
+    q.reference_id.data = (uint8_t *)ref;
+    q.reference_id.len = UUID_LEN;
+    rc = cal_request(x, c, &q, &a);
+    if (rc != 0) {
+        return rc;
+    }
+    return show_revealed(x, a, title, json);
+}
+
+/* The result the UI shows once the server has the attempt: revealed once,
+ * kept for the printed copy after the UI closes. */
+struct cal_shown {
+    struct cli *x;
+    const Coachq__V1__ReferenceSummary *s;
+    Coachq__V1__CalibrationAnswer *a; /* owned; NULL until revealed */
+};
+
+/* observe_opts.calibration_result: reveals the attempt on a connection of
+ * its own, quietly (the terminal belongs to the UI), and returns the text
+ * `coachq calibrate` prints, or why it could not. */
+static char *ui_result(void *arg)
+{
+    Coachq__V1__CalibrationRequest q = COACHQ__V1__CALIBRATION_REQUEST__INIT;
+    struct cal_shown *sh = arg;
+    struct client_opts conn;
+    struct client *c = NULL;
+    struct client_error e;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    memset(&e, 0, sizeof(e));
+    q.action = CAL_ACT(REVEAL);
+    q.reference_id = sh->s->id;
+    if (sh->a == NULL && cli_client_settings(sh->x, 0, &conn) == 0 &&
+        client_connect(&conn, &c, &e) == 0) {
+        (void)client_calibration(c, &q, &sh->a, &e);
+    }
+    client_free(c);
+    f = open_memstream(&text, &len);
+    if (f == NULL) {
+        return NULL;
+    }
+    if (sh->a != NULL && sh->a->result != NULL) {
+        print_result(f, sh->a, sh->s->title);
+    } else {
+        fprintf(f,
+                "The result could not be fetched yet (%s): it is printed when this screen "
+                "closes, or by coachq calibrate --result.\n",
+                e.message[0] != '\0' ? e.message : "no answer");
+    }
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 /* Scores reference s in the observer's UI and, once the server has the
  * attempt, shows it in full. */
 static int attempt(struct cli *x, struct client **c, const Coachq__V1__ReferenceSummary *s,
@@ -396,6 +455,8 @@ static int attempt(struct cli *x, struct client **c, const Coachq__V1__Reference
     struct localstore *ls = NULL;
     struct observe_opts o;
     char rubric[128];
+    struct cal_shown sh;
+    FILE *out = NULL;
     int stored = 0;
     int rc;
 
@@ -431,8 +492,28 @@ static int attempt(struct cli *x, struct client **c, const Coachq__V1__Reference
     if (cli_open_store(x, &ls) != 0) {
         return CLI_EXIT_CONNECT;
     }
+    if (json) {
+        /* stdout is the JSON alone: the UI draws on the terminal and its
+         * closing line ("stored: ...") goes to stderr. */
+        o.tty_out = 1;
+        out = x->out;
+        x->out = x->err;
+    }
+    memset(&sh, 0, sizeof(sh));
+    sh.x = x;
+    sh.s = s;
+    o.calibration_result = ui_result;
+    o.calibration_arg = &sh;
     rc = cli_observe_start(x, ls, &o);
+    if (json) {
+        x->out = out;
+    }
     localstore_close(ls);
+    if (stored && sh.a != NULL && sh.a->result != NULL) {
+        /* The copy for scripts, of the result the UI showed. */
+        return show_revealed(x, sh.a, s->title, json);
+    }
+    coachq__v1__calibration_answer__free_unpacked(sh.a, NULL);
     if (!stored) {
         if (rc == CLI_EXIT_OK) {
             char id[UUID_STR_LEN];

@@ -138,6 +138,21 @@ static void flush_quietly(struct cli *x, struct localstore *ls, const struct cli
     }
 }
 
+/* Why an assignment is not open, in words. */
+static const char *assignment_words(int status)
+{
+    switch (status) {
+    case COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE:
+        return "done already (fulfilled by an observation)";
+    case COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED:
+        return "expired (its due window has passed)";
+    case COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_REASSIGNED:
+        return "reassigned to another observer";
+    default:
+        return "not open";
+    }
+}
+
 /* Reads the caller's open assignment a->asg_id from the server and presets
  * its manager and rubric. Returns 0 or an exit code after saying why. */
 static int take_assignment(struct cli *x, struct observe_args *a)
@@ -152,6 +167,8 @@ static int take_assignment(struct cli *x, struct observe_args *a)
     if (rc != 0) {
         return rc;
     }
+    /* Closed ones too, so that one no longer open is refused saying why. */
+    q.all_statuses = 1;
     rc = client_assignments(c, &q, &l, &e);
     if (rc < 0) {
         rc = cli_request_failed(x, rc, &e);
@@ -161,9 +178,16 @@ static int take_assignment(struct cli *x, struct observe_args *a)
     for (size_t i = 0; i < l->n_assignments; i++) {
         const Coachq__V1__Assignment *s = l->assignments[i];
 
-        if (s->id.len != UUID_LEN || memcmp(s->id.data, a->asg_id, UUID_LEN) != 0 ||
-            s->status != COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN) {
+        if (s->id.len != UUID_LEN || memcmp(s->id.data, a->asg_id, UUID_LEN) != 0) {
             continue;
+        }
+        if (s->status != COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN) {
+            day_format(s->due_until_day, until, sizeof(until));
+            cli_msg(x,
+                    "--assignment %s (observe %s by %s) is %s: start from an open one "
+                    "(coachq assignments)",
+                    uuid_format(a->asg_id, ids), s->manager_id, until, assignment_words(s->status));
+            goto out;
         }
         if (a->o.coach_id != NULL && strcmp(a->o.coach_id, s->manager_id) != 0) {
             cli_msg(x, "--coach %s: the assignment is to observe %s", a->o.coach_id, s->manager_id);
@@ -182,7 +206,9 @@ static int take_assignment(struct cli *x, struct observe_args *a)
         rc = 0;
         goto out;
     }
-    cli_msg(x, "--assignment %s is not one of your open assignments (coachq assignments)",
+    cli_msg(x,
+            "--assignment %s is not one of your open assignments (coachq assignments): it is "
+            "someone else's, or no assignment at all",
             uuid_format(a->asg_id, ids));
 out:
     coachq__v1__assignment_list__free_unpacked(l, NULL);

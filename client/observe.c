@@ -96,7 +96,7 @@ static int check_start(struct localstore *ls, const struct observe_opts *o, FILE
     int rc;
 
     *saved = NULL;
-    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+    if (!isatty(STDIN_FILENO) || (!isatty(STDOUT_FILENO) && !o->tty_out)) {
         fprintf(err, "coachq observe: needs a terminal (standard input and output)\n");
         return 2;
     }
@@ -203,6 +203,7 @@ int observe_run(struct localstore *ls, const struct observe_opts *o, FILE *out, 
     char *old_locale = NULL;
     const char *loc;
     char why[SESSION_STATUS_MAX * 2];
+    FILE *tty = NULL;
     int curses_on = 0;
     int code;
 
@@ -226,7 +227,17 @@ int observe_run(struct localstore *ls, const struct observe_opts *o, FILE *out, 
     setlocale(LC_ALL, "");
     ui->utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
 
-    ui->scr = newterm(NULL, stdout, stdin);
+    if (!isatty(STDOUT_FILENO)) {
+        /* o->tty_out (check_start()): the screen goes to the terminal. */
+        tty = fopen("/dev/tty", "w");
+        if (tty == NULL) {
+            fprintf(err, "coachq observe: needs a terminal (standard output is not one and "
+                         "/dev/tty cannot be opened)\n");
+            code = 2;
+            goto out;
+        }
+    }
+    ui->scr = newterm(NULL, tty != NULL ? tty : stdout, stdin);
     if (ui->scr == NULL) {
         fprintf(err, "coachq observe: cannot use the terminal (TERM=%s)\n",
                 getenv("TERM") != NULL ? getenv("TERM") : "");
@@ -241,6 +252,9 @@ out:
     if (curses_on) {
         endwin();
         delscreen(ui->scr);
+    }
+    if (tty != NULL) {
+        fclose(tty);
     }
     if (old_locale != NULL) {
         setlocale(LC_ALL, old_locale);
@@ -266,6 +280,7 @@ out:
     }
     if (ui != NULL) {
         observe_keys_picker_free(&ui->pk);
+        free(ui->cal_text);
         session_free(ui->ses);
         free(ui);
     }

@@ -82,6 +82,16 @@ struct observe_opts {
     /* An assignment the observation fulfils (16 bytes; NULL: none), kept
      * in the draft's assignment_id (coachq observe --assignment). */
     const uint8_t *assignment_id;
+    /* Standard output may be a file or a pipe (`coachq calibrate --json
+     * REF > out.json`): the UI then draws on the controlling terminal
+     * (/dev/tty), and stdout keeps only what the caller prints. */
+    int tty_out;
+    /* A calibration attempt's result, shown in the UI at once: called
+     * with calibration_arg once the server has the attempt, it returns
+     * the result as text (lines; malloc'd, the UI frees it), or NULL for
+     * nothing to show. NULL: no result screen. */
+    char *(*calibration_result)(void *arg);
+    void *calibration_arg;
 };
 
 /*

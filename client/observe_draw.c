@@ -22,8 +22,8 @@
 #include "uuid.h"
 #include "str.h"
 
-static const char *const step_names[SESSION_STEP_COUNT] = {"rubric", "coach", "coachee",
-                                                           "session type", "focus"};
+static const char *const step_names[SESSION_STEP_COUNT] = {
+    "rubric", "coach", "coachee", "session type", "focus", "live or recording"};
 
 static attr_t attr(const struct ui *ui, enum role r)
 {
@@ -528,7 +528,10 @@ static void draw_setup(struct ui *ui, int rows, int cols)
          session_type_words(ui->ses->d->session_type, buf, sizeof(buf)));
     putf(6, 1, cols - 2, step == SESSION_STEP_FOCUS ? A_BOLD : A_NORMAL, "%c Focus         %s",
          step == SESSION_STEP_FOCUS ? '>' : ' ', session_focus_words(ui->ses->d->focus));
-    hline_at(7, cols);
+    observe_mode_words(ui, buf, sizeof(buf));
+    putf(7, 1, cols - 2, step == SESSION_STEP_MODE ? A_BOLD : A_NORMAL, "%c Mode          %s",
+         step == SESSION_STEP_MODE ? '>' : ' ', buf);
+    hline_at(8, cols);
     switch (step) {
     case SESSION_STEP_RUBRIC:
         what = "Choose the rubric";
@@ -542,13 +545,16 @@ static void draw_setup(struct ui *ui, int rows, int cols)
     case SESSION_STEP_TYPE:
         what = "Choose the session type";
         break;
+    case SESSION_STEP_MODE:
+        what = "Observed live, or from a recording?";
+        break;
     default:
         what = "Choose the coaching focus";
         break;
     }
-    put(8, 1, cols - 2, A_BOLD, what);
-    putf(9, 1, cols - 2, A_NORMAL, "Search: %s_", pk->filter);
-    list_top = 10;
+    put(9, 1, cols - 2, A_BOLD, what);
+    putf(10, 1, cols - 2, A_NORMAL, "Search: %s_", pk->filter);
+    list_top = 11;
     list_rows = rows - 3 - list_top;
     if (step >= SESSION_STEP_TYPE && ui->ses->open_state != 0) {
         /* The pair is chosen: their open actions below the short lists,
@@ -1508,8 +1514,10 @@ void observe_draw(struct ui *ui)
         refresh();
         return;
     }
-    if (ui->ses->modal == SESSION_MODAL_CONFLICT) {
-        draw_conflict(ui, rows, cols);
+    if (ui->ses->modal == SESSION_MODAL_CONFLICT || observe_cal_draw(ui, rows, cols)) {
+        if (ui->ses->modal == SESSION_MODAL_CONFLICT) {
+            draw_conflict(ui, rows, cols);
+        }
         refresh();
         return;
     }

@@ -241,6 +241,12 @@ static void editor_commit(struct ui *ui)
             session_say(ui->ses, 0, "follow-up evidence %s", n > 0 ? "saved" : "removed");
         }
         break;
+    case EDIT_REC_REF:
+    case EDIT_REC_LENGTH:
+        /* observe_mode.c closes the editor, opens the next or keeps it. */
+        observe_mode_commit(ui, text);
+        free(text);
+        return;
     case EDIT_SEEK:
     case EDIT_DUE:
     case EDIT_SKILL:

@@ -60,6 +60,8 @@ enum edit_target {
     EDIT_DUE,         /* the due date of action ed.index */
     EDIT_SKILL,       /* the rep skill of action ed.index */
     EDIT_SEEK,        /* a position in the recording to go to */
+    EDIT_REC_REF,     /* setup: the reference of the recording scored */
+    EDIT_REC_LENGTH,  /* setup: its length */
 };
 
 /* Colour pairs (only when the terminal has colours and NO_COLOR is unset). */
@@ -122,6 +124,11 @@ struct ui {
     int end_confirm;    /* live: Enter was pressed once; Enter or y again ends the live phase */
     size_t del_confirm; /* actions: 1 + the action that y deletes; 0 = no question */
     size_t live_sel;    /* live: the marker n notes, counted back from the newest (0) */
+    /* Setup: the recording's reference, checked, while its length is asked. */
+    char rec_ref[VALIDATE_MAX_REFERENCE + 1];
+    /* A calibration attempt's result once the server has it (owned;
+     * observe_cal.c), shown until the UI closes. */
+    char *cal_text;
 };
 
 /* Whether the screen (rows x cols) is big enough for the session's phase:
@@ -167,5 +174,27 @@ int observe_edit_marker_key(wint_t ch);
  * Returns 0 or -ENOMEM. observe_keys_picker_free() empties it. */
 int observe_keys_picker_build(struct ui *ui, int step);
 void observe_keys_picker_free(struct picker *pk);
+
+/*
+ * The setup's mode step (observe_mode.c): live, or a recording whose
+ * reference and length the line editor asks next, each checked as the
+ * server checks them (validate_recording()); a refused one keeps the
+ * editor open with the typed text and the status line naming the field.
+ */
+/* The mode in words for the setup screen: "live" or "recording REF (LEN)". */
+void observe_mode_words(const struct ui *ui, char *buf, size_t len);
+/* Enter on the mode picker's item value (0 live, 1 recording). Returns 1
+ * when the setup goes on to the next step (live), 0 when the editor asks
+ * for the recording. */
+int observe_mode_choose(struct ui *ui, int value);
+/* Enter in the EDIT_REC_REF or EDIT_REC_LENGTH editor with its text
+ * (borrowed): the length's acceptance ends the setup. */
+void observe_mode_commit(struct ui *ui, const char *text);
+
+/* After a submission (observe_cal.c): a calibration attempt the server has
+ * gets its result from o->calibration_result, once. */
+void observe_cal_after_submit(struct ui *ui);
+/* Draws the result screen when there is one: returns 1, else 0. */
+int observe_cal_draw(struct ui *ui, int rows, int cols);
 
 #endif

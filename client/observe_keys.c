@@ -191,6 +191,10 @@ int observe_keys_picker_build(struct ui *ui, int step)
         }
         current = obs_json_session_type_name(d->session_type);
         break;
+    case SESSION_STEP_MODE:
+        picker_push(pk, cap, "live", "live: the clock runs with the room", 0);
+        picker_push(pk, cap, "recording", "a recording: its reference and length next", 1);
+        break;
     default:
         for (int v = 1; v <= 3; v++) {
             picker_push(pk, cap, obs_json_focus_name(v),
@@ -284,6 +288,11 @@ static void setup_choose(struct ui *ui, int64_t now)
         break;
     case SESSION_STEP_TYPE:
         d->session_type = it != NULL ? it->value : 0;
+        break;
+    case SESSION_STEP_MODE:
+        if (it == NULL || !observe_mode_choose(ui, it->value)) {
+            return;
+        }
         break;
     default:
         d->focus = it != NULL ? it->value : 0;
@@ -1162,6 +1171,7 @@ static void review_key(struct ui *ui, int is_key, wint_t ch, int64_t now)
     switch (ch) {
     case 's':
         session_submit(ui->ses, now, sending, ui);
+        observe_cal_after_submit(ui);
         break;
     case 'r':
         rating_enter(ui, 0);

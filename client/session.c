@@ -755,7 +755,8 @@ int session_step_needed(const struct session *ses, int step)
     const Coachq__V1__Observation *d = ses->d;
 
     if (d->started_at != 0) {
-        return step != SESSION_STEP_RUBRIC;
+        /* The mode is the clock's: it is not changed after the session. */
+        return step != SESSION_STEP_RUBRIC && step != SESSION_STEP_MODE;
     }
     switch (step) {
     case SESSION_STEP_RUBRIC:
@@ -766,8 +767,11 @@ int session_step_needed(const struct session *ses, int step)
         return d->coachee_id[0] == '\0';
     case SESSION_STEP_TYPE:
         return d->session_type == 0;
-    default:
+    case SESSION_STEP_FOCUS:
         return d->focus == 0;
+    default:
+        return ses->mode_ask && d->recording == NULL && d->calibration_ref.len == 0 &&
+               d->amends.len == 0;
     }
 }
 
@@ -796,6 +800,7 @@ int session_setup_next(struct session *ses, int from, int64_t now)
     for (int st = from; st < SESSION_STEP_COUNT; st++) {
         if (session_step_needed(ses, st)) {
             session_set_phase(ses, SESSION_PHASE_SETUP, (uint32_t)st);
+            ses->mode_ask = 1;
             return st;
         }
     }
@@ -1115,6 +1120,8 @@ int session_start(struct session *ses, Coachq__V1__LocalSession **saved, char *w
             ses->s->phase = SESSION_PHASE_SETUP;
             ses->s->cursor = 0;
         }
+        /* Quit during the setup: the mode is asked on resuming. */
+        ses->mode_ask = ses->s->phase == SESSION_PHASE_SETUP;
         /* A full disk may have kept the session of an observation the
          * server stored from being cleared: never bring back a state the
          * server would refuse without saying so. */

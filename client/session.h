@@ -69,6 +69,10 @@ enum session_step {
     SESSION_STEP_COACHEE,
     SESSION_STEP_TYPE,
     SESSION_STEP_FOCUS,
+    /* Live or a recording (with its reference and length): asked last,
+     * when the observer goes through the setup at all and neither
+     * --recording nor a calibration set it. */
+    SESSION_STEP_MODE,
     SESSION_STEP_COUNT,
 };
 
@@ -148,6 +152,10 @@ struct session {
     char open_coachee[VALIDATE_MAX_ID + 1];
     char open_why[sizeof(((struct client_error *)0)->message) + 32];
     int64_t open_tried_ms; /* when the last load was asked (session_now_ms()) */
+
+    /* The observer saw a setup step this run (or resumed in setup): the
+     * mode step is asked then, not when options preset everything. */
+    int mode_ask;
 
     int dirty;             /* the session changed since it was last saved */
     int save_rc;           /* the last save's result; shown until one works */

@@ -211,6 +211,17 @@ static void test_calibrate_end_to_end(void **state)
     tmuxutil_key_until(f, "c", "Enter", "AGREED ACTIONS");
     tmuxutil_key_until(f, "c", "Enter", "REVIEW");
     tmuxutil_key_until(f, "c", "s", "STORED");
+    /* The result inside the UI, before it closes. */
+    tmuxutil_wait_for(f, "c", "Press any key to close", s, sizeof(s));
+    has(s, "coachq CALIBRATION  RESULT");
+    has(s, "calibration result: Deal review, Globex");
+    has(s, "NOT PASSED");
+    has(s, "exact           80.0%");
+    has(s, "within one      100.0%");
+    has(s, "weighted kappa  0.52");
+    has(s, "weighted kappa 0.52 is below 0.70");
+    has(s, testutil_behaviours[5]);
+    has(s, "(8 of 10 behaviours the same as the master coder)");
     tmuxutil_keys(f, "c", "x");
     /* The result at once: 8 of 10 the same, kappa, the differences. */
     tmuxutil_wait_for(f, "c", "master coder", s, sizeof(s));
@@ -355,7 +366,7 @@ static void test_recorded_reference(void **state)
 {
     struct tmuxutil *f = *state;
     char *out = malloc(OUT_MAX);
-    char path[700];
+    char path[700], cmd[1600];
     char s[TMUXUTIL_SCREEN_MAX];
     json_error_t jerr;
     json_t *list, *rec;
@@ -392,7 +403,11 @@ static void test_recorded_reference(void **state)
     }
     json_decref(list);
 
-    tmuxutil_ui_run(f, "r", "obs.ann", f->local, "", "calibrate 5d0f", 0);
+    /* With --json, stdout is the JSON alone: the UI draws on the
+     * terminal and its "stored:" line goes to stderr. */
+    snprintf(cmd, sizeof(cmd), "calibrate --json 5d0f > '%s/cal.json' 2> '%s/cal.err'", f->dir,
+             f->dir);
+    tmuxutil_ui_run(f, "r", "obs.ann", f->local, "", cmd, 0);
     tmuxutil_wait_for(f, "r", "RUNNING", s, sizeof(s));
     tmuxutil_wait_line(f, "r", 0, "RECORDING");
     tmuxutil_wait_line(f, "r", 0, "/20:00");
@@ -410,16 +425,70 @@ static void test_recorded_reference(void **state)
     tmuxutil_key_until(f, "r", "Enter", "AGREED ACTIONS");
     tmuxutil_key_until(f, "r", "Enter", "REVIEW");
     tmuxutil_key_until(f, "r", "s", "STORED");
+    tmuxutil_wait_for(f, "r", "Press any key to close", s, sizeof(s));
+    has(s, "PASSED");
+    has(s, "(10 of 10 behaviours the same as the master coder)");
     tmuxutil_keys(f, "r", "x");
-    tmuxutil_wait_for(f, "r", "master coder", s, sizeof(s));
     assert_int_equal(tmuxutil_wait_exit(f, "r"), 0);
     tmuxutil_assert_no_sanitizer_report(f);
+    snprintf(path, sizeof(path), "%s/cal.json", f->dir);
+    list = json_load_file(path, 0, &jerr);
+    if (list == NULL) {
+        fail_msg("stdout of calibrate --json is not JSON alone: %s (line %d)", jerr.text,
+                 jerr.line);
+    }
+    assert_true(json_is_true(json_object_get(list, "passed")));
+    assert_string_equal(json_string_value(json_object_get(list, "reference")), REF1);
+    assert_int_equal(json_array_size(json_object_get(list, "differences")), 10);
+    json_decref(list);
+    snprintf(path, sizeof(path), "%s/cal.err", f->dir);
+    testutil_slurp(path, out, OUT_MAX);
+    has(out, "stored: ");
     stored = tmuxutil_the_stored(f);
     assert_non_null(stored->observation->recording);
     assert_string_equal(stored->observation->recording->reference,
                         "https://calls.example.com/c/cal-9");
     assert_int_equal(stored->observation->recording->length_ms, 1200000);
     coachq__v1__stored_observation__free_unpacked(stored, NULL);
+    free(out);
+}
+
+/* Kappa undefined, shown in the UI with why: the master coder scored every
+ * behaviour 3, so the weighted kappa is 0/0 and exact agreement decides. */
+static void test_kappa_undefined_in_ui(void **state)
+{
+    static const int all3[10] = {3, 3, 3, 3, 3, 3, 3, 3, 3, 3};
+    struct tmuxutil *f = *state;
+    char *out = malloc(OUT_MAX);
+    char path[700];
+    char s[TMUXUTIL_SCREEN_MAX], j[TMUXUTIL_SCREEN_MAX];
+    int code;
+
+    assert_non_null(out);
+    tmuxutil_need_tmux(f);
+    snprintf(path, sizeof(path), "%s/ref3.json", f->dir);
+    write_reference(path, REF1, "One category", all3);
+    run_as(f, "lead.gil", out, 0, "reference", "add", path, NULL);
+    tmuxutil_ui_run(f, "u", "obs.ann", f->local, "", "calibrate 5d0f", 0);
+    tmuxutil_wait_for(f, "u", "RUNNING", s, sizeof(s));
+    tmuxutil_end_live(f, "u");
+    for (size_t i = 0; i < 10; i++) {
+        tmuxutil_keys(f, "u", i == 4 ? "2" : "3");
+    }
+    tmuxutil_wait_for(f, "u", "10 of 10 rated", s, sizeof(s));
+    tmuxutil_key_until(f, "u", "Enter", "AGREED ACTIONS");
+    tmuxutil_key_until(f, "u", "Enter", "REVIEW");
+    tmuxutil_key_until(f, "u", "s", "STORED");
+    tmuxutil_wait_for(f, "u", "Press any key to close", s, sizeof(s));
+    tmuxutil_joined(s, j, sizeof(j));
+    has(j, "exact           90.0%");
+    has(j, "weighted kappa  undefined");
+    has(j, "so kappa is 0/0; exact agreement alone decides");
+    has(j, "(9 of 10 behaviours the same as the master coder)");
+    tmuxutil_keys(f, "u", "x");
+    code = tmuxutil_wait_exit(f, "u");
+    assert_true(code == 0 || code == 4);
+    tmuxutil_assert_no_sanitizer_report(f);
     free(out);
 }
 
@@ -448,6 +517,7 @@ int main(void)
         TMUXUTIL_TEST(test_calibrate_end_to_end),
         TMUXUTIL_TEST(test_pick),
         TMUXUTIL_TEST(test_recorded_reference),
+        TMUXUTIL_TEST(test_kappa_undefined_in_ui),
         TMUXUTIL_TEST(test_usage),
     };
 

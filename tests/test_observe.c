@@ -295,6 +295,9 @@ static void test_layout(void **state)
     assert_non_null(strstr(s, "flm.cara"));
     tmuxutil_text(f, "d", "rep.ida");
     tmuxutil_keys(f, "d", "Enter");
+    /* Last, live or a recording (test_observe_recording): live first. */
+    tmuxutil_wait_for(f, "d", "Observed live, or from a recording?", s, sizeof(s));
+    tmuxutil_keys(f, "d", "Enter");
     tmuxutil_wait_for(f, "d", "RUNNING", s, sizeof(s));
 
     /* 80x24: the title on the first line, the keys on the 23rd. */
@@ -960,6 +963,7 @@ static void test_follow_up(void **state)
                       1);
     tmuxutil_wait_for(f, "k3", "Open actions of this pair: 1", s, sizeof(s));
     assert_non_null(strstr(s, text));
+    tmuxutil_key_until(f, "k3", "Enter", "Observed live, or from a recording?");
     tmuxutil_key_until(f, "k3", "Enter", "RUNNING");
     tmuxutil_end_live(f, "k3");
     tmuxutil_wait_for(f, "k3", "Open actions 1, followed up next", s, sizeof(s));
@@ -1095,6 +1099,7 @@ static void test_follow_up(void **state)
     tmuxutil_wait_joined(f, "k6", "Open actions of this pair: not loaded (offline: cannot connect",
                          j, sizeof(j));
     assert_non_null(strstr(j, "the session goes on"));
+    tmuxutil_key_until(f, "k6", "Enter", "Observed live, or from a recording?");
     tmuxutil_key_until(f, "k6", "Enter", "RUNNING");
     tmuxutil_end_live(f, "k6");
     tmuxutil_wait_for(f, "k6", "Open actions: not loaded", s, sizeof(s));

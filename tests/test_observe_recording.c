@@ -193,11 +193,111 @@ static void test_recording_usage(void **state)
     assert_non_null(strstr(out, "starts a new session"));
 }
 
+/* The mode chosen at setup: a recording whose reference and length are
+ * typed there, each refused with the field named when the server would
+ * refuse it and corrected without losing the rest of the setup; --resume
+ * keeps the mode; the stored record carries the recording and the
+ * markers at their positions in it. */
+static void test_recording_at_setup(void **state)
+{
+    struct tmuxutil *f = *state;
+    Coachq__V1__StoredObservation *rec;
+    const Coachq__V1__Observation *o;
+    char s[TMUXUTIL_SCREEN_MAX];
+
+    tmuxutil_need_tmux(f);
+    tmuxutil_ui_start(f, "m", "",
+                      "--rubric coaching-conversation --coach flm.cara --coachee rep.ida --type "
+                      "call_review",
+                      0);
+    tmuxutil_wait_for(f, "m", "Choose the coaching focus", s, sizeof(s));
+    tmuxutil_key_until(f, "m", "Enter", "Observed live, or from a recording?");
+    tmuxutil_wait_for(f, "m", "a recording: its reference and length next", s, sizeof(s));
+    assert_non_null(strstr(s, "step 6 of 6"));
+    tmuxutil_keys(f, "m", "Down");
+    tmuxutil_key_until(f, "m", "Enter", "Recording (http(s) URL or CRM call id):");
+
+    /* A scheme the server refuses: named, and the editor stays open. */
+    tmuxutil_text(f, "m", "javascript:alert(1)");
+    tmuxutil_keys(f, "m", "Enter");
+    tmuxutil_wait_joined(f, "m", "recording reference: is neither an http(s) URL", s, sizeof(s));
+    assert_non_null(strstr(s, "Recording (http(s) URL"));
+    /* Esc goes back to the choice, the rest of the setup kept. */
+    tmuxutil_keys(f, "m", "Escape");
+    tmuxutil_wait_for(f, "m", "Observed live, or from a recording?", s, sizeof(s));
+    assert_non_null(strstr(s, "flm.cara"));
+    assert_non_null(strstr(s, "process"));
+    tmuxutil_keys(f, "m", "Down");
+    tmuxutil_key_until(f, "m", "Enter", "Recording (http(s) URL or CRM call id):");
+    tmuxutil_text(f, "m", "CRM CALL 9");
+    tmuxutil_keys(f, "m", "Enter");
+    tmuxutil_wait_joined(f, "m", "recording reference: contains a space", s, sizeof(s));
+    for (int i = 0; i < 10; i++) {
+        tmuxutil_keys(f, "m", "BSpace");
+    }
+    tmuxutil_text(f, "m", "https://crm.example/calls/9");
+    tmuxutil_key_until(f, "m", "Enter", "Recording length (mm:ss or h:mm:ss):");
+    tmuxutil_text(f, "m", "ten");
+    tmuxutil_keys(f, "m", "Enter");
+    tmuxutil_wait_joined(f, "m", "recording length: 'ten' is not a length", s, sizeof(s));
+    for (int i = 0; i < 3; i++) {
+        tmuxutil_keys(f, "m", "BSpace");
+    }
+    tmuxutil_text(f, "m", "20:00");
+    tmuxutil_key_until(f, "m", "Enter", "RUNNING");
+    tmuxutil_wait_line(f, "m", 0, "RECORDING");
+    tmuxutil_wait_line(f, "m", 0, "/20:00");
+
+    /* Marks at positions sought, then quits. */
+    tmuxutil_key_until(f, "m", "Space", "PAUSED");
+    go_to(f, "m", "03:00");
+    tmuxutil_wait_line(f, "m", 0, "03:00/20:00");
+    tmuxutil_mark(f, "m", "p", 1);
+    tmuxutil_key_until(f, "m", "q", "quit?");
+    tmuxutil_keys(f, "m", "y");
+    assert_int_equal(tmuxutil_wait_exit(f, "m"), 1);
+
+    /* --resume keeps the mode. */
+    tmuxutil_ui_start(f, "m2", "", "--resume", 0);
+    tmuxutil_wait_line(f, "m2", 0, "RECORDING");
+    tmuxutil_wait_line(f, "m2", 0, "03:00/20:00");
+    go_to(f, "m2", "1:02:03");
+    tmuxutil_wait_joined(f, "m2", "the recording ends at 20:00", s, sizeof(s));
+    tmuxutil_keys(f, "m2", "Escape");
+    go_to(f, "m2", "17:45");
+    tmuxutil_wait_line(f, "m2", 0, "17:45/20:00");
+    tmuxutil_mark(f, "m2", "o", 2);
+    tmuxutil_end_live(f, "m2");
+    for (int i = 0; i < 10; i++) {
+        tmuxutil_keys(f, "m2", "3");
+    }
+    tmuxutil_wait_for(f, "m2", "10 of 10 rated", s, sizeof(s));
+    tmuxutil_key_until(f, "m2", "Enter", "AGREED ACTIONS");
+    tmuxutil_key_until(f, "m2", "Enter", "ready to submit");
+    tmuxutil_key_until(f, "m2", "s", "STORED");
+    tmuxutil_keys(f, "m2", "Enter");
+    assert_int_equal(tmuxutil_wait_exit(f, "m2"), 0);
+    tmuxutil_assert_no_sanitizer_report(f);
+
+    rec = tmuxutil_the_stored(f);
+    o = rec->observation;
+    assert_non_null(o->recording);
+    assert_string_equal(o->recording->reference, "https://crm.example/calls/9");
+    assert_int_equal(o->recording->length_ms, 1200000);
+    assert_int_equal(o->duration_s, 1200);
+    assert_int_equal(o->focus, COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_PROCESS);
+    assert_int_equal(o->n_markers, 2);
+    assert_int_equal(o->markers[0]->offset_ms, 180000);
+    assert_int_equal(o->markers[1]->offset_ms, 1065000);
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         TMUXUTIL_TEST(test_recording_mode),
         TMUXUTIL_TEST(test_recording_usage),
+        TMUXUTIL_TEST(test_recording_at_setup),
     };
 
     tmuxutil_test_filter();

@@ -330,12 +330,76 @@ static void test_session_setup_steps(void **state)
     ses->d->session_type = COACHQ__V1__SESSION_TYPE__SESSION_TYPE_DEAL_REVIEW;
     assert_int_equal(session_setup_next(ses, SESSION_STEP_FOCUS, now), SESSION_STEP_FOCUS);
     ses->d->focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_HUMAN;
+    /* Then live or a recording, asked since the setup was shown. */
+    assert_int_equal(session_setup_next(ses, SESSION_STEP_MODE, now), SESSION_STEP_MODE);
+    assert_int_equal(ses->s->phase, SESSION_PHASE_SETUP);
     /* The last step answered: live, with the clock running from now. */
     assert_int_equal(session_setup_next(ses, SESSION_STEP_COUNT, now), -1);
     assert_int_equal(ses->s->phase, SESSION_PHASE_LIVE);
     assert_int_equal(ses->s->clock_started_ms, now);
     assert_int_equal(ses->d->started_at, now / 1000);
     assert_int_equal(session_clock_now(ses->s, now + 1500), 1500);
+}
+
+/* The mode step: skipped when options preset every other step (as
+ * before), or when a recording is preset; asked again on resuming a
+ * session quit during setup; never when changing details after the
+ * session. */
+static void test_session_mode_step(void **state)
+{
+    struct fixture *f = *state;
+    Coachq__V1__LocalSession *saved = NULL;
+    struct session *ses;
+    char why[512];
+    int64_t now = session_now_ms();
+
+    memset(&f->o, 0, sizeof(f->o));
+    f->o.rubric_id = "call-review";
+    f->o.coach_id = "mgr.one";
+    f->o.coachee_id = "rep.two";
+    f->o.session_type = COACHQ__V1__SESSION_TYPE__SESSION_TYPE_DEAL_REVIEW;
+    assert_int_equal(session_new(f->ls, &f->o, &f->ses), 0);
+    ses = f->ses;
+    if (session_start(ses, &(Coachq__V1__LocalSession *){NULL}, why, sizeof(why)) != 0) {
+        fail_msg("start: %s", why);
+    }
+    assert_int_equal(ses->s->cursor, SESSION_STEP_FOCUS);
+    ses->d->focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_SKILL;
+    assert_int_equal(session_setup_next(ses, SESSION_STEP_MODE, now), SESSION_STEP_MODE);
+    /* Quit at the mode step: resumed there. */
+    assert_int_equal(session_save(ses), 0);
+    session_free(ses);
+    f->ses = NULL;
+    assert_int_equal(localstore_session_load(f->ls, &saved), 0);
+    f->o.resume = 1;
+    assert_int_equal(session_new(f->ls, &f->o, &f->ses), 0);
+    ses = f->ses;
+    if (session_start(ses, &saved, why, sizeof(why)) != 0) {
+        fail_msg("resume: %s", why);
+    }
+    assert_int_equal(ses->s->phase, SESSION_PHASE_SETUP);
+    assert_int_equal(ses->s->cursor, SESSION_STEP_MODE);
+    /* A recording chosen there: the next step is the live phase on it. */
+    assert_int_equal(session_recording_init(ses, "CRM-5", 60000), 0);
+    assert_int_equal(session_setup_next(ses, SESSION_STEP_MODE, now), -1);
+    assert_int_equal(ses->s->phase, SESSION_PHASE_LIVE);
+    assert_true(session_is_recording(ses));
+    /* Changing details after the session: never the mode. */
+    assert_false(session_step_needed(ses, SESSION_STEP_MODE));
+    session_clear_saved(ses);
+    session_free(ses);
+    f->ses = NULL;
+
+    /* Every step preset: straight into the live phase, as before. */
+    f->o.resume = 0;
+    f->o.focus = COACHQ__V1__COACHING_FOCUS__COACHING_FOCUS_SKILL;
+    assert_int_equal(session_new(f->ls, &f->o, &f->ses), 0);
+    ses = f->ses;
+    if (session_start(ses, &(Coachq__V1__LocalSession *){NULL}, why, sizeof(why)) != 0) {
+        fail_msg("start: %s", why);
+    }
+    assert_int_equal(ses->s->phase, SESSION_PHASE_LIVE);
+    assert_false(session_is_recording(ses));
 }
 
 static void test_session_amendment_cannot_go_live(void **state)
@@ -812,6 +876,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_builds_valid_draft, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_setup_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_mode_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_amendment_cannot_go_live, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_offline_submit_queues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_assignment_kept, setup, teardown),
