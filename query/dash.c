@@ -222,11 +222,13 @@ static int dash_check(const Coachq__V1__GetDashboard *req, int32_t today,
                    (int)today);
         return -EINVAL;
     }
-    if (req->assigned_only && req->kind != COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME &&
-        req->kind != COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS) {
+    if (req->assigned_only &&
+        ((req->kind != COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME &&
+          req->kind != COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS) ||
+         (*subject)[0] != '\0')) {
         dash_fault(fault, "get_dashboard.assigned_only",
-                   "only Programme impact and Observer reliability can be limited to assigned "
-                   "observations");
+                   "only Programme impact and Observer reliability (not one observer's "
+                   "calibration history) can be limited to assigned observations");
         return -EINVAL;
     }
     if (req->not_coached_weeks > 52) {

@@ -382,13 +382,72 @@ static void test_assigned_over_tls(void **state)
                      0);
 }
 
+/* The web: ?assigned=1 on the two pages, their toggle and their JSON link
+ * keeping it; a malformed value and the other pages refused. */
+static void test_assigned_web(void **state)
+{
+    const struct testutil_web *w = *state;
+    const char *lead = w->cookie[TESTUTIL_WEB_R_LEAD];
+    struct testutil_http_resp r;
+
+    assert_int_equal(testutil_web_req(w, "GET", "/d/observers", lead, NULL, NULL, &r), 200);
+    assert_true(testutil_web_has(r.body, "href=\"/d/observers?assigned=1\""));
+    assert_true(testutil_web_has(r.body, "<th>Assigned</th>") ||
+                testutil_web_has(r.body, ">Assigned<"));
+    testutil_http_resp_free(&r);
+    assert_int_equal(testutil_web_req(w, "GET", "/d/observers?assigned=1", lead, NULL, NULL, &r),
+                     200);
+    assert_true(testutil_web_has(r.body, "assigned observations only, the unbiased sample"));
+    assert_true(testutil_web_has(r.body, "<a href=\"/d/observers\">Show every observation</a>"));
+    assert_true(testutil_web_has(r.body, "/api/v1/dashboards/observers?assigned=1"));
+    testutil_http_resp_free(&r);
+    assert_int_equal(testutil_web_req(w, "GET", "/d/programme?until=2026-01-04&assigned=1", lead,
+                                      NULL, NULL, &r),
+                     200);
+    assert_true(testutil_web_has(r.body, "assigned observations only"));
+    assert_true(testutil_web_has(r.body, "href=\"/d/programme?until=2026-01-04\""));
+    testutil_http_resp_free(&r);
+    assert_int_equal(
+        testutil_web_req(w, "GET", "/api/v1/dashboards/observers?assigned=1", lead, NULL, NULL, &r),
+        200);
+    assert_true(testutil_web_has(r.body, "\"assigned_only\": true"));
+    testutil_http_resp_free(&r);
+    /* Refused: a value other than 0 or 1, and the pages that do not take it. */
+    assert_int_equal(testutil_web_req(w, "GET", "/d/observers?assigned=yes", lead, NULL, NULL, &r),
+                     400);
+    assert_true(testutil_web_has(r.body, "assigned"));
+    testutil_http_resp_free(&r);
+    assert_int_equal(testutil_web_req(w, "GET", "/api/v1/dashboards/manager/flm.cara?assigned=1",
+                                      lead, NULL, NULL, &r),
+                     400);
+    assert_true(testutil_web_has(r.body, "assigned_only"));
+    testutil_http_resp_free(&r);
+    /* Access unchanged: an observer gets what they get without it. */
+    {
+        int plain = testutil_web_req(w, "GET", "/d/programme", w->cookie[TESTUTIL_WEB_R_OBS], NULL,
+                                     NULL, &r);
+
+        testutil_http_resp_free(&r);
+        assert_int_equal(testutil_web_req(w, "GET", "/d/programme?assigned=1",
+                                          w->cookie[TESTUTIL_WEB_R_OBS], NULL, NULL, &r),
+                         plain);
+        assert_int_not_equal(plain, 200);
+        testutil_http_resp_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_assigned_over_tls, testutil_org_setup,
                                         testutil_org_teardown),
     };
+    const struct CMUnitTest web[] = {
+        cmocka_unit_test(test_assigned_web),
+    };
+    int rc;
 
     testutil_watchdog(240);
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    return rc | cmocka_run_group_tests(web, testutil_web_setup, testutil_web_teardown);
 }
