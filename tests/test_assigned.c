@@ -13,7 +13,10 @@
  * not say they were assigned is marked from its done assignments and
  * rebuilt to format 4, equal to before. Other dashboards refuse the filter
  * naming get_dashboard.assigned_only, the client with a usage error; an
- * observer is refused the filtered page as the unfiltered one.
+ * observer is refused the filtered page as the unfiltered one; the
+ * filtered figures keep the minimum n on their own n. Anonymisation keeps
+ * the record assigned. On the web: ?assigned=1, its toggle, the JSON link
+ * keeping it, and its refusals.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -315,6 +318,8 @@ static void test_assigned_over_tls(void **state)
     cell = cell_of(root, "observers", observer, "Assigned");
     assert_true(json_number_value(json_object_get(cell, "value")) == 0.25);
     assert_int_equal(json_integer_value(json_object_get(cell, "n")), 4);
+    cell = cell_of(root, "observers", observer, "Double-coded share");
+    assert_false(json_is_true(json_object_get(cell, "insufficient")));
     json_decref(root);
 
     /* Filtered: the page says so, and counts the assigned one only. */
@@ -326,6 +331,10 @@ static void test_assigned_over_tls(void **state)
     assert_int_equal((long long)json_number_value(json_object_get(cell, "value")), 1);
     cell = cell_of(root, "observers", observer, "Assigned");
     assert_true(json_number_value(json_object_get(cell, "value")) == 0.25);
+    /* The minimum n holds on the filtered figure's own n (1 < 3). */
+    cell = cell_of(root, "observers", observer, "Double-coded share");
+    assert_true(json_is_true(json_object_get(cell, "insufficient")));
+    assert_true(json_is_null(json_object_get(cell, "value")));
     json_decref(root);
 
     /* The text form says so too. */
@@ -380,6 +389,35 @@ static void test_assigned_over_tls(void **state)
     assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "verify",
                                          "--data", org->data, NULL),
                      0);
+
+    /* Anonymised: the coach's ids and the assignment link go, the assigned
+     * bit stays, so the observer's and the organisation's twins keep the
+     * record (the coach's is now the anonymous id's). */
+    {
+        char asof[16];
+        time_t later = (time_t)now + 3 * 86400;
+        struct tm tm;
+        struct store *s;
+        struct sums mine, org_asg, coach;
+
+        gmtime_r(&later, &tm);
+        strftime(asof, sizeof(asof), "%Y-%m-%d", &tm);
+        assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err),
+                                             "retention", "--older-than", "1d", "--anonymise",
+                                             "--as-of", asof, "--data", org->data, NULL),
+                         0);
+        s = testutil_store_open(org->data, 0);
+        mine = sums_of(s, AGG_OBSERVER_ASG, observer);
+        org_asg = sums_of(s, AGG_ORG_ASG, AGG_ORG_ALL);
+        coach = sums_of(s, AGG_COACH_ASG, "flm.cara");
+        assert_int_equal(mine.observations, 1);
+        assert_int_equal(org_asg.observations, 1);
+        assert_int_equal(coach.observations, 0);
+        store_close(s);
+        assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "verify",
+                                             "--data", org->data, NULL),
+                         0);
+    }
 }
 
 /* The web: ?assigned=1 on the two pages, their toggle and their JSON link
