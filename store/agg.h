@@ -103,7 +103,9 @@
  * record's key of the i-th derived kind is there (0 coach: its coach; 1
  * org: "*"; 2 observer: its observer; 3 observer-coach: its observer's
  * AGG_OBSERVER_COACH key of its coach; up to format 2 this bit was the
- * AGG_PAIR key "<observer>/<coach>"); u8
+ * AGG_PAIR key "<observer>/<coach>"; from format 4, bits 4..7 are the
+ * assigned twins of bits 0..3, and a cohort's twin is an other key of
+ * kind AGG_COHORT_ASG); u8
  * number of other keys; u8 number of peers; then per other key u8 scope
  * kind, u8 form (0: the scope follows; 1: "<what follows>/<coach>", as
  * line-coach scopes are) and u8 length and the bytes; then the peers'
@@ -115,7 +117,8 @@
  *
  * Files: agg.c (values, weeks, keys, reading), agg_record.c (what one
  * record contributes, the double-coding rule), agg_apply.c (the writer's
- * hook), agg_rebuild.c (rebuild and verify); agg_int.h is what they share.
+ * hook), agg_rebuild.c (rebuild and verify), agg_assigned.c (format 4's
+ * marking of assigned records); agg_int.h is what they share.
  * Errors are negative errnos, or the store's STORE_TXN_ABORT() codes that
  * callers inside store/ pass on.
  */
