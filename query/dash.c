@@ -101,11 +101,20 @@ static void dash_opts_fix(const struct dash_opts *in, struct dash_opts *out)
 }
 
 /* Programme impact: its own tables, then coaching the coaches beside the
- * lines' front-line coaching (dash_ctc.h). */
+ * lines' front-line coaching (dash_ctc.h). Limited to assigned
+ * observations, the coaching-the-coach tables are left out: they rest on
+ * the lines' aggregates, which have no assigned twin, and on sessions of
+ * second-level managers, which no plan assigns. */
 static int dash_programme_impact(struct dash *d, const struct dash_ctx *c)
 {
     int rc = dash_programme(d, c);
 
+    if (rc == 0 && c->req->assigned_only) {
+        dash_note(d, "The coaching-the-coach tables are left out of the assigned-only view: "
+                     "they rest on second-level managers' sessions and on whole lines, which "
+                     "the observation programme does not assign.");
+        return 0;
+    }
     return rc != 0 ? rc : dash_ctc_programme(d, c);
 }
 
@@ -431,8 +440,8 @@ int dash_build(struct store_txn *t, const struct auth_user *u, const Coachq__V1_
         dash_note(d, "Assigned observations only: every figure on this page comes from the "
                      "observations that fulfilled an assignment of the observation programme, "
                      "the unbiased sample (the draw, not the observer, chose whom to observe). "
-                     "Business results and the plans' coverage are not observations and are "
-                     "shown whole.");
+                     "Business results, certification, calibration and the plans' coverage are "
+                     "not observations and are shown whole.");
     }
     if (rc == 0) {
         dash_weeks_note(d, &c, asked);

@@ -149,19 +149,115 @@ static json_t *cell_of(json_t *root, const char *tid, const char *id, const char
     return NULL;
 }
 
-static json_t *dashboard_json(struct testutil_org *org, const char *user, int filtered)
+static json_t *dashboard_json_of(struct testutil_org *org, const char *user, const char *kind,
+                                 int filtered)
 {
     static char out[1 << 20];
     json_error_t e;
     json_t *root;
 
-    coachq_as(org, user, out, sizeof(out), 0, "dashboard", "observers", "--json",
+    coachq_as(org, user, out, sizeof(out), 0, "dashboard", kind, "--json",
               filtered ? "--assigned-only" : NULL);
     root = json_loads(out, 0, &e);
     if (root == NULL) {
         fail_msg("not JSON: %s", e.text);
     }
     return root;
+}
+
+static json_t *dashboard_json(struct testutil_org *org, const char *user, int filtered)
+{
+    return dashboard_json_of(org, user, "observers", filtered);
+}
+
+/* Fails unless every table of a (but the plans' coverage, which counts
+ * every observation) is in b with the same cells, but for the column
+ * "Assigned". */
+static void same_tables(json_t *a, json_t *b, const char *what)
+{
+    json_t *ta, *tb;
+    size_t i, j, compared = 0;
+
+    json_array_foreach(json_object_get(a, "tables"), i, ta)
+    {
+        const char *id = json_string_value(json_object_get(ta, "id"));
+        json_t *cols = json_object_get(ta, "columns");
+        json_t *ra = json_object_get(ta, "rows");
+        json_t *rb = NULL;
+
+        if (strcmp(id, "coverage-plans") == 0) {
+            continue;
+        }
+        json_array_foreach(json_object_get(b, "tables"), j, tb)
+        {
+            if (strcmp(json_string_value(json_object_get(tb, "id")), id) == 0) {
+                rb = json_object_get(tb, "rows");
+                assert_true(json_equal(cols, json_object_get(tb, "columns")));
+            }
+        }
+        if (rb == NULL) {
+            fail_msg("%s: no table %s in the store of assigned records", what, id);
+        }
+        assert_int_equal(json_array_size(ra), json_array_size(rb));
+        for (size_t r = 0; r < json_array_size(ra); r++) {
+            for (size_t c = 0; c < json_array_size(cols); c++) {
+                json_t *ca = json_array_get(json_array_get(ra, r), c);
+                json_t *cb = json_array_get(json_array_get(rb, r), c);
+
+                if (strcmp(json_string_value(json_array_get(cols, c)), "Assigned") == 0) {
+                    continue;
+                }
+                if (!json_equal(ca, cb)) {
+                    char *x = json_dumps(ca, 0), *y = json_dumps(cb, 0);
+
+                    fail_msg("%s: table %s row %zu column %s: %s filtered, %s over the assigned "
+                             "records",
+                             what, id, r, json_string_value(json_array_get(cols, c)), x, y);
+                }
+                compared++;
+            }
+        }
+    }
+    assert_true(compared > 0);
+}
+
+/* The filtered pages of org equal the unfiltered pages of a second store
+ * that holds only the assigned record (the same draw, the same session). */
+static void same_as_assigned_store(struct testutil_org *org, const char *observer, int64_t now)
+{
+    static char out[65536], err[4096];
+    struct testutil_org two;
+    char who[65];
+    uint8_t id[16];
+    const char *kinds[] = {"observers", "programme"};
+
+    memset(&two, 0, sizeof(two));
+    testutil_org_make(&two);
+    assert_int_equal(testutil_coachqd_in(two.dir, out, sizeof(out), err, sizeof(err), "plan", "set",
+                                         "line:slm.eve", "--rubric", "coaching-conversation",
+                                         "--per-month", "1", "--data", two.data, NULL),
+                     0);
+    assert_int_equal(testutil_coachqd_in(two.dir, out, sizeof(out), err, sizeof(err), "assign",
+                                         "line:slm.eve", "--seed", "2026", "--data", two.data,
+                                         NULL),
+                     0);
+    assert_int_equal(testutil_coachqd_in(two.dir, out, sizeof(out), err, sizeof(err), "assignment",
+                                         "list", "--data", two.data, NULL),
+                     0);
+    assignee_of(out, "flm.cara", who, sizeof(who));
+    assert_string_equal(who, observer);
+    testutil_server_start(&two.srv, two.data, NULL);
+    submit(&two, observer, 0, "rep.ida", now - 120, 3, NULL, id);
+    for (size_t k = 0; k < 2; k++) {
+        json_t *a = dashboard_json_of(org, "lead.gil", kinds[k], 1);
+        json_t *b = dashboard_json_of(&two, "lead.gil", kinds[k], 0);
+
+        same_tables(a, b, kinds[k]);
+        json_decref(a);
+        json_decref(b);
+    }
+    testutil_stop_clean(&two.srv);
+    testutil_org_cleanup(&two);
 }
 
 /* What the aggregates hold of one (kind, scope) over every week. */
@@ -336,6 +432,8 @@ static void test_assigned_over_tls(void **state)
     assert_true(json_is_true(json_object_get(cell, "insufficient")));
     assert_true(json_is_null(json_object_get(cell, "value")));
     json_decref(root);
+
+    same_as_assigned_store(org, observer, now);
 
     /* The text form says so too. */
     coachq_as(org, "lead.gil", out, sizeof(out), 0, "dashboard", "programme", "--assigned-only",
