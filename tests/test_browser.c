@@ -498,7 +498,7 @@ static const struct role roles[] = {
      "/d/programme",
      200,
      {"/d/programme", "/d/observers", "/d/managers/slm.south", "/d/manager/flm.garcia",
-      "/d/me/flm.garcia", "/d/coaching/slm.south", "/d/observers?assigned=1", NULL}},
+      "/d/me/flm.garcia", "/d/coaching/slm.south", NULL}},
     {"slm.north",
      "slm",
      "/d/managers",
