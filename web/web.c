@@ -528,7 +528,8 @@ static void route_root(struct web *w, struct http_exchange *x, const struct webs
 }
 
 /*
- * Parses ?rubric=ID&until=YYYY-MM-DD into r and rebuilds the query to keep
+ * Parses ?rubric=ID&until=YYYY-MM-DD (and ?assigned=0|1, which the kept query
+ * leaves out: links to other pages drop it) into r and rebuilds the query to keep
  * on links. Returns 0, or -EINVAL with *field set to the bad parameter.
  */
 static int parse_dash_query(const char *q, struct web_route *r, const char **field)
