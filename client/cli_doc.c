@@ -400,6 +400,9 @@ static const struct cli_opt opts_dashboard[] = {
      "split into parts or pivoted, never cut"},
     {"not-coached-weeks", OPT_NOT_COACHED, "N",
      "cadence: count reps not coached in the last N weeks, 1..52 (default 4)"},
+    {"assigned-only", OPT_ASSIGNED_ONLY, NULL,
+     "programme, observers: every figure from the observations that fulfilled an assignment "
+     "only, the unbiased sample"},
     {NULL, 0, NULL, NULL},
 };
 

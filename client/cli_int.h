@@ -93,6 +93,7 @@ enum {
     OPT_OFF_LINE,
     OPT_OFF_REPORTS,
     OPT_OFF_LAST,
+    OPT_ASSIGNED_ONLY,
 };
 
 /*

@@ -180,6 +180,9 @@ static int take_dashboard_option(struct cli *x, int opt, const char *val, void *
         a->q.not_coached_weeks = (uint32_t)n;
         return 1;
     }
+    case OPT_ASSIGNED_ONLY:
+        a->q.assigned_only = 1;
+        return 1;
     case OPT_JSON:
         a->json = 1;
         return 1;
@@ -256,6 +259,10 @@ int cli_cmd_dashboard(struct cli *x, int argc, char **argv)
     if (a.q.kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MANAGER &&
         a.q.subject_id[0] == '\0') {
         return cli_usage(x, "'manager' needs the front-line manager's id (or use 'me')");
+    }
+    if (a.q.assigned_only && a.q.kind != COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME &&
+        a.q.kind != COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS) {
+        return cli_usage(x, "--assigned-only: only the programme and observers dashboards take it");
     }
     if (a.json && a.csv != NULL) {
         return cli_usage(x, "--json and --csv exclude each other");

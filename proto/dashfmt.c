@@ -562,6 +562,7 @@ static json_t *dashboard_json(const Coachq__V1__Dashboard *d)
         jsonx_put(o, "min_n", json_integer(d->min_n)) < 0 ||
         jsonx_put(o, "privacy_min", json_integer(d->privacy_min)) < 0 ||
         jsonx_put(o, "generated_at", json_string(generated)) < 0 ||
+        jsonx_put(o, "assigned_only", json_boolean(d->assigned_only)) < 0 ||
         jsonx_put(o, "notes", strings_json(d->notes, d->n_notes)) < 0) {
         goto fail;
     }

@@ -101,11 +101,20 @@ static void dash_opts_fix(const struct dash_opts *in, struct dash_opts *out)
 }
 
 /* Programme impact: its own tables, then coaching the coaches beside the
- * lines' front-line coaching (dash_ctc.h). */
+ * lines' front-line coaching (dash_ctc.h). Limited to assigned
+ * observations, the coaching-the-coach tables are left out: they rest on
+ * the lines' aggregates, which have no assigned twin, and on sessions of
+ * second-level managers, which no plan assigns. */
 static int dash_programme_impact(struct dash *d, const struct dash_ctx *c)
 {
     int rc = dash_programme(d, c);
 
+    if (rc == 0 && c->req->assigned_only) {
+        dash_note(d, "The coaching-the-coach tables are left out of the assigned-only view: "
+                     "they rest on second-level managers' sessions and on whole lines, which "
+                     "the observation programme does not assign.");
+        return 0;
+    }
     return rc != 0 ? rc : dash_ctc_programme(d, c);
 }
 
@@ -222,6 +231,15 @@ static int dash_check(const Coachq__V1__GetDashboard *req, int32_t today,
                    (int)today);
         return -EINVAL;
     }
+    if (req->assigned_only &&
+        ((req->kind != COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME &&
+          req->kind != COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS) ||
+         (*subject)[0] != '\0')) {
+        dash_fault(fault, "get_dashboard.assigned_only",
+                   "only Programme impact and Observer reliability (not one observer's "
+                   "calibration history) can be limited to assigned observations");
+        return -EINVAL;
+    }
     if (req->not_coached_weeks > 52) {
         dash_fault(fault, "get_dashboard.not_coached_weeks",
                    "%u is not a number of weeks from 1 to 52; 0 means 4",
@@ -303,7 +321,10 @@ static void dash_head(struct dash *d, const struct dash_kind *k, const struct da
     Coachq__V1__Dashboard *m = dash_msg(d);
     const Coachq__V1__Person *person = c->person;
 
-    m->title = dash_strdup(d, k->title);
+    m->title = c->req->assigned_only
+                   ? dash_printf(d, "%s: assigned observations only, the unbiased sample", k->title)
+                   : dash_strdup(d, k->title);
+    m->assigned_only = c->req->assigned_only;
     m->subject_id = dash_strdup(d, c->subject);
     m->subject_name = dash_strdup(
         d, person != NULL && person->name != NULL && person->name[0] != '\0' ? person->name
@@ -415,6 +436,13 @@ int dash_build(struct store_txn *t, const struct auth_user *u, const Coachq__V1_
     }
     dash_head(d, k, &c);
     rc = k->build(d, &c);
+    if (rc == 0 && req->assigned_only) {
+        dash_note(d, "Assigned observations only: every figure on this page comes from the "
+                     "observations that fulfilled an assignment of the observation programme, "
+                     "the unbiased sample (the draw, not the observer, chose whom to observe). "
+                     "Business results, certification, calibration and the plans' coverage are "
+                     "not observations and are shown whole.");
+    }
     if (rc == 0) {
         dash_weeks_note(d, &c, asked);
         rc = dash_failed(d);

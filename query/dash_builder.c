@@ -561,6 +561,23 @@ void dash_point(struct dash *d, Coachq__V1__Chart *c, const char *label, double 
     DASH_PUSH(d, c->points, c->n_points, p);
 }
 
+enum agg_scope dash_agg_kind(const struct dash_ctx *c, enum agg_scope kind)
+{
+    if (c->req == NULL || !c->req->assigned_only) {
+        return kind;
+    }
+    switch (kind) {
+    case AGG_COACH:
+    case AGG_ORG:
+    case AGG_OBSERVER:
+    case AGG_COHORT:
+    case AGG_OBSERVER_COACH:
+        return (enum agg_scope)(kind | AGG_ASSIGNED);
+    default:
+        return kind;
+    }
+}
+
 int32_t dash_week(const struct dash_ctx *c, unsigned weeks_back)
 {
     return c->until_monday - 7 * (int32_t)weeks_back;

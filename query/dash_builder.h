@@ -152,6 +152,11 @@ typedef int (*dash_build_cb)(struct dash *d, const struct dash_ctx *c);
 
 /* ---- Helpers the dashboards share ---------------------------------------- */
 
+/* The aggregate kind a dashboard reads for kind: its assigned twin (agg.h,
+ * AGG_ASSIGNED) when the request asks for assigned observations only and
+ * kind has one, else kind. */
+enum agg_scope dash_agg_kind(const struct dash_ctx *c, enum agg_scope kind);
+
 /* The Monday of the week i weeks before c->until_monday (0: that week). */
 int32_t dash_week(const struct dash_ctx *c, unsigned weeks_back);
 

@@ -88,7 +88,7 @@ int dash_mom_weeks_read(const struct dash_ctx *c, struct dash_mom_weeks *w, enum
 {
     memset(w->m, 0, w->nweeks * (w->nb + 1) * sizeof(*w->m));
     w->observations = 0;
-    return agg_read(c->t, kind, id, c->rubric_id, w->from_monday,
+    return agg_read(c->t, dash_agg_kind(c, kind), id, c->rubric_id, w->from_monday,
                     w->from_monday + 7 * (int32_t)(w->nweeks - 1), weeks_cb, w);
 }
 
@@ -217,7 +217,8 @@ int dash_mom_set_read(const struct dash_ctx *c, struct dash_mom_set *s, enum agg
     for (size_t i = 0; i < ids->n && rc == 0; i++) {
         struct set_read sr = {s, i};
 
-        rc = agg_read(c->t, kind, ids->id[i], c->rubric_id, from_monday, last, set_cb, &sr);
+        rc = agg_read(c->t, dash_agg_kind(c, kind), ids->id[i], c->rubric_id, from_monday, last,
+                      set_cb, &sr);
     }
     return rc;
 }

@@ -133,7 +133,8 @@ static int obs_sum_read(const struct dash_ctx *c, enum agg_scope kind, const cha
                         struct obs_sum *s)
 {
     memset(s, 0, sizeof(*s));
-    return agg_read(c->t, kind, id, c->rubric_id, from, c->until_monday, obs_sum_cb, s);
+    return agg_read(c->t, dash_agg_kind(c, kind), id, c->rubric_id, from, c->until_monday,
+                    obs_sum_cb, s);
 }
 
 /* The observers page's flag for calibration attempts that look like
@@ -186,10 +187,12 @@ struct obs_row {
     struct calib_latest cal;
     struct certs_exam_summary ex;
     struct obs_sum mine;
-    double drift_num; /* sum over managers of ratings x (mean - peers' mean) */
-    double drift_n;   /* the observer's ratings compared */
-    double peers_n;   /* the peers' ratings compared with */
-    unsigned covered; /* managers observed */
+    uint64_t assigned; /* observations in the window that fulfilled an assignment */
+    uint64_t all;      /* observations in the window, assigned or not */
+    double drift_num;  /* sum over managers of ratings x (mean - peers' mean) */
+    double drift_n;    /* the observer's ratings compared */
+    double peers_n;    /* the peers' ratings compared with */
+    unsigned covered;  /* managers observed */
 };
 
 static int flm_cmp(const void *a, const void *b)
@@ -297,9 +300,32 @@ static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_p
         "reference or two successive attempts at one reference differed in one behaviour "
         "only, the pattern of reading master scores off the results. Certified says \"yes, ends "
         "in N days\" when the certification holding today, in the observer's zone, ends within "
-        "30 days (a renewal that follows on without a gap counts as one).",
+        "30 days (a renewal that follows on without a gap counts as one). ",
         c->opts->trend_weeks, OBS_DRIFT_FLAG, pg->flm.n);
     return 0;
+}
+
+/* The observer's observations in the window and those of them that
+ * fulfilled an assignment (the table "observers-assigned"): AGG_OBSERVER
+ * and its AGG_OBSERVER_ASG twin, both read as they are whatever the
+ * page's filter. */
+static int observer_assigned(const struct dash_ctx *c, const struct obs_page *pg, const char *oid,
+                             struct obs_row *o)
+{
+    struct obs_sum s;
+    int rc;
+
+    memset(&s, 0, sizeof(s));
+    rc = agg_read(c->t, AGG_OBSERVER_ASG, oid, c->rubric_id, pg->from, c->until_monday, obs_sum_cb,
+                  &s);
+    o->assigned = s.observations;
+    if (rc == 0) {
+        memset(&s, 0, sizeof(s));
+        rc = agg_read(c->t, AGG_OBSERVER, oid, c->rubric_id, pg->from, c->until_monday, obs_sum_cb,
+                      &s);
+        o->all = s.observations;
+    }
+    return rc;
 }
 
 /* The observer's certification, calibration, window and attempts. */
@@ -330,6 +356,7 @@ static int observer_read(const struct dash_ctx *c, const struct obs_page *pg, co
     if (rc == 0) {
         rc = obs_sum_read(c, AGG_OBSERVER, oid, pg->from, &o->mine);
     }
+
     if (rc == 0) {
         rc = certs_exam_summary(c->t, oid, from_ms, until_ms, store_txn_policy(c->t), &o->ex);
     }
@@ -375,8 +402,8 @@ static int observer_drift(const struct dash_ctx *c, struct obs_page *pg, const c
         return 0;
     }
     pg->ntouched = 0;
-    rc =
-        agg_read_coached(c->t, oid, c->rubric_id, pg->from, c->until_monday, observer_coach_cb, pg);
+    rc = agg_read_coached_of(c->t, c->req->assigned_only, oid, c->rubric_id, pg->from,
+                             c->until_monday, observer_coach_cb, pg);
     if (rc == 0) {
         qsort(pg->touched, pg->ntouched, sizeof(*pg->touched), size_cmp);
     }
@@ -472,6 +499,45 @@ static void observer_cells(struct dash *d, const struct dash_ctx *c, const struc
     dash_series_add(d, pg->s_drift, drift, dn, NAN, NAN);
 }
 
+/* The table "observers-assigned": per observer, the observations in the
+ * window and the share that fulfilled an assignment (a table of its own:
+ * Observer reliability's main table has no room for another column). */
+static int observers_assigned_table(struct dash *d, const struct dash_ctx *c,
+                                    const struct obs_page *pg, const struct dash_ids *observers)
+{
+    static const char *const cols[] = {"Observer", "Observations", "Assigned", "Share"};
+    Coachq__V1__Table *t = dash_table(d, "observers-assigned", "Assigned observations", cols,
+                                      sizeof(cols) / sizeof(cols[0]));
+    int rc = 0;
+
+    if (t == NULL) {
+        return dash_failed(d);
+    }
+    t->note = dash_printf(d,
+                          "Window: the last %u weeks, every observation whatever the filter. "
+                          "Assigned: the observer's observations that fulfilled an assignment "
+                          "of the observation programme, the unbiased sample; Share: of all "
+                          "their observations (n).",
+                          c->opts->trend_weeks);
+    for (size_t i = 0; i < observers->n && rc == 0; i++) {
+        struct obs_row o;
+        Coachq__V1__TableRow *r;
+
+        memset(&o, 0, sizeof(o));
+        rc = observer_assigned(c, pg, observers->id[i], &o);
+        if (rc != 0) {
+            break;
+        }
+        r = dash_row(d, t);
+        dash_cell_text(d, r, dash_person_name(d, c->t, observers->id[i]), observers->id[i]);
+        dash_cell_count(d, r, o.all);
+        dash_cell_count(d, r, o.assigned);
+        dash_cell_num(d, r, o.all > 0 ? (double)o.assigned / (double)o.all : NAN,
+                      dash_clamp_n((double)o.all), 2);
+    }
+    return rc != 0 ? rc : dash_failed(d);
+}
+
 int dash_observers(struct dash *d, const struct dash_ctx *c)
 {
     struct dash_ids observers;
@@ -510,6 +576,10 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
     }
     if (observers.n == 0) {
         dash_note(d, "No observers are recorded.");
+    }
+    rc = observers_assigned_table(d, c, &pg, &observers);
+    if (rc != 0) {
+        goto out;
     }
     /* The programme's own coverage: managers anybody observed. */
     for (size_t m = 0; m < pg.flm.n; m++) {

@@ -267,7 +267,8 @@ int dash_weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *i
     /* Only the page's own weeks are read: the first weeks of a rolling
      * series roll over fewer weeks rather than reach before the period the
      * page states. */
-    rc = agg_read(c->t, kind, id, c->rubric_id, ws->first, c->until_monday, weeks_cb, ws);
+    rc = agg_read(c->t, dash_agg_kind(c, kind), id, c->rubric_id, ws->first, c->until_monday,
+                  weeks_cb, ws);
     for (unsigned i = 0; rc == 0 && roll && i < n; i++) {
         for (unsigned j = 0; rc == 0 && j < DASH_ROLL; j++) {
             rc = week_add_in(&ws->arena, &ws->r[i], &ws->raw[i + j]);

@@ -647,6 +647,7 @@ static void handle_dashboard(struct conn *c, uint64_t rid, const Coachq__V1__Get
     r->dreq.rubric_id = r->rubric;
     r->dreq.until_day = g->until_day;
     r->dreq.not_coached_weeks = g->not_coached_weeks;
+    r->dreq.assigned_only = g->assigned_only;
     dash_opts_default(&r->dopts);
     r->dopts.min_n = cfg->dash_min_n;
     r->dopts.privacy_min = cfg->dash_privacy_min;

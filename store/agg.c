@@ -642,6 +642,16 @@ static const char *scope_name(unsigned kind)
         return "line-coach";
     case AGG_OBSERVER_COACH:
         return "observer-coach";
+    case AGG_COACH_ASG:
+        return "coach-asg";
+    case AGG_ORG_ASG:
+        return "org-asg";
+    case AGG_OBSERVER_ASG:
+        return "observer-asg";
+    case AGG_COHORT_ASG:
+        return "cohort-asg";
+    case AGG_OBSERVER_COACH_ASG:
+        return "observer-coach-asg";
     }
     return "?";
 }
@@ -673,6 +683,12 @@ int agg_key(struct keys_buf *k, unsigned kind, const char *scope, const char *ru
 int agg_key_coached(struct keys_buf *k, const char *observer, const char *rubric, int32_t monday,
                     const char *coach)
 {
+    return agg_key_coached_of(k, AGG_OBSERVER_COACH, observer, rubric, monday, coach);
+}
+
+int agg_key_coached_of(struct keys_buf *k, unsigned kind, const char *observer, const char *rubric,
+                       int32_t monday, const char *coach)
+{
     size_t olen = observer != NULL ? strlen(observer) : 0;
     size_t clen = coach != NULL ? strlen(coach) : 0;
     int rc;
@@ -681,7 +697,7 @@ int agg_key_coached(struct keys_buf *k, const char *observer, const char *rubric
         keys_buf_reset(k);
         return -EINVAL;
     }
-    rc = agg_key(k, AGG_OBSERVER_COACH, observer, rubric, 1, monday);
+    rc = agg_key(k, kind, observer, rubric, 1, monday);
     if (rc != 0) {
         return rc;
     }
@@ -697,7 +713,7 @@ static int agg_key_coached_parts(const uint8_t *key, size_t klen, const uint8_t 
 {
     size_t slen, rlen, at;
 
-    if (klen < 2 || key[0] != AGG_OBSERVER_COACH || (slen = key[1]) + 3 > klen ||
+    if (klen < 2 || !AGG_KIND_COACHED(key[0]) || (slen = key[1]) + 3 > klen ||
         (rlen = key[2 + slen]) + 3 + slen + 4 + 1 > klen) {
         return -EINVAL;
     }
@@ -713,7 +729,7 @@ void agg_key_text(const uint8_t *key, size_t klen, char *out, size_t outlen)
     size_t slen, rlen;
     char wl[16];
 
-    if (klen >= 2 && key[0] == AGG_OBSERVER_COACH) {
+    if (klen >= 2 && AGG_KIND_COACHED(key[0])) {
         const uint8_t *wk, *coach;
         size_t clen;
 
@@ -907,8 +923,8 @@ int agg_map_add(struct agg_map *m, const uint8_t *key, size_t klen, const struct
     if (e == NULL) {
         return -ENOMEM;
     }
-    return key[0] == AGG_OBSERVER_COACH ? agg_val_add_rated(&e->v, v, sign)
-                                        : agg_val_add(&e->v, v, sign);
+    return AGG_KIND_COACHED(key[0]) ? agg_val_add_rated(&e->v, v, sign)
+                                    : agg_val_add(&e->v, v, sign);
 }
 
 /* ---- Reading ------------------------------------------------------------ */
@@ -1071,6 +1087,13 @@ static int coached_value(const uint8_t *p, size_t n, Coachq__V1__AggWeek *w,
 int agg_read_coached(struct store_txn *t, const char *observer, const char *rubric_id,
                      int32_t from_monday, int32_t until_monday, agg_coached_cb cb, void *arg)
 {
+    return agg_read_coached_of(t, 0, observer, rubric_id, from_monday, until_monday, cb, arg);
+}
+
+int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
+                        const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                        agg_coached_cb cb, void *arg)
+{
     struct keys_buf k;
     MDB_cursor *cur = NULL;
     MDB_val kv, vv;
@@ -1089,8 +1112,8 @@ int agg_read_coached(struct store_txn *t, const char *observer, const char *rubr
     if (observer == NULL || strlen(observer) > VALIDATE_MAX_ID) {
         return -EINVAL;
     }
-    err = agg_range_begin(t, AGG_OBSERVER_COACH, observer, rubric_id, &from_monday, &until_monday,
-                          &k, &plen, &cur, &kv, &vv, &rc);
+    err = agg_range_begin(t, assigned ? AGG_OBSERVER_COACH_ASG : AGG_OBSERVER_COACH, observer,
+                          rubric_id, &from_monday, &until_monday, &k, &plen, &cur, &kv, &vv, &rc);
     if (err != 0) {
         return err;
     }

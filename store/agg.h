@@ -103,7 +103,9 @@
  * record's key of the i-th derived kind is there (0 coach: its coach; 1
  * org: "*"; 2 observer: its observer; 3 observer-coach: its observer's
  * AGG_OBSERVER_COACH key of its coach; up to format 2 this bit was the
- * AGG_PAIR key "<observer>/<coach>"); u8
+ * AGG_PAIR key "<observer>/<coach>"; from format 4, bits 4..7 are the
+ * assigned twins of bits 0..3, and a cohort's twin is an other key of
+ * kind AGG_COHORT_ASG); u8
  * number of other keys; u8 number of peers; then per other key u8 scope
  * kind, u8 form (0: the scope follows; 1: "<what follows>/<coach>", as
  * line-coach scopes are) and u8 length and the bytes; then the peers'
@@ -115,7 +117,8 @@
  *
  * Files: agg.c (values, weeks, keys, reading), agg_record.c (what one
  * record contributes, the double-coding rule), agg_apply.c (the writer's
- * hook), agg_rebuild.c (rebuild and verify); agg_int.h is what they share.
+ * hook), agg_rebuild.c (rebuild and verify), agg_assigned.c (format 4's
+ * marking of assigned records); agg_int.h is what they share.
  * Errors are negative errnos, or the store's STORE_TXN_ABORT() codes that
  * callers inside store/ pass on.
  */
@@ -139,7 +142,43 @@ enum agg_scope {
     AGG_PAIR = 6, /* up to format 2; no longer written */
     AGG_LINE_COACH = 7,
     AGG_OBSERVER_COACH = 8,
+    /* The assigned twins (AGG_ASSIGNED, below): the same values over the
+     * observations that fulfilled an assignment only. */
+    AGG_COACH_ASG = 0x11,
+    AGG_ORG_ASG = 0x13,
+    AGG_OBSERVER_ASG = 0x14,
+    AGG_COHORT_ASG = 0x15,
+    AGG_OBSERVER_COACH_ASG = 0x18,
 };
+
+/*
+ * The assigned dimension (format 4): a counted observation that fulfilled
+ * an assignment of the observation programme (its StoredObservation's
+ * "assigned") adds its values a second time, to the twin of each of its
+ * AGG_COACH, AGG_ORG, AGG_OBSERVER, AGG_COHORT and AGG_OBSERVER_COACH keys:
+ * the same key with the kind byte or'ed with AGG_ASSIGNED (an
+ * AGG_OBSERVER_COACH_ASG key has the observer-coach layout). Its double
+ * coding (pairs, double_coded) goes to its observer's AGG_OBSERVER_ASG
+ * value too, whatever the peer's: agreement of assigned observations with
+ * whoever else scored the session. The twins are what the dashboards'
+ * assigned-only filter reads (docs/dashboards.md), the unbiased sample:
+ * the draw, not the observer, chose whom to observe.
+ *
+ * Where the bit comes from: the writer sets "assigned" on the stored record
+ * when the observation fulfils an assignment (assign_match(), named or
+ * matched), and an amendment inherits it from the version it supersedes, so
+ * the record says it and a rebuild derives the twins from the records
+ * alone. Retention's anonymisation clears the record's assignment_id (the
+ * link names the manager) but keeps "assigned", which names nobody; an
+ * erased record takes its twins with it like its other values. A
+ * double-coded session fulfils one assignment, so only that observer's
+ * record is assigned. A store upgraded from format 3 first marks the
+ * records of every done assignment (agg_assigned_backfill()), then rebuilds.
+ * A record that is not assigned costs the writer nothing more.
+ */
+#define AGG_ASSIGNED 0x10u
+/* True for AGG_OBSERVER_COACH and its twin (the observer-coach layout). */
+#define AGG_KIND_COACHED(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_OBSERVER_COACH)
 
 #define AGG_ORG_ALL "*"
 /* The one behaviour of an AGG_OBSERVER_COACH value: every rated one. */
@@ -165,8 +204,9 @@ enum agg_scope {
  * (key "agg_format"): a store opened with another one has its aggregates
  * rebuilt from its records (agg_format_check()). 2 adds the coaching mix;
  * 3 replaces AGG_PAIR by AGG_OBSERVER_COACH (a contribution's derived bit 3
- * is now the observer-coach key). */
-#define AGG_FORMAT 3
+ * is now the observer-coach key); 4 adds the assigned twins (AGG_ASSIGNED;
+ * contribution bits 4..7 are the twins of bits 0..3). */
+#define AGG_FORMAT 4
 
 /* The Monday (a day number, days since 1970-01-01) of the ISO week that day
  * falls in. */
@@ -232,6 +272,20 @@ typedef int (*agg_coached_cb)(int32_t monday, const char *coach, const Coachq__V
                               void *arg);
 int agg_read_coached(struct store_txn *t, const char *observer, const char *rubric_id,
                      int32_t from_monday, int32_t until_monday, agg_coached_cb cb, void *arg);
+
+/* The same, of AGG_OBSERVER_COACH_ASG when assigned is set. */
+int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
+                        const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                        agg_coached_cb cb, void *arg);
+
+/* True if rec fulfilled an assignment (its "assigned", see AGG_ASSIGNED). */
+int agg_record_assigned(const Coachq__V1__StoredObservation *rec);
+
+/* Marks every version of the observation each done assignment names as
+ * assigned (and any record naming an assignment), rewriting the records
+ * that were not: a format-3 store's records did not say it. In the
+ * caller's write transaction. Returns 0 or a store code. */
+int agg_assigned_backfill(struct store_txn *t);
 
 /* Adds src into dst (behaviours matched by id, appended when new). dst's
  * arrays are malloc'ed and grow; free with agg_week_clear(). Returns 0 or

@@ -139,6 +139,10 @@ int agg_key(struct keys_buf *k, unsigned kind, const char *scope, const char *ru
 int agg_key_coached(struct keys_buf *k, const char *observer, const char *rubric, int32_t monday,
                     const char *coach);
 
+/* The same with the kind byte kind (AGG_OBSERVER_COACH or its twin). */
+int agg_key_coached_of(struct keys_buf *k, unsigned kind, const char *observer, const char *rubric,
+                       int32_t monday, const char *coach);
+
 /* Writes "coach/flm.a/coaching-conversation/2026-W47" for a key
  * ("observer-coach/obs.a/coaching-conversation/2026-W47/flm.a" for an
  * AGG_OBSERVER_COACH one). */

@@ -262,6 +262,12 @@ int agg_format_check(struct store_txn *t, int rebuilt)
     if (rc != 0) {
         return STORE_TXN_ABORT(rc);
     }
+    /* Records of format 3 or older did not say they fulfilled an
+     * assignment: they are marked first (agg_assigned.c). */
+    rc = agg_assigned_backfill(t);
+    if (rc != 0) {
+        return rc;
+    }
     if (!rebuilt && st.ms_entries > 0) {
         /* Values written before the mix have none: every value is made
          * again from the records, as a schema upgrade does. */

@@ -147,7 +147,9 @@ int agg_basis_of(struct store_txn *t, const Coachq__V1__StoredObservation *rec, 
 
 /* The kinds whose key follows from the basis alone: bit (1 << i) of the
  * stored flags is the i-th. */
-static const unsigned contrib_derived[] = {AGG_COACH, AGG_ORG, AGG_OBSERVER, AGG_OBSERVER_COACH};
+static const unsigned contrib_derived[] = {
+    AGG_COACH,     AGG_ORG,     AGG_OBSERVER,     AGG_OBSERVER_COACH,
+    AGG_COACH_ASG, AGG_ORG_ASG, AGG_OBSERVER_ASG, AGG_OBSERVER_COACH_ASG};
 #define CONTRIB_NDERIVED (sizeof(contrib_derived) / sizeof(contrib_derived[0]))
 #define CONTRIB_FULL 0    /* the scope is stored */
 #define CONTRIB_COACHED 1 /* the scope is "<stored>/<coach>" */
@@ -157,7 +159,7 @@ static int contrib_derived_scope(unsigned kind, const struct agg_basis *b, char 
 {
     size_t n;
 
-    switch (kind) {
+    switch (kind & ~AGG_ASSIGNED) {
     case AGG_COACH:
         n = scope_join(out, len, b->coach, SIZE_MAX, NULL, 0);
         break;
@@ -178,8 +180,8 @@ static int contrib_derived_key(unsigned kind, const struct agg_basis *b, struct 
     char scope[AGG_SCOPE_MAX + 1];
     int rc;
 
-    if (kind == AGG_OBSERVER_COACH) {
-        return agg_key_coached(k, b->observer, b->rubric, b->monday, b->coach);
+    if (AGG_KIND_COACHED(kind)) {
+        return agg_key_coached_of(k, kind, b->observer, b->rubric, b->monday, b->coach);
     }
     rc = contrib_derived_scope(kind, b, scope, sizeof(scope));
     return rc == 0 ? agg_key(k, kind, scope, b->rubric, 1, b->monday) : rc;
@@ -291,7 +293,7 @@ static int contrib_key_form(const struct agg_contrib *c, const struct keys_buf *
             return 0;
         }
     }
-    if (k->len >= 1 && k->b[0] == AGG_OBSERVER_COACH) {
+    if (k->len >= 1 && AGG_KIND_COACHED(k->b[0])) {
         /* Only ever the record's own, derived. */
         return -EINVAL;
     }
@@ -543,6 +545,33 @@ static int agg_record_chain_keys(struct store_txn *t, const char *coach, int32_t
     return rc;
 }
 
+int agg_record_assigned(const Coachq__V1__StoredObservation *rec)
+{
+    return rec != NULL && rec->assigned;
+}
+
+/* An assigned record's twins (agg.h, AGG_ASSIGNED) of the keys c holds. */
+static int agg_record_twins(const Coachq__V1__StoredObservation *rec, struct agg_contrib *c)
+{
+    size_t n = c->nkeys;
+    int rc = 0;
+
+    if (!agg_record_assigned(rec)) {
+        return 0;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct keys_buf k = c->keys[i];
+        unsigned kind = k.len >= 1 ? k.b[0] : 0;
+
+        if (kind == AGG_COACH || kind == AGG_ORG || kind == AGG_OBSERVER || kind == AGG_COHORT ||
+            kind == AGG_OBSERVER_COACH) {
+            k.b[0] = (uint8_t)(kind | AGG_ASSIGNED);
+            rc = agg_contrib_add_key(c, &k);
+        }
+    }
+    return rc;
+}
+
 int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
                     struct agg_contrib *c)
 {
@@ -626,7 +655,10 @@ int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *re
         return rc;
     }
     rc = agg_key_coached(&k, rec->observer_id, rubric, monday, o->coach_id);
-    return rc == 0 ? agg_contrib_add_key(c, &k) : rc;
+    if (rc == 0) {
+        rc = agg_contrib_add_key(c, &k);
+    }
+    return rc == 0 ? agg_record_twins(rec, c) : rc;
 }
 
 int agg_dc_value(struct store_txn *t, struct agg_map *m, const Coachq__V1__StoredObservation *rec,
@@ -645,7 +677,14 @@ int agg_dc_value(struct store_txn *t, struct agg_map *m, const Coachq__V1__Store
         return rc;
     }
     rc = agg_key(&k, AGG_OBSERVER, rec->observer_id, o->rubric_id, 1, agg_week_of(day));
-    return rc == 0 ? agg_map_add(m, k.b, k.len, &v, sign) : rc;
+    if (rc == 0) {
+        rc = agg_map_add(m, k.b, k.len, &v, sign);
+    }
+    if (rc == 0 && agg_record_assigned(rec)) {
+        k.b[0] = AGG_OBSERVER_ASG;
+        rc = agg_map_add(m, k.b, k.len, &v, sign);
+    }
+    return rc;
 }
 
 int agg_pair_values(struct store_txn *t, struct agg_map *m, const Coachq__V1__StoredObservation *a,
@@ -693,6 +732,14 @@ int agg_pair_values(struct store_txn *t, struct agg_map *m, const Coachq__V1__St
         rc = agg_map_add(m, ka.b, ka.len, &va, sign);
     }
     if (rc == 0) {
+        rc = agg_map_add(m, kb.b, kb.len, &vb, sign);
+    }
+    if (rc == 0 && agg_record_assigned(a)) {
+        ka.b[0] = AGG_OBSERVER_ASG;
+        rc = agg_map_add(m, ka.b, ka.len, &va, sign);
+    }
+    if (rc == 0 && agg_record_assigned(b)) {
+        kb.b[0] = AGG_OBSERVER_ASG;
         rc = agg_map_add(m, kb.b, kb.len, &vb, sign);
     }
     return rc;

@@ -246,7 +246,9 @@ static int anonymise_one(struct ret_ctx *c, uint64_t seq, Coachq__V1__StoredObse
         return rc;
     }
     /* The assignment it fulfilled names the manager: the link goes (and the
-     * assignment's own, ret_assignments()). */
+     * assignment's own, ret_assignments()). The record's "assigned" stays:
+     * it names nobody, and the assigned-only figures keep counting it
+     * (agg.h, AGG_ASSIGNED). */
     free(o->assignment_id.data);
     o->assignment_id.data = NULL;
     o->assignment_id.len = 0;

@@ -773,6 +773,68 @@ static void check_cadence(struct store *s, const struct people_seen *ps)
  * every second-level manager beside their line, with the question "does a
  * well-coached front-line manager coach better later?" answered with its
  * n and interval over enough managers. */
+/* The demo's fulfilled assignments show in the assigned-only figures: the
+ * organisation's assigned twin counts them, and Observer reliability
+ * filtered to them has observers with observations and says it is
+ * filtered. */
+static int org_assigned_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
+{
+    (void)monday;
+    *(uint64_t *)arg += w->observations;
+    return 0;
+}
+
+static int org_assigned_txn(struct store_txn *t, void *arg)
+{
+    return agg_read(t, AGG_ORG_ASG, AGG_ORG_ALL, "coaching-conversation", 0, 40000, org_assigned_cb,
+                    arg);
+}
+
+/* Observer reliability filtered to assigned observations, as a lead. */
+static int filtered_txn(struct store_txn *t, void *arg)
+{
+    struct dash **d = arg;
+    struct auth_user u;
+    Coachq__V1__GetDashboard req = COACHQ__V1__GET_DASHBOARD__INIT;
+    struct validate_error fault;
+
+    memset(&u, 0, sizeof(u));
+    memset(&fault, 0, sizeof(fault));
+    snprintf(u.id, sizeof(u.id), "%s", "lead");
+    u.roles = AUTH_LEAD;
+    req.kind = COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS;
+    req.subject_id = (char *)"";
+    req.rubric_id = (char *)"";
+    req.assigned_only = 1;
+    return dash_build(t, &u, &req, NULL, T_NOW, d, &fault);
+}
+
+static void check_assigned(struct store *s)
+{
+    uint64_t assigned = 0;
+    double seen = 0;
+    struct dash *d = NULL;
+    const Coachq__V1__Table *t;
+
+    assert_int_equal(store_view(s, org_assigned_txn, &assigned), 0);
+    assert_true(assigned >= 1);
+    assert_int_equal(store_view(s, filtered_txn, &d), 0);
+    assert_non_null(d);
+    assert_true(dash_message(d)->assigned_only);
+    assert_non_null(strstr(dash_message(d)->title, "assigned observations only"));
+    t = dash_table_of(d, "observers");
+    for (size_t i = 0; i < t->n_rows; i++) {
+        for (size_t j = 0; j < t->n_columns; j++) {
+            if (strcmp(t->columns[j], "Observations") == 0 && t->rows[i]->cells[j]->has_value) {
+                seen += t->rows[i]->cells[j]->value;
+            }
+        }
+    }
+    assert_true(seen >= 1);
+    assert_true(seen <= (double)assigned);
+    dash_free(d);
+}
+
 /* My reliability: every observer of the demo opens their own page, with
  * their sessions week by week, calibration as pass or fail only. */
 static void check_my_reliability(struct store *s, const struct people_seen *ps)
@@ -1093,6 +1155,7 @@ static void test_demo_organisation(void **state)
     check_outcomes(s, &sum, ps);
     check_ctc(s, ps, &sum);
     check_my_reliability(s, ps);
+    check_assigned(s);
     check_recordings(s, ps, &sum);
     assert_in_range(sum.held, 2000, 20000);
     check_cadence(s, ps);

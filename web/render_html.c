@@ -436,16 +436,58 @@ static void put_cell(struct render_out *o, const Coachq__V1__Dashboard *d,
     render_put(o, ">");
 }
 
+/* The kept query, and the assigned-only filter when d has it: the page's
+ * own JSON and CSV links keep the filter; links to other pages do not
+ * (only Programme impact and Observer reliability take it). */
+static void put_query_filtered(struct render_out *o, const struct render_ctx *ctx,
+                               const Coachq__V1__Dashboard *d)
+{
+    if (!render_empty(ctx->query)) {
+        render_esc(o, ctx->query);
+    }
+    if (d->assigned_only) {
+        render_put(o, render_empty(ctx->query) ? "?assigned=1" : "&amp;assigned=1");
+    }
+}
+
+/* The filter's toggle on the two pages that take it (not on an observer's
+ * calibration history): a link to the same page with, or without, it. */
+static void put_assigned_toggle(struct render_out *o, const Coachq__V1__Dashboard *d,
+                                const struct render_ctx *ctx)
+{
+    const char *path =
+        d->kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME   ? "/d/programme"
+        : d->kind == COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS ? "/d/observers"
+                                                                          : NULL;
+    const char *q = ctx != NULL && !render_empty(ctx->query) ? ctx->query : "";
+
+    if (path == NULL || !render_empty(d->subject_id)) {
+        return;
+    }
+    render_put(o, "<p class=\"filter\">");
+    if (d->assigned_only) {
+        render_put(o, "Assigned observations only: the unbiased sample. <a href=\"");
+        render_put(o, path);
+        render_esc(o, q);
+        render_put(o, "\">Show every observation</a>");
+    } else {
+        render_put(o, "<a href=\"");
+        render_put(o, path);
+        render_esc(o, q);
+        render_put(o, q[0] != '\0' ? "&amp;assigned=1" : "?assigned=1");
+        render_put(o, "\">Assigned observations only</a> (the unbiased sample)");
+    }
+    render_put(o, "</p>\n");
+}
+
 static void put_csv_href(struct render_out *o, const Coachq__V1__Table *t,
-                         const struct render_ctx *ctx)
+                         const struct render_ctx *ctx, const Coachq__V1__Dashboard *d)
 {
     render_esc(o, ctx->api_path);
     render_put(o, "/tables/");
     url_seg(o, t->id);
     render_put(o, ".csv");
-    if (!render_empty(ctx->query)) {
-        render_esc(o, ctx->query);
-    }
+    put_query_filtered(o, ctx, d);
 }
 
 /* From this many columns a table is "wide": tighter cells, n under the
@@ -502,7 +544,7 @@ static void put_table(struct render_out *o, const Coachq__V1__Dashboard *d,
     }
     if (ctx != NULL && !render_empty(ctx->api_path)) {
         render_put(o, "<a class=\"csv\" href=\"");
-        put_csv_href(o, t, ctx);
+        put_csv_href(o, t, ctx, d);
         render_put(o, "\">Download CSV<span class=\"vh\"> of ");
         render_esc(o, t->title);
         render_put(o, "</span></a>");
@@ -551,7 +593,9 @@ int render_dashboard(const Coachq__V1__Dashboard *d, const struct render_ctx *ct
         render_esc(&o, d->rubric_id);
         render_put(&o, "</dd>");
     }
-    render_put(&o, "</dl>\n<p class=\"rules\">");
+    render_put(&o, "</dl>\n");
+    put_assigned_toggle(&o, d, ctx);
+    render_put(&o, "<p class=\"rules\">");
     render_putf(&o,
                 "Every figure shows its n. Figures from fewer than %u observation%s are shown as "
                 "\xE2\x80\x9Cinsufficient data\xE2\x80\x9D, never as a number.",
@@ -573,9 +617,7 @@ int render_dashboard(const Coachq__V1__Dashboard *d, const struct render_ctx *ct
     if (ctx != NULL && !render_empty(ctx->api_path)) {
         render_put(&o, "<p class=\"downloads\"><a href=\"");
         render_esc(&o, ctx->api_path);
-        if (!render_empty(ctx->query)) {
-            render_esc(&o, ctx->query);
-        }
+        put_query_filtered(&o, ctx, d);
         render_put(&o, "\">All figures as JSON</a></p>\n");
     }
     render_put(&o, "</div>\n");

@@ -333,6 +333,7 @@ static int dash_view_txn(struct store_txn *t, void *arg)
     req.rubric_id = j->rubric;
     req.until_day = j->until_day;
     req.not_coached_weeks = j->not_coached_weeks;
+    req.assigned_only = j->assigned_only != 0;
     dash_free(j->dash);
     j->dash = NULL;
     memset(&j->fault, 0, sizeof(j->fault));
@@ -527,7 +528,8 @@ static void route_root(struct web *w, struct http_exchange *x, const struct webs
 }
 
 /*
- * Parses ?rubric=ID&until=YYYY-MM-DD into r and rebuilds the query to keep
+ * Parses ?rubric=ID&until=YYYY-MM-DD (and ?assigned=0|1, which the kept query
+ * leaves out: links to other pages drop it) into r and rebuilds the query to keep
  * on links. Returns 0, or -EINVAL with *field set to the bad parameter.
  */
 static int parse_dash_query(const char *q, struct web_route *r, const char **field)
@@ -535,6 +537,7 @@ static int parse_dash_query(const char *q, struct web_route *r, const char **fie
     size_t len = strlen(q);
     char until[16];
     char weeks[8];
+    char flag[4];
     char enc[200];
     size_t off = 0;
     int n;
@@ -568,6 +571,15 @@ static int parse_dash_query(const char *q, struct web_route *r, const char **fie
             return -EINVAL;
         }
         r->not_coached_weeks = (uint32_t)v;
+    }
+    n = http_form_value(q, len, "assigned", flag, sizeof(flag));
+    r->assigned_only = 0;
+    if (n != -ENOENT) {
+        if (n != 1 || (flag[0] != '0' && flag[0] != '1')) {
+            *field = "assigned";
+            return -EINVAL;
+        }
+        r->assigned_only = flag[0] == '1';
     }
     r->query[0] = '\0';
     if (r->rubric[0] != '\0' && http_url_encode(r->rubric, enc, sizeof(enc)) >= 0) {
@@ -716,9 +728,10 @@ static void route_dashboard_bearer(struct web *w, struct http_exchange *x, const
     if (prc < 0) {
         char msg[200];
         snprintf(msg, sizeof(msg), "The %s parameter is malformed: %s.", field,
-                 strcmp(field, "until") == 0 ? "give a date as YYYY-MM-DD"
-                 : strcmp(field, "not_coached_weeks") == 0
-                     ? "give a number of weeks from 1 to 52"
+                 strcmp(field, "until") == 0               ? "give a date as YYYY-MM-DD"
+                 : strcmp(field, "not_coached_weeks") == 0 ? "give a number of weeks from 1 to 52"
+                 : strcmp(field, "assigned") == 0
+                     ? "give 1 for assigned observations only, or 0"
                      : "give a rubric id such as coaching-conversation");
         web_reply_json_error(x, NULL, 400, msg, field);
         return;
@@ -736,6 +749,7 @@ static void route_dashboard_bearer(struct web *w, struct http_exchange *x, const
     memcpy(j->rubric, r->rubric, sizeof(j->rubric));
     j->until_day = r->until_day;
     j->not_coached_weeks = r->not_coached_weeks;
+    j->assigned_only = r->assigned_only;
     w->dash_jobs++;
     job_queue(j, dash_work, dash_done);
 }
@@ -865,9 +879,10 @@ static void route_dashboard(struct web *w, struct http_exchange *x, const struct
     if (prc < 0) {
         char msg[200];
         snprintf(msg, sizeof(msg), "The %s parameter is malformed: %s.", field,
-                 strcmp(field, "until") == 0 ? "give a date as YYYY-MM-DD"
-                 : strcmp(field, "not_coached_weeks") == 0
-                     ? "give a number of weeks from 1 to 52"
+                 strcmp(field, "until") == 0               ? "give a date as YYYY-MM-DD"
+                 : strcmp(field, "not_coached_weeks") == 0 ? "give a number of weeks from 1 to 52"
+                 : strcmp(field, "assigned") == 0
+                     ? "give 1 for assigned observations only, or 0"
                      : "give a rubric id such as coaching-conversation");
         if (api) {
             web_reply_json_error(x, s->user.id, 400, msg, field);
@@ -893,6 +908,7 @@ static void route_dashboard(struct web *w, struct http_exchange *x, const struct
     memcpy(j->rubric, r.rubric, sizeof(j->rubric));
     j->until_day = r.until_day;
     j->not_coached_weeks = r.not_coached_weeks;
+    j->assigned_only = r.assigned_only;
     memcpy(j->query, r.query, sizeof(j->query));
     snprintf(j->api_path, sizeof(j->api_path), "/api/v1/dashboards/%s%s%s",
              dashfmt_kind_name(r.kind), j->subject[0] != '\0' ? "/" : "", j->subject);

@@ -99,6 +99,8 @@ struct web_route {
     char rubric[VALIDATE_MAX_ID + 1];  /* ?rubric=, or "" */
     int32_t until_day;                 /* ?until=, days since 1970-01-01; 0 when absent */
     uint32_t not_coached_weeks;        /* ?not_coached_weeks=, 1..52; 0 when absent */
+    int assigned_only;                 /* ?assigned=1 (0 or absent: every observation); not
+                                          kept in query: links to other pages drop it */
     char query[256];                   /* the query again, as links keep it ("" or "?...") */
 };
 

@@ -118,6 +118,7 @@ struct web_job {
     char rubric[VALIDATE_MAX_ID + 1];
     int32_t until_day;
     uint32_t not_coached_weeks;
+    int assigned_only;
     enum web_format fmt;
     char table[VALIDATE_MAX_ID + 1];
     char api_path[256];
