@@ -1338,6 +1338,12 @@ static void test_fulfil_after_unassigned(void **state)
     assert_int_equal(candidate(f->s, "obs.nocert", &o.o), 1);
     assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.nocert", in_window * 1000),
                      ERROR_REFUSED);
+    testutil_obs_make(&o, x->manager_id, "rep.1", in_window + 3600);
+    o.o.calibration_ref.data = o.id;
+    o.o.calibration_ref.len = 16;
+    assert_int_equal(candidate(f->s, x->observer_id, &o.o), 0);
+    o.o.calibration_ref.len = 0;
+    assert_int_equal(candidate(f->s, x->observer_id, &o.o), 1);
 
     /* The drawn pair's first record in the window fulfils x, unnamed. */
     expect_fulfils(f->s, x, in_window + 7200);
