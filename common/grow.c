@@ -16,13 +16,10 @@ int grow_array(void *arrp, size_t *cap, size_t need, size_t elem, size_t first)
     if (need <= *cap) {
         return 0;
     }
-    if (*cap == 0) {
-        ncap = first;
-    } else if (*cap > SIZE_MAX / 2) {
-        ncap = SIZE_MAX;
-    } else {
-        ncap = *cap * 2;
-    }
+    /* Twice a capacity past SIZE_MAX / 2 wraps (unsigned, so defined) to
+     * less than the capacity and so less than need: need is taken then, and
+     * the byte check below or realloc() refuses it. */
+    ncap = *cap == 0 ? first : *cap * 2;
     if (ncap < need) {
         ncap = need;
     }

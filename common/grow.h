@@ -24,8 +24,10 @@
 int grow_array(void *arrp, size_t *cap, size_t need, size_t elem, size_t first);
 
 /* grow_array() for an array arr (an lvalue of pointer type) with capacity
- * cap (an lvalue of type size_t), its elements' size taken from arr. */
+ * cap (an lvalue of type size_t), its elements' size taken from arr; when
+ * need fits, 0 without a call. need and cap are evaluated twice: they must
+ * have no side effects. */
 #define GROW_ARRAY(arr, cap, need, first)                                                          \
-    grow_array(&(arr), &(cap), (need), sizeof(*(arr)), (first))
+    ((need) <= (cap) ? 0 : grow_array(&(arr), &(cap), (need), sizeof(*(arr)), (first)))
 
 #endif

@@ -12,6 +12,7 @@
 #include "csv.h"
 #include "day.h"
 #include "error.h"
+#include "grow.h"
 #include "validate.h"
 
 /* ---- Errors ------------------------------------------------------------ */
@@ -306,15 +307,8 @@ int table_keep(const struct table_row *row, void *arg)
     struct table_row *r;
     size_t need = 0, off = 0;
 
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        struct table_row *rows = realloc(t->rows, cap * sizeof(*rows));
-
-        if (rows == NULL) {
-            return -ENOMEM;
-        }
-        t->rows = rows;
-        t->cap = cap;
+    if (GROW_ARRAY(t->rows, t->cap, t->n + 1, 64) < 0) {
+        return -ENOMEM;
     }
     r = &t->rows[t->n];
     memset(r, 0, sizeof(*r));

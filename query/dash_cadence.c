@@ -13,6 +13,7 @@
 
 #include "dash_weeks.h"
 #include "day.h"
+#include "grow.h"
 #include "people.h"
 #include "stats.h"
 #include "store.h"
@@ -47,15 +48,8 @@ static int reps_cb(const char *id, void *arg)
         rs->cut = 1;
         return 1;
     }
-    if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? rs->cap * 2 : 16;
-        char(*ids)[65] = realloc(rs->id, cap * sizeof(*ids));
-
-        if (ids == NULL) {
-            return -ENOMEM;
-        }
-        rs->id = ids;
-        rs->cap = cap;
+    if (GROW_ARRAY(rs->id, rs->cap, rs->n + 1, 16) < 0) {
+        return -ENOMEM;
     }
     snprintf(rs->id[rs->n], sizeof(rs->id[rs->n]), "%s", id);
     rs->n++;

@@ -18,6 +18,7 @@
 #include "agg.h"
 #include "certs.h"
 #include "dash_observers.h"
+#include "grow.h"
 #include "people.h"
 #include "tz.h"
 #include "zone.h"
@@ -136,15 +137,8 @@ static int mine_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek 
     if (wk < 0 || a->observations == 0 || strlen(coach) > 64) {
         return 0;
     }
-    if (p->n == p->cap) {
-        size_t cap = p->cap != 0 ? 2 * p->cap : 64;
-        struct cell_part *np = realloc(p->part, cap * sizeof(*np));
-
-        if (np == NULL) {
-            return -ENOMEM;
-        }
-        p->part = np;
-        p->cap = cap;
+    if (GROW_ARRAY(p->part, p->cap, p->n + 1, 64) < 0) {
+        return -ENOMEM;
     }
     cp = &p->part[p->n++];
     memset(cp, 0, sizeof(*cp));

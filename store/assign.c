@@ -1443,7 +1443,8 @@ int assign_match(struct store_txn *t, const char *observer, const Coachq__V1__Ob
         uint8_t key[ASG_OPEN_KEY_MAX];
         size_t klen;
 
-        if (!asg_implicit_ok(observer, o, amendment)) {
+        klen = asg_implicit_key(observer, o, amendment, key);
+        if (klen == 0) {
             return 0;
         }
         memset(&m, 0, sizeof(m));
@@ -1453,7 +1454,6 @@ int assign_match(struct store_txn *t, const char *observer, const Coachq__V1__Ob
         m.o = o;
         m.session_day = session_day;
         m.now_day = now_day;
-        klen = asg_open_key(key, observer, o->coach_id, 0, NULL);
         rc = store_txn_scan(t, t->s->dbi_asg_open, key, klen, 0, match_one, &m);
         if (rc < 0) {
             return rc;

@@ -16,10 +16,14 @@
 #include "store_int.h"
 #include "zone.h"
 
-int asg_implicit_ok(const char *observer, const Coachq__V1__Observation *o, int amendment)
+size_t asg_implicit_key(const char *observer, const Coachq__V1__Observation *o, int amendment,
+                        uint8_t key[ASG_OPEN_KEY_MAX])
 {
-    return !amendment && o->calibration_ref.len == 0 && asg_id_ok(observer) &&
-           asg_id_ok(o->coach_id) && o->rubric_id != NULL;
+    if (amendment || o->calibration_ref.len != 0 || !asg_id_ok(observer) ||
+        !asg_id_ok(o->coach_id) || o->rubric_id == NULL) {
+        return 0;
+    }
+    return asg_open_key(key, observer, o->coach_id, 0, NULL);
 }
 
 static int candidate_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
@@ -46,7 +50,8 @@ int assign_match_candidate(struct store_txn *t, const char *observer,
         *maybe = 1;
         return 0;
     }
-    if (!asg_implicit_ok(observer, o, amendment)) {
+    klen = asg_implicit_key(observer, o, amendment, key);
+    if (klen == 0) {
         return 0;
     }
     rc = mdb_stat(t->txn, t->s->dbi_asg_open, &st);
@@ -56,7 +61,6 @@ int assign_match_candidate(struct store_txn *t, const char *observer,
     if (st.ms_entries == 0) {
         return 0;
     }
-    klen = asg_open_key(key, observer, o->coach_id, 0, NULL);
     return store_txn_scan(t, t->s->dbi_asg_open, key, klen, 0, candidate_one, maybe);
 }
 

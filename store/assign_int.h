@@ -32,9 +32,14 @@ int asg_id_ok(const char *id);
 size_t asg_open_key(uint8_t *out, const char *observer, const char *manager, int32_t due_until,
                     const uint8_t *id);
 
-/* Whether o, naming no assignment, may fulfil one of observer's by itself:
- * not an amendment nor a calibration attempt, ids a key can hold, and a
- * rubric (assign_fulfil.c). */
-int asg_implicit_ok(const char *observer, const Coachq__V1__Observation *o, int amendment);
+/* Whether o, naming no assignment, may fulfil one of observer's by itself
+ * (not an amendment nor a calibration attempt, ids a key can hold, and a
+ * rubric), and if so the asg_open prefix of observer and o's coach that an
+ * open assignment it may fulfil is under. Writes at most ASG_OPEN_KEY_MAX
+ * bytes to key; returns the prefix's length, or 0 when o may fulfil none.
+ * The writer's skip (assign_match_candidate()) and the match itself
+ * (assign_match()) both take it from here (assign_fulfil.c). */
+size_t asg_implicit_key(const char *observer, const Coachq__V1__Observation *o, int amendment,
+                        uint8_t key[ASG_OPEN_KEY_MAX]);
 
 #endif

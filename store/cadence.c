@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "keys.h"
 #include "mdberr.h"
 #include "people.h"
@@ -151,16 +152,9 @@ static void spans_close(struct pair_spans *ps, int32_t last)
     if (from > last) {
         return;
     }
-    if (ps->n == ps->cap) {
-        size_t cap = ps->cap ? ps->cap * 2 : 4;
-        int32_t(*sp)[2] = realloc(ps->span, cap * sizeof(*sp));
-
-        if (sp == NULL) {
-            ps->rc = -ENOMEM;
-            return;
-        }
-        ps->span = sp;
-        ps->cap = cap;
+    if (GROW_ARRAY(ps->span, ps->cap, ps->n + 1, 4) < 0) {
+        ps->rc = -ENOMEM;
+        return;
     }
     ps->span[ps->n][0] = from;
     ps->span[ps->n][1] = last;

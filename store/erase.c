@@ -636,19 +636,8 @@ static int db_copy_one(const uint8_t *key, size_t klen, const uint8_t *val, size
     size_t need = 8 + klen + vlen;
     uint32_t lens[2] = {(uint32_t)klen, (uint32_t)vlen};
 
-    if (c->len + need > c->cap) {
-        size_t cap = c->cap ? c->cap : 4096;
-        uint8_t *nb;
-
-        while (cap < c->len + need) {
-            cap *= 2;
-        }
-        nb = realloc(c->b, cap);
-        if (nb == NULL) {
-            return -ENOMEM;
-        }
-        c->b = nb;
-        c->cap = cap;
+    if (GROW_ARRAY(c->b, c->cap, c->len + need, 4096) < 0) {
+        return -ENOMEM;
     }
     memcpy(c->b + c->len, lens, 8);
     memcpy(c->b + c->len + 8, key, klen);

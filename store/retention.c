@@ -47,7 +47,7 @@ struct ret_ctx {
     int have_root;
     uint8_t (*ids)[KEYS_UUID_LEN];
     uint32_t n;
-    uint32_t cap;
+    size_t cap;
     /* Affected so far. */
     struct ret_obs *v;
     size_t nv;
@@ -141,15 +141,8 @@ static int chain_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
         memcpy(c->root, key, KEYS_UUID_LEN);
         c->have_root = 1;
     }
-    if (c->n == c->cap) {
-        uint32_t cap = c->cap ? c->cap * 2 : 8;
-        uint8_t(*ids)[KEYS_UUID_LEN] = realloc(c->ids, (size_t)cap * KEYS_UUID_LEN);
-
-        if (ids == NULL) {
-            return -ENOMEM;
-        }
-        c->ids = ids;
-        c->cap = cap;
+    if (GROW_ARRAY(c->ids, c->cap, (size_t)c->n + 1, 8) < 0) {
+        return -ENOMEM;
     }
     memcpy(c->ids[c->n++], val, KEYS_UUID_LEN);
     return 0;
@@ -668,16 +661,9 @@ int retention_txn(struct store_txn *t, struct retention_request *r)
                 if (obs_seq_txn(t, c->v[i].ids[k], &seq) != 0) {
                     continue;
                 }
-                if (c->nseqs == c->capseqs) {
-                    size_t cap = c->capseqs ? c->capseqs * 2 : 64;
-                    uint64_t *ns = realloc(c->seqs, cap * sizeof(*ns));
-
-                    if (ns == NULL) {
-                        rc = -ENOMEM;
-                        break;
-                    }
-                    c->seqs = ns;
-                    c->capseqs = cap;
+                if (GROW_ARRAY(c->seqs, c->capseqs, c->nseqs + 1, 64) < 0) {
+                    rc = -ENOMEM;
+                    break;
                 }
                 c->seqs[c->nseqs++] = seq;
             }

@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <lmdb.h>
 
+#include "day.h"
 #include "testutil.h"
 
 #define OUT_LEN TESTUTIL_CLI_OUT_LEN
@@ -47,13 +48,13 @@ static struct testutil_cli f;
 /* An ISO time days_ago days before the test's start. */
 static void iso(int days_ago, char *out, size_t len)
 {
-    testutil_iso_time(f.now - (int64_t)days_ago * DAY_S, out, len);
+    day_format_time(f.now - (int64_t)days_ago * DAY_S, out, len);
 }
 
 /* The UTC day days_ago days before the test's start. */
 static void day_str(int days_ago, char *out, size_t len)
 {
-    testutil_day_str(f.now - (int64_t)days_ago * DAY_S, out, len);
+    day_format((f.now - (int64_t)days_ago * DAY_S) / DAY_S, out, len);
 }
 
 /*
@@ -317,7 +318,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    testutil_cli_stop(&f, 0);
+    testutil_cli_stop(&f);
     return 0;
 }
 

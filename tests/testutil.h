@@ -355,10 +355,10 @@ struct testutil_cli {
  * failure. */
 void testutil_cli_start(struct testutil_cli *f, unsigned watchdog_s);
 
-/* For a teardown: stops a server still running (with clean != 0 it must
- * exit 0 on SIGTERM, else the test fails; with clean == 0 it is abandoned
- * and its log shown), removes the directory and frees the output. */
-void testutil_cli_stop(struct testutil_cli *f, int clean);
+/* For a teardown: stops a server still running (it must exit 0 on
+ * SIGTERM, else the test fails), removes the directory and frees the
+ * output. */
+void testutil_cli_stop(struct testutil_cli *f);
 
 /* The paths of user's certificate and key in the test certificates'
  * users/ directory, in f->cert and f->key. */
@@ -371,12 +371,6 @@ const char *testutil_cli_key(struct testutil_cli *f, const char *user);
     testutil_coachq((f)->out, TESTUTIL_CLI_OUT_LEN, (expect), "--server", (f)->server, "--cert",   \
                     testutil_cli_cert((f), (user)), "--key", testutil_cli_key((f), (user)),        \
                     "--ca", (f)->ca, "--data-dir", (f)->local, __VA_ARGS__, NULL)
-
-/* Writes the UTC time t as ISO 8601 ("2026-01-31T09:00:00Z") into out. */
-void testutil_iso_time(int64_t t, char *out, size_t len);
-
-/* Writes the UTC day of time t ("2026-01-31") into out. */
-void testutil_day_str(int64_t t, char *out, size_t len);
 
 /* ---- HTTPS for the dashboard port ------------------------------------- */
 
