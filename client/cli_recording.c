@@ -10,6 +10,7 @@
 #include "obs_json.h"
 #include "observe.h"
 #include "recording_json.h"
+#include "session.h"
 #include "validate.h"
 
 void cli_print_recording(FILE *f, const Coachq__V1__Recording *r)
@@ -49,8 +50,8 @@ const char *cli_marker_author(const Coachq__V1__Marker *m)
 
 int cli_check_recording_opts(struct cli *x, const struct observe_opts *o, int fix)
 {
-    Coachq__V1__Recording r = COACHQ__V1__RECORDING__INIT;
     struct validate_error err;
+    int is_length;
 
     if (o->recording_ref == NULL && o->recording_length_ms == 0) {
         return 0;
@@ -62,12 +63,8 @@ int cli_check_recording_opts(struct cli *x, const struct observe_opts *o, int fi
         return cli_usage(x, "--recording starts a new session: the saved or fixed one keeps its "
                             "own recording");
     }
-    r.reference = (char *)o->recording_ref;
-    r.length_ms = o->recording_length_ms;
-    if (validate_recording(&r, 1, "--recording", &err) < 0) {
-        return cli_usage(x, "%s: %s",
-                         strstr(err.field, "length") != NULL ? "--length" : "--recording",
-                         err.message);
+    if (session_recording_check(o->recording_ref, &o->recording_length_ms, &is_length, &err) < 0) {
+        return cli_usage(x, "%s: %s", is_length ? "--length" : "--recording", err.message);
     }
     return 0;
 }

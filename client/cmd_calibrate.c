@@ -413,7 +413,6 @@ static char *ui_result(void *arg)
 {
     Coachq__V1__CalibrationRequest q = COACHQ__V1__CALIBRATION_REQUEST__INIT;
     struct cal_shown *sh = arg;
-    struct client_opts conn;
     struct client *c = NULL;
     struct client_error e;
     char *text = NULL;
@@ -423,8 +422,7 @@ static char *ui_result(void *arg)
     memset(&e, 0, sizeof(e));
     q.action = CAL_ACT(REVEAL);
     q.reference_id = sh->s->id;
-    if (sh->a == NULL && cli_client_settings(sh->x, 0, &conn) == 0 &&
-        client_connect(&conn, &c, &e) == 0) {
+    if (sh->a == NULL && cli_try_connect(sh->x, 0, &c, &e) == 0) {
         (void)client_calibration(c, &q, &sh->a, &e);
     }
     client_free(c);

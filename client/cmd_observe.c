@@ -153,63 +153,102 @@ static const char *assignment_words(int status)
     }
 }
 
+/* Asks the server for the caller's assignments, every status when all is
+ * set, into *l; returns 0, or an exit code after saying why. */
+static int list_assignments(struct cli *x, struct client *c, int all,
+                            Coachq__V1__AssignmentList **l)
+{
+    Coachq__V1__ListAssignments q = COACHQ__V1__LIST_ASSIGNMENTS__INIT;
+    struct client_error e;
+    int rc;
+
+    q.all_statuses = all;
+    rc = client_assignments(c, &q, l, &e);
+    return rc < 0 ? cli_request_failed(x, rc, &e) : 0;
+}
+
+/* The assignment id in l, or NULL. */
+static const Coachq__V1__Assignment *find_assignment(const Coachq__V1__AssignmentList *l,
+                                                     const uint8_t *id)
+{
+    for (size_t i = 0; i < l->n_assignments; i++) {
+        const Coachq__V1__Assignment *s = l->assignments[i];
+
+        if (s->id.len == UUID_LEN && memcmp(s->id.data, id, UUID_LEN) == 0) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
 /* Reads the caller's open assignment a->asg_id from the server and presets
  * its manager and rubric. Returns 0 or an exit code after saying why. */
 static int take_assignment(struct cli *x, struct observe_args *a)
 {
-    Coachq__V1__ListAssignments q = COACHQ__V1__LIST_ASSIGNMENTS__INIT;
     Coachq__V1__AssignmentList *l = NULL;
+    const Coachq__V1__Assignment *s;
     struct client *c = NULL;
-    struct client_error e;
     char ids[UUID_STR_LEN], until[DAY_TIME_LEN];
     int rc = cli_connect_server(x, 0, &c);
 
     if (rc != 0) {
         return rc;
     }
-    /* Closed ones too, so that one no longer open is refused saying why. */
-    q.all_statuses = 1;
-    rc = client_assignments(c, &q, &l, &e);
-    if (rc < 0) {
-        rc = cli_request_failed(x, rc, &e);
+    /* The open ones first: the server lists them whole, soonest due first. */
+    rc = list_assignments(x, c, 0, &l);
+    if (rc != 0) {
         goto out;
+    }
+    s = find_assignment(l, a->asg_id);
+    if (s == NULL && !l->truncated) {
+        /* Then closed ones too, so that one no longer open is refused saying why. */
+        coachq__v1__assignment_list__free_unpacked(l, NULL);
+        l = NULL;
+        rc = list_assignments(x, c, 1, &l);
+        if (rc != 0) {
+            goto out;
+        }
+        s = find_assignment(l, a->asg_id);
     }
     rc = CLI_EXIT_USAGE;
-    for (size_t i = 0; i < l->n_assignments; i++) {
-        const Coachq__V1__Assignment *s = l->assignments[i];
-
-        if (s->id.len != UUID_LEN || memcmp(s->id.data, a->asg_id, UUID_LEN) != 0) {
-            continue;
-        }
-        if (s->status != COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN) {
-            day_format(s->due_until_day, until, sizeof(until));
+    if (s == NULL) {
+        if (l->truncated) {
+            /* Part of the organisation's assignments were read: say no more than is known. */
             cli_msg(x,
-                    "--assignment %s (observe %s by %s) is %s: start from an open one "
-                    "(coachq assignments)",
-                    uuid_format(a->asg_id, ids), s->manager_id, until, assignment_words(s->status));
-            goto out;
+                    "--assignment %s is not among your open assignments (see coachq assignments "
+                    "--all)",
+                    uuid_format(a->asg_id, ids));
+        } else {
+            cli_msg(x,
+                    "--assignment %s is not one of your open assignments (coachq assignments): "
+                    "it is someone else's, or no assignment at all",
+                    uuid_format(a->asg_id, ids));
         }
-        if (a->o.coach_id != NULL && strcmp(a->o.coach_id, s->manager_id) != 0) {
-            cli_msg(x, "--coach %s: the assignment is to observe %s", a->o.coach_id, s->manager_id);
-            goto out;
-        }
-        snprintf(a->asg_coach, sizeof(a->asg_coach), "%s", s->manager_id);
-        snprintf(a->asg_rubric, sizeof(a->asg_rubric), "%s", s->rubric_id);
-        a->o.coach_id = a->asg_coach;
-        if (a->o.rubric_id == NULL) {
-            a->o.rubric_id = a->asg_rubric;
-        }
-        a->o.assignment_id = a->asg_id;
-        day_format(s->due_until_day, until, sizeof(until));
-        fprintf(x->err, "assignment %s: observe %s (%s) by %s\n", uuid_format(a->asg_id, ids),
-                s->manager_id, s->rubric_id, until);
-        rc = 0;
         goto out;
     }
-    cli_msg(x,
-            "--assignment %s is not one of your open assignments (coachq assignments): it is "
-            "someone else's, or no assignment at all",
-            uuid_format(a->asg_id, ids));
+    if (s->status != COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN) {
+        day_format(s->due_until_day, until, sizeof(until));
+        cli_msg(x,
+                "--assignment %s (observe %s by %s) is %s: start from an open one "
+                "(coachq assignments)",
+                uuid_format(a->asg_id, ids), s->manager_id, until, assignment_words(s->status));
+        goto out;
+    }
+    if (a->o.coach_id != NULL && strcmp(a->o.coach_id, s->manager_id) != 0) {
+        cli_msg(x, "--coach %s: the assignment is to observe %s", a->o.coach_id, s->manager_id);
+        goto out;
+    }
+    snprintf(a->asg_coach, sizeof(a->asg_coach), "%s", s->manager_id);
+    snprintf(a->asg_rubric, sizeof(a->asg_rubric), "%s", s->rubric_id);
+    a->o.coach_id = a->asg_coach;
+    if (a->o.rubric_id == NULL) {
+        a->o.rubric_id = a->asg_rubric;
+    }
+    a->o.assignment_id = a->asg_id;
+    day_format(s->due_until_day, until, sizeof(until));
+    fprintf(x->err, "assignment %s: observe %s (%s) by %s\n", uuid_format(a->asg_id, ids),
+            s->manager_id, s->rubric_id, until);
+    rc = 0;
 out:
     coachq__v1__assignment_list__free_unpacked(l, NULL);
     client_free(c);

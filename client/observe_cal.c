@@ -3,21 +3,28 @@
  * server has the attempt, the caller's observe_opts.calibration_result
  * reveals it (exact and within-one agreement, weighted kappa or
  * "undefined" and why, passed or not, where the observer differed from the
- * master coder) and this screen shows that text, wrapped to the terminal,
- * until a key closes the UI; the caller prints the same result afterwards
- * for scripts.
+ * master coder) and this screen shows that text, wrapped to the terminal
+ * (observe_draw_emit()), until a key closes the UI; lines that do not fit
+ * are counted on the last row, as the caller prints the same result
+ * afterwards for scripts.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "observe_int.h"
+#include "uuid.h"
 
 void observe_cal_after_submit(struct ui *ui)
 {
     const struct observe_opts *o = ui->ses->o;
+    const Coachq__V1__Observation *d = ui->ses->d;
 
-    if (o->calibration_result == NULL || ui->cal_text != NULL ||
-        ui->ses->d->calibration_ref.len == 0 ||
+    /* Only the attempt asked for: a saved session of another reference
+     * resumed instead reveals nothing (as observe_run's stored_out). */
+    if (o->calibration_result == NULL || ui->cal_text != NULL || o->calibration_ref == NULL ||
+        d == NULL || d->calibration_ref.len != UUID_LEN ||
+        memcmp(d->calibration_ref.data, o->calibration_ref, UUID_LEN) != 0 ||
         (ui->ses->result != SESSION_RESULT_STORED && ui->ses->result != SESSION_RESULT_DUPLICATE)) {
         return;
     }
@@ -27,43 +34,40 @@ void observe_cal_after_submit(struct ui *ui)
     ui->cal_text = o->calibration_result(o->calibration_arg);
 }
 
-/* Draws text[0..n) from row y, wrapped at width w from column x; returns
- * the next row (at most ymax). */
-static int wrapped(int y, int ymax, int x, int w, const char *text, size_t n)
+/* Lays out the result's lines in f, each wrapped by display width (an
+ * empty line stays one blank row). Returns 0 or -ENOMEM. */
+static int cal_lines(struct flow *f, const char *text, int cols)
 {
-    do {
-        size_t k = n;
+    size_t len = strlen(text);
+    char *t = malloc(len + 1);
+    char *p = t;
 
-        if (k > (size_t)w) {
-            k = (size_t)w;
-            /* At a space when there is one, so words stay whole. */
-            while (k > (size_t)w / 2 && text[k] != ' ') {
-                k--;
-            }
-            if (text[k] != ' ') {
-                k = (size_t)w;
-            }
+    if (t == NULL) {
+        return -ENOMEM;
+    }
+    memcpy(t, text, len + 1);
+    while (*p != '\0') {
+        char *nl = strchr(p, '\n');
+
+        if (nl != NULL) {
+            *nl = '\0';
         }
-        if (y >= ymax) {
-            return y;
+        observe_draw_emit(f, 1, cols - 2, A_NORMAL, NULL, p);
+        if (nl == NULL) {
+            break;
         }
-        mvaddnstr(y++, x, text, (int)k);
-        while (k < n && text[k] == ' ') {
-            k++;
-        }
-        text += k;
-        n -= k;
-    } while (n > 0);
-    return y;
+        p = nl + 1;
+    }
+    free(t);
+    return 0;
 }
 
 int observe_cal_draw(struct ui *ui, int rows, int cols)
 {
-    const char *p = ui->cal_text;
+    struct flow f;
     char line[160];
-    int y = 2;
 
-    if (p == NULL || ui->ses->result == SESSION_RESULT_NONE) {
+    if (ui->cal_text == NULL || ui->ses->result == SESSION_RESULT_NONE) {
         return 0;
     }
     attron(A_REVERSE | A_BOLD);
@@ -76,12 +80,26 @@ int observe_cal_draw(struct ui *ui, int rows, int cols)
     attron(A_BOLD);
     mvaddnstr(1, 1, line, cols - 2);
     attroff(A_BOLD);
-    while (*p != '\0' && y < rows - 2) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
-
-        y = n == 0 ? y + 1 : wrapped(y, rows - 2, 1, cols - 2, p, n);
-        p += n + (nl != NULL);
+    /* Counted first: when the lines do not all fit, the last row says how
+     * many are left out (the whole result is printed when the UI closes). */
+    memset(&f, 0, sizeof(f));
+    f.y = 2;
+    f.ymax = rows - 2;
+    (void)cal_lines(&f, ui->cal_text, cols);
+    if (f.total > f.ymax - 2) {
+        f.ymax--;
+    }
+    f.y = 2;
+    f.draw = 1;
+    f.total = 0;
+    if (cal_lines(&f, ui->cal_text, cols) < 0) {
+        mvaddnstr(2, 1, "out of memory: the result is printed when this closes", cols - 2);
+    } else if (f.total > f.y - 2) {
+        snprintf(line, sizeof(line), "... %d more line%s, printed when this closes",
+                 f.total - (f.y - 2), f.total - (f.y - 2) == 1 ? "" : "s");
+        attron(A_BOLD);
+        mvaddnstr(f.ymax, 1, line, cols - 2);
+        attroff(A_BOLD);
     }
     mvhline(rows - 2, 0, ACS_HLINE, cols);
     mvaddnstr(rows - 1, 1, "Press any key to close (the result is printed again for scripts)",

@@ -205,17 +205,6 @@ static int wrap(const char *s, int width, struct span *out, int max)
     return lines;
 }
 
-/* A column of wrapped text being laid out: the rows it may use, the lines
- * scrolled away above it, and a count of every line for scrolling. With
- * draw 0 it only counts. */
-struct flow {
-    int y;
-    int ymax;
-    int skip;
-    int total;
-    int draw;
-};
-
 /* Lays out prefix and s word-wrapped within [x, x+width); lines after the
  * first are indented by the prefix's width (a hanging indent). */
 static void emit(struct flow *f, int x, int width, attr_t a, const char *prefix, const char *s)
@@ -249,6 +238,12 @@ static void emit(struct flow *f, int x, int width, attr_t a, const char *prefix,
             f->y++;
         }
     }
+}
+
+void observe_draw_emit(struct flow *f, int x, int width, attr_t a, const char *prefix,
+                       const char *s)
+{
+    emit(f, x, width, a, prefix, s);
 }
 
 static void hline_at(int y, int cols)
@@ -1514,10 +1509,12 @@ void observe_draw(struct ui *ui)
         refresh();
         return;
     }
-    if (ui->ses->modal == SESSION_MODAL_CONFLICT || observe_cal_draw(ui, rows, cols)) {
-        if (ui->ses->modal == SESSION_MODAL_CONFLICT) {
-            draw_conflict(ui, rows, cols);
-        }
+    if (ui->ses->modal == SESSION_MODAL_CONFLICT) {
+        draw_conflict(ui, rows, cols);
+        refresh();
+        return;
+    }
+    if (observe_cal_draw(ui, rows, cols)) {
         refresh();
         return;
     }

@@ -197,4 +197,21 @@ void observe_cal_after_submit(struct ui *ui);
 /* Draws the result screen when there is one: returns 1, else 0. */
 int observe_cal_draw(struct ui *ui, int rows, int cols);
 
+/* A column of wrapped text being laid out (observe_draw.c): the rows it
+ * may use, the lines scrolled away above it, and a count of every line
+ * for scrolling. With draw 0 it only counts. */
+struct flow {
+    int y;
+    int ymax;
+    int skip;
+    int total;
+    int draw;
+};
+
+/* Lays out prefix and s word-wrapped by display width within [x,
+ * x+width) as f allows; lines after the first are indented by the
+ * prefix's width (a hanging indent). */
+void observe_draw_emit(struct flow *f, int x, int width, attr_t a, const char *prefix,
+                       const char *s);
+
 #endif

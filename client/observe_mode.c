@@ -30,7 +30,7 @@ int observe_mode_choose(struct ui *ui, int value)
     if (value == 0) {
         return 1;
     }
-    observe_edit_open(ui, EDIT_REC_REF, 0, EDIT_MAX, ui->rec_ref,
+    observe_edit_open(ui, EDIT_REC_REF, 0, VALIDATE_MAX_REFERENCE, ui->rec_ref,
                       "Recording (http(s) URL or CRM call id):");
     session_say(ui->ses, 0, "the recording's reference, then its length; Esc goes back");
     return 0;
@@ -38,16 +38,13 @@ int observe_mode_choose(struct ui *ui, int value)
 
 void observe_mode_commit(struct ui *ui, const char *text)
 {
-    Coachq__V1__Recording r = COACHQ__V1__RECORDING__INIT;
     struct validate_error err;
     uint32_t ms = 0;
-    int rc;
+    int is_length, rc;
 
     if (ui->ed.target == EDIT_REC_REF) {
         /* Only the reference is checked here: the length comes next. */
-        r.reference = (char *)text;
-        r.length_ms = 1;
-        if (validate_recording(&r, 0, "recording", &err) < 0) {
+        if (session_recording_check(text, NULL, &is_length, &err) < 0) {
             session_say(ui->ses, 1, "recording reference: %s", err.message);
             return;
         }
@@ -56,16 +53,14 @@ void observe_mode_commit(struct ui *ui, const char *text)
         session_say(ui->ses, 0, "recording %s: now its length", ui->rec_ref);
         return;
     }
-    if (obs_json_parse_offset(text, &ms) < 0 || ms == 0) {
+    if (obs_json_parse_offset(text, &ms) < 0) {
         session_say(ui->ses, 1, "recording length: '%s' is not a length like 31:20 or 1:05:00",
                     text);
         return;
     }
-    r.reference = ui->rec_ref;
-    r.length_ms = ms;
-    if (validate_recording(&r, 0, "recording", &err) < 0) {
-        session_say(ui->ses, 1, "recording %s: %s",
-                    strstr(err.field, "length") != NULL ? "length" : "reference", err.message);
+    if (session_recording_check(ui->rec_ref, &ms, &is_length, &err) < 0) {
+        session_say(ui->ses, 1, "recording %s: %s", is_length ? "length" : "reference",
+                    err.message);
         return;
     }
     rc = session_recording_init(ui->ses, ui->rec_ref, ms);

@@ -414,6 +414,13 @@ void session_conflict_discard(struct session *ses);
 int session_is_recording(const struct session *ses);
 /* Makes the draft one of the recording ref (copied) of length_ms. */
 int session_recording_init(struct session *ses, const char *ref, uint32_t length_ms);
+/* Checks a recording of reference ref as the server checks an
+ * observation's (validate_recording() with the review workflow), with its
+ * length *length_ms, or the reference alone when length_ms is NULL.
+ * Returns 0, or -EINVAL with err filled and *is_length 1 when the length
+ * is what is wrong (0 when the reference is). */
+int session_recording_check(const char *ref, const uint32_t *length_ms, int *is_length,
+                            struct validate_error *err);
 /* Moves the position by delta_ms, kept inside the recording (-EINVAL on a
  * live session, said on the status line). */
 int session_seek(struct session *ses, int64_t delta_ms, int64_t now);

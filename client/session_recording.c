@@ -11,10 +11,27 @@
 
 #include "obs_json.h"
 #include "session.h"
+#include "validate.h"
 
 int session_is_recording(const struct session *ses)
 {
     return ses->d != NULL && ses->d->recording != NULL;
+}
+
+int session_recording_check(const char *ref, const uint32_t *length_ms, int *is_length,
+                            struct validate_error *err)
+{
+    Coachq__V1__Recording r = COACHQ__V1__RECORDING__INIT;
+
+    r.reference = (char *)ref;
+    /* Alone, the reference is checked with a length that is always valid. */
+    r.length_ms = length_ms != NULL ? *length_ms : 1;
+    *is_length = 0;
+    if (validate_recording(&r, 1, "recording", err) < 0) {
+        *is_length = strstr(err->field, "length") != NULL;
+        return -EINVAL;
+    }
+    return 0;
 }
 
 int session_recording_init(struct session *ses, const char *ref, uint32_t length_ms)

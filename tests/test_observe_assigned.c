@@ -175,6 +175,26 @@ static void test_observe_assignment(void **state)
     /* Done: starting from it again is refused, saying so. */
     run_as(f, "obs.ann", out, 2, "observe", "--assignment", id, NULL, NULL, NULL, NULL);
     has(out, "is done already");
+
+    /* Reassigned by an administrator to another certified observer: refused,
+     * saying so. Next month's draw gives obs.ann an open one to move. */
+    draw_with_ann(f, out, "2027-01-15");
+    assert_true(ann_assignment(f, out, "open", id, mgr));
+    {
+        static const char *const to[] = {"obs.ben", "obs.cy", "alice", "bob"};
+        char err[4096];
+        int moved = 0;
+
+        for (size_t i = 0; i < sizeof(to) / sizeof(to[0]) && !moved; i++) {
+            moved = testutil_coachqd_in(f->dir, out, OUT_MAX, err, sizeof(err), "assignment",
+                                        "reassign", id, to[i], "--data", f->data, NULL) == 0;
+        }
+        if (!moved) {
+            fail_msg("no observer took the reassignment: %s", err);
+        }
+    }
+    run_as(f, "obs.ann", out, 2, "observe", "--assignment", id, NULL, NULL, NULL, NULL);
+    has(out, "is reassigned to another observer");
     free(out);
 }
 

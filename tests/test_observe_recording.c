@@ -216,6 +216,8 @@ static void test_recording_at_setup(void **state)
     assert_non_null(strstr(s, "step 6 of 6"));
     tmuxutil_keys(f, "m", "Down");
     tmuxutil_key_until(f, "m", "Enter", "Recording (http(s) URL or CRM call id):");
+    /* The editor counts down from the server's cap on a reference. */
+    tmuxutil_wait_joined(f, "m", "1024 bytes left", s, sizeof(s));
 
     /* A scheme the server refuses: named, and the editor stays open. */
     tmuxutil_text(f, "m", "javascript:alert(1)");
@@ -241,6 +243,22 @@ static void test_recording_at_setup(void **state)
     tmuxutil_keys(f, "m", "Enter");
     tmuxutil_wait_joined(f, "m", "recording length: 'ten' is not a length", s, sizeof(s));
     for (int i = 0; i < 3; i++) {
+        tmuxutil_keys(f, "m", "BSpace");
+    }
+    /* Over the 12 h the server takes: the validator's own words, the
+     * field named; so for 0:00. */
+    tmuxutil_text(f, "m", "13:00:00");
+    tmuxutil_keys(f, "m", "Enter");
+    tmuxutil_wait_joined(f, "m", "recording length: is 46800000; give the recording's length", s,
+                         sizeof(s));
+    for (int i = 0; i < 8; i++) {
+        tmuxutil_keys(f, "m", "BSpace");
+    }
+    tmuxutil_text(f, "m", "0:00");
+    tmuxutil_keys(f, "m", "Enter");
+    tmuxutil_wait_joined(f, "m", "recording length: is 0; give the recording's length", s,
+                         sizeof(s));
+    for (int i = 0; i < 4; i++) {
         tmuxutil_keys(f, "m", "BSpace");
     }
     tmuxutil_text(f, "m", "20:00");
