@@ -232,7 +232,6 @@ struct draw_run {
     struct assign_draw_req req;
     struct assign_draw_result res;
     int dry_run;
-    int period_today; /* no --period: today in the organisation's zone */
     size_t expired;
 };
 
@@ -243,10 +242,7 @@ static int draw_run_txn(struct store_txn *t, void *arg)
 
     dr->a->err[0] = '\0';
     assign_draw_result_clear(&dr->res);
-    rc = dr->period_today ? assign_today(t, NULL, dr->a->now_ms, &dr->req.period_day) : 0;
-    if (rc == 0) {
-        rc = assign_expire(t, dr->a->now_ms, &dr->expired);
-    }
+    rc = assign_expire(t, dr->a->now_ms, &dr->expired);
     if (rc == 0) {
         rc = assign_draw(t, &dr->req, &dr->res);
     }
@@ -341,10 +337,13 @@ int admin_run_assign(struct admin *a)
         }
         dr.req.sample = (uint32_t)v;
     }
-    if (admin_opt_date(a, "period", a->today, &dr.req.period_day) != 0) {
+    /* No --period: 0, the organisation's today inside the draw. */
+    if (admin_opt_date(a, "period", 0, &dr.req.period_day) != 0) {
         return 2;
     }
-    dr.period_today = admin_opt_value(a, "period") == NULL;
+    if (admin_opt_value(a, "period") != NULL && dr.req.period_day == 0) {
+        return admin_usage_error(a, "--period: the period must fall in the years 2000 to 2099");
+    }
     if (admin_open_store(a, 0) < 0) {
         return 1;
     }

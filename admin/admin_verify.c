@@ -20,6 +20,7 @@
 #include "error.h"
 #include "people.h"
 #include "store.h"
+#include "str.h"
 
 /* ---- audit ----------------------------------------------------------------- */
 
@@ -270,11 +271,20 @@ static int verify_assign_audit_txn(struct store_txn *t, void *arg)
 {
     struct verify_assign_audit *va = arg;
     const struct assign_verify_result *r = va->r;
-    char detail[160];
+    char detail[400];
+    size_t n;
 
-    snprintf(detail, sizeof(detail),
-             "assignment indexes written afresh; differences=%" PRIu64 "; assignments=%" PRIu64,
-             r->differences, r->assignments);
+    n = (size_t)snprintf(detail, sizeof(detail),
+                         "assignment indexes written afresh; differences=%" PRIu64
+                         "; assignments=%" PRIu64,
+                         r->differences, r->assignments);
+    /* The indexes that differed, each with its count. */
+    for (size_t i = 0; i < ASSIGN_VERIFY_NINDEX && n < sizeof(detail); i++) {
+        if (r->index_differences[i] > 0) {
+            n += (size_t)snprintf(detail + n, sizeof(detail) - n, "; %s=%" PRIu64,
+                                  assign_verify_index_name(i), r->index_differences[i]);
+        }
+    }
     return audit_append(t, va->a->now_ms, va->a->actor, "verify.repair", "assignments", detail,
                         va->a->origin, NULL);
 }
@@ -297,8 +307,10 @@ static int verify_assign(struct admin *a, int repair)
            r.assignments, r.entries, r.differences);
     for (size_t i = 0; i < ASSIGN_VERIFY_NINDEX; i++) {
         if (r.index_differences[i] > 0) {
-            printf("assignment index %s differs: %" PRIu64 " entries missing or extra\n",
-                   assign_verify_index_name(i), r.index_differences[i]);
+            printf("assignment index %s differs: %" PRIu64 " %s\n", assign_verify_index_name(i),
+                   r.index_differences[i],
+                   str_plural((size_t)r.index_differences[i], "entry missing or extra",
+                              "entries missing or extra"));
         }
     }
     if (r.differences == 0) {

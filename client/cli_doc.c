@@ -653,8 +653,8 @@ static const struct cli_opt opts_assign[] = {
     {"sample", OPT_SAMPLE, "N", "at most N assignments, shared among the lines [every slot]"},
     {"dry-run", OPT_DRY_RUN, NULL, "show the draw, write nothing"},
     {"json", OPT_JSON, NULL,
-     "print {\"draw\", \"assignments\", \"unfilled_managers\", \"truncated\", and the shown and "
-     "total counts}"},
+     "print {\"dry_run\", \"draw\", \"assignments\", \"unfilled_managers\", \"truncated\", and "
+     "the shown and total counts}"},
     {NULL, 0, NULL, NULL},
 };
 

@@ -170,6 +170,14 @@ int cli_cmd_assignments(struct cli *x, int argc, char **argv)
         goto out;
     }
     if (a.json) {
+        /* The array stays bare (scripts parse it): the cut is said on the
+         * error stream, as the text output's last line says it. */
+        if (l->truncated) {
+            cli_msg(x,
+                    "truncated: %zu assignment%s shown, more are stored (open ones soonest due "
+                    "first)",
+                    l->n_assignments, str_plural(l->n_assignments, "", "s"));
+        }
         rc = print_json_list(x, l->assignments, l->n_assignments);
         goto out;
     }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dash_selfreview.h"
 #include "dash_weeks.h"
 #include "day.h"
 #include "grow.h"
@@ -266,7 +267,7 @@ void dash_cadence_columns(struct dash *d, unsigned weeks, const char **cols)
     cols[4] = dash_printf(d, "Reps not coached in %u weeks", weeks);
     cols[5] = "Minutes per week";
     cols[6] = "Commitment (input)";
-    cols[7] = "Rep first (%)";
+    cols[7] = DASH_REP_FIRST_TITLE;
 }
 
 /* The commitment cell of a manager with one. */
@@ -294,7 +295,6 @@ void dash_cadence_cells(struct dash *d, const struct dash_ctx *c, Coachq__V1__Ta
                         const struct dash_cadence *k)
 {
     Coachq__V1__Cell *cell;
-    unsigned rn;
 
     dash_cell_count(d, r, k->reps);
     cell = dash_cell_num(d, r, k->per_rep_month, k->reps > 0 ? k->days : 0, 2);
@@ -321,8 +321,7 @@ void dash_cadence_cells(struct dash *d, const struct dash_ctx *c, Coachq__V1__Ta
     }
     /* Self-review first: the rule of the self-review tables (a share of
      * recorded reviews, not shown below the minimum n of them). */
-    rn = k->rec_n > UINT32_MAX ? UINT32_MAX : (unsigned)k->rec_n;
-    dash_cell_num(d, r, rn > 0 ? 100.0 * (double)k->rec_rep_first / (double)rn : NAN, rn, 0);
+    dash_cell_share(d, r, k->rec_rep_first, k->rec_n);
 }
 
 const char *dash_cadence_note(struct dash *d, const struct dash_cadence_window *w)
@@ -341,7 +340,9 @@ const char *dash_cadence_note(struct dash *d, const struct dash_cadence_window *
         "between a rep's consecutive coaching days in the window, all reps pooled (n: gaps). "
         "Not coached: reps with no coaching day in the last %u weeks. Minutes: the time of "
         "the observed sessions the quality index counts, plus the imported minutes of days "
-        "with no observed session. Reps: those reporting to the manager on %s.",
+        "with no observed session. Rep first: of the reviews of a recorded call, the share where "
+        "the rep commented before the manager (n: those reviews). Reps: those reporting to the "
+        "manager on %s.",
         from, until, w->weeks, until);
 }
 
@@ -424,6 +425,10 @@ int dash_cadence_my_managers(struct dash *d, const struct dash_ctx *c,
         if (rc != 0) {
             goto out;
         }
+        /* The reviews of this line only, as every table of the page: the
+         * line on the session date decides, not the manager's own scope. */
+        ks[i].rec_n = m->rec_n;
+        ks[i].rec_rep_first = m->rec_first;
         r = dash_row(d, t);
         dash_cell_text(d, r, m->name, m->id);
         dash_cell_num(d, r, m->quality, m->qn, 2);

@@ -90,10 +90,12 @@ int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double qu
 
 /* One front-line manager on My managers (dash_cadence_my_managers()). */
 struct dash_cadence_line {
-    const char *id;   /* borrowed for the call */
-    const char *name; /* borrowed for the call */
-    double quality;   /* quality index over the trend window; NAN without data */
-    unsigned qn;      /* observations the quality index counts */
+    const char *id;     /* borrowed for the call */
+    const char *name;   /* borrowed for the call */
+    double quality;     /* quality index over the trend window; NAN without data */
+    unsigned qn;        /* observations the quality index counts */
+    uint64_t rec_n;     /* reviews of a recorded call in this line over the window */
+    uint64_t rec_first; /* those where the rep commented before the manager */
 };
 
 /*

@@ -581,6 +581,8 @@ static int my_managers_cadence(struct dash *d, const struct dash_ctx *c, const s
         rows[i].name = ms->m[i].name;
         rows[i].quality = quality(&ms->m[i].total);
         rows[i].qn = n32(ms->m[i].total.index_n);
+        rows[i].rec_n = ms->m[i].total.recordings;
+        rows[i].rec_first = ms->m[i].total.recordings_rep_first;
     }
     rc = dash_cadence_my_managers(d, c, rows, ms->n);
     free(rows);

@@ -3,6 +3,14 @@
 #include <math.h>
 #include <stdint.h>
 
+Coachq__V1__Cell *dash_cell_share(struct dash *d, Coachq__V1__TableRow *r, uint64_t first,
+                                  uint64_t n)
+{
+    unsigned nn = n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
+
+    return dash_cell_num(d, r, n > 0 ? 100.0 * (double)first / (double)n : NAN, nn, 0);
+}
+
 /* A row: what is counted, how many, how many with the rep first, share. */
 static void self_row(struct dash *d, Coachq__V1__Table *t, const char *what, uint64_t n,
                      uint64_t first)
@@ -13,7 +21,7 @@ static void self_row(struct dash *d, Coachq__V1__Table *t, const char *what, uin
     dash_cell_text(d, r, what, NULL);
     dash_cell_count(d, r, n);
     dash_cell_num(d, r, (double)first, nn, 0);
-    dash_cell_num(d, r, n > 0 ? 100.0 * (double)first / (double)n : NAN, nn, 0);
+    dash_cell_share(d, r, first, n);
 }
 
 void dash_self_review(struct dash *d, const Coachq__V1__AggWeek *total)
@@ -35,7 +43,7 @@ void dash_self_review(struct dash *d, const Coachq__V1__AggWeek *total)
 
 void dash_self_review_line(struct dash *d, const struct dash_mix_row *rows, size_t n)
 {
-    static const char *const cols[] = {"Manager", "Recorded calls", "Rep commented first (%)",
+    static const char *const cols[] = {"Manager", "Recorded calls", DASH_REP_FIRST_TITLE,
                                        "Rep self-assessed live (%)"};
     Coachq__V1__Table *t =
         dash_table(d, "self-review-line", "Reps reviewing themselves first", cols, 4);
@@ -50,13 +58,10 @@ void dash_self_review_line(struct dash *d, const struct dash_mix_row *rows, size
     for (size_t i = 0; i < n; i++) {
         const Coachq__V1__AggWeek *w = rows[i].w;
         Coachq__V1__TableRow *r = dash_row(d, t);
-        unsigned rn = w->recordings > UINT32_MAX ? UINT32_MAX : (unsigned)w->recordings;
-        unsigned on = w->observations > UINT32_MAX ? UINT32_MAX : (unsigned)w->observations;
 
         dash_cell_text(d, r, rows[i].name, rows[i].link);
         dash_cell_count(d, r, w->recordings);
-        dash_cell_num(d, r, rn > 0 ? 100.0 * (double)w->recordings_rep_first / (double)rn : NAN, rn,
-                      0);
-        dash_cell_num(d, r, on > 0 ? 100.0 * (double)w->self_assess_n / (double)on : NAN, on, 0);
+        dash_cell_share(d, r, w->recordings_rep_first, w->recordings);
+        dash_cell_share(d, r, w->self_assess_n, w->observations);
     }
 }

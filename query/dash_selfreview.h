@@ -11,9 +11,20 @@
 #define COACHQ_DASH_SELFREVIEW_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dash_builder.h"
 #include "dash_mix.h"
+
+/* The title of the column of the share of recorded reviews where the rep
+ * commented first, the same on every table that carries it. */
+#define DASH_REP_FIRST_TITLE "Rep first (%)"
+
+/* Appends to r the cell of the share first / n in percent with n as its n:
+ * "insufficient data" below the minimum n, as every share of the
+ * self-review tables. Returns the cell, or NULL when out of memory. */
+Coachq__V1__Cell *dash_cell_share(struct dash *d, Coachq__V1__TableRow *r, uint64_t first,
+                                  uint64_t n);
 
 /* Appends the table "self-review" for the window's total (borrowed). */
 void dash_self_review(struct dash *d, const Coachq__V1__AggWeek *total);

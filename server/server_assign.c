@@ -41,7 +41,6 @@ struct server_assign {
     struct assign_draw_req req;
     struct assign_draw_result res;
     int dry_run;
-    int period_today; /* no period_day asked: the organisation's day */
     /* Plans: the plan to set (a decoded copy; NULL to list), and all. */
     int plans;
     Coachq__V1__CoveragePlan *plan;
@@ -138,15 +137,6 @@ static int assign_txn(struct store_txn *t, void *arg)
     if (!a->draw) {
         return -EINVAL;
     }
-    if (a->period_today) {
-        /* Today in the organisation's zone, as `coachqd assign` takes it:
-         * a plan's managers may be in several zones, and the draw is the
-         * same whichever lead asks. */
-        rc = assign_today(t, NULL, a->req.now_ms, &a->req.period_day);
-        if (rc < 0) {
-            return rc;
-        }
-    }
     rc = assign_expire(t, a->req.now_ms, NULL);
     if (rc < 0) {
         return rc;
@@ -202,7 +192,6 @@ static void assign_queue(struct conn *c, uint64_t rid, struct server_assign *a)
     r->asg = a;
     r->w.received_at_ms = server_now_ms();
     a->req.now_ms = r->w.received_at_ms;
-    a->period_today = a->req.period_day == 0;
     snprintf(a->asker, sizeof(a->asker), "%s", c->user);
     if (!a->draw && !a->plans) {
         server_read_queue(c, r);

@@ -1106,6 +1106,7 @@ static int draw_load(struct draw *d, struct assign_draw_result *out)
 {
     const char *scope = d->req->scope;
     Coachq__V1__Rubric *r = NULL;
+    int32_t day = d->req->period_day;
     int rc;
 
     rc = assign_plan_get(d->t, scope, &d->plan);
@@ -1125,11 +1126,19 @@ static int draw_load(struct draw *d, struct assign_draw_result *out)
     if (rc < 0) {
         return rc;
     }
-    if (d->req->period_day < ASSIGN_MIN_DAY || d->req->period_day > ASSIGN_MAX_DAY) {
+    if (day == 0) {
+        /* Today in the organisation's zone: a plan's managers may be in
+         * several zones, and the draw is the same whoever asks for it. */
+        rc = assign_today(d->t, NULL, d->req->now_ms, &day);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    if (day < ASSIGN_MIN_DAY || day > ASSIGN_MAX_DAY) {
         return asg_refuse(&out->fault, "period_day",
                           "the period must fall in the years 2000 to 2099");
     }
-    assign_period(d->plan->period, d->req->period_day, &d->from, &d->until);
+    assign_period(d->plan->period, day, &d->from, &d->until);
     if (strncmp(scope, PLAN_LINE, strlen(PLAN_LINE)) == 0) {
         rc = people_reports_at(d->t, scope + strlen(PLAN_LINE), d->from, draw_line_one, d);
     } else {

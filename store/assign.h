@@ -95,7 +95,8 @@ void assign_period(Coachq__V1__CoveragePeriod period, int32_t day, int32_t *from
 struct assign_draw_req {
     const char *scope; /* the plan's */
     uint64_t seed;
-    int32_t period_day; /* a day inside the period drawn */
+    int32_t period_day; /* a day inside the period drawn; 0: the organisation's
+                         * today at now_ms (assign_today() with no manager) */
     uint32_t sample;    /* 0: every open slot; else at most this many */
     int64_t now_ms;
     const char *actor;
@@ -117,14 +118,13 @@ struct assign_draw_result {
 
 /*
  * Draws the assignments of plan req->scope for the period holding
- * req->period_day and writes them, the draw and an audit entry (write
- * transaction; a dry run aborts it). Managers who already hold their
- * plan's count of open, done or expired assignments in the period get no
- * more, and expired ones count in an observer's load as open ones do, so
- * that a past period's draw comes out the same after its window ended.
- * Returns 0 and fills *out; ERROR_REFUSED with out->fault (no plan, an
- * unknown rubric, a period_day outside ASSIGN_MIN_DAY..ASSIGN_MAX_DAY);
- * -ENOSPC past ASSIGN_MAX_SLOTS; or a store code.
+ * req->period_day (0: the organisation's today at req->now_ms) and writes them, the draw and an
+ * audit entry (write transaction; a dry run aborts it). Managers who already hold their plan's
+ * count of open, done or expired assignments in the period get no more, and expired ones count in
+ * an observer's load as open ones do, so that a past period's draw comes out the same after its
+ * window ended. Returns 0 and fills *out; ERROR_REFUSED with out->fault (no plan, an unknown
+ * rubric, a period_day outside ASSIGN_MIN_DAY..ASSIGN_MAX_DAY); -ENOSPC past ASSIGN_MAX_SLOTS; or a
+ * store code.
  */
 int assign_draw(struct store_txn *t, const struct assign_draw_req *req,
                 struct assign_draw_result *out);

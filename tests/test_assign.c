@@ -40,6 +40,7 @@
 #include "store_int.h"
 #include "testutil.h"
 #include "uuid.h"
+#include "zone.h"
 
 /* A day in October 2024; the draw's window is that month. */
 #define DAY 20000
@@ -668,10 +669,13 @@ static void test_verify_indexes(void **state)
     store_close(f->s);
     f->s = NULL;
     testutil_coachqd(out, sizeof(out), 1, "verify", "--data", f->dir, NULL);
-    assert_non_null(strstr(out, "assignment index asg_due differs: 1 "));
-    assert_non_null(strstr(out, "assignment index asg_obs_due differs: 1 "));
+    assert_non_null(strstr(out, "assignment index asg_due differs: 1 entry missing or extra\n"));
+    assert_non_null(strstr(out, "assignment index asg_obs_due differs: 1 entry missing or extra"));
     assert_null(strstr(out, "assignment index asg_open differs"));
     testutil_coachqd(out, sizeof(out), 0, "verify", "--repair", "--data", f->dir, NULL);
+    /* The repair's audit entry names the indexes that differed. */
+    testutil_coachqd(out, sizeof(out), 0, "audit", "--data", f->dir, NULL);
+    assert_non_null(strstr(out, "differences=2; assignments=12; asg_due=1; asg_obs_due=1"));
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
     assert_non_null(strstr(out, "assignment index differences: 0"));
 
@@ -752,6 +756,49 @@ static void test_draw_refusals(void **state)
     assert_int_equal(store_exec(f->s, put_week_plan, "not-installed"), 0);
     assert_int_equal(draw_refused(f->s, DAY, field, sizeof(field)), ERROR_REFUSED);
     assert_string_equal(field, "plan_scope");
+    testutil_store_fx_free(f);
+}
+
+static int org_zone_txn(struct store_txn *t, void *arg)
+{
+    char old[64], why[128];
+
+    return zone_org_set(t, arg, old, sizeof(old), why, sizeof(why));
+}
+
+/* A draw with no period (period_day 0) takes the organisation's today at
+ * now_ms: on a Sunday at 12:00 UTC it is Monday 02:00 in
+ * Pacific/Kiritimati (UTC+14), so a weekly plan draws Monday's week, not
+ * the week of the UTC day. */
+static void test_draw_org_today(void **state)
+{
+    struct plan_args pa = {"programme:p1", 0, 0, 0, 0, 1};
+    struct testutil_store_fx *f = org_with_plan(&pa);
+    const int32_t sunday = DAY + 2; /* 2024-10-06 */
+    int32_t from, until, utc_from;
+    char field[128];
+    struct draw_call dc;
+
+    (void)state;
+    assert_int_equal(store_exec(f->s, put_week_plan, "coaching-conversation"), 0);
+    assert_int_equal(store_exec(f->s, org_zone_txn, "Pacific/Kiritimati"), 0);
+    memset(&dc, 0, sizeof(dc));
+    dc.req.scope = "programme:p1";
+    dc.req.seed = 1;
+    dc.req.period_day = 0;
+    dc.req.now_ms = ((int64_t)sunday * 86400 + 12 * 3600) * 1000;
+    dc.req.actor = "test";
+    assert_int_equal(store_exec(f->s, draw_txn, &dc), -ECANCELED);
+    assert_int_equal(dc.rc, 0);
+    assign_period(COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_WEEK, sunday + 1, &from, &until);
+    assign_period(COACHQ__V1__COVERAGE_PERIOD__COVERAGE_PERIOD_WEEK, sunday, &utc_from, &until);
+    assert_int_equal(from, sunday + 1);
+    assert_true(utc_from != from);
+    assert_int_equal(dc.res.draw.due_from_day, from);
+    assert_int_equal(dc.res.draw.due_until_day, from + 6);
+    assign_draw_result_clear(&dc.res);
+    /* An explicit period still decides. */
+    assert_int_equal(draw_refused(f->s, sunday, field, sizeof(field)), -ECANCELED);
     testutil_store_fx_free(f);
 }
 
@@ -1891,6 +1938,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_past_period_reproduced),
         cmocka_unit_test(test_verify_indexes),
         cmocka_unit_test(test_draw_refusals),
+        cmocka_unit_test(test_draw_org_today),
         cmocka_unit_test(test_reassign_refuses_disabled_and_uncertified),
         cmocka_unit_test(test_reassign_keeps_exclusions),
         cmocka_unit_test(test_reassign_keeps_load_cap),

@@ -633,6 +633,33 @@ static void test_dashboard_self_review(void **state)
         fail_msg("no my-cadence table in:\n%s", f.out);
     }
     json_decref(j);
+    /* Cara moves to Fay's line after the reviews: the line on the session
+     * date decides, so Fay's page shows none of them, in the cadence table
+     * as in the self-review one (else subtracting the two lines' figures
+     * would recover the old line's share). */
+    {
+        char when[32], line[640], out[4096];
+        FILE *fp;
+
+        iso_h(2 * 24, when, sizeof(when));
+        when[10] = '\0';
+        snprintf(line, sizeof(line), "%s/move.csv", f.dir);
+        fp = fopen(line, "w");
+        assert_non_null(fp);
+        fprintf(fp,
+                "id,name,email,role,manager_id,effective_date\n"
+                "flm.cara,Cara Lind,cara@example.com,front_line_manager,slm.fay,%s\n",
+                when);
+        fclose(fp);
+        testutil_coachqd(out, sizeof(out), 0, "import", "people", "--data", f.data, line, NULL);
+        contains(out, "reporting lines: 1 changed");
+    }
+    CQ(0, "lead.gil", "dashboard", "managers", "slm.fay", "--csv", "self-review-line");
+    contains(f.out, "Cara Lind,0,0,insufficient data,0,");
+    CQ(0, "lead.gil", "dashboard", "managers", "slm.fay", "--csv", "cadence");
+    line_ends(f.out, "Cara Lind,", ",insufficient data,0");
+    CQ(0, "flm.cara", "dashboard", "me", "--csv", "my-cadence");
+    line_ends(f.out, "", ",67,3");
 }
 
 /* An amendment never fills in a stage skipped before the last one recorded
