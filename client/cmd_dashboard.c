@@ -260,9 +260,11 @@ int cli_cmd_dashboard(struct cli *x, int argc, char **argv)
         a.q.subject_id[0] == '\0') {
         return cli_usage(x, "'manager' needs the front-line manager's id (or use 'me')");
     }
-    if (a.q.assigned_only && a.q.kind != COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME &&
-        a.q.kind != COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS) {
-        return cli_usage(x, "--assigned-only: only the programme and observers dashboards take it");
+    if (a.q.assigned_only && ((a.q.kind != COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME &&
+                               a.q.kind != COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS) ||
+                              a.q.subject_id[0] != '\0')) {
+        return cli_usage(x, "--assigned-only: only the programme and observers dashboards take it "
+                            "(not one observer's calibration history)");
     }
     if (a.json && a.csv != NULL) {
         return cli_usage(x, "--json and --csv exclude each other");

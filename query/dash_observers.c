@@ -300,31 +300,28 @@ static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_p
         "reference or two successive attempts at one reference differed in one behaviour "
         "only, the pattern of reading master scores off the results. Certified says \"yes, ends "
         "in N days\" when the certification holding today, in the observer's zone, ends within "
-        "30 days (a renewal that follows on without a gap counts as one). ",
+        "30 days (a renewal that follows on without a gap counts as one).",
         c->opts->trend_weeks, OBS_DRIFT_FLAG, pg->flm.n);
     return 0;
 }
 
 /* The observer's observations in the window and those of them that
  * fulfilled an assignment (the table "observers-assigned"): AGG_OBSERVER
- * and its AGG_OBSERVER_ASG twin, both read as they are whatever the
- * page's filter. */
+ * and its AGG_OBSERVER_ASG twin, whatever the page's filter. The main
+ * loop read the one the filter picks (its o->mine, passed as mine); only
+ * the other is read here. */
 static int observer_assigned(const struct dash_ctx *c, const struct obs_page *pg, const char *oid,
-                             struct obs_row *o)
+                             uint64_t mine, struct obs_row *o)
 {
+    int filtered = c->req != NULL && c->req->assigned_only;
     struct obs_sum s;
     int rc;
 
     memset(&s, 0, sizeof(s));
-    rc = agg_read(c->t, AGG_OBSERVER_ASG, oid, c->rubric_id, pg->from, c->until_monday, obs_sum_cb,
-                  &s);
-    o->assigned = s.observations;
-    if (rc == 0) {
-        memset(&s, 0, sizeof(s));
-        rc = agg_read(c->t, AGG_OBSERVER, oid, c->rubric_id, pg->from, c->until_monday, obs_sum_cb,
-                      &s);
-        o->all = s.observations;
-    }
+    rc = agg_read(c->t, filtered ? AGG_OBSERVER : AGG_OBSERVER_ASG, oid, c->rubric_id, pg->from,
+                  c->until_monday, obs_sum_cb, &s);
+    o->all = filtered ? s.observations : mine;
+    o->assigned = filtered ? mine : s.observations;
     return rc;
 }
 
@@ -356,7 +353,6 @@ static int observer_read(const struct dash_ctx *c, const struct obs_page *pg, co
     if (rc == 0) {
         rc = obs_sum_read(c, AGG_OBSERVER, oid, pg->from, &o->mine);
     }
-
     if (rc == 0) {
         rc = certs_exam_summary(c->t, oid, from_ms, until_ms, store_txn_policy(c->t), &o->ex);
     }
@@ -503,7 +499,8 @@ static void observer_cells(struct dash *d, const struct dash_ctx *c, const struc
  * window and the share that fulfilled an assignment (a table of its own:
  * Observer reliability's main table has no room for another column). */
 static int observers_assigned_table(struct dash *d, const struct dash_ctx *c,
-                                    const struct obs_page *pg, const struct dash_ids *observers)
+                                    const struct obs_page *pg, const struct dash_ids *observers,
+                                    const uint64_t *mine)
 {
     static const char *const cols[] = {"Observer", "Observations", "Assigned", "Share"};
     Coachq__V1__Table *t = dash_table(d, "observers-assigned", "Assigned observations", cols,
@@ -524,7 +521,7 @@ static int observers_assigned_table(struct dash *d, const struct dash_ctx *c,
         Coachq__V1__TableRow *r;
 
         memset(&o, 0, sizeof(o));
-        rc = observer_assigned(c, pg, observers->id[i], &o);
+        rc = observer_assigned(c, pg, observers->id[i], mine[i], &o);
         if (rc != 0) {
             break;
         }
@@ -542,6 +539,7 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
 {
     struct dash_ids observers;
     struct obs_page pg;
+    uint64_t *mine = NULL; /* each observer's o.mine.observations */
     size_t seen = 0;
     int rc;
 
@@ -556,11 +554,16 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
     if (rc == 0) {
         rc = observers_open(d, c, &pg, 0);
     }
+    if (rc == 0) {
+        mine = calloc(observers.n + 1, sizeof(*mine));
+        rc = mine == NULL ? -ENOMEM : 0;
+    }
     for (size_t i = 0; i < observers.n && rc == 0; i++) {
         struct obs_row o;
 
         rc = observer_read(c, &pg, observers.id[i], &o);
         if (rc == 0) {
+            mine[i] = o.mine.observations;
             rc = observer_drift(c, &pg, observers.id[i], &o);
         }
         if (rc == 0) {
@@ -577,7 +580,7 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
     if (observers.n == 0) {
         dash_note(d, "No observers are recorded.");
     }
-    rc = observers_assigned_table(d, c, &pg, &observers);
+    rc = observers_assigned_table(d, c, &pg, &observers, mine);
     if (rc != 0) {
         goto out;
     }
@@ -594,6 +597,7 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
         rc = dash_failed(d);
     }
 out:
+    free(mine);
     free(pg.coach);
     free(pg.pair);
     free(pg.seen);

@@ -29,16 +29,8 @@ struct plan_row {
     uint64_t drawn, done, open, expired, reassigned;
 };
 
-/* The ids of the observations that fulfilled one manager's assignments of
- * the plan in the period: at most one per assignment. */
-struct done_ids {
-    uint8_t (*id)[16];
-    size_t n;
-};
-
 struct obs_count {
     const struct plan_row *row;
-    const struct done_ids *done;
     int64_t from_s;
     uint64_t n, assigned;
 };
@@ -85,23 +77,17 @@ static int obs_count_cb(Coachq__V1__StoredObservation *rec, void *arg)
         rc = obs_counts(oc, rec, &yes);
     }
     if (rc == 0 && yes) {
+        /* The record says it fulfilled an assignment, whichever version
+         * and whether or not anonymised (store/agg.h, AGG_ASSIGNED). */
         oc->n++;
-        for (size_t i = 0; i < oc->done->n; i++) {
-            if (rec->observation->id.len == 16 &&
-                memcmp(oc->done->id[i], rec->observation->id.data, 16) == 0) {
-                oc->assigned++;
-                break;
-            }
-        }
+        oc->assigned += rec->assigned != 0;
     }
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
     return rc < 0 ? rc : (stop ? 1 : 0);
 }
 
-/* Counts the plan's assignments of one manager in the period, and keeps
- * the ids of the observations that fulfilled the done ones. */
-static int manager_assignments(struct plan_row *row, const char *manager, uint64_t *done,
-                               struct done_ids *ids)
+/* Counts the plan's assignments of one manager in the period. */
+static int manager_assignments(struct plan_row *row, const char *manager, uint64_t *done)
 {
     Coachq__V1__Assignment **l = NULL;
     size_t n = 0;
@@ -111,10 +97,6 @@ static int manager_assignments(struct plan_row *row, const char *manager, uint64
     *done = 0;
     rc = assign_list_manager(row->c->t, manager, row->from, row->c->now_s * 1000, &l, &n,
                              &truncated);
-    if (rc == 0) {
-        ids->id = calloc(n + 1, sizeof(*ids->id));
-        rc = ids->id == NULL ? -ENOMEM : 0;
-    }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (strcmp(l[i]->plan_scope, row->p->scope) != 0) {
             continue;
@@ -124,9 +106,6 @@ static int manager_assignments(struct plan_row *row, const char *manager, uint64
         case COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE:
             row->done++;
             (*done)++;
-            if (l[i]->observation_id.len == 16) {
-                memcpy(ids->id[ids->n++], l[i]->observation_id.data, 16);
-            }
             break;
         case COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED:
             row->expired++;
@@ -146,8 +125,7 @@ static int manager_assignments(struct plan_row *row, const char *manager, uint64
 static int plan_manager(struct plan_row *row, const char *id)
 {
     Coachq__V1__Person *p = NULL;
-    struct done_ids ids = {NULL, 0};
-    struct obs_count oc = {row, &ids, (int64_t)row->from * 86400, 0, 0};
+    struct obs_count oc = {row, (int64_t)row->from * 86400, 0, 0};
     uint64_t done = 0;
     int rc, flm;
 
@@ -165,12 +143,11 @@ static int plan_manager(struct plan_row *row, const char *id)
         return 0;
     }
     row->managers++;
-    rc = manager_assignments(row, id, &done, &ids);
+    rc = manager_assignments(row, id, &done);
     if (rc == 0) {
         rc = store_recent_txn(row->c->t, STORE_BY_COACH, id, ((int64_t)row->until + 2) * 86400,
                               PLANS_MAX_KEYS, obs_count_cb, &oc);
     }
-    free(ids.id);
     if (rc < 0) {
         return rc;
     }
@@ -263,7 +240,8 @@ int dash_plans(struct dash *d, const struct dash_ctx *c)
         dash_note(d, "Coverage against the plan: a manager is covered once observed on the "
                      "plan's rubric by certified observers as often as their plan asks in the "
                      "period; 'From random assignment' is the share of those observations that "
-                     "fulfilled one of the plan's assignments, the unbiased sample.");
+                     "fulfilled an assignment (an amendment of one included), the unbiased "
+                     "sample.");
     }
     return rc;
 }

@@ -174,7 +174,8 @@ enum agg_scope {
  * double-coded session fulfils one assignment, so only that observer's
  * record is assigned. A store upgraded from format 3 first marks the
  * records of every done assignment (agg_assigned_backfill()), then rebuilds.
- * A record that is not assigned costs the writer nothing more.
+ * An amendment learns it from the rules' read of the version it supersedes
+ * (rules_amend.assigned): the writer decodes nothing more for it.
  */
 #define AGG_ASSIGNED 0x10u
 /* True for AGG_OBSERVER_COACH and its twin (the observer-coach layout). */
@@ -282,10 +283,12 @@ int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
 int agg_record_assigned(const Coachq__V1__StoredObservation *rec);
 
 /* Marks every version of the observation each done assignment names as
- * assigned (and any record naming an assignment), rewriting the records
- * that were not: a format-3 store's records did not say it. In the
- * caller's write transaction. Returns 0 or a store code. */
-int agg_assigned_backfill(struct store_txn *t);
+ * assigned, rewriting the records that were not: a format-3 store's records
+ * did not say it. A record anonymised before the upgrade is not marked (its
+ * assignment_id and its assignment's link are gone). In the caller's write
+ * transaction. Returns 0 or a store code; *marked gets the records
+ * rewritten. */
+int agg_assigned_backfill(struct store_txn *t, uint64_t *marked);
 
 /* Adds src into dst (behaviours matched by id, appended when new). dst's
  * arrays are malloc'ed and grow; free with agg_week_clear(). Returns 0 or

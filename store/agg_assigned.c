@@ -3,7 +3,9 @@
  * store whose aggregates are of format 3 or older holds records that
  * fulfilled an assignment without saying so (the writer recorded it only
  * in the assignment). Before those aggregates are rebuilt, every version
- * of the observation a done assignment names is marked "assigned".
+ * of the observation a done assignment names is marked "assigned". A
+ * record anonymised before the upgrade cannot be: retention cleared its
+ * assignment_id and its assignment's link.
  */
 #include "agg.h"
 #include "agg_int.h"
@@ -56,8 +58,9 @@ static int roots_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
     return rc;
 }
 
-/* Marks record id assigned, rewriting it if it was not. */
-static int mark_one(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN])
+/* Marks record id assigned, rewriting it if it was not (counted in
+ * *marked). */
+static int mark_one(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN], uint64_t *marked)
 {
     Coachq__V1__StoredObservation *rec = NULL;
     uint8_t skey[8];
@@ -88,14 +91,18 @@ static int mark_one(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN])
     rc = store_txn_put_raw(t, t->s->dbi_obs, skey, sizeof(skey), packed, n, NULL);
     free(packed);
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    if (rc == 0) {
+        (*marked)++;
+    }
     return rc;
 }
 
-int agg_assigned_backfill(struct store_txn *t)
+int agg_assigned_backfill(struct store_txn *t, uint64_t *marked)
 {
     struct asg_roots r;
     int rc;
 
+    *marked = 0;
     memset(&r, 0, sizeof(r));
     rc = store_txn_scan(t, t->s->dbi_asg, NULL, 0, 0, roots_one, &r);
     for (size_t i = 0; i < r.n && rc == 0; i++) {
@@ -110,7 +117,7 @@ int agg_assigned_backfill(struct store_txn *t)
             rc = store_txn_get_raw(t, t->s->dbi_versions, vkey, sizeof(vkey), &val);
             if (rc == -ENOENT && v == 1) {
                 /* A store of one version each (no chain): the root itself. */
-                rc = mark_one(t, r.id[i]);
+                rc = mark_one(t, r.id[i], marked);
                 break;
             }
             if (rc == -ENOENT) {
@@ -122,7 +129,7 @@ int agg_assigned_backfill(struct store_txn *t)
                 break;
             }
             memcpy(id, val.mv_data, KEYS_UUID_LEN);
-            rc = mark_one(t, id);
+            rc = mark_one(t, id, marked);
         }
     }
     free(r.id);

@@ -248,6 +248,7 @@ int agg_format_check(struct store_txn *t, int rebuilt)
     uint8_t want[4];
     MDB_val v;
     MDB_stat st;
+    uint64_t marked = 0;
     int rc;
 
     keys_put_be32(want, AGG_FORMAT);
@@ -264,11 +265,14 @@ int agg_format_check(struct store_txn *t, int rebuilt)
     }
     /* Records of format 3 or older did not say they fulfilled an
      * assignment: they are marked first (agg_assigned.c). */
-    rc = agg_assigned_backfill(t);
+    rc = agg_assigned_backfill(t, &marked);
     if (rc != 0) {
         return rc;
     }
-    if (!rebuilt && st.ms_entries > 0) {
+    log_event(LOG_INFO, "agg_assigned_marked", "n=%" PRIu64, marked);
+    /* A schema upgrade's rebuild ran before the records were marked: the
+     * marked ones are not in its twins yet. */
+    if ((!rebuilt && st.ms_entries > 0) || marked > 0) {
         /* Values written before the mix have none: every value is made
          * again from the records, as a schema upgrade does. */
         rc = agg_rebuild_txn(t);

@@ -29,6 +29,15 @@
 /* Programmes looked at per observation for its cohorts: one enrolment point
  * read each. */
 #define AGG_MAX_PROGRAMMES 256
+/* Cohort keys per record at most: a contribution holds at most UINT8_MAX
+ * keys (agg_contrib_write()), and an assigned record has a twin of each
+ * cohort key (agg.h, AGG_ASSIGNED). The other keys are at most 21 (coach,
+ * line, PEOPLE_MAX_CHAIN chain keys, organisation, observer,
+ * observer-coach) and 4 twins, so (255 - 25) / 2 cohorts fit; the
+ * programmes' cap above does not bound them. A coach in more cohorts is
+ * counted in the first ones (in programme id order) and a warning logged,
+ * rather than the record refused. */
+#define AGG_MAX_COHORTS ((UINT8_MAX - (5 + PEOPLE_MAX_CHAIN) - 4) / 2)
 
 /* Writes "<a>/<b>" (b NULL: "<a>") into out, each part cut at its max
  * bytes and the whole at len - 1, as snprintf("%.*s/%.*s") would, without
@@ -583,6 +592,7 @@ int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *re
     char scope[AGG_SCOPE_MAX + 1];
     char mgr[VALIDATE_MAX_ID + 1];
     struct keys_buf k;
+    int ncohorts = 0;
     int rc;
 
     rc = agg_basis_of(t, rec, &c->basis);
@@ -638,10 +648,16 @@ int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *re
 
         rc = people_enrolment_get(t, pg->id[i], o->coach_id, &e);
         if (rc == 0 && e->cohort_id != NULL && e->cohort_id[0] != '\0') {
+            if (ncohorts == AGG_MAX_COHORTS) {
+                log_event(LOG_WARN, "agg_cohorts_capped", "max=%d", AGG_MAX_COHORTS);
+                coachq__v1__enrolment__free_unpacked(e, NULL);
+                break;
+            }
             scope_join(scope, sizeof(scope), pg->id[i], SIZE_MAX, e->cohort_id, SIZE_MAX);
             rc = agg_key(&k, AGG_COHORT, scope, rubric, 1, monday);
             if (rc == 0) {
                 rc = agg_contrib_add_key(c, &k);
+                ncohorts++;
             } else if (rc == -EINVAL || rc == -ENOBUFS) {
                 rc = 0;
             }

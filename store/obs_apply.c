@@ -493,31 +493,6 @@ static int obs_assignment(struct store_txn *t, struct store_write *w,
     return 0;
 }
 
-/* Whether the version prev (an amendment's predecessor) fulfilled an
- * assignment: an amendment stays assigned (agg.h, AGG_ASSIGNED). Read only
- * for amendments that do not name the assignment. Returns 0 or an LMDB
- * code. */
-static int obs_prev_assigned(struct store_txn *t, const uint8_t *prev, protobuf_c_boolean *yes)
-{
-    Coachq__V1__StoredObservation *r = NULL;
-    MDB_val v;
-    int rc = obs_get_stored(t, prev, &v);
-
-    if (rc == MDB_NOTFOUND) {
-        return 0;
-    }
-    if (rc != 0) {
-        return rc;
-    }
-    r = coachq__v1__stored_observation__unpack(NULL, v.mv_size, v.mv_data);
-    if (r == NULL) {
-        return EIO;
-    }
-    *yes = r->assigned || (r->observation != NULL && r->observation->assignment_id.len != 0);
-    coachq__v1__stored_observation__free_unpacked(r, NULL);
-    return 0;
-}
-
 /* The decoded observation's memory: its fields are carved from one buffer
  * on the writer's stack instead of one malloc each, and what does not fit
  * (a large record) falls back to malloc. Everything decoded lives only
@@ -613,13 +588,9 @@ static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_
     rec.root_id.data = amend.is_amendment ? amend.root : obs->id.data;
     rec.root_id.len = KEYS_UUID_LEN;
     prev = amend.is_amendment ? amend.previous : NULL;
-    rec.assigned = asg_found || obs->assignment_id.len == KEYS_UUID_LEN;
-    if (!rec.assigned && prev != NULL) {
-        rc = obs_prev_assigned(t, prev, &rec.assigned);
-        if (rc != 0) {
-            goto out;
-        }
-    }
+    /* An amendment inherits it from the version it supersedes, which the
+     * rules read (prev is set only when they ran). */
+    rec.assigned = asg_found || obs->assignment_id.len == KEYS_UUID_LEN || amend.assigned;
     rc = obs_put(t, &rec, prev, keys, klen, wrote);
     if (rc == 0) {
         rc = obs_after_put(t, w, &rec, prev);

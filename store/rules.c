@@ -447,6 +447,10 @@ static int check_amendment(struct store_txn *t, const char *observer,
     memcpy(amend->root, orig->root_id.len == 16 ? orig->root_id.data : obs->amends.data, 16);
     memcpy(amend->previous, latest->observation->id.data, 16);
     amend->version = latest->version + 1;
+    /* An amendment stays assigned: read here, where the version it
+     * supersedes is already decoded. */
+    amend->assigned = latest->assigned ||
+                      (latest->observation != NULL && latest->observation->assignment_id.len != 0);
     rc = 0;
 out:
     for (size_t i = 0; i < n; i++) {

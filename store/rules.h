@@ -49,6 +49,7 @@ struct rules_amend {
     uint8_t root[16];     /* the original's id */
     uint32_t version;     /* the new version number */
     uint8_t previous[16]; /* the version it supersedes */
+    int assigned;         /* that version fulfilled an assignment (agg.h, AGG_ASSIGNED) */
 };
 
 /*

@@ -386,6 +386,33 @@ static void enrol(struct store *s, const char *person)
     assert_int_equal(store_exec(s, enrol_fn, (void *)person), 0);
 }
 
+/* flm.cara in 252 programmes p000..p251, cohort "c" of each: with its
+ * other keys more than a contribution holds, even unassigned. */
+static int enrol_many_fn(struct store_txn *t, void *arg)
+{
+    int rc = 0;
+
+    (void)arg;
+    for (int i = 0; i < 252 && rc == 0; i++) {
+        Coachq__V1__Programme p = COACHQ__V1__PROGRAMME__INIT;
+        Coachq__V1__Enrolment e = COACHQ__V1__ENROLMENT__INIT;
+        char id[8];
+
+        snprintf(id, sizeof(id), "p%03d", i);
+        p.id = id;
+        p.name = id;
+        rc = people_programme_put(t, &p, NULL);
+        if (rc == 0) {
+            e.programme_id = id;
+            e.cohort_id = (char *)"c";
+            e.cohort_start_day = DAY0 - 30;
+            e.person_id = (char *)"flm.cara";
+            rc = people_enrolment_put(t, &e, NULL);
+        }
+    }
+    return rc;
+}
+
 /* ---- Weeks ------------------------------------------------------------- */
 
 static void test_weeks(void **state)
@@ -601,6 +628,30 @@ static void test_every_scope(void **state)
     /* flm.dan is in no cohort. */
     check_first_obs_week(one_week(f->s, AGG_COHORT, "p1/c1", 0, &ws));
     weeks_free(&ws);
+}
+
+/* A coach in more cohorts than a contribution has room for (with an
+ * assigned record's twins): the record is stored and counted in the first
+ * 115 cohorts (programme id order), not refused. */
+static void test_many_cohorts(void **state)
+{
+    struct fixture *f = *state;
+    struct agg_verify_result r;
+    struct tobs a;
+    struct weeks ws;
+
+    assert_int_equal(store_exec(f->s, enrol_many_fn, NULL), 0);
+    tobs_make(&a, "flm.cara", "rep.ida", T0);
+    assert_int_equal(submit(f->s, "alice", &a.t.o), 0);
+    check_first_obs_week(one_week(f->s, AGG_COHORT, "p000/c", 0, &ws));
+    weeks_free(&ws);
+    check_first_obs_week(one_week(f->s, AGG_COHORT, "p114/c", 0, &ws));
+    weeks_free(&ws);
+    read_weeks(f->s, AGG_COHORT, "p115/c", 0, MON0 + 56, &ws);
+    assert_int_equal(ws.n, 0);
+    weeks_free(&ws);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 0);
 }
 
 /* Calibration attempts, uncertified observers and not-applicable ratings
@@ -2208,6 +2259,7 @@ int main(void)
         cmocka_unit_test(test_value_format),
         cmocka_unit_test_setup_teardown(test_every_scope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_excluded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_cohorts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_amendment_replaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_double_coding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_repair, setup, teardown),

@@ -8,15 +8,14 @@
  * assigned, with other scores: the assigned twins hold exactly the one
  * assigned record (hand-worked sums), Observer reliability's "Assigned"
  * reads 1 of 4 = 0.25, and with --assigned-only the page's figures are the
- * one record's. An amendment of the assigned observation stays assigned;
- * `coachqd verify` is clean; a store of aggregate format 3 whose records do
- * not say they were assigned is marked from its done assignments and
- * rebuilt to format 4, equal to before. Other dashboards refuse the filter
- * naming get_dashboard.assigned_only, the client with a usage error; an
- * observer is refused the filtered page as the unfiltered one; the
- * filtered figures keep the minimum n on their own n. Anonymisation keeps
- * the record assigned. On the web: ?assigned=1, its toggle, the JSON link
- * keeping it, and its refusals.
+ * one record's. An amendment of the assigned observation stays assigned
+ * (the plan's "From random assignment" unchanged); a second observer
+ * double-codes the session and amends it; `coachqd verify` is clean; a store of aggregate format 3
+ * whose records do not say they were assigned is marked from its done assignments and rebuilt to
+ * format 4, equal to before. Other dashboards refuse the filter naming get_dashboard.assigned_only,
+ * the client with a usage error; an observer is refused the filtered page as the unfiltered one;
+ * the filtered figures keep the minimum n on their own n. Anonymisation keeps the record assigned.
+ * On the web: ?assigned=1, its toggle, the JSON link keeping it, and its refusals.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -170,6 +169,37 @@ static json_t *dashboard_json(struct testutil_org *org, const char *user, int fi
     return dashboard_json_of(org, user, "observers", filtered);
 }
 
+/* The text of the one plan's "From random assignment" cell in root's
+ * coverage-plans table, copied into out. */
+static void from_random(json_t *root, char *out, size_t len)
+{
+    json_t *t;
+    size_t i, j;
+
+    json_array_foreach(json_object_get(root, "tables"), i, t)
+    {
+        json_t *c;
+        json_t *row = json_array_get(json_object_get(t, "rows"), 0);
+
+        if (strcmp(json_string_value(json_object_get(t, "id")), "coverage-plans") != 0) {
+            continue;
+        }
+        assert_int_equal(json_array_size(json_object_get(t, "rows")), 1);
+        json_array_foreach(json_object_get(t, "columns"), j, c)
+        {
+            if (strcmp(json_string_value(c), "From random assignment") == 0) {
+                const char *text =
+                    json_string_value(json_object_get(json_array_get(row, j), "text"));
+
+                assert_non_null(text);
+                snprintf(out, len, "%s", text);
+                return;
+            }
+        }
+    }
+    fail_msg("no coverage-plans table with 'From random assignment'");
+}
+
 /* Fails unless every table of a (but the plans' coverage and the assigned
  * shares, which count every observation) is in b with the same cells. */
 static void same_tables(json_t *a, json_t *b, const char *what)
@@ -319,9 +349,10 @@ static void check_twins(const char *data, const char *observer, uint32_t score)
 }
 
 /* Format 3 as it was: the records do not say they were assigned, and the
- * store's aggregates are of format 3 (they are made again on open). Sets
- * *cleared to the records that said it. */
-static void make_format3(const char *dir, uint64_t *cleared)
+ * store's aggregates are of format 3 (they are made again on open); schema
+ * not 0: the store says it is of that schema too. Sets *cleared to the
+ * records that said it. */
+static void make_format3(const char *dir, uint32_t schema, uint64_t *cleared)
 {
     MDB_env *env;
     MDB_txn *txn;
@@ -343,7 +374,18 @@ static void make_format3(const char *dir, uint64_t *cleared)
     v.mv_data = fmt;
     v.mv_size = 4;
     assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+    if (schema != 0) {
+        uint8_t sv[4] = {0, 0, 0, (uint8_t)schema};
+
+        k.mv_data = (void *)"schema_version";
+        k.mv_size = strlen("schema_version");
+        v.mv_data = sv;
+        v.mv_size = 4;
+        assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+    }
     assert_int_equal(mdb_cursor_open(txn, obs, &cur), 0);
+    /* k.mv_data points into the LMDB page, which a put of a value of
+     * another size rewrites: the put gets a copy of the key. */
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         Coachq__V1__StoredObservation *r =
@@ -353,11 +395,16 @@ static void make_format3(const char *dir, uint64_t *cleared)
 
         assert_non_null(r);
         if (r->assigned) {
+            uint8_t kc[8];
+
             r->assigned = 0;
             (*cleared)++;
             n = coachq__v1__stored_observation__get_packed_size(r);
             assert_true(n <= sizeof(buf));
             coachq__v1__stored_observation__pack(r, buf);
+            assert_int_equal(k.mv_size, sizeof(kc));
+            memcpy(kc, k.mv_data, sizeof(kc));
+            k.mv_data = kc;
             v.mv_data = buf;
             v.mv_size = n;
             assert_int_equal(mdb_cursor_put(cur, &k, &v, MDB_CURRENT), 0);
@@ -378,6 +425,7 @@ static void test_assigned_over_tls(void **state)
     uint8_t a[16], b[16], am[16];
     int64_t now = (int64_t)time(NULL);
     uint64_t cleared = 0;
+    char before[64], after[64];
     json_t *root, *cell;
 
     testutil_org_make(org);
@@ -438,12 +486,38 @@ static void test_assigned_over_tls(void **state)
     assert_non_null(strstr(out, "assigned observations only"));
 
     /* An amendment of the assigned observation, without naming the
-     * assignment, stays assigned (now scored 2). */
+     * assignment, stays assigned (now scored 2): the plan's share from
+     * random assignment and the observer's assigned share stay 1 of 4. */
+    root = dashboard_json(org, "lead.gil", 0);
+    from_random(root, before, sizeof(before));
+    assert_non_null(strstr(before, "% (1 of "));
+    json_decref(root);
     submit(org, observer, 0, "rep.ida", now - 120, 2, a, am);
+    root = dashboard_json(org, "lead.gil", 0);
+    from_random(root, after, sizeof(after));
+    assert_string_equal(after, before);
+    cell = cell_of(root, "observers-assigned", observer, "Share");
+    assert_true(json_number_value(json_object_get(cell, "value")) == 0.25);
+    json_decref(root);
+
+    /* A second observer double-codes the assigned session and amends
+     * their record: the assigned observer's twins take the pair and give
+     * it back (verify below compares them with a rebuild); the second
+     * observer's records are not assigned. */
+    {
+        const char *other = strcmp(observer, "alice") == 0 ? "bob" : "alice";
+        uint8_t dc[16], dc2[16];
+
+        submit(org, other, 0, "rep.ida", now - 120, 3, NULL, dc);
+        submit(org, other, 0, "rep.ida", now - 120, 2, dc, dc2);
+    }
 
     /* Other dashboards refuse the filter: the client before asking, the
      * server naming the field. */
     coachq_as(org, "lead.gil", out, sizeof(out), 2, "dashboard", "manager", "flm.cara",
+              "--assigned-only");
+    /* Nor one observer's calibration history. */
+    coachq_as(org, "lead.gil", out, sizeof(out), 2, "dashboard", "observers", observer,
               "--assigned-only");
     {
         struct client *c = testutil_connect(&org->srv, "lead.gil", 0);
@@ -478,8 +552,17 @@ static void test_assigned_over_tls(void **state)
 
     /* Format 3: records that do not say it, rebuilt on open from the done
      * assignment, to the same values. */
-    make_format3(org->data, &cleared);
+    make_format3(org->data, 0, &cleared);
     assert_int_equal(cleared, 2); /* the original and its amendment */
+    check_twins(org->data, observer, 2);
+    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "verify",
+                                         "--data", org->data, NULL),
+                     0);
+    /* The same from schema 6, whose upgrade rebuilds the aggregates before
+     * the records are marked: they are rebuilt again with the marks. */
+    cleared = 0;
+    make_format3(org->data, 6, &cleared);
+    assert_int_equal(cleared, 2);
     check_twins(org->data, observer, 2);
     assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "verify",
                                          "--data", org->data, NULL),
