@@ -835,6 +835,36 @@ static void check_assigned(struct store *s)
     dash_free(d);
 }
 
+/* Two observers' coaching-the-coach certifications end soon (20 and 5
+ * days after the demo's today): Observer reliability warns of both, the
+ * nearer one as within a week, and of no other. */
+static void check_expiry(struct store *s)
+{
+    struct dash *d = NULL;
+    const Coachq__V1__Dashboard *m;
+    unsigned month = 0, week = 0, other = 0;
+
+    assert_int_equal(testutil_dash_as_lead(s, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS,
+                                           0, 0, T_NOW, &d),
+                     0);
+    m = dash_message(d);
+    for (size_t i = 0; i < m->n_notes; i++) {
+        const char *n = m->notes[i];
+
+        if (strstr(n, "for rubric coaching-the-coach ends in ") == NULL) {
+            other += strstr(n, " ends in ") != NULL;
+        } else if (strncmp(n, "Certification ends within 30 days:", 34) == 0) {
+            month++;
+        } else if (strncmp(n, "Certification ends within a week:", 33) == 0) {
+            week++;
+        }
+    }
+    assert_int_equal(month, 1);
+    assert_int_equal(week, 1);
+    assert_int_equal(other, 0);
+    dash_free(d);
+}
+
 /* My reliability: every observer of the demo opens their own page, with
  * their sessions week by week, calibration as pass or fail only. */
 static void check_my_reliability(struct store *s, const struct people_seen *ps)
@@ -1155,6 +1185,7 @@ static void test_demo_organisation(void **state)
     check_outcomes(s, &sum, ps);
     check_ctc(s, ps, &sum);
     check_my_reliability(s, ps);
+    check_expiry(s);
     check_assigned(s);
     check_recordings(s, ps, &sum);
     assert_in_range(sum.held, 2000, 20000);
