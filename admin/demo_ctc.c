@@ -10,7 +10,10 @@
  *     coaching-conversation and coaching-the-coach, the second for
  *     coaching-conversation only; the first three observers are certified
  *     for coaching-the-coach (certifications granted by the demo's
- *     administrator, audited as `coachqd cert grant` is);
+ *     administrator, audited as `coachqd cert grant` is), the second
+ *     of them until 20 days after the demo's today and the third until 5
+ *     days after (so Observer reliability warns of both ending), the
+ *     others for a year;
  *   - every four to six weeks each second-level manager reviews each
  *     front-line manager in their line that day (rubric coaching-the-coach,
  *     coach the second-level manager, coachee the front-line manager),
@@ -40,6 +43,9 @@
 #define CTC_RUBRIC "coaching-the-coach"
 /* Observers (0..) certified for coaching-the-coach. */
 #define CTC_OBSERVERS 3
+/* Days after the demo's today their coaching-the-coach certification
+ * ends: two end soon, so Observer reliability's expiry warning shows. */
+static const int32_t CTC_CERT_DAYS[CTC_OBSERVERS] = {365, 20, 5};
 /* Second-level managers (0..) who also observe. */
 #define CTC_SLM_OBSERVERS 2
 
@@ -113,7 +119,10 @@ out:
     return rc;
 }
 
-static int grant(struct store_txn *t, struct demo *d, const char *observer, const char *rubric)
+/* Certifies observer for rubric from before the demo's first day until
+ * `days` days after its today. */
+static int grant(struct store_txn *t, struct demo *d, const char *observer, const char *rubric,
+                 int32_t days)
 {
     Coachq__V1__Certification c = COACHQ__V1__CERTIFICATION__INIT;
     char detail[128];
@@ -122,7 +131,7 @@ static int grant(struct store_txn *t, struct demo *d, const char *observer, cons
     c.observer_id = (char *)observer;
     c.rubric_id = (char *)rubric;
     c.valid_from_day = d->start_day - DEMO_SETUP_DAYS_BEFORE;
-    c.valid_until_day = d->now_day + 365;
+    c.valid_until_day = d->now_day + days;
     c.granted_by = (char *)DEMO_ACTOR;
     c.granted_at_ms = d->setup_ms;
     rc = certs_put(t, &c);
@@ -149,14 +158,14 @@ static int ctc_setup_txn(struct store_txn *t, void *arg)
 
         rc = add_observer_role(t, d, id);
         if (rc == 0) {
-            rc = grant(t, d, id, demo_rubric_ids[DEMO_RUBRIC_CC]);
+            rc = grant(t, d, id, demo_rubric_ids[DEMO_RUBRIC_CC], 365);
         }
         if (rc == 0 && i == 0) {
-            rc = grant(t, d, id, CTC_RUBRIC);
+            rc = grant(t, d, id, CTC_RUBRIC, 365);
         }
     }
     for (int o = 0; o < CTC_OBSERVERS && rc == 0; o++) {
-        rc = grant(t, d, d->people[DEMO_P_OBS + o].id, CTC_RUBRIC);
+        rc = grant(t, d, d->people[DEMO_P_OBS + o].id, CTC_RUBRIC, CTC_CERT_DAYS[o]);
     }
     return rc;
 }

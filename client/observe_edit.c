@@ -205,7 +205,7 @@ static void editor_commit(struct ui *ui)
         break;
     case EDIT_EVIDENCE:
         if (ed->index < ui->ses->d->n_ratings) {
-            rc = session_set_str(&ui->ses->d->ratings[ed->index]->evidence, text);
+            rc = session_set_evidence(ui->ses, ed->index, text, session_now_ms());
             if (rc == 0) {
                 session_say(ui->ses, 0, "evidence %s", n > 0 ? "saved" : "removed");
             }

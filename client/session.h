@@ -433,5 +433,9 @@ void session_recording_resume(struct session *ses);
 /* The clock as the live screens show it: "mm:ss", or "mm:ss/mm:ss" (the
  * position and the length) on a recording. */
 void session_clock_label(const struct session *ses, int64_t now, char *out, size_t len);
+/* Sets the evidence of the draft's rating index to text (copied); on a
+ * recording also its evidence_offset_ms, to the position at now (0 when
+ * text is empty). 0, -EINVAL (no such rating) or -ENOMEM. */
+int session_set_evidence(struct session *ses, size_t index, const char *text, int64_t now);
 
 #endif

@@ -135,3 +135,28 @@ void session_clock_label(const struct session *ses, int64_t now, char *out, size
     session_fmt_clock(ses->d->recording->length_ms, b, sizeof(b));
     snprintf(out, len, "%s/%s", a, b);
 }
+
+int session_set_evidence(struct session *ses, size_t index, const char *text, int64_t now)
+{
+    Coachq__V1__Rating *r;
+    uint64_t pos;
+    int rc;
+
+    if (ses->d == NULL || index >= ses->d->n_ratings) {
+        return -EINVAL;
+    }
+    r = ses->d->ratings[index];
+    rc = session_set_str(&r->evidence, text);
+    if (rc != 0) {
+        return rc;
+    }
+    /* On a recording the evidence is where the position stands when it is
+     * saved (kept inside the recording); without evidence, no offset. */
+    if (session_is_recording(ses)) {
+        pos = text[0] != '\0' ? session_clock_now(ses->s, now) : 0;
+        r->evidence_offset_ms =
+            (uint32_t)(pos > ses->d->recording->length_ms ? ses->d->recording->length_ms : pos);
+        ses->dirty = 1;
+    }
+    return 0;
+}

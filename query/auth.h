@@ -8,7 +8,8 @@
  * handshake, resumed ones included, so disabling a user refuses them at
  * their next connection.
  *
- * auth_decide() is the rule table (architecture.md, "Access"):
+ * auth_decide() is the rule table (docs/organisation.md, "People and roles",
+ * says it for users):
  *
  *   request          observer   front-line   second-level   lead   admin
  *   hello            yes        yes          yes            yes    yes
@@ -32,6 +33,7 @@
  *   server stats     -          -            -              yes    yes
  *   people           yes        -            -              yes    yes
  *   import outcomes  -          -            -              yes    yes
+ *   import sessions  -          -            -              yes    yes
  *   export all       -          -            -              yes    yes
  *   feed             yes, every record filtered as "read a record"
  *   dashboard:
@@ -42,10 +44,20 @@
  *       managers (a second-level manager's sessions coaching their managers)
  *     programme      -          -            -              yes    yes
  *     observers      -          -            -              yes    yes
+ *     observers/OBS  -          -            -              yes    yes
+ *       (one observer's calibration history; an observer reads their own
+ *       with `coachq calibrate --history`, under "calibrate")
+ *     my reliability own        -            -              all    all
+ *       (an observer's own page; another's is answered as if it did not
+ *       exist)
  *   assignments      own        -            -              all    all
  *       (an observer's queue; another observer's, or "*" every one's)
  *   draw assignments -          -            -              yes    yes
  *   coverage plans   -          -            -              yes    yes
+ *   calibrate        own        -            -              -      -
+ *       (references to attempt, an attempt revealed, one's own history;
+ *       leads and administrators read results under "cert status")
+ *   retire reference -          -            -              yes    yes
  *   read an action   scored,    own coaching their line     all    all
  *                    or open (an observer who also holds a manager's
  *                    role: scored, or as that role allows)

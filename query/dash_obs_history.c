@@ -56,12 +56,24 @@ static const char *ref_title(struct hist_walk *w, const Coachq__V1__CalibrationR
     return title;
 }
 
+void dash_obs_agreement_cells(struct dash *d, Coachq__V1__TableRow *row,
+                              const Coachq__V1__CalibrationResult *r)
+{
+    Coachq__V1__Cell *cell;
+
+    dash_cell_num(d, row, r->n > 0 ? r->exact : NAN, r->n, 2);
+    dash_cell_num(d, row, r->n > 0 ? r->within_one : NAN, r->n, 2);
+    cell = dash_cell_num(d, row, r->n > 0 && !r->kappa_undefined ? r->kappa : NAN, r->n, 2);
+    if (cell != NULL && r->n > 0 && r->kappa_undefined && !cell->insufficient) {
+        cell->text = (char *)"undefined: one category";
+    }
+}
+
 static int hist_cb(const Coachq__V1__CalibrationResult *r, void *arg)
 {
     struct hist_walk *w = arg;
     struct dash *d = w->d;
     Coachq__V1__TableRow *row;
-    Coachq__V1__Cell *cell;
     char at[40];
 
     if (r->rubric_id == NULL || strcmp(r->rubric_id, w->c->rubric_id) != 0 ||
@@ -77,12 +89,7 @@ static int hist_cb(const Coachq__V1__CalibrationResult *r, void *arg)
                                                          (unsigned)r->attempts_allowed)
                                            : dash_printf(d, "%u", (unsigned)r->attempt),
                    NULL);
-    dash_cell_num(d, row, r->n > 0 ? r->exact : NAN, r->n, 2);
-    dash_cell_num(d, row, r->n > 0 ? r->within_one : NAN, r->n, 2);
-    cell = dash_cell_num(d, row, r->n > 0 && !r->kappa_undefined ? r->kappa : NAN, r->n, 2);
-    if (cell != NULL && r->n > 0 && r->kappa_undefined && !cell->insufficient) {
-        cell->text = (char *)"undefined: one category";
-    }
+    dash_obs_agreement_cells(d, row, r);
     dash_cell_text(d, row, r->passed ? "passed" : "not passed", NULL);
     dash_cell_text(d, row, r->revealed_at_ms != 0 ? "yes" : "no", NULL);
     dash_chart_x(d, w->ch, dash_day_text((int32_t)(r->at_ms / HIST_DAY_MS), (char[16]){0}, 16));

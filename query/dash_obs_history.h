@@ -14,4 +14,10 @@
 
 int dash_obs_history(struct dash *d, const struct dash_ctx *c);
 
+/* Appends r's Exact, Within one and Kappa cells to row, as the history
+ * shows them (kappa "undefined: one category" when the master scores
+ * compared all fall in one category); My reliability uses it too. */
+void dash_obs_agreement_cells(struct dash *d, Coachq__V1__TableRow *row,
+                              const Coachq__V1__CalibrationResult *r);
+
 #endif

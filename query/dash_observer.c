@@ -17,6 +17,7 @@
 
 #include "agg.h"
 #include "certs.h"
+#include "dash_obs_mine.h"
 #include "dash_observers.h"
 #include "grow.h"
 #include "people.h"
@@ -564,6 +565,9 @@ int dash_observer(struct dash *d, const struct dash_ctx *c)
         weeks_drift(&p);
         rc = weeks_table(d, &p, &tot);
     }
+    if (rc == 0) {
+        rc = dash_obs_mine(d, c);
+    }
     if (rc == 0 && (c->user->roles & (AUTH_LEAD | AUTH_ADMIN)) == 0 && row_t != NULL &&
         row_t->n_rows > 0) {
         rc = row_for_observer(d, &p, row_t->rows[0], &tot);
@@ -572,8 +576,10 @@ int dash_observer(struct dash *d, const struct dash_ctx *c)
         row_t->note = dash_strdup(
             d, "Your row of Observer reliability. Calibration: pass or fail only, as in `coachq "
                "cert status` (figures would turn the limited attempts into a way to read the "
-               "master scores). Agreement with other observers on double-coded sessions is "
-               "withheld: it rests on their scores. Severity drift: the Window row of Week by "
+               "master scores); your figures from the attempts you had shown in full are in "
+               "Agreement with the master scores. Agreement with other observers on "
+               "double-coded sessions is shown to enablement leads only (privacy): it rests on "
+               "their scores. Severity drift: the Window row of Week by "
                "week. Coverage: managers you observed over every front-line manager. Certified "
                "says \"yes, ends in N days\" when your certification ends within 30 days. The "
                "calibration flag is the leads' prompt to look at attempts and is left empty "

@@ -638,6 +638,13 @@ static void test_assigned_web(void **state)
                      400);
     assert_true(testutil_web_has(r.body, "assigned_only"));
     testutil_http_resp_free(&r);
+    /* One observer's calibration history is not a page of observations. */
+    assert_int_equal(testutil_web_req(w, "GET", "/d/observers/obs.ann", lead, NULL, NULL, &r), 200);
+    testutil_http_resp_free(&r);
+    assert_int_equal(
+        testutil_web_req(w, "GET", "/d/observers/obs.ann?assigned=1", lead, NULL, NULL, &r), 400);
+    assert_true(testutil_web_has(r.body, "calibration history"));
+    testutil_http_resp_free(&r);
     /* Access unchanged: an observer gets what they get without it. */
     {
         int plain = testutil_web_req(w, "GET", "/d/programme", w->cookie[TESTUTIL_WEB_R_OBS], NULL,

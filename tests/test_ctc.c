@@ -214,7 +214,8 @@ static size_t figures(const Coachq__V1__Dashboard *d, double *v, size_t cap)
     return n;
 }
 
-static int setup_args(const char *const *args)
+/* The fixture with coachqd's args and extra people (CSV lines, or NULL). */
+static int setup_args(const char *const *args, const char *extra)
 {
     char csv[700];
     char out[4096];
@@ -239,6 +240,9 @@ static int setup_args(const char *const *args)
               "mgr.jones,Jo Jones,jones@example.com,front_line_manager;observer,slm.eve,"
               "2024-01-01\n",
               fp);
+        if (extra != NULL) {
+            fputs(extra, fp);
+        }
         fclose(fp);
     }
     testutil_coachqd(out, sizeof(out), 0, "import", "people", "--data", f.data, csv, NULL);
@@ -261,7 +265,7 @@ static int setup_args(const char *const *args)
 static int setup(void **state)
 {
     (void)state;
-    return setup_args(NULL);
+    return setup_args(NULL, NULL);
 }
 
 /* The question's figures with small numbers: a minimum n of 1 and groups
@@ -271,7 +275,10 @@ static int setup_small(void **state)
     static const char *const args[] = {"--min-n", "1", "--privacy-min", "3", NULL};
 
     (void)state;
-    return setup_args(args);
+    /* A fourth front-line manager, in Fay's line, for an interval. */
+    return setup_args(args, "flm.gus,Gus Hale,gus@example.com,front_line_manager,slm.fay,"
+                            "2024-01-01\n"
+                            "rep.max,Max Hale,,rep,flm.gus,2024-01-01\n");
 }
 
 static int teardown(void **state)
@@ -734,6 +741,28 @@ static void test_question(void **state)
     r = table(d, "coaching-later")->rows[0];
     assert_int_equal(r->cells[1]->n, 3);
     assert_true(fabs(r->cells[1]->value - 0.881894701526418) < 1e-9);
+    coachq__v1__dashboard__free_unpacked(d, NULL);
+
+    /* Gus, reviewed once (all 2), 2.1 before and 2.3 after: a fourth
+     * manager, so Fisher's z gives an interval. SciPy: pearsonr([2.5, 3,
+     * 17/7, 2], [0.5, 0.8, 0.1, 0.2]) = 0.8267673819143257, and its
+     * confidence_interval(0.95) (Fisher z) = (-0.6539275849860775,
+     * 0.9962437291583122). The table says it is a correlation, not a
+     * cause. */
+    front_line("flm.gus", "rep.max", review - 28 * 86400, 1);
+    front_line("flm.gus", "rep.max", review + 28 * 86400, 3);
+    ctc_make(&o, "slm.fay", "flm.gus", review, 0);
+    expect_stored("obs.ann", &o.o);
+    assert_int_equal(
+        dashboard("lead.gil", COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_PROGRAMME, "", &d), 0);
+    r = table(d, "coaching-later")->rows[0];
+    assert_int_equal(r->cells[1]->n, 4);
+    assert_string_equal(r->cells[4]->text, "4");
+    assert_true(r->cells[1]->has_value && r->cells[2]->has_value && r->cells[3]->has_value);
+    assert_true(fabs(r->cells[1]->value - 0.8267673819143257) < 1e-9);
+    assert_true(fabs(r->cells[2]->value - -0.6539275849860775) < 1e-9);
+    assert_true(fabs(r->cells[3]->value - 0.9962437291583122) < 1e-9);
+    assert_non_null(strstr(table(d, "coaching-later")->note, "A correlation, not a cause."));
     coachq__v1__dashboard__free_unpacked(d, NULL);
 }
 

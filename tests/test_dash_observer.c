@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "certs.h"
+#include "certs_cal.h"
 #include "dash.h"
 #include "dashfmt.h"
 #include "people.h"
@@ -559,6 +560,78 @@ static void test_write_attack(void **state)
     dash_free(d);
 }
 
+static int reveal_cb(struct store_txn *t, void *arg)
+{
+    Coachq__V1__CalibrationAnswer **ans = arg;
+    struct store_policy pol;
+
+    store_policy_default(&pol);
+    return certs_reveal(t, "o1", CAL_REF, (NOW_S - 600) * 1000, &pol, ans);
+}
+
+/* My reliability's agreement with the master scores: nothing from attempts
+ * never shown in full; once the latest is shown, its own figures, the same
+ * as the calibration history's and as `coachq calibrate` showed; and only
+ * ever the page's observer's own. */
+static void test_my_calibration(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    Coachq__V1__CalibrationAnswer *ans = NULL;
+    const Coachq__V1__Table *t, *h;
+    const Coachq__V1__TableRow *r, *hr = NULL;
+    struct dash *d = NULL, *hd = NULL;
+    static const char *const figs[] = {"Exact", "Within one", "Kappa"};
+
+    /* Two attempts, neither shown in full: an empty table, and the page
+     * says where agreement with peers went. */
+    assert_int_equal(build(f, "o1", AUTH_OBSERVER, K_OBSERVER, NULL, &d), 0);
+    t = table(d, "observer-calibration");
+    assert_int_equal(t->n_rows, 0);
+    assert_non_null(strstr(t->note, "shown to enablement leads only (privacy)"));
+    assert_non_null(strstr(table(d, "reliability")->note, "enablement leads only (privacy)"));
+    dash_free(d);
+
+    assert_int_equal(store_exec(f->s, reveal_cb, &ans), 0);
+    assert_non_null(ans);
+    assert_non_null(ans->result);
+    assert_int_equal(build(f, "o1", AUTH_OBSERVER, K_OBSERVER, NULL, &d), 0);
+    t = table(d, "observer-calibration");
+    assert_int_equal(t->n_rows, 1);
+    r = row(t, "coaching-conversation");
+    assert_string_equal(cell(t, r, "Shown in full")->text, "1");
+    assert_string_equal(cell(t, r, "Result")->text, "not passed");
+    /* Hand-worked: 3 of the 10 behaviours equal the master's, 8 within one. */
+    ASSERT_NEAR(cell(t, r, "Exact")->value, 0.3, 1e-12);
+    ASSERT_NEAR(cell(t, r, "Within one")->value, 0.8, 1e-12);
+    ASSERT_NEAR(cell(t, r, "Exact")->value, ans->result->exact, 1e-12);
+    ASSERT_NEAR(cell(t, r, "Within one")->value, ans->result->within_one, 1e-12);
+    ASSERT_NEAR(cell(t, r, "Kappa")->value, ans->result->kappa, 1e-12);
+
+    /* The lead's calibration history, row of the attempt shown in full. */
+    assert_int_equal(build(f, "lead.a", AUTH_LEAD, K_OBSERVERS, "o1", &hd), 0);
+    h = table(hd, "calibration-history");
+    for (size_t i = 0; i < h->n_rows; i++) {
+        if (strcmp(cell(h, h->rows[i], "Shown in full")->text, "yes") == 0) {
+            assert_null(hr);
+            hr = h->rows[i];
+        }
+    }
+    assert_non_null(hr);
+    assert_string_equal(cell(t, r, "Latest shown")->text, cell(h, hr, "At")->text);
+    for (size_t i = 0; i < sizeof(figs) / sizeof(figs[0]); i++) {
+        assert_string_equal(cell(t, r, figs[i])->text, cell(h, hr, figs[i])->text);
+        assert_int_equal(cell(t, r, figs[i])->n, cell(h, hr, figs[i])->n);
+    }
+    dash_free(hd);
+    dash_free(d);
+
+    /* Another observer's page shows none of o1's attempts. */
+    assert_int_equal(build(f, "o2", AUTH_OBSERVER, K_OBSERVER, NULL, &d), 0);
+    assert_int_equal(table(d, "observer-calibration")->n_rows, 0);
+    dash_free(d);
+    coachq__v1__calibration_answer__free_unpacked(ans, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_lead_sees_leads_figures),
         cmocka_unit_test(test_privacy_attack),
         cmocka_unit_test(test_write_attack),
+        cmocka_unit_test(test_my_calibration),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -835,6 +835,104 @@ static void check_assigned(struct store *s)
     dash_free(d);
 }
 
+/* Calibration as the UI leaves it: one reference retired, some attempts
+ * shown in full, and each observer with one sees its figures on My
+ * reliability (and only those observers). */
+static int retired_cb(const Coachq__V1__CalibrationReference *r, void *arg)
+{
+    *(unsigned *)arg += r->retired_at_ms != 0;
+    return 0;
+}
+
+static int retired_txn(struct store_txn *t, void *arg)
+{
+    return certs_references(t, retired_cb, arg);
+}
+
+struct revealed_seen {
+    const char *observer;
+    unsigned n;
+};
+
+static int revealed_cb(const Coachq__V1__CalibrationResult *r, void *arg)
+{
+    ((struct revealed_seen *)arg)->n += r->revealed_at_ms != 0;
+    return 0;
+}
+
+static int revealed_txn(struct store_txn *t, void *arg)
+{
+    struct revealed_seen *rs = arg;
+    int rc = certs_results(t, rs->observer, revealed_cb, rs);
+
+    return rc == -ENOENT ? 0 : rc;
+}
+
+static void check_calibration_ui(struct store *s, const struct people_seen *ps)
+{
+    unsigned retired = 0, with_figures = 0;
+
+    assert_int_equal(store_view(s, retired_txn, &retired), 0);
+    assert_int_equal(retired, 1);
+    for (unsigned i = 0; i < ps->n_observer_ids; i++) {
+        struct testutil_dash_req q = {ps->observer_ids[i],
+                                      AUTH_OBSERVER,
+                                      COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVER,
+                                      NULL,
+                                      NULL,
+                                      0,
+                                      NULL,
+                                      T_NOW};
+        struct revealed_seen rs = {ps->observer_ids[i], 0};
+        struct dash *d = NULL;
+        const Coachq__V1__Table *t;
+
+        assert_int_equal(store_view(s, revealed_txn, &rs), 0);
+        assert_int_equal(testutil_dash_build(s, &q, &d, NULL), 0);
+        t = dash_table_of(d, "observer-calibration");
+        assert_int_equal(t->n_rows > 0, rs.n > 0);
+        if (t->n_rows > 0) {
+            assert_string_equal(t->rows[0]->cells[1]->text, "1");
+            assert_true(t->rows[0]->cells[3]->has_value);
+            with_figures++;
+        }
+        dash_free(d);
+    }
+    assert_true(with_figures >= 1);
+}
+
+/* Two observers' coaching-the-coach certifications end soon (20 and 5
+ * days after the demo's today): Observer reliability warns of both, the
+ * nearer one as within a week, and of no other. */
+static void check_expiry(struct store *s)
+{
+    struct dash *d = NULL;
+    const Coachq__V1__Dashboard *m;
+    unsigned month = 0, week = 0, other = 0;
+
+    assert_int_equal(testutil_dash_as_lead(s, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVERS,
+                                           0, 0, T_NOW, &d),
+                     0);
+    m = dash_message(d);
+    for (size_t i = 0; i < m->n_notes; i++) {
+        const char *n = m->notes[i];
+
+        if (strstr(n, "for rubric coaching-the-coach ends in ") == NULL) {
+            other += strstr(n, " ends in ") != NULL;
+        } else if (strncmp(n, "Certification ends within 30 days:", 34) == 0) {
+            month++;
+        } else if (strncmp(n, "Certification ends within a week:", 33) == 0) {
+            week++;
+        }
+    }
+    assert_int_equal(month, 1);
+    assert_int_equal(week, 1);
+    assert_int_equal(other, 0);
+    /* The demo's observation programme: its plan's coverage. */
+    assert_true(dash_table_of(d, "coverage-plans")->n_rows >= 1);
+    dash_free(d);
+}
+
 /* My reliability: every observer of the demo opens their own page, with
  * their sessions week by week, calibration as pass or fail only. */
 static void check_my_reliability(struct store *s, const struct people_seen *ps)
@@ -1155,6 +1253,8 @@ static void test_demo_organisation(void **state)
     check_outcomes(s, &sum, ps);
     check_ctc(s, ps, &sum);
     check_my_reliability(s, ps);
+    check_expiry(s);
+    check_calibration_ui(s, ps);
     check_assigned(s);
     check_recordings(s, ps, &sum);
     assert_in_range(sum.held, 2000, 20000);

@@ -142,7 +142,12 @@ static void test_recording_mode(void **state)
     assert_int_equal(title_clock(s), (int)(saved_pos / 1000));
     tmuxutil_mark(f, "r2", "a", 5);
     tmuxutil_end_live(f, "r2");
-    for (int i = 0; i < 10; i++) {
+    /* A 4 wants evidence: saved, it takes the position in the recording. */
+    tmuxutil_keys(f, "r2", "4");
+    tmuxutil_wait_for(f, "r2", "Evidence for ", s, sizeof(s));
+    tmuxutil_text(f, "r2", "rep named the next step");
+    tmuxutil_key_until(f, "r2", "Enter", "evidence saved");
+    for (int i = 0; i < 9; i++) {
         tmuxutil_keys(f, "r2", "3");
     }
     tmuxutil_wait_for(f, "r2", "10 of 10 rated", s, sizeof(s));
@@ -168,6 +173,10 @@ static void test_recording_mode(void **state)
     assert_true(o->markers[3]->offset_ms >= 300000 && o->markers[3]->offset_ms < 310000);
     assert_int_equal(o->markers[4]->offset_ms, (uint32_t)saved_pos);
     assert_int_equal(o->markers[4]->kind, COACHQ__V1__MARKER_KIND__MARKER_KIND_ACTION_AGREED);
+    /* The evidence, saved while paused there, is at that position. */
+    assert_string_equal(o->ratings[0]->evidence, "rep named the next step");
+    assert_int_equal(o->ratings[0]->evidence_offset_ms, (uint32_t)saved_pos);
+    assert_int_equal(o->ratings[1]->evidence_offset_ms, 0);
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
     coachq__v1__local_session__free_unpacked(before, NULL);
 }
