@@ -140,19 +140,22 @@ int session_set_evidence(struct session *ses, size_t index, const char *text, in
 {
     Coachq__V1__Rating *r;
     uint64_t pos;
-    int rc;
+    int had, rc;
 
     if (ses->d == NULL || index >= ses->d->n_ratings) {
         return -EINVAL;
     }
     r = ses->d->ratings[index];
+    had = r->evidence != NULL && r->evidence[0] != '\0' && r->evidence_offset_ms != 0;
     rc = session_set_str(&r->evidence, text);
     if (rc != 0) {
         return rc;
     }
-    /* On a recording the evidence is where the position stands when it is
-     * saved (kept inside the recording); without evidence, no offset. */
-    if (session_is_recording(ses)) {
+    /* On a recording, new evidence is where the position stands when it is
+     * first saved (kept inside the recording); editing it later, in the
+     * review or an amendment, keeps the moment it was heard. Without
+     * evidence, no offset. */
+    if (session_is_recording(ses) && (text[0] == '\0' || !had)) {
         pos = text[0] != '\0' ? session_clock_now(ses->s, now) : 0;
         r->evidence_offset_ms =
             (uint32_t)(pos > ses->d->recording->length_ms ? ses->d->recording->length_ms : pos);

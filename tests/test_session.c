@@ -384,6 +384,23 @@ static void test_session_mode_step(void **state)
     assert_int_equal(session_setup_next(ses, SESSION_STEP_MODE, now), -1);
     assert_int_equal(ses->s->phase, SESSION_PHASE_LIVE);
     assert_true(session_is_recording(ses));
+    /* Evidence saved at 0:20 is there; edited at 0:45 it stays at 0:20;
+     * removed, it has no offset; written again, it is where it is now. */
+    assert_int_equal(session_ratings_align(ses), 0);
+    if (ses->d->n_ratings > 0) {
+        assert_int_equal(session_seek_to(ses, "0:20", now), 0);
+        assert_int_equal(session_set_evidence(ses, 0, "asked what went well", now), 0);
+        assert_int_equal(ses->d->ratings[0]->evidence_offset_ms, 20000);
+        assert_int_equal(session_seek_to(ses, "0:45", now), 0);
+        assert_int_equal(session_set_evidence(ses, 0, "asked what went well first", now), 0);
+        assert_int_equal(ses->d->ratings[0]->evidence_offset_ms, 20000);
+        assert_int_equal(session_set_evidence(ses, 0, "", now), 0);
+        assert_int_equal(ses->d->ratings[0]->evidence_offset_ms, 0);
+        assert_int_equal(session_set_evidence(ses, 0, "named the next step", now), 0);
+        assert_int_equal(ses->d->ratings[0]->evidence_offset_ms, 45000);
+    } else {
+        fail_msg("the draft has no ratings to give evidence");
+    }
     /* Changing details after the session: never the mode. */
     assert_false(session_step_needed(ses, SESSION_STEP_MODE));
     session_clear_saved(ses);
