@@ -121,7 +121,8 @@ int dash_obs_mine(struct dash *d, const struct dash_ctx *c)
                "figures as `coachq calibrate --history` gives them (kappa is undefined when "
                "the master scores compared all fall in one category). Attempts not shown in "
                "full add nothing here. Agreement with other observers on double-coded "
-               "sessions is shown to enablement leads only (privacy): it rests on their "
+               "sessions is shown to enablement leads and administrators only (privacy): it rests "
+               "on their "
                "scores.");
     }
     rc = certs_results(c->t, c->subject, mine_cb, &w);

@@ -237,11 +237,12 @@ int dash_plans(struct dash *d, const struct dash_ctx *c)
     int rc = assign_plan_list(c->t, plan_cb, &pt);
 
     if (rc == 0 && pt.t != NULL) {
-        dash_note(d, "Coverage against the plan: a manager is covered once observed on the "
-                     "plan's rubric by certified observers as often as their plan asks in the "
-                     "period; 'From random assignment' is the share of those observations that "
-                     "fulfilled an assignment (an amendment of one included), the unbiased "
-                     "sample.");
+        dash_note(
+            d, "Coverage against the plan: a manager is covered once observed on the "
+               "plan's rubric by certified observers as often as their plan asks in the "
+               "period; 'From random assignment' is the share of those observations that "
+               "fulfilled an assignment of any plan (an amendment of one included), the unbiased "
+               "sample.");
     }
     return rc;
 }

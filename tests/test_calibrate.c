@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -564,6 +565,13 @@ static void test_resumed_other_reference(void **state)
     tmuxutil_key_until(f, "b", "Enter", "REVIEW");
     tmuxutil_key_until(f, "b", "s", "STORED");
     tmuxutil_wait_joined(f, "b", "the server stored this observation", s, sizeof(s));
+    assert_null(strstr(s, "fetching the result"));
+    /* A result would replace the STORED screen a moment later: look again
+     * after a second (an absence, so the test waits instead of polling). */
+    nanosleep(&(struct timespec){1, 0}, NULL);
+    tmuxutil_screen(f, "b", s, sizeof(s));
+    assert_non_null(strstr(s, "the server stored this observation"));
+    assert_null(strstr(s, "fetching the result"));
     assert_null(strstr(s, "CALIBRATION  RESULT"));
     assert_null(strstr(s, "calibration result"));
     assert_null(strstr(s, "master coder"));

@@ -587,8 +587,9 @@ static void test_my_calibration(void **state)
     assert_int_equal(build(f, "o1", AUTH_OBSERVER, K_OBSERVER, NULL, &d), 0);
     t = table(d, "observer-calibration");
     assert_int_equal(t->n_rows, 0);
-    assert_non_null(strstr(t->note, "shown to enablement leads only (privacy)"));
-    assert_non_null(strstr(table(d, "reliability")->note, "enablement leads only (privacy)"));
+    assert_non_null(strstr(t->note, "shown to enablement leads and administrators only (privacy)"));
+    assert_non_null(strstr(table(d, "reliability")->note,
+                           "enablement leads and administrators only (privacy)"));
     dash_free(d);
 
     assert_int_equal(store_exec(f->s, reveal_cb, &ans), 0);
