@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "keys.h"
 #include "obs.h"
 #include "store_int.h"
@@ -39,17 +40,7 @@ static int roots_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
     }
     if (a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE &&
         a->observation_id.len == KEYS_UUID_LEN) {
-        if (r->n == r->cap) {
-            size_t cap = r->cap != 0 ? 2 * r->cap : 64;
-            void *p = realloc(r->id, cap * sizeof(r->id[0]));
-
-            if (p == NULL) {
-                rc = -ENOMEM;
-            } else {
-                r->id = p;
-                r->cap = cap;
-            }
-        }
+        rc = GROW_ARRAY(r->id, r->cap, r->n + 1, 64);
         if (rc == 0) {
             memcpy(r->id[r->n++], a->observation_id.data, KEYS_UUID_LEN);
         }

@@ -3,7 +3,7 @@
  * (web_route_parse()), as web_handle() calls it for /d/... and
  * /api/v1/dashboards/.... The input is PATH, a NUL, then QUERY; the first
  * byte picks the prefix. A refusal names one of the query's fields (rubric,
- * until, not_coached_weeks). What comes out must be well formed: ids valid,
+ * until, not_coached_weeks, assigned). What comes out must be well formed: ids valid,
  * the table only on the API prefix, the rebuilt query short and free of
  * bytes that would break a link.
  */
@@ -48,8 +48,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The query never holds a NUL (it is a C string from the URL). */
     rc = web_route_parse(path, query, api, &r, &field);
     if (rc == -EINVAL) {
-        if (field == NULL || (strcmp(field, "rubric") != 0 && strcmp(field, "until") != 0 &&
-                              strcmp(field, "not_coached_weeks") != 0)) {
+        if (field == NULL ||
+            (strcmp(field, "rubric") != 0 && strcmp(field, "until") != 0 &&
+             strcmp(field, "not_coached_weeks") != 0 && strcmp(field, "assigned") != 0)) {
             abort();
         }
         return 0;
