@@ -9,7 +9,7 @@
 #   ./dev.sh bench-setup install the peers the benchmarks compare with (Redis 7,
 #                        PostgreSQL 15; bench/peers/), without starting or
 #                        enabling their system services
-#   ./dev.sh build       only build (into ./build)
+#   ./dev.sh build       install what is missing and build (into ./build)
 #   ./dev.sh format      check the C sources with clang-format
 #   ./dev.sh package     build the Debian packages coachqd and coachq into
 #                        build/packages
@@ -297,6 +297,7 @@ bench-setup)
     bench_setup
     ;;
 build)
+    setup
     build "$ROOT/build"
     ;;
 fuzz)
