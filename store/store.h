@@ -194,12 +194,12 @@ struct store_write {
  * number of connections; a burst waits one more commit. It is also what
  * group commit gains: one fsync and one write of each shared page (the
  * aggregates are merged across the batch) serve up to that many records.
- * At 64 connections with 16 in flight each, 256 commits about 250 records
- * at a time, 1.5 times the records per second of 32 and about a third of
- * its bytes written per record, for a writer that holds about 10 MiB more
- * (bench/peers/ingest.sh; docs/operations.md, "Memory").
+ * At 64 connections with 16 in flight each, 1024 commits about 380
+ * records at a time and writes two thirds of the bytes per record of 256
+ * for a quarter less writer CPU per record, holding about 2.5 MiB more
+ * (bench/peers/ingest.sh, both in one run; docs/operations.md, "Memory").
  */
-#define STORE_MAX_BATCH 256
+#define STORE_MAX_BATCH 1024
 #define STORE_MAX_BATCH_LIMIT 65536
 
 struct store_stats {
