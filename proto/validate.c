@@ -12,6 +12,45 @@
 #define VALIDATE_MIN_TIME 946684800LL
 #define VALIDATE_MAX_TIME 4102444800LL
 
+/*
+ * A field's name as an error reports it: leaf alone, or list[i].leaf, with
+ * [j] after it when j is not VNAME_NONE. It is made into text only when a
+ * check fails, so that checking a valid record formats nothing: the server
+ * checks every observation on its loop thread, each with a dozen ratings.
+ */
+struct vname {
+    const char *list; /* NULL: the name is leaf alone */
+    size_t i;
+    const char *leaf;
+    size_t j;
+};
+#define VNAME_NONE SIZE_MAX
+#define FIELD(name) (&(const struct vname){NULL, 0, (name), VNAME_NONE})
+#define ITEM(list, i, leaf) (&(const struct vname){(list), (i), (leaf), VNAME_NONE})
+
+static int vfail(struct validate_error *err, const char *prefix, const struct vname *name,
+                 const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
+static int vfail(struct validate_error *err, const char *prefix, const struct vname *name,
+                 const char *fmt, va_list ap)
+{
+    size_t cap = sizeof(err->field);
+    int n;
+
+    err->code = COACHQ__V1__CODE__INVALID_ARGUMENT;
+    if (name->list == NULL) {
+        n = snprintf(err->field, cap, "%s%s%s", prefix, prefix[0] ? "." : "", name->leaf);
+    } else {
+        n = snprintf(err->field, cap, "%s%s%s[%zu].%s", prefix, prefix[0] ? "." : "", name->list,
+                     name->i, name->leaf);
+    }
+    if (name->j != VNAME_NONE && n >= 0 && (size_t)n < cap) {
+        snprintf(err->field + n, cap - (size_t)n, "[%zu]", name->j);
+    }
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    return -EINVAL;
+}
+
 static int fail(struct validate_error *err, const char *prefix, const char *field, const char *fmt,
                 ...) __attribute__((format(printf, 4, 5)));
 
@@ -19,13 +58,28 @@ static int fail(struct validate_error *err, const char *prefix, const char *fiel
                 ...)
 {
     va_list ap;
+    int rc;
 
-    err->code = COACHQ__V1__CODE__INVALID_ARGUMENT;
-    snprintf(err->field, sizeof(err->field), "%s%s%s", prefix, prefix[0] ? "." : "", field);
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    rc = vfail(err, prefix, FIELD(field), fmt, ap);
     va_end(ap);
-    return -EINVAL;
+    return rc;
+}
+
+/* fail() of an item's field (struct vname). */
+static int fail_at(struct validate_error *err, const char *prefix, const struct vname *name,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int fail_at(struct validate_error *err, const char *prefix, const struct vname *name,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = vfail(err, prefix, name, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 int validate_id(const char *s)
@@ -124,10 +178,19 @@ static unsigned utf8_decode(const unsigned char *s, size_t n)
 
 int validate_text(const char *s, size_t len, int multiline, size_t *bad)
 {
+    const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
 
     while (i < len) {
-        size_t n = validate_utf8_len(s + i, len - i);
+        size_t n;
+
+        /* Printable ASCII, most of any text, is decided here byte by byte;
+         * only the rest needs a character decoded. */
+        if (u[i] >= 0x20 && u[i] < 0x7f) {
+            i++;
+            continue;
+        }
+        n = validate_utf8_len(s + i, len - i);
 
         if (n == 0 || !text_char_ok(utf8_decode((const unsigned char *)s + i, n), multiline)) {
             if (bad != NULL) {
@@ -183,30 +246,49 @@ static int wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
     return -EBADMSG;
 }
 
-/* Appends ".name" or ".name[i]" to path (used bytes of cap). Returns the
- * new length; a path that does not fit is cut. */
-static size_t wire_path_push(char *path, size_t cap, size_t used, const ProtobufCFieldDescriptor *f,
-                             unsigned index)
-{
-    int n;
+/*
+ * Where the walk is: the field of the message above that holds the message
+ * being walked (NULL at the top) and its index among that field's values.
+ * The path is written out only when a check fails (wire_path()), so a valid
+ * frame costs no formatting.
+ */
+struct wire_at {
+    const struct wire_at *up;
+    const ProtobufCFieldDescriptor *f;
+    unsigned index;
+};
 
-    if (used >= cap) {
-        return used;
+/* Writes the path of at, e.g. "ratings[2].evidence", into path (cap
+ * bytes); a path that does not fit is cut. */
+static void wire_path(const struct wire_at *at, char *path, size_t cap)
+{
+    const struct wire_at *chain[WIRE_MAX_DEPTH + 2];
+    size_t n = 0, used = 0;
+
+    for (; at != NULL && n < sizeof(chain) / sizeof(chain[0]); at = at->up) {
+        chain[n++] = at;
     }
-    if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-        n = snprintf(path + used, cap - used, "%s%s[%u]", used > 0 ? "." : "", f->name, index);
-    } else {
-        n = snprintf(path + used, cap - used, "%s%s", used > 0 ? "." : "", f->name);
+    path[0] = '\0';
+    while (n > 0 && used + 1 < cap) {
+        const struct wire_at *a = chain[--n];
+        int w;
+
+        if (a->f->label == PROTOBUF_C_LABEL_REPEATED) {
+            w = snprintf(path + used, cap - used, "%s%s[%u]", used > 0 ? "." : "", a->f->name,
+                         a->index);
+        } else {
+            w = snprintf(path + used, cap - used, "%s%s", used > 0 ? "." : "", a->f->name);
+        }
+        if (w < 0) {
+            return;
+        }
+        used = (size_t)w >= cap - used ? cap - 1 : used + (size_t)w;
     }
-    if (n < 0) {
-        return used;
-    }
-    return (size_t)n >= cap - used ? cap - 1 : used + (size_t)n;
 }
 
 /* Walks one message's fields; see validate_wire_text(). */
 static int wire_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end,
-                     char *path, size_t cap, size_t used, int depth, const char **why)
+                     const struct wire_at *up, int depth, char *path, size_t cap, const char **why)
 {
     unsigned seen[WIRE_MAX_FIELDS] = {0};
 
@@ -229,10 +311,11 @@ static int wire_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, cons
              * of the same message field is merged over it: the frame then
              * decodes, and only this walk sees it. Inside a message field
              * it is that field's refusal; at the top, not a message. */
-            if (used == 0) {
+            if (up == NULL) {
                 return -EBADMSG;
             }
             *why = "holds a field number 0, which protobuf does not allow";
+            wire_path(up, path, cap);
             return -EINVAL;
         }
         f = protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3));
@@ -260,18 +343,19 @@ static int wire_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, cons
                 size_t bad;
 
                 if (validate_text((const char *)p, (size_t)len, 1, &bad) < 0) {
+                    struct wire_at here = {up, f, index};
+
                     *why = validate_text_problem((const char *)p, (size_t)len, bad);
-                    wire_path_push(path, cap, used, f, index);
+                    wire_path(&here, path, cap);
                     return -EINVAL;
                 }
             } else if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE) {
-                size_t sub = wire_path_push(path, cap, used, f, index);
+                struct wire_at here = {up, f, index};
 
-                rc = wire_walk(f->descriptor, p, p + len, path, cap, sub, depth + 1, why);
+                rc = wire_walk(f->descriptor, p, p + len, &here, depth + 1, path, cap, why);
                 if (rc < 0) {
                     return rc;
                 }
-                path[used] = '\0';
             }
             p += len;
             break;
@@ -294,7 +378,7 @@ int validate_wire_text(const ProtobufCMessageDescriptor *d, const uint8_t *buf, 
     int rc;
 
     err->field[0] = '\0';
-    rc = wire_walk(d, buf, buf + len, err->field, sizeof(err->field), 0, 0, &why);
+    rc = wire_walk(d, buf, buf + len, NULL, 0, err->field, sizeof(err->field), &why);
     if (rc == -EINVAL) {
         err->code = COACHQ__V1__CODE__INVALID_ARGUMENT;
         snprintf(err->message, sizeof(err->message), "%s", why);
@@ -307,7 +391,7 @@ int validate_wire_text(const ProtobufCMessageDescriptor *d, const uint8_t *buf, 
 }
 
 /* Checks free text: validate_text() text within max bytes. */
-static int check_text(struct validate_error *err, const char *prefix, const char *field,
+static int check_text(struct validate_error *err, const char *prefix, const struct vname *field,
                       const char *s, size_t max, int required)
 {
     size_t n = s == NULL ? 0 : strlen(s);
@@ -315,30 +399,30 @@ static int check_text(struct validate_error *err, const char *prefix, const char
 
     if (n == 0) {
         if (required) {
-            return fail(err, prefix, field, "is required and may not be empty");
+            return fail_at(err, prefix, field, "is required and may not be empty");
         }
         return 0;
     }
     if (n > max) {
-        return fail(err, prefix, field, "is %zu bytes long; shorten it to at most %zu bytes", n,
-                    max);
+        return fail_at(err, prefix, field, "is %zu bytes long; shorten it to at most %zu bytes", n,
+                       max);
     }
     if (validate_text(s, n, 1, &bad) < 0) {
-        return fail(err, prefix, field, "%s", validate_text_problem(s, n, bad));
+        return fail_at(err, prefix, field, "%s", validate_text_problem(s, n, bad));
     }
     return 0;
 }
 
-static int check_id(struct validate_error *err, const char *prefix, const char *field,
+static int check_id(struct validate_error *err, const char *prefix, const struct vname *field,
                     const char *s)
 {
     if (s == NULL || s[0] == '\0') {
-        return fail(err, prefix, field, "is required: give the person's or rubric's id");
+        return fail_at(err, prefix, field, "is required: give the person's or rubric's id");
     }
     if (validate_id(s) < 0) {
-        return fail(err, prefix, field,
-                    "must be 1 to %d characters of letters, digits, '.', '_', '@' or '-'",
-                    VALIDATE_MAX_ID);
+        return fail_at(err, prefix, field,
+                       "must be 1 to %d characters of letters, digits, '.', '_', '@' or '-'",
+                       VALIDATE_MAX_ID);
     }
     return 0;
 }
@@ -346,29 +430,26 @@ static int check_id(struct validate_error *err, const char *prefix, const char *
 static int check_rating(const Coachq__V1__Rating *r, size_t i, const char *prefix,
                         struct validate_error *err)
 {
-    char f[48];
     int rc;
 
-    snprintf(f, sizeof(f), "ratings[%zu].behaviour_id", i);
-    rc = check_id(err, prefix, f, r->behaviour_id);
+    rc = check_id(err, prefix, ITEM("ratings", i, "behaviour_id"), r->behaviour_id);
     if (rc < 0) {
         return rc;
     }
-    snprintf(f, sizeof(f), "ratings[%zu].score", i);
     if (r->not_applicable && r->score != 0) {
-        return fail(err, prefix, f,
-                    "is %u but the rating is marked not applicable; give a score or mark it "
-                    "not applicable, not both",
-                    r->score);
+        return fail_at(err, prefix, ITEM("ratings", i, "score"),
+                       "is %u but the rating is marked not applicable; give a score or mark it "
+                       "not applicable, not both",
+                       r->score);
     }
     if (!r->not_applicable && (r->score < 1 || r->score > 4)) {
-        return fail(err, prefix, f,
-                    "is %u; a score must be 1 (not demonstrated) to 4 (exemplary), or mark the "
-                    "behaviour not applicable",
-                    r->score);
+        return fail_at(err, prefix, ITEM("ratings", i, "score"),
+                       "is %u; a score must be 1 (not demonstrated) to 4 (exemplary), or mark the "
+                       "behaviour not applicable",
+                       r->score);
     }
-    snprintf(f, sizeof(f), "ratings[%zu].evidence", i);
-    return check_text(err, prefix, f, r->evidence, VALIDATE_MAX_EVIDENCE, 0);
+    return check_text(err, prefix, ITEM("ratings", i, "evidence"), r->evidence,
+                      VALIDATE_MAX_EVIDENCE, 0);
 }
 
 /* A rating's evidence offset: only on a recording, and inside it. */
@@ -376,21 +457,19 @@ static int check_evidence_offset(const Coachq__V1__Observation *o, size_t i, con
                                  struct validate_error *err)
 {
     const Coachq__V1__Rating *r = o->ratings[i];
-    char f[64];
 
     if (r->evidence_offset_ms == 0) {
         return 0;
     }
-    snprintf(f, sizeof(f), "ratings[%zu].evidence_offset_ms", i);
     if (o->recording == NULL) {
-        return fail(err, prefix, f,
-                    "is set on a live session; evidence offsets are positions in a recording");
+        return fail_at(err, prefix, ITEM("ratings", i, "evidence_offset_ms"),
+                       "is set on a live session; evidence offsets are positions in a recording");
     }
     if (r->evidence_offset_ms > o->recording->length_ms) {
-        return fail(err, prefix, f,
-                    "is %u ms, after the recording's end at %u ms; evidence must fall inside "
-                    "the recording",
-                    r->evidence_offset_ms, o->recording->length_ms);
+        return fail_at(err, prefix, ITEM("ratings", i, "evidence_offset_ms"),
+                       "is %u ms, after the recording's end at %u ms; evidence must fall inside "
+                       "the recording",
+                       r->evidence_offset_ms, o->recording->length_ms);
     }
     return 0;
 }
@@ -417,12 +496,10 @@ static int check_ratings(const Coachq__V1__Observation *o, const char *prefix,
         /* The list is short (capped above), so a quadratic scan is cheapest. */
         for (size_t j = 0; j < i; j++) {
             if (strcmp(o->ratings[j]->behaviour_id, o->ratings[i]->behaviour_id) == 0) {
-                char f[48];
-                snprintf(f, sizeof(f), "ratings[%zu].behaviour_id", i);
-                return fail(err, prefix, f,
-                            "rates behaviour '%s' a second time (first at ratings[%zu]); rate "
-                            "each behaviour once",
-                            o->ratings[i]->behaviour_id, j);
+                return fail_at(err, prefix, ITEM("ratings", i, "behaviour_id"),
+                               "rates behaviour '%s' a second time (first at ratings[%zu]); rate "
+                               "each behaviour once",
+                               o->ratings[i]->behaviour_id, j);
             }
         }
     }
@@ -435,22 +512,21 @@ static int check_marker_author(const Coachq__V1__Observation *o, size_t i, const
                                struct validate_error *err)
 {
     const Coachq__V1__Marker *m = o->markers[i];
-    char f[48];
 
-    snprintf(f, sizeof(f), "markers[%zu].author", i);
     if (m->author < COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_OBSERVER ||
         m->author > COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_MANAGER) {
-        return fail(err, prefix, f, "is %d; choose observer, rep or manager", (int)m->author);
+        return fail_at(err, prefix, ITEM("markers", i, "author"),
+                       "is %d; choose observer, rep or manager", (int)m->author);
     }
     if (m->author == COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_OBSERVER) {
         return 0;
     }
     if (o->recording == NULL) {
-        return fail(err, prefix, f,
-                    "is the %s, but only a recorded session has comments by the rep or the "
-                    "manager; on a live session every marker is the observer's",
-                    m->author == COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_REP ? "rep"
-                                                                                    : "manager");
+        return fail_at(err, prefix, ITEM("markers", i, "author"),
+                       "is the %s, but only a recorded session has comments by the rep or the "
+                       "manager; on a live session every marker is the observer's",
+                       m->author == COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_REP ? "rep"
+                                                                                       : "manager");
     }
     if (m->author == COACHQ__V1__RECORDING_AUTHOR__RECORDING_AUTHOR_REP &&
         o->recording->rep_commented_at == 0) {
@@ -472,7 +548,6 @@ static int check_marker_author(const Coachq__V1__Observation *o, size_t i, const
 static int check_markers(const Coachq__V1__Observation *o, const char *prefix,
                          struct validate_error *err)
 {
-    char f[48];
 
     if (o->n_markers > VALIDATE_MAX_MARKERS) {
         return fail(err, prefix, "markers", "has %zu entries; at most %d are allowed", o->n_markers,
@@ -483,29 +558,26 @@ static int check_markers(const Coachq__V1__Observation *o, const char *prefix,
         int rc;
         if (m->kind <= COACHQ__V1__MARKER_KIND__MARKER_KIND_UNSPECIFIED ||
             m->kind > COACHQ__V1__MARKER_KIND__MARKER_KIND_ACTION_AGREED) {
-            snprintf(f, sizeof(f), "markers[%zu].kind", i);
-            return fail(err, prefix, f, "is %d, which is not a known marker kind", (int)m->kind);
+            return fail_at(err, prefix, ITEM("markers", i, "kind"),
+                           "is %d, which is not a known marker kind", (int)m->kind);
         }
         if (o->recording != NULL && m->offset_ms > o->recording->length_ms) {
-            snprintf(f, sizeof(f), "markers[%zu].offset_ms", i);
-            return fail(err, prefix, f,
-                        "is %u ms, after the recording's end at %u ms; markers must fall inside "
-                        "the recording",
-                        m->offset_ms, o->recording->length_ms);
+            return fail_at(err, prefix, ITEM("markers", i, "offset_ms"),
+                           "is %u ms, after the recording's end at %u ms; markers must fall inside "
+                           "the recording",
+                           m->offset_ms, o->recording->length_ms);
         }
         if (o->recording == NULL && (uint64_t)m->offset_ms > (uint64_t)o->duration_s * 1000u) {
-            snprintf(f, sizeof(f), "markers[%zu].offset_ms", i);
-            return fail(err, prefix, f,
-                        "is %u ms, after the session's end at %u s; markers must fall inside "
-                        "the session",
-                        m->offset_ms, o->duration_s);
+            return fail_at(err, prefix, ITEM("markers", i, "offset_ms"),
+                           "is %u ms, after the session's end at %u s; markers must fall inside "
+                           "the session",
+                           m->offset_ms, o->duration_s);
         }
         rc = check_marker_author(o, i, prefix, err);
         if (rc < 0) {
             return rc;
         }
-        snprintf(f, sizeof(f), "markers[%zu].note", i);
-        rc = check_text(err, prefix, f, m->note, VALIDATE_MAX_NOTE, 0);
+        rc = check_text(err, prefix, ITEM("markers", i, "note"), m->note, VALIDATE_MAX_NOTE, 0);
         if (rc < 0) {
             return rc;
         }
@@ -524,52 +596,48 @@ static int check_action_more(const Coachq__V1__Observation *o, size_t i, const c
 {
     const Coachq__V1__Action *a = o->actions[i];
     size_t nfocus = a->n_focus_behaviours;
-    char f[80];
     int rc;
 
-    snprintf(f, sizeof(f), "actions[%zu].id", i);
     if (a->id.len != 0 && a->id.len != 16) {
-        return fail(err, prefix, f,
-                    "is %zu bytes; it must be a 16-byte UUID made by the client, kept across "
-                    "retries and amendments",
-                    a->id.len);
+        return fail_at(err, prefix, ITEM("actions", i, "id"),
+                       "is %zu bytes; it must be a 16-byte UUID made by the client, kept across "
+                       "retries and amendments",
+                       a->id.len);
     }
     if (a->id.len == 16 && action_id_seen(o, i, &a->id)) {
-        return fail(err, prefix, f,
-                    "is the id of an earlier action of this session; make one "
-                    "id per action");
+        return fail_at(err, prefix, ITEM("actions", i, "id"),
+                       "is the id of an earlier action of this session; make one "
+                       "id per action");
     }
-    snprintf(f, sizeof(f), "actions[%zu].owner", i);
     if (a->owner < COACHQ__V1__ACTION_OWNER__ACTION_OWNER_UNSPECIFIED ||
         a->owner > COACHQ__V1__ACTION_OWNER__ACTION_OWNER_MANAGER) {
-        return fail(err, prefix, f, "is %d; choose rep or manager", (int)a->owner);
+        return fail_at(err, prefix, ITEM("actions", i, "owner"), "is %d; choose rep or manager",
+                       (int)a->owner);
     }
     if (a->focus_skill != NULL && a->focus_skill[0] != '\0') {
         nfocus++;
     }
     if (nfocus > VALIDATE_MAX_FOCUS) {
-        snprintf(f, sizeof(f), "actions[%zu].focus_behaviours", i);
-        return fail(err, prefix, f,
-                    "names %zu focus areas; good coaching picks one or two, so keep at most %d",
-                    nfocus, VALIDATE_MAX_FOCUS);
+        return fail_at(err, prefix, ITEM("actions", i, "focus_behaviours"),
+                       "names %zu focus areas; good coaching picks one or two, so keep at most %d",
+                       nfocus, VALIDATE_MAX_FOCUS);
     }
     for (size_t j = 0; j < a->n_focus_behaviours; j++) {
-        snprintf(f, sizeof(f), "actions[%zu].focus_behaviours[%zu]", i, j);
         if (a->focus_behaviours[j] == NULL || validate_id(a->focus_behaviours[j]) < 0) {
-            return fail(err, prefix, f,
-                        "must be a behaviour id of the rubric (letters, digits, '.', '_', '@', "
-                        "'-'); put a rep skill in free text in focus_skill");
+            return fail_at(err, prefix,
+                           (&(const struct vname){"actions", i, "focus_behaviours", j}),
+                           "must be a behaviour id of the rubric (letters, digits, '.', '_', '@', "
+                           "'-'); put a rep skill in free text in focus_skill");
         }
     }
-    snprintf(f, sizeof(f), "actions[%zu].focus_skill", i);
-    rc = check_text(err, prefix, f, a->focus_skill, VALIDATE_MAX_SKILL, 0);
+    rc = check_text(err, prefix, ITEM("actions", i, "focus_skill"), a->focus_skill,
+                    VALIDATE_MAX_SKILL, 0);
     return rc;
 }
 
 static int check_actions(const Coachq__V1__Observation *o, const char *prefix,
                          struct validate_error *err)
 {
-    char f[48];
 
     if (o->n_actions > VALIDATE_MAX_ACTIONS) {
         return fail(err, prefix, "actions", "has %zu entries; at most %d are allowed", o->n_actions,
@@ -578,21 +646,18 @@ static int check_actions(const Coachq__V1__Observation *o, const char *prefix,
     for (size_t i = 0; i < o->n_actions; i++) {
         const Coachq__V1__Action *a = o->actions[i];
         int rc;
-        snprintf(f, sizeof(f), "actions[%zu].text", i);
-        rc = check_text(err, prefix, f, a->text, VALIDATE_MAX_ACTION, 1);
+        rc = check_text(err, prefix, ITEM("actions", i, "text"), a->text, VALIDATE_MAX_ACTION, 1);
         if (rc < 0) {
             return rc;
         }
         if (a->due_day > VALIDATE_MAX_DAY) {
-            snprintf(f, sizeof(f), "actions[%zu].due_day", i);
-            return fail(err, prefix, f,
-                        "is day %u, after 9999-12-31; give the due date as days since "
-                        "1970-01-01, or 0 for none",
-                        a->due_day);
+            return fail_at(err, prefix, ITEM("actions", i, "due_day"),
+                           "is day %u, after 9999-12-31; give the due date as days since "
+                           "1970-01-01, or 0 for none",
+                           a->due_day);
         }
         if (a->owner_id != NULL && a->owner_id[0] != '\0') {
-            snprintf(f, sizeof(f), "actions[%zu].owner_id", i);
-            rc = check_id(err, prefix, f, a->owner_id);
+            rc = check_id(err, prefix, ITEM("actions", i, "owner_id"), a->owner_id);
             if (rc < 0) {
                 return rc;
             }
@@ -623,7 +688,6 @@ static int action_id_seen(const Coachq__V1__Observation *o, size_t n, const Prot
 static int check_follow_ups(const Coachq__V1__Observation *o, const char *prefix,
                             struct validate_error *err)
 {
-    char f[48];
 
     if (o->n_follow_ups > VALIDATE_MAX_FOLLOW_UPS) {
         return fail(err, prefix, "follow_ups", "has %zu entries; at most %d are allowed",
@@ -633,43 +697,40 @@ static int check_follow_ups(const Coachq__V1__Observation *o, const char *prefix
         const Coachq__V1__FollowUp *u = o->follow_ups[i];
         int rc;
 
-        snprintf(f, sizeof(f), "follow_ups[%zu].action_id", i);
         if (u->action_id.len != 16) {
-            return fail(err, prefix, f,
-                        "is %zu bytes; it must be the 16-byte id of an action agreed in an "
-                        "earlier session",
-                        u->action_id.len);
+            return fail_at(err, prefix, ITEM("follow_ups", i, "action_id"),
+                           "is %zu bytes; it must be the 16-byte id of an action agreed in an "
+                           "earlier session",
+                           u->action_id.len);
         }
         for (size_t j = 0; j < i; j++) {
             if (memcmp(o->follow_ups[j]->action_id.data, u->action_id.data, 16) == 0) {
-                return fail(err, prefix, f,
-                            "names the same action as follow_ups[%zu]; follow each action up "
-                            "once per session",
-                            j);
+                return fail_at(err, prefix, ITEM("follow_ups", i, "action_id"),
+                               "names the same action as follow_ups[%zu]; follow each action up "
+                               "once per session",
+                               j);
             }
         }
         if (action_id_seen(o, o->n_actions, &u->action_id)) {
-            return fail(err, prefix, f,
-                        "is an action agreed in this same session; follow it up in a later one");
+            return fail_at(err, prefix, ITEM("follow_ups", i, "action_id"),
+                           "is an action agreed in this same session; follow it up in a later one");
         }
-        snprintf(f, sizeof(f), "follow_ups[%zu].status", i);
         if (u->status <= COACHQ__V1__ACTION_STATUS__ACTION_STATUS_UNSPECIFIED ||
             u->status > COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DROPPED) {
-            return fail(err, prefix, f,
-                        "is %d; choose open, done, partly done, not done or dropped",
-                        (int)u->status);
+            return fail_at(err, prefix, ITEM("follow_ups", i, "status"),
+                           "is %d; choose open, done, partly done, not done or dropped",
+                           (int)u->status);
         }
-        snprintf(f, sizeof(f), "follow_ups[%zu].evidence", i);
-        rc = check_text(err, prefix, f, u->evidence, VALIDATE_MAX_EVIDENCE, 0);
+        rc = check_text(err, prefix, ITEM("follow_ups", i, "evidence"), u->evidence,
+                        VALIDATE_MAX_EVIDENCE, 0);
         if (rc < 0) {
             return rc;
         }
         if (u->at != 0 && (u->at < VALIDATE_MIN_TIME || u->at >= VALIDATE_MAX_TIME)) {
-            snprintf(f, sizeof(f), "follow_ups[%zu].at", i);
-            return fail(err, prefix, f,
-                        "is %lld; give the time in seconds since 1970-01-01 UTC, or 0 for the "
-                        "session's start",
-                        (long long)u->at);
+            return fail_at(err, prefix, ITEM("follow_ups", i, "at"),
+                           "is %lld; give the time in seconds since 1970-01-01 UTC, or 0 for the "
+                           "session's start",
+                           (long long)u->at);
         }
         /* The time orders an action's history (the latest session's word
          * stands), so it lies within the session that records it: never
@@ -677,16 +738,15 @@ static int check_follow_ups(const Coachq__V1__Observation *o, const char *prefix
          * session, whatever the client's clock. */
         if (u->at != 0 &&
             (u->at < o->started_at || u->at > o->started_at + (int64_t)o->duration_s)) {
-            snprintf(f, sizeof(f), "follow_ups[%zu].at", i);
-            return fail(err, prefix, f,
-                        "is %lld s %s the session's %s; a follow-up is checked during the "
-                        "session that records it (started_at to started_at + duration_s), or "
-                        "give none for the session's start",
-                        (long long)(u->at < o->started_at
-                                        ? o->started_at - u->at
-                                        : u->at - o->started_at - (int64_t)o->duration_s),
-                        u->at < o->started_at ? "before" : "after",
-                        u->at < o->started_at ? "start" : "end");
+            return fail_at(err, prefix, ITEM("follow_ups", i, "at"),
+                           "is %lld s %s the session's %s; a follow-up is checked during the "
+                           "session that records it (started_at to started_at + duration_s), or "
+                           "give none for the session's start",
+                           (long long)(u->at < o->started_at
+                                           ? o->started_at - u->at
+                                           : u->at - o->started_at - (int64_t)o->duration_s),
+                           u->at < o->started_at ? "before" : "after",
+                           u->at < o->started_at ? "start" : "end");
         }
     }
     return 0;
@@ -706,7 +766,7 @@ int validate_observation(const Coachq__V1__Observation *o, const char *prefix,
                     "for retries",
                     o->id.len);
     }
-    rc = check_id(err, prefix, "rubric_id", o->rubric_id);
+    rc = check_id(err, prefix, FIELD("rubric_id"), o->rubric_id);
     if (rc < 0) {
         return rc;
     }
@@ -714,11 +774,11 @@ int validate_observation(const Coachq__V1__Observation *o, const char *prefix,
         return fail(err, prefix, "rubric_version",
                     "is missing; name the rubric version the session was scored against");
     }
-    rc = check_id(err, prefix, "coach_id", o->coach_id);
+    rc = check_id(err, prefix, FIELD("coach_id"), o->coach_id);
     if (rc < 0) {
         return rc;
     }
-    rc = check_id(err, prefix, "coachee_id", o->coachee_id);
+    rc = check_id(err, prefix, FIELD("coachee_id"), o->coachee_id);
     if (rc < 0) {
         return rc;
     }
@@ -787,7 +847,7 @@ int validate_observation(const Coachq__V1__Observation *o, const char *prefix,
     if (rc < 0) {
         return rc;
     }
-    return check_text(err, prefix, "notes", o->notes, VALIDATE_MAX_NOTES, 0);
+    return check_text(err, prefix, FIELD("notes"), o->notes, VALIDATE_MAX_NOTES, 0);
 }
 
 /* ---- Recordings ------------------------------------------------------------ */
@@ -886,7 +946,8 @@ int validate_recording(const Coachq__V1__Recording *r, int workflow, const char 
         }
         last = i;
     }
-    rc = check_text(err, prefix, "manager_comments", r->manager_comments, VALIDATE_MAX_NOTES, 0);
+    rc = check_text(err, prefix, FIELD("manager_comments"), r->manager_comments, VALIDATE_MAX_NOTES,
+                    0);
     if (rc < 0) {
         return rc;
     }

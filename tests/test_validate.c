@@ -800,6 +800,24 @@ static void test_text_rule(void **state)
         rc = validate_text(text_cases[i].s, text_cases[i].len, 0, NULL);
         assert_int_equal(rc, text_cases[i].line_ok ? 0 : -EINVAL);
     }
+    /* Every single byte, alone and after printable text (the fast path for
+     * ASCII): printable ASCII passes, tab and newline only in multi-line
+     * text, every other byte below 0x80 and every lone byte above is
+     * refused at its own position. */
+    for (unsigned b = 0; b < 256; b++) {
+        char one[8] = "text ";
+        int printable = b >= 0x20 && b < 0x7f;
+        int space = b == '\t' || b == '\n';
+        size_t bad = SIZE_MAX;
+
+        one[5] = (char)b;
+        assert_int_equal(validate_text(one + 5, 1, 1, NULL), printable || space ? 0 : -EINVAL);
+        assert_int_equal(validate_text(one + 5, 1, 0, NULL), printable ? 0 : -EINVAL);
+        assert_int_equal(validate_text(one, 6, 1, &bad), printable || space ? 0 : -EINVAL);
+        if (!printable && !space) {
+            assert_int_equal(bad, 5);
+        }
+    }
     assert_non_null(strstr(validate_text_problem("a\0", 2, 1), "NUL"));
     assert_non_null(strstr(validate_text_problem("a\xff", 2, 1), "UTF-8"));
     assert_non_null(strstr(validate_text_problem("a\x01", 2, 1), "control"));
