@@ -16,6 +16,8 @@ void connset_init(struct connset *set, uv_loop_t *loop, SSL_CTX *ctx,
     set->loop = loop;
     set->ctx = ctx;
     set->opts = *opts;
+    set->opts.tls.read_buf = set->read_buf;
+    set->opts.tls.read_buf_len = sizeof(set->read_buf);
 }
 
 int connset_admit(struct connset *set, uv_stream_t *listener, int status)

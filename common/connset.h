@@ -70,10 +70,15 @@ struct connset {
     unsigned nrefusing;        /* of n: refused for their address, closing */
     uint64_t next_id;
     int stopping; /* connset_stop() was called: nothing more is admitted */
+    /* Every connection's socket reads land here (tls_conn_opts read_buf):
+     * they all run on the set's loop, and a read is copied into OpenSSL
+     * at once, so one buffer serves them instead of 64 KiB each. */
+    uint8_t read_buf[TLS_CONN_READ_BUF];
 };
 
 /* Sets up an empty set on loop that accepts into ctx (borrowed until every
- * connection closed) with opts (copied). */
+ * connection closed) with opts (copied; opts->tls.read_buf is replaced by
+ * the set's own). The set must not move while a connection is open. */
 void connset_init(struct connset *set, uv_loop_t *loop, SSL_CTX *ctx,
                   const struct connset_opts *opts);
 

@@ -1,6 +1,7 @@
 #include "tls_conn.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,6 @@
 #include "buf.h"
 #include "tls_ctx.h"
 
-#define TLS_CONN_READ_BUF (64 * 1024)
 #define TLS_CONN_PLAIN_BUF (16 * 1024)
 #define TLS_CONN_WRITE_HIGH (256 * 1024)
 #define TLS_CONN_WRITE_LOW (64 * 1024)
@@ -68,7 +68,7 @@ struct tls_conn {
     struct sockaddr_storage peer_addr; /* AF_UNSPEC when unknown */
     char error[512];                   /* why a TLS failure happened, for the owner's log */
 
-    uint8_t rdbuf[TLS_CONN_READ_BUF];
+    uint8_t *own_rdbuf; /* owned; opts.read_buf when the owner lent none */
     uint8_t plain[TLS_CONN_PLAIN_BUF];
 };
 
@@ -97,6 +97,7 @@ static void conn_on_handle_close(uv_handle_t *h)
     }
     SSL_free(c->ssl);
     buf_free(&c->out);
+    free(c->own_rdbuf);
     free(c);
 }
 
@@ -374,7 +375,7 @@ static void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
     struct tls_conn *c = h->data;
 
     (void)suggested;
-    *b = uv_buf_init((char *)c->rdbuf, sizeof(c->rdbuf));
+    *b = uv_buf_init((char *)c->opts.read_buf, (unsigned)c->opts.read_buf_len);
 }
 
 /* Closing: the peer's FIN completes the close once ours is out. */
@@ -600,6 +601,18 @@ static int conn_new(uv_loop_t *loop, SSL_CTX *ctx, const struct tls_conn_opts *o
         rc = -EINVAL;
         goto out;
     }
+    if (c->opts.read_buf == NULL || c->opts.read_buf_len == 0) {
+        /* Not zeroed: a read writes it before anything reads it, and pages
+         * never written stay out of the process's memory. */
+        c->own_rdbuf = malloc(TLS_CONN_READ_BUF);
+        if (c->own_rdbuf == NULL) {
+            goto out;
+        }
+        c->opts.read_buf = c->own_rdbuf;
+        c->opts.read_buf_len = TLS_CONN_READ_BUF;
+    } else if (c->opts.read_buf_len > UINT_MAX) {
+        c->opts.read_buf_len = UINT_MAX;
+    }
     buf_init(&c->out, c->opts.write_max);
     c->want_read = 1;
     c->ssl = SSL_new(ctx);
@@ -637,6 +650,7 @@ out:
     BIO_free(wbio);
     if (c != NULL) {
         SSL_free(c->ssl);
+        free(c->own_rdbuf);
         free(c);
     }
     return rc;

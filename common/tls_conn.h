@@ -57,7 +57,18 @@ struct tls_conn_opts {
     size_t write_high;             /* e.g. 256 KiB */
     size_t write_low;              /* e.g. 64 KiB */
     size_t write_max;              /* hard cap, e.g. 1 MiB; above it the connection closes */
+    /* Scratch for socket reads: borrowed until every connection made with
+     * these options has closed; NULL gives each connection its own of
+     * TLS_CONN_READ_BUF bytes. A read's bytes are copied into OpenSSL's
+     * read BIO before any callback runs, so the connections of one loop
+     * may share one buffer (a listener's, connset.h); never share one
+     * across threads. */
+    uint8_t *read_buf;
+    size_t read_buf_len;
 };
+/* The size of a connection's own read buffer, and a good size for a
+ * shared one: what libuv suggests for a read. */
+#define TLS_CONN_READ_BUF (64 * 1024)
 /* A water mark of 0 takes the default (256 KiB, 64 KiB, 1 MiB, each capped
  * by the next); write_low <= write_high <= write_max or setup fails with
  * -EINVAL. opts may be NULL for all defaults and no timeouts. A graceful

@@ -595,6 +595,43 @@ static void test_large_write_flow_control(void **state)
     harness_free(&h);
 }
 
+/* The server's connections share one read buffer (tls_conn_opts read_buf,
+ * what connset.h lends every connection of a listener): here the client
+ * and the server side of one pair share a small one on the same loop, so
+ * reads of both directions interleave through it, and every byte must
+ * still arrive in order. */
+static void test_shared_read_buffer(void **state)
+{
+    enum { TOTAL = 200000 };
+    struct harness h;
+    uint8_t shared[512];
+    uint8_t *msg = malloc(TOTAL);
+
+    (void)state;
+    assert_non_null(msg);
+    for (size_t i = 0; i < TOTAL; i++) {
+        msg[i] = pattern_byte(i);
+    }
+    harness_init(&h, g_ctxs.server);
+    h.srv_echo = 1;
+    h.cli_close_after = TOTAL;
+    h.sopts.read_buf = shared;
+    h.sopts.read_buf_len = sizeof(shared);
+    h.copts.read_buf = shared;
+    h.copts.read_buf_len = sizeof(shared);
+    harness_connect(&h, g_ctxs.alice, "127.0.0.1");
+    assert_int_equal(tls_conn_write(h.cli.c, msg, TOTAL), 0);
+    harness_run(&h);
+    assert_int_equal(h.srv.rx_len, TOTAL);
+    assert_memory_equal(h.srv.rx, msg, TOTAL);
+    assert_int_equal(h.cli.rx_len, TOTAL);
+    assert_memory_equal(h.cli.rx, msg, TOTAL);
+    assert_int_equal(h.srv.close_err, 0);
+    assert_int_equal(h.cli.close_err, 0);
+    harness_free(&h);
+    free(msg);
+}
+
 static void test_refuse_no_cert(void **state)
 {
     (void)state;
@@ -991,6 +1028,7 @@ int main(void)
         cmocka_unit_test_setup(test_echo_round_trip, test_setup),
         cmocka_unit_test_setup(test_data_with_last_flight, test_setup),
         cmocka_unit_test_setup(test_large_write_flow_control, test_setup),
+        cmocka_unit_test_setup(test_shared_read_buffer, test_setup),
         cmocka_unit_test_setup(test_refuse_no_cert, test_setup),
         cmocka_unit_test_setup(test_refuse_other_ca, test_setup),
         cmocka_unit_test_setup(test_refuse_expired, test_setup),
