@@ -299,35 +299,72 @@ static int obs_check(struct store_txn *t, struct store_write *w, const Coachq__V
     return 0;
 }
 
+/* Writes the varint v at out; returns its length (1..10). With out NULL
+ * only the length. */
+static size_t obs_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+
+    do {
+        uint8_t b = (uint8_t)(v & 0x7f);
+
+        v >>= 7;
+        if (out != NULL) {
+            out[n] = (uint8_t)(b | (v != 0 ? 0x80 : 0));
+        }
+        n++;
+    } while (v != 0);
+    return n;
+}
+
 /* Puts the record rec under its sequence number and its id in the id
  * index, its entry in the version chain, and its index entries in place of
- * the superseded version's (prev, or NULL). Returns 0 or an LMDB code;
- * *wrote is set once anything is put. */
+ * the superseded version's (prev, or NULL). raw (raw_len bytes) is the
+ * packed observation rec holds, as the request brought it. Returns 0 or an
+ * LMDB code; *wrote is set once anything is put. */
 static int obs_put(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
-                   const uint8_t *prev, uint8_t keys[3][KEYS_INDEX_MAX], const size_t klen[3],
-                   int *wrote)
+                   const uint8_t *raw, size_t raw_len, const uint8_t *prev,
+                   uint8_t keys[3][KEYS_INDEX_MAX], const size_t klen[3], int *wrote)
 {
     const Coachq__V1__Observation *obs = rec->observation;
+    Coachq__V1__StoredObservation rest = *rec;
     uint8_t vkey[KEYS_UUID_LEN + 4];
     uint8_t skey[8];
+    size_t head;
     MDB_val k, v;
     int rc;
 
+    /* The observation is field 1, which protobuf-c packs first: its tag,
+     * its length and its bytes, which are the request's bytes as they came
+     * (a server packed them from the decoded message, so packing the
+     * decoded message again would give the same bytes). The rest follows,
+     * packed as usual. So the record is what packing rec would make, without
+     * packing the observation a second time (test_store checks the bytes). */
+    rest.observation = NULL;
+    head = 1 + obs_varint(NULL, raw_len) + raw_len;
     keys_put_be64(skey, rec->seq);
     k.mv_data = skey;
     k.mv_size = sizeof(skey);
     v.mv_data = NULL;
-    v.mv_size = coachq__v1__stored_observation__get_packed_size(rec);
+    v.mv_size = head + coachq__v1__stored_observation__get_packed_size(&rest);
     /* The writer hands out sequence numbers in increasing order, so the
      * record goes after the last key: LMDB skips the search and fills its
      * pages fully (a number that is not greater fails with MDB_KEYEXIST).
-     * MDB_RESERVE lets the record be packed straight into its page. */
+     * MDB_RESERVE lets the record be written straight into its page. */
     rc = mdb_put(t->txn, t->s->dbi_obs, &k, &v, MDB_APPEND | MDB_RESERVE);
     if (rc != 0) {
         return rc;
     }
     *wrote = 1;
-    coachq__v1__stored_observation__pack(rec, v.mv_data);
+    {
+        uint8_t *out = v.mv_data;
+        size_t n = 1;
+
+        out[0] = (1u << 3) | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+        n += obs_varint(out + n, raw_len);
+        memcpy(out + n, raw, raw_len);
+        coachq__v1__stored_observation__pack(&rest, out + head);
+    }
     k.mv_data = obs->id.data;
     k.mv_size = KEYS_UUID_LEN;
     v.mv_data = skey;
@@ -591,7 +628,7 @@ static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_
     /* An amendment inherits it from the version it supersedes, which the
      * rules read (prev is set only when they ran). */
     rec.assigned = asg_found || obs->assignment_id.len == KEYS_UUID_LEN || amend.assigned;
-    rc = obs_put(t, &rec, prev, keys, klen, wrote);
+    rc = obs_put(t, &rec, w->obs, w->obs_len, prev, keys, klen, wrote);
     if (rc == 0) {
         rc = obs_after_put(t, w, &rec, prev);
     }

@@ -353,6 +353,78 @@ static void test_duplicate_keeps_first(void **state)
     free(obs);
 }
 
+/* What test_record_bytes reads back: the stored bytes of one id. */
+struct raw_check {
+    const uint8_t *id;
+    uint8_t *bytes; /* a copy; the test frees it */
+    size_t len;
+};
+
+static int raw_read(struct store_txn *t, void *arg)
+{
+    struct raw_check *rc = arg;
+    const uint8_t *val;
+    uint64_t seq;
+    int r = obs_raw_txn(t, rc->id, &seq, &val, &rc->len);
+
+    if (r != 0) {
+        return r;
+    }
+    rc->bytes = malloc(rc->len);
+    assert_non_null(rc->bytes);
+    memcpy(rc->bytes, val, rc->len);
+    return 0;
+}
+
+/* The writer puts the request's packed observation into the record as it
+ * came, with the rest of the record packed after it (obs_put()): the bytes
+ * must be exactly what protobuf-c makes of the decoded record, for
+ * observations whose length takes one, two and three varint bytes. */
+static void test_record_bytes(void **state)
+{
+    static const size_t notes_len[] = {0, 40, 300, 17000};
+    struct fixture *f = *state;
+
+    f->s = open_store(f->dir, 0);
+    for (size_t i = 0; i < sizeof(notes_len) / sizeof(notes_len[0]); i++) {
+        char *notes = malloc(notes_len[i] + 1);
+        struct obs_spec sp = {.coach = "c", .coachee = "r", .started_at = 7 + (int64_t)i};
+        struct raw_check rc = {sp.id, NULL, 0};
+        Coachq__V1__StoredObservation *rec;
+        struct store_write w;
+        uint8_t *obs, *again;
+        size_t len, n;
+
+        assert_non_null(notes);
+        memset(notes, 'n', notes_len[i]);
+        notes[notes_len[i]] = '\0';
+        sp.notes = notes;
+        make_uuid(sp.id, 50 + (uint32_t)i, 3);
+        len = pack_obs(&sp, &obs);
+        init_write(&w, obs, len, "obs-1", 100 + (int64_t)i);
+        submit_wait(f->s, &w);
+        assert_int_equal(w.rc, 0);
+        assert_int_equal(store_view(f->s, raw_read, &rc), 0);
+        rec = coachq__v1__stored_observation__unpack(NULL, rc.len, rc.bytes);
+        assert_non_null(rec);
+        n = coachq__v1__stored_observation__get_packed_size(rec);
+        assert_int_equal(n, rc.len);
+        again = malloc(n);
+        assert_non_null(again);
+        coachq__v1__stored_observation__pack(rec, again);
+        assert_memory_equal(again, rc.bytes, n);
+        assert_int_equal(rec->seq, w.seq);
+        assert_string_equal(rec->observer_id, "obs-1");
+        assert_int_equal(rec->version, 1);
+        assert_string_equal(rec->observation->notes, notes);
+        coachq__v1__stored_observation__free_unpacked(rec, NULL);
+        free(again);
+        free(rc.bytes);
+        free(obs);
+        free(notes);
+    }
+}
+
 static void test_conflict_content(void **state)
 {
     struct fixture *f = *state;
@@ -1496,6 +1568,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_keeps_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflict_content, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflict_observer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_request, setup, teardown),
