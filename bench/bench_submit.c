@@ -68,7 +68,9 @@
  * hour was i % BENCH_HOURS, so the same observer "scored" the same session
  * again every 8,000 records: by 100,000 records each new record's session
  * held a dozen earlier ones, which the writer must read to apply the
- * double-coding rule; docs/benchmarks.md gives both shapes' figures.)
+ * double-coding rule; docs/operations.md, "Memory", and
+ * docs/benchmarks.md, "The writer's cost per record", give figures of
+ * both shapes.)
  */
 static void bench_session(uint64_t i, unsigned *coach, unsigned *rep, int64_t *started_at)
 {

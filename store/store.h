@@ -153,7 +153,9 @@ enum store_result {
  * the caller must not touch it. */
 struct store_write {
     /* Input. */
-    const uint8_t *obs; /* packed, validated Observation; borrowed */
+    const uint8_t *obs; /* validated Observation as protobuf-c packs it (the
+                           record keeps these bytes, and a resubmission is
+                           compared with them); borrowed */
     size_t obs_len;
     const char *observer_id; /* authenticated identity; borrowed */
     const char *origin;      /* where it came from, for the audit log (peer
@@ -196,8 +198,10 @@ struct store_write {
  * aggregates are merged across the batch) serve up to that many records.
  * At 64 connections with 16 in flight each, 1024 commits about 380
  * records at a time and writes two thirds of the bytes per record of 256
- * for a quarter less writer CPU per record, holding about 2.5 MiB more
- * (bench/peers/ingest.sh, both in one run; docs/operations.md, "Memory").
+ * for a quarter less writer CPU per record (bench/peers/ingest.sh, two runs
+ * one after the other). A full transaction of 1024 holds about 7 MiB of
+ * page buffers (6.6 KB written per record), 256 about 1.7 MiB
+ * (docs/operations.md, "Memory").
  */
 #define STORE_MAX_BATCH 1024
 #define STORE_MAX_BATCH_LIMIT 65536

@@ -190,6 +190,29 @@ static void test_per_address(void **state)
     fixture_stop(&fx);
 }
 
+/* The set lends its own read buffer to every connection it accepts
+ * (connset.h): the bytes a peer sends land there, not in a buffer of the
+ * connection's own. The peer here sends bytes that are not TLS, which the
+ * server reads, refuses and closes on. */
+static void test_reads_into_set_buffer(void **state)
+{
+    static const char junk[] = "ZZZZZZZZZZZZZZZZ";
+    struct fixture fx;
+    int a;
+
+    (void)state;
+    fixture_start(&fx, 10, 10);
+    assert_ptr_equal(fx.set.opts.tls.read_buf, fx.set.read_buf);
+    assert_int_equal(fx.set.opts.tls.read_buf_len, sizeof(fx.set.read_buf));
+    memset(fx.set.read_buf, 0, sizeof(fx.set.read_buf));
+    a = client_connect(&fx);
+    assert_int_equal(write(a, junk, sizeof(junk) - 1), (ssize_t)(sizeof(junk) - 1));
+    RUN_UNTIL(&fx, fx.naccepted == 1 && fx.conns[0]->closed);
+    assert_memory_equal(fx.set.read_buf, junk, sizeof(junk) - 1);
+    close(a);
+    fixture_stop(&fx);
+}
+
 static void test_max_connections(void **state)
 {
     struct fixture fx;
@@ -244,6 +267,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_per_address),
+        cmocka_unit_test(test_reads_into_set_buffer),
         cmocka_unit_test(test_max_connections),
         cmocka_unit_test(test_abort_all),
     };

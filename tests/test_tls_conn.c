@@ -619,9 +619,19 @@ static void test_shared_read_buffer(void **state)
     h.sopts.read_buf_len = sizeof(shared);
     h.copts.read_buf = shared;
     h.copts.read_buf_len = sizeof(shared);
+    memset(shared, 0xa5, sizeof(shared));
     harness_connect(&h, g_ctxs.alice, "127.0.0.1");
     assert_int_equal(tls_conn_write(h.cli.c, msg, TOTAL), 0);
     harness_run(&h);
+    /* The reads went through the lent buffer (ciphertext is in it now). */
+    {
+        size_t changed = 0;
+
+        for (size_t i = 0; i < sizeof(shared); i++) {
+            changed += shared[i] != 0xa5;
+        }
+        assert_true(changed > sizeof(shared) / 2);
+    }
     assert_int_equal(h.srv.rx_len, TOTAL);
     assert_memory_equal(h.srv.rx, msg, TOTAL);
     assert_int_equal(h.cli.rx_len, TOTAL);
