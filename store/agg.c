@@ -377,14 +377,39 @@ int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len)
 
 int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
 {
+    return agg_val_decode_part(v, p, n, 1);
+}
+
+/* Checks the n behaviours of a stored value at p (up to end) as the
+ * decoder reads them, without reading them: an id of 1..VALIDATE_MAX_ID
+ * bytes with no NUL, then the four counts, and nothing after the last.
+ * Returns 0 or -EIO. */
+static int skip_behaviours(const uint8_t *p, const uint8_t *end, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t idlen;
+
+        if (p >= end || (idlen = *p) == 0 || idlen > VALIDATE_MAX_ID ||
+            (size_t)(end - p) < 1 + idlen + AGG_V1_BEH || memchr(p + 1, 0, idlen) != NULL) {
+            return -EIO;
+        }
+        p += 1 + idlen + AGG_V1_BEH;
+    }
+    return p == end ? 0 : -EIO;
+}
+
+int agg_val_decode_part(struct agg_val *v, const uint8_t *p, size_t n, int behaviours)
+{
     const uint8_t *end = p + n;
-    size_t known = v->nb; /* behaviours whose ids are whole strings */
+    /* Behaviours whose ids are whole strings, from the last decode. */
+    size_t known = v->nb > v->nb_ids ? v->nb : v->nb_ids;
     size_t nb;
     unsigned p0_flags;
     int pairs;
     int mix;
 
     v->nb = 0;
+    v->nb_ids = known;
     if (n < AGG_V1_HEADER || p[0] != AGG_VALUE_VERSION ||
         (p[1] & ~(AGG_FLAG_PAIRS | AGG_FLAG_MIX | AGG_FLAG_REC)) != 0) {
         return -EIO;
@@ -444,6 +469,9 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
         /* More behaviours than the bytes left could hold. */
         return -EIO;
     }
+    if (!behaviours) {
+        return skip_behaviours(p, end, nb);
+    }
     if (nb > v->capb) {
         struct agg_beh *b = realloc(v->b, nb * sizeof(*b));
 
@@ -459,7 +487,7 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
 
         if (p >= end || (idlen = *p) == 0 || idlen > VALIDATE_MAX_ID ||
             (size_t)(end - p) < 1 + idlen + AGG_V1_BEH) {
-            v->nb = 0;
+            v->nb = v->nb_ids = 0;
             return -EIO;
         }
         /* A reader decodes value after value of one rubric into the same
@@ -470,7 +498,7 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
             for (size_t j = 0; j < idlen; j++) {
                 b->id[j] = (char)p[1 + j];
                 if (p[1 + j] == 0) {
-                    v->nb = 0;
+                    v->nb = v->nb_ids = 0;
                     return -EIO;
                 }
             }
@@ -484,6 +512,7 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
         p += AGG_V1_BEH;
     }
     v->nb = nb;
+    v->nb_ids = nb > known ? nb : known;
     return p == end ? 0 : -EIO;
 }
 
@@ -962,11 +991,12 @@ static int agg_range_begin(struct store_txn *t, unsigned kind, const char *scope
     return 0;
 }
 
-/* Decodes the stored value vv into v and points wv at it. Returns 0,
- * -EIO (logged) or -ENOMEM. */
-static int agg_range_view(const MDB_val *vv, struct agg_val *v, struct agg_week_view *wv)
+/* Decodes the stored value vv into v (its behaviours only if behaviours is
+ * set) and points wv at it. Returns 0, -EIO (logged) or -ENOMEM. */
+static int agg_range_view(const MDB_val *vv, struct agg_val *v, struct agg_week_view *wv,
+                          int behaviours)
 {
-    int err = agg_val_decode(v, vv->mv_data, vv->mv_size);
+    int err = agg_val_decode_part(v, vv->mv_data, vv->mv_size, behaviours);
 
     if (err == 0) {
         err = agg_week_view_fit(wv, v->nb);
@@ -997,6 +1027,22 @@ static int agg_range_end(MDB_cursor *cur, struct agg_val *v, struct agg_week_vie
 int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, const char *rubric_id,
              int32_t from_monday, int32_t until_monday, agg_cb cb, void *arg)
 {
+    return agg_read_part(t, kind, scope_id, rubric_id, from_monday, until_monday, from_monday,
+                         until_monday, cb, arg);
+}
+
+int agg_read_head(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                  const char *rubric_id, int32_t from_monday, int32_t until_monday, agg_cb cb,
+                  void *arg)
+{
+    /* An empty window of behaviours: no week gets them. */
+    return agg_read_part(t, kind, scope_id, rubric_id, from_monday, until_monday, 1, 0, cb, arg);
+}
+
+int agg_read_part(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                  const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                  int32_t beh_from, int32_t beh_until, agg_cb cb, void *arg)
+{
     struct keys_buf k;
     MDB_cursor *cur = NULL;
     MDB_val kv, vv;
@@ -1008,6 +1054,11 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
 
     memset(&v, 0, sizeof(v));
     memset(&wv, 0, sizeof(wv));
+    if (beh_from <= beh_until) {
+        /* Any day stands for its week, as for the read's own window. */
+        beh_from = agg_week_of(beh_from);
+        beh_until = agg_week_of(beh_until);
+    }
     err = agg_range_begin(t, kind, scope_id, rubric_id, &from_monday, &until_monday, &k, &plen,
                           &cur, &kv, &vv, &rc);
     if (err != 0) {
@@ -1024,7 +1075,7 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
         if (monday > until_monday) {
             break;
         }
-        err = agg_range_view(&vv, &v, &wv);
+        err = agg_range_view(&vv, &v, &wv, monday >= beh_from && monday <= beh_until);
         if (err != 0) {
             break;
         }
@@ -1147,7 +1198,7 @@ int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
             rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
             continue;
         }
-        err = agg_range_view(&vv, &v, &wv);
+        err = agg_range_view(&vv, &v, &wv, 1);
         if (err != 0) {
             break;
         }

@@ -53,6 +53,10 @@ struct agg_val {
     struct agg_beh *b; /* malloc'ed, nb used of capb */
     size_t nb;
     size_t capb;
+    /* Behaviours at the start of b whose ids are whole strings left by an
+     * earlier agg_val_decode_part() that skipped them (nb is then 0), so
+     * that the next decode of the same rubric keeps them. */
+    size_t nb_ids;
     int64_t observations;
     int64_t seconds;
     int64_t markers[AGG_NMARKERS];
@@ -102,6 +106,12 @@ int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len);
  * Returns 0, -EIO for a value that is not a well-formed one of this
  * version, or -ENOMEM. */
 int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n);
+
+/* The same with behaviours 0: everything but the behaviours is set, and the
+ * behaviour list is checked as agg_val_decode() checks it (a value one
+ * refuses the other refuses) but not read: v->nb is 0. For readers that use
+ * only the header's counters and sums (agg_read_head()). */
+int agg_val_decode_part(struct agg_val *v, const uint8_t *p, size_t n, int behaviours);
 
 /* Puts v under key in the aggregates database, encoded in place. Returns 0,
  * a STORE_TXN_ABORT() code, or agg_val_encode()'s. Writer thread. */
