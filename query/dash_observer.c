@@ -546,8 +546,8 @@ int dash_observer(struct dash *d, const struct dash_ctx *c)
     }
     rc = dash_observers_row(d, c, p.oid, &row_t);
     if (rc == 0) {
-        rc = agg_read(c->t, AGG_OBSERVER, p.oid, c->rubric_id, p.from, c->until_monday, sessions_cb,
-                      &p);
+        rc = agg_read_head(c->t, AGG_OBSERVER, p.oid, c->rubric_id, p.from, c->until_monday,
+                           sessions_cb, &p);
     }
     if (rc == 0) {
         rc = agg_read_coached(c->t, p.oid, c->rubric_id, p.from, c->until_monday, mine_cb, &p);

@@ -318,8 +318,9 @@ static int observer_assigned(const struct dash_ctx *c, const struct obs_page *pg
     int rc;
 
     memset(&s, 0, sizeof(s));
-    rc = agg_read(c->t, filtered ? AGG_OBSERVER : AGG_OBSERVER_ASG, oid, c->rubric_id, pg->from,
-                  c->until_monday, obs_sum_cb, &s);
+    /* Only the observations are shown: no behaviours read. */
+    rc = agg_read_head(c->t, filtered ? AGG_OBSERVER : AGG_OBSERVER_ASG, oid, c->rubric_id,
+                       pg->from, c->until_monday, obs_sum_cb, &s);
     o->all = filtered ? s.observations : mine;
     o->assigned = filtered ? mine : s.observations;
     return rc;
