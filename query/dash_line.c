@@ -242,7 +242,8 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
         /* The sessions in the page's line on the session date: a manager
          * who joined the line brings no figures from their old one. */
         snprintf(scope, sizeof(scope), "%s/%s", c->subject, m->id);
-        rc = dash_weeks_load(c, AGG_LINE_COACH, scope, tw, 1, &m->ws);
+        /* The rolling weeks give the quality trend only. */
+        rc = dash_weeks_load(c, AGG_LINE_COACH, scope, tw, DASH_ROLL_HEAD, &m->ws);
         if (rc == 0) {
             rc = dash_weeks_sum(&m->ws, 0, tw, &m->total);
         }
@@ -313,8 +314,8 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
 
         dash_cell_text(d, r, m->name, m->id);
         dash_cell_num(d, r, quality(&m->total), n32(m->total.index_n), 2);
-        if (tw >= 2 * TREND_HALF && dash_weeks_sum(&m->ws, tw - TREND_HALF, tw, &a) == 0 &&
-            dash_weeks_sum(&m->ws, tw - 2 * TREND_HALF, tw - TREND_HALF, &b) == 0) {
+        if (tw >= 2 * TREND_HALF && dash_weeks_sum_head(&m->ws, tw - TREND_HALF, tw, &a) == 0 &&
+            dash_weeks_sum_head(&m->ws, tw - 2 * TREND_HALF, tw - TREND_HALF, &b) == 0) {
             unsigned n = n32(a.index_n < b.index_n ? a.index_n : b.index_n);
             Coachq__V1__Cell *cell = dash_cell_num(d, r, quality(&a) - quality(&b), n, 2);
 
@@ -963,7 +964,7 @@ int dash_manager(struct dash *d, const struct dash_ctx *c)
                   dash_msg(d)->subject_name);
     }
     memset(&ws, 0, sizeof(ws));
-    rc = dash_weeks_load(c, kind, id, c->opts->trend_weeks, 1, &ws);
+    rc = dash_weeks_load(c, kind, id, c->opts->trend_weeks, DASH_ROLL_ALL, &ws);
     if (rc == 0) {
         rc = dash_weeks_sum(&ws, 0, ws.n, &total);
     }
@@ -1166,7 +1167,7 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
         struct dash_weeks ws;
 
         memset(&ws, 0, sizeof(ws));
-        rc = dash_weeks_load(c, AGG_COACH, ps->p[k].id, tw, 0, &ws);
+        rc = dash_weeks_load(c, AGG_COACH, ps->p[k].id, tw, DASH_ROLL_NONE, &ws);
         for (unsigned i = 0; i < tw && rc == 0; i++) {
             if (!ps->p[k].in[i]) {
                 continue;
@@ -1423,7 +1424,8 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     memset(&ws, 0, sizeof(ws));
     memset(&ps, 0, sizeof(ps));
     memset(&pc, 0, sizeof(pc));
-    rc = dash_weeks_load(c, AGG_COACH, c->subject, c->opts->trend_weeks, 1, &ws);
+    /* The rolling weeks give the quality trend only. */
+    rc = dash_weeks_load(c, AGG_COACH, c->subject, c->opts->trend_weeks, DASH_ROLL_HEAD, &ws);
     if (rc == 0) {
         rc = dash_weeks_sum(&ws, 0, ws.n, &total);
     }
