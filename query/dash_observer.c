@@ -213,8 +213,9 @@ static int coach_reads(struct page *p)
             continue;
         }
         p->coach = ids[i];
-        rc = agg_read(c->t, AGG_COACH, p->coach, c->rubric_id, p->from, c->until_monday, coach_cb,
-                      p);
+        /* rated_n() sums every behaviour: read them summed. */
+        rc = agg_read_rated(c->t, AGG_COACH, p->coach, c->rubric_id, p->from, c->until_monday,
+                            coach_cb, p);
     }
     free(ids);
     for (size_t i = 0; i < p->n && rc == 0; i++) {

@@ -285,6 +285,20 @@ int agg_read_part(struct store_txn *t, enum agg_scope kind, const char *scope_id
                   int32_t beh_from, int32_t beh_until, agg_cb cb, void *arg);
 
 /*
+ * agg_read() for callers that use the ratings of every behaviour together
+ * (an observer's or a manager's mean score), never one behaviour: w has
+ * one behaviour, id AGG_RATED, whose count, sum, sum of squares and
+ * proficient are summed over all of the value's (none when it has none),
+ * as an AGG_OBSERVER_COACH value has. The sums are of whole numbers, so
+ * exactly what the caller would get summing agg_read()'s behaviours. A
+ * value agg_read() refuses this refuses too. Arguments, ownership and
+ * thread as agg_read()'s.
+ */
+int agg_read_rated(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                   const char *rubric_id, int32_t from_monday, int32_t until_monday, agg_cb cb,
+                   void *arg);
+
+/*
  * Calls cb for every value of AGG_OBSERVER_COACH of (observer, rubric_id)
  * whose week lies in [from_monday, until_monday], by week and, within a
  * week, by coach id (coach and w borrowed for the call; cb as agg_read()'s).

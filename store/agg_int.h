@@ -107,11 +107,20 @@ int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len);
  * version, or -ENOMEM. */
 int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n);
 
-/* The same with behaviours 0: everything but the behaviours is set, and the
- * behaviour list is checked as agg_val_decode() checks it (a value one
- * refuses the other refuses) but not read: v->nb is 0. For readers that use
- * only the header's counters and sums (agg_read_head()). */
-int agg_val_decode_part(struct agg_val *v, const uint8_t *p, size_t n, int behaviours);
+/* What agg_val_decode_part() makes of the behaviours: every one
+ * (agg_val_decode()); none (v->nb 0: agg_read_head()); or their sum, one
+ * behaviour with the id AGG_RATED holding the count, sum, sum of squares
+ * and proficient over all of them, none when the value has none (the shape
+ * of an AGG_OBSERVER_COACH value: agg_read_rated()). */
+#define AGG_DECODE_HEAD 0
+#define AGG_DECODE_ALL 1
+#define AGG_DECODE_RATED 2
+
+/* agg_val_decode() with the behaviours as how says (AGG_DECODE_*).
+ * Everything else is set alike, and the behaviour list is checked as
+ * agg_val_decode() checks it whatever how says: a value one refuses the
+ * others refuse. */
+int agg_val_decode_part(struct agg_val *v, const uint8_t *p, size_t n, int how);
 
 /* Puts v under key in the aggregates database, encoded in place. Returns 0,
  * a STORE_TXN_ABORT() code, or agg_val_encode()'s. Writer thread. */

@@ -1,10 +1,12 @@
-/* Tests of the aggregates' head-only read (store/agg.h, agg_read_head() and
- * agg_read_part(); agg_val_decode_part()): a value read without its
- * behaviours has every other figure the full read gives it, whatever
- * blocks it carries and however many behaviours; a value one read refuses
- * the other refuses; ids kept from value to value stay right when head-only
- * and full decodes alternate; and through the store, the weeks a read
- * leaves without behaviours are the ones the caller asked for. */
+/* Tests of the aggregates' partial reads (store/agg.h, agg_read_head(),
+ * agg_read_part() and agg_read_rated(); agg_val_decode_part()): a value
+ * read without its behaviours, or with them summed into one, has every
+ * other figure the full read gives it, whatever blocks it carries and
+ * however many behaviours, and the summed behaviour is the full read's
+ * behaviours summed; a value one read refuses the others refuse; ids kept
+ * from value to value stay right when the decodes alternate; and through
+ * the store, the weeks a read leaves without behaviours are the ones the
+ * caller asked for. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -107,18 +109,42 @@ static size_t encode(const struct agg_val *v, uint8_t *buf)
     return n;
 }
 
-/* Decodes p[0..n) in full and head-only and checks they agree: the same
- * code and, when both read it, the same figures outside the behaviours,
- * and no behaviour from the head-only read. Returns the code. */
+/* The rated decode's own agg_val, kept from call to call as a reader's. */
+static struct agg_val rated_v;
+
+/* Decodes p[0..n) in full, head-only and rated and checks they agree: the
+ * same code and, when they read it, the same figures outside the
+ * behaviours, no behaviour from the head-only read, and from the rated one
+ * the full read's behaviours summed. Returns the code. */
 static int decode_both(struct agg_val *full, struct agg_val *head, const uint8_t *p, size_t n)
 {
+    struct agg_val *rated = &rated_v;
     int rf = agg_val_decode(full, p, n);
-    int rh = agg_val_decode_part(head, p, n, 0);
+    int rh = agg_val_decode_part(head, p, n, AGG_DECODE_HEAD);
+    int rr = agg_val_decode_part(rated, p, n, AGG_DECODE_RATED);
 
     assert_int_equal(rf, rh);
+    assert_int_equal(rf, rr);
     if (rf == 0) {
+        struct agg_beh sum;
+
         assert_same_head(full, head);
+        assert_same_head(full, rated);
         assert_int_equal(head->nb, 0);
+        assert_int_equal(rated->nb, full->nb > 0 ? 1 : 0);
+        memset(&sum, 0, sizeof(sum));
+        for (size_t i = 0; i < full->nb; i++) {
+            sum.count += full->b[i].count;
+            sum.sum += full->b[i].sum;
+            sum.sumsq += full->b[i].sumsq;
+            sum.proficient += full->b[i].proficient;
+        }
+        if (full->nb > 0) {
+            assert_string_equal(rated->b[0].id, AGG_RATED);
+            assert_int_equal(rated->b[0].count, sum.count);
+            assert_true(rated->b[0].sum == sum.sum && rated->b[0].sumsq == sum.sumsq);
+            assert_int_equal(rated->b[0].proficient, sum.proficient);
+        }
     }
     return rf;
 }
@@ -156,6 +182,7 @@ static void test_head_equals_full(void **state)
     }
     agg_val_free(&full);
     agg_val_free(&head);
+    agg_val_free(&rated_v);
 }
 
 /* Truncated, extended and damaged values, every byte of a value with each
@@ -215,6 +242,7 @@ static void test_head_refuses_alike(void **state)
     agg_val_free(&v);
     agg_val_free(&full);
     agg_val_free(&head);
+    agg_val_free(&rated_v);
 }
 
 /* One agg_val decoded head-only and in full in turn, over values of the
@@ -239,13 +267,22 @@ static void test_head_then_full_ids(void **state)
     na = encode(&va, a);
     nb = encode(&vb, b);
     assert_int_equal(agg_val_decode(&d, a, na), 0);
-    assert_int_equal(agg_val_decode_part(&d, b, nb, 0), 0);
+    assert_int_equal(agg_val_decode_part(&d, b, nb, AGG_DECODE_HEAD), 0);
     assert_int_equal(d.nb, 0);
     assert_int_equal(agg_val_decode(&d, a, na), 0);
     for (size_t i = 0; i < va.nb; i++) {
         assert_string_equal(d.b[i].id, va.b[i].id);
     }
-    assert_int_equal(agg_val_decode_part(&d, a, na, 0), 0);
+    assert_int_equal(agg_val_decode_part(&d, a, na, AGG_DECODE_HEAD), 0);
+    assert_int_equal(agg_val_decode(&d, b, nb), 0);
+    for (size_t i = 0; i < vb.nb; i++) {
+        assert_string_equal(d.b[i].id, vb.b[i].id);
+    }
+    /* A rated decode puts AGG_RATED first; the next full decode replaces
+     * it with the value's own first id. */
+    assert_int_equal(agg_val_decode_part(&d, a, na, AGG_DECODE_RATED), 0);
+    assert_int_equal(d.nb, 1);
+    assert_string_equal(d.b[0].id, AGG_RATED);
     assert_int_equal(agg_val_decode(&d, b, nb), 0);
     for (size_t i = 0; i < vb.nb; i++) {
         assert_string_equal(d.b[i].id, vb.b[i].id);
@@ -255,7 +292,7 @@ static void test_head_then_full_ids(void **state)
     memcpy(bad, a, na);
     bad[88 + 1 + 2] = 0;
     assert_int_equal(agg_val_decode(&d, bad, na), -EIO);
-    assert_int_equal(agg_val_decode_part(&d, a, na, 0), 0);
+    assert_int_equal(agg_val_decode_part(&d, a, na, AGG_DECODE_HEAD), 0);
     assert_int_equal(agg_val_decode(&d, a, na), 0);
     for (size_t i = 0; i < va.nb; i++) {
         assert_string_equal(d.b[i].id, va.b[i].id);
@@ -318,6 +355,10 @@ struct seen {
     uint64_t markers[WEEKS][AGG_NMARKERS];
     uint64_t mix[WEEKS][AGG_NMIX];
     uint64_t pairs[WEEKS][AGG_NPAIRS];
+    /* The week's behaviours summed, and its first behaviour's id. */
+    uint64_t bcount[WEEKS], bprof[WEEKS];
+    double bsum[WEEKS], bsumsq[WEEKS];
+    char id0[WEEKS][VALIDATE_MAX_ID + 1];
 };
 
 /* Keeps what the read gave of each week (the arrays are the read's). */
@@ -329,6 +370,15 @@ static int seen_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
     s->monday[s->n] = monday;
     s->w[s->n] = *w;
     s->nb[s->n] = w->n_behaviours;
+    for (size_t i = 0; i < w->n_behaviours; i++) {
+        s->bcount[s->n] += w->behaviours[i]->count;
+        s->bsum[s->n] += w->behaviours[i]->sum;
+        s->bsumsq[s->n] += w->behaviours[i]->sumsq;
+        s->bprof[s->n] += w->behaviours[i]->proficient;
+    }
+    if (w->n_behaviours > 0) {
+        snprintf(s->id0[s->n], sizeof(s->id0[0]), "%s", w->behaviours[0]->id);
+    }
     assert_true(w->n_markers == AGG_NMARKERS);
     memcpy(s->markers[s->n], w->markers, sizeof(s->markers[0]));
     assert_true(w->n_mix == 0 || w->n_mix == AGG_NMIX);
@@ -344,7 +394,7 @@ static int seen_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
 }
 
 struct read_arg {
-    int how; /* 0 agg_read, 1 agg_read_head, 2 agg_read_part */
+    int how; /* 0 agg_read, 1 agg_read_head, 2 agg_read_part, 3 agg_read_rated */
     int32_t beh_from, beh_until;
     struct seen s;
     int rc;
@@ -360,9 +410,11 @@ static int read_txn(struct store_txn *t, void *arg)
         ra->rc = agg_read(t, AGG_COACH, "flm.x", RUBRIC, from, until, seen_cb, &ra->s);
     } else if (ra->how == 1) {
         ra->rc = agg_read_head(t, AGG_COACH, "flm.x", RUBRIC, from, until, seen_cb, &ra->s);
-    } else {
+    } else if (ra->how == 2) {
         ra->rc = agg_read_part(t, AGG_COACH, "flm.x", RUBRIC, from, until, ra->beh_from,
                                ra->beh_until, seen_cb, &ra->s);
+    } else {
+        ra->rc = agg_read_rated(t, AGG_COACH, "flm.x", RUBRIC, from, until, seen_cb, &ra->s);
     }
     return 0;
 }
@@ -394,7 +446,7 @@ static void test_read_head_store(void **state)
     char dir[512];
     struct store *s;
     struct put_arg pa = {-1};
-    struct read_arg full, head, part;
+    struct read_arg full, head, part, rated;
 
     (void)state;
     testutil_watchdog(60);
@@ -404,8 +456,10 @@ static void test_read_head_store(void **state)
     memset(&full, 0, sizeof(full));
     memset(&head, 0, sizeof(head));
     memset(&part, 0, sizeof(part));
+    memset(&rated, 0, sizeof(rated));
     head.how = 1;
     part.how = 2;
+    rated.how = 3;
     /* Behaviours for the weeks of MON0 + 14 and MON0 + 21 only (any day
      * stands for its week). */
     part.beh_from = MON0 + 14 + 6;
@@ -413,9 +467,12 @@ static void test_read_head_store(void **state)
     assert_int_equal(store_view(s, read_txn, &full), 0);
     assert_int_equal(store_view(s, read_txn, &head), 0);
     assert_int_equal(store_view(s, read_txn, &part), 0);
+    assert_int_equal(store_view(s, read_txn, &rated), 0);
     assert_int_equal(full.rc, 0);
     assert_int_equal(head.rc, 0);
     assert_int_equal(part.rc, 0);
+    assert_int_equal(rated.rc, 0);
+    assert_int_equal(rated.s.n, WEEKS);
     assert_int_equal(full.s.n, WEEKS);
     assert_int_equal(head.s.n, WEEKS);
     assert_int_equal(part.s.n, WEEKS);
@@ -428,6 +485,13 @@ static void test_read_head_store(void **state)
         assert_int_equal(full.s.nb[i], 10);
         assert_int_equal(head.s.nb[i], 0);
         assert_int_equal(part.s.nb[i], in ? 10 : 0);
+        assert_same_week(&full.s, &rated.s, i);
+        assert_int_equal(rated.s.nb[i], 1);
+        assert_string_equal(rated.s.id0[i], AGG_RATED);
+        assert_int_equal(rated.s.bcount[i], full.s.bcount[i]);
+        assert_true(rated.s.bsum[i] == full.s.bsum[i] && rated.s.bsumsq[i] == full.s.bsumsq[i]);
+        assert_int_equal(rated.s.bprof[i], full.s.bprof[i]);
+        assert_true(full.s.bcount[i] > 0);
     }
     /* An empty window of behaviours is a head-only read. */
     part.beh_from = MON0 + 7;
@@ -449,9 +513,12 @@ static void test_read_head_store(void **state)
     assert_int_equal(store_view(s, read_txn, &full), 0);
     assert_int_equal(store_view(s, read_txn, &head), 0);
     assert_int_equal(store_view(s, read_txn, &part), 0);
+    assert_int_equal(store_view(s, read_txn, &rated), 0);
     assert_int_equal(full.rc, -EIO);
     assert_int_equal(head.rc, -EIO);
     assert_int_equal(part.rc, -EIO);
+    assert_int_equal(rated.rc, -EIO);
+    assert_int_equal(rated.s.n, 3);
     assert_int_equal(full.s.n, 3);
     assert_int_equal(head.s.n, 3);
     assert_int_equal(part.s.n, 3);
