@@ -53,9 +53,9 @@ struct agg_val {
     struct agg_beh *b; /* malloc'ed, nb used of capb */
     size_t nb;
     size_t capb;
-    /* Behaviours at the start of b whose ids are whole strings left by an
-     * earlier agg_val_decode_part() that skipped them (nb is then 0), so
-     * that the next decode of the same rubric keeps them. */
+    /* Behaviours at the start of b whose ids are whole strings, left by a
+     * decode that did not read them all (AGG_DECODE_HEAD or _RATED), so
+     * that the next full decode of the same rubric keeps them. */
     size_t nb_ids;
     int64_t observations;
     int64_t seconds;
