@@ -1242,7 +1242,7 @@ static int usage(const char *prog)
 {
     fprintf(stderr,
             "usage: %s [--max N] [--runs R] [--max-batch N] [--dir DIR] [--keep] [--weeks W]\n"
-            "       [--export DIR] [--digest]\n"
+            "       [--export DIR] [--digest] [--reuse DIR]\n"
             "  --max N        the larger store: %u (10k only) to %u records [%u]\n"
             "  --runs R       timed builds per dashboard and size, 10..100000 [%u]\n"
             "  --max-batch N  records per write transaction (coachqd --max-batch) [%u]\n"
@@ -1252,7 +1252,10 @@ static int usage(const char *prog)
             "  --export DIR   write what is loaded there as CSV (DIR must exist), with\n"
             "                 \"peer:\" and \"check:\" lines (bench/peers/dash.sh reads them)\n"
             "  --digest       print a hash of every build's message per dashboard and size\n"
-            "                 (compares two trees' dashboards on the same data)\n",
+            "                 (compares two trees' dashboards on the same data)\n"
+            "  --reuse DIR    time the dashboards of the store an earlier --keep run left in\n"
+            "                 DIR (loaded to --max), loading nothing: two builds timed\n"
+            "                 alternately on the same data\n",
             prog, BENCH_SMALL, BENCH_LIMIT, BENCH_DEFAULT_MAX, BENCH_DEFAULT_RUNS, STORE_MAX_BATCH);
     return 2;
 }
@@ -1274,11 +1277,17 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"max", required_argument, NULL, 'm'},   {"runs", required_argument, NULL, 'r'},
-        {"dir", required_argument, NULL, 'd'},   {"keep", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},        {"max-batch", required_argument, NULL, 'b'},
-        {"weeks", required_argument, NULL, 'w'}, {"export", required_argument, NULL, 'e'},
-        {"digest", no_argument, NULL, 'g'},      {NULL, 0, NULL, 0},
+        {"max", required_argument, NULL, 'm'},
+        {"runs", required_argument, NULL, 'r'},
+        {"dir", required_argument, NULL, 'd'},
+        {"keep", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {"max-batch", required_argument, NULL, 'b'},
+        {"weeks", required_argument, NULL, 'w'},
+        {"export", required_argument, NULL, 'e'},
+        {"digest", no_argument, NULL, 'g'},
+        {"reuse", required_argument, NULL, 'u'},
+        {NULL, 0, NULL, 0},
     };
     struct bench *b = calloc(1, sizeof(*b));
     struct size_result res[3];
@@ -1287,6 +1296,7 @@ int main(int argc, char **argv)
     uint64_t sizes[3], v;
     size_t nsizes;
     const char *dir = NULL;
+    const char *reuse = NULL;
     unsigned max_batch = 0;
     int code = 1, c, rc;
 
@@ -1342,12 +1352,15 @@ int main(int argc, char **argv)
         case 'g':
             b->digest = 1;
             break;
+        case 'u':
+            reuse = optarg;
+            break;
         default:
             free(b);
             return usage(argv[0]);
         }
     }
-    if (optind != argc) {
+    if (optind != argc || (reuse != NULL && (dir != NULL || b->export_dir != NULL))) {
         free(b);
         return usage(argv[0]);
     }
@@ -1363,7 +1376,15 @@ int main(int argc, char **argv)
         sizes[nsizes++] = b->max;
     }
 
-    if (dir != NULL) {
+    if (reuse != NULL) {
+        /* The store holds --max records already: only that size is timed,
+         * and the store is left as it was found. */
+        snprintf(b->dir, sizeof(b->dir), "%s", reuse);
+        b->keep = 1;
+        b->loaded = b->max;
+        nsizes = 1;
+        sizes[0] = b->max;
+    } else if (dir != NULL) {
         snprintf(b->dir, sizeof(b->dir), "%s", dir);
         if (mkdir(b->dir, 0700) != 0) {
             fprintf(stderr, "%s: cannot make '%s': %s\n", argv[0], b->dir, strerror(errno));
@@ -1404,7 +1425,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: store_open: %s\n", argv[0], error_strerror(rc));
         goto out;
     }
-    rc = store_exec(b->s, bench_org_txn, b);
+    rc = reuse == NULL ? store_exec(b->s, bench_org_txn, b) : 0;
     if (rc != 0) {
         fprintf(stderr, "%s: the organisation: %s\n", argv[0], error_strerror(rc));
         goto out;

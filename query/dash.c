@@ -52,8 +52,8 @@ static int dash_was_line(struct store_txn *t, const struct auth_user *u, const c
         return 0;
     }
     snprintf(scope, sizeof(scope), "%s/%s", u->id, subject);
-    return agg_read(t, AGG_LINE_COACH, scope, rubric_id, from_monday, until_monday,
-                    dash_any_week_cb, yes);
+    return agg_read_head(t, AGG_LINE_COACH, scope, rubric_id, from_monday, until_monday,
+                         dash_any_week_cb, yes);
 }
 
 static void dash_fault(struct validate_error *e, const char *field, const char *fmt, ...)

@@ -62,29 +62,36 @@ static void day_text(int32_t day, char *buf, size_t len)
     day_format(day, buf, len);
 }
 
+/* Sums a week's session time and recorded call reviews (agg_read_head()). */
+static int minutes_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
+{
+    Coachq__V1__AggWeek *total = arg;
+
+    (void)monday;
+    total->seconds += w->seconds;
+    total->recordings += w->recordings;
+    total->recordings_rep_first += w->recordings_rep_first;
+    return 0;
+}
+
 /* The observed minutes of manager's window: the session time of the
  * observations the quality figures count (AGG_COACH), read per week; and
  * from the same weeks the reviews of a recorded call, with those where the
- * rep commented first (the self-review column). */
+ * rep commented first (the self-review column). Read without behaviours,
+ * which none of these figures needs. */
 static int cadence_observed_minutes(const struct dash_ctx *c, const char *manager,
                                     uint64_t *minutes, struct dash_cadence *out)
 {
     Coachq__V1__AggWeek total = COACHQ__V1__AGG_WEEK__INIT;
-    struct dash_weeks ws;
-    int rc;
+    int rc =
+        agg_read_head(c->t, dash_agg_kind(c, AGG_COACH), manager, c->rubric_id,
+                      dash_week(c, c->opts->trend_weeks - 1), c->until_monday, minutes_cb, &total);
 
-    memset(&ws, 0, sizeof(ws));
-    rc = dash_weeks_load(c, AGG_COACH, manager, c->opts->trend_weeks, 1, &ws);
-    if (rc == 0) {
-        rc = dash_weeks_sum(&ws, 0, ws.n, &total);
-    }
     if (rc == 0) {
         *minutes = (total.seconds + 30) / 60;
         out->rec_n = total.recordings;
         out->rec_rep_first = total.recordings_rep_first;
     }
-    dash_week_clear(&total);
-    dash_weeks_free(&ws);
     return rc;
 }
 

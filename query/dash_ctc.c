@@ -56,7 +56,7 @@ static int ctc_read(const struct dash_ctx *c, enum agg_scope kind, const char *i
     if (until < from) {
         return 0;
     }
-    return agg_read(c->t, kind, id, rubric, from, until, sum_cb, out);
+    return agg_read_head(c->t, kind, id, rubric, from, until, sum_cb, out);
 }
 
 static double ctc_mean(const struct ctc_sum *s)
@@ -315,7 +315,7 @@ static const struct ctc_sum *corr_weeks(const struct dash_ctx *c, struct ctc_cor
     e->ws.from = a->from;
     e->ws.n = CTC_CACHE_WEEKS;
     e->ws.w = w;
-    *rc = agg_read(c->t, kind, id, front, a->from, c->until_monday, weeks_cb, &e->ws);
+    *rc = agg_read_head(c->t, kind, id, front, a->from, c->until_monday, weeks_cb, &e->ws);
     return *rc == 0 ? e->ws.w : NULL;
 }
 
@@ -526,11 +526,11 @@ static int page_trend(struct dash *d, const struct dash_ctx *c, const struct ctc
     if (mine.w == NULL || line.w == NULL) {
         goto out;
     }
-    rc =
-        agg_read(c->t, AGG_COACH, c->subject, rs->ctc, mine.from, c->until_monday, weeks_cb, &mine);
+    rc = agg_read_head(c->t, AGG_COACH, c->subject, rs->ctc, mine.from, c->until_monday, weeks_cb,
+                       &mine);
     if (rc == 0) {
-        rc = agg_read(c->t, AGG_LINE, c->subject, rs->front, line.from, c->until_monday, weeks_cb,
-                      &line);
+        rc = agg_read_head(c->t, AGG_LINE, c->subject, rs->front, line.from, c->until_monday,
+                           weeks_cb, &line);
     }
     if (rc != 0) {
         goto out;

@@ -242,7 +242,8 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
         /* The sessions in the page's line on the session date: a manager
          * who joined the line brings no figures from their old one. */
         snprintf(scope, sizeof(scope), "%s/%s", c->subject, m->id);
-        rc = dash_weeks_load(c, AGG_LINE_COACH, scope, tw, 1, &m->ws);
+        /* The rolling weeks give the quality trend only. */
+        rc = dash_weeks_load(c, AGG_LINE_COACH, scope, tw, DASH_ROLL_HEAD, &m->ws);
         if (rc == 0) {
             rc = dash_weeks_sum(&m->ws, 0, tw, &m->total);
         }
@@ -313,8 +314,8 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
 
         dash_cell_text(d, r, m->name, m->id);
         dash_cell_num(d, r, quality(&m->total), n32(m->total.index_n), 2);
-        if (tw >= 2 * TREND_HALF && dash_weeks_sum(&m->ws, tw - TREND_HALF, tw, &a) == 0 &&
-            dash_weeks_sum(&m->ws, tw - 2 * TREND_HALF, tw - TREND_HALF, &b) == 0) {
+        if (tw >= 2 * TREND_HALF && dash_weeks_sum_head(&m->ws, tw - TREND_HALF, tw, &a) == 0 &&
+            dash_weeks_sum_head(&m->ws, tw - 2 * TREND_HALF, tw - TREND_HALF, &b) == 0) {
             unsigned n = n32(a.index_n < b.index_n ? a.index_n : b.index_n);
             Coachq__V1__Cell *cell = dash_cell_num(d, r, quality(&a) - quality(&b), n, 2);
 
@@ -963,7 +964,7 @@ int dash_manager(struct dash *d, const struct dash_ctx *c)
                   dash_msg(d)->subject_name);
     }
     memset(&ws, 0, sizeof(ws));
-    rc = dash_weeks_load(c, kind, id, c->opts->trend_weeks, 1, &ws);
+    rc = dash_weeks_load(c, kind, id, c->opts->trend_weeks, DASH_ROLL_ALL, &ws);
     if (rc == 0) {
         rc = dash_weeks_sum(&ws, 0, ws.n, &total);
     }
@@ -1125,6 +1126,61 @@ static void peer_cells_free(struct peer_cells *pc)
     pc->w = NULL;
 }
 
+/* One peer's weeks as agg_read() gives them, added into the window's
+ * sums (peer_cells_load()). */
+struct peer_read {
+    const Coachq__V1__Rubric *rb;
+    int32_t first; /* Monday of week 0 */
+    unsigned tw;
+    size_t nb;
+    const unsigned char *in; /* the peer's weeks in the line */
+    Coachq__V1__AggWeek *raw;
+    unsigned *observed;
+    unsigned *rated;
+    uint8_t *seen; /* nb: the rubric behaviours met in this week */
+};
+
+/* The index of behaviour id in the rubric (position hint first), or -1. */
+static int rubric_index(const Coachq__V1__Rubric *rb, const char *id, size_t hint)
+{
+    if (hint < rb->n_behaviours && strcmp(rb->behaviours[hint]->id, id) == 0) {
+        return (int)hint;
+    }
+    for (size_t b = 0; b < rb->n_behaviours; b++) {
+        if (strcmp(rb->behaviours[b]->id, id) == 0) {
+            return (int)b;
+        }
+    }
+    return -1;
+}
+
+static int peer_week_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
+{
+    struct peer_read *pr = arg;
+    int32_t i = (monday - pr->first) / 7;
+    int rc;
+
+    if (monday < pr->first || (monday - pr->first) % 7 != 0 || i >= (int32_t)pr->tw || !pr->in[i]) {
+        return 0;
+    }
+    rc = dash_week_add(&pr->raw[i], w);
+    pr->observed[i] += w->index_n > 0;
+    /* A rubric behaviour counts the peer once, by its first entry in the
+     * week (as a lookup by id would find it): one pass over the week's
+     * behaviours, which come in the rubric's order. */
+    memset(pr->seen, 0, pr->nb + 1);
+    for (size_t j = 0; j < w->n_behaviours; j++) {
+        const Coachq__V1__AggBehaviour *ab = w->behaviours[j];
+        int b = ab->id != NULL ? rubric_index(pr->rb, ab->id, j) : -1;
+
+        if (b >= 0 && !pr->seen[b]) {
+            pr->seen[b] = 1;
+            pr->rated[(size_t)i * (pr->nb + 1) + (size_t)b] += ab->count > 0;
+        }
+    }
+    return rc;
+}
+
 /* Builds the counted cells of the subject's peers over the trend window. */
 static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct peers *ps,
                            struct peer_cells *pc)
@@ -1135,6 +1191,7 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     unsigned *observed = NULL; /* per week: peers with observations */
     unsigned *rated = NULL;    /* per week and behaviour: peers with ratings */
     Coachq__V1__AggWeek *raw = NULL;
+    struct peer_read pr;
     int rc = 0;
 
     pc->nweeks = tw;
@@ -1143,7 +1200,9 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     raw = calloc(tw, sizeof(*raw));
     observed = calloc(tw, sizeof(*observed));
     rated = calloc((size_t)tw * (pc->nb + 1), sizeof(*rated));
-    if (pc->w == NULL || raw == NULL || observed == NULL || rated == NULL) {
+    memset(&pr, 0, sizeof(pr));
+    pr.seen = calloc(pc->nb + 1, 1);
+    if (pc->w == NULL || raw == NULL || observed == NULL || rated == NULL || pr.seen == NULL) {
         rc = -ENOMEM;
         goto out;
     }
@@ -1161,26 +1220,20 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
         ps->week = i;
         rc = people_reports_at(c->t, manager, sunday, peers_cb, ps);
     }
-    /* Their weeks: sums and how many distinct peers each cell rests on. */
+    /* Their weeks: sums and how many distinct peers each cell rests on,
+     * added as they are read (each peer's weeks in peer order, as before),
+     * with no copy of the weeks in between. */
+    pr.rb = rb;
+    pr.first = dash_week(c, tw - 1);
+    pr.tw = tw;
+    pr.nb = pc->nb;
+    pr.raw = raw;
+    pr.observed = observed;
+    pr.rated = rated;
     for (size_t k = 0; k < ps->n && rc == 0; k++) {
-        struct dash_weeks ws;
-
-        memset(&ws, 0, sizeof(ws));
-        rc = dash_weeks_load(c, AGG_COACH, ps->p[k].id, tw, 0, &ws);
-        for (unsigned i = 0; i < tw && rc == 0; i++) {
-            if (!ps->p[k].in[i]) {
-                continue;
-            }
-            rc = dash_week_add(&raw[i], &ws.w[i]);
-            observed[i] += ws.w[i].index_n > 0;
-            for (size_t b = 0; b < pc->nb; b++) {
-                const Coachq__V1__AggBehaviour *ab =
-                    dash_agg_behaviour(&ws.w[i], rb->behaviours[b]->id);
-
-                rated[i * (pc->nb + 1) + b] += ab != NULL && ab->count > 0;
-            }
-        }
-        dash_weeks_free(&ws);
+        pr.in = ps->p[k].in;
+        rc = agg_read(c->t, dash_agg_kind(c, AGG_COACH), ps->p[k].id, c->rubric_id, pr.first,
+                      c->until_monday, peer_week_cb, &pr);
     }
     /* The counted cells. */
     for (unsigned i = 0; i < tw && rc == 0; i++) {
@@ -1218,6 +1271,7 @@ out:
     free(raw);
     free(observed);
     free(rated);
+    free(pr.seen);
     return rc;
 }
 
@@ -1423,7 +1477,8 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     memset(&ws, 0, sizeof(ws));
     memset(&ps, 0, sizeof(ps));
     memset(&pc, 0, sizeof(pc));
-    rc = dash_weeks_load(c, AGG_COACH, c->subject, c->opts->trend_weeks, 1, &ws);
+    /* The rolling weeks give the quality trend only. */
+    rc = dash_weeks_load(c, AGG_COACH, c->subject, c->opts->trend_weeks, DASH_ROLL_HEAD, &ws);
     if (rc == 0) {
         rc = dash_weeks_sum(&ws, 0, ws.n, &total);
     }

@@ -205,14 +205,19 @@ static int results_rows(struct dash *d, const struct dash_ctx *c, Coachq__V1__Ta
     int blocked[DASH_RESULT_MAX_QUARTERS]; /* 1: not in the line, 2: not over */
     struct quarter_quality qq;
     int64_t q0 = dash_quarter_of(c->until_day) - DASH_RESULT_QUARTERS - 1;
+    /* The quality is shown for the first DASH_RESULT_QUARTERS quarters
+     * only (the later ones are there for their results): the weeks after
+     * them are not read. */
+    int32_t q_last = dash_quarter_first_day(q0 + DASH_RESULT_QUARTERS) - 1;
     int any = 0;
     int rc;
 
     memset(&qq, 0, sizeof(qq));
     qq.q0 = q0;
     rc =
-        agg_read(c->t, dash_agg_kind(c, row->kind), row->scope, c->rubric_id,
-                 agg_week_of(dash_quarter_first_day(q0)), c->until_monday, quarter_quality_cb, &qq);
+        agg_read_head(c->t, dash_agg_kind(c, row->kind), row->scope, c->rubric_id,
+                      agg_week_of(dash_quarter_first_day(q0)),
+                      q_last < c->until_monday ? q_last : c->until_monday, quarter_quality_cb, &qq);
     if (rc == 0) {
         rc = dash_team_results(c, row->manager, q0, DASH_RESULT_MAX_QUARTERS, value, n);
     }
@@ -481,8 +486,8 @@ int dash_mix_shift(struct dash *d, const struct dash_ctx *c, const struct dash_i
         if (!trained && nt == 0) {
             continue;
         }
-        rc = agg_read(c->t, dash_agg_kind(c, AGG_COACH), flm->id[i], c->rubric_id, from_monday,
-                      c->until_monday, shift_cb, &sr);
+        rc = agg_read_head(c->t, dash_agg_kind(c, AGG_COACH), flm->id[i], c->rubric_id, from_monday,
+                           c->until_monday, shift_cb, &sr);
         if (rc == 0) {
             shift_add(&g[trained ? SHIFT_TB : SHIFT_UB], sr.before);
             shift_add(&g[trained ? SHIFT_TA : SHIFT_UA], sr.after);

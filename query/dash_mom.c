@@ -217,8 +217,11 @@ int dash_mom_set_read(const struct dash_ctx *c, struct dash_mom_set *s, enum agg
     for (size_t i = 0; i < ids->n && rc == 0; i++) {
         struct set_read sr = {s, i};
 
-        rc = agg_read(c->t, dash_agg_kind(c, kind), ids->id[i], c->rubric_id, from_monday, last,
-                      set_cb, &sr);
+        /* Behaviours only for the full window (set_cb ignores them
+         * elsewhere): the long window's other weeks give their index and
+         * observations alone. */
+        rc = agg_read_part(c->t, dash_agg_kind(c, kind), ids->id[i], c->rubric_id, from_monday,
+                           last, full_from, full_from + 7 * (int32_t)full_weeks - 7, set_cb, &sr);
     }
     return rc;
 }

@@ -213,8 +213,9 @@ static int coach_reads(struct page *p)
             continue;
         }
         p->coach = ids[i];
-        rc = agg_read(c->t, AGG_COACH, p->coach, c->rubric_id, p->from, c->until_monday, coach_cb,
-                      p);
+        /* rated_n() sums every behaviour: read them summed. */
+        rc = agg_read_rated(c->t, AGG_COACH, p->coach, c->rubric_id, p->from, c->until_monday,
+                            coach_cb, p);
     }
     free(ids);
     for (size_t i = 0; i < p->n && rc == 0; i++) {
@@ -546,8 +547,8 @@ int dash_observer(struct dash *d, const struct dash_ctx *c)
     }
     rc = dash_observers_row(d, c, p.oid, &row_t);
     if (rc == 0) {
-        rc = agg_read(c->t, AGG_OBSERVER, p.oid, c->rubric_id, p.from, c->until_monday, sessions_cb,
-                      &p);
+        rc = agg_read_head(c->t, AGG_OBSERVER, p.oid, c->rubric_id, p.from, c->until_monday,
+                           sessions_cb, &p);
     }
     if (rc == 0) {
         rc = agg_read_coached(c->t, p.oid, c->rubric_id, p.from, c->until_monday, mine_cb, &p);

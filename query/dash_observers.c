@@ -133,8 +133,9 @@ static int obs_sum_read(const struct dash_ctx *c, enum agg_scope kind, const cha
                         struct obs_sum *s)
 {
     memset(s, 0, sizeof(*s));
-    return agg_read(c->t, dash_agg_kind(c, kind), id, c->rubric_id, from, c->until_monday,
-                    obs_sum_cb, s);
+    /* The ratings are summed over every behaviour: read them summed. */
+    return agg_read_rated(c->t, dash_agg_kind(c, kind), id, c->rubric_id, from, c->until_monday,
+                          obs_sum_cb, s);
 }
 
 /* The observers page's flag for calibration attempts that look like
@@ -318,8 +319,9 @@ static int observer_assigned(const struct dash_ctx *c, const struct obs_page *pg
     int rc;
 
     memset(&s, 0, sizeof(s));
-    rc = agg_read(c->t, filtered ? AGG_OBSERVER : AGG_OBSERVER_ASG, oid, c->rubric_id, pg->from,
-                  c->until_monday, obs_sum_cb, &s);
+    /* Only the observations are shown: no behaviours read. */
+    rc = agg_read_head(c->t, filtered ? AGG_OBSERVER : AGG_OBSERVER_ASG, oid, c->rubric_id,
+                       pg->from, c->until_monday, obs_sum_cb, &s);
     o->all = filtered ? s.observations : mine;
     o->assigned = filtered ? mine : s.observations;
     return rc;

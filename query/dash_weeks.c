@@ -179,12 +179,12 @@ static Coachq__V1__AggBehaviour *week_behaviour(struct week_chunk **arena, Coach
     return db;
 }
 
-/* dst += src (see above), dst's memory from arena (NULL: malloc). Returns
- * 0 or -ENOMEM. */
+/* dst += src (see above), dst's memory from arena (NULL: malloc); src's
+ * behaviours left out unless behaviours is set. Returns 0 or -ENOMEM. */
 static int week_add_in(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
-                       const Coachq__V1__AggWeek *src)
+                       const Coachq__V1__AggWeek *src, int behaviours)
 {
-    for (size_t i = 0; i < src->n_behaviours; i++) {
+    for (size_t i = 0; behaviours && i < src->n_behaviours; i++) {
         const Coachq__V1__AggBehaviour *sb = src->behaviours[i];
         Coachq__V1__AggBehaviour *db;
 
@@ -213,7 +213,7 @@ static int week_add_in(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
 /* dst += src, dst's memory from malloc (free with dash_week_clear()). */
 int dash_week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
 {
-    return week_add_in(NULL, dst, src);
+    return week_add_in(NULL, dst, src, 1);
 }
 
 static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *src, void *arg)
@@ -225,7 +225,7 @@ static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *src, void *arg)
     if (monday < first || (monday - first) % 7 != 0 || i >= (int32_t)(ws->n + DASH_ROLL - 1)) {
         return 0;
     }
-    return week_add_in(&ws->arena, &ws->raw[i], src);
+    return week_add_in(&ws->arena, &ws->raw[i], src, 1);
 }
 
 void dash_weeks_free(struct dash_weeks *ws)
@@ -237,10 +237,10 @@ void dash_weeks_free(struct dash_weeks *ws)
     ws->n = 0;
 }
 
-/* Reads the last n weeks (up to c->until_monday) of one scope, and with
- * roll set their rolling sums (ws->r; left empty otherwise). */
+/* Reads the last n weeks (up to c->until_monday) of one scope, and their
+ * rolling sums as roll says (dash_weeks.h). */
 int dash_weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
-                    int roll, struct dash_weeks *ws)
+                    enum dash_roll roll, struct dash_weeks *ws)
 {
     static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
     int rc;
@@ -269,9 +269,9 @@ int dash_weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *i
      * page states. */
     rc = agg_read(c->t, dash_agg_kind(c, kind), id, c->rubric_id, ws->first, c->until_monday,
                   weeks_cb, ws);
-    for (unsigned i = 0; rc == 0 && roll && i < n; i++) {
+    for (unsigned i = 0; rc == 0 && roll != DASH_ROLL_NONE && i < n; i++) {
         for (unsigned j = 0; rc == 0 && j < DASH_ROLL; j++) {
-            rc = week_add_in(&ws->arena, &ws->r[i], &ws->raw[i + j]);
+            rc = week_add_in(&ws->arena, &ws->r[i], &ws->raw[i + j], roll == DASH_ROLL_ALL);
         }
     }
     if (rc != 0) {
@@ -281,16 +281,28 @@ int dash_weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *i
 }
 
 /* Sums weeks [from, to) of ws into *sum (initialised here; dash_week_clear()
- * it, also after a failure). */
-int dash_weeks_sum(const struct dash_weeks *ws, unsigned from, unsigned to,
-                   Coachq__V1__AggWeek *sum)
+ * it, also after a failure), their behaviours too if behaviours is set. */
+static int weeks_sum(const struct dash_weeks *ws, unsigned from, unsigned to,
+                     Coachq__V1__AggWeek *sum, int behaviours)
 {
     static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
     int rc = 0;
 
     *sum = init;
     for (unsigned i = from; i < to && i < ws->n && rc == 0; i++) {
-        rc = dash_week_add(sum, &ws->w[i]);
+        rc = week_add_in(NULL, sum, &ws->w[i], behaviours);
     }
     return rc;
+}
+
+int dash_weeks_sum(const struct dash_weeks *ws, unsigned from, unsigned to,
+                   Coachq__V1__AggWeek *sum)
+{
+    return weeks_sum(ws, from, to, sum, 1);
+}
+
+int dash_weeks_sum_head(const struct dash_weeks *ws, unsigned from, unsigned to,
+                        Coachq__V1__AggWeek *sum)
+{
+    return weeks_sum(ws, from, to, sum, 0);
 }

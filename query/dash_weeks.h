@@ -38,16 +38,31 @@ struct dash_weeks {
     struct week_chunk *arena;
 };
 
-/* Reads the last n weeks (up to c->until_monday) of one scope, and with
- * roll set their rolling sums (ws->r; left empty otherwise). On failure ws
- * holds nothing. */
+/* What dash_weeks_load() sums into the rolling weeks ws->r: nothing, the
+ * weeks whole, or the weeks without their behaviours (for pages that show
+ * only the rolling quality or markers: the behaviours are most of a
+ * sum's work). */
+enum dash_roll {
+    DASH_ROLL_NONE = 0,
+    DASH_ROLL_ALL = 1,
+    DASH_ROLL_HEAD = 2,
+};
+
+/* Reads the last n weeks (up to c->until_monday) of one scope, and their
+ * rolling sums as roll says (ws->r; left empty with DASH_ROLL_NONE). On
+ * failure ws holds nothing. */
 int dash_weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
-                    int roll, struct dash_weeks *ws);
+                    enum dash_roll roll, struct dash_weeks *ws);
 
 /* Sums weeks [from, to) of ws into *sum (initialised here; dash_week_clear()
  * it, also after a failure). */
 int dash_weeks_sum(const struct dash_weeks *ws, unsigned from, unsigned to,
                    Coachq__V1__AggWeek *sum);
+
+/* The same without the behaviours (*sum has none), for figures of the
+ * counters and sums alone (quality, observations, markers). */
+int dash_weeks_sum_head(const struct dash_weeks *ws, unsigned from, unsigned to,
+                        Coachq__V1__AggWeek *sum);
 
 void dash_weeks_free(struct dash_weeks *ws);
 

@@ -377,14 +377,76 @@ int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len)
 
 int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
 {
+    return agg_val_decode_part(v, p, n, AGG_DECODE_ALL);
+}
+
+/* Checks the n behaviours of a stored value at p (up to end) as the
+ * decoder reads them, without keeping their ids: an id of 1..VALIDATE_MAX_ID
+ * bytes with no NUL, then the four counts, and nothing after the last. With
+ * sum not NULL, adds their counts into *sum. Returns 0 or -EIO. */
+static int skip_behaviours(const uint8_t *p, const uint8_t *end, size_t n, struct agg_beh *sum)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t idlen;
+
+        if (p >= end || (idlen = *p) == 0 || idlen > VALIDATE_MAX_ID ||
+            (size_t)(end - p) < 1 + idlen + AGG_V1_BEH || memchr(p + 1, 0, idlen) != NULL) {
+            return -EIO;
+        }
+        p += 1 + idlen;
+        if (sum != NULL) {
+            /* Whole numbers: their sum is exact in any order. */
+            sum->count += get_le32(p);
+            sum->sum += get_le32(p + 4);
+            sum->sumsq += get_le32(p + 8);
+            sum->proficient += get_le32(p + 12);
+        }
+        p += AGG_V1_BEH;
+    }
+    return p == end ? 0 : -EIO;
+}
+
+/* The behaviours of the value at p (nb of them, up to end) summed into v's
+ * one AGG_RATED behaviour (AGG_DECODE_RATED). Returns 0, -EIO or -ENOMEM. */
+static int fold_behaviours(struct agg_val *v, const uint8_t *p, const uint8_t *end, size_t nb,
+                           size_t known)
+{
+    struct agg_beh one;
+    int rc;
+
+    memset(&one, 0, sizeof(one));
+    rc = skip_behaviours(p, end, nb, &one);
+    if (rc != 0 || nb == 0) {
+        return rc;
+    }
+    if (v->capb == 0) {
+        struct agg_beh *b = malloc(sizeof(*b));
+
+        if (b == NULL) {
+            return -ENOMEM;
+        }
+        v->b = b;
+        v->capb = 1;
+    }
+    memcpy(one.id, AGG_RATED, sizeof(AGG_RATED));
+    v->b[0] = one;
+    v->nb = 1;
+    v->nb_ids = known > 1 ? known : 1;
+    return 0;
+}
+
+int agg_val_decode_part(struct agg_val *v, const uint8_t *p, size_t n, int how)
+{
     const uint8_t *end = p + n;
-    size_t known = v->nb; /* behaviours whose ids are whole strings */
+    /* Behaviours whose ids are whole strings, from the last decode. */
+    size_t known = v->nb > v->nb_ids ? v->nb : v->nb_ids;
     size_t nb;
     unsigned p0_flags;
     int pairs;
     int mix;
 
     v->nb = 0;
+    v->nb_ids = known;
     if (n < AGG_V1_HEADER || p[0] != AGG_VALUE_VERSION ||
         (p[1] & ~(AGG_FLAG_PAIRS | AGG_FLAG_MIX | AGG_FLAG_REC)) != 0) {
         return -EIO;
@@ -444,6 +506,12 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
         /* More behaviours than the bytes left could hold. */
         return -EIO;
     }
+    if (how == AGG_DECODE_HEAD) {
+        return skip_behaviours(p, end, nb, NULL);
+    }
+    if (how == AGG_DECODE_RATED) {
+        return fold_behaviours(v, p, end, nb, known);
+    }
     if (nb > v->capb) {
         struct agg_beh *b = realloc(v->b, nb * sizeof(*b));
 
@@ -459,7 +527,7 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
 
         if (p >= end || (idlen = *p) == 0 || idlen > VALIDATE_MAX_ID ||
             (size_t)(end - p) < 1 + idlen + AGG_V1_BEH) {
-            v->nb = 0;
+            v->nb = v->nb_ids = 0;
             return -EIO;
         }
         /* A reader decodes value after value of one rubric into the same
@@ -470,7 +538,7 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
             for (size_t j = 0; j < idlen; j++) {
                 b->id[j] = (char)p[1 + j];
                 if (p[1 + j] == 0) {
-                    v->nb = 0;
+                    v->nb = v->nb_ids = 0;
                     return -EIO;
                 }
             }
@@ -484,6 +552,7 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
         p += AGG_V1_BEH;
     }
     v->nb = nb;
+    v->nb_ids = nb > known ? nb : known;
     return p == end ? 0 : -EIO;
 }
 
@@ -962,11 +1031,11 @@ static int agg_range_begin(struct store_txn *t, unsigned kind, const char *scope
     return 0;
 }
 
-/* Decodes the stored value vv into v and points wv at it. Returns 0,
- * -EIO (logged) or -ENOMEM. */
-static int agg_range_view(const MDB_val *vv, struct agg_val *v, struct agg_week_view *wv)
+/* Decodes the stored value vv into v (its behaviours as how says,
+ * AGG_DECODE_*) and points wv at it. Returns 0, -EIO (logged) or -ENOMEM. */
+static int agg_range_view(const MDB_val *vv, struct agg_val *v, struct agg_week_view *wv, int how)
 {
-    int err = agg_val_decode(v, vv->mv_data, vv->mv_size);
+    int err = agg_val_decode_part(v, vv->mv_data, vv->mv_size, how);
 
     if (err == 0) {
         err = agg_week_view_fit(wv, v->nb);
@@ -994,8 +1063,48 @@ static int agg_range_end(MDB_cursor *cur, struct agg_val *v, struct agg_week_vie
     return mdberr_errno(getrc);
 }
 
+static int agg_read_in(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                       const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                       int32_t beh_from, int32_t beh_until, int how, agg_cb cb, void *arg);
+
 int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, const char *rubric_id,
              int32_t from_monday, int32_t until_monday, agg_cb cb, void *arg)
+{
+    return agg_read_in(t, kind, scope_id, rubric_id, from_monday, until_monday, from_monday,
+                       until_monday, AGG_DECODE_ALL, cb, arg);
+}
+
+int agg_read_head(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                  const char *rubric_id, int32_t from_monday, int32_t until_monday, agg_cb cb,
+                  void *arg)
+{
+    /* An empty window of behaviours: no week gets them. */
+    return agg_read_in(t, kind, scope_id, rubric_id, from_monday, until_monday, 1, 0,
+                       AGG_DECODE_ALL, cb, arg);
+}
+
+int agg_read_part(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                  const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                  int32_t beh_from, int32_t beh_until, agg_cb cb, void *arg)
+{
+    return agg_read_in(t, kind, scope_id, rubric_id, from_monday, until_monday, beh_from, beh_until,
+                       AGG_DECODE_ALL, cb, arg);
+}
+
+int agg_read_rated(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                   const char *rubric_id, int32_t from_monday, int32_t until_monday, agg_cb cb,
+                   void *arg)
+{
+    return agg_read_in(t, kind, scope_id, rubric_id, from_monday, until_monday, from_monday,
+                       until_monday, AGG_DECODE_RATED, cb, arg);
+}
+
+/* The reads above: the weeks of [beh_from, beh_until] with their
+ * behaviours as how says (AGG_DECODE_ALL or _RATED), the others without
+ * (agg.h). */
+static int agg_read_in(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                       const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                       int32_t beh_from, int32_t beh_until, int how, agg_cb cb, void *arg)
 {
     struct keys_buf k;
     MDB_cursor *cur = NULL;
@@ -1008,6 +1117,11 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
 
     memset(&v, 0, sizeof(v));
     memset(&wv, 0, sizeof(wv));
+    if (beh_from <= beh_until) {
+        /* Any day stands for its week, as for the read's own window. */
+        beh_from = agg_week_of(beh_from);
+        beh_until = agg_week_of(beh_until);
+    }
     err = agg_range_begin(t, kind, scope_id, rubric_id, &from_monday, &until_monday, &k, &plen,
                           &cur, &kv, &vv, &rc);
     if (err != 0) {
@@ -1024,7 +1138,8 @@ int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, con
         if (monday > until_monday) {
             break;
         }
-        err = agg_range_view(&vv, &v, &wv);
+        err = agg_range_view(&vv, &v, &wv,
+                             monday >= beh_from && monday <= beh_until ? how : AGG_DECODE_HEAD);
         if (err != 0) {
             break;
         }
@@ -1147,7 +1262,7 @@ int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
             rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
             continue;
         }
-        err = agg_range_view(&vv, &v, &wv);
+        err = agg_range_view(&vv, &v, &wv, AGG_DECODE_ALL);
         if (err != 0) {
             break;
         }

@@ -53,7 +53,9 @@
  * remembers the keys each version touched) and adds its own.
  *
  * Dashboards read aggregates with agg_read(): the cost is the number of
- * weeks asked for, never the number of observations.
+ * weeks asked for, never the number of observations. A dashboard part that
+ * shows no behaviour reads with agg_read_head() (or agg_read_part() for the
+ * weeks it shows none of), which skips them.
  *
  * Keys (agg_week database): u8 scope kind, u8 scope length, the scope, u8
  * rubric id length, the rubric id, the Monday as 4 bytes (keys.h, big-endian
@@ -258,6 +260,43 @@ int agg_counts(struct store_txn *t, const Coachq__V1__StoredObservation *rec, in
 typedef int (*agg_cb)(int32_t monday, const Coachq__V1__AggWeek *w, void *arg);
 int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, const char *rubric_id,
              int32_t from_monday, int32_t until_monday, agg_cb cb, void *arg);
+
+/*
+ * agg_read() for callers that use only a value's header and blocks (the
+ * counters and sums, markers, pairs, the coaching mix, recordings), never
+ * its behaviours: w has none (n_behaviours 0). Each value's behaviour list
+ * is walked and checked but not copied into w, so a value agg_read()
+ * refuses this refuses too (-EIO). Arguments, ownership and
+ * thread as agg_read()'s.
+ */
+int agg_read_head(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                  const char *rubric_id, int32_t from_monday, int32_t until_monday, agg_cb cb,
+                  void *arg);
+
+/*
+ * agg_read() with the behaviours read only for the weeks whose Monday lies
+ * in [beh_from, beh_until] (any day stands for its week; beh_from >
+ * beh_until: none, as agg_read_head()); the other weeks come as
+ * agg_read_head() gives them. For a page that shows behaviours over part
+ * of the weeks it reads. Otherwise as agg_read().
+ */
+int agg_read_part(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                  const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                  int32_t beh_from, int32_t beh_until, agg_cb cb, void *arg);
+
+/*
+ * agg_read() for callers that use the ratings of every behaviour together
+ * (an observer's or a manager's mean score), never one behaviour: w has
+ * one behaviour, id AGG_RATED, whose count, sum, sum of squares and
+ * proficient are summed over all of the value's (none when it has none),
+ * as an AGG_OBSERVER_COACH value has. The sums are of whole numbers, so
+ * exactly what the caller would get summing agg_read()'s behaviours. A
+ * value agg_read() refuses this refuses too. Arguments, ownership and
+ * thread as agg_read()'s.
+ */
+int agg_read_rated(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                   const char *rubric_id, int32_t from_monday, int32_t until_monday, agg_cb cb,
+                   void *arg);
 
 /*
  * Calls cb for every value of AGG_OBSERVER_COACH of (observer, rubric_id)

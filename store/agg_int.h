@@ -53,6 +53,10 @@ struct agg_val {
     struct agg_beh *b; /* malloc'ed, nb used of capb */
     size_t nb;
     size_t capb;
+    /* Behaviours at the start of b whose ids are whole strings, left by a
+     * decode that did not read them all (AGG_DECODE_HEAD or _RATED), so
+     * that the next full decode of the same rubric keeps them. */
+    size_t nb_ids;
     int64_t observations;
     int64_t seconds;
     int64_t markers[AGG_NMARKERS];
@@ -102,6 +106,21 @@ int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len);
  * Returns 0, -EIO for a value that is not a well-formed one of this
  * version, or -ENOMEM. */
 int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n);
+
+/* What agg_val_decode_part() makes of the behaviours: every one
+ * (agg_val_decode()); none (v->nb 0: agg_read_head()); or their sum, one
+ * behaviour with the id AGG_RATED holding the count, sum, sum of squares
+ * and proficient over all of them, none when the value has none (the shape
+ * of an AGG_OBSERVER_COACH value: agg_read_rated()). */
+#define AGG_DECODE_HEAD 0
+#define AGG_DECODE_ALL 1
+#define AGG_DECODE_RATED 2
+
+/* agg_val_decode() with the behaviours as how says (AGG_DECODE_*).
+ * Everything else is set alike, and the behaviour list is checked as
+ * agg_val_decode() checks it whatever how says: a value one refuses the
+ * others refuse. */
+int agg_val_decode_part(struct agg_val *v, const uint8_t *p, size_t n, int how);
 
 /* Puts v under key in the aggregates database, encoded in place. Returns 0,
  * a STORE_TXN_ABORT() code, or agg_val_encode()'s. Writer thread. */
