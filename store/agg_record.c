@@ -611,7 +611,9 @@ int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *re
     if (rc != 0) {
         return rc;
     }
-    rc = people_manager_at(t, o->coach_id, day, mgr, sizeof(mgr));
+    /* The coach's manager is read again for the chain keys below and by
+     * the rules: once per batch (memo.c). */
+    rc = store_txn_memo_manager_at(t, o->coach_id, day, mgr, sizeof(mgr));
     if (rc == 0) {
         rc = agg_key(&k, AGG_LINE, mgr, rubric, 1, monday);
         if (rc == 0) {
