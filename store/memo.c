@@ -15,6 +15,7 @@
  * always what a fresh read of the transaction would return. Writer thread.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +41,26 @@
 #define MEMO_LINES_SLOTS (2 * STORE_MEMO_LINES_MAX)
 #define MEMO_LINES_MAX STORE_MEMO_LINES_MAX
 
+/* The kept people are decoded into blocks of the memo's, carved in order
+ * and freed together when the memo is emptied: decoding a person then
+ * costs no malloc per field, and emptying the memo no free per person. A
+ * batch's people need far less than the cap (a person is a few hundred
+ * bytes); beyond it they are read and decoded as outside a batch. */
+#define MEMO_BLOCK_BYTES (32u * 1024u)
+#define MEMO_ARENA_MAX (8u * MEMO_BLOCK_BYTES)
+
 _Static_assert((MEMO_PEOPLE_SLOTS & (MEMO_PEOPLE_SLOTS - 1)) == 0, "a power of two");
 _Static_assert((MEMO_LINES_SLOTS & (MEMO_LINES_SLOTS - 1)) == 0, "a power of two");
 
-/* A person as people_get() answered: p, or NULL for -ENOENT. */
+struct store_memo_block {
+    struct store_memo_block *next;
+    size_t used;
+    size_t cap;
+    max_align_t data[];
+};
+
+/* A person as people_get() answered: p (decoded into the memo's blocks),
+ * or NULL for -ENOENT. */
 struct store_memo_person {
     Coachq__V1__Person *p;
     uint32_t hash;
@@ -67,10 +84,12 @@ void store_txn_memo_clear(struct store_txn_memo *m)
         return;
     }
     coachq__v1__rubric__free_unpacked(m->rubric, NULL);
-    if (m->people != NULL) {
-        for (size_t i = 0; i < MEMO_PEOPLE_SLOTS; i++) {
-            coachq__v1__person__free_unpacked(m->people[i].p, NULL);
-        }
+    /* The kept people live in the blocks. */
+    while (m->blocks != NULL) {
+        struct store_memo_block *b = m->blocks;
+
+        m->blocks = b->next;
+        free(b);
     }
     free(m->people);
     free(m->lines);
@@ -147,6 +166,74 @@ static struct store_memo_line *memo_line_slot(struct store_txn_memo *m, const ch
     return &m->lines[i];
 }
 
+/* protobuf-c's allocator over m's blocks: NULL once they would pass the
+ * cap, which makes the decoding fail and the caller read as without a
+ * memo. */
+static void *memo_arena_alloc(void *arg, size_t size)
+{
+    struct store_txn_memo *m = arg;
+    struct store_memo_block *b = m->blocks;
+    size_t need;
+    void *p;
+
+    if (size > MEMO_ARENA_MAX) {
+        return NULL;
+    }
+    need = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    if (need == 0) {
+        need = sizeof(max_align_t);
+    }
+    if (b == NULL || b->cap - b->used < need) {
+        size_t cap = need > MEMO_BLOCK_BYTES ? need : MEMO_BLOCK_BYTES;
+
+        if (cap > MEMO_ARENA_MAX - m->arena_bytes) {
+            return NULL;
+        }
+        b = malloc(sizeof(*b) + cap);
+        if (b == NULL) {
+            return NULL;
+        }
+        b->next = m->blocks;
+        b->used = 0;
+        b->cap = cap;
+        m->blocks = b;
+        m->arena_bytes += cap;
+    }
+    p = (char *)b->data + b->used;
+    b->used += need;
+    return p;
+}
+
+/* The blocks are freed together (store_txn_memo_clear()). */
+static void memo_arena_free(void *arg, void *p)
+{
+    (void)arg;
+    (void)p;
+}
+
+/* Reads person id (len bytes) as people_get() does, decoding it into m's
+ * blocks: 0 and *out, or -EINVAL, -ENOENT or a store code; -ENOBUFS when
+ * it does not decode there (the blocks are full, or the value is damaged,
+ * which people_get() then reports). */
+static int memo_person_decode(struct store_txn *t, struct store_txn_memo *m, const char *id,
+                              size_t len, Coachq__V1__Person **out)
+{
+    ProtobufCAllocator a = {memo_arena_alloc, memo_arena_free, m};
+    MDB_val v;
+    int rc;
+
+    *out = NULL;
+    if (validate_id(id) != 0) {
+        return -EINVAL;
+    }
+    rc = store_txn_get_raw(t, t->s->dbi_people, (const uint8_t *)id, len, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    *out = coachq__v1__person__unpack(&a, v.mv_size, v.mv_data);
+    return *out != NULL ? 0 : -ENOBUFS;
+}
+
 /*
  * people_get(t, id) through t's memo. Returns 0 and sets *out (borrowed
  * until the memo is emptied) and *own (what the caller frees with
@@ -174,17 +261,25 @@ int store_txn_memo_person(struct store_txn *t, const char *id, const Coachq__V1_
             return e->p != NULL ? 0 : -ENOENT;
         }
     }
-    rc = people_get(t, id, &p);
-    /* The read leaves the table as it was, so e is still id's empty slot. */
-    if (e != NULL && (rc == 0 || rc == -ENOENT) && m->n_people < MEMO_PEOPLE_MAX) {
-        e->p = p;
-        e->hash = h;
-        e->used = 1;
-        memcpy(e->id, id, len + 1);
-        m->n_people++;
-    } else {
-        *own = p;
+    if (e != NULL && m->n_people < MEMO_PEOPLE_MAX) {
+        rc = memo_person_decode(t, m, id, len, &p);
+        /* The read leaves the table as it was, so e is still id's empty
+         * slot. */
+        if (rc == 0 || rc == -ENOENT) {
+            e->p = p;
+            e->hash = h;
+            e->used = 1;
+            memcpy(e->id, id, len + 1);
+            m->n_people++;
+            *out = p;
+            return rc;
+        }
+        if (rc != -ENOBUFS) {
+            return rc;
+        }
     }
+    rc = people_get(t, id, &p);
+    *own = p;
     *out = p;
     return rc;
 }

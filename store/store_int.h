@@ -120,6 +120,7 @@ struct store_txn_zones {
 
 struct store_memo_person;
 struct store_memo_line;
+struct store_memo_block;
 
 /* People and reporting-line answers a batch's memo keeps at most; a batch
  * that names more reads the others each time (memo.c). */
@@ -147,6 +148,10 @@ struct store_txn_memo {
     size_t n_people;
     struct store_memo_line *lines;
     size_t n_lines;
+    /* The kept people's decoded fields, carved from blocks freed together
+     * when the memo is emptied; arena_bytes is what the blocks hold. */
+    struct store_memo_block *blocks;
+    size_t arena_bytes;
 };
 
 /* Frees what m holds and empties it. */
