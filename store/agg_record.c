@@ -611,7 +611,9 @@ int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *re
     if (rc != 0) {
         return rc;
     }
-    rc = people_manager_at(t, o->coach_id, day, mgr, sizeof(mgr));
+    /* The coach's manager is read again for the chain keys below and by
+     * the rules: once per batch (memo.c). */
+    rc = store_txn_memo_manager_at(t, o->coach_id, day, mgr, sizeof(mgr));
     if (rc == 0) {
         rc = agg_key(&k, AGG_LINE, mgr, rubric, 1, monday);
         if (rc == 0) {
@@ -638,10 +640,14 @@ int agg_record_keys(struct store_txn *t, const Coachq__V1__StoredObservation *re
     if (rc != 0) {
         return rc;
     }
-    pg = calloc(1, sizeof(*pg));
+    /* Not zeroed: programme_one() fills the ids it counts, and zeroing
+     * the 16 KiB of ids for every record cost more than the scan of an
+     * organisation with few programmes. */
+    pg = malloc(sizeof(*pg));
     if (pg == NULL) {
         return -ENOMEM;
     }
+    pg->n = 0;
     rc = store_txn_scan(t, t->s->dbi_programmes, NULL, 0, 0, programme_one, pg);
     for (size_t i = 0; i < pg->n && rc == 0; i++) {
         Coachq__V1__Enrolment *e = NULL;

@@ -3,21 +3,80 @@
  *
  * Every observation of a batch is checked against its rubric, and every
  * record of its session is counted or not by its observer's certification;
- * in a batch these are mostly the same few. The writer decodes each once
- * per batch here instead of once per record. The engine empties the memo
+ * in a batch these are mostly the same few. The same holds for the people
+ * a record names (its observer, coach and coachee) and for the reporting
+ * lines above them, which the rules and the aggregates each read: a
+ * record's coach has its manager looked up five times (the scorer's chain,
+ * the line key, the chain keys). The writer decodes each once per batch
+ * here instead of once per record or per use. The engine empties the memo
  * when the batch's attempt ends, before a nested transaction, and whenever
- * a rubric or certification is written (store_txn_put_raw(),
- * store_txn_del()), so a memoised value is always what a fresh read of the
- * transaction would return. Writer thread.
+ * a rubric, certification, person, reporting line, programme or enrolment
+ * is written (store_txn_put_raw(), store_txn_del()), so a memoised value is
+ * always what a fresh read of the transaction would return. Writer thread.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "certs.h"
 #include "coachq.pb-c.h"
+#include "people.h"
 #include "rubrics.h"
 #include "store_int.h"
+#include "validate.h"
+
+/*
+ * The people and line tables: open addressing with linear probing, kept at
+ * most half full so that a probe ends soon, and capped so that a batch
+ * naming more people than that reads the others each time rather than
+ * growing the writer's memory (40 KiB and 144 KiB at most, plus the
+ * decoded people). The records of a batch mostly share observers, coaches
+ * and the managers above them, so the caps hold the people of most
+ * batches.
+ */
+#define MEMO_PEOPLE_SLOTS (2 * STORE_MEMO_PEOPLE_MAX)
+#define MEMO_PEOPLE_MAX STORE_MEMO_PEOPLE_MAX
+#define MEMO_LINES_SLOTS (2 * STORE_MEMO_LINES_MAX)
+#define MEMO_LINES_MAX STORE_MEMO_LINES_MAX
+
+/* The kept people are decoded into blocks of the memo's, carved in order
+ * and freed together when the memo is emptied: decoding a person then
+ * costs no malloc per field, and emptying the memo no free per person. A
+ * batch's people need far less than the cap (a person is a few hundred
+ * bytes); beyond it they are read and decoded as outside a batch. */
+#define MEMO_BLOCK_BYTES (32u * 1024u)
+#define MEMO_ARENA_MAX (8u * MEMO_BLOCK_BYTES)
+
+_Static_assert((MEMO_PEOPLE_SLOTS & (MEMO_PEOPLE_SLOTS - 1)) == 0, "a power of two");
+_Static_assert((MEMO_LINES_SLOTS & (MEMO_LINES_SLOTS - 1)) == 0, "a power of two");
+
+struct store_memo_block {
+    struct store_memo_block *next;
+    size_t used;
+    size_t cap;
+    max_align_t data[];
+};
+
+/* A person as people_get() answered: p (decoded into the memo's blocks),
+ * or NULL for -ENOENT. */
+struct store_memo_person {
+    Coachq__V1__Person *p;
+    uint32_t hash;
+    uint8_t used;
+    char id[VALIDATE_MAX_ID + 1];
+};
+
+/* people_manager_at(id, day)'s answer: 0 with manager, or -ENOENT. */
+struct store_memo_line {
+    uint32_t hash;
+    int32_t day;
+    int rc;
+    uint8_t used;
+    char id[VALIDATE_MAX_ID + 1];
+    char manager[VALIDATE_MAX_ID + 1];
+};
 
 void store_txn_memo_clear(struct store_txn_memo *m)
 {
@@ -25,7 +84,256 @@ void store_txn_memo_clear(struct store_txn_memo *m)
         return;
     }
     coachq__v1__rubric__free_unpacked(m->rubric, NULL);
+    /* The kept people live in the blocks. */
+    while (m->blocks != NULL) {
+        struct store_memo_block *b = m->blocks;
+
+        m->blocks = b->next;
+        free(b);
+    }
+    free(m->people);
+    free(m->lines);
     memset(m, 0, sizeof(*m));
+}
+
+/* FNV-1a of id's len bytes, then of day's: the tables' hash. */
+static uint32_t memo_hash(const char *id, size_t len, int32_t day)
+{
+    uint32_t h = 2166136261u;
+    uint32_t d = (uint32_t)day;
+
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ (uint8_t)id[i]) * 16777619u;
+    }
+    for (int i = 0; i < 4; i++, d >>= 8) {
+        h = (h ^ (d & 0xffu)) * 16777619u;
+    }
+    return h;
+}
+
+/* The length of id when the memo may key it (1..VALIDATE_MAX_ID bytes),
+ * else 0: a malformed id is left to the reader, which refuses it. */
+static size_t memo_id_len(const char *id)
+{
+    size_t n = id != NULL ? strnlen(id, VALIDATE_MAX_ID + 1) : 0;
+
+    return n <= VALIDATE_MAX_ID ? n : 0;
+}
+
+/* id's slot in m's people table: the one that holds it, or the empty one
+ * where it would go. NULL when the table cannot be made. */
+static struct store_memo_person *memo_person_slot(struct store_txn_memo *m, const char *id,
+                                                  size_t len, uint32_t h)
+{
+    size_t i;
+
+    if (m->people == NULL) {
+        m->people = calloc(MEMO_PEOPLE_SLOTS, sizeof(*m->people));
+        if (m->people == NULL) {
+            return NULL;
+        }
+    }
+    for (i = h & (MEMO_PEOPLE_SLOTS - 1); m->people[i].used;
+         i = (i + 1) & (MEMO_PEOPLE_SLOTS - 1)) {
+        struct store_memo_person *e = &m->people[i];
+
+        if (e->hash == h && memcmp(e->id, id, len + 1) == 0) {
+            break;
+        }
+    }
+    return &m->people[i];
+}
+
+/* (id, day)'s slot in m's line table, as memo_person_slot(). */
+static struct store_memo_line *memo_line_slot(struct store_txn_memo *m, const char *id, size_t len,
+                                              int32_t day, uint32_t h)
+{
+    size_t i;
+
+    if (m->lines == NULL) {
+        m->lines = calloc(MEMO_LINES_SLOTS, sizeof(*m->lines));
+        if (m->lines == NULL) {
+            return NULL;
+        }
+    }
+    for (i = h & (MEMO_LINES_SLOTS - 1); m->lines[i].used; i = (i + 1) & (MEMO_LINES_SLOTS - 1)) {
+        struct store_memo_line *e = &m->lines[i];
+
+        if (e->hash == h && e->day == day && memcmp(e->id, id, len + 1) == 0) {
+            break;
+        }
+    }
+    return &m->lines[i];
+}
+
+/* protobuf-c's allocator over m's blocks: NULL once they would pass the
+ * cap, which makes the decoding fail and the caller read as without a
+ * memo. */
+static void *memo_arena_alloc(void *arg, size_t size)
+{
+    struct store_txn_memo *m = arg;
+    struct store_memo_block *b = m->blocks;
+    size_t need;
+    void *p;
+
+    if (size > MEMO_ARENA_MAX) {
+        return NULL;
+    }
+    need = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    if (need == 0) {
+        need = sizeof(max_align_t);
+    }
+    if (b == NULL || b->cap - b->used < need) {
+        size_t cap = need > MEMO_BLOCK_BYTES ? need : MEMO_BLOCK_BYTES;
+
+        if (cap > MEMO_ARENA_MAX - m->arena_bytes) {
+            return NULL;
+        }
+        b = malloc(sizeof(*b) + cap);
+        if (b == NULL) {
+            return NULL;
+        }
+        b->next = m->blocks;
+        b->used = 0;
+        b->cap = cap;
+        m->blocks = b;
+        m->arena_bytes += cap;
+    }
+    p = (char *)b->data + b->used;
+    b->used += need;
+    return p;
+}
+
+/* The blocks are freed together (store_txn_memo_clear()). */
+static void memo_arena_free(void *arg, void *p)
+{
+    (void)arg;
+    (void)p;
+}
+
+/* Reads person id (len bytes) as people_get() does, decoding it into m's
+ * blocks: 0 and *out, or -EINVAL, -ENOENT or a store code; -ENOBUFS when
+ * it does not decode there (the blocks are full, or the value is damaged,
+ * which people_get() then reports). */
+static int memo_person_decode(struct store_txn *t, struct store_txn_memo *m, const char *id,
+                              size_t len, Coachq__V1__Person **out)
+{
+    ProtobufCAllocator a = {memo_arena_alloc, memo_arena_free, m};
+    MDB_val v;
+    int rc;
+
+    *out = NULL;
+    if (validate_id(id) != 0) {
+        return -EINVAL;
+    }
+    rc = store_txn_get_raw(t, t->s->dbi_people, (const uint8_t *)id, len, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    *out = coachq__v1__person__unpack(&a, v.mv_size, v.mv_data);
+    return *out != NULL ? 0 : -ENOBUFS;
+}
+
+/*
+ * people_get(t, id) through t's memo. Returns 0 and sets *out (borrowed
+ * until the memo is emptied) and *own (what the caller frees with
+ * coachq__v1__person__free_unpacked(): NULL when the memo keeps the
+ * person, else *out); -ENOENT with both NULL; or people_get()'s other
+ * codes, which are not kept.
+ */
+int store_txn_memo_person(struct store_txn *t, const char *id, const Coachq__V1__Person **out,
+                          Coachq__V1__Person **own)
+{
+    struct store_txn_memo *m = t->memo;
+    struct store_memo_person *e = NULL;
+    Coachq__V1__Person *p = NULL;
+    size_t len = memo_id_len(id);
+    uint32_t h = 0;
+    int rc;
+
+    *out = NULL;
+    *own = NULL;
+    if (m != NULL && len > 0) {
+        h = memo_hash(id, len, 0);
+        e = memo_person_slot(m, id, len, h);
+        if (e != NULL && e->used) {
+            *out = e->p;
+            return e->p != NULL ? 0 : -ENOENT;
+        }
+    }
+    if (e != NULL && m->n_people < MEMO_PEOPLE_MAX) {
+        rc = memo_person_decode(t, m, id, len, &p);
+        /* The read leaves the table as it was, so e is still id's empty
+         * slot. */
+        if (rc == 0 || rc == -ENOENT) {
+            e->p = p;
+            e->hash = h;
+            e->used = 1;
+            memcpy(e->id, id, len + 1);
+            m->n_people++;
+            *out = p;
+            return rc;
+        }
+        if (rc != -ENOBUFS) {
+            return rc;
+        }
+    }
+    rc = people_get(t, id, &p);
+    *own = p;
+    *out = p;
+    return rc;
+}
+
+/*
+ * people_manager_at(t, person, day, out, outlen) through t's memo, with
+ * the same results: 0 with the manager in out, -ENOENT (reports to
+ * nobody), -ENOBUFS, or its other codes, which are not kept.
+ */
+int store_txn_memo_manager_at(struct store_txn *t, const char *person, int32_t day, char *out,
+                              size_t outlen)
+{
+    struct store_txn_memo *m = t->memo;
+    struct store_memo_line *e = NULL;
+    char manager[VALIDATE_MAX_ID + 1];
+    size_t len = memo_id_len(person);
+    size_t mlen;
+    uint32_t h = 0;
+    int rc;
+
+    if (out != NULL && outlen > 0) {
+        out[0] = '\0';
+    }
+    if (m == NULL || len == 0) {
+        return people_manager_at(t, person, day, out, outlen);
+    }
+    h = memo_hash(person, len, day);
+    e = memo_line_slot(m, person, len, day, h);
+    if (e != NULL && e->used) {
+        rc = e->rc;
+        memcpy(manager, e->manager, sizeof(manager));
+    } else {
+        manager[0] = '\0';
+        rc = people_manager_at(t, person, day, manager, sizeof(manager));
+        if (e != NULL && (rc == 0 || rc == -ENOENT) && m->n_lines < MEMO_LINES_MAX) {
+            e->hash = h;
+            e->day = day;
+            e->rc = rc;
+            e->used = 1;
+            memcpy(e->id, person, len + 1);
+            /* -ENOENT leaves the manager empty. */
+            memcpy(e->manager, manager, rc == 0 ? strlen(manager) + 1 : 1);
+            m->n_lines++;
+        }
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    mlen = strlen(manager);
+    if (out == NULL || mlen + 1 > outlen) {
+        return -ENOBUFS;
+    }
+    memcpy(out, manager, mlen + 1);
+    return 0;
 }
 
 /*

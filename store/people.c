@@ -313,7 +313,10 @@ int people_chain_at(struct store_txn *t, const char *person, int32_t day, char i
     while (count < PEOPLE_MAX_CHAIN) {
         int seen;
 
-        rc = people_manager_at(t, cur, day, next, sizeof(next));
+        /* In the writer's batch the rules and the aggregates walk the
+         * same chains record after record: each step is read once per
+         * batch (memo.c), and as here without a memo. */
+        rc = store_txn_memo_manager_at(t, cur, day, next, sizeof(next));
         if (rc == -ENOENT) {
             rc = 0;
             break;

@@ -104,13 +104,16 @@ static int check_people(struct store_txn *t, const Coachq__V1__Rubric *r,
                         const Coachq__V1__Observation *obs, int32_t day,
                         struct validate_error *fault)
 {
-    Coachq__V1__Person *coach = NULL, *coachee = NULL;
+    const Coachq__V1__Person *coach = NULL, *coachee = NULL;
+    Coachq__V1__Person *own_coach = NULL, *own_coachee = NULL;
     char manager[VALIDATE_MAX_ID + 1];
     char d0[16];
     int coaches_coach = r->coach_role == COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER;
     int rc;
 
-    rc = people_get(t, obs->coach_id, &coach);
+    /* A batch's records often name one coach again: each person is
+     * decoded once per batch (memo.c), and each reporting line read once. */
+    rc = store_txn_memo_person(t, obs->coach_id, &coach, &own_coach);
     if (rc == -ENOENT) {
         rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "coach_id",
                     "there is no person '%s': check the coach's id (an administrator imports "
@@ -136,7 +139,7 @@ static int check_people(struct store_txn *t, const Coachq__V1__Rubric *r,
                     obs->coach_id);
         goto out;
     }
-    rc = people_get(t, obs->coachee_id, &coachee);
+    rc = store_txn_memo_person(t, obs->coachee_id, &coachee, &own_coachee);
     if (rc == -ENOENT) {
         rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "coachee_id",
                     "there is no person '%s': check the coachee's id", obs->coachee_id);
@@ -152,7 +155,7 @@ static int check_people(struct store_txn *t, const Coachq__V1__Rubric *r,
                     obs->coachee_id, r->id);
         goto out;
     }
-    rc = people_manager_at(t, obs->coachee_id, day, manager, sizeof(manager));
+    rc = store_txn_memo_manager_at(t, obs->coachee_id, day, manager, sizeof(manager));
     if (rc == -ENOENT) {
         rc = refuse(fault, COACHQ__V1__CODE__INVALID_ARGUMENT, "coachee_id",
                     "'%s' reported to nobody on %s, so '%s' was not their manager: check the "
@@ -174,8 +177,8 @@ static int check_people(struct store_txn *t, const Coachq__V1__Rubric *r,
     }
     rc = 0;
 out:
-    coachq__v1__person__free_unpacked(coachee, NULL);
-    coachq__v1__person__free_unpacked(coach, NULL);
+    coachq__v1__person__free_unpacked(own_coachee, NULL);
+    coachq__v1__person__free_unpacked(own_coach, NULL);
     return rc;
 }
 
@@ -191,7 +194,8 @@ static int check_scorer(struct store_txn *t, const char *observer,
                         int32_t day, const struct store_policy *policy,
                         struct validate_error *fault)
 {
-    Coachq__V1__Person *p = NULL;
+    const Coachq__V1__Person *p = NULL;
+    Coachq__V1__Person *own = NULL;
     struct store_scorer sc;
     char chain[PEOPLE_MAX_CHAIN][65];
     size_t n = 0;
@@ -212,7 +216,9 @@ static int check_scorer(struct store_txn *t, const char *observer,
     if (policy->may_score == NULL) {
         return 0;
     }
-    rc = people_get(t, observer, &p);
+    /* The observer of a batch's records is mostly the same few: decoded
+     * once per batch (memo.c), like the chain below. */
+    rc = store_txn_memo_person(t, observer, &p, &own);
     if (rc == -ENOENT) {
         return refuse(fault, COACHQ__V1__CODE__PERMISSION_DENIED, "",
                       "you (%s) are not a person of this organisation", observer);
@@ -248,7 +254,7 @@ static int check_scorer(struct store_txn *t, const char *observer,
     }
     rc = 0;
 out:
-    coachq__v1__person__free_unpacked(p, NULL);
+    coachq__v1__person__free_unpacked(own, NULL);
     return rc;
 }
 

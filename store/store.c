@@ -146,10 +146,15 @@ int store_txn_get_msg(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size
 }
 
 /* Empties t's memo before a write to what it keeps (rubrics,
- * certifications). */
+ * certifications, people, reporting lines) or may keep (programmes and
+ * enrolments, a coach's cohorts). */
 static void store_txn_memo_forget(struct store_txn *t, MDB_dbi dbi)
 {
-    if (t->memo != NULL && (dbi == t->s->dbi_rubrics || dbi == t->s->dbi_certs)) {
+    const struct store *s = t->s;
+
+    if (t->memo != NULL &&
+        (dbi == s->dbi_rubrics || dbi == s->dbi_certs || dbi == s->dbi_people ||
+         dbi == s->dbi_lines || dbi == s->dbi_programmes || dbi == s->dbi_enrolments)) {
         store_txn_memo_clear(t->memo);
     }
 }

@@ -118,10 +118,20 @@ struct store_txn_zones {
     char person[66]; /* "" : none cached */
 };
 
+struct store_memo_person;
+struct store_memo_line;
+struct store_memo_block;
+
+/* People and reporting-line answers a batch's memo keeps at most; a batch
+ * that names more reads the others each time (memo.c). */
+#define STORE_MEMO_PEOPLE_MAX 256u
+#define STORE_MEMO_LINES_MAX 512u
+
 /* What the rules and the aggregates read again and again in one batch (the
- * same rubric, the same observer's certification), decoded once per batch
- * (memo.c). Emptied whenever a rubric or certification is written and
- * before a nested transaction, like the zones above. */
+ * same rubric, the same observer's certification, the same people and
+ * reporting lines), decoded once per batch (memo.c). Emptied whenever a
+ * rubric, certification, person, reporting line, programme or enrolment
+ * is written and before a nested transaction, like the zones above. */
 struct store_txn_memo {
     struct Coachq__V1__Rubric *rubric; /* the last rubric asked for by version */
     /* certs_valid_on()'s answer (0 or -ENOENT) for the last observer,
@@ -131,6 +141,17 @@ struct store_txn_memo {
     int32_t cert_day;
     int cert_rc;
     int cert_set;
+    /* People by id and people_manager_at()'s answers by person and day:
+     * tables made on first use and freed when the memo is emptied, each
+     * holding a capped number of entries (memo.c); NULL until then. */
+    struct store_memo_person *people;
+    size_t n_people;
+    struct store_memo_line *lines;
+    size_t n_lines;
+    /* The kept people's decoded fields, carved from blocks freed together
+     * when the memo is emptied; arena_bytes is what the blocks hold. */
+    struct store_memo_block *blocks;
+    size_t arena_bytes;
 };
 
 /* Frees what m holds and empties it. */
@@ -145,6 +166,17 @@ int store_txn_memo_rubric(struct store_txn *t, const char *id, uint32_t version,
 /* certs_valid_on()'s answer through t's memo: 0, -ENOENT, or its errors. */
 int store_txn_memo_certified(struct store_txn *t, const char *observer, const char *rubric,
                              int32_t day);
+
+/* people_get() through t's memo: 0 and *out (borrowed until the memo is
+ * emptied), *own what the caller frees with
+ * coachq__v1__person__free_unpacked() (NULL when the memo keeps it);
+ * -ENOENT, or people_get()'s other codes. */
+int store_txn_memo_person(struct store_txn *t, const char *id,
+                          const struct Coachq__V1__Person **out, struct Coachq__V1__Person **own);
+
+/* people_manager_at() through t's memo, with its arguments and results. */
+int store_txn_memo_manager_at(struct store_txn *t, const char *person, int32_t day, char *out,
+                              size_t outlen);
 
 struct store_txn {
     struct store *s;

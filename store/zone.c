@@ -111,7 +111,8 @@ int zone_org_set(struct store_txn *t, const char *name, char *old, size_t oldlen
 
 int zone_of_person(struct store_txn *t, const char *person, const struct tz_zone **out)
 {
-    Coachq__V1__Person *p = NULL;
+    const Coachq__V1__Person *p = NULL;
+    Coachq__V1__Person *own = NULL;
     const struct tz_zone *z = NULL;
     size_t n = person != NULL ? strnlen(person, sizeof(t->zones.person)) : 0;
     int rc;
@@ -123,7 +124,9 @@ int zone_of_person(struct store_txn *t, const char *person, const struct tz_zone
         *out = t->zones.person_zone;
         return 0;
     }
-    rc = people_get(t, person, &p);
+    /* The person is mostly a record's coach, whom the rules decode next:
+     * in the writer's batch both share one decoding (memo.c). */
+    rc = store_txn_memo_person(t, person, &p, &own);
     if (rc == 0 || rc == -ENOENT || rc == -EINVAL) {
         const struct tz_zone *org = NULL;
 
@@ -133,7 +136,7 @@ int zone_of_person(struct store_txn *t, const char *person, const struct tz_zone
             z = zone_or(t, p->time_zone, person, org);
         }
     }
-    coachq__v1__person__free_unpacked(p, NULL);
+    coachq__v1__person__free_unpacked(own, NULL);
     if (rc != 0) {
         return rc;
     }
