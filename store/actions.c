@@ -122,39 +122,6 @@ static uint32_t due_key(const Coachq__V1__ActionRecord *r)
     return r->due_day != 0 ? r->due_day : ACTIONS_NO_DUE;
 }
 
-/* Adds delta to the be64 counter under key (deleted at zero; a counter
- * that would go below zero, which only a damaged store gives, stays at
- * zero and verify finds it). */
-static int counter_add(struct store_txn *t, const uint8_t *key, size_t klen, const int64_t *delta,
-                       size_t n)
-{
-    uint8_t val[8 * ACTIONS_NCOUNTS];
-    MDB_val v;
-    int zero = 1;
-    int rc;
-
-    if (n > ACTIONS_NCOUNTS) {
-        return -EINVAL;
-    }
-    memset(val, 0, sizeof(val));
-    rc = store_txn_get_raw(t, t->s->dbi_actions_by, key, klen, &v);
-    if (rc == 0 && v.mv_size == 8 * n) {
-        memcpy(val, v.mv_data, 8 * n);
-    } else if (rc != 0 && rc != -ENOENT) {
-        return rc;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int64_t x = (int64_t)keys_get_be64(val + 8 * i) + delta[i];
-
-        keys_put_be64(val + 8 * i, (uint64_t)(x > 0 ? x : 0));
-        zero = zero && x <= 0;
-    }
-    if (zero) {
-        return store_txn_del(t, t->s->dbi_actions_by, key, klen);
-    }
-    return store_txn_put_raw(t, t->s->dbi_actions_by, key, klen, val, 8 * n, NULL);
-}
-
 /* The open index of r ('o' key) and its coach's open counter of r's due
  * day ('n' key), put or deleted; nothing for a closed record. */
 static int open_put(struct store_txn *t, const Coachq__V1__ActionRecord *r, int del)
@@ -181,7 +148,7 @@ static int open_put(struct store_txn *t, const Coachq__V1__ActionRecord *r, int 
     }
     if (rc == 0) {
         key[0] = 'n';
-        rc = counter_add(t, key, 6 + n, &one, 1);
+        rc = actions_counter_add(t, key, 6 + n, &one, 1);
     }
     return rc;
 }
@@ -243,7 +210,7 @@ static int week_add(struct store_txn *t, const Coachq__V1__ActionRecord *r, cons
     memcpy(key + 1, scope, len);
     key[1 + len] = 0;
     keys_put_be32(key + 2 + len, (uint32_t)agg_week_of(r->agreed_day));
-    return counter_add(t, key, 6 + len, c, ACTIONS_NCOUNTS);
+    return actions_counter_add(t, key, 6 + len, c, ACTIONS_NCOUNTS);
 }
 
 /* The contribution key of r: 'k', its id. */
@@ -429,7 +396,7 @@ static int contrib_move(struct store_txn *t, const Coachq__V1__ActionRecord *old
         memcpy(wkey + 1, val + p + 1, n);
         wkey[1 + n] = 0;
         keys_put_be32(wkey + 2 + n, (uint32_t)agg_week_of(r->agreed_day));
-        rc = counter_add(t, wkey, 6 + n, b, ACTIONS_NCOUNTS);
+        rc = actions_counter_add(t, wkey, 6 + n, b, ACTIONS_NCOUNTS);
         p += 1 + n;
     }
     return rc;

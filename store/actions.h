@@ -100,6 +100,28 @@ int actions_check(struct store_txn *t, const Coachq__V1__Observation *obs,
 int actions_apply(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
                   const uint8_t *prev);
 
+/*
+ * The store's hook (obs_apply.c) for every version it stores: as
+ * actions_apply(), with the changes of the follow-through and open
+ * counters merged over the batch in t->batch_actions (store_int.h, made
+ * here when absent) instead of read and written per record. The batch's
+ * end writes them, actions_flush(), or drops them, actions_batch_discard()
+ * (store.h, store_flush_cb): nothing may read those counters in t before
+ * then. Returns as actions_apply().
+ */
+int actions_observation(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
+                        const uint8_t *prev);
+
+/* Reads each counter merged in t->batch_actions once, adds its change,
+ * writes it once, and frees the batch (t->batch_actions becomes NULL).
+ * Returns 0 (also with no batch) or a negative code (STORE_TXN_ABORT()
+ * codes included), after which the attempt must end. */
+int actions_flush(struct store_txn *t);
+
+/* Frees t->batch_actions unwritten (the attempt ends without a commit) and
+ * sets it to NULL; a no-op without one. */
+void actions_batch_discard(struct store_txn *t);
+
 /* Deletes every action record and derives them again from the stored
  * observations, in sequence order. Returns 0 or a negative code. *n, when
  * not NULL, gets the number of records made. */

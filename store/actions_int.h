@@ -18,6 +18,15 @@
 /* The due key of an action without a due day: after every day. */
 #define ACTIONS_NO_DUE 0xffffffffu
 
+/* Adds delta (n counts, n <= ACTIONS_NCOUNTS) to the be64 counters under
+ * key in actions_by (the counter is deleted at zero; one that would go
+ * below zero stays at zero): merged into t's batch when the store's hook
+ * set one up (actions_observation()), else written at once. key is
+ * borrowed for the call. Returns 0 or a negative code (STORE_TXN_ABORT()
+ * codes included). actions_batch.c. */
+int actions_counter_add(struct store_txn *t, const uint8_t *key, size_t klen, const int64_t *delta,
+                        size_t n);
+
 /* The record an index entry names by its id (16 bytes): 0 with *out set
  * (the caller frees it), 1 when the index points at no record (logged once
  * per entry as store_index_dangling: coachqd verify finds and --repair

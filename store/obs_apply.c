@@ -464,7 +464,7 @@ static int obs_after_put(struct store_txn *t, const struct store_write *w,
         log_event(LOG_ERROR, "store_agg_failed", "seq=%" PRIu64 " rc=%d", rec->seq, rc);
         return rc == -ENOMEM ? ENOMEM : EIO;
     }
-    rc = actions_apply(t, rec, prev);
+    rc = actions_observation(t, rec, prev);
     if (store_txn_is_abort(rc)) {
         return store_txn_abort_mdb(rc);
     }
@@ -868,20 +868,42 @@ static int obs_upgrade(struct store_txn *t, uint32_t from_version)
     return rc;
 }
 
-/* The flush hook (store_flush_cb): the aggregates merged over the batch
- * are written, with agg_flush()'s codes turned into the LMDB ones the
- * engine acts on (a full map grows and the batch is retried). */
+/* The discard hook (store_discard_cb): what the batch merged is dropped
+ * unwritten, the aggregates' and the actions' counters alike. */
+static void obs_discard(struct store_txn *t)
+{
+    if (t->batch != NULL) {
+        agg_batch_discard(t);
+    }
+    actions_batch_discard(t);
+}
+
+/* The flush hook (store_flush_cb): the aggregates and the actions'
+ * counters merged over the batch are written, with their codes turned
+ * into the LMDB ones the engine acts on (a full map grows and the batch is
+ * retried). Either may be unset: a batch whose records do not count in the
+ * aggregates may still agree actions. */
 static int obs_flush(struct store_txn *t)
 {
-    int rc = agg_flush(t);
+    const char *what = "store_agg_flush_failed";
+    int rc = 0;
 
+    if (t->batch != NULL) {
+        rc = agg_flush(t);
+    }
+    if (rc == 0) {
+        what = "store_actions_flush_failed";
+        rc = actions_flush(t);
+    }
+    /* Whatever failed, the attempt ends and the rest is never written. */
+    obs_discard(t);
     if (store_txn_is_abort(rc)) {
         return store_txn_abort_mdb(rc);
     }
     if (rc != 0) {
         /* A stored value that does not decode, or memory: like a put that
          * failed, the attempt ends. */
-        log_event(LOG_ERROR, "store_agg_flush_failed", "rc=%d", rc);
+        log_event(LOG_ERROR, what, "rc=%d", rc);
         return rc == -ENOMEM ? ENOMEM : EIO;
     }
     return 0;
@@ -891,7 +913,7 @@ static const struct store_hooks obs_hooks = {
     .apply = obs_apply,
     .upgrade = obs_upgrade,
     .flush = obs_flush,
-    .discard = agg_batch_discard,
+    .discard = obs_discard,
 };
 
 int store_open(const char *dir, const struct store_opts *opts, struct store **out)
