@@ -1,6 +1,7 @@
 #include "actions.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,12 +193,22 @@ static void counts_of(const Coachq__V1__ActionRecord *r, int64_t c[ACTIONS_NCOUN
     c[ACTIONS_DROPPED] = r->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DROPPED;
 }
 
+size_t actions_week_key(uint8_t key[ACTIONS_KEY_MAX], int32_t monday, const uint8_t *scope,
+                        size_t len)
+{
+    key[0] = 'w';
+    keys_put_be32(key + 1, (uint32_t)monday);
+    memcpy(key + 5, scope, len);
+    return 5 + len;
+}
+
 /* Adds sign * r's counts to the week counter of scope (len bytes). */
 static int week_add(struct store_txn *t, const Coachq__V1__ActionRecord *r, const uint8_t *scope,
                     size_t len, int sign)
 {
     uint8_t key[ACTIONS_KEY_MAX];
     int64_t c[ACTIONS_NCOUNTS];
+    size_t klen;
 
     if (len == 0 || len > 2 * VALIDATE_MAX_ID + 1) {
         return -EINVAL;
@@ -206,11 +217,8 @@ static int week_add(struct store_txn *t, const Coachq__V1__ActionRecord *r, cons
     for (int i = 0; i < ACTIONS_NCOUNTS; i++) {
         c[i] *= sign;
     }
-    key[0] = 'w';
-    memcpy(key + 1, scope, len);
-    key[1 + len] = 0;
-    keys_put_be32(key + 2 + len, (uint32_t)agg_week_of(r->agreed_day));
-    return actions_counter_add(t, key, 6 + len, c, ACTIONS_NCOUNTS);
+    klen = actions_week_key(key, agg_week_of(r->agreed_day), scope, len);
+    return actions_counter_add(t, key, klen, c, ACTIONS_NCOUNTS);
 }
 
 /* The contribution key of r: 'k', its id. */
@@ -391,12 +399,9 @@ static int contrib_move(struct store_txn *t, const Coachq__V1__ActionRecord *old
     rc = 0;
     for (size_t i = 0, p = 1; i < val[0] && rc == 0 && !zero; i++) {
         size_t n = val[p];
+        size_t klen = actions_week_key(wkey, agg_week_of(r->agreed_day), val + p + 1, n);
 
-        wkey[0] = 'w';
-        memcpy(wkey + 1, val + p + 1, n);
-        wkey[1 + n] = 0;
-        keys_put_be32(wkey + 2 + n, (uint32_t)agg_week_of(r->agreed_day));
-        rc = actions_counter_add(t, wkey, 6 + n, b, ACTIONS_NCOUNTS);
+        rc = actions_counter_add(t, wkey, klen, b, ACTIONS_NCOUNTS);
         p += 1 + n;
     }
     return rc;
@@ -1111,6 +1116,41 @@ int actions_rebuild_txn(struct store_txn *t, uint64_t *n)
         rc = store_txn_scan(t, t->s->dbi_actions, NULL, 0, 0, count_cb, n);
     }
     return rc;
+}
+
+int actions_format_check(struct store_txn *t, int rebuilt)
+{
+    static const char key[] = "actions_format";
+    uint8_t want[4];
+    MDB_val v;
+    MDB_stat st;
+    uint64_t n = 0;
+    int rc;
+
+    keys_put_be32(want, ACTIONS_FORMAT);
+    rc = store_txn_get_raw(t, t->s->dbi_meta, (const uint8_t *)key, sizeof(key) - 1, &v);
+    if (rc == 0 && v.mv_size == 4 && memcmp(v.mv_data, want, 4) == 0) {
+        return 0;
+    }
+    if (rc != 0 && rc != -ENOENT) {
+        return rc;
+    }
+    rc = mdb_stat(t->txn, t->s->dbi_actions_by, &st);
+    if (rc != 0) {
+        return STORE_TXN_ABORT(rc);
+    }
+    /* A store that has counters in an older layout (or whose format is
+     * unknown) gets every record, index entry and counter derived again;
+     * a new store, or one just derived, only says its format. */
+    if (!rebuilt && st.ms_entries > 0) {
+        rc = actions_rebuild_txn(t, &n);
+        if (rc != 0) {
+            return rc;
+        }
+        log_event(LOG_INFO, "actions_format_upgraded", "to=%d actions=%" PRIu64, ACTIONS_FORMAT, n);
+    }
+    return store_txn_put_raw(t, t->s->dbi_meta, (const uint8_t *)key, sizeof(key) - 1, want, 4,
+                             NULL);
 }
 
 /* One database's key/value pairs, packed end to end for comparing. */

@@ -35,9 +35,15 @@
  * back from the scopes its contribution names and its new counts added,
  * so nothing is counted twice.
  *
- *   'w', scope, 0, be32 Monday -> be64 counts[ACTIONS_NCOUNTS]
+ *   'w', be32 Monday, scope -> be64 counts[ACTIONS_NCOUNTS]
  *   'k', action id(16) -> u8 n, n x (u8 length, scope): the scopes the
  *                         record's counts were added to
+ *
+ * The week counters are keyed by week first (ACTIONS_FORMAT 2): records
+ * arrive in the order their sessions were held, so one batch's counters
+ * are a few neighbouring keys of this week rather than one key in the
+ * range of every scope it touches, and a commit writes a few leaves for
+ * them instead of one per coach (docs/benchmarks.md, "The load").
  *
  * All of them are written with the record in the writer's transaction and
  * are derived like it (actions_rebuild_txn(), compared by actions_verify()).
@@ -122,6 +128,21 @@ int actions_flush(struct store_txn *t);
  * sets it to NULL; a no-op without one. */
 void actions_batch_discard(struct store_txn *t);
 
+/* The layout of the counters a store holds, kept in its meta database (key
+ * "actions_format"): 2 keys the week counters by week first (before it,
+ * by scope first: 'w', scope, 0, be32 Monday). */
+#define ACTIONS_FORMAT 2
+
+/*
+ * At every open (the store's upgrade hook, in the opening transaction t):
+ * a store whose actions_format is not ACTIONS_FORMAT and that has entries
+ * in actions_by gets every record, index entry and counter derived again
+ * (actions_rebuild_txn()), unless rebuilt says the upgrade just did; then
+ * the format is written. Returns 0 or a negative code (STORE_TXN_ABORT()
+ * codes included).
+ */
+int actions_format_check(struct store_txn *t, int rebuilt);
+
 /* Deletes every action record and derives them again from the stored
  * observations, in sequence order. Returns 0 or a negative code. *n, when
  * not NULL, gets the number of records made. */
@@ -194,6 +215,9 @@ int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, i
 #define ACTIONS_DROPPED 5
 #define ACTIONS_NCOUNTS 6
 
+/* Weeks one actions_follow_txn() sums at most: two years. */
+#define ACTIONS_FOLLOW_WEEKS 104
+
 /* What actions_follow_txn() sums. */
 struct actions_follow {
     uint64_t n[ACTIONS_NCOUNTS];
@@ -202,8 +226,9 @@ struct actions_follow {
 
 /* Sums the follow-through counters of scope (a coach id, or
  * "<manager>/<coach>") over the weeks of from_day to until_day (any day
- * stands for its week). Reads one counter per week with actions, never a
- * record. Returns 0 or a negative code. */
+ * stands for its week), at most ACTIONS_FOLLOW_WEEKS weeks (the last ones).
+ * Looks up one counter per week, never a record. Returns 0 or a negative
+ * code. */
 int actions_follow_txn(struct store_txn *t, const char *scope, int32_t from_day, int32_t until_day,
                        struct actions_follow *out);
 

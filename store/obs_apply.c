@@ -846,11 +846,13 @@ static int obs_migrate_actions(struct store_txn *t)
  * (agg.h): before 4 they missed scopes or counted double coding per pair,
  * before 7 values and contributions were protobuf messages; before 8 there
  * were no action records, and before 9 they had no open index nor
- * follow-through counters (obs_migrate_actions() derives them all). */
+ * follow-through counters (obs_migrate_actions() derives them all); the
+ * layout of the counters has a format of its own (actions_format_check()). */
 static int obs_upgrade(struct store_txn *t, uint32_t from_version)
 {
     int rc = 0;
     int rebuilt = 0;
+    int derived = 0;
 
     if (from_version != 0 && from_version < 6) {
         rc = obs_migrate_seq(t);
@@ -864,6 +866,10 @@ static int obs_upgrade(struct store_txn *t, uint32_t from_version)
     }
     if (rc == 0 && from_version != 0 && from_version < 9) {
         rc = obs_migrate_actions(t);
+        derived = rc == 0;
+    }
+    if (rc == 0) {
+        rc = actions_format_check(t, derived);
     }
     return rc;
 }
