@@ -13,7 +13,6 @@
 #include "error.h"
 #include "keys.h"
 #include "log.h"
-#include "mdberr.h"
 #include "obs.h"
 #include "people.h"
 #include "store_int.h"
@@ -109,8 +108,7 @@ static int index_key(const Coachq__V1__ActionRecord *r, char kind, uint8_t *key,
     key[0] = (uint8_t)kind;
     memcpy(key + 1, who, n);
     key[1 + n] = 0;
-    /* 'a' (by the day agreed) does not move when the status changes. */
-    key[2 + n] = kind == 'a' ? '-' : actions_status_open(r->status) ? '1' : '0';
+    key[2 + n] = actions_status_open(r->status) ? '1' : '0';
     keys_put_be64(key + 3 + n, (uint64_t)r->agreed_at);
     memcpy(key + 11 + n, r->id.data, KEYS_UUID_LEN);
     *klen = 11 + n + KEYS_UUID_LEN;
@@ -156,12 +154,12 @@ static int open_put(struct store_txn *t, const Coachq__V1__ActionRecord *r, int 
 
 static int index_put(struct store_txn *t, const Coachq__V1__ActionRecord *r, int del)
 {
-    static const char kinds[3] = {'c', 'e', 'a'};
+    static const char kinds[2] = {'c', 'e'};
     uint8_t key[ACTIONS_KEY_MAX];
     size_t klen;
     int rc = 0;
 
-    for (int i = 0; i < 3 && rc == 0; i++) {
+    for (int i = 0; i < 2 && rc == 0; i++) {
         if (index_key(r, kinds[i], key, &klen) != 0) {
             continue;
         }
@@ -422,7 +420,7 @@ static int same_key(const Coachq__V1__ActionRecord *a, const Coachq__V1__ActionR
 static int record_put(struct store_txn *t, const Coachq__V1__ActionRecord *old,
                       const Coachq__V1__ActionRecord *r)
 {
-    static const char kinds[3] = {'c', 'e', 'a'};
+    static const char kinds[2] = {'c', 'e'};
     uint8_t key[ACTIONS_KEY_MAX];
     size_t klen;
     int same_open;
@@ -436,7 +434,7 @@ static int record_put(struct store_txn *t, const Coachq__V1__ActionRecord *old,
         }
         return rc == 0 ? contrib_add(t, r) : rc;
     }
-    for (int i = 0; i < 3 && rc == 0; i++) {
+    for (int i = 0; i < 2 && rc == 0; i++) {
         if (same_key(old, r, kinds[i])) {
             continue;
         }
@@ -1404,56 +1402,4 @@ int actions_list_txn(struct store_txn *t, const struct actions_query *q, actions
         rc = list_person(&l, 'c', q->coaches[i]);
     }
     return rc;
-}
-
-int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, int64_t until_s,
-                       actions_cb cb, void *arg)
-{
-    uint8_t key[ACTIONS_KEY_MAX];
-    size_t n = coach != NULL ? strlen(coach) : 0;
-    size_t plen = 3 + n;
-    MDB_cursor *cur = NULL;
-    MDB_val k, v;
-    int rc;
-
-    if (n == 0 || n > VALIDATE_MAX_ID) {
-        return -EINVAL;
-    }
-    key[0] = 'a';
-    memcpy(key + 1, coach, n);
-    key[1 + n] = 0;
-    key[2 + n] = '-';
-    keys_put_be64(key + plen, (uint64_t)(from_s > 0 ? from_s : 0));
-    rc = mdb_cursor_open(t->txn, t->s->dbi_actions_by, &cur);
-    if (rc != 0) {
-        return mdberr_errno(rc);
-    }
-    k.mv_data = key;
-    k.mv_size = plen + 8;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0) {
-        Coachq__V1__ActionRecord *r = NULL;
-
-        if (k.mv_size != plen + 8 + KEYS_UUID_LEN || memcmp(k.mv_data, key, plen) != 0 ||
-            (int64_t)keys_get_be64((const uint8_t *)k.mv_data + plen) >= until_s) {
-            break;
-        }
-        rc = actions_indexed_get(t, (const uint8_t *)k.mv_data + plen + 8, &r);
-        if (rc == 0) {
-            rc = cb(r, arg);
-            coachq__v1__action_record__free_unpacked(r, NULL);
-        } else if (rc == 1) {
-            rc = 0;
-        }
-        if (rc != 0) {
-            break;
-        }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND || rc == 1) {
-        rc = 0;
-    }
-    /* LMDB's own codes become the store's; the callback's pass through. */
-    return mdberr_errno(rc);
 }

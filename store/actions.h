@@ -11,11 +11,8 @@
  *
  *   'c' | 'e', person id, 0, open ('1') or closed ('0'), be64 agreed_at,
  *   action id(16) -> empty
- *   'a', coach id, 0, '-', be64 agreed_at, action id(16) -> empty
  *
- * the last by the session that agreed them, so that a window of weeks is
- * read without the records before it (actions_agreed_txn()). Open records
- * are also indexed per coach by due day, most overdue first, those without
+ * Open records are also indexed per coach by due day, most overdue first, those without
  * a due day last (ACTIONS_NO_DUE), and counted per coach and due day:
  *
  *   'o', coach id, 0, be32 due day, be64 agreed_at, action id(16) -> empty
@@ -39,7 +36,7 @@
  *   'k', action id(16) -> u8 n, n x (u8 length, scope): the scopes the
  *                         record's counts were added to
  *
- * The week counters are keyed by week first (ACTIONS_FORMAT 2): records
+ * The week counters are keyed by week first (actions format 2): records
  * arrive in the order their sessions were held, so one batch's counters
  * are a few neighbouring keys of this week rather than one key in the
  * range of every scope it touches, and a commit writes a few leaves for
@@ -128,10 +125,13 @@ int actions_flush(struct store_txn *t);
  * sets it to NULL; a no-op without one. */
 void actions_batch_discard(struct store_txn *t);
 
-/* The layout of the counters a store holds, kept in its meta database (key
+/* The layout of actions_by a store holds, kept in its meta database (key
  * "actions_format"): 2 keys the week counters by week first (before it,
- * by scope first: 'w', scope, 0, be32 Monday). */
-#define ACTIONS_FORMAT 2
+ * by scope first: 'w', scope, 0, be32 Monday); 3 drops the index of a
+ * coach's records by the session that agreed them ('a', coach id, 0, '-',
+ * be64 agreed_at, action id), which nothing read since the action tables
+ * read the week counters. */
+#define ACTIONS_FORMAT 3
 
 /*
  * At every open (the store's upgrade hook, in the opening transaction t):
@@ -198,13 +198,6 @@ typedef int (*actions_cb)(const Coachq__V1__ActionRecord *r, void *arg);
  * was read. Returns 0, cb's negative code or a negative errno. */
 int actions_list_txn(struct store_txn *t, const struct actions_query *q, actions_cb cb, void *arg,
                      struct actions_list_stat *st);
-
-/* Visits coach's records agreed in sessions that started in [from_s,
- * until_s) (seconds), in that order, with cb (records borrowed for the
- * call; 1 stops). Reads only the window's index entries. Returns 0, cb's
- * negative code or a negative errno. */
-int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, int64_t until_s,
-                       actions_cb cb, void *arg);
 
 /* The follow-through counts (see above), by index. */
 #define ACTIONS_AGREED 0

@@ -308,20 +308,22 @@ static void drop_action_keys(const char *dir, const char *kinds, uint8_t schema)
     mdb_env_close(env);
 }
 
-/* Rewrites the closed store's week counters in the layout of actions
- * format 1 ('w', scope, 0, be32 Monday; now 'w', be32 Monday, scope) and
- * deletes its "actions_format": a store written before the counters were
- * keyed by week first. */
-static void make_week_format1(const char *dir)
+/* Rewrites the closed store's actions_by in the layout of actions format
+ * 1: its week counters keyed by scope first ('w', scope, 0, be32 Monday;
+ * now 'w', be32 Monday, scope) and, for each coach's index entry, one in
+ * the index by the day agreed ('a', coach, 0, '-', be64 agreed_at, id),
+ * which format 3 drops; and deletes its "actions_format". A store written
+ * before both changes. */
+static void make_actions_format1(const char *dir)
 {
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi meta, by;
     MDB_cursor *cur;
     MDB_val k, v;
-    uint8_t keys[16][200], vals[16][48];
-    size_t klen[16];
-    size_t n = 0;
+    uint8_t keys[32][200], vals[32][48];
+    size_t klen[32], vlen[32];
+    size_t n = 0, weeks = 0;
     int rc;
 
     assert_int_equal(mdb_env_create(&env), 0);
@@ -334,26 +336,33 @@ static void make_week_format1(const char *dir)
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const uint8_t *kb = k.mv_data;
 
-        if (k.mv_size < 6 || kb[0] != 'w') {
-            continue;
+        assert_true(n < 32 && k.mv_size + 1 <= sizeof(keys[0]));
+        if (k.mv_size > 6 && kb[0] == 'w') {
+            assert_int_equal(v.mv_size, sizeof(vals[0]));
+            keys[n][0] = 'w';
+            memcpy(keys[n] + 1, kb + 5, k.mv_size - 5);
+            keys[n][k.mv_size - 4] = 0;
+            memcpy(keys[n] + k.mv_size - 3, kb + 1, 4);
+            klen[n] = k.mv_size + 1;
+            memcpy(vals[n], v.mv_data, v.mv_size);
+            vlen[n++] = v.mv_size;
+            weeks++;
+            assert_int_equal(mdb_cursor_del(cur, 0), 0);
+        } else if (k.mv_size > 1 && kb[0] == 'c') {
+            memcpy(keys[n], kb, k.mv_size);
+            keys[n][0] = 'a';
+            keys[n][strlen((const char *)kb + 1) + 2] = '-';
+            klen[n] = k.mv_size;
+            vlen[n++] = 0;
         }
-        assert_true(n < 16 && k.mv_size + 1 <= sizeof(keys[0]) && v.mv_size == sizeof(vals[0]));
-        keys[n][0] = 'w';
-        memcpy(keys[n] + 1, kb + 5, k.mv_size - 5);
-        keys[n][k.mv_size - 4] = 0;
-        memcpy(keys[n] + k.mv_size - 3, kb + 1, 4);
-        klen[n] = k.mv_size + 1;
-        memcpy(vals[n], v.mv_data, v.mv_size);
-        n++;
-        assert_int_equal(mdb_cursor_del(cur, 0), 0);
     }
     mdb_cursor_close(cur);
-    assert_true(n > 0);
+    assert_true(weeks > 0 && n > weeks);
     for (size_t i = 0; i < n; i++) {
         k.mv_data = keys[i];
         k.mv_size = klen[i];
         v.mv_data = vals[i];
-        v.mv_size = sizeof(vals[i]);
+        v.mv_size = vlen[i];
         assert_int_equal(mdb_put(txn, by, &k, &v, 0), 0);
     }
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
@@ -749,10 +758,11 @@ static void test_actions_loop(void **state)
     contains(out, "the action records match the observations");
     contains(out, "action differences: 0");
 
-    /* A store whose week counters are keyed by scope first (actions
-     * format 1): opening it keys them by week first, and verify finds
-     * them as the observations give them. */
-    make_week_format1(f.data);
+    /* A store of actions format 1 (week counters keyed by scope first, an
+     * index by the day agreed): opening it keys the counters by week
+     * first and drops that index, and verify finds actions_by as the
+     * observations give it. */
+    make_actions_format1(f.data);
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
     contains(out, "the action records match the observations");
     contains(out, "action differences: 0");
