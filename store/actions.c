@@ -219,11 +219,18 @@ static int week_add(struct store_txn *t, const Coachq__V1__ActionRecord *r, cons
     return actions_counter_add(t, key, klen, c, ACTIONS_NCOUNTS);
 }
 
-/* The contribution key of r: 'k', its id. */
-static void contrib_key(const Coachq__V1__ActionRecord *r, uint8_t key[1 + KEYS_UUID_LEN])
+/* The contribution key of r: 'k', the Monday of its agreeing session, its
+ * id. The week comes first so that the records of one batch, held in the
+ * same days, put theirs on a few neighbouring leaves; a record whose
+ * session moves to another week has its contribution taken back and added
+ * again (contrib_same()), so the key never goes stale. */
+#define ACTIONS_CONTRIB_KEY (1 + 4 + KEYS_UUID_LEN)
+
+static void contrib_key(const Coachq__V1__ActionRecord *r, uint8_t key[ACTIONS_CONTRIB_KEY])
 {
     key[0] = 'k';
-    memcpy(key + 1, r->id.data, KEYS_UUID_LEN);
+    keys_put_be32(key + 1, (uint32_t)agg_week_of(r->agreed_day));
+    memcpy(key + 5, r->id.data, KEYS_UUID_LEN);
 }
 
 /* Takes back what r added to the week counters: the scopes its
@@ -231,7 +238,7 @@ static void contrib_key(const Coachq__V1__ActionRecord *r, uint8_t key[1 + KEYS_
  * reporting lines say now), then deletes that record. */
 static int contrib_take(struct store_txn *t, const Coachq__V1__ActionRecord *r)
 {
-    uint8_t key[1 + KEYS_UUID_LEN];
+    uint8_t key[ACTIONS_CONTRIB_KEY];
     uint8_t val[ACTIONS_CONTRIB_MAX];
     size_t vlen, off;
     MDB_val v;
@@ -318,7 +325,7 @@ static int contrib_build(struct store_txn *t, const Coachq__V1__ActionRecord *r,
  * scopes (contrib_build()), and records those scopes. */
 static int contrib_add(struct store_txn *t, const Coachq__V1__ActionRecord *r)
 {
-    uint8_t key[1 + KEYS_UUID_LEN];
+    uint8_t key[ACTIONS_CONTRIB_KEY];
     uint8_t val[ACTIONS_CONTRIB_MAX];
     size_t len = 0;
     int rc = contrib_build(t, r, val, &len);
@@ -343,7 +350,7 @@ static int contrib_same(struct store_txn *t, const Coachq__V1__ActionRecord *old
                         const Coachq__V1__ActionRecord *r, uint8_t val[ACTIONS_CONTRIB_MAX],
                         size_t *len)
 {
-    uint8_t key[1 + KEYS_UUID_LEN];
+    uint8_t key[ACTIONS_CONTRIB_KEY];
     MDB_val v;
     int rc;
 

@@ -33,14 +33,16 @@
  * so nothing is counted twice.
  *
  *   'w', be32 Monday, scope -> be64 counts[ACTIONS_NCOUNTS]
- *   'k', action id(16) -> u8 n, n x (u8 length, scope): the scopes the
- *                         record's counts were added to
+ *   'k', be32 Monday, action id(16) -> u8 n, n x (u8 length, scope): the
+ *                         scopes the record's counts were added to
  *
- * The week counters are keyed by week first (actions format 2): records
- * arrive in the order their sessions were held, so one batch's counters
- * are a few neighbouring keys of this week rather than one key in the
- * range of every scope it touches, and a commit writes a few leaves for
- * them instead of one per coach (docs/benchmarks.md, "The load").
+ * The week counters and the contributions are keyed by week first
+ * (actions formats 2 and 4): records arrive in the order their sessions
+ * were held, so one batch's counters and contributions are a few
+ * neighbouring keys of this week rather than one key in the range of every
+ * scope it touches or one per random action id, and a commit writes a few
+ * leaves for them instead of one per coach or per record
+ * (docs/benchmarks.md, "The load").
  *
  * All of them are written with the record in the writer's transaction and
  * are derived like it (actions_rebuild_txn(), compared by actions_verify()).
@@ -130,8 +132,9 @@ void actions_batch_discard(struct store_txn *t);
  * by scope first: 'w', scope, 0, be32 Monday); 3 drops the index of a
  * coach's records by the session that agreed them ('a', coach id, 0, '-',
  * be64 agreed_at, action id), which nothing read since the action tables
- * read the week counters. */
-#define ACTIONS_FORMAT 3
+ * read the week counters; 4 keys the contributions by the week of the
+ * agreeing session first (before it, 'k', action id). */
+#define ACTIONS_FORMAT 4
 
 /*
  * At every open (the store's upgrade hook, in the opening transaction t):

@@ -310,10 +310,11 @@ static void drop_action_keys(const char *dir, const char *kinds, uint8_t schema)
 
 /* Rewrites the closed store's actions_by in the layout of actions format
  * 1: its week counters keyed by scope first ('w', scope, 0, be32 Monday;
- * now 'w', be32 Monday, scope) and, for each coach's index entry, one in
+ * now 'w', be32 Monday, scope), its contributions by action id alone ('k',
+ * id; now 'k', be32 Monday, id) and, for each coach's index entry, one in
  * the index by the day agreed ('a', coach, 0, '-', be64 agreed_at, id),
  * which format 3 drops; and deletes its "actions_format". A store written
- * before both changes. */
+ * before these changes. */
 static void make_actions_format1(const char *dir)
 {
     MDB_env *env;
@@ -321,9 +322,9 @@ static void make_actions_format1(const char *dir)
     MDB_dbi meta, by;
     MDB_cursor *cur;
     MDB_val k, v;
-    uint8_t keys[32][200], vals[32][48];
+    uint8_t keys[32][200], vals[32][256];
     size_t klen[32], vlen[32];
-    size_t n = 0, weeks = 0;
+    size_t n = 0, weeks = 0, contribs = 0;
     int rc;
 
     assert_int_equal(mdb_env_create(&env), 0);
@@ -337,8 +338,17 @@ static void make_actions_format1(const char *dir)
         const uint8_t *kb = k.mv_data;
 
         assert_true(n < 32 && k.mv_size + 1 <= sizeof(keys[0]));
-        if (k.mv_size > 6 && kb[0] == 'w') {
-            assert_int_equal(v.mv_size, sizeof(vals[0]));
+        if (k.mv_size == 21 && kb[0] == 'k') {
+            assert_true(v.mv_size <= sizeof(vals[0]));
+            keys[n][0] = 'k';
+            memcpy(keys[n] + 1, kb + 5, 16);
+            klen[n] = 17;
+            memcpy(vals[n], v.mv_data, v.mv_size);
+            vlen[n++] = v.mv_size;
+            contribs++;
+            assert_int_equal(mdb_cursor_del(cur, 0), 0);
+        } else if (k.mv_size > 6 && kb[0] == 'w') {
+            assert_int_equal(v.mv_size, 48);
             keys[n][0] = 'w';
             memcpy(keys[n] + 1, kb + 5, k.mv_size - 5);
             keys[n][k.mv_size - 4] = 0;
@@ -357,7 +367,7 @@ static void make_actions_format1(const char *dir)
         }
     }
     mdb_cursor_close(cur);
-    assert_true(weeks > 0 && n > weeks);
+    assert_true(weeks > 0 && contribs > 0 && n > weeks + contribs);
     for (size_t i = 0; i < n; i++) {
         k.mv_data = keys[i];
         k.mv_size = klen[i];
