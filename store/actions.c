@@ -1,6 +1,7 @@
 #include "actions.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,6 @@
 #include "error.h"
 #include "keys.h"
 #include "log.h"
-#include "mdberr.h"
 #include "obs.h"
 #include "people.h"
 #include "store_int.h"
@@ -108,8 +108,7 @@ static int index_key(const Coachq__V1__ActionRecord *r, char kind, uint8_t *key,
     key[0] = (uint8_t)kind;
     memcpy(key + 1, who, n);
     key[1 + n] = 0;
-    /* 'a' (by the day agreed) does not move when the status changes. */
-    key[2 + n] = kind == 'a' ? '-' : actions_status_open(r->status) ? '1' : '0';
+    key[2 + n] = actions_status_open(r->status) ? '1' : '0';
     keys_put_be64(key + 3 + n, (uint64_t)r->agreed_at);
     memcpy(key + 11 + n, r->id.data, KEYS_UUID_LEN);
     *klen = 11 + n + KEYS_UUID_LEN;
@@ -120,39 +119,6 @@ static int index_key(const Coachq__V1__ActionRecord *r, char kind, uint8_t *key,
 static uint32_t due_key(const Coachq__V1__ActionRecord *r)
 {
     return r->due_day != 0 ? r->due_day : ACTIONS_NO_DUE;
-}
-
-/* Adds delta to the be64 counter under key (deleted at zero; a counter
- * that would go below zero, which only a damaged store gives, stays at
- * zero and verify finds it). */
-static int counter_add(struct store_txn *t, const uint8_t *key, size_t klen, const int64_t *delta,
-                       size_t n)
-{
-    uint8_t val[8 * ACTIONS_NCOUNTS];
-    MDB_val v;
-    int zero = 1;
-    int rc;
-
-    if (n > ACTIONS_NCOUNTS) {
-        return -EINVAL;
-    }
-    memset(val, 0, sizeof(val));
-    rc = store_txn_get_raw(t, t->s->dbi_actions_by, key, klen, &v);
-    if (rc == 0 && v.mv_size == 8 * n) {
-        memcpy(val, v.mv_data, 8 * n);
-    } else if (rc != 0 && rc != -ENOENT) {
-        return rc;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int64_t x = (int64_t)keys_get_be64(val + 8 * i) + delta[i];
-
-        keys_put_be64(val + 8 * i, (uint64_t)(x > 0 ? x : 0));
-        zero = zero && x <= 0;
-    }
-    if (zero) {
-        return store_txn_del(t, t->s->dbi_actions_by, key, klen);
-    }
-    return store_txn_put_raw(t, t->s->dbi_actions_by, key, klen, val, 8 * n, NULL);
 }
 
 /* The open index of r ('o' key) and its coach's open counter of r's due
@@ -181,19 +147,19 @@ static int open_put(struct store_txn *t, const Coachq__V1__ActionRecord *r, int 
     }
     if (rc == 0) {
         key[0] = 'n';
-        rc = counter_add(t, key, 6 + n, &one, 1);
+        rc = actions_counter_add(t, key, 6 + n, &one, 1);
     }
     return rc;
 }
 
 static int index_put(struct store_txn *t, const Coachq__V1__ActionRecord *r, int del)
 {
-    static const char kinds[3] = {'c', 'e', 'a'};
+    static const char kinds[2] = {'c', 'e'};
     uint8_t key[ACTIONS_KEY_MAX];
     size_t klen;
     int rc = 0;
 
-    for (int i = 0; i < 3 && rc == 0; i++) {
+    for (int i = 0; i < 2 && rc == 0; i++) {
         if (index_key(r, kinds[i], key, &klen) != 0) {
             continue;
         }
@@ -225,12 +191,22 @@ static void counts_of(const Coachq__V1__ActionRecord *r, int64_t c[ACTIONS_NCOUN
     c[ACTIONS_DROPPED] = r->status == COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DROPPED;
 }
 
+size_t actions_week_key(uint8_t key[ACTIONS_KEY_MAX], int32_t monday, const uint8_t *scope,
+                        size_t len)
+{
+    key[0] = 'w';
+    keys_put_be32(key + 1, (uint32_t)monday);
+    memcpy(key + 5, scope, len);
+    return 5 + len;
+}
+
 /* Adds sign * r's counts to the week counter of scope (len bytes). */
 static int week_add(struct store_txn *t, const Coachq__V1__ActionRecord *r, const uint8_t *scope,
                     size_t len, int sign)
 {
     uint8_t key[ACTIONS_KEY_MAX];
     int64_t c[ACTIONS_NCOUNTS];
+    size_t klen;
 
     if (len == 0 || len > 2 * VALIDATE_MAX_ID + 1) {
         return -EINVAL;
@@ -239,18 +215,22 @@ static int week_add(struct store_txn *t, const Coachq__V1__ActionRecord *r, cons
     for (int i = 0; i < ACTIONS_NCOUNTS; i++) {
         c[i] *= sign;
     }
-    key[0] = 'w';
-    memcpy(key + 1, scope, len);
-    key[1 + len] = 0;
-    keys_put_be32(key + 2 + len, (uint32_t)agg_week_of(r->agreed_day));
-    return counter_add(t, key, 6 + len, c, ACTIONS_NCOUNTS);
+    klen = actions_week_key(key, agg_week_of(r->agreed_day), scope, len);
+    return actions_counter_add(t, key, klen, c, ACTIONS_NCOUNTS);
 }
 
-/* The contribution key of r: 'k', its id. */
-static void contrib_key(const Coachq__V1__ActionRecord *r, uint8_t key[1 + KEYS_UUID_LEN])
+/* The contribution key of r: 'k', the Monday of its agreeing session, its
+ * id. The week comes first so that the records of one batch, held in the
+ * same days, put theirs on a few neighbouring leaves; a record whose
+ * session moves to another week has its contribution taken back and added
+ * again (contrib_same()), so the key never goes stale. */
+#define ACTIONS_CONTRIB_KEY (1 + 4 + KEYS_UUID_LEN)
+
+static void contrib_key(const Coachq__V1__ActionRecord *r, uint8_t key[ACTIONS_CONTRIB_KEY])
 {
     key[0] = 'k';
-    memcpy(key + 1, r->id.data, KEYS_UUID_LEN);
+    keys_put_be32(key + 1, (uint32_t)agg_week_of(r->agreed_day));
+    memcpy(key + 5, r->id.data, KEYS_UUID_LEN);
 }
 
 /* Takes back what r added to the week counters: the scopes its
@@ -258,7 +238,7 @@ static void contrib_key(const Coachq__V1__ActionRecord *r, uint8_t key[1 + KEYS_
  * reporting lines say now), then deletes that record. */
 static int contrib_take(struct store_txn *t, const Coachq__V1__ActionRecord *r)
 {
-    uint8_t key[1 + KEYS_UUID_LEN];
+    uint8_t key[ACTIONS_CONTRIB_KEY];
     uint8_t val[ACTIONS_CONTRIB_MAX];
     size_t vlen, off;
     MDB_val v;
@@ -345,7 +325,7 @@ static int contrib_build(struct store_txn *t, const Coachq__V1__ActionRecord *r,
  * scopes (contrib_build()), and records those scopes. */
 static int contrib_add(struct store_txn *t, const Coachq__V1__ActionRecord *r)
 {
-    uint8_t key[1 + KEYS_UUID_LEN];
+    uint8_t key[ACTIONS_CONTRIB_KEY];
     uint8_t val[ACTIONS_CONTRIB_MAX];
     size_t len = 0;
     int rc = contrib_build(t, r, val, &len);
@@ -370,7 +350,7 @@ static int contrib_same(struct store_txn *t, const Coachq__V1__ActionRecord *old
                         const Coachq__V1__ActionRecord *r, uint8_t val[ACTIONS_CONTRIB_MAX],
                         size_t *len)
 {
-    uint8_t key[1 + KEYS_UUID_LEN];
+    uint8_t key[ACTIONS_CONTRIB_KEY];
     MDB_val v;
     int rc;
 
@@ -424,12 +404,9 @@ static int contrib_move(struct store_txn *t, const Coachq__V1__ActionRecord *old
     rc = 0;
     for (size_t i = 0, p = 1; i < val[0] && rc == 0 && !zero; i++) {
         size_t n = val[p];
+        size_t klen = actions_week_key(wkey, agg_week_of(r->agreed_day), val + p + 1, n);
 
-        wkey[0] = 'w';
-        memcpy(wkey + 1, val + p + 1, n);
-        wkey[1 + n] = 0;
-        keys_put_be32(wkey + 2 + n, (uint32_t)agg_week_of(r->agreed_day));
-        rc = counter_add(t, wkey, 6 + n, b, ACTIONS_NCOUNTS);
+        rc = actions_counter_add(t, wkey, klen, b, ACTIONS_NCOUNTS);
         p += 1 + n;
     }
     return rc;
@@ -450,7 +427,7 @@ static int same_key(const Coachq__V1__ActionRecord *a, const Coachq__V1__ActionR
 static int record_put(struct store_txn *t, const Coachq__V1__ActionRecord *old,
                       const Coachq__V1__ActionRecord *r)
 {
-    static const char kinds[3] = {'c', 'e', 'a'};
+    static const char kinds[2] = {'c', 'e'};
     uint8_t key[ACTIONS_KEY_MAX];
     size_t klen;
     int same_open;
@@ -464,7 +441,7 @@ static int record_put(struct store_txn *t, const Coachq__V1__ActionRecord *old,
         }
         return rc == 0 ? contrib_add(t, r) : rc;
     }
-    for (int i = 0; i < 3 && rc == 0; i++) {
+    for (int i = 0; i < 2 && rc == 0; i++) {
         if (same_key(old, r, kinds[i])) {
             continue;
         }
@@ -1146,6 +1123,41 @@ int actions_rebuild_txn(struct store_txn *t, uint64_t *n)
     return rc;
 }
 
+int actions_format_check(struct store_txn *t, int rebuilt)
+{
+    static const char key[] = "actions_format";
+    uint8_t want[4];
+    MDB_val v;
+    MDB_stat st;
+    uint64_t n = 0;
+    int rc;
+
+    keys_put_be32(want, ACTIONS_FORMAT);
+    rc = store_txn_get_raw(t, t->s->dbi_meta, (const uint8_t *)key, sizeof(key) - 1, &v);
+    if (rc == 0 && v.mv_size == 4 && memcmp(v.mv_data, want, 4) == 0) {
+        return 0;
+    }
+    if (rc != 0 && rc != -ENOENT) {
+        return rc;
+    }
+    rc = mdb_stat(t->txn, t->s->dbi_actions_by, &st);
+    if (rc != 0) {
+        return STORE_TXN_ABORT(rc);
+    }
+    /* A store that has counters in an older layout (or whose format is
+     * unknown) gets every record, index entry and counter derived again;
+     * a new store, or one just derived, only says its format. */
+    if (!rebuilt && st.ms_entries > 0) {
+        rc = actions_rebuild_txn(t, &n);
+        if (rc != 0) {
+            return rc;
+        }
+        log_event(LOG_INFO, "actions_format_upgraded", "to=%d actions=%" PRIu64, ACTIONS_FORMAT, n);
+    }
+    return store_txn_put_raw(t, t->s->dbi_meta, (const uint8_t *)key, sizeof(key) - 1, want, 4,
+                             NULL);
+}
+
 /* One database's key/value pairs, packed end to end for comparing. */
 struct snapshot {
     uint8_t *b;
@@ -1397,56 +1409,4 @@ int actions_list_txn(struct store_txn *t, const struct actions_query *q, actions
         rc = list_person(&l, 'c', q->coaches[i]);
     }
     return rc;
-}
-
-int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, int64_t until_s,
-                       actions_cb cb, void *arg)
-{
-    uint8_t key[ACTIONS_KEY_MAX];
-    size_t n = coach != NULL ? strlen(coach) : 0;
-    size_t plen = 3 + n;
-    MDB_cursor *cur = NULL;
-    MDB_val k, v;
-    int rc;
-
-    if (n == 0 || n > VALIDATE_MAX_ID) {
-        return -EINVAL;
-    }
-    key[0] = 'a';
-    memcpy(key + 1, coach, n);
-    key[1 + n] = 0;
-    key[2 + n] = '-';
-    keys_put_be64(key + plen, (uint64_t)(from_s > 0 ? from_s : 0));
-    rc = mdb_cursor_open(t->txn, t->s->dbi_actions_by, &cur);
-    if (rc != 0) {
-        return mdberr_errno(rc);
-    }
-    k.mv_data = key;
-    k.mv_size = plen + 8;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0) {
-        Coachq__V1__ActionRecord *r = NULL;
-
-        if (k.mv_size != plen + 8 + KEYS_UUID_LEN || memcmp(k.mv_data, key, plen) != 0 ||
-            (int64_t)keys_get_be64((const uint8_t *)k.mv_data + plen) >= until_s) {
-            break;
-        }
-        rc = actions_indexed_get(t, (const uint8_t *)k.mv_data + plen + 8, &r);
-        if (rc == 0) {
-            rc = cb(r, arg);
-            coachq__v1__action_record__free_unpacked(r, NULL);
-        } else if (rc == 1) {
-            rc = 0;
-        }
-        if (rc != 0) {
-            break;
-        }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND || rc == 1) {
-        rc = 0;
-    }
-    /* LMDB's own codes become the store's; the callback's pass through. */
-    return mdberr_errno(rc);
 }

@@ -11,11 +11,8 @@
  *
  *   'c' | 'e', person id, 0, open ('1') or closed ('0'), be64 agreed_at,
  *   action id(16) -> empty
- *   'a', coach id, 0, '-', be64 agreed_at, action id(16) -> empty
  *
- * the last by the session that agreed them, so that a window of weeks is
- * read without the records before it (actions_agreed_txn()). Open records
- * are also indexed per coach by due day, most overdue first, those without
+ * Open records are also indexed per coach by due day, most overdue first, those without
  * a due day last (ACTIONS_NO_DUE), and counted per coach and due day:
  *
  *   'o', coach id, 0, be32 due day, be64 agreed_at, action id(16) -> empty
@@ -35,9 +32,17 @@
  * back from the scopes its contribution names and its new counts added,
  * so nothing is counted twice.
  *
- *   'w', scope, 0, be32 Monday -> be64 counts[ACTIONS_NCOUNTS]
- *   'k', action id(16) -> u8 n, n x (u8 length, scope): the scopes the
- *                         record's counts were added to
+ *   'w', be32 Monday, scope -> be64 counts[ACTIONS_NCOUNTS]
+ *   'k', be32 Monday, action id(16) -> u8 n, n x (u8 length, scope): the
+ *                         scopes the record's counts were added to
+ *
+ * The week counters and the contributions are keyed by week first
+ * (actions formats 2 and 4): records arrive in the order their sessions
+ * were held, so one batch's counters and contributions are a few
+ * neighbouring keys of this week rather than one key in the range of every
+ * scope it touches or one per random action id, and a commit writes a few
+ * leaves for them instead of one per coach or per record
+ * (docs/benchmarks.md, "The load").
  *
  * All of them are written with the record in the writer's transaction and
  * are derived like it (actions_rebuild_txn(), compared by actions_verify()).
@@ -100,6 +105,47 @@ int actions_check(struct store_txn *t, const Coachq__V1__Observation *obs,
 int actions_apply(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
                   const uint8_t *prev);
 
+/*
+ * The store's hook (obs_apply.c) for every version it stores: as
+ * actions_apply(), with the changes of the follow-through and open
+ * counters merged over the batch in t->batch_actions (store_int.h, made
+ * here when absent) instead of read and written per record. The batch's
+ * end writes them, actions_flush(), or drops them, actions_batch_discard()
+ * (store.h, store_flush_cb): nothing may read those counters in t before
+ * then. Returns as actions_apply().
+ */
+int actions_observation(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
+                        const uint8_t *prev);
+
+/* Reads each counter merged in t->batch_actions once, adds its change,
+ * writes it once, and frees the batch (t->batch_actions becomes NULL).
+ * Returns 0 (also with no batch) or a negative code (STORE_TXN_ABORT()
+ * codes included), after which the attempt must end. */
+int actions_flush(struct store_txn *t);
+
+/* Frees t->batch_actions unwritten (the attempt ends without a commit) and
+ * sets it to NULL; a no-op without one. */
+void actions_batch_discard(struct store_txn *t);
+
+/* The layout of actions_by a store holds, kept in its meta database (key
+ * "actions_format"): 2 keys the week counters by week first (before it,
+ * by scope first: 'w', scope, 0, be32 Monday); 3 drops the index of a
+ * coach's records by the session that agreed them ('a', coach id, 0, '-',
+ * be64 agreed_at, action id), which nothing read since the action tables
+ * read the week counters; 4 keys the contributions by the week of the
+ * agreeing session first (before it, 'k', action id). */
+#define ACTIONS_FORMAT 4
+
+/*
+ * At every open (the store's upgrade hook, in the opening transaction t):
+ * a store whose actions_format is not ACTIONS_FORMAT and that has entries
+ * in actions_by gets every record, index entry and counter derived again
+ * (actions_rebuild_txn()), unless rebuilt says the upgrade just did; then
+ * the format is written. Returns 0 or a negative code (STORE_TXN_ABORT()
+ * codes included).
+ */
+int actions_format_check(struct store_txn *t, int rebuilt);
+
 /* Deletes every action record and derives them again from the stored
  * observations, in sequence order. Returns 0 or a negative code. *n, when
  * not NULL, gets the number of records made. */
@@ -156,13 +202,6 @@ typedef int (*actions_cb)(const Coachq__V1__ActionRecord *r, void *arg);
 int actions_list_txn(struct store_txn *t, const struct actions_query *q, actions_cb cb, void *arg,
                      struct actions_list_stat *st);
 
-/* Visits coach's records agreed in sessions that started in [from_s,
- * until_s) (seconds), in that order, with cb (records borrowed for the
- * call; 1 stops). Reads only the window's index entries. Returns 0, cb's
- * negative code or a negative errno. */
-int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, int64_t until_s,
-                       actions_cb cb, void *arg);
-
 /* The follow-through counts (see above), by index. */
 #define ACTIONS_AGREED 0
 #define ACTIONS_FOLLOWED 1
@@ -172,6 +211,9 @@ int actions_agreed_txn(struct store_txn *t, const char *coach, int64_t from_s, i
 #define ACTIONS_DROPPED 5
 #define ACTIONS_NCOUNTS 6
 
+/* Weeks one actions_follow_txn() sums at most: two years. */
+#define ACTIONS_FOLLOW_WEEKS 104
+
 /* What actions_follow_txn() sums. */
 struct actions_follow {
     uint64_t n[ACTIONS_NCOUNTS];
@@ -180,8 +222,9 @@ struct actions_follow {
 
 /* Sums the follow-through counters of scope (a coach id, or
  * "<manager>/<coach>") over the weeks of from_day to until_day (any day
- * stands for its week). Reads one counter per week with actions, never a
- * record. Returns 0 or a negative code. */
+ * stands for its week), at most ACTIONS_FOLLOW_WEEKS weeks (the last ones).
+ * Looks up one counter per week, never a record. Returns 0 or a negative
+ * code. */
 int actions_follow_txn(struct store_txn *t, const char *scope, int32_t from_day, int32_t until_day,
                        struct actions_follow *out);
 

@@ -59,35 +59,13 @@ static int range_scan(struct store_txn *t, const uint8_t *start, size_t slen, si
     return mdberr_errno(rc);
 }
 
-struct follow_sum {
-    size_t plen;
-    uint32_t until;
-    struct actions_follow *out;
-};
-
-static int follow_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
-{
-    struct follow_sum *f = arg;
-
-    if (klen != f->plen + 4 || vlen != 8 * ACTIONS_NCOUNTS) {
-        return -EIO;
-    }
-    if (keys_get_be32(key + f->plen) > f->until) {
-        return 1;
-    }
-    for (int i = 0; i < ACTIONS_NCOUNTS; i++) {
-        f->out->n[i] += keys_get_be64(val + 8 * i);
-    }
-    f->out->weeks++;
-    return 0;
-}
-
 int actions_follow_txn(struct store_txn *t, const char *scope, int32_t from_day, int32_t until_day,
                        struct actions_follow *out)
 {
     uint8_t key[ACTIONS_KEY_MAX];
     size_t n = scope != NULL ? strlen(scope) : 0;
-    struct follow_sum f;
+    int32_t first, last;
+    int rc = 0;
 
     memset(out, 0, sizeof(*out));
     if (n == 0 || n > 2 * VALIDATE_MAX_ID + 1) {
@@ -96,14 +74,34 @@ int actions_follow_txn(struct store_txn *t, const char *scope, int32_t from_day,
     if (from_day < 0 || until_day < from_day) {
         return 0;
     }
-    key[0] = 'w';
-    memcpy(key + 1, scope, n);
-    key[1 + n] = 0;
-    keys_put_be32(key + 2 + n, (uint32_t)agg_week_of(from_day));
-    f.plen = 2 + n;
-    f.until = (uint32_t)agg_week_of(until_day);
-    f.out = out;
-    return range_scan(t, key, 6 + n, 2 + n, follow_cb, &f);
+    first = agg_week_of(from_day);
+    last = agg_week_of(until_day);
+    if ((int64_t)last - first >= 7 * (int64_t)ACTIONS_FOLLOW_WEEKS) {
+        first = last - 7 * (ACTIONS_FOLLOW_WEEKS - 1);
+    }
+    /* The counters are keyed by week first, so each week is a look-up of
+     * its own; a week without actions has no counter. */
+    for (int32_t monday = first; monday <= last && rc == 0; monday += 7) {
+        size_t klen = actions_week_key(key, monday, (const uint8_t *)scope, n);
+        MDB_val v;
+
+        rc = store_txn_get_raw(t, t->s->dbi_actions_by, key, klen, &v);
+        if (rc == -ENOENT) {
+            rc = 0;
+            continue;
+        }
+        if (rc != 0) {
+            break;
+        }
+        if (v.mv_size != 8 * ACTIONS_NCOUNTS) {
+            return -EIO;
+        }
+        for (int i = 0; i < ACTIONS_NCOUNTS; i++) {
+            out->n[i] += keys_get_be64((const uint8_t *)v.mv_data + 8 * i);
+        }
+        out->weeks++;
+    }
+    return rc;
 }
 
 struct open_scan {

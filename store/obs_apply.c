@@ -464,7 +464,7 @@ static int obs_after_put(struct store_txn *t, const struct store_write *w,
         log_event(LOG_ERROR, "store_agg_failed", "seq=%" PRIu64 " rc=%d", rec->seq, rc);
         return rc == -ENOMEM ? ENOMEM : EIO;
     }
-    rc = actions_apply(t, rec, prev);
+    rc = actions_observation(t, rec, prev);
     if (store_txn_is_abort(rc)) {
         return store_txn_abort_mdb(rc);
     }
@@ -846,11 +846,13 @@ static int obs_migrate_actions(struct store_txn *t)
  * (agg.h): before 4 they missed scopes or counted double coding per pair,
  * before 7 values and contributions were protobuf messages; before 8 there
  * were no action records, and before 9 they had no open index nor
- * follow-through counters (obs_migrate_actions() derives them all). */
+ * follow-through counters (obs_migrate_actions() derives them all); the
+ * layout of the counters has a format of its own (actions_format_check()). */
 static int obs_upgrade(struct store_txn *t, uint32_t from_version)
 {
     int rc = 0;
     int rebuilt = 0;
+    int derived = 0;
 
     if (from_version != 0 && from_version < 6) {
         rc = obs_migrate_seq(t);
@@ -864,24 +866,50 @@ static int obs_upgrade(struct store_txn *t, uint32_t from_version)
     }
     if (rc == 0 && from_version != 0 && from_version < 9) {
         rc = obs_migrate_actions(t);
+        derived = rc == 0;
+    }
+    if (rc == 0) {
+        rc = actions_format_check(t, derived);
     }
     return rc;
 }
 
-/* The flush hook (store_flush_cb): the aggregates merged over the batch
- * are written, with agg_flush()'s codes turned into the LMDB ones the
- * engine acts on (a full map grows and the batch is retried). */
+/* The discard hook (store_discard_cb): what the batch merged is dropped
+ * unwritten, the aggregates' and the actions' counters alike. */
+static void obs_discard(struct store_txn *t)
+{
+    if (t->batch != NULL) {
+        agg_batch_discard(t);
+    }
+    actions_batch_discard(t);
+}
+
+/* The flush hook (store_flush_cb): the aggregates and the actions'
+ * counters merged over the batch are written, with their codes turned
+ * into the LMDB ones the engine acts on (a full map grows and the batch is
+ * retried). Either may be unset: a batch whose records do not count in the
+ * aggregates may still agree actions. */
 static int obs_flush(struct store_txn *t)
 {
-    int rc = agg_flush(t);
+    const char *what = "store_agg_flush_failed";
+    int rc = 0;
 
+    if (t->batch != NULL) {
+        rc = agg_flush(t);
+    }
+    if (rc == 0) {
+        what = "store_actions_flush_failed";
+        rc = actions_flush(t);
+    }
+    /* Whatever failed, the attempt ends and the rest is never written. */
+    obs_discard(t);
     if (store_txn_is_abort(rc)) {
         return store_txn_abort_mdb(rc);
     }
     if (rc != 0) {
         /* A stored value that does not decode, or memory: like a put that
          * failed, the attempt ends. */
-        log_event(LOG_ERROR, "store_agg_flush_failed", "rc=%d", rc);
+        log_event(LOG_ERROR, what, "rc=%d", rc);
         return rc == -ENOMEM ? ENOMEM : EIO;
     }
     return 0;
@@ -891,7 +919,7 @@ static const struct store_hooks obs_hooks = {
     .apply = obs_apply,
     .upgrade = obs_upgrade,
     .flush = obs_flush,
-    .discard = agg_batch_discard,
+    .discard = obs_discard,
 };
 
 int store_open(const char *dir, const struct store_opts *opts, struct store **out)

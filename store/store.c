@@ -459,7 +459,7 @@ static int store_init_schema(struct store *s)
     if (s->hooks.upgrade != NULL) {
         /* Also at the current schema (upgrade_from 0): the hook checks
          * what is versioned apart from the schema (agg_format_check()). */
-        struct store_txn t = {s, txn, 1, NULL, {NULL, NULL, ""}, NULL};
+        struct store_txn t = {s, txn, 1, NULL, {NULL, NULL, ""}, NULL, NULL};
 
         rc = s->hooks.upgrade(&t, upgrade_from);
         if (store_txn_is_abort(rc)) {
@@ -1007,11 +1007,12 @@ static int store_flush(struct store *s, struct store_txn *t)
 {
     int rc;
 
-    if (s->hooks.flush == NULL || t->batch == NULL) {
+    if (s->hooks.flush == NULL || (t->batch == NULL && t->batch_actions == NULL)) {
         return 0;
     }
     rc = s->hooks.flush(t);
     t->batch = NULL;
+    t->batch_actions = NULL;
     return rc;
 }
 
@@ -1020,7 +1021,7 @@ static enum store_batch_end store_batch_try(struct store *s, struct store_batch 
 {
     MDB_txn *txn = NULL;
     struct store_txn_memo memo;
-    struct store_txn t = {s, NULL, 1, NULL, {NULL, NULL, ""}, &memo};
+    struct store_txn t = {s, NULL, 1, NULL, {NULL, NULL, ""}, &memo, NULL};
     MDB_val k, v;
     uint8_t seqbuf[8];
     uint64_t next_seq, first_seq;
@@ -1098,7 +1099,7 @@ static enum store_batch_end store_batch_try(struct store *s, struct store_batch 
     }
     b->committed = 1;
 out:
-    if (s->hooks.discard != NULL && t.batch != NULL) {
+    if (s->hooks.discard != NULL && (t.batch != NULL || t.batch_actions != NULL)) {
         s->hooks.discard(&t);
     }
     store_txn_memo_clear(&memo);

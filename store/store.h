@@ -261,15 +261,15 @@ typedef int (*store_upgrade_cb)(struct store_txn *t, uint32_t from_version);
 
 /*
  * Deferred work: apply may leave work for the end of the batch in
- * t->batch (store_int.h), e.g. aggregate updates merged across the batch's
- * records so that each touched value is read and written once per commit.
- * The engine calls flush in the same transaction before a request with fn
- * set runs (that function may read what was deferred) and before the
- * commit. flush writes what was deferred, frees t->batch and sets it to
- * NULL, and returns 0 or an LMDB code that ends the attempt, like apply.
- * The engine calls discard when an attempt ends with t->batch still set
- * (nothing committed); discard frees it and sets it to NULL. Neither is
- * called while t->batch is NULL.
+ * t->batch and t->batch_actions (store_int.h), e.g. aggregate updates and
+ * the actions' counters merged across the batch's records so that each
+ * touched value is read and written once per commit. The engine calls
+ * flush in the same transaction before a request with fn set runs (that
+ * function may read what was deferred) and before the commit. flush writes
+ * what was deferred, frees both and sets them to NULL, and returns 0 or an
+ * LMDB code that ends the attempt, like apply. The engine calls discard
+ * when an attempt ends with either still set (nothing committed); discard
+ * frees them and sets them to NULL. Neither is called while both are NULL.
  */
 typedef int (*store_flush_cb)(struct store_txn *t);
 typedef void (*store_discard_cb)(struct store_txn *t);

@@ -187,6 +187,10 @@ struct store_txn {
     /* The batch's decoded reads; NULL in any other transaction, which then
      * reads and decodes every time. The engine's, on its stack. */
     struct store_txn_memo *memo;
+    /* The hook's other deferred work in a batch, the agreed actions'
+     * counters merged over it (actions.h, actions_flush()), else NULL;
+     * flushed and discarded with batch. */
+    void *batch_actions;
 };
 
 /* LMDB codes that must end a write transaction's attempt rather than be

@@ -308,6 +308,81 @@ static void drop_action_keys(const char *dir, const char *kinds, uint8_t schema)
     mdb_env_close(env);
 }
 
+/* Rewrites the closed store's actions_by in the layout of actions format
+ * 1: its week counters keyed by scope first ('w', scope, 0, be32 Monday;
+ * now 'w', be32 Monday, scope), its contributions by action id alone ('k',
+ * id; now 'k', be32 Monday, id) and, for each coach's index entry, one in
+ * the index by the day agreed ('a', coach, 0, '-', be64 agreed_at, id),
+ * which format 3 drops; and deletes its "actions_format". A store written
+ * before these changes. */
+static void make_actions_format1(const char *dir)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, by;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint8_t keys[32][200], vals[32][256];
+    size_t klen[32], vlen[32];
+    size_t n = 0, weeks = 0, contribs = 0;
+    int rc;
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "actions_by", 0, &by), 0);
+    assert_int_equal(mdb_cursor_open(txn, by, &cur), 0);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kb = k.mv_data;
+
+        assert_true(n < 32 && k.mv_size + 1 <= sizeof(keys[0]));
+        if (k.mv_size == 21 && kb[0] == 'k') {
+            assert_true(v.mv_size <= sizeof(vals[0]));
+            keys[n][0] = 'k';
+            memcpy(keys[n] + 1, kb + 5, 16);
+            klen[n] = 17;
+            memcpy(vals[n], v.mv_data, v.mv_size);
+            vlen[n++] = v.mv_size;
+            contribs++;
+            assert_int_equal(mdb_cursor_del(cur, 0), 0);
+        } else if (k.mv_size > 6 && kb[0] == 'w') {
+            assert_int_equal(v.mv_size, 48);
+            keys[n][0] = 'w';
+            memcpy(keys[n] + 1, kb + 5, k.mv_size - 5);
+            keys[n][k.mv_size - 4] = 0;
+            memcpy(keys[n] + k.mv_size - 3, kb + 1, 4);
+            klen[n] = k.mv_size + 1;
+            memcpy(vals[n], v.mv_data, v.mv_size);
+            vlen[n++] = v.mv_size;
+            weeks++;
+            assert_int_equal(mdb_cursor_del(cur, 0), 0);
+        } else if (k.mv_size > 1 && kb[0] == 'c') {
+            memcpy(keys[n], kb, k.mv_size);
+            keys[n][0] = 'a';
+            keys[n][strlen((const char *)kb + 1) + 2] = '-';
+            klen[n] = k.mv_size;
+            vlen[n++] = 0;
+        }
+    }
+    mdb_cursor_close(cur);
+    assert_true(weeks > 0 && contribs > 0 && n > weeks + contribs);
+    for (size_t i = 0; i < n; i++) {
+        k.mv_data = keys[i];
+        k.mv_size = klen[i];
+        v.mv_data = vals[i];
+        v.mv_size = vlen[i];
+        assert_int_equal(mdb_put(txn, by, &k, &v, 0), 0);
+    }
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    k.mv_data = (void *)"actions_format";
+    k.mv_size = strlen("actions_format");
+    assert_int_equal(mdb_del(txn, meta, &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -689,6 +764,15 @@ static void test_actions_loop(void **state)
     /* A store of schema 8 had no open index nor counters: opening it
      * derives them, and the dashboards read the same figures. */
     drop_action_keys(f.data, "wkon", 8);
+    testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
+    contains(out, "the action records match the observations");
+    contains(out, "action differences: 0");
+
+    /* A store of actions format 1 (week counters keyed by scope first, an
+     * index by the day agreed): opening it keys the counters by week
+     * first and drops that index, and verify finds actions_by as the
+     * observations give it. */
+    make_actions_format1(f.data);
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f.data, NULL);
     contains(out, "the action records match the observations");
     contains(out, "action differences: 0");

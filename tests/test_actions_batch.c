@@ -1,0 +1,527 @@
+/*
+ * test_actions_batch: the actions' counters (store/actions_batch.c) merged
+ * over the writer's batch give what records committed one at a time give.
+ * Records that agree actions and follow them up in one week of one coach
+ * (so that they change the same follow-through and open counters), one of
+ * them refused by the rules in the middle, are written once one request
+ * per commit and once all in one batch; both stores must hold the same
+ * action records, index entries and counters, byte for byte, the counters
+ * the values these records give, and nothing of the refused record. The
+ * same batch written into a map too small for it (the engine aborts the
+ * attempt, grows the map and writes the batch again, discarding what the
+ * first attempt merged) must give the same store again.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "actions.h"
+#include "agg.h"
+#include "error.h"
+#include "store.h"
+#include "store_int.h"
+#include "testutil.h"
+
+/* "Today": 2024-06-12 (day 19886, a Wednesday); its week starts on day
+ * 19884. */
+#define TODAY 19886
+#define MONDAY 19884
+#define NOW_MS (((int64_t)TODAY * 86400 + 12 * 3600) * 1000)
+#define NREC 6
+#define REFUSED 3 /* the record the rules refuse */
+
+static int org_cb(struct store_txn *t, void *arg)
+{
+    int rc;
+
+    (void)arg;
+    rc = testutil_put_person(t, "slm.a", NULL, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER, NULL);
+    if (rc == 0) {
+        rc = testutil_put_person(t, "flm.a", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
+                                 "slm.a");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "flm.b", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
+                                 "slm.a");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "rep.1", NULL, 0, "flm.a");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "rep.2", NULL, 0, "flm.b");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "obs.1", NULL, COACHQ__V1__ROLE__ROLE_OBSERVER, NULL);
+    }
+    if (rc == 0) {
+        rc = testutil_put_rubric(t, "", 1);
+    }
+    if (rc == 0) {
+        rc = testutil_put_cert(t, "obs.1", 19000, 21000, "obs.1");
+    }
+    return rc;
+}
+
+/* The id of action k (a version-4 UUID's bytes). */
+static void action_id(unsigned k, uint8_t id[16])
+{
+    memset(id, 0xa0, 16);
+    id[6] = 0x40;
+    id[8] = 0x80;
+    id[15] = (uint8_t)k;
+}
+
+/* The records, packed: flm.a with rep.1 agrees actions 1 and 2 (0), then
+ * agrees 3 and says 1 is done (1), then says 2 is partly done, 3 dropped
+ * and agrees 4, due in ten days (2); record 3 agrees 5 and follows up an
+ * action there is not (refused); flm.b with rep.2 agrees 6 (4); flm.a says
+ * 4 is not done and agrees 7 (5). */
+struct records {
+    uint8_t *buf[NREC];
+    size_t len[NREC];
+};
+
+static void records_make(struct records *r)
+{
+    static const struct {
+        const char *coach, *coachee;
+        int32_t day;
+        int hour;
+        unsigned agree[2];
+        unsigned follow;
+        Coachq__V1__ActionStatus status;
+        int32_t due;
+    } spec[NREC] = {
+        {"flm.a", "rep.1", MONDAY, 9, {1, 2}, 0, 0, 0},
+        {"flm.a",
+         "rep.1",
+         MONDAY + 1,
+         9,
+         {3, 0},
+         1,
+         COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE,
+         0},
+        {"flm.a",
+         "rep.1",
+         MONDAY + 1,
+         15,
+         {4, 0},
+         2,
+         COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE,
+         MONDAY + 11},
+        {"flm.a",
+         "rep.1",
+         MONDAY + 2,
+         8,
+         {5, 0},
+         99,
+         COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE,
+         0},
+        {"flm.b", "rep.2", MONDAY + 1, 10, {6, 0}, 0, 0, 0},
+        {"flm.a",
+         "rep.1",
+         MONDAY + 2,
+         10,
+         {7, 0},
+         4,
+         COACHQ__V1__ACTION_STATUS__ACTION_STATUS_NOT_DONE,
+         0},
+    };
+
+    for (int i = 0; i < NREC; i++) {
+        struct testutil_obs o;
+        Coachq__V1__Action a[2], *ap[2];
+        Coachq__V1__FollowUp u[2], *up[2];
+        uint8_t aid[2][16], fid[2][16];
+        size_t na = 0, nu = 0;
+
+        testutil_obs_make(&o, spec[i].coach, spec[i].coachee,
+                          (int64_t)spec[i].day * 86400 + spec[i].hour * 3600);
+        for (int k = 0; k < 2 && spec[i].agree[k] != 0; k++) {
+            Coachq__V1__Action init = COACHQ__V1__ACTION__INIT;
+
+            a[na] = init;
+            a[na].text = (char *)"ask two discovery questions";
+            action_id(spec[i].agree[k], aid[na]);
+            a[na].id.data = aid[na];
+            a[na].id.len = 16;
+            a[na].due_day = spec[i].agree[k] == 4 ? (uint32_t)spec[i].due : 0;
+            ap[na] = &a[na];
+            na++;
+        }
+        if (spec[i].follow != 0) {
+            Coachq__V1__FollowUp init = COACHQ__V1__FOLLOW_UP__INIT;
+
+            u[nu] = init;
+            action_id(spec[i].follow, fid[nu]);
+            u[nu].action_id.data = fid[nu];
+            u[nu].action_id.len = 16;
+            u[nu].status = spec[i].status;
+            up[nu] = &u[nu];
+            nu++;
+        }
+        if (i == 2) {
+            /* Record 2 also drops action 3. */
+            Coachq__V1__FollowUp init = COACHQ__V1__FOLLOW_UP__INIT;
+
+            u[nu] = init;
+            action_id(3, fid[nu]);
+            u[nu].action_id.data = fid[nu];
+            u[nu].action_id.len = 16;
+            u[nu].status = COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DROPPED;
+            up[nu] = &u[nu];
+            nu++;
+        }
+        o.o.actions = ap;
+        o.o.n_actions = na;
+        o.o.follow_ups = up;
+        o.o.n_follow_ups = nu;
+        r->len[i] = coachq__v1__observation__get_packed_size(&o.o);
+        r->buf[i] = malloc(r->len[i]);
+        assert_non_null(r->buf[i]);
+        coachq__v1__observation__pack(&o.o, r->buf[i]);
+    }
+}
+
+static void records_free(struct records *r)
+{
+    for (int i = 0; i < NREC; i++) {
+        free(r->buf[i]);
+    }
+}
+
+/* A store with the organisation's rules on, in a directory of its own. */
+struct fx {
+    char dir[512];
+    struct store *s;
+};
+
+static void fx_open(struct fx *f, size_t map_size)
+{
+    struct store_policy pol;
+    struct store_opts opts;
+
+    store_policy_default(&pol);
+    memset(&opts, 0, sizeof(opts));
+    opts.policy = &pol;
+    opts.map_size = map_size;
+    opts.max_batch = 64;
+    f->s = NULL;
+    assert_int_equal(store_open(f->dir, &opts, &f->s), 0);
+}
+
+static void fx_new(struct fx *f)
+{
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    fx_open(f, 0);
+    assert_int_equal(store_exec(f->s, org_cb, NULL), 0);
+}
+
+static void fx_free(struct fx *f)
+{
+    store_close(f->s);
+    testutil_rmrf(f->dir);
+}
+
+static void fill_write(struct store_write *w, const struct records *r, int i)
+{
+    memset(w, 0, sizeof(*w));
+    w->obs = r->buf[i];
+    w->obs_len = r->len[i];
+    w->observer_id = "obs.1";
+    w->received_at_ms = NOW_MS;
+}
+
+static void expect_result(const struct store_write *w, int i)
+{
+    if (i == REFUSED) {
+        assert_int_equal(w->rc, ERROR_REFUSED);
+        assert_int_equal(w->fault.code, COACHQ__V1__CODE__NOT_FOUND);
+    } else if (w->rc != 0 || w->result != STORE_STORED) {
+        fail_msg("record %d: rc %d (%s)", i, w->rc, w->fault.message);
+    }
+}
+
+/* Writes the records one request per commit. */
+static void write_one_by_one(struct fx *f, const struct records *r)
+{
+    for (int i = 0; i < NREC; i++) {
+        struct store_write w;
+
+        fill_write(&w, r, i);
+        assert_int_equal(store_submit(f->s, &w), 0);
+        store_drain(f->s);
+        assert_ptr_equal(store_completed_take(f->s), &w);
+        expect_result(&w, i);
+    }
+}
+
+/* A request that holds the writer inside its batch until opened, so that
+ * the requests submitted meanwhile are all taken as the next batch. */
+struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int entered;
+    int open;
+};
+
+static int gate_fn(struct store_txn *t, void *arg)
+{
+    struct gate *g = arg;
+
+    (void)t;
+    pthread_mutex_lock(&g->mu);
+    g->entered = 1;
+    pthread_cond_broadcast(&g->cv);
+    while (!g->open) {
+        pthread_cond_wait(&g->cv, &g->mu);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return 0;
+}
+
+/* Writes the records as one batch. */
+static void write_in_one_batch(struct fx *f, const struct records *r)
+{
+    struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    struct store_write gw, w[NREC];
+    struct store_stats ss;
+    struct store_write *done;
+    int back = 0;
+
+    memset(&gw, 0, sizeof(gw));
+    gw.fn = gate_fn;
+    gw.fn_arg = &g;
+    assert_int_equal(store_submit(f->s, &gw), 0);
+    pthread_mutex_lock(&g.mu);
+    while (!g.entered) {
+        pthread_cond_wait(&g.cv, &g.mu);
+    }
+    pthread_mutex_unlock(&g.mu);
+    for (int i = 0; i < NREC; i++) {
+        fill_write(&w[i], r, i);
+        assert_int_equal(store_submit(f->s, &w[i]), 0);
+    }
+    pthread_mutex_lock(&g.mu);
+    g.open = 1;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    store_drain(f->s);
+    while ((done = store_completed_take(f->s)) != NULL) {
+        for (; done != NULL; done = done->next) {
+            back++;
+        }
+    }
+    assert_int_equal(back, NREC + 1);
+    assert_int_equal(gw.rc, 0);
+    for (int i = 0; i < NREC; i++) {
+        expect_result(&w[i], i);
+    }
+    store_get_stats(f->s, &ss);
+    assert_int_equal(ss.last_batch, NREC);
+    assert_false(store_failed(f->s));
+}
+
+/* Every key and value of the actions' two databases, end to end. */
+struct dump {
+    uint8_t b[65536];
+    size_t len;
+    size_t n;
+};
+
+static int dump_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct dump *d = arg;
+
+    if (d->len + 4 + klen + vlen > sizeof(d->b)) {
+        return -E2BIG;
+    }
+    d->b[d->len++] = (uint8_t)klen;
+    memcpy(d->b + d->len, key, klen);
+    d->len += klen;
+    d->b[d->len++] = (uint8_t)(vlen >> 8);
+    d->b[d->len++] = (uint8_t)vlen;
+    memcpy(d->b + d->len, val, vlen);
+    d->len += vlen;
+    d->n++;
+    return 0;
+}
+
+static int dump_txn(struct store_txn *t, void *arg)
+{
+    struct dump *d = arg;
+    int rc = store_txn_scan(t, t->s->dbi_actions, NULL, 0, 0, dump_cb, &d[0]);
+
+    return rc == 0 ? store_txn_scan(t, t->s->dbi_actions_by, NULL, 0, 0, dump_cb, &d[1]) : rc;
+}
+
+static struct dump *dump_of(struct fx *f)
+{
+    struct dump *d = calloc(2, sizeof(*d));
+
+    assert_non_null(d);
+    assert_int_equal(store_view(f->s, dump_txn, d), 0);
+    return d;
+}
+
+static void expect_same(const struct dump *a, const struct dump *b)
+{
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(a[i].n, b[i].n);
+        assert_int_equal(a[i].len, b[i].len);
+        assert_memory_equal(a[i].b, b[i].b, a[i].len);
+    }
+}
+
+struct counts {
+    struct actions_follow coach, line, other;
+    struct actions_open_counts open;
+    int refused_action; /* actions_get_txn()'s answer for action 5 */
+};
+
+static int count_txn(struct store_txn *t, void *arg)
+{
+    struct counts *c = arg;
+    Coachq__V1__ActionRecord *r = NULL;
+    uint8_t id[16];
+    int rc;
+
+    rc = actions_follow_txn(t, "flm.a", MONDAY, MONDAY + 6, &c->coach);
+    if (rc == 0) {
+        rc = actions_follow_txn(t, "slm.a/flm.a", MONDAY, MONDAY + 6, &c->line);
+    }
+    if (rc == 0) {
+        rc = actions_follow_txn(t, "flm.b", MONDAY, MONDAY + 6, &c->other);
+    }
+    if (rc == 0) {
+        rc = actions_open_txn(t, "flm.a", TODAY, 0, NULL, NULL, &c->open);
+    }
+    action_id(5, id);
+    c->refused_action = actions_get_txn(t, id, &r);
+    coachq__v1__action_record__free_unpacked(r, NULL);
+    return rc;
+}
+
+/* The counts the records give: flm.a agreed 1, 2, 3, 4 and 7; 1 is done,
+ * 2 partly done, 3 dropped, 4 not done; 2, 4 and 7 are open (4 due on
+ * MONDAY + 11, not overdue today). Nothing of record 3 (action 5). */
+static void expect_counts(struct fx *f)
+{
+    struct counts c;
+
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(store_view(f->s, count_txn, &c), 0);
+    for (int k = 0; k < 2; k++) {
+        const struct actions_follow *a = k == 0 ? &c.coach : &c.line;
+
+        assert_int_equal(a->weeks, 1);
+        assert_int_equal(a->n[ACTIONS_AGREED], 5);
+        assert_int_equal(a->n[ACTIONS_FOLLOWED], 4);
+        assert_int_equal(a->n[ACTIONS_DONE], 1);
+        assert_int_equal(a->n[ACTIONS_PARTLY], 1);
+        assert_int_equal(a->n[ACTIONS_NOT_DONE], 1);
+        assert_int_equal(a->n[ACTIONS_DROPPED], 1);
+    }
+    assert_int_equal(c.other.n[ACTIONS_AGREED], 1);
+    assert_int_equal(c.other.n[ACTIONS_FOLLOWED], 0);
+    assert_int_equal(c.open.open, 3);
+    assert_int_equal(c.open.overdue, 0);
+    assert_int_equal(c.open.due_days, 2);
+    assert_int_equal(c.refused_action, -ENOENT);
+}
+
+static void expect_verified(struct fx *f)
+{
+    struct actions_verify_result v;
+
+    assert_int_equal(actions_verify(f->s, 0, &v), 0);
+    assert_int_equal(v.records, 6);
+    assert_int_equal(v.differences, 0);
+}
+
+/* One batch of records that change the same counters, one of them refused
+ * in the middle, gives what those records committed one by one give. */
+static void test_batch_same_as_one_by_one(void **state)
+{
+    struct records r;
+    struct fx one, all;
+    struct dump *a, *b;
+
+    (void)state;
+    records_make(&r);
+    fx_new(&one);
+    fx_new(&all);
+    write_one_by_one(&one, &r);
+    write_in_one_batch(&all, &r);
+    expect_counts(&one);
+    expect_counts(&all);
+    a = dump_of(&one);
+    b = dump_of(&all);
+    expect_same(a, b);
+    expect_verified(&all);
+    free(a);
+    free(b);
+    fx_free(&one);
+    fx_free(&all);
+    records_free(&r);
+}
+
+/* The batch in maps too small for it, two pages more each time: an
+ * attempt ends with the map full wherever its records or the flush are,
+ * its merged counters are dropped, the map grows and the batch is written
+ * again, and the store ends as the one-by-one store. */
+static void test_batch_retried_after_map_full(void **state)
+{
+    struct records r;
+    struct fx one;
+    struct dump *want;
+    uint64_t grows = 0;
+
+    (void)state;
+    records_make(&r);
+    fx_new(&one);
+    write_one_by_one(&one, &r);
+    want = dump_of(&one);
+    for (int run = 0; run < 16; run++) {
+        struct fx f;
+        struct store_stats ss;
+        struct dump *got;
+
+        fx_new(&f);
+        store_get_stats(f.s, &ss);
+        store_close(f.s);
+        fx_open(&f, (size_t)ss.map_used + (size_t)run * 8192);
+        write_in_one_batch(&f, &r);
+        store_get_stats(f.s, &ss);
+        grows += ss.map_grows;
+        expect_counts(&f);
+        got = dump_of(&f);
+        expect_same(want, got);
+        free(got);
+        fx_free(&f);
+    }
+    /* The runs must have hit a full map, or they tested nothing. */
+    assert_true(grows > 0);
+    free(want);
+    fx_free(&one);
+    records_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_batch_same_as_one_by_one),
+        cmocka_unit_test(test_batch_retried_after_map_full),
+    };
+
+    testutil_watchdog(300);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
