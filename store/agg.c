@@ -1070,8 +1070,12 @@ static int agg_read_in(struct store_txn *t, enum agg_scope kind, const char *sco
 int agg_read(struct store_txn *t, enum agg_scope kind, const char *scope_id, const char *rubric_id,
              int32_t from_monday, int32_t until_monday, agg_cb cb, void *arg)
 {
-    return agg_read_in(t, kind, scope_id, rubric_id, from_monday, until_monday, from_monday,
-                       until_monday, AGG_DECODE_ALL, cb, arg);
+    /* The behaviours' window is the read's weeks, not its raw days: from a
+     * Wednesday to the Tuesday of the same week is that week (agg.h), and
+     * as days it would be an empty window. */
+    return agg_read_in(t, kind, scope_id, rubric_id, from_monday, until_monday,
+                       agg_week_of(from_monday), agg_week_of(until_monday), AGG_DECODE_ALL, cb,
+                       arg);
 }
 
 int agg_read_head(struct store_txn *t, enum agg_scope kind, const char *scope_id,
@@ -1095,8 +1099,10 @@ int agg_read_rated(struct store_txn *t, enum agg_scope kind, const char *scope_i
                    const char *rubric_id, int32_t from_monday, int32_t until_monday, agg_cb cb,
                    void *arg)
 {
-    return agg_read_in(t, kind, scope_id, rubric_id, from_monday, until_monday, from_monday,
-                       until_monday, AGG_DECODE_RATED, cb, arg);
+    /* As agg_read(): the behaviours' window is the read's weeks. */
+    return agg_read_in(t, kind, scope_id, rubric_id, from_monday, until_monday,
+                       agg_week_of(from_monday), agg_week_of(until_monday), AGG_DECODE_RATED, cb,
+                       arg);
 }
 
 /* The reads above: the weeks of [beh_from, beh_until] with their

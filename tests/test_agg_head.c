@@ -396,6 +396,8 @@ static int seen_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
 struct read_arg {
     int how; /* 0 agg_read, 1 agg_read_head, 2 agg_read_part, 3 agg_read_rated */
     int32_t beh_from, beh_until;
+    /* The read's window; both 0: MON0 + 2 to the sixth week's Thursday. */
+    int32_t from, until;
     struct seen s;
     int rc;
 };
@@ -405,6 +407,10 @@ static int read_txn(struct store_txn *t, void *arg)
     struct read_arg *ra = arg;
     int32_t from = MON0 + 2, until = MON0 + 7 * WEEKS + 3; /* any day of a week */
 
+    if (ra->from != 0 || ra->until != 0) {
+        from = ra->from;
+        until = ra->until;
+    }
     memset(&ra->s, 0, sizeof(ra->s));
     if (ra->how == 0) {
         ra->rc = agg_read(t, AGG_COACH, "flm.x", RUBRIC, from, until, seen_cb, &ra->s);
@@ -526,13 +532,52 @@ static void test_read_head_store(void **state)
     testutil_rmrf(dir);
 }
 
+/* A window that starts on a Wednesday and ends on the Tuesday of the same
+ * week (until is the earlier day) is that week, behaviours and all: any day
+ * stands for its week, for the behaviours as for the weeks read. */
+static void test_read_mid_week(void **state)
+{
+    char dir[512];
+    struct store *s;
+    struct put_arg pa = {-1};
+    struct read_arg full, rated;
+    const int32_t wed = MON0 + 14 + 2, tue = MON0 + 14 + 1;
+
+    (void)state;
+    testutil_watchdog(60);
+    testutil_tmpdir(dir, sizeof(dir));
+    s = testutil_store_open(dir, 0);
+    assert_int_equal(store_exec(s, put_txn, &pa), 0);
+    memset(&full, 0, sizeof(full));
+    memset(&rated, 0, sizeof(rated));
+    rated.how = 3;
+    full.from = rated.from = wed;
+    full.until = rated.until = tue;
+    assert_int_equal(store_view(s, read_txn, &full), 0);
+    assert_int_equal(store_view(s, read_txn, &rated), 0);
+    assert_int_equal(full.rc, 0);
+    assert_int_equal(rated.rc, 0);
+    assert_int_equal(full.s.n, 1);
+    assert_int_equal(rated.s.n, 1);
+    assert_int_equal(full.s.monday[0], MON0 + 14);
+    assert_int_equal(rated.s.monday[0], MON0 + 14);
+    assert_int_equal(full.s.nb[0], 10);
+    assert_true(full.s.bcount[0] > 0);
+    assert_int_equal(rated.s.nb[0], 1);
+    assert_string_equal(rated.s.id0[0], AGG_RATED);
+    assert_int_equal(rated.s.bcount[0], full.s.bcount[0]);
+    assert_int_equal(rated.s.bprof[0], full.s.bprof[0]);
+    assert_true(rated.s.bsum[0] == full.s.bsum[0] && rated.s.bsumsq[0] == full.s.bsumsq[0]);
+    store_close(s);
+    testutil_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_head_equals_full),
-        cmocka_unit_test(test_head_refuses_alike),
-        cmocka_unit_test(test_head_then_full_ids),
-        cmocka_unit_test(test_read_head_store),
+        cmocka_unit_test(test_head_equals_full),   cmocka_unit_test(test_head_refuses_alike),
+        cmocka_unit_test(test_head_then_full_ids), cmocka_unit_test(test_read_head_store),
+        cmocka_unit_test(test_read_mid_week),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

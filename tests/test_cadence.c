@@ -460,6 +460,32 @@ static void test_figures(void **state)
     store_close(s);
 }
 
+/* The observed minutes are read for the window's weeks, from the week of
+ * FROM to today's: fb, besides its three sessions of 30 minutes in May, is
+ * observed once on FROM (the window's first day), twice on Monday 06-10
+ * (today's week) and once on Sunday 03-24 (the day before the window): 90
+ * + 30 + 60 = 180 minutes in 80 days, 15.75 a week, shown as 16. A window
+ * a week late gives 150 (13), a week early 150 (13), its start a week
+ * early 210 (18), its end a week early 120 (11). */
+static void test_minutes_window_edges(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = testutil_store_open(f->data, 0);
+    struct dash *d;
+    const Coachq__V1__Table *t;
+
+    observe(s, "fb", "rb1", FROM - 1, 9, 2);
+    observe(s, "fb", "rb1", FROM, 9, 2);
+    observe(s, "fb", "rb1", TODAY - 2, 9, 2);
+    observe(s, "fb", "rb1", TODAY - 2, 10, 2);
+    d = build(s, "slm", AUTH_SECOND_LEVEL, K_MY_MANAGERS, "", 0);
+    t = table(d, "cadence");
+    assert_value(cell(t, "Ben Front", "Minutes per week"), llround(180.0 / WEEKS));
+    assert_value(cell(t, "Ben Front", "Minutes per week"), 16);
+    dash_free(d);
+    store_close(s);
+}
+
 /* An erased rep's sessions held stay under the pseudonym: the manager's
  * figures are unchanged and the rep's id is in no key. */
 /* A rep's days read for two coaches. */
@@ -1024,6 +1050,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_import_local_today, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commitment_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_minutes_window_edges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pair_days_line_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zone_days, setup, teardown),

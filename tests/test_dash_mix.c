@@ -31,6 +31,7 @@
 #define NOW_S ((int64_t)TODAY * 86400 + 12 * 3600)
 #define NB 10
 #define DAY_2023_11_07 19668
+#define DAY_2023_12_28 19719 /* a Thursday, in the week of Monday 2023-12-25 */
 #define DAY_2024_02_15 19768 /* rep.m moves from flm.a to flm.e */
 #define DAY_2024_04_01 19814 /* flm.e moves from slm.b to slm.a */
 #define DAY_2024_03_31 19813 /* 2024-Q1's last day, a Sunday */
@@ -458,6 +459,28 @@ static void test_results_my_managers(void **state)
     assert_null(d);
 }
 
+/* The quality read for the second shown quarter (2023-Q4) ends with the
+ * week of its last Monday (2023-12-25): a session on Thursday 2023-12-28
+ * counts in it. flm.a's 2023-Q4: 2, 2, 2 and 4, (6 + 4) / 4 = 2.5, n 4. */
+static void test_results_last_week(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct dash *d;
+    const Coachq__V1__Table *t;
+    const char *q = "Quarter";
+
+    observe(f, "flm.a", DAY_2023_12_28, 8, F_PROCESS, T_DEAL, 4, 4);
+    d = must(f, "flm.a", AUTH_FRONT_LINE, K_MY_COACHING, "flm.a", 0);
+    t = table(d, "team-results");
+    expect_num(cell2(t, q, "2023-Q4", "Metric", "win_rate", "Quality index"), 2.5, 4, "2.50");
+    expect_insufficient(cell2(t, q, "2023-Q3", "Metric", "win_rate", "Quality index"), 0);
+    dash_free(d);
+    d = must(f, "slm.a", AUTH_SECOND_LEVEL, K_MY_MANAGERS, "slm.a", 0);
+    expect_num(cell2(table(d, "team-results"), "Manager", "flm.a", q, "2023-Q4", "Quality index"),
+               2.5, 4, "2.50");
+    dash_free(d);
+}
+
 /* Every figure of every table of d with its n. */
 struct figures {
     double v[4096];
@@ -601,6 +624,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mix_shift, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_my_coaching, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_my_managers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_results_last_week, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_privacy_attack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_formats, setup, teardown),
     };

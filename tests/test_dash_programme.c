@@ -1072,6 +1072,48 @@ static void test_impact_clustered(void **state)
     dash_free(d);
 }
 
+/* ---- Programme impact: the first and the last week of its window -------
+ *
+ * The fixture above, with flm.t1 observed once more in the first week of
+ * the 52-week window (week 51, score 4: before its training) and once in the
+ * last (today's week, score 1: after it). The behaviours are read only for
+ * that window, the quality index for every week the page reads, so a window
+ * of behaviours a week short at either end would leave those observations
+ * out of the behaviours' rows alone:
+ *   trained before   2 2 1 3 4: n 5, mean 2.4
+ *   trained after    3 3 4 2 1: n 5, mean 2.6
+ * the same for every behaviour and the quality index.
+ */
+static int edges_setup(void **state)
+{
+    struct testutil_store_fx *f;
+
+    setup(state);
+    f = *state;
+    observe(f, "obs.1", "flm.t1", week(51), 8, 4);
+    observe(f, "obs.1", "flm.t1", week(0), 8, 1);
+    return 0;
+}
+
+static void test_impact_window_edges(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct dash *d = run(f, K_PROGRAMME, 2);
+    const Coachq__V1__Table *t = table(d, "impact");
+
+    assert_int_equal(t->n_rows, NB + 1);
+    for (size_t i = 0; i <= NB; i++) {
+        const Coachq__V1__TableRow *r =
+            row2(t, i < NB ? testutil_behaviours[i] : "Quality index", NULL);
+
+        ASSERT_NEAR(value(t, r, "Trained: before", 5), 2.4, 1e-9);
+        ASSERT_NEAR(value(t, r, "Trained: after", 5), 2.6, 1e-9);
+        ASSERT_NEAR(value(t, r, "Not yet trained: before", 4), 2.0, 1e-9);
+        ASSERT_NEAR(value(t, r, "Not yet trained: after", 4), 2.5, 1e-9);
+    }
+    dash_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1087,7 +1129,11 @@ int main(void)
     const struct CMUnitTest clustered[] = {
         cmocka_unit_test(test_impact_clustered),
     };
+    const struct CMUnitTest edges[] = {
+        cmocka_unit_test(test_impact_window_edges),
+    };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
 
-    return failed + cmocka_run_group_tests(clustered, clu_setup, teardown);
+    failed += cmocka_run_group_tests(clustered, clu_setup, teardown);
+    return failed + cmocka_run_group_tests(edges, edges_setup, teardown);
 }
