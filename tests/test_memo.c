@@ -37,9 +37,21 @@
  * all on one day (20152) after every line change below. */
 #define T0 1741168800LL
 
+/* Parks the writer in its notify callback after the first batch with an
+ * observation, so that the test queues the next requests as one batch. The
+ * writer calls notify after it has woken store_drain(), so the parker
+ * belongs to the fixture and outlives the store (teardown()). */
+struct parker {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int parked;
+    int release;
+};
+
 struct fixture {
     char dir[512];
     struct store *s;
+    struct parker *pk; /* NULL, or the store's notify_arg */
 };
 
 static int setup(void **state)
@@ -59,10 +71,23 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
+    if (f->pk != NULL) {
+        /* A test that failed may have left the writer parked. */
+        pthread_mutex_lock(&f->pk->mu);
+        f->pk->release = 1;
+        pthread_cond_broadcast(&f->pk->cv);
+        pthread_mutex_unlock(&f->pk->mu);
+    }
     if (f->s != NULL) {
         store_drain(f->s);
         (void)store_completed_take(f->s);
         store_close(f->s);
+    }
+    /* The writer has ended: nothing calls the parker any more. */
+    if (f->pk != NULL) {
+        pthread_mutex_destroy(&f->pk->mu);
+        pthread_cond_destroy(&f->pk->cv);
+        free(f->pk);
     }
     testutil_rmrf(f->dir);
     free(f);
@@ -128,12 +153,13 @@ static int big_steps(struct store_txn *t)
     enum { N = 200, NAME = 2000 };
     const Coachq__V1__Person *p = NULL;
     Coachq__V1__Person *own = NULL;
-    static char name[NAME + 1];
+    char name[NAME + 1];
     size_t owned = 0;
     char id[32];
     int rc = 0;
 
     memset(name, 'n', NAME);
+    name[NAME] = '\0';
     for (int i = 0; i < N && rc == 0; i++) {
         snprintf(id, sizeof(id), "big.%03d", i);
         rc = testutil_put_person(t, id, name, FLM, NULL);
@@ -306,15 +332,6 @@ static void test_memo_people(void **state)
 
 /* ---- Through the writer: changes between two observations of a batch --- */
 
-/* Parks the writer in its notify callback after the first batch with an
- * observation, so that the test queues the next requests as one batch. */
-struct parker {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int parked;
-    int release;
-};
-
 static void parker_notify(void *arg)
 {
     struct parker *p = arg;
@@ -428,7 +445,7 @@ static void test_memo_batch_sees_changes(void **state)
         {"m.two", "r.three", NULL, 0, NULL},
     };
     struct fixture *f = *state;
-    struct parker pk;
+    struct parker *pk;
     struct store_policy pol;
     struct store_opts opts;
     struct store_write w0, w[BATCH_N];
@@ -436,32 +453,26 @@ static void test_memo_batch_sees_changes(void **state)
     struct store_stats st0, st;
     struct agg_verify_result vr;
     size_t done = 0;
+    int submit_rc;
     int wrong = 0;
 
-    memset(&pk, 0, sizeof(pk));
-    pthread_mutex_init(&pk.mu, NULL);
-    pthread_cond_init(&pk.cv, NULL);
+    pk = calloc(1, sizeof(*pk));
+    assert_non_null(pk);
+    pthread_mutex_init(&pk->mu, NULL);
+    pthread_cond_init(&pk->cv, NULL);
+    f->pk = pk;
     store_policy_default(&pol);
     pol.enforce = 1;
     memset(&opts, 0, sizeof(opts));
     opts.policy = &pol;
     opts.notify = parker_notify;
-    opts.notify_arg = &pk;
+    opts.notify_arg = pk;
     assert_int_equal(store_open(f->dir, &opts, &f->s), 0);
     assert_int_equal(store_exec(f->s, org_fn, NULL), 0);
 
-    /* A first request alone; the writer parks after it. */
-    memset(&w0, 0, sizeof(w0));
-    w0.fn = noop_fn;
-    w0.observer_id = "admin";
-    assert_int_equal(store_submit(f->s, &w0), 0);
-    pthread_mutex_lock(&pk.mu);
-    while (!pk.parked) {
-        pthread_cond_wait(&pk.cv, &pk.mu);
-    }
-    pthread_mutex_unlock(&pk.mu);
-    store_get_stats(f->s, &st0);
-
+    /* The requests are made before any is queued: from the first
+     * store_submit() to store_drain() nothing may fail the test, since the
+     * writer holds pointers into this frame until it is drained. */
     for (int i = 0; i < BATCH_N; i++) {
         memset(&w[i], 0, sizeof(w[i]));
         w[i].received_at_ms = (T0 + 86400) * 1000;
@@ -481,13 +492,28 @@ static void test_memo_batch_sees_changes(void **state)
             w[i].fn = req[i].fn;
             w[i].observer_id = "admin";
         }
-        assert_int_equal(store_submit(f->s, &w[i]), 0);
     }
-    pthread_mutex_lock(&pk.mu);
-    pk.release = 1;
-    pthread_cond_broadcast(&pk.cv);
-    pthread_mutex_unlock(&pk.mu);
+
+    /* A first request alone; the writer parks after it. */
+    memset(&w0, 0, sizeof(w0));
+    w0.fn = noop_fn;
+    w0.observer_id = "admin";
+    submit_rc = store_submit(f->s, &w0);
+    pthread_mutex_lock(&pk->mu);
+    while (submit_rc == 0 && !pk->parked) {
+        pthread_cond_wait(&pk->cv, &pk->mu);
+    }
+    pthread_mutex_unlock(&pk->mu);
+    store_get_stats(f->s, &st0);
+    for (int i = 0; i < BATCH_N && submit_rc == 0; i++) {
+        submit_rc = store_submit(f->s, &w[i]);
+    }
+    pthread_mutex_lock(&pk->mu);
+    pk->release = 1;
+    pthread_cond_broadcast(&pk->cv);
+    pthread_mutex_unlock(&pk->mu);
     store_drain(f->s);
+    assert_int_equal(submit_rc, 0);
     for (struct store_write *x = store_completed_take(f->s); x != NULL; x = x->next) {
         done++;
     }
@@ -516,8 +542,6 @@ static void test_memo_batch_sees_changes(void **state)
     }
     assert_int_equal(wrong, 0);
     assert_true(vr.counted == 3);
-    pthread_mutex_destroy(&pk.mu);
-    pthread_cond_destroy(&pk.cv);
 }
 
 int main(void)
