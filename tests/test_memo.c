@@ -3,7 +3,8 @@
  * still answer what a fresh read of the transaction would whenever a
  * person or a line is written in it, directly or in a nested transaction
  * (an administrator's change queued between two observations of one
- * batch). The rubric and certification memo is tested in test_certs.c.
+ * batch), however often the memo has been emptied before. The rubric and
+ * certification memo is tested in test_certs.c.
  *
  * Write callbacks run on the store's writer thread, where a failed cmocka
  * assertion cannot jump back to the test, so they return the number of the
@@ -330,6 +331,128 @@ static void test_memo_people(void **state)
     }
 }
 
+/* ---- Emptying the memo --------------------------------------------------- */
+
+/* Deletes w.rep and its line behind the memo's back (mdb_del() where
+ * store_txn_del() would empty the memo), so that what the memo answers
+ * next shows what it kept. 0, or 1 if a delete failed. */
+static int rep_vanish(struct store_txn *t)
+{
+    struct keys_buf k;
+    MDB_val key;
+
+    keys_buf_reset(&k);
+    keys_buf_id(&k, "w.rep");
+    keys_buf_day(&k, TESTUTIL_ORG_DAY);
+    if (k.err != 0) {
+        return 1;
+    }
+    key.mv_data = k.b;
+    key.mv_size = k.len;
+    if (mdb_del(t->txn, t->s->dbi_lines, &key, NULL) != 0) {
+        return 1;
+    }
+    key.mv_data = "w.rep";
+    key.mv_size = 5;
+    return mdb_del(t->txn, t->s->dbi_people, &key, NULL) != 0 ? 1 : 0;
+}
+
+/* w.rep and its line to w.mgr, through the store. */
+static int rep_put(struct store_txn *t)
+{
+    return testutil_put_person(t, "w.rep", NULL, REP, "w.mgr");
+}
+
+/* The memo answers w.rep and its manager, kept: they stay after
+ * rep_vanish(). 0 or 1. */
+static int rep_kept(struct store_txn *t)
+{
+    if (person_has(t, "w.rep", REP) != 0 || manager_is(t, "w.rep", D1, "w.mgr") != 0 ||
+        rep_vanish(t) != 0) {
+        return 1;
+    }
+    return person_has(t, "w.rep", REP) != 0 || manager_is(t, "w.rep", D1, "w.mgr") != 0;
+}
+
+/* After store_txn_memo_reset() the memo answers as a fresh read: w.rep is
+ * gone, and w.new, not looked up before, is there. 0 or 1. */
+static int rep_gone(struct store_txn *t)
+{
+    return person_has(t, "w.rep", -1) != 0 || manager_is(t, "w.rep", D1, NULL) != 0 ||
+           person_has(t, "w.new", REP) != 0 || manager_is(t, "w.new", D1, "w.mgr") != 0;
+}
+
+static int memo_reset_steps(struct store_txn *t)
+{
+    struct store_txn_memo *m = t->memo;
+    const struct store_memo_person *people;
+    const struct store_memo_line *lines;
+
+    if (testutil_put_person(t, "w.mgr", NULL, FLM, NULL) != 0 ||
+        testutil_put_person(t, "w.new", NULL, REP, "w.mgr") != 0 || rep_put(t) != 0) {
+        return 40;
+    }
+    if (rep_kept(t) != 0) {
+        return 41;
+    }
+    /* Emptied, the memo keeps its tables for the rest of the attempt. */
+    people = m->people;
+    lines = m->lines;
+    store_txn_memo_reset(m);
+    if (people == NULL || lines == NULL || m->people != people || m->lines != lines ||
+        m->n_people != 0 || m->n_lines != 0 || rep_gone(t) != 0) {
+        return 42;
+    }
+    /* Many resets in a row, each after something was kept. */
+    for (int i = 0; i < 3; i++) {
+        if (rep_put(t) != 0 || rep_kept(t) != 0) {
+            return 43;
+        }
+        store_txn_memo_reset(m);
+        if (rep_gone(t) != 0) {
+            return 44;
+        }
+    }
+    /* After 2^32 generations the slots' stamps come round again: none left
+     * from an earlier generation may answer. The first generation keeps
+     * w.rep, then the memo is put where the count runs out. */
+    store_txn_memo_clear(m);
+    if (rep_put(t) != 0 || rep_kept(t) != 0) {
+        return 45;
+    }
+    m->gen = UINT32_MAX;
+    store_txn_memo_reset(m);
+    if (rep_gone(t) != 0) {
+        return 46;
+    }
+    return 0;
+}
+
+static int memo_reset_fn(struct store_txn *t, void *arg)
+{
+    struct store_txn_memo m;
+    int *step = arg;
+
+    memset(&m, 0, sizeof(m));
+    t->memo = &m;
+    *step = memo_reset_steps(t);
+    store_txn_memo_clear(&m);
+    t->memo = NULL;
+    return 0;
+}
+
+static void test_memo_reset(void **state)
+{
+    struct fixture *f = *state;
+    int step = -1;
+
+    f->s = testutil_store_open(f->dir, 0);
+    assert_int_equal(store_exec(f->s, memo_reset_fn, &step), 0);
+    if (step != 0) {
+        fail_msg("step %d: the emptied memo still answers what it kept", step);
+    }
+}
+
 /* ---- Through the writer: changes between two observations of a batch --- */
 
 static void parker_notify(void *arg)
@@ -548,6 +671,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_memo_people, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memo_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memo_batch_sees_changes, setup, teardown),
     };
 
