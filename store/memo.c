@@ -6,8 +6,9 @@
  * in a batch these are mostly the same few. The same holds for the people
  * a record names (its observer, coach and coachee) and for the reporting
  * lines above them, which the rules and the aggregates each read: a
- * record's coach has its manager looked up five times (the scorer's chain,
- * the line key, the chain keys). The writer decodes each once per batch
+ * record costs five line reads above its coach (the scorer's chain, the
+ * line key and the chain keys read the coach's manager three times and
+ * the manager's manager twice). The writer decodes each once per batch
  * here instead of once per record or per use. The engine empties the memo
  * before a nested transaction and whenever a rubric, certification,
  * person, reporting line, programme or enrolment is written
