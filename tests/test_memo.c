@@ -219,6 +219,11 @@ static int cap_steps(struct store_txn *t)
                 return 22;
             }
         }
+        /* The first pass fills both tables to their caps and no further. */
+        if (pass == 0 && (t->memo->n_people != STORE_MEMO_PEOPLE_MAX ||
+                          t->memo->n_lines != STORE_MEMO_LINES_MAX)) {
+            return 24;
+        }
     }
     if (owned != 2 * (N - STORE_MEMO_PEOPLE_MAX)) {
         return 23;
