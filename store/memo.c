@@ -6,16 +6,19 @@
  * in a batch these are mostly the same few. The same holds for the people
  * a record names (its observer, coach and coachee) and for the reporting
  * lines above them, which the rules and the aggregates each read: a
- * record's coach has its manager looked up five times (the scorer's chain,
- * the line key, the chain keys). The writer decodes each once per batch
+ * record costs five line reads above its coach (the scorer's chain, the
+ * line key and the chain keys read the coach's manager three times and
+ * the manager's manager twice). The writer decodes each once per batch
  * here instead of once per record or per use. The engine empties the memo
- * when the batch's attempt ends, before a nested transaction, and whenever
- * a rubric, certification, person, reporting line, programme or enrolment
- * is written (store_txn_put_raw(), store_txn_del()), so a memoised value is
- * always what a fresh read of the transaction would return. Writer thread.
+ * before a nested transaction and whenever a rubric, certification,
+ * person, reporting line, programme or enrolment is written
+ * (store_txn_put_raw(), store_txn_del()), so a memoised value is always
+ * what a fresh read of the transaction would return, and frees it when
+ * the batch's attempt ends. Writer thread.
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +34,18 @@
  * The people and line tables: open addressing with linear probing, kept at
  * most half full so that a probe ends soon, and capped so that a batch
  * naming more people than that reads the others each time rather than
- * growing the writer's memory (40 KiB and 144 KiB at most, plus the
+ * growing the writer's memory (44 KiB and 148 KiB at most, plus the
  * decoded people). The records of a batch mostly share observers, coaches
  * and the managers above them, so the caps hold the people of most
  * batches.
+ *
+ * The memo is emptied before every nested transaction (each administrator's
+ * request in a batch, each calibration record under enforcement), so
+ * emptying must cost little: a slot holds an entry only when its
+ * generation is the memo's, and emptying moves the memo to the next
+ * generation instead of freeing the tables, which would make the next
+ * lookup allocate and zero them again (192 KiB). They are freed when
+ * the attempt ends.
  */
 #define MEMO_PEOPLE_SLOTS (2 * STORE_MEMO_PEOPLE_MAX)
 #define MEMO_PEOPLE_MAX STORE_MEMO_PEOPLE_MAX
@@ -64,7 +75,7 @@ struct store_memo_block {
 struct store_memo_person {
     Coachq__V1__Person *p;
     uint32_t hash;
-    uint8_t used;
+    uint32_t gen; /* holds an entry when the memo's gen */
     char id[VALIDATE_MAX_ID + 1];
 };
 
@@ -73,24 +84,65 @@ struct store_memo_line {
     uint32_t hash;
     int32_t day;
     int rc;
-    uint8_t used;
+    uint32_t gen; /* as in struct store_memo_person */
     char id[VALIDATE_MAX_ID + 1];
     char manager[VALIDATE_MAX_ID + 1];
 };
 
-void store_txn_memo_clear(struct store_txn_memo *m)
+/* Frees m's rubric and blocks, which the entries of the tables point
+ * into, and empties its cached certification answer. */
+static void memo_forget_values(struct store_txn_memo *m)
 {
-    if (m == NULL) {
-        return;
-    }
     coachq__v1__rubric__free_unpacked(m->rubric, NULL);
-    /* The kept people live in the blocks. */
+    m->rubric = NULL;
+    m->cert_set = 0;
+    /* The kept people live in the blocks. They are freed rather than kept
+     * for reuse, so that a caller still holding a person it borrowed before
+     * the memo was emptied reads freed memory, which the sanitizers report,
+     * rather than another person. */
     while (m->blocks != NULL) {
         struct store_memo_block *b = m->blocks;
 
         m->blocks = b->next;
         free(b);
     }
+    m->arena_bytes = 0;
+}
+
+void store_txn_memo_reset(struct store_txn_memo *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    memo_forget_values(m);
+    /* Nothing was added in this generation: every slot is already empty
+     * in it. Skipping the step also makes the wrap below rarer. */
+    if (m->n_people == 0 && m->n_lines == 0) {
+        return;
+    }
+    m->n_people = 0;
+    m->n_lines = 0;
+    if (m->gen == UINT32_MAX) {
+        /* After 2^32 generations a slot's stamp could come round again:
+         * start the stamps over from a zeroed table. */
+        if (m->people != NULL) {
+            memset(m->people, 0, MEMO_PEOPLE_SLOTS * sizeof(*m->people));
+        }
+        if (m->lines != NULL) {
+            memset(m->lines, 0, MEMO_LINES_SLOTS * sizeof(*m->lines));
+        }
+        m->gen = 1;
+    } else {
+        m->gen++;
+    }
+}
+
+void store_txn_memo_clear(struct store_txn_memo *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    memo_forget_values(m);
     free(m->people);
     free(m->lines);
     memset(m, 0, sizeof(*m));
@@ -120,6 +172,16 @@ static size_t memo_id_len(const char *id)
     return n <= VALIDATE_MAX_ID ? n : 0;
 }
 
+/* A zeroed memo is in generation 0, which is also the stamp of a slot
+ * never written: the tables' first user moves it to generation 1, after
+ * which the generation never returns to 0 (store_txn_memo_reset()). */
+static void memo_gen_start(struct store_txn_memo *m)
+{
+    if (m->gen == 0) {
+        m->gen = 1;
+    }
+}
+
 /* id's slot in m's people table: the one that holds it, or the empty one
  * where it would go. NULL when the table cannot be made. */
 static struct store_memo_person *memo_person_slot(struct store_txn_memo *m, const char *id,
@@ -133,7 +195,8 @@ static struct store_memo_person *memo_person_slot(struct store_txn_memo *m, cons
             return NULL;
         }
     }
-    for (i = h & (MEMO_PEOPLE_SLOTS - 1); m->people[i].used;
+    memo_gen_start(m);
+    for (i = h & (MEMO_PEOPLE_SLOTS - 1); m->people[i].gen == m->gen;
          i = (i + 1) & (MEMO_PEOPLE_SLOTS - 1)) {
         struct store_memo_person *e = &m->people[i];
 
@@ -156,7 +219,9 @@ static struct store_memo_line *memo_line_slot(struct store_txn_memo *m, const ch
             return NULL;
         }
     }
-    for (i = h & (MEMO_LINES_SLOTS - 1); m->lines[i].used; i = (i + 1) & (MEMO_LINES_SLOTS - 1)) {
+    memo_gen_start(m);
+    for (i = h & (MEMO_LINES_SLOTS - 1); m->lines[i].gen == m->gen;
+         i = (i + 1) & (MEMO_LINES_SLOTS - 1)) {
         struct store_memo_line *e = &m->lines[i];
 
         if (e->hash == h && e->day == day && memcmp(e->id, id, len + 1) == 0) {
@@ -204,7 +269,7 @@ static void *memo_arena_alloc(void *arg, size_t size)
     return p;
 }
 
-/* The blocks are freed together (store_txn_memo_clear()). */
+/* The blocks are freed together when the memo is emptied. */
 static void memo_arena_free(void *arg, void *p)
 {
     (void)arg;
@@ -256,7 +321,7 @@ int store_txn_memo_person(struct store_txn *t, const char *id, const Coachq__V1_
     if (m != NULL && len > 0) {
         h = memo_hash(id, len, 0);
         e = memo_person_slot(m, id, len, h);
-        if (e != NULL && e->used) {
+        if (e != NULL && e->gen == m->gen) {
             *out = e->p;
             return e->p != NULL ? 0 : -ENOENT;
         }
@@ -268,7 +333,7 @@ int store_txn_memo_person(struct store_txn *t, const char *id, const Coachq__V1_
         if (rc == 0 || rc == -ENOENT) {
             e->p = p;
             e->hash = h;
-            e->used = 1;
+            e->gen = m->gen;
             memcpy(e->id, id, len + 1);
             m->n_people++;
             *out = p;
@@ -308,7 +373,7 @@ int store_txn_memo_manager_at(struct store_txn *t, const char *person, int32_t d
     }
     h = memo_hash(person, len, day);
     e = memo_line_slot(m, person, len, day, h);
-    if (e != NULL && e->used) {
+    if (e != NULL && e->gen == m->gen) {
         rc = e->rc;
         memcpy(manager, e->manager, sizeof(manager));
     } else {
@@ -318,7 +383,7 @@ int store_txn_memo_manager_at(struct store_txn *t, const char *person, int32_t d
             e->hash = h;
             e->day = day;
             e->rc = rc;
-            e->used = 1;
+            e->gen = m->gen;
             memcpy(e->id, person, len + 1);
             /* -ENOENT leaves the manager empty. */
             memcpy(e->manager, manager, rc == 0 ? strlen(manager) + 1 : 1);

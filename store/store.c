@@ -155,7 +155,7 @@ static void store_txn_memo_forget(struct store_txn *t, MDB_dbi dbi)
     if (t->memo != NULL &&
         (dbi == s->dbi_rubrics || dbi == s->dbi_certs || dbi == s->dbi_people ||
          dbi == s->dbi_lines || dbi == s->dbi_programmes || dbi == s->dbi_enrolments)) {
-        store_txn_memo_clear(t->memo);
+        store_txn_memo_reset(t->memo);
     }
 }
 
@@ -938,7 +938,7 @@ int store_txn_nested(struct store_txn *parent, store_txn_cb fn, void *arg, int *
     /* What the child sees of zones may change in it; the parent looks
      * them up again afterwards. */
     memset(&parent->zones, 0, sizeof(parent->zones));
-    store_txn_memo_clear(parent->memo);
+    store_txn_memo_reset(parent->memo);
     rc = fn(&t, arg);
     if (store_txn_is_abort(rc)) {
         mdb_txn_abort(child);

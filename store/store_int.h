@@ -131,7 +131,9 @@ struct store_memo_block;
  * same rubric, the same observer's certification, the same people and
  * reporting lines), decoded once per batch (memo.c). Emptied whenever a
  * rubric, certification, person, reporting line, programme or enrolment
- * is written and before a nested transaction, like the zones above. */
+ * is written and before a nested transaction, like the zones above
+ * (store_txn_memo_reset()); freed when the batch's attempt ends
+ * (store_txn_memo_clear()). All zeroes is an empty memo. */
 struct store_txn_memo {
     struct Coachq__V1__Rubric *rubric; /* the last rubric asked for by version */
     /* certs_valid_on()'s answer (0 or -ENOENT) for the last observer,
@@ -142,19 +144,29 @@ struct store_txn_memo {
     int cert_rc;
     int cert_set;
     /* People by id and people_manager_at()'s answers by person and day:
-     * tables made on first use and freed when the memo is emptied, each
-     * holding a capped number of entries (memo.c); NULL until then. */
+     * tables made on first use and kept until the memo is freed, each
+     * holding a capped number of entries (memo.c); NULL until then. A
+     * slot holds an entry only when stamped with gen, so emptying the
+     * memo moves gen on rather than touching the tables. */
     struct store_memo_person *people;
     size_t n_people;
     struct store_memo_line *lines;
     size_t n_lines;
+    uint32_t gen;
     /* The kept people's decoded fields, carved from blocks freed together
      * when the memo is emptied; arena_bytes is what the blocks hold. */
     struct store_memo_block *blocks;
     size_t arena_bytes;
 };
 
-/* Frees what m holds and empties it. */
+/* Empties m (the engine's, or a test's): frees what the entries point to
+ * and leaves its tables in place, to be reused until store_txn_memo_clear().
+ * Cheap enough to run before every nested transaction. NULL is a no-op.
+ * Writer thread. */
+void store_txn_memo_reset(struct store_txn_memo *m);
+
+/* Frees everything m holds, tables included, and zeroes it. NULL is a
+ * no-op. Writer thread. */
 void store_txn_memo_clear(struct store_txn_memo *m);
 
 /* Rubric id at version (not 0) through t's memo: 0 and *out (borrowed

@@ -3,7 +3,8 @@
  * still answer what a fresh read of the transaction would whenever a
  * person or a line is written in it, directly or in a nested transaction
  * (an administrator's change queued between two observations of one
- * batch). The rubric and certification memo is tested in test_certs.c.
+ * batch), however often the memo has been emptied before. The rubric and
+ * certification memo is tested in test_certs.c.
  *
  * Write callbacks run on the store's writer thread, where a failed cmocka
  * assertion cannot jump back to the test, so they return the number of the
@@ -37,9 +38,21 @@
  * all on one day (20152) after every line change below. */
 #define T0 1741168800LL
 
+/* Parks the writer in its notify callback after the first batch with an
+ * observation, so that the test queues the next requests as one batch. The
+ * writer calls notify after it has woken store_drain(), so the parker
+ * belongs to the fixture and outlives the store (teardown()). */
+struct parker {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int parked;
+    int release;
+};
+
 struct fixture {
     char dir[512];
     struct store *s;
+    struct parker *pk; /* NULL, or the store's notify_arg */
 };
 
 static int setup(void **state)
@@ -59,10 +72,23 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
+    if (f->pk != NULL) {
+        /* A test that failed may have left the writer parked. */
+        pthread_mutex_lock(&f->pk->mu);
+        f->pk->release = 1;
+        pthread_cond_broadcast(&f->pk->cv);
+        pthread_mutex_unlock(&f->pk->mu);
+    }
     if (f->s != NULL) {
         store_drain(f->s);
         (void)store_completed_take(f->s);
         store_close(f->s);
+    }
+    /* The writer has ended: nothing calls the parker any more. */
+    if (f->pk != NULL) {
+        pthread_mutex_destroy(&f->pk->mu);
+        pthread_cond_destroy(&f->pk->cv);
+        free(f->pk);
     }
     testutil_rmrf(f->dir);
     free(f);
@@ -128,12 +154,13 @@ static int big_steps(struct store_txn *t)
     enum { N = 200, NAME = 2000 };
     const Coachq__V1__Person *p = NULL;
     Coachq__V1__Person *own = NULL;
-    static char name[NAME + 1];
+    char name[NAME + 1];
     size_t owned = 0;
     char id[32];
     int rc = 0;
 
     memset(name, 'n', NAME);
+    name[NAME] = '\0';
     for (int i = 0; i < N && rc == 0; i++) {
         snprintf(id, sizeof(id), "big.%03d", i);
         rc = testutil_put_person(t, id, name, FLM, NULL);
@@ -191,6 +218,11 @@ static int cap_steps(struct store_txn *t)
                           manager_is(t, id, TESTUTIL_ORG_DAY - 1, NULL) != 0)) {
                 return 22;
             }
+        }
+        /* The first pass fills both tables to their caps and no further. */
+        if (pass == 0 && (t->memo->n_people != STORE_MEMO_PEOPLE_MAX ||
+                          t->memo->n_lines != STORE_MEMO_LINES_MAX)) {
+            return 24;
         }
     }
     if (owned != 2 * (N - STORE_MEMO_PEOPLE_MAX)) {
@@ -304,16 +336,129 @@ static void test_memo_people(void **state)
     }
 }
 
-/* ---- Through the writer: changes between two observations of a batch --- */
+/* ---- Emptying the memo --------------------------------------------------- */
 
-/* Parks the writer in its notify callback after the first batch with an
- * observation, so that the test queues the next requests as one batch. */
-struct parker {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int parked;
-    int release;
-};
+/* Deletes w.rep and its line behind the memo's back (mdb_del() where
+ * store_txn_del() would empty the memo), so that what the memo answers
+ * next shows what it kept. 0, or 1 if a delete failed. */
+static int rep_vanish(struct store_txn *t)
+{
+    struct keys_buf k;
+    MDB_val key;
+
+    keys_buf_reset(&k);
+    keys_buf_id(&k, "w.rep");
+    keys_buf_day(&k, TESTUTIL_ORG_DAY);
+    if (k.err != 0) {
+        return 1;
+    }
+    key.mv_data = k.b;
+    key.mv_size = k.len;
+    if (mdb_del(t->txn, t->s->dbi_lines, &key, NULL) != 0) {
+        return 1;
+    }
+    key.mv_data = "w.rep";
+    key.mv_size = 5;
+    return mdb_del(t->txn, t->s->dbi_people, &key, NULL) != 0 ? 1 : 0;
+}
+
+/* w.rep and its line to w.mgr, through the store. */
+static int rep_put(struct store_txn *t)
+{
+    return testutil_put_person(t, "w.rep", NULL, REP, "w.mgr");
+}
+
+/* The memo answers w.rep and its manager, kept: they stay after
+ * rep_vanish(). 0 or 1. */
+static int rep_kept(struct store_txn *t)
+{
+    if (person_has(t, "w.rep", REP) != 0 || manager_is(t, "w.rep", D1, "w.mgr") != 0 ||
+        rep_vanish(t) != 0) {
+        return 1;
+    }
+    return person_has(t, "w.rep", REP) != 0 || manager_is(t, "w.rep", D1, "w.mgr") != 0;
+}
+
+/* After store_txn_memo_reset() the memo answers as a fresh read: w.rep is
+ * gone, and w.new, not looked up before, is there. 0 or 1. */
+static int rep_gone(struct store_txn *t)
+{
+    return person_has(t, "w.rep", -1) != 0 || manager_is(t, "w.rep", D1, NULL) != 0 ||
+           person_has(t, "w.new", REP) != 0 || manager_is(t, "w.new", D1, "w.mgr") != 0;
+}
+
+static int memo_reset_steps(struct store_txn *t)
+{
+    struct store_txn_memo *m = t->memo;
+    const struct store_memo_person *people;
+    const struct store_memo_line *lines;
+
+    if (testutil_put_person(t, "w.mgr", NULL, FLM, NULL) != 0 ||
+        testutil_put_person(t, "w.new", NULL, REP, "w.mgr") != 0 || rep_put(t) != 0) {
+        return 40;
+    }
+    if (rep_kept(t) != 0) {
+        return 41;
+    }
+    /* Emptied, the memo keeps its tables for the rest of the attempt. */
+    people = m->people;
+    lines = m->lines;
+    store_txn_memo_reset(m);
+    if (people == NULL || lines == NULL || m->people != people || m->lines != lines ||
+        m->n_people != 0 || m->n_lines != 0 || rep_gone(t) != 0) {
+        return 42;
+    }
+    /* Many resets in a row, each after something was kept. */
+    for (int i = 0; i < 3; i++) {
+        if (rep_put(t) != 0 || rep_kept(t) != 0) {
+            return 43;
+        }
+        store_txn_memo_reset(m);
+        if (rep_gone(t) != 0) {
+            return 44;
+        }
+    }
+    /* After 2^32 generations the slots' stamps come round again: none left
+     * from an earlier generation may answer. The first generation keeps
+     * w.rep, then the memo is put where the count runs out. */
+    store_txn_memo_clear(m);
+    if (rep_put(t) != 0 || rep_kept(t) != 0) {
+        return 45;
+    }
+    m->gen = UINT32_MAX;
+    store_txn_memo_reset(m);
+    if (rep_gone(t) != 0) {
+        return 46;
+    }
+    return 0;
+}
+
+static int memo_reset_fn(struct store_txn *t, void *arg)
+{
+    struct store_txn_memo m;
+    int *step = arg;
+
+    memset(&m, 0, sizeof(m));
+    t->memo = &m;
+    *step = memo_reset_steps(t);
+    store_txn_memo_clear(&m);
+    t->memo = NULL;
+    return 0;
+}
+
+static void test_memo_reset(void **state)
+{
+    struct fixture *f = *state;
+    int step = -1;
+
+    f->s = testutil_store_open(f->dir, 0);
+    assert_int_equal(store_exec(f->s, memo_reset_fn, &step), 0);
+    if (step != 0) {
+        fail_msg("step %d: the emptied memo still answers what it kept", step);
+    }
+}
+
+/* ---- Through the writer: changes between two observations of a batch --- */
 
 static void parker_notify(void *arg)
 {
@@ -428,7 +573,7 @@ static void test_memo_batch_sees_changes(void **state)
         {"m.two", "r.three", NULL, 0, NULL},
     };
     struct fixture *f = *state;
-    struct parker pk;
+    struct parker *pk;
     struct store_policy pol;
     struct store_opts opts;
     struct store_write w0, w[BATCH_N];
@@ -436,32 +581,26 @@ static void test_memo_batch_sees_changes(void **state)
     struct store_stats st0, st;
     struct agg_verify_result vr;
     size_t done = 0;
+    int submit_rc;
     int wrong = 0;
 
-    memset(&pk, 0, sizeof(pk));
-    pthread_mutex_init(&pk.mu, NULL);
-    pthread_cond_init(&pk.cv, NULL);
+    pk = calloc(1, sizeof(*pk));
+    assert_non_null(pk);
+    pthread_mutex_init(&pk->mu, NULL);
+    pthread_cond_init(&pk->cv, NULL);
+    f->pk = pk;
     store_policy_default(&pol);
     pol.enforce = 1;
     memset(&opts, 0, sizeof(opts));
     opts.policy = &pol;
     opts.notify = parker_notify;
-    opts.notify_arg = &pk;
+    opts.notify_arg = pk;
     assert_int_equal(store_open(f->dir, &opts, &f->s), 0);
     assert_int_equal(store_exec(f->s, org_fn, NULL), 0);
 
-    /* A first request alone; the writer parks after it. */
-    memset(&w0, 0, sizeof(w0));
-    w0.fn = noop_fn;
-    w0.observer_id = "admin";
-    assert_int_equal(store_submit(f->s, &w0), 0);
-    pthread_mutex_lock(&pk.mu);
-    while (!pk.parked) {
-        pthread_cond_wait(&pk.cv, &pk.mu);
-    }
-    pthread_mutex_unlock(&pk.mu);
-    store_get_stats(f->s, &st0);
-
+    /* The requests are made before any is queued: from the first
+     * store_submit() to store_drain() nothing may fail the test, since the
+     * writer holds pointers into this frame until it is drained. */
     for (int i = 0; i < BATCH_N; i++) {
         memset(&w[i], 0, sizeof(w[i]));
         w[i].received_at_ms = (T0 + 86400) * 1000;
@@ -481,13 +620,28 @@ static void test_memo_batch_sees_changes(void **state)
             w[i].fn = req[i].fn;
             w[i].observer_id = "admin";
         }
-        assert_int_equal(store_submit(f->s, &w[i]), 0);
     }
-    pthread_mutex_lock(&pk.mu);
-    pk.release = 1;
-    pthread_cond_broadcast(&pk.cv);
-    pthread_mutex_unlock(&pk.mu);
+
+    /* A first request alone; the writer parks after it. */
+    memset(&w0, 0, sizeof(w0));
+    w0.fn = noop_fn;
+    w0.observer_id = "admin";
+    submit_rc = store_submit(f->s, &w0);
+    pthread_mutex_lock(&pk->mu);
+    while (submit_rc == 0 && !pk->parked) {
+        pthread_cond_wait(&pk->cv, &pk->mu);
+    }
+    pthread_mutex_unlock(&pk->mu);
+    store_get_stats(f->s, &st0);
+    for (int i = 0; i < BATCH_N && submit_rc == 0; i++) {
+        submit_rc = store_submit(f->s, &w[i]);
+    }
+    pthread_mutex_lock(&pk->mu);
+    pk->release = 1;
+    pthread_cond_broadcast(&pk->cv);
+    pthread_mutex_unlock(&pk->mu);
     store_drain(f->s);
+    assert_int_equal(submit_rc, 0);
     for (struct store_write *x = store_completed_take(f->s); x != NULL; x = x->next) {
         done++;
     }
@@ -516,14 +670,13 @@ static void test_memo_batch_sees_changes(void **state)
     }
     assert_int_equal(wrong, 0);
     assert_true(vr.counted == 3);
-    pthread_mutex_destroy(&pk.mu);
-    pthread_cond_destroy(&pk.cv);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_memo_people, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memo_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memo_batch_sees_changes, setup, teardown),
     };
 
