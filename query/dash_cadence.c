@@ -95,6 +95,29 @@ static int cadence_observed_minutes(const struct dash_ctx *c, const char *manage
     return rc;
 }
 
+/* The median of the n values counted in cnt (cnt[v]: how many are v), as
+ * stats_median() gives it for the same values: the middle one, or the mean
+ * of the middle two; NAN when n is 0. Gaps are whole days below the
+ * window's length, so counting them replaces sorting them. */
+static double count_median(const unsigned *cnt, size_t n)
+{
+    size_t want = n / 2, seen = 0;
+    double lo = NAN;
+
+    if (n == 0) {
+        return NAN;
+    }
+    for (size_t v = 0;; v++) {
+        seen += cnt[v];
+        if (n % 2 == 0 && isnan(lo) && seen >= want) {
+            lo = (double)v;
+        }
+        if (seen > want) {
+            return n % 2 ? (double)v : (lo + (double)v) / 2;
+        }
+    }
+}
+
 int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
                          const struct dash_cadence_window *w, const char *manager,
                          struct dash_cadence *out, Coachq__V1__Table *t)
@@ -106,9 +129,11 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
     int32_t commit_from = INT32_MAX; /* "every N weeks": the last N weeks */
     size_t maxdays;
     struct cadence_day *days = NULL;
-    double *gaps = NULL;
-    size_t ngaps = 0, gcap = 0;
-    double window_days = (double)(w->until_day - w->from_day + 1);
+    size_t span = (size_t)(w->until_day - w->from_day + 1);
+    unsigned *pooled = NULL; /* the gaps of every rep, counted by length */
+    unsigned *mine = NULL;   /* those of the rep at hand */
+    size_t ngaps = 0;
+    double window_days = (double)span;
     char scope[65];
     uint64_t observed_min = 0;
     unsigned in_time = 0;
@@ -138,7 +163,9 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
         goto out;
     }
     days = calloc(maxdays + 1, sizeof(*days));
-    if (days == NULL) {
+    pooled = calloc(span, sizeof(*pooled));
+    mine = calloc(span, sizeof(*mine));
+    if (days == NULL || pooled == NULL || mine == NULL) {
         rc = -ENOMEM;
         goto out;
     }
@@ -148,26 +175,16 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
         size_t n = 0;
         unsigned in_window = 0, longest = 0;
         int32_t last = -1, prev = -1;
-        double *mine;
         size_t mine0 = ngaps;
         int recent = 0;
         Coachq__V1__TableRow *r;
         char buf[16];
 
+        memset(mine, 0, span * sizeof(*mine));
         rc = cadence_pair_days(c->t, manager, rs.id[i], scan_from, w->until_day, days, maxdays, &n,
                                NULL);
         if (rc != 0) {
             goto out;
-        }
-        if (gcap < ngaps + n + 1) {
-            double *g = realloc(gaps, (ngaps + n + 1) * sizeof(*g));
-
-            if (g == NULL) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            gaps = g;
-            gcap = ngaps + n + 1;
         }
         in_time += n > 0 && days[n - 1].day >= commit_from;
         for (size_t j = 0; j < n; j++) {
@@ -191,7 +208,9 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
             if (prev >= 0) {
                 unsigned gap = (unsigned)(day - prev);
 
-                gaps[ngaps++] = gap;
+                pooled[gap]++;
+                mine[gap]++;
+                ngaps++;
                 if (gap > longest) {
                     longest = gap;
                 }
@@ -217,20 +236,7 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
         } else {
             dash_cell_text(d, r, "not in the window", NULL);
         }
-        mine = gaps + mine0;
-        {
-            /* The rep's own median: sort a copy, the pooled list is
-             * sorted later. */
-            double *copy = calloc(ngaps - mine0 + 1, sizeof(*copy));
-
-            if (copy == NULL) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            memcpy(copy, mine, (ngaps - mine0) * sizeof(*copy));
-            dash_cell_num(d, r, stats_median(copy, ngaps - mine0), (unsigned)(ngaps - mine0), 1);
-            free(copy);
-        }
+        dash_cell_num(d, r, count_median(mine, ngaps - mine0), (unsigned)(ngaps - mine0), 1);
         if (ngaps > mine0) {
             dash_cell_count(d, r, longest);
         } else {
@@ -239,7 +245,7 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
         dash_cell_text(d, r, recent ? "no" : "yes", NULL);
     }
     out->ngaps = (unsigned)ngaps;
-    out->median_gap = stats_median(gaps, ngaps);
+    out->median_gap = count_median(pooled, ngaps);
     out->per_rep_month =
         rs.n > 0 ? (double)out->days / (double)rs.n / (window_days / DAYS_PER_MONTH) : NAN;
     rc = cadence_observed_minutes(c, manager, &observed_min, out);
@@ -260,7 +266,8 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
     rc = 0;
 out:
     free(days);
-    free(gaps);
+    free(pooled);
+    free(mine);
     free(rs.id);
     return rc;
 }

@@ -1037,18 +1037,19 @@ static int focus_cmp(const void *a, const void *b)
 struct peer {
     char id[65];
     unsigned char *in; /* per week of the window: in the line that week */
+    unsigned first;    /* the first week in the line */
 };
 
 struct peers {
     const struct dash_ctx *c;
     const char *manager;
     unsigned nweeks;
-    unsigned week; /* the week being collected */
+    const unsigned *week; /* the week of each Sunday read */
+    size_t nread;         /* Sundays read */
     struct peer *p;
     size_t n;
     size_t cap;
     unsigned today_n; /* peers in the line today */
-    int today;        /* collecting today's line */
     int cut;
 };
 
@@ -1062,11 +1063,10 @@ static void peers_free(struct peers *ps)
     ps->n = ps->cap = 0;
 }
 
-static int peers_cb(const char *id, void *arg)
+/* Whether id is a peer: a front-line manager, neither subject nor viewer. */
+static int peer_is(const struct peers *ps, const char *id)
 {
-    struct peers *ps = arg;
     Coachq__V1__Person *p = NULL;
-    size_t i;
     int flm;
 
     if (strcmp(id, ps->c->subject) == 0 || strcmp(id, ps->c->user->id) == 0 ||
@@ -1075,35 +1075,55 @@ static int peers_cb(const char *id, void *arg)
     }
     flm = people_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER);
     coachq__v1__person__free_unpacked(p, NULL);
-    if (!flm) {
-        return 0;
-    }
-    if (ps->today) {
-        ps->today_n++;
-        return 0;
-    }
-    for (i = 0; i < ps->n; i++) {
-        if (strcmp(ps->p[i].id, id) == 0) {
-            break;
-        }
-    }
-    if (i == ps->n) {
-        if (ps->n == LINE_MAX_MANAGERS) {
-            ps->cut = 1;
-            return 0;
-        }
-        if (GROW_ARRAY(ps->p, ps->cap, ps->n + 1, 8) < 0) {
-            return -ENOMEM;
-        }
-        snprintf(ps->p[i].id, sizeof(ps->p[i].id), "%s", id);
-        ps->p[i].in = calloc(ps->nweeks, 1);
-        if (ps->p[i].in == NULL) {
-            return -ENOMEM;
-        }
-        ps->n++;
-    }
-    ps->p[i].in[ps->week] = 1;
+    return flm;
+}
+
+/* Counts the peers in today's line. */
+static int peers_cb(const char *id, void *arg)
+{
+    struct peers *ps = arg;
+
+    ps->today_n += peer_is(ps, id) != 0;
     return 0;
+}
+
+/* A peer in the line on some of the Sundays read (on[j]: ps->week[j]). */
+static int peers_on_cb(const char *id, const uint8_t *on, void *arg)
+{
+    struct peers *ps = arg;
+    struct peer *pe;
+
+    if (!peer_is(ps, id)) {
+        return 0;
+    }
+    if (GROW_ARRAY(ps->p, ps->cap, ps->n + 1, 8) < 0) {
+        return -ENOMEM;
+    }
+    pe = &ps->p[ps->n];
+    snprintf(pe->id, sizeof(pe->id), "%s", id);
+    pe->in = calloc(ps->nweeks, 1);
+    if (pe->in == NULL) {
+        return -ENOMEM;
+    }
+    ps->n++;
+    pe->first = ps->nweeks;
+    for (size_t j = 0; j < ps->nread; j++) {
+        if (on[j]) {
+            pe->in[ps->week[j]] = 1;
+            pe->first = ps->week[j] < pe->first ? ps->week[j] : pe->first;
+        }
+    }
+    return 0;
+}
+
+/* Peers in the order of the week they first appear in, then of id. */
+static int peer_first_cmp(const void *a, const void *b)
+{
+    const struct peer *x = a;
+    const struct peer *y = b;
+
+    return x->first != y->first ? (x->first > y->first) - (x->first < y->first)
+                                : strcmp(x->id, y->id);
 }
 
 /* The peers' counted cells, per week w (0: the oldest of the window). */
@@ -1190,6 +1210,8 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     unsigned tw = c->opts->trend_weeks;
     unsigned *observed = NULL; /* per week: peers with observations */
     unsigned *rated = NULL;    /* per week and behaviour: peers with ratings */
+    unsigned *week = NULL;     /* the week of each Sunday read */
+    int32_t *sunday = NULL;
     Coachq__V1__AggWeek *raw = NULL;
     struct peer_read pr;
     int rc = 0;
@@ -1202,7 +1224,10 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     rated = calloc((size_t)tw * (pc->nb + 1), sizeof(*rated));
     memset(&pr, 0, sizeof(pr));
     pr.seen = calloc(pc->nb + 1, 1);
-    if (pc->w == NULL || raw == NULL || observed == NULL || rated == NULL || pr.seen == NULL) {
+    week = calloc(tw, sizeof(*week));
+    sunday = calloc(tw, sizeof(*sunday));
+    if (pc->w == NULL || raw == NULL || observed == NULL || rated == NULL || pr.seen == NULL ||
+        week == NULL || sunday == NULL) {
         rc = -ENOMEM;
         goto out;
     }
@@ -1210,15 +1235,24 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
         pc->w[i] = init;
         raw[i] = init;
     }
-    /* Who was a peer in each week that is over. */
-    for (unsigned i = 0; i < tw && rc == 0; i++) {
-        int32_t sunday = dash_week(c, tw - 1 - i) + 6;
-
-        if (sunday >= c->today) {
-            continue;
-        }
-        ps->week = i;
-        rc = people_reports_at(c->t, manager, sunday, peers_cb, ps);
+    /* Who was a peer in each week that is over, every Sunday from one read
+     * of the lines; in the order they first appear in, as a read per week
+     * would add them, and no more than LINE_MAX_MANAGERS. */
+    for (unsigned i = 0; i < tw; i++) {
+        sunday[ps->nread] = dash_week(c, tw - 1 - i) + 6;
+        week[ps->nread] = i;
+        ps->nread += sunday[ps->nread] < c->today;
+    }
+    ps->week = week;
+    if (ps->nread > 0) {
+        rc = people_reports_on(c->t, manager, sunday, ps->nread, peers_on_cb, ps);
+    }
+    if (rc == 0 && ps->n > 1) {
+        qsort(ps->p, ps->n, sizeof(ps->p[0]), peer_first_cmp);
+    }
+    for (; rc == 0 && ps->n > LINE_MAX_MANAGERS; ps->n--) {
+        free(ps->p[ps->n - 1].in);
+        ps->cut = 1;
     }
     /* Their weeks: sums and how many distinct peers each cell rests on,
      * added as they are read (each peer's weeks in peer order, as before),
@@ -1272,6 +1306,9 @@ out:
     free(observed);
     free(rated);
     free(pr.seen);
+    free(week);
+    free(sunday);
+    ps->week = NULL;
     return rc;
 }
 
@@ -1308,9 +1345,7 @@ static int coaching_peers(const struct dash_ctx *c, char *manager, size_t len, s
         return 0;
     }
     ps->manager = manager;
-    ps->today = 1;
     rc = people_reports_at(c->t, manager, c->today, peers_cb, ps);
-    ps->today = 0;
     if (rc != 0 || ps->today_n < c->opts->privacy_min) {
         return rc;
     }

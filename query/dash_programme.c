@@ -611,6 +611,8 @@ struct rep_walk {
     size_t n;
     size_t cap;
     unsigned k;
+    unsigned ks[PROG_QUARTERS + PROG_MAX_LAG]; /* the quarter of each day read */
+    size_t nks;
 };
 
 static int rep_collect_cb(const char *rep, void *arg)
@@ -640,6 +642,22 @@ static int rep_collect_cb(const char *rep, void *arg)
     return 0;
 }
 
+/* A rep of the manager at the end of some of the quarters asked (rw->ks[j]
+ * the quarter of day j): one pair per quarter, in quarter order. */
+static int rep_quarters_cb(const char *rep, const uint8_t *on, void *arg)
+{
+    struct rep_walk *rw = arg;
+    int rc = 0;
+
+    for (size_t j = 0; j < rw->nks && rc == 0; j++) {
+        if (on[j]) {
+            rw->k = rw->ks[j];
+            rc = rep_collect_cb(rep, rw);
+        }
+    }
+    return rc;
+}
+
 static int rep_quarter_cmp(const void *a, const void *b)
 {
     const struct rep_quarter *x = a;
@@ -654,16 +672,19 @@ static int rep_quarter_cmp(const void *a, const void *b)
  * reps who reported to manager at the end of each quarter, their months
  * and quarters of that quarter averaged. Each rep's results are read once
  * for every quarter they stand in for, in id order as before (so every sum
- * adds the same figures in the same order), rather than once per quarter.
+ * adds the same figures in the same order), rather than once per quarter;
+ * the reps at the quarters' ends come from one read of the reporting lines
+ * (people_reports_on()) rather than one per quarter.
  */
 static int results_from_reps(const struct dash_ctx *c, const char *manager, struct results *res)
 {
     struct rep_walk rw;
+    int32_t days[PROG_QUARTERS + PROG_MAX_LAG];
     int32_t until = 0;
     int rc = 0;
 
     memset(&rw, 0, sizeof(rw));
-    for (size_t k = 0; k < res->nq && rc == 0; k++) {
+    for (size_t k = 0; k < res->nq && rw.nks < sizeof(days) / sizeof(days[0]); k++) {
         int32_t from = quarter_first_day(res->q0 + (int64_t)k);
         int32_t last = quarter_first_day(res->q0 + (int64_t)k + 1) - 1;
         int lacks = 0;
@@ -678,10 +699,12 @@ static int results_from_reps(const struct dash_ctx *c, const char *manager, stru
         if (!lacks) {
             continue;
         }
-        rw.k = (unsigned)k;
         until = last;
-        rc = people_reports_at(c->t, manager, last < c->until_day ? last : c->until_day,
-                               rep_collect_cb, &rw);
+        days[rw.nks] = last < c->until_day ? last : c->until_day;
+        rw.ks[rw.nks++] = (unsigned)k;
+    }
+    if (rw.nks > 0) {
+        rc = people_reports_on(c->t, manager, days, rw.nks, rep_quarters_cb, &rw);
     }
     if (rw.n > 1) {
         qsort(rw.r, rw.n, sizeof(*rw.r), rep_quarter_cmp);

@@ -250,9 +250,11 @@ int actions_open_txn(struct store_txn *t, const char *coach, int32_t today, size
 
 /* Visits the k actions (k <= ACTIONS_MAX_LIST) that coach agreed with
  * coachee most recently, by the agreeing session's start, newest first,
- * with cb (1 stops). Reads at most 2 x ACTIONS_RECENT_KEYS x k index
- * entries and their records. Returns 0, cb's negative code or a negative
- * errno. */
+ * with cb (1 stops; the record is borrowed for the call). Reads at most 2 x
+ * ACTIONS_RECENT_KEYS x k index entries, and records only in the order
+ * visited until k are coach's: k records when the newest are all coach's.
+ * Returns 0, cb's negative code or a negative errno. Any thread, inside the
+ * caller's transaction. */
 int actions_recent_txn(struct store_txn *t, const char *coach, const char *coachee, size_t k,
                        actions_cb cb, void *arg);
 

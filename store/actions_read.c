@@ -192,41 +192,47 @@ int actions_open_txn(struct store_txn *t, const char *coach, int32_t today, size
 
 /* ---- A coachee's recent actions ------------------------------------------- */
 
+/* One part's index entries, newest first: when each was agreed and its id,
+ * read from the keys alone. */
+struct recent_key {
+    int64_t at;
+    uint8_t id[KEYS_UUID_LEN];
+};
+
 struct recent {
-    struct store_txn *t;
-    const char *coach;
-    size_t k;
-    size_t keys;
-    Coachq__V1__ActionRecord **got; /* k at most, newest first */
+    struct recent_key *key;
     size_t n;
+    size_t max;
 };
 
 static int recent_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
 {
     struct recent *r = arg;
-    Coachq__V1__ActionRecord *a = NULL;
-    int rc;
 
     (void)val;
     (void)vlen;
-    if (r->n >= r->k || ++r->keys > ACTIONS_RECENT_KEYS * r->k) {
+    if (r->n >= r->max) {
         return 1;
     }
-    if (klen < KEYS_UUID_LEN) {
+    if (klen < 8 + KEYS_UUID_LEN) {
         return -EIO;
     }
-    rc = actions_indexed_get(r->t, key + klen - KEYS_UUID_LEN, &a);
-    if (rc != 0) {
-        return rc == 1 ? 0 : rc;
-    }
-    if (a->coach_id == NULL || strcmp(a->coach_id, r->coach) != 0) {
-        coachq__v1__action_record__free_unpacked(a, NULL);
-        return 0;
-    }
-    r->got[r->n++] = a;
+    r->key[r->n].at = (int64_t)keys_get_be64(key + klen - KEYS_UUID_LEN - 8);
+    memcpy(r->key[r->n].id, key + klen - KEYS_UUID_LEN, KEYS_UUID_LEN);
+    r->n++;
     return 0;
 }
 
+/*
+ * The open records and the closed ones are two ranges of the coachee's
+ * keys, each newest first. Their keys (at most ACTIONS_RECENT_KEYS x k
+ * each) are merged by the time agreed that they hold, the open first on a
+ * tie, and only the records the merge reaches are read, until k are
+ * coach's: at most k records of other coaches' actions and k of coach's,
+ * where reading each part's k newest of coach's before merging read up to
+ * twice as many. A record of another coach is passed over in either order,
+ * so the k visited are the same.
+ */
 int actions_recent_txn(struct store_txn *t, const char *coach, const char *coachee, size_t k,
                        actions_cb cb, void *arg)
 {
@@ -243,37 +249,37 @@ int actions_recent_txn(struct store_txn *t, const char *coach, const char *coach
     memcpy(prefix + 1, coachee, n);
     prefix[1 + n] = 0;
     memset(part, 0, sizeof(part));
-    /* The open records and the closed ones, each newest first. */
     for (int p = 0; p < 2 && rc == 0; p++) {
-        part[p].t = t;
-        part[p].coach = coach;
-        part[p].k = k;
-        part[p].got = calloc(k, sizeof(*part[p].got));
-        if (part[p].got == NULL) {
+        part[p].max = ACTIONS_RECENT_KEYS * k;
+        part[p].key = calloc(part[p].max, sizeof(*part[p].key));
+        if (part[p].key == NULL) {
             rc = -ENOMEM;
             break;
         }
         prefix[2 + n] = p == 0 ? '1' : '0';
         rc = store_txn_scan(t, t->s->dbi_actions_by, prefix, 3 + n, 1, recent_cb, &part[p]);
     }
-    /* Merged, the k newest. */
     while (rc == 0 && done < k && (i < part[0].n || j < part[1].n)) {
-        const Coachq__V1__ActionRecord *a;
+        const struct recent_key *e;
+        Coachq__V1__ActionRecord *a = NULL;
 
-        if (j >= part[1].n ||
-            (i < part[0].n && part[0].got[i]->agreed_at >= part[1].got[j]->agreed_at)) {
-            a = part[0].got[i++];
+        if (j >= part[1].n || (i < part[0].n && part[0].key[i].at >= part[1].key[j].at)) {
+            e = &part[0].key[i++];
         } else {
-            a = part[1].got[j++];
+            e = &part[1].key[j++];
         }
-        rc = cb(a, arg);
-        done++;
-    }
-    for (int p = 0; p < 2; p++) {
-        for (size_t x = 0; x < part[p].n; x++) {
-            coachq__v1__action_record__free_unpacked(part[p].got[x], NULL);
+        rc = actions_indexed_get(t, e->id, &a);
+        if (rc != 0) {
+            rc = rc == 1 ? 0 : rc;
+            continue;
         }
-        free(part[p].got);
+        if (a->coach_id != NULL && strcmp(a->coach_id, coach) == 0) {
+            rc = cb(a, arg);
+            done++;
+        }
+        coachq__v1__action_record__free_unpacked(a, NULL);
     }
+    free(part[0].key);
+    free(part[1].key);
     return rc == 1 ? 0 : rc;
 }

@@ -489,6 +489,122 @@ out:
     return rc;
 }
 
+/* One person's lines read for people_reports_on(): on[j] is whether the
+ * line holding on days[j] names the manager. */
+struct people_on_ctx {
+    size_t plen;
+    const char *manager;
+    size_t mlen;
+    const int32_t *days;
+    size_t ndays;
+    uint8_t *on;
+};
+
+/* Visits a person's line changes oldest first: each holds on the days from
+ * its own until the next change's, so a later change overwrites the days
+ * it covers and each day ends with the latest change effective on or
+ * before it, as people_manager_at() finds it. */
+static int people_on_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                         void *arg)
+{
+    struct people_on_ctx *c = arg;
+    int32_t from;
+    uint8_t names;
+
+    if (klen != c->plen + 4 || vlen > VALIDATE_MAX_ID) {
+        return -EIO;
+    }
+    from = keys_day_decode(key + c->plen);
+    names = vlen == c->mlen && memcmp(val, c->manager, vlen) == 0;
+    for (size_t j = 0; j < c->ndays; j++) {
+        if (c->days[j] >= from) {
+            c->on[j] = names;
+        }
+    }
+    return 0;
+}
+
+int people_reports_on(struct store_txn *t, const char *manager, const int32_t *days, size_t ndays,
+                      people_days_cb cb, void *arg)
+{
+    struct people_reports_ctx c;
+    struct people_on_ctx oc;
+    struct keys_buf k;
+    uint8_t *on = NULL;
+    int32_t last;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    if (ndays == 0) {
+        return -EINVAL;
+    }
+    rc = people_id_prefix(&k, manager);
+    if (rc != 0) {
+        goto out;
+    }
+    last = days[0];
+    for (size_t j = 1; j < ndays; j++) {
+        if (days[j] > last) {
+            last = days[j];
+        }
+    }
+    on = malloc(ndays);
+    if (on == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    /* Everyone the reverse index names up to the last day, as
+     * people_reports_at() gathers them for that day. */
+    c.plen = k.len;
+    c.day = last;
+    rc = store_txn_scan(t, t->s->dbi_reports, k.b, k.len, 0, people_reports_one, &c);
+    if (rc != 0) {
+        goto out;
+    }
+    if (c.n > 1) {
+        qsort(c.ids, c.n, sizeof(c.ids[0]), people_id_cmp);
+    }
+    oc.manager = manager;
+    oc.mlen = strlen(manager);
+    oc.days = days;
+    oc.ndays = ndays;
+    oc.on = on;
+    for (size_t i = 0; i < c.n; i++) {
+        int any = 0;
+
+        if (i > 0 && strcmp(c.ids[i], c.ids[i - 1]) == 0) {
+            continue;
+        }
+        rc = people_id_prefix(&k, c.ids[i]);
+        if (rc != 0) {
+            goto out;
+        }
+        memset(on, 0, ndays);
+        oc.plen = k.len;
+        rc = store_txn_scan(t, t->s->dbi_lines, k.b, k.len, 0, people_on_one, &oc);
+        if (rc != 0) {
+            goto out;
+        }
+        for (size_t j = 0; j < ndays && !any; j++) {
+            any = on[j];
+        }
+        if (!any) {
+            continue;
+        }
+        rc = cb(c.ids[i], on, arg);
+        if (rc != 0) {
+            if (rc == 1) {
+                rc = 0;
+            }
+            goto out;
+        }
+    }
+out:
+    free(c.ids);
+    free(on);
+    return rc;
+}
+
 /* ---- Programmes and enrolments ---------------------------------------- */
 
 int people_programme_put(struct store_txn *t, const Coachq__V1__Programme *p, int *changed)

@@ -74,6 +74,22 @@ typedef int (*people_id_cb)(const char *id, void *arg);
 int people_reports_at(struct store_txn *t, const char *manager, int32_t day, people_id_cb cb,
                       void *arg);
 
+/*
+ * The reports of manager on several days in one read: calls cb once for
+ * every person whose manager on at least one of days[0..ndays) is manager,
+ * in id order, with on[j] 1 when they reported to manager on days[j] and 0
+ * when not (on borrowed for the call, ndays bytes). Each day gives the
+ * people people_reports_at() gives for it; the cost is one range of the
+ * reports index and one of each person's lines, where a call per day
+ * reads both per day. days need not be sorted (ndays >= 1). cb returns 0
+ * to go on, 1 to stop, or a negative code. Returns 0, -EINVAL (ndays 0),
+ * -ENOMEM, -E2BIG, -EIO or a store code. Any thread, inside the caller's
+ * transaction.
+ */
+typedef int (*people_days_cb)(const char *id, const uint8_t *on, void *arg);
+int people_reports_on(struct store_txn *t, const char *manager, const int32_t *days, size_t ndays,
+                      people_days_cb cb, void *arg);
+
 /* Programmes and enrolments: create or replace, read, list. *changed as
  * people_put(). An enrolment is keyed by (programme_id, person_id). */
 int people_programme_put(struct store_txn *t, const Coachq__V1__Programme *p, int *changed);

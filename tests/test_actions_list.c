@@ -448,6 +448,137 @@ static void test_open_before_closed(void **state)
     rules_free(&r);
 }
 
+/* actions_recent_txn()'s answer: the texts visited, in order. */
+struct recent_run {
+    const char *coach;
+    size_t k;
+    size_t stop_after; /* the callback answers 1 after this many (0: never) */
+    size_t n;
+    char text[8][64];
+};
+
+static int recent_text_cb(const Coachq__V1__ActionRecord *r, void *arg)
+{
+    struct recent_run *x = arg;
+
+    if (strcmp(r->coach_id, x->coach) != 0 || x->n == 8) {
+        return -EBADMSG;
+    }
+    snprintf(x->text[x->n], sizeof(x->text[0]), "%s", r->text);
+    x->n++;
+    return x->stop_after > 0 && x->n >= x->stop_after ? 1 : 0;
+}
+
+static int recent_txn(struct store_txn *t, void *arg)
+{
+    struct recent_run *x = arg;
+
+    return actions_recent_txn(t, x->coach, "rep.1", x->k, recent_text_cb, x);
+}
+
+/* One session of coach with rep.1 on day agreeing the actions named
+ * (NULL-ended), and following up done on done (may be NULL). Returns the
+ * session's observation id in id. */
+static void recent_session(struct testutil_store_fx *f, const char *coach, int32_t day,
+                           const char *const *texts, const uint8_t *done, uint8_t obs_id[16])
+{
+    struct testutil_obs o;
+    Coachq__V1__Action act[4];
+    Coachq__V1__Action *ap[4];
+    Coachq__V1__FollowUp fu = COACHQ__V1__FOLLOW_UP__INIT;
+    Coachq__V1__FollowUp *fp = &fu;
+    size_t n = 0;
+
+    testutil_obs_make(&o, coach, "rep.1", (int64_t)day * 86400 + 9 * 3600);
+    for (; texts[n] != NULL && n < 4; n++) {
+        Coachq__V1__Action init = COACHQ__V1__ACTION__INIT;
+
+        act[n] = init;
+        act[n].text = (char *)texts[n];
+        act[n].owner_id = (char *)"rep.1";
+        ap[n] = &act[n];
+    }
+    o.o.actions = ap;
+    o.o.n_actions = n;
+    if (done != NULL) {
+        fu.action_id.data = (uint8_t *)done;
+        fu.action_id.len = 16;
+        fu.status = COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE;
+        fu.evidence = (char *)"done on every call";
+        o.o.follow_ups = &fp;
+        o.o.n_follow_ups = 1;
+    }
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "obs.1", NOW_S * 1000), 0);
+    memcpy(obs_id, o.id, 16);
+}
+
+/* A coachee's recent actions with one coach: open and closed merged
+ * newest first (the open first when one session agreed both), another
+ * coach's actions with the coachee passed over in between, at most k, and
+ * a callback answering 1 stops the walk. */
+static void test_recent_merged(void **state)
+{
+    static const char *const s1[] = {"a1", "a2", NULL};
+    static const char *const s2[] = {"b1", NULL};
+    static const char *const s3[] = {"a3", NULL};
+    static const char *const s4[] = {"a4", NULL};
+    static const char *const s5[] = {"b2", "b3", NULL};
+    struct testutil_store_fx *f;
+    struct recent_run x;
+    uint8_t id1[16], other[16], a1[16];
+    Coachq__V1__Action a1_act = COACHQ__V1__ACTION__INIT;
+
+    (void)state;
+    f = testutil_store_fx_new(org_cb, NULL);
+    recent_session(f, "flm.a", TODAY - 20, s1, NULL, id1);
+    a1_act.text = (char *)"a1";
+    a1_act.owner_id = (char *)"rep.1";
+    actions_id_of(&a1_act, id1, 0, a1);
+    recent_session(f, "flm.b", TODAY - 18, s2, NULL, other);
+    recent_session(f, "flm.a", TODAY - 16, s3, NULL, other);
+    /* a1 is done: closed, and older than the open a3 and a4. */
+    recent_session(f, "flm.a", TODAY - 14, s4, a1, other);
+    recent_session(f, "flm.b", TODAY - 12, s5, NULL, other);
+
+    memset(&x, 0, sizeof(x));
+    x.coach = "flm.a";
+    x.k = 6;
+    assert_int_equal(store_view(f->s, recent_txn, &x), 0);
+    assert_int_equal(x.n, 4);
+    assert_string_equal(x.text[0], "a4");
+    assert_string_equal(x.text[1], "a3");
+    assert_string_equal(x.text[2], "a2");
+    assert_string_equal(x.text[3], "a1");
+
+    memset(&x, 0, sizeof(x));
+    x.coach = "flm.a";
+    x.k = 3;
+    assert_int_equal(store_view(f->s, recent_txn, &x), 0);
+    assert_int_equal(x.n, 3);
+    assert_string_equal(x.text[2], "a2");
+
+    /* flm.b's, with flm.a's newer ones among them. */
+    memset(&x, 0, sizeof(x));
+    x.coach = "flm.b";
+    x.k = 6;
+    assert_int_equal(store_view(f->s, recent_txn, &x), 0);
+    assert_int_equal(x.n, 3);
+    assert_true(strcmp(x.text[0], "b1") != 0 && strcmp(x.text[1], "b1") != 0);
+    assert_string_equal(x.text[2], "b1");
+
+    memset(&x, 0, sizeof(x));
+    x.coach = "flm.a";
+    x.k = 6;
+    x.stop_after = 1;
+    assert_int_equal(store_view(f->s, recent_txn, &x), 0);
+    assert_int_equal(x.n, 1);
+    assert_string_equal(x.text[0], "a4");
+
+    x.k = 0;
+    assert_int_equal(store_view(f->s, recent_txn, &x), -EINVAL);
+    testutil_store_fx_free(f);
+}
+
 static int org_zone_cb(struct store_txn *t, void *arg)
 {
     char old[128], why[200];
@@ -499,6 +630,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hidden_history_is_capped),
         cmocka_unit_test(test_open_before_closed),
+        cmocka_unit_test(test_recent_merged),
         cmocka_unit_test(test_short_history_whole),
         cmocka_unit_test(test_overdue_reads_the_index),
         cmocka_unit_test(test_removed_check_store_error),

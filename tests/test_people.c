@@ -785,6 +785,117 @@ static void test_reports(void **state)
     assert_int_equal(reports_at(f->s, "bad id", 350, &l), -EINVAL);
 }
 
+/* What people_reports_on() gave: per id, one character per day ('1' or
+ * '0'), as "id:0110". */
+struct on_arg {
+    const char *manager;
+    const int32_t *days;
+    size_t ndays;
+    struct ids l;
+};
+
+static int on_cb(const char *id, const uint8_t *on, void *arg)
+{
+    struct on_arg *a = arg;
+    char both[65];
+    size_t n = (size_t)snprintf(both, sizeof(both), "%s:", id);
+
+    for (size_t j = 0; j < a->ndays && n + 1 < sizeof(both); j++) {
+        both[n++] = on[j] ? '1' : '0';
+    }
+    both[n] = '\0';
+    return ids_add(&a->l, both, 0);
+}
+
+static int reports_on_fn(struct store_txn *t, void *arg)
+{
+    struct on_arg *a = arg;
+
+    return people_reports_on(t, a->manager, a->days, a->ndays, on_cb, a);
+}
+
+/* Fails the test unless every day's column of a is what
+ * people_reports_at() gives for that day. */
+static void expect_on_matches_at(struct store *s, const struct on_arg *a)
+{
+    for (size_t j = 0; j < a->ndays; j++) {
+        struct ids at;
+        size_t k = 0;
+
+        memset(&at, 0, sizeof(at));
+        assert_int_equal(reports_at(s, a->manager, a->days[j], &at), 0);
+        for (size_t i = 0; i < a->l.n; i++) {
+            const char *colon = strchr(a->l.id[i], ':');
+
+            assert_non_null(colon);
+            if (colon[1 + j] != '1') {
+                continue;
+            }
+            assert_true(k < at.n);
+            assert_int_equal(strncmp(a->l.id[i], at.id[k], (size_t)(colon - a->l.id[i])), 0);
+            assert_int_equal(strlen(at.id[k]), (size_t)(colon - a->l.id[i]));
+            k++;
+        }
+        assert_int_equal(k, at.n);
+    }
+}
+
+static void test_reports_on(void **state)
+{
+    struct fixture *f = *state;
+    /* Not in day order, and one day twice. */
+    static const int32_t days[] = {350, 99, 150, 115, 250, 100, 450, 150};
+    struct on_arg a;
+
+    line_set(f->s, "r3", "m1", 110);
+    line_set(f->s, "r1", "m1", 100);
+    line_set(f->s, "r2", "m1", 120);
+    line_set(f->s, "r10", "m2", 100);
+    line_set(f->s, "r3", "m1", 130);
+    line_set(f->s, "r2", "m2", 200);
+    line_set(f->s, "r2", "m1", 300);
+    /* r1 reports to nobody from 400, r4 only after every day asked. */
+    line_set(f->s, "r1", "", 400);
+    line_set(f->s, "r4", "m1", 500);
+
+    memset(&a, 0, sizeof(a));
+    a.manager = "m1";
+    a.days = days;
+    a.ndays = sizeof(days) / sizeof(days[0]);
+    assert_int_equal(store_view(f->s, reports_on_fn, &a), 0);
+    /* In id order, each once, r4 not at all. */
+    assert_int_equal(a.l.n, 3);
+    assert_string_equal(a.l.id[0], "r1:10111101");
+    assert_string_equal(a.l.id[1], "r2:10100011");
+    assert_string_equal(a.l.id[2], "r3:10111011");
+    expect_on_matches_at(f->s, &a);
+
+    memset(&a.l, 0, sizeof(a.l));
+    a.manager = "m2";
+    assert_int_equal(store_view(f->s, reports_on_fn, &a), 0);
+    assert_int_equal(a.l.n, 2);
+    assert_string_equal(a.l.id[0], "r10:10111111");
+    assert_string_equal(a.l.id[1], "r2:00001000");
+    expect_on_matches_at(f->s, &a);
+
+    /* Nobody's reports, a callback that stops, and refusals. */
+    memset(&a.l, 0, sizeof(a.l));
+    a.manager = "nobody";
+    assert_int_equal(store_view(f->s, reports_on_fn, &a), 0);
+    assert_int_equal(a.l.n, 0);
+    a.manager = "m1";
+    a.l.stop_after = 1;
+    assert_int_equal(store_view(f->s, reports_on_fn, &a), 0);
+    assert_int_equal(a.l.n, 1);
+    assert_string_equal(a.l.id[0], "r1:10111101");
+    memset(&a.l, 0, sizeof(a.l));
+    a.ndays = 0;
+    assert_int_equal(store_view(f->s, reports_on_fn, &a), -EINVAL);
+    a.ndays = 1;
+    a.manager = "bad id";
+    assert_int_equal(store_view(f->s, reports_on_fn, &a), -EINVAL);
+}
+
 /* ---- Programmes and enrolments ---------------------------------------- */
 
 struct enrol_list {
@@ -1300,6 +1411,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_line_same_day_replaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reports, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reports_on, setup, teardown),
         cmocka_unit_test_setup_teardown(test_programmes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_numbering, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_truncate, setup, teardown),
