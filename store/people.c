@@ -436,30 +436,44 @@ static int people_id_cmp(const void *a, const void *b)
     return strcmp(a, b);
 }
 
+/* Gathers into c (zeroed by the caller; c->ids is then the caller's to
+ * free) everyone the reverse index names as reporting to manager at some
+ * time up to day, in id order, a person once per change that named them
+ * (callers skip repeats). A later change may have moved them away again:
+ * callers check each against the lines. Returns 0 or a store code. */
+static int people_reports_gather(struct store_txn *t, const char *manager, int32_t day,
+                                 struct people_reports_ctx *c)
+{
+    struct keys_buf k;
+    int rc = people_id_prefix(&k, manager);
+
+    if (rc != 0) {
+        return rc;
+    }
+    c->plen = k.len;
+    c->day = day;
+    rc = store_txn_scan(t, t->s->dbi_reports, k.b, k.len, 0, people_reports_one, c);
+    if (rc != 0) {
+        return rc;
+    }
+    if (c->n > 1) {
+        qsort(c->ids, c->n, sizeof(c->ids[0]), people_id_cmp);
+    }
+    return 0;
+}
+
 int people_reports_at(struct store_txn *t, const char *manager, int32_t day, people_id_cb cb,
                       void *arg)
 {
     struct people_reports_ctx c;
-    struct keys_buf k;
     char m[PEOPLE_ID_BUF];
     int rc;
 
     memset(&c, 0, sizeof(c));
-    rc = people_id_prefix(&k, manager);
+    /* Each candidate is checked against the line that holds on the day. */
+    rc = people_reports_gather(t, manager, day, &c);
     if (rc != 0) {
         goto out;
-    }
-    c.plen = k.len;
-    c.day = day;
-    rc = store_txn_scan(t, t->s->dbi_reports, k.b, k.len, 0, people_reports_one, &c);
-    if (rc != 0) {
-        goto out;
-    }
-    /* Everyone who reported to the manager at some time up to the day, in
-     * id order; a later change may have moved them away again, so each is
-     * checked against the line that holds on the day. */
-    if (c.n > 1) {
-        qsort(c.ids, c.n, sizeof(c.ids[0]), people_id_cmp);
     }
     for (size_t i = 0; i < c.n; i++) {
         if (i > 0 && strcmp(c.ids[i], c.ids[i - 1]) == 0) {
@@ -538,10 +552,6 @@ int people_reports_on(struct store_txn *t, const char *manager, const int32_t *d
     if (ndays == 0) {
         return -EINVAL;
     }
-    rc = people_id_prefix(&k, manager);
-    if (rc != 0) {
-        goto out;
-    }
     last = days[0];
     for (size_t j = 1; j < ndays; j++) {
         if (days[j] > last) {
@@ -555,14 +565,9 @@ int people_reports_on(struct store_txn *t, const char *manager, const int32_t *d
     }
     /* Everyone the reverse index names up to the last day, as
      * people_reports_at() gathers them for that day. */
-    c.plen = k.len;
-    c.day = last;
-    rc = store_txn_scan(t, t->s->dbi_reports, k.b, k.len, 0, people_reports_one, &c);
+    rc = people_reports_gather(t, manager, last, &c);
     if (rc != 0) {
         goto out;
-    }
-    if (c.n > 1) {
-        qsort(c.ids, c.n, sizeof(c.ids[0]), people_id_cmp);
     }
     oc.manager = manager;
     oc.mlen = strlen(manager);
