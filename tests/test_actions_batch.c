@@ -38,38 +38,6 @@
 #define NREC 6
 #define REFUSED 3 /* the record the rules refuse */
 
-static int org_cb(struct store_txn *t, void *arg)
-{
-    int rc;
-
-    (void)arg;
-    rc = testutil_put_person(t, "slm.a", NULL, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER, NULL);
-    if (rc == 0) {
-        rc = testutil_put_person(t, "flm.a", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
-                                 "slm.a");
-    }
-    if (rc == 0) {
-        rc = testutil_put_person(t, "flm.b", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
-                                 "slm.a");
-    }
-    if (rc == 0) {
-        rc = testutil_put_person(t, "rep.1", NULL, 0, "flm.a");
-    }
-    if (rc == 0) {
-        rc = testutil_put_person(t, "rep.2", NULL, 0, "flm.b");
-    }
-    if (rc == 0) {
-        rc = testutil_put_person(t, "obs.1", NULL, COACHQ__V1__ROLE__ROLE_OBSERVER, NULL);
-    }
-    if (rc == 0) {
-        rc = testutil_put_rubric(t, "", 1);
-    }
-    if (rc == 0) {
-        rc = testutil_put_cert(t, "obs.1", 19000, 21000, "obs.1");
-    }
-    return rc;
-}
-
 /* The id of action k (a version-4 UUID's bytes). */
 static void action_id(unsigned k, uint8_t id[16])
 {
@@ -222,7 +190,7 @@ static void fx_new(struct fx *f)
 {
     testutil_tmpdir(f->dir, sizeof(f->dir));
     fx_open(f, 0);
-    assert_int_equal(store_exec(f->s, org_cb, NULL), 0);
+    assert_int_equal(store_exec(f->s, testutil_put_two_line_org, NULL), 0);
 }
 
 static void fx_free(struct fx *f)

@@ -41,38 +41,6 @@
 #define PER 50
 #define DUE 2
 
-static int org_cb(struct store_txn *t, void *arg)
-{
-    int rc;
-
-    (void)arg;
-    rc = testutil_put_person(t, "slm.a", NULL, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER, NULL);
-    if (rc == 0) {
-        rc = testutil_put_person(t, "flm.a", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
-                                 "slm.a");
-    }
-    if (rc == 0) {
-        rc = testutil_put_person(t, "flm.b", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
-                                 "slm.a");
-    }
-    if (rc == 0) {
-        rc = testutil_put_person(t, "rep.1", NULL, 0, "flm.a");
-    }
-    if (rc == 0) {
-        rc = testutil_put_person(t, "rep.2", NULL, 0, "flm.b");
-    }
-    if (rc == 0) {
-        rc = testutil_put_person(t, "obs.1", NULL, COACHQ__V1__ROLE__ROLE_OBSERVER, NULL);
-    }
-    if (rc == 0) {
-        rc = testutil_put_rubric(t, "", 1);
-    }
-    if (rc == 0) {
-        rc = testutil_put_cert(t, "obs.1", 19000, 21000, "obs.1");
-    }
-    return rc;
-}
-
 /* One session of coach with coachee on day, agreeing n actions, the first
  * due of them due that day. */
 static void observe(struct testutil_store_fx *f, const char *coach, const char *coachee,
@@ -102,7 +70,7 @@ static int setup(void **state)
     struct testutil_store_fx *f;
 
     testutil_watchdog(300);
-    f = testutil_store_fx_new(org_cb, NULL);
+    f = testutil_store_fx_new(testutil_put_two_line_org, NULL);
     for (int i = 0; i < SESSIONS; i++) {
         observe(f, "flm.a", "rep.1", TODAY - 60 + 2 * i, PER, DUE);
     }
@@ -261,7 +229,7 @@ static void test_overdue_reads_the_index(void **state)
 /* ---- The rules, on a store that enforces them ------------------------- */
 
 /* A store in its own directory with the organisation's rules on, laid out
- * by org_cb. */
+ * by testutil_put_two_line_org. */
 struct rules_fx {
     char dir[512];
     struct store *s;
@@ -283,7 +251,7 @@ static void rules_new(struct rules_fx *r)
 {
     testutil_tmpdir(r->dir, sizeof(r->dir));
     rules_open(r);
-    assert_int_equal(store_exec(r->s, org_cb, NULL), 0);
+    assert_int_equal(store_exec(r->s, testutil_put_two_line_org, NULL), 0);
 }
 
 static void rules_free(struct rules_fx *r)
@@ -529,7 +497,7 @@ static void test_recent_merged(void **state)
     Coachq__V1__Action a1_act = COACHQ__V1__ACTION__INIT;
 
     (void)state;
-    f = testutil_store_fx_new(org_cb, NULL);
+    f = testutil_store_fx_new(testutil_put_two_line_org, NULL);
     recent_session(f, "flm.a", TODAY - 20, s1, NULL, id1);
     a1_act.text = (char *)"a1";
     a1_act.owner_id = (char *)"rep.1";

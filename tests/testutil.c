@@ -717,6 +717,38 @@ int testutil_put_cert(struct store_txn *t, const char *observer, int32_t from_da
     return certs_put(t, &c);
 }
 
+int testutil_put_two_line_org(struct store_txn *t, void *arg)
+{
+    int rc;
+
+    (void)arg;
+    rc = testutil_put_person(t, "slm.a", NULL, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER, NULL);
+    if (rc == 0) {
+        rc = testutil_put_person(t, "flm.a", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
+                                 "slm.a");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "flm.b", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
+                                 "slm.a");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "rep.1", NULL, 0, "flm.a");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "rep.2", NULL, 0, "flm.b");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "obs.1", NULL, COACHQ__V1__ROLE__ROLE_OBSERVER, NULL);
+    }
+    if (rc == 0) {
+        rc = testutil_put_rubric(t, "", 1);
+    }
+    if (rc == 0) {
+        rc = testutil_put_cert(t, "obs.1", 19000, 21000, "obs.1");
+    }
+    return rc;
+}
+
 int testutil_store_submit(struct store *s, const Coachq__V1__Observation *o, const char *observer,
                           int64_t received_ms)
 {

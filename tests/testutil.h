@@ -246,6 +246,13 @@ int testutil_put_rubric(struct store_txn *t, const char *name_prefix, int allow_
 int testutil_put_cert(struct store_txn *t, const char *observer, int32_t from_day,
                       int32_t until_day, const char *granted_by);
 
+/* A small organisation in one store_exec() callback (arg unused): slm.a
+ * over flm.a and flm.b, rep.1 reporting to flm.a and rep.2 to flm.b, the
+ * observer obs.1 certified from day 19000 to 21000, and
+ * testutil_put_rubric()'s rubric with its ids as names and "n/a" allowed.
+ * Returns 0 or the first failing put's code. */
+int testutil_put_two_line_org(struct store_txn *t, void *arg);
+
 /*
  * Packs o (borrowed for the call), submits it to s as observer, received
  * at received_ms (ms since the epoch), and waits for the writer's answer.
