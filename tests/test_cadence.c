@@ -97,18 +97,25 @@ static void write_file(struct fx *f, const char *name, const char *text)
     assert_int_equal(fclose(fp), 0);
 }
 
-/* Submits one observation of coach with coachee on day at hour, every
- * behaviour scored v (2 or 3), observed by obs. */
-static void observe(struct store *s, const char *coach, const char *coachee, int32_t day, int hour,
-                    uint32_t v)
+/* Submits one observation of coach with coachee starting at at (seconds
+ * since the epoch), every behaviour scored v (2 or 3), observed by obs. */
+static void observe_at(struct store *s, const char *coach, const char *coachee, int64_t at,
+                       uint32_t v)
 {
     struct testutil_obs o;
 
-    testutil_obs_make(&o, coach, coachee, (int64_t)day * 86400 + hour * 3600);
+    testutil_obs_make(&o, coach, coachee, at);
     for (size_t i = 0; i < 10; i++) {
         o.r[i].score = v;
     }
     assert_int_equal(testutil_store_submit(s, &o.o, "obs", NOW_S * 1000), 0);
+}
+
+/* As observe_at(), at hour o'clock UTC of day. */
+static void observe(struct store *s, const char *coach, const char *coachee, int32_t day, int hour,
+                    uint32_t v)
+{
+    observe_at(s, coach, coachee, (int64_t)day * 86400 + hour * 3600, v);
 }
 
 static int setup(void **state)
@@ -593,6 +600,34 @@ static void test_zone_days(void **state)
     store_close(s);
 }
 
+/* A day with more sessions than the scan steps over (32) before it seeks
+ * to the next local midnight: 40 sessions of fa with ra3 on 04-19, then
+ * one each on 04-20, 04-22 and 04-29. The days after the busy one are
+ * still found: four coaching days, gaps 1, 2 and 7. */
+static void test_many_sessions_one_day(void **state)
+{
+    struct fx *f = *state;
+    struct store *s = testutil_store_open(f->data, 0);
+    struct dash *d;
+    const Coachq__V1__Table *t;
+
+    for (int i = 0; i < 40; i++) {
+        observe_at(s, "fa", "ra3", (int64_t)19832 * 86400 + 8 * 3600 + i * 300, 3);
+    }
+    observe(s, "fa", "ra3", 19833, 9, 3);
+    observe(s, "fa", "ra3", 19835, 9, 3);
+    observe(s, "fa", "ra3", 19842, 9, 3);
+    d = build(s, "fa", AUTH_FRONT_LINE, K_MY_COACHING, "", 0);
+    t = table(d, "my-cadence-reps");
+    assert_value(cell(t, "Rep A3", "Coaching days"), 4);
+    assert_value(cell(t, "Rep A3", "Median gap (days)"), 2);
+    assert_int_equal(cell(t, "Rep A3", "Median gap (days)")->n, 3);
+    assert_value(cell(t, "Rep A3", "Longest gap (days)"), 7);
+    assert_string_equal(cell(t, "Rep A3", "Last coached")->text, "2024-04-29");
+    dash_free(d);
+    store_close(s);
+}
+
 /* ---- End to end: a real coachqd over TLS, the client and the JSON API ---- */
 
 static const json_t *json_row(json_t *j, const char *table_id, const char *first)
@@ -885,9 +920,13 @@ static int ref_org_cb(struct store_txn *t, void *arg)
     return rc;
 }
 
+/* The figures ref_numpy() gives: five for the manager, then two per rep. */
+#define REF_OUT (5 + 2 * REF_REPS)
+
 /* numpy's figures for ro's days, as "per_rep_month median longest
- * not_coached ngaps". */
-static void ref_numpy(struct fx *f, const struct ref_org *ro, double out[5])
+ * not_coached ngaps", then each rep's "median ngaps" (median nan without
+ * gaps). */
+static void ref_numpy(struct fx *f, const struct ref_org *ro, double out[REF_OUT])
 {
     char json[4096], path[700];
     size_t off = 0;
@@ -900,17 +939,19 @@ static void ref_numpy(struct fx *f, const struct ref_org *ro, double out[5])
         "    sys.exit('numpy is missing: ./dev.sh setup installs python3-numpy')\n"
         "d = json.load(open(sys.argv[1]))\n"
         "frm, until, n = d['from'], d['until'], d['weeks']\n"
-        "gaps, days, nc = [], 0, 0\n"
+        "gaps, days, nc, mine = [], 0, 0, []\n"
         "for r in d['reps']:\n"
         "    w = np.array(sorted(x for x in r if frm <= x <= until))\n"
         "    days += len(w)\n"
-        "    gaps += list(np.diff(w))\n"
+        "    g = list(np.diff(w))\n"
+        "    gaps += g\n"
+        "    mine += [repr(float(np.median(g))) if g else 'nan', len(g)]\n"
         "    nc += not any(until - 7 * n + 1 <= x <= until for x in r)\n"
         "months = (until - frm + 1) / 30.4375\n"
         "med = float(np.median(gaps)) if gaps else float('nan')\n"
         "mx = int(np.max(gaps)) if gaps else 0\n"
         "print(repr(days / len(d['reps']) / months), repr(med), mx, nc, "
-        "len(gaps))\n",
+        "len(gaps), *mine)\n",
         path, NULL};
     char err[512];
     char *end;
@@ -933,7 +974,7 @@ static void ref_numpy(struct fx *f, const struct ref_org *ro, double out[5])
         fail_msg("the numpy reference failed: %s", err);
     }
     end = f->out;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < REF_OUT; i++) {
         out[i] = strtod(end, &end);
     }
 }
@@ -942,14 +983,14 @@ static void test_reference(void **state)
 {
     struct fx *f = *state;
     uint64_t seed = 0x9e3779b97f4a7c15u;
-    int medians = 0;
+    int medians = 0, rep_medians = 0, rep_even = 0;
 
     for (int round = 0; round < REF_ROUNDS; round++) {
         struct ref_org ro;
         struct testutil_store_fx *sf;
         struct dash *d;
         const Coachq__V1__Table *t;
-        double want[5];
+        double want[REF_OUT];
 
         memset(&ro, 0, sizeof(ro));
         for (size_t i = 0; i < REF_REPS; i++) {
@@ -991,11 +1032,34 @@ static void test_reference(void **state)
         }
         assert_value(cell(t, NULL, "Reps not coached in 4 weeks"), want[3]);
         assert_int_equal(cell(t, NULL, "Median gap (days)")->n, (unsigned)want[4]);
+        /* Each rep's median from that rep's gaps alone. */
+        t = table(d, "my-cadence-reps");
+        for (size_t i = 0; i < REF_REPS; i++) {
+            const Coachq__V1__Cell *m;
+            char id[16];
+            double med = want[5 + 2 * i];
+            unsigned n = (unsigned)want[6 + 2 * i];
+
+            snprintf(id, sizeof(id), "r%zu", i);
+            m = cell(t, id, "Median gap (days)");
+            assert_int_equal(m->n, n);
+            if (n >= 3) {
+                assert_value(m, med);
+                rep_medians++;
+                rep_even += n % 2 == 0;
+            } else {
+                assert_false(m->has_value);
+            }
+        }
         dash_free(d);
         testutil_store_fx_free(sf);
     }
     /* The rounds did compare medians, not only empty windows. */
     assert_true(medians >= REF_ROUNDS / 2);
+    /* And the reps' medians, some of them from an even number of gaps
+     * (the mean of the middle two). */
+    assert_true(rep_medians >= REF_ROUNDS);
+    assert_true(rep_even >= 3);
 }
 
 /* ---- The dashboard port --------------------------------------------------- */
@@ -1054,6 +1118,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_erase, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pair_days_line_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zone_days, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_sessions_one_day, setup, teardown),
         cmocka_unit_test_setup_teardown(test_end_to_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_import, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reference, setup, teardown),
