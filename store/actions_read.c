@@ -225,13 +225,15 @@ static int recent_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t
 
 /*
  * The open records and the closed ones are two ranges of the coachee's
- * keys, each newest first. Their keys (at most ACTIONS_RECENT_KEYS x k
- * each) are merged by the time agreed that they hold, the open first on a
+ * keys, each newest first. Their keys (at most ACTIONS_RECENT_KEYS x k per
+ * part) are merged by the time agreed that they hold, the open first on a
  * tie, and only the records the merge reaches are read, until k are
- * coach's: at most k records of other coaches' actions and k of coach's,
- * where reading each part's k newest of coach's before merging read up to
- * twice as many. A record of another coach is passed over in either order,
- * so the k visited are the same.
+ * coach's: k records when the newest are all coach's, and at most one per
+ * key, 2 x ACTIONS_RECENT_KEYS x k, of which at most k are coach's.
+ * Finding each part's k newest of coach's before merging could read as
+ * many, up to 2k of them coach's, and read 2k where the newest are all
+ * coach's. A record of another coach is passed over in either order, so
+ * the k visited are the same.
  */
 int actions_recent_txn(struct store_txn *t, const char *coach, const char *coachee, size_t k,
                        actions_cb cb, void *arg)
