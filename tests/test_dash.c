@@ -924,6 +924,89 @@ static void test_my_coaching(void **state)
     dash_free(r.d);
 }
 
+/* A line of 201 peers, one more than My coaching compares: "a.late", whose
+ * id sorts first, joins top's line in week 4 (from other's), the 200 others
+ * ("p000" to "p199") were in it from before the window. */
+#define PEERS_CUT 200
+#define LATE_JOIN (MONDAY0 - 28)
+
+static int peers_org_cb(struct store_txn *t, void *arg)
+{
+    const Coachq__V1__Role slm = COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER;
+    const Coachq__V1__Role flm = COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER;
+    int rc = testutil_put_person(t, "top", "Top Second", slm, NULL);
+
+    (void)arg;
+    if (rc == 0) {
+        rc = testutil_put_person(t, "other", "Other Second", slm, NULL);
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "sub", "Sue Subject", flm, "top");
+    }
+    for (int i = 0; i < PEERS_CUT && rc == 0; i++) {
+        char id[8];
+
+        snprintf(id, sizeof(id), "p%03d", i);
+        rc = testutil_put_person(t, id, id, flm, "top");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "a.late", "Al Late", flm, "other");
+    }
+    if (rc == 0) {
+        rc = people_line_put(t, "a.late", "top", LATE_JOIN, NULL);
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "rep.1", "Rita Rep", 0, "sub");
+    }
+    if (rc == 0) {
+        rc = testutil_put_rubric(t, "Name of ", 1);
+    }
+    if (rc == 0) {
+        rc =
+            testutil_put_person(t, "obs.1", "Olga Observer", COACHQ__V1__ROLE__ROLE_OBSERVER, NULL);
+    }
+    if (rc == 0) {
+        rc = testutil_put_cert(t, "obs.1", 19000, 21000, "top");
+    }
+    return rc;
+}
+
+/* My coaching orders its peers by the week they first appear in, then by
+ * id, and compares the first 200: a.late, first in week 4, comes after the
+ * 200 who were there from the start although its id sorts before theirs,
+ * so it is the one left out. In week 2, p000 and p001 are observed at 2
+ * and a.late at 4: the peers' average is 2 on two peers, where keeping
+ * a.late (and leaving out p199, who has no observations) would give 8/3 on
+ * three. */
+static void test_my_coaching_peer_order(void **state)
+{
+    struct testutil_store_fx *f = testutil_store_fx_new(peers_org_cb, NULL);
+    struct run r = {.user = "sub", .roles = R_FLM, .kind = K_MY_COACHING};
+    struct dash_opts o;
+    const Coachq__V1__Dashboard *m;
+    const Coachq__V1__Table *t;
+    int noted = 0;
+
+    (void)state;
+    observe(f, "obs.1", "p000", week(2) + 1, 9, 2, NULL, NULL, 0, 0, 0);
+    observe(f, "obs.1", "p001", week(2) + 1, 10, 2, NULL, NULL, 0, 0, 0);
+    observe(f, "obs.1", "a.late", week(2) + 1, 11, 4, NULL, NULL, 0, 0, 0);
+    dash_opts_default(&o);
+    o.privacy_min = 2;
+    o.min_n = 1;
+    r.opts = &o;
+    assert_int_equal(run(f, &r), 0);
+    t = table(r.d, "focus");
+    assert_figure(cell(t, "Name of collaborative", "Peers' average"), 2.0, 2);
+    m = dash_message(r.d);
+    for (size_t i = 0; i < m->n_notes; i++) {
+        noted |= strcmp(m->notes[i], "Only the first 200 peers are compared.") == 0;
+    }
+    assert_true(noted);
+    dash_free(r.d);
+    testutil_store_fx_free(f);
+}
+
 /* The text of b as a C string (b is NUL-terminated here). */
 static const char *buf_text(struct buf *b)
 {
@@ -1015,6 +1098,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recent_after_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follow_through_after_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_my_coaching, setup, teardown),
+        cmocka_unit_test(test_my_coaching_peer_order),
         cmocka_unit_test_setup_teardown(test_period_is_what_is_covered, setup, teardown),
     };
 
