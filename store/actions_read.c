@@ -80,9 +80,10 @@ int actions_follow_txn(struct store_txn *t, const char *scope, int32_t from_day,
         first = last - 7 * (ACTIONS_FOLLOW_WEEKS - 1);
     }
     /* The counters are keyed by week first, so each week is a look-up of
-     * its own; a week without actions has no counter. */
-    for (int32_t monday = first; monday <= last && rc == 0; monday += 7) {
-        size_t klen = actions_week_key(key, monday, (const uint8_t *)scope, n);
+     * its own; a week without actions has no counter. The loop counts in 64
+     * bits: a last week near INT32_MAX would overflow a 32-bit step. */
+    for (int64_t monday = first; monday <= last && rc == 0; monday += 7) {
+        size_t klen = actions_week_key(key, (int32_t)monday, (const uint8_t *)scope, n);
         MDB_val v;
 
         rc = store_txn_get_raw(t, t->s->dbi_actions_by, key, klen, &v);
