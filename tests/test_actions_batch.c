@@ -7,9 +7,16 @@
  * per commit and once all in one batch; both stores must hold the same
  * action records, index entries and counters, byte for byte, the counters
  * the values these records give, and nothing of the refused record. The
- * same batch written into a map too small for it (the engine aborts the
- * attempt, grows the map and writes the batch again, discarding what the
- * first attempt merged) must give the same store again.
+ * refused record is refused by actions_check(), before anything of it is
+ * merged, so that it leaves nothing behind holds by construction: the test
+ * shows that a refusal in the middle does not disturb what the batch merged
+ * around it, not that a refusal after merging would be undone. The same
+ * batch written into a map too small for it (the engine aborts the attempt,
+ * grows the map and writes the batch again, discarding what the first
+ * attempt merged) must give the same store again. A request that runs its
+ * own function in the middle of the batch must see the counters of the
+ * records before it (the engine flushes them first). The follow-through
+ * read sums at most ACTIONS_FOLLOW_WEEKS weeks, the last ones.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -256,13 +263,16 @@ static int gate_fn(struct store_txn *t, void *arg)
     return 0;
 }
 
-/* Writes the records as one batch. */
-static void write_in_one_batch(struct fx *f, const struct records *r)
+/* Writes the records as one batch, with mid (a request with fn set, or
+ * NULL) between records mid_at - 1 and mid_at. */
+static void write_batch_with(struct fx *f, const struct records *r, struct store_write *mid,
+                             int mid_at)
 {
     struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
     struct store_write gw, w[NREC];
     struct store_stats ss;
     struct store_write *done;
+    int n = mid != NULL ? NREC + 1 : NREC;
     int back = 0;
 
     memset(&gw, 0, sizeof(gw));
@@ -275,6 +285,9 @@ static void write_in_one_batch(struct fx *f, const struct records *r)
     }
     pthread_mutex_unlock(&g.mu);
     for (int i = 0; i < NREC; i++) {
+        if (mid != NULL && i == mid_at) {
+            assert_int_equal(store_submit(f->s, mid), 0);
+        }
         fill_write(&w[i], r, i);
         assert_int_equal(store_submit(f->s, &w[i]), 0);
     }
@@ -288,14 +301,20 @@ static void write_in_one_batch(struct fx *f, const struct records *r)
             back++;
         }
     }
-    assert_int_equal(back, NREC + 1);
+    assert_int_equal(back, n + 1);
     assert_int_equal(gw.rc, 0);
     for (int i = 0; i < NREC; i++) {
         expect_result(&w[i], i);
     }
     store_get_stats(f->s, &ss);
-    assert_int_equal(ss.last_batch, NREC);
+    assert_int_equal(ss.last_batch, n);
     assert_false(store_failed(f->s));
+}
+
+/* Writes the records as one batch. */
+static void write_in_one_batch(struct fx *f, const struct records *r)
+{
+    write_batch_with(f, r, NULL, 0);
 }
 
 /* Every key and value of the actions' two databases, end to end. */
@@ -442,6 +461,149 @@ static void test_batch_same_as_one_by_one(void **state)
     records_free(&r);
 }
 
+/* A function request in the batch between records 2 and 3 reads the
+ * counters: it sees what records 0 to 2 merged (the engine flushes the
+ * batch's pending counters before it runs), and the batch ends as the
+ * one-by-one store. Records 0 to 2: flm.a agreed 1, 2, 3 and 4, followed up
+ * 1 (done), 2 (partly done) and 3 (dropped); 2 and 4 are open. */
+static void test_function_sees_batch_so_far(void **state)
+{
+    struct records r;
+    struct fx one, all;
+    struct store_write mid;
+    struct counts seen;
+    struct dump *a, *b;
+
+    (void)state;
+    records_make(&r);
+    fx_new(&one);
+    fx_new(&all);
+    write_one_by_one(&one, &r);
+    memset(&mid, 0, sizeof(mid));
+    memset(&seen, 0, sizeof(seen));
+    mid.fn = count_txn;
+    mid.fn_arg = &seen;
+    write_batch_with(&all, &r, &mid, REFUSED);
+    assert_int_equal(mid.rc, 0);
+    for (int k = 0; k < 2; k++) {
+        const struct actions_follow *c = k == 0 ? &seen.coach : &seen.line;
+
+        assert_int_equal(c->weeks, 1);
+        assert_int_equal(c->n[ACTIONS_AGREED], 4);
+        assert_int_equal(c->n[ACTIONS_FOLLOWED], 3);
+        assert_int_equal(c->n[ACTIONS_DONE], 1);
+        assert_int_equal(c->n[ACTIONS_PARTLY], 1);
+        assert_int_equal(c->n[ACTIONS_NOT_DONE], 0);
+        assert_int_equal(c->n[ACTIONS_DROPPED], 1);
+    }
+    assert_int_equal(seen.other.n[ACTIONS_AGREED], 0);
+    assert_int_equal(seen.open.open, 2);
+    assert_int_equal(seen.open.overdue, 0);
+    assert_int_equal(seen.refused_action, -ENOENT);
+    expect_counts(&all);
+    a = dump_of(&one);
+    b = dump_of(&all);
+    expect_same(a, b);
+    expect_verified(&all);
+    free(a);
+    free(b);
+    fx_free(&one);
+    fx_free(&all);
+    records_free(&r);
+}
+
+/* Writes, one request per commit, a record of flm.a with rep.1 on day
+ * that agrees action k. */
+static void write_agreed(struct fx *f, int32_t day, unsigned k)
+{
+    struct testutil_obs o;
+    Coachq__V1__Action a = COACHQ__V1__ACTION__INIT, *ap = &a;
+    struct store_write w;
+    uint8_t aid[16];
+    uint8_t *buf;
+    size_t len;
+
+    testutil_obs_make(&o, "flm.a", "rep.1", (int64_t)day * 86400 + 9 * 3600);
+    a.text = (char *)"ask two discovery questions";
+    action_id(k, aid);
+    a.id.data = aid;
+    a.id.len = 16;
+    o.o.actions = &ap;
+    o.o.n_actions = 1;
+    len = coachq__v1__observation__get_packed_size(&o.o);
+    buf = malloc(len);
+    assert_non_null(buf);
+    coachq__v1__observation__pack(&o.o, buf);
+    memset(&w, 0, sizeof(w));
+    w.obs = buf;
+    w.obs_len = len;
+    w.observer_id = "obs.1";
+    /* Received the same day, so that the rules take it as entered on time. */
+    w.received_at_ms = ((int64_t)day * 86400 + 12 * 3600) * 1000;
+    assert_int_equal(store_submit(f->s, &w), 0);
+    store_drain(f->s);
+    assert_ptr_equal(store_completed_take(f->s), &w);
+    if (w.rc != 0 || w.result != STORE_STORED) {
+        fail_msg("day %d: rc %d (%s)", (int)day, w.rc, w.fault.message);
+    }
+    free(buf);
+}
+
+struct window {
+    int32_t from, until;
+    struct actions_follow got;
+};
+
+static int window_txn(struct store_txn *t, void *arg)
+{
+    struct window *w = arg;
+
+    return actions_follow_txn(t, "flm.a", w->from, w->until, &w->got);
+}
+
+static void expect_window(struct fx *f, int32_t from, int32_t until, unsigned weeks,
+                          uint64_t agreed)
+{
+    struct window w;
+
+    memset(&w, 0, sizeof(w));
+    w.from = from;
+    w.until = until;
+    assert_int_equal(store_view(f->s, window_txn, &w), 0);
+    assert_int_equal(w.got.weeks, weeks);
+    assert_int_equal(w.got.n[ACTIONS_AGREED], agreed);
+}
+
+/* Actions agreed in the last week (MONDAY), in the first of the last
+ * ACTIONS_FOLLOW_WEEKS weeks and in the week before that: a window of
+ * ACTIONS_FOLLOW_WEEKS weeks reads all of its weeks, a longer one only its
+ * last ACTIONS_FOLLOW_WEEKS. */
+static void test_follow_window_capped(void **state)
+{
+    const int32_t first = MONDAY - 7 * (ACTIONS_FOLLOW_WEEKS - 1);
+    struct fx f;
+
+    (void)state;
+    fx_new(&f);
+    write_agreed(&f, first - 7 + 2, 1);
+    write_agreed(&f, first + 3, 2);
+    write_agreed(&f, MONDAY + 1, 3);
+    /* 104 weeks, from any day of the first one. */
+    expect_window(&f, first, MONDAY + 6, 2, 2);
+    expect_window(&f, first + 6, MONDAY, 2, 2);
+    /* 105 weeks: the first is left out. */
+    expect_window(&f, first - 7, MONDAY + 6, 2, 2);
+    expect_window(&f, first - 1, MONDAY, 2, 2);
+    expect_window(&f, 0, MONDAY + 6, 2, 2);
+    /* The cap counts from the window's own last week, not from today: a
+     * window of fewer weeks that ends earlier reads its oldest week too. */
+    expect_window(&f, first - 7, MONDAY - 1, 2, 2);
+    expect_window(&f, first - 7, first + 6, 2, 2);
+    /* Days at the end of the range read (no week there) and end. */
+    expect_window(&f, INT32_MAX - 20, INT32_MAX, 0, 0);
+    fx_free(&f);
+}
+
 /* The batch in maps too small for it, two pages more each time: an
  * attempt ends with the map full wherever its records or the flush are,
  * its merged counters are dropped, the map grows and the batch is written
@@ -488,6 +650,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_same_as_one_by_one),
         cmocka_unit_test(test_batch_retried_after_map_full),
+        cmocka_unit_test(test_function_sees_batch_so_far),
+        cmocka_unit_test(test_follow_window_capped),
     };
 
     testutil_watchdog(300);
