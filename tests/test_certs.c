@@ -1519,26 +1519,11 @@ static int memo_steps(struct store_txn *t)
     return 0;
 }
 
-static int memo_fn(struct store_txn *t, void *arg)
-{
-    struct store_txn_memo m;
-    int *step = arg;
-
-    memset(&m, 0, sizeof(m));
-    t->memo = &m;
-    *step = memo_steps(t);
-    store_txn_memo_clear(&m);
-    t->memo = NULL;
-    return 0;
-}
-
 static void test_batch_memo(void **state)
 {
     struct fixture *f = *state;
-    int step = -1;
 
-    assert_int_equal(store_exec(f->s, memo_fn, &step), 0);
-    assert_int_equal(step, 0);
+    assert_int_equal(testutil_memo_steps(f->s, memo_steps), 0);
 }
 
 /* ---- Calibration in the UI (certs_cal.h) ------------------------------ */

@@ -311,26 +311,13 @@ static int memo_people_steps(struct store_txn *t)
     return cap_steps(t);
 }
 
-static int memo_people_fn(struct store_txn *t, void *arg)
-{
-    struct store_txn_memo m;
-    int *step = arg;
-
-    memset(&m, 0, sizeof(m));
-    t->memo = &m;
-    *step = memo_people_steps(t);
-    store_txn_memo_clear(&m);
-    t->memo = NULL;
-    return 0;
-}
-
 static void test_memo_people(void **state)
 {
     struct fixture *f = *state;
-    int step = -1;
+    int step;
 
     f->s = testutil_store_open(f->dir, 0);
-    assert_int_equal(store_exec(f->s, memo_people_fn, &step), 0);
+    step = testutil_memo_steps(f->s, memo_people_steps);
     if (step != 0) {
         fail_msg("step %d: the memo's answer is not a fresh read's", step);
     }
@@ -433,26 +420,13 @@ static int memo_reset_steps(struct store_txn *t)
     return 0;
 }
 
-static int memo_reset_fn(struct store_txn *t, void *arg)
-{
-    struct store_txn_memo m;
-    int *step = arg;
-
-    memset(&m, 0, sizeof(m));
-    t->memo = &m;
-    *step = memo_reset_steps(t);
-    store_txn_memo_clear(&m);
-    t->memo = NULL;
-    return 0;
-}
-
 static void test_memo_reset(void **state)
 {
     struct fixture *f = *state;
-    int step = -1;
+    int step;
 
     f->s = testutil_store_open(f->dir, 0);
-    assert_int_equal(store_exec(f->s, memo_reset_fn, &step), 0);
+    step = testutil_memo_steps(f->s, memo_reset_steps);
     if (step != 0) {
         fail_msg("step %d: the emptied memo still answers what it kept", step);
     }

@@ -24,6 +24,7 @@
 #include "people.h"
 #include "rubrics.h"
 #include "store.h"
+#include "store_int.h"
 #include "uuid.h"
 
 static void die(const char *what)
@@ -715,6 +716,32 @@ int testutil_put_cert(struct store_txn *t, const char *observer, int32_t from_da
     c.valid_until_day = until_day;
     c.granted_by = (char *)granted_by;
     return certs_put(t, &c);
+}
+
+struct memo_steps {
+    int (*steps)(struct store_txn *t);
+    int step;
+};
+
+static int memo_steps_fn(struct store_txn *t, void *arg)
+{
+    struct memo_steps *ms = arg;
+    struct store_txn_memo m;
+
+    memset(&m, 0, sizeof(m));
+    t->memo = &m;
+    ms->step = ms->steps(t);
+    store_txn_memo_clear(&m);
+    t->memo = NULL;
+    return 0;
+}
+
+int testutil_memo_steps(struct store *s, int (*steps)(struct store_txn *t))
+{
+    struct memo_steps ms = {steps, -1};
+
+    assert_int_equal(store_exec(s, memo_steps_fn, &ms), 0);
+    return ms.step;
 }
 
 int testutil_put_two_line_org(struct store_txn *t, void *arg)

@@ -246,6 +246,13 @@ int testutil_put_rubric(struct store_txn *t, const char *name_prefix, int allow_
 int testutil_put_cert(struct store_txn *t, const char *observer, int32_t from_day,
                       int32_t until_day, const char *granted_by);
 
+/* Runs steps(t) in one store_exec() transaction with a fresh writer's
+ * memo (store_int.h) attached, as a batch has, and empties the memo
+ * afterwards. steps returns 0 when every step held, else the number of
+ * the step that failed; that is returned. Fails the test if the
+ * transaction does not commit. */
+int testutil_memo_steps(struct store *s, int (*steps)(struct store_txn *t));
+
 /* A small organisation in one store_exec() callback (arg unused): slm.a
  * over flm.a and flm.b, rep.1 reporting to flm.a and rep.2 to flm.b, the
  * observer obs.1 certified from day 19000 to 21000, and
