@@ -397,6 +397,24 @@ static int count_txn(struct store_txn *t, void *arg)
     return rc;
 }
 
+/* Asserts that both the coach's and the line's sums (c->coach, c->line)
+ * hold one week with these counts. */
+static void expect_follow(const struct counts *c, unsigned agreed, unsigned followed, unsigned done,
+                          unsigned partly, unsigned not_done, unsigned dropped)
+{
+    for (int k = 0; k < 2; k++) {
+        const struct actions_follow *a = k == 0 ? &c->coach : &c->line;
+
+        assert_int_equal(a->weeks, 1);
+        assert_int_equal(a->n[ACTIONS_AGREED], agreed);
+        assert_int_equal(a->n[ACTIONS_FOLLOWED], followed);
+        assert_int_equal(a->n[ACTIONS_DONE], done);
+        assert_int_equal(a->n[ACTIONS_PARTLY], partly);
+        assert_int_equal(a->n[ACTIONS_NOT_DONE], not_done);
+        assert_int_equal(a->n[ACTIONS_DROPPED], dropped);
+    }
+}
+
 /* The counts the records give: flm.a agreed 1, 2, 3, 4 and 7; 1 is done,
  * 2 partly done, 3 dropped, 4 not done; 2, 4 and 7 are open (4 due on
  * MONDAY + 11, not overdue today). Nothing of record 3 (action 5). */
@@ -406,17 +424,7 @@ static void expect_counts(struct fx *f)
 
     memset(&c, 0, sizeof(c));
     assert_int_equal(store_view(f->s, count_txn, &c), 0);
-    for (int k = 0; k < 2; k++) {
-        const struct actions_follow *a = k == 0 ? &c.coach : &c.line;
-
-        assert_int_equal(a->weeks, 1);
-        assert_int_equal(a->n[ACTIONS_AGREED], 5);
-        assert_int_equal(a->n[ACTIONS_FOLLOWED], 4);
-        assert_int_equal(a->n[ACTIONS_DONE], 1);
-        assert_int_equal(a->n[ACTIONS_PARTLY], 1);
-        assert_int_equal(a->n[ACTIONS_NOT_DONE], 1);
-        assert_int_equal(a->n[ACTIONS_DROPPED], 1);
-    }
+    expect_follow(&c, 5, 4, 1, 1, 1, 1);
     assert_int_equal(c.other.n[ACTIONS_AGREED], 1);
     assert_int_equal(c.other.n[ACTIONS_FOLLOWED], 0);
     assert_int_equal(c.open.open, 3);
@@ -485,17 +493,7 @@ static void test_function_sees_batch_so_far(void **state)
     mid.fn_arg = &seen;
     write_batch_with(&all, &r, &mid, REFUSED);
     assert_int_equal(mid.rc, 0);
-    for (int k = 0; k < 2; k++) {
-        const struct actions_follow *c = k == 0 ? &seen.coach : &seen.line;
-
-        assert_int_equal(c->weeks, 1);
-        assert_int_equal(c->n[ACTIONS_AGREED], 4);
-        assert_int_equal(c->n[ACTIONS_FOLLOWED], 3);
-        assert_int_equal(c->n[ACTIONS_DONE], 1);
-        assert_int_equal(c->n[ACTIONS_PARTLY], 1);
-        assert_int_equal(c->n[ACTIONS_NOT_DONE], 0);
-        assert_int_equal(c->n[ACTIONS_DROPPED], 1);
-    }
+    expect_follow(&seen, 4, 3, 1, 1, 0, 1);
     assert_int_equal(seen.other.n[ACTIONS_AGREED], 0);
     assert_int_equal(seen.open.open, 2);
     assert_int_equal(seen.open.overdue, 0);
