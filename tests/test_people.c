@@ -748,21 +748,27 @@ static void test_chain(void **state)
     assert_int_equal(a.n, 0);
 }
 
+/* The reporting-line history test_reports and test_reports_on read:
+ * joined in a day order that is not the id order, a repeated change naming
+ * the same manager (r3 must come once), and r2 transferring to m2 and
+ * later coming back. */
+static void reports_history(struct store *s)
+{
+    line_set(s, "r3", "m1", 110);
+    line_set(s, "r1", "m1", 100);
+    line_set(s, "r2", "m1", 120);
+    line_set(s, "r10", "m2", 100);
+    line_set(s, "r3", "m1", 130);
+    line_set(s, "r2", "m2", 200);
+    line_set(s, "r2", "m1", 300);
+}
+
 static void test_reports(void **state)
 {
     struct fixture *f = *state;
     struct ids l;
 
-    /* Joined in a day order that is not the id order. */
-    line_set(f->s, "r3", "m1", 110);
-    line_set(f->s, "r1", "m1", 100);
-    line_set(f->s, "r2", "m1", 120);
-    line_set(f->s, "r10", "m2", 100);
-    /* A repeated change naming the same manager: r3 must come once. */
-    line_set(f->s, "r3", "m1", 130);
-    /* r2 transfers to m2 and later comes back. */
-    line_set(f->s, "r2", "m2", 200);
-    line_set(f->s, "r2", "m1", 300);
+    reports_history(f->s);
 
     expect_reports(f->s, "m1", 99, 0);
     expect_reports(f->s, "m1", 100, 1, "r1");
@@ -847,13 +853,7 @@ static void test_reports_on(void **state)
     static const int32_t days[] = {350, 99, 150, 115, 250, 100, 450, 150};
     struct on_arg a;
 
-    line_set(f->s, "r3", "m1", 110);
-    line_set(f->s, "r1", "m1", 100);
-    line_set(f->s, "r2", "m1", 120);
-    line_set(f->s, "r10", "m2", 100);
-    line_set(f->s, "r3", "m1", 130);
-    line_set(f->s, "r2", "m2", 200);
-    line_set(f->s, "r2", "m1", 300);
+    reports_history(f->s);
     /* r1 reports to nobody from 400, r4 only after every day asked. */
     line_set(f->s, "r1", "", 400);
     line_set(f->s, "r4", "m1", 500);
