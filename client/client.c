@@ -1,4 +1,5 @@
 #include "client.h"
+#include "pbwire.h"
 #include "str.h"
 
 #include <errno.h>
@@ -1010,24 +1011,12 @@ int client_export_page(struct client *c, const Coachq__V1__ExportObservations *q
     return rc;
 }
 
-/* Bytes a varint of v takes. */
-static size_t varint_len(uint64_t v)
-{
-    size_t n = 1;
-
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
 /* What a Frame around an ImportOutcomes of body bytes takes beyond them:
  * the largest request_id (tag and 10-byte varint) and the body's tag (34:
  * two bytes) and length. */
 static size_t import_frame_overhead(size_t body)
 {
-    return 11 + 2 + varint_len(body);
+    return 11 + 2 + pbwire_varint_len(body);
 }
 
 /* Turns a fault's "import_outcomes.outcomes[i]..." (i within the chunk)
@@ -1074,7 +1063,7 @@ int client_import_outcomes(struct client *c, Coachq__V1__Outcome *const *rows, s
         /* As many rows as fit one frame (at least one, or it cannot go). */
         while (start + k < n && k < CLIENT_IMPORT_CHUNK_MAX) {
             size_t sz = coachq__v1__outcome__get_packed_size(rows[start + k]);
-            size_t add = 1 + varint_len(sz) + sz;
+            size_t add = 1 + pbwire_varint_len(sz) + sz;
 
             if (body + add + import_frame_overhead(body + add) > max) {
                 break;

@@ -12,6 +12,7 @@
 
 #include "grow.h"
 #include "keys.h"
+#include "pbwire.h"
 #include "log.h"
 #include "mdberr.h"
 #include "store_int.h"
@@ -372,18 +373,6 @@ struct obs_list {
     int more;       /* a record that passes the filter follows the page */
 };
 
-/* Bytes of n as a protobuf varint. */
-static size_t obs_varint_len(size_t n)
-{
-    size_t len = 1;
-
-    while (n >= 0x80) {
-        n >>= 7;
-        len++;
-    }
-    return len;
-}
-
 /* Checks q and finds where its page starts: the person's first key at or
  * after since, or after the cursor if that comes later. Returns 0 or
  * -EINVAL. */
@@ -443,7 +432,7 @@ static int obs_list_offer(struct store_txn *t, struct obs_list *l, const uint8_t
         /* The record's share of a packed ObservationPage: its tag, its
          * length and its bytes. */
         size_t sz = coachq__v1__stored_observation__get_packed_size(rec);
-        size_t entry = 1 + obs_varint_len(sz) + sz;
+        size_t entry = 1 + pbwire_varint_len(sz) + sz;
 
         if (page->n == q->limit ||
             (q->max_bytes != 0 && page->n > 0 && l->bytes + entry > q->max_bytes)) {

@@ -29,6 +29,7 @@
 #include "error.h"
 #include "keys.h"
 #include "log.h"
+#include "pbwire.h"
 #include "rules.h"
 #include "store_int.h"
 #include "uuid.h"
@@ -299,24 +300,6 @@ static int obs_check(struct store_txn *t, struct store_write *w, const Coachq__V
     return 0;
 }
 
-/* Writes the varint v at out; returns its length (1..10). With out NULL
- * only the length. */
-static size_t obs_varint(uint8_t *out, uint64_t v)
-{
-    size_t n = 0;
-
-    do {
-        uint8_t b = (uint8_t)(v & 0x7f);
-
-        v >>= 7;
-        if (out != NULL) {
-            out[n] = (uint8_t)(b | (v != 0 ? 0x80 : 0));
-        }
-        n++;
-    } while (v != 0);
-    return n;
-}
-
 /* Puts the record rec under its sequence number and its id in the id
  * index, its entry in the version chain, and its index entries in place of
  * the superseded version's (prev, or NULL). raw (raw_len bytes) is the
@@ -341,7 +324,7 @@ static int obs_put(struct store_txn *t, const Coachq__V1__StoredObservation *rec
      * packed as usual. So the record is what packing rec would make, without
      * packing the observation a second time (test_store checks the bytes). */
     rest.observation = NULL;
-    head = 1 + obs_varint(NULL, raw_len) + raw_len;
+    head = 1 + pbwire_varint_len(raw_len) + raw_len;
     keys_put_be64(skey, rec->seq);
     k.mv_data = skey;
     k.mv_size = sizeof(skey);
@@ -361,7 +344,7 @@ static int obs_put(struct store_txn *t, const Coachq__V1__StoredObservation *rec
         size_t n = 1;
 
         out[0] = (1u << 3) | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
-        n += obs_varint(out + n, raw_len);
+        n += pbwire_varint_put(out + n, raw_len);
         memcpy(out + n, raw, raw_len);
         coachq__v1__stored_observation__pack(&rest, out + head);
     }

@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "frame.h"
+#include "pbwire.h"
 
 /* Writes one frame (header and body) at out; returns the bytes written. */
 static size_t put_frame(uint8_t *out, const void *body, uint32_t len)
@@ -412,6 +413,36 @@ static void test_free_and_reuse(void **state)
     frame_reader_free(&r);
 }
 
+/* pbwire's varints: the length at each 7-bit boundary, and bytes that
+ * decode back to the value (low group first, the top bit set on every
+ * byte but the last). */
+static void test_pbwire_varint(void **state)
+{
+    static const uint64_t values[] = {0,          1,          127,        128,
+                                      16383,      16384,      2097151,    2097152,
+                                      UINT32_MAX, 1ULL << 35, 1ULL << 56, (1ULL << 63) - 1,
+                                      1ULL << 63, UINT64_MAX};
+    static const size_t lens[] = {1, 1, 1, 2, 2, 3, 3, 4, 5, 6, 9, 9, 10, 10};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        uint8_t out[PBWIRE_VARINT_MAX + 1];
+        uint64_t back = 0;
+        size_t n;
+
+        memset(out, 0xee, sizeof(out));
+        assert_int_equal(pbwire_varint_len(values[i]), lens[i]);
+        n = pbwire_varint_put(out, values[i]);
+        assert_int_equal(n, lens[i]);
+        assert_int_equal(out[n], 0xee);
+        for (size_t k = 0; k < n; k++) {
+            assert_int_equal((out[k] & 0x80) != 0, k + 1 < n);
+            back |= (uint64_t)(out[k] & 0x7f) << (7 * k);
+        }
+        assert_true(back == values[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_feed_larger_than_chunk),
         cmocka_unit_test(test_undrained_input_bounded),
         cmocka_unit_test(test_free_and_reuse),
+        cmocka_unit_test(test_pbwire_varint),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
