@@ -41,7 +41,7 @@ declare -A MAY=(
 # The part of proto/ the store may use: the schema, framing-free wire
 # helpers and the rules of each record; not obs_json, rubric_json, jsonx,
 # dashfmt or outcomes_csv.
-PROTO_CORE="coachq.pb-c.h validate.h pbmem.h uuid.h frame.h outcomes_rules.h"
+PROTO_CORE="coachq.pb-c.h validate.h pbmem.h pbwire.h uuid.h frame.h outcomes_rules.h"
 
 declare -A OWNER=()
 for f in "${FOLDERS[@]}"; do
