@@ -439,16 +439,18 @@ static double cpu_us(void)
 }
 
 /* From /proc/self/io: the bytes this process handed to write calls
- * (wchar: what LMDB wrote, page by page) and the bytes the kernel counted
- * as sent to storage for it (write_bytes); 0 where the kernel does not
- * say. */
-static void written_bytes(uint64_t *wchar, uint64_t *storage)
+ * (wchar: what LMDB wrote, page by page, about what reaches the disk) and
+ * the kernel's write_bytes, which counts a whole large page-cache folio for
+ * a page written into it and so overstates the disk's share several times
+ * (docs/benchmarks.md, "MDB_WRITEMAP, and what write_bytes counts"); 0
+ * where the kernel does not say. */
+static void written_bytes(uint64_t *wchar, uint64_t *folios)
 {
     FILE *f = fopen("/proc/self/io", "r");
     char line[128];
 
     *wchar = 0;
-    *storage = 0;
+    *folios = 0;
     if (f == NULL) {
         return;
     }
@@ -456,7 +458,7 @@ static void written_bytes(uint64_t *wchar, uint64_t *storage)
         if (strncmp(line, "wchar: ", 7) == 0) {
             *wchar = strtoull(line + 7, NULL, 10);
         } else if (strncmp(line, "write_bytes: ", 13) == 0) {
-            *storage = strtoull(line + 13, NULL, 10);
+            *folios = strtoull(line + 13, NULL, 10);
         }
     }
     fclose(f);
@@ -559,7 +561,7 @@ static int bench_load(struct bench *b, uint64_t target)
 
         written_bytes(&wc1, &wb1);
         printf("load %" PRIu64 "..%" PRIu64 ": %.0f records/s, CPU %.1f us/record, "
-               "written %.1f KiB/record (storage %.1f), RssAnon %ld KiB\n",
+               "written %.1f KiB/record (write_bytes %.1f, whole folios), RssAnon %ld KiB\n",
                start, b->loaded, el > 0 ? n / el : 0.0, (cpu_us() - cpu0) / n,
                (double)(wc1 - wc0) / 1024.0 / n, (double)(wb1 - wb0) / 1024.0 / n, rss_anon_kib());
     }
