@@ -88,6 +88,10 @@ static const struct bench_dash {
 };
 #define BENCH_NDASH (sizeof(bench_dashes) / sizeof(bench_dashes[0]))
 
+/* Marks of the load's progress kept for its summary: one per chunk up to
+ * the largest --max, and one per size. */
+#define BENCH_MARKS 512
+
 struct bench {
     char dir[512];
     int keep;
@@ -110,6 +114,14 @@ struct bench {
     /* --digest: hash every build's message and print it per dashboard and
      * size, to compare two trees' output on the same data. */
     int digest;
+    /* The whole load, for its summary against issue 13's targets: the
+     * records loaded and the seconds spent loading (not timing) after each
+     * chunk, and wchar when it began. */
+    uint64_t mark_n[BENCH_MARKS];
+    double mark_s[BENCH_MARKS];
+    size_t marks;
+    double load_clock;
+    uint64_t wchar0;
 };
 
 struct timing {
@@ -495,6 +507,10 @@ static int bench_load(struct bench *b, uint64_t target)
     uint64_t start = b->loaded;
 
     written_bytes(&wc0, &wb0);
+    if (start == 0) {
+        b->wchar0 = wc0;
+        b->marks = 1; /* mark 0: nothing loaded at 0 s */
+    }
     b->phase_start = start;
     b->phase_n = target > start ? target - start : 0;
 
@@ -547,6 +563,10 @@ static int bench_load(struct bench *b, uint64_t target)
             return first_rc;
         }
         b->loaded += stored;
+        if (b->marks < BENCH_MARKS) {
+            b->mark_n[b->marks] = b->loaded;
+            b->mark_s[b->marks++] = b->load_clock + (now_s() - t0);
+        }
         if (now_s() - last >= 5.0 || b->loaded == target) {
             double el = now_s() - t0;
 
@@ -565,7 +585,51 @@ static int bench_load(struct bench *b, uint64_t target)
                start, b->loaded, el > 0 ? n / el : 0.0, (cpu_us() - cpu0) / n,
                (double)(wc1 - wc0) / 1024.0 / n, (double)(wb1 - wb0) / 1024.0 / n, rss_anon_kib());
     }
+    b->load_clock += now_s() - t0;
     return 0;
+}
+
+/* Records per second between marks i and j of the load. */
+static double mark_rate(const struct bench *b, size_t i, size_t j)
+{
+    double s = b->mark_s[j] - b->mark_s[i];
+
+    return s > 0 ? (double)(b->mark_n[j] - b->mark_n[i]) / s : 0.0;
+}
+
+/* After the whole load (0..max): the figures issue 13 sets targets for,
+ * each beside its target. The first tenth runs from 0 to the first chunk's
+ * end at or past max/10, the last from the last chunk's end at or before
+ * 9 * max/10; BENCH_CHUNK sets how close to a tenth these fall, so the
+ * ranges are printed. */
+static void print_load_summary(const struct bench *b, long long db_bytes)
+{
+    uint64_t wc, wb;
+    size_t first = 0, last = 0;
+    double r0, r1;
+
+    if (b->marks < 3 || b->mark_n[b->marks - 1] != b->max) {
+        return;
+    }
+    for (size_t i = 0; i < b->marks; i++) {
+        if (first == 0 && b->mark_n[i] >= b->max / 10) {
+            first = i;
+        }
+        if (b->mark_n[i] <= b->max - b->max / 10) {
+            last = i;
+        }
+    }
+    written_bytes(&wc, &wb);
+    r0 = mark_rate(b, 0, first);
+    r1 = mark_rate(b, last, b->marks - 1);
+    printf("load summary 0..%" PRIu64 ": %.0f records/s (issue 13: >= 50000); first %" PRIu64
+           " records %.0f/s, last %" PRIu64 "..%" PRIu64 " %.0f/s, last/first %.2f (>= 0.80); "
+           "wchar %.2f GiB, %.1fx the store's %lld MiB (<= 3x); %.0f bytes per observation "
+           "(<= 1024)\n",
+           b->max, mark_rate(b, 0, b->marks - 1), b->mark_n[first], r0, b->mark_n[last], b->max, r1,
+           r0 > 0 ? r1 / r0 : 0.0, (double)(wc - b->wchar0) / (1u << 30),
+           db_bytes > 0 ? (double)(wc - b->wchar0) / (double)db_bytes : 0.0,
+           db_bytes / (1024 * 1024), (double)db_bytes / (double)b->max);
 }
 
 /* ---- Timing -------------------------------------------------------------- */
@@ -1198,7 +1262,8 @@ struct size_result {
     long long db_mib;
 };
 
-static long long file_mib(const char *dir)
+/* The bytes of disk data.mdb in dir takes (its blocks), or -1. */
+static long long file_bytes(const char *dir)
 {
     char path[600];
     struct stat st;
@@ -1207,7 +1272,7 @@ static long long file_mib(const char *dir)
     if (stat(path, &st) != 0) {
         return -1;
     }
-    return (long long)st.st_blocks * 512 / (1024 * 1024);
+    return (long long)st.st_blocks * 512;
 }
 
 static void bench_rmdir(const char *dir)
@@ -1457,7 +1522,13 @@ int main(int argc, char **argv)
             goto out;
         }
         r->load_s = now_s() - t0;
-        r->db_mib = file_mib(b->dir);
+        r->db_mib = file_bytes(b->dir);
+        if (r->db_mib > 0) {
+            if (reuse == NULL && r->n == b->max) {
+                print_load_summary(b, r->db_mib);
+            }
+            r->db_mib /= 1024 * 1024;
+        }
         printf("%" PRIu64 " observations (loaded in %.1f s, data.mdb %lld MiB):\n", r->n, r->load_s,
                r->db_mib);
         for (size_t d = 0; d < BENCH_NDASH; d++) {
