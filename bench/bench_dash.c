@@ -437,76 +437,17 @@ static size_t bench_pack(const struct bench *b, uint64_t i, uint8_t *slot)
     return coachq__v1__observation__pack(&o, slot);
 }
 
-/* This process's CPU time (all threads, the store's writer included), in
- * microseconds. */
-static double cpu_us(void)
-{
-    struct rusage ru;
-
-    if (getrusage(RUSAGE_SELF, &ru) != 0) {
-        return 0;
-    }
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
-
-/* From /proc/self/io: the bytes this process handed to write calls
- * (wchar: what LMDB wrote, page by page, about what reaches the disk) and
- * the kernel's write_bytes, which counts a whole large page-cache folio for
- * a page written into it and so overstates the disk's share several times
- * (docs/benchmarks.md, "MDB_WRITEMAP, and what write_bytes counts"); 0
- * where the kernel does not say. */
-static void written_bytes(uint64_t *wchar, uint64_t *folios)
-{
-    FILE *f = fopen("/proc/self/io", "r");
-    char line[128];
-
-    *wchar = 0;
-    *folios = 0;
-    if (f == NULL) {
-        return;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, "wchar: ", 7) == 0) {
-            *wchar = strtoull(line + 7, NULL, 10);
-        } else if (strncmp(line, "write_bytes: ", 13) == 0) {
-            *folios = strtoull(line + 13, NULL, 10);
-        }
-    }
-    fclose(f);
-}
-
-/* This process's anonymous memory (/proc/self/status RssAnon), in KiB, or
- * 0 where the kernel does not say. */
-static long rss_anon_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[128];
-    long kib = 0;
-
-    if (f == NULL) {
-        return 0;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, "RssAnon:", 8) == 0) {
-            kib = strtol(line + 8, NULL, 10);
-        }
-    }
-    fclose(f);
-    return kib;
-}
-
 /* Loads records until b->loaded reaches target, BENCH_CHUNK queued at a
  * time, each chunk drained before the next. Prints the load's rate, its
  * CPU time per record and the bytes written per record. */
 static int bench_load(struct bench *b, uint64_t target)
 {
     double t0 = now_s(), last = t0;
-    double cpu0 = cpu_us();
+    double cpu0 = bench_cpu_us();
     uint64_t wc0, wb0, wc1, wb1;
     uint64_t start = b->loaded;
 
-    written_bytes(&wc0, &wb0);
+    bench_written_bytes(&wc0, &wb0);
     if (start == 0) {
         b->wchar0 = wc0;
         b->marks = 1; /* mark 0: nothing loaded at 0 s */
@@ -579,11 +520,12 @@ static int bench_load(struct bench *b, uint64_t target)
         double n = (double)(b->loaded - start);
         double el = now_s() - t0;
 
-        written_bytes(&wc1, &wb1);
+        bench_written_bytes(&wc1, &wb1);
         printf("load %" PRIu64 "..%" PRIu64 ": %.0f records/s, CPU %.1f us/record, "
                "written %.1f KiB/record (write_bytes %.1f, whole folios), RssAnon %ld KiB\n",
-               start, b->loaded, el > 0 ? n / el : 0.0, (cpu_us() - cpu0) / n,
-               (double)(wc1 - wc0) / 1024.0 / n, (double)(wb1 - wb0) / 1024.0 / n, rss_anon_kib());
+               start, b->loaded, el > 0 ? n / el : 0.0, (bench_cpu_us() - cpu0) / n,
+               (double)(wc1 - wc0) / 1024.0 / n, (double)(wb1 - wb0) / 1024.0 / n,
+               bench_rss_anon_kib());
     }
     b->load_clock += now_s() - t0;
     return 0;
@@ -619,7 +561,7 @@ static void print_load_summary(const struct bench *b, long long db_bytes)
             last = i;
         }
     }
-    written_bytes(&wc, &wb);
+    bench_written_bytes(&wc, &wb);
     r0 = mark_rate(b, 0, first);
     r1 = mark_rate(b, last, b->marks - 1);
     printf("load summary 0..%" PRIu64 ": %.0f records/s (issue 13: >= 50000); first %" PRIu64
@@ -1262,19 +1204,6 @@ struct size_result {
     long long db_mib;
 };
 
-/* The bytes of disk data.mdb in dir takes (its blocks), or -1. */
-static long long file_bytes(const char *dir)
-{
-    char path[600];
-    struct stat st;
-
-    snprintf(path, sizeof(path), "%s/data.mdb", dir);
-    if (stat(path, &st) != 0) {
-        return -1;
-    }
-    return (long long)st.st_blocks * 512;
-}
-
 static void bench_rmdir(const char *dir)
 {
     char path[600];
@@ -1522,7 +1451,7 @@ int main(int argc, char **argv)
             goto out;
         }
         r->load_s = now_s() - t0;
-        r->db_mib = file_bytes(b->dir);
+        r->db_mib = bench_file_bytes(b->dir);
         if (r->db_mib > 0) {
             if (reuse == NULL && r->n == b->max) {
                 print_load_summary(b, r->db_mib);

@@ -56,4 +56,16 @@ struct act_arg {
 };
 int bench_act_txn(struct store_txn *t, void *arg);
 
+/* bench_proc.c: this process's CPU time, all threads, in microseconds (0
+ * if the kernel does not say). */
+double bench_cpu_us(void);
+/* From /proc/self/io: the bytes this process handed to write calls (wchar)
+ * and the kernel's write_bytes (folios); both 0 where the kernel does not
+ * say. */
+void bench_written_bytes(uint64_t *wchar, uint64_t *folios);
+/* This process's RssAnon in KiB, or 0. */
+long bench_rss_anon_kib(void);
+/* The bytes of disk DIR/data.mdb takes (its blocks), or -1. */
+long long bench_file_bytes(const char *dir);
+
 #endif
