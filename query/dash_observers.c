@@ -178,7 +178,9 @@ struct obs_page {
     uint8_t *seen;         /* per manager in flm: pair has a value */
     size_t *touched;       /* the managers of pair that the observer saw */
     size_t ntouched;
-    int lazy;          /* coach[] is read for the managers an observer saw only */
+    int lazy;                  /* coach[] is read for the managers an observer saw only */
+    dash_obs_window_fn window; /* when lazy: where coach[] comes from, NULL to read it */
+    void *window_arg;
     int32_t at_monday; /* the week observer_coach_cb() is in */
     size_t at;         /* its place in by_id: the week's values come in id order */
     Coachq__V1__Table *t;
@@ -386,6 +388,24 @@ static int observer_coach_cb(int32_t monday, const char *coach, const Coachq__V1
     return obs_sum_cb(monday, w, &pg->pair[m]);
 }
 
+/* The window of manager m into pg->coach[m], for the lazy page. */
+static int coach_window(const struct dash_ctx *c, struct obs_page *pg, size_t m)
+{
+    struct dash_obs_window w;
+    int rc;
+
+    if (pg->window == NULL) {
+        return obs_sum_read(c, AGG_COACH, pg->flm.id[m], pg->from, &pg->coach[m]);
+    }
+    memset(&w, 0, sizeof(w));
+    rc = pg->window(pg->flm.id[m], &w, pg->window_arg);
+    memset(&pg->coach[m], 0, sizeof(pg->coach[m]));
+    pg->coach[m].observations = w.observations;
+    pg->coach[m].n = w.n;
+    pg->coach[m].sum = w.sum;
+    return rc;
+}
+
 static int size_cmp(const void *a, const void *b)
 {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
@@ -424,7 +444,7 @@ static int observer_drift(const struct dash_ctx *c, struct obs_page *pg, const c
          * observation in the window counts as the leads' page leaves
          * them out (observer_coach_cb()), not at all. */
         if (rc == 0 && pair->observations != 0 && pg->lazy) {
-            rc = obs_sum_read(c, AGG_COACH, pg->flm.id[m], pg->from, &pg->coach[m]);
+            rc = coach_window(c, pg, m);
         }
         if (rc == 0 && pair->observations != 0 && pg->coach[m].observations != 0) {
             o->covered++;
@@ -628,12 +648,20 @@ out:
 int dash_observers_row(struct dash *d, const struct dash_ctx *c, const char *oid,
                        Coachq__V1__Table **table)
 {
+    return dash_observers_row_from(d, c, oid, NULL, NULL, table);
+}
+
+int dash_observers_row_from(struct dash *d, const struct dash_ctx *c, const char *oid,
+                            dash_obs_window_fn window, void *arg, Coachq__V1__Table **table)
+{
     struct obs_page pg;
     struct obs_row o;
     int rc;
 
     memset(&pg, 0, sizeof(pg));
     *table = NULL;
+    pg.window = window;
+    pg.window_arg = arg;
     pg.from = dash_week(c, c->opts->trend_weeks - 1);
     rc = observers_open(d, c, &pg, 1);
     if (rc == 0) {

@@ -400,8 +400,14 @@ static void test_lead_sees_leads_figures(void **state)
     ASSERT_NEAR(cell(t, r, "Severity drift")->value, 0.625, 1e-12);
     assert_int_equal(cell(t, r, "Severity drift")->n, 80);
     assert_int_equal(r->n_cells, ra->n_cells);
+    /* The row is the leads' row to the bit: My reliability sums the
+     * managers' windows from its own weekly reads, the leads' page reads
+     * them as window sums. */
     for (size_t i = 0; i < r->n_cells; i++) {
         assert_string_equal(r->cells[i]->text, ra->cells[i]->text);
+        assert_int_equal(r->cells[i]->has_value, ra->cells[i]->has_value);
+        assert_memory_equal(&r->cells[i]->value, &ra->cells[i]->value, sizeof(double));
+        assert_int_equal(r->cells[i]->n, ra->cells[i]->n);
     }
     ASSERT_NEAR(cell(t, r, "Calibration exact")->value, 0.3, 1e-12);
     /* Leads keep the flag the observer's own page leaves empty. */
