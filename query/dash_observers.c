@@ -227,9 +227,9 @@ static size_t flm_next(struct obs_page *pg, int32_t monday, const char *id)
     return pg->at < pg->flm.n && cmp == 0 ? pg->by_id[pg->at].i : pg->flm.n;
 }
 
-/* The front-line managers and their windows, the table, chart and note;
- * for one observer's own page (single), the table "reliability" and no
- * chart. */
+/* The front-line managers (the leads' page has listed them in pg->flm
+ * already) and their windows, the table, chart and note; for one
+ * observer's own page (single), the table "reliability" and no chart. */
 static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_page *pg, int single)
 {
     static const char *const cols[] = {
@@ -251,7 +251,8 @@ static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_p
     };
     int rc;
 
-    rc = dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, &pg->flm);
+    /* The leads' page lists the managers with the observers (dash_observers()). */
+    rc = single ? dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, &pg->flm) : 0;
     if (rc != 0) {
         return rc;
     }
@@ -587,7 +588,8 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
     memset(&observers, 0, sizeof(observers));
     memset(&pg, 0, sizeof(pg));
     pg.from = dash_week(c, c->opts->trend_weeks - 1);
-    rc = dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_OBSERVER, &observers);
+    rc = dash_ids_with_roles(c->t, COACHQ__V1__ROLE__ROLE_OBSERVER, &observers,
+                             COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, &pg.flm);
     if (rc == 0) {
         rc = observers_open(d, c, &pg, 0);
     }
