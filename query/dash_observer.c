@@ -644,8 +644,10 @@ int dash_observer(struct dash *d, const struct dash_ctx *c)
         rc = coach_reads(&p);
     }
     /* The row's drift needs the windows of the managers the observer saw,
-     * which coach_reads() has just summed, unless the page is filtered to
-     * assigned observations (the row then reads the twins itself). */
+     * which coach_reads() has just summed from the unfiltered values.
+     * query/dash.c refuses the assigned-only filter for this page today, so
+     * the row always takes them; were the page ever filtered, the row would
+     * read the assigned twins itself rather than mix the two. */
     if (rc == 0) {
         int assigned = c->req != NULL && c->req->assigned_only;
 

@@ -647,12 +647,6 @@ out:
     return rc;
 }
 
-int dash_observers_row(struct dash *d, const struct dash_ctx *c, const char *oid,
-                       Coachq__V1__Table **table)
-{
-    return dash_observers_row_from(d, c, oid, NULL, NULL, table);
-}
-
 int dash_observers_row_from(struct dash *d, const struct dash_ctx *c, const char *oid,
                             dash_obs_window_fn window, void *arg, Coachq__V1__Table **table)
 {
