@@ -748,3 +748,29 @@ int dash_ids_with_role(struct store_txn *t, Coachq__V1__Role role, struct dash_i
 
     return people_list(t, dash_ids_role_cb, &rc);
 }
+
+struct dash_ids_roles {
+    struct dash_ids *out[2];
+    Coachq__V1__Role role[2];
+};
+
+static int dash_ids_roles_cb(const Coachq__V1__Person *p, void *arg)
+{
+    struct dash_ids_roles *rc = arg;
+    int err = 0;
+
+    for (int i = 0; i < 2 && err == 0 && !p->disabled; i++) {
+        if (people_has_role(p, rc->role[i])) {
+            err = dash_ids_push(rc->out[i], p->id);
+        }
+    }
+    return err;
+}
+
+int dash_ids_with_roles(struct store_txn *t, Coachq__V1__Role role_a, struct dash_ids *out_a,
+                        Coachq__V1__Role role_b, struct dash_ids *out_b)
+{
+    struct dash_ids_roles rc = {{out_a, out_b}, {role_a, role_b}};
+
+    return people_list(t, dash_ids_roles_cb, &rc);
+}

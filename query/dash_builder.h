@@ -209,5 +209,10 @@ void dash_ids_free(struct dash_ids *l);
  * transaction borrowed for the call). Returns 0 or a negative code; *out
  * may hold some ids after a failure, and is freed with dash_ids_free(). */
 int dash_ids_with_role(struct store_txn *t, Coachq__V1__Role role, struct dash_ids *out);
+/* dash_ids_with_role() for two roles in one walk of the people: each list
+ * as that function would make it. Returns as dash_ids_with_role(); free
+ * both lists with dash_ids_free() whatever it returns. */
+int dash_ids_with_roles(struct store_txn *t, Coachq__V1__Role role_a, struct dash_ids *out_a,
+                        Coachq__V1__Role role_b, struct dash_ids *out_b);
 
 #endif

@@ -61,6 +61,13 @@ struct obs_week {
     int counted;
 };
 
+/* A manager's window over every observer (AGG_COACH), for the row of
+ * Observer reliability (dash_observers_row_from()). */
+struct coach_win {
+    const char *id; /* a part's coach */
+    struct dash_obs_window w;
+};
+
 struct page {
     const struct dash_ctx *c;
     const char *oid;
@@ -69,8 +76,11 @@ struct page {
     struct obs_week *w;
     struct cell_part *part;
     size_t n, cap;
-    uint8_t *mark;     /* per week: the other observer being read has ratings there */
-    const char *coach; /* the manager whose AGG_COACH is being read */
+    uint8_t *mark;         /* per week: the other observer being read has ratings there */
+    const char *coach;     /* the manager whose AGG_COACH is being read */
+    size_t at;             /* peer_cb()'s place in part */
+    struct coach_win *win; /* the managers of part in id order, their windows */
+    size_t nwin;
 };
 
 static double rated_n(const Coachq__V1__AggWeek *a, double *sum)
@@ -165,18 +175,42 @@ static int coach_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
 {
     struct page *p = arg;
     struct cell_part *cp = part_find(p, week_index(p, monday), p->coach);
+    struct dash_obs_window *w = &p->win[p->nwin - 1].w;
+    double sum;
+    double n = rated_n(a, &sum);
 
+    /* The window as the row would sum it (dash_observers.c obs_sum_cb()):
+     * week by week, oldest first, one behaviour (AGG_RATED) a week. */
+    w->observations += a->observations;
+    w->n += n;
+    w->sum += sum;
     if (cp != NULL) {
-        cp->all_n = rated_n(a, &cp->all_sum);
+        cp->all_n = n;
+        cp->all_sum = sum;
     }
     return 0;
+}
+
+/* The part of (week, coach), or NULL, for the values of one range read of
+ * AGG_OBSERVER_COACH: they come by week and, within a week, in coach id
+ * order (agg.h), the order of part (part_cmp), so the search walks forward
+ * from where the previous value's stopped (p->at, 0 at the read's start)
+ * and a value costs about one comparison rather than a binary search's. */
+static struct cell_part *part_next(struct page *p, int week, const char *coach)
+{
+    int cmp = 1;
+
+    while (p->at < p->n && (cmp = part_cmp_key(week, coach, &p->part[p->at])) > 0) {
+        p->at++;
+    }
+    return p->at < p->n && cmp == 0 ? &p->part[p->at] : NULL;
 }
 
 static int peer_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *a, void *arg)
 {
     struct page *p = arg;
     int wk = week_index(p, monday);
-    struct cell_part *cp = wk >= 0 ? part_find(p, wk, coach) : NULL;
+    struct cell_part *cp = wk >= 0 ? part_next(p, wk, coach) : NULL;
     double sum;
 
     /* One record per week and manager for each observer read, so each
@@ -201,7 +235,9 @@ static int coach_reads(struct page *p)
     const char **ids = calloc(p->n + 1, sizeof(*ids));
     int rc = 0;
 
-    if (ids == NULL) {
+    p->win = calloc(p->n + 1, sizeof(*p->win));
+    if (ids == NULL || p->win == NULL) {
+        free(ids);
         return -ENOMEM;
     }
     for (size_t i = 0; i < p->n; i++) {
@@ -213,6 +249,7 @@ static int coach_reads(struct page *p)
             continue;
         }
         p->coach = ids[i];
+        p->win[p->nwin++].id = ids[i];
         /* rated_n() sums every behaviour: read them summed. */
         rc = agg_read_rated(c->t, AGG_COACH, p->coach, c->rubric_id, p->from, c->until_monday,
                             coach_cb, p);
@@ -235,6 +272,41 @@ static int coach_reads(struct page *p)
     return rc;
 }
 
+static int win_cmp(const void *key, const void *b)
+{
+    return strcmp(key, ((const struct coach_win *)b)->id);
+}
+
+static int win_sum_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
+{
+    struct dash_obs_window *w = arg;
+    double sum;
+    double n = rated_n(a, &sum);
+
+    (void)monday;
+    w->observations += a->observations;
+    w->n += n;
+    w->sum += sum;
+    return 0;
+}
+
+/* The row's window of coach (dash_obs_window_fn): the one coach_reads()
+ * summed, or, for a manager it did not read (none the row asks for, as
+ * both walk the observer's values in the window), read here. */
+static int coach_window_cb(const char *coach, struct dash_obs_window *w, void *arg)
+{
+    const struct page *p = arg;
+    const struct coach_win *cw = bsearch(coach, p->win, p->nwin, sizeof(*p->win), win_cmp);
+
+    if (cw != NULL) {
+        *w = cw->w;
+        return 0;
+    }
+    memset(w, 0, sizeof(*w));
+    return agg_read_rated(p->c->t, AGG_COACH, coach, p->c->rubric_id, p->from, p->c->until_monday,
+                          win_sum_cb, w);
+}
+
 /* Counts the other observers with ratings in each week's managers. */
 static int count_peers(struct page *p)
 {
@@ -249,6 +321,7 @@ static int count_peers(struct page *p)
             continue;
         }
         memset(p->mark, 0, p->nweeks);
+        p->at = 0;
         rc = agg_read_coached(c->t, obs.id[i], c->rubric_id, p->from, c->until_monday, peer_cb, p);
         for (size_t k = 0; k < p->nweeks && rc == 0; k++) {
             p->w[k].peers += p->mark[k];
@@ -259,14 +332,25 @@ static int count_peers(struct page *p)
 }
 
 /* The distinct lines (second-level managers on the week's Sunday) of the
- * managers observed in week wk, or of every week when wk < 0. */
+ * managers observed in week wk, or of every week when wk < 0. A week's
+ * parts are one per manager (one value per week and manager), so only the
+ * window's managers need sorting to be counted; lines are few (one per
+ * second-level manager), looked up in a list. */
 static int count_lines(struct page *p, int wk, unsigned *lines, unsigned *managers)
 {
-    struct dash_ids seen_line, seen_mgr;
+    struct dash_ids seen_line;
+    const char **mgr = NULL;
+    size_t nmgr = 0;
     int rc = 0;
 
     memset(&seen_line, 0, sizeof(seen_line));
-    memset(&seen_mgr, 0, sizeof(seen_mgr));
+    if (wk < 0) {
+        mgr = calloc(p->n + 1, sizeof(*mgr));
+        if (mgr == NULL) {
+            return -ENOMEM;
+        }
+    }
+    *managers = 0;
     for (size_t i = 0; i < p->n && rc == 0; i++) {
         const struct cell_part *cp = &p->part[i];
         int dup = 0;
@@ -274,16 +358,14 @@ static int count_lines(struct page *p, int wk, unsigned *lines, unsigned *manage
         if (wk >= 0 && cp->week != wk) {
             continue;
         }
-        for (size_t k = 0; k < seen_mgr.n && !dup; k++) {
-            dup = strcmp(seen_mgr.id[k], cp->coach) == 0;
+        if (mgr != NULL) {
+            mgr[nmgr++] = cp->coach;
+        } else {
+            (*managers)++;
         }
-        if (!dup) {
-            rc = dash_ids_push(&seen_mgr, cp->coach);
-        }
-        if (rc != 0 || cp->line[0] == '\0') {
+        if (cp->line[0] == '\0') {
             continue;
         }
-        dup = 0;
         for (size_t k = 0; k < seen_line.n && !dup; k++) {
             dup = strcmp(seen_line.id[k], cp->line) == 0;
         }
@@ -291,10 +373,15 @@ static int count_lines(struct page *p, int wk, unsigned *lines, unsigned *manage
             rc = dash_ids_push(&seen_line, cp->line);
         }
     }
+    if (mgr != NULL) {
+        qsort(mgr, nmgr, sizeof(*mgr), str_cmp);
+        for (size_t i = 0; i < nmgr; i++) {
+            *managers += i == 0 || strcmp(mgr[i - 1], mgr[i]) != 0;
+        }
+    }
     *lines = (unsigned)seen_line.n;
-    *managers = (unsigned)seen_mgr.n;
     dash_ids_free(&seen_line);
-    dash_ids_free(&seen_mgr);
+    free(mgr);
     return rc;
 }
 
@@ -545,11 +632,8 @@ int dash_observer(struct dash *d, const struct dash_ctx *c)
         rc = -ENOMEM;
         goto out;
     }
-    rc = dash_observers_row(d, c, p.oid, &row_t);
-    if (rc == 0) {
-        rc = agg_read_head(c->t, AGG_OBSERVER, p.oid, c->rubric_id, p.from, c->until_monday,
-                           sessions_cb, &p);
-    }
+    rc = agg_read_head(c->t, AGG_OBSERVER, p.oid, c->rubric_id, p.from, c->until_monday,
+                       sessions_cb, &p);
     if (rc == 0) {
         rc = agg_read_coached(c->t, p.oid, c->rubric_id, p.from, c->until_monday, mine_cb, &p);
     }
@@ -558,6 +642,16 @@ int dash_observer(struct dash *d, const struct dash_ctx *c)
     }
     if (rc == 0) {
         rc = coach_reads(&p);
+    }
+    /* The row's drift needs the windows of the managers the observer saw,
+     * which coach_reads() has just summed from the unfiltered values.
+     * query/dash.c refuses the assigned-only filter for this page today, so
+     * the row always takes them; were the page ever filtered, the row would
+     * read the assigned twins itself rather than mix the two. */
+    if (rc == 0) {
+        int assigned = c->req != NULL && c->req->assigned_only;
+
+        rc = dash_observers_row_from(d, c, p.oid, assigned ? NULL : coach_window_cb, &p, &row_t);
     }
     if (rc == 0) {
         rc = count_peers(&p);
@@ -594,5 +688,6 @@ out:
     free(p.w);
     free(p.mark);
     free(p.part);
+    free(p.win);
     return rc;
 }

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,11 @@ struct obs_page {
     uint8_t *seen;         /* per manager in flm: pair has a value */
     size_t *touched;       /* the managers of pair that the observer saw */
     size_t ntouched;
+    int lazy;                  /* coach[] is read for the managers an observer saw only */
+    dash_obs_window_fn window; /* when lazy: where coach[] comes from, NULL to read it */
+    void *window_arg;
+    int32_t at_monday; /* the week observer_coach_cb() is in */
+    size_t at;         /* its place in by_id: the week's values come in id order */
     Coachq__V1__Table *t;
     Coachq__V1__Chart *ch;
     Coachq__V1__Series *s_drift;
@@ -201,30 +207,29 @@ static int flm_cmp(const void *a, const void *b)
     return strcmp(((const struct flm_ref *)a)->id, ((const struct flm_ref *)b)->id);
 }
 
-/* The index in pg->flm of the manager id, or pg->flm.n. */
-static size_t flm_find(const struct obs_page *pg, const char *id)
+/* The index in pg->flm of the manager id, or pg->flm.n, for the values of
+ * one range read of AGG_OBSERVER_COACH, which come by week and, within a
+ * week, in id order (agg.h; the key's bytes compare as strcmp() compares
+ * the ids): a walk forward through by_id from where the week's previous
+ * value was found, back to the start at each new week, so that a value
+ * costs about one comparison rather than a binary search's. */
+static size_t flm_next(struct obs_page *pg, int32_t monday, const char *id)
 {
-    size_t lo = 0, hi = pg->flm.n;
+    int cmp = 1;
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int cmp = strcmp(pg->by_id[mid].id, id);
-
-        if (cmp == 0) {
-            return pg->by_id[mid].i;
-        }
-        if (cmp < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
+    if (monday != pg->at_monday) {
+        pg->at_monday = monday;
+        pg->at = 0;
     }
-    return pg->flm.n;
+    while (pg->at < pg->flm.n && (cmp = strcmp(pg->by_id[pg->at].id, id)) < 0) {
+        pg->at++;
+    }
+    return pg->at < pg->flm.n && cmp == 0 ? pg->by_id[pg->at].i : pg->flm.n;
 }
 
-/* The front-line managers and their windows, the table, chart and note;
- * for one observer's own page (single), the table "reliability" and no
- * chart. */
+/* The front-line managers (the leads' page has listed them in pg->flm
+ * already) and their windows, the table, chart and note; for one
+ * observer's own page (single), the table "reliability" and no chart. */
 static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_page *pg, int single)
 {
     static const char *const cols[] = {
@@ -246,7 +251,8 @@ static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_p
     };
     int rc;
 
-    rc = dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, &pg->flm);
+    /* The leads' page lists the managers with the observers (dash_observers()). */
+    rc = single ? dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, &pg->flm) : 0;
     if (rc != 0) {
         return rc;
     }
@@ -264,7 +270,11 @@ static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_p
         pg->by_id[i].i = i;
     }
     qsort(pg->by_id, pg->flm.n, sizeof(*pg->by_id), flm_cmp);
-    for (size_t i = 0; i < pg->flm.n; i++) {
+    /* One observer's own page needs the windows of the managers they saw
+     * only (observer_drift()); the leads' page needs every one, for the
+     * programme's coverage too. */
+    pg->lazy = single;
+    for (size_t i = 0; i < pg->flm.n && !single; i++) {
         rc = obs_sum_read(c, AGG_COACH, pg->flm.id[i], pg->from, &pg->coach[i]);
         if (rc != 0) {
             return rc;
@@ -367,9 +377,9 @@ static int observer_coach_cb(int32_t monday, const char *coach, const Coachq__V1
                              void *arg)
 {
     struct obs_page *pg = arg;
-    size_t m = flm_find(pg, coach);
+    size_t m = flm_next(pg, monday, coach);
 
-    if (m == pg->flm.n || pg->coach[m].observations == 0) {
+    if (m == pg->flm.n || (!pg->lazy && pg->coach[m].observations == 0)) {
         return 0;
     }
     if (!pg->seen[m]) {
@@ -377,6 +387,24 @@ static int observer_coach_cb(int32_t monday, const char *coach, const Coachq__V1
         pg->touched[pg->ntouched++] = m;
     }
     return obs_sum_cb(monday, w, &pg->pair[m]);
+}
+
+/* The window of manager m into pg->coach[m], for the lazy page. */
+static int coach_window(const struct dash_ctx *c, struct obs_page *pg, size_t m)
+{
+    struct dash_obs_window w;
+    int rc;
+
+    if (pg->window == NULL) {
+        return obs_sum_read(c, AGG_COACH, pg->flm.id[m], pg->from, &pg->coach[m]);
+    }
+    memset(&w, 0, sizeof(w));
+    rc = pg->window(pg->flm.id[m], &w, pg->window_arg);
+    memset(&pg->coach[m], 0, sizeof(pg->coach[m]));
+    pg->coach[m].observations = w.observations;
+    pg->coach[m].n = w.n;
+    pg->coach[m].sum = w.sum;
+    return rc;
 }
 
 static int size_cmp(const void *a, const void *b)
@@ -400,6 +428,8 @@ static int observer_drift(const struct dash_ctx *c, struct obs_page *pg, const c
         return 0;
     }
     pg->ntouched = 0;
+    pg->at_monday = INT32_MIN;
+    pg->at = 0;
     rc = agg_read_coached_of(c->t, c->req->assigned_only, oid, c->rubric_id, pg->from,
                              c->until_monday, observer_coach_cb, pg);
     if (rc == 0) {
@@ -411,7 +441,13 @@ static int observer_drift(const struct dash_ctx *c, struct obs_page *pg, const c
         double pn;
         double ps;
 
-        if (rc == 0 && pair->observations != 0) {
+        /* Read now when observers_open() left it: a manager with no
+         * observation in the window counts as the leads' page leaves
+         * them out (observer_coach_cb()), not at all. */
+        if (rc == 0 && pair->observations != 0 && pg->lazy) {
+            rc = coach_window(c, pg, m);
+        }
+        if (rc == 0 && pair->observations != 0 && pg->coach[m].observations != 0) {
             o->covered++;
             pn = pg->coach[m].n - pair->n;
             ps = pg->coach[m].sum - pair->sum;
@@ -552,7 +588,8 @@ int dash_observers(struct dash *d, const struct dash_ctx *c)
     memset(&observers, 0, sizeof(observers));
     memset(&pg, 0, sizeof(pg));
     pg.from = dash_week(c, c->opts->trend_weeks - 1);
-    rc = dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_OBSERVER, &observers);
+    rc = dash_ids_with_roles(c->t, COACHQ__V1__ROLE__ROLE_OBSERVER, &observers,
+                             COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, &pg.flm);
     if (rc == 0) {
         rc = observers_open(d, c, &pg, 0);
     }
@@ -610,8 +647,8 @@ out:
     return rc;
 }
 
-int dash_observers_row(struct dash *d, const struct dash_ctx *c, const char *oid,
-                       Coachq__V1__Table **table)
+int dash_observers_row_from(struct dash *d, const struct dash_ctx *c, const char *oid,
+                            dash_obs_window_fn window, void *arg, Coachq__V1__Table **table)
 {
     struct obs_page pg;
     struct obs_row o;
@@ -619,6 +656,8 @@ int dash_observers_row(struct dash *d, const struct dash_ctx *c, const char *oid
 
     memset(&pg, 0, sizeof(pg));
     *table = NULL;
+    pg.window = window;
+    pg.window_arg = arg;
     pg.from = dash_week(c, c->opts->trend_weeks - 1);
     rc = observers_open(d, c, &pg, 1);
     if (rc == 0) {

@@ -1205,6 +1205,20 @@ static int coached_value(const uint8_t *p, size_t n, Coachq__V1__AggWeek *w,
     return 1;
 }
 
+/* Copies the n bytes of a key's coach id at p into out as a string (out
+ * holds n + 1). Returns 0, or -EINVAL when a byte is NUL (a corrupt key). */
+static int coached_copy(char *out, const uint8_t *p, size_t n)
+{
+    unsigned char any_nul = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        out[i] = (char)p[i];
+        any_nul |= p[i] == 0;
+    }
+    out[n] = '\0';
+    return any_nul ? -EINVAL : 0;
+}
+
 int agg_read_coached(struct store_txn *t, const char *observer, const char *rubric_id,
                      int32_t from_monday, int32_t until_monday, agg_coached_cb cb, void *arg)
 {
@@ -1239,26 +1253,28 @@ int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
         return err;
     }
     while (rc == 0) {
-        const uint8_t *wk, *cp;
+        const uint8_t *key = kv.mv_data;
         size_t clen;
         int32_t monday;
         int cbrc;
 
-        if (kv.mv_size < plen || memcmp(kv.mv_data, k.b, plen) != 0) {
+        if (kv.mv_size < plen || memcmp(key, k.b, plen) != 0) {
             break;
         }
-        if (agg_key_coached_parts(kv.mv_data, kv.mv_size, &wk, &cp, &clen) != 0 ||
-            clen > VALIDATE_MAX_ID) {
+        /* The prefix matched, so the week and the coach follow it (the
+         * layout agg_key_coached_parts() reads): the coach is copied and
+         * checked for a NUL in one pass, the cost of every value read. */
+        clen = kv.mv_size - plen;
+        if (clen < 4 + 1 || clen - 4 > VALIDATE_MAX_ID ||
+            coached_copy(coach, key + plen + 4, clen - 4) != 0) {
             log_event(LOG_ERROR, "agg_key_corrupt", "size=%zu", kv.mv_size);
             err = -EIO;
             break;
         }
-        monday = keys_day_decode(wk);
+        monday = keys_day_decode(key + plen);
         if (monday > until_monday) {
             break;
         }
-        memcpy(coach, cp, clen);
-        coach[clen] = '\0';
         if (coached_value(vv.mv_data, vv.mv_size, &fw, &fb, &fbp)) {
             cbrc = cb(monday, coach, &fw, arg);
             if (cbrc != 0) {

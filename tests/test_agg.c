@@ -1404,6 +1404,31 @@ static int damage_coached_fn(struct store_txn *t, void *arg)
     return rc;
 }
 
+/* Puts, inside alice's range, an observer-coach key whose coach id holds a
+ * NUL ("flm\0cara", *arg 0) or is 65 bytes long, one more than an id may
+ * be (*arg 1): neither is a coach id, and no writer makes either. */
+static int damage_coach_id_fn(struct store_txn *t, void *arg)
+{
+    const int *which = arg;
+    struct keys_buf k;
+    struct agg_val v;
+    char longest[65];
+
+    memset(&v, 0, sizeof(v));
+    v.observations = 3;
+    if (*which == 0) {
+        assert_int_equal(agg_key_coached(&k, "alice", RUBRIC, MON0, "flm.cara"), 0);
+        k.b[k.len - strlen("cara") - 1] = '\0';
+    } else {
+        memset(longest, 'x', sizeof(longest) - 1);
+        longest[sizeof(longest) - 1] = '\0';
+        assert_int_equal(agg_key_coached(&k, "alice", RUBRIC, MON0, longest), 0);
+        assert_true(k.len < sizeof(k.b));
+        k.b[k.len++] = 'x';
+    }
+    return agg_val_put(t, k.b, k.len, &v);
+}
+
 static int read_coached_rc_txn(struct store_txn *t, void *arg)
 {
     struct coached *c = arg;
@@ -1482,6 +1507,20 @@ static void test_observer_coach(void **state)
     weeks_free(&cw.ws);
     read_coached(f->s, "alic", 0, MON0 + 700, &cw);
     assert_int_equal(cw.ws.n, 0);
+    /* A coach id with a NUL inside, or one byte too long, fails the read
+     * too (rather than reaching the callback cut short, or overrunning
+     * the reader's copy); verify finds each and repair removes it. */
+    for (int which = 0; which < 2; which++) {
+        assert_int_equal(store_exec(f->s, damage_coach_id_fn, &which), 0);
+        memset(&cw, 0, sizeof(cw));
+        assert_int_equal(store_view(f->s, read_coached_rc_txn, &cw), -EIO);
+        weeks_free(&cw.ws);
+        assert_int_equal(agg_verify(f->s, 1, NULL, NULL, &r), 0);
+        assert_int_equal(r.differences, 1);
+        read_coached(f->s, "alice", MON0, MON0 + 56, &cw);
+        assert_int_equal(cw.ws.n, 2);
+        weeks_free(&cw.ws);
+    }
     /* A store of format 2: its pair values become observer-coach ones. */
     close_store(f->s);
     f->s = NULL;

@@ -15,10 +15,13 @@
  * format 4, equal to before. Other dashboards refuse the filter naming get_dashboard.assigned_only,
  * the client with a usage error; an observer is refused the filtered page as the unfiltered one;
  * the filtered figures keep the minimum n on their own n. Anonymisation keeps the record assigned.
+ * Observer reliability's coverage and drift under the filter count the observer's assigned sessions
+ * only, even of a manager whose assigned session another observer made.
  * On the web: ?assigned=1, its toggle, the JSON link keeping it, and its refusals.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,17 +85,18 @@ static void assignee_of(const char *out, const char *manager, char *observer, si
     observer[n] = '\0';
 }
 
-/* Submits one observation of flm.cara as observer, every scored rating
- * set to score; amends: the version it amends (NULL: an original). */
-static void submit(struct testutil_org *org, const char *observer, int slot, const char *coachee,
-                   int64_t started_at, uint32_t score, const uint8_t *amends, uint8_t id[16])
+/* Submits one observation of coach as observer, every scored rating set
+ * to score; amends: the version it amends (NULL: an original). */
+static void submit_of(struct testutil_org *org, const char *observer, int slot, const char *coach,
+                      const char *coachee, int64_t started_at, uint32_t score,
+                      const uint8_t *amends, uint8_t id[16])
 {
     struct testutil_obs o;
     struct client_submit_result r;
     Coachq__V1__Observation *one[1];
     struct client *c = testutil_connect(&org->srv, observer, slot);
 
-    testutil_obs_make(&o, "flm.cara", coachee, started_at);
+    testutil_obs_make(&o, coach, coachee, started_at);
     for (size_t i = 0; i < o.o.n_ratings; i++) {
         o.r[i].score = score;
         o.r[i].not_applicable = 0;
@@ -108,6 +112,13 @@ static void submit(struct testutil_org *org, const char *observer, int slot, con
     }
     memcpy(id, o.id, 16);
     client_free(c);
+}
+
+/* submit_of() for flm.cara. */
+static void submit(struct testutil_org *org, const char *observer, int slot, const char *coachee,
+                   int64_t started_at, uint32_t score, const uint8_t *amends, uint8_t id[16])
+{
+    submit_of(org, observer, slot, "flm.cara", coachee, started_at, score, amends, id);
 }
 
 /* The cell of column col in the row of table tid whose first cell links to
@@ -598,6 +609,75 @@ static void test_assigned_over_tls(void **state)
     }
 }
 
+/* The number in the cell of column col of observer's row of the
+ * observers table (root's); NAN when the cell has none. */
+static double observers_value(json_t *root, const char *observer, const char *col)
+{
+    json_t *v = json_object_get(cell_of(root, "observers", observer, col), "value");
+
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/*
+ * Observer reliability's drift and coverage under the filter read the
+ * observer's assigned values. With a load cap of 1, flm.cara and mgr.jones
+ * get two observers, x and y. x scores flm.cara (assigned, 3) and mgr.jones
+ * (not assigned: y holds it, 2); y scores mgr.jones (assigned, 3). Of the
+ * three front-line managers (flm.cara, flm.dan, mgr.jones), x covers two
+ * unfiltered (2/3) and one filtered (1/3): x's mgr.jones session is not
+ * assigned, though y's is. x's drift unfiltered is mgr.jones's 2 - 3 = -1
+ * over 10 ratings (nobody else scored flm.cara); filtered, x has no
+ * assigned session of a manager another observer scored: none.
+ */
+static void test_assigned_drift_coverage(void **state)
+{
+    struct testutil_org *org = *state;
+    static char out[65536], err[4096];
+    char x[65], y[65];
+    uint8_t id[16];
+    int64_t now = (int64_t)time(NULL);
+    json_t *all, *asg;
+
+    testutil_org_make(org);
+    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "plan",
+                                         "set", "line:slm.eve", "--rubric", "coaching-conversation",
+                                         "--per-month", "1", "--load-cap", "1", "--data", org->data,
+                                         NULL),
+                     0);
+    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "assign",
+                                         "line:slm.eve", "--seed", "2026", "--data", org->data,
+                                         NULL),
+                     0);
+    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "assignment",
+                                         "list", "--data", org->data, NULL),
+                     0);
+    assignee_of(out, "flm.cara", x, sizeof(x));
+    assignee_of(out, "mgr.jones", y, sizeof(y));
+    assert_string_not_equal(x, y);
+    testutil_server_start(&org->srv, org->data, NULL);
+    submit_of(org, x, 0, "flm.cara", "rep.ida", now - 120, 3, NULL, id);
+    submit_of(org, x, 1, "mgr.jones", "rep.kim", now - 3600, 2, NULL, id);
+    submit_of(org, y, 0, "mgr.jones", "rep.kim", now - 7200, 3, NULL, id);
+
+    all = dashboard_json(org, "lead.gil", 0);
+    asg = dashboard_json(org, "lead.gil", 1);
+    /* The filter holds one assigned session of each observer. */
+    assert_true(observers_value(all, x, "Observations") == 2);
+    assert_true(observers_value(asg, x, "Observations") == 1);
+    assert_true(observers_value(asg, y, "Observations") == 1);
+    assert_true(fabs(observers_value(all, x, "Coverage") - 2.0 / 3.0) < 1e-12);
+    assert_true(fabs(observers_value(asg, x, "Coverage") - 1.0 / 3.0) < 1e-12);
+    assert_true(fabs(observers_value(asg, y, "Coverage") - 1.0 / 3.0) < 1e-12);
+    assert_true(observers_value(all, x, "Severity drift") == -1);
+    assert_int_equal(
+        json_integer_value(json_object_get(cell_of(all, "observers", x, "Severity drift"), "n")),
+        10);
+    assert_true(isnan(observers_value(asg, x, "Severity drift")));
+    json_decref(all);
+    json_decref(asg);
+    testutil_stop_clean(&org->srv);
+}
+
 /* The web: ?assigned=1 on the two pages, their toggle and their JSON link
  * keeping it; a malformed value and the other pages refused. */
 static void test_assigned_web(void **state)
@@ -663,6 +743,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_assigned_over_tls, testutil_org_setup,
+                                        testutil_org_teardown),
+        cmocka_unit_test_setup_teardown(test_assigned_drift_coverage, testutil_org_setup,
                                         testutil_org_teardown),
     };
     const struct CMUnitTest web[] = {

@@ -160,11 +160,15 @@ static int calibrate_cb(struct store_txn *t, void *arg)
  *           (7 days in build()) after its Sunday is over. m1: 3 - 2 = 1 (10
  *           ratings); m2: 2 - 1.5 = 0.5 (10 ratings): drift (10 + 5) / 20 =
  *           0.75, n = min(20, 40) = 20.
+ *   week 1: o2 m1 4, nobody else: o1 rated nobody, so nothing on o1's
+ *           weekly table, but it is in m1's window below.
  *   week 0 (today's, not over): o1 m1 2, m2 2; o2 m1 3; o3 m2 3.
  * The leads' figure compares window means: m1 o1 (3+4+3+2)/4 = 3 against
- * o2 and o3 (2+2+1+3+2)/5 = 2, weight 40; m2 o1 2 against (1+2+3)/3 = 2,
- * weight 30; m3 o1 3 against 2, weight 10: (40 + 0 + 10) / 80 = 0.625, n =
- * min(80, 90) = 80.
+ * o2 and o3 (1+2+2+2+4+3)/6 = 7/3, weight 40 (40 x 2/3 = 80/3); m2 o1 2
+ * against (1+2+3)/3 = 2, weight 30; m3 o1 3 against 2, weight 10: (80/3 +
+ * 0 + 10) / 80 = 11/24, n = min(80, 60 + 30 + 10) = 80. Without week 1's
+ * session (a window summed only over the weeks o1 rated m1) m1's others
+ * would be 2 and the figure 0.625.
  */
 static int setup(void **state)
 {
@@ -187,6 +191,7 @@ static int setup(void **state)
     observe(f, "o2", "m2", week(2) + 1, 9, 1);
     observe(f, "o3", "m2", week(2) + 2, 9, 2);
     observe(f, "o3", "m1", week(2) + 2, 8, 2);
+    observe(f, "o2", "m1", week(1) + 1, 8, 4);
     observe(f, "o1", "m1", week(0), 8, 2);
     observe(f, "o1", "m2", week(0), 9, 2);
     observe(f, "o2", "m1", week(0) + 1, 8, 3);
@@ -397,11 +402,17 @@ static void test_lead_sees_leads_figures(void **state)
     ta = table(all, "observers");
     r = t->rows[0];
     ra = row(ta, "o1");
-    ASSERT_NEAR(cell(t, r, "Severity drift")->value, 0.625, 1e-12);
+    ASSERT_NEAR(cell(t, r, "Severity drift")->value, 11.0 / 24.0, 1e-12);
     assert_int_equal(cell(t, r, "Severity drift")->n, 80);
     assert_int_equal(r->n_cells, ra->n_cells);
+    /* The row is the leads' row to the bit: My reliability sums the
+     * managers' windows from its own weekly reads, the leads' page reads
+     * them as window sums. */
     for (size_t i = 0; i < r->n_cells; i++) {
         assert_string_equal(r->cells[i]->text, ra->cells[i]->text);
+        assert_int_equal(r->cells[i]->has_value, ra->cells[i]->has_value);
+        assert_memory_equal(&r->cells[i]->value, &ra->cells[i]->value, sizeof(double));
+        assert_int_equal(r->cells[i]->n, ra->cells[i]->n);
     }
     ASSERT_NEAR(cell(t, r, "Calibration exact")->value, 0.3, 1e-12);
     /* Leads keep the flag the observer's own page leaves empty. */
