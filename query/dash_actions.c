@@ -50,7 +50,7 @@ static void share_cell(struct dash *d, Coachq__V1__TableRow *r, uint64_t part, u
         d, r, agreed > 0 ? 100.0 * (double)part / (double)agreed : NAN, n32(agreed), 0);
 
     if (cell != NULL && cell->has_value) {
-        cell->text = dash_printf(d, "%.0f%%", cell->value);
+        cell->text = dash_percent_text(d, cell->text);
     }
 }
 
