@@ -232,6 +232,7 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
     struct training_scan ts;
     int32_t from_day = dash_week(c, tw - 1);
     char scope[2 * VALIDATE_MAX_ID + 2];
+    const char **ids;
     int rc;
 
     for (size_t i = 0; i < ms->n; i++) {
@@ -265,7 +266,10 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
     ts.from_day = from_day;
     ts.until_day = c->until_day;
     ts.by_id = calloc(ms->n + 1, sizeof(*ts.by_id));
-    if (ts.by_id == NULL) {
+    ids = calloc(ms->n + 1, sizeof(*ids));
+    if (ts.by_id == NULL || ids == NULL) {
+        free(ts.by_id);
+        free(ids);
         return -ENOMEM;
     }
     for (size_t i = 0; i < ms->n; i++) {
@@ -274,8 +278,14 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
     if (ms->n > 1) {
         qsort(ts.by_id, ms->n, sizeof(*ts.by_id), manager_ptr_cmp);
     }
-    rc = people_enrolments(c->t, NULL, training_cb, &ts);
+    for (size_t i = 0; i < ms->n; i++) {
+        ids[i] = ts.by_id[i]->id;
+    }
+    /* Only the managers' enrolments are decoded: the others are told
+     * apart by their keys. */
+    rc = people_enrolments_of(c->t, ids, ms->n, training_cb, &ts);
     free(ts.by_id);
+    free(ids);
     return rc;
 }
 

@@ -900,6 +900,8 @@ static void test_reports_on(void **state)
 
 struct enrol_list {
     const char *programme;
+    const char *const *of; /* people_enrolments_of()'s ids, when set */
+    size_t n_of;
     struct ids l;
 };
 
@@ -916,6 +918,9 @@ static int enrol_list_fn(struct store_txn *t, void *arg)
 {
     struct enrol_list *a = arg;
 
+    if (a->of != NULL) {
+        return people_enrolments_of(t, a->of, a->n_of, enrol_cb, &a->l);
+    }
     return people_enrolments(t, a->programme, enrol_cb, &a->l);
 }
 
@@ -1019,6 +1024,42 @@ static void test_programmes(void **state)
     assert_string_equal(el.l.id[0], "prog/mgr-c");
     assert_string_equal(el.l.id[1], "prog-2025/mgr-a");
     assert_string_equal(el.l.id[2], "prog-2025/mgr-b");
+
+    /* The enrolments of some people only, in every programme. */
+    {
+        const char *some[] = {"mgr-b", "mgr-c"};
+        const char *one[] = {"mgr-a"};
+        const char *nobody[] = {"mgr-z"};
+
+        memset(&el, 0, sizeof(el));
+        el.of = some;
+        el.n_of = 2;
+        assert_int_equal(store_view(f->s, enrol_list_fn, &el), 0);
+        assert_int_equal(el.l.n, 2);
+        assert_string_equal(el.l.id[0], "prog/mgr-c");
+        assert_string_equal(el.l.id[1], "prog-2025/mgr-b");
+        assert_int_equal(el.l.day[1], 2);
+
+        memset(&el, 0, sizeof(el));
+        el.of = one;
+        el.n_of = 1;
+        assert_int_equal(store_view(f->s, enrol_list_fn, &el), 0);
+        assert_int_equal(el.l.n, 1);
+        assert_string_equal(el.l.id[0], "prog-2025/mgr-a");
+
+        memset(&el, 0, sizeof(el));
+        el.of = nobody;
+        el.n_of = 1;
+        assert_int_equal(store_view(f->s, enrol_list_fn, &el), 0);
+        assert_int_equal(el.l.n, 0);
+
+        /* No ids: nothing, not every enrolment. */
+        memset(&el, 0, sizeof(el));
+        el.of = some;
+        el.n_of = 0;
+        assert_int_equal(store_view(f->s, enrol_list_fn, &el), 0);
+        assert_int_equal(el.l.n, 0);
+    }
 }
 
 /* ---- Audit ------------------------------------------------------------ */
