@@ -16,6 +16,7 @@
 
 #include "audit.h"
 #include "keys.h"
+#include "mdberr.h"
 #include "outcomes_rules.h"
 #include "store_int.h"
 
@@ -122,11 +123,59 @@ static int outcomes_list_one(const uint8_t *key, size_t klen, const uint8_t *val
     return rc;
 }
 
+/* No period is longer than a quarter, 92 days: one that starts more than
+ * OUTCOMES_LONGEST days before a day ends before it. */
+#define OUTCOMES_LONGEST 92
+
+/* Visits the keys of one subject and team flag (prefix, plen bytes) whose
+ * period starts on or after from_first and no later than c->until, in key
+ * order, with outcomes_list_one(). Returns 0, 1 when cb stopped the list,
+ * a negative code from cb, or a store code. */
+static int outcomes_range(struct store_txn *t, const uint8_t *prefix, size_t plen,
+                          int32_t from_first, struct outcomes_list_ctx *c)
+{
+    uint8_t seek[KEYS_BUF_MAX + 4];
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc;
+
+    memcpy(seek, prefix, plen);
+    keys_put_be32(seek + plen, (uint32_t)from_first * 2u);
+    rc = mdb_cursor_open(t->txn, t->s->dbi_outcomes, &cur);
+    if (rc != 0) {
+        return mdberr_errno(rc);
+    }
+    k.mv_data = seek;
+    k.mv_size = plen + 4;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        int cbrc;
+
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) {
+            break;
+        }
+        /* The periods sort by their first day: past until, none is left. */
+        if (k.mv_size >= plen + 4 &&
+            (int64_t)(keys_get_be32((const uint8_t *)k.mv_data + plen) / 2) > c->until) {
+            break;
+        }
+        cbrc = outcomes_list_one(k.mv_data, k.mv_size, v.mv_data, v.mv_size, c);
+        if (cbrc != 0) {
+            mdb_cursor_close(cur);
+            return cbrc;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
+}
+
 int outcomes_list(struct store_txn *t, const char *subject, int32_t from_day, int32_t until_day,
                   outcomes_cb cb, void *arg)
 {
     struct outcomes_list_ctx c = {from_day, until_day, cb, arg};
     struct keys_buf k;
+    int32_t from_first;
+    int rc = 0;
 
     keys_buf_reset(&k);
     if (subject != NULL) {
@@ -141,7 +190,22 @@ int outcomes_list(struct store_txn *t, const char *subject, int32_t from_day, in
     if (from_day > until_day) {
         return 0;
     }
-    return store_txn_scan(t, t->s->dbi_outcomes, k.b, k.len, 0, outcomes_list_one, &c);
+    if (subject == NULL) {
+        return store_txn_scan(t, t->s->dbi_outcomes, k.b, k.len, 0, outcomes_list_one, &c);
+    }
+    /* One subject: its individual figures, then its team's, each read from
+     * the first period that can reach from_day to the last that starts by
+     * until_day, so a long history costs nothing outside the window. */
+    from_first = from_day > OUTCOMES_LONGEST ? from_day - OUTCOMES_LONGEST : 0;
+    for (uint8_t team = 0; team <= 1 && rc == 0; team++) {
+        keys_buf_raw(&k, &team, 1);
+        if (k.err != 0) {
+            return k.err;
+        }
+        rc = outcomes_range(t, k.b, k.len, from_first, &c);
+        k.len--;
+    }
+    return rc > 0 ? 0 : rc;
 }
 
 /* ---- Imports ---------------------------------------------------------- */

@@ -383,10 +383,26 @@ static void test_put_list(void **state)
     assert_int_equal(l->n, 0);
     list(f->s, l, "flm.c", 0, day_of(2030, 1, 1));
     assert_string_equal(l->text, "flm.c/0/2026-02/sessions_held=7;flm.c/1/2026-02/win_rate=0.33;");
-    /* A callback can stop the walk. */
+    /* One subject's list starts at the first period that can reach the
+     * window: Q1 (from Jan 1) still covers Mar 31, 89 days on, and is read
+     * before March; a period starting after the window ends the list. */
+    list(f->s, l, "rep.a", day_of(2026, 3, 31), day_of(2026, 3, 31));
+    assert_string_equal(l->text,
+                        "rep.a/0/2026-Q1/win_rate=0.3;rep.a/0/2026-03/crm_completeness=0.9;");
+    list(f->s, l, "rep.a", day_of(2026, 1, 1), day_of(2026, 1, 1));
+    assert_string_equal(l->text, "rep.a/0/2026-01/win_rate=0.2;rep.a/0/2026-Q1/win_rate=0.3;");
+    list(f->s, l, "flm.c", day_of(2026, 2, 28), day_of(2026, 3, 1));
+    assert_string_equal(l->text, "flm.c/0/2026-02/sessions_held=7;flm.c/1/2026-02/win_rate=0.33;");
+    list(f->s, l, "flm.c", day_of(2026, 3, 1), day_of(2026, 3, 31));
+    assert_int_equal(l->n, 0);
+    /* A callback can stop the walk, also a subject's before its team's
+     * figures. */
     l->stop_after = 2;
     list(f->s, l, NULL, 0, day_of(2030, 1, 1));
     assert_int_equal(l->n, 2);
+    l->stop_after = 1;
+    list(f->s, l, "flm.c", 0, day_of(2030, 1, 1));
+    assert_string_equal(l->text, "flm.c/0/2026-02/sessions_held=7;");
     l->stop_after = 0;
     /* A malformed subject. */
     l->subject = "no way";
