@@ -358,6 +358,8 @@ static void test_put_list(void **state)
     assert_int_equal(st, 1);
     o = mk("rep.b", 0, "2025-12", "win_rate", 0.1);
     assert_int_equal(put(f->s, &o, &st), 0);
+    o = mk("flm.c", 1, "2025-06", "win_rate", 0.2);
+    assert_int_equal(put(f->s, &o, &st), 0);
 
     /* Refusals. */
     o = mk("nobody", 0, "2026-02", "win_rate", 0.1);
@@ -378,11 +380,12 @@ static void test_put_list(void **state)
     assert_int_equal(l->n, 0);
     /* Everybody, whole range; an empty range gives nothing. */
     list(f->s, l, NULL, 0, day_of(2030, 1, 1));
-    assert_int_equal(l->n, 8);
+    assert_int_equal(l->n, 9);
     list(f->s, l, NULL, day_of(2026, 2, 1), day_of(2026, 1, 1));
     assert_int_equal(l->n, 0);
     list(f->s, l, "flm.c", 0, day_of(2030, 1, 1));
-    assert_string_equal(l->text, "flm.c/0/2026-02/sessions_held=7;flm.c/1/2026-02/win_rate=0.33;");
+    assert_string_equal(l->text, "flm.c/0/2026-02/sessions_held=7;flm.c/1/2025-06/win_rate=0.2;"
+                                 "flm.c/1/2026-02/win_rate=0.33;");
     /* One subject's list starts at the first period that can reach the
      * window: Q1 (from Jan 1) still covers Mar 31, 89 days on, and is read
      * before March; a period starting after the window ends the list. */
@@ -395,6 +398,8 @@ static void test_put_list(void **state)
     assert_string_equal(l->text, "flm.c/0/2026-02/sessions_held=7;flm.c/1/2026-02/win_rate=0.33;");
     list(f->s, l, "flm.c", day_of(2026, 3, 1), day_of(2026, 3, 31));
     assert_int_equal(l->n, 0);
+    list(f->s, l, "flm.c", day_of(2025, 6, 30), day_of(2025, 7, 1));
+    assert_string_equal(l->text, "flm.c/1/2025-06/win_rate=0.2;");
     /* A callback can stop the walk, also a subject's before its team's
      * figures. */
     l->stop_after = 2;
