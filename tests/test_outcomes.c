@@ -409,6 +409,18 @@ static void test_put_list(void **state)
     list(f->s, l, "flm.c", 0, day_of(2030, 1, 1));
     assert_string_equal(l->text, "flm.c/0/2026-02/sessions_held=7;");
     l->stop_after = 0;
+    /* The longest periods, the third and fourth quarters, run 92 days:
+     * their last day still lists them, so the look-back from a window's
+     * first day must reach 91 days back (a look-back of 90 loses Q3 here;
+     * store/outcomes.c looks back the full 92, one day more than needed). */
+    o = mk("rep.b", 0, "2025-Q3", "win_rate", 0.3);
+    assert_int_equal(put(f->s, &o, &st), 0);
+    o = mk("rep.b", 0, "2025-Q4", "win_rate", 0.4);
+    assert_int_equal(put(f->s, &o, &st), 0);
+    list(f->s, l, "rep.b", day_of(2025, 9, 30), day_of(2025, 9, 30));
+    assert_string_equal(l->text, "rep.b/0/2025-Q3/win_rate=0.3;");
+    list(f->s, l, "rep.b", day_of(2025, 12, 31), day_of(2025, 12, 31));
+    assert_string_equal(l->text, "rep.b/0/2025-Q4/win_rate=0.4;rep.b/0/2025-12/win_rate=0.1;");
     /* A malformed subject. */
     l->subject = "no way";
     assert_int_equal(store_view(f->s, list_fn, l), -EINVAL);
