@@ -1,8 +1,8 @@
 /*
- * dash_coaching: "My coaching" (dashboard 5, declared in dash_line.h): a
+ * dash_coaching: "My coaching" (dashboard 5, dash_coaching.h): a
  * front-line manager's own trend and the behaviours to work on next, beside
  * their peers'. Split from dash_line.c, which keeps the other two line
- * pages; the few helpers of a week's figures both use are repeated here.
+ * pages and the helpers of a week's figures both use (dash_line_int.h).
  *
  * Every figure comes from the weekly aggregates (agg_read()), so the cost is
  * weeks x managers, never the number of observations.
@@ -19,7 +19,8 @@
 #include "dash_actions.h"
 #include "dash_cadence.h"
 #include "day.h"
-#include "dash_line.h"
+#include "dash_coaching.h"
+#include "dash_line_int.h"
 #include "dash_mix.h"
 #include "dash_selfreview.h"
 #include "dash_weeks.h"
@@ -32,42 +33,6 @@
 #include "store.h"
 #include "tz.h"
 #include "zone.h"
-
-/* At most this many peers are shown (as dash_line.c's managers of a line). */
-#define LINE_MAX_MANAGERS 200u
-
-/* ---- Figures of a week ------------------------------------------------- */
-
-/* The mean per-observation quality index of w (NAN without data). */
-static double quality(const Coachq__V1__AggWeek *w)
-{
-    return w->index_n > 0 ? w->index_sum / (double)w->index_n : NAN;
-}
-
-static unsigned n32(uint64_t n)
-{
-    return n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
-}
-
-static const char *week_label(struct dash *d, int32_t monday)
-{
-    char buf[16];
-
-    return dash_strdup(d, agg_week_label(monday, buf, sizeof(buf)));
-}
-
-static const char *behaviour_name(const Coachq__V1__Behaviour *b)
-{
-    return b->name != NULL && b->name[0] != '\0' ? b->name : b->id;
-}
-
-/* The weeks of the trend window as a chart's x labels. */
-static void chart_weeks(struct dash *d, const struct dash_ctx *c, Coachq__V1__Chart *ch, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        dash_chart_x(d, ch, week_label(d, dash_week(c, n - 1 - i)));
-    }
-}
 
 /* ---- My coaching ------------------------------------------------------- */
 
@@ -313,7 +278,7 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     }
     /* Who was a peer in each week that is over, every Sunday from one read
      * of the lines; in the order they first appear in, as a read per week
-     * would add them, and no more than LINE_MAX_MANAGERS. */
+     * would add them, and no more than DASH_LINE_MAX_MANAGERS. */
     for (unsigned i = 0; i < tw; i++) {
         sunday[ps->nread] = dash_week(c, tw - 1 - i) + 6;
         week[ps->nread] = i;
@@ -326,7 +291,7 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     if (rc == 0 && ps->n > 1) {
         qsort(ps->p, ps->n, sizeof(ps->p[0]), peer_first_cmp);
     }
-    for (; rc == 0 && ps->n > LINE_MAX_MANAGERS; ps->n--) {
+    for (; rc == 0 && ps->n > DASH_LINE_MAX_MANAGERS; ps->n--) {
         free(ps->p[ps->n - 1].in);
         ps->cut = 1;
     }
@@ -455,7 +420,7 @@ static int coaching_trend(struct dash *d, const struct dash_ctx *c, const struct
     ch->y_title = (char *)"Quality index (1-4)";
     ch->y_min = 1;
     ch->y_max = 4;
-    chart_weeks(d, c, ch, tw);
+    dash_line_chart_weeks(d, c, ch, tw);
     s = dash_series(d, ch, dash_msg(d)->subject_name, 0);
     if (compare) {
         ls = dash_series(d, ch, "Peers' average", 0);
@@ -472,9 +437,10 @@ static int coaching_trend(struct dash *d, const struct dash_ctx *c, const struct
     for (unsigned w = 0; w < tw; w++) {
         Coachq__V1__TableRow *r = dash_row(d, tt);
 
-        dash_cell_text(d, r, week_label(d, dash_week(c, tw - 1 - w)), NULL);
-        dash_cell_num(d, r, quality(&ws->r[w]), n32(ws->r[w].index_n), 2);
-        dash_series_add(d, s, quality(&ws->r[w]), n32(ws->r[w].index_n), NAN, NAN);
+        dash_cell_text(d, r, dash_line_week_label(d, dash_week(c, tw - 1 - w)), NULL);
+        dash_cell_num(d, r, dash_line_quality(&ws->r[w]), dash_line_n32(ws->r[w].index_n), 2);
+        dash_series_add(d, s, dash_line_quality(&ws->r[w]), dash_line_n32(ws->r[w].index_n), NAN,
+                        NAN);
         if (compare) {
             Coachq__V1__AggWeek roll = COACHQ__V1__AGG_WEEK__INIT;
 
@@ -483,8 +449,8 @@ static int coaching_trend(struct dash *d, const struct dash_ctx *c, const struct
                 roll.index_n += pc->w[j].index_n;
                 roll.index_sum += pc->w[j].index_sum;
             }
-            peer_cell(d, r, pc, quality(&roll), n32(roll.index_n));
-            dash_series_add(d, ls, quality(&roll), n32(roll.index_n), NAN, NAN);
+            peer_cell(d, r, pc, dash_line_quality(&roll), dash_line_n32(roll.index_n));
+            dash_series_add(d, ls, dash_line_quality(&roll), dash_line_n32(roll.index_n), NAN, NAN);
         }
     }
     return 0;
@@ -508,9 +474,9 @@ static int coaching_focus_rows(const struct dash_ctx *c, const Coachq__V1__AggWe
 
         rows[b].b = rb->behaviours[b];
         rows[b].pos = b;
-        rows[b].n = ab != NULL ? n32(ab->count) : 0;
+        rows[b].n = ab != NULL ? dash_line_n32(ab->count) : 0;
         rows[b].mean = rows[b].n > 0 ? ab->sum / (double)ab->count : NAN;
-        rows[b].line_n = lb != NULL ? n32(lb->count) : 0;
+        rows[b].line_n = lb != NULL ? dash_line_n32(lb->count) : 0;
         rows[b].line_mean = rows[b].line_n > 0 ? lb->sum / (double)lb->count : NAN;
     }
     qsort(rows, rb->n_behaviours, sizeof(*rows), focus_cmp);
@@ -562,7 +528,7 @@ static int coaching_focus(struct dash *d, const struct dash_ctx *c,
         Coachq__V1__TableRow *r = dash_row(d, t);
         int focus = marked < 2 && rows[i].n >= c->opts->min_n && isfinite(rows[i].mean);
 
-        dash_cell_text(d, r, behaviour_name(rows[i].b), NULL);
+        dash_cell_text(d, r, dash_line_behaviour_name(rows[i].b), NULL);
         dash_cell_num(d, r, rows[i].mean, rows[i].n, 2);
         if (compare) {
             peer_cell(d, r, pc, rows[i].line_mean, rows[i].line_n);
@@ -603,7 +569,8 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
         rc = coaching_focus(d, c, &total, &line_total, &pc, compare);
     }
     if (rc == 0) {
-        rc = dash_cadence_my_coaching(d, c, quality(&total), n32(total.index_n));
+        rc =
+            dash_cadence_my_coaching(d, c, dash_line_quality(&total), dash_line_n32(total.index_n));
     }
     if (rc == 0) {
         dash_self_review(d, &total);
@@ -637,7 +604,7 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
                   pc.left_out, pc.left_out == 1 ? "" : "s", c->opts->privacy_min);
     }
     if (ps.cut) {
-        dash_note(d, "Only the first %u peers are compared.", LINE_MAX_MANAGERS);
+        dash_note(d, "Only the first %u peers are compared.", DASH_LINE_MAX_MANAGERS);
     }
     dash_actions_open(d, c, c->subject);
     rc = dash_failed(d);

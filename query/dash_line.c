@@ -23,6 +23,7 @@
 #include "dash_cadence.h"
 #include "day.h"
 #include "dash_line.h"
+#include "dash_line_int.h"
 #include "dash_mix.h"
 #include "dash_selfreview.h"
 #include "dash_weeks.h"
@@ -36,9 +37,6 @@
 #include "tz.h"
 #include "zone.h"
 
-/* At most this many front-line managers are shown under one manager; an
- * organisation with more is cut with a note (the cost stays bounded). */
-#define LINE_MAX_MANAGERS 200u
 /* The recent observations of Manager detail: shown, and index keys read to
  * find them (calibration attempts and other rubrics are skipped). */
 #define RECENT_SHOWN 10u
@@ -52,18 +50,20 @@
 
 /* ---- Figures of a week ------------------------------------------------- */
 
-static uint64_t marker(const Coachq__V1__AggWeek *w, unsigned kind)
+/* The helpers of dash_line_int.h are defined here, once for the three line
+ * modules. */
+
+uint64_t dash_line_marker(const Coachq__V1__AggWeek *w, unsigned kind)
 {
     return kind < w->n_markers ? w->markers[kind] : 0;
 }
 
-/* The mean per-observation quality index of w (NAN without data). */
-static double quality(const Coachq__V1__AggWeek *w)
+double dash_line_quality(const Coachq__V1__AggWeek *w)
 {
     return w->index_n > 0 ? w->index_sum / (double)w->index_n : NAN;
 }
 
-static unsigned n32(uint64_t n)
+unsigned dash_line_n32(uint64_t n)
 {
     return n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
 }
@@ -71,19 +71,19 @@ static unsigned n32(uint64_t n)
 /* Open questions per directive; infinite (shown "n/a") with no directive. */
 static double ask_to_tell(const Coachq__V1__AggWeek *w)
 {
-    uint64_t tell = marker(w, MARK_DIRECTIVE);
+    uint64_t tell = dash_line_marker(w, MARK_DIRECTIVE);
 
-    return tell > 0 ? (double)marker(w, MARK_OPEN) / (double)tell : INFINITY;
+    return tell > 0 ? (double)dash_line_marker(w, MARK_OPEN) / (double)tell : INFINITY;
 }
 
-static const char *week_label(struct dash *d, int32_t monday)
+const char *dash_line_week_label(struct dash *d, int32_t monday)
 {
     char buf[16];
 
     return dash_strdup(d, agg_week_label(monday, buf, sizeof(buf)));
 }
 
-static const char *behaviour_name(const Coachq__V1__Behaviour *b)
+const char *dash_line_behaviour_name(const Coachq__V1__Behaviour *b)
 {
     return b->name != NULL && b->name[0] != '\0' ? b->name : b->id;
 }
@@ -94,11 +94,11 @@ static void cell_none(struct dash *d, Coachq__V1__TableRow *r, const char *text)
     dash_cell_text(d, r, text, NULL);
 }
 
-/* The weeks of the trend window as a chart's x labels. */
-static void chart_weeks(struct dash *d, const struct dash_ctx *c, Coachq__V1__Chart *ch, unsigned n)
+void dash_line_chart_weeks(struct dash *d, const struct dash_ctx *c, Coachq__V1__Chart *ch,
+                           unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
-        dash_chart_x(d, ch, week_label(d, dash_week(c, n - 1 - i)));
+        dash_chart_x(d, ch, dash_line_week_label(d, dash_week(c, n - 1 - i)));
     }
 }
 
@@ -121,7 +121,7 @@ struct managers {
     struct manager *m;
     size_t n;
     size_t cap;
-    int cut; /* more reports than LINE_MAX_MANAGERS */
+    int cut; /* more reports than DASH_LINE_MAX_MANAGERS */
     struct store_txn *t;
 };
 
@@ -139,7 +139,7 @@ static int managers_cb(const char *id, void *arg)
     if (!flm) {
         return 0; /* a direct report who manages nobody's coaching */
     }
-    if (ms->n == LINE_MAX_MANAGERS) {
+    if (ms->n == DASH_LINE_MAX_MANAGERS) {
         ms->cut = 1;
         return 1;
     }
@@ -323,11 +323,12 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
         Coachq__V1__AggWeek a = COACHQ__V1__AGG_WEEK__INIT, b = COACHQ__V1__AGG_WEEK__INIT;
 
         dash_cell_text(d, r, m->name, m->id);
-        dash_cell_num(d, r, quality(&m->total), n32(m->total.index_n), 2);
+        dash_cell_num(d, r, dash_line_quality(&m->total), dash_line_n32(m->total.index_n), 2);
         if (tw >= 2 * TREND_HALF && dash_weeks_sum_head(&m->ws, tw - TREND_HALF, tw, &a) == 0 &&
             dash_weeks_sum_head(&m->ws, tw - 2 * TREND_HALF, tw - TREND_HALF, &b) == 0) {
-            unsigned n = n32(a.index_n < b.index_n ? a.index_n : b.index_n);
-            Coachq__V1__Cell *cell = dash_cell_num(d, r, quality(&a) - quality(&b), n, 2);
+            unsigned n = dash_line_n32(a.index_n < b.index_n ? a.index_n : b.index_n);
+            Coachq__V1__Cell *cell =
+                dash_cell_num(d, r, dash_line_quality(&a) - dash_line_quality(&b), n, 2);
 
             if (cell != NULL && cell->has_value && cell->value > 0) {
                 cell->text = dash_printf(d, "+%.2f", cell->value);
@@ -342,7 +343,7 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
             Coachq__V1__Cell *mins = dash_cell_count(d, r, m->total.seconds / 60);
 
             if (mins != NULL) {
-                mins->n = n32(m->total.observations);
+                mins->n = dash_line_n32(m->total.observations);
             }
         }
         if (m->held_periods > 0) {
@@ -356,7 +357,7 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
         }
         dash_cell_count(d, r, m->modules);
         dash_cell_text(d, r, m->completed ? "yes" : m->enrolled ? "no" : "not enrolled", NULL);
-        dash_cell_num(d, r, ask_to_tell(&m->total), n32(m->total.observations), 1);
+        dash_cell_num(d, r, ask_to_tell(&m->total), dash_line_n32(m->total.observations), 1);
     }
 
     /* The weekly figures: one row per manager, one column per week. */
@@ -366,7 +367,7 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
     }
     wcols[0] = "Manager";
     for (unsigned i = 0; i < tw; i++) {
-        wcols[i + 1] = week_label(d, dash_week(c, tw - 1 - i));
+        wcols[i + 1] = dash_line_week_label(d, dash_week(c, tw - 1 - i));
     }
     wt = dash_table(d, "quality-trend", "Quality index, 4-week rolling", wcols, tw + 1);
     ch = dash_chart(d, "quality-trend", "Quality index, 4-week rolling",
@@ -385,7 +386,7 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
     ch->x_title = (char *)"ISO week";
     ch->y_min = 1;
     ch->y_max = 4;
-    chart_weeks(d, c, ch, tw);
+    dash_line_chart_weeks(d, c, ch, tw);
     for (size_t i = 0; i < ms->n; i++) {
         const struct manager *m = &ms->m[i];
         Coachq__V1__Series *s = dash_series(d, ch, m->name, 0);
@@ -395,8 +396,8 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
         for (unsigned w = 0; w < tw; w++) {
             const Coachq__V1__AggWeek *wk = &m->ws.r[w];
 
-            dash_series_add(d, s, quality(wk), n32(wk->index_n), NAN, NAN);
-            dash_cell_num(d, r, quality(wk), n32(wk->index_n), 2);
+            dash_series_add(d, s, dash_line_quality(wk), dash_line_n32(wk->index_n), NAN, NAN);
+            dash_cell_num(d, r, dash_line_quality(wk), dash_line_n32(wk->index_n), 2);
         }
     }
 }
@@ -415,7 +416,7 @@ static void my_managers_heatmap(struct dash *d, const struct dash_ctx *c, const 
     }
     cols[0] = "Manager";
     for (size_t b = 0; b < nb; b++) {
-        cols[b + 1] = behaviour_name(rb->behaviours[b]);
+        cols[b + 1] = dash_line_behaviour_name(rb->behaviours[b]);
     }
     t = dash_table(d, "heatmap", "Behaviours by manager", cols, nb + 1);
     ch = dash_chart(d, "heatmap", "Behaviours by manager", COACHQ__V1__CHART__KIND__KIND_HEATMAP,
@@ -449,8 +450,8 @@ static void my_managers_heatmap(struct dash *d, const struct dash_ctx *c, const 
             uint64_t n = ab != NULL ? ab->count : 0;
             double mean = n > 0 ? ab->sum / (double)n : NAN;
 
-            dash_cell_num(d, r, mean, n32(n), 2);
-            dash_series_add(d, s, mean, n32(n), NAN, NAN);
+            dash_cell_num(d, r, mean, dash_line_n32(n), 2);
+            dash_series_add(d, s, mean, dash_line_n32(n), NAN, NAN);
         }
     }
 }
@@ -491,7 +492,7 @@ static void my_managers_quadrant(struct dash *d, const struct dash_ctx *c,
 
         if (m->total.index_n >= c->opts->min_n) {
             xs[np] = use_held ? m->held : (double)m->total.observations;
-            ys[np] = quality(&m->total);
+            ys[np] = dash_line_quality(&m->total);
             np++;
         }
     }
@@ -535,19 +536,19 @@ static void my_managers_quadrant(struct dash *d, const struct dash_ctx *c,
             continue;
         }
         x = use_held ? m->held : (double)m->total.observations;
-        y = quality(&m->total);
+        y = dash_line_quality(&m->total);
         flagged = x > xsplit && y < ysplit;
-        dash_point(d, ch, m->name, x, y, n32(m->total.index_n), flagged);
+        dash_point(d, ch, m->name, x, y, dash_line_n32(m->total.index_n), flagged);
         r = dash_row(d, t);
         dash_cell_text(d, r, m->name, m->id);
         dash_cell_count(d, r, (uint64_t)llround(x));
-        dash_cell_num(d, r, y, n32(m->total.index_n), 2);
+        dash_cell_num(d, r, y, dash_line_n32(m->total.index_n), 2);
         dash_cell_text(d, r, flagged ? "yes" : "no", NULL);
         if (flagged) {
             r = dash_row(d, ft);
             dash_cell_text(d, r, m->name, m->id);
             dash_cell_count(d, r, (uint64_t)llround(x));
-            dash_cell_num(d, r, y, n32(m->total.index_n), 2);
+            dash_cell_num(d, r, y, dash_line_n32(m->total.index_n), 2);
         }
     }
 out:
@@ -590,8 +591,8 @@ static int my_managers_cadence(struct dash *d, const struct dash_ctx *c, const s
     for (size_t i = 0; i < ms->n; i++) {
         rows[i].id = ms->m[i].id;
         rows[i].name = ms->m[i].name;
-        rows[i].quality = quality(&ms->m[i].total);
-        rows[i].qn = n32(ms->m[i].total.index_n);
+        rows[i].quality = dash_line_quality(&ms->m[i].total);
+        rows[i].qn = dash_line_n32(ms->m[i].total.index_n);
         rows[i].rec_n = ms->m[i].total.recordings;
         rows[i].rec_first = ms->m[i].total.recordings_rep_first;
     }
@@ -656,7 +657,7 @@ int dash_my_managers(struct dash *d, const struct dash_ctx *c)
                   dash_msg(d)->subject_name);
     }
     if (ms.cut) {
-        dash_note(d, "Only the first %u front-line managers are shown.", LINE_MAX_MANAGERS);
+        dash_note(d, "Only the first %u front-line managers are shown.", DASH_LINE_MAX_MANAGERS);
     }
     my_managers_overview(d, c, &ms);
     my_managers_heatmap(d, c, &ms);
@@ -696,7 +697,7 @@ static void manager_behaviours(struct dash *d, const struct dash_ctx *c,
     ch->y_title = (char *)"Mean score (1-4)";
     ch->y_min = 1;
     ch->y_max = 4;
-    chart_weeks(d, c, ch, ws->n);
+    dash_line_chart_weeks(d, c, ch, ws->n);
     t->note = dash_printf(d,
                           "Mean score (1 to 4) over the last %u weeks with its 95%% confidence "
                           "interval (t distribution); n is the number of ratings, "
@@ -706,7 +707,7 @@ static void manager_behaviours(struct dash *d, const struct dash_ctx *c,
                           ws->n, DASH_ROLL);
     for (size_t b = 0; b < rb->n_behaviours; b++) {
         const char *bid = rb->behaviours[b]->id;
-        const char *name = behaviour_name(rb->behaviours[b]);
+        const char *name = dash_line_behaviour_name(rb->behaviours[b]);
         Coachq__V1__Series *s = dash_series(d, ch, name, 1);
         const Coachq__V1__AggBehaviour *ab = dash_agg_behaviour(total, bid);
         Coachq__V1__TableRow *r = dash_row(d, t);
@@ -719,13 +720,13 @@ static void manager_behaviours(struct dash *d, const struct dash_ctx *c,
             unsigned wn = 0;
 
             if (wb != NULL && wb->count > 0) {
-                wn = n32(wb->count);
+                wn = dash_line_n32(wb->count);
                 dash_page_mean_ci(d, wb->count, wb->sum, wb->sumsq, &wm, &wlo, &whi);
             }
             dash_series_add(d, s, wm, wn, wlo, whi);
         }
         if (ab != NULL && ab->count > 0) {
-            n = n32(ab->count);
+            n = dash_line_n32(ab->count);
             dash_page_mean_ci(d, ab->count, ab->sum, ab->sumsq, &mean, &lo, &hi);
         }
         dash_cell_text(d, r, name, NULL);
@@ -763,27 +764,27 @@ static void manager_markers(struct dash *d, const struct dash_ctx *c, const stru
     ch->y_title = (char *)"Per directive / per session";
     sa->x_title = (char *)"ISO week";
     sa->y_title = (char *)"Seconds";
-    chart_weeks(d, c, ch, ws->n);
-    chart_weeks(d, c, sa, ws->n);
+    dash_line_chart_weeks(d, c, ch, ws->n);
+    dash_line_chart_weeks(d, c, sa, ws->n);
     s_ask = dash_series(d, ch, "Ask-to-tell ratio", 0);
     s_take = dash_series(d, ch, "Take-overs per session", 0);
     s_self = dash_series(d, sa, "Seconds to first self-assessment", 0);
     for (unsigned w = 0; w < ws->n; w++) {
         const Coachq__V1__AggWeek *wk = &ws->r[w];
         Coachq__V1__TableRow *r = dash_row(d, t);
-        unsigned obs = n32(wk->observations);
-        double take = obs > 0 ? (double)marker(wk, MARK_TOOK_OVER) / obs : NAN;
+        unsigned obs = dash_line_n32(wk->observations);
+        double take = obs > 0 ? (double)dash_line_marker(wk, MARK_TOOK_OVER) / obs : NAN;
         double self =
             wk->self_assess_n > 0 ? wk->self_assess_s_sum / (double)wk->self_assess_n : NAN;
 
-        dash_cell_text(d, r, week_label(d, dash_week(c, ws->n - 1 - w)), NULL);
+        dash_cell_text(d, r, dash_line_week_label(d, dash_week(c, ws->n - 1 - w)), NULL);
         dash_cell_count(d, r, wk->observations);
         dash_cell_num(d, r, ask_to_tell(wk), obs, 1);
         dash_cell_num(d, r, take, obs, 2);
-        dash_cell_num(d, r, self, n32(wk->self_assess_n), 0);
+        dash_cell_num(d, r, self, dash_line_n32(wk->self_assess_n), 0);
         dash_series_add(d, s_ask, ask_to_tell(wk), obs, NAN, NAN);
         dash_series_add(d, s_take, take, obs, NAN, NAN);
-        dash_series_add(d, s_self, self, n32(wk->self_assess_n), NAN, NAN);
+        dash_series_add(d, s_self, self, dash_line_n32(wk->self_assess_n), NAN, NAN);
     }
 }
 
@@ -874,7 +875,7 @@ static const char *recent_evidence(struct dash *d, const struct dash_ctx *c,
         }
         b = rubrics_behaviour(c->rubric, r->behaviour_id);
         acc = dash_printf(d, "%s%s%s: %s", acc, acc[0] != '\0' ? "\n" : "",
-                          b != NULL ? behaviour_name(b) : r->behaviour_id, r->evidence);
+                          b != NULL ? dash_line_behaviour_name(b) : r->behaviour_id, r->evidence);
         if (acc == NULL) {
             return "";
         }
