@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dash_coaching.h"
 #include "dash_line.h"
 #include "dash_ctc.h"
 #include "dash_observer.h"

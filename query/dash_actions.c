@@ -11,13 +11,9 @@
 
 #include "actions.h"
 #include "auth.h"
+#include "dash_line_int.h"
 #include "people.h"
 #include "rubrics.h"
-
-static unsigned n32(uint64_t n)
-{
-    return n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
-}
 
 /* Whether the viewer may read coach's action records: AUTH_READ_ACTION,
  * with the coach's managers today, decided as for a closed action of no
@@ -47,21 +43,16 @@ static int coach_visible(const struct dash_ctx *c, const char *coach)
 static void share_cell(struct dash *d, Coachq__V1__TableRow *r, uint64_t part, uint64_t agreed)
 {
     Coachq__V1__Cell *cell = dash_cell_num(
-        d, r, agreed > 0 ? 100.0 * (double)part / (double)agreed : NAN, n32(agreed), 0);
+        d, r, agreed > 0 ? 100.0 * (double)part / (double)agreed : NAN, dash_line_n32(agreed), 0);
 
     if (cell != NULL && cell->has_value) {
-        cell->text = dash_printf(d, "%.0f%%", cell->value);
+        cell->text = dash_percent_text(d, cell->text);
     }
 }
 
 /* The behaviour whose rating says whether agreed actions were followed up. */
 #define FOLLOW_UP_BEHAVIOUR "documents-actions"
 #define MARK_ACTION COACHQ__V1__MARKER_KIND__MARKER_KIND_ACTION_AGREED
-
-static uint64_t marker(const Coachq__V1__AggWeek *w, unsigned kind)
-{
-    return kind < w->n_markers ? w->markers[kind] : 0;
-}
 
 /* Table "actions": agreed against followed up. */
 void dash_actions_agreed(struct dash *d, const struct dash_ctx *c,
@@ -92,13 +83,13 @@ void dash_actions_agreed(struct dash *d, const struct dash_ctx *c,
 
         dash_cell_text(d, r, m->name, m->id);
         dash_cell_count(d, r, m->total->actions);
-        dash_cell_count(d, r, marker(m->total, MARK_ACTION));
+        dash_cell_count(d, r, dash_line_marker(m->total, MARK_ACTION));
         if (!rated) {
             dash_cell_text(d, r, "n/a", NULL);
             continue;
         }
-        cell = dash_cell_num(d, r, n > 0 ? 100.0 * (double)ab->proficient / (double)n : NAN, n32(n),
-                             0);
+        cell = dash_cell_num(d, r, n > 0 ? 100.0 * (double)ab->proficient / (double)n : NAN,
+                             dash_line_n32(n), 0);
         if (cell != NULL && cell->has_value) {
             cell->text = dash_printf(d, "%.0f%%", cell->value);
         }

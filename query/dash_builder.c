@@ -119,6 +119,21 @@ char *dash_strdup(struct dash *d, const char *s)
     return p;
 }
 
+char *dash_percent_text(struct dash *d, const char *text)
+{
+    size_t len = text != NULL ? strlen(text) : 0;
+    char *p = dash_alloc(d, len + 2);
+
+    if (p != NULL) {
+        if (len > 0) {
+            memcpy(p, text, len);
+        }
+        p[len] = '%';
+        p[len + 1] = '\0';
+    }
+    return p;
+}
+
 static char *dash_vprintf(struct dash *d, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 static char *dash_vprintf(struct dash *d, const char *fmt, va_list ap)

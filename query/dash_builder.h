@@ -78,6 +78,11 @@ void dash_free(struct dash *d);
 void *dash_alloc(struct dash *d, size_t n);
 /* A copy of s ("" for NULL) in the arena. */
 char *dash_strdup(struct dash *d, const char *s);
+/* text followed by "%" in the arena (NULL on no memory, as dash_printf()):
+ * a share whose figure dash_cell_num() has already written with 0 decimals,
+ * which is what printf's "%.0f%%" of the cell's value gives, without
+ * formatting the number again. text is borrowed. */
+char *dash_percent_text(struct dash *d, const char *text);
 /* printf into the arena. */
 char *dash_printf(struct dash *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* 0, or -ENOMEM when an allocation failed (or d is NULL). */

@@ -2,8 +2,8 @@
  * dash_line: the line managers' dashboards: "My managers" (a second-level
  * manager's front-line managers side by side), "Manager detail" (one
  * front-line manager's behaviours and markers over time, with their recent
- * observations) and "My coaching" (a front-line manager's own trend and the
- * behaviours to work on next).
+ * observations); "My coaching" (a front-line manager's own trend and the
+ * behaviours to work on next) is in dash_coaching.c.
  *
  * Every figure comes from the weekly aggregates (agg_read()), so the cost is
  * weeks x managers, never the number of observations; the one exception is
@@ -23,6 +23,7 @@
 #include "dash_cadence.h"
 #include "day.h"
 #include "dash_line.h"
+#include "dash_line_int.h"
 #include "dash_mix.h"
 #include "dash_selfreview.h"
 #include "dash_weeks.h"
@@ -36,9 +37,6 @@
 #include "tz.h"
 #include "zone.h"
 
-/* At most this many front-line managers are shown under one manager; an
- * organisation with more is cut with a note (the cost stays bounded). */
-#define LINE_MAX_MANAGERS 200u
 /* The recent observations of Manager detail: shown, and index keys read to
  * find them (calibration attempts and other rubrics are skipped). */
 #define RECENT_SHOWN 10u
@@ -52,18 +50,20 @@
 
 /* ---- Figures of a week ------------------------------------------------- */
 
-static uint64_t marker(const Coachq__V1__AggWeek *w, unsigned kind)
+/* The helpers of dash_line_int.h are defined here, once for the three line
+ * modules. */
+
+uint64_t dash_line_marker(const Coachq__V1__AggWeek *w, unsigned kind)
 {
     return kind < w->n_markers ? w->markers[kind] : 0;
 }
 
-/* The mean per-observation quality index of w (NAN without data). */
-static double quality(const Coachq__V1__AggWeek *w)
+double dash_line_quality(const Coachq__V1__AggWeek *w)
 {
     return w->index_n > 0 ? w->index_sum / (double)w->index_n : NAN;
 }
 
-static unsigned n32(uint64_t n)
+unsigned dash_line_n32(uint64_t n)
 {
     return n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
 }
@@ -71,19 +71,19 @@ static unsigned n32(uint64_t n)
 /* Open questions per directive; infinite (shown "n/a") with no directive. */
 static double ask_to_tell(const Coachq__V1__AggWeek *w)
 {
-    uint64_t tell = marker(w, MARK_DIRECTIVE);
+    uint64_t tell = dash_line_marker(w, MARK_DIRECTIVE);
 
-    return tell > 0 ? (double)marker(w, MARK_OPEN) / (double)tell : INFINITY;
+    return tell > 0 ? (double)dash_line_marker(w, MARK_OPEN) / (double)tell : INFINITY;
 }
 
-static const char *week_label(struct dash *d, int32_t monday)
+const char *dash_line_week_label(struct dash *d, int32_t monday)
 {
     char buf[16];
 
     return dash_strdup(d, agg_week_label(monday, buf, sizeof(buf)));
 }
 
-static const char *behaviour_name(const Coachq__V1__Behaviour *b)
+const char *dash_line_behaviour_name(const Coachq__V1__Behaviour *b)
 {
     return b->name != NULL && b->name[0] != '\0' ? b->name : b->id;
 }
@@ -94,11 +94,11 @@ static void cell_none(struct dash *d, Coachq__V1__TableRow *r, const char *text)
     dash_cell_text(d, r, text, NULL);
 }
 
-/* The weeks of the trend window as a chart's x labels. */
-static void chart_weeks(struct dash *d, const struct dash_ctx *c, Coachq__V1__Chart *ch, unsigned n)
+void dash_line_chart_weeks(struct dash *d, const struct dash_ctx *c, Coachq__V1__Chart *ch,
+                           unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
-        dash_chart_x(d, ch, week_label(d, dash_week(c, n - 1 - i)));
+        dash_chart_x(d, ch, dash_line_week_label(d, dash_week(c, n - 1 - i)));
     }
 }
 
@@ -121,7 +121,7 @@ struct managers {
     struct manager *m;
     size_t n;
     size_t cap;
-    int cut; /* more reports than LINE_MAX_MANAGERS */
+    int cut; /* more reports than DASH_LINE_MAX_MANAGERS */
     struct store_txn *t;
 };
 
@@ -139,7 +139,7 @@ static int managers_cb(const char *id, void *arg)
     if (!flm) {
         return 0; /* a direct report who manages nobody's coaching */
     }
-    if (ms->n == LINE_MAX_MANAGERS) {
+    if (ms->n == DASH_LINE_MAX_MANAGERS) {
         ms->cut = 1;
         return 1;
     }
@@ -232,6 +232,7 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
     struct training_scan ts;
     int32_t from_day = dash_week(c, tw - 1);
     char scope[2 * VALIDATE_MAX_ID + 2];
+    const char **ids;
     int rc;
 
     for (size_t i = 0; i < ms->n; i++) {
@@ -265,7 +266,10 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
     ts.from_day = from_day;
     ts.until_day = c->until_day;
     ts.by_id = calloc(ms->n + 1, sizeof(*ts.by_id));
-    if (ts.by_id == NULL) {
+    ids = calloc(ms->n + 1, sizeof(*ids));
+    if (ts.by_id == NULL || ids == NULL) {
+        free(ts.by_id);
+        free(ids);
         return -ENOMEM;
     }
     for (size_t i = 0; i < ms->n; i++) {
@@ -274,8 +278,14 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
     if (ms->n > 1) {
         qsort(ts.by_id, ms->n, sizeof(*ts.by_id), manager_ptr_cmp);
     }
-    rc = people_enrolments(c->t, NULL, training_cb, &ts);
+    for (size_t i = 0; i < ms->n; i++) {
+        ids[i] = ts.by_id[i]->id;
+    }
+    /* Only the managers' enrolments are decoded: the others are told
+     * apart by their keys. */
+    rc = people_enrolments_of(c->t, ids, ms->n, training_cb, &ts);
     free(ts.by_id);
+    free(ids);
     return rc;
 }
 
@@ -313,11 +323,12 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
         Coachq__V1__AggWeek a = COACHQ__V1__AGG_WEEK__INIT, b = COACHQ__V1__AGG_WEEK__INIT;
 
         dash_cell_text(d, r, m->name, m->id);
-        dash_cell_num(d, r, quality(&m->total), n32(m->total.index_n), 2);
+        dash_cell_num(d, r, dash_line_quality(&m->total), dash_line_n32(m->total.index_n), 2);
         if (tw >= 2 * TREND_HALF && dash_weeks_sum_head(&m->ws, tw - TREND_HALF, tw, &a) == 0 &&
             dash_weeks_sum_head(&m->ws, tw - 2 * TREND_HALF, tw - TREND_HALF, &b) == 0) {
-            unsigned n = n32(a.index_n < b.index_n ? a.index_n : b.index_n);
-            Coachq__V1__Cell *cell = dash_cell_num(d, r, quality(&a) - quality(&b), n, 2);
+            unsigned n = dash_line_n32(a.index_n < b.index_n ? a.index_n : b.index_n);
+            Coachq__V1__Cell *cell =
+                dash_cell_num(d, r, dash_line_quality(&a) - dash_line_quality(&b), n, 2);
 
             if (cell != NULL && cell->has_value && cell->value > 0) {
                 cell->text = dash_printf(d, "+%.2f", cell->value);
@@ -332,7 +343,7 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
             Coachq__V1__Cell *mins = dash_cell_count(d, r, m->total.seconds / 60);
 
             if (mins != NULL) {
-                mins->n = n32(m->total.observations);
+                mins->n = dash_line_n32(m->total.observations);
             }
         }
         if (m->held_periods > 0) {
@@ -346,7 +357,7 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
         }
         dash_cell_count(d, r, m->modules);
         dash_cell_text(d, r, m->completed ? "yes" : m->enrolled ? "no" : "not enrolled", NULL);
-        dash_cell_num(d, r, ask_to_tell(&m->total), n32(m->total.observations), 1);
+        dash_cell_num(d, r, ask_to_tell(&m->total), dash_line_n32(m->total.observations), 1);
     }
 
     /* The weekly figures: one row per manager, one column per week. */
@@ -356,7 +367,7 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
     }
     wcols[0] = "Manager";
     for (unsigned i = 0; i < tw; i++) {
-        wcols[i + 1] = week_label(d, dash_week(c, tw - 1 - i));
+        wcols[i + 1] = dash_line_week_label(d, dash_week(c, tw - 1 - i));
     }
     wt = dash_table(d, "quality-trend", "Quality index, 4-week rolling", wcols, tw + 1);
     ch = dash_chart(d, "quality-trend", "Quality index, 4-week rolling",
@@ -375,7 +386,7 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
     ch->x_title = (char *)"ISO week";
     ch->y_min = 1;
     ch->y_max = 4;
-    chart_weeks(d, c, ch, tw);
+    dash_line_chart_weeks(d, c, ch, tw);
     for (size_t i = 0; i < ms->n; i++) {
         const struct manager *m = &ms->m[i];
         Coachq__V1__Series *s = dash_series(d, ch, m->name, 0);
@@ -385,8 +396,8 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
         for (unsigned w = 0; w < tw; w++) {
             const Coachq__V1__AggWeek *wk = &m->ws.r[w];
 
-            dash_series_add(d, s, quality(wk), n32(wk->index_n), NAN, NAN);
-            dash_cell_num(d, r, quality(wk), n32(wk->index_n), 2);
+            dash_series_add(d, s, dash_line_quality(wk), dash_line_n32(wk->index_n), NAN, NAN);
+            dash_cell_num(d, r, dash_line_quality(wk), dash_line_n32(wk->index_n), 2);
         }
     }
 }
@@ -405,7 +416,7 @@ static void my_managers_heatmap(struct dash *d, const struct dash_ctx *c, const 
     }
     cols[0] = "Manager";
     for (size_t b = 0; b < nb; b++) {
-        cols[b + 1] = behaviour_name(rb->behaviours[b]);
+        cols[b + 1] = dash_line_behaviour_name(rb->behaviours[b]);
     }
     t = dash_table(d, "heatmap", "Behaviours by manager", cols, nb + 1);
     ch = dash_chart(d, "heatmap", "Behaviours by manager", COACHQ__V1__CHART__KIND__KIND_HEATMAP,
@@ -439,8 +450,8 @@ static void my_managers_heatmap(struct dash *d, const struct dash_ctx *c, const 
             uint64_t n = ab != NULL ? ab->count : 0;
             double mean = n > 0 ? ab->sum / (double)n : NAN;
 
-            dash_cell_num(d, r, mean, n32(n), 2);
-            dash_series_add(d, s, mean, n32(n), NAN, NAN);
+            dash_cell_num(d, r, mean, dash_line_n32(n), 2);
+            dash_series_add(d, s, mean, dash_line_n32(n), NAN, NAN);
         }
     }
 }
@@ -481,7 +492,7 @@ static void my_managers_quadrant(struct dash *d, const struct dash_ctx *c,
 
         if (m->total.index_n >= c->opts->min_n) {
             xs[np] = use_held ? m->held : (double)m->total.observations;
-            ys[np] = quality(&m->total);
+            ys[np] = dash_line_quality(&m->total);
             np++;
         }
     }
@@ -525,19 +536,19 @@ static void my_managers_quadrant(struct dash *d, const struct dash_ctx *c,
             continue;
         }
         x = use_held ? m->held : (double)m->total.observations;
-        y = quality(&m->total);
+        y = dash_line_quality(&m->total);
         flagged = x > xsplit && y < ysplit;
-        dash_point(d, ch, m->name, x, y, n32(m->total.index_n), flagged);
+        dash_point(d, ch, m->name, x, y, dash_line_n32(m->total.index_n), flagged);
         r = dash_row(d, t);
         dash_cell_text(d, r, m->name, m->id);
         dash_cell_count(d, r, (uint64_t)llround(x));
-        dash_cell_num(d, r, y, n32(m->total.index_n), 2);
+        dash_cell_num(d, r, y, dash_line_n32(m->total.index_n), 2);
         dash_cell_text(d, r, flagged ? "yes" : "no", NULL);
         if (flagged) {
             r = dash_row(d, ft);
             dash_cell_text(d, r, m->name, m->id);
             dash_cell_count(d, r, (uint64_t)llround(x));
-            dash_cell_num(d, r, y, n32(m->total.index_n), 2);
+            dash_cell_num(d, r, y, dash_line_n32(m->total.index_n), 2);
         }
     }
 out:
@@ -580,8 +591,8 @@ static int my_managers_cadence(struct dash *d, const struct dash_ctx *c, const s
     for (size_t i = 0; i < ms->n; i++) {
         rows[i].id = ms->m[i].id;
         rows[i].name = ms->m[i].name;
-        rows[i].quality = quality(&ms->m[i].total);
-        rows[i].qn = n32(ms->m[i].total.index_n);
+        rows[i].quality = dash_line_quality(&ms->m[i].total);
+        rows[i].qn = dash_line_n32(ms->m[i].total.index_n);
         rows[i].rec_n = ms->m[i].total.recordings;
         rows[i].rec_first = ms->m[i].total.recordings_rep_first;
     }
@@ -646,7 +657,7 @@ int dash_my_managers(struct dash *d, const struct dash_ctx *c)
                   dash_msg(d)->subject_name);
     }
     if (ms.cut) {
-        dash_note(d, "Only the first %u front-line managers are shown.", LINE_MAX_MANAGERS);
+        dash_note(d, "Only the first %u front-line managers are shown.", DASH_LINE_MAX_MANAGERS);
     }
     my_managers_overview(d, c, &ms);
     my_managers_heatmap(d, c, &ms);
@@ -686,7 +697,7 @@ static void manager_behaviours(struct dash *d, const struct dash_ctx *c,
     ch->y_title = (char *)"Mean score (1-4)";
     ch->y_min = 1;
     ch->y_max = 4;
-    chart_weeks(d, c, ch, ws->n);
+    dash_line_chart_weeks(d, c, ch, ws->n);
     t->note = dash_printf(d,
                           "Mean score (1 to 4) over the last %u weeks with its 95%% confidence "
                           "interval (t distribution); n is the number of ratings, "
@@ -696,7 +707,7 @@ static void manager_behaviours(struct dash *d, const struct dash_ctx *c,
                           ws->n, DASH_ROLL);
     for (size_t b = 0; b < rb->n_behaviours; b++) {
         const char *bid = rb->behaviours[b]->id;
-        const char *name = behaviour_name(rb->behaviours[b]);
+        const char *name = dash_line_behaviour_name(rb->behaviours[b]);
         Coachq__V1__Series *s = dash_series(d, ch, name, 1);
         const Coachq__V1__AggBehaviour *ab = dash_agg_behaviour(total, bid);
         Coachq__V1__TableRow *r = dash_row(d, t);
@@ -709,13 +720,13 @@ static void manager_behaviours(struct dash *d, const struct dash_ctx *c,
             unsigned wn = 0;
 
             if (wb != NULL && wb->count > 0) {
-                wn = n32(wb->count);
+                wn = dash_line_n32(wb->count);
                 dash_page_mean_ci(d, wb->count, wb->sum, wb->sumsq, &wm, &wlo, &whi);
             }
             dash_series_add(d, s, wm, wn, wlo, whi);
         }
         if (ab != NULL && ab->count > 0) {
-            n = n32(ab->count);
+            n = dash_line_n32(ab->count);
             dash_page_mean_ci(d, ab->count, ab->sum, ab->sumsq, &mean, &lo, &hi);
         }
         dash_cell_text(d, r, name, NULL);
@@ -753,27 +764,27 @@ static void manager_markers(struct dash *d, const struct dash_ctx *c, const stru
     ch->y_title = (char *)"Per directive / per session";
     sa->x_title = (char *)"ISO week";
     sa->y_title = (char *)"Seconds";
-    chart_weeks(d, c, ch, ws->n);
-    chart_weeks(d, c, sa, ws->n);
+    dash_line_chart_weeks(d, c, ch, ws->n);
+    dash_line_chart_weeks(d, c, sa, ws->n);
     s_ask = dash_series(d, ch, "Ask-to-tell ratio", 0);
     s_take = dash_series(d, ch, "Take-overs per session", 0);
     s_self = dash_series(d, sa, "Seconds to first self-assessment", 0);
     for (unsigned w = 0; w < ws->n; w++) {
         const Coachq__V1__AggWeek *wk = &ws->r[w];
         Coachq__V1__TableRow *r = dash_row(d, t);
-        unsigned obs = n32(wk->observations);
-        double take = obs > 0 ? (double)marker(wk, MARK_TOOK_OVER) / obs : NAN;
+        unsigned obs = dash_line_n32(wk->observations);
+        double take = obs > 0 ? (double)dash_line_marker(wk, MARK_TOOK_OVER) / obs : NAN;
         double self =
             wk->self_assess_n > 0 ? wk->self_assess_s_sum / (double)wk->self_assess_n : NAN;
 
-        dash_cell_text(d, r, week_label(d, dash_week(c, ws->n - 1 - w)), NULL);
+        dash_cell_text(d, r, dash_line_week_label(d, dash_week(c, ws->n - 1 - w)), NULL);
         dash_cell_count(d, r, wk->observations);
         dash_cell_num(d, r, ask_to_tell(wk), obs, 1);
         dash_cell_num(d, r, take, obs, 2);
-        dash_cell_num(d, r, self, n32(wk->self_assess_n), 0);
+        dash_cell_num(d, r, self, dash_line_n32(wk->self_assess_n), 0);
         dash_series_add(d, s_ask, ask_to_tell(wk), obs, NAN, NAN);
         dash_series_add(d, s_take, take, obs, NAN, NAN);
-        dash_series_add(d, s_self, self, n32(wk->self_assess_n), NAN, NAN);
+        dash_series_add(d, s_self, self, dash_line_n32(wk->self_assess_n), NAN, NAN);
     }
 }
 
@@ -864,7 +875,7 @@ static const char *recent_evidence(struct dash *d, const struct dash_ctx *c,
         }
         b = rubrics_behaviour(c->rubric, r->behaviour_id);
         acc = dash_printf(d, "%s%s%s: %s", acc, acc[0] != '\0' ? "\n" : "",
-                          b != NULL ? behaviour_name(b) : r->behaviour_id, r->evidence);
+                          b != NULL ? dash_line_behaviour_name(b) : r->behaviour_id, r->evidence);
         if (acc == NULL) {
             return "";
         }
@@ -990,586 +1001,5 @@ int dash_manager(struct dash *d, const struct dash_ctx *c)
 out:
     dash_week_clear(&total);
     dash_weeks_free(&ws);
-    return rc;
-}
-
-/* ---- My coaching ------------------------------------------------------- */
-
-struct focus_row {
-    const Coachq__V1__Behaviour *b;
-    size_t pos; /* in the rubric */
-    double mean;
-    unsigned n;
-    double line_mean;
-    unsigned line_n;
-};
-
-static int focus_cmp(const void *a, const void *b)
-{
-    const struct focus_row *x = a, *y = b;
-    int xe = x->n >= 1 && isfinite(x->mean), ye = y->n >= 1 && isfinite(y->mean);
-
-    /* Behaviours with a figure first, lowest mean first; ties and the rest
-     * in rubric order (qsort is not stable: compare by position). */
-    if (xe != ye) {
-        return ye - xe;
-    }
-    if (xe && x->mean != y->mean) {
-        return x->mean < y->mean ? -1 : 1;
-    }
-    return (x->pos > y->pos) - (x->pos < y->pos);
-}
-
-/*
- * The peers' comparison of My coaching, built so that no arithmetic on what
- * a viewer can fetch isolates one person (docs/dashboards.md, "Privacy"):
- *
- * - Peers: the front-line managers under the subject's manager in each week
- *   (the line on that week's Sunday), never the subject and never the
- *   viewer, so the viewer's own figures cannot be subtracted out.
- * - Cells: each week's sums of each behaviour (and of the quality index)
- *   over the peers. A cell counts only when at least privacy_min distinct
- *   peers have ratings in it (for the index: observations), and only once
- *   its week is over. Every peer figure on every page, window and `until`
- *   is a sum of whole counted cells, so any difference of two figures is
- *   again a sum of counted cells: each rests on privacy_min people or more.
- */
-struct peer {
-    char id[65];
-    unsigned char *in; /* per week of the window: in the line that week */
-    unsigned first;    /* the first week in the line */
-};
-
-struct peers {
-    const struct dash_ctx *c;
-    const char *manager;
-    unsigned nweeks;
-    const unsigned *week; /* the week of each Sunday read */
-    size_t nread;         /* Sundays read */
-    struct peer *p;
-    size_t n;
-    size_t cap;
-    unsigned today_n; /* peers in the line today */
-    int cut;
-};
-
-static void peers_free(struct peers *ps)
-{
-    for (size_t i = 0; i < ps->n; i++) {
-        free(ps->p[i].in);
-    }
-    free(ps->p);
-    ps->p = NULL;
-    ps->n = ps->cap = 0;
-}
-
-/* Whether id is a peer: a front-line manager, neither subject nor viewer. */
-static int peer_is(const struct peers *ps, const char *id)
-{
-    Coachq__V1__Person *p = NULL;
-    int flm;
-
-    if (strcmp(id, ps->c->subject) == 0 || strcmp(id, ps->c->user->id) == 0 ||
-        people_get(ps->c->t, id, &p) != 0) {
-        return 0;
-    }
-    flm = people_has_role(p, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER);
-    coachq__v1__person__free_unpacked(p, NULL);
-    return flm;
-}
-
-/* Counts the peers in today's line. */
-static int peers_cb(const char *id, void *arg)
-{
-    struct peers *ps = arg;
-
-    ps->today_n += peer_is(ps, id) != 0;
-    return 0;
-}
-
-/* A peer in the line on some of the Sundays read (on[j]: ps->week[j]). */
-static int peers_on_cb(const char *id, const uint8_t *on, void *arg)
-{
-    struct peers *ps = arg;
-    struct peer *pe;
-
-    if (!peer_is(ps, id)) {
-        return 0;
-    }
-    if (GROW_ARRAY(ps->p, ps->cap, ps->n + 1, 8) < 0) {
-        return -ENOMEM;
-    }
-    pe = &ps->p[ps->n];
-    snprintf(pe->id, sizeof(pe->id), "%s", id);
-    pe->in = calloc(ps->nweeks, 1);
-    if (pe->in == NULL) {
-        return -ENOMEM;
-    }
-    ps->n++;
-    pe->first = ps->nweeks;
-    for (size_t j = 0; j < ps->nread; j++) {
-        if (on[j]) {
-            pe->in[ps->week[j]] = 1;
-            pe->first = ps->week[j] < pe->first ? ps->week[j] : pe->first;
-        }
-    }
-    return 0;
-}
-
-/* Peers in the order of the week they first appear in, then of id. */
-static int peer_first_cmp(const void *a, const void *b)
-{
-    const struct peer *x = a;
-    const struct peer *y = b;
-
-    return x->first != y->first ? (x->first > y->first) - (x->first < y->first)
-                                : strcmp(x->id, y->id);
-}
-
-/* The peers' counted cells, per week w (0: the oldest of the window). */
-struct peer_cells {
-    unsigned nweeks;
-    size_t nb;
-    Coachq__V1__AggWeek *w; /* only counted behaviours and index sums */
-    int any_raw;            /* some peer had ratings, counted or not */
-    unsigned left_out;      /* weeks whose index cell did not count */
-};
-
-static void peer_cells_free(struct peer_cells *pc)
-{
-    if (pc->w != NULL) {
-        for (unsigned i = 0; i < pc->nweeks; i++) {
-            dash_week_clear(&pc->w[i]);
-        }
-    }
-    free(pc->w);
-    pc->w = NULL;
-}
-
-/* One peer's weeks as agg_read() gives them, added into the window's
- * sums (peer_cells_load()). */
-struct peer_read {
-    const Coachq__V1__Rubric *rb;
-    int32_t first; /* Monday of week 0 */
-    unsigned tw;
-    size_t nb;
-    const unsigned char *in; /* the peer's weeks in the line */
-    Coachq__V1__AggWeek *raw;
-    unsigned *observed;
-    unsigned *rated;
-    uint8_t *seen; /* nb: the rubric behaviours met in this week */
-};
-
-/* The index of behaviour id in the rubric (position hint first), or -1. */
-static int rubric_index(const Coachq__V1__Rubric *rb, const char *id, size_t hint)
-{
-    if (hint < rb->n_behaviours && strcmp(rb->behaviours[hint]->id, id) == 0) {
-        return (int)hint;
-    }
-    for (size_t b = 0; b < rb->n_behaviours; b++) {
-        if (strcmp(rb->behaviours[b]->id, id) == 0) {
-            return (int)b;
-        }
-    }
-    return -1;
-}
-
-static int peer_week_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
-{
-    struct peer_read *pr = arg;
-    int32_t i = (monday - pr->first) / 7;
-    int rc;
-
-    if (monday < pr->first || (monday - pr->first) % 7 != 0 || i >= (int32_t)pr->tw || !pr->in[i]) {
-        return 0;
-    }
-    rc = dash_week_add(&pr->raw[i], w);
-    pr->observed[i] += w->index_n > 0;
-    /* A rubric behaviour counts the peer once, by its first entry in the
-     * week (as a lookup by id would find it): one pass over the week's
-     * behaviours, which come in the rubric's order. */
-    memset(pr->seen, 0, pr->nb + 1);
-    for (size_t j = 0; j < w->n_behaviours; j++) {
-        const Coachq__V1__AggBehaviour *ab = w->behaviours[j];
-        int b = ab->id != NULL ? rubric_index(pr->rb, ab->id, j) : -1;
-
-        if (b >= 0 && !pr->seen[b]) {
-            pr->seen[b] = 1;
-            pr->rated[(size_t)i * (pr->nb + 1) + (size_t)b] += ab->count > 0;
-        }
-    }
-    return rc;
-}
-
-/* Builds the counted cells of the subject's peers over the trend window. */
-static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct peers *ps,
-                           struct peer_cells *pc)
-{
-    static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
-    const Coachq__V1__Rubric *rb = c->rubric;
-    unsigned tw = c->opts->trend_weeks;
-    unsigned *observed = NULL; /* per week: peers with observations */
-    unsigned *rated = NULL;    /* per week and behaviour: peers with ratings */
-    unsigned *week = NULL;     /* the week of each Sunday read */
-    int32_t *sunday = NULL;
-    Coachq__V1__AggWeek *raw = NULL;
-    struct peer_read pr;
-    int rc = 0;
-
-    pc->nweeks = tw;
-    pc->nb = rb->n_behaviours;
-    pc->w = calloc(tw, sizeof(*pc->w));
-    raw = calloc(tw, sizeof(*raw));
-    observed = calloc(tw, sizeof(*observed));
-    rated = calloc((size_t)tw * (pc->nb + 1), sizeof(*rated));
-    memset(&pr, 0, sizeof(pr));
-    pr.seen = calloc(pc->nb + 1, 1);
-    week = calloc(tw, sizeof(*week));
-    sunday = calloc(tw, sizeof(*sunday));
-    if (pc->w == NULL || raw == NULL || observed == NULL || rated == NULL || pr.seen == NULL ||
-        week == NULL || sunday == NULL) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    for (unsigned i = 0; i < tw; i++) {
-        pc->w[i] = init;
-        raw[i] = init;
-    }
-    /* Who was a peer in each week that is over, every Sunday from one read
-     * of the lines; in the order they first appear in, as a read per week
-     * would add them, and no more than LINE_MAX_MANAGERS. */
-    for (unsigned i = 0; i < tw; i++) {
-        sunday[ps->nread] = dash_week(c, tw - 1 - i) + 6;
-        week[ps->nread] = i;
-        ps->nread += sunday[ps->nread] < c->today;
-    }
-    ps->week = week;
-    if (ps->nread > 0) {
-        rc = people_reports_on(c->t, manager, sunday, ps->nread, peers_on_cb, ps);
-    }
-    if (rc == 0 && ps->n > 1) {
-        qsort(ps->p, ps->n, sizeof(ps->p[0]), peer_first_cmp);
-    }
-    for (; rc == 0 && ps->n > LINE_MAX_MANAGERS; ps->n--) {
-        free(ps->p[ps->n - 1].in);
-        ps->cut = 1;
-    }
-    /* Their weeks: sums and how many distinct peers each cell rests on,
-     * added as they are read (each peer's weeks in peer order, as before),
-     * with no copy of the weeks in between. */
-    pr.rb = rb;
-    pr.first = dash_week(c, tw - 1);
-    pr.tw = tw;
-    pr.nb = pc->nb;
-    pr.raw = raw;
-    pr.observed = observed;
-    pr.rated = rated;
-    for (size_t k = 0; k < ps->n && rc == 0; k++) {
-        pr.in = ps->p[k].in;
-        rc = agg_read(c->t, dash_agg_kind(c, AGG_COACH), ps->p[k].id, c->rubric_id, pr.first,
-                      c->until_monday, peer_week_cb, &pr);
-    }
-    /* The counted cells. */
-    for (unsigned i = 0; i < tw && rc == 0; i++) {
-        Coachq__V1__AggWeek *dst = &pc->w[i];
-
-        pc->any_raw |= raw[i].index_n > 0;
-        if (observed[i] >= c->opts->privacy_min) {
-            dst->observations = raw[i].observations;
-            dst->index_n = raw[i].index_n;
-            dst->index_sum = raw[i].index_sum;
-            dst->index_sumsq = raw[i].index_sumsq;
-        } else if (raw[i].index_n > 0) {
-            pc->left_out++;
-        }
-        for (size_t b = 0; b < pc->nb && rc == 0; b++) {
-            const Coachq__V1__AggBehaviour *ab = dash_agg_behaviour(&raw[i], rb->behaviours[b]->id);
-            Coachq__V1__AggWeek one = COACHQ__V1__AGG_WEEK__INIT;
-            Coachq__V1__AggBehaviour *bp[1];
-
-            if (ab == NULL || rated[i * (pc->nb + 1) + b] < c->opts->privacy_min) {
-                continue;
-            }
-            bp[0] = (Coachq__V1__AggBehaviour *)ab;
-            one.behaviours = bp;
-            one.n_behaviours = 1;
-            rc = dash_week_add(dst, &one);
-        }
-    }
-out:
-    if (raw != NULL) {
-        for (unsigned i = 0; i < tw; i++) {
-            dash_week_clear(&raw[i]);
-        }
-    }
-    free(raw);
-    free(observed);
-    free(rated);
-    free(pr.seen);
-    free(week);
-    free(sunday);
-    ps->week = NULL;
-    return rc;
-}
-
-/* A peers' figure: "group too small" when peers were rated but no cell
- * rested on enough of them, else the figure (or insufficient data). */
-static void peer_cell(struct dash *d, Coachq__V1__TableRow *r, const struct peer_cells *pc,
-                      double v, unsigned n)
-{
-    if (n == 0 && pc->any_raw) {
-        dash_cell_text(d, r, DASH_SMALL_GROUP, NULL);
-    } else {
-        dash_cell_num(d, r, v, n, 2);
-    }
-}
-
-/*
- * The peers of My coaching: the other front-line managers under the
- * subject's manager (see struct peer above for the rule that keeps each of
- * them from being singled out), compared only when today's line has enough
- * of them to make a group at all. Sets *compare, and then pc and
- * *line_total (the counted cells summed). manager (len bytes) receives the
- * subject's manager and must outlive ps. Returns 0 or a negative code.
- */
-static int coaching_peers(const struct dash_ctx *c, char *manager, size_t len, struct peers *ps,
-                          struct peer_cells *pc, Coachq__V1__AggWeek *line_total, int *compare)
-{
-    unsigned tw = c->opts->trend_weeks;
-    int rc;
-
-    *compare = 0;
-    ps->c = c;
-    ps->nweeks = tw;
-    if (people_manager_at(c->t, c->subject, c->today, manager, len) != 0) {
-        return 0;
-    }
-    ps->manager = manager;
-    rc = people_reports_at(c->t, manager, c->today, peers_cb, ps);
-    if (rc != 0 || ps->today_n < c->opts->privacy_min) {
-        return rc;
-    }
-    *compare = 1;
-    rc = peer_cells_load(c, manager, ps, pc);
-    for (unsigned w = 0; rc == 0 && w < tw; w++) {
-        rc = dash_week_add(line_total, &pc->w[w]);
-    }
-    return rc;
-}
-
-/* The trend of My coaching, as a chart and its table. Returns 0 or
- * -ENOMEM. */
-static int coaching_trend(struct dash *d, const struct dash_ctx *c, const struct dash_weeks *ws,
-                          const struct peer_cells *pc, int compare)
-{
-    static const char *const tcols_line[] = {"Week", "Quality index", "Peers' average"};
-    unsigned tw = c->opts->trend_weeks;
-    Coachq__V1__Table *tt;
-    Coachq__V1__Chart *ch;
-    Coachq__V1__Series *s, *ls = NULL;
-
-    ch = dash_chart(d, "quality-trend", "Quality index, 4-week rolling",
-                    COACHQ__V1__CHART__KIND__KIND_LINES, "quality-trend");
-    tt = dash_table(d, "quality-trend", "Quality index, 4-week rolling", tcols_line,
-                    compare ? 3 : 2);
-    if (ch == NULL || tt == NULL) {
-        return -ENOMEM;
-    }
-    ch->x_title = (char *)"ISO week";
-    ch->y_title = (char *)"Quality index (1-4)";
-    ch->y_min = 1;
-    ch->y_max = 4;
-    chart_weeks(d, c, ch, tw);
-    s = dash_series(d, ch, dash_msg(d)->subject_name, 0);
-    if (compare) {
-        ls = dash_series(d, ch, "Peers' average", 0);
-    }
-    tt->note = dash_printf(d,
-                           "Mean observation score (1 to 4) over the %u weeks ending with each "
-                           "ISO week (fewer at the start of the period); n is the number of "
-                           "observations, fewer than %u is insufficient data.%s",
-                           DASH_ROLL, c->opts->min_n,
-                           compare ? " Peers' average: the same over the other front-line "
-                                     "managers of the line, from the weeks where at least the "
-                                     "privacy minimum of them were observed."
-                                   : "");
-    for (unsigned w = 0; w < tw; w++) {
-        Coachq__V1__TableRow *r = dash_row(d, tt);
-
-        dash_cell_text(d, r, week_label(d, dash_week(c, tw - 1 - w)), NULL);
-        dash_cell_num(d, r, quality(&ws->r[w]), n32(ws->r[w].index_n), 2);
-        dash_series_add(d, s, quality(&ws->r[w]), n32(ws->r[w].index_n), NAN, NAN);
-        if (compare) {
-            Coachq__V1__AggWeek roll = COACHQ__V1__AGG_WEEK__INIT;
-
-            /* The counted cells of the DASH_ROLL weeks ending with w. */
-            for (unsigned j = w + 1 > DASH_ROLL ? w + 1 - DASH_ROLL : 0; j <= w; j++) {
-                roll.index_n += pc->w[j].index_n;
-                roll.index_sum += pc->w[j].index_sum;
-            }
-            peer_cell(d, r, pc, quality(&roll), n32(roll.index_n));
-            dash_series_add(d, ls, quality(&roll), n32(roll.index_n), NAN, NAN);
-        }
-    }
-    return 0;
-}
-
-/* The focus rows: every behaviour of the rubric with its own and its
- * peers' figures over the window, weakest first. Caller frees *out. */
-static int coaching_focus_rows(const struct dash_ctx *c, const Coachq__V1__AggWeek *total,
-                               const Coachq__V1__AggWeek *line_total, struct focus_row **out)
-{
-    const Coachq__V1__Rubric *rb = c->rubric;
-    struct focus_row *rows = calloc(rb->n_behaviours + 1, sizeof(*rows));
-
-    *out = rows;
-    if (rows == NULL) {
-        return -ENOMEM;
-    }
-    for (size_t b = 0; b < rb->n_behaviours; b++) {
-        const Coachq__V1__AggBehaviour *ab = dash_agg_behaviour(total, rb->behaviours[b]->id);
-        const Coachq__V1__AggBehaviour *lb = dash_agg_behaviour(line_total, rb->behaviours[b]->id);
-
-        rows[b].b = rb->behaviours[b];
-        rows[b].pos = b;
-        rows[b].n = ab != NULL ? n32(ab->count) : 0;
-        rows[b].mean = rows[b].n > 0 ? ab->sum / (double)ab->count : NAN;
-        rows[b].line_n = lb != NULL ? n32(lb->count) : 0;
-        rows[b].line_mean = rows[b].line_n > 0 ? lb->sum / (double)lb->count : NAN;
-    }
-    qsort(rows, rb->n_behaviours, sizeof(*rows), focus_cmp);
-    return 0;
-}
-
-/* "What to work on next": the behaviours from the weakest up, the two
- * weakest with enough ratings marked. Returns 0 or -ENOMEM. */
-static int coaching_focus(struct dash *d, const struct dash_ctx *c,
-                          const Coachq__V1__AggWeek *total, const Coachq__V1__AggWeek *line_total,
-                          const struct peer_cells *pc, int compare)
-{
-    static const char *const cols_line[] = {"Behaviour", "Mean", "Peers' average", "Focus"};
-    static const char *const cols_own[] = {"Behaviour", "Mean", "Focus"};
-    const Coachq__V1__Rubric *rb = c->rubric;
-    struct focus_row *rows = NULL;
-    Coachq__V1__Table *t;
-    unsigned marked = 0;
-    int rc;
-
-    rc = coaching_focus_rows(c, total, line_total, &rows);
-    if (rc != 0) {
-        return rc;
-    }
-    t = dash_table(d, "focus", "What to work on next", compare ? cols_line : cols_own,
-                   compare ? 4 : 3);
-    if (t == NULL) {
-        free(rows);
-        return -ENOMEM;
-    }
-    t->note = dash_printf(
-        d,
-        "Behaviours by mean score (1 to 4) over the last %u weeks, lowest first; n is the "
-        "number of ratings. The two lowest with at least %u ratings are marked to focus on "
-        "next.%s",
-        c->opts->trend_weeks, c->opts->min_n,
-        compare ? dash_printf(d,
-                              " Peers' average: the other front-line managers under the same "
-                              "manager (never the person this page is about, nor you), from "
-                              "the weeks that are over in which at least %u of them were rated "
-                              "on the behaviour; other weeks are left out, so that no "
-                              "arithmetic on these figures singles anyone out.",
-                              c->opts->privacy_min)
-                : dash_printf(d,
-                              " No peers' average: fewer than %u other managers under the same "
-                              "manager, too small a group to compare.",
-                              c->opts->privacy_min));
-    for (size_t i = 0; i < rb->n_behaviours; i++) {
-        Coachq__V1__TableRow *r = dash_row(d, t);
-        int focus = marked < 2 && rows[i].n >= c->opts->min_n && isfinite(rows[i].mean);
-
-        dash_cell_text(d, r, behaviour_name(rows[i].b), NULL);
-        dash_cell_num(d, r, rows[i].mean, rows[i].n, 2);
-        if (compare) {
-            peer_cell(d, r, pc, rows[i].line_mean, rows[i].line_n);
-        }
-        dash_cell_text(d, r, focus ? "focus next" : "", NULL);
-        marked += focus ? 1 : 0;
-    }
-    free(rows);
-    return 0;
-}
-
-int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
-{
-    Coachq__V1__AggWeek total = COACHQ__V1__AGG_WEEK__INIT;
-    Coachq__V1__AggWeek line_total = COACHQ__V1__AGG_WEEK__INIT;
-    struct dash_weeks ws;
-    struct peers ps;
-    struct peer_cells pc;
-    char manager[65];
-    int compare = 0;
-    int rc;
-
-    memset(&ws, 0, sizeof(ws));
-    memset(&ps, 0, sizeof(ps));
-    memset(&pc, 0, sizeof(pc));
-    /* The rolling weeks give the quality trend only. */
-    rc = dash_weeks_load(c, AGG_COACH, c->subject, c->opts->trend_weeks, DASH_ROLL_HEAD, &ws);
-    if (rc == 0) {
-        rc = dash_weeks_sum(&ws, 0, ws.n, &total);
-    }
-    if (rc == 0) {
-        rc = coaching_peers(c, manager, sizeof(manager), &ps, &pc, &line_total, &compare);
-    }
-    if (rc == 0) {
-        rc = coaching_trend(d, c, &ws, &pc, compare);
-    }
-    if (rc == 0) {
-        rc = coaching_focus(d, c, &total, &line_total, &pc, compare);
-    }
-    if (rc == 0) {
-        rc = dash_cadence_my_coaching(d, c, quality(&total), n32(total.index_n));
-    }
-    if (rc == 0) {
-        dash_self_review(d, &total);
-    }
-    if (rc == 0) {
-        struct dash_mix_row row = {dash_msg(d)->subject_name, NULL, &total};
-        /* The manager's own team, seen by them, by a lead or administrator,
-         * or by a manager above them for the quarters they were in that
-         * manager's line. */
-        struct dash_results_row res = {dash_msg(d)->subject_name, c->subject, AGG_COACH, c->subject,
-                                       (c->user->roles & (AUTH_LEAD | AUTH_ADMIN)) != 0 ||
-                                               strcmp(c->user->id, c->subject) == 0
-                                           ? NULL
-                                           : c->user->id};
-
-        rc = dash_mix_tables(d, c, &row, 1);
-        if (rc == 0) {
-            rc = dash_results_table(d, c, &res, 1, 0);
-        }
-    }
-    if (rc != 0) {
-        goto out;
-    }
-    if (!compare) {
-        dash_note(d, "Your peers' average is not shown: fewer than %u managers to compare with.",
-                  c->opts->privacy_min);
-    } else if (pc.left_out > 0) {
-        dash_note(d,
-                  "Peers' average: %u week%s with peers observed left out, each with fewer "
-                  "than %u of them observed.",
-                  pc.left_out, pc.left_out == 1 ? "" : "s", c->opts->privacy_min);
-    }
-    if (ps.cut) {
-        dash_note(d, "Only the first %u peers are compared.", LINE_MAX_MANAGERS);
-    }
-    dash_actions_open(d, c, c->subject);
-    rc = dash_failed(d);
-out:
-    dash_week_clear(&total);
-    dash_week_clear(&line_total);
-    dash_weeks_free(&ws);
-    peer_cells_free(&pc);
-    peers_free(&ps);
     return rc;
 }

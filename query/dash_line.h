@@ -1,9 +1,9 @@
 /*
- * dash_line: the line managers' dashboards (1, 2 and 5): "My managers" (a
- * second-level manager's front-line managers side by side), "Manager
+ * dash_line: the line managers' dashboards 1 and 2: "My managers" (a
+ * second-level manager's front-line managers side by side) and "Manager
  * detail" (one front-line manager's behaviours and markers over time, with
- * their recent observations) and "My coaching" (a front-line manager's own
- * trend and the behaviours to work on next, beside their peers').
+ * their recent observations). The third, "My coaching" (dashboard 5), is in
+ * dash_coaching.h.
  *
  * Each is a dash_build_cb (dash_builder.h) that the dispatcher (dash.c)
  * calls with c->subject resolved to the person the page is about and access
@@ -18,6 +18,5 @@
 
 int dash_my_managers(struct dash *d, const struct dash_ctx *c);
 int dash_manager(struct dash *d, const struct dash_ctx *c);
-int dash_my_coaching(struct dash *d, const struct dash_ctx *c);
 
 #endif

@@ -42,7 +42,7 @@ static void share_cell(struct dash *d, Coachq__V1__TableRow *r, uint64_t part, u
         dash_cell_num(d, r, all > 0 ? 100.0 * (double)part / (double)all : NAN, clamp32(all), 0);
 
     if (cell != NULL && cell->has_value) {
-        cell->text = dash_printf(d, "%.0f%%", cell->value);
+        cell->text = dash_percent_text(d, cell->text);
     }
 }
 

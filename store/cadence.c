@@ -96,6 +96,10 @@ static void pair_add(struct pair_days *pd, int32_t day, uint32_t minutes, int he
 {
     size_t lo = 0, hi = pd->n;
 
+    /* The observed days come in day order: most land after the last. */
+    if (hi == 0 || pd->out[hi - 1].day < day) {
+        lo = hi;
+    }
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 

@@ -16,6 +16,7 @@
 
 #include "audit.h"
 #include "keys.h"
+#include "mdberr.h"
 #include "outcomes_rules.h"
 #include "store_int.h"
 
@@ -122,11 +123,87 @@ static int outcomes_list_one(const uint8_t *key, size_t klen, const uint8_t *val
     return rc;
 }
 
+/* No period is longer than a quarter, 92 days: one that starts more than
+ * OUTCOMES_LONGEST days before a day ends before it. */
+#define OUTCOMES_LONGEST 92
+
+/* Visits one subject's keys (prefix, plen bytes: its length and id) whose
+ * period starts on or after from_first and no later than c->until, the
+ * individual figures (team flag 0) then the team's (1), in key order, with
+ * outcomes_list_one(). One cursor serves both: the team figures are sought
+ * only when the cursor, past the individual ones, is not already among
+ * them at or after from_first, so a subject without figures costs one
+ * seek, as a plain scan of its keys did. Returns 0, 1 when cb stopped the
+ * list, a negative code from cb, or a store code. */
+static int outcomes_range(struct store_txn *t, const uint8_t *prefix, size_t plen,
+                          int32_t from_first, struct outcomes_list_ctx *c)
+{
+    uint8_t seek[KEYS_BUF_MAX + 5];
+    uint32_t pk_from = (uint32_t)from_first * 2u;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint8_t team = 0;
+    int op = MDB_SET_RANGE;
+    int cbrc = 0;
+    int rc;
+
+    memcpy(seek, prefix, plen);
+    seek[plen] = team;
+    keys_put_be32(seek + plen + 1, pk_from);
+    rc = mdb_cursor_open(t->txn, t->s->dbi_outcomes, &cur);
+    if (rc != 0) {
+        return mdberr_errno(rc);
+    }
+    k.mv_data = seek;
+    k.mv_size = plen + 5;
+    while (cbrc == 0 && (rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op)) == 0) {
+        const uint8_t *p = k.mv_data;
+        uint32_t pk;
+
+        if (k.mv_size < plen || memcmp(p, prefix, plen) != 0) {
+            break;
+        }
+        if (k.mv_size < plen + 5) {
+            /* Too short to hold a period: outcomes_list_one() refuses it. */
+            cbrc = outcomes_list_one(k.mv_data, k.mv_size, v.mv_data, v.mv_size, c);
+            break;
+        }
+        pk = keys_get_be32(p + plen + 1);
+        /* The periods of one team flag sort by their first day: past until,
+         * none of that flag is left. */
+        if (p[plen] == team && (int64_t)(pk / 2) <= c->until) {
+            cbrc = outcomes_list_one(k.mv_data, k.mv_size, v.mv_data, v.mv_size, c);
+            op = MDB_NEXT;
+            continue;
+        }
+        if (team == 1 || p[plen] > 1) {
+            break;
+        }
+        team = 1;
+        if (p[plen] == 1 && pk >= pk_from) {
+            /* Already at the team figures' first key in range. */
+            op = MDB_GET_CURRENT;
+            continue;
+        }
+        seek[plen] = team;
+        k.mv_data = seek;
+        k.mv_size = plen + 5;
+        op = MDB_SET_RANGE;
+    }
+    mdb_cursor_close(cur);
+    if (cbrc != 0) {
+        return cbrc;
+    }
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
+}
+
 int outcomes_list(struct store_txn *t, const char *subject, int32_t from_day, int32_t until_day,
                   outcomes_cb cb, void *arg)
 {
     struct outcomes_list_ctx c = {from_day, until_day, cb, arg};
     struct keys_buf k;
+    int32_t from_first;
+    int rc;
 
     keys_buf_reset(&k);
     if (subject != NULL) {
@@ -141,7 +218,15 @@ int outcomes_list(struct store_txn *t, const char *subject, int32_t from_day, in
     if (from_day > until_day) {
         return 0;
     }
-    return store_txn_scan(t, t->s->dbi_outcomes, k.b, k.len, 0, outcomes_list_one, &c);
+    if (subject == NULL) {
+        return store_txn_scan(t, t->s->dbi_outcomes, k.b, k.len, 0, outcomes_list_one, &c);
+    }
+    /* One subject: its figures from the first period that can reach
+     * from_day to the last that starts by until_day, so a long history
+     * costs nothing outside the window. */
+    from_first = from_day > OUTCOMES_LONGEST ? from_day - OUTCOMES_LONGEST : 0;
+    rc = outcomes_range(t, k.b, k.len, from_first, &c);
+    return rc > 0 ? 0 : rc;
 }
 
 /* ---- Imports ---------------------------------------------------------- */

@@ -725,3 +725,57 @@ int people_enrolments(struct store_txn *t, const char *programme, people_enrolme
     }
     return store_txn_scan(t, t->s->dbi_enrolments, k.b, k.len, 0, people_enrolments_one, &c);
 }
+
+struct people_enrolments_of_ctx {
+    const char *const *ids;
+    size_t n;
+    struct people_enrolments_ctx inner;
+};
+
+static int people_ids_has(const char *const *ids, size_t n, const char *id)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(ids[mid], id);
+
+        if (cmp == 0) {
+            return 1;
+        }
+        if (cmp < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return 0;
+}
+
+static int people_enrolments_of_one(const uint8_t *key, size_t klen, const uint8_t *val,
+                                    size_t vlen, void *arg)
+{
+    struct people_enrolments_of_ctx *c = arg;
+    char programme[PEOPLE_ID_BUF], person[PEOPLE_ID_BUF];
+    size_t pos = 0;
+
+    if (people_key_id(key, klen, &pos, programme) != 0 ||
+        people_key_id(key, klen, &pos, person) != 0 || pos != klen) {
+        return -EIO;
+    }
+    if (!people_ids_has(c->ids, c->n, person)) {
+        return 0;
+    }
+    return people_enrolments_one(key, klen, val, vlen, &c->inner);
+}
+
+int people_enrolments_of(struct store_txn *t, const char *const *ids, size_t n,
+                         people_enrolment_cb cb, void *arg)
+{
+    struct people_enrolments_of_ctx c = {ids, n, {cb, arg}};
+
+    if (n == 0) {
+        return 0;
+    }
+    return store_txn_scan(t, t->s->dbi_enrolments, NULL, 0, 0, people_enrolments_of_one, &c);
+}

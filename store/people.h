@@ -101,5 +101,13 @@ int people_enrolment_get(struct store_txn *t, const char *programme, const char 
 typedef int (*people_enrolment_cb)(const Coachq__V1__Enrolment *e, void *arg);
 int people_enrolments(struct store_txn *t, const char *programme, people_enrolment_cb cb,
                       void *arg);
+/* Every enrolment (of every programme), in key order, whose person is one of
+ * the n ids (borrowed, sorted as strcmp() orders them): the person is read
+ * from the key, so only those enrolments are decoded. A page about a few
+ * people reads the others' keys but never unpacks their records. cb as
+ * people_enrolments()'s, and the result as people_enrolments()'s; t is
+ * borrowed, used on the caller's thread. */
+int people_enrolments_of(struct store_txn *t, const char *const *ids, size_t n,
+                         people_enrolment_cb cb, void *arg);
 
 #endif

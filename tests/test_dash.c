@@ -343,6 +343,41 @@ static void test_builder(void **state)
     dash_free(NULL);
 }
 
+/* A share's text, the cell's whole-number figure followed by "%", is what
+ * printf's "%.0f%%" gives for the value, halves included. */
+static void test_percent_text(void **state)
+{
+    static const double v[] = {0.0, 0.4, 0.5, 1.5, 2.5, 33.333333, 49.5, 66.666667, 99.5, 100.0};
+    struct dash_opts o;
+    struct dash *d;
+    Coachq__V1__Table *t;
+    Coachq__V1__TableRow *r;
+    static const char *const cols[] = {"a"};
+    char want[32];
+
+    (void)state;
+    dash_opts_default(&o);
+    d = dash_new(K_MANAGER, &o);
+    assert_non_null(d);
+    t = dash_table(d, "t", "T", cols, 1);
+    assert_non_null(t);
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        Coachq__V1__Cell *c;
+        char *text;
+
+        r = dash_row(d, t);
+        c = dash_cell_num(d, r, v[i], 10, 0);
+        assert_non_null(c);
+        text = dash_percent_text(d, c->text);
+        snprintf(want, sizeof(want), "%.0f%%", v[i]);
+        assert_string_equal(text, want);
+    }
+    assert_string_equal(dash_percent_text(d, "67"), "67%");
+    assert_string_equal(dash_percent_text(d, NULL), "%");
+    assert_int_equal(dash_failed(d), 0);
+    dash_free(d);
+}
+
 static void test_mean_ci(void **state)
 {
     double m, lo, hi;
@@ -1089,6 +1124,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builder),
+        cmocka_unit_test(test_percent_text),
         cmocka_unit_test(test_mean_ci),
         cmocka_unit_test(test_t975_table),
         cmocka_unit_test_setup_teardown(test_access, setup, teardown),

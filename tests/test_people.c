@@ -900,6 +900,8 @@ static void test_reports_on(void **state)
 
 struct enrol_list {
     const char *programme;
+    const char *const *of; /* people_enrolments_of()'s ids, when set */
+    size_t n_of;
     struct ids l;
 };
 
@@ -916,7 +918,44 @@ static int enrol_list_fn(struct store_txn *t, void *arg)
 {
     struct enrol_list *a = arg;
 
+    if (a->of != NULL) {
+        return people_enrolments_of(t, a->of, a->n_of, enrol_cb, &a->l);
+    }
     return people_enrolments(t, a->programme, enrol_cb, &a->l);
+}
+
+/* Stores an enrolment of mgr-d in prog-2025 whose value does not unpack:
+ * a length-delimited field 1 that claims 5 bytes and holds none. */
+static int enrol_damage_fn(struct store_txn *t, void *arg)
+{
+    static const uint8_t bad[] = {0x0a, 0x05};
+    struct keys_buf k;
+
+    (void)arg;
+    keys_buf_reset(&k);
+    keys_buf_id(&k, "prog-2025");
+    keys_buf_id(&k, "mgr-d");
+    if (k.err != 0) {
+        return k.err;
+    }
+    return store_txn_put_raw(t, t->s->dbi_enrolments, k.b, k.len, bad, sizeof(bad), NULL);
+}
+
+/* Lists mgr-b's and mgr-c's enrolments: prog/mgr-c, then prog-2025/mgr-b
+ * with its two modules attended. */
+static void expect_some_enrolments(struct store *s)
+{
+    static const char *const some[] = {"mgr-b", "mgr-c"};
+    struct enrol_list el;
+
+    memset(&el, 0, sizeof(el));
+    el.of = some;
+    el.n_of = 2;
+    assert_int_equal(store_view(s, enrol_list_fn, &el), 0);
+    assert_int_equal(el.l.n, 2);
+    assert_string_equal(el.l.id[0], "prog/mgr-c");
+    assert_string_equal(el.l.id[1], "prog-2025/mgr-b");
+    assert_int_equal(el.l.day[1], 2);
 }
 
 static void test_programmes(void **state)
@@ -1019,6 +1058,42 @@ static void test_programmes(void **state)
     assert_string_equal(el.l.id[0], "prog/mgr-c");
     assert_string_equal(el.l.id[1], "prog-2025/mgr-a");
     assert_string_equal(el.l.id[2], "prog-2025/mgr-b");
+
+    /* The enrolments of some people only, in every programme. */
+    {
+        const char *some[] = {"mgr-b", "mgr-c"};
+        const char *one[] = {"mgr-a"};
+        const char *nobody[] = {"mgr-z"};
+
+        expect_some_enrolments(f->s);
+
+        memset(&el, 0, sizeof(el));
+        el.of = one;
+        el.n_of = 1;
+        assert_int_equal(store_view(f->s, enrol_list_fn, &el), 0);
+        assert_int_equal(el.l.n, 1);
+        assert_string_equal(el.l.id[0], "prog-2025/mgr-a");
+
+        memset(&el, 0, sizeof(el));
+        el.of = nobody;
+        el.n_of = 1;
+        assert_int_equal(store_view(f->s, enrol_list_fn, &el), 0);
+        assert_int_equal(el.l.n, 0);
+
+        /* No ids: nothing, not every enrolment. */
+        memset(&el, 0, sizeof(el));
+        el.of = some;
+        el.n_of = 0;
+        assert_int_equal(store_view(f->s, enrol_list_fn, &el), 0);
+        assert_int_equal(el.l.n, 0);
+
+        /* The others' enrolments are not decoded: one that does not unpack
+         * fails a list of every enrolment but not a list of other people's. */
+        assert_int_equal(store_exec(f->s, enrol_damage_fn, NULL), 0);
+        memset(&el, 0, sizeof(el));
+        assert_int_equal(store_view(f->s, enrol_list_fn, &el), -EIO);
+        expect_some_enrolments(f->s);
+    }
 }
 
 /* ---- Audit ------------------------------------------------------------ */
