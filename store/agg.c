@@ -1159,6 +1159,196 @@ static int agg_read_in(struct store_txn *t, enum agg_scope kind, const char *sco
     return agg_range_end(cur, &v, &wv, err, rc);
 }
 
+/* ---- Reading moments (agg_read_slots()) -------------------------------- */
+
+/* The caller's ids and their lengths, and where a value's behaviours go. */
+struct slots_read {
+    const char *const *ids;
+    size_t lens[AGG_SLOT_IDS_MAX];
+    size_t nids;
+    struct agg_slot_beh *b; /* cap of them: stack, or malloc'ed past it */
+    size_t cap;
+    int heap;
+};
+
+/* The index among sr's ids of the stored id at p (len bytes), looked for at
+ * hint first (as beh_index() in the dashboards does); -1 when none. */
+static int slots_match(const struct slots_read *sr, const uint8_t *p, size_t len, size_t hint)
+{
+    if (hint < sr->nids && sr->lens[hint] == len && memcmp(sr->ids[hint], p, len) == 0) {
+        return (int)hint;
+    }
+    for (size_t j = 0; j < sr->nids; j++) {
+        if (sr->lens[j] == len && memcmp(sr->ids[j], p, len) == 0) {
+            return (int)j;
+        }
+    }
+    return -1;
+}
+
+/*
+ * The stored value p[0..n) into w, its behaviours too when with_beh. The
+ * checks are agg_val_decode_part()'s, so the same values are refused: an id
+ * that matches one of the caller's holds no NUL (theirs are C strings);
+ * any other is checked for one. Returns 0, -EIO or -ENOMEM.
+ */
+static int slots_decode(struct slots_read *sr, const uint8_t *p, size_t n, int with_beh,
+                        struct agg_slots *w)
+{
+    const uint8_t *end = p + n;
+    size_t nb;
+    unsigned flags;
+
+    if (n < AGG_V1_HEADER || p[0] != AGG_VALUE_VERSION ||
+        (p[1] & ~(AGG_FLAG_PAIRS | AGG_FLAG_MIX | AGG_FLAG_REC)) != 0) {
+        return -EIO;
+    }
+    flags = p[1];
+    nb = (size_t)p[2] | (size_t)p[3] << 8;
+    w->observations = get_le32(p + 4);
+    w->index_n = get_le32(p + 8);
+    w->index_sum = get_f64(p + 64);
+    w->index_sumsq = get_f64(p + 72);
+    w->nb = 0;
+    w->b = sr->b;
+    p += AGG_V1_HEADER;
+    if (flags & AGG_FLAG_PAIRS) {
+        if ((size_t)(end - p) < AGG_V1_PAIRS) {
+            return -EIO;
+        }
+        p += AGG_V1_PAIRS;
+    }
+    memset(w->mix, 0, sizeof(w->mix));
+    if (flags & AGG_FLAG_MIX) {
+        if ((size_t)(end - p) < AGG_V1_MIX) {
+            return -EIO;
+        }
+        for (int i = 0; i < AGG_NMIX; i++) {
+            w->mix[i] = get_le32(p + 4 * i);
+        }
+        p += AGG_V1_MIX;
+    }
+    if (flags & AGG_FLAG_REC) {
+        if ((size_t)(end - p) < AGG_V1_REC) {
+            return -EIO;
+        }
+        p += AGG_V1_REC;
+    }
+    if (nb > (size_t)(end - p) / (2 + AGG_V1_BEH)) {
+        return -EIO;
+    }
+    if (!with_beh) {
+        return skip_behaviours(p, end, nb, NULL);
+    }
+    if (nb > sr->cap) {
+        struct agg_slot_beh *b = malloc(nb * sizeof(*b));
+
+        if (b == NULL) {
+            return -ENOMEM;
+        }
+        if (sr->heap) {
+            free(sr->b);
+        }
+        sr->b = b;
+        sr->cap = nb;
+        sr->heap = 1;
+        w->b = b;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        struct agg_slot_beh *b = &sr->b[i];
+        size_t idlen;
+
+        if (p >= end || (idlen = *p) == 0 || idlen > VALIDATE_MAX_ID ||
+            (size_t)(end - p) < 1 + idlen + AGG_V1_BEH) {
+            return -EIO;
+        }
+        b->slot = slots_match(sr, p + 1, idlen, i);
+        if (b->slot < 0 && memchr(p + 1, 0, idlen) != NULL) {
+            return -EIO;
+        }
+        p += 1 + idlen;
+        b->count = get_le32(p);
+        b->sum = get_le32(p + 4);
+        b->sumsq = get_le32(p + 8);
+        b->proficient = get_le32(p + 12);
+        p += AGG_V1_BEH;
+    }
+    w->nb = nb;
+    return p == end ? 0 : -EIO;
+}
+
+int agg_read_slots(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                   const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                   int32_t beh_from, int32_t beh_until, const char *const *ids, size_t nids,
+                   agg_slots_cb cb, void *arg)
+{
+    struct agg_slot_beh stack[AGG_SLOT_IDS_MAX];
+    struct slots_read sr;
+    struct keys_buf k;
+    MDB_cursor *cur = NULL;
+    MDB_val kv, vv;
+    struct agg_val v;
+    struct agg_week_view wv;
+    struct agg_slots w;
+    size_t plen;
+    int err = 0;
+    int rc;
+
+    if (nids > AGG_SLOT_IDS_MAX) {
+        return -EINVAL;
+    }
+    memset(&v, 0, sizeof(v));
+    memset(&wv, 0, sizeof(wv));
+    sr.ids = ids;
+    sr.nids = nids;
+    sr.b = stack;
+    sr.cap = AGG_SLOT_IDS_MAX;
+    sr.heap = 0;
+    for (size_t i = 0; i < nids; i++) {
+        sr.lens[i] = strlen(ids[i]);
+    }
+    if (beh_from <= beh_until) {
+        beh_from = agg_week_of(beh_from);
+        beh_until = agg_week_of(beh_until);
+    }
+    err = agg_range_begin(t, kind, scope_id, rubric_id, &from_monday, &until_monday, &k, &plen,
+                          &cur, &kv, &vv, &rc);
+    if (err != 0) {
+        return err;
+    }
+    while (rc == 0) {
+        int32_t monday;
+        int cbrc;
+
+        if (kv.mv_size != plen + 4 || memcmp(kv.mv_data, k.b, plen) != 0) {
+            break;
+        }
+        monday = keys_day_decode((const uint8_t *)kv.mv_data + plen);
+        if (monday > until_monday) {
+            break;
+        }
+        err = slots_decode(&sr, vv.mv_data, vv.mv_size, monday >= beh_from && monday <= beh_until,
+                           &w);
+        if (err == -EIO) {
+            log_event(LOG_ERROR, "agg_value_corrupt", "size=%zu", vv.mv_size);
+        }
+        if (err != 0) {
+            break;
+        }
+        cbrc = cb(monday, &w, arg);
+        if (cbrc != 0) {
+            err = cbrc > 0 ? 0 : cbrc;
+            break;
+        }
+        rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
+    }
+    if (sr.heap) {
+        free(sr.b);
+    }
+    /* v and wv are unused (zero): agg_range_end() frees nothing of them. */
+    return agg_range_end(cur, &v, &wv, err, rc);
+}
+
 /* An AGG_OBSERVER_COACH value of the shape agg_val_add_rated() writes (no
  * pairs, no mix, at most the one AGG_RATED behaviour) read straight into
  * w, which points into bs, without a decode of the whole value. Returns 1
@@ -1280,141 +1470,4 @@ int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
     }
     return agg_range_end(cur, &v, &wv, err, rc);
-}
-
-void agg_week_clear(Coachq__V1__AggWeek *w)
-{
-    Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
-
-    if (w == NULL) {
-        return;
-    }
-    for (size_t i = 0; i < w->n_behaviours; i++) {
-        if (w->behaviours[i] != NULL) {
-            free(w->behaviours[i]->id);
-            free(w->behaviours[i]);
-        }
-    }
-    free(w->behaviours);
-    free(w->markers);
-    free(w->pairs);
-    free(w->mix);
-    free(w->mix_q);
-    *w = init;
-}
-
-/* Grows a double array of dst to n entries (zero-filled). */
-static int grow_f64(double **arr, size_t *have, size_t n)
-{
-    double *a;
-
-    if (*have >= n) {
-        return 0;
-    }
-    a = realloc(*arr, n * sizeof(*a));
-    if (a == NULL) {
-        return -ENOMEM;
-    }
-    for (size_t i = *have; i < n; i++) {
-        a[i] = 0;
-    }
-    *arr = a;
-    *have = n;
-    return 0;
-}
-
-/* Grows a uint64 array of dst to n entries (zero-filled). */
-static int grow_u64(uint64_t **arr, size_t *have, size_t n)
-{
-    uint64_t *a;
-
-    if (*have >= n) {
-        return 0;
-    }
-    a = realloc(*arr, n * sizeof(*a));
-    if (a == NULL) {
-        return -ENOMEM;
-    }
-    memset(a + *have, 0, (n - *have) * sizeof(*a));
-    *arr = a;
-    *have = n;
-    return 0;
-}
-
-int agg_week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
-{
-    for (size_t i = 0; i < src->n_behaviours; i++) {
-        const Coachq__V1__AggBehaviour *sb = src->behaviours[i];
-        Coachq__V1__AggBehaviour *db = NULL;
-
-        if (sb == NULL || sb->id == NULL) {
-            continue;
-        }
-        for (size_t j = 0; j < dst->n_behaviours; j++) {
-            if (strcmp(dst->behaviours[j]->id, sb->id) == 0) {
-                db = dst->behaviours[j];
-                break;
-            }
-        }
-        if (db == NULL) {
-            Coachq__V1__AggBehaviour init = COACHQ__V1__AGG_BEHAVIOUR__INIT;
-            Coachq__V1__AggBehaviour **arr =
-                realloc(dst->behaviours, (dst->n_behaviours + 1) * sizeof(*arr));
-
-            if (arr == NULL) {
-                return -ENOMEM;
-            }
-            dst->behaviours = arr;
-            db = malloc(sizeof(*db));
-            if (db == NULL) {
-                return -ENOMEM;
-            }
-            *db = init;
-            db->id = strdup(sb->id);
-            if (db->id == NULL) {
-                free(db);
-                return -ENOMEM;
-            }
-            dst->behaviours[dst->n_behaviours++] = db;
-        }
-        db->count += sb->count;
-        db->sum += sb->sum;
-        db->sumsq += sb->sumsq;
-        db->proficient += sb->proficient;
-    }
-    if (grow_u64(&dst->markers, &dst->n_markers, src->n_markers) != 0 ||
-        grow_u64(&dst->pairs, &dst->n_pairs, src->n_pairs) != 0 ||
-        grow_u64(&dst->mix, &dst->n_mix, src->n_mix) != 0 ||
-        grow_f64(&dst->mix_q, &dst->n_mix_q, src->n_mix_q) != 0) {
-        return -ENOMEM;
-    }
-    agg_week_add_counts(dst, src);
-    return 0;
-}
-
-void agg_week_add_counts(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
-{
-    for (size_t i = 0; i < src->n_markers && i < dst->n_markers; i++) {
-        dst->markers[i] += src->markers[i];
-    }
-    for (size_t i = 0; i < src->n_pairs && i < dst->n_pairs; i++) {
-        dst->pairs[i] += src->pairs[i];
-    }
-    for (size_t i = 0; i < src->n_mix && i < dst->n_mix; i++) {
-        dst->mix[i] += src->mix[i];
-    }
-    for (size_t i = 0; i < src->n_mix_q && i < dst->n_mix_q; i++) {
-        dst->mix_q[i] += src->mix_q[i];
-    }
-    dst->observations += src->observations;
-    dst->seconds += src->seconds;
-    dst->index_n += src->index_n;
-    dst->index_sum += src->index_sum;
-    dst->index_sumsq += src->index_sumsq;
-    dst->self_assess_n += src->self_assess_n;
-    dst->self_assess_s_sum += src->self_assess_s_sum;
-    dst->actions += src->actions;
-    dst->double_coded += src->double_coded;
-    dst->recordings += src->recordings;
-    dst->recordings_rep_first += src->recordings_rep_first;
 }
