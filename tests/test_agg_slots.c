@@ -3,8 +3,9 @@
  * counters and sums, the coaching mix, each behaviour's figures in stored
  * order), each behaviour comes with the index of its id among the
  * caller's, or -1 when it is not among them, including values of more
- * behaviours than the caller has ids; a damaged value is refused exactly
- * when agg_read_part() refuses it; and more ids than it takes are refused. */
+ * behaviours than the caller has ids; a callback stops it as it stops
+ * agg_read(); a damaged value is refused exactly when agg_read_part()
+ * refuses it; and more ids than it takes are refused. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,6 +152,26 @@ static int slots_cb(int32_t monday, const struct agg_slots *a, void *arg)
     return 0;
 }
 
+/* Stops the read after two weeks: with 1, or with the code in arg. */
+static int stop_cb(int32_t monday, const struct agg_slots *a, void *arg)
+{
+    int *state = arg; /* [0] weeks seen, [1] what to return at the second */
+
+    (void)monday;
+    (void)a;
+    return ++state[0] == 2 ? state[1] : 0;
+}
+
+static int stop_txn(struct store_txn *t, void *arg)
+{
+    int *state = arg;
+    static const char *const ids[] = {"beh-0"};
+
+    state[2] = agg_read_slots(t, AGG_COACH, "flm.x", RUBRIC, MON0, MON0 + 7 * WEEKS, MON0,
+                              MON0 + 7 * WEEKS, ids, 1, stop_cb, state);
+    return 0;
+}
+
 struct read_arg {
     const char *coach;
     int32_t beh_from, beh_until;
@@ -294,6 +315,20 @@ static void test_slots_equal_part(void **state)
     assert_int_equal(ra->slots.w[0].nb, MAX_BEH);
     assert_int_equal(ra->slots.w[0].slot[AGG_SLOT_IDS_MAX], 0);
     assert_int_equal(ra->slots.w[0].slot[AGG_SLOT_IDS_MAX + 1], -1);
+    /* A callback that stops the read: 1 ends it with 0, a negative code
+     * with that code, after the week that said so. */
+    {
+        int stop[3] = {0, 1, -1};
+
+        assert_int_equal(store_view(s, stop_txn, stop), 0);
+        assert_int_equal(stop[0], 2);
+        assert_int_equal(stop[2], 0);
+        stop[0] = 0;
+        stop[1] = -ENOSPC;
+        assert_int_equal(store_view(s, stop_txn, stop), 0);
+        assert_int_equal(stop[0], 2);
+        assert_int_equal(stop[2], -ENOSPC);
+    }
     /* One id too many is refused before anything is read. */
     ra->nids = AGG_SLOT_IDS_MAX + 1;
     assert_int_equal(store_view(s, read_txn, ra), 0);
