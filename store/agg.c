@@ -1171,27 +1171,6 @@ struct slots_read {
     int heap;
 };
 
-/* Asks for every cache line of the n bytes at p at once. The decoder
- * walks a value's behaviours one after another, each found from the last
- * one's id length, so lines not yet cached would otherwise arrive one at a
- * time, each waiting for the one before: a page's weeks are megabytes of
- * values, mostly not in cache, and the waits were most of the read. */
-static void slots_prefetch(const uint8_t *p, size_t n)
-{
-#if defined(__GNUC__)
-    if (n == 0) {
-        return;
-    }
-    for (size_t off = 0; off < n; off += 64) {
-        __builtin_prefetch(p + off);
-    }
-    __builtin_prefetch(p + n - 1);
-#else
-    (void)p;
-    (void)n;
-#endif
-}
-
 /* The index among sr's ids of the stored id at p (len bytes), looked for at
  * hint first (as beh_index() in the dashboards does); -1 when none. */
 static int slots_match(const struct slots_read *sr, const uint8_t *p, size_t len, size_t hint)
@@ -1338,11 +1317,7 @@ int agg_read_slots(struct store_txn *t, enum agg_scope kind, const char *scope_i
     if (err != 0) {
         return err;
     }
-    if (rc == 0) {
-        slots_prefetch(vv.mv_data, vv.mv_size);
-    }
     while (rc == 0) {
-        MDB_val here;
         int32_t monday;
         int cbrc;
 
@@ -1353,19 +1328,10 @@ int agg_read_slots(struct store_txn *t, enum agg_scope kind, const char *scope_i
         if (monday > until_monday) {
             break;
         }
-        /* The next value is found, and its lines asked for, before this
-         * one is decoded, so that its misses overlap this one's work. The
-         * callback gets only what slots_decode() copied, never a pointer
-         * into the store. */
-        here = vv;
-        rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
-        if (rc == 0) {
-            slots_prefetch(vv.mv_data, vv.mv_size);
-        }
-        err = slots_decode(&sr, here.mv_data, here.mv_size,
-                           monday >= beh_from && monday <= beh_until, &w);
+        err = slots_decode(&sr, vv.mv_data, vv.mv_size, monday >= beh_from && monday <= beh_until,
+                           &w);
         if (err == -EIO) {
-            log_event(LOG_ERROR, "agg_value_corrupt", "size=%zu", here.mv_size);
+            log_event(LOG_ERROR, "agg_value_corrupt", "size=%zu", vv.mv_size);
         }
         if (err != 0) {
             break;
@@ -1373,9 +1339,9 @@ int agg_read_slots(struct store_txn *t, enum agg_scope kind, const char *scope_i
         cbrc = cb(monday, &w, arg);
         if (cbrc != 0) {
             err = cbrc > 0 ? 0 : cbrc;
-            rc = 0; /* stopped: whatever the read ahead met does not count */
             break;
         }
+        rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
     }
     if (sr.heap) {
         free(sr.b);

@@ -325,10 +325,8 @@ typedef int (*agg_slots_cb)(int32_t monday, const struct agg_slots *w, void *arg
  * most AGG_SLOT_IDS_MAX, no NULL), so the caller needs no string
  * comparison of its own. A value agg_read_part() refuses this refuses too
  * (-EIO). w is borrowed for the call; cb, arguments otherwise, ownership
- * and thread as agg_read_part()'s, except that cb must not write to the
- * store (the read has found the next value before it calls cb, so that
- * its memory is on its way while the caller works). Returns 0, -EINVAL
- * for more ids than AGG_SLOT_IDS_MAX, -ENOMEM or a negative code.
+ * and thread as agg_read_part()'s. Returns 0, -EINVAL for more ids than
+ * AGG_SLOT_IDS_MAX, -ENOMEM or a negative code.
  */
 int agg_read_slots(struct store_txn *t, enum agg_scope kind, const char *scope_id,
                    const char *rubric_id, int32_t from_monday, int32_t until_monday,
