@@ -25,7 +25,7 @@ double dash_mom_mean(const struct dash_mom *m)
 
 _Static_assert(DASH_MOM_MAX_BEHAVIOURS <= AGG_SLOT_IDS_MAX, "agg_read_slots() takes the rubric");
 
-/* The ids of c's rubric's first nb behaviours into ids, for agg_read_slots()
+/* The ids of rubric r's first nb behaviours into ids, for agg_read_slots()
  * to find each stored behaviour's place in the rubric: an aggregate lists
  * its behaviours in the order the records rated them, which is nearly
  * always the rubric's, so it tries that position first. */
