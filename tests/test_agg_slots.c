@@ -344,7 +344,50 @@ static void test_slots_equal_part(void **state)
 struct damage_arg {
     struct read_arg *ra;
     unsigned refused, read;
+    /* The hand-built values' codes, per value: agg_read_part()'s and
+     * agg_read_slots()'s without the behaviours, then with them. Kept for
+     * the test's own thread to check, as the transaction runs on the
+     * writer's. */
+    int hand[2][4];
 };
+
+/* The stored value's layout (agg.h): a header, then per behaviour a u8 id
+ * length, the id and four u32 counts. */
+#define VALUE_HEADER 88
+#define VALUE_BEH 16
+
+/* Stores under kv a version-1 value without pairs or mix with nid
+ * behaviours, the i-th's id lens[i] bytes of 'x' (count 1), reads it both
+ * ways without and with the behaviours, and puts the four codes in rc. */
+static void read_hand_built(struct store_txn *t, struct read_arg *ra, MDB_val *kv,
+                            const size_t *lens, size_t nid, int rc[4])
+{
+    uint8_t val[VALUE_HEADER + 4 * (1 + 255 + VALUE_BEH)];
+    size_t n = VALUE_HEADER;
+    MDB_val vv;
+
+    assert_true(nid <= 4);
+    memset(val, 0, sizeof(val));
+    val[0] = 1; /* AGG_VALUE_VERSION */
+    val[2] = (uint8_t)nid;
+    for (size_t i = 0; i < nid; i++) {
+        val[n] = (uint8_t)lens[i];
+        memset(val + n + 1, 'x', lens[i]);
+        n += 1 + lens[i];
+        val[n] = 1; /* count 1, the rest 0 */
+        n += VALUE_BEH;
+    }
+    vv.mv_data = val;
+    vv.mv_size = n;
+    assert_int_equal(mdb_put(t->txn, t->s->dbi_agg, kv, &vv, 0), 0);
+    for (int with = 0; with < 2; with++) {
+        ra->beh_from = with ? MON0 : MON0 + 7;
+        ra->beh_until = MON0;
+        read_both(t, ra);
+        rc[2 * with] = ra->rc_part;
+        rc[2 * with + 1] = ra->rc_slots;
+    }
+}
 
 static int damage_txn(struct store_txn *t, void *arg)
 {
@@ -393,6 +436,16 @@ static int damage_txn(struct store_txn *t, void *arg)
             }
         }
     }
+    /* Ids the byte by byte damage never makes: one past VALIDATE_MAX_ID
+     * bytes, and an empty one (followed by one long enough that the value
+     * could hold two behaviours by its size). */
+    {
+        static const size_t too_long[] = {VALIDATE_MAX_ID + 1};
+        static const size_t empty[] = {0, 4};
+
+        read_hand_built(t, da->ra, &kv, too_long, 1, da->hand[0]);
+        read_hand_built(t, da->ra, &kv, empty, 2, da->hand[1]);
+    }
     return 0;
 }
 
@@ -402,7 +455,7 @@ static void test_slots_refuse_alike(void **state)
     char dir[512];
     struct store *s;
     struct read_arg *ra = calloc(1, sizeof(*ra));
-    struct damage_arg da = {ra, 0, 0};
+    struct damage_arg da = {ra, 0, 0, {{0}}};
 
     (void)state;
     assert_non_null(ra);
@@ -416,6 +469,13 @@ static void test_slots_refuse_alike(void **state)
     /* Both kinds occurred: a NUL in an id, an id length past the value, an
      * unknown flag, a short value are refused; a changed count is read. */
     assert_true(da.refused > 0 && da.read > 0);
+    /* A 65-byte id, and an empty one: both reads refuse them, with the
+     * behaviours or without. */
+    for (int v = 0; v < 2; v++) {
+        for (int i = 0; i < 4; i++) {
+            assert_int_equal(da.hand[v][i], -EIO);
+        }
+    }
     store_close(s);
     testutil_rmrf(dir);
     free(ra);
