@@ -1072,6 +1072,60 @@ static void test_impact_clustered(void **state)
     dash_free(d);
 }
 
+/* ---- Programme impact: observations in a training week -----------------
+ *
+ * The clustered fixture above with every manager observed once more in
+ * week 20 (score 2), the training week of flm.c0 .. c5: the first week of
+ * their "after" weeks, and of the comparison's "after" weeks in the week-20
+ * stack. The distinct observations behind each cell, from the records:
+ *   Trained: before          c0..c5 weeks 30 24 (12); c6..c11 before week
+ *                            10: 30 24 20 16 12 (30): 42
+ *   Trained: after           c0..c5 weeks 20 16 12 6 2 (30); c6..c11
+ *                            weeks 6 2 (12): 42
+ *   Not yet trained: before  c6..c11 before week 20 in its stack: 30 24
+ *                            (12); c12..c23 before week 10 in either
+ *                            stack: 30 24 20 16 12 (60): 72
+ *   Not yet trained: after   c6..c11 from week 20 until their own
+ *                            training: 20 16 12 (18); c12..c23 from week
+ *                            20 on: 20 16 12 6 2 (60): 78
+ * Every behaviour and the quality index alike.
+ */
+static int clu_week20_setup(void **state)
+{
+    struct testutil_store_fx *f;
+
+    clu_setup(state);
+    f = *state;
+    for (int m = 0; m < CLU_MANAGERS; m++) {
+        char id[32];
+
+        snprintf(id, sizeof(id), "flm.c%d", m);
+        observe(f, "obs.1", id, week(20) + 1, 9, 2);
+    }
+    return 0;
+}
+
+static void test_impact_training_week(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct dash *d = run(f, K_PROGRAMME, 5);
+    const Coachq__V1__Table *t = table(d, "impact");
+    static const char *const cells[4] = {"Trained: before", "Trained: after",
+                                         "Not yet trained: before", "Not yet trained: after"};
+    static const unsigned want[4] = {42, 42, 72, 78};
+
+    assert_int_equal(t->n_rows, NB + 1);
+    for (size_t i = 0; i <= NB; i++) {
+        const Coachq__V1__TableRow *r =
+            row2(t, i < NB ? testutil_behaviours[i] : "Quality index", NULL);
+
+        for (int k = 0; k < 4; k++) {
+            assert_int_equal(cell(t, r, cells[k])->n, want[k]);
+        }
+    }
+    dash_free(d);
+}
+
 /* ---- Programme impact: the first and the last week of its window -------
  *
  * The fixture above, with flm.t1 observed once more in the first week of
@@ -1132,8 +1186,12 @@ int main(void)
     const struct CMUnitTest edges[] = {
         cmocka_unit_test(test_impact_window_edges),
     };
+    const struct CMUnitTest training_week[] = {
+        cmocka_unit_test(test_impact_training_week),
+    };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
 
     failed += cmocka_run_group_tests(clustered, clu_setup, teardown);
+    failed += cmocka_run_group_tests(training_week, clu_week20_setup, teardown);
     return failed + cmocka_run_group_tests(edges, edges_setup, teardown);
 }
