@@ -620,6 +620,74 @@ static void test_results(void **state)
     dash_free(d);
 }
 
+/*
+ * The results in the window's first quarter. Today is in 2024-Q2, so the
+ * six quarters of quality start with 2022-Q4 (its first Monday, 2022-09-26,
+ * is in 2022-Q3 and counts in none). The fixture above, with flm.old
+ * scored 4 and flm.old2 1 (three observations each) from 2022-10-14, and
+ * team win rates of 0.10 and 0.30 in 2023-Q1: two more pairs one quarter
+ * later, (4, 0.10) and (1, 0.30), n = 8:
+ *   sum x = 19, mean 2.375; sum y = 1.85, mean 0.23125;
+ *   S_xy = 0.05625, S_xx = 9.875, S_yy = 0.0496875;
+ *   r = 0.05625 / sqrt(9.875 * 0.0496875) = 0.080303;
+ *   Fisher z: atanh(r) -/+ 1.959964 / sqrt(5) gives -0.661821 .. 0.742935.
+ * Two quarters later nothing changes (no results in 2023-Q2).
+ */
+#define Q4_2022 19279
+
+static const struct outcome_spec FIRST_OUTCOMES[] = {
+    {"flm.old", "2023-Q1", 0.10},
+    {"flm.old2", "2023-Q1", 0.30},
+};
+
+static int put_first_outcomes_cb(struct store_txn *t, void *arg)
+{
+    int rc = 0;
+
+    (void)arg;
+    for (size_t i = 0; i < sizeof(FIRST_OUTCOMES) / sizeof(FIRST_OUTCOMES[0]) && rc == 0; i++) {
+        Coachq__V1__Outcome o = COACHQ__V1__OUTCOME__INIT;
+
+        o.subject_id = (char *)FIRST_OUTCOMES[i].subject;
+        o.team = 1;
+        o.period = (char *)FIRST_OUTCOMES[i].period;
+        o.metric = (char *)"win_rate";
+        o.value = FIRST_OUTCOMES[i].value;
+        rc = outcomes_put(t, &o, NULL);
+    }
+    return rc;
+}
+
+static int first_quarter_setup(void **state)
+{
+    struct testutil_store_fx *f;
+
+    setup(state);
+    f = *state;
+    assert_int_equal(store_exec(f->s, put_first_outcomes_cb, NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        observe(f, "obs.1", "flm.old", Q4_2022 + i, 8, 4);
+        observe(f, "obs.1", "flm.old2", Q4_2022 + i, 8, 1);
+    }
+    return 0;
+}
+
+static void test_results_first_quarter(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct dash *d = run(f, K_PROGRAMME, 2);
+    const Coachq__V1__Table *t = table(d, "results");
+    const Coachq__V1__TableRow *r = row2(t, "win_rate", "1");
+
+    ASSERT_NEAR(value(t, r, "r", 8), 0.080303, 1e-6);
+    ASSERT_NEAR(value(t, r, "95% CI low, if independent", 8), -0.661821, 1e-6);
+    ASSERT_NEAR(value(t, r, "95% CI high, if independent", 8), 0.742935, 1e-6);
+    ASSERT_NEAR(value(t, r, "Managers", 2), 2, 0);
+    r = row2(t, "win_rate", "2");
+    ASSERT_NEAR(value(t, r, "r", 4), 0.632456, 1e-6);
+    dash_free(d);
+}
+
 /* ---- Observer reliability ------------------------------------------------- */
 
 /*
@@ -1189,9 +1257,13 @@ int main(void)
     const struct CMUnitTest training_week[] = {
         cmocka_unit_test(test_impact_training_week),
     };
+    const struct CMUnitTest first_quarter[] = {
+        cmocka_unit_test(test_results_first_quarter),
+    };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
 
     failed += cmocka_run_group_tests(clustered, clu_setup, teardown);
     failed += cmocka_run_group_tests(training_week, clu_week20_setup, teardown);
+    failed += cmocka_run_group_tests(first_quarter, first_quarter_setup, teardown);
     return failed + cmocka_run_group_tests(edges, edges_setup, teardown);
 }
