@@ -1049,14 +1049,19 @@ static int agg_range_view(const MDB_val *vv, struct agg_val *v, struct agg_week_
     return err;
 }
 
-/* Closes what agg_range_begin() opened and frees v and wv; the walk's
- * result: err, else the last get's LMDB code (MDB_NOTFOUND is the end). */
+/* Closes what agg_range_begin() opened and frees v and wv (either may be
+ * NULL: the caller keeps it); the walk's result: err, else the last get's
+ * LMDB code (MDB_NOTFOUND is the end). */
 static int agg_range_end(MDB_cursor *cur, struct agg_val *v, struct agg_week_view *wv, int err,
                          int getrc)
 {
     mdb_cursor_close(cur);
-    agg_val_free(v);
-    agg_week_view_free(wv);
+    if (v != NULL) {
+        agg_val_free(v);
+    }
+    if (wv != NULL) {
+        agg_week_view_free(wv);
+    }
     if (err != 0 || getrc == 0 || getrc == MDB_NOTFOUND) {
         return err;
     }
@@ -1105,24 +1110,27 @@ int agg_read_rated(struct store_txn *t, enum agg_scope kind, const char *scope_i
                        arg);
 }
 
-/* The reads above: the weeks of [beh_from, beh_until] with their
- * behaviours as how says (AGG_DECODE_ALL or _RATED), the others without
- * (agg.h). */
-static int agg_read_in(struct store_txn *t, enum agg_scope kind, const char *scope_id,
-                       const char *rubric_id, int32_t from_monday, int32_t until_monday,
-                       int32_t beh_from, int32_t beh_until, int how, agg_cb cb, void *arg)
+/* The week by week walk of agg_read_in() and agg_read_slots(): fn is
+ * given each stored week's Monday and value, and with_beh when the week is
+ * in the behaviours' window. Returns 0 to go on, a positive number to stop
+ * the walk with 0, a negative code to stop it with that code. */
+typedef int (*agg_walk_fn)(int32_t monday, const MDB_val *vv, int with_beh, void *ctx);
+
+/* The weeks of (kind, scope_id, rubric_id) from from_monday's to
+ * until_monday's, in order, each given to fn (with ctx); the weeks of
+ * [beh_from, beh_until] with with_beh set. Returns 0, fn's negative code,
+ * -EINVAL or a store code. */
+static int agg_walk(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                    const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                    int32_t beh_from, int32_t beh_until, agg_walk_fn fn, void *ctx)
 {
     struct keys_buf k;
     MDB_cursor *cur = NULL;
     MDB_val kv, vv;
-    struct agg_val v;
-    struct agg_week_view wv;
     size_t plen;
     int err = 0;
     int rc;
 
-    memset(&v, 0, sizeof(v));
-    memset(&wv, 0, sizeof(wv));
     if (beh_from <= beh_until) {
         /* Any day stands for its week, as for the read's own window. */
         beh_from = agg_week_of(beh_from);
@@ -1135,7 +1143,7 @@ static int agg_read_in(struct store_txn *t, enum agg_scope kind, const char *sco
     }
     while (rc == 0) {
         int32_t monday;
-        int cbrc;
+        int fnrc;
 
         if (kv.mv_size != plen + 4 || memcmp(kv.mv_data, k.b, plen) != 0) {
             break;
@@ -1144,19 +1152,54 @@ static int agg_read_in(struct store_txn *t, enum agg_scope kind, const char *sco
         if (monday > until_monday) {
             break;
         }
-        err = agg_range_view(&vv, &v, &wv,
-                             monday >= beh_from && monday <= beh_until ? how : AGG_DECODE_HEAD);
-        if (err != 0) {
-            break;
-        }
-        cbrc = cb(monday, &wv.w, arg);
-        if (cbrc != 0) {
-            err = cbrc > 0 ? 0 : cbrc;
+        fnrc = fn(monday, &vv, monday >= beh_from && monday <= beh_until, ctx);
+        if (fnrc != 0) {
+            err = fnrc > 0 ? 0 : fnrc;
             break;
         }
         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
     }
-    return agg_range_end(cur, &v, &wv, err, rc);
+    return agg_range_end(cur, NULL, NULL, err, rc);
+}
+
+/* What agg_read_in() keeps from week to week: the decoded value and its
+ * view (reused), how to decode the behaviours, and the caller's callback. */
+struct read_in {
+    struct agg_val v;
+    struct agg_week_view wv;
+    int how;
+    agg_cb cb;
+    void *arg;
+};
+
+/* agg_read_in()'s agg_walk_fn: decodes the week and hands it on. */
+static int read_in_week(int32_t monday, const MDB_val *vv, int with_beh, void *ctx)
+{
+    struct read_in *r = ctx;
+    int err = agg_range_view(vv, &r->v, &r->wv, with_beh ? r->how : AGG_DECODE_HEAD);
+
+    return err != 0 ? err : r->cb(monday, &r->wv.w, r->arg);
+}
+
+/* The reads above: the weeks of [beh_from, beh_until] with their
+ * behaviours as how says (AGG_DECODE_ALL or _RATED), the others without
+ * (agg.h). */
+static int agg_read_in(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                       const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                       int32_t beh_from, int32_t beh_until, int how, agg_cb cb, void *arg)
+{
+    struct read_in r;
+    int err;
+
+    memset(&r, 0, sizeof(r));
+    r.how = how;
+    r.cb = cb;
+    r.arg = arg;
+    err = agg_walk(t, kind, scope_id, rubric_id, from_monday, until_monday, beh_from, beh_until,
+                   read_in_week, &r);
+    agg_val_free(&r.v);
+    agg_week_view_free(&r.wv);
+    return err;
 }
 
 /* ---- Reading moments (agg_read_slots()) -------------------------------- */
@@ -1278,76 +1321,55 @@ static int slots_decode(struct slots_read *sr, const uint8_t *p, size_t n, int w
     return p == end ? 0 : -EIO;
 }
 
+/* What agg_read_slots() keeps from week to week. */
+struct read_slots {
+    struct slots_read sr;
+    struct agg_slots w;
+    agg_slots_cb cb;
+    void *arg;
+};
+
+/* agg_read_slots()'s agg_walk_fn: decodes the week and hands it on. */
+static int read_slots_week(int32_t monday, const MDB_val *vv, int with_beh, void *ctx)
+{
+    struct read_slots *r = ctx;
+    int err = slots_decode(&r->sr, vv->mv_data, vv->mv_size, with_beh, &r->w);
+
+    if (err == -EIO) {
+        log_event(LOG_ERROR, "agg_value_corrupt", "size=%zu", vv->mv_size);
+    }
+    return err != 0 ? err : r->cb(monday, &r->w, r->arg);
+}
+
 int agg_read_slots(struct store_txn *t, enum agg_scope kind, const char *scope_id,
                    const char *rubric_id, int32_t from_monday, int32_t until_monday,
                    int32_t beh_from, int32_t beh_until, const char *const *ids, size_t nids,
                    agg_slots_cb cb, void *arg)
 {
     struct agg_slot_beh stack[AGG_SLOT_IDS_MAX];
-    struct slots_read sr;
-    struct keys_buf k;
-    MDB_cursor *cur = NULL;
-    MDB_val kv, vv;
-    struct agg_val v;
-    struct agg_week_view wv;
-    struct agg_slots w;
-    size_t plen;
-    int err = 0;
-    int rc;
+    struct read_slots r;
+    int err;
 
     if (nids > AGG_SLOT_IDS_MAX) {
         return -EINVAL;
     }
-    memset(&v, 0, sizeof(v));
-    memset(&wv, 0, sizeof(wv));
-    sr.ids = ids;
-    sr.nids = nids;
-    sr.b = stack;
-    sr.cap = AGG_SLOT_IDS_MAX;
-    sr.heap = 0;
+    memset(&r, 0, sizeof(r));
+    r.sr.ids = ids;
+    r.sr.nids = nids;
+    r.sr.b = stack;
+    r.sr.cap = AGG_SLOT_IDS_MAX;
+    r.sr.heap = 0;
     for (size_t i = 0; i < nids; i++) {
-        sr.lens[i] = strlen(ids[i]);
+        r.sr.lens[i] = strlen(ids[i]);
     }
-    if (beh_from <= beh_until) {
-        beh_from = agg_week_of(beh_from);
-        beh_until = agg_week_of(beh_until);
+    r.cb = cb;
+    r.arg = arg;
+    err = agg_walk(t, kind, scope_id, rubric_id, from_monday, until_monday, beh_from, beh_until,
+                   read_slots_week, &r);
+    if (r.sr.heap) {
+        free(r.sr.b);
     }
-    err = agg_range_begin(t, kind, scope_id, rubric_id, &from_monday, &until_monday, &k, &plen,
-                          &cur, &kv, &vv, &rc);
-    if (err != 0) {
-        return err;
-    }
-    while (rc == 0) {
-        int32_t monday;
-        int cbrc;
-
-        if (kv.mv_size != plen + 4 || memcmp(kv.mv_data, k.b, plen) != 0) {
-            break;
-        }
-        monday = keys_day_decode((const uint8_t *)kv.mv_data + plen);
-        if (monday > until_monday) {
-            break;
-        }
-        err = slots_decode(&sr, vv.mv_data, vv.mv_size, monday >= beh_from && monday <= beh_until,
-                           &w);
-        if (err == -EIO) {
-            log_event(LOG_ERROR, "agg_value_corrupt", "size=%zu", vv.mv_size);
-        }
-        if (err != 0) {
-            break;
-        }
-        cbrc = cb(monday, &w, arg);
-        if (cbrc != 0) {
-            err = cbrc > 0 ? 0 : cbrc;
-            break;
-        }
-        rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
-    }
-    if (sr.heap) {
-        free(sr.b);
-    }
-    /* v and wv are unused (zero): agg_range_end() frees nothing of them. */
-    return agg_range_end(cur, &v, &wv, err, rc);
+    return err;
 }
 
 /* An AGG_OBSERVER_COACH value of the shape agg_val_add_rated() writes (no
