@@ -99,18 +99,37 @@ struct seen {
     struct week_seen w[WEEKS];
 };
 
-static int part_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
+/* The next week of s, with the figures both reads give of it. */
+static struct week_seen *seen_week(struct seen *s, int32_t monday, uint64_t observations,
+                                   uint64_t index_n, double index_sum, double index_sumsq)
 {
-    struct seen *s = arg;
     struct week_seen *ws;
 
     assert_true(s->n < WEEKS);
     ws = &s->w[s->n++];
     ws->monday = monday;
-    ws->observations = a->observations;
-    ws->index_n = a->index_n;
-    ws->index_sum = a->index_sum;
-    ws->index_sumsq = a->index_sumsq;
+    ws->observations = observations;
+    ws->index_n = index_n;
+    ws->index_sum = index_sum;
+    ws->index_sumsq = index_sumsq;
+    return ws;
+}
+
+/* Behaviour i of ws, as both reads give it. */
+static void seen_beh(struct week_seen *ws, size_t i, uint64_t count, double sum, double sumsq,
+                     uint64_t proficient)
+{
+    ws->count[i] = count;
+    ws->sum[i] = sum;
+    ws->sumsq[i] = sumsq;
+    ws->proficient[i] = proficient;
+}
+
+static int part_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
+{
+    struct week_seen *ws =
+        seen_week(arg, monday, a->observations, a->index_n, a->index_sum, a->index_sumsq);
+
     assert_true(a->n_mix == 0 || a->n_mix == AGG_NMIX);
     for (size_t i = 0; i < a->n_mix; i++) {
         ws->mix[i] = a->mix[i];
@@ -118,36 +137,25 @@ static int part_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
     assert_true(a->n_behaviours <= MAX_BEH);
     ws->nb = a->n_behaviours;
     for (size_t i = 0; i < a->n_behaviours; i++) {
-        snprintf(ws->id[i], sizeof(ws->id[i]), "%s", a->behaviours[i]->id);
-        ws->count[i] = a->behaviours[i]->count;
-        ws->sum[i] = a->behaviours[i]->sum;
-        ws->sumsq[i] = a->behaviours[i]->sumsq;
-        ws->proficient[i] = a->behaviours[i]->proficient;
+        const Coachq__V1__AggBehaviour *b = a->behaviours[i];
+
+        snprintf(ws->id[i], sizeof(ws->id[i]), "%s", b->id);
+        seen_beh(ws, i, b->count, b->sum, b->sumsq, b->proficient);
     }
     return 0;
 }
 
 static int slots_cb(int32_t monday, const struct agg_slots *a, void *arg)
 {
-    struct seen *s = arg;
-    struct week_seen *ws;
+    struct week_seen *ws =
+        seen_week(arg, monday, a->observations, a->index_n, a->index_sum, a->index_sumsq);
 
-    assert_true(s->n < WEEKS);
-    ws = &s->w[s->n++];
-    ws->monday = monday;
-    ws->observations = a->observations;
-    ws->index_n = a->index_n;
-    ws->index_sum = a->index_sum;
-    ws->index_sumsq = a->index_sumsq;
     memcpy(ws->mix, a->mix, sizeof(ws->mix));
     assert_true(a->nb <= MAX_BEH);
     ws->nb = a->nb;
     for (size_t i = 0; i < a->nb; i++) {
         ws->slot[i] = a->b[i].slot;
-        ws->count[i] = a->b[i].count;
-        ws->sum[i] = a->b[i].sum;
-        ws->sumsq[i] = a->b[i].sumsq;
-        ws->proficient[i] = a->b[i].proficient;
+        seen_beh(ws, i, a->b[i].count, a->b[i].sum, a->b[i].sumsq, a->b[i].proficient);
     }
     return 0;
 }
