@@ -176,6 +176,32 @@ static const struct outcome_spec REP_OUTCOMES[] = {
     {"rep.b", "2023-12", 0.30}, {"rep.b", "2024-02", 0.20},
 };
 
+/* Stores the n team win rates of spec, each with its manager's own figure
+ * (0.99), which is not the team's and never counts. */
+static int put_win_rates(struct store_txn *t, const struct outcome_spec *spec, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        Coachq__V1__Outcome o = COACHQ__V1__OUTCOME__INIT;
+        int rc;
+
+        o.subject_id = (char *)spec[i].subject;
+        o.team = 1;
+        o.period = (char *)spec[i].period;
+        o.metric = (char *)"win_rate";
+        o.value = spec[i].value;
+        rc = outcomes_put(t, &o, NULL);
+        if (rc == 0) {
+            o.team = 0;
+            o.value = 0.99;
+            rc = outcomes_put(t, &o, NULL);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
 static int put_outcomes_cb(struct store_txn *t, void *arg)
 {
     (void)arg;
@@ -197,27 +223,7 @@ static int put_outcomes_cb(struct store_txn *t, void *arg)
             return rc;
         }
     }
-    for (size_t i = 0; i < sizeof(OUTCOMES) / sizeof(OUTCOMES[0]); i++) {
-        Coachq__V1__Outcome o = COACHQ__V1__OUTCOME__INIT;
-        int rc;
-
-        o.subject_id = (char *)OUTCOMES[i].subject;
-        o.team = 1;
-        o.period = (char *)OUTCOMES[i].period;
-        o.metric = (char *)"win_rate";
-        o.value = OUTCOMES[i].value;
-        /* A rep's own figure is not the team's: never counted. */
-        rc = outcomes_put(t, &o, NULL);
-        if (rc == 0) {
-            o.team = 0;
-            o.value = 0.99;
-            rc = outcomes_put(t, &o, NULL);
-        }
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    return 0;
+    return put_win_rates(t, OUTCOMES, sizeof(OUTCOMES) / sizeof(OUTCOMES[0]));
 }
 
 /* Stores one observation of coach (coachee rep.1) by observer at day and
@@ -642,20 +648,8 @@ static const struct outcome_spec FIRST_OUTCOMES[] = {
 
 static int put_first_outcomes_cb(struct store_txn *t, void *arg)
 {
-    int rc = 0;
-
     (void)arg;
-    for (size_t i = 0; i < sizeof(FIRST_OUTCOMES) / sizeof(FIRST_OUTCOMES[0]) && rc == 0; i++) {
-        Coachq__V1__Outcome o = COACHQ__V1__OUTCOME__INIT;
-
-        o.subject_id = (char *)FIRST_OUTCOMES[i].subject;
-        o.team = 1;
-        o.period = (char *)FIRST_OUTCOMES[i].period;
-        o.metric = (char *)"win_rate";
-        o.value = FIRST_OUTCOMES[i].value;
-        rc = outcomes_put(t, &o, NULL);
-    }
-    return rc;
+    return put_win_rates(t, FIRST_OUTCOMES, sizeof(FIRST_OUTCOMES) / sizeof(FIRST_OUTCOMES[0]));
 }
 
 static int first_quarter_setup(void **state)
