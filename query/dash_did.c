@@ -80,11 +80,18 @@ static void did_prefix(struct did_acc *a, struct dash_mom_weeks *w)
 {
     size_t slots = a->nb + 1;
 
+    /* The weeks' rows are contiguous (w->nb == a->nb): one running sum
+     * per slot, added in the same order as dash_mom_add() would. */
     memset(a->pre, 0, slots * sizeof(*a->pre));
     for (size_t k = 0; k < w->nweeks; k++) {
+        const struct dash_mom *src = &w->m[k * slots];
+        const struct dash_mom *lo = &a->pre[k * slots];
+        struct dash_mom *hi = &a->pre[(k + 1) * slots];
+
         for (size_t b = 0; b < slots; b++) {
-            a->pre[(k + 1) * slots + b] = a->pre[k * slots + b];
-            dash_mom_add(&a->pre[(k + 1) * slots + b], dash_mom_at(w, k, b));
+            hi[b].n = lo[b].n + src[b].n;
+            hi[b].sum = lo[b].sum + src[b].sum;
+            hi[b].sumsq = lo[b].sumsq + src[b].sumsq;
         }
     }
 }
@@ -215,6 +222,38 @@ static void did_first(struct did_acc *a, const struct dash_mom_weeks *w, int32_t
     }
 }
 
+/*
+ * Adds the manager's observations (a->pre set) in the weeks mask marks
+ * (nweeks of them) into dst, one per slot: each run of marked weeks costs
+ * one subtraction of running totals rather than a visit of every week and
+ * slot. The counts are whole numbers, so their sums are exact whatever the
+ * order in which they are added: the same figures as adding week by week.
+ */
+static void did_distinct(const struct did_acc *a, double *dst, const unsigned char *mask,
+                         size_t nweeks)
+{
+    size_t slots = a->nb + 1;
+    size_t k = 0;
+
+    while (k < nweeks) {
+        size_t lo;
+
+        while (k < nweeks && !mask[k]) {
+            k++;
+        }
+        lo = k;
+        while (k < nweeks && mask[k]) {
+            k++;
+        }
+        if (lo == k) {
+            break;
+        }
+        for (size_t b = 0; b < slots; b++) {
+            dst[b] += a->pre[k * slots + b].n - a->pre[lo * slots + b].n;
+        }
+    }
+}
+
 /* Second pass, one manager (a->pre set): its cells over the counted stacks
  * as one cluster, and the distinct observations behind each cell. */
 static int did_second(struct did_acc *a, struct dash_mom_weeks *w, int32_t cweek)
@@ -248,6 +287,10 @@ static int did_second(struct did_acc *a, struct dash_mom_weeks *w, int32_t cweek
         if (!any) {
             continue;
         }
+        for (int c = 0; c < 4; c++) {
+            did_distinct(a, &a->distinct[((size_t)design * 4 + (size_t)c) * slots],
+                         &a->mask[(size_t)c * w->nweeks], w->nweeks);
+        }
         for (size_t b = 0; b < slots; b++) {
             double n[4];
             double sum[4];
@@ -256,12 +299,6 @@ static int did_second(struct did_acc *a, struct dash_mom_weeks *w, int32_t cweek
             for (int c = 0; c < 4; c++) {
                 n[c] = a->mine[(size_t)c * slots + b].n;
                 sum[c] = a->mine[(size_t)c * slots + b].sum;
-                for (size_t k = 0; k < w->nweeks; k++) {
-                    if (a->mask[(size_t)c * w->nweeks + k]) {
-                        a->distinct[((size_t)design * 4 + (size_t)c) * slots + b] +=
-                            dash_mom_at(w, k, b)->n;
-                    }
-                }
             }
             if (a->clu_ok[at] && stats_did_cluster_add(&a->clu[at], n, sum) != 0) {
                 return -EINVAL;

@@ -23,20 +23,17 @@ double dash_mom_mean(const struct dash_mom *m)
     return m->n > 0 ? m->sum / m->n : NAN;
 }
 
-/* The index of behaviour bid in the rubric, or -1. An aggregate lists its
- * behaviours in the order the records rated them, which is nearly always
- * the rubric's, so position hint is tried first. */
-static int beh_index(const Coachq__V1__Rubric *r, size_t nb, const char *bid, size_t hint)
+_Static_assert(DASH_MOM_MAX_BEHAVIOURS <= AGG_SLOT_IDS_MAX, "agg_read_slots() takes the rubric");
+
+/* The ids of rubric r's first nb behaviours into ids, for agg_read_slots()
+ * to find each stored behaviour's place in the rubric: an aggregate lists
+ * its behaviours in the order the records rated them, which is nearly
+ * always the rubric's, so it tries that position first. */
+static void rubric_ids(const Coachq__V1__Rubric *r, size_t nb, const char **ids)
 {
-    if (hint < nb && strcmp(r->behaviours[hint]->id, bid) == 0) {
-        return (int)hint;
+    for (size_t b = 0; b < nb; b++) {
+        ids[b] = r->behaviours[b]->id;
     }
-    for (size_t i = 0; i < nb; i++) {
-        if (strcmp(r->behaviours[i]->id, bid) == 0) {
-            return (int)i;
-        }
-    }
-    return -1;
 }
 
 struct dash_mom *dash_mom_at(struct dash_mom_weeks *w, size_t week, size_t slot)
@@ -44,7 +41,7 @@ struct dash_mom *dash_mom_at(struct dash_mom_weeks *w, size_t week, size_t slot)
     return &w->m[week * (w->nb + 1) + slot];
 }
 
-static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
+static int weeks_cb(int32_t monday, const struct agg_slots *a, void *arg)
 {
     struct dash_mom_weeks *w = arg;
     size_t week;
@@ -56,16 +53,11 @@ static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
     if (week >= w->nweeks) {
         return 0;
     }
-    for (size_t i = 0; i < a->n_behaviours; i++) {
-        const Coachq__V1__AggBehaviour *b = a->behaviours[i];
-        int k;
+    for (size_t i = 0; i < a->nb; i++) {
+        const struct agg_slot_beh *b = &a->b[i];
 
-        if (b->id == NULL) {
-            continue;
-        }
-        k = beh_index(w->rubric, w->nb, b->id, i);
-        if (k >= 0) {
-            struct dash_mom *m = dash_mom_at(w, week, (size_t)k);
+        if (b->slot >= 0) {
+            struct dash_mom *m = dash_mom_at(w, week, (size_t)b->slot);
 
             m->n += (double)b->count;
             m->sum += b->sum;
@@ -86,10 +78,15 @@ static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
 int dash_mom_weeks_read(const struct dash_ctx *c, struct dash_mom_weeks *w, enum agg_scope kind,
                         const char *id)
 {
+    const char *ids[DASH_MOM_MAX_BEHAVIOURS];
+    int32_t last = w->from_monday + 7 * (int32_t)(w->nweeks - 1);
+
     memset(w->m, 0, w->nweeks * (w->nb + 1) * sizeof(*w->m));
     w->observations = 0;
-    return agg_read(c->t, dash_agg_kind(c, kind), id, c->rubric_id, w->from_monday,
-                    w->from_monday + 7 * (int32_t)(w->nweeks - 1), weeks_cb, w);
+    rubric_ids(w->rubric, w->nb, ids);
+    /* Every week with its behaviours, as agg_read() gives them. */
+    return agg_read_slots(c->t, dash_agg_kind(c, kind), id, c->rubric_id, w->from_monday, last,
+                          w->from_monday, last, ids, w->nb, weeks_cb, w);
 }
 
 int dash_mom_weeks_init(struct dash_mom_weeks *w, const struct dash_ctx *c, int32_t from_monday,
@@ -120,7 +117,7 @@ struct set_read {
     size_t person;
 };
 
-static int set_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
+static int set_cb(int32_t monday, const struct agg_slots *a, void *arg)
 {
     struct set_read *sr = arg;
     struct dash_mom_set *s = sr->s;
@@ -147,18 +144,14 @@ static int set_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
         struct dash_mom *row =
             &s->full[(sr->person * s->full_weeks + (size_t)((monday - s->full_from) / 7)) * slots];
 
-        for (size_t i = 0; i < a->n_behaviours; i++) {
-            const Coachq__V1__AggBehaviour *b = a->behaviours[i];
-            int bi;
+        /* agg_read_slots() found each behaviour's place in the rubric. */
+        for (size_t i = 0; i < a->nb; i++) {
+            const struct agg_slot_beh *b = &a->b[i];
 
-            if (b->id == NULL) {
-                continue;
-            }
-            bi = beh_index(s->rubric, s->nb, b->id, i);
-            if (bi >= 0) {
-                row[bi].n += (double)b->count;
-                row[bi].sum += b->sum;
-                row[bi].sumsq += b->sumsq;
+            if (b->slot >= 0) {
+                row[b->slot].n += (double)b->count;
+                row[b->slot].sum += b->sum;
+                row[b->slot].sumsq += b->sumsq;
             }
         }
         row[s->nb] = *ix;
@@ -166,7 +159,7 @@ static int set_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
             uint64_t *to =
                 &s->mix[(2 * sr->person + (monday >= s->mix_split[sr->person])) * AGG_NMIX];
 
-            for (size_t i = 0; i < AGG_NMIX && i < a->n_mix; i++) {
+            for (size_t i = 0; i < AGG_NMIX; i++) {
                 to[i] += a->mix[i];
             }
         }
@@ -189,6 +182,7 @@ int dash_mom_set_read(const struct dash_ctx *c, struct dash_mom_set *s, enum agg
     int32_t last = from_monday + 7 * (int32_t)nweeks - 7;
     const int32_t *mix_split = s->mix_split;
     uint64_t *mix = s->mix;
+    const char *bids[DASH_MOM_MAX_BEHAVIOURS];
     int rc = 0;
 
     memset(s, 0, sizeof(*s));
@@ -214,14 +208,16 @@ int dash_mom_set_read(const struct dash_ctx *c, struct dash_mom_set *s, enum agg
     if (s->full == NULL || s->index == NULL || s->obs == NULL) {
         return -ENOMEM;
     }
+    rubric_ids(s->rubric, nb, bids);
     for (size_t i = 0; i < ids->n && rc == 0; i++) {
         struct set_read sr = {s, i};
 
         /* Behaviours only for the full window (set_cb ignores them
          * elsewhere): the long window's other weeks give their index and
          * observations alone. */
-        rc = agg_read_part(c->t, dash_agg_kind(c, kind), ids->id[i], c->rubric_id, from_monday,
-                           last, full_from, full_from + 7 * (int32_t)full_weeks - 7, set_cb, &sr);
+        rc = agg_read_slots(c->t, dash_agg_kind(c, kind), ids->id[i], c->rubric_id, from_monday,
+                            last, full_from, full_from + 7 * (int32_t)full_weeks - 7, bids, nb,
+                            set_cb, &sr);
     }
     return rc;
 }

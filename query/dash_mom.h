@@ -61,7 +61,7 @@ void dash_mom_weeks_free(struct dash_mom_weeks *w);
 
 /*
  * Many people's weeks of one scope kind, each person's read once (one
- * agg_read() each) and then looked at as often as a page needs: the
+ * agg_read_slots() each) and then looked at as often as a page needs: the
  * programme dashboard's impact, cohorts and quarters all read the same
  * front-line managers' weeks, which used to be read up to four times.
  *

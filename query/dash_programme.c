@@ -811,10 +811,11 @@ static void results_pairs(struct corr_acc acc[PROG_NMETRICS][PROG_MAX_LAG],
 }
 
 /* Manager i's quality per quarter from q0 (from pw, whose long window
- * starts with q0's first week) and team results (res is scratch), added to
- * acc. Returns 0 or a negative code. */
+ * starts with q0's first week; week k of it counts in quarter index qk[k],
+ * -1 for none) and team results (res is scratch), added to acc. Returns 0
+ * or a negative code. */
 static int results_manager(const struct dash_ctx *c, const struct prog_weeks *pw, size_t i,
-                           int64_t q0, struct results *res,
+                           int64_t q0, const int *qk, struct results *res,
                            struct corr_acc acc[PROG_NMETRICS][PROG_MAX_LAG])
 {
     const struct dash_mom_set *set = &pw->set;
@@ -828,10 +829,8 @@ static int results_manager(const struct dash_ctx *c, const struct prog_weeks *pw
     /* Quality per quarter of the Monday of each week. */
     memset(qual, 0, sizeof(qual));
     for (size_t k = 0; k < set->nweeks; k++) {
-        int64_t q = quarter_of(set->from_monday + 7 * (int32_t)k);
-
-        if (q >= q0 && q < q0 + PROG_QUARTERS) {
-            dash_mom_add(&qual[q - q0], dash_mom_set_index(set, i, k));
+        if (qk[k] >= 0) {
+            dash_mom_add(&qual[qk[k]], dash_mom_set_index(set, i, k));
         }
     }
     memset(res, 0, sizeof(*res));
@@ -901,15 +900,26 @@ static int programme_results(struct dash *d, const struct dash_ctx *c, const str
     struct corr_acc acc[PROG_NMETRICS][PROG_MAX_LAG];
     int64_t q0 = quarter_of(c->until_day) - PROG_QUARTERS;
     struct results *res = NULL;
+    int *qk = NULL;
     int rc = 0;
 
     memset(acc, 0, sizeof(acc));
     res = calloc(1, sizeof(*res));
-    if (res == NULL) {
+    qk = calloc(pw->set.nweeks + 1, sizeof(*qk));
+    if (res == NULL || qk == NULL) {
+        free(res);
+        free(qk);
         return -ENOMEM;
     }
+    /* The quarter of each week's Monday, the same for every manager:
+     * worked out once rather than once per manager and week. */
+    for (size_t k = 0; k < pw->set.nweeks; k++) {
+        int64_t q = quarter_of(pw->set.from_monday + 7 * (int32_t)k);
+
+        qk[k] = q >= q0 && q < q0 + PROG_QUARTERS ? (int)(q - q0) : -1;
+    }
     for (size_t i = 0; i < pw->flm->n && rc == 0; i++) {
-        rc = results_manager(c, pw, i, q0, res, acc);
+        rc = results_manager(c, pw, i, q0, qk, res, acc);
     }
     if (rc == 0) {
         rc = results_table(d, c, acc);
@@ -918,6 +928,7 @@ static int programme_results(struct dash *d, const struct dash_ctx *c, const str
         rc = dash_failed(d);
     }
     free(res);
+    free(qk);
     return rc;
 }
 

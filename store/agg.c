@@ -1049,14 +1049,19 @@ static int agg_range_view(const MDB_val *vv, struct agg_val *v, struct agg_week_
     return err;
 }
 
-/* Closes what agg_range_begin() opened and frees v and wv; the walk's
- * result: err, else the last get's LMDB code (MDB_NOTFOUND is the end). */
+/* Closes what agg_range_begin() opened and frees v and wv (either may be
+ * NULL: the caller keeps it); the walk's result: err, else the last get's
+ * LMDB code (MDB_NOTFOUND is the end). */
 static int agg_range_end(MDB_cursor *cur, struct agg_val *v, struct agg_week_view *wv, int err,
                          int getrc)
 {
     mdb_cursor_close(cur);
-    agg_val_free(v);
-    agg_week_view_free(wv);
+    if (v != NULL) {
+        agg_val_free(v);
+    }
+    if (wv != NULL) {
+        agg_week_view_free(wv);
+    }
     if (err != 0 || getrc == 0 || getrc == MDB_NOTFOUND) {
         return err;
     }
@@ -1105,24 +1110,27 @@ int agg_read_rated(struct store_txn *t, enum agg_scope kind, const char *scope_i
                        arg);
 }
 
-/* The reads above: the weeks of [beh_from, beh_until] with their
- * behaviours as how says (AGG_DECODE_ALL or _RATED), the others without
- * (agg.h). */
-static int agg_read_in(struct store_txn *t, enum agg_scope kind, const char *scope_id,
-                       const char *rubric_id, int32_t from_monday, int32_t until_monday,
-                       int32_t beh_from, int32_t beh_until, int how, agg_cb cb, void *arg)
+/* The week by week walk of agg_read_in() and agg_read_slots(): fn is
+ * given each stored week's Monday and value, and with_beh when the week is
+ * in the behaviours' window. Returns 0 to go on, a positive number to stop
+ * the walk with 0, a negative code to stop it with that code. */
+typedef int (*agg_walk_fn)(int32_t monday, const MDB_val *vv, int with_beh, void *ctx);
+
+/* The weeks of (kind, scope_id, rubric_id) from from_monday's to
+ * until_monday's, in order, each given to fn (with ctx); the weeks of
+ * [beh_from, beh_until] with with_beh set. Returns 0, fn's negative code,
+ * -EINVAL or a store code. */
+static int agg_walk(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                    const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                    int32_t beh_from, int32_t beh_until, agg_walk_fn fn, void *ctx)
 {
     struct keys_buf k;
     MDB_cursor *cur = NULL;
     MDB_val kv, vv;
-    struct agg_val v;
-    struct agg_week_view wv;
     size_t plen;
     int err = 0;
     int rc;
 
-    memset(&v, 0, sizeof(v));
-    memset(&wv, 0, sizeof(wv));
     if (beh_from <= beh_until) {
         /* Any day stands for its week, as for the read's own window. */
         beh_from = agg_week_of(beh_from);
@@ -1135,7 +1143,7 @@ static int agg_read_in(struct store_txn *t, enum agg_scope kind, const char *sco
     }
     while (rc == 0) {
         int32_t monday;
-        int cbrc;
+        int fnrc;
 
         if (kv.mv_size != plen + 4 || memcmp(kv.mv_data, k.b, plen) != 0) {
             break;
@@ -1144,19 +1152,224 @@ static int agg_read_in(struct store_txn *t, enum agg_scope kind, const char *sco
         if (monday > until_monday) {
             break;
         }
-        err = agg_range_view(&vv, &v, &wv,
-                             monday >= beh_from && monday <= beh_until ? how : AGG_DECODE_HEAD);
-        if (err != 0) {
-            break;
-        }
-        cbrc = cb(monday, &wv.w, arg);
-        if (cbrc != 0) {
-            err = cbrc > 0 ? 0 : cbrc;
+        fnrc = fn(monday, &vv, monday >= beh_from && monday <= beh_until, ctx);
+        if (fnrc != 0) {
+            err = fnrc > 0 ? 0 : fnrc;
             break;
         }
         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
     }
-    return agg_range_end(cur, &v, &wv, err, rc);
+    return agg_range_end(cur, NULL, NULL, err, rc);
+}
+
+/* What agg_read_in() keeps from week to week: the decoded value and its
+ * view (reused), how to decode the behaviours, and the caller's callback. */
+struct read_in {
+    struct agg_val v;
+    struct agg_week_view wv;
+    int how;
+    agg_cb cb;
+    void *arg;
+};
+
+/* agg_read_in()'s agg_walk_fn: decodes the week and hands it on. */
+static int read_in_week(int32_t monday, const MDB_val *vv, int with_beh, void *ctx)
+{
+    struct read_in *r = ctx;
+    int err = agg_range_view(vv, &r->v, &r->wv, with_beh ? r->how : AGG_DECODE_HEAD);
+
+    return err != 0 ? err : r->cb(monday, &r->wv.w, r->arg);
+}
+
+/* The reads above: the weeks of [beh_from, beh_until] with their
+ * behaviours as how says (AGG_DECODE_ALL or _RATED), the others without
+ * (agg.h). */
+static int agg_read_in(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                       const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                       int32_t beh_from, int32_t beh_until, int how, agg_cb cb, void *arg)
+{
+    struct read_in r;
+    int err;
+
+    memset(&r, 0, sizeof(r));
+    r.how = how;
+    r.cb = cb;
+    r.arg = arg;
+    err = agg_walk(t, kind, scope_id, rubric_id, from_monday, until_monday, beh_from, beh_until,
+                   read_in_week, &r);
+    agg_val_free(&r.v);
+    agg_week_view_free(&r.wv);
+    return err;
+}
+
+/* ---- Reading moments (agg_read_slots()) -------------------------------- */
+
+/* The caller's ids and their lengths, and where a value's behaviours go. */
+struct slots_read {
+    const char *const *ids;
+    size_t lens[AGG_SLOT_IDS_MAX];
+    size_t nids;
+    struct agg_slot_beh *b; /* cap of them: stack, or malloc'ed past it */
+    size_t cap;
+    int heap;
+};
+
+/* The index among sr's ids of the stored id at p (len bytes), looked for at
+ * hint first (as beh_index() in the dashboards does); -1 when none. */
+static int slots_match(const struct slots_read *sr, const uint8_t *p, size_t len, size_t hint)
+{
+    if (hint < sr->nids && sr->lens[hint] == len && memcmp(sr->ids[hint], p, len) == 0) {
+        return (int)hint;
+    }
+    for (size_t j = 0; j < sr->nids; j++) {
+        if (sr->lens[j] == len && memcmp(sr->ids[j], p, len) == 0) {
+            return (int)j;
+        }
+    }
+    return -1;
+}
+
+/*
+ * The stored value p[0..n) into w, its behaviours too when with_beh. The
+ * checks are agg_val_decode_part()'s, so the same values are refused: an id
+ * that matches one of the caller's holds no NUL (theirs are C strings);
+ * any other is checked for one. Returns 0, -EIO or -ENOMEM.
+ */
+static int slots_decode(struct slots_read *sr, const uint8_t *p, size_t n, int with_beh,
+                        struct agg_slots *w)
+{
+    const uint8_t *end = p + n;
+    size_t nb;
+    unsigned flags;
+
+    if (n < AGG_V1_HEADER || p[0] != AGG_VALUE_VERSION ||
+        (p[1] & ~(AGG_FLAG_PAIRS | AGG_FLAG_MIX | AGG_FLAG_REC)) != 0) {
+        return -EIO;
+    }
+    flags = p[1];
+    nb = (size_t)p[2] | (size_t)p[3] << 8;
+    w->observations = get_le32(p + 4);
+    w->index_n = get_le32(p + 8);
+    w->index_sum = get_f64(p + 64);
+    w->index_sumsq = get_f64(p + 72);
+    w->nb = 0;
+    w->b = sr->b;
+    p += AGG_V1_HEADER;
+    if (flags & AGG_FLAG_PAIRS) {
+        if ((size_t)(end - p) < AGG_V1_PAIRS) {
+            return -EIO;
+        }
+        p += AGG_V1_PAIRS;
+    }
+    if (flags & AGG_FLAG_MIX) {
+        if ((size_t)(end - p) < AGG_V1_MIX) {
+            return -EIO;
+        }
+        for (int i = 0; i < AGG_NMIX; i++) {
+            w->mix[i] = get_le32(p + 4 * i);
+        }
+        p += AGG_V1_MIX;
+    } else {
+        memset(w->mix, 0, sizeof(w->mix));
+    }
+    if (flags & AGG_FLAG_REC) {
+        if ((size_t)(end - p) < AGG_V1_REC) {
+            return -EIO;
+        }
+        p += AGG_V1_REC;
+    }
+    if (nb > (size_t)(end - p) / (2 + AGG_V1_BEH)) {
+        return -EIO;
+    }
+    if (!with_beh) {
+        return skip_behaviours(p, end, nb, NULL);
+    }
+    if (nb > sr->cap) {
+        struct agg_slot_beh *b = malloc(nb * sizeof(*b));
+
+        if (b == NULL) {
+            return -ENOMEM;
+        }
+        if (sr->heap) {
+            free(sr->b);
+        }
+        sr->b = b;
+        sr->cap = nb;
+        sr->heap = 1;
+        w->b = b;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        struct agg_slot_beh *b = &sr->b[i];
+        size_t idlen;
+
+        if (p >= end || (idlen = *p) == 0 || idlen > VALIDATE_MAX_ID ||
+            (size_t)(end - p) < 1 + idlen + AGG_V1_BEH) {
+            return -EIO;
+        }
+        b->slot = slots_match(sr, p + 1, idlen, i);
+        if (b->slot < 0 && memchr(p + 1, 0, idlen) != NULL) {
+            return -EIO;
+        }
+        p += 1 + idlen;
+        b->count = get_le32(p);
+        b->sum = get_le32(p + 4);
+        b->sumsq = get_le32(p + 8);
+        b->proficient = get_le32(p + 12);
+        p += AGG_V1_BEH;
+    }
+    w->nb = nb;
+    return p == end ? 0 : -EIO;
+}
+
+/* What agg_read_slots() keeps from week to week. */
+struct read_slots {
+    struct slots_read sr;
+    struct agg_slots w;
+    agg_slots_cb cb;
+    void *arg;
+};
+
+/* agg_read_slots()'s agg_walk_fn: decodes the week and hands it on. */
+static int read_slots_week(int32_t monday, const MDB_val *vv, int with_beh, void *ctx)
+{
+    struct read_slots *r = ctx;
+    int err = slots_decode(&r->sr, vv->mv_data, vv->mv_size, with_beh, &r->w);
+
+    if (err == -EIO) {
+        log_event(LOG_ERROR, "agg_value_corrupt", "size=%zu", vv->mv_size);
+    }
+    return err != 0 ? err : r->cb(monday, &r->w, r->arg);
+}
+
+int agg_read_slots(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                   const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                   int32_t beh_from, int32_t beh_until, const char *const *ids, size_t nids,
+                   agg_slots_cb cb, void *arg)
+{
+    struct agg_slot_beh stack[AGG_SLOT_IDS_MAX];
+    struct read_slots r;
+    int err;
+
+    if (nids > AGG_SLOT_IDS_MAX) {
+        return -EINVAL;
+    }
+    memset(&r, 0, sizeof(r));
+    r.sr.ids = ids;
+    r.sr.nids = nids;
+    r.sr.b = stack;
+    r.sr.cap = AGG_SLOT_IDS_MAX;
+    r.sr.heap = 0;
+    for (size_t i = 0; i < nids; i++) {
+        r.sr.lens[i] = strlen(ids[i]);
+    }
+    r.cb = cb;
+    r.arg = arg;
+    err = agg_walk(t, kind, scope_id, rubric_id, from_monday, until_monday, beh_from, beh_until,
+                   read_slots_week, &r);
+    if (r.sr.heap) {
+        free(r.sr.b);
+    }
+    return err;
 }
 
 /* An AGG_OBSERVER_COACH value of the shape agg_val_add_rated() writes (no
@@ -1296,141 +1509,4 @@ int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
     }
     return agg_range_end(cur, &v, &wv, err, rc);
-}
-
-void agg_week_clear(Coachq__V1__AggWeek *w)
-{
-    Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
-
-    if (w == NULL) {
-        return;
-    }
-    for (size_t i = 0; i < w->n_behaviours; i++) {
-        if (w->behaviours[i] != NULL) {
-            free(w->behaviours[i]->id);
-            free(w->behaviours[i]);
-        }
-    }
-    free(w->behaviours);
-    free(w->markers);
-    free(w->pairs);
-    free(w->mix);
-    free(w->mix_q);
-    *w = init;
-}
-
-/* Grows a double array of dst to n entries (zero-filled). */
-static int grow_f64(double **arr, size_t *have, size_t n)
-{
-    double *a;
-
-    if (*have >= n) {
-        return 0;
-    }
-    a = realloc(*arr, n * sizeof(*a));
-    if (a == NULL) {
-        return -ENOMEM;
-    }
-    for (size_t i = *have; i < n; i++) {
-        a[i] = 0;
-    }
-    *arr = a;
-    *have = n;
-    return 0;
-}
-
-/* Grows a uint64 array of dst to n entries (zero-filled). */
-static int grow_u64(uint64_t **arr, size_t *have, size_t n)
-{
-    uint64_t *a;
-
-    if (*have >= n) {
-        return 0;
-    }
-    a = realloc(*arr, n * sizeof(*a));
-    if (a == NULL) {
-        return -ENOMEM;
-    }
-    memset(a + *have, 0, (n - *have) * sizeof(*a));
-    *arr = a;
-    *have = n;
-    return 0;
-}
-
-int agg_week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
-{
-    for (size_t i = 0; i < src->n_behaviours; i++) {
-        const Coachq__V1__AggBehaviour *sb = src->behaviours[i];
-        Coachq__V1__AggBehaviour *db = NULL;
-
-        if (sb == NULL || sb->id == NULL) {
-            continue;
-        }
-        for (size_t j = 0; j < dst->n_behaviours; j++) {
-            if (strcmp(dst->behaviours[j]->id, sb->id) == 0) {
-                db = dst->behaviours[j];
-                break;
-            }
-        }
-        if (db == NULL) {
-            Coachq__V1__AggBehaviour init = COACHQ__V1__AGG_BEHAVIOUR__INIT;
-            Coachq__V1__AggBehaviour **arr =
-                realloc(dst->behaviours, (dst->n_behaviours + 1) * sizeof(*arr));
-
-            if (arr == NULL) {
-                return -ENOMEM;
-            }
-            dst->behaviours = arr;
-            db = malloc(sizeof(*db));
-            if (db == NULL) {
-                return -ENOMEM;
-            }
-            *db = init;
-            db->id = strdup(sb->id);
-            if (db->id == NULL) {
-                free(db);
-                return -ENOMEM;
-            }
-            dst->behaviours[dst->n_behaviours++] = db;
-        }
-        db->count += sb->count;
-        db->sum += sb->sum;
-        db->sumsq += sb->sumsq;
-        db->proficient += sb->proficient;
-    }
-    if (grow_u64(&dst->markers, &dst->n_markers, src->n_markers) != 0 ||
-        grow_u64(&dst->pairs, &dst->n_pairs, src->n_pairs) != 0 ||
-        grow_u64(&dst->mix, &dst->n_mix, src->n_mix) != 0 ||
-        grow_f64(&dst->mix_q, &dst->n_mix_q, src->n_mix_q) != 0) {
-        return -ENOMEM;
-    }
-    agg_week_add_counts(dst, src);
-    return 0;
-}
-
-void agg_week_add_counts(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
-{
-    for (size_t i = 0; i < src->n_markers && i < dst->n_markers; i++) {
-        dst->markers[i] += src->markers[i];
-    }
-    for (size_t i = 0; i < src->n_pairs && i < dst->n_pairs; i++) {
-        dst->pairs[i] += src->pairs[i];
-    }
-    for (size_t i = 0; i < src->n_mix && i < dst->n_mix; i++) {
-        dst->mix[i] += src->mix[i];
-    }
-    for (size_t i = 0; i < src->n_mix_q && i < dst->n_mix_q; i++) {
-        dst->mix_q[i] += src->mix_q[i];
-    }
-    dst->observations += src->observations;
-    dst->seconds += src->seconds;
-    dst->index_n += src->index_n;
-    dst->index_sum += src->index_sum;
-    dst->index_sumsq += src->index_sumsq;
-    dst->self_assess_n += src->self_assess_n;
-    dst->self_assess_s_sum += src->self_assess_s_sum;
-    dst->actions += src->actions;
-    dst->double_coded += src->double_coded;
-    dst->recordings += src->recordings;
-    dst->recordings_rep_first += src->recordings_rep_first;
 }

@@ -55,7 +55,9 @@
  * Dashboards read aggregates with agg_read(): the cost is the number of
  * weeks asked for, never the number of observations. A dashboard part that
  * shows no behaviour reads with agg_read_head() (or agg_read_part() for the
- * weeks it shows none of), which skips them.
+ * weeks it shows none of), which skips them. A reader of many people's
+ * moments (the programme dashboard) uses agg_read_slots(), which gives the
+ * same figures without building an AggWeek.
  *
  * Keys (agg_week database): u8 scope kind, u8 scope length, the scope, u8
  * rubric id length, the rubric id, the Monday as 4 bytes (keys.h, big-endian
@@ -117,7 +119,8 @@
  * record cannot tell: its line manager, the chain above it and its cohorts
  * on the session date.
  *
- * Files: agg.c (values, weeks, keys, reading), agg_record.c (what one
+ * Files: agg.c (values, weeks, keys, reading), agg_week.c (summing weeks
+ * as dashboards read them), agg_record.c (what one
  * record contributes, the double-coding rule), agg_apply.c (the writer's
  * hook), agg_rebuild.c (rebuild and verify), agg_assigned.c (format 4's
  * marking of assigned records); agg_int.h is what they share.
@@ -283,6 +286,52 @@ int agg_read_head(struct store_txn *t, enum agg_scope kind, const char *scope_id
 int agg_read_part(struct store_txn *t, enum agg_scope kind, const char *scope_id,
                   const char *rubric_id, int32_t from_monday, int32_t until_monday,
                   int32_t beh_from, int32_t beh_until, agg_cb cb, void *arg);
+
+/* Caller's behaviour ids agg_read_slots() matches at most. */
+#define AGG_SLOT_IDS_MAX 64u
+
+/* One behaviour of a value as agg_read_slots() gives it: its stored
+ * figures and the index of its id in the caller's ids (the position the
+ * value lists it at first, then the first equal id; -1 when none). */
+struct agg_slot_beh {
+    int slot;
+    uint64_t count;
+    double sum;
+    double sumsq;
+    uint64_t proficient;
+};
+
+/* One week as agg_read_slots() gives it: the figures a reader of moments
+ * uses, equal to the AggWeek agg_read_part() would give (a value without
+ * a coaching mix has mix all zero), and the behaviours in stored order
+ * (none for the weeks outside the behaviours' window). */
+struct agg_slots {
+    uint64_t observations;
+    uint64_t index_n;
+    double index_sum;
+    double index_sumsq;
+    uint64_t mix[AGG_NMIX];
+    size_t nb;
+    const struct agg_slot_beh *b;
+};
+
+typedef int (*agg_slots_cb)(int32_t monday, const struct agg_slots *w, void *arg);
+
+/*
+ * agg_read_part() for readers of moments (the programme dashboard reads
+ * every front-line manager's weeks): each value is read straight from its
+ * stored bytes into w, with no AggWeek to fill, and each behaviour comes
+ * with the index of its id among ids[0..nids) (borrowed for the call, at
+ * most AGG_SLOT_IDS_MAX, no NULL), so the caller needs no string
+ * comparison of its own. A value agg_read_part() refuses this refuses too
+ * (-EIO). w is borrowed for the call; cb, arguments otherwise, ownership
+ * and thread as agg_read_part()'s. Returns 0, -EINVAL for more ids than
+ * AGG_SLOT_IDS_MAX, -ENOMEM or a negative code.
+ */
+int agg_read_slots(struct store_txn *t, enum agg_scope kind, const char *scope_id,
+                   const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                   int32_t beh_from, int32_t beh_until, const char *const *ids, size_t nids,
+                   agg_slots_cb cb, void *arg);
 
 /*
  * agg_read() for callers that use the ratings of every behaviour together

@@ -176,6 +176,32 @@ static const struct outcome_spec REP_OUTCOMES[] = {
     {"rep.b", "2023-12", 0.30}, {"rep.b", "2024-02", 0.20},
 };
 
+/* Stores the n team win rates of spec, each with its manager's own figure
+ * (0.99), which is not the team's and never counts. */
+static int put_win_rates(struct store_txn *t, const struct outcome_spec *spec, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        Coachq__V1__Outcome o = COACHQ__V1__OUTCOME__INIT;
+        int rc;
+
+        o.subject_id = (char *)spec[i].subject;
+        o.team = 1;
+        o.period = (char *)spec[i].period;
+        o.metric = (char *)"win_rate";
+        o.value = spec[i].value;
+        rc = outcomes_put(t, &o, NULL);
+        if (rc == 0) {
+            o.team = 0;
+            o.value = 0.99;
+            rc = outcomes_put(t, &o, NULL);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
 static int put_outcomes_cb(struct store_txn *t, void *arg)
 {
     (void)arg;
@@ -197,27 +223,7 @@ static int put_outcomes_cb(struct store_txn *t, void *arg)
             return rc;
         }
     }
-    for (size_t i = 0; i < sizeof(OUTCOMES) / sizeof(OUTCOMES[0]); i++) {
-        Coachq__V1__Outcome o = COACHQ__V1__OUTCOME__INIT;
-        int rc;
-
-        o.subject_id = (char *)OUTCOMES[i].subject;
-        o.team = 1;
-        o.period = (char *)OUTCOMES[i].period;
-        o.metric = (char *)"win_rate";
-        o.value = OUTCOMES[i].value;
-        /* A rep's own figure is not the team's: never counted. */
-        rc = outcomes_put(t, &o, NULL);
-        if (rc == 0) {
-            o.team = 0;
-            o.value = 0.99;
-            rc = outcomes_put(t, &o, NULL);
-        }
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    return 0;
+    return put_win_rates(t, OUTCOMES, sizeof(OUTCOMES) / sizeof(OUTCOMES[0]));
 }
 
 /* Stores one observation of coach (coachee rep.1) by observer at day and
@@ -617,6 +623,62 @@ static void test_results(void **state)
     r = row2(t, "win_rate", "1");
     assert_false(cell(t, r, "r")->has_value);
     assert_string_equal(cell(t, r, "r")->text, "group too small");
+    dash_free(d);
+}
+
+/*
+ * The results in the window's first quarter. Today is in 2024-Q2, so the
+ * six quarters of quality start with 2022-Q4 (its first Monday, 2022-09-26,
+ * is in 2022-Q3 and counts in none). The fixture above, with flm.old
+ * scored 4 and flm.old2 1 (three observations each) from 2022-10-14, and
+ * team win rates of 0.10 and 0.30 in 2023-Q1: two more pairs one quarter
+ * later, (4, 0.10) and (1, 0.30), n = 8:
+ *   sum x = 19, mean 2.375; sum y = 1.85, mean 0.23125;
+ *   S_xy = 0.05625, S_xx = 9.875, S_yy = 0.0496875;
+ *   r = 0.05625 / sqrt(9.875 * 0.0496875) = 0.080303;
+ *   Fisher z: atanh(r) -/+ 1.959964 / sqrt(5) gives -0.661821 .. 0.742935.
+ * Two quarters later nothing changes (no results in 2023-Q2).
+ */
+#define Q4_2022 19279
+
+static const struct outcome_spec FIRST_OUTCOMES[] = {
+    {"flm.old", "2023-Q1", 0.10},
+    {"flm.old2", "2023-Q1", 0.30},
+};
+
+static int put_first_outcomes_cb(struct store_txn *t, void *arg)
+{
+    (void)arg;
+    return put_win_rates(t, FIRST_OUTCOMES, sizeof(FIRST_OUTCOMES) / sizeof(FIRST_OUTCOMES[0]));
+}
+
+static int first_quarter_setup(void **state)
+{
+    struct testutil_store_fx *f;
+
+    setup(state);
+    f = *state;
+    assert_int_equal(store_exec(f->s, put_first_outcomes_cb, NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        observe(f, "obs.1", "flm.old", Q4_2022 + i, 8, 4);
+        observe(f, "obs.1", "flm.old2", Q4_2022 + i, 8, 1);
+    }
+    return 0;
+}
+
+static void test_results_first_quarter(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct dash *d = run(f, K_PROGRAMME, 2);
+    const Coachq__V1__Table *t = table(d, "results");
+    const Coachq__V1__TableRow *r = row2(t, "win_rate", "1");
+
+    ASSERT_NEAR(value(t, r, "r", 8), 0.080303, 1e-6);
+    ASSERT_NEAR(value(t, r, "95% CI low, if independent", 8), -0.661821, 1e-6);
+    ASSERT_NEAR(value(t, r, "95% CI high, if independent", 8), 0.742935, 1e-6);
+    ASSERT_NEAR(value(t, r, "Managers", 2), 2, 0);
+    r = row2(t, "win_rate", "2");
+    ASSERT_NEAR(value(t, r, "r", 4), 0.632456, 1e-6);
     dash_free(d);
 }
 
@@ -1072,6 +1134,60 @@ static void test_impact_clustered(void **state)
     dash_free(d);
 }
 
+/* ---- Programme impact: observations in a training week -----------------
+ *
+ * The clustered fixture above with every manager observed once more in
+ * week 20 (score 2), the training week of flm.c0 .. c5: the first week of
+ * their "after" weeks, and of the comparison's "after" weeks in the week-20
+ * stack. The distinct observations behind each cell, from the records:
+ *   Trained: before          c0..c5 weeks 30 24 (12); c6..c11 before week
+ *                            10: 30 24 20 16 12 (30): 42
+ *   Trained: after           c0..c5 weeks 20 16 12 6 2 (30); c6..c11
+ *                            weeks 6 2 (12): 42
+ *   Not yet trained: before  c6..c11 before week 20 in its stack: 30 24
+ *                            (12); c12..c23 before week 10 in either
+ *                            stack: 30 24 20 16 12 (60): 72
+ *   Not yet trained: after   c6..c11 from week 20 until their own
+ *                            training: 20 16 12 (18); c12..c23 from week
+ *                            20 on: 20 16 12 6 2 (60): 78
+ * Every behaviour and the quality index alike.
+ */
+static int clu_week20_setup(void **state)
+{
+    struct testutil_store_fx *f;
+
+    clu_setup(state);
+    f = *state;
+    for (int m = 0; m < CLU_MANAGERS; m++) {
+        char id[32];
+
+        snprintf(id, sizeof(id), "flm.c%d", m);
+        observe(f, "obs.1", id, week(20) + 1, 9, 2);
+    }
+    return 0;
+}
+
+static void test_impact_training_week(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct dash *d = run(f, K_PROGRAMME, 5);
+    const Coachq__V1__Table *t = table(d, "impact");
+    static const char *const cells[4] = {"Trained: before", "Trained: after",
+                                         "Not yet trained: before", "Not yet trained: after"};
+    static const unsigned want[4] = {42, 42, 72, 78};
+
+    assert_int_equal(t->n_rows, NB + 1);
+    for (size_t i = 0; i <= NB; i++) {
+        const Coachq__V1__TableRow *r =
+            row2(t, i < NB ? testutil_behaviours[i] : "Quality index", NULL);
+
+        for (int k = 0; k < 4; k++) {
+            assert_int_equal(cell(t, r, cells[k])->n, want[k]);
+        }
+    }
+    dash_free(d);
+}
+
 /* ---- Programme impact: the first and the last week of its window -------
  *
  * The fixture above, with flm.t1 observed once more in the first week of
@@ -1132,8 +1248,16 @@ int main(void)
     const struct CMUnitTest edges[] = {
         cmocka_unit_test(test_impact_window_edges),
     };
+    const struct CMUnitTest training_week[] = {
+        cmocka_unit_test(test_impact_training_week),
+    };
+    const struct CMUnitTest first_quarter[] = {
+        cmocka_unit_test(test_results_first_quarter),
+    };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
 
     failed += cmocka_run_group_tests(clustered, clu_setup, teardown);
+    failed += cmocka_run_group_tests(training_week, clu_week20_setup, teardown);
+    failed += cmocka_run_group_tests(first_quarter, first_quarter_setup, teardown);
     return failed + cmocka_run_group_tests(edges, edges_setup, teardown);
 }
