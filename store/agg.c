@@ -380,6 +380,23 @@ int agg_val_decode(struct agg_val *v, const uint8_t *p, size_t n)
     return agg_val_decode_part(v, p, n, AGG_DECODE_ALL);
 }
 
+/* The length of the id of the stored behaviour at p (its length byte,
+ * then its bytes, then its four counts), or 0 when the value is to be
+ * refused there: no byte left, an id of 0 or more than VALIDATE_MAX_ID
+ * bytes, or too few bytes for the id and its counts before end. Every
+ * reader of stored behaviours checks them with this, so that they refuse
+ * the same values. */
+static size_t beh_id_len(const uint8_t *p, const uint8_t *end)
+{
+    size_t idlen;
+
+    if (p >= end || (idlen = *p) == 0 || idlen > VALIDATE_MAX_ID ||
+        (size_t)(end - p) < 1 + idlen + AGG_V1_BEH) {
+        return 0;
+    }
+    return idlen;
+}
+
 /* Checks the n behaviours of a stored value at p (up to end) as the
  * decoder reads them, without keeping their ids: an id of 1..VALIDATE_MAX_ID
  * bytes with no NUL, then the four counts, and nothing after the last. With
@@ -389,8 +406,7 @@ static int skip_behaviours(const uint8_t *p, const uint8_t *end, size_t n, struc
     for (size_t i = 0; i < n; i++) {
         size_t idlen;
 
-        if (p >= end || (idlen = *p) == 0 || idlen > VALIDATE_MAX_ID ||
-            (size_t)(end - p) < 1 + idlen + AGG_V1_BEH || memchr(p + 1, 0, idlen) != NULL) {
+        if ((idlen = beh_id_len(p, end)) == 0 || memchr(p + 1, 0, idlen) != NULL) {
             return -EIO;
         }
         p += 1 + idlen;
@@ -525,8 +541,7 @@ int agg_val_decode_part(struct agg_val *v, const uint8_t *p, size_t n, int how)
         struct agg_beh *b = &v->b[i];
         size_t idlen;
 
-        if (p >= end || (idlen = *p) == 0 || idlen > VALIDATE_MAX_ID ||
-            (size_t)(end - p) < 1 + idlen + AGG_V1_BEH) {
+        if ((idlen = beh_id_len(p, end)) == 0) {
             v->nb = v->nb_ids = 0;
             return -EIO;
         }
@@ -1302,8 +1317,7 @@ static int slots_decode(struct slots_read *sr, const uint8_t *p, size_t n, int w
         struct agg_slot_beh *b = &sr->b[i];
         size_t idlen;
 
-        if (p >= end || (idlen = *p) == 0 || idlen > VALIDATE_MAX_ID ||
-            (size_t)(end - p) < 1 + idlen + AGG_V1_BEH) {
+        if ((idlen = beh_id_len(p, end)) == 0) {
             return -EIO;
         }
         b->slot = slots_match(sr, p + 1, idlen, i);
