@@ -428,6 +428,36 @@ static void make_format3(const char *dir, uint32_t schema, uint64_t *cleared)
     mdb_env_close(env);
 }
 
+/* Makes org's organisation, plans one observation a month of
+ * slm.eve's line with at most load_cap open assignments per observer (NULL:
+ * no cap), draws the plan (seed 2026) and leaves `assignment list`'s text
+ * in out (n bytes). */
+static void plan_assign_list(struct testutil_org *org, const char *load_cap, char *out, size_t n)
+{
+    static char err[4096];
+
+    testutil_org_make(org);
+    if (load_cap == NULL) {
+        assert_int_equal(testutil_coachqd_in(org->dir, out, n, err, sizeof(err), "plan", "set",
+                                             "line:slm.eve", "--rubric", "coaching-conversation",
+                                             "--per-month", "1", "--data", org->data, NULL),
+                         0);
+    } else {
+        assert_int_equal(testutil_coachqd_in(org->dir, out, n, err, sizeof(err), "plan", "set",
+                                             "line:slm.eve", "--rubric", "coaching-conversation",
+                                             "--per-month", "1", "--load-cap", load_cap, "--data",
+                                             org->data, NULL),
+                         0);
+    }
+    assert_int_equal(testutil_coachqd_in(org->dir, out, n, err, sizeof(err), "assign",
+                                         "line:slm.eve", "--seed", "2026", "--data", org->data,
+                                         NULL),
+                     0);
+    assert_int_equal(testutil_coachqd_in(org->dir, out, n, err, sizeof(err), "assignment", "list",
+                                         "--data", org->data, NULL),
+                     0);
+}
+
 static void test_assigned_over_tls(void **state)
 {
     struct testutil_org *org = *state;
@@ -439,18 +469,7 @@ static void test_assigned_over_tls(void **state)
     char before[64], after[64];
     json_t *root, *cell;
 
-    testutil_org_make(org);
-    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "plan",
-                                         "set", "line:slm.eve", "--rubric", "coaching-conversation",
-                                         "--per-month", "1", "--data", org->data, NULL),
-                     0);
-    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "assign",
-                                         "line:slm.eve", "--seed", "2026", "--data", org->data,
-                                         NULL),
-                     0);
-    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "assignment",
-                                         "list", "--data", org->data, NULL),
-                     0);
+    plan_assign_list(org, NULL, out, sizeof(out));
     assignee_of(out, "flm.cara", observer, sizeof(observer));
     testutil_server_start(&org->srv, org->data, NULL);
 
@@ -632,25 +651,13 @@ static double observers_value(json_t *root, const char *observer, const char *co
 static void test_assigned_drift_coverage(void **state)
 {
     struct testutil_org *org = *state;
-    static char out[65536], err[4096];
+    static char out[65536];
     char x[65], y[65];
     uint8_t id[16];
     int64_t now = (int64_t)time(NULL);
     json_t *all, *asg;
 
-    testutil_org_make(org);
-    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "plan",
-                                         "set", "line:slm.eve", "--rubric", "coaching-conversation",
-                                         "--per-month", "1", "--load-cap", "1", "--data", org->data,
-                                         NULL),
-                     0);
-    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "assign",
-                                         "line:slm.eve", "--seed", "2026", "--data", org->data,
-                                         NULL),
-                     0);
-    assert_int_equal(testutil_coachqd_in(org->dir, out, sizeof(out), err, sizeof(err), "assignment",
-                                         "list", "--data", org->data, NULL),
-                     0);
+    plan_assign_list(org, "1", out, sizeof(out));
     assignee_of(out, "flm.cara", x, sizeof(x));
     assignee_of(out, "mgr.jones", y, sizeof(y));
     assert_string_not_equal(x, y);
