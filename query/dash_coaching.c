@@ -28,6 +28,7 @@
 #include "obs.h"
 #include "outcomes.h"
 #include "people.h"
+#include "rubric_json.h"
 #include "rubrics.h"
 #include "stats.h"
 #include "store.h"
@@ -187,59 +188,72 @@ static void peer_cells_free(struct peer_cells *pc)
     pc->w = NULL;
 }
 
-/* One peer's weeks as agg_read() gives them, added into the window's
+/* The peers' figures of one rubric behaviour in one week, summed over the
+ * peers in the line that week, in the order agg_week_add() sums them. */
+struct peer_beh {
+    uint64_t count;
+    double sum;
+    double sumsq;
+    uint64_t proficient;
+    int present; /* some peer's week listed the behaviour */
+};
+
+/* One peer's weeks as agg_read_slots() gives them, added into the window's
  * sums (peer_cells_load()). */
 struct peer_read {
-    const Coachq__V1__Rubric *rb;
     int32_t first; /* Monday of week 0 */
     unsigned tw;
-    size_t nb;
-    const unsigned char *in; /* the peer's weeks in the line */
-    Coachq__V1__AggWeek *raw;
+    size_t nb;                /* the rubric behaviours read (slots) */
+    const unsigned char *in;  /* the peer's weeks in the line */
+    Coachq__V1__AggWeek *raw; /* per week: observations and index sums */
+    struct peer_beh *beh;     /* per week and slot */
     unsigned *observed;
     unsigned *rated;
     uint8_t *seen; /* nb: the rubric behaviours met in this week */
 };
 
-/* The index of behaviour id in the rubric (position hint first), or -1. */
-static int rubric_index(const Coachq__V1__Rubric *rb, const char *id, size_t hint)
-{
-    if (hint < rb->n_behaviours && strcmp(rb->behaviours[hint]->id, id) == 0) {
-        return (int)hint;
-    }
-    for (size_t b = 0; b < rb->n_behaviours; b++) {
-        if (strcmp(rb->behaviours[b]->id, id) == 0) {
-            return (int)b;
-        }
-    }
-    return -1;
-}
+/* Rubrics hold at most RUBRIC_MAX_BEHAVIOURS behaviours (rubric_json.h), so
+ * agg_read_slots() matches every one of them. */
+_Static_assert(RUBRIC_MAX_BEHAVIOURS <= AGG_SLOT_IDS_MAX, "agg_read_slots() takes the rubric");
 
-static int peer_week_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
+static int peer_week_cb(int32_t monday, const struct agg_slots *w, void *arg)
 {
     struct peer_read *pr = arg;
     int32_t i = (monday - pr->first) / 7;
-    int rc;
+    Coachq__V1__AggWeek *raw;
 
     if (monday < pr->first || (monday - pr->first) % 7 != 0 || i >= (int32_t)pr->tw || !pr->in[i]) {
         return 0;
     }
-    rc = dash_week_add(&pr->raw[i], w);
+    raw = &pr->raw[i];
+    raw->observations += w->observations;
+    raw->index_n += w->index_n;
+    raw->index_sum += w->index_sum;
+    raw->index_sumsq += w->index_sumsq;
     pr->observed[i] += w->index_n > 0;
     /* A rubric behaviour counts the peer once, by its first entry in the
-     * week (as a lookup by id would find it): one pass over the week's
-     * behaviours, which come in the rubric's order. */
+     * week (as a lookup by id would find it); agg_read_slots() gave each
+     * entry its place in the rubric, so there is no id to compare here. */
     memset(pr->seen, 0, pr->nb + 1);
-    for (size_t j = 0; j < w->n_behaviours; j++) {
-        const Coachq__V1__AggBehaviour *ab = w->behaviours[j];
-        int b = ab->id != NULL ? rubric_index(pr->rb, ab->id, j) : -1;
+    for (size_t j = 0; j < w->nb; j++) {
+        const struct agg_slot_beh *ab = &w->b[j];
+        struct peer_beh *pb;
 
-        if (b >= 0 && !pr->seen[b]) {
-            pr->seen[b] = 1;
-            pr->rated[(size_t)i * (pr->nb + 1) + (size_t)b] += ab->count > 0;
+        if (ab->slot < 0) {
+            continue;
+        }
+        pb = &pr->beh[(size_t)i * pr->nb + (size_t)ab->slot];
+        pb->count += ab->count;
+        pb->sum += ab->sum;
+        pb->sumsq += ab->sumsq;
+        pb->proficient += ab->proficient;
+        pb->present = 1;
+        if (!pr->seen[ab->slot]) {
+            pr->seen[ab->slot] = 1;
+            pr->rated[(size_t)i * (pr->nb + 1) + (size_t)ab->slot] += ab->count > 0;
         }
     }
-    return rc;
+    return 0;
 }
 
 /* Builds the counted cells of the subject's peers over the trend window. */
@@ -254,27 +268,35 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     unsigned *week = NULL;     /* the week of each Sunday read */
     int32_t *sunday = NULL;
     Coachq__V1__AggWeek *raw = NULL;
+    struct peer_beh *beh = NULL;
+    const char **ids = NULL;
     struct peer_read pr;
     int rc = 0;
 
     pc->nweeks = tw;
     pc->nb = rb->n_behaviours;
+    memset(&pr, 0, sizeof(pr));
+    pr.nb = pc->nb < AGG_SLOT_IDS_MAX ? pc->nb : AGG_SLOT_IDS_MAX;
     pc->w = calloc(tw, sizeof(*pc->w));
     raw = calloc(tw, sizeof(*raw));
+    beh = calloc((size_t)tw * pr.nb + 1, sizeof(*beh));
+    ids = calloc(pr.nb + 1, sizeof(*ids));
     observed = calloc(tw, sizeof(*observed));
-    rated = calloc((size_t)tw * (pc->nb + 1), sizeof(*rated));
-    memset(&pr, 0, sizeof(pr));
-    pr.seen = calloc(pc->nb + 1, 1);
+    rated = calloc((size_t)tw * (pr.nb + 1), sizeof(*rated));
+    pr.seen = calloc(pr.nb + 1, 1);
     week = calloc(tw, sizeof(*week));
     sunday = calloc(tw, sizeof(*sunday));
-    if (pc->w == NULL || raw == NULL || observed == NULL || rated == NULL || pr.seen == NULL ||
-        week == NULL || sunday == NULL) {
+    if (pc->w == NULL || raw == NULL || beh == NULL || ids == NULL || observed == NULL ||
+        rated == NULL || pr.seen == NULL || week == NULL || sunday == NULL) {
         rc = -ENOMEM;
         goto out;
     }
     for (unsigned i = 0; i < tw; i++) {
         pc->w[i] = init;
         raw[i] = init;
+    }
+    for (size_t b = 0; b < pr.nb; b++) {
+        ids[b] = rb->behaviours[b]->id;
     }
     /* Who was a peer in each week that is over, every Sunday from one read
      * of the lines; in the order they first appear in, as a read per week
@@ -297,18 +319,19 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     }
     /* Their weeks: sums and how many distinct peers each cell rests on,
      * added as they are read (each peer's weeks in peer order, as before),
-     * with no copy of the weeks in between. */
-    pr.rb = rb;
+     * straight from the stored values: only the counted figures (index
+     * sums and behaviours) are kept, per rubric behaviour. */
     pr.first = dash_week(c, tw - 1);
     pr.tw = tw;
-    pr.nb = pc->nb;
     pr.raw = raw;
+    pr.beh = beh;
     pr.observed = observed;
     pr.rated = rated;
     for (size_t k = 0; k < ps->n && rc == 0; k++) {
         pr.in = ps->p[k].in;
-        rc = agg_read(c->t, dash_agg_kind(c, AGG_COACH), ps->p[k].id, c->rubric_id, pr.first,
-                      c->until_monday, peer_week_cb, &pr);
+        rc = agg_read_slots(c->t, dash_agg_kind(c, AGG_COACH), ps->p[k].id, c->rubric_id, pr.first,
+                            c->until_monday, pr.first, c->until_monday, ids, pr.nb, peer_week_cb,
+                            &pr);
     }
     /* The counted cells. */
     for (unsigned i = 0; i < tw && rc == 0; i++) {
@@ -323,27 +346,30 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
         } else if (raw[i].index_n > 0) {
             pc->left_out++;
         }
-        for (size_t b = 0; b < pc->nb && rc == 0; b++) {
-            const Coachq__V1__AggBehaviour *ab = dash_agg_behaviour(&raw[i], rb->behaviours[b]->id);
+        for (size_t b = 0; b < pr.nb && rc == 0; b++) {
+            const struct peer_beh *pb = &beh[(size_t)i * pr.nb + b];
+            Coachq__V1__AggBehaviour ab = COACHQ__V1__AGG_BEHAVIOUR__INIT;
             Coachq__V1__AggWeek one = COACHQ__V1__AGG_WEEK__INIT;
             Coachq__V1__AggBehaviour *bp[1];
 
-            if (ab == NULL || rated[i * (pc->nb + 1) + b] < c->opts->privacy_min) {
+            if (!pb->present || rated[i * (pr.nb + 1) + b] < c->opts->privacy_min) {
                 continue;
             }
-            bp[0] = (Coachq__V1__AggBehaviour *)ab;
+            ab.id = rb->behaviours[b]->id;
+            ab.count = pb->count;
+            ab.sum = pb->sum;
+            ab.sumsq = pb->sumsq;
+            ab.proficient = pb->proficient;
+            bp[0] = &ab;
             one.behaviours = bp;
             one.n_behaviours = 1;
             rc = dash_week_add(dst, &one);
         }
     }
 out:
-    if (raw != NULL) {
-        for (unsigned i = 0; i < tw; i++) {
-            dash_week_clear(&raw[i]);
-        }
-    }
     free(raw);
+    free(beh);
+    free(ids);
     free(observed);
     free(rated);
     free(pr.seen);
