@@ -56,8 +56,9 @@
  * weeks asked for, never the number of observations. A dashboard part that
  * shows no behaviour reads with agg_read_head() (or agg_read_part() for the
  * weeks it shows none of), which skips them. A reader of many people's
- * moments (the programme dashboard) uses agg_read_slots(), which gives the
- * same figures without building an AggWeek.
+ * moments (the programme dashboard, My coaching's peers) uses
+ * agg_read_slots(), which gives the same figures without building an
+ * AggWeek.
  *
  * Keys (agg_week database): u8 scope kind, u8 scope length, the scope, u8
  * rubric id length, the rubric id, the Monday as 4 bytes (keys.h, big-endian
@@ -319,7 +320,7 @@ typedef int (*agg_slots_cb)(int32_t monday, const struct agg_slots *w, void *arg
 
 /*
  * agg_read_part() for readers of moments (the programme dashboard reads
- * every front-line manager's weeks): each value is read straight from its
+ * every front-line manager's weeks, My coaching its peers'): each value is read straight from its
  * stored bytes into w, with no AggWeek to fill, and each behaviour comes
  * with the index of its id among ids[0..nids) (borrowed for the call, at
  * most AGG_SLOT_IDS_MAX, no NULL), so the caller needs no string
