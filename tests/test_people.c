@@ -941,6 +941,24 @@ static int enrol_damage_fn(struct store_txn *t, void *arg)
     return store_txn_put_raw(t, t->s->dbi_enrolments, k.b, k.len, bad, sizeof(bad), NULL);
 }
 
+/* Stores, under a key that names prog-2025 and mgr-b and then holds one
+ * stray byte, an empty enrolment (which unpacks): a key the store never
+ * writes, which a reader must refuse rather than take for mgr-b's. */
+static int enrol_stray_key_fn(struct store_txn *t, void *arg)
+{
+    struct keys_buf k;
+
+    (void)arg;
+    keys_buf_reset(&k);
+    keys_buf_id(&k, "prog-2025");
+    keys_buf_id(&k, "mgr-b");
+    if (k.err != 0) {
+        return k.err;
+    }
+    k.b[k.len++] = 0;
+    return store_txn_put_raw(t, t->s->dbi_enrolments, k.b, k.len, (const uint8_t *)"", 0, NULL);
+}
+
 /* Lists mgr-b's and mgr-c's enrolments: prog/mgr-c, then prog-2025/mgr-b
  * with its two modules attended. */
 static void expect_some_enrolments(struct store *s)
@@ -1093,6 +1111,14 @@ static void test_programmes(void **state)
         memset(&el, 0, sizeof(el));
         assert_int_equal(store_view(f->s, enrol_list_fn, &el), -EIO);
         expect_some_enrolments(f->s);
+
+        /* A key with a byte after the person's id is refused, not read as
+         * that person's enrolment. */
+        assert_int_equal(store_exec(f->s, enrol_stray_key_fn, NULL), 0);
+        memset(&el, 0, sizeof(el));
+        el.of = some;
+        el.n_of = 2;
+        assert_int_equal(store_view(f->s, enrol_list_fn, &el), -EIO);
     }
 }
 
