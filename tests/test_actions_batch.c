@@ -442,13 +442,28 @@ static void expect_verified(struct fx *f)
     assert_int_equal(v.differences, 0);
 }
 
+/* The store one holds (the records one by one) and the store all holds
+ * (the same records in batches) are the same byte for byte, and all's
+ * actions verify; then both are closed and removed. */
+static void expect_alike_then_free(struct fx *one, struct fx *all)
+{
+    struct dump *a = dump_of(one);
+    struct dump *b = dump_of(all);
+
+    expect_same(a, b);
+    expect_verified(all);
+    free(a);
+    free(b);
+    fx_free(one);
+    fx_free(all);
+}
+
 /* One batch of records that change the same counters, one of them refused
  * in the middle, gives what those records committed one by one give. */
 static void test_batch_same_as_one_by_one(void **state)
 {
     struct records r;
     struct fx one, all;
-    struct dump *a, *b;
 
     (void)state;
     records_make(&r);
@@ -458,14 +473,7 @@ static void test_batch_same_as_one_by_one(void **state)
     write_in_one_batch(&all, &r);
     expect_counts(&one);
     expect_counts(&all);
-    a = dump_of(&one);
-    b = dump_of(&all);
-    expect_same(a, b);
-    expect_verified(&all);
-    free(a);
-    free(b);
-    fx_free(&one);
-    fx_free(&all);
+    expect_alike_then_free(&one, &all);
     records_free(&r);
 }
 
@@ -480,7 +488,6 @@ static void test_function_sees_batch_so_far(void **state)
     struct fx one, all;
     struct store_write mid;
     struct counts seen;
-    struct dump *a, *b;
 
     (void)state;
     records_make(&r);
@@ -499,14 +506,7 @@ static void test_function_sees_batch_so_far(void **state)
     assert_int_equal(seen.open.overdue, 0);
     assert_int_equal(seen.refused_action, -ENOENT);
     expect_counts(&all);
-    a = dump_of(&one);
-    b = dump_of(&all);
-    expect_same(a, b);
-    expect_verified(&all);
-    free(a);
-    free(b);
-    fx_free(&one);
-    fx_free(&all);
+    expect_alike_then_free(&one, &all);
     records_free(&r);
 }
 
