@@ -447,18 +447,28 @@ static void assert_same_week(const struct seen *a, const struct seen *b, int i)
     assert_memory_equal(a->pairs[i], b->pairs[i], sizeof(a->pairs[i]));
 }
 
+/* A new store in a new temporary directory (its path in dir, n bytes)
+ * holding put_txn()'s values, the week corrupt_week's damaged (-1: none). */
+static struct store *store_with_values(char *dir, size_t n, int corrupt_week)
+{
+    struct put_arg pa = {corrupt_week};
+    struct store *s;
+
+    testutil_tmpdir(dir, n);
+    s = testutil_store_open(dir, 0);
+    assert_int_equal(store_exec(s, put_txn, &pa), 0);
+    return s;
+}
+
 static void test_read_head_store(void **state)
 {
     char dir[512];
     struct store *s;
-    struct put_arg pa = {-1};
     struct read_arg full, head, part, rated;
 
     (void)state;
     testutil_watchdog(60);
-    testutil_tmpdir(dir, sizeof(dir));
-    s = testutil_store_open(dir, 0);
-    assert_int_equal(store_exec(s, put_txn, &pa), 0);
+    s = store_with_values(dir, sizeof(dir), -1);
     memset(&full, 0, sizeof(full));
     memset(&head, 0, sizeof(head));
     memset(&part, 0, sizeof(part));
@@ -510,10 +520,7 @@ static void test_read_head_store(void **state)
     testutil_rmrf(dir);
 
     /* A damaged value: every read that reaches it fails alike. */
-    testutil_tmpdir(dir, sizeof(dir));
-    s = testutil_store_open(dir, 0);
-    pa.corrupt_week = 3;
-    assert_int_equal(store_exec(s, put_txn, &pa), 0);
+    s = store_with_values(dir, sizeof(dir), 3);
     part.beh_from = MON0;
     part.beh_until = MON0;
     assert_int_equal(store_view(s, read_txn, &full), 0);
@@ -539,15 +546,12 @@ static void test_read_mid_week(void **state)
 {
     char dir[512];
     struct store *s;
-    struct put_arg pa = {-1};
     struct read_arg full, rated;
     const int32_t wed = MON0 + 14 + 2, tue = MON0 + 14 + 1;
 
     (void)state;
     testutil_watchdog(60);
-    testutil_tmpdir(dir, sizeof(dir));
-    s = testutil_store_open(dir, 0);
-    assert_int_equal(store_exec(s, put_txn, &pa), 0);
+    s = store_with_values(dir, sizeof(dir), -1);
     memset(&full, 0, sizeof(full));
     memset(&rated, 0, sizeof(rated));
     rated.how = 3;
