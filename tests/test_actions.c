@@ -241,10 +241,7 @@ static void make_schema7(const char *dir, const uint8_t *lost)
     MDB_val k, v;
     uint8_t ver[4] = {0, 0, 0, 7};
 
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
-    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    testutil_lmdb_begin(dir, 0, &env, &txn);
     assert_int_equal(mdb_dbi_open(txn, "actions", 0, &acts), 0);
     if (lost != NULL) {
         k.mv_data = (void *)lost;
@@ -281,10 +278,7 @@ static void drop_action_keys(const char *dir, const char *kinds, uint8_t schema)
     uint8_t ver[4] = {0, 0, 0, schema};
     int rc, dropped = 0;
 
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
-    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    testutil_lmdb_begin(dir, 0, &env, &txn);
     assert_int_equal(mdb_dbi_open(txn, "actions_by", 0, &by), 0);
     assert_int_equal(mdb_cursor_open(txn, by, &cur), 0);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -327,10 +321,7 @@ static void make_actions_format1(const char *dir)
     size_t n = 0, weeks = 0, contribs = 0;
     int rc;
 
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
-    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    testutil_lmdb_begin(dir, 0, &env, &txn);
     assert_int_equal(mdb_dbi_open(txn, "actions_by", 0, &by), 0);
     assert_int_equal(mdb_cursor_open(txn, by, &cur), 0);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;

@@ -270,10 +270,7 @@ static void damage_record(const char *dir, const uint8_t id[16])
     MDB_val k, v;
     static const uint8_t junk[3] = {0xff, 0xff, 0xff};
 
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
-    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    testutil_lmdb_begin(dir, 0, &env, &txn);
     assert_int_equal(mdb_dbi_open(txn, "actions", 0, &acts), 0);
     k.mv_data = (void *)id;
     k.mv_size = 16;

@@ -1012,10 +1012,7 @@ static void make_schema(const char *dir, uint32_t schema)
     MDB_val k, v;
     uint8_t ver[4];
 
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    testutil_lmdb_begin(dir, 0, &env, &txn);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
     assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
     assert_int_equal(mdb_dbi_open(txn, "agg_contrib", 0, &contrib), 0);
@@ -1203,10 +1200,7 @@ static void strip_mix(const char *dir)
     int rc;
 
     memset(&a, 0, sizeof(a));
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    testutil_lmdb_begin(dir, 0, &env, &txn);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
     assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
     k.mv_data = (void *)"agg_format";
@@ -1319,10 +1313,7 @@ static void back_to_pairs(const char *dir)
     size_t klen[8], vlen[8], n = 0;
     int rc;
 
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    testutil_lmdb_begin(dir, 0, &env, &txn);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
     assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
     k.mv_data = (void *)"agg_format";
@@ -1738,10 +1729,7 @@ static size_t make_schema5_layout(const char *dir)
     size_t nrec = 0, naudit = 0;
     int rc;
 
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    testutil_lmdb_begin(dir, 0, &env, &txn);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
     assert_int_equal(mdb_dbi_open(txn, "obs_seq", 0, &seqs), 0);
     assert_int_equal(mdb_dbi_open(txn, "obs_ids", 0, &ids), 0);
@@ -1853,10 +1841,7 @@ static long db_entries(const char *dir, const char *name)
     MDB_stat st;
     long n = -1;
 
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-    assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    testutil_lmdb_begin(dir, MDB_RDONLY, &env, &txn);
     if (mdb_dbi_open(txn, name, 0, &dbi) == 0) {
         assert_int_equal(mdb_stat(txn, dbi, &st), 0);
         n = (long)st.ms_entries;

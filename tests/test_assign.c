@@ -1792,10 +1792,7 @@ static void make_schema9(const char *dir)
     MDB_val k, v;
     uint8_t ver[4] = {0, 0, 0, 9};
 
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
-    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    testutil_lmdb_begin(dir, 0, &env, &txn);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
     k.mv_data = (void *)"schema_version";
     k.mv_size = strlen("schema_version");

@@ -266,10 +266,7 @@ static size_t db_entries(const char *dir, const char *name)
     MDB_dbi dbi;
     MDB_stat st;
 
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
-    assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    testutil_lmdb_begin(dir, MDB_RDONLY, &env, &txn);
     assert_int_equal(mdb_dbi_open(txn, name, 0, &dbi), 0);
     assert_int_equal(mdb_stat(txn, dbi, &st), 0);
     mdb_txn_abort(txn);

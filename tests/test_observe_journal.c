@@ -150,10 +150,7 @@ static void mount_small(struct tmuxutil *f)
  * would depend on its free list). */
 static void hold_reader(struct tmuxutil *f)
 {
-    assert_int_equal(mdb_env_create(&f->env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(f->env, 4), 0);
-    assert_int_equal(mdb_env_open(f->env, f->local, MDB_RDONLY, 0600), 0);
-    assert_int_equal(mdb_txn_begin(f->env, NULL, MDB_RDONLY, &f->rd), 0);
+    testutil_lmdb_begin(f->local, MDB_RDONLY, &f->env, &f->rd);
 }
 
 /* Fills the small disk with a file until the file system says ENOSPC. */

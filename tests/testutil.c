@@ -77,6 +77,14 @@ void testutil_rmrf(const char *path)
     }
 }
 
+void testutil_lmdb_begin(const char *dir, unsigned flags, MDB_env **env, MDB_txn **txn)
+{
+    assert_int_equal(mdb_env_create(env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(*env, 64), 0);
+    assert_int_equal(mdb_env_open(*env, dir, flags, 0600), 0);
+    assert_int_equal(mdb_txn_begin(*env, NULL, flags & MDB_RDONLY, txn), 0);
+}
+
 static void on_alarm(int sig)
 {
     static const char msg[] = "testutil: watchdog expired: the test hung\n";

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <lmdb.h>
+
 #include "coachq.pb-c.h"
 
 struct client_opts;
@@ -30,6 +32,13 @@ void testutil_tmpdir(char *out, size_t outlen);
 
 /* Removes a directory tree made by testutil_tmpdir(). */
 void testutil_rmrf(const char *path);
+
+/* Opens the closed store in dir with LMDB itself (for a test that reads,
+ * damages or rewrites stored bytes under the store's feet), flags as
+ * mdb_env_open()'s, and begins a transaction in it, read-only when flags
+ * holds MDB_RDONLY. Fails the test on any error. The caller ends *txn
+ * (mdb_txn_commit() or mdb_txn_abort()) and then mdb_env_close(*env). */
+void testutil_lmdb_begin(const char *dir, unsigned flags, MDB_env **env, MDB_txn **txn);
 
 /* Writes text to a fresh file under /tmp and its path into path (size
  * len, at least 32); the caller unlinks it. Aborts the test on failure. */
