@@ -550,7 +550,9 @@ static void print_load_summary(const struct bench *b, long long db_bytes)
     size_t first = 0, last = 0;
     double r0, r1;
 
-    if (b->marks < 3 || b->mark_n[b->marks - 1] != b->max) {
+    /* Only once the whole load is in (never for --reuse, which loads
+     * nothing), and only with the store's size to compare. */
+    if (b->marks < 3 || b->mark_n[b->marks - 1] != b->max || db_bytes <= 0) {
         return;
     }
     for (size_t i = 0; i < b->marks; i++) {
@@ -1444,6 +1446,7 @@ int main(int argc, char **argv)
         struct agg_arg aa = {0};
         struct cadence_arg ca = {0};
         double t0 = now_s();
+        long long db_bytes;
 
         r->n = sizes[k];
         fprintf(stderr, "loading up to %" PRIu64 " observations\n", r->n);
@@ -1451,13 +1454,9 @@ int main(int argc, char **argv)
             goto out;
         }
         r->load_s = now_s() - t0;
-        r->db_mib = bench_file_bytes(b->dir);
-        if (r->db_mib > 0) {
-            if (reuse == NULL && r->n == b->max) {
-                print_load_summary(b, r->db_mib);
-            }
-            r->db_mib /= 1024 * 1024;
-        }
+        db_bytes = bench_file_bytes(b->dir);
+        print_load_summary(b, db_bytes);
+        r->db_mib = db_bytes > 0 ? db_bytes / (1024 * 1024) : db_bytes;
         printf("%" PRIu64 " observations (loaded in %.1f s, data.mdb %lld MiB):\n", r->n, r->load_s,
                r->db_mib);
         for (size_t d = 0; d < BENCH_NDASH; d++) {
