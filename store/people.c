@@ -732,24 +732,10 @@ struct people_enrolments_of_ctx {
     struct people_enrolments_ctx inner;
 };
 
-static int people_ids_has(const char *const *ids, size_t n, const char *id)
+/* bsearch() order of people_enrolments_of()'s ids: as strcmp(). */
+static int people_id_ptr_cmp(const void *a, const void *b)
 {
-    size_t lo = 0, hi = n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int cmp = strcmp(ids[mid], id);
-
-        if (cmp == 0) {
-            return 1;
-        }
-        if (cmp < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return 0;
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static int people_enrolments_of_one(const uint8_t *key, size_t klen, const uint8_t *val,
@@ -757,13 +743,14 @@ static int people_enrolments_of_one(const uint8_t *key, size_t klen, const uint8
 {
     struct people_enrolments_of_ctx *c = arg;
     char programme[PEOPLE_ID_BUF], person[PEOPLE_ID_BUF];
+    const char *p = person; /* the bsearch() key */
     size_t pos = 0;
 
     if (people_key_id(key, klen, &pos, programme) != 0 ||
         people_key_id(key, klen, &pos, person) != 0 || pos != klen) {
         return -EIO;
     }
-    if (!people_ids_has(c->ids, c->n, person)) {
+    if (bsearch(&p, c->ids, c->n, sizeof(*c->ids), people_id_ptr_cmp) == NULL) {
         return 0;
     }
     return people_enrolments_one(key, klen, val, vlen, &c->inner);
