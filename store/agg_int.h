@@ -344,6 +344,62 @@ int agg_session_paired(const struct agg_session *s, size_t i, size_t j);
 /* Where id lies in s, or s->n. */
 size_t agg_session_find(const struct agg_session *s, const uint8_t id[KEYS_UUID_LEN]);
 
+/* ---- agg_seen.c -------------------------------------------------------- */
+
+/* One manager of an observer-week list (AGG_OBSERVER_WEEK, agg.h). */
+struct agg_seen_ent {
+    char coach[VALIDATE_MAX_ID + 1];
+    size_t clen;
+    int64_t observations;
+    int64_t count; /* ratings, every behaviour together */
+    int64_t sum;
+    int64_t sumsq;
+    int64_t proficient;
+};
+
+/* A list, its managers in id order (malloc'ed, n used of cap). */
+struct agg_seen {
+    struct agg_seen_ent *e;
+    size_t n;
+    size_t cap;
+};
+
+void agg_seen_free(struct agg_seen *l);
+
+/* Sets l from the stored list p[0..n), reusing l's array. Returns 0, -EIO
+ * for bytes that are not a well-formed list of this version, or -ENOMEM. */
+int agg_seen_decode(struct agg_seen *l, const uint8_t *p, size_t n);
+
+/* Puts l under key, or deletes key when l is empty. Returns 0, -ERANGE for
+ * a figure past a u32 or more than 65535 managers, or a STORE_TXN_ABORT()
+ * code. Writer thread. */
+int agg_seen_put(struct store_txn *t, const uint8_t *key, size_t klen, const struct agg_seen *l);
+
+/* The observer-week list key of an AGG_OBSERVER_COACH (or twin) key into
+ * out (AGG_KEY_MAX bytes): its bytes up to the coach, with the list's kind;
+ * *plen its length, which is also where the coach starts in key. Returns 0
+ * or -EINVAL for a key not of that form. */
+int agg_seen_key(const uint8_t *key, size_t klen, uint8_t *out, size_t *plen);
+
+/*
+ * Adds the run of AGG_OBSERVER_COACH (or twin) shares at the start of
+ * ents[0..n) (sorted by key) that fall in one observer-week list to the
+ * stored list: read once, written once (deleted when it adds up to
+ * nothing). *used gets the length of the run; l is scratch memory, reused
+ * from call to call. Returns 0 or a code for the store to pass on.
+ */
+int agg_seen_flush(struct store_txn *t, struct agg_ent *const *ents, size_t n, struct agg_seen *l,
+                   size_t *used);
+
+/* Writes the lists of every AGG_OBSERVER_COACH (or twin) share in m, for
+ * a rebuild (the store holds no list yet). Returns as agg_seen_flush(). */
+int agg_seen_write_map(struct store_txn *t, const struct agg_map *m);
+
+/* Format 4 to 5: replaces every AGG_OBSERVER_COACH value and twin by the
+ * observer-week lists they add up to; *lists gets the lists written. In
+ * the caller's write transaction. Returns 0 or a STORE_TXN_ABORT() code. */
+int agg_seen_migrate(struct store_txn *t, uint64_t *lists);
+
 /* ---- agg_apply.c ------------------------------------------------------- */
 
 /* A write failure: LMDB codes already end the attempt; memory too, since

@@ -228,10 +228,15 @@ int agg_rebuild_txn(struct store_txn *t)
     for (size_t i = 0; i < b->map.cap && rc == 0; i++) {
         struct agg_ent *e = b->map.slot[i];
 
-        if (e == NULL || agg_val_normalise(&e->v, e->key, e->klen)) {
+        /* An observer's shares per coach are stored as their weeks'
+         * lists, written below. */
+        if (e == NULL || AGG_KIND_COACHED(e->key[0]) || agg_val_normalise(&e->v, e->key, e->klen)) {
             continue;
         }
         rc = agg_write_fail(agg_val_put(t, e->key, e->klen, &e->v));
+    }
+    if (rc == 0) {
+        rc = agg_write_fail(agg_seen_write_map(t, &b->map));
     }
     if (rc == 0) {
         log_event(LOG_INFO, "agg_rebuilt", "observations=%" PRIu64 " counted=%" PRIu64 " keys=%zu",
@@ -258,6 +263,21 @@ int agg_format_check(struct store_txn *t, int rebuilt)
     }
     if (rc != 0 && rc != -ENOENT) {
         return rc;
+    }
+    /* Format 4 differs from 5 only in where an observer's shares per coach
+     * are kept: its values are folded into the observer-week lists
+     * (agg_seen.c) without reading a record. */
+    if (rc == 0 && v.mv_size == 4 && keys_get_be32(v.mv_data) == 4 && AGG_FORMAT == 5 && !rebuilt) {
+        uint64_t lists = 0;
+
+        rc = agg_seen_migrate(t, &lists);
+        if (rc != 0) {
+            return rc;
+        }
+        log_event(LOG_INFO, "agg_format_upgraded", "from=4 to=%d lists=%" PRIu64, AGG_FORMAT,
+                  lists);
+        return store_txn_put_raw(t, t->s->dbi_meta, (const uint8_t *)key, sizeof(key) - 1, want, 4,
+                                 NULL);
     }
     rc = mdb_stat(t->txn, t->s->dbi_agg, &st);
     if (rc != 0) {
@@ -393,6 +413,83 @@ static void val_diff(const struct agg_val *s, const struct agg_val *r, char *out
     }
 }
 
+/* The rebuilt share of an observer-week list's manager (its AGG_OBSERVER_COACH
+ * key: the list's key with that kind, then the coach), or NULL; text gets
+ * that key as text, the name a difference is reported under. */
+static struct agg_ent *seen_rebuilt(struct agg_build *b, const uint8_t *key, size_t klen,
+                                    const struct agg_seen_ent *e, char *text, size_t textlen)
+{
+    uint8_t k[AGG_KEY_MAX + VALIDATE_MAX_ID];
+
+    memcpy(k, key, klen);
+    k[0] = (uint8_t)((key[0] & AGG_ASSIGNED) | AGG_OBSERVER_COACH);
+    memcpy(k + klen, e->coach, e->clen);
+    agg_key_text(k, klen + e->clen, text, textlen);
+    return agg_map_find(&b->map, k, klen + e->clen);
+}
+
+/* Compares a stored observer-week list with the rebuilt shares of its
+ * managers, each reported under its AGG_OBSERVER_COACH key's text. */
+static int verify_seen(struct agg_build *b, const uint8_t *key, size_t klen, const uint8_t *val,
+                       size_t vlen, const char *text)
+{
+    struct agg_seen l;
+    char etext[400];
+    char what[300];
+    int rc;
+
+    memset(&l, 0, sizeof(l));
+    rc = agg_seen_decode(&l, val, vlen);
+    /* The key must be a whole list key (kind, observer, rubric, week), so
+     * that a manager's share key made from it fits AGG_KEY_MAX. */
+    if (rc == -EIO ||
+        (rc == 0 && (klen < 3 || 3u + key[1] > klen || klen != 3u + key[1] + key[2 + key[1]] + 4u ||
+                     klen > AGG_KEY_MAX))) {
+        agg_seen_free(&l);
+        report(b, text, "stored list does not decode");
+        return 0;
+    }
+    for (size_t i = 0; i < l.n && rc == 0; i++) {
+        const struct agg_seen_ent *s = &l.e[i];
+        struct agg_ent *e = seen_rebuilt(b, key, klen, s, etext, sizeof(etext));
+        int64_t n = 0, sum = 0, sumsq = 0, prof = 0;
+
+        if (e != NULL && e->seen) {
+            /* Only a list out of order or with a manager twice. */
+            report(b, etext, "listed twice");
+            continue;
+        }
+        if (i > 0 && strcmp(l.e[i - 1].coach, s->coach) >= 0) {
+            report(b, etext, "out of order");
+        }
+        if (e == NULL) {
+            snprintf(what, sizeof(what), "stored but not rebuilt (stored %" PRId64 " observations)",
+                     s->observations);
+            report(b, etext, what);
+            continue;
+        }
+        e->seen = 1;
+        for (size_t k = 0; k < e->v.nb; k++) {
+            n += e->v.b[k].count;
+            sum += (int64_t)llround(e->v.b[k].sum);
+            sumsq += (int64_t)llround(e->v.b[k].sumsq);
+            prof += e->v.b[k].proficient;
+        }
+        if (s->observations != e->v.observations || s->count != n || s->sum != sum ||
+            s->sumsq != sumsq || s->proficient != prof) {
+            snprintf(what, sizeof(what),
+                     "observations %" PRId64 ", ratings %" PRId64 "/%" PRId64 "/%" PRId64
+                     "/%" PRId64 "; rebuilt %" PRId64 ", %" PRId64 "/%" PRId64 "/%" PRId64
+                     "/%" PRId64,
+                     s->observations, s->count, s->sum, s->sumsq, s->proficient, e->v.observations,
+                     n, sum, sumsq, prof);
+            report(b, etext, what);
+        }
+    }
+    agg_seen_free(&l);
+    return rc;
+}
+
 static int verify_stored(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                          void *arg)
 {
@@ -404,6 +501,13 @@ static int verify_stored(const uint8_t *key, size_t klen, const uint8_t *val, si
     int rc;
 
     agg_key_text(key, klen, text, sizeof(text));
+    if (klen >= 1 && AGG_KIND_COACHED(key[0])) {
+        report(b, text, "stored as aggregate format 4 kept it (an observer-week list from 5 on)");
+        return 0;
+    }
+    if (klen >= 1 && AGG_KIND_SEEN(key[0])) {
+        return verify_seen(b, key, klen, val, vlen, text);
+    }
     memset(&sv, 0, sizeof(sv));
     rc = agg_val_decode(&sv, val, vlen);
     if (rc == -EIO) {

@@ -1,0 +1,574 @@
+/*
+ * agg_seen: the observer-week lists (AGG_OBSERVER_WEEK and its twin, agg.h):
+ * one stored value per observer, rubric and week listing every manager the
+ * observer scored that week with the observations and ratings the Observer
+ * reliability pages read. The writer and the rebuild still compute a
+ * record's share per observer and coach (an AGG_OBSERVER_COACH key, as the
+ * contributions remember it); this file folds those shares into the lists:
+ * at the batch's end (agg_flush(), each list read and written once), after
+ * a rebuild, and when a store of aggregate format 4 is opened. Readers get
+ * the lists back one manager at a time through agg_read_coached_of(), so a
+ * page's reads cost observers x weeks, not observers x weeks x managers.
+ */
+#include "agg.h"
+#include "agg_int.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grow.h"
+#include "keys.h"
+#include "log.h"
+#include "mdberr.h"
+#include "store_int.h"
+
+/* The header: version, flags, u16 number of managers. */
+#define SEEN_HEADER 4
+/* After a manager's id: observations, count, sum, sumsq, proficient. */
+#define SEEN_FIGURES 20
+
+static void put_le32(uint8_t *p, uint32_t x)
+{
+    p[0] = (uint8_t)x;
+    p[1] = (uint8_t)(x >> 8);
+    p[2] = (uint8_t)(x >> 16);
+    p[3] = (uint8_t)(x >> 24);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void agg_seen_free(struct agg_seen *l)
+{
+    free(l->e);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Reads the manager at *p (before end) into e and moves *p past it.
+ * Returns 0, or -EIO for bytes that are not a well-formed entry (an id of
+ * 0 or more than VALIDATE_MAX_ID bytes, or holding a NUL). */
+static int seen_next(const uint8_t **p, const uint8_t *end, struct agg_seen_ent *e)
+{
+    const uint8_t *q = *p;
+    size_t len;
+    unsigned char any_nul = 0;
+
+    if (end - q < 1) {
+        return -EIO;
+    }
+    len = q[0];
+    if (len == 0 || len > VALIDATE_MAX_ID || (size_t)(end - q) < 1 + len + SEEN_FIGURES) {
+        return -EIO;
+    }
+    q++;
+    for (size_t i = 0; i < len; i++) {
+        e->coach[i] = (char)q[i];
+        any_nul |= q[i] == 0;
+    }
+    e->coach[len] = '\0';
+    e->clen = len;
+    q += len;
+    e->observations = get_le32(q);
+    e->count = get_le32(q + 4);
+    e->sum = get_le32(q + 8);
+    e->sumsq = get_le32(q + 12);
+    e->proficient = get_le32(q + 16);
+    *p = q + SEEN_FIGURES;
+    return any_nul ? -EIO : 0;
+}
+
+/* The number of managers a stored list announces, or -EIO for a header
+ * this version does not write. */
+static int seen_header(const uint8_t *p, size_t n, size_t *count)
+{
+    if (n < SEEN_HEADER || p[0] != AGG_SEEN_VERSION || p[1] != 0) {
+        return -EIO;
+    }
+    *count = (size_t)p[2] | (size_t)p[3] << 8;
+    return 0;
+}
+
+int agg_seen_decode(struct agg_seen *l, const uint8_t *p, size_t n)
+{
+    const uint8_t *q = p + SEEN_HEADER;
+    const uint8_t *end = p + n;
+    size_t count = 0;
+    int rc = seen_header(p, n, &count);
+
+    l->n = 0;
+    if (rc == 0 && GROW_ARRAY(l->e, l->cap, count, 16) < 0) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        rc = seen_next(&q, end, &l->e[i]);
+        l->n = rc == 0 ? i + 1 : l->n;
+    }
+    return rc == 0 && q != end ? -EIO : rc;
+}
+
+/* The order of managers in a list: strcmp()'s order of their ids (ids hold
+ * no NUL), which is also the order their AGG_OBSERVER_COACH keys sort in. */
+static int coach_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return keys_compare((const uint8_t *)a, alen, (const uint8_t *)b, blen);
+}
+
+int agg_seen_put(struct store_txn *t, const uint8_t *key, size_t klen, const struct agg_seen *l)
+{
+    size_t size = SEEN_HEADER;
+    uint8_t *buf;
+    uint8_t *p;
+    int rc = 0;
+
+    if (l->n == 0) {
+        return agg_write_fail(store_txn_del(t, t->s->dbi_agg, key, klen));
+    }
+    if (l->n > UINT16_MAX) {
+        return -ERANGE;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        size += 1 + l->e[i].clen + SEEN_FIGURES;
+    }
+    buf = malloc(size);
+    if (buf == NULL) {
+        return STORE_TXN_ABORT(ENOMEM);
+    }
+    buf[0] = AGG_SEEN_VERSION;
+    buf[1] = 0;
+    buf[2] = (uint8_t)l->n;
+    buf[3] = (uint8_t)(l->n >> 8);
+    p = buf + SEEN_HEADER;
+    for (size_t i = 0; i < l->n && rc == 0; i++) {
+        const struct agg_seen_ent *e = &l->e[i];
+        const int64_t fig[5] = {e->observations, e->count, e->sum, e->sumsq, e->proficient};
+
+        *p++ = (uint8_t)e->clen;
+        memcpy(p, e->coach, e->clen);
+        p += e->clen;
+        for (int k = 0; k < 5; k++) {
+            /* A normalised list holds no negative figure; one past a u32
+             * in one week refuses the write, as agg_val_encode() does. */
+            if (fig[k] < 0 || fig[k] > (int64_t)UINT32_MAX) {
+                rc = -ERANGE;
+                break;
+            }
+            put_le32(p, (uint32_t)fig[k]);
+            p += 4;
+        }
+    }
+    if (rc == 0) {
+        rc = agg_write_fail(store_txn_put_raw(t, t->s->dbi_agg, key, klen, buf, size, NULL));
+    }
+    free(buf);
+    return rc;
+}
+
+int agg_seen_key(const uint8_t *key, size_t klen, uint8_t *out, size_t *plen)
+{
+    size_t slen, rlen, at;
+
+    if (klen < 3 || !AGG_KIND_COACHED(key[0]) || (slen = key[1]) + 3 > klen ||
+        (rlen = key[2 + slen]) + 3 + slen + 4 + 1 > klen) {
+        return -EINVAL;
+    }
+    at = 3 + slen + rlen + 4;
+    memcpy(out, key, at);
+    out[0] = (uint8_t)((key[0] & AGG_ASSIGNED) | AGG_OBSERVER_WEEK);
+    *plen = at;
+    return 0;
+}
+
+/* The entry of coach in l, inserted (zeroed) at its place when l has none.
+ * Returns NULL when out of memory. */
+static struct agg_seen_ent *seen_entry(struct agg_seen *l, const uint8_t *coach, size_t clen)
+{
+    size_t lo = 0, hi = l->n;
+    struct agg_seen_ent *e;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = coach_cmp((const char *)coach, clen, l->e[mid].coach, l->e[mid].clen);
+
+        if (cmp == 0) {
+            return &l->e[mid];
+        }
+        if (cmp < 0) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    if (GROW_ARRAY(l->e, l->cap, l->n + 1, 16) < 0) {
+        return NULL;
+    }
+    memmove(&l->e[lo + 1], &l->e[lo], (l->n - lo) * sizeof(*l->e));
+    l->n++;
+    e = &l->e[lo];
+    memset(e, 0, sizeof(*e));
+    memcpy(e->coach, coach, clen);
+    e->coach[clen] = '\0';
+    e->clen = clen;
+    return e;
+}
+
+/* Drops the managers whose figures are back at nothing and clamps negative
+ * counters, which only a damaged list can produce (verify repairs it), as
+ * agg_val_normalise() does for a value. */
+static void seen_normalise(struct agg_seen *l, const uint8_t *key, size_t klen)
+{
+    size_t o = 0;
+    int neg = 0;
+
+    for (size_t i = 0; i < l->n; i++) {
+        struct agg_seen_ent *e = &l->e[i];
+
+        neg |= e->observations < 0 || e->count < 0 || e->proficient < 0;
+        e->observations = e->observations < 0 ? 0 : e->observations;
+        e->count = e->count < 0 ? 0 : e->count;
+        e->proficient = e->proficient < 0 ? 0 : e->proficient;
+        if (e->count == 0) {
+            e->sum = 0;
+            e->sumsq = 0;
+            e->proficient = 0;
+        }
+        if (e->observations != 0 || e->count != 0) {
+            l->e[o++] = *e;
+        }
+    }
+    l->n = o;
+    if (neg) {
+        log_event(LOG_WARN, "agg_negative", "key_len=%zu first=%u (run coachqd verify --repair)",
+                  klen, klen > 0 ? (unsigned)key[0] : 0u);
+    }
+}
+
+/* e += sign * what an AGG_OBSERVER_COACH share v holds: its observations
+ * and its ratings summed over behaviours (whole numbers, so exact). */
+static void seen_add(struct agg_seen_ent *e, const struct agg_val *v)
+{
+    e->observations += v->observations;
+    for (size_t i = 0; i < v->nb; i++) {
+        e->count += v->b[i].count;
+        e->sum += (int64_t)llround(v->b[i].sum);
+        e->sumsq += (int64_t)llround(v->b[i].sumsq);
+        e->proficient += v->b[i].proficient;
+    }
+}
+
+int agg_seen_flush(struct store_txn *t, struct agg_ent *const *ents, size_t n, struct agg_seen *l,
+                   size_t *used)
+{
+    uint8_t lkey[AGG_KEY_MAX];
+    size_t plen = 0;
+    size_t m = 1;
+    MDB_val v;
+    int rc;
+
+    *used = 1;
+    rc = agg_seen_key(ents[0]->key, ents[0]->klen, lkey, &plen);
+    if (rc != 0) {
+        return rc;
+    }
+    while (m < n && ents[m]->klen > plen && ents[m]->key[0] == ents[0]->key[0] &&
+           memcmp(ents[m]->key + 1, ents[0]->key + 1, plen - 1) == 0) {
+        m++;
+    }
+    *used = m;
+    rc = store_txn_get_raw(t, t->s->dbi_agg, lkey, plen, &v);
+    if (rc == 0) {
+        rc = agg_seen_decode(l, v.mv_data, v.mv_size);
+    } else if (rc == -ENOENT) {
+        l->n = 0;
+        rc = 0;
+    }
+    for (size_t i = 0; i < m && rc == 0; i++) {
+        struct agg_seen_ent *e = seen_entry(l, ents[i]->key + plen, ents[i]->klen - plen);
+
+        if (e == NULL) {
+            return STORE_TXN_ABORT(ENOMEM);
+        }
+        seen_add(e, &ents[i]->v);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    seen_normalise(l, lkey, plen);
+    return agg_seen_put(t, lkey, plen, l);
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+    const struct agg_ent *x = *(struct agg_ent *const *)a;
+    const struct agg_ent *y = *(struct agg_ent *const *)b;
+
+    return keys_compare(x->key, x->klen, y->key, y->klen);
+}
+
+int agg_seen_write_map(struct store_txn *t, const struct agg_map *m)
+{
+    struct agg_ent **ents = NULL;
+    struct agg_seen l;
+    size_t n = 0;
+    int rc = 0;
+
+    memset(&l, 0, sizeof(l));
+    if (m->n > 0) {
+        ents = malloc(m->n * sizeof(*ents));
+        if (ents == NULL) {
+            return -ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->slot[i] != NULL && AGG_KIND_COACHED(m->slot[i]->key[0])) {
+            ents[n++] = m->slot[i];
+        }
+    }
+    if (n > 1) {
+        qsort(ents, n, sizeof(*ents), ent_cmp);
+    }
+    for (size_t i = 0; i < n && rc == 0;) {
+        size_t used = 1;
+
+        rc = agg_seen_flush(t, ents + i, n - i, &l, &used);
+        i += used;
+    }
+    agg_seen_free(&l);
+    free(ents);
+    return rc;
+}
+
+/* The lists made from format 4's values, held until those are deleted:
+ * each key and its list, one after the other. */
+struct seen_out {
+    struct keys_buf *key;
+    struct agg_seen *list;
+    size_t n, cap_key, cap_list;
+};
+
+static int out_push(struct seen_out *o, const uint8_t *key, size_t klen, struct agg_seen *l)
+{
+    if (GROW_ARRAY(o->key, o->cap_key, o->n + 1, 64) < 0 ||
+        GROW_ARRAY(o->list, o->cap_list, o->n + 1, 64) < 0) {
+        return -ENOMEM;
+    }
+    keys_buf_reset(&o->key[o->n]);
+    keys_buf_raw(&o->key[o->n], key, klen);
+    o->list[o->n] = *l;
+    memset(l, 0, sizeof(*l));
+    o->n++;
+    return 0;
+}
+
+/* Moves every value of kind (AGG_OBSERVER_COACH or its twin) into o as
+ * lists, deleting it. */
+static int migrate_kind(struct store_txn *t, unsigned kind, struct seen_out *o)
+{
+    uint8_t start = (uint8_t)kind;
+    uint8_t lkey[AGG_KEY_MAX], cur_key[AGG_KEY_MAX];
+    size_t plen = 0, cur_len = 0;
+    struct agg_seen l;
+    struct agg_val v;
+    MDB_cursor *cur = NULL;
+    MDB_val kv, vv;
+    int rc, err = 0;
+
+    memset(&l, 0, sizeof(l));
+    memset(&v, 0, sizeof(v));
+    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
+    if (rc != 0) {
+        return STORE_TXN_ABORT(rc);
+    }
+    kv.mv_data = &start;
+    kv.mv_size = 1;
+    for (rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE); rc == 0 && err == 0;
+         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT)) {
+        const uint8_t *key = kv.mv_data;
+        struct agg_seen_ent *e;
+
+        if (kv.mv_size < 1 || key[0] != kind) {
+            break;
+        }
+        /* A damaged value or key is left out, as a rebuild would leave
+         * it: verify then names what the records say instead. */
+        if (agg_seen_key(key, kv.mv_size, lkey, &plen) == 0 &&
+            agg_val_decode_part(&v, vv.mv_data, vv.mv_size, AGG_DECODE_RATED) == 0 &&
+            kv.mv_size - plen <= VALIDATE_MAX_ID &&
+            memchr(key + plen, '\0', kv.mv_size - plen) == NULL) {
+            if (cur_len != 0 && (cur_len != plen || memcmp(cur_key, lkey, plen) != 0)) {
+                seen_normalise(&l, cur_key, cur_len);
+                err = l.n > 0 ? out_push(o, cur_key, cur_len, &l) : 0;
+            }
+            memcpy(cur_key, lkey, plen);
+            cur_len = plen;
+            e = err == 0 ? seen_entry(&l, key + plen, kv.mv_size - plen) : NULL;
+            if (e == NULL && err == 0) {
+                err = -ENOMEM;
+            }
+            if (e != NULL) {
+                seen_add(e, &v);
+            }
+        }
+        if (err == 0) {
+            rc = mdb_cursor_del(cur, 0);
+            if (rc != 0) {
+                err = STORE_TXN_ABORT(rc);
+            }
+        }
+    }
+    if (err == 0 && rc != 0 && rc != MDB_NOTFOUND) {
+        err = STORE_TXN_ABORT(rc);
+    }
+    mdb_cursor_close(cur);
+    if (err == 0 && cur_len != 0) {
+        seen_normalise(&l, cur_key, cur_len);
+        err = l.n > 0 ? out_push(o, cur_key, cur_len, &l) : 0;
+    }
+    agg_seen_free(&l);
+    agg_val_free(&v);
+    return err;
+}
+
+int agg_seen_migrate(struct store_txn *t, uint64_t *lists)
+{
+    static const unsigned kinds[] = {AGG_OBSERVER_COACH, AGG_OBSERVER_COACH_ASG};
+    struct seen_out o;
+    int rc = 0;
+
+    *lists = 0;
+    memset(&o, 0, sizeof(o));
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && rc == 0; i++) {
+        rc = migrate_kind(t, kinds[i], &o);
+    }
+    /* The lists are put once the old values are gone: the cursor above
+     * walked a range no put of this transaction touched. */
+    for (size_t i = 0; i < o.n && rc == 0; i++) {
+        rc = agg_seen_put(t, o.key[i].b, o.key[i].len, &o.list[i]);
+    }
+    for (size_t i = 0; i < o.n; i++) {
+        agg_seen_free(&o.list[i]);
+    }
+    *lists = rc == 0 ? o.n : 0;
+    free(o.key);
+    free(o.list);
+    return rc == -ENOMEM ? STORE_TXN_ABORT(ENOMEM) : rc;
+}
+
+/* ---- Reading ------------------------------------------------------------ */
+
+int agg_read_coached(struct store_txn *t, const char *observer, const char *rubric_id,
+                     int32_t from_monday, int32_t until_monday, agg_coached_cb cb, void *arg)
+{
+    return agg_read_coached_of(t, 0, observer, rubric_id, from_monday, until_monday, cb, arg);
+}
+
+/* Calls cb for every manager of the stored list p[0..n) of the week monday.
+ * Returns 0 to go on, 1 when cb stopped, or a negative code (-EIO for a
+ * list that is not well formed, logged). */
+static int read_list(int32_t monday, const uint8_t *p, size_t n, agg_coached_cb cb, void *arg)
+{
+    Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
+    Coachq__V1__AggBehaviour binit = COACHQ__V1__AGG_BEHAVIOUR__INIT;
+    Coachq__V1__AggWeek w;
+    Coachq__V1__AggBehaviour b;
+    Coachq__V1__AggBehaviour *bp = &b;
+    const uint8_t *q = p + SEEN_HEADER;
+    const uint8_t *end = p + n;
+    struct agg_seen_ent e;
+    size_t count = 0;
+    int rc = seen_header(p, n, &count);
+
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        rc = seen_next(&q, end, &e);
+        if (rc != 0) {
+            break;
+        }
+        /* What an AGG_OBSERVER_COACH value gave: the observations and one
+         * behaviour, every rated one, when there are ratings. */
+        w = init;
+        w.observations = (uint64_t)e.observations;
+        if (e.count > 0) {
+            b = binit;
+            b.id = (char *)AGG_RATED;
+            b.count = (uint64_t)e.count;
+            b.sum = (double)e.sum;
+            b.sumsq = (double)e.sumsq;
+            b.proficient = (uint64_t)e.proficient;
+            w.behaviours = &bp;
+            w.n_behaviours = 1;
+        }
+        rc = cb(monday, e.coach, &w, arg);
+        if (rc != 0) {
+            return rc > 0 ? 1 : rc;
+        }
+    }
+    if (rc == 0 && q != end) {
+        rc = -EIO;
+    }
+    if (rc == -EIO) {
+        log_event(LOG_ERROR, "agg_value_corrupt", "size=%zu", n);
+    }
+    return rc;
+}
+
+int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
+                        const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                        agg_coached_cb cb, void *arg)
+{
+    unsigned kind = assigned ? AGG_OBSERVER_WEEK_ASG : AGG_OBSERVER_WEEK;
+    struct keys_buf k;
+    MDB_cursor *cur = NULL;
+    MDB_val kv, vv;
+    size_t plen;
+    int err = 0;
+    int rc;
+
+    if (observer == NULL || strlen(observer) > VALIDATE_MAX_ID ||
+        agg_key(&k, kind, observer, rubric_id, 0, 0) != 0) {
+        return -EINVAL;
+    }
+    plen = k.len;
+    /* Any day of a week stands for its week. */
+    from_monday = agg_week_of(from_monday);
+    until_monday = agg_week_of(until_monday);
+    if (agg_key(&k, kind, observer, rubric_id, 1, from_monday) != 0) {
+        return -EINVAL;
+    }
+    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
+    if (rc != 0) {
+        return mdberr_errno(rc);
+    }
+    kv.mv_data = k.b;
+    kv.mv_size = k.len;
+    for (rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT)) {
+        int32_t monday;
+
+        if (kv.mv_size < plen || memcmp(kv.mv_data, k.b, plen) != 0) {
+            break;
+        }
+        /* The prefix matched: the week follows and ends the key. */
+        if (kv.mv_size != plen + 4) {
+            log_event(LOG_ERROR, "agg_key_corrupt", "size=%zu", kv.mv_size);
+            err = -EIO;
+            break;
+        }
+        monday = keys_day_decode((const uint8_t *)kv.mv_data + plen);
+        if (monday > until_monday) {
+            break;
+        }
+        err = read_list(monday, vv.mv_data, vv.mv_size, cb, arg);
+        if (err != 0) {
+            err = err > 0 ? 0 : err;
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (err != 0 || rc == 0 || rc == MDB_NOTFOUND) {
+        return err;
+    }
+    return mdberr_errno(rc);
+}
