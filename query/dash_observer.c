@@ -1,11 +1,12 @@
 /*
  * dash_observer: an observer's own reliability page; see dash_observer.h.
  *
- * The cost is one range read of the observer's values by week and manager,
- * one of each manager they saw, and one of every other observer's values
- * in the window (to count the other observers in each weekly cell): it
- * grows with the observers and the managers they saw, never with the
- * observations.
+ * The cost is one range read of the observer's lists by week (each lists
+ * the managers seen that week, agg.h AGG_OBSERVER_WEEK), one of the
+ * coaches' lists by week (AGG_COACH_WEEK), and one of every other
+ * observer's lists in the window (to count the other observers in each
+ * weekly cell): values read grow with the observers and weeks, never with
+ * the observations.
  */
 #include "dash_observer.h"
 
@@ -77,7 +78,6 @@ struct page {
     struct cell_part *part;
     size_t n, cap;
     uint8_t *mark;         /* per week: the other observer being read has ratings there */
-    const char *coach;     /* the manager whose AGG_COACH is being read */
     size_t at;             /* peer_cb()'s place in part */
     struct coach_win *win; /* the managers of part in id order, their windows */
     size_t nwin;
@@ -171,13 +171,26 @@ static int sessions_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
     return 0;
 }
 
-static int coach_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
+static int win_cmp(const void *key, const void *b);
+
+/* One coach's week of the coaches' lists: added to the window of the
+ * coach, when the observer saw them in the window, and to the part of
+ * that week. */
+static int coach_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *a, void *arg)
 {
     struct page *p = arg;
-    struct cell_part *cp = part_find(p, week_index(p, monday), p->coach);
-    struct dash_obs_window *w = &p->win[p->nwin - 1].w;
+    struct coach_win *cw = bsearch(coach, p->win, p->nwin, sizeof(*p->win), win_cmp);
+    struct cell_part *cp;
+    struct dash_obs_window *w;
     double sum;
-    double n = rated_n(a, &sum);
+    double n;
+
+    if (cw == NULL) {
+        return 0;
+    }
+    cp = part_find(p, week_index(p, monday), coach);
+    w = &cw->w;
+    n = rated_n(a, &sum);
 
     /* The window as the row would sum it (dash_observers.c obs_sum_cb()):
      * week by week, oldest first, one behaviour (AGG_RATED) a week. */
@@ -244,15 +257,15 @@ static int coach_reads(struct page *p)
         ids[i] = p->part[i].coach;
     }
     qsort(ids, p->n, sizeof(*ids), str_cmp);
-    for (size_t i = 0; i < p->n && rc == 0; i++) {
-        if (i > 0 && strcmp(ids[i - 1], ids[i]) == 0) {
-            continue;
+    for (size_t i = 0; i < p->n; i++) {
+        if (i == 0 || strcmp(ids[i - 1], ids[i]) != 0) {
+            p->win[p->nwin++].id = ids[i];
         }
-        p->coach = ids[i];
-        p->win[p->nwin++].id = ids[i];
-        /* rated_n() sums every behaviour: read them summed. */
-        rc = agg_read_rated(c->t, AGG_COACH, p->coach, c->rubric_id, p->from, c->until_monday,
-                            coach_cb, p);
+    }
+    /* Every coach's weeks from one read of the coaches' lists (a value per
+     * week, agg.h AGG_COACH_WEEK), kept for the managers the observer saw. */
+    if (p->nwin > 0) {
+        rc = agg_read_coaches(c->t, 0, c->rubric_id, p->from, c->until_monday, coach_cb, p);
     }
     free(ids);
     for (size_t i = 0; i < p->n && rc == 0; i++) {

@@ -8,9 +8,11 @@
  *
  * The cost grows with observers x weeks x the managers each observer saw,
  * never with the number of observations: every figure comes from the
- * weekly aggregates, drift and coverage from the AGG_OBSERVER_COACH values
- * that lay an observer's weeks out by manager (agg.h), one range read per
- * observer.
+ * weekly aggregates, drift and coverage from the observer-week lists that
+ * lay an observer's weeks out by manager (agg.h, AGG_OBSERVER_WEEK), one
+ * range read of a value per week for each observer, and from the coaches'
+ * lists (AGG_COACH_WEEK), one read of a value per week for every
+ * manager's window.
  */
 #include "dash_observers.h"
 #include "dash_plans.h"
@@ -227,6 +229,16 @@ static size_t flm_next(struct obs_page *pg, int32_t monday, const char *id)
     return pg->at < pg->flm.n && cmp == 0 ? pg->by_id[pg->at].i : pg->flm.n;
 }
 
+/* One coach's week of the coaches' lists: added to the window of its
+ * manager, when that is a front-line manager. */
+static int coach_week_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w, void *arg)
+{
+    struct obs_page *pg = arg;
+    size_t m = flm_next(pg, monday, coach);
+
+    return m == pg->flm.n ? 0 : obs_sum_cb(monday, w, &pg->coach[m]);
+}
+
 /* The front-line managers (the leads' page has listed them in pg->flm
  * already) and their windows, the table, chart and note; for one
  * observer's own page (single), the table "reliability" and no chart. */
@@ -274,8 +286,13 @@ static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_p
      * only (observer_drift()); the leads' page needs every one, for the
      * programme's coverage too. */
     pg->lazy = single;
-    for (size_t i = 0; i < pg->flm.n && !single; i++) {
-        rc = obs_sum_read(c, AGG_COACH, pg->flm.id[i], pg->from, &pg->coach[i]);
+    if (!single) {
+        /* Every manager's window from one read of the coaches' lists,
+         * a value per week (agg.h, AGG_COACH_WEEK). */
+        pg->at_monday = INT32_MIN;
+        pg->at = 0;
+        rc = agg_read_coaches(c->t, c->req != NULL && c->req->assigned_only, c->rubric_id, pg->from,
+                              c->until_monday, coach_week_cb, pg);
         if (rc != 0) {
             return rc;
         }

@@ -740,6 +740,10 @@ static const char *scope_name(unsigned kind)
         return "observer-week";
     case AGG_OBSERVER_WEEK_ASG:
         return "observer-week-asg";
+    case AGG_COACH_WEEK:
+        return "coach-week";
+    case AGG_COACH_WEEK_ASG:
+        return "coach-week-asg";
     }
     return "?";
 }

@@ -33,6 +33,14 @@
  *                 observer and coach (the AGG_OBSERVER_COACH key its
  *                 contribution remembers) and added to its manager's entry
  *                 of the list; no AGG_OBSERVER_COACH value is stored.
+ *   AGG_COACH_WEEK  from format 5, beside AGG_COACH (which stays): one
+ *                 value per rubric and week, id AGG_ORG_ALL, listing every
+ *                 coach observed that week with what the Observer
+ *                 reliability pages read of their AGG_COACH value (the
+ *                 observations and the ratings summed), in the layout of an
+ *                 observer-week list: the pages read 12 values for every
+ *                 manager's window instead of 12 per manager. The writer
+ *                 derives it from the AGG_COACH shares of its batch.
  *   AGG_LINE_COACH  the coach as each manager above them on that day sees
  *                 them, id "<manager>/<coach>", one per manager in the
  *                 chain: a manager's view of a front-line manager holds the
@@ -82,7 +90,8 @@
  * behaviour list.
  *
  * Observer-week lists (format 5): an AGG_OBSERVER_WEEK key is an ordinary
- * one (kind 9, the observer as scope, rubric, week); its value is not an
+ * one (kind 9, the observer as scope, rubric, week), as is an
+ * AGG_COACH_WEEK key (kind 10, scope AGG_ORG_ALL); their value is not an
  * AggWeek but a fixed-layout little-endian list, version AGG_SEEN_VERSION:
  *
  *   offset  size  field
@@ -182,6 +191,7 @@ enum agg_scope {
     AGG_LINE_COACH = 7,
     AGG_OBSERVER_COACH = 8, /* a share's key only, from format 5 */
     AGG_OBSERVER_WEEK = 9,
+    AGG_COACH_WEEK = 10,
     /* The assigned twins (AGG_ASSIGNED, below): the same values over the
      * observations that fulfilled an assignment only. */
     AGG_COACH_ASG = 0x11,
@@ -190,6 +200,7 @@ enum agg_scope {
     AGG_COHORT_ASG = 0x15,
     AGG_OBSERVER_COACH_ASG = 0x18,
     AGG_OBSERVER_WEEK_ASG = 0x19,
+    AGG_COACH_WEEK_ASG = 0x1a,
 };
 
 /*
@@ -223,6 +234,8 @@ enum agg_scope {
 #define AGG_KIND_COACHED(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_OBSERVER_COACH)
 /* True for AGG_OBSERVER_WEEK and its twin (an observer-week list). */
 #define AGG_KIND_SEEN(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_OBSERVER_WEEK)
+/* True for AGG_COACH_WEEK and its twin (a coaches' list). */
+#define AGG_KIND_COACHES(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_COACH_WEEK)
 
 #define AGG_ORG_ALL "*"
 /* The one behaviour of an AGG_OBSERVER_COACH value: every rated one. */
@@ -252,8 +265,9 @@ enum agg_scope {
  * is now the observer-coach key); 4 adds the assigned twins (AGG_ASSIGNED;
  * contribution bits 4..7 are the twins of bits 0..3); 5 stores the
  * observer-week lists (AGG_OBSERVER_WEEK) instead of AGG_OBSERVER_COACH
- * values: a store of format 4 has its values folded into lists when opened
- * (the records are not read), an older one is rebuilt. */
+ * values, and adds the coaches' lists (AGG_COACH_WEEK): a store of format
+ * 4 has its values folded into lists when opened (the records are not
+ * read), an older one is rebuilt. */
 #define AGG_FORMAT 5
 
 /* The Monday (a day number, days since 1970-01-01) of the ISO week that day
@@ -410,6 +424,18 @@ int agg_read_coached(struct store_txn *t, const char *observer, const char *rubr
 int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
                         const char *rubric_id, int32_t from_monday, int32_t until_monday,
                         agg_coached_cb cb, void *arg);
+
+/*
+ * Calls cb for every coach observed in a week of the rubric in
+ * [from_monday, until_monday] with their AGG_COACH figures of that week
+ * (the AGG_COACH_ASG twin's when assigned is set), by week and, within a
+ * week, by coach id: w as agg_read_coached() gives it (the observations
+ * and one behaviour AGG_RATED, what agg_read_rated() of the coach's value
+ * sums to). One range read of the coaches' lists (AGG_COACH_WEEK): a value
+ * per week. Arguments, ownership, thread and result as agg_read_coached().
+ */
+int agg_read_coaches(struct store_txn *t, int assigned, const char *rubric_id, int32_t from_monday,
+                     int32_t until_monday, agg_coached_cb cb, void *arg);
 
 /* True if rec fulfilled an assignment (its "assigned", see AGG_ASSIGNED). */
 int agg_record_assigned(const Coachq__V1__StoredObservation *rec);

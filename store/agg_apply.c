@@ -289,7 +289,6 @@ int agg_flush(struct store_txn *t)
     struct agg_batch *b = t->batch;
     struct agg_ent **ents = NULL;
     struct agg_val sum;
-    struct agg_seen seen;
     size_t n = 0;
     int rc = 0;
 
@@ -297,7 +296,6 @@ int agg_flush(struct store_txn *t)
         return 0;
     }
     memset(&sum, 0, sizeof(sum));
-    memset(&seen, 0, sizeof(seen));
     if (b->delta.n > 0) {
         ents = malloc(b->delta.n * sizeof(*ents));
         if (ents == NULL) {
@@ -312,24 +310,22 @@ int agg_flush(struct store_txn *t)
     if (n > 1) {
         qsort(ents, n, sizeof(*ents), ent_by_key);
     }
-    for (size_t i = 0; i < n && rc == 0;) {
-        size_t used = 1;
-
-        /* An observer's shares per coach go into their week's list
-         * (agg_seen.c), each list read and written once. */
-        if (AGG_KIND_COACHED(ents[i]->key[0])) {
-            rc = agg_seen_flush(t, ents + i, n - i, &seen, &used);
-        } else {
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        /* An observer's shares per coach are kept in lists only. */
+        if (!AGG_KIND_COACHED(ents[i]->key[0])) {
             rc = flush_one(t, ents[i], &sum);
         }
-        i += used;
+    }
+    /* The observer-week and coaches' lists (agg_seen.c), each read and
+     * written once. */
+    if (rc == 0) {
+        rc = agg_seen_write(t, ents, n);
     }
     if (rc == -EIO) {
         log_event(LOG_ERROR, "agg_value_corrupt", "op=flush");
     }
     free(ents);
     agg_val_free(&sum);
-    agg_seen_free(&seen);
     agg_batch_discard(t);
     return rc;
 }

@@ -171,7 +171,8 @@ struct agg_ent {
     uint8_t key[AGG_KEY_MAX];
     size_t klen;
     struct agg_val v;
-    int seen; /* verify: a stored value matched it */
+    int seen;   /* verify: a stored value matched it */
+    int listed; /* verify: a coaches' list (AGG_COACH_WEEK) holds it */
 };
 
 /* A bump allocator for a map's entries: blocks freed all at once. */
@@ -382,21 +383,28 @@ int agg_seen_put(struct store_txn *t, const uint8_t *key, size_t klen, const str
 int agg_seen_key(const uint8_t *key, size_t klen, uint8_t *out, size_t *plen);
 
 /*
- * Adds the run of AGG_OBSERVER_COACH (or twin) shares at the start of
- * ents[0..n) (sorted by key) that fall in one observer-week list to the
- * stored list: read once, written once (deleted when it adds up to
- * nothing). *used gets the length of the run; l is scratch memory, reused
- * from call to call. Returns 0 or a code for the store to pass on.
+ * Adds the shares among ents[0..n) that feed a list (AGG_OBSERVER_COACH
+ * keys and twins: their observer's week list; AGG_COACH keys and twins:
+ * the coaches' list of their rubric and week) to the stored lists: each
+ * list read once and written once (deleted when it adds up to nothing).
+ * For the writer's flush. Returns 0 or a code for the store to pass on.
  */
-int agg_seen_flush(struct store_txn *t, struct agg_ent *const *ents, size_t n, struct agg_seen *l,
-                   size_t *used);
+int agg_seen_write(struct store_txn *t, struct agg_ent *const *ents, size_t n);
 
-/* Writes the lists of every AGG_OBSERVER_COACH (or twin) share in m, for
- * a rebuild (the store holds no list yet). Returns as agg_seen_flush(). */
+/* The same for every entry of m, for a rebuild (the store holds no list
+ * yet). */
 int agg_seen_write_map(struct store_txn *t, const struct agg_map *m);
 
+/* The key of the share a list's manager e stands for (AGG_OBSERVER_COACH
+ * for an observer-week list, AGG_COACH for a coaches' list) into out
+ * (AGG_KEY_MAX bytes), *olen its length. Returns 0 or -EINVAL for a list
+ * key not of its kind's form. */
+int agg_seen_share_key(const uint8_t *lkey, size_t llen, const struct agg_seen_ent *e, uint8_t *out,
+                       size_t *olen);
+
 /* Format 4 to 5: replaces every AGG_OBSERVER_COACH value and twin by the
- * observer-week lists they add up to; *lists gets the lists written. In
+ * observer-week lists they add up to, and writes the coaches' lists of the
+ * AGG_COACH values; *lists gets the observer-week lists written. In
  * the caller's write transaction. Returns 0 or a STORE_TXN_ABORT() code. */
 int agg_seen_migrate(struct store_txn *t, uint64_t *lists);
 

@@ -413,62 +413,60 @@ static void val_diff(const struct agg_val *s, const struct agg_val *r, char *out
     }
 }
 
-/* The rebuilt share of an observer-week list's manager (its AGG_OBSERVER_COACH
- * key: the list's key with that kind, then the coach), or NULL; text gets
- * that key as text, the name a difference is reported under. */
-static struct agg_ent *seen_rebuilt(struct agg_build *b, const uint8_t *key, size_t klen,
-                                    const struct agg_seen_ent *e, char *text, size_t textlen)
-{
-    uint8_t k[AGG_KEY_MAX + VALIDATE_MAX_ID];
-
-    memcpy(k, key, klen);
-    k[0] = (uint8_t)((key[0] & AGG_ASSIGNED) | AGG_OBSERVER_COACH);
-    memcpy(k + klen, e->coach, e->clen);
-    agg_key_text(k, klen + e->clen, text, textlen);
-    return agg_map_find(&b->map, k, klen + e->clen);
-}
-
-/* Compares a stored observer-week list with the rebuilt shares of its
- * managers, each reported under its AGG_OBSERVER_COACH key's text. */
+/* Compares a stored list (observer-week or coaches') with the rebuilt
+ * shares of its managers, each reported under its share's key text
+ * (AGG_OBSERVER_COACH or AGG_COACH). */
 static int verify_seen(struct agg_build *b, const uint8_t *key, size_t klen, const uint8_t *val,
                        size_t vlen, const char *text)
 {
+    int coaches = AGG_KIND_COACHES(key[0]);
+    const char *where = coaches ? " in its week's coaches' list" : "";
     struct agg_seen l;
+    uint8_t sk[AGG_KEY_MAX];
+    size_t sklen = 0;
     char etext[400];
     char what[300];
     int rc;
 
     memset(&l, 0, sizeof(l));
     rc = agg_seen_decode(&l, val, vlen);
-    /* The key must be a whole list key (kind, observer, rubric, week), so
-     * that a manager's share key made from it fits AGG_KEY_MAX. */
-    if (rc == -EIO ||
-        (rc == 0 && (klen < 3 || 3u + key[1] > klen || klen != 3u + key[1] + key[2 + key[1]] + 4u ||
-                     klen > AGG_KEY_MAX))) {
+    /* The key must be a whole list key (kind, scope, rubric, week). */
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        rc = agg_seen_share_key(key, klen, &l.e[i], sk, &sklen) != 0 ? -EIO : 0;
+    }
+    if (rc == -EIO) {
         agg_seen_free(&l);
         report(b, text, "stored list does not decode");
         return 0;
     }
     for (size_t i = 0; i < l.n && rc == 0; i++) {
         const struct agg_seen_ent *s = &l.e[i];
-        struct agg_ent *e = seen_rebuilt(b, key, klen, s, etext, sizeof(etext));
+        struct agg_ent *e;
+        int *flag;
         int64_t n = 0, sum = 0, sumsq = 0, prof = 0;
 
-        if (e != NULL && e->seen) {
+        (void)agg_seen_share_key(key, klen, s, sk, &sklen);
+        agg_key_text(sk, sklen, etext, sizeof(etext));
+        e = agg_map_find(&b->map, sk, sklen);
+        flag = e == NULL ? NULL : coaches ? &e->listed : &e->seen;
+        if (flag != NULL && *flag) {
             /* Only a list out of order or with a manager twice. */
-            report(b, etext, "listed twice");
+            snprintf(what, sizeof(what), "listed twice%s", where);
+            report(b, etext, what);
             continue;
         }
         if (i > 0 && strcmp(l.e[i - 1].coach, s->coach) >= 0) {
-            report(b, etext, "out of order");
+            snprintf(what, sizeof(what), "out of order%s", where);
+            report(b, etext, what);
         }
         if (e == NULL) {
-            snprintf(what, sizeof(what), "stored but not rebuilt (stored %" PRId64 " observations)",
+            snprintf(what, sizeof(what),
+                     "stored but not rebuilt%s (stored %" PRId64 " observations)", where,
                      s->observations);
             report(b, etext, what);
             continue;
         }
-        e->seen = 1;
+        *flag = 1;
         for (size_t k = 0; k < e->v.nb; k++) {
             n += e->v.b[k].count;
             sum += (int64_t)llround(e->v.b[k].sum);
@@ -479,15 +477,30 @@ static int verify_seen(struct agg_build *b, const uint8_t *key, size_t klen, con
             s->sumsq != sumsq || s->proficient != prof) {
             snprintf(what, sizeof(what),
                      "observations %" PRId64 ", ratings %" PRId64 "/%" PRId64 "/%" PRId64
-                     "/%" PRId64 "; rebuilt %" PRId64 ", %" PRId64 "/%" PRId64 "/%" PRId64
+                     "/%" PRId64 "%s; rebuilt %" PRId64 ", %" PRId64 "/%" PRId64 "/%" PRId64
                      "/%" PRId64,
-                     s->observations, s->count, s->sum, s->sumsq, s->proficient, e->v.observations,
-                     n, sum, sumsq, prof);
+                     s->observations, s->count, s->sum, s->sumsq, s->proficient, where,
+                     e->v.observations, n, sum, sumsq, prof);
             report(b, etext, what);
         }
     }
     agg_seen_free(&l);
     return rc;
+}
+
+/* True if the rebuilt entry e is one a coaches' list must hold: an
+ * AGG_COACH value (or twin) with observations or ratings. */
+static int wants_listing(const struct agg_ent *e)
+{
+    int64_t n = 0;
+
+    if (e->klen < 1 || (e->key[0] & ~AGG_ASSIGNED) != AGG_COACH) {
+        return 0;
+    }
+    for (size_t k = 0; k < e->v.nb; k++) {
+        n += e->v.b[k].count;
+    }
+    return e->v.observations != 0 || n != 0;
 }
 
 static int verify_stored(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
@@ -505,7 +518,7 @@ static int verify_stored(const uint8_t *key, size_t klen, const uint8_t *val, si
         report(b, text, "stored as aggregate format 4 kept it (an observer-week list from 5 on)");
         return 0;
     }
-    if (klen >= 1 && AGG_KIND_SEEN(key[0])) {
+    if (klen >= 1 && (AGG_KIND_SEEN(key[0]) || AGG_KIND_COACHES(key[0]))) {
         return verify_seen(b, key, klen, val, vlen, text);
     }
     memset(&sv, 0, sizeof(sv));
@@ -590,6 +603,15 @@ static int verify_txn(struct store_txn *t, void *arg)
         report(b, text, what);
     }
     free(missing);
+    for (size_t i = 0; i < b->map.cap && rc == 0; i++) {
+        const struct agg_ent *e = b->map.slot[i];
+        char text[300];
+
+        if (e != NULL && !e->listed && wants_listing(e)) {
+            agg_key_text(e->key, e->klen, text, sizeof(text));
+            report(b, text, "missing from its week's coaches' list");
+        }
+    }
     if (rc == 0 && mdb_stat(t->txn, t->s->dbi_agg_contrib, &st) == 0 &&
         st.ms_entries > b->contribs) {
         char what[100];

@@ -259,26 +259,99 @@ static void seen_add(struct agg_seen_ent *e, const struct agg_val *v)
     }
 }
 
-int agg_seen_flush(struct store_txn *t, struct agg_ent *const *ents, size_t n, struct agg_seen *l,
-                   size_t *used)
-{
+/* A share to add to a list: the list's key, the manager, the share. */
+struct seen_item {
     uint8_t lkey[AGG_KEY_MAX];
-    size_t plen = 0;
+    size_t llen;
+    const uint8_t *coach;
+    size_t clen;
+    const struct agg_val *v;
+};
+
+/* The list and manager a share key feeds: an AGG_OBSERVER_COACH key (or
+ * twin) its observer's week list, an AGG_COACH key (or twin) the coaches'
+ * list of its rubric and week. Returns 1, 0 for a key that feeds no list,
+ * or -EINVAL for a key not of its kind's form. */
+static int item_of(const uint8_t *key, size_t klen, struct seen_item *it)
+{
+    size_t slen, rlen;
+
+    if (klen >= 1 && AGG_KIND_COACHED(key[0])) {
+        if (agg_seen_key(key, klen, it->lkey, &it->llen) != 0) {
+            return -EINVAL;
+        }
+        it->coach = key + it->llen;
+        it->clen = klen - it->llen;
+        return 1;
+    }
+    if (klen < 1 || (key[0] & ~AGG_ASSIGNED) != AGG_COACH) {
+        return 0;
+    }
+    if (klen < 3 || (slen = key[1]) == 0 || slen > VALIDATE_MAX_ID || 3 + slen > klen ||
+        klen != 3 + slen + (rlen = key[2 + slen]) + 4) {
+        return -EINVAL;
+    }
+    it->lkey[0] = (uint8_t)((key[0] & AGG_ASSIGNED) | AGG_COACH_WEEK);
+    it->lkey[1] = 1;
+    it->lkey[2] = AGG_ORG_ALL[0];
+    memcpy(it->lkey + 3, key + 2 + slen, 1 + rlen + 4);
+    it->llen = 3 + 1 + rlen + 4;
+    it->coach = key + 2;
+    it->clen = slen;
+    return 1;
+}
+
+int agg_seen_share_key(const uint8_t *lkey, size_t llen, const struct agg_seen_ent *e, uint8_t *out,
+                       size_t *olen)
+{
+    size_t slen;
+
+    if (llen < 3 || (slen = lkey[1]) + 3 > llen || llen != 3u + slen + lkey[2 + slen] + 4u ||
+        llen + e->clen + 1 > AGG_KEY_MAX) {
+        return -EINVAL;
+    }
+    if (AGG_KIND_SEEN(lkey[0])) {
+        memcpy(out, lkey, llen);
+        out[0] = (uint8_t)((lkey[0] & AGG_ASSIGNED) | AGG_OBSERVER_COACH);
+        memcpy(out + llen, e->coach, e->clen);
+        *olen = llen + e->clen;
+        return 0;
+    }
+    if (!AGG_KIND_COACHES(lkey[0])) {
+        return -EINVAL;
+    }
+    out[0] = (uint8_t)((lkey[0] & AGG_ASSIGNED) | AGG_COACH);
+    out[1] = (uint8_t)e->clen;
+    memcpy(out + 2, e->coach, e->clen);
+    memcpy(out + 2 + e->clen, lkey + 2 + slen, llen - 2 - slen);
+    *olen = 2 + e->clen + llen - 2 - slen;
+    return 0;
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+    const struct seen_item *x = a;
+    const struct seen_item *y = b;
+    int c = keys_compare(x->lkey, x->llen, y->lkey, y->llen);
+
+    return c != 0 ? c : keys_compare(x->coach, x->clen, y->coach, y->clen);
+}
+
+/* Adds the run of items at the start of it[0..n) that share one list key
+ * to the stored list: read once, written once. *used gets the run's
+ * length; l is scratch memory. */
+static int merge_run(struct store_txn *t, const struct seen_item *it, size_t n, struct agg_seen *l,
+                     size_t *used)
+{
     size_t m = 1;
     MDB_val v;
     int rc;
 
-    *used = 1;
-    rc = agg_seen_key(ents[0]->key, ents[0]->klen, lkey, &plen);
-    if (rc != 0) {
-        return rc;
-    }
-    while (m < n && ents[m]->klen > plen && ents[m]->key[0] == ents[0]->key[0] &&
-           memcmp(ents[m]->key + 1, ents[0]->key + 1, plen - 1) == 0) {
+    while (m < n && keys_compare(it[m].lkey, it[m].llen, it[0].lkey, it[0].llen) == 0) {
         m++;
     }
     *used = m;
-    rc = store_txn_get_raw(t, t->s->dbi_agg, lkey, plen, &v);
+    rc = store_txn_get_raw(t, t->s->dbi_agg, it[0].lkey, it[0].llen, &v);
     if (rc == 0) {
         rc = agg_seen_decode(l, v.mv_data, v.mv_size);
     } else if (rc == -ENOENT) {
@@ -286,57 +359,73 @@ int agg_seen_flush(struct store_txn *t, struct agg_ent *const *ents, size_t n, s
         rc = 0;
     }
     for (size_t i = 0; i < m && rc == 0; i++) {
-        struct agg_seen_ent *e = seen_entry(l, ents[i]->key + plen, ents[i]->klen - plen);
+        struct agg_seen_ent *e = seen_entry(l, it[i].coach, it[i].clen);
 
         if (e == NULL) {
             return STORE_TXN_ABORT(ENOMEM);
         }
-        seen_add(e, &ents[i]->v);
+        seen_add(e, it[i].v);
     }
     if (rc != 0) {
         return rc;
     }
-    seen_normalise(l, lkey, plen);
-    return agg_seen_put(t, lkey, plen, l);
+    seen_normalise(l, it[0].lkey, it[0].llen);
+    return agg_seen_put(t, it[0].lkey, it[0].llen, l);
 }
 
-static int ent_cmp(const void *a, const void *b)
+int agg_seen_write(struct store_txn *t, struct agg_ent *const *ents, size_t n)
 {
-    const struct agg_ent *x = *(struct agg_ent *const *)a;
-    const struct agg_ent *y = *(struct agg_ent *const *)b;
+    struct seen_item *it = NULL;
+    struct agg_seen l;
+    size_t m = 0;
+    int rc = 0;
 
-    return keys_compare(x->key, x->klen, y->key, y->klen);
+    memset(&l, 0, sizeof(l));
+    if (n > 0) {
+        it = malloc(n * sizeof(*it));
+        if (it == NULL) {
+            return STORE_TXN_ABORT(ENOMEM);
+        }
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = item_of(ents[i]->key, ents[i]->klen, &it[m]);
+        if (rc == 1) {
+            it[m++].v = &ents[i]->v;
+            rc = 0;
+        }
+    }
+    if (rc == 0 && m > 1) {
+        qsort(it, m, sizeof(*it), item_cmp);
+    }
+    for (size_t i = 0; i < m && rc == 0;) {
+        size_t used = 1;
+
+        rc = merge_run(t, it + i, m - i, &l, &used);
+        i += used;
+    }
+    agg_seen_free(&l);
+    free(it);
+    return rc;
 }
 
 int agg_seen_write_map(struct store_txn *t, const struct agg_map *m)
 {
     struct agg_ent **ents = NULL;
-    struct agg_seen l;
     size_t n = 0;
-    int rc = 0;
+    int rc;
 
-    memset(&l, 0, sizeof(l));
     if (m->n > 0) {
         ents = malloc(m->n * sizeof(*ents));
         if (ents == NULL) {
-            return -ENOMEM;
+            return STORE_TXN_ABORT(ENOMEM);
         }
     }
     for (size_t i = 0; i < m->cap; i++) {
-        if (m->slot[i] != NULL && AGG_KIND_COACHED(m->slot[i]->key[0])) {
+        if (m->slot[i] != NULL) {
             ents[n++] = m->slot[i];
         }
     }
-    if (n > 1) {
-        qsort(ents, n, sizeof(*ents), ent_cmp);
-    }
-    for (size_t i = 0; i < n && rc == 0;) {
-        size_t used = 1;
-
-        rc = agg_seen_flush(t, ents + i, n - i, &l, &used);
-        i += used;
-    }
-    agg_seen_free(&l);
+    rc = agg_seen_write(t, ents, n);
     free(ents);
     return rc;
 }
@@ -432,6 +521,54 @@ static int migrate_kind(struct store_txn *t, unsigned kind, struct seen_out *o)
     return err;
 }
 
+/* Writes the coaches' lists of every AGG_COACH value (or twin, kind) as
+ * stored: the values stay; a damaged one is left out, as in
+ * migrate_kind(). */
+static int migrate_coaches(struct store_txn *t, unsigned kind)
+{
+    uint8_t start = (uint8_t)kind;
+    struct agg_arena arena;
+    struct agg_map m;
+    struct agg_val v;
+    MDB_cursor *cur = NULL;
+    MDB_val kv, vv;
+    int rc, err = 0;
+
+    memset(&arena, 0, sizeof(arena));
+    memset(&m, 0, sizeof(m));
+    memset(&v, 0, sizeof(v));
+    m.arena = &arena;
+    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
+    if (rc != 0) {
+        return STORE_TXN_ABORT(rc);
+    }
+    kv.mv_data = &start;
+    kv.mv_size = 1;
+    for (rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE); rc == 0 && err == 0;
+         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT)) {
+        struct seen_item it;
+
+        if (kv.mv_size < 1 || ((const uint8_t *)kv.mv_data)[0] != kind) {
+            break;
+        }
+        if (item_of(kv.mv_data, kv.mv_size, &it) == 1 &&
+            agg_val_decode_part(&v, vv.mv_data, vv.mv_size, AGG_DECODE_RATED) == 0) {
+            err = agg_map_add(&m, kv.mv_data, kv.mv_size, &v, 1);
+        }
+    }
+    if (err == 0 && rc != 0 && rc != MDB_NOTFOUND) {
+        err = STORE_TXN_ABORT(rc);
+    }
+    mdb_cursor_close(cur);
+    if (err == 0) {
+        err = agg_seen_write_map(t, &m);
+    }
+    agg_map_free(&m);
+    agg_arena_free(&arena);
+    agg_val_free(&v);
+    return err;
+}
+
 int agg_seen_migrate(struct store_txn *t, uint64_t *lists)
 {
     static const unsigned kinds[] = {AGG_OBSERVER_COACH, AGG_OBSERVER_COACH_ASG};
@@ -447,6 +584,9 @@ int agg_seen_migrate(struct store_txn *t, uint64_t *lists)
      * walked a range no put of this transaction touched. */
     for (size_t i = 0; i < o.n && rc == 0; i++) {
         rc = agg_seen_put(t, o.key[i].b, o.key[i].len, &o.list[i]);
+    }
+    for (size_t i = 0; i < 2 && rc == 0; i++) {
+        rc = migrate_coaches(t, i == 0 ? AGG_COACH : AGG_COACH_ASG);
     }
     for (size_t i = 0; i < o.n; i++) {
         agg_seen_free(&o.list[i]);
@@ -514,11 +654,12 @@ static int read_list(int32_t monday, const uint8_t *p, size_t n, agg_coached_cb 
     return rc;
 }
 
-int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
-                        const char *rubric_id, int32_t from_monday, int32_t until_monday,
-                        agg_coached_cb cb, void *arg)
+/* Calls cb for every manager of the lists of (kind, scope, rubric_id) in
+ * the window, week by week. */
+static int read_lists(struct store_txn *t, unsigned kind, const char *observer,
+                      const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                      agg_coached_cb cb, void *arg)
 {
-    unsigned kind = assigned ? AGG_OBSERVER_WEEK_ASG : AGG_OBSERVER_WEEK;
     struct keys_buf k;
     MDB_cursor *cur = NULL;
     MDB_val kv, vv;
@@ -571,4 +712,19 @@ int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
         return err;
     }
     return mdberr_errno(rc);
+}
+
+int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
+                        const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                        agg_coached_cb cb, void *arg)
+{
+    return read_lists(t, assigned ? AGG_OBSERVER_WEEK_ASG : AGG_OBSERVER_WEEK, observer, rubric_id,
+                      from_monday, until_monday, cb, arg);
+}
+
+int agg_read_coaches(struct store_txn *t, int assigned, const char *rubric_id, int32_t from_monday,
+                     int32_t until_monday, agg_coached_cb cb, void *arg)
+{
+    return read_lists(t, assigned ? AGG_COACH_WEEK_ASG : AGG_COACH_WEEK, AGG_ORG_ALL, rubric_id,
+                      from_monday, until_monday, cb, arg);
 }

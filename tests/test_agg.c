@@ -1213,8 +1213,9 @@ static void strip_mix(const char *dir)
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         size_t n;
 
-        /* Observer-week lists hold no mix (the rebuild makes them again). */
-        if (AGG_KIND_SEEN(((const uint8_t *)k.mv_data)[0])) {
+        /* Lists hold no mix (the rebuild makes them again). */
+        if (AGG_KIND_SEEN(((const uint8_t *)k.mv_data)[0]) ||
+            AGG_KIND_COACHES(((const uint8_t *)k.mv_data)[0])) {
             continue;
         }
         assert_int_equal(agg_val_decode(&a, v.mv_data, v.mv_size), 0);

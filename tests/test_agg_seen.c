@@ -174,8 +174,9 @@ static const struct agg_seen *list_of(const struct lists *ls, const char *observ
 /* An observer's figures of one week over every behaviour (AGG_OBSERVER,
  * read rated), what the managers of their list add up to. */
 struct rated {
-    const char *observer;
+    const char *observer; /* the scope */
     int32_t monday;
+    enum agg_scope kind; /* AGG_OBSERVER when 0 */
     uint64_t observations, count, proficient;
     double sum, sumsq;
 };
@@ -199,7 +200,8 @@ static int rated_txn(struct store_txn *t, void *arg)
 {
     struct rated *r = arg;
 
-    return agg_read_rated(t, AGG_OBSERVER, r->observer, RUBRIC, r->monday, r->monday, rated_cb, r);
+    return agg_read_rated(t, r->kind != 0 ? r->kind : AGG_OBSERVER, r->observer, RUBRIC, r->monday,
+                          r->monday, rated_cb, r);
 }
 
 static void assert_adds_up(struct store *s, const struct agg_seen *l, const char *observer,
@@ -225,6 +227,69 @@ static void assert_adds_up(struct store *s, const struct agg_seen *l, const char
     assert_int_equal(sum, (int64_t)r.sum);
     assert_int_equal(sumsq, (int64_t)r.sumsq);
     assert_int_equal(prof, r.proficient);
+}
+
+/* Every coach in the coaches' lists of a window, with their figures, and
+ * the same figures read from each one's AGG_COACH value. */
+struct coaches {
+    int32_t from, until;
+    size_t n;
+    int32_t monday[MAX_LISTS];
+    char coach[MAX_LISTS][65];
+    uint64_t observations[MAX_LISTS], count[MAX_LISTS];
+    double sum[MAX_LISTS];
+};
+
+static int coaches_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w, void *arg)
+{
+    struct coaches *c = arg;
+
+    assert_true(c->n < MAX_LISTS && strlen(coach) < 65);
+    c->monday[c->n] = monday;
+    snprintf(c->coach[c->n], sizeof(c->coach[0]), "%s", coach);
+    c->observations[c->n] = w->observations;
+    for (size_t i = 0; i < w->n_behaviours; i++) {
+        c->count[c->n] += w->behaviours[i]->count;
+        c->sum[c->n] += w->behaviours[i]->sum;
+    }
+    c->n++;
+    return 0;
+}
+
+static int coaches_txn(struct store_txn *t, void *arg)
+{
+    struct coaches *c = arg;
+
+    return agg_read_coaches(t, 0, RUBRIC, c->from, c->until, coaches_cb, c);
+}
+
+/* The coaches' lists of the window [from, until] hold n coach-weeks, by
+ * week and coach id, each equal to its AGG_COACH value read rated. */
+static void assert_coaches(struct store *s, int32_t from, int32_t until, size_t n)
+{
+    struct coaches c;
+
+    memset(&c, 0, sizeof(c));
+    c.from = from;
+    c.until = until;
+    assert_int_equal(store_view(s, coaches_txn, &c), 0);
+    assert_int_equal(c.n, n);
+    for (size_t i = 0; i < c.n; i++) {
+        struct rated r;
+
+        if (i > 0 && c.monday[i] == c.monday[i - 1]) {
+            assert_true(strcmp(c.coach[i - 1], c.coach[i]) < 0);
+        }
+        memset(&r, 0, sizeof(r));
+        r.observer = c.coach[i];
+        r.monday = c.monday[i];
+        r.kind = AGG_COACH;
+        assert_int_equal(store_view(s, rated_txn, &r), 0);
+        assert_true(r.observations > 0 && r.count > 0);
+        assert_int_equal(c.observations[i], r.observations);
+        assert_int_equal(c.count[i], r.count);
+        assert_true(c.sum[i] == r.sum);
+    }
 }
 
 static void assert_verifies(struct store *s)
@@ -270,6 +335,9 @@ static void test_lists(void **state)
     assert_int_equal(l->n, 1);
     assert_string_equal(l->e[0].coach, "flm.cara");
     lists_free(&ls);
+    /* The coaches' lists: flm.cara and flm.dan the first week (alice's and
+     * bob's together), flm.cara the second. */
+    assert_coaches(f->s, MON0, MON0 + 7, 3);
     assert_verifies(f->s);
     /* b (flm.cara) amended onto flm.dan: flm.cara leaves alice's week. */
     submit(f->s, "alice", &g, "flm.dan", T0 + 3600, b.id);
@@ -287,6 +355,8 @@ static void test_lists(void **state)
     assert_int_equal(l->e[1].observations, 3);
     assert_adds_up(f->s, l, "alice", MON0);
     lists_free(&ls);
+    /* The second week has no coach left. */
+    assert_coaches(f->s, MON0, MON0 + 7, 2);
     assert_verifies(f->s);
 }
 
@@ -426,6 +496,11 @@ static void back_to_format4(const char *dir, uint32_t format)
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const uint8_t *p = k.mv_data;
 
+        /* Format 4 had no coaches' lists. */
+        if (AGG_KIND_COACHES(p[0])) {
+            assert_int_equal(mdb_cursor_del(cur, 0), 0);
+            continue;
+        }
         if (!AGG_KIND_SEEN(p[0])) {
             continue;
         }
@@ -530,6 +605,7 @@ static void test_format4_upgrade(void **state)
     assert_int_equal(after.coached, 0);
     lists_same(&before, &after);
     lists_free(&after);
+    assert_coaches(f->s, MON0, MON0 + 7, 3);
     assert_int_equal(store_view(f->s, format_txn, &format), 0);
     assert_int_equal(format, AGG_FORMAT);
     assert_verifies(f->s);
@@ -544,8 +620,9 @@ static void test_format4_upgrade(void **state)
     lists_free(&after);
     memset(&df, 0, sizeof(df));
     assert_int_equal(agg_verify(f->s, 1, diff_cb, &df, &r), 0);
-    /* Each format-4 value, and each manager missing from a list. */
-    assert_int_equal(r.differences, 8);
+    /* Each format-4 value, each manager missing from an observer's list,
+     * and each coach-week missing from a coaches' list. */
+    assert_int_equal(r.differences, 4 + 4 + 3);
     assert_non_null(strstr(df.first, "format 4"));
     read_lists(f->s, &after);
     lists_same(&before, &after);
