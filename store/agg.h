@@ -81,13 +81,13 @@
  * rubric id length, the rubric id, the Monday as 4 bytes (keys.h, big-endian
  * days, so weeks sort in order). AGG_OBSERVER_COACH keys (kind 8) have the
  * observer as their scope and end after the week with the coach id (1..64
- * bytes, no length: it is the rest of the key): an observer's values of one
- * rubric sort by week, then by coach id (agg_read_coached()). Its value
- * keeps only what the page reads: the observations, and one behaviour with
- * the id AGG_RATED ("*") whose count, sum, sum of squares and proficient
- * are the record's over every behaviour it rated (the header's other
- * figures are 0), so a value is about 106 bytes and decodes without a
- * behaviour list.
+ * bytes, no length: it is the rest of the key). From format 5 such a key
+ * names a share (a contribution's, a batch's delta), not a stored value:
+ * the share is the observations and one behaviour with the id AGG_RATED
+ * ("*") whose count, sum, sum of squares and proficient are the record's
+ * over every behaviour it rated, and it is added to its manager's entry of
+ * the observer-week list. Formats 3 and 4 stored it as a value of that
+ * key (about 106 bytes), which agg_seen_migrate() folds into lists.
  *
  * Observer-week lists (format 5): an AGG_OBSERVER_WEEK key is an ordinary
  * one (kind 9, the observer as scope, rubric, week), as is an
