@@ -424,13 +424,6 @@ static int coach_window(const struct dash_ctx *c, struct obs_page *pg, size_t m)
     return rc;
 }
 
-static int size_cmp(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 /* Drift and coverage: the observer on each manager against that manager's
  * other observers (the coach total minus this observer's part), from one
  * range read of the observer's values by week and manager. The managers
@@ -449,8 +442,12 @@ static int observer_drift(const struct dash_ctx *c, struct obs_page *pg, const c
     pg->at = 0;
     rc = agg_read_coached_of(c->t, c->req->assigned_only, oid, c->rubric_id, pg->from,
                              c->until_monday, observer_coach_cb, pg);
-    if (rc == 0) {
-        qsort(pg->touched, pg->ntouched, sizeof(*pg->touched), size_cmp);
+    /* In the page's order: the managers seen, by index (a walk of the
+     * marks rather than a sort). */
+    for (size_t m = 0, k = 0; rc == 0 && m < pg->flm.n && k < pg->ntouched; m++) {
+        if (pg->seen[m]) {
+            pg->touched[k++] = m;
+        }
     }
     for (size_t i = 0; i < pg->ntouched; i++) {
         size_t m = pg->touched[i];

@@ -65,10 +65,8 @@ static int seen_next(const uint8_t **p, const uint8_t *end, struct agg_seen_ent 
         return -EIO;
     }
     q++;
-    for (size_t i = 0; i < len; i++) {
-        e->coach[i] = (char)q[i];
-        any_nul |= q[i] == 0;
-    }
+    memcpy(e->coach, q, len);
+    any_nul = memchr(q, '\0', len) != NULL;
     e->coach[len] = '\0';
     e->clen = len;
     q += len;
@@ -610,10 +608,8 @@ int agg_read_coached(struct store_txn *t, const char *observer, const char *rubr
  * list that is not well formed, logged). */
 static int read_list(int32_t monday, const uint8_t *p, size_t n, agg_coached_cb cb, void *arg)
 {
-    Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
-    Coachq__V1__AggBehaviour binit = COACHQ__V1__AGG_BEHAVIOUR__INIT;
-    Coachq__V1__AggWeek w;
-    Coachq__V1__AggBehaviour b;
+    Coachq__V1__AggWeek w = COACHQ__V1__AGG_WEEK__INIT;
+    Coachq__V1__AggBehaviour b = COACHQ__V1__AGG_BEHAVIOUR__INIT;
     Coachq__V1__AggBehaviour *bp = &b;
     const uint8_t *q = p + SEEN_HEADER;
     const uint8_t *end = p + n;
@@ -621,25 +617,23 @@ static int read_list(int32_t monday, const uint8_t *p, size_t n, agg_coached_cb 
     size_t count = 0;
     int rc = seen_header(p, n, &count);
 
+    /* What an AGG_OBSERVER_COACH value gave: the observations and one
+     * behaviour, every rated one, when there are ratings. w and b are
+     * made once per list and only these fields change from manager to
+     * manager (a callback gets them const). */
+    b.id = (char *)AGG_RATED;
+    w.behaviours = &bp;
     for (size_t i = 0; i < count && rc == 0; i++) {
         rc = seen_next(&q, end, &e);
         if (rc != 0) {
             break;
         }
-        /* What an AGG_OBSERVER_COACH value gave: the observations and one
-         * behaviour, every rated one, when there are ratings. */
-        w = init;
         w.observations = (uint64_t)e.observations;
-        if (e.count > 0) {
-            b = binit;
-            b.id = (char *)AGG_RATED;
-            b.count = (uint64_t)e.count;
-            b.sum = (double)e.sum;
-            b.sumsq = (double)e.sumsq;
-            b.proficient = (uint64_t)e.proficient;
-            w.behaviours = &bp;
-            w.n_behaviours = 1;
-        }
+        w.n_behaviours = e.count > 0;
+        b.count = (uint64_t)e.count;
+        b.sum = (double)e.sum;
+        b.sumsq = (double)e.sumsq;
+        b.proficient = (uint64_t)e.proficient;
         rc = cb(monday, e.coach, &w, arg);
         if (rc != 0) {
             return rc > 0 ? 1 : rc;
