@@ -448,6 +448,11 @@ static int verify_seen(struct agg_build *b, const uint8_t *key, size_t klen, con
         (void)agg_seen_share_key(key, klen, s, sk, &sklen);
         agg_key_text(sk, sklen, etext, sizeof(etext));
         e = agg_map_find(&b->map, sk, sklen);
+        /* A share that adds up to nothing is listed nowhere (verify_txn()
+         * marked it seen already): a manager listed for it is not rebuilt. */
+        if (e != NULL && e->v.observations == 0 && e->v.nb == 0) {
+            e = NULL;
+        }
         flag = e == NULL ? NULL : coaches ? &e->listed : &e->seen;
         if (flag != NULL && *flag) {
             /* Only a list out of order or with a manager twice. */
