@@ -2,11 +2,12 @@
  * dash_observer: an observer's own reliability page; see dash_observer.h.
  *
  * The cost is one range read of the observer's lists by week (each lists
- * the managers seen that week, agg.h AGG_OBSERVER_WEEK), one of the
- * coaches' lists by week (AGG_COACH_WEEK), and one of every other
- * observer's lists in the window (to count the other observers in each
- * weekly cell): values read grow with the observers and weeks, never with
- * the observations.
+ * the managers seen that week, agg.h AGG_OBSERVER_WEEK), a point read of
+ * the coach-week value (AGG_COACH_WEEK) of each manager seen and week,
+ * and one of every other observer's lists in the window (to count the
+ * other observers in each weekly cell): values read grow with the
+ * observers, weeks and managers seen, never with the observations or the
+ * organisation's other managers.
  */
 #include "dash_observer.h"
 
@@ -173,9 +174,8 @@ static int sessions_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
 
 static int win_cmp(const void *key, const void *b);
 
-/* One coach's week of the coaches' lists: added to the window of the
- * coach, when the observer saw them in the window, and to the part of
- * that week. */
+/* One coach-week of a manager the observer saw in the window: added to
+ * the manager's window and to the part of that week. */
 static int coach_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *a, void *arg)
 {
     struct page *p = arg;
@@ -240,8 +240,9 @@ static int str_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Each manager's weeks over every observer, one read per manager, and
- * each part's line (the manager's manager on the week's Sunday). */
+/* Each manager's weeks over every observer (a point read per manager and
+ * week), and each part's line (the manager's manager on the week's
+ * Sunday). */
 static int coach_reads(struct page *p)
 {
     const struct dash_ctx *c = p->c;
@@ -259,13 +260,15 @@ static int coach_reads(struct page *p)
     qsort(ids, p->n, sizeof(*ids), str_cmp);
     for (size_t i = 0; i < p->n; i++) {
         if (i == 0 || strcmp(ids[i - 1], ids[i]) != 0) {
+            ids[p->nwin] = ids[i];
             p->win[p->nwin++].id = ids[i];
         }
     }
-    /* Every coach's weeks from one read of the coaches' lists (a value per
-     * week, agg.h AGG_COACH_WEEK), kept for the managers the observer saw. */
+    /* The managers seen, each week of the window, from their coach-week
+     * values (agg.h AGG_COACH_WEEK). */
     if (p->nwin > 0) {
-        rc = agg_read_coaches(c->t, 0, c->rubric_id, p->from, c->until_monday, coach_cb, p);
+        rc = agg_read_coach_weeks(c->t, 0, c->rubric_id, ids, p->nwin, p->from, c->until_monday,
+                                  coach_cb, p);
     }
     free(ids);
     for (size_t i = 0; i < p->n && rc == 0; i++) {

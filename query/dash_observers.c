@@ -10,9 +10,9 @@
  * never with the number of observations: every figure comes from the
  * weekly aggregates, drift and coverage from the observer-week lists that
  * lay an observer's weeks out by manager (agg.h, AGG_OBSERVER_WEEK), one
- * range read of a value per week for each observer, and from the coaches'
- * lists (AGG_COACH_WEEK), one read of a value per week for every
- * manager's window.
+ * range read of a value per week for each observer, and from the
+ * coach-week values (AGG_COACH_WEEK), one range read of a value per week
+ * and manager observed for every manager's window.
  */
 #include "dash_observers.h"
 #include "dash_plans.h"
@@ -209,10 +209,10 @@ static int flm_cmp(const void *a, const void *b)
     return strcmp(((const struct flm_ref *)a)->id, ((const struct flm_ref *)b)->id);
 }
 
-/* The index in pg->flm of the manager id, or pg->flm.n, for the values of
- * one range read of AGG_OBSERVER_COACH, which come by week and, within a
- * week, in id order (agg.h; the key's bytes compare as strcmp() compares
- * the ids): a walk forward through by_id from where the week's previous
+/* The index in pg->flm of the manager id, or pg->flm.n, for the managers
+ * of one read of an observer's lists or of the coach-week values, which
+ * come by week and, within a week, in id order (agg.h; the ids' bytes
+ * compare as strcmp() compares them): a walk forward through by_id from where the week's previous
  * value was found, back to the start at each new week, so that a value
  * costs about one comparison rather than a binary search's. */
 static size_t flm_next(struct obs_page *pg, int32_t monday, const char *id)
@@ -229,8 +229,8 @@ static size_t flm_next(struct obs_page *pg, int32_t monday, const char *id)
     return pg->at < pg->flm.n && cmp == 0 ? pg->by_id[pg->at].i : pg->flm.n;
 }
 
-/* One coach's week of the coaches' lists: added to the window of its
- * manager, when that is a front-line manager. */
+/* One coach-week value: added to the window of its manager, when that is
+ * a front-line manager. */
 static int coach_week_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w, void *arg)
 {
     struct obs_page *pg = arg;
@@ -388,8 +388,9 @@ static int observer_read(const struct dash_ctx *c, const struct obs_page *pg, co
     return rc;
 }
 
-/* One AGG_OBSERVER_COACH value: added to the window of its manager, when
- * that is a front-line manager anybody observed in the window. */
+/* One manager of an observer's week list (the observer's share on that
+ * manager): added to the window of its manager, when that is a
+ * front-line manager anybody observed in the window. */
 static int observer_coach_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w,
                              void *arg)
 {
@@ -426,7 +427,7 @@ static int coach_window(const struct dash_ctx *c, struct obs_page *pg, size_t m)
 
 /* Drift and coverage: the observer on each manager against that manager's
  * other observers (the coach total minus this observer's part), from one
- * range read of the observer's values by week and manager. The managers
+ * range read of the observer's week lists. The managers
  * are taken in the page's order, so that the sums are the same as a read
  * manager by manager. */
 static int observer_drift(const struct dash_ctx *c, struct obs_page *pg, const char *oid,

@@ -798,15 +798,16 @@ int agg_key_coached_of(struct keys_buf *k, unsigned kind, const char *observer, 
     return k->err;
 }
 
-/* The parts of an AGG_OBSERVER_COACH key: *wk the week's 4 bytes, *coach
- * and *clen the coach. Returns 0, or -EINVAL for a key not of that form. */
+/* The parts of an AGG_OBSERVER_COACH key, or of an AGG_COACH_WEEK key
+ * (the same layout, scope AGG_ORG_ALL): *wk the week's 4 bytes, *coach and
+ * *clen the coach. Returns 0, or -EINVAL for a key not of that form. */
 static int agg_key_coached_parts(const uint8_t *key, size_t klen, const uint8_t **wk,
                                  const uint8_t **coach, size_t *clen)
 {
     size_t slen, rlen, at;
 
-    if (klen < 2 || !AGG_KIND_COACHED(key[0]) || (slen = key[1]) + 3 > klen ||
-        (rlen = key[2 + slen]) + 3 + slen + 4 + 1 > klen) {
+    if (klen < 2 || !(AGG_KIND_COACHED(key[0]) || AGG_KIND_COACHES(key[0])) ||
+        (slen = key[1]) + 3 > klen || (rlen = key[2 + slen]) + 3 + slen + 4 + 1 > klen) {
         return -EINVAL;
     }
     at = 3 + slen + rlen;
@@ -821,7 +822,7 @@ void agg_key_text(const uint8_t *key, size_t klen, char *out, size_t outlen)
     size_t slen, rlen;
     char wl[16];
 
-    if (klen >= 2 && AGG_KIND_COACHED(key[0])) {
+    if (klen >= 2 && (AGG_KIND_COACHED(key[0]) || AGG_KIND_COACHES(key[0]))) {
         const uint8_t *wk, *coach;
         size_t clen;
 

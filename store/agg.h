@@ -34,13 +34,15 @@
  *                 contribution remembers) and added to its manager's entry
  *                 of the list; no AGG_OBSERVER_COACH value is stored.
  *   AGG_COACH_WEEK  from format 5, beside AGG_COACH (which stays): one
- *                 value per rubric and week, id AGG_ORG_ALL, listing every
- *                 coach observed that week with what the Observer
- *                 reliability pages read of their AGG_COACH value (the
- *                 observations and the ratings summed), in the layout of an
- *                 observer-week list: the pages read 12 values for every
- *                 manager's window instead of 12 per manager. The writer
- *                 derives it from the AGG_COACH shares of its batch.
+ *                 small fixed-layout value per rubric, week and coach
+ *                 observed, holding what the Observer reliability pages
+ *                 read of the coach's AGG_COACH value (the observations
+ *                 and the ratings summed), keyed week first (scope
+ *                 AGG_ORG_ALL, rubric, week, then the coach): the leads'
+ *                 page reads a week's coaches as one range of keys, My
+ *                 reliability reads the managers it saw by point reads.
+ *                 The writer derives it from the AGG_COACH shares of its
+ *                 batch (each key written once per commit).
  *   AGG_LINE_COACH  the coach as each manager above them on that day sees
  *                 them, id "<manager>/<coach>", one per manager in the
  *                 chain: a manager's view of a front-line manager holds the
@@ -90,28 +92,41 @@
  * key (about 106 bytes), which agg_seen_migrate() folds into lists.
  *
  * Observer-week lists (format 5): an AGG_OBSERVER_WEEK key is an ordinary
- * one (kind 9, the observer as scope, rubric, week), as is an
- * AGG_COACH_WEEK key (kind 10, scope AGG_ORG_ALL); their value is not an
+ * one (kind 9, the observer as scope, rubric, week); its value is not an
  * AggWeek but a fixed-layout little-endian list, version AGG_SEEN_VERSION:
  *
  *   offset  size  field
  *        0     1  version (AGG_SEEN_VERSION); any other value is refused
  *        1     1  flags, 0
- *        2     2  u16 number of managers (1..65535)
- *        4   ...  per manager, in id order (strcmp()'s, no repeats): u8 id
+ *        2     4  u32 number of managers (1..2^32-1; a list of none is
+ *                 deleted, so 0 is refused as damage)
+ *        6   ...  per manager, in id order (strcmp()'s, no repeats): u8 id
  *                 length (1..64), the id (no NUL), u32 observations, and
  *                 the observer's ratings of every behaviour together: u32
  *                 count, u32 sum of scores, u32 sum of squared scores, u32
  *                 proficient (what an AGG_OBSERVER_COACH value held)
  *
  * A manager whose figures add up to nothing is dropped, and a list with
- * none is deleted. agg_read_coached() reads the lists and gives the
- * managers one by one as the AGG_OBSERVER_COACH values were given, so
- * readers are unchanged; at 1M observations an observer's 12 weeks are 12
- * values of about 200 managers (25 bytes each) instead of 2,400 values.
- * Severity drift's peer side stays the coach's own AGG_COACH week minus
- * the observer's entry, and My reliability counts a manager-week's other
- * observers from their lists: no list holds any other observer's figures.
+ * none is deleted. The count is a u32 so that no input can make a list the
+ * writer cannot store: an observer who scores any number of managers in
+ * one week (an authorised client may submit as many as it likes) only
+ * makes that list longer.
+ *
+ * Coach-week values (format 5): an AGG_COACH_WEEK key (kind 10) is an
+ * observer-coach key with the organisation as observer: u8 kind, u8 1,
+ * AGG_ORG_ALL, u8 rubric id length, the rubric id, the Monday (4 bytes),
+ * then the coach id (1..64 bytes, no length: the rest of the key), so a
+ * week's coaches sort together in id order. The value, version
+ * AGG_COACH_WEEK_VERSION, is 22 bytes little-endian: u8 version, u8
+ * flags (0), then the five u32 figures of a list's manager (observations,
+ * and the ratings of every behaviour together: count, sum, sum of squares,
+ * proficient), what agg_read_rated() of the coach's AGG_COACH value of
+ * that week sums to. A coach-week with nothing is deleted. agg_read_coached() reads the lists and
+ * gives the managers one by one as the AGG_OBSERVER_COACH values were given, so readers are
+ * unchanged; at 1M observations an observer's 12 weeks are 12 values of about 200 managers (25
+ * bytes each) instead of 2,400 values. Severity drift's peer side stays the coach's own AGG_COACH
+ * week minus the observer's entry, and My reliability counts a manager-week's other observers from
+ * their lists: no list holds any other observer's figures.
  *
  * The stored value (agg_week database), version 1: a fixed-layout,
  * little-endian record, not protobuf, so that the writer reads and writes
@@ -234,7 +249,7 @@ enum agg_scope {
 #define AGG_KIND_COACHED(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_OBSERVER_COACH)
 /* True for AGG_OBSERVER_WEEK and its twin (an observer-week list). */
 #define AGG_KIND_SEEN(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_OBSERVER_WEEK)
-/* True for AGG_COACH_WEEK and its twin (a coaches' list). */
+/* True for AGG_COACH_WEEK and its twin (a coach-week value). */
 #define AGG_KIND_COACHES(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_COACH_WEEK)
 
 #define AGG_ORG_ALL "*"
@@ -243,6 +258,7 @@ enum agg_scope {
 #define AGG_VALUE_VERSION 1
 #define AGG_CONTRIB_VERSION 1
 #define AGG_SEEN_VERSION 1
+#define AGG_COACH_WEEK_VERSION 1
 #define AGG_NMARKERS 8 /* MarkerKind values 0..7 */
 
 /* The coaching mix in an AggWeek (mix and mix_q): sessions by focus, those
@@ -265,7 +281,7 @@ enum agg_scope {
  * is now the observer-coach key); 4 adds the assigned twins (AGG_ASSIGNED;
  * contribution bits 4..7 are the twins of bits 0..3); 5 stores the
  * observer-week lists (AGG_OBSERVER_WEEK) instead of AGG_OBSERVER_COACH
- * values, and adds the coaches' lists (AGG_COACH_WEEK): a store of format
+ * values, and adds the coach-week values (AGG_COACH_WEEK): a store of format
  * 4 has its values folded into lists when opened (the records are not
  * read), an older one is rebuilt. */
 #define AGG_FORMAT 5
@@ -431,11 +447,24 @@ int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
  * (the AGG_COACH_ASG twin's when assigned is set), by week and, within a
  * week, by coach id: w as agg_read_coached() gives it (the observations
  * and one behaviour AGG_RATED, what agg_read_rated() of the coach's value
- * sums to). One range read of the coaches' lists (AGG_COACH_WEEK): a value
- * per week. Arguments, ownership, thread and result as agg_read_coached().
+ * sums to). One range read of the coach-week values (AGG_COACH_WEEK): a
+ * value per coach and week. Arguments, ownership, thread and result as
+ * agg_read_coached().
  */
 int agg_read_coaches(struct store_txn *t, int assigned, const char *rubric_id, int32_t from_monday,
                      int32_t until_monday, agg_coached_cb cb, void *arg);
+
+/*
+ * agg_read_coaches() for the coaches[0..ncoaches) only (borrowed for the
+ * call; ids of 1..64 bytes in strcmp()'s order, no repeats): a point read
+ * per week and coach, in the same order (by week, then coach id), so the
+ * cost is the coaches asked for, never the organisation's. Returns 0,
+ * -EINVAL for ids not so given, -EIO for a value not well formed, or a
+ * negative code; otherwise as agg_read_coaches().
+ */
+int agg_read_coach_weeks(struct store_txn *t, int assigned, const char *rubric_id,
+                         const char *const *coaches, size_t ncoaches, int32_t from_monday,
+                         int32_t until_monday, agg_coached_cb cb, void *arg);
 
 /* True if rec fulfilled an assignment (its "assigned", see AGG_ASSIGNED). */
 int agg_record_assigned(const Coachq__V1__StoredObservation *rec);
@@ -467,7 +496,7 @@ typedef void (*agg_diff_cb)(const char *key, const char *what, void *arg);
 struct agg_verify_result {
     uint64_t observations; /* records read */
     uint64_t counted;      /* of which counted in aggregates */
-    uint64_t keys;         /* aggregate values rebuilt */
+    uint64_t keys;         /* aggregate values stored (each compared) */
     uint64_t differences;  /* keys missing, extra or different */
 };
 

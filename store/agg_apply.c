@@ -316,8 +316,8 @@ int agg_flush(struct store_txn *t)
             rc = flush_one(t, ents[i], &sum);
         }
     }
-    /* The observer-week and coaches' lists (agg_seen.c), each read and
-     * written once. */
+    /* The observer-week lists and coach-week values (agg_seen.c), each
+     * read and written once. */
     if (rc == 0) {
         rc = agg_seen_write(t, ents, n);
     }

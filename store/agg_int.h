@@ -172,7 +172,7 @@ struct agg_ent {
     size_t klen;
     struct agg_val v;
     int seen;   /* verify: a stored value matched it */
-    int listed; /* verify: a coaches' list (AGG_COACH_WEEK) holds it */
+    int listed; /* verify: its coach-week value (AGG_COACH_WEEK) is stored */
 };
 
 /* A bump allocator for a map's entries: blocks freed all at once. */
@@ -372,8 +372,9 @@ void agg_seen_free(struct agg_seen *l);
 int agg_seen_decode(struct agg_seen *l, const uint8_t *p, size_t n);
 
 /* Puts l under key, or deletes key when l is empty. Returns 0, -ERANGE for
- * a figure past a u32 or more than 65535 managers, or a STORE_TXN_ABORT()
- * code. Writer thread. */
+ * a figure past a u32 in one week (as an AggWeek value refuses one), or a
+ * STORE_TXN_ABORT() code; the number of managers is a u32, which no
+ * input reaches. Writer thread. */
 int agg_seen_put(struct store_txn *t, const uint8_t *key, size_t klen, const struct agg_seen *l);
 
 /* The observer-week list key of an AGG_OBSERVER_COACH (or twin) key into
@@ -383,11 +384,12 @@ int agg_seen_put(struct store_txn *t, const uint8_t *key, size_t klen, const str
 int agg_seen_key(const uint8_t *key, size_t klen, uint8_t *out, size_t *plen);
 
 /*
- * Adds the shares among ents[0..n) that feed a list (AGG_OBSERVER_COACH
- * keys and twins: their observer's week list; AGG_COACH keys and twins:
- * the coaches' list of their rubric and week) to the stored lists: each
- * list read once and written once (deleted when it adds up to nothing).
- * For the writer's flush. Returns 0 or a code for the store to pass on.
+ * Adds the shares among ents[0..n) that feed a list or a coach-week value
+ * (AGG_OBSERVER_COACH keys and twins: their observer's week list;
+ * AGG_COACH keys and twins: their coach-week value, AGG_COACH_WEEK) to
+ * what is stored: each list or value read once and written once (deleted
+ * when it adds up to nothing). For the writer's flush. Returns 0 or a code
+ * for the store to pass on.
  */
 int agg_seen_write(struct store_txn *t, struct agg_ent *const *ents, size_t n);
 
@@ -395,16 +397,22 @@ int agg_seen_write(struct store_txn *t, struct agg_ent *const *ents, size_t n);
  * yet). */
 int agg_seen_write_map(struct store_txn *t, const struct agg_map *m);
 
-/* The key of the share a list's manager e stands for (AGG_OBSERVER_COACH
- * for an observer-week list, AGG_COACH for a coaches' list) into out
- * (AGG_KEY_MAX bytes), *olen its length. Returns 0 or -EINVAL for a list
- * key not of its kind's form. */
+/* The AGG_OBSERVER_COACH key (or twin) of the share an observer-week
+ * list's manager e stands for into out (AGG_KEY_MAX bytes), *olen its
+ * length. Returns 0 or -EINVAL for a list key not of its kind's form. */
 int agg_seen_share_key(const uint8_t *lkey, size_t llen, const struct agg_seen_ent *e, uint8_t *out,
                        size_t *olen);
 
+/* A stored coach-week value (AGG_COACH_WEEK or twin; key and val borrowed)
+ * read for verify: the AGG_COACH key (or twin) it mirrors into share
+ * (AGG_KEY_MAX bytes, *slen its length) and its coach and figures into e.
+ * Returns 0, or -EIO for a key or value not of that form. */
+int agg_coach_week_share(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                         uint8_t *share, size_t *slen, struct agg_seen_ent *e);
+
 /* Format 4 to 5: replaces every AGG_OBSERVER_COACH value and twin by the
- * observer-week lists they add up to, and writes the coaches' lists of the
- * AGG_COACH values; *lists gets the observer-week lists written. In
+ * observer-week lists they add up to, and writes the coach-week values of
+ * the AGG_COACH values; *lists gets the observer-week lists written. In
  * the caller's write transaction. Returns 0 or a STORE_TXN_ABORT() code. */
 int agg_seen_migrate(struct store_txn *t, uint64_t *lists);
 

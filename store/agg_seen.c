@@ -9,6 +9,8 @@
  * a rebuild, and when a store of aggregate format 4 is opened. Readers get
  * the lists back one manager at a time through agg_read_coached_of(), so a
  * page's reads cost observers x weeks, not observers x weeks x managers.
+ * It keeps the coach-week values (AGG_COACH_WEEK) the same way, each
+ * mirroring one AGG_COACH value's observations and ratings.
  */
 #include "agg.h"
 #include "agg_int.h"
@@ -24,10 +26,12 @@
 #include "mdberr.h"
 #include "store_int.h"
 
-/* The header: version, flags, u16 number of managers. */
-#define SEEN_HEADER 4
+/* The header: version, flags, u32 number of managers. */
+#define SEEN_HEADER 6
 /* After a manager's id: observations, count, sum, sumsq, proficient. */
 #define SEEN_FIGURES 20
+/* A coach-week value (AGG_COACH_WEEK): version, flags, the figures. */
+#define CW_SIZE (2 + SEEN_FIGURES)
 
 static void put_le32(uint8_t *p, uint32_t x)
 {
@@ -40,6 +44,32 @@ static void put_le32(uint8_t *p, uint32_t x)
 static uint32_t get_le32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The five figures of a manager (SEEN_FIGURES bytes at q) into e. */
+static void figs_get(const uint8_t *q, struct agg_seen_ent *e)
+{
+    e->observations = get_le32(q);
+    e->count = get_le32(q + 4);
+    e->sum = get_le32(q + 8);
+    e->sumsq = get_le32(q + 12);
+    e->proficient = get_le32(q + 16);
+}
+
+/* Writes e's five figures at p (SEEN_FIGURES bytes). Returns 0, or -ERANGE
+ * for one that is negative (a normalised entry holds none) or past a u32
+ * in one week, which refuses the write as agg_val_encode() does. */
+static int figs_put(uint8_t *p, const struct agg_seen_ent *e)
+{
+    const int64_t fig[5] = {e->observations, e->count, e->sum, e->sumsq, e->proficient};
+
+    for (int k = 0; k < 5; k++) {
+        if (fig[k] < 0 || fig[k] > (int64_t)UINT32_MAX) {
+            return -ERANGE;
+        }
+        put_le32(p + 4 * k, (uint32_t)fig[k]);
+    }
+    return 0;
 }
 
 void agg_seen_free(struct agg_seen *l)
@@ -70,23 +100,25 @@ static int seen_next(const uint8_t **p, const uint8_t *end, struct agg_seen_ent 
     e->coach[len] = '\0';
     e->clen = len;
     q += len;
-    e->observations = get_le32(q);
-    e->count = get_le32(q + 4);
-    e->sum = get_le32(q + 8);
-    e->sumsq = get_le32(q + 12);
-    e->proficient = get_le32(q + 16);
+    figs_get(q, e);
     *p = q + SEEN_FIGURES;
     return any_nul ? -EIO : 0;
 }
 
 /* The number of managers a stored list announces, or -EIO for a header
- * this version does not write. */
+ * this version does not write: a count of 0 (an empty list is deleted,
+ * never stored) or more managers than the bytes can hold (each takes at
+ * least an id byte, one byte of id and the figures), which also keeps a
+ * damaged count from sizing an allocation. */
 static int seen_header(const uint8_t *p, size_t n, size_t *count)
 {
     if (n < SEEN_HEADER || p[0] != AGG_SEEN_VERSION || p[1] != 0) {
         return -EIO;
     }
-    *count = (size_t)p[2] | (size_t)p[3] << 8;
+    *count = get_le32(p + 2);
+    if (*count == 0 || *count > (n - SEEN_HEADER) / (2 + SEEN_FIGURES)) {
+        return -EIO;
+    }
     return 0;
 }
 
@@ -125,7 +157,9 @@ int agg_seen_put(struct store_txn *t, const uint8_t *key, size_t klen, const str
     if (l->n == 0) {
         return agg_write_fail(store_txn_del(t, t->s->dbi_agg, key, klen));
     }
-    if (l->n > UINT16_MAX) {
+    /* Past memory long before: an observer would need 2^32 managers in a
+     * week. */
+    if (l->n > UINT32_MAX) {
         return -ERANGE;
     }
     for (size_t i = 0; i < l->n; i++) {
@@ -137,26 +171,16 @@ int agg_seen_put(struct store_txn *t, const uint8_t *key, size_t klen, const str
     }
     buf[0] = AGG_SEEN_VERSION;
     buf[1] = 0;
-    buf[2] = (uint8_t)l->n;
-    buf[3] = (uint8_t)(l->n >> 8);
+    put_le32(buf + 2, (uint32_t)l->n);
     p = buf + SEEN_HEADER;
     for (size_t i = 0; i < l->n && rc == 0; i++) {
         const struct agg_seen_ent *e = &l->e[i];
-        const int64_t fig[5] = {e->observations, e->count, e->sum, e->sumsq, e->proficient};
 
         *p++ = (uint8_t)e->clen;
         memcpy(p, e->coach, e->clen);
         p += e->clen;
-        for (int k = 0; k < 5; k++) {
-            /* A normalised list holds no negative figure; one past a u32
-             * in one week refuses the write, as agg_val_encode() does. */
-            if (fig[k] < 0 || fig[k] > (int64_t)UINT32_MAX) {
-                rc = -ERANGE;
-                break;
-            }
-            put_le32(p, (uint32_t)fig[k]);
-            p += 4;
-        }
+        rc = figs_put(p, e);
+        p += SEEN_FIGURES;
     }
     if (rc == 0) {
         rc = agg_write_fail(store_txn_put_raw(t, t->s->dbi_agg, key, klen, buf, size, NULL));
@@ -267,9 +291,10 @@ struct seen_item {
 };
 
 /* The list and manager a share key feeds: an AGG_OBSERVER_COACH key (or
- * twin) its observer's week list, an AGG_COACH key (or twin) the coaches'
- * list of its rubric and week. Returns 1, 0 for a key that feeds no list,
- * or -EINVAL for a key not of its kind's form. */
+ * twin) its observer's week list; an AGG_COACH key (or twin) its
+ * coach-week value, whose key is lkey (kind, AGG_ORG_ALL, rubric, week)
+ * followed by the coach. Returns 1, 0 for a key that feeds neither, or
+ * -EINVAL for a key not of its kind's form. */
 static int item_of(const uint8_t *key, size_t klen, struct seen_item *it)
 {
     size_t slen, rlen;
@@ -308,22 +333,122 @@ int agg_seen_share_key(const uint8_t *lkey, size_t llen, const struct agg_seen_e
         llen + e->clen + 1 > AGG_KEY_MAX) {
         return -EINVAL;
     }
-    if (AGG_KIND_SEEN(lkey[0])) {
-        memcpy(out, lkey, llen);
-        out[0] = (uint8_t)((lkey[0] & AGG_ASSIGNED) | AGG_OBSERVER_COACH);
-        memcpy(out + llen, e->coach, e->clen);
-        *olen = llen + e->clen;
-        return 0;
-    }
-    if (!AGG_KIND_COACHES(lkey[0])) {
+    if (!AGG_KIND_SEEN(lkey[0])) {
         return -EINVAL;
     }
-    out[0] = (uint8_t)((lkey[0] & AGG_ASSIGNED) | AGG_COACH);
-    out[1] = (uint8_t)e->clen;
-    memcpy(out + 2, e->coach, e->clen);
-    memcpy(out + 2 + e->clen, lkey + 2 + slen, llen - 2 - slen);
-    *olen = 2 + e->clen + llen - 2 - slen;
+    memcpy(out, lkey, llen);
+    out[0] = (uint8_t)((lkey[0] & AGG_ASSIGNED) | AGG_OBSERVER_COACH);
+    memcpy(out + llen, e->coach, e->clen);
+    *olen = llen + e->clen;
     return 0;
+}
+
+/* ---- Coach-week values ------------------------------------------------ */
+
+/* The figures of a stored coach-week value p[0..n) into e (its coach
+ * untouched). Returns 0, or -EIO for bytes this version does not write. */
+static int cw_decode(const uint8_t *p, size_t n, struct agg_seen_ent *e)
+{
+    if (n != CW_SIZE || p[0] != AGG_COACH_WEEK_VERSION || p[1] != 0) {
+        return -EIO;
+    }
+    figs_get(p + 2, e);
+    return 0;
+}
+
+/* Puts e's figures under the coach-week key, or deletes the key when they
+ * add up to nothing (negative counters clamped and logged, as
+ * seen_normalise() does). Returns 0, -ERANGE for a figure past a u32, or
+ * a STORE_TXN_ABORT() code. */
+static int cw_put(struct store_txn *t, const uint8_t *key, size_t klen, struct agg_seen_ent *e)
+{
+    struct agg_seen one = {e, 1, 1};
+    uint8_t buf[CW_SIZE];
+    int rc;
+
+    seen_normalise(&one, key, klen);
+    if (one.n == 0) {
+        return agg_write_fail(store_txn_del(t, t->s->dbi_agg, key, klen));
+    }
+    buf[0] = AGG_COACH_WEEK_VERSION;
+    buf[1] = 0;
+    rc = figs_put(buf + 2, e);
+    if (rc == 0) {
+        rc = agg_write_fail(store_txn_put_raw(t, t->s->dbi_agg, key, klen, buf, CW_SIZE, NULL));
+    }
+    return rc;
+}
+
+/* Adds one AGG_COACH share to its coach-week value: read once and written
+ * once, since a batch or a rebuild holds one share per AGG_COACH key. */
+static int cw_merge(struct store_txn *t, const struct seen_item *it)
+{
+    uint8_t key[AGG_KEY_MAX];
+    size_t klen = it->llen + it->clen;
+    struct agg_seen_ent e;
+    MDB_val v;
+    int rc;
+
+    if (klen > sizeof(key)) {
+        return -EINVAL;
+    }
+    memcpy(key, it->lkey, it->llen);
+    memcpy(key + it->llen, it->coach, it->clen);
+    memset(&e, 0, sizeof(e));
+    rc = store_txn_get_raw(t, t->s->dbi_agg, key, klen, &v);
+    if (rc == 0) {
+        rc = cw_decode(v.mv_data, v.mv_size, &e);
+    } else if (rc == -ENOENT) {
+        rc = 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    seen_add(&e, it->v);
+    return cw_put(t, key, klen, &e);
+}
+
+/* Where a coach-week key's week starts (its prefix's length), or 0 for a
+ * key not of that form (kind, AGG_ORG_ALL, rubric, week, then a coach id of
+ * 1..VALIDATE_MAX_ID bytes without a NUL). */
+static size_t cw_week_at(const uint8_t *key, size_t klen)
+{
+    size_t at, clen;
+
+    if (klen < 4 || !AGG_KIND_COACHES(key[0]) || key[1] != 1 || key[2] != AGG_ORG_ALL[0]) {
+        return 0;
+    }
+    at = 4 + (size_t)key[3];
+    if (klen < at + 4 + 1) {
+        return 0;
+    }
+    clen = klen - at - 4;
+    if (clen > VALIDATE_MAX_ID || memchr(key + at + 4, '\0', clen) != NULL) {
+        return 0;
+    }
+    return at;
+}
+
+int agg_coach_week_share(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                         uint8_t *share, size_t *slen, struct agg_seen_ent *e)
+{
+    size_t at = cw_week_at(key, klen);
+    size_t clen;
+
+    if (at == 0) {
+        return -EIO;
+    }
+    clen = klen - at - 4;
+    memset(e, 0, sizeof(*e));
+    memcpy(e->coach, key + at + 4, clen);
+    e->clen = clen;
+    /* The AGG_COACH key: kind, the coach as scope, rubric, week. */
+    share[0] = (uint8_t)((key[0] & AGG_ASSIGNED) | AGG_COACH);
+    share[1] = (uint8_t)clen;
+    memcpy(share + 2, e->coach, clen);
+    memcpy(share + 2 + clen, key + 3, at - 3 + 4);
+    *slen = 2 + clen + at - 3 + 4;
+    return cw_decode(val, vlen, e);
 }
 
 static int item_cmp(const void *a, const void *b)
@@ -345,6 +470,10 @@ static int merge_run(struct store_txn *t, const struct seen_item *it, size_t n, 
     MDB_val v;
     int rc;
 
+    if (AGG_KIND_COACHES(it[0].lkey[0])) {
+        *used = 1;
+        return cw_merge(t, &it[0]);
+    }
     while (m < n && keys_compare(it[m].lkey, it[m].llen, it[0].lkey, it[0].llen) == 0) {
         m++;
     }
@@ -519,8 +648,8 @@ static int migrate_kind(struct store_txn *t, unsigned kind, struct seen_out *o)
     return err;
 }
 
-/* Writes the coaches' lists of every AGG_COACH value (or twin, kind) as
- * stored: the values stay; a damaged one is left out, as in
+/* Writes the coach-week values of every AGG_COACH value (or twin, kind)
+ * as stored: the values stay; a damaged one is left out, as in
  * migrate_kind(). */
 static int migrate_coaches(struct store_txn *t, unsigned kind)
 {
@@ -603,38 +732,43 @@ int agg_read_coached(struct store_txn *t, const char *observer, const char *rubr
     return agg_read_coached_of(t, 0, observer, rubric_id, from_monday, until_monday, cb, arg);
 }
 
+/* Calls cb with a manager's figures e as an AGG_OBSERVER_COACH value gave
+ * them: the observations and one behaviour, every rated one, when there
+ * are ratings. Returns cb's result. */
+static int call_cb(int32_t monday, const struct agg_seen_ent *e, agg_coached_cb cb, void *arg)
+{
+    Coachq__V1__AggWeek w = COACHQ__V1__AGG_WEEK__INIT;
+    Coachq__V1__AggBehaviour b = COACHQ__V1__AGG_BEHAVIOUR__INIT;
+    Coachq__V1__AggBehaviour *bp = &b;
+
+    b.id = (char *)AGG_RATED;
+    w.behaviours = &bp;
+    w.observations = (uint64_t)e->observations;
+    w.n_behaviours = e->count > 0;
+    b.count = (uint64_t)e->count;
+    b.sum = (double)e->sum;
+    b.sumsq = (double)e->sumsq;
+    b.proficient = (uint64_t)e->proficient;
+    return cb(monday, e->coach, &w, arg);
+}
+
 /* Calls cb for every manager of the stored list p[0..n) of the week monday.
  * Returns 0 to go on, 1 when cb stopped, or a negative code (-EIO for a
  * list that is not well formed, logged). */
 static int read_list(int32_t monday, const uint8_t *p, size_t n, agg_coached_cb cb, void *arg)
 {
-    Coachq__V1__AggWeek w = COACHQ__V1__AGG_WEEK__INIT;
-    Coachq__V1__AggBehaviour b = COACHQ__V1__AGG_BEHAVIOUR__INIT;
-    Coachq__V1__AggBehaviour *bp = &b;
     const uint8_t *q = p + SEEN_HEADER;
     const uint8_t *end = p + n;
     struct agg_seen_ent e;
     size_t count = 0;
     int rc = seen_header(p, n, &count);
 
-    /* What an AGG_OBSERVER_COACH value gave: the observations and one
-     * behaviour, every rated one, when there are ratings. w and b are
-     * made once per list and only these fields change from manager to
-     * manager (a callback gets them const). */
-    b.id = (char *)AGG_RATED;
-    w.behaviours = &bp;
     for (size_t i = 0; i < count && rc == 0; i++) {
         rc = seen_next(&q, end, &e);
         if (rc != 0) {
             break;
         }
-        w.observations = (uint64_t)e.observations;
-        w.n_behaviours = e.count > 0;
-        b.count = (uint64_t)e.count;
-        b.sum = (double)e.sum;
-        b.sumsq = (double)e.sumsq;
-        b.proficient = (uint64_t)e.proficient;
-        rc = cb(monday, e.coach, &w, arg);
+        rc = call_cb(monday, &e, cb, arg);
         if (rc != 0) {
             return rc > 0 ? 1 : rc;
         }
@@ -648,8 +782,32 @@ static int read_list(int32_t monday, const uint8_t *p, size_t n, agg_coached_cb 
     return rc;
 }
 
+/* The figures of the coach-week value v of coach (clen bytes at coach) of
+ * the week monday to cb. Returns 0 to go on, 1 when cb stopped, or a
+ * negative code (-EIO for a key or value not well formed, logged). */
+static int read_coach_week(int32_t monday, const uint8_t *coach, size_t clen, const MDB_val *v,
+                           agg_coached_cb cb, void *arg)
+{
+    struct agg_seen_ent e;
+    int rc;
+
+    if (clen == 0 || clen > VALIDATE_MAX_ID || memchr(coach, '\0', clen) != NULL ||
+        cw_decode(v->mv_data, v->mv_size, &e) != 0) {
+        log_event(LOG_ERROR, "agg_value_corrupt", "size=%zu", v->mv_size);
+        return -EIO;
+    }
+    memcpy(e.coach, coach, clen);
+    e.coach[clen] = '\0';
+    e.clen = clen;
+    rc = call_cb(monday, &e, cb, arg);
+    return rc > 0 ? 1 : rc;
+}
+
 /* Calls cb for every manager of the lists of (kind, scope, rubric_id) in
- * the window, week by week. */
+ * the window, week by week: of an observer's lists (AGG_OBSERVER_WEEK,
+ * scope the observer), a key per week; of the coach-week values
+ * (AGG_COACH_WEEK, scope AGG_ORG_ALL), a key per week and coach, the
+ * coach last, so the same walk gives every coach of a week in id order. */
 static int read_lists(struct store_txn *t, unsigned kind, const char *observer,
                       const char *rubric_id, int32_t from_monday, int32_t until_monday,
                       agg_coached_cb cb, void *arg)
@@ -658,6 +816,7 @@ static int read_lists(struct store_txn *t, unsigned kind, const char *observer,
     MDB_cursor *cur = NULL;
     MDB_val kv, vv;
     size_t plen;
+    int coaches = AGG_KIND_COACHES(kind);
     int err = 0;
     int rc;
 
@@ -680,22 +839,25 @@ static int read_lists(struct store_txn *t, unsigned kind, const char *observer,
     kv.mv_size = k.len;
     for (rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT)) {
+        const uint8_t *key = kv.mv_data;
         int32_t monday;
 
-        if (kv.mv_size < plen || memcmp(kv.mv_data, k.b, plen) != 0) {
+        if (kv.mv_size < plen || memcmp(key, k.b, plen) != 0) {
             break;
         }
-        /* The prefix matched: the week follows and ends the key. */
-        if (kv.mv_size != plen + 4) {
+        /* The prefix matched: the week follows and ends an observer's key,
+         * and is followed by the coach in a coach-week key. */
+        if (coaches ? kv.mv_size <= plen + 4 : kv.mv_size != plen + 4) {
             log_event(LOG_ERROR, "agg_key_corrupt", "size=%zu", kv.mv_size);
             err = -EIO;
             break;
         }
-        monday = keys_day_decode((const uint8_t *)kv.mv_data + plen);
+        monday = keys_day_decode(key + plen);
         if (monday > until_monday) {
             break;
         }
-        err = read_list(monday, vv.mv_data, vv.mv_size, cb, arg);
+        err = coaches ? read_coach_week(monday, key + plen + 4, kv.mv_size - plen - 4, &vv, cb, arg)
+                      : read_list(monday, vv.mv_data, vv.mv_size, cb, arg);
         if (err != 0) {
             err = err > 0 ? 0 : err;
             break;
@@ -721,4 +883,62 @@ int agg_read_coaches(struct store_txn *t, int assigned, const char *rubric_id, i
 {
     return read_lists(t, assigned ? AGG_COACH_WEEK_ASG : AGG_COACH_WEEK, AGG_ORG_ALL, rubric_id,
                       from_monday, until_monday, cb, arg);
+}
+
+int agg_read_coach_weeks(struct store_txn *t, int assigned, const char *rubric_id,
+                         const char *const *coaches, size_t ncoaches, int32_t from_monday,
+                         int32_t until_monday, agg_coached_cb cb, void *arg)
+{
+    unsigned kind = assigned ? AGG_COACH_WEEK_ASG : AGG_COACH_WEEK;
+    uint8_t key[AGG_KEY_MAX];
+    struct keys_buf k;
+    MDB_cursor *cur = NULL;
+    size_t plen;
+    int err = 0;
+    int rc;
+
+    from_monday = agg_week_of(from_monday);
+    until_monday = agg_week_of(until_monday);
+    if (agg_key(&k, kind, AGG_ORG_ALL, rubric_id, 1, from_monday) != 0) {
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < ncoaches; i++) {
+        size_t clen = strlen(coaches[i]);
+
+        if (clen == 0 || clen > VALIDATE_MAX_ID ||
+            (i > 0 && strcmp(coaches[i - 1], coaches[i]) >= 0)) {
+            return -EINVAL;
+        }
+    }
+    /* The key without its week, then each week's and coach's in turn. */
+    plen = k.len - 4;
+    memcpy(key, k.b, plen);
+    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
+    if (rc != 0) {
+        return mdberr_errno(rc);
+    }
+    /* In key order (week, then coach): LMDB finds a key on the page the
+     * cursor is on without a descent from the root. */
+    for (int32_t monday = from_monday; monday <= until_monday && err == 0; monday += 7) {
+        keys_day_encode(monday, key + plen);
+        for (size_t i = 0; i < ncoaches && err == 0; i++) {
+            size_t clen = strlen(coaches[i]);
+            MDB_val kv, vv;
+
+            memcpy(key + plen + 4, coaches[i], clen);
+            kv.mv_data = key;
+            kv.mv_size = plen + 4 + clen;
+            rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET);
+            if (rc == MDB_NOTFOUND) {
+                continue;
+            }
+            if (rc != 0) {
+                err = mdberr_errno(rc);
+                break;
+            }
+            err = read_coach_week(monday, (const uint8_t *)coaches[i], clen, &vv, cb, arg);
+        }
+    }
+    mdb_cursor_close(cur);
+    return err > 0 ? 0 : err;
 }
