@@ -22,6 +22,7 @@
 #include "agg_int.h"
 #include "erase.h"
 #include "keys.h"
+#include "obs.h"
 #include "store.h"
 #include "store_int.h"
 #include "testutil.h"
@@ -112,12 +113,16 @@ static void submit(struct store *s, const char *observer, struct testutil_obs *t
     assert_int_equal(testutil_store_submit(s, &t->o, observer, now_ms()), 0);
 }
 
-/* Every stored list (key and decoded managers) of one kind, in key order. */
+/* Every stored observer-week list and twin (key and decoded managers) and
+ * every coach-week value and twin (key, coach and figures), in key order. */
 struct lists {
     size_t n;
     struct keys_buf key[MAX_LISTS];
     struct agg_seen l[MAX_LISTS];
     size_t coached; /* AGG_OBSERVER_COACH values (and twins) stored */
+    size_t ncw;
+    struct keys_buf cw_key[MAX_LISTS];
+    struct agg_seen_ent cw[MAX_LISTS];
 };
 
 static void lists_free(struct lists *ls)
@@ -135,7 +140,19 @@ static int lists_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t 
     if (AGG_KIND_COACHED(key[0])) {
         ls->coached++;
     }
-    if (key[0] != AGG_OBSERVER_WEEK) {
+    if (AGG_KIND_COACHES(key[0])) {
+        uint8_t share[AGG_KEY_MAX];
+        size_t slen;
+
+        assert_true(ls->ncw < MAX_LISTS);
+        keys_buf_reset(&ls->cw_key[ls->ncw]);
+        keys_buf_raw(&ls->cw_key[ls->ncw], key, klen);
+        assert_int_equal(agg_coach_week_share(key, klen, val, vlen, share, &slen, &ls->cw[ls->ncw]),
+                         0);
+        ls->ncw++;
+        return 0;
+    }
+    if (!AGG_KIND_SEEN(key[0])) {
         return 0;
     }
     assert_true(ls->n < MAX_LISTS);
@@ -157,15 +174,40 @@ static void read_lists(struct store *s, struct lists *ls)
     assert_int_equal(store_view(s, lists_txn, ls), 0);
 }
 
-/* The list of observer's week starting monday, or NULL. */
-static const struct agg_seen *list_of(const struct lists *ls, const char *observer, int32_t monday)
+/* The list (kind AGG_OBSERVER_WEEK or its twin) of observer's week
+ * starting monday, or NULL. */
+static const struct agg_seen *list_of_kind(const struct lists *ls, unsigned kind,
+                                           const char *observer, int32_t monday)
 {
     struct keys_buf k;
 
-    assert_int_equal(agg_key(&k, AGG_OBSERVER_WEEK, observer, RUBRIC, 1, monday), 0);
+    assert_int_equal(agg_key(&k, kind, observer, RUBRIC, 1, monday), 0);
     for (size_t i = 0; i < ls->n; i++) {
         if (keys_compare(k.b, k.len, ls->key[i].b, ls->key[i].len) == 0) {
             return &ls->l[i];
+        }
+    }
+    return NULL;
+}
+
+static const struct agg_seen *list_of(const struct lists *ls, const char *observer, int32_t monday)
+{
+    return list_of_kind(ls, AGG_OBSERVER_WEEK, observer, monday);
+}
+
+/* The coach-week value (kind AGG_COACH_WEEK or its twin) of coach in the
+ * week starting monday, or NULL. */
+static const struct agg_seen_ent *coach_week_of(const struct lists *ls, unsigned kind,
+                                                const char *coach, int32_t monday)
+{
+    struct keys_buf k;
+
+    assert_int_equal(agg_key(&k, kind, AGG_ORG_ALL, RUBRIC, 1, monday), 0);
+    keys_buf_raw(&k, coach, strlen(coach));
+    for (size_t i = 0; i < ls->ncw; i++) {
+        if (keys_compare(k.b, k.len, ls->cw_key[i].b, ls->cw_key[i].len) == 0) {
+            assert_string_equal(ls->cw[i].coach, coach);
+            return &ls->cw[i];
         }
     }
     return NULL;
@@ -300,6 +342,32 @@ static void assert_verifies(struct store *s)
     assert_int_equal(r.differences, 0);
 }
 
+/* Marks the stored record id (16 bytes) assigned and rebuilds the
+ * aggregates from the records, as the upgrade from format 3 does after
+ * agg_assigned_backfill(): an assigned record without a server's draw. */
+static int assign_txn(struct store_txn *t, void *arg)
+{
+    const uint8_t *id = arg;
+    Coachq__V1__StoredObservation *rec = NULL;
+    uint8_t skey[8];
+    uint8_t *packed;
+    size_t n;
+    int rc;
+
+    assert_int_equal(obs_read_txn(t, id, &rec), 0);
+    rec->assigned = 1;
+    rec->superseded = 0; /* set when read, never stored */
+    n = coachq__v1__stored_observation__get_packed_size(rec);
+    packed = malloc(n);
+    assert_non_null(packed);
+    coachq__v1__stored_observation__pack(rec, packed);
+    keys_put_be64(skey, rec->seq);
+    rc = store_txn_put_raw(t, t->s->dbi_obs, skey, sizeof(skey), packed, n, NULL);
+    free(packed);
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    return rc == 0 ? agg_rebuild_txn(t) : rc;
+}
+
 /* One list per observer and week, its managers in id order, adding up to
  * the observer's week; an amendment that moves a session to another
  * manager or week moves its share, and a week left empty has no list. */
@@ -400,6 +468,17 @@ static void test_erased(void **state)
     assert_non_null(l);
     assert_int_equal(l->n, 1);
     assert_string_equal(l->e[0].coach, er.pseudonym);
+    /* The coach-week values: flm.dan's two sessions under the pseudonym
+     * only, flm.cara's as they were. */
+    assert_int_equal(ls.ncw, 2);
+    for (size_t i = 0; i < ls.ncw; i++) {
+        assert_string_not_equal(ls.cw[i].coach, "flm.dan");
+    }
+    assert_null(coach_week_of(&ls, AGG_COACH_WEEK, "flm.dan", MON0));
+    assert_non_null(coach_week_of(&ls, AGG_COACH_WEEK, er.pseudonym, MON0));
+    assert_int_equal(coach_week_of(&ls, AGG_COACH_WEEK, er.pseudonym, MON0)->observations, 2);
+    assert_non_null(coach_week_of(&ls, AGG_COACH_WEEK, "flm.cara", MON0));
+    assert_int_equal(coach_week_of(&ls, AGG_COACH_WEEK, "flm.cara", MON0)->observations, 1);
     lists_free(&ls);
     assert_verifies(f->s);
     erase(f->s, "alice", &er);
@@ -564,6 +643,19 @@ static void lists_same(const struct lists *x, const struct lists *y)
             assert_int_equal(p->proficient, q->proficient);
         }
     }
+    assert_int_equal(x->ncw, y->ncw);
+    for (size_t i = 0; i < x->ncw; i++) {
+        const struct agg_seen_ent *p = &x->cw[i], *q = &y->cw[i];
+
+        assert_int_equal(
+            keys_compare(x->cw_key[i].b, x->cw_key[i].len, y->cw_key[i].b, y->cw_key[i].len), 0);
+        assert_string_equal(p->coach, q->coach);
+        assert_int_equal(p->observations, q->observations);
+        assert_int_equal(p->count, q->count);
+        assert_int_equal(p->sum, q->sum);
+        assert_int_equal(p->sumsq, q->sumsq);
+        assert_int_equal(p->proficient, q->proficient);
+    }
 }
 
 static int format_txn(struct store_txn *t, void *arg)
@@ -595,8 +687,14 @@ static void test_format4_upgrade(void **state)
     submit(f->s, "alice", &b, "flm.cara", T0 + 3600, NULL);
     submit(f->s, "bob", &c, "flm.cara", T0 + 7200, NULL);
     submit(f->s, "alice", &d, "mgr.jones", T0 + WEEK_S, NULL);
+    /* b fulfilled an assignment: its twins are a list and a coach-week. */
+    assert_int_equal(store_exec(f->s, assign_txn, b.id), 0);
     read_lists(f->s, &before);
-    assert_int_equal(before.n, 3);
+    assert_int_equal(before.n, 4);
+    assert_non_null(list_of_kind(&before, AGG_OBSERVER_WEEK_ASG, "alice", MON0));
+    assert_int_equal(list_of_kind(&before, AGG_OBSERVER_WEEK_ASG, "alice", MON0)->n, 1);
+    assert_int_equal(before.ncw, 3 + 1);
+    assert_non_null(coach_week_of(&before, AGG_COACH_WEEK_ASG, "flm.cara", MON0));
     close_store(f->s);
     f->s = NULL;
     back_to_format4(f->dir, 4);
@@ -616,19 +714,217 @@ static void test_format4_upgrade(void **state)
     f->s = open_store(f->dir);
     read_lists(f->s, &after);
     assert_int_equal(after.n, 0);
-    assert_int_equal(after.coached, 4);
+    assert_int_equal(after.coached, 4 + 1);
     lists_free(&after);
     memset(&df, 0, sizeof(df));
     assert_int_equal(agg_verify(f->s, 1, diff_cb, &df, &r), 0);
     /* Each format-4 value, each manager missing from an observer's list,
-     * and each coach-week missing from a coaches' list. */
-    assert_int_equal(r.differences, 4 + 4 + 3);
+     * and each coach-week value missing, the assigned twins' too. */
+    assert_int_equal(r.differences, (4 + 1) + (4 + 1) + (3 + 1));
     assert_non_null(strstr(df.first, "format 4"));
     read_lists(f->s, &after);
     lists_same(&before, &after);
     lists_free(&after);
     lists_free(&before);
     assert_verifies(f->s);
+}
+
+/* The assigned twins (AGG_OBSERVER_WEEK_ASG, AGG_COACH_WEEK_ASG) hold the
+ * assigned record only, from the rebuild and then from the writer: its
+ * amendment (assigned too) onto another manager moves its share in both. */
+static void test_assigned_twins(void **state)
+{
+    struct fixture *f = *state;
+    struct testutil_obs a, b, c;
+    struct lists ls;
+    const struct agg_seen *l;
+    const struct agg_seen_ent *e;
+
+    submit(f->s, "alice", &a, "flm.dan", T0, NULL);
+    submit(f->s, "alice", &b, "flm.cara", T0 + 3600, NULL);
+    assert_int_equal(store_exec(f->s, assign_txn, a.id), 0);
+    read_lists(f->s, &ls);
+    l = list_of_kind(&ls, AGG_OBSERVER_WEEK_ASG, "alice", MON0);
+    assert_non_null(l);
+    assert_int_equal(l->n, 1);
+    assert_string_equal(l->e[0].coach, "flm.dan");
+    assert_int_equal(l->e[0].observations, 1);
+    assert_true(l->e[0].count > 0);
+    assert_int_equal(list_of(&ls, "alice", MON0)->n, 2);
+    e = coach_week_of(&ls, AGG_COACH_WEEK_ASG, "flm.dan", MON0);
+    assert_non_null(e);
+    assert_int_equal(e->observations, 1);
+    assert_int_equal(e->count, l->e[0].count);
+    assert_int_equal(e->sum, l->e[0].sum);
+    assert_null(coach_week_of(&ls, AGG_COACH_WEEK_ASG, "flm.cara", MON0));
+    assert_non_null(coach_week_of(&ls, AGG_COACH_WEEK, "flm.cara", MON0));
+    lists_free(&ls);
+    assert_verifies(f->s);
+    /* The writer: a amended onto flm.cara. */
+    submit(f->s, "alice", &c, "flm.cara", T0, a.id);
+    read_lists(f->s, &ls);
+    l = list_of_kind(&ls, AGG_OBSERVER_WEEK_ASG, "alice", MON0);
+    assert_non_null(l);
+    assert_int_equal(l->n, 1);
+    assert_string_equal(l->e[0].coach, "flm.cara");
+    assert_int_equal(l->e[0].observations, 1);
+    assert_null(coach_week_of(&ls, AGG_COACH_WEEK_ASG, "flm.dan", MON0));
+    assert_null(coach_week_of(&ls, AGG_COACH_WEEK, "flm.dan", MON0));
+    e = coach_week_of(&ls, AGG_COACH_WEEK_ASG, "flm.cara", MON0);
+    assert_non_null(e);
+    assert_int_equal(e->observations, 1);
+    assert_int_equal(coach_week_of(&ls, AGG_COACH_WEEK, "flm.cara", MON0)->observations, 2);
+    lists_free(&ls);
+    assert_verifies(f->s);
+}
+
+/* A list that announces no manager, or more than its bytes hold, is
+ * refused as damage: verify names it, a reader gets -EIO. */
+static int put_raw_list(struct store_txn *t, void *arg)
+{
+    const uint8_t *val = arg;
+    struct keys_buf k;
+
+    assert_int_equal(agg_key(&k, AGG_OBSERVER_WEEK, "alice", RUBRIC, 1, MON0), 0);
+    return store_txn_put_raw(t, t->s->dbi_agg, k.b, k.len, val, 6, NULL);
+}
+
+static int count_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w, void *arg)
+{
+    size_t *n = arg;
+
+    (void)monday;
+    (void)coach;
+    (void)w;
+    (*n)++;
+    return 0;
+}
+
+static int read_txn(struct store_txn *t, void *arg)
+{
+    return agg_read_coached(t, "alice", RUBRIC, MON0, MON0, count_cb, arg);
+}
+
+static void test_damaged_count(void **state)
+{
+    struct fixture *f = *state;
+    /* Version 1, flags 0, u32 count; no manager follows. */
+    static const uint8_t empty[6] = {AGG_SEEN_VERSION, 0, 0, 0, 0, 0};
+    static const uint8_t past[6] = {AGG_SEEN_VERSION, 0, 1, 0, 0, 0};
+    const uint8_t *vals[2] = {empty, past};
+    struct agg_verify_result r;
+    struct diffs d;
+    size_t n = 0;
+
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(store_exec(f->s, put_raw_list, (void *)vals[i]), 0);
+        memset(&d, 0, sizeof(d));
+        assert_int_equal(agg_verify(f->s, 0, diff_cb, &d, &r), 0);
+        assert_int_equal(r.differences, 1);
+        assert_string_equal(d.first,
+                            "observer-week/alice/coaching-conversation/2025-W10: stored list does "
+                            "not decode");
+        assert_int_equal(store_view(f->s, read_txn, &n), -EIO);
+        assert_int_equal(n, 0);
+        assert_int_equal(agg_verify(f->s, 1, NULL, NULL, &r), 0);
+        assert_verifies(f->s);
+    }
+}
+
+/* More managers in one observer's week, and more coaches in one week, than
+ * a u16 counts (format 5's first lists stopped the store there): the
+ * writer's merge stores them all, a reader gets each once in id order, and
+ * taking the shares back leaves nothing. The shares go straight to the
+ * merge the batch's flush runs (agg_seen_write()); records would take
+ * minutes. */
+#define MANY 70000
+
+static int many_txn(struct store_txn *t, void *arg)
+{
+    const int *sign = arg;
+    struct agg_arena arena;
+    struct agg_map m;
+    struct agg_val v;
+    struct agg_beh *b;
+    struct keys_buf k;
+    char coach[16];
+    int rc;
+
+    memset(&arena, 0, sizeof(arena));
+    memset(&m, 0, sizeof(m));
+    memset(&v, 0, sizeof(v));
+    m.arena = &arena;
+    v.observations = 1;
+    b = agg_val_beh(&v, AGG_RATED);
+    assert_non_null(b);
+    b->count = 2;
+    b->sum = 5;
+    b->sumsq = 13;
+    b->proficient = 1;
+    for (int i = 0; i < MANY; i++) {
+        snprintf(coach, sizeof(coach), "m%06d", i);
+        assert_int_equal(agg_key_coached(&k, "alice", RUBRIC, MON0, coach), 0);
+        assert_int_equal(agg_map_add(&m, k.b, k.len, &v, *sign), 0);
+        assert_int_equal(agg_key(&k, AGG_COACH, coach, RUBRIC, 1, MON0), 0);
+        assert_int_equal(agg_map_add(&m, k.b, k.len, &v, *sign), 0);
+    }
+    rc = agg_seen_write_map(t, &m);
+    agg_map_free(&m);
+    agg_arena_free(&arena);
+    agg_val_free(&v);
+    return rc;
+}
+
+struct order {
+    size_t n;
+    int bad;
+    char prev[65];
+};
+
+static int order_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w, void *arg)
+{
+    struct order *o = arg;
+    char want[16];
+
+    snprintf(want, sizeof(want), "m%06zu", o->n);
+    o->bad |= monday != MON0 || strcmp(coach, want) != 0 || w->observations != 1 ||
+              w->n_behaviours != 1 || w->behaviours[0]->count != 2 || w->behaviours[0]->sum != 5;
+    o->n++;
+    return 0;
+}
+
+static int order_txn(struct store_txn *t, void *arg)
+{
+    struct order *o = arg;
+    int rc = agg_read_coached(t, "alice", RUBRIC, MON0, MON0 + 7, order_cb, &o[0]);
+
+    return rc != 0 ? rc : agg_read_coaches(t, 0, RUBRIC, MON0, MON0 + 7, order_cb, &o[1]);
+}
+
+static void test_many_managers(void **state)
+{
+    struct fixture *f = *state;
+    struct order o[2];
+    struct lists ls;
+    int sign = 1;
+
+    assert_int_equal(store_exec(f->s, many_txn, &sign), 0);
+    memset(o, 0, sizeof(o));
+    assert_int_equal(store_view(f->s, order_txn, o), 0);
+    assert_int_equal(o[0].n, MANY);
+    assert_false(o[0].bad);
+    assert_int_equal(o[1].n, MANY);
+    assert_false(o[1].bad);
+    /* A second commit's merge reads the long list back and adds to it. */
+    assert_int_equal(store_exec(f->s, many_txn, &sign), 0);
+    sign = -1;
+    assert_int_equal(store_exec(f->s, many_txn, &sign), 0);
+    assert_int_equal(store_exec(f->s, many_txn, &sign), 0);
+    memset(&ls, 0, sizeof(ls));
+    assert_int_equal(store_view(f->s, lists_txn, &ls), 0);
+    assert_int_equal(ls.n, 0);
+    assert_int_equal(ls.ncw, 0);
+    lists_free(&ls);
 }
 
 int main(void)
@@ -638,6 +934,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_erased, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_names_figure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format4_upgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_assigned_twins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_managers, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
