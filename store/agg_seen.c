@@ -732,30 +732,46 @@ int agg_read_coached(struct store_txn *t, const char *observer, const char *rubr
     return agg_read_coached_of(t, 0, observer, rubric_id, from_monday, until_monday, cb, arg);
 }
 
-/* Calls cb with a manager's figures e as an AGG_OBSERVER_COACH value gave
- * them: the observations and one behaviour, every rated one, when there
- * are ratings. Returns cb's result. */
-static int call_cb(int32_t monday, const struct agg_seen_ent *e, agg_coached_cb cb, void *arg)
+/* What a reader's callback gets for a manager: what an AGG_OBSERVER_COACH
+ * value gave, the observations and one behaviour, every rated one, when
+ * there are ratings. Made once per read (an AggWeek's initialiser writes
+ * every one of its fields); call_cb() changes only these. */
+struct cb_week {
+    Coachq__V1__AggWeek w;
+    Coachq__V1__AggBehaviour b;
+    Coachq__V1__AggBehaviour *bp;
+};
+
+static void cb_week_init(struct cb_week *cw)
 {
     Coachq__V1__AggWeek w = COACHQ__V1__AGG_WEEK__INIT;
     Coachq__V1__AggBehaviour b = COACHQ__V1__AGG_BEHAVIOUR__INIT;
-    Coachq__V1__AggBehaviour *bp = &b;
 
-    b.id = (char *)AGG_RATED;
-    w.behaviours = &bp;
-    w.observations = (uint64_t)e->observations;
-    w.n_behaviours = e->count > 0;
-    b.count = (uint64_t)e->count;
-    b.sum = (double)e->sum;
-    b.sumsq = (double)e->sumsq;
-    b.proficient = (uint64_t)e->proficient;
-    return cb(monday, e->coach, &w, arg);
+    cw->w = w;
+    cw->b = b;
+    cw->b.id = (char *)AGG_RATED;
+    cw->bp = &cw->b;
+    cw->w.behaviours = &cw->bp;
+}
+
+/* Calls cb with a manager's figures e in cw. Returns cb's result. */
+static int call_cb(struct cb_week *cw, int32_t monday, const struct agg_seen_ent *e,
+                   agg_coached_cb cb, void *arg)
+{
+    cw->w.observations = (uint64_t)e->observations;
+    cw->w.n_behaviours = e->count > 0;
+    cw->b.count = (uint64_t)e->count;
+    cw->b.sum = (double)e->sum;
+    cw->b.sumsq = (double)e->sumsq;
+    cw->b.proficient = (uint64_t)e->proficient;
+    return cb(monday, e->coach, &cw->w, arg);
 }
 
 /* Calls cb for every manager of the stored list p[0..n) of the week monday.
  * Returns 0 to go on, 1 when cb stopped, or a negative code (-EIO for a
  * list that is not well formed, logged). */
-static int read_list(int32_t monday, const uint8_t *p, size_t n, agg_coached_cb cb, void *arg)
+static int read_list(struct cb_week *cw, int32_t monday, const uint8_t *p, size_t n,
+                     agg_coached_cb cb, void *arg)
 {
     const uint8_t *q = p + SEEN_HEADER;
     const uint8_t *end = p + n;
@@ -768,7 +784,7 @@ static int read_list(int32_t monday, const uint8_t *p, size_t n, agg_coached_cb 
         if (rc != 0) {
             break;
         }
-        rc = call_cb(monday, &e, cb, arg);
+        rc = call_cb(cw, monday, &e, cb, arg);
         if (rc != 0) {
             return rc > 0 ? 1 : rc;
         }
@@ -785,8 +801,8 @@ static int read_list(int32_t monday, const uint8_t *p, size_t n, agg_coached_cb 
 /* The figures of the coach-week value v of coach (clen bytes at coach) of
  * the week monday to cb. Returns 0 to go on, 1 when cb stopped, or a
  * negative code (-EIO for a key or value not well formed, logged). */
-static int read_coach_week(int32_t monday, const uint8_t *coach, size_t clen, const MDB_val *v,
-                           agg_coached_cb cb, void *arg)
+static int read_coach_week(struct cb_week *cw, int32_t monday, const uint8_t *coach, size_t clen,
+                           const MDB_val *v, agg_coached_cb cb, void *arg)
 {
     struct agg_seen_ent e;
     int rc;
@@ -799,7 +815,7 @@ static int read_coach_week(int32_t monday, const uint8_t *coach, size_t clen, co
     memcpy(e.coach, coach, clen);
     e.coach[clen] = '\0';
     e.clen = clen;
-    rc = call_cb(monday, &e, cb, arg);
+    rc = call_cb(cw, monday, &e, cb, arg);
     return rc > 0 ? 1 : rc;
 }
 
@@ -816,10 +832,12 @@ static int read_lists(struct store_txn *t, unsigned kind, const char *observer,
     MDB_cursor *cur = NULL;
     MDB_val kv, vv;
     size_t plen;
+    struct cb_week cw;
     int coaches = AGG_KIND_COACHES(kind);
     int err = 0;
     int rc;
 
+    cb_week_init(&cw);
     if (observer == NULL || strlen(observer) > VALIDATE_MAX_ID ||
         agg_key(&k, kind, observer, rubric_id, 0, 0) != 0) {
         return -EINVAL;
@@ -856,8 +874,9 @@ static int read_lists(struct store_txn *t, unsigned kind, const char *observer,
         if (monday > until_monday) {
             break;
         }
-        err = coaches ? read_coach_week(monday, key + plen + 4, kv.mv_size - plen - 4, &vv, cb, arg)
-                      : read_list(monday, vv.mv_data, vv.mv_size, cb, arg);
+        err = coaches ? read_coach_week(&cw, monday, key + plen + 4, kv.mv_size - plen - 4, &vv, cb,
+                                        arg)
+                      : read_list(&cw, monday, vv.mv_data, vv.mv_size, cb, arg);
         if (err != 0) {
             err = err > 0 ? 0 : err;
             break;
@@ -892,11 +911,13 @@ int agg_read_coach_weeks(struct store_txn *t, int assigned, const char *rubric_i
     unsigned kind = assigned ? AGG_COACH_WEEK_ASG : AGG_COACH_WEEK;
     uint8_t key[AGG_KEY_MAX];
     struct keys_buf k;
+    struct cb_week cw;
     MDB_cursor *cur = NULL;
     size_t plen;
     int err = 0;
     int rc;
 
+    cb_week_init(&cw);
     from_monday = agg_week_of(from_monday);
     until_monday = agg_week_of(until_monday);
     if (agg_key(&k, kind, AGG_ORG_ALL, rubric_id, 1, from_monday) != 0) {
@@ -936,7 +957,7 @@ int agg_read_coach_weeks(struct store_txn *t, int assigned, const char *rubric_i
                 err = mdberr_errno(rc);
                 break;
             }
-            err = read_coach_week(monday, (const uint8_t *)coaches[i], clen, &vv, cb, arg);
+            err = read_coach_week(&cw, monday, (const uint8_t *)coaches[i], clen, &vv, cb, arg);
         }
     }
     mdb_cursor_close(cur);
