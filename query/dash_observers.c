@@ -287,8 +287,8 @@ static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_p
      * programme's coverage too. */
     pg->lazy = single;
     if (!single) {
-        /* Every manager's window from one read of the coaches' lists,
-         * a value per week (agg.h, AGG_COACH_WEEK). */
+        /* Every manager's window from one range read of the coach-week
+         * values, a value per coach and week (agg.h, AGG_COACH_WEEK). */
         pg->at_monday = INT32_MIN;
         pg->at = 0;
         rc = agg_read_coaches(c->t, c->req != NULL && c->req->assigned_only, c->rubric_id, pg->from,

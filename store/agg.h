@@ -180,7 +180,8 @@
  * as dashboards read them), agg_record.c (what one
  * record contributes, the double-coding rule), agg_apply.c (the writer's
  * hook), agg_rebuild.c (rebuild and verify), agg_assigned.c (format 4's
- * marking of assigned records), agg_seen.c (the observer-week lists);
+ * marking of assigned records), agg_seen.c (the observer-week lists and
+ * coach-week values);
  * agg_int.h is what they share.
  * Errors are negative errnos, or the store's STORE_TXN_ABORT() codes that
  * callers inside store/ pass on.

@@ -271,7 +271,7 @@ static void assert_adds_up(struct store *s, const struct agg_seen *l, const char
     assert_int_equal(prof, r.proficient);
 }
 
-/* Every coach in the coaches' lists of a window, with their figures, and
+/* Every coach-week value of a window, with its figures, and
  * the same figures read from each one's AGG_COACH value. */
 struct coaches {
     int32_t from, until;
@@ -305,10 +305,32 @@ static int coaches_txn(struct store_txn *t, void *arg)
     return agg_read_coaches(t, 0, RUBRIC, c->from, c->until, coaches_cb, c);
 }
 
-/* The coaches' lists of the window [from, until] hold n coach-weeks, by
- * week and coach id, each equal to its AGG_COACH value read rated. */
+/* The same window by point reads of the coaches ids[0..n). */
+struct points {
+    struct coaches c;
+    const char *ids[MAX_LISTS];
+    size_t n;
+};
+
+static int points_txn(struct store_txn *t, void *arg)
+{
+    struct points *p = arg;
+
+    return agg_read_coach_weeks(t, 0, RUBRIC, p->ids, p->n, p->c.from, p->c.until, coaches_cb,
+                                &p->c);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The coach-week values of the window [from, until] are n, by week and
+ * coach id, each equal to its AGG_COACH value read rated; point reads of
+ * the coaches among them (and one nobody observed) give the same. */
 static void assert_coaches(struct store *s, int32_t from, int32_t until, size_t n)
 {
+    static struct points p;
     struct coaches c;
 
     memset(&c, 0, sizeof(c));
@@ -316,6 +338,30 @@ static void assert_coaches(struct store *s, int32_t from, int32_t until, size_t 
     c.until = until;
     assert_int_equal(store_view(s, coaches_txn, &c), 0);
     assert_int_equal(c.n, n);
+    memset(&p, 0, sizeof(p));
+    p.c.from = from;
+    p.c.until = until;
+    p.ids[p.n++] = "flm.nobody";
+    for (size_t i = 0; i < c.n; i++) {
+        size_t k = 0;
+
+        while (k < p.n && strcmp(p.ids[k], c.coach[i]) != 0) {
+            k++;
+        }
+        if (k == p.n) {
+            p.ids[p.n++] = c.coach[i];
+        }
+    }
+    qsort(p.ids, p.n, sizeof(p.ids[0]), str_cmp);
+    assert_int_equal(store_view(s, points_txn, &p), 0);
+    assert_int_equal(p.c.n, c.n);
+    for (size_t i = 0; i < c.n; i++) {
+        assert_int_equal(p.c.monday[i], c.monday[i]);
+        assert_string_equal(p.c.coach[i], c.coach[i]);
+        assert_int_equal(p.c.observations[i], c.observations[i]);
+        assert_int_equal(p.c.count[i], c.count[i]);
+        assert_true(p.c.sum[i] == c.sum[i]);
+    }
     for (size_t i = 0; i < c.n; i++) {
         struct rated r;
 
@@ -403,7 +449,7 @@ static void test_lists(void **state)
     assert_int_equal(l->n, 1);
     assert_string_equal(l->e[0].coach, "flm.cara");
     lists_free(&ls);
-    /* The coaches' lists: flm.cara and flm.dan the first week (alice's and
+    /* The coach-weeks: flm.cara and flm.dan the first week (alice's and
      * bob's together), flm.cara the second. */
     assert_coaches(f->s, MON0, MON0 + 7, 3);
     assert_verifies(f->s);
@@ -575,7 +621,7 @@ static void back_to_format4(const char *dir, uint32_t format)
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const uint8_t *p = k.mv_data;
 
-        /* Format 4 had no coaches' lists. */
+        /* Format 4 had no coach-week values. */
         if (AGG_KIND_COACHES(p[0])) {
             assert_int_equal(mdb_cursor_del(cur, 0), 0);
             continue;
