@@ -1,11 +1,13 @@
 /*
  * dash_observer: an observer's own reliability page; see dash_observer.h.
  *
- * The cost is one range read of the observer's values by week and manager,
- * one of each manager they saw, and one of every other observer's values
- * in the window (to count the other observers in each weekly cell): it
- * grows with the observers and the managers they saw, never with the
- * observations.
+ * The cost is one range read of the observer's lists by week (each lists
+ * the managers seen that week, agg.h AGG_OBSERVER_WEEK), a point read of
+ * the coach-week value (AGG_COACH_WEEK) of each manager seen and week,
+ * and one of every other observer's lists in the window (to count the
+ * other observers in each weekly cell): values read grow with the
+ * observers, weeks and managers seen, never with the observations or the
+ * organisation's other managers.
  */
 #include "dash_observer.h"
 
@@ -77,7 +79,6 @@ struct page {
     struct cell_part *part;
     size_t n, cap;
     uint8_t *mark;         /* per week: the other observer being read has ratings there */
-    const char *coach;     /* the manager whose AGG_COACH is being read */
     size_t at;             /* peer_cb()'s place in part */
     struct coach_win *win; /* the managers of part in id order, their windows */
     size_t nwin;
@@ -171,13 +172,25 @@ static int sessions_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
     return 0;
 }
 
-static int coach_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
+static int win_cmp(const void *key, const void *b);
+
+/* One coach-week of a manager the observer saw in the window: added to
+ * the manager's window and to the part of that week. */
+static int coach_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *a, void *arg)
 {
     struct page *p = arg;
-    struct cell_part *cp = part_find(p, week_index(p, monday), p->coach);
-    struct dash_obs_window *w = &p->win[p->nwin - 1].w;
+    struct coach_win *cw = bsearch(coach, p->win, p->nwin, sizeof(*p->win), win_cmp);
+    struct cell_part *cp;
+    struct dash_obs_window *w;
     double sum;
-    double n = rated_n(a, &sum);
+    double n;
+
+    if (cw == NULL) {
+        return 0;
+    }
+    cp = part_find(p, week_index(p, monday), coach);
+    w = &cw->w;
+    n = rated_n(a, &sum);
 
     /* The window as the row would sum it (dash_observers.c obs_sum_cb()):
      * week by week, oldest first, one behaviour (AGG_RATED) a week. */
@@ -227,8 +240,9 @@ static int str_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Each manager's weeks over every observer, one read per manager, and
- * each part's line (the manager's manager on the week's Sunday). */
+/* Each manager's weeks over every observer (a point read per manager and
+ * week), and each part's line (the manager's manager on the week's
+ * Sunday). */
 static int coach_reads(struct page *p)
 {
     const struct dash_ctx *c = p->c;
@@ -244,15 +258,17 @@ static int coach_reads(struct page *p)
         ids[i] = p->part[i].coach;
     }
     qsort(ids, p->n, sizeof(*ids), str_cmp);
-    for (size_t i = 0; i < p->n && rc == 0; i++) {
-        if (i > 0 && strcmp(ids[i - 1], ids[i]) == 0) {
-            continue;
+    for (size_t i = 0; i < p->n; i++) {
+        if (i == 0 || strcmp(ids[i - 1], ids[i]) != 0) {
+            ids[p->nwin] = ids[i];
+            p->win[p->nwin++].id = ids[i];
         }
-        p->coach = ids[i];
-        p->win[p->nwin++].id = ids[i];
-        /* rated_n() sums every behaviour: read them summed. */
-        rc = agg_read_rated(c->t, AGG_COACH, p->coach, c->rubric_id, p->from, c->until_monday,
-                            coach_cb, p);
+    }
+    /* The managers seen, each week of the window, from their coach-week
+     * values (agg.h AGG_COACH_WEEK). */
+    if (p->nwin > 0) {
+        rc = agg_read_coach_weeks(c->t, 0, c->rubric_id, ids, p->nwin, p->from, c->until_monday,
+                                  coach_cb, p);
     }
     free(ids);
     for (size_t i = 0; i < p->n && rc == 0; i++) {

@@ -8,9 +8,11 @@
  *
  * The cost grows with observers x weeks x the managers each observer saw,
  * never with the number of observations: every figure comes from the
- * weekly aggregates, drift and coverage from the AGG_OBSERVER_COACH values
- * that lay an observer's weeks out by manager (agg.h), one range read per
- * observer.
+ * weekly aggregates, drift and coverage from the observer-week lists that
+ * lay an observer's weeks out by manager (agg.h, AGG_OBSERVER_WEEK), one
+ * range read of a value per week for each observer, and from the
+ * coach-week values (AGG_COACH_WEEK), one range read of a value per week
+ * and manager observed for every manager's window.
  */
 #include "dash_observers.h"
 #include "dash_plans.h"
@@ -207,10 +209,10 @@ static int flm_cmp(const void *a, const void *b)
     return strcmp(((const struct flm_ref *)a)->id, ((const struct flm_ref *)b)->id);
 }
 
-/* The index in pg->flm of the manager id, or pg->flm.n, for the values of
- * one range read of AGG_OBSERVER_COACH, which come by week and, within a
- * week, in id order (agg.h; the key's bytes compare as strcmp() compares
- * the ids): a walk forward through by_id from where the week's previous
+/* The index in pg->flm of the manager id, or pg->flm.n, for the managers
+ * of one read of an observer's lists or of the coach-week values, which
+ * come by week and, within a week, in id order (agg.h; the ids' bytes
+ * compare as strcmp() compares them): a walk forward through by_id from where the week's previous
  * value was found, back to the start at each new week, so that a value
  * costs about one comparison rather than a binary search's. */
 static size_t flm_next(struct obs_page *pg, int32_t monday, const char *id)
@@ -225,6 +227,16 @@ static size_t flm_next(struct obs_page *pg, int32_t monday, const char *id)
         pg->at++;
     }
     return pg->at < pg->flm.n && cmp == 0 ? pg->by_id[pg->at].i : pg->flm.n;
+}
+
+/* One coach-week value: added to the window of its manager, when that is
+ * a front-line manager. */
+static int coach_week_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w, void *arg)
+{
+    struct obs_page *pg = arg;
+    size_t m = flm_next(pg, monday, coach);
+
+    return m == pg->flm.n ? 0 : obs_sum_cb(monday, w, &pg->coach[m]);
 }
 
 /* The front-line managers (the leads' page has listed them in pg->flm
@@ -274,8 +286,13 @@ static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_p
      * only (observer_drift()); the leads' page needs every one, for the
      * programme's coverage too. */
     pg->lazy = single;
-    for (size_t i = 0; i < pg->flm.n && !single; i++) {
-        rc = obs_sum_read(c, AGG_COACH, pg->flm.id[i], pg->from, &pg->coach[i]);
+    if (!single) {
+        /* Every manager's window from one range read of the coach-week
+         * values, a value per coach and week (agg.h, AGG_COACH_WEEK). */
+        pg->at_monday = INT32_MIN;
+        pg->at = 0;
+        rc = agg_read_coaches(c->t, c->req != NULL && c->req->assigned_only, c->rubric_id, pg->from,
+                              c->until_monday, coach_week_cb, pg);
         if (rc != 0) {
             return rc;
         }
@@ -371,8 +388,9 @@ static int observer_read(const struct dash_ctx *c, const struct obs_page *pg, co
     return rc;
 }
 
-/* One AGG_OBSERVER_COACH value: added to the window of its manager, when
- * that is a front-line manager anybody observed in the window. */
+/* One manager of an observer's week list (the observer's share on that
+ * manager): added to the window of its manager, when that is a
+ * front-line manager anybody observed in the window. */
 static int observer_coach_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w,
                              void *arg)
 {
@@ -407,16 +425,9 @@ static int coach_window(const struct dash_ctx *c, struct obs_page *pg, size_t m)
     return rc;
 }
 
-static int size_cmp(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 /* Drift and coverage: the observer on each manager against that manager's
  * other observers (the coach total minus this observer's part), from one
- * range read of the observer's values by week and manager. The managers
+ * range read of the observer's week lists. The managers
  * are taken in the page's order, so that the sums are the same as a read
  * manager by manager. */
 static int observer_drift(const struct dash_ctx *c, struct obs_page *pg, const char *oid,
@@ -432,8 +443,12 @@ static int observer_drift(const struct dash_ctx *c, struct obs_page *pg, const c
     pg->at = 0;
     rc = agg_read_coached_of(c->t, c->req->assigned_only, oid, c->rubric_id, pg->from,
                              c->until_monday, observer_coach_cb, pg);
-    if (rc == 0) {
-        qsort(pg->touched, pg->ntouched, sizeof(*pg->touched), size_cmp);
+    /* In the page's order: the managers seen, by index (a walk of the
+     * marks rather than a sort). */
+    for (size_t m = 0, k = 0; rc == 0 && m < pg->flm.n && k < pg->ntouched; m++) {
+        if (pg->seen[m]) {
+            pg->touched[k++] = m;
+        }
     }
     for (size_t i = 0; i < pg->ntouched; i++) {
         size_t m = pg->touched[i];

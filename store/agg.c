@@ -736,6 +736,14 @@ static const char *scope_name(unsigned kind)
         return "cohort-asg";
     case AGG_OBSERVER_COACH_ASG:
         return "observer-coach-asg";
+    case AGG_OBSERVER_WEEK:
+        return "observer-week";
+    case AGG_OBSERVER_WEEK_ASG:
+        return "observer-week-asg";
+    case AGG_COACH_WEEK:
+        return "coach-week";
+    case AGG_COACH_WEEK_ASG:
+        return "coach-week-asg";
     }
     return "?";
 }
@@ -790,15 +798,16 @@ int agg_key_coached_of(struct keys_buf *k, unsigned kind, const char *observer, 
     return k->err;
 }
 
-/* The parts of an AGG_OBSERVER_COACH key: *wk the week's 4 bytes, *coach
- * and *clen the coach. Returns 0, or -EINVAL for a key not of that form. */
+/* The parts of an AGG_OBSERVER_COACH key, or of an AGG_COACH_WEEK key
+ * (the same layout, scope AGG_ORG_ALL): *wk the week's 4 bytes, *coach and
+ * *clen the coach. Returns 0, or -EINVAL for a key not of that form. */
 static int agg_key_coached_parts(const uint8_t *key, size_t klen, const uint8_t **wk,
                                  const uint8_t **coach, size_t *clen)
 {
     size_t slen, rlen, at;
 
-    if (klen < 2 || !AGG_KIND_COACHED(key[0]) || (slen = key[1]) + 3 > klen ||
-        (rlen = key[2 + slen]) + 3 + slen + 4 + 1 > klen) {
+    if (klen < 2 || !(AGG_KIND_COACHED(key[0]) || AGG_KIND_COACHES(key[0])) ||
+        (slen = key[1]) + 3 > klen || (rlen = key[2 + slen]) + 3 + slen + 4 + 1 > klen) {
         return -EINVAL;
     }
     at = 3 + slen + rlen;
@@ -813,7 +822,7 @@ void agg_key_text(const uint8_t *key, size_t klen, char *out, size_t outlen)
     size_t slen, rlen;
     char wl[16];
 
-    if (klen >= 2 && AGG_KIND_COACHED(key[0])) {
+    if (klen >= 2 && (AGG_KIND_COACHED(key[0]) || AGG_KIND_COACHES(key[0]))) {
         const uint8_t *wk, *coach;
         size_t clen;
 
@@ -1014,7 +1023,7 @@ int agg_map_add(struct agg_map *m, const uint8_t *key, size_t klen, const struct
 /* ---- Reading ------------------------------------------------------------ */
 
 /* A cursor over the values of (kind, scope, rubric) from the week of
- * *from_monday on, for agg_read() and agg_read_coached(): the key prefix
+ * *from_monday on, for agg_read() and its kin: the key prefix
  * (k, its first *plen bytes), the cursor at the first key at or after the
  * start (*getrc: that get's LMDB code), and the two days made Mondays.
  * Returns 0 (then close with agg_range_end()), -EINVAL or a store code. */
@@ -1144,7 +1153,7 @@ static int agg_walk(struct store_txn *t, enum agg_scope kind, const char *scope_
     MDB_val kv, vv;
     size_t plen;
     int err = 0;
-    int rc;
+    int rc = MDB_NOTFOUND; /* agg_range_begin() sets it when it returns 0 */
 
     if (beh_from <= beh_until) {
         /* Any day stands for its week, as for the read's own window. */
@@ -1384,143 +1393,4 @@ int agg_read_slots(struct store_txn *t, enum agg_scope kind, const char *scope_i
         free(r.sr.b);
     }
     return err;
-}
-
-/* An AGG_OBSERVER_COACH value of the shape agg_val_add_rated() writes (no
- * pairs, no mix, at most the one AGG_RATED behaviour) read straight into
- * w, which points into bs, without a decode of the whole value. Returns 1
- * when p[0..n) has that shape, else 0 (the caller decodes it in full). */
-static int coached_value(const uint8_t *p, size_t n, Coachq__V1__AggWeek *w,
-                         Coachq__V1__AggBehaviour *bs, Coachq__V1__AggBehaviour **bp)
-{
-    Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
-    Coachq__V1__AggBehaviour binit = COACHQ__V1__AGG_BEHAVIOUR__INIT;
-    size_t nb;
-
-    if (n < AGG_V1_HEADER || p[0] != AGG_VALUE_VERSION || p[1] != 0) {
-        return 0;
-    }
-    nb = (size_t)p[2] | (size_t)p[3] << 8;
-    if (!(nb == 0 && n == AGG_V1_HEADER) &&
-        !(nb == 1 && n == AGG_V1_HEADER + 2 + AGG_V1_BEH && p[AGG_V1_HEADER] == 1 &&
-          p[AGG_V1_HEADER + 1] == AGG_RATED[0])) {
-        return 0;
-    }
-    *w = init;
-    w->observations = get_le32(p + 4);
-    w->index_n = get_le32(p + 8);
-    w->self_assess_n = get_le32(p + 12);
-    w->actions = get_le32(p + 16);
-    w->double_coded = get_le32(p + 20);
-    w->seconds = get_le64(p + 56) & INT64_MAX;
-    w->index_sum = get_f64(p + 64);
-    w->index_sumsq = get_f64(p + 72);
-    w->self_assess_s_sum = get_f64(p + 80);
-    if (nb == 1) {
-        const uint8_t *q = p + AGG_V1_HEADER + 2;
-
-        *bs = binit;
-        bs->id = (char *)AGG_RATED;
-        bs->count = get_le32(q);
-        bs->sum = get_le32(q + 4);
-        bs->sumsq = get_le32(q + 8);
-        bs->proficient = get_le32(q + 12);
-        *bp = bs;
-        w->behaviours = bp;
-        w->n_behaviours = 1;
-    }
-    return 1;
-}
-
-/* Copies the n bytes of a key's coach id at p into out as a string (out
- * holds n + 1). Returns 0, or -EINVAL when a byte is NUL (a corrupt key). */
-static int coached_copy(char *out, const uint8_t *p, size_t n)
-{
-    unsigned char any_nul = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        out[i] = (char)p[i];
-        any_nul |= p[i] == 0;
-    }
-    out[n] = '\0';
-    return any_nul ? -EINVAL : 0;
-}
-
-int agg_read_coached(struct store_txn *t, const char *observer, const char *rubric_id,
-                     int32_t from_monday, int32_t until_monday, agg_coached_cb cb, void *arg)
-{
-    return agg_read_coached_of(t, 0, observer, rubric_id, from_monday, until_monday, cb, arg);
-}
-
-int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
-                        const char *rubric_id, int32_t from_monday, int32_t until_monday,
-                        agg_coached_cb cb, void *arg)
-{
-    struct keys_buf k;
-    MDB_cursor *cur = NULL;
-    MDB_val kv, vv;
-    struct agg_val v;
-    struct agg_week_view wv;
-    char coach[VALIDATE_MAX_ID + 1];
-    Coachq__V1__AggWeek fw;
-    Coachq__V1__AggBehaviour fb;
-    Coachq__V1__AggBehaviour *fbp;
-    size_t plen;
-    int err = 0;
-    int rc;
-
-    memset(&v, 0, sizeof(v));
-    memset(&wv, 0, sizeof(wv));
-    if (observer == NULL || strlen(observer) > VALIDATE_MAX_ID) {
-        return -EINVAL;
-    }
-    err = agg_range_begin(t, assigned ? AGG_OBSERVER_COACH_ASG : AGG_OBSERVER_COACH, observer,
-                          rubric_id, &from_monday, &until_monday, &k, &plen, &cur, &kv, &vv, &rc);
-    if (err != 0) {
-        return err;
-    }
-    while (rc == 0) {
-        const uint8_t *key = kv.mv_data;
-        size_t clen;
-        int32_t monday;
-        int cbrc;
-
-        if (kv.mv_size < plen || memcmp(key, k.b, plen) != 0) {
-            break;
-        }
-        /* The prefix matched, so the week and the coach follow it (the
-         * layout agg_key_coached_parts() reads): the coach is copied and
-         * checked for a NUL in one pass, the cost of every value read. */
-        clen = kv.mv_size - plen;
-        if (clen < 4 + 1 || clen - 4 > VALIDATE_MAX_ID ||
-            coached_copy(coach, key + plen + 4, clen - 4) != 0) {
-            log_event(LOG_ERROR, "agg_key_corrupt", "size=%zu", kv.mv_size);
-            err = -EIO;
-            break;
-        }
-        monday = keys_day_decode(key + plen);
-        if (monday > until_monday) {
-            break;
-        }
-        if (coached_value(vv.mv_data, vv.mv_size, &fw, &fb, &fbp)) {
-            cbrc = cb(monday, coach, &fw, arg);
-            if (cbrc != 0) {
-                err = cbrc > 0 ? 0 : cbrc;
-                break;
-            }
-            rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
-            continue;
-        }
-        err = agg_range_view(&vv, &v, &wv, AGG_DECODE_ALL);
-        if (err != 0) {
-            break;
-        }
-        cbrc = cb(monday, coach, &wv.w, arg);
-        if (cbrc != 0) {
-            err = cbrc > 0 ? 0 : cbrc;
-            break;
-        }
-        rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT);
-    }
-    return agg_range_end(cur, &v, &wv, err, rc);
 }

@@ -24,6 +24,25 @@
  *                 every manager. Format 3 replaced AGG_PAIR (kind 6, id
  *                 "<observer>/<coach>", one point read per observer and
  *                 manager) with it; kind 6 is no longer written.
+ *   AGG_OBSERVER_WEEK  what the writer makes of AGG_OBSERVER_COACH from
+ *                 format 5 on: one value per observer, rubric and week
+ *                 listing every manager the observer scored that week, so
+ *                 that the page reads observers x weeks values, not
+ *                 observers x weeks x managers (see "Observer-week lists"
+ *                 below). An observation's share is still worked out per
+ *                 observer and coach (the AGG_OBSERVER_COACH key its
+ *                 contribution remembers) and added to its manager's entry
+ *                 of the list; no AGG_OBSERVER_COACH value is stored.
+ *   AGG_COACH_WEEK  from format 5, beside AGG_COACH (which stays): one
+ *                 small fixed-layout value per rubric, week and coach
+ *                 observed, holding what the Observer reliability pages
+ *                 read of the coach's AGG_COACH value (the observations
+ *                 and the ratings summed), keyed week first (scope
+ *                 AGG_ORG_ALL, rubric, week, then the coach): the leads'
+ *                 page reads a week's coaches as one range of keys, My
+ *                 reliability reads the managers it saw by point reads.
+ *                 The writer derives it from the AGG_COACH shares of its
+ *                 batch (each key written once per commit).
  *   AGG_LINE_COACH  the coach as each manager above them on that day sees
  *                 them, id "<manager>/<coach>", one per manager in the
  *                 chain: a manager's view of a front-line manager holds the
@@ -64,13 +83,50 @@
  * rubric id length, the rubric id, the Monday as 4 bytes (keys.h, big-endian
  * days, so weeks sort in order). AGG_OBSERVER_COACH keys (kind 8) have the
  * observer as their scope and end after the week with the coach id (1..64
- * bytes, no length: it is the rest of the key): an observer's values of one
- * rubric sort by week, then by coach id (agg_read_coached()). Its value
- * keeps only what the page reads: the observations, and one behaviour with
- * the id AGG_RATED ("*") whose count, sum, sum of squares and proficient
- * are the record's over every behaviour it rated (the header's other
- * figures are 0), so a value is about 106 bytes and decodes without a
- * behaviour list.
+ * bytes, no length: it is the rest of the key). From format 5 such a key
+ * names a share (a contribution's, a batch's delta), not a stored value:
+ * the share is the observations and one behaviour with the id AGG_RATED
+ * ("*") whose count, sum, sum of squares and proficient are the record's
+ * over every behaviour it rated, and it is added to its manager's entry of
+ * the observer-week list. Formats 3 and 4 stored it as a value of that
+ * key (about 106 bytes), which agg_seen_migrate() folds into lists.
+ *
+ * Observer-week lists (format 5): an AGG_OBSERVER_WEEK key is an ordinary
+ * one (kind 9, the observer as scope, rubric, week); its value is not an
+ * AggWeek but a fixed-layout little-endian list, version AGG_SEEN_VERSION:
+ *
+ *   offset  size  field
+ *        0     1  version (AGG_SEEN_VERSION); any other value is refused
+ *        1     1  flags, 0
+ *        2     4  u32 number of managers (1..2^32-1; a list of none is
+ *                 deleted, so 0 is refused as damage)
+ *        6   ...  per manager, in id order (strcmp()'s, no repeats): u8 id
+ *                 length (1..64), the id (no NUL), u32 observations, and
+ *                 the observer's ratings of every behaviour together: u32
+ *                 count, u32 sum of scores, u32 sum of squared scores, u32
+ *                 proficient (what an AGG_OBSERVER_COACH value held)
+ *
+ * A manager whose figures add up to nothing is dropped, and a list with
+ * none is deleted. The count is a u32 so that no input can make a list the
+ * writer cannot store: an observer who scores any number of managers in
+ * one week (an authorised client may submit as many as it likes) only
+ * makes that list longer.
+ *
+ * Coach-week values (format 5): an AGG_COACH_WEEK key (kind 10) is an
+ * observer-coach key with the organisation as observer: u8 kind, u8 1,
+ * AGG_ORG_ALL, u8 rubric id length, the rubric id, the Monday (4 bytes),
+ * then the coach id (1..64 bytes, no length: the rest of the key), so a
+ * week's coaches sort together in id order. The value, version
+ * AGG_COACH_WEEK_VERSION, is 22 bytes little-endian: u8 version, u8
+ * flags (0), then the five u32 figures of a list's manager (observations,
+ * and the ratings of every behaviour together: count, sum, sum of squares,
+ * proficient), what agg_read_rated() of the coach's AGG_COACH value of
+ * that week sums to. A coach-week with nothing is deleted. agg_read_coached() reads the lists and
+ * gives the managers one by one as the AGG_OBSERVER_COACH values were given, so readers are
+ * unchanged; at 1M observations an observer's 12 weeks are 12 values of about 200 managers (25
+ * bytes each) instead of 2,400 values. Severity drift's peer side stays the coach's own AGG_COACH
+ * week minus the observer's entry, and My reliability counts a manager-week's other observers from
+ * their lists: no list holds any other observer's figures.
  *
  * The stored value (agg_week database), version 1: a fixed-layout,
  * little-endian record, not protobuf, so that the writer reads and writes
@@ -124,7 +180,9 @@
  * as dashboards read them), agg_record.c (what one
  * record contributes, the double-coding rule), agg_apply.c (the writer's
  * hook), agg_rebuild.c (rebuild and verify), agg_assigned.c (format 4's
- * marking of assigned records); agg_int.h is what they share.
+ * marking of assigned records), agg_seen.c (the observer-week lists and
+ * coach-week values);
+ * agg_int.h is what they share.
  * Errors are negative errnos, or the store's STORE_TXN_ABORT() codes that
  * callers inside store/ pass on.
  */
@@ -147,7 +205,9 @@ enum agg_scope {
     AGG_COHORT = 5,
     AGG_PAIR = 6, /* up to format 2; no longer written */
     AGG_LINE_COACH = 7,
-    AGG_OBSERVER_COACH = 8,
+    AGG_OBSERVER_COACH = 8, /* a share's key only, from format 5 */
+    AGG_OBSERVER_WEEK = 9,
+    AGG_COACH_WEEK = 10,
     /* The assigned twins (AGG_ASSIGNED, below): the same values over the
      * observations that fulfilled an assignment only. */
     AGG_COACH_ASG = 0x11,
@@ -155,6 +215,8 @@ enum agg_scope {
     AGG_OBSERVER_ASG = 0x14,
     AGG_COHORT_ASG = 0x15,
     AGG_OBSERVER_COACH_ASG = 0x18,
+    AGG_OBSERVER_WEEK_ASG = 0x19,
+    AGG_COACH_WEEK_ASG = 0x1a,
 };
 
 /*
@@ -186,12 +248,18 @@ enum agg_scope {
 #define AGG_ASSIGNED 0x10u
 /* True for AGG_OBSERVER_COACH and its twin (the observer-coach layout). */
 #define AGG_KIND_COACHED(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_OBSERVER_COACH)
+/* True for AGG_OBSERVER_WEEK and its twin (an observer-week list). */
+#define AGG_KIND_SEEN(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_OBSERVER_WEEK)
+/* True for AGG_COACH_WEEK and its twin (a coach-week value). */
+#define AGG_KIND_COACHES(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_COACH_WEEK)
 
 #define AGG_ORG_ALL "*"
 /* The one behaviour of an AGG_OBSERVER_COACH value: every rated one. */
 #define AGG_RATED "*"
 #define AGG_VALUE_VERSION 1
 #define AGG_CONTRIB_VERSION 1
+#define AGG_SEEN_VERSION 1
+#define AGG_COACH_WEEK_VERSION 1
 #define AGG_NMARKERS 8 /* MarkerKind values 0..7 */
 
 /* The coaching mix in an AggWeek (mix and mix_q): sessions by focus, those
@@ -212,8 +280,12 @@ enum agg_scope {
  * rebuilt from its records (agg_format_check()). 2 adds the coaching mix;
  * 3 replaces AGG_PAIR by AGG_OBSERVER_COACH (a contribution's derived bit 3
  * is now the observer-coach key); 4 adds the assigned twins (AGG_ASSIGNED;
- * contribution bits 4..7 are the twins of bits 0..3). */
-#define AGG_FORMAT 4
+ * contribution bits 4..7 are the twins of bits 0..3); 5 stores the
+ * observer-week lists (AGG_OBSERVER_WEEK) instead of AGG_OBSERVER_COACH
+ * values, and adds the coach-week values (AGG_COACH_WEEK): a store of format
+ * 4 has its values folded into lists when opened (the records are not
+ * read), an older one is rebuilt. */
+#define AGG_FORMAT 5
 
 /* The Monday (a day number, days since 1970-01-01) of the ISO week that day
  * falls in. */
@@ -349,24 +421,51 @@ int agg_read_rated(struct store_txn *t, enum agg_scope kind, const char *scope_i
                    void *arg);
 
 /*
- * Calls cb for every value of AGG_OBSERVER_COACH of (observer, rubric_id)
- * whose week lies in [from_monday, until_monday], by week and, within a
- * week, by coach id (coach and w borrowed for the call; cb as agg_read()'s).
- * One range read: the cost is the values in the window, that is the
- * managers the observer saw each week. A value of the shape the writer
- * makes (see AGG_OBSERVER_COACH) is read without a full decode: w then has
- * the header's counters and sums and the one behaviour, no markers. Returns
- * 0 or a negative code.
+ * Calls cb for every manager the observer scored in a week of the rubric
+ * in [from_monday, until_monday] (the AGG_OBSERVER_COACH share of that
+ * observer, week and manager), by week and, within a week, by coach id
+ * (coach and w borrowed for the call; cb as agg_read()'s). w has the
+ * observations and, when there are ratings, one behaviour AGG_RATED with
+ * their count, sum, sum of squares and proficient; nothing else. One range
+ * read of the observer-week lists (agg_seen.c): the values read are the
+ * weeks in the window, the callbacks the managers seen each week. Returns
+ * 0, -EIO for a list or key that is not well formed, or a negative code.
  */
 typedef int (*agg_coached_cb)(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w,
                               void *arg);
 int agg_read_coached(struct store_txn *t, const char *observer, const char *rubric_id,
                      int32_t from_monday, int32_t until_monday, agg_coached_cb cb, void *arg);
 
-/* The same, of AGG_OBSERVER_COACH_ASG when assigned is set. */
+/* The same, of AGG_OBSERVER_WEEK_ASG (the assigned twins) when assigned
+ * is set. */
 int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
                         const char *rubric_id, int32_t from_monday, int32_t until_monday,
                         agg_coached_cb cb, void *arg);
+
+/*
+ * Calls cb for every coach observed in a week of the rubric in
+ * [from_monday, until_monday] with their AGG_COACH figures of that week
+ * (the AGG_COACH_ASG twin's when assigned is set), by week and, within a
+ * week, by coach id: w as agg_read_coached() gives it (the observations
+ * and one behaviour AGG_RATED, what agg_read_rated() of the coach's value
+ * sums to). One range read of the coach-week values (AGG_COACH_WEEK): a
+ * value per coach and week. Arguments, ownership, thread and result as
+ * agg_read_coached().
+ */
+int agg_read_coaches(struct store_txn *t, int assigned, const char *rubric_id, int32_t from_monday,
+                     int32_t until_monday, agg_coached_cb cb, void *arg);
+
+/*
+ * agg_read_coaches() for the coaches[0..ncoaches) only (borrowed for the
+ * call; ids of 1..64 bytes in strcmp()'s order, no repeats): a point read
+ * per week and coach, in the same order (by week, then coach id), so the
+ * cost is the coaches asked for, never the organisation's. Returns 0,
+ * -EINVAL for ids not so given, -EIO for a value not well formed, or a
+ * negative code; otherwise as agg_read_coaches().
+ */
+int agg_read_coach_weeks(struct store_txn *t, int assigned, const char *rubric_id,
+                         const char *const *coaches, size_t ncoaches, int32_t from_monday,
+                         int32_t until_monday, agg_coached_cb cb, void *arg);
 
 /* True if rec fulfilled an assignment (its "assigned", see AGG_ASSIGNED). */
 int agg_record_assigned(const Coachq__V1__StoredObservation *rec);
@@ -398,7 +497,7 @@ typedef void (*agg_diff_cb)(const char *key, const char *what, void *arg);
 struct agg_verify_result {
     uint64_t observations; /* records read */
     uint64_t counted;      /* of which counted in aggregates */
-    uint64_t keys;         /* aggregate values rebuilt */
+    uint64_t keys;         /* aggregate values stored (each compared) */
     uint64_t differences;  /* keys missing, extra or different */
 };
 

@@ -311,7 +311,15 @@ int agg_flush(struct store_txn *t)
         qsort(ents, n, sizeof(*ents), ent_by_key);
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = flush_one(t, ents[i], &sum);
+        /* An observer's shares per coach are kept in lists only. */
+        if (!AGG_KIND_COACHED(ents[i]->key[0])) {
+            rc = flush_one(t, ents[i], &sum);
+        }
+    }
+    /* The observer-week lists and coach-week values (agg_seen.c), each
+     * read and written once. */
+    if (rc == 0) {
+        rc = agg_seen_write(t, ents, n);
     }
     if (rc == -EIO) {
         log_event(LOG_ERROR, "agg_value_corrupt", "op=flush");

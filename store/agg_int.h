@@ -171,7 +171,8 @@ struct agg_ent {
     uint8_t key[AGG_KEY_MAX];
     size_t klen;
     struct agg_val v;
-    int seen; /* verify: a stored value matched it */
+    int seen;   /* verify: a stored value matched it */
+    int listed; /* verify: its coach-week value (AGG_COACH_WEEK) is stored */
 };
 
 /* A bump allocator for a map's entries: blocks freed all at once. */
@@ -343,6 +344,77 @@ int agg_session_paired(const struct agg_session *s, size_t i, size_t j);
 
 /* Where id lies in s, or s->n. */
 size_t agg_session_find(const struct agg_session *s, const uint8_t id[KEYS_UUID_LEN]);
+
+/* ---- agg_seen.c -------------------------------------------------------- */
+
+/* One manager of an observer-week list (AGG_OBSERVER_WEEK, agg.h). */
+struct agg_seen_ent {
+    char coach[VALIDATE_MAX_ID + 1];
+    size_t clen;
+    int64_t observations;
+    int64_t count; /* ratings, every behaviour together */
+    int64_t sum;
+    int64_t sumsq;
+    int64_t proficient;
+};
+
+/* A list, its managers in id order (malloc'ed, n used of cap). */
+struct agg_seen {
+    struct agg_seen_ent *e;
+    size_t n;
+    size_t cap;
+};
+
+void agg_seen_free(struct agg_seen *l);
+
+/* Sets l from the stored list p[0..n), reusing l's array. Returns 0, -EIO
+ * for bytes that are not a well-formed list of this version, or -ENOMEM. */
+int agg_seen_decode(struct agg_seen *l, const uint8_t *p, size_t n);
+
+/* Puts l under key, or deletes key when l is empty. Returns 0, -ERANGE for
+ * a figure past a u32 in one week (as an AggWeek value refuses one), or a
+ * STORE_TXN_ABORT() code; the number of managers is a u32, which no
+ * input reaches. Writer thread. */
+int agg_seen_put(struct store_txn *t, const uint8_t *key, size_t klen, const struct agg_seen *l);
+
+/* The observer-week list key of an AGG_OBSERVER_COACH (or twin) key into
+ * out (AGG_KEY_MAX bytes): its bytes up to the coach, with the list's kind;
+ * *plen its length, which is also where the coach starts in key. Returns 0
+ * or -EINVAL for a key not of that form. */
+int agg_seen_key(const uint8_t *key, size_t klen, uint8_t *out, size_t *plen);
+
+/*
+ * Adds the shares among ents[0..n) that feed a list or a coach-week value
+ * (AGG_OBSERVER_COACH keys and twins: their observer's week list;
+ * AGG_COACH keys and twins: their coach-week value, AGG_COACH_WEEK) to
+ * what is stored: each list or value read once and written once (deleted
+ * when it adds up to nothing). For the writer's flush. Returns 0 or a code
+ * for the store to pass on.
+ */
+int agg_seen_write(struct store_txn *t, struct agg_ent *const *ents, size_t n);
+
+/* The same for every entry of m, for a rebuild (the store holds no list
+ * yet). */
+int agg_seen_write_map(struct store_txn *t, const struct agg_map *m);
+
+/* The AGG_OBSERVER_COACH key (or twin) of the share an observer-week
+ * list's manager e stands for into out (AGG_KEY_MAX bytes), *olen its
+ * length. Returns 0 or -EINVAL for a list key not of its kind's form. */
+int agg_seen_share_key(const uint8_t *lkey, size_t llen, const struct agg_seen_ent *e, uint8_t *out,
+                       size_t *olen);
+
+/* A stored coach-week value (AGG_COACH_WEEK or twin; key and val borrowed)
+ * read for verify: the AGG_COACH key (or twin) it mirrors into share
+ * (AGG_KEY_MAX bytes, *slen its length) and its coach and figures into e.
+ * Returns 0, or -EIO for a key or value not of that form. */
+int agg_coach_week_share(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                         uint8_t *share, size_t *slen, struct agg_seen_ent *e);
+
+/* Format 4 to 5: replaces every AGG_OBSERVER_COACH value and twin by the
+ * observer-week lists they add up to, and writes the coach-week values of
+ * the AGG_COACH values; *lists gets the observer-week lists written. In
+ * the caller's write transaction. Returns 0 or a STORE_TXN_ABORT() code. */
+int agg_seen_migrate(struct store_txn *t, uint64_t *lists);
 
 /* ---- agg_apply.c ------------------------------------------------------- */
 

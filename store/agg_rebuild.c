@@ -228,10 +228,15 @@ int agg_rebuild_txn(struct store_txn *t)
     for (size_t i = 0; i < b->map.cap && rc == 0; i++) {
         struct agg_ent *e = b->map.slot[i];
 
-        if (e == NULL || agg_val_normalise(&e->v, e->key, e->klen)) {
+        /* An observer's shares per coach are stored as their weeks'
+         * lists, written below. */
+        if (e == NULL || AGG_KIND_COACHED(e->key[0]) || agg_val_normalise(&e->v, e->key, e->klen)) {
             continue;
         }
         rc = agg_write_fail(agg_val_put(t, e->key, e->klen, &e->v));
+    }
+    if (rc == 0) {
+        rc = agg_write_fail(agg_seen_write_map(t, &b->map));
     }
     if (rc == 0) {
         log_event(LOG_INFO, "agg_rebuilt", "observations=%" PRIu64 " counted=%" PRIu64 " keys=%zu",
@@ -258,6 +263,21 @@ int agg_format_check(struct store_txn *t, int rebuilt)
     }
     if (rc != 0 && rc != -ENOENT) {
         return rc;
+    }
+    /* Format 4 differs from 5 only in where an observer's shares per coach
+     * are kept: its values are folded into the observer-week lists
+     * (agg_seen.c) without reading a record. */
+    if (rc == 0 && v.mv_size == 4 && keys_get_be32(v.mv_data) == 4 && AGG_FORMAT == 5 && !rebuilt) {
+        uint64_t lists = 0;
+
+        rc = agg_seen_migrate(t, &lists);
+        if (rc != 0) {
+            return rc;
+        }
+        log_event(LOG_INFO, "agg_format_upgraded", "from=4 to=%d lists=%" PRIu64, AGG_FORMAT,
+                  lists);
+        return store_txn_put_raw(t, t->s->dbi_meta, (const uint8_t *)key, sizeof(key) - 1, want, 4,
+                                 NULL);
     }
     rc = mdb_stat(t->txn, t->s->dbi_agg, &st);
     if (rc != 0) {
@@ -393,6 +413,128 @@ static void val_diff(const struct agg_val *s, const struct agg_val *r, char *out
     }
 }
 
+/* True if the rebuilt entry e is one a coach-week value must mirror: an
+ * AGG_COACH value (or twin) with observations or ratings. */
+static int wants_listing(const struct agg_ent *e)
+{
+    int64_t n = 0;
+
+    if (e->klen < 1 || (e->key[0] & ~AGG_ASSIGNED) != AGG_COACH) {
+        return 0;
+    }
+    for (size_t k = 0; k < e->v.nb; k++) {
+        n += e->v.b[k].count;
+    }
+    return e->v.observations != 0 || n != 0;
+}
+
+/* Reports where the stored figures s differ from the rebuilt share e's
+ * summed over its behaviours (whole numbers, so exact). */
+static void figures_diff(struct agg_build *b, const char *text, const struct agg_seen_ent *s,
+                         const struct agg_ent *e)
+{
+    int64_t n = 0, sum = 0, sumsq = 0, prof = 0;
+    char what[300];
+
+    for (size_t k = 0; k < e->v.nb; k++) {
+        n += e->v.b[k].count;
+        sum += (int64_t)llround(e->v.b[k].sum);
+        sumsq += (int64_t)llround(e->v.b[k].sumsq);
+        prof += e->v.b[k].proficient;
+    }
+    if (s->observations != e->v.observations || s->count != n || s->sum != sum ||
+        s->sumsq != sumsq || s->proficient != prof) {
+        snprintf(what, sizeof(what),
+                 "observations %" PRId64 ", ratings %" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64
+                 "; rebuilt %" PRId64 ", %" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64,
+                 s->observations, s->count, s->sum, s->sumsq, s->proficient, e->v.observations, n,
+                 sum, sumsq, prof);
+        report(b, text, what);
+    }
+}
+
+/* Compares a stored observer-week list with the rebuilt shares of its
+ * managers, each reported under its share's key text (AGG_OBSERVER_COACH). */
+static int verify_seen(struct agg_build *b, const uint8_t *key, size_t klen, const uint8_t *val,
+                       size_t vlen, const char *text)
+{
+    struct agg_seen l;
+    uint8_t sk[AGG_KEY_MAX];
+    size_t sklen = 0;
+    char etext[400];
+    char what[300];
+    int rc;
+
+    memset(&l, 0, sizeof(l));
+    rc = agg_seen_decode(&l, val, vlen);
+    /* The key must be a whole list key (kind, scope, rubric, week). */
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        rc = agg_seen_share_key(key, klen, &l.e[i], sk, &sklen) != 0 ? -EIO : 0;
+    }
+    if (rc == -EIO) {
+        agg_seen_free(&l);
+        report(b, text, "stored list does not decode");
+        return 0;
+    }
+    for (size_t i = 0; i < l.n && rc == 0; i++) {
+        const struct agg_seen_ent *s = &l.e[i];
+        struct agg_ent *e;
+
+        (void)agg_seen_share_key(key, klen, s, sk, &sklen);
+        agg_key_text(sk, sklen, etext, sizeof(etext));
+        e = agg_map_find(&b->map, sk, sklen);
+        /* A share that adds up to nothing is listed nowhere (verify_txn()
+         * marked it seen already): a manager listed for it is not rebuilt. */
+        if (e != NULL && e->v.observations == 0 && e->v.nb == 0) {
+            e = NULL;
+        }
+        if (e != NULL && e->seen) {
+            /* Only a list out of order or with a manager twice. */
+            report(b, etext, "listed twice");
+            continue;
+        }
+        if (i > 0 && strcmp(l.e[i - 1].coach, s->coach) >= 0) {
+            report(b, etext, "out of order");
+        }
+        if (e == NULL) {
+            snprintf(what, sizeof(what), "stored but not rebuilt (stored %" PRId64 " observations)",
+                     s->observations);
+            report(b, etext, what);
+            continue;
+        }
+        e->seen = 1;
+        figures_diff(b, etext, s, e);
+    }
+    agg_seen_free(&l);
+    return rc;
+}
+
+/* Compares a stored coach-week value with the rebuilt AGG_COACH value it
+ * mirrors, reported under its own key's text. */
+static void verify_coach_week(struct agg_build *b, const uint8_t *key, size_t klen,
+                              const uint8_t *val, size_t vlen, const char *text)
+{
+    uint8_t sk[AGG_KEY_MAX];
+    size_t sklen = 0;
+    struct agg_seen_ent s;
+    struct agg_ent *e;
+    char what[300];
+
+    if (agg_coach_week_share(key, klen, val, vlen, sk, &sklen, &s) != 0) {
+        report(b, text, "stored value does not decode");
+        return;
+    }
+    e = agg_map_find(&b->map, sk, sklen);
+    if (e == NULL || !wants_listing(e)) {
+        snprintf(what, sizeof(what), "stored but not rebuilt (stored %" PRId64 " observations)",
+                 s.observations);
+        report(b, text, what);
+        return;
+    }
+    e->listed = 1;
+    figures_diff(b, text, &s, e);
+}
+
 static int verify_stored(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                          void *arg)
 {
@@ -403,7 +545,19 @@ static int verify_stored(const uint8_t *key, size_t klen, const uint8_t *val, si
     char what[1024];
     int rc;
 
+    b->res.keys++;
     agg_key_text(key, klen, text, sizeof(text));
+    if (klen >= 1 && AGG_KIND_COACHED(key[0])) {
+        report(b, text, "stored as aggregate format 4 kept it (an observer-week list from 5 on)");
+        return 0;
+    }
+    if (klen >= 1 && AGG_KIND_SEEN(key[0])) {
+        return verify_seen(b, key, klen, val, vlen, text);
+    }
+    if (klen >= 1 && AGG_KIND_COACHES(key[0])) {
+        verify_coach_week(b, key, klen, val, vlen, text);
+        return 0;
+    }
     memset(&sv, 0, sizeof(sv));
     rc = agg_val_decode(&sv, val, vlen);
     if (rc == -EIO) {
@@ -456,9 +610,6 @@ static int verify_txn(struct store_txn *t, void *arg)
         if (e != NULL && agg_val_normalise(&e->v, e->key, e->klen)) {
             e->seen = 1;
         }
-        if (e != NULL && !e->seen) {
-            b->res.keys++;
-        }
     }
     if (rc == 0) {
         rc = store_txn_scan(t, t->s->dbi_agg, NULL, 0, 0, verify_stored, b);
@@ -486,6 +637,15 @@ static int verify_txn(struct store_txn *t, void *arg)
         report(b, text, what);
     }
     free(missing);
+    for (size_t i = 0; i < b->map.cap && rc == 0; i++) {
+        const struct agg_ent *e = b->map.slot[i];
+        char text[300];
+
+        if (e != NULL && !e->listed && wants_listing(e)) {
+            agg_key_text(e->key, e->klen, text, sizeof(text));
+            report(b, text, "missing its coach-week value");
+        }
+    }
     if (rc == 0 && mdb_stat(t->txn, t->s->dbi_agg_contrib, &st) == 0 &&
         st.ms_entries > b->contribs) {
         char what[100];

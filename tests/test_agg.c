@@ -692,8 +692,8 @@ static void test_excluded(void **state)
     assert_int_equal(r.observations, 4);
     assert_int_equal(r.counted, 1);
     assert_int_equal(r.differences, 0);
-    /* coach, line, line-coach, org, observer, pair: no cohort here. */
-    assert_int_equal(r.keys, 6);
+    /* coach, line, line-coach, org, observer, its week list, the coach-week: no cohort. */
+    assert_int_equal(r.keys, 7);
 }
 
 /* ---- Amendments -------------------------------------------------------- */
@@ -968,8 +968,8 @@ static void test_verify_repair(void **state)
     assert_int_equal(agg_verify(f->s, 0, diff_cb, &d, &r), 0);
     assert_int_equal(r.observations, 2);
     assert_int_equal(r.counted, 2);
-    /* 2 weeks x (coach, line, line-coach, org) + 2 observers + 2 pairs. */
-    assert_int_equal(r.keys, 12);
+    /* 2 weeks x (coach, line, line-coach, org, coach-week) + 2 observers + their 2 lists. */
+    assert_int_equal(r.keys, 14);
     assert_int_equal(r.differences, 0);
     assert_int_equal(d.n, 0);
 
@@ -997,7 +997,7 @@ static void test_verify_repair(void **state)
     memset(&d, 0, sizeof(d));
     assert_int_equal(agg_verify(f->s, 0, diff_cb, &d, &r), 0);
     assert_int_equal(r.differences, 0);
-    assert_int_equal(r.keys, 12);
+    assert_int_equal(r.keys, 14);
 }
 
 /* ---- Schema 3 upgrade -------------------------------------------------- */
@@ -1087,7 +1087,7 @@ static void test_schema_upgrade(void **state)
     weeks_free(&ws);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
     assert_int_equal(r.differences, 0);
-    assert_int_equal(r.keys, 12);
+    assert_int_equal(r.keys, 14);
     /* Contributions were rebuilt too: a double-coding peer after the
      * upgrade pairs up and verify still agrees. */
     tobs_make(&b2, "flm.cara", "rep.ida", T0);
@@ -1125,7 +1125,7 @@ static void test_schema_upgrade(void **state)
     weeks_free(&ws);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
     assert_int_equal(r.differences, 0);
-    assert_int_equal(r.keys, 14);
+    assert_int_equal(r.keys, 16);
     tobs_make(&b2, "flm.cara", "rep.ida", T0 + 60);
     assert_int_equal(submit(f->s, "carol", &b2.t.o), 0);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
@@ -1213,6 +1213,11 @@ static void strip_mix(const char *dir)
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         size_t n;
 
+        /* Lists hold no mix (the rebuild makes them again). */
+        if (AGG_KIND_SEEN(((const uint8_t *)k.mv_data)[0]) ||
+            AGG_KIND_COACHES(((const uint8_t *)k.mv_data)[0])) {
+            continue;
+        }
         assert_int_equal(agg_val_decode(&a, v.mv_data, v.mv_size), 0);
         memset(a.mix, 0, sizeof(a.mix));
         memset(a.mix_q, 0, sizeof(a.mix_q));
@@ -1299,7 +1304,7 @@ static void test_mix(void **state)
 }
 
 /* Turns the closed store in dir into one of aggregate format 2: every
- * AGG_OBSERVER_COACH value goes back to the AGG_PAIR key
+ * manager of an observer-week list goes back to the AGG_PAIR key
  * "<observer>/<coach>" it had then. */
 static void back_to_pairs(const char *dir)
 {
@@ -1311,6 +1316,8 @@ static void back_to_pairs(const char *dir)
     uint8_t fmt[4];
     uint8_t keys[8][256], vals[8][1024];
     size_t klen[8], vlen[8], n = 0;
+    struct agg_seen l;
+    struct agg_val a;
     int rc;
 
     testutil_lmdb_begin(dir, 0, &env, &txn);
@@ -1323,34 +1330,44 @@ static void back_to_pairs(const char *dir)
     v.mv_size = 4;
     assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
     assert_int_equal(mdb_cursor_open(txn, agg, &cur), 0);
+    memset(&l, 0, sizeof(l));
+    memset(&a, 0, sizeof(a));
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const uint8_t *p = k.mv_data;
-        size_t olen, rlen, clen, at = 0;
+        size_t olen, rlen;
 
-        if (p[0] != AGG_OBSERVER_COACH) {
+        if (p[0] != AGG_OBSERVER_WEEK) {
             continue;
         }
-        assert_true(n < 8 && v.mv_size <= sizeof(vals[0]));
         olen = p[1];
         rlen = p[2 + olen];
-        clen = k.mv_size - (3 + olen + rlen + 4);
-        /* 6, len, "<observer>/<coach>", rubric, week. */
-        keys[n][at++] = AGG_PAIR;
-        keys[n][at++] = (uint8_t)(olen + 1 + clen);
-        memcpy(keys[n] + at, p + 2, olen);
-        at += olen;
-        keys[n][at++] = '/';
-        memcpy(keys[n] + at, p + 3 + olen + rlen + 4, clen);
-        at += clen;
-        memcpy(keys[n] + at, p + 2 + olen, 1 + rlen + 4);
-        at += 1 + rlen + 4;
-        klen[n] = at;
-        memcpy(vals[n], v.mv_data, v.mv_size);
-        vlen[n] = v.mv_size;
-        n++;
+        assert_int_equal(agg_seen_decode(&l, v.mv_data, v.mv_size), 0);
+        for (size_t i = 0; i < l.n; i++) {
+            size_t at = 0;
+
+            assert_true(n < 8);
+            /* 6, len, "<observer>/<coach>", rubric, week. */
+            keys[n][at++] = AGG_PAIR;
+            keys[n][at++] = (uint8_t)(olen + 1 + l.e[i].clen);
+            memcpy(keys[n] + at, p + 2, olen);
+            at += olen;
+            keys[n][at++] = '/';
+            memcpy(keys[n] + at, l.e[i].coach, l.e[i].clen);
+            at += l.e[i].clen;
+            memcpy(keys[n] + at, p + 2 + olen, 1 + rlen + 4);
+            at += 1 + rlen + 4;
+            klen[n] = at;
+            agg_val_clear(&a);
+            a.observations = l.e[i].observations;
+            vlen[n] = agg_val_size(&a);
+            assert_int_equal(agg_val_encode(&a, vals[n], vlen[n]), 0);
+            n++;
+        }
         assert_int_equal(mdb_cursor_del(cur, 0), 0);
     }
+    agg_seen_free(&l);
+    agg_val_free(&a);
     assert_int_equal(rc, MDB_NOTFOUND);
     mdb_cursor_close(cur);
     assert_true(n > 0);
@@ -1370,54 +1387,70 @@ static int tamper_coached_fn(struct store_txn *t, void *arg)
     struct keys_buf k;
 
     (void)arg;
-    assert_int_equal(agg_key_coached(&k, "alice", RUBRIC, MON0, "flm.cara"), 0);
+    assert_int_equal(agg_key(&k, AGG_OBSERVER_WEEK, "alice", RUBRIC, 1, MON0), 0);
     return store_txn_del(t, t->s->dbi_agg, k.b, k.len);
 }
 
-/* Puts an observer-coach key of alice's cut inside its week (no writer
- * makes one), and a value of an observer "alic", whose id is a prefix of
+/* A list of one manager, flm.cara with 3 observations, under key. */
+static int put_one_list(struct store_txn *t, const uint8_t *key, size_t klen)
+{
+    struct agg_seen_ent e;
+    struct agg_seen l = {&e, 1, 1};
+
+    memset(&e, 0, sizeof(e));
+    memcpy(e.coach, "flm.cara", sizeof("flm.cara"));
+    e.clen = strlen("flm.cara");
+    e.observations = 3;
+    return agg_seen_put(t, key, klen, &l);
+}
+
+/* Puts an observer-week key of alice's cut inside its week (no writer
+ * makes one), and a list of an observer "alic", whose id is a prefix of
  * hers and who scored nothing. */
 static int damage_coached_fn(struct store_txn *t, void *arg)
 {
     struct keys_buf k;
-    struct agg_val v;
     int rc;
 
     (void)arg;
-    memset(&v, 0, sizeof(v));
-    v.observations = 3;
-    assert_int_equal(agg_key_coached(&k, "alice", RUBRIC, MON0, "flm.cara"), 0);
-    rc = agg_val_put(t, k.b, k.len - strlen("flm.cara") - 2, &v);
+    assert_int_equal(agg_key(&k, AGG_OBSERVER_WEEK, "alice", RUBRIC, 1, MON0), 0);
+    rc = put_one_list(t, k.b, k.len - 2);
     if (rc == 0) {
-        assert_int_equal(agg_key_coached(&k, "alic", RUBRIC, MON0, "flm.cara"), 0);
-        rc = agg_val_put(t, k.b, k.len, &v);
+        assert_int_equal(agg_key(&k, AGG_OBSERVER_WEEK, "alic", RUBRIC, 1, MON0), 0);
+        rc = put_one_list(t, k.b, k.len);
     }
     return rc;
 }
 
-/* Puts, inside alice's range, an observer-coach key whose coach id holds a
- * NUL ("flm\0cara", *arg 0) or is 65 bytes long, one more than an id may
- * be (*arg 1): neither is a coach id, and no writer makes either. */
+/* Puts, inside alice's range (a week she scored nothing in), a list whose
+ * manager's id holds a NUL ("flm\0cara", *arg 0) or is 65 bytes long, one
+ * more than an id may be (*arg 1): neither is a coach id, and no writer
+ * makes either. */
 static int damage_coach_id_fn(struct store_txn *t, void *arg)
 {
     const int *which = arg;
     struct keys_buf k;
-    struct agg_val v;
-    char longest[65];
+    uint8_t v[4 + 1 + 65 + 20];
+    size_t n = 0;
 
-    memset(&v, 0, sizeof(v));
-    v.observations = 3;
+    memset(v, 0, sizeof(v));
+    v[n++] = AGG_SEEN_VERSION;
+    v[n++] = 0;
+    v[n++] = 1;
+    v[n++] = 0;
     if (*which == 0) {
-        assert_int_equal(agg_key_coached(&k, "alice", RUBRIC, MON0, "flm.cara"), 0);
-        k.b[k.len - strlen("cara") - 1] = '\0';
+        v[n++] = 8;
+        memcpy(v + n, "flm\0cara", 8);
+        n += 8;
     } else {
-        memset(longest, 'x', sizeof(longest) - 1);
-        longest[sizeof(longest) - 1] = '\0';
-        assert_int_equal(agg_key_coached(&k, "alice", RUBRIC, MON0, longest), 0);
-        assert_true(k.len < sizeof(k.b));
-        k.b[k.len++] = 'x';
+        v[n++] = 65;
+        memset(v + n, 'x', 65);
+        n += 65;
     }
-    return agg_val_put(t, k.b, k.len, &v);
+    v[n] = 3; /* observations */
+    n += 20;
+    assert_int_equal(agg_key(&k, AGG_OBSERVER_WEEK, "alice", RUBRIC, 1, MON0 + 14), 0);
+    return store_txn_put_raw(t, t->s->dbi_agg, k.b, k.len, v, n, NULL);
 }
 
 static int read_coached_rc_txn(struct store_txn *t, void *arg)
@@ -1976,7 +2009,7 @@ static void test_coachqd_verify(void **state)
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
     assert_non_null(strstr(out, "observations read: 2\n"));
     assert_non_null(strstr(out, "counted: 2\n"));
-    assert_non_null(strstr(out, "aggregate values: 12\n"));
+    assert_non_null(strstr(out, "aggregate values: 14\n"));
     assert_non_null(strstr(out, "differences: 0\n"));
 
     f->s = open_store_policy(f->dir, 1);
@@ -2031,7 +2064,7 @@ static void test_backdated_import_refreshes(void **state)
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
     assert_non_null(strstr(out, "differences: 0\n"));
     /* The two observations of flm.cara now count in the cohort, a week each. */
-    assert_non_null(strstr(out, "aggregate values: 14\n"));
+    assert_non_null(strstr(out, "aggregate values: 16\n"));
     /* The same import again changes nothing, so nothing is rebuilt. */
     testutil_coachqd(out, sizeof(out), 0, "import", "programme", "--data", f->dir, csv, NULL);
     assert_null(strstr(out, "brought up to date"));
