@@ -25,6 +25,7 @@
 #include "agg.h"
 #include "assign.h"
 #include "audit.h"
+#include "cadence.h"
 #include "certs.h"
 #include "error.h"
 #include "keys.h"
@@ -165,9 +166,23 @@ static int obs_index_keys(const Coachq__V1__Observation *obs, const char *observ
     return 0;
 }
 
+/* A code of cadence_count_session() as an LMDB code: the writer's abort
+ * code turned back, memory as ENOMEM, the rest (a damaged count) EIO. */
+static int obs_count_code(int rc)
+{
+    if (rc == 0) {
+        return 0;
+    }
+    if (store_txn_is_abort(rc)) {
+        return store_txn_abort_mdb(rc);
+    }
+    return rc == -ENOMEM ? ENOMEM : EIO;
+}
+
 /* Takes the superseded version's entries out of the indexes, so that lists
- * show the latest version of each observation. Returns 0 or an LMDB
- * code. */
+ * show the latest version of each observation, and its session out of the
+ * coaching days' counts when it had a rep index entry (cadence.h). Returns
+ * 0 or an LMDB code. */
 static int obs_unindex(struct store_txn *t, const uint8_t prev[16])
 {
     Coachq__V1__StoredObservation *old = NULL;
@@ -192,7 +207,10 @@ static int obs_unindex(struct store_txn *t, const uint8_t prev[16])
             k.mv_data = keys[i];
             k.mv_size = klen[i];
             rc = mdb_del(t->txn, dbis[i], &k, NULL);
-            if (rc == MDB_NOTFOUND) {
+            if (rc == 0 && dbis[i] == t->s->dbi_by_coachee) {
+                rc = obs_count_code(cadence_count_session(t, old->observation->coachee_id,
+                                                          old->observation->started_at, -1));
+            } else if (rc == MDB_NOTFOUND) {
                 rc = 0;
             }
         }
@@ -203,10 +221,12 @@ static int obs_unindex(struct store_txn *t, const uint8_t prev[16])
 
 /* Puts the new version's index entries: a calibration attempt scores a
  * reference session, not a real coach, so only its observer's list shows
- * it. Returns 0 or an LMDB code. */
-static int obs_index(struct store_txn *t, int calibration, uint8_t keys[3][KEYS_INDEX_MAX],
-                     const size_t klen[3])
+ * it. The rep's entry counts the session in the coaching days (cadence.h).
+ * Returns 0 or an LMDB code. */
+static int obs_index(struct store_txn *t, const Coachq__V1__Observation *obs,
+                     uint8_t keys[3][KEYS_INDEX_MAX], const size_t klen[3])
 {
+    int calibration = obs->calibration_ref.len == KEYS_UUID_LEN;
     MDB_dbi dbis[3] = {t->s->dbi_by_coach, t->s->dbi_by_observer, t->s->dbi_by_coachee};
     MDB_cursor *cur = NULL;
     int rc = 0;
@@ -221,6 +241,9 @@ static int obs_index(struct store_txn *t, int calibration, uint8_t keys[3][KEYS_
         }
         rc = obs_put_index(cur, keys[i], klen[i]);
         mdb_cursor_close(cur);
+        if (rc == 0 && i == 2) {
+            rc = obs_count_code(cadence_count_session(t, obs->coachee_id, obs->started_at, 1));
+        }
     }
     return rc;
 }
@@ -373,7 +396,7 @@ static int obs_put(struct store_txn *t, const Coachq__V1__StoredObservation *rec
             return rc;
         }
     }
-    return obs_index(t, obs->calibration_ref.len == KEYS_UUID_LEN, keys, klen);
+    return obs_index(t, obs, keys, klen);
 }
 
 struct obs_calibration {
@@ -830,7 +853,8 @@ static int obs_migrate_actions(struct store_txn *t)
  * before 7 values and contributions were protobuf messages; before 8 there
  * were no action records, and before 9 they had no open index nor
  * follow-through counters (obs_migrate_actions() derives them all); the
- * layout of the counters has a format of its own (actions_format_check()). */
+ * layout of the counters has a format of its own (actions_format_check()),
+ * and so do the coaching days' counts (cadence_format_check()). */
 static int obs_upgrade(struct store_txn *t, uint32_t from_version)
 {
     int rc = 0;
@@ -853,6 +877,9 @@ static int obs_upgrade(struct store_txn *t, uint32_t from_version)
     }
     if (rc == 0) {
         rc = actions_format_check(t, derived);
+    }
+    if (rc == 0) {
+        rc = cadence_format_check(t);
     }
     return rc;
 }

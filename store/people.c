@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cadence.h"
 #include "keys.h"
 #include "store_int.h"
 #include "validate.h"
@@ -233,7 +234,8 @@ int people_line_put(struct store_txn *t, const char *person, const char *manager
     if (changed != NULL) {
         *changed = 1;
     }
-    return 0;
+    /* The rep's sessions may count for another manager now. */
+    return cadence_rebuild_rep(t, person);
 }
 
 struct people_at_ctx {

@@ -415,6 +415,7 @@ static int store_open_dbs(struct store *s, MDB_txn *txn)
         {"actions_by", offsetof(struct store, dbi_actions_by)},
         {"sessions_held", offsetof(struct store, dbi_held)},
         {"commitments", offsetof(struct store, dbi_commitments)},
+        {"cadence_days", offsetof(struct store, dbi_cadence)},
         {"plans", offsetof(struct store, dbi_plans)},
         {"assignments", offsetof(struct store, dbi_asg)},
         {"asg_draws", offsetof(struct store, dbi_asg_draws)},

@@ -65,6 +65,7 @@ struct store {
     MDB_dbi dbi_actions_by;     /* per coach and coachee, open first (actions.h) -> empty */
     MDB_dbi dbi_held;           /* sessions held (cadence.h); made at open */
     MDB_dbi dbi_commitments;    /* coaching commitments (cadence.h); made at open */
+    MDB_dbi dbi_cadence;        /* observed coaching days as counts (cadence.h); made at open */
     MDB_dbi dbi_plans;          /* coverage plans (assign.h, schema 10) */
     MDB_dbi dbi_asg;            /* uuid(16) -> Assignment (assign.h, schema 10) */
     MDB_dbi dbi_asg_draws;      /* uuid(16) -> AssignmentDraw (assign.h, schema 10) */
