@@ -332,9 +332,9 @@ static void pair_counted_day(int32_t day, void *arg)
 
 /* The pair's days, the observed ones from the counts (walk 0) or from the
  * rep index (walk 1), merged with the sessions held. */
-static int pair_days(struct store_txn *t, const char *coach, const char *coachee,
-                     int32_t from_day, int32_t until_day, struct cadence_day *out, size_t max,
-                     size_t *n, int *more, int walk)
+static int pair_days(struct store_txn *t, const char *coach, const char *coachee, int32_t from_day,
+                     int32_t until_day, struct cadence_day *out, size_t max, size_t *n, int *more,
+                     int walk)
 {
     struct pair_days pd = {out, max, 0, 0};
     int rc;
@@ -368,8 +368,8 @@ int cadence_pair_days(struct store_txn *t, const char *coach, const char *coache
 }
 
 int cadence_pair_days_walk(struct store_txn *t, const char *coach, const char *coachee,
-                           int32_t from_day, int32_t until_day, struct cadence_day *out,
-                           size_t max, size_t *n, int *more)
+                           int32_t from_day, int32_t until_day, struct cadence_day *out, size_t max,
+                           size_t *n, int *more)
 {
     return pair_days(t, coach, coachee, from_day, until_day, out, max, n, more, 1);
 }

@@ -97,8 +97,8 @@ int cadence_pair_days(struct store_txn *t, const char *coach, const char *coache
  * reporting line per coaching day of the rep in the window.
  */
 int cadence_pair_days_walk(struct store_txn *t, const char *coach, const char *coachee,
-                           int32_t from_day, int32_t until_day, struct cadence_day *out,
-                           size_t max, size_t *n, int *more);
+                           int32_t from_day, int32_t until_day, struct cadence_day *out, size_t max,
+                           size_t *n, int *more);
 
 /* The counts' layout (database cadence_days, above). */
 #define CADENCE_FORMAT 1

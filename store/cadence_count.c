@@ -39,7 +39,8 @@ static int count_id_ok(const char *id, size_t n)
 static int32_t count_block(int32_t day)
 {
     int64_t d = day;
-    int64_t b = d >= 0 ? d / CADENCE_COUNT_DAYS : -((-d + CADENCE_COUNT_DAYS - 1) / CADENCE_COUNT_DAYS);
+    int64_t b =
+        d >= 0 ? d / CADENCE_COUNT_DAYS : -((-d + CADENCE_COUNT_DAYS - 1) / CADENCE_COUNT_DAYS);
 
     return (int32_t)(b * CADENCE_COUNT_DAYS);
 }
@@ -371,7 +372,8 @@ static int count_walk(struct store_txn *t, const uint8_t *prefix, size_t plen, u
     }
     k.mv_data = (void *)prefix;
     k.mv_size = plen;
-    rc = plen > 0 ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    rc = plen > 0 ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
+                  : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const char *id;
         size_t idlen;
@@ -478,8 +480,8 @@ int cadence_format_check(struct store_txn *t)
         log_event(LOG_INFO, "cadence_format_upgraded", "to=%d sessions=%" PRIu64, CADENCE_FORMAT,
                   n);
     }
-    return store_txn_put_raw(t, t->s->dbi_meta, (const uint8_t *)FORMAT_KEY,
-                             sizeof(FORMAT_KEY) - 1, want, 4, NULL);
+    return store_txn_put_raw(t, t->s->dbi_meta, (const uint8_t *)FORMAT_KEY, sizeof(FORMAT_KEY) - 1,
+                             want, 4, NULL);
 }
 
 /* The pair's observed days of [from_day, until_day] from its counts: one
