@@ -109,7 +109,7 @@ int cadence_pair_days_walk(struct store_txn *t, const char *coach, const char *c
  * the epoch) entered (delta 1) or left (delta -1) the rep index, counted
  * for every coach it is a coaching day of. Reads the rep's lines through
  * the batch's memo. Write transaction, writer thread. Returns 0, -EINVAL,
- * -EIO (a damaged count) or a store code.
+ * -EIO (a value that does not decode) or a store code.
  */
 int cadence_count_session(struct store_txn *t, const char *coachee, int64_t started_at, int delta);
 

@@ -97,7 +97,9 @@ static int count_decode(const uint8_t *p, size_t len, uint32_t c[CADENCE_COUNT_D
 
 /* Adds delta to the stored counts of key (read once, written once): a
  * value whose counts all reach 0 is deleted. A count that would go below
- * 0 can only come from a damaged value: -EIO. */
+ * 0 can only come from a damaged value: it is logged and kept at 0, as the
+ * aggregates' counters are, rather than refusing the record whose
+ * session it is (coachqd verify finds it, --repair counts again). */
 static int count_apply(struct store_txn *t, const uint8_t *key, size_t klen,
                        const int64_t delta[CADENCE_COUNT_DAYS])
 {
@@ -122,7 +124,7 @@ static int count_apply(struct store_txn *t, const uint8_t *key, size_t klen,
         if (n < 0 || n > UINT32_MAX) {
             log_event(LOG_ERROR, "cadence_count_damaged", "day=%d count=%u delta=%" PRId64, i,
                       (unsigned)c[i], delta[i]);
-            return -EIO;
+            n = n < 0 ? 0 : UINT32_MAX;
         }
         c[i] = (uint32_t)n;
         any |= n != 0;
