@@ -22,6 +22,7 @@
 #include "retention.h"
 #include "store.h"
 #include "testutil.h"
+#include "zone.h"
 
 /* Days of the window the pairs are read over: 2024-03-01 to 2024-06-29. */
 #define FROM 19783
@@ -352,6 +353,43 @@ static void test_retention(void **state)
     check_all(f);
 }
 
+static int org_zone_txn(struct store_txn *t, void *arg)
+{
+    Coachq__V1__Person p = COACHQ__V1__PERSON__INIT;
+    Coachq__V1__Role role = COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER;
+    char old[64], why[128];
+    int rc;
+
+    if (arg == NULL) {
+        /* cz has no zone of their own: the organisation's holds. */
+        p.id = (char *)"cz";
+        p.name = p.id;
+        p.roles = &role;
+        p.n_roles = 1;
+        rc = people_put(t, &p, NULL);
+        return rc == 0 ? people_line_put(t, "r2", "cz", 19000, NULL) : rc;
+    }
+    return zone_org_set(t, arg, old, sizeof(old), why, sizeof(why));
+}
+
+/* The organisation's zone changes after the sessions: a coach without a
+ * zone of their own has their sessions' days moved. */
+static void test_org_zone_change(void **state)
+{
+    struct fx *f = *state;
+    struct cadence_day d[MAXDAYS];
+
+    assert_int_equal(store_exec(f->s, org_zone_txn, NULL), 0);
+    submit(f, "cz", "r2", at_of(19870, 20, 0), NULL, NULL);
+    assert_int_equal(pair_days(f, "cz", "r2", d), 1);
+    assert_int_equal(d[0].day, 19870);
+    /* 20:00 UTC is 05:00 the next day in Tokyo. */
+    assert_int_equal(store_exec(f->s, org_zone_txn, (void *)"Asia/Tokyo"), 0);
+    assert_int_equal(pair_days(f, "cz", "r2", d), 1);
+    assert_int_equal(d[0].day, 19871);
+    check_all(f);
+}
+
 struct line {
     const char *rep, *coach;
     int32_t day;
@@ -486,6 +524,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_line_change_mid_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erasure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_org_zone_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_skipped_fails_verify, setup, teardown),
