@@ -50,6 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct store;
 struct store_txn;
 
 /* The organisation's commitment key. */
@@ -143,7 +144,6 @@ struct cadence_verify_result {
 /* Compares the stored counts with a count from the records in a write
  * transaction that is kept only with repair (and differences). Any thread
  * but the server's loop (store_exec()). Returns 0 or a negative code. */
-struct store;
 int cadence_verify(struct store *s, int repair, struct cadence_verify_result *out);
 
 enum cadence_commit_kind {
