@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "agg.h"
-#include "cadence.h"
 #include "audit.h"
+#include "cadence.h"
 #include "csv.h"
 #include "error.h"
 #include "outcomes.h"

@@ -16,8 +16,8 @@
 #include <openssl/crypto.h>
 
 #include "agg.h"
-#include "cadence.h"
 #include "audit.h"
+#include "cadence.h"
 #include "certs.h"
 #include "creds.h"
 #include "error.h"

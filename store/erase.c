@@ -17,8 +17,8 @@
 
 #include "actions.h"
 #include "agg.h"
-#include "cadence.h"
 #include "audit.h"
+#include "cadence.h"
 #include "grow.h"
 #include "keys.h"
 #include "obs.h"

@@ -19,8 +19,8 @@
 
 #include "actions.h"
 #include "agg.h"
-#include "cadence.h"
 #include "audit.h"
+#include "cadence.h"
 #include "day.h"
 #include "erase.h"
 #include "grow.h"
