@@ -124,10 +124,11 @@ int cadence_rebuild_rep(struct store_txn *t, const char *coachee);
  * transaction. Returns 0, -EROFS or a store code. */
 int cadence_rebuild_txn(struct store_txn *t, uint64_t *sessions);
 
-/* At open (the schema hook): a store whose meta has no "cadence_format" of
- * CADENCE_FORMAT gets its counts built, logged as cadence_format_upgraded,
- * and the format written. Write transaction. */
-int cadence_format_check(struct store_txn *t);
+/* At open (the schema hook): a store from before schema 11 (count set),
+ * or whose meta has no "cadence_format" of CADENCE_FORMAT, gets its counts
+ * built from the rep index, logged as cadence_format_upgraded, and the
+ * format written. Write transaction. Returns 0 or a store code. */
+int cadence_format_check(struct store_txn *t, int count);
 
 /* Calls cb for each observed day of the pair in [from_day, until_day] that
  * the counts hold, oldest first. Returns 0, -EIO or a negative errno. */

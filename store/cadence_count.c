@@ -456,7 +456,7 @@ int cadence_rebuild_txn(struct store_txn *t, uint64_t *sessions)
     return count_walk(t, NULL, 0, sessions);
 }
 
-int cadence_format_check(struct store_txn *t)
+int cadence_format_check(struct store_txn *t, int count)
 {
     uint8_t want[4];
     uint64_t n = 0;
@@ -466,14 +466,17 @@ int cadence_format_check(struct store_txn *t)
     keys_put_be32(want, CADENCE_FORMAT);
     rc = store_txn_get_raw(t, t->s->dbi_meta, (const uint8_t *)FORMAT_KEY, sizeof(FORMAT_KEY) - 1,
                            &v);
-    if (rc == 0 && v.mv_size == 4 && memcmp(v.mv_data, want, 4) == 0) {
+    if (!count && rc == 0 && v.mv_size == 4 && memcmp(v.mv_data, want, 4) == 0) {
         return 0;
     }
     if (rc != 0 && rc != -ENOENT) {
         return rc;
     }
     /* A store from before the counts (or of an unknown format) gets them
-     * counted from its rep index; a new store has nothing to count. */
+     * counted from its rep index; a new store has nothing to count. A
+     * store of schema 10 is counted whatever its format key says: a
+     * coachqd of schema 10 may have stored observations without counting
+     * them after a newer one wrote the key. */
     rc = cadence_rebuild_txn(t, &n);
     if (rc != 0) {
         return rc;

@@ -853,8 +853,10 @@ static int obs_migrate_actions(struct store_txn *t)
  * before 7 values and contributions were protobuf messages; before 8 there
  * were no action records, and before 9 they had no open index nor
  * follow-through counters (obs_migrate_actions() derives them all); the
- * layout of the counters has a format of its own (actions_format_check()),
- * and so do the coaching days' counts (cadence_format_check()). */
+ * layout of the counters has a format of its own (actions_format_check()).
+ * Before 11 there were no coaching days' counts: they are counted from the
+ * rep index, and their layout has a format of its own too
+ * (cadence_format_check()). */
 static int obs_upgrade(struct store_txn *t, uint32_t from_version)
 {
     int rc = 0;
@@ -879,7 +881,7 @@ static int obs_upgrade(struct store_txn *t, uint32_t from_version)
         rc = actions_format_check(t, derived);
     }
     if (rc == 0) {
-        rc = cadence_format_check(t);
+        rc = cadence_format_check(t, from_version != 0 && from_version < 11);
     }
     return rc;
 }

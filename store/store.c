@@ -368,7 +368,10 @@ static int store_schema_version(struct store *s, MDB_txn *txn, uint32_t *upgrade
      * the aggregates. 6 keys the records by sequence number (obs.h): the
      * hook moves them out of the old obs database. 10 adds the observation
      * programme's plans and assignments (assign.h): new, empty databases
-     * that store_open_dbs() creates. */
+     * that store_open_dbs() creates. 11 adds the coaching days' counts
+     * (cadence.h), which the hook counts from the rep index: a coachqd of
+     * schema 10 would store observations without counting them, so it
+     * must refuse a store of 11. */
     keys_put_be32(buf, STORE_SCHEMA_VERSION);
     v.mv_data = buf;
     v.mv_size = 4;

@@ -27,6 +27,7 @@
  *   api_tokens    apitok.h (created when the store opens: no schema change)
  *   plans, assignments, asg_draws, asg_open, asg_by_manager, asg_due,
  *   asg_obs_due: assign.h
+ *   sessions_held, commitments, cadence_days (schema 11): cadence.h
  *
  * Writes: callers queue struct store_write requests from any thread; one
  * writer thread drains what is queued since its last commit, at most
@@ -69,7 +70,7 @@
 #include "coachq.pb-c.h"
 #include "validate.h"
 
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 
 struct store;
 struct store_txn;

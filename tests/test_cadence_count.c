@@ -4,7 +4,7 @@
  * retention), cadence_pair_days() reading the counts gives what the walk
  * of the rep index (cadence_pair_days_walk(), the reference) gives, and
  * coachqd verify's comparison (cadence_verify()) finds no difference; a
- * store opened without the counts gets them built. */
+ * store of schema 10 opened gets them built and says schema 11. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stddef.h>
@@ -443,31 +443,79 @@ static void test_random(void **state)
     assert_true(n >= 100);
 }
 
-/* Takes the counts out of the closed store in dir with LMDB itself, as a
- * store from before them has none: the database always, and the format's
- * meta key when drop_format is set. */
-static void drop_counts(const char *dir, int drop_format)
+/* How a store is turned back before it is opened again (mutate()). */
+enum old_store {
+    /* Schema 10, before the counts: no database, no format key. */
+    OLD_SCHEMA10,
+    /* Schema 10 with the format key still there: a coachqd of schema 10
+     * ran on a store a newer one had counted, and stored observations
+     * without counting them (here: every count is gone). */
+    OLD_SCHEMA10_STALE,
+    /* Schema 11 with its format key and no counts: the build step that
+     * opening a store of schema 10 runs, not run. */
+    OLD_BUILD_SKIPPED,
+};
+
+/* Turns the closed store in dir back with LMDB itself, as old says: the
+ * counts' database always dropped, the schema and the format's meta key
+ * as they were. */
+static void mutate(const char *dir, enum old_store old)
 {
-    static const char key[] = "cadence_format";
+    static const char fkey[] = "cadence_format";
+    static const char skey[] = "schema_version";
+    uint8_t ver[4] = {0, 0, 0, 10};
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
     MDB_dbi dbi, meta;
-    MDB_val k;
+    MDB_val k, v;
 
     testutil_lmdb_begin(dir, 0, &env, &txn);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    k.mv_data = (void *)skey;
+    k.mv_size = sizeof(skey) - 1;
+    assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
+    assert_int_equal(v.mv_size, 4);
+    assert_memory_equal(v.mv_data, ((uint8_t[4]){0, 0, 0, STORE_SCHEMA_VERSION}), 4);
     assert_int_equal(mdb_dbi_open(txn, "cadence_days", 0, &dbi), 0);
-    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
-    if (drop_format) {
-        assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-        k.mv_data = (void *)key;
-        k.mv_size = sizeof(key) - 1;
+    assert_int_equal(mdb_drop(txn, dbi, old == OLD_BUILD_SKIPPED ? 0 : 1), 0);
+    if (old != OLD_BUILD_SKIPPED) {
+        v.mv_data = ver;
+        v.mv_size = sizeof(ver);
+        assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+    }
+    if (old == OLD_SCHEMA10) {
+        k.mv_data = (void *)fkey;
+        k.mv_size = sizeof(fkey) - 1;
         assert_int_equal(mdb_del(txn, meta, &k, NULL), 0);
     }
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
 }
 
-static size_t migrate(struct fx *f, int drop_format, struct cadence_verify_result *r)
+/* The schema the closed store in dir says it has. */
+static uint32_t schema_of(const char *dir)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi meta;
+    MDB_val k, v;
+    uint32_t n;
+
+    testutil_lmdb_begin(dir, MDB_RDONLY, &env, &txn);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    k.mv_data = (void *)"schema_version";
+    k.mv_size = strlen("schema_version");
+    assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
+    assert_int_equal(v.mv_size, 4);
+    n = (uint32_t)((const uint8_t *)v.mv_data)[0] << 24 |
+        (uint32_t)((const uint8_t *)v.mv_data)[1] << 16 |
+        (uint32_t)((const uint8_t *)v.mv_data)[2] << 8 | ((const uint8_t *)v.mv_data)[3];
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return n;
+}
+
+static size_t migrate(struct fx *f, enum old_store old, struct cadence_verify_result *r)
 {
     size_t days = 0;
 
@@ -479,19 +527,25 @@ static size_t migrate(struct fx *f, int drop_format, struct cadence_verify_resul
         days += pair_days(f, "ca", reps[j], NULL) + pair_days(f, "cb", reps[j], NULL);
     }
     store_close(f->s);
-    drop_counts(f->dir, drop_format);
+    mutate(f->dir, old);
     f->s = open_store(f->dir);
     assert_int_equal(cadence_verify(f->s, 0, r), 0);
+    store_close(f->s);
+    /* Opened, the store says the current schema: a coachqd of schema 10
+     * refuses it (store_schema_unknown) rather than store sessions
+     * without counting them. */
+    assert_int_equal(schema_of(f->dir), STORE_SCHEMA_VERSION);
+    f->s = open_store(f->dir);
     return days;
 }
 
-/* A store from before the counts (no database, no format) gets them built
- * at open: verify passes and the pages' days are those of before. */
+/* A store of schema 10 (no database, no format) gets the counts built at
+ * open: verify passes and the pages' days are those of before. */
 static void test_migration(void **state)
 {
     struct fx *f = *state;
     struct cadence_verify_result r;
-    size_t before = migrate(f, 1, &r);
+    size_t before = migrate(f, OLD_SCHEMA10, &r);
 
     assert_int_equal(before, 20);
     assert_int_equal(r.differences, 0);
@@ -499,14 +553,28 @@ static void test_migration(void **state)
     assert_int_equal(check_all(f), 20);
 }
 
-/* The same store with the build step skipped (its format says the counts
- * are there): verify finds every key missing, and --repair counts them. */
+/* A store of schema 10 whose format key says the counts are there (a
+ * newer coachqd counted them, then one of schema 10 ran) is counted again
+ * all the same. */
+static void test_migration_stale_format(void **state)
+{
+    struct fx *f = *state;
+    struct cadence_verify_result r;
+
+    migrate(f, OLD_SCHEMA10_STALE, &r);
+    assert_int_equal(r.differences, 0);
+    assert_true(r.stored > 0);
+    assert_int_equal(check_all(f), 20);
+}
+
+/* A store of schema 11 without counts (the build step skipped): verify
+ * finds every key missing, and --repair counts them. */
 static void test_migration_skipped_fails_verify(void **state)
 {
     struct fx *f = *state;
     struct cadence_verify_result r;
 
-    migrate(f, 0, &r);
+    migrate(f, OLD_BUILD_SKIPPED, &r);
     assert_int_equal(r.stored, 0);
     assert_true(r.expected > 0);
     assert_int_equal(r.differences, r.expected);
@@ -527,6 +595,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_org_zone_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_stale_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_skipped_fails_verify, setup, teardown),
     };
 
