@@ -108,11 +108,34 @@ int cadence_pair_days_walk(struct store_txn *t, const char *coach, const char *c
 /*
  * The writer's update: one session of coachee at started_at (seconds since
  * the epoch) entered (delta 1) or left (delta -1) the rep index, counted
- * for every coach it is a coaching day of. Reads the rep's lines through
- * the batch's memo. Write transaction, writer thread. Returns 0, -EINVAL,
- * -EIO (a value that does not decode) or a store code.
+ * for every coach it is a coaching day of. coach (may be NULL) is the
+ * record's: the rep's line is read first on the session's day in their
+ * zone, as the rules read it, and the days around it come from that read.
+ * Reads the rep's lines through the batch's memo; in a batch begun with
+ * cadence_batch_begin() the change is merged into it, else written. Write
+ * transaction, writer thread. Returns 0, -EINVAL, -ENOMEM, -EIO (a value
+ * that does not decode) or a store code.
  */
-int cadence_count_session(struct store_txn *t, const char *coachee, int64_t started_at, int delta);
+int cadence_count_session(struct store_txn *t, const char *coachee, const char *coach,
+                          int64_t started_at, int delta);
+
+/*
+ * The writer's batch of counts (t->batch_cadence, store_int.h): from
+ * cadence_batch_begin() on, cadence_count_session() merges the changes of
+ * every record per key, and cadence_flush() reads each touched key once,
+ * adds its change and writes it once (a key whose counts reach 0 is
+ * deleted), then frees the batch; cadence_batch_discard() frees it
+ * unwritten (the attempt ends without a commit). Merging gives the values
+ * one record at a time gives: a sum of changes does not depend on their
+ * order, and a count that would go below 0 (a damaged store) stays at 0
+ * either way. Nothing reads the counts in the batch's transaction before
+ * the flush (the engine flushes before a request with a function of its
+ * own; the rebuilds flush or drop it first). Writer thread. begin returns
+ * 0 or -ENOMEM; flush 0 or a store code.
+ */
+int cadence_batch_begin(struct store_txn *t);
+int cadence_flush(struct store_txn *t);
+void cadence_batch_discard(struct store_txn *t);
 
 /* Counts one rep's sessions again from the rep index (after a change of
  * their reporting lines). Write transaction. Returns 0, -EINVAL, -EROFS

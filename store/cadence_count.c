@@ -139,6 +139,198 @@ static int count_apply(struct store_txn *t, const uint8_t *key, size_t klen,
     return store_txn_put_raw(t, t->s->dbi_cadence, key, klen, val, sizeof(val), NULL);
 }
 
+/* ---- The writer's batch ------------------------------------------------ */
+
+/* Keys one batch holds at most (an entry is about 200 bytes): beyond it,
+ * what was merged is written out in the same transaction and merging
+ * starts again, so that a batch cannot grow the writer's memory without
+ * end. */
+#define COUNT_BATCH_MAX 16384u
+
+/* A key's length is kept in a byte. */
+_Static_assert(COUNT_KEY_MAX <= UINT8_MAX, "a cadence_days key's length fits a byte");
+
+/* One key's merged change. */
+struct count_delta {
+    int64_t d[CADENCE_COUNT_DAYS];
+    uint8_t key[COUNT_KEY_MAX];
+    uint8_t klen;
+};
+
+/* The batch's changes (t->batch_cadence): the deltas in order of their
+ * first change, and an open-addressing table of their indexes (index + 1;
+ * 0 is empty) with four slots per entry it can hold. */
+struct count_batch {
+    struct count_delta *e;
+    size_t n, cap;
+    uint32_t *slot;
+    size_t nslot; /* a power of two, or 0 */
+};
+
+static uint64_t batch_hash(const uint8_t *key, size_t klen)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (size_t i = 0; i < klen; i++) {
+        h = (h ^ key[i]) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* The slot of key: the one holding it, or the empty one it would go to. */
+static size_t batch_slot(const struct count_batch *b, const uint8_t *key, size_t klen)
+{
+    size_t mask = b->nslot - 1;
+    size_t i = (size_t)batch_hash(key, klen) & mask;
+
+    while (b->slot[i] != 0) {
+        const struct count_delta *e = &b->e[b->slot[i] - 1];
+
+        if (e->klen == klen && memcmp(e->key, key, klen) == 0) {
+            break;
+        }
+        i = (i + 1) & mask;
+    }
+    return i;
+}
+
+/* Makes room for one more entry. Returns 0 or -ENOMEM. */
+static int batch_grow(struct count_batch *b)
+{
+    struct count_delta *e;
+    uint32_t *slot;
+    size_t cap;
+
+    if (b->n < b->cap) {
+        return 0;
+    }
+    cap = b->cap == 0 ? 64 : 2 * b->cap;
+    if (cap > COUNT_BATCH_MAX) {
+        cap = COUNT_BATCH_MAX;
+    }
+    e = realloc(b->e, cap * sizeof(*e));
+    if (e == NULL) {
+        return -ENOMEM;
+    }
+    b->e = e;
+    slot = calloc(4 * cap, sizeof(*slot));
+    if (slot == NULL) {
+        return -ENOMEM;
+    }
+    free(b->slot);
+    b->slot = slot;
+    b->nslot = 4 * cap;
+    b->cap = cap;
+    for (size_t i = 0; i < b->n; i++) {
+        b->slot[batch_slot(b, b->e[i].key, b->e[i].klen)] = (uint32_t)(i + 1);
+    }
+    return 0;
+}
+
+/* Writes every merged change (one that sums to nothing is left alone: the
+ * value it would write is the one stored) and empties b. Returns 0 or a
+ * negative code. */
+static int batch_write(struct store_txn *t, struct count_batch *b)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < b->n && rc == 0; i++) {
+        const struct count_delta *e = &b->e[i];
+        int zero = 1;
+
+        for (int j = 0; j < CADENCE_COUNT_DAYS; j++) {
+            zero = zero && e->d[j] == 0;
+        }
+        if (!zero) {
+            rc = count_apply(t, e->key, e->klen, e->d);
+        }
+    }
+    b->n = 0;
+    if (b->slot != NULL) {
+        memset(b->slot, 0, b->nslot * sizeof(*b->slot));
+    }
+    return rc;
+}
+
+/* Merges delta into key's entry of b. Returns 0 or a negative code. */
+static int batch_add(struct store_txn *t, struct count_batch *b, const uint8_t *key, size_t klen,
+                     const int64_t delta[CADENCE_COUNT_DAYS])
+{
+    struct count_delta *e;
+    size_t i;
+    int rc;
+
+    if (b->n == COUNT_BATCH_MAX) {
+        rc = batch_write(t, b);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    rc = batch_grow(b);
+    if (rc != 0) {
+        return rc;
+    }
+    i = batch_slot(b, key, klen);
+    if (b->slot[i] == 0) {
+        e = &b->e[b->n];
+        memset(e->d, 0, sizeof(e->d));
+        memcpy(e->key, key, klen);
+        e->klen = (uint8_t)klen;
+        b->slot[i] = (uint32_t)(++b->n);
+    } else {
+        e = &b->e[b->slot[i] - 1];
+    }
+    for (int j = 0; j < CADENCE_COUNT_DAYS; j++) {
+        e->d[j] += delta[j];
+    }
+    return 0;
+}
+
+static void batch_free(struct count_batch *b)
+{
+    if (b != NULL) {
+        free(b->e);
+        free(b->slot);
+        free(b);
+    }
+}
+
+int cadence_batch_begin(struct store_txn *t)
+{
+    if (t->batch_cadence == NULL) {
+        struct count_batch *b = calloc(1, sizeof(*b));
+
+        if (b == NULL) {
+            return -ENOMEM;
+        }
+        t->batch_cadence = b;
+    }
+    return 0;
+}
+
+int cadence_flush(struct store_txn *t)
+{
+    struct count_batch *b = t->batch_cadence;
+    int rc;
+
+    if (b == NULL) {
+        return 0;
+    }
+    /* Written with the batch unset, so that nothing merges into it. */
+    t->batch_cadence = NULL;
+    rc = batch_write(t, b);
+    batch_free(b);
+    return rc;
+}
+
+void cadence_batch_discard(struct store_txn *t)
+{
+    batch_free(t->batch_cadence);
+    t->batch_cadence = NULL;
+}
+
+/* ---- Counting ------------------------------------------------------------ */
+
 /* Where counted sessions go: straight to the database (the writer), or
  * gathered per key first (a rebuild, whose sessions come in key order of
  * the rep index, so that most land in the key before). */
@@ -154,7 +346,9 @@ static int sink_flush(struct store_txn *t, struct count_sink *s)
 {
     int rc = 0;
 
-    if (s->klen > 0) {
+    if (s->klen > 0 && t->batch_cadence != NULL) {
+        rc = batch_add(t, t->batch_cadence, s->key, s->klen, s->delta);
+    } else if (s->klen > 0) {
         rc = count_apply(t, s->key, s->klen, s->delta);
     }
     s->klen = 0;
@@ -210,21 +404,50 @@ static int lines_one(const Coachq__V1__ReportingLine *line, void *arg)
     return 0;
 }
 
+/* The last line of the rep's read through the writer's memo and the days
+ * it holds for (valid set), so that the days around a session, which
+ * mostly share one line, cost one read. */
+struct line_span {
+    int valid;
+    int rc; /* 0 or 1, as count_manager_on() answers */
+    int32_t from, last;
+    char manager[COUNT_ID_MAX + 1];
+};
+
 /* The rep's manager on day into out: 0, or 1 when they reported to nobody
  * (or to an id no coaching day can name); a negative code on failure. With
- * rl NULL through the writer's memo (store_txn_memo_manager_at()). */
+ * rl NULL from sp when it holds day, else through the writer's memo
+ * (store_txn_memo_manager_span()), kept in sp. */
 static int count_manager_on(struct store_txn *t, const char *coachee, const struct rep_lines *rl,
-                            int32_t day, char out[COUNT_ID_MAX + 1])
+                            struct line_span *sp, int32_t day, char out[COUNT_ID_MAX + 1])
 {
     size_t lo = 0, hi;
     int rc;
 
     if (rl == NULL) {
-        rc = store_txn_memo_manager_at(t, coachee, day, out, COUNT_ID_MAX + 1);
-        if (rc == -ENOENT || rc == -ENOBUFS) {
-            return 1;
+        if (!sp->valid || day < sp->from || day > sp->last) {
+            rc = store_txn_memo_manager_span(t, coachee, day, sp->manager, sizeof(sp->manager),
+                                             &sp->from, &sp->last);
+            if (rc == -ENOBUFS) {
+                /* A manager's id too long for a count's key: this day
+                 * only. */
+                sp->from = day;
+                sp->last = day;
+            }
+            if (rc == -ENOENT || rc == -ENOBUFS) {
+                rc = 1;
+            }
+            if (rc < 0) {
+                sp->valid = 0;
+                return rc;
+            }
+            sp->valid = 1;
+            sp->rc = rc;
         }
-        return rc;
+        if (sp->rc == 0) {
+            memcpy(out, sp->manager, strlen(sp->manager) + 1);
+        }
+        return sp->rc;
     }
     /* The last change effective on or before day holds. */
     hi = rl->n;
@@ -256,21 +479,38 @@ static int32_t count_clamp(int64_t d)
  * day u (zones are less than a day from UTC), so M is the rep's manager
  * on u - 1, u or u + 1: each of those is tried once, and kept when the
  * session's day in their zone is a day the rep reported to them. Mostly
- * one manager holds all three days and counts the session once.
+ * one manager holds all three days and counts the session once. The
+ * writer (rl NULL) reads the rep's line first on the session's day in the
+ * zone of coach (the record's, or NULL), where the rules read it already
+ * in the batch's memo: the days that line holds for need no other read.
  */
-static int count_session(struct store_txn *t, const char *coachee, const struct rep_lines *rl,
-                         int64_t at, int delta, struct count_sink *sink)
+static int count_session(struct store_txn *t, const char *coachee, const char *coach,
+                         const struct rep_lines *rl, int64_t at, int delta, struct count_sink *sink)
 {
     char m[3][COUNT_ID_MAX + 1];
     int have[3];
     int64_t u = at >= 0 ? at / SECONDS_PER_DAY : -((-at + SECONDS_PER_DAY - 1) / SECONDS_PER_DAY);
+    struct line_span sp;
     int rc;
 
     if (!count_id_ok(coachee, strlen(coachee))) {
         return 0;
     }
+    sp.valid = 0;
+    if (rl == NULL && coach != NULL) {
+        const struct tz_zone *cz = NULL;
+
+        rc = zone_of_person(t, coach, &cz);
+        if (rc != 0) {
+            return rc;
+        }
+        rc = count_manager_on(t, coachee, NULL, &sp, count_clamp(tz_day_of(cz, at)), m[0]);
+        if (rc < 0) {
+            return rc;
+        }
+    }
     for (int i = 0; i < 3; i++) {
-        rc = count_manager_on(t, coachee, rl, count_clamp(u - 1 + i), m[i]);
+        rc = count_manager_on(t, coachee, rl, &sp, count_clamp(u - 1 + i), m[i]);
         if (rc < 0) {
             return rc;
         }
@@ -298,7 +538,7 @@ static int count_session(struct store_txn *t, const char *coachee, const struct 
 
             owner = have[k] && strcmp(m[k], m[i]) == 0;
         } else {
-            rc = count_manager_on(t, coachee, rl, (int32_t)day, other);
+            rc = count_manager_on(t, coachee, rl, &sp, (int32_t)day, other);
             if (rc < 0) {
                 return rc;
             }
@@ -314,7 +554,8 @@ static int count_session(struct store_txn *t, const char *coachee, const struct 
     return 0;
 }
 
-int cadence_count_session(struct store_txn *t, const char *coachee, int64_t started_at, int delta)
+int cadence_count_session(struct store_txn *t, const char *coachee, const char *coach,
+                          int64_t started_at, int delta)
 {
     struct count_sink sink;
 
@@ -322,7 +563,7 @@ int cadence_count_session(struct store_txn *t, const char *coachee, int64_t star
         return -EINVAL;
     }
     memset(&sink, 0, sizeof(sink));
-    return count_session(t, coachee, NULL, started_at, delta, &sink);
+    return count_session(t, coachee, coach, NULL, started_at, delta, &sink);
 }
 
 /* Deletes every count whose key starts with prefix. */
@@ -398,7 +639,7 @@ static int count_walk(struct store_txn *t, const uint8_t *prefix, size_t plen, u
                 goto out;
             }
         }
-        rc = count_session(t, rep, &rl, at, 1, &sink);
+        rc = count_session(t, rep, NULL, &rl, at, 1, &sink);
         if (rc != 0) {
             goto out;
         }
@@ -430,6 +671,12 @@ int cadence_rebuild_rep(struct store_txn *t, const char *coachee)
     if (!count_id_ok(coachee, ne)) {
         return -EINVAL;
     }
+    /* What a batch merged is written before the rep's keys are counted
+     * again from scratch. */
+    rc = cadence_flush(t);
+    if (rc != 0) {
+        return rc;
+    }
     /* The count keys and the index keys of a rep share their prefix: a
      * length byte and the id. */
     rc = keys_index_prefix(prefix, sizeof(prefix), coachee, ne, &plen);
@@ -449,6 +696,8 @@ int cadence_rebuild_txn(struct store_txn *t, uint64_t *sessions)
     if (!t->write) {
         return -EROFS;
     }
+    /* Nothing a batch merged may be added to the counts made afresh. */
+    cadence_batch_discard(t);
     rc = mdb_drop(t->txn, t->s->dbi_cadence, 0);
     if (rc != 0) {
         return STORE_TXN_ABORT(rc);

@@ -209,6 +209,7 @@ static int obs_unindex(struct store_txn *t, const uint8_t prev[16])
             rc = mdb_del(t->txn, dbis[i], &k, NULL);
             if (rc == 0 && dbis[i] == t->s->dbi_by_coachee) {
                 rc = obs_count_code(cadence_count_session(t, old->observation->coachee_id,
+                                                          old->observation->coach_id,
                                                           old->observation->started_at, -1));
             } else if (rc == MDB_NOTFOUND) {
                 rc = 0;
@@ -242,7 +243,8 @@ static int obs_index(struct store_txn *t, const Coachq__V1__Observation *obs,
         rc = obs_put_index(cur, keys[i], klen[i]);
         mdb_cursor_close(cur);
         if (rc == 0 && i == 2) {
-            rc = obs_count_code(cadence_count_session(t, obs->coachee_id, obs->started_at, 1));
+            rc = obs_count_code(
+                cadence_count_session(t, obs->coachee_id, obs->coach_id, obs->started_at, 1));
         }
     }
     return rc;
@@ -634,7 +636,12 @@ static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_
     /* An amendment inherits it from the version it supersedes, which the
      * rules read (prev is set only when they ran). */
     rec.assigned = asg_found || obs->assignment_id.len == KEYS_UUID_LEN || amend.assigned;
-    rc = obs_put(t, &rec, w->obs, w->obs_len, prev, keys, klen, wrote);
+    /* The coaching days' counts the record changes are merged over the
+     * batch (cadence.h), like its aggregates and actions. */
+    rc = obs_count_code(cadence_batch_begin(t));
+    if (rc == 0) {
+        rc = obs_put(t, &rec, w->obs, w->obs_len, prev, keys, klen, wrote);
+    }
     if (rc == 0) {
         rc = obs_after_put(t, w, &rec, prev);
     }
@@ -887,20 +894,22 @@ static int obs_upgrade(struct store_txn *t, uint32_t from_version)
 }
 
 /* The discard hook (store_discard_cb): what the batch merged is dropped
- * unwritten, the aggregates' and the actions' counters alike. */
+ * unwritten, the aggregates', the actions' counters and the coaching
+ * days' counts alike. */
 static void obs_discard(struct store_txn *t)
 {
     if (t->batch != NULL) {
         agg_batch_discard(t);
     }
     actions_batch_discard(t);
+    cadence_batch_discard(t);
 }
 
-/* The flush hook (store_flush_cb): the aggregates and the actions'
- * counters merged over the batch are written, with their codes turned
- * into the LMDB ones the engine acts on (a full map grows and the batch is
- * retried). Either may be unset: a batch whose records do not count in the
- * aggregates may still agree actions. */
+/* The flush hook (store_flush_cb): the aggregates, the actions' counters
+ * and the coaching days' counts merged over the batch are written, with
+ * their codes turned into the LMDB ones the engine acts on (a full map
+ * grows and the batch is retried). Any may be unset: a batch whose records
+ * do not count in the aggregates may still agree actions. */
 static int obs_flush(struct store_txn *t)
 {
     const char *what = "store_agg_flush_failed";
@@ -912,6 +921,10 @@ static int obs_flush(struct store_txn *t)
     if (rc == 0) {
         what = "store_actions_flush_failed";
         rc = actions_flush(t);
+    }
+    if (rc == 0) {
+        what = "store_cadence_flush_failed";
+        rc = cadence_flush(t);
     }
     /* Whatever failed, the attempt ends and the rest is never written. */
     obs_discard(t);
