@@ -34,7 +34,7 @@
  * The people and line tables: open addressing with linear probing, kept at
  * most half full so that a probe ends soon, and capped so that a batch
  * naming more people than that reads the others each time rather than
- * growing the writer's memory (44 KiB and 148 KiB at most, plus the
+ * growing the writer's memory (44 KiB and 156 KiB at most, plus the
  * decoded people). The records of a batch mostly share observers, coaches
  * and the managers above them, so the caps hold the people of most
  * batches.
@@ -44,7 +44,7 @@
  * emptying must cost little: a slot holds an entry only when its
  * generation is the memo's, and emptying moves the memo to the next
  * generation instead of freeing the tables, which would make the next
- * lookup allocate and zero them again (192 KiB). They are freed when
+ * lookup allocate and zero them again (200 KiB). They are freed when
  * the attempt ends.
  */
 #define MEMO_PEOPLE_SLOTS (2 * STORE_MEMO_PEOPLE_MAX)
