@@ -18,6 +18,7 @@
 
 #include "agg.h"
 #include "audit.h"
+#include "cadence.h"
 #include "csv.h"
 #include "error.h"
 #include "outcomes.h"
@@ -263,6 +264,10 @@ static int people_import_txn(struct store_txn *t, void *arg)
         rc = agg_rebuild_txn(t);
         if (rc < 0) {
             return admin_txn_fail(a, rc, "rebuilding the aggregates: %s", error_strerror(rc));
+        }
+        rc = cadence_rebuild_txn(t, NULL);
+        if (rc < 0) {
+            return admin_txn_fail(a, rc, "counting the coaching days: %s", error_strerror(rc));
         }
     }
     if (pi->errs.total == 0 && !pi->dry_run && pi->added + pi->updated + pi->lines > 0) {

@@ -17,6 +17,7 @@
 
 #include "agg.h"
 #include "audit.h"
+#include "cadence.h"
 #include "certs.h"
 #include "creds.h"
 #include "error.h"
@@ -165,6 +166,9 @@ int admin_person_change_txn(struct store_txn *t, void *arg)
     /* The person's sessions may fall on other days now. */
     if (pc->zone_changed) {
         rc = agg_rebuild_txn(t);
+        if (rc == 0) {
+            rc = cadence_rebuild_txn(t, NULL);
+        }
         if (rc < 0) {
             goto out;
         }

@@ -16,6 +16,7 @@
 #include "agg.h"
 #include "assign.h"
 #include "audit.h"
+#include "cadence.h"
 #include "demo.h"
 #include "error.h"
 #include "people.h"
@@ -333,14 +334,69 @@ static int verify_assign(struct admin *a, int repair)
     return 0;
 }
 
-/* The derived data beside the aggregates: the action records, then the
- * assignment indexes. Returns the worse of the two. */
+struct verify_cadence_audit {
+    struct admin *a;
+    const struct cadence_verify_result *r;
+};
+
+static int verify_cadence_audit_txn(struct store_txn *t, void *arg)
+{
+    struct verify_cadence_audit *va = arg;
+    char detail[160];
+
+    snprintf(detail, sizeof(detail),
+             "coaching days counted again; differences=%" PRIu64 "; sessions=%" PRIu64,
+             va->r->differences, va->r->sessions);
+    return audit_append(t, va->a->now_ms, va->a->actor, "verify.repair", "cadence", detail,
+                        va->a->origin, NULL);
+}
+
+/* The coaching days' counts (cadence.h) against a count from the rep index
+ * (cadence_verify()), repaired with --repair. Returns 0 (they match, or
+ * were repaired), 1 (they differ) or a failure's exit code. */
+static int verify_cadence(struct admin *a, int repair)
+{
+    struct cadence_verify_result r;
+    struct verify_cadence_audit va;
+    int rc;
+
+    rc = cadence_verify(a->store, repair, &r);
+    if (rc < 0) {
+        return admin_store_failure(a, rc);
+    }
+    printf("coaching day counts: %" PRIu64 "\nexpected from the observations: %" PRIu64
+           "\ncoaching day differences: %" PRIu64 "\n",
+           r.stored, r.expected, r.differences);
+    if (r.differences == 0) {
+        printf("the coaching day counts match the observations\n");
+        return 0;
+    }
+    if (!repair) {
+        printf("the coaching day counts differ from the observations; '%s verify --repair --data "
+               "%s' counts them again\n",
+               a->prog, a->data_dir);
+        return 1;
+    }
+    va.a = a;
+    va.r = &r;
+    rc = store_exec(a->store, verify_cadence_audit_txn, &va);
+    if (rc < 0) {
+        return admin_store_failure(a, rc);
+    }
+    printf("repaired: the coaching day counts were counted again from the observations\n");
+    return 0;
+}
+
+/* The derived data beside the aggregates: the action records, the
+ * assignment indexes and the coaching days' counts. Returns the worst. */
 static int verify_derived(struct admin *a, int repair)
 {
     int rc = verify_actions(a, repair);
     int rc2 = verify_assign(a, repair);
+    int rc3 = verify_cadence(a, repair);
 
-    return rc > rc2 ? rc : rc2;
+    rc = rc > rc2 ? rc : rc2;
+    return rc > rc3 ? rc : rc3;
 }
 
 /* Compares in one read transaction; a repair rebuilds everything in one

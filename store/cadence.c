@@ -325,8 +325,16 @@ static int pair_held(struct store_txn *t, const char *coach, const char *coachee
     return rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
 }
 
-int cadence_pair_days(struct store_txn *t, const char *coach, const char *coachee, int32_t from_day,
-                      int32_t until_day, struct cadence_day *out, size_t max, size_t *n, int *more)
+static void pair_counted_day(int32_t day, void *arg)
+{
+    pair_add(arg, day, 0, 0);
+}
+
+/* The pair's days, the observed ones from the counts (walk 0) or from the
+ * rep index (walk 1), merged with the sessions held. */
+static int pair_days(struct store_txn *t, const char *coach, const char *coachee, int32_t from_day,
+                     int32_t until_day, struct cadence_day *out, size_t max, size_t *n, int *more,
+                     int walk)
 {
     struct pair_days pd = {out, max, 0, 0};
     int rc;
@@ -338,7 +346,11 @@ int cadence_pair_days(struct store_txn *t, const char *coach, const char *coache
     if (!held_id_ok(coach) || !held_id_ok(coachee) || from_day < 0 || until_day < from_day) {
         return -EINVAL;
     }
-    rc = pair_observed(t, coach, coachee, from_day, until_day, &pd);
+    if (walk) {
+        rc = pair_observed(t, coach, coachee, from_day, until_day, &pd);
+    } else {
+        rc = cadence_pair_counted(t, coach, coachee, from_day, until_day, pair_counted_day, &pd);
+    }
     if (rc == 0) {
         rc = pair_held(t, coach, coachee, from_day, until_day, &pd);
     }
@@ -347,6 +359,19 @@ int cadence_pair_days(struct store_txn *t, const char *coach, const char *coache
         *more = pd.more;
     }
     return rc;
+}
+
+int cadence_pair_days(struct store_txn *t, const char *coach, const char *coachee, int32_t from_day,
+                      int32_t until_day, struct cadence_day *out, size_t max, size_t *n, int *more)
+{
+    return pair_days(t, coach, coachee, from_day, until_day, out, max, n, more, 0);
+}
+
+int cadence_pair_days_walk(struct store_txn *t, const char *coach, const char *coachee,
+                           int32_t from_day, int32_t until_day, struct cadence_day *out, size_t max,
+                           size_t *n, int *more)
+{
+    return pair_days(t, coach, coachee, from_day, until_day, out, max, n, more, 1);
 }
 
 /* ---- Commitments -------------------------------------------------------- */

@@ -23,6 +23,22 @@
  * are the imported row's (0 on a day with observed sessions only: their
  * time is in the aggregates, agg.h).
  *
+ * Database cadence_days (format CADENCE_FORMAT, meta "cadence_format"):
+ * the observed coaching days as counts, kept by the writer so that a page
+ * reads a pair's days as one short range of keys instead of walking the
+ * rep's observation index. Key: len(1) coachee | coachee | len(1) coach |
+ * coach | be32 (first day ^ 0x80000000), the first day of a block of
+ * CADENCE_COUNT_DAYS days (days since 1970-01-01 in the coach's zone, a
+ * multiple of 7). Value: u8 version (1) | CADENCE_COUNT_DAYS x le32, the
+ * observed sessions of the rep on each day of the block that count for the
+ * coach by the rule above. A key exists only while one count is above 0.
+ * Counts, not flags, so that taking a session away (a superseded version,
+ * retention, a correction that changes the rep, the day or the coach) is
+ * exact. What moves a session between coaches or days without touching
+ * it counts the rep's or the store's sessions again: a reporting line
+ * (people_line_put(), the rep's), a time zone, erasure and retention (all
+ * of them, beside the aggregates' rebuild).
+ *
  * Every function works inside a transaction of the caller's (any thread);
  * writers need a write transaction. Everything passed in is borrowed for
  * the call. Errors are negative errnos, or the store's codes that callers
@@ -34,6 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct store;
 struct store_txn;
 
 /* The organisation's commitment key. */
@@ -65,15 +82,93 @@ struct cadence_day {
 /*
  * The distinct coaching days of coach with coachee in [from_day,
  * until_day] (see above), oldest first, into out (at most max; the rest
- * are dropped and *more set). Reads at most one index key and one
- * reporting line per coaching day of the rep in the window (the scan jumps from a day's
- * first session to the next local midnight) and the rep's imported rows of
- * the window: the cost is bounded by the window's days, never by the
- * observations, in the window or in the rep's history. Returns 0 and *n, or
- * a negative errno.
+ * are dropped and *more set). Reads the pair's counts of the window (a key
+ * per block of days with an observed session, cadence_days below) and the
+ * rep's imported rows of the window: the cost is bounded by the window's
+ * days, never by the observations, in the window or in the rep's history.
+ * Returns 0 and *n, or a negative errno.
  */
 int cadence_pair_days(struct store_txn *t, const char *coach, const char *coachee, int32_t from_day,
                       int32_t until_day, struct cadence_day *out, size_t max, size_t *n, int *more);
+
+/*
+ * The same answer as cadence_pair_days() from the observation index and
+ * the reporting lines instead of the counts: the reference that the tests
+ * compare the counts against. Reads at most a few index keys and one
+ * reporting line per coaching day of the rep in the window.
+ */
+int cadence_pair_days_walk(struct store_txn *t, const char *coach, const char *coachee,
+                           int32_t from_day, int32_t until_day, struct cadence_day *out, size_t max,
+                           size_t *n, int *more);
+
+/* The counts' layout (database cadence_days, above). */
+#define CADENCE_FORMAT 1
+#define CADENCE_COUNT_DAYS 7
+
+/*
+ * The writer's update: one session of coachee at started_at (seconds since
+ * the epoch) entered (delta 1) or left (delta -1) the rep index, counted
+ * for every coach it is a coaching day of. coach (may be NULL) is the
+ * record's: the rep's line is read first on the session's day in their
+ * zone, as the rules read it, and the days around it come from that read.
+ * Reads the rep's lines through the batch's memo; in a batch begun with
+ * cadence_batch_begin() the change is merged into it, else written. Write
+ * transaction, writer thread. Returns 0, -EINVAL, -ENOMEM, -EIO (a value
+ * that does not decode) or a store code.
+ */
+int cadence_count_session(struct store_txn *t, const char *coachee, const char *coach,
+                          int64_t started_at, int delta);
+
+/*
+ * The writer's batch of counts (t->batch_cadence, store_int.h): from
+ * cadence_batch_begin() on, cadence_count_session() merges the changes of
+ * every record per key, and cadence_flush() reads each touched key once,
+ * adds its change and writes it once (a key whose counts reach 0 is
+ * deleted), then frees the batch; cadence_batch_discard() frees it
+ * unwritten (the attempt ends without a commit). Merging gives the values
+ * one record at a time gives: a sum of changes does not depend on their
+ * order, and a count that would go below 0 (a damaged store) stays at 0
+ * either way. Nothing reads the counts in the batch's transaction before
+ * the flush (the engine flushes before a request with a function of its
+ * own; the rebuilds flush or drop it first). Writer thread. begin returns
+ * 0 or -ENOMEM; flush 0 or a store code.
+ */
+int cadence_batch_begin(struct store_txn *t);
+int cadence_flush(struct store_txn *t);
+void cadence_batch_discard(struct store_txn *t);
+
+/* Counts one rep's sessions again from the rep index (after a change of
+ * their reporting lines). Write transaction. Returns 0, -EINVAL, -EROFS
+ * or a store code. */
+int cadence_rebuild_rep(struct store_txn *t, const char *coachee);
+
+/* Counts every session again (a time zone changed, erasure, retention,
+ * verify --repair); *sessions (may be NULL) the sessions counted. Write
+ * transaction. Returns 0, -EROFS or a store code. */
+int cadence_rebuild_txn(struct store_txn *t, uint64_t *sessions);
+
+/* At open (the schema hook): a store from before schema 11 (count set),
+ * or whose meta has no "cadence_format" of CADENCE_FORMAT, gets its counts
+ * built from the rep index, logged as cadence_format_upgraded, and the
+ * format written. Write transaction. Returns 0 or a store code. */
+int cadence_format_check(struct store_txn *t, int count);
+
+/* Calls cb for each observed day of the pair in [from_day, until_day] that
+ * the counts hold, oldest first. Returns 0, -EIO or a negative errno. */
+typedef void (*cadence_day_cb)(int32_t day, void *arg);
+int cadence_pair_counted(struct store_txn *t, const char *coach, const char *coachee,
+                         int32_t from_day, int32_t until_day, cadence_day_cb cb, void *arg);
+
+/* What cadence_verify() found: stored keys, keys counted again from the
+ * rep index, keys that differ, sessions counted. */
+struct cadence_verify_result {
+    uint64_t stored, expected, differences, sessions;
+};
+
+/* Compares the stored counts with a count from the records in a write
+ * transaction that is kept only with repair (and differences). Any thread
+ * but the server's loop (store_exec()). Returns 0 or a negative code. */
+int cadence_verify(struct store *s, int repair, struct cadence_verify_result *out);
 
 enum cadence_commit_kind {
     CADENCE_MINUTES_PER_WEEK = 1, /* value minutes of coaching per week per manager */

@@ -18,6 +18,7 @@
 #include "actions.h"
 #include "agg.h"
 #include "audit.h"
+#include "cadence.h"
 #include "grow.h"
 #include "keys.h"
 #include "obs.h"
@@ -810,6 +811,10 @@ int erase_person_txn(struct store_txn *t, struct erase_request *r)
     }
     if (rc == 0) {
         rc = agg_rebuild_txn(t);
+    }
+    if (rc == 0) {
+        /* The coaching days' counts are keyed by people's ids. */
+        rc = cadence_rebuild_txn(t, NULL);
     }
     if (rc == 0) {
         /* The action records copy ids and texts from the records: derived

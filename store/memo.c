@@ -34,7 +34,7 @@
  * The people and line tables: open addressing with linear probing, kept at
  * most half full so that a probe ends soon, and capped so that a batch
  * naming more people than that reads the others each time rather than
- * growing the writer's memory (44 KiB and 148 KiB at most, plus the
+ * growing the writer's memory (44 KiB and 156 KiB at most, plus the
  * decoded people). The records of a batch mostly share observers, coaches
  * and the managers above them, so the caps hold the people of most
  * batches.
@@ -44,7 +44,7 @@
  * emptying must cost little: a slot holds an entry only when its
  * generation is the memo's, and emptying moves the memo to the next
  * generation instead of freeing the tables, which would make the next
- * lookup allocate and zero them again (192 KiB). They are freed when
+ * lookup allocate and zero them again (200 KiB). They are freed when
  * the attempt ends.
  */
 #define MEMO_PEOPLE_SLOTS (2 * STORE_MEMO_PEOPLE_MAX)
@@ -79,10 +79,12 @@ struct store_memo_person {
     char id[VALIDATE_MAX_ID + 1];
 };
 
-/* people_manager_at(id, day)'s answer: 0 with manager, or -ENOENT. */
+/* people_manager_at(id, day)'s answer: 0 with manager, or -ENOENT, which
+ * holds from day from to day last (people_manager_span()). */
 struct store_memo_line {
     uint32_t hash;
     int32_t day;
+    int32_t from, last;
     int rc;
     uint32_t gen; /* as in struct store_memo_person */
     char id[VALIDATE_MAX_ID + 1];
@@ -349,13 +351,19 @@ int store_txn_memo_person(struct store_txn *t, const char *id, const Coachq__V1_
     return rc;
 }
 
-/*
- * people_manager_at(t, person, day, out, outlen) through t's memo, with
- * the same results: 0 with the manager in out, -ENOENT (reports to
- * nobody), -ENOBUFS, or its other codes, which are not kept.
- */
 int store_txn_memo_manager_at(struct store_txn *t, const char *person, int32_t day, char *out,
                               size_t outlen)
+{
+    return store_txn_memo_manager_span(t, person, day, out, outlen, NULL, NULL);
+}
+
+/*
+ * people_manager_span(t, person, day, out, outlen, from, last) through t's
+ * memo, with the same results: 0 with the manager in out, -ENOENT
+ * (reports to nobody), -ENOBUFS, or its other codes, which are not kept.
+ */
+int store_txn_memo_manager_span(struct store_txn *t, const char *person, int32_t day, char *out,
+                                size_t outlen, int32_t *from, int32_t *last)
 {
     struct store_txn_memo *m = t->memo;
     struct store_memo_line *e = NULL;
@@ -363,31 +371,44 @@ int store_txn_memo_manager_at(struct store_txn *t, const char *person, int32_t d
     size_t len = memo_id_len(person);
     size_t mlen;
     uint32_t h = 0;
+    int32_t span_from = INT32_MIN, span_last = INT32_MAX;
     int rc;
 
     if (out != NULL && outlen > 0) {
         out[0] = '\0';
     }
     if (m == NULL || len == 0) {
-        return people_manager_at(t, person, day, out, outlen);
+        return people_manager_span(t, person, day, out, outlen, from, last);
     }
     h = memo_hash(person, len, day);
     e = memo_line_slot(m, person, len, day, h);
     if (e != NULL && e->gen == m->gen) {
         rc = e->rc;
+        span_from = e->from;
+        span_last = e->last;
         memcpy(manager, e->manager, sizeof(manager));
     } else {
         manager[0] = '\0';
-        rc = people_manager_at(t, person, day, manager, sizeof(manager));
+        rc = people_manager_span(t, person, day, manager, sizeof(manager), &span_from, &span_last);
         if (e != NULL && (rc == 0 || rc == -ENOENT) && m->n_lines < MEMO_LINES_MAX) {
             e->hash = h;
             e->day = day;
+            e->from = span_from;
+            e->last = span_last;
             e->rc = rc;
             e->gen = m->gen;
             memcpy(e->id, person, len + 1);
             /* -ENOENT leaves the manager empty. */
             memcpy(e->manager, manager, rc == 0 ? strlen(manager) + 1 : 1);
             m->n_lines++;
+        }
+    }
+    if (rc == 0 || rc == -ENOENT) {
+        if (from != NULL) {
+            *from = span_from;
+        }
+        if (last != NULL) {
+            *last = span_last;
         }
     }
     if (rc != 0) {

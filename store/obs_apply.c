@@ -25,6 +25,7 @@
 #include "agg.h"
 #include "assign.h"
 #include "audit.h"
+#include "cadence.h"
 #include "certs.h"
 #include "error.h"
 #include "keys.h"
@@ -165,9 +166,23 @@ static int obs_index_keys(const Coachq__V1__Observation *obs, const char *observ
     return 0;
 }
 
+/* A code of cadence_count_session() as an LMDB code: the writer's abort
+ * code turned back, memory as ENOMEM, the rest (a damaged count) EIO. */
+static int obs_count_code(int rc)
+{
+    if (rc == 0) {
+        return 0;
+    }
+    if (store_txn_is_abort(rc)) {
+        return store_txn_abort_mdb(rc);
+    }
+    return rc == -ENOMEM ? ENOMEM : EIO;
+}
+
 /* Takes the superseded version's entries out of the indexes, so that lists
- * show the latest version of each observation. Returns 0 or an LMDB
- * code. */
+ * show the latest version of each observation, and its session out of the
+ * coaching days' counts when it had a rep index entry (cadence.h). Returns
+ * 0 or an LMDB code. */
 static int obs_unindex(struct store_txn *t, const uint8_t prev[16])
 {
     Coachq__V1__StoredObservation *old = NULL;
@@ -192,7 +207,11 @@ static int obs_unindex(struct store_txn *t, const uint8_t prev[16])
             k.mv_data = keys[i];
             k.mv_size = klen[i];
             rc = mdb_del(t->txn, dbis[i], &k, NULL);
-            if (rc == MDB_NOTFOUND) {
+            if (rc == 0 && dbis[i] == t->s->dbi_by_coachee) {
+                rc = obs_count_code(cadence_count_session(t, old->observation->coachee_id,
+                                                          old->observation->coach_id,
+                                                          old->observation->started_at, -1));
+            } else if (rc == MDB_NOTFOUND) {
                 rc = 0;
             }
         }
@@ -203,10 +222,12 @@ static int obs_unindex(struct store_txn *t, const uint8_t prev[16])
 
 /* Puts the new version's index entries: a calibration attempt scores a
  * reference session, not a real coach, so only its observer's list shows
- * it. Returns 0 or an LMDB code. */
-static int obs_index(struct store_txn *t, int calibration, uint8_t keys[3][KEYS_INDEX_MAX],
-                     const size_t klen[3])
+ * it. The rep's entry counts the session in the coaching days (cadence.h).
+ * Returns 0 or an LMDB code. */
+static int obs_index(struct store_txn *t, const Coachq__V1__Observation *obs,
+                     uint8_t keys[3][KEYS_INDEX_MAX], const size_t klen[3])
 {
+    int calibration = obs->calibration_ref.len == KEYS_UUID_LEN;
     MDB_dbi dbis[3] = {t->s->dbi_by_coach, t->s->dbi_by_observer, t->s->dbi_by_coachee};
     MDB_cursor *cur = NULL;
     int rc = 0;
@@ -221,6 +242,10 @@ static int obs_index(struct store_txn *t, int calibration, uint8_t keys[3][KEYS_
         }
         rc = obs_put_index(cur, keys[i], klen[i]);
         mdb_cursor_close(cur);
+        if (rc == 0 && i == 2) {
+            rc = obs_count_code(
+                cadence_count_session(t, obs->coachee_id, obs->coach_id, obs->started_at, 1));
+        }
     }
     return rc;
 }
@@ -373,7 +398,7 @@ static int obs_put(struct store_txn *t, const Coachq__V1__StoredObservation *rec
             return rc;
         }
     }
-    return obs_index(t, obs->calibration_ref.len == KEYS_UUID_LEN, keys, klen);
+    return obs_index(t, obs, keys, klen);
 }
 
 struct obs_calibration {
@@ -611,7 +636,12 @@ static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_
     /* An amendment inherits it from the version it supersedes, which the
      * rules read (prev is set only when they ran). */
     rec.assigned = asg_found || obs->assignment_id.len == KEYS_UUID_LEN || amend.assigned;
-    rc = obs_put(t, &rec, w->obs, w->obs_len, prev, keys, klen, wrote);
+    /* The coaching days' counts the record changes are merged over the
+     * batch (cadence.h), like its aggregates and actions. */
+    rc = obs_count_code(cadence_batch_begin(t));
+    if (rc == 0) {
+        rc = obs_put(t, &rec, w->obs, w->obs_len, prev, keys, klen, wrote);
+    }
     if (rc == 0) {
         rc = obs_after_put(t, w, &rec, prev);
     }
@@ -830,7 +860,10 @@ static int obs_migrate_actions(struct store_txn *t)
  * before 7 values and contributions were protobuf messages; before 8 there
  * were no action records, and before 9 they had no open index nor
  * follow-through counters (obs_migrate_actions() derives them all); the
- * layout of the counters has a format of its own (actions_format_check()). */
+ * layout of the counters has a format of its own (actions_format_check()).
+ * Before 11 there were no coaching days' counts: they are counted from the
+ * rep index, and their layout has a format of its own too
+ * (cadence_format_check()). */
 static int obs_upgrade(struct store_txn *t, uint32_t from_version)
 {
     int rc = 0;
@@ -854,24 +887,29 @@ static int obs_upgrade(struct store_txn *t, uint32_t from_version)
     if (rc == 0) {
         rc = actions_format_check(t, derived);
     }
+    if (rc == 0) {
+        rc = cadence_format_check(t, from_version != 0 && from_version < 11);
+    }
     return rc;
 }
 
 /* The discard hook (store_discard_cb): what the batch merged is dropped
- * unwritten, the aggregates' and the actions' counters alike. */
+ * unwritten, the aggregates', the actions' counters and the coaching
+ * days' counts alike. */
 static void obs_discard(struct store_txn *t)
 {
     if (t->batch != NULL) {
         agg_batch_discard(t);
     }
     actions_batch_discard(t);
+    cadence_batch_discard(t);
 }
 
-/* The flush hook (store_flush_cb): the aggregates and the actions'
- * counters merged over the batch are written, with their codes turned
- * into the LMDB ones the engine acts on (a full map grows and the batch is
- * retried). Either may be unset: a batch whose records do not count in the
- * aggregates may still agree actions. */
+/* The flush hook (store_flush_cb): the aggregates, the actions' counters
+ * and the coaching days' counts merged over the batch are written, with
+ * their codes turned into the LMDB ones the engine acts on (a full map
+ * grows and the batch is retried). Any may be unset: a batch whose records
+ * do not count in the aggregates may still agree actions. */
 static int obs_flush(struct store_txn *t)
 {
     const char *what = "store_agg_flush_failed";
@@ -883,6 +921,10 @@ static int obs_flush(struct store_txn *t)
     if (rc == 0) {
         what = "store_actions_flush_failed";
         rc = actions_flush(t);
+    }
+    if (rc == 0) {
+        what = "store_cadence_flush_failed";
+        rc = cadence_flush(t);
     }
     /* Whatever failed, the attempt ends and the rest is never written. */
     obs_discard(t);

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cadence.h"
 #include "keys.h"
 #include "store_int.h"
 #include "validate.h"
@@ -233,7 +234,8 @@ int people_line_put(struct store_txn *t, const char *person, const char *manager
     if (changed != NULL) {
         *changed = 1;
     }
-    return 0;
+    /* The rep's sessions may count for another manager now. */
+    return cadence_rebuild_rep(t, person);
 }
 
 struct people_at_ctx {
@@ -242,21 +244,30 @@ struct people_at_ctx {
     int found;
     char manager[PEOPLE_ID_BUF];
     size_t mlen;
+    int32_t from; /* the found change's day */
+    int32_t next; /* the earliest change after day, if has_next */
+    int has_next;
 };
 
 /* Visits a person's line changes newest first and stops at the first one
- * effective on or before the day. */
+ * effective on or before the day; the one visited before it is the next
+ * change. */
 static int people_at_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                          void *arg)
 {
     struct people_at_ctx *c = arg;
+    int32_t d;
 
     if (klen != c->plen + 4) {
         return -EIO;
     }
-    if (keys_day_decode(key + c->plen) > c->day) {
+    d = keys_day_decode(key + c->plen);
+    if (d > c->day) {
+        c->next = d;
+        c->has_next = 1;
         return 0;
     }
+    c->from = d;
     if (vlen > VALIDATE_MAX_ID) {
         return -EIO;
     }
@@ -269,6 +280,12 @@ static int people_at_one(const uint8_t *key, size_t klen, const uint8_t *val, si
 
 int people_manager_at(struct store_txn *t, const char *person, int32_t day, char *out,
                       size_t outlen)
+{
+    return people_manager_span(t, person, day, out, outlen, NULL, NULL);
+}
+
+int people_manager_span(struct store_txn *t, const char *person, int32_t day, char *out,
+                        size_t outlen, int32_t *from, int32_t *last)
 {
     struct people_at_ctx c;
     struct keys_buf k;
@@ -287,6 +304,13 @@ int people_manager_at(struct store_txn *t, const char *person, int32_t day, char
     rc = store_txn_scan(t, t->s->dbi_lines, k.b, k.len, 1, people_at_one, &c);
     if (rc != 0) {
         return rc;
+    }
+    if (from != NULL) {
+        *from = c.found ? c.from : INT32_MIN;
+    }
+    if (last != NULL) {
+        /* The next change is after day, so next - 1 does not underflow. */
+        *last = c.has_next ? c.next - 1 : INT32_MAX;
     }
     if (!c.found || c.mlen == 0) {
         return -ENOENT;

@@ -56,6 +56,15 @@ int people_line_put(struct store_txn *t, const char *person, const char *manager
 int people_manager_at(struct store_txn *t, const char *person, int32_t day, char *out,
                       size_t outlen);
 
+/* people_manager_at() that also says the days its answer holds for:
+ * *from and *last (both may be NULL; INT32_MIN and INT32_MAX when no
+ * change bounds them) are the first and last day of the line that holds
+ * on day, so that a caller asking about the days around it (the
+ * coaching days' counts, cadence.h) reads the lines once. Results as
+ * people_manager_at()'s; *from and *last are set with 0 and -ENOENT. */
+int people_manager_span(struct store_txn *t, const char *person, int32_t day, char *out,
+                        size_t outlen, int32_t *from, int32_t *last);
+
 /* The management chain above person on day: ids[0] is the manager, ids[1]
  * the manager's manager, and so on, at most PEOPLE_MAX_CHAIN, stopping at a
  * cycle. *n is the count (0 when person reports to nobody). Each id is

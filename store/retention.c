@@ -20,6 +20,7 @@
 #include "actions.h"
 #include "agg.h"
 #include "audit.h"
+#include "cadence.h"
 #include "day.h"
 #include "erase.h"
 #include "grow.h"
@@ -680,6 +681,10 @@ int retention_txn(struct store_txn *t, struct retention_request *r)
     }
     if (rc == 0 && c->nv > 0) {
         rc = agg_rebuild_txn(t);
+    }
+    if (rc == 0 && c->nv > 0) {
+        /* Sessions left the rep index, or moved to pseudonyms. */
+        rc = cadence_rebuild_txn(t, NULL);
     }
     if (rc == 0 && c->nv > 0) {
         /* The action records copy from the records: derived again from

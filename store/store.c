@@ -368,7 +368,10 @@ static int store_schema_version(struct store *s, MDB_txn *txn, uint32_t *upgrade
      * the aggregates. 6 keys the records by sequence number (obs.h): the
      * hook moves them out of the old obs database. 10 adds the observation
      * programme's plans and assignments (assign.h): new, empty databases
-     * that store_open_dbs() creates. */
+     * that store_open_dbs() creates. 11 adds the coaching days' counts
+     * (cadence.h), which the hook counts from the rep index: a coachqd of
+     * schema 10 would store observations without counting them, so it
+     * must refuse a store of 11. */
     keys_put_be32(buf, STORE_SCHEMA_VERSION);
     v.mv_data = buf;
     v.mv_size = 4;
@@ -415,6 +418,7 @@ static int store_open_dbs(struct store *s, MDB_txn *txn)
         {"actions_by", offsetof(struct store, dbi_actions_by)},
         {"sessions_held", offsetof(struct store, dbi_held)},
         {"commitments", offsetof(struct store, dbi_commitments)},
+        {"cadence_days", offsetof(struct store, dbi_cadence)},
         {"plans", offsetof(struct store, dbi_plans)},
         {"assignments", offsetof(struct store, dbi_asg)},
         {"asg_draws", offsetof(struct store, dbi_asg_draws)},
@@ -459,7 +463,7 @@ static int store_init_schema(struct store *s)
     if (s->hooks.upgrade != NULL) {
         /* Also at the current schema (upgrade_from 0): the hook checks
          * what is versioned apart from the schema (agg_format_check()). */
-        struct store_txn t = {s, txn, 1, NULL, {NULL, NULL, ""}, NULL, NULL};
+        struct store_txn t = {s, txn, 1, NULL, {NULL, NULL, ""}, NULL, NULL, NULL};
 
         rc = s->hooks.upgrade(&t, upgrade_from);
         if (store_txn_is_abort(rc)) {
@@ -1001,18 +1005,26 @@ static int store_batch_begin(struct store *s, struct store_batch *b, MDB_txn **t
     return rc;
 }
 
+/* True when the hook deferred work in t's batch (store_flush_cb): one of
+ * its slots is set. */
+static int store_deferred(const struct store_txn *t)
+{
+    return t->batch != NULL || t->batch_actions != NULL || t->batch_cadence != NULL;
+}
+
 /* Writes what the hook deferred so far in this attempt (store_flush_cb).
  * Returns 0 or the LMDB code that ends the attempt. Writer thread. */
 static int store_flush(struct store *s, struct store_txn *t)
 {
     int rc;
 
-    if (s->hooks.flush == NULL || (t->batch == NULL && t->batch_actions == NULL)) {
+    if (s->hooks.flush == NULL || !store_deferred(t)) {
         return 0;
     }
     rc = s->hooks.flush(t);
     t->batch = NULL;
     t->batch_actions = NULL;
+    t->batch_cadence = NULL;
     return rc;
 }
 
@@ -1021,7 +1033,7 @@ static enum store_batch_end store_batch_try(struct store *s, struct store_batch 
 {
     MDB_txn *txn = NULL;
     struct store_txn_memo memo;
-    struct store_txn t = {s, NULL, 1, NULL, {NULL, NULL, ""}, &memo, NULL};
+    struct store_txn t = {s, NULL, 1, NULL, {NULL, NULL, ""}, &memo, NULL, NULL};
     MDB_val k, v;
     uint8_t seqbuf[8];
     uint64_t next_seq, first_seq;
@@ -1099,7 +1111,7 @@ static enum store_batch_end store_batch_try(struct store *s, struct store_batch 
     }
     b->committed = 1;
 out:
-    if (s->hooks.discard != NULL && (t.batch != NULL || t.batch_actions != NULL)) {
+    if (s->hooks.discard != NULL && store_deferred(&t)) {
         s->hooks.discard(&t);
     }
     store_txn_memo_clear(&memo);

@@ -27,6 +27,7 @@
  *   api_tokens    apitok.h (created when the store opens: no schema change)
  *   plans, assignments, asg_draws, asg_open, asg_by_manager, asg_due,
  *   asg_obs_due: assign.h
+ *   sessions_held, commitments, cadence_days (schema 11): cadence.h
  *
  * Writes: callers queue struct store_write requests from any thread; one
  * writer thread drains what is queued since its last commit, at most
@@ -69,7 +70,7 @@
 #include "coachq.pb-c.h"
 #include "validate.h"
 
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 
 struct store;
 struct store_txn;
@@ -261,15 +262,16 @@ typedef int (*store_upgrade_cb)(struct store_txn *t, uint32_t from_version);
 
 /*
  * Deferred work: apply may leave work for the end of the batch in
- * t->batch and t->batch_actions (store_int.h), e.g. aggregate updates and
- * the actions' counters merged across the batch's records so that each
- * touched value is read and written once per commit. The engine calls
- * flush in the same transaction before a request with fn set runs (that
- * function may read what was deferred) and before the commit. flush writes
- * what was deferred, frees both and sets them to NULL, and returns 0 or an
+ * t->batch, t->batch_actions and t->batch_cadence (store_int.h), e.g.
+ * aggregate updates, the actions' counters and the coaching days' counts
+ * merged across the batch's records so that each touched value is read
+ * and written once per commit. The engine calls flush in the same
+ * transaction before a request with fn set runs (that function may read
+ * what was deferred) and before the commit. flush writes what was
+ * deferred, frees all three and sets them to NULL, and returns 0 or an
  * LMDB code that ends the attempt, like apply. The engine calls discard
- * when an attempt ends with either still set (nothing committed); discard
- * frees them and sets them to NULL. Neither is called while both are NULL.
+ * when an attempt ends with any still set (nothing committed); discard
+ * frees them and sets them to NULL. Neither is called while all are NULL.
  */
 typedef int (*store_flush_cb)(struct store_txn *t);
 typedef void (*store_discard_cb)(struct store_txn *t);

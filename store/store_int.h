@@ -65,6 +65,7 @@ struct store {
     MDB_dbi dbi_actions_by;     /* per coach and coachee, open first (actions.h) -> empty */
     MDB_dbi dbi_held;           /* sessions held (cadence.h); made at open */
     MDB_dbi dbi_commitments;    /* coaching commitments (cadence.h); made at open */
+    MDB_dbi dbi_cadence;        /* observed coaching days as counts (cadence.h); made at open */
     MDB_dbi dbi_plans;          /* coverage plans (assign.h, schema 10) */
     MDB_dbi dbi_asg;            /* uuid(16) -> Assignment (assign.h, schema 10) */
     MDB_dbi dbi_asg_draws;      /* uuid(16) -> AssignmentDraw (assign.h, schema 10) */
@@ -190,6 +191,11 @@ int store_txn_memo_person(struct store_txn *t, const char *id,
 int store_txn_memo_manager_at(struct store_txn *t, const char *person, int32_t day, char *out,
                               size_t outlen);
 
+/* people_manager_span() through t's memo, with its arguments and results:
+ * a memoised answer keeps the days it holds for. */
+int store_txn_memo_manager_span(struct store_txn *t, const char *person, int32_t day, char *out,
+                                size_t outlen, int32_t *from, int32_t *last);
+
 struct store_txn {
     struct store *s;
     MDB_txn *txn;
@@ -203,6 +209,9 @@ struct store_txn {
      * counters merged over it (actions.h, actions_flush()), else NULL;
      * flushed and discarded with batch. */
     void *batch_actions;
+    /* The same for the coaching days' counts (cadence.h,
+     * cadence_flush()). */
+    void *batch_cadence;
 };
 
 /* LMDB codes that must end a write transaction's attempt rather than be

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "cadence.h"
 #include "log.h"
 #include "people.h"
 #include "store_int.h"
@@ -105,6 +106,9 @@ int zone_org_set(struct store_txn *t, const char *name, char *old, size_t oldlen
     if (rc == 0) {
         /* Every stored session may now fall on another day. */
         rc = agg_rebuild_txn(t);
+    }
+    if (rc == 0) {
+        rc = cadence_rebuild_txn(t, NULL);
     }
     return rc;
 }

@@ -54,7 +54,8 @@ int zone_load(struct store_txn *t, const char *name, const struct tz_zone **out,
 
 /*
  * Sets the organisation's zone to name (checked with zone_load()) in write
- * transaction t and, if it changed, rebuilds every aggregate in t. *old
+ * transaction t and, if it changed, rebuilds every aggregate and counts the
+ * coaching days again (cadence.h) in t. *old
  * (oldlen >= TZ_NAME_MAX + 1) gets the zone before. Returns 0, -EINVAL,
  * -ENOENT, -EBADMSG (why says what), -EROFS or a store code.
  */

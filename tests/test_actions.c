@@ -23,6 +23,7 @@
 #include <lmdb.h>
 
 #include "day.h"
+#include "store.h"
 #include "testutil.h"
 
 #define OUT_LEN TESTUTIL_CLI_OUT_LEN
@@ -254,7 +255,7 @@ static void make_schema7(const char *dir, const uint8_t *lost)
         k.mv_size = strlen("schema_version");
         assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
         assert_int_equal(v.mv_size, 4);
-        assert_int_equal(((const uint8_t *)v.mv_data)[3], 10);
+        assert_int_equal(((const uint8_t *)v.mv_data)[3], STORE_SCHEMA_VERSION);
         v.mv_data = ver;
         v.mv_size = 4;
         assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);

@@ -6,7 +6,8 @@
  * uncertified observer is ever broken over many seeds; fulfilment happens in
  * the record's transaction and refuses a forged, foreign, closed or expired
  * assignment naming observation.assignment_id (in a bare store and over
- * real TLS); a store of schema 9 opens as 10 and `coachqd verify` passes.
+ * real TLS); a store of schema 9 opens at the current schema and `coachqd verify`
+ * passes.
  *
  * `test_assign --dump SEEDS` prints, for tests/assign_reference.py, how
  * often each observer was drawn for each manager over SEEDS seeds, with

@@ -109,6 +109,28 @@ static int manager_is(struct store_txn *t, const char *person, int32_t day, cons
     return rc == 0 && strcmp(m, want) == 0 ? 0 : 1;
 }
 
+/* 0 if person's manager on day is want (NULL: nobody) from day from to
+ * day last, as people_manager_span() reads it and as the memo answers it
+ * twice (a read, then what it remembered); else 1. */
+static int span_is(struct store_txn *t, const char *person, int32_t day, const char *want,
+                   int32_t from, int32_t last)
+{
+    for (int i = 0; i < 3; i++) {
+        char m[65];
+        int32_t f = 0, l = 0;
+        int rc = i == 0 ? people_manager_span(t, person, day, m, sizeof(m), &f, &l)
+                        : store_txn_memo_manager_span(t, person, day, m, sizeof(m), &f, &l);
+
+        if (want == NULL ? rc != -ENOENT || m[0] != '\0' : rc != 0 || strcmp(m, want) != 0) {
+            return 1;
+        }
+        if (f != from || l != last) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* 0 if the memo's person id holds role (0: is there with no role, -1: is
  * absent). */
 static int person_has(struct store_txn *t, const char *id, int role)
@@ -273,6 +295,14 @@ static int memo_people_steps(struct store_txn *t)
         manager_is(t, "r.ann", D1, "m.kim") != 0 ||
         manager_is(t, "r.ann", D1 - 101, "m.pat") != 0) {
         return 7;
+    }
+    /* Each answer holds from its change to the day before the next. */
+    if (span_is(t, "r.ann", D1, "m.kim", D1 - 100, INT32_MAX) != 0 ||
+        span_is(t, "r.ann", D1 - 100, "m.kim", D1 - 100, INT32_MAX) != 0 ||
+        span_is(t, "r.ann", D1 - 101, "m.pat", TESTUTIL_ORG_DAY, D1 - 101) != 0 ||
+        span_is(t, "r.ann", TESTUTIL_ORG_DAY, "m.pat", TESTUTIL_ORG_DAY, D1 - 101) != 0 ||
+        span_is(t, "r.ann", TESTUTIL_ORG_DAY - 1, NULL, INT32_MIN, TESTUTIL_ORG_DAY - 1) != 0) {
+        return 13;
     }
     /* A remembered answer is copied out as people_manager_at() would. */
     if (store_txn_memo_manager_at(t, "r.ann", D1, small, sizeof(small)) != -ENOBUFS ||
