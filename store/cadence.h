@@ -154,7 +154,8 @@ int cadence_rebuild_txn(struct store_txn *t, uint64_t *sessions);
 int cadence_format_check(struct store_txn *t, int count);
 
 /* Calls cb for each observed day of the pair in [from_day, until_day] that
- * the counts hold, oldest first. Returns 0, -EIO or a negative errno. */
+ * the counts hold, oldest first. Returns 0, -EINVAL for an id that is
+ * NULL, empty or longer than 64 bytes, -EIO or a negative errno. */
 typedef void (*cadence_day_cb)(int32_t day, void *arg);
 int cadence_pair_counted(struct store_txn *t, const char *coach, const char *coachee,
                          int32_t from_day, int32_t until_day, cadence_day_cb cb, void *arg);
