@@ -167,7 +167,11 @@ struct cadence_verify_result {
 };
 
 /* Compares the stored counts with a count from the records in a write
- * transaction that is kept only with repair (and differences). Any thread
+ * transaction that is kept only with repair (and differences). The count
+ * from the records applies the writer's own rule to every session, so it
+ * finds counts that drifted from the records, not a fault in that rule;
+ * the tests compare the rule with the index walk
+ * (cadence_pair_days_walk()), which stays as that reference. Any thread
  * but the server's loop (store_exec()). Returns 0 or a negative code. */
 int cadence_verify(struct store *s, int repair, struct cadence_verify_result *out);
 
