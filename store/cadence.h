@@ -154,7 +154,8 @@ int cadence_rebuild_txn(struct store_txn *t, uint64_t *sessions);
 int cadence_format_check(struct store_txn *t, int count);
 
 /* Calls cb for each observed day of the pair in [from_day, until_day] that
- * the counts hold, oldest first. Returns 0, -EIO or a negative errno. */
+ * the counts hold, oldest first. Returns 0, -EINVAL for an id that is
+ * NULL, empty or longer than 64 bytes, -EIO or a negative errno. */
 typedef void (*cadence_day_cb)(int32_t day, void *arg);
 int cadence_pair_counted(struct store_txn *t, const char *coach, const char *coachee,
                          int32_t from_day, int32_t until_day, cadence_day_cb cb, void *arg);
@@ -166,7 +167,11 @@ struct cadence_verify_result {
 };
 
 /* Compares the stored counts with a count from the records in a write
- * transaction that is kept only with repair (and differences). Any thread
+ * transaction that is kept only with repair (and differences). The count
+ * from the records applies the writer's own rule to every session, so it
+ * finds counts that drifted from the records, not a fault in that rule;
+ * the tests compare the rule with the index walk
+ * (cadence_pair_days_walk()), which stays as that reference. Any thread
  * but the server's loop (store_exec()). Returns 0 or a negative code. */
 int cadence_verify(struct store *s, int repair, struct cadence_verify_result *out);
 

@@ -744,13 +744,23 @@ int cadence_pair_counted(struct store_txn *t, const char *coach, const char *coa
                          int32_t from_day, int32_t until_day, cadence_day_cb cb, void *arg)
 {
     uint8_t key[COUNT_KEY_MAX];
-    size_t ne = strlen(coachee), nc = strlen(coach);
-    size_t plen = count_key(key, coachee, ne, coach, nc, 0, 0);
-    size_t klen = count_key(key, coachee, ne, coach, nc, count_block(from_day), 1);
+    size_t ne, nc, plen, klen;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
     int rc;
 
+    /* The ids go into a key of COUNT_KEY_MAX bytes: refuse what would not
+     * fit rather than trust every caller to have checked. */
+    if (coach == NULL || coachee == NULL) {
+        return -EINVAL;
+    }
+    ne = strlen(coachee);
+    nc = strlen(coach);
+    if (!count_id_ok(coachee, ne) || !count_id_ok(coach, nc)) {
+        return -EINVAL;
+    }
+    plen = count_key(key, coachee, ne, coach, nc, 0, 0);
+    klen = count_key(key, coachee, ne, coach, nc, count_block(from_day), 1);
     rc = mdb_cursor_open(t->txn, t->s->dbi_cadence, &cur);
     if (rc != 0) {
         return mdberr_errno(rc);

@@ -46,7 +46,10 @@ int people_list(struct store_txn *t, people_cb cb, void *arg);
 
 /* Records that from day on, person's manager is manager ("" or NULL: none).
  * A change on the same day replaces that day's. *changed as people_put().
- * Keeps the manager -> reports index in step. */
+ * Keeps the manager -> reports index in step, and when the line changed,
+ * counts the person's observed coaching days again (cadence.h,
+ * cadence_rebuild_rep(): its cost is the person's sessions, and its errors
+ * are returned as this function's). */
 int people_line_put(struct store_txn *t, const char *person, const char *manager, int32_t day,
                     int *changed);
 

@@ -214,6 +214,46 @@ static int64_t at_of(int32_t day, int hour, int minute)
     return (int64_t)day * 86400 + hour * 3600 + minute * 60;
 }
 
+static void count_day(int32_t day, void *arg)
+{
+    (void)day;
+    ++*(size_t *)arg;
+}
+
+struct bad_ids {
+    size_t called;
+    int rc[4];
+};
+
+static int bad_ids_txn(struct store_txn *t, void *arg)
+{
+    struct bad_ids *b = arg;
+    char long_id[66];
+
+    memset(long_id, 'x', 65);
+    long_id[65] = '\0';
+    b->rc[0] = cadence_pair_counted(t, "ca", long_id, FROM, UNTIL, count_day, &b->called);
+    b->rc[1] = cadence_pair_counted(t, long_id, "r0", FROM, UNTIL, count_day, &b->called);
+    b->rc[2] = cadence_pair_counted(t, "", "r0", FROM, UNTIL, count_day, &b->called);
+    b->rc[3] = cadence_pair_counted(t, "ca", NULL, FROM, UNTIL, count_day, &b->called);
+    return 0;
+}
+
+/* The counts' reader refuses an id that cannot be in a key (empty, NULL
+ * or over 64 bytes) instead of copying it into one. */
+static void test_bad_ids_refused(void **state)
+{
+    struct fx *f = *state;
+    struct bad_ids b = {0};
+
+    submit(f, "ca", "r0", at_of(FROM + 1, 10, 0), NULL, NULL);
+    assert_int_equal(store_view(f->s, bad_ids_txn, &b), 0);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(b.rc[i], -EINVAL);
+    }
+    assert_int_equal(b.called, 0);
+}
+
 /* Two sessions of one day count once; the day stays while one is left. */
 static void test_two_sessions_one_day(void **state)
 {
@@ -588,6 +628,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_two_sessions_one_day, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_ids_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_correction_moves_rep_and_day, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_change_mid_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erasure, setup, teardown),
