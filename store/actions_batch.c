@@ -19,40 +19,24 @@
  */
 #include <errno.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "actions.h"
 #include "actions_int.h"
+#include "deltas.h"
 #include "keys.h"
 #include "store_int.h"
 
-/* Counters one batch holds at most (an entry is about 220 bytes): beyond
+/* Counters one batch holds at most (an entry is about 230 bytes, deltas.h): beyond
  * it, what was merged is written out in the same transaction and merging
  * starts again, so that a batch of records with many actions cannot grow
  * the writer's memory without end. */
 #define ACTIONS_BATCH_MAX 16384u
+/* Counters a batch makes room for first. */
+#define ACTIONS_BATCH_FIRST 256u
 
-/* A key's length is kept in a byte. */
-_Static_assert(ACTIONS_KEY_MAX <= UINT8_MAX, "an actions_by key's length fits a byte");
-
-/* One counter's merged change. */
-struct actions_delta {
-    int64_t d[ACTIONS_NCOUNTS];
-    uint8_t key[ACTIONS_KEY_MAX];
-    uint8_t klen;
-    uint8_t n; /* counts in the value */
-};
-
-/* The batch's counters: the deltas in order of their first change, and an
- * open-addressing table of their indexes (index + 1; 0 is empty) with at
- * least twice as many slots as entries. */
-struct actions_batch {
-    struct actions_delta *e;
-    size_t n, cap;
-    uint32_t *slot;
-    size_t nslot; /* a power of two, or 0 */
-};
+_Static_assert(ACTIONS_KEY_MAX <= DELTAS_KEY_MAX, "an actions_by key fits a batch's entry");
+_Static_assert(ACTIONS_NCOUNTS <= DELTAS_COUNTS_MAX, "a counter's counts fit a batch's entry");
 
 /* Adds delta to the be64 counters (n of them) under key (deleted at zero;
  * a counter that would go below zero stays at zero). */
@@ -83,164 +67,40 @@ static int counter_write(struct store_txn *t, const uint8_t *key, size_t klen, c
     return store_txn_put_raw(t, t->s->dbi_actions_by, key, klen, val, 8 * n, NULL);
 }
 
-static uint64_t key_hash(const uint8_t *key, size_t klen)
+/* deltas_write_fn for the batch: arg is the transaction. */
+static int counter_write_cb(void *arg, const uint8_t *key, size_t klen, const int64_t *delta,
+                            size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-
-    for (size_t i = 0; i < klen; i++) {
-        h = (h ^ key[i]) * 1099511628211ull;
-    }
-    return h;
-}
-
-/* The slot of key: the one holding it, or the empty one it would go to. */
-static size_t slot_of(const struct actions_batch *b, const uint8_t *key, size_t klen)
-{
-    size_t mask = b->nslot - 1;
-    size_t i = (size_t)key_hash(key, klen) & mask;
-
-    while (b->slot[i] != 0) {
-        const struct actions_delta *e = &b->e[b->slot[i] - 1];
-
-        if (e->klen == klen && memcmp(e->key, key, klen) == 0) {
-            break;
-        }
-        i = (i + 1) & mask;
-    }
-    return i;
-}
-
-/* Makes room for one more entry. Returns 0 or -ENOMEM. */
-static int batch_grow(struct actions_batch *b)
-{
-    struct actions_delta *e;
-    uint32_t *slot;
-    size_t cap, nslot;
-
-    if (b->n < b->cap) {
-        return 0;
-    }
-    cap = b->cap == 0 ? 256 : 2 * b->cap;
-    if (cap > ACTIONS_BATCH_MAX) {
-        cap = ACTIONS_BATCH_MAX;
-    }
-    nslot = 4 * cap;
-    e = realloc(b->e, cap * sizeof(*e));
-    if (e == NULL) {
-        return -ENOMEM;
-    }
-    b->e = e;
-    slot = calloc(nslot, sizeof(*slot));
-    if (slot == NULL) {
-        return -ENOMEM;
-    }
-    free(b->slot);
-    b->slot = slot;
-    b->nslot = nslot;
-    b->cap = cap;
-    for (size_t i = 0; i < b->n; i++) {
-        b->slot[slot_of(b, b->e[i].key, b->e[i].klen)] = (uint32_t)(i + 1);
-    }
-    return 0;
-}
-
-/* Writes every merged counter (a change that sums to nothing is left
- * alone: the value it would write is the one stored) and empties b.
- * Returns 0 or a negative code. */
-static int batch_write(struct store_txn *t, struct actions_batch *b)
-{
-    int rc = 0;
-
-    for (size_t i = 0; i < b->n && rc == 0; i++) {
-        const struct actions_delta *e = &b->e[i];
-        int zero = 1;
-
-        for (size_t j = 0; j < e->n; j++) {
-            zero = zero && e->d[j] == 0;
-        }
-        if (!zero) {
-            rc = counter_write(t, e->key, e->klen, e->d, e->n);
-        }
-    }
-    b->n = 0;
-    if (b->slot != NULL) {
-        memset(b->slot, 0, b->nslot * sizeof(*b->slot));
-    }
-    return rc;
+    return counter_write(arg, key, klen, delta, n);
 }
 
 int actions_counter_add(struct store_txn *t, const uint8_t *key, size_t klen, const int64_t *delta,
                         size_t n)
 {
-    struct actions_batch *b = t->batch_actions;
-    struct actions_delta *e;
-    size_t i;
-    int rc;
-
     if (n == 0 || n > ACTIONS_NCOUNTS || klen == 0 || klen > ACTIONS_KEY_MAX) {
         return -EINVAL;
     }
-    if (b == NULL) {
+    if (t->batch_actions == NULL) {
         return counter_write(t, key, klen, delta, n);
     }
-    if (b->n == ACTIONS_BATCH_MAX) {
-        rc = batch_write(t, b);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    rc = batch_grow(b);
-    if (rc != 0) {
-        return rc;
-    }
-    i = slot_of(b, key, klen);
-    if (b->slot[i] == 0) {
-        e = &b->e[b->n];
-        memset(e->d, 0, sizeof(e->d));
-        memcpy(e->key, key, klen);
-        e->klen = (uint8_t)klen;
-        e->n = (uint8_t)n;
-        b->slot[i] = (uint32_t)(++b->n);
-    } else {
-        e = &b->e[b->slot[i] - 1];
-        if (e->n != n) {
-            /* One key is always one kind of counter; a caller that mixes
-             * them is wrong. */
-            return -EINVAL;
-        }
-    }
-    for (size_t j = 0; j < n; j++) {
-        e->d[j] += delta[j];
-    }
-    return 0;
-}
-
-static void batch_free(struct actions_batch *b)
-{
-    if (b != NULL) {
-        free(b->e);
-        free(b->slot);
-        free(b);
-    }
+    return deltas_add(t->batch_actions, key, klen, delta, n, counter_write_cb, t);
 }
 
 int actions_observation(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
                         const uint8_t *prev)
 {
     if (t->batch_actions == NULL) {
-        struct actions_batch *b = calloc(1, sizeof(*b));
-
-        if (b == NULL) {
+        t->batch_actions = deltas_new(ACTIONS_BATCH_FIRST, ACTIONS_BATCH_MAX);
+        if (t->batch_actions == NULL) {
             return -ENOMEM;
         }
-        t->batch_actions = b;
     }
     return actions_apply(t, rec, prev);
 }
 
 int actions_flush(struct store_txn *t)
 {
-    struct actions_batch *b = t->batch_actions;
+    struct deltas *b = t->batch_actions;
     int rc;
 
     if (b == NULL) {
@@ -248,13 +108,13 @@ int actions_flush(struct store_txn *t)
     }
     /* Written with the batch unset, so that nothing merges into it. */
     t->batch_actions = NULL;
-    rc = batch_write(t, b);
-    batch_free(b);
+    rc = deltas_write(b, counter_write_cb, t);
+    deltas_free(b);
     return rc;
 }
 
 void actions_batch_discard(struct store_txn *t)
 {
-    batch_free(t->batch_actions);
+    deltas_free(t->batch_actions);
     t->batch_actions = NULL;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deltas.h"
 #include "grow.h"
 #include "keys.h"
 #include "log.h"
@@ -141,176 +142,40 @@ static int count_apply(struct store_txn *t, const uint8_t *key, size_t klen,
 
 /* ---- The writer's batch ------------------------------------------------ */
 
-/* Keys one batch holds at most (an entry is about 200 bytes): beyond it,
+/* Keys one batch holds at most (an entry is about 230 bytes, deltas.h): beyond it,
  * what was merged is written out in the same transaction and merging
  * starts again, so that a batch cannot grow the writer's memory without
  * end. */
 #define COUNT_BATCH_MAX 16384u
+/* Keys a batch makes room for first. */
+#define COUNT_BATCH_FIRST 64u
 
-/* A key's length is kept in a byte. */
-_Static_assert(COUNT_KEY_MAX <= UINT8_MAX, "a cadence_days key's length fits a byte");
+_Static_assert(COUNT_KEY_MAX <= DELTAS_KEY_MAX, "a cadence_days key fits a batch's entry");
+_Static_assert(CADENCE_COUNT_DAYS <= DELTAS_COUNTS_MAX, "a block's counts fit a batch's entry");
 
-/* One key's merged change. */
-struct count_delta {
-    int64_t d[CADENCE_COUNT_DAYS];
-    uint8_t key[COUNT_KEY_MAX];
-    uint8_t klen;
-};
-
-/* The batch's changes (t->batch_cadence): the deltas in order of their
- * first change, and an open-addressing table of their indexes (index + 1;
- * 0 is empty) with four slots per entry it can hold. */
-struct count_batch {
-    struct count_delta *e;
-    size_t n, cap;
-    uint32_t *slot;
-    size_t nslot; /* a power of two, or 0 */
-};
-
-static uint64_t batch_hash(const uint8_t *key, size_t klen)
+/* deltas_write_fn for the batch: arg is the transaction, and a key always
+ * holds CADENCE_COUNT_DAYS counts. */
+static int count_apply_cb(void *arg, const uint8_t *key, size_t klen, const int64_t *delta,
+                          size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-
-    for (size_t i = 0; i < klen; i++) {
-        h = (h ^ key[i]) * 1099511628211ull;
-    }
-    return h;
-}
-
-/* The slot of key: the one holding it, or the empty one it would go to. */
-static size_t batch_slot(const struct count_batch *b, const uint8_t *key, size_t klen)
-{
-    size_t mask = b->nslot - 1;
-    size_t i = (size_t)batch_hash(key, klen) & mask;
-
-    while (b->slot[i] != 0) {
-        const struct count_delta *e = &b->e[b->slot[i] - 1];
-
-        if (e->klen == klen && memcmp(e->key, key, klen) == 0) {
-            break;
-        }
-        i = (i + 1) & mask;
-    }
-    return i;
-}
-
-/* Makes room for one more entry. Returns 0 or -ENOMEM. */
-static int batch_grow(struct count_batch *b)
-{
-    struct count_delta *e;
-    uint32_t *slot;
-    size_t cap;
-
-    if (b->n < b->cap) {
-        return 0;
-    }
-    cap = b->cap == 0 ? 64 : 2 * b->cap;
-    if (cap > COUNT_BATCH_MAX) {
-        cap = COUNT_BATCH_MAX;
-    }
-    e = realloc(b->e, cap * sizeof(*e));
-    if (e == NULL) {
-        return -ENOMEM;
-    }
-    b->e = e;
-    slot = calloc(4 * cap, sizeof(*slot));
-    if (slot == NULL) {
-        return -ENOMEM;
-    }
-    free(b->slot);
-    b->slot = slot;
-    b->nslot = 4 * cap;
-    b->cap = cap;
-    for (size_t i = 0; i < b->n; i++) {
-        b->slot[batch_slot(b, b->e[i].key, b->e[i].klen)] = (uint32_t)(i + 1);
-    }
-    return 0;
-}
-
-/* Writes every merged change (one that sums to nothing is left alone: the
- * value it would write is the one stored) and empties b. Returns 0 or a
- * negative code. */
-static int batch_write(struct store_txn *t, struct count_batch *b)
-{
-    int rc = 0;
-
-    for (size_t i = 0; i < b->n && rc == 0; i++) {
-        const struct count_delta *e = &b->e[i];
-        int zero = 1;
-
-        for (int j = 0; j < CADENCE_COUNT_DAYS; j++) {
-            zero = zero && e->d[j] == 0;
-        }
-        if (!zero) {
-            rc = count_apply(t, e->key, e->klen, e->d);
-        }
-    }
-    b->n = 0;
-    if (b->slot != NULL) {
-        memset(b->slot, 0, b->nslot * sizeof(*b->slot));
-    }
-    return rc;
-}
-
-/* Merges delta into key's entry of b. Returns 0 or a negative code. */
-static int batch_add(struct store_txn *t, struct count_batch *b, const uint8_t *key, size_t klen,
-                     const int64_t delta[CADENCE_COUNT_DAYS])
-{
-    struct count_delta *e;
-    size_t i;
-    int rc;
-
-    if (b->n == COUNT_BATCH_MAX) {
-        rc = batch_write(t, b);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    rc = batch_grow(b);
-    if (rc != 0) {
-        return rc;
-    }
-    i = batch_slot(b, key, klen);
-    if (b->slot[i] == 0) {
-        e = &b->e[b->n];
-        memset(e->d, 0, sizeof(e->d));
-        memcpy(e->key, key, klen);
-        e->klen = (uint8_t)klen;
-        b->slot[i] = (uint32_t)(++b->n);
-    } else {
-        e = &b->e[b->slot[i] - 1];
-    }
-    for (int j = 0; j < CADENCE_COUNT_DAYS; j++) {
-        e->d[j] += delta[j];
-    }
-    return 0;
-}
-
-static void batch_free(struct count_batch *b)
-{
-    if (b != NULL) {
-        free(b->e);
-        free(b->slot);
-        free(b);
-    }
+    (void)n;
+    return count_apply(arg, key, klen, delta);
 }
 
 int cadence_batch_begin(struct store_txn *t)
 {
     if (t->batch_cadence == NULL) {
-        struct count_batch *b = calloc(1, sizeof(*b));
-
-        if (b == NULL) {
+        t->batch_cadence = deltas_new(COUNT_BATCH_FIRST, COUNT_BATCH_MAX);
+        if (t->batch_cadence == NULL) {
             return -ENOMEM;
         }
-        t->batch_cadence = b;
     }
     return 0;
 }
 
 int cadence_flush(struct store_txn *t)
 {
-    struct count_batch *b = t->batch_cadence;
+    struct deltas *b = t->batch_cadence;
     int rc;
 
     if (b == NULL) {
@@ -318,14 +183,14 @@ int cadence_flush(struct store_txn *t)
     }
     /* Written with the batch unset, so that nothing merges into it. */
     t->batch_cadence = NULL;
-    rc = batch_write(t, b);
-    batch_free(b);
+    rc = deltas_write(b, count_apply_cb, t);
+    deltas_free(b);
     return rc;
 }
 
 void cadence_batch_discard(struct store_txn *t)
 {
-    batch_free(t->batch_cadence);
+    deltas_free(t->batch_cadence);
     t->batch_cadence = NULL;
 }
 
@@ -347,7 +212,8 @@ static int sink_flush(struct store_txn *t, struct count_sink *s)
     int rc = 0;
 
     if (s->klen > 0 && t->batch_cadence != NULL) {
-        rc = batch_add(t, t->batch_cadence, s->key, s->klen, s->delta);
+        rc = deltas_add(t->batch_cadence, s->key, s->klen, s->delta, CADENCE_COUNT_DAYS,
+                        count_apply_cb, t);
     } else if (s->klen > 0) {
         rc = count_apply(t, s->key, s->klen, s->delta);
     }
