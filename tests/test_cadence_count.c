@@ -254,6 +254,37 @@ static void test_bad_ids_refused(void **state)
     assert_int_equal(b.called, 0);
 }
 
+/* A calibration attempt is never a coaching day, on the counts' side as
+ * on the walk's: the store here takes one without the rules (as a store
+ * written before a reference was retired holds it), and only the
+ * observed session beside it counts. */
+static void test_calibration_not_counted(void **state)
+{
+    struct fx *f = *state;
+    struct testutil_obs o;
+    struct cadence_day d[MAXDAYS];
+    struct store_policy pol;
+    struct store_opts opts;
+    uint8_t ref[16];
+
+    store_close(f->s);
+    store_policy_default(&pol);
+    pol.enforce = 0;
+    memset(&opts, 0, sizeof(opts));
+    opts.policy = &pol;
+    assert_int_equal(store_open(f->dir, &opts, &f->s), 0);
+    memset(ref, 0x42, sizeof(ref));
+    testutil_obs_make(&o, "ca", "r0", at_of(19800, 10, 0));
+    o.o.calibration_ref.data = ref;
+    o.o.calibration_ref.len = sizeof(ref);
+    assert_int_equal(testutil_store_submit(f->s, &o.o, "obs", NOW_MS), 0);
+    assert_int_equal(pair_days(f, "ca", "r0", d), 0);
+    submit(f, "ca", "r0", at_of(19801, 10, 0), NULL, NULL);
+    assert_int_equal(pair_days(f, "ca", "r0", d), 1);
+    assert_int_equal(d[0].day, 19801);
+    check_all(f);
+}
+
 /* Two sessions of one day count once; the day stays while one is left. */
 static void test_two_sessions_one_day(void **state)
 {
@@ -629,6 +660,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_two_sessions_one_day, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_ids_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_calibration_not_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_correction_moves_rep_and_day, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_change_mid_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erasure, setup, teardown),
