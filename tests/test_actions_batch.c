@@ -19,7 +19,6 @@
  * read sums at most ACTIONS_FOLLOW_WEEKS weeks, the last ones.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -239,28 +238,15 @@ static void write_one_by_one(struct fx *f, const struct records *r)
     }
 }
 
-/* A request that holds the writer inside its batch until opened, so that
- * the requests submitted meanwhile are all taken as the next batch. */
-struct gate {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int entered;
-    int open;
-};
-
-static int gate_fn(struct store_txn *t, void *arg)
+static void fill_cb(void *arg, struct store_write *w, int i)
 {
-    struct gate *g = arg;
+    fill_write(w, arg, i);
+}
 
-    (void)t;
-    pthread_mutex_lock(&g->mu);
-    g->entered = 1;
-    pthread_cond_broadcast(&g->cv);
-    while (!g->open) {
-        pthread_cond_wait(&g->cv, &g->mu);
-    }
-    pthread_mutex_unlock(&g->mu);
-    return 0;
+static void check_cb(void *arg, const struct store_write *w, int i)
+{
+    (void)arg;
+    expect_result(w, i);
 }
 
 /* Writes the records as one batch, with mid (a request with fn set, or
@@ -268,47 +254,7 @@ static int gate_fn(struct store_txn *t, void *arg)
 static void write_batch_with(struct fx *f, const struct records *r, struct store_write *mid,
                              int mid_at)
 {
-    struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
-    struct store_write gw, w[NREC];
-    struct store_stats ss;
-    struct store_write *done;
-    int n = mid != NULL ? NREC + 1 : NREC;
-    int back = 0;
-
-    memset(&gw, 0, sizeof(gw));
-    gw.fn = gate_fn;
-    gw.fn_arg = &g;
-    assert_int_equal(store_submit(f->s, &gw), 0);
-    pthread_mutex_lock(&g.mu);
-    while (!g.entered) {
-        pthread_cond_wait(&g.cv, &g.mu);
-    }
-    pthread_mutex_unlock(&g.mu);
-    for (int i = 0; i < NREC; i++) {
-        if (mid != NULL && i == mid_at) {
-            assert_int_equal(store_submit(f->s, mid), 0);
-        }
-        fill_write(&w[i], r, i);
-        assert_int_equal(store_submit(f->s, &w[i]), 0);
-    }
-    pthread_mutex_lock(&g.mu);
-    g.open = 1;
-    pthread_cond_broadcast(&g.cv);
-    pthread_mutex_unlock(&g.mu);
-    store_drain(f->s);
-    while ((done = store_completed_take(f->s)) != NULL) {
-        for (; done != NULL; done = done->next) {
-            back++;
-        }
-    }
-    assert_int_equal(back, n + 1);
-    assert_int_equal(gw.rc, 0);
-    for (int i = 0; i < NREC; i++) {
-        expect_result(&w[i], i);
-    }
-    store_get_stats(f->s, &ss);
-    assert_int_equal(ss.last_batch, n);
-    assert_false(store_failed(f->s));
+    testutil_write_one_batch(f->s, NREC, fill_cb, check_cb, (void *)r, mid, mid_at);
 }
 
 /* Writes the records as one batch. */

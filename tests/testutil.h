@@ -534,4 +534,19 @@ void testutil_web_session_csrf(const struct testutil_web *w, const char *cookie,
 void testutil_web_submit(const struct testutil_web *w, const char *coach, const char *coachee,
                          int n, const char *note);
 
+/*
+ * Writes n requests as one batch of s's writer: a request of its own holds
+ * the writer inside its batch while they are queued (fill(arg, w, i) fills
+ * request i), with mid (a request with fn set, or NULL) queued before
+ * request mid_at. Then waits for every answer, checks each request with
+ * check(arg, w, i), and asserts that they all made one batch and the store
+ * did not fail. Test thread; everything borrowed for the call.
+ */
+struct store_write;
+typedef void (*testutil_fill_fn)(void *arg, struct store_write *w, int i);
+typedef void (*testutil_check_fn)(void *arg, const struct store_write *w, int i);
+void testutil_write_one_batch(struct store *s, int n, testutil_fill_fn fill,
+                              testutil_check_fn check, void *arg, struct store_write *mid,
+                              int mid_at);
+
 #endif

@@ -1,0 +1,91 @@
+/*
+ * testutil_batch: requests written as one batch of the store's writer
+ * (testutil.h, testutil_write_one_batch()), for the tests of what the
+ * writer merges over a batch.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+#include "testutil.h"
+
+/* A request that holds the writer inside its batch until opened, so that
+ * the requests submitted meanwhile are all taken as the next batch. */
+struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int entered;
+    int open;
+};
+
+static int gate_fn(struct store_txn *t, void *arg)
+{
+    struct gate *g = arg;
+
+    (void)t;
+    pthread_mutex_lock(&g->mu);
+    g->entered = 1;
+    pthread_cond_broadcast(&g->cv);
+    while (!g->open) {
+        pthread_cond_wait(&g->cv, &g->mu);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return 0;
+}
+
+void testutil_write_one_batch(struct store *s, int n, testutil_fill_fn fill,
+                              testutil_check_fn check, void *arg, struct store_write *mid,
+                              int mid_at)
+{
+    struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    struct store_write gw;
+    struct store_write *w = calloc((size_t)n, sizeof(*w));
+    struct store_stats ss;
+    struct store_write *done;
+    int batch = mid != NULL ? n + 1 : n;
+    int back = 0;
+
+    assert_non_null(w);
+    memset(&gw, 0, sizeof(gw));
+    gw.fn = gate_fn;
+    gw.fn_arg = &g;
+    assert_int_equal(store_submit(s, &gw), 0);
+    pthread_mutex_lock(&g.mu);
+    while (!g.entered) {
+        pthread_cond_wait(&g.cv, &g.mu);
+    }
+    pthread_mutex_unlock(&g.mu);
+    for (int i = 0; i < n; i++) {
+        if (mid != NULL && i == mid_at) {
+            assert_int_equal(store_submit(s, mid), 0);
+        }
+        fill(arg, &w[i], i);
+        assert_int_equal(store_submit(s, &w[i]), 0);
+    }
+    pthread_mutex_lock(&g.mu);
+    g.open = 1;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    store_drain(s);
+    while ((done = store_completed_take(s)) != NULL) {
+        for (; done != NULL; done = done->next) {
+            back++;
+        }
+    }
+    assert_int_equal(back, batch + 1);
+    assert_int_equal(gw.rc, 0);
+    for (int i = 0; i < n; i++) {
+        check(arg, &w[i], i);
+    }
+    store_get_stats(s, &ss);
+    assert_int_equal(ss.last_batch, batch);
+    assert_false(store_failed(s));
+    free(w);
+}
