@@ -15,6 +15,7 @@
 #include "log.h"
 #include "obs.h"
 #include "people.h"
+#include "snapshot.h"
 #include "store_int.h"
 #include "uuid.h"
 #include "zone.h"
@@ -1158,90 +1159,6 @@ int actions_format_check(struct store_txn *t, int rebuilt)
                              NULL);
 }
 
-/* One database's key/value pairs, packed end to end for comparing. */
-struct snapshot {
-    uint8_t *b;
-    size_t len, cap;
-    uint64_t n;
-};
-
-static int snap_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
-{
-    struct snapshot *s = arg;
-    size_t need = 16 + klen + vlen;
-
-    if (s->len + need > s->cap) {
-        size_t cap = s->cap == 0 ? 65536 : s->cap;
-        uint8_t *g;
-
-        while (cap < s->len + need) {
-            cap *= 2;
-        }
-        g = realloc(s->b, cap);
-        if (g == NULL) {
-            return -ENOMEM;
-        }
-        s->b = g;
-        s->cap = cap;
-    }
-    keys_put_be64(s->b + s->len, klen);
-    keys_put_be64(s->b + s->len + 8, vlen);
-    memcpy(s->b + s->len + 16, key, klen);
-    memcpy(s->b + s->len + 16 + klen, val, vlen);
-    s->len += need;
-    s->n++;
-    return 0;
-}
-
-static int snap(struct store_txn *t, MDB_dbi dbi, struct snapshot *s)
-{
-    memset(s, 0, sizeof(*s));
-    return store_txn_scan(t, dbi, NULL, 0, 0, snap_cb, s);
-}
-
-/* Counts the entries of a and b that are not the same, walking both in key
- * order. */
-static uint64_t snap_diff(const struct snapshot *a, const struct snapshot *b)
-{
-    size_t i = 0, j = 0;
-    uint64_t d = 0;
-
-    while (i < a->len || j < b->len) {
-        size_t ak = 0, av = 0, bk = 0, bv = 0;
-        int c;
-
-        if (i < a->len) {
-            ak = keys_get_be64(a->b + i);
-            av = keys_get_be64(a->b + i + 8);
-        }
-        if (j < b->len) {
-            bk = keys_get_be64(b->b + j);
-            bv = keys_get_be64(b->b + j + 8);
-        }
-        if (i >= a->len) {
-            c = 1;
-        } else if (j >= b->len) {
-            c = -1;
-        } else {
-            c = keys_compare(a->b + i + 16, ak, b->b + j + 16, bk);
-        }
-        if (c == 0) {
-            if (av != bv || memcmp(a->b + i + 16 + ak, b->b + j + 16 + bk, av) != 0) {
-                d++;
-            }
-            i += 16 + ak + av;
-            j += 16 + bk + bv;
-        } else if (c < 0) {
-            d++;
-            i += 16 + ak + av;
-        } else {
-            d++;
-            j += 16 + bk + bv;
-        }
-    }
-    return d;
-}
-
 struct verify {
     int repair;
     struct actions_verify_result res;
@@ -1258,30 +1175,30 @@ static int verify_txn(struct store_txn *t, void *arg)
 
     memset(have, 0, sizeof(have));
     memset(want, 0, sizeof(want));
-    rc = snap(t, t->s->dbi_actions, &have[0]);
+    rc = snapshot_take(t, t->s->dbi_actions, &have[0]);
     if (rc == 0) {
-        rc = snap(t, t->s->dbi_actions_by, &have[1]);
+        rc = snapshot_take(t, t->s->dbi_actions_by, &have[1]);
     }
     if (rc == 0) {
         rc = actions_rebuild_txn(t, NULL);
     }
     if (rc == 0) {
-        rc = snap(t, t->s->dbi_actions, &want[0]);
+        rc = snapshot_take(t, t->s->dbi_actions, &want[0]);
     }
     if (rc == 0) {
-        rc = snap(t, t->s->dbi_actions_by, &want[1]);
+        rc = snapshot_take(t, t->s->dbi_actions_by, &want[1]);
     }
     if (rc == 0) {
         v->res.records = have[0].n;
         v->res.expected = want[0].n;
-        v->res.differences = snap_diff(&have[0], &want[0]) + snap_diff(&have[1], &want[1]);
+        v->res.differences = snapshot_diff(&have[0], &want[0]) + snapshot_diff(&have[1], &want[1]);
         if (!v->repair || v->res.differences == 0) {
             rc = ACTIONS_ROLLBACK;
         }
     }
     for (int i = 0; i < 2; i++) {
-        free(have[i].b);
-        free(want[i].b);
+        snapshot_free(&have[i]);
+        snapshot_free(&want[i]);
     }
     return rc;
 }

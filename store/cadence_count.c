@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mdberr.h"
 #include "people.h"
+#include "snapshot.h"
 #include "store_int.h"
 #include "tz.h"
 #include "zone.h"
@@ -665,81 +666,6 @@ out:
 
 /* ---- Verify ------------------------------------------------------------- */
 
-/* The counts database's pairs, packed end to end for comparing. */
-struct snapshot {
-    uint8_t *b;
-    size_t len, cap;
-    uint64_t n;
-};
-
-static int snap_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
-{
-    struct snapshot *s = arg;
-    size_t need = 2 + klen + vlen;
-
-    if (klen > 255 || vlen > 255) {
-        return -EIO;
-    }
-    if (GROW_ARRAY(s->b, s->cap, s->len + need, 65536) < 0) {
-        return -ENOMEM;
-    }
-    s->b[s->len] = (uint8_t)klen;
-    s->b[s->len + 1] = (uint8_t)vlen;
-    memcpy(s->b + s->len + 2, key, klen);
-    memcpy(s->b + s->len + 2 + klen, val, vlen);
-    s->len += need;
-    s->n++;
-    return 0;
-}
-
-/* Compares two keys as LMDB's default order does. */
-static int snap_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-    int c = memcmp(a, b, an < bn ? an : bn);
-
-    return c != 0 ? c : an < bn ? -1 : an > bn ? 1 : 0;
-}
-
-/* The entries of a and b that are not the same, both walked in key order. */
-static uint64_t snap_diff(const struct snapshot *a, const struct snapshot *b)
-{
-    size_t i = 0, j = 0;
-    uint64_t d = 0;
-
-    while (i < a->len || j < b->len) {
-        size_t ak = 0, av = 0, bk = 0, bv = 0;
-        int c;
-
-        if (i < a->len) {
-            ak = a->b[i];
-            av = a->b[i + 1];
-        }
-        if (j < b->len) {
-            bk = b->b[j];
-            bv = b->b[j + 1];
-        }
-        if (i >= a->len) {
-            c = 1;
-        } else if (j >= b->len) {
-            c = -1;
-        } else {
-            c = snap_cmp(a->b + i + 2, ak, b->b + j + 2, bk);
-        }
-        if (c == 0 && (av != bv || memcmp(a->b + i + 2 + ak, b->b + j + 2 + bk, av) != 0)) {
-            d++;
-        } else if (c != 0) {
-            d++;
-        }
-        if (c <= 0) {
-            i += 2 + ak + av;
-        }
-        if (c >= 0) {
-            j += 2 + bk + bv;
-        }
-    }
-    return d;
-}
-
 struct verify {
     int repair;
     struct cadence_verify_result res;
@@ -753,23 +679,23 @@ static int verify_txn(struct store_txn *t, void *arg)
 
     memset(&have, 0, sizeof(have));
     memset(&want, 0, sizeof(want));
-    rc = store_txn_scan(t, t->s->dbi_cadence, NULL, 0, 0, snap_cb, &have);
+    rc = snapshot_take(t, t->s->dbi_cadence, &have);
     if (rc == 0) {
         rc = cadence_rebuild_txn(t, &v->res.sessions);
     }
     if (rc == 0) {
-        rc = store_txn_scan(t, t->s->dbi_cadence, NULL, 0, 0, snap_cb, &want);
+        rc = snapshot_take(t, t->s->dbi_cadence, &want);
     }
     if (rc == 0) {
         v->res.stored = have.n;
         v->res.expected = want.n;
-        v->res.differences = snap_diff(&have, &want);
+        v->res.differences = snapshot_diff(&have, &want);
         if (!v->repair || v->res.differences == 0) {
             rc = CADENCE_ROLLBACK;
         }
     }
-    free(have.b);
-    free(want.b);
+    snapshot_free(&have);
+    snapshot_free(&want);
     return rc;
 }
 
