@@ -127,8 +127,10 @@ int cadence_count_session(struct store_txn *t, const char *coachee, const char *
  * deleted), then frees the batch; cadence_batch_discard() frees it
  * unwritten (the attempt ends without a commit). Merging gives the values
  * one record at a time gives: a sum of changes does not depend on their
- * order, and a count that would go below 0 (a damaged store) stays at 0
- * either way. Nothing reads the counts in the batch's transaction before
+ * order. Only on a damaged store can they differ (a stored 0 taken down
+ * and up again in one batch: one at a time stops at 0 and ends at 1,
+ * merged the changes cancel), and verify finds that and --repair counts
+ * again. Nothing reads the counts in the batch's transaction before
  * the flush (the engine flushes before a request with a function of its
  * own; the rebuilds flush or drop it first). Writer thread. begin returns
  * 0 or -ENOMEM; flush 0 or a store code.

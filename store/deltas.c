@@ -78,7 +78,9 @@ struct deltas *deltas_new(size_t first, size_t max)
 {
     struct deltas *b;
 
-    if (first == 0 || first > max || max > UINT32_MAX / 4) {
+    /* The table's mask needs powers of two. */
+    if (first == 0 || first > max || max > UINT32_MAX / 4 || (first & (first - 1)) != 0 ||
+        (max & (max - 1)) != 0) {
         return NULL;
     }
     b = calloc(1, sizeof(*b));

@@ -49,7 +49,7 @@ typedef int (*deltas_write_fn)(void *arg, const uint8_t *key, size_t klen, const
 
 /* An empty batch that grows from `first` entries to at most `max` (both
  * powers of two, first <= max). Returns it (caller owns; deltas_free()),
- * or NULL when out of memory. */
+ * or NULL when out of memory or the sizes break that rule. */
 struct deltas *deltas_new(size_t first, size_t max);
 
 /*

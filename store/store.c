@@ -1006,7 +1006,9 @@ static int store_batch_begin(struct store *s, struct store_batch *b, MDB_txn **t
 }
 
 /* True when the hook deferred work in t's batch (store_flush_cb): one of
- * its slots is set. */
+ * its slots is set. Today a record that merges counts always sets t->batch
+ * too; each slot is still tested on its own, so that a hook that defers
+ * only one kind of work is flushed and discarded all the same. */
 static int store_deferred(const struct store_txn *t)
 {
     return t->batch != NULL || t->batch_actions != NULL || t->batch_cadence != NULL;

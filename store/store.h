@@ -27,7 +27,7 @@
  *   api_tokens    apitok.h (created when the store opens: no schema change)
  *   plans, assignments, asg_draws, asg_open, asg_by_manager, asg_due,
  *   asg_obs_due: assign.h
- *   sessions_held, commitments, cadence_days (schema 11): cadence.h
+ *   sessions_held, commitments, cadence_days (from schema 11): cadence.h
  *
  * Writes: callers queue struct store_write requests from any thread; one
  * writer thread drains what is queued since its last commit, at most

@@ -144,6 +144,8 @@ static void test_refusals(void **state)
     assert_int_equal(w->count, 0);
     assert_null(deltas_new(0, 4));
     assert_null(deltas_new(8, 4));
+    assert_null(deltas_new(3, 4));  /* not a power of two */
+    assert_null(deltas_new(4, 12)); /* nor this */
     deltas_free(b);
     deltas_free(NULL);
     free(w);
