@@ -101,32 +101,35 @@
  *        2     4  u32 number of managers (1..2^32-1; a list of none is
  *                 deleted, so 0 is refused as damage)
  *        6   ...  per manager, in id order (strcmp()'s, no repeats): u8 id
- *                 length (1..64), the id (no NUL), u32 observations, and
- *                 the observer's ratings of every behaviour together: u32
- *                 count, u32 sum of scores, u32 sum of squared scores, u32
+ *                 length (1..64), the id (no NUL), u64 observations, and
+ *                 the observer's ratings of every behaviour together: u64
+ *                 count, u64 sum of scores, u64 sum of squared scores, u64
  *                 proficient (what an AGG_OBSERVER_COACH value held)
  *
  * A manager whose figures add up to nothing is dropped, and a list with
- * none is deleted. The count is a u32 so that no input can make a list the
- * writer cannot store: an observer who scores any number of managers in
- * one week (an authorised client may submit as many as it likes) only
- * makes that list longer.
+ * none is deleted. The count is a u32 and the figures u64s so that no input
+ * can make a list the writer cannot store: an observer who scores any
+ * number of managers, or any number of sessions of one manager, in one
+ * week (an authorised client may submit as many as it likes) only makes
+ * that list longer or its figures larger. agg_read_coached() reads the
+ * lists and gives the managers one by one as the AGG_OBSERVER_COACH values
+ * were given, so readers are unchanged; at 1M observations an observer's
+ * 12 weeks are 12 values of about 200 managers each instead of 2,400
+ * values. Severity drift's peer side stays the coach's own AGG_COACH week
+ * minus the observer's entry, and My reliability counts a manager-week's
+ * other observers from their lists: no list holds any other observer's
+ * figures.
  *
  * Coach-week values (format 5): an AGG_COACH_WEEK key (kind 10) is an
  * observer-coach key with the organisation as observer: u8 kind, u8 1,
  * AGG_ORG_ALL, u8 rubric id length, the rubric id, the Monday (4 bytes),
  * then the coach id (1..64 bytes, no length: the rest of the key), so a
  * week's coaches sort together in id order. The value, version
- * AGG_COACH_WEEK_VERSION, is 22 bytes little-endian: u8 version, u8
- * flags (0), then the five u32 figures of a list's manager (observations,
+ * AGG_COACH_WEEK_VERSION, is 42 bytes little-endian: u8 version, u8
+ * flags (0), then the five u64 figures of a list's manager (observations,
  * and the ratings of every behaviour together: count, sum, sum of squares,
  * proficient), what agg_read_rated() of the coach's AGG_COACH value of
- * that week sums to. A coach-week with nothing is deleted. agg_read_coached() reads the lists and
- * gives the managers one by one as the AGG_OBSERVER_COACH values were given, so readers are
- * unchanged; at 1M observations an observer's 12 weeks are 12 values of about 200 managers (25
- * bytes each) instead of 2,400 values. Severity drift's peer side stays the coach's own AGG_COACH
- * week minus the observer's entry, and My reliability counts a manager-week's other observers from
- * their lists: no list holds any other observer's figures.
+ * that week sums to. A coach-week with nothing is deleted.
  *
  * The stored value (agg_week database), version 1: a fixed-layout,
  * little-endian record, not protobuf, so that the writer reads and writes

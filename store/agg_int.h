@@ -372,8 +372,8 @@ void agg_seen_free(struct agg_seen *l);
 int agg_seen_decode(struct agg_seen *l, const uint8_t *p, size_t n);
 
 /* Puts l under key, or deletes key when l is empty. Returns 0, -ERANGE for
- * a figure past a u32 in one week (as an AggWeek value refuses one), or a
- * STORE_TXN_ABORT() code; the number of managers is a u32, which no
+ * a negative figure (a normalised list holds none), or a STORE_TXN_ABORT()
+ * code; the number of managers is a u32 and the figures u64s, which no
  * input reaches. Writer thread. */
 int agg_seen_put(struct store_txn *t, const uint8_t *key, size_t klen, const struct agg_seen *l);
 

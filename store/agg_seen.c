@@ -28,8 +28,12 @@
 
 /* The header: version, flags, u32 number of managers. */
 #define SEEN_HEADER 6
-/* After a manager's id: observations, count, sum, sumsq, proficient. */
-#define SEEN_FIGURES 20
+/* After a manager's id: observations, count, sum, sumsq, proficient, each
+ * a u64, so that no number of records in one week can pass them (a u32
+ * sum of squares over every behaviour of a rubric would pass at a few
+ * million records on one coach in one week, and a figure that cannot be
+ * written would stop the writer). */
+#define SEEN_FIGURES 40
 /* A coach-week value (AGG_COACH_WEEK): version, flags, the figures. */
 #define CW_SIZE (2 + SEEN_FIGURES)
 
@@ -46,28 +50,45 @@ static uint32_t get_le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* The five figures of a manager (SEEN_FIGURES bytes at q) into e. */
-static void figs_get(const uint8_t *q, struct agg_seen_ent *e)
+static void put_le64(uint8_t *p, uint64_t x)
 {
-    e->observations = get_le32(q);
-    e->count = get_le32(q + 4);
-    e->sum = get_le32(q + 8);
-    e->sumsq = get_le32(q + 12);
-    e->proficient = get_le32(q + 16);
+    put_le32(p, (uint32_t)x);
+    put_le32(p + 4, (uint32_t)(x >> 32));
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+/* The five figures of a manager (SEEN_FIGURES bytes at q) into e. Returns
+ * 0, or -EIO for a figure past an int64_t (the writer never stores one). */
+static int figs_get(const uint8_t *q, struct agg_seen_ent *e)
+{
+    int64_t *const fig[5] = {&e->observations, &e->count, &e->sum, &e->sumsq, &e->proficient};
+
+    for (int k = 0; k < 5; k++) {
+        uint64_t x = get_le64(q + 8 * k);
+
+        if (x > (uint64_t)INT64_MAX) {
+            return -EIO;
+        }
+        *fig[k] = (int64_t)x;
+    }
+    return 0;
 }
 
 /* Writes e's five figures at p (SEEN_FIGURES bytes). Returns 0, or -ERANGE
- * for one that is negative (a normalised entry holds none) or past a u32
- * in one week, which refuses the write as agg_val_encode() does. */
+ * for one that is negative (a normalised entry holds none). */
 static int figs_put(uint8_t *p, const struct agg_seen_ent *e)
 {
     const int64_t fig[5] = {e->observations, e->count, e->sum, e->sumsq, e->proficient};
 
     for (int k = 0; k < 5; k++) {
-        if (fig[k] < 0 || fig[k] > (int64_t)UINT32_MAX) {
+        if (fig[k] < 0) {
             return -ERANGE;
         }
-        put_le32(p + 4 * k, (uint32_t)fig[k]);
+        put_le64(p + 8 * k, (uint64_t)fig[k]);
     }
     return 0;
 }
@@ -100,9 +121,8 @@ static int seen_next(const uint8_t **p, const uint8_t *end, struct agg_seen_ent 
     e->coach[len] = '\0';
     e->clen = len;
     q += len;
-    figs_get(q, e);
     *p = q + SEEN_FIGURES;
-    return any_nul ? -EIO : 0;
+    return any_nul ? -EIO : figs_get(q, e);
 }
 
 /* The number of managers a stored list announces, or -EIO for a header
@@ -352,14 +372,12 @@ static int cw_decode(const uint8_t *p, size_t n, struct agg_seen_ent *e)
     if (n != CW_SIZE || p[0] != AGG_COACH_WEEK_VERSION || p[1] != 0) {
         return -EIO;
     }
-    figs_get(p + 2, e);
-    return 0;
+    return figs_get(p + 2, e);
 }
 
 /* Puts e's figures under the coach-week key, or deletes the key when they
  * add up to nothing (negative counters clamped and logged, as
- * seen_normalise() does). Returns 0, -ERANGE for a figure past a u32, or
- * a STORE_TXN_ABORT() code. */
+ * seen_normalise() does). Returns 0 or a STORE_TXN_ABORT() code. */
 static int cw_put(struct store_txn *t, const uint8_t *key, size_t klen, struct agg_seen_ent *e)
 {
     struct agg_seen one = {e, 1, 1};

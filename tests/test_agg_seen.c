@@ -924,6 +924,7 @@ static int many_txn(struct store_txn *t, void *arg)
 struct order {
     size_t n;
     int bad;
+    uint64_t want; /* each manager's observations and twice its ratings */
     char prev[65];
 };
 
@@ -933,8 +934,9 @@ static int order_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek
     char want[16];
 
     snprintf(want, sizeof(want), "m%06zu", o->n);
-    o->bad |= monday != MON0 || strcmp(coach, want) != 0 || w->observations != 1 ||
-              w->n_behaviours != 1 || w->behaviours[0]->count != 2 || w->behaviours[0]->sum != 5;
+    o->bad |= monday != MON0 || strcmp(coach, want) != 0 || w->observations != o->want ||
+              w->n_behaviours != 1 || w->behaviours[0]->count != 2 * o->want ||
+              w->behaviours[0]->sum != 5.0 * (double)o->want;
     o->n++;
     return 0;
 }
@@ -956,6 +958,7 @@ static void test_many_managers(void **state)
 
     assert_int_equal(store_exec(f->s, many_txn, &sign), 0);
     memset(o, 0, sizeof(o));
+    o[0].want = o[1].want = 1;
     assert_int_equal(store_view(f->s, order_txn, o), 0);
     assert_int_equal(o[0].n, MANY);
     assert_false(o[0].bad);
@@ -963,6 +966,13 @@ static void test_many_managers(void **state)
     assert_false(o[1].bad);
     /* A second commit's merge reads the long list back and adds to it. */
     assert_int_equal(store_exec(f->s, many_txn, &sign), 0);
+    memset(o, 0, sizeof(o));
+    o[0].want = o[1].want = 2;
+    assert_int_equal(store_view(f->s, order_txn, o), 0);
+    assert_int_equal(o[0].n, MANY);
+    assert_false(o[0].bad);
+    assert_int_equal(o[1].n, MANY);
+    assert_false(o[1].bad);
     sign = -1;
     assert_int_equal(store_exec(f->s, many_txn, &sign), 0);
     assert_int_equal(store_exec(f->s, many_txn, &sign), 0);
@@ -971,6 +981,82 @@ static void test_many_managers(void **state)
     assert_int_equal(ls.n, 0);
     assert_int_equal(ls.ncw, 0);
     lists_free(&ls);
+}
+
+/* Figures past a u32 in one week: each behaviour of the share fits an
+ * AggWeek value, but their sum over a rubric's behaviours does not fit a
+ * u32 (a few million sessions of one coach in one week would reach it).
+ * The list and the coach-week still store it and read it back exactly;
+ * a figure that could not be written would stop the writer. */
+#define BIG_SUMSQ 3200000000.0
+
+static int big_txn(struct store_txn *t, void *arg)
+{
+    struct agg_arena arena;
+    struct agg_map m;
+    struct agg_val v;
+    struct keys_buf k;
+    static const char *const ids[2] = {"beh.a", "beh.b"};
+    int rc;
+
+    (void)arg;
+    memset(&arena, 0, sizeof(arena));
+    memset(&m, 0, sizeof(m));
+    memset(&v, 0, sizeof(v));
+    m.arena = &arena;
+    v.observations = 1;
+    for (int i = 0; i < 2; i++) {
+        struct agg_beh *b = agg_val_beh(&v, ids[i]);
+
+        assert_non_null(b);
+        b->count = 200000000;
+        b->sum = 800000000.0;
+        b->sumsq = BIG_SUMSQ;
+        b->proficient = 200000000;
+    }
+    assert_int_equal(agg_key_coached(&k, "alice", RUBRIC, MON0, "flm.big"), 0);
+    assert_int_equal(agg_map_add(&m, k.b, k.len, &v, 1), 0);
+    assert_int_equal(agg_key(&k, AGG_COACH, "flm.big", RUBRIC, 1, MON0), 0);
+    assert_int_equal(agg_map_add(&m, k.b, k.len, &v, 1), 0);
+    rc = agg_seen_write_map(t, &m);
+    agg_map_free(&m);
+    agg_arena_free(&arena);
+    agg_val_free(&v);
+    return rc;
+}
+
+static int big_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w, void *arg)
+{
+    int *seen = arg;
+
+    assert_int_equal(monday, MON0);
+    assert_string_equal(coach, "flm.big");
+    assert_int_equal(w->n_behaviours, 1);
+    assert_int_equal(w->behaviours[0]->count, 400000000);
+    assert_true(w->behaviours[0]->sumsq == 2 * BIG_SUMSQ);
+    assert_int_equal(w->behaviours[0]->proficient, 400000000);
+    ++*seen;
+    return 0;
+}
+
+static int big_read_txn(struct store_txn *t, void *arg)
+{
+    int *seen = arg;
+    int rc = agg_read_coached(t, "alice", RUBRIC, MON0, MON0 + 7, big_cb, &seen[0]);
+
+    return rc != 0 ? rc : agg_read_coaches(t, 0, RUBRIC, MON0, MON0 + 7, big_cb, &seen[1]);
+}
+
+static void test_figures_past_u32(void **state)
+{
+    struct fixture *f = *state;
+    int seen[2] = {0, 0};
+
+    assert_int_equal(store_exec(f->s, big_txn, NULL), 0);
+    assert_false(store_failed(f->s));
+    assert_int_equal(store_view(f->s, big_read_txn, seen), 0);
+    assert_int_equal(seen[0], 1); /* the observer's list */
+    assert_int_equal(seen[1], 1); /* the coach-week */
 }
 
 int main(void)
@@ -983,6 +1069,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_assigned_twins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_managers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_figures_past_u32, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
