@@ -205,10 +205,11 @@ static int coach_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek
 }
 
 /* The part of (week, coach), or NULL, for the managers of one read of the
- * observer's week lists (agg_read_coached(), format 5): they come by week and, within a week, in coach id
- * order (agg.h), the order of part (part_cmp), so the search walks forward
- * from where the previous value's stopped (p->at, 0 at the read's start)
- * and a value costs about one comparison rather than a binary search's. */
+ * observer's week lists (agg_read_coached(), format 5): they come by week
+ * and, within a week, in coach id order (agg.h), the order of part
+ * (part_cmp), so the search walks forward from where the previous
+ * manager's stopped (p->at, 0 at the read's start) and a manager costs
+ * about one comparison rather than a binary search's. */
 static struct cell_part *part_next(struct page *p, int week, const char *coach)
 {
     int cmp = 1;
