@@ -203,41 +203,17 @@ int agg_val_normalise(struct agg_val *v, const uint8_t *key, size_t klen)
 #define AGG_FLAG_REC 0x80u
 #define AGG_V1_REC 8
 
-static void put_le32(uint8_t *p, uint32_t x)
-{
-    p[0] = (uint8_t)x;
-    p[1] = (uint8_t)(x >> 8);
-    p[2] = (uint8_t)(x >> 16);
-    p[3] = (uint8_t)(x >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le64(uint8_t *p, uint64_t x)
-{
-    put_le32(p, (uint32_t)x);
-    put_le32(p + 4, (uint32_t)(x >> 32));
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
 static void put_f64(uint8_t *p, double d)
 {
     uint64_t x;
 
     memcpy(&x, &d, sizeof(x));
-    put_le64(p, x);
+    keys_put_le64(p, x);
 }
 
 static double get_f64(const uint8_t *p)
 {
-    uint64_t x = get_le64(p);
+    uint64_t x = keys_get_le64(p);
     double d;
 
     memcpy(&d, &x, sizeof(d));
@@ -251,7 +227,7 @@ static int put_count(uint8_t *p, int64_t x)
     if (x < 0 || x > (int64_t)UINT32_MAX) {
         return -ERANGE;
     }
-    put_le32(p, (uint32_t)x);
+    keys_put_le32(p, (uint32_t)x);
     return 0;
 }
 
@@ -261,7 +237,7 @@ static int put_score_sum(uint8_t *p, double x)
     if (!(x >= 0 && x <= (double)UINT32_MAX)) {
         return -ERANGE;
     }
-    put_le32(p, (uint32_t)(x + 0.5));
+    keys_put_le32(p, (uint32_t)(x + 0.5));
     return 0;
 }
 
@@ -330,7 +306,7 @@ int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len)
     if (rc != 0 || v->seconds < 0) {
         return -ERANGE;
     }
-    put_le64(p + 56, (uint64_t)v->seconds);
+    keys_put_le64(p + 56, (uint64_t)v->seconds);
     put_f64(p + 64, v->index_sum);
     put_f64(p + 72, v->index_sumsq);
     put_f64(p + 80, v->self_s);
@@ -412,10 +388,10 @@ static int skip_behaviours(const uint8_t *p, const uint8_t *end, size_t n, struc
         p += 1 + idlen;
         if (sum != NULL) {
             /* Whole numbers: their sum is exact in any order. */
-            sum->count += get_le32(p);
-            sum->sum += get_le32(p + 4);
-            sum->sumsq += get_le32(p + 8);
-            sum->proficient += get_le32(p + 12);
+            sum->count += keys_get_le32(p);
+            sum->sum += keys_get_le32(p + 4);
+            sum->sumsq += keys_get_le32(p + 8);
+            sum->proficient += keys_get_le32(p + 12);
         }
         p += AGG_V1_BEH;
     }
@@ -471,15 +447,15 @@ int agg_val_decode_part(struct agg_val *v, const uint8_t *p, size_t n, int how)
     mix = p[1] & AGG_FLAG_MIX;
     p0_flags = p[1];
     nb = (size_t)p[2] | (size_t)p[3] << 8;
-    v->observations = get_le32(p + 4);
-    v->index_n = get_le32(p + 8);
-    v->self_n = get_le32(p + 12);
-    v->actions = get_le32(p + 16);
-    v->double_coded = get_le32(p + 20);
+    v->observations = keys_get_le32(p + 4);
+    v->index_n = keys_get_le32(p + 8);
+    v->self_n = keys_get_le32(p + 12);
+    v->actions = keys_get_le32(p + 16);
+    v->double_coded = keys_get_le32(p + 20);
     for (int i = 0; i < AGG_NMARKERS; i++) {
-        v->markers[i] = get_le32(p + 24 + 4 * i);
+        v->markers[i] = keys_get_le32(p + 24 + 4 * i);
     }
-    v->seconds = (int64_t)(get_le64(p + 56) & INT64_MAX);
+    v->seconds = (int64_t)(keys_get_le64(p + 56) & INT64_MAX);
     v->index_sum = get_f64(p + 64);
     v->index_sumsq = get_f64(p + 72);
     v->self_s = get_f64(p + 80);
@@ -490,7 +466,7 @@ int agg_val_decode_part(struct agg_val *v, const uint8_t *p, size_t n, int how)
             return -EIO;
         }
         for (int i = 0; i < AGG_NPAIRS; i++) {
-            v->pairs[i] = get_le32(p + 4 * i);
+            v->pairs[i] = keys_get_le32(p + 4 * i);
         }
         p += AGG_V1_PAIRS;
     }
@@ -501,7 +477,7 @@ int agg_val_decode_part(struct agg_val *v, const uint8_t *p, size_t n, int how)
             return -EIO;
         }
         for (int i = 0; i < AGG_NMIX; i++) {
-            v->mix[i] = get_le32(p + 4 * i);
+            v->mix[i] = keys_get_le32(p + 4 * i);
         }
         for (int i = 0; i < AGG_NMIXQ; i++) {
             v->mix_q[i] = get_f64(p + 4 * AGG_NMIX + 8 * i);
@@ -514,8 +490,8 @@ int agg_val_decode_part(struct agg_val *v, const uint8_t *p, size_t n, int how)
         if ((size_t)(end - p) < AGG_V1_REC) {
             return -EIO;
         }
-        v->rec_n = get_le32(p);
-        v->rec_rep_first = get_le32(p + 4);
+        v->rec_n = keys_get_le32(p);
+        v->rec_rep_first = keys_get_le32(p + 4);
         p += AGG_V1_REC;
     }
     if (nb > (size_t)(end - p) / (2 + AGG_V1_BEH)) {
@@ -560,10 +536,10 @@ int agg_val_decode_part(struct agg_val *v, const uint8_t *p, size_t n, int how)
             b->id[idlen] = '\0';
         }
         p += 1 + idlen;
-        b->count = get_le32(p);
-        b->sum = get_le32(p + 4);
-        b->sumsq = get_le32(p + 8);
-        b->proficient = get_le32(p + 12);
+        b->count = keys_get_le32(p);
+        b->sum = keys_get_le32(p + 4);
+        b->sumsq = keys_get_le32(p + 8);
+        b->proficient = keys_get_le32(p + 12);
         p += AGG_V1_BEH;
     }
     v->nb = nb;
@@ -1272,8 +1248,8 @@ static int slots_decode(struct slots_read *sr, const uint8_t *p, size_t n, int w
     }
     flags = p[1];
     nb = (size_t)p[2] | (size_t)p[3] << 8;
-    w->observations = get_le32(p + 4);
-    w->index_n = get_le32(p + 8);
+    w->observations = keys_get_le32(p + 4);
+    w->index_n = keys_get_le32(p + 8);
     w->index_sum = get_f64(p + 64);
     w->index_sumsq = get_f64(p + 72);
     w->nb = 0;
@@ -1290,7 +1266,7 @@ static int slots_decode(struct slots_read *sr, const uint8_t *p, size_t n, int w
             return -EIO;
         }
         for (int i = 0; i < AGG_NMIX; i++) {
-            w->mix[i] = get_le32(p + 4 * i);
+            w->mix[i] = keys_get_le32(p + 4 * i);
         }
         p += AGG_V1_MIX;
     } else {
@@ -1334,10 +1310,10 @@ static int slots_decode(struct slots_read *sr, const uint8_t *p, size_t n, int w
             return -EIO;
         }
         p += 1 + idlen;
-        b->count = get_le32(p);
-        b->sum = get_le32(p + 4);
-        b->sumsq = get_le32(p + 8);
-        b->proficient = get_le32(p + 12);
+        b->count = keys_get_le32(p);
+        b->sum = keys_get_le32(p + 4);
+        b->sumsq = keys_get_le32(p + 8);
+        b->proficient = keys_get_le32(p + 12);
         p += AGG_V1_BEH;
     }
     w->nb = nb;

@@ -37,30 +37,6 @@
 /* A coach-week value (AGG_COACH_WEEK): version, flags, the figures. */
 #define CW_SIZE (2 + SEEN_FIGURES)
 
-static void put_le32(uint8_t *p, uint32_t x)
-{
-    p[0] = (uint8_t)x;
-    p[1] = (uint8_t)(x >> 8);
-    p[2] = (uint8_t)(x >> 16);
-    p[3] = (uint8_t)(x >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le64(uint8_t *p, uint64_t x)
-{
-    put_le32(p, (uint32_t)x);
-    put_le32(p + 4, (uint32_t)(x >> 32));
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
 /* The five figures of a manager (SEEN_FIGURES bytes at q) into e. Returns
  * 0, or -EIO for a figure past an int64_t (the writer never stores one). */
 static int figs_get(const uint8_t *q, struct agg_seen_ent *e)
@@ -68,7 +44,7 @@ static int figs_get(const uint8_t *q, struct agg_seen_ent *e)
     int64_t *const fig[5] = {&e->observations, &e->count, &e->sum, &e->sumsq, &e->proficient};
 
     for (int k = 0; k < 5; k++) {
-        uint64_t x = get_le64(q + 8 * k);
+        uint64_t x = keys_get_le64(q + 8 * k);
 
         if (x > (uint64_t)INT64_MAX) {
             return -EIO;
@@ -88,7 +64,7 @@ static int figs_put(uint8_t *p, const struct agg_seen_ent *e)
         if (fig[k] < 0) {
             return -ERANGE;
         }
-        put_le64(p + 8 * k, (uint64_t)fig[k]);
+        keys_put_le64(p + 8 * k, (uint64_t)fig[k]);
     }
     return 0;
 }
@@ -135,7 +111,7 @@ static int seen_header(const uint8_t *p, size_t n, size_t *count)
     if (n < SEEN_HEADER || p[0] != AGG_SEEN_VERSION || p[1] != 0) {
         return -EIO;
     }
-    *count = get_le32(p + 2);
+    *count = keys_get_le32(p + 2);
     if (*count == 0 || *count > (n - SEEN_HEADER) / (2 + SEEN_FIGURES)) {
         return -EIO;
     }
@@ -191,7 +167,7 @@ int agg_seen_put(struct store_txn *t, const uint8_t *key, size_t klen, const str
     }
     buf[0] = AGG_SEEN_VERSION;
     buf[1] = 0;
-    put_le32(buf + 2, (uint32_t)l->n);
+    keys_put_le32(buf + 2, (uint32_t)l->n);
     p = buf + SEEN_HEADER;
     for (size_t i = 0; i < l->n && rc == 0; i++) {
         const struct agg_seen_ent *e = &l->e[i];

@@ -72,19 +72,6 @@ static int32_t count_key_block(const uint8_t *p)
     return (int32_t)(keys_get_be32(p) ^ 0x80000000u);
 }
 
-static void le32_put(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t le32_get(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Decodes a value into c; -EIO when it is not one. */
 static int count_decode(const uint8_t *p, size_t len, uint32_t c[CADENCE_COUNT_DAYS])
 {
@@ -92,7 +79,7 @@ static int count_decode(const uint8_t *p, size_t len, uint32_t c[CADENCE_COUNT_D
         return -EIO;
     }
     for (int i = 0; i < CADENCE_COUNT_DAYS; i++) {
-        c[i] = le32_get(p + 1 + 4 * i);
+        c[i] = keys_get_le32(p + 1 + 4 * i);
     }
     return 0;
 }
@@ -136,7 +123,7 @@ static int count_apply(struct store_txn *t, const uint8_t *key, size_t klen,
     }
     val[0] = COUNT_VERSION;
     for (int i = 0; i < CADENCE_COUNT_DAYS; i++) {
-        le32_put(val + 1 + 4 * i, c[i]);
+        keys_put_le32(val + 1 + 4 * i, c[i]);
     }
     return store_txn_put_raw(t, t->s->dbi_cadence, key, klen, val, sizeof(val), NULL);
 }

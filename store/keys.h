@@ -40,6 +40,33 @@ uint32_t keys_get_be32(const uint8_t in[4]);
 void keys_put_be64(uint8_t out[8], uint64_t v);
 uint64_t keys_get_be64(const uint8_t in[8]);
 
+/* Little-endian fixed-width integers, for the fixed layouts of stored values
+ * (the aggregates, agg.h; the coaching days' counts, cadence.h). Inline:
+ * the dashboards' reads decode many of them a build. */
+static inline void keys_put_le32(uint8_t out[4], uint32_t v)
+{
+    out[0] = (uint8_t)v;
+    out[1] = (uint8_t)(v >> 8);
+    out[2] = (uint8_t)(v >> 16);
+    out[3] = (uint8_t)(v >> 24);
+}
+
+static inline uint32_t keys_get_le32(const uint8_t in[4])
+{
+    return (uint32_t)in[0] | (uint32_t)in[1] << 8 | (uint32_t)in[2] << 16 | (uint32_t)in[3] << 24;
+}
+
+static inline void keys_put_le64(uint8_t out[8], uint64_t v)
+{
+    keys_put_le32(out, (uint32_t)v);
+    keys_put_le32(out + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint64_t keys_get_le64(const uint8_t in[8])
+{
+    return (uint64_t)keys_get_le32(in) | (uint64_t)keys_get_le32(in + 4) << 32;
+}
+
 /* Encodes a time so that memcmp orders it like the signed value: big-endian
  * with the sign bit flipped. keys_time_decode() is its inverse. */
 void keys_time_encode(int64_t t, uint8_t out[KEYS_TIME_LEN]);
