@@ -195,6 +195,15 @@ static const struct agg_seen *list_of(const struct lists *ls, const char *observ
     return list_of_kind(ls, AGG_OBSERVER_WEEK, observer, monday);
 }
 
+/* Asserts that entry i of l is coach with that many observations. */
+static void assert_entry(const struct agg_seen *l, size_t i, const char *coach,
+                         int64_t observations)
+{
+    assert_true(i < l->n);
+    assert_string_equal(l->e[i].coach, coach);
+    assert_int_equal(l->e[i].observations, observations);
+}
+
 /* The coach-week value (kind AGG_COACH_WEEK or its twin) of coach in the
  * week starting monday, or NULL. */
 static const struct agg_seen_ent *coach_week_of(const struct lists *ls, unsigned kind,
@@ -435,10 +444,8 @@ static void test_lists(void **state)
     l = list_of(&ls, "alice", MON0);
     assert_non_null(l);
     assert_int_equal(l->n, 2);
-    assert_string_equal(l->e[0].coach, "flm.cara");
-    assert_int_equal(l->e[0].observations, 1);
-    assert_string_equal(l->e[1].coach, "flm.dan");
-    assert_int_equal(l->e[1].observations, 2);
+    assert_entry(l, 0, "flm.cara", 1);
+    assert_entry(l, 1, "flm.dan", 2);
     assert_adds_up(f->s, l, "alice", MON0);
     l = list_of(&ls, "alice", MON0 + 7);
     assert_non_null(l);
@@ -463,10 +470,8 @@ static void test_lists(void **state)
     l = list_of(&ls, "alice", MON0);
     assert_non_null(l);
     assert_int_equal(l->n, 2);
-    assert_string_equal(l->e[0].coach, "flm.cara");
-    assert_int_equal(l->e[0].observations, 1);
-    assert_string_equal(l->e[1].coach, "flm.dan");
-    assert_int_equal(l->e[1].observations, 3);
+    assert_entry(l, 0, "flm.cara", 1);
+    assert_entry(l, 1, "flm.dan", 3);
     assert_adds_up(f->s, l, "alice", MON0);
     lists_free(&ls);
     /* The second week has no coach left. */
@@ -793,8 +798,7 @@ static void test_assigned_twins(void **state)
     l = list_of_kind(&ls, AGG_OBSERVER_WEEK_ASG, "alice", MON0);
     assert_non_null(l);
     assert_int_equal(l->n, 1);
-    assert_string_equal(l->e[0].coach, "flm.dan");
-    assert_int_equal(l->e[0].observations, 1);
+    assert_entry(l, 0, "flm.dan", 1);
     assert_true(l->e[0].count > 0);
     assert_int_equal(list_of(&ls, "alice", MON0)->n, 2);
     e = coach_week_of(&ls, AGG_COACH_WEEK_ASG, "flm.dan", MON0);
@@ -812,8 +816,7 @@ static void test_assigned_twins(void **state)
     l = list_of_kind(&ls, AGG_OBSERVER_WEEK_ASG, "alice", MON0);
     assert_non_null(l);
     assert_int_equal(l->n, 1);
-    assert_string_equal(l->e[0].coach, "flm.cara");
-    assert_int_equal(l->e[0].observations, 1);
+    assert_entry(l, 0, "flm.cara", 1);
     assert_null(coach_week_of(&ls, AGG_COACH_WEEK_ASG, "flm.dan", MON0));
     assert_null(coach_week_of(&ls, AGG_COACH_WEEK, "flm.dan", MON0));
     e = coach_week_of(&ls, AGG_COACH_WEEK_ASG, "flm.cara", MON0);
