@@ -18,6 +18,7 @@
 
 #include "cadence.h"
 #include "erase.h"
+#include "keys.h"
 #include "people.h"
 #include "retention.h"
 #include "store.h"
@@ -578,9 +579,7 @@ static uint32_t schema_of(const char *dir)
     k.mv_size = strlen("schema_version");
     assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
     assert_int_equal(v.mv_size, 4);
-    n = (uint32_t)((const uint8_t *)v.mv_data)[0] << 24 |
-        (uint32_t)((const uint8_t *)v.mv_data)[1] << 16 |
-        (uint32_t)((const uint8_t *)v.mv_data)[2] << 8 | ((const uint8_t *)v.mv_data)[3];
+    n = keys_get_be32(v.mv_data);
     mdb_txn_abort(txn);
     mdb_env_close(env);
     return n;
@@ -655,6 +654,28 @@ static void test_migration_skipped_fails_verify(void **state)
     assert_int_equal(check_all(f), 20);
 }
 
+/* A count that would go below 0 (only a damaged store holds one: here a
+ * store whose counts were never built) is kept at 0 and logged, not
+ * refused: the correction is stored, the writer goes on, verify finds
+ * the damage and --repair counts again. */
+static void test_count_below_zero_kept(void **state)
+{
+    struct fx *f = *state;
+    struct cadence_verify_result r;
+    uint8_t id[16];
+
+    submit(f, "ca", "r1", at_of(19850, 8, 0), NULL, id);
+    migrate(f, OLD_BUILD_SKIPPED, &r);
+    assert_int_equal(r.stored, 0);
+    /* The correction takes the session out of a count that is not there. */
+    submit(f, "ca", "r1", at_of(19852, 8, 0), id, NULL);
+    assert_false(store_failed(f->s));
+    assert_int_equal(cadence_verify(f->s, 0, &r), 0);
+    assert_true(r.differences > 0);
+    assert_int_equal(cadence_verify(f->s, 1, &r), 0);
+    check_all(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -670,6 +691,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_stale_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_skipped_fails_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_count_below_zero_kept, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
