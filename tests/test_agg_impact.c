@@ -658,6 +658,13 @@ static void test_damaged(void **state)
         assert_int_equal(verify(f->s, &df), 0);
     }
     assert_int_equal(coach_weeks(f->s, "flm.cara"), 1);
+    /* The writer never reads a block, it makes it again: a damaged one
+     * does not stop the next batch that touches its weeks. */
+    assert_int_equal(store_exec(f->s, damage_txn, &dm[1]), 0);
+    submit(f->s, "bob", &a, "flm.cara", T0 + 3600, NULL);
+    store_drain(f->s);
+    assert_int_equal(coach_weeks(f->s, "flm.cara"), 1);
+    assert_int_equal(verify(f->s, &df), 0);
 }
 
 static int other_kind_txn(struct store_txn *t, void *arg)
