@@ -302,8 +302,9 @@ static void test_same_as_slots(void **state)
     testutil_rmrf(dir);
 }
 
-/* A manager with 2,000 weeks: 125 blocks of at most 16 weeks each (no
- * value grows with the weeks), and every week read back. */
+/* A manager with 2,000 weeks: 126 blocks of each kind (the weeks start
+ * at the 15th of a block), of at most 16 weeks each (no value grows with
+ * the weeks), and every week read back. */
 static void test_many_weeks(void **state)
 {
     static struct sums a, b;
@@ -321,7 +322,8 @@ static void test_many_weeks(void **state)
     assert_int_equal(store_exec(s, put_txn, &p), 0);
     bl = count_blocks(s);
     assert_int_equal(bl.n, p.blocks);
-    assert_true(bl.n >= 2 * MANY_WEEKS / AGG_IMPACT_WEEKS);
+    assert_int_equal(MON0 - agg_impact_block_of(MON0), 7 * 14);
+    assert_int_equal(bl.n, 2 * 126);
     assert_true(bl.largest < 16 * (4 + 4 + 16 + 4 * AGG_NMIX + NBEH * 20) + 64);
     memset(&w, 0, sizeof(w));
     w.slots = &a;
