@@ -593,8 +593,10 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
         rc = coaching_focus(d, c, &total, &line_total, &pc, compare);
     }
     if (rc == 0) {
-        rc =
-            dash_cadence_my_coaching(d, c, dash_line_quality(&total), dash_line_n32(total.index_n));
+        /* The window's AGG_COACH weeks summed: the cadence's observed
+         * minutes and reviews come from them, with no read of its own. */
+        rc = dash_cadence_my_coaching(d, c, dash_line_quality(&total), dash_line_n32(total.index_n),
+                                      &total);
     }
     if (rc == 0) {
         dash_self_review(d, &total);
