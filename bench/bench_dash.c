@@ -48,7 +48,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "actions.h"
 #include "agg.h"
 #include "auth.h"
 #include "cadence.h"
@@ -342,34 +341,62 @@ static int bench_org_txn(struct store_txn *t, void *arg)
 
 /* ---- Loading ------------------------------------------------------------- */
 
+/* The load's clock: record i is made i ms after the window's start. The
+ * session times are not used, since they start the window again with each
+ * part of a load (bench_load()). */
+static uint64_t bench_clock_ms(uint64_t i)
+{
+    return (uint64_t)(BENCH_NOW - BENCH_WINDOW_S) * 1000 + i;
+}
+
+/* A version-7 UUID made at ms with the random bits r (a client's ids,
+ * proto/uuid.h): the time first, so ids made later sort later. */
+static void bench_uuid7(uint64_t ms, uint64_t r, uint8_t id[16])
+{
+    uint64_t g = mix(r);
+
+    for (int k = 0; k < 6; k++) {
+        id[k] = (uint8_t)(ms >> (40 - 8 * k));
+    }
+    for (int k = 6; k < 16; k++) {
+        id[k] = (uint8_t)((k < 8 ? g : r) >> (8 * (k % 8)));
+    }
+    id[6] = (uint8_t)((id[6] & 0x0f) | 0x70);
+    id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
+}
+
+/* Record i's 16-byte id, made as the client makes one (a UUIDv7 at the
+ * load's clock), so ids sort in the order records arrive, as a live
+ * store's mostly do. */
+static void bench_id(uint64_t i, uint8_t id[16])
+{
+    bench_uuid7(bench_clock_ms(i), mix(i ^ 0x5bd1e995ULL), id);
+}
+
+/* The id of the action record i agrees: a UUIDv7 as the client makes one
+ * when an action is agreed (client/session_actions.c), at the load's
+ * clock like the record's own; the rest follows from i, so the pair's
+ * next session can name it in a follow-up. */
+static void bench_action_id(uint64_t i, uint8_t id[16])
+{
+    bench_uuid7(bench_clock_ms(i), mix(i ^ 0x9e3779b97f4a7c15ULL), id);
+}
+
 /* Packs record i into slot. Everything about it follows from i: coach and
  * rep (round robin over every manager), observer, a session time spread
  * evenly over the year, scores that differ by manager and drift over the
  * year. */
-/* Record i's 16-byte id. */
-static void bench_id(uint64_t i, uint8_t id[16])
-{
-    uint64_t h = mix(i ^ 0x5bd1e995ULL);
-
-    for (int k = 0; k < 8; k++) {
-        id[k] = (uint8_t)(i >> (56 - 8 * k));
-        id[8 + k] = (uint8_t)(h >> (56 - 8 * k));
-    }
-    id[6] = (uint8_t)((id[6] & 0x0f) | 0x40);
-    id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
-}
-
 static size_t bench_pack(const struct bench *b, uint64_t i, uint8_t *slot)
 {
-    /* Every session agrees one action (its id derived by the server) and
-     * follows up the one agreed in the pair's session before, so the
-     * action records grow with the observations while the dashboards'
+    /* Every session agrees one action (with an id, as the client sends
+     * it) and follows up the one agreed in the pair's session before, so
+     * the action records grow with the observations while the dashboards'
      * action tables must not. */
     Coachq__V1__Action act = COACHQ__V1__ACTION__INIT;
     Coachq__V1__Action *actp = &act;
     Coachq__V1__FollowUp fu = COACHQ__V1__FOLLOW_UP__INIT;
     Coachq__V1__FollowUp *fup = &fu;
-    uint8_t prev_root[16], prev_action[16];
+    uint8_t action_id[16], prev_action[16];
     Coachq__V1__Observation o = COACHQ__V1__OBSERVATION__INIT;
     Coachq__V1__Rating r[BENCH_NBEH];
     Coachq__V1__Rating *rp[BENCH_NBEH];
@@ -414,14 +441,14 @@ static size_t bench_pack(const struct bench *b, uint64_t i, uint8_t *slot)
     o.duration_s = 1800;
     o.ratings = rp;
     o.n_ratings = BENCH_NBEH;
+    bench_action_id(i, action_id);
+    act.id.data = action_id;
+    act.id.len = sizeof(action_id);
     act.text = (char *)"Practise the discovery opener on two calls";
     o.actions = &actp;
     o.n_actions = 1;
     if (i >= (uint64_t)BENCH_FLMS * BENCH_REPS) {
-        Coachq__V1__Action none = COACHQ__V1__ACTION__INIT;
-
-        bench_id(i - (uint64_t)BENCH_FLMS * BENCH_REPS, prev_root);
-        actions_id_of(&none, prev_root, 0, prev_action);
+        bench_action_id(i - (uint64_t)BENCH_FLMS * BENCH_REPS, prev_action);
         fu.action_id.data = prev_action;
         fu.action_id.len = sizeof(prev_action);
         fu.status = h % 3 == 0   ? COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE

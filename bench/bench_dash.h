@@ -15,7 +15,7 @@
 #define BENCH_REPS 5
 #define BENCH_OBSERVERS 20
 #define BENCH_CHUNK 20000u
-#define BENCH_SLOT 384u /* bytes per packed observation */
+#define BENCH_SLOT 416u /* bytes per packed observation */
 #define BENCH_SMALL 10000u
 #define BENCH_DEFAULT_MAX 1000000u
 #define BENCH_LIMIT 5000000u

@@ -120,7 +120,8 @@ static double count_median(const unsigned *cnt, size_t n)
 
 int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
                          const struct dash_cadence_window *w, const char *manager,
-                         struct dash_cadence *out, Coachq__V1__Table *t)
+                         const Coachq__V1__AggWeek *observed, struct dash_cadence *out,
+                         Coachq__V1__Table *t)
 {
     struct reps rs = {NULL, 0, 0, 0};
     int32_t recent_from = w->until_day - 7 * (int32_t)w->weeks + 1;
@@ -248,9 +249,16 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
     out->median_gap = count_median(pooled, ngaps);
     out->per_rep_month =
         rs.n > 0 ? (double)out->days / (double)rs.n / (window_days / DAYS_PER_MONTH) : NAN;
-    rc = cadence_observed_minutes(c, manager, &observed_min, out);
-    if (rc != 0) {
-        goto out;
+    if (observed != NULL) {
+        /* The page's own sum of the same weeks: no second read. */
+        observed_min = (observed->seconds + 30) / 60;
+        out->rec_n = observed->recordings;
+        out->rec_rep_first = observed->recordings_rep_first;
+    } else {
+        rc = cadence_observed_minutes(c, manager, &observed_min, out);
+        if (rc != 0) {
+            goto out;
+        }
     }
     out->minutes += observed_min;
     out->minutes_week = (double)out->minutes / (window_days / 7.0);
@@ -360,7 +368,8 @@ const char *dash_cadence_note(struct dash *d, const struct dash_cadence_window *
         from, until, w->weeks, until);
 }
 
-int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double quality, unsigned qn)
+int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double quality, unsigned qn,
+                             const Coachq__V1__AggWeek *observed)
 {
     struct dash_cadence_window w;
     struct dash_cadence k;
@@ -385,7 +394,7 @@ int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double qu
     if (t == NULL || rt == NULL) {
         return dash_failed(d) != 0 ? dash_failed(d) : -ENOMEM;
     }
-    rc = dash_cadence_manager(d, c, &w, c->subject, &k, rt);
+    rc = dash_cadence_manager(d, c, &w, c->subject, observed, &k, rt);
     if (rc != 0) {
         return rc;
     }
@@ -435,7 +444,7 @@ int dash_cadence_my_managers(struct dash *d, const struct dash_ctx *c,
         const struct dash_cadence_line *m = &ms[i];
         Coachq__V1__TableRow *r;
 
-        rc = dash_cadence_manager(d, c, &w, m->id, &ks[i], NULL);
+        rc = dash_cadence_manager(d, c, &w, m->id, NULL, &ks[i], NULL);
         if (rc != 0) {
             goto out;
         }

@@ -60,12 +60,17 @@ void dash_cadence_window(const struct dash_ctx *c, struct dash_cadence_window *w
 /*
  * Works out manager's cadence over the window (see above). When t is not
  * NULL, appends one row per rep to it (Rep, Coaching days, Last coached,
- * Median gap, Longest gap, Not coached in N weeks). Returns 0 or a
- * negative errno.
+ * Median gap, Longest gap, Not coached in N weeks). observed (borrowed for
+ * the call) is NULL, or the manager's AGG_COACH weeks of the window
+ * (dash_agg_kind()'s, from dash_week(c, trend_weeks - 1) to
+ * c->until_monday) summed by a page that read them already: its seconds
+ * and recordings are the observed minutes' and the self-review's, which
+ * are otherwise read here. Returns 0 or a negative errno.
  */
 int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
                          const struct dash_cadence_window *w, const char *manager,
-                         struct dash_cadence *out, Coachq__V1__Table *t);
+                         const Coachq__V1__AggWeek *observed, struct dash_cadence *out,
+                         Coachq__V1__Table *t);
 
 /* The column titles of a manager's summary cells (dash_cadence_cells()),
  * DASH_CADENCE_NCOLS of them; weeks is N. Strings in d's arena. */
@@ -83,10 +88,12 @@ const char *dash_cadence_note(struct dash *d, const struct dash_cadence_window *
 
 /*
  * My coaching's tables "my-cadence" (the manager's own figures beside their
- * quality index, quality and qn) and "my-cadence-reps" (per rep). Returns
- * 0 or a negative errno.
+ * quality index, quality and qn) and "my-cadence-reps" (per rep), for
+ * c->subject; observed as dash_cadence_manager()'s (the page's sum of the
+ * subject's weeks, or NULL). Returns 0 or a negative errno.
  */
-int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double quality, unsigned qn);
+int dash_cadence_my_coaching(struct dash *d, const struct dash_ctx *c, double quality, unsigned qn,
+                             const Coachq__V1__AggWeek *observed);
 
 /* One front-line manager on My managers (dash_cadence_my_managers()). */
 struct dash_cadence_line {

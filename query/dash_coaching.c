@@ -580,11 +580,9 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
     memset(&ws, 0, sizeof(ws));
     memset(&ps, 0, sizeof(ps));
     memset(&pc, 0, sizeof(pc));
-    /* The rolling weeks give the quality trend only. */
-    rc = dash_weeks_load(c, AGG_COACH, c->subject, c->opts->trend_weeks, DASH_ROLL_HEAD, &ws);
-    if (rc == 0) {
-        rc = dash_weeks_sum(&ws, 0, ws.n, &total);
-    }
+    /* The rolling weeks give the quality trend only; the behaviours are
+     * shown summed over the window, so they are summed as they are read. */
+    rc = dash_weeks_load_sums(c, AGG_COACH, c->subject, c->opts->trend_weeks, &ws, &total, 0, NULL);
     if (rc == 0) {
         rc = coaching_peers(c, manager, sizeof(manager), &ps, &pc, &line_total, &compare);
     }
@@ -595,8 +593,10 @@ int dash_my_coaching(struct dash *d, const struct dash_ctx *c)
         rc = coaching_focus(d, c, &total, &line_total, &pc, compare);
     }
     if (rc == 0) {
-        rc =
-            dash_cadence_my_coaching(d, c, dash_line_quality(&total), dash_line_n32(total.index_n));
+        /* The window's AGG_COACH weeks summed: the cadence's observed
+         * minutes and reviews come from them, with no read of its own. */
+        rc = dash_cadence_my_coaching(d, c, dash_line_quality(&total), dash_line_n32(total.index_n),
+                                      &total);
     }
     if (rc == 0) {
         dash_self_review(d, &total);

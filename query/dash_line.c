@@ -243,14 +243,10 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
         /* The sessions in the page's line on the session date: a manager
          * who joined the line brings no figures from their old one. */
         snprintf(scope, sizeof(scope), "%s/%s", c->subject, m->id);
-        /* The rolling weeks give the quality trend only. */
-        rc = dash_weeks_load(c, AGG_LINE_COACH, scope, tw, DASH_ROLL_HEAD, &m->ws);
-        if (rc == 0) {
-            rc = dash_weeks_sum(&m->ws, 0, tw, &m->total);
-        }
-        if (rc == 0) {
-            rc = dash_weeks_sum(&m->ws, tw - hw, tw, &m->heat);
-        }
+        /* The rolling weeks give the quality trend only; the behaviours
+         * are shown summed over the window (the follow-up column) and the
+         * heat map's weeks, so they are summed as they are read. */
+        rc = dash_weeks_load_sums(c, AGG_LINE_COACH, scope, tw, &m->ws, &m->total, hw, &m->heat);
         if (rc == 0) {
             rc = outcomes_list(c->t, m->id, from_day, c->until_day, held_cb, &h);
         }

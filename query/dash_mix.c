@@ -151,23 +151,28 @@ int dash_mix_tables(struct dash *d, const struct dash_ctx *c, const struct dash_
 /* ---- Quality beside the team's later results --------------------------- */
 
 struct quarter_quality {
-    int64_t q0;
+    /* The first day of quarter q0 + k, for k up to DASH_RESULT_QUARTERS:
+     * quarter k holds the Mondays in [first[k], first[k + 1]). */
+    int32_t first[DASH_RESULT_QUARTERS + 1];
     uint64_t n[DASH_RESULT_QUARTERS];
     double sum[DASH_RESULT_QUARTERS];
     double sumsq[DASH_RESULT_QUARTERS];
 };
 
-static int quarter_quality_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
+static int quarter_quality_cb(int32_t monday, const struct agg_slots *w, void *arg)
 {
     struct quarter_quality *qq = arg;
-    int64_t k = dash_quarter_of(monday) - qq->q0;
 
     /* A week counts in the quarter its Monday falls in (as Programme
-     * impact's correlation). */
-    if (k >= 0 && k < DASH_RESULT_QUARTERS) {
-        qq->n[k] += w->index_n;
-        qq->sum[k] += w->index_sum;
-        qq->sumsq[k] += w->index_sumsq;
+     * impact's correlation), found against the quarters' first days rather
+     * than by working out each Monday's date. */
+    for (size_t k = 0; k < DASH_RESULT_QUARTERS; k++) {
+        if (monday >= qq->first[k] && monday < qq->first[k + 1]) {
+            qq->n[k] += w->index_n;
+            qq->sum[k] += w->index_sum;
+            qq->sumsq[k] += w->index_sumsq;
+            break;
+        }
     }
     return 0;
 }
@@ -213,11 +218,16 @@ static int results_rows(struct dash *d, const struct dash_ctx *c, Coachq__V1__Ta
     int rc;
 
     memset(&qq, 0, sizeof(qq));
-    qq.q0 = q0;
-    rc =
-        agg_read_head(c->t, dash_agg_kind(c, row->kind), row->scope, c->rubric_id,
-                      agg_week_of(dash_quarter_first_day(q0)),
-                      q_last < c->until_monday ? q_last : c->until_monday, quarter_quality_cb, &qq);
+    for (size_t k = 0; k <= DASH_RESULT_QUARTERS; k++) {
+        qq.first[k] = dash_quarter_first_day(q0 + (int64_t)k);
+    }
+    /* The quality index alone, without behaviours (an empty window of
+     * them) and without a whole AggWeek made of each value: about 26
+     * values per manager. */
+    rc = agg_read_slots(c->t, dash_agg_kind(c, row->kind), row->scope, c->rubric_id,
+                        agg_week_of(dash_quarter_first_day(q0)),
+                        q_last < c->until_monday ? q_last : c->until_monday, 1, 0, NULL, 0,
+                        quarter_quality_cb, &qq);
     if (rc == 0) {
         rc = dash_team_results(c, row->manager, q0, DASH_RESULT_MAX_QUARTERS, value, n);
     }

@@ -216,16 +216,40 @@ int dash_week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
     return week_add_in(NULL, dst, src, 1);
 }
 
+/* What a read of one scope's weeks fills: the weeks (with their behaviours
+ * unless sums is set) and, with sums, *total and *recent summed whole as
+ * each week is read. */
+struct weeks_read {
+    struct dash_weeks *ws;
+    int sums;
+    Coachq__V1__AggWeek *total;  /* every week */
+    Coachq__V1__AggWeek *recent; /* the weeks from ws->w[recent_from] */
+    unsigned recent_from;
+};
+
 static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *src, void *arg)
 {
-    struct dash_weeks *ws = arg;
+    struct weeks_read *wr = arg;
+    struct dash_weeks *ws = wr->ws;
     int32_t first = ws->first - 7 * (DASH_ROLL - 1);
     int32_t i = (monday - first) / 7;
+    int rc;
 
     if (monday < first || (monday - first) % 7 != 0 || i >= (int32_t)(ws->n + DASH_ROLL - 1)) {
         return 0;
     }
-    return week_add_in(&ws->arena, &ws->raw[i], src, 1);
+    rc = week_add_in(&ws->arena, &ws->raw[i], src, !wr->sums);
+    if (rc != 0 || !wr->sums || i < DASH_ROLL - 1) {
+        return rc;
+    }
+    /* The weeks come oldest first, so each sum adds them in the order
+     * weeks_sum() adds the stored copies: the same figures, with no copy of
+     * a week's behaviours in between. */
+    rc = week_add_in(NULL, wr->total, src, 1);
+    if (rc == 0 && wr->recent != NULL && (unsigned)i - (DASH_ROLL - 1) >= wr->recent_from) {
+        rc = week_add_in(NULL, wr->recent, src, 1);
+    }
+    return rc;
 }
 
 void dash_weeks_free(struct dash_weeks *ws)
@@ -238,9 +262,10 @@ void dash_weeks_free(struct dash_weeks *ws)
 }
 
 /* Reads the last n weeks (up to c->until_monday) of one scope, and their
- * rolling sums as roll says (dash_weeks.h). */
-int dash_weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
-                    enum dash_roll roll, struct dash_weeks *ws)
+ * rolling sums as roll says; with wr->sums, the weeks without behaviours
+ * and the sums of wr (dash_weeks.h). */
+static int weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
+                      enum dash_roll roll, struct dash_weeks *ws, struct weeks_read *wr)
 {
     static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
     int rc;
@@ -267,8 +292,9 @@ int dash_weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *i
     /* Only the page's own weeks are read: the first weeks of a rolling
      * series roll over fewer weeks rather than reach before the period the
      * page states. */
+    wr->ws = ws;
     rc = agg_read(c->t, dash_agg_kind(c, kind), id, c->rubric_id, ws->first, c->until_monday,
-                  weeks_cb, ws);
+                  weeks_cb, wr);
     for (unsigned i = 0; rc == 0 && roll != DASH_ROLL_NONE && i < n; i++) {
         for (unsigned j = 0; rc == 0 && j < DASH_ROLL; j++) {
             rc = week_add_in(&ws->arena, &ws->r[i], &ws->raw[i + j], roll == DASH_ROLL_ALL);
@@ -278,6 +304,34 @@ int dash_weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *i
         dash_weeks_free(ws);
     }
     return rc;
+}
+
+int dash_weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
+                    enum dash_roll roll, struct dash_weeks *ws)
+{
+    struct weeks_read wr;
+
+    memset(&wr, 0, sizeof(wr));
+    return weeks_load(c, kind, id, n, roll, ws, &wr);
+}
+
+int dash_weeks_load_sums(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
+                         struct dash_weeks *ws, Coachq__V1__AggWeek *total, unsigned recent,
+                         Coachq__V1__AggWeek *recent_sum)
+{
+    static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
+    struct weeks_read wr;
+
+    *total = init;
+    if (recent_sum != NULL) {
+        *recent_sum = init;
+    }
+    memset(&wr, 0, sizeof(wr));
+    wr.sums = 1;
+    wr.total = total;
+    wr.recent = recent_sum;
+    wr.recent_from = recent < n ? n - recent : 0;
+    return weeks_load(c, kind, id, n, DASH_ROLL_HEAD, ws, &wr);
 }
 
 /* Sums weeks [from, to) of ws into *sum (initialised here; dash_week_clear()

@@ -54,6 +54,20 @@ enum dash_roll {
 int dash_weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
                     enum dash_roll roll, struct dash_weeks *ws);
 
+/* dash_weeks_load() with DASH_ROLL_HEAD for a page that shows the weeks'
+ * behaviours only summed (My managers, My coaching): ws's weeks and rolling
+ * sums come without behaviours, and each week is added whole, as it is
+ * read, into *total (every week of the n) and, when recent_sum is not NULL,
+ * into *recent_sum (the last recent of them; all n when recent >= n). The
+ * sums are those dash_weeks_sum() gives of dash_weeks_load()'s weeks
+ * (the same additions in the same order), without a copy of each week's
+ * behaviours. *total and *recent_sum are initialised here and are the
+ * caller's: dash_week_clear() them, also after a failure. Otherwise as
+ * dash_weeks_load(). */
+int dash_weeks_load_sums(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
+                         struct dash_weeks *ws, Coachq__V1__AggWeek *total, unsigned recent,
+                         Coachq__V1__AggWeek *recent_sum);
+
 /* Sums weeks [from, to) of ws into *sum (initialised here; dash_week_clear()
  * it, also after a failure). */
 int dash_weeks_sum(const struct dash_weeks *ws, unsigned from, unsigned to,

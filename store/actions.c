@@ -434,14 +434,19 @@ static int record_put(struct store_txn *t, const Coachq__V1__ActionRecord *old,
     int same_open;
     int rc;
 
-    rc = store_txn_put_msg(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN,
-                           (const ProtobufCMessage *)r, NULL);
     if (old == NULL) {
+        /* A new action's id is the client's UUIDv7, made when it was agreed,
+         * so it mostly sorts after every stored one and is appended (an
+         * update is put in place below). */
+        rc = store_txn_put_msg_tail(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN,
+                                    (const ProtobufCMessage *)r);
         if (rc == 0) {
             rc = index_put(t, r, 0);
         }
         return rc == 0 ? contrib_add(t, r) : rc;
     }
+    rc = store_txn_put_msg(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN,
+                           (const ProtobufCMessage *)r, NULL);
     for (int i = 0; i < 2 && rc == 0; i++) {
         if (same_key(old, r, kinds[i])) {
             continue;

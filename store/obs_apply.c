@@ -36,26 +36,17 @@
 #include "uuid.h"
 #include "zone.h"
 
-/* Puts key -> empty into the database under cur, with MDB_APPEND when the
- * key sorts after the last key there (then it really appends and LMDB skips
- * the search and fills pages fully). */
-static int obs_put_index(MDB_cursor *cur, const uint8_t *key, size_t klen)
+/* Puts key -> empty into dbi, appended when the key sorts after the last
+ * key there (store_txn_put_tail()). Returns 0 or an LMDB code. */
+static int obs_put_index(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t klen)
 {
-    MDB_val k, v, lk, lv;
-    unsigned flags = 0;
-    int rc;
+    MDB_val k, v;
 
-    rc = mdb_cursor_get(cur, &lk, &lv, MDB_LAST);
-    if (rc == MDB_NOTFOUND || (rc == 0 && keys_compare(key, klen, lk.mv_data, lk.mv_size) > 0)) {
-        flags = MDB_APPEND;
-    } else if (rc != 0) {
-        return rc;
-    }
     k.mv_data = (void *)key;
     k.mv_size = klen;
     v.mv_data = NULL;
     v.mv_size = 0;
-    return mdb_cursor_put(cur, &k, &v, flags);
+    return store_txn_put_tail(t, dbi, &k, &v, 0);
 }
 
 /* Reads the stored version id's packed record into *v (borrowed until the
@@ -229,19 +220,13 @@ static int obs_index(struct store_txn *t, const Coachq__V1__Observation *obs,
 {
     int calibration = obs->calibration_ref.len == KEYS_UUID_LEN;
     MDB_dbi dbis[3] = {t->s->dbi_by_coach, t->s->dbi_by_observer, t->s->dbi_by_coachee};
-    MDB_cursor *cur = NULL;
     int rc = 0;
 
     for (int i = 0; i < 3 && rc == 0; i++) {
         if (calibration && i != 1) {
             continue;
         }
-        rc = mdb_cursor_open(t->txn, dbis[i], &cur);
-        if (rc != 0) {
-            break;
-        }
-        rc = obs_put_index(cur, keys[i], klen[i]);
-        mdb_cursor_close(cur);
+        rc = obs_put_index(t, dbis[i], keys[i], klen[i]);
         if (rc == 0 && i == 2) {
             rc = obs_count_code(
                 cadence_count_session(t, obs->coachee_id, obs->coach_id, obs->started_at, 1));
@@ -377,7 +362,10 @@ static int obs_put(struct store_txn *t, const Coachq__V1__StoredObservation *rec
     k.mv_size = KEYS_UUID_LEN;
     v.mv_data = skey;
     v.mv_size = sizeof(skey);
-    rc = mdb_put(t->txn, t->s->dbi_ids, &k, &v, MDB_NOOVERWRITE);
+    /* Ids made in the order records arrive (a client's UUIDv7s) are
+     * appended, without a search; an id already stored is refused as
+     * before (obs_apply() looked first, so that would be damage). */
+    rc = store_txn_put_tail(t, t->s->dbi_ids, &k, &v, MDB_NOOVERWRITE);
     if (rc != 0) {
         return rc;
     }
@@ -388,7 +376,7 @@ static int obs_put(struct store_txn *t, const Coachq__V1__StoredObservation *rec
     k.mv_size = sizeof(vkey);
     v.mv_data = obs->id.data;
     v.mv_size = KEYS_UUID_LEN;
-    rc = mdb_put(t->txn, t->s->dbi_versions, &k, &v, 0);
+    rc = store_txn_put_tail(t, t->s->dbi_versions, &k, &v, 0);
     if (rc != 0) {
         return rc;
     }

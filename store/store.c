@@ -188,6 +188,56 @@ int store_txn_put_raw(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size
     return rc == 0 ? 0 : store_txn_write_fail(rc);
 }
 
+int store_txn_put_tail(struct store_txn *t, MDB_dbi dbi, MDB_val *key, MDB_val *val, unsigned flags)
+{
+    MDB_val v = *val;
+    int rc;
+
+    if (!t->write) {
+        return EACCES;
+    }
+    store_txn_memo_forget(t, dbi);
+    /* LMDB checks an append against the tree's last key before it changes
+     * anything, and answers MDB_KEYEXIST when the key does not sort after
+     * it, whether or not the key is stored. So that answer only sends the
+     * key down the ordinary put, with the caller's own flags: a key already
+     * stored is then refused (MDB_NOOVERWRITE) or overwritten exactly as
+     * before, and the appended put is never taken for either. */
+    rc = mdb_put(t->txn, dbi, key, &v, flags | MDB_APPEND);
+    if (rc == MDB_KEYEXIST) {
+        v = *val;
+        rc = mdb_put(t->txn, dbi, key, &v, flags);
+    }
+    if (rc == 0 || (rc == MDB_KEYEXIST && (flags & MDB_NOOVERWRITE))) {
+        *val = v;
+    }
+    return rc;
+}
+
+int store_txn_put_msg_tail(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t klen,
+                           const ProtobufCMessage *msg)
+{
+    MDB_val k, v;
+    int rc;
+
+    if (!t->write) {
+        return -EROFS;
+    }
+    k.mv_data = (void *)key;
+    k.mv_size = klen;
+    v.mv_data = NULL;
+    v.mv_size = protobuf_c_message_get_packed_size(msg);
+    /* Packed straight into its place in the page. */
+    rc = store_txn_put_tail(t, dbi, &k, &v, MDB_RESERVE);
+    if (rc != 0) {
+        return store_txn_write_fail(rc);
+    }
+    if (v.mv_size > 0) {
+        protobuf_c_message_pack(msg, v.mv_data);
+    }
+    return 0;
+}
+
 int store_txn_put_msg(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, size_t klen,
                       const ProtobufCMessage *msg, int *changed)
 {

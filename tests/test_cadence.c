@@ -473,7 +473,8 @@ static void test_figures(void **state)
  * (today's week) and once on Sunday 03-24 (the day before the window): 90
  * + 30 + 60 = 180 minutes in 80 days, 15.75 a week, shown as 16. A window
  * a week late gives 150 (13), a week early 150 (13), its start a week
- * early 210 (18), its end a week early 120 (11). */
+ * early 210 (18), its end a week early 120 (11). fb's own My coaching
+ * takes them from the weeks it read for its quality, the same weeks. */
 static void test_minutes_window_edges(void **state)
 {
     struct fx *f = *state;
@@ -489,6 +490,9 @@ static void test_minutes_window_edges(void **state)
     t = table(d, "cadence");
     assert_value(cell(t, "Ben Front", "Minutes per week"), llround(180.0 / WEEKS));
     assert_value(cell(t, "Ben Front", "Minutes per week"), 16);
+    dash_free(d);
+    d = build(s, "fb", AUTH_FRONT_LINE, K_MY_COACHING, "", 0);
+    assert_value(cell(table(d, "my-cadence"), NULL, "Minutes per week"), 16);
     dash_free(d);
     store_close(s);
 }

@@ -32,6 +32,7 @@
 #define NB 10
 #define DAY_2023_11_07 19668
 #define DAY_2023_12_28 19719 /* a Thursday, in the week of Monday 2023-12-25 */
+#define DAY_2023_07_01 19539 /* 2023-Q3's first day, a Saturday: Monday 2023-06-26's week */
 #define DAY_2024_02_15 19768 /* rep.m moves from flm.a to flm.e */
 #define DAY_2024_04_01 19814 /* flm.e moves from slm.b to slm.a */
 #define DAY_2024_03_31 19813 /* 2024-Q1's last day, a Sunday */
@@ -461,7 +462,10 @@ static void test_results_my_managers(void **state)
 
 /* The quality read for the second shown quarter (2023-Q4) ends with the
  * week of its last Monday (2023-12-25): a session on Thursday 2023-12-28
- * counts in it. flm.a's 2023-Q4: 2, 2, 2 and 4, (6 + 4) / 4 = 2.5, n 4. */
+ * counts in it. flm.a's 2023-Q4: 2, 2, 2 and 4, (6 + 4) / 4 = 2.5, n 4.
+ * The read starts with the week that holds the first shown quarter's
+ * first day, Saturday 2023-07-01, whose Monday is in 2023-Q2: a session
+ * that Saturday counts in no quarter shown, so 2023-Q3 has none. */
 static void test_results_last_week(void **state)
 {
     struct testutil_store_fx *f = *state;
@@ -470,14 +474,16 @@ static void test_results_last_week(void **state)
     const char *q = "Quarter";
 
     observe(f, "flm.a", DAY_2023_12_28, 8, F_PROCESS, T_DEAL, 4, 4);
+    observe(f, "flm.a", DAY_2023_07_01, 8, F_PROCESS, T_DEAL, 3, 3);
     d = must(f, "flm.a", AUTH_FRONT_LINE, K_MY_COACHING, "flm.a", 0);
     t = table(d, "team-results");
     expect_num(cell2(t, q, "2023-Q4", "Metric", "win_rate", "Quality index"), 2.5, 4, "2.50");
     expect_insufficient(cell2(t, q, "2023-Q3", "Metric", "win_rate", "Quality index"), 0);
     dash_free(d);
     d = must(f, "slm.a", AUTH_SECOND_LEVEL, K_MY_MANAGERS, "slm.a", 0);
-    expect_num(cell2(table(d, "team-results"), "Manager", "flm.a", q, "2023-Q4", "Quality index"),
-               2.5, 4, "2.50");
+    t = table(d, "team-results");
+    expect_num(cell2(t, "Manager", "flm.a", q, "2023-Q4", "Quality index"), 2.5, 4, "2.50");
+    expect_insufficient(cell2(t, "Manager", "flm.a", q, "2023-Q3", "Quality index"), 0);
     dash_free(d);
 }
 
