@@ -34,18 +34,18 @@
  * The people and line tables: open addressing with linear probing, kept at
  * most half full so that a probe ends soon, and capped so that a batch
  * naming more people than that reads the others each time rather than
- * growing the writer's memory (44 KiB and 156 KiB at most, plus the
+ * growing the writer's memory (176 KiB and 624 KiB at most, plus the
  * decoded people). The records of a batch mostly share observers, coaches
  * and the managers above them, so the caps hold the people of most
- * batches.
+ * batches, with room for a coachee per record besides.
  *
  * The memo is emptied before every nested transaction (each administrator's
- * request in a batch, each calibration record under enforcement), so
- * emptying must cost little: a slot holds an entry only when its
- * generation is the memo's, and emptying moves the memo to the next
- * generation instead of freeing the tables, which would make the next
- * lookup allocate and zero them again (200 KiB). They are freed when
- * the attempt ends.
+ * request in a batch, each calibration record under enforcement) and after
+ * every batch, so emptying must cost little: a slot holds an entry only
+ * when its generation is the memo's, and emptying moves the memo to the
+ * next generation instead of freeing the tables, which would make the next
+ * lookup allocate and zero them again (800 KiB). The engine keeps them
+ * from batch to batch and frees them with the store.
  */
 #define MEMO_PEOPLE_SLOTS (2 * STORE_MEMO_PEOPLE_MAX)
 #define MEMO_PEOPLE_MAX STORE_MEMO_PEOPLE_MAX
@@ -58,7 +58,7 @@
  * batch's people need far less than the cap (a person is a few hundred
  * bytes); beyond it they are read and decoded as outside a batch. */
 #define MEMO_BLOCK_BYTES (32u * 1024u)
-#define MEMO_ARENA_MAX (8u * MEMO_BLOCK_BYTES)
+#define MEMO_ARENA_MAX (16u * MEMO_BLOCK_BYTES)
 
 _Static_assert((MEMO_PEOPLE_SLOTS & (MEMO_PEOPLE_SLOTS - 1)) == 0, "a power of two");
 _Static_assert((MEMO_LINES_SLOTS & (MEMO_LINES_SLOTS - 1)) == 0, "a power of two");

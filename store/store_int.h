@@ -108,6 +108,12 @@ struct store {
     pthread_t writer;
     int writer_started;
     size_t reserved; /* bytes of data.mdb known to be allocated; writer thread */
+    /* The batches' memo (struct store_txn_memo below), made by the first
+     * batch and emptied after each, so that its tables are allocated once
+     * rather than per batch; NULL until then, or when it could not be
+     * made (the batch then reads every time). Writer thread; freed by
+     * store_close(). */
+    struct store_txn_memo *writer_memo;
 };
 
 /* What zone.c looked up in one transaction: the organisation's zone and
@@ -124,17 +130,22 @@ struct store_memo_line;
 struct store_memo_block;
 
 /* People and reporting-line answers a batch's memo keeps at most; a batch
- * that names more reads the others each time (memo.c). */
-#define STORE_MEMO_PEOPLE_MAX 256u
-#define STORE_MEMO_LINES_MAX 512u
+ * that names more reads the others each time (memo.c). A batch of
+ * `bench_submit`'s records names each coach about twice and each coachee
+ * once: at 434 records a commit, about 640 people and 650 line answers,
+ * so caps below that let the coachees fill the tables and every later
+ * read of a coach miss. */
+#define STORE_MEMO_PEOPLE_MAX 1024u
+#define STORE_MEMO_LINES_MAX 2048u
 
 /* What the rules and the aggregates read again and again in one batch (the
  * same rubric, the same observer's certification, the same people and
  * reporting lines), decoded once per batch (memo.c). Emptied whenever a
  * rubric, certification, person, reporting line, programme or enrolment
- * is written and before a nested transaction, like the zones above
- * (store_txn_memo_reset()); freed when the batch's attempt ends
- * (store_txn_memo_clear()). All zeroes is an empty memo. */
+ * is written and before a nested transaction, like the zones above, and
+ * when the batch's attempt ends (store_txn_memo_reset()); its tables are
+ * freed with the store (store_txn_memo_clear()). All zeroes is an empty
+ * memo. */
 struct store_txn_memo {
     struct Coachq__V1__Rubric *rubric; /* the last rubric asked for by version */
     /* certs_valid_on()'s answer (0 or -ENOENT) for the last observer,

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -173,7 +175,7 @@ static int nested_move_fn(struct store_txn *t, void *arg)
  * are read and handed to the caller like those beyond the cap on people. */
 static int big_steps(struct store_txn *t)
 {
-    enum { N = 200, NAME = 2000 };
+    enum { N = 300, NAME = 2000 };
     const Coachq__V1__Person *p = NULL;
     Coachq__V1__Person *own = NULL;
     char name[NAME + 1];
@@ -676,12 +678,87 @@ static void test_memo_batch_sees_changes(void **state)
     assert_true(vr.counted == 3);
 }
 
+/* Stores one observation of coach's coaching of coachee at started_at
+ * through s's writer, as a batch of its own; returns the writer's rc and
+ * copies the refusal's field into field. */
+static int submit_one(struct store *s, const char *coach, const char *coachee, int64_t started_at,
+                      char *field, size_t flen)
+{
+    struct testutil_obs o;
+    struct store_write w;
+    uint8_t *buf;
+    size_t n;
+
+    testutil_obs_make(&o, coach, coachee, started_at);
+    n = coachq__v1__observation__get_packed_size(&o.o);
+    buf = malloc(n);
+    assert_non_null(buf);
+    coachq__v1__observation__pack(&o.o, buf);
+    memset(&w, 0, sizeof(w));
+    w.obs = buf;
+    w.obs_len = n;
+    w.observer_id = "obs.amy";
+    w.received_at_ms = (T0 + 86400) * 1000;
+    assert_int_equal(store_submit(s, &w), 0);
+    store_drain(s);
+    (void)store_completed_take(s);
+    free(buf);
+    snprintf(field, flen, "%s", w.fault.field);
+    return w.rc;
+}
+
+/*
+ * The writer keeps its memo's tables from batch to batch, and nothing a
+ * batch read may answer the next one: another process (an administrator's
+ * command on the same store) demotes m.one between two batches, and the
+ * second batch's observation of m.one's coaching is refused as a fresh
+ * read refuses it, though the first batch read m.one as a front-line
+ * manager.
+ */
+static void test_memo_between_batches(void **state)
+{
+    struct fixture *f = *state;
+    struct store_policy pol;
+    struct store_opts opts;
+    char field[96];
+    pid_t pid;
+    int status = 0;
+
+    store_policy_default(&pol);
+    pol.enforce = 1;
+    memset(&opts, 0, sizeof(opts));
+    opts.policy = &pol;
+    assert_int_equal(store_open(f->dir, &opts, &f->s), 0);
+    assert_int_equal(store_exec(f->s, org_fn, NULL), 0);
+    assert_int_equal(submit_one(f->s, "m.one", "r.one", T0, field, sizeof(field)), 0);
+
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct store *other = NULL;
+        int rc = store_open(f->dir, &opts, &other);
+
+        if (rc == 0) {
+            rc = store_exec(other, demote_fn, NULL);
+            store_close(other);
+        }
+        _exit(rc == 0 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    assert_int_equal(submit_one(f->s, "m.one", "r.two", T0 + 3600, field, sizeof(field)),
+                     ERROR_REFUSED);
+    assert_string_equal(field, "observation.coach_id");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_memo_people, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memo_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memo_batch_sees_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memo_between_batches, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
