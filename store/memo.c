@@ -452,11 +452,38 @@ int store_txn_memo_rubric(struct store_txn *t, const char *id, uint32_t version,
         strcmp(r->id, id) == 0) {
         coachq__v1__rubric__free_unpacked(m->rubric, NULL);
         m->rubric = r;
+        m->rubric_unique = -1;
     } else {
         *own = r;
     }
     *out = r;
     return 0;
+}
+
+int store_txn_memo_rubric_unique(struct store_txn *t, const Coachq__V1__Rubric *r)
+{
+    struct store_txn_memo *m = t->memo;
+
+    if (m == NULL || r == NULL || r != m->rubric) {
+        return 0;
+    }
+    if (m->rubric_unique < 0) {
+        /* Once per rubric the batch decodes, not per record. */
+        int unique = 1;
+
+        for (size_t i = 0; i < r->n_behaviours && unique; i++) {
+            const char *id = r->behaviours[i]->id;
+
+            for (size_t j = 0; j < i && unique; j++) {
+                const char *other = r->behaviours[j]->id;
+
+                unique = id != NULL && other != NULL && strcmp(id, other) != 0;
+            }
+            unique = unique && id != NULL;
+        }
+        m->rubric_unique = unique;
+    }
+    return m->rubric_unique;
 }
 
 /*

@@ -148,6 +148,9 @@ struct store_memo_block;
  * memo. */
 struct store_txn_memo {
     struct Coachq__V1__Rubric *rubric; /* the last rubric asked for by version */
+    /* Whether rubric names each behaviour once: 1 or 0, -1 until asked
+     * (store_txn_memo_rubric_unique()). */
+    int rubric_unique;
     /* certs_valid_on()'s answer (0 or -ENOENT) for the last observer,
      * rubric and day agg_counts() asked about. */
     char cert_observer[66];
@@ -186,6 +189,11 @@ void store_txn_memo_clear(struct store_txn_memo *m);
  * memo keeps it); else rubrics_get()'s code. */
 int store_txn_memo_rubric(struct store_txn *t, const char *id, uint32_t version,
                           const struct Coachq__V1__Rubric **out, struct Coachq__V1__Rubric **own);
+
+/* 1 if r is t's memoised rubric and names each behaviour once (worked
+ * out once per memoised rubric), else 0, which claims nothing. r is
+ * borrowed. */
+int store_txn_memo_rubric_unique(struct store_txn *t, const struct Coachq__V1__Rubric *r);
 
 /* certs_valid_on()'s answer through t's memo: 0, -ENOENT, or its errors. */
 int store_txn_memo_certified(struct store_txn *t, const char *observer, const char *rubric,
