@@ -1047,7 +1047,7 @@ static enum store_batch_end store_batch_try(struct store *s, struct store_batch 
     size_t i;
     struct store_write *w;
 
-    /* The memo's tables (about 800 KiB at their caps) are kept from batch
+    /* The memo's tables (about 460 KiB at their caps) are kept from batch
      * to batch: made and zeroed once, emptied by a generation step. */
     if (s->writer_memo == NULL) {
         s->writer_memo = calloc(1, sizeof(*s->writer_memo));

@@ -125,6 +125,7 @@ struct store_txn_zones {
     char person[66]; /* "" : none cached */
 };
 
+struct store_memo_slot;
 struct store_memo_person;
 struct store_memo_line;
 struct store_memo_block;
@@ -163,8 +164,10 @@ struct store_txn_memo {
      * holding a capped number of entries (memo.c); NULL until then. A
      * slot holds an entry only when stamped with gen, so emptying the
      * memo moves gen on rather than touching the tables. */
-    struct store_memo_person *people;
+    struct store_memo_slot *people_slots; /* the probes' */
+    struct store_memo_person *people;     /* the entries, n_people used */
     size_t n_people;
+    struct store_memo_slot *line_slots;
     struct store_memo_line *lines;
     size_t n_lines;
     uint32_t gen;
