@@ -170,6 +170,7 @@ void agg_key_text(const uint8_t *key, size_t klen, char *out, size_t outlen);
 struct agg_ent {
     uint8_t key[AGG_KEY_MAX];
     size_t klen;
+    uint64_t hash; /* of key, for the map's growth (agg.c) */
     struct agg_val v;
     int seen;   /* verify: a stored value matched it */
     int listed; /* verify: its coach-week value (AGG_COACH_WEEK) is stored */
