@@ -685,8 +685,9 @@ static void test_memo_batch_sees_changes(void **state)
 }
 
 /* Stores o through s's writer, as a batch of its own; returns the
- * writer's rc and copies the refusal's field into field. */
-static int submit_obs(struct store *s, const Coachq__V1__Observation *o, char *field, size_t flen)
+ * writer's rc and copies the refusal into *fault. */
+static int submit_obs_fault(struct store *s, const Coachq__V1__Observation *o,
+                            struct validate_error *fault)
 {
     struct store_write w;
     uint8_t *buf;
@@ -705,8 +706,18 @@ static int submit_obs(struct store *s, const Coachq__V1__Observation *o, char *f
     store_drain(s);
     (void)store_completed_take(s);
     free(buf);
-    snprintf(field, flen, "%s", w.fault.field);
+    *fault = w.fault;
     return w.rc;
+}
+
+/* submit_obs_fault() giving the refusal's field only. */
+static int submit_obs(struct store *s, const Coachq__V1__Observation *o, char *field, size_t flen)
+{
+    struct validate_error fault;
+    int rc = submit_obs_fault(s, o, &fault);
+
+    snprintf(field, flen, "%s", fault.field);
+    return rc;
 }
 
 /* submit_obs() of an observation of coach's coaching of coachee at
@@ -823,6 +834,52 @@ static void test_memo_rubric_twice(void **state)
     assert_string_equal(field, "observation.ratings[1].not_applicable");
 }
 
+/*
+ * The ratings check tries each rating's behaviour at its own position in
+ * the rubric before searching; a record that lists them in another order
+ * is checked against the behaviours it names. Here they come in reverse:
+ * the record is stored, and a not-applicable mark on the first rating
+ * (the rubric's last behaviour, which allows none) is refused naming that
+ * behaviour, not the rubric's first one at the same position.
+ */
+static void test_memo_ratings_out_of_order(void **state)
+{
+    struct fixture *f = *state;
+    struct store_policy pol;
+    struct store_opts opts;
+    struct testutil_obs o;
+    struct validate_error fault;
+
+    store_policy_default(&pol);
+    pol.enforce = 1;
+    memset(&opts, 0, sizeof(opts));
+    opts.policy = &pol;
+    assert_int_equal(store_open(f->dir, &opts, &f->s), 0);
+    assert_int_equal(store_exec(f->s, org_fn, NULL), 0);
+    testutil_obs_make(&o, "m.one", "r.one", T0);
+    for (size_t i = 0; i < o.o.n_ratings / 2; i++) {
+        Coachq__V1__Rating *r = o.rp[i];
+
+        o.rp[i] = o.rp[o.o.n_ratings - 1 - i];
+        o.rp[o.o.n_ratings - 1 - i] = r;
+    }
+    assert_string_equal(o.rp[0]->behaviour_id, testutil_behaviours[9]);
+    assert_int_equal(submit_obs_fault(f->s, &o.o, &fault), 0);
+
+    testutil_obs_make(&o, "m.one", "r.one", T0 + 3600);
+    for (size_t i = 0; i < o.o.n_ratings / 2; i++) {
+        Coachq__V1__Rating *r = o.rp[i];
+
+        o.rp[i] = o.rp[o.o.n_ratings - 1 - i];
+        o.rp[o.o.n_ratings - 1 - i] = r;
+    }
+    o.rp[0]->not_applicable = 1;
+    assert_int_equal(submit_obs_fault(f->s, &o.o, &fault), ERROR_REFUSED);
+    assert_string_equal(fault.field, "observation.ratings[0].not_applicable");
+    assert_non_null(strstr(fault.message, "'documents-actions'"));
+    assert_null(strstr(fault.message, "'collaborative'"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -831,6 +888,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_memo_batch_sees_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memo_between_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memo_rubric_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memo_ratings_out_of_order, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
