@@ -548,38 +548,47 @@ struct results {
     unsigned rn[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
 };
 
-static int results_cb(const Coachq__V1__Outcome *o, void *arg)
+/* The index of a figure's metric in prog_metrics, or PROG_NMETRICS. */
+static size_t results_metric(const struct outcomes_fig *f)
+{
+    for (size_t mi = 0; mi < PROG_NMETRICS; mi++) {
+        if (strlen(prog_metrics[mi]) == f->metric_len &&
+            memcmp(f->metric, prog_metrics[mi], f->metric_len) == 0) {
+            return mi;
+        }
+    }
+    return PROG_NMETRICS;
+}
+
+/* Adds one figure to res. The key gives its team, period and metric, so
+ * only its value is read from the stored bytes (outcomes_figures()): no
+ * message is unpacked per figure. */
+static int results_cb(const struct outcomes_fig *f, void *arg)
 {
     struct results *res = arg;
-    int32_t first;
     int64_t q;
     size_t k;
     size_t mi;
 
-    if ((o->team != 0) == (res->reps != 0) || o->period == NULL || o->metric == NULL ||
-        !isfinite(o->value) || outcomes_period_parse(o->period, &first, NULL) != 0) {
+    if ((f->team != 0) == (res->reps != 0) || !isfinite(f->value)) {
         return 0;
     }
-    for (mi = 0; mi < PROG_NMETRICS; mi++) {
-        if (strcmp(o->metric, prog_metrics[mi]) == 0) {
-            break;
-        }
-    }
-    q = quarter_of(first);
+    mi = results_metric(f);
+    q = quarter_of(f->first_day);
     if (mi == PROG_NMETRICS || q < res->q0 || q >= res->q0 + (int64_t)res->nq) {
         return 0;
     }
     k = (size_t)(q - res->q0);
     if (res->reps) {
         if ((res->only >> k) & 1u) {
-            res->rsum[mi][k] += o->value;
+            res->rsum[mi][k] += f->value;
             res->rn[mi][k]++;
         }
-    } else if (strchr(o->period, 'Q') != NULL) {
-        res->qsum[mi][k] += o->value;
+    } else if (f->quarter) {
+        res->qsum[mi][k] += f->value;
         res->qn[mi][k]++;
     } else {
-        res->msum[mi][k] += o->value;
+        res->msum[mi][k] += f->value;
         res->mn[mi][k]++;
     }
     return 0;
@@ -717,7 +726,7 @@ static int results_from_reps(const struct dash_ctx *c, const char *manager, stru
         for (; j < rw.n && strcmp(rw.r[j].id, rw.r[i].id) == 0; j++) {
             res->only |= 1u << rw.r[j].k;
         }
-        rc = outcomes_list(c->t, rw.r[i].id, quarter_first_day(res->q0), until, results_cb, res);
+        rc = outcomes_figures(c->t, rw.r[i].id, quarter_first_day(res->q0), until, results_cb, res);
         i = j;
     }
     res->reps = 0;
@@ -836,7 +845,7 @@ static int results_manager(const struct dash_ctx *c, const struct prog_weeks *pw
     memset(res, 0, sizeof(*res));
     res->q0 = q0;
     res->nq = PROG_QUARTERS + 1;
-    rc = outcomes_list(c->t, manager, quarter_first_day(q0), c->until_day, results_cb, res);
+    rc = outcomes_figures(c->t, manager, quarter_first_day(q0), c->until_day, results_cb, res);
     if (rc == 0) {
         rc = results_from_reps(c, manager, res);
     }
@@ -1060,7 +1069,7 @@ int dash_team_results(const struct dash_ctx *c, const char *manager, int64_t q0,
     }
     res->q0 = q0;
     res->nq = nq;
-    rc = outcomes_list(c->t, manager, quarter_first_day(q0), c->until_day, results_cb, res);
+    rc = outcomes_figures(c->t, manager, quarter_first_day(q0), c->until_day, results_cb, res);
     if (rc == 0) {
         rc = results_from_reps(c, manager, res);
     }
