@@ -211,7 +211,7 @@ static int outcomes_list_one(const uint8_t *key, size_t klen, const uint8_t *val
     struct outcomes_list_ctx *c = arg;
     Coachq__V1__Outcome *o;
     uint32_t pk;
-    int32_t first, last;
+    int32_t first;
     size_t pos;
     int rc;
 
@@ -222,8 +222,11 @@ static int outcomes_list_one(const uint8_t *key, size_t klen, const uint8_t *val
     pos = (size_t)key[0] + 2;
     pk = keys_get_be32(key + pos);
     first = (int32_t)(pk / 2);
-    last = outcomes_period_last(first, (int)(pk & 1));
-    if (first > c->until || last < c->from) {
+    /* A period ends no earlier than it starts, so its last day (a civil
+     * date's worth of arithmetic) is worked out only for one that starts
+     * before the window. */
+    if (first > c->until ||
+        (first < c->from && outcomes_period_last(first, (int)(pk & 1)) < c->from)) {
         return 0;
     }
     if (c->fcb != NULL) {
