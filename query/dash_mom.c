@@ -214,10 +214,18 @@ int dash_mom_set_read(const struct dash_ctx *c, struct dash_mom_set *s, enum agg
 
         /* Behaviours only for the full window (set_cb ignores them
          * elsewhere): the long window's other weeks give their index and
-         * observations alone. */
-        rc = agg_read_slots(c->t, dash_agg_kind(c, kind), ids->id[i], c->rubric_id, from_monday,
-                            last, full_from, full_from + 7 * (int32_t)full_weeks - 7, bids, nb,
-                            set_cb, &sr);
+         * observations alone. A front-line manager's weeks come from the
+         * impact blocks (a value per 16 weeks); a behaviour a week has
+         * none of comes with zero figures, which add nothing. */
+        if (kind == AGG_COACH) {
+            rc = agg_read_impact(c->t, dash_agg_kind(c, kind), ids->id[i], c->rubric_id,
+                                 from_monday, last, full_from,
+                                 full_from + 7 * (int32_t)full_weeks - 7, bids, nb, set_cb, &sr);
+        } else {
+            rc = agg_read_slots(c->t, dash_agg_kind(c, kind), ids->id[i], c->rubric_id, from_monday,
+                                last, full_from, full_from + 7 * (int32_t)full_weeks - 7, bids, nb,
+                                set_cb, &sr);
+        }
     }
     return rc;
 }

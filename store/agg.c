@@ -720,6 +720,10 @@ static const char *scope_name(unsigned kind)
         return "coach-week";
     case AGG_COACH_WEEK_ASG:
         return "coach-week-asg";
+    case AGG_IMPACT:
+        return "impact";
+    case AGG_IMPACT_ASG:
+        return "impact-asg";
     }
     return "?";
 }

@@ -131,6 +131,42 @@
  * proficient), what agg_read_rated() of the coach's AGG_COACH value of
  * that week sums to. A coach-week with nothing is deleted.
  *
+ * Impact blocks (format 6): an AGG_IMPACT key (kind 11, twin 0x1b) is an
+ * AGG_COACH key (or twin) with that kind and, for the week, the first
+ * Monday of a block of AGG_IMPACT_WEEKS (16) weeks counted from the Monday
+ * 1970-01-05 (agg_impact_block_of()). Its value holds, for each of the
+ * block's weeks that has an AGG_COACH value, what a reader of moments
+ * (agg_read_slots()) takes from that value: the behaviours' ids once per
+ * block instead of once per week, so that Programme impact reads about 5
+ * values per manager, not 78 (store/agg_impact.c). Version
+ * AGG_IMPACT_VERSION, little-endian:
+ *
+ *   offset  size  field
+ *        0     1  version (AGG_IMPACT_VERSION); any other value is refused
+ *        1     1  flags, 0
+ *        2     2  u16 week mask: bit k set when the block's k-th week (its
+ *                 first Monday + 7k) is stored (never 0: a block with no
+ *                 week is deleted)
+ *        4     4  u32 number of behaviours nb (the ids of every week's
+ *                 behaviours, in the order first met)
+ *        8   ...  per behaviour: u8 id length (1..64), the id (no NUL)
+ *           ...  per stored week, oldest first: u32 observations, u32
+ *                 index_n, f64 index_sum, f64 index_sumsq, u32 mix[15]
+ *                 (AGG_NMIX; the mix's counts, not its quality sums), then
+ *                 per behaviour in the list's order u32 count, u64 sum of
+ *                 scores, u64 sum of squared scores (all 0 when the week
+ *                 rated it not)
+ *
+ * A block is made from its weeks' stored AGG_COACH values and nothing else
+ * (the writer remakes each block its batch touched once per commit, after
+ * the batch's values are written; the rebuild, and so erasure, retention
+ * and zone changes, and the migration from format 5 make every block), so
+ * it always equals what those values make, and agg_verify() checks that.
+ * Its figures are those of one week's AGG_COACH value, which refuses
+ * anything past a u32, so no input makes a block the writer cannot store;
+ * a manager's weeks are spread over blocks of 16, however many there are.
+ * The proficient counts are not kept (no reader of moments uses them).
+ *
  * The stored value (agg_week database), version 1: a fixed-layout,
  * little-endian record, not protobuf, so that the writer reads and writes
  * it without a decoder's allocations:
@@ -184,7 +220,7 @@
  * record contributes, the double-coding rule), agg_apply.c (the writer's
  * hook), agg_rebuild.c (rebuild and verify), agg_assigned.c (format 4's
  * marking of assigned records), agg_seen.c (the observer-week lists and
- * coach-week values);
+ * coach-week values), agg_impact.c (the impact blocks);
  * agg_int.h is what they share.
  * Errors are negative errnos, or the store's STORE_TXN_ABORT() codes that
  * callers inside store/ pass on.
@@ -211,6 +247,7 @@ enum agg_scope {
     AGG_OBSERVER_COACH = 8, /* a share's key only, from format 5 */
     AGG_OBSERVER_WEEK = 9,
     AGG_COACH_WEEK = 10,
+    AGG_IMPACT = 11,
     /* The assigned twins (AGG_ASSIGNED, below): the same values over the
      * observations that fulfilled an assignment only. */
     AGG_COACH_ASG = 0x11,
@@ -220,6 +257,7 @@ enum agg_scope {
     AGG_OBSERVER_COACH_ASG = 0x18,
     AGG_OBSERVER_WEEK_ASG = 0x19,
     AGG_COACH_WEEK_ASG = 0x1a,
+    AGG_IMPACT_ASG = 0x1b,
 };
 
 /*
@@ -255,6 +293,8 @@ enum agg_scope {
 #define AGG_KIND_SEEN(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_OBSERVER_WEEK)
 /* True for AGG_COACH_WEEK and its twin (a coach-week value). */
 #define AGG_KIND_COACHES(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_COACH_WEEK)
+/* True for AGG_IMPACT and its twin (an impact block). */
+#define AGG_KIND_IMPACT(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_IMPACT)
 
 #define AGG_ORG_ALL "*"
 /* The one behaviour of an AGG_OBSERVER_COACH value: every rated one. */
@@ -263,6 +303,9 @@ enum agg_scope {
 #define AGG_CONTRIB_VERSION 1
 #define AGG_SEEN_VERSION 1
 #define AGG_COACH_WEEK_VERSION 1
+#define AGG_IMPACT_VERSION 1
+/* Weeks of an impact block (AGG_IMPACT). */
+#define AGG_IMPACT_WEEKS 16
 #define AGG_NMARKERS 8 /* MarkerKind values 0..7 */
 
 /* The coaching mix in an AggWeek (mix and mix_q): sessions by focus, those
@@ -287,8 +330,10 @@ enum agg_scope {
  * observer-week lists (AGG_OBSERVER_WEEK) instead of AGG_OBSERVER_COACH
  * values, and adds the coach-week values (AGG_COACH_WEEK): a store of format
  * 4 has its values folded into lists when opened (the records are not
- * read), an older one is rebuilt. */
-#define AGG_FORMAT 5
+ * read), an older one is rebuilt; 6 adds the impact blocks (AGG_IMPACT),
+ * made when a store of format 4 or 5 is opened from its AGG_COACH values
+ * (the records are not read). */
+#define AGG_FORMAT 6
 
 /* The Monday (a day number, days since 1970-01-01) of the ISO week that day
  * falls in. */
@@ -408,6 +453,25 @@ int agg_read_slots(struct store_txn *t, enum agg_scope kind, const char *scope_i
                    const char *rubric_id, int32_t from_monday, int32_t until_monday,
                    int32_t beh_from, int32_t beh_until, const char *const *ids, size_t nids,
                    agg_slots_cb cb, void *arg);
+
+/* The first Monday of the impact block (AGG_IMPACT_WEEKS weeks) that day
+ * falls in. */
+int32_t agg_impact_block_of(int32_t day);
+
+/*
+ * agg_read_slots() of kind AGG_COACH (or AGG_COACH_ASG) from the impact
+ * blocks (AGG_IMPACT): the same weeks with the same figures, except that
+ * every week in the behaviours' window lists every behaviour of its block
+ * (those it has none of with zero figures) and proficient is always 0.
+ * For the programme dashboard, which reads every front-line manager's 78
+ * weeks: a value per 16 weeks instead of one per week. Arguments,
+ * ownership, thread and result as agg_read_slots()'s; -EINVAL for another
+ * kind.
+ */
+int agg_read_impact(struct store_txn *t, enum agg_scope kind, const char *coach,
+                    const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                    int32_t beh_from, int32_t beh_until, const char *const *ids, size_t nids,
+                    agg_slots_cb cb, void *arg);
 
 /*
  * agg_read() for callers that use the ratings of every behaviour together

@@ -321,6 +321,10 @@ int agg_flush(struct store_txn *t)
     if (rc == 0) {
         rc = agg_seen_write(t, ents, n);
     }
+    /* The impact blocks of the coaches' weeks just written (agg_impact.c). */
+    if (rc == 0) {
+        rc = agg_impact_write(t, ents, n);
+    }
     if (rc == -EIO) {
         log_event(LOG_ERROR, "agg_value_corrupt", "op=flush");
     }

@@ -417,6 +417,31 @@ int agg_coach_week_share(const uint8_t *key, size_t klen, const uint8_t *val, si
  * the caller's write transaction. Returns 0 or a STORE_TXN_ABORT() code. */
 int agg_seen_migrate(struct store_txn *t, uint64_t *lists);
 
+/* ---- agg_impact.c ------------------------------------------------------ */
+
+/* Remakes the impact block of every AGG_COACH key (or twin) among
+ * ents[0..n) (in key order, as agg_flush() sorts them) from the stored
+ * values, after they are written: each block read and written once.
+ * Returns 0 or a STORE_TXN_ABORT() code. */
+int agg_impact_write(struct store_txn *t, struct agg_ent *const *ents, size_t n);
+
+/* Makes the impact block of every stored AGG_COACH value (and twin), in a
+ * write transaction whose values are all written (the rebuild, the
+ * migration from format 4 or 5); *blocks gets the blocks made. Returns 0
+ * or a STORE_TXN_ABORT() code. */
+int agg_impact_build_all(struct store_txn *t, uint64_t *blocks);
+
+/* Whether the stored impact block (key and val borrowed) equals what the
+ * rebuilt AGG_COACH values of its weeks in m make (verify's map, its
+ * values normalised): 0 yes, 1 no (also for a key or value that is not
+ * well formed), or a negative code. */
+int agg_impact_verify(const struct agg_map *m, const uint8_t *key, size_t klen, const uint8_t *val,
+                      size_t vlen);
+
+/* Whether the impact block of the AGG_COACH key (or twin) is stored: 1,
+ * 0, or a negative code. */
+int agg_impact_has(struct store_txn *t, const uint8_t *key, size_t klen);
+
 /* ---- agg_apply.c ------------------------------------------------------- */
 
 /* A write failure: LMDB codes already end the attempt; memory too, since

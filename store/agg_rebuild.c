@@ -238,6 +238,12 @@ int agg_rebuild_txn(struct store_txn *t)
     if (rc == 0) {
         rc = agg_write_fail(agg_seen_write_map(t, &b->map));
     }
+    /* The impact blocks, from the AGG_COACH values just written. */
+    if (rc == 0) {
+        uint64_t blocks = 0;
+
+        rc = agg_impact_build_all(t, &blocks);
+    }
     if (rc == 0) {
         log_event(LOG_INFO, "agg_rebuilt", "observations=%" PRIu64 " counted=%" PRIu64 " keys=%zu",
                   b->res.observations, b->res.counted, b->map.n);
@@ -266,16 +272,24 @@ int agg_format_check(struct store_txn *t, int rebuilt)
     }
     /* Format 4 differs from 5 only in where an observer's shares per coach
      * are kept: its values are folded into the observer-week lists
-     * (agg_seen.c) without reading a record. */
-    if (rc == 0 && v.mv_size == 4 && keys_get_be32(v.mv_data) == 4 && AGG_FORMAT == 5 && !rebuilt) {
-        uint64_t lists = 0;
+     * (agg_seen.c) without reading a record. 5 differs from 6 only in the
+     * impact blocks, made from the stored AGG_COACH values (agg_impact.c). */
+    if (rc == 0 && v.mv_size == 4 &&
+        (keys_get_be32(v.mv_data) == 4 || keys_get_be32(v.mv_data) == 5) && AGG_FORMAT == 6 &&
+        !rebuilt) {
+        uint32_t from = keys_get_be32(v.mv_data);
+        uint64_t lists = 0, blocks = 0;
 
-        rc = agg_seen_migrate(t, &lists);
+        rc = from == 4 ? agg_seen_migrate(t, &lists) : 0;
+        if (rc == 0) {
+            rc = agg_impact_build_all(t, &blocks);
+        }
         if (rc != 0) {
             return rc;
         }
-        log_event(LOG_INFO, "agg_format_upgraded", "from=4 to=%d lists=%" PRIu64, AGG_FORMAT,
-                  lists);
+        log_event(LOG_INFO, "agg_format_upgraded",
+                  "from=%" PRIu32 " to=%d lists=%" PRIu64 " blocks=%" PRIu64, from, AGG_FORMAT,
+                  lists, blocks);
         return store_txn_put_raw(t, t->s->dbi_meta, (const uint8_t *)key, sizeof(key) - 1, want, 4,
                                  NULL);
     }
@@ -558,6 +572,14 @@ static int verify_stored(const uint8_t *key, size_t klen, const uint8_t *val, si
         verify_coach_week(b, key, klen, val, vlen, text);
         return 0;
     }
+    /* An impact block must be what its weeks' rebuilt values make. */
+    if (klen >= 1 && AGG_KIND_IMPACT(key[0])) {
+        rc = agg_impact_verify(&b->map, key, klen, val, vlen);
+        if (rc == 1) {
+            report(b, text, "impact block differs from what its weeks' values make");
+        }
+        return rc < 0 ? rc : 0;
+    }
     memset(&sv, 0, sizeof(sv));
     rc = agg_val_decode(&sv, val, vlen);
     if (rc == -EIO) {
@@ -580,9 +602,16 @@ static int verify_stored(const uint8_t *key, size_t klen, const uint8_t *val, si
         if (what[0] != '\0') {
             report(b, text, what);
         }
+        /* A coach's week that should be stored needs its impact block. */
+        if ((key[0] & ~AGG_ASSIGNED) == AGG_COACH) {
+            rc = agg_impact_has(b->t, key, klen);
+            if (rc == 0) {
+                report(b, text, "missing its impact block");
+            }
+        }
     }
     agg_val_free(&sv);
-    return 0;
+    return rc < 0 ? rc : 0;
 }
 
 static int ent_cmp(const void *a, const void *b)

@@ -692,8 +692,9 @@ static void test_excluded(void **state)
     assert_int_equal(r.observations, 4);
     assert_int_equal(r.counted, 1);
     assert_int_equal(r.differences, 0);
-    /* coach, line, line-coach, org, observer, its week list, the coach-week: no cohort. */
-    assert_int_equal(r.keys, 7);
+    /* coach, line, line-coach, org, observer, its week list, the coach-week,
+     * the coach's impact block: no cohort. */
+    assert_int_equal(r.keys, 8);
 }
 
 /* ---- Amendments -------------------------------------------------------- */
@@ -968,8 +969,9 @@ static void test_verify_repair(void **state)
     assert_int_equal(agg_verify(f->s, 0, diff_cb, &d, &r), 0);
     assert_int_equal(r.observations, 2);
     assert_int_equal(r.counted, 2);
-    /* 2 weeks x (coach, line, line-coach, org, coach-week) + 2 observers + their 2 lists. */
-    assert_int_equal(r.keys, 14);
+    /* 2 weeks x (coach, line, line-coach, org, coach-week) + 2 observers + their 2
+     * lists + the coach's impact block (both weeks in one). */
+    assert_int_equal(r.keys, 15);
     assert_int_equal(r.differences, 0);
     assert_int_equal(d.n, 0);
 
@@ -997,7 +999,7 @@ static void test_verify_repair(void **state)
     memset(&d, 0, sizeof(d));
     assert_int_equal(agg_verify(f->s, 0, diff_cb, &d, &r), 0);
     assert_int_equal(r.differences, 0);
-    assert_int_equal(r.keys, 14);
+    assert_int_equal(r.keys, 15);
 }
 
 /* ---- Schema 3 upgrade -------------------------------------------------- */
@@ -1087,7 +1089,7 @@ static void test_schema_upgrade(void **state)
     weeks_free(&ws);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
     assert_int_equal(r.differences, 0);
-    assert_int_equal(r.keys, 14);
+    assert_int_equal(r.keys, 15);
     /* Contributions were rebuilt too: a double-coding peer after the
      * upgrade pairs up and verify still agrees. */
     tobs_make(&b2, "flm.cara", "rep.ida", T0);
@@ -1125,7 +1127,7 @@ static void test_schema_upgrade(void **state)
     weeks_free(&ws);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
     assert_int_equal(r.differences, 0);
-    assert_int_equal(r.keys, 16);
+    assert_int_equal(r.keys, 17);
     tobs_make(&b2, "flm.cara", "rep.ida", T0 + 60);
     assert_int_equal(submit(f->s, "carol", &b2.t.o), 0);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
@@ -1215,7 +1217,8 @@ static void strip_mix(const char *dir)
 
         /* Lists hold no mix (the rebuild makes them again). */
         if (AGG_KIND_SEEN(((const uint8_t *)k.mv_data)[0]) ||
-            AGG_KIND_COACHES(((const uint8_t *)k.mv_data)[0])) {
+            AGG_KIND_COACHES(((const uint8_t *)k.mv_data)[0]) ||
+            AGG_KIND_IMPACT(((const uint8_t *)k.mv_data)[0])) {
             continue;
         }
         assert_int_equal(agg_val_decode(&a, v.mv_data, v.mv_size), 0);
@@ -2009,7 +2012,7 @@ static void test_coachqd_verify(void **state)
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
     assert_non_null(strstr(out, "observations read: 2\n"));
     assert_non_null(strstr(out, "counted: 2\n"));
-    assert_non_null(strstr(out, "aggregate values: 14\n"));
+    assert_non_null(strstr(out, "aggregate values: 15\n"));
     assert_non_null(strstr(out, "differences: 0\n"));
 
     f->s = open_store_policy(f->dir, 1);
@@ -2064,7 +2067,7 @@ static void test_backdated_import_refreshes(void **state)
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
     assert_non_null(strstr(out, "differences: 0\n"));
     /* The two observations of flm.cara now count in the cohort, a week each. */
-    assert_non_null(strstr(out, "aggregate values: 16\n"));
+    assert_non_null(strstr(out, "aggregate values: 17\n"));
     /* The same import again changes nothing, so nothing is rebuilt. */
     testutil_coachqd(out, sizeof(out), 0, "import", "programme", "--data", f->dir, csv, NULL);
     assert_null(strstr(out, "brought up to date"));
