@@ -5,7 +5,9 @@
  * 2^16 and sums near 2^32; a manager with thousands of weeks is spread
  * over blocks; the writer keeps the blocks through amendments and erasure
  * (verify agrees); a store of format 5 gets its blocks when opened, and
- * without that step verify fails; a damaged block is refused and repaired.
+ * without that step verify fails; a damaged block is refused and repaired;
+ * a damaged AGG_COACH value stops neither the upgrade nor the writer (its
+ * week is left out of the block until --repair).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -414,15 +416,18 @@ static void submit(struct store *s, const char *observer, struct testutil_obs *t
 struct diffs {
     int n;
     char first[512];
+    char all[2048]; /* every difference, one a line, as long as they fit */
 };
 
 static void diff_cb(const char *key, const char *what, void *arg)
 {
     struct diffs *d = arg;
+    size_t len = strlen(d->all);
 
     if (d->n++ == 0) {
         snprintf(d->first, sizeof(d->first), "%s: %s", key, what);
     }
+    snprintf(d->all + len, sizeof(d->all) - len, "%s: %s\n", key, what);
 }
 
 static uint64_t verify(struct store *s, struct diffs *d)
@@ -669,6 +674,144 @@ static void test_damaged(void **state)
     assert_int_equal(verify(f->s, &df), 0);
 }
 
+/* ---- A damaged week's value ---------------------------------------------- */
+
+/* Gives coach's AGG_COACH value of the week monday a version no reader
+ * takes, so that it does not decode. */
+struct week_damage {
+    const char *coach;
+    int32_t monday;
+};
+
+static int damage_week_txn(struct store_txn *t, void *arg)
+{
+    struct week_damage *d = arg;
+    struct keys_buf k;
+    MDB_val v;
+    uint8_t *copy;
+    int rc;
+
+    assert_int_equal(agg_key(&k, AGG_COACH, d->coach, RUBRIC, 1, d->monday), 0);
+    assert_int_equal(store_txn_get_raw(t, t->s->dbi_agg, k.b, k.len, &v), 0);
+    copy = malloc(v.mv_size);
+    assert_non_null(copy);
+    memcpy(copy, v.mv_data, v.mv_size);
+    copy[0] = 0xee;
+    rc = store_txn_put_raw(t, t->s->dbi_agg, k.b, k.len, copy, v.mv_size, NULL);
+    free(copy);
+    return rc;
+}
+
+/* The Mondays agg_read_impact() gives of coach's weeks (at most 8). */
+struct mondays {
+    const char *coach;
+    int rc;
+    size_t n;
+    int32_t m[8];
+};
+
+static int mondays_cb(int32_t monday, const struct agg_slots *a, void *arg)
+{
+    struct mondays *m = arg;
+
+    (void)a;
+    assert_true(m->n < 8);
+    m->m[m->n++] = monday;
+    return 0;
+}
+
+static int mondays_txn(struct store_txn *t, void *arg)
+{
+    struct mondays *m = arg;
+
+    m->n = 0;
+    m->rc = agg_read_impact(t, AGG_COACH, m->coach, RUBRIC, MON0 - 7 * 40, MON0 + 7 * 80,
+                            MON0 - 7 * 40, MON0 + 7 * 80, ids, NIDS, mondays_cb, m);
+    return 0;
+}
+
+static struct mondays impact_mondays(struct store *s, const char *coach)
+{
+    struct mondays m;
+
+    memset(&m, 0, sizeof(m));
+    m.coach = coach;
+    assert_int_equal(store_view(s, mondays_txn, &m), 0);
+    assert_int_equal(m.rc, 0);
+    return m;
+}
+
+/* verify names the damaged value of the week MON0 (as a value that does
+ * not decode, and as a rebuilt value not stored) and the block made
+ * without its week, --repair makes both again from the records, and then
+ * every week of coach is read again, nweeks of them. */
+static void assert_damage_mended(struct store *s, const char *coach, size_t nweeks)
+{
+    struct agg_verify_result r;
+    struct diffs df;
+
+    memset(&df, 0, sizeof(df));
+    assert_int_equal(agg_verify(s, 1, diff_cb, &df, &r), 0);
+    assert_int_equal(r.differences, 3);
+    assert_non_null(strstr(df.all, "2025-W10: stored value does not decode"));
+    assert_non_null(strstr(df.all, "2025-W10: missing (rebuilt 1 observations)"));
+    assert_non_null(strstr(df.all, "impact block differs"));
+    assert_int_equal(verify(s, &df), 0);
+    assert_int_equal(coach_weeks(s, coach), nweeks);
+}
+
+/* A store of format 5 with one damaged AGG_COACH value opens: the
+ * upgrade makes the value's block without its week (the other weeks and
+ * managers as ever), verify names the value, and --repair mends it. */
+static void test_damaged_week_upgrade(void **state)
+{
+    struct fixture *f = *state;
+    struct testutil_obs a, b, c;
+    struct week_damage wd = {"flm.cara", MON0};
+    struct mondays m;
+
+    /* MON0 and MON0 + 7 are the last two weeks of one block. */
+    assert_int_equal(agg_impact_block_of(MON0 + 7), agg_impact_block_of(MON0));
+    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
+    submit(f->s, "bob", &b, "flm.cara", T0 + WEEK_S, NULL);
+    submit(f->s, "alice", &c, "flm.dan", T0, NULL);
+    assert_int_equal(store_exec(f->s, damage_week_txn, &wd), 0);
+    close_store(f->s);
+    f->s = NULL;
+    assert_int_equal(back_to_format5(f->dir, 5), 2);
+    f->s = open_store(f->dir);
+    assert_int_equal(count_blocks(f->s).n, 2);
+    m = impact_mondays(f->s, "flm.cara");
+    assert_int_equal(m.n, 1);
+    assert_int_equal(m.m[0], MON0 + 7);
+    assert_int_equal(coach_weeks(f->s, "flm.dan"), 1);
+    assert_damage_mended(f->s, "flm.cara", 2);
+}
+
+/* The writer goes on when its batch touches another week of the block of
+ * a damaged AGG_COACH value: the block is made without the damaged week,
+ * later batches are written, and --repair mends the value. */
+static void test_damaged_week_writer(void **state)
+{
+    struct fixture *f = *state;
+    struct testutil_obs a, b, c;
+    struct week_damage wd = {"flm.cara", MON0};
+    struct mondays m;
+
+    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
+    assert_int_equal(store_exec(f->s, damage_week_txn, &wd), 0);
+    submit(f->s, "bob", &b, "flm.cara", T0 + WEEK_S, NULL);
+    assert_false(store_failed(f->s));
+    m = impact_mondays(f->s, "flm.cara");
+    assert_int_equal(m.n, 1);
+    assert_int_equal(m.m[0], MON0 + 7);
+    /* The store still takes writes, in that block and the next. */
+    submit(f->s, "alice", &c, "flm.cara", T0 + 2 * WEEK_S, NULL);
+    assert_false(store_failed(f->s));
+    assert_int_equal(impact_mondays(f->s, "flm.cara").n, 2);
+    assert_damage_mended(f->s, "flm.cara", 3);
+}
+
 static int other_kind_txn(struct store_txn *t, void *arg)
 {
     int *rc = arg;
@@ -695,6 +838,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format5_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_week_upgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_week_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_kind, setup, teardown),
     };
 
