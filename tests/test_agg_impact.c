@@ -674,6 +674,84 @@ static void test_damaged(void **state)
     assert_int_equal(verify(f->s, &df), 0);
 }
 
+/* ---- Verify's comparison ------------------------------------------------- */
+
+/* A change to flm.cara's stored block of MON0: with to 0, one is added
+ * to the count of behaviour beh of the block's stored week w (the week's
+ * observations when beh is -1); with to not 0, the block is stored as it
+ * is under the key of the block that starts on to. */
+struct tamper {
+    uint32_t w;
+    int beh;
+    int32_t to;
+};
+
+static int tamper_txn(struct store_txn *t, void *arg)
+{
+    struct tamper *tp = arg;
+    /* A week's own figures, and a behaviour's (agg.h, "Impact blocks"). */
+    const size_t week = 4 + 4 + 8 + 8 + 4 * AGG_NMIX, beh = 20;
+    struct keys_buf k;
+    MDB_val v;
+    uint8_t *copy;
+    size_t p = 8, nb;
+    int rc;
+
+    assert_int_equal(agg_key(&k, AGG_IMPACT, "flm.cara", RUBRIC, 1, agg_impact_block_of(MON0)), 0);
+    assert_int_equal(store_txn_get_raw(t, t->s->dbi_agg, k.b, k.len, &v), 0);
+    copy = malloc(v.mv_size);
+    assert_non_null(copy);
+    memcpy(copy, v.mv_data, v.mv_size);
+    nb = keys_get_le32(copy + 4);
+    for (size_t i = 0; i < nb; i++) {
+        p += 1 + copy[p];
+    }
+    p += tp->w * (week + nb * beh) + (tp->beh < 0 ? 0 : week + (size_t)tp->beh * beh);
+    assert_true(p + 4 <= v.mv_size);
+    if (tp->to == 0) {
+        keys_put_le32(copy + p, keys_get_le32(copy + p) + 1);
+    } else {
+        assert_int_equal(agg_key(&k, AGG_IMPACT, "flm.cara", RUBRIC, 1, tp->to), 0);
+    }
+    rc = store_txn_put_raw(t, t->s->dbi_agg, k.b, k.len, copy, v.mv_size, NULL);
+    free(copy);
+    return rc;
+}
+
+/* Blocks still well formed but with other figures are named by verify
+ * and repaired: one more observation in the first week; one more rating
+ * of the second week's first behaviour; and a block stored for weeks
+ * with no session (no rebuilt value: there is nothing it should hold). */
+static void test_verify_figures(void **state)
+{
+    struct fixture *f = *state;
+    struct testutil_obs a, b;
+    struct agg_verify_result r;
+    struct diffs df;
+    struct tamper tp[] = {
+        {0, -1, 0},
+        {1, 0, 0},
+        {0, -1, agg_impact_block_of(MON0) + 7 * AGG_IMPACT_WEEKS},
+    };
+
+    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
+    submit(f->s, "bob", &b, "flm.cara", T0 + WEEK_S, NULL);
+    assert_int_equal(count_blocks(f->s).n, 1);
+    assert_int_equal(verify(f->s, &df), 0);
+    for (size_t i = 0; i < sizeof(tp) / sizeof(tp[0]); i++) {
+        assert_int_equal(store_exec(f->s, tamper_txn, &tp[i]), 0);
+        assert_int_equal(count_blocks(f->s).n, tp[i].to != 0 ? 2 : 1);
+        memset(&df, 0, sizeof(df));
+        assert_int_equal(agg_verify(f->s, 1, diff_cb, &df, &r), 0);
+        assert_int_equal(r.differences, 1);
+        assert_non_null(strstr(df.first, "impact/flm.cara/"));
+        assert_non_null(strstr(df.first, "impact block differs"));
+        assert_int_equal(verify(f->s, &df), 0);
+        assert_int_equal(count_blocks(f->s).n, 1);
+        assert_int_equal(coach_weeks(f->s, "flm.cara"), 2);
+    }
+}
+
 /* ---- A damaged week's value ---------------------------------------------- */
 
 /* Gives coach's AGG_COACH value of the week monday a version no reader
@@ -838,6 +916,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format5_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_figures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_week_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_week_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_kind, setup, teardown),
