@@ -3,8 +3,10 @@
  * agg.h): agg_read_impact() gives what agg_read_slots() gives of the same
  * AGG_COACH weeks, over any window and across blocks, with counts past
  * 2^16 and sums near 2^32; a manager with thousands of weeks is spread
- * over blocks; the writer keeps the blocks through amendments and erasure
- * (verify agrees); a store of format 5 gets its blocks when opened, and
+ * over blocks; the writer keeps the blocks (and the assigned twins')
+ * through amendments and erasure, and a batch of several weeks of one
+ * block and of the next (verify agrees); verify names a block whose
+ * figures differ; a store of format 5 gets its blocks when opened, and
  * without that step verify fails; a damaged block is refused and repaired;
  * a damaged AGG_COACH value stops neither the upgrade nor the writer (its
  * week is left out of the block until --repair).
@@ -26,6 +28,7 @@
 #include "agg_int.h"
 #include "erase.h"
 #include "keys.h"
+#include "obs.h"
 #include "store.h"
 #include "store_int.h"
 #include "testutil.h"
@@ -439,8 +442,9 @@ static uint64_t verify(struct store *s, struct diffs *d)
     return r.differences;
 }
 
-/* The weeks of coach both reads give, compared; their number. */
-static size_t coach_weeks(struct store *s, const char *coach)
+/* Both reads of the weeks of coach's kind (AGG_COACH or twin), compared;
+ * their number. */
+static size_t kind_weeks(struct store *s, enum agg_scope kind, const char *coach)
 {
     static struct sums a, b;
     struct window w;
@@ -448,13 +452,19 @@ static size_t coach_weeks(struct store *s, const char *coach)
     memset(&w, 0, sizeof(w));
     w.slots = &a;
     w.impact = &b;
-    w.kind = AGG_COACH;
+    w.kind = kind;
     w.coach = coach;
     w.from = MON0 - 7 * 40;
     w.until = MON0 + 7 * 80;
     w.beh_from = w.from;
     w.beh_until = w.until;
     return assert_window(s, &w);
+}
+
+/* The weeks of coach both reads give, compared; their number. */
+static size_t coach_weeks(struct store *s, const char *coach)
+{
+    return kind_weeks(s, AGG_COACH, coach);
 }
 
 static int erase_txn(struct store_txn *t, void *arg)
@@ -493,6 +503,111 @@ static void test_writer(void **state)
     er.origin = "test";
     assert_int_equal(store_exec(f->s, erase_txn, &er), 0);
     assert_int_equal(coach_weeks(f->s, "flm.cara"), 0);
+    assert_int_equal(verify(f->s, &df), 0);
+}
+
+/* Marks the stored record id (16 bytes) assigned and rebuilds the
+ * aggregates, as the upgrade from format 3 does: an assigned record
+ * without a server's draw, whose amendments are assigned too. */
+static int assign_txn(struct store_txn *t, void *arg)
+{
+    const uint8_t *id = arg;
+    Coachq__V1__StoredObservation *rec = NULL;
+    uint8_t skey[8];
+    uint8_t *packed;
+    size_t n;
+    int rc;
+
+    assert_int_equal(obs_read_txn(t, id, &rec), 0);
+    rec->assigned = 1;
+    rec->superseded = 0; /* set when read, never stored */
+    n = coachq__v1__stored_observation__get_packed_size(rec);
+    packed = malloc(n);
+    assert_non_null(packed);
+    coachq__v1__stored_observation__pack(rec, packed);
+    keys_put_be64(skey, rec->seq);
+    rc = store_txn_put_raw(t, t->s->dbi_obs, skey, sizeof(skey), packed, n, NULL);
+    free(packed);
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    return rc == 0 ? agg_rebuild_txn(t) : rc;
+}
+
+/* The writer keeps the assigned twins' blocks (AGG_COACH_ASG) as it keeps
+ * the others: an assigned record amended into another block leaves its
+ * twin block, which is deleted, and makes the other. */
+static void test_writer_twins(void **state)
+{
+    struct fixture *f = *state;
+    struct testutil_obs a, b, c;
+    struct diffs df;
+
+    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
+    submit(f->s, "bob", &b, "flm.cara", T0 + 3600, NULL);
+    assert_int_equal(store_exec(f->s, assign_txn, a.id), 0);
+    assert_int_equal(kind_weeks(f->s, AGG_COACH_ASG, "flm.cara"), 1);
+    assert_int_equal(count_blocks(f->s).n, 2);
+    /* a moves 20 weeks on, assigned still. */
+    submit(f->s, "alice", &c, "flm.cara", T0 + 20 * WEEK_S, a.id);
+    assert_int_equal(kind_weeks(f->s, AGG_COACH_ASG, "flm.cara"), 1);
+    assert_int_equal(kind_weeks(f->s, AGG_COACH, "flm.cara"), 2);
+    assert_int_equal(count_blocks(f->s).n, 3);
+    assert_int_equal(verify(f->s, &df), 0);
+}
+
+/* Sessions of one batch: four weeks of flm.cara, two in each of two
+ * blocks, and one of flm.dan. */
+#define NBATCH 5
+struct batch {
+    struct testutil_obs o[NBATCH];
+    uint8_t *buf[NBATCH];
+    size_t len[NBATCH];
+};
+
+static void batch_fill(void *arg, struct store_write *w, int i)
+{
+    struct batch *b = arg;
+    const char *coach = i < 4 ? "flm.cara" : "flm.dan";
+
+    testutil_obs_make(&b->o[i], coach, i < 4 ? "rep.ida" : "rep.jon",
+                      T0 + (i < 4 ? i : 0) * WEEK_S);
+    b->len[i] = coachq__v1__observation__get_packed_size(&b->o[i].o);
+    b->buf[i] = malloc(b->len[i]);
+    assert_non_null(b->buf[i]);
+    coachq__v1__observation__pack(&b->o[i].o, b->buf[i]);
+    memset(w, 0, sizeof(*w));
+    w->obs = b->buf[i];
+    w->obs_len = b->len[i];
+    w->observer_id = "alice";
+    w->received_at_ms = now_ms();
+}
+
+static void batch_check(void *arg, const struct store_write *w, int i)
+{
+    (void)arg;
+    if (w->rc != 0 || w->result != STORE_STORED) {
+        fail_msg("session %d: rc %d (%s)", i, w->rc, w->fault.message);
+    }
+}
+
+/* One batch touching several weeks of one block, and weeks of the next
+ * block of the same manager: each block is made once from all its weeks,
+ * none is passed over. */
+static void test_writer_one_batch(void **state)
+{
+    struct fixture *f = *state;
+    static struct batch b;
+    struct diffs df;
+
+    /* MON0 and MON0 + 7 end a block; MON0 + 14 and + 21 start the next. */
+    assert_int_equal(agg_impact_block_of(MON0 + 7), agg_impact_block_of(MON0));
+    assert_int_equal(agg_impact_block_of(MON0 + 14), MON0 + 14);
+    testutil_write_one_batch(f->s, NBATCH, batch_fill, batch_check, &b, NULL, 0);
+    for (int i = 0; i < NBATCH; i++) {
+        free(b.buf[i]);
+    }
+    assert_int_equal(count_blocks(f->s).n, 3);
+    assert_int_equal(kind_weeks(f->s, AGG_COACH, "flm.cara"), 4);
+    assert_int_equal(kind_weeks(f->s, AGG_COACH, "flm.dan"), 1);
     assert_int_equal(verify(f->s, &df), 0);
 }
 
@@ -914,6 +1029,8 @@ int main(void)
         cmocka_unit_test(test_same_as_slots),
         cmocka_unit_test(test_many_weeks),
         cmocka_unit_test_setup_teardown(test_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_twins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_one_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format5_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_figures, setup, teardown),
