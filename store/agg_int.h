@@ -437,10 +437,10 @@ int agg_impact_write(struct store_txn *t, struct agg_ent *const *ents, size_t n)
 /* Makes the impact block of every stored AGG_COACH value (and twin), in a
  * write transaction whose values are all written (the rebuild, the
  * migration from format 4 or 5): as agg_impact_write() makes a block,
- * each once. *blocks gets the blocks made. Writer thread. Returns 0,
- * a STORE_TXN_ABORT() code, -ERANGE, -EIO for an AGG_COACH key too short
- * to name a week (logged as agg_value_corrupt), or an mdberr_errno() code
- * from reading the values. */
+ * each once; an AGG_COACH key too short to name a week is left out
+ * (logged as agg_value_corrupt). *blocks gets the blocks made. Writer
+ * thread. Returns 0, a STORE_TXN_ABORT() code, -ERANGE, or an
+ * mdberr_errno() code from reading the values. */
 int agg_impact_build_all(struct store_txn *t, uint64_t *blocks);
 
 /* Whether the stored impact block (key and val borrowed) equals what the

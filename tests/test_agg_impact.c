@@ -9,7 +9,8 @@
  * figures differ; a store of format 5 gets its blocks when opened, and
  * without that step verify fails; a damaged block is refused and repaired;
  * a damaged AGG_COACH value stops neither the upgrade nor the writer (its
- * week is left out of the block until --repair).
+ * week is left out of the block until --repair), nor does a key too short
+ * to name a week stop the upgrade.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -981,6 +982,55 @@ static void test_damaged_week_upgrade(void **state)
     assert_damage_mended(f->s, "flm.cara", 2);
 }
 
+/* Stores a copy of coach's AGG_COACH value of MON0 under a key of that
+ * kind too short to name a week, in the closed store in dir. */
+static void put_short_key(const char *dir, const char *coach)
+{
+    static const uint8_t shortkey[] = {AGG_COACH, 'x', 'y'};
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi agg;
+    MDB_val k, v;
+    struct keys_buf kb;
+
+    testutil_lmdb_begin(dir, 0, &env, &txn);
+    assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
+    assert_int_equal(agg_key(&kb, AGG_COACH, coach, RUBRIC, 1, MON0), 0);
+    k.mv_data = kb.b;
+    k.mv_size = kb.len;
+    assert_int_equal(mdb_get(txn, agg, &k, &v), 0);
+    k.mv_data = (void *)shortkey;
+    k.mv_size = sizeof(shortkey);
+    assert_int_equal(mdb_put(txn, agg, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* A store of format 5 with an AGG_COACH key too short to name a week
+ * opens, with every other block made; verify names the key and --repair
+ * deletes it. */
+static void test_short_key_upgrade(void **state)
+{
+    struct fixture *f = *state;
+    struct testutil_obs a;
+    struct agg_verify_result r;
+    struct diffs df;
+
+    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
+    close_store(f->s);
+    f->s = NULL;
+    assert_int_equal(back_to_format5(f->dir, 5), 1);
+    put_short_key(f->dir, "flm.cara");
+    f->s = open_store(f->dir);
+    assert_int_equal(count_blocks(f->s).n, 1);
+    assert_int_equal(coach_weeks(f->s, "flm.cara"), 1);
+    memset(&df, 0, sizeof(df));
+    assert_int_equal(agg_verify(f->s, 1, diff_cb, &df, &r), 0);
+    assert_int_equal(r.differences, 1);
+    assert_non_null(strstr(df.first, "malformed key, 3 bytes"));
+    assert_int_equal(verify(f->s, &df), 0);
+}
+
 /* The writer goes on when its batch touches another week of the block of
  * a damaged AGG_COACH value: the block is made without the damaged week,
  * later batches are written, and --repair mends the value. */
@@ -1036,6 +1086,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_figures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_week_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_week_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_short_key_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_kind, setup, teardown),
     };
 
