@@ -532,10 +532,37 @@ static int32_t quarter_first_day(int64_t q)
     return (int32_t)day_from_civil(y, (unsigned)(q - y * 4) * 3 + 1, 1);
 }
 
+/* The reps' own figures of Programme impact's quarters, from one pass over
+ * the outcomes (rep_figs_read()), so that the reps of every manager are
+ * looked up here rather than each read from the store per manager. subj
+ * is in the outcomes' key order (an id's length, then its bytes), each
+ * with its figures (fig[first..first + n)) in key order. */
+struct rep_subject {
+    char id[65];
+    size_t len;
+    size_t first, n;
+};
+
+struct rep_fig {
+    uint8_t mi, k;
+    double value;
+};
+
+struct rep_figs {
+    int made; /* 1: every rep with a figure of the quarters is in subj */
+    int64_t q0;
+    size_t nq;
+    struct rep_subject *subj;
+    size_t nsubj, capsubj;
+    struct rep_fig *fig;
+    size_t nfig, capfig;
+};
+
 /* One manager's team results per metric and quarter: quarter figures, and
  * month figures averaged when a quarter has none. */
 struct results {
-    int64_t q0; /* first quarter held */
+    const struct rep_figs *figs; /* the reps' figures, or NULL: read them per rep */
+    int64_t q0;                  /* first quarter held */
     size_t nq;
     int reps;      /* 1 while collecting the reps' own figures (team unset) */
     unsigned only; /* with reps: the quarter indexes collected (bit k) */
@@ -548,41 +575,173 @@ struct results {
     unsigned rn[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
 };
 
-static int results_cb(const Coachq__V1__Outcome *o, void *arg)
+/* The index of a figure's metric in prog_metrics, or PROG_NMETRICS. */
+static size_t results_metric(const struct outcomes_fig *f)
+{
+    for (size_t mi = 0; mi < PROG_NMETRICS; mi++) {
+        if (strlen(prog_metrics[mi]) == f->metric_len &&
+            memcmp(f->metric, prog_metrics[mi], f->metric_len) == 0) {
+            return mi;
+        }
+    }
+    return PROG_NMETRICS;
+}
+
+/* Adds one figure to res. The key gives its team, period and metric, so
+ * only its value is read from the stored bytes (outcomes_figures()): no
+ * message is unpacked per figure. */
+static int results_cb(const struct outcomes_fig *f, void *arg)
 {
     struct results *res = arg;
-    int32_t first;
     int64_t q;
     size_t k;
     size_t mi;
 
-    if ((o->team != 0) == (res->reps != 0) || o->period == NULL || o->metric == NULL ||
-        !isfinite(o->value) || outcomes_period_parse(o->period, &first, NULL) != 0) {
+    if ((f->team != 0) == (res->reps != 0) || !isfinite(f->value)) {
         return 0;
     }
-    for (mi = 0; mi < PROG_NMETRICS; mi++) {
-        if (strcmp(o->metric, prog_metrics[mi]) == 0) {
-            break;
-        }
-    }
-    q = quarter_of(first);
+    mi = results_metric(f);
+    q = quarter_of(f->first_day);
     if (mi == PROG_NMETRICS || q < res->q0 || q >= res->q0 + (int64_t)res->nq) {
         return 0;
     }
     k = (size_t)(q - res->q0);
     if (res->reps) {
         if ((res->only >> k) & 1u) {
-            res->rsum[mi][k] += o->value;
+            res->rsum[mi][k] += f->value;
             res->rn[mi][k]++;
         }
-    } else if (strchr(o->period, 'Q') != NULL) {
-        res->qsum[mi][k] += o->value;
+    } else if (f->quarter) {
+        res->qsum[mi][k] += f->value;
         res->qn[mi][k]++;
     } else {
-        res->msum[mi][k] += o->value;
+        res->msum[mi][k] += f->value;
         res->mn[mi][k]++;
     }
     return 0;
+}
+
+/* Keeps one rep's own figure of the quarters (outcomes_figures() of every
+ * subject): what results_cb() would add for a rep, with its quarter. */
+static int rep_figs_cb(const struct outcomes_fig *f, void *arg)
+{
+    struct rep_figs *rf = arg;
+    struct rep_subject *last = rf->nsubj > 0 ? &rf->subj[rf->nsubj - 1] : NULL;
+    size_t mi;
+    int64_t q;
+    int rc;
+
+    /* Ids past 64 bytes are never a rep here (rep_collect_cb()). */
+    if (f->team || !isfinite(f->value) || f->subject_len > 64) {
+        return 0;
+    }
+    mi = results_metric(f);
+    q = quarter_of(f->first_day);
+    if (mi == PROG_NMETRICS || q < rf->q0 || q >= rf->q0 + (int64_t)rf->nq) {
+        return 0;
+    }
+    if (last == NULL || last->len != f->subject_len ||
+        memcmp(last->id, f->subject, f->subject_len) != 0) {
+        rc = grow((void **)&rf->subj, &rf->capsubj, rf->nsubj, sizeof(*rf->subj), 64);
+        if (rc < 0) {
+            return rc;
+        }
+        last = &rf->subj[rf->nsubj++];
+        memcpy(last->id, f->subject, f->subject_len);
+        last->id[f->subject_len] = '\0';
+        last->len = f->subject_len;
+        last->first = rf->nfig;
+        last->n = 0;
+    }
+    rc = grow((void **)&rf->fig, &rf->capfig, rf->nfig, sizeof(*rf->fig), 256);
+    if (rc < 0) {
+        return rc;
+    }
+    rf->fig[rf->nfig].mi = (uint8_t)mi;
+    rf->fig[rf->nfig].k = (uint8_t)(q - rf->q0);
+    rf->fig[rf->nfig].value = f->value;
+    rf->nfig++;
+    last->n++;
+    return 0;
+}
+
+static void rep_figs_free(struct rep_figs *rf)
+{
+    free(rf->subj);
+    free(rf->fig);
+    memset(rf, 0, sizeof(*rf));
+}
+
+/* Reads every rep's own figures of quarters q0 .. q0 + nq - 1 in one pass,
+ * when the store holds at most REP_FIGS_PER_MANAGER figures per manager of
+ * the page: a pass over them costs less than a lookup of every manager's
+ * reps and a read per rep, which the page would do otherwise (rf->made
+ * stays 0 then, as it does when the figures do not fit). Returns 0 or a
+ * store code. */
+#define REP_FIGS_PER_MANAGER 64
+static int rep_figs_read(const struct dash_ctx *c, size_t managers, int64_t q0, size_t nq,
+                         struct rep_figs *rf)
+{
+    uint64_t n = 0;
+    int rc;
+
+    memset(rf, 0, sizeof(*rf));
+    rf->q0 = q0;
+    rf->nq = nq;
+    rc = outcomes_count(c->t, &n);
+    if (rc < 0 || n > (uint64_t)managers * REP_FIGS_PER_MANAGER || n > DASH_MAX_PEOPLE / 2) {
+        return rc;
+    }
+    rc = outcomes_figures(c->t, NULL, quarter_first_day(q0),
+                          quarter_first_day(q0 + (int64_t)nq) - 1, rep_figs_cb, rf);
+    if (rc == -E2BIG || rc == -ENOMEM) {
+        /* Too many to hold: read them per rep instead. */
+        rep_figs_free(rf);
+        rf->q0 = q0;
+        rf->nq = nq;
+        return 0;
+    }
+    rf->made = rc == 0;
+    return rc;
+}
+
+/* The subject rep (NUL-terminated) among rf's, or NULL. */
+static const struct rep_subject *rep_figs_find(const struct rep_figs *rf, const char *rep)
+{
+    size_t len = strlen(rep);
+    size_t lo = 0, hi = rf->nsubj;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct rep_subject *r = &rf->subj[mid];
+        int cmp = r->len != len ? (r->len < len ? -1 : 1) : memcmp(r->id, rep, len);
+
+        if (cmp == 0) {
+            return r;
+        }
+        if (cmp < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return NULL;
+}
+
+/* Adds rep's figures from res->figs to res as results_cb() would, in the
+ * same order (the rep's keys'), so every sum is the same. */
+static void rep_figs_add(struct results *res, const char *rep)
+{
+    const struct rep_subject *r = rep_figs_find(res->figs, rep);
+
+    for (size_t j = 0; r != NULL && j < r->n; j++) {
+        const struct rep_fig *f = &res->figs->fig[r->first + j];
+
+        if ((res->only >> f->k) & 1u) {
+            res->rsum[f->mi][f->k] += f->value;
+            res->rn[f->mi][f->k]++;
+        }
+    }
 }
 
 /* The team result of metric mi in quarter index k, or NAN. */
@@ -703,7 +862,9 @@ static int results_from_reps(const struct dash_ctx *c, const char *manager, stru
         days[rw.nks] = last < c->until_day ? last : c->until_day;
         rw.ks[rw.nks++] = (unsigned)k;
     }
-    if (rw.nks > 0) {
+    /* With the reps' figures read for the page and none there, no rep can
+     * stand in: the reporting lines need not be read. */
+    if (rw.nks > 0 && (res->figs == NULL || res->figs->nsubj > 0)) {
         rc = people_reports_on(c->t, manager, days, rw.nks, rep_quarters_cb, &rw);
     }
     if (rw.n > 1) {
@@ -717,7 +878,12 @@ static int results_from_reps(const struct dash_ctx *c, const char *manager, stru
         for (; j < rw.n && strcmp(rw.r[j].id, rw.r[i].id) == 0; j++) {
             res->only |= 1u << rw.r[j].k;
         }
-        rc = outcomes_list(c->t, rw.r[i].id, quarter_first_day(res->q0), until, results_cb, res);
+        if (res->figs != NULL) {
+            rep_figs_add(res, rw.r[i].id);
+        } else {
+            rc = outcomes_figures(c->t, rw.r[i].id, quarter_first_day(res->q0), until, results_cb,
+                                  res);
+        }
         i = j;
     }
     res->reps = 0;
@@ -815,8 +981,8 @@ static void results_pairs(struct corr_acc acc[PROG_NMETRICS][PROG_MAX_LAG],
  * -1 for none) and team results (res is scratch), added to acc. Returns 0
  * or a negative code. */
 static int results_manager(const struct dash_ctx *c, const struct prog_weeks *pw, size_t i,
-                           int64_t q0, const int *qk, struct results *res,
-                           struct corr_acc acc[PROG_NMETRICS][PROG_MAX_LAG])
+                           int64_t q0, const int *qk, const struct rep_figs *figs,
+                           struct results *res, struct corr_acc acc[PROG_NMETRICS][PROG_MAX_LAG])
 {
     const struct dash_mom_set *set = &pw->set;
     const char *manager = pw->flm->id[i];
@@ -834,9 +1000,10 @@ static int results_manager(const struct dash_ctx *c, const struct prog_weeks *pw
         }
     }
     memset(res, 0, sizeof(*res));
+    res->figs = figs->made ? figs : NULL;
     res->q0 = q0;
     res->nq = PROG_QUARTERS + 1;
-    rc = outcomes_list(c->t, manager, quarter_first_day(q0), c->until_day, results_cb, res);
+    rc = outcomes_figures(c->t, manager, quarter_first_day(q0), c->until_day, results_cb, res);
     if (rc == 0) {
         rc = results_from_reps(c, manager, res);
     }
@@ -900,6 +1067,7 @@ static int programme_results(struct dash *d, const struct dash_ctx *c, const str
     struct corr_acc acc[PROG_NMETRICS][PROG_MAX_LAG];
     int64_t q0 = quarter_of(c->until_day) - PROG_QUARTERS;
     struct results *res = NULL;
+    struct rep_figs figs;
     int *qk = NULL;
     int rc = 0;
 
@@ -918,8 +1086,9 @@ static int programme_results(struct dash *d, const struct dash_ctx *c, const str
 
         qk[k] = q >= q0 && q < q0 + PROG_QUARTERS ? (int)(q - q0) : -1;
     }
+    rc = rep_figs_read(c, pw->flm->n, q0, PROG_QUARTERS + 1, &figs);
     for (size_t i = 0; i < pw->flm->n && rc == 0; i++) {
-        rc = results_manager(c, pw, i, q0, qk, res, acc);
+        rc = results_manager(c, pw, i, q0, qk, &figs, res, acc);
     }
     if (rc == 0) {
         rc = results_table(d, c, acc);
@@ -927,6 +1096,7 @@ static int programme_results(struct dash *d, const struct dash_ctx *c, const str
     if (rc == 0) {
         rc = dash_failed(d);
     }
+    rep_figs_free(&figs);
     free(res);
     free(qk);
     return rc;
@@ -1060,7 +1230,7 @@ int dash_team_results(const struct dash_ctx *c, const char *manager, int64_t q0,
     }
     res->q0 = q0;
     res->nq = nq;
-    rc = outcomes_list(c->t, manager, quarter_first_day(q0), c->until_day, results_cb, res);
+    rc = outcomes_figures(c->t, manager, quarter_first_day(q0), c->until_day, results_cb, res);
     if (rc == 0) {
         rc = results_from_reps(c, manager, res);
     }

@@ -157,11 +157,17 @@
  *                 scores, u64 sum of squared scores (all 0 when the week
  *                 rated it not)
  *
- * A block is made from its weeks' stored AGG_COACH values and nothing else
- * (the writer remakes each block its batch touched once per commit, after
- * the batch's values are written; the rebuild, and so erasure, retention
- * and zone changes, and the migration from format 5 make every block), so
- * it always equals what those values make, and agg_verify() checks that.
+ * A block is made from its weeks' stored AGG_COACH values and nothing
+ * else, and never read by the writer: for each block its flush touched,
+ * the writer decodes up to 16 AGG_COACH values (after the batch's values
+ * are written) and makes the block again, once per agg_flush(), which runs
+ * before the commit and before every request with a function in a batch
+ * (store.c); the rebuild, and so erasure, retention and zone changes, and
+ * the migration from format 4 or 5 make every block. So a block always
+ * equals what those values make, and agg_verify() checks that. A week
+ * whose value does not decode is left out of its block (verify names the
+ * value, --repair makes both again), so one damaged value stops neither
+ * the migration nor the writer.
  * Its figures are those of one week's AGG_COACH value, which refuses
  * anything past a u32, so no input makes a block the writer cannot store;
  * a manager's weeks are spread over blocks of 16, however many there are.

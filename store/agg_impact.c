@@ -223,8 +223,12 @@ static int block_key(const uint8_t *key, size_t klen, uint8_t *out)
 
 /* What the stored AGG_COACH values (kind and prefix of bkey, a block key
  * of blen bytes) of the block's weeks make, into *out and *n as
- * src_encode() gives them. Returns 0, -EIO for a value that does not
- * decode, or a negative code. */
+ * src_encode() gives them. A week whose value does not decode is left
+ * out (logged), as the migration to format 5 leaves it out of the
+ * coach-week values: verify names the value and the block, --repair
+ * makes both again, and meanwhile neither the open nor a batch touching
+ * another week of the block is stopped by it. Returns 0, -ERANGE (see
+ * src_encode()), -ENOMEM or an mdberr_errno() code. */
 static int block_make(struct store_txn *t, const uint8_t *bkey, size_t blen, uint8_t **out,
                       size_t *n)
 {
@@ -258,6 +262,11 @@ static int block_make(struct store_txn *t, const uint8_t *bkey, size_t blen, uin
             break;
         }
         err = agg_val_decode(&s.own[week], vv.mv_data, vv.mv_size);
+        if (err == -EIO) {
+            log_event(LOG_ERROR, "agg_value_corrupt", "op=impact size=%zu", vv.mv_size);
+            err = 0;
+            continue;
+        }
         s.v[week] = &s.own[week];
         s.have |= 1u << week;
     }
@@ -346,9 +355,11 @@ static int blocks_collect(struct store_txn *t, unsigned kind, struct blocks *bl)
         if (((const uint8_t *)kv.mv_data)[0] != kind) {
             break;
         }
+        /* A key too short to name a week is damage, left out as a value
+         * that does not decode is (verify names it, --repair deletes it). */
         if (block_key(kv.mv_data, kv.mv_size, bk) != 0) {
-            err = -EIO;
-            break;
+            log_event(LOG_ERROR, "agg_value_corrupt", "op=impact klen=%zu", kv.mv_size);
+            continue;
         }
         if (kv.mv_size == lastlen && memcmp(bk, last, lastlen) == 0) {
             continue;

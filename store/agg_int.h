@@ -170,6 +170,7 @@ void agg_key_text(const uint8_t *key, size_t klen, char *out, size_t outlen);
 struct agg_ent {
     uint8_t key[AGG_KEY_MAX];
     size_t klen;
+    uint64_t hash; /* of key, for the map's growth (agg.c) */
     struct agg_val v;
     int seen;   /* verify: a stored value matched it */
     int listed; /* verify: its coach-week value (AGG_COACH_WEEK) is stored */
@@ -420,14 +421,27 @@ int agg_seen_migrate(struct store_txn *t, uint64_t *lists);
 
 /* Remakes the impact block of every AGG_COACH key (or twin) among
  * ents[0..n) (in key order, as agg_flush() sorts them) from the stored
- * values, after they are written: each block read and written once.
- * Returns 0 or a STORE_TXN_ABORT() code. */
+ * values, after they are written. A block is never read: for each block
+ * its keys touch, up to AGG_IMPACT_WEEKS stored AGG_COACH values are
+ * decoded (a week whose value does not decode is left out, logged as
+ * agg_value_corrupt) and the block is written, or deleted when it has no
+ * week, once per call. agg_flush() calls it, and the store runs the flush
+ * before the commit and before every request with a function in a batch
+ * (store.c), so a block touched on both sides of such a request is made
+ * once per flush, more than once per commit. Write transaction (writer
+ * thread); ents borrowed. Returns 0, a STORE_TXN_ABORT() code (a put or
+ * delete that failed, or ENOMEM), -ERANGE (a figure past a u32, which no
+ * decoded value holds) or an mdberr_errno() code from reading the
+ * values (-EIO for a damaged database). */
 int agg_impact_write(struct store_txn *t, struct agg_ent *const *ents, size_t n);
 
 /* Makes the impact block of every stored AGG_COACH value (and twin), in a
  * write transaction whose values are all written (the rebuild, the
- * migration from format 4 or 5); *blocks gets the blocks made. Returns 0
- * or a STORE_TXN_ABORT() code. */
+ * migration from format 4 or 5): as agg_impact_write() makes a block,
+ * each once; an AGG_COACH key too short to name a week is left out
+ * (logged as agg_value_corrupt). *blocks gets the blocks made. Writer
+ * thread. Returns 0, a STORE_TXN_ABORT() code, -ERANGE, or an
+ * mdberr_errno() code from reading the values. */
 int agg_impact_build_all(struct store_txn *t, uint64_t *blocks);
 
 /* Whether the stored impact block (key and val borrowed) equals what the

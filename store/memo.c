@@ -34,18 +34,18 @@
  * The people and line tables: open addressing with linear probing, kept at
  * most half full so that a probe ends soon, and capped so that a batch
  * naming more people than that reads the others each time rather than
- * growing the writer's memory (44 KiB and 156 KiB at most, plus the
+ * growing the writer's memory (112 KiB and 352 KiB at most, plus the
  * decoded people). The records of a batch mostly share observers, coaches
  * and the managers above them, so the caps hold the people of most
- * batches.
+ * batches, with room for a coachee per record besides.
  *
  * The memo is emptied before every nested transaction (each administrator's
- * request in a batch, each calibration record under enforcement), so
- * emptying must cost little: a slot holds an entry only when its
- * generation is the memo's, and emptying moves the memo to the next
- * generation instead of freeing the tables, which would make the next
- * lookup allocate and zero them again (200 KiB). They are freed when
- * the attempt ends.
+ * request in a batch, each calibration record under enforcement) and after
+ * every batch, so emptying must cost little: a slot holds an entry only
+ * when its generation is the memo's, and emptying moves the memo to the
+ * next generation instead of freeing the tables, which would make the next
+ * lookup allocate them and zero their slots again. The engine keeps them
+ * from batch to batch and frees them with the store.
  */
 #define MEMO_PEOPLE_SLOTS (2 * STORE_MEMO_PEOPLE_MAX)
 #define MEMO_PEOPLE_MAX STORE_MEMO_PEOPLE_MAX
@@ -58,7 +58,7 @@
  * batch's people need far less than the cap (a person is a few hundred
  * bytes); beyond it they are read and decoded as outside a batch. */
 #define MEMO_BLOCK_BYTES (32u * 1024u)
-#define MEMO_ARENA_MAX (8u * MEMO_BLOCK_BYTES)
+#define MEMO_ARENA_MAX (16u * MEMO_BLOCK_BYTES)
 
 _Static_assert((MEMO_PEOPLE_SLOTS & (MEMO_PEOPLE_SLOTS - 1)) == 0, "a power of two");
 _Static_assert((MEMO_LINES_SLOTS & (MEMO_LINES_SLOTS - 1)) == 0, "a power of two");
@@ -70,23 +70,31 @@ struct store_memo_block {
     max_align_t data[];
 };
 
+/* A slot of the people or line table: what a probe compares, in 16
+ * bytes, and where the entry is (idx into the entries, which are kept in
+ * the order they were added). A probe then reads a few bytes per slot
+ * rather than a whole entry: at 156 bytes an entry, the line table's
+ * slots filled 624 KiB, more than the core's cache, and its probes cost
+ * more than the reads they saved. */
+struct store_memo_slot {
+    uint32_t hash;
+    uint32_t gen; /* holds an entry when the memo's gen */
+    int32_t day;  /* the line table's; 0 in the people table */
+    uint32_t idx;
+};
+
 /* A person as people_get() answered: p (decoded into the memo's blocks),
  * or NULL for -ENOENT. */
 struct store_memo_person {
     Coachq__V1__Person *p;
-    uint32_t hash;
-    uint32_t gen; /* holds an entry when the memo's gen */
     char id[VALIDATE_MAX_ID + 1];
 };
 
 /* people_manager_at(id, day)'s answer: 0 with manager, or -ENOENT, which
  * holds from day from to day last (people_manager_span()). */
 struct store_memo_line {
-    uint32_t hash;
-    int32_t day;
     int32_t from, last;
     int rc;
-    uint32_t gen; /* as in struct store_memo_person */
     char id[VALIDATE_MAX_ID + 1];
     char manager[VALIDATE_MAX_ID + 1];
 };
@@ -127,11 +135,11 @@ void store_txn_memo_reset(struct store_txn_memo *m)
     if (m->gen == UINT32_MAX) {
         /* After 2^32 generations a slot's stamp could come round again:
          * start the stamps over from a zeroed table. */
-        if (m->people != NULL) {
-            memset(m->people, 0, MEMO_PEOPLE_SLOTS * sizeof(*m->people));
+        if (m->people_slots != NULL) {
+            memset(m->people_slots, 0, MEMO_PEOPLE_SLOTS * sizeof(*m->people_slots));
         }
-        if (m->lines != NULL) {
-            memset(m->lines, 0, MEMO_LINES_SLOTS * sizeof(*m->lines));
+        if (m->line_slots != NULL) {
+            memset(m->line_slots, 0, MEMO_LINES_SLOTS * sizeof(*m->line_slots));
         }
         m->gen = 1;
     } else {
@@ -145,7 +153,9 @@ void store_txn_memo_clear(struct store_txn_memo *m)
         return;
     }
     memo_forget_values(m);
+    free(m->people_slots);
     free(m->people);
+    free(m->line_slots);
     free(m->lines);
     memset(m, 0, sizeof(*m));
 }
@@ -186,51 +196,61 @@ static void memo_gen_start(struct store_txn_memo *m)
 
 /* id's slot in m's people table: the one that holds it, or the empty one
  * where it would go. NULL when the table cannot be made. */
-static struct store_memo_person *memo_person_slot(struct store_txn_memo *m, const char *id,
-                                                  size_t len, uint32_t h)
+static struct store_memo_slot *memo_person_slot(struct store_txn_memo *m, const char *id,
+                                                size_t len, uint32_t h)
 {
     size_t i;
 
-    if (m->people == NULL) {
-        m->people = calloc(MEMO_PEOPLE_SLOTS, sizeof(*m->people));
-        if (m->people == NULL) {
+    if (m->people_slots == NULL) {
+        m->people_slots = calloc(MEMO_PEOPLE_SLOTS, sizeof(*m->people_slots));
+        m->people = malloc(MEMO_PEOPLE_MAX * sizeof(*m->people));
+        if (m->people_slots == NULL || m->people == NULL) {
+            free(m->people_slots);
+            free(m->people);
+            m->people_slots = NULL;
+            m->people = NULL;
             return NULL;
         }
     }
     memo_gen_start(m);
-    for (i = h & (MEMO_PEOPLE_SLOTS - 1); m->people[i].gen == m->gen;
+    for (i = h & (MEMO_PEOPLE_SLOTS - 1); m->people_slots[i].gen == m->gen;
          i = (i + 1) & (MEMO_PEOPLE_SLOTS - 1)) {
-        struct store_memo_person *e = &m->people[i];
+        const struct store_memo_slot *sl = &m->people_slots[i];
 
-        if (e->hash == h && memcmp(e->id, id, len + 1) == 0) {
+        if (sl->hash == h && memcmp(m->people[sl->idx].id, id, len + 1) == 0) {
             break;
         }
     }
-    return &m->people[i];
+    return &m->people_slots[i];
 }
 
 /* (id, day)'s slot in m's line table, as memo_person_slot(). */
-static struct store_memo_line *memo_line_slot(struct store_txn_memo *m, const char *id, size_t len,
+static struct store_memo_slot *memo_line_slot(struct store_txn_memo *m, const char *id, size_t len,
                                               int32_t day, uint32_t h)
 {
     size_t i;
 
-    if (m->lines == NULL) {
-        m->lines = calloc(MEMO_LINES_SLOTS, sizeof(*m->lines));
-        if (m->lines == NULL) {
+    if (m->line_slots == NULL) {
+        m->line_slots = calloc(MEMO_LINES_SLOTS, sizeof(*m->line_slots));
+        m->lines = malloc(MEMO_LINES_MAX * sizeof(*m->lines));
+        if (m->line_slots == NULL || m->lines == NULL) {
+            free(m->line_slots);
+            free(m->lines);
+            m->line_slots = NULL;
+            m->lines = NULL;
             return NULL;
         }
     }
     memo_gen_start(m);
-    for (i = h & (MEMO_LINES_SLOTS - 1); m->lines[i].gen == m->gen;
+    for (i = h & (MEMO_LINES_SLOTS - 1); m->line_slots[i].gen == m->gen;
          i = (i + 1) & (MEMO_LINES_SLOTS - 1)) {
-        struct store_memo_line *e = &m->lines[i];
+        const struct store_memo_slot *sl = &m->line_slots[i];
 
-        if (e->hash == h && e->day == day && memcmp(e->id, id, len + 1) == 0) {
+        if (sl->hash == h && sl->day == day && memcmp(m->lines[sl->idx].id, id, len + 1) == 0) {
             break;
         }
     }
-    return &m->lines[i];
+    return &m->line_slots[i];
 }
 
 /* protobuf-c's allocator over m's blocks: NULL once they would pass the
@@ -312,7 +332,7 @@ int store_txn_memo_person(struct store_txn *t, const char *id, const Coachq__V1_
                           Coachq__V1__Person **own)
 {
     struct store_txn_memo *m = t->memo;
-    struct store_memo_person *e = NULL;
+    struct store_memo_slot *sl = NULL;
     Coachq__V1__Person *p = NULL;
     size_t len = memo_id_len(id);
     uint32_t h = 0;
@@ -322,21 +342,26 @@ int store_txn_memo_person(struct store_txn *t, const char *id, const Coachq__V1_
     *own = NULL;
     if (m != NULL && len > 0) {
         h = memo_hash(id, len, 0);
-        e = memo_person_slot(m, id, len, h);
-        if (e != NULL && e->gen == m->gen) {
-            *out = e->p;
-            return e->p != NULL ? 0 : -ENOENT;
+        sl = memo_person_slot(m, id, len, h);
+        if (sl != NULL && sl->gen == m->gen) {
+            p = m->people[sl->idx].p;
+            *out = p;
+            return p != NULL ? 0 : -ENOENT;
         }
     }
-    if (e != NULL && m->n_people < MEMO_PEOPLE_MAX) {
+    if (sl != NULL && m->n_people < MEMO_PEOPLE_MAX) {
         rc = memo_person_decode(t, m, id, len, &p);
-        /* The read leaves the table as it was, so e is still id's empty
+        /* The read leaves the table as it was, so sl is still id's empty
          * slot. */
         if (rc == 0 || rc == -ENOENT) {
+            struct store_memo_person *e = &m->people[m->n_people];
+
             e->p = p;
-            e->hash = h;
-            e->gen = m->gen;
             memcpy(e->id, id, len + 1);
+            sl->hash = h;
+            sl->day = 0;
+            sl->idx = (uint32_t)m->n_people;
+            sl->gen = m->gen;
             m->n_people++;
             *out = p;
             return rc;
@@ -366,7 +391,7 @@ int store_txn_memo_manager_span(struct store_txn *t, const char *person, int32_t
                                 size_t outlen, int32_t *from, int32_t *last)
 {
     struct store_txn_memo *m = t->memo;
-    struct store_memo_line *e = NULL;
+    struct store_memo_slot *sl = NULL;
     char manager[VALIDATE_MAX_ID + 1];
     size_t len = memo_id_len(person);
     size_t mlen;
@@ -381,8 +406,10 @@ int store_txn_memo_manager_span(struct store_txn *t, const char *person, int32_t
         return people_manager_span(t, person, day, out, outlen, from, last);
     }
     h = memo_hash(person, len, day);
-    e = memo_line_slot(m, person, len, day, h);
-    if (e != NULL && e->gen == m->gen) {
+    sl = memo_line_slot(m, person, len, day, h);
+    if (sl != NULL && sl->gen == m->gen) {
+        const struct store_memo_line *e = &m->lines[sl->idx];
+
         rc = e->rc;
         span_from = e->from;
         span_last = e->last;
@@ -390,16 +417,19 @@ int store_txn_memo_manager_span(struct store_txn *t, const char *person, int32_t
     } else {
         manager[0] = '\0';
         rc = people_manager_span(t, person, day, manager, sizeof(manager), &span_from, &span_last);
-        if (e != NULL && (rc == 0 || rc == -ENOENT) && m->n_lines < MEMO_LINES_MAX) {
-            e->hash = h;
-            e->day = day;
+        if (sl != NULL && (rc == 0 || rc == -ENOENT) && m->n_lines < MEMO_LINES_MAX) {
+            struct store_memo_line *e = &m->lines[m->n_lines];
+
             e->from = span_from;
             e->last = span_last;
             e->rc = rc;
-            e->gen = m->gen;
             memcpy(e->id, person, len + 1);
             /* -ENOENT leaves the manager empty. */
             memcpy(e->manager, manager, rc == 0 ? strlen(manager) + 1 : 1);
+            sl->hash = h;
+            sl->day = day;
+            sl->idx = (uint32_t)m->n_lines;
+            sl->gen = m->gen;
             m->n_lines++;
         }
     }
@@ -452,11 +482,38 @@ int store_txn_memo_rubric(struct store_txn *t, const char *id, uint32_t version,
         strcmp(r->id, id) == 0) {
         coachq__v1__rubric__free_unpacked(m->rubric, NULL);
         m->rubric = r;
+        m->rubric_unique = -1;
     } else {
         *own = r;
     }
     *out = r;
     return 0;
+}
+
+int store_txn_memo_rubric_unique(struct store_txn *t, const Coachq__V1__Rubric *r)
+{
+    struct store_txn_memo *m = t->memo;
+
+    if (m == NULL || r == NULL || r != m->rubric) {
+        return 0;
+    }
+    if (m->rubric_unique < 0) {
+        /* Once per rubric the batch decodes, not per record. */
+        int unique = 1;
+
+        for (size_t i = 0; i < r->n_behaviours && unique; i++) {
+            const char *id = r->behaviours[i]->id;
+
+            for (size_t j = 0; j < i && unique; j++) {
+                const char *other = r->behaviours[j]->id;
+
+                unique = id != NULL && other != NULL && strcmp(id, other) != 0;
+            }
+            unique = unique && id != NULL;
+        }
+        m->rubric_unique = unique;
+    }
+    return m->rubric_unique;
 }
 
 /*

@@ -18,6 +18,7 @@
 #include "keys.h"
 #include "mdberr.h"
 #include "outcomes_rules.h"
+#include "pbwire.h"
 #include "store_int.h"
 
 /* ---- The database ----------------------------------------------------- */
@@ -89,9 +90,120 @@ int outcomes_put(struct store_txn *t, const Coachq__V1__Outcome *o, int *state)
 
 struct outcomes_list_ctx {
     int32_t from, until;
-    outcomes_cb cb;
+    outcomes_cb cb;      /* outcomes_list(): the unpacked message */
+    outcomes_fig_cb fcb; /* outcomes_figures(): the figure, unpacked by hand */
     void *arg;
 };
+
+/* Reads the varint at p (before end) into *v. Returns its length, or 0
+ * when it runs past end or past max bytes. */
+static size_t wire_varint(const uint8_t *p, const uint8_t *end, size_t max, uint64_t *v)
+{
+    uint64_t x = 0;
+
+    for (size_t i = 0; i < max && p + i < end; i++) {
+        x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if ((p[i] & 0x80) == 0) {
+            *v = x;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* The value field of an Outcome's bytes, read without protobuf-c: 0 and
+ * *value, or 1 when the bytes hold something other than the fields
+ * outcomes_put() writes, in their wire types, each whole (the caller then
+ * unpacks them in full, which decides). */
+static int wire_value(const uint8_t *p, size_t len, double *value)
+{
+    const uint8_t *end = p + len;
+    uint64_t v;
+    double x = 0;
+
+    while (p < end) {
+        uint8_t tag = *p++;
+        size_t n;
+
+        switch (tag) {
+        case 0x0a: /* subject_id, period, metric: length-delimited */
+        case 0x1a:
+        case 0x22:
+            n = wire_varint(p, end, 5, &v);
+            if (n == 0 || v > (uint64_t)(end - p - (ptrdiff_t)n)) {
+                return 1;
+            }
+            p += n + (size_t)v;
+            break;
+        case 0x10: /* team, imported_at_ms: varints */
+        case 0x30:
+            n = wire_varint(p, end, PBWIRE_VARINT_MAX, &v);
+            if (n == 0) {
+                return 1;
+            }
+            p += n;
+            break;
+        case 0x29: /* value: 64 bits, little-endian; the last one counts */
+            if (end - p < 8) {
+                return 1;
+            }
+            v = 0;
+            for (int i = 7; i >= 0; i--) {
+                v = v << 8 | p[i];
+            }
+            memcpy(&x, &v, sizeof(x));
+            p += 8;
+            break;
+        default:
+            return 1;
+        }
+    }
+    *value = x;
+    return 0;
+}
+
+int outcomes_value_of(const uint8_t *val, size_t len, double *value)
+{
+    Coachq__V1__Outcome *o;
+
+    if (wire_value(val, len, value) == 0) {
+        return 0;
+    }
+    o = coachq__v1__outcome__unpack(NULL, len, val);
+    if (o == NULL) {
+        return -EIO;
+    }
+    *value = o->value;
+    coachq__v1__outcome__free_unpacked(o, NULL);
+    return 0;
+}
+
+/* Hands one stored figure (key and value checked by the caller for a
+ * period) to c->fcb. pos is the period's offset in the key. */
+static int outcomes_fig_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                            size_t pos, uint32_t pk, struct outcomes_list_ctx *c)
+{
+    struct outcomes_fig f;
+    size_t mpos = pos + 4;
+    int rc;
+
+    /* The metric: len | name, to the key's end. */
+    if (key[mpos] == 0 || mpos + 1 + key[mpos] != klen) {
+        return -EIO;
+    }
+    f.subject = (const char *)key + 1;
+    f.subject_len = key[0];
+    f.team = key[pos - 1] != 0;
+    f.first_day = (int32_t)(pk / 2);
+    f.quarter = (int)(pk & 1);
+    f.metric = (const char *)key + mpos + 1;
+    f.metric_len = key[mpos];
+    rc = outcomes_value_of(val, vlen, &f.value);
+    if (rc < 0) {
+        return rc;
+    }
+    return c->fcb(&f, c->arg);
+}
 
 static int outcomes_list_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                              void *arg)
@@ -99,7 +211,7 @@ static int outcomes_list_one(const uint8_t *key, size_t klen, const uint8_t *val
     struct outcomes_list_ctx *c = arg;
     Coachq__V1__Outcome *o;
     uint32_t pk;
-    int32_t first, last;
+    int32_t first;
     size_t pos;
     int rc;
 
@@ -110,9 +222,15 @@ static int outcomes_list_one(const uint8_t *key, size_t klen, const uint8_t *val
     pos = (size_t)key[0] + 2;
     pk = keys_get_be32(key + pos);
     first = (int32_t)(pk / 2);
-    last = outcomes_period_last(first, (int)(pk & 1));
-    if (first > c->until || last < c->from) {
+    /* A period ends no earlier than it starts, so its last day (a civil
+     * date's worth of arithmetic) is worked out only for one that starts
+     * before the window. */
+    if (first > c->until ||
+        (first < c->from && outcomes_period_last(first, (int)(pk & 1)) < c->from)) {
         return 0;
+    }
+    if (c->fcb != NULL) {
+        return outcomes_fig_one(key, klen, val, vlen, pos, pk, c);
     }
     o = coachq__v1__outcome__unpack(NULL, vlen, val);
     if (o == NULL) {
@@ -197,10 +315,11 @@ static int outcomes_range(struct store_txn *t, const uint8_t *prefix, size_t ple
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
 }
 
-int outcomes_list(struct store_txn *t, const char *subject, int32_t from_day, int32_t until_day,
-                  outcomes_cb cb, void *arg)
+/* outcomes_list() and outcomes_figures(): c names the callback. */
+static int outcomes_visit(struct store_txn *t, const char *subject, struct outcomes_list_ctx *cx)
 {
-    struct outcomes_list_ctx c = {from_day, until_day, cb, arg};
+    struct outcomes_list_ctx c = *cx;
+    int32_t from_day = c.from, until_day = c.until;
     struct keys_buf k;
     int32_t from_first;
     int rc;
@@ -227,6 +346,34 @@ int outcomes_list(struct store_txn *t, const char *subject, int32_t from_day, in
     from_first = from_day > OUTCOMES_LONGEST ? from_day - OUTCOMES_LONGEST : 0;
     rc = outcomes_range(t, k.b, k.len, from_first, &c);
     return rc > 0 ? 0 : rc;
+}
+
+int outcomes_list(struct store_txn *t, const char *subject, int32_t from_day, int32_t until_day,
+                  outcomes_cb cb, void *arg)
+{
+    struct outcomes_list_ctx c = {from_day, until_day, cb, NULL, arg};
+
+    return outcomes_visit(t, subject, &c);
+}
+
+int outcomes_figures(struct store_txn *t, const char *subject, int32_t from_day, int32_t until_day,
+                     outcomes_fig_cb cb, void *arg)
+{
+    struct outcomes_list_ctx c = {from_day, until_day, NULL, cb, arg};
+
+    return outcomes_visit(t, subject, &c);
+}
+
+int outcomes_count(struct store_txn *t, uint64_t *n)
+{
+    MDB_stat st;
+    int rc = mdb_stat(t->txn, t->s->dbi_outcomes, &st);
+
+    if (rc != 0) {
+        return mdberr_errno(rc);
+    }
+    *n = st.ms_entries;
+    return 0;
 }
 
 /* ---- Imports ---------------------------------------------------------- */

@@ -50,6 +50,49 @@ int outcomes_list(struct store_txn *t, const char *subject, int32_t from_day, in
                   outcomes_cb cb, void *arg);
 
 /*
+ * One stored figure as outcomes_figures() hands it over: subject, team,
+ * period and metric read from its key, the value from the stored bytes
+ * without unpacking the message. subject and metric are borrowed for the
+ * call and not NUL-terminated.
+ */
+struct outcomes_fig {
+    const char *subject;
+    size_t subject_len;
+    const char *metric;
+    size_t metric_len;
+    int32_t first_day; /* the first day of the period */
+    int quarter;       /* 1 for a quarter, 0 for a month */
+    int team;          /* 1 for the manager's team's figure */
+    double value;
+};
+
+/*
+ * As outcomes_list(), with each figure handed over as f (borrowed for the
+ * call) rather than as an unpacked message: for pages that read many
+ * figures and need only these fields. A stored value that cannot be read
+ * or a key that cannot hold its fields fails the list with -EIO. Any
+ * transaction; the caller's thread.
+ */
+typedef int (*outcomes_fig_cb)(const struct outcomes_fig *f, void *arg);
+int outcomes_figures(struct store_txn *t, const char *subject, int32_t from_day, int32_t until_day,
+                     outcomes_fig_cb cb, void *arg);
+
+/* The number of stored figures, of every subject, into *n. Any
+ * transaction. Returns 0 or a store code. */
+int outcomes_count(struct store_txn *t, uint64_t *n);
+
+/*
+ * The value field (5) of a stored Outcome's len bytes (borrowed), into
+ * *value: what coachq__v1__outcome__unpack() would give (0 when absent,
+ * the last when repeated), read from the wire bytes; bytes it does not
+ * expect (another field, another wire type, an overlong varint) are
+ * unpacked in full instead, so the two never differ. Returns 0, or -EIO
+ * when the bytes are not an Outcome (truncated, malformed). No state;
+ * any thread.
+ */
+int outcomes_value_of(const uint8_t *val, size_t len, double *value);
+
+/*
  * Stores every row in the caller's write transaction: all or nothing. An
  * unknown subject or a bad field fails the whole import with -EINVAL and a
  * fault naming "outcomes[i].<field>". Adds an audit entry (actor, origin).

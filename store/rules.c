@@ -258,16 +258,32 @@ out:
     return rc;
 }
 
+/* The rubric's behaviour bid, as rubrics_behaviour() finds it. Clients
+ * list the ratings in the rubric's order, so the behaviour at the rating's
+ * own position i is tried first; it is the one the search would find only
+ * when the rubric names each behaviour once (unique), which the memo
+ * knows of its rubric. */
+static const Coachq__V1__Behaviour *rated_behaviour(const Coachq__V1__Rubric *r, int unique,
+                                                    size_t i, const char *bid)
+{
+    if (unique && bid != NULL && i < r->n_behaviours && r->behaviours[i]->id != NULL &&
+        strcmp(r->behaviours[i]->id, bid) == 0) {
+        return r->behaviours[i];
+    }
+    return rubrics_behaviour(r, bid);
+}
+
 /* Every behaviour rated once, known, N/A only where allowed, evidence where
- * required. */
-static int check_ratings(const Coachq__V1__Rubric *r, const Coachq__V1__Observation *obs,
-                         struct validate_error *fault)
+ * required. unique: r names each behaviour once
+ * (store_txn_memo_rubric_unique()). */
+static int check_ratings(const Coachq__V1__Rubric *r, int unique,
+                         const Coachq__V1__Observation *obs, struct validate_error *fault)
 {
     char field[64];
 
     for (size_t i = 0; i < obs->n_ratings; i++) {
         const Coachq__V1__Rating *rt = obs->ratings[i];
-        const Coachq__V1__Behaviour *b = rubrics_behaviour(r, rt->behaviour_id);
+        const Coachq__V1__Behaviour *b = rated_behaviour(r, unique, i, rt->behaviour_id);
 
         if (b == NULL) {
             snprintf(field, sizeof(field), "ratings[%zu].behaviour_id", i);
@@ -294,7 +310,9 @@ static int check_ratings(const Coachq__V1__Rubric *r, const Coachq__V1__Observat
     }
     for (size_t j = 0; j < r->n_behaviours; j++) {
         const Coachq__V1__Behaviour *b = r->behaviours[j];
-        int found = 0;
+        /* The rating at the behaviour's own position first, as above:
+         * only whether one exists matters here. */
+        int found = j < obs->n_ratings && strcmp(obs->ratings[j]->behaviour_id, b->id) == 0;
 
         for (size_t i = 0; i < obs->n_ratings && !found; i++) {
             found = strcmp(obs->ratings[i]->behaviour_id, b->id) == 0;
@@ -619,7 +637,7 @@ int rules_check_observation(struct store_txn *t, const char *observer,
         }
     }
     if (rc == 0) {
-        rc = check_ratings(rubric, obs, fault);
+        rc = check_ratings(rubric, store_txn_memo_rubric_unique(t, rubric), obs, fault);
     }
     if (rc == 0 && obs->amends.len == 16) {
         rc = check_amendment(t, observer, obs, now_ms, policy, amend, fault);

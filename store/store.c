@@ -773,6 +773,8 @@ void store_close(struct store *s)
     if (s->writer_started) {
         pthread_join(s->writer, NULL);
     }
+    store_txn_memo_clear(s->writer_memo);
+    free(s->writer_memo);
     mdb_env_close(s->env);
     store_sync_destroy(s);
     tz_cache_free(s->tz);
@@ -1084,8 +1086,7 @@ static int store_flush(struct store *s, struct store_txn *t)
 static enum store_batch_end store_batch_try(struct store *s, struct store_batch *b)
 {
     MDB_txn *txn = NULL;
-    struct store_txn_memo memo;
-    struct store_txn t = {s, NULL, 1, NULL, {NULL, NULL, ""}, &memo, NULL, NULL};
+    struct store_txn t = {s, NULL, 1, NULL, {NULL, NULL, ""}, NULL, NULL, NULL};
     MDB_val k, v;
     uint8_t seqbuf[8];
     uint64_t next_seq, first_seq;
@@ -1096,7 +1097,12 @@ static enum store_batch_end store_batch_try(struct store *s, struct store_batch 
     size_t i;
     struct store_write *w;
 
-    memset(&memo, 0, sizeof(memo));
+    /* The memo's tables (about 460 KiB at their caps) are kept from batch
+     * to batch: made and zeroed once, emptied by a generation step. */
+    if (s->writer_memo == NULL) {
+        s->writer_memo = calloc(1, sizeof(*s->writer_memo));
+    }
+    t.memo = s->writer_memo;
     rc = store_batch_begin(s, b, &txn);
     if (rc != 0) {
         end = store_classify(b, rc, "txn_begin");
@@ -1166,7 +1172,9 @@ out:
     if (s->hooks.discard != NULL && store_deferred(&t)) {
         s->hooks.discard(&t);
     }
-    store_txn_memo_clear(&memo);
+    /* Nothing the attempt read may answer the next one: the memo is
+     * emptied, its tables kept. */
+    store_txn_memo_reset(s->writer_memo);
     if (txn != NULL) {
         mdb_txn_abort(txn);
     }

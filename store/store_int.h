@@ -108,6 +108,12 @@ struct store {
     pthread_t writer;
     int writer_started;
     size_t reserved; /* bytes of data.mdb known to be allocated; writer thread */
+    /* The batches' memo (struct store_txn_memo below), made by the first
+     * batch and emptied after each, so that its tables are allocated once
+     * rather than per batch; NULL until then, or when it could not be
+     * made (the batch then reads every time). Writer thread; freed by
+     * store_close(). */
+    struct store_txn_memo *writer_memo;
 };
 
 /* What zone.c looked up in one transaction: the organisation's zone and
@@ -119,24 +125,33 @@ struct store_txn_zones {
     char person[66]; /* "" : none cached */
 };
 
+struct store_memo_slot;
 struct store_memo_person;
 struct store_memo_line;
 struct store_memo_block;
 
 /* People and reporting-line answers a batch's memo keeps at most; a batch
- * that names more reads the others each time (memo.c). */
-#define STORE_MEMO_PEOPLE_MAX 256u
-#define STORE_MEMO_LINES_MAX 512u
+ * that names more reads the others each time (memo.c). A batch of
+ * `bench_submit`'s records names each coach about twice and each coachee
+ * once: at 434 records a commit, about 640 people and 650 line answers,
+ * so caps below that let the coachees fill the tables and every later
+ * read of a coach miss. */
+#define STORE_MEMO_PEOPLE_MAX 1024u
+#define STORE_MEMO_LINES_MAX 2048u
 
 /* What the rules and the aggregates read again and again in one batch (the
  * same rubric, the same observer's certification, the same people and
  * reporting lines), decoded once per batch (memo.c). Emptied whenever a
  * rubric, certification, person, reporting line, programme or enrolment
- * is written and before a nested transaction, like the zones above
- * (store_txn_memo_reset()); freed when the batch's attempt ends
- * (store_txn_memo_clear()). All zeroes is an empty memo. */
+ * is written and before a nested transaction, like the zones above, and
+ * when the batch's attempt ends (store_txn_memo_reset()); its tables are
+ * freed with the store (store_txn_memo_clear()). All zeroes is an empty
+ * memo. */
 struct store_txn_memo {
     struct Coachq__V1__Rubric *rubric; /* the last rubric asked for by version */
+    /* Whether rubric names each behaviour once: 1 or 0, -1 until asked
+     * (store_txn_memo_rubric_unique()). */
+    int rubric_unique;
     /* certs_valid_on()'s answer (0 or -ENOENT) for the last observer,
      * rubric and day agg_counts() asked about. */
     char cert_observer[66];
@@ -149,8 +164,10 @@ struct store_txn_memo {
      * holding a capped number of entries (memo.c); NULL until then. A
      * slot holds an entry only when stamped with gen, so emptying the
      * memo moves gen on rather than touching the tables. */
-    struct store_memo_person *people;
+    struct store_memo_slot *people_slots; /* the probes' */
+    struct store_memo_person *people;     /* the entries, n_people used */
     size_t n_people;
+    struct store_memo_slot *line_slots;
     struct store_memo_line *lines;
     size_t n_lines;
     uint32_t gen;
@@ -175,6 +192,11 @@ void store_txn_memo_clear(struct store_txn_memo *m);
  * memo keeps it); else rubrics_get()'s code. */
 int store_txn_memo_rubric(struct store_txn *t, const char *id, uint32_t version,
                           const struct Coachq__V1__Rubric **out, struct Coachq__V1__Rubric **own);
+
+/* 1 if r is t's memoised rubric and names each behaviour once (worked
+ * out once per memoised rubric), else 0, which claims nothing. r is
+ * borrowed. */
+int store_txn_memo_rubric_unique(struct store_txn *t, const struct Coachq__V1__Rubric *r);
 
 /* certs_valid_on()'s answer through t's memo: 0, -ENOENT, or its errors. */
 int store_txn_memo_certified(struct store_txn *t, const char *observer, const char *rubric,

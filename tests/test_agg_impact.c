@@ -3,9 +3,14 @@
  * agg.h): agg_read_impact() gives what agg_read_slots() gives of the same
  * AGG_COACH weeks, over any window and across blocks, with counts past
  * 2^16 and sums near 2^32; a manager with thousands of weeks is spread
- * over blocks; the writer keeps the blocks through amendments and erasure
- * (verify agrees); a store of format 5 gets its blocks when opened, and
- * without that step verify fails; a damaged block is refused and repaired.
+ * over blocks; the writer keeps the blocks (and the assigned twins')
+ * through amendments and erasure, and a batch of several weeks of one
+ * block and of the next (verify agrees); verify names a block whose
+ * figures differ; a store of format 5 gets its blocks when opened, and
+ * without that step verify fails; a damaged block is refused and repaired;
+ * a damaged AGG_COACH value stops neither the upgrade nor the writer (its
+ * week is left out of the block until --repair), nor does a key too short
+ * to name a week stop the upgrade.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -24,6 +29,7 @@
 #include "agg_int.h"
 #include "erase.h"
 #include "keys.h"
+#include "obs.h"
 #include "store.h"
 #include "store_int.h"
 #include "testutil.h"
@@ -414,15 +420,18 @@ static void submit(struct store *s, const char *observer, struct testutil_obs *t
 struct diffs {
     int n;
     char first[512];
+    char all[2048]; /* every difference, one a line, as long as they fit */
 };
 
 static void diff_cb(const char *key, const char *what, void *arg)
 {
     struct diffs *d = arg;
+    size_t len = strlen(d->all);
 
     if (d->n++ == 0) {
         snprintf(d->first, sizeof(d->first), "%s: %s", key, what);
     }
+    snprintf(d->all + len, sizeof(d->all) - len, "%s: %s\n", key, what);
 }
 
 static uint64_t verify(struct store *s, struct diffs *d)
@@ -434,8 +443,9 @@ static uint64_t verify(struct store *s, struct diffs *d)
     return r.differences;
 }
 
-/* The weeks of coach both reads give, compared; their number. */
-static size_t coach_weeks(struct store *s, const char *coach)
+/* Both reads of the weeks of coach's kind (AGG_COACH or twin), compared;
+ * their number. */
+static size_t kind_weeks(struct store *s, enum agg_scope kind, const char *coach)
 {
     static struct sums a, b;
     struct window w;
@@ -443,13 +453,19 @@ static size_t coach_weeks(struct store *s, const char *coach)
     memset(&w, 0, sizeof(w));
     w.slots = &a;
     w.impact = &b;
-    w.kind = AGG_COACH;
+    w.kind = kind;
     w.coach = coach;
     w.from = MON0 - 7 * 40;
     w.until = MON0 + 7 * 80;
     w.beh_from = w.from;
     w.beh_until = w.until;
     return assert_window(s, &w);
+}
+
+/* The weeks of coach both reads give, compared; their number. */
+static size_t coach_weeks(struct store *s, const char *coach)
+{
+    return kind_weeks(s, AGG_COACH, coach);
 }
 
 static int erase_txn(struct store_txn *t, void *arg)
@@ -488,6 +504,111 @@ static void test_writer(void **state)
     er.origin = "test";
     assert_int_equal(store_exec(f->s, erase_txn, &er), 0);
     assert_int_equal(coach_weeks(f->s, "flm.cara"), 0);
+    assert_int_equal(verify(f->s, &df), 0);
+}
+
+/* Marks the stored record id (16 bytes) assigned and rebuilds the
+ * aggregates, as the upgrade from format 3 does: an assigned record
+ * without a server's draw, whose amendments are assigned too. */
+static int assign_txn(struct store_txn *t, void *arg)
+{
+    const uint8_t *id = arg;
+    Coachq__V1__StoredObservation *rec = NULL;
+    uint8_t skey[8];
+    uint8_t *packed;
+    size_t n;
+    int rc;
+
+    assert_int_equal(obs_read_txn(t, id, &rec), 0);
+    rec->assigned = 1;
+    rec->superseded = 0; /* set when read, never stored */
+    n = coachq__v1__stored_observation__get_packed_size(rec);
+    packed = malloc(n);
+    assert_non_null(packed);
+    coachq__v1__stored_observation__pack(rec, packed);
+    keys_put_be64(skey, rec->seq);
+    rc = store_txn_put_raw(t, t->s->dbi_obs, skey, sizeof(skey), packed, n, NULL);
+    free(packed);
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    return rc == 0 ? agg_rebuild_txn(t) : rc;
+}
+
+/* The writer keeps the assigned twins' blocks (AGG_COACH_ASG) as it keeps
+ * the others: an assigned record amended into another block leaves its
+ * twin block, which is deleted, and makes the other. */
+static void test_writer_twins(void **state)
+{
+    struct fixture *f = *state;
+    struct testutil_obs a, b, c;
+    struct diffs df;
+
+    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
+    submit(f->s, "bob", &b, "flm.cara", T0 + 3600, NULL);
+    assert_int_equal(store_exec(f->s, assign_txn, a.id), 0);
+    assert_int_equal(kind_weeks(f->s, AGG_COACH_ASG, "flm.cara"), 1);
+    assert_int_equal(count_blocks(f->s).n, 2);
+    /* a moves 20 weeks on, assigned still. */
+    submit(f->s, "alice", &c, "flm.cara", T0 + 20 * WEEK_S, a.id);
+    assert_int_equal(kind_weeks(f->s, AGG_COACH_ASG, "flm.cara"), 1);
+    assert_int_equal(kind_weeks(f->s, AGG_COACH, "flm.cara"), 2);
+    assert_int_equal(count_blocks(f->s).n, 3);
+    assert_int_equal(verify(f->s, &df), 0);
+}
+
+/* Sessions of one batch: four weeks of flm.cara, two in each of two
+ * blocks, and one of flm.dan. */
+#define NBATCH 5
+struct batch {
+    struct testutil_obs o[NBATCH];
+    uint8_t *buf[NBATCH];
+    size_t len[NBATCH];
+};
+
+static void batch_fill(void *arg, struct store_write *w, int i)
+{
+    struct batch *b = arg;
+    const char *coach = i < 4 ? "flm.cara" : "flm.dan";
+
+    testutil_obs_make(&b->o[i], coach, i < 4 ? "rep.ida" : "rep.jon",
+                      T0 + (i < 4 ? i : 0) * WEEK_S);
+    b->len[i] = coachq__v1__observation__get_packed_size(&b->o[i].o);
+    b->buf[i] = malloc(b->len[i]);
+    assert_non_null(b->buf[i]);
+    coachq__v1__observation__pack(&b->o[i].o, b->buf[i]);
+    memset(w, 0, sizeof(*w));
+    w->obs = b->buf[i];
+    w->obs_len = b->len[i];
+    w->observer_id = "alice";
+    w->received_at_ms = now_ms();
+}
+
+static void batch_check(void *arg, const struct store_write *w, int i)
+{
+    (void)arg;
+    if (w->rc != 0 || w->result != STORE_STORED) {
+        fail_msg("session %d: rc %d (%s)", i, w->rc, w->fault.message);
+    }
+}
+
+/* One batch touching several weeks of one block, and weeks of the next
+ * block of the same manager: each block is made once from all its weeks,
+ * none is passed over. */
+static void test_writer_one_batch(void **state)
+{
+    struct fixture *f = *state;
+    static struct batch b;
+    struct diffs df;
+
+    /* MON0 and MON0 + 7 end a block; MON0 + 14 and + 21 start the next. */
+    assert_int_equal(agg_impact_block_of(MON0 + 7), agg_impact_block_of(MON0));
+    assert_int_equal(agg_impact_block_of(MON0 + 14), MON0 + 14);
+    testutil_write_one_batch(f->s, NBATCH, batch_fill, batch_check, &b, NULL, 0);
+    for (int i = 0; i < NBATCH; i++) {
+        free(b.buf[i]);
+    }
+    assert_int_equal(count_blocks(f->s).n, 3);
+    assert_int_equal(kind_weeks(f->s, AGG_COACH, "flm.cara"), 4);
+    assert_int_equal(kind_weeks(f->s, AGG_COACH, "flm.dan"), 1);
     assert_int_equal(verify(f->s, &df), 0);
 }
 
@@ -669,6 +790,271 @@ static void test_damaged(void **state)
     assert_int_equal(verify(f->s, &df), 0);
 }
 
+/* ---- Verify's comparison ------------------------------------------------- */
+
+/* A change to flm.cara's stored block of MON0: with to 0, one is added
+ * to the count of behaviour beh of the block's stored week w (the week's
+ * observations when beh is -1); with to not 0, the block is stored as it
+ * is under the key of the block that starts on to. */
+struct tamper {
+    uint32_t w;
+    int beh;
+    int32_t to;
+};
+
+static int tamper_txn(struct store_txn *t, void *arg)
+{
+    struct tamper *tp = arg;
+    /* A week's own figures, and a behaviour's (agg.h, "Impact blocks"). */
+    const size_t week = 4 + 4 + 8 + 8 + 4 * AGG_NMIX, beh = 20;
+    struct keys_buf k;
+    MDB_val v;
+    uint8_t *copy;
+    size_t p = 8, nb;
+    int rc;
+
+    assert_int_equal(agg_key(&k, AGG_IMPACT, "flm.cara", RUBRIC, 1, agg_impact_block_of(MON0)), 0);
+    assert_int_equal(store_txn_get_raw(t, t->s->dbi_agg, k.b, k.len, &v), 0);
+    copy = malloc(v.mv_size);
+    assert_non_null(copy);
+    memcpy(copy, v.mv_data, v.mv_size);
+    nb = keys_get_le32(copy + 4);
+    for (size_t i = 0; i < nb; i++) {
+        p += 1 + copy[p];
+    }
+    p += tp->w * (week + nb * beh) + (tp->beh < 0 ? 0 : week + (size_t)tp->beh * beh);
+    assert_true(p + 4 <= v.mv_size);
+    if (tp->to == 0) {
+        keys_put_le32(copy + p, keys_get_le32(copy + p) + 1);
+    } else {
+        assert_int_equal(agg_key(&k, AGG_IMPACT, "flm.cara", RUBRIC, 1, tp->to), 0);
+    }
+    rc = store_txn_put_raw(t, t->s->dbi_agg, k.b, k.len, copy, v.mv_size, NULL);
+    free(copy);
+    return rc;
+}
+
+/* Blocks still well formed but with other figures are named by verify
+ * and repaired: one more observation in the first week; one more rating
+ * of the second week's first behaviour; and a block stored for weeks
+ * with no session (no rebuilt value: there is nothing it should hold). */
+static void test_verify_figures(void **state)
+{
+    struct fixture *f = *state;
+    struct testutil_obs a, b;
+    struct agg_verify_result r;
+    struct diffs df;
+    struct tamper tp[] = {
+        {0, -1, 0},
+        {1, 0, 0},
+        {0, -1, agg_impact_block_of(MON0) + 7 * AGG_IMPACT_WEEKS},
+    };
+
+    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
+    submit(f->s, "bob", &b, "flm.cara", T0 + WEEK_S, NULL);
+    assert_int_equal(count_blocks(f->s).n, 1);
+    assert_int_equal(verify(f->s, &df), 0);
+    for (size_t i = 0; i < sizeof(tp) / sizeof(tp[0]); i++) {
+        assert_int_equal(store_exec(f->s, tamper_txn, &tp[i]), 0);
+        assert_int_equal(count_blocks(f->s).n, tp[i].to != 0 ? 2 : 1);
+        memset(&df, 0, sizeof(df));
+        assert_int_equal(agg_verify(f->s, 1, diff_cb, &df, &r), 0);
+        assert_int_equal(r.differences, 1);
+        assert_non_null(strstr(df.first, "impact/flm.cara/"));
+        assert_non_null(strstr(df.first, "impact block differs"));
+        assert_int_equal(verify(f->s, &df), 0);
+        assert_int_equal(count_blocks(f->s).n, 1);
+        assert_int_equal(coach_weeks(f->s, "flm.cara"), 2);
+    }
+}
+
+/* ---- A damaged week's value ---------------------------------------------- */
+
+/* Gives coach's AGG_COACH value of the week monday a version no reader
+ * takes, so that it does not decode. */
+struct week_damage {
+    const char *coach;
+    int32_t monday;
+};
+
+static int damage_week_txn(struct store_txn *t, void *arg)
+{
+    struct week_damage *d = arg;
+    struct keys_buf k;
+    MDB_val v;
+    uint8_t *copy;
+    int rc;
+
+    assert_int_equal(agg_key(&k, AGG_COACH, d->coach, RUBRIC, 1, d->monday), 0);
+    assert_int_equal(store_txn_get_raw(t, t->s->dbi_agg, k.b, k.len, &v), 0);
+    copy = malloc(v.mv_size);
+    assert_non_null(copy);
+    memcpy(copy, v.mv_data, v.mv_size);
+    copy[0] = 0xee;
+    rc = store_txn_put_raw(t, t->s->dbi_agg, k.b, k.len, copy, v.mv_size, NULL);
+    free(copy);
+    return rc;
+}
+
+/* The Mondays agg_read_impact() gives of coach's weeks (at most 8). */
+struct mondays {
+    const char *coach;
+    int rc;
+    size_t n;
+    int32_t m[8];
+};
+
+static int mondays_cb(int32_t monday, const struct agg_slots *a, void *arg)
+{
+    struct mondays *m = arg;
+
+    (void)a;
+    assert_true(m->n < 8);
+    m->m[m->n++] = monday;
+    return 0;
+}
+
+static int mondays_txn(struct store_txn *t, void *arg)
+{
+    struct mondays *m = arg;
+
+    m->n = 0;
+    m->rc = agg_read_impact(t, AGG_COACH, m->coach, RUBRIC, MON0 - 7 * 40, MON0 + 7 * 80,
+                            MON0 - 7 * 40, MON0 + 7 * 80, ids, NIDS, mondays_cb, m);
+    return 0;
+}
+
+static struct mondays impact_mondays(struct store *s, const char *coach)
+{
+    struct mondays m;
+
+    memset(&m, 0, sizeof(m));
+    m.coach = coach;
+    assert_int_equal(store_view(s, mondays_txn, &m), 0);
+    assert_int_equal(m.rc, 0);
+    return m;
+}
+
+/* verify names the damaged value of the week MON0 (as a value that does
+ * not decode, and as a rebuilt value not stored) and the block made
+ * without its week, --repair makes both again from the records, and then
+ * every week of coach is read again, nweeks of them. */
+static void assert_damage_mended(struct store *s, const char *coach, size_t nweeks)
+{
+    struct agg_verify_result r;
+    struct diffs df;
+
+    memset(&df, 0, sizeof(df));
+    assert_int_equal(agg_verify(s, 1, diff_cb, &df, &r), 0);
+    assert_int_equal(r.differences, 3);
+    assert_non_null(strstr(df.all, "2025-W10: stored value does not decode"));
+    assert_non_null(strstr(df.all, "2025-W10: missing (rebuilt 1 observations)"));
+    assert_non_null(strstr(df.all, "impact block differs"));
+    assert_int_equal(verify(s, &df), 0);
+    assert_int_equal(coach_weeks(s, coach), nweeks);
+}
+
+/* A store of format 5 with one damaged AGG_COACH value opens: the
+ * upgrade makes the value's block without its week (the other weeks and
+ * managers as ever), verify names the value, and --repair mends it. */
+static void test_damaged_week_upgrade(void **state)
+{
+    struct fixture *f = *state;
+    struct testutil_obs a, b, c;
+    struct week_damage wd = {"flm.cara", MON0};
+    struct mondays m;
+
+    /* MON0 and MON0 + 7 are the last two weeks of one block. */
+    assert_int_equal(agg_impact_block_of(MON0 + 7), agg_impact_block_of(MON0));
+    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
+    submit(f->s, "bob", &b, "flm.cara", T0 + WEEK_S, NULL);
+    submit(f->s, "alice", &c, "flm.dan", T0, NULL);
+    assert_int_equal(store_exec(f->s, damage_week_txn, &wd), 0);
+    close_store(f->s);
+    f->s = NULL;
+    assert_int_equal(back_to_format5(f->dir, 5), 2);
+    f->s = open_store(f->dir);
+    assert_int_equal(count_blocks(f->s).n, 2);
+    m = impact_mondays(f->s, "flm.cara");
+    assert_int_equal(m.n, 1);
+    assert_int_equal(m.m[0], MON0 + 7);
+    assert_int_equal(coach_weeks(f->s, "flm.dan"), 1);
+    assert_damage_mended(f->s, "flm.cara", 2);
+}
+
+/* Stores a copy of coach's AGG_COACH value of MON0 under a key of that
+ * kind too short to name a week, in the closed store in dir. */
+static void put_short_key(const char *dir, const char *coach)
+{
+    static const uint8_t shortkey[] = {AGG_COACH, 'x', 'y'};
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi agg;
+    MDB_val k, v;
+    struct keys_buf kb;
+
+    testutil_lmdb_begin(dir, 0, &env, &txn);
+    assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
+    assert_int_equal(agg_key(&kb, AGG_COACH, coach, RUBRIC, 1, MON0), 0);
+    k.mv_data = kb.b;
+    k.mv_size = kb.len;
+    assert_int_equal(mdb_get(txn, agg, &k, &v), 0);
+    k.mv_data = (void *)shortkey;
+    k.mv_size = sizeof(shortkey);
+    assert_int_equal(mdb_put(txn, agg, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* A store of format 5 with an AGG_COACH key too short to name a week
+ * opens, with every other block made; verify names the key and --repair
+ * deletes it. */
+static void test_short_key_upgrade(void **state)
+{
+    struct fixture *f = *state;
+    struct testutil_obs a;
+    struct agg_verify_result r;
+    struct diffs df;
+
+    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
+    close_store(f->s);
+    f->s = NULL;
+    assert_int_equal(back_to_format5(f->dir, 5), 1);
+    put_short_key(f->dir, "flm.cara");
+    f->s = open_store(f->dir);
+    assert_int_equal(count_blocks(f->s).n, 1);
+    assert_int_equal(coach_weeks(f->s, "flm.cara"), 1);
+    memset(&df, 0, sizeof(df));
+    assert_int_equal(agg_verify(f->s, 1, diff_cb, &df, &r), 0);
+    assert_int_equal(r.differences, 1);
+    assert_non_null(strstr(df.first, "malformed key, 3 bytes"));
+    assert_int_equal(verify(f->s, &df), 0);
+}
+
+/* The writer goes on when its batch touches another week of the block of
+ * a damaged AGG_COACH value: the block is made without the damaged week,
+ * later batches are written, and --repair mends the value. */
+static void test_damaged_week_writer(void **state)
+{
+    struct fixture *f = *state;
+    struct testutil_obs a, b, c;
+    struct week_damage wd = {"flm.cara", MON0};
+    struct mondays m;
+
+    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
+    assert_int_equal(store_exec(f->s, damage_week_txn, &wd), 0);
+    submit(f->s, "bob", &b, "flm.cara", T0 + WEEK_S, NULL);
+    assert_false(store_failed(f->s));
+    m = impact_mondays(f->s, "flm.cara");
+    assert_int_equal(m.n, 1);
+    assert_int_equal(m.m[0], MON0 + 7);
+    /* The store still takes writes, in that block and the next. */
+    submit(f->s, "alice", &c, "flm.cara", T0 + 2 * WEEK_S, NULL);
+    assert_false(store_failed(f->s));
+    assert_int_equal(impact_mondays(f->s, "flm.cara").n, 2);
+    assert_damage_mended(f->s, "flm.cara", 3);
+}
+
 static int other_kind_txn(struct store_txn *t, void *arg)
 {
     int *rc = arg;
@@ -693,8 +1079,14 @@ int main(void)
         cmocka_unit_test(test_same_as_slots),
         cmocka_unit_test(test_many_weeks),
         cmocka_unit_test_setup_teardown(test_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_twins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_one_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format5_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_figures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_week_upgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_week_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_short_key_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_kind, setup, teardown),
     };
 

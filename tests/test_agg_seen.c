@@ -564,12 +564,14 @@ static int tamper_txn(struct store_txn *t, void *arg)
 struct diffs {
     unsigned n;
     char first[512];
+    unsigned format4; /* differences naming a value format 4 kept */
 };
 
 static void diff_cb(const char *key, const char *what, void *arg)
 {
     struct diffs *d = arg;
 
+    d->format4 += strstr(what, "format 4") != NULL;
     if (d->n++ == 0) {
         snprintf(d->first, sizeof(d->first), "%s: %s", key, what);
     }
@@ -594,8 +596,9 @@ static void test_verify_names_figure(void **state)
 
 /* Turns the closed store in dir back into aggregate format 4's layout:
  * every manager of a list becomes the AGG_OBSERVER_COACH value format 4
- * stored (observations and one behaviour AGG_RATED), and the format key
- * says format (4, or 5 for a store whose upgrade never ran). */
+ * stored (observations and one behaviour AGG_RATED), the coach-week
+ * values and impact blocks are deleted, and the format key says format
+ * (4, or the current one for a store whose upgrade never ran). */
 static void back_to_format4(const char *dir, uint32_t format)
 {
     MDB_env *env;
@@ -626,8 +629,8 @@ static void back_to_format4(const char *dir, uint32_t format)
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const uint8_t *p = k.mv_data;
 
-        /* Format 4 had no coach-week values. */
-        if (AGG_KIND_COACHES(p[0])) {
+        /* Format 4 had no coach-week values and no impact blocks. */
+        if (AGG_KIND_COACHES(p[0]) || AGG_KIND_IMPACT(p[0])) {
             assert_int_equal(mdb_cursor_del(cur, 0), 0);
             continue;
         }
@@ -709,6 +712,31 @@ static void lists_same(const struct lists *x, const struct lists *y)
     }
 }
 
+static int block_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    size_t *n = arg;
+
+    (void)klen;
+    (void)val;
+    (void)vlen;
+    *n += AGG_KIND_IMPACT(key[0]);
+    return 0;
+}
+
+static int blocks_txn(struct store_txn *t, void *arg)
+{
+    return store_txn_scan(t, t->s->dbi_agg, NULL, 0, 0, block_cb, arg);
+}
+
+/* The impact blocks (and twins) stored. */
+static size_t count_blocks(struct store *s)
+{
+    size_t n = 0;
+
+    assert_int_equal(store_view(s, blocks_txn, &n), 0);
+    return n;
+}
+
 static int format_txn(struct store_txn *t, void *arg)
 {
     uint32_t *out = arg;
@@ -740,6 +768,7 @@ static void test_format4_upgrade(void **state)
     submit(f->s, "alice", &d, "mgr.jones", T0 + WEEK_S, NULL);
     /* b fulfilled an assignment: its twins are a list and a coach-week. */
     assert_int_equal(store_exec(f->s, assign_txn, b.id), 0);
+    assert_int_equal(count_blocks(f->s), 3 + 1);
     read_lists(f->s, &before);
     assert_int_equal(before.n, 4);
     assert_non_null(list_of_kind(&before, AGG_OBSERVER_WEEK_ASG, "alice", MON0));
@@ -755,6 +784,8 @@ static void test_format4_upgrade(void **state)
     lists_same(&before, &after);
     lists_free(&after);
     assert_coaches(f->s, MON0, MON0 + 7, 3);
+    /* The impact blocks are made too (format 6), the twin's as well. */
+    assert_int_equal(count_blocks(f->s), 3 + 1);
     assert_int_equal(store_view(f->s, format_txn, &format), 0);
     assert_int_equal(format, AGG_FORMAT);
     assert_verifies(f->s);
@@ -770,13 +801,15 @@ static void test_format4_upgrade(void **state)
     memset(&df, 0, sizeof(df));
     assert_int_equal(agg_verify(f->s, 1, diff_cb, &df, &r), 0);
     /* Each format-4 value, each manager missing from an observer's list,
-     * and each coach-week value missing, the assigned twins' too. */
-    assert_int_equal(r.differences, (4 + 1) + (4 + 1) + (3 + 1));
-    assert_non_null(strstr(df.first, "format 4"));
+     * each coach-week value missing and each coach's week missing its
+     * impact block, the assigned twins' too. */
+    assert_int_equal(r.differences, (4 + 1) + (4 + 1) + (3 + 1) + (3 + 1));
+    assert_int_equal(df.format4, 4 + 1);
     read_lists(f->s, &after);
     lists_same(&before, &after);
     lists_free(&after);
     lists_free(&before);
+    assert_int_equal(count_blocks(f->s), 3 + 1);
     assert_verifies(f->s);
 }
 

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -25,6 +27,7 @@
 #include "error.h"
 #include "keys.h"
 #include "people.h"
+#include "rubrics.h"
 #include "store.h"
 #include "store_int.h"
 #include "testutil.h"
@@ -173,7 +176,7 @@ static int nested_move_fn(struct store_txn *t, void *arg)
  * are read and handed to the caller like those beyond the cap on people. */
 static int big_steps(struct store_txn *t)
 {
-    enum { N = 200, NAME = 2000 };
+    enum { N = 300, NAME = 2000 };
     const Coachq__V1__Person *p = NULL;
     Coachq__V1__Person *own = NULL;
     char name[NAME + 1];
@@ -479,15 +482,13 @@ static void parker_notify(void *arg)
     pthread_mutex_unlock(&p->mu);
 }
 
-static int org_fn(struct store_txn *t, void *arg)
+/* The organisation of the batch tests, without its rubric. */
+static int org_people_fn(struct store_txn *t, void *arg)
 {
     int rc;
 
     (void)arg;
-    rc = testutil_put_rubric(t, "", 0);
-    if (rc == 0) {
-        rc = testutil_put_cert(t, "obs.amy", TESTUTIL_ORG_DAY, TESTUTIL_ORG_DAY + 3650, "admin");
-    }
+    rc = testutil_put_cert(t, "obs.amy", TESTUTIL_ORG_DAY, TESTUTIL_ORG_DAY + 3650, "admin");
     if (rc == 0) {
         rc = testutil_put_person(t, "s.one", NULL, SLM, NULL);
     }
@@ -510,6 +511,13 @@ static int org_fn(struct store_txn *t, void *arg)
         rc = testutil_put_person(t, "r.three", NULL, REP, "m.two");
     }
     return rc;
+}
+
+static int org_fn(struct store_txn *t, void *arg)
+{
+    int rc = testutil_put_rubric(t, "", 0);
+
+    return rc == 0 ? org_people_fn(t, arg) : rc;
 }
 
 /* An administrator moves r.one to m.two. */
@@ -676,12 +684,211 @@ static void test_memo_batch_sees_changes(void **state)
     assert_true(vr.counted == 3);
 }
 
+/* Stores o through s's writer, as a batch of its own; returns the
+ * writer's rc and copies the refusal into *fault. */
+static int submit_obs_fault(struct store *s, const Coachq__V1__Observation *o,
+                            struct validate_error *fault)
+{
+    struct store_write w;
+    uint8_t *buf;
+    size_t n;
+
+    n = coachq__v1__observation__get_packed_size(o);
+    buf = malloc(n);
+    assert_non_null(buf);
+    coachq__v1__observation__pack(o, buf);
+    memset(&w, 0, sizeof(w));
+    w.obs = buf;
+    w.obs_len = n;
+    w.observer_id = "obs.amy";
+    w.received_at_ms = (T0 + 86400) * 1000;
+    assert_int_equal(store_submit(s, &w), 0);
+    store_drain(s);
+    (void)store_completed_take(s);
+    free(buf);
+    *fault = w.fault;
+    return w.rc;
+}
+
+/* submit_obs_fault() giving the refusal's field only. */
+static int submit_obs(struct store *s, const Coachq__V1__Observation *o, char *field, size_t flen)
+{
+    struct validate_error fault;
+    int rc = submit_obs_fault(s, o, &fault);
+
+    snprintf(field, flen, "%s", fault.field);
+    return rc;
+}
+
+/* submit_obs() of an observation of coach's coaching of coachee at
+ * started_at. */
+static int submit_one(struct store *s, const char *coach, const char *coachee, int64_t started_at,
+                      char *field, size_t flen)
+{
+    struct testutil_obs o;
+
+    testutil_obs_make(&o, coach, coachee, started_at);
+    return submit_obs(s, &o.o, field, flen);
+}
+
+/*
+ * The writer keeps its memo's tables from batch to batch, and nothing a
+ * batch read may answer the next one: another process (an administrator's
+ * command on the same store) demotes m.one between two batches, and the
+ * second batch's observation of m.one's coaching is refused as a fresh
+ * read refuses it, though the first batch read m.one as a front-line
+ * manager.
+ */
+static void test_memo_between_batches(void **state)
+{
+    struct fixture *f = *state;
+    struct store_policy pol;
+    struct store_opts opts;
+    char field[96];
+    pid_t pid;
+    int status = 0;
+
+    store_policy_default(&pol);
+    pol.enforce = 1;
+    memset(&opts, 0, sizeof(opts));
+    opts.policy = &pol;
+    assert_int_equal(store_open(f->dir, &opts, &f->s), 0);
+    assert_int_equal(store_exec(f->s, org_fn, NULL), 0);
+    assert_int_equal(submit_one(f->s, "m.one", "r.one", T0, field, sizeof(field)), 0);
+
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct store *other = NULL;
+        int rc = store_open(f->dir, &opts, &other);
+
+        if (rc == 0) {
+            rc = store_exec(other, demote_fn, NULL);
+            store_close(other);
+        }
+        _exit(rc == 0 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    assert_int_equal(submit_one(f->s, "m.one", "r.two", T0 + 3600, field, sizeof(field)),
+                     ERROR_REFUSED);
+    assert_string_equal(field, "observation.coach_id");
+}
+
+/* coaching-conversation v1 naming its first behaviour twice: first
+ * without N/A, then with it (the store keeps what an administrator puts;
+ * nothing makes ids unique). */
+static int twice_fn(struct store_txn *t, void *arg)
+{
+    Coachq__V1__Rubric r = COACHQ__V1__RUBRIC__INIT;
+    Coachq__V1__Behaviour b[10];
+    Coachq__V1__Behaviour *bp[10];
+
+    (void)arg;
+    for (size_t i = 0; i < 10; i++) {
+        Coachq__V1__Behaviour init = COACHQ__V1__BEHAVIOUR__INIT;
+
+        b[i] = init;
+        b[i].id = (char *)testutil_behaviours[i == 1 ? 0 : i];
+        b[i].name = (char *)testutil_behaviours[i];
+        b[i].allow_not_applicable = i == 1;
+        bp[i] = &b[i];
+    }
+    r.id = (char *)"coaching-conversation";
+    r.version = 1;
+    r.name = (char *)"Coaching conversation";
+    r.behaviours = bp;
+    r.n_behaviours = 10;
+    r.effective_day = 18000;
+    return rubrics_put(t, &r, NULL);
+}
+
+/*
+ * The ratings' check tries the behaviour at a rating's own position
+ * before searching the rubric, which finds the same behaviour only when
+ * the rubric names each once. A rubric naming its first behaviour twice,
+ * the second time allowing N/A: a record rating it twice, the second
+ * time N/A, is refused, since a search finds the first, which does not
+ * allow it (the position would find the second).
+ */
+static void test_memo_rubric_twice(void **state)
+{
+    struct fixture *f = *state;
+    struct store_policy pol;
+    struct store_opts opts;
+    struct testutil_obs o;
+    char field[96];
+
+    store_policy_default(&pol);
+    pol.enforce = 1;
+    memset(&opts, 0, sizeof(opts));
+    opts.policy = &pol;
+    assert_int_equal(store_open(f->dir, &opts, &f->s), 0);
+    assert_int_equal(store_exec(f->s, twice_fn, NULL), 0);
+    assert_int_equal(store_exec(f->s, org_people_fn, NULL), 0);
+    testutil_obs_make(&o, "m.one", "r.one", T0);
+    o.r[1].behaviour_id = (char *)testutil_behaviours[0];
+    o.r[1].not_applicable = 1;
+    assert_int_equal(submit_obs(f->s, &o.o, field, sizeof(field)), ERROR_REFUSED);
+    assert_string_equal(field, "observation.ratings[1].not_applicable");
+}
+
+/*
+ * The ratings check tries each rating's behaviour at its own position in
+ * the rubric before searching; a record that lists them in another order
+ * is checked against the behaviours it names. Here they come in reverse:
+ * the record is stored, and a not-applicable mark on the first rating
+ * (the rubric's last behaviour, which allows none) is refused naming that
+ * behaviour, not the rubric's first one at the same position.
+ */
+static void test_memo_ratings_out_of_order(void **state)
+{
+    struct fixture *f = *state;
+    struct store_policy pol;
+    struct store_opts opts;
+    struct testutil_obs o;
+    struct validate_error fault;
+
+    store_policy_default(&pol);
+    pol.enforce = 1;
+    memset(&opts, 0, sizeof(opts));
+    opts.policy = &pol;
+    assert_int_equal(store_open(f->dir, &opts, &f->s), 0);
+    assert_int_equal(store_exec(f->s, org_fn, NULL), 0);
+    testutil_obs_make(&o, "m.one", "r.one", T0);
+    for (size_t i = 0; i < o.o.n_ratings / 2; i++) {
+        Coachq__V1__Rating *r = o.rp[i];
+
+        o.rp[i] = o.rp[o.o.n_ratings - 1 - i];
+        o.rp[o.o.n_ratings - 1 - i] = r;
+    }
+    assert_string_equal(o.rp[0]->behaviour_id, testutil_behaviours[9]);
+    assert_int_equal(submit_obs_fault(f->s, &o.o, &fault), 0);
+
+    testutil_obs_make(&o, "m.one", "r.one", T0 + 3600);
+    for (size_t i = 0; i < o.o.n_ratings / 2; i++) {
+        Coachq__V1__Rating *r = o.rp[i];
+
+        o.rp[i] = o.rp[o.o.n_ratings - 1 - i];
+        o.rp[o.o.n_ratings - 1 - i] = r;
+    }
+    o.rp[0]->not_applicable = 1;
+    assert_int_equal(submit_obs_fault(f->s, &o.o, &fault), ERROR_REFUSED);
+    assert_string_equal(fault.field, "observation.ratings[0].not_applicable");
+    assert_non_null(strstr(fault.message, "'documents-actions'"));
+    assert_null(strstr(fault.message, "'collaborative'"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_memo_people, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memo_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memo_batch_sees_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memo_between_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memo_rubric_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memo_ratings_out_of_order, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
