@@ -201,6 +201,31 @@ static const char *quarter_label(struct dash *d, int64_t q)
     return dash_printf(d, "%04lld-Q%d", (long long)y, (int)(q - y * 4) + 1);
 }
 
+/*
+ * The quality index of row's weeks from from_day's week to until (any day
+ * stands for its week) into qq, without behaviours (an empty window of
+ * them) and without a whole AggWeek made of each value. A manager's own
+ * weeks (AGG_COACH or its twin: My coaching's row) come from the impact
+ * blocks, which hold the same index figures of each stored week: 2 or 3
+ * values per manager instead of about 26, the weeks handed on oldest
+ * first as agg_read_slots() hands them, so the quarters' sums are the
+ * same additions in the same order. Any other kind reads its weekly values:
+ * My managers' rows are the line's view of each manager (AGG_LINE_COACH),
+ * which has no blocks.
+ */
+static int results_quality(const struct dash_ctx *c, const struct dash_results_row *row,
+                           int32_t from_day, int32_t until, struct quarter_quality *qq)
+{
+    enum agg_scope kind = dash_agg_kind(c, row->kind);
+
+    if (((unsigned)kind & ~AGG_ASSIGNED) == AGG_COACH) {
+        return agg_read_impact(c->t, kind, row->scope, c->rubric_id, from_day, until, 1, 0, NULL, 0,
+                               quarter_quality_cb, qq);
+    }
+    return agg_read_slots(c->t, kind, row->scope, c->rubric_id, agg_week_of(from_day), until, 1, 0,
+                          NULL, 0, quarter_quality_cb, qq);
+}
+
 /* One manager's rows. */
 static int results_rows(struct dash *d, const struct dash_ctx *c, Coachq__V1__Table *t,
                         const struct dash_results_row *row, int with_manager)
@@ -221,13 +246,8 @@ static int results_rows(struct dash *d, const struct dash_ctx *c, Coachq__V1__Ta
     for (size_t k = 0; k <= DASH_RESULT_QUARTERS; k++) {
         qq.first[k] = dash_quarter_first_day(q0 + (int64_t)k);
     }
-    /* The quality index alone, without behaviours (an empty window of
-     * them) and without a whole AggWeek made of each value: about 26
-     * values per manager. */
-    rc = agg_read_slots(c->t, dash_agg_kind(c, row->kind), row->scope, c->rubric_id,
-                        agg_week_of(dash_quarter_first_day(q0)),
-                        q_last < c->until_monday ? q_last : c->until_monday, 1, 0, NULL, 0,
-                        quarter_quality_cb, &qq);
+    rc = results_quality(c, row, dash_quarter_first_day(q0),
+                         q_last < c->until_monday ? q_last : c->until_monday, &qq);
     if (rc == 0) {
         rc = dash_team_results(c, row->manager, q0, DASH_RESULT_MAX_QUARTERS, value, n);
     }

@@ -487,6 +487,178 @@ static void test_results_last_week(void **state)
     dash_free(d);
 }
 
+/* ---- The quality read from impact blocks ------------------------------ */
+
+/* Days since 1970-01-01 of the first day of month m (1..12) of year y. */
+static int32_t first_of_month(int y, int m)
+{
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int32_t d = 0;
+
+    for (int i = 1970; i < y; i++) {
+        d += (i % 4 == 0 && (i % 100 != 0 || i % 400 == 0)) ? 366 : 365;
+    }
+    for (int i = 1; i < m; i++) {
+        d += mdays[i - 1] + (i == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+    }
+    return d;
+}
+
+/* The Monday of day's week (1970-01-01 was a Thursday). */
+static int32_t monday_of(int32_t day)
+{
+    return day - (day + 3) % 7;
+}
+
+/* A small deterministic generator, so that a failure can be replayed. */
+static uint32_t next_rand(uint32_t *x)
+{
+    *x = *x * 1103515245u + 12345u;
+    return *x >> 8;
+}
+
+#define QQ_FIRST_YEAR 2022
+#define QQ_QUARTERS 13         /* 2022-Q1 .. 2025-Q1 */
+#define QQ_SESSION_QUARTERS 10 /* sessions up to 2024-Q2 */
+
+/* Quarter k since QQ_FIRST_YEAR's first: its first day. */
+static int32_t qq_first(int k)
+{
+    return first_of_month(QQ_FIRST_YEAR + k / 4, 1 + 3 * (k % 4));
+}
+
+struct qq_session {
+    int32_t day;
+    uint32_t lo, hi;
+};
+
+static int qq_outcomes(struct store_txn *t, void *arg)
+{
+    int rc = 0;
+
+    (void)arg;
+    for (int k = 0; k < QQ_QUARTERS && rc == 0; k++) {
+        Coachq__V1__Outcome o = COACHQ__V1__OUTCOME__INIT;
+        char period[16];
+
+        snprintf(period, sizeof(period), "%d-Q%d", QQ_FIRST_YEAR + k / 4, 1 + k % 4);
+        o.subject_id = (char *)"rep.3";
+        o.period = period;
+        o.metric = (char *)"pipeline_coverage";
+        o.value = 10 + k;
+        rc = outcomes_put(t, &o, NULL);
+    }
+    return rc;
+}
+
+/* flm.b's own page (My coaching, AGG_COACH) reads the quarters' quality
+ * from the impact blocks: as of a day in every quarter from 2022-Q4 to
+ * 2025-Q1 (the pages after TODAY's quarter built with a later today, so
+ * that 2024-Q1 and 2024-Q2, which start on a Monday, are each the first
+ * quarter shown), the two quarters shown start inside blocks of 16 weeks
+ * at many offsets, and
+ * each quarter's figure is the sessions whose week's Monday falls in it,
+ * worked out here from the sessions themselves: random days, the Monday
+ * of each quarter's first week, the Sunday of a quarter's last week (in
+ * the next quarter, counted in the earlier one), and the day before a
+ * quarter's first Monday. Quarters before the first session (no block in
+ * the read) show n 0; so does flm.e, with no session at all. */
+static void test_results_quality_blocks(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    static struct qq_session ss[400];
+    size_t n = 0;
+    uint32_t x = 28061;
+    struct dash_opts opts;
+    size_t shown = 0, with_value = 0;
+
+    testutil_watchdog(120);
+    dash_opts_default(&opts);
+    assert_int_equal(store_exec(f->s, qq_outcomes, NULL), 0);
+    /* Sessions from 2022-Q3 (none before: the first page's quarters have
+     * no block) to the week before TODAY. */
+    for (int k = 2; k < QQ_SESSION_QUARTERS; k++) {
+        int32_t first = qq_first(k), mon = monday_of(first);
+
+        if (mon < first) {
+            mon += 7;
+        }
+        ss[n++] = (struct qq_session){mon, 1 + next_rand(&x) % 4, 1 + next_rand(&x) % 4};
+        ss[n++] = (struct qq_session){mon - 1, 1 + next_rand(&x) % 4, 1 + next_rand(&x) % 4};
+        ss[n++] = (struct qq_session){monday_of(first - 1) + 6, 1 + next_rand(&x) % 4,
+                                      1 + next_rand(&x) % 4};
+        for (int i = 0; i < 20; i++) {
+            int32_t day = first + (int32_t)(next_rand(&x) % 91);
+
+            ss[n++] = (struct qq_session){day, 1 + next_rand(&x) % 4, 1 + next_rand(&x) % 4};
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ss[i].day >= TODAY - 7) {
+            ss[i].day = TODAY - 7;
+        }
+        observe(f, "flm.b", ss[i].day, 8 + (int)(i % 10), F_PROCESS, T_DEAL, ss[i].lo, ss[i].hi);
+    }
+    /* The fixture's three of 3 on TODAY - 3, in 2024-Q2. */
+    for (int i = 0; i < 3; i++) {
+        ss[n++] = (struct qq_session){TODAY - 3, 3, 3};
+    }
+    for (int ku = 3; ku < QQ_QUARTERS; ku++) {
+        int32_t until = qq_first(ku) + (int32_t)(next_rand(&x) % 90);
+        struct testutil_dash_req q = {
+            "flm.b",       AUTH_FRONT_LINE,
+            K_MY_COACHING, "flm.b",
+            NULL,          until,
+            NULL,          (int64_t)(until > TODAY ? until : TODAY) * 86400 + 12 * 3600};
+        struct dash *d = NULL;
+        const Coachq__V1__Table *t;
+
+        assert_int_equal(testutil_dash_build(f->s, &q, &d, NULL), 0);
+        t = table(d, "team-results");
+        for (int k = ku - 3; k < ku - 1; k++) {
+            char label[16];
+            uint64_t qn = 0;
+            double qsum = 0;
+            const Coachq__V1__Cell *c;
+
+            for (size_t i = 0; i < n; i++) {
+                int32_t mon = monday_of(ss[i].day);
+
+                if (mon >= qq_first(k) && mon < qq_first(k + 1)) {
+                    qn++;
+                    qsum += (ss[i].lo + ss[i].hi) / 2.0;
+                }
+            }
+            snprintf(label, sizeof(label), "%d-Q%d", QQ_FIRST_YEAR + k / 4, 1 + k % 4);
+            c = cell2(t, "Quarter", label, "Metric", "pipeline_coverage", "Quality index");
+            if (c->n != qn) {
+                fail_msg("as of %d, %s: n %u, expected %u", (int)until, label, c->n, (unsigned)qn);
+            }
+            if (qn >= opts.min_n) {
+                expect_num(c, qsum / (double)qn, (unsigned)qn, NULL);
+                with_value++;
+            } else {
+                assert_false(c->has_value);
+            }
+            shown++;
+        }
+        dash_free(d);
+    }
+    assert_int_equal(shown, 2 * (QQ_QUARTERS - 3));
+    assert_true(with_value >= 2 * (QQ_QUARTERS - 3) - 4);
+    /* No session of flm.e at all: n 0 in both quarters shown. */
+    {
+        struct dash *d = must(f, "flm.e", AUTH_FRONT_LINE, K_MY_COACHING, "flm.e", 0);
+        const Coachq__V1__Table *t = table(d, "team-results");
+
+        expect_insufficient(cell2(t, "Quarter", "2023-Q4", "Metric", "win_rate", "Quality index"),
+                            0);
+        expect_insufficient(cell2(t, "Quarter", "2023-Q3", "Metric", "win_rate", "Quality index"),
+                            0);
+        dash_free(d);
+    }
+}
+
 /* Every figure of every table of d with its n. */
 struct figures {
     double v[4096];
@@ -631,6 +803,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_results_my_coaching, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_my_managers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_last_week, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_results_quality_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_privacy_attack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_formats, setup, teardown),
     };
