@@ -40,65 +40,12 @@
 #define RUBRIC "coaching-conversation"
 #define NA_INDEX 3 /* buyers-view may be rated not applicable */
 
-struct fixture {
-    char dir[512];
-    struct store *s;
-};
-
 static int64_t now_ms(void)
 {
     struct timeval tv;
 
     gettimeofday(&tv, NULL);
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-static struct store *open_store_policy(const char *dir, int enforce)
-{
-    struct store_policy pol;
-    struct store_opts opts;
-    struct store *s = NULL;
-
-    store_policy_default(&pol);
-    pol.enforce = enforce;
-    memset(&opts, 0, sizeof(opts));
-    opts.policy = &pol;
-    assert_int_equal(store_open(dir, &opts, &s), 0);
-    return s;
-}
-
-static void close_store(struct store *s)
-{
-    store_drain(s);
-    (void)store_completed_take(s);
-    store_close(s);
-}
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-
-    if (f == NULL) {
-        return -1;
-    }
-    testutil_watchdog(240);
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    testutil_seed_org(f->dir);
-    f->s = open_store_policy(f->dir, 1);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-
-    if (f->s != NULL) {
-        close_store(f->s);
-    }
-    testutil_rmrf(f->dir);
-    free(f);
-    return 0;
 }
 
 /* Stores o as observer; returns the request's rc. */
@@ -566,7 +513,7 @@ static void test_value_format(void **state)
 
 static void test_every_scope(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct tobs a, b;
     struct weeks ws;
     static const struct {
@@ -635,7 +582,7 @@ static void test_every_scope(void **state)
  * 115 cohorts (programme id order), not refused. */
 static void test_many_cohorts(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct agg_verify_result r;
     struct tobs a;
     struct weeks ws;
@@ -659,14 +606,14 @@ static void test_many_cohorts(void **state)
  * refuse, as a store written before a certification was withdrawn holds. */
 static void test_excluded(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct agg_verify_result r;
     struct tobs cal, unc, ok;
     struct weeks ws;
     uint8_t ref[16];
 
-    close_store(f->s);
-    f->s = open_store_policy(f->dir, 0);
+    testutil_store_close_drained(f->s);
+    f->s = testutil_store_open(f->dir, 0);
     memset(ref, 0x42, sizeof(ref));
     tobs_make(&cal, "flm.cara", "rep.ida", T0);
     cal.t.o.calibration_ref.data = ref;
@@ -755,7 +702,7 @@ static void compare_stores(struct store *s1, struct store *s2)
 
 static void test_amendment_replaces(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct agg_verify_result r;
     struct tobs v1, v2, only;
     struct weeks ws;
@@ -783,12 +730,12 @@ static void test_amendment_replaces(void **state)
     /* A store that only ever had the new version holds the same. */
     testutil_tmpdir(dir2, sizeof(dir2));
     testutil_seed_org(dir2);
-    s2 = open_store_policy(dir2, 1);
+    s2 = testutil_store_open_enforced(dir2);
     enrol(s2, "flm.cara");
     amended(&only, "rep.lou");
     assert_int_equal(submit(s2, "alice", &only.t.o), 0);
     compare_stores(f->s, s2);
-    close_store(s2);
+    testutil_store_close_drained(s2);
     testutil_rmrf(dir2);
 
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
@@ -810,7 +757,7 @@ static void set_scores(struct tobs *x, uint32_t score)
 
 static void test_double_coding(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct agg_verify_result r;
     struct tobs a, b, b2, c, other;
     struct weeks wa, wb, wc;
@@ -947,7 +894,7 @@ static void diff_cb(const char *key, const char *what, void *arg)
     }
 }
 
-static void seed_two(struct fixture *f)
+static void seed_two(struct testutil_seeded *f)
 {
     struct tobs a, b;
 
@@ -959,7 +906,7 @@ static void seed_two(struct fixture *f)
 
 static void test_verify_repair(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct agg_verify_result r;
     struct tamper tp;
     struct diffs d;
@@ -1065,17 +1012,17 @@ static void make_schema(const char *dir, uint32_t schema)
 
 /* Closes f's store, turns it back into schema (make_schema()) and opens
  * it again, which upgrades it. */
-static void reopen_as(struct fixture *f, uint32_t schema)
+static void reopen_as(struct testutil_seeded *f, uint32_t schema)
 {
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     make_schema(f->dir, schema);
-    f->s = open_store_policy(f->dir, 1);
+    f->s = testutil_store_open_enforced(f->dir);
 }
 
 static void test_schema_upgrade(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct agg_verify_result r;
     struct weeks ws;
     struct tobs b2;
@@ -1098,10 +1045,10 @@ static void test_schema_upgrade(void **state)
     weeks_free(&ws);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
     assert_int_equal(r.differences, 0);
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     /* Opening again finds the current schema and rebuilds nothing. */
-    f->s = open_store_policy(f->dir, 1);
+    f->s = testutil_store_open_enforced(f->dir);
     /* A schema 3 store gets the line-coach aggregates of its records. */
     reopen_as(f, 3);
     read_weeks(f->s, AGG_LINE_COACH, "slm.eve/flm.cara", MON0, MON0 + 7, &ws);
@@ -1243,7 +1190,7 @@ static void strip_mix(const char *dir)
  * a store written before the mix gets it when opened, and verify agrees. */
 static void test_mix(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct agg_verify_result r;
     struct weeks ws;
     struct tobs a, b, c;
@@ -1294,10 +1241,10 @@ static void test_mix(void **state)
     assert_int_equal(r.differences, 0);
     /* A store from before the mix: verify sees what is missing, and the
      * next open rebuilds it. */
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     strip_mix(f->dir);
-    f->s = open_store_policy(f->dir, 1);
+    f->s = testutil_store_open_enforced(f->dir);
     w = one_week(f->s, AGG_COACH, "flm.cara", 0, &ws);
     assert_int_equal(w->mix[AGG_MIX_FOCUS + pr], 1);
     assert_int_equal(w->mix[AGG_MIX_TYPE + cr], 1);
@@ -1469,7 +1416,7 @@ static int read_coached_rc_txn(struct store_txn *t, void *arg)
  * store of aggregate format 2 (AGG_PAIR) gets them when opened. */
 static void test_observer_coach(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct agg_verify_result r;
     struct tobs a, b, c;
     struct coached cw;
@@ -1549,10 +1496,10 @@ static void test_observer_coach(void **state)
         weeks_free(&cw.ws);
     }
     /* A store of format 2: its pair values become observer-coach ones. */
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     back_to_pairs(f->dir);
-    f->s = open_store_policy(f->dir, 1);
+    f->s = testutil_store_open_enforced(f->dir);
     read_weeks(f->s, AGG_PAIR, "alice/flm.cara", 0, MON0 + 700, &ws);
     assert_int_equal(ws.n, 0);
     read_coached(f->s, "alice", MON0, MON0 + 56, &cw);
@@ -1568,7 +1515,7 @@ static void test_observer_coach(void **state)
  * schema 3 store rebuilds the aggregates with one count per observation. */
 static void test_schema3_upgrade(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct agg_verify_result r;
     struct tobs a, b, c;
     struct weeks ws;
@@ -1617,7 +1564,7 @@ static void copy_file(const char *from, const char *to)
  */
 static void test_flush_grows_map(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     enum { WEEKS = 100, PER_WEEK = 4, N = WEEKS * PER_WEEK, RUNS = 12 };
     static const char *const coach[2] = {"flm.cara", "flm.dan"};
     static const char *const rep[2] = {"rep.ida", "rep.jon"};
@@ -1625,7 +1572,7 @@ static void test_flush_grows_map(void **state)
     char src[600], dst[600];
     struct stat st;
 
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     snprintf(src, sizeof(src), "%s/data.mdb", f->dir);
     assert_int_equal(stat(src, &st), 0);
@@ -1687,7 +1634,7 @@ static void test_flush_grows_map(void **state)
         assert_int_equal(agg_verify(s, 0, NULL, NULL, &r), 0);
         assert_int_equal(r.counted, N);
         assert_int_equal(r.differences, 0);
-        close_store(s);
+        testutil_store_close_drained(s);
         testutil_rmrf(dir);
         free(w);
         free(bufs);
@@ -1893,7 +1840,7 @@ static long db_entries(const char *dir, const char *name)
  * again changes nothing. */
 static void test_schema6_rekey(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct agg_verify_result r;
     struct audit_text *before = calloc(1, sizeof(*before));
     struct audit_text *after = calloc(1, sizeof(*after));
@@ -1929,7 +1876,7 @@ static void test_schema6_rekey(void **state)
     assert_int_equal(before->refs, 4);
     assert_non_null(strstr(before->buf, " alice amend "));
     assert_non_null(strstr(before->buf, " version=2 rubric=" RUBRIC "@"));
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     testutil_coachqd(out1, sizeof(out1), 0, "audit", "--data", f->dir, NULL);
     assert_int_equal(db_entries(f->dir, "obs_seq"), 4);
@@ -1940,7 +1887,7 @@ static void test_schema6_rekey(void **state)
     assert_int_equal(db_entries(f->dir, "obs_seq"), -1);
 
     /* Opening migrates; the old database is gone. */
-    f->s = open_store_policy(f->dir, 1);
+    f->s = testutil_store_open_enforced(f->dir);
     for (int i = 0; i < 4; i++) {
         size_t n = packed_record(f->s, ids[i], rec2, sizeof(rec2));
 
@@ -1972,7 +1919,7 @@ static void test_schema6_rekey(void **state)
     assert_int_equal(resubmit(f->s, "bob", &b.t.o), STORE_DUPLICATE);
     tobs_make(&d, "flm.cara", "rep.ida", T0 + 2 * WEEK_S);
     assert_int_equal(submit(f->s, "dave", &d.t.o), 0);
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     assert_int_equal(db_entries(f->dir, "obs"), -1);
     assert_int_equal(db_entries(f->dir, "obs_seq"), 5);
@@ -1990,7 +1937,7 @@ static void test_schema6_rekey(void **state)
     /* Migrating again (from schema 4, which also rebuilds the aggregates)
      * finds nothing to move. */
     make_schema(f->dir, 4);
-    f->s = open_store_policy(f->dir, 1);
+    f->s = testutil_store_open_enforced(f->dir);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
     assert_int_equal(r.observations, 5);
     assert_int_equal(r.differences, 0);
@@ -2002,12 +1949,12 @@ static void test_schema6_rekey(void **state)
 
 static void test_coachqd_verify(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct tamper tp;
     char out[8192];
 
     seed_two(f);
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
     assert_non_null(strstr(out, "observations read: 2\n"));
@@ -2015,11 +1962,11 @@ static void test_coachqd_verify(void **state)
     assert_non_null(strstr(out, "aggregate values: 15\n"));
     assert_non_null(strstr(out, "differences: 0\n"));
 
-    f->s = open_store_policy(f->dir, 1);
+    f->s = testutil_store_open_enforced(f->dir);
     tp.monday = MON0;
     tp.observations = 3;
     assert_int_equal(store_exec(f->s, tamper_fn, &tp), 0);
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     testutil_coachqd(out, sizeof(out), 1, "verify", "--data", f->dir, NULL);
     assert_non_null(strstr(out, "differences: 1\n"));
@@ -2044,13 +1991,13 @@ static void test_coachqd_verify(void **state)
  * brings the aggregates up to date itself, so verify finds nothing. */
 static void test_backdated_import_refreshes(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     char out[8192];
     char csv[700];
     FILE *fp;
 
     seed_two(f);
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     snprintf(csv, sizeof(csv), "%s/prog.csv", f->dir);
     fp = fopen(csv, "w");
@@ -2117,7 +2064,7 @@ static int crowd_txn(struct store_txn *t, void *arg)
  */
 static void test_crowded_session(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct tobs first, again, x;
     struct weeks ws;
     char id[32];
@@ -2232,7 +2179,7 @@ static void batch_run(struct store *s, struct batch *b)
 static void test_crowded_sessions_verify(void **state)
 {
     static const int sizes[] = {17, 64, 200};
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct crowd_rec *recs = calloc(200, sizeof(*recs));
     uint64_t seed = (uint64_t)now_ms() | 1;
     uint64_t x = seed;
@@ -2317,23 +2264,38 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_weeks),
         cmocka_unit_test(test_value_format),
-        cmocka_unit_test_setup_teardown(test_every_scope, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_excluded, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_many_cohorts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_amendment_replaces, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_double_coding, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_verify_repair, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_schema_upgrade, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_schema3_upgrade, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flush_grows_map, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_schema6_rekey, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_coachqd_verify, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_backdated_import_refreshes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crowded_session, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crowded_sessions_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_scope, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_excluded, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_many_cohorts, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_amendment_replaces, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_double_coding, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_verify_repair, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_schema_upgrade, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_schema3_upgrade, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_flush_grows_map, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_schema6_rekey, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_coachqd_verify, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_backdated_import_refreshes, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_crowded_session, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_crowded_sessions_verify, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
         cmocka_unit_test(test_value_mix),
-        cmocka_unit_test_setup_teardown(test_mix, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_observer_coach, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mix, testutil_seeded_setup, testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_observer_coach, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -350,59 +350,6 @@ static void test_many_weeks(void **state)
 
 /* ---- Through the writer --------------------------------------------------- */
 
-struct fixture {
-    char dir[512];
-    struct store *s;
-};
-
-static struct store *open_store(const char *dir)
-{
-    struct store_policy pol;
-    struct store_opts opts;
-    struct store *s = NULL;
-
-    store_policy_default(&pol);
-    pol.enforce = 1;
-    memset(&opts, 0, sizeof(opts));
-    opts.policy = &pol;
-    assert_int_equal(store_open(dir, &opts, &s), 0);
-    return s;
-}
-
-static void close_store(struct store *s)
-{
-    store_drain(s);
-    (void)store_completed_take(s);
-    store_close(s);
-}
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-
-    if (f == NULL) {
-        return -1;
-    }
-    testutil_watchdog(240);
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    testutil_seed_org(f->dir);
-    f->s = open_store(f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-
-    if (f->s != NULL) {
-        close_store(f->s);
-    }
-    testutil_rmrf(f->dir);
-    free(f);
-    return 0;
-}
-
 /* Stores a session of coach at started_at scored by observer. */
 static void submit(struct store *s, const char *observer, struct testutil_obs *t, const char *coach,
                    int64_t started_at, const uint8_t *amends)
@@ -479,7 +426,7 @@ static int erase_txn(struct store_txn *t, void *arg)
  * at every step and the reads agree with agg_read_slots(). */
 static void test_writer(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct testutil_obs a, b, c, d;
     struct erase_request er;
     struct diffs df;
@@ -538,7 +485,7 @@ static int assign_txn(struct store_txn *t, void *arg)
  * twin block, which is deleted, and makes the other. */
 static void test_writer_twins(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct testutil_obs a, b, c;
     struct diffs df;
 
@@ -595,7 +542,7 @@ static void batch_check(void *arg, const struct store_write *w, int i)
  * none is passed over. */
 static void test_writer_one_batch(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     static struct batch b;
     struct diffs df;
 
@@ -669,7 +616,7 @@ static size_t back_to_format5(const char *dir, uint32_t format)
  * until repaired. */
 static void test_format5_upgrade(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct testutil_obs a, b, c;
     struct agg_verify_result r;
     struct diffs df;
@@ -679,11 +626,11 @@ static void test_format5_upgrade(void **state)
     submit(f->s, "alice", &a, "flm.dan", T0, NULL);
     submit(f->s, "alice", &b, "flm.cara", T0 + 3600, NULL);
     submit(f->s, "bob", &c, "flm.cara", T0 + 30 * WEEK_S, NULL);
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     n = back_to_format5(f->dir, 5);
     assert_int_equal(n, 3);
-    f->s = open_store(f->dir);
+    f->s = testutil_store_open_enforced(f->dir);
     assert_int_equal(store_view(f->s, format_txn, &format), 0);
     assert_int_equal(format, AGG_FORMAT);
     assert_int_equal(count_blocks(f->s).n, 3);
@@ -691,10 +638,10 @@ static void test_format5_upgrade(void **state)
     assert_int_equal(coach_weeks(f->s, "flm.dan"), 1);
     assert_int_equal(verify(f->s, &df), 0);
     /* The step disabled. */
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     assert_int_equal(back_to_format5(f->dir, AGG_FORMAT), 3);
-    f->s = open_store(f->dir);
+    f->s = testutil_store_open_enforced(f->dir);
     assert_int_equal(count_blocks(f->s).n, 0);
     memset(&df, 0, sizeof(df));
     assert_int_equal(agg_verify(f->s, 1, diff_cb, &df, &r), 0);
@@ -759,7 +706,7 @@ static int refused_txn(struct store_txn *t, void *arg)
  * other than AGG_COACH's is refused. */
 static void test_damaged(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct testutil_obs a;
     struct damage dm[] = {{"flm.cara", 1, 0}, {"flm.cara", 0, 2}, {"flm.cara", 21, 0}};
     struct agg_verify_result r;
@@ -840,7 +787,7 @@ static int tamper_txn(struct store_txn *t, void *arg)
  * with no session (no rebuilt value: there is nothing it should hold). */
 static void test_verify_figures(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct testutil_obs a, b;
     struct agg_verify_result r;
     struct diffs df;
@@ -959,7 +906,7 @@ static void assert_damage_mended(struct store *s, const char *coach, size_t nwee
  * managers as ever), verify names the value, and --repair mends it. */
 static void test_damaged_week_upgrade(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct testutil_obs a, b, c;
     struct week_damage wd = {"flm.cara", MON0};
     struct mondays m;
@@ -970,10 +917,10 @@ static void test_damaged_week_upgrade(void **state)
     submit(f->s, "bob", &b, "flm.cara", T0 + WEEK_S, NULL);
     submit(f->s, "alice", &c, "flm.dan", T0, NULL);
     assert_int_equal(store_exec(f->s, damage_week_txn, &wd), 0);
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     assert_int_equal(back_to_format5(f->dir, 5), 2);
-    f->s = open_store(f->dir);
+    f->s = testutil_store_open_enforced(f->dir);
     assert_int_equal(count_blocks(f->s).n, 2);
     m = impact_mondays(f->s, "flm.cara");
     assert_int_equal(m.n, 1);
@@ -1011,17 +958,17 @@ static void put_short_key(const char *dir, const char *coach)
  * deletes it. */
 static void test_short_key_upgrade(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct testutil_obs a;
     struct agg_verify_result r;
     struct diffs df;
 
     submit(f->s, "alice", &a, "flm.cara", T0, NULL);
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     assert_int_equal(back_to_format5(f->dir, 5), 1);
     put_short_key(f->dir, "flm.cara");
-    f->s = open_store(f->dir);
+    f->s = testutil_store_open_enforced(f->dir);
     assert_int_equal(count_blocks(f->s).n, 1);
     assert_int_equal(coach_weeks(f->s, "flm.cara"), 1);
     memset(&df, 0, sizeof(df));
@@ -1036,7 +983,7 @@ static void test_short_key_upgrade(void **state)
  * later batches are written, and --repair mends the value. */
 static void test_damaged_week_writer(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct testutil_obs a, b, c;
     struct week_damage wd = {"flm.cara", MON0};
     struct mondays m;
@@ -1066,7 +1013,7 @@ static int other_kind_txn(struct store_txn *t, void *arg)
 
 static void test_other_kind(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     int rc = 0;
 
     assert_int_equal(store_view(f->s, other_kind_txn, &rc), 0);
@@ -1078,16 +1025,26 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_as_slots),
         cmocka_unit_test(test_many_weeks),
-        cmocka_unit_test_setup_teardown(test_writer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_writer_twins, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_writer_one_batch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_format5_upgrade, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_verify_figures, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_damaged_week_upgrade, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_damaged_week_writer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_short_key_upgrade, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_other_kind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_writer_twins, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_writer_one_batch, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_format5_upgrade, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_verify_figures, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_week_upgrade, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_week_writer, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_short_key_upgrade, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_other_kind, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

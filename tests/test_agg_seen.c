@@ -34,59 +34,6 @@
 #define RUBRIC "coaching-conversation"
 #define MAX_LISTS 16
 
-struct fixture {
-    char dir[512];
-    struct store *s;
-};
-
-static struct store *open_store(const char *dir)
-{
-    struct store_policy pol;
-    struct store_opts opts;
-    struct store *s = NULL;
-
-    store_policy_default(&pol);
-    pol.enforce = 1;
-    memset(&opts, 0, sizeof(opts));
-    opts.policy = &pol;
-    assert_int_equal(store_open(dir, &opts, &s), 0);
-    return s;
-}
-
-static void close_store(struct store *s)
-{
-    store_drain(s);
-    (void)store_completed_take(s);
-    store_close(s);
-}
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-
-    if (f == NULL) {
-        return -1;
-    }
-    testutil_watchdog(240);
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    testutil_seed_org(f->dir);
-    f->s = open_store(f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-
-    if (f->s != NULL) {
-        close_store(f->s);
-    }
-    testutil_rmrf(f->dir);
-    free(f);
-    return 0;
-}
-
 static int64_t now_ms(void)
 {
     struct timeval tv;
@@ -428,7 +375,7 @@ static int assign_txn(struct store_txn *t, void *arg)
  * manager or week moves its share, and a week left empty has no list. */
 static void test_lists(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct testutil_obs a, b, c, d, e, g, h;
     struct lists ls;
     const struct agg_seen *l;
@@ -498,7 +445,7 @@ static void erase(struct store *s, const char *id, struct erase_request *er)
  * observer has no list under their id; verify agrees with both. */
 static void test_erased(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct testutil_obs a, b, c;
     struct erase_request er;
     struct lists ls;
@@ -579,7 +526,7 @@ static void diff_cb(const char *key, const char *what, void *arg)
 
 static void test_verify_names_figure(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct testutil_obs a;
     struct agg_verify_result r;
     struct diffs d;
@@ -755,7 +702,7 @@ static int format_txn(struct store_txn *t, void *arg)
  * verify, which names a format-4 value, until repaired. */
 static void test_format4_upgrade(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct testutil_obs a, b, c, d;
     struct agg_verify_result r;
     struct lists before, after;
@@ -775,10 +722,10 @@ static void test_format4_upgrade(void **state)
     assert_int_equal(list_of_kind(&before, AGG_OBSERVER_WEEK_ASG, "alice", MON0)->n, 1);
     assert_int_equal(before.ncw, 3 + 1);
     assert_non_null(coach_week_of(&before, AGG_COACH_WEEK_ASG, "flm.cara", MON0));
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     back_to_format4(f->dir, 4);
-    f->s = open_store(f->dir);
+    f->s = testutil_store_open_enforced(f->dir);
     read_lists(f->s, &after);
     assert_int_equal(after.coached, 0);
     lists_same(&before, &after);
@@ -790,10 +737,10 @@ static void test_format4_upgrade(void **state)
     assert_int_equal(format, AGG_FORMAT);
     assert_verifies(f->s);
     /* The upgrade disabled: the old values stay, and verify says so. */
-    close_store(f->s);
+    testutil_store_close_drained(f->s);
     f->s = NULL;
     back_to_format4(f->dir, AGG_FORMAT);
-    f->s = open_store(f->dir);
+    f->s = testutil_store_open_enforced(f->dir);
     read_lists(f->s, &after);
     assert_int_equal(after.n, 0);
     assert_int_equal(after.coached, 4 + 1);
@@ -818,7 +765,7 @@ static void test_format4_upgrade(void **state)
  * amendment (assigned too) onto another manager moves its share in both. */
 static void test_assigned_twins(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct testutil_obs a, b, c;
     struct lists ls;
     const struct agg_seen *l;
@@ -889,7 +836,7 @@ static int read_txn(struct store_txn *t, void *arg)
 
 static void test_damaged_count(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     /* Version 1, flags 0, u32 count; no manager follows. */
     static const uint8_t empty[6] = {AGG_SEEN_VERSION, 0, 0, 0, 0, 0};
     static const uint8_t past[6] = {AGG_SEEN_VERSION, 0, 1, 0, 0, 0};
@@ -987,7 +934,7 @@ static int order_txn(struct store_txn *t, void *arg)
 
 static void test_many_managers(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     struct order o[2];
     struct lists ls;
     int sign = 1;
@@ -1085,7 +1032,7 @@ static int big_read_txn(struct store_txn *t, void *arg)
 
 static void test_figures_past_u32(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_seeded *f = *state;
     int seen[2] = {0, 0};
 
     assert_int_equal(store_exec(f->s, big_txn, NULL), 0);
@@ -1098,14 +1045,22 @@ static void test_figures_past_u32(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_lists, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_erased, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_verify_names_figure, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_format4_upgrade, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_assigned_twins, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_damaged_count, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_many_managers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_figures_past_u32, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lists, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_erased, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_verify_names_figure, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_format4_upgrade, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_assigned_twins, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_count, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_many_managers, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_figures_past_u32, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,30 +76,16 @@ static int org_txn(struct store_txn *t, void *arg)
     return rc;
 }
 
-/* Opens the store in dir with the organisation's rules on: an amendment
- * is one only when the rules recognise it, and a session's coach must be
- * the rep's manager on its day. */
-static struct store *open_store(const char *dir)
-{
-    struct store_policy pol;
-    struct store_opts opts;
-    struct store *s = NULL;
-
-    store_policy_default(&pol);
-    pol.enforce = 1;
-    memset(&opts, 0, sizeof(opts));
-    opts.policy = &pol;
-    assert_int_equal(store_open(dir, &opts, &s), 0);
-    return s;
-}
-
+/* The store opens with the organisation's rules on
+ * (testutil_store_open_enforced()): an amendment is one only when the rules
+ * recognise it, and a session's coach must be the rep's manager on its day. */
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
     testutil_tmpdir(f->dir, sizeof(f->dir));
-    f->s = open_store(f->dir);
+    f->s = testutil_store_open_enforced(f->dir);
     assert_int_equal(store_exec(f->s, org_txn, NULL), 0);
     *state = f;
     return 0;
@@ -598,14 +584,14 @@ static size_t migrate(struct fx *f, enum old_store old, struct cadence_verify_re
     }
     store_close(f->s);
     mutate(f->dir, old);
-    f->s = open_store(f->dir);
+    f->s = testutil_store_open_enforced(f->dir);
     assert_int_equal(cadence_verify(f->s, 0, r), 0);
     store_close(f->s);
     /* Opened, the store says the current schema: a coachqd of schema 10
      * refuses it (store_schema_unknown) rather than store sessions
      * without counting them. */
     assert_int_equal(schema_of(f->dir), STORE_SCHEMA_VERSION);
-    f->s = open_store(f->dir);
+    f->s = testutil_store_open_enforced(f->dir);
     return days;
 }
 

@@ -549,4 +549,27 @@ void testutil_write_one_batch(struct store *s, int n, testutil_fill_fn fill,
                               testutil_check_fn check, void *arg, struct store_write *mid,
                               int mid_at);
 
+/*
+ * A store with the organisation's rules on (store_policy_default(), enforce
+ * 1), as the writer's tests of aggregates open it; asserts it opens. The
+ * caller owns the store; testutil_store_close_drained() closes it after
+ * taking the writer's answers still queued. Test thread.
+ */
+struct store *testutil_store_open_enforced(const char *dir);
+void testutil_store_close_drained(struct store *s);
+
+/*
+ * A cmocka fixture: a temporary directory seeded with testutil_seed_org()
+ * and its store open with testutil_store_open_enforced() (a watchdog of
+ * 240 s). testutil_seeded_setup() puts it in *state;
+ * testutil_seeded_teardown() closes the store (when s is not NULL),
+ * removes the directory and frees it.
+ */
+struct testutil_seeded {
+    char dir[512];
+    struct store *s;
+};
+int testutil_seeded_setup(void **state);
+int testutil_seeded_teardown(void **state);
+
 #endif

@@ -1,7 +1,8 @@
 /*
  * testutil_batch: requests written as one batch of the store's writer
  * (testutil.h, testutil_write_one_batch()), for the tests of what the
- * writer merges over a batch.
+ * writer merges over a batch, and the seeded store those tests open
+ * (testutil_seeded_setup()).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -88,4 +89,52 @@ void testutil_write_one_batch(struct store *s, int n, testutil_fill_fn fill,
     assert_int_equal(ss.last_batch, batch);
     assert_false(store_failed(s));
     free(w);
+}
+
+struct store *testutil_store_open_enforced(const char *dir)
+{
+    struct store_policy pol;
+    struct store_opts opts;
+    struct store *s = NULL;
+
+    store_policy_default(&pol);
+    pol.enforce = 1;
+    memset(&opts, 0, sizeof(opts));
+    opts.policy = &pol;
+    assert_int_equal(store_open(dir, &opts, &s), 0);
+    return s;
+}
+
+void testutil_store_close_drained(struct store *s)
+{
+    store_drain(s);
+    (void)store_completed_take(s);
+    store_close(s);
+}
+
+int testutil_seeded_setup(void **state)
+{
+    struct testutil_seeded *f = calloc(1, sizeof(*f));
+
+    if (f == NULL) {
+        return -1;
+    }
+    testutil_watchdog(240);
+    testutil_tmpdir(f->dir, sizeof(f->dir));
+    testutil_seed_org(f->dir);
+    f->s = testutil_store_open_enforced(f->dir);
+    *state = f;
+    return 0;
+}
+
+int testutil_seeded_teardown(void **state)
+{
+    struct testutil_seeded *f = *state;
+
+    if (f->s != NULL) {
+        testutil_store_close_drained(f->s);
+    }
+    testutil_rmrf(f->dir);
+    free(f);
+    return 0;
 }
