@@ -544,6 +544,43 @@ static void test_recent_merged(void **state)
     testutil_store_fx_free(f);
 }
 
+/* The keys read per part are bounded by ACTIONS_RECENT_KEYS x k, read as
+ * the merge takes them: newer actions of another coach use up the
+ * allowance before coach's older one is reached, and a larger k reaches
+ * it. */
+static void test_recent_bounded(void **state)
+{
+    static const char *const s1[] = {"a1", NULL};
+    static const char *const s2[] = {"b1", "b2", "b3", "b4", NULL};
+    static const char *const s3[] = {"b5", NULL};
+    struct testutil_store_fx *f;
+    struct recent_run x;
+    uint8_t id[16];
+
+    (void)state;
+    _Static_assert(ACTIONS_RECENT_KEYS == 4, "the sessions below assume 4 keys per record");
+    f = testutil_store_fx_new(testutil_put_two_line_org, NULL);
+    recent_session(f, "flm.a", TODAY - 20, s1, NULL, id);
+    recent_session(f, "flm.b", TODAY - 18, s2, NULL, id);
+    recent_session(f, "flm.b", TODAY - 16, s3, NULL, id);
+
+    /* k = 1: 4 keys, all flm.b's (b5 and four of the session of TODAY - 18). */
+    memset(&x, 0, sizeof(x));
+    x.coach = "flm.a";
+    x.k = 1;
+    assert_int_equal(store_view(f->s, recent_txn, &x), 0);
+    assert_int_equal(x.n, 0);
+
+    /* k = 2: 8 keys reach a1, the sixth. */
+    memset(&x, 0, sizeof(x));
+    x.coach = "flm.a";
+    x.k = 2;
+    assert_int_equal(store_view(f->s, recent_txn, &x), 0);
+    assert_int_equal(x.n, 1);
+    assert_string_equal(x.text[0], "a1");
+    testutil_store_fx_free(f);
+}
+
 static int org_zone_cb(struct store_txn *t, void *arg)
 {
     char old[128], why[200];
@@ -596,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_hidden_history_is_capped),
         cmocka_unit_test(test_open_before_closed),
         cmocka_unit_test(test_recent_merged),
+        cmocka_unit_test(test_recent_bounded),
         cmocka_unit_test(test_short_history_whole),
         cmocka_unit_test(test_overdue_reads_the_index),
         cmocka_unit_test(test_removed_check_store_error),
