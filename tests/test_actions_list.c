@@ -26,6 +26,7 @@
 #include <lmdb.h>
 
 #include "actions.h"
+#include "obs.h"
 #include "error.h"
 #include "store.h"
 #include "testutil.h"
@@ -581,6 +582,61 @@ static void test_recent_bounded(void **state)
     testutil_store_fx_free(f);
 }
 
+/* store_recent_txn()'s records, counted and checked: each the latest
+ * version, not superseded. */
+struct recent_obs {
+    size_t n;
+    uint32_t version;
+    int superseded;
+    uint8_t id[16];
+};
+
+static int recent_obs_cb(Coachq__V1__StoredObservation *rec, void *arg)
+{
+    struct recent_obs *x = arg;
+
+    x->n++;
+    x->version = rec->version;
+    x->superseded = rec->superseded;
+    if (rec->observation != NULL && rec->observation->id.len == 16) {
+        memcpy(x->id, rec->observation->id.data, 16);
+    }
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    return 0;
+}
+
+static int recent_obs_txn(struct store_txn *t, void *arg)
+{
+    return store_recent_txn(t, STORE_BY_COACH, "flm.a", INT64_MAX, 50, recent_obs_cb, arg);
+}
+
+/* An amended observation's newest records are its latest version only,
+ * not superseded: store_recent_txn() reads no version index, trusting the
+ * indexes to name only latest versions, which this checks. */
+static void test_recent_observations_latest(void **state)
+{
+    struct rules_fx r;
+    struct testutil_obs orig, v2;
+    struct recent_obs x;
+
+    (void)state;
+    rules_new(&r);
+    testutil_obs_make(&orig, "flm.a", "rep.1", (int64_t)(TODAY - 5) * 86400 + 9 * 3600);
+    assert_int_equal(testutil_store_submit(r.s, &orig.o, "obs.1", NOW_S * 1000), 0);
+    testutil_obs_make(&v2, "flm.a", "rep.1", (int64_t)(TODAY - 5) * 86400 + 9 * 3600);
+    v2.o.amends.data = orig.id;
+    v2.o.amends.len = 16;
+    assert_int_equal(testutil_store_submit(r.s, &v2.o, "obs.1", NOW_S * 1000), 0);
+
+    memset(&x, 0, sizeof(x));
+    assert_int_equal(store_view(r.s, recent_obs_txn, &x), 0);
+    assert_int_equal(x.n, 1);
+    assert_int_equal(x.version, 2);
+    assert_false(x.superseded);
+    assert_memory_equal(x.id, v2.id, 16);
+    rules_free(&r);
+}
+
 static int org_zone_cb(struct store_txn *t, void *arg)
 {
     char old[128], why[200];
@@ -634,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_open_before_closed),
         cmocka_unit_test(test_recent_merged),
         cmocka_unit_test(test_recent_bounded),
+        cmocka_unit_test(test_recent_observations_latest),
         cmocka_unit_test(test_short_history_whole),
         cmocka_unit_test(test_overdue_reads_the_index),
         cmocka_unit_test(test_removed_check_store_error),
