@@ -193,34 +193,74 @@ int actions_open_txn(struct store_txn *t, const char *coach, int32_t today, size
 
 /* ---- A coachee's recent actions ------------------------------------------- */
 
-/* One part's index entries, newest first: when each was agreed and its id,
- * read from the keys alone. */
-struct recent_key {
+/* One part of a coachee's keys (open or closed), read newest first one key
+ * at a time, as the merge takes them: at most max keys. */
+struct recent_part {
+    MDB_cursor *cur;
+    uint8_t prefix[ACTIONS_KEY_MAX];
+    size_t plen;
+    size_t left; /* keys still to be read */
+    int started; /* the cursor has been placed */
+    int has;     /* at and id hold the part's next key */
     int64_t at;
     uint8_t id[KEYS_UUID_LEN];
 };
 
-struct recent {
-    struct recent_key *key;
-    size_t n;
-    size_t max;
-};
-
-static int recent_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+/* Places the cursor on the part's newest key: the first key after every key
+ * of the prefix is the prefix with its last byte (the part's '0' or '1')
+ * raised, so seek there and step back. Returns an LMDB code. */
+static int recent_part_first(struct recent_part *p, MDB_val *k, MDB_val *v)
 {
-    struct recent *r = arg;
+    uint8_t seek[ACTIONS_KEY_MAX];
+    int rc;
 
-    (void)val;
-    (void)vlen;
-    if (r->n >= r->max) {
-        return 1;
+    memcpy(seek, p->prefix, p->plen);
+    seek[p->plen - 1]++;
+    k->mv_data = seek;
+    k->mv_size = p->plen;
+    rc = mdb_cursor_get(p->cur, k, v, MDB_SET_RANGE);
+    if (rc == 0) {
+        rc = mdb_cursor_get(p->cur, k, v, MDB_PREV);
+    } else if (rc == MDB_NOTFOUND) {
+        rc = mdb_cursor_get(p->cur, k, v, MDB_LAST);
     }
-    if (klen < 8 + KEYS_UUID_LEN) {
+    return rc;
+}
+
+/* Reads the part's next key (newer ones first) into at and id, or clears
+ * has when the part's keys or its allowance are spent. Returns 0 or a
+ * negative code. */
+static int recent_part_next(struct recent_part *p)
+{
+    MDB_val k, v;
+    int rc;
+
+    p->has = 0;
+    if (p->left == 0) {
+        return 0;
+    }
+    if (!p->started) {
+        p->started = 1;
+        rc = recent_part_first(p, &k, &v);
+    } else {
+        rc = mdb_cursor_get(p->cur, &k, &v, MDB_PREV);
+    }
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+    if (rc != 0) {
+        return mdberr_errno(rc);
+    }
+    if (k.mv_size < p->plen || memcmp(k.mv_data, p->prefix, p->plen) != 0) {
+        return 0; /* before the part's keys */
+    }
+    if (k.mv_size < 8 + KEYS_UUID_LEN) {
         return -EIO;
     }
-    r->key[r->n].at = (int64_t)keys_get_be64(key + klen - KEYS_UUID_LEN - 8);
-    memcpy(r->key[r->n].id, key + klen - KEYS_UUID_LEN, KEYS_UUID_LEN);
-    r->n++;
+    p->left--;
+    p->at = (int64_t)keys_get_be64((const uint8_t *)k.mv_data + k.mv_size - KEYS_UUID_LEN - 8);
+    memcpy(p->id, (const uint8_t *)k.mv_data + k.mv_size - KEYS_UUID_LEN, KEYS_UUID_LEN);
+    p->has = 1;
     return 0;
 }
 
@@ -234,55 +274,57 @@ static int recent_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t
  * Finding each part's k newest of coach's before merging could read as
  * many, up to 2k of them coach's, and read 2k where the newest are all
  * coach's. A record of another coach is passed over in either order, so
- * the k visited are the same.
+ * the k visited are the same. Each part's keys are read as the merge takes
+ * them, one cursor per part, not ACTIONS_RECENT_KEYS x k of each up front:
+ * the merge takes about k + 1 where the newest are all coach's.
  */
 int actions_recent_txn(struct store_txn *t, const char *coach, const char *coachee, size_t k,
                        actions_cb cb, void *arg)
 {
-    uint8_t prefix[ACTIONS_KEY_MAX];
     size_t n = coachee != NULL ? strlen(coachee) : 0;
-    struct recent part[2];
-    size_t i = 0, j = 0, done = 0;
+    struct recent_part part[2];
+    size_t done = 0;
     int rc = 0;
 
     if (n == 0 || n > VALIDATE_MAX_ID || coach == NULL || k == 0 || k > ACTIONS_MAX_LIST) {
         return -EINVAL;
     }
-    prefix[0] = 'e';
-    memcpy(prefix + 1, coachee, n);
-    prefix[1 + n] = 0;
     memset(part, 0, sizeof(part));
     for (int p = 0; p < 2 && rc == 0; p++) {
-        part[p].max = ACTIONS_RECENT_KEYS * k;
-        part[p].key = calloc(part[p].max, sizeof(*part[p].key));
-        if (part[p].key == NULL) {
-            rc = -ENOMEM;
-            break;
+        part[p].prefix[0] = 'e';
+        memcpy(part[p].prefix + 1, coachee, n);
+        part[p].prefix[1 + n] = 0;
+        part[p].prefix[2 + n] = p == 0 ? '1' : '0';
+        part[p].plen = 3 + n;
+        part[p].left = ACTIONS_RECENT_KEYS * k;
+        rc = mdberr_errno(mdb_cursor_open(t->txn, t->s->dbi_actions_by, &part[p].cur));
+        if (rc == 0) {
+            rc = recent_part_next(&part[p]);
         }
-        prefix[2 + n] = p == 0 ? '1' : '0';
-        rc = store_txn_scan(t, t->s->dbi_actions_by, prefix, 3 + n, 1, recent_cb, &part[p]);
     }
-    while (rc == 0 && done < k && (i < part[0].n || j < part[1].n)) {
-        const struct recent_key *e;
+    while (rc == 0 && done < k && (part[0].has || part[1].has)) {
+        struct recent_part *e;
         Coachq__V1__ActionRecord *a = NULL;
 
-        if (j >= part[1].n || (i < part[0].n && part[0].key[i].at >= part[1].key[j].at)) {
-            e = &part[0].key[i++];
-        } else {
-            e = &part[1].key[j++];
-        }
+        e = !part[1].has || (part[0].has && part[0].at >= part[1].at) ? &part[0] : &part[1];
         rc = actions_indexed_get(t, e->id, &a);
-        if (rc != 0) {
-            rc = rc == 1 ? 0 : rc;
-            continue;
+        if (rc == 0) {
+            if (a->coach_id != NULL && strcmp(a->coach_id, coach) == 0) {
+                rc = cb(a, arg);
+                done++;
+            }
+            coachq__v1__action_record__free_unpacked(a, NULL);
+        } else if (rc == 1) {
+            rc = 0; /* an index entry without its record: passed over */
         }
-        if (a->coach_id != NULL && strcmp(a->coach_id, coach) == 0) {
-            rc = cb(a, arg);
-            done++;
+        if (rc == 0) {
+            rc = recent_part_next(e);
         }
-        coachq__v1__action_record__free_unpacked(a, NULL);
     }
-    free(part[0].key);
-    free(part[1].key);
+    for (int p = 0; p < 2; p++) {
+        if (part[p].cur != NULL) {
+            mdb_cursor_close(part[p].cur);
+        }
+    }
     return rc == 1 ? 0 : rc;
 }

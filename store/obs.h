@@ -128,8 +128,9 @@ typedef int (*store_recent_cb)(Coachq__V1__StoredObservation *rec, void *arg);
  * caller's (any thread): the dashboards' "recent observations". Reads at
  * most max_keys (1..STORE_MAX_PAGE) index keys, so the cost is bounded
  * whatever the person's history; an index key without its record is
- * skipped. cb gets each record. Returns 0, -EINVAL (bad arguments), -EIO or
- * cb's negative code.
+ * skipped. cb gets each record: the latest version of its observation, the
+ * only one the indexes name, so superseded is false and version at least
+ * 1. Returns 0, -EINVAL (bad arguments), -EIO or cb's negative code.
  */
 int store_recent_txn(struct store_txn *t, enum store_index by, const char *person, int64_t until,
                      uint32_t max_keys, store_recent_cb cb, void *arg);

@@ -26,6 +26,7 @@
 #include <lmdb.h>
 
 #include "actions.h"
+#include "obs.h"
 #include "error.h"
 #include "store.h"
 #include "testutil.h"
@@ -544,6 +545,98 @@ static void test_recent_merged(void **state)
     testutil_store_fx_free(f);
 }
 
+/* The keys read per part are bounded by ACTIONS_RECENT_KEYS x k, read as
+ * the merge takes them: newer actions of another coach use up the
+ * allowance before coach's older one is reached, and a larger k reaches
+ * it. */
+static void test_recent_bounded(void **state)
+{
+    static const char *const s1[] = {"a1", NULL};
+    static const char *const s2[] = {"b1", "b2", "b3", "b4", NULL};
+    static const char *const s3[] = {"b5", NULL};
+    struct testutil_store_fx *f;
+    struct recent_run x;
+    uint8_t id[16];
+
+    (void)state;
+    _Static_assert(ACTIONS_RECENT_KEYS == 4, "the sessions below assume 4 keys per record");
+    f = testutil_store_fx_new(testutil_put_two_line_org, NULL);
+    recent_session(f, "flm.a", TODAY - 20, s1, NULL, id);
+    recent_session(f, "flm.b", TODAY - 18, s2, NULL, id);
+    recent_session(f, "flm.b", TODAY - 16, s3, NULL, id);
+
+    /* k = 1: 4 keys, all flm.b's (b5 and four of the session of TODAY - 18). */
+    memset(&x, 0, sizeof(x));
+    x.coach = "flm.a";
+    x.k = 1;
+    assert_int_equal(store_view(f->s, recent_txn, &x), 0);
+    assert_int_equal(x.n, 0);
+
+    /* k = 2: 8 keys reach a1, the sixth. */
+    memset(&x, 0, sizeof(x));
+    x.coach = "flm.a";
+    x.k = 2;
+    assert_int_equal(store_view(f->s, recent_txn, &x), 0);
+    assert_int_equal(x.n, 1);
+    assert_string_equal(x.text[0], "a1");
+    testutil_store_fx_free(f);
+}
+
+/* store_recent_txn()'s records, counted and checked: each the latest
+ * version, not superseded. */
+struct recent_obs {
+    size_t n;
+    uint32_t version;
+    int superseded;
+    uint8_t id[16];
+};
+
+static int recent_obs_cb(Coachq__V1__StoredObservation *rec, void *arg)
+{
+    struct recent_obs *x = arg;
+
+    x->n++;
+    x->version = rec->version;
+    x->superseded = rec->superseded;
+    if (rec->observation != NULL && rec->observation->id.len == 16) {
+        memcpy(x->id, rec->observation->id.data, 16);
+    }
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    return 0;
+}
+
+static int recent_obs_txn(struct store_txn *t, void *arg)
+{
+    return store_recent_txn(t, STORE_BY_COACH, "flm.a", INT64_MAX, 50, recent_obs_cb, arg);
+}
+
+/* An amended observation's newest records are its latest version only,
+ * not superseded: store_recent_txn() reads no version index, trusting the
+ * indexes to name only latest versions, which this checks. */
+static void test_recent_observations_latest(void **state)
+{
+    struct rules_fx r;
+    struct testutil_obs orig, v2;
+    struct recent_obs x;
+
+    (void)state;
+    rules_new(&r);
+    testutil_obs_make(&orig, "flm.a", "rep.1", (int64_t)(TODAY - 5) * 86400 + 9 * 3600);
+    assert_int_equal(testutil_store_submit(r.s, &orig.o, "obs.1", NOW_S * 1000), 0);
+    testutil_obs_make(&v2, "flm.a", "rep.1", (int64_t)(TODAY - 5) * 86400 + 9 * 3600);
+    v2.o.amends.data = orig.id;
+    v2.o.amends.len = 16;
+    assert_int_equal(testutil_store_submit(r.s, &v2.o, "obs.1", NOW_S * 1000), 0);
+
+    memset(&x, 0, sizeof(x));
+    assert_int_equal(store_view(r.s, recent_obs_txn, &x), 0);
+    assert_int_equal(x.n, 1);
+    assert_int_equal(x.version, 2);
+    assert_false(x.superseded);
+    assert_memory_equal(x.id, v2.id, 16);
+    rules_free(&r);
+}
+
 static int org_zone_cb(struct store_txn *t, void *arg)
 {
     char old[128], why[200];
@@ -596,6 +689,8 @@ int main(void)
         cmocka_unit_test(test_hidden_history_is_capped),
         cmocka_unit_test(test_open_before_closed),
         cmocka_unit_test(test_recent_merged),
+        cmocka_unit_test(test_recent_bounded),
+        cmocka_unit_test(test_recent_observations_latest),
         cmocka_unit_test(test_short_history_whole),
         cmocka_unit_test(test_overdue_reads_the_index),
         cmocka_unit_test(test_removed_check_store_error),
