@@ -676,8 +676,8 @@ static void rep_figs_free(struct rep_figs *rf)
  * when the store holds at most REP_FIGS_PER_MANAGER figures per manager of
  * the page: a pass over them costs less than a lookup of every manager's
  * reps and a read per rep, which the page would do otherwise (rf->made
- * stays 0 then, as it does when the figures do not fit). Returns 0 or a
- * store code. */
+ * stays 0 then, as it does when the figures do not fit or one of them
+ * cannot be read). Returns 0 or outcomes_count()'s error. */
 #define REP_FIGS_PER_MANAGER 64
 static int rep_figs_read(const struct dash_ctx *c, size_t managers, int64_t q0, size_t nq,
                          struct rep_figs *rf)
@@ -694,15 +694,19 @@ static int rep_figs_read(const struct dash_ctx *c, size_t managers, int64_t q0, 
     }
     rc = outcomes_figures(c->t, NULL, quarter_first_day(q0),
                           quarter_first_day(q0 + (int64_t)nq) - 1, rep_figs_cb, rf);
-    if (rc == -E2BIG || rc == -ENOMEM) {
-        /* Too many to hold: read them per rep instead. */
+    if (rc < 0) {
+        /* Too many to hold, or a figure the pass could not read: read them
+         * per rep instead. The pass reads every person's figures, the page
+         * only its managers' reps', so a damaged figure of anyone else's
+         * must not fail the page (the per-rep read fails only where it
+         * did before the pass). */
         rep_figs_free(rf);
         rf->q0 = q0;
         rf->nq = nq;
         return 0;
     }
-    rf->made = rc == 0;
-    return rc;
+    rf->made = 1;
+    return 0;
 }
 
 /* The subject rep (NUL-terminated) among rf's, or NULL. */
