@@ -203,23 +203,6 @@ int agg_val_normalise(struct agg_val *v, const uint8_t *key, size_t klen)
 #define AGG_FLAG_REC 0x80u
 #define AGG_V1_REC 8
 
-static void put_f64(uint8_t *p, double d)
-{
-    uint64_t x;
-
-    memcpy(&x, &d, sizeof(x));
-    keys_put_le64(p, x);
-}
-
-static double get_f64(const uint8_t *p)
-{
-    uint64_t x = keys_get_le64(p);
-    double d;
-
-    memcpy(&d, &x, sizeof(d));
-    return d;
-}
-
 /* A counter as a stored u32; -ERANGE for what a normalised value cannot
  * hold (negative, or past 2^32 - 1 in one week). */
 static int put_count(uint8_t *p, int64_t x)
@@ -307,9 +290,9 @@ int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len)
         return -ERANGE;
     }
     keys_put_le64(p + 56, (uint64_t)v->seconds);
-    put_f64(p + 64, v->index_sum);
-    put_f64(p + 72, v->index_sumsq);
-    put_f64(p + 80, v->self_s);
+    keys_put_lef64(p + 64, v->index_sum);
+    keys_put_lef64(p + 72, v->index_sumsq);
+    keys_put_lef64(p + 80, v->self_s);
     p += AGG_V1_HEADER;
     for (int i = 0; pairs && i < AGG_NPAIRS && rc == 0; i++) {
         rc = put_count(p + 4 * i, v->pairs[i]);
@@ -319,7 +302,7 @@ int agg_val_encode(const struct agg_val *v, uint8_t *out, size_t len)
         rc = put_count(p + 4 * i, v->mix[i]);
     }
     for (int i = 0; mix && i < AGG_NMIXQ; i++) {
-        put_f64(p + 4 * AGG_NMIX + 8 * i, v->mix_q[i]);
+        keys_put_lef64(p + 4 * AGG_NMIX + 8 * i, v->mix_q[i]);
     }
     p += mix ? AGG_V1_MIX : 0;
     if (rec && rc == 0) {
@@ -456,9 +439,9 @@ int agg_val_decode_part(struct agg_val *v, const uint8_t *p, size_t n, int how)
         v->markers[i] = keys_get_le32(p + 24 + 4 * i);
     }
     v->seconds = (int64_t)(keys_get_le64(p + 56) & INT64_MAX);
-    v->index_sum = get_f64(p + 64);
-    v->index_sumsq = get_f64(p + 72);
-    v->self_s = get_f64(p + 80);
+    v->index_sum = keys_get_lef64(p + 64);
+    v->index_sumsq = keys_get_lef64(p + 72);
+    v->self_s = keys_get_lef64(p + 80);
     p += AGG_V1_HEADER;
     memset(v->pairs, 0, sizeof(v->pairs));
     if (pairs) {
@@ -480,7 +463,7 @@ int agg_val_decode_part(struct agg_val *v, const uint8_t *p, size_t n, int how)
             v->mix[i] = keys_get_le32(p + 4 * i);
         }
         for (int i = 0; i < AGG_NMIXQ; i++) {
-            v->mix_q[i] = get_f64(p + 4 * AGG_NMIX + 8 * i);
+            v->mix_q[i] = keys_get_lef64(p + 4 * AGG_NMIX + 8 * i);
         }
         p += AGG_V1_MIX;
     }
@@ -1266,8 +1249,8 @@ static int slots_decode(struct slots_read *sr, const uint8_t *p, size_t n, int w
     nb = (size_t)p[2] | (size_t)p[3] << 8;
     w->observations = keys_get_le32(p + 4);
     w->index_n = keys_get_le32(p + 8);
-    w->index_sum = get_f64(p + 64);
-    w->index_sumsq = get_f64(p + 72);
+    w->index_sum = keys_get_lef64(p + 64);
+    w->index_sumsq = keys_get_lef64(p + 72);
     w->nb = 0;
     w->b = sr->b;
     p += AGG_V1_HEADER;

@@ -32,23 +32,6 @@
 
 _Static_assert(AGG_IMPACT_WEEKS == 16, "the week mask is a u16");
 
-static void put_f64(uint8_t *p, double d)
-{
-    uint64_t x;
-
-    memcpy(&x, &d, sizeof(x));
-    keys_put_le64(p, x);
-}
-
-static double get_f64(const uint8_t *p)
-{
-    uint64_t x = keys_get_le64(p);
-    double d;
-
-    memcpy(&d, &x, sizeof(d));
-    return d;
-}
-
 /* Floor division, for days before 1970. */
 static int64_t floor_div(int64_t a, int64_t b)
 {
@@ -181,8 +164,8 @@ static int src_encode(struct imp_src *s, uint8_t **out, size_t *n)
         }
         keys_put_le32(p, (uint32_t)v->observations);
         keys_put_le32(p + 4, (uint32_t)v->index_n);
-        put_f64(p + 8, v->index_sum);
-        put_f64(p + 16, v->index_sumsq);
+        keys_put_lef64(p + 8, v->index_sum);
+        keys_put_lef64(p + 16, v->index_sumsq);
         for (size_t i = 0; i < AGG_NMIX; i++) {
             if (v->mix[i] < 0 || v->mix[i] > UINT32_MAX) {
                 return -ERANGE;
@@ -478,7 +461,8 @@ static int same_block(const uint8_t *a, size_t alen, const uint8_t *b, size_t bl
         const uint8_t *p = x.weeks + w * wsize, *q = y.weeks + w * wsize;
 
         same = memcmp(p, q, 8) == 0 && memcmp(p + 24, q + 24, IMP_WEEK - 24) == 0 &&
-               near(get_f64(p + 8), get_f64(q + 8)) && near(get_f64(p + 16), get_f64(q + 16));
+               near(keys_get_lef64(p + 8), keys_get_lef64(q + 8)) &&
+               near(keys_get_lef64(p + 16), keys_get_lef64(q + 16));
         for (size_t i = 0; same && i < x.nb; i++) {
             size_t j = 0;
 
@@ -635,8 +619,8 @@ static int read_block(struct imp_read *r, int32_t first, const uint8_t *val, siz
         }
         r->w.observations = keys_get_le32(p);
         r->w.index_n = keys_get_le32(p + 4);
-        r->w.index_sum = get_f64(p + 8);
-        r->w.index_sumsq = get_f64(p + 16);
+        r->w.index_sum = keys_get_lef64(p + 8);
+        r->w.index_sumsq = keys_get_lef64(p + 16);
         for (size_t i = 0; i < AGG_NMIX; i++) {
             r->w.mix[i] = keys_get_le32(p + 24 + 4 * i);
         }

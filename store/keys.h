@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define KEYS_UUID_LEN 16
 #define KEYS_TIME_LEN 8
@@ -65,6 +66,24 @@ static inline void keys_put_le64(uint8_t out[8], uint64_t v)
 static inline uint64_t keys_get_le64(const uint8_t in[8])
 {
     return (uint64_t)keys_get_le32(in) | (uint64_t)keys_get_le32(in + 4) << 32;
+}
+
+/* A double as its 64 bits, little-endian (the aggregates' sums). */
+static inline void keys_put_lef64(uint8_t out[8], double d)
+{
+    uint64_t x;
+
+    memcpy(&x, &d, sizeof(x));
+    keys_put_le64(out, x);
+}
+
+static inline double keys_get_lef64(const uint8_t in[8])
+{
+    uint64_t x = keys_get_le64(in);
+    double d;
+
+    memcpy(&d, &x, sizeof(d));
+    return d;
 }
 
 /* Encodes a time so that memcmp orders it like the signed value: big-endian
