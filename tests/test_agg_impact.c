@@ -454,32 +454,6 @@ static void test_writer(void **state)
     assert_int_equal(verify(f->s, &df), 0);
 }
 
-/* Marks the stored record id (16 bytes) assigned and rebuilds the
- * aggregates, as the upgrade from format 3 does: an assigned record
- * without a server's draw, whose amendments are assigned too. */
-static int assign_txn(struct store_txn *t, void *arg)
-{
-    const uint8_t *id = arg;
-    Coachq__V1__StoredObservation *rec = NULL;
-    uint8_t skey[8];
-    uint8_t *packed;
-    size_t n;
-    int rc;
-
-    assert_int_equal(obs_read_txn(t, id, &rec), 0);
-    rec->assigned = 1;
-    rec->superseded = 0; /* set when read, never stored */
-    n = coachq__v1__stored_observation__get_packed_size(rec);
-    packed = malloc(n);
-    assert_non_null(packed);
-    coachq__v1__stored_observation__pack(rec, packed);
-    keys_put_be64(skey, rec->seq);
-    rc = store_txn_put_raw(t, t->s->dbi_obs, skey, sizeof(skey), packed, n, NULL);
-    free(packed);
-    coachq__v1__stored_observation__free_unpacked(rec, NULL);
-    return rc == 0 ? agg_rebuild_txn(t) : rc;
-}
-
 /* The writer keeps the assigned twins' blocks (AGG_COACH_ASG) as it keeps
  * the others: an assigned record amended into another block leaves its
  * twin block, which is deleted, and makes the other. */
@@ -491,7 +465,7 @@ static void test_writer_twins(void **state)
 
     submit(f->s, "alice", &a, "flm.cara", T0, NULL);
     submit(f->s, "bob", &b, "flm.cara", T0 + 3600, NULL);
-    assert_int_equal(store_exec(f->s, assign_txn, a.id), 0);
+    assert_int_equal(store_exec(f->s, testutil_mark_assigned_txn, a.id), 0);
     assert_int_equal(kind_weeks(f->s, AGG_COACH_ASG, "flm.cara"), 1);
     assert_int_equal(count_blocks(f->s).n, 2);
     /* a moves 20 weeks on, assigned still. */

@@ -344,32 +344,6 @@ static void assert_verifies(struct store *s)
     assert_int_equal(r.differences, 0);
 }
 
-/* Marks the stored record id (16 bytes) assigned and rebuilds the
- * aggregates from the records, as the upgrade from format 3 does after
- * agg_assigned_backfill(): an assigned record without a server's draw. */
-static int assign_txn(struct store_txn *t, void *arg)
-{
-    const uint8_t *id = arg;
-    Coachq__V1__StoredObservation *rec = NULL;
-    uint8_t skey[8];
-    uint8_t *packed;
-    size_t n;
-    int rc;
-
-    assert_int_equal(obs_read_txn(t, id, &rec), 0);
-    rec->assigned = 1;
-    rec->superseded = 0; /* set when read, never stored */
-    n = coachq__v1__stored_observation__get_packed_size(rec);
-    packed = malloc(n);
-    assert_non_null(packed);
-    coachq__v1__stored_observation__pack(rec, packed);
-    keys_put_be64(skey, rec->seq);
-    rc = store_txn_put_raw(t, t->s->dbi_obs, skey, sizeof(skey), packed, n, NULL);
-    free(packed);
-    coachq__v1__stored_observation__free_unpacked(rec, NULL);
-    return rc == 0 ? agg_rebuild_txn(t) : rc;
-}
-
 /* One list per observer and week, its managers in id order, adding up to
  * the observer's week; an amendment that moves a session to another
  * manager or week moves its share, and a week left empty has no list. */
@@ -714,7 +688,7 @@ static void test_format4_upgrade(void **state)
     submit(f->s, "bob", &c, "flm.cara", T0 + 7200, NULL);
     submit(f->s, "alice", &d, "mgr.jones", T0 + WEEK_S, NULL);
     /* b fulfilled an assignment: its twins are a list and a coach-week. */
-    assert_int_equal(store_exec(f->s, assign_txn, b.id), 0);
+    assert_int_equal(store_exec(f->s, testutil_mark_assigned_txn, b.id), 0);
     assert_int_equal(count_blocks(f->s), 3 + 1);
     read_lists(f->s, &before);
     assert_int_equal(before.n, 4);
@@ -773,7 +747,7 @@ static void test_assigned_twins(void **state)
 
     submit(f->s, "alice", &a, "flm.dan", T0, NULL);
     submit(f->s, "alice", &b, "flm.cara", T0 + 3600, NULL);
-    assert_int_equal(store_exec(f->s, assign_txn, a.id), 0);
+    assert_int_equal(store_exec(f->s, testutil_mark_assigned_txn, a.id), 0);
     read_lists(f->s, &ls);
     l = list_of_kind(&ls, AGG_OBSERVER_WEEK_ASG, "alice", MON0);
     assert_non_null(l);

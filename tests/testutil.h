@@ -572,4 +572,13 @@ struct testutil_seeded {
 int testutil_seeded_setup(void **state);
 int testutil_seeded_teardown(void **state);
 
+/*
+ * A store_exec() function: marks the stored record whose id (16 bytes) is
+ * arg assigned, by raw LMDB, and rebuilds the aggregates from the records,
+ * as the upgrade from format 3 does after agg_assigned_backfill(): an
+ * assigned record without a server's draw, whose amendments are assigned
+ * too. Asserts the record is stored. Returns 0 or the rebuild's code.
+ */
+int testutil_mark_assigned_txn(struct store_txn *t, void *arg);
+
 #endif

@@ -14,7 +14,11 @@
 
 #include <cmocka.h>
 
+#include "agg.h"
+#include "keys.h"
+#include "obs.h"
 #include "store.h"
+#include "store_int.h"
 #include "testutil.h"
 
 /* A request that holds the writer inside its batch until opened, so that
@@ -137,4 +141,27 @@ int testutil_seeded_teardown(void **state)
     testutil_rmrf(f->dir);
     free(f);
     return 0;
+}
+
+int testutil_mark_assigned_txn(struct store_txn *t, void *arg)
+{
+    const uint8_t *id = arg;
+    Coachq__V1__StoredObservation *rec = NULL;
+    uint8_t skey[8];
+    uint8_t *packed;
+    size_t n;
+    int rc;
+
+    assert_int_equal(obs_read_txn(t, id, &rec), 0);
+    rec->assigned = 1;
+    rec->superseded = 0; /* set when read, never stored */
+    n = coachq__v1__stored_observation__get_packed_size(rec);
+    packed = malloc(n);
+    assert_non_null(packed);
+    coachq__v1__stored_observation__pack(rec, packed);
+    keys_put_be64(skey, rec->seq);
+    rc = store_txn_put_raw(t, t->s->dbi_obs, skey, sizeof(skey), packed, n, NULL);
+    free(packed);
+    coachq__v1__stored_observation__free_unpacked(rec, NULL);
+    return rc == 0 ? agg_rebuild_txn(t) : rc;
 }
