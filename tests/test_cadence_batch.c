@@ -149,20 +149,6 @@ static void expect_result(const struct store_write *w, int i)
     }
 }
 
-/* Writes the records one request per commit. */
-static void write_one_by_one(struct fx *f, const struct records *r)
-{
-    for (int i = 0; i < NREC; i++) {
-        struct store_write w;
-
-        fill_write(&w, r, i);
-        assert_int_equal(store_submit(f->s, &w), 0);
-        store_drain(f->s);
-        assert_ptr_equal(store_completed_take(f->s), &w);
-        expect_result(&w, i);
-    }
-}
-
 static void fill_cb(void *arg, struct store_write *w, int i)
 {
     fill_write(w, arg, i);
@@ -172,6 +158,12 @@ static void check_cb(void *arg, const struct store_write *w, int i)
 {
     (void)arg;
     expect_result(w, i);
+}
+
+/* Writes the records one request per commit. */
+static void write_one_by_one(struct fx *f, const struct records *r)
+{
+    testutil_write_each(f->s, NREC, fill_cb, check_cb, (void *)r);
 }
 
 /* Writes the records as one batch, with mid (a request with fn set, or

@@ -549,6 +549,12 @@ void testutil_write_one_batch(struct store *s, int n, testutil_fill_fn fill,
                               testutil_check_fn check, void *arg, struct store_write *mid,
                               int mid_at);
 
+/* The same n requests written one per commit, the baseline the batch's
+ * result is compared with: each submitted, drained and checked with
+ * check(arg, w, i) before the next. Test thread. */
+void testutil_write_each(struct store *s, int n, testutil_fill_fn fill, testutil_check_fn check,
+                         void *arg);
+
 /*
  * A store with the organisation's rules on (store_policy_default(), enforce
  * 1), as the writer's tests of aggregates open it; asserts it opens. The

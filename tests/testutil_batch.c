@@ -95,6 +95,20 @@ void testutil_write_one_batch(struct store *s, int n, testutil_fill_fn fill,
     free(w);
 }
 
+void testutil_write_each(struct store *s, int n, testutil_fill_fn fill, testutil_check_fn check,
+                         void *arg)
+{
+    for (int i = 0; i < n; i++) {
+        struct store_write w;
+
+        fill(arg, &w, i);
+        assert_int_equal(store_submit(s, &w), 0);
+        store_drain(s);
+        assert_ptr_equal(store_completed_take(s), &w);
+        check(arg, &w, i);
+    }
+}
+
 struct store *testutil_store_open_enforced(const char *dir)
 {
     struct store_policy pol;
