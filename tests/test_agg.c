@@ -1260,10 +1260,9 @@ static void back_to_pairs(const char *dir)
 {
     MDB_env *env;
     MDB_txn *txn;
-    MDB_dbi meta, agg;
+    MDB_dbi agg;
     MDB_cursor *cur;
     MDB_val k, v;
-    uint8_t fmt[4];
     uint8_t keys[8][256], vals[8][1024];
     size_t klen[8], vlen[8], n = 0;
     struct agg_seen l;
@@ -1271,14 +1270,8 @@ static void back_to_pairs(const char *dir)
     int rc;
 
     testutil_lmdb_begin(dir, 0, &env, &txn);
-    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
     assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
-    k.mv_data = (void *)"agg_format";
-    k.mv_size = strlen("agg_format");
-    keys_put_be32(fmt, 2);
-    v.mv_data = fmt;
-    v.mv_size = 4;
-    assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+    testutil_lmdb_put_agg_format(txn, 2);
     assert_int_equal(mdb_cursor_open(txn, agg, &cur), 0);
     memset(&l, 0, sizeof(l));
     memset(&a, 0, sizeof(a));

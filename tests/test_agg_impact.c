@@ -535,40 +535,21 @@ static void test_writer_one_batch(void **state)
 
 /* ---- Format 5 --------------------------------------------------------------- */
 
-static int format_txn(struct store_txn *t, void *arg)
-{
-    uint32_t *out = arg;
-    MDB_val v;
-    int rc = store_txn_get_raw(t, t->s->dbi_meta, (const uint8_t *)"agg_format", 10, &v);
-
-    if (rc == 0 && v.mv_size == 4) {
-        *out = keys_get_be32(v.mv_data);
-    }
-    return rc;
-}
-
 /* Turns the closed store in dir back into format 5's layout (no impact
  * block) with the format key saying format; returns the blocks deleted. */
 static size_t back_to_format5(const char *dir, uint32_t format)
 {
     MDB_env *env;
     MDB_txn *txn;
-    MDB_dbi meta, agg;
+    MDB_dbi agg;
     MDB_cursor *cur;
     MDB_val k, v;
-    uint8_t fmt[4];
     size_t n = 0;
     int rc;
 
     testutil_lmdb_begin(dir, 0, &env, &txn);
-    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
     assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
-    k.mv_data = (void *)"agg_format";
-    k.mv_size = strlen("agg_format");
-    keys_put_be32(fmt, format);
-    v.mv_data = fmt;
-    v.mv_size = 4;
-    assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+    testutil_lmdb_put_agg_format(txn, format);
     assert_int_equal(mdb_cursor_open(txn, agg, &cur), 0);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -605,7 +586,7 @@ static void test_format5_upgrade(void **state)
     n = back_to_format5(f->dir, 5);
     assert_int_equal(n, 3);
     f->s = testutil_store_open_enforced(f->dir);
-    assert_int_equal(store_view(f->s, format_txn, &format), 0);
+    assert_int_equal(store_view(f->s, testutil_agg_format_txn, &format), 0);
     assert_int_equal(format, AGG_FORMAT);
     assert_int_equal(count_blocks(f->s).n, 3);
     assert_int_equal(coach_weeks(f->s, "flm.cara"), 2);

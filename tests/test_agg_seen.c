@@ -524,10 +524,9 @@ static void back_to_format4(const char *dir, uint32_t format)
 {
     MDB_env *env;
     MDB_txn *txn;
-    MDB_dbi meta, agg;
+    MDB_dbi agg;
     MDB_cursor *cur;
     MDB_val k, v;
-    uint8_t fmt[4];
     static uint8_t keys[64][256], vals[64][256];
     size_t klen[64], vlen[64], n = 0;
     struct agg_seen l;
@@ -537,14 +536,8 @@ static void back_to_format4(const char *dir, uint32_t format)
     memset(&l, 0, sizeof(l));
     memset(&a, 0, sizeof(a));
     testutil_lmdb_begin(dir, 0, &env, &txn);
-    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
     assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
-    k.mv_data = (void *)"agg_format";
-    k.mv_size = strlen("agg_format");
-    keys_put_be32(fmt, format);
-    v.mv_data = fmt;
-    v.mv_size = 4;
-    assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+    testutil_lmdb_put_agg_format(txn, format);
     assert_int_equal(mdb_cursor_open(txn, agg, &cur), 0);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -658,18 +651,6 @@ static size_t count_blocks(struct store *s)
     return n;
 }
 
-static int format_txn(struct store_txn *t, void *arg)
-{
-    uint32_t *out = arg;
-    MDB_val v;
-    int rc = store_txn_get_raw(t, t->s->dbi_meta, (const uint8_t *)"agg_format", 10, &v);
-
-    if (rc == 0 && v.mv_size == 4) {
-        *out = keys_get_be32(v.mv_data);
-    }
-    return rc;
-}
-
 /* A store of format 4 opened: its observer-coach values become the same
  * lists the writer made, none of them is left, and verify passes. The
  * same store whose format key claims 5 (the upgrade does not run) fails
@@ -707,7 +688,7 @@ static void test_format4_upgrade(void **state)
     assert_coaches(f->s, MON0, MON0 + 7, 3);
     /* The impact blocks are made too (format 6), the twin's as well. */
     assert_int_equal(count_blocks(f->s), 3 + 1);
-    assert_int_equal(store_view(f->s, format_txn, &format), 0);
+    assert_int_equal(store_view(f->s, testutil_agg_format_txn, &format), 0);
     assert_int_equal(format, AGG_FORMAT);
     assert_verifies(f->s);
     /* The upgrade disabled: the old values stay, and verify says so. */

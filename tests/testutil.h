@@ -587,4 +587,13 @@ int testutil_seeded_teardown(void **state);
  */
 int testutil_mark_assigned_txn(struct store_txn *t, void *arg);
 
+/* Writes format as the aggregates' format number (meta's "agg_format")
+ * in txn, a transaction of testutil_lmdb_begin(), so that the next open
+ * takes the store for a store of that format. Fails the test on error. */
+void testutil_lmdb_put_agg_format(MDB_txn *txn, uint32_t format);
+
+/* A store_exec() function: the aggregates' stored format number into
+ * *(uint32_t *)arg. Returns 0 or the read's code. */
+int testutil_agg_format_txn(struct store_txn *t, void *arg);
+
 #endif

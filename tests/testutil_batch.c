@@ -179,3 +179,30 @@ int testutil_mark_assigned_txn(struct store_txn *t, void *arg)
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
     return rc == 0 ? agg_rebuild_txn(t) : rc;
 }
+
+void testutil_lmdb_put_agg_format(MDB_txn *txn, uint32_t format)
+{
+    MDB_dbi meta;
+    MDB_val k, v;
+    uint8_t fmt[4];
+
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    k.mv_data = (void *)"agg_format";
+    k.mv_size = strlen("agg_format");
+    keys_put_be32(fmt, format);
+    v.mv_data = fmt;
+    v.mv_size = sizeof(fmt);
+    assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+}
+
+int testutil_agg_format_txn(struct store_txn *t, void *arg)
+{
+    uint32_t *out = arg;
+    MDB_val v;
+    int rc = store_txn_get_raw(t, t->s->dbi_meta, (const uint8_t *)"agg_format", 10, &v);
+
+    if (rc == 0 && v.mv_size == 4) {
+        *out = keys_get_be32(v.mv_data);
+    }
+    return rc;
+}
