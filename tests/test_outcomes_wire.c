@@ -183,32 +183,17 @@ static void test_random(void **state)
 
 /* ---- outcomes_figures() against outcomes_list() ------------------------- */
 
-struct fixture {
-    char dir[512];
-    struct store *s;
-};
-
+/* A bare store (testutil_store_fx_new()), with a watchdog. */
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-
-    if (f == NULL) {
-        return -1;
-    }
     testutil_watchdog(240);
-    testutil_tmpdir(f->dir, sizeof(f->dir));
-    f->s = testutil_store_open(f->dir, 0);
-    *state = f;
+    *state = testutil_store_fx_new(NULL, NULL);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-
-    store_close(f->s);
-    testutil_rmrf(f->dir);
-    free(f);
+    testutil_store_fx_free(*state);
     return 0;
 }
 
@@ -315,7 +300,7 @@ static int count_fn(struct store_txn *t, void *arg)
 
 static void test_figures(void **state)
 {
-    struct fixture *f = *state;
+    struct testutil_store_fx *f = *state;
     struct both *b = calloc(1, sizeof(*b));
     uint64_t n = 0;
     size_t total = 0;
