@@ -15,6 +15,11 @@
 #include "people.h"
 #include "rubrics.h"
 
+/* The tables below read the values kept for them (store/actions_view.c)
+ * only while they list no more than those hold; past that, the records. */
+_Static_assert(DASH_ACTIONS_SHOWN <= ACTIONS_OPEN_KEPT, "the open list fits a coach's value");
+_Static_assert(DASH_FOCUS_ACTIONS <= ACTIONS_RECENT_KEPT, "focus progress fits a pair's value");
+
 /* Whether the viewer may read coach's action records: AUTH_READ_ACTION,
  * with the coach's managers today, decided as for a closed action of no
  * observer's. What is left of the rule then looks at the coach only, so

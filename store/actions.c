@@ -443,7 +443,10 @@ static int record_put(struct store_txn *t, const Coachq__V1__ActionRecord *old,
         if (rc == 0) {
             rc = index_put(t, r, 0);
         }
-        return rc == 0 ? contrib_add(t, r) : rc;
+        if (rc == 0) {
+            rc = contrib_add(t, r);
+        }
+        return rc == 0 ? actions_batch_touch(t, r) : rc;
     }
     rc = store_txn_put_msg(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN,
                            (const ProtobufCMessage *)r, NULL);
@@ -468,7 +471,14 @@ static int record_put(struct store_txn *t, const Coachq__V1__ActionRecord *old,
             rc = open_put(t, r, 0);
         }
     }
-    return rc == 0 ? contrib_move(t, old, r) : rc;
+    if (rc == 0) {
+        rc = contrib_move(t, old, r);
+    }
+    /* The values of the persons r was and is with (actions_view.c). */
+    if (rc == 0) {
+        rc = actions_batch_touch(t, old);
+    }
+    return rc == 0 ? actions_batch_touch(t, r) : rc;
 }
 
 static int record_del(struct store_txn *t, const Coachq__V1__ActionRecord *r)
@@ -481,7 +491,7 @@ static int record_del(struct store_txn *t, const Coachq__V1__ActionRecord *r)
     if (rc == 0) {
         rc = store_txn_del(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN);
     }
-    return rc;
+    return rc == 0 ? actions_batch_touch(t, r) : rc;
 }
 
 /* ---- Status from the history ------------------------------------------ */
@@ -1122,11 +1132,22 @@ int actions_rebuild_txn(struct store_txn *t, uint64_t *n)
     memset(&b, 0, sizeof(b));
     b.t = t;
     rc = obs_scan_txn(t, rebuild_one, &b);
+    if (rc == 0) {
+        rc = actions_view_derive(t, NULL);
+    }
     if (rc == 0 && n != NULL) {
         *n = 0;
         rc = store_txn_scan(t, t->s->dbi_actions, NULL, 0, 0, count_cb, n);
     }
     return rc;
+}
+
+/* The step from actions format 4 to 5: the records, index and counters
+ * stay; the values laid out for the pages are derived from them. *n gets
+ * the persons made. */
+static int actions_format_5(struct store_txn *t, uint64_t *n)
+{
+    return actions_view_derive(t, n);
 }
 
 int actions_format_check(struct store_txn *t, int rebuilt)
@@ -1136,6 +1157,7 @@ int actions_format_check(struct store_txn *t, int rebuilt)
     MDB_val v;
     MDB_stat st;
     uint64_t n = 0;
+    uint32_t have;
     int rc;
 
     keys_put_be32(want, ACTIONS_FORMAT);
@@ -1146,6 +1168,7 @@ int actions_format_check(struct store_txn *t, int rebuilt)
     if (rc != 0 && rc != -ENOENT) {
         return rc;
     }
+    have = rc == 0 && v.mv_size == 4 ? keys_get_be32(v.mv_data) : 0;
     rc = mdb_stat(t->txn, t->s->dbi_actions_by, &st);
     if (rc != 0) {
         return STORE_TXN_ABORT(rc);
@@ -1153,7 +1176,13 @@ int actions_format_check(struct store_txn *t, int rebuilt)
     /* A store that has counters in an older layout (or whose format is
      * unknown) gets every record, index entry and counter derived again;
      * a new store, or one just derived, only says its format. */
-    if (!rebuilt && st.ms_entries > 0) {
+    if (!rebuilt && st.ms_entries > 0 && have == 4) {
+        rc = actions_format_5(t, &n);
+        if (rc != 0) {
+            return rc;
+        }
+        log_event(LOG_INFO, "actions_format_upgraded", "from=4 to=5 persons=%" PRIu64, n);
+    } else if (!rebuilt && st.ms_entries > 0) {
         rc = actions_rebuild_txn(t, &n);
         if (rc != 0) {
             return rc;

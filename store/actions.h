@@ -52,6 +52,14 @@
  * belongs to the version that made it; and the aggregates are per rubric,
  * the actions are not.
  *
+ * Manager detail's and My coaching's action tables read values kept per
+ * person, not per action (actions format 5, actions_view.c): per coach
+ * the first open records the page lists, per coachee and coach the newest
+ * records' focus and follow-ups, so that a page reads no record:
+ *
+ *   'O', coach id, 0 -> the first ACTIONS_OPEN_KEPT open records' summaries
+ *   'R', coachee id, 0, coach id -> the ACTIONS_RECENT_KEPT newest ones'
+ *
  * The records are derived data: actions_rebuild_txn() replays every stored
  * observation in sequence order and gives the same records as the writer
  * did (schema 8's migration and `coachqd verify --repair`), and
@@ -99,7 +107,9 @@ int actions_check(struct store_txn *t, const Coachq__V1__Observation *obs,
  * Applies the stored version rec (superseding the version prev, or NULL) to
  * the action records, in the writer's transaction. A follow-up of an
  * unknown action or of another coach's is skipped (the rules refused it
- * when they were enforced). Returns 0 or a negative code
+ * when they were enforced). The pages' values (actions_view.c) are kept
+ * only in actions_observation()'s batch; alone (a rebuild) it leaves them
+ * to be derived at the end. Returns 0 or a negative code
  * (STORE_TXN_ABORT() codes included).
  */
 int actions_apply(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
@@ -133,22 +143,32 @@ void actions_batch_discard(struct store_txn *t);
  * coach's records by the session that agreed them ('a', coach id, 0, '-',
  * be64 agreed_at, action id), which nothing read since the action tables
  * read the week counters; 4 keys the contributions by the week of the
- * agreeing session first (before it, 'k', action id). */
-#define ACTIONS_FORMAT 4
+ * agreeing session first (before it, 'k', action id); 5 adds the values
+ * laid out for the pages, per coach ('O') and per coachee and coach ('R'),
+ * actions_view.c. */
+#define ACTIONS_FORMAT 5
+
+/* Open records a coach's value holds (Manager detail and My coaching list
+ * that many, dash_actions.h), and records a coachee and coach's value
+ * holds (focus progress reads that many per rep). */
+#define ACTIONS_OPEN_KEPT 20
+#define ACTIONS_RECENT_KEPT 6
 
 /*
  * At every open (the store's upgrade hook, in the opening transaction t):
  * a store whose actions_format is not ACTIONS_FORMAT and that has entries
- * in actions_by gets every record, index entry and counter derived again
- * (actions_rebuild_txn()), unless rebuilt says the upgrade just did; then
- * the format is written. Returns 0 or a negative code (STORE_TXN_ABORT()
+ * in actions_by is brought to it, unless rebuilt says the upgrade just
+ * derived everything: a store of format 4 gets the pages' values derived
+ * (one step per format, so steps chain), an older or unknown one every
+ * record, index entry, counter and value (actions_rebuild_txn()); then the
+ * format is written. Returns 0 or a negative code (STORE_TXN_ABORT()
  * codes included).
  */
 int actions_format_check(struct store_txn *t, int rebuilt);
 
 /* Deletes every action record and derives them again from the stored
- * observations, in sequence order. Returns 0 or a negative code. *n, when
- * not NULL, gets the number of records made. */
+ * observations, in sequence order, with the index, counters and values. Returns 0 or a negative
+ * code. *n, when not NULL, gets the number of records made. */
 int actions_rebuild_txn(struct store_txn *t, uint64_t *n);
 
 /* What actions_verify() found. */
@@ -237,8 +257,11 @@ struct actions_open_counts {
 
 /* Counts coach's open and overdue records from the per-due-day counters,
  * and visits the first max open records with cb, most overdue first (by
- * due day, then agreed_at; those without a due day last). Reads max records
- * and one counter per due day, whatever the coach's history. Returns 0,
+ * due day, then agreed_at; those without a due day last). Reads one
+ * counter per due day and, when the list fits in the coach's value
+ * (ACTIONS_OPEN_KEPT, actions_view.c), that value: then each record holds
+ * only id, coach, coachee, text, agreed and due day and status. Else max
+ * records, whatever the coach's history. Returns 0,
  * cb's negative code or a negative errno. */
 int actions_open_txn(struct store_txn *t, const char *coach, int32_t today, size_t max,
                      actions_cb cb, void *arg, struct actions_open_counts *out);
@@ -250,11 +273,16 @@ int actions_open_txn(struct store_txn *t, const char *coach, int32_t today, size
 
 /* Visits the k actions (k <= ACTIONS_MAX_LIST) that coach agreed with
  * coachee most recently, by the agreeing session's start, newest first,
- * with cb (1 stops; the record is borrowed for the call). Reads at most 2 x
- * ACTIONS_RECENT_KEYS x k index entries, and records only in the order
- * visited until k are coach's: k records when the newest are all coach's.
- * Returns 0, cb's negative code or a negative errno. Any thread, inside the
- * caller's transaction. */
+ * with cb (1 stops; the record is borrowed for the call). For k <=
+ * ACTIONS_RECENT_KEPT it reads the pair's value (actions_view.c), one
+ * look-up: then the record holds only id, coach, coachee, text, status,
+ * agreed day and time, focus and, as history, the follow-ups that stand
+ * (status and day, each of an observation of its own), and the newest k
+ * are found however many of coachee's records are other coaches'. Without
+ * a value it reads at most 2 x ACTIONS_RECENT_KEYS x k index entries, and
+ * records only in the order visited until k are coach's: k records when
+ * the newest are all coach's. Returns 0, cb's negative code or a negative
+ * errno. Any thread, inside the caller's transaction. */
 int actions_recent_txn(struct store_txn *t, const char *coach, const char *coachee, size_t k,
                        actions_cb cb, void *arg);
 

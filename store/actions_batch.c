@@ -6,6 +6,8 @@
  * deltas of every record are merged per key and each touched counter is
  * read and written once, at actions_flush(), instead of once per record.
  * Anywhere else (a rebuild, an erasure) the delta is written at once.
+ * The batch also notes the persons whose values laid out for the pages its
+ * records changed (actions_view.c), remade once each at the flush.
  *
  * Merging gives the same values as writing one record at a time: a sum of
  * deltas does not depend on their order, and a counter that would go below
@@ -19,6 +21,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "actions.h"
@@ -34,6 +37,13 @@
 #define ACTIONS_BATCH_MAX 16384u
 /* Counters a batch makes room for first. */
 #define ACTIONS_BATCH_FIRST 256u
+
+/* What t->batch_actions points at: the counters' deltas and the persons
+ * whose values (actions_view.c) the batch changed. */
+struct actions_batch {
+    struct deltas *d;
+    struct actions_views *v;
+};
 
 _Static_assert(ACTIONS_KEY_MAX <= DELTAS_KEY_MAX, "an actions_by key fits a batch's entry");
 _Static_assert(ACTIONS_NCOUNTS <= DELTAS_COUNTS_MAX, "a counter's counts fit a batch's entry");
@@ -83,38 +93,67 @@ int actions_counter_add(struct store_txn *t, const uint8_t *key, size_t klen, co
     if (t->batch_actions == NULL) {
         return counter_write(t, key, klen, delta, n);
     }
-    return deltas_add(t->batch_actions, key, klen, delta, n, counter_write_cb, t);
+    return deltas_add(((struct actions_batch *)t->batch_actions)->d, key, klen, delta, n,
+                      counter_write_cb, t);
+}
+
+int actions_batch_touch(struct store_txn *t, const Coachq__V1__ActionRecord *r)
+{
+    struct actions_batch *b = t->batch_actions;
+
+    return b != NULL ? actions_view_touch(t, &b->v, r) : 0;
+}
+
+static void batch_free(struct actions_batch *b)
+{
+    if (b != NULL) {
+        deltas_free(b->d);
+        actions_views_free(b->v);
+        free(b);
+    }
 }
 
 int actions_observation(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
                         const uint8_t *prev)
 {
     if (t->batch_actions == NULL) {
-        t->batch_actions = deltas_new(ACTIONS_BATCH_FIRST, ACTIONS_BATCH_MAX);
-        if (t->batch_actions == NULL) {
+        struct actions_batch *b = calloc(1, sizeof(*b));
+
+        if (b == NULL) {
             return -ENOMEM;
         }
+        b->d = deltas_new(ACTIONS_BATCH_FIRST, ACTIONS_BATCH_MAX);
+        if (b->d == NULL) {
+            free(b);
+            return -ENOMEM;
+        }
+        t->batch_actions = b;
     }
     return actions_apply(t, rec, prev);
 }
 
 int actions_flush(struct store_txn *t)
 {
-    struct deltas *b = t->batch_actions;
+    struct actions_batch *b = t->batch_actions;
     int rc;
 
     if (b == NULL) {
         return 0;
     }
-    /* Written with the batch unset, so that nothing merges into it. */
+    /* Written with the batch unset, so that nothing merges into it. The
+     * values read the index and records only, which are written at once,
+     * so their order against the counters does not matter. */
     t->batch_actions = NULL;
-    rc = deltas_write(b, counter_write_cb, t);
-    deltas_free(b);
+    rc = deltas_write(b->d, counter_write_cb, t);
+    if (rc == 0) {
+        rc = actions_view_flush(t, b->v);
+    }
+    batch_free(b);
     return rc;
 }
 
 void actions_batch_discard(struct store_txn *t)
 {
-    deltas_free(t->batch_actions);
+    batch_free(t->batch_actions);
     t->batch_actions = NULL;
 }

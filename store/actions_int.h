@@ -7,6 +7,7 @@
 #ifndef COACHQ_ACTIONS_INT_H
 #define COACHQ_ACTIONS_INT_H
 
+#include "actions.h"
 #include "coachq.pb-c.h"
 #include "keys.h"
 #include "store.h"
@@ -27,6 +28,12 @@
 int actions_counter_add(struct store_txn *t, const uint8_t *key, size_t klen, const int64_t *delta,
                         size_t n);
 
+/* Notes r (as written, or as it was) in the values to remake at the end of
+ * t's batch (actions_view_touch()); nothing outside a batch, where the
+ * values are derived at the end (a rebuild). Returns 0 or a negative code.
+ * actions_batch.c. */
+int actions_batch_touch(struct store_txn *t, const Coachq__V1__ActionRecord *r);
+
 /* Writes the key of scope's (len bytes) week counter of the week starting
  * on monday into key: 'w', be32 monday, scope (actions.h). Returns its
  * length. actions.c. */
@@ -38,5 +45,50 @@ size_t actions_week_key(uint8_t key[ACTIONS_KEY_MAX], int32_t monday, const uint
  * per entry as store_index_dangling: coachqd verify finds and --repair
  * mends it), or a negative code. */
 int actions_indexed_get(struct store_txn *t, const uint8_t *id, Coachq__V1__ActionRecord **out);
+
+/* As actions_recent_txn(), reading at most keys index keys per part (open,
+ * closed): the values' derivation passes no bound (SIZE_MAX), so that a
+ * pair's value holds its k newest however many of the coachee's records
+ * are another coach's. actions_read.c. */
+int actions_recent_walk(struct store_txn *t, const char *coach, const char *coachee, size_t k,
+                        size_t keys, actions_cb cb, void *arg);
+
+/* ---- The values laid out for the pages (actions_view.c) ----------------- */
+
+/* The persons whose values a batch changed (opaque). */
+struct actions_views;
+
+/* Notes that r (a record as written, or as it was before) changed in the
+ * batch *vsp (made here when NULL; caller owns, free with
+ * actions_views_free()): its coach's open value when r is open, its pair's
+ * recent value. Writes the values out in t when the batch holds many.
+ * Returns 0 or a negative code (STORE_TXN_ABORT() codes included). */
+int actions_view_touch(struct store_txn *t, struct actions_views **vsp,
+                       const Coachq__V1__ActionRecord *r);
+
+/* Remakes the value of every person noted in vs (NULL: none), once per
+ * person, and empties vs. Returns 0 or a negative code (STORE_TXN_ABORT()
+ * codes included), after which the attempt must end. */
+int actions_view_flush(struct store_txn *t, struct actions_views *vs);
+
+/* Frees vs; NULL is a no-op. */
+void actions_views_free(struct actions_views *vs);
+
+/* Writes every value from the records and the index (a store without any:
+ * after a rebuild, or the upgrade from actions format 4). *n, when not NULL,
+ * gets the persons made. Returns 0 or a negative code. */
+int actions_view_derive(struct store_txn *t, uint64_t *n);
+
+/* Visits the first max of coach's open records (open of them in all, by
+ * the counters) from coach's value, with cb: *served is 1 when it did, 0
+ * when the caller must read the index (more wanted than the value holds,
+ * or no value that parses and agrees with open). Returns 0, cb's negative
+ * code or a negative errno. */
+int actions_view_open(struct store_txn *t, const char *coach, uint64_t open, size_t max,
+                      actions_cb cb, void *arg, int *served);
+
+/* As actions_view_open() for actions_recent_txn()'s k newest of the pair. */
+int actions_view_recent(struct store_txn *t, const char *coach, const char *coachee, size_t k,
+                        actions_cb cb, void *arg, int *served);
 
 #endif

@@ -185,6 +185,14 @@ int actions_open_txn(struct store_txn *t, const char *coach, int32_t today, size
     key[1 + n] = 0;
     rc = range_scan(t, key, 2 + n, 2 + n, open_count_cb, &o);
     if (rc == 0 && max > 0 && cb != NULL) {
+        int served = 0;
+
+        /* The coach's value holds the list's first entries (actions_view.c);
+         * without one that agrees with the counters, the index and records. */
+        rc = actions_view_open(t, coach, out->open, max, cb, arg, &served);
+        if (rc != 0 || served) {
+            return rc;
+        }
         key[0] = 'o';
         rc = range_scan(t, key, 2 + n, 2 + n, open_rec_cb, &o);
     }
@@ -271,6 +279,8 @@ static int recent_part_next(struct recent_part *p)
  * tie, and only the records the merge reaches are read, until k are
  * coach's: k records when the newest are all coach's, and at most one per
  * key, 2 x ACTIONS_RECENT_KEYS x k, of which at most k are coach's.
+ * keys bounds the keys read per part (actions_recent_txn(): ACTIONS_RECENT_KEYS
+ * x k; the values' derivation, actions_view.c: none).
  * Finding each part's k newest of coach's before merging could read as
  * many, up to 2k of them coach's, and read 2k where the newest are all
  * coach's. A record of another coach is passed over in either order, so
@@ -278,8 +288,8 @@ static int recent_part_next(struct recent_part *p)
  * them, one cursor per part, not ACTIONS_RECENT_KEYS x k of each up front:
  * the merge takes about k + 1 where the newest are all coach's.
  */
-int actions_recent_txn(struct store_txn *t, const char *coach, const char *coachee, size_t k,
-                       actions_cb cb, void *arg)
+int actions_recent_walk(struct store_txn *t, const char *coach, const char *coachee, size_t k,
+                        size_t keys, actions_cb cb, void *arg)
 {
     size_t n = coachee != NULL ? strlen(coachee) : 0;
     struct recent_part part[2];
@@ -296,7 +306,7 @@ int actions_recent_txn(struct store_txn *t, const char *coach, const char *coach
         part[p].prefix[1 + n] = 0;
         part[p].prefix[2 + n] = p == 0 ? '1' : '0';
         part[p].plen = 3 + n;
-        part[p].left = ACTIONS_RECENT_KEYS * k;
+        part[p].left = keys;
         rc = mdberr_errno(mdb_cursor_open(t->txn, t->s->dbi_actions_by, &part[p].cur));
         if (rc == 0) {
             rc = recent_part_next(&part[p]);
@@ -327,4 +337,21 @@ int actions_recent_txn(struct store_txn *t, const char *coach, const char *coach
         }
     }
     return rc == 1 ? 0 : rc;
+}
+
+int actions_recent_txn(struct store_txn *t, const char *coach, const char *coachee, size_t k,
+                       actions_cb cb, void *arg)
+{
+    int served = 0;
+    int rc;
+
+    if (coachee == NULL || coachee[0] == '\0' || strlen(coachee) > VALIDATE_MAX_ID ||
+        coach == NULL || k == 0 || k > ACTIONS_MAX_LIST) {
+        return -EINVAL;
+    }
+    rc = actions_view_recent(t, coach, coachee, k, cb, arg, &served);
+    if (rc != 0 || served) {
+        return rc;
+    }
+    return actions_recent_walk(t, coach, coachee, k, ACTIONS_RECENT_KEYS * k, cb, arg);
 }

@@ -565,7 +565,17 @@ static void test_recent_bounded(void **state)
     recent_session(f, "flm.b", TODAY - 18, s2, NULL, id);
     recent_session(f, "flm.b", TODAY - 16, s3, NULL, id);
 
-    /* k = 1: 4 keys, all flm.b's (b5 and four of the session of TODAY - 18). */
+    /* The pair's value holds flm.a's newest whatever flm.b's records. */
+    memset(&x, 0, sizeof(x));
+    x.coach = "flm.a";
+    x.k = 1;
+    assert_int_equal(store_view(f->s, recent_txn, &x), 0);
+    assert_int_equal(x.n, 1);
+    assert_string_equal(x.text[0], "a1");
+
+    /* Without it, the index: k = 1 reads 4 keys, all flm.b's (b5 and four
+     * of the session of TODAY - 18). */
+    assert_int_equal(testutil_actions_values_drop(f->s), 0);
     memset(&x, 0, sizeof(x));
     x.coach = "flm.a";
     x.k = 1;

@@ -596,4 +596,18 @@ void testutil_lmdb_put_agg_format(MDB_txn *txn, uint32_t format);
  * *(uint32_t *)arg. Returns 0 or the read's code. */
 int testutil_agg_format_txn(struct store_txn *t, void *arg);
 
+/* Puts val (vlen bytes) under key in the store's actions_by, or deletes
+ * key when val is NULL, in one store_exec(): for tests that damage or
+ * remove the actions' page values. Returns store_exec()'s result. */
+int testutil_actions_by_set(struct store *s, const uint8_t *key, size_t klen, const uint8_t *val,
+                            size_t vlen);
+
+/* Deletes every page value of the actions ('O' and 'R' keys of actions_by,
+ * actions.h), so that the reads fall back to the records. */
+int testutil_actions_values_drop(struct store *s);
+
+/* Puts the be32 v under key in the store's meta database (a stored
+ * format number, to make a store of an older format). */
+int testutil_meta_put_be32(struct store *s, const char *key, uint32_t v);
+
 #endif

@@ -4,6 +4,7 @@
  * writer merges over a batch, and the seeded store those tests open
  * (testutil_seeded_setup()).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -205,4 +206,117 @@ int testutil_agg_format_txn(struct store_txn *t, void *arg)
         *out = keys_get_be32(v.mv_data);
     }
     return rc;
+}
+
+/* ---- actions_by's values, set by hand (the actions' values tests) -------- */
+
+struct actions_by_set {
+    const uint8_t *key;
+    size_t klen;
+    const uint8_t *val;
+    size_t vlen;
+};
+
+static int actions_by_set_txn(struct store_txn *t, void *arg)
+{
+    const struct actions_by_set *a = arg;
+
+    if (a->val == NULL) {
+        return store_txn_del(t, t->s->dbi_actions_by, a->key, a->klen);
+    }
+    return store_txn_put_raw(t, t->s->dbi_actions_by, a->key, a->klen, a->val, a->vlen, NULL);
+}
+
+int testutil_actions_by_set(struct store *s, const uint8_t *key, size_t klen, const uint8_t *val,
+                            size_t vlen)
+{
+    struct actions_by_set a = {key, klen, val, vlen};
+
+    return store_exec(s, actions_by_set_txn, &a);
+}
+
+/* The page values' keys ('O' and 'R') a scan shows, collected to be
+ * deleted after it (not under its cursor). */
+struct values_drop {
+    uint8_t (*keys)[256];
+    size_t *lens;
+    size_t n, cap;
+};
+
+static int values_drop_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                          void *arg)
+{
+    struct values_drop *d = arg;
+
+    (void)val;
+    (void)vlen;
+    if (klen > 256) {
+        return -EINVAL;
+    }
+    if (d->n == d->cap) {
+        size_t cap = d->cap > 0 ? 2 * d->cap : 64;
+        uint8_t(*k)[256] = realloc(d->keys, cap * sizeof(*k));
+        size_t *l = realloc(d->lens, cap * sizeof(*l));
+
+        if (k != NULL) {
+            d->keys = k;
+        }
+        if (l != NULL) {
+            d->lens = l;
+        }
+        if (k == NULL || l == NULL) {
+            return -ENOMEM;
+        }
+        d->cap = cap;
+    }
+    memcpy(d->keys[d->n], key, klen);
+    d->lens[d->n++] = klen;
+    return 0;
+}
+
+static int values_drop_txn(struct store_txn *t, void *arg)
+{
+    struct values_drop d;
+    int rc;
+
+    (void)arg;
+    memset(&d, 0, sizeof(d));
+    rc = store_txn_scan(t, t->s->dbi_actions_by, (const uint8_t *)"O", 1, 0, values_drop_cb, &d);
+    if (rc == 0) {
+        rc =
+            store_txn_scan(t, t->s->dbi_actions_by, (const uint8_t *)"R", 1, 0, values_drop_cb, &d);
+    }
+    for (size_t i = 0; i < d.n && rc == 0; i++) {
+        rc = store_txn_del(t, t->s->dbi_actions_by, d.keys[i], d.lens[i]);
+    }
+    free(d.keys);
+    free(d.lens);
+    return rc;
+}
+
+int testutil_actions_values_drop(struct store *s)
+{
+    return store_exec(s, values_drop_txn, NULL);
+}
+
+struct meta_be32 {
+    const char *key;
+    uint32_t v;
+};
+
+static int meta_be32_txn(struct store_txn *t, void *arg)
+{
+    const struct meta_be32 *m = arg;
+    uint8_t v[4];
+
+    keys_put_be32(v, m->v);
+    return store_txn_put_raw(t, t->s->dbi_meta, (const uint8_t *)m->key, strlen(m->key), v, 4,
+                             NULL);
+}
+
+int testutil_meta_put_be32(struct store *s, const char *key, uint32_t v)
+{
+    struct meta_be32 m = {key, v};
+
+    return store_exec(s, meta_be32_txn, &m);
 }
