@@ -488,6 +488,33 @@ static void test_erasure_and_retention(void **state)
     world_free(w);
 }
 
+/* A full pair value whose last entry, agreed in the session of an older
+ * one outside it, is closed: it now sorts after that one (open first on a
+ * tie), so the value is made again from the records, and shows the other. */
+static void test_recent_full_value_reorders(void **state)
+{
+    struct world *w = world_new(9);
+    struct pages *p = calloc(2, sizeof(*p));
+    struct actions_verify_result v;
+    struct agreed *hi;
+
+    (void)state;
+    assert_non_null(p);
+    session(w, 0, 0, TODAY - 40, 2, NULL, 0);
+    hi = memcmp(w->a[0].id, w->a[1].id, 16) > 0 ? &w->a[0] : &w->a[1];
+    for (int i = 0; i < ACTIONS_RECENT_KEPT - 1; i++) {
+        session(w, 0, 0, TODAY - 30 + i, 1, NULL, 0);
+    }
+    session(w, 0, 0, TODAY - 10, 0, hi, COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE);
+    assert_int_equal(actions_verify(w->f->s, 0, &v), 0);
+    assert_int_equal(v.differences, 0);
+    pages_read(w->f->s, &p[0]);
+    assert_int_equal(p[0].recent[0][0].n, ACTIONS_RECENT_KEPT);
+    check_against_records(w);
+    free(p);
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_damaged_value),
         cmocka_unit_test(test_migration_from_4),
         cmocka_unit_test(test_erasure_and_retention),
+        cmocka_unit_test(test_recent_full_value_reorders),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
