@@ -639,7 +639,9 @@ static int recent_update(struct store_txn *t, const char *coachee, const char *c
     if (rc != 0) {
         goto out;
     }
-    if (old == NULL || value_check('R', old, olen, &on) != 0) {
+    /* A stored value always has an entry: one without is damaged, and says
+     * nothing of the pair's records. */
+    if (old == NULL || value_check('R', old, olen, &on) != 0 || on == 0) {
         derive = 1;
         goto out;
     }
