@@ -211,10 +211,13 @@ static int flm_cmp(const void *a, const void *b)
 
 /* The index in pg->flm of the manager id, or pg->flm.n, for the managers
  * of one read of an observer's lists or of the coach-week values, which
- * come by week and, within a week, in id order (agg.h; the ids' bytes
- * compare as strcmp() compares them): a walk forward through by_id from where the week's previous
- * value was found, back to the start at each new week, so that a value
- * costs about one comparison rather than a binary search's. */
+ * come by week and, within a week, in id order, each manager once (agg.h;
+ * the ids' bytes compare as strcmp() compares them): a walk forward
+ * through by_id from where the week's previous value was found, back to
+ * the start at each new week, so that a value costs about one comparison
+ * rather than a binary search's. A manager found is stepped past, since
+ * the week's next value names a later one: at 1M, where every week lists
+ * nearly every manager, that is one comparison a value instead of two. */
 static size_t flm_next(struct obs_page *pg, int32_t monday, const char *id)
 {
     int cmp = 1;
@@ -226,7 +229,10 @@ static size_t flm_next(struct obs_page *pg, int32_t monday, const char *id)
     while (pg->at < pg->flm.n && (cmp = strcmp(pg->by_id[pg->at].id, id)) < 0) {
         pg->at++;
     }
-    return pg->at < pg->flm.n && cmp == 0 ? pg->by_id[pg->at].i : pg->flm.n;
+    if (pg->at < pg->flm.n && cmp == 0) {
+        return pg->by_id[pg->at++].i;
+    }
+    return pg->flm.n;
 }
 
 /* One coach-week value: added to the window of its manager, when that is
