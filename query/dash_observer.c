@@ -88,6 +88,8 @@ struct page {
     size_t at;             /* peer_cb()'s place in part */
     struct coach_win *win; /* the managers of part in id order, their windows */
     size_t nwin;
+    struct dash_ids obs; /* the observers, listed with flm in one walk of the people */
+    struct dash_ids flm; /* the front-line managers, for the row */
 };
 
 static double rated_n(const Coachq__V1__AggWeek *a, double *sum)
@@ -395,9 +397,9 @@ static int coach_window_cb(const char *coach, struct dash_obs_window *w, void *a
 static int count_peers(struct page *p)
 {
     const struct dash_ctx *c = p->c;
+    const struct dash_ids *obs = &p->obs;
     unsigned min = c->opts->privacy_min;
-    struct dash_ids obs;
-    int rc;
+    int rc = 0;
 
     p->want = 0;
     for (size_t i = 0; i < p->n && min > 0; i++) {
@@ -406,20 +408,17 @@ static int count_peers(struct page *p)
         cp->wanted = cp->n > 0 && cp->all_n - cp->n > 0;
         p->want += cp->wanted;
     }
-    memset(&obs, 0, sizeof(obs));
-    rc = dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_OBSERVER, &obs);
-    for (size_t i = 0; i < obs.n && rc == 0 && p->want > 0; i++) {
-        if (strcmp(obs.id[i], p->oid) == 0) {
+    for (size_t i = 0; i < obs->n && rc == 0 && p->want > 0; i++) {
+        if (strcmp(obs->id[i], p->oid) == 0) {
             continue;
         }
         memset(p->mark, 0, p->nweeks);
         p->at = 0;
-        rc = agg_read_coached(c->t, obs.id[i], c->rubric_id, p->from, c->until_monday, peer_cb, p);
+        rc = agg_read_coached(c->t, obs->id[i], c->rubric_id, p->from, c->until_monday, peer_cb, p);
         for (size_t k = 0; k < p->nweeks && rc == 0; k++) {
             p->w[k].peers += p->mark[k];
         }
     }
-    dash_ids_free(&obs);
     return rc;
 }
 
@@ -743,7 +742,12 @@ int dash_observer(struct dash *d, const struct dash_ctx *c)
     if (rc == 0) {
         int assigned = c->req != NULL && c->req->assigned_only;
 
-        rc = dash_observers_row_from(d, c, p.oid, assigned ? NULL : coach_window_cb, &p, &row_t);
+        rc = dash_ids_with_roles(c->t, COACHQ__V1__ROLE__ROLE_OBSERVER, &p.obs,
+                                 COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, &p.flm);
+        if (rc == 0) {
+            rc = dash_observers_row_from(d, c, p.oid, &p.flm, assigned ? NULL : coach_window_cb, &p,
+                                         &row_t);
+        }
     }
     if (rc == 0) {
         rc = count_peers(&p);
@@ -781,5 +785,7 @@ out:
     free(p.mark);
     free(p.part);
     free(p.win);
+    dash_ids_free(&p.obs);
+    dash_ids_free(&p.flm);
     return rc;
 }
