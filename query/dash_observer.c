@@ -169,6 +169,17 @@ static int mine_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek 
     return 0;
 }
 
+/* Whether the parts are in part_cmp's order, each (week, manager) once. */
+static int parts_sorted(const struct page *p)
+{
+    for (size_t i = 1; i < p->n; i++) {
+        if (part_cmp(&p->part[i - 1], &p->part[i]) >= 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int sessions_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
 {
     struct page *p = arg;
@@ -246,11 +257,6 @@ static int peer_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek 
         p->want -= cp->wanted && cp->peers == p->c->opts->privacy_min;
     }
     return 0;
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* The distinct managers of the parts, in id order, into ids (room for
@@ -424,24 +430,16 @@ static int count_peers(struct page *p)
 
 /* The distinct lines (second-level managers on the week's Sunday) of the
  * managers observed in week wk, or of every week when wk < 0. A week's
- * parts are one per manager (one value per week and manager), so only the
- * window's managers need sorting to be counted; lines are few (one per
- * second-level manager), looked up in a list. */
+ * parts are one per manager (one value per week and manager), and the
+ * window's distinct managers are win's (coach_reads()); lines are few (one
+ * per second-level manager), looked up in a list. */
 static int count_lines(struct page *p, int wk, unsigned *lines, unsigned *managers)
 {
     struct dash_ids seen_line;
-    const char **mgr = NULL;
-    size_t nmgr = 0;
     int rc = 0;
 
     memset(&seen_line, 0, sizeof(seen_line));
-    if (wk < 0) {
-        mgr = calloc(p->n + 1, sizeof(*mgr));
-        if (mgr == NULL) {
-            return -ENOMEM;
-        }
-    }
-    *managers = 0;
+    *managers = wk < 0 ? (unsigned)p->nwin : 0;
     for (size_t i = 0; i < p->n && rc == 0; i++) {
         const struct cell_part *cp = &p->part[i];
         int dup = 0;
@@ -449,11 +447,7 @@ static int count_lines(struct page *p, int wk, unsigned *lines, unsigned *manage
         if (wk >= 0 && cp->week != wk) {
             continue;
         }
-        if (mgr != NULL) {
-            mgr[nmgr++] = cp->coach;
-        } else {
-            (*managers)++;
-        }
+        *managers += wk >= 0;
         if (cp->line[0] == '\0') {
             continue;
         }
@@ -464,15 +458,8 @@ static int count_lines(struct page *p, int wk, unsigned *lines, unsigned *manage
             rc = dash_ids_push(&seen_line, cp->line);
         }
     }
-    if (mgr != NULL) {
-        qsort(mgr, nmgr, sizeof(*mgr), str_cmp);
-        for (size_t i = 0; i < nmgr; i++) {
-            *managers += i == 0 || strcmp(mgr[i - 1], mgr[i]) != 0;
-        }
-    }
     *lines = (unsigned)seen_line.n;
     dash_ids_free(&seen_line);
-    free(mgr);
     return rc;
 }
 
@@ -728,7 +715,10 @@ int dash_observer(struct dash *d, const struct dash_ctx *c)
     if (rc == 0) {
         rc = agg_read_coached(c->t, p.oid, c->rubric_id, p.from, c->until_monday, mine_cb, &p);
     }
-    if (rc == 0 && p.n > 1) {
+    /* The lists come by week and each in id order, so the parts are in
+     * part_cmp's order already; only a list out of order (a damaged one)
+     * needs the sort. */
+    if (rc == 0 && p.n > 1 && !parts_sorted(&p)) {
         qsort(p.part, p.n, sizeof(*p.part), part_cmp);
     }
     if (rc == 0) {

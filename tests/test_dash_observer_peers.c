@@ -1,7 +1,8 @@
 /* Tests of query/dash_observer.c's reads that stop or reuse early: the
  * other observers' lists are read only until every cell that can count has
- * privacy_min of them (count_peers()), and a manager's line is read once
- * for the days it holds (part_line()). Each test's figures are worked out
+ * privacy_min of them (count_peers()), a manager's line is read once for
+ * the days it holds (part_line()), and the observer's parts are sorted
+ * only when a list comes out of order. Each test's figures are worked out
  * by hand in its comment; every observation scores all ten behaviours
  * alike. */
 #include <errno.h>
@@ -16,10 +17,14 @@
 
 #include <cmocka.h>
 
+#include "agg.h"
+#include "agg_int.h"
 #include "dash.h"
 #include "dashfmt.h"
+#include "keys.h"
 #include "people.h"
 #include "store.h"
+#include "store_int.h"
 #include "testutil.h"
 
 /* "Today": Wednesday 2024-06-12 (day 19886), in the week of Monday 19884. */
@@ -195,11 +200,60 @@ static void test_line_follows_its_span(void **state)
     dash_free(d);
 }
 
+/* Writes o1's list of week 2 with its two managers swapped (m2 before
+ * m1), as only a damaged store holds it. */
+static int swap_txn(struct store_txn *t, void *arg)
+{
+    struct keys_buf k;
+    struct agg_seen l;
+    struct agg_seen_ent e;
+    MDB_val v;
+    int rc;
+
+    (void)arg;
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(agg_key(&k, AGG_OBSERVER_WEEK, "o1", "coaching-conversation", 1, week(2)), 0);
+    assert_int_equal(store_txn_get_raw(t, t->s->dbi_agg, k.b, k.len, &v), 0);
+    assert_int_equal(agg_seen_decode(&l, v.mv_data, v.mv_size), 0);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.e[0].coach, "m1");
+    e = l.e[0];
+    l.e[0] = l.e[1];
+    l.e[1] = e;
+    rc = agg_seen_put(t, k.b, k.len, &l);
+    agg_seen_free(&l);
+    return rc;
+}
+
+/* A list out of order still gives the page of the first test: the parts
+ * are sorted when they do not come sorted, so week 2 keeps both cells and
+ * its drift of 1 (a page that trusted the order would find no peers for
+ * m1, which now comes after m2, and show "group too small"). Runs last:
+ * it writes to the shared store. */
+static void test_list_out_of_order(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct dash *d;
+    const Coachq__V1__Cell *c;
+    char day[16];
+
+    assert_int_equal(store_exec(f->s, swap_txn, NULL), 0);
+    d = build(f);
+    c = week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Severity drift");
+    assert_true(c->has_value);
+    assert_true(fabs(c->value - 1.0) < 1e-12);
+    assert_int_equal(c->n, 20);
+    assert_string_equal(
+        week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Lines observed")->text, "2");
+    dash_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_peers_read_until_every_cell_has_enough),
         cmocka_unit_test(test_line_follows_its_span),
+        cmocka_unit_test(test_list_out_of_order),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
