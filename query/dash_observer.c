@@ -49,6 +49,7 @@ struct cell_part {
     double n, sum;         /* the observer's ratings */
     double all_n, all_sum; /* every observer's ratings of the manager */
     unsigned peers;        /* other observers with ratings of the manager */
+    int wanted;            /* the cell can count (weeks_drift()) once peers is enough */
 };
 
 /* One week of the window. */
@@ -68,6 +69,10 @@ struct obs_week {
 struct coach_win {
     const char *id; /* a part's coach */
     struct dash_obs_window w;
+    char line[65];     /* the coach's manager, "" for none, from line_from */
+    int32_t line_from; /* to line_last (people_manager_span()) */
+    int32_t line_last;
+    int have_line; /* line holds an answer */
 };
 
 struct page {
@@ -79,9 +84,12 @@ struct page {
     struct cell_part *part;
     size_t n, cap;
     uint8_t *mark;         /* per week: the other observer being read has ratings there */
+    size_t want;           /* the cells wanted (count_peers()) that lack privacy_min peers */
     size_t at;             /* peer_cb()'s place in part */
     struct coach_win *win; /* the managers of part in id order, their windows */
     size_t nwin;
+    struct dash_ids obs; /* the observers, listed with flm in one walk of the people */
+    struct dash_ids flm; /* the front-line managers, for the row */
 };
 
 static double rated_n(const Coachq__V1__AggWeek *a, double *sum)
@@ -161,6 +169,17 @@ static int mine_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek 
     return 0;
 }
 
+/* Whether the parts are in part_cmp's order, each (week, manager) once. */
+static int parts_sorted(const struct page *p)
+{
+    for (size_t i = 1; i < p->n; i++) {
+        if (part_cmp(&p->part[i - 1], &p->part[i]) >= 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int sessions_cb(int32_t monday, const Coachq__V1__AggWeek *a, void *arg)
 {
     struct page *p = arg;
@@ -217,7 +236,10 @@ static struct cell_part *part_next(struct page *p, int week, const char *coach)
     while (p->at < p->n && (cmp = part_cmp_key(week, coach, &p->part[p->at])) > 0) {
         p->at++;
     }
-    return p->at < p->n && cmp == 0 ? &p->part[p->at] : NULL;
+    /* A part found is stepped past: a list names each (week, manager)
+     * once, so the next manager read is a later part, and is found with
+     * one comparison rather than two. */
+    return p->at < p->n && cmp == 0 ? &p->part[p->at++] : NULL;
 }
 
 static int peer_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *a, void *arg)
@@ -232,13 +254,67 @@ static int peer_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek 
     if (cp != NULL && rated_n(a, &sum) > 0) {
         p->mark[wk] = 1;
         cp->peers++;
+        p->want -= cp->wanted && cp->peers == p->c->opts->privacy_min;
     }
     return 0;
 }
 
-static int str_cmp(const void *a, const void *b)
+/* The distinct managers of the parts, in id order, into ids (room for
+ * p->n, tmp as much): each week's parts are in id order already
+ * (part_cmp), so the weeks are merged one after the other, a walk of each
+ * rather than a sort of every part (at 1M, 12 weeks of nearly every
+ * manager). Returns how many. */
+static size_t coach_ids(const struct page *p, const char **ids, const char **tmp)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    size_t n = 0;
+
+    for (size_t a = 0, b; a < p->n; a = b) {
+        size_t i = 0, j = a, m = 0;
+
+        for (b = a; b < p->n && p->part[b].week == p->part[a].week; b++) {
+        }
+        while (i < n || j < b) {
+            int cmp = i == n ? 1 : j == b ? -1 : strcmp(ids[i], p->part[j].coach);
+
+            /* A manager twice in one week's list (only a damaged one has
+             * that) is kept once, as a sort and a walk would. */
+            if (cmp > 0 && m > 0 && strcmp(tmp[m - 1], p->part[j].coach) == 0) {
+                j++;
+                continue;
+            }
+            tmp[m++] = cmp <= 0 ? ids[i] : p->part[j].coach;
+            i += cmp <= 0;
+            j += cmp >= 0;
+        }
+        memcpy(ids, tmp, m * sizeof(*ids));
+        n = m;
+    }
+    return n;
+}
+
+/* The line of part cp (its manager's manager on the week's Sunday, "" for
+ * none, as the first link of people_chain_at(): nobody when the manager
+ * reports to themselves) into cp->line, through cw's last answer when its
+ * span holds the day: one read per manager and change of line, not per
+ * week. Returns 0 or people_manager_span()'s error. */
+static int part_line(const struct page *p, struct cell_part *cp, struct coach_win *cw)
+{
+    int32_t day = p->from + 7 * cp->week + 6;
+    int rc = 0;
+
+    if (!cw->have_line || day < cw->line_from || day > cw->line_last) {
+        rc = people_manager_span(p->c->t, cp->coach, day, cw->line, sizeof(cw->line),
+                                 &cw->line_from, &cw->line_last);
+        if (rc == -ENOENT || (rc == 0 && strcmp(cw->line, cp->coach) == 0)) {
+            cw->line[0] = '\0';
+            rc = 0;
+        }
+        cw->have_line = rc == 0;
+    }
+    if (rc == 0) {
+        memcpy(cp->line, cw->line, sizeof(cp->line));
+    }
+    return rc;
 }
 
 /* Each manager's weeks over every observer (a point read per manager and
@@ -247,7 +323,7 @@ static int str_cmp(const void *a, const void *b)
 static int coach_reads(struct page *p)
 {
     const struct dash_ctx *c = p->c;
-    const char **ids = calloc(p->n + 1, sizeof(*ids));
+    const char **ids = calloc(2 * (p->n + 1), sizeof(*ids));
     int rc = 0;
 
     p->win = calloc(p->n + 1, sizeof(*p->win));
@@ -255,15 +331,9 @@ static int coach_reads(struct page *p)
         free(ids);
         return -ENOMEM;
     }
-    for (size_t i = 0; i < p->n; i++) {
-        ids[i] = p->part[i].coach;
-    }
-    qsort(ids, p->n, sizeof(*ids), str_cmp);
-    for (size_t i = 0; i < p->n; i++) {
-        if (i == 0 || strcmp(ids[i - 1], ids[i]) != 0) {
-            ids[p->nwin] = ids[i];
-            p->win[p->nwin++].id = ids[i];
-        }
+    p->nwin = coach_ids(p, ids, ids + p->n + 1);
+    for (size_t i = 0; i < p->nwin; i++) {
+        p->win[i].id = ids[i];
     }
     /* The managers seen, each week of the window, from their coach-week
      * values (agg.h AGG_COACH_WEEK). */
@@ -272,19 +342,15 @@ static int coach_reads(struct page *p)
                                   coach_cb, p);
     }
     free(ids);
-    for (size_t i = 0; i < p->n && rc == 0; i++) {
+    /* A week's parts are in id order, as win is: a walk of win per week. */
+    for (size_t i = 0, k = 0; i < p->n && rc == 0; i++) {
         struct cell_part *cp = &p->part[i];
-        char chain[PEOPLE_MAX_CHAIN][65];
-        size_t nc = 0;
 
-        rc = people_chain_at(c->t, cp->coach, p->from + 7 * cp->week + 6, chain, &nc);
-        if (rc == -ENOENT) {
-            rc = 0;
-            nc = 0;
+        k = i > 0 && p->part[i - 1].week == cp->week ? k : 0;
+        while (k < p->nwin && strcmp(p->win[k].id, cp->coach) < 0) {
+            k++;
         }
-        if (rc == 0 && nc > 0) {
-            memcpy(cp->line, chain[0], sizeof(cp->line));
-        }
+        rc = k < p->nwin ? part_line(p, cp, &p->win[k]) : -EIO;
     }
     return rc;
 }
@@ -324,50 +390,56 @@ static int coach_window_cb(const char *coach, struct dash_obs_window *w, void *a
                           win_sum_cb, w);
 }
 
-/* Counts the other observers with ratings in each week's managers. */
+/* Counts the other observers with ratings in each week's managers, as
+ * far as the page uses the counts: weeks_drift() compares them with
+ * privacy_min only, for the cells that can count (the observer's ratings
+ * and other observers' on the manager that week) and the weeks holding
+ * one, whose count is at least any of its cells' (each observer counted
+ * in a cell is counted in its week). So the other observers' lists are
+ * read until every such cell has privacy_min of them: at 1M, where every
+ * observer sees nearly every manager each week, privacy_min observers'
+ * lists rather than all of them; where a cell lacks peers (10k), all of
+ * them, as before. */
 static int count_peers(struct page *p)
 {
     const struct dash_ctx *c = p->c;
-    struct dash_ids obs;
-    int rc;
+    const struct dash_ids *obs = &p->obs;
+    unsigned min = c->opts->privacy_min;
+    int rc = 0;
 
-    memset(&obs, 0, sizeof(obs));
-    rc = dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_OBSERVER, &obs);
-    for (size_t i = 0; i < obs.n && rc == 0; i++) {
-        if (strcmp(obs.id[i], p->oid) == 0) {
+    p->want = 0;
+    for (size_t i = 0; i < p->n && min > 0; i++) {
+        struct cell_part *cp = &p->part[i];
+
+        cp->wanted = cp->n > 0 && cp->all_n - cp->n > 0;
+        p->want += cp->wanted;
+    }
+    for (size_t i = 0; i < obs->n && rc == 0 && p->want > 0; i++) {
+        if (strcmp(obs->id[i], p->oid) == 0) {
             continue;
         }
         memset(p->mark, 0, p->nweeks);
         p->at = 0;
-        rc = agg_read_coached(c->t, obs.id[i], c->rubric_id, p->from, c->until_monday, peer_cb, p);
+        rc = agg_read_coached(c->t, obs->id[i], c->rubric_id, p->from, c->until_monday, peer_cb, p);
         for (size_t k = 0; k < p->nweeks && rc == 0; k++) {
             p->w[k].peers += p->mark[k];
         }
     }
-    dash_ids_free(&obs);
     return rc;
 }
 
 /* The distinct lines (second-level managers on the week's Sunday) of the
  * managers observed in week wk, or of every week when wk < 0. A week's
- * parts are one per manager (one value per week and manager), so only the
- * window's managers need sorting to be counted; lines are few (one per
- * second-level manager), looked up in a list. */
+ * parts are one per manager (one value per week and manager), and the
+ * window's distinct managers are win's (coach_reads()); lines are few (one
+ * per second-level manager), looked up in a list. */
 static int count_lines(struct page *p, int wk, unsigned *lines, unsigned *managers)
 {
     struct dash_ids seen_line;
-    const char **mgr = NULL;
-    size_t nmgr = 0;
     int rc = 0;
 
     memset(&seen_line, 0, sizeof(seen_line));
-    if (wk < 0) {
-        mgr = calloc(p->n + 1, sizeof(*mgr));
-        if (mgr == NULL) {
-            return -ENOMEM;
-        }
-    }
-    *managers = 0;
+    *managers = wk < 0 ? (unsigned)p->nwin : 0;
     for (size_t i = 0; i < p->n && rc == 0; i++) {
         const struct cell_part *cp = &p->part[i];
         int dup = 0;
@@ -375,11 +447,7 @@ static int count_lines(struct page *p, int wk, unsigned *lines, unsigned *manage
         if (wk >= 0 && cp->week != wk) {
             continue;
         }
-        if (mgr != NULL) {
-            mgr[nmgr++] = cp->coach;
-        } else {
-            (*managers)++;
-        }
+        *managers += wk >= 0;
         if (cp->line[0] == '\0') {
             continue;
         }
@@ -390,15 +458,8 @@ static int count_lines(struct page *p, int wk, unsigned *lines, unsigned *manage
             rc = dash_ids_push(&seen_line, cp->line);
         }
     }
-    if (mgr != NULL) {
-        qsort(mgr, nmgr, sizeof(*mgr), str_cmp);
-        for (size_t i = 0; i < nmgr; i++) {
-            *managers += i == 0 || strcmp(mgr[i - 1], mgr[i]) != 0;
-        }
-    }
     *lines = (unsigned)seen_line.n;
     dash_ids_free(&seen_line);
-    free(mgr);
     return rc;
 }
 
@@ -654,7 +715,10 @@ int dash_observer(struct dash *d, const struct dash_ctx *c)
     if (rc == 0) {
         rc = agg_read_coached(c->t, p.oid, c->rubric_id, p.from, c->until_monday, mine_cb, &p);
     }
-    if (rc == 0 && p.n > 1) {
+    /* The lists come by week and each in id order, so the parts are in
+     * part_cmp's order already; only a list out of order (a damaged one)
+     * needs the sort. */
+    if (rc == 0 && p.n > 1 && !parts_sorted(&p)) {
         qsort(p.part, p.n, sizeof(*p.part), part_cmp);
     }
     if (rc == 0) {
@@ -668,7 +732,12 @@ int dash_observer(struct dash *d, const struct dash_ctx *c)
     if (rc == 0) {
         int assigned = c->req != NULL && c->req->assigned_only;
 
-        rc = dash_observers_row_from(d, c, p.oid, assigned ? NULL : coach_window_cb, &p, &row_t);
+        rc = dash_ids_with_roles(c->t, COACHQ__V1__ROLE__ROLE_OBSERVER, &p.obs,
+                                 COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, &p.flm);
+        if (rc == 0) {
+            rc = dash_observers_row_from(d, c, p.oid, &p.flm, assigned ? NULL : coach_window_cb, &p,
+                                         &row_t);
+        }
     }
     if (rc == 0) {
         rc = count_peers(&p);
@@ -706,5 +775,7 @@ out:
     free(p.mark);
     free(p.part);
     free(p.win);
+    dash_ids_free(&p.obs);
+    dash_ids_free(&p.flm);
     return rc;
 }

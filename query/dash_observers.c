@@ -174,6 +174,7 @@ struct flm_ref {
 struct obs_page {
     int32_t from; /* the Monday the window starts */
     struct dash_ids flm;
+    int flm_borrowed;      /* flm is the caller's (dash_observers_row_from()) */
     struct obs_sum *coach; /* per manager in flm */
     struct flm_ref *by_id; /* flm in id order, for lookups */
     struct obs_sum *pair;  /* per manager in flm: the observer's window */
@@ -211,10 +212,13 @@ static int flm_cmp(const void *a, const void *b)
 
 /* The index in pg->flm of the manager id, or pg->flm.n, for the managers
  * of one read of an observer's lists or of the coach-week values, which
- * come by week and, within a week, in id order (agg.h; the ids' bytes
- * compare as strcmp() compares them): a walk forward through by_id from where the week's previous
- * value was found, back to the start at each new week, so that a value
- * costs about one comparison rather than a binary search's. */
+ * come by week and, within a week, in id order, each manager once (agg.h;
+ * the ids' bytes compare as strcmp() compares them): a walk forward
+ * through by_id from where the week's previous value was found, back to
+ * the start at each new week, so that a value costs about one comparison
+ * rather than a binary search's. A manager found is stepped past, since
+ * the week's next value names a later one: at 1M, where every week lists
+ * nearly every manager, that is one comparison a value instead of two. */
 static size_t flm_next(struct obs_page *pg, int32_t monday, const char *id)
 {
     int cmp = 1;
@@ -226,7 +230,10 @@ static size_t flm_next(struct obs_page *pg, int32_t monday, const char *id)
     while (pg->at < pg->flm.n && (cmp = strcmp(pg->by_id[pg->at].id, id)) < 0) {
         pg->at++;
     }
-    return pg->at < pg->flm.n && cmp == 0 ? pg->by_id[pg->at].i : pg->flm.n;
+    if (pg->at < pg->flm.n && cmp == 0) {
+        return pg->by_id[pg->at++].i;
+    }
+    return pg->flm.n;
 }
 
 /* One coach-week value: added to the window of its manager, when that is
@@ -263,8 +270,11 @@ static int observers_open(struct dash *d, const struct dash_ctx *c, struct obs_p
     };
     int rc;
 
-    /* The leads' page lists the managers with the observers (dash_observers()). */
-    rc = single ? dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, &pg->flm) : 0;
+    /* The leads' page lists the managers with the observers
+     * (dash_observers()), as My reliability may (flm_borrowed). */
+    rc = single && !pg->flm_borrowed
+             ? dash_ids_with_role(c->t, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, &pg->flm)
+             : 0;
     if (rc != 0) {
         return rc;
     }
@@ -663,7 +673,8 @@ out:
 }
 
 int dash_observers_row_from(struct dash *d, const struct dash_ctx *c, const char *oid,
-                            dash_obs_window_fn window, void *arg, Coachq__V1__Table **table)
+                            const struct dash_ids *flm, dash_obs_window_fn window, void *arg,
+                            Coachq__V1__Table **table)
 {
     struct obs_page pg;
     struct obs_row o;
@@ -673,6 +684,10 @@ int dash_observers_row_from(struct dash *d, const struct dash_ctx *c, const char
     *table = NULL;
     pg.window = window;
     pg.window_arg = arg;
+    if (flm != NULL) {
+        pg.flm = *flm;
+        pg.flm_borrowed = 1;
+    }
     pg.from = dash_week(c, c->opts->trend_weeks - 1);
     rc = observers_open(d, c, &pg, 1);
     if (rc == 0) {
@@ -696,6 +711,8 @@ int dash_observers_row_from(struct dash *d, const struct dash_ctx *c, const char
     free(pg.seen);
     free(pg.by_id);
     free(pg.touched);
-    dash_ids_free(&pg.flm);
+    if (!pg.flm_borrowed) {
+        dash_ids_free(&pg.flm);
+    }
     return rc;
 }

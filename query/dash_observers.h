@@ -40,11 +40,15 @@ typedef int (*dash_obs_window_fn)(const char *coach, struct dash_obs_window *w, 
  * reliability, which reads them week by week for its own table) passes
  * window: the row takes each from window(coach, &w, arg) instead of reading
  * it again; NULL window reads them itself. The windows must be what the row
- * would read, summed in the same order, so the row is the same. c, oid and
- * arg are borrowed for the call, on the thread building d. Returns as
+ * would read, summed in the same order, so the row is the same. A caller
+ * that has listed the front-line managers (dash_ids_with_role()'s list,
+ * or dash_ids_with_roles()', which walks the people once for two roles)
+ * passes them as flm; NULL lists them here. c, oid, flm and arg are
+ * borrowed for the call, on the thread building d. Returns as
  * dash_observers().
  */
 int dash_observers_row_from(struct dash *d, const struct dash_ctx *c, const char *oid,
-                            dash_obs_window_fn window, void *arg, Coachq__V1__Table **table);
+                            const struct dash_ids *flm, dash_obs_window_fn window, void *arg,
+                            Coachq__V1__Table **table);
 
 #endif

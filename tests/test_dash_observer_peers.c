@@ -1,0 +1,260 @@
+/* Tests of query/dash_observer.c's reads that stop or reuse early: the
+ * other observers' lists are read only until every cell that can count has
+ * privacy_min of them (count_peers()), a manager's line is read once for
+ * the days it holds (part_line()), and the observer's parts are sorted
+ * only when a list comes out of order. Each test's figures are worked out
+ * by hand in its comment; every observation scores all ten behaviours
+ * alike. */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agg.h"
+#include "agg_int.h"
+#include "dash.h"
+#include "dashfmt.h"
+#include "keys.h"
+#include "people.h"
+#include "store.h"
+#include "store_int.h"
+#include "testutil.h"
+
+/* "Today": Wednesday 2024-06-12 (day 19886), in the week of Monday 19884. */
+#define TODAY 19886
+#define MONDAY0 19884
+#define NOW_S ((int64_t)TODAY * 86400 + 12 * 3600)
+#define NB 10
+#define K_OBSERVER COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_OBSERVER
+
+static int32_t week(int i)
+{
+    return MONDAY0 - 7 * i;
+}
+
+/* slm.a over m1 and m2 until m1 moves to slm.b on week 3's Monday; o1 is
+ * the page's observer, o2 to o5 the others, read in that order. */
+static int org_cb(struct store_txn *t, void *arg)
+{
+    static const char *const obs[] = {"o1", "o2", "o3", "o4", "o5"};
+    int changed = 0;
+    int rc;
+
+    (void)arg;
+    rc = testutil_put_person(t, "slm.a", NULL, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER, NULL);
+    if (rc == 0) {
+        rc = testutil_put_person(t, "slm.b", NULL, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER,
+                                 NULL);
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "m1", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.a");
+    }
+    if (rc == 0) {
+        rc = people_line_put(t, "m1", "slm.b", week(3), &changed);
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "m2", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.a");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "rep.1", NULL, 0, "m1");
+    }
+    if (rc == 0) {
+        rc = testutil_put_rubric(t, "", 1);
+    }
+    for (size_t i = 0; i < sizeof(obs) / sizeof(obs[0]) && rc == 0; i++) {
+        rc = testutil_put_person(t, obs[i], NULL, COACHQ__V1__ROLE__ROLE_OBSERVER, NULL);
+        if (rc == 0) {
+            rc = testutil_put_cert(t, obs[i], 19000, 21000, "admin");
+        }
+    }
+    return rc;
+}
+
+/* Stores one observation of coach by observer on day, every behaviour v. */
+static void observe(struct testutil_store_fx *f, const char *observer, const char *coach,
+                    int32_t day, int hour, uint32_t v)
+{
+    struct testutil_obs o;
+
+    testutil_obs_make(&o, coach, "rep.1", (int64_t)day * 86400 + hour * 3600);
+    for (size_t i = 0; i < NB; i++) {
+        o.r[i].score = v;
+    }
+    assert_int_equal(testutil_store_submit(f->s, &o.o, observer, NOW_S * 1000), 0);
+}
+
+static int setup(void **state)
+{
+    struct testutil_store_fx *f;
+
+    testutil_watchdog(240);
+    f = testutil_store_fx_new(org_cb, NULL);
+    /* Week 4, before m1's move: o1 alone, on m1 and m2. */
+    observe(f, "o1", "m1", week(4), 8, 3);
+    observe(f, "o1", "m2", week(4), 9, 2);
+    /* Week 2, after it: o1 on both; m1's other observers are o2 and o3,
+     * m2's o4 and o5, the last two read. */
+    observe(f, "o1", "m1", week(2), 8, 3);
+    observe(f, "o1", "m2", week(2), 9, 2);
+    observe(f, "o2", "m1", week(2) + 1, 8, 2);
+    observe(f, "o3", "m1", week(2) + 1, 9, 2);
+    observe(f, "o4", "m2", week(2) + 2, 8, 1);
+    observe(f, "o5", "m2", week(2) + 2, 9, 1);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    testutil_store_fx_free(*state);
+    return 0;
+}
+
+/* o1's page, privacy_min 2, amendments open 7 days after a week. */
+static struct dash *build(struct testutil_store_fx *f)
+{
+    struct dash_opts o;
+    struct testutil_dash_req q = {"o1", AUTH_OBSERVER, K_OBSERVER, NULL, NULL, 0, &o, NOW_S};
+    struct dash *d = NULL;
+
+    dash_opts_default(&o);
+    o.privacy_min = 2;
+    o.amend_days = 7;
+    assert_int_equal(testutil_dash_build(f->s, &q, &d, NULL), 0);
+    return d;
+}
+
+/* The cell of column in the row of "observer-weeks" that starts with
+ * first. */
+static const Coachq__V1__Cell *week_cell(const struct dash *d, const char *first,
+                                         const char *column)
+{
+    const Coachq__V1__Table *t = dashfmt_find_table(dash_message(d), "observer-weeks");
+    size_t col = 0;
+
+    assert_non_null(t);
+    while (col < t->n_columns && strcmp(t->columns[col], column) != 0) {
+        col++;
+    }
+    assert_true(col < t->n_columns);
+    for (size_t i = 0; i < t->n_rows; i++) {
+        if (t->rows[i]->n_cells > col && strcmp(t->rows[i]->cells[0]->text, first) == 0) {
+            return t->rows[i]->cells[col];
+        }
+    }
+    fail_msg("no row %s", first);
+    return NULL;
+}
+
+/*
+ * Week 2's drift counts both managers' cells: m1 has two other observers
+ * (o2, o3: mean 2 against o1's 3) and m2 two (o4, o5: 1 against 2), so the
+ * drift is (10 x 1 + 10 x 1) / 20 = 1 over 20 ratings. A read of the
+ * others that stopped at privacy_min observers, or once some cell had
+ * enough, would leave m2 without peers and the week "group too small".
+ */
+static void test_peers_read_until_every_cell_has_enough(void **state)
+{
+    struct dash *d = build(*state);
+    const Coachq__V1__Cell *c;
+    char day[16];
+
+    c = week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Severity drift");
+    assert_true(c->has_value);
+    assert_true(fabs(c->value - 1.0) < 1e-12);
+    assert_int_equal(c->n, 20);
+    c = week_cell(d, "Window", "Severity drift");
+    assert_true(c->has_value);
+    assert_true(fabs(c->value - 1.0) < 1e-12);
+    /* Week 4 has no other observer: nothing to count, so nothing wanted. */
+    c = week_cell(d, dash_day_text(week(4), day, sizeof(day)), "Severity drift");
+    assert_false(c->has_value);
+    assert_string_equal(c->text, "no other observer");
+    dash_free(d);
+}
+
+/*
+ * m1 reports to slm.a until week 3's Monday and to slm.b from then on, m2
+ * to slm.a throughout: week 4 has one line, week 2 two, the window two. A
+ * line taken from m1's first answer whatever the week would give week 2
+ * one.
+ */
+static void test_line_follows_its_span(void **state)
+{
+    struct dash *d = build(*state);
+    char day[16];
+
+    assert_string_equal(
+        week_cell(d, dash_day_text(week(4), day, sizeof(day)), "Lines observed")->text, "1");
+    assert_string_equal(
+        week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Lines observed")->text, "2");
+    assert_string_equal(week_cell(d, "Window", "Lines observed")->text, "2");
+    assert_string_equal(week_cell(d, "Window", "Managers observed")->text, "2");
+    dash_free(d);
+}
+
+/* Writes o1's list of week 2 with its two managers swapped (m2 before
+ * m1), as only a damaged store holds it. */
+static int swap_txn(struct store_txn *t, void *arg)
+{
+    struct keys_buf k;
+    struct agg_seen l;
+    struct agg_seen_ent e;
+    MDB_val v;
+    int rc;
+
+    (void)arg;
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(agg_key(&k, AGG_OBSERVER_WEEK, "o1", "coaching-conversation", 1, week(2)), 0);
+    assert_int_equal(store_txn_get_raw(t, t->s->dbi_agg, k.b, k.len, &v), 0);
+    assert_int_equal(agg_seen_decode(&l, v.mv_data, v.mv_size), 0);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.e[0].coach, "m1");
+    e = l.e[0];
+    l.e[0] = l.e[1];
+    l.e[1] = e;
+    rc = agg_seen_put(t, k.b, k.len, &l);
+    agg_seen_free(&l);
+    return rc;
+}
+
+/* A list out of order still gives the page of the first test: the parts
+ * are sorted when they do not come sorted, so week 2 keeps both cells and
+ * its drift of 1 (a page that trusted the order would find no peers for
+ * m1, which now comes after m2, and show "group too small"). Runs last:
+ * it writes to the shared store. */
+static void test_list_out_of_order(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct dash *d;
+    const Coachq__V1__Cell *c;
+    char day[16];
+
+    assert_int_equal(store_exec(f->s, swap_txn, NULL), 0);
+    d = build(f);
+    c = week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Severity drift");
+    assert_true(c->has_value);
+    assert_true(fabs(c->value - 1.0) < 1e-12);
+    assert_int_equal(c->n, 20);
+    assert_string_equal(
+        week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Lines observed")->text, "2");
+    dash_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_peers_read_until_every_cell_has_enough),
+        cmocka_unit_test(test_line_follows_its_span),
+        cmocka_unit_test(test_list_out_of_order),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
