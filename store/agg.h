@@ -181,7 +181,14 @@
  * managers' team results read each front-line manager's quarters as the
  * line sees them from 2 or 3 values instead of about 26 weeks, and no
  * reader of that scope needs a behaviour from a block. At most 8 + 16 x 92
- * bytes, so a block stays inline in a leaf. My managers' cadence takes a
+ * bytes, so a block stays inline in a leaf. Every week being the same
+ * size, the writer patches a line-coach block rather than making it again:
+ * each week its flush wrote (or deleted) replaces its slot, the other
+ * weeks copied as they are, so a batch reads one week and one block per
+ * week it touched (a block not well formed, or a touched week that does
+ * not decode, is made from its weeks instead). A week damaged after its
+ * block was made keeps its last figures there until --repair; the rebuild
+ * and the migration leave it out. My managers' cadence takes a
  * manager's observed minutes from the seconds of their AGG_COACH blocks.
  *
  * The stored value (agg_week database), version 1: a fixed-layout,

@@ -17,7 +17,11 @@
  * view of a coach (AGG_LINE_COACH values) but without behaviours, which no
  * reader of that scope takes from a block: My managers reads its team
  * results' quarters from them, and its cadence's observed minutes from the
- * seconds of the managers' own blocks.
+ * seconds of the managers' own blocks. The writer patches a line-coach
+ * block (line_patch(): the touched week's slot, the others copied) instead
+ * of making it again from up to 16 weeks, which its weeks of one size
+ * allow; test_agg_line_impact checks that the patched blocks are byte for
+ * byte what the weeks make.
  */
 #include <errno.h>
 #include <math.h>
@@ -141,6 +145,28 @@ static int src_ids(struct imp_src *s)
     return 0;
 }
 
+/* Writes v's figures as a block's week (IMP_WEEK bytes) at p. Returns 0,
+ * or -ERANGE for a figure a normalised value cannot hold. */
+static int week_put(uint8_t *p, const struct agg_val *v)
+{
+    if (v->observations < 0 || v->observations > UINT32_MAX || v->index_n < 0 ||
+        v->index_n > UINT32_MAX || v->seconds < 0) {
+        return -ERANGE;
+    }
+    keys_put_le32(p, (uint32_t)v->observations);
+    keys_put_le32(p + 4, (uint32_t)v->index_n);
+    keys_put_lef64(p + 8, v->index_sum);
+    keys_put_lef64(p + 16, v->index_sumsq);
+    for (size_t i = 0; i < AGG_NMIX; i++) {
+        if (v->mix[i] < 0 || v->mix[i] > UINT32_MAX) {
+            return -ERANGE;
+        }
+        keys_put_le32(p + IMP_MIX + 4 * i, (uint32_t)v->mix[i]);
+    }
+    keys_put_le64(p + IMP_SECONDS, (uint64_t)v->seconds);
+    return 0;
+}
+
 /* The value s makes into *out (malloc'ed, the caller frees it) and its
  * size into *n; *out NULL when s has no week. Returns 0, -ERANGE for a
  * figure a normalised AGG_COACH value cannot hold, or -ENOMEM. */
@@ -195,21 +221,9 @@ static int src_encode(struct imp_src *s, uint8_t **out, size_t *n)
         if (!(s->have >> k & 1u)) {
             continue;
         }
-        if (v->observations < 0 || v->observations > UINT32_MAX || v->index_n < 0 ||
-            v->index_n > UINT32_MAX || v->seconds < 0) {
+        if (week_put(p, v) != 0) {
             return -ERANGE;
         }
-        keys_put_le32(p, (uint32_t)v->observations);
-        keys_put_le32(p + 4, (uint32_t)v->index_n);
-        keys_put_lef64(p + 8, v->index_sum);
-        keys_put_lef64(p + 16, v->index_sumsq);
-        for (size_t i = 0; i < AGG_NMIX; i++) {
-            if (v->mix[i] < 0 || v->mix[i] > UINT32_MAX) {
-                return -ERANGE;
-            }
-            keys_put_le32(p + IMP_MIX + 4 * i, (uint32_t)v->mix[i]);
-        }
-        keys_put_le64(p + IMP_SECONDS, (uint64_t)v->seconds);
         p += IMP_WEEK;
         memset(p, 0, s->nids * IMP_BEH);
         for (size_t j = 0; s->with_beh && j < v->nb; j++) {
@@ -324,6 +338,109 @@ static int block_write(struct store_txn *t, const uint8_t *bkey, size_t blen)
     return rc;
 }
 
+static unsigned mask_weeks(unsigned mask)
+{
+    unsigned n = 0;
+
+    for (unsigned k = 0; k < AGG_IMPACT_WEEKS; k++) {
+        n += mask >> k & 1u;
+    }
+    return n;
+}
+
+/*
+ * The writer's upkeep of a line-coach block (no behaviour, so every week
+ * is IMP_WEEK bytes): the week of the AGG_LINE_COACH key wkey, just
+ * written or deleted by the flush, replaces its slot of the stored block
+ * (added, or taken out), and the block's other weeks are copied as they
+ * are, so the batch reads one week and one block, not every week of the
+ * block. A block is what its weeks make before the batch (the writer, the
+ * rebuild and the migration keep it so), so it is what they make after.
+ * When the week's value does not decode, or the block is not a well-formed
+ * line-coach block, the block is made from its weeks instead (block_write(),
+ * which leaves a damaged week out). Returns as block_write().
+ */
+static int line_patch(struct store_txn *t, const uint8_t *wkey, size_t klen)
+{
+    uint8_t bk[AGG_KEY_MAX];
+    struct agg_val v;
+    MDB_val wv, bv;
+    unsigned mask = 0, now, bit;
+    const uint8_t *old = NULL;
+    uint8_t *out = NULL, *p;
+    int present = 0, rc;
+
+    if (block_key(wkey, klen, bk) != 0) {
+        return 0;
+    }
+    bit = 1u << ((keys_day_decode(wkey + klen - 4) - keys_day_decode(bk + klen - 4)) / 7);
+    memset(&v, 0, sizeof(v));
+    rc = store_txn_get_raw(t, t->s->dbi_agg, wkey, klen, &wv);
+    if (rc == 0) {
+        rc = agg_val_decode_part(&v, wv.mv_data, wv.mv_size, AGG_DECODE_HEAD);
+        present = rc == 0;
+    }
+    if (rc == -EIO) {
+        log_event(LOG_ERROR, "agg_value_corrupt", "op=impact size=%zu", wv.mv_size);
+        rc = block_write(t, bk, klen);
+        goto out;
+    }
+    if (rc != 0 && rc != -ENOENT) {
+        goto out;
+    }
+    rc = store_txn_get_raw(t, t->s->dbi_agg, bk, klen, &bv);
+    if (rc == 0) {
+        old = bv.mv_data;
+        mask = bv.mv_size >= IMP_HEAD ? (unsigned)old[2] | (unsigned)old[3] << 8 : 0;
+        if (bv.mv_size < IMP_HEAD || old[0] != AGG_IMPACT_VERSION || old[1] != 0 || mask == 0 ||
+            keys_get_le32(old + 4) != 0 || bv.mv_size != IMP_HEAD + mask_weeks(mask) * IMP_WEEK) {
+            rc = block_write(t, bk, klen);
+            goto out;
+        }
+        old += IMP_HEAD;
+    } else if (rc != -ENOENT) {
+        goto out;
+    }
+    now = (mask & ~bit) | (present ? bit : 0u);
+    if (now == 0) {
+        rc = mask != 0 ? store_txn_del(t, t->s->dbi_agg, bk, klen) : 0;
+        goto out;
+    }
+    out = malloc(IMP_HEAD + mask_weeks(now) * IMP_WEEK);
+    if (out == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    out[0] = AGG_IMPACT_VERSION;
+    out[1] = 0;
+    out[2] = (uint8_t)now;
+    out[3] = (uint8_t)(now >> 8);
+    keys_put_le32(out + 4, 0);
+    p = out + IMP_HEAD;
+    for (unsigned k = 0; k < AGG_IMPACT_WEEKS; k++) {
+        unsigned b = 1u << k;
+
+        if ((now & b) && b == bit) {
+            rc = week_put(p, &v);
+            if (rc != 0) {
+                goto out;
+            }
+            p += IMP_WEEK;
+        } else if (now & b) {
+            memcpy(p, old, IMP_WEEK);
+            p += IMP_WEEK;
+        }
+        if (mask & b) {
+            old += IMP_WEEK;
+        }
+    }
+    rc = store_txn_put_raw(t, t->s->dbi_agg, bk, klen, out, (size_t)(p - out), NULL);
+out:
+    free(out);
+    agg_val_free(&v);
+    return rc;
+}
+
 int agg_impact_write(struct store_txn *t, struct agg_ent *const *ents, size_t n)
 {
     uint8_t last[AGG_KEY_MAX];
@@ -336,6 +453,11 @@ int agg_impact_write(struct store_txn *t, struct agg_ent *const *ents, size_t n)
         const struct agg_ent *e = ents[i];
 
         if (e->klen < 1 || block_key(e->key, e->klen, bk) != 0) {
+            continue;
+        }
+        /* A line-coach block is patched week by week. */
+        if (e->key[0] == AGG_LINE_COACH) {
+            rc = line_patch(t, e->key, e->klen);
             continue;
         }
         if (e->klen == lastlen && memcmp(bk, last, lastlen) == 0) {

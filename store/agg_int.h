@@ -419,18 +419,21 @@ int agg_seen_migrate(struct store_txn *t, uint64_t *lists);
 
 /* ---- agg_impact.c ------------------------------------------------------ */
 
-/* Remakes the impact block of every AGG_COACH key (or twin) and the
- * line-coach block of every AGG_LINE_COACH key among ents[0..n) (in key order, as agg_flush() sorts
- * them) from the stored values, after they are written. A block is never read: for each block its
- * keys touch, up to AGG_IMPACT_WEEKS stored AGG_COACH values are decoded (a week whose value does
- * not decode is left out, logged as agg_value_corrupt) and the block is written, or deleted when it
- * has no week, once per call. agg_flush() calls it, and the store runs the flush before the commit
- * and before every request with a function in a batch (store.c), so a block touched on both sides
- * of such a request is made once per flush, more than once per commit. Write transaction (writer
- * thread); ents borrowed. Returns 0, a STORE_TXN_ABORT() code (a put or
- * delete that failed, or ENOMEM), -ERANGE (a figure past a u32, which no
- * decoded value holds) or an mdberr_errno() code from reading the
- * values (-EIO for a damaged database). */
+/* Keeps the blocks of ents[0..n) (in key order, as agg_flush() sorts
+ * them), after their values are written. The impact block of every
+ * AGG_COACH key (or twin) is made again, never read: up to
+ * AGG_IMPACT_WEEKS stored AGG_COACH values are decoded (a week whose value
+ * does not decode is left out, logged as agg_value_corrupt) and the block
+ * is written, or deleted when it has no week, once per call per block.
+ * The line-coach block of every AGG_LINE_COACH key is patched: that
+ * week's slot only (agg.h, "Line-coach blocks"). agg_flush() calls it, and
+ * the store runs the flush before the commit and before every request
+ * with a function in a batch (store.c), so a block touched on both sides
+ * of such a request is kept once per flush, more than once per commit.
+ * Write transaction (writer thread); ents borrowed. Returns 0, a
+ * STORE_TXN_ABORT() code (a put or delete that failed, or ENOMEM), -ERANGE
+ * (a figure past a u32, which no decoded value holds) or an mdberr_errno()
+ * code from reading the values (-EIO for a damaged database). */
 int agg_impact_write(struct store_txn *t, struct agg_ent *const *ents, size_t n);
 
 /* Which blocks agg_impact_build_all() makes: those of the AGG_COACH

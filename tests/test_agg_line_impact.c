@@ -10,8 +10,9 @@
  * opened, with the blocks the writer would have made, and with the step
  * disabled the old blocks are refused and verify fails until repaired;
  * verify names a line-coach block with other figures and a missing one;
- * a damaged AGG_LINE_COACH week is left out of its block by the writer
- * and by the upgrade (neither stops), until --repair.
+ * a damaged AGG_LINE_COACH week stops neither the writer's patch of its
+ * block nor the upgrade (which leaves it out), and a damaged block is made
+ * again from its weeks by the writer, until --repair.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -637,10 +638,11 @@ static void test_upgrade(void **state)
 
 /* ---- Verify and damage ------------------------------------------------------ */
 
-/* The first line-coach block: one more observation in its first week
- * (bump), or deleted. */
+/* The first line-coach block: one more observation in its first week,
+ * deleted (del), or with a week in its mask that it has no bytes for
+ * (phantom: the first week not stored). */
 struct line_tamper {
-    int del;
+    int del, phantom;
     char text[256];
 };
 
@@ -680,7 +682,20 @@ static int line_tamper_txn(struct store_txn *t, void *arg)
     memcpy(copy, v.mv_data, v.mv_size);
     /* A line-coach block lists no behaviour: the first week is at 8. */
     assert_int_equal(keys_get_le32(copy + 4), 0);
-    keys_put_le32(copy + 8, keys_get_le32(copy + 8) + 1);
+    if (lt->phantom) {
+        unsigned mask = (unsigned)copy[2] | (unsigned)copy[3] << 8;
+        unsigned k0 = 0;
+
+        while (k0 < AGG_IMPACT_WEEKS && (mask >> k0 & 1u)) {
+            k0++;
+        }
+        assert_true(k0 < AGG_IMPACT_WEEKS);
+        mask |= 1u << k0;
+        copy[2] = (uint8_t)mask;
+        copy[3] = (uint8_t)(mask >> 8);
+    } else {
+        keys_put_le32(copy + 8, keys_get_le32(copy + 8) + 1);
+    }
     rc = store_txn_put_raw(t, t->s->dbi_agg, k + 1, k[0], copy, v.mv_size, NULL);
     free(copy);
     return rc;
@@ -793,13 +808,17 @@ static size_t cara_line_weeks(struct store *s)
 
 /* A damaged AGG_LINE_COACH value (not -EIO for anyone: see
  * test_agg_impact's damaged weeks): the writer, in a batch touching
- * another week of its block, makes the block without it and goes on; a
- * store of format 6 with it opens, its block made without it; verify
- * names the value and the block, and --repair mends both. */
+ * another week of its block, patches that week only and goes on (the
+ * block keeps what it had of the damaged week; verify names the value and
+ * --repair makes it again); a line-coach block not well formed is made again from
+ * its weeks by the next batch that touches it, not patched; a store of
+ * format 6 with a damaged week opens, its block made without it, and
+ * --repair mends both. */
 static void test_damaged_line_week(void **state)
 {
     struct testutil_seeded *f = *state;
-    struct testutil_obs a, b;
+    struct testutil_obs a, b, c;
+    struct line_tamper lt;
     struct diffs df;
 
     submit(f->s, &a, "flm.cara", T0, 1800, NULL);
@@ -807,14 +826,22 @@ static void test_damaged_line_week(void **state)
     assert_int_equal(store_exec(f->s, damage_line_txn, NULL), 0);
     submit(f->s, &b, "flm.cara", T0 + WEEK_S, 600, NULL);
     assert_false(store_failed(f->s));
-    /* MON0 is left out; MON0 + 7, in the same block, is there. */
     assert_int_equal(agg_impact_block_of(MON0 + 7), agg_impact_block_of(MON0));
-    assert_int_equal(cara_line_weeks(f->s), 1);
+    assert_int_equal(cara_line_weeks(f->s), 2);
     assert_true(verify(f->s, 1, &df) >= 2);
     assert_non_null(strstr(df.all, "stored value does not decode"));
-    assert_non_null(strstr(df.all, "impact block differs"));
+    assert_int_equal(verify(f->s, 0, &df), 0);
     assert_int_equal(cara_line_weeks(f->s), 2);
-    /* The same damage in a store of format 6, opened. */
+    /* A block whose mask does not match its size: the next batch makes it
+     * from its weeks. */
+    memset(&lt, 0, sizeof(lt));
+    lt.phantom = 1;
+    assert_int_equal(store_exec(f->s, line_tamper_txn, &lt), 0);
+    submit(f->s, &c, "flm.cara", T0 + WEEK_S + 60, 300, NULL);
+    assert_false(store_failed(f->s));
+    assert_int_equal(verify(f->s, 0, &df), 0);
+    assert_blocks_are_the_weeks(f->s);
+    /* The week damaged in a store of format 6, opened. */
     assert_int_equal(store_exec(f->s, damage_line_txn, NULL), 0);
     testutil_store_close_drained(f->s);
     f->s = NULL;
@@ -823,6 +850,7 @@ static void test_damaged_line_week(void **state)
     assert_false(store_failed(f->s));
     assert_int_equal(cara_line_weeks(f->s), 1);
     assert_true(verify(f->s, 1, &df) >= 2);
+    assert_non_null(strstr(df.all, "impact block differs"));
     assert_int_equal(cara_line_weeks(f->s), 2);
     assert_int_equal(verify(f->s, 0, &df), 0);
 }
