@@ -296,11 +296,12 @@ int agg_format_check(struct store_txn *t, int rebuilt)
     if (rc != 0 && rc != -ENOENT) {
         return rc;
     }
-    /* Formats 4 to 6 differ from 7 only in values made from other stored
-     * values: each step makes its own from what the one before left,
-     * without reading a record. */
+    /* Formats from 4 on differ from this one only in values made from
+     * other stored values: each step makes its own from what the one
+     * before left, without reading a record, and a store runs the steps
+     * after its format, in order. */
     if (rc == 0 && v.mv_size == 4 && keys_get_be32(v.mv_data) >= 4 &&
-        keys_get_be32(v.mv_data) <= 6 && AGG_FORMAT == 7 && !rebuilt) {
+        keys_get_be32(v.mv_data) < AGG_FORMAT && !rebuilt) {
         uint32_t from = keys_get_be32(v.mv_data);
         uint64_t lists = 0, blocks = 0, more = 0;
 
@@ -308,7 +309,7 @@ int agg_format_check(struct store_txn *t, int rebuilt)
         if (rc == 0 && from < 6) {
             rc = step_to_6(t, &blocks);
         }
-        if (rc == 0) {
+        if (rc == 0 && from < 7) {
             rc = step_to_7(t, from == 6, &more);
         }
         if (rc != 0) {
