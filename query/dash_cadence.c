@@ -62,35 +62,31 @@ static void day_text(int32_t day, char *buf, size_t len)
     day_format(day, buf, len);
 }
 
-/* Sums a week's session time and recorded call reviews (agg_read_head()). */
-static int minutes_cb(int32_t monday, const Coachq__V1__AggWeek *w, void *arg)
+/* Sums a week's session time (agg_read_impact()). */
+static int seconds_cb(int32_t monday, const struct agg_slots *w, void *arg)
 {
-    Coachq__V1__AggWeek *total = arg;
+    uint64_t *seconds = arg;
 
     (void)monday;
-    total->seconds += w->seconds;
-    total->recordings += w->recordings;
-    total->recordings_rep_first += w->recordings_rep_first;
+    *seconds += w->seconds;
     return 0;
 }
 
 /* The observed minutes of manager's window: the session time of the
- * observations the quality figures count (AGG_COACH), read per week; and
- * from the same weeks the reviews of a recorded call, with those where the
- * rep commented first (the self-review column). Read without behaviours,
- * which none of these figures needs. */
+ * observations the quality figures count (AGG_COACH), from the seconds of
+ * each stored week kept in the manager's impact blocks: 1 or 2 values for
+ * the window rather than one per week, with the same sum (whole numbers).
+ * No behaviour is read. */
 static int cadence_observed_minutes(const struct dash_ctx *c, const char *manager,
-                                    uint64_t *minutes, struct dash_cadence *out)
+                                    uint64_t *minutes)
 {
-    Coachq__V1__AggWeek total = COACHQ__V1__AGG_WEEK__INIT;
-    int rc =
-        agg_read_head(c->t, dash_agg_kind(c, AGG_COACH), manager, c->rubric_id,
-                      dash_week(c, c->opts->trend_weeks - 1), c->until_monday, minutes_cb, &total);
+    uint64_t seconds = 0;
+    int rc = agg_read_impact(c->t, dash_agg_kind(c, AGG_COACH), manager, c->rubric_id,
+                             dash_week(c, c->opts->trend_weeks - 1), c->until_monday, 1, 0, NULL, 0,
+                             seconds_cb, &seconds);
 
     if (rc == 0) {
-        *minutes = (total.seconds + 30) / 60;
-        out->rec_n = total.recordings;
-        out->rec_rep_first = total.recordings_rep_first;
+        *minutes = (seconds + 30) / 60;
     }
     return rc;
 }
@@ -255,7 +251,7 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
         out->rec_n = observed->recordings;
         out->rec_rep_first = observed->recordings_rep_first;
     } else {
-        rc = cadence_observed_minutes(c, manager, &observed_min, out);
+        rc = cadence_observed_minutes(c, manager, &observed_min);
         if (rc != 0) {
             goto out;
         }

@@ -64,8 +64,10 @@ void dash_cadence_window(const struct dash_ctx *c, struct dash_cadence_window *w
  * the call) is NULL, or the manager's AGG_COACH weeks of the window
  * (dash_agg_kind()'s, from dash_week(c, trend_weeks - 1) to
  * c->until_monday) summed by a page that read them already: its seconds
- * and recordings are the observed minutes' and the self-review's, which
- * are otherwise read here. Returns 0 or a negative errno.
+ * and recordings are the observed minutes' and the self-review's. When it
+ * is NULL the observed minutes are read here (from the manager's impact
+ * blocks) and the self-review's counts are left 0 for the caller to set
+ * (My managers sets the line's). Returns 0 or a negative errno.
  */
 int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
                          const struct dash_cadence_window *w, const char *manager,

@@ -206,19 +206,18 @@ static const char *quarter_label(struct dash *d, int64_t q)
  * stands for its week) into qq, without behaviours (an empty window of
  * them) and without a whole AggWeek made of each value. A manager's own
  * weeks (AGG_COACH or its twin: My coaching's row) come from the impact
- * blocks, which hold the same index figures of each stored week: 2 or 3
- * values per manager instead of about 26, the weeks handed on oldest
- * first as agg_read_slots() hands them, so the quarters' sums are the
- * same additions in the same order. Any other kind reads its weekly values:
- * My managers' rows are the line's view of each manager (AGG_LINE_COACH),
- * which has no blocks.
+ * blocks, and a line's view of a manager (AGG_LINE_COACH: My managers'
+ * rows) from the line-coach blocks, both holding the same index figures of
+ * each stored week: 2 or 3 values per manager instead of about 26, the
+ * weeks handed on oldest first as agg_read_slots() hands them, so the
+ * quarters' sums are the same additions in the same order.
  */
 static int results_quality(const struct dash_ctx *c, const struct dash_results_row *row,
                            int32_t from_day, int32_t until, struct quarter_quality *qq)
 {
     enum agg_scope kind = dash_agg_kind(c, row->kind);
 
-    if (((unsigned)kind & ~AGG_ASSIGNED) == AGG_COACH) {
+    if (((unsigned)kind & ~AGG_ASSIGNED) == AGG_COACH || kind == AGG_LINE_COACH) {
         return agg_read_impact(c->t, kind, row->scope, c->rubric_id, from_day, until, 1, 0, NULL, 0,
                                quarter_quality_cb, qq);
     }

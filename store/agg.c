@@ -707,6 +707,8 @@ static const char *scope_name(unsigned kind)
         return "impact";
     case AGG_IMPACT_ASG:
         return "impact-asg";
+    case AGG_LINE_IMPACT:
+        return "line-impact";
     }
     return "?";
 }
@@ -1251,6 +1253,7 @@ static int slots_decode(struct slots_read *sr, const uint8_t *p, size_t n, int w
     w->index_n = keys_get_le32(p + 8);
     w->index_sum = keys_get_lef64(p + 64);
     w->index_sumsq = keys_get_lef64(p + 72);
+    w->seconds = keys_get_le64(p + 56) & INT64_MAX;
     w->nb = 0;
     w->b = sr->b;
     p += AGG_V1_HEADER;

@@ -152,7 +152,8 @@
  *        8   ...  per behaviour: u8 id length (1..64), the id (no NUL)
  *           ...  per stored week, oldest first: u32 observations, u32
  *                 index_n, f64 index_sum, f64 index_sumsq, u32 mix[15]
- *                 (AGG_NMIX; the mix's counts, not its quality sums), then
+ *                 (AGG_NMIX; the mix's counts, not its quality sums), u64
+ *                 seconds (from version 2, format 7), then
  *                 per behaviour in the list's order u32 count, u64 sum of
  *                 scores, u64 sum of squared scores (all 0 when the week
  *                 rated it not)
@@ -172,6 +173,23 @@
  * anything past a u32, so no input makes a block the writer cannot store;
  * a manager's weeks are spread over blocks of 16, however many there are.
  * The proficient counts are not kept (no reader of moments uses them).
+ *
+ * Line-coach blocks (format 7): an AGG_LINE_IMPACT key (kind 12, no twin)
+ * is an AGG_LINE_COACH key ("<manager>/<coach>") with that kind and a
+ * block's first Monday, and its value is an impact block made the same way
+ * from that scope's AGG_LINE_COACH values, with no behaviour (nb 0): My
+ * managers' team results read each front-line manager's quarters as the
+ * line sees them from 2 or 3 values instead of about 26 weeks, and no
+ * reader of that scope needs a behaviour from a block. At most 8 + 16 x 92
+ * bytes, so a block stays inline in a leaf. Every week being the same
+ * size, the writer patches a line-coach block rather than making it again:
+ * each week its flush wrote (or deleted) replaces its slot, the other
+ * weeks copied as they are, so a batch reads one week and one block per
+ * week it touched (a block not well formed, or a touched week that does
+ * not decode, is made from its weeks instead). A week damaged after its
+ * block was made keeps its last figures there until --repair; the rebuild
+ * and the migration leave it out. My managers' cadence takes a
+ * manager's observed minutes from the seconds of their AGG_COACH blocks.
  *
  * The stored value (agg_week database), version 1: a fixed-layout,
  * little-endian record, not protobuf, so that the writer reads and writes
@@ -254,6 +272,7 @@ enum agg_scope {
     AGG_OBSERVER_WEEK = 9,
     AGG_COACH_WEEK = 10,
     AGG_IMPACT = 11,
+    AGG_LINE_IMPACT = 12, /* from format 7 */
     /* The assigned twins (AGG_ASSIGNED, below): the same values over the
      * observations that fulfilled an assignment only. */
     AGG_COACH_ASG = 0x11,
@@ -299,8 +318,9 @@ enum agg_scope {
 #define AGG_KIND_SEEN(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_OBSERVER_WEEK)
 /* True for AGG_COACH_WEEK and its twin (a coach-week value). */
 #define AGG_KIND_COACHES(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_COACH_WEEK)
-/* True for AGG_IMPACT and its twin (an impact block). */
-#define AGG_KIND_IMPACT(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_IMPACT)
+/* True for AGG_IMPACT and its twin, and AGG_LINE_IMPACT (an impact block). */
+#define AGG_KIND_IMPACT(kind)                                                                      \
+    (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_IMPACT || (unsigned)(kind) == AGG_LINE_IMPACT)
 
 #define AGG_ORG_ALL "*"
 /* The one behaviour of an AGG_OBSERVER_COACH value: every rated one. */
@@ -309,7 +329,7 @@ enum agg_scope {
 #define AGG_CONTRIB_VERSION 1
 #define AGG_SEEN_VERSION 1
 #define AGG_COACH_WEEK_VERSION 1
-#define AGG_IMPACT_VERSION 1
+#define AGG_IMPACT_VERSION 2
 /* Weeks of an impact block (AGG_IMPACT). */
 #define AGG_IMPACT_WEEKS 16
 #define AGG_NMARKERS 8 /* MarkerKind values 0..7 */
@@ -338,8 +358,12 @@ enum agg_scope {
  * 4 has its values folded into lists when opened (the records are not
  * read), an older one is rebuilt; 6 adds the impact blocks (AGG_IMPACT),
  * made when a store of format 4 or 5 is opened from its AGG_COACH values
- * (the records are not read). */
-#define AGG_FORMAT 6
+ * (the records are not read); 7 adds each week's session seconds to the
+ * impact blocks (version 2) and the line-coach blocks (AGG_LINE_IMPACT),
+ * made when a store of format 4 to 6 is opened from its AGG_COACH and
+ * AGG_LINE_COACH values (the records are not read). Each step is its own
+ * function in agg_rebuild.c, run one after another. */
+#define AGG_FORMAT 7
 
 /* The Monday (a day number, days since 1970-01-01) of the ISO week that day
  * falls in. */
@@ -438,6 +462,7 @@ struct agg_slots {
     double index_sum;
     double index_sumsq;
     uint64_t mix[AGG_NMIX];
+    uint64_t seconds;
     size_t nb;
     const struct agg_slot_beh *b;
 };
@@ -470,9 +495,11 @@ int32_t agg_impact_block_of(int32_t day);
  * every week in the behaviours' window lists every behaviour of its block
  * (those it has none of with zero figures) and proficient is always 0.
  * For the programme dashboard, which reads every front-line manager's 78
- * weeks: a value per 16 weeks instead of one per week. Arguments,
- * ownership, thread and result as agg_read_slots()'s; -EINVAL for another
- * kind.
+ * weeks: a value per 16 weeks instead of one per week. Of kind
+ * AGG_LINE_COACH (coach "<manager>/<coach>") from the line-coach blocks
+ * (AGG_LINE_IMPACT), which have no behaviour: every week comes with none.
+ * Arguments, ownership, thread and result as agg_read_slots()'s; -EINVAL
+ * for another kind.
  */
 int agg_read_impact(struct store_txn *t, enum agg_scope kind, const char *coach,
                     const char *rubric_id, int32_t from_monday, int32_t until_monday,

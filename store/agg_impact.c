@@ -11,6 +11,17 @@
  * migration from format 5: so a block always equals what its weeks' values
  * make, and verify checks exactly that (the weeks' values themselves are
  * checked against the records).
+ *
+ * Format 7 adds each week's session seconds (block version 2) and the
+ * line-coach blocks (AGG_LINE_IMPACT), made the same way from a line's
+ * view of a coach (AGG_LINE_COACH values) but without behaviours, which no
+ * reader of that scope takes from a block: My managers reads its team
+ * results' quarters from them, and its cadence's observed minutes from the
+ * seconds of the managers' own blocks. The writer patches a line-coach
+ * block (line_patch(): the touched week's slot, the others copied) instead
+ * of making it again from up to 16 weeks, which its weeks of one size
+ * allow; test_agg_line_impact checks that the patched blocks are byte for
+ * byte what the weeks make.
  */
 #include <errno.h>
 #include <math.h>
@@ -25,8 +36,10 @@
 /* Header: u8 version, u8 flags, u16 week mask, u32 number of behaviours. */
 #define IMP_HEAD 8
 /* A week: u32 observations, u32 index_n, f64 index_sum, f64 index_sumsq,
- * u32 mix[AGG_NMIX]. */
-#define IMP_WEEK (4 + 4 + 8 + 8 + 4 * AGG_NMIX)
+ * u32 mix[AGG_NMIX], u64 seconds. */
+#define IMP_MIX 24
+#define IMP_SECONDS (IMP_MIX + 4 * AGG_NMIX)
+#define IMP_WEEK (IMP_SECONDS + 8)
 /* A behaviour of a week: u32 count, u64 sum, u64 sum of squares. */
 #define IMP_BEH 20
 
@@ -48,6 +61,33 @@ int32_t agg_impact_block_of(int32_t day)
     return (int32_t)(4 + 7 * AGG_IMPACT_WEEKS * floor_div(week, AGG_IMPACT_WEEKS));
 }
 
+/* The block kind of the weekly values of kind (AGG_COACH and its twin,
+ * AGG_LINE_COACH), or 0 for a kind with no blocks. */
+static unsigned block_kind_of(unsigned kind)
+{
+    if ((kind & ~AGG_ASSIGNED) == AGG_COACH) {
+        return (kind & AGG_ASSIGNED) | AGG_IMPACT;
+    }
+    return kind == AGG_LINE_COACH ? AGG_LINE_IMPACT : 0;
+}
+
+/* The kind of the weekly values a block kind is made of (the inverse of
+ * block_kind_of()), or 0. */
+static unsigned week_kind_of(unsigned bkind)
+{
+    if ((bkind & ~AGG_ASSIGNED) == AGG_IMPACT) {
+        return (bkind & AGG_ASSIGNED) | AGG_COACH;
+    }
+    return bkind == AGG_LINE_IMPACT ? AGG_LINE_COACH : 0;
+}
+
+/* Whether blocks of the block kind list behaviours: the line-coach blocks
+ * do not (no reader of that scope takes one from a block). */
+static int block_has_beh(unsigned bkind)
+{
+    return bkind != AGG_LINE_IMPACT;
+}
+
 /* A block's weeks as their AGG_COACH values give them (v[k] for the k-th
  * week, have bit k when stored) and the union of their behaviours' ids in
  * the order first met. */
@@ -57,6 +97,7 @@ struct imp_src {
     unsigned have;
     const char **ids;
     size_t nids, cap;
+    int with_beh; /* 0: the block lists no behaviour (block_has_beh()) */
 };
 
 static void src_free(struct imp_src *s)
@@ -104,6 +145,28 @@ static int src_ids(struct imp_src *s)
     return 0;
 }
 
+/* Writes v's figures as a block's week (IMP_WEEK bytes) at p. Returns 0,
+ * or -ERANGE for a figure a normalised value cannot hold. */
+static int week_put(uint8_t *p, const struct agg_val *v)
+{
+    if (v->observations < 0 || v->observations > UINT32_MAX || v->index_n < 0 ||
+        v->index_n > UINT32_MAX || v->seconds < 0) {
+        return -ERANGE;
+    }
+    keys_put_le32(p, (uint32_t)v->observations);
+    keys_put_le32(p + 4, (uint32_t)v->index_n);
+    keys_put_lef64(p + 8, v->index_sum);
+    keys_put_lef64(p + 16, v->index_sumsq);
+    for (size_t i = 0; i < AGG_NMIX; i++) {
+        if (v->mix[i] < 0 || v->mix[i] > UINT32_MAX) {
+            return -ERANGE;
+        }
+        keys_put_le32(p + IMP_MIX + 4 * i, (uint32_t)v->mix[i]);
+    }
+    keys_put_le64(p + IMP_SECONDS, (uint64_t)v->seconds);
+    return 0;
+}
+
 /* The value s makes into *out (malloc'ed, the caller frees it) and its
  * size into *n; *out NULL when s has no week. Returns 0, -ERANGE for a
  * figure a normalised AGG_COACH value cannot hold, or -ENOMEM. */
@@ -119,7 +182,7 @@ static int src_encode(struct imp_src *s, uint8_t **out, size_t *n)
     if (s->have == 0) {
         return 0;
     }
-    rc = src_ids(s);
+    rc = s->with_beh ? src_ids(s) : 0;
     if (rc != 0) {
         return rc;
     }
@@ -158,23 +221,12 @@ static int src_encode(struct imp_src *s, uint8_t **out, size_t *n)
         if (!(s->have >> k & 1u)) {
             continue;
         }
-        if (v->observations < 0 || v->observations > UINT32_MAX || v->index_n < 0 ||
-            v->index_n > UINT32_MAX) {
+        if (week_put(p, v) != 0) {
             return -ERANGE;
-        }
-        keys_put_le32(p, (uint32_t)v->observations);
-        keys_put_le32(p + 4, (uint32_t)v->index_n);
-        keys_put_lef64(p + 8, v->index_sum);
-        keys_put_lef64(p + 16, v->index_sumsq);
-        for (size_t i = 0; i < AGG_NMIX; i++) {
-            if (v->mix[i] < 0 || v->mix[i] > UINT32_MAX) {
-                return -ERANGE;
-            }
-            keys_put_le32(p + 24 + 4 * i, (uint32_t)v->mix[i]);
         }
         p += IMP_WEEK;
         memset(p, 0, s->nids * IMP_BEH);
-        for (size_t j = 0; j < v->nb; j++) {
+        for (size_t j = 0; s->with_beh && j < v->nb; j++) {
             const struct agg_beh *b = &v->b[j];
             uint8_t *q = p + src_find(s, b->id) * IMP_BEH;
 
@@ -190,16 +242,17 @@ static int src_encode(struct imp_src *s, uint8_t **out, size_t *n)
     return 0;
 }
 
-/* The block key of an AGG_COACH key (or twin) into out (AGG_KEY_MAX): the
- * same key with the kind AGG_IMPACT (or twin) and the block's first Monday.
- * Returns 0, or -EINVAL for a key too short to have a week. */
+/* The block key of an AGG_COACH key (or twin) or AGG_LINE_COACH key into
+ * out (AGG_KEY_MAX): the same key with the block's kind (block_kind_of())
+ * and the block's first Monday. Returns 0, or -EINVAL for a key too short
+ * to have a week or of a kind with no blocks. */
 static int block_key(const uint8_t *key, size_t klen, uint8_t *out)
 {
-    if (klen < 5 || klen > AGG_KEY_MAX) {
+    if (klen < 5 || klen > AGG_KEY_MAX || block_kind_of(key[0]) == 0) {
         return -EINVAL;
     }
     memcpy(out, key, klen - 4);
-    out[0] = (uint8_t)((key[0] & AGG_ASSIGNED) | AGG_IMPACT);
+    out[0] = (uint8_t)block_kind_of(key[0]);
     keys_day_encode(agg_impact_block_of(keys_day_decode(key + klen - 4)), out + klen - 4);
     return 0;
 }
@@ -225,8 +278,9 @@ static int block_make(struct store_txn *t, const uint8_t *bkey, size_t blen, uin
     *out = NULL;
     *n = 0;
     memset(&s, 0, sizeof(s));
+    s.with_beh = block_has_beh(bkey[0]);
     memcpy(k, bkey, blen);
-    k[0] = (uint8_t)((bkey[0] & AGG_ASSIGNED) | AGG_COACH);
+    k[0] = (uint8_t)week_kind_of(bkey[0]);
     rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
     if (rc != 0) {
         return mdberr_errno(rc);
@@ -244,7 +298,8 @@ static int block_make(struct store_txn *t, const uint8_t *bkey, size_t blen, uin
         if (week < 0 || week >= AGG_IMPACT_WEEKS) {
             break;
         }
-        err = agg_val_decode(&s.own[week], vv.mv_data, vv.mv_size);
+        err = agg_val_decode_part(&s.own[week], vv.mv_data, vv.mv_size,
+                                  s.with_beh ? AGG_DECODE_ALL : AGG_DECODE_HEAD);
         if (err == -EIO) {
             log_event(LOG_ERROR, "agg_value_corrupt", "op=impact size=%zu", vv.mv_size);
             err = 0;
@@ -283,6 +338,109 @@ static int block_write(struct store_txn *t, const uint8_t *bkey, size_t blen)
     return rc;
 }
 
+static unsigned mask_weeks(unsigned mask)
+{
+    unsigned n = 0;
+
+    for (unsigned k = 0; k < AGG_IMPACT_WEEKS; k++) {
+        n += mask >> k & 1u;
+    }
+    return n;
+}
+
+/*
+ * The writer's upkeep of a line-coach block (no behaviour, so every week
+ * is IMP_WEEK bytes): the week of the AGG_LINE_COACH key wkey, just
+ * written or deleted by the flush, replaces its slot of the stored block
+ * (added, or taken out), and the block's other weeks are copied as they
+ * are, so the batch reads one week and one block, not every week of the
+ * block. A block is what its weeks make before the batch (the writer, the
+ * rebuild and the migration keep it so), so it is what they make after.
+ * When the week's value does not decode, or the block is not a well-formed
+ * line-coach block, the block is made from its weeks instead (block_write(),
+ * which leaves a damaged week out). Returns as block_write().
+ */
+static int line_patch(struct store_txn *t, const uint8_t *wkey, size_t klen)
+{
+    uint8_t bk[AGG_KEY_MAX];
+    struct agg_val v;
+    MDB_val wv, bv;
+    unsigned mask = 0, now, bit;
+    const uint8_t *old = NULL;
+    uint8_t *out = NULL, *p;
+    int present = 0, rc;
+
+    if (block_key(wkey, klen, bk) != 0) {
+        return 0;
+    }
+    bit = 1u << ((keys_day_decode(wkey + klen - 4) - keys_day_decode(bk + klen - 4)) / 7);
+    memset(&v, 0, sizeof(v));
+    rc = store_txn_get_raw(t, t->s->dbi_agg, wkey, klen, &wv);
+    if (rc == 0) {
+        rc = agg_val_decode_part(&v, wv.mv_data, wv.mv_size, AGG_DECODE_HEAD);
+        present = rc == 0;
+    }
+    if (rc == -EIO) {
+        log_event(LOG_ERROR, "agg_value_corrupt", "op=impact size=%zu", wv.mv_size);
+        rc = block_write(t, bk, klen);
+        goto out;
+    }
+    if (rc != 0 && rc != -ENOENT) {
+        goto out;
+    }
+    rc = store_txn_get_raw(t, t->s->dbi_agg, bk, klen, &bv);
+    if (rc == 0) {
+        old = bv.mv_data;
+        mask = bv.mv_size >= IMP_HEAD ? (unsigned)old[2] | (unsigned)old[3] << 8 : 0;
+        if (bv.mv_size < IMP_HEAD || old[0] != AGG_IMPACT_VERSION || old[1] != 0 || mask == 0 ||
+            keys_get_le32(old + 4) != 0 || bv.mv_size != IMP_HEAD + mask_weeks(mask) * IMP_WEEK) {
+            rc = block_write(t, bk, klen);
+            goto out;
+        }
+        old += IMP_HEAD;
+    } else if (rc != -ENOENT) {
+        goto out;
+    }
+    now = (mask & ~bit) | (present ? bit : 0u);
+    if (now == 0) {
+        rc = mask != 0 ? store_txn_del(t, t->s->dbi_agg, bk, klen) : 0;
+        goto out;
+    }
+    out = malloc(IMP_HEAD + mask_weeks(now) * IMP_WEEK);
+    if (out == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    out[0] = AGG_IMPACT_VERSION;
+    out[1] = 0;
+    out[2] = (uint8_t)now;
+    out[3] = (uint8_t)(now >> 8);
+    keys_put_le32(out + 4, 0);
+    p = out + IMP_HEAD;
+    for (unsigned k = 0; k < AGG_IMPACT_WEEKS; k++) {
+        unsigned b = 1u << k;
+
+        if ((now & b) && b == bit) {
+            rc = week_put(p, &v);
+            if (rc != 0) {
+                goto out;
+            }
+            p += IMP_WEEK;
+        } else if (now & b) {
+            memcpy(p, old, IMP_WEEK);
+            p += IMP_WEEK;
+        }
+        if (mask & b) {
+            old += IMP_WEEK;
+        }
+    }
+    rc = store_txn_put_raw(t, t->s->dbi_agg, bk, klen, out, (size_t)(p - out), NULL);
+out:
+    free(out);
+    agg_val_free(&v);
+    return rc;
+}
+
 int agg_impact_write(struct store_txn *t, struct agg_ent *const *ents, size_t n)
 {
     uint8_t last[AGG_KEY_MAX];
@@ -294,8 +452,12 @@ int agg_impact_write(struct store_txn *t, struct agg_ent *const *ents, size_t n)
         uint8_t bk[AGG_KEY_MAX];
         const struct agg_ent *e = ents[i];
 
-        if (e->klen < 1 || (e->key[0] & ~AGG_ASSIGNED) != AGG_COACH ||
-            block_key(e->key, e->klen, bk) != 0) {
+        if (e->klen < 1 || block_key(e->key, e->klen, bk) != 0) {
+            continue;
+        }
+        /* A line-coach block is patched week by week. */
+        if (e->key[0] == AGG_LINE_COACH) {
+            rc = line_patch(t, e->key, e->klen);
             continue;
         }
         if (e->klen == lastlen && memcmp(bk, last, lastlen) == 0) {
@@ -308,7 +470,7 @@ int agg_impact_write(struct store_txn *t, struct agg_ent *const *ents, size_t n)
     return agg_write_fail(rc);
 }
 
-/* Every block key of the stored AGG_COACH values of one kind, one after
+/* Every block key of the stored weekly values of one kind, one after
  * another in keys (length byte, key). */
 struct blocks {
     uint8_t *b;
@@ -372,9 +534,9 @@ static int blocks_collect(struct store_txn *t, unsigned kind, struct blocks *bl)
     return err;
 }
 
-int agg_impact_build_all(struct store_txn *t, uint64_t *blocks)
+int agg_impact_build_all(struct store_txn *t, unsigned which, uint64_t *blocks)
 {
-    static const unsigned kinds[] = {AGG_COACH, AGG_COACH_ASG};
+    static const unsigned kinds[] = {AGG_COACH, AGG_COACH_ASG, AGG_LINE_COACH};
     struct blocks bl;
     int rc = 0;
 
@@ -382,7 +544,12 @@ int agg_impact_build_all(struct store_txn *t, uint64_t *blocks)
     /* The keys are gathered first: the writes below go to the database
      * the walk reads. */
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && rc == 0; i++) {
-        rc = blocks_collect(t, kinds[i], &bl);
+        int line = kinds[i] == AGG_LINE_COACH;
+
+        if ((line && (which & AGG_IMPACT_BUILD_LINE)) ||
+            (!line && (which & AGG_IMPACT_BUILD_COACH))) {
+            rc = blocks_collect(t, kinds[i], &bl);
+        }
     }
     for (size_t at = 0; at < bl.len && rc == 0; at += 1 + bl.b[at]) {
         rc = block_write(t, bl.b + at + 1, bl.b[at]);
@@ -497,8 +664,9 @@ int agg_impact_verify(const struct agg_map *m, const uint8_t *key, size_t klen, 
         return 1;
     }
     memset(&s, 0, sizeof(s));
+    s.with_beh = block_has_beh(key[0]);
     memcpy(wk, key, klen);
-    wk[0] = (uint8_t)((key[0] & AGG_ASSIGNED) | AGG_COACH);
+    wk[0] = (uint8_t)week_kind_of(key[0]);
     for (size_t k = 0; k < AGG_IMPACT_WEEKS; k++) {
         struct agg_ent *e;
 
@@ -622,8 +790,9 @@ static int read_block(struct imp_read *r, int32_t first, const uint8_t *val, siz
         r->w.index_sum = keys_get_lef64(p + 8);
         r->w.index_sumsq = keys_get_lef64(p + 16);
         for (size_t i = 0; i < AGG_NMIX; i++) {
-            r->w.mix[i] = keys_get_le32(p + 24 + 4 * i);
+            r->w.mix[i] = keys_get_le32(p + IMP_MIX + 4 * i);
         }
+        r->w.seconds = keys_get_le64(p + IMP_SECONDS);
         p += IMP_WEEK;
         for (size_t i = 0; with_beh && i < nb; i++) {
             const uint8_t *q = p + i * IMP_BEH;
@@ -653,9 +822,10 @@ int agg_read_impact(struct store_txn *t, enum agg_scope kind, const char *coach,
     MDB_cursor *cur;
     MDB_val kv, vv;
     size_t plen;
+    unsigned bkind = block_kind_of((unsigned)kind);
     int rc, err = 0;
 
-    if (nids > AGG_SLOT_IDS_MAX || ((unsigned)kind & ~AGG_ASSIGNED) != AGG_COACH) {
+    if (nids > AGG_SLOT_IDS_MAX || bkind == 0) {
         return -EINVAL;
     }
     from_monday = agg_week_of(from_monday);
@@ -664,12 +834,11 @@ int agg_read_impact(struct store_txn *t, enum agg_scope kind, const char *coach,
         beh_from = agg_week_of(beh_from);
         beh_until = agg_week_of(beh_until);
     }
-    if (agg_key(&k, ((unsigned)kind & AGG_ASSIGNED) | AGG_IMPACT, coach, rubric_id, 0, 0) != 0) {
+    if (agg_key(&k, bkind, coach, rubric_id, 0, 0) != 0) {
         return -EINVAL;
     }
     plen = k.len;
-    if (agg_key(&k, ((unsigned)kind & AGG_ASSIGNED) | AGG_IMPACT, coach, rubric_id, 1,
-                agg_impact_block_of(from_monday)) != 0) {
+    if (agg_key(&k, bkind, coach, rubric_id, 1, agg_impact_block_of(from_monday)) != 0) {
         return -EINVAL;
     }
     memset(&r, 0, sizeof(r));

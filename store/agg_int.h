@@ -419,40 +419,49 @@ int agg_seen_migrate(struct store_txn *t, uint64_t *lists);
 
 /* ---- agg_impact.c ------------------------------------------------------ */
 
-/* Remakes the impact block of every AGG_COACH key (or twin) among
- * ents[0..n) (in key order, as agg_flush() sorts them) from the stored
- * values, after they are written. A block is never read: for each block
- * its keys touch, up to AGG_IMPACT_WEEKS stored AGG_COACH values are
- * decoded (a week whose value does not decode is left out, logged as
- * agg_value_corrupt) and the block is written, or deleted when it has no
- * week, once per call. agg_flush() calls it, and the store runs the flush
- * before the commit and before every request with a function in a batch
- * (store.c), so a block touched on both sides of such a request is made
- * once per flush, more than once per commit. Write transaction (writer
- * thread); ents borrowed. Returns 0, a STORE_TXN_ABORT() code (a put or
- * delete that failed, or ENOMEM), -ERANGE (a figure past a u32, which no
- * decoded value holds) or an mdberr_errno() code from reading the
- * values (-EIO for a damaged database). */
+/* Keeps the blocks of ents[0..n) (in key order, as agg_flush() sorts
+ * them), after their values are written. The impact block of every
+ * AGG_COACH key (or twin) is made again, never read: up to
+ * AGG_IMPACT_WEEKS stored AGG_COACH values are decoded (a week whose value
+ * does not decode is left out, logged as agg_value_corrupt) and the block
+ * is written, or deleted when it has no week, once per call per block.
+ * The line-coach block of every AGG_LINE_COACH key is patched: that
+ * week's slot only (agg.h, "Line-coach blocks"). agg_flush() calls it, and
+ * the store runs the flush before the commit and before every request
+ * with a function in a batch (store.c), so a block touched on both sides
+ * of such a request is kept once per flush, more than once per commit.
+ * Write transaction (writer thread); ents borrowed. Returns 0, a
+ * STORE_TXN_ABORT() code (a put or delete that failed, or ENOMEM), -ERANGE
+ * (a figure past a u32, which no decoded value holds) or an mdberr_errno()
+ * code from reading the values (-EIO for a damaged database). */
 int agg_impact_write(struct store_txn *t, struct agg_ent *const *ents, size_t n);
 
-/* Makes the impact block of every stored AGG_COACH value (and twin), in a
- * write transaction whose values are all written (the rebuild, the
- * migration from format 4 or 5): as agg_impact_write() makes a block,
- * each once; an AGG_COACH key too short to name a week is left out
- * (logged as agg_value_corrupt). *blocks gets the blocks made. Writer
- * thread. Returns 0, a STORE_TXN_ABORT() code, -ERANGE, or an
- * mdberr_errno() code from reading the values. */
-int agg_impact_build_all(struct store_txn *t, uint64_t *blocks);
+/* Which blocks agg_impact_build_all() makes: those of the AGG_COACH
+ * values (and twins), those of the AGG_LINE_COACH values, or both. */
+#define AGG_IMPACT_BUILD_COACH 1u
+#define AGG_IMPACT_BUILD_LINE 2u
+#define AGG_IMPACT_BUILD_ALL (AGG_IMPACT_BUILD_COACH | AGG_IMPACT_BUILD_LINE)
 
-/* Whether the stored impact block (key and val borrowed) equals what the
- * rebuilt AGG_COACH values of its weeks in m make (verify's map, its
+/* Makes the impact block of every stored AGG_COACH value (and twin) and
+ * the line-coach block of every AGG_LINE_COACH value, as which says
+ * (AGG_IMPACT_BUILD_*), in a write transaction whose values are all
+ * written (the rebuild, the migrations to formats 6 and 7): as
+ * agg_impact_write() makes a block, each once; a key too short to name a
+ * week is left out (logged as agg_value_corrupt). *blocks gets the blocks
+ * made. Writer thread. Returns 0, a STORE_TXN_ABORT() code, -ERANGE, or
+ * an mdberr_errno() code from reading the values. */
+int agg_impact_build_all(struct store_txn *t, unsigned which, uint64_t *blocks);
+
+/* Whether the stored impact or line-coach block (key and val borrowed)
+ * equals what the rebuilt AGG_COACH (AGG_LINE_COACH) values of its weeks
+ * in m make (verify's map, its
  * values normalised): 0 yes, 1 no (also for a key or value that is not
  * well formed), or a negative code. */
 int agg_impact_verify(const struct agg_map *m, const uint8_t *key, size_t klen, const uint8_t *val,
                       size_t vlen);
 
-/* Whether the impact block of the AGG_COACH key (or twin) is stored: 1,
- * 0, or a negative code. */
+/* Whether the block of the AGG_COACH key (or twin) or AGG_LINE_COACH key
+ * is stored: 1, 0, or a negative code (0 for a key of another kind). */
 int agg_impact_has(struct store_txn *t, const uint8_t *key, size_t klen);
 
 /* ---- agg_apply.c ------------------------------------------------------- */

@@ -238,11 +238,12 @@ int agg_rebuild_txn(struct store_txn *t)
     if (rc == 0) {
         rc = agg_write_fail(agg_seen_write_map(t, &b->map));
     }
-    /* The impact blocks, from the AGG_COACH values just written. */
+    /* The impact and line-coach blocks, from the AGG_COACH and
+     * AGG_LINE_COACH values just written. */
     if (rc == 0) {
         uint64_t blocks = 0;
 
-        rc = agg_impact_build_all(t, &blocks);
+        rc = agg_impact_build_all(t, AGG_IMPACT_BUILD_ALL, &blocks);
     }
     if (rc == 0) {
         log_event(LOG_INFO, "agg_rebuilt", "observations=%" PRIu64 " counted=%" PRIu64 " keys=%zu",
@@ -251,6 +252,31 @@ int agg_rebuild_txn(struct store_txn *t)
     agg_map_free(&b->map);
     free(b);
     return rc;
+}
+
+/* Format 4 to 5: an observer's shares per coach are folded into the
+ * observer-week lists (agg_seen.c) without reading a record. */
+static int step_to_5(struct store_txn *t, uint64_t *lists)
+{
+    return agg_seen_migrate(t, lists);
+}
+
+/* Format 5 to 6: the impact blocks, made from the stored AGG_COACH values
+ * (agg_impact.c), as this tree writes them (with their seconds, which the
+ * step to 7 then need not add). */
+static int step_to_6(struct store_txn *t, uint64_t *blocks)
+{
+    return agg_impact_build_all(t, AGG_IMPACT_BUILD_COACH, blocks);
+}
+
+/* Format 6 to 7: the line-coach blocks, made from the stored
+ * AGG_LINE_COACH values, and, when the store's impact blocks are format
+ * 6's (coach_too), those made again with their weeks' seconds. Needs only
+ * what format 6 holds; reads no record. */
+static int step_to_7(struct store_txn *t, int coach_too, uint64_t *blocks)
+{
+    return agg_impact_build_all(
+        t, AGG_IMPACT_BUILD_LINE | (coach_too ? AGG_IMPACT_BUILD_COACH : 0u), blocks);
 }
 
 int agg_format_check(struct store_txn *t, int rebuilt)
@@ -270,26 +296,28 @@ int agg_format_check(struct store_txn *t, int rebuilt)
     if (rc != 0 && rc != -ENOENT) {
         return rc;
     }
-    /* Format 4 differs from 5 only in where an observer's shares per coach
-     * are kept: its values are folded into the observer-week lists
-     * (agg_seen.c) without reading a record. 5 differs from 6 only in the
-     * impact blocks, made from the stored AGG_COACH values (agg_impact.c). */
-    if (rc == 0 && v.mv_size == 4 &&
-        (keys_get_be32(v.mv_data) == 4 || keys_get_be32(v.mv_data) == 5) && AGG_FORMAT == 6 &&
-        !rebuilt) {
+    /* Formats from 4 on differ from this one only in values made from
+     * other stored values: each step makes its own from what the one
+     * before left, without reading a record, and a store runs the steps
+     * after its format, in order. */
+    if (rc == 0 && v.mv_size == 4 && keys_get_be32(v.mv_data) >= 4 &&
+        keys_get_be32(v.mv_data) < AGG_FORMAT && !rebuilt) {
         uint32_t from = keys_get_be32(v.mv_data);
-        uint64_t lists = 0, blocks = 0;
+        uint64_t lists = 0, blocks = 0, more = 0;
 
-        rc = from == 4 ? agg_seen_migrate(t, &lists) : 0;
-        if (rc == 0) {
-            rc = agg_impact_build_all(t, &blocks);
+        rc = from < 5 ? step_to_5(t, &lists) : 0;
+        if (rc == 0 && from < 6) {
+            rc = step_to_6(t, &blocks);
+        }
+        if (rc == 0 && from < 7) {
+            rc = step_to_7(t, from == 6, &more);
         }
         if (rc != 0) {
             return rc;
         }
         log_event(LOG_INFO, "agg_format_upgraded",
                   "from=%" PRIu32 " to=%d lists=%" PRIu64 " blocks=%" PRIu64, from, AGG_FORMAT,
-                  lists, blocks);
+                  lists, blocks + more);
         return store_txn_put_raw(t, t->s->dbi_meta, (const uint8_t *)key, sizeof(key) - 1, want, 4,
                                  NULL);
     }
@@ -602,8 +630,9 @@ static int verify_stored(const uint8_t *key, size_t klen, const uint8_t *val, si
         if (what[0] != '\0') {
             report(b, text, what);
         }
-        /* A coach's week that should be stored needs its impact block. */
-        if ((key[0] & ~AGG_ASSIGNED) == AGG_COACH) {
+        /* A coach's week that should be stored needs its impact block,
+         * and a line's view of a coach its line-coach block. */
+        if ((key[0] & ~AGG_ASSIGNED) == AGG_COACH || key[0] == AGG_LINE_COACH) {
             rc = agg_impact_has(b->t, key, klen);
             if (rc == 0) {
                 report(b, text, "missing its impact block");

@@ -670,7 +670,9 @@ static void test_format4_upgrade(void **state)
     submit(f->s, "alice", &d, "mgr.jones", T0 + WEEK_S, NULL);
     /* b fulfilled an assignment: its twins are a list and a coach-week. */
     assert_int_equal(store_exec(f->s, testutil_mark_assigned_txn, b.id), 0);
-    assert_int_equal(count_blocks(f->s), 3 + 1);
+    /* The managers' blocks, the twin's, and the line-coach blocks of the
+     * three managers as their lines see them (format 7). */
+    assert_int_equal(count_blocks(f->s), 3 + 1 + 3);
     read_lists(f->s, &before);
     assert_int_equal(before.n, 4);
     assert_non_null(list_of_kind(&before, AGG_OBSERVER_WEEK_ASG, "alice", MON0));
@@ -686,8 +688,9 @@ static void test_format4_upgrade(void **state)
     lists_same(&before, &after);
     lists_free(&after);
     assert_coaches(f->s, MON0, MON0 + 7, 3);
-    /* The impact blocks are made too (format 6), the twin's as well. */
-    assert_int_equal(count_blocks(f->s), 3 + 1);
+    /* The impact blocks are made too (format 6), the twin's as well, and
+     * the line-coach blocks (format 7). */
+    assert_int_equal(count_blocks(f->s), 3 + 1 + 3);
     assert_int_equal(store_view(f->s, testutil_agg_format_txn, &format), 0);
     assert_int_equal(format, AGG_FORMAT);
     assert_verifies(f->s);
@@ -704,14 +707,15 @@ static void test_format4_upgrade(void **state)
     assert_int_equal(agg_verify(f->s, 1, diff_cb, &df, &r), 0);
     /* Each format-4 value, each manager missing from an observer's list,
      * each coach-week value missing and each coach's week missing its
-     * impact block, the assigned twins' too. */
-    assert_int_equal(r.differences, (4 + 1) + (4 + 1) + (3 + 1) + (3 + 1));
+     * impact block, the assigned twins' too, and each line's view of a
+     * coach's week missing its line-coach block. */
+    assert_int_equal(r.differences, (4 + 1) + (4 + 1) + (3 + 1) + (3 + 1) + 3);
     assert_int_equal(df.format4, 4 + 1);
     read_lists(f->s, &after);
     lists_same(&before, &after);
     lists_free(&after);
     lists_free(&before);
-    assert_int_equal(count_blocks(f->s), 3 + 1);
+    assert_int_equal(count_blocks(f->s), 3 + 1 + 3);
     assert_verifies(f->s);
 }
 
