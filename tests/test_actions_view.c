@@ -45,6 +45,7 @@ struct world {
     struct agreed a[512];
     size_t n;
     unsigned seed;
+    uint8_t last_obs[16]; /* the last session's observation id */
 };
 
 static unsigned next_rand(struct world *w)
@@ -98,6 +99,7 @@ static void session(struct world *w, int c, int r, int32_t day, int n, struct ag
         o.o.n_follow_ups = 1;
     }
     assert_int_equal(testutil_store_submit(w->f->s, &o.o, "obs.1", NOW_S * 1000), 0);
+    memcpy(w->last_obs, o.id, 16);
     for (int i = 0; i < n && w->n < sizeof(w->a) / sizeof(w->a[0]); i++) {
         actions_id_of(&act[i], o.id, (size_t)i, w->a[w->n].id);
         w->a[w->n].coach = c;
@@ -518,6 +520,91 @@ static void test_recent_full_value_reorders(void **state)
     world_free(w);
 }
 
+/* A store with the organisation's rules on, as coachqd opens it. */
+static struct world *world_enforced(unsigned seed)
+{
+    struct world *w = world_new(seed);
+
+    store_close(w->f->s);
+    w->f->s = testutil_store_open_enforced(w->f->dir);
+    return w;
+}
+
+/* Amends the session of observation obs (started on day) with one of coach
+ * with rep agreeing the action a (its id kept), or none when a is NULL. */
+static void amend(struct world *w, const uint8_t obs[16], int32_t day, int c, int r,
+                  struct agreed *a, const char *text)
+{
+    struct testutil_obs o;
+    Coachq__V1__Action act = COACHQ__V1__ACTION__INIT;
+    Coachq__V1__Action *ap = &act;
+
+    testutil_obs_make(&o, coaches[c], reps[r], (int64_t)day * 86400 + 9 * 3600);
+    o.o.amends.data = (uint8_t *)obs;
+    o.o.amends.len = 16;
+    if (a != NULL) {
+        act.text = (char *)text;
+        act.owner_id = (char *)reps[r];
+        act.focus_skill = (char *)"objection handling";
+        act.id.data = a->id;
+        act.id.len = 16;
+        o.o.actions = &ap;
+        o.o.n_actions = 1;
+        a->coach = c;
+        a->rep = r;
+    }
+    assert_int_equal(testutil_store_submit(w->f->s, &o.o, "obs.1", NOW_S * 1000), 0);
+}
+
+/* A full pair value that loses an entry (an amendment moves a session to
+ * another pair, or drops the newest session's action) is made again from
+ * the records: the pair's record outside it comes in, so the page still
+ * shows ACTIONS_RECENT_KEPT actions, the oldest among them. */
+static void test_recent_full_value_loses_entry(void **state)
+{
+    struct world *w = world_enforced(13);
+    struct actions_verify_result v;
+    uint8_t moved[16], newest[16];
+    int32_t day0 = TODAY - 40;
+    struct seen s;
+
+    (void)state;
+    for (int i = 0; i < ACTIONS_RECENT_KEPT + 2; i++) {
+        session(w, 0, 0, day0 + i, 1, NULL, 0);
+        if (i == 2) {
+            memcpy(moved, w->last_obs, 16);
+        }
+    }
+    memcpy(newest, w->last_obs, 16);
+    page_read(w->f->s, "flm.a", "rep.1", ACTIONS_RECENT_KEPT, &s, NULL);
+    assert_int_equal(s.n, ACTIONS_RECENT_KEPT);
+    assert_null(strstr(s.text, "act 1|"));
+
+    /* Session 2 moves to flm.b with rep.2: acts 1 and 0 come in. */
+    amend(w, moved, day0 + 2, 1, 1, &w->a[2], "act 2");
+    page_read(w->f->s, "flm.a", "rep.1", ACTIONS_RECENT_KEPT, &s, NULL);
+    assert_int_equal(s.n, ACTIONS_RECENT_KEPT);
+    assert_non_null(strstr(s.text, "act 1|"));
+    assert_null(strstr(s.text, "act 2|"));
+    page_read(w->f->s, "flm.b", "rep.2", ACTIONS_RECENT_KEPT, &s, NULL);
+    assert_int_equal(s.n, 1);
+    assert_non_null(strstr(s.text, "act 2|"));
+    assert_int_equal(actions_verify(w->f->s, 0, &v), 0);
+    assert_int_equal(v.differences, 0);
+    check_against_records(w);
+
+    /* The newest session's action is dropped: act 0 comes in. */
+    amend(w, newest, day0 + ACTIONS_RECENT_KEPT + 1, 0, 0, NULL, NULL);
+    page_read(w->f->s, "flm.a", "rep.1", ACTIONS_RECENT_KEPT, &s, NULL);
+    assert_int_equal(s.n, ACTIONS_RECENT_KEPT);
+    assert_non_null(strstr(s.text, "act 0|"));
+    assert_null(strstr(s.text, "act 7|"));
+    assert_int_equal(actions_verify(w->f->s, 0, &v), 0);
+    assert_int_equal(v.differences, 0);
+    check_against_records(w);
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_migration_from_4),
         cmocka_unit_test(test_erasure_and_retention),
         cmocka_unit_test(test_recent_full_value_reorders),
+        cmocka_unit_test(test_recent_full_value_loses_entry),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
