@@ -605,6 +605,90 @@ static void test_recent_full_value_loses_entry(void **state)
     world_free(w);
 }
 
+/* One batch of sessions whose actions touch more persons' values than a
+ * batch notes (VIEW_TOUCH_MAX entries): a session of flm.b with rep.2
+ * first, then 89 of flm.a with rep.1 agreeing 50 actions each. The values
+ * noted before the write-out are written too. */
+#define BIG_OBS 90
+#define BIG_ACTS 50
+
+struct big {
+    uint8_t *buf[BIG_OBS];
+    size_t len[BIG_OBS];
+};
+
+static void big_make(struct big *b)
+{
+    for (int i = 0; i < BIG_OBS; i++) {
+        struct testutil_obs o;
+        Coachq__V1__Action act[BIG_ACTS], *ap[BIG_ACTS];
+        char text[BIG_ACTS][32];
+        int first = i == 0;
+        int n = first ? 1 : BIG_ACTS;
+
+        testutil_obs_make(&o, coaches[first ? 1 : 0], reps[first ? 1 : 0],
+                          (int64_t)(TODAY - 100 + i) * 86400 + 9 * 3600);
+        for (int k = 0; k < n; k++) {
+            Coachq__V1__Action init = COACHQ__V1__ACTION__INIT;
+
+            act[k] = init;
+            snprintf(text[k], sizeof(text[k]), "act %d.%d", i, k);
+            act[k].text = text[k];
+            act[k].owner_id = (char *)reps[first ? 1 : 0];
+            act[k].focus_skill = (char *)"objection handling";
+            ap[k] = &act[k];
+        }
+        o.o.actions = ap;
+        o.o.n_actions = (size_t)n;
+        b->len[i] = coachq__v1__observation__get_packed_size(&o.o);
+        b->buf[i] = malloc(b->len[i]);
+        assert_non_null(b->buf[i]);
+        coachq__v1__observation__pack(&o.o, b->buf[i]);
+    }
+}
+
+static void big_fill(void *arg, struct store_write *w, int i)
+{
+    struct big *b = arg;
+
+    memset(w, 0, sizeof(*w));
+    w->obs = b->buf[i];
+    w->obs_len = b->len[i];
+    w->observer_id = "obs.1";
+    w->received_at_ms = NOW_S * 1000;
+}
+
+static void big_check(void *arg, const struct store_write *w, int i)
+{
+    (void)arg;
+    if (w->rc != 0 || w->result != STORE_STORED) {
+        fail_msg("session %d: rc %d (%s)", i, w->rc, w->fault.message);
+    }
+}
+
+static void test_batch_past_touch_bound(void **state)
+{
+    struct world *w = world_enforced(17);
+    struct big b;
+    struct seen s;
+    uint64_t open = 0;
+
+    (void)state;
+    big_make(&b);
+    testutil_write_one_batch(w->f->s, BIG_OBS, big_fill, big_check, &b, NULL, 0);
+    page_read(w->f->s, "flm.b", "rep.2", ACTIONS_RECENT_KEPT, &s, NULL);
+    assert_int_equal(s.n, 1);
+    page_read(w->f->s, "flm.b", NULL, ACTIONS_OPEN_KEPT, &s, &open);
+    assert_int_equal(open, 1);
+    page_read(w->f->s, "flm.a", NULL, ACTIONS_OPEN_KEPT, &s, &open);
+    assert_int_equal(open, (uint64_t)(BIG_OBS - 1) * BIG_ACTS);
+    check_against_records(w);
+    for (int i = 0; i < BIG_OBS; i++) {
+        free(b.buf[i]);
+    }
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -615,6 +699,7 @@ int main(void)
         cmocka_unit_test(test_erasure_and_retention),
         cmocka_unit_test(test_recent_full_value_reorders),
         cmocka_unit_test(test_recent_full_value_loses_entry),
+        cmocka_unit_test(test_batch_past_touch_bound),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
