@@ -258,7 +258,14 @@ static void pages_equal(const struct pages *a, const struct pages *b)
 }
 
 /* The pages from the values equal the pages from the records (the values
- * deleted), and verify finds nothing to mend. */
+ * deleted), and verify finds nothing to mend. The records are an oracle
+ * for the open list at any length (past ACTIONS_OPEN_KEPT both read the
+ * index), but for a pair's list only below the record path's key bound
+ * (ACTIONS_RECENT_KEYS keys per record asked for, actions.h): a rep with
+ * enough newer actions of another coach to use up those keys (a few
+ * dozen) gets a value of 6 and fewer from the records, by design. The sessions here stay below it
+ * (two coaches, at most 3 actions a session); test_recent_past_key_bound checks the pair past it
+ * against what was agreed. */
 static void check_against_records(struct world *w)
 {
     struct pages *with = calloc(2, sizeof(*with));
@@ -295,9 +302,10 @@ static void world_free(struct world *w)
 /* ---- Tests ---------------------------------------------------------------- */
 
 /* Random sessions, each its own batch: after every ten, the pages from the
- * values are those from the records, past the bound of what a value holds
- * (a coach with more than ACTIONS_OPEN_KEPT open actions: the list of 30
- * reads the index). */
+ * values are those from the records, for the open list past the bound of
+ * what a value holds (a coach with more than ACTIONS_OPEN_KEPT open
+ * actions: the list of 30 reads the index) and for the pairs' lists below
+ * the record path's key bound (check_against_records()). */
 static void test_random_against_records(void **state)
 {
     (void)state;
@@ -689,6 +697,39 @@ static void test_batch_past_touch_bound(void **state)
     world_free(w);
 }
 
+/* A pair past the record path's key bound, where the records are no
+ * oracle (check_against_records()): flm.a agrees 6 actions with rep.1,
+ * then flm.b 75 newer ones. The page from the value shows flm.a's 6, which
+ * the test agreed, while the record path, its keys used up by flm.b's,
+ * finds fewer; verify finds nothing to mend. */
+static void test_recent_past_key_bound(void **state)
+{
+    struct world *w = world_new(19);
+    struct actions_verify_result v;
+    struct seen s;
+    char want[16];
+
+    (void)state;
+    for (int i = 0; i < ACTIONS_RECENT_KEPT; i++) {
+        session(w, 0, 0, TODAY - 120 + i, 1, NULL, 0);
+    }
+    for (int i = 0; i < 25; i++) {
+        session(w, 1, 0, TODAY - 100 + i, 3, NULL, 0);
+    }
+    page_read(w->f->s, "flm.a", "rep.1", ACTIONS_RECENT_KEPT, &s, NULL);
+    assert_int_equal(s.n, ACTIONS_RECENT_KEPT);
+    for (int i = 0; i < ACTIONS_RECENT_KEPT; i++) {
+        snprintf(want, sizeof(want), "act %d|", i);
+        assert_non_null(strstr(s.text, want));
+    }
+    assert_int_equal(actions_verify(w->f->s, 0, &v), 0);
+    assert_int_equal(v.differences, 0);
+    assert_int_equal(testutil_actions_values_drop(w->f->s), 0);
+    page_read(w->f->s, "flm.a", "rep.1", ACTIONS_RECENT_KEPT, &s, NULL);
+    assert_true(s.n < ACTIONS_RECENT_KEPT);
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -700,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_recent_full_value_reorders),
         cmocka_unit_test(test_recent_full_value_loses_entry),
         cmocka_unit_test(test_batch_past_touch_bound),
+        cmocka_unit_test(test_recent_past_key_bound),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
