@@ -951,8 +951,9 @@ static int coachee_item_cmp(const void *a, const void *b)
     return c != 0 ? c : recent_cmp(&x->it, &y->it);
 }
 
-/* Writes every recent value of coachee, from all of its records. */
-static int derive_coachee(struct store_txn *t, const char *coachee)
+/* Writes every recent value of coachee, from all of its records, adding
+ * the values written to *made. */
+static int derive_coachee(struct store_txn *t, const char *coachee, uint64_t *made)
 {
     uint8_t prefix[ACTIONS_KEY_MAX];
     size_t ne = strlen(coachee), n = 0, cap = 0;
@@ -1055,6 +1056,7 @@ static int derive_coachee(struct store_txn *t, const char *coachee)
         if (rc == 0 && val.len > 0) {
             rc = store_txn_put_raw(t, t->s->dbi_actions_by, key,
                                    recent_key(key, coachee, items[i].coach), val.p, val.len, NULL);
+            *made += rc == 0;
         }
         free(val.p);
         i = j;
@@ -1082,7 +1084,7 @@ int actions_view_derive(struct store_txn *t, uint64_t *n)
         if (rc == 0 && val.len > 0) {
             rc = store_txn_put_raw(t, t->s->dbi_actions_by, key, open_key(key, who[i]), val.p,
                                    val.len, NULL);
-            made++;
+            made += rc == 0;
         }
         free(val.p);
     }
@@ -1092,8 +1094,7 @@ int actions_view_derive(struct store_txn *t, uint64_t *n)
         rc = persons_of(t, 'e', &who, &nwho);
     }
     for (size_t i = 0; i < nwho && rc == 0; i++) {
-        rc = derive_coachee(t, who[i]);
-        made++;
+        rc = derive_coachee(t, who[i], &made);
     }
     free(who);
     if (n != NULL) {
