@@ -47,8 +47,10 @@
 #define VIEW_VERSION 1
 /* Follow-ups one recent entry holds at most (a u8 count). */
 #define VIEW_POINTS 255u
-/* Touched persons one batch holds before their values are written out in
- * the same transaction (about 170 bytes each). */
+/* Touch entries (struct view_touch, 147 bytes each: up to 4 per changed
+ * record, an 'O' and an 'R' for its old version and for its new) one batch
+ * notes before their values are written out in the same transaction,
+ * about 1.2 MB. */
 #define VIEW_TOUCH_MAX 8192u
 
 _Static_assert(ACTIONS_OPEN_KEPT <= 255 && ACTIONS_RECENT_KEPT <= 255, "a value's count is a u8");
