@@ -1144,7 +1144,7 @@ int actions_rebuild_txn(struct store_txn *t, uint64_t *n)
 
 /* The step from actions format 4 to 5: the records, index and counters
  * stay; the values laid out for the pages are derived from them. *n gets
- * the persons made. */
+ * the values written. */
 static int actions_format_5(struct store_txn *t, uint64_t *n)
 {
     return actions_view_derive(t, n);
@@ -1181,7 +1181,7 @@ int actions_format_check(struct store_txn *t, int rebuilt)
         if (rc != 0) {
             return rc;
         }
-        log_event(LOG_INFO, "actions_format_upgraded", "from=4 to=5 persons=%" PRIu64, n);
+        log_event(LOG_INFO, "actions_format_upgraded", "from=4 to=5 values=%" PRIu64, n);
     } else if (!rebuilt && st.ms_entries > 0) {
         rc = actions_rebuild_txn(t, &n);
         if (rc != 0) {

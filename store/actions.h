@@ -60,6 +60,15 @@
  *   'O', coach id, 0 -> the first ACTIONS_OPEN_KEPT open records' summaries
  *   'R', coachee id, 0, coach id -> the ACTIONS_RECENT_KEPT newest ones'
  *
+ * A page trusts a value that parses: one that is well formed but stale
+ * would be served. The only check at read time is an 'O' value's count
+ * against the coach's open counters; an 'R' value has none. What keeps
+ * the values right is the writer, whose updates are exact (each value is
+ * remade from the records its batch changed, or derived from the pair's
+ * records when it cannot be), and `coachqd verify`, which derives every
+ * value again and compares: the net for a value gone wrong (--repair
+ * mends it).
+ *
  * The records are derived data: actions_rebuild_txn() replays every stored
  * observation in sequence order and gives the same records as the writer
  * did (schema 8's migration and `coachqd verify --repair`), and

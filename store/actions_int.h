@@ -76,7 +76,9 @@ void actions_views_free(struct actions_views *vs);
 
 /* Writes every value from the records and the index (a store without any:
  * after a rebuild, or the upgrade from actions format 4). *n, when not NULL,
- * gets the persons made. Returns 0 or a negative code. */
+ * gets the values written ('O' and 'R' keys; a person whose records give
+ * no value, or one that does not fit, adds none). Returns 0 or a negative
+ * code. */
 int actions_view_derive(struct store_txn *t, uint64_t *n);
 
 /* Visits the first max of coach's open records (open of them in all, by

@@ -47,8 +47,10 @@
 #define VIEW_VERSION 1
 /* Follow-ups one recent entry holds at most (a u8 count). */
 #define VIEW_POINTS 255u
-/* Touched persons one batch holds before their values are written out in
- * the same transaction (about 170 bytes each). */
+/* Touch entries (struct view_touch, 147 bytes each: up to 4 per changed
+ * record, an 'O' and an 'R' for its old version and for its new) one batch
+ * notes before their values are written out in the same transaction,
+ * about 1.2 MB. */
 #define VIEW_TOUCH_MAX 8192u
 
 _Static_assert(ACTIONS_OPEN_KEPT <= 255 && ACTIONS_RECENT_KEPT <= 255, "a value's count is a u8");
@@ -951,8 +953,9 @@ static int coachee_item_cmp(const void *a, const void *b)
     return c != 0 ? c : recent_cmp(&x->it, &y->it);
 }
 
-/* Writes every recent value of coachee, from all of its records. */
-static int derive_coachee(struct store_txn *t, const char *coachee)
+/* Writes every recent value of coachee, from all of its records, adding
+ * the values written to *made. */
+static int derive_coachee(struct store_txn *t, const char *coachee, uint64_t *made)
 {
     uint8_t prefix[ACTIONS_KEY_MAX];
     size_t ne = strlen(coachee), n = 0, cap = 0;
@@ -1055,6 +1058,7 @@ static int derive_coachee(struct store_txn *t, const char *coachee)
         if (rc == 0 && val.len > 0) {
             rc = store_txn_put_raw(t, t->s->dbi_actions_by, key,
                                    recent_key(key, coachee, items[i].coach), val.p, val.len, NULL);
+            *made += rc == 0;
         }
         free(val.p);
         i = j;
@@ -1082,7 +1086,7 @@ int actions_view_derive(struct store_txn *t, uint64_t *n)
         if (rc == 0 && val.len > 0) {
             rc = store_txn_put_raw(t, t->s->dbi_actions_by, key, open_key(key, who[i]), val.p,
                                    val.len, NULL);
-            made++;
+            made += rc == 0;
         }
         free(val.p);
     }
@@ -1092,8 +1096,7 @@ int actions_view_derive(struct store_txn *t, uint64_t *n)
         rc = persons_of(t, 'e', &who, &nwho);
     }
     for (size_t i = 0; i < nwho && rc == 0; i++) {
-        rc = derive_coachee(t, who[i]);
-        made++;
+        rc = derive_coachee(t, who[i], &made);
     }
     free(who);
     if (n != NULL) {

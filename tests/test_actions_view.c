@@ -10,6 +10,7 @@
  * retention leave them right.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -45,6 +47,7 @@ struct world {
     struct agreed a[512];
     size_t n;
     unsigned seed;
+    uint8_t last_obs[16]; /* the last session's observation id */
 };
 
 static unsigned next_rand(struct world *w)
@@ -98,6 +101,7 @@ static void session(struct world *w, int c, int r, int32_t day, int n, struct ag
         o.o.n_follow_ups = 1;
     }
     assert_int_equal(testutil_store_submit(w->f->s, &o.o, "obs.1", NOW_S * 1000), 0);
+    memcpy(w->last_obs, o.id, 16);
     for (int i = 0; i < n && w->n < sizeof(w->a) / sizeof(w->a[0]); i++) {
         actions_id_of(&act[i], o.id, (size_t)i, w->a[w->n].id);
         w->a[w->n].coach = c;
@@ -256,7 +260,14 @@ static void pages_equal(const struct pages *a, const struct pages *b)
 }
 
 /* The pages from the values equal the pages from the records (the values
- * deleted), and verify finds nothing to mend. */
+ * deleted), and verify finds nothing to mend. The records are an oracle
+ * for the open list at any length (past ACTIONS_OPEN_KEPT both read the
+ * index), but for a pair's list only below the record path's key bound
+ * (ACTIONS_RECENT_KEYS keys per record asked for, actions.h): a rep with
+ * enough newer actions of another coach to use up those keys (a few
+ * dozen) gets a value of 6 and fewer from the records, by design. The sessions here stay below it
+ * (two coaches, at most 3 actions a session); test_recent_past_key_bound checks the pair past it
+ * against what was agreed. */
 static void check_against_records(struct world *w)
 {
     struct pages *with = calloc(2, sizeof(*with));
@@ -293,9 +304,10 @@ static void world_free(struct world *w)
 /* ---- Tests ---------------------------------------------------------------- */
 
 /* Random sessions, each its own batch: after every ten, the pages from the
- * values are those from the records, past the bound of what a value holds
- * (a coach with more than ACTIONS_OPEN_KEPT open actions: the list of 30
- * reads the index). */
+ * values are those from the records, for the open list past the bound of
+ * what a value holds (a coach with more than ACTIONS_OPEN_KEPT open
+ * actions: the list of 30 reads the index) and for the pairs' lists below
+ * the record path's key bound (check_against_records()). */
 static void test_random_against_records(void **state)
 {
     (void)state;
@@ -412,14 +424,40 @@ static void test_damaged_value(void **state)
     world_free(w);
 }
 
+/* Opens the store in w's directory with its log (standard error) caught
+ * in log (NUL-terminated, at most len - 1 bytes). */
+static void open_logged(struct world *w, char *log, size_t len)
+{
+    char path[600];
+    int fd, saved;
+    ssize_t got;
+
+    snprintf(path, sizeof(path), "%s/open.log", w->f->dir);
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(fd, STDERR_FILENO) >= 0);
+    w->f->s = testutil_store_open(w->f->dir, 0);
+    assert_true(dup2(saved, STDERR_FILENO) >= 0);
+    close(saved);
+    got = pread(fd, log, len - 1, 0);
+    assert_true(got >= 0);
+    log[got] = '\0';
+    close(fd);
+}
+
 /* A store of actions format 4 (its values removed, its format set back)
  * gets them on open: verify finds them missing before and nothing after,
- * and the pages read them. */
+ * and the pages read them. The upgrade is format 5's own step, which
+ * writes the values and nothing else, not a rebuild of every record: its
+ * log line says so and counts the values verify found missing. */
 static void test_migration_from_4(void **state)
 {
     struct world *w = world_new(5);
     struct actions_verify_result v;
     struct pages *p = calloc(2, sizeof(*p));
+    char log[4096], want[96];
 
     (void)state;
     assert_non_null(p);
@@ -429,8 +467,12 @@ static void test_migration_from_4(void **state)
     assert_int_equal(testutil_meta_put_be32(w->f->s, "actions_format", 4), 0);
     assert_int_equal(actions_verify(w->f->s, 0, &v), 0);
     assert_true(v.differences >= 5);
+    snprintf(want, sizeof(want), "event=actions_format_upgraded from=4 to=5 values=%llu\n",
+             (unsigned long long)v.differences);
     store_close(w->f->s);
-    w->f->s = testutil_store_open(w->f->dir, 0);
+    open_logged(w, log, sizeof(log));
+    assert_non_null(strstr(log, want));
+    assert_null(strstr(log, "actions="));
     assert_int_equal(actions_verify(w->f->s, 0, &v), 0);
     assert_int_equal(v.differences, 0);
     pages_read(w->f->s, &p[1]);
@@ -518,6 +560,208 @@ static void test_recent_full_value_reorders(void **state)
     world_free(w);
 }
 
+/* A store with the organisation's rules on, as coachqd opens it. */
+static struct world *world_enforced(unsigned seed)
+{
+    struct world *w = world_new(seed);
+
+    store_close(w->f->s);
+    w->f->s = testutil_store_open_enforced(w->f->dir);
+    return w;
+}
+
+/* Amends the session of observation obs (started on day) with one of coach
+ * with rep agreeing the action a (its id kept), or none when a is NULL. */
+static void amend(struct world *w, const uint8_t obs[16], int32_t day, int c, int r,
+                  struct agreed *a, const char *text)
+{
+    struct testutil_obs o;
+    Coachq__V1__Action act = COACHQ__V1__ACTION__INIT;
+    Coachq__V1__Action *ap = &act;
+
+    testutil_obs_make(&o, coaches[c], reps[r], (int64_t)day * 86400 + 9 * 3600);
+    o.o.amends.data = (uint8_t *)obs;
+    o.o.amends.len = 16;
+    if (a != NULL) {
+        act.text = (char *)text;
+        act.owner_id = (char *)reps[r];
+        act.focus_skill = (char *)"objection handling";
+        act.id.data = a->id;
+        act.id.len = 16;
+        o.o.actions = &ap;
+        o.o.n_actions = 1;
+        a->coach = c;
+        a->rep = r;
+    }
+    assert_int_equal(testutil_store_submit(w->f->s, &o.o, "obs.1", NOW_S * 1000), 0);
+}
+
+/* A full pair value that loses an entry (an amendment moves a session to
+ * another pair, or drops the newest session's action) is made again from
+ * the records: the pair's record outside it comes in, so the page still
+ * shows ACTIONS_RECENT_KEPT actions, the oldest among them. */
+static void test_recent_full_value_loses_entry(void **state)
+{
+    struct world *w = world_enforced(13);
+    struct actions_verify_result v;
+    uint8_t moved[16], newest[16];
+    int32_t day0 = TODAY - 40;
+    struct seen s;
+
+    (void)state;
+    for (int i = 0; i < ACTIONS_RECENT_KEPT + 2; i++) {
+        session(w, 0, 0, day0 + i, 1, NULL, 0);
+        if (i == 2) {
+            memcpy(moved, w->last_obs, 16);
+        }
+    }
+    memcpy(newest, w->last_obs, 16);
+    page_read(w->f->s, "flm.a", "rep.1", ACTIONS_RECENT_KEPT, &s, NULL);
+    assert_int_equal(s.n, ACTIONS_RECENT_KEPT);
+    assert_null(strstr(s.text, "act 1|"));
+
+    /* Session 2 moves to flm.b with rep.2: acts 1 and 0 come in. */
+    amend(w, moved, day0 + 2, 1, 1, &w->a[2], "act 2");
+    page_read(w->f->s, "flm.a", "rep.1", ACTIONS_RECENT_KEPT, &s, NULL);
+    assert_int_equal(s.n, ACTIONS_RECENT_KEPT);
+    assert_non_null(strstr(s.text, "act 1|"));
+    assert_null(strstr(s.text, "act 2|"));
+    page_read(w->f->s, "flm.b", "rep.2", ACTIONS_RECENT_KEPT, &s, NULL);
+    assert_int_equal(s.n, 1);
+    assert_non_null(strstr(s.text, "act 2|"));
+    assert_int_equal(actions_verify(w->f->s, 0, &v), 0);
+    assert_int_equal(v.differences, 0);
+    check_against_records(w);
+
+    /* The newest session's action is dropped: act 0 comes in. */
+    amend(w, newest, day0 + ACTIONS_RECENT_KEPT + 1, 0, 0, NULL, NULL);
+    page_read(w->f->s, "flm.a", "rep.1", ACTIONS_RECENT_KEPT, &s, NULL);
+    assert_int_equal(s.n, ACTIONS_RECENT_KEPT);
+    assert_non_null(strstr(s.text, "act 0|"));
+    assert_null(strstr(s.text, "act 7|"));
+    assert_int_equal(actions_verify(w->f->s, 0, &v), 0);
+    assert_int_equal(v.differences, 0);
+    check_against_records(w);
+    world_free(w);
+}
+
+/* One batch of sessions whose actions touch more persons' values than a
+ * batch notes (VIEW_TOUCH_MAX entries): a session of flm.b with rep.2
+ * first, then 89 of flm.a with rep.1 agreeing 50 actions each. The values
+ * noted before the write-out are written too. */
+#define BIG_OBS 90
+#define BIG_ACTS 50
+
+struct big {
+    uint8_t *buf[BIG_OBS];
+    size_t len[BIG_OBS];
+};
+
+static void big_make(struct big *b)
+{
+    for (int i = 0; i < BIG_OBS; i++) {
+        struct testutil_obs o;
+        Coachq__V1__Action act[BIG_ACTS], *ap[BIG_ACTS];
+        char text[BIG_ACTS][32];
+        int first = i == 0;
+        int n = first ? 1 : BIG_ACTS;
+
+        testutil_obs_make(&o, coaches[first ? 1 : 0], reps[first ? 1 : 0],
+                          (int64_t)(TODAY - 100 + i) * 86400 + 9 * 3600);
+        for (int k = 0; k < n; k++) {
+            Coachq__V1__Action init = COACHQ__V1__ACTION__INIT;
+
+            act[k] = init;
+            snprintf(text[k], sizeof(text[k]), "act %d.%d", i, k);
+            act[k].text = text[k];
+            act[k].owner_id = (char *)reps[first ? 1 : 0];
+            act[k].focus_skill = (char *)"objection handling";
+            ap[k] = &act[k];
+        }
+        o.o.actions = ap;
+        o.o.n_actions = (size_t)n;
+        b->len[i] = coachq__v1__observation__get_packed_size(&o.o);
+        b->buf[i] = malloc(b->len[i]);
+        assert_non_null(b->buf[i]);
+        coachq__v1__observation__pack(&o.o, b->buf[i]);
+    }
+}
+
+static void big_fill(void *arg, struct store_write *w, int i)
+{
+    struct big *b = arg;
+
+    memset(w, 0, sizeof(*w));
+    w->obs = b->buf[i];
+    w->obs_len = b->len[i];
+    w->observer_id = "obs.1";
+    w->received_at_ms = NOW_S * 1000;
+}
+
+static void big_check(void *arg, const struct store_write *w, int i)
+{
+    (void)arg;
+    if (w->rc != 0 || w->result != STORE_STORED) {
+        fail_msg("session %d: rc %d (%s)", i, w->rc, w->fault.message);
+    }
+}
+
+static void test_batch_past_touch_bound(void **state)
+{
+    struct world *w = world_enforced(17);
+    struct big b;
+    struct seen s;
+    uint64_t open = 0;
+
+    (void)state;
+    big_make(&b);
+    testutil_write_one_batch(w->f->s, BIG_OBS, big_fill, big_check, &b, NULL, 0);
+    page_read(w->f->s, "flm.b", "rep.2", ACTIONS_RECENT_KEPT, &s, NULL);
+    assert_int_equal(s.n, 1);
+    page_read(w->f->s, "flm.b", NULL, ACTIONS_OPEN_KEPT, &s, &open);
+    assert_int_equal(open, 1);
+    page_read(w->f->s, "flm.a", NULL, ACTIONS_OPEN_KEPT, &s, &open);
+    assert_int_equal(open, (uint64_t)(BIG_OBS - 1) * BIG_ACTS);
+    check_against_records(w);
+    for (int i = 0; i < BIG_OBS; i++) {
+        free(b.buf[i]);
+    }
+    world_free(w);
+}
+
+/* A pair past the record path's key bound, where the records are no
+ * oracle (check_against_records()): flm.a agrees 6 actions with rep.1,
+ * then flm.b 75 newer ones. The page from the value shows flm.a's 6, which
+ * the test agreed, while the record path, its keys used up by flm.b's,
+ * finds fewer; verify finds nothing to mend. */
+static void test_recent_past_key_bound(void **state)
+{
+    struct world *w = world_new(19);
+    struct actions_verify_result v;
+    struct seen s;
+    char want[16];
+
+    (void)state;
+    for (int i = 0; i < ACTIONS_RECENT_KEPT; i++) {
+        session(w, 0, 0, TODAY - 120 + i, 1, NULL, 0);
+    }
+    for (int i = 0; i < 25; i++) {
+        session(w, 1, 0, TODAY - 100 + i, 3, NULL, 0);
+    }
+    page_read(w->f->s, "flm.a", "rep.1", ACTIONS_RECENT_KEPT, &s, NULL);
+    assert_int_equal(s.n, ACTIONS_RECENT_KEPT);
+    for (int i = 0; i < ACTIONS_RECENT_KEPT; i++) {
+        snprintf(want, sizeof(want), "act %d|", i);
+        assert_non_null(strstr(s.text, want));
+    }
+    assert_int_equal(actions_verify(w->f->s, 0, &v), 0);
+    assert_int_equal(v.differences, 0);
+    assert_int_equal(testutil_actions_values_drop(w->f->s), 0);
+    page_read(w->f->s, "flm.a", "rep.1", ACTIONS_RECENT_KEPT, &s, NULL);
+    assert_true(s.n < ACTIONS_RECENT_KEPT);
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,6 +771,9 @@ int main(void)
         cmocka_unit_test(test_migration_from_4),
         cmocka_unit_test(test_erasure_and_retention),
         cmocka_unit_test(test_recent_full_value_reorders),
+        cmocka_unit_test(test_recent_full_value_loses_entry),
+        cmocka_unit_test(test_batch_past_touch_bound),
+        cmocka_unit_test(test_recent_past_key_bound),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
