@@ -39,11 +39,12 @@ static int32_t week(int i)
     return MONDAY0 - 7 * i;
 }
 
-/* slm.a over m1 and m2 until m1 moves to slm.b on week 3's Monday; o1 is
- * the page's observer, o2 to o5 the others, read in that order. */
+/* slm.a over m1 and m2 until m1 moves to slm.b on week 3's Monday, and
+ * over m3. o1 is the page's observer, o2 to o6
+ * the others, read in that order. */
 static int org_cb(struct store_txn *t, void *arg)
 {
-    static const char *const obs[] = {"o1", "o2", "o3", "o4", "o5"};
+    static const char *const obs[] = {"o1", "o2", "o3", "o4", "o5", "o6"};
     int changed = 0;
     int rc;
 
@@ -61,6 +62,9 @@ static int org_cb(struct store_txn *t, void *arg)
     }
     if (rc == 0) {
         rc = testutil_put_person(t, "m2", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.a");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "m3", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.a");
     }
     if (rc == 0) {
         rc = testutil_put_person(t, "rep.1", NULL, 0, "m1");
@@ -90,6 +94,21 @@ static void observe(struct testutil_store_fx *f, const char *observer, const cha
     assert_int_equal(testutil_store_submit(f->s, &o.o, observer, NOW_S * 1000), 0);
 }
 
+/* observe() with every behaviour not applicable: an observation without
+ * ratings. */
+static void observe_na(struct testutil_store_fx *f, const char *observer, const char *coach,
+                       int32_t day, int hour)
+{
+    struct testutil_obs o;
+
+    testutil_obs_make(&o, coach, "rep.1", (int64_t)day * 86400 + hour * 3600);
+    for (size_t i = 0; i < NB; i++) {
+        o.r[i].score = 0;
+        o.r[i].not_applicable = 1;
+    }
+    assert_int_equal(testutil_store_submit(f->s, &o.o, observer, NOW_S * 1000), 0);
+}
+
 static int setup(void **state)
 {
     struct testutil_store_fx *f;
@@ -99,6 +118,12 @@ static int setup(void **state)
     /* Week 4, before m1's move: o1 alone, on m1 and m2. */
     observe(f, "o1", "m1", week(4), 8, 3);
     observe(f, "o1", "m2", week(4), 9, 2);
+    /* Week 3: o1 on both, m1's other observers o2 and o3, m2's o2 alone. */
+    observe(f, "o1", "m1", week(3), 8, 3);
+    observe(f, "o1", "m2", week(3), 9, 2);
+    observe(f, "o2", "m1", week(3) + 1, 8, 2);
+    observe(f, "o3", "m1", week(3) + 1, 9, 2);
+    observe(f, "o2", "m2", week(3) + 1, 10, 1);
     /* Week 2, after it: o1 on both; m1's other observers are o2 and o3,
      * m2's o4 and o5, the last two read. */
     observe(f, "o1", "m1", week(2), 8, 3);
@@ -200,6 +225,30 @@ static void test_line_follows_its_span(void **state)
     dash_free(d);
 }
 
+/*
+ * Week 3: m1 has two other observers (o2, o3), m2 one (o2), privacy_min -
+ * 1, so only m1's cell counts, one manager where privacy_min are needed:
+ * "group too small". The week's figure would otherwise be m1's and m2's
+ * drift over o2 and o3. This cell keeps the count of peers short, so every
+ * other observer's list is read here.
+ */
+static void test_cell_short_of_peers(void **state)
+{
+    struct dash *d = build(*state);
+    const Coachq__V1__Cell *c;
+    char day[16];
+
+    c = week_cell(d, dash_day_text(week(3), day, sizeof(day)), "Severity drift");
+    assert_false(c->has_value);
+    assert_string_equal(c->text, "group too small");
+    /* The window pools week 2 alone. */
+    c = week_cell(d, "Window", "Severity drift");
+    assert_true(c->has_value);
+    assert_true(fabs(c->value - 1.0) < 1e-12);
+    assert_int_equal(c->n, 20);
+    dash_free(d);
+}
+
 /* Writes o1's list of week 2 with its two managers swapped (m2 before
  * m1), as only a damaged store holds it. */
 static int swap_txn(struct store_txn *t, void *arg)
@@ -228,8 +277,7 @@ static int swap_txn(struct store_txn *t, void *arg)
 /* A list out of order still gives the page of the first test: the parts
  * are sorted when they do not come sorted, so week 2 keeps both cells and
  * its drift of 1 (a page that trusted the order would find no peers for
- * m1, which now comes after m2, and show "group too small"). Runs last:
- * it writes to the shared store. */
+ * m1, which now comes after m2, and show "group too small"). */
 static void test_list_out_of_order(void **state)
 {
     struct testutil_store_fx *f = *state;
@@ -248,13 +296,70 @@ static void test_list_out_of_order(void **state)
     dash_free(d);
 }
 
+/*
+ * A store where the read of the others stops early: in week 2, o1 rates
+ * m1 (3) and m2 (2) and observes m3 without ratings; o2 rates m1 (2), m2
+ * (1) and m3, o3 m1 (2) and m3, o4 m2 (1), o5 m1 (2) and m2 (1). Wanted
+ * are m1's and m2's cells (m3's has no ratings of o1's). m1 has
+ * privacy_min (2) peers after o3, m2 after o4, so o5's list is not read.
+ */
+static int setup_stop(void **state)
+{
+    struct testutil_store_fx *f;
+
+    testutil_watchdog(240);
+    f = testutil_store_fx_new(org_cb, NULL);
+    observe(f, "o1", "m1", week(2), 8, 3);
+    observe(f, "o1", "m2", week(2), 9, 2);
+    observe_na(f, "o1", "m3", week(2), 10);
+    observe(f, "o2", "m1", week(2) + 1, 8, 2);
+    observe(f, "o2", "m2", week(2) + 1, 9, 1);
+    observe(f, "o2", "m3", week(2) + 1, 10, 2);
+    observe(f, "o3", "m1", week(2) + 2, 8, 2);
+    observe(f, "o3", "m3", week(2) + 2, 9, 2);
+    observe(f, "o4", "m2", week(2) + 3, 8, 1);
+    observe(f, "o5", "m1", week(2) + 4, 8, 2);
+    observe(f, "o5", "m2", week(2) + 4, 9, 1);
+    *state = f;
+    return 0;
+}
+
+/*
+ * Week 2 counts m1 (3 against 2) and m2 (2 against 1): drift 1 over 20
+ * ratings (others' 60), whether or not o5's list is read, as the stop
+ * needs. m3's cell gets privacy_min peers after o3 too, but is not wanted:
+ * counting it down would stop before o4, leave m2 with one peer and the
+ * week "group too small".
+ */
+static void test_stop_skips_the_last_list(void **state)
+{
+    struct dash *d = build(*state);
+    const Coachq__V1__Cell *c;
+    char day[16];
+
+    c = week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Severity drift");
+    assert_true(c->has_value);
+    assert_true(fabs(c->value - 1.0) < 1e-12);
+    assert_int_equal(c->n, 20);
+    c = week_cell(d, "Window", "Severity drift");
+    assert_true(c->has_value);
+    assert_true(fabs(c->value - 1.0) < 1e-12);
+    assert_string_equal(
+        week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Managers observed")->text, "3");
+    dash_free(d);
+}
+
 int main(void)
 {
+    /* Each test has a store of its own: some damage it. */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_peers_read_until_every_cell_has_enough),
-        cmocka_unit_test(test_line_follows_its_span),
-        cmocka_unit_test(test_list_out_of_order),
+        cmocka_unit_test_setup_teardown(test_peers_read_until_every_cell_has_enough, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_line_follows_its_span, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cell_short_of_peers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_out_of_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_skips_the_last_list, setup_stop, teardown),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
