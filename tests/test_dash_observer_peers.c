@@ -39,7 +39,7 @@ static int32_t week(int i)
     return MONDAY0 - 7 * i;
 }
 
-/* slm.a over m1 and m2 until m1 moves to slm.b on week 3's Monday, and
+/* slm.a over m1 and m2 until m1 moves to slm.b on week 3's Sunday, and
  * over m3. o1 is the page's observer, o2 to o6
  * the others, read in that order. */
 static int org_cb(struct store_txn *t, void *arg)
@@ -58,7 +58,7 @@ static int org_cb(struct store_txn *t, void *arg)
         rc = testutil_put_person(t, "m1", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.a");
     }
     if (rc == 0) {
-        rc = people_line_put(t, "m1", "slm.b", week(3), &changed);
+        rc = people_line_put(t, "m1", "slm.b", week(3) + 6, &changed);
     }
     if (rc == 0) {
         rc = testutil_put_person(t, "m2", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.a");
@@ -118,7 +118,8 @@ static int setup(void **state)
     /* Week 4, before m1's move: o1 alone, on m1 and m2. */
     observe(f, "o1", "m1", week(4), 8, 3);
     observe(f, "o1", "m2", week(4), 9, 2);
-    /* Week 3: o1 on both, m1's other observers o2 and o3, m2's o2 alone. */
+    /* Week 3, whose Sunday is m1's first day under slm.b: o1 on both, m1's
+     * other observers o2 and o3, m2's o2 alone. */
     observe(f, "o1", "m1", week(3), 8, 3);
     observe(f, "o1", "m2", week(3), 9, 2);
     observe(f, "o2", "m1", week(3) + 1, 8, 2);
@@ -206,7 +207,7 @@ static void test_peers_read_until_every_cell_has_enough(void **state)
 }
 
 /*
- * m1 reports to slm.a until week 3's Monday and to slm.b from then on, m2
+ * m1 reports to slm.a until week 3's Sunday and to slm.b from then on, m2
  * to slm.a throughout: week 4 has one line, week 2 two, the window two. A
  * line taken from m1's first answer whatever the week would give week 2
  * one.
@@ -222,6 +223,24 @@ static void test_line_follows_its_span(void **state)
         week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Lines observed")->text, "2");
     assert_string_equal(week_cell(d, "Window", "Lines observed")->text, "2");
     assert_string_equal(week_cell(d, "Window", "Managers observed")->text, "2");
+    dash_free(d);
+}
+
+/*
+ * m1's move falls on week 3's Sunday, the day a week's line is taken on:
+ * m1 under slm.b and m2 under slm.a make week 3's lines two. m1's answer
+ * for week 4 (slm.a) lasts to the Saturday before, so a span reused one
+ * day past its end, or a line taken on the week's Monday, gives one.
+ */
+static void test_line_changes_on_a_sunday(void **state)
+{
+    struct dash *d = build(*state);
+    char day[16];
+
+    assert_string_equal(
+        week_cell(d, dash_day_text(week(3), day, sizeof(day)), "Lines observed")->text, "2");
+    assert_string_equal(
+        week_cell(d, dash_day_text(week(3), day, sizeof(day)), "Managers observed")->text, "2");
     dash_free(d);
 }
 
@@ -356,6 +375,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_peers_read_until_every_cell_has_enough, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_line_follows_its_span, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_line_changes_on_a_sunday, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cell_short_of_peers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_out_of_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_skips_the_last_list, setup_stop, teardown),
