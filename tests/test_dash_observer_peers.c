@@ -40,7 +40,7 @@ static int32_t week(int i)
 }
 
 /* slm.a over m1 and m2 until m1 moves to slm.b on week 3's Sunday, and
- * over m3. o1 is the page's observer, o2 to o6
+ * over m3; m4 has no manager. o1 is the page's observer, o2 to o6
  * the others, read in that order. */
 static int org_cb(struct store_txn *t, void *arg)
 {
@@ -65,6 +65,9 @@ static int org_cb(struct store_txn *t, void *arg)
     }
     if (rc == 0) {
         rc = testutil_put_person(t, "m3", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.a");
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "m4", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, NULL);
     }
     if (rc == 0) {
         rc = testutil_put_person(t, "rep.1", NULL, 0, "m1");
@@ -115,9 +118,10 @@ static int setup(void **state)
 
     testutil_watchdog(240);
     f = testutil_store_fx_new(org_cb, NULL);
-    /* Week 4, before m1's move: o1 alone, on m1 and m2. */
+    /* Week 4, before m1's move: o1 alone, on m1, m2 and m4. */
     observe(f, "o1", "m1", week(4), 8, 3);
     observe(f, "o1", "m2", week(4), 9, 2);
+    observe(f, "o1", "m4", week(4), 10, 2);
     /* Week 3, whose Sunday is m1's first day under slm.b: o1 on both, m1's
      * other observers o2 and o3, m2's o2 alone. */
     observe(f, "o1", "m1", week(3), 8, 3);
@@ -208,9 +212,9 @@ static void test_peers_read_until_every_cell_has_enough(void **state)
 
 /*
  * m1 reports to slm.a until week 3's Sunday and to slm.b from then on, m2
- * to slm.a throughout: week 4 has one line, week 2 two, the window two. A
- * line taken from m1's first answer whatever the week would give week 2
- * one.
+ * to slm.a throughout, m4 to nobody: week 4 has one line, week 2 two, the
+ * window two. A line taken from m1's first answer whatever the week would
+ * give week 2 one.
  */
 static void test_line_follows_its_span(void **state)
 {
@@ -220,9 +224,11 @@ static void test_line_follows_its_span(void **state)
     assert_string_equal(
         week_cell(d, dash_day_text(week(4), day, sizeof(day)), "Lines observed")->text, "1");
     assert_string_equal(
+        week_cell(d, dash_day_text(week(4), day, sizeof(day)), "Managers observed")->text, "3");
+    assert_string_equal(
         week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Lines observed")->text, "2");
     assert_string_equal(week_cell(d, "Window", "Lines observed")->text, "2");
-    assert_string_equal(week_cell(d, "Window", "Managers observed")->text, "2");
+    assert_string_equal(week_cell(d, "Window", "Managers observed")->text, "3");
     dash_free(d);
 }
 
@@ -268,29 +274,98 @@ static void test_cell_short_of_peers(void **state)
     dash_free(d);
 }
 
-/* Writes o1's list of week 2 with its two managers swapped (m2 before
- * m1), as only a damaged store holds it. */
-static int swap_txn(struct store_txn *t, void *arg)
+/* Rewrites one observer's list of one week (coaching-conversation) as only
+ * a damaged store holds it. */
+struct damage {
+    const char *observer;
+    int32_t monday;
+    const char *twice; /* a manager to name twice, in place; NULL: swap the first two */
+};
+
+static int damage_txn(struct store_txn *t, void *arg)
 {
+    const struct damage *dm = arg;
     struct keys_buf k;
     struct agg_seen l;
     struct agg_seen_ent e;
+    struct agg_seen_ent *grown;
     MDB_val v;
+    size_t i = 0;
     int rc;
 
-    (void)arg;
     memset(&l, 0, sizeof(l));
-    assert_int_equal(agg_key(&k, AGG_OBSERVER_WEEK, "o1", "coaching-conversation", 1, week(2)), 0);
+    assert_int_equal(
+        agg_key(&k, AGG_OBSERVER_WEEK, dm->observer, "coaching-conversation", 1, dm->monday), 0);
     assert_int_equal(store_txn_get_raw(t, t->s->dbi_agg, k.b, k.len, &v), 0);
     assert_int_equal(agg_seen_decode(&l, v.mv_data, v.mv_size), 0);
-    assert_int_equal(l.n, 2);
-    assert_string_equal(l.e[0].coach, "m1");
-    e = l.e[0];
-    l.e[0] = l.e[1];
-    l.e[1] = e;
+    assert_true(l.n >= 2);
+    if (dm->twice == NULL) {
+        e = l.e[0];
+        l.e[0] = l.e[1];
+        l.e[1] = e;
+    } else {
+        while (i < l.n && strcmp(l.e[i].coach, dm->twice) != 0) {
+            i++;
+        }
+        assert_true(i < l.n);
+        grown = realloc(l.e, (l.n + 1) * sizeof(*l.e));
+        assert_non_null(grown);
+        l.e = grown;
+        l.cap = l.n + 1;
+        memmove(&l.e[i + 1], &l.e[i], (l.n - i) * sizeof(*l.e));
+        l.n++;
+    }
     rc = agg_seen_put(t, k.b, k.len, &l);
     agg_seen_free(&l);
     return rc;
+}
+
+/* Writes m4's line as reporting to themselves, which people_line_put()
+ * refuses (a cycle of one): only a damaged store holds it. */
+static int self_line_txn(struct store_txn *t, void *arg)
+{
+    struct keys_buf k;
+
+    (void)arg;
+    keys_buf_reset(&k);
+    keys_buf_id(&k, "m4");
+    keys_buf_day(&k, TESTUTIL_ORG_DAY);
+    assert_int_equal(k.err, 0);
+    return store_txn_put_raw(t, t->s->dbi_lines, k.b, k.len, "m4", 2, NULL);
+}
+
+/* m4 reporting to themselves is no line, as the first link of
+ * people_chain_at() has it: week 4 keeps one line (slm.a, for m1 and m2)
+ * where taking m4 as its own line would give two. */
+static void test_manager_reporting_to_themselves(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct dash *d;
+    char day[16];
+
+    assert_int_equal(store_exec(f->s, self_line_txn, NULL), 0);
+    d = build(f);
+    assert_string_equal(
+        week_cell(d, dash_day_text(week(4), day, sizeof(day)), "Lines observed")->text, "1");
+    assert_string_equal(
+        week_cell(d, dash_day_text(week(4), day, sizeof(day)), "Managers observed")->text, "3");
+    assert_string_equal(week_cell(d, "Window", "Lines observed")->text, "2");
+    dash_free(d);
+}
+
+/* Week 2's drift of 1 over 20 ratings and its two lines, as
+ * test_peers_read_until_every_cell_has_enough() reads them. */
+static void assert_week2(const struct dash *d)
+{
+    const Coachq__V1__Cell *c;
+    char day[16];
+
+    c = week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Severity drift");
+    assert_true(c->has_value);
+    assert_true(fabs(c->value - 1.0) < 1e-12);
+    assert_int_equal(c->n, 20);
+    assert_string_equal(
+        week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Lines observed")->text, "2");
 }
 
 /* A list out of order still gives the page of the first test: the parts
@@ -300,18 +375,57 @@ static int swap_txn(struct store_txn *t, void *arg)
 static void test_list_out_of_order(void **state)
 {
     struct testutil_store_fx *f = *state;
+    struct damage dm = {"o1", week(2), NULL};
     struct dash *d;
-    const Coachq__V1__Cell *c;
+
+    assert_int_equal(store_exec(f->s, damage_txn, &dm), 0);
+    d = build(f);
+    assert_week2(d);
+    dash_free(d);
+}
+
+/* o1's own list of week 2 naming m1 twice: the window's managers keep m1
+ * once (coach_ids()), so the page is built, the window counts m1, m2 and
+ * m4 once each (a list of managers with m1 twice would give four) and week
+ * 2 its two lines. Week 2's drift is left out, as main leaves it: the
+ * second part of m1 has no coach-week figures of its own. */
+static void test_own_list_names_manager_twice(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct damage dm = {"o1", week(2), "m1"};
+    struct dash *d;
     char day[16];
 
-    assert_int_equal(store_exec(f->s, swap_txn, NULL), 0);
+    assert_int_equal(store_exec(f->s, damage_txn, &dm), 0);
     d = build(f);
-    c = week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Severity drift");
-    assert_true(c->has_value);
-    assert_true(fabs(c->value - 1.0) < 1e-12);
-    assert_int_equal(c->n, 20);
+    assert_string_equal(week_cell(d, "Window", "Managers observed")->text, "3");
+    assert_string_equal(week_cell(d, "Window", "Lines observed")->text, "2");
     assert_string_equal(
         week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Lines observed")->text, "2");
+    assert_string_equal(
+        week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Severity drift")->text,
+        "group too small");
+    dash_free(d);
+}
+
+/* o2's list of week 3 naming m2 twice: o2 is still one other observer of
+ * m2 that week, so m2's cell has one, privacy_min - 1, and week 3 stays
+ * "group too small". Counting o2 twice would show a figure resting on
+ * o2's scores of m2 alone. */
+static void test_peer_list_names_manager_twice(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct damage dm = {"o2", week(3), "m2"};
+    const Coachq__V1__Cell *c;
+    struct dash *d;
+    char day[16];
+
+    assert_int_equal(store_exec(f->s, damage_txn, &dm), 0);
+    d = build(f);
+    c = week_cell(d, dash_day_text(week(3), day, sizeof(day)), "Severity drift");
+    assert_false(c->has_value);
+    assert_string_equal(c->text, "group too small");
+    assert_week2(d);
     dash_free(d);
 }
 
@@ -377,7 +491,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_line_follows_its_span, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_changes_on_a_sunday, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cell_short_of_peers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manager_reporting_to_themselves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_out_of_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_list_names_manager_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_list_names_manager_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_skips_the_last_list, setup_stop, teardown),
     };
 
