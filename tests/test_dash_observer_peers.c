@@ -368,10 +368,11 @@ static void assert_week2(const struct dash *d)
         week_cell(d, dash_day_text(week(2), day, sizeof(day)), "Lines observed")->text, "2");
 }
 
-/* A list out of order still gives the page of the first test: the parts
- * are sorted when they do not come sorted, so week 2 keeps both cells and
- * its drift of 1 (a page that trusted the order would find no peers for
- * m1, which now comes after m2, and show "group too small"). */
+/* o1's list of week 2 with its two managers swapped (m2 before m1): the
+ * parts are sorted when they do not come sorted, so week 2 keeps both
+ * cells and its drift of 1 (parts left out of order fail the page's read
+ * of the coach-week values, which takes the managers in id order: the
+ * page is not built). */
 static void test_list_out_of_order(void **state)
 {
     struct testutil_store_fx *f = *state;
