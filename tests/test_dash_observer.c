@@ -87,17 +87,12 @@ static int org_cb(struct store_txn *t, void *arg)
     return rc;
 }
 
-/* Stores one observation of coach by observer on day, every behaviour v. */
+/* Stores one observation of coach (coachee rep.1) by observer at day and
+ * hour, every behaviour scored v, received now. */
 static void observe(struct testutil_store_fx *f, const char *observer, const char *coach,
                     int32_t day, int hour, uint32_t v)
 {
-    struct testutil_obs o;
-
-    testutil_obs_make(&o, coach, "rep.1", (int64_t)day * 86400 + hour * 3600);
-    for (size_t i = 0; i < NB; i++) {
-        o.r[i].score = v;
-    }
-    assert_int_equal(testutil_store_submit(f->s, &o.o, observer, NOW_S * 1000), 0);
+    testutil_observe_scored(f->s, observer, coach, day, hour, v, NOW_S * 1000);
 }
 
 /* A calibration reference and two failed attempts by o1 (exact 0.3), the

@@ -279,6 +279,15 @@ int testutil_put_two_line_org(struct store_txn *t, void *arg);
 int testutil_store_submit(struct store *s, const Coachq__V1__Observation *o, const char *observer,
                           int64_t received_ms);
 
+/*
+ * Stores one observation of coach (coachee "rep.1", testutil_obs_make()'s
+ * rubric) by observer, started at hour on day (days since the epoch), every
+ * behaviour scored score, received at received_ms; fails the test unless
+ * it is stored. Test thread.
+ */
+void testutil_observe_scored(struct store *s, const char *observer, const char *coach, int32_t day,
+                             int hour, uint32_t score, int64_t received_ms);
+
 struct dash;
 struct dash_opts;
 struct validate_error;

@@ -320,3 +320,15 @@ int testutil_meta_put_be32(struct store *s, const char *key, uint32_t v)
 
     return store_exec(s, meta_be32_txn, &m);
 }
+
+void testutil_observe_scored(struct store *s, const char *observer, const char *coach, int32_t day,
+                             int hour, uint32_t score, int64_t received_ms)
+{
+    struct testutil_obs o;
+
+    testutil_obs_make(&o, coach, "rep.1", (int64_t)day * 86400 + hour * 3600);
+    for (size_t i = 0; i < o.o.n_ratings; i++) {
+        o.r[i].score = score;
+    }
+    assert_int_equal(testutil_store_submit(s, &o.o, observer, received_ms), 0);
+}
