@@ -398,7 +398,13 @@ static int line_patch(struct store_txn *t, const uint8_t *wkey, size_t klen)
             goto out;
         }
         old += IMP_HEAD;
-    } else if (rc != -ENOENT) {
+    } else {
+        /* No block to patch, though other weeks of it may be stored (a
+         * block deleted by hand, or lost): made from its weeks, so a
+         * patch never writes a block of the touched week alone. */
+        if (rc == -ENOENT) {
+            rc = block_write(t, bk, klen);
+        }
         goto out;
     }
     now = (mask & ~bit) | (present ? bit : 0u);

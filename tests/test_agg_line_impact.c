@@ -855,6 +855,68 @@ static void test_damaged_line_week(void **state)
     assert_int_equal(verify(f->s, 0, &df), 0);
 }
 
+/* Deletes, in the closed store in dir, by LMDB, flm.cara's line-coach
+ * blocks of the block of MON0; how many. */
+static int drop_cara_line_blocks(const char *dir)
+{
+    static const char coach[] = "/flm.cara";
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi agg;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc, n = 0;
+
+    testutil_lmdb_begin(dir, 0, &env, &txn);
+    assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
+    assert_int_equal(mdb_cursor_open(txn, agg, &cur), 0);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *key = k.mv_data;
+        size_t klen = k.mv_size;
+
+        if (key[0] != AGG_LINE_IMPACT || klen < 6 || (size_t)key[1] + 2 > klen - 4 ||
+            key[1] < sizeof(coach) - 1 ||
+            memcmp(key + 2 + key[1] - (sizeof(coach) - 1), coach, sizeof(coach) - 1) != 0 ||
+            keys_day_decode(key + klen - 4) != agg_impact_block_of(MON0)) {
+            continue;
+        }
+        assert_int_equal(mdb_cursor_del(cur, 0), 0);
+        n++;
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(cur);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    return n;
+}
+
+/* A line-coach block missing (deleted by hand) while other weeks of it are
+ * stored: the next batch touching one of its weeks makes it from all its
+ * weeks, not from the touched week alone, so verify finds nothing and the
+ * block is what a rebuild makes. */
+static void test_missing_line_block(void **state)
+{
+    struct testutil_seeded *f = *state;
+    struct testutil_obs o;
+    struct diffs df;
+
+    seed_sessions(f->s);
+    assert_int_equal(cara_line_weeks(f->s), 2);
+    testutil_store_close_drained(f->s);
+    f->s = NULL;
+    assert_true(drop_cara_line_blocks(f->dir) >= 1);
+    f->s = testutil_store_open_enforced(f->dir);
+    assert_int_equal(agg_impact_block_of(MON0 + 7), agg_impact_block_of(MON0));
+    submit(f->s, &o, "flm.cara", T0 + WEEK_S, 600, NULL);
+    store_drain(f->s);
+    assert_false(store_failed(f->s));
+    assert_int_equal(verify(f->s, 0, &df), 0);
+    /* MON0's week and the new one, and the block of week 20. */
+    assert_int_equal(cara_line_weeks(f->s), 3);
+    assert_blocks_are_the_weeks(f->s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -866,6 +928,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_line_blocks, testutil_seeded_setup,
                                         testutil_seeded_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_line_week, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_line_block, testutil_seeded_setup,
                                         testutil_seeded_teardown),
     };
 
