@@ -401,7 +401,8 @@ static void submit(struct store *s, struct testutil_obs *t, const char *coach, i
 }
 
 /* A batch of random sessions: new ones, and amendments of earlier ones
- * (moving them to another week, often another block). */
+ * (moving them to another week, often another block, and about one in
+ * three to another manager, so to another line-coach scope). */
 #define BATCH 12
 #define KEPT 64
 struct random_load {
@@ -411,7 +412,7 @@ struct random_load {
     uint8_t amends[BATCH][16];
     uint8_t kept[KEPT][16]; /* the latest version of each session */
     int kept_coach[KEPT];
-    int nkept;
+    int nkept, moved; /* moved: amendments to another manager */
 };
 
 static unsigned next_rand(unsigned *seed)
@@ -431,9 +432,15 @@ static void random_fill(void *arg, struct store_write *w, int i)
     size_t len;
 
     if (rl->nkept > 0 && next_rand(&rl->seed) % 3 == 0) {
-        /* An amendment keeps its session's manager. */
+        /* Two amendments in three keep their session's manager; the third
+         * moves it to a random one, so its weeks leave one line-coach
+         * scope's block for another's. */
         k = (int)(next_rand(&rl->seed) % (unsigned)rl->nkept);
-        c = rl->kept_coach[k];
+        if (next_rand(&rl->seed) % 3 != 0) {
+            c = rl->kept_coach[k];
+        }
+        rl->moved += c != rl->kept_coach[k];
+        rl->kept_coach[k] = c;
     }
     testutil_obs_make(t, coaches[c], rep_of(coaches[c]), at);
     t->o.duration_s = 60 + next_rand(&rl->seed) % 5400;
@@ -489,6 +496,7 @@ static void test_writer_random(void **state)
         assert_true(assert_all_reads_agree(f->s) > 0);
         assert_int_equal(verify(f->s, 0, &df), 0);
     }
+    assert_true(rl.moved > 0);
 }
 
 /* ---- Older formats ---------------------------------------------------------- */
