@@ -4,15 +4,17 @@
  * of the same AGG_LINE_COACH weeks (hand-built figures, seconds past 2^32,
  * no behaviour, no block past 2,000 bytes), and every block's weeks carry
  * their session seconds; after random batches (amendments moving sessions
- * between weeks and blocks among them) every block the writer left is byte
- * for byte what the stored weeks make; a store of format 5 or 6 (format
- * 6's blocks without seconds, no line-coach block) is brought to 7 when
- * opened, with the blocks the writer would have made, and with the step
- * disabled the old blocks are refused and verify fails until repaired;
- * verify names a line-coach block with other figures and a missing one;
- * a damaged AGG_LINE_COACH week stops neither the writer's patch of its
- * block nor the upgrade (which leaves it out), and a damaged block is made
- * again from its weeks by the writer, until --repair.
+ * between weeks and blocks, and between managers) every block the writer
+ * left is byte for byte what the stored weeks make; a store of format 5 or
+ * 6 (format 6's blocks without seconds, no line-coach block) is brought to
+ * 7 when opened, with the blocks the writer would have made, and with the
+ * step disabled the old blocks are refused and verify fails until
+ * repaired; a store of format 7 reopened is left as it is; verify names a
+ * line-coach block with other figures, a missing one and an orphan; a
+ * damaged AGG_LINE_COACH week stops neither the writer's patch of its
+ * block nor the upgrade (which leaves it out), a damaged block is made
+ * again from its weeks by the writer, until --repair, and so is a missing
+ * block other weeks of which are stored.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -925,6 +927,87 @@ static void test_missing_line_block(void **state)
     assert_blocks_are_the_weeks(f->s);
 }
 
+/* Copies the first line-coach block to the same scope's block 100 weeks
+ * later, where it has no week: an orphan. */
+static int orphan_txn(struct store_txn *t, void *arg)
+{
+    uint8_t k[AGG_KEY_MAX + 1];
+    MDB_val v;
+    uint8_t *copy;
+    size_t n;
+    int rc;
+
+    (void)arg;
+    k[0] = 0;
+    assert_true(store_txn_scan(t, t->s->dbi_agg, NULL, 0, 0, first_line_cb, &k) >= 0);
+    assert_true(k[0] > 0);
+    assert_int_equal(store_txn_get_raw(t, t->s->dbi_agg, k + 1, k[0], &v), 0);
+    n = v.mv_size;
+    copy = malloc(n);
+    assert_non_null(copy);
+    memcpy(copy, v.mv_data, n);
+    keys_day_encode(agg_impact_block_of(MON0 + 7 * 100), k + 1 + k[0] - 4);
+    assert_int_equal(store_txn_get_raw(t, t->s->dbi_agg, k + 1, k[0], &v), -ENOENT);
+    rc = store_txn_put_raw(t, t->s->dbi_agg, k + 1, k[0], copy, n, NULL);
+    free(copy);
+    return rc;
+}
+
+/* verify names a line-coach block none of whose weeks is stored, and
+ * --repair deletes it. */
+static void test_orphan_line_block(void **state)
+{
+    struct testutil_seeded *f = *state;
+    struct dump before, after;
+    struct diffs df;
+
+    seed_sessions(f->s);
+    store_drain(f->s);
+    dump_blocks(f->s, &before);
+    assert_int_equal(store_exec(f->s, orphan_txn, NULL), 0);
+    dump_blocks(f->s, &after);
+    assert_int_equal(after.line, before.line + 1);
+    dump_free(&after);
+    assert_int_equal(verify(f->s, 1, &df), 1);
+    assert_non_null(strstr(df.all, "line-impact/"));
+    assert_non_null(strstr(df.all, "impact block differs"));
+    assert_int_equal(verify(f->s, 0, &df), 0);
+    dump_blocks(f->s, &after);
+    assert_same_dump(&before, &after);
+    dump_free(&after);
+    dump_free(&before);
+}
+
+/* A store already of format 7 reopened runs no step and no rebuild: a
+ * line-coach block given one more observation before the close is still
+ * so after the open (a step or rebuild would have made it again), and
+ * verify names it. */
+static void test_reopen_redoes_nothing(void **state)
+{
+    struct testutil_seeded *f = *state;
+    struct line_tamper lt;
+    struct dump before, after;
+    struct diffs df;
+    uint32_t format = 0;
+
+    seed_sessions(f->s);
+    memset(&lt, 0, sizeof(lt));
+    assert_int_equal(store_exec(f->s, line_tamper_txn, &lt), 0);
+    dump_blocks(f->s, &before);
+    testutil_store_close_drained(f->s);
+    f->s = NULL;
+    f->s = testutil_store_open_enforced(f->dir);
+    assert_int_equal(store_view(f->s, testutil_agg_format_txn, &format), 0);
+    assert_int_equal(format, AGG_FORMAT);
+    dump_blocks(f->s, &after);
+    assert_same_dump(&before, &after);
+    dump_free(&after);
+    dump_free(&before);
+    assert_int_equal(verify(f->s, 1, &df), 1);
+    assert_non_null(strstr(df.all, lt.text));
+    assert_int_equal(verify(f->s, 0, &df), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -938,6 +1021,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged_line_week, testutil_seeded_setup,
                                         testutil_seeded_teardown),
         cmocka_unit_test_setup_teardown(test_missing_line_block, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_orphan_line_block, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_redoes_nothing, testutil_seeded_setup,
                                         testutil_seeded_teardown),
     };
 
