@@ -164,11 +164,12 @@
  * are written) and makes the block again, once per agg_flush(), which runs
  * before the commit and before every request with a function in a batch
  * (store.c); the rebuild, and so erasure, retention and zone changes, and
- * the migration from format 4 or 5 make every block. So a block always
- * equals what those values make, and agg_verify() checks that. A week
- * whose value does not decode is left out of its block (verify names the
- * value, --repair makes both again), so one damaged value stops neither
- * the migration nor the writer.
+ * the migration of a store of format 4, 5 or 6 make every block (a store
+ * already of format 7 is not migrated again). So a manager's block equals
+ * what those values make, and agg_verify() checks that of every block. A
+ * week whose value does not decode is left out of its block (verify names
+ * the value, --repair makes both again), so one damaged value stops
+ * neither the migration nor the writer.
  * Its figures are those of one week's AGG_COACH value, which refuses
  * anything past a u32, so no input makes a block the writer cannot store;
  * a manager's weeks are spread over blocks of 16, however many there are.
@@ -185,10 +186,13 @@
  * size, the writer patches a line-coach block rather than making it again:
  * each week its flush wrote (or deleted) replaces its slot, the other
  * weeks copied as they are, so a batch reads one week and one block per
- * week it touched (a block not well formed, or a touched week that does
- * not decode, is made from its weeks instead). A week damaged after its
- * block was made keeps its last figures there until --repair; the rebuild
- * and the migration leave it out. My managers' cadence takes a
+ * week it touched (a block missing, or not well formed, or a touched week
+ * that does not decode, is made from all its weeks instead). So a
+ * line-coach block equals what its weeks make as long as it did before
+ * the batch: a week damaged after its block was made keeps its last
+ * figures there (the patches of other weeks copy them) until --repair,
+ * verify naming the value and the block; the rebuild and the migration
+ * leave it out. My managers' cadence takes a
  * manager's observed minutes from the seconds of their AGG_COACH blocks.
  *
  * The stored value (agg_week database), version 1: a fixed-layout,

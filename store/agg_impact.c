@@ -6,11 +6,13 @@
  * values per manager instead of one per week, each naming every behaviour.
  *
  * A block is made from the stored AGG_COACH values of its weeks and only
- * from them (impact_make()), by the writer for every block its batch
+ * from them (block_make()), by the writer for every block its batch
  * touched, after the batch's values are written, by the rebuild and by the
- * migration from format 5: so a block always equals what its weeks' values
- * make, and verify checks exactly that (the weeks' values themselves are
- * checked against the records).
+ * migrations to formats 6 and 7: so a manager's block (AGG_IMPACT) equals
+ * what its weeks' values make, and verify checks that of every block (the
+ * weeks' values themselves are checked against the records). A line-coach
+ * block is patched instead (below), so it equals what its weeks make
+ * unless a week was damaged after it was made.
  *
  * Format 7 adds each week's session seconds (block version 2) and the
  * line-coach blocks (AGG_LINE_IMPACT), made the same way from a line's
@@ -354,11 +356,15 @@ static unsigned mask_weeks(unsigned mask)
  * written or deleted by the flush, replaces its slot of the stored block
  * (added, or taken out), and the block's other weeks are copied as they
  * are, so the batch reads one week and one block, not every week of the
- * block. A block is what its weeks make before the batch (the writer, the
- * rebuild and the migration keep it so), so it is what they make after.
- * When the week's value does not decode, or the block is not a well-formed
- * line-coach block, the block is made from its weeks instead (block_write(),
- * which leaves a damaged week out). Returns as block_write().
+ * block. What holds: the untouched weeks' slots stay what they were, so a
+ * block that was what its weeks make before the batch is so after; one
+ * that was not (a week damaged after the block was made keeps its last
+ * figures there) stays off by the same slots until --repair, which verify
+ * names. When the block is missing (other weeks of it may be stored), is
+ * not a well-formed line-coach block, or the week's value does not decode,
+ * the block is made from its weeks instead (block_write(), which leaves a
+ * damaged week out), never from the touched week alone. Returns as
+ * block_write().
  */
 static int line_patch(struct store_txn *t, const uint8_t *wkey, size_t klen)
 {
@@ -398,7 +404,13 @@ static int line_patch(struct store_txn *t, const uint8_t *wkey, size_t klen)
             goto out;
         }
         old += IMP_HEAD;
-    } else if (rc != -ENOENT) {
+    } else {
+        /* No block to patch, though other weeks of it may be stored (a
+         * block deleted by hand, or lost): made from its weeks, so a
+         * patch never writes a block of the touched week alone. */
+        if (rc == -ENOENT) {
+            rc = block_write(t, bk, klen);
+        }
         goto out;
     }
     now = (mask & ~bit) | (present ? bit : 0u);

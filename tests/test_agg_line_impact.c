@@ -4,15 +4,17 @@
  * of the same AGG_LINE_COACH weeks (hand-built figures, seconds past 2^32,
  * no behaviour, no block past 2,000 bytes), and every block's weeks carry
  * their session seconds; after random batches (amendments moving sessions
- * between weeks and blocks among them) every block the writer left is byte
- * for byte what the stored weeks make; a store of format 5 or 6 (format
- * 6's blocks without seconds, no line-coach block) is brought to 7 when
- * opened, with the blocks the writer would have made, and with the step
- * disabled the old blocks are refused and verify fails until repaired;
- * verify names a line-coach block with other figures and a missing one;
- * a damaged AGG_LINE_COACH week stops neither the writer's patch of its
- * block nor the upgrade (which leaves it out), and a damaged block is made
- * again from its weeks by the writer, until --repair.
+ * between weeks and blocks, and between managers) every block the writer
+ * left is byte for byte what the stored weeks make; a store of format 5 or
+ * 6 (format 6's blocks without seconds, no line-coach block) is brought to
+ * 7 when opened, with the blocks the writer would have made, and with the
+ * step disabled the old blocks are refused and verify fails until
+ * repaired; a store of format 7 reopened is left as it is; verify names a
+ * line-coach block with other figures, a missing one and an orphan; a
+ * damaged AGG_LINE_COACH week stops neither the writer's patch of its
+ * block nor the upgrade (which leaves it out), a damaged block is made
+ * again from its weeks by the writer, until --repair, and so is a missing
+ * block other weeks of which are stored.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -401,7 +403,8 @@ static void submit(struct store *s, struct testutil_obs *t, const char *coach, i
 }
 
 /* A batch of random sessions: new ones, and amendments of earlier ones
- * (moving them to another week, often another block). */
+ * (moving them to another week, often another block, and about one in
+ * three to another manager, so to another line-coach scope). */
 #define BATCH 12
 #define KEPT 64
 struct random_load {
@@ -411,7 +414,7 @@ struct random_load {
     uint8_t amends[BATCH][16];
     uint8_t kept[KEPT][16]; /* the latest version of each session */
     int kept_coach[KEPT];
-    int nkept;
+    int nkept, moved; /* moved: amendments to another manager */
 };
 
 static unsigned next_rand(unsigned *seed)
@@ -431,9 +434,15 @@ static void random_fill(void *arg, struct store_write *w, int i)
     size_t len;
 
     if (rl->nkept > 0 && next_rand(&rl->seed) % 3 == 0) {
-        /* An amendment keeps its session's manager. */
+        /* Two amendments in three keep their session's manager; the third
+         * moves it to a random one, so its weeks leave one line-coach
+         * scope's block for another's. */
         k = (int)(next_rand(&rl->seed) % (unsigned)rl->nkept);
-        c = rl->kept_coach[k];
+        if (next_rand(&rl->seed) % 3 != 0) {
+            c = rl->kept_coach[k];
+        }
+        rl->moved += c != rl->kept_coach[k];
+        rl->kept_coach[k] = c;
     }
     testutil_obs_make(t, coaches[c], rep_of(coaches[c]), at);
     t->o.duration_s = 60 + next_rand(&rl->seed) % 5400;
@@ -489,6 +498,7 @@ static void test_writer_random(void **state)
         assert_true(assert_all_reads_agree(f->s) > 0);
         assert_int_equal(verify(f->s, 0, &df), 0);
     }
+    assert_true(rl.moved > 0);
 }
 
 /* ---- Older formats ---------------------------------------------------------- */
@@ -855,6 +865,149 @@ static void test_damaged_line_week(void **state)
     assert_int_equal(verify(f->s, 0, &df), 0);
 }
 
+/* Deletes, in the closed store in dir, by LMDB, flm.cara's line-coach
+ * blocks of the block of MON0; how many. */
+static int drop_cara_line_blocks(const char *dir)
+{
+    static const char coach[] = "/flm.cara";
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi agg;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc, n = 0;
+
+    testutil_lmdb_begin(dir, 0, &env, &txn);
+    assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
+    assert_int_equal(mdb_cursor_open(txn, agg, &cur), 0);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *key = k.mv_data;
+        size_t klen = k.mv_size;
+
+        if (key[0] != AGG_LINE_IMPACT || klen < 6 || (size_t)key[1] + 2 > klen - 4 ||
+            key[1] < sizeof(coach) - 1 ||
+            memcmp(key + 2 + key[1] - (sizeof(coach) - 1), coach, sizeof(coach) - 1) != 0 ||
+            keys_day_decode(key + klen - 4) != agg_impact_block_of(MON0)) {
+            continue;
+        }
+        assert_int_equal(mdb_cursor_del(cur, 0), 0);
+        n++;
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(cur);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    return n;
+}
+
+/* A line-coach block missing (deleted by hand) while other weeks of it are
+ * stored: the next batch touching one of its weeks makes it from all its
+ * weeks, not from the touched week alone, so verify finds nothing and the
+ * block is what a rebuild makes. */
+static void test_missing_line_block(void **state)
+{
+    struct testutil_seeded *f = *state;
+    struct testutil_obs o;
+    struct diffs df;
+
+    seed_sessions(f->s);
+    assert_int_equal(cara_line_weeks(f->s), 2);
+    testutil_store_close_drained(f->s);
+    f->s = NULL;
+    assert_true(drop_cara_line_blocks(f->dir) >= 1);
+    f->s = testutil_store_open_enforced(f->dir);
+    assert_int_equal(agg_impact_block_of(MON0 + 7), agg_impact_block_of(MON0));
+    submit(f->s, &o, "flm.cara", T0 + WEEK_S, 600, NULL);
+    store_drain(f->s);
+    assert_false(store_failed(f->s));
+    assert_int_equal(verify(f->s, 0, &df), 0);
+    /* MON0's week and the new one, and the block of week 20. */
+    assert_int_equal(cara_line_weeks(f->s), 3);
+    assert_blocks_are_the_weeks(f->s);
+}
+
+/* Copies the first line-coach block to the same scope's block 100 weeks
+ * later, where it has no week: an orphan. */
+static int orphan_txn(struct store_txn *t, void *arg)
+{
+    uint8_t k[AGG_KEY_MAX + 1];
+    MDB_val v;
+    uint8_t *copy;
+    size_t n;
+    int rc;
+
+    (void)arg;
+    k[0] = 0;
+    assert_true(store_txn_scan(t, t->s->dbi_agg, NULL, 0, 0, first_line_cb, &k) >= 0);
+    assert_true(k[0] > 0);
+    assert_int_equal(store_txn_get_raw(t, t->s->dbi_agg, k + 1, k[0], &v), 0);
+    n = v.mv_size;
+    copy = malloc(n);
+    assert_non_null(copy);
+    memcpy(copy, v.mv_data, n);
+    keys_day_encode(agg_impact_block_of(MON0 + 7 * 100), k + 1 + k[0] - 4);
+    assert_int_equal(store_txn_get_raw(t, t->s->dbi_agg, k + 1, k[0], &v), -ENOENT);
+    rc = store_txn_put_raw(t, t->s->dbi_agg, k + 1, k[0], copy, n, NULL);
+    free(copy);
+    return rc;
+}
+
+/* verify names a line-coach block none of whose weeks is stored, and
+ * --repair deletes it. */
+static void test_orphan_line_block(void **state)
+{
+    struct testutil_seeded *f = *state;
+    struct dump before, after;
+    struct diffs df;
+
+    seed_sessions(f->s);
+    store_drain(f->s);
+    dump_blocks(f->s, &before);
+    assert_int_equal(store_exec(f->s, orphan_txn, NULL), 0);
+    dump_blocks(f->s, &after);
+    assert_int_equal(after.line, before.line + 1);
+    dump_free(&after);
+    assert_int_equal(verify(f->s, 1, &df), 1);
+    assert_non_null(strstr(df.all, "line-impact/"));
+    assert_non_null(strstr(df.all, "impact block differs"));
+    assert_int_equal(verify(f->s, 0, &df), 0);
+    dump_blocks(f->s, &after);
+    assert_same_dump(&before, &after);
+    dump_free(&after);
+    dump_free(&before);
+}
+
+/* A store already of format 7 reopened runs no step and no rebuild: a
+ * line-coach block given one more observation before the close is still
+ * so after the open (a step or rebuild would have made it again), and
+ * verify names it. */
+static void test_reopen_redoes_nothing(void **state)
+{
+    struct testutil_seeded *f = *state;
+    struct line_tamper lt;
+    struct dump before, after;
+    struct diffs df;
+    uint32_t format = 0;
+
+    seed_sessions(f->s);
+    memset(&lt, 0, sizeof(lt));
+    assert_int_equal(store_exec(f->s, line_tamper_txn, &lt), 0);
+    dump_blocks(f->s, &before);
+    testutil_store_close_drained(f->s);
+    f->s = NULL;
+    f->s = testutil_store_open_enforced(f->dir);
+    assert_int_equal(store_view(f->s, testutil_agg_format_txn, &format), 0);
+    assert_int_equal(format, AGG_FORMAT);
+    dump_blocks(f->s, &after);
+    assert_same_dump(&before, &after);
+    dump_free(&after);
+    dump_free(&before);
+    assert_int_equal(verify(f->s, 1, &df), 1);
+    assert_non_null(strstr(df.all, lt.text));
+    assert_int_equal(verify(f->s, 0, &df), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -866,6 +1019,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_line_blocks, testutil_seeded_setup,
                                         testutil_seeded_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_line_week, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_line_block, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_orphan_line_block, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_redoes_nothing, testutil_seeded_setup,
                                         testutil_seeded_teardown),
     };
 
