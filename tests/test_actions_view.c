@@ -698,14 +698,6 @@ static void big_fill(void *arg, struct store_write *w, int i)
     w->received_at_ms = NOW_S * 1000;
 }
 
-static void big_check(void *arg, const struct store_write *w, int i)
-{
-    (void)arg;
-    if (w->rc != 0 || w->result != STORE_STORED) {
-        fail_msg("session %d: rc %d (%s)", i, w->rc, w->fault.message);
-    }
-}
-
 static void test_batch_past_touch_bound(void **state)
 {
     struct world *w = world_enforced(17);
@@ -715,7 +707,7 @@ static void test_batch_past_touch_bound(void **state)
 
     (void)state;
     big_make(&b);
-    testutil_write_one_batch(w->f->s, BIG_OBS, big_fill, big_check, &b, NULL, 0);
+    testutil_write_one_batch(w->f->s, BIG_OBS, big_fill, testutil_check_stored, &b, NULL, 0);
     page_read(w->f->s, "flm.b", "rep.2", ACTIONS_RECENT_KEPT, &s, NULL);
     assert_int_equal(s.n, 1);
     page_read(w->f->s, "flm.b", NULL, ACTIONS_OPEN_KEPT, &s, &open);

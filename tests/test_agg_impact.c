@@ -504,14 +504,6 @@ static void batch_fill(void *arg, struct store_write *w, int i)
     w->received_at_ms = now_ms();
 }
 
-static void batch_check(void *arg, const struct store_write *w, int i)
-{
-    (void)arg;
-    if (w->rc != 0 || w->result != STORE_STORED) {
-        fail_msg("session %d: rc %d (%s)", i, w->rc, w->fault.message);
-    }
-}
-
 /* One batch touching several weeks of one block, and weeks of the next
  * block of the same manager: each block is made once from all its weeks,
  * none is passed over. */
@@ -524,7 +516,7 @@ static void test_writer_one_batch(void **state)
     /* MON0 and MON0 + 7 end a block; MON0 + 14 and + 21 start the next. */
     assert_int_equal(agg_impact_block_of(MON0 + 7), agg_impact_block_of(MON0));
     assert_int_equal(agg_impact_block_of(MON0 + 14), MON0 + 14);
-    testutil_write_one_batch(f->s, NBATCH, batch_fill, batch_check, &b, NULL, 0);
+    testutil_write_one_batch(f->s, NBATCH, batch_fill, testutil_check_stored, &b, NULL, 0);
     for (int i = 0; i < NBATCH; i++) {
         free(b.buf[i]);
     }

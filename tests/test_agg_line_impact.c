@@ -466,14 +466,6 @@ static void random_fill(void *arg, struct store_write *w, int i)
     w->received_at_ms = now_ms();
 }
 
-static void random_check(void *arg, const struct store_write *w, int i)
-{
-    (void)arg;
-    if (w->rc != 0 || w->result != STORE_STORED) {
-        fail_msg("session %d: rc %d (%s)", i, w->rc, w->fault.message);
-    }
-}
-
 /* After each of several random batches, the blocks the writer left are
  * byte for byte those the stored weeks make, both reads agree, and verify
  * (against the records) finds nothing. */
@@ -487,7 +479,7 @@ static void test_writer_random(void **state)
     memset(&rl, 0, sizeof(rl));
     rl.seed = 20261206u;
     for (int round = 0; round < 6; round++) {
-        testutil_write_one_batch(f->s, BATCH, random_fill, random_check, &rl, NULL, 0);
+        testutil_write_one_batch(f->s, BATCH, random_fill, testutil_check_stored, &rl, NULL, 0);
         for (int i = 0; i < BATCH; i++) {
             free(rl.buf[i]);
         }

@@ -558,6 +558,10 @@ void testutil_write_one_batch(struct store *s, int n, testutil_fill_fn fill,
                               testutil_check_fn check, void *arg, struct store_write *mid,
                               int mid_at);
 
+/* A testutil_check_fn that fails the test unless request i was stored
+ * (arg unused). */
+void testutil_check_stored(void *arg, const struct store_write *w, int i);
+
 /* The same n requests written one per commit, the baseline the batch's
  * result is compared with: each submitted, drained and checked with
  * check(arg, w, i) before the next. Test thread. */

@@ -332,3 +332,11 @@ void testutil_observe_scored(struct store *s, const char *observer, const char *
     }
     assert_int_equal(testutil_store_submit(s, &o.o, observer, received_ms), 0);
 }
+
+void testutil_check_stored(void *arg, const struct store_write *w, int i)
+{
+    (void)arg;
+    if (w->rc != 0 || w->result != STORE_STORED) {
+        fail_msg("request %d: rc %d (%s)", i, w->rc, w->fault.message);
+    }
+}
