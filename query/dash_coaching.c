@@ -198,7 +198,7 @@ struct peer_beh {
     int present; /* some peer's week listed the behaviour */
 };
 
-/* One peer's weeks as agg_read_slots() gives them, added into the window's
+/* One peer's weeks as agg_read_impact() gives them, added into the window's
  * sums (peer_cells_load()). */
 struct peer_read {
     int32_t first; /* Monday of week 0 */
@@ -213,8 +213,8 @@ struct peer_read {
 };
 
 /* Rubrics hold at most RUBRIC_MAX_BEHAVIOURS behaviours (rubric_json.h), so
- * agg_read_slots() matches every one of them. */
-_Static_assert(RUBRIC_MAX_BEHAVIOURS <= AGG_SLOT_IDS_MAX, "agg_read_slots() takes the rubric");
+ * agg_read_impact() matches every one of them. */
+_Static_assert(RUBRIC_MAX_BEHAVIOURS <= AGG_SLOT_IDS_MAX, "agg_read_impact() takes the rubric");
 
 static int peer_week_cb(int32_t monday, const struct agg_slots *w, void *arg)
 {
@@ -232,7 +232,7 @@ static int peer_week_cb(int32_t monday, const struct agg_slots *w, void *arg)
     raw->index_sumsq += w->index_sumsq;
     pr->observed[i] += w->index_n > 0;
     /* A rubric behaviour counts the peer once, by its first entry in the
-     * week (as a lookup by id would find it); agg_read_slots() gave each
+     * week (as a lookup by id would find it); agg_read_impact() gave each
      * entry its place in the rubric, so there is no id to compare here. */
     memset(pr->seen, 0, pr->nb + 1);
     for (size_t j = 0; j < w->nb; j++) {
@@ -319,8 +319,12 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     }
     /* Their weeks: sums and how many distinct peers each cell rests on,
      * added as they are read (each peer's weeks in peer order, as before),
-     * straight from the stored values: only the counted figures (index
-     * sums and behaviours) are kept, per rubric behaviour. */
+     * from each peer's impact blocks (agg_read_impact()): one or two
+     * values per peer for the window instead of one per week. A block
+     * holds every figure these cells show (observations, index sums, the
+     * behaviours' counts and sums); it lists a behaviour a week did not
+     * rate with zero figures, which rates no peer, and keeps no
+     * proficient count, which no peer cell shows. */
     pr.first = dash_week(c, tw - 1);
     pr.tw = tw;
     pr.raw = raw;
@@ -329,9 +333,9 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     pr.rated = rated;
     for (size_t k = 0; k < ps->n && rc == 0; k++) {
         pr.in = ps->p[k].in;
-        rc = agg_read_slots(c->t, dash_agg_kind(c, AGG_COACH), ps->p[k].id, c->rubric_id, pr.first,
-                            c->until_monday, pr.first, c->until_monday, ids, pr.nb, peer_week_cb,
-                            &pr);
+        rc = agg_read_impact(c->t, dash_agg_kind(c, AGG_COACH), ps->p[k].id, c->rubric_id, pr.first,
+                             c->until_monday, pr.first, c->until_monday, ids, pr.nb, peer_week_cb,
+                             &pr);
     }
     /* The counted cells. */
     for (unsigned i = 0; i < tw && rc == 0; i++) {
