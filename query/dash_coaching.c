@@ -82,9 +82,18 @@ struct peer {
     unsigned first;    /* the first week in the line */
 };
 
+/* A report of today's line and whether they are a peer (peer_is()). */
+struct peer_known {
+    char id[65];
+    int peer;
+};
+
 struct peers {
     const struct dash_ctx *c;
     const char *manager;
+    struct peer_known *known; /* today's line, in id order */
+    size_t nknown;
+    size_t known_cap;
     unsigned nweeks;
     const unsigned *week; /* the week of each Sunday read */
     size_t nread;         /* Sundays read */
@@ -101,8 +110,10 @@ static void peers_free(struct peers *ps)
         free(ps->p[i].in);
     }
     free(ps->p);
+    free(ps->known);
     ps->p = NULL;
-    ps->n = ps->cap = 0;
+    ps->known = NULL;
+    ps->n = ps->cap = ps->nknown = ps->known_cap = 0;
 }
 
 /* Whether id is a peer: a front-line manager, neither subject nor viewer. */
@@ -120,13 +131,38 @@ static int peer_is(const struct peers *ps, const char *id)
     return flm;
 }
 
-/* Counts the peers in today's line. */
+/* Counts the peers in today's line, and keeps each report's answer so
+ * that the read of the window's lines (peers_on_cb()) decodes no one of
+ * them again. */
 static int peers_cb(const char *id, void *arg)
 {
     struct peers *ps = arg;
+    int peer = peer_is(ps, id);
 
-    ps->today_n += peer_is(ps, id) != 0;
+    ps->today_n += peer != 0;
+    if (strlen(id) < sizeof(ps->known[0].id)) {
+        if (GROW_ARRAY(ps->known, ps->known_cap, ps->nknown + 1, 8) < 0) {
+            return -ENOMEM;
+        }
+        snprintf(ps->known[ps->nknown].id, sizeof(ps->known[0].id), "%s", id);
+        ps->known[ps->nknown++].peer = peer;
+    }
     return 0;
+}
+
+static int known_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct peer_known *)elem)->id);
+}
+
+/* peer_is(), answered from today's line when id is in it (people_reports_at()
+ * gives the ids in id order, so ps->known is sorted). */
+static int peer_is_known(const struct peers *ps, const char *id)
+{
+    const struct peer_known *k =
+        ps->nknown > 0 ? bsearch(id, ps->known, ps->nknown, sizeof(*ps->known), known_cmp) : NULL;
+
+    return k != NULL ? k->peer : peer_is(ps, id);
 }
 
 /* A peer in the line on some of the Sundays read (on[j]: ps->week[j]). */
@@ -135,7 +171,7 @@ static int peers_on_cb(const char *id, const uint8_t *on, void *arg)
     struct peers *ps = arg;
     struct peer *pe;
 
-    if (!peer_is(ps, id)) {
+    if (!peer_is_known(ps, id)) {
         return 0;
     }
     if (GROW_ARRAY(ps->p, ps->cap, ps->n + 1, 8) < 0) {

@@ -24,6 +24,7 @@
 #include "dash.h"
 #include "dash_builder.h"
 #include "dashfmt.h"
+#include "people.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -38,12 +39,13 @@
 static const char *const PEERS[] = {"flm.p1", "flm.p2", "flm.p3"};
 
 /* slm.x over the subject flm.s and its three peers; rep.1 under flm.s; the
- * observer obs.1 and the enablement lead lead.a who views the page. */
+ * observer obs.1 and the enablement lead lead.a who views the page. With
+ * arg set, also rep.w, a rep under slm.x until the Monday after WEEK_B and
+ * under flm.s from then on: in the line on the window's Sundays, not in
+ * today's. */
 static int build_org(struct store_txn *t, void *arg)
 {
     int rc;
-
-    (void)arg;
     rc = testutil_put_person(t, "slm.x", NULL, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER, NULL);
     if (rc == 0) {
         rc = testutil_put_person(t, "flm.s", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
@@ -67,6 +69,12 @@ static int build_org(struct store_txn *t, void *arg)
     }
     if (rc == 0) {
         rc = testutil_put_cert(t, "obs.1", 19000, 21000, "lead.a");
+    }
+    if (rc == 0 && arg != NULL) {
+        rc = testutil_put_person(t, "rep.w", NULL, 0, "slm.x");
+    }
+    if (rc == 0 && arg != NULL) {
+        rc = people_line_put(t, "rep.w", "flm.s", WEEK_B + 7, NULL);
     }
     return rc;
 }
@@ -148,10 +156,47 @@ static void test_na_week_not_counted(void **state)
     testutil_store_fx_free(f);
 }
 
+/* The peers of the window's weeks are read from the lines of its Sundays;
+ * who is also in today's line is answered from the first read of it, the
+ * others are looked up. rep.w, under slm.x on WEEK_A's Sunday but not
+ * today and no front-line manager, is no peer: behaviour 1's peers'
+ * average rests on flm.p1, flm.p2 and flm.p3 alone. */
+static void test_former_report_not_a_peer(void **state)
+{
+    int with_former = 1;
+    struct testutil_store_fx *f = testutil_store_fx_new(build_org, &with_former);
+    struct dash_opts o;
+    struct testutil_dash_req q = {
+        "lead.a", AUTH_LEAD, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING,
+        "flm.s",  NULL,      0,
+        &o,       NOW_S};
+    struct dash *d = NULL;
+    const Coachq__V1__Table *t;
+    const Coachq__V1__Cell *c1;
+
+    (void)state;
+    observe(f->s, "flm.p1", WEEK_A + 1, 1, 0);
+    observe(f->s, "flm.p2", WEEK_A + 1, 4, 0);
+    observe(f->s, "flm.p3", WEEK_A + 1, 2, 0);
+    observe(f->s, "rep.w", WEEK_A + 1, 3, 0);
+    dash_opts_default(&o);
+    o.privacy_min = PRIVACY_MIN;
+    assert_int_equal(testutil_dash_build(f->s, &q, &d, NULL), 0);
+    t = dashfmt_find_table(dash_message(d), "focus");
+    assert_non_null(t);
+    c1 = cell(t, testutil_behaviours[1], "Peers' average");
+    assert_true(c1->has_value);
+    assert_int_equal(c1->n, 3);
+    assert_true(fabs(c1->value - 7.0 / 3.0) < 0.005);
+    dash_free(d);
+    testutil_store_fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_na_week_not_counted),
+        cmocka_unit_test(test_former_report_not_a_peer),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
