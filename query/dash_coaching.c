@@ -208,9 +208,13 @@ static int peer_first_cmp(const void *a, const void *b)
 struct peer_cells {
     unsigned nweeks;
     size_t nb;
-    Coachq__V1__AggWeek *w; /* only counted behaviours and index sums */
-    int any_raw;            /* some peer had ratings, counted or not */
-    unsigned left_out;      /* weeks whose index cell did not count */
+    Coachq__V1__AggWeek *w; /* per week: only the counted index sums */
+    /* The counted behaviour cells summed over the window, in rubric order:
+     * the focus table shows them over the window only, so they are summed
+     * once here rather than kept per week and summed again. */
+    Coachq__V1__AggWeek beh;
+    int any_raw;       /* some peer had ratings, counted or not */
+    unsigned left_out; /* weeks whose index cell did not count */
 };
 
 static void peer_cells_free(struct peer_cells *pc)
@@ -222,6 +226,7 @@ static void peer_cells_free(struct peer_cells *pc)
     }
     free(pc->w);
     pc->w = NULL;
+    dash_week_clear(&pc->beh);
 }
 
 /* The peers' figures of one rubric behaviour in one week, summed over the
@@ -305,11 +310,13 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     int32_t *sunday = NULL;
     Coachq__V1__AggWeek *raw = NULL;
     struct peer_beh *beh = NULL;
+    struct peer_beh *win = NULL; /* per behaviour: its counted cells summed */
     const char **ids = NULL;
     struct peer_read pr;
     int rc = 0;
 
     pc->nweeks = tw;
+    pc->beh = init;
     pc->nb = rb->n_behaviours;
     memset(&pr, 0, sizeof(pr));
     pr.nb = pc->nb < AGG_SLOT_IDS_MAX ? pc->nb : AGG_SLOT_IDS_MAX;
@@ -317,13 +324,14 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     raw = calloc(tw, sizeof(*raw));
     beh = calloc((size_t)tw * pr.nb + 1, sizeof(*beh));
     ids = calloc(pr.nb + 1, sizeof(*ids));
+    win = calloc(pr.nb + 1, sizeof(*win));
     observed = calloc(tw, sizeof(*observed));
     rated = calloc((size_t)tw * (pr.nb + 1), sizeof(*rated));
     pr.seen = calloc(pr.nb + 1, 1);
     week = calloc(tw, sizeof(*week));
     sunday = calloc(tw, sizeof(*sunday));
-    if (pc->w == NULL || raw == NULL || beh == NULL || ids == NULL || observed == NULL ||
-        rated == NULL || pr.seen == NULL || week == NULL || sunday == NULL) {
+    if (pc->w == NULL || raw == NULL || beh == NULL || win == NULL || ids == NULL ||
+        observed == NULL || rated == NULL || pr.seen == NULL || week == NULL || sunday == NULL) {
         rc = -ENOMEM;
         goto out;
     }
@@ -373,7 +381,8 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
                              c->until_monday, pr.first, c->until_monday, ids, pr.nb, peer_week_cb,
                              &pr);
     }
-    /* The counted cells. */
+    /* The counted cells; the behaviours' summed week by week, oldest first,
+     * as adding each week's cells to a total would add them. */
     for (unsigned i = 0; i < tw && rc == 0; i++) {
         Coachq__V1__AggWeek *dst = &pc->w[i];
 
@@ -386,29 +395,41 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
         } else if (raw[i].index_n > 0) {
             pc->left_out++;
         }
-        for (size_t b = 0; b < pr.nb && rc == 0; b++) {
+        for (size_t b = 0; b < pr.nb; b++) {
             const struct peer_beh *pb = &beh[(size_t)i * pr.nb + b];
-            Coachq__V1__AggBehaviour ab = COACHQ__V1__AGG_BEHAVIOUR__INIT;
-            Coachq__V1__AggWeek one = COACHQ__V1__AGG_WEEK__INIT;
-            Coachq__V1__AggBehaviour *bp[1];
 
             if (!pb->present || rated[i * (pr.nb + 1) + b] < c->opts->privacy_min) {
                 continue;
             }
-            ab.id = rb->behaviours[b]->id;
-            ab.count = pb->count;
-            ab.sum = pb->sum;
-            ab.sumsq = pb->sumsq;
-            ab.proficient = pb->proficient;
-            bp[0] = &ab;
-            one.behaviours = bp;
-            one.n_behaviours = 1;
-            rc = dash_week_add(dst, &one);
+            win[b].count += pb->count;
+            win[b].sum += pb->sum;
+            win[b].sumsq += pb->sumsq;
+            win[b].proficient += pb->proficient;
+            win[b].present = 1;
         }
+    }
+    for (size_t b = 0; b < pr.nb && rc == 0; b++) {
+        Coachq__V1__AggBehaviour ab = COACHQ__V1__AGG_BEHAVIOUR__INIT;
+        Coachq__V1__AggWeek one = COACHQ__V1__AGG_WEEK__INIT;
+        Coachq__V1__AggBehaviour *bp[1];
+
+        if (!win[b].present) {
+            continue;
+        }
+        ab.id = rb->behaviours[b]->id;
+        ab.count = win[b].count;
+        ab.sum = win[b].sum;
+        ab.sumsq = win[b].sumsq;
+        ab.proficient = win[b].proficient;
+        bp[0] = &ab;
+        one.behaviours = bp;
+        one.n_behaviours = 1;
+        rc = dash_week_add(&pc->beh, &one);
     }
 out:
     free(raw);
     free(beh);
+    free(win);
     free(ids);
     free(observed);
     free(rated);
@@ -460,6 +481,9 @@ static int coaching_peers(const struct dash_ctx *c, char *manager, size_t len, s
     rc = peer_cells_load(c, manager, ps, pc);
     for (unsigned w = 0; rc == 0 && w < tw; w++) {
         rc = dash_week_add(line_total, &pc->w[w]);
+    }
+    if (rc == 0) {
+        rc = dash_week_add(line_total, &pc->beh);
     }
     return rc;
 }
