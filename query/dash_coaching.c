@@ -82,9 +82,18 @@ struct peer {
     unsigned first;    /* the first week in the line */
 };
 
+/* A report of today's line and whether they are a peer (peer_is()). */
+struct peer_known {
+    char id[65];
+    int peer;
+};
+
 struct peers {
     const struct dash_ctx *c;
     const char *manager;
+    struct peer_known *known; /* today's line, in id order */
+    size_t nknown;
+    size_t known_cap;
     unsigned nweeks;
     const unsigned *week; /* the week of each Sunday read */
     size_t nread;         /* Sundays read */
@@ -101,8 +110,10 @@ static void peers_free(struct peers *ps)
         free(ps->p[i].in);
     }
     free(ps->p);
+    free(ps->known);
     ps->p = NULL;
-    ps->n = ps->cap = 0;
+    ps->known = NULL;
+    ps->n = ps->cap = ps->nknown = ps->known_cap = 0;
 }
 
 /* Whether id is a peer: a front-line manager, neither subject nor viewer. */
@@ -120,13 +131,38 @@ static int peer_is(const struct peers *ps, const char *id)
     return flm;
 }
 
-/* Counts the peers in today's line. */
+/* Counts the peers in today's line, and keeps each report's answer so
+ * that the read of the window's lines (peers_on_cb()) decodes no one of
+ * them again. */
 static int peers_cb(const char *id, void *arg)
 {
     struct peers *ps = arg;
+    int peer = peer_is(ps, id);
 
-    ps->today_n += peer_is(ps, id) != 0;
+    ps->today_n += peer != 0;
+    if (strlen(id) < sizeof(ps->known[0].id)) {
+        if (GROW_ARRAY(ps->known, ps->known_cap, ps->nknown + 1, 8) < 0) {
+            return -ENOMEM;
+        }
+        snprintf(ps->known[ps->nknown].id, sizeof(ps->known[0].id), "%s", id);
+        ps->known[ps->nknown++].peer = peer;
+    }
     return 0;
+}
+
+static int known_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct peer_known *)elem)->id);
+}
+
+/* peer_is(), answered from today's line when id is in it (people_reports_at()
+ * gives the ids in id order, so ps->known is sorted). */
+static int peer_is_known(const struct peers *ps, const char *id)
+{
+    const struct peer_known *k =
+        ps->nknown > 0 ? bsearch(id, ps->known, ps->nknown, sizeof(*ps->known), known_cmp) : NULL;
+
+    return k != NULL ? k->peer : peer_is(ps, id);
 }
 
 /* A peer in the line on some of the Sundays read (on[j]: ps->week[j]). */
@@ -135,7 +171,7 @@ static int peers_on_cb(const char *id, const uint8_t *on, void *arg)
     struct peers *ps = arg;
     struct peer *pe;
 
-    if (!peer_is(ps, id)) {
+    if (!peer_is_known(ps, id)) {
         return 0;
     }
     if (GROW_ARRAY(ps->p, ps->cap, ps->n + 1, 8) < 0) {
@@ -172,9 +208,13 @@ static int peer_first_cmp(const void *a, const void *b)
 struct peer_cells {
     unsigned nweeks;
     size_t nb;
-    Coachq__V1__AggWeek *w; /* only counted behaviours and index sums */
-    int any_raw;            /* some peer had ratings, counted or not */
-    unsigned left_out;      /* weeks whose index cell did not count */
+    Coachq__V1__AggWeek *w; /* per week: only the counted index sums */
+    /* The counted behaviour cells summed over the window, in rubric order:
+     * the focus table shows them over the window only, so they are summed
+     * once here rather than kept per week and summed again. */
+    Coachq__V1__AggWeek beh;
+    int any_raw;       /* some peer had ratings, counted or not */
+    unsigned left_out; /* weeks whose index cell did not count */
 };
 
 static void peer_cells_free(struct peer_cells *pc)
@@ -186,6 +226,7 @@ static void peer_cells_free(struct peer_cells *pc)
     }
     free(pc->w);
     pc->w = NULL;
+    dash_week_clear(&pc->beh);
 }
 
 /* The peers' figures of one rubric behaviour in one week, summed over the
@@ -198,7 +239,7 @@ struct peer_beh {
     int present; /* some peer's week listed the behaviour */
 };
 
-/* One peer's weeks as agg_read_slots() gives them, added into the window's
+/* One peer's weeks as agg_read_impact() gives them, added into the window's
  * sums (peer_cells_load()). */
 struct peer_read {
     int32_t first; /* Monday of week 0 */
@@ -213,8 +254,8 @@ struct peer_read {
 };
 
 /* Rubrics hold at most RUBRIC_MAX_BEHAVIOURS behaviours (rubric_json.h), so
- * agg_read_slots() matches every one of them. */
-_Static_assert(RUBRIC_MAX_BEHAVIOURS <= AGG_SLOT_IDS_MAX, "agg_read_slots() takes the rubric");
+ * agg_read_impact() matches every one of them. */
+_Static_assert(RUBRIC_MAX_BEHAVIOURS <= AGG_SLOT_IDS_MAX, "agg_read_impact() takes the rubric");
 
 static int peer_week_cb(int32_t monday, const struct agg_slots *w, void *arg)
 {
@@ -232,7 +273,7 @@ static int peer_week_cb(int32_t monday, const struct agg_slots *w, void *arg)
     raw->index_sumsq += w->index_sumsq;
     pr->observed[i] += w->index_n > 0;
     /* A rubric behaviour counts the peer once, by its first entry in the
-     * week (as a lookup by id would find it); agg_read_slots() gave each
+     * week (as a lookup by id would find it); agg_read_impact() gave each
      * entry its place in the rubric, so there is no id to compare here. */
     memset(pr->seen, 0, pr->nb + 1);
     for (size_t j = 0; j < w->nb; j++) {
@@ -269,11 +310,13 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     int32_t *sunday = NULL;
     Coachq__V1__AggWeek *raw = NULL;
     struct peer_beh *beh = NULL;
+    struct peer_beh *win = NULL; /* per behaviour: its counted cells summed */
     const char **ids = NULL;
     struct peer_read pr;
     int rc = 0;
 
     pc->nweeks = tw;
+    pc->beh = init;
     pc->nb = rb->n_behaviours;
     memset(&pr, 0, sizeof(pr));
     pr.nb = pc->nb < AGG_SLOT_IDS_MAX ? pc->nb : AGG_SLOT_IDS_MAX;
@@ -281,13 +324,14 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     raw = calloc(tw, sizeof(*raw));
     beh = calloc((size_t)tw * pr.nb + 1, sizeof(*beh));
     ids = calloc(pr.nb + 1, sizeof(*ids));
+    win = calloc(pr.nb + 1, sizeof(*win));
     observed = calloc(tw, sizeof(*observed));
     rated = calloc((size_t)tw * (pr.nb + 1), sizeof(*rated));
     pr.seen = calloc(pr.nb + 1, 1);
     week = calloc(tw, sizeof(*week));
     sunday = calloc(tw, sizeof(*sunday));
-    if (pc->w == NULL || raw == NULL || beh == NULL || ids == NULL || observed == NULL ||
-        rated == NULL || pr.seen == NULL || week == NULL || sunday == NULL) {
+    if (pc->w == NULL || raw == NULL || beh == NULL || win == NULL || ids == NULL ||
+        observed == NULL || rated == NULL || pr.seen == NULL || week == NULL || sunday == NULL) {
         rc = -ENOMEM;
         goto out;
     }
@@ -319,8 +363,12 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     }
     /* Their weeks: sums and how many distinct peers each cell rests on,
      * added as they are read (each peer's weeks in peer order, as before),
-     * straight from the stored values: only the counted figures (index
-     * sums and behaviours) are kept, per rubric behaviour. */
+     * from each peer's impact blocks (agg_read_impact()): one or two
+     * values per peer for the window instead of one per week. A block
+     * holds every figure these cells show (observations, index sums, the
+     * behaviours' counts and sums); it lists a behaviour a week did not
+     * rate with zero figures, which rates no peer, and keeps no
+     * proficient count, which no peer cell shows. */
     pr.first = dash_week(c, tw - 1);
     pr.tw = tw;
     pr.raw = raw;
@@ -329,11 +377,12 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
     pr.rated = rated;
     for (size_t k = 0; k < ps->n && rc == 0; k++) {
         pr.in = ps->p[k].in;
-        rc = agg_read_slots(c->t, dash_agg_kind(c, AGG_COACH), ps->p[k].id, c->rubric_id, pr.first,
-                            c->until_monday, pr.first, c->until_monday, ids, pr.nb, peer_week_cb,
-                            &pr);
+        rc = agg_read_impact(c->t, dash_agg_kind(c, AGG_COACH), ps->p[k].id, c->rubric_id, pr.first,
+                             c->until_monday, pr.first, c->until_monday, ids, pr.nb, peer_week_cb,
+                             &pr);
     }
-    /* The counted cells. */
+    /* The counted cells; the behaviours' summed week by week, oldest first,
+     * as adding each week's cells to a total would add them. */
     for (unsigned i = 0; i < tw && rc == 0; i++) {
         Coachq__V1__AggWeek *dst = &pc->w[i];
 
@@ -346,29 +395,41 @@ static int peer_cells_load(const struct dash_ctx *c, const char *manager, struct
         } else if (raw[i].index_n > 0) {
             pc->left_out++;
         }
-        for (size_t b = 0; b < pr.nb && rc == 0; b++) {
+        for (size_t b = 0; b < pr.nb; b++) {
             const struct peer_beh *pb = &beh[(size_t)i * pr.nb + b];
-            Coachq__V1__AggBehaviour ab = COACHQ__V1__AGG_BEHAVIOUR__INIT;
-            Coachq__V1__AggWeek one = COACHQ__V1__AGG_WEEK__INIT;
-            Coachq__V1__AggBehaviour *bp[1];
 
             if (!pb->present || rated[i * (pr.nb + 1) + b] < c->opts->privacy_min) {
                 continue;
             }
-            ab.id = rb->behaviours[b]->id;
-            ab.count = pb->count;
-            ab.sum = pb->sum;
-            ab.sumsq = pb->sumsq;
-            ab.proficient = pb->proficient;
-            bp[0] = &ab;
-            one.behaviours = bp;
-            one.n_behaviours = 1;
-            rc = dash_week_add(dst, &one);
+            win[b].count += pb->count;
+            win[b].sum += pb->sum;
+            win[b].sumsq += pb->sumsq;
+            win[b].proficient += pb->proficient;
+            win[b].present = 1;
         }
+    }
+    for (size_t b = 0; b < pr.nb && rc == 0; b++) {
+        Coachq__V1__AggBehaviour ab = COACHQ__V1__AGG_BEHAVIOUR__INIT;
+        Coachq__V1__AggWeek one = COACHQ__V1__AGG_WEEK__INIT;
+        Coachq__V1__AggBehaviour *bp[1];
+
+        if (!win[b].present) {
+            continue;
+        }
+        ab.id = rb->behaviours[b]->id;
+        ab.count = win[b].count;
+        ab.sum = win[b].sum;
+        ab.sumsq = win[b].sumsq;
+        ab.proficient = win[b].proficient;
+        bp[0] = &ab;
+        one.behaviours = bp;
+        one.n_behaviours = 1;
+        rc = dash_week_add(&pc->beh, &one);
     }
 out:
     free(raw);
     free(beh);
+    free(win);
     free(ids);
     free(observed);
     free(rated);
@@ -420,6 +481,9 @@ static int coaching_peers(const struct dash_ctx *c, char *manager, size_t len, s
     rc = peer_cells_load(c, manager, ps, pc);
     for (unsigned w = 0; rc == 0 && w < tw; w++) {
         rc = dash_week_add(line_total, &pc->w[w]);
+    }
+    if (rc == 0) {
+        rc = dash_week_add(line_total, &pc->beh);
     }
     return rc;
 }
