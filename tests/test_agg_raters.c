@@ -301,6 +301,21 @@ static void back_to_format7(const char *dir, uint32_t format)
     mdb_env_close(env);
 }
 
+static int unrated_txn(struct store_txn *t, void *arg)
+{
+    struct agg_seen_ent e;
+    struct agg_seen l = {&e, 1, 1};
+    struct keys_buf k;
+
+    (void)arg;
+    memset(&e, 0, sizeof(e));
+    snprintf(e.coach, sizeof(e.coach), "flm.cara");
+    e.clen = strlen(e.coach);
+    e.observations = 1;
+    assert_int_equal(agg_key(&k, AGG_OBSERVER_WEEK, "dave", RUBRIC, 1, MON0), 0);
+    return agg_seen_put(t, k.b, k.len, &l);
+}
+
 struct diffs {
     unsigned n, raters, undecoded;
     char first[512];
@@ -337,6 +352,9 @@ static void test_format7_upgrade(void **state)
     assert_int_equal(store_exec(f->s, testutil_mark_assigned_txn, b.id), 0);
     read_cws(f->s, &before);
     assert_int_equal(before.n, 2 + 1);
+    /* dave's list names flm.cara without ratings (an observation with
+     * every behaviour not applicable): listed, so not counted. */
+    assert_int_equal(store_exec(f->s, unrated_txn, NULL), 0);
     testutil_store_close_drained(f->s);
     f->s = NULL;
     back_to_format7(f->dir, 7);
@@ -347,6 +365,9 @@ static void test_format7_upgrade(void **state)
     assert_int_equal(raters_of(f->s, "flm.dan", MON0 + 7), 2);
     assert_int_equal(store_view(f->s, testutil_agg_format_txn, &format), 0);
     assert_int_equal(format, AGG_FORMAT);
+    /* dave's list has no record behind it: verify names it, repair drops it. */
+    assert_int_equal(agg_verify(f->s, 1, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 1);
     assert_as_rebuilt(f->s);
     /* The step disabled: version-1 values stay, and verify names each. */
     testutil_store_close_drained(f->s);
