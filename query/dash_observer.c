@@ -396,8 +396,10 @@ static int coach_window_cb(const char *coach, struct dash_obs_window *w, void *a
                           win_sum_cb, w);
 }
 
-/* Counts the other observers with ratings in each week's managers, as
- * far as the page uses the counts: weeks_drift() compares them with
+/* Counts the other observers with ratings in each week's managers, from
+ * the coach-week values' counts (format 8) when every one is sound, or
+ * else from the other observers' lists, as far as the page uses the
+ * counts: weeks_drift() compares them with
  * privacy_min only, for the cells that can count (the observer's ratings
  * and other observers' on the manager that week) and the weeks holding
  * one, whose count is at least any of its cells' (each observer counted

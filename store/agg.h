@@ -117,8 +117,9 @@
  * 12 weeks are 12 values of about 200 managers each instead of 2,400
  * values. Severity drift's peer side stays the coach's own AGG_COACH week
  * minus the observer's entry, and My reliability counts a manager-week's
- * other observers from their lists: no list holds any other observer's
- * figures.
+ * other observers from the coach-week value's count (format 8), reading
+ * their lists only when that count is damaged: no list holds any other
+ * observer's figures.
  *
  * Coach-week values (format 5): an AGG_COACH_WEEK key (kind 10) is an
  * observer-coach key with the organisation as observer: u8 kind, u8 1,

@@ -10,7 +10,10 @@
  * the lists back one manager at a time through agg_read_coached_of(), so a
  * page's reads cost observers x weeks, not observers x weeks x managers.
  * It keeps the coach-week values (AGG_COACH_WEEK) the same way, each
- * mirroring one AGG_COACH value's observations and ratings.
+ * mirroring one AGG_COACH value's observations and ratings and, from
+ * format 8, counting the observers whose lists have ratings of the coach
+ * that week (changed by the lists' merge, made by agg_seen_raters_migrate()
+ * for an older store).
  */
 #include "agg.h"
 #include "agg_int.h"
