@@ -12,6 +12,7 @@
 #include "dash_observer.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ struct cell_part {
     double n, sum;         /* the observer's ratings */
     double all_n, all_sum; /* every observer's ratings of the manager */
     unsigned peers;        /* other observers with ratings of the manager */
+    int64_t raters;        /* observers with ratings of the manager (format 8), -1 unknown */
     int wanted;            /* the cell can count (weeks_drift()) once peers is enough */
 };
 
@@ -85,6 +87,7 @@ struct page {
     size_t n, cap;
     uint8_t *mark;         /* per week: the other observer being read has ratings there */
     size_t want;           /* the cells wanted (count_peers()) that lack privacy_min peers */
+    int raters_unknown;    /* a cell's coach-week value had a damaged count */
     size_t at;             /* peer_cb()'s place in part */
     struct coach_win *win; /* the managers of part in id order, their windows */
     size_t nwin;
@@ -195,7 +198,8 @@ static int win_cmp(const void *key, const void *b);
 
 /* One coach-week of a manager the observer saw in the window: added to
  * the manager's window and to the part of that week. */
-static int coach_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *a, void *arg)
+static int coach_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *a, int64_t raters,
+                    void *arg)
 {
     struct page *p = arg;
     struct coach_win *cw = bsearch(coach, p->win, p->nwin, sizeof(*p->win), win_cmp);
@@ -219,6 +223,8 @@ static int coach_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek
     if (cp != NULL) {
         cp->all_n = n;
         cp->all_sum = sum;
+        cp->raters = raters;
+        p->raters_unknown |= raters < 0;
     }
     return 0;
 }
@@ -390,8 +396,10 @@ static int coach_window_cb(const char *coach, struct dash_obs_window *w, void *a
                           win_sum_cb, w);
 }
 
-/* Counts the other observers with ratings in each week's managers, as
- * far as the page uses the counts: weeks_drift() compares them with
+/* Counts the other observers with ratings in each week's managers, from
+ * the coach-week values' counts (format 8) when every one is sound, or
+ * else from the other observers' lists, as far as the page uses the
+ * counts: weeks_drift() compares them with
  * privacy_min only, for the cells that can count (the observer's ratings
  * and other observers' on the manager that week) and the weeks holding
  * one, whose count is at least any of its cells' (each observer counted
@@ -414,6 +422,32 @@ static int count_peers(struct page *p)
 
         cp->wanted = cp->n > 0 && cp->all_n - cp->n > 0;
         p->want += cp->wanted;
+    }
+    /* From format 8 each coach-week value counts the observers with
+     * ratings of its coach that week (agg.h), this observer among them
+     * (cp->n > 0), so a cell's other observers need no list read. The
+     * week's count is then its largest cell's: it is compared with
+     * privacy_min only, and a week that counts has a cell that does.
+     * When any cell's count is damaged, or the observer's own list names
+     * a manager twice in a week (only damage does), every list is read as
+     * before. */
+    for (size_t i = 1; i < p->n && p->want > 0 && !p->raters_unknown; i++) {
+        p->raters_unknown = part_cmp(&p->part[i - 1], &p->part[i]) == 0;
+    }
+    if (p->want > 0 && !p->raters_unknown) {
+        for (size_t i = 0; i < p->n; i++) {
+            struct cell_part *cp = &p->part[i];
+            struct obs_week *w = &p->w[cp->week];
+
+            if (!cp->wanted) {
+                continue;
+            }
+            cp->peers = cp->raters > 1
+                            ? (unsigned)(cp->raters - 1 > UINT_MAX ? UINT_MAX : cp->raters - 1)
+                            : 0;
+            w->peers = cp->peers > w->peers ? cp->peers : w->peers;
+        }
+        return 0;
     }
     for (size_t i = 0; i < obs->n && rc == 0 && p->want > 0; i++) {
         if (strcmp(obs->id[i], p->oid) == 0) {

@@ -117,19 +117,26 @@
  * 12 weeks are 12 values of about 200 managers each instead of 2,400
  * values. Severity drift's peer side stays the coach's own AGG_COACH week
  * minus the observer's entry, and My reliability counts a manager-week's
- * other observers from their lists: no list holds any other observer's
- * figures.
+ * other observers from the coach-week value's count (format 8), reading
+ * their lists only when that count is damaged: no list holds any other
+ * observer's figures.
  *
  * Coach-week values (format 5): an AGG_COACH_WEEK key (kind 10) is an
  * observer-coach key with the organisation as observer: u8 kind, u8 1,
  * AGG_ORG_ALL, u8 rubric id length, the rubric id, the Monday (4 bytes),
  * then the coach id (1..64 bytes, no length: the rest of the key), so a
- * week's coaches sort together in id order. The value, version
- * AGG_COACH_WEEK_VERSION, is 42 bytes little-endian: u8 version, u8
+ * week's coaches sort together in id order. The value, version 1 up to
+ * format 7, is 42 bytes little-endian: u8 version, u8
  * flags (0), then the five u64 figures of a list's manager (observations,
  * and the ratings of every behaviour together: count, sum, sum of squares,
  * proficient), what agg_read_rated() of the coach's AGG_COACH value of
- * that week sums to. A coach-week with nothing is deleted.
+ * that week sums to. A coach-week with nothing is deleted. From format 8
+ * the value is version 2 (AGG_COACH_WEEK_VERSION), 50 bytes: the same, then a u64 count of the
+ * observers whose observer-week list (the same twin) has ratings of the
+ * coach that week, kept by the lists' merge (agg_seen.c), so that My
+ * reliability counts a cell's other observers without reading their
+ * lists. A count above the ratings' count, or of 0 beside ratings, is
+ * damage: a reader is told the count is unknown (agg_coach_week_cb).
  *
  * Impact blocks (format 6): an AGG_IMPACT key (kind 11, twin 0x1b) is an
  * AGG_COACH key (or twin) with that kind and, for the week, the first
@@ -332,7 +339,7 @@ enum agg_scope {
 #define AGG_VALUE_VERSION 1
 #define AGG_CONTRIB_VERSION 1
 #define AGG_SEEN_VERSION 1
-#define AGG_COACH_WEEK_VERSION 1
+#define AGG_COACH_WEEK_VERSION 2
 #define AGG_IMPACT_VERSION 2
 /* Weeks of an impact block (AGG_IMPACT). */
 #define AGG_IMPACT_WEEKS 16
@@ -365,9 +372,12 @@ enum agg_scope {
  * (the records are not read); 7 adds each week's session seconds to the
  * impact blocks (version 2) and the line-coach blocks (AGG_LINE_IMPACT),
  * made when a store of format 4 to 6 is opened from its AGG_COACH and
- * AGG_LINE_COACH values (the records are not read). Each step is its own
+ * AGG_LINE_COACH values (the records are not read); 8 adds to each
+ * coach-week value the number of observers with ratings of its coach that
+ * week (version 2), counted from the observer-week lists when a store of
+ * format 4 to 7 is opened (the records are not read). Each step is its own
  * function in agg_rebuild.c, run one after another. */
-#define AGG_FORMAT 7
+#define AGG_FORMAT 8
 
 /* The Monday (a day number, days since 1970-01-01) of the ISO week that day
  * falls in. */
@@ -559,17 +569,25 @@ int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
 int agg_read_coaches(struct store_txn *t, int assigned, const char *rubric_id, int32_t from_monday,
                      int32_t until_monday, agg_coached_cb cb, void *arg);
 
+/* A coach-week's figures as agg_coached_cb gives them, and raters, the
+ * number of observers with ratings of the coach that week (format 8), or
+ * -1 when the stored count is damaged (above the ratings, or 0 beside
+ * some): a reader must then count from the observers' lists or suppress. */
+typedef int (*agg_coach_week_cb)(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w,
+                                 int64_t raters, void *arg);
+
 /*
  * agg_read_coaches() for the coaches[0..ncoaches) only (borrowed for the
  * call; ids of 1..64 bytes in strcmp()'s order, no repeats): a point read
  * per week and coach, in the same order (by week, then coach id), so the
- * cost is the coaches asked for, never the organisation's. Returns 0,
- * -EINVAL for ids not so given, -EIO for a value not well formed, or a
- * negative code; otherwise as agg_read_coaches().
+ * cost is the coaches asked for, never the organisation's; cb also gets
+ * each value's count of observers with ratings. Returns 0, -EINVAL for ids
+ * not so given, -EIO for a value not well formed, or a negative code;
+ * otherwise as agg_read_coaches().
  */
 int agg_read_coach_weeks(struct store_txn *t, int assigned, const char *rubric_id,
                          const char *const *coaches, size_t ncoaches, int32_t from_monday,
-                         int32_t until_monday, agg_coached_cb cb, void *arg);
+                         int32_t until_monday, agg_coach_week_cb cb, void *arg);
 
 /* True if rec fulfilled an assignment (its "assigned", see AGG_ASSIGNED). */
 int agg_record_assigned(const Coachq__V1__StoredObservation *rec);

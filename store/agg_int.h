@@ -357,6 +357,9 @@ struct agg_seen_ent {
     int64_t sum;
     int64_t sumsq;
     int64_t proficient;
+    /* Of a coach-week value only (format 8): the observers with ratings of
+     * the coach that week; 0 in a list's entry. */
+    int64_t raters;
 };
 
 /* A list, its managers in id order (malloc'ed, n used of cap). */
@@ -416,6 +419,19 @@ int agg_coach_week_share(const uint8_t *key, size_t klen, const uint8_t *val, si
  * the AGG_COACH values; *lists gets the observer-week lists written. In
  * the caller's write transaction. Returns 0 or a STORE_TXN_ABORT() code. */
 int agg_seen_migrate(struct store_txn *t, uint64_t *lists);
+
+/* The coach-week key (AGG_COACH_WEEK or twin) whose count of observers
+ * with ratings an AGG_OBSERVER_COACH share key (or twin) feeds, into out
+ * (AGG_KEY_MAX bytes), *olen its length. Returns 0, -EINVAL for a key not
+ * of that form, or a STORE_TXN_ABORT() code. */
+int agg_coach_week_key_of(const uint8_t *share, size_t slen, uint8_t *out, size_t *olen);
+
+/* Format 7 to 8: sets every coach-week value's count of observers with
+ * ratings (agg.h) from the observer-week lists, rewriting the values of
+ * format 5 to 7 (version 1) as version 2; *values gets the values written.
+ * Reads no record. In the caller's write transaction. Returns 0 or a
+ * STORE_TXN_ABORT() code. */
+int agg_seen_raters_migrate(struct store_txn *t, uint64_t *values);
 
 /* ---- agg_impact.c ------------------------------------------------------ */
 

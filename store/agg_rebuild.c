@@ -33,6 +33,9 @@ struct agg_build {
     uint64_t contribs;                  /* contributions rebuilt */
     Coachq__V1__StoredObservation *rec; /* for the peer callback */
     struct agg_contrib *c;
+    /* verify: per coach-week key, the rebuilt observers with ratings (an
+     * entry's observations used as the count). */
+    struct agg_map raters;
 };
 
 static void report(struct agg_build *b, const char *key, const char *what)
@@ -279,6 +282,14 @@ static int step_to_7(struct store_txn *t, int coach_too, uint64_t *blocks)
         t, AGG_IMPACT_BUILD_LINE | (coach_too ? AGG_IMPACT_BUILD_COACH : 0u), blocks);
 }
 
+/* Format 7 to 8: each coach-week value's count of observers with ratings
+ * of its coach that week, from the observer-week lists (agg_seen.c).
+ * Needs only what format 5 on holds; reads no record. */
+static int step_to_8(struct store_txn *t, uint64_t *values)
+{
+    return agg_seen_raters_migrate(t, values);
+}
+
 int agg_format_check(struct store_txn *t, int rebuilt)
 {
     static const char key[] = "agg_format";
@@ -303,7 +314,7 @@ int agg_format_check(struct store_txn *t, int rebuilt)
     if (rc == 0 && v.mv_size == 4 && keys_get_be32(v.mv_data) >= 4 &&
         keys_get_be32(v.mv_data) < AGG_FORMAT && !rebuilt) {
         uint32_t from = keys_get_be32(v.mv_data);
-        uint64_t lists = 0, blocks = 0, more = 0;
+        uint64_t lists = 0, blocks = 0, more = 0, counted = 0;
 
         rc = from < 5 ? step_to_5(t, &lists) : 0;
         if (rc == 0 && from < 6) {
@@ -312,12 +323,16 @@ int agg_format_check(struct store_txn *t, int rebuilt)
         if (rc == 0 && from < 7) {
             rc = step_to_7(t, from == 6, &more);
         }
+        if (rc == 0 && from < 8) {
+            rc = step_to_8(t, &counted);
+        }
         if (rc != 0) {
             return rc;
         }
         log_event(LOG_INFO, "agg_format_upgraded",
-                  "from=%" PRIu32 " to=%d lists=%" PRIu64 " blocks=%" PRIu64, from, AGG_FORMAT,
-                  lists, blocks + more);
+                  "from=%" PRIu32 " to=%d lists=%" PRIu64 " blocks=%" PRIu64
+                  " coach_weeks=%" PRIu64,
+                  from, AGG_FORMAT, lists, blocks + more, counted);
         return store_txn_put_raw(t, t->s->dbi_meta, (const uint8_t *)key, sizeof(key) - 1, want, 4,
                                  NULL);
     }
@@ -575,6 +590,40 @@ static void verify_coach_week(struct agg_build *b, const uint8_t *key, size_t kl
     }
     e->listed = 1;
     figures_diff(b, text, &s, e);
+    e = agg_map_find(&b->raters, key, klen);
+    if (s.raters != (e != NULL ? e->v.observations : 0)) {
+        snprintf(what, sizeof(what), "observers with ratings %" PRId64 "; rebuilt %" PRId64,
+                 s.raters, e != NULL ? e->v.observations : 0);
+        report(b, text, what);
+    }
+}
+
+/* Counts into b->raters, per coach-week, the rebuilt observers' shares
+ * with ratings (each observer one share per coach and week). */
+static int count_raters(struct agg_build *b)
+{
+    struct agg_val one;
+    int rc = 0;
+
+    memset(&one, 0, sizeof(one));
+    one.observations = 1;
+    for (size_t i = 0; i < b->map.cap && rc == 0; i++) {
+        const struct agg_ent *e = b->map.slot[i];
+        uint8_t key[AGG_KEY_MAX];
+        size_t klen = 0;
+        int64_t n = 0;
+
+        if (e == NULL || !AGG_KIND_COACHED(e->key[0])) {
+            continue;
+        }
+        for (size_t k = 0; k < e->v.nb; k++) {
+            n += e->v.b[k].count;
+        }
+        if (n > 0 && agg_coach_week_key_of(e->key, e->klen, key, &klen) == 0) {
+            rc = agg_map_add(&b->raters, key, klen, &one, 1);
+        }
+    }
+    return rc;
 }
 
 static int verify_stored(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
@@ -670,6 +719,9 @@ static int verify_txn(struct store_txn *t, void *arg)
         }
     }
     if (rc == 0) {
+        rc = count_raters(b);
+    }
+    if (rc == 0) {
         rc = store_txn_scan(t, t->s->dbi_agg, NULL, 0, 0, verify_stored, b);
     }
     if (rc == 0 && b->map.n > 0) {
@@ -743,6 +795,7 @@ int agg_verify(struct store *s, int repair, agg_diff_cb cb, void *arg,
         rc = store_exec(s, repair_txn, NULL);
     }
     agg_map_free(&b->map);
+    agg_map_free(&b->raters);
     free(b);
     return rc;
 }

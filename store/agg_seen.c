@@ -10,7 +10,10 @@
  * the lists back one manager at a time through agg_read_coached_of(), so a
  * page's reads cost observers x weeks, not observers x weeks x managers.
  * It keeps the coach-week values (AGG_COACH_WEEK) the same way, each
- * mirroring one AGG_COACH value's observations and ratings.
+ * mirroring one AGG_COACH value's observations and ratings and, from
+ * format 8, counting the observers whose lists have ratings of the coach
+ * that week (changed by the lists' merge, made by agg_seen_raters_migrate()
+ * for an older store).
  */
 #include "agg.h"
 #include "agg_int.h"
@@ -34,8 +37,10 @@
  * million records on one coach in one week, and a figure that cannot be
  * written would stop the writer). */
 #define SEEN_FIGURES 40
-/* A coach-week value (AGG_COACH_WEEK): version, flags, the figures. */
-#define CW_SIZE (2 + SEEN_FIGURES)
+/* A coach-week value (AGG_COACH_WEEK): version, flags, the figures, then
+ * (version 2, format 8) the u64 count of observers with ratings. */
+#define CW_SIZE_V1 (2 + SEEN_FIGURES)
+#define CW_SIZE (CW_SIZE_V1 + 8)
 
 /* The five figures of a manager (SEEN_FIGURES bytes at q) into e. Returns
  * 0, or -EIO for a figure past an int64_t (the writer never stores one). */
@@ -345,9 +350,27 @@ int agg_seen_share_key(const uint8_t *lkey, size_t llen, const struct agg_seen_e
  * untouched). Returns 0, or -EIO for bytes this version does not write. */
 static int cw_decode(const uint8_t *p, size_t n, struct agg_seen_ent *e)
 {
+    uint64_t raters;
+
     if (n != CW_SIZE || p[0] != AGG_COACH_WEEK_VERSION || p[1] != 0) {
         return -EIO;
     }
+    raters = keys_get_le64(p + CW_SIZE_V1);
+    if (raters > (uint64_t)INT64_MAX) {
+        return -EIO;
+    }
+    e->raters = (int64_t)raters;
+    return figs_get(p + 2, e);
+}
+
+/* A version-1 value (formats 5 to 7, no count) into e, for the step to 8.
+ * Returns 0 or -EIO. */
+static int cw_decode_v1(const uint8_t *p, size_t n, struct agg_seen_ent *e)
+{
+    if (n != CW_SIZE_V1 || p[0] != 1 || p[1] != 0) {
+        return -EIO;
+    }
+    e->raters = 0;
     return figs_get(p + 2, e);
 }
 
@@ -366,7 +389,17 @@ static int cw_put(struct store_txn *t, const uint8_t *key, size_t klen, struct a
     }
     buf[0] = AGG_COACH_WEEK_VERSION;
     buf[1] = 0;
+    /* Only a damaged value or a writer's fault could take the count below
+     * 0; it is clamped (verify names it) rather than stored as a huge
+     * one, which would let a cell past privacy_min. */
+    if (e->raters < 0) {
+        log_event(LOG_WARN, "agg_negative",
+                  "key_len=%zu first=%u raters (run coachqd verify --repair)", klen,
+                  klen > 0 ? (unsigned)key[0] : 0u);
+        e->raters = 0;
+    }
     rc = figs_put(buf + 2, e);
+    keys_put_le64(buf + CW_SIZE_V1, (uint64_t)e->raters);
     if (rc == 0) {
         rc = agg_write_fail(store_txn_put_raw(t, t->s->dbi_agg, key, klen, buf, CW_SIZE, NULL));
     }
@@ -445,6 +478,119 @@ int agg_coach_week_share(const uint8_t *key, size_t klen, const uint8_t *val, si
     return cw_decode(val, vlen, e);
 }
 
+/* A change of one coach-week value's count of observers with ratings: an
+ * observer's entry of the coach that week gained its first ratings (+1) or
+ * lost its last (-1) in a list's merge. */
+struct cw_delta {
+    uint8_t key[AGG_KEY_MAX];
+    size_t klen;
+    int d;
+};
+
+struct cw_deltas {
+    struct cw_delta *d;
+    size_t n, cap;
+};
+
+/* Records that the coach-week of list lkey's rubric and week and of e's
+ * coach (the same twin) gains d observers with ratings. Returns 0 or a
+ * STORE_TXN_ABORT() code. */
+static int delta_push(struct cw_deltas *dl, const uint8_t *lkey, size_t llen,
+                      const struct agg_seen_ent *e, int d)
+{
+    size_t slen = lkey[1];
+    size_t tail = llen - 2 - slen; /* rubric length, rubric, week */
+    struct cw_delta *x;
+
+    if (3 + tail + e->clen > AGG_KEY_MAX) {
+        return -EINVAL;
+    }
+    if (GROW_ARRAY(dl->d, dl->cap, dl->n + 1, 16) < 0) {
+        return STORE_TXN_ABORT(ENOMEM);
+    }
+    x = &dl->d[dl->n++];
+    x->key[0] = (uint8_t)((lkey[0] & AGG_ASSIGNED) | AGG_COACH_WEEK);
+    x->key[1] = 1;
+    x->key[2] = AGG_ORG_ALL[0];
+    memcpy(x->key + 3, lkey + 2 + slen, tail);
+    memcpy(x->key + 3 + tail, e->coach, e->clen);
+    x->klen = 3 + tail + e->clen;
+    x->d = d;
+    return 0;
+}
+
+int agg_coach_week_key_of(const uint8_t *share, size_t slen, uint8_t *out, size_t *olen)
+{
+    uint8_t lkey[AGG_KEY_MAX];
+    struct agg_seen_ent e;
+    struct cw_deltas one = {NULL, 0, 0};
+    size_t llen;
+    int rc;
+
+    if (agg_seen_key(share, slen, lkey, &llen) != 0 || slen - llen > VALIDATE_MAX_ID) {
+        return -EINVAL;
+    }
+    memset(&e, 0, sizeof(e));
+    memcpy(e.coach, share + llen, slen - llen);
+    e.clen = slen - llen;
+    rc = delta_push(&one, lkey, llen, &e, 1);
+    if (rc == 0) {
+        memcpy(out, one.d[0].key, one.d[0].klen);
+        *olen = one.d[0].klen;
+    }
+    free(one.d);
+    return rc;
+}
+
+static int delta_cmp(const void *a, const void *b)
+{
+    const struct cw_delta *x = a;
+    const struct cw_delta *y = b;
+
+    return keys_compare(x->key, x->klen, y->key, y->klen);
+}
+
+/* Applies the counts' changes to their coach-week values, once the
+ * batch's shares are in them (a value gaining an observer with ratings has
+ * gained ratings, so it is stored by then). Each value is read and written
+ * once more. Returns 0 or a STORE_TXN_ABORT() code. */
+static int deltas_apply(struct store_txn *t, struct cw_deltas *dl)
+{
+    int rc = 0;
+
+    if (dl->n > 1) {
+        qsort(dl->d, dl->n, sizeof(*dl->d), delta_cmp);
+    }
+    for (size_t i = 0, j; i < dl->n && rc == 0; i = j) {
+        struct agg_seen_ent e;
+        int64_t sum = 0;
+        MDB_val v;
+
+        for (j = i; j < dl->n && delta_cmp(&dl->d[i], &dl->d[j]) == 0; j++) {
+            sum += dl->d[j].d;
+        }
+        if (sum == 0) {
+            continue;
+        }
+        memset(&e, 0, sizeof(e));
+        rc = store_txn_get_raw(t, t->s->dbi_agg, dl->d[i].key, dl->d[i].klen, &v);
+        if (rc == -ENOENT) {
+            /* Only a gone value's observers leaving (its ratings gone
+             * too) or a damaged list: nothing to count on. */
+            rc = 0;
+            continue;
+        }
+        if (rc == 0) {
+            rc = cw_decode(v.mv_data, v.mv_size, &e);
+        }
+        if (rc == 0) {
+            e.raters += sum;
+            rc = cw_put(t, dl->d[i].key, dl->d[i].klen, &e);
+        }
+    }
+    return rc;
+}
+
 static int item_cmp(const void *a, const void *b)
 {
     const struct seen_item *x = a;
@@ -458,7 +604,7 @@ static int item_cmp(const void *a, const void *b)
  * to the stored list: read once, written once. *used gets the run's
  * length; l is scratch memory. */
 static int merge_run(struct store_txn *t, const struct seen_item *it, size_t n, struct agg_seen *l,
-                     size_t *used)
+                     struct cw_deltas *dl, size_t *used)
 {
     size_t m = 1;
     MDB_val v;
@@ -482,10 +628,18 @@ static int merge_run(struct store_txn *t, const struct seen_item *it, size_t n, 
     for (size_t i = 0; i < m && rc == 0; i++) {
         struct agg_seen_ent *e = seen_entry(l, it[i].coach, it[i].clen);
 
+        int before;
+
         if (e == NULL) {
             return STORE_TXN_ABORT(ENOMEM);
         }
+        /* An observer counts for the coach-week while their entry has
+         * ratings (a count seen_normalise() keeps above 0). */
+        before = e->count > 0;
         seen_add(e, it[i].v);
+        if ((e->count > 0) != before) {
+            rc = delta_push(dl, it[0].lkey, it[0].llen, e, before ? -1 : 1);
+        }
     }
     if (rc != 0) {
         return rc;
@@ -498,10 +652,12 @@ int agg_seen_write(struct store_txn *t, struct agg_ent *const *ents, size_t n)
 {
     struct seen_item *it = NULL;
     struct agg_seen l;
+    struct cw_deltas dl;
     size_t m = 0;
     int rc = 0;
 
     memset(&l, 0, sizeof(l));
+    memset(&dl, 0, sizeof(dl));
     if (n > 0) {
         it = malloc(n * sizeof(*it));
         if (it == NULL) {
@@ -521,9 +677,13 @@ int agg_seen_write(struct store_txn *t, struct agg_ent *const *ents, size_t n)
     for (size_t i = 0; i < m && rc == 0;) {
         size_t used = 1;
 
-        rc = merge_run(t, it + i, m - i, &l, &used);
+        rc = merge_run(t, it + i, m - i, &l, &dl, &used);
         i += used;
     }
+    if (rc == 0) {
+        rc = deltas_apply(t, &dl);
+    }
+    free(dl.d);
     agg_seen_free(&l);
     free(it);
     return rc;
@@ -718,6 +878,173 @@ int agg_seen_migrate(struct store_txn *t, uint64_t *lists)
     return rc == -ENOMEM ? STORE_TXN_ABORT(ENOMEM) : rc;
 }
 
+/* The coach-week values of one twin, held by the step to 8 while their
+ * counts are made: keys in the store's order, each value's figures. */
+struct cw_held {
+    struct keys_buf *key;
+    struct agg_seen_ent *e;
+    size_t n, cap_key, cap_e;
+};
+
+static int held_find(const struct cw_held *h, const uint8_t *key, size_t klen)
+{
+    size_t lo = 0, hi = h->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = keys_compare(key, klen, h->key[mid].b, h->key[mid].len);
+
+        if (cmp == 0) {
+            return (int)mid;
+        }
+        if (cmp < 0) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return -1;
+}
+
+/* Every coach-week value of kind into h, as stored (version 1, or version
+ * 2 when a step is run again); a damaged one is left as it is (verify
+ * names it, and readers refuse it). */
+static int held_read(struct store_txn *t, unsigned kind, struct cw_held *h)
+{
+    uint8_t start = (uint8_t)kind;
+    MDB_cursor *cur = NULL;
+    MDB_val kv, vv;
+    int rc, err = 0;
+
+    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
+    if (rc != 0) {
+        return STORE_TXN_ABORT(rc);
+    }
+    kv.mv_data = &start;
+    kv.mv_size = 1;
+    for (rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE); rc == 0 && err == 0;
+         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT)) {
+        struct agg_seen_ent e;
+
+        if (kv.mv_size < 1 || ((const uint8_t *)kv.mv_data)[0] != kind) {
+            break;
+        }
+        memset(&e, 0, sizeof(e));
+        if (cw_week_at(kv.mv_data, kv.mv_size) == 0 ||
+            (cw_decode_v1(vv.mv_data, vv.mv_size, &e) != 0 &&
+             cw_decode(vv.mv_data, vv.mv_size, &e) != 0)) {
+            continue;
+        }
+        if (GROW_ARRAY(h->key, h->cap_key, h->n + 1, 256) < 0 ||
+            GROW_ARRAY(h->e, h->cap_e, h->n + 1, 256) < 0) {
+            err = STORE_TXN_ABORT(ENOMEM);
+            break;
+        }
+        memset(&h->key[h->n], 0, sizeof(h->key[h->n]));
+        keys_buf_raw(&h->key[h->n], kv.mv_data, kv.mv_size);
+        e.raters = 0;
+        h->e[h->n++] = e;
+    }
+    if (err == 0 && rc != 0 && rc != MDB_NOTFOUND) {
+        err = STORE_TXN_ABORT(rc);
+    }
+    mdb_cursor_close(cur);
+    return err;
+}
+
+/* Counts, in h, every observer-week list's (kind's) managers with
+ * ratings; a damaged list counts for nothing (so no count is made higher
+ * by it). */
+static int held_count(struct store_txn *t, unsigned kind, struct cw_held *h)
+{
+    uint8_t start = (uint8_t)kind;
+    struct agg_seen l;
+    MDB_cursor *cur = NULL;
+    MDB_val kv, vv;
+    int rc, err = 0;
+
+    memset(&l, 0, sizeof(l));
+    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
+    if (rc != 0) {
+        return STORE_TXN_ABORT(rc);
+    }
+    kv.mv_data = &start;
+    kv.mv_size = 1;
+    for (rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE); rc == 0 && err == 0;
+         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT)) {
+        const uint8_t *key = kv.mv_data;
+        size_t slen, llen = kv.mv_size;
+        int dec;
+
+        if (llen < 1 || key[0] != kind) {
+            break;
+        }
+        if (llen < 3 || (slen = key[1]) + 3 > llen || llen != 3u + slen + key[2 + slen] + 4u) {
+            continue;
+        }
+        dec = agg_seen_decode(&l, vv.mv_data, vv.mv_size);
+        if (dec == -ENOMEM) {
+            err = STORE_TXN_ABORT(ENOMEM);
+            break;
+        }
+        for (size_t i = 1; dec == 0 && i < l.n; i++) {
+            dec = strcmp(l.e[i - 1].coach, l.e[i].coach) < 0 ? 0 : -EIO;
+        }
+        for (size_t i = 0; dec == 0 && i < l.n; i++) {
+            struct cw_deltas one = {NULL, 0, 0};
+            int at;
+
+            if (l.e[i].count <= 0) {
+                continue;
+            }
+            err = delta_push(&one, key, llen, &l.e[i], 1);
+            at = err == 0 ? held_find(h, one.d[0].key, one.d[0].klen) : -1;
+            free(one.d);
+            if (at >= 0) {
+                h->e[at].raters++;
+            }
+            if (err != 0) {
+                break;
+            }
+        }
+    }
+    if (err == 0 && rc != 0 && rc != MDB_NOTFOUND) {
+        err = STORE_TXN_ABORT(rc);
+    }
+    mdb_cursor_close(cur);
+    agg_seen_free(&l);
+    return err;
+}
+
+int agg_seen_raters_migrate(struct store_txn *t, uint64_t *values)
+{
+    int rc = 0;
+
+    *values = 0;
+    for (unsigned asg = 0; asg < 2 && rc == 0; asg++) {
+        struct cw_held h;
+
+        memset(&h, 0, sizeof(h));
+        rc = held_read(t, AGG_COACH_WEEK | (asg ? AGG_ASSIGNED : 0u), &h);
+        if (rc == 0) {
+            rc = held_count(t, AGG_OBSERVER_WEEK | (asg ? AGG_ASSIGNED : 0u), &h);
+        }
+        /* Each value rewritten with its count, never above the lists'
+         * observers with ratings (a value whose ratings are fewer than its
+         * count only a damaged list could give; verify names either). */
+        for (size_t i = 0; i < h.n && rc == 0; i++) {
+            if (h.e[i].raters > h.e[i].count) {
+                h.e[i].raters = h.e[i].count;
+            }
+            rc = cw_put(t, h.key[i].b, h.key[i].len, &h.e[i]);
+            *values += rc == 0;
+        }
+        free(h.key);
+        free(h.e);
+    }
+    return rc == -ENOMEM ? STORE_TXN_ABORT(ENOMEM) : rc;
+}
+
 /* ---- Reading ------------------------------------------------------------ */
 
 int agg_read_coached(struct store_txn *t, const char *observer, const char *rubric_id,
@@ -734,6 +1061,7 @@ struct cb_week {
     Coachq__V1__AggWeek w;
     Coachq__V1__AggBehaviour b;
     Coachq__V1__AggBehaviour *bp;
+    agg_coach_week_cb raters_cb; /* agg_read_coach_weeks()'s, or NULL */
 };
 
 static void cb_week_init(struct cb_week *cw)
@@ -746,6 +1074,7 @@ static void cb_week_init(struct cb_week *cw)
     cw->b.id = (char *)AGG_RATED;
     cw->bp = &cw->b;
     cw->w.behaviours = &cw->bp;
+    cw->raters_cb = NULL;
 }
 
 /* Calls cb with a manager's figures e in cw. Returns cb's result. */
@@ -758,7 +1087,7 @@ static int call_cb(struct cb_week *cw, int32_t monday, const struct agg_seen_ent
     cw->b.sum = (double)e->sum;
     cw->b.sumsq = (double)e->sumsq;
     cw->b.proficient = (uint64_t)e->proficient;
-    return cb(monday, e->coach, &cw->w, arg);
+    return cb != NULL ? cb(monday, e->coach, &cw->w, arg) : 0;
 }
 
 /* Calls cb for every manager of the stored list p[0..n) of the week monday.
@@ -809,6 +1138,16 @@ static int read_coach_week(struct cb_week *cw, int32_t monday, const uint8_t *co
     memcpy(e.coach, coach, clen);
     e.coach[clen] = '\0';
     e.clen = clen;
+    if (cw->raters_cb != NULL) {
+        /* A count no sound value holds (above its ratings, or none beside
+         * ratings: each observer counted has at least one) is given as
+         * unknown, so that a damaged count never lets a cell through. */
+        int64_t raters = e.raters > e.count || (e.raters == 0 && e.count > 0) ? -1 : e.raters;
+
+        call_cb(cw, monday, &e, NULL, NULL);
+        rc = cw->raters_cb(monday, e.coach, &cw->w, raters, arg);
+        return rc > 0 ? 1 : rc;
+    }
     rc = call_cb(cw, monday, &e, cb, arg);
     return rc > 0 ? 1 : rc;
 }
@@ -900,7 +1239,7 @@ int agg_read_coaches(struct store_txn *t, int assigned, const char *rubric_id, i
 
 int agg_read_coach_weeks(struct store_txn *t, int assigned, const char *rubric_id,
                          const char *const *coaches, size_t ncoaches, int32_t from_monday,
-                         int32_t until_monday, agg_coached_cb cb, void *arg)
+                         int32_t until_monday, agg_coach_week_cb cb, void *arg)
 {
     unsigned kind = assigned ? AGG_COACH_WEEK_ASG : AGG_COACH_WEEK;
     uint8_t key[AGG_KEY_MAX];
@@ -912,6 +1251,7 @@ int agg_read_coach_weeks(struct store_txn *t, int assigned, const char *rubric_i
     int rc;
 
     cb_week_init(&cw);
+    cw.raters_cb = cb;
     from_monday = agg_week_of(from_monday);
     until_monday = agg_week_of(until_monday);
     if (agg_key(&k, kind, AGG_ORG_ALL, rubric_id, 1, from_monday) != 0) {
@@ -951,7 +1291,7 @@ int agg_read_coach_weeks(struct store_txn *t, int assigned, const char *rubric_i
                 err = mdberr_errno(rc);
                 break;
             }
-            err = read_coach_week(&cw, monday, (const uint8_t *)coaches[i], clen, &vv, cb, arg);
+            err = read_coach_week(&cw, monday, (const uint8_t *)coaches[i], clen, &vv, NULL, arg);
         }
     }
     mdb_cursor_close(cur);

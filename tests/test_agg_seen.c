@@ -254,6 +254,13 @@ static int coaches_cb(int32_t monday, const char *coach, const Coachq__V1__AggWe
     return 0;
 }
 
+static int coach_weeks_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w,
+                          int64_t raters, void *arg)
+{
+    (void)raters;
+    return coaches_cb(monday, coach, w, arg);
+}
+
 static int coaches_txn(struct store_txn *t, void *arg)
 {
     struct coaches *c = arg;
@@ -272,7 +279,7 @@ static int points_txn(struct store_txn *t, void *arg)
 {
     struct points *p = arg;
 
-    return agg_read_coach_weeks(t, 0, RUBRIC, p->ids, p->n, p->c.from, p->c.until, coaches_cb,
+    return agg_read_coach_weeks(t, 0, RUBRIC, p->ids, p->n, p->c.from, p->c.until, coach_weeks_cb,
                                 &p->c);
 }
 

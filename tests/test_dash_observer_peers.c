@@ -269,6 +269,63 @@ static void test_cell_short_of_peers(void **state)
     dash_free(d);
 }
 
+/* A coach-week value of coaching-conversation (manager m, week monday)
+ * with a count of observers no sound value holds (one above its ratings'
+ * count), the count stored before being want (a check of the fixture). */
+struct count_damage {
+    const char *m;
+    int32_t monday;
+    uint64_t want;
+};
+
+static void assert_week2(const struct dash *d);
+
+static int count_damage_txn(struct store_txn *t, void *arg)
+{
+    const struct count_damage *cd = arg;
+    struct keys_buf k;
+    uint8_t buf[50];
+    MDB_val v;
+
+    assert_int_equal(
+        agg_key(&k, AGG_COACH_WEEK, AGG_ORG_ALL, "coaching-conversation", 1, cd->monday), 0);
+    keys_buf_raw(&k, cd->m, strlen(cd->m));
+    assert_int_equal(store_txn_get_raw(t, t->s->dbi_agg, k.b, k.len, &v), 0);
+    assert_int_equal(v.mv_size, sizeof(buf));
+    memcpy(buf, v.mv_data, sizeof(buf));
+    /* The count (offset 42) one above the ratings' count (offset 10). */
+    assert_int_equal(keys_get_le64(buf + 42), cd->want);
+    keys_put_le64(buf + 42, keys_get_le64(buf + 10) + 1);
+    return store_txn_put_raw(t, t->s->dbi_agg, k.b, k.len, buf, sizeof(buf), NULL);
+}
+
+/*
+ * Damaged counts are unknown, so the page counts other observers from
+ * their lists. m2's of week 3 (o2 alone, privacy_min - 1): week 3 stays
+ * "group too small" (the damaged count would give m2's cell enough peers
+ * and the week a figure resting on o2 alone). m1's of week 2 (o2 and o3):
+ * week 2 keeps its drift of 1 (a reader taking a damaged count as none
+ * would suppress it).
+ */
+static void test_damaged_count_reads_lists(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    const Coachq__V1__Cell *c;
+    struct dash *d;
+    char day[16];
+    struct count_damage m2 = {"m2", week(3), 2};
+    struct count_damage m1 = {"m1", week(2), 3};
+
+    assert_int_equal(store_exec(f->s, count_damage_txn, &m2), 0);
+    assert_int_equal(store_exec(f->s, count_damage_txn, &m1), 0);
+    d = build(f);
+    c = week_cell(d, dash_day_text(week(3), day, sizeof(day)), "Severity drift");
+    assert_false(c->has_value);
+    assert_string_equal(c->text, "group too small");
+    assert_week2(d);
+    dash_free(d);
+}
+
 /* Rewrites one observer's list of one week (coaching-conversation) as only
  * a damaged store holds it. */
 struct damage {
@@ -487,6 +544,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_line_follows_its_span, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_changes_on_a_sunday, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cell_short_of_peers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_count_reads_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manager_reporting_to_themselves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_out_of_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_own_list_names_manager_twice, setup, teardown),
