@@ -4,8 +4,9 @@
  * their peers'. Split from dash_line.c, which keeps the other two line
  * pages and the helpers of a week's figures both use (dash_line_int.h).
  *
- * Every figure comes from the weekly aggregates (agg_read()), so the cost is
- * weeks x managers, never the number of observations.
+ * Every figure comes from the weekly aggregates, so the cost is weeks x
+ * managers, never the number of observations: the subject's own from
+ * agg_read(), the peers' from their impact blocks (agg_read_impact()).
  */
 #include <errno.h>
 #include <math.h>

@@ -75,9 +75,9 @@
  * weeks asked for, never the number of observations. A dashboard part that
  * shows no behaviour reads with agg_read_head() (or agg_read_part() for the
  * weeks it shows none of), which skips them. A reader of many people's
- * moments (the programme dashboard, My coaching's peers) uses
- * agg_read_slots(), which gives the same figures without building an
- * AggWeek.
+ * moments (the programme dashboard) uses agg_read_slots(), which gives the
+ * same figures without building an AggWeek; My coaching's peers are read
+ * with agg_read_impact(), from their impact blocks.
  *
  * Keys (agg_week database): u8 scope kind, u8 scope length, the scope, u8
  * rubric id length, the rubric id, the Monday as 4 bytes (keys.h, big-endian

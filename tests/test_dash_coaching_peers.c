@@ -79,6 +79,28 @@ static int build_org(struct store_txn *t, void *arg)
     return rc;
 }
 
+/* build_org() with a fourth peer, flm.p4 under slm.x, who moves away to
+ * slm.y from the day *arg (a Monday inside the window): in the line on the
+ * Sundays before it, not in today's. */
+static int build_org_p4(struct store_txn *t, void *arg)
+{
+    const int32_t *moves = arg;
+    int rc = build_org(t, NULL);
+
+    if (rc == 0) {
+        rc = testutil_put_person(t, "slm.y", NULL, COACHQ__V1__ROLE__ROLE_SECOND_LEVEL_MANAGER,
+                                 NULL);
+    }
+    if (rc == 0) {
+        rc = testutil_put_person(t, "flm.p4", NULL, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER,
+                                 "slm.x");
+    }
+    if (rc == 0) {
+        rc = people_line_put(t, "flm.p4", "slm.y", *moves, NULL);
+    }
+    return rc;
+}
+
 /* One observation of coach on day, every behaviour scored score, except
  * behaviour 0 marked "n/a" when na0 is set. */
 static void observe(struct store *s, const char *coach, int32_t day, uint32_t score, int na0)
@@ -192,11 +214,88 @@ static void test_former_report_not_a_peer(void **state)
     testutil_store_fx_free(f);
 }
 
+/* A front-line manager who left the line inside the window is no longer in
+ * today's line, so whether they are a peer is looked up rather than
+ * answered from today's read: flm.p4, under slm.x until the Monday after
+ * WEEK_B, still counts in WEEK_A, so behaviour 1's peers' average rests on
+ * four peers. */
+static void test_left_line_still_a_peer(void **state)
+{
+    int32_t moves = WEEK_B + 7;
+    struct testutil_store_fx *f = testutil_store_fx_new(build_org_p4, &moves);
+    struct dash_opts o;
+    struct testutil_dash_req q = {
+        "lead.a", AUTH_LEAD, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING,
+        "flm.s",  NULL,      0,
+        &o,       NOW_S};
+    struct dash *d = NULL;
+    const Coachq__V1__Table *t;
+    const Coachq__V1__Cell *c1;
+
+    (void)state;
+    observe(f->s, "flm.p1", WEEK_A + 1, 1, 0);
+    observe(f->s, "flm.p2", WEEK_A + 1, 4, 0);
+    observe(f->s, "flm.p3", WEEK_A + 1, 2, 0);
+    observe(f->s, "flm.p4", WEEK_A + 1, 3, 0);
+    dash_opts_default(&o);
+    o.privacy_min = PRIVACY_MIN;
+    assert_int_equal(testutil_dash_build(f->s, &q, &d, NULL), 0);
+    t = dashfmt_find_table(dash_message(d), "focus");
+    assert_non_null(t);
+    c1 = cell(t, testutil_behaviours[1], "Peers' average");
+    assert_true(c1->has_value);
+    assert_int_equal(c1->n, 4);
+    assert_true(fabs(c1->value - 10.0 / 4.0) < 0.005);
+    dash_free(d);
+    testutil_store_fx_free(f);
+}
+
+/* A peer's weeks outside their time in the line are not theirs to count:
+ * flm.p4 moves away on WEEK_B's Monday (a move on the Monday after WEEK_B
+ * would leave no week that is over after it) and is rated in WEEK_B with
+ * flm.p1 and flm.p2. WEEK_B's behaviour 1 cell rests on those two alone,
+ * under the privacy minimum, so the peers' average is WEEK_A's four. */
+static void test_weeks_out_of_line_not_counted(void **state)
+{
+    int32_t moves = WEEK_B;
+    struct testutil_store_fx *f = testutil_store_fx_new(build_org_p4, &moves);
+    struct dash_opts o;
+    struct testutil_dash_req q = {
+        "lead.a", AUTH_LEAD, COACHQ__V1__DASHBOARD_KIND__DASHBOARD_KIND_MY_COACHING,
+        "flm.s",  NULL,      0,
+        &o,       NOW_S};
+    struct dash *d = NULL;
+    const Coachq__V1__Table *t;
+    const Coachq__V1__Cell *c1;
+
+    (void)state;
+    observe(f->s, "flm.p1", WEEK_A + 1, 1, 0);
+    observe(f->s, "flm.p2", WEEK_A + 1, 4, 0);
+    observe(f->s, "flm.p3", WEEK_A + 1, 2, 0);
+    observe(f->s, "flm.p4", WEEK_A + 1, 3, 0);
+    observe(f->s, "flm.p1", WEEK_B + 1, 4, 0);
+    observe(f->s, "flm.p2", WEEK_B + 1, 4, 0);
+    observe(f->s, "flm.p4", WEEK_B + 1, 4, 0);
+    dash_opts_default(&o);
+    o.privacy_min = PRIVACY_MIN;
+    assert_int_equal(testutil_dash_build(f->s, &q, &d, NULL), 0);
+    t = dashfmt_find_table(dash_message(d), "focus");
+    assert_non_null(t);
+    c1 = cell(t, testutil_behaviours[1], "Peers' average");
+    assert_true(c1->has_value);
+    assert_int_equal(c1->n, 4);
+    assert_true(fabs(c1->value - 10.0 / 4.0) < 0.005);
+    dash_free(d);
+    testutil_store_fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_na_week_not_counted),
         cmocka_unit_test(test_former_report_not_a_peer),
+        cmocka_unit_test(test_left_line_still_a_peer),
+        cmocka_unit_test(test_weeks_out_of_line_not_counted),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
