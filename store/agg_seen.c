@@ -101,6 +101,8 @@ static int seen_next(const uint8_t **p, const uint8_t *end, struct agg_seen_ent 
     any_nul = memchr(q, '\0', len) != NULL;
     e->coach[len] = '\0';
     e->clen = len;
+    /* A list's entry holds no rater count (agg_int.h). */
+    e->raters = 0;
     q += len;
     *p = q + SEEN_FIGURES;
     return any_nul ? -EIO : figs_get(q, e);
