@@ -992,6 +992,18 @@ static int held_count(struct store_txn *t, unsigned kind, struct cw_held *h)
         for (size_t i = 1; dec == 0 && i < l.n; i++) {
             dec = strcmp(l.e[i - 1].coach, l.e[i].coach) < 0 ? 0 : -EIO;
         }
+        /* A rubric and manager too long for a coach-week key name a week
+         * no value can hold: the list is damaged and counts for nothing,
+         * rather than stopping the step (and the store's open). */
+        for (size_t i = 0; dec == 0 && i < l.n; i++) {
+            dec = 3 + (llen - 2 - slen) + l.e[i].clen > AGG_KEY_MAX ? -EINVAL : 0;
+        }
+        if (dec == -EINVAL) {
+            log_event(LOG_WARN, "agg_seen_key_too_long",
+                      "key_len=%zu (a damaged observer-week list is not counted; run coachqd "
+                      "verify --repair)",
+                      llen);
+        }
         for (size_t i = 0; dec == 0 && i < l.n; i++) {
             struct cw_deltas one = {NULL, 0, 0};
             int at;

@@ -381,6 +381,59 @@ static void test_format7_upgrade(void **state)
     cws_same(&before, &after);
 }
 
+/* Puts eve's list under a rubric of 150 bytes, naming a manager of 64:
+ * a coach-week key for it would pass AGG_KEY_MAX, which only a damaged
+ * key can give. */
+static int long_key_txn(struct store_txn *t, void *arg)
+{
+    struct agg_seen_ent e;
+    struct agg_seen l = {&e, 1, 1};
+    uint8_t key[2 + 3 + 1 + 150 + 4];
+
+    (void)arg;
+    memset(&e, 0, sizeof(e));
+    memset(e.coach, 'm', VALIDATE_MAX_ID);
+    e.clen = VALIDATE_MAX_ID;
+    e.observations = 1;
+    e.count = 1;
+    e.sum = 3;
+    e.sumsq = 9;
+    key[0] = AGG_OBSERVER_WEEK;
+    key[1] = 3;
+    memcpy(key + 2, "eve", 3);
+    key[5] = 150;
+    memset(key + 6, 'r', 150);
+    keys_put_be32(key + 156, (uint32_t)MON0);
+    return agg_seen_put(t, key, sizeof(key), &l);
+}
+
+/* A damaged list key too long to name a coach-week does not stop the step
+ * to 8 (nor the store's open): the list counts for nothing, the sound
+ * values get their counts, and verify names the list. */
+static void test_step_skips_long_list_key(void **state)
+{
+    struct testutil_seeded *f = *state;
+    struct testutil_obs a, b;
+    struct agg_verify_result r;
+    uint32_t format = 0;
+
+    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
+    submit(f->s, "bob", &b, "flm.cara", T0 + 3600, NULL);
+    assert_int_equal(store_exec(f->s, long_key_txn, NULL), 0);
+    testutil_store_close_drained(f->s);
+    f->s = NULL;
+    back_to_format7(f->dir, 7);
+    f->s = testutil_store_open_enforced(f->dir);
+    assert_non_null(f->s);
+    assert_int_equal(store_view(f->s, testutil_agg_format_txn, &format), 0);
+    assert_int_equal(format, AGG_FORMAT);
+    assert_int_equal(raters_of(f->s, "flm.cara", MON0), 2);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 1);
+    assert_int_equal(agg_verify(f->s, 1, NULL, NULL, &r), 0);
+    assert_as_rebuilt(f->s);
+}
+
 /* Sets the stored count of coach's week MON0 to raters (the value's other
  * bytes as they are), or, with raters < 0, its ratings' count plus one. */
 struct tamper {
@@ -471,6 +524,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_names_wrong_count, testutil_seeded_setup,
                                         testutil_seeded_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_count_is_unknown, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_step_skips_long_list_key, testutil_seeded_setup,
                                         testutil_seeded_teardown),
     };
 
