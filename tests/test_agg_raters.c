@@ -336,7 +336,7 @@ static void diff_cb(const char *key, const char *what, void *arg)
  * keeps (the twin's too), the format is 8 and verify passes. The same
  * store whose format key claims 8 (the step does not run) fails verify on
  * every value, until repaired. */
-static void test_format7_upgrade(void **state)
+static void format7_upgrade(void **state, uint32_t from)
 {
     struct testutil_seeded *f = *state;
     struct testutil_obs a, b, c, d;
@@ -357,7 +357,7 @@ static void test_format7_upgrade(void **state)
     assert_int_equal(store_exec(f->s, unrated_txn, NULL), 0);
     testutil_store_close_drained(f->s);
     f->s = NULL;
-    back_to_format7(f->dir, 7);
+    back_to_format7(f->dir, from);
     f->s = testutil_store_open_enforced(f->dir);
     read_cws(f->s, &after);
     cws_same(&before, &after);
@@ -379,6 +379,23 @@ static void test_format7_upgrade(void **state)
     assert_int_equal(df.undecoded, 2 + 1);
     read_cws(f->s, &after);
     cws_same(&before, &after);
+}
+
+/* The same from formats 5 and 6: each step after the store's format runs,
+ * the step to 8 too. */
+static void test_format7_upgrade(void **state)
+{
+    format7_upgrade(state, 7);
+}
+
+static void test_format6_upgrade(void **state)
+{
+    format7_upgrade(state, 6);
+}
+
+static void test_format5_upgrade(void **state)
+{
+    format7_upgrade(state, 5);
 }
 
 /* Puts eve's list under a rubric of 150 bytes, naming a manager of 64:
@@ -520,6 +537,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_random_batches, testutil_seeded_setup,
                                         testutil_seeded_teardown),
         cmocka_unit_test_setup_teardown(test_format7_upgrade, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_format6_upgrade, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_format5_upgrade, testutil_seeded_setup,
                                         testutil_seeded_teardown),
         cmocka_unit_test_setup_teardown(test_verify_names_wrong_count, testutil_seeded_setup,
                                         testutil_seeded_teardown),
