@@ -65,6 +65,38 @@ static void submit(struct store *s, const char *observer, struct testutil_obs *t
     assert_int_equal(testutil_store_submit(s, &t->o, observer, now_ms()), 0);
 }
 
+/* The shipped rubric again, now allowing "n/a" (for submit_na()). */
+static int na_rubric_txn(struct store_txn *t, void *arg)
+{
+    struct keys_buf k;
+    int rc;
+
+    (void)arg;
+    /* Deleted first: rubrics_put() refuses to change a stored version. */
+    keys_buf_reset(&k);
+    keys_buf_id(&k, RUBRIC);
+    keys_buf_u32(&k, 1);
+    rc = k.err != 0 ? -EINVAL : store_txn_del(t, t->s->dbi_rubrics, k.b, k.len);
+    return rc != 0 ? rc : testutil_put_rubric(t, "", 1);
+}
+
+/* submit() with every behaviour not applicable: a session without
+ * ratings. */
+static void submit_na(struct store *s, const char *observer, struct testutil_obs *t,
+                      const char *coach, int64_t started_at, const uint8_t *amends)
+{
+    testutil_obs_make(t, coach, "rep.ida", started_at);
+    for (size_t i = 0; i < sizeof(t->r) / sizeof(t->r[0]); i++) {
+        t->r[i].score = 0;
+        t->r[i].not_applicable = 1;
+    }
+    if (amends != NULL) {
+        t->o.amends.data = (uint8_t *)amends;
+        t->o.amends.len = 16;
+    }
+    assert_int_equal(testutil_store_submit(s, &t->o, observer, now_ms()), 0);
+}
+
 /* One coach's count in one week, as agg_read_coach_weeks() gives it. */
 struct one {
     const char *coach;
@@ -176,7 +208,7 @@ static int erase_txn(struct store_txn *t, void *arg)
 static void test_writer_counts_observers(void **state)
 {
     struct testutil_seeded *f = *state;
-    struct testutil_obs a1, a2, a3, b, c, m1, m2;
+    struct testutil_obs a1, a2, a3, a4, b, c, m1, m2, n1, n2;
     struct erase_request er;
 
     submit(f->s, "alice", &a1, "flm.cara", T0, NULL);
@@ -206,6 +238,18 @@ static void test_writer_counts_observers(void **state)
     er.origin = "test";
     assert_int_equal(store_exec(f->s, erase_txn, &er), 0);
     assert_int_equal(raters_of(f->s, "flm.cara", MON0), 2);
+    assert_as_rebuilt(f->s);
+    assert_int_equal(store_exec(f->s, na_rubric_txn, NULL), 0);
+    /* dave's session without ratings: listed, but no observer with
+     * ratings, so the count stays. */
+    submit_na(f->s, "dave", &n1, "flm.cara", T0 + 18000, NULL);
+    assert_int_equal(raters_of(f->s, "flm.cara", MON0), 2);
+    /* alice's only rated session of flm.cara's second week amended to
+     * every behaviour not applicable: she no longer counts there. */
+    submit(f->s, "alice", &a4, "flm.cara", T0 + WEEK_S + 60, NULL);
+    assert_int_equal(raters_of(f->s, "flm.cara", MON0 + 7), 2);
+    submit_na(f->s, "alice", &n2, "flm.cara", T0 + WEEK_S + 60, a4.id);
+    assert_int_equal(raters_of(f->s, "flm.cara", MON0 + 7), 1);
     assert_as_rebuilt(f->s);
 }
 
