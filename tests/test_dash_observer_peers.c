@@ -299,6 +299,26 @@ static int count_damage_txn(struct store_txn *t, void *arg)
     return store_txn_put_raw(t, t->s->dbi_agg, k.b, k.len, buf, sizeof(buf), NULL);
 }
 
+/* Week 3 with o3 observing m2 without ratings: o3 is listed for m2 but
+ * has no ratings of m2 in the pooled figures, so m2 still has one other
+ * observer (o2), privacy_min - 1, and week 3 stays "group too small".
+ * Counting o3 would show a figure resting on o2's scores of m2 alone. */
+static void test_peer_without_ratings_is_not_counted(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    const Coachq__V1__Cell *c;
+    struct dash *d;
+    char day[16];
+
+    observe_na(f, "o3", "m2", week(3) + 2, 11);
+    d = build(f);
+    c = week_cell(d, dash_day_text(week(3), day, sizeof(day)), "Severity drift");
+    assert_false(c->has_value);
+    assert_string_equal(c->text, "group too small");
+    assert_week2(d);
+    dash_free(d);
+}
+
 /*
  * Damaged counts are unknown, so the page counts other observers from
  * their lists. m2's of week 3 (o2 alone, privacy_min - 1): week 3 stays
@@ -544,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_line_follows_its_span, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_changes_on_a_sunday, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cell_short_of_peers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_without_ratings_is_not_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_count_reads_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manager_reporting_to_themselves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_out_of_order, setup, teardown),
