@@ -1067,6 +1067,51 @@ int agg_read_coached(struct store_txn *t, const char *observer, const char *rubr
     return agg_read_coached_of(t, 0, observer, rubric_id, from_monday, until_monday, cb, arg);
 }
 
+int agg_read_listed(struct store_txn *t, int (*cb)(const char *observer, void *arg), void *arg)
+{
+    uint8_t start = AGG_OBSERVER_WEEK;
+    char last[VALIDATE_MAX_ID + 1] = "";
+    MDB_cursor *cur = NULL;
+    MDB_val kv, vv;
+    int rc, err = 0;
+
+    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
+    if (rc != 0) {
+        return STORE_TXN_ABORT(rc);
+    }
+    kv.mv_data = &start;
+    kv.mv_size = 1;
+    /* Keys sort by kind, scope length and scope, so each observer's lists
+     * are together: an observer is called once, at their first list. */
+    for (rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE); rc == 0 && err == 0;
+         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT)) {
+        const uint8_t *key = kv.mv_data;
+        char id[VALIDATE_MAX_ID + 1];
+        size_t slen;
+
+        if (kv.mv_size < 1 || key[0] != AGG_OBSERVER_WEEK) {
+            break;
+        }
+        /* A key too short for its scope, or a scope no id can be, is
+         * damage verify names: skipped. */
+        if (kv.mv_size < 3 || (slen = key[1]) == 0 || slen > VALIDATE_MAX_ID ||
+            slen + 2 > kv.mv_size || memchr(key + 2, '\0', slen) != NULL) {
+            continue;
+        }
+        memcpy(id, key + 2, slen);
+        id[slen] = '\0';
+        if (strcmp(id, last) != 0) {
+            memcpy(last, id, slen + 1);
+            err = cb(id, arg);
+        }
+    }
+    if (err == 0 && rc != 0 && rc != MDB_NOTFOUND) {
+        err = STORE_TXN_ABORT(rc);
+    }
+    mdb_cursor_close(cur);
+    return err;
+}
+
 /* What a reader's callback gets for a manager: what an AGG_OBSERVER_COACH
  * value gave, the observations and one behaviour, every rated one, when
  * there are ratings. Made once per read (an AggWeek's initialiser writes
