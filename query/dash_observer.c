@@ -396,6 +396,12 @@ static int coach_window_cb(const char *coach, struct dash_obs_window *w, void *a
                           win_sum_cb, w);
 }
 
+/* agg_read_listed()'s callback: adds observer to the dash_ids arg. */
+static int push_listed(const char *observer, void *arg)
+{
+    return dash_ids_push(arg, observer);
+}
+
 /* Counts the other observers with ratings in each week's managers, from
  * the coach-week values' counts (format 8) when every one is sound, or
  * else from the other observers' lists, as far as the page uses the
@@ -408,13 +414,19 @@ static int coach_window_cb(const char *coach, struct dash_obs_window *w, void *a
  * no cell can count: in bench_dash's stores, 15 to 17 of the 19 others'
  * lists at 1M (the observers see different managers, so the last cells
  * get their peers late) and none at 10k, where no manager the observer
- * scored in a week was scored by another observer that week. */
+ * scored in a week was scored by another observer that week. Both ways
+ * count every other observer with ratings of the manager that week,
+ * whatever their role today (their ratings are in the pooled figures):
+ * the lists read are every observer's who holds any (agg_read_listed()),
+ * not only today's observers' as main's page read them. */
 static int count_peers(struct page *p)
 {
     const struct dash_ctx *c = p->c;
-    const struct dash_ids *obs = &p->obs;
+    struct dash_ids listed;
     unsigned min = c->opts->privacy_min;
     int rc = 0;
+
+    memset(&listed, 0, sizeof(listed));
 
     p->want = 0;
     for (size_t i = 0; i < p->n && min > 0; i++) {
@@ -449,17 +461,23 @@ static int count_peers(struct page *p)
         }
         return 0;
     }
-    for (size_t i = 0; i < obs->n && rc == 0 && p->want > 0; i++) {
-        if (strcmp(obs->id[i], p->oid) == 0) {
+    /* Every observer holding lists, whatever their role today: one who
+     * rated the manager that week and has since lost the role is in the
+     * pooled figures, so a peer, as the counts above say. */
+    rc = p->want > 0 ? agg_read_listed(c->t, push_listed, &listed) : 0;
+    for (size_t i = 0; i < listed.n && rc == 0 && p->want > 0; i++) {
+        if (strcmp(listed.id[i], p->oid) == 0) {
             continue;
         }
         memset(p->mark, 0, p->nweeks);
         p->at = 0;
-        rc = agg_read_coached(c->t, obs->id[i], c->rubric_id, p->from, c->until_monday, peer_cb, p);
+        rc = agg_read_coached(c->t, listed.id[i], c->rubric_id, p->from, c->until_monday, peer_cb,
+                              p);
         for (size_t k = 0; k < p->nweeks && rc == 0; k++) {
             p->w[k].peers += p->mark[k];
         }
     }
+    dash_ids_free(&listed);
     return rc;
 }
 

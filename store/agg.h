@@ -550,6 +550,15 @@ typedef int (*agg_coached_cb)(int32_t monday, const char *coach, const Coachq__V
 int agg_read_coached(struct store_txn *t, const char *observer, const char *rubric_id,
                      int32_t from_monday, int32_t until_monday, agg_coached_cb cb, void *arg);
 
+/* Calls cb once with each observer who holds an observer-week list
+ * (AGG_OBSERVER_WEEK) of any rubric and week, whatever their role today,
+ * in key order (by id length, then id); a key no list can have is skipped.
+ * Walks every list key: for readers that cannot use the coach-week counts
+ * (a damaged count). t is borrowed for the call, the id only during cb, on
+ * the transaction's thread. Returns 0, cb's first non-zero result, or a
+ * negative code. */
+int agg_read_listed(struct store_txn *t, int (*cb)(const char *observer, void *arg), void *arg);
+
 /* The same, of AGG_OBSERVER_WEEK_ASG (the assigned twins) when assigned
  * is set. */
 int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,

@@ -101,6 +101,8 @@ static int seen_next(const uint8_t **p, const uint8_t *end, struct agg_seen_ent 
     any_nul = memchr(q, '\0', len) != NULL;
     e->coach[len] = '\0';
     e->clen = len;
+    /* A list's entry holds no rater count (agg_int.h). */
+    e->raters = 0;
     q += len;
     *p = q + SEEN_FIGURES;
     return any_nul ? -EIO : figs_get(q, e);
@@ -990,6 +992,18 @@ static int held_count(struct store_txn *t, unsigned kind, struct cw_held *h)
         for (size_t i = 1; dec == 0 && i < l.n; i++) {
             dec = strcmp(l.e[i - 1].coach, l.e[i].coach) < 0 ? 0 : -EIO;
         }
+        /* A rubric and manager too long for a coach-week key name a week
+         * no value can hold: the list is damaged and counts for nothing,
+         * rather than stopping the step (and the store's open). */
+        for (size_t i = 0; dec == 0 && i < l.n; i++) {
+            dec = 3 + (llen - 2 - slen) + l.e[i].clen > AGG_KEY_MAX ? -EINVAL : 0;
+        }
+        if (dec == -EINVAL) {
+            log_event(LOG_WARN, "agg_seen_key_too_long",
+                      "key_len=%zu (a damaged observer-week list is not counted; run coachqd "
+                      "verify --repair)",
+                      llen);
+        }
         for (size_t i = 0; dec == 0 && i < l.n; i++) {
             struct cw_deltas one = {NULL, 0, 0};
             int at;
@@ -1051,6 +1065,51 @@ int agg_read_coached(struct store_txn *t, const char *observer, const char *rubr
                      int32_t from_monday, int32_t until_monday, agg_coached_cb cb, void *arg)
 {
     return agg_read_coached_of(t, 0, observer, rubric_id, from_monday, until_monday, cb, arg);
+}
+
+int agg_read_listed(struct store_txn *t, int (*cb)(const char *observer, void *arg), void *arg)
+{
+    uint8_t start = AGG_OBSERVER_WEEK;
+    char last[VALIDATE_MAX_ID + 1] = "";
+    MDB_cursor *cur = NULL;
+    MDB_val kv, vv;
+    int rc, err = 0;
+
+    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
+    if (rc != 0) {
+        return STORE_TXN_ABORT(rc);
+    }
+    kv.mv_data = &start;
+    kv.mv_size = 1;
+    /* Keys sort by kind, scope length and scope, so each observer's lists
+     * are together: an observer is called once, at their first list. */
+    for (rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE); rc == 0 && err == 0;
+         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT)) {
+        const uint8_t *key = kv.mv_data;
+        char id[VALIDATE_MAX_ID + 1];
+        size_t slen;
+
+        if (kv.mv_size < 1 || key[0] != AGG_OBSERVER_WEEK) {
+            break;
+        }
+        /* A key too short for its scope, or a scope no id can be, is
+         * damage verify names: skipped. */
+        if (kv.mv_size < 3 || (slen = key[1]) == 0 || slen > VALIDATE_MAX_ID ||
+            slen + 2 > kv.mv_size || memchr(key + 2, '\0', slen) != NULL) {
+            continue;
+        }
+        memcpy(id, key + 2, slen);
+        id[slen] = '\0';
+        if (strcmp(id, last) != 0) {
+            memcpy(last, id, slen + 1);
+            err = cb(id, arg);
+        }
+    }
+    if (err == 0 && rc != 0 && rc != MDB_NOTFOUND) {
+        err = STORE_TXN_ABORT(rc);
+    }
+    mdb_cursor_close(cur);
+    return err;
 }
 
 /* What a reader's callback gets for a manager: what an AGG_OBSERVER_COACH

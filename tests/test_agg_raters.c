@@ -65,6 +65,38 @@ static void submit(struct store *s, const char *observer, struct testutil_obs *t
     assert_int_equal(testutil_store_submit(s, &t->o, observer, now_ms()), 0);
 }
 
+/* The shipped rubric again, now allowing "n/a" (for submit_na()). */
+static int na_rubric_txn(struct store_txn *t, void *arg)
+{
+    struct keys_buf k;
+    int rc;
+
+    (void)arg;
+    /* Deleted first: rubrics_put() refuses to change a stored version. */
+    keys_buf_reset(&k);
+    keys_buf_id(&k, RUBRIC);
+    keys_buf_u32(&k, 1);
+    rc = k.err != 0 ? -EINVAL : store_txn_del(t, t->s->dbi_rubrics, k.b, k.len);
+    return rc != 0 ? rc : testutil_put_rubric(t, "", 1);
+}
+
+/* submit() with every behaviour not applicable: a session without
+ * ratings. */
+static void submit_na(struct store *s, const char *observer, struct testutil_obs *t,
+                      const char *coach, int64_t started_at, const uint8_t *amends)
+{
+    testutil_obs_make(t, coach, "rep.ida", started_at);
+    for (size_t i = 0; i < sizeof(t->r) / sizeof(t->r[0]); i++) {
+        t->r[i].score = 0;
+        t->r[i].not_applicable = 1;
+    }
+    if (amends != NULL) {
+        t->o.amends.data = (uint8_t *)amends;
+        t->o.amends.len = 16;
+    }
+    assert_int_equal(testutil_store_submit(s, &t->o, observer, now_ms()), 0);
+}
+
 /* One coach's count in one week, as agg_read_coach_weeks() gives it. */
 struct one {
     const char *coach;
@@ -176,7 +208,7 @@ static int erase_txn(struct store_txn *t, void *arg)
 static void test_writer_counts_observers(void **state)
 {
     struct testutil_seeded *f = *state;
-    struct testutil_obs a1, a2, a3, b, c, m1, m2;
+    struct testutil_obs a1, a2, a3, a4, b, c, m1, m2, n1, n2;
     struct erase_request er;
 
     submit(f->s, "alice", &a1, "flm.cara", T0, NULL);
@@ -206,6 +238,18 @@ static void test_writer_counts_observers(void **state)
     er.origin = "test";
     assert_int_equal(store_exec(f->s, erase_txn, &er), 0);
     assert_int_equal(raters_of(f->s, "flm.cara", MON0), 2);
+    assert_as_rebuilt(f->s);
+    assert_int_equal(store_exec(f->s, na_rubric_txn, NULL), 0);
+    /* dave's session without ratings: listed, but no observer with
+     * ratings, so the count stays. */
+    submit_na(f->s, "dave", &n1, "flm.cara", T0 + 18000, NULL);
+    assert_int_equal(raters_of(f->s, "flm.cara", MON0), 2);
+    /* alice's only rated session of flm.cara's second week amended to
+     * every behaviour not applicable: she no longer counts there. */
+    submit(f->s, "alice", &a4, "flm.cara", T0 + WEEK_S + 60, NULL);
+    assert_int_equal(raters_of(f->s, "flm.cara", MON0 + 7), 2);
+    submit_na(f->s, "alice", &n2, "flm.cara", T0 + WEEK_S + 60, a4.id);
+    assert_int_equal(raters_of(f->s, "flm.cara", MON0 + 7), 1);
     assert_as_rebuilt(f->s);
 }
 
@@ -336,7 +380,7 @@ static void diff_cb(const char *key, const char *what, void *arg)
  * keeps (the twin's too), the format is 8 and verify passes. The same
  * store whose format key claims 8 (the step does not run) fails verify on
  * every value, until repaired. */
-static void test_format7_upgrade(void **state)
+static void format7_upgrade(void **state, uint32_t from)
 {
     struct testutil_seeded *f = *state;
     struct testutil_obs a, b, c, d;
@@ -357,7 +401,7 @@ static void test_format7_upgrade(void **state)
     assert_int_equal(store_exec(f->s, unrated_txn, NULL), 0);
     testutil_store_close_drained(f->s);
     f->s = NULL;
-    back_to_format7(f->dir, 7);
+    back_to_format7(f->dir, from);
     f->s = testutil_store_open_enforced(f->dir);
     read_cws(f->s, &after);
     cws_same(&before, &after);
@@ -379,6 +423,76 @@ static void test_format7_upgrade(void **state)
     assert_int_equal(df.undecoded, 2 + 1);
     read_cws(f->s, &after);
     cws_same(&before, &after);
+}
+
+/* The same from formats 5 and 6: each step after the store's format runs,
+ * the step to 8 too. */
+static void test_format7_upgrade(void **state)
+{
+    format7_upgrade(state, 7);
+}
+
+static void test_format6_upgrade(void **state)
+{
+    format7_upgrade(state, 6);
+}
+
+static void test_format5_upgrade(void **state)
+{
+    format7_upgrade(state, 5);
+}
+
+/* Puts eve's list under a rubric of 150 bytes, naming a manager of 64:
+ * a coach-week key for it would pass AGG_KEY_MAX, which only a damaged
+ * key can give. */
+static int long_key_txn(struct store_txn *t, void *arg)
+{
+    struct agg_seen_ent e;
+    struct agg_seen l = {&e, 1, 1};
+    uint8_t key[2 + 3 + 1 + 150 + 4];
+
+    (void)arg;
+    memset(&e, 0, sizeof(e));
+    memset(e.coach, 'm', VALIDATE_MAX_ID);
+    e.clen = VALIDATE_MAX_ID;
+    e.observations = 1;
+    e.count = 1;
+    e.sum = 3;
+    e.sumsq = 9;
+    key[0] = AGG_OBSERVER_WEEK;
+    key[1] = 3;
+    memcpy(key + 2, "eve", 3);
+    key[5] = 150;
+    memset(key + 6, 'r', 150);
+    keys_put_be32(key + 156, (uint32_t)MON0);
+    return agg_seen_put(t, key, sizeof(key), &l);
+}
+
+/* A damaged list key too long to name a coach-week does not stop the step
+ * to 8 (nor the store's open): the list counts for nothing, the sound
+ * values get their counts, and verify names the list. */
+static void test_step_skips_long_list_key(void **state)
+{
+    struct testutil_seeded *f = *state;
+    struct testutil_obs a, b;
+    struct agg_verify_result r;
+    uint32_t format = 0;
+
+    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
+    submit(f->s, "bob", &b, "flm.cara", T0 + 3600, NULL);
+    assert_int_equal(store_exec(f->s, long_key_txn, NULL), 0);
+    testutil_store_close_drained(f->s);
+    f->s = NULL;
+    back_to_format7(f->dir, 7);
+    f->s = testutil_store_open_enforced(f->dir);
+    assert_non_null(f->s);
+    assert_int_equal(store_view(f->s, testutil_agg_format_txn, &format), 0);
+    assert_int_equal(format, AGG_FORMAT);
+    assert_int_equal(raters_of(f->s, "flm.cara", MON0), 2);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 1);
+    assert_int_equal(agg_verify(f->s, 1, NULL, NULL, &r), 0);
+    assert_as_rebuilt(f->s);
 }
 
 /* Sets the stored count of coach's week MON0 to raters (the value's other
@@ -468,9 +582,15 @@ int main(void)
                                         testutil_seeded_teardown),
         cmocka_unit_test_setup_teardown(test_format7_upgrade, testutil_seeded_setup,
                                         testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_format6_upgrade, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_format5_upgrade, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
         cmocka_unit_test_setup_teardown(test_verify_names_wrong_count, testutil_seeded_setup,
                                         testutil_seeded_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_count_is_unknown, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_step_skips_long_list_key, testutil_seeded_setup,
                                         testutil_seeded_teardown),
     };
 

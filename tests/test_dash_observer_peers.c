@@ -299,6 +299,68 @@ static int count_damage_txn(struct store_txn *t, void *arg)
     return store_txn_put_raw(t, t->s->dbi_agg, k.b, k.len, buf, sizeof(buf), NULL);
 }
 
+/* Week 3 with o3 observing m2 without ratings: o3 is listed for m2 but
+ * has no ratings of m2 in the pooled figures, so m2 still has one other
+ * observer (o2), privacy_min - 1, and week 3 stays "group too small".
+ * Counting o3 would show a figure resting on o2's scores of m2 alone. */
+static void test_peer_without_ratings_is_not_counted(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    const Coachq__V1__Cell *c;
+    struct dash *d;
+    char day[16];
+
+    observe_na(f, "o3", "m2", week(3) + 2, 11);
+    d = build(f);
+    c = week_cell(d, dash_day_text(week(3), day, sizeof(day)), "Severity drift");
+    assert_false(c->has_value);
+    assert_string_equal(c->text, "group too small");
+    assert_week2(d);
+    dash_free(d);
+}
+
+/* Takes the observer role from o6 (a person without a role now). */
+static int demote_o6_txn(struct store_txn *t, void *arg)
+{
+    (void)arg;
+    return testutil_put_person(t, "o6", NULL, 0, NULL);
+}
+
+/* o6 rates m2 in week 3 and then loses the observer role: o6's ratings
+ * stay in the pooled figures, so o6 is m2's second other observer and
+ * week 3 gets a figure, from the counts and, once m2's count is damaged,
+ * from the lists alike (the lists of every observer who holds any, not
+ * only of today's observers, which would leave m2 one short and week 3
+ * "group too small"). */
+static void test_former_observer_counts_on_both_paths(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    struct count_damage m2 = {"m2", week(3), 3};
+    const Coachq__V1__Cell *c;
+    struct dash *d;
+    char day[16];
+    double fast;
+    uint32_t n;
+
+    observe(f, "o6", "m2", week(3) + 2, 11, 1);
+    assert_int_equal(store_exec(f->s, demote_o6_txn, NULL), 0);
+    d = build(f);
+    c = week_cell(d, dash_day_text(week(3), day, sizeof(day)), "Severity drift");
+    assert_true(c->has_value);
+    fast = c->value;
+    n = c->n;
+    assert_week2(d);
+    dash_free(d);
+    assert_int_equal(store_exec(f->s, count_damage_txn, &m2), 0);
+    d = build(f);
+    c = week_cell(d, dash_day_text(week(3), day, sizeof(day)), "Severity drift");
+    assert_true(c->has_value);
+    assert_true(fabs(c->value - fast) < 1e-12);
+    assert_int_equal(c->n, n);
+    assert_week2(d);
+    dash_free(d);
+}
+
 /*
  * Damaged counts are unknown, so the page counts other observers from
  * their lists. m2's of week 3 (o2 alone, privacy_min - 1): week 3 stays
@@ -544,7 +606,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_line_follows_its_span, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_changes_on_a_sunday, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cell_short_of_peers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_without_ratings_is_not_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_count_reads_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_former_observer_counts_on_both_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manager_reporting_to_themselves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_out_of_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_own_list_names_manager_twice, setup, teardown),
