@@ -40,14 +40,6 @@
 #define RUBRIC "coaching-conversation"
 #define NA_INDEX 3 /* buyers-view may be rated not applicable */
 
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 /* Stores o as observer; returns the request's rc. */
 /* Submits o as observer's and waits for its answer in *w. */
 static void submit_wait_one(struct store *s, const char *observer, const Coachq__V1__Observation *o,
@@ -62,7 +54,7 @@ static void submit_wait_one(struct store *s, const char *observer, const Coachq_
     w->obs = buf;
     w->obs_len = n;
     w->observer_id = observer;
-    w->received_at_ms = now_ms();
+    w->received_at_ms = testutil_now_ms();
     assert_int_equal(store_submit(s, w), 0);
     store_drain(s);
     assert_ptr_equal(store_completed_take(s), w);
@@ -1607,7 +1599,7 @@ static void test_flush_grows_map(void **state)
             w[i].obs = bufs[i];
             w[i].obs_len = n;
             w[i].observer_id = observer[k % 2];
-            w[i].received_at_ms = now_ms();
+            w[i].received_at_ms = testutil_now_ms();
         }
         for (int i = 0; i < N; i++) {
             assert_int_equal(store_submit(s, &w[i]), 0);
@@ -2145,7 +2137,7 @@ static void batch_add(struct batch *b, const char *observer, const Coachq__V1__O
     w->obs = b->buf[b->n];
     w->obs_len = n;
     w->observer_id = b->who[b->n];
-    w->received_at_ms = now_ms();
+    w->received_at_ms = testutil_now_ms();
     b->n++;
 }
 
@@ -2175,7 +2167,7 @@ static void test_crowded_sessions_verify(void **state)
     static const int sizes[] = {17, 64, 200};
     struct testutil_seeded *f = *state;
     struct crowd_rec *recs = calloc(200, sizeof(*recs));
-    uint64_t seed = (uint64_t)now_ms() | 1;
+    uint64_t seed = (uint64_t)testutil_now_ms() | 1;
     uint64_t x = seed;
     struct agg_verify_result r;
     struct diffs d;

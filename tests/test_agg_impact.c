@@ -44,14 +44,6 @@
 #define MANY_WEEKS 2000
 #define NBEH 5
 
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 /* ---- Reads compared ----------------------------------------------------- */
 
 /* A week's figures as a reader of moments sums them: the week's own, and
@@ -362,7 +354,7 @@ static void submit(struct store *s, const char *observer, struct testutil_obs *t
         t->o.amends.data = (uint8_t *)amends;
         t->o.amends.len = 16;
     }
-    assert_int_equal(testutil_store_submit(s, &t->o, observer, now_ms()), 0);
+    assert_int_equal(testutil_store_submit(s, &t->o, observer, testutil_now_ms()), 0);
 }
 
 struct diffs {
@@ -447,7 +439,7 @@ static void test_writer(void **state)
     assert_int_equal(verify(f->s, &df), 0);
     memset(&er, 0, sizeof(er));
     er.id = "flm.cara";
-    er.now_ms = now_ms();
+    er.now_ms = testutil_now_ms();
     er.actor = "test";
     er.origin = "test";
     assert_int_equal(store_exec(f->s, erase_txn, &er), 0);
@@ -501,7 +493,7 @@ static void batch_fill(void *arg, struct store_write *w, int i)
     w->obs = b->buf[i];
     w->obs_len = b->len[i];
     w->observer_id = "alice";
-    w->received_at_ms = now_ms();
+    w->received_at_ms = testutil_now_ms();
 }
 
 /* One batch touching several weeks of one block, and weeks of the next

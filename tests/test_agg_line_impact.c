@@ -58,14 +58,6 @@ static const char *rep_of(const char *coach)
                                              : "rep.ida";
 }
 
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 /* ---- The stored blocks ------------------------------------------------------ */
 
 /* Every stored key and value of the block kinds (a copy). */
@@ -399,7 +391,7 @@ static void submit(struct store *s, struct testutil_obs *t, const char *coach, i
         t->o.amends.data = (uint8_t *)amends;
         t->o.amends.len = 16;
     }
-    assert_int_equal(testutil_store_submit(s, &t->o, "alice", now_ms()), 0);
+    assert_int_equal(testutil_store_submit(s, &t->o, "alice", testutil_now_ms()), 0);
 }
 
 /* A batch of random sessions: new ones, and amendments of earlier ones
@@ -463,7 +455,7 @@ static void random_fill(void *arg, struct store_write *w, int i)
     w->obs = rl->buf[i];
     w->obs_len = len;
     w->observer_id = "alice";
-    w->received_at_ms = now_ms();
+    w->received_at_ms = testutil_now_ms();
 }
 
 /* After each of several random batches, the blocks the writer left are

@@ -39,32 +39,6 @@
 #define CW_COUNT_AT 10
 #define MAX_CW 64
 
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-/* Stores a session of coach (flm.dan, flm.cara or mgr.jones) at
- * started_at scored by observer; t keeps its id. amends: the id it
- * supersedes, or NULL. */
-static void submit(struct store *s, const char *observer, struct testutil_obs *t, const char *coach,
-                   int64_t started_at, const uint8_t *amends)
-{
-    const char *rep = strcmp(coach, "flm.dan") == 0     ? "rep.jon"
-                      : strcmp(coach, "mgr.jones") == 0 ? "rep.kim"
-                                                        : "rep.ida";
-
-    testutil_obs_make(t, coach, rep, started_at);
-    if (amends != NULL) {
-        t->o.amends.data = (uint8_t *)amends;
-        t->o.amends.len = 16;
-    }
-    assert_int_equal(testutil_store_submit(s, &t->o, observer, now_ms()), 0);
-}
-
 /* The shipped rubric again, now allowing "n/a" (for submit_na()). */
 static int na_rubric_txn(struct store_txn *t, void *arg)
 {
@@ -80,7 +54,7 @@ static int na_rubric_txn(struct store_txn *t, void *arg)
     return rc != 0 ? rc : testutil_put_rubric(t, "", 1);
 }
 
-/* submit() with every behaviour not applicable: a session without
+/* testutil_submit_seeded() with every behaviour not applicable: a session without
  * ratings. */
 static void submit_na(struct store *s, const char *observer, struct testutil_obs *t,
                       const char *coach, int64_t started_at, const uint8_t *amends)
@@ -94,7 +68,7 @@ static void submit_na(struct store *s, const char *observer, struct testutil_obs
         t->o.amends.data = (uint8_t *)amends;
         t->o.amends.len = 16;
     }
-    assert_int_equal(testutil_store_submit(s, &t->o, observer, now_ms()), 0);
+    assert_int_equal(testutil_store_submit(s, &t->o, observer, testutil_now_ms()), 0);
 }
 
 /* One coach's count in one week, as agg_read_coach_weeks() gives it. */
@@ -211,29 +185,29 @@ static void test_writer_counts_observers(void **state)
     struct testutil_obs a1, a2, a3, a4, b, c, m1, m2, n1, n2;
     struct erase_request er;
 
-    submit(f->s, "alice", &a1, "flm.cara", T0, NULL);
-    submit(f->s, "alice", &a2, "flm.cara", T0 + 3600, NULL);
-    submit(f->s, "bob", &b, "flm.cara", T0 + 7200, NULL);
-    submit(f->s, "carol", &c, "flm.cara", T0 + 10800, NULL);
-    submit(f->s, "alice", &a3, "flm.dan", T0 + 14400, NULL);
+    testutil_submit_seeded(f->s, "alice", &a1, "flm.cara", T0, NULL);
+    testutil_submit_seeded(f->s, "alice", &a2, "flm.cara", T0 + 3600, NULL);
+    testutil_submit_seeded(f->s, "bob", &b, "flm.cara", T0 + 7200, NULL);
+    testutil_submit_seeded(f->s, "carol", &c, "flm.cara", T0 + 10800, NULL);
+    testutil_submit_seeded(f->s, "alice", &a3, "flm.dan", T0 + 14400, NULL);
     assert_int_equal(raters_of(f->s, "flm.cara", MON0), 3);
     assert_int_equal(raters_of(f->s, "flm.dan", MON0), 1);
     assert_int_equal(raters_of(f->s, "mgr.jones", MON0), -2);
     assert_as_rebuilt(f->s);
     /* alice's flm.dan session moved onto flm.cara: alice already counts
      * there, and flm.dan's week is gone. */
-    submit(f->s, "alice", &m1, "flm.cara", T0 + 14400, a3.id);
+    testutil_submit_seeded(f->s, "alice", &m1, "flm.cara", T0 + 14400, a3.id);
     assert_int_equal(raters_of(f->s, "flm.cara", MON0), 3);
     assert_int_equal(raters_of(f->s, "flm.dan", MON0), -2);
     /* carol's session moved a week on: one fewer the first week. */
-    submit(f->s, "carol", &m2, "flm.cara", T0 + WEEK_S, c.id);
+    testutil_submit_seeded(f->s, "carol", &m2, "flm.cara", T0 + WEEK_S, c.id);
     assert_int_equal(raters_of(f->s, "flm.cara", MON0), 2);
     assert_int_equal(raters_of(f->s, "flm.cara", MON0 + 7), 1);
     assert_as_rebuilt(f->s);
     /* bob erased: still one observer, under a pseudonym. */
     memset(&er, 0, sizeof(er));
     er.id = "bob";
-    er.now_ms = now_ms();
+    er.now_ms = testutil_now_ms();
     er.actor = "test";
     er.origin = "test";
     assert_int_equal(store_exec(f->s, erase_txn, &er), 0);
@@ -246,7 +220,7 @@ static void test_writer_counts_observers(void **state)
     assert_int_equal(raters_of(f->s, "flm.cara", MON0), 2);
     /* alice's only rated session of flm.cara's second week amended to
      * every behaviour not applicable: she no longer counts there. */
-    submit(f->s, "alice", &a4, "flm.cara", T0 + WEEK_S + 60, NULL);
+    testutil_submit_seeded(f->s, "alice", &a4, "flm.cara", T0 + WEEK_S + 60, NULL);
     assert_int_equal(raters_of(f->s, "flm.cara", MON0 + 7), 2);
     submit_na(f->s, "alice", &n2, "flm.cara", T0 + WEEK_S + 60, a4.id);
     assert_int_equal(raters_of(f->s, "flm.cara", MON0 + 7), 1);
@@ -276,8 +250,8 @@ static void test_random_batches(void **state)
         coach[i] = rand_r(&seed) % 3;
         wk[i] = rand_r(&seed) % 3;
         live[i] = 1;
-        submit(f->s, observers[who[i]], &obs[i], coaches[coach[i]],
-               T0 + wk[i] * WEEK_S + (int64_t)i * 60, amend ? obs[j].id : NULL);
+        testutil_submit_seeded(f->s, observers[who[i]], &obs[i], coaches[coach[i]],
+                               T0 + wk[i] * WEEK_S + (int64_t)i * 60, amend ? obs[j].id : NULL);
         if (amend) {
             live[j] = 0;
         }
@@ -389,10 +363,10 @@ static void format7_upgrade(void **state, uint32_t from)
     struct diffs df;
     uint32_t format = 0;
 
-    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
-    submit(f->s, "bob", &b, "flm.cara", T0 + 3600, NULL);
-    submit(f->s, "carol", &c, "flm.dan", T0 + WEEK_S, NULL);
-    submit(f->s, "alice", &d, "flm.dan", T0 + WEEK_S + 60, NULL);
+    testutil_submit_seeded(f->s, "alice", &a, "flm.cara", T0, NULL);
+    testutil_submit_seeded(f->s, "bob", &b, "flm.cara", T0 + 3600, NULL);
+    testutil_submit_seeded(f->s, "carol", &c, "flm.dan", T0 + WEEK_S, NULL);
+    testutil_submit_seeded(f->s, "alice", &d, "flm.dan", T0 + WEEK_S + 60, NULL);
     assert_int_equal(store_exec(f->s, testutil_mark_assigned_txn, b.id), 0);
     read_cws(f->s, &before);
     assert_int_equal(before.n, 2 + 1);
@@ -478,8 +452,8 @@ static void test_step_skips_long_list_key(void **state)
     struct agg_verify_result r;
     uint32_t format = 0;
 
-    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
-    submit(f->s, "bob", &b, "flm.cara", T0 + 3600, NULL);
+    testutil_submit_seeded(f->s, "alice", &a, "flm.cara", T0, NULL);
+    testutil_submit_seeded(f->s, "bob", &b, "flm.cara", T0 + 3600, NULL);
     assert_int_equal(store_exec(f->s, long_key_txn, NULL), 0);
     testutil_store_close_drained(f->s);
     f->s = NULL;
@@ -529,9 +503,9 @@ static void test_verify_names_wrong_count(void **state)
     struct diffs df;
     const int64_t wrong[] = {1, 3, 0};
 
-    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
-    submit(f->s, "bob", &b, "flm.cara", T0 + 3600, NULL);
-    submit(f->s, "carol", &c, "flm.dan", T0 + 7200, NULL);
+    testutil_submit_seeded(f->s, "alice", &a, "flm.cara", T0, NULL);
+    testutil_submit_seeded(f->s, "bob", &b, "flm.cara", T0 + 3600, NULL);
+    testutil_submit_seeded(f->s, "carol", &c, "flm.dan", T0 + 7200, NULL);
     for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
         struct tamper tp = {"flm.cara", wrong[i]};
 
@@ -557,15 +531,15 @@ static void test_damaged_count_is_unknown(void **state)
     struct tamper none = {"flm.cara", 0};
     struct agg_verify_result r;
 
-    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
-    submit(f->s, "bob", &b, "flm.cara", T0 + 3600, NULL);
+    testutil_submit_seeded(f->s, "alice", &a, "flm.cara", T0, NULL);
+    testutil_submit_seeded(f->s, "bob", &b, "flm.cara", T0 + 3600, NULL);
     assert_int_equal(raters_of(f->s, "flm.cara", MON0), 2);
     assert_int_equal(store_exec(f->s, tamper_txn, &over), 0);
     assert_int_equal(raters_of(f->s, "flm.cara", MON0), -1);
     assert_int_equal(store_exec(f->s, tamper_txn, &none), 0);
     assert_int_equal(raters_of(f->s, "flm.cara", MON0), -1);
     /* carol's first session of flm.cara adds one to the damaged 0. */
-    submit(f->s, "carol", &c, "flm.cara", T0 + 7200, NULL);
+    testutil_submit_seeded(f->s, "carol", &c, "flm.cara", T0 + 7200, NULL);
     assert_int_equal(raters_of(f->s, "flm.cara", MON0), 1);
     assert_int_equal(agg_verify(f->s, 1, NULL, NULL, &r), 0);
     assert_int_equal(r.differences, 1);

@@ -34,32 +34,6 @@
 #define RUBRIC "coaching-conversation"
 #define MAX_LISTS 16
 
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-/* Stores a session of coach at started_at scored by observer; t keeps its
- * id for an amendment. amends: the id it supersedes, or NULL. */
-static void submit(struct store *s, const char *observer, struct testutil_obs *t, const char *coach,
-                   int64_t started_at, const uint8_t *amends)
-{
-    /* A rep of the coach's team (testutil_seed_org()'s). */
-    const char *rep = strcmp(coach, "flm.dan") == 0     ? "rep.jon"
-                      : strcmp(coach, "mgr.jones") == 0 ? "rep.kim"
-                                                        : "rep.ida";
-
-    testutil_obs_make(t, coach, rep, started_at);
-    if (amends != NULL) {
-        t->o.amends.data = (uint8_t *)amends;
-        t->o.amends.len = 16;
-    }
-    assert_int_equal(testutil_store_submit(s, &t->o, observer, now_ms()), 0);
-}
-
 /* Every stored observer-week list and twin (key and decoded managers) and
  * every coach-week value and twin (key, coach and figures), in key order. */
 struct lists {
@@ -361,11 +335,11 @@ static void test_lists(void **state)
     struct lists ls;
     const struct agg_seen *l;
 
-    submit(f->s, "alice", &a, "flm.dan", T0, NULL);
-    submit(f->s, "alice", &b, "flm.cara", T0 + 3600, NULL);
-    submit(f->s, "alice", &c, "flm.dan", T0 + 7200, NULL);
-    submit(f->s, "alice", &d, "flm.cara", T0 + WEEK_S, NULL);
-    submit(f->s, "bob", &e, "flm.cara", T0 + 10800, NULL);
+    testutil_submit_seeded(f->s, "alice", &a, "flm.dan", T0, NULL);
+    testutil_submit_seeded(f->s, "alice", &b, "flm.cara", T0 + 3600, NULL);
+    testutil_submit_seeded(f->s, "alice", &c, "flm.dan", T0 + 7200, NULL);
+    testutil_submit_seeded(f->s, "alice", &d, "flm.cara", T0 + WEEK_S, NULL);
+    testutil_submit_seeded(f->s, "bob", &e, "flm.cara", T0 + 10800, NULL);
     read_lists(f->s, &ls);
     assert_int_equal(ls.coached, 0);
     assert_int_equal(ls.n, 3); /* alice's two weeks, bob's one */
@@ -389,9 +363,9 @@ static void test_lists(void **state)
     assert_coaches(f->s, MON0, MON0 + 7, 3);
     assert_verifies(f->s);
     /* b (flm.cara) amended onto flm.dan: flm.cara leaves alice's week. */
-    submit(f->s, "alice", &g, "flm.dan", T0 + 3600, b.id);
+    testutil_submit_seeded(f->s, "alice", &g, "flm.dan", T0 + 3600, b.id);
     /* d amended into the first week: its own week has no list left. */
-    submit(f->s, "alice", &h, "flm.cara", T0 + 14400, d.id);
+    testutil_submit_seeded(f->s, "alice", &h, "flm.cara", T0 + 14400, d.id);
     read_lists(f->s, &ls);
     assert_int_equal(ls.n, 2);
     assert_null(list_of(&ls, "alice", MON0 + 7));
@@ -416,7 +390,7 @@ static void erase(struct store *s, const char *id, struct erase_request *er)
 {
     memset(er, 0, sizeof(*er));
     er->id = id;
-    er->now_ms = now_ms();
+    er->now_ms = testutil_now_ms();
     er->actor = "test";
     er->origin = "test";
     assert_int_equal(store_exec(s, erase_txn, er), 0);
@@ -432,9 +406,9 @@ static void test_erased(void **state)
     struct lists ls;
     const struct agg_seen *l;
 
-    submit(f->s, "alice", &a, "flm.dan", T0, NULL);
-    submit(f->s, "alice", &b, "flm.cara", T0 + 3600, NULL);
-    submit(f->s, "bob", &c, "flm.dan", T0 + 7200, NULL);
+    testutil_submit_seeded(f->s, "alice", &a, "flm.dan", T0, NULL);
+    testutil_submit_seeded(f->s, "alice", &b, "flm.cara", T0 + 3600, NULL);
+    testutil_submit_seeded(f->s, "bob", &c, "flm.dan", T0 + 7200, NULL);
     erase(f->s, "flm.dan", &er);
     read_lists(f->s, &ls);
     assert_int_equal(ls.n, 2);
@@ -512,7 +486,7 @@ static void test_verify_names_figure(void **state)
     struct agg_verify_result r;
     struct diffs d;
 
-    submit(f->s, "alice", &a, "flm.cara", T0, NULL);
+    testutil_submit_seeded(f->s, "alice", &a, "flm.cara", T0, NULL);
     assert_int_equal(store_exec(f->s, tamper_txn, NULL), 0);
     memset(&d, 0, sizeof(d));
     assert_int_equal(agg_verify(f->s, 1, diff_cb, &d, &r), 0);
@@ -671,10 +645,10 @@ static void test_format4_upgrade(void **state)
     struct diffs df;
     uint32_t format = 0;
 
-    submit(f->s, "alice", &a, "flm.dan", T0, NULL);
-    submit(f->s, "alice", &b, "flm.cara", T0 + 3600, NULL);
-    submit(f->s, "bob", &c, "flm.cara", T0 + 7200, NULL);
-    submit(f->s, "alice", &d, "mgr.jones", T0 + WEEK_S, NULL);
+    testutil_submit_seeded(f->s, "alice", &a, "flm.dan", T0, NULL);
+    testutil_submit_seeded(f->s, "alice", &b, "flm.cara", T0 + 3600, NULL);
+    testutil_submit_seeded(f->s, "bob", &c, "flm.cara", T0 + 7200, NULL);
+    testutil_submit_seeded(f->s, "alice", &d, "mgr.jones", T0 + WEEK_S, NULL);
     /* b fulfilled an assignment: its twins are a list and a coach-week. */
     assert_int_equal(store_exec(f->s, testutil_mark_assigned_txn, b.id), 0);
     /* The managers' blocks, the twin's, and the line-coach blocks of the
@@ -737,8 +711,8 @@ static void test_assigned_twins(void **state)
     const struct agg_seen *l;
     const struct agg_seen_ent *e;
 
-    submit(f->s, "alice", &a, "flm.dan", T0, NULL);
-    submit(f->s, "alice", &b, "flm.cara", T0 + 3600, NULL);
+    testutil_submit_seeded(f->s, "alice", &a, "flm.dan", T0, NULL);
+    testutil_submit_seeded(f->s, "alice", &b, "flm.cara", T0 + 3600, NULL);
     assert_int_equal(store_exec(f->s, testutil_mark_assigned_txn, a.id), 0);
     read_lists(f->s, &ls);
     l = list_of_kind(&ls, AGG_OBSERVER_WEEK_ASG, "alice", MON0);
@@ -757,7 +731,7 @@ static void test_assigned_twins(void **state)
     lists_free(&ls);
     assert_verifies(f->s);
     /* The writer: a amended onto flm.cara. */
-    submit(f->s, "alice", &c, "flm.cara", T0, a.id);
+    testutil_submit_seeded(f->s, "alice", &c, "flm.cara", T0, a.id);
     read_lists(f->s, &ls);
     l = list_of_kind(&ls, AGG_OBSERVER_WEEK_ASG, "alice", MON0);
     assert_non_null(l);

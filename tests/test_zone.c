@@ -42,14 +42,6 @@ struct fixture {
     struct store *s;
 };
 
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 /* Seconds of a UTC date and time. */
 static int64_t utc(int y, unsigned m, unsigned d, int hh, int mm)
 {
@@ -133,7 +125,7 @@ static int session(struct fixture *f, const char *observer, const char *coach, c
     int rc;
 
     testutil_obs_make(&o, coach, coachee, t);
-    rc = testutil_store_submit(f->s, &o.o, observer, now_ms());
+    rc = testutil_store_submit(f->s, &o.o, observer, testutil_now_ms());
     return rc;
 }
 

@@ -279,6 +279,19 @@ int testutil_put_two_line_org(struct store_txn *t, void *arg);
 int testutil_store_submit(struct store *s, const Coachq__V1__Observation *o, const char *observer,
                           int64_t received_ms);
 
+/* The wall clock in ms since the epoch (a request's received_at_ms). */
+int64_t testutil_now_ms(void);
+
+/*
+ * Stores a session of coach (flm.dan, flm.cara or mgr.jones of
+ * testutil_seed_org(), with a rep of their team) at started_at (seconds)
+ * scored by observer, received now; t keeps it, and its id, for an
+ * amendment. amends: the 16-byte id it supersedes (borrowed; t points at
+ * it), or NULL. Fails the test unless it is stored. Test thread.
+ */
+void testutil_submit_seeded(struct store *s, const char *observer, struct testutil_obs *t,
+                            const char *coach, int64_t started_at, const uint8_t *amends);
+
 /*
  * Stores one observation of coach (coachee "rep.1", testutil_obs_make()'s
  * rubric) by observer, started at hour on day (days since the epoch), every

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include <cmocka.h>
 
@@ -339,4 +340,27 @@ void testutil_check_stored(void *arg, const struct store_write *w, int i)
     if (w->rc != 0 || w->result != STORE_STORED) {
         fail_msg("request %d: rc %d (%s)", i, w->rc, w->fault.message);
     }
+}
+
+int64_t testutil_now_ms(void)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+void testutil_submit_seeded(struct store *s, const char *observer, struct testutil_obs *t,
+                            const char *coach, int64_t started_at, const uint8_t *amends)
+{
+    const char *rep = strcmp(coach, "flm.dan") == 0     ? "rep.jon"
+                      : strcmp(coach, "mgr.jones") == 0 ? "rep.kim"
+                                                        : "rep.ida";
+
+    testutil_obs_make(t, coach, rep, started_at);
+    if (amends != NULL) {
+        t->o.amends.data = (uint8_t *)amends;
+        t->o.amends.len = 16;
+    }
+    assert_int_equal(testutil_store_submit(s, &t->o, observer, testutil_now_ms()), 0);
 }
