@@ -554,8 +554,9 @@ int agg_read_coached(struct store_txn *t, const char *observer, const char *rubr
  * (AGG_OBSERVER_WEEK) of any rubric and week, whatever their role today,
  * in key order (by id length, then id); a key no list can have is skipped.
  * Walks every list key: for readers that cannot use the coach-week counts
- * (a damaged count). t is borrowed for the call, the id only during cb, on
- * the transaction's thread. Returns 0, cb's first non-zero result, or a
+ * (a damaged count). cb returns 0 to go on, 1 to stop, or a negative
+ * code to stop with it. t is borrowed for the call, the id only during cb,
+ * on the transaction's thread. Returns 0, cb's negative code, or a
  * negative code. */
 int agg_read_listed(struct store_txn *t, int (*cb)(const char *observer, void *arg), void *arg);
 

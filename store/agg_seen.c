@@ -908,49 +908,91 @@ static int held_find(const struct cw_held *h, const uint8_t *key, size_t klen)
     return -1;
 }
 
+static int held_read_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct cw_held *h = arg;
+    struct agg_seen_ent e;
+
+    memset(&e, 0, sizeof(e));
+    if (cw_week_at(key, klen) == 0 ||
+        (cw_decode_v1(val, vlen, &e) != 0 && cw_decode(val, vlen, &e) != 0)) {
+        return 0;
+    }
+    if (GROW_ARRAY(h->key, h->cap_key, h->n + 1, 256) < 0 ||
+        GROW_ARRAY(h->e, h->cap_e, h->n + 1, 256) < 0) {
+        return STORE_TXN_ABORT(ENOMEM);
+    }
+    memset(&h->key[h->n], 0, sizeof(h->key[h->n]));
+    keys_buf_raw(&h->key[h->n], key, klen);
+    e.raters = 0;
+    h->e[h->n++] = e;
+    return 0;
+}
+
 /* Every coach-week value of kind into h, as stored (version 1, or version
  * 2 when a step is run again); a damaged one is left as it is (verify
  * names it, and readers refuse it). */
 static int held_read(struct store_txn *t, unsigned kind, struct cw_held *h)
 {
     uint8_t start = (uint8_t)kind;
-    MDB_cursor *cur = NULL;
-    MDB_val kv, vv;
-    int rc, err = 0;
 
-    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
-    if (rc != 0) {
-        return STORE_TXN_ABORT(rc);
+    return store_txn_scan(t, t->s->dbi_agg, &start, 1, 0, held_read_cb, h);
+}
+
+/* held_count()'s walk: the table and the list decoded last. */
+struct held_walk {
+    struct cw_held *h;
+    struct agg_seen l;
+};
+
+static int held_count_cb(const uint8_t *key, size_t llen, const uint8_t *val, size_t vlen,
+                         void *arg)
+{
+    struct held_walk *hw = arg;
+    struct cw_held *h = hw->h;
+    struct agg_seen *l = &hw->l;
+    size_t slen;
+    int dec, err = 0;
+
+    if (llen < 3 || (slen = key[1]) + 3 > llen || llen != 3u + slen + key[2 + slen] + 4u) {
+        return 0;
     }
-    kv.mv_data = &start;
-    kv.mv_size = 1;
-    for (rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE); rc == 0 && err == 0;
-         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT)) {
-        struct agg_seen_ent e;
+    dec = agg_seen_decode(l, val, vlen);
+    if (dec == -ENOMEM) {
+        return STORE_TXN_ABORT(ENOMEM);
+    }
+    for (size_t i = 1; dec == 0 && i < l->n; i++) {
+        dec = strcmp(l->e[i - 1].coach, l->e[i].coach) < 0 ? 0 : -EIO;
+    }
+    /* A rubric and manager too long for a coach-week key name a week
+     * no value can hold: the list is damaged and counts for nothing,
+     * rather than stopping the step (and the store's open). */
+    for (size_t i = 0; dec == 0 && i < l->n; i++) {
+        dec = 3 + (llen - 2 - slen) + l->e[i].clen > AGG_KEY_MAX ? -EINVAL : 0;
+    }
+    if (dec == -EINVAL) {
+        log_event(LOG_WARN, "agg_seen_key_too_long",
+                  "key_len=%zu (a damaged observer-week list is not counted; run coachqd "
+                  "verify --repair)",
+                  llen);
+    }
+    for (size_t i = 0; dec == 0 && i < l->n; i++) {
+        struct cw_deltas one = {NULL, 0, 0};
+        int at;
 
-        if (kv.mv_size < 1 || ((const uint8_t *)kv.mv_data)[0] != kind) {
-            break;
-        }
-        memset(&e, 0, sizeof(e));
-        if (cw_week_at(kv.mv_data, kv.mv_size) == 0 ||
-            (cw_decode_v1(vv.mv_data, vv.mv_size, &e) != 0 &&
-             cw_decode(vv.mv_data, vv.mv_size, &e) != 0)) {
+        if (l->e[i].count <= 0) {
             continue;
         }
-        if (GROW_ARRAY(h->key, h->cap_key, h->n + 1, 256) < 0 ||
-            GROW_ARRAY(h->e, h->cap_e, h->n + 1, 256) < 0) {
-            err = STORE_TXN_ABORT(ENOMEM);
-            break;
+        err = delta_push(&one, key, llen, &l->e[i], 1);
+        at = err == 0 ? held_find(h, one.d[0].key, one.d[0].klen) : -1;
+        free(one.d);
+        if (at >= 0) {
+            h->e[at].raters++;
         }
-        memset(&h->key[h->n], 0, sizeof(h->key[h->n]));
-        keys_buf_raw(&h->key[h->n], kv.mv_data, kv.mv_size);
-        e.raters = 0;
-        h->e[h->n++] = e;
+        if (err != 0) {
+            return err;
+        }
     }
-    if (err == 0 && rc != 0 && rc != MDB_NOTFOUND) {
-        err = STORE_TXN_ABORT(rc);
-    }
-    mdb_cursor_close(cur);
     return err;
 }
 
@@ -960,74 +1002,14 @@ static int held_read(struct store_txn *t, unsigned kind, struct cw_held *h)
 static int held_count(struct store_txn *t, unsigned kind, struct cw_held *h)
 {
     uint8_t start = (uint8_t)kind;
-    struct agg_seen l;
-    MDB_cursor *cur = NULL;
-    MDB_val kv, vv;
-    int rc, err = 0;
+    struct held_walk hw;
+    int rc;
 
-    memset(&l, 0, sizeof(l));
-    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
-    if (rc != 0) {
-        return STORE_TXN_ABORT(rc);
-    }
-    kv.mv_data = &start;
-    kv.mv_size = 1;
-    for (rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE); rc == 0 && err == 0;
-         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT)) {
-        const uint8_t *key = kv.mv_data;
-        size_t slen, llen = kv.mv_size;
-        int dec;
-
-        if (llen < 1 || key[0] != kind) {
-            break;
-        }
-        if (llen < 3 || (slen = key[1]) + 3 > llen || llen != 3u + slen + key[2 + slen] + 4u) {
-            continue;
-        }
-        dec = agg_seen_decode(&l, vv.mv_data, vv.mv_size);
-        if (dec == -ENOMEM) {
-            err = STORE_TXN_ABORT(ENOMEM);
-            break;
-        }
-        for (size_t i = 1; dec == 0 && i < l.n; i++) {
-            dec = strcmp(l.e[i - 1].coach, l.e[i].coach) < 0 ? 0 : -EIO;
-        }
-        /* A rubric and manager too long for a coach-week key name a week
-         * no value can hold: the list is damaged and counts for nothing,
-         * rather than stopping the step (and the store's open). */
-        for (size_t i = 0; dec == 0 && i < l.n; i++) {
-            dec = 3 + (llen - 2 - slen) + l.e[i].clen > AGG_KEY_MAX ? -EINVAL : 0;
-        }
-        if (dec == -EINVAL) {
-            log_event(LOG_WARN, "agg_seen_key_too_long",
-                      "key_len=%zu (a damaged observer-week list is not counted; run coachqd "
-                      "verify --repair)",
-                      llen);
-        }
-        for (size_t i = 0; dec == 0 && i < l.n; i++) {
-            struct cw_deltas one = {NULL, 0, 0};
-            int at;
-
-            if (l.e[i].count <= 0) {
-                continue;
-            }
-            err = delta_push(&one, key, llen, &l.e[i], 1);
-            at = err == 0 ? held_find(h, one.d[0].key, one.d[0].klen) : -1;
-            free(one.d);
-            if (at >= 0) {
-                h->e[at].raters++;
-            }
-            if (err != 0) {
-                break;
-            }
-        }
-    }
-    if (err == 0 && rc != 0 && rc != MDB_NOTFOUND) {
-        err = STORE_TXN_ABORT(rc);
-    }
-    mdb_cursor_close(cur);
-    agg_seen_free(&l);
-    return err;
+    memset(&hw, 0, sizeof(hw));
+    hw.h = h;
+    rc = store_txn_scan(t, t->s->dbi_agg, &start, 1, 0, held_count_cb, &hw);
+    agg_seen_free(&hw.l);
+    return rc;
 }
 
 int agg_seen_raters_migrate(struct store_txn *t, uint64_t *values)
@@ -1067,49 +1049,48 @@ int agg_read_coached(struct store_txn *t, const char *observer, const char *rubr
     return agg_read_coached_of(t, 0, observer, rubric_id, from_monday, until_monday, cb, arg);
 }
 
+/* agg_read_listed()'s walk: the last observer called and the caller's
+ * callback. */
+struct listed_walk {
+    char last[VALIDATE_MAX_ID + 1];
+    int (*cb)(const char *observer, void *arg);
+    void *arg;
+};
+
+static int listed_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct listed_walk *lw = arg;
+    char id[VALIDATE_MAX_ID + 1];
+    size_t slen;
+
+    (void)val;
+    (void)vlen;
+    /* A key too short for its scope, or a scope no id can be, is damage
+     * verify names: skipped. */
+    if (klen < 3 || (slen = key[1]) == 0 || slen > VALIDATE_MAX_ID || slen + 2 > klen ||
+        memchr(key + 2, '\0', slen) != NULL) {
+        return 0;
+    }
+    memcpy(id, key + 2, slen);
+    id[slen] = '\0';
+    if (strcmp(id, lw->last) == 0) {
+        return 0;
+    }
+    memcpy(lw->last, id, slen + 1);
+    return lw->cb(id, lw->arg);
+}
+
 int agg_read_listed(struct store_txn *t, int (*cb)(const char *observer, void *arg), void *arg)
 {
     uint8_t start = AGG_OBSERVER_WEEK;
-    char last[VALIDATE_MAX_ID + 1] = "";
-    MDB_cursor *cur = NULL;
-    MDB_val kv, vv;
-    int rc, err = 0;
+    struct listed_walk lw;
 
-    rc = mdb_cursor_open(t->txn, t->s->dbi_agg, &cur);
-    if (rc != 0) {
-        return STORE_TXN_ABORT(rc);
-    }
-    kv.mv_data = &start;
-    kv.mv_size = 1;
+    lw.last[0] = '\0';
+    lw.cb = cb;
+    lw.arg = arg;
     /* Keys sort by kind, scope length and scope, so each observer's lists
      * are together: an observer is called once, at their first list. */
-    for (rc = mdb_cursor_get(cur, &kv, &vv, MDB_SET_RANGE); rc == 0 && err == 0;
-         rc = mdb_cursor_get(cur, &kv, &vv, MDB_NEXT)) {
-        const uint8_t *key = kv.mv_data;
-        char id[VALIDATE_MAX_ID + 1];
-        size_t slen;
-
-        if (kv.mv_size < 1 || key[0] != AGG_OBSERVER_WEEK) {
-            break;
-        }
-        /* A key too short for its scope, or a scope no id can be, is
-         * damage verify names: skipped. */
-        if (kv.mv_size < 3 || (slen = key[1]) == 0 || slen > VALIDATE_MAX_ID ||
-            slen + 2 > kv.mv_size || memchr(key + 2, '\0', slen) != NULL) {
-            continue;
-        }
-        memcpy(id, key + 2, slen);
-        id[slen] = '\0';
-        if (strcmp(id, last) != 0) {
-            memcpy(last, id, slen + 1);
-            err = cb(id, arg);
-        }
-    }
-    if (err == 0 && rc != 0 && rc != MDB_NOTFOUND) {
-        err = STORE_TXN_ABORT(rc);
-    }
-    mdb_cursor_close(cur);
-    return err;
+    return store_txn_scan(t, t->s->dbi_agg, &start, 1, 0, listed_cb, &lw);
 }
 
 /* What a reader's callback gets for a manager: what an AGG_OBSERVER_COACH
