@@ -520,36 +520,27 @@ static void test_writer_one_batch(void **state)
 
 /* ---- Format 5 --------------------------------------------------------------- */
 
+/* back_to_format5()'s visit: deletes every block, counting the managers'
+ * in *(size_t *)arg. */
+static void format5_visit(MDB_cursor *cur, const MDB_val *k, const MDB_val *v, void *arg)
+{
+    uint8_t kind = ((const uint8_t *)k->mv_data)[0];
+
+    (void)v;
+    if (AGG_KIND_IMPACT(kind)) {
+        assert_int_equal(mdb_cursor_del(cur, 0), 0);
+        *(size_t *)arg += kind != AGG_LINE_IMPACT;
+    }
+}
+
 /* Turns the closed store in dir back into format 5's layout (no impact
  * block, no line-coach block) with the format key saying format; returns
  * the managers' blocks deleted. */
 static size_t back_to_format5(const char *dir, uint32_t format)
 {
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi agg;
-    MDB_cursor *cur;
-    MDB_val k, v;
     size_t n = 0;
-    int rc;
 
-    testutil_lmdb_begin(dir, 0, &env, &txn);
-    assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
-    testutil_lmdb_put_agg_format(txn, format);
-    assert_int_equal(mdb_cursor_open(txn, agg, &cur), 0);
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        uint8_t kind = ((const uint8_t *)k.mv_data)[0];
-
-        if (AGG_KIND_IMPACT(kind)) {
-            assert_int_equal(mdb_cursor_del(cur, 0), 0);
-            n += kind != AGG_LINE_IMPACT;
-        }
-    }
-    assert_int_equal(rc, MDB_NOTFOUND);
-    mdb_cursor_close(cur);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    testutil_lmdb_agg_each(dir, format, format5_visit, &n);
     return n;
 }
 

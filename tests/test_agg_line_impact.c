@@ -515,52 +515,41 @@ static size_t block_v1(const uint8_t *val, size_t vlen, uint8_t *out)
     return o;
 }
 
+/* back_to()'s visit: deletes or rewrites one impact block. */
+static void back_to_visit(MDB_cursor *cur, const MDB_val *k, const MDB_val *v, void *arg)
+{
+    uint32_t from = *(const uint32_t *)arg;
+    uint8_t kind = ((const uint8_t *)k->mv_data)[0];
+    uint8_t *old;
+    uint8_t kb[AGG_KEY_MAX];
+    MDB_val nk, nv;
+
+    if (!AGG_KIND_IMPACT(kind)) {
+        return;
+    }
+    if (from == 5 || kind == AGG_LINE_IMPACT) {
+        assert_int_equal(mdb_cursor_del(cur, 0), 0);
+        return;
+    }
+    /* The key is copied out of the page the put rewrites. */
+    old = malloc(v->mv_size);
+    assert_non_null(old);
+    assert_true(k->mv_size <= sizeof(kb));
+    memcpy(kb, k->mv_data, k->mv_size);
+    nk.mv_data = kb;
+    nk.mv_size = k->mv_size;
+    nv.mv_size = block_v1(v->mv_data, v->mv_size, old);
+    nv.mv_data = old;
+    assert_int_equal(mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT), 0);
+    free(old);
+}
+
 /* Turns the closed store in dir back into format from's layout (5: no
  * block; 6: the managers' blocks of version 1, no line-coach block) with
  * the format key saying format. */
 static void back_to(const char *dir, uint32_t from, uint32_t format)
 {
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi agg;
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int rc;
-
-    testutil_lmdb_begin(dir, 0, &env, &txn);
-    assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
-    testutil_lmdb_put_agg_format(txn, format);
-    assert_int_equal(mdb_cursor_open(txn, agg, &cur), 0);
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        uint8_t kind = ((const uint8_t *)k.mv_data)[0];
-
-        if (!AGG_KIND_IMPACT(kind)) {
-            continue;
-        }
-        if (from == 5 || kind == AGG_LINE_IMPACT) {
-            assert_int_equal(mdb_cursor_del(cur, 0), 0);
-        } else {
-            uint8_t *old = malloc(v.mv_size);
-            uint8_t kb[AGG_KEY_MAX];
-            MDB_val nk, nv;
-
-            /* The key is copied out of the page the put rewrites. */
-            assert_non_null(old);
-            assert_true(k.mv_size <= sizeof(kb));
-            memcpy(kb, k.mv_data, k.mv_size);
-            nk.mv_data = kb;
-            nk.mv_size = k.mv_size;
-            nv.mv_size = block_v1(v.mv_data, v.mv_size, old);
-            nv.mv_data = old;
-            assert_int_equal(mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT), 0);
-            free(old);
-        }
-    }
-    assert_int_equal(rc, MDB_NOTFOUND);
-    mdb_cursor_close(cur);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    testutil_lmdb_agg_each(dir, format, back_to_visit, &from);
 }
 
 static void seed_sessions(struct store *s)
@@ -849,39 +838,32 @@ static void test_damaged_line_week(void **state)
     assert_int_equal(verify(f->s, 0, &df), 0);
 }
 
+/* drop_cara_line_blocks()'s visit: deletes flm.cara's line-coach block of
+ * the block of MON0, counting it in *(int *)arg. */
+static void drop_cara_visit(MDB_cursor *cur, const MDB_val *k, const MDB_val *v, void *arg)
+{
+    static const char coach[] = "/flm.cara";
+    const uint8_t *key = k->mv_data;
+    size_t klen = k->mv_size;
+
+    (void)v;
+    if (key[0] != AGG_LINE_IMPACT || klen < 6 || (size_t)key[1] + 2 > klen - 4 ||
+        key[1] < sizeof(coach) - 1 ||
+        memcmp(key + 2 + key[1] - (sizeof(coach) - 1), coach, sizeof(coach) - 1) != 0 ||
+        keys_day_decode(key + klen - 4) != agg_impact_block_of(MON0)) {
+        return;
+    }
+    assert_int_equal(mdb_cursor_del(cur, 0), 0);
+    (*(int *)arg)++;
+}
+
 /* Deletes, in the closed store in dir, by LMDB, flm.cara's line-coach
  * blocks of the block of MON0; how many. */
 static int drop_cara_line_blocks(const char *dir)
 {
-    static const char coach[] = "/flm.cara";
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi agg;
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int rc, n = 0;
+    int n = 0;
 
-    testutil_lmdb_begin(dir, 0, &env, &txn);
-    assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
-    assert_int_equal(mdb_cursor_open(txn, agg, &cur), 0);
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        const uint8_t *key = k.mv_data;
-        size_t klen = k.mv_size;
-
-        if (key[0] != AGG_LINE_IMPACT || klen < 6 || (size_t)key[1] + 2 > klen - 4 ||
-            key[1] < sizeof(coach) - 1 ||
-            memcmp(key + 2 + key[1] - (sizeof(coach) - 1), coach, sizeof(coach) - 1) != 0 ||
-            keys_day_decode(key + klen - 4) != agg_impact_block_of(MON0)) {
-            continue;
-        }
-        assert_int_equal(mdb_cursor_del(cur, 0), 0);
-        n++;
-    }
-    assert_int_equal(rc, MDB_NOTFOUND);
-    mdb_cursor_close(cur);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    testutil_lmdb_agg_each(dir, 0, drop_cara_visit, &n);
     return n;
 }
 

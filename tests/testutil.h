@@ -618,6 +618,20 @@ int testutil_mark_assigned_txn(struct store_txn *t, void *arg);
  * takes the store for a store of that format. Fails the test on error. */
 void testutil_lmdb_put_agg_format(MDB_txn *txn, uint32_t format);
 
+/*
+ * Visits every entry of the aggregates (the agg_week database) of the
+ * closed store in dir by LMDB itself, in key order, in one write
+ * transaction that it commits; format > 0 is first written as the
+ * aggregates' format number (testutil_lmdb_put_agg_format()). visit(cur,
+ * k, v, arg) sees each key and value (borrowed for the call) and may delete
+ * the entry under cur (mdb_cursor_del()) or rewrite it (MDB_CURRENT, with
+ * the key copied out first). Fails the test on any error. Test thread.
+ */
+typedef void (*testutil_lmdb_visit_fn)(MDB_cursor *cur, const MDB_val *k, const MDB_val *v,
+                                       void *arg);
+void testutil_lmdb_agg_each(const char *dir, uint32_t format, testutil_lmdb_visit_fn visit,
+                            void *arg);
+
 /* A store_exec() function: the aggregates' stored format number into
  * *(uint32_t *)arg. Returns 0 or the read's code. */
 int testutil_agg_format_txn(struct store_txn *t, void *arg);

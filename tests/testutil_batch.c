@@ -197,6 +197,32 @@ void testutil_lmdb_put_agg_format(MDB_txn *txn, uint32_t format)
     assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
 }
 
+void testutil_lmdb_agg_each(const char *dir, uint32_t format, testutil_lmdb_visit_fn visit,
+                            void *arg)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi agg;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+
+    testutil_lmdb_begin(dir, 0, &env, &txn);
+    assert_int_equal(mdb_dbi_open(txn, "agg_week", 0, &agg), 0);
+    if (format > 0) {
+        testutil_lmdb_put_agg_format(txn, format);
+    }
+    assert_int_equal(mdb_cursor_open(txn, agg, &cur), 0);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        visit(cur, &k, &v, arg);
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(cur);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
 int testutil_agg_format_txn(struct store_txn *t, void *arg)
 {
     uint32_t *out = arg;
