@@ -54,9 +54,11 @@ enum { DID_REAL = 0, DID_PLACEBO = 1, DID_DESIGNS = 2 };
 struct did_acc {
     size_t nb;
     size_t nweeks;
-    int32_t *stack_week;           /* Monday of each stack's training week */
-    struct dash_mom *cells;        /* DID_DESIGNS * nweeks stacks * 4 cells * (nb + 1) */
-    struct dash_mom *pre;          /* (nweeks + 1) * (nb + 1): see did_prefix() */
+    int32_t *stack_week;    /* Monday of each stack's training week */
+    struct dash_mom *cells; /* DID_DESIGNS * nweeks stacks * 4 cells * (nb + 1) */
+    /* (nweeks + 1) * (nb + 1): the manager's running totals, borrowed from
+     * the page's set (dash_mom_set_totals()), row k summing weeks 0..k-1 */
+    const struct dash_mom *pre;
     struct dash_mom *trend;        /* nweeks stacks * 2 arms * DID_TREND_BINS (quality index) */
     unsigned char *counted;        /* DID_DESIGNS * nweeks: the stack counts */
     struct dash_mom *mine;         /* 4 * (nb + 1): one manager's cells (second pass) */
@@ -71,29 +73,6 @@ static struct dash_mom *did_cell(struct did_acc *a, int design, size_t stack, in
 {
     return &a->cells[(((size_t)design * a->nweeks + stack) * 4 + (size_t)cell) * (a->nb + 1) +
                      slot];
-}
-
-/* Running totals of w's weeks: pre[k * (nb + 1) + b] sums weeks 0..k-1 of
- * slot b, so any span of weeks costs one subtraction, not a loop: a
- * manager serves up to one comparison per training week. */
-static void did_prefix(struct did_acc *a, struct dash_mom_weeks *w)
-{
-    size_t slots = a->nb + 1;
-
-    /* The weeks' rows are contiguous (w->nb == a->nb): one running sum
-     * per slot, added in the same order as dash_mom_add() would. */
-    memset(a->pre, 0, slots * sizeof(*a->pre));
-    for (size_t k = 0; k < w->nweeks; k++) {
-        const struct dash_mom *src = &w->m[k * slots];
-        const struct dash_mom *lo = &a->pre[k * slots];
-        struct dash_mom *hi = &a->pre[(k + 1) * slots];
-
-        for (size_t b = 0; b < slots; b++) {
-            hi[b].n = lo[b].n + src[b].n;
-            hi[b].sum = lo[b].sum + src[b].sum;
-            hi[b].sumsq = lo[b].sumsq + src[b].sumsq;
-        }
-    }
 }
 
 /* Adds weeks [from, to) of the manager in a->pre (week indexes) into dst
@@ -466,7 +445,6 @@ static int did_init(struct did_acc *a, size_t nweeks, size_t nb)
     a->nweeks = nweeks;
     a->stack_week = calloc(nweeks, sizeof(*a->stack_week));
     a->cells = calloc(DID_DESIGNS * nweeks * 4 * slots, sizeof(*a->cells));
-    a->pre = calloc((nweeks + 1) * slots, sizeof(*a->pre));
     a->trend = calloc(nweeks * 2 * DID_TREND_BINS, sizeof(*a->trend));
     a->counted = calloc(DID_DESIGNS * nweeks, 1);
     a->mine = calloc(4 * slots, sizeof(*a->mine));
@@ -475,9 +453,9 @@ static int did_init(struct did_acc *a, size_t nweeks, size_t nb)
     a->clu = calloc(DID_DESIGNS * slots, sizeof(*a->clu));
     a->clu_ok = calloc(DID_DESIGNS * slots, 1);
     a->tot = calloc(DID_DESIGNS * slots * 4, sizeof(*a->tot));
-    if (a->stack_week == NULL || a->cells == NULL || a->pre == NULL || a->trend == NULL ||
-        a->counted == NULL || a->mine == NULL || a->mask == NULL || a->distinct == NULL ||
-        a->clu == NULL || a->clu_ok == NULL || a->tot == NULL) {
+    if (a->stack_week == NULL || a->cells == NULL || a->trend == NULL || a->counted == NULL ||
+        a->mine == NULL || a->mask == NULL || a->distinct == NULL || a->clu == NULL ||
+        a->clu_ok == NULL || a->tot == NULL) {
         return -ENOMEM;
     }
     return 0;
@@ -487,7 +465,6 @@ static void did_free(struct did_acc *a)
 {
     free(a->stack_week);
     free(a->cells);
-    free(a->pre);
     free(a->trend);
     free(a->counted);
     free(a->mine);
@@ -562,7 +539,7 @@ static int did_collect(struct did_acc *a, const struct dash_ids *flm, const int3
             if (w.observations == 0) {
                 continue;
             }
-            did_prefix(a, &w);
+            a->pre = dash_mom_set_totals(set, i);
             if (pass == 0) {
                 did_first(a, &w, cweek[i]);
             } else {

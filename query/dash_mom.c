@@ -141,8 +141,12 @@ static int set_cb(int32_t monday, const struct agg_slots *a, void *arg)
         return 0;
     }
     {
-        struct dash_mom *row =
-            &s->full[(sr->person * s->full_weeks + (size_t)((monday - s->full_from) / 7)) * slots];
+        /* The week's own row for now (row k + 1 of the person's totals):
+         * dash_mom_set_read() turns the rows into running totals once
+         * every week is in. */
+        struct dash_mom *row = &s->full[(sr->person * (s->full_weeks + 1) + 1 +
+                                         (size_t)((monday - s->full_from) / 7)) *
+                                        slots];
 
         /* agg_read_slots() found each behaviour's place in the rubric. */
         for (size_t i = 0; i < a->nb; i++) {
@@ -174,6 +178,32 @@ int dash_mom_set_mix(struct dash_mom_set *s, size_t n, const int32_t *split)
     return s->mix != NULL ? 0 : -ENOMEM;
 }
 
+/* Turns every person's week rows in s->full (rows 1..full_weeks, row 0
+ * zero) into running totals, in place: row k + 1 becomes row k plus week
+ * k, slot by slot and oldest week first, the additions a reader summing
+ * the weeks in order would make. Done once per page, so that a reader of
+ * spans (dash_did.c, two passes over the managers) subtracts two rows
+ * instead of summing the weeks again per pass. */
+static void set_running(struct dash_mom_set *s)
+{
+    size_t slots = s->nb + 1;
+
+    for (size_t i = 0; i < s->n; i++) {
+        struct dash_mom *m = &s->full[i * (s->full_weeks + 1) * slots];
+
+        for (size_t k = 0; k < s->full_weeks; k++) {
+            const struct dash_mom *lo = &m[k * slots];
+            struct dash_mom *hi = &m[(k + 1) * slots];
+
+            for (size_t b = 0; b < slots; b++) {
+                hi[b].n = lo[b].n + hi[b].n;
+                hi[b].sum = lo[b].sum + hi[b].sum;
+                hi[b].sumsq = lo[b].sumsq + hi[b].sumsq;
+            }
+        }
+    }
+}
+
 int dash_mom_set_read(const struct dash_ctx *c, struct dash_mom_set *s, enum agg_scope kind,
                       const struct dash_ids *ids, int32_t from_monday, size_t nweeks,
                       int32_t full_from, size_t full_weeks)
@@ -202,7 +232,7 @@ int dash_mom_set_read(const struct dash_ctx *c, struct dash_mom_set *s, enum agg
     s->nweeks = nweeks;
     s->full_from = full_from;
     s->full_weeks = full_weeks;
-    s->full = calloc(ids->n * full_weeks * (nb + 1) + 1, sizeof(*s->full));
+    s->full = calloc(ids->n * (full_weeks + 1) * (nb + 1) + 1, sizeof(*s->full));
     s->index = calloc(ids->n * nweeks + 1, sizeof(*s->index));
     s->obs = calloc(ids->n * nweeks + 1, sizeof(*s->obs));
     if (s->full == NULL || s->index == NULL || s->obs == NULL) {
@@ -227,6 +257,9 @@ int dash_mom_set_read(const struct dash_ctx *c, struct dash_mom_set *s, enum agg
                                 set_cb, &sr);
         }
     }
+    if (rc == 0) {
+        set_running(s);
+    }
     return rc;
 }
 
@@ -239,8 +272,13 @@ void dash_mom_set_view(const struct dash_mom_set *s, size_t i, struct dash_mom_w
     view->nb = s->nb;
     view->from_monday = s->full_from;
     view->nweeks = s->full_weeks;
-    view->m = &s->full[i * s->full_weeks * (s->nb + 1)];
+    view->m = NULL;
     view->observations = dash_mom_set_observations(s, i, off, off + s->full_weeks);
+}
+
+const struct dash_mom *dash_mom_set_totals(const struct dash_mom_set *s, size_t i)
+{
+    return &s->full[i * (s->full_weeks + 1) * (s->nb + 1)];
 }
 
 const struct dash_mom *dash_mom_set_index(const struct dash_mom_set *s, size_t i, size_t k)

@@ -78,7 +78,11 @@ struct dash_mom_set {
     size_t nweeks;
     int32_t full_from;
     size_t full_weeks;
-    struct dash_mom *full;  /* n * full_weeks * (nb + 1) */
+    /* n * (full_weeks + 1) * (nb + 1): person i's running totals over the
+     * full window, row k (of full_weeks + 1) summing weeks 0..k-1 slot by
+     * slot, added oldest week first (row 0 is zero), so that any span of
+     * weeks is one subtraction (dash_mom_set_totals()). */
+    struct dash_mom *full;
     struct dash_mom *index; /* n * nweeks: the quality index */
     uint64_t *obs;          /* n * nweeks: observations */
     /* Optional (dash_mom_set_mix()): person i's coaching mix over the full
@@ -102,10 +106,14 @@ int dash_mom_set_mix(struct dash_mom_set *s, size_t n, const int32_t *split);
 int dash_mom_set_read(const struct dash_ctx *c, struct dash_mom_set *s, enum agg_scope kind,
                       const struct dash_ids *ids, int32_t from_monday, size_t nweeks,
                       int32_t full_from, size_t full_weeks);
-/* Points view at person i's full window: view->m is borrowed from s (never
- * pass view to dash_mom_weeks_free()), and view->observations counts that
- * window's observations. */
+/* Points view at person i's full window: its weeks, behaviours and
+ * view->observations (that window's observations); view->m is NULL, since
+ * s keeps the weeks as running totals only (dash_mom_set_totals()). */
 void dash_mom_set_view(const struct dash_mom_set *s, size_t i, struct dash_mom_weeks *view);
+/* Person i's running totals over the full window (borrowed from s, valid
+ * until dash_mom_set_free()): full_weeks + 1 rows of nb + 1 slots, row k
+ * summing weeks 0..k-1, row 0 zero. */
+const struct dash_mom *dash_mom_set_totals(const struct dash_mom_set *s, size_t i);
 /* Person i's quality index in week k of the long window (borrowed). */
 const struct dash_mom *dash_mom_set_index(const struct dash_mom_set *s, size_t i, size_t k);
 /* Person i's observations in weeks [from, to) of the long window. */
