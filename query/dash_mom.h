@@ -83,6 +83,9 @@ struct dash_mom_set {
      * slot, added oldest week first (row 0 is zero), so that any span of
      * weeks is one subtraction (dash_mom_set_totals()). */
     struct dash_mom *full;
+    /* n * full_weeks: the week's row of full was written by the read (the
+     * others are left unwritten, not zeroed, until the totals are made) */
+    unsigned char *filled;
     struct dash_mom *index; /* n * nweeks: the quality index */
     uint64_t *obs;          /* n * nweeks: observations */
     /* Optional (dash_mom_set_mix()): person i's coaching mix over the full
