@@ -253,8 +253,8 @@ int dash_mom_set_read(const struct dash_ctx *c, struct dash_mom_set *s, enum agg
     /* Not zeroed as a whole (2.8 MB a page for bench_dash's 200 managers,
      * 53 rows of 11 slots each): a row is zeroed when its week is first
      * read, and set_running() makes the weeks left unread from the week
-     * before, so that a page writes each row once or twice, not three
-     * times. */
+     * before, so that an unread week's row is written once (a read one is
+     * still written three times: zeroed, added to, made a total). */
     s->full = malloc((ids->n * (full_weeks + 1) * (nb + 1) + 1) * sizeof(*s->full));
     s->filled = calloc(ids->n * full_weeks + 1, 1);
     s->index = calloc(ids->n * nweeks + 1, sizeof(*s->index));

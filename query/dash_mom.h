@@ -67,8 +67,9 @@ void dash_mom_weeks_free(struct dash_mom_weeks *w);
  *
  * Two windows: the long one (from_monday, nweeks) keeps each week's quality
  * index and observations; the full one (full_from, full_weeks), which lies
- * inside it, keeps every behaviour too. Memory: people x (full_weeks x
- * (behaviours + 1) + nweeks) moments.
+ * inside it, keeps every behaviour too. Memory: people x ((full_weeks + 1)
+ * x (behaviours + 1) + nweeks) moments, and people x full_weeks bytes of
+ * which weeks were read.
  */
 struct dash_mom_set {
     const Coachq__V1__Rubric *rubric;
@@ -113,9 +114,10 @@ int dash_mom_set_read(const struct dash_ctx *c, struct dash_mom_set *s, enum agg
  * view->observations (that window's observations); view->m is NULL, since
  * s keeps the weeks as running totals only (dash_mom_set_totals()). */
 void dash_mom_set_view(const struct dash_mom_set *s, size_t i, struct dash_mom_weeks *view);
-/* Person i's running totals over the full window (borrowed from s, valid
- * until dash_mom_set_free()): full_weeks + 1 rows of nb + 1 slots, row k
- * summing weeks 0..k-1, row 0 zero. */
+/* Person i's running totals over the full window (borrowed from s; only
+ * after a dash_mom_set_read() that returned 0, and until
+ * dash_mom_set_free()): full_weeks + 1 rows of nb + 1 slots, row k summing
+ * weeks 0..k-1, row 0 zero. */
 const struct dash_mom *dash_mom_set_totals(const struct dash_mom_set *s, size_t i);
 /* Person i's quality index in week k of the long window (borrowed). */
 const struct dash_mom *dash_mom_set_index(const struct dash_mom_set *s, size_t i, size_t k);
