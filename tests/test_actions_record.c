@@ -1,0 +1,467 @@
+/*
+ * test_actions_record: an action record's stored bytes (actions format 6,
+ * store/actions_record.c). A record is stored at the size its first
+ * follow-up gives it, so the follow-up rewrites it in its place; the bytes
+ * follow from the record alone, so the writer's records are a rebuild's,
+ * byte for byte, whatever the batches of agreements, follow-ups and
+ * amendments; a store of format 5 gets its records padded on open, reading
+ * no observation, and reads the same records after; `coachqd verify` finds
+ * a record stored wrong, one missing and one that no observation gives, and
+ * --repair mends each; a damaged pad reads as a damaged record, for that
+ * record only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "actions.h"
+#include "store.h"
+#include "testutil.h"
+
+/* "Today": 2024-06-12 (day 19886). */
+#define TODAY 19886
+#define NOW_S ((int64_t)TODAY * 86400 + 12 * 3600)
+/* The slack store/actions_int.h gives a record (ACTIONS_RECORD_SLACK). */
+#define SLACK 40
+#define MAXV 2048
+
+static const char *const coaches[2] = {"flm.a", "flm.b"};
+static const char *const reps[2] = {"rep.1", "rep.2"};
+
+/* One session of pair p (0 or 1) on day at hour, agreeing one action
+ * (its id, derived by the store, into agreed) and following up n of
+ * fu_ids with statuses st and evidence ev (NULL: none). amends: the root
+ * id of the session this one amends (NULL: a new one), whose start and
+ * action it keeps (act_id: the id it agreed). Returns the submit's code;
+ * root gets the session's id. */
+struct session {
+    int pair;
+    int32_t day;
+    int hour;
+    const uint8_t (*fu_ids)[16];
+    const Coachq__V1__ActionStatus *st;
+    const char *const *ev;
+    size_t n;
+    const uint8_t *amends;
+    const uint8_t *act_id;
+    int64_t started_at;
+};
+
+static int submit(struct store *s, const struct session *x, uint8_t root[16], uint8_t agreed[16])
+{
+    struct testutil_obs o;
+    Coachq__V1__Action act = COACHQ__V1__ACTION__INIT;
+    Coachq__V1__Action *ap = &act;
+    Coachq__V1__FollowUp fu[4];
+    Coachq__V1__FollowUp *fp[4];
+    uint8_t id[16];
+    int64_t at = x->started_at != 0 ? x->started_at : (int64_t)x->day * 86400 + x->hour * 3600;
+
+    assert_true(x->n <= 4);
+    testutil_obs_make(&o, coaches[x->pair], reps[x->pair], at);
+    act.text = (char *)"practise the discovery opener on two calls";
+    act.owner_id = (char *)reps[x->pair];
+    if (x->act_id != NULL) {
+        memcpy(id, x->act_id, 16);
+        act.id.data = id;
+        act.id.len = 16;
+    }
+    o.o.actions = &ap;
+    o.o.n_actions = 1;
+    for (size_t i = 0; i < x->n; i++) {
+        Coachq__V1__FollowUp init = COACHQ__V1__FOLLOW_UP__INIT;
+
+        fu[i] = init;
+        fu[i].action_id.data = (uint8_t *)x->fu_ids[i];
+        fu[i].action_id.len = 16;
+        fu[i].status = x->st[i];
+        fu[i].evidence = x->ev != NULL && x->ev[i] != NULL ? (char *)x->ev[i] : (char *)"";
+        fp[i] = &fu[i];
+    }
+    o.o.follow_ups = x->n > 0 ? fp : NULL;
+    o.o.n_follow_ups = x->n;
+    if (x->amends != NULL) {
+        o.o.amends.data = (uint8_t *)x->amends;
+        o.o.amends.len = 16;
+    }
+    if (root != NULL) {
+        memcpy(root, x->amends != NULL ? x->amends : o.id, 16);
+    }
+    if (agreed != NULL) {
+        actions_id_of(&act, x->amends != NULL ? x->amends : o.id, 0, agreed);
+    }
+    return testutil_store_submit(s, &o.o, "obs.1", NOW_S * 1000);
+}
+
+/* What actions_get_txn() reads of one record: its packed bytes. */
+struct got {
+    const uint8_t *id;
+    int rc;
+    uint8_t bytes[MAXV];
+    size_t len;
+    size_t history;
+};
+
+static int get_txn(struct store_txn *t, void *arg)
+{
+    struct got *g = arg;
+    Coachq__V1__ActionRecord *r = NULL;
+
+    g->rc = actions_get_txn(t, g->id, &r);
+    if (g->rc == 0) {
+        g->len = coachq__v1__action_record__get_packed_size(r);
+        assert_true(g->len <= MAXV);
+        coachq__v1__action_record__pack(r, g->bytes);
+        g->history = r->n_history;
+        /* No record handed out carries the pad. */
+        assert_null(r->base.unknown_fields);
+        assert_int_equal(r->base.n_unknown_fields, 0);
+        coachq__v1__action_record__free_unpacked(r, NULL);
+    }
+    return 0;
+}
+
+static void get(struct store *s, const uint8_t id[16], struct got *g)
+{
+    memset(g, 0, sizeof(*g));
+    g->id = id;
+    assert_int_equal(store_view(s, get_txn, g), 0);
+}
+
+static size_t stored_len(struct store *s, const uint8_t id[16])
+{
+    uint8_t buf[MAXV];
+    size_t len = 0;
+
+    assert_int_equal(testutil_actions_record_get(s, id, buf, sizeof(buf), &len), 0);
+    return len;
+}
+
+static void verify_expect(struct store *s, uint64_t differences)
+{
+    struct actions_verify_result v;
+
+    assert_int_equal(actions_verify(s, 0, &v), 0);
+    assert_int_equal(v.differences, differences);
+}
+
+/* A record's first follow-up (no evidence) leaves its stored size as it
+ * was, so LMDB rewrites it in its place; its second, past the slack, grows
+ * it. What is read is the record, never the pad. */
+static void test_followup_in_place(void **state)
+{
+    struct testutil_store_fx *f = testutil_store_fx_new(testutil_put_two_line_org, NULL);
+    static const Coachq__V1__ActionStatus partly[1] = {
+        COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE};
+    static const Coachq__V1__ActionStatus done[1] = {COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE};
+    uint8_t a[1][16], next[16];
+    size_t s0, s1, s2;
+    struct got g;
+    struct session x;
+
+    (void)state;
+    memset(&x, 0, sizeof(x));
+    x.day = TODAY - 20;
+    x.hour = 9;
+    assert_int_equal(submit(f->s, &x, NULL, a[0]), 0);
+    s0 = stored_len(f->s, a[0]);
+    get(f->s, a[0], &g);
+    assert_int_equal(g.rc, 0);
+    assert_int_equal(s0, g.len + SLACK);
+
+    x.day = TODAY - 10;
+    x.fu_ids = (const uint8_t(*)[16])a;
+    x.st = partly;
+    x.n = 1;
+    assert_int_equal(submit(f->s, &x, NULL, next), 0);
+    s1 = stored_len(f->s, a[0]);
+    get(f->s, a[0], &g);
+    assert_int_equal(g.history, 1);
+    assert_int_equal(s1, s0);
+    assert_true(g.len < s1);
+
+    x.day = TODAY - 5;
+    x.st = done;
+    assert_int_equal(submit(f->s, &x, NULL, next), 0);
+    s2 = stored_len(f->s, a[0]);
+    get(f->s, a[0], &g);
+    assert_int_equal(g.history, 2);
+    assert_true(s2 > s1);
+    verify_expect(f->s, 0);
+    testutil_store_fx_free(f);
+}
+
+/* Random batches of agreements, follow-ups (with and without evidence,
+ * one to three a session) and amendments of the latest session give the
+ * records and index a rebuild gives, byte for byte (verify compares the
+ * stored bytes). */
+static void test_random_against_rebuild(void **state)
+{
+    static const Coachq__V1__ActionStatus sts[4] = {
+        COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE,
+        COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE,
+        COACHQ__V1__ACTION_STATUS__ACTION_STATUS_NOT_DONE,
+        COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DROPPED};
+    static const char *const evs[4] = {NULL, "ok", "practised it on two calls of five",
+                                       "did it once, with the agenda read out first"};
+    struct testutil_store_fx *f = testutil_store_fx_new(testutil_put_two_line_org, NULL);
+    uint8_t ids[2][64][16], roots[2][64][16];
+    int64_t starts[2][64];
+    size_t n[2] = {0, 0};
+    unsigned seed = 6;
+
+    (void)state;
+    for (int i = 0; i < 100; i++) {
+        int p = rand_r(&seed) % 2;
+        struct session x;
+        uint8_t fu[3][16];
+        Coachq__V1__ActionStatus st[3];
+        const char *ev[3];
+        size_t k = n[p] > 0 ? (size_t)(rand_r(&seed) % 4) : 0;
+        int amend = n[p] > 1 && rand_r(&seed) % 5 == 0;
+
+        if (k > 3) {
+            k = 3;
+        }
+        memset(&x, 0, sizeof(x));
+        x.pair = p;
+        x.day = TODAY - 150 + i;
+        x.hour = 9;
+        for (size_t j = 0; j < k; j++) {
+            /* Earlier sessions' actions only (an amendment's too). */
+            size_t of = amend ? n[p] - 1 : n[p];
+            memcpy(fu[j], ids[p][(size_t)rand_r(&seed) % of], 16);
+            st[j] = sts[rand_r(&seed) % 4];
+            ev[j] = evs[rand_r(&seed) % 4];
+        }
+        x.fu_ids = (const uint8_t(*)[16])fu;
+        x.st = st;
+        x.ev = ev;
+        x.n = k;
+        if (amend) {
+            /* The latest session of the pair, said again differently. */
+            x.amends = roots[p][n[p] - 1];
+            x.act_id = ids[p][n[p] - 1];
+            x.started_at = starts[p][n[p] - 1];
+            if (k > 0 && memcmp(fu[k - 1], x.act_id, 16) == 0) {
+                x.n = k - 1;
+            }
+            assert_int_equal(submit(f->s, &x, NULL, NULL), 0);
+            continue;
+        }
+        if (n[p] == 64) {
+            continue;
+        }
+        starts[p][n[p]] = (int64_t)x.day * 86400 + 9 * 3600;
+        assert_int_equal(submit(f->s, &x, roots[p][n[p]], ids[p][n[p]]), 0);
+        n[p]++;
+    }
+    verify_expect(f->s, 0);
+    testutil_store_fx_free(f);
+}
+
+static void open_logged(struct testutil_store_fx *f, char *log, size_t len)
+{
+    char path[600];
+    int fd, saved;
+    ssize_t got;
+
+    snprintf(path, sizeof(path), "%s/open.log", f->dir);
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(fd, STDERR_FILENO) >= 0);
+    f->s = testutil_store_open(f->dir, 0);
+    assert_true(dup2(saved, STDERR_FILENO) >= 0);
+    close(saved);
+    got = pread(fd, log, len - 1, 0);
+    assert_true(got >= 0);
+    log[got] = '\0';
+    close(fd);
+}
+
+/* Sessions of both pairs, each following up the pair's action before:
+ * ids gets the actions agreed (n). */
+static void load(struct testutil_store_fx *f, uint8_t (*ids)[16], size_t n)
+{
+    static const Coachq__V1__ActionStatus st[1] = {
+        COACHQ__V1__ACTION_STATUS__ACTION_STATUS_NOT_DONE};
+
+    for (size_t i = 0; i < n; i++) {
+        struct session x;
+
+        memset(&x, 0, sizeof(x));
+        x.pair = (int)(i % 2);
+        x.day = TODAY - 100 + (int32_t)i;
+        x.hour = 10;
+        if (i >= 2) {
+            x.fu_ids = (const uint8_t(*)[16])ids[i - 2];
+            x.st = st;
+            x.n = 1;
+        }
+        assert_int_equal(submit(f->s, &x, NULL, ids[i]), 0);
+    }
+}
+
+/* A store of actions format 5 (its records without pads, its format set
+ * back) gets them padded on open by format 6's own step, not a rebuild
+ * (its log line counts records, no rebuild's "actions="): verify finds
+ * every record different before and nothing after, and every record reads
+ * as it did. */
+static void test_migration_from_5(void **state)
+{
+    struct testutil_store_fx *f = testutil_store_fx_new(testutil_put_two_line_org, NULL);
+    uint8_t ids[30][16];
+    struct got *before = calloc(30, sizeof(*before));
+    struct got g;
+    size_t n = 0;
+    char log[8192], want[96];
+
+    (void)state;
+    assert_non_null(before);
+    load(f, ids, 30);
+    for (size_t i = 0; i < 30; i++) {
+        get(f->s, ids[i], &before[i]);
+        assert_int_equal(before[i].rc, 0);
+    }
+    assert_int_equal(testutil_actions_unpad(f->s, &n), 0);
+    assert_int_equal(n, 30);
+    assert_int_equal(testutil_meta_put_be32(f->s, "actions_format", 5), 0);
+    /* Format 5's bytes: the record alone. */
+    assert_int_equal(stored_len(f->s, ids[0]), before[0].len);
+    verify_expect(f->s, 30);
+    store_close(f->s);
+    open_logged(f, log, sizeof(log));
+    snprintf(want, sizeof(want), "event=actions_format_upgraded from=5 to=6 records=30\n");
+    assert_non_null(strstr(log, want));
+    assert_null(strstr(log, "actions="));
+    verify_expect(f->s, 0);
+    for (size_t i = 0; i < 30; i++) {
+        get(f->s, ids[i], &g);
+        assert_int_equal(g.rc, 0);
+        assert_int_equal(g.len, before[i].len);
+        assert_memory_equal(g.bytes, before[i].bytes, g.len);
+    }
+    /* Opened again, the store is at format 6 and stays as it is. */
+    store_close(f->s);
+    open_logged(f, log, sizeof(log));
+    assert_null(strstr(log, "actions_format_upgraded"));
+    verify_expect(f->s, 0);
+    free(before);
+    testutil_store_fx_free(f);
+}
+
+/* verify finds a record stored without its pad (wrong bytes, the same
+ * record), a missing record, and one no observation gives (an orphan);
+ * --repair mends each, to the bytes the writer stored. */
+static void test_verify_wrong_missing_orphan(void **state)
+{
+    struct testutil_store_fx *f = testutil_store_fx_new(testutil_put_two_line_org, NULL);
+    uint8_t ids[6][16], orig[MAXV], orphan[16];
+    struct actions_verify_result v;
+    struct got g;
+    size_t olen = 0;
+
+    (void)state;
+    load(f, ids, 6);
+    assert_int_equal(testutil_actions_record_get(f->s, ids[3], orig, sizeof(orig), &olen), 0);
+    get(f->s, ids[3], &g);
+    assert_true(g.len < olen);
+
+    /* Wrong: the record's own bytes, without the pad. */
+    assert_int_equal(testutil_actions_record_set(f->s, ids[3], g.bytes, g.len), 0);
+    verify_expect(f->s, 1);
+    assert_int_equal(actions_verify(f->s, 1, &v), 0);
+    verify_expect(f->s, 0);
+    assert_int_equal(stored_len(f->s, ids[3]), olen);
+
+    /* Missing. */
+    assert_int_equal(testutil_actions_record_set(f->s, ids[3], NULL, 0), 0);
+    assert_int_equal(actions_verify(f->s, 0, &v), 0);
+    assert_true(v.differences >= 1);
+    assert_int_equal(v.records + 1, v.expected);
+    assert_int_equal(actions_verify(f->s, 1, &v), 0);
+    verify_expect(f->s, 0);
+    assert_int_equal(stored_len(f->s, ids[3]), olen);
+
+    /* An orphan: a well-formed padded record under an id no observation
+     * agreed. */
+    memcpy(orphan, ids[5], 16);
+    orphan[15] ^= 0x5a;
+    assert_int_equal(testutil_actions_record_set(f->s, orphan, orig, olen), 0);
+    assert_int_equal(actions_verify(f->s, 0, &v), 0);
+    assert_true(v.differences >= 1);
+    assert_int_equal(v.records, v.expected + 1);
+    assert_int_equal(actions_verify(f->s, 1, &v), 0);
+    verify_expect(f->s, 0);
+    get(f->s, orphan, &g);
+    assert_int_equal(g.rc, -ENOENT);
+    testutil_store_fx_free(f);
+}
+
+/* A pad whose length runs past the value, or a pad followed by bytes that
+ * are no record, reads as a damaged record (-EIO) for that record alone:
+ * the others read, the writer takes the next session, verify finds it
+ * and --repair mends it. */
+static void test_damaged_pad(void **state)
+{
+    struct testutil_store_fx *f = testutil_store_fx_new(testutil_put_two_line_org, NULL);
+    uint8_t ids[5][16], orig[MAXV], bad[MAXV];
+    static const uint8_t short_pad[4] = {0xFA, 0x7F, 0x7E, 0};
+    struct actions_verify_result v;
+    struct got g;
+    size_t olen = 0;
+
+    (void)state;
+    load(f, ids, 4);
+    assert_int_equal(testutil_actions_record_get(f->s, ids[1], orig, sizeof(orig), &olen), 0);
+
+    assert_int_equal(testutil_actions_record_set(f->s, ids[1], short_pad, sizeof(short_pad)), 0);
+    get(f->s, ids[1], &g);
+    assert_int_equal(g.rc, -EIO);
+    get(f->s, ids[2], &g);
+    assert_int_equal(g.rc, 0);
+
+    /* A whole pad, then junk where the record goes. */
+    memcpy(bad, orig, olen);
+    memset(bad + 3 + orig[2], 0xff, olen - 3 - orig[2]);
+    assert_int_equal(testutil_actions_record_set(f->s, ids[1], bad, olen), 0);
+    get(f->s, ids[1], &g);
+    assert_int_equal(g.rc, -EIO);
+
+    load(f, ids + 4, 1);
+    get(f->s, ids[4], &g);
+    assert_int_equal(g.rc, 0);
+    assert_int_equal(actions_verify(f->s, 0, &v), 0);
+    assert_true(v.differences >= 1);
+    assert_int_equal(actions_verify(f->s, 1, &v), 0);
+    verify_expect(f->s, 0);
+    get(f->s, ids[1], &g);
+    assert_int_equal(g.rc, 0);
+    assert_int_equal(stored_len(f->s, ids[1]), olen);
+    testutil_store_fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_followup_in_place),
+        cmocka_unit_test(test_random_against_rebuild),
+        cmocka_unit_test(test_migration_from_5),
+        cmocka_unit_test(test_verify_wrong_missing_orphan),
+        cmocka_unit_test(test_damaged_pad),
+    };
+
+    testutil_watchdog(300);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
