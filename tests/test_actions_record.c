@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "actions.h"
+#include "actions_int.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -452,6 +453,48 @@ static void test_damaged_pad(void **state)
     testutil_store_fx_free(f);
 }
 
+/* actions_record_unpack() on a value of exactly its bytes (on the heap,
+ * where a read past its end is seen by the sanitizers): a pad whose length
+ * runs past the value, or a value cut inside the pad's head, is -EIO; a
+ * pad of the largest length before a record reads the record. */
+static void test_unpack_bounds(void **state)
+{
+    static const uint8_t past[4] = {0xFA, 0x7F, 0x7E, 0};
+    static const uint8_t cut[2] = {0xFA, 0x7F};
+    Coachq__V1__ActionRecord rec = COACHQ__V1__ACTION_RECORD__INIT;
+    Coachq__V1__ActionRecord *r = NULL;
+    uint8_t *v;
+    size_t packed;
+
+    (void)state;
+    v = malloc(sizeof(past));
+    assert_non_null(v);
+    memcpy(v, past, sizeof(past));
+    assert_int_equal(actions_record_unpack(v, sizeof(past), &r), -EIO);
+    assert_null(r);
+    free(v);
+    v = malloc(sizeof(cut));
+    assert_non_null(v);
+    memcpy(v, cut, sizeof(cut));
+    assert_int_equal(actions_record_unpack(v, sizeof(cut), &r), -EIO);
+    free(v);
+
+    rec.text = (char *)"open every call with the agenda";
+    packed = coachq__v1__action_record__get_packed_size(&rec);
+    v = calloc(1, 3 + 127 + packed);
+    assert_non_null(v);
+    v[0] = 0xFA;
+    v[1] = 0x7F;
+    v[2] = 127;
+    coachq__v1__action_record__pack(&rec, v + 3 + 127);
+    assert_int_equal(actions_record_unpack(v, 3 + 127 + packed, &r), 0);
+    assert_string_equal(r->text, rec.text);
+    coachq__v1__action_record__free_unpacked(r, NULL);
+    v[2] = 128; /* no one-byte length */
+    assert_int_equal(actions_record_unpack(v, 3 + 127 + packed, &r), -EIO);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_migration_from_5),
         cmocka_unit_test(test_verify_wrong_missing_orphan),
         cmocka_unit_test(test_damaged_pad),
+        cmocka_unit_test(test_unpack_bounds),
     };
 
     testutil_watchdog(300);
