@@ -59,7 +59,8 @@ int actions_record_put(struct store_txn *t, const Coachq__V1__ActionRecord *r, i
 /* Decodes a stored record (v, n bytes, borrowed), its pad skipped: 0 with
  * *out (caller owns, free with coachq__v1__action_record__free_unpacked()),
  * or -EIO (logged as store_value_corrupt) for a value that does not
- * decode. actions_record.c. */
+ * decode, a pad that runs past it included, or that is only a pad.
+ * actions_record.c. */
 int actions_record_unpack(const uint8_t *v, size_t n, Coachq__V1__ActionRecord **out);
 
 /* The step from actions format 5 to 6: every record stored again with its

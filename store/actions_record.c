@@ -126,7 +126,9 @@ int actions_record_unpack(const uint8_t *v, size_t n, Coachq__V1__ActionRecord *
 
     *out = NULL;
     if (n >= 2 && v[0] == PAD_TAG0 && v[1] == PAD_TAG1) {
-        if (n < PAD_HEAD || v[2] > PAD_MAX || (size_t)v[2] + PAD_HEAD > n) {
+        /* A pad that runs past the value, or one with no record after it
+         * (a value is never only a pad: a record has at least its id). */
+        if (n < PAD_HEAD || v[2] > PAD_MAX || (size_t)v[2] + PAD_HEAD >= n) {
             log_event(LOG_ERROR, "store_value_corrupt", "type=ActionRecord size=%zu pad", n);
             return -EIO;
         }

@@ -455,12 +455,15 @@ static void test_damaged_pad(void **state)
 
 /* actions_record_unpack() on a value of exactly its bytes (on the heap,
  * where a read past its end is seen by the sanitizers): a pad whose length
- * runs past the value, or a value cut inside the pad's head, is -EIO; a
- * pad of the largest length before a record reads the record. */
+ * runs past the value, a value cut inside the pad's head, or a value that
+ * is only a pad, is -EIO; a pad of the largest length before a record
+ * reads the record. */
 static void test_unpack_bounds(void **state)
 {
     static const uint8_t past[4] = {0xFA, 0x7F, 0x7E, 0};
     static const uint8_t cut[2] = {0xFA, 0x7F};
+    static const uint8_t only_pad[3] = {0xFA, 0x7F, 0x00};
+    static const uint8_t only_pad4[7] = {0xFA, 0x7F, 0x04, 0, 0, 0, 0};
     Coachq__V1__ActionRecord rec = COACHQ__V1__ACTION_RECORD__INIT;
     Coachq__V1__ActionRecord *r = NULL;
     uint8_t *v;
@@ -477,6 +480,19 @@ static void test_unpack_bounds(void **state)
     assert_non_null(v);
     memcpy(v, cut, sizeof(cut));
     assert_int_equal(actions_record_unpack(v, sizeof(cut), &r), -EIO);
+    free(v);
+    /* A value that is only a pad holds no record, not an empty one. */
+    v = malloc(sizeof(only_pad));
+    assert_non_null(v);
+    memcpy(v, only_pad, sizeof(only_pad));
+    assert_int_equal(actions_record_unpack(v, sizeof(only_pad), &r), -EIO);
+    assert_null(r);
+    free(v);
+    v = malloc(sizeof(only_pad4));
+    assert_non_null(v);
+    memcpy(v, only_pad4, sizeof(only_pad4));
+    assert_int_equal(actions_record_unpack(v, sizeof(only_pad4), &r), -EIO);
+    assert_null(r);
     free(v);
 
     rec.text = (char *)"open every call with the agenda";
