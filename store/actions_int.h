@@ -48,7 +48,9 @@ size_t actions_week_key(uint8_t key[ACTIONS_KEY_MAX], int32_t monday, const uint
 #define ACTIONS_RECORD_SLACK 40
 
 /* The pad r (packed bytes when packed without one) is stored with: 0, or
- * 3 to 130 bytes. actions_record.c. */
+ * 3 to ACTIONS_RECORD_SLACK bytes (a pad never exceeds the slack; 130, a
+ * one-byte length plus its head, is only what the decoder accepts).
+ * actions_record.c. */
 size_t actions_record_pad(const Coachq__V1__ActionRecord *r, size_t packed);
 
 /* Writes r under its id in the records' tree with its pad, appended when
