@@ -57,7 +57,10 @@ struct session {
     int64_t started_at;
 };
 
-static int submit(struct store *s, const struct session *x, uint8_t root[16], uint8_t agreed[16])
+/* The observation x describes, packed into *buf (caller owns, free()) of
+ * *len bytes; root and agreed as for submit() below. */
+static void pack_session(const struct session *x, uint8_t root[16], uint8_t agreed[16],
+                         uint8_t **buf, size_t *len)
 {
     struct testutil_obs o;
     Coachq__V1__Action act = COACHQ__V1__ACTION__INIT;
@@ -100,7 +103,32 @@ static int submit(struct store *s, const struct session *x, uint8_t root[16], ui
     if (agreed != NULL) {
         actions_id_of(&act, x->amends != NULL ? x->amends : o.id, 0, agreed);
     }
-    return testutil_store_submit(s, &o.o, "obs.1", NOW_S * 1000);
+    *len = coachq__v1__observation__get_packed_size(&o.o);
+    *buf = malloc(*len);
+    assert_non_null(*buf);
+    coachq__v1__observation__pack(&o.o, *buf);
+}
+
+static int submit(struct store *s, const struct session *x, uint8_t root[16], uint8_t agreed[16])
+{
+    struct store_write w;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc;
+
+    pack_session(x, root, agreed, &buf, &len);
+    memset(&w, 0, sizeof(w));
+    w.obs = buf;
+    w.obs_len = len;
+    w.observer_id = "obs.1";
+    w.received_at_ms = NOW_S * 1000;
+    rc = store_submit(s, &w);
+    if (rc == 0) {
+        store_drain(s);
+        rc = store_completed_take(s) == &w ? w.rc : -EIO;
+    }
+    free(buf);
+    return rc;
 }
 
 /* What actions_get_txn() reads of one record: its packed bytes. */
@@ -201,11 +229,55 @@ static void test_followup_in_place(void **state)
     testutil_store_fx_free(f);
 }
 
-/* Random batches of agreements, follow-ups (with and without evidence,
- * one to three a session) and amendments of the latest session give the
- * records and index a rebuild gives, byte for byte (verify compares the
- * stored bytes). */
-static void test_random_against_rebuild(void **state)
+/* The sessions of one batch, packed (batch_fill() hands them out). */
+#define BATCH_MAX 8
+struct batch {
+    uint8_t *buf[BATCH_MAX];
+    size_t len[BATCH_MAX];
+};
+
+static void batch_fill(void *arg, struct store_write *w, int i)
+{
+    const struct batch *b = arg;
+
+    memset(w, 0, sizeof(*w));
+    w->obs = b->buf[i];
+    w->obs_len = b->len[i];
+    w->observer_id = "obs.1";
+    w->received_at_ms = NOW_S * 1000;
+}
+
+/* Every session of the batch is stored: none is refused or fails. */
+static void batch_check(void *arg, const struct store_write *w, int i)
+{
+    (void)arg;
+    if (w->rc != 0 || w->result != STORE_STORED) {
+        fail_msg("session %d of the batch: rc %d result %d (%s)", i, w->rc, (int)w->result,
+                 w->fault.message);
+    }
+}
+
+/* What the random batches have made so far: per pair, the actions agreed
+ * (in order), the session that agreed each and its start, whether one has
+ * been said done (a later follow-up then says done too, as the store asks),
+ * and the batch each was agreed in. */
+struct made {
+    uint8_t ids[2][64][16];
+    uint8_t roots[2][64][16];
+    int64_t starts[2][64];
+    int done[2][64];
+    int batch[2][64];
+    size_t n[2];
+};
+
+/* Random batches (2 to 8 sessions, each batch one write transaction of
+ * the writer, testutil_write_one_batch()) of agreements, follow-ups (none
+ * to three a session, with and without evidence, of actions agreed in
+ * earlier batches and earlier in the same batch, one record followed up
+ * by two sessions of one batch) and amendments of a pair's latest session
+ * give the records and index a rebuild gives, byte for byte (verify
+ * compares the stored bytes). The run must have made each of those cases. */
+static void test_random_batches_against_rebuild(void **state)
 {
     static const Coachq__V1__ActionStatus sts[4] = {
         COACHQ__V1__ACTION_STATUS__ACTION_STATUS_DONE,
@@ -215,58 +287,100 @@ static void test_random_against_rebuild(void **state)
     static const char *const evs[4] = {NULL, "ok", "practised it on two calls of five",
                                        "did it once, with the agenda read out first"};
     struct testutil_store_fx *f = testutil_store_fx_new(testutil_put_two_line_org, NULL);
-    uint8_t ids[2][64][16], roots[2][64][16];
-    int64_t starts[2][64];
-    size_t n[2] = {0, 0};
+    struct made *m = calloc(1, sizeof(*m));
     unsigned seed = 6;
+    int32_t day = TODAY - 200;
+    int same_batch = 0, twice = 0, earlier = 0, amended = 0, evidence = 0, bare = 0;
 
     (void)state;
-    for (int i = 0; i < 100; i++) {
-        int p = rand_r(&seed) % 2;
-        struct session x;
-        uint8_t fu[3][16];
-        Coachq__V1__ActionStatus st[3];
-        const char *ev[3];
-        size_t k = n[p] > 0 ? (size_t)(rand_r(&seed) % 4) : 0;
-        int amend = n[p] > 1 && rand_r(&seed) % 5 == 0;
+    assert_non_null(m);
+    for (int bi = 0; bi < 24; bi++) {
+        struct batch b;
+        int nb = 2 + rand_r(&seed) % (BATCH_MAX - 1);
+        /* Follow-ups made in this batch, to see one record followed up
+         * twice in it. */
+        uint8_t fu_seen[3 * BATCH_MAX][16];
+        size_t n_seen = 0;
 
-        if (k > 3) {
-            k = 3;
-        }
-        memset(&x, 0, sizeof(x));
-        x.pair = p;
-        x.day = TODAY - 150 + i;
-        x.hour = 9;
-        for (size_t j = 0; j < k; j++) {
-            /* Earlier sessions' actions only (an amendment's too). */
-            size_t of = amend ? n[p] - 1 : n[p];
-            memcpy(fu[j], ids[p][(size_t)rand_r(&seed) % of], 16);
-            st[j] = sts[rand_r(&seed) % 4];
-            ev[j] = evs[rand_r(&seed) % 4];
-        }
-        x.fu_ids = (const uint8_t(*)[16])fu;
-        x.st = st;
-        x.ev = ev;
-        x.n = k;
-        if (amend) {
-            /* The latest session of the pair, said again differently. */
-            x.amends = roots[p][n[p] - 1];
-            x.act_id = ids[p][n[p] - 1];
-            x.started_at = starts[p][n[p] - 1];
-            if (k > 0 && memcmp(fu[k - 1], x.act_id, 16) == 0) {
-                x.n = k - 1;
+        for (int j = 0; j < nb; j++) {
+            int p = rand_r(&seed) % 2;
+            size_t np = m->n[p];
+            int amend = np > 1 && rand_r(&seed) % 6 == 0;
+            size_t of = amend ? np - 1 : np; /* actions agreed before it */
+            size_t k = of > 0 ? (size_t)(rand_r(&seed) % 4) : 0;
+            uint8_t fu[3][16];
+            Coachq__V1__ActionStatus st[3];
+            const char *ev[3];
+            size_t nf = 0;
+            struct session x;
+
+            memset(&x, 0, sizeof(x));
+            x.pair = p;
+            x.day = day++;
+            x.hour = 9;
+            for (size_t t = 0; t < k; t++) {
+                size_t a = (size_t)rand_r(&seed) % of;
+                int dup = 0;
+
+                for (size_t u = 0; u < nf; u++) {
+                    dup |= memcmp(fu[u], m->ids[p][a], 16) == 0;
+                }
+                if (dup) {
+                    continue;
+                }
+                memcpy(fu[nf], m->ids[p][a], 16);
+                st[nf] = m->done[p][a] ? sts[0] : sts[rand_r(&seed) % 4];
+                m->done[p][a] |= st[nf] == sts[0];
+                ev[nf] = evs[rand_r(&seed) % 4];
+                if (ev[nf] != NULL) {
+                    evidence++;
+                } else {
+                    bare++;
+                }
+                if (m->batch[p][a] == bi) {
+                    same_batch++;
+                } else {
+                    earlier++;
+                }
+                for (size_t u = 0; u < n_seen; u++) {
+                    twice += memcmp(fu_seen[u], fu[nf], 16) == 0;
+                }
+                memcpy(fu_seen[n_seen++], fu[nf], 16);
+                nf++;
             }
-            assert_int_equal(submit(f->s, &x, NULL, NULL), 0);
-            continue;
+            x.fu_ids = (const uint8_t(*)[16])fu;
+            x.st = st;
+            x.ev = ev;
+            x.n = nf;
+            if (amend) {
+                /* The pair's latest session, said again differently: its
+                 * start and its action kept. */
+                x.amends = m->roots[p][np - 1];
+                x.act_id = m->ids[p][np - 1];
+                x.started_at = m->starts[p][np - 1];
+                pack_session(&x, NULL, NULL, &b.buf[j], &b.len[j]);
+                amended++;
+                continue;
+            }
+            assert_true(np < 64);
+            m->starts[p][np] = (int64_t)x.day * 86400 + 9 * 3600;
+            m->batch[p][np] = bi;
+            pack_session(&x, m->roots[p][np], m->ids[p][np], &b.buf[j], &b.len[j]);
+            m->n[p]++;
         }
-        if (n[p] == 64) {
-            continue;
+        testutil_write_one_batch(f->s, nb, batch_fill, batch_check, &b, NULL, 0);
+        for (int j = 0; j < nb; j++) {
+            free(b.buf[j]);
         }
-        starts[p][n[p]] = (int64_t)x.day * 86400 + 9 * 3600;
-        assert_int_equal(submit(f->s, &x, roots[p][n[p]], ids[p][n[p]]), 0);
-        n[p]++;
     }
+    assert_true(same_batch > 0);
+    assert_true(earlier > 0);
+    assert_true(twice > 0);
+    assert_true(amended > 0);
+    assert_true(evidence > 0);
+    assert_true(bare > 0);
     verify_expect(f->s, 0);
+    free(m);
     testutil_store_fx_free(f);
 }
 
@@ -515,7 +629,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_followup_in_place),
-        cmocka_unit_test(test_random_against_rebuild),
+        cmocka_unit_test(test_random_batches_against_rebuild),
         cmocka_unit_test(test_migration_from_5),
         cmocka_unit_test(test_verify_wrong_missing_orphan),
         cmocka_unit_test(test_damaged_pad),
