@@ -229,11 +229,14 @@ static void test_followup_in_place(void **state)
     testutil_store_fx_free(f);
 }
 
-/* The sessions of one batch, packed (batch_fill() hands them out). */
+/* The sessions of one batch, packed (batch_fill() hands them out): up to
+ * BATCH_MAX in the random batches, BIG_BATCH in the store that outgrows
+ * its map. */
 #define BATCH_MAX 8
+#define BIG_BATCH 100
 struct batch {
-    uint8_t *buf[BATCH_MAX];
-    size_t len[BATCH_MAX];
+    uint8_t *buf[BIG_BATCH];
+    size_t len[BIG_BATCH];
 };
 
 static void batch_fill(void *arg, struct store_write *w, int i)
@@ -384,7 +387,9 @@ static void test_random_batches_against_rebuild(void **state)
     testutil_store_fx_free(f);
 }
 
-static void open_logged(struct testutil_store_fx *f, char *log, size_t len)
+/* Opens f's store with a map of map_size bytes (0: the default), what it
+ * logs while opening into log (len bytes, NUL-ended). */
+static void open_logged_map(struct testutil_store_fx *f, size_t map_size, char *log, size_t len)
 {
     char path[600];
     int fd, saved;
@@ -396,13 +401,29 @@ static void open_logged(struct testutil_store_fx *f, char *log, size_t len)
     saved = dup(STDERR_FILENO);
     assert_true(saved >= 0);
     assert_true(dup2(fd, STDERR_FILENO) >= 0);
-    f->s = testutil_store_open(f->dir, 0);
+    f->s = testutil_store_open(f->dir, map_size);
     assert_true(dup2(saved, STDERR_FILENO) >= 0);
     close(saved);
     got = pread(fd, log, len - 1, 0);
     assert_true(got >= 0);
     log[got] = '\0';
     close(fd);
+}
+
+static void open_logged(struct testutil_store_fx *f, char *log, size_t len)
+{
+    open_logged_map(f, 0, log, len);
+}
+
+/* Times needle occurs in hay. */
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
 }
 
 /* Sessions of both pairs, each following up the pair's action before:
@@ -473,6 +494,101 @@ static void test_migration_from_5(void **state)
     assert_null(strstr(log, "actions_format_upgraded"));
     verify_expect(f->s, 0);
     free(before);
+    testutil_store_fx_free(f);
+}
+
+/* Actions a store of format 5 holds for the step that outgrows its map. */
+#define BIG 3000
+
+/* The 5 -> 6 step on a store whose map fills in the middle of it: BIG
+ * unpadded records, compacted, opened with a 16 KiB map, so the step (records padded
+ * into a scratch tree and back) runs out of room, the opening transaction
+ * is abandoned and run again in a bigger map until it fits. What it
+ * leaves is one upgrade's: one log line, no scratch tree, verify finds
+ * nothing, and every record reads as it did, byte for byte. */
+static void test_migration_from_5_map_full(void **state)
+{
+    struct testutil_store_fx *f = testutil_store_fx_new(testutil_put_two_line_org, NULL);
+    static const Coachq__V1__ActionStatus st[1] = {
+        COACHQ__V1__ACTION_STATUS__ACTION_STATUS_PARTLY_DONE};
+    uint8_t(*ids)[16] = calloc(BIG, 16);
+    struct got *g = calloc(1, sizeof(*g));
+    uint8_t **before = calloc(BIG, sizeof(*before));
+    size_t *blen = calloc(BIG, sizeof(*blen));
+    static char log[65536];
+    char want[96], copy[sizeof(f->dir)];
+    struct store_copy_info ci;
+    size_t n = 0;
+    int exists = 1;
+
+    (void)state;
+    assert_non_null(ids);
+    assert_non_null(g);
+    assert_non_null(before);
+    assert_non_null(blen);
+    for (size_t b0 = 0; b0 < BIG; b0 += BIG_BATCH) {
+        struct batch bb;
+
+        for (size_t i = b0; i < b0 + BIG_BATCH; i++) {
+            struct session x;
+
+            memset(&x, 0, sizeof(x));
+            x.pair = (int)(i % 2);
+            x.day = TODAY - 4000 + (int32_t)i;
+            x.hour = 10;
+            if (i % 3 == 2) {
+                /* Some records with an event, as a store has. */
+                x.fu_ids = (const uint8_t(*)[16])ids[i - 2];
+                x.st = st;
+                x.n = 1;
+            }
+            pack_session(&x, NULL, ids[i], &bb.buf[i - b0], &bb.len[i - b0]);
+        }
+        testutil_write_one_batch(f->s, BIG_BATCH, batch_fill, batch_check, &bb, NULL, 0);
+        for (size_t i = 0; i < BIG_BATCH; i++) {
+            free(bb.buf[i]);
+        }
+    }
+    for (size_t i = 0; i < BIG; i++) {
+        get(f->s, ids[i], g);
+        assert_int_equal(g->rc, 0);
+        before[i] = malloc(g->len);
+        assert_non_null(before[i]);
+        memcpy(before[i], g->bytes, g->len);
+        blen[i] = g->len;
+    }
+    assert_int_equal(testutil_actions_unpad(f->s, &n), 0);
+    assert_int_equal(n, BIG);
+    assert_int_equal(testutil_meta_put_be32(f->s, "actions_format", 5), 0);
+    store_close(f->s);
+    /* A compacted copy (as `coachqd backup` makes) has no free pages, so
+     * a map of 16 KiB is only its pages in use (LMDB raises a map to them)
+     * and the step's first new page fills it. */
+    testutil_tmpdir(copy, sizeof(copy));
+    assert_int_equal(store_copy(f->dir, copy, &ci), 0);
+    testutil_rmrf(f->dir);
+    memcpy(f->dir, copy, sizeof(f->dir));
+    open_logged_map(f, 16384, log, sizeof(log));
+    /* The map did fill: the open grew it. */
+    assert_non_null(strstr(log, "store_map_grown"));
+    snprintf(want, sizeof(want), "event=actions_format_upgraded from=5 to=6 records=%d\n", BIG);
+    assert_int_equal(count_of(log, "actions_format_upgraded"), 1);
+    assert_non_null(strstr(log, want));
+    assert_int_equal(testutil_tree_exists(f->s, "actions_format6", &exists), 0);
+    assert_false(exists);
+    verify_expect(f->s, 0);
+    for (size_t i = 0; i < BIG; i++) {
+        get(f->s, ids[i], g);
+        assert_int_equal(g->rc, 0);
+        assert_int_equal(g->len, blen[i]);
+        assert_memory_equal(g->bytes, before[i], g->len);
+        assert_int_equal(stored_len(f->s, ids[i]) > g->len, 1);
+        free(before[i]);
+    }
+    free(before);
+    free(blen);
+    free(g);
+    free(ids);
     testutil_store_fx_free(f);
 }
 
@@ -631,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_followup_in_place),
         cmocka_unit_test(test_random_batches_against_rebuild),
         cmocka_unit_test(test_migration_from_5),
+        cmocka_unit_test(test_migration_from_5_map_full),
         cmocka_unit_test(test_verify_wrong_missing_orphan),
         cmocka_unit_test(test_damaged_pad),
         cmocka_unit_test(test_unpack_bounds),

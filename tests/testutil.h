@@ -667,4 +667,10 @@ int testutil_actions_record_get(struct store *s, const uint8_t id[16], uint8_t *
  * records seen. Returns store_exec()'s result. */
 int testutil_actions_unpad(struct store *s, size_t *n);
 
+/* Sets *exists to whether s's environment holds a named tree called name
+ * (a read transaction; opens no tree that is not there): for tests that a
+ * step's scratch tree is gone. Returns store_view()'s result.
+ * testutil_batch.c. */
+int testutil_tree_exists(struct store *s, const char *name, int *exists);
+
 #endif

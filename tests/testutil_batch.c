@@ -516,3 +516,34 @@ int testutil_actions_unpad(struct store *s, size_t *n)
     free(u.ids);
     return rc;
 }
+
+/* What testutil_tree_exists() asks and finds. */
+struct tree_probe {
+    const char *name;
+    int exists;
+};
+
+static int tree_probe_txn(struct store_txn *t, void *arg)
+{
+    struct tree_probe *p = arg;
+    MDB_dbi dbi;
+    int rc = mdb_dbi_open(t->txn, p->name, 0, &dbi);
+
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+    if (rc != 0) {
+        return -EIO;
+    }
+    p->exists = 1;
+    return 0;
+}
+
+int testutil_tree_exists(struct store *s, const char *name, int *exists)
+{
+    struct tree_probe p = {name, 0};
+    int rc = store_view(s, tree_probe_txn, &p);
+
+    *exists = p.exists;
+    return rc;
+}
