@@ -501,11 +501,12 @@ static void test_migration_from_5(void **state)
 #define BIG 3000
 
 /* The 5 -> 6 step on a store whose map fills in the middle of it: BIG
- * unpadded records, compacted, opened with a 16 KiB map, so the step (records padded
- * into a scratch tree and back) runs out of room, the opening transaction
- * is abandoned and run again in a bigger map until it fits. What it
- * leaves is one upgrade's: one log line, no scratch tree, verify finds
- * nothing, and every record reads as it did, byte for byte. */
+ * unpadded records, compacted, opened with a 16 KiB map, so the step
+ * (records padded and appended to the emptied tree) runs out of room, the
+ * opening transaction is abandoned and run again in a bigger map until it
+ * fits. What it leaves is one upgrade's: one log line, no tree of the
+ * step's own (actions_format6) in the file, verify finds nothing, and
+ * every record reads as it did, byte for byte. */
 static void test_migration_from_5_map_full(void **state)
 {
     struct testutil_store_fx *f = testutil_store_fx_new(testutil_put_two_line_org, NULL);
