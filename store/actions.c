@@ -72,16 +72,12 @@ static int refuse(struct validate_error *fault, Coachq__V1__Code code, const cha
 
 int actions_get_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__ActionRecord **out)
 {
-    ProtobufCMessage *m = NULL;
+    MDB_val v;
     int rc;
 
     *out = NULL;
-    rc = store_txn_get_msg(t, t->s->dbi_actions, id, KEYS_UUID_LEN,
-                           &coachq__v1__action_record__descriptor, &m);
-    if (rc == 0) {
-        *out = (Coachq__V1__ActionRecord *)m;
-    }
-    return rc;
+    rc = store_txn_get_raw(t, t->s->dbi_actions, id, KEYS_UUID_LEN, &v);
+    return rc == 0 ? actions_record_unpack(v.mv_data, v.mv_size, out) : rc;
 }
 
 int actions_indexed_get(struct store_txn *t, const uint8_t *id, Coachq__V1__ActionRecord **out)
@@ -438,8 +434,7 @@ static int record_put(struct store_txn *t, const Coachq__V1__ActionRecord *old,
         /* A new action's id is the client's UUIDv7, made when it was agreed,
          * so it mostly sorts after every stored one and is appended (an
          * update is put in place below). */
-        rc = store_txn_put_msg_tail(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN,
-                                    (const ProtobufCMessage *)r);
+        rc = actions_record_put(t, r, 1);
         if (rc == 0) {
             rc = index_put(t, r, 0);
         }
@@ -448,8 +443,9 @@ static int record_put(struct store_txn *t, const Coachq__V1__ActionRecord *old,
         }
         return rc == 0 ? actions_batch_touch(t, r) : rc;
     }
-    rc = store_txn_put_msg(t, t->s->dbi_actions, r->id.data, KEYS_UUID_LEN,
-                           (const ProtobufCMessage *)r, NULL);
+    /* At the size it was stored with when this is its first follow-up
+     * (actions_record.c): LMDB then overwrites it in its place. */
+    rc = actions_record_put(t, r, 0);
     for (int i = 0; i < 2 && rc == 0; i++) {
         if (same_key(old, r, kinds[i])) {
             continue;
@@ -1176,12 +1172,20 @@ int actions_format_check(struct store_txn *t, int rebuilt)
     /* A store that has counters in an older layout (or whose format is
      * unknown) gets every record, index entry and counter derived again;
      * a new store, or one just derived, only says its format. */
-    if (!rebuilt && st.ms_entries > 0 && have == 4) {
-        rc = actions_format_5(t, &n);
+    if (!rebuilt && st.ms_entries > 0 && (have == 4 || have == 5)) {
+        /* One step per format, so that they chain. */
+        if (have == 4) {
+            rc = actions_format_5(t, &n);
+            if (rc != 0) {
+                return rc;
+            }
+            log_event(LOG_INFO, "actions_format_upgraded", "from=4 to=5 values=%" PRIu64, n);
+        }
+        rc = actions_format_6(t, &n);
         if (rc != 0) {
             return rc;
         }
-        log_event(LOG_INFO, "actions_format_upgraded", "from=4 to=5 values=%" PRIu64, n);
+        log_event(LOG_INFO, "actions_format_upgraded", "from=5 to=6 records=%" PRIu64, n);
     } else if (!rebuilt && st.ms_entries > 0) {
         rc = actions_rebuild_txn(t, &n);
         if (rc != 0) {

@@ -154,8 +154,11 @@ void actions_batch_discard(struct store_txn *t);
  * read the week counters; 4 keys the contributions by the week of the
  * agreeing session first (before it, 'k', action id); 5 adds the values
  * laid out for the pages, per coach ('O') and per coachee and coach ('R'),
- * actions_view.c. */
-#define ACTIONS_FORMAT 5
+ * actions_view.c; 6 stores each record at the size its first follow-up
+ * gives it, so that the follow-up rewrites it in its place rather than
+ * splitting its page (actions_record.c; the `actions` tree, not
+ * actions_by, but one number says the layout of both). */
+#define ACTIONS_FORMAT 6
 
 /* Open records a coach's value holds (Manager detail and My coaching list
  * that many, dash_actions.h), and records a coachee and coach's value
@@ -167,8 +170,9 @@ void actions_batch_discard(struct store_txn *t);
  * At every open (the store's upgrade hook, in the opening transaction t):
  * a store whose actions_format is not ACTIONS_FORMAT and that has entries
  * in actions_by is brought to it, unless rebuilt says the upgrade just
- * derived everything: a store of format 4 gets the pages' values derived
- * (one step per format, so steps chain), an older or unknown one every
+ * derived everything: a store of format 4 gets the pages' values derived,
+ * one of format 4 or 5 its records stored again with their pads (one step
+ * per format, so steps chain), an older or unknown one every
  * record, index entry, counter and value (actions_rebuild_txn()); then the
  * format is written. Returns 0 or a negative code (STORE_TXN_ABORT()
  * codes included).

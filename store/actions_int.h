@@ -40,6 +40,37 @@ int actions_batch_touch(struct store_txn *t, const Coachq__V1__ActionRecord *r);
 size_t actions_week_key(uint8_t key[ACTIONS_KEY_MAX], int32_t monday, const uint8_t *scope,
                         size_t len);
 
+/* Bytes a record is stored with beyond its packed size without its history
+ * (actions_record.c): room for its first follow-up's event, so that the
+ * follow-up rewrites it at the same size, in its place. An event without
+ * evidence takes 32 to 36 bytes; one with a few words of evidence does not
+ * fit, and that record grows as it did before format 6. */
+#define ACTIONS_RECORD_SLACK 40
+
+/* The pad r (packed bytes when packed without one) is stored with: 0, or
+ * 3 to ACTIONS_RECORD_SLACK bytes (a pad never exceeds the slack; 130, a
+ * one-byte length plus its head, is only what the decoder accepts).
+ * actions_record.c. */
+size_t actions_record_pad(const Coachq__V1__ActionRecord *r, size_t packed);
+
+/* Writes r under its id in the records' tree with its pad, appended when
+ * tail and its id sorts last (store_txn_put_tail()), else put. Returns 0,
+ * -EROFS, -ENOMEM or a STORE_TXN_ABORT() code. actions_record.c. */
+int actions_record_put(struct store_txn *t, const Coachq__V1__ActionRecord *r, int tail);
+
+/* Decodes a stored record (v, n bytes, borrowed), its pad skipped: 0 with
+ * *out (caller owns, free with coachq__v1__action_record__free_unpacked()),
+ * or -EIO (logged as store_value_corrupt) for a value that does not
+ * decode, a pad that runs past it included, or that is only a pad.
+ * actions_record.c. */
+int actions_record_unpack(const uint8_t *v, size_t n, Coachq__V1__ActionRecord **out);
+
+/* The step from actions format 5 to 6: every record stored again with its
+ * pad, the tree rewritten by appends so that its pages are full. Reads no
+ * observation. *n gets the records stored. Returns 0 or a negative code
+ * (STORE_TXN_ABORT() codes included). actions_record.c. */
+int actions_format_6(struct store_txn *t, uint64_t *n);
+
 /* The record an index entry names by its id (16 bytes): 0 with *out set
  * (the caller frees it), 1 when the index points at no record (logged once
  * per entry as store_index_dangling: coachqd verify finds and --repair

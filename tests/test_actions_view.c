@@ -451,13 +451,14 @@ static void open_logged(struct world *w, char *log, size_t len)
  * gets them on open: verify finds them missing before and nothing after,
  * and the pages read them. The upgrade is format 5's own step, which
  * writes the values and nothing else, not a rebuild of every record: its
- * log line says so and counts the values verify found missing. */
+ * log line says so and counts the values verify found missing; format 6's
+ * step follows it (4 -> 5 -> 6), its line after, counting every record. */
 static void test_migration_from_4(void **state)
 {
     struct world *w = world_new(5);
     struct actions_verify_result v;
     struct pages *p = calloc(2, sizeof(*p));
-    char log[4096], want[96];
+    char log[4096], want[96], want6[96];
 
     (void)state;
     assert_non_null(p);
@@ -475,6 +476,12 @@ static void test_migration_from_4(void **state)
     assert_null(strstr(log, "actions="));
     assert_int_equal(actions_verify(w->f->s, 0, &v), 0);
     assert_int_equal(v.differences, 0);
+    /* The steps chain: format 6's follows format 5's, over every record. */
+    snprintf(want6, sizeof(want6), "event=actions_format_upgraded from=5 to=6 records=%llu\n",
+             (unsigned long long)v.records);
+    assert_true(v.records > 0);
+    assert_non_null(strstr(log, want6));
+    assert_true(strstr(log, want6) > strstr(log, want));
     pages_read(w->f->s, &p[1]);
     pages_equal(&p[0], &p[1]);
     check_against_records(w);

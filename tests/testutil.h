@@ -650,4 +650,27 @@ int testutil_actions_values_drop(struct store *s);
  * format number, to make a store of an older format). */
 int testutil_meta_put_be32(struct store *s, const char *key, uint32_t v);
 
+/* Puts val (vlen bytes) as the stored action record under id (16 bytes),
+ * or deletes it when val is NULL, in one store_exec(): for tests that
+ * damage, forge or remove a record's stored bytes. Returns store_exec()'s
+ * result. testutil_batch.c. */
+int testutil_actions_record_set(struct store *s, const uint8_t id[16], const uint8_t *val,
+                                size_t vlen);
+
+/* Copies the stored bytes of the action record id (at most cap) into buf
+ * and their length into *len. Returns 0, -ENOENT, -ENOSPC or a store code. */
+int testutil_actions_record_get(struct store *s, const uint8_t id[16], uint8_t *buf, size_t cap,
+                                size_t *len);
+
+/* Stores every action record again without its pad (actions format 6's,
+ * store/actions_record.c), as actions format 5 stored it; *n gets the
+ * records seen. Returns store_exec()'s result. */
+int testutil_actions_unpad(struct store *s, size_t *n);
+
+/* Sets *exists to whether s's environment holds a named tree called name
+ * (a read transaction; opens no tree that is not there): for tests that a
+ * step's scratch tree is gone. Returns store_view()'s result.
+ * testutil_batch.c. */
+int testutil_tree_exists(struct store *s, const char *name, int *exists);
+
 #endif
