@@ -31,7 +31,6 @@
 #include <string.h>
 
 #include "actions_int.h"
-#include "grow.h"
 #include "log.h"
 #include "store_int.h"
 
@@ -145,55 +144,32 @@ int actions_record_unpack(const uint8_t *v, size_t n, Coachq__V1__ActionRecord *
 
 /* ---- The step from actions format 5 to 6 ------------------------------ */
 
-/* The records as the step stores them again, in key order, in memory:
- * for each, its key's and its value's lengths (u32 each), the key, the
- * value. */
-struct step {
-    uint8_t *b;
-    size_t len;
-    size_t cap;
-    uint64_t n;
-};
-
-/* Adds one record to s, padded. A value that does not decode is kept as it
- * is: the step changes no record's meaning, and `coachqd verify` finds it
- * as before. */
+/* Adds one record to the struct store_tree_copy in arg, padded. A value
+ * that does not decode is kept as it is: the step changes no record's
+ * meaning, and `coachqd verify` finds it as before. */
 static int step_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
 {
-    struct step *s = arg;
     Coachq__V1__ActionRecord *r = NULL;
-    size_t packed = 0, pad = 0, need;
-    uint32_t lens[2];
+    size_t packed = 0, pad = 0;
+    uint8_t *v;
 
     if (actions_record_unpack(val, vlen, &r) == 0) {
         packed = coachq__v1__action_record__get_packed_size(r);
         pad = actions_record_pad(r, packed);
     }
-    lens[0] = (uint32_t)klen;
-    lens[1] = (uint32_t)(r != NULL ? pad + packed : vlen);
-    need = 8 + klen + lens[1];
-    if (GROW_ARRAY(s->b, s->cap, s->len + need, 1u << 20) < 0) {
-        coachq__v1__action_record__free_unpacked(r, NULL);
-        return -ENOMEM;
+    v = store_tree_copy_add(arg, key, klen, r != NULL ? pad + packed : vlen);
+    if (v != NULL && r != NULL) {
+        record_write(r, pad, v);
+    } else if (v != NULL) {
+        memcpy(v, val, vlen);
     }
-    memcpy(s->b + s->len, lens, 8);
-    memcpy(s->b + s->len + 8, key, klen);
-    if (r != NULL) {
-        record_write(r, pad, s->b + s->len + 8 + klen);
-        coachq__v1__action_record__free_unpacked(r, NULL);
-    } else {
-        memcpy(s->b + s->len + 8 + klen, val, vlen);
-    }
-    s->len += need;
-    s->n++;
-    return 0;
+    coachq__v1__action_record__free_unpacked(r, NULL);
+    return v != NULL ? 0 : -ENOMEM;
 }
 
 int actions_format_6(struct store_txn *t, uint64_t *n)
 {
-    struct step s = {NULL, 0, 0, 0};
-    MDB_cursor *cur = NULL;
-    size_t pos = 0;
+    struct store_tree_copy c = {NULL, 0, 0, 0};
     int rc;
 
     *n = 0;
@@ -201,33 +177,14 @@ int actions_format_6(struct store_txn *t, uint64_t *n)
      * then put back into the emptied tree by appends, so that its pages
      * come out full: a record padded in its place would split every page
      * it grew in, and a scratch tree in the file would leave its pages
-     * free in it afterwards (as store/erase.c's erase_fresh_tree()). */
-    rc = store_txn_scan(t, t->s->dbi_actions, NULL, 0, 0, step_one, &s);
+     * free in it afterwards (store_tree_refill()). */
+    rc = store_txn_scan(t, t->s->dbi_actions, NULL, 0, 0, step_one, &c);
     if (rc == 0) {
-        rc = mdb_drop(t->txn, t->s->dbi_actions, 0);
-        if (rc == 0) {
-            rc = mdb_cursor_open(t->txn, t->s->dbi_actions, &cur);
-        }
-        while (rc == 0 && pos < s.len) {
-            uint32_t lens[2];
-            MDB_val k, v;
-
-            memcpy(lens, s.b + pos, 8);
-            k.mv_size = lens[0];
-            k.mv_data = s.b + pos + 8;
-            v.mv_size = lens[1];
-            v.mv_data = s.b + pos + 8 + lens[0];
-            rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND);
-            pos += 8 + (size_t)lens[0] + lens[1];
-        }
-        if (cur != NULL) {
-            mdb_cursor_close(cur);
-        }
-        rc = rc == 0 ? 0 : STORE_TXN_ABORT(rc);
+        rc = store_tree_refill(t, t->s->dbi_actions, &c);
     }
     if (rc == 0) {
-        *n = s.n;
+        *n = c.n;
     }
-    free(s.b);
+    free(c.b);
     return rc;
 }

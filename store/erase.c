@@ -625,28 +625,6 @@ static void erase_patterns(struct erase_ctx *e, const Coachq__V1__Person *p)
 
 /* Every entry of a database, copied: u32 key length, u32 value length,
  * the key, the value; one after the other in key order. */
-struct db_copy {
-    uint8_t *b;
-    size_t len;
-    size_t cap;
-};
-
-static int db_copy_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
-{
-    struct db_copy *c = arg;
-    size_t need = 8 + klen + vlen;
-    uint32_t lens[2] = {(uint32_t)klen, (uint32_t)vlen};
-
-    if (GROW_ARRAY(c->b, c->cap, c->len + need, 4096) < 0) {
-        return -ENOMEM;
-    }
-    memcpy(c->b + c->len, lens, 8);
-    memcpy(c->b + c->len + 8, key, klen);
-    memcpy(c->b + c->len + 8 + klen, val, vlen);
-    c->len += need;
-    return 0;
-}
-
 /*
  * Writes dbi's tree afresh: its entries are copied, the database emptied
  * (its pages freed) and the entries put back in order. LMDB keeps a
@@ -657,33 +635,12 @@ static int db_copy_one(const uint8_t *key, size_t klen, const uint8_t *val, size
  */
 static int erase_fresh_tree(struct store_txn *t, MDB_dbi dbi)
 {
-    struct db_copy c = {NULL, 0, 0};
-    MDB_cursor *cur = NULL;
-    size_t pos = 0;
+    struct store_tree_copy c = {NULL, 0, 0, 0};
     int rc;
 
-    rc = store_txn_scan(t, dbi, NULL, 0, 0, db_copy_one, &c);
+    rc = store_txn_scan(t, dbi, NULL, 0, 0, store_tree_copy_one, &c);
     if (rc == 0) {
-        rc = mdb_drop(t->txn, dbi, 0);
-        if (rc == 0) {
-            rc = mdb_cursor_open(t->txn, dbi, &cur);
-        }
-        while (rc == 0 && pos < c.len) {
-            uint32_t lens[2];
-            MDB_val k, v;
-
-            memcpy(lens, c.b + pos, 8);
-            k.mv_size = lens[0];
-            k.mv_data = c.b + pos + 8;
-            v.mv_size = lens[1];
-            v.mv_data = c.b + pos + 8 + lens[0];
-            rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND);
-            pos += 8 + (size_t)lens[0] + lens[1];
-        }
-        if (cur != NULL) {
-            mdb_cursor_close(cur);
-        }
-        rc = rc == 0 ? 0 : STORE_TXN_ABORT(rc);
+        return store_tree_refill(t, dbi, &c);
     }
     free(c.b);
     return rc;

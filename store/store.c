@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "grow.h"
 #include "keys.h"
 #include "log.h"
 #include "mdberr.h"
@@ -341,6 +342,66 @@ int store_txn_scan(struct store_txn *t, MDB_dbi dbi, const uint8_t *prefix, size
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
+}
+
+uint8_t *store_tree_copy_add(struct store_tree_copy *c, const uint8_t *key, size_t klen,
+                             size_t vlen)
+{
+    size_t need = 8 + klen + vlen;
+    uint32_t lens[2] = {(uint32_t)klen, (uint32_t)vlen};
+    uint8_t *at;
+
+    if (GROW_ARRAY(c->b, c->cap, c->len + need, 1u << 16) < 0) {
+        return NULL;
+    }
+    at = c->b + c->len;
+    memcpy(at, lens, 8);
+    memcpy(at + 8, key, klen);
+    c->len += need;
+    c->n++;
+    return at + 8 + klen;
+}
+
+int store_tree_copy_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    uint8_t *v = store_tree_copy_add(arg, key, klen, vlen);
+
+    if (v == NULL) {
+        return -ENOMEM;
+    }
+    memcpy(v, val, vlen);
+    return 0;
+}
+
+int store_tree_refill(struct store_txn *t, MDB_dbi dbi, struct store_tree_copy *c)
+{
+    MDB_cursor *cur = NULL;
+    size_t pos = 0;
+    int rc;
+
+    rc = mdb_drop(t->txn, dbi, 0);
+    if (rc == 0) {
+        rc = mdb_cursor_open(t->txn, dbi, &cur);
+    }
+    while (rc == 0 && pos < c->len) {
+        uint32_t lens[2];
+        MDB_val k, v;
+
+        memcpy(lens, c->b + pos, 8);
+        k.mv_size = lens[0];
+        k.mv_data = c->b + pos + 8;
+        v.mv_size = lens[1];
+        v.mv_data = c->b + pos + 8 + lens[0];
+        rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND);
+        pos += 8 + (size_t)lens[0] + lens[1];
+    }
+    if (cur != NULL) {
+        mdb_cursor_close(cur);
+    }
+    free(c->b);
+    c->b = NULL;
+    c->len = c->cap = 0;
+    return rc == 0 ? 0 : STORE_TXN_ABORT(rc);
 }
 
 /* ---- Reader gate ------------------------------------------------------- */

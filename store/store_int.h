@@ -328,4 +328,37 @@ typedef int (*store_scan_cb)(const uint8_t *key, size_t klen, const uint8_t *val
 int store_txn_scan(struct store_txn *t, MDB_dbi dbi, const uint8_t *prefix, size_t plen,
                    int reverse, store_scan_cb cb, void *arg);
 
+/*
+ * A tree's entries held in memory in key order, to be put back into the
+ * emptied tree by store_tree_refill(): each entry is its key's and its
+ * value's lengths (u32 each), the key, the value. Zero it before use;
+ * n counts the entries added. Used where a tree is written afresh in one
+ * transaction (erasure, a format step): pages freed by a transaction are
+ * not reused by it, so a scratch tree in the file would leave as many free
+ * pages behind as the copy held, where memory leaves none.
+ */
+struct store_tree_copy {
+    uint8_t *b;
+    size_t len;
+    size_t cap;
+    uint64_t n;
+};
+
+/* Adds an entry of key (klen bytes, copied) and a value of vlen bytes to c
+ * and returns where its vlen bytes go, for the caller to fill before the
+ * next call (borrowed; c owns it), or NULL when out of memory. */
+uint8_t *store_tree_copy_add(struct store_tree_copy *c, const uint8_t *key, size_t klen,
+                             size_t vlen);
+
+/* A store_scan_cb that adds each entry to the struct store_tree_copy in
+ * arg as it is. Returns 0 or -ENOMEM. */
+int store_tree_copy_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                        void *arg);
+
+/* Empties dbi (its pages freed) and appends c's entries, which must be in
+ * key order, so that every page but the last comes out full. Frees c's
+ * buffer whatever the result (c may be reused after zeroing). Writer
+ * thread, in t. Returns 0 or STORE_TXN_ABORT(mdb_rc). */
+int store_tree_refill(struct store_txn *t, MDB_dbi dbi, struct store_tree_copy *c);
+
 #endif
