@@ -111,22 +111,12 @@ static void pack_session(const struct session *x, uint8_t root[16], uint8_t agre
 
 static int submit(struct store *s, const struct session *x, uint8_t root[16], uint8_t agreed[16])
 {
-    struct store_write w;
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc;
 
     pack_session(x, root, agreed, &buf, &len);
-    memset(&w, 0, sizeof(w));
-    w.obs = buf;
-    w.obs_len = len;
-    w.observer_id = "obs.1";
-    w.received_at_ms = NOW_S * 1000;
-    rc = store_submit(s, &w);
-    if (rc == 0) {
-        store_drain(s);
-        rc = store_completed_take(s) == &w ? w.rc : -EIO;
-    }
+    rc = testutil_store_submit_packed(s, buf, len, "obs.1", NOW_S * 1000);
     free(buf);
     return rc;
 }
@@ -391,23 +381,7 @@ static void test_random_batches_against_rebuild(void **state)
  * logs while opening into log (len bytes, NUL-ended). */
 static void open_logged_map(struct testutil_store_fx *f, size_t map_size, char *log, size_t len)
 {
-    char path[600];
-    int fd, saved;
-    ssize_t got;
-
-    snprintf(path, sizeof(path), "%s/open.log", f->dir);
-    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    saved = dup(STDERR_FILENO);
-    assert_true(saved >= 0);
-    assert_true(dup2(fd, STDERR_FILENO) >= 0);
-    f->s = testutil_store_open(f->dir, map_size);
-    assert_true(dup2(saved, STDERR_FILENO) >= 0);
-    close(saved);
-    got = pread(fd, log, len - 1, 0);
-    assert_true(got >= 0);
-    log[got] = '\0';
-    close(fd);
+    f->s = testutil_store_open_logged(f->dir, map_size, log, len);
 }
 
 static void open_logged(struct testutil_store_fx *f, char *log, size_t len)

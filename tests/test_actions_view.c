@@ -428,23 +428,7 @@ static void test_damaged_value(void **state)
  * in log (NUL-terminated, at most len - 1 bytes). */
 static void open_logged(struct world *w, char *log, size_t len)
 {
-    char path[600];
-    int fd, saved;
-    ssize_t got;
-
-    snprintf(path, sizeof(path), "%s/open.log", w->f->dir);
-    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    saved = dup(STDERR_FILENO);
-    assert_true(saved >= 0);
-    assert_true(dup2(fd, STDERR_FILENO) >= 0);
-    w->f->s = testutil_store_open(w->f->dir, 0);
-    assert_true(dup2(saved, STDERR_FILENO) >= 0);
-    close(saved);
-    got = pread(fd, log, len - 1, 0);
-    assert_true(got >= 0);
-    log[got] = '\0';
-    close(fd);
+    w->f->s = testutil_store_open_logged(w->f->dir, 0, log, len);
 }
 
 /* A store of actions format 4 (its values removed, its format set back)

@@ -787,7 +787,6 @@ int testutil_put_two_line_org(struct store_txn *t, void *arg)
 int testutil_store_submit(struct store *s, const Coachq__V1__Observation *o, const char *observer,
                           int64_t received_ms)
 {
-    struct store_write w;
     size_t len = coachq__v1__observation__get_packed_size(o);
     uint8_t *buf = malloc(len > 0 ? len : 1);
     int rc;
@@ -796,16 +795,7 @@ int testutil_store_submit(struct store *s, const Coachq__V1__Observation *o, con
         return -ENOMEM;
     }
     coachq__v1__observation__pack(o, buf);
-    memset(&w, 0, sizeof(w));
-    w.obs = buf;
-    w.obs_len = len;
-    w.observer_id = observer;
-    w.received_at_ms = received_ms;
-    rc = store_submit(s, &w);
-    if (rc == 0) {
-        store_drain(s);
-        rc = store_completed_take(s) == &w ? w.rc : -EIO;
-    }
+    rc = testutil_store_submit_packed(s, buf, len, observer, received_ms);
     free(buf);
     return rc;
 }

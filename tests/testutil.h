@@ -673,4 +673,18 @@ int testutil_actions_unpad(struct store *s, size_t *n);
  * testutil_batch.c. */
 int testutil_tree_exists(struct store *s, const char *name, int *exists);
 
+/* Opens the store in dir with a map of map_size bytes (0: the default) as
+ * testutil_store_open() does, with what it logs while opening (standard
+ * error) caught in log (NUL-ended, at most len - 1 bytes; a file open.log
+ * in dir holds it). Fails the test when the log cannot be caught. Returns
+ * the store (caller owns it). testutil_batch.c. */
+struct store *testutil_store_open_logged(const char *dir, size_t map_size, char *log, size_t len);
+
+/* Submits the packed observation buf (len bytes, borrowed) to s as
+ * observer, received at received_ms, and waits for the writer's answer;
+ * results as testutil_store_submit(), which packs and calls it.
+ * testutil_batch.c. */
+int testutil_store_submit_packed(struct store *s, const uint8_t *buf, size_t len,
+                                 const char *observer, int64_t received_ms);
+
 #endif

@@ -5,14 +5,17 @@
  * (testutil_seeded_setup()).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -545,5 +548,47 @@ int testutil_tree_exists(struct store *s, const char *name, int *exists)
     int rc = store_view(s, tree_probe_txn, &p);
 
     *exists = p.exists;
+    return rc;
+}
+
+struct store *testutil_store_open_logged(const char *dir, size_t map_size, char *log, size_t len)
+{
+    struct store *s;
+    char path[600];
+    int fd, saved;
+    ssize_t got;
+
+    snprintf(path, sizeof(path), "%s/open.log", dir);
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(fd, STDERR_FILENO) >= 0);
+    s = testutil_store_open(dir, map_size);
+    assert_true(dup2(saved, STDERR_FILENO) >= 0);
+    close(saved);
+    got = pread(fd, log, len - 1, 0);
+    assert_true(got >= 0);
+    log[got] = '\0';
+    close(fd);
+    return s;
+}
+
+int testutil_store_submit_packed(struct store *s, const uint8_t *buf, size_t len,
+                                 const char *observer, int64_t received_ms)
+{
+    struct store_write w;
+    int rc;
+
+    memset(&w, 0, sizeof(w));
+    w.obs = buf;
+    w.obs_len = len;
+    w.observer_id = observer;
+    w.received_at_ms = received_ms;
+    rc = store_submit(s, &w);
+    if (rc == 0) {
+        store_drain(s);
+        rc = store_completed_take(s) == &w ? w.rc : -EIO;
+    }
     return rc;
 }
