@@ -818,6 +818,37 @@ static void test_text_rule(void **state)
             assert_int_equal(bad, 5);
         }
     }
+    /* Every byte at every place of 24 bytes of printable text, and every
+     * pair of bytes at the places of one eight-byte word (the check of eight
+     * at a time): one that is not printable ASCII is refused at its own
+     * place, whatever stands around it, and one that is passes. */
+    for (unsigned b = 0; b < 256; b++) {
+        int printable = b >= 0x20 && b < 0x7f;
+
+        for (size_t at = 0; at < 24; at++) {
+            char line[24];
+            size_t bad = SIZE_MAX;
+
+            memset(line, 'a' + (int)(at % 26), sizeof(line));
+            line[at] = (char)b;
+            assert_int_equal(validate_text(line, sizeof(line), 0, &bad), printable ? 0 : -EINVAL);
+            if (!printable) {
+                assert_int_equal(bad, at);
+            }
+        }
+        for (unsigned b2 = 0x1e; b2 < 0x80; b2++) {
+            char word[8];
+            int ok = printable && b2 >= 0x20 && b2 < 0x7f;
+
+            memset(word, '~', sizeof(word));
+            word[b % 8] = (char)b;
+            word[7 - b2 % 8] = (char)b2;
+            if (b % 8 == 7 - b2 % 8) {
+                continue;
+            }
+            assert_int_equal(validate_text(word, sizeof(word), 0, NULL) == 0, ok);
+        }
+    }
     assert_non_null(strstr(validate_text_problem("a\0", 2, 1), "NUL"));
     assert_non_null(strstr(validate_text_problem("a\xff", 2, 1), "UTF-8"));
     assert_non_null(strstr(validate_text_problem("a\x01", 2, 1), "control"));
