@@ -91,7 +91,7 @@ struct harness {
     size_t srv_close_after; /* server closes once it holds this many bytes */
     size_t cli_close_after; /* client closes once it holds this many bytes */
     int cli_read_stop_at_handshake;
-    int srv_flood;      /* server writes until refused */
+    int srv_flood;      /* server writes until refused (2: corked) */
     int flood_rc;       /* what stopped the flood */
     int flood_rc_after; /* the next write's result */
     size_t flood_bytes;
@@ -212,6 +212,9 @@ static void srv_flood(struct harness *h, struct tls_conn *c)
     static uint8_t chunk[16 * 1024];
     int rc = 0;
 
+    if (h->srv_flood == 2) {
+        tls_conn_cork(c);
+    }
     while (h->flood_bytes < 256u * 1024 * 1024) {
         rc = tls_conn_write(c, chunk, sizeof(chunk));
         if (rc != 0) {
@@ -776,6 +779,28 @@ static void test_write_max(void **state)
     harness_free(&h);
 }
 
+/* What a corked connection holds counts against write_max as a queued
+ * reply does: a peer that never reads cannot make the writer hold more. */
+static void test_write_max_corked(void **state)
+{
+    struct harness h;
+
+    (void)state;
+    harness_init(&h, g_ctxs.server);
+    h.sopts.write_high = 32 * 1024;
+    h.sopts.write_low = 16 * 1024;
+    h.sopts.write_max = 64 * 1024;
+    h.srv_flood = 2;
+    h.cli_read_stop_at_handshake = 1;
+    harness_connect(&h, g_ctxs.alice, "127.0.0.1");
+    harness_run(&h);
+    assert_int_equal(h.flood_rc, -ENOBUFS);
+    assert_int_equal(h.flood_rc_after, -ENOBUFS);
+    assert_true(h.flood_bytes <= h.sopts.write_max);
+    assert_int_equal(h.srv.close_err, -ENOBUFS);
+    harness_free(&h);
+}
+
 static void resumption_keeps_identity(SSL_CTX *cctx, int version)
 {
     struct harness h1;
@@ -1107,6 +1132,7 @@ int main(void)
         cmocka_unit_test_setup(test_refuse_no_alpn, test_setup),
         cmocka_unit_test_setup(test_large_reply_one_write_nodelay, test_setup),
         cmocka_unit_test_setup(test_corked_writes_leave_in_one, test_setup),
+        cmocka_unit_test_setup(test_write_max_corked, test_setup),
         cmocka_unit_test_setup(test_session_from_dashboard_not_resumed, test_setup),
         cmocka_unit_test_setup(test_ctx_errors_name_the_file, test_setup),
     };
