@@ -95,15 +95,16 @@ struct harness {
     int flood_rc;       /* what stopped the flood */
     int flood_rc_after; /* the next write's result */
     size_t flood_bytes;
-    size_t srv_reply;           /* server writes this many bytes at its handshake */
-    int srv_nodelay;            /* TCP_NODELAY of the accepted socket, -1 unknown */
-    uint64_t srv_reply_writes;  /* socket writes that reply took */
-    size_t srv_parts;           /* the reply is written corked, in this many parts */
-    int srv_parts_close;        /* and the server closes before it uncorks */
-    uint64_t srv_corked_writes; /* socket writes made while corked */
-    size_t srv_corked_pending;  /* tls_conn_pending() once the parts are queued */
-    SSL_SESSION *session_in;    /* offered by the client; borrowed */
-    SSL_SESSION *session_out;   /* kept from the client; caller owns */
+    uint64_t flood_socket_writes; /* socket writes the flood made */
+    size_t srv_reply;             /* server writes this many bytes at its handshake */
+    int srv_nodelay;              /* TCP_NODELAY of the accepted socket, -1 unknown */
+    uint64_t srv_reply_writes;    /* socket writes that reply took */
+    size_t srv_parts;             /* the reply is written corked, in this many parts */
+    int srv_parts_close;          /* and the server closes before it uncorks */
+    uint64_t srv_corked_writes;   /* socket writes made while corked */
+    size_t srv_corked_pending;    /* tls_conn_pending() once the parts are queued */
+    SSL_SESSION *session_in;      /* offered by the client; borrowed */
+    SSL_SESSION *session_out;     /* kept from the client; caller owns */
 
     /* Large transfer. */
     int large;
@@ -210,6 +211,7 @@ static void record_handshake(struct side *s, struct tls_conn *c)
 static void srv_flood(struct harness *h, struct tls_conn *c)
 {
     static uint8_t chunk[16 * 1024];
+    uint64_t before = tls_conn_socket_writes(c);
     int rc = 0;
 
     if (h->srv_flood == 2) {
@@ -224,6 +226,7 @@ static void srv_flood(struct harness *h, struct tls_conn *c)
     }
     h->flood_rc = rc;
     h->flood_rc_after = tls_conn_write(c, chunk, sizeof(chunk));
+    h->flood_socket_writes = tls_conn_socket_writes(c) - before;
 }
 
 static int srv_on_handshake(struct tls_conn *c, void *arg)
@@ -779,8 +782,9 @@ static void test_write_max(void **state)
     harness_free(&h);
 }
 
-/* What a corked connection holds counts against write_max as a queued
- * reply does: a peer that never reads cannot make the writer hold more. */
+/* A corked connection makes no socket write, and what it holds counts
+ * against write_max as a queued reply does: a peer that never reads cannot
+ * make the writer hold more. */
 static void test_write_max_corked(void **state)
 {
     struct harness h;
@@ -796,6 +800,7 @@ static void test_write_max_corked(void **state)
     harness_run(&h);
     assert_int_equal(h.flood_rc, -ENOBUFS);
     assert_int_equal(h.flood_rc_after, -ENOBUFS);
+    assert_int_equal(h.flood_socket_writes, 0);
     assert_true(h.flood_bytes <= h.sopts.write_max);
     assert_int_equal(h.srv.close_err, -ENOBUFS);
     harness_free(&h);
