@@ -558,7 +558,9 @@ static void on_store_async(uv_async_t *a)
     if (s->web != NULL) {
         web_feed_wake(s->web);
     }
-    if (store_failed(s->store) && s->exit_code == 0) {
+    /* A request finished above may have let server_maybe_finish() close
+     * the store during a shutdown (s->store is NULL then). */
+    if (s->store != NULL && store_failed(s->store) && s->exit_code == 0) {
         s->exit_code = 1;
         log_event(LOG_ERROR, "store_failed",
                   "action=refusing_writes_and_exiting note=\"restart after checking the disk\"");

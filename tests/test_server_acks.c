@@ -9,7 +9,9 @@
  * here, which pipeline submits and read exactly what the server answers:
  * every request is acked once, in the order the server committed them
  * (their sequence numbers rise), over several commits; a peer that goes
- * away while its submits are being committed costs the others nothing.
+ * away while its submits are being committed costs the others nothing; and
+ * a peer that hangs up while the server drains for SIGTERM lets the server
+ * close its store and exit cleanly.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -328,6 +330,63 @@ static void test_peer_gone_mid_commit(void **state)
     testutil_stop_clean(&f->srv);
 }
 
+#define DRAIN_N 48
+
+/* With one record to a commit, a peer pipelines 48 submits, sees the first
+ * ack, and the server is told to stop; the peer then hangs up. The server
+ * has no connection left while the writer still commits the rest, so
+ * answering the last of them lets it close the store, inside the store's
+ * completion callback: it must still exit cleanly, with every record it
+ * acked stored. */
+static void test_peer_gone_during_drain(void **state)
+{
+    static const char *const args[] = {"--dashboard", "off", "--max-batch", "1", NULL};
+    struct fx *f = *state;
+    uint8_t ids[DRAIN_N][UUID_LEN];
+    unsigned char seen[DRAIN_N];
+    Coachq__V1__Frame *a;
+    struct client *c;
+    struct client_error e;
+    size_t stored = 0;
+    struct raw r;
+    int st;
+
+    memset(seen, 0, sizeof(seen));
+    testutil_server_start(&f->srv, f->data, args);
+    raw_open(&r, &f->srv);
+    for (size_t i = 0; i < DRAIN_N; i++) {
+        raw_submit(&r, f, i + 1, ids[i]);
+    }
+    a = raw_ack(&r, DRAIN_N, ids, seen);
+    coachq__v1__frame__free_unpacked(a, NULL);
+    assert_int_equal(kill(f->srv.pid, SIGTERM), 0);
+    raw_close(&r);
+    st = testutil_server_stop(&f->srv, 0);
+    if (WIFSIGNALED(st)) {
+        fail_msg("coachqd died of signal %d during the drain", WTERMSIG(st));
+    }
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+
+    /* Restarted on the same data: the acked record is there. */
+    testutil_server_start(&f->srv, f->data, args);
+    c = testutil_connect(&f->srv, "alice", 0);
+    for (size_t i = 0; i < DRAIN_N; i++) {
+        Coachq__V1__StoredObservation *rec = NULL;
+
+        if (client_get(c, ids[i], &rec, &e) == 0) {
+            coachq__v1__stored_observation__free_unpacked(rec, NULL);
+            stored++;
+        } else {
+            assert_int_equal(seen[i], 0);
+        }
+    }
+    print_message("%zu of %d drained submits stored\n", stored, DRAIN_N);
+    assert_true(stored >= 1);
+    client_free(c);
+    testutil_stop_clean(&f->srv);
+}
+
 static int group_setup(void **state)
 {
     struct tls_ctx_opts o;
@@ -365,6 +424,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_acks_once_in_commit_order, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_peer_gone_mid_commit, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_peer_gone_during_drain, fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
