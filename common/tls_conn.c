@@ -60,6 +60,7 @@ struct tls_conn {
     int enobufs;       /* closed for exceeding write_max */
     int notify;        /* on_close is owed (0 if setup failed synchronously) */
     int in_drive;      /* conn_drive is on the stack */
+    int corked;        /* tls_conn_write queues only, until tls_conn_uncork */
     int close_err;
     enum tls_conn_failure fail; /* what a fatal TLS error during the handshake was */
     uint64_t socket_writes;     /* uv_write calls, one per flush */
@@ -853,11 +854,29 @@ int tls_conn_write(struct tls_conn *c, const void *data, size_t len)
     }
     /* Inside conn_drive (e.g. from on_data) SSL_write is still safe: no SSL
      * call is in progress while a callback runs. */
-    conn_encrypt(c);
+    if (!c->corked) {
+        conn_encrypt(c);
+    }
     if (c->state == TLS_CONN_OPEN && tls_conn_pending(c) >= c->opts.write_high) {
         c->above_high = 1;
     }
     return 0;
+}
+
+void tls_conn_cork(struct tls_conn *c)
+{
+    c->corked = 1;
+}
+
+void tls_conn_uncork(struct tls_conn *c)
+{
+    if (!c->corked) {
+        return;
+    }
+    c->corked = 0;
+    if (c->state == TLS_CONN_OPEN && c->out.len > 0) {
+        conn_encrypt(c);
+    }
 }
 
 int tls_conn_want_drain(struct tls_conn *c)

@@ -150,6 +150,20 @@ const struct sockaddr *tls_conn_peer_addr(const struct tls_conn *c);
  * check them). Returns 0 or a negative libuv code (UV_EBADF once closed). */
 int tls_conn_fileno(const struct tls_conn *c, uv_os_fd_t *fd);
 
+/* Holds what tls_conn_write() queues, unencrypted, until tls_conn_uncork():
+ * the writes between the two go to SSL_write together and to the socket in
+ * one write, as one reply would (a server answering several requests of
+ * one connection at once, e.g. the acks of one commit). What is held counts
+ * in tls_conn_pending() and against write_max as any queued reply does, and
+ * a close (tls_conn_close()) sends it first. Loop thread. */
+void tls_conn_cork(struct tls_conn *c);
+
+/* Encrypts and sends what was held since tls_conn_cork(), in one socket
+ * write (several TLS records when it is more than one record holds). A
+ * connection not corked is left alone. Errors show up as the connection
+ * closing. Loop thread. */
+void tls_conn_uncork(struct tls_conn *c);
+
 /* How many writes this connection has handed to the socket: one per flush,
  * and a reply queued by one tls_conn_write() goes out in one. */
 uint64_t tls_conn_socket_writes(const struct tls_conn *c);

@@ -176,6 +176,22 @@ static unsigned utf8_decode(const unsigned char *s, size_t n)
     return cp;
 }
 
+/* Whether all eight bytes at u are printable ASCII (0x20 to 0x7e). A byte
+ * below 0x20 borrows into its top bit when 0x20 is taken from it (counted
+ * only where the byte's own top bit is clear, and a borrow can cross into a
+ * higher byte only from a byte that is itself below 0x20); one of 0x7f or
+ * above has its top bit set in itself or once 1 is added (a carry can
+ * leave only a byte of 0xff, whose own top bit is set). */
+static int text_word_printable(const unsigned char *u)
+{
+    const uint64_t ones = 0x0101010101010101ULL;
+    const uint64_t tops = 0x8080808080808080ULL;
+    uint64_t w;
+
+    memcpy(&w, u, sizeof(w));
+    return (((w - 0x20 * ones) & ~w) | w | (w + ones)) & tops ? 0 : 1;
+}
+
 int validate_text(const char *s, size_t len, int multiline, size_t *bad)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -184,8 +200,13 @@ int validate_text(const char *s, size_t len, int multiline, size_t *bad)
     while (i < len) {
         size_t n;
 
-        /* Printable ASCII, most of any text, is decided here byte by byte;
-         * only the rest needs a character decoded. */
+        /* Printable ASCII, most of any text, is decided eight bytes at a
+         * time while they are all printable, then byte by byte; only the
+         * rest needs a character decoded. */
+        if (len - i >= 8 && text_word_printable(u + i)) {
+            i += 8;
+            continue;
+        }
         if (u[i] >= 0x20 && u[i] < 0x7f) {
             i++;
             continue;

@@ -520,19 +520,47 @@ static void on_store_async(uv_async_t *a)
 {
     struct server *s = a->data;
     struct store_write *w = store_completed_take(s->store);
+    struct conn *corked = NULL;
 
+    /* The acks of one commit to one connection go out together, in one
+     * TLS write and one socket write, not one of each per ack: the
+     * connection is corked at its first ack and uncorked once every
+     * answer of the commit is queued. Every ack still follows the commit,
+     * which synced before the writer handed the batch over. A corked
+     * connection stays allocated, with its tls_conn, until the second
+     * loop: on_close, which frees them, runs only from the loop's close
+     * callbacks, never inside this one. */
     while (w != NULL) {
         struct store_write *next = w->next;
         struct request *r = w->user;
+        struct conn *c = r->conn;
+
+        if (c->cs.tls != NULL && !c->corked) {
+            c->corked = 1;
+            c->cork_next = corked;
+            corked = c;
+            tls_conn_cork(c->cs.tls);
+        }
         server_req_answer_write(r);
         server_request_finish(r);
         w = next;
+    }
+    while (corked != NULL) {
+        struct conn *c = corked;
+
+        corked = c->cork_next;
+        c->corked = 0;
+        c->cork_next = NULL;
+        tls_conn_uncork(c->cs.tls);
+        conn_update_reading(c);
     }
     /* New records may be there: long-polling change feeds read again. */
     if (s->web != NULL) {
         web_feed_wake(s->web);
     }
-    if (store_failed(s->store) && s->exit_code == 0) {
+    /* A request finished above may have let server_maybe_finish() close
+     * the store during a shutdown (s->store is NULL then). */
+    if (s->store != NULL && store_failed(s->store) && s->exit_code == 0) {
         s->exit_code = 1;
         log_event(LOG_ERROR, "store_failed",
                   "action=refusing_writes_and_exiting note=\"restart after checking the disk\"");

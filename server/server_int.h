@@ -141,6 +141,10 @@ struct conn {
     int in_pump;
     int cur_kind;                  /* the request being answered, for /metrics; or _NONE */
     enum tls_conn_failure hs_fail; /* why on_handshake refused the peer, for /metrics */
+    /* On the list of connections whose acks on_store_async() holds until
+     * it has answered the whole commit. */
+    int corked;
+    struct conn *cork_next;
 };
 
 /* What a request asks; it picks the read, the write or the answer. */

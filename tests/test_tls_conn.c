@@ -91,15 +91,20 @@ struct harness {
     size_t srv_close_after; /* server closes once it holds this many bytes */
     size_t cli_close_after; /* client closes once it holds this many bytes */
     int cli_read_stop_at_handshake;
-    int srv_flood;      /* server writes until refused */
+    int srv_flood;      /* server writes until refused (2: corked) */
     int flood_rc;       /* what stopped the flood */
     int flood_rc_after; /* the next write's result */
     size_t flood_bytes;
-    size_t srv_reply;          /* server writes this many bytes at its handshake */
-    int srv_nodelay;           /* TCP_NODELAY of the accepted socket, -1 unknown */
-    uint64_t srv_reply_writes; /* socket writes that reply took */
-    SSL_SESSION *session_in;   /* offered by the client; borrowed */
-    SSL_SESSION *session_out;  /* kept from the client; caller owns */
+    uint64_t flood_socket_writes; /* socket writes the flood made */
+    size_t srv_reply;             /* server writes this many bytes at its handshake */
+    int srv_nodelay;              /* TCP_NODELAY of the accepted socket, -1 unknown */
+    uint64_t srv_reply_writes;    /* socket writes that reply took */
+    size_t srv_parts;             /* the reply is written corked, in this many parts */
+    int srv_parts_close;          /* and the server closes before it uncorks */
+    uint64_t srv_corked_writes;   /* socket writes made while corked */
+    size_t srv_corked_pending;    /* tls_conn_pending() once the parts are queued */
+    SSL_SESSION *session_in;      /* offered by the client; borrowed */
+    SSL_SESSION *session_out;     /* kept from the client; caller owns */
 
     /* Large transfer. */
     int large;
@@ -206,8 +211,12 @@ static void record_handshake(struct side *s, struct tls_conn *c)
 static void srv_flood(struct harness *h, struct tls_conn *c)
 {
     static uint8_t chunk[16 * 1024];
+    uint64_t before = tls_conn_socket_writes(c);
     int rc = 0;
 
+    if (h->srv_flood == 2) {
+        tls_conn_cork(c);
+    }
     while (h->flood_bytes < 256u * 1024 * 1024) {
         rc = tls_conn_write(c, chunk, sizeof(chunk));
         if (rc != 0) {
@@ -217,6 +226,7 @@ static void srv_flood(struct harness *h, struct tls_conn *c)
     }
     h->flood_rc = rc;
     h->flood_rc_after = tls_conn_write(c, chunk, sizeof(chunk));
+    h->flood_socket_writes = tls_conn_socket_writes(c) - before;
 }
 
 static int srv_on_handshake(struct tls_conn *c, void *arg)
@@ -239,7 +249,26 @@ static int srv_on_handshake(struct tls_conn *c, void *arg)
         assert_int_equal(tls_conn_fileno(c, &fd), 0);
         h->srv_nodelay = getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &onlen) == 0 ? on : -1;
         before = tls_conn_socket_writes(c);
-        assert_int_equal(tls_conn_write(c, reply, h->srv_reply), 0);
+        if (h->srv_parts > 0) {
+            size_t part = h->srv_reply / h->srv_parts;
+
+            for (size_t i = 0; i < h->srv_reply; i++) {
+                reply[i] = (uint8_t)('a' + i / part % 26);
+            }
+            tls_conn_cork(c);
+            for (size_t i = 0; i < h->srv_parts; i++) {
+                assert_int_equal(tls_conn_write(c, reply + i * part, part), 0);
+            }
+            h->srv_corked_writes = tls_conn_socket_writes(c) - before;
+            h->srv_corked_pending = tls_conn_pending(c);
+            if (h->srv_parts_close) {
+                tls_conn_close(c, 0);
+            } else {
+                tls_conn_uncork(c);
+            }
+        } else {
+            assert_int_equal(tls_conn_write(c, reply, h->srv_reply), 0);
+        }
         h->srv_reply_writes = tls_conn_socket_writes(c) - before;
         free(reply);
     }
@@ -753,6 +782,30 @@ static void test_write_max(void **state)
     harness_free(&h);
 }
 
+/* A corked connection makes no socket write, and what it holds counts
+ * against write_max as a queued reply does: a peer that never reads cannot
+ * make the writer hold more. */
+static void test_write_max_corked(void **state)
+{
+    struct harness h;
+
+    (void)state;
+    harness_init(&h, g_ctxs.server);
+    h.sopts.write_high = 32 * 1024;
+    h.sopts.write_low = 16 * 1024;
+    h.sopts.write_max = 64 * 1024;
+    h.srv_flood = 2;
+    h.cli_read_stop_at_handshake = 1;
+    harness_connect(&h, g_ctxs.alice, "127.0.0.1");
+    harness_run(&h);
+    assert_int_equal(h.flood_rc, -ENOBUFS);
+    assert_int_equal(h.flood_rc_after, -ENOBUFS);
+    assert_int_equal(h.flood_socket_writes, 0);
+    assert_true(h.flood_bytes <= h.sopts.write_max);
+    assert_int_equal(h.srv.close_err, -ENOBUFS);
+    harness_free(&h);
+}
+
 static void resumption_keeps_identity(SSL_CTX *cctx, int version)
 {
     struct harness h1;
@@ -849,6 +902,36 @@ static void test_large_reply_one_write_nodelay(void **state)
     assert_int_not_equal(h.srv_nodelay, 0);
     assert_int_equal(h.srv.close_err, 0);
     harness_free(&h);
+}
+
+/* Writes made between tls_conn_cork() and tls_conn_uncork() (the acks of
+ * one commit to one connection) leave in one socket write, in order, and
+ * count as pending while held; a close while corked still sends them
+ * first. */
+static void test_corked_writes_leave_in_one(void **state)
+{
+    for (int close = 0; close <= 1; close++) {
+        struct harness h;
+
+        (void)state;
+        harness_init(&h, g_ctxs.server);
+        h.srv_reply = 24 * 96;
+        h.srv_parts = 24;
+        h.srv_parts_close = close;
+        h.cli_close_after = h.srv_reply;
+        harness_connect(&h, g_ctxs.alice, "127.0.0.1");
+        harness_run(&h);
+        assert_int_equal(h.srv.handshakes, 1);
+        assert_int_equal(h.srv_corked_writes, 0);
+        assert_int_equal(h.srv_corked_pending, h.srv_reply);
+        assert_int_equal(h.cli.rx_len, h.srv_reply);
+        for (size_t i = 0; i < h.srv_reply; i++) {
+            assert_int_equal(h.cli.rx[i], 'a' + i / 96 % 26);
+        }
+        /* A close sends the held parts in one write, then its close_notify. */
+        assert_int_equal(h.srv_reply_writes, 1 + (uint64_t)close);
+        harness_free(&h);
+    }
 }
 
 static void test_refuse_no_alpn(void **state)
@@ -1053,6 +1136,8 @@ int main(void)
         cmocka_unit_test_setup(test_echo_tls12, test_setup),
         cmocka_unit_test_setup(test_refuse_no_alpn, test_setup),
         cmocka_unit_test_setup(test_large_reply_one_write_nodelay, test_setup),
+        cmocka_unit_test_setup(test_corked_writes_leave_in_one, test_setup),
+        cmocka_unit_test_setup(test_write_max_corked, test_setup),
         cmocka_unit_test_setup(test_session_from_dashboard_not_resumed, test_setup),
         cmocka_unit_test_setup(test_ctx_errors_name_the_file, test_setup),
     };

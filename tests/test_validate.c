@@ -760,6 +760,9 @@ static void test_validate_id(void **state)
 
 /* The one text rule: what may stand in multi-line and one-line text, and
  * where the first refused character is. */
+/* Bytes at and beyond the edges of printable ASCII, for test_text_rule. */
+static const unsigned char edge[] = {0x00, 0x1f, 0x20, 0x41, 0x7e, 0x7f, 0x80, 0xff};
+
 static void test_text_rule(void **state)
 {
     static const struct {
@@ -816,6 +819,55 @@ static void test_text_rule(void **state)
         assert_int_equal(validate_text(one, 6, 1, &bad), printable || space ? 0 : -EINVAL);
         if (!printable && !space) {
             assert_int_equal(bad, 5);
+        }
+    }
+    /* Every byte at every place of 24 bytes of printable text: one that is
+     * not printable ASCII is refused at its own place, whatever stands
+     * around it, and one that is passes. */
+    for (unsigned b = 0; b < 256; b++) {
+        int printable = b >= 0x20 && b < 0x7f;
+
+        for (size_t at = 0; at < 24; at++) {
+            char line[24];
+            size_t bad = SIZE_MAX;
+
+            memset(line, 'a' + (int)(at % 26), sizeof(line));
+            line[at] = (char)b;
+            assert_int_equal(validate_text(line, sizeof(line), 0, &bad), printable ? 0 : -EINVAL);
+            if (!printable) {
+                assert_int_equal(bad, at);
+            }
+        }
+    }
+    /* Every pair of places in one eight-byte word (the check of eight at a
+     * time; the word is the middle one of 24 bytes) with every pair of
+     * values from the edges of printable ASCII and the bytes beyond them:
+     * the word passes only when both are printable, and the text is refused
+     * at the first place that is not. */
+    for (size_t p1 = 0; p1 < 8; p1++) {
+        for (size_t p2 = 0; p2 < 8; p2++) {
+            if (p1 == p2) {
+                continue;
+            }
+            for (size_t v1 = 0; v1 < sizeof(edge); v1++) {
+                for (size_t v2 = 0; v2 < sizeof(edge); v2++) {
+                    int ok1 = edge[v1] >= 0x20 && edge[v1] < 0x7f;
+                    int ok2 = edge[v2] >= 0x20 && edge[v2] < 0x7f;
+                    size_t first = !ok1 && (ok2 || p1 < p2) ? p1 : p2;
+                    char line[24];
+                    size_t bad = SIZE_MAX;
+
+                    memset(line, '~', sizeof(line));
+                    line[8 + p1] = (char)edge[v1];
+                    line[8 + p2] = (char)edge[v2];
+                    assert_int_equal(validate_text(line, sizeof(line), 0, &bad),
+                                     ok1 && ok2 ? 0 : -EINVAL);
+                    if (!ok1 || !ok2) {
+                        assert_int_equal(bad, 8 + first);
+                    }
+                    assert_int_equal(validate_text(line + 8, 8, 0, NULL) == 0, ok1 && ok2);
+                }
+            }
         }
     }
     assert_non_null(strstr(validate_text_problem("a\0", 2, 1), "NUL"));

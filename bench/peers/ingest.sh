@@ -24,7 +24,14 @@
 # per record (wchar of /proc/PID/io of the server over the phase: what it
 # handed to write calls; and the kernel's write_bytes, which counts whole
 # large page-cache folios and can be several times more), and
-# the load client's CPU as a share of one core, and coachqd's anonymous
+# the load client's CPU as a share of one core and in microseconds per
+# request (for both clients bash's time of the whole process, so
+# bench_submit's 64 TLS handshakes count as redis-benchmark's do),
+# coachqd's event loop thread's CPU in microseconds per request (its
+# utime+stime in /proc/PID/task/PID/stat over the phase, its 64 handshakes
+# included: TLS, framing,
+# decoding, checks and the acks; the writer is a thread of its own), and
+# coachqd's anonymous
 # memory (RssAnon) at the end of the phase. Then a summary: the median
 # over rounds with min-max. Redis's p99.9 is read from redis-benchmark's
 # percentile distribution: the first percentile it prints at or above 99.9%
@@ -183,6 +190,13 @@ wchar() {
     sed -n 's/^wchar: //p' "/proc/$1/io"
 }
 
+# loop_ticks PID: the CPU time (utime + stime, clock ticks) of the process's
+# first thread, coachqd's event loop (the writer and the thread pool are
+# threads of their own).
+loop_ticks() {
+    awk '{print $14 + $15}' "/proc/$1/task/$1/stat"
+}
+
 # free_port: a loopback TCP port that nothing listens on now.
 free_port() {
     python3 -c 'import socket
@@ -292,13 +306,14 @@ EOF
         cat "$dir/bench.out" "$dir/bench.err" >&2
         exit 1
     }
-    echo "sys=redis round=$round w=$w n=$n $out wc=$((wc1 - wc0))" >>"$RESULTS"
+    echo "sys=redis round=$round w=$w n=$n $out wc=$((wc1 - wc0)) client_s=$(python3 -c \
+        "print('%.3f' % ($tuser + $tsys))")" >>"$RESULTS"
     rm -rf "$dir"
 }
 
 # coachq_phase ROUND W: one coachqd phase; appends its result line.
 coachq_phase() {
-    local round=$1 w=$2 dir=$WORK/coachq-$1-$2 wb0 wb1 wc0 wc1 line load anon
+    local round=$1 w=$2 dir=$WORK/coachq-$1-$2 wb0 wb1 wc0 wc1 lt0 lt1 line load anon t treal tuser tsys
     mkdir -p "$dir"
     cp -r --sparse=always "$TMP/data" "$dir/data"
     "$COACHQD" --data "$dir/data" --listen 127.0.0.1:0 --port-file "$dir/port" \
@@ -322,10 +337,16 @@ coachq_phase() {
     fi
     wb0=$(write_bytes "$PID")
     wc0=$(wchar "$PID")
-    if ! timeout 600 "$BENCH" --port "$(cat "$dir/port")" --ca "$CERTS/ca.crt" \
-        --cert "$CERTS/users/alice.crt" --key "$CERTS/users/alice.key" \
-        --stats-cert "$CERTS/users/lead.bench.crt" --stats-key "$CERTS/users/lead.bench.key" \
-        --phase "$CONNS,$w" "${load[@]}" >"$dir/bench.out" 2>"$dir/bench.err"; then
+    lt0=$(loop_ticks "$PID")
+    # The load client's CPU time comes from bash's time keyword, as
+    # redis-benchmark's does: the whole process, its 64 handshakes included.
+    if ! t=$( {
+        TIMEFORMAT='%3R %3U %3S'
+        time timeout 600 "$BENCH" --port "$(cat "$dir/port")" --ca "$CERTS/ca.crt" \
+            --cert "$CERTS/users/alice.crt" --key "$CERTS/users/alice.key" \
+            --stats-cert "$CERTS/users/lead.bench.crt" --stats-key "$CERTS/users/lead.bench.key" \
+            --phase "$CONNS,$w" "${load[@]}" >"$dir/bench.out" 2>"$dir/bench.err"
+    } 2>&1); then
         echo "$PROG: bench_submit failed:" >&2
         cat "$dir/bench.out" "$dir/bench.err" >&2
         grep -E "level=(warn|error)|shutdown|store_" "$dir/server.log" | grep -v request_error | head -20 >&2
@@ -333,10 +354,13 @@ coachq_phase() {
     fi
     wb1=$(write_bytes "$PID")
     wc1=$(wchar "$PID")
+    lt1=$(loop_ticks "$PID")
     anon=$(sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$PID/status")
     stop_server
     line=$(sed -n 's/^result //p' "$dir/bench.out")
-    echo "sys=coachq round=$round w=$w $line wb=$((wb1 - wb0)) wc=$((wc1 - wc0)) anon_kib=${anon:-0}" >>"$RESULTS"
+    read -r treal tuser tsys <<<"$t"
+    echo "sys=coachq round=$round w=$w $line wb=$((wb1 - wb0)) wc=$((wc1 - wc0)) anon_kib=${anon:-0} loop_ticks=$((lt1 - lt0)) clk_tck=$(getconf CLK_TCK) proc_real_s=$treal proc_cpu_s=$(python3 -c \
+        "print('%.3f' % ($tuser + $tsys))")" >>"$RESULTS"
     rm -rf "$dir"
 }
 

@@ -4,8 +4,10 @@
 Each line of the file is one phase of one system, as key=value pairs:
 sys=redis|coachq, round, w (requests in flight per connection), and the
 figures ingest.sh gathered (redis: rps, p50_ms, p99_ms, p999_ms,
-bytes_per_rec, client_cpu; coachq: bench_submit's result line and wb, the
-server's write_bytes over the phase).
+bytes_per_rec, client_cpu, client_s (its CPU seconds); coachq: bench_submit's
+result line and wb, the server's write_bytes over the phase, loop_ticks and
+clk_tck, the event loop thread's CPU over the phase, proc_real_s and
+proc_cpu_s, bash's time of the whole bench_submit process).
 
   ingest_report.py --round R --w W FILE   one phase of one round
   ingest_report.py --summary FILE         median (min-max) over rounds
@@ -35,6 +37,7 @@ def figures(row):
             "wpr": int(row.get("wc", "0")) / float(row["n"]) if "n" in row else 0.0,
             "bpr": float(row["bytes_per_rec"]),
             "cpu": float(row["client_cpu"]),
+            "cus": float(row["client_s"]) * 1e6 / float(row["n"]) if "client_s" in row else 0.0,
         }
     stored = max(1, int(row["stored"]))
     commits = int(row["commits"])
@@ -46,7 +49,15 @@ def figures(row):
         "p999": int(row["p999_us"]) / 1000.0,
         "wpr": int(row.get("wc", "0")) / stored,
         "bpr": int(row["wb"]) / stored,
-        "cpu": float(row["client_cpu_share"]),
+        # The whole process, as bash's time gives redis-benchmark's (its
+        # handshakes included), where the run recorded it; else
+        # bench_submit's own figure, which starts at its phase.
+        "cpu": float(row["proc_cpu_s"]) / float(row["proc_real_s"])
+        if "proc_cpu_s" in row and float(row["proc_real_s"]) > 0
+        else float(row["client_cpu_share"]),
+        "cus": float(row.get("proc_cpu_s", row["client_cpu_s"])) * 1e6 / stored,
+        "lus": int(row["loop_ticks"]) * 1e6 / int(row["clk_tck"]) / recs
+        if "loop_ticks" in row and recs else 0.0,
         "rpc": recs / commits if commits else 0.0,
         "wus": int(row["writer_cpu_us"]) / recs if recs else 0.0,
         "anon": int(row.get("anon_kib", "0")) / 1024.0,
@@ -61,6 +72,8 @@ MEASURES = [
     ("wpr", "bytes written/record", "%.0f"),
     ("bpr", "kernel write_bytes/rec", "%.0f"),
     ("cpu", "load client CPU (cores)", "%.2f"),
+    ("cus", "load client CPU us/req", "%.1f"),
+    ("lus", "server loop CPU us/req", "%.1f"),
     ("rpc", "records per commit", "%.1f"),
     ("wus", "writer CPU us/record", "%.1f"),
     ("anon", "server RssAnon MiB", "%.1f"),
@@ -107,7 +120,7 @@ def summary(rows):
             cv = [f[key] for f in per["coachq"].values() if key in f]
             rv = [f[key] for f in per["redis"].values() if key in f]
             ratio = "-"
-            if key in ("rps", "p50", "p99", "p999", "wpr", "bpr"):
+            if key in ("rps", "p50", "p99", "p999", "wpr", "bpr", "cus"):
                 both = [per["coachq"][k][key] / per["redis"][k][key]
                         for k in per["coachq"] if k in per["redis"] and per["redis"][k][key]]
                 ratio = spread(both, "%.2fx") if both else "-"
