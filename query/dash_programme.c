@@ -564,6 +564,9 @@ struct results {
     const struct rep_figs *figs; /* the reps' figures, or NULL: read them per rep */
     int64_t q0;                  /* first quarter held */
     size_t nq;
+    /* The first day of quarter q0 + k, for k up to nq (results_init()):
+     * worked out once rather than per figure and per rep. */
+    int32_t first[PROG_QUARTERS + PROG_MAX_LAG + 1];
     int reps;      /* 1 while collecting the reps' own figures (team unset) */
     unsigned only; /* with reps: the quarter indexes collected (bit k) */
     double qsum[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
@@ -574,6 +577,34 @@ struct results {
     double rsum[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
     unsigned rn[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
 };
+
+/* Clears res for quarters q0 .. q0 + nq - 1 (nq <= PROG_QUARTERS +
+ * PROG_MAX_LAG), with their first days. */
+static void results_init(struct results *res, int64_t q0, size_t nq)
+{
+    memset(res, 0, sizeof(*res));
+    res->q0 = q0;
+    res->nq = nq;
+    for (size_t k = 0; k <= nq; k++) {
+        res->first[k] = quarter_first_day(q0 + (int64_t)k);
+    }
+}
+
+/* The index in res of the quarter holding day, or -1 when it is none of
+ * res's: quarter_of() compared with res's quarters, without working out
+ * the day's date. */
+static int results_quarter(const struct results *res, int32_t day)
+{
+    if (day < res->first[0] || day >= res->first[res->nq]) {
+        return -1;
+    }
+    for (size_t k = 1; k < res->nq; k++) {
+        if (day < res->first[k]) {
+            return (int)k - 1;
+        }
+    }
+    return (int)res->nq - 1;
+}
 
 /* The index of a figure's metric in prog_metrics, or PROG_NMETRICS. */
 static size_t results_metric(const struct outcomes_fig *f)
@@ -593,7 +624,7 @@ static size_t results_metric(const struct outcomes_fig *f)
 static int results_cb(const struct outcomes_fig *f, void *arg)
 {
     struct results *res = arg;
-    int64_t q;
+    int q;
     size_t k;
     size_t mi;
 
@@ -601,11 +632,11 @@ static int results_cb(const struct outcomes_fig *f, void *arg)
         return 0;
     }
     mi = results_metric(f);
-    q = quarter_of(f->first_day);
-    if (mi == PROG_NMETRICS || q < res->q0 || q >= res->q0 + (int64_t)res->nq) {
+    q = results_quarter(res, f->first_day);
+    if (mi == PROG_NMETRICS || q < 0) {
         return 0;
     }
-    k = (size_t)(q - res->q0);
+    k = (size_t)q;
     if (res->reps) {
         if ((res->only >> k) & 1u) {
             res->rsum[mi][k] += f->value;
@@ -848,8 +879,8 @@ static int results_from_reps(const struct dash_ctx *c, const char *manager, stru
 
     memset(&rw, 0, sizeof(rw));
     for (size_t k = 0; k < res->nq && rw.nks < sizeof(days) / sizeof(days[0]); k++) {
-        int32_t from = quarter_first_day(res->q0 + (int64_t)k);
-        int32_t last = quarter_first_day(res->q0 + (int64_t)k + 1) - 1;
+        int32_t from = res->first[k];
+        int32_t last = res->first[k + 1] - 1;
         int lacks = 0;
 
         if (from > c->until_day) {
@@ -885,8 +916,7 @@ static int results_from_reps(const struct dash_ctx *c, const char *manager, stru
         if (res->figs != NULL) {
             rep_figs_add(res, rw.r[i].id);
         } else {
-            rc = outcomes_figures(c->t, rw.r[i].id, quarter_first_day(res->q0), until, results_cb,
-                                  res);
+            rc = outcomes_figures(c->t, rw.r[i].id, res->first[0], until, results_cb, res);
         }
         i = j;
     }
@@ -1003,11 +1033,9 @@ static int results_manager(const struct dash_ctx *c, const struct prog_weeks *pw
             dash_mom_add(&qual[qk[k]], dash_mom_set_index(set, i, k));
         }
     }
-    memset(res, 0, sizeof(*res));
+    results_init(res, q0, PROG_QUARTERS + 1);
     res->figs = figs->made ? figs : NULL;
-    res->q0 = q0;
-    res->nq = PROG_QUARTERS + 1;
-    rc = outcomes_figures(c->t, manager, quarter_first_day(q0), c->until_day, results_cb, res);
+    rc = outcomes_figures(c->t, manager, res->first[0], c->until_day, results_cb, res);
     if (rc == 0) {
         rc = results_from_reps(c, manager, res);
     }
@@ -1232,9 +1260,8 @@ int dash_team_results(const struct dash_ctx *c, const char *manager, int64_t q0,
     if (res == NULL) {
         return -ENOMEM;
     }
-    res->q0 = q0;
-    res->nq = nq;
-    rc = outcomes_figures(c->t, manager, quarter_first_day(q0), c->until_day, results_cb, res);
+    results_init(res, q0, nq);
+    rc = outcomes_figures(c->t, manager, res->first[0], c->until_day, results_cb, res);
     if (rc == 0) {
         rc = results_from_reps(c, manager, res);
     }
