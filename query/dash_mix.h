@@ -101,7 +101,18 @@ struct dash_result_subjects {
 /* dash_programme.c: reads subj for a page of managers managers: made stays
  * 0 when the store holds more subjects than such a page's reps would cost
  * to read one by one. Returns 0 or a negative code; free with
- * dash_result_subjects_free(). Borrowed c; the caller's thread. */
+ * dash_result_subjects_free(). Borrowed c; the caller's thread.
+ *
+ * What a made list skips, and so no longer reports: the figures of a rep
+ * without one of their own are not read, so a damaged team figure (flag 1)
+ * stored under that rep's id no longer fails the page with -EIO; and when
+ * nobody has a figure of their own, the reporting lines are not read for
+ * the results, so an error of people_reports_on() there no longer fails it
+ * either. Pages of one manager (My coaching, or My managers of a line of
+ * one) read every rep as before and still fail with -EIO. coachqd
+ * verify does not read the outcomes today (it checks the aggregates, the
+ * action records, the assignments and the cadence counts): damage there
+ * shows only on a page that reads the damaged key. */
 int dash_result_subjects_read(const struct dash_ctx *c, size_t managers,
                               struct dash_result_subjects *subj);
 void dash_result_subjects_free(struct dash_result_subjects *subj);

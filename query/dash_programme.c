@@ -986,7 +986,9 @@ static int results_from_reps(const struct dash_ctx *c, const char *manager, stru
         if (res->figs != NULL) {
             rep_figs_add(res, rw.r[i].id);
         } else if (res->own != NULL && res->own->made && !own_has(res->own, rw.r[i].id)) {
-            /* No figure of their own in any period: nothing to read. */
+            /* No figure of their own in any period: nothing to read (nor
+             * any damage among their keys found: see
+             * dash_result_subjects_read()). */
         } else {
             rc = outcomes_figures(c->t, rw.r[i].id, res->first[0], until, results_cb, res);
         }
