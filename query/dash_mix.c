@@ -227,7 +227,8 @@ static int results_quality(const struct dash_ctx *c, const struct dash_results_r
 
 /* One manager's rows. */
 static int results_rows(struct dash *d, const struct dash_ctx *c, Coachq__V1__Table *t,
-                        const struct dash_results_row *row, int with_manager)
+                        const struct dash_result_subjects *subj, const struct dash_results_row *row,
+                        int with_manager)
 {
     double value[DASH_RESULT_METRICS][DASH_RESULT_MAX_QUARTERS];
     unsigned n[DASH_RESULT_METRICS][DASH_RESULT_MAX_QUARTERS];
@@ -248,7 +249,7 @@ static int results_rows(struct dash *d, const struct dash_ctx *c, Coachq__V1__Ta
     rc = results_quality(c, row, dash_quarter_first_day(q0),
                          q_last < c->until_monday ? q_last : c->until_monday, &qq);
     if (rc == 0) {
-        rc = dash_team_results(c, row->manager, q0, DASH_RESULT_MAX_QUARTERS, value, n);
+        rc = dash_team_results(c, subj, row->manager, q0, DASH_RESULT_MAX_QUARTERS, value, n);
     }
     for (size_t k = 0; k < DASH_RESULT_MAX_QUARTERS && rc == 0; k++) {
         int32_t last = dash_quarter_first_day(q0 + (int64_t)k + 1) - 1;
@@ -339,9 +340,11 @@ int dash_results_table(struct dash *d, const struct dash_ctx *c,
                                        "Metric",
                                        "Team result 1 quarter later",
                                        "Team result 2 quarters later"};
+    struct dash_result_subjects subj;
     Coachq__V1__Table *t;
     int rc = 0;
 
+    memset(&subj, 0, sizeof(subj));
     t = dash_table(d, "team-results",
                    "Quality beside the team's results one and two quarters later "
                    "(correlation, not causation)",
@@ -362,9 +365,15 @@ int dash_results_table(struct dash *d, const struct dash_ctx *c,
         "quarter when the manager was not in the line of "
         "the person this page is for shows \"not in this line\".",
         c->opts->min_n);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = results_rows(d, c, t, &rows[i], with_manager);
+    /* With several managers, who has figures of their own is read once
+     * for the page rather than found rep by rep for each manager. */
+    if (n > 1) {
+        rc = dash_result_subjects_read(c, n, &subj);
     }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = results_rows(d, c, t, &subj, &rows[i], with_manager);
+    }
+    dash_result_subjects_free(&subj);
     return rc != 0 ? rc : dash_failed(d);
 }
 

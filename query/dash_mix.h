@@ -85,14 +85,48 @@ int dash_mix_shift_splits(const struct dash_ids *flm, const int32_t *cweek, int3
 int dash_mix_shift_read(struct dash *d, const struct dash_ctx *c, const struct dash_ids *flm,
                         const int32_t *cweek, int32_t from_monday, const uint64_t *mix);
 
+/* The people with figures of their own (not a team's), of any period, read
+ * once for a page of several managers (dash_result_subjects_read()), so
+ * that a rep without any is not read per manager and quarter, and a line
+ * where nobody has any reads no reporting lines for its results. made is 0
+ * when they were not read: every rep is read then. id is in the outcomes'
+ * key order (length, then bytes); ids past 64 bytes are left out (never a
+ * rep of the results). */
+struct dash_result_subjects {
+    int made;
+    char (*id)[65];
+    size_t n, cap;
+};
+
+/* dash_programme.c: reads subj for a page of managers managers: made stays
+ * 0 when the store holds more subjects than such a page's reps would cost
+ * to read one by one. Returns 0 or a negative code; free with
+ * dash_result_subjects_free(). Borrowed c; the caller's thread.
+ *
+ * What a made list skips, and so no longer reports: the figures of a rep
+ * without one of their own are not read, so a damaged team figure (flag 1)
+ * stored under that rep's id no longer fails the page with -EIO; and when
+ * nobody has a figure of their own, the reporting lines are not read for
+ * the results, so an error of people_reports_on() there no longer fails it
+ * either. Pages of one manager (My coaching, or My managers of a line of
+ * one) read every rep as before and still fail with -EIO. coachqd
+ * verify does not read the outcomes today (it checks the aggregates, the
+ * action records, the assignments and the cadence counts): damage there
+ * shows only on a page that reads the damaged key. */
+int dash_result_subjects_read(const struct dash_ctx *c, size_t managers,
+                              struct dash_result_subjects *subj);
+void dash_result_subjects_free(struct dash_result_subjects *subj);
+
 /* dash_programme.c: quarters (year * 4 + quarter - 1) and the team results
  * of manager in quarters q0 .. q0 + nq - 1 (nq <= DASH_RESULT_MAX_QUARTERS):
  * value[m][k] (NAN: none) for metric m (dash_result_metric()), and n[m][k]
- * the figures averaged. */
+ * the figures averaged. subj (borrowed, may be NULL): the people with
+ * figures of their own, when read (dash_result_subjects_read()). */
 int64_t dash_quarter_of(int32_t day);
 int32_t dash_quarter_first_day(int64_t q);
 const char *dash_result_metric(size_t mi);
-int dash_team_results(const struct dash_ctx *c, const char *manager, int64_t q0, size_t nq,
+int dash_team_results(const struct dash_ctx *c, const struct dash_result_subjects *subj,
+                      const char *manager, int64_t q0, size_t nq,
                       double value[][DASH_RESULT_MAX_QUARTERS],
                       unsigned n[][DASH_RESULT_MAX_QUARTERS]);
 

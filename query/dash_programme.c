@@ -30,6 +30,7 @@
 #include "dash_mix.h"
 #include "dash_mom.h"
 #include "day.h"
+#include "grow.h"
 #include "outcomes.h"
 #include "people.h"
 #include "stats.h"
@@ -562,8 +563,13 @@ struct rep_figs {
  * month figures averaged when a quarter has none. */
 struct results {
     const struct rep_figs *figs; /* the reps' figures, or NULL: read them per rep */
-    int64_t q0;                  /* first quarter held */
+    /* Who has figures of their own, or NULL (or not made): read every rep. */
+    const struct dash_result_subjects *own;
+    int64_t q0; /* first quarter held */
     size_t nq;
+    /* The first day of quarter q0 + k, for k up to nq (results_init()):
+     * worked out once rather than per figure and per rep. */
+    int32_t first[PROG_QUARTERS + PROG_MAX_LAG + 1];
     int reps;      /* 1 while collecting the reps' own figures (team unset) */
     unsigned only; /* with reps: the quarter indexes collected (bit k) */
     double qsum[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
@@ -574,6 +580,34 @@ struct results {
     double rsum[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
     unsigned rn[PROG_NMETRICS][PROG_QUARTERS + PROG_MAX_LAG];
 };
+
+/* Clears res for quarters q0 .. q0 + nq - 1 (nq <= PROG_QUARTERS +
+ * PROG_MAX_LAG), with their first days. */
+static void results_init(struct results *res, int64_t q0, size_t nq)
+{
+    memset(res, 0, sizeof(*res));
+    res->q0 = q0;
+    res->nq = nq;
+    for (size_t k = 0; k <= nq; k++) {
+        res->first[k] = quarter_first_day(q0 + (int64_t)k);
+    }
+}
+
+/* The index in res of the quarter holding day, or -1 when it is none of
+ * res's: quarter_of() compared with res's quarters, without working out
+ * the day's date. */
+static int results_quarter(const struct results *res, int32_t day)
+{
+    if (day < res->first[0] || day >= res->first[res->nq]) {
+        return -1;
+    }
+    for (size_t k = 1; k < res->nq; k++) {
+        if (day < res->first[k]) {
+            return (int)k - 1;
+        }
+    }
+    return (int)res->nq - 1;
+}
 
 /* The index of a figure's metric in prog_metrics, or PROG_NMETRICS. */
 static size_t results_metric(const struct outcomes_fig *f)
@@ -593,7 +627,7 @@ static size_t results_metric(const struct outcomes_fig *f)
 static int results_cb(const struct outcomes_fig *f, void *arg)
 {
     struct results *res = arg;
-    int64_t q;
+    int q;
     size_t k;
     size_t mi;
 
@@ -601,11 +635,11 @@ static int results_cb(const struct outcomes_fig *f, void *arg)
         return 0;
     }
     mi = results_metric(f);
-    q = quarter_of(f->first_day);
-    if (mi == PROG_NMETRICS || q < res->q0 || q >= res->q0 + (int64_t)res->nq) {
+    q = results_quarter(res, f->first_day);
+    if (mi == PROG_NMETRICS || q < 0) {
         return 0;
     }
-    k = (size_t)(q - res->q0);
+    k = (size_t)q;
     if (res->reps) {
         if ((res->only >> k) & 1u) {
             res->rsum[mi][k] += f->value;
@@ -763,6 +797,72 @@ static double results_get(const struct results *res, size_t mi, size_t k)
     return NAN;
 }
 
+static int own_cb(const char *subject, size_t len, void *arg)
+{
+    struct dash_result_subjects *subj = arg;
+
+    if (len > 64) {
+        return 0;
+    }
+    if (GROW_ARRAY(subj->id, subj->cap, subj->n + 1, 16) < 0) {
+        return -ENOMEM;
+    }
+    memcpy(subj->id[subj->n], subject, len);
+    subj->id[subj->n][len] = '\0';
+    subj->n++;
+    return 0;
+}
+
+/* Reads at most this many stored subjects per manager of the page: about
+ * what reading a manager's reporting lines and reps one by one costs. */
+#define OWN_SUBJECTS_PER_MANAGER 16
+
+int dash_result_subjects_read(const struct dash_ctx *c, size_t managers,
+                              struct dash_result_subjects *subj)
+{
+    int rc;
+
+    memset(subj, 0, sizeof(*subj));
+    rc = outcomes_own_subjects(c->t, managers * OWN_SUBJECTS_PER_MANAGER, own_cb, subj);
+    if (rc != 0) {
+        /* Too many subjects to be worth it: read every rep as before. */
+        dash_result_subjects_free(subj);
+        return rc > 0 ? 0 : rc;
+    }
+    subj->made = 1;
+    return 0;
+}
+
+void dash_result_subjects_free(struct dash_result_subjects *subj)
+{
+    free(subj->id);
+    memset(subj, 0, sizeof(*subj));
+}
+
+/* Whether rep (NUL-terminated) is among subj's, by bisection in their key
+ * order (length, then bytes). */
+static int own_has(const struct dash_result_subjects *subj, const char *rep)
+{
+    size_t len = strlen(rep);
+    size_t lo = 0, hi = subj->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        size_t mlen = strlen(subj->id[mid]);
+        int cmp = mlen != len ? (mlen < len ? -1 : 1) : memcmp(subj->id[mid], rep, len);
+
+        if (cmp == 0) {
+            return 1;
+        }
+        if (cmp < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return 0;
+}
+
 /* A rep of the manager at the end of quarter k (bit k of quarters). */
 struct rep_quarter {
     char id[65];
@@ -848,8 +948,8 @@ static int results_from_reps(const struct dash_ctx *c, const char *manager, stru
 
     memset(&rw, 0, sizeof(rw));
     for (size_t k = 0; k < res->nq && rw.nks < sizeof(days) / sizeof(days[0]); k++) {
-        int32_t from = quarter_first_day(res->q0 + (int64_t)k);
-        int32_t last = quarter_first_day(res->q0 + (int64_t)k + 1) - 1;
+        int32_t from = res->first[k];
+        int32_t last = res->first[k + 1] - 1;
         int lacks = 0;
 
         if (from > c->until_day) {
@@ -866,9 +966,10 @@ static int results_from_reps(const struct dash_ctx *c, const char *manager, stru
         days[rw.nks] = last < c->until_day ? last : c->until_day;
         rw.ks[rw.nks++] = (unsigned)k;
     }
-    /* With the reps' figures read for the page and none there, no rep can
-     * stand in: the reporting lines need not be read. */
-    if (rw.nks > 0 && (res->figs == NULL || res->figs->nsubj > 0)) {
+    /* With the reps' figures (or who has any) read for the page and none
+     * there, no rep can stand in: the reporting lines need not be read. */
+    if (rw.nks > 0 && (res->figs == NULL || res->figs->nsubj > 0) &&
+        (res->own == NULL || !res->own->made || res->own->n > 0)) {
         rc = people_reports_on(c->t, manager, days, rw.nks, rep_quarters_cb, &rw);
     }
     if (rw.n > 1) {
@@ -884,9 +985,12 @@ static int results_from_reps(const struct dash_ctx *c, const char *manager, stru
         }
         if (res->figs != NULL) {
             rep_figs_add(res, rw.r[i].id);
+        } else if (res->own != NULL && res->own->made && !own_has(res->own, rw.r[i].id)) {
+            /* No figure of their own in any period: nothing to read (nor
+             * any damage among their keys found: see
+             * dash_result_subjects_read()). */
         } else {
-            rc = outcomes_figures(c->t, rw.r[i].id, quarter_first_day(res->q0), until, results_cb,
-                                  res);
+            rc = outcomes_figures(c->t, rw.r[i].id, res->first[0], until, results_cb, res);
         }
         i = j;
     }
@@ -1003,11 +1107,9 @@ static int results_manager(const struct dash_ctx *c, const struct prog_weeks *pw
             dash_mom_add(&qual[qk[k]], dash_mom_set_index(set, i, k));
         }
     }
-    memset(res, 0, sizeof(*res));
+    results_init(res, q0, PROG_QUARTERS + 1);
     res->figs = figs->made ? figs : NULL;
-    res->q0 = q0;
-    res->nq = PROG_QUARTERS + 1;
-    rc = outcomes_figures(c->t, manager, quarter_first_day(q0), c->until_day, results_cb, res);
+    rc = outcomes_figures(c->t, manager, res->first[0], c->until_day, results_cb, res);
     if (rc == 0) {
         rc = results_from_reps(c, manager, res);
     }
@@ -1216,7 +1318,8 @@ const char *dash_result_metric(size_t mi)
     return mi < PROG_NMETRICS ? prog_metrics[mi] : NULL;
 }
 
-int dash_team_results(const struct dash_ctx *c, const char *manager, int64_t q0, size_t nq,
+int dash_team_results(const struct dash_ctx *c, const struct dash_result_subjects *subj,
+                      const char *manager, int64_t q0, size_t nq,
                       double value[][DASH_RESULT_MAX_QUARTERS],
                       unsigned n[][DASH_RESULT_MAX_QUARTERS])
 {
@@ -1232,9 +1335,9 @@ int dash_team_results(const struct dash_ctx *c, const char *manager, int64_t q0,
     if (res == NULL) {
         return -ENOMEM;
     }
-    res->q0 = q0;
-    res->nq = nq;
-    rc = outcomes_figures(c->t, manager, quarter_first_day(q0), c->until_day, results_cb, res);
+    results_init(res, q0, nq);
+    res->own = subj;
+    rc = outcomes_figures(c->t, manager, res->first[0], c->until_day, results_cb, res);
     if (rc == 0) {
         rc = results_from_reps(c, manager, res);
     }

@@ -96,9 +96,20 @@ static void pair_add(struct pair_days *pd, int32_t day, uint32_t minutes, int he
 {
     size_t lo = 0, hi = pd->n;
 
-    /* The observed days come in day order: most land after the last. */
+    /* The observed days come in day order: most land after the last, and
+     * are appended without the search, the move and the clearing below. */
     if (hi == 0 || pd->out[hi - 1].day < day) {
-        lo = hi;
+        if (pd->n == pd->max) {
+            pd->more = 1;
+            return;
+        }
+        memset(&pd->out[hi], 0, sizeof(pd->out[hi]));
+        pd->out[hi].day = day;
+        pd->out[hi].minutes = minutes;
+        pd->out[hi].held = held != 0;
+        pd->out[hi].observed = held == 0;
+        pd->n++;
+        return;
     }
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

@@ -84,6 +84,25 @@ static int count_decode(const uint8_t *p, size_t len, uint32_t c[CADENCE_COUNT_D
     return 0;
 }
 
+/* The days of a value with a count above 0, bit i for day i of its block,
+ * into *mask; -EIO when it is not a value (count_decode()'s check). A count
+ * is above 0 when any of its four bytes is, so no count is assembled. */
+static int count_mask(const uint8_t *p, size_t len, unsigned *mask)
+{
+    unsigned m = 0;
+
+    if (len != COUNT_VALUE_LEN || p[0] != COUNT_VERSION) {
+        return -EIO;
+    }
+    for (int i = 0; i < CADENCE_COUNT_DAYS; i++) {
+        const uint8_t *c = p + 1 + 4 * i;
+
+        m |= (unsigned)((c[0] | c[1] | c[2] | c[3]) != 0) << i;
+    }
+    *mask = m;
+    return 0;
+}
+
 /* Adds delta to the stored counts of key (read once, written once): a
  * value whose counts all reach 0 is deleted. A count that would go below
  * 0 can only come from a damaged value: it is logged and kept at 0, as the
@@ -623,7 +642,8 @@ int cadence_pair_counted(struct store_txn *t, const char *coach, const char *coa
     k.mv_size = klen;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        uint32_t c[CADENCE_COUNT_DAYS];
+        unsigned mask;
+        int64_t lo, hi;
         int32_t block;
 
         if (k.mv_size != plen + 4 || memcmp(k.mv_data, key, plen) != 0) {
@@ -633,15 +653,18 @@ int cadence_pair_counted(struct store_txn *t, const char *coach, const char *coa
         if (block > until_day) {
             break;
         }
-        if (count_decode(v.mv_data, v.mv_size, c) != 0) {
+        if (count_mask(v.mv_data, v.mv_size, &mask) != 0) {
             rc = -EIO;
             goto out;
         }
-        for (int i = 0; i < CADENCE_COUNT_DAYS; i++) {
-            int64_t day = (int64_t)block + i;
-
-            if (c[i] > 0 && day >= from_day && day <= until_day) {
-                cb((int32_t)day, arg);
+        /* Only the block's days inside the range, and of those only the
+         * ones with a count: the mask is walked, not each day's count. */
+        lo = from_day > block ? from_day - block : 0;
+        hi = (int64_t)until_day - block < CADENCE_COUNT_DAYS - 1 ? (int64_t)until_day - block
+                                                                 : CADENCE_COUNT_DAYS - 1;
+        for (int64_t i = lo; i <= hi; i++) {
+            if ((mask >> i) & 1u) {
+                cb((int32_t)(block + i), arg);
             }
         }
     }

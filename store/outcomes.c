@@ -364,6 +364,60 @@ int outcomes_figures(struct store_txn *t, const char *subject, int32_t from_day,
     return outcomes_visit(t, subject, &c);
 }
 
+int outcomes_own_subjects(struct store_txn *t, size_t max, outcomes_subject_cb cb, void *arg)
+{
+    uint8_t seek[1 + 255 + 1];
+    size_t slen = 0; /* the subject's prefix (length byte and id) in seek; 0: none yet */
+    size_t visited = 0;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int op = MDB_FIRST;
+    int rc;
+
+    rc = mdb_cursor_open(t->txn, t->s->dbi_outcomes, &cur);
+    if (rc != 0) {
+        return mdberr_errno(rc);
+    }
+    while ((rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op)) == 0) {
+        const uint8_t *p = k.mv_data;
+        size_t plen = k.mv_size > 0 ? 1 + (size_t)p[0] : 0;
+
+        op = MDB_NEXT;
+        if (plen < 2 || k.mv_size <= plen) {
+            /* No subject and team flag to read: outcomes_list_one()
+             * refuses such a key; step over it. */
+            continue;
+        }
+        if (plen == slen && memcmp(p, seek, slen) == 0) {
+            /* A key of the subject at hand past its figures' flags (one
+             * that cannot be read): step on to the next subject. */
+            continue;
+        }
+        if (++visited > max) {
+            rc = 1;
+            goto out;
+        }
+        memcpy(seek, p, plen);
+        slen = plen;
+        /* Its own figures (team 0) sort before its team's. */
+        if (p[plen] == 0) {
+            rc = cb((const char *)p + 1, plen - 1, arg);
+            if (rc != 0) {
+                goto out;
+            }
+        }
+        /* Past every key of the subject that has a team flag of 0 or 1. */
+        seek[slen] = 0xFF;
+        k.mv_data = seek;
+        k.mv_size = slen + 1;
+        op = MDB_SET_RANGE;
+    }
+    rc = rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
+out:
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 int outcomes_count(struct store_txn *t, uint64_t *n)
 {
     MDB_stat st;

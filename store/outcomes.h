@@ -77,6 +77,19 @@ typedef int (*outcomes_fig_cb)(const struct outcomes_fig *f, void *arg);
 int outcomes_figures(struct store_txn *t, const char *subject, int32_t from_day, int32_t until_day,
                      outcomes_fig_cb cb, void *arg);
 
+/*
+ * Hands cb each subject (id and length, borrowed for the call, in key
+ * order: by length, then bytes) with at least one figure of its own (team
+ * 0), whatever its periods: one seek per stored subject, reading none of
+ * their figures. Stops with 1 once max subjects have been visited (those
+ * with figures of their own or not): the caller then reads per subject as
+ * before. A key too short to name its subject is stepped over. Returns 0,
+ * 1, cb's non-zero result, or a store code. Any transaction; the caller's
+ * thread.
+ */
+typedef int (*outcomes_subject_cb)(const char *subject, size_t len, void *arg);
+int outcomes_own_subjects(struct store_txn *t, size_t max, outcomes_subject_cb cb, void *arg);
+
 /* The number of stored figures, of every subject, into *n. Any
  * transaction. Returns 0 or a store code. */
 int outcomes_count(struct store_txn *t, uint64_t *n);

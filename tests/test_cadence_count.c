@@ -662,6 +662,63 @@ static void test_count_below_zero_kept(void **state)
     check_all(f);
 }
 
+/* A range that starts and ends inside a block of counted days hands over
+ * the block's days in the range and no other (cadence_pair_counted() walks
+ * each block's day mask between the range's ends). */
+struct range_days {
+    int32_t from, until;
+    int32_t day[2 * CADENCE_COUNT_DAYS];
+    size_t n;
+};
+
+static void range_day(int32_t day, void *arg)
+{
+    struct range_days *rd = arg;
+
+    if (rd->n < sizeof(rd->day) / sizeof(rd->day[0])) {
+        rd->day[rd->n] = day;
+    }
+    rd->n++;
+}
+
+static int range_txn(struct store_txn *t, void *arg)
+{
+    struct range_days *rd = arg;
+
+    return cadence_pair_counted(t, "ca", "r0", rd->from, rd->until, range_day, rd);
+}
+
+static void test_range_inside_block(void **state)
+{
+    struct fx *f = *state;
+    /* 19796 is a block's first day (a multiple of 7): sessions on every
+     * day of that block and of the next, at 20:00 UTC (the afternoon of
+     * the same day in Los Angeles). */
+    int32_t block = 19796;
+    struct range_days rd;
+
+    for (int32_t i = 0; i < 2 * CADENCE_COUNT_DAYS; i++) {
+        submit(f, "ca", "r0", at_of(block + i, 20, 0), NULL, NULL);
+    }
+    memset(&rd, 0, sizeof(rd));
+    rd.from = block + 2;
+    rd.until = block + CADENCE_COUNT_DAYS + 3;
+    assert_int_equal(store_view(f->s, range_txn, &rd), 0);
+    assert_int_equal(rd.n, CADENCE_COUNT_DAYS + 2);
+    for (size_t i = 0; i < rd.n; i++) {
+        assert_int_equal(rd.day[i], rd.from + (int32_t)i);
+    }
+    /* One block, both ends inside it. */
+    memset(&rd, 0, sizeof(rd));
+    rd.from = block + 1;
+    rd.until = block + 4;
+    assert_int_equal(store_view(f->s, range_txn, &rd), 0);
+    assert_int_equal(rd.n, 4);
+    assert_int_equal(rd.day[0], block + 1);
+    assert_int_equal(rd.day[3], block + 4);
+    check_all(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -678,6 +735,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_stale_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_skipped_fails_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_count_below_zero_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_range_inside_block, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -460,6 +460,106 @@ static void test_results_my_managers(void **state)
     assert_null(d);
 }
 
+/* Teams of short ids (sorted before every rep's in the outcomes' keys),
+ * each with a figure of its team: enough of them that My managers' page of
+ * two managers stops reading who has figures of their own before it
+ * reaches the reps' (dash_result_subjects_read()). */
+#define MANY_TEAMS 80
+
+static int many_teams_cb(struct store_txn *t, void *arg)
+{
+    int rc = 0;
+
+    (void)arg;
+    for (int i = 0; i < MANY_TEAMS && rc == 0; i++) {
+        Coachq__V1__Outcome o = COACHQ__V1__OUTCOME__INIT;
+        char id[8];
+
+        snprintf(id, sizeof(id), "t%03d", i);
+        rc = testutil_put_person(t, id, id, COACHQ__V1__ROLE__ROLE_FRONT_LINE_MANAGER, "slm.b");
+        o.subject_id = id;
+        o.team = 1;
+        o.period = (char *)"2024-Q1";
+        o.metric = (char *)"win_rate";
+        o.value = 0.5;
+        if (rc == 0) {
+            rc = outcomes_put(t, &o, NULL);
+        }
+    }
+    return rc;
+}
+
+/* The reps' figures stand in for their teams' whether who has figures of
+ * their own was read for the page or not: with more stored subjects than
+ * the page reads (its reps' after them), My managers shows the same team
+ * results as test_results_my_managers. */
+static void test_results_my_managers_many_subjects(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    const char *l1 = "Team result 1 quarter later";
+    const Coachq__V1__Table *t;
+    struct dash *d;
+
+    assert_int_equal(store_exec(f->s, many_teams_cb, NULL), 0);
+    d = must(f, "slm.a", AUTH_SECOND_LEVEL, K_MY_MANAGERS, "slm.a", 0);
+    t = table(d, "team-results");
+    expect_num(cell2(t, "Manager", "flm.a", "Quarter", "2023-Q4", l1), 0.40, 2, NULL);
+    expect_num(cell2(t, "Manager", "flm.b", "Quarter", "2023-Q4", l1), 0.70, 1, NULL);
+    assert_string_equal(cell2(t, "Manager", "flm.e", "Quarter", "2023-Q4", l1)->text,
+                        "not in this line");
+    dash_free(d);
+}
+
+/* Reps rep.9 and rep.10 join flm.b's team with 2024-Q1 figures: their ids
+ * differ in length, so the outcomes' key order (length, then bytes: rep.9
+ * before rep.10) and strcmp()'s (rep.10 before rep.9) disagree. */
+static int long_ids_cb(struct store_txn *t, void *arg)
+{
+    static const struct {
+        const char *rep;
+        double value;
+    } reps[] = {{"rep.9", 0.40}, {"rep.10", 0.10}};
+    int rc = 0;
+
+    (void)arg;
+    for (size_t i = 0; i < sizeof(reps) / sizeof(reps[0]) && rc == 0; i++) {
+        Coachq__V1__Outcome o = COACHQ__V1__OUTCOME__INIT;
+
+        rc = testutil_put_person(t, reps[i].rep, reps[i].rep, 0, "flm.b");
+        o.subject_id = (char *)reps[i].rep;
+        o.period = (char *)"2024-Q1";
+        o.metric = (char *)"win_rate";
+        o.value = reps[i].value;
+        if (rc == 0) {
+            rc = outcomes_put(t, &o, NULL);
+        }
+    }
+    return rc;
+}
+
+/* Who has figures of their own is looked up in the outcomes' key order:
+ * flm.b's 2024-Q1 team is rep.3, rep.9 and rep.10, (0.70 + 0.40 + 0.10) /
+ * 3, on My managers (read for the page) as on flm.b's My coaching (read
+ * rep by rep). */
+static void test_results_my_managers_id_lengths(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    const char *l1 = "Team result 1 quarter later";
+    struct dash *d;
+
+    assert_int_equal(store_exec(f->s, long_ids_cb, NULL), 0);
+    d = must(f, "slm.a", AUTH_SECOND_LEVEL, K_MY_MANAGERS, "slm.a", 0);
+    expect_num(cell2(table(d, "team-results"), "Manager", "flm.b", "Quarter", "2023-Q4", l1), 0.40,
+               3, NULL);
+    expect_num(cell2(table(d, "team-results"), "Manager", "flm.a", "Quarter", "2023-Q4", l1), 0.40,
+               2, NULL);
+    dash_free(d);
+    d = must(f, "slm.a", AUTH_SECOND_LEVEL, K_MY_COACHING, "flm.b", 0);
+    expect_num(cell2(table(d, "team-results"), "Quarter", "2023-Q4", "Metric", "win_rate", l1),
+               0.40, 3, NULL);
+    dash_free(d);
+}
+
 /* The quality read for the second shown quarter (2023-Q4) ends with the
  * week of its last Monday (2023-12-25): a session on Thursday 2023-12-28
  * counts in it. flm.a's 2023-Q4: 2, 2, 2 and 4, (6 + 4) / 4 = 2.5, n 4.
@@ -802,6 +902,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mix_shift, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_my_coaching, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_my_managers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_results_my_managers_many_subjects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_results_my_managers_id_lengths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_last_week, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_quality_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_privacy_attack, setup, teardown),

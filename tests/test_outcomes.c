@@ -432,6 +432,93 @@ static int put_readonly_fn(struct store_txn *t, void *arg)
     return outcomes_put(t, arg, NULL);
 }
 
+/* The subjects outcomes_own_subjects() hands over, joined by ',', and
+ * the bound it was given. */
+struct own_arg {
+    size_t max;
+    char ids[256];
+    size_t n;
+};
+
+static int own_cb(const char *subject, size_t len, void *arg)
+{
+    struct own_arg *a = arg;
+
+    assert_true(a->n + len + 2 < sizeof(a->ids));
+    if (a->n > 0) {
+        a->ids[a->n++] = ',';
+    }
+    memcpy(a->ids + a->n, subject, len);
+    a->n += len;
+    a->ids[a->n] = '\0';
+    return 0;
+}
+
+static int own_fn(struct store_txn *t, void *arg)
+{
+    struct own_arg *a = arg;
+
+    a->n = 0;
+    a->ids[0] = '\0';
+    return outcomes_own_subjects(t, a->max, own_cb, a);
+}
+
+/* Who has figures of their own: four subjects (rep.a and flm.c with
+ * figures of their own, flm.c with its team's too; rep.bb with team
+ * figures only; rep.ccc with two of its own), in key order (length, then
+ * bytes), with keys too short to name a subject and its team flag stored
+ * among them. With a bound of exactly four subjects the whole list comes
+ * back; with three (the store holds one more) the read stops with 1. */
+static void test_own_subjects(void **state)
+{
+    static const uint8_t empty[] = {0};                            /* no subject */
+    static const uint8_t no_flag[] = {5, 'r', 'e', 'p', '.', 'b'}; /* no team flag */
+    static const uint8_t cut[] = {9, 'r', 'e', 'p'};               /* shorter than its length */
+    static const uint8_t val[] = {0, 0};
+    struct fixture *f = *state;
+    struct own_arg a;
+    static const char *const more[] = {"rep.bb", "rep.ccc", NULL};
+    Coachq__V1__Outcome o;
+    int st;
+
+    add_people(f->s);
+    assert_int_equal(store_exec(f->s, people_fn, (void *)more), 0);
+    o = mk("rep.a", 0, "2026-02", "win_rate", 0.25);
+    assert_int_equal(put(f->s, &o, &st), 0);
+    o = mk("flm.c", 0, "2026-02", "sessions_held", 7);
+    assert_int_equal(put(f->s, &o, &st), 0);
+    o = mk("flm.c", 1, "2026-Q1", "win_rate", 0.33);
+    assert_int_equal(put(f->s, &o, &st), 0);
+    o = mk("rep.bb", 1, "2026-01", "win_rate", 0.5);
+    assert_int_equal(put(f->s, &o, &st), 0);
+    o = mk("rep.bb", 1, "2026-02", "win_rate", 0.6);
+    assert_int_equal(put(f->s, &o, &st), 0);
+    o = mk("rep.ccc", 0, "2025-12", "win_rate", 0.1);
+    assert_int_equal(put(f->s, &o, &st), 0);
+    o = mk("rep.ccc", 0, "2026-Q1", "win_rate", 0.2);
+    assert_int_equal(put(f->s, &o, &st), 0);
+
+    a.max = 4;
+    assert_int_equal(store_view(f->s, own_fn, &a), 0);
+    assert_string_equal(a.ids, "flm.c,rep.a,rep.ccc");
+    a.max = 3;
+    assert_int_equal(store_view(f->s, own_fn, &a), 1);
+
+    /* The short keys are stepped over: not subjects, not counted. */
+    assert_int_equal(testutil_outcomes_put_raw(f->s, empty, sizeof(empty), val, sizeof(val)), 0);
+    assert_int_equal(testutil_outcomes_put_raw(f->s, no_flag, sizeof(no_flag), val, sizeof(val)),
+                     0);
+    assert_int_equal(testutil_outcomes_put_raw(f->s, cut, sizeof(cut), val, sizeof(val)), 0);
+    a.max = 4;
+    assert_int_equal(store_view(f->s, own_fn, &a), 0);
+    assert_string_equal(a.ids, "flm.c,rep.a,rep.ccc");
+    a.max = 3;
+    assert_int_equal(store_view(f->s, own_fn, &a), 1);
+    a.max = 0;
+    assert_int_equal(store_view(f->s, own_fn, &a), 1);
+    assert_string_equal(a.ids, "");
+}
+
 static void test_put_readonly(void **state)
 {
     struct fixture *f = *state;
@@ -816,6 +903,7 @@ int main(void)
         cmocka_unit_test(test_fault_col),
         cmocka_unit_test_setup_teardown(test_put_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_readonly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_subjects, setup, teardown),
         cmocka_unit_test(test_csv_good),
         cmocka_unit_test(test_csv_errors),
         cmocka_unit_test(test_csv_too_many),

@@ -642,6 +642,12 @@ int testutil_agg_format_txn(struct store_txn *t, void *arg);
 int testutil_actions_by_set(struct store *s, const uint8_t *key, size_t klen, const uint8_t *val,
                             size_t vlen);
 
+/* Puts val (vlen bytes) under key in the store's outcomes as they are,
+ * in one store_exec(): for tests that store a damaged or short key.
+ * Returns store_exec()'s result. */
+int testutil_outcomes_put_raw(struct store *s, const uint8_t *key, size_t klen, const uint8_t *val,
+                              size_t vlen);
+
 /* Deletes every page value of the actions ('O' and 'R' keys of actions_by,
  * actions.h), so that the reads fall back to the records. */
 int testutil_actions_values_drop(struct store *s);

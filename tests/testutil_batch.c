@@ -265,6 +265,21 @@ int testutil_actions_by_set(struct store *s, const uint8_t *key, size_t klen, co
     return store_exec(s, actions_by_set_txn, &a);
 }
 
+static int outcomes_raw_txn(struct store_txn *t, void *arg)
+{
+    const struct actions_by_set *a = arg;
+
+    return store_txn_put_raw(t, t->s->dbi_outcomes, a->key, a->klen, a->val, a->vlen, NULL);
+}
+
+int testutil_outcomes_put_raw(struct store *s, const uint8_t *key, size_t klen, const uint8_t *val,
+                              size_t vlen)
+{
+    struct actions_by_set a = {key, klen, val, vlen};
+
+    return store_exec(s, outcomes_raw_txn, &a);
+}
+
 /* The page values' keys ('O' and 'R') a scan shows, collected to be
  * deleted after it (not under its cursor). */
 struct values_drop {
