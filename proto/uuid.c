@@ -5,13 +5,10 @@
 
 #include <openssl/rand.h>
 
-int uuid_generate_at(int64_t unix_ms, uint8_t out[UUID_LEN])
+void uuid_v7_stamp(int64_t unix_ms, uint8_t out[UUID_LEN])
 {
     uint64_t ms = unix_ms > 0 ? (uint64_t)unix_ms : 0;
 
-    if (RAND_bytes(out + 6, UUID_LEN - 6) != 1) {
-        return -EIO;
-    }
     /* RFC 9562, version 7: unix_ts_ms in bytes 0..5, big-endian; version
      * 7 in the high nibble of byte 6; variant 10xx in the top bits of
      * byte 8; the rest random. */
@@ -20,6 +17,14 @@ int uuid_generate_at(int64_t unix_ms, uint8_t out[UUID_LEN])
     }
     out[6] = (uint8_t)((out[6] & 0x0f) | 0x70);
     out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
+}
+
+int uuid_generate_at(int64_t unix_ms, uint8_t out[UUID_LEN])
+{
+    if (RAND_bytes(out + 6, UUID_LEN - 6) != 1) {
+        return -EIO;
+    }
+    uuid_v7_stamp(unix_ms, out);
     return 0;
 }
 

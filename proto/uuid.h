@@ -30,6 +30,12 @@ int uuid_generate(uint8_t out[UUID_LEN]);
  * benchmarks that make ids of a chosen time). */
 int uuid_generate_at(int64_t unix_ms, uint8_t out[UUID_LEN]);
 
+/* Makes out a version-7 UUID of unix_ms around the random bytes the caller
+ * already put in out[6..15] (a caller that draws many ids' random bytes
+ * at once): the time in bytes 0..5, the version and variant bits over
+ * those bytes. Any thread. */
+void uuid_v7_stamp(int64_t unix_ms, uint8_t out[UUID_LEN]);
+
 /* Formats id into out (UUID_STR_LEN bytes). Returns out. */
 const char *uuid_format(const uint8_t id[UUID_LEN], char out[UUID_STR_LEN]);
 

@@ -48,6 +48,29 @@ static void test_layout(void **state)
     assert_int_equal(ms_of(id), 0);
 }
 
+/* uuid_v7_stamp() keeps every random bit the caller put in bytes 6..15
+ * but the version's four and the variant's two, whatever they were. */
+static void test_stamp_keeps_random(void **state)
+{
+    static const uint8_t fill[2] = {0x00, 0xFF};
+    uint8_t id[UUID_LEN];
+
+    (void)state;
+    for (size_t f = 0; f < 2; f++) {
+        memset(id, fill[f], sizeof(id));
+        uuid_v7_stamp(0x017F22E279B0LL, id);
+        assert_int_equal(ms_of(id), 0x017F22E279B0LL);
+        assert_int_equal(id[6], 0x70 | (fill[f] & 0x0f));
+        assert_int_equal(id[7], fill[f]);
+        assert_int_equal(id[8], 0x80 | (fill[f] & 0x3f));
+        for (size_t i = 9; i < UUID_LEN; i++) {
+            assert_int_equal(id[i], fill[f]);
+        }
+    }
+    uuid_v7_stamp(-5, id);
+    assert_int_equal(ms_of(id), 0);
+}
+
 /* Ids made one after another carry the clock and sort by it; two made in
  * the same millisecond still differ (74 random bits). */
 static void test_time_ordered(void **state)
@@ -76,6 +99,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_time_ordered),
+        cmocka_unit_test(test_stamp_keeps_random),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
