@@ -1000,26 +1000,9 @@ static void test_invalid_fields(void **state)
 
 static int group_setup(void **state)
 {
-    struct tls_ctx_opts o;
-    char cert[600], key[600], ca[600], err[512];
-    struct sigaction sa;
-
     (void)state;
     testutil_watchdog(WATCHDOG_SECONDS);
-    /* Writes to a socket the server closed must fail, not kill the test. */
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-    memset(&o, 0, sizeof(o));
-    o.cert_file = testutil_cert_path(cert, sizeof(cert), "users/alice.crt");
-    o.key_file = testutil_cert_path(key, sizeof(key), "users/alice.key");
-    o.ca_file = testutil_cert_path(ca, sizeof(ca), "ca.crt");
-    o.alpn = ALPN;
-    if (tls_ctx_client_new(&o, &g_alice_ctx, err, sizeof(err)) != 0) {
-        fprintf(stderr, "tls_ctx_client_new: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return testutil_raw_peer_setup(ALPN, &g_alice_ctx);
 }
 
 static int group_teardown(void **state)

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include <lmdb.h>
+#include <openssl/ssl.h>
 
 #include "coachq.pb-c.h"
 
@@ -678,6 +679,13 @@ int testutil_actions_unpad(struct store *s, size_t *n);
  * step's scratch tree is gone. Returns store_view()'s result.
  * testutil_batch.c. */
 int testutil_tree_exists(struct store *s, const char *name, int *exists);
+
+/* A group setup for suites that drive coachqd with raw TLS peers: ignores
+ * SIGPIPE (a write to a socket the server closed must fail, not kill the
+ * test) and makes alice's client context for alpn in *ctx (caller owns;
+ * SSL_CTX_free()). Returns 0, or -1 with the reason on stderr.
+ * testutil_batch.c. */
+int testutil_raw_peer_setup(const char *alpn, SSL_CTX **ctx);
 
 /* Opens the store in dir with a map of map_size bytes (0: the default) as
  * testutil_store_open() does, with what it logs while opening (standard

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +26,7 @@
 #include "store.h"
 #include "store_int.h"
 #include "testutil.h"
+#include "tls_ctx.h"
 
 /* A request that holds the writer inside its batch until opened, so that
  * the requests submitted meanwhile are all taken as the next batch. */
@@ -606,4 +608,25 @@ int testutil_store_submit_packed(struct store *s, const uint8_t *buf, size_t len
         rc = store_completed_take(s) == &w ? w.rc : -EIO;
     }
     return rc;
+}
+
+int testutil_raw_peer_setup(const char *alpn, SSL_CTX **ctx)
+{
+    struct tls_ctx_opts o;
+    char cert[600], key[600], ca[600], err[512];
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    memset(&o, 0, sizeof(o));
+    o.cert_file = testutil_cert_path(cert, sizeof(cert), "users/alice.crt");
+    o.key_file = testutil_cert_path(key, sizeof(key), "users/alice.key");
+    o.ca_file = testutil_cert_path(ca, sizeof(ca), "ca.crt");
+    o.alpn = alpn;
+    if (tls_ctx_client_new(&o, ctx, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tls_ctx_client_new: %s\n", err);
+        return -1;
+    }
+    return 0;
 }
