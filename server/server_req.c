@@ -138,22 +138,26 @@ static void handle_submit(struct conn *c, uint64_t rid, const Coachq__V1__Submit
     }
 }
 
-static void handle_get(struct conn *c, uint64_t rid, const Coachq__V1__GetObservation *g)
+/* Get and history: both name one observation by its UUID and differ only
+ * in the field a malformed id is blamed on (field, e.g. "get.id") and the
+ * read queued for it (kind); id is borrowed for the call. */
+static void handle_by_id(struct conn *c, uint64_t rid, const ProtobufCBinaryData *id,
+                         const char *field, enum request_kind kind)
 {
     struct request *r;
 
-    if (g->id.len != UUID_LEN) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "get.id",
+    if (id->len != UUID_LEN) {
+        server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, field,
                                "must be the observation's 16-byte UUID");
         return;
     }
-    r = server_request_new(c, rid, REQ_GET);
+    r = server_request_new(c, rid, kind);
     if (r == NULL) {
         server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
                                "server out of memory");
         return;
     }
-    memcpy(r->id, g->id.data, UUID_LEN);
+    memcpy(r->id, id->data, UUID_LEN);
     server_read_queue(c, r);
 }
 
@@ -272,25 +276,6 @@ static void handle_export(struct conn *c, uint64_t rid, const Coachq__V1__Export
                                                   : e->page_size;
     r->max_bytes = c->srv->cfg.max_frame > 2 * PAGE_RESERVE ? c->srv->cfg.max_frame - PAGE_RESERVE
                                                             : c->srv->cfg.max_frame / 2;
-    server_read_queue(c, r);
-}
-
-static void handle_history(struct conn *c, uint64_t rid, const Coachq__V1__GetHistory *g)
-{
-    struct request *r;
-
-    if (g->id.len != UUID_LEN) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "get_history.id",
-                               "must be the observation's 16-byte UUID");
-        return;
-    }
-    r = server_request_new(c, rid, REQ_HISTORY);
-    if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
-        return;
-    }
-    memcpy(r->id, g->id.data, UUID_LEN);
     server_read_queue(c, r);
 }
 
@@ -895,7 +880,7 @@ static void req_frame(struct conn *c, const uint8_t *body, size_t len)
         handle_submit(c, rid, f->submit);
         break;
     case COACHQ__V1__FRAME__BODY_GET:
-        handle_get(c, rid, f->get);
+        handle_by_id(c, rid, &f->get->id, "get.id", REQ_GET);
         break;
     case COACHQ__V1__FRAME__BODY_EXPORT_OBSERVATIONS:
         handle_export(c, rid, f->export_observations);
@@ -907,7 +892,7 @@ static void req_frame(struct conn *c, const uint8_t *body, size_t len)
         handle_stats(c, rid);
         break;
     case COACHQ__V1__FRAME__BODY_GET_HISTORY:
-        handle_history(c, rid, f->get_history);
+        handle_by_id(c, rid, &f->get_history->id, "get_history.id", REQ_HISTORY);
         break;
     case COACHQ__V1__FRAME__BODY_LIST_RUBRICS:
         handle_rubrics(c, rid, NULL);
