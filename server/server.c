@@ -177,6 +177,8 @@ struct request *server_request_new(struct conn *c, uint64_t request_id, enum req
     struct request *r = calloc(1, sizeof(*r));
 
     if (r == NULL) {
+        server_conn_send_error(c, request_id, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
+                               "server out of memory");
         return NULL;
     }
     r->conn = c;

@@ -185,8 +185,6 @@ static void assign_queue(struct conn *c, uint64_t rid, struct server_assign *a)
 
     if (r == NULL) {
         server_assign_free(a);
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     r->asg = a;

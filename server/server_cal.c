@@ -245,8 +245,6 @@ void server_cal_handle(struct conn *c, uint64_t rid, const Coachq__V1__Calibrati
     }
     r = server_request_new(c, rid, REQ_CALIBRATION);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     r->version = (uint32_t)q->action;

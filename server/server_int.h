@@ -306,7 +306,10 @@ void server_conn_send_error(struct conn *c, uint64_t request_id, Coachq__V1__Cod
 void server_conn_fail(struct conn *c, int rc);
 
 /* A request of kind taken on c, counted in flight until
- * server_request_finish(). NULL when out of memory (nothing counted). */
+ * server_request_finish(). NULL when out of memory: nothing is counted, and
+ * c has been answered RESOURCE_EXHAUSTED "server out of memory" for
+ * request_id here, once for every handler, so the caller only frees what it
+ * holds and returns. Loop thread. */
 struct request *server_request_new(struct conn *c, uint64_t request_id, enum request_kind kind);
 
 /* Frees r (everything it holds) and lets its connection take more requests,

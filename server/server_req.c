@@ -107,8 +107,6 @@ static void handle_submit(struct conn *c, uint64_t rid, const Coachq__V1__Submit
     }
     r = server_request_new(c, rid, REQ_SUBMIT);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     /* The store gets bytes this server packed from a decoded, validated
@@ -153,8 +151,6 @@ static void handle_by_id(struct conn *c, uint64_t rid, const ProtobufCBinaryData
     }
     r = server_request_new(c, rid, kind);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     memcpy(r->id, id->data, UUID_LEN);
@@ -199,8 +195,6 @@ static void handle_list(struct conn *c, uint64_t rid, const Coachq__V1__ListObse
     }
     r = server_request_new(c, rid, REQ_LIST);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     snprintf(r->person, sizeof(r->person), "%s", l->person_id);
@@ -265,8 +259,6 @@ static void handle_export(struct conn *c, uint64_t rid, const Coachq__V1__Export
     }
     r = server_request_new(c, rid, REQ_EXPORT);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     r->after_seq = e->after_seq;
@@ -296,8 +288,6 @@ static void handle_rubrics(struct conn *c, uint64_t rid, const Coachq__V1__GetRu
     }
     r = server_request_new(c, rid, g != NULL ? REQ_RUBRIC : REQ_RUBRICS);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     if (g != NULL) {
@@ -329,8 +319,6 @@ static void handle_cert_status(struct conn *c, uint64_t rid, const Coachq__V1__G
     }
     r = server_request_new(c, rid, REQ_CERT_STATUS);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     snprintf(r->person, sizeof(r->person), "%s", who);
@@ -350,8 +338,6 @@ static void handle_people(struct conn *c, uint64_t rid)
     }
     r = server_request_new(c, rid, REQ_PEOPLE);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     r->as_of = (int64_t)time(NULL);
@@ -407,8 +393,6 @@ static void handle_actions(struct conn *c, uint64_t rid, const Coachq__V1__ListA
     }
     r = server_request_new(c, rid, REQ_ACTIONS);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     snprintf(r->person, sizeof(r->person), "%s", who);
@@ -554,8 +538,6 @@ static void handle_add_reference(struct conn *c, uint64_t rid, const Coachq__V1_
     }
     r = server_request_new(c, rid, REQ_ADD_REFERENCE);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     /* The frame is freed when this returns: keep a decoded copy, with the
@@ -619,8 +601,6 @@ static void handle_dashboard(struct conn *c, uint64_t rid, const Coachq__V1__Get
     }
     r = server_request_new(c, rid, REQ_DASHBOARD);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     /* The frame is freed when this returns: the request keeps copies. */
@@ -724,8 +704,6 @@ static void handle_import_outcomes(struct conn *c, uint64_t rid,
     }
     r = server_request_new(c, rid, REQ_IMPORT_OUTCOMES);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     /* The frame is freed when this returns: keep a decoded copy. */

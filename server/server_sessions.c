@@ -126,11 +126,14 @@ void server_sessions_handle(struct conn *c, uint64_t rid, const Coachq__V1__Impo
         return;
     }
     s = calloc(1, sizeof(*s));
-    r = s != NULL ? server_request_new(c, rid, REQ_IMPORT_SESSIONS) : NULL;
-    if (r == NULL) {
-        free(s);
+    if (s == NULL) {
         server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
                                "server out of memory");
+        return;
+    }
+    r = server_request_new(c, rid, REQ_IMPORT_SESSIONS);
+    if (r == NULL) {
+        free(s);
         return;
     }
     r->sess = s;
