@@ -365,4 +365,15 @@ int server_read_list_filter(struct store_txn *t, Coachq__V1__StoredObservation *
  * range and person) into out (LIST_BIND_MAX bytes). Returns their length. */
 size_t server_read_list_binding(const struct store_query *q, uint8_t *out);
 
+/* Appends a decoded copy of m (borrowed for the call) to *arr, which grows
+ * by one and is then n long; the copy is owned by the array's holder (a
+ * request frees its msgs and msgs2 in server_request_finish()). Returns 0,
+ * or -ENOMEM with *arr and *n as they were. Any thread. */
+int server_read_keep(const ProtobufCMessage *m, ProtobufCMessage ***arr, size_t *n);
+
+/* A certs_results() callback (arg: the request) keeping a copy of each
+ * result in the request's msgs2 (server_read_keep()). Whichever thread
+ * runs the request's transaction. */
+int server_read_keep_result(const Coachq__V1__CalibrationResult *res, void *arg);
+
 #endif
