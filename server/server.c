@@ -204,6 +204,16 @@ static void conn_close_idle(struct conn *c)
     tls_conn_close(c->cs.tls, 0);
 }
 
+/* Hands r to the writer thread, or answers refusal and finishes r when the
+ * store takes no more writes (server_int.h). */
+void server_request_write(struct request *r, const char *refusal)
+{
+    if (store_submit(r->conn->srv->store, &r->w) < 0) {
+        server_conn_send_error(r->conn, r->request_id, COACHQ__V1__CODE__UNAVAILABLE, "", refusal);
+        server_request_finish(r);
+    }
+}
+
 /* Releases a request and lets its connection go on (or go away). */
 void server_request_finish(struct request *r)
 {

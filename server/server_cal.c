@@ -167,7 +167,6 @@ void server_cal_handle(struct conn *c, uint64_t rid, const Coachq__V1__Calibrati
     enum auth_action need = AUTH_CALIBRATE;
     const char *who = q->observer_id != NULL ? q->observer_id : "";
     struct request *r;
-    int rc;
 
     memset(&tg, 0, sizeof(tg));
     switch ((int)q->action) {
@@ -225,13 +224,7 @@ void server_cal_handle(struct conn *c, uint64_t rid, const Coachq__V1__Calibrati
     }
     r->w.fn = server_cal_txn;
     r->w.fn_arg = r;
-    rc = store_submit(c->srv->store, &r->w);
-    if (rc < 0) {
-        server_conn_send_error(
-            c, rid, COACHQ__V1__CODE__UNAVAILABLE, "",
-            "the server cannot answer now; nothing was changed; try again later");
-        server_request_finish(r);
-    }
+    server_request_write(r, "the server cannot answer now; nothing was changed; try again later");
 }
 
 void server_cal_answer(struct request *r)

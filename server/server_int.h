@@ -316,6 +316,14 @@ struct request *server_request_new(struct conn *c, uint64_t request_id, enum req
  * or close, or be freed. Its answer must have been sent before. */
 void server_request_finish(struct request *r);
 
+/* Hands r, its w filled in, to the store's writer thread, which answers it
+ * when done. When the store takes no more writes (it is closing or has
+ * failed), answers UNAVAILABLE with refusal (borrowed for the call: what
+ * was not done and what to do, e.g. "the server cannot store now; nothing
+ * was stored; try again later") and finishes r. Either way the caller no
+ * longer holds r. Loop thread. */
+void server_request_write(struct request *r, const char *refusal);
+
 /* ---- server_req.c ---- */
 
 /* Decides one whole frame (body, len bytes, borrowed for the call) that

@@ -482,7 +482,6 @@ static void handle_add_reference(struct conn *c, uint64_t rid, const Coachq__V1_
     struct request *r;
     uint8_t *buf;
     size_t n;
-    int rc;
 
     if (auth_decide(&c->au, AUTH_ADD_REFERENCE, NULL) < 0) {
         server_conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "add_reference",
@@ -566,12 +565,7 @@ static void handle_add_reference(struct conn *c, uint64_t rid, const Coachq__V1_
     r->w.fn = add_reference_txn;
     r->w.fn_arg = r;
     r->w.received_at_ms = r->ref->registered_at_ms;
-    rc = store_submit(c->srv->store, &r->w);
-    if (rc < 0) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__UNAVAILABLE, "",
-                               "the server cannot store now; nothing was stored; try again later");
-        server_request_finish(r);
-    }
+    server_request_write(r, "the server cannot store now; nothing was stored; try again later");
 }
 
 static void handle_dashboard(struct conn *c, uint64_t rid, const Coachq__V1__GetDashboard *g)
@@ -665,7 +659,6 @@ static void handle_import_outcomes(struct conn *c, uint64_t rid,
     struct request *r;
     uint8_t *buf;
     size_t n;
-    int rc;
 
     if (auth_decide(&c->au, AUTH_IMPORT_OUTCOMES, NULL) < 0) {
         server_conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "import_outcomes",
@@ -723,13 +716,7 @@ static void handle_import_outcomes(struct conn *c, uint64_t rid,
     r->w.fn = import_outcomes_txn;
     r->w.fn_arg = r;
     r->w.received_at_ms = server_now_ms();
-    rc = store_submit(c->srv->store, &r->w);
-    if (rc < 0) {
-        server_conn_send_error(
-            c, rid, COACHQ__V1__CODE__UNAVAILABLE, "",
-            "the server cannot store now; nothing was imported; try again later");
-        server_request_finish(r);
-    }
+    server_request_write(r, "the server cannot store now; nothing was imported; try again later");
 }
 
 static void handle_stats(struct conn *c, uint64_t rid)
