@@ -177,6 +177,8 @@ struct request *server_request_new(struct conn *c, uint64_t request_id, enum req
     struct request *r = calloc(1, sizeof(*r));
 
     if (r == NULL) {
+        server_conn_send_error(c, request_id, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
+                               "server out of memory");
         return NULL;
     }
     r->conn = c;
@@ -200,6 +202,16 @@ static void conn_close_idle(struct conn *c)
                                "processed; send them again later");
     }
     tls_conn_close(c->cs.tls, 0);
+}
+
+/* Hands r to the writer thread, or answers refusal and finishes r when the
+ * store takes no more writes (server_int.h). */
+void server_request_write(struct request *r, const char *refusal)
+{
+    if (store_submit(r->conn->srv->store, &r->w) < 0) {
+        server_conn_send_error(r->conn, r->request_id, COACHQ__V1__CODE__UNAVAILABLE, "", refusal);
+        server_request_finish(r);
+    }
 }
 
 /* Releases a request and lets its connection go on (or go away). */

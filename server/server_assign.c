@@ -181,12 +181,9 @@ int server_assign_read_txn(struct store_txn *t, void *arg)
 static void assign_queue(struct conn *c, uint64_t rid, struct server_assign *a)
 {
     struct request *r = server_request_new(c, rid, REQ_ASSIGN);
-    int rc;
 
     if (r == NULL) {
         server_assign_free(a);
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     r->asg = a;
@@ -199,12 +196,7 @@ static void assign_queue(struct conn *c, uint64_t rid, struct server_assign *a)
     }
     r->w.fn = assign_txn;
     r->w.fn_arg = r;
-    rc = store_submit(c->srv->store, &r->w);
-    if (rc < 0) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__UNAVAILABLE, "",
-                               "the server cannot store now; nothing was changed; try again later");
-        server_request_finish(r);
-    }
+    server_request_write(r, "the server cannot store now; nothing was changed; try again later");
 }
 
 void server_assign_list(struct conn *c, uint64_t rid, const Coachq__V1__ListAssignments *q)

@@ -24,45 +24,11 @@
 
 #define CAL_ACTION(x) COACHQ__V1__CALIBRATION_REQUEST__ACTION__ACTION_##x
 
-/* Keeps a decoded copy of m in (*v)[*n]. Returns 0 or -ENOMEM. */
-static int cal_keep(const ProtobufCMessage *m, ProtobufCMessage ***v, size_t *n)
-{
-    size_t len = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = malloc(len > 0 ? len : 1);
-    ProtobufCMessage **grown;
-    ProtobufCMessage *copy;
-
-    if (buf == NULL) {
-        return -ENOMEM;
-    }
-    protobuf_c_message_pack(m, buf);
-    copy = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
-    free(buf);
-    if (copy == NULL) {
-        return -ENOMEM;
-    }
-    grown = realloc(*v, (*n + 1) * sizeof(**v));
-    if (grown == NULL) {
-        protobuf_c_message_free_unpacked(copy, NULL);
-        return -ENOMEM;
-    }
-    *v = grown;
-    (*v)[(*n)++] = copy;
-    return 0;
-}
-
 static int keep_summary(const Coachq__V1__ReferenceSummary *s, void *arg)
 {
     struct request *r = arg;
 
-    return cal_keep(&s->base, &r->msgs, &r->n_msgs);
-}
-
-static int keep_result(const Coachq__V1__CalibrationResult *res, void *arg)
-{
-    struct request *r = arg;
-
-    return cal_keep(&res->base, &r->msgs2, &r->n_msgs2);
+    return server_read_keep(&s->base, &r->msgs, &r->n_msgs);
 }
 
 static int cal_refuse(struct request *r, Coachq__V1__Code code, const char *msg)
@@ -128,7 +94,7 @@ int server_cal_read_txn(struct store_txn *t, void *arg)
         return certs_reference_summaries(t, r->conn->user, 0, r->w.received_at_ms, p, keep_summary,
                                          r);
     case CAL_ACTION(HISTORY):
-        rc = certs_results(t, r->person, keep_result, r);
+        rc = certs_results(t, r->person, server_read_keep_result, r);
         if (rc == 0 && (!lead || strcmp(r->person, r->conn->user) == 0)) {
             rc = history_own(t, r, p);
         }
@@ -185,7 +151,7 @@ int server_cal_txn(struct store_txn *t, void *arg)
         s.rubric_id = ref->rubric_id;
         s.rubric_version = ref->rubric_version;
         s.retired_at_ms = ref->retired_at_ms;
-        rc = cal_keep(&s.base, &r->msgs, &r->n_msgs);
+        rc = server_read_keep(&s.base, &r->msgs, &r->n_msgs);
     }
     coachq__v1__calibration_reference__free_unpacked(ref, NULL);
     if (rc != 0) {
@@ -201,7 +167,6 @@ void server_cal_handle(struct conn *c, uint64_t rid, const Coachq__V1__Calibrati
     enum auth_action need = AUTH_CALIBRATE;
     const char *who = q->observer_id != NULL ? q->observer_id : "";
     struct request *r;
-    int rc;
 
     memset(&tg, 0, sizeof(tg));
     switch ((int)q->action) {
@@ -245,8 +210,6 @@ void server_cal_handle(struct conn *c, uint64_t rid, const Coachq__V1__Calibrati
     }
     r = server_request_new(c, rid, REQ_CALIBRATION);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     r->version = (uint32_t)q->action;
@@ -261,13 +224,7 @@ void server_cal_handle(struct conn *c, uint64_t rid, const Coachq__V1__Calibrati
     }
     r->w.fn = server_cal_txn;
     r->w.fn_arg = r;
-    rc = store_submit(c->srv->store, &r->w);
-    if (rc < 0) {
-        server_conn_send_error(
-            c, rid, COACHQ__V1__CODE__UNAVAILABLE, "",
-            "the server cannot answer now; nothing was changed; try again later");
-        server_request_finish(r);
-    }
+    server_request_write(r, "the server cannot answer now; nothing was changed; try again later");
 }
 
 void server_cal_answer(struct request *r)

@@ -306,12 +306,23 @@ void server_conn_send_error(struct conn *c, uint64_t request_id, Coachq__V1__Cod
 void server_conn_fail(struct conn *c, int rc);
 
 /* A request of kind taken on c, counted in flight until
- * server_request_finish(). NULL when out of memory (nothing counted). */
+ * server_request_finish(). NULL when out of memory: nothing is counted, and
+ * c has been answered RESOURCE_EXHAUSTED "server out of memory" for
+ * request_id here, once for every handler, so the caller only frees what it
+ * holds and returns. Loop thread. */
 struct request *server_request_new(struct conn *c, uint64_t request_id, enum request_kind kind);
 
 /* Frees r (everything it holds) and lets its connection take more requests,
  * or close, or be freed. Its answer must have been sent before. */
 void server_request_finish(struct request *r);
+
+/* Hands r, its w filled in, to the store's writer thread, which answers it
+ * when done. When the store takes no more writes (it is closing or has
+ * failed), answers UNAVAILABLE with refusal (borrowed for the call: what
+ * was not done and what to do, e.g. "the server cannot store now; nothing
+ * was stored; try again later") and finishes r. Either way the caller no
+ * longer holds r. Loop thread. */
+void server_request_write(struct request *r, const char *refusal);
 
 /* ---- server_req.c ---- */
 
@@ -361,5 +372,16 @@ int server_read_list_filter(struct store_txn *t, Coachq__V1__StoredObservation *
 /* The bytes a list cursor is bound to besides the user (q's index, time
  * range and person) into out (LIST_BIND_MAX bytes). Returns their length. */
 size_t server_read_list_binding(const struct store_query *q, uint8_t *out);
+
+/* Appends a decoded copy of m (borrowed for the call) to *arr, which grows
+ * by one and is then n long; the copy is owned by the array's holder (a
+ * request frees its msgs and msgs2 in server_request_finish()). Returns 0,
+ * or -ENOMEM with *arr and *n as they were. Any thread. */
+int server_read_keep(const ProtobufCMessage *m, ProtobufCMessage ***arr, size_t *n);
+
+/* A certs_results() callback (arg: the request) keeping a copy of each
+ * result in the request's msgs2 (server_read_keep()). Whichever thread
+ * runs the request's transaction. */
+int server_read_keep_result(const Coachq__V1__CalibrationResult *res, void *arg);
 
 #endif

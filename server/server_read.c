@@ -73,8 +73,8 @@ static int history_txn(struct store_txn *t, void *arg)
     return 0;
 }
 
-/* Appends a decoded copy of m (which is borrowed) to *arr. */
-static int msg_keep(const ProtobufCMessage *m, ProtobufCMessage ***arr, size_t *n)
+/* Appends a decoded copy of m (which is borrowed) to *arr (server_int.h). */
+int server_read_keep(const ProtobufCMessage *m, ProtobufCMessage ***arr, size_t *n)
 {
     ProtobufCMessage **grown;
     ProtobufCMessage *copy;
@@ -106,21 +106,21 @@ static int keep_rubric(const Coachq__V1__Rubric *rb, void *arg)
 {
     struct request *r = arg;
 
-    return msg_keep(&rb->base, &r->msgs, &r->n_msgs);
+    return server_read_keep(&rb->base, &r->msgs, &r->n_msgs);
 }
 
 static int keep_cert(const Coachq__V1__Certification *c, void *arg)
 {
     struct request *r = arg;
 
-    return msg_keep(&c->base, &r->msgs, &r->n_msgs);
+    return server_read_keep(&c->base, &r->msgs, &r->n_msgs);
 }
 
-static int keep_result(const Coachq__V1__CalibrationResult *res, void *arg)
+int server_read_keep_result(const Coachq__V1__CalibrationResult *res, void *arg)
 {
     struct request *r = arg;
 
-    return msg_keep(&res->base, &r->msgs2, &r->n_msgs2);
+    return server_read_keep(&res->base, &r->msgs2, &r->n_msgs2);
 }
 
 static int rubrics_txn(struct store_txn *t, void *arg)
@@ -135,7 +135,7 @@ static int rubric_txn(struct store_txn *t, void *arg)
     int rc = rubrics_get(t, r->person, r->version, &rb);
 
     if (rc == 0) {
-        rc = msg_keep(&rb->base, &r->msgs, &r->n_msgs);
+        rc = server_read_keep(&rb->base, &r->msgs, &r->n_msgs);
         coachq__v1__rubric__free_unpacked(rb, NULL);
     }
     return rc;
@@ -148,7 +148,7 @@ static int cert_status_txn(struct store_txn *t, void *arg)
     int rc = certs_list(t, r->person, keep_cert, r);
 
     if (rc == 0) {
-        rc = certs_results(t, r->person, keep_result, r);
+        rc = certs_results(t, r->person, server_read_keep_result, r);
     }
     /* The zone the observer's days are counted in, for the client's
      * expiry warnings (cert_expiry.h). */
@@ -225,7 +225,7 @@ static int actions_keep(const Coachq__V1__ActionRecord *a, void *arg)
         return 1;
     }
     r->list_bytes += bytes;
-    return msg_keep(&a->base, &r->msgs, &r->n_msgs);
+    return server_read_keep(&a->base, &r->msgs, &r->n_msgs);
 }
 
 static int actions_line_add(const char *id, void *arg)
@@ -333,7 +333,7 @@ static int people_keep(struct request *r, const Coachq__V1__Person *p, const cha
         return 1;
     }
     r->list_bytes += bytes;
-    return msg_keep(&s.base, &r->msgs, &r->n_msgs);
+    return server_read_keep(&s.base, &r->msgs, &r->n_msgs);
 }
 
 static int people_keep_report(const char *id, void *arg)
@@ -478,7 +478,7 @@ static int export_keep(const Coachq__V1__StoredObservation *rec, void *arg)
     }
     r->list_bytes += bytes;
     r->last_seq = rec->seq;
-    return msg_keep(&rec->base, &r->msgs, &r->n_msgs);
+    return server_read_keep(&rec->base, &r->msgs, &r->n_msgs);
 }
 
 static int export_txn(struct store_txn *t, void *arg)

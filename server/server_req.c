@@ -107,8 +107,6 @@ static void handle_submit(struct conn *c, uint64_t rid, const Coachq__V1__Submit
     }
     r = server_request_new(c, rid, REQ_SUBMIT);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     /* The store gets bytes this server packed from a decoded, validated
@@ -138,22 +136,24 @@ static void handle_submit(struct conn *c, uint64_t rid, const Coachq__V1__Submit
     }
 }
 
-static void handle_get(struct conn *c, uint64_t rid, const Coachq__V1__GetObservation *g)
+/* Get and history: both name one observation by its UUID and differ only
+ * in the field a malformed id is blamed on (field, e.g. "get.id") and the
+ * read queued for it (kind); id is borrowed for the call. */
+static void handle_by_id(struct conn *c, uint64_t rid, const ProtobufCBinaryData *id,
+                         const char *field, enum request_kind kind)
 {
     struct request *r;
 
-    if (g->id.len != UUID_LEN) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "get.id",
+    if (id->len != UUID_LEN) {
+        server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, field,
                                "must be the observation's 16-byte UUID");
         return;
     }
-    r = server_request_new(c, rid, REQ_GET);
+    r = server_request_new(c, rid, kind);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
-    memcpy(r->id, g->id.data, UUID_LEN);
+    memcpy(r->id, id->data, UUID_LEN);
     server_read_queue(c, r);
 }
 
@@ -195,8 +195,6 @@ static void handle_list(struct conn *c, uint64_t rid, const Coachq__V1__ListObse
     }
     r = server_request_new(c, rid, REQ_LIST);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     snprintf(r->person, sizeof(r->person), "%s", l->person_id);
@@ -261,8 +259,6 @@ static void handle_export(struct conn *c, uint64_t rid, const Coachq__V1__Export
     }
     r = server_request_new(c, rid, REQ_EXPORT);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     r->after_seq = e->after_seq;
@@ -272,25 +268,6 @@ static void handle_export(struct conn *c, uint64_t rid, const Coachq__V1__Export
                                                   : e->page_size;
     r->max_bytes = c->srv->cfg.max_frame > 2 * PAGE_RESERVE ? c->srv->cfg.max_frame - PAGE_RESERVE
                                                             : c->srv->cfg.max_frame / 2;
-    server_read_queue(c, r);
-}
-
-static void handle_history(struct conn *c, uint64_t rid, const Coachq__V1__GetHistory *g)
-{
-    struct request *r;
-
-    if (g->id.len != UUID_LEN) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__INVALID_ARGUMENT, "get_history.id",
-                               "must be the observation's 16-byte UUID");
-        return;
-    }
-    r = server_request_new(c, rid, REQ_HISTORY);
-    if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
-        return;
-    }
-    memcpy(r->id, g->id.data, UUID_LEN);
     server_read_queue(c, r);
 }
 
@@ -311,8 +288,6 @@ static void handle_rubrics(struct conn *c, uint64_t rid, const Coachq__V1__GetRu
     }
     r = server_request_new(c, rid, g != NULL ? REQ_RUBRIC : REQ_RUBRICS);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     if (g != NULL) {
@@ -344,8 +319,6 @@ static void handle_cert_status(struct conn *c, uint64_t rid, const Coachq__V1__G
     }
     r = server_request_new(c, rid, REQ_CERT_STATUS);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     snprintf(r->person, sizeof(r->person), "%s", who);
@@ -365,8 +338,6 @@ static void handle_people(struct conn *c, uint64_t rid)
     }
     r = server_request_new(c, rid, REQ_PEOPLE);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     r->as_of = (int64_t)time(NULL);
@@ -422,8 +393,6 @@ static void handle_actions(struct conn *c, uint64_t rid, const Coachq__V1__ListA
     }
     r = server_request_new(c, rid, REQ_ACTIONS);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     snprintf(r->person, sizeof(r->person), "%s", who);
@@ -513,7 +482,6 @@ static void handle_add_reference(struct conn *c, uint64_t rid, const Coachq__V1_
     struct request *r;
     uint8_t *buf;
     size_t n;
-    int rc;
 
     if (auth_decide(&c->au, AUTH_ADD_REFERENCE, NULL) < 0) {
         server_conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "add_reference",
@@ -569,8 +537,6 @@ static void handle_add_reference(struct conn *c, uint64_t rid, const Coachq__V1_
     }
     r = server_request_new(c, rid, REQ_ADD_REFERENCE);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     /* The frame is freed when this returns: keep a decoded copy, with the
@@ -599,12 +565,7 @@ static void handle_add_reference(struct conn *c, uint64_t rid, const Coachq__V1_
     r->w.fn = add_reference_txn;
     r->w.fn_arg = r;
     r->w.received_at_ms = r->ref->registered_at_ms;
-    rc = store_submit(c->srv->store, &r->w);
-    if (rc < 0) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__UNAVAILABLE, "",
-                               "the server cannot store now; nothing was stored; try again later");
-        server_request_finish(r);
-    }
+    server_request_write(r, "the server cannot store now; nothing was stored; try again later");
 }
 
 static void handle_dashboard(struct conn *c, uint64_t rid, const Coachq__V1__GetDashboard *g)
@@ -634,8 +595,6 @@ static void handle_dashboard(struct conn *c, uint64_t rid, const Coachq__V1__Get
     }
     r = server_request_new(c, rid, REQ_DASHBOARD);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     /* The frame is freed when this returns: the request keeps copies. */
@@ -700,7 +659,6 @@ static void handle_import_outcomes(struct conn *c, uint64_t rid,
     struct request *r;
     uint8_t *buf;
     size_t n;
-    int rc;
 
     if (auth_decide(&c->au, AUTH_IMPORT_OUTCOMES, NULL) < 0) {
         server_conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "import_outcomes",
@@ -739,8 +697,6 @@ static void handle_import_outcomes(struct conn *c, uint64_t rid,
     }
     r = server_request_new(c, rid, REQ_IMPORT_OUTCOMES);
     if (r == NULL) {
-        server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
-                               "server out of memory");
         return;
     }
     /* The frame is freed when this returns: keep a decoded copy. */
@@ -760,13 +716,7 @@ static void handle_import_outcomes(struct conn *c, uint64_t rid,
     r->w.fn = import_outcomes_txn;
     r->w.fn_arg = r;
     r->w.received_at_ms = server_now_ms();
-    rc = store_submit(c->srv->store, &r->w);
-    if (rc < 0) {
-        server_conn_send_error(
-            c, rid, COACHQ__V1__CODE__UNAVAILABLE, "",
-            "the server cannot store now; nothing was imported; try again later");
-        server_request_finish(r);
-    }
+    server_request_write(r, "the server cannot store now; nothing was imported; try again later");
 }
 
 static void handle_stats(struct conn *c, uint64_t rid)
@@ -895,7 +845,7 @@ static void req_frame(struct conn *c, const uint8_t *body, size_t len)
         handle_submit(c, rid, f->submit);
         break;
     case COACHQ__V1__FRAME__BODY_GET:
-        handle_get(c, rid, f->get);
+        handle_by_id(c, rid, &f->get->id, "get.id", REQ_GET);
         break;
     case COACHQ__V1__FRAME__BODY_EXPORT_OBSERVATIONS:
         handle_export(c, rid, f->export_observations);
@@ -907,7 +857,7 @@ static void req_frame(struct conn *c, const uint8_t *body, size_t len)
         handle_stats(c, rid);
         break;
     case COACHQ__V1__FRAME__BODY_GET_HISTORY:
-        handle_history(c, rid, f->get_history);
+        handle_by_id(c, rid, &f->get_history->id, "get_history.id", REQ_HISTORY);
         break;
     case COACHQ__V1__FRAME__BODY_LIST_RUBRICS:
         handle_rubrics(c, rid, NULL);

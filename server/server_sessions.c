@@ -107,7 +107,6 @@ void server_sessions_handle(struct conn *c, uint64_t rid, const Coachq__V1__Impo
 {
     struct server_sessions *s = NULL;
     struct request *r;
-    int rc;
 
     if (auth_decide(&c->au, AUTH_IMPORT_SESSIONS, NULL) < 0) {
         server_conn_send_error(c, rid, COACHQ__V1__CODE__PERMISSION_DENIED, "import_sessions",
@@ -126,11 +125,14 @@ void server_sessions_handle(struct conn *c, uint64_t rid, const Coachq__V1__Impo
         return;
     }
     s = calloc(1, sizeof(*s));
-    r = s != NULL ? server_request_new(c, rid, REQ_IMPORT_SESSIONS) : NULL;
-    if (r == NULL) {
-        free(s);
+    if (s == NULL) {
         server_conn_send_error(c, rid, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, "",
                                "server out of memory");
+        return;
+    }
+    r = server_request_new(c, rid, REQ_IMPORT_SESSIONS);
+    if (r == NULL) {
+        free(s);
         return;
     }
     r->sess = s;
@@ -151,13 +153,7 @@ void server_sessions_handle(struct conn *c, uint64_t rid, const Coachq__V1__Impo
     s->now_s = r->w.received_at_ms / 1000;
     r->w.fn = import_sessions_txn;
     r->w.fn_arg = r;
-    rc = store_submit(c->srv->store, &r->w);
-    if (rc < 0) {
-        server_conn_send_error(
-            c, rid, COACHQ__V1__CODE__UNAVAILABLE, "",
-            "the server cannot store now; nothing was imported; try again later");
-        server_request_finish(r);
-    }
+    server_request_write(r, "the server cannot store now; nothing was imported; try again later");
 }
 
 /* The answer with the file's errors: SessionsImported, nothing imported. */

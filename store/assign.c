@@ -612,43 +612,68 @@ static int draw_last_observer(Coachq__V1__StoredObservation *rec, void *arg)
     return 0;
 }
 
-/* How many assignments of this plan manager holds in the window: open,
- * done or expired ones (an expired one was open until its window ended, so
- * a draw of a past period counts it as the draw did then). A reassigned one
- * is not counted: its replacement is. */
-struct held_count {
-    struct store_txn *t;
-    const char *scope;
+/* Counting a draw's assignments: how many of those whose keys in dbi start
+ * with key[0..klen) match, into *n. The manager's held count and the
+ * observer's load differ only in the dbi, the key and which count (match). */
+struct draw_count {
+    const struct draw *d;
+    int (*match)(const Coachq__V1__Assignment *a, const struct draw *d);
     uint32_t n;
 };
 
-static int draw_held_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
-                         void *arg)
+static int draw_count_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                          void *arg)
 {
-    struct held_count *h = arg;
+    struct draw_count *k = arg;
     Coachq__V1__Assignment *a = NULL;
     int rc;
 
     (void)val;
     (void)vlen;
-    rc = asg_of_key(h->t, key, klen, &a);
+    rc = asg_of_key(k->d->t, key, klen, &a);
     if (rc < 0) {
         return rc;
     }
-    if (strcmp(a->plan_scope, h->scope) == 0 &&
-        (a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN ||
-         a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE ||
-         a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED)) {
-        h->n++;
+    if (k->match(a, k->d)) {
+        k->n++;
     }
     coachq__v1__assignment__free_unpacked(a, NULL);
     return 0;
 }
 
+static int draw_count(const struct draw *d, MDB_dbi dbi, const uint8_t *key, size_t klen,
+                      int (*match)(const Coachq__V1__Assignment *a, const struct draw *d),
+                      uint32_t *n)
+{
+    struct draw_count k = {d, match, 0};
+    int rc = store_txn_scan(d->t, dbi, key, klen, 0, draw_count_one, &k);
+
+    *n = k.n;
+    return rc < 0 ? rc : 0;
+}
+
+/* Held by a manager in the window, of this plan: open, done or expired
+ * ones (an expired one was open until its window ended, so a draw of a past
+ * period counts it as the draw did then). A reassigned one is not counted:
+ * its replacement is. */
+static int draw_held(const Coachq__V1__Assignment *a, const struct draw *d)
+{
+    return strcmp(a->plan_scope, d->plan->scope) == 0 &&
+           (a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_OPEN ||
+            a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_DONE ||
+            a->status == COACHQ__V1__ASSIGNMENT_STATUS__ASSIGNMENT_EXPIRED);
+}
+
+/* An observer's open assignment in the draw's window already. */
+static int draw_in_window(const Coachq__V1__Assignment *a, const struct draw *d)
+{
+    return a->due_from_day == d->from && a->due_until_day == d->until;
+}
+
 static int draw_add_manager(struct draw *d, const char *id)
 {
     struct draw_mgr *m;
-    struct held_count h = {d->t, d->plan->scope, 0};
+    uint32_t held = 0;
     uint8_t key[ASG_MGR_KEY_MAX];
     size_t klen;
     int rc;
@@ -682,11 +707,11 @@ static int draw_add_manager(struct draw *d, const char *id)
         }
     }
     klen = asg_mgr_key(key, id, 1, d->from, NULL);
-    rc = store_txn_scan(d->t, d->t->s->dbi_asg_by_manager, key, klen, 0, draw_held_one, &h);
+    rc = draw_count(d, d->t->s->dbi_asg_by_manager, key, klen, draw_held, &held);
     if (rc < 0) {
         return rc;
     }
-    m->need = h.n >= d->plan->per_period ? 0 : d->plan->per_period - h.n;
+    m->need = held >= d->plan->per_period ? 0 : d->plan->per_period - held;
     return 0;
 }
 
@@ -709,39 +734,11 @@ static int draw_mgr_cmp(const void *pa, const void *pb)
     return c != 0 ? c : strcmp(a->id, b->id);
 }
 
-/* How many open assignments observer holds in the window already. */
-struct load_count {
-    struct store_txn *t;
-    int32_t from, until;
-    uint32_t n;
-};
-
-static int draw_load_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
-                         void *arg)
-{
-    struct load_count *l = arg;
-    Coachq__V1__Assignment *a = NULL;
-    int rc;
-
-    (void)val;
-    (void)vlen;
-    rc = asg_of_key(l->t, key, klen, &a);
-    if (rc < 0) {
-        return rc;
-    }
-    if (a->due_from_day == l->from && a->due_until_day == l->until) {
-        l->n++;
-    }
-    coachq__v1__assignment__free_unpacked(a, NULL);
-    return 0;
-}
-
 static int draw_observer_one(const Coachq__V1__Person *p, void *arg)
 {
     struct draw *d = arg;
     struct draw_observer *o;
     Coachq__V1__Certification *c = NULL;
-    struct load_count l = {d->t, d->from, d->until, 0};
     uint8_t key[ASG_OPEN_KEY_MAX];
     size_t klen;
     int rc;
@@ -770,11 +767,10 @@ static int draw_observer_one(const Coachq__V1__Person *p, void *arg)
     d->no++;
     snprintf(o->id, sizeof(o->id), "%s", p->id);
     klen = asg_open_key(key, p->id, NULL, 0, NULL);
-    rc = store_txn_scan(d->t, d->t->s->dbi_asg_open, key, klen, 0, draw_load_one, &l);
+    rc = draw_count(d, d->t->s->dbi_asg_open, key, klen, draw_in_window, &o->load);
     if (rc < 0) {
         return rc;
     }
-    o->load = l.n;
     return draw_chain(d->t, p->id, d->from, &o->chain, &o->nchain);
 }
 
