@@ -20,6 +20,7 @@
 #include "agg_int.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -378,7 +379,8 @@ int agg_read_window_of(struct store_txn *t, int assigned, const char *observer,
     memset(&win, 0, sizeof(win));
     /* The list at the window's last week with one (the next Monday is the
      * first key past it), and the one before its first. */
-    rc = latest_before(t, k.b, k.len, until_monday + 7, &last, &at_last);
+    rc = latest_before(t, k.b, k.len, until_monday > INT32_MAX - 7 ? INT32_MAX : until_monday + 7,
+                       &last, &at_last);
     if (rc == 0 && at_last >= from_monday) {
         rc = latest_before(t, k.b, k.len, from_monday, &first, &at_first);
     }
