@@ -437,7 +437,7 @@ static int coach_window(const struct dash_ctx *c, struct obs_page *pg, size_t m)
 
 /* Drift and coverage: the observer on each manager against that manager's
  * other observers (the coach total minus this observer's part), from one
- * range read of the observer's week lists. The managers
+ * read of the observer's window, summed over its weeks. The managers
  * are taken in the page's order, so that the sums are the same as a read
  * manager by manager. */
 static int observer_drift(const struct dash_ctx *c, struct obs_page *pg, const char *oid,
@@ -451,8 +451,11 @@ static int observer_drift(const struct dash_ctx *c, struct obs_page *pg, const c
     pg->ntouched = 0;
     pg->at_monday = INT32_MIN;
     pg->at = 0;
-    rc = agg_read_coached_of(c->t, c->req->assigned_only, oid, c->rubric_id, pg->from,
-                             c->until_monday, observer_coach_cb, pg);
+    /* The window's figures per manager from two cumulative lists
+     * (agg_read_window_of()), however many weeks the window and the
+     * store hold. */
+    rc = agg_read_window_of(c->t, c->req->assigned_only, oid, c->rubric_id, pg->from,
+                            c->until_monday, observer_coach_cb, pg);
     /* In the page's order: the managers seen, by index (a walk of the
      * marks rather than a sort). */
     for (size_t m = 0, k = 0; rc == 0 && m < pg->flm.n && k < pg->ntouched; m++) {

@@ -709,6 +709,10 @@ static const char *scope_name(unsigned kind)
         return "impact-asg";
     case AGG_LINE_IMPACT:
         return "line-impact";
+    case AGG_OBSERVER_CUM:
+        return "observer-cum";
+    case AGG_OBSERVER_CUM_ASG:
+        return "observer-cum-asg";
     }
     return "?";
 }

@@ -121,6 +121,17 @@
  * their lists only when that count is damaged: no list holds any other
  * observer's figures.
  *
+ * Cumulative lists (format 10): an AGG_OBSERVER_CUM key (kind 13; twin
+ * 0x1d) has an observer-week list's layout and is stored for exactly the
+ * weeks that have an observer-week list; its value, in the same layout,
+ * is the sum of that week's list and every earlier week's of the observer
+ * and rubric (agg_cum.c). A window of weeks is the latest one up to its
+ * last week minus the latest one before its first
+ * (agg_read_window_of()); a pair where the earlier holds a manager or a
+ * figure the later lacks is damage, never figures. The writer makes them
+ * again from the earliest week its batch changed, so a back-dated record
+ * rewrites every later week's, a live one the latest only.
+ *
  * Coach-week values (format 5): an AGG_COACH_WEEK key (kind 10) is an
  * observer-coach key with the organisation as observer: u8 kind, u8 1,
  * AGG_ORG_ALL, u8 rubric id length, the rubric id, the Monday (4 bytes),
@@ -283,7 +294,8 @@ enum agg_scope {
     AGG_OBSERVER_WEEK = 9,
     AGG_COACH_WEEK = 10,
     AGG_IMPACT = 11,
-    AGG_LINE_IMPACT = 12, /* from format 7 */
+    AGG_LINE_IMPACT = 12,  /* from format 7 */
+    AGG_OBSERVER_CUM = 13, /* from format 10 */
     /* The assigned twins (AGG_ASSIGNED, below): the same values over the
      * observations that fulfilled an assignment only. */
     AGG_COACH_ASG = 0x11,
@@ -294,6 +306,7 @@ enum agg_scope {
     AGG_OBSERVER_WEEK_ASG = 0x19,
     AGG_COACH_WEEK_ASG = 0x1a,
     AGG_IMPACT_ASG = 0x1b,
+    AGG_OBSERVER_CUM_ASG = 0x1d,
 };
 
 /*
@@ -327,6 +340,8 @@ enum agg_scope {
 #define AGG_KIND_COACHED(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_OBSERVER_COACH)
 /* True for AGG_OBSERVER_WEEK and its twin (an observer-week list). */
 #define AGG_KIND_SEEN(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_OBSERVER_WEEK)
+/* True for AGG_OBSERVER_CUM and its twin (a cumulative list). */
+#define AGG_KIND_CUM(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_OBSERVER_CUM)
 /* True for AGG_COACH_WEEK and its twin (a coach-week value). */
 #define AGG_KIND_COACHES(kind) (((unsigned)(kind) & ~AGG_ASSIGNED) == AGG_COACH_WEEK)
 /* True for AGG_IMPACT and its twin, and AGG_LINE_IMPACT (an impact block). */
@@ -375,9 +390,12 @@ enum agg_scope {
  * AGG_LINE_COACH values (the records are not read); 8 adds to each
  * coach-week value the number of observers with ratings of its coach that
  * week (version 2), counted from the observer-week lists when a store of
- * format 4 to 7 is opened (the records are not read). Each step is its own
- * function in agg_rebuild.c, run one after another. */
-#define AGG_FORMAT 8
+ * format 4 to 7 is opened (the records are not read); 10 adds the
+ * observers' cumulative lists (AGG_OBSERVER_CUM, agg_cum.c), made from the
+ * observer-week lists when a store of format 4 to 9 is opened (the records
+ * are not read). Each step is its own function in agg_rebuild.c, run one
+ * after another. */
+#define AGG_FORMAT 10
 
 /* The Monday (a day number, days since 1970-01-01) of the ISO week that day
  * falls in. */
@@ -565,6 +583,23 @@ int agg_read_listed(struct store_txn *t, int (*cb)(const char *observer, void *a
 int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
                         const char *rubric_id, int32_t from_monday, int32_t until_monday,
                         agg_coached_cb cb, void *arg);
+
+/* An observer's window of the weeks from_monday to until_monday (any day
+ * of a week stands for it) of the rubric, of the assigned twins when
+ * assigned is set: cb once per manager the observer has figures of in the
+ * window, in id order, with the figures summed over the window's weeks
+ * and the Monday of the window's last week with a list. Reads two of the
+ * observer's cumulative lists (AGG_OBSERVER_CUM, format 10) whatever the
+ * window's length: the one at its last week minus the latest before its
+ * first. cb returns 0 to go on, 1 to stop, or a negative code to stop with
+ * it. t is borrowed for the call, the id and w only during cb, on the
+ * transaction's thread. Returns 0, cb's negative code, -EIO for a
+ * cumulative list or pair of lists no sound store holds (a list that does
+ * not decode, or an earlier list with a manager or figure the later one
+ * lacks: logged, never given as figures), or a negative code. */
+int agg_read_window_of(struct store_txn *t, int assigned, const char *observer,
+                       const char *rubric_id, int32_t from_monday, int32_t until_monday,
+                       agg_coached_cb cb, void *arg);
 
 /*
  * Calls cb for every coach observed in a week of the rubric in

@@ -414,6 +414,38 @@ int agg_seen_share_key(const uint8_t *lkey, size_t llen, const struct agg_seen_e
 int agg_coach_week_share(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                          uint8_t *share, size_t *slen, struct agg_seen_ent *e);
 
+/* The cumulative list key (AGG_OBSERVER_CUM or twin) of an observer-week
+ * list key (kind, observer, rubric, week) into out (AGG_KEY_MAX bytes);
+ * *glen the length of its prefix before the week. Returns 0 or -EINVAL for
+ * a key not of a list's form. */
+int agg_cum_key(const uint8_t *key, size_t klen, uint8_t *out, size_t *glen);
+
+/* Makes again the cumulative lists of the observer and rubric of the
+ * observer-week list key lkey (borrowed), from the week from_monday on:
+ * the latest cumulative list before it plus each week list in turn, one
+ * cumulative list per week list, and none for a week without one. A
+ * damaged cumulative list before from_monday is not built on (every week
+ * is made again from the first); a damaged week list adds nothing. In the
+ * caller's write transaction (writer thread, or a rebuild or migration).
+ * Returns 0, -EINVAL for a key not of a list's form, or a STORE_TXN_ABORT()
+ * code. */
+int agg_cum_update(struct store_txn *t, const uint8_t *lkey, size_t llen, int32_t from_monday);
+
+/* Format < 10 to 10: the cumulative lists of every observer and rubric
+ * with observer-week lists, made from those lists (no record read); *groups
+ * gets the observer-rubric groups made. Returns 0 or a STORE_TXN_ABORT()
+ * code. */
+int agg_cum_migrate(struct store_txn *t, uint64_t *groups);
+
+/* acc += wk (both in manager order, borrowed wk), with scratch as working
+ * memory (its array reused; the caller frees all three). Returns 0 or
+ * -ENOMEM. */
+int agg_cum_add(struct agg_seen *acc, const struct agg_seen *wk, struct agg_seen *scratch);
+
+/* 1 when the lists a and b (borrowed) hold the same managers and figures,
+ * else 0. */
+int agg_cum_equal(const struct agg_seen *a, const struct agg_seen *b);
+
 /* Format 4 to 5: replaces every AGG_OBSERVER_COACH value and twin by the
  * observer-week lists they add up to, and writes the coach-week values of
  * the AGG_COACH values; *lists gets the observer-week lists written. In

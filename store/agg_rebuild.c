@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "keys.h"
 #include "log.h"
 #include "obs.h"
@@ -36,6 +37,10 @@ struct agg_build {
     /* verify: per coach-week key, the rebuilt observers with ratings (an
      * entry's observations used as the count). */
     struct agg_map raters;
+    /* verify (format 10): the rebuilt shares in key order, made at the
+     * first cumulative list compared. */
+    struct agg_ent **coached;
+    size_t ncoached;
 };
 
 static void report(struct agg_build *b, const char *key, const char *what)
@@ -290,6 +295,14 @@ static int step_to_8(struct store_txn *t, uint64_t *values)
     return agg_seen_raters_migrate(t, values);
 }
 
+/* Format < 10 to 10: the observers' cumulative lists, made from the
+ * observer-week lists (agg_cum.c). Needs only what format 5 on holds (any
+ * format from 8 on passes it by); reads no record. */
+static int step_to_10(struct store_txn *t, uint64_t *groups)
+{
+    return agg_cum_migrate(t, groups);
+}
+
 int agg_format_check(struct store_txn *t, int rebuilt)
 {
     static const char key[] = "agg_format";
@@ -314,7 +327,7 @@ int agg_format_check(struct store_txn *t, int rebuilt)
     if (rc == 0 && v.mv_size == 4 && keys_get_be32(v.mv_data) >= 4 &&
         keys_get_be32(v.mv_data) < AGG_FORMAT && !rebuilt) {
         uint32_t from = keys_get_be32(v.mv_data);
-        uint64_t lists = 0, blocks = 0, more = 0, counted = 0;
+        uint64_t lists = 0, blocks = 0, more = 0, counted = 0, groups = 0;
 
         rc = from < 5 ? step_to_5(t, &lists) : 0;
         if (rc == 0 && from < 6) {
@@ -326,13 +339,16 @@ int agg_format_check(struct store_txn *t, int rebuilt)
         if (rc == 0 && from < 8) {
             rc = step_to_8(t, &counted);
         }
+        if (rc == 0 && from < 10) {
+            rc = step_to_10(t, &groups);
+        }
         if (rc != 0) {
             return rc;
         }
         log_event(LOG_INFO, "agg_format_upgraded",
-                  "from=%" PRIu32 " to=%d lists=%" PRIu64 " blocks=%" PRIu64
-                  " coach_weeks=%" PRIu64,
-                  from, AGG_FORMAT, lists, blocks + more, counted);
+                  "from=%" PRIu32 " to=%d lists=%" PRIu64 " blocks=%" PRIu64 " coach_weeks=%" PRIu64
+                  " cumulative=%" PRIu64,
+                  from, AGG_FORMAT, lists, blocks + more, counted, groups);
         return store_txn_put_raw(t, t->s->dbi_meta, (const uint8_t *)key, sizeof(key) - 1, want, 4,
                                  NULL);
     }
@@ -510,6 +526,188 @@ static void figures_diff(struct agg_build *b, const char *text, const struct agg
     }
 }
 
+static int coached_cmp(const void *a, const void *b)
+{
+    const struct agg_ent *x = *(struct agg_ent *const *)a;
+    const struct agg_ent *y = *(struct agg_ent *const *)b;
+
+    return keys_compare(x->key, x->klen, y->key, y->klen);
+}
+
+/* The rebuilt shares (AGG_OBSERVER_COACH keys and twins) in key order, so
+ * that an observer's and rubric's are together, by week, then manager. */
+static int coached_sort(struct agg_build *b)
+{
+    if (b->coached != NULL || b->map.n == 0) {
+        return 0;
+    }
+    b->coached = calloc(b->map.n, sizeof(*b->coached));
+    if (b->coached == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < b->map.cap; i++) {
+        struct agg_ent *e = b->map.slot[i];
+
+        if (e != NULL && AGG_KIND_COACHED(e->key[0])) {
+            b->coached[b->ncoached++] = e;
+        }
+    }
+    qsort(b->coached, b->ncoached, sizeof(*b->coached), coached_cmp);
+    return 0;
+}
+
+/* What the cumulative list of the group prefix p[0..plen) (a share key's
+ * kind, observer and rubric) at the week until should hold, from the
+ * rebuilt shares, into want (scratch wk, sum). Returns 1 when the week
+ * until has a share with figures (its week list is stored), 0 when not,
+ * or -ENOMEM. */
+static int cum_rebuilt(struct agg_build *b, const uint8_t *p, size_t plen, int32_t until,
+                       struct agg_seen *want, struct agg_seen *wk, struct agg_seen *sum)
+{
+    size_t lo = 0, hi = b->ncoached;
+    int has = 0;
+    int rc = 0;
+
+    want->n = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct agg_ent *e = b->coached[mid];
+
+        if (keys_compare(e->key, e->klen < plen ? e->klen : plen, p, plen) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    for (size_t i = lo; i < b->ncoached && rc == 0;) {
+        const struct agg_ent *e = b->coached[i];
+        int32_t monday;
+
+        if (e->klen < plen + 5 || memcmp(e->key, p, plen) != 0 ||
+            (monday = keys_day_decode(e->key + plen)) > until) {
+            break;
+        }
+        /* One week's shares, in manager order: a list to add. */
+        wk->n = 0;
+        for (; i < b->ncoached && rc == 0; i++) {
+            const struct agg_ent *x = b->coached[i];
+            struct agg_seen_ent *d;
+            size_t clen = x->klen - plen - 4;
+
+            if (x->klen < plen + 5 || memcmp(x->key, p, plen) != 0 ||
+                keys_day_decode(x->key + plen) != monday) {
+                break;
+            }
+            if (clen > VALIDATE_MAX_ID || GROW_ARRAY(wk->e, wk->cap, wk->n + 1, 16) < 0) {
+                rc = clen > VALIDATE_MAX_ID ? 0 : -ENOMEM;
+                continue;
+            }
+            d = &wk->e[wk->n];
+            memset(d, 0, sizeof(*d));
+            memcpy(d->coach, x->key + plen + 4, clen);
+            d->coach[clen] = '\0';
+            d->clen = clen;
+            d->observations = x->v.observations;
+            for (size_t k = 0; k < x->v.nb; k++) {
+                d->count += x->v.b[k].count;
+                d->sum += (int64_t)llround(x->v.b[k].sum);
+                d->sumsq += (int64_t)llround(x->v.b[k].sumsq);
+                d->proficient += x->v.b[k].proficient;
+            }
+            wk->n += d->observations != 0 || d->count != 0;
+        }
+        if (rc == 0 && wk->n > 0) {
+            has = monday == until;
+            rc = agg_cum_add(want, wk, sum);
+        }
+    }
+    return rc != 0 ? rc : has;
+}
+
+/* Compares a stored cumulative list (format 10) with what the rebuilt
+ * shares of its observer and rubric add up to by its week. */
+static int verify_cum(struct agg_build *b, const uint8_t *key, size_t klen, const uint8_t *val,
+                      size_t vlen, const char *text)
+{
+    uint8_t p[AGG_KEY_MAX];
+    struct agg_seen l, want, wk, sum;
+    size_t slen, rlen;
+    int rc;
+
+    memset(&l, 0, sizeof(l));
+    memset(&want, 0, sizeof(want));
+    memset(&wk, 0, sizeof(wk));
+    memset(&sum, 0, sizeof(sum));
+    rc = agg_seen_decode(&l, val, vlen);
+    if (rc == -EIO || klen < 3 || (slen = key[1]) + 3 > klen ||
+        (rlen = key[2 + slen]) + 3 + slen + 4 != klen) {
+        report(b, text, "stored cumulative list does not decode");
+        rc = 0;
+        goto out;
+    }
+    if (rc == 0) {
+        rc = coached_sort(b);
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    memcpy(p, key, klen - 4);
+    p[0] = (uint8_t)((key[0] & AGG_ASSIGNED) | AGG_OBSERVER_COACH);
+    rc = cum_rebuilt(b, p, klen - 4, keys_day_decode(key + klen - 4), &want, &wk, &sum);
+    if (rc == 0) {
+        report(b, text, "stored but not rebuilt (no share of its week)");
+    } else if (rc == 1) {
+        if (!agg_cum_equal(&l, &want)) {
+            report(b, text, "cumulative list differs from what its weeks' shares add up to");
+        }
+        rc = 0;
+    }
+out:
+    agg_seen_free(&l);
+    agg_seen_free(&want);
+    agg_seen_free(&wk);
+    agg_seen_free(&sum);
+    return rc;
+}
+
+/* Names each cumulative list (format 10) that is missing: one per
+ * observer, rubric and week with a rebuilt share with figures. */
+static int verify_cum_missing(struct agg_build *b)
+{
+    uint8_t ck[AGG_KEY_MAX];
+    char text[300];
+    int rc = coached_sort(b);
+
+    for (size_t i = 0; i < b->ncoached && rc == 0; i++) {
+        const struct agg_ent *e = b->coached[i];
+        size_t slen = e->key[1], at;
+        MDB_val v;
+        int64_t n = 0;
+
+        for (size_t k = 0; k < e->v.nb; k++) {
+            n += e->v.b[k].count;
+        }
+        if (e->klen < 3 + slen || (at = 3 + slen + e->key[2 + slen]) + 4 >= e->klen ||
+            (e->v.observations == 0 && n == 0)) {
+            continue;
+        }
+        /* The next share of the same week has the same list. */
+        if (i + 1 < b->ncoached && b->coached[i + 1]->klen > at + 4 &&
+            memcmp(b->coached[i + 1]->key, e->key, at + 4) == 0) {
+            continue;
+        }
+        memcpy(ck, e->key, at + 4);
+        ck[0] = (uint8_t)((e->key[0] & AGG_ASSIGNED) | AGG_OBSERVER_CUM);
+        rc = store_txn_get_raw(b->t, b->t->s->dbi_agg, ck, at + 4, &v);
+        if (rc == -ENOENT) {
+            agg_key_text(ck, at + 4, text, sizeof(text));
+            report(b, text, "missing (its week has a rebuilt share)");
+            rc = 0;
+        }
+    }
+    return rc;
+}
+
 /* Compares a stored observer-week list with the rebuilt shares of its
  * managers, each reported under its share's key text (AGG_OBSERVER_COACH). */
 static int verify_seen(struct agg_build *b, const uint8_t *key, size_t klen, const uint8_t *val,
@@ -645,6 +843,9 @@ static int verify_stored(const uint8_t *key, size_t klen, const uint8_t *val, si
     if (klen >= 1 && AGG_KIND_SEEN(key[0])) {
         return verify_seen(b, key, klen, val, vlen, text);
     }
+    if (klen >= 1 && AGG_KIND_CUM(key[0])) {
+        return verify_cum(b, key, klen, val, vlen, text);
+    }
     if (klen >= 1 && AGG_KIND_COACHES(key[0])) {
         verify_coach_week(b, key, klen, val, vlen, text);
         return 0;
@@ -724,6 +925,9 @@ static int verify_txn(struct store_txn *t, void *arg)
     if (rc == 0) {
         rc = store_txn_scan(t, t->s->dbi_agg, NULL, 0, 0, verify_stored, b);
     }
+    if (rc == 0) {
+        rc = verify_cum_missing(b);
+    }
     if (rc == 0 && b->map.n > 0) {
         missing = calloc(b->map.n, sizeof(*missing));
         if (missing == NULL) {
@@ -796,6 +1000,7 @@ int agg_verify(struct store *s, int repair, agg_diff_cb cb, void *arg,
     }
     agg_map_free(&b->map);
     agg_map_free(&b->raters);
+    free(b->coached);
     free(b);
     return rc;
 }

@@ -685,6 +685,18 @@ int agg_seen_write(struct store_txn *t, struct agg_ent *const *ents, size_t n)
     if (rc == 0) {
         rc = deltas_apply(t, &dl);
     }
+    /* The cumulative lists (agg_cum.c) of each observer and rubric whose
+     * week lists changed, from the earliest week changed: the items are in
+     * key order, so a group's first item is its earliest week. */
+    for (size_t i = 0; i < m && rc == 0; i++) {
+        size_t g = it[i].llen - 4;
+
+        if (!AGG_KIND_SEEN(it[i].lkey[0]) ||
+            (i > 0 && it[i - 1].llen == it[i].llen && memcmp(it[i - 1].lkey, it[i].lkey, g) == 0)) {
+            continue;
+        }
+        rc = agg_cum_update(t, it[i].lkey, it[i].llen, keys_day_decode(it[i].lkey + g));
+    }
     free(dl.d);
     agg_seen_free(&l);
     free(it);

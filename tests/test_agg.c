@@ -631,9 +631,10 @@ static void test_excluded(void **state)
     assert_int_equal(r.observations, 4);
     assert_int_equal(r.counted, 1);
     assert_int_equal(r.differences, 0);
-    /* coach, line, line-coach, org, observer, its week list, the coach-week,
-     * the coach's impact block, the line-coach block: no cohort. */
-    assert_int_equal(r.keys, 9);
+    /* coach, line, line-coach, org, observer, its week list and its
+     * cumulative list, the coach-week, the coach's impact block, the
+     * line-coach block: no cohort. */
+    assert_int_equal(r.keys, 10);
 }
 
 /* ---- Amendments -------------------------------------------------------- */
@@ -909,9 +910,9 @@ static void test_verify_repair(void **state)
     assert_int_equal(r.observations, 2);
     assert_int_equal(r.counted, 2);
     /* 2 weeks x (coach, line, line-coach, org, coach-week) + 2 observers + their 2
-     * lists + the coach's impact block and the line-coach block (both weeks
-     * in one each). */
-    assert_int_equal(r.keys, 16);
+     * lists and 2 cumulative lists + the coach's impact block and the
+     * line-coach block (both weeks in one each). */
+    assert_int_equal(r.keys, 18);
     assert_int_equal(r.differences, 0);
     assert_int_equal(d.n, 0);
 
@@ -939,7 +940,7 @@ static void test_verify_repair(void **state)
     memset(&d, 0, sizeof(d));
     assert_int_equal(agg_verify(f->s, 0, diff_cb, &d, &r), 0);
     assert_int_equal(r.differences, 0);
-    assert_int_equal(r.keys, 16);
+    assert_int_equal(r.keys, 18);
 }
 
 /* ---- Schema 3 upgrade -------------------------------------------------- */
@@ -1029,7 +1030,7 @@ static void test_schema_upgrade(void **state)
     weeks_free(&ws);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
     assert_int_equal(r.differences, 0);
-    assert_int_equal(r.keys, 16);
+    assert_int_equal(r.keys, 18);
     /* Contributions were rebuilt too: a double-coding peer after the
      * upgrade pairs up and verify still agrees. */
     tobs_make(&b2, "flm.cara", "rep.ida", T0);
@@ -1067,7 +1068,7 @@ static void test_schema_upgrade(void **state)
     weeks_free(&ws);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
     assert_int_equal(r.differences, 0);
-    assert_int_equal(r.keys, 18);
+    assert_int_equal(r.keys, 21);
     tobs_make(&b2, "flm.cara", "rep.ida", T0 + 60);
     assert_int_equal(submit(f->s, "carol", &b2.t.o), 0);
     assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &r), 0);
@@ -1157,6 +1158,7 @@ static void strip_mix(const char *dir)
 
         /* Lists hold no mix (the rebuild makes them again). */
         if (AGG_KIND_SEEN(((const uint8_t *)k.mv_data)[0]) ||
+            AGG_KIND_CUM(((const uint8_t *)k.mv_data)[0]) ||
             AGG_KIND_COACHES(((const uint8_t *)k.mv_data)[0]) ||
             AGG_KIND_IMPACT(((const uint8_t *)k.mv_data)[0])) {
             continue;
@@ -1945,7 +1947,7 @@ static void test_coachqd_verify(void **state)
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
     assert_non_null(strstr(out, "observations read: 2\n"));
     assert_non_null(strstr(out, "counted: 2\n"));
-    assert_non_null(strstr(out, "aggregate values: 16\n"));
+    assert_non_null(strstr(out, "aggregate values: 18\n"));
     assert_non_null(strstr(out, "differences: 0\n"));
 
     f->s = testutil_store_open_enforced(f->dir);
@@ -2000,7 +2002,7 @@ static void test_backdated_import_refreshes(void **state)
     testutil_coachqd(out, sizeof(out), 0, "verify", "--data", f->dir, NULL);
     assert_non_null(strstr(out, "differences: 0\n"));
     /* The two observations of flm.cara now count in the cohort, a week each. */
-    assert_non_null(strstr(out, "aggregate values: 18\n"));
+    assert_non_null(strstr(out, "aggregate values: 20\n"));
     /* The same import again changes nothing, so nothing is rebuilt. */
     testutil_coachqd(out, sizeof(out), 0, "import", "programme", "--data", f->dir, csv, NULL);
     assert_null(strstr(out, "brought up to date"));
