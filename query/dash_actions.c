@@ -56,7 +56,7 @@ static void share_cell(struct dash *d, Coachq__V1__TableRow *r, uint64_t part, u
 }
 
 /* The behaviour whose rating says whether agreed actions were followed up. */
-#define FOLLOW_UP_BEHAVIOUR "documents-actions"
+#define FOLLOW_UP_BEHAVIOUR DASH_FOLLOW_UP_BEHAVIOUR
 #define MARK_ACTION COACHQ__V1__MARKER_KIND__MARKER_KIND_ACTION_AGREED
 
 /* Table "actions": agreed against followed up. */

@@ -14,6 +14,10 @@
 
 #include "dash_builder.h"
 
+/* The behaviour whose rating says whether agreed actions were followed up:
+ * the only one the follow-through tables read of a row's total. */
+#define DASH_FOLLOW_UP_BEHAVIOUR "documents-actions"
+
 /* One manager of a My managers page. */
 struct dash_actions_row {
     const char *id;

@@ -114,6 +114,49 @@ static double count_median(const unsigned *cnt, size_t n)
     }
 }
 
+/* The highest bit set of b[0..nw), or -1 when none is. */
+static int64_t bits_last(const uint64_t *b, size_t nw)
+{
+    for (size_t i = nw; i-- > 0;) {
+        if (b[i] != 0) {
+            return (int64_t)(i * 64 + 63 - (size_t)__builtin_clzll(b[i]));
+        }
+    }
+    return -1;
+}
+
+/* The lowest bit set of b[0..nw) at from or above, or -1 when none is. */
+static int64_t bits_next(const uint64_t *b, size_t nw, size_t from)
+{
+    size_t i = from / 64;
+    uint64_t w;
+
+    if (i >= nw) {
+        return -1;
+    }
+    w = b[i] & (~(uint64_t)0 << (from % 64));
+    while (w == 0) {
+        if (++i == nw) {
+            return -1;
+        }
+        w = b[i];
+    }
+    return (int64_t)(i * 64 + (size_t)__builtin_ctzll(w));
+}
+
+/* The bits set of b[0..nw) at from or above: a word at a time. */
+static unsigned bits_count_from(const uint64_t *b, size_t nw, size_t from)
+{
+    unsigned n = 0;
+
+    for (size_t i = from / 64; i < nw; i++) {
+        uint64_t w = i == from / 64 ? b[i] & (~(uint64_t)0 << (from % 64)) : b[i];
+
+        n += (unsigned)__builtin_popcountll(w);
+    }
+    return n;
+}
+
 int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
                          const struct dash_cadence_window *w, const char *manager,
                          const Coachq__V1__AggWeek *observed, struct dash_cadence *out,
@@ -124,8 +167,8 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
     int32_t shown_from = recent_from < w->from_day ? recent_from : w->from_day;
     int32_t scan_from = shown_from;
     int32_t commit_from = INT32_MAX; /* "every N weeks": the last N weeks */
-    size_t maxdays;
-    struct cadence_day *days = NULL;
+    uint64_t *bits = NULL;           /* a rep's coaching days: bit i is day scan_from + i */
+    size_t nw, win0;
     size_t span = (size_t)(w->until_day - w->from_day + 1);
     unsigned *pooled = NULL; /* the gaps of every rep, counted by length */
     unsigned *mine = NULL;   /* those of the rep at hand */
@@ -137,7 +180,7 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
     int rc;
 
     memset(out, 0, sizeof(*out));
-    /* The commitment first, so that one scan of each rep's days serves
+    /* The commitment first, so that one read of each rep's days serves
      * every figure, "in time" included. */
     rc = cadence_commit_for(c->t, manager, &out->commit, scope, sizeof(scope));
     if (rc == 0) {
@@ -154,56 +197,52 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
     if (scan_from < 0) {
         scan_from = 0;
     }
-    maxdays = (size_t)(w->until_day - scan_from + 1);
     rc = people_reports_at(c->t, manager, w->until_day, reps_cb, &rs);
     if (rc != 0) {
         goto out;
     }
-    days = calloc(maxdays + 1, sizeof(*days));
+    /* The days come as a bitmap, not a list: every figure below is a
+     * count, a highest bit or the distance between neighbouring bits, so
+     * no day is walked but those of the window's gaps. */
+    nw = scan_from <= w->until_day ? CADENCE_BITS_WORDS(scan_from, w->until_day) : 1;
+    win0 = w->from_day > scan_from ? (size_t)(w->from_day - scan_from) : 0;
+    bits = calloc(nw, sizeof(*bits));
     pooled = calloc(span, sizeof(*pooled));
     mine = calloc(span, sizeof(*mine));
-    if (days == NULL || pooled == NULL || mine == NULL) {
+    if (bits == NULL || pooled == NULL || mine == NULL) {
         rc = -ENOMEM;
         goto out;
     }
     out->reps = (unsigned)rs.n;
     out->cut = rs.cut;
     for (size_t i = 0; i < rs.n; i++) {
-        size_t n = 0;
-        unsigned in_window = 0, longest = 0;
-        int32_t last = -1, prev = -1;
+        unsigned in_window, longest = 0;
+        int64_t hi, last = -1, prev = -1;
+        uint64_t held_min = 0;
         size_t mine0 = ngaps;
-        int recent = 0;
+        int recent;
         Coachq__V1__TableRow *r;
         char buf[16];
 
         memset(mine, 0, span * sizeof(*mine));
-        rc = cadence_pair_days(c->t, manager, rs.id[i], scan_from, w->until_day, days, maxdays, &n,
-                               NULL);
+        rc = cadence_pair_bits(c->t, manager, rs.id[i], scan_from, w->until_day, w->from_day, bits,
+                               nw, &held_min);
         if (rc != 0) {
             goto out;
         }
-        in_time += n > 0 && days[n - 1].day >= commit_from;
-        for (size_t j = 0; j < n; j++) {
-            int32_t day = days[j].day;
-
-            if (day < shown_from) {
-                /* Read for the commitment only. */
-                continue;
-            }
-            last = day;
-            if (day >= recent_from) {
-                recent = 1;
-            }
-            if (day < w->from_day) {
-                continue;
-            }
-            in_window++;
-            if (!days[j].observed) {
-                out->minutes += days[j].minutes;
-            }
+        /* The days before shown_from were read for the commitment only. */
+        hi = bits_last(bits, nw);
+        in_time += hi >= 0 && scan_from + hi >= commit_from;
+        if (hi >= 0 && scan_from + hi >= shown_from) {
+            last = scan_from + hi;
+        }
+        recent = last >= 0 && last >= recent_from;
+        in_window = bits_count_from(bits, nw, win0);
+        out->minutes += held_min;
+        for (int64_t j = bits_next(bits, nw, win0); j >= 0;
+             j = bits_next(bits, nw, (size_t)j + 1)) {
             if (prev >= 0) {
-                unsigned gap = (unsigned)(day - prev);
+                unsigned gap = (unsigned)(j - prev);
 
                 pooled[gap]++;
                 mine[gap]++;
@@ -212,7 +251,7 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
                     longest = gap;
                 }
             }
-            prev = day;
+            prev = j;
         }
         out->days += in_window;
         if (longest > out->longest_gap) {
@@ -228,7 +267,7 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
         dash_cell_text(d, r, dash_person_name(d, c->t, rs.id[i]), rs.id[i]);
         dash_cell_count(d, r, in_window);
         if (last >= 0) {
-            day_text(last, buf, sizeof(buf));
+            day_text((int32_t)last, buf, sizeof(buf));
             dash_cell_text(d, r, buf, NULL);
         } else {
             dash_cell_text(d, r, "not in the window", NULL);
@@ -269,7 +308,7 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
     }
     rc = 0;
 out:
-    free(days);
+    free(bits);
     free(pooled);
     free(mine);
     free(rs.id);

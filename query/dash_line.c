@@ -246,7 +246,10 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
         /* The rolling weeks give the quality trend only; the behaviours
          * are shown summed over the window (the follow-up column) and the
          * heat map's weeks, so they are summed as they are read. */
-        rc = dash_weeks_load_sums(c, AGG_LINE_COACH, scope, tw, &m->ws, &m->total, hw, &m->heat);
+        /* Of the whole window's behaviours the page shows only the
+         * follow-up one (dash_actions.h); the heat map has them all. */
+        rc = dash_weeks_load_sums_only(c, AGG_LINE_COACH, scope, tw, &m->ws, &m->total,
+                                       DASH_FOLLOW_UP_BEHAVIOUR, hw, &m->heat);
         if (rc == 0) {
             rc = outcomes_list(c->t, m->id, from_day, c->until_day, held_cb, &h);
         }

@@ -180,15 +180,16 @@ static Coachq__V1__AggBehaviour *week_behaviour(struct week_chunk **arena, Coach
 }
 
 /* dst += src (see above), dst's memory from arena (NULL: malloc); src's
- * behaviours left out unless behaviours is set. Returns 0 or -ENOMEM. */
-static int week_add_in(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
-                       const Coachq__V1__AggWeek *src, int behaviours)
+ * behaviours left out unless behaviours is set, and then only the one
+ * whose id is only when only is not NULL. Returns 0 or -ENOMEM. */
+static int week_add_only(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
+                         const Coachq__V1__AggWeek *src, int behaviours, const char *only)
 {
     for (size_t i = 0; behaviours && i < src->n_behaviours; i++) {
         const Coachq__V1__AggBehaviour *sb = src->behaviours[i];
         Coachq__V1__AggBehaviour *db;
 
-        if (sb == NULL || sb->id == NULL) {
+        if (sb == NULL || sb->id == NULL || (only != NULL && strcmp(sb->id, only) != 0)) {
             continue;
         }
         db = week_behaviour(arena, dst, sb->id, i);
@@ -210,6 +211,12 @@ static int week_add_in(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
     return 0;
 }
 
+static int week_add_in(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
+                       const Coachq__V1__AggWeek *src, int behaviours)
+{
+    return week_add_only(arena, dst, src, behaviours, NULL);
+}
+
 /* dst += src, dst's memory from malloc (free with dash_week_clear()). */
 int dash_week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
 {
@@ -223,6 +230,7 @@ struct weeks_read {
     struct dash_weeks *ws;
     int sums;
     Coachq__V1__AggWeek *total;  /* every week */
+    const char *total_only;      /* NULL, or the one behaviour total keeps */
     Coachq__V1__AggWeek *recent; /* the weeks from ws->w[recent_from] */
     unsigned recent_from;
 };
@@ -245,7 +253,7 @@ static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *src, void *arg)
     /* The weeks come oldest first, so each sum adds them in the order
      * weeks_sum() adds the stored copies: the same figures, with no copy of
      * a week's behaviours in between. */
-    rc = week_add_in(NULL, wr->total, src, 1);
+    rc = week_add_only(NULL, wr->total, src, 1, wr->total_only);
     if (rc == 0 && wr->recent != NULL && (unsigned)i - (DASH_ROLL - 1) >= wr->recent_from) {
         rc = week_add_in(NULL, wr->recent, src, 1);
     }
@@ -319,6 +327,14 @@ int dash_weeks_load_sums(const struct dash_ctx *c, enum agg_scope kind, const ch
                          struct dash_weeks *ws, Coachq__V1__AggWeek *total, unsigned recent,
                          Coachq__V1__AggWeek *recent_sum)
 {
+    return dash_weeks_load_sums_only(c, kind, id, n, ws, total, NULL, recent, recent_sum);
+}
+
+int dash_weeks_load_sums_only(const struct dash_ctx *c, enum agg_scope kind, const char *id,
+                              unsigned n, struct dash_weeks *ws, Coachq__V1__AggWeek *total,
+                              const char *total_only, unsigned recent,
+                              Coachq__V1__AggWeek *recent_sum)
+{
     static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
     struct weeks_read wr;
 
@@ -329,6 +345,7 @@ int dash_weeks_load_sums(const struct dash_ctx *c, enum agg_scope kind, const ch
     memset(&wr, 0, sizeof(wr));
     wr.sums = 1;
     wr.total = total;
+    wr.total_only = total_only;
     wr.recent = recent_sum;
     wr.recent_from = recent < n ? n - recent : 0;
     return weeks_load(c, kind, id, n, DASH_ROLL_HEAD, ws, &wr);

@@ -298,9 +298,12 @@ out:
     return rc;
 }
 
+/* Called by held_walk() for each imported row of the pair in the range. */
+typedef void (*held_row_cb)(int32_t day, uint32_t minutes, void *arg);
+
 /* The imported sessions held: one range of the rep's keys. */
-static int pair_held(struct store_txn *t, const char *coach, const char *coachee, int32_t from_day,
-                     int32_t until_day, struct pair_days *pd)
+static int held_walk(struct store_txn *t, const char *coach, const char *coachee, int32_t from_day,
+                     int32_t until_day, held_row_cb cb, void *arg)
 {
     uint8_t key[HELD_KEY_MAX];
     size_t klen, ne = strlen(coachee), nc = strlen(coach);
@@ -329,11 +332,16 @@ static int pair_held(struct store_txn *t, const char *coach, const char *coachee
         }
         if (k.mv_size == 6 + ne + nc && p[5 + ne] == nc && memcmp(p + 6 + ne, coach, nc) == 0 &&
             v.mv_size == 4) {
-            pair_add(pd, day, keys_get_be32(v.mv_data), 1);
+            cb(day, keys_get_be32(v.mv_data), arg);
         }
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
+}
+
+static void pair_held_row(int32_t day, uint32_t minutes, void *arg)
+{
+    pair_add(arg, day, minutes, 1);
 }
 
 static void pair_counted_day(int32_t day, void *arg)
@@ -363,7 +371,7 @@ static int pair_days(struct store_txn *t, const char *coach, const char *coachee
         rc = cadence_pair_counted(t, coach, coachee, from_day, until_day, pair_counted_day, &pd);
     }
     if (rc == 0) {
-        rc = pair_held(t, coach, coachee, from_day, until_day, &pd);
+        rc = held_walk(t, coach, coachee, from_day, until_day, pair_held_row, &pd);
     }
     *n = pd.n;
     if (more != NULL) {
@@ -383,6 +391,56 @@ int cadence_pair_days_walk(struct store_txn *t, const char *coach, const char *c
                            size_t *n, int *more)
 {
     return pair_days(t, coach, coachee, from_day, until_day, out, max, n, more, 1);
+}
+
+struct pair_bits {
+    uint64_t *days;
+    int32_t from_day;
+    int32_t minutes_from;
+    uint64_t minutes;
+};
+
+/* An imported row: its minutes count when the day has no observed session
+ * (a pair holds at most one row per day, so none is counted twice), then
+ * its day is a coaching day. */
+static void pair_bits_row(int32_t day, uint32_t minutes, void *arg)
+{
+    struct pair_bits *pb = arg;
+    size_t i;
+    uint64_t bit;
+
+    /* The range of keys starts at from_day; a day that reads as before it
+     * (a key no writer makes) has no bit to set. */
+    if (day < pb->from_day) {
+        return;
+    }
+    i = (size_t)((int64_t)day - pb->from_day);
+    bit = (uint64_t)1 << (i % 64);
+    if (day >= pb->minutes_from && (pb->days[i / 64] & bit) == 0) {
+        pb->minutes += minutes;
+    }
+    pb->days[i / 64] |= bit;
+}
+
+int cadence_pair_bits(struct store_txn *t, const char *coach, const char *coachee, int32_t from_day,
+                      int32_t until_day, int32_t minutes_from, uint64_t *days, size_t nwords,
+                      uint64_t *minutes)
+{
+    struct pair_bits pb = {days, from_day, minutes_from, 0};
+    int rc;
+
+    *minutes = 0;
+    if (!held_id_ok(coach) || !held_id_ok(coachee) || from_day < 0 || until_day < from_day) {
+        return -EINVAL;
+    }
+    /* The observed days first, so that each imported row knows whether
+     * its day has one. */
+    rc = cadence_pair_counted_bits(t, coach, coachee, from_day, until_day, days, nwords);
+    if (rc == 0) {
+        rc = held_walk(t, coach, coachee, from_day, until_day, pair_bits_row, &pb);
+    }
+    *minutes = pb.minutes;
+    return rc;
 }
 
 /* ---- Commitments -------------------------------------------------------- */

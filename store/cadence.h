@@ -162,6 +162,36 @@ typedef void (*cadence_day_cb)(int32_t day, void *arg);
 int cadence_pair_counted(struct store_txn *t, const char *coach, const char *coachee,
                          int32_t from_day, int32_t until_day, cadence_day_cb cb, void *arg);
 
+/* Words of a bitmap with one bit per day of [from_day, until_day]
+ * (until_day >= from_day). */
+#define CADENCE_BITS_WORDS(from_day, until_day)                                                    \
+    ((size_t)(((int64_t)(until_day) - (int64_t)(from_day) + 64) / 64))
+
+/*
+ * cadence_pair_counted() as a bitmap: bits[0..nwords) cleared, then bit i
+ * (bits[i / 64] >> i % 64) set when day from_day + i has an observed
+ * session that the counts hold. A block of days costs one OR, not a call
+ * per day. Returns 0, -EINVAL (ids as cadence_pair_counted(), until_day <
+ * from_day, nwords below CADENCE_BITS_WORDS()), -EIO or a negative errno.
+ */
+int cadence_pair_counted_bits(struct store_txn *t, const char *coach, const char *coachee,
+                              int32_t from_day, int32_t until_day, uint64_t *bits, size_t nwords);
+
+/*
+ * The pair's coaching days of [from_day, until_day] as cadence_pair_days()
+ * gives them, as a bitmap for a reader that needs the days' pattern and
+ * their minutes but no list: days[0..nwords) (CADENCE_BITS_WORDS() at
+ * least) cleared, then bit i set when from_day + i is a coaching day
+ * (observed, imported or both); *minutes the imported minutes of the
+ * coaching days in [minutes_from, until_day] with no observed session
+ * (what a list's entries with observed 0 hold). Borrowed arguments, any
+ * transaction and thread. Returns 0, -EINVAL (bad ids, from_day < 0,
+ * until_day < from_day, nwords too small), -EIO or a negative errno.
+ */
+int cadence_pair_bits(struct store_txn *t, const char *coach, const char *coachee, int32_t from_day,
+                      int32_t until_day, int32_t minutes_from, uint64_t *days, size_t nwords,
+                      uint64_t *minutes);
+
 /* What cadence_verify() found: stored keys, keys counted again from the
  * rep index, keys that differ, sessions counted. */
 struct cadence_verify_result {

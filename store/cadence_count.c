@@ -611,10 +611,17 @@ int cadence_format_check(struct store_txn *t, int count)
                              want, 4, NULL);
 }
 
+/* Called by counted_walk() for each block of days with a session: block
+ * its first day, mask its days with a count inside the range (bit i: day
+ * block + i). */
+typedef void (*counted_block_cb)(int32_t block, unsigned mask, void *arg);
+
 /* The pair's observed days of [from_day, until_day] from its counts: one
- * range of keys, a key per block of days with a session. */
-int cadence_pair_counted(struct store_txn *t, const char *coach, const char *coachee,
-                         int32_t from_day, int32_t until_day, cadence_day_cb cb, void *arg)
+ * range of keys, a key per block of days with a session, given to cb a
+ * block at a time so that a reader of masks never walks a day. Returns as
+ * cadence_pair_counted(). */
+static int counted_walk(struct store_txn *t, const char *coach, const char *coachee,
+                        int32_t from_day, int32_t until_day, counted_block_cb cb, void *arg)
 {
     uint8_t key[COUNT_KEY_MAX];
     size_t ne, nc, plen, klen;
@@ -657,21 +664,91 @@ int cadence_pair_counted(struct store_txn *t, const char *coach, const char *coa
             rc = -EIO;
             goto out;
         }
-        /* Only the block's days inside the range, and of those only the
-         * ones with a count: the mask is walked, not each day's count. */
-        lo = from_day > block ? from_day - block : 0;
+        /* Only the block's days inside the range. */
+        lo = from_day > block ? (int64_t)from_day - block : 0;
         hi = (int64_t)until_day - block < CADENCE_COUNT_DAYS - 1 ? (int64_t)until_day - block
                                                                  : CADENCE_COUNT_DAYS - 1;
-        for (int64_t i = lo; i <= hi; i++) {
-            if ((mask >> i) & 1u) {
-                cb((int32_t)(block + i), arg);
-            }
+        if (lo > hi) {
+            continue;
+        }
+        mask &= ((1u << (hi + 1)) - 1u) & ~((1u << lo) - 1u);
+        if (mask != 0) {
+            cb(block, mask, arg);
         }
     }
     rc = rc == 0 || rc == MDB_NOTFOUND ? 0 : mdberr_errno(rc);
 out:
     mdb_cursor_close(cur);
     return rc;
+}
+
+struct counted_days {
+    cadence_day_cb cb;
+    void *arg;
+};
+
+/* Of each block only the days with a count: the mask is walked, not each
+ * day's count. */
+static void counted_days_block(int32_t block, unsigned mask, void *arg)
+{
+    const struct counted_days *cd = arg;
+
+    for (int i = 0; i < CADENCE_COUNT_DAYS; i++) {
+        if ((mask >> i) & 1u) {
+            cd->cb(block + i, cd->arg);
+        }
+    }
+}
+
+int cadence_pair_counted(struct store_txn *t, const char *coach, const char *coachee,
+                         int32_t from_day, int32_t until_day, cadence_day_cb cb, void *arg)
+{
+    struct counted_days cd = {cb, arg};
+
+    return counted_walk(t, coach, coachee, from_day, until_day, counted_days_block, &cd);
+}
+
+struct counted_bits {
+    uint64_t *bits;
+    size_t nwords;
+    int32_t from_day;
+};
+
+/* ORs a block's mask into the bitmap as one or two words: bit i of the
+ * bitmap is day from_day + i. The walk gives only days of the range, so
+ * no bit lands before the bitmap's first or after its last. */
+static void counted_bits_block(int32_t block, unsigned mask, void *arg)
+{
+    const struct counted_bits *cb = arg;
+    int64_t pos = (int64_t)block - cb->from_day;
+    uint64_t m = mask;
+    size_t word;
+    unsigned sh;
+
+    if (pos < 0) {
+        m >>= -pos; /* the block begins before the range: its days there are 0 */
+        pos = 0;
+    }
+    word = (size_t)pos / 64;
+    sh = (unsigned)((size_t)pos % 64);
+    if (word < cb->nwords) {
+        cb->bits[word] |= m << sh;
+    }
+    if (sh > 64 - CADENCE_COUNT_DAYS && word + 1 < cb->nwords) {
+        cb->bits[word + 1] |= m >> (64 - sh);
+    }
+}
+
+int cadence_pair_counted_bits(struct store_txn *t, const char *coach, const char *coachee,
+                              int32_t from_day, int32_t until_day, uint64_t *bits, size_t nwords)
+{
+    struct counted_bits cb = {bits, nwords, from_day};
+
+    if (until_day < from_day || nwords < CADENCE_BITS_WORDS(from_day, until_day)) {
+        return -EINVAL;
+    }
+    memset(bits, 0, nwords * sizeof(*bits));
+    return counted_walk(t, coach, coachee, from_day, until_day, counted_bits_block, &cb);
 }
 
 /* ---- Verify ------------------------------------------------------------- */

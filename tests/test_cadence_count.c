@@ -145,6 +145,11 @@ static int compare_txn(struct store_txn *t, void *arg)
         rc = cadence_pair_days_walk(t, c->coach, c->coachee, FROM, UNTIL, c->b, MAXDAYS, &c->nb,
                                     NULL);
     }
+    if (rc == 0) {
+        /* The days as a bitmap (My managers' cadence) are the list's, in
+         * every window of the range. */
+        testutil_cadence_bits_check(t, c->coach, c->coachee, FROM, UNTIL);
+    }
     return rc;
 }
 

@@ -701,4 +701,13 @@ struct store *testutil_store_open_logged(const char *dir, size_t map_size, char 
 int testutil_store_submit_packed(struct store *s, const uint8_t *buf, size_t len,
                                  const char *observer, int64_t received_ms);
 
+/* Checks cadence_pair_bits() of coach and coachee against the list
+ * cadence_pair_days() gives, in t (any transaction), over windows with
+ * both ends in [lo, hi]: every first day with last days on a block's edge,
+ * beside it, on a 64-day word's edge and at hi, and the minutes' first day
+ * at, inside and past the window. Fails the test on the first window that
+ * differs. testutil_batch.c. */
+void testutil_cadence_bits_check(struct store_txn *t, const char *coach, const char *coachee,
+                                 int32_t lo, int32_t hi);
+
 #endif

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "agg.h"
+#include "cadence.h"
 #include "keys.h"
 #include "obs.h"
 #include "store.h"
@@ -629,4 +630,81 @@ int testutil_raw_peer_setup(const char *alpn, SSL_CTX **ctx)
         return -1;
     }
     return 0;
+}
+
+/* The bitmap and minutes one window's list gives (the reference). */
+static void cadence_bits_want(const struct cadence_day *days, size_t n, int32_t from,
+                              int32_t minutes_from, uint64_t *bits, size_t nw, uint64_t *minutes)
+{
+    memset(bits, 0, nw * sizeof(*bits));
+    *minutes = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t b = (size_t)(days[i].day - from);
+
+        bits[b / 64] |= (uint64_t)1 << (b % 64);
+        if (days[i].day >= minutes_from && !days[i].observed) {
+            *minutes += days[i].minutes;
+        }
+    }
+}
+
+static void cadence_bits_window(struct store_txn *t, const char *coach, const char *coachee,
+                                int32_t from, int32_t until, int32_t minutes_from)
+{
+    enum { MAXD = 512, MAXW = MAXD / 64 + 1 };
+    struct cadence_day *days = calloc(MAXD, sizeof(*days));
+    uint64_t want[MAXW], got[MAXW], want_min, got_min;
+    size_t n = 0, nw = CADENCE_BITS_WORDS(from, until);
+    int more = 0;
+
+    assert_non_null(days);
+    assert_true(nw <= MAXW);
+    assert_int_equal(cadence_pair_days(t, coach, coachee, from, until, days, MAXD, &n, &more), 0);
+    assert_false(more);
+    cadence_bits_want(days, n, from, minutes_from, want, nw, &want_min);
+    /* Words past the bitmap's own are left alone: a canary shows a write
+     * past nw. */
+    got[nw - 1] = ~(uint64_t)0;
+    if (nw < MAXW) {
+        got[nw] = 0x5a5a5a5a5a5a5a5au;
+    }
+    assert_int_equal(
+        cadence_pair_bits(t, coach, coachee, from, until, minutes_from, got, nw, &got_min), 0);
+    for (size_t i = 0; i < nw; i++) {
+        if (got[i] != want[i]) {
+            fail_msg("%s/%s [%d, %d]: word %zu is %#llx, the days give %#llx", coach, coachee,
+                     (int)from, (int)until, i, (unsigned long long)got[i],
+                     (unsigned long long)want[i]);
+        }
+    }
+    if (nw < MAXW) {
+        assert_true(got[nw] == 0x5a5a5a5a5a5a5a5au);
+    }
+    if (got_min != want_min) {
+        fail_msg("%s/%s [%d, %d] from %d: %llu minutes, the days give %llu", coach, coachee,
+                 (int)from, (int)until, (int)minutes_from, (unsigned long long)got_min,
+                 (unsigned long long)want_min);
+    }
+    free(days);
+}
+
+void testutil_cadence_bits_check(struct store_txn *t, const char *coach, const char *coachee,
+                                 int32_t lo, int32_t hi)
+{
+    for (int32_t from = lo; from <= hi; from++) {
+        /* Last days: the first day alone, a block's edge and the day past
+         * it, a word's edge and the day past it, and hi. */
+        const int32_t ends[] = {from, from + 6, from + 7, from + 63, from + 64, hi};
+
+        for (size_t e = 0; e < sizeof(ends) / sizeof(ends[0]); e++) {
+            int32_t until = ends[e];
+
+            if (until > hi) {
+                continue;
+            }
+            cadence_bits_window(t, coach, coachee, from, until, from);
+            cadence_bits_window(t, coach, coachee, from, until, from + (until - from) / 2);
+            cadence_bits_window(t, coach, coachee, from, until, until + 1);
+        }
+    }
 }
