@@ -7,7 +7,9 @@
  * many connections, silent and non-TLS sockets, deep pipelines and invalid
  * fields. Every case first connects a well-behaved client and checks
  * afterwards that it can still submit and read, and that the server is
- * still running: a bad peer costs itself, not the others.
+ * still running: a bad peer costs itself, not the others. The last case is
+ * a store that breaks under the server: the writes still arriving are
+ * refused, each with its own sentence, and the server exits 1.
  *
  * Peers are driven three ways: the client library (client_send_raw() for
  * bytes it would never send itself), a blocking OpenSSL client written here
@@ -17,6 +19,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -998,6 +1001,231 @@ static void test_invalid_fields(void **state)
     fx_stop(f);
 }
 
+/* ---- A store that failed ---- */
+
+/*
+ * Breaks the free-page database of the LMDB store in datadir on disk, the
+ * way a bad sector would, while the server has it open: the flags of that
+ * database's root page (in the newer of the two meta pages) are zeroed, so
+ * LMDB finds the page corrupt. Reads never use that database, so they go
+ * on working; the next write transaction that frees a page needs it and
+ * fails with a code the store's failure policy treats as fatal. Layout of
+ * LMDB's data file (format 1): a page's header is 16 bytes, its flags at
+ * offset 10; a meta page's header is followed by magic (4 bytes), version
+ * (4), address (8), map size (8), then the free-page database's record,
+ * whose first 4 bytes are the page size and whose root page number is at
+ * its offset 40, then the main database's record (48 bytes), the last page
+ * number (8) and the transaction id (8). The server must be idle.
+ */
+static void break_free_pages(const char *datadir)
+{
+    enum { META_MAGIC = 16, META_PSIZE = 40, META_FREE_ROOT = 80, META_TXNID = 144 };
+    char path[700];
+    uint8_t meta[2][160];
+    uint32_t magic, psize;
+    uint64_t root[2], txnid[2];
+    const uint8_t zero[2] = {0, 0};
+    int fd, newer;
+
+    snprintf(path, sizeof(path), "%s/data.mdb", datadir);
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, meta[0], sizeof(meta[0]), 0), (ssize_t)sizeof(meta[0]));
+    memcpy(&magic, meta[0] + META_MAGIC, 4);
+    memcpy(&psize, meta[0] + META_PSIZE, 4);
+    assert_int_equal(magic, 0xBEEFC0DEu);
+    assert_true(psize >= 512 && psize <= 65536);
+    assert_int_equal(pread(fd, meta[1], sizeof(meta[1]), (off_t)psize), (ssize_t)sizeof(meta[1]));
+    for (int i = 0; i < 2; i++) {
+        memcpy(&root[i], meta[i] + META_FREE_ROOT, 8);
+        memcpy(&txnid[i], meta[i] + META_TXNID, 8);
+    }
+    newer = txnid[1] > txnid[0];
+    /* An empty free-page database has no root (all ones). */
+    if (root[newer] == UINT64_MAX || root[newer] < 2) {
+        fail_msg("the store's free-page database has no root page (%llu)",
+                 (unsigned long long)root[newer]);
+    }
+    assert_int_equal(pwrite(fd, zero, sizeof(zero), (off_t)(root[newer] * psize + 10)),
+                     (ssize_t)sizeof(zero));
+    close(fd);
+}
+
+/* Appends f, packed with its length prefix, to *wire (*len bytes long). */
+static void wire_add(uint8_t **wire, size_t *len, const Coachq__V1__Frame *f)
+{
+    size_t n;
+    uint8_t *p = pack_frame(f, &n);
+
+    *wire = realloc(*wire, *len + n);
+    assert_non_null(*wire);
+    memcpy(*wire + *len, p, n);
+    *len += n;
+    free(p);
+}
+
+/* Expects an Error answering rid: UNAVAILABLE, no field, exactly message. */
+static void raw_expect_unavailable(struct raw *r, uint64_t rid, const char *message)
+{
+    Coachq__V1__Frame *a = raw_frame(r);
+
+    if (a == NULL) {
+        fail_msg("the connection closed before the answer to request %llu",
+                 (unsigned long long)rid);
+    }
+    assert_int_equal(a->request_id, rid);
+    assert_int_equal(a->body_case, COACHQ__V1__FRAME__BODY_ERROR);
+    assert_int_equal(a->error->code, COACHQ__V1__CODE__UNAVAILABLE);
+    assert_string_equal(a->error->field, "");
+    assert_string_equal(a->error->message, message);
+    coachq__v1__frame__free_unpacked(a, NULL);
+}
+
+/*
+ * Once the store has failed, each write a lead sends is refused at once with
+ * UNAVAILABLE and a sentence saying nothing was done: add_reference,
+ * import_outcomes, import_sessions, draw_assignments and a calibration
+ * reference's retirement. With --max-in-flight 1 the pipelined requests
+ * wait behind the first, a valid import whose write fails on the broken
+ * store; they are taken when its answer goes out, with the store failed and
+ * before the server stops. Then the server says it is shutting down and
+ * exits 1.
+ */
+static void test_store_failed_refusals(void **state)
+{
+    static const char *const args[] = {"--max-in-flight", "1", NULL};
+    struct fx *f = *state;
+    Coachq__V1__Frame fr = COACHQ__V1__FRAME__INIT;
+    Coachq__V1__Hello hello = COACHQ__V1__HELLO__INIT;
+    Coachq__V1__Outcome outcome = COACHQ__V1__OUTCOME__INIT;
+    Coachq__V1__Outcome *outcomes[1] = {&outcome};
+    Coachq__V1__ImportOutcomes imp = COACHQ__V1__IMPORT_OUTCOMES__INIT;
+    Coachq__V1__Rating master = COACHQ__V1__RATING__INIT;
+    Coachq__V1__Rating *masters[1] = {&master};
+    Coachq__V1__CalibrationReference ref = COACHQ__V1__CALIBRATION_REFERENCE__INIT;
+    Coachq__V1__AddReference add_ref = COACHQ__V1__ADD_REFERENCE__INIT;
+    Coachq__V1__ImportSessions sess = COACHQ__V1__IMPORT_SESSIONS__INIT;
+    Coachq__V1__DrawAssignments draw = COACHQ__V1__DRAW_ASSIGNMENTS__INIT;
+    Coachq__V1__CalibrationRequest retire = COACHQ__V1__CALIBRATION_REQUEST__INIT;
+    static const char csv[] = "coach_id,coachee_id,date\nmgr.jones,rep.kim,2026-11-02\n";
+    uint8_t ref_id[UUID_LEN];
+    uint8_t *wire = NULL;
+    size_t wire_len = 0;
+    Coachq__V1__Frame *a;
+    SSL_CTX *lead_ctx = NULL;
+    struct raw r;
+    int st;
+
+    assert_int_equal(testutil_raw_peer_ctx(ALPN, "lead.gil", &lead_ctx), 0);
+    fx_start(f, args);
+    raw_open(&r, &f->org.srv, lead_ctx);
+    /* The lead's connection is set up and the writer idle before the store
+     * breaks. */
+    fr.request_id = 100;
+    fr.body_case = COACHQ__V1__FRAME__BODY_HELLO;
+    fr.hello = &hello;
+    hello.protocol_version = 1;
+    a = raw_roundtrip(&r, &fr);
+    assert_int_equal(a->body_case, COACHQ__V1__FRAME__BODY_WELCOME);
+    assert_string_equal(a->welcome->user_id, "lead.gil");
+    coachq__v1__frame__free_unpacked(a, NULL);
+    fx_others_carry_on(f);
+
+    outcome.subject_id = (char *)"rep.kim";
+    outcome.period = (char *)"2026-10";
+    outcome.metric = (char *)"win_rate";
+    outcome.value = 0.5;
+    imp.n_outcomes = 1;
+    imp.outcomes = outcomes;
+    fr.request_id = 1;
+    fr.body_case = COACHQ__V1__FRAME__BODY_IMPORT_OUTCOMES;
+    fr.import_outcomes = &imp;
+    wire_add(&wire, &wire_len, &fr);
+
+    assert_int_equal(uuid_generate(ref_id), 0);
+    master.behaviour_id = (char *)"b1";
+    master.score = 3;
+    ref.id.data = ref_id;
+    ref.id.len = UUID_LEN;
+    ref.rubric_id = (char *)"core";
+    ref.rubric_version = 1;
+    ref.title = (char *)"A reference";
+    ref.n_master = 1;
+    ref.master = masters;
+    add_ref.reference = &ref;
+    fr.request_id = 2;
+    fr.body_case = COACHQ__V1__FRAME__BODY_ADD_REFERENCE;
+    fr.add_reference = &add_ref;
+    wire_add(&wire, &wire_len, &fr);
+
+    fr.request_id = 3;
+    fr.body_case = COACHQ__V1__FRAME__BODY_IMPORT_OUTCOMES;
+    fr.import_outcomes = &imp;
+    wire_add(&wire, &wire_len, &fr);
+
+    sess.csv.data = (uint8_t *)csv;
+    sess.csv.len = sizeof(csv) - 1;
+    fr.request_id = 4;
+    fr.body_case = COACHQ__V1__FRAME__BODY_IMPORT_SESSIONS;
+    fr.import_sessions = &sess;
+    wire_add(&wire, &wire_len, &fr);
+
+    draw.plan_scope = (char *)"programme:p1";
+    draw.has_seed = 1;
+    draw.seed = 7;
+    draw.sample = 1;
+    fr.request_id = 5;
+    fr.body_case = COACHQ__V1__FRAME__BODY_DRAW_ASSIGNMENTS;
+    fr.draw_assignments = &draw;
+    wire_add(&wire, &wire_len, &fr);
+
+    retire.action = COACHQ__V1__CALIBRATION_REQUEST__ACTION__ACTION_RETIRE;
+    retire.reference_id.data = ref_id;
+    retire.reference_id.len = UUID_LEN;
+    fr.request_id = 6;
+    fr.body_case = COACHQ__V1__FRAME__BODY_CALIBRATION_REQUEST;
+    fr.calibration_request = &retire;
+    wire_add(&wire, &wire_len, &fr);
+
+    /* One TLS record: every frame is in the server's hands before the
+     * first one's write is done. */
+    assert_true(wire_len < 16384);
+    break_free_pages(f->org.data);
+    raw_send(&r, wire, wire_len);
+    free(wire);
+
+    /* The import that met the broken store, answered after its write. */
+    raw_expect_unavailable(&r, 1,
+                           "the server cannot store now; nothing was imported; import again later");
+    /* The five refused before the store was asked. */
+    raw_expect_unavailable(&r, 2,
+                           "the server cannot store now; nothing was stored; try again later");
+    raw_expect_unavailable(&r, 3,
+                           "the server cannot store now; nothing was imported; try again later");
+    raw_expect_unavailable(&r, 4,
+                           "the server cannot store now; nothing was imported; try again later");
+    raw_expect_unavailable(&r, 5,
+                           "the server cannot store now; nothing was changed; try again later");
+    raw_expect_unavailable(&r, 6,
+                           "the server cannot answer now; nothing was changed; try again later");
+    a = raw_frame(&r);
+    assert_non_null(a);
+    assert_int_equal(a->request_id, 0);
+    assert_int_equal(a->body_case, COACHQ__V1__FRAME__BODY_ERROR);
+    assert_int_equal(a->error->code, COACHQ__V1__CODE__UNAVAILABLE);
+    coachq__v1__frame__free_unpacked(a, NULL);
+    assert_int_equal(raw_closed(&r), 1);
+    raw_close(&r, 0);
+    SSL_CTX_free(lead_ctx);
+
+    /* The server stops by itself, non-zero, as its failure policy says. */
+    client_free(f->good);
+    f->good = NULL;
+    st = testutil_server_stop(&f->org.srv, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -1026,6 +1254,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_in_flight, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_invalid_fields, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_requests, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_store_failed_refusals, fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -687,6 +687,12 @@ int testutil_tree_exists(struct store *s, const char *name, int *exists);
  * testutil_batch.c. */
 int testutil_raw_peer_setup(const char *alpn, SSL_CTX **ctx);
 
+/* Makes user's client context for alpn in *ctx (caller owns;
+ * SSL_CTX_free()), user being one of the certificates in the test
+ * certificates' users/ directory. Returns 0, or -1 with the reason on
+ * stderr. testutil_batch.c. */
+int testutil_raw_peer_ctx(const char *alpn, const char *user, SSL_CTX **ctx);
+
 /* Opens the store in dir with a map of map_size bytes (0: the default) as
  * testutil_store_open() does, with what it logs while opening (standard
  * error) caught in log (NUL-ended, at most len - 1 bytes; a file open.log

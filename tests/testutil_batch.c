@@ -613,16 +613,24 @@ int testutil_store_submit_packed(struct store *s, const uint8_t *buf, size_t len
 
 int testutil_raw_peer_setup(const char *alpn, SSL_CTX **ctx)
 {
-    struct tls_ctx_opts o;
-    char cert[600], key[600], ca[600], err[512];
     struct sigaction sa;
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+    return testutil_raw_peer_ctx(alpn, "alice", ctx);
+}
+
+int testutil_raw_peer_ctx(const char *alpn, const char *user, SSL_CTX **ctx)
+{
+    struct tls_ctx_opts o;
+    char rel[300], cert[600], key[600], ca[600], err[512];
+
     memset(&o, 0, sizeof(o));
-    o.cert_file = testutil_cert_path(cert, sizeof(cert), "users/alice.crt");
-    o.key_file = testutil_cert_path(key, sizeof(key), "users/alice.key");
+    snprintf(rel, sizeof(rel), "users/%s.crt", user);
+    o.cert_file = testutil_cert_path(cert, sizeof(cert), rel);
+    snprintf(rel, sizeof(rel), "users/%s.key", user);
+    o.key_file = testutil_cert_path(key, sizeof(key), rel);
     o.ca_file = testutil_cert_path(ca, sizeof(ca), "ca.crt");
     o.alpn = alpn;
     if (tls_ctx_client_new(&o, ctx, err, sizeof(err)) != 0) {
