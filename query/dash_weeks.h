@@ -71,8 +71,8 @@ int dash_weeks_load_sums(const struct dash_ctx *c, enum agg_scope kind, const ch
 /* dash_weeks_load_sums() for a page that shows one behaviour of the whole
  * window's sum (My managers: the follow-up column) and the others only
  * over the recent weeks (its heat map): *total keeps only the behaviour
- * whose id is total_only (borrowed; NULL: every one), its figures added
- * in the same order. Otherwise as dash_weeks_load_sums(). */
+ * whose id is total_only (borrowed for the call; NULL: every one), its
+ * figures added in the same order. Otherwise as dash_weeks_load_sums(). */
 int dash_weeks_load_sums_only(const struct dash_ctx *c, enum agg_scope kind, const char *id,
                               unsigned n, struct dash_weeks *ws, Coachq__V1__AggWeek *total,
                               const char *total_only, unsigned recent,

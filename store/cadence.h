@@ -171,8 +171,12 @@ int cadence_pair_counted(struct store_txn *t, const char *coach, const char *coa
  * cadence_pair_counted() as a bitmap: bits[0..nwords) cleared, then bit i
  * (bits[i / 64] >> i % 64) set when day from_day + i has an observed
  * session that the counts hold. A block of days costs one OR, not a call
- * per day. Returns 0, -EINVAL (ids as cadence_pair_counted(), until_day <
- * from_day, nwords below CADENCE_BITS_WORDS()), -EIO or a negative errno.
+ * per day. coach and coachee borrowed; bits: caller's buffer, written
+ * during the call; any transaction and thread. Returns 0, -EINVAL (ids as
+ * cadence_pair_counted(), until_day < from_day, nwords below
+ * CADENCE_BITS_WORDS()), -EIO or a negative errno; on failure the contents
+ * of bits are undefined (not cleared on -EINVAL, partly set after a read
+ * error).
  */
 int cadence_pair_counted_bits(struct store_txn *t, const char *coach, const char *coachee,
                               int32_t from_day, int32_t until_day, uint64_t *bits, size_t nwords);
@@ -186,7 +190,9 @@ int cadence_pair_counted_bits(struct store_txn *t, const char *coach, const char
  * coaching days in [minutes_from, until_day] with no observed session
  * (what a list's entries with observed 0 hold). Borrowed arguments, any
  * transaction and thread. Returns 0, -EINVAL (bad ids, from_day < 0,
- * until_day < from_day, nwords too small), -EIO or a negative errno.
+ * until_day < from_day, nwords too small), -EIO or a negative errno; on
+ * failure the contents of days and *minutes are undefined (days is not
+ * cleared on -EINVAL, and a read error leaves both partly written).
  */
 int cadence_pair_bits(struct store_txn *t, const char *coach, const char *coachee, int32_t from_day,
                       int32_t until_day, int32_t minutes_from, uint64_t *days, size_t nwords,
