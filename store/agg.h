@@ -127,8 +127,12 @@
  * is the sum of that week's list and every earlier week's of the observer
  * and rubric (agg_cum.c). A window of weeks is the latest one up to its
  * last week minus the latest one before its first
- * (agg_read_window_of()); a pair where the earlier holds a manager or a
- * figure the later lacks is damage, never figures. The writer makes them
+ * (agg_read_window_of()), each list checked to be of the week of the
+ * latest week list before the same bound (a list missing, or left at a week
+ * without a list, would give other weeks' figures); a pair where the
+ * earlier holds a manager or a figure the later lacks is damage, never
+ * figures. A list holds every manager of the observer's history, so a read
+ * costs what those managers do. The writer makes them
  * again from the earliest week its batch changed, so a back-dated record
  * rewrites every later week's, a live one the latest only.
  *
@@ -591,12 +595,18 @@ int agg_read_coached_of(struct store_txn *t, int assigned, const char *observer,
  * and the Monday of the window's last week with a list. Reads two of the
  * observer's cumulative lists (AGG_OBSERVER_CUM, format 10) whatever the
  * window's length: the one at its last week minus the latest before its
- * first. cb returns 0 to go on, 1 to stop, or a negative code to stop with
- * it. t is borrowed for the call, the id and w only during cb, on the
- * transaction's thread. Returns 0, cb's negative code, -EIO for a
- * cumulative list or pair of lists no sound store holds (a list that does
- * not decode, or an earlier list with a manager or figure the later one
- * lacks: logged, never given as figures), or a negative code. */
+ * first. Each list holds every manager the observer has rated in the
+ * store's history, so the cost is bounded by those managers, not by the
+ * window's weeks or the weeks stored. Each of the two is checked against the keys of the week lists
+ * (AGG_OBSERVER_WEEK or twin): the latest week list before the same bound
+ * must be of its week, or both none. cb returns 0 to go on, 1 to stop, or a
+ * negative code to stop with it. t is borrowed for the call, the id and w
+ * only during cb, on the transaction's thread. Returns 0, cb's negative
+ * code, -EIO for a cumulative list or pair of lists no sound store holds (a
+ * list that does not decode, a key of the prefix that is not a list's, a
+ * list missing at a week with a week list or left at one without, or an
+ * earlier list with a manager or figure the later one lacks: logged, never
+ * given as figures), or a negative code. */
 int agg_read_window_of(struct store_txn *t, int assigned, const char *observer,
                        const char *rubric_id, int32_t from_monday, int32_t until_monday,
                        agg_coached_cb cb, void *arg);

@@ -424,8 +424,11 @@ int agg_cum_key(const uint8_t *key, size_t klen, uint8_t *out, size_t *glen);
  * observer-week list key lkey (borrowed), from the week from_monday on:
  * the latest cumulative list before it plus each week list in turn, one
  * cumulative list per week list, and none for a week without one. A
- * damaged cumulative list before from_monday is not built on (every week
- * is made again from the first); a damaged week list adds nothing. In the
+ * cumulative list before from_monday that is damaged, not of the latest
+ * week with a list before it (one missing or left behind), or whose figures
+ * would pass an int64_t with the next week's is not built on (every week is
+ * made again from the first); a damaged week list, or one whose figures
+ * would pass an int64_t added up, adds nothing (logged). In the
  * caller's write transaction (writer thread, or a rebuild or migration).
  * Returns 0, -EINVAL for a key not of a list's form, or a STORE_TXN_ABORT()
  * code. */
@@ -438,8 +441,8 @@ int agg_cum_update(struct store_txn *t, const uint8_t *lkey, size_t llen, int32_
 int agg_cum_migrate(struct store_txn *t, uint64_t *groups);
 
 /* acc += wk (both in manager order, borrowed wk), with scratch as working
- * memory (its array reused; the caller frees all three). Returns 0 or
- * -ENOMEM. */
+ * memory (its array reused; the caller frees all three). Returns 0,
+ * -ENOMEM, or -EIO for a sum past an int64_t (acc then unchanged). */
 int agg_cum_add(struct agg_seen *acc, const struct agg_seen *wk, struct agg_seen *scratch);
 
 /* 1 when the lists a and b (borrowed) hold the same managers and figures,

@@ -41,6 +41,17 @@ struct agg_build {
      * first cumulative list compared. */
     struct agg_ent **coached;
     size_t ncoached;
+    /* verify (format 10): the running sum of the group (share kind,
+     * observer, rubric) of the last cumulative list compared. The scan
+     * gives a group's lists in week order, so each list adds only the
+     * shares of the weeks since the one before: one pass over the group's
+     * shares for all its lists. cum_plen 0 when there is none. */
+    uint8_t cum_p[AGG_KEY_MAX];
+    size_t cum_plen;
+    size_t cum_at;     /* the next share of the group to add */
+    int32_t cum_until; /* the week added up to */
+    int32_t cum_week;  /* the last week whose shares had figures */
+    struct agg_seen cum_want, cum_wk, cum_sum;
 };
 
 static void report(struct agg_build *b, const char *key, const char *what)
@@ -558,28 +569,38 @@ static int coached_sort(struct agg_build *b)
 
 /* What the cumulative list of the group prefix p[0..plen) (a share key's
  * kind, observer and rubric) at the week until should hold, from the
- * rebuilt shares, into want (scratch wk, sum). Returns 1 when the week
+ * rebuilt shares, into b->cum_want. Called for a group's lists in week
+ * order, it carries on from the week before (b->cum_*); a group or week
+ * out of that order starts the group's sum afresh. Returns 1 when the week
  * until has a share with figures (its week list is stored), 0 when not,
- * or -ENOMEM. */
-static int cum_rebuilt(struct agg_build *b, const uint8_t *p, size_t plen, int32_t until,
-                       struct agg_seen *want, struct agg_seen *wk, struct agg_seen *sum)
+ * -ENOMEM, or -EIO for a sum past an int64_t. */
+static int cum_rebuilt(struct agg_build *b, const uint8_t *p, size_t plen, int32_t until)
 {
-    size_t lo = 0, hi = b->ncoached;
-    int has = 0;
+    struct agg_seen *wk = &b->cum_wk;
+    size_t i;
     int rc = 0;
 
-    want->n = 0;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct agg_ent *e = b->coached[mid];
+    if (b->cum_plen != plen || memcmp(b->cum_p, p, plen) != 0 || until <= b->cum_until) {
+        size_t lo = 0, hi = b->ncoached;
 
-        if (keys_compare(e->key, e->klen < plen ? e->klen : plen, p, plen) < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            const struct agg_ent *e = b->coached[mid];
+
+            if (keys_compare(e->key, e->klen < plen ? e->klen : plen, p, plen) < 0) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
         }
+        memcpy(b->cum_p, p, plen);
+        b->cum_plen = plen;
+        b->cum_at = lo;
+        b->cum_week = INT32_MIN;
+        b->cum_want.n = 0;
     }
-    for (size_t i = lo; i < b->ncoached && rc == 0;) {
+    b->cum_until = until;
+    for (i = b->cum_at; i < b->ncoached && rc == 0;) {
         const struct agg_ent *e = b->coached[i];
         int32_t monday;
 
@@ -617,11 +638,16 @@ static int cum_rebuilt(struct agg_build *b, const uint8_t *p, size_t plen, int32
             wk->n += d->observations != 0 || d->count != 0;
         }
         if (rc == 0 && wk->n > 0) {
-            has = monday == until;
-            rc = agg_cum_add(want, wk, sum);
+            b->cum_week = monday;
+            rc = agg_cum_add(&b->cum_want, wk, &b->cum_sum);
         }
     }
-    return rc != 0 ? rc : has;
+    b->cum_at = i;
+    if (rc != 0) {
+        b->cum_plen = 0;
+        return rc;
+    }
+    return b->cum_week == until;
 }
 
 /* Compares a stored cumulative list (format 10) with what the rebuilt
@@ -630,14 +656,11 @@ static int verify_cum(struct agg_build *b, const uint8_t *key, size_t klen, cons
                       size_t vlen, const char *text)
 {
     uint8_t p[AGG_KEY_MAX];
-    struct agg_seen l, want, wk, sum;
+    struct agg_seen l;
     size_t slen, rlen;
     int rc;
 
     memset(&l, 0, sizeof(l));
-    memset(&want, 0, sizeof(want));
-    memset(&wk, 0, sizeof(wk));
-    memset(&sum, 0, sizeof(sum));
     rc = agg_seen_decode(&l, val, vlen);
     if (rc == -EIO || klen < 3 || (slen = key[1]) + 3 > klen ||
         (rlen = key[2 + slen]) + 3 + slen + 4 != klen) {
@@ -653,20 +676,17 @@ static int verify_cum(struct agg_build *b, const uint8_t *key, size_t klen, cons
     }
     memcpy(p, key, klen - 4);
     p[0] = (uint8_t)((key[0] & AGG_ASSIGNED) | AGG_OBSERVER_COACH);
-    rc = cum_rebuilt(b, p, klen - 4, keys_day_decode(key + klen - 4), &want, &wk, &sum);
+    rc = cum_rebuilt(b, p, klen - 4, keys_day_decode(key + klen - 4));
     if (rc == 0) {
         report(b, text, "stored but not rebuilt (no share of its week)");
     } else if (rc == 1) {
-        if (!agg_cum_equal(&l, &want)) {
+        if (!agg_cum_equal(&l, &b->cum_want)) {
             report(b, text, "cumulative list differs from what its weeks' shares add up to");
         }
         rc = 0;
     }
 out:
     agg_seen_free(&l);
-    agg_seen_free(&want);
-    agg_seen_free(&wk);
-    agg_seen_free(&sum);
     return rc;
 }
 
@@ -1001,6 +1021,9 @@ int agg_verify(struct store *s, int repair, agg_diff_cb cb, void *arg,
     agg_map_free(&b->map);
     agg_map_free(&b->raters);
     free(b->coached);
+    agg_seen_free(&b->cum_want);
+    agg_seen_free(&b->cum_wk);
+    agg_seen_free(&b->cum_sum);
     free(b);
     return rc;
 }

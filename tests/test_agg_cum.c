@@ -25,6 +25,7 @@
 #include "erase.h"
 #include "keys.h"
 #include "obs.h"
+#include "retention.h"
 #include "store.h"
 #include "store_int.h"
 #include "testutil.h"
@@ -43,6 +44,7 @@ static const char *const coaches[NCOACH] = {"flm.cara", "flm.dan", "mgr.jones"};
 struct win {
     int64_t obs[NCOACH], n[NCOACH], sum[NCOACH];
     int calls, other;
+    int64_t other_obs; /* of managers not in coaches[] (an erased one) */
 };
 
 static int win_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *w, void *arg)
@@ -62,6 +64,7 @@ static int win_cb(int32_t monday, const char *coach, const Coachq__V1__AggWeek *
         }
     }
     x->other++;
+    x->other_obs += (int64_t)w->observations;
     return 0;
 }
 
@@ -87,8 +90,8 @@ static int win_txn(struct store_txn *t, void *arg)
 static int window_same(struct store *s, const char *observer, int32_t from, int32_t until,
                        int64_t obs)
 {
-    struct win_read a = {observer, from, until, 0, {{0}, {0}, {0}, 0, 0}};
-    struct win_read b = {observer, from, until, 1, {{0}, {0}, {0}, 0, 0}};
+    struct win_read a = {observer, from, until, 0, {{0}, {0}, {0}, 0, 0, 0}};
+    struct win_read b = {observer, from, until, 1, {{0}, {0}, {0}, 0, 0, 0}};
     int64_t total = 0;
     int rc;
 
@@ -103,10 +106,11 @@ static int window_same(struct store *s, const char *observer, int32_t from, int3
         assert_int_equal(a.w.sum[k], b.w.sum[k]);
         total += b.w.obs[k];
     }
-    assert_int_equal(b.w.other, 0);
+    /* A manager outside coaches[] (an erased one's pseudonym) the same. */
+    assert_int_equal(a.w.other_obs, b.w.other_obs);
     /* One call per manager, whatever the window's weeks. */
     assert_true(b.w.calls <= NCOACH);
-    assert_int_equal(total, obs);
+    assert_int_equal(total + b.w.other_obs, obs);
     return 0;
 }
 
@@ -194,6 +198,11 @@ static int erase_txn(struct store_txn *t, void *arg)
     return erase_person_txn(t, arg);
 }
 
+static int retention_txn_cb(struct store_txn *t, void *arg)
+{
+    return retention_txn(t, arg);
+}
+
 /* Windows against the data's first week: starting on it (nothing before
  * to take away), before any data, after the last week, and one week
  * inside. */
@@ -254,7 +263,7 @@ static void test_amend_and_erase(void **state)
     assert_int_equal(window_same(f->s, "alice", MON0 - 7, MON0 + 7, 0), 0);
     assert_int_equal(window_same(f->s, "alice", MON0, MON0 + 21, 2), 0);
     assert_as_rebuilt(f->s, 3);
-    /* Her session of week 2 moved onto flm.cara, in its week. */
+    /* Her session of week 2 moved onto mgr.jones, in its week. */
     testutil_submit_seeded(f->s, "alice", &m2, "mgr.jones", T0 + 2 * WEEK_S, a2.id);
     assert_int_equal(window_same(f->s, "alice", MON0 + 14, MON0 + 14, 1), 0);
     assert_as_rebuilt(f->s, 3);
@@ -302,7 +311,7 @@ static void test_random_sessions(void **state)
     for (int o = 0; o < 4; o++) {
         for (int from = -1; from < 9; from += 2) {
             struct win_read a = {
-                observers[o], MON0 + 7 * from, MON0 + 7 * (from + 3), 0, {{0}, {0}, {0}, 0, 0}};
+                observers[o], MON0 + 7 * from, MON0 + 7 * (from + 3), 0, {{0}, {0}, {0}, 0, 0, 0}};
 
             assert_int_equal(store_view(f->s, win_txn, &a), 0);
             assert_int_equal(window_same(f->s, observers[o], a.from, a.until,
@@ -352,33 +361,66 @@ static void cut_cum(MDB_cursor *cur, const MDB_val *k, const MDB_val *v, void *a
     assert_int_equal(mdb_cursor_put(cur, &kk, &vv, MDB_CURRENT), 0);
 }
 
-/* Raises alice's first cumulative list's first figure, so that it holds
- * more than the later one: the pair does not subtract. */
-static void raise_cum(MDB_cursor *cur, const MDB_val *k, const MDB_val *v, void *arg)
-{
-    const uint8_t *key = k->mv_data;
-    uint8_t val[512];
-    MDB_val kk = *k, vv;
-    size_t at;
+/* One change to alice's lists of kind (AGG_OBSERVER_CUM or
+ * AGG_OBSERVER_WEEK) at the week MON0 + 7 * week, made by hand. */
+enum edit_op {
+    EDIT_DEL,      /* deleted */
+    EDIT_FIGURE,   /* the first manager's figure (0 observations .. 4 proficient) set to value */
+    EDIT_COPY_TO,  /* its bytes also stored at the week MON0 + 7 * to */
+    EDIT_LONG_KEY, /* its bytes also stored under its key and one byte more */
+    EDIT_SHORT_KEY /* its bytes also stored under its key but for the week's last 2 bytes */
+};
 
-    (void)arg;
-    if (!AGG_KIND_CUM(key[0]) || key[0] & AGG_ASSIGNED || key[1] != 5 ||
-        memcmp(key + 2, "alice", 5) != 0 || keys_day_decode(key + k->mv_size - 4) != MON0) {
+struct edit {
+    unsigned kind;
+    int week;
+    enum edit_op op;
+    int figure, to;
+    uint64_t value;
+    int done; /* a key stored before the list is visited once more */
+};
+
+static void edit_list(MDB_cursor *cur, const MDB_val *k, const MDB_val *v, void *arg)
+{
+    struct edit *e = arg;
+    const uint8_t *key = k->mv_data;
+    uint8_t kb[AGG_KEY_MAX + 1], val[512];
+    MDB_val kk = *k, vv;
+
+    if (e->done || key[0] != e->kind || key[1] != 5 || memcmp(key + 2, "alice", 5) != 0 ||
+        keys_day_decode(key + k->mv_size - 4) != MON0 + 7 * e->week) {
         return;
     }
-    assert_true(v->mv_size <= sizeof(val));
+    if (e->op == EDIT_DEL) {
+        assert_int_equal(mdb_cursor_del(cur, 0), 0);
+        return;
+    }
+    assert_true(v->mv_size <= sizeof(val) && k->mv_size <= AGG_KEY_MAX);
     memcpy(val, v->mv_data, v->mv_size);
-    /* The header, the first manager's id length and id: its observations. */
-    at = 6 + 1 + val[6];
-    val[at] = 9;
+    memcpy(kb, key, k->mv_size);
     vv.mv_data = val;
     vv.mv_size = v->mv_size;
-    assert_int_equal(mdb_cursor_put(cur, &kk, &vv, MDB_CURRENT), 0);
+    kk.mv_data = kb;
+    if (e->op == EDIT_FIGURE) {
+        /* The header, the first manager's id length and id, the figures. */
+        keys_put_le64(val + 6 + 1 + val[6] + 8 * e->figure, e->value);
+        assert_int_equal(mdb_cursor_put(cur, &kk, &vv, MDB_CURRENT), 0);
+        return;
+    }
+    if (e->op == EDIT_COPY_TO) {
+        keys_day_encode(MON0 + 7 * e->to, kb + k->mv_size - 4);
+    } else if (e->op == EDIT_LONG_KEY) {
+        kb[kk.mv_size++] = 0;
+    } else {
+        kk.mv_size -= 2;
+    }
+    assert_int_equal(mdb_cursor_put(cur, &kk, &vv, 0), 0);
+    e->done = 1;
 }
 
 struct diffs {
     unsigned n, cum;
-    char first[512];
+    char first[512], last[512];
 };
 
 static void diff_cb(const char *key, const char *what, void *arg)
@@ -389,6 +431,7 @@ static void diff_cb(const char *key, const char *what, void *arg)
     if (d->n++ == 0) {
         snprintf(d->first, sizeof(d->first), "%s: %s", key, what);
     }
+    snprintf(d->last, sizeof(d->last), "%s: %s", key, what);
 }
 
 static void reopen(struct testutil_seeded *f, uint32_t format, testutil_lmdb_visit_fn fn, void *arg)
@@ -448,7 +491,7 @@ static void test_damaged_cum(void **state)
 {
     struct testutil_seeded *f = *state;
     struct testutil_obs a1, a2, a3, a4;
-    struct win_read w = {"alice", MON0 + 7, MON0 + 14, 1, {{0}, {0}, {0}, 0, 0}};
+    struct win_read w = {"alice", MON0 + 7, MON0 + 14, 1, {{0}, {0}, {0}, 0, 0, 0}};
     struct agg_verify_result r;
     struct diffs df;
     int week = 0;
@@ -477,16 +520,231 @@ static void test_damaged_cum(void **state)
     assert_int_equal(agg_verify(f->s, 1, NULL, NULL, &r), 0);
     assert_int_equal(r.differences, 1);
     assert_as_rebuilt(f->s, 3);
-    /* The first list holding more than the second. */
-    reopen(f, 0, raise_cum, NULL);
-    assert_int_equal(store_view(f->s, win_txn, &w), -EIO);
-    assert_int_equal(w.w.calls, 0);
+    /* The first list holding more than the second, of each figure in
+     * turn: the window read checks every one. */
+    for (int k = 0; k < 5; k++) {
+        struct edit e = {AGG_OBSERVER_CUM, 0, EDIT_FIGURE, k, 0, (uint64_t)1 << 40, 0};
+
+        reopen(f, 0, edit_list, &e);
+        assert_int_equal(store_view(f->s, win_txn, &w), -EIO);
+        assert_int_equal(w.w.calls, 0);
+        memset(&df, 0, sizeof(df));
+        assert_int_equal(agg_verify(f->s, 1, diff_cb, &df, &r), 0);
+        assert_int_equal(r.differences, 1);
+        assert_non_null(strstr(df.first, "observer-cum/alice/coaching-conversation/2025-W10: "
+                                         "cumulative list differs"));
+        assert_int_equal(window_same(f->s, "alice", MON0 + 7, MON0 + 14, 3), 0);
+    }
+}
+
+/* alice's sessions in weeks 0, 1 and 2, one each, on flm.cara. */
+static void three_weeks(struct testutil_seeded *f)
+{
+    struct testutil_obs a[3];
+
+    for (int i = 0; i < 3; i++) {
+        testutil_submit_seeded(f->s, "alice", &a[i], "flm.cara", T0 + i * WEEK_S, NULL);
+    }
+}
+
+/* Reads alice's window of the weeks from..until (week numbers from MON0)
+ * from the cumulative lists; returns the read's code. */
+static int window_rc(struct testutil_seeded *f, int from, int until)
+{
+    struct win_read w = {"alice", MON0 + 7 * from, MON0 + 7 * until, 1, {{0}, {0}, {0}, 0, 0, 0}};
+    int rc = store_view(f->s, win_txn, &w);
+
+    /* Figures only on success. */
+    assert_true(rc == 0 || w.w.calls == 0);
+    return rc;
+}
+
+/* A cumulative list missing in the middle (week 1 of 0, 1 and 2): windows
+ * that would use the one before it in its place are damage, not the
+ * figures of other weeks; verify names it, and a later back-dated batch
+ * makes the lists again from the first week rather than building on
+ * week 0's. */
+static void test_cum_missing(void **state)
+{
+    struct testutil_seeded *f = *state;
+    struct edit e = {AGG_OBSERVER_CUM, 1, EDIT_DEL, 0, 0, 0, 0};
+    struct testutil_obs late;
+    struct agg_verify_result r;
+    struct diffs df;
+
+    three_weeks(f);
+    reopen(f, 0, edit_list, &e);
+    assert_int_equal(window_rc(f, 2, 2), -EIO);
+    assert_int_equal(window_rc(f, 1, 1), -EIO);
+    /* Windows that use neither week 1's list nor one in its place. */
+    assert_int_equal(window_same(f->s, "alice", MON0 + 7, MON0 + 14, 2), 0);
+    assert_int_equal(window_same(f->s, "alice", MON0, MON0, 1), 0);
+    assert_int_equal(window_same(f->s, "alice", MON0 - 7, MON0 + 3, 1), 0);
+    memset(&df, 0, sizeof(df));
+    assert_int_equal(agg_verify(f->s, 0, diff_cb, &df, &r), 0);
+    assert_int_equal(r.differences, 1);
+    assert_string_equal(df.first, "observer-cum/alice/coaching-conversation/2025-W11: missing "
+                                  "(its week has a rebuilt share)");
+    testutil_submit_seeded(f->s, "alice", &late, "flm.dan", T0 + 2 * WEEK_S + 60, NULL);
+    assert_as_rebuilt(f->s, 3);
+    assert_int_equal(window_same(f->s, "alice", MON0 + 14, MON0 + 14, 2), 0);
+    assert_int_equal(window_same(f->s, "alice", MON0 + 7, MON0 + 7, 1), 0);
+}
+
+/* A cumulative list left at a week without a week list (week 3, a copy of
+ * week 2's) and keys of alice's cumulative prefix that are not a list's:
+ * windows that would read them are damage; a later batch drops the stale
+ * list. */
+static void test_cum_stale(void **state)
+{
+    struct testutil_seeded *f = *state;
+    struct edit stale = {AGG_OBSERVER_CUM, 2, EDIT_COPY_TO, 0, 3, 0, 0};
+    struct edit longer = {AGG_OBSERVER_CUM, 1, EDIT_LONG_KEY, 0, 0, 0, 0};
+    struct edit shorter = {AGG_OBSERVER_CUM, 0, EDIT_SHORT_KEY, 0, 0, 0, 0};
+    struct testutil_obs live;
+    struct agg_verify_result r;
+    struct diffs df;
+
+    three_weeks(f);
+    reopen(f, 0, edit_list, &stale);
+    assert_int_equal(window_rc(f, 3, 3), -EIO);
+    assert_int_equal(window_rc(f, 3, 5), -EIO);
+    assert_int_equal(window_rc(f, 4, 5), -EIO);
+    assert_int_equal(window_same(f->s, "alice", MON0, MON0 + 14, 3), 0);
+    memset(&df, 0, sizeof(df));
+    assert_int_equal(agg_verify(f->s, 0, diff_cb, &df, &r), 0);
+    assert_int_equal(r.differences, 1);
+    assert_string_equal(df.first, "observer-cum/alice/coaching-conversation/2025-W13: stored but "
+                                  "not rebuilt (no share of its week)");
+    /* A live session of week 4: the writer does not build on week 3's. */
+    testutil_submit_seeded(f->s, "alice", &live, "flm.dan", T0 + 4 * WEEK_S, NULL);
+    assert_as_rebuilt(f->s, 4);
+    assert_int_equal(window_same(f->s, "alice", MON0 + 21, MON0 + 28, 1), 0);
+    /* A key one byte longer than a list's, after week 1's: a window
+     * whose list before its first week, or at its last, it would be
+     * sought as is damage. */
+    reopen(f, 0, edit_list, &longer);
+    assert_int_equal(window_rc(f, 2, 2), -EIO);
+    assert_int_equal(window_rc(f, 0, 1), -EIO);
+    assert_int_equal(window_same(f->s, "alice", MON0, MON0, 1), 0);
+    assert_int_equal(window_same(f->s, "alice", MON0, MON0 + 14, 3), 0);
+    assert_int_equal(agg_verify(f->s, 1, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 1);
+    assert_as_rebuilt(f->s, 4);
+    /* A key of the prefix two bytes short, before the first list: the
+     * window that starts on the first week is damage too, though nothing
+     * of a list is before it. */
+    reopen(f, 0, edit_list, &shorter);
+    assert_int_equal(window_rc(f, 0, 0), -EIO);
+    assert_int_equal(window_same(f->s, "alice", MON0 + 7, MON0 + 14, 2), 0);
+    assert_int_equal(agg_verify(f->s, 1, NULL, NULL, &r), 0);
+    assert_int_equal(r.differences, 1);
+    assert_as_rebuilt(f->s, 4);
+}
+
+/* An extra cumulative list (a week without a list) and a stale one (week
+ * 2's holding week 1's figures): verify names each, repair mends both. */
+static void test_verify_extra_stale(void **state)
+{
+    struct testutil_seeded *f = *state;
+    struct edit extra = {AGG_OBSERVER_CUM, 2, EDIT_COPY_TO, 0, 5, 0, 0};
+    struct edit stale = {AGG_OBSERVER_CUM, 1, EDIT_COPY_TO, 0, 2, 0, 0};
+    struct agg_verify_result r;
+    struct diffs df;
+
+    three_weeks(f);
+    reopen(f, 0, edit_list, &extra);
+    reopen(f, 0, edit_list, &stale);
     memset(&df, 0, sizeof(df));
     assert_int_equal(agg_verify(f->s, 1, diff_cb, &df, &r), 0);
-    assert_int_equal(r.differences, 1);
-    assert_non_null(strstr(df.first, "observer-cum/alice/coaching-conversation/2025-W10: "
-                                     "cumulative list differs"));
-    assert_int_equal(window_same(f->s, "alice", MON0 + 7, MON0 + 14, 3), 0);
+    assert_int_equal(r.differences, 2);
+    assert_int_equal(df.cum, 2);
+    assert_string_equal(df.first, "observer-cum/alice/coaching-conversation/2025-W12: cumulative "
+                                  "list differs from what its weeks' shares add up to");
+    assert_non_null(strstr(df.last, "2025-W15: stored but not rebuilt (no share of its week)"));
+    assert_as_rebuilt(f->s, 3);
+}
+
+/* Week lists whose figures would pass an int64_t added up: the writer
+ * neither overflows nor stops. A cumulative list near the limit is not
+ * built on (the observer's lists are made again from the first week); a
+ * week list near it adds nothing, until repaired. */
+static void test_cum_overflow(void **state)
+{
+    struct testutil_seeded *f = *state;
+    struct edit cum = {AGG_OBSERVER_CUM, 0, EDIT_FIGURE, 0, 0, (uint64_t)INT64_MAX, 0};
+    struct edit week = {AGG_OBSERVER_WEEK, 1, EDIT_FIGURE, 2, 0, (uint64_t)INT64_MAX, 0};
+    struct testutil_obs a1, a2;
+    struct agg_verify_result r;
+
+    three_weeks(f);
+    reopen(f, 0, edit_list, &cum);
+    testutil_submit_seeded(f->s, "alice", &a1, "flm.dan", T0 + WEEK_S + 60, NULL);
+    assert_as_rebuilt(f->s, 3);
+    reopen(f, 0, edit_list, &week);
+    testutil_submit_seeded(f->s, "alice", &a2, "flm.dan", T0 + 60, NULL);
+    /* Week 1's list added nothing: its window is empty, not wrapped. */
+    assert_int_equal(window_rc(f, 1, 1), 0);
+    assert_int_equal(agg_verify(f->s, 1, NULL, NULL, &r), 0);
+    assert_true(r.differences > 0);
+    assert_as_rebuilt(f->s, 3);
+    assert_int_equal(window_same(f->s, "alice", MON0, MON0 + 14, 5), 0);
+}
+
+/* Erasure and retention that take an observer's earliest week away: the
+ * lists read right after are the week lists' sums and what a rebuild
+ * makes. */
+static void test_erase_retain_first_week(void **state)
+{
+    struct testutil_seeded *f = *state;
+    struct testutil_obs b1, b2, late;
+    struct erase_request er;
+    struct retention_request rr;
+
+    three_weeks(f);
+    testutil_submit_seeded(f->s, "bob", &b1, "flm.dan", T0, NULL);
+    testutil_submit_seeded(f->s, "bob", &b2, "flm.dan", T0 + WEEK_S, NULL);
+    assert_as_rebuilt(f->s, 5);
+    /* flm.cara, the only manager of alice's first week, erased: every
+     * later list of alice's names her pseudonym instead. */
+    memset(&er, 0, sizeof(er));
+    er.id = "flm.cara";
+    er.now_ms = testutil_now_ms();
+    er.actor = "test";
+    er.origin = "test";
+    assert_int_equal(store_exec(f->s, erase_txn, &er), 0);
+    assert_int_equal(window_same(f->s, "alice", MON0, MON0, 1), 0);
+    assert_int_equal(window_same(f->s, "alice", MON0 + 7, MON0 + 14, 2), 0);
+    assert_as_rebuilt(f->s, 5);
+    /* bob erased: his lists, his first week's too, are his pseudonym's. */
+    memset(&er, 0, sizeof(er));
+    er.id = "bob";
+    er.now_ms = testutil_now_ms();
+    er.actor = "test";
+    er.origin = "test";
+    assert_int_equal(store_exec(f->s, erase_txn, &er), 0);
+    assert_int_equal(window_same(f->s, "bob", MON0 - 7, MON0 + 14, 0), 0);
+    assert_int_equal(window_same(f->s, er.pseudonym, MON0, MON0, 1), 0);
+    assert_int_equal(window_same(f->s, er.pseudonym, MON0 + 7, MON0 + 7, 1), 0);
+    assert_as_rebuilt(f->s, 5);
+    /* Retention deletes the sessions of week 0: each observer's first
+     * week's list and cumulative list go, the later lists lose them. */
+    memset(&rr, 0, sizeof(rr));
+    rr.before_day = MON0 + 7;
+    rr.now_ms = testutil_now_ms();
+    rr.actor = "test";
+    rr.origin = "test";
+    rr.policy = "test";
+    assert_int_equal(store_exec(f->s, retention_txn_cb, &rr), 0);
+    assert_int_equal(rr.observations, 2);
+    assert_int_equal(window_same(f->s, "alice", MON0 - 7, MON0 + 14, 2), 0);
+    assert_int_equal(window_same(f->s, "alice", MON0 + 7, MON0 + 7, 1), 0);
+    assert_int_equal(window_same(f->s, er.pseudonym, MON0, MON0 + 7, 1), 0);
+    assert_as_rebuilt(f->s, 3);
+    /* A later back-dated session builds on the lists retention left. */
+    testutil_submit_seeded(f->s, "alice", &late, "flm.dan", T0 + WEEK_S + 60, NULL);
+    assert_int_equal(window_same(f->s, "alice", MON0, MON0 + 14, 3), 0);
+    assert_as_rebuilt(f->s, 3);
 }
 
 int main(void)
@@ -503,6 +761,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_format8_upgrade, testutil_seeded_setup,
                                         testutil_seeded_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_cum, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_cum_missing, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_cum_stale, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_verify_extra_stale, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_cum_overflow, testutil_seeded_setup,
+                                        testutil_seeded_teardown),
+        cmocka_unit_test_setup_teardown(test_erase_retain_first_week, testutil_seeded_setup,
                                         testutil_seeded_teardown),
     };
 
