@@ -394,10 +394,10 @@ enum agg_scope {
  * AGG_LINE_COACH values (the records are not read); 8 adds to each
  * coach-week value the number of observers with ratings of its coach that
  * week (version 2), counted from the observer-week lists when a store of
- * format 4 to 7 is opened (the records are not read); 10 adds the
- * observers' cumulative lists (AGG_OBSERVER_CUM, agg_cum.c), made from the
- * observer-week lists when a store of format 4 to 9 is opened (the records
- * are not read). Each step is its own function in agg_rebuild.c, run one
+ * format 4 to 7 is opened (the records are not read); 9 was never
+ * released (no store holds it); 10 adds the observers' cumulative lists
+ * (AGG_OBSERVER_CUM, agg_cum.c), made from the observer-week lists when a
+ * store of format 4 to 8 is opened (the records are not read). Each step is its own function in agg_rebuild.c, run one
  * after another. */
 #define AGG_FORMAT 10
 
