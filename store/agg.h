@@ -397,8 +397,8 @@ enum agg_scope {
  * format 4 to 7 is opened (the records are not read); 9 was never
  * released (no store holds it); 10 adds the observers' cumulative lists
  * (AGG_OBSERVER_CUM, agg_cum.c), made from the observer-week lists when a
- * store of format 4 to 8 is opened (the records are not read). Each step is its own function in agg_rebuild.c, run one
- * after another. */
+ * store of format 4 to 8 is opened (the records are not read). Each step
+ * is its own function in agg_rebuild.c, run one after another. */
 #define AGG_FORMAT 10
 
 /* The Monday (a day number, days since 1970-01-01) of the ISO week that day
