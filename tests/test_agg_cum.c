@@ -193,11 +193,6 @@ static void assert_as_rebuilt(struct store *s, size_t lists)
     cums_free(&rebuilt);
 }
 
-static int erase_txn(struct store_txn *t, void *arg)
-{
-    return erase_person_txn(t, arg);
-}
-
 static int retention_txn_cb(struct store_txn *t, void *arg)
 {
     return retention_txn(t, arg);
@@ -269,12 +264,7 @@ static void test_amend_and_erase(void **state)
     assert_as_rebuilt(f->s, 3);
     /* bob erased: his list stays under a pseudonym, so one cumulative list
      * still; the sums do not change. */
-    memset(&er, 0, sizeof(er));
-    er.id = "bob";
-    er.now_ms = testutil_now_ms();
-    er.actor = "test";
-    er.origin = "test";
-    assert_int_equal(store_exec(f->s, erase_txn, &er), 0);
+    assert_int_equal(testutil_erase(f->s, "bob", testutil_now_ms(), &er), 0);
     assert_int_equal(window_same(f->s, "bob", MON0, MON0 + 21, 0), 0);
     assert_as_rebuilt(f->s, 3);
 }
@@ -707,22 +697,12 @@ static void test_erase_retain_first_week(void **state)
     assert_as_rebuilt(f->s, 5);
     /* flm.cara, the only manager of alice's first week, erased: every
      * later list of alice's names her pseudonym instead. */
-    memset(&er, 0, sizeof(er));
-    er.id = "flm.cara";
-    er.now_ms = testutil_now_ms();
-    er.actor = "test";
-    er.origin = "test";
-    assert_int_equal(store_exec(f->s, erase_txn, &er), 0);
+    assert_int_equal(testutil_erase(f->s, "flm.cara", testutil_now_ms(), &er), 0);
     assert_int_equal(window_same(f->s, "alice", MON0, MON0, 1), 0);
     assert_int_equal(window_same(f->s, "alice", MON0 + 7, MON0 + 14, 2), 0);
     assert_as_rebuilt(f->s, 5);
     /* bob erased: his lists, his first week's too, are his pseudonym's. */
-    memset(&er, 0, sizeof(er));
-    er.id = "bob";
-    er.now_ms = testutil_now_ms();
-    er.actor = "test";
-    er.origin = "test";
-    assert_int_equal(store_exec(f->s, erase_txn, &er), 0);
+    assert_int_equal(testutil_erase(f->s, "bob", testutil_now_ms(), &er), 0);
     assert_int_equal(window_same(f->s, "bob", MON0 - 7, MON0 + 14, 0), 0);
     assert_int_equal(window_same(f->s, er.pseudonym, MON0, MON0, 1), 0);
     assert_int_equal(window_same(f->s, er.pseudonym, MON0 + 7, MON0 + 7, 1), 0);

@@ -408,11 +408,6 @@ static size_t coach_weeks(struct store *s, const char *coach)
     return kind_weeks(s, AGG_COACH, coach);
 }
 
-static int erase_txn(struct store_txn *t, void *arg)
-{
-    return erase_person_txn(t, arg);
-}
-
 /* The writer remakes the blocks its batches touch: sessions in two
  * blocks, an amendment that moves one to a third block (the block it
  * leaves is deleted when empty), then the manager erased; verify agrees
@@ -437,12 +432,7 @@ static void test_writer(void **state)
     assert_int_equal(coach_weeks(f->s, "flm.cara"), 2);
     assert_int_equal(count_blocks(f->s).n, 2);
     assert_int_equal(verify(f->s, &df), 0);
-    memset(&er, 0, sizeof(er));
-    er.id = "flm.cara";
-    er.now_ms = testutil_now_ms();
-    er.actor = "test";
-    er.origin = "test";
-    assert_int_equal(store_exec(f->s, erase_txn, &er), 0);
+    assert_int_equal(testutil_erase(f->s, "flm.cara", testutil_now_ms(), &er), 0);
     assert_int_equal(coach_weeks(f->s, "flm.cara"), 0);
     assert_int_equal(verify(f->s, &df), 0);
 }

@@ -171,11 +171,6 @@ static void assert_as_rebuilt(struct store *s)
     cws_same(&kept, &rebuilt);
 }
 
-static int erase_txn(struct store_txn *t, void *arg)
-{
-    return erase_person_txn(t, arg);
-}
-
 /* The writer counts each observer once however many sessions they score,
  * and follows amendments that move a session to another coach or week and
  * an observer's erasure. */
@@ -205,12 +200,7 @@ static void test_writer_counts_observers(void **state)
     assert_int_equal(raters_of(f->s, "flm.cara", MON0 + 7), 1);
     assert_as_rebuilt(f->s);
     /* bob erased: still one observer, under a pseudonym. */
-    memset(&er, 0, sizeof(er));
-    er.id = "bob";
-    er.now_ms = testutil_now_ms();
-    er.actor = "test";
-    er.origin = "test";
-    assert_int_equal(store_exec(f->s, erase_txn, &er), 0);
+    assert_int_equal(testutil_erase(f->s, "bob", testutil_now_ms(), &er), 0);
     assert_int_equal(raters_of(f->s, "flm.cara", MON0), 2);
     assert_as_rebuilt(f->s);
     assert_int_equal(store_exec(f->s, na_rubric_txn, NULL), 0);

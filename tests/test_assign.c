@@ -974,11 +974,6 @@ static void test_reassign_keeps_load_cap(void **state)
 
 /* ---- Erasure ------------------------------------------------------------------ */
 
-static int erase_txn(struct store_txn *t, void *arg)
-{
-    return erase_person_txn(t, arg);
-}
-
 struct list_call {
     const char *observer;
     int64_t now_ms; /* 0: NOW_MS */
@@ -1012,12 +1007,7 @@ static void test_erase_observer(void **state)
         had += strcmp(d.res.asg[i]->observer_id, "obs.1") == 0;
     }
     assert_true(had > 0);
-    memset(&er, 0, sizeof(er));
-    er.id = "obs.1";
-    er.now_ms = NOW_MS;
-    er.actor = "test";
-    er.origin = "test";
-    assert_int_equal(store_exec(f->s, erase_txn, &er), 0);
+    assert_int_equal(testutil_erase(f->s, "obs.1", NOW_MS, &er), 0);
     memset(&lc, 0, sizeof(lc));
     lc.observer = "obs.1";
     assert_int_equal(store_view(f->s, list_txn, &lc), 0);

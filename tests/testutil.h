@@ -716,4 +716,12 @@ int testutil_store_submit_packed(struct store *s, const uint8_t *buf, size_t len
 void testutil_cadence_bits_check(struct store_txn *t, const char *coach, const char *coachee,
                                  int32_t lo, int32_t hi);
 
+/* Erases person id (borrowed) from s as of now_ms in one write
+ * transaction, as `coachqd erase` does, the actor and origin "test"; *er
+ * (the caller's) is zeroed first and holds the request afterwards (its
+ * pseudonym among it). Returns what store_exec() returns.
+ * testutil_batch.c. */
+struct erase_request;
+int testutil_erase(struct store *s, const char *id, int64_t now_ms, struct erase_request *er);
+
 #endif

@@ -22,6 +22,7 @@
 
 #include "agg.h"
 #include "cadence.h"
+#include "erase.h"
 #include "keys.h"
 #include "obs.h"
 #include "store.h"
@@ -715,4 +716,19 @@ void testutil_cadence_bits_check(struct store_txn *t, const char *coach, const c
             cadence_bits_window(t, coach, coachee, from, until, until + 1);
         }
     }
+}
+
+static int erase_cb(struct store_txn *t, void *arg)
+{
+    return erase_person_txn(t, arg);
+}
+
+int testutil_erase(struct store *s, const char *id, int64_t now_ms, struct erase_request *er)
+{
+    memset(er, 0, sizeof(*er));
+    er->id = id;
+    er->now_ms = now_ms;
+    er->actor = "test";
+    er->origin = "test";
+    return store_exec(s, erase_cb, er);
 }
