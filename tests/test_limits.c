@@ -283,21 +283,10 @@ static void need_fds(unsigned n)
  * none), or for the dashboard port (alpn "http/1.1"). Caller frees. */
 static SSL_CTX *peer_ctx(const char *user, const char *alpn)
 {
-    char cert[600], key[600], ca[600], rel[200], err[300];
-    struct tls_ctx_opts o;
     SSL_CTX *ctx = NULL;
 
-    memset(&o, 0, sizeof(o));
-    if (user != NULL) {
-        snprintf(rel, sizeof(rel), "users/%s.crt", user);
-        o.cert_file = testutil_cert_path(cert, sizeof(cert), rel);
-        snprintf(rel, sizeof(rel), "users/%s.key", user);
-        o.key_file = testutil_cert_path(key, sizeof(key), rel);
-    }
-    o.ca_file = testutil_cert_path(ca, sizeof(ca), "ca.crt");
-    o.alpn = alpn;
-    if (tls_ctx_client_new(&o, &ctx, err, sizeof(err)) != 0) {
-        fail_msg("client context: %s", err);
+    if (testutil_raw_peer_ctx(alpn, user, &ctx) != 0) {
+        fail_msg("client context for %s", user != NULL ? user : "no certificate");
     }
     return ctx;
 }

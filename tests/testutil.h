@@ -689,7 +689,8 @@ int testutil_raw_peer_setup(const char *alpn, SSL_CTX **ctx);
 
 /* Makes user's client context for alpn in *ctx (caller owns;
  * SSL_CTX_free()), user being one of the certificates in the test
- * certificates' users/ directory. Returns 0, or -1 with the reason on
+ * certificates' users/ directory, or NULL for a context with no client
+ * certificate (the CA only). Returns 0, or -1 with the reason on
  * stderr. testutil_batch.c. */
 int testutil_raw_peer_ctx(const char *alpn, const char *user, SSL_CTX **ctx);
 

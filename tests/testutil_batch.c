@@ -628,10 +628,12 @@ int testutil_raw_peer_ctx(const char *alpn, const char *user, SSL_CTX **ctx)
     char rel[300], cert[600], key[600], ca[600], err[512];
 
     memset(&o, 0, sizeof(o));
-    snprintf(rel, sizeof(rel), "users/%s.crt", user);
-    o.cert_file = testutil_cert_path(cert, sizeof(cert), rel);
-    snprintf(rel, sizeof(rel), "users/%s.key", user);
-    o.key_file = testutil_cert_path(key, sizeof(key), rel);
+    if (user != NULL) {
+        snprintf(rel, sizeof(rel), "users/%s.crt", user);
+        o.cert_file = testutil_cert_path(cert, sizeof(cert), rel);
+        snprintf(rel, sizeof(rel), "users/%s.key", user);
+        o.key_file = testutil_cert_path(key, sizeof(key), rel);
+    }
     o.ca_file = testutil_cert_path(ca, sizeof(ca), "ca.crt");
     o.alpn = alpn;
     if (tls_ctx_client_new(&o, ctx, err, sizeof(err)) != 0) {
