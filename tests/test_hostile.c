@@ -252,96 +252,9 @@ static int64_t tcp_wait_closed(int fd, int64_t limit_ms)
     }
 }
 
-struct raw {
-    int fd;
-    SSL *ssl;
-};
-
-/* Connects a blocking TLS peer (ALPN coachq/1, the context's certificate)
- * and completes the handshake. */
-static void raw_open(struct raw *r, const struct testutil_server *s, SSL_CTX *ctx)
-{
-    r->fd = tcp_connect(s->port);
-    r->ssl = SSL_new(ctx);
-    assert_non_null(r->ssl);
-    assert_int_equal(X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(r->ssl), "127.0.0.1"), 1);
-    assert_int_equal(SSL_set_fd(r->ssl, r->fd), 1);
-    assert_int_equal(SSL_connect(r->ssl), 1);
-}
-
-/* Closes without close_notify unless polite is set. */
-static void raw_close(struct raw *r, int polite)
-{
-    if (r->ssl != NULL) {
-        if (polite) {
-            SSL_shutdown(r->ssl);
-        }
-        SSL_free(r->ssl);
-        r->ssl = NULL;
-    }
-    if (r->fd >= 0) {
-        close(r->fd);
-        r->fd = -1;
-    }
-}
-
-static void raw_send(struct raw *r, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-
-    while (n > 0) {
-        int chunk = n > (1u << 20) ? 1 << 20 : (int)n;
-        int k = SSL_write(r->ssl, b, chunk);
-        assert_true(k > 0);
-        b += k;
-        n -= (size_t)k;
-    }
-}
-
-/* Reads exactly n bytes. Returns 0, or -1 if the connection closed or
- * failed first, or -2 on a timeout. */
-static int raw_recv(struct raw *r, uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        int k = SSL_read(r->ssl, p, n > 65536 ? 65536 : (int)n);
-        if (k <= 0) {
-            int e = SSL_get_error(r->ssl, k);
-            return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? -2 : -1;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* Reads one frame (caller owns, free with coachq__v1__frame__free_unpacked)
- * or returns NULL if the connection closed first. */
-static Coachq__V1__Frame *raw_frame(struct raw *r)
-{
-    uint8_t hdr[FRAME_HEADER_LEN];
-    uint8_t *body;
-    uint32_t len;
-    Coachq__V1__Frame *f;
-    int rc = raw_recv(r, hdr, sizeof(hdr));
-
-    assert_int_not_equal(rc, -2);
-    if (rc < 0) {
-        return NULL;
-    }
-    len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-    assert_true(len > 0 && len <= CLIENT_MAX_FRAME);
-    body = malloc(len);
-    assert_non_null(body);
-    assert_int_equal(raw_recv(r, body, len), 0);
-    f = coachq__v1__frame__unpack(NULL, len, body);
-    free(body);
-    assert_non_null(f);
-    return f;
-}
-
 /* 1 once the server closed the connection, 0 if it stayed open for
  * RAW_TIMEOUT_S. Anything still arriving is discarded. */
-static int raw_closed(struct raw *r)
+static int raw_closed(struct testutil_raw *r)
 {
     uint8_t buf[4096];
 
@@ -356,9 +269,10 @@ static int raw_closed(struct raw *r)
 
 /* Expects a connection-level Error (request id 0) with code, then the
  * close. If require_error is 0 the Error may be missing. */
-static void raw_expect_error_and_close(struct raw *r, Coachq__V1__Code code, int require_error)
+static void raw_expect_error_and_close(struct testutil_raw *r, Coachq__V1__Code code,
+                                       int require_error)
 {
-    Coachq__V1__Frame *f = raw_frame(r);
+    Coachq__V1__Frame *f = testutil_raw_frame(r, NULL);
 
     if (f == NULL) {
         assert_false(require_error);
@@ -431,12 +345,12 @@ static void test_random_bytes(void **state)
 
     /* The same noise again, on a raw connection, several times over. */
     for (uint64_t seed = 1; seed <= 4; seed++) {
-        struct raw r;
+        struct testutil_raw r;
         fill_random(noise, 64 * 1024, seed * 0x2545f4914f6cdd1dull);
-        raw_open(&r, &f->org.srv, g_alice_ctx);
-        raw_send(&r, noise, 64 * 1024);
+        testutil_raw_open(&r, &f->org.srv, g_alice_ctx, RAW_TIMEOUT_S);
+        testutil_raw_send(&r, noise, 64 * 1024);
         assert_int_equal(raw_closed(&r), 1);
-        raw_close(&r, 0);
+        testutil_raw_close(&r, 0);
     }
     free(noise);
     fx_others_carry_on(f);
@@ -453,30 +367,30 @@ static void test_bad_length_prefixes(void **state)
     static const uint8_t zero[4] = {0, 0, 0, 0};
     uint8_t over[4];
     struct client *bad;
-    struct raw r;
+    struct testutil_raw r;
 
     fx_start(f, NULL);
     frame_put_header(over, DEFAULT_MAX_FRAME + 1);
 
-    raw_open(&r, &f->org.srv, g_alice_ctx);
-    raw_send(&r, huge, sizeof(huge));
+    testutil_raw_open(&r, &f->org.srv, g_alice_ctx, RAW_TIMEOUT_S);
+    testutil_raw_send(&r, huge, sizeof(huge));
     raw_expect_error_and_close(&r, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, 1);
-    raw_close(&r, 0);
+    testutil_raw_close(&r, 0);
 
-    raw_open(&r, &f->org.srv, g_alice_ctx);
-    raw_send(&r, all_ones, sizeof(all_ones));
+    testutil_raw_open(&r, &f->org.srv, g_alice_ctx, RAW_TIMEOUT_S);
+    testutil_raw_send(&r, all_ones, sizeof(all_ones));
     raw_expect_error_and_close(&r, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, 1);
-    raw_close(&r, 0);
+    testutil_raw_close(&r, 0);
 
-    raw_open(&r, &f->org.srv, g_alice_ctx);
-    raw_send(&r, over, sizeof(over));
+    testutil_raw_open(&r, &f->org.srv, g_alice_ctx, RAW_TIMEOUT_S);
+    testutil_raw_send(&r, over, sizeof(over));
     raw_expect_error_and_close(&r, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, 1);
-    raw_close(&r, 0);
+    testutil_raw_close(&r, 0);
 
-    raw_open(&r, &f->org.srv, g_alice_ctx);
-    raw_send(&r, zero, sizeof(zero));
+    testutil_raw_open(&r, &f->org.srv, g_alice_ctx, RAW_TIMEOUT_S);
+    testutil_raw_send(&r, zero, sizeof(zero));
     raw_expect_error_and_close(&r, COACHQ__V1__CODE__INVALID_ARGUMENT, 0);
-    raw_close(&r, 0);
+    testutil_raw_close(&r, 0);
 
     /* Through the client library: its next call fails and says why. */
     bad = testutil_connect(&f->org.srv, "alice", 1);
@@ -493,23 +407,23 @@ static void test_truncated_frame(void **state)
 {
     struct fx *f = *state;
     uint8_t buf[4 + 500];
-    struct raw r;
+    struct testutil_raw r;
 
     fx_start(f, NULL);
     frame_put_header(buf, 1000);
     fill_random(buf + 4, 500, 7);
 
-    raw_open(&r, &f->org.srv, g_alice_ctx);
-    raw_send(&r, buf, sizeof(buf));
-    raw_close(&r, 1);
+    testutil_raw_open(&r, &f->org.srv, g_alice_ctx, RAW_TIMEOUT_S);
+    testutil_raw_send(&r, buf, sizeof(buf));
+    testutil_raw_close(&r, 1);
 
-    raw_open(&r, &f->org.srv, g_alice_ctx);
-    raw_send(&r, buf, 4 + 10);
-    raw_close(&r, 0);
+    testutil_raw_open(&r, &f->org.srv, g_alice_ctx, RAW_TIMEOUT_S);
+    testutil_raw_send(&r, buf, 4 + 10);
+    testutil_raw_close(&r, 0);
 
-    raw_open(&r, &f->org.srv, g_alice_ctx);
-    raw_send(&r, buf, 2); /* half a length prefix */
-    raw_close(&r, 0);
+    testutil_raw_open(&r, &f->org.srv, g_alice_ctx, RAW_TIMEOUT_S);
+    testutil_raw_send(&r, buf, 2); /* half a length prefix */
+    testutil_raw_close(&r, 0);
 
     /* Through the client library too, then freed mid-frame. */
     {
@@ -568,11 +482,11 @@ static void test_over_budget_frame(void **state)
     assert_true(len < DEFAULT_MAX_FRAME);
     fx_start(f, args);
     for (int i = 0; i < 12; i++) {
-        struct raw r;
-        raw_open(&r, &f->org.srv, g_alice_ctx);
-        raw_send(&r, frame, len);
+        struct testutil_raw r;
+        testutil_raw_open(&r, &f->org.srv, g_alice_ctx, RAW_TIMEOUT_S);
+        testutil_raw_send(&r, frame, len);
         raw_expect_error_and_close(&r, COACHQ__V1__CODE__RESOURCE_EXHAUSTED, 1);
-        raw_close(&r, 0);
+        testutil_raw_close(&r, 0);
     }
     free(frame);
     fx_others_carry_on(f);
@@ -734,7 +648,7 @@ static void test_many_in_flight(void **state)
     size_t wire_len = 0;
     int seen[PIPELINE + 1];
     struct client *lib;
-    struct raw r;
+    struct testutil_raw r;
 
     assert_non_null(res);
     fx_start(f, args);
@@ -758,10 +672,10 @@ static void test_many_in_flight(void **state)
         free(p);
     }
     memset(seen, 0, sizeof(seen));
-    raw_open(&r, &f->org.srv, g_alice_ctx);
-    raw_send(&r, wire, wire_len);
+    testutil_raw_open(&r, &f->org.srv, g_alice_ctx, RAW_TIMEOUT_S);
+    testutil_raw_send(&r, wire, wire_len);
     for (int i = 0; i < PIPELINE; i++) {
-        Coachq__V1__Frame *a = raw_frame(&r);
+        Coachq__V1__Frame *a = testutil_raw_frame(&r, NULL);
         if (a == NULL) {
             fail_msg("the connection closed after %d of %d answers", i, PIPELINE);
         }
@@ -778,7 +692,7 @@ static void test_many_in_flight(void **state)
         assert_memory_equal(a->ack->id.data, obs[a->request_id - 1]->id.data, UUID_LEN);
         coachq__v1__frame__free_unpacked(a, NULL);
     }
-    raw_close(&r, 1);
+    testutil_raw_close(&r, 1);
     free(wire);
 
     /* The client library, asked for 200 at once, keeps within the
@@ -803,22 +717,22 @@ static void test_many_in_flight(void **state)
 /* Out-of-range and missing fields are refused per request with the field's
  * path; the connection stays usable. */
 /* Sends f on r and returns the next frame, which must answer it. */
-static Coachq__V1__Frame *raw_roundtrip(struct raw *r, const Coachq__V1__Frame *f)
+static Coachq__V1__Frame *raw_roundtrip(struct testutil_raw *r, const Coachq__V1__Frame *f)
 {
     size_t n;
     uint8_t *p = pack_frame(f, &n);
     Coachq__V1__Frame *resp;
 
-    raw_send(r, p, n);
+    testutil_raw_send(r, p, n);
     free(p);
-    resp = raw_frame(r);
+    resp = testutil_raw_frame(r, NULL);
     assert_non_null(resp);
     assert_int_equal(resp->request_id, f->request_id);
     return resp;
 }
 
 /* Expects an Error with code and field in answer to f; the connection stays. */
-static void raw_expect_request_error(struct raw *r, const Coachq__V1__Frame *f,
+static void raw_expect_request_error(struct testutil_raw *r, const Coachq__V1__Frame *f,
                                      Coachq__V1__Code code, const char *field)
 {
     Coachq__V1__Frame *resp = raw_roundtrip(r, f);
@@ -851,10 +765,10 @@ static void test_malformed_requests(void **state)
     Coachq__V1__Frame *resp;
     uint8_t short_id[3] = {1, 2, 3};
     uint8_t bad_cursor[10] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6};
-    struct raw r;
+    struct testutil_raw r;
 
     fx_start(f, NULL);
-    raw_open(&r, &f->org.srv, g_alice_ctx);
+    testutil_raw_open(&r, &f->org.srv, g_alice_ctx, RAW_TIMEOUT_S);
 
     fr.request_id = 1;
     raw_expect_request_error(&r, &fr, COACHQ__V1__CODE__INVALID_ARGUMENT, "body");
@@ -949,7 +863,7 @@ static void test_malformed_requests(void **state)
     assert_string_equal(resp->welcome->user_id, "alice");
     coachq__v1__frame__free_unpacked(resp, NULL);
 
-    raw_close(&r, 1);
+    testutil_raw_close(&r, 1);
     fx_others_carry_on(f);
     fx_stop(f);
 }
@@ -1065,9 +979,9 @@ static void wire_add(uint8_t **wire, size_t *len, const Coachq__V1__Frame *f)
 }
 
 /* Expects an Error answering rid: UNAVAILABLE, no field, exactly message. */
-static void raw_expect_unavailable(struct raw *r, uint64_t rid, const char *message)
+static void raw_expect_unavailable(struct testutil_raw *r, uint64_t rid, const char *message)
 {
-    Coachq__V1__Frame *a = raw_frame(r);
+    Coachq__V1__Frame *a = testutil_raw_frame(r, NULL);
 
     if (a == NULL) {
         fail_msg("the connection closed before the answer to request %llu",
@@ -1113,12 +1027,12 @@ static void test_store_failed_refusals(void **state)
     size_t wire_len = 0;
     Coachq__V1__Frame *a;
     SSL_CTX *lead_ctx = NULL;
-    struct raw r;
+    struct testutil_raw r;
     int st;
 
     assert_int_equal(testutil_raw_peer_ctx(ALPN, "lead.gil", &lead_ctx), 0);
     fx_start(f, args);
-    raw_open(&r, &f->org.srv, lead_ctx);
+    testutil_raw_open(&r, &f->org.srv, lead_ctx, RAW_TIMEOUT_S);
     /* The lead's connection is set up and the writer idle before the store
      * breaks. */
     fr.request_id = 100;
@@ -1191,7 +1105,7 @@ static void test_store_failed_refusals(void **state)
      * first one's write is done. */
     assert_true(wire_len < 16384);
     break_free_pages(f->org.data);
-    raw_send(&r, wire, wire_len);
+    testutil_raw_send(&r, wire, wire_len);
     free(wire);
 
     /* The import that met the broken store, answered after its write. */
@@ -1208,14 +1122,14 @@ static void test_store_failed_refusals(void **state)
                            "the server cannot store now; nothing was changed; try again later");
     raw_expect_unavailable(&r, 6,
                            "the server cannot answer now; nothing was changed; try again later");
-    a = raw_frame(&r);
+    a = testutil_raw_frame(&r, NULL);
     assert_non_null(a);
     assert_int_equal(a->request_id, 0);
     assert_int_equal(a->body_case, COACHQ__V1__FRAME__BODY_ERROR);
     assert_int_equal(a->error->code, COACHQ__V1__CODE__UNAVAILABLE);
     coachq__v1__frame__free_unpacked(a, NULL);
     assert_int_equal(raw_closed(&r), 1);
-    raw_close(&r, 0);
+    testutil_raw_close(&r, 0);
     SSL_CTX_free(lead_ctx);
 
     /* The server stops by itself, non-zero, as its failure policy says. */

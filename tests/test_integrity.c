@@ -88,86 +88,7 @@ static int fx_teardown(void **state)
     return 0;
 }
 
-/* ---- A blocking TLS peer ---- */
-
-struct raw {
-    int fd;
-    SSL *ssl;
-};
-
-static void raw_open(struct raw *r, const struct testutil_server *s, SSL_CTX *ctx)
-{
-    struct sockaddr_in a;
-    struct timeval tv = {RAW_TIMEOUT_S, 0};
-
-    r->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(r->fd >= 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)s->port);
-    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &a.sin_addr), 1);
-    assert_int_equal(connect(r->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    setsockopt(r->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(r->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    r->ssl = SSL_new(ctx);
-    assert_non_null(r->ssl);
-    assert_int_equal(X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(r->ssl), "127.0.0.1"), 1);
-    assert_int_equal(SSL_set_fd(r->ssl, r->fd), 1);
-    assert_int_equal(SSL_connect(r->ssl), 1);
-}
-
-static void raw_close(struct raw *r)
-{
-    SSL_shutdown(r->ssl);
-    SSL_free(r->ssl);
-    close(r->fd);
-}
-
-static void raw_send(struct raw *r, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        int k = SSL_write(r->ssl, p, (int)n);
-
-        assert_true(k > 0);
-        p += k;
-        n -= (size_t)k;
-    }
-}
-
-static void raw_recv(struct raw *r, uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        int k = SSL_read(r->ssl, p, (int)n);
-
-        assert_true(k > 0);
-        p += k;
-        n -= (size_t)k;
-    }
-}
-
-/* Reads one frame (caller frees with coachq__v1__frame__free_unpacked);
- * *len gets its body's size. */
-static Coachq__V1__Frame *raw_frame(struct raw *r, size_t *len)
-{
-    uint8_t hdr[FRAME_HEADER_LEN];
-    uint8_t *body;
-    uint32_t n;
-    Coachq__V1__Frame *f;
-
-    raw_recv(r, hdr, sizeof(hdr));
-    n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-    assert_true(n > 0 && n <= CLIENT_MAX_FRAME);
-    body = malloc(n);
-    assert_non_null(body);
-    raw_recv(r, body, n);
-    f = coachq__v1__frame__unpack(NULL, n, body);
-    free(body);
-    assert_non_null(f);
-    if (len != NULL) {
-        *len = n;
-    }
-    return f;
-}
+/* ---- Frames for a blocking TLS peer (testutil_raw) ---- */
 
 /* Packs f with its length prefix (caller frees); *n gets the total. */
 static uint8_t *pack_frame(const Coachq__V1__Frame *f, size_t *n)
@@ -205,9 +126,10 @@ static void patch(uint8_t *p, size_t n, const char *placeholder, const uint8_t *
  * not NULL it gets the packed Observation as sent (caller frees), *sent_len
  * its size.
  */
-static Coachq__V1__Frame *submit_patched(struct raw *r, uint64_t rid, Coachq__V1__Observation *o,
-                                         const char *placeholder, const uint8_t *repl, size_t len,
-                                         uint8_t **sent_obs, size_t *sent_len)
+static Coachq__V1__Frame *submit_patched(struct testutil_raw *r, uint64_t rid,
+                                         Coachq__V1__Observation *o, const char *placeholder,
+                                         const uint8_t *repl, size_t len, uint8_t **sent_obs,
+                                         size_t *sent_len)
 {
     Coachq__V1__Frame f = COACHQ__V1__FRAME__INIT;
     Coachq__V1__SubmitObservation sub = COACHQ__V1__SUBMIT_OBSERVATION__INIT;
@@ -231,9 +153,10 @@ static Coachq__V1__Frame *submit_patched(struct raw *r, uint64_t rid, Coachq__V1
         *sent_obs = op;
         *sent_len = on;
     }
-    raw_send(r, p, n);
+    testutil_raw_send(r, p, n);
     free(p);
-    resp = raw_frame(r, NULL);
+    resp = testutil_raw_frame(r, NULL);
+    assert_non_null(resp);
     assert_int_equal(resp->request_id, rid);
     return resp;
 }
@@ -260,7 +183,7 @@ static void test_nul_refused(void **state)
 {
     struct fx *f = *state;
     struct testutil_obs t;
-    struct raw r;
+    struct testutil_raw r;
     Coachq__V1__Frame *resp;
     char notes[16] = "abcXdef";
     char coach[32] = "mgr.jonesXevil";
@@ -272,7 +195,7 @@ static void test_nul_refused(void **state)
     size_t n;
 
     fx_start(f, NULL);
-    raw_open(&r, &f->srv, g_ctx[0]);
+    testutil_raw_open(&r, &f->srv, g_ctx[0], RAW_TIMEOUT_S);
 
     testutil_obs_make(&t, "mgr.jones", "rep.kim", T0);
     t.o.notes = notes;
@@ -315,12 +238,13 @@ static void test_nul_refused(void **state)
     lf.list = &l;
     p = pack_frame(&lf, &n);
     patch(p, n, "mgr.jonesX", (const uint8_t *)"mgr.jones\0", 10);
-    raw_send(&r, p, n);
+    testutil_raw_send(&r, p, n);
     free(p);
-    resp = raw_frame(&r, NULL);
+    resp = testutil_raw_frame(&r, NULL);
+    assert_non_null(resp);
     expect_error(resp, COACHQ__V1__CODE__INVALID_ARGUMENT, "list.person_id");
 
-    raw_close(&r);
+    testutil_raw_close(&r, 1);
     testutil_stop_clean(&f->srv);
 }
 
@@ -379,14 +303,14 @@ static void test_acked_is_identical(void **state)
 {
     enum { ROUNDS = 400 };
     struct fx *f = *state;
-    struct raw r;
+    struct testutil_raw r;
     struct client *c;
     uint64_t seed = 0x9e3779b97f4a7c15ull;
     unsigned acked = 0;
     unsigned refused = 0;
 
     fx_start(f, NULL);
-    raw_open(&r, &f->srv, g_ctx[0]);
+    testutil_raw_open(&r, &f->srv, g_ctx[0], RAW_TIMEOUT_S);
     c = testutil_connect(&f->srv, "alice", 0);
     for (unsigned round = 0; round < ROUNDS; round++) {
         struct testutil_obs t;
@@ -474,7 +398,7 @@ static void test_acked_is_identical(void **state)
                   ROUNDS, acked, refused);
     assert_true(acked > 50 && refused > 50);
     client_free(c);
-    raw_close(&r);
+    testutil_raw_close(&r, 1);
     testutil_stop_clean(&f->srv);
 }
 
@@ -710,7 +634,7 @@ static void test_pages_fit_frame(void **state)
     char evidence[460];
     char big_evidence[1400];
     unsigned seen[NREC] = {0};
-    struct raw r;
+    struct testutil_raw r;
     Coachq__V1__Frame hf = COACHQ__V1__FRAME__INIT;
     Coachq__V1__Hello hello = COACHQ__V1__HELLO__INIT;
     Coachq__V1__Frame *resp;
@@ -741,15 +665,16 @@ static void test_pages_fit_frame(void **state)
         assert_int_equal(res[i].err.code, COACHQ__V1__CODE__OK);
     }
 
-    raw_open(&r, &f->srv, g_ctx[0]);
+    testutil_raw_open(&r, &f->srv, g_ctx[0], RAW_TIMEOUT_S);
     hf.request_id = 1;
     hf.body_case = COACHQ__V1__FRAME__BODY_HELLO;
     hf.hello = &hello;
     hello.protocol_version = 1;
     p = pack_frame(&hf, &n);
-    raw_send(&r, p, n);
+    testutil_raw_send(&r, p, n);
     free(p);
-    resp = raw_frame(&r, NULL);
+    resp = testutil_raw_frame(&r, NULL);
+    assert_non_null(resp);
     assert_int_equal(resp->body_case, COACHQ__V1__FRAME__BODY_WELCOME);
     max_frame = resp->welcome->max_frame_bytes;
     assert_int_equal(max_frame, 16384);
@@ -771,9 +696,10 @@ static void test_pages_fit_frame(void **state)
         lf.body_case = COACHQ__V1__FRAME__BODY_LIST;
         lf.list = &l;
         p = pack_frame(&lf, &n);
-        raw_send(&r, p, n);
+        testutil_raw_send(&r, p, n);
         free(p);
-        resp = raw_frame(&r, &len);
+        resp = testutil_raw_frame(&r, &len);
+        assert_non_null(resp);
         assert_int_equal(resp->body_case, COACHQ__V1__FRAME__BODY_PAGE);
         pages++;
         assert_true(pages <= NREC);
@@ -810,7 +736,7 @@ static void test_pages_fit_frame(void **state)
     assert_true(pages > 1);
     print_message("pages: %d records of ~5 KB in %zu frames, the largest %zu bytes (limit %u)\n",
                   NREC, pages, largest, max_frame);
-    raw_close(&r);
+    testutil_raw_close(&r, 1);
 
     /* A record too large to come back in one frame is refused at the door. */
     {

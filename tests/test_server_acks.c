@@ -76,83 +76,9 @@ static int fx_teardown(void **state)
     return 0;
 }
 
-/* A blocking TLS peer. */
-struct raw {
-    int fd;
-    SSL *ssl;
-};
-
-/* Connects a peer as alice and completes the handshake. */
-static void raw_open(struct raw *r, const struct testutil_server *s)
-{
-    r->fd = testutil_tcp_connect(s->port, RAW_TIMEOUT_S * (int)testutil_timeout_scale());
-    assert_true(r->fd >= 0);
-    r->ssl = SSL_new(g_alice_ctx);
-    assert_non_null(r->ssl);
-    assert_int_equal(X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(r->ssl), "127.0.0.1"), 1);
-    assert_int_equal(SSL_set_fd(r->ssl, r->fd), 1);
-    assert_int_equal(SSL_connect(r->ssl), 1);
-}
-
-/* Closes without close_notify: the peer simply goes away. */
-static void raw_close(struct raw *r)
-{
-    if (r->ssl != NULL) {
-        SSL_free(r->ssl);
-        r->ssl = NULL;
-    }
-    if (r->fd >= 0) {
-        close(r->fd);
-        r->fd = -1;
-    }
-}
-
-static void raw_send(struct raw *r, const void *p, size_t n)
-{
-    assert_int_equal(SSL_write(r->ssl, p, (int)n), (int)n);
-}
-
-/* Reads exactly n bytes; fails the test if the connection closes or stays
- * silent for RAW_TIMEOUT_S. */
-static void raw_recv(struct raw *r, uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        int k = SSL_read(r->ssl, p, n > 65536 ? 65536 : (int)n);
-
-        if (k <= 0) {
-            int e = SSL_get_error(r->ssl, k);
-
-            fail_msg("%s while %zu bytes were still awaited",
-                     e == SSL_ERROR_WANT_READ ? "timed out" : "the connection closed", n);
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-}
-
-/* Reads one frame (caller owns, coachq__v1__frame__free_unpacked). */
-static Coachq__V1__Frame *raw_frame(struct raw *r)
-{
-    uint8_t hdr[FRAME_HEADER_LEN];
-    uint8_t *body;
-    uint32_t len;
-    Coachq__V1__Frame *f;
-
-    raw_recv(r, hdr, sizeof(hdr));
-    len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-    assert_true(len > 0 && len <= CLIENT_MAX_FRAME);
-    body = malloc(len);
-    assert_non_null(body);
-    raw_recv(r, body, len);
-    f = coachq__v1__frame__unpack(NULL, len, body);
-    free(body);
-    assert_non_null(f);
-    return f;
-}
-
 /* Sends one submit of a new valid observation (alice observing mgr.jones
  * with rep.kim) as request id; its id goes to id_out. */
-static void raw_submit(struct raw *r, struct fx *f, uint64_t id, uint8_t id_out[UUID_LEN])
+static void raw_submit(struct testutil_raw *r, struct fx *f, uint64_t id, uint8_t id_out[UUID_LEN])
 {
     Coachq__V1__Frame fr = COACHQ__V1__FRAME__INIT;
     Coachq__V1__SubmitObservation sub = COACHQ__V1__SUBMIT_OBSERVATION__INIT;
@@ -171,18 +97,21 @@ static void raw_submit(struct raw *r, struct fx *f, uint64_t id, uint8_t id_out[
     assert_non_null(p);
     frame_put_header(p, (uint32_t)n);
     coachq__v1__frame__pack(&fr, p + FRAME_HEADER_LEN);
-    raw_send(r, p, FRAME_HEADER_LEN + n);
+    testutil_raw_send(r, p, FRAME_HEADER_LEN + n);
     free(p);
 }
 
 /* Reads one answer and checks it is the STORED ack of a request in
  * 1..n not acked before, for the observation ids[request - 1]; marks it in
  * seen and returns it (caller frees). */
-static Coachq__V1__Frame *raw_ack(struct raw *r, size_t n, uint8_t (*ids)[UUID_LEN],
+static Coachq__V1__Frame *raw_ack(struct testutil_raw *r, size_t n, uint8_t (*ids)[UUID_LEN],
                                   unsigned char *seen)
 {
-    Coachq__V1__Frame *a = raw_frame(r);
+    Coachq__V1__Frame *a = testutil_raw_frame(r, NULL);
 
+    if (a == NULL) {
+        fail_msg("the connection closed before an answer");
+    }
     if (a->body_case != COACHQ__V1__FRAME__BODY_ACK) {
         fail_msg("request %llu answered with body %d (%s)", (unsigned long long)a->request_id,
                  (int)a->body_case,
@@ -231,13 +160,13 @@ static void test_acks_once_in_commit_order(void **state)
     uint64_t last_seq = 0;
     uint64_t commits0;
     uint64_t commits;
-    struct raw r;
+    struct testutil_raw r;
 
     assert_non_null(ids);
     assert_non_null(seen);
     testutil_server_start(&f->srv, f->data, args);
     commits0 = server_commits(&f->srv);
-    raw_open(&r, &f->srv);
+    testutil_raw_open(&r, &f->srv, g_alice_ctx, RAW_TIMEOUT_S * (int)testutil_timeout_scale());
     while (sent < ORDER_WINDOW) {
         sent++;
         raw_submit(&r, f, sent, ids[sent - 1]);
@@ -257,7 +186,7 @@ static void test_acks_once_in_commit_order(void **state)
             raw_submit(&r, f, sent, ids[sent - 1]);
         }
     }
-    raw_close(&r);
+    testutil_raw_close(&r, 0);
     for (size_t i = 0; i < ORDER_TOTAL; i++) {
         assert_int_equal(seen[i], 1);
     }
@@ -287,8 +216,8 @@ static void test_peer_gone_mid_commit(void **state)
     uint8_t ids[STAYERS][STAYER_N][UUID_LEN];
     uint8_t quitter_ids[QUITTER_N][UUID_LEN];
     unsigned char seen[STAYERS][STAYER_N];
-    struct raw stay[STAYERS];
-    struct raw quit;
+    struct testutil_raw stay[STAYERS];
+    struct testutil_raw quit;
     struct client *c;
     struct testutil_obs t;
     struct client_submit_result res;
@@ -297,9 +226,10 @@ static void test_peer_gone_mid_commit(void **state)
     memset(seen, 0, sizeof(seen));
     testutil_server_start(&f->srv, f->data, args);
     for (size_t k = 0; k < STAYERS; k++) {
-        raw_open(&stay[k], &f->srv);
+        testutil_raw_open(&stay[k], &f->srv, g_alice_ctx,
+                          RAW_TIMEOUT_S * (int)testutil_timeout_scale());
     }
-    raw_open(&quit, &f->srv);
+    testutil_raw_open(&quit, &f->srv, g_alice_ctx, RAW_TIMEOUT_S * (int)testutil_timeout_scale());
     for (size_t i = 0; i < STAYER_N; i++) {
         for (size_t k = 0; k < STAYERS; k++) {
             raw_submit(&stay[k], f, i + 1, ids[k][i]);
@@ -311,12 +241,12 @@ static void test_peer_gone_mid_commit(void **state)
     for (size_t i = STAYER_N; i < QUITTER_N; i++) {
         raw_submit(&quit, f, i + 1, quitter_ids[i]);
     }
-    raw_close(&quit);
+    testutil_raw_close(&quit, 0);
     for (size_t k = 0; k < STAYERS; k++) {
         for (size_t i = 0; i < STAYER_N; i++) {
             coachq__v1__frame__free_unpacked(raw_ack(&stay[k], STAYER_N, ids[k], seen[k]), NULL);
         }
-        raw_close(&stay[k]);
+        testutil_raw_close(&stay[k], 0);
     }
     /* The server is still up and a new connection's submit is stored. */
     testutil_assert_alive(&f->srv);
@@ -348,19 +278,19 @@ static void test_peer_gone_during_drain(void **state)
     struct client *c;
     struct client_error e;
     size_t stored = 0;
-    struct raw r;
+    struct testutil_raw r;
     int st;
 
     memset(seen, 0, sizeof(seen));
     testutil_server_start(&f->srv, f->data, args);
-    raw_open(&r, &f->srv);
+    testutil_raw_open(&r, &f->srv, g_alice_ctx, RAW_TIMEOUT_S * (int)testutil_timeout_scale());
     for (size_t i = 0; i < DRAIN_N; i++) {
         raw_submit(&r, f, i + 1, ids[i]);
     }
     a = raw_ack(&r, DRAIN_N, ids, seen);
     coachq__v1__frame__free_unpacked(a, NULL);
     assert_int_equal(kill(f->srv.pid, SIGTERM), 0);
-    raw_close(&r);
+    testutil_raw_close(&r, 0);
     st = testutil_server_stop(&f->srv, 0);
     if (WIFSIGNALED(st)) {
         fail_msg("coachqd died of signal %d during the drain", WTERMSIG(st));

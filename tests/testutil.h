@@ -725,4 +725,35 @@ void testutil_cadence_bits_check(struct store_txn *t, const char *coach, const c
 struct erase_request;
 int testutil_erase(struct store *s, const char *id, int64_t now_ms, struct erase_request *er);
 
+/* A blocking TLS peer speaking coachq's framing by hand (testutil_raw.c),
+ * for tests that send what the real client never would. Every function
+ * fails the test on what the test did not ask to see; the caller's thread. */
+struct testutil_raw {
+    int fd;
+    SSL *ssl;
+};
+
+/* Connects r to s's protocol port with ctx (borrowed; its certificate and
+ * ALPN), send and receive timeouts of timeout_s seconds, and completes the
+ * handshake checking the server's certificate for 127.0.0.1. */
+void testutil_raw_open(struct testutil_raw *r, const struct testutil_server *s, SSL_CTX *ctx,
+                       int timeout_s);
+
+/* Closes r, sending close_notify first only when polite is set (else the
+ * peer simply goes away). Safe on a closed r. */
+void testutil_raw_close(struct testutil_raw *r, int polite);
+
+/* Writes all n bytes of p (borrowed), in TLS records of at most 1 MiB. */
+void testutil_raw_send(struct testutil_raw *r, const void *p, size_t n);
+
+/* Reads exactly n bytes into p. Returns 0, -1 if the connection closed or
+ * failed first, or -2 on the receive timeout. */
+int testutil_raw_recv(struct testutil_raw *r, uint8_t *p, size_t n);
+
+/* Reads one frame (caller owns; coachq__v1__frame__free_unpacked()), its
+ * body's size into *len (may be NULL). Returns NULL if the connection
+ * closed before the frame began; fails the test on a timeout, a close inside
+ * the frame or a frame that does not decode. */
+Coachq__V1__Frame *testutil_raw_frame(struct testutil_raw *r, size_t *len);
+
 #endif
