@@ -8,7 +8,10 @@
  * byte, with its sequence number. Then the store's disk fills up (a small
  * tmpfs, when this process may mount one): submits are refused with
  * RESOURCE_EXHAUSTED and nothing acknowledged, reads keep working, and
- * writes resume once space is freed, without a restart.
+ * writes resume once space is freed, without a restart. After each crash
+ * and each full disk, `coachqd verify` finds the store's derived data
+ * (aggregates, cumulative lists, action records, coaching day counts) as
+ * its records give it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -219,6 +222,23 @@ static void check_with_mdb_stat(const char *dir)
     fprintf(stderr, "note: mdb_stat not installed; skipping its check of the data directory\n");
 }
 
+/*
+ * Runs `coachqd verify` on the store in data (no server on it) and fails
+ * the test unless the derived data match the records, and the store holds
+ * exactly records observations, every one counted into aggregates: a check
+ * of a store with nothing derived could not fail.
+ */
+static void expect_verified(const char *data, uint64_t records)
+{
+    struct testutil_verified v;
+
+    testutil_verify_clean(data, &v);
+    assert_int_equal(v.observations, records);
+    assert_int_equal(v.counted, records);
+    assert_true(v.values > 0);
+    assert_true(v.days > 0);
+}
+
 static int fx_setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
@@ -284,6 +304,9 @@ static void test_sigkill_after_acks(void **state)
     client_free(f->c);
     f->c = NULL;
     check_with_mdb_stat(f->data);
+    /* The derived data are as the records give them, as the crash left
+     * them: what the restart below opens. */
+    expect_verified(f->data, ACKED_RECORDS);
 
     /* The same data directory opens as it is: no repair step exists. */
     testutil_server_start(&f->srv, f->data, NULL);
@@ -300,6 +323,7 @@ static void test_sigkill_after_acks(void **state)
     client_free(f->c);
     f->c = NULL;
     testutil_stop_clean(&f->srv);
+    expect_verified(f->data, ACKED_RECORDS);
     for (unsigned i = 0; i < ACKED_RECORDS; i++) {
         dobs_free(d[i]);
     }
@@ -336,6 +360,7 @@ static void test_sigkill_mid_stream(void **state)
     struct client_submit_result *res = calloc(STREAM_RECORDS, sizeof(*res));
     struct client_submit_result *again = calloc(STREAM_RECORDS, sizeof(*again));
     struct killer k;
+    struct testutil_verified v;
     size_t acked = 0, unacked_present = 0;
     int rc, st;
 
@@ -359,6 +384,8 @@ static void test_sigkill_mid_stream(void **state)
     client_free(f->c);
     f->c = NULL;
     check_with_mdb_stat(f->data);
+    /* The derived data match the records the crash left (counted below). */
+    testutil_verify_clean(f->data, &v);
 
     testutil_server_start(&f->srv, f->data, NULL);
     f->c = testutil_connect(&f->srv, "alice", 0);
@@ -384,6 +411,9 @@ static void test_sigkill_mid_stream(void **state)
     assert_true(acked >= KILL_AFTER);
     fprintf(stderr, "note: %zu acknowledged before SIGKILL, %zu more stored unacknowledged\n",
             acked, unacked_present);
+    assert_int_equal(v.observations, acked + unacked_present);
+    assert_int_equal(v.counted, acked + unacked_present);
+    assert_true(v.values > 0);
 
     /* Retrying everything completes the set; the acknowledged ones keep
      * their sequence numbers. */
@@ -398,6 +428,7 @@ static void test_sigkill_mid_stream(void **state)
     client_free(f->c);
     f->c = NULL;
     testutil_stop_clean(&f->srv);
+    expect_verified(f->data, STREAM_RECORDS);
     for (unsigned i = 0; i < STREAM_RECORDS; i++) {
         dobs_free(d[i]);
     }
@@ -553,6 +584,10 @@ static void test_full_disk(void **state)
     client_free(f->c);
     f->c = NULL;
     testutil_stop_clean(&f->srv);
+    /* The batches the full disk refused left nothing derived behind: the
+     * three early records, those stored while full, the refused one and
+     * the last. */
+    expect_verified(f->mnt, 3 + (uint64_t)stored_while_full + 2);
     dobs_free(refused);
     for (int i = 0; i < 3; i++) {
         dobs_free(early[i]);
@@ -637,6 +672,7 @@ static void test_full_disk_partial_write(void **state)
     client_free(f->c);
     f->c = NULL;
     testutil_stop_clean(&f->srv);
+    expect_verified(f->mnt, nacked + 1);
     dobs_free(refused);
     for (size_t i = 0; i < nacked; i++) {
         dobs_free(acked[i]);

@@ -73,6 +73,7 @@ struct obs_spec {
     const char *coachee;
     int64_t started_at;
     const char *notes;
+    const char *rubric; /* NULL: "rubric-1" */
 };
 
 static void make_uuid(uint8_t out[16], uint32_t n, uint8_t salt)
@@ -100,7 +101,7 @@ static size_t pack_obs(const struct obs_spec *sp, uint8_t **out)
 
     o.id.data = (uint8_t *)sp->id;
     o.id.len = 16;
-    o.rubric_id = (char *)"rubric-1";
+    o.rubric_id = (char *)(sp->rubric != NULL ? sp->rubric : "rubric-1");
     o.rubric_version = 1;
     o.coach_id = (char *)sp->coach;
     o.coachee_id = (char *)sp->coachee;
@@ -1282,14 +1283,14 @@ static void test_full_disk(void **state)
     enum { N0 = 20, NMAX = 400 };
     char envdir[700], filler[700];
     char notes[3000];
-    struct obs_spec sp = {.coach = "fd-coach", .coachee = "fd-rep"};
+    struct obs_spec sp = {.coach = "fd-c", .coachee = "fd-r", .rubric = "coaching-conversation"};
     static uint8_t *obs[NMAX];
     static size_t len[NMAX];
     static struct store_write w[NMAX];
     struct store_write retry;
     struct store_page page;
     struct store_query q = {.by = STORE_BY_COACH,
-                            .person_id = "fd-coach",
+                            .person_id = "fd-c",
                             .since = INT64_MIN,
                             .until = INT64_MAX,
                             .limit = 500};
@@ -1309,17 +1310,19 @@ static void test_full_disk(void **state)
     snprintf(envdir, sizeof(envdir), "%s/env", f->mnt);
     snprintf(filler, sizeof(filler), "%s/filler", f->mnt);
     assert_int_equal(mkdir(envdir, 0700), 0);
-    /* A map bigger than the file system, so the disk fills first. */
+    /* A map bigger than the file system, so the disk fills first; obs.1's
+     * certification makes every record count in the aggregates. */
     f->s = open_store(envdir, 8u << 20);
+    assert_int_equal(store_exec(f->s, testutil_put_two_line_org, NULL), 0);
 
     memset(notes, 'z', sizeof(notes) - 1);
     notes[sizeof(notes) - 1] = '\0';
     sp.notes = notes;
     for (int i = 0; i < NMAX; i++) {
         make_uuid(sp.id, (uint32_t)i, 10);
-        sp.started_at = i;
+        sp.started_at = 19500LL * 86400 + i;
         len[i] = pack_obs(&sp, &obs[i]);
-        init_write(&w[i], obs[i], len[i], "o", i);
+        init_write(&w[i], obs[i], len[i], "obs.1", i);
     }
     for (int i = 0; i < N0; i++) {
         submit_wait(f->s, &w[i]);
@@ -1343,7 +1346,7 @@ static void test_full_disk(void **state)
     /* Reads keep working and the earlier records are intact. */
     for (int i = 0; i < full_at; i++) {
         make_uuid(sp.id, (uint32_t)i, 10);
-        check_record(f->s, sp.id, obs[i], len[i], "o", w[i].seq, i);
+        check_record(f->s, sp.id, obs[i], len[i], "obs.1", w[i].seq, i);
     }
     {
         Coachq__V1__StoredObservation *r = NULL;
@@ -1356,23 +1359,25 @@ static void test_full_disk(void **state)
     store_page_free(&page);
 
     /* A second try while the disk is still full fails the same way. */
-    init_write(&retry, obs[full_at], len[full_at], "o", full_at);
+    init_write(&retry, obs[full_at], len[full_at], "obs.1", full_at);
     submit_wait(f->s, &retry);
     assert_int_equal(retry.rc, -ENOSPC);
 
     /* Space returns: writes resume without a reopen. */
     assert_int_equal(ftruncate(fd, 0), 0);
     close(fd);
-    init_write(&retry, obs[full_at], len[full_at], "o", full_at);
+    init_write(&retry, obs[full_at], len[full_at], "obs.1", full_at);
     submit_wait(f->s, &retry);
     assert_int_equal(retry.rc, 0);
     assert_int_equal(retry.result, STORE_STORED);
     make_uuid(sp.id, (uint32_t)full_at, 10);
-    check_record(f->s, sp.id, obs[full_at], len[full_at], "o", retry.seq, full_at);
+    check_record(f->s, sp.id, obs[full_at], len[full_at], "obs.1", retry.seq, full_at);
     assert_false(store_failed(f->s));
 
     store_close(f->s);
     f->s = NULL;
+    /* The refused batches left no derived data behind (`coachqd verify`). */
+    testutil_verify_counted(envdir, (uint64_t)full_at + 1);
     for (int i = 0; i < NMAX; i++) {
         free(obs[i]);
     }

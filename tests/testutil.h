@@ -756,4 +756,25 @@ int testutil_raw_recv(struct testutil_raw *r, uint8_t *p, size_t n);
  * the frame or a frame that does not decode. */
 Coachq__V1__Frame *testutil_raw_frame(struct testutil_raw *r, size_t *len);
 
+/* What a clean verify of a store counted (testutil_verify_clean()). */
+struct testutil_verified {
+    uint64_t observations; /* records read */
+    uint64_t counted;      /* of which counted in aggregates */
+    uint64_t values;       /* aggregate values stored and compared */
+    uint64_t actions;      /* action records stored */
+    uint64_t days;         /* coaching day counts stored */
+};
+
+/* Runs `$COACHQD verify --data data` (data borrowed; no server may hold
+ * the store) and fails the test, showing the output, unless it exits 0
+ * with 0 differences in the aggregates (cumulative lists among them), the
+ * action records, the assignment indexes and the coaching day counts. Puts
+ * what it counted in *out. testutil_verify.c. */
+void testutil_verify_clean(const char *data, struct testutil_verified *out);
+
+/* testutil_verify_clean() on data, and fails the test unless the store
+ * holds exactly records observations, every one counted in the aggregates
+ * (a check of a store with nothing derived could not fail). */
+void testutil_verify_counted(const char *data, uint64_t records);
+
 #endif
