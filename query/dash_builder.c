@@ -134,6 +134,29 @@ char *dash_percent_text(struct dash *d, const char *text)
     return p;
 }
 
+char *dash_join_text(struct dash *d, const char *a, const char *sep, const char *b)
+{
+    const char *part[3] = {a != NULL ? a : "", sep != NULL ? sep : "", b != NULL ? b : ""};
+    size_t len[3], total = 1;
+    char *p, *q;
+
+    for (int i = 0; i < 3; i++) {
+        len[i] = strlen(part[i]);
+        total += len[i];
+    }
+    p = dash_alloc(d, total);
+    if (p == NULL) {
+        return NULL;
+    }
+    q = p;
+    for (int i = 0; i < 3; i++) {
+        memcpy(q, part[i], len[i]);
+        q += len[i];
+    }
+    *q = '\0';
+    return p;
+}
+
 static char *dash_vprintf(struct dash *d, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 static char *dash_vprintf(struct dash *d, const char *fmt, va_list ap)
@@ -397,6 +420,16 @@ static char *dash_fixed(struct dash *d, double v, int decimals)
         *--p = '-';
     }
     return dash_strdup(d, p);
+}
+
+char *dash_fixed_text(struct dash *d, double v, int decimals)
+{
+    if (decimals < 0) {
+        decimals = 0;
+    } else if (decimals > 6) {
+        decimals = 6;
+    }
+    return dash_fixed(d, v, decimals);
 }
 
 /* A count's text, as snprintf("%llu") writes it. */

@@ -83,6 +83,16 @@ char *dash_strdup(struct dash *d, const char *s);
  * which is what printf's "%.0f%%" of the cell's value gives, without
  * formatting the number again. text is borrowed. */
 char *dash_percent_text(struct dash *d, const char *text);
+/* a, sep and b ("" for NULL) one after the other in the arena, as
+ * dash_printf(d, "%s%s%s", a, sep, b) writes them, without its format's
+ * cost: a scope "<line>/<manager>", a sign before a figure's text. NULL
+ * on no memory (as dash_printf()). All three borrowed. */
+char *dash_join_text(struct dash *d, const char *a, const char *sep, const char *b);
+/* v's text as dash_printf(d, "%.*f", decimals, v) writes it (decimals 0
+ * to 6, clamped), in the arena, as dash_cell_num() writes a figure: by
+ * hand where that cannot differ from printf, else by printf. NULL on no
+ * memory. */
+char *dash_fixed_text(struct dash *d, double v, int decimals);
 /* printf into the arena. */
 char *dash_printf(struct dash *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* 0, or -ENOMEM when an allocation failed (or d is NULL). */

@@ -44,6 +44,7 @@ struct reps {
 static int reps_cb(const char *id, void *arg)
 {
     struct reps *rs = arg;
+    size_t len = strnlen(id, sizeof(rs->id[0]) - 1);
 
     if (rs->n == DASH_CADENCE_MAX_REPS) {
         rs->cut = 1;
@@ -52,7 +53,10 @@ static int reps_cb(const char *id, void *arg)
     if (GROW_ARRAY(rs->id, rs->cap, rs->n + 1, 16) < 0) {
         return -ENOMEM;
     }
-    snprintf(rs->id[rs->n], sizeof(rs->id[rs->n]), "%s", id);
+    /* Copied by its length, as snprintf() would (cut at 64 bytes, which a
+     * stored id never exceeds), without a format's parsing per rep. */
+    memcpy(rs->id[rs->n], id, len);
+    rs->id[rs->n][len] = '\0';
     rs->n++;
     return 0;
 }
@@ -123,25 +127,6 @@ static int64_t bits_last(const uint64_t *b, size_t nw)
         }
     }
     return -1;
-}
-
-/* The lowest bit set of b[0..nw) at from or above, or -1 when none is. */
-static int64_t bits_next(const uint64_t *b, size_t nw, size_t from)
-{
-    size_t i = from / 64;
-    uint64_t w;
-
-    if (i >= nw) {
-        return -1;
-    }
-    w = b[i] & (~(uint64_t)0 << (from % 64));
-    while (w == 0) {
-        if (++i == nw) {
-            return -1;
-        }
-        w = b[i];
-    }
-    return (int64_t)(i * 64 + (size_t)__builtin_ctzll(w));
 }
 
 /* The bits set of b[0..nw) at from or above: a word at a time. */
@@ -239,19 +224,26 @@ int dash_cadence_manager(struct dash *d, const struct dash_ctx *c,
         recent = last >= 0 && last >= recent_from;
         in_window = bits_count_from(bits, nw, win0);
         out->minutes += held_min;
-        for (int64_t j = bits_next(bits, nw, win0); j >= 0;
-             j = bits_next(bits, nw, (size_t)j + 1)) {
-            if (prev >= 0) {
-                unsigned gap = (unsigned)(j - prev);
+        /* The window's days a word at a time, lowest bit first: a rep of
+         * many coaching days costs a step per day, not a call. */
+        for (size_t wi = win0 / 64; wi < nw; wi++) {
+            uint64_t word = wi == win0 / 64 ? bits[wi] & (~(uint64_t)0 << (win0 % 64)) : bits[wi];
 
-                pooled[gap]++;
-                mine[gap]++;
-                ngaps++;
-                if (gap > longest) {
-                    longest = gap;
+            for (; word != 0; word &= word - 1) {
+                int64_t j = (int64_t)(wi * 64 + (size_t)__builtin_ctzll(word));
+
+                if (prev >= 0) {
+                    unsigned gap = (unsigned)(j - prev);
+
+                    pooled[gap]++;
+                    mine[gap]++;
+                    ngaps++;
+                    if (gap > longest) {
+                        longest = gap;
+                    }
                 }
+                prev = j;
             }
-            prev = j;
         }
         out->days += in_window;
         if (longest > out->longest_gap) {
@@ -518,7 +510,7 @@ int dash_cadence_my_managers(struct dash *d, const struct dash_ctx *c,
         y = m->quality;
         r = dash_row(d, qt);
         dash_cell_text(d, r, m->name, m->id);
-        dash_cell_text(d, r, dash_printf(d, "%.2f", x), NULL);
+        dash_cell_text(d, r, dash_fixed_text(d, x, 2), NULL);
         dash_cell_num(d, r, y, m->qn, 2);
         dash_cell_text(d, r, x > xsplit && y < ysplit ? "yes" : "no", NULL);
     }

@@ -106,7 +106,8 @@ void dash_line_chart_weeks(struct dash *d, const struct dash_ctx *c, Coachq__V1_
 
 struct manager {
     char id[65];
-    const char *name; /* arena */
+    const char *name;  /* arena */
+    const char *scope; /* arena: "<line>/<manager>", the page's line-coach scope */
     struct dash_weeks ws;
     Coachq__V1__AggWeek total; /* trend window */
     Coachq__V1__AggWeek heat;  /* heat-map window */
@@ -231,7 +232,6 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
     unsigned hw = c->opts->heat_weeks < tw ? c->opts->heat_weeks : tw;
     struct training_scan ts;
     int32_t from_day = dash_week(c, tw - 1);
-    char scope[2 * VALIDATE_MAX_ID + 2];
     const char **ids;
     int rc;
 
@@ -242,13 +242,16 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
         m->name = dash_person_name(d, c->t, m->id);
         /* The sessions in the page's line on the session date: a manager
          * who joined the line brings no figures from their old one. */
-        snprintf(scope, sizeof(scope), "%s/%s", c->subject, m->id);
+        m->scope = dash_join_text(d, c->subject, "/", m->id);
+        if (m->scope == NULL) {
+            return -ENOMEM;
+        }
         /* The rolling weeks give the quality trend only; the behaviours
          * are shown summed over the window (the follow-up column) and the
          * heat map's weeks, so they are summed as they are read. */
         /* Of the whole window's behaviours the page shows only the
          * follow-up one (dash_actions.h); the heat map has them all. */
-        rc = dash_weeks_load_sums_only(c, AGG_LINE_COACH, scope, tw, &m->ws, &m->total,
+        rc = dash_weeks_load_sums_only(c, AGG_LINE_COACH, m->scope, tw, &m->ws, &m->total,
                                        DASH_FOLLOW_UP_BEHAVIOUR, hw, &m->heat);
         if (rc == 0) {
             rc = outcomes_list(c->t, m->id, from_day, c->until_day, held_cb, &h);
@@ -330,7 +333,8 @@ static void my_managers_overview(struct dash *d, const struct dash_ctx *c,
                 dash_cell_num(d, r, dash_line_quality(&a) - dash_line_quality(&b), n, 2);
 
             if (cell != NULL && cell->has_value && cell->value > 0) {
-                cell->text = dash_printf(d, "+%.2f", cell->value);
+                /* The cell's text is already "%.2f" of its value. */
+                cell->text = dash_join_text(d, "+", NULL, cell->text);
             }
         } else {
             cell_none(d, r, "n/a");
@@ -568,7 +572,7 @@ static int my_managers_follow_through(struct dash *d, const struct dash_ctx *c,
     for (size_t i = 0; i < ms->n; i++) {
         rows[i].id = ms->m[i].id;
         rows[i].name = ms->m[i].name;
-        rows[i].scope = dash_printf(d, "%s/%s", c->subject, ms->m[i].id);
+        rows[i].scope = ms->m[i].scope;
         rows[i].total = &ms->m[i].total;
     }
     dash_actions_agreed(d, c, rows, ms->n);
@@ -619,7 +623,7 @@ static int my_managers_mix(struct dash *d, const struct dash_ctx *c, const struc
         res[i].name = m->name;
         res[i].manager = m->id;
         res[i].kind = AGG_LINE_COACH;
-        res[i].scope = dash_printf(d, "%s/%s", c->subject, m->id);
+        res[i].scope = m->scope;
         res[i].line_of = c->subject;
     }
     if (rc == 0) {

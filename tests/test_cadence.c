@@ -425,6 +425,13 @@ static void test_figures(void **state)
     assert_string_equal(cell(t, "Ben Front", "Quantity without quality")->text, "yes");
     assert_string_equal(cell(t, "Ann Front", "Quantity without quality")->text, "no");
     assert_string_equal(cell(t, "Cat Front", "Quantity without quality")->text, "no");
+    /* The cadence's text is printf's "%.2f" of its value. */
+    {
+        char want[32];
+
+        snprintf(want, sizeof(want), "%.2f", 3.0 / MONTHS);
+        assert_string_equal(cell(t, "Ben Front", "Sessions per rep per month")->text, want);
+    }
 
     /* Every format carries the tables. */
     buf_init(&b, 1u << 22);

@@ -22,6 +22,7 @@
 #include "people.h"
 #include "retention.h"
 #include "store.h"
+#include "store_int.h"
 #include "testutil.h"
 #include "zone.h"
 
@@ -724,6 +725,65 @@ static void test_range_inside_block(void **state)
     check_all(f);
 }
 
+/* A day's count is 4 bytes: a count whose low byte is 0 (256, 65536,
+ * 1 << 24) is a day with sessions all the same, however the reader tests
+ * the bytes. Only a value written by hand holds such counts in a test. */
+struct high_counts {
+    uint8_t key[256];
+    size_t klen, n;
+    struct range_days rd;
+};
+
+static int high_key_cb(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, void *arg)
+{
+    struct high_counts *h = arg;
+
+    (void)val;
+    (void)vlen;
+    if (klen <= sizeof(h->key)) {
+        memcpy(h->key, key, klen);
+        h->klen = klen;
+    }
+    h->n++;
+    return 0;
+}
+
+static int high_put_txn(struct store_txn *t, void *arg)
+{
+    struct high_counts *h = arg;
+    uint8_t val[1 + 4 * CADENCE_COUNT_DAYS] = {1};
+    int rc = store_txn_scan(t, t->s->dbi_cadence, NULL, 0, 0, high_key_cb, h);
+
+    if (rc != 0 || h->n != 1) {
+        return rc != 0 ? rc : -EPROTO;
+    }
+    /* Day 0 keeps its 1; days 2, 4 and 6 get 256, 65536 and 1 << 24
+     * (little-endian); days 1, 3 and 5 stay 0. */
+    val[1 + 0] = 1;
+    val[1 + 4 * 2 + 1] = 1;
+    val[1 + 4 * 4 + 2] = 1;
+    val[1 + 4 * 6 + 3] = 1;
+    return store_txn_put_raw(t, t->s->dbi_cadence, h->key, h->klen, val, sizeof(val), NULL);
+}
+
+static void test_count_high_bytes(void **state)
+{
+    struct fx *f = *state;
+    int32_t block = 19796; /* a block's first day, as test_range_inside_block() */
+    struct high_counts h;
+
+    submit(f, "ca", "r0", at_of(block, 20, 0), NULL, NULL);
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(store_exec(f->s, high_put_txn, &h), 0);
+    h.rd.from = block - CADENCE_COUNT_DAYS;
+    h.rd.until = block + 2 * CADENCE_COUNT_DAYS;
+    assert_int_equal(store_view(f->s, range_txn, &h.rd), 0);
+    assert_int_equal(h.rd.n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(h.rd.day[i], block + 2 * (int32_t)i);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -741,6 +801,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_skipped_fails_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_count_below_zero_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_range_inside_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_count_high_bytes, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
