@@ -560,6 +560,36 @@ static void test_days_before_window_past_word0(void **state)
     days_before_window(*state, "26", "every rep every 26 weeks: not met (67% of reps in time)");
 }
 
+/* A day read for the commitment only, in the bitmap's first word beside
+ * the window's first day (every 20 weeks: the window starts at bit 60),
+ * is no end of a gap: ra3's sessions ten days before the window and two
+ * days into it leave one coaching day in the window and no gap, on My
+ * coaching and My managers (where fa's longest gap stays ra1's 60). */
+static void test_gap_not_from_before_window(void **state)
+{
+    struct fx *f = *state;
+    struct store *s;
+    struct dash *d;
+    const Coachq__V1__Table *t;
+
+    expect_exit(f, 0, "commitment", "set", "--org", "--every-weeks", "20");
+    s = testutil_store_open(f->data, 0);
+    observe(s, "fa", "ra3", FROM - 10, 9, 3);
+    observe(s, "fa", "ra3", FROM + 2, 9, 3);
+    d = build(s, "fa", AUTH_FRONT_LINE, K_MY_COACHING, "", 0);
+    t = table(d, "my-cadence-reps");
+    assert_value(cell(t, "Rep A3", "Coaching days"), 1);
+    assert_string_equal(cell(t, "Rep A3", "Longest gap (days)")->text, "no gap");
+    assert_int_equal(cell(t, "Rep A3", "Median gap (days)")->n, 0);
+    dash_free(d);
+    d = build(s, "slm", AUTH_SECOND_LEVEL, K_MY_MANAGERS, "", 0);
+    t = table(d, "cadence");
+    assert_int_equal(cell(t, "Ann Front", "Median gap (days)")->n, 2);
+    assert_value(cell(t, "Ann Front", "Longest gap (days)"), 60);
+    dash_free(d);
+    store_close(s);
+}
+
 /* A rep's days read for two coaches. */
 struct pair_read {
     const char *coach[2];
@@ -1188,6 +1218,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_minutes_window_edges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_days_before_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gap_not_from_before_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_days_before_window_past_word0, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pair_days_line_change, setup, teardown),
