@@ -217,6 +217,16 @@ static int week_add_in(struct week_chunk **arena, Coachq__V1__AggWeek *dst,
     return week_add_only(arena, dst, src, behaviours, NULL);
 }
 
+/* dst += src for the quality figures alone (DASH_ROLL_INDEX): the same
+ * additions agg_week_add_counts() makes of them, and nothing to allocate. */
+static void week_add_index(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
+{
+    dst->observations += src->observations;
+    dst->index_n += src->index_n;
+    dst->index_sum += src->index_sum;
+    dst->index_sumsq += src->index_sumsq;
+}
+
 /* dst += src, dst's memory from malloc (free with dash_week_clear()). */
 int dash_week_add(Coachq__V1__AggWeek *dst, const Coachq__V1__AggWeek *src)
 {
@@ -246,7 +256,12 @@ static int weeks_cb(int32_t monday, const Coachq__V1__AggWeek *src, void *arg)
     if (monday < first || (monday - first) % 7 != 0 || i >= (int32_t)(ws->n + DASH_ROLL - 1)) {
         return 0;
     }
-    rc = week_add_in(&ws->arena, &ws->raw[i], src, !wr->sums);
+    if (ws->index_only) {
+        week_add_index(&ws->raw[i], src);
+        rc = 0;
+    } else {
+        rc = week_add_in(&ws->arena, &ws->raw[i], src, !wr->sums);
+    }
     if (rc != 0 || !wr->sums || i < DASH_ROLL - 1) {
         return rc;
     }
@@ -281,6 +296,7 @@ static int weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char 
     ws->n = n;
     ws->first = dash_week(c, n - 1);
     ws->arena = NULL;
+    ws->index_only = roll == DASH_ROLL_INDEX;
     ws->raw = calloc(n + DASH_ROLL - 1, sizeof(*ws->raw));
     ws->r = calloc(n, sizeof(*ws->r));
     if (ws->raw == NULL || ws->r == NULL) {
@@ -305,7 +321,11 @@ static int weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char 
                   weeks_cb, wr);
     for (unsigned i = 0; rc == 0 && roll != DASH_ROLL_NONE && i < n; i++) {
         for (unsigned j = 0; rc == 0 && j < DASH_ROLL; j++) {
-            rc = week_add_in(&ws->arena, &ws->r[i], &ws->raw[i + j], roll == DASH_ROLL_ALL);
+            if (ws->index_only) {
+                week_add_index(&ws->r[i], &ws->raw[i + j]);
+            } else {
+                rc = week_add_in(&ws->arena, &ws->r[i], &ws->raw[i + j], roll == DASH_ROLL_ALL);
+            }
         }
     }
     if (rc != 0) {
@@ -323,17 +343,11 @@ int dash_weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char *i
     return weeks_load(c, kind, id, n, roll, ws, &wr);
 }
 
-int dash_weeks_load_sums(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
-                         struct dash_weeks *ws, Coachq__V1__AggWeek *total, unsigned recent,
-                         Coachq__V1__AggWeek *recent_sum)
-{
-    return dash_weeks_load_sums_only(c, kind, id, n, ws, total, NULL, recent, recent_sum);
-}
-
-int dash_weeks_load_sums_only(const struct dash_ctx *c, enum agg_scope kind, const char *id,
-                              unsigned n, struct dash_weeks *ws, Coachq__V1__AggWeek *total,
-                              const char *total_only, unsigned recent,
-                              Coachq__V1__AggWeek *recent_sum)
+/* dash_weeks_load_sums_only() with ws's weeks rolled as roll says
+ * (DASH_ROLL_HEAD or DASH_ROLL_INDEX). */
+static int sums_load(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
+                     struct dash_weeks *ws, Coachq__V1__AggWeek *total, const char *total_only,
+                     unsigned recent, Coachq__V1__AggWeek *recent_sum, enum dash_roll roll)
 {
     static const Coachq__V1__AggWeek init = COACHQ__V1__AGG_WEEK__INIT;
     struct weeks_read wr;
@@ -348,7 +362,22 @@ int dash_weeks_load_sums_only(const struct dash_ctx *c, enum agg_scope kind, con
     wr.total_only = total_only;
     wr.recent = recent_sum;
     wr.recent_from = recent < n ? n - recent : 0;
-    return weeks_load(c, kind, id, n, DASH_ROLL_HEAD, ws, &wr);
+    return weeks_load(c, kind, id, n, roll, ws, &wr);
+}
+
+int dash_weeks_load_sums(const struct dash_ctx *c, enum agg_scope kind, const char *id, unsigned n,
+                         struct dash_weeks *ws, Coachq__V1__AggWeek *total, unsigned recent,
+                         Coachq__V1__AggWeek *recent_sum)
+{
+    return sums_load(c, kind, id, n, ws, total, NULL, recent, recent_sum, DASH_ROLL_HEAD);
+}
+
+int dash_weeks_load_sums_only(const struct dash_ctx *c, enum agg_scope kind, const char *id,
+                              unsigned n, struct dash_weeks *ws, Coachq__V1__AggWeek *total,
+                              const char *total_only, unsigned recent,
+                              Coachq__V1__AggWeek *recent_sum)
+{
+    return sums_load(c, kind, id, n, ws, total, total_only, recent, recent_sum, DASH_ROLL_INDEX);
 }
 
 /* Sums weeks [from, to) of ws into *sum (initialised here; dash_week_clear()
@@ -361,7 +390,12 @@ static int weeks_sum(const struct dash_weeks *ws, unsigned from, unsigned to,
 
     *sum = init;
     for (unsigned i = from; i < to && i < ws->n && rc == 0; i++) {
-        rc = week_add_in(NULL, sum, &ws->w[i], behaviours);
+        if (ws->index_only && !behaviours) {
+            /* The weeks hold nothing else to add. */
+            week_add_index(sum, &ws->w[i]);
+        } else {
+            rc = week_add_in(NULL, sum, &ws->w[i], behaviours);
+        }
     }
     return rc;
 }

@@ -36,16 +36,23 @@ struct dash_weeks {
     Coachq__V1__AggWeek *r;
     Coachq__V1__AggWeek *raw; /* DASH_ROLL - 1 weeks before w[0], then w */
     struct week_chunk *arena;
+    int index_only; /* w and r hold the quality figures only (DASH_ROLL_INDEX) */
 };
 
 /* What dash_weeks_load() sums into the rolling weeks ws->r: nothing, the
  * weeks whole, or the weeks without their behaviours (for pages that show
  * only the rolling quality or markers: the behaviours are most of a
- * sum's work). */
+ * sum's work), or the quality figures alone: with DASH_ROLL_INDEX the
+ * weeks ws->w and their rolling sums hold only observations, index_n,
+ * index_sum and index_sumsq (every other figure 0, no array), added in
+ * the same order as DASH_ROLL_HEAD adds them, so those figures are
+ * DASH_ROLL_HEAD's (for a page that shows only the rolling quality: the
+ * markers', pairs' and mix's arrays are most of a head sum's work). */
 enum dash_roll {
     DASH_ROLL_NONE = 0,
     DASH_ROLL_ALL = 1,
     DASH_ROLL_HEAD = 2,
+    DASH_ROLL_INDEX = 3,
 };
 
 /* Reads the last n weeks (up to c->until_monday) of one scope, and their
@@ -70,9 +77,11 @@ int dash_weeks_load_sums(const struct dash_ctx *c, enum agg_scope kind, const ch
 
 /* dash_weeks_load_sums() for a page that shows one behaviour of the whole
  * window's sum (My managers: the follow-up column) and the others only
- * over the recent weeks (its heat map): *total keeps only the behaviour
- * whose id is total_only (borrowed for the call; NULL: every one), its
- * figures added in the same order. Otherwise as dash_weeks_load_sums(). */
+ * over the recent weeks (its heat map), and of the weeks themselves only
+ * their quality: *total keeps only the behaviour whose id is total_only
+ * (borrowed for the call; NULL: every one), its figures added in the same
+ * order, and ws's weeks and rolling sums are DASH_ROLL_INDEX's (the
+ * quality figures alone). Otherwise as dash_weeks_load_sums(). */
 int dash_weeks_load_sums_only(const struct dash_ctx *c, enum agg_scope kind, const char *id,
                               unsigned n, struct dash_weeks *ws, Coachq__V1__AggWeek *total,
                               const char *total_only, unsigned recent,
@@ -84,7 +93,8 @@ int dash_weeks_sum(const struct dash_weeks *ws, unsigned from, unsigned to,
                    Coachq__V1__AggWeek *sum);
 
 /* The same without the behaviours (*sum has none), for figures of the
- * counters and sums alone (quality, observations, markers). */
+ * counters and sums alone (quality, observations, markers; of weeks read
+ * with DASH_ROLL_INDEX only the quality figures, the others 0). */
 int dash_weeks_sum_head(const struct dash_weeks *ws, unsigned from, unsigned to,
                         Coachq__V1__AggWeek *sum);
 

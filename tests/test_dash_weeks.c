@@ -119,7 +119,17 @@ struct compare {
     uint64_t total_obs;
     uint64_t recent_obs;
     size_t total_behaviours;
+    uint64_t rolled_n; /* index_n over the rolling sums of the quality-only read */
 };
+
+/* The quality figures of a and b are the same (the doubles to the bit). */
+static void assert_same_index(const Coachq__V1__AggWeek *a, const Coachq__V1__AggWeek *b)
+{
+    assert_int_equal(a->observations, b->observations);
+    assert_int_equal(a->index_n, b->index_n);
+    assert_memory_equal(&a->index_sum, &b->index_sum, sizeof(a->index_sum));
+    assert_memory_equal(&a->index_sumsq, &b->index_sumsq, sizeof(a->index_sumsq));
+}
 
 /* Loads the window both ways in one read transaction and compares. */
 static int compare_cb(struct store_txn *t, void *arg)
@@ -167,6 +177,35 @@ static int compare_cb(struct store_txn *t, void *arg)
         assert_int_equal(ws.r[i].index_n, ref.r[i].index_n);
         assert_true(ws.r[i].index_sum == ref.r[i].index_sum);
     }
+    /* My managers' read: the same sums, and weeks holding their quality
+     * figures alone, DASH_ROLL_HEAD's to the bit, rolled and summed. */
+    dash_week_clear(&total);
+    dash_week_clear(&recent);
+    dash_weeks_free(&ws);
+    assert_int_equal(dash_weeks_load_sums_only(&c, AGG_COACH, "flm.a", cmp->n, &ws, &total, NULL,
+                                               cmp->recent, cmp->with_recent ? &recent : NULL),
+                     0);
+    assert_same_week(&total, &ref_total);
+    if (cmp->with_recent) {
+        assert_same_week(&recent, &ref_recent);
+    }
+    assert_int_equal(ws.n, ref.n);
+    for (unsigned i = 0; i < ws.n; i++) {
+        assert_same_index(&ws.w[i], &ref.w[i]);
+        assert_same_index(&ws.r[i], &ref.r[i]);
+        assert_int_equal(ws.w[i].n_markers, 0);
+        assert_int_equal(ws.r[i].n_mix, 0);
+        cmp->rolled_n += ws.r[i].index_n;
+    }
+    for (unsigned k = 0; k < ws.n; k++) {
+        Coachq__V1__AggWeek a, b;
+
+        assert_int_equal(dash_weeks_sum_head(&ws, k, ws.n, &a), 0);
+        assert_int_equal(dash_weeks_sum_head(&ref, k, ws.n, &b), 0);
+        assert_same_index(&a, &b);
+        dash_week_clear(&a);
+        dash_week_clear(&b);
+    }
     cmp->total_obs = total.observations;
     cmp->recent_obs = recent.observations;
     cmp->total_behaviours = total.n_behaviours;
@@ -198,8 +237,9 @@ static void test_sums_as_loaded(void **state)
      * of more than the window, of one; a window of 4; My coaching's call
      * (no recent sum); and a window reaching before the first week. */
     struct compare cases[] = {
-        {12, 8, 1, 0, 0, 0}, {12, 12, 1, 0, 0, 0}, {12, 20, 1, 0, 0, 0}, {12, 1, 1, 0, 0, 0},
-        {4, 2, 1, 0, 0, 0},  {12, 0, 0, 0, 0, 0},  {20, 8, 1, 0, 0, 0},
+        {12, 8, 1, 0, 0, 0, 0}, {12, 12, 1, 0, 0, 0, 0}, {12, 20, 1, 0, 0, 0, 0},
+        {12, 1, 1, 0, 0, 0, 0}, {4, 2, 1, 0, 0, 0, 0},   {12, 0, 0, 0, 0, 0, 0},
+        {20, 8, 1, 0, 0, 0, 0},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -210,6 +250,8 @@ static void test_sums_as_loaded(void **state)
          * sum its last weeks' (so neither can be empty on both sides). */
         assert_int_equal(cmp->total_obs, obs_back(cmp->n));
         assert_int_equal(cmp->total_behaviours, 10);
+        /* The quality-only rolling sums compared above are not empty. */
+        assert_true(cmp->rolled_n > 0);
         if (cmp->with_recent) {
             assert_int_equal(cmp->recent_obs,
                              obs_back(cmp->recent < cmp->n ? cmp->recent : cmp->n));
