@@ -170,12 +170,16 @@ struct held_scan {
     unsigned periods;
 };
 
-static int held_cb(const Coachq__V1__Outcome *o, void *arg)
+/* Each figure's metric and value as the outcomes' keys and stored bytes
+ * give them (outcomes_figures()): no message unpacked per figure. */
+static int held_cb(const struct outcomes_fig *f, void *arg)
 {
+    static const char metric[] = "sessions_held";
     struct held_scan *h = arg;
 
-    if (o->metric != NULL && strcmp(o->metric, "sessions_held") == 0 && isfinite(o->value)) {
-        h->sum += o->value;
+    if (f->metric_len == sizeof(metric) - 1 && memcmp(f->metric, metric, sizeof(metric) - 1) == 0 &&
+        isfinite(f->value)) {
+        h->sum += f->value;
         h->periods++;
     }
     return 0;
@@ -254,7 +258,7 @@ static int managers_load(const struct dash_ctx *c, struct dash *d, struct manage
         rc = dash_weeks_load_sums_only(c, AGG_LINE_COACH, m->scope, tw, &m->ws, &m->total,
                                        DASH_FOLLOW_UP_BEHAVIOUR, hw, &m->heat);
         if (rc == 0) {
-            rc = outcomes_list(c->t, m->id, from_day, c->until_day, held_cb, &h);
+            rc = outcomes_figures(c->t, m->id, from_day, c->until_day, held_cb, &h);
         }
         if (rc != 0) {
             return rc;

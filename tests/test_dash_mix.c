@@ -510,6 +510,53 @@ static void test_results_my_managers_many_subjects(void **state)
     dash_free(d);
 }
 
+/* flm.a's sessions_held in the window's months, beside metrics whose names
+ * share its first letters or are its first letters, and a month before the
+ * window. */
+static const struct {
+    const char *period;
+    const char *metric;
+    double value;
+} HELD[] = {
+    {"2024-05", "sessions_held", 10},         {"2024-06", "sessions_held", 5},
+    {"2024-05", "sessions_held_target", 100}, {"2024-05", "sessions", 1000},
+    {"2023-12", "sessions_held", 10000},
+};
+
+static int held_cb(struct store_txn *t, void *arg)
+{
+    int rc = 0;
+
+    (void)arg;
+    for (size_t i = 0; i < sizeof(HELD) / sizeof(HELD[0]) && rc == 0; i++) {
+        Coachq__V1__Outcome o = COACHQ__V1__OUTCOME__INIT;
+
+        o.subject_id = (char *)"flm.a";
+        o.period = (char *)HELD[i].period;
+        o.metric = (char *)HELD[i].metric;
+        o.value = HELD[i].value;
+        rc = outcomes_put(t, &o, NULL);
+    }
+    return rc;
+}
+
+/* My managers' "Sessions held": flm.a's sessions_held of the months that
+ * overlap the window summed (n: the figures), none of the other metrics'
+ * or months'; flm.b has none. */
+static void test_my_managers_sessions_held(void **state)
+{
+    struct testutil_store_fx *f = *state;
+    const Coachq__V1__Table *t;
+    struct dash *d;
+
+    assert_int_equal(store_exec(f->s, held_cb, NULL), 0);
+    d = must(f, "slm.a", AUTH_SECOND_LEVEL, K_MY_MANAGERS, "slm.a", 0);
+    t = table(d, "managers");
+    expect_num(cell(t, "flm.a", "Sessions held"), 15, 2, "15");
+    assert_string_equal(cell(t, "flm.b", "Sessions held")->text, "no data");
+    dash_free(d);
+}
+
 /* Reps rep.9 and rep.10 join flm.b's team with 2024-Q1 figures: their ids
  * differ in length, so the outcomes' key order (length, then bytes: rep.9
  * before rep.10) and strcmp()'s (rep.10 before rep.9) disagree. */
@@ -908,6 +955,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_results_quality_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_privacy_attack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_formats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_my_managers_sessions_held, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
