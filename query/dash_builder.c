@@ -161,12 +161,16 @@ static char *dash_vprintf(struct dash *d, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 static char *dash_vprintf(struct dash *d, const char *fmt, va_list ap)
 {
+    /* A text shorter than buf (nearly every one: cells, names, most notes)
+     * is formatted once, into buf, and copied; a longer one is formatted
+     * again into the arena once its length is known. */
+    char buf[DASH_PRINTF_BUF];
     va_list ap2;
     char *p;
     int len;
 
     va_copy(ap2, ap);
-    len = vsnprintf(NULL, 0, fmt, ap2);
+    len = vsnprintf(buf, sizeof(buf), fmt, ap2);
     va_end(ap2);
     if (len < 0) {
         if (d != NULL) {
@@ -176,7 +180,11 @@ static char *dash_vprintf(struct dash *d, const char *fmt, va_list ap)
     }
     p = dash_alloc(d, (size_t)len + 1);
     if (p != NULL) {
-        vsnprintf(p, (size_t)len + 1, fmt, ap);
+        if ((size_t)len < sizeof(buf)) {
+            memcpy(p, buf, (size_t)len + 1);
+        } else {
+            vsnprintf(p, (size_t)len + 1, fmt, ap);
+        }
     }
     return p;
 }

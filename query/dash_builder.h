@@ -93,7 +93,13 @@ char *dash_join_text(struct dash *d, const char *a, const char *sep, const char 
  * hand where that cannot differ from printf, else by printf. NULL on no
  * memory. */
 char *dash_fixed_text(struct dash *d, double v, int decimals);
-/* printf into the arena. */
+/* Texts dash_printf() writes shorter than this many bytes are formatted
+ * once (into a buffer of this size on the stack, then copied); longer
+ * ones twice (measured, then written). */
+#define DASH_PRINTF_BUF 1024u
+/* printf into the arena (the text is vsnprintf()'s whatever its length);
+ * NULL on no memory or a format vsnprintf() refuses (the dash is then
+ * marked failed). */
 char *dash_printf(struct dash *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* 0, or -ENOMEM when an allocation failed (or d is NULL). */
 int dash_failed(const struct dash *d);

@@ -378,6 +378,50 @@ static void test_percent_text(void **state)
     dash_free(d);
 }
 
+/* dash_printf()'s text is printf's at every length about the stack
+ * buffer's size (formatted once below it, twice from it), each ending in
+ * its own last character, and with the va_list read twice for the long
+ * ones. */
+static void test_printf_lengths(void **state)
+{
+    static const size_t lens[] = {0,
+                                  1,
+                                  DASH_PRINTF_BUF - 2,
+                                  DASH_PRINTF_BUF - 1,
+                                  DASH_PRINTF_BUF,
+                                  DASH_PRINTF_BUF + 1,
+                                  3 * DASH_PRINTF_BUF};
+    char *fill = malloc(3 * DASH_PRINTF_BUF + 16);
+    char *want = malloc(3 * DASH_PRINTF_BUF + 64);
+    struct dash *d = dash_new(K_MANAGER, NULL);
+
+    (void)state;
+    assert_non_null(fill);
+    assert_non_null(want);
+    assert_non_null(d);
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        /* "<fill>|<n>" where fill makes the whole text lens[i] bytes long
+         * (at least "|<n>"). */
+        size_t tail = (size_t)snprintf(want, 32, "|%zu", i);
+        size_t nfill = lens[i] > tail ? lens[i] - tail : 0;
+        char *text;
+
+        for (size_t j = 0; j < nfill; j++) {
+            fill[j] = (char)('a' + j % 26);
+        }
+        fill[nfill] = '\0';
+        snprintf(want, 3 * DASH_PRINTF_BUF + 64, "%s|%zu", fill, i);
+        text = dash_printf(d, "%s|%zu", fill, i);
+        assert_non_null(text);
+        assert_int_equal(strlen(text), nfill + tail);
+        assert_string_equal(text, want);
+    }
+    assert_int_equal(dash_failed(d), 0);
+    dash_free(d);
+    free(fill);
+    free(want);
+}
+
 static void test_mean_ci(void **state)
 {
     double m, lo, hi;
@@ -1125,6 +1169,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builder),
         cmocka_unit_test(test_percent_text),
+        cmocka_unit_test(test_printf_lengths),
         cmocka_unit_test(test_mean_ci),
         cmocka_unit_test(test_t975_table),
         cmocka_unit_test_setup_teardown(test_access, setup, teardown),
