@@ -297,8 +297,11 @@ static int weeks_load(const struct dash_ctx *c, enum agg_scope kind, const char 
     ws->first = dash_week(c, n - 1);
     ws->arena = NULL;
     ws->index_only = roll == DASH_ROLL_INDEX;
-    ws->raw = calloc(n + DASH_ROLL - 1, sizeof(*ws->raw));
-    ws->r = calloc(n, sizeof(*ws->r));
+    /* Not calloc(): every week is set to init below, and zeroing the
+     * arrays first cost as much again (n is an unsigned int: its weeks'
+     * bytes fit a size_t). */
+    ws->raw = malloc((n + DASH_ROLL - 1) * sizeof(*ws->raw));
+    ws->r = malloc((n > 0 ? n : 1) * sizeof(*ws->r));
     if (ws->raw == NULL || ws->r == NULL) {
         free(ws->raw);
         free(ws->r);
