@@ -457,6 +457,14 @@ static int check_rating(const Coachq__V1__Rating *r, size_t i, const char *prefi
     if (rc < 0) {
         return rc;
     }
+    /* The store's own form of a rating (store/obs_codec.h): a client that
+     * set it could make a stored record name another behaviour than the
+     * one it rated, so it is refused rather than ignored. */
+    if (r->behaviour_place != 0) {
+        return fail_at(err, prefix, ITEM("ratings", i, "behaviour_place"),
+                       "is kept by the server only and must not be sent; name the behaviour by "
+                       "behaviour_id");
+    }
     if (r->not_applicable && r->score != 0) {
         return fail_at(err, prefix, ITEM("ratings", i, "score"),
                        "is %u but the rating is marked not applicable; give a score or mark it "

@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "log.h"
 #include "obs.h"
+#include "obs_codec.h"
 #include "people.h"
 #include "snapshot.h"
 #include "store_int.h"
@@ -1072,10 +1073,12 @@ static int rebuild_one(const uint8_t *key, size_t klen, const uint8_t *val, size
     const uint8_t *pp = NULL;
     int rc = 0;
 
-    (void)key;
-    (void)klen;
-    rec = coachq__v1__stored_observation__unpack(NULL, vlen, val);
-    if (rec == NULL || rec->observation == NULL) {
+    rc = obs_codec_decode(b->t, val, vlen, NULL, "actions_rebuild",
+                          klen == 8 ? keys_get_be64(key) : 0, &rec);
+    if (rc != 0) {
+        return rc;
+    }
+    if (rec->observation == NULL) {
         coachq__v1__stored_observation__free_unpacked(rec, NULL);
         return -EIO;
     }

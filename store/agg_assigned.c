@@ -17,6 +17,7 @@
 #include "grow.h"
 #include "keys.h"
 #include "obs.h"
+#include "obs_codec.h"
 #include "store_int.h"
 
 /* The roots the done assignments name, read before any write. */
@@ -71,13 +72,12 @@ static int mark_one(struct store_txn *t, const uint8_t id[KEYS_UUID_LEN], uint64
     }
     rec->assigned = 1;
     rec->superseded = 0; /* set when read, never stored */
-    n = coachq__v1__stored_observation__get_packed_size(rec);
-    packed = malloc(n > 0 ? n : 1);
-    if (packed == NULL) {
+    /* Back in the stored form (obs_codec.h). */
+    rc = obs_codec_pack(t, rec, &packed, &n);
+    if (rc != 0) {
         coachq__v1__stored_observation__free_unpacked(rec, NULL);
-        return -ENOMEM;
+        return rc;
     }
-    coachq__v1__stored_observation__pack(rec, packed);
     keys_put_be64(skey, rec->seq);
     rc = store_txn_put_raw(t, t->s->dbi_obs, skey, sizeof(skey), packed, n, NULL);
     free(packed);

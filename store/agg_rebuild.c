@@ -20,6 +20,7 @@
 #include "keys.h"
 #include "log.h"
 #include "obs.h"
+#include "obs_codec.h"
 #include "store_int.h"
 #include "uuid.h"
 
@@ -149,14 +150,12 @@ static int build_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t
     int latest = 0, counts = 0;
     int rc;
 
-    (void)key;
-    (void)klen;
     memset(&c, 0, sizeof(c));
     memset(&v, 0, sizeof(v));
-    r = coachq__v1__stored_observation__unpack(NULL, vlen, val);
-    if (r == NULL) {
-        log_event(LOG_ERROR, "agg_record_corrupt", "size=%zu", vlen);
-        return -EIO;
+    rc = obs_codec_decode(b->t, val, vlen, NULL, "agg_rebuild", klen == 8 ? keys_get_be64(key) : 0,
+                          &r);
+    if (rc != 0) {
+        return rc;
     }
     b->res.observations++;
     rc = agg_record_latest(b->t, r, &latest);

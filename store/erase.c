@@ -22,6 +22,7 @@
 #include "grow.h"
 #include "keys.h"
 #include "obs.h"
+#include "obs_codec.h"
 #include "people.h"
 #include "store_int.h"
 #include "validate.h"
@@ -524,10 +525,13 @@ static int erase_record(const uint8_t *key, size_t klen, const uint8_t *val, siz
     size_t n;
     int rc;
 
-    rec = coachq__v1__stored_observation__unpack(NULL, vlen, val);
-    if (rec == NULL || rec->observation == NULL) {
+    rc = obs_codec_decode(e->t, val, vlen, NULL, "erase", klen == 8 ? keys_get_be64(key) : 0, &rec);
+    if (rc == -EIO || (rc == 0 && rec->observation == NULL)) {
         coachq__v1__stored_observation__free_unpacked(rec, NULL);
         return 0; /* verify reports a record that does not decode */
+    }
+    if (rc != 0) {
+        return rc;
     }
     o = rec->observation;
     memset(&w, 0, sizeof(w));
@@ -542,12 +546,9 @@ static int erase_record(const uint8_t *key, size_t klen, const uint8_t *val, siz
         e->r->counts.records++;
         e->r->counts.stripped += w.blank != 0;
         e->r->counts.texts += w.texts;
-        n = coachq__v1__stored_observation__get_packed_size(rec);
-        packed = malloc(n > 0 ? n : 1);
-        if (packed == NULL) {
-            rc = -ENOMEM;
-        } else {
-            coachq__v1__stored_observation__pack(rec, packed);
+        /* Back in the stored form (obs_codec.h). */
+        rc = obs_codec_pack(e->t, rec, &packed, &n);
+        if (rc == 0) {
             rc = changes_add(&e->ch, key, klen, key, klen, packed, n);
         }
     }

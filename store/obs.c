@@ -15,6 +15,7 @@
 #include "pbwire.h"
 #include "log.h"
 #include "mdberr.h"
+#include "obs_codec.h"
 #include "store_int.h"
 #include "uuid.h"
 
@@ -136,54 +137,44 @@ int obs_raw_txn(struct store_txn *t, const uint8_t id[16], uint64_t *seq, const 
     return 0;
 }
 
-/* Decodes a packed record (borrowed from the transaction) into *out. */
-static int obs_decode(const uint8_t *val, size_t len, const char *op,
-                      Coachq__V1__StoredObservation **out)
+/* Decodes a packed record (borrowed from the transaction; its key seq)
+ * into *out, through the record codec (obs_codec.h). */
+static int obs_decode(struct store_txn *t, const uint8_t *val, size_t len, const char *op,
+                      uint64_t seq, Coachq__V1__StoredObservation **out)
 {
-    Coachq__V1__StoredObservation *r;
-
-    r = coachq__v1__stored_observation__unpack(NULL, len, val);
-    if (r == NULL) {
-        log_event(LOG_ERROR, "store_record_corrupt", "op=%s size=%zu", op, len);
-        return -EIO;
-    }
-    *out = r;
-    return 0;
+    return obs_codec_decode(t, val, len, NULL, op, seq, out);
 }
 
 int obs_read_txn_alloc(struct store_txn *t, const uint8_t id[16], ProtobufCAllocator *a,
                        Coachq__V1__StoredObservation **out)
 {
     const uint8_t *val;
+    uint64_t seq = 0;
     size_t len;
     int rc;
 
     *out = NULL;
-    rc = obs_raw_txn(t, id, NULL, &val, &len);
+    rc = obs_raw_txn(t, id, &seq, &val, &len);
     if (rc != 0) {
         return rc;
     }
-    *out = coachq__v1__stored_observation__unpack(a, len, val);
-    if (*out == NULL) {
-        log_event(LOG_ERROR, "store_record_corrupt", "op=read size=%zu", len);
-        return -EIO;
-    }
-    return 0;
+    return obs_codec_decode(t, val, len, a, "read", seq, out);
 }
 
 int obs_read_txn(struct store_txn *t, const uint8_t id[16], Coachq__V1__StoredObservation **out)
 {
     const uint8_t *val;
+    uint64_t seq = 0;
     size_t len;
     int rc;
 
     *out = NULL;
-    rc = obs_raw_txn(t, id, NULL, &val, &len);
+    rc = obs_raw_txn(t, id, &seq, &val, &len);
     if (rc != 0) {
         return rc;
     }
     /* Decoded (copied) while the transaction still pins the page. */
-    return obs_decode(val, len, "read", out);
+    return obs_decode(t, val, len, "read", seq, out);
 }
 
 int obs_read_seq_txn(struct store_txn *t, uint64_t seq, Coachq__V1__StoredObservation **out)
@@ -196,7 +187,7 @@ int obs_read_seq_txn(struct store_txn *t, uint64_t seq, Coachq__V1__StoredObserv
     if (rc != 0) {
         return rc;
     }
-    return obs_decode(v.mv_data, v.mv_size, "read_seq", out);
+    return obs_decode(t, v.mv_data, v.mv_size, "read_seq", seq, out);
 }
 
 int obs_scan_txn(struct store_txn *t, obs_scan_cb cb, void *arg)
@@ -678,7 +669,7 @@ int store_after_txn(struct store_txn *t, uint64_t after, size_t max, store_after
         }
         seq = keys_get_be64(k.mv_data);
         /* Decoded (copied) while the transaction pins the page. */
-        rc = obs_decode(v.mv_data, v.mv_size, "after", &r);
+        rc = obs_decode(t, v.mv_data, v.mv_size, "after", seq, &r);
         if (rc != 0) {
             break;
         }

@@ -30,6 +30,7 @@
 #include "error.h"
 #include "keys.h"
 #include "log.h"
+#include "obs_codec.h"
 #include "pbwire.h"
 #include "rules.h"
 #include "store_int.h"
@@ -112,16 +113,17 @@ static int obs_same_content(const Coachq__V1__StoredObservation *old, const stru
 /* Answers a submission whose id is already stored (val, borrowed from the
  * transaction): a duplicate, or -EEXIST without changing or revealing the
  * existing record. */
-static void obs_apply_existing(struct store_write *w, const MDB_val *val)
+static void obs_apply_existing(struct store_txn *t, struct store_write *w, const MDB_val *val)
 {
-    Coachq__V1__StoredObservation *old;
+    Coachq__V1__StoredObservation *old = NULL;
     int same;
 
-    /* Decode before anything else touches the transaction. */
-    old = coachq__v1__stored_observation__unpack(NULL, val->mv_size, val->mv_data);
-    if (old == NULL) {
-        log_event(LOG_ERROR, "store_record_corrupt", "op=dedupe size=%zu", val->mv_size);
-        w->rc = -EIO;
+    /* Decode before anything else touches the transaction; the ids come
+     * back from the rubric (obs_codec.h), so that the repacked observation
+     * is the one submitted. */
+    same = obs_codec_decode(t, val->mv_data, val->mv_size, NULL, "dedupe", 0, &old);
+    if (same != 0) {
+        w->rc = same;
         return;
     }
     same = obs_same_content(old, w);
@@ -187,8 +189,11 @@ static int obs_unindex(struct store_txn *t, const uint8_t prev[16])
     if (rc != 0) {
         return rc;
     }
-    old = coachq__v1__stored_observation__unpack(NULL, v.mv_size, v.mv_data);
-    if (old == NULL || old->observation == NULL) {
+    rc = obs_codec_decode(t, v.mv_data, v.mv_size, NULL, "unindex", 0, &old);
+    if (rc == -ENOMEM) {
+        return ENOMEM;
+    }
+    if (rc != 0 || old->observation == NULL) {
         coachq__v1__stored_observation__free_unpacked(old, NULL);
         return MDB_CORRUPTED;
     }
@@ -312,29 +317,36 @@ static int obs_check(struct store_txn *t, struct store_write *w, const Coachq__V
 
 /* Puts the record rec under its sequence number and its id in the id
  * index, its entry in the version chain, and its index entries in place of
- * the superseded version's (prev, or NULL). raw (raw_len bytes) is the
- * packed observation rec holds, as the request brought it. Returns 0 or an
- * LMDB code; *wrote is set once anything is put. */
+ * the superseded version's (prev, or NULL). The record is put in its stored
+ * form (obs_codec.h). Returns 0 or an LMDB code; *wrote is set once
+ * anything is put. */
 static int obs_put(struct store_txn *t, const Coachq__V1__StoredObservation *rec,
-                   const uint8_t *raw, size_t raw_len, const uint8_t *prev,
-                   uint8_t keys[3][KEYS_INDEX_MAX], const size_t klen[3], int *wrote)
+                   const uint8_t *prev, uint8_t keys[3][KEYS_INDEX_MAX], const size_t klen[3],
+                   int *wrote)
 {
     const Coachq__V1__Observation *obs = rec->observation;
     Coachq__V1__StoredObservation rest = *rec;
+    struct obs_codec_obs enc;
     uint8_t vkey[KEYS_UUID_LEN + 4];
     uint8_t skey[8];
-    size_t head;
+    size_t head, olen;
     MDB_val k, v;
     int rc;
 
+    /* The observation in its stored form: its ratings name their
+     * behaviours by place. */
+    rc = obs_codec_observation(t, obs, &enc);
+    if (rc != 0) {
+        obs_codec_release(&enc);
+        return rc == -ENOMEM ? ENOMEM : store_txn_is_abort(rc) ? store_txn_abort_mdb(rc) : EIO;
+    }
     /* The observation is field 1, which protobuf-c packs first: its tag,
-     * its length and its bytes, which are the request's bytes as they came
-     * (a server packed them from the decoded message, so packing the
-     * decoded message again would give the same bytes). The rest follows,
-     * packed as usual. So the record is what packing rec would make, without
-     * packing the observation a second time (test_store checks the bytes). */
+     * its length and its bytes, packed straight into the record's page. The
+     * rest follows, packed as usual. So the record is what packing the
+     * stored form of rec would make (test_store checks the bytes). */
     rest.observation = NULL;
-    head = 1 + pbwire_varint_len(raw_len) + raw_len;
+    olen = coachq__v1__observation__get_packed_size(&enc.obs);
+    head = 1 + pbwire_varint_len(olen) + olen;
     keys_put_be64(skey, rec->seq);
     k.mv_data = skey;
     k.mv_size = sizeof(skey);
@@ -346,6 +358,7 @@ static int obs_put(struct store_txn *t, const Coachq__V1__StoredObservation *rec
      * MDB_RESERVE lets the record be written straight into its page. */
     rc = mdb_put(t->txn, t->s->dbi_obs, &k, &v, MDB_APPEND | MDB_RESERVE);
     if (rc != 0) {
+        obs_codec_release(&enc);
         return rc;
     }
     *wrote = 1;
@@ -354,10 +367,11 @@ static int obs_put(struct store_txn *t, const Coachq__V1__StoredObservation *rec
         size_t n = 1;
 
         out[0] = (1u << 3) | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
-        n += pbwire_varint_put(out + n, raw_len);
-        memcpy(out + n, raw, raw_len);
+        n += pbwire_varint_put(out + n, olen);
+        coachq__v1__observation__pack(&enc.obs, out + n);
         coachq__v1__stored_observation__pack(&rest, out + head);
     }
+    obs_codec_release(&enc);
     k.mv_data = obs->id.data;
     k.mv_size = KEYS_UUID_LEN;
     v.mv_data = skey;
@@ -594,7 +608,7 @@ static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_
     }
     rc = obs_get_stored(t, obs->id.data, &v);
     if (rc == 0) {
-        obs_apply_existing(w, &v);
+        obs_apply_existing(t, w, &v);
         goto out;
     }
     if (rc != MDB_NOTFOUND) {
@@ -631,7 +645,7 @@ static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_
      * batch (cadence.h), like its aggregates and actions. */
     rc = obs_count_code(cadence_batch_begin(t));
     if (rc == 0) {
-        rc = obs_put(t, &rec, w->obs, w->obs_len, prev, keys, klen, wrote);
+        rc = obs_put(t, &rec, prev, keys, klen, wrote);
     }
     if (rc == 0) {
         rc = obs_after_put(t, w, &rec, prev);
@@ -847,6 +861,20 @@ static int obs_migrate_actions(struct store_txn *t)
     return rc;
 }
 
+/* Schema 12 stores each rating's behaviour by its place in the record's
+ * rubric version (obs_codec.h): every record is rewritten in that form, in
+ * the upgrade's transaction. Returns 0 or a negative code. */
+static int obs_migrate_places(struct store_txn *t)
+{
+    uint64_t n = 0;
+    int rc = obs_codec_migrate(t, &n);
+
+    if (rc == 0) {
+        log_event(LOG_INFO, "store_records_placed", "records=%" PRIu64, n);
+    }
+    return rc;
+}
+
 /* The schema hook (store_upgrade_cb), at every open (from_version 0: the
  * store's schema is current): the records of a store from before
  * schema 6 are keyed by sequence number (obs_migrate_seq()), then the
@@ -858,7 +886,8 @@ static int obs_migrate_actions(struct store_txn *t)
  * layout of the counters has a format of its own (actions_format_check()).
  * Before 11 there were no coaching days' counts: they are counted from the
  * rep index, and their layout has a format of its own too
- * (cadence_format_check()). */
+ * (cadence_format_check()). Before 12 ratings named their behaviours by
+ * id in the stored record: obs_migrate_places() names them by place. */
 static int obs_upgrade(struct store_txn *t, uint32_t from_version)
 {
     int rc = 0;
@@ -867,6 +896,9 @@ static int obs_upgrade(struct store_txn *t, uint32_t from_version)
 
     if (from_version != 0 && from_version < 6) {
         rc = obs_migrate_seq(t);
+    }
+    if (rc == 0 && from_version != 0 && from_version < 12) {
+        rc = obs_migrate_places(t);
     }
     if (rc == 0 && from_version != 0 && from_version < 7) {
         rc = agg_rebuild_txn(t);

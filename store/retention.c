@@ -26,6 +26,7 @@
 #include "grow.h"
 #include "keys.h"
 #include "obs.h"
+#include "obs_codec.h"
 #include "store_int.h"
 #include "zone.h"
 
@@ -246,12 +247,11 @@ static int anonymise_one(struct ret_ctx *c, uint64_t seq, Coachq__V1__StoredObse
     free(o->assignment_id.data);
     o->assignment_id.data = NULL;
     o->assignment_id.len = 0;
-    n = coachq__v1__stored_observation__get_packed_size(rec);
-    packed = malloc(n > 0 ? n : 1);
-    if (packed == NULL) {
-        return -ENOMEM;
+    /* Back in the stored form (obs_codec.h). */
+    rc = obs_codec_pack(c->t, rec, &packed, &n);
+    if (rc != 0) {
+        return rc;
     }
-    coachq__v1__stored_observation__pack(rec, packed);
     keys_put_be64(skey, seq);
     rc = store_txn_put_raw(c->t, c->t->s->dbi_obs, skey, sizeof(skey), packed, n, NULL);
     free(packed);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "keys.h"
+#include "obs_codec.h"
 #include "store_int.h"
 
 /* Builds the key id + be32 version. Returns 0 or -EINVAL (no id, or an id
@@ -210,6 +211,9 @@ int rubrics_put(struct store_txn *t, const Coachq__V1__Rubric *r, int *changed)
         rc = rc > 0 ? -EILSEQ : rc;
         goto out;
     }
+    /* What the codec read of this version in an abandoned attempt goes
+     * (obs_codec.h): from this commit on, the version is the one stored. */
+    obs_codec_forget(t->s, r->id, r->version);
     rc = store_txn_put_msg(t, t->s->dbi_rubrics, k.b, k.len, &r->base, NULL);
     if (rc == 0 && changed != NULL) {
         *changed = 1;

@@ -29,6 +29,7 @@
 #include "keys.h"
 #include "log.h"
 #include "mdberr.h"
+#include "obs_codec.h"
 #include "tz.h"
 
 #define STORE_DEFAULT_MAP ((size_t)64 << 20)
@@ -482,7 +483,10 @@ static int store_schema_version(struct store *s, MDB_txn *txn, uint32_t *upgrade
      * that store_open_dbs() creates. 11 adds the coaching days' counts
      * (cadence.h), which the hook counts from the rep index: a coachqd of
      * schema 10 would store observations without counting them, so it
-     * must refuse a store of 11. */
+     * must refuse a store of 11. 12 names each rating's behaviour by its
+     * place in the record's rubric version (obs_codec.h): the hook
+     * rewrites every record, and a coachqd of 11 must refuse a store of
+     * 12, whose records it would read without their behaviour ids. */
     keys_put_be32(buf, STORE_SCHEMA_VERSION);
     v.mv_data = buf;
     v.mv_size = 4;
@@ -778,7 +782,8 @@ int store_open_hooks(const char *dir, const struct store_opts *opts,
     }
     atomic_init(&s->failed, 0);
     s->tz = tz_cache_new(NULL);
-    if (s->tz == NULL) {
+    s->codec = obs_codec_cache_new();
+    if (s->tz == NULL || s->codec == NULL) {
         goto out;
     }
     s->hooks = *hooks;
@@ -817,6 +822,7 @@ out:
             store_sync_destroy(s);
         }
         tz_cache_free(s->tz);
+        obs_codec_cache_free(s->codec);
         free(s);
     }
     return rc;
@@ -839,6 +845,7 @@ void store_close(struct store *s)
     mdb_env_close(s->env);
     store_sync_destroy(s);
     tz_cache_free(s->tz);
+    obs_codec_cache_free(s->codec);
     free(s);
 }
 

@@ -12,7 +12,9 @@
  *
  *   meta          the engine: "schema_version" -> be32, "next_seq" -> be64;
  *                 zone.h: "time_zone" -> the organisation's zone name
- *   obs_seq       obs.h: be64 seq -> StoredObservation (appended in order)
+ *   obs_seq       obs.h: be64 seq -> StoredObservation (appended in order),
+ *                 stored with each rating's behaviour named by its place in
+ *                 the record's rubric version (obs_codec.h, schema 12)
  *   obs_ids       obs.h: uuid(16) -> be64 seq
  *   obs_versions  obs.h: root uuid(16) + be32 version -> uuid(16)
  *   obs_by_coach  obs.h: len(1) person id, started_at(8), uuid(16) -> empty
@@ -70,7 +72,7 @@
 #include "coachq.pb-c.h"
 #include "validate.h"
 
-#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION 12
 
 struct store;
 struct store_txn;

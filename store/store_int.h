@@ -29,6 +29,7 @@
 #include "store.h"
 
 struct tz_cache;
+struct obs_codec_cache;
 struct tz_zone;
 
 struct store {
@@ -75,6 +76,9 @@ struct store {
     MDB_dbi dbi_asg_obs_due;    /* open ones by observer and due day (assign.h, schema 10) */
     /* The time zones of session dates (zone.h), loaded once per process. */
     struct tz_cache *tz;
+    /* The rubric versions' behaviour ids that records name by place
+     * (obs_codec.h), kept once per store; it has its own lock. */
+    struct obs_codec_cache *codec;
 
     size_t map_size;    /* current map size; writer thread only after open */
     unsigned max_batch; /* requests per write transaction (store_opts) */
