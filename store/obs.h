@@ -1,6 +1,7 @@
 /*
  * obs: the observation records, read. Every stored version of an
- * observation is one StoredObservation in the obs_seq database, keyed by
+ * observation is one StoredObservation in the obs_seq database (in the
+ * stored form of obs_codec.h, which every function here decodes), keyed by
  * the writer's sequence number (be64), so the writer appends records in key
  * order; obs_ids maps a version's id to its sequence number for the reads
  * by id; obs_versions chains the versions of one observation
@@ -168,9 +169,11 @@ int store_head_seq_txn(struct store_txn *t, uint64_t *seq);
 int obs_seq_txn(struct store_txn *t, const uint8_t id[16], uint64_t *seq);
 
 /*
- * The packed StoredObservation of the stored version id and its sequence
- * number (seq may be NULL), in a transaction of the caller's: *val is
- * borrowed until the transaction ends or its next write. Returns 0,
+ * The packed StoredObservation of the stored version id, in its stored
+ * form (ratings by behaviour place: decode it with obs_codec_decode(),
+ * obs_codec.h), and its sequence number (seq may be NULL), in a
+ * transaction of the caller's: *val is borrowed until the transaction ends
+ * or its next write. Returns 0,
  * -ENOENT, or -EIO when the id index names a record that is not there.
  */
 int obs_raw_txn(struct store_txn *t, const uint8_t id[16], uint64_t *seq, const uint8_t **val,
@@ -194,7 +197,8 @@ int obs_read_seq_txn(struct store_txn *t, uint64_t seq, Coachq__V1__StoredObserv
 
 /*
  * Called by obs_scan_txn() for each stored version: key is its sequence
- * number (8 bytes, big-endian), val its packed StoredObservation, both
+ * number (8 bytes, big-endian), val its packed StoredObservation in the
+ * stored form (decode it with obs_codec_decode(), obs_codec.h), both
  * borrowed for the call only. Returns 0 to go on, 1 to stop, or a negative
  * code to stop with.
  */
