@@ -384,9 +384,11 @@ int obs_codec_observation(struct store_txn *t, const Coachq__V1__Observation *ob
         return 0;
     }
     rc = codec_with(t, obs->rubric_id, obs->rubric_version, codec_enc_fn, enc);
-    /* No such rubric version: the ids stay (the rules refuse such a record,
-     * so only a test or an old record can bring one). */
-    return rc == -ENOENT ? 0 : rc;
+    /* No such rubric version, or one that does not decode: the ids stay,
+     * so the record is whole and readable without it (the rules refuse
+     * such a record, so only a test, an old record or damage brings one),
+     * and the writer goes on. */
+    return rc == -ENOENT || rc == -EIO ? 0 : rc;
 }
 
 int obs_codec_pack(struct store_txn *t, const Coachq__V1__StoredObservation *rec, uint8_t **out,

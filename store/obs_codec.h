@@ -91,10 +91,10 @@ struct obs_codec_obs {
 
 /*
  * Makes enc->obs the stored form of obs (borrowed; it must outlive enc),
- * reading obs's rubric version in t. A rubric version that cannot be read
- * leaves every rating with its id. Any thread (the writer's in practice).
- * Returns 0 (release enc with obs_codec_release() even on failure) or
- * -ENOMEM, or an error reading the rubric other than its absence.
+ * reading obs's rubric version in t. A rubric version that is missing or
+ * does not decode leaves every rating with its id. Any thread (the writer's in practice).
+ * Returns 0 (release enc with obs_codec_release() even on failure),
+ * -ENOMEM, or another error of reading the rubric (-EAGAIN, ...).
  */
 int obs_codec_observation(struct store_txn *t, const Coachq__V1__Observation *obs,
                           struct obs_codec_obs *enc);
