@@ -63,6 +63,18 @@ static Coachq__V1__StoredObservation *raw_record(struct store *s, const uint8_t 
     assert_int_equal(store_view(s, raw_get, &r), 0);
     rec = coachq__v1__stored_observation__unpack(NULL, r.len, r.bytes);
     assert_non_null(rec);
+    /* The writer makes the stored bytes from the request's (obs_codec_put())
+     * rather than packing the record: they must be what packing makes. */
+    {
+        size_t n = coachq__v1__stored_observation__get_packed_size(rec);
+        uint8_t *again = malloc(n > 0 ? n : 1);
+
+        assert_non_null(again);
+        coachq__v1__stored_observation__pack(rec, again);
+        assert_int_equal(n, r.len);
+        assert_memory_equal(again, r.bytes, n);
+        free(again);
+    }
     if (len != NULL) {
         *len = r.len;
     }
