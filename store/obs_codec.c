@@ -172,7 +172,10 @@ static int codec_with(struct store_txn *t, const char *id, uint32_t version, cod
     if (rc != 0) {
         return rc;
     }
-    if (c == NULL) {
+    /* The cache holds only what is committed: a transaction that has put
+     * a rubric version may be abandoned, and a version it read would then
+     * name behaviours no store holds. */
+    if (c == NULL || t->rubric_put) {
         rc = fn(&fresh, arg);
         codec_rubric_free(&fresh);
         return rc;

@@ -36,7 +36,10 @@
  *
  * The behaviour ids of each rubric version are kept once per store, in
  * struct store's codec cache (any thread, under its own lock), rather
- * than decoded from the rubric for every record.
+ * than decoded from the rubric for every record. The cache holds only
+ * versions read from committed data: a transaction that has put a rubric
+ * version (rubrics_put() sets struct store_txn's rubric_put) reads the
+ * rubric without keeping it, since it may yet be abandoned.
  */
 #ifndef COACHQ_OBS_CODEC_H
 #define COACHQ_OBS_CODEC_H
@@ -62,9 +65,9 @@ void obs_codec_cache_free(struct obs_codec_cache *c);
 
 /* Drops what s's cache holds for rubric id at version, so that the next
  * record that names it reads the rubric again. rubrics_put() calls it
- * before it stores a new rubric version: an entry read in a write
- * transaction that was then abandoned can hold a version that was never
- * committed. Any thread. */
+ * before it stores a new rubric version (the cache keeps nothing a
+ * transaction that puts one reads, so this is a second guard). Any
+ * thread. */
 void obs_codec_forget(struct store *s, const char *id, uint32_t version);
 
 /*

@@ -214,6 +214,7 @@ int rubrics_put(struct store_txn *t, const Coachq__V1__Rubric *r, int *changed)
     /* What the codec read of this version in an abandoned attempt goes
      * (obs_codec.h): from this commit on, the version is the one stored. */
     obs_codec_forget(t->s, r->id, r->version);
+    t->rubric_put = 1;
     rc = store_txn_put_msg(t, t->s->dbi_rubrics, k.b, k.len, &r->base, NULL);
     if (rc == 0 && changed != NULL) {
         *changed = 1;

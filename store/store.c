@@ -578,7 +578,7 @@ static int store_init_schema(struct store *s)
     if (s->hooks.upgrade != NULL) {
         /* Also at the current schema (upgrade_from 0): the hook checks
          * what is versioned apart from the schema (agg_format_check()). */
-        struct store_txn t = {s, txn, 1, NULL, {NULL, NULL, ""}, NULL, NULL, NULL};
+        struct store_txn t = {s, txn, 1, NULL, {NULL, NULL, ""}, NULL, NULL, NULL, 0};
 
         rc = s->hooks.upgrade(&t, upgrade_from);
         if (store_txn_is_abort(rc)) {
@@ -1059,6 +1059,7 @@ int store_txn_nested(struct store_txn *parent, store_txn_cb fn, void *arg, int *
     t.txn = child;
     t.write = 1;
     t.batch = NULL;
+    t.rubric_put = parent->rubric_put;
     /* What the child sees of zones may change in it; the parent looks
      * them up again afterwards. */
     memset(&parent->zones, 0, sizeof(parent->zones));
@@ -1073,7 +1074,11 @@ int store_txn_nested(struct store_txn *parent, store_txn_cb fn, void *arg, int *
         mdb_txn_abort(child);
         return 0;
     }
-    return mdb_txn_commit(child);
+    rc = mdb_txn_commit(child);
+    if (rc == 0) {
+        parent->rubric_put |= t.rubric_put;
+    }
+    return rc;
 }
 
 /* Runs a store_write's function: a function that fails leaves nothing
@@ -1154,7 +1159,7 @@ static int store_flush(struct store *s, struct store_txn *t)
 static enum store_batch_end store_batch_try(struct store *s, struct store_batch *b)
 {
     MDB_txn *txn = NULL;
-    struct store_txn t = {s, NULL, 1, NULL, {NULL, NULL, ""}, NULL, NULL, NULL};
+    struct store_txn t = {s, NULL, 1, NULL, {NULL, NULL, ""}, NULL, NULL, NULL, 0};
     MDB_val k, v;
     uint8_t seqbuf[8];
     uint64_t next_seq, first_seq;

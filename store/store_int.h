@@ -238,6 +238,11 @@ struct store_txn {
     /* The same for the coaching days' counts (cadence.h,
      * cadence_flush()). */
     void *batch_cadence;
+    /* Set by rubrics_put() when it writes a rubric version, and carried to
+     * the parent when a nested transaction commits: the codec's cache then
+     * keeps nothing this transaction reads (obs_codec.c, codec_with()),
+     * since a version put here may yet be abandoned. */
+    int rubric_put;
 };
 
 /* LMDB codes that must end a write transaction's attempt rather than be

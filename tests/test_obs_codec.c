@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "obs.h"
 #include "obs_codec.h"
+#include "rubrics.h"
 #include "store.h"
 #include "store_int.h"
 #include "testutil.h"
@@ -231,6 +232,68 @@ static void test_place_from_wire(void **state)
     testutil_store_fx_free(f);
 }
 
+/* Puts coaching-conversation v2 (its behaviours in the reverse order),
+ * packs a record scored against it, and gives up the transaction. */
+static int put_v2_and_abort(struct store_txn *t, void *arg)
+{
+    Coachq__V1__Rubric r = COACHQ__V1__RUBRIC__INIT;
+    Coachq__V1__StoredObservation rec = COACHQ__V1__STORED_OBSERVATION__INIT;
+    Coachq__V1__Behaviour b[10];
+    Coachq__V1__Behaviour *bp[10];
+    struct testutil_obs *o = arg;
+    uint8_t *packed = NULL;
+    size_t n = 0;
+
+    for (size_t i = 0; i < 10; i++) {
+        Coachq__V1__Behaviour init = COACHQ__V1__BEHAVIOUR__INIT;
+
+        b[i] = init;
+        b[i].id = (char *)testutil_behaviours[9 - i];
+        b[i].name = (char *)testutil_behaviours[9 - i];
+        b[i].allow_not_applicable = 1;
+        bp[i] = &b[i];
+    }
+    r.id = (char *)"coaching-conversation";
+    r.version = 2;
+    r.name = (char *)"Coaching conversation";
+    r.behaviours = bp;
+    r.n_behaviours = 10;
+    r.effective_day = 18000;
+    assert_int_equal(rubrics_put(t, &r, NULL), 0);
+    rec.seq = 1;
+    rec.observation = &o->o;
+    assert_int_equal(obs_codec_pack(t, &rec, &packed, &n), 0);
+    free(packed);
+    return -ECANCELED;
+}
+
+/* The codec's cache keeps only committed rubric versions: a version put in
+ * a transaction that is given up names nothing afterwards, so a record
+ * scored against it (the rules are off) keeps its ids and reads back as
+ * submitted, also after the store is opened again. */
+static void test_aborted_rubric(void **state)
+{
+    struct testutil_store_fx *f = testutil_store_fx_new(testutil_put_two_line_org, NULL);
+    Coachq__V1__StoredObservation *raw;
+    struct testutil_obs t;
+
+    (void)state;
+    testutil_obs_make(&t, "flm.a", "rep.1", SESSION_AT);
+    t.o.rubric_version = 2;
+    assert_int_equal(store_exec(f->s, put_v2_and_abort, &t), -ECANCELED);
+    assert_int_equal(testutil_store_submit(f->s, &t.o, "obs.1", testutil_now_ms()), 0);
+    raw = raw_record(f->s, t.id, NULL);
+    for (size_t i = 0; i < raw->observation->n_ratings; i++) {
+        assert_int_equal(raw->observation->ratings[i]->behaviour_place, 0);
+    }
+    coachq__v1__stored_observation__free_unpacked(raw, NULL);
+    assert_reads_as(f->s, t.id, &t.o);
+    store_close(f->s);
+    f->s = testutil_store_open(f->dir, 0);
+    assert_reads_as(f->s, t.id, &t.o);
+    testutil_store_fx_free(f);
+}
+
 /* Runs store_get() of id with standard error in a file; returns its code
  * and copies what was logged into log. */
 static int get_logged(struct store *s, const uint8_t *id, char *log, size_t cap)
@@ -402,8 +465,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stored_by_place), cmocka_unit_test(test_unknown_and_reordered),
-        cmocka_unit_test(test_place_from_wire), cmocka_unit_test(test_damaged_place),
-        cmocka_unit_test(test_schema_12_step),
+        cmocka_unit_test(test_place_from_wire), cmocka_unit_test(test_aborted_rubric),
+        cmocka_unit_test(test_damaged_place),   cmocka_unit_test(test_schema_12_step),
+
     };
 
     testutil_watchdog(120);
