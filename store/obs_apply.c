@@ -51,10 +51,10 @@ static int obs_put_index(struct store_txn *t, MDB_dbi dbi, const uint8_t *key, s
 }
 
 /* Reads the stored version id's packed record into *v (borrowed until the
- * transaction's next write): its sequence number from the id index, then
- * the record. Returns 0, MDB_NOTFOUND, or another LMDB code (MDB_CORRUPTED
+ * transaction's next write) and its sequence number into *seq: the number
+ * from the id index, then the record. Returns 0, MDB_NOTFOUND, or another LMDB code (MDB_CORRUPTED
  * when the index names no record). */
-static int obs_get_stored(struct store_txn *t, const uint8_t *id, MDB_val *v)
+static int obs_get_stored(struct store_txn *t, const uint8_t *id, MDB_val *v, uint64_t *seq)
 {
     MDB_val k, s;
     int rc;
@@ -69,11 +69,12 @@ static int obs_get_stored(struct store_txn *t, const uint8_t *id, MDB_val *v)
         log_event(LOG_ERROR, "store_index_corrupt", "index=ids size=%zu", s.mv_size);
         return MDB_CORRUPTED;
     }
+    *seq = keys_get_be64(s.mv_data);
     /* The key is the index's value itself, read before any write. */
     rc = mdb_get(t->txn, t->s->dbi_obs, &s, v);
     if (rc == MDB_NOTFOUND) {
         log_event(LOG_ERROR, "store_index_dangling", "index=ids seq=%llu",
-                  (unsigned long long)keys_get_be64(s.mv_data));
+                  (unsigned long long)*seq);
         rc = MDB_CORRUPTED;
     }
     return rc;
@@ -111,9 +112,10 @@ static int obs_same_content(const Coachq__V1__StoredObservation *old, const stru
 }
 
 /* Answers a submission whose id is already stored (val, borrowed from the
- * transaction): a duplicate, or -EEXIST without changing or revealing the
+ * transaction, at sequence seq): a duplicate, or -EEXIST without changing or revealing the
  * existing record. */
-static void obs_apply_existing(struct store_txn *t, struct store_write *w, const MDB_val *val)
+static void obs_apply_existing(struct store_txn *t, struct store_write *w, const MDB_val *val,
+                               uint64_t seq)
 {
     Coachq__V1__StoredObservation *old = NULL;
     int same;
@@ -121,7 +123,7 @@ static void obs_apply_existing(struct store_txn *t, struct store_write *w, const
     /* Decode before anything else touches the transaction; the ids come
      * back from the rubric (obs_codec.h), so that the repacked observation
      * is the one submitted. */
-    same = obs_codec_decode(t, val->mv_data, val->mv_size, NULL, "dedupe", 0, &old);
+    same = obs_codec_decode(t, val->mv_data, val->mv_size, NULL, "dedupe", seq, &old);
     if (same != 0) {
         w->rc = same;
         return;
@@ -183,13 +185,14 @@ static int obs_unindex(struct store_txn *t, const uint8_t prev[16])
     uint8_t keys[3][KEYS_INDEX_MAX];
     size_t klen[3];
     MDB_val k, v;
+    uint64_t seq = 0;
     int rc;
 
-    rc = obs_get_stored(t, prev, &v);
+    rc = obs_get_stored(t, prev, &v, &seq);
     if (rc != 0) {
         return rc;
     }
-    rc = obs_codec_decode(t, v.mv_data, v.mv_size, NULL, "unindex", 0, &old);
+    rc = obs_codec_decode(t, v.mv_data, v.mv_size, NULL, "unindex", seq, &old);
     if (rc == -ENOMEM) {
         return ENOMEM;
     }
@@ -593,6 +596,7 @@ static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_
     struct obs_arena arena;
     ProtobufCAllocator alloc = {obs_arena_alloc, obs_arena_free, &arena};
     MDB_val v;
+    uint64_t seq = 0;
     uint8_t asg[16];
     int asg_found = 0;
     int rc = 0;
@@ -606,9 +610,9 @@ static int obs_apply(struct store_txn *t, struct store_write *w, uint64_t *next_
         w->rc = -EINVAL;
         goto out;
     }
-    rc = obs_get_stored(t, obs->id.data, &v);
+    rc = obs_get_stored(t, obs->id.data, &v, &seq);
     if (rc == 0) {
-        obs_apply_existing(t, w, &v);
+        obs_apply_existing(t, w, &v, seq);
         goto out;
     }
     if (rc != MDB_NOTFOUND) {

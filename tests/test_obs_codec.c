@@ -294,29 +294,49 @@ static void test_aborted_rubric(void **state)
     testutil_store_fx_free(f);
 }
 
+/* Standard error sent to a file between capture_begin() and
+ * capture_end(), which copies what was logged into log. */
+struct capture {
+    char path[64];
+    int fd;
+    int saved;
+};
+
+static void capture_begin(struct capture *c)
+{
+    snprintf(c->path, sizeof(c->path), "/tmp/test_obs_codec_log_XXXXXX");
+    c->fd = mkstemp(c->path);
+    c->saved = dup(STDERR_FILENO);
+    assert_true(c->fd >= 0 && c->saved >= 0);
+    fflush(stderr);
+    assert_int_equal(dup2(c->fd, STDERR_FILENO), STDERR_FILENO);
+}
+
+static void capture_end(struct capture *c, char *log, size_t cap)
+{
+    ssize_t n;
+
+    fflush(stderr);
+    assert_int_equal(dup2(c->saved, STDERR_FILENO), STDERR_FILENO);
+    close(c->saved);
+    assert_int_equal(lseek(c->fd, 0, SEEK_SET), 0);
+    n = read(c->fd, log, cap - 1);
+    log[n > 0 ? n : 0] = '\0';
+    close(c->fd);
+    unlink(c->path);
+}
+
 /* Runs store_get() of id with standard error in a file; returns its code
  * and copies what was logged into log. */
 static int get_logged(struct store *s, const uint8_t *id, char *log, size_t cap)
 {
     Coachq__V1__StoredObservation *got = NULL;
-    char path[] = "/tmp/test_obs_codec_log_XXXXXX";
-    int fd = mkstemp(path);
-    int saved = dup(STDERR_FILENO);
-    ssize_t n;
+    struct capture c;
     int rc;
 
-    assert_true(fd >= 0 && saved >= 0);
-    fflush(stderr);
-    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    capture_begin(&c);
     rc = store_get(s, id, &got);
-    fflush(stderr);
-    assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
-    close(saved);
-    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-    n = read(fd, log, cap - 1);
-    log[n > 0 ? n : 0] = '\0';
-    close(fd);
-    unlink(path);
+    capture_end(&c, log, cap);
     if (rc == 0) {
         coachq__v1__stored_observation__free_unpacked(got, NULL);
     }
@@ -346,6 +366,19 @@ static void test_damaged_place(void **state)
     assert_non_null(strstr(log, "store_record_corrupt"));
     assert_non_null(strstr(log, want));
     assert_non_null(strstr(log, "place_past_rubric"));
+    /* The writer's read of it, for a resubmission, names it too. */
+    {
+        struct capture c;
+        char line[96];
+        int rc;
+
+        capture_begin(&c);
+        rc = testutil_store_submit(f->s, &t.o, "obs.1", testutil_now_ms());
+        capture_end(&c, log, sizeof(log));
+        assert_int_not_equal(rc, 0);
+        snprintf(line, sizeof(line), "op=dedupe %s ", want);
+        assert_non_null(strstr(log, line));
+    }
 
     raw->observation->ratings[9]->behaviour_place = 10;
     raw->observation->ratings[9]->behaviour_id = "looks-for-evidence";
