@@ -64,8 +64,9 @@ static Coachq__V1__StoredObservation *raw_record(struct store *s, const uint8_t 
     assert_int_equal(store_view(s, raw_get, &r), 0);
     rec = coachq__v1__stored_observation__unpack(NULL, r.len, r.bytes);
     assert_non_null(rec);
-    /* The writer makes the stored bytes from the request's (obs_codec_put())
-     * rather than packing the record: they must be what packing makes. */
+    /* The writer packs the stored record around the observation that
+     * obs_codec_observation() gives (obs_apply.c) rather than packing a
+     * whole record: the bytes must be what packing the record makes. */
     {
         size_t n = coachq__v1__stored_observation__get_packed_size(rec);
         uint8_t *again = malloc(n > 0 ? n : 1);
@@ -229,6 +230,18 @@ static void test_place_from_wire(void **state)
     assert_string_equal(got->observation->ratings[2]->behaviour_id, testutil_behaviours[2]);
     assert_int_equal(got->observation->ratings[2]->behaviour_place, 0);
     coachq__v1__stored_observation__free_unpacked(got, NULL);
+
+    /* With the rules off, a place beside an empty id and beside an id the
+     * rubric does not name: each reads back as submitted, without it. */
+    testutil_obs_make(&t, "flm.a", "rep.1", SESSION_AT + 86400);
+    t.r[4].behaviour_id = (char *)"";
+    t.r[4].behaviour_place = 2;
+    t.r[6].behaviour_id = (char *)"not-in-the-rubric";
+    t.r[6].behaviour_place = 3;
+    assert_int_equal(testutil_store_submit(f->s, &t.o, "obs.1", testutil_now_ms()), 0);
+    t.r[4].behaviour_place = 0;
+    t.r[6].behaviour_place = 0;
+    assert_reads_as(f->s, t.id, &t.o);
     testutil_store_fx_free(f);
 }
 
