@@ -424,42 +424,120 @@ int obs_codec_pack(struct store_txn *t, const Coachq__V1__StoredObservation *rec
 
 /* ---- The schema 12 step ---------------------------------------------------- */
 
+/* The scratch tree the step writes the re-encoded records into, in the
+ * upgrade's transaction only: it never outlives it (a commit drops it, an
+ * abort never made it). */
+#define CODEC_MIG_TREE "obs_seq_schema12"
+
+/* An LMDB code from the step's writes as the step returns it. */
+static int codec_mdb_fail(int mdb_rc)
+{
+    return mdb_rc == ENOMEM ? -ENOMEM : STORE_TXN_ABORT(mdb_rc);
+}
+
 struct codec_mig {
     struct store_txn *t;
-    struct store_tree_copy copy;
+    MDB_dbi scratch;
     uint64_t n;
+    uint64_t kept;
 };
 
+/* Re-encodes one record of obs_seq into the scratch tree, in key order. A
+ * record that does not decode goes there unchanged: it is `coachqd
+ * verify`'s to report (as erase.c does with such values), and the store
+ * must still open. */
 static int codec_mig_one(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                          void *arg)
 {
     struct codec_mig *m = arg;
     Coachq__V1__StoredObservation *rec = NULL;
     uint8_t *packed = NULL;
-    uint8_t *dst;
+    uint64_t seq = klen == 8 ? keys_get_be64(key) : 0;
+    MDB_val k, v;
     size_t n = 0;
     int rc;
 
-    if (klen != 8) {
-        log_event(LOG_ERROR, "store_record_corrupt", "op=schema12 key=%zu", klen);
-        return -EIO;
-    }
-    rc = obs_codec_decode(m->t, val, vlen, NULL, "schema12", keys_get_be64(key), &rec);
+    rc = obs_codec_decode(m->t, val, vlen, NULL, "schema12", seq, &rec);
     if (rc == 0) {
         rc = obs_codec_pack(m->t, rec, &packed, &n);
     }
+    if (rc == -EIO) {
+        log_event(LOG_WARN, "store_record_kept", "op=schema12 seq=%" PRIu64 " klen=%zu", seq, klen);
+        m->kept++;
+        rc = 0;
+        v.mv_data = (void *)val;
+        v.mv_size = vlen;
+    } else {
+        v.mv_data = packed;
+        v.mv_size = n;
+    }
     if (rc == 0) {
-        dst = store_tree_copy_add(&m->copy, key, klen, n);
-        if (dst == NULL) {
-            rc = -ENOMEM;
-        } else {
-            memcpy(dst, packed, n);
-            m->n++;
-        }
+        k.mv_data = (void *)key;
+        k.mv_size = klen;
+        rc = mdb_put(m->t->txn, m->scratch, &k, &v, MDB_APPEND);
+        rc = rc == 0 ? 0 : codec_mdb_fail(rc);
+        m->n++;
     }
     free(packed);
     coachq__v1__stored_observation__free_unpacked(rec, NULL);
     return rc;
+}
+
+/* Empties obs_seq and appends the scratch tree's entries to it in order,
+ * so that its pages are full; each entry is copied out first, since a put
+ * may spill the dirty page it lies on. Returns 0, -ENOMEM or
+ * STORE_TXN_ABORT(). */
+static int codec_mig_back(struct store_txn *t, MDB_dbi scratch)
+{
+    MDB_cursor *from = NULL;
+    MDB_cursor *to = NULL;
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    MDB_val k, v;
+    int rc;
+
+    rc = mdb_drop(t->txn, t->s->dbi_obs, 0);
+    if (rc == 0) {
+        rc = mdb_cursor_open(t->txn, scratch, &from);
+    }
+    if (rc == 0) {
+        rc = mdb_cursor_open(t->txn, t->s->dbi_obs, &to);
+    }
+    if (rc == 0) {
+        rc = mdb_cursor_get(from, &k, &v, MDB_FIRST);
+    }
+    while (rc == 0) {
+        if (k.mv_size + v.mv_size > cap) {
+            size_t want = (k.mv_size + v.mv_size) * 2;
+            uint8_t *b = realloc(buf, want);
+
+            if (b == NULL) {
+                rc = ENOMEM;
+                break;
+            }
+            buf = b;
+            cap = want;
+        }
+        memcpy(buf, k.mv_data, k.mv_size);
+        memcpy(buf + k.mv_size, v.mv_data, v.mv_size);
+        k.mv_data = buf;
+        v.mv_data = buf + k.mv_size;
+        rc = mdb_cursor_put(to, &k, &v, MDB_APPEND);
+        if (rc == 0) {
+            rc = mdb_cursor_get(from, &k, &v, MDB_NEXT);
+        }
+    }
+    if (rc == MDB_NOTFOUND) {
+        rc = 0;
+    }
+    if (to != NULL) {
+        mdb_cursor_close(to);
+    }
+    if (from != NULL) {
+        mdb_cursor_close(from);
+    }
+    free(buf);
+    return rc == 0 ? 0 : codec_mdb_fail(rc);
 }
 
 int obs_codec_migrate(struct store_txn *t, uint64_t *records)
@@ -470,17 +548,41 @@ int obs_codec_migrate(struct store_txn *t, uint64_t *records)
     memset(&m, 0, sizeof(m));
     m.t = t;
     *records = 0;
-    /* The records are held in memory (about 250 bytes each) and the tree
-     * emptied and appended to afresh: rewritten in place, each page would
-     * keep its records, only shorter, and the tree its pages. */
-    rc = store_txn_scan(t, t->s->dbi_obs, NULL, 0, 0, codec_mig_one, &m);
-    if (rc != 0) {
-        free(m.copy.b);
-        return rc;
+    /* Bounded in memory: the records are re-encoded into a scratch tree
+     * and appended back to the emptied obs_seq, so that its pages come out
+     * full (rewritten in place, each page would keep its records, only
+     * shorter, and the tree its pages). At the peak the map holds the old
+     * tree's pages (the last commit's, not reusable in this transaction),
+     * the scratch tree's and the new tree's: about 1 + 2 x 0.64 of the old
+     * obs_seq. A full map aborts the one transaction, and the open grows the
+     * map and runs the step again.
+     *
+     * The step runs only at schema 11, and the records and the schema
+     * number are written in the one transaction: no store holds records by
+     * place under schema 11. Were one to, each record would decode to its
+     * ids and encode to the same places again (tests/test_obs_codec.c,
+     * test_migrate_again). */
+    rc = mdb_dbi_open(t->txn, CODEC_MIG_TREE, MDB_CREATE, &m.scratch);
+    if (rc == 0) {
+        rc = mdb_drop(t->txn, m.scratch, 0);
     }
-    rc = store_tree_refill(t, t->s->dbi_obs, &m.copy);
+    if (rc != 0) {
+        return codec_mdb_fail(rc);
+    }
+    rc = store_txn_scan(t, t->s->dbi_obs, NULL, 0, 0, codec_mig_one, &m);
+    if (rc == 0) {
+        rc = codec_mig_back(t, m.scratch);
+    }
+    if (rc == 0) {
+        rc = mdb_drop(t->txn, m.scratch, 1);
+        rc = rc == 0 ? 0 : codec_mdb_fail(rc);
+    }
     if (rc == 0) {
         *records = m.n;
+        if (m.kept > 0) {
+            log_event(LOG_WARN, "store_schema12_kept", "records=%" PRIu64 " kept=%" PRIu64, m.n,
+                      m.kept);
+        }
     }
     return rc;
 }

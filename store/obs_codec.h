@@ -117,12 +117,16 @@ int obs_codec_pack(struct store_txn *t, const Coachq__V1__StoredObservation *rec
 
 /*
  * The schema 12 step: every record of obs_seq rewritten in its stored form
- * (records already in it are kept as they are), the tree emptied and
- * filled again by appends so that its pages come out full. In the
- * upgrade's transaction, so a crash or a full map leaves the store at its
- * old schema, to be upgraded again at the next open. *records gets the
- * number of records rewritten. Returns 0, -EIO (a damaged record), -ENOMEM,
- * or STORE_TXN_ABORT() of an LMDB code. Writer thread at open.
+ * (records already in it come out as they are) into a scratch tree, the
+ * tree emptied and filled again from it by appends so that its pages come
+ * out full; memory is bounded (one record at a time), the map needs the old
+ * tree's pages plus twice the new one's at the peak. A record that does not
+ * decode is copied unchanged with a log line naming its seq, for `coachqd
+ * verify` to report. In the upgrade's transaction, so a crash or a full map
+ * leaves the store at its old schema, to be upgraded again at the next
+ * open. *records gets the number of records visited. Returns 0, -ENOMEM,
+ * an error reading a rubric, or STORE_TXN_ABORT() of an LMDB code. Writer
+ * thread at open.
  */
 int obs_codec_migrate(struct store_txn *t, uint64_t *records);
 

@@ -507,13 +507,96 @@ static void test_schema_12_step(void **state)
     testutil_store_fx_free(f);
 }
 
+/* Puts junk (bytes no record unpacks from) at sequence number seq. */
+static int put_junk_txn(struct store_txn *t, void *arg)
+{
+    static const uint8_t junk[] = {0xff, 0xff, 0xff};
+    uint8_t skey[8];
+
+    keys_put_be64(skey, *(const uint64_t *)arg);
+    return store_txn_put_raw(t, t->s->dbi_obs, skey, sizeof(skey), junk, sizeof(junk), NULL);
+}
+
+/* A schema 11 store with one record that does not decode opens: the step
+ * rewrites the others and keeps that one as it is, naming its sequence
+ * number, and `coachqd verify` reports it as a build of 11 does. */
+static void test_schema_12_junk(void **state)
+{
+    struct testutil_store_fx *f = testutil_store_fx_new(testutil_put_two_line_org, NULL);
+    struct testutil_obs t[2];
+    uint8_t ids[2][16];
+    struct as_eleven a = {(const uint8_t(*)[16])ids, 2};
+    struct agg_verify_result vr;
+    Coachq__V1__StoredObservation *raw;
+    uint64_t junk_seq = 1000;
+    struct capture c;
+    char log[4096];
+
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        testutil_obs_make(&t[i], "flm.a", "rep.1", SESSION_AT + 86400 * i);
+        assert_int_equal(testutil_store_submit(f->s, &t[i].o, "obs.1", testutil_now_ms()), 0);
+        memcpy(ids[i], t[i].id, 16);
+    }
+    assert_int_equal(store_exec(f->s, as_eleven_txn, &a), 0);
+    assert_int_equal(store_exec(f->s, put_junk_txn, &junk_seq), 0);
+    store_close(f->s);
+
+    capture_begin(&c);
+    f->s = testutil_store_open(f->dir, 0);
+    capture_end(&c, log, sizeof(log));
+    assert_non_null(f->s);
+    assert_non_null(strstr(log, "store_record_kept"));
+    assert_non_null(strstr(log, "seq=1000"));
+    for (int i = 0; i < 2; i++) {
+        raw = raw_record(f->s, ids[i], NULL);
+        assert_int_equal(raw->observation->ratings[0]->behaviour_place, 1);
+        coachq__v1__stored_observation__free_unpacked(raw, NULL);
+        assert_reads_as(f->s, ids[i], &t[i].o);
+    }
+    memset(&vr, 0, sizeof(vr));
+    capture_begin(&c);
+    assert_int_equal(agg_verify(f->s, 0, NULL, NULL, &vr), -EIO);
+    capture_end(&c, log, sizeof(log));
+    assert_non_null(strstr(log, "store_record_corrupt"));
+    assert_non_null(strstr(log, "seq=1000"));
+    testutil_store_fx_free(f);
+}
+
+/* The step run again over records already stored by place (a store whose
+ * schema number alone says 11) leaves every record's bytes as they were. */
+static void test_migrate_again(void **state)
+{
+    struct testutil_store_fx *f = testutil_store_fx_new(testutil_put_two_line_org, NULL);
+    struct as_eleven a = {NULL, 0};
+    struct raw_rec before, after;
+    struct testutil_obs t;
+
+    (void)state;
+    testutil_obs_make(&t, "flm.a", "rep.1", SESSION_AT);
+    assert_int_equal(testutil_store_submit(f->s, &t.o, "obs.1", testutil_now_ms()), 0);
+    before = (struct raw_rec){t.id, 0, NULL, 0};
+    assert_int_equal(store_view(f->s, raw_get, &before), 0);
+    assert_int_equal(store_exec(f->s, as_eleven_txn, &a), 0);
+    store_close(f->s);
+    f->s = testutil_store_open(f->dir, 0);
+    after = (struct raw_rec){t.id, 0, NULL, 0};
+    assert_int_equal(store_view(f->s, raw_get, &after), 0);
+    assert_int_equal(after.len, before.len);
+    assert_memory_equal(after.bytes, before.bytes, before.len);
+    free(before.bytes);
+    free(after.bytes);
+    assert_reads_as(f->s, t.id, &t.o);
+    testutil_store_fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stored_by_place), cmocka_unit_test(test_unknown_and_reordered),
         cmocka_unit_test(test_place_from_wire), cmocka_unit_test(test_aborted_rubric),
         cmocka_unit_test(test_damaged_place),   cmocka_unit_test(test_schema_12_step),
-
+        cmocka_unit_test(test_schema_12_junk),  cmocka_unit_test(test_migrate_again),
     };
 
     testutil_watchdog(120);
