@@ -23,7 +23,8 @@
  *   rubrics       rubrics.h
  *   certs, cal_refs, cal_attempts, cal_log, cal_results: certs.h
  *   audit         audit.h
- *   agg_week, agg_contrib: agg.h
+ *   agg_week, agg_contrib: agg.h (the values' fixed little-endian layout,
+ *                 versioned, is its "The stored value" section)
  *   outcomes      outcomes.h
  *   credentials, signin_links: creds.h
  *   api_tokens    apitok.h (created when the store opens: no schema change)
