@@ -111,6 +111,9 @@ void dash_actions_follow_through(struct dash *d, const struct dash_ctx *c,
                                       "\u2192 done",
                                       cols, 7);
     int32_t from = dash_week(c, c->opts->trend_weeks - 1);
+    const char **scopes = NULL;
+    struct actions_follow *all = NULL;
+    int many = 0;
 
     if (t == NULL) {
         return;
@@ -122,12 +125,25 @@ void dash_actions_follow_through(struct dash *d, const struct dash_ctx *c,
         "later session of the same manager and rep gave it a status; done, partly done, not "
         "done and dropped are the latest status. n is the actions agreed.",
         c->opts->trend_weeks);
+    /* The managers' counters are read together, week by week
+     * (actions_follow_many_txn()); should that fail, each row is read on
+     * its own, so that one manager's error blanks only their row. */
+    scopes = calloc(n_rows + 1, sizeof(*scopes));
+    all = calloc(n_rows + 1, sizeof(*all));
+    if (scopes != NULL && all != NULL) {
+        for (size_t i = 0; i < n_rows; i++) {
+            scopes[i] = rows[i].scope;
+        }
+        many = actions_follow_many_txn(c->t, scopes, n_rows, from, c->until_day, all) == 0;
+    }
     for (size_t i = 0; i < n_rows; i++) {
         const struct dash_actions_row *m = &rows[i];
         Coachq__V1__TableRow *r = dash_row(d, t);
         struct actions_follow f;
 
-        if (actions_follow_txn(c->t, m->scope, from, c->until_day, &f) != 0) {
+        if (many) {
+            f = all[i];
+        } else if (actions_follow_txn(c->t, m->scope, from, c->until_day, &f) != 0) {
             memset(&f, 0, sizeof(f));
         }
         dash_cell_text(d, r, m->name, m->id);
@@ -138,6 +154,8 @@ void dash_actions_follow_through(struct dash *d, const struct dash_ctx *c,
         share_cell(d, r, f.n[ACTIONS_NOT_DONE], f.n[ACTIONS_AGREED]);
         share_cell(d, r, f.n[ACTIONS_DROPPED], f.n[ACTIONS_AGREED]);
     }
+    free(scopes);
+    free(all);
 }
 
 struct open_actions {

@@ -261,6 +261,18 @@ struct actions_follow {
 int actions_follow_txn(struct store_txn *t, const char *scope, int32_t from_day, int32_t until_day,
                        struct actions_follow *out);
 
+/* Sums the follow-through counters of each of the n scopes (borrowed; any
+ * order, repeats allowed) into out[i] (caller owns, n of them), as n calls
+ * of actions_follow_txn() with from_day and until_day would. The counters
+ * are keyed by week first, so one line's scopes sit side by side within a
+ * week: they are looked up week by week, in key order, with one cursor,
+ * which finds each on the leaf where it found the one before rather than
+ * from the tree's root. Returns 0, -EINVAL for a scope actions_follow_txn()
+ * refuses, -ENOMEM, or a negative code; on an error out is not to be used.
+ * Any thread, within t. */
+int actions_follow_many_txn(struct store_txn *t, const char *const *scopes, size_t n,
+                            int32_t from_day, int32_t until_day, struct actions_follow *out);
+
 /* What actions_open_txn() counts. */
 struct actions_open_counts {
     uint64_t open;     /* coach's records still open (open, partly done, not done) */

@@ -105,6 +105,106 @@ int actions_follow_txn(struct store_txn *t, const char *scope, int32_t from_day,
     return rc;
 }
 
+/* One scope of actions_follow_many_txn(), with its place in out. */
+struct follow_scope {
+    const char *scope;
+    size_t len;
+    size_t at;
+};
+
+/* Key order of the scopes: bytes, then the shorter first, as LMDB's. */
+static int follow_scope_cmp(const void *a, const void *b)
+{
+    const struct follow_scope *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->scope, y->scope, n);
+
+    if (c != 0) {
+        return c;
+    }
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+int actions_follow_many_txn(struct store_txn *t, const char *const *scopes, size_t n,
+                            int32_t from_day, int32_t until_day, struct actions_follow *out)
+{
+    struct follow_scope *sc = NULL;
+    MDB_cursor *cur = NULL;
+    int32_t first, last;
+    int rc = 0;
+
+    memset(out, 0, n * sizeof(*out));
+    if (n == 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t len = scopes[i] != NULL ? strlen(scopes[i]) : 0;
+
+        if (len == 0 || len > 2 * VALIDATE_MAX_ID + 1) {
+            return -EINVAL;
+        }
+    }
+    if (from_day < 0 || until_day < from_day) {
+        return 0;
+    }
+    sc = calloc(n, sizeof(*sc));
+    if (sc == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sc[i].scope = scopes[i];
+        sc[i].len = strlen(scopes[i]);
+        sc[i].at = i;
+    }
+    qsort(sc, n, sizeof(*sc), follow_scope_cmp);
+    first = agg_week_of(from_day);
+    last = agg_week_of(until_day);
+    if ((int64_t)last - first >= 7 * (int64_t)ACTIONS_FOLLOW_WEEKS) {
+        first = last - 7 * (ACTIONS_FOLLOW_WEEKS - 1);
+    }
+    rc = mdb_cursor_open(t->txn, t->s->dbi_actions_by, &cur);
+    if (rc != 0) {
+        rc = mdberr_errno(rc);
+        goto out;
+    }
+    /* As actions_follow_txn(): the loop counts in 64 bits, and a week
+     * without actions has no counter. */
+    for (int64_t monday = first; monday <= last && rc == 0; monday += 7) {
+        for (size_t j = 0; j < n; j++) {
+            struct actions_follow *f = &out[sc[j].at];
+            uint8_t key[ACTIONS_KEY_MAX];
+            MDB_val k, v;
+
+            k.mv_size =
+                actions_week_key(key, (int32_t)monday, (const uint8_t *)sc[j].scope, sc[j].len);
+            k.mv_data = key;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+            if (rc == MDB_NOTFOUND) {
+                rc = 0;
+                continue;
+            }
+            if (rc != 0) {
+                rc = mdberr_errno(rc);
+                break;
+            }
+            if (v.mv_size != 8 * ACTIONS_NCOUNTS) {
+                rc = -EIO;
+                break;
+            }
+            for (int i = 0; i < ACTIONS_NCOUNTS; i++) {
+                f->n[i] += keys_get_be64((const uint8_t *)v.mv_data + 8 * i);
+            }
+            f->weeks++;
+        }
+    }
+out:
+    if (cur != NULL) {
+        mdb_cursor_close(cur);
+    }
+    free(sc);
+    return rc;
+}
+
 struct open_scan {
     struct store_txn *t;
     size_t plen;

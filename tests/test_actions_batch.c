@@ -30,8 +30,10 @@
 #include <cmocka.h>
 
 #include "actions.h"
+#include "actions_int.h"
 #include "agg.h"
 #include "error.h"
+#include "keys.h"
 #include "store.h"
 #include "store_int.h"
 #include "testutil.h"
@@ -540,6 +542,104 @@ static void test_follow_window_capped(void **state)
     fx_free(&f);
 }
 
+/* Week counters put by hand, different for each scope and week. */
+struct many {
+    int32_t from, until;
+    int rc;
+    struct actions_follow one[5], got[5];
+};
+
+static const char *const many_scopes[5] = {"slm.a/flm.b", "flm.a", "flm.none", "slm.a/flm.a",
+                                           "flm.a"};
+
+static int many_put_txn(struct store_txn *t, void *arg)
+{
+    static const char *const put[3] = {"flm.a", "slm.a/flm.a", "slm.a/flm.b"};
+    int rc = 0;
+
+    (void)arg;
+    for (int w = 0; w < 6 && rc == 0; w++) {
+        for (int s = 0; s < 3 && rc == 0; s++) {
+            uint8_t key[ACTIONS_KEY_MAX], val[8 * ACTIONS_NCOUNTS];
+            size_t klen;
+
+            /* Some weeks of a scope have no counter. */
+            if ((w + s) % 4 == 3) {
+                continue;
+            }
+            klen = actions_week_key(key, MONDAY - 7 * w, (const uint8_t *)put[s], strlen(put[s]));
+            for (int i = 0; i < ACTIONS_NCOUNTS; i++) {
+                keys_put_be64(val + 8 * i, (uint64_t)(1000 * s + 100 * w + i + 1));
+            }
+            rc = store_txn_put_raw(t, t->s->dbi_actions_by, key, klen, val, sizeof(val), NULL);
+        }
+    }
+    return rc;
+}
+
+static int many_txn(struct store_txn *t, void *arg)
+{
+    struct many *m = arg;
+    int rc = 0;
+
+    for (size_t i = 0; i < 5 && rc == 0; i++) {
+        rc = actions_follow_txn(t, many_scopes[i], m->from, m->until, &m->one[i]);
+    }
+    if (rc == 0) {
+        m->rc = actions_follow_many_txn(t, many_scopes, 5, m->from, m->until, m->got);
+    }
+    return rc;
+}
+
+static void expect_many(struct fx *f, int32_t from, int32_t until, unsigned weeks1)
+{
+    struct many m;
+
+    memset(&m, 0, sizeof(m));
+    m.from = from;
+    m.until = until;
+    assert_int_equal(store_view(f->s, many_txn, &m), 0);
+    assert_int_equal(m.rc, 0);
+    /* flm.a's weeks, so that the window is known to have read some. */
+    assert_int_equal(m.one[1].weeks, weeks1);
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(m.got[i].weeks, m.one[i].weeks);
+        for (int k = 0; k < ACTIONS_NCOUNTS; k++) {
+            assert_int_equal(m.got[i].n[k], m.one[i].n[k]);
+        }
+    }
+}
+
+static int many_refused_txn(struct store_txn *t, void *arg)
+{
+    static const char *const bad[2] = {"flm.a", ""};
+    struct actions_follow got[2];
+
+    (void)arg;
+    assert_int_equal(actions_follow_many_txn(t, bad, 2, MONDAY, MONDAY + 6, got), -EINVAL);
+    return 0;
+}
+
+/* actions_follow_many_txn() reading scopes out of key order, one twice,
+ * one without counters, gives each what actions_follow_txn() gives it, in
+ * its own place, over whole and partial windows; an empty scope is
+ * refused. */
+static void test_follow_many_same_as_one(void **state)
+{
+    struct fx f;
+
+    (void)state;
+    fx_new(&f);
+    assert_int_equal(store_exec(f.s, many_put_txn, NULL), 0);
+    expect_many(&f, MONDAY - 35, MONDAY + 6, 5);
+    expect_many(&f, MONDAY - 20, MONDAY - 1, 2);
+    expect_many(&f, MONDAY, MONDAY, 1);
+    expect_many(&f, MONDAY - 7 * ACTIONS_FOLLOW_WEEKS, MONDAY + 6, 5);
+    expect_many(&f, MONDAY + 7, MONDAY + 6, 0);
+    assert_int_equal(store_view(f.s, many_refused_txn, NULL), 0);
+    fx_free(&f);
+}
+
 /* The batch in maps too small for it, two pages more each time: an
  * attempt ends with the map full wherever its records or the flush are,
  * its merged counters are dropped, the map grows and the batch is written
@@ -595,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_batch_retried_after_map_full),
         cmocka_unit_test(test_function_sees_batch_so_far),
         cmocka_unit_test(test_follow_window_capped),
+        cmocka_unit_test(test_follow_many_same_as_one),
     };
 
     testutil_watchdog(300);
