@@ -177,21 +177,12 @@ static int quarter_quality_cb(int32_t monday, const struct agg_slots *w, void *a
     return 0;
 }
 
-/* Whether manager was in line_of's line on day. */
+/* Whether manager was in line_of's line on day: the chain is walked only
+ * up to line_of (people_chain_has_at()). */
 static int in_line_at(const struct dash_ctx *c, const char *manager, const char *line_of,
                       int32_t day, int *yes)
 {
-    char chain[PEOPLE_MAX_CHAIN][65];
-    size_t n = 0;
-    int rc = people_chain_at(c->t, manager, day, chain, &n);
-
-    *yes = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (strcmp(chain[i], line_of) == 0) {
-            *yes = 1;
-        }
-    }
-    return rc;
+    return people_chain_has_at(c->t, manager, day, line_of, yes);
 }
 
 static const char *quarter_label(struct dash *d, int64_t q)

@@ -322,7 +322,10 @@ int people_manager_span(struct store_txn *t, const char *person, int32_t day, ch
     return 0;
 }
 
-int people_chain_at(struct store_txn *t, const char *person, int32_t day, char ids[][65], size_t *n)
+/* people_chain_at()'s walk, ending once the chain holds stop (when not
+ * NULL), then with *found set. */
+static int chain_walk(struct store_txn *t, const char *person, int32_t day, const char *stop,
+                      char ids[][65], size_t *n, int *found)
 {
     char cur[PEOPLE_ID_BUF];
     char next[PEOPLE_ID_BUF];
@@ -330,6 +333,7 @@ int people_chain_at(struct store_txn *t, const char *person, int32_t day, char i
     int rc = 0;
 
     *n = 0;
+    *found = 0;
     if (validate_id(person) != 0) {
         return -EINVAL;
     }
@@ -358,10 +362,34 @@ int people_chain_at(struct store_txn *t, const char *person, int32_t day, char i
         }
         memcpy(ids[count], next, strlen(next) + 1);
         count++;
+        if (stop != NULL && strcmp(next, stop) == 0) {
+            *found = 1;
+            break;
+        }
         memcpy(cur, next, strlen(next) + 1);
     }
 out:
     *n = count;
+    return rc;
+}
+
+int people_chain_at(struct store_txn *t, const char *person, int32_t day, char ids[][65], size_t *n)
+{
+    int found;
+
+    return chain_walk(t, person, day, NULL, ids, n, &found);
+}
+
+int people_chain_has_at(struct store_txn *t, const char *person, int32_t day, const char *ancestor,
+                        int *yes)
+{
+    char ids[PEOPLE_MAX_CHAIN][65];
+    size_t n = 0;
+    int rc = chain_walk(t, person, day, ancestor, ids, &n, yes);
+
+    if (rc != 0) {
+        *yes = 0;
+    }
     return rc;
 }
 

@@ -75,6 +75,13 @@ int people_manager_span(struct store_txn *t, const char *person, int32_t day, ch
 int people_chain_at(struct store_txn *t, const char *person, int32_t day, char ids[][65],
                     size_t *n);
 
+/* Whether ancestor (borrowed) is in person's management chain on day, as
+ * people_chain_at()'s ids would say: *yes is 1 or 0. Walks the chain only
+ * up to ancestor, not to its top. Returns 0 or a negative code (then *yes
+ * is 0). Any thread, within t. */
+int people_chain_has_at(struct store_txn *t, const char *person, int32_t day, const char *ancestor,
+                        int *yes);
+
 /* Calls cb for every change of person's line, oldest first (line borrowed
  * for the call). */
 typedef int (*people_line_cb)(const Coachq__V1__ReportingLine *line, void *arg);
