@@ -33,16 +33,6 @@ void keys_put_be64(uint8_t out[8], uint64_t v)
     }
 }
 
-uint64_t keys_get_be64(const uint8_t in[8])
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++) {
-        v = (v << 8) | in[i];
-    }
-    return v;
-}
-
 void keys_time_encode(int64_t t, uint8_t out[KEYS_TIME_LEN])
 {
     /* Conversion to unsigned is defined (modulo 2^64); flipping the sign bit
