@@ -256,8 +256,8 @@ struct actions_follow {
 /* Sums the follow-through counters of scope (a coach id, or
  * "<manager>/<coach>") over the weeks of from_day to until_day (any day
  * stands for its week), at most ACTIONS_FOLLOW_WEEKS weeks (the last ones).
- * Looks up one counter per week, never a record. Returns 0 or a negative
- * code. */
+ * Looks up one counter per week, never a record: actions_follow_many_txn()
+ * with one scope. Returns 0 or a negative code. */
 int actions_follow_txn(struct store_txn *t, const char *scope, int32_t from_day, int32_t until_day,
                        struct actions_follow *out);
 

@@ -62,47 +62,8 @@ static int range_scan(struct store_txn *t, const uint8_t *start, size_t slen, si
 int actions_follow_txn(struct store_txn *t, const char *scope, int32_t from_day, int32_t until_day,
                        struct actions_follow *out)
 {
-    uint8_t key[ACTIONS_KEY_MAX];
-    size_t n = scope != NULL ? strlen(scope) : 0;
-    int32_t first, last;
-    int rc = 0;
-
-    memset(out, 0, sizeof(*out));
-    if (n == 0 || n > 2 * VALIDATE_MAX_ID + 1) {
-        return -EINVAL;
-    }
-    if (from_day < 0 || until_day < from_day) {
-        return 0;
-    }
-    first = agg_week_of(from_day);
-    last = agg_week_of(until_day);
-    if ((int64_t)last - first >= 7 * (int64_t)ACTIONS_FOLLOW_WEEKS) {
-        first = last - 7 * (ACTIONS_FOLLOW_WEEKS - 1);
-    }
-    /* The counters are keyed by week first, so each week is a look-up of
-     * its own; a week without actions has no counter. The loop counts in 64
-     * bits: a last week near INT32_MAX would overflow a 32-bit step. */
-    for (int64_t monday = first; monday <= last && rc == 0; monday += 7) {
-        size_t klen = actions_week_key(key, (int32_t)monday, (const uint8_t *)scope, n);
-        MDB_val v;
-
-        rc = store_txn_get_raw(t, t->s->dbi_actions_by, key, klen, &v);
-        if (rc == -ENOENT) {
-            rc = 0;
-            continue;
-        }
-        if (rc != 0) {
-            break;
-        }
-        if (v.mv_size != 8 * ACTIONS_NCOUNTS) {
-            return -EIO;
-        }
-        for (int i = 0; i < ACTIONS_NCOUNTS; i++) {
-            out->n[i] += keys_get_be64((const uint8_t *)v.mv_data + 8 * i);
-        }
-        out->weeks++;
-    }
-    return rc;
+    /* One scope is a batch of one: the same keys, checks and sums. */
+    return actions_follow_many_txn(t, &scope, 1, from_day, until_day, out);
 }
 
 /* One scope of actions_follow_many_txn(), with its place in out. */
@@ -167,8 +128,8 @@ int actions_follow_many_txn(struct store_txn *t, const char *const *scopes, size
         rc = mdberr_errno(rc);
         goto out;
     }
-    /* As actions_follow_txn(): the loop counts in 64 bits, and a week
-     * without actions has no counter. */
+    /* A week without actions has no counter. The loop counts in 64 bits:
+     * a last week near INT32_MAX would overflow a 32-bit step. */
     for (int64_t monday = first; monday <= last && rc == 0; monday += 7) {
         for (size_t j = 0; j < n; j++) {
             struct actions_follow *f = &out[sc[j].at];
