@@ -269,23 +269,6 @@ static void test_schema3_upgrade(void **state)
 
 /* ---- A full map while the batch's aggregates are written ----------------- */
 
-/* Copies file from into to. */
-static void copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb");
-    FILE *out = fopen(to, "wb");
-    char buf[65536];
-    size_t n;
-
-    assert_non_null(in);
-    assert_non_null(out);
-    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
-        assert_int_equal(fwrite(buf, 1, n, out), n);
-    }
-    fclose(in);
-    assert_int_equal(fclose(out), 0);
-}
-
 /*
  * The batch's merged aggregates are written at its end, after its records:
  * when the map fills there, the engine must grow it and retry the batch
@@ -322,7 +305,7 @@ static void test_flush_grows_map(void **state)
         assert_non_null(bufs);
         testutil_tmpdir(dir, sizeof(dir));
         snprintf(dst, sizeof(dst), "%s/data.mdb", dir);
-        copy_file(src, dst);
+        testutil_copy_file(src, dst);
         store_policy_default(&pol);
         pol.enforce = 1;
         memset(&opts, 0, sizeof(opts));

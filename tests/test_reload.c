@@ -85,22 +85,6 @@ static void write_file(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
-static void copy_file(const char *from, const char *to)
-{
-    char buf[8192];
-    FILE *in = fopen(from, "rb");
-    FILE *out = fopen(to, "wb");
-    size_t n;
-
-    assert_non_null(in);
-    assert_non_null(out);
-    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
-        assert_int_equal(fwrite(buf, 1, n, out), n);
-    }
-    fclose(in);
-    assert_int_equal(fclose(out), 0);
-}
-
 /* How many lines of the server's log name event. */
 static int log_count(const struct testutil_server *s, const char *event)
 {
@@ -437,8 +421,8 @@ static void test_reload_crl_and_cert(void **state)
     assert_int_equal(mkdir(srvdir, 0700), 0);
     snprintf(crt, sizeof(crt), "%s/server.crt", srvdir);
     snprintf(key, sizeof(key), "%s/server.key", srvdir);
-    copy_file(testutil_cert_path(src, sizeof(src), "server.crt"), crt);
-    copy_file(testutil_cert_path(src, sizeof(src), "server.key"), key);
+    testutil_copy_file(testutil_cert_path(src, sizeof(src), "server.crt"), crt);
+    testutil_copy_file(testutil_cert_path(src, sizeof(src), "server.key"), key);
     testutil_cert_path(alice, sizeof(alice), "users/alice.crt");
     pki_gencrl(&pki); /* revokes nothing yet */
     testutil_seed_org(data);
@@ -474,9 +458,9 @@ static void test_reload_crl_and_cert(void **state)
         const char *argv[] = {script, "--dir", tmp, "server", "--ip", "127.0.0.1", NULL};
 
         snprintf(p, sizeof(p), "%s/ca.crt", tmp);
-        copy_file(testutil_cert_path(q, sizeof(q), "ca.crt"), p);
+        testutil_copy_file(testutil_cert_path(q, sizeof(q), "ca.crt"), p);
         snprintf(p, sizeof(p), "%s/ca.key", tmp);
-        copy_file(testutil_cert_path(q, sizeof(q), "ca.key"), p);
+        testutil_copy_file(testutil_cert_path(q, sizeof(q), "ca.key"), p);
         run(argv);
         snprintf(p, sizeof(p), "%s/server.key", tmp);
         assert_int_equal(rename(p, key), 0);

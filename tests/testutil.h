@@ -756,6 +756,10 @@ int testutil_raw_recv(struct testutil_raw *r, uint8_t *p, size_t n);
  * the frame or a frame that does not decode. */
 Coachq__V1__Frame *testutil_raw_frame(struct testutil_raw *r, size_t *len);
 
+/* Copies the file from into to (both borrowed; to is created or
+ * truncated), failing the test on any error. testutil_batch.c. */
+void testutil_copy_file(const char *from, const char *to);
+
 /* What a clean verify of a store counted (testutil_verify_clean()). */
 struct testutil_verified {
     uint64_t observations; /* records read */

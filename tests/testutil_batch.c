@@ -734,3 +734,19 @@ int testutil_erase(struct store *s, const char *id, int64_t now_ms, struct erase
     er->origin = "test";
     return store_exec(s, erase_cb, er);
 }
+
+void testutil_copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    FILE *out = fopen(to, "wb");
+    char buf[65536];
+    size_t n;
+
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    }
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
